@@ -1,0 +1,33 @@
+/*
+ * api: the HTTP handlers. Each one decodes, authorises, calls a service and
+ * encodes; none contains SQL.
+ *
+ * struct anfu_app is the application context the daemon builds and hands to
+ * every handler as req->app. anfu_api_register() adds every route of this
+ * build to a router (test-hook routes only in test-hooks builds).
+ */
+#ifndef ANFU_API_API_H
+#define ANFU_API_API_H
+
+#include <stdint.h>
+
+struct anfu_config;
+struct anfu_store;
+struct anfu_keys;
+struct anfu_audit;
+struct anfu_router;
+struct anfu_http_server;
+
+struct anfu_app {
+	const struct anfu_config *cfg;
+	struct anfu_store *store;
+	const struct anfu_keys *keys;
+	struct anfu_audit *audit;
+	struct anfu_http_server *server; /* set once the server runs */
+	int64_t started_ms;
+};
+
+/* Registers every route. Returns the first registration error. */
+int anfu_api_register(struct anfu_router *r);
+
+#endif

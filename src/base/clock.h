@@ -1,0 +1,34 @@
+/*
+ * base/clock: the one injectable clock.
+ *
+ * Every rule that depends on time (lockouts, code expiry, sessions, audit
+ * timestamps) reads anfu_clock_now_ms(). Builds with the test-hooks option
+ * can shift or freeze it so tests cross 30-minute windows without sleeping;
+ * production builds do not contain the setters. Durations that must not
+ * move with the test clock (timeouts, latency metrics) use the monotonic
+ * clock. Thread-safe.
+ */
+#ifndef ANFU_BASE_CLOCK_H
+#define ANFU_BASE_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall-clock UTC time in milliseconds since the Unix epoch. */
+int64_t anfu_clock_now_ms(void);
+/* Monotonic time in microseconds, for durations only. */
+int64_t anfu_clock_mono_us(void);
+
+/* Writes "2026-11-21T13:12:00.123Z" (24 chars + NUL) into out. */
+void anfu_clock_format(int64_t ms, char out[32]);
+
+#ifdef ANFU_TEST_HOOKS
+/* Test hooks: move the clock forward by delta_ms (may be negative). */
+void anfu_clock_advance_ms(int64_t delta_ms);
+/* Test hooks: freeze at the current (shifted) time, or unfreeze. */
+void anfu_clock_freeze(int frozen);
+/* Test hooks: drop every shift and freeze. */
+void anfu_clock_reset(void);
+#endif
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * base/limits: every compile-time limit in one place, with its reason.
+ *
+ * Runtime-configurable limits live in the config (docs/configuration.md);
+ * the values here are their hard bounds and defaults, and the caps that
+ * are not worth configuring.
+ */
+#ifndef ANFU_BASE_LIMITS_H
+#define ANFU_BASE_LIMITS_H
+
+/* HTTP request headers in total. 8 KiB is what nginx and most proxies
+ * allow by default; real clients never come close. */
+#define ANFU_LIMIT_HEADER_BYTES_DEFAULT (8 * 1024)
+#define ANFU_LIMIT_HEADER_BYTES_MIN (2 * 1024)
+#define ANFU_LIMIT_HEADER_BYTES_MAX (64 * 1024)
+
+/* Request body. The JSON API carries small documents; 64 KiB fits a batch
+ * of a few hundred items. Files go through the upload path, not here. */
+#define ANFU_LIMIT_BODY_BYTES_DEFAULT (64 * 1024)
+#define ANFU_LIMIT_BODY_BYTES_MAX (16 * 1024 * 1024)
+
+/* JSON nesting. Our request schemas are at most 3 deep; 16 leaves room and
+ * keeps recursive decoders far from any stack limit. */
+#define ANFU_LIMIT_JSON_DEPTH_DEFAULT 16
+#define ANFU_LIMIT_JSON_DEPTH_MAX 64
+
+/* One JSON string (value or key). Longest legitimate value is an address
+ * or a memo; 4 KiB is generous. */
+#define ANFU_LIMIT_JSON_STRING_DEFAULT 4096
+#define ANFU_LIMIT_JSON_STRING_MAX (1024 * 1024)
+
+/* Per-request arena: decoded copies of the body plus working memory. Four
+ * times the body limit plus 64 KiB bounds it even for worst-case escaping. */
+#define ANFU_LIMIT_ARENA_SLACK (64 * 1024)
+
+/* Idle connection timeout (WEB-CONC-04, WEB-DOS-01): a client that sends
+ * nothing for this many seconds is disconnected. */
+#define ANFU_LIMIT_CONN_TIMEOUT_DEFAULT 15
+/* Whole-request-head deadline: a client must finish sending its request
+ * line and headers within this many seconds (slowloris). */
+#define ANFU_LIMIT_HEADER_TIMEOUT_DEFAULT 10
+
+/* Connections (WEB-CONC-01). 1024 is a small server's file-descriptor
+ * budget; per IP, 64 lets a NAT'd office in without letting one host hold
+ * everything. */
+#define ANFU_LIMIT_CONNECTIONS_DEFAULT 1024
+#define ANFU_LIMIT_CONNECTIONS_PER_IP_DEFAULT 64
+
+/* Requests being processed at once; beyond it the server answers 503
+ * instead of queueing without bound (TIGER_STYLE: bound every queue). */
+#define ANFU_LIMIT_CONCURRENT_REQUESTS_DEFAULT 256
+
+/* Per-IP request rate (token bucket): sustained rate and burst. */
+#define ANFU_LIMIT_RATE_PER_IP_DEFAULT 100
+#define ANFU_LIMIT_RATE_BURST_DEFAULT 200
+/* Distinct client IPs tracked by the rate limiter; the least recently seen
+ * are evicted beyond it, so memory stays bounded under a spoofed flood. */
+#define ANFU_LIMIT_RATE_TABLE_SIZE 65536
+
+/* Route table: fixed capacity so registration cannot grow without bound. */
+#define ANFU_LIMIT_ROUTES 256
+/* Path segments and parameters in one route pattern. */
+#define ANFU_LIMIT_PATH_SEGMENTS 12
+#define ANFU_LIMIT_PATH_PARAMS 4
+/* Request path length. */
+#define ANFU_LIMIT_PATH_BYTES 1024
+
+/* Audit details JSON, serialised. */
+#define ANFU_LIMIT_AUDIT_DETAILS_BYTES (16 * 1024)
+/* Audit checkpoints: defaults of audit.checkpoint_records / _seconds. */
+#define ANFU_LIMIT_AUDIT_CHECKPOINT_RECORDS_DEFAULT 1000
+#define ANFU_LIMIT_AUDIT_CHECKPOINT_SECONDS_DEFAULT 60
+
+/* Graceful stop: in-flight requests get this long to finish. */
+#define ANFU_LIMIT_SHUTDOWN_GRACE_SECONDS_DEFAULT 10
+
+/* One line of an audit export (JSON lines). */
+#define ANFU_LIMIT_AUDIT_EXPORT_LINE (64 * 1024)
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * base/rand: kernel randomness and typed public identifiers.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/err.h"
+#include "base/rand.h"
+
+#define ID_CHARS 22 /* 22 base62 chars = 130.9 bits */
+
+void anfu_rand_bytes(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+
+	while (n > 0) {
+		ssize_t got = getrandom(p, n, 0);
+
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "anfu: getrandom failed: %s\n", strerror(errno));
+			abort();
+		}
+		p += got;
+		n -= (size_t)got;
+	}
+}
+
+uint32_t anfu_rand_uniform(uint32_t bound)
+{
+	uint32_t x, min;
+
+	if (bound < 2)
+		return 0;
+	/* Reject the low values that would make x % bound uneven. */
+	min = (uint32_t)(-bound) % bound;
+	do {
+		anfu_rand_bytes(&x, sizeof(x));
+	} while (x < min);
+	return x % bound;
+}
+
+static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static int prefix_ok(const char *prefix, size_t *ret_len)
+{
+	size_t n = strlen(prefix);
+
+	if (n == 0 || n > 24)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (prefix[i] < 'a' || prefix[i] > 'z')
+			return 0;
+	*ret_len = n;
+	return 1;
+}
+
+int anfu_id_new(const char *prefix, char *out, size_t cap)
+{
+	size_t n;
+
+	if (!prefix_ok(prefix, &n) || cap < n + 1 + ID_CHARS + 1)
+		return ANFU_EINVAL;
+	memcpy(out, prefix, n);
+	out[n] = '_';
+	for (size_t i = 0; i < ID_CHARS; i++)
+		out[n + 1 + i] = b62[anfu_rand_uniform(62)];
+	out[n + 1 + ID_CHARS] = '\0';
+	return 0;
+}
+
+int anfu_id_valid(const char *prefix, const char *s, size_t len)
+{
+	size_t n;
+
+	if (!s || !prefix_ok(prefix, &n) || len != n + 1 + ID_CHARS)
+		return 0;
+	if (memcmp(s, prefix, n) != 0 || s[n] != '_')
+		return 0;
+	for (size_t i = n + 1; i < len; i++)
+		if (!strchr(b62, s[i]) || s[i] == '\0')
+			return 0;
+	return 1;
+}

@@ -1,0 +1,121 @@
+/*
+ * config: the one INI file (inih) and every option anfu has.
+ *
+ * Options live in one table (config/options.c) with type, default, range,
+ * the requirement IDs they serve and a line of documentation; parsing,
+ * validation and the reference in docs/configuration.md all come from it.
+ * Unknown sections or keys, repeated keys and bad values are errors that
+ * name the file and line. Paths that are empty default to places inside the
+ * data directory. The loaded struct is immutable and may be read from any
+ * thread.
+ */
+#ifndef ANFU_CONFIG_CONFIG_H
+#define ANFU_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/profile.h"
+
+struct anfu_buf;
+
+#define ANFU_CONFIG_MAX_CIDRS 16
+
+struct anfu_cidr {
+	int family;        /* AF_INET or AF_INET6 */
+	uint8_t addr[16];  /* network address, host bits cleared */
+	int prefix;        /* prefix length */
+};
+
+struct anfu_config_limits {
+	int64_t header_bytes;
+	int64_t body_bytes;
+	int64_t json_depth;
+	int64_t json_string_bytes;
+	int64_t conn_timeout_s;
+	int64_t header_timeout_s;
+	int64_t connections;
+	int64_t connections_per_ip;
+	int64_t rate_per_ip;      /* requests per second, sustained */
+	int64_t rate_burst;       /* bucket size */
+	int64_t concurrent_requests;
+	int64_t shutdown_grace_s;
+};
+
+struct anfu_config {
+	char *path;     /* the file it was read from (or "" for defaults) */
+	char *data_dir; /* absolute */
+
+	enum anfu_level level;
+	enum anfu_crypto_profile crypto;
+
+	struct {
+		char *listen;        /* IPv4 or IPv6 literal */
+		int64_t port;
+		int64_t threads;
+		char *tls_cert;
+		char *tls_key;
+		char *tls_priorities; /* GnuTLS priority string */
+		int64_t hsts_max_age;
+	} http;
+
+	struct {
+		bool enabled;
+		char *listen;
+		int64_t port;
+		struct anfu_cidr allow[ANFU_CONFIG_MAX_CIDRS];
+		int allow_count;
+	} admin;
+
+	struct anfu_config_limits limits;
+
+	struct {
+		char *backend; /* "sqlite" */
+		char *path;
+		int64_t busy_timeout_ms;
+	} database;
+
+	struct {
+		int64_t checkpoint_records;
+		int64_t checkpoint_seconds;
+		char *checkpoint_file;
+	} audit;
+
+	struct {
+		char *app;
+		char *access;
+		char *level; /* debug|info|warn|error */
+	} log;
+};
+
+/* Reads path (must exist) on top of the defaults for data_dir. On error
+ * returns ANFU_EINVAL (or ANFU_EIO) and writes "file:line: message" into
+ * errbuf. *ret is owned by the caller. */
+int anfu_config_load(const char *path, const char *data_dir, struct anfu_config **ret,
+		     char *errbuf, size_t errlen);
+/* Parses INI text held in memory (fuzzing, tests); name is used in
+ * messages. */
+int anfu_config_load_text(const char *text, size_t len, const char *name,
+			  const char *data_dir, struct anfu_config **ret, char *errbuf,
+			  size_t errlen);
+/* The defaults alone. */
+int anfu_config_defaults(const char *data_dir, struct anfu_config **ret);
+void anfu_config_free(struct anfu_config *c);
+
+/* Appends the option reference (Markdown table rows: section, key, type,
+ * default, range, requirement IDs, description). */
+int anfu_config_describe(struct anfu_buf *out);
+/* Appends an example INI file with every option at its default. */
+int anfu_config_example(struct anfu_buf *out);
+/* Appends "section.key = value" for every option (for `anfu config check`). */
+int anfu_config_dump(const struct anfu_config *c, struct anfu_buf *out);
+
+/* True when addr (family AF_INET/AF_INET6, raw bytes) is in any of the
+ * CIDRs. An IPv4-mapped IPv6 address matches IPv4 CIDRs. */
+bool anfu_cidr_match(const struct anfu_cidr *cidrs, int n, int family,
+		     const uint8_t *addr);
+/* Parses "10.0.0.0/8" or "::1/128" (a bare address is /32 or /128). */
+int anfu_cidr_parse(const char *s, struct anfu_cidr *ret);
+
+#endif

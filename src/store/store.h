@@ -1,0 +1,157 @@
+/*
+ * store: database access behind a table of function pointers.
+ *
+ * struct anfu_store_ops has an SQLite implementation (store/sqlite.c) and,
+ * later, a PostgreSQL one. Every statement anfu runs is portable SQL for
+ * SQLite 3.40 and PostgreSQL 15 (docs/architecture.md lists the subset) and
+ * is parameterised with $1..$n; nothing is ever concatenated into SQL.
+ *
+ * Connections are per thread (anfu_store_db() hands each thread its own);
+ * a connection is used by one thread at a time. Only this module includes
+ * sqlite3.h / libpq-fe.h. Migrations (store/migrate.c) are numbered SQL
+ * files compiled into the binary.
+ */
+#ifndef ANFU_STORE_STORE_H
+#define ANFU_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/hist.h"
+
+enum anfu_param_type {
+	ANFU_P_NULL = 0,
+	ANFU_P_INT,
+	ANFU_P_TEXT,
+};
+
+/* A statement parameter; borrowed for the duration of the call. */
+struct anfu_param {
+	enum anfu_param_type type;
+	int64_t i;
+	const char *s;
+	size_t len; /* (size_t)-1: strlen(s) */
+};
+
+#define ANFU_PI(v) ((struct anfu_param){ .type = ANFU_P_INT, .i = (int64_t)(v) })
+#define ANFU_PS(v) ((struct anfu_param){ .type = (v) ? ANFU_P_TEXT : ANFU_P_NULL, .s = (v), .len = (size_t)-1 })
+#define ANFU_PSN(v, n) ((struct anfu_param){ .type = ANFU_P_TEXT, .s = (v), .len = (n) })
+#define ANFU_PNULL ((struct anfu_param){ .type = ANFU_P_NULL })
+
+/* A result row, valid only inside the row callback. */
+struct anfu_row;
+
+int anfu_row_count(const struct anfu_row *r);
+bool anfu_row_is_null(const struct anfu_row *r, int col);
+int64_t anfu_row_int(const struct anfu_row *r, int col);
+/* Text of a column (NUL-terminated, valid until the callback returns);
+ * *ret_len may be NULL. NULL columns give NULL. */
+const char *anfu_row_text(const struct anfu_row *r, int col, size_t *ret_len);
+
+/* Called for each row; return 0 to continue, non-zero to stop (that value
+ * is then returned by the exec call if negative, else 0). */
+typedef int (*anfu_row_fn)(void *ud, const struct anfu_row *r);
+
+struct anfu_db; /* one connection */
+
+struct anfu_store_cfg {
+	const char *backend; /* "sqlite" */
+	const char *path;    /* sqlite: database file */
+	int busy_timeout_ms;
+};
+
+struct anfu_store_ops {
+	const char *name;    /* "sqlite" */
+	const char *dialect; /* migration dialect suffix: "sqlite" / "pg" */
+	int (*open)(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
+	void (*close)(struct anfu_db *db);
+	/* BEGIN (write: take the write lock up front, BEGIN IMMEDIATE). */
+	int (*begin)(struct anfu_db *db, bool write);
+	int (*commit)(struct anfu_db *db);
+	int (*rollback)(struct anfu_db *db);
+	int (*savepoint)(struct anfu_db *db, const char *name);
+	int (*release)(struct anfu_db *db, const char *name);
+	int (*rollback_to)(struct anfu_db *db, const char *name);
+	/* One parameterised statement; rows go to fn (may be NULL); the number
+	 * of changed rows goes to *ret_changes (may be NULL). */
+	int (*exec)(struct anfu_db *db, const char *sql, const struct anfu_param *p,
+		    size_t np, anfu_row_fn fn, void *ud, int64_t *ret_changes);
+	/* Several statements without parameters (migrations only). */
+	int (*exec_script)(struct anfu_db *db, const char *sql);
+	/* Test hook: cap the database size at its current size plus extra
+	 * pages, so the next growth fails with ANFU_EFULL. */
+	int (*limit_size)(struct anfu_db *db, int64_t extra_pages);
+};
+
+/* Base of every connection: the ops it belongs to. Implementations embed
+ * it as their first member. */
+struct anfu_db {
+	const struct anfu_store_ops *ops;
+	int tx_depth; /* 0: no transaction open */
+};
+
+extern const struct anfu_store_ops anfu_store_sqlite_ops;
+
+/* Error mapping: unique/primary-key violations give ANFU_EEXIST, other
+ * constraint violations (CHECK, foreign key, trigger RAISE) ANFU_ECONFLICT,
+ * a full disk or size cap ANFU_EFULL, lock timeouts ANFU_EBUSY, anything
+ * else ANFU_EIO. The SQL text and the engine's message are logged, never
+ * returned to a client. */
+
+/* Wrappers that dispatch through db->ops. */
+int anfu_db_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
+void anfu_db_close(struct anfu_db *db);
+int anfu_db_begin(struct anfu_db *db);       /* write transaction */
+int anfu_db_begin_read(struct anfu_db *db);  /* read-only transaction */
+int anfu_db_commit(struct anfu_db *db);      /* observed in the commit histogram */
+int anfu_db_rollback(struct anfu_db *db);    /* NULL-safe, no-op outside a tx */
+int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p,
+		 size_t np, anfu_row_fn fn, void *ud, int64_t *ret_changes);
+/* Runs a query expected to return at most one row whose first column is an
+ * integer; ANFU_ENOTFOUND when there is no row. */
+int anfu_db_query_int(struct anfu_db *db, const char *sql, const struct anfu_param *p,
+		      size_t np, int64_t *ret);
+
+/* Commit latency of every anfu_db_commit(), for /metrics. */
+extern struct anfu_hist anfu_store_commit_hist;
+
+/* ---- per-thread connections ----------------------------------------- */
+
+struct anfu_store; /* configuration plus one connection per thread */
+
+int anfu_store_new(const struct anfu_store_cfg *cfg, struct anfu_store **ret);
+/* Closes every connection; call after all threads using it are gone. */
+void anfu_store_free(struct anfu_store *s);
+/* The calling thread's connection, opened on first use. */
+int anfu_store_db(struct anfu_store *s, struct anfu_db **ret);
+
+/* ---- migrations ------------------------------------------------------ */
+
+struct anfu_migration {
+	int version;
+	const char *name;
+	const char *sql;        /* portable part */
+	const char *sql_sqlite; /* dialect part, or NULL */
+	const char *sql_pg;     /* dialect part, or NULL */
+};
+
+/* The migrations compiled into this binary, ordered by version. */
+extern const struct anfu_migration anfu_migrations[];
+extern const size_t anfu_migrations_count;
+
+/* Called inside a migration's transaction after its SQL ran, so the caller
+ * can append the "migration applied" audit record atomically. */
+typedef int (*anfu_migrate_fn)(void *ud, struct anfu_db *db,
+			       const struct anfu_migration *m);
+
+/* Schema version of db (0 when no schema table exists). */
+int anfu_migrate_version(struct anfu_db *db, int *ret);
+/* Latest version this binary knows. */
+int anfu_migrate_latest(void);
+/* Applies every missing migration, each in its own transaction. Refuses
+ * (ANFU_ESCHEMA) a database newer than this binary. */
+int anfu_migrate(struct anfu_db *db, anfu_migrate_fn on_applied, void *ud,
+		 int *ret_from, int *ret_to);
+
+#endif

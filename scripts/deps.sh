@@ -9,7 +9,7 @@ BUILD_PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
   libsodium-dev libgcrypt20-dev liboath-dev libjansson-dev libinih-dev \
   libgd-dev libqrencode-dev libcurl4-openssl-dev libcmocka-dev"
 TEST_PKGS="python3 python3-pytest python3-requests python3-cryptography \
-  python3-aiosmtpd curl"
+  python3-aiosmtpd python3-yaml curl"
 BENCH_PKGS="wrk"
 
 what=${1:-test}

@@ -30,4 +30,9 @@ struct anfu_app {
 /* Registers every route. Returns the first registration error. */
 int anfu_api_register(struct anfu_router *r);
 
+struct anfu_req;
+/* The server's refusal hook: appends an "http.refused" audit record for a
+ * 401/403 (anfu_http_opts.on_refusal). */
+void anfu_api_on_refusal(struct anfu_req *req, int status, const char *code);
+
 #endif

@@ -123,7 +123,11 @@ int anfu_money_parse(struct anfu_str s, int exponent, int64_t *ret_minor)
 				return ANFU_EINVAL;
 			int_digits++;
 		}
-		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, c - '0', &v))
+		/* Accumulate toward the sign so INT64_MIN, which has no
+		 * positive counterpart, still parses. */
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    (neg ? __builtin_sub_overflow(v, c - '0', &v)
+			 : __builtin_add_overflow(v, c - '0', &v)))
 			return ANFU_ERANGE;
 	}
 	if (int_digits == 0 || (dot && decimals == 0))
@@ -131,13 +135,14 @@ int anfu_money_parse(struct anfu_str s, int exponent, int64_t *ret_minor)
 	for (; decimals < exponent; decimals++)
 		if (__builtin_mul_overflow(v, 10, &v))
 			return ANFU_ERANGE;
-	*ret_minor = neg ? -v : v;
+	*ret_minor = v;
 	return 0;
 }
 
 int anfu_money_format(int64_t minor, int exponent, char *out, size_t cap)
 {
 	unsigned long long mag, scale = 1;
+	char tmp[32]; /* "-" + 20 digits + "." + NUL at most */
 	int n;
 
 	if (exponent < 0 || exponent > 6)
@@ -146,12 +151,14 @@ int anfu_money_format(int64_t minor, int exponent, char *out, size_t cap)
 		scale *= 10;
 	mag = minor < 0 ? (unsigned long long)0 - (unsigned long long)minor
 			: (unsigned long long)minor;
+	/* Format aside so out is left untouched when it is too small. */
 	if (exponent == 0)
-		n = snprintf(out, cap, "%s%llu", minor < 0 ? "-" : "", mag);
+		n = snprintf(tmp, sizeof(tmp), "%s%llu", minor < 0 ? "-" : "", mag);
 	else
-		n = snprintf(out, cap, "%s%llu.%0*llu", minor < 0 ? "-" : "", mag / scale,
-			     exponent, mag % scale);
-	if (n < 0 || (size_t)n >= cap)
+		n = snprintf(tmp, sizeof(tmp), "%s%llu.%0*llu", minor < 0 ? "-" : "",
+			     mag / scale, exponent, mag % scale);
+	if (n < 0 || (size_t)n >= sizeof(tmp) || (size_t)n >= cap)
 		return ANFU_ELIMIT;
+	memcpy(out, tmp, (size_t)n + 1);
 	return 0;
 }

@@ -26,7 +26,8 @@ bool anfu_str_startswith(struct anfu_str s, const char *prefix)
 {
 	size_t n = strlen(prefix);
 
-	return s.len >= n && memcmp(s.ptr, prefix, n) == 0;
+	/* memcmp must not see a NULL pointer, even for zero bytes. */
+	return s.len >= n && (n == 0 || memcmp(s.ptr, prefix, n) == 0);
 }
 
 /* Length of the UTF-8 sequence starting at p (1..4), or 0 if malformed. */

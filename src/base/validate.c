@@ -131,7 +131,8 @@ bool anfu_valid_email(const char *s, size_t len)
 	for (i = 0; i < local; i++)
 		if (!email_char(s[i]) || (s[i] == '.' && s[i + 1] == '.'))
 			return false;
-	/* Domain: labels of [A-Za-z0-9-], at least one dot, no empty labels. */
+	/* Domain: labels of [A-Za-z0-9-], at least one dot, no empty labels,
+	 * none starting or ending with '-'. */
 	for (i = local + 1; i < len; i++) {
 		char c = s[i];
 
@@ -139,12 +140,14 @@ bool anfu_valid_email(const char *s, size_t len)
 			if (i == local + 1 || s[i - 1] == '.' || s[i - 1] == '-' || i + 1 == len)
 				return false;
 			last_dot = i;
+		} else if (c == '-' && (i == local + 1 || s[i - 1] == '.')) {
+			return false; /* a label may not start with a hyphen */
 		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			     (c >= '0' && c <= '9') || c == '-')) {
 			return false;
 		}
 	}
-	return last_dot != 0 && len - last_dot - 1 >= 2;
+	return last_dot != 0 && len - last_dot - 1 >= 2 && s[len - 1] != '-';
 }
 
 bool anfu_valid_username(const char *s, size_t len)

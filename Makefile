@@ -1,0 +1,41 @@
+# anfu: the two commands that matter are `make run` and `make test`.
+# Both install missing Debian packages first (scripts/deps.sh).
+
+DATA ?= $(CURDIR)/var
+ADMIN ?= opsadmin
+MESON_FLAGS ?=
+
+.PHONY: all build run test bench lint fuzz clean deps
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+# Production build: no test hooks. Binaries: build/anfud, build/anfu.
+build: deps
+	@test -f build/build.ninja || meson setup build -Dtest_hooks=false $(MESON_FLAGS) >/dev/null
+	@ninja -C build
+
+# Initialises $(DATA) on first use, then runs the server in the foreground.
+run: build
+	@scripts/run.sh "$(DATA)" "$(ADMIN)"
+
+# Everything: unit, fuzz replay, API tests; normal and ASan+UBSan builds.
+test:
+	@scripts/test.sh
+
+bench:
+	@scripts/deps.sh bench
+	@bench/run.sh
+
+lint: deps
+	@scripts/lint.sh
+
+# libFuzzer builds (clang); each target runs for FUZZ_SECONDS.
+fuzz:
+	@scripts/deps.sh build
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build build-test build-asan build-fuzz build-bench

@@ -1,0 +1,34 @@
+/*
+ * fuzz/fuzz_config: the configuration parser (config/parse.c and the
+ * option values it feeds) on arbitrary bytes.
+ *
+ * Owns nothing between runs: every input is parsed with a fixed data
+ * directory and the result, or the error, is dropped. Trusts nothing in
+ * the input; it must neither crash nor leak, and a successful parse must
+ * render back into a dump.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "base/buf.h"
+#include "config/config.h"
+
+/* A directory that need not exist: an absolute path is used as given. */
+#define FUZZ_DATA_DIR "/nonexistent/anfu-fuzz-data"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct anfu_config *c = NULL;
+	struct anfu_buf dump;
+	char err[512];
+
+	if (anfu_config_load_text((const char *)data, size, "fuzz.conf", FUZZ_DATA_DIR, &c,
+				  err, sizeof(err)) != 0)
+		return 0;
+	anfu_buf_init(&dump, 1024 * 1024);
+	if (anfu_config_dump(c, &dump) != 0)
+		abort();
+	anfu_buf_free(&dump);
+	anfu_config_free(c);
+	return 0;
+}

@@ -1,0 +1,119 @@
+/*
+ * api/health: /healthz, /readyz and /metrics.
+ *
+ * Trusts the application context; reads no request input beyond the route.
+ * /healthz says the process answers; /readyz checks the database, the schema
+ * version and that the audit log is writable (a load balancer takes the node
+ * out when any of them fails); /metrics renders Prometheus text.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "audit/audit.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "http/http.h"
+#include "store/store.h"
+
+int anfu_api_healthz(struct anfu_req *req, struct anfu_resp *resp)
+{
+	(void)req;
+	resp->body = json_pack("{s:s}", "status", "ok");
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+/* Runs the readiness checks on the calling thread's connection. */
+static void ready_checks(struct anfu_app *app, json_t *checks, int *ret_ok)
+{
+	struct anfu_db *db = NULL;
+	int64_t one = 0;
+	int version = 0;
+	int ok = 1;
+
+	if (anfu_store_db(app->store, &db) < 0 ||
+	    anfu_db_query_int(db, "SELECT 1", NULL, 0, &one) < 0 || one != 1) {
+		anfu_json_set(checks, "database", json_string("unreachable"));
+		*ret_ok = 0;
+		return;
+	}
+	anfu_json_set(checks, "database", json_string("ok"));
+	if (anfu_migrate_version(db, &version) < 0 || version != anfu_migrate_latest()) {
+		anfu_json_set(checks, "schema", json_string("outdated"));
+		ok = 0;
+	} else {
+		anfu_json_set(checks, "schema", json_string("ok"));
+	}
+	if (anfu_audit_ready(app->audit, db) < 0) {
+		anfu_json_set(checks, "audit", json_string("unwritable"));
+		ok = 0;
+	} else {
+		anfu_json_set(checks, "audit", json_string("ok"));
+	}
+	*ret_ok = ok;
+}
+
+int anfu_api_readyz(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	json_t *checks = json_object();
+	int ok = 0;
+
+	if (!checks)
+		return ANFU_EINTERNAL;
+	ready_checks(app, checks, &ok);
+	if (!ok) {
+		/* The uniform error shape, plus which check failed. */
+		resp->status = 503;
+		resp->body = json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", "not_ready",
+				       "message", anfu_http_error_message("not_ready",
+									  anfu_req_lang(req)),
+				       "request_id", req->request_id, "checks", checks);
+		return resp->body ? 0 : ANFU_EINTERNAL;
+	}
+	resp->body = json_pack("{s:s,s:o}", "status", "ready", "checks", checks);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_buf b;
+	char *text;
+	size_t len;
+	int r;
+
+	anfu_buf_init(&b, 4 * 1024 * 1024);
+	r = anfu_http_metrics(app->server, &b);
+	if (r == 0)
+		r = anfu_buf_appends(&b, "# HELP anfu_db_commit_duration_seconds Database commit latency.\n"
+					  "# TYPE anfu_db_commit_duration_seconds histogram\n");
+	if (r == 0)
+		r = anfu_hist_render(&anfu_store_commit_hist, "anfu_db_commit_duration_seconds", "",
+				     &b);
+	if (r == 0)
+		r = anfu_buf_appendf(&b,
+				     "# HELP anfu_audit_chain_length Sequence number of the newest audit record.\n"
+				     "# TYPE anfu_audit_chain_length gauge\n"
+				     "anfu_audit_chain_length %" PRId64 "\n"
+				     "# HELP anfu_start_time_seconds Start time of the process.\n"
+				     "# TYPE anfu_start_time_seconds gauge\n"
+				     "anfu_start_time_seconds %" PRId64 "\n",
+				     anfu_audit_chain_length(app->audit), app->started_ms / 1000);
+	if (r < 0) {
+		anfu_buf_free(&b);
+		return ANFU_EINTERNAL;
+	}
+	text = anfu_buf_steal(&b, &len);
+	r = anfu_arena_strndup(req->arena, text, len, (char **)&resp->raw);
+	free(text);
+	if (r < 0)
+		return r;
+	resp->raw_len = len;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return 0;
+}

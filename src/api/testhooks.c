@@ -1,0 +1,107 @@
+/*
+ * api/testhooks: endpoints that exist only in builds with -Dtest_hooks=true.
+ *
+ * They let the API tests move the injectable clock, inject audit faults and
+ * hold a request open. Production builds do not compile this file's
+ * contents. Even in test builds they answer only loopback clients.
+ */
+#ifdef ANFU_TEST_HOOKS
+
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "audit/audit.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "http/http.h"
+
+static int loopback_only(struct anfu_req *req)
+{
+	if (strcmp(req->client_ip, "127.0.0.1") == 0 || strcmp(req->client_ip, "::1") == 0)
+		return 0;
+	return ANFU_ENOTFOUND;
+}
+
+struct clock_body {
+	struct anfu_opt_i64 advance_ms;
+	struct anfu_opt_bool freeze;
+	struct anfu_opt_bool reset;
+};
+
+static const struct anfu_jfield clock_fields[] = {
+	{ "advance_ms", ANFU_JT_INT, offsetof(struct clock_body, advance_ms), false,
+	  -(int64_t)400 * 24 * 3600 * 1000, (int64_t)400 * 24 * 3600 * 1000, NULL },
+	{ "freeze", ANFU_JT_BOOL, offsetof(struct clock_body, freeze), false, 0, 0, NULL },
+	{ "reset", ANFU_JT_BOOL, offsetof(struct clock_body, reset), false, 0, 0, NULL },
+};
+
+int anfu_api_test_clock(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct clock_body b = { 0 };
+	int r = loopback_only(req);
+
+	if (r == 0 && req->body_len > 0)
+		r = anfu_req_json(req, clock_fields, sizeof(clock_fields) / sizeof(clock_fields[0]),
+				  &b);
+	if (r < 0)
+		return r;
+	if (b.reset.set && b.reset.v)
+		anfu_clock_reset();
+	if (b.freeze.set)
+		anfu_clock_freeze(b.freeze.v);
+	if (b.advance_ms.set)
+		anfu_clock_advance_ms(b.advance_ms.v);
+	anfu_log_info("test.clock", "test clock changed");
+	resp->body = json_pack("{s:I}", "now_ms", (json_int_t)anfu_clock_now_ms());
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+struct faults_body {
+	struct anfu_opt_bool audit;
+};
+
+static const struct anfu_jfield fault_fields[] = {
+	{ "audit", ANFU_JT_BOOL, offsetof(struct faults_body, audit), false, 0, 0, NULL },
+};
+
+int anfu_api_test_faults(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct faults_body b = { 0 };
+	int r = loopback_only(req);
+
+	if (r == 0)
+		r = anfu_req_json(req, fault_fields, sizeof(fault_fields) / sizeof(fault_fields[0]),
+				  &b);
+	if (r < 0)
+		return r;
+	if (b.audit.set)
+		anfu_audit_inject_fault(app->audit, b.audit.v);
+	resp->body = json_pack("{s:b}", "audit", b.audit.set && b.audit.v);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_api_test_sleep(struct anfu_req *req, struct anfu_resp *resp)
+{
+	const char *ms_text = anfu_req_query(req, "ms");
+	long long ms = 0;
+	struct timespec ts;
+	int r = loopback_only(req);
+
+	if (r < 0)
+		return r;
+	if (!ms_text || anfu_parse_i64(anfu_str_c(ms_text), &ms) < 0 || ms < 0 || ms > 10000)
+		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "ms");
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
+	resp->body = json_pack("{s:I}", "slept_ms", (json_int_t)ms);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+#endif

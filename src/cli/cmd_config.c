@@ -1,0 +1,62 @@
+/*
+ * cli/cmd_config: `anfu config check`, validating a configuration file.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "boot/boot.h"
+#include "cli/cli.h"
+#include "config/config.h"
+
+static void config_usage(void)
+{
+	printf("usage: anfu config check [--data DIR] [--config FILE] [--show]\n"
+	       "\n"
+	       "Reads FILE (default DIR/anfu.conf) and reports the first error with its\n"
+	       "line, or OK. --show prints every option with its effective value.\n");
+}
+
+int cmd_config(int argc, char **argv)
+{
+	struct anfu_config *cfg = NULL;
+	struct cli_opts o;
+	char path[PATH_MAX], err[512] = "";
+	struct anfu_buf b;
+	int r;
+
+	if (argc < 2 || strcmp(argv[1], "check") != 0) {
+		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+			config_usage();
+			return 0;
+		}
+		fprintf(stderr, "usage: anfu config check [--data DIR] [--config FILE] [--show]\n");
+		return 2;
+	}
+	r = cli_parse(argc - 1, argv + 1, "data,config,show", &o);
+	if (r != 0)
+		return r;
+	if (o.help) {
+		config_usage();
+		return 0;
+	}
+	if (!o.config) {
+		if (anfu_boot_config_path(o.data, path, sizeof(path)) < 0)
+			return 1;
+		o.config = path;
+	}
+	if (anfu_config_load(o.config, o.data, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (o.show) {
+		anfu_buf_init(&b, 1024 * 1024);
+		if (anfu_config_dump(cfg, &b) == 0)
+			fputs(b.data ? b.data : "", stdout);
+		anfu_buf_free(&b);
+	}
+	printf("OK: %s\n", o.config);
+	anfu_config_free(cfg);
+	return 0;
+}

@@ -1,0 +1,127 @@
+/*
+ * cli/main: `anfu`, the administration CLI: argument dispatch and the
+ * options every command shares.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "anfu_build.h"
+#include "cli/cli.h"
+#include "base/log.h"
+#include "crypto/crypto.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: anfu COMMAND [OPTIONS]\n"
+		"\n"
+		"Commands:\n"
+		"  init                  create a data directory: config, keys, database\n"
+		"  version               print the version\n"
+		"  config check          check a configuration file (--show prints it)\n"
+		"  db status             schema version and audit log state\n"
+		"  audit verify          recompute the audit hash chain, check checkpoints\n"
+		"  audit export          write the audit log as signed JSON lines\n"
+		"  keys export-public    print the public keys (for auditors)\n"
+		"  routes                list the HTTP routes, access classes, permissions\n"
+		"\n"
+		"Every command takes --help and --data DIR (default %s,\n"
+		"or $ANFU_DATA).\n",
+		ANFU_DEFAULT_DATA_DIR);
+}
+
+int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
+{
+	static const struct option all[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "crypto", required_argument, NULL, 'y' },
+		{ "level", required_argument, NULL, 'l' },
+		{ "admin", required_argument, NULL, 'a' },
+		{ "show", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, idx = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->data = getenv("ANFU_DATA") ? getenv("ANFU_DATA") : ANFU_DEFAULT_DATA_DIR;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", all, &idx)) != -1) {
+		const char *name = c == 'h' ? "help" : all[idx].name;
+
+		if (c == '?' || (c != 'h' && !strstr(allowed, name))) {
+			fprintf(stderr, "anfu %s: unknown option (see --help)\n", argv[0]);
+			return 2;
+		}
+		switch (c) {
+		case 'd': o->data = optarg; break;
+		case 'c': o->config = optarg; break;
+		case 'o': o->out = optarg; break;
+		case 'y': o->crypto = optarg; break;
+		case 'l': o->level = optarg; break;
+		case 'a': o->admin = optarg; break;
+		case 's': o->show = true; break;
+		case 'h': o->help = true; break;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "anfu %s: unexpected argument '%s' (see --help)\n", argv[0],
+			argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+void cli_progress(int64_t done, int64_t total)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	if (total > 0)
+		fprintf(stderr, "\r  %lld / %lld (%d%%)", (long long)done, (long long)total,
+			(int)(done * 100 / total));
+	else
+		fprintf(stderr, "\r  %lld", (long long)done);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		usage(cmd ? stdout : stderr);
+		return cmd ? 0 : 2;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("anfu %s\n", ANFU_VERSION);
+		return 0;
+	}
+	/* The CLI reports to people on stdout/stderr; only warnings and errors
+	 * of the modules underneath go to stderr as log lines. */
+	(void)anfu_log_open(NULL, NULL, ANFU_LOG_WARN);
+	if (anfu_crypto_init() < 0) {
+		fprintf(stderr, "anfu: cryptographic libraries failed to initialise\n");
+		return 1;
+	}
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(cmd, "config") == 0)
+		return cmd_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "db") == 0)
+		return cmd_db(argc - 1, argv + 1);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
+	if (strcmp(cmd, "keys") == 0)
+		return cmd_keys(argc - 1, argv + 1);
+	if (strcmp(cmd, "routes") == 0)
+		return cmd_routes(argc - 1, argv + 1);
+	fprintf(stderr, "anfu: unknown command '%s' (see anfu --help)\n", cmd);
+	return 2;
+}

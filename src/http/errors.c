@@ -1,0 +1,233 @@
+/*
+ * http/errors: the one table from ANFU_E* codes to HTTP statuses, stable
+ * error codes and their English and Simplified Chinese messages, and the
+ * uniform error body (WEB-ERR-01, WEB-ERR-02).
+ *
+ * Owns the table below; docs/errors.md documents it row by row and the
+ * http_errors test keeps the two in step. Trusts its callers for the codes
+ * (static strings from our own code) but not for the field names, which
+ * may come from a client's JSON keys: they are JSON-escaped and cut to
+ * whole UTF-8 characters. Bodies never carry errno text, SQL or paths.
+ *
+ * To add a code: add one row. The first row of a status is that status's
+ * generic row: its message is used when a handler sets a code the table
+ * does not know.
+ */
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/str.h"
+#include "http/internal.h"
+
+#define MAX_ERRS 4
+
+struct err_row {
+	const char *code;
+	int status;
+	int errs[MAX_ERRS]; /* ANFU_E* codes whose default this is; 0 ends */
+	const char *en;
+	const char *zh;
+};
+
+static const struct err_row table[] = {
+	{ "invalid_request", 400, { ANFU_EINVAL }, "The request is invalid", "请求无效" },
+	{ ANFU_JERR_OUT_OF_RANGE, 400, { ANFU_ERANGE }, "Value out of range",
+	  "取值超出范围" },
+	{ ANFU_JERR_INVALID_JSON, 400, { 0 }, "The body is not valid JSON",
+	  "请求体不是有效的 JSON" },
+	{ ANFU_JERR_INVALID_UTF8, 400, { 0 }, "The body is not valid UTF-8",
+	  "请求体不是有效的 UTF-8 编码" },
+	{ ANFU_JERR_TOO_DEEP, 400, { 0 }, "The JSON document is nested too deeply",
+	  "JSON 嵌套层级过深" },
+	{ ANFU_JERR_UNKNOWN_FIELD, 400, { 0 }, "Unknown field", "未知字段" },
+	{ ANFU_JERR_MISSING_FIELD, 400, { 0 }, "Missing required field", "缺少必填字段" },
+	{ ANFU_JERR_INVALID_FIELD, 400, { 0 }, "Invalid field value", "字段值无效" },
+	{ "unauthorized", 401, { ANFU_EAUTH }, "Authentication required", "需要身份认证" },
+	{ "expired", 401, { ANFU_EEXPIRED }, "The credential or code has expired",
+	  "凭证或验证码已过期" },
+	{ "forbidden", 403, { ANFU_EPERM }, "Access denied", "无权访问" },
+	{ "not_found", 404, { ANFU_ENOTFOUND }, "The resource does not exist",
+	  "资源不存在" },
+	{ ANFU_HTTP_CODE_METHOD, 405, { 0 }, "Method not allowed", "不支持该请求方法" },
+	{ "conflict", 409, { ANFU_ECONFLICT }, "The request conflicts with the current state",
+	  "请求与当前状态冲突" },
+	{ "already_exists", 409, { ANFU_EEXIST }, "The resource already exists", "资源已存在" },
+	{ "payload_too_large", 413, { ANFU_ELIMIT }, "The request is too large", "请求过大" },
+	{ ANFU_HTTP_CODE_MEDIA, 415, { 0 }, "Content-Type must be application/json",
+	  "Content-Type 必须为 application/json" },
+	{ "locked", 423, { ANFU_ELOCKED }, "Locked; try again later", "已锁定，请稍后再试" },
+	{ "too_many_requests", 429, { ANFU_ERATE }, "Too many requests; try again later",
+	  "请求过于频繁，请稍后再试" },
+	{ ANFU_HTTP_CODE_HEADERS, 431, { 0 }, "The request headers are too large",
+	  "请求头过大" },
+	{ "internal_error", 500, { ANFU_ECRYPTO, ANFU_ECORRUPT, ANFU_EINTERNAL },
+	  "Internal error", "内部错误" },
+	{ "unavailable", 503, { ANFU_EIO, ANFU_EBUSY, ANFU_ESCHEMA },
+	  "The service is temporarily unavailable", "服务暂时不可用" },
+	{ "overloaded", 503, { ANFU_EOVERLOAD }, "The server is busy; try again later",
+	  "服务器繁忙，请稍后再试" },
+	{ "audit_unavailable", 503, { ANFU_EAUDIT },
+	  "Audit logging is unavailable; nothing was changed", "审计记录不可用，未做任何更改" },
+	{ "storage_full", 503, { ANFU_EFULL }, "Storage is full", "存储空间已满" },
+};
+
+#define NROWS (sizeof(table) / sizeof(table[0]))
+#define FALLBACK_CODE "internal_error" /* for codes the table lacks */
+
+static const struct err_row *row_by_code(const char *code)
+{
+	for (size_t i = 0; code && i < NROWS; i++)
+		if (strcmp(table[i].code, code) == 0)
+			return &table[i];
+	return NULL;
+}
+
+static const struct err_row *row_by_err(int err)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		for (int j = 0; j < MAX_ERRS && table[i].errs[j] != 0; j++)
+			if (table[i].errs[j] == err)
+				return &table[i];
+	return row_by_code(FALLBACK_CODE);
+}
+
+static const struct err_row *row_by_status(int status)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		if (table[i].status == status)
+			return &table[i];
+	return NULL;
+}
+
+int anfu_http_status_for(int err, const char **ret_code)
+{
+	const struct err_row *row = row_by_err(err);
+
+	if (ret_code)
+		*ret_code = row->code;
+	return row->status;
+}
+
+int anfu_http_error_resolve(int err, const char *code, const char **ret_code)
+{
+	const struct err_row *row = row_by_code(code);
+
+	if (row) {
+		*ret_code = row->code;
+		return row->status;
+	}
+	row = row_by_err(err);
+	*ret_code = code ? code : row->code;
+	return row->status;
+}
+
+static const char *pick(const struct err_row *row, const char *lang)
+{
+	return lang && strcmp(lang, "zh") == 0 ? row->zh : row->en;
+}
+
+const char *anfu_http_error_message(const char *code, const char *lang)
+{
+	const struct err_row *row = row_by_code(code);
+
+	if (row)
+		return pick(row, lang);
+	return lang && strcmp(lang, "zh") == 0 ? "请求失败" : "The request failed";
+}
+
+const char *anfu_http_error_text(const char *code, int status, const char *lang)
+{
+	const struct err_row *row = row_by_code(code);
+
+	if (!row)
+		row = row_by_status(status);
+	if (row)
+		return pick(row, lang);
+	return anfu_http_error_message(NULL, lang);
+}
+
+/* Length of the longest prefix of s (at most cap bytes) that is whole,
+ * valid UTF-8: a client's key cut at 63 bytes may end mid-character. */
+static size_t utf8_prefix(const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+
+	for (int back = 0; back < 4 && n > 0; back++) {
+		if (anfu_utf8_valid(s, n))
+			return n;
+		n--;
+	}
+	return anfu_utf8_valid(s, n) ? n : 0;
+}
+
+/* Appends ,"key":"v" (no comma when first) with v JSON-escaped. */
+static int append_str(struct anfu_buf *out, bool first, const char *key, const char *v,
+		      size_t len)
+{
+	int r = anfu_buf_appendf(out, "%s\"%s\":\"", first ? "" : ",", key);
+
+	if (r == 0)
+		r = anfu_buf_append_json_escaped(out, v, len);
+	if (r == 0)
+		r = anfu_buf_append(out, "\"", 1);
+	return r;
+}
+
+/* The message, naming the field when there is one ("Unknown field: foo"). */
+static int message(const char *code, int status, const char *lang, const char *field,
+		   size_t flen, struct anfu_buf *m)
+{
+	bool zh = lang && strcmp(lang, "zh") == 0;
+	int r = anfu_buf_appends(m, anfu_http_error_text(code, status, lang));
+
+	if (r == 0 && flen > 0)
+		r = anfu_buf_appends(m, zh ? "：" : ": ");
+	if (r == 0 && flen > 0)
+		r = anfu_buf_append(m, field, flen);
+	return r;
+}
+
+int anfu_http_error_render(const char *code, int status, const char *lang,
+			   const char *field, const char *request_id, struct anfu_buf *out)
+{
+	size_t flen = field ? utf8_prefix(field, 63) : 0;
+	size_t start = out->len;
+	struct anfu_buf m;
+	int r;
+
+	anfu_buf_init(&m, 512);
+	r = message(code, status, lang, field, flen, &m);
+	if (r == 0)
+		r = anfu_buf_appends(out, "{\"error\":{");
+	if (r == 0)
+		r = append_str(out, true, "code", code, strlen(code));
+	if (r == 0 && flen > 0)
+		r = append_str(out, false, "field", field, flen);
+	if (r == 0)
+		r = append_str(out, false, "message", m.data, m.len);
+	if (r == 0)
+		r = append_str(out, false, "request_id", request_id, strlen(request_id));
+	if (r == 0)
+		r = anfu_buf_appends(out, "}}");
+	if (r < 0 && out->data) {
+		out->len = start;
+		out->data[start] = '\0';
+	}
+	anfu_buf_free(&m);
+	return r;
+}
+
+size_t anfu_http_error_count(void)
+{
+	return NROWS;
+}
+
+int anfu_http_error_row(size_t i, const char **ret_code, int *ret_status)
+{
+	if (i >= NROWS)
+		return ANFU_ENOTFOUND;
+	*ret_code = table[i].code;
+	*ret_status = table[i].status;
+	return 0;
+}

@@ -1,0 +1,185 @@
+/*
+ * http/internal: declarations shared by the files of the http module only.
+ *
+ * Nothing outside src/http/ includes this header (the http unit tests do, to
+ * reach the rate limiter's injectable clock and the router's listener
+ * filter). It names libmicrohttpd types only as incomplete structs, so it
+ * does not pull microhttpd.h into the tests.
+ */
+#ifndef ANFU_HTTP_INTERNAL_H
+#define ANFU_HTTP_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "http/http.h"
+
+struct MHD_Connection;
+struct MHD_Daemon;
+struct MHD_Response;
+
+/* ---- router (http/router.c) ---------------------------------------------- */
+
+/* anfu_router_match restricted to the routes served on one listener: admin
+ * routes only on the admin listener, ANFU_ROUTE_BOTH routes on both, every
+ * other route only on the main listener. Same returns as anfu_router_match.
+ * Routes not served on this listener are invisible (404, never 405). */
+int anfu_router_match_on(const struct anfu_router *r, const char *method,
+			 struct anfu_str path, bool admin_listener,
+			 struct anfu_route_match *m);
+/* Number of registered routes. */
+int anfu_router_count(const struct anfu_router *r);
+/* Registration index of a route returned by a match, or -1. */
+int anfu_router_index(const struct anfu_router *r, const struct anfu_route *route);
+/* The route registered i-th, or NULL. */
+const struct anfu_route *anfu_router_at(const struct anfu_router *r, int i);
+
+/* ---- rate limiter (http/ratelimit.c) --------------------------------------- */
+
+struct anfu_ratelimit;
+
+/* A per-client token bucket table: rate_per_s tokens a second, burst at
+ * most, at most table_size clients (least recently seen evicted). A rate
+ * or burst <= 0 disables limiting. Thread-safe. */
+struct anfu_ratelimit *anfu_ratelimit_new(int64_t rate_per_s, int64_t burst,
+					  size_t table_size);
+/* NULL-safe. */
+void anfu_ratelimit_free(struct anfu_ratelimit *rl);
+/* Takes one token for the client (family AF_INET/AF_INET6, raw address
+ * bytes) at monotonic time now_us. Returns 0, or ANFU_ERATE with
+ * *ret_retry_after_s (>= 1) set to the seconds until a token is back. */
+int anfu_ratelimit_take(struct anfu_ratelimit *rl, int family, const uint8_t *addr,
+			int64_t now_us, int *ret_retry_after_s);
+/* Clients currently tracked (never more than table_size). */
+size_t anfu_ratelimit_count(struct anfu_ratelimit *rl);
+
+/* ---- errors (http/errors.c) ------------------------------------------------ */
+
+/* Stable codes that have no ANFU_E* of their own. */
+#define ANFU_HTTP_CODE_METHOD "method_not_allowed"
+#define ANFU_HTTP_CODE_MEDIA "unsupported_media_type"
+#define ANFU_HTTP_CODE_HEADERS "headers_too_large"
+
+/* Status and stable code of an error: code (may be NULL) wins when the
+ * table knows it; otherwise the status comes from err, and *ret_code is
+ * code when set or the default code of err. */
+int anfu_http_error_resolve(int err, const char *code, const char **ret_code);
+/* Message of code for status in lang, or the generic one of the status
+ * when the table does not know code. Never NULL. */
+const char *anfu_http_error_text(const char *code, int status, const char *lang);
+/* Appends {"error":{"code":..,"field":..,"message":..,"request_id":..}}
+ * (field only when non-empty) to out. */
+int anfu_http_error_render(const char *code, int status, const char *lang,
+			   const char *field, const char *request_id, struct anfu_buf *out);
+/* Number of rows in the error table, and row i (for tests and docs). */
+size_t anfu_http_error_count(void);
+int anfu_http_error_row(size_t i, const char **ret_code, int *ret_status);
+
+/* ---- security headers (http/headers.c) -------------------------------------- */
+
+/* Adds X-Request-Id, HSTS, CSP, nosniff, DENY, no-referrer, and (when
+ * no_store) Cache-Control: no-store, to r. Returns 0 or ANFU_EINVAL. */
+int anfu_http_security_headers(struct MHD_Response *r, bool no_store,
+			       int64_t hsts_max_age, const char *request_id);
+/* True when responses on path must not be cached (/api/, /open/, ...). */
+bool anfu_http_path_no_store(const char *path);
+
+/* ---- connection tracking (http/conntrack.c) -------------------------------- */
+
+struct anfu_conntrack;
+struct anfu_conn;
+
+/* Starts the reaper thread. Returns ANFU_EINTERNAL when it cannot start. */
+int anfu_conntrack_new(struct anfu_conntrack **ret);
+/* Stops the reaper and frees the table; NULL-safe. Call after the daemons
+ * stopped (the table must be empty). */
+void anfu_conntrack_free(struct anfu_conntrack *t);
+/* Tracks a new connection on fd with a deadline (monotonic us, 0 = none).
+ * The entry is owned by the table until anfu_conntrack_remove(). */
+struct anfu_conn *anfu_conntrack_add(struct anfu_conntrack *t, int fd, int64_t deadline_us);
+/* Stops tracking c and frees it (NULL accepted). MHD calls it, through
+ * NOTIFY_CONNECTION CLOSED, before it closes the descriptor. */
+void anfu_conntrack_remove(struct anfu_conntrack *t, struct anfu_conn *c);
+/* Sets when the reaper cuts the connection off (0 = never). Any thread. */
+void anfu_conntrack_deadline(struct anfu_conn *c, int64_t deadline_us);
+/* Connections cut off so far by the reaper. */
+uint64_t anfu_conntrack_reaped(const struct anfu_conntrack *t);
+
+/* ---- metrics (http/metrics.c) ------------------------------------------------ */
+
+struct anfu_http_stats;
+
+/* Counters for the routes of r (borrowed) plus "unmatched". */
+struct anfu_http_stats *anfu_http_stats_new(const struct anfu_router *r);
+/* NULL-safe. */
+void anfu_http_stats_free(struct anfu_http_stats *st);
+/* Records one finished request (route NULL: unmatched). Thread-safe. */
+void anfu_http_stats_observe(struct anfu_http_stats *st, const struct anfu_route *route,
+			     int status, int64_t duration_us);
+/* Appends the Prometheus text. */
+int anfu_http_stats_render(const struct anfu_http_stats *st, int inflight,
+			   uint64_t reaped, struct anfu_buf *out);
+
+/* ---- server and requests (http/server.c, http/request.c) ----------------- */
+
+struct http_listener {
+	struct anfu_http_server *server;
+	struct MHD_Daemon *daemon;
+	bool admin;
+};
+
+struct anfu_http_server {
+	struct anfu_http_opts opts;
+	const struct anfu_config *cfg;
+	const struct anfu_router *router;
+	struct http_listener main;
+	struct http_listener admin;
+	struct anfu_ratelimit *rl;
+	struct anfu_conntrack *ct;
+	struct anfu_http_stats *stats;
+	struct anfu_json_limits json_limits;
+	size_t body_max;
+	size_t arena_cap;
+	size_t header_max;
+	int64_t head_timeout_us; /* request head must arrive within it */
+	int64_t body_timeout_us; /* head to last body byte */
+	atomic_int inflight;
+	atomic_bool stopping;
+};
+
+#ifdef MHD_VERSION
+/* MHD callbacks (cls: struct http_listener), for files that include
+ * microhttpd.h. Run on MHD's threads. */
+enum MHD_Result anfu_http_access(void *cls, struct MHD_Connection *c, const char *url,
+				 const char *method, const char *version,
+				 const char *upload, size_t *upload_size, void **req_cls);
+void anfu_http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			 enum MHD_RequestTerminationCode toe);
+#endif
+
+/* Private per-request state; pub comes first. */
+struct http_req {
+	struct anfu_req pub;
+	struct http_listener *listener;
+	struct anfu_buf body;   /* upload being received (wiped) */
+	uint64_t received;      /* body bytes seen, kept or not */
+	bool too_large;
+	bool queued;            /* a response has been queued */
+	bool path_ok;
+	int status;             /* of the queued response */
+	uint64_t resp_bytes;
+};
+
+#ifdef MHD_VERSION
+/* Queues the error response of err (req->err_code / err_field when set);
+ * returns what the access handler returns to MHD. */
+enum MHD_Result anfu_http_queue_error(struct http_req *hr, int err);
+/* Encodes and queues a handler's response; takes resp->body. */
+enum MHD_Result anfu_http_queue_resp(struct http_req *hr, struct anfu_resp *resp);
+#endif
+
+#endif

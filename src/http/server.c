@@ -1,0 +1,315 @@
+/*
+ * http/server: the libmicrohttpd daemons, their lifecycle and graceful stop.
+ *
+ * Owns the main listener, the optional admin listener (IAM-ADM-02: its own
+ * address and port, connections accepted only from the configured CIDRs),
+ * the rate table, the connection tracker and the metrics. Both listeners
+ * speak TLS only (MHD_USE_TLS with the configured GnuTLS priorities); there
+ * is no plain-HTTP code path. Trusts the configuration (validated by
+ * config/) and the certificate and key given by the caller; trusts nothing
+ * from the network.
+ *
+ * Threads: MHD runs its own polling thread (or a pool of cfg->http.threads
+ * with epoll); the connection reaper has one more. anfu_http_start() and
+ * anfu_http_stop() are called from one controlling thread.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "config/config.h"
+#include "http/internal.h"
+
+/* Used when the configuration names no priority string: TLS 1.3 and 1.2
+ * only, AEAD suites only, forward-secret key exchange only. */
+#define DEFAULT_TLS_PRIORITIES                                                    \
+	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:"    \
+	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"     \
+	"+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+
+/* Connection memory beyond the header limit: the response head we add and
+ * MHD's bookkeeping. Heads beyond the pool are refused by MHD itself;
+ * heads that fit but exceed header_bytes are refused with 431 by us. */
+#define POOL_SLACK (16 * 1024)
+
+#define STOP_POLL_NS (10 * 1000 * 1000L)
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
+							 va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	anfu_log_warn("http_mhd", "%s", msg);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_listener *l = cls;
+	struct anfu_http_server *s = l->server;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci)
+			*socket_context = anfu_conntrack_add(
+				s->ct, ci->connect_fd, anfu_clock_mono_us() + s->head_timeout_us);
+		return;
+	}
+	anfu_conntrack_remove(s->ct, *socket_context);
+	*socket_context = NULL;
+}
+
+/* Accept policy of the admin listener: only the configured CIDRs. */
+static enum MHD_Result admin_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	const struct anfu_config *cfg = cls;
+	const void *addr;
+	int family;
+
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		family = AF_INET;
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		family = AF_INET6;
+		addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	} else {
+		return MHD_NO;
+	}
+	if (anfu_cidr_match(cfg->admin.allow, cfg->admin.allow_count, family, addr))
+		return MHD_YES;
+	anfu_log_debug("http_admin_refused", "admin listener refused a connection");
+	return MHD_NO;
+}
+
+/* Fills ss from an IPv4 or IPv6 literal and a port (0: any free port). */
+static int make_addr(const char *host, int64_t port, struct sockaddr_storage *ss,
+		     bool *ret_v6)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!host || port < 0 || port > 65535)
+		return ANFU_EINVAL;
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*ret_v6 = false;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*ret_v6 = true;
+		return 0;
+	}
+	return ANFU_EINVAL;
+}
+
+#define OPT(o, v, p) ((struct MHD_OptionItem){ (o), (intptr_t)(v), (void *)(p) })
+
+static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_listener *l,
+				       struct sockaddr_storage *ss, bool v6)
+{
+	const struct anfu_config *cfg = s->cfg;
+	const char *prio = cfg->http.tls_priorities && cfg->http.tls_priorities[0]
+				   ? cfg->http.tls_priorities
+				   : DEFAULT_TLS_PRIORITIES;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	struct MHD_OptionItem o[20];
+	int n = 0;
+
+	/* The logger first, so MHD routes every later message through it. */
+	o[n++] = OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
+	o[n++] = OPT(MHD_OPTION_SOCK_ADDR, 0, ss);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->limits.conn_timeout_s, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->limits.connections, NULL);
+	o[n++] = OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->limits.connections_per_ip, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 2 * s->header_max + POOL_SLACK, NULL);
+	o[n++] = OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
+	o[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->opts.tls_cert_pem);
+	o[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->opts.tls_key_pem);
+	o[n++] = OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, prio);
+	o[n++] = OPT(MHD_OPTION_NOTIFY_COMPLETED, anfu_http_completed, l);
+	o[n++] = OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, l);
+	if (cfg->http.threads > 1)
+		o[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, cfg->http.threads, NULL);
+	o[n++] = OPT(MHD_OPTION_END, 0, NULL);
+	return MHD_start_daemon(flags, 0, l->admin ? admin_policy : NULL, (void *)cfg,
+				anfu_http_access, l, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+}
+
+static int start_listener(struct anfu_http_server *s, struct http_listener *l, bool admin)
+{
+	const struct anfu_config *cfg = s->cfg;
+	const char *host = admin ? cfg->admin.listen : cfg->http.listen;
+	int64_t port = admin ? cfg->admin.port : cfg->http.port;
+	struct sockaddr_storage ss;
+	bool v6 = false;
+
+	l->server = s;
+	l->admin = admin;
+	if (make_addr(host, port, &ss, &v6) < 0) {
+		anfu_log_error("http_start", "%s listener: bad address %s",
+			       admin ? "admin" : "main", host ? host : "(none)");
+		return ANFU_EINVAL;
+	}
+	l->daemon = start_daemon(s, l, &ss, v6);
+	if (!l->daemon) {
+		anfu_log_error("http_start", "%s listener: cannot listen on %s port %lld",
+			       admin ? "admin" : "main", host, (long long)port);
+		return ANFU_EIO;
+	}
+	anfu_log_info("http_start", "%s listener on %s port %d (TLS)", admin ? "admin" : "main",
+		      host, anfu_http_port(s, admin));
+	return 0;
+}
+
+/* Stops the daemons (if running) and frees everything; NULL-safe. */
+static void server_free(struct anfu_http_server *s)
+{
+	if (!s)
+		return;
+	if (s->main.daemon)
+		MHD_stop_daemon(s->main.daemon);
+	if (s->admin.daemon)
+		MHD_stop_daemon(s->admin.daemon);
+	anfu_conntrack_free(s->ct);
+	anfu_http_stats_free(s->stats);
+	anfu_ratelimit_free(s->rl);
+	free(s);
+}
+
+static void set_limits(struct anfu_http_server *s)
+{
+	const struct anfu_config_limits *lim = &s->cfg->limits;
+
+	s->body_max = (size_t)lim->body_bytes;
+	s->header_max = (size_t)lim->header_bytes;
+	s->arena_cap = 4 * s->body_max + ANFU_LIMIT_ARENA_SLACK;
+	s->json_limits.max_depth = (unsigned)lim->json_depth;
+	s->json_limits.max_string_bytes = (size_t)lim->json_string_bytes;
+	s->head_timeout_us = lim->header_timeout_s * 1000000;
+	s->body_timeout_us = (lim->header_timeout_s + lim->conn_timeout_s) * 1000000;
+}
+
+static bool limits_sane(const struct anfu_config_limits *lim)
+{
+	return lim->body_bytes > 0 && lim->body_bytes <= ANFU_LIMIT_BODY_BYTES_MAX &&
+	       lim->header_bytes > 0 && lim->header_bytes <= ANFU_LIMIT_HEADER_BYTES_MAX &&
+	       lim->json_depth > 0 && lim->json_string_bytes > 0 && lim->conn_timeout_s > 0 &&
+	       lim->header_timeout_s > 0 && lim->connections > 0 &&
+	       lim->connections_per_ip > 0 && lim->concurrent_requests > 0;
+}
+
+int anfu_http_start(const struct anfu_http_opts *o, const struct anfu_router *r,
+		    struct anfu_http_server **ret)
+{
+	struct anfu_http_server *s = NULL;
+	int rc = ANFU_EINVAL;
+
+	if (!o || !o->cfg || !r || !ret || !o->tls_cert_pem || !o->tls_key_pem ||
+	    !limits_sane(&o->cfg->limits))
+		return ANFU_EINVAL;
+	s = anfu_xcalloc(1, sizeof(*s));
+	s->opts = *o;
+	s->cfg = o->cfg;
+	s->router = r;
+	set_limits(s);
+	s->rl = anfu_ratelimit_new(s->cfg->limits.rate_per_ip, s->cfg->limits.rate_burst,
+				   ANFU_LIMIT_RATE_TABLE_SIZE);
+	s->stats = anfu_http_stats_new(r);
+	rc = anfu_conntrack_new(&s->ct);
+	if (rc < 0)
+		goto out;
+	rc = start_listener(s, &s->main, false);
+	if (rc < 0)
+		goto out;
+	if (s->cfg->admin.enabled) {
+		rc = start_listener(s, &s->admin, true);
+		if (rc < 0)
+			goto out;
+	}
+	*ret = s;
+	s = NULL;
+	rc = 0;
+out:
+	server_free(s);
+	return rc;
+}
+
+static void quiesce(struct http_listener *l)
+{
+	MHD_socket fd;
+
+	if (!l->daemon)
+		return;
+	fd = MHD_quiesce_daemon(l->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		(void)close(fd);
+}
+
+void anfu_http_stop(struct anfu_http_server *s, int grace_s)
+{
+	const struct timespec tick = { 0, STOP_POLL_NS };
+	int64_t deadline;
+	int left;
+
+	if (!s)
+		return;
+	atomic_store(&s->stopping, true);
+	quiesce(&s->main);
+	quiesce(&s->admin);
+	deadline = anfu_clock_mono_us() + (int64_t)(grace_s > 0 ? grace_s : 0) * 1000000;
+	while (atomic_load(&s->inflight) > 0 && anfu_clock_mono_us() < deadline)
+		(void)nanosleep(&tick, NULL);
+	left = atomic_load(&s->inflight);
+	if (left > 0)
+		anfu_log_warn("http_stop", "grace period over with %d requests in flight", left);
+	server_free(s);
+	anfu_log_info("http_stop", "listeners stopped");
+}
+
+int anfu_http_port(const struct anfu_http_server *s, bool admin)
+{
+	const struct MHD_Daemon *d = s ? (admin ? s->admin.daemon : s->main.daemon) : NULL;
+	const union MHD_DaemonInfo *di;
+
+	if (!d)
+		return ANFU_ENOTFOUND;
+	di = MHD_get_daemon_info((struct MHD_Daemon *)d, MHD_DAEMON_INFO_BIND_PORT);
+	return di ? (int)di->port : ANFU_EINTERNAL;
+}
+
+int anfu_http_inflight(const struct anfu_http_server *s)
+{
+	return s ? atomic_load(&s->inflight) : 0;
+}
+
+int anfu_http_metrics(const struct anfu_http_server *s, struct anfu_buf *out)
+{
+	if (!s || !out)
+		return ANFU_EINVAL;
+	return anfu_http_stats_render(s->stats, anfu_http_inflight(s),
+				      anfu_conntrack_reaped(s->ct), out);
+}

@@ -1,0 +1,153 @@
+/*
+ * store/db: the engine-independent face of the store.
+ *
+ * Owns the anfu_db_* wrappers that dispatch through db->ops, the row
+ * accessors, and the commit-latency histogram. Trusts the implementation
+ * behind db->ops to keep tx_depth true and to log its own failures.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "store/row.h"
+#include "store/store.h"
+
+struct anfu_hist anfu_store_commit_hist;
+
+/* ---- rows -------------------------------------------------------------- */
+
+int anfu_row_count(const struct anfu_row *r)
+{
+	return r->ops->count(r->impl);
+}
+
+static bool col_ok(const struct anfu_row *r, int col)
+{
+	return col >= 0 && col < r->ops->count(r->impl);
+}
+
+bool anfu_row_is_null(const struct anfu_row *r, int col)
+{
+	return !col_ok(r, col) || r->ops->is_null(r->impl, col);
+}
+
+int64_t anfu_row_int(const struct anfu_row *r, int col)
+{
+	return col_ok(r, col) ? r->ops->get_int(r->impl, col) : 0;
+}
+
+const char *anfu_row_text(const struct anfu_row *r, int col, size_t *ret_len)
+{
+	const char *t = NULL;
+	size_t len = 0;
+
+	if (col_ok(r, col) && !r->ops->is_null(r->impl, col))
+		t = r->ops->get_text(r->impl, col, &len);
+	if (ret_len)
+		*ret_len = t ? len : 0;
+	return t;
+}
+
+/* ---- connection wrappers ------------------------------------------------ */
+
+/* Picks the implementation named by cfg->backend ("sqlite" or empty). */
+static const struct anfu_store_ops *backend(const struct anfu_store_cfg *cfg)
+{
+	if (!cfg->backend || cfg->backend[0] == '\0' ||
+	    strcmp(cfg->backend, anfu_store_sqlite_ops.name) == 0)
+		return &anfu_store_sqlite_ops;
+	return NULL;
+}
+
+int anfu_db_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret)
+{
+	const struct anfu_store_ops *ops;
+
+	if (!cfg || !ret)
+		return ANFU_EINVAL;
+	ops = backend(cfg);
+	if (!ops) {
+		anfu_log_error("store.open", "unknown database backend \"%s\"", cfg->backend);
+		return ANFU_EINVAL;
+	}
+	return ops->open(cfg, ret);
+}
+
+void anfu_db_close(struct anfu_db *db)
+{
+	if (db)
+		db->ops->close(db);
+}
+
+int anfu_db_begin(struct anfu_db *db)
+{
+	return db ? db->ops->begin(db, true) : ANFU_EINVAL;
+}
+
+int anfu_db_begin_read(struct anfu_db *db)
+{
+	return db ? db->ops->begin(db, false) : ANFU_EINVAL;
+}
+
+int anfu_db_commit(struct anfu_db *db)
+{
+	int64_t t0;
+	int r;
+
+	if (!db)
+		return ANFU_EINVAL;
+	t0 = anfu_clock_mono_us();
+	r = db->ops->commit(db);
+	anfu_hist_observe(&anfu_store_commit_hist, anfu_clock_mono_us() - t0);
+	return r;
+}
+
+int anfu_db_rollback(struct anfu_db *db)
+{
+	if (!db || db->tx_depth == 0)
+		return 0;
+	return db->ops->rollback(db);
+}
+
+int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p,
+		 size_t np, anfu_row_fn fn, void *ud, int64_t *ret_changes)
+{
+	if (!db || !sql)
+		return ANFU_EINVAL;
+	return db->ops->exec(db, sql, p, np, fn, ud, ret_changes);
+}
+
+struct query_int {
+	bool found;
+	int64_t v;
+};
+
+static int query_int_cb(void *ud, const struct anfu_row *r)
+{
+	struct query_int *q = ud;
+
+	if (!anfu_row_is_null(r, 0)) {
+		q->found = true;
+		q->v = anfu_row_int(r, 0);
+	}
+	return 1; /* the first row is all we want */
+}
+
+int anfu_db_query_int(struct anfu_db *db, const char *sql, const struct anfu_param *p,
+		      size_t np, int64_t *ret)
+{
+	struct query_int q = { false, 0 };
+	int r;
+
+	r = anfu_db_exec(db, sql, p, np, query_int_cb, &q, NULL);
+	if (r < 0)
+		return r;
+	/* A NULL in the first column (max() over no rows) is no value either. */
+	if (!q.found)
+		return ANFU_ENOTFOUND;
+	if (ret)
+		*ret = q.v;
+	return 0;
+}

@@ -1,0 +1,672 @@
+/*
+ * store/sqlite: the SQLite implementation of struct anfu_store_ops.
+ *
+ * Owns the sqlite3 handles and each connection's prepared-statement cache;
+ * this is the only file that includes sqlite3.h. Connections are opened
+ * with SQLITE_OPEN_NOMUTEX, so it trusts callers to use one connection
+ * from one thread at a time (store/pool.c hands each thread its own). It
+ * trusts the SQL text to be written by anfu, never built from input;
+ * values are always bound as $1..$n parameters. Engine messages are logged
+ * here and mapped to ANFU_E* codes; they never leave this file.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "store/row.h"
+#include "store/store.h"
+
+/* Prepared statements kept per connection. anfu has a few hundred distinct
+ * statements at most; past this the least recently used one is dropped,
+ * so a caller that (wrongly) varied its SQL text cannot grow memory. */
+#define STMT_CACHE_MAX 256
+#define STMT_BUCKETS 128
+
+/* Parameters in one statement: $1..$99 is far beyond any anfu statement
+ * and keeps the "$n" names short. */
+#define PARAMS_MAX 99
+
+/* Default busy timeout when the configuration gives none. */
+#define BUSY_TIMEOUT_DEFAULT_MS 5000
+
+struct stmt_ent {
+	char *sql;
+	uint32_t hash;
+	sqlite3_stmt *st;
+	bool busy; /* being stepped (a row callback may run nested SQL) */
+	uint64_t used;
+	struct stmt_ent *next;
+};
+
+struct sq_db {
+	struct anfu_db base; /* first: callers see only this */
+	sqlite3 *h;
+	struct stmt_ent *bucket[STMT_BUCKETS];
+	size_t nstmt;
+	uint64_t tick;
+};
+
+static struct sq_db *sq(struct anfu_db *db)
+{
+	return (struct sq_db *)db;
+}
+
+/* ---- errors ---------------------------------------------------------- */
+
+static int map_code(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return ANFU_EEXIST;
+		return ANFU_ECONFLICT;
+	case SQLITE_FULL:
+		return ANFU_EFULL;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ANFU_EBUSY;
+	default:
+		return ANFU_EIO;
+	}
+}
+
+/* Logs the engine's message and the statement, returns the mapped code. */
+static int fail(struct sq_db *d, int rc, const char *what, const char *sql)
+{
+	int r = map_code(rc);
+
+	anfu_log_warn("store.sqlite", "%s: %s (code %d, %s): %.300s", what,
+		      d && d->h ? sqlite3_errmsg(d->h) : sqlite3_errstr(rc), rc,
+		      anfu_strerror(r), sql ? sql : "");
+	return r;
+}
+
+/* SQLite rolls a transaction back by itself after some errors (full disk,
+ * I/O errors). Statements that followed would then run in autocommit mode
+ * behind the caller's back, so a transaction in that state refuses work
+ * until the caller rolls back. */
+static int check_tx_alive(struct sq_db *d, const char *sql)
+{
+	if (d->base.tx_depth > 0 && sqlite3_get_autocommit(d->h)) {
+		anfu_log_warn("store.sqlite",
+			      "transaction was rolled back by the engine; refusing: %.300s",
+			      sql);
+		return ANFU_EIO;
+	}
+	return 0;
+}
+
+/* ---- rows -------------------------------------------------------------- */
+
+static int row_count(const void *impl)
+{
+	return sqlite3_column_count((sqlite3_stmt *)impl);
+}
+
+static bool row_is_null(const void *impl, int col)
+{
+	return sqlite3_column_type((sqlite3_stmt *)impl, col) == SQLITE_NULL;
+}
+
+static int64_t row_int(const void *impl, int col)
+{
+	return sqlite3_column_int64((sqlite3_stmt *)impl, col);
+}
+
+static const char *row_text(const void *impl, int col, size_t *ret_len)
+{
+	sqlite3_stmt *st = (sqlite3_stmt *)impl;
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (ret_len)
+		*ret_len = t && n > 0 ? (size_t)n : 0;
+	return (const char *)t;
+}
+
+static const struct anfu_row_ops sq_row_ops = {
+	.count = row_count,
+	.is_null = row_is_null,
+	.get_int = row_int,
+	.get_text = row_text,
+};
+
+/* ---- statement cache --------------------------------------------------- */
+
+static uint32_t sql_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static void ent_free(struct stmt_ent *e)
+{
+	if (!e)
+		return;
+	(void)sqlite3_finalize(e->st);
+	free(e->sql);
+	free(e);
+}
+
+static void cache_evict_lru(struct sq_db *d)
+{
+	struct stmt_ent **victim = NULL;
+
+	for (size_t b = 0; b < STMT_BUCKETS; b++)
+		for (struct stmt_ent **pp = &d->bucket[b]; *pp; pp = &(*pp)->next)
+			if (!(*pp)->busy && (!victim || (*pp)->used < (*victim)->used))
+				victim = pp;
+	if (victim) {
+		struct stmt_ent *e = *victim;
+
+		*victim = e->next;
+		ent_free(e);
+		d->nstmt--;
+	}
+}
+
+/* Returns a statement for sql, ready to bind. It comes from the cache when
+ * an idle one exists; if the cached one is busy (nested use from a row
+ * callback) a private one is prepared and *ret_owned is set so the caller
+ * finalizes it. */
+static int stmt_get(struct sq_db *d, const char *sql, struct stmt_ent **ret_ent,
+		    sqlite3_stmt **ret_owned)
+{
+	uint32_t h = sql_hash(sql);
+	struct stmt_ent *e;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	for (e = d->bucket[h % STMT_BUCKETS]; e; e = e->next)
+		if (e->hash == h && strcmp(e->sql, sql) == 0)
+			break;
+	if (e && !e->busy) {
+		e->used = ++d->tick;
+		e->busy = true;
+		*ret_ent = e;
+		return 0;
+	}
+	rc = sqlite3_prepare_v3(d->h, sql, -1, e ? 0 : SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(d, rc, "prepare", sql);
+	if (!st) {
+		anfu_log_warn("store.sqlite", "empty statement: %.300s", sql);
+		return ANFU_EINVAL;
+	}
+	if (e) {
+		*ret_owned = st;
+		return 0;
+	}
+	if (d->nstmt >= STMT_CACHE_MAX)
+		cache_evict_lru(d);
+	e = anfu_xcalloc(1, sizeof(*e));
+	e->sql = anfu_xstrdup(sql);
+	e->hash = h;
+	e->st = st;
+	e->busy = true;
+	e->used = ++d->tick;
+	e->next = d->bucket[h % STMT_BUCKETS];
+	d->bucket[h % STMT_BUCKETS] = e;
+	d->nstmt++;
+	*ret_ent = e;
+	return 0;
+}
+
+static void cache_clear(struct sq_db *d)
+{
+	for (size_t b = 0; b < STMT_BUCKETS; b++) {
+		struct stmt_ent *e = d->bucket[b];
+
+		while (e) {
+			struct stmt_ent *next = e->next;
+
+			ent_free(e);
+			e = next;
+		}
+		d->bucket[b] = NULL;
+	}
+	d->nstmt = 0;
+}
+
+/* ---- binding ----------------------------------------------------------- */
+
+/* Every parameter the statement names must be one of $1..$np, and every
+ * given parameter must be used: PostgreSQL is as strict, so a mismatch is
+ * a bug worth catching on SQLite already. */
+static int check_param_names(sqlite3_stmt *st, size_t np, const char *sql)
+{
+	int n = sqlite3_bind_parameter_count(st);
+
+	for (int i = 1; i <= n; i++) {
+		const char *name = sqlite3_bind_parameter_name(st, i);
+		char *end = NULL;
+		long k;
+
+		if (!name || name[0] != '$' || name[1] < '1' || name[1] > '9')
+			goto bad;
+		k = strtol(name + 1, &end, 10);
+		if (*end != '\0' || k < 1 || (size_t)k > np)
+			goto bad;
+	}
+	return 0;
+bad:
+	anfu_log_warn("store.sqlite", "statement parameters are not $1..$%zu: %.300s", np,
+		      sql);
+	return ANFU_EINVAL;
+}
+
+static int bind_one(struct sq_db *d, sqlite3_stmt *st, int idx, const struct anfu_param *p,
+		    const char *sql)
+{
+	size_t len;
+	int rc;
+
+	switch (p->type) {
+	case ANFU_P_NULL:
+		rc = sqlite3_bind_null(st, idx);
+		break;
+	case ANFU_P_INT:
+		rc = sqlite3_bind_int64(st, idx, p->i);
+		break;
+	case ANFU_P_TEXT:
+		if (!p->s)
+			return ANFU_EINVAL;
+		len = p->len == (size_t)-1 ? strlen(p->s) : p->len;
+		/* PostgreSQL text cannot hold NUL; refuse it here too. */
+		if (len > INT_MAX || memchr(p->s, '\0', len))
+			return ANFU_EINVAL;
+		rc = sqlite3_bind_text64(st, idx, p->s, len, SQLITE_STATIC, SQLITE_UTF8);
+		break;
+	default:
+		return ANFU_EINVAL;
+	}
+	if (rc != SQLITE_OK)
+		return fail(d, rc, "bind", sql);
+	return 0;
+}
+
+static int bind_all(struct sq_db *d, sqlite3_stmt *st, const struct anfu_param *p,
+		    size_t np, const char *sql)
+{
+	int r;
+
+	if (np > PARAMS_MAX || (np > 0 && !p))
+		return ANFU_EINVAL;
+	r = check_param_names(st, np, sql);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < np; i++) {
+		char name[8];
+		int idx;
+
+		(void)snprintf(name, sizeof(name), "$%zu", i + 1);
+		idx = sqlite3_bind_parameter_index(st, name);
+		if (idx == 0) {
+			anfu_log_warn("store.sqlite", "parameter %s unused: %.300s", name, sql);
+			return ANFU_EINVAL;
+		}
+		r = bind_one(d, st, idx, &p[i], sql);
+		if (r < 0) {
+			if (r == ANFU_EINVAL)
+				anfu_log_warn("store.sqlite", "bad value for %s: %.300s", name,
+					      sql);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* ---- statements -------------------------------------------------------- */
+
+static int step_all(struct sq_db *d, sqlite3_stmt *st, const char *sql, anfu_row_fn fn,
+		    void *ud, int64_t *ret_changes)
+{
+	struct anfu_row row = { &sq_row_ops, st };
+	int rc;
+
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW)
+			return fail(d, rc, "step", sql);
+		if (fn) {
+			int cr = fn(ud, &row);
+
+			if (cr != 0)
+				return cr < 0 ? cr : 0;
+		}
+	}
+	if (ret_changes)
+		*ret_changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes64(d->h);
+	return 0;
+}
+
+static int sq_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p,
+		   size_t np, anfu_row_fn fn, void *ud, int64_t *ret_changes)
+{
+	struct sq_db *d = sq(db);
+	struct stmt_ent *ent = NULL;
+	sqlite3_stmt *owned = NULL, *st;
+	int64_t changes = 0;
+	int r;
+
+	if (!sql)
+		return ANFU_EINVAL;
+	r = check_tx_alive(d, sql);
+	if (r < 0)
+		return r;
+	r = stmt_get(d, sql, &ent, &owned);
+	if (r < 0)
+		return r;
+	st = owned ? owned : ent->st;
+	r = bind_all(d, st, p, np, sql);
+	if (r < 0)
+		goto out;
+	r = step_all(d, st, sql, fn, ud, &changes);
+	if (r < 0)
+		goto out;
+	if (ret_changes)
+		*ret_changes = changes;
+	r = 0;
+out:
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+	if (owned)
+		(void)sqlite3_finalize(owned);
+	else
+		ent->busy = false;
+	return r;
+}
+
+/* Runs fixed SQL text with no parameters and no rows. */
+static int run(struct sq_db *d, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(d->h, sql, NULL, NULL, &msg);
+
+	sqlite3_free(msg);
+	if (rc != SQLITE_OK)
+		return fail(d, rc, "exec", sql);
+	return 0;
+}
+
+static int sq_exec_script(struct anfu_db *db, const char *sql)
+{
+	struct sq_db *d = sq(db);
+	int r;
+
+	if (!sql)
+		return ANFU_EINVAL;
+	r = check_tx_alive(d, "(script)");
+	if (r < 0)
+		return r;
+	return run(d, sql);
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+static int sq_begin(struct anfu_db *db, bool write)
+{
+	struct sq_db *d = sq(db);
+	int r;
+
+	if (db->tx_depth != 0) {
+		anfu_log_warn("store.sqlite", "begin inside an open transaction");
+		return ANFU_EINVAL;
+	}
+	/* IMMEDIATE takes the write lock now, so a writer never fails to
+	 * upgrade a read lock halfway through its work. */
+	r = run(d, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	if (r < 0)
+		return r;
+	db->tx_depth = 1;
+	return 0;
+}
+
+static int sq_rollback(struct anfu_db *db)
+{
+	struct sq_db *d = sq(db);
+	int r = 0;
+
+	if (db->tx_depth == 0)
+		return 0;
+	if (!sqlite3_get_autocommit(d->h))
+		r = run(d, "ROLLBACK");
+	db->tx_depth = 0;
+	return r;
+}
+
+static int sq_commit(struct anfu_db *db)
+{
+	struct sq_db *d = sq(db);
+	int r;
+
+	if (db->tx_depth == 0) {
+		anfu_log_warn("store.sqlite", "commit outside a transaction");
+		return ANFU_EINVAL;
+	}
+	r = check_tx_alive(d, "COMMIT");
+	if (r == 0)
+		r = run(d, "COMMIT");
+	if (r < 0) {
+		/* Leave no transaction behind: the caller sees the failure
+		 * and nothing of the transaction is kept. */
+		if (!sqlite3_get_autocommit(d->h))
+			(void)run(d, "ROLLBACK");
+		db->tx_depth = 0;
+		return r;
+	}
+	db->tx_depth = 0;
+	return 0;
+}
+
+/* Savepoint names are identifiers, which SQL cannot bind: accept only
+ * [a-z_][a-z0-9_]{0,31} so the text spliced in is always harmless. */
+static bool savepoint_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 32 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+static int savepoint_sql(struct anfu_db *db, const char *verb, const char *name)
+{
+	char sql[80];
+	int r;
+
+	if (db->tx_depth == 0 || !savepoint_name_ok(name)) {
+		anfu_log_warn("store.sqlite", "bad savepoint use: %s", verb);
+		return ANFU_EINVAL;
+	}
+	r = check_tx_alive(sq(db), verb);
+	if (r < 0)
+		return r;
+	(void)snprintf(sql, sizeof(sql), "%s %s", verb, name);
+	return run(sq(db), sql);
+}
+
+static int sq_savepoint(struct anfu_db *db, const char *name)
+{
+	int r = savepoint_sql(db, "SAVEPOINT", name);
+
+	if (r == 0)
+		db->tx_depth++;
+	return r;
+}
+
+static int sq_release(struct anfu_db *db, const char *name)
+{
+	int r;
+
+	if (db->tx_depth < 2)
+		return ANFU_EINVAL;
+	r = savepoint_sql(db, "RELEASE SAVEPOINT", name);
+	if (r == 0)
+		db->tx_depth--;
+	return r;
+}
+
+static int sq_rollback_to(struct anfu_db *db, const char *name)
+{
+	if (db->tx_depth < 2)
+		return ANFU_EINVAL;
+	/* ROLLBACK TO keeps the savepoint open; the depth does not change. */
+	return savepoint_sql(db, "ROLLBACK TO SAVEPOINT", name);
+}
+
+/* ---- size cap (test hook) --------------------------------------------- */
+
+static int page_count_cb(void *ud, const struct anfu_row *r)
+{
+	*(int64_t *)ud = anfu_row_int(r, 0);
+	return 1;
+}
+
+static int sq_limit_size(struct anfu_db *db, int64_t extra_pages)
+{
+	struct sq_db *d = sq(db);
+	int64_t pages = -1, max;
+	char sql[64];
+	int r;
+
+	if (extra_pages < 0)
+		return ANFU_EINVAL;
+	r = sq_exec(db, "PRAGMA page_count", NULL, 0, page_count_cb, &pages, NULL);
+	if (r < 0)
+		return r;
+	if (pages < 0 || __builtin_add_overflow(pages, extra_pages, &max))
+		return ANFU_ERANGE;
+	/* PRAGMA takes no parameters; the text is a number computed here. */
+	(void)snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)max);
+	return run(d, sql);
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+/* SQLite creates files with the umask's mode; a payment database must not
+ * be readable by others, so create it 0600 first (WAL files copy it). */
+static int create_private(const char *path)
+{
+	int fd;
+
+	if (strcmp(path, ":memory:") == 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		anfu_log_warn("store.sqlite", "cannot create %s: %m", path);
+		return ANFU_EIO;
+	}
+	(void)close(fd);
+	return 0;
+}
+
+static int journal_cb(void *ud, const struct anfu_row *r)
+{
+	const char *mode = anfu_row_text(r, 0, NULL);
+
+	*(bool *)ud = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);
+	return 1;
+}
+
+static int configure(struct sq_db *d, const struct anfu_store_cfg *cfg)
+{
+	bool wal = false;
+	int r;
+
+	(void)sqlite3_extended_result_codes(d->h, 1);
+	(void)sqlite3_busy_timeout(d->h, cfg->busy_timeout_ms > 0 ? cfg->busy_timeout_ms
+								   : BUSY_TIMEOUT_DEFAULT_MS);
+	/* Defensive: no writable_schema or other ways to corrupt the file
+	 * through SQL; untrusted schema: triggers and views run only
+	 * innocuous functions. */
+	(void)sqlite3_db_config(d->h, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	(void)sqlite3_db_config(d->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+	r = sq_exec(&d->base, "PRAGMA journal_mode = WAL", NULL, 0, journal_cb, &wal, NULL);
+	if (r == 0 && !wal) {
+		anfu_log_warn("store.sqlite", "%s: cannot switch to WAL", cfg->path);
+		r = ANFU_EIO;
+	}
+	if (r == 0)
+		r = run(d, "PRAGMA synchronous = FULL");
+	if (r == 0)
+		r = run(d, "PRAGMA foreign_keys = ON");
+	return r;
+}
+
+static void sq_close(struct anfu_db *db)
+{
+	struct sq_db *d = sq(db);
+
+	if (!d)
+		return;
+	cache_clear(d);
+	if (d->h && sqlite3_close(d->h) != SQLITE_OK)
+		anfu_log_warn("store.sqlite", "close: %s", sqlite3_errmsg(d->h));
+	free(d);
+}
+
+static int sq_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret)
+{
+	struct sq_db *d = NULL;
+	int rc, r;
+
+	if (!cfg || !cfg->path || !ret)
+		return ANFU_EINVAL;
+	r = create_private(cfg->path);
+	if (r < 0)
+		return r;
+	d = anfu_xcalloc(1, sizeof(*d));
+	d->base.ops = &anfu_store_sqlite_ops;
+	rc = sqlite3_open_v2(cfg->path, &d->h,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		r = fail(d, rc, "open", cfg->path);
+		goto out;
+	}
+	r = configure(d, cfg);
+	if (r < 0)
+		goto out;
+	*ret = &d->base;
+	d = NULL;
+	r = 0;
+out:
+	sq_close(d ? &d->base : NULL);
+	return r;
+}
+
+const struct anfu_store_ops anfu_store_sqlite_ops = {
+	.name = "sqlite",
+	.dialect = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.savepoint = sq_savepoint,
+	.release = sq_release,
+	.rollback_to = sq_rollback_to,
+	.exec = sq_exec,
+	.exec_script = sq_exec_script,
+	.limit_size = sq_limit_size,
+};

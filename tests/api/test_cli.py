@@ -1,0 +1,148 @@
+"""The anfu CLI: init, version, config check, db status, keys, help.
+
+req: IAM-ACCT-10, DATA-ENC-04
+"""
+import hashlib
+import os
+import stat
+import subprocess
+
+import pytest
+
+from conftest import ANFU, ANFUD, run_cli
+
+
+def tree_digest(root):
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(dirpath, f)
+            if f.endswith(("-wal", "-shm")):
+                continue
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, root)] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+def mode(p):
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def test_init_creates_everything_with_private_modes(tmp_path):
+    """req: DATA-ENC-04, IAM-ACCT-10"""
+    data = tmp_path / "d"
+    p = run_cli("init", data=data)
+    for word in ("config", "database", "tls cert", "audit key", "master key", "created"):
+        assert word in p.stdout
+    assert mode(data) == 0o700
+    assert mode(data / "keys") == 0o700
+    for f in ("keys/master.key", "keys/audit-signing.key", "tls/server.key", "anfu.conf"):
+        assert mode(data / f) == 0o600, f
+    master = (data / "keys" / "master.key").read_text().splitlines()
+    assert master[0].startswith("# anfu-key id=mk-")
+    assert "admin" not in (data / "anfu.conf").read_text().lower()
+
+
+def test_init_twice_overwrites_nothing(tmp_path):
+    data = tmp_path / "d"
+    run_cli("init", data=data)
+    before = tree_digest(data / "keys")
+    before.update({"tls/" + k: v for k, v in tree_digest(data / "tls").items()})
+    conf = (data / "anfu.conf").read_text()
+    p = run_cli("init", data=data)
+    assert "exists, kept" in p.stdout
+    assert "created" not in p.stdout.replace("(created)", "") or "(created)" not in p.stdout
+    after = tree_digest(data / "keys")
+    after.update({"tls/" + k: v for k, v in tree_digest(data / "tls").items()})
+    assert before == after
+    assert conf == (data / "anfu.conf").read_text()
+
+
+def test_init_refuses_to_switch_crypto_profile(tmp_path):
+    data = tmp_path / "d"
+    run_cli("init", data=data)
+    p = run_cli("init", "--crypto", "gm", data=data, check=False)
+    assert p.returncode == 1
+
+
+def test_version_and_help_for_every_command():
+    assert run_cli("version").stdout.startswith("anfu ")
+    for cmd in (["init"], ["config", "check"], ["db", "status"], ["audit", "verify"],
+                ["audit", "export"], ["keys", "export-public"], ["routes"]):
+        p = run_cli(*cmd, "--help")
+        assert p.stdout.startswith("usage: anfu"), cmd
+        assert "--data" in p.stdout or cmd == ["routes"], cmd
+    assert subprocess.run([ANFUD, "--help"], capture_output=True, text=True).returncode == 0
+
+
+def test_unknown_command_and_option_are_usage_errors(tmp_path):
+    assert run_cli("frobnicate", check=False).returncode == 2
+    assert run_cli("db", "status", "--bogus", check=False).returncode == 2
+
+
+def test_config_check_reports_the_line_of_an_error(tmp_path):
+    data = tmp_path / "d"
+    run_cli("init", data=data)
+    assert run_cli("config", "check", data=data).stdout.startswith("OK:")
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[server]\nlevel = enhanced\n\n[http]\nport = 99999\n")
+    p = run_cli("config", "check", "--config", str(bad), data=data, check=False)
+    assert p.returncode == 1
+    assert "bad.conf:5" in p.stderr
+    bad.write_text("[http]\nbogus_key = 1\n")
+    p = run_cli("config", "check", "--config", str(bad), data=data, check=False)
+    assert p.returncode == 1 and "bad.conf:2" in p.stderr and "bogus_key" in p.stderr
+
+
+def test_config_check_show_prints_effective_values(tmp_path):
+    data = tmp_path / "d"
+    run_cli("init", data=data)
+    p = run_cli("config", "check", "--show", data=data)
+    assert "http.port = 8443" in p.stdout
+    assert "server.level = enhanced" in p.stdout
+
+
+def test_db_status(tmp_path):
+    data = tmp_path / "d"
+    run_cli("init", data=data)
+    p = run_cli("db", "status", data=data)
+    assert "schema version:" in p.stdout and "0 pending" in p.stdout
+    assert "audit records:" in p.stdout
+
+
+def test_keys_export_public_prints_only_public_keys(tmp_path):
+    """req: DATA-ENC-04"""
+    data = tmp_path / "d"
+    run_cli("init", data=data)
+    out = run_cli("keys", "export-public", data=data).stdout
+    assert "-----BEGIN PUBLIC KEY-----" in out
+    assert "PRIVATE" not in out
+    assert "# anfu-key id=ed25519-" in out
+
+
+def test_anfud_refuses_a_database_newer_than_it_knows(make_server):
+    s = make_server(start=False)
+    import sqlite3
+    with sqlite3.connect(str(s.data / "anfu.db")) as c:
+        c.execute("INSERT INTO schema_version (version, name, applied_ms) VALUES (999, 'future', 0)")
+    rc = s.start(expect_fail=True)
+    assert rc != 0
+    assert "newer" in s.read_stderr() or "schema" in s.read_stderr()
+
+
+def test_anfud_refuses_a_world_readable_key(make_server):
+    """req: DATA-ENC-04"""
+    s = make_server(start=False)
+    os.chmod(s.data / "keys" / "master.key", 0o644)
+    rc = s.start(expect_fail=True)
+    assert rc != 0
+    assert "0600" in s.read_stderr()
+
+
+def test_anfud_refuses_a_bad_config_naming_the_line(make_server):
+    s = make_server(start=False)
+    with open(s.data / "anfu.conf", "a") as f:
+        f.write("[limits]\nbody_bytes = lots\n")
+    rc = s.start(expect_fail=True)
+    assert rc != 0
+    assert "anfu.conf:" in s.read_stderr() and "body_bytes" in s.read_stderr()

@@ -1,0 +1,34 @@
+"""/healthz, /readyz and /metrics.
+
+req: AUD-SYS-01, RISK-MON-05
+"""
+import re
+
+
+def test_readyz_reports_each_check(server):
+    r = server.get("/readyz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ready",
+                        "checks": {"database": "ok", "schema": "ok", "audit": "ok"}}
+
+
+def test_metrics_are_prometheus_text(server):
+    server.get("/healthz")
+    server.get("/api/v1/nope")
+    r = server.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = r.text
+    assert re.search(r'^anfu_http_requests_total\{method="GET",route="/healthz",status="200"\} \d+$',
+                     text, re.M)
+    assert re.search(r'^anfu_http_requests_total\{method="[A-Z]*",route="unmatched",status="404"\} \d+$',
+                     text, re.M)
+    assert re.search(r'^anfu_http_request_duration_seconds_bucket\{method="GET",route="/healthz",'
+                     r'le="\+Inf"\} \d+$', text, re.M)
+    assert re.search(r"^anfu_db_commit_duration_seconds_count\{\} \d+$", text, re.M)
+    m = re.search(r"^anfu_audit_chain_length (\d+)$", text, re.M)
+    assert m and int(m.group(1)) >= 5
+
+
+def test_metrics_are_served_on_the_admin_listener(server):
+    assert server.get("/metrics", admin=True).status_code == 200

@@ -1,0 +1,130 @@
+"""Named limits: slow clients, bursts, overload, connections.
+
+req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04
+"""
+import socket
+import ssl
+import threading
+import time
+
+import requests
+
+
+def tls_socket(server):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(server.cert)
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    return ctx.wrap_socket(s, server_hostname="localhost")
+
+
+def wait_closed(sock, limit):
+    """Seconds until the server closes sock (reads return b'' or fail)."""
+    start = time.time()
+    sock.settimeout(0.5)
+    while time.time() - start < limit:
+        try:
+            if sock.recv(1024) == b"":
+                return time.time() - start
+        except socket.timeout:
+            continue
+        except (ssl.SSLError, OSError):
+            return time.time() - start
+    return None
+
+
+def test_idle_client_is_cut_off(make_server):
+    """A client that sends nothing is disconnected. req: WEB-CONC-04, WEB-DOS-01"""
+    s = make_server({"limits": {"conn_timeout": "2", "header_timeout": "30"}})
+    sock = tls_socket(s)
+    took = wait_closed(sock, 15)
+    sock.close()
+    assert took is not None and took < 8
+
+
+def test_slow_header_drip_is_cut_off(make_server):
+    """A client that keeps dripping header bytes (never idle) is cut off at the
+    header deadline. req: WEB-DOS-01"""
+    s = make_server({"limits": {"conn_timeout": "5", "header_timeout": "2"}})
+    sock = tls_socket(s)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    start = time.time()
+    closed = False
+    while time.time() - start < 15:
+        try:
+            sock.sendall(b"X-Drip: a\r\n")
+        except (ssl.SSLError, OSError):
+            closed = True
+            break
+        sock.settimeout(0.5)
+        try:
+            if sock.recv(1024) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            pass
+        except (ssl.SSLError, OSError):
+            closed = True
+            break
+    sock.close()
+    assert closed and time.time() - start < 8
+    # The server still serves others.
+    assert s.get("/healthz").status_code == 200
+
+
+def test_burst_gets_429_with_retry_after(make_server):
+    """req: WEB-DOS-01, WEB-CONC-03"""
+    s = make_server({"limits": {"rate_per_ip": "5", "rate_burst": "10"}})
+    codes = []
+    retry = None
+    for _ in range(40):
+        r = s.get("/healthz")
+        codes.append(r.status_code)
+        if r.status_code == 429:
+            retry = r
+    assert codes.count(200) >= 10
+    assert 429 in codes
+    assert int(retry.headers["Retry-After"]) >= 1
+    assert retry.json()["error"]["code"] == "too_many_requests"
+
+
+def test_overload_answers_503_instead_of_queueing(make_server):
+    """req: WEB-DOS-01, WEB-CONC-01"""
+    s = make_server({"limits": {"concurrent_requests": "1"}})
+    holder = {}
+
+    def slow():
+        holder["r"] = s.get("/test/v1/sleep?ms=2000")
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.5)
+    r = s.get("/healthz")
+    t.join()
+    assert holder["r"].status_code == 200
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "overloaded"
+    assert r.headers.get("Retry-After") == "1"
+
+
+def test_connections_per_ip_are_capped(make_server):
+    """req: WEB-CONC-01, WEB-DOS-01"""
+    s = make_server({"limits": {"connections_per_ip": "2", "conn_timeout": "10"}})
+    held = [tls_socket(s), tls_socket(s)]
+    refused = False
+    try:
+        extra = tls_socket(s)
+        extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        extra.settimeout(3)
+        refused = extra.recv(100) == b""
+        extra.close()
+    except (ssl.SSLError, OSError):
+        refused = True
+    for h in held:
+        h.close()
+    assert refused
+
+
+def test_oversized_headers_are_refused(server):
+    """req: WEB-DOS-01"""
+    r = server.get("/healthz", headers={"X-Big": "a" * 20000})
+    assert r.status_code in (413, 431)

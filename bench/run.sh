@@ -10,9 +10,9 @@
 #     anfud >= 80 % of bare;
 #   - in-process audit appends per second (bench/bench_audit.c), intl and gm.
 #
-# The report (Markdown, with the conditions of every number) goes to stdout;
-# progress goes to stderr. `make bench` appends the report to
-# docs/benchmarks.md. Before every run the script waits until the machine
+# The report (Markdown, with the conditions of every number) goes to stdout,
+# ready to append to docs/benchmarks.md (`bench/run.sh >> docs/benchmarks.md`);
+# progress goes to stderr. Before every run the script waits until the machine
 # is idle (< IDLE_PCT % busy over a 2 s window, at most IDLE_WAIT s) because
 # other tenants share it, and it reports the CPU used by anything other than
 # the benchmark during each wrk run ("foreign CPU").
@@ -20,6 +20,7 @@
 # Environment (defaults in brackets):
 #   BUILD [build]  THREADS [4]  WRK_THREADS [2]  WRK_CONNS [64]
 #   WRK_DURATION [10s]  AUDIT_SECONDS [5]  IDLE_PCT [10]  IDLE_WAIT [60]
+#   REPEAT [3]: alternating bare/anfud pairs; medians are reported
 #   BENCH_DIR [/var/tmp]: where the throw-away data directory goes (a disk,
 #   not tmpfs: the audit numbers include fsync).
 #
@@ -37,6 +38,7 @@ WRK_DURATION=${WRK_DURATION:-10s}
 AUDIT_SECONDS=${AUDIT_SECONDS:-5}
 IDLE_PCT=${IDLE_PCT:-10}
 IDLE_WAIT=${IDLE_WAIT:-60}
+REPEAT=${REPEAT:-3}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 
 WRK_ARGS="-t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency"
@@ -111,7 +113,7 @@ conditions() {
 - libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?'), GnuTLS $(pkg-config --modversion gnutls 2>/dev/null || echo '?'), SQLite $(pkg-config --modversion sqlite3 2>/dev/null || echo '?'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)
 - Build: $BUILD ($(build_options))
 - wrk: \`wrk $WRK_ARGS https://127.0.0.1:PORT/healthz\` (keep-alive, TLS, client and server on the same machine)
-- Server threads: $THREADS (MHD thread pool); idle gate: < $IDLE_PCT % busy over 2 s, waiting at most $IDLE_WAIT s
+- Server threads: $THREADS (MHD thread pool); $REPEAT alternating bare/anfud pairs; idle gate: < $IDLE_PCT % busy over 2 s, waiting at most $IDLE_WAIT s
 EOF
 }
 
@@ -180,9 +182,9 @@ run_wrk() {
 	return 0
 }
 
-# One Markdown table row for the last run_wrk.
+# One Markdown table row for the last run_wrk (label prefixed by ROW_PREFIX).
 wrk_row() {
-	printf '| %s | %s | %s | %s | %s | %s | %s %% | %s %% | %s | %s |\n' "$1" "$WRK_RPS" \
+	printf '| %s%s | %s | %s | %s | %s | %s | %s %% | %s %% | %s | %s |\n' "${ROW_PREFIX:-}" "$1" "$WRK_RPS" \
 		"$WRK_P50" "$WRK_P99" "$WRK_NON2XX" "$WRK_ERRORS" "$WRK_SERVER_CPU" \
 		"$WRK_FOREIGN" "$IDLE_BEFORE" "$2"
 }
@@ -336,6 +338,39 @@ bench_audit() {
 
 # ---- main ------------------------------------------------------------------
 
+# Median of the numbers given as arguments.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+		if (NR == 0) print "?"; else if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_http WHAT DATA_DIR: REPEAT alternating bare/anfud pairs (the machine
+# is shared, so single runs are noisy); reports the medians and the median
+# of the pairwise ratios.
+bench_http() {
+	local what=$1 data=$2 anfud="" i ratio bare_l=() anfud_l=() ratio_l=()
+	[ "$what" = bare ] || anfud=$(ls "$BUILD/anfud" "$BUILD/src/daemon/anfud" 2>/dev/null | head -1)
+	http_header
+	for i in $(seq 1 "$REPEAT"); do
+		ROW_PREFIX="$i: "
+		bench_bare "$data"
+		bare_l+=("$BARE_RPS")
+		[ -n "$anfud" ] || continue
+		bench_anfud "$anfud" "$data"
+		anfud_l+=("$ANFUD_RPS")
+		ratio_l+=("$(awk -v a="$ANFUD_RPS" -v b="$BARE_RPS" 'BEGIN {printf "%.1f", 100 * a / b}')")
+	done
+	echo
+	echo "Medians of $REPEAT run(s): bare $(median "${bare_l[@]}") requests/s${anfud:+, anfud $(median "${anfud_l[@]}") requests/s}."
+	if [ -n "$anfud" ]; then
+		ratio=$(median "${ratio_l[@]}")
+		echo "anfud / bare = **$ratio %** (median of the pairwise ratios ${ratio_l[*]}; goal >= 80 %: $(awk -v r="$ratio" 'BEGIN {print (r >= 80) ? "met" : "NOT met"}'))."
+	elif [ "$what" != bare ]; then
+		echo "anfud: not built, not measured."
+	fi
+}
+
 http_header() {
 	echo '| server | requests/s | p50 | p99 | non-2xx | socket errors | server CPU (of one core) | foreign CPU | busy before | TLS |'
 	echo '|---|---|---|---|---|---|---|---|---|---|'
@@ -363,21 +398,7 @@ main() {
 	all | bare | anfud)
 		echo "### GET /healthz over HTTPS"
 		echo
-		http_header
-		bench_bare "$data"
-		if [ "$what" != bare ]; then
-			local anfud
-			anfud=$(ls "$BUILD/anfud" "$BUILD/src/daemon/anfud" 2>/dev/null | head -1)
-			if [ -n "$anfud" ]; then
-				bench_anfud "$anfud" "$data"
-				ratio=$(awk -v a="$ANFUD_RPS" -v b="$BARE_RPS" 'BEGIN {printf "%.1f", 100 * a / b}')
-				echo
-				echo "anfud / bare = **$ratio %** (goal: >= 80 %: $(awk -v r="$ratio" 'BEGIN {print (r >= 80) ? "met" : "NOT met"}'))"
-			else
-				echo
-				echo "anfud: not built, not measured."
-			fi
-		fi
+		bench_http "$what" "$data"
 		echo
 		;;
 	esac

@@ -43,7 +43,8 @@ def build_counts(build):
             t = json.loads(line)
             ok = t.get("result") in ("OK", "EXPECTEDFAIL")
             skip = t.get("result") == "SKIP"
-            xml = os.path.join(junit_dir, t["name"] + ".xml")
+            short = t["name"].split(" / ")[-1]
+            xml = os.path.join(junit_dir, short + ".xml")
             if os.path.exists(xml):
                 p, fl, _ = junit_counts(xml)
                 passed += p

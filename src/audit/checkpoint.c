@@ -52,12 +52,23 @@ static void list_push(struct audit_ckpt_list *l, const struct audit_ckpt *c)
 	l->v[l->n++] = *c;
 }
 
+static int cmp_seq(const void *a, const void *b)
+{
+	int64_t x = ((const struct audit_ckpt *)a)->seq, y = ((const struct audit_ckpt *)b)->seq;
+
+	return x < y ? -1 : x > y;
+}
+
+/* l is sorted by seq (the database reads ORDER BY seq, the file is sorted
+ * after reading), so a lookup per record stays cheap on long logs. */
 const struct audit_ckpt *audit_ckpt_find(const struct audit_ckpt_list *l, int64_t seq)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].seq == seq)
-			return &l->v[i];
-	return NULL;
+	struct audit_ckpt key;
+
+	if (l->n == 0)
+		return NULL;
+	key.seq = seq;
+	return bsearch(&key, l->v, l->n, sizeof(l->v[0]), cmp_seq);
 }
 
 bool audit_ckpt_equal(const struct audit_ckpt *a, const struct audit_ckpt *b)
@@ -138,12 +149,7 @@ static int read_ckpt_lines(FILE *f, const char *path, struct audit_ckpt_list *l,
 				break;
 			continue;
 		}
-		if (audit_ckpt_find(l, c.seq))
-			r = audit_report_bad(rep, c.seq,
-					     "checkpoint %" PRId64 " appears twice in the checkpoint file",
-					     c.seq);
-		else
-			list_push(l, &c);
+		list_push(l, &c);
 		prev_seq = c.seq;
 	}
 	free(buf);
@@ -179,6 +185,13 @@ int audit_ckpt_file_read(const char *path, struct audit_ckpt_list *ret,
 		audit_ckpt_list_free(&l);
 		return r;
 	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(l.v[0]), cmp_seq);
+	for (size_t i = 1; i < l.n; i++)
+		if (l.v[i].seq == l.v[i - 1].seq)
+			r = audit_report_bad(rep, l.v[i].seq,
+					     "checkpoint %" PRId64 " appears twice in the checkpoint file",
+					     l.v[i].seq);
 	*ret = l;
 	return r;
 }
@@ -332,6 +345,23 @@ static int read_state(struct anfu_db *db, struct state *s)
 	return r;
 }
 
+/* 1 when the head is already checkpointed (*ret_covered: the newest
+ * checkpoint's seq), 0 when there may be something to do: a plain read, so
+ * the timer does not take the write lock every T seconds for nothing. */
+static int nothing_new(struct anfu_db *db, int64_t *ret_covered)
+{
+	struct state s;
+	int r = read_state(db, &s);
+
+	if (r < 0)
+		return r;
+	if (s.head_seq == 0 || s.head_seq <= s.last_ckpt) {
+		*ret_covered = s.last_ckpt;
+		return 1;
+	}
+	return 0;
+}
+
 static int sign_ckpt(const struct anfu_audit *a, struct audit_ckpt *c)
 {
 	uint8_t sig[ANFU_SIG_MAX];
@@ -353,9 +383,14 @@ static int sign_ckpt(const struct anfu_audit *a, struct audit_ckpt *c)
 
 static int insert_ckpt(struct anfu_db *db, const struct audit_ckpt *c)
 {
-	const struct anfu_param p[] = { ANFU_PI(c->seq),   ANFU_PSN(c->head, strlen(c->head)),
-					ANFU_PI(c->ts_ms), ANFU_PSN(c->key_id, strlen(c->key_id)),
-					ANFU_PSN(c->hash_alg, strlen(c->hash_alg)), ANFU_PSN(c->sig, strlen(c->sig)) };
+	const struct anfu_param p[] = {
+		ANFU_PI(c->seq),
+		ANFU_PSN(c->head, strlen(c->head)),
+		ANFU_PI(c->ts_ms),
+		ANFU_PSN(c->key_id, strlen(c->key_id)),
+		ANFU_PSN(c->hash_alg, strlen(c->hash_alg)),
+		ANFU_PSN(c->sig, strlen(c->sig)),
+	};
 
 	return anfu_db_exec(db,
 			    "INSERT INTO audit_checkpoint "
@@ -430,7 +465,11 @@ int anfu_audit_checkpoint(struct anfu_audit *a, struct anfu_db *db, bool force,
 		return ANFU_EINVAL;
 	}
 	(void)pthread_mutex_lock(&a->ckpt_mu);
-	r = checkpoint_tx(a, db, &c, &covered);
+	r = nothing_new(db, &covered);
+	if (r == 0)
+		r = checkpoint_tx(a, db, &c, &covered);
+	else if (r == 1)
+		r = 0;
 	if (r == 0 && c.seq > 0) {
 		atomic_store(&a->last_seq, c.seq);
 		atomic_store(&a->since_ckpt, 0);

@@ -158,7 +158,8 @@ struct audit_ckpt_list {
 };
 int audit_ckpt_file_read(const char *path, struct audit_ckpt_list *ret,
 			 struct anfu_audit_report *rep);
-/* The database's checkpoints ordered by seq. */
+/* The database's checkpoints ordered by seq (the file's list is sorted
+ * too; audit_ckpt_find() relies on it). */
 int audit_ckpt_db_read(struct anfu_db *db, struct audit_ckpt_list *ret);
 void audit_ckpt_list_free(struct audit_ckpt_list *l);
 const struct audit_ckpt *audit_ckpt_find(const struct audit_ckpt_list *l, int64_t seq);

@@ -17,4 +17,15 @@ enum anfu_crypto_profile {
 	ANFU_CRYPTO_GM = 1,
 };
 
+/* Role class: the population a password, lockout and session policy applies
+ * to (requirements C4-C7). Staff holding a privileged role are "admin". */
+enum anfu_role_class {
+	ANFU_CLASS_CUSTOMER = 0,
+	ANFU_CLASS_MERCHANT = 1,
+	ANFU_CLASS_OPERATOR = 2,
+	ANFU_CLASS_ADMIN = 3,
+};
+
+#define ANFU_CLASS_COUNT 4
+
 #endif

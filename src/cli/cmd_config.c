@@ -2,6 +2,7 @@
  * cli/cmd_config: `anfu config check`, validating a configuration file.
  */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,9 +14,28 @@
 static void config_usage(void)
 {
 	printf("usage: anfu config check [--data DIR] [--config FILE] [--show]\n"
+	       "       anfu config example\n"
+	       "       anfu config describe\n"
 	       "\n"
-	       "Reads FILE (default DIR/anfu.conf) and reports the first error with its\n"
-	       "line, or OK. --show prints every option with its effective value.\n");
+	       "check: reads FILE (default DIR/anfu.conf) and reports the first error\n"
+	       "with its line, or OK. --show prints every option with its effective value.\n"
+	       "example: prints an example file with every option at its default\n"
+	       "(etc/anfu.conf.example). describe: prints the option reference table\n"
+	       "of docs/configuration.md.\n");
+}
+
+/* `anfu config example|describe`: generated from the option table. */
+static int print_generated(bool example)
+{
+	struct anfu_buf b;
+	int r;
+
+	anfu_buf_init(&b, 4 * 1024 * 1024);
+	r = example ? anfu_config_example(&b) : anfu_config_describe(&b);
+	if (r == 0)
+		fputs(b.data ? b.data : "", stdout);
+	anfu_buf_free(&b);
+	return r < 0 ? 1 : 0;
 }
 
 int cmd_config(int argc, char **argv)
@@ -26,6 +46,8 @@ int cmd_config(int argc, char **argv)
 	struct anfu_buf b;
 	int r;
 
+	if (argc == 2 && (strcmp(argv[1], "example") == 0 || strcmp(argv[1], "describe") == 0))
+		return print_generated(strcmp(argv[1], "example") == 0);
 	if (argc < 2 || strcmp(argv[1], "check") != 0) {
 		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
 			config_usage();

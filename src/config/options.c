@@ -55,6 +55,36 @@ static const char *const log_level_values[] = { "debug", "info", "warn", "error"
 	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"       \
 	"+ECDHE-ECDSA:+ECDHE-RSA:-DHE-RSA:-RSA:%SERVER_PRECEDENCE"
 
+static const char *const on_limit_values[] = { "end_oldest", "refuse", NULL };
+static const char *const captcha_values[] = { "always", "after_failures", NULL };
+static const char *const sms_gateway_values[] = { "simulator", NULL };
+
+/* Password policy of one role class (C1-C4, C13). */
+#define PASSWORD_OPTS(sec, i, cls_lo, age_hi, age_doc)                                 \
+	OPT_INT(sec, "min_length", password[i].min_length, 8, 128, 8, "characters",      \
+		"IAM-PWD-01", "Shortest password accepted (never below 8)."),            \
+	OPT_INT(sec, "classes_required", password[i].classes_required, cls_lo, 4, 4,      \
+		NULL, "IAM-PWD-02",                                                      \
+		"Character classes a password needs (upper, lower, digit, special)."),   \
+	OPT_INT(sec, "history", password[i].history, 5, 24, 5, "passwords",              \
+		"IAM-PWD-06, IAM-PWD-10", "A new password must differ from this many "   \
+		"previous ones."),                                                       \
+	OPT_INT(sec, "max_age_days", password[i].max_age_days, 1, age_hi, age_hi, "days", \
+		"IAM-PWD-07", age_doc),                                                  \
+	OPT_INT(sec, "remind_days", password[i].remind_days, 1, 60, 14, "days",          \
+		"IAM-PWD-08", "Remind the user this many days before the password "      \
+		"expires.")
+
+/* Session policy of one role class (C7, IAM-SESS-01, -05, WEB-CONC-02). */
+#define SESSION_OPTS(sec, i, idle_hi, idle_def, abs_hi, abs_def, max_hi, max_def)         \
+	OPT_INT(sec, "idle_minutes", session[i].idle_minutes, 1, idle_hi, idle_def,        \
+		"min", "IAM-SESS-01", "A session unused this long ends."),               \
+	OPT_INT(sec, "absolute_minutes", session[i].absolute_minutes, 10, abs_hi,          \
+		abs_def, "min", "IAM-SESS-05", "A session ends this long after login, "  \
+		"used or not."),                                                         \
+	OPT_INT(sec, "max_sessions", session[i].max_sessions, 1, max_hi, max_def, NULL,    \
+		"WEB-CONC-02", "Concurrent sessions of one user (see session.on_limit).")
+
 #define REQ_DOS "WEB-DOS-01"
 #define REQ_TLS "C10, DATA-TX-01, DATA-TX-02, DATA-TX-03, IAM-ADM-04"
 
@@ -181,6 +211,128 @@ const struct anfu_config_option anfu_config_options[] = {
 		 "Access log (one line per HTTP request)."),
 	OPT_ENUM_TEXT("log", "level", log.level, log_level_values, "info", "AUD-COL-01",
 		      "Lowest level written to the application log."),
+
+	/* [password.<class>] */
+	PASSWORD_OPTS("password.customer", ANFU_CLASS_CUSTOMER, 3, 180,
+		      "Customers must change their password after this many days."),
+	PASSWORD_OPTS("password.merchant", ANFU_CLASS_MERCHANT, 4, 180,
+		      "Merchant users must change their password after this many days."),
+	PASSWORD_OPTS("password.operator", ANFU_CLASS_OPERATOR, 4, 30,
+		      "Operators must change their password after this many days."),
+	PASSWORD_OPTS("password.admin", ANFU_CLASS_ADMIN, 4, 30,
+		      "Administrators must change their password after this many days."),
+
+	/* [session], [session.<class>] */
+	OPT_ENUM_TEXT("session", "on_limit", sessions.on_limit, on_limit_values, "end_oldest",
+		      "WEB-CONC-02",
+		      "A login beyond max_sessions ends the user's oldest session (and "
+		      "tells the user) or is refused."),
+	OPT_BOOL("session", "bind_ip", sessions.bind_ip, "true", "IAM-SESS-06",
+		 "Under level = enhanced, a session ends when its client IP changes "
+		 "(set false for mobile networks; the device binding stays)."),
+	OPT_BOOL("session", "bind_device", sessions.bind_device, "true", "IAM-SESS-06",
+		 "Under level = enhanced, a session ends when its device fingerprint "
+		 "changes."),
+	SESSION_OPTS("session.customer", ANFU_CLASS_CUSTOMER, 30, 15, 1440, 240, 10, 3),
+	SESSION_OPTS("session.merchant", ANFU_CLASS_MERCHANT, 30, 15, 1440, 240, 10, 3),
+	SESSION_OPTS("session.operator", ANFU_CLASS_OPERATOR, 10, 10, 720, 480, 3, 1),
+	SESSION_OPTS("session.admin", ANFU_CLASS_ADMIN, 4, 4, 720, 480, 3, 1),
+
+	/* [argon2] */
+	OPT_INT("argon2", "opslimit", argon2.opslimit, 1, 10, 2, "passes", "IAM-PWD-09",
+		"Argon2id time cost of password hashes (login and payment)."),
+	OPT_INT("argon2", "memlimit_kib", argon2.memlimit_kib, 8192, 1048576, 65536, "KiB",
+		"IAM-PWD-09", "Argon2id memory cost of one password hash."),
+	OPT_INT("argon2", "max_concurrent", argon2.max_concurrent, 1, 64, 4, "hashes",
+		"WEB-DOS-01",
+		"Password hashes computed at once; more wait, so a login flood cannot "
+		"exhaust memory (peak = this x memlimit_kib)."),
+
+	/* [lockout] */
+	OPT_INT("lockout", "user_threshold", lockout.user_threshold, 1, 5, 5, "failures",
+		"IAM-LOCK-01, IAM-LOCK-05",
+		"Consecutive failed logins that lock a customer or merchant account."),
+	OPT_INT("lockout", "user_minutes", lockout.user_minutes, 30, 10080, 30, "min",
+		"IAM-LOCK-02", "How long such a lock lasts (an operator may unlock sooner)."),
+	OPT_INT("lockout", "staff_threshold", lockout.staff_threshold, 1, 3, 3, "failures",
+		"IAM-LOCK-01, IAM-LOCK-02",
+		"Consecutive failed logins that lock an operator or administrator "
+		"until another administrator unlocks it."),
+	OPT_INT("lockout", "pay_threshold", lockout.pay_threshold, 1, 5, 5, "failures",
+		"IAM-LOCK-03", "Consecutive wrong payment passwords that lock payments."),
+	OPT_INT("lockout", "pay_minutes", lockout.pay_minutes, 30, 10080, 30, "min",
+		"IAM-LOCK-03", "How long payments stay locked."),
+	OPT_INT("lockout", "ip_failures", lockout.ip_failures, 5, 10000, 20, "failures",
+		"IAM-ANOM-02",
+		"Failed logins from one IP address across accounts within ip_window "
+		"that count as credential stuffing."),
+	OPT_INT("lockout", "ip_window", lockout.ip_window_s, 60, 86400, 600, "s",
+		"IAM-ANOM-02", "Window for ip_failures."),
+	OPT_INT("lockout", "ip_block", lockout.ip_block_s, 60, 86400, 900, "s",
+		"IAM-ANOM-02", "How long such an address is refused logins."),
+
+	/* [captcha] */
+	OPT_ENUM_TEXT("captcha", "mode", captcha.mode, captcha_values, "always",
+		      "IAM-CAP-01, C15",
+		      "always: every login needs a captcha; after_failures: only after "
+		      "after_failures failed logins of the account or address."),
+	OPT_INT("captcha", "after_failures", captcha.after_failures, 0, 1, 1, "failures",
+		"IAM-CAP-01, C15", "Failures before a captcha is required (mode "
+		"after_failures)."),
+	OPT_INT("captcha", "ttl", captcha.ttl_s, 30, 300, 120, "s", "IAM-CAP-02",
+		"A captcha is valid this long, and once."),
+	OPT_INT("captcha", "length", captcha.length, 4, 8, 5, "characters", "IAM-CAP-02",
+		"Letters and digits in a captcha."),
+
+	/* [mfa] */
+	OPT_INT("mfa", "code_ttl", mfa.code_ttl_s, 60, 600, 300, "s", "IAM-MFA-07, IAM-MFA-08",
+		"SMS and email codes are valid this long (at most 10 minutes), once."),
+	OPT_INT("mfa", "code_max_attempts", mfa.code_max_attempts, 1, 10, 5, "attempts",
+		"IAM-MFA-07", "Wrong entries after which a code is void."),
+	OPT_INT("mfa", "code_resend", mfa.code_resend_s, 0, 600, 60, "s", "RISK-RN-03",
+		"Shortest interval between two codes to the same phone or address."),
+	OPT_INT("mfa", "stepup_window", mfa.stepup_window_s, 60, 900, 300, "s",
+		"IAM-MFA-02",
+		"A second factor verified this recently allows a sensitive operation."),
+	OPT_INT("mfa", "reset_ttl", mfa.reset_ttl_s, 60, 600, 600, "s", "IAM-RST-03",
+		"A password reset must be completed within this time."),
+	OPT_TEXT("mfa", "totp_issuer", ANFU_OPT_STRING, mfa.totp_issuer, "anfu", "IAM-MFA-01",
+		 "Issuer shown by authenticator apps for TOTP enrolments."),
+	OPT_BOOL("mfa", "customer_always", mfa.customer_always, "false", "IAM-MFA-01, C14",
+		 "true: customers give a second factor at every login; false: only on "
+		 "an unknown device or an anomalous login (operators always do)."),
+
+	/* [accounts] */
+	OPT_INT("accounts", "dormant_days", accounts.dormant_days, 30, 365, 90, "days",
+		"IAM-ACCT-05", "Accounts unused this long are reported as dormant."),
+	OPT_INT("accounts", "review_interval_days", accounts.review_interval_days, 1, 30, 30,
+		"days", "IAM-ACCT-05, C19",
+		"The dormant / expired / temporary account report runs this often."),
+	OPT_INT("accounts", "temporary_max_days", accounts.temporary_max_days, 1, 90, 30,
+		"days", "IAM-ACCT-07", "Longest validity of a temporary or test account."),
+
+	/* [mail] */
+	OPT_TEXT("mail", "smtp_url", ANFU_OPT_STRING, mail.smtp_url, "smtp://127.0.0.1:25",
+		 "IAM-MFA-08, IAM-LOCK-04",
+		 "SMTP relay for email codes and notices (smtp:// or smtps://)."),
+	OPT_TEXT("mail", "from", ANFU_OPT_STRING, mail.from, "anfu@localhost", NULL,
+		 "Sender address of mail."),
+	OPT_INT("mail", "timeout", mail.timeout_s, 1, 120, 10, "s", NULL,
+		"Longest time one SMTP delivery may take."),
+
+	/* [sms] */
+	OPT_ENUM_TEXT("sms", "gateway", sms.gateway, sms_gateway_values, "simulator",
+		      "IAM-MFA-07",
+		      "SMS gateway; the simulator appends each message to the outbox "
+		      "file instead of sending it."),
+	OPT_PATH("sms", "outbox", sms.outbox, "notify/sms-outbox.jsonl", "IAM-MFA-07",
+		 "Outbox file of the SMS simulator (mode 0600)."),
+
+	/* [notify] */
+	OPT_INT("notify", "max_attempts", notify.max_attempts, 1, 50, 8, "attempts",
+		"IAM-LOCK-04", "Deliveries tried per message before it is marked failed."),
+	OPT_INT("notify", "retry_base", notify.retry_base_s, 1, 3600, 5, "s", NULL,
+		"First retry delay; it doubles after each failed attempt."),
 };
 
 const size_t anfu_config_noptions = sizeof(anfu_config_options) / sizeof(anfu_config_options[0]);

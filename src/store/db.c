@@ -40,14 +40,12 @@ int64_t anfu_row_int(const struct anfu_row *r, int col)
 
 const char *anfu_row_text(const struct anfu_row *r, int col, size_t *ret_len)
 {
-	const char *t = NULL;
-	size_t len = 0;
-
-	if (col_ok(r, col) && !r->ops->is_null(r->impl, col))
-		t = r->ops->get_text(r->impl, col, &len);
-	if (ret_len)
-		*ret_len = t ? len : 0;
-	return t;
+	if (!col_ok(r, col) || r->ops->is_null(r->impl, col)) {
+		if (ret_len)
+			*ret_len = 0;
+		return NULL;
+	}
+	return r->ops->get_text(r->impl, col, ret_len);
 }
 
 /* ---- connection wrappers ------------------------------------------------ */

@@ -27,7 +27,8 @@ static const char *table_exists_sql(const struct anfu_db *db)
 
 int anfu_migrate_version(struct anfu_db *db, int *ret)
 {
-	const struct anfu_param p[] = { ANFU_PS("schema_version") };
+	const char *table = "schema_version";
+	const struct anfu_param p[] = { ANFU_PS(table) };
 	int64_t n = 0, v = 0;
 	int r;
 

@@ -24,6 +24,7 @@
 
 #include "audit/audit.h"
 #include "audit/internal.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/profile.h"
 #include "crypto/crypto.h"
@@ -570,7 +571,7 @@ static void test_verify_names_a_forged_checkpoint_signature(void **state)
 	assert_int_equal(verify(f), 10);
 }
 
-static void test_verify_names_a_re_signed_checkpoint_with_another_head(void **state)
+static void test_verify_names_a_checkpoint_whose_head_was_changed(void **state)
 {
 	struct fix *f = *state;
 
@@ -603,6 +604,62 @@ static void test_verify_names_an_edited_checkpoint_file_line(void **state)
 	}
 	assert_int_equal(fclose(fp), 0);
 	assert_int_equal(verify(f), 10);
+}
+
+static void append_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "a");
+
+	assert_non_null(fp);
+	assert_true(fputs(text, fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void test_verify_names_a_checkpoint_line_written_twice(void **state)
+{
+	struct fix *f = *state;
+	char line[1024];
+	FILE *fp;
+
+	standard_log(f);
+	fp = fopen(f->ckfile, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof(line), fp));
+	assert_int_equal(fclose(fp), 0);
+	append_file(f->ckfile, line);
+	assert_int_equal(verify(f), 10);
+}
+
+static void test_verify_names_a_torn_checkpoint_file_line(void **state)
+{
+	struct fix *f = *state;
+
+	standard_log(f);
+	append_file(f->ckfile, "{\"hash_alg\":\"sha256\",\"head\":\"00");
+	assert_int_equal(verify(f), 21);
+}
+
+static int64_t progress_calls, progress_last, progress_total;
+
+static void progress(int64_t done, int64_t total)
+{
+	progress_calls++;
+	progress_last = done;
+	progress_total = total;
+}
+
+static void test_verify_reports_progress_every_10000_records(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_audit_report rep;
+
+	append_n(f, 10001);
+	progress_calls = 0;
+	assert_int_equal(anfu_audit_verify(f->db, f->hash, f->pub, f->ckfile, progress, &rep), 0);
+	assert_int_equal(progress_calls, 1);
+	assert_int_equal(progress_last, 10000);
+	assert_int_equal(progress_total, 10001);
+	assert_int_equal(rep.records, 10001);
 }
 
 /* ---- fail closed --------------------------------------------------------- */
@@ -1048,6 +1105,72 @@ static void test_parse_refuses_every_other_spelling(void **state)
 	assert_null(l.obj);
 }
 
+/* ---- the documented test vectors (docs/audit.md) ----------------------- */
+
+static void hex_of(const struct anfu_buf *b, char *out, size_t cap)
+{
+	assert_true(2 * b->len < cap);
+	anfu_hex_encode(b->data, b->len, out);
+}
+
+static void test_encodings_match_the_documented_vectors(void **state)
+{
+	struct audit_rec r;
+	struct audit_ckpt c;
+	struct anfu_buf b;
+	uint8_t zero[ANFU_HASH_LEN] = { 0 }, h[ANFU_HASH_LEN];
+	char hex[512];
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.seq = 1;
+	r.ts_ms = 1700000000000LL;
+	r.f[AF_ACTOR_ID] = anfu_str_c("usr_example");
+	r.f[AF_ACTOR_TYPE] = anfu_str_c("operator");
+	r.f[AF_ACTOR_ROLE] = anfu_str_c("admin");
+	r.f[AF_SOURCE_IP] = anfu_str_c("192.0.2.1");
+	r.f[AF_DEVICE] = anfu_str_c("");
+	r.f[AF_REQUEST_ID] = anfu_str_c("req_1");
+	r.f[AF_ACTION] = anfu_str_c("auth.login");
+	r.f[AF_OBJECT_TYPE] = anfu_str_c("session");
+	r.f[AF_OBJECT_ID] = anfu_str_c("ses_1");
+	r.f[AF_OUTCOME] = anfu_str_c("success");
+	r.f[AF_DETAILS] = anfu_str_c("{\"mfa\":true}");
+	anfu_buf_init(&b, 4096);
+	assert_int_equal(audit_canonical(&b, &r), 0);
+	hex_of(&b, hex, sizeof(hex));
+	assert_string_equal(hex,
+			    "616e66752d61756469742d763100000001310000000d31373030303030303030303030"
+			    "0000000b7573725f6578616d706c65000000086f70657261746f720000000561646d69"
+			    "6e000000093139322e302e322e3100000000000000057265715f310000000a61757468"
+			    "2e6c6f67696e0000000773657373696f6e000000057365735f31000000077375636365"
+			    "73730000000c7b226d6661223a747275657d");
+	assert_int_equal(audit_rec_hash(ANFU_HASH_SHA256, zero, &r, h), 0);
+	anfu_hex_encode(h, sizeof(h), hex);
+	assert_string_equal(hex, "b3dde99202d8f13a56e0d66d2d676fdd9b1777ec0d980507a76624ee7a412df3");
+	assert_int_equal(audit_rec_hash(ANFU_HASH_SM3, zero, &r, h), 0);
+	anfu_hex_encode(h, sizeof(h), hex);
+	assert_string_equal(hex, "ca9b27ae3e7e30d6d5a94586b0e75bcbf1f0ba344fde373f1b7e10bd0b44b925");
+
+	memset(&c, 0, sizeof(c));
+	c.seq = 1;
+	c.ts_ms = 1700000000500LL;
+	(void)snprintf(c.head, sizeof(c.head), "%s",
+		       "b3dde99202d8f13a56e0d66d2d676fdd9b1777ec0d980507a76624ee7a412df3");
+	(void)snprintf(c.key_id, sizeof(c.key_id), "%s", "ed25519-0123456789abcdef");
+	(void)snprintf(c.hash_alg, sizeof(c.hash_alg), "%s", "sha256");
+	anfu_buf_reset(&b);
+	assert_int_equal(audit_ckpt_message(&b, &c), 0);
+	hex_of(&b, hex, sizeof(hex));
+	assert_string_equal(hex,
+			    "616e66752d61756469742d636865636b706f696e742d763100000001310000004062"
+			    "33646465393932303264386631336135366530643636643264363736666464396231"
+			    "37373765633064393830353037613736363234656537613431326466330000000d31"
+			    "37303030303030303035303000000018656432353531392d30313233343536373839"
+			    "61626364656600000006736861323536");
+	anfu_buf_free(&b);
+}
+
 /* ---- the gm profile ---------------------------------------------------- */
 
 static void test_gm_profile_chain_and_export_verify(void **state)
@@ -1094,8 +1217,11 @@ int main(void)
 		T(test_verify_names_a_checkpoint_only_in_the_file),
 		T(test_checkpoint_only_in_the_database_is_accepted),
 		T(test_verify_names_a_forged_checkpoint_signature),
-		T(test_verify_names_a_re_signed_checkpoint_with_another_head),
+		T(test_verify_names_a_checkpoint_whose_head_was_changed),
 		T(test_verify_names_an_edited_checkpoint_file_line),
+		T(test_verify_names_a_checkpoint_line_written_twice),
+		T(test_verify_names_a_torn_checkpoint_file_line),
+		T(test_verify_reports_progress_every_10000_records),
 #ifdef ANFU_TEST_HOOKS
 		T(test_injected_fault_fails_the_operation_and_changes_nothing),
 #endif
@@ -1118,6 +1244,7 @@ int main(void)
 		T(test_export_of_a_tampered_log_is_refused),
 		cmocka_unit_test(test_parse_accepts_canonical_lines),
 		cmocka_unit_test(test_parse_refuses_every_other_spelling),
+		cmocka_unit_test(test_encodings_match_the_documented_vectors),
 		cmocka_unit_test(test_gm_profile_chain_and_export_verify),
 #undef T
 	};

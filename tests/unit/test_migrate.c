@@ -162,7 +162,8 @@ static void test_failing_hook_rolls_the_migration_back(void **state)
 static void test_newer_database_is_refused_unchanged(void **state)
 {
 	struct fix *f = *state;
-	const struct anfu_param p[] = { ANFU_PI(anfu_migrate_latest() + 1), ANFU_PS("future"),
+	const char *name = "future";
+	const struct anfu_param p[] = { ANFU_PI(anfu_migrate_latest() + 1), ANFU_PS(name),
 					ANFU_PI(0) };
 	struct hook h = { 0 };
 	int from = -1, to = -1;

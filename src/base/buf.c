@@ -67,17 +67,30 @@ int anfu_buf_appends(struct anfu_buf *b, const char *s)
 
 int anfu_buf_vappendf(struct anfu_buf *b, const char *fmt, va_list ap)
 {
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
 	va_list ap2;
 	int n, r;
 
+	/* Format straight into the spare room; only when it does not fit,
+	 * grow and format again (one vsnprintf in the common case). */
 	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
+	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
 	va_end(ap2);
-	if (n < 0)
+	if (n < 0) {
+		if (b->data)
+			b->data[b->len] = '\0';
 		return ANFU_EINVAL;
+	}
+	if ((size_t)n < room && b->len + (size_t)n < b->max) {
+		b->len += (size_t)n;
+		return 0;
+	}
 	r = reserve(b, (size_t)n);
-	if (r < 0)
+	if (r < 0) {
+		if (b->data)
+			b->data[b->len] = '\0';
 		return r;
+	}
 	(void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
 	return 0;

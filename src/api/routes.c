@@ -16,8 +16,10 @@ static const struct anfu_route routes[] = {
 	  ANFU_ROUTE_BOTH },
 	{ "GET", "/readyz", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, anfu_api_readyz,
 	  ANFU_ROUTE_BOTH },
+	/* Metrics only on the admin listener (allowed CIDRs): request counts
+	 * and latencies are operational data, not for the Internet. */
 	{ "GET", "/metrics", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, anfu_api_metrics,
-	  ANFU_ROUTE_BOTH },
+	  ANFU_ROUTE_ADMIN_LISTENER },
 };
 
 #ifdef ANFU_TEST_HOOKS

@@ -44,6 +44,12 @@ enum anfu_access {
 /* Route flags. */
 #define ANFU_ROUTE_NO_CSRF 0x1u   /* session route that changes no state */
 #define ANFU_ROUTE_BOTH 0x2u      /* served on the main and the admin listener */
+#define ANFU_ROUTE_ADMIN_LISTENER 0x4u /* non-admin route served only on the
+					  admin listener (e.g. /metrics) */
+#define ANFU_ROUTE_MFA_PENDING 0x8u    /* accepts a session still waiting for
+					  its second factor (/auth/mfa) */
+#define ANFU_ROUTE_REQUIRED_ACTION 0x10u /* accepts a session that must first
+					    change its password or enrol TOTP */
 
 struct anfu_req;
 struct anfu_resp;

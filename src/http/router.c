@@ -260,7 +260,7 @@ static bool more_specific(const struct entry *a, const struct entry *b)
 
 static bool served_on(const struct anfu_route *rt, bool admin_listener)
 {
-	if (rt->access == ANFU_ACCESS_ADMIN)
+	if (rt->access == ANFU_ACCESS_ADMIN || (rt->flags & ANFU_ROUTE_ADMIN_LISTENER))
 		return admin_listener;
 	if (rt->flags & ANFU_ROUTE_BOTH)
 		return true;

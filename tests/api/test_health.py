@@ -15,7 +15,7 @@ def test_readyz_reports_each_check(server):
 def test_metrics_are_prometheus_text(server):
     server.get("/healthz")
     server.get("/api/v1/nope")
-    r = server.get("/metrics")
+    r = server.get("/metrics", admin=True)
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     text = r.text
@@ -30,5 +30,7 @@ def test_metrics_are_prometheus_text(server):
     assert m and int(m.group(1)) >= 5
 
 
-def test_metrics_are_served_on_the_admin_listener(server):
+def test_metrics_are_served_only_on_the_admin_listener(server):
+    """Operational data stays behind the admin allow-list. req: IAM-ADM-02"""
     assert server.get("/metrics", admin=True).status_code == 200
+    assert server.get("/metrics").status_code == 404

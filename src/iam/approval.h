@@ -1,0 +1,61 @@
+/*
+ * iam/approval: the generic four-eyes (maker-checker) service
+ * (IAM-SOD-03, IAM-ACCT-03).
+ *
+ * Owns iam_approval and the "approval" counter. A maker holding
+ * "<perm_prefix>.request" files a request: it gets the next sequential
+ * number and stays pending. A different person holding
+ * "<perm_prefix>.approve" approves it, and the registered executor runs in
+ * the same transaction as the decision (executed, or failed with the
+ * reason, e.g. a role conflict discovered at execution), or rejects it.
+ * Every step is audited. Later issues register more types (adjustments,
+ * rule changes, key operations): a type is a name, a permission prefix, a
+ * payload validator and an executor.
+ */
+#ifndef ANFU_IAM_APPROVAL_H
+#define ANFU_IAM_APPROVAL_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+struct anfu_db;
+struct anfu_iam;
+struct anfu_iam_ctx;
+struct anfu_principal;
+struct anfu_iam_err;
+
+struct anfu_approval_type {
+	const char *name;         /* "create_operator" */
+	const char *perm_prefix;  /* "iam.approval.create_operator" */
+	/* Checks a payload at filing time; writes a one-line summary for
+	 * people (no personal data in clear). ANFU_EINVAL with err set. */
+	int (*validate)(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			char *summary, size_t cap, struct anfu_iam_err *err);
+	/* Carries the request out inside the decision's transaction; *result
+	 * (owned by the caller afterwards, may stay NULL) is stored. A failure
+	 * marks the request failed and leaves everything else unchanged. */
+	int (*execute)(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		       const char *approval_id, const json_t *payload, json_t **result,
+		       struct anfu_iam_err *err);
+};
+
+/* Registers a type (at start-up, before any request). ANFU_EEXIST for a
+ * duplicate name, ANFU_ELIMIT when the registry is full. */
+int anfu_approval_register(const struct anfu_approval_type *t);
+const struct anfu_approval_type *anfu_approval_type_find(const char *name);
+
+/* File / decide / read: see iam.h (anfu_iam_approval_*), which wraps these
+ * with the transaction and the audit record. db is inside a write tx. */
+int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db,
+		       const struct anfu_iam_ctx *ctx, const struct anfu_principal *maker,
+		       const char *type, const json_t *payload, json_t **ret,
+		       struct anfu_iam_err *err);
+int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db,
+			 const struct anfu_iam_ctx *ctx, const struct anfu_principal *checker,
+			 const char *approval_id, bool approve, const char *note, json_t **ret,
+			 struct anfu_iam_err *err);
+/* The approval as JSON (id, number, type, summary, maker, status, ...). */
+int anfu_approval_get(struct anfu_db *db, const char *approval_id, json_t **ret);
+
+#endif

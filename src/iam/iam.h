@@ -1,0 +1,447 @@
+/*
+ * iam: identity and access — the service behind /api/v1/auth, /api/v1/me
+ * and /admin/v1.
+ *
+ * Owns the iam_* tables (db/migrations/0002_iam.sql): users, passwords and
+ * their history, roles and permissions, sessions, devices, login attempts,
+ * one-time codes, captchas, resets, approvals and reports. Every change
+ * appends its audit record in the same transaction; personal data is sealed
+ * by src/vault/ and masked on the way out by base/mask.h; time comes from
+ * base/clock.h. Handlers (src/api/) only decode, call these functions and
+ * encode; they never see a password hash, a session id hash or a key.
+ *
+ * Errors: functions return 0 or an ANFU_E* code and, for refusals people
+ * must understand, set *ret_code (struct anfu_iam_err) to a stable code of
+ * docs/errors.md ("invalid_credentials", "password_too_short", ...). Login
+ * and reset refusals never reveal whether an account exists.
+ *
+ * Thread-safe: every function may be called from any HTTP worker; each
+ * uses the calling thread's database connection (anfu_store_db).
+ */
+#ifndef ANFU_IAM_IAM_H
+#define ANFU_IAM_IAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/profile.h"
+#include "base/rand.h"
+
+struct anfu_config;
+struct anfu_store;
+struct anfu_keys;
+struct anfu_audit;
+struct anfu_vault;
+struct anfu_notify;
+struct anfu_jobs;
+
+struct anfu_iam_deps {
+	const struct anfu_config *cfg;
+	struct anfu_store *store;
+	const struct anfu_keys *keys;
+	struct anfu_audit *audit;
+	struct anfu_vault *vault;
+	struct anfu_notify *notify;
+};
+
+struct anfu_iam;
+
+/* Creates the service; every dependency is borrowed and must outlive it. */
+int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret);
+void anfu_iam_free(struct anfu_iam *iam);
+/* Registers the scheduled jobs: the account review (dormant, expired,
+ * temporary; every accounts.review_interval_days), password-expiry
+ * reminders (daily) and expiry of old codes, captchas and sessions. */
+int anfu_iam_register_jobs(struct anfu_iam *iam, struct anfu_jobs *jobs);
+
+/* ---- request context, principals, errors ------------------------------- */
+
+/* Where a call comes from; strings borrowed, never NULL ("" if unknown). */
+struct anfu_iam_ctx {
+	const char *ip;
+	const char *user_agent;
+	const char *device_id;  /* X-Device-Id header: the client's device id */
+	const char *request_id;
+	const char *lang;       /* "zh" or "en" */
+	bool admin;             /* arrived on the admin listener */
+};
+
+/* The refusal code for people, when there is one (static strings). */
+struct anfu_iam_err {
+	const char *code;  /* stable code (docs/errors.md), or NULL */
+	const char *field; /* request field it is about, or NULL */
+};
+
+enum anfu_user_kind {
+	ANFU_USER_CUSTOMER = 0,
+	ANFU_USER_MERCHANT = 1,
+	ANFU_USER_STAFF = 2,
+};
+
+enum anfu_session_state {
+	ANFU_SESSION_MFA_PENDING = 0,      /* password ok, second factor due */
+	ANFU_SESSION_REQUIRED_ACTIONS = 1, /* must change password / enrol TOTP */
+	ANFU_SESSION_ACTIVE = 2,
+};
+
+/* Required actions of a session (Keycloak's idea). */
+#define ANFU_RA_CHANGE_PASSWORD 0x1u
+#define ANFU_RA_ENROL_TOTP 0x2u
+
+#define ANFU_PRINCIPAL_MAX_PERMS 64
+#define ANFU_PERM_NAME_MAX 48
+
+/* An authenticated caller, filled by anfu_iam_authenticate(). */
+struct anfu_principal {
+	char user_id[ANFU_ID_MAX];
+	char session_id[ANFU_ID_MAX]; /* public id of the session, "ses_..." */
+	enum anfu_user_kind kind;
+	enum anfu_role_class role_class;
+	enum anfu_session_state state;
+	unsigned required;            /* ANFU_RA_* while state is REQUIRED_ACTIONS */
+	char roles[256];              /* comma-separated, for audit records */
+	char merchant_id[ANFU_ID_MAX];
+	int64_t mfa_ms;               /* last second factor in this session */
+	int nperms;
+	char perms[ANFU_PRINCIPAL_MAX_PERMS][ANFU_PERM_NAME_MAX];
+};
+
+/* True when the principal's roles grant perm. */
+bool anfu_principal_can(const struct anfu_principal *p, const char *perm);
+
+/* What the session authenticator is given about a request. */
+struct anfu_iam_auth_in {
+	const char *cookie;       /* session cookie value, or NULL */
+	const char *csrf;         /* X-CSRF-Token header, or NULL */
+	const char *origin;       /* Origin header, or NULL */
+	const char *host;         /* Host header, or NULL */
+	const char *permission;   /* the route's permission */
+	bool state_changing;      /* not GET/HEAD */
+	bool csrf_exempt;         /* ANFU_ROUTE_NO_CSRF */
+	bool allow_mfa_pending;   /* ANFU_ROUTE_MFA_PENDING */
+	bool allow_required;      /* ANFU_ROUTE_REQUIRED_ACTION */
+};
+
+/* Name of the session cookie on the main and on the admin listener. */
+#define ANFU_SESSION_COOKIE "anfu_session"
+#define ANFU_ADMIN_SESSION_COOKIE "anfu_admin_session"
+/* Permission of routes open to any valid session of the listener. */
+#define ANFU_PERM_SESSION "session"
+
+/* Authenticates a request's session: the session exists, is not revoked,
+ * idle or past its absolute lifetime (IAM-SESS-01, -05), belongs to this
+ * listener, matches the client IP and device fingerprint under
+ * level=enhanced (IAM-SESS-06), carries the CSRF token on state-changing
+ * requests (WEB-CSRF-01), is in a state the route accepts, and its user
+ * holds the route's permission (IAM-RBAC-01). Touches last_seen. Returns 0
+ * with *ret filled, ANFU_EAUTH (401: unauthorized, session_expired) or
+ * ANFU_EPERM (403: csrf_failed, forbidden, mfa_required,
+ * password_change_required, totp_enrolment_required). */
+int anfu_iam_authenticate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_iam_auth_in *in, struct anfu_principal *ret,
+			  struct anfu_iam_err *err);
+
+/* ---- captcha and one-time codes ----------------------------------------- */
+
+struct anfu_captcha {
+	char id[ANFU_ID_MAX];
+	unsigned char *png; /* malloc'd PNG image */
+	size_t png_len;
+	int64_t expires_ms;
+};
+
+/* A new image captcha (IAM-CAP-02). Free with anfu_captcha_clear(). */
+int anfu_iam_captcha_new(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			 struct anfu_captcha *ret);
+void anfu_captcha_clear(struct anfu_captcha *c);
+
+#ifdef ANFU_TEST_HOOKS
+/* Test hook: the answer of a live captcha (kept only in test builds). */
+int anfu_iam_test_captcha_answer(struct anfu_iam *iam, const char *id, char out[16]);
+#endif
+
+/* Why a code is sent; a code is valid only for its purpose. */
+#define ANFU_CODE_REGISTER "register"
+#define ANFU_CODE_LOGIN "login"       /* second factor at login */
+#define ANFU_CODE_STEP_UP "step_up"   /* sensitive operation */
+#define ANFU_CODE_BIND "bind"         /* bind a new phone or email */
+
+struct anfu_code_req {
+	const char *purpose;   /* ANFU_CODE_* */
+	const char *channel;   /* "sms" or "email" */
+	const char *target;    /* register/bind: the phone or email; else NULL */
+	const char *captcha_id;
+	const char *captcha_answer;
+};
+
+struct anfu_code_sent {
+	char id[ANFU_ID_MAX];
+	int64_t expires_ms;
+	char masked_target[64];
+};
+
+/* Sends a 6-digit code (IAM-MFA-07, -08). Anonymous callers (p == NULL)
+ * may only ask for register codes and must solve a captcha; login, step-up
+ * and bind codes go only to the channel bound to the principal. */
+int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		       const struct anfu_principal *p, const struct anfu_code_req *req,
+		       struct anfu_code_sent *ret, struct anfu_iam_err *err);
+
+/* ---- accounts seen from outside --------------------------------------------- */
+
+/* A user as the API shows it: personal data masked (DATA-MASK-*). */
+struct anfu_user_view {
+	char id[ANFU_ID_MAX];
+	const char *kind;         /* "customer", "merchant", "staff" */
+	const char *status;       /* "active", "locked", "disabled", "expired" */
+	char login[ANFU_ID_MAX + 64]; /* masked */
+	char phone[64];           /* masked or "" */
+	char email[128];          /* masked or "" */
+	char nickname[128];       /* masked or "" */
+	char real_name[64];       /* masked or "" */
+	char id_number[64];       /* masked or "" */
+	char roles[256];
+	bool totp;
+	bool payment_password;
+	int64_t created_ms;
+	int64_t last_used_ms;
+	int64_t password_expires_ms;
+};
+
+/* The view as a JSON object (caller owns the reference). */
+json_t *anfu_user_view_json(const struct anfu_user_view *v);
+
+/* ---- registration, login, MFA, logout ------------------------------------- */
+
+struct anfu_register_req {
+	const char *login;      /* mainland mobile number or email */
+	const char *code;       /* the register code sent to it */
+	const char *password;
+	const char *nickname;   /* optional */
+	const char *real_name;  /* optional */
+	const char *id_number;  /* optional, GB 11643 */
+};
+
+int anfu_iam_register(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_register_req *req, struct anfu_user_view *ret,
+		      struct anfu_iam_err *err);
+
+struct anfu_login_req {
+	const char *login;
+	const char *password;
+	const char *captcha_id;     /* required by captcha.mode */
+	const char *captcha_answer;
+};
+
+#define ANFU_MFA_TOTP 0x1u
+#define ANFU_MFA_SMS 0x2u
+#define ANFU_MFA_EMAIL 0x4u
+
+/* What a login or MFA step hands back. The session id goes into a cookie
+ * (HttpOnly, Secure, SameSite=Strict), the CSRF token into the body. */
+struct anfu_login_result {
+	char session[80];          /* new session id: cookie value */
+	char csrf[80];
+	enum anfu_session_state state;
+	unsigned mfa_methods;      /* ANFU_MFA_* usable now (MFA_PENDING) */
+	unsigned required;         /* ANFU_RA_* (REQUIRED_ACTIONS) */
+	int64_t previous_login_ms; /* 0 when none (IAM-HIST-02) */
+	char previous_ip[48];
+	int failures_since;        /* failed attempts since the previous login */
+	int64_t password_expires_ms; /* set when within the reminder window */
+	bool new_device;           /* the user was told (IAM-ANOM-01) */
+	char ended_session[ANFU_ID_MAX]; /* session ended by the session limit */
+	struct anfu_user_view user;
+};
+
+/* Password login (IAM-LOCK-*, IAM-CAP-01, IAM-ANOM-*, IAM-HIST-03). Unknown
+ * login names, wrong passwords and locked accounts all get ANFU_EAUTH /
+ * "invalid_credentials" after the same work (a dummy hash). ctx->admin
+ * selects staff accounts and the admin cookie. */
+int anfu_iam_login(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		   const struct anfu_login_req *req, struct anfu_login_result *ret,
+		   struct anfu_iam_err *err);
+
+/* Completes a login with a second factor: method "totp", "sms" or "email"
+ * with its code. trust_device registers the device as a possession factor
+ * (IAM-MFA-01). Regenerates the session id (IAM-SESS-07). */
+int anfu_iam_mfa(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		 const struct anfu_principal *p, const char *method, const char *code,
+		 bool trust_device, struct anfu_login_result *ret, struct anfu_iam_err *err);
+
+/* Step-up for sensitive operations (IAM-MFA-02): verifies a second factor,
+ * records it on the session and regenerates the session id. */
+int anfu_iam_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const char *method, const char *code,
+		     struct anfu_login_result *ret, struct anfu_iam_err *err);
+
+/* Ends the caller's session on the server (IAM-SESS-02, -04). */
+int anfu_iam_logout(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		    const struct anfu_principal *p);
+
+/* ---- password reset (IAM-RST-*) ------------------------------------------ */
+
+struct anfu_reset_start {
+	char id[ANFU_ID_MAX];
+	int64_t expires_ms;
+};
+
+/* Starts a reset: when the account exists and has two independent factors
+ * (phone and email, or a phone or email plus TOTP), codes go to its bound
+ * channels. The answer is the same whether or not it exists. */
+int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			 const char *login, const char *captcha_id, const char *captcha_answer,
+			 struct anfu_reset_start *ret, struct anfu_iam_err *err);
+
+struct anfu_reset_confirm {
+	const char *reset_id;
+	const char *sms_code;
+	const char *email_code;
+	const char *totp_code;
+	const char *new_password;
+};
+
+/* Completes a reset with two factors; tells the user on a bound channel. */
+int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_reset_confirm *req, struct anfu_iam_err *err);
+
+/* ---- self service ------------------------------------------------------------ */
+
+int anfu_iam_me(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		const struct anfu_principal *p, struct anfu_user_view *ret);
+/* Recent login attempts of the caller (IAM-HIST-01): JSON array. */
+int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		       const struct anfu_principal *p, int limit, json_t **ret);
+/* The caller's live sessions: JSON array, "current" marks this one. */
+int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *p, json_t **ret);
+/* Ends one of the caller's sessions (session_id "ses_...") or, with NULL,
+ * every other one. ANFU_ENOTFOUND for a session that is not theirs. */
+int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const char *session_id);
+int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			const struct anfu_principal *p, json_t **ret);
+int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const char *device_id);
+
+/* Changes the login password: needs the current one and, except as a
+ * required action, a recent step-up (IAM-PWD-*, IAM-MFA-02). */
+int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			     const struct anfu_principal *p, const char *current,
+			     const char *new_password, struct anfu_iam_err *err);
+
+/* Sets or changes the 6-digit payment password (IAM-PWD-14): step-up. */
+int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+				  const struct anfu_principal *p, const char *pin,
+				  struct anfu_iam_err *err);
+/* Checks the payment password (payments call this); failures count and
+ * lock payments (IAM-LOCK-03): ANFU_EAUTH, then ANFU_ELOCKED. */
+int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+				     const struct anfu_principal *p, const char *pin,
+				     struct anfu_iam_err *err);
+
+struct anfu_totp_enrolment {
+	char secret[64];      /* base32 */
+	char uri[512];        /* otpauth://totp/... */
+	unsigned char *qr_png; /* malloc'd */
+	size_t qr_png_len;
+};
+
+/* Starts TOTP enrolment (step-up unless it is a required action). */
+int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			const struct anfu_principal *p, struct anfu_totp_enrolment *ret,
+			struct anfu_iam_err *err);
+void anfu_totp_enrolment_clear(struct anfu_totp_enrolment *e);
+/* Confirms it with a first code; the secret becomes the user's factor. */
+int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const char *code,
+			  struct anfu_iam_err *err);
+
+/* ---- administration (admin listener) ------------------------------------------ */
+
+struct anfu_user_filter {
+	const char *kind;   /* or NULL */
+	const char *status; /* or NULL */
+	const char *after;  /* key-set pagination: ids after this one, or NULL */
+	int limit;
+};
+
+int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			      const struct anfu_principal *p, const struct anfu_user_filter *f,
+			      json_t **ret);
+/* One user; reveal shows personal data unmasked (iam.user.pii.reveal,
+ * audited: DATA-MASK-08, IAM-RBAC-06). */
+int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			    const struct anfu_principal *p, const char *user_id, bool reveal,
+			    json_t **ret);
+
+struct anfu_admin_create {
+	const char *kind;        /* "merchant" here; staff only via approval */
+	const char *username;
+	const char *merchant_id;
+	const char *role;
+	const char *email;       /* where the initial password goes */
+	const char *phone;
+	int64_t expires_ms;      /* 0: none */
+	bool temporary;
+};
+
+/* Creates a merchant user with a random initial password sent to its own
+ * channel and a forced change at first login (IAM-PWD-12). */
+int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			       const struct anfu_principal *p, const struct anfu_admin_create *c,
+			       json_t **ret, struct anfu_iam_err *err);
+
+/* "disable", "enable", "unlock", "force_password_change". */
+int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		       const struct anfu_principal *p, const char *user_id, const char *action,
+		       const char *reason, struct anfu_iam_err *err);
+
+/* Files a four-eyes request (IAM-SOD-03, IAM-ACCT-03): type
+ * "create_operator" or "grant_role" / "revoke_role", payload per type.
+ * *ret is the approval as JSON with its sequential number. */
+int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const char *type, json_t *payload,
+			   json_t **ret, struct anfu_iam_err *err);
+/* Approves (and executes) or rejects a pending request; the checker must
+ * hold the type's approve permission and differ from the maker. */
+int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			     const struct anfu_principal *p, const char *approval_id,
+			     bool approve, const char *note, json_t **ret,
+			     struct anfu_iam_err *err);
+int anfu_iam_approval_list(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const char *status, json_t **ret);
+int anfu_iam_approval_get(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const char *approval_id, json_t **ret);
+
+/* Access recertification (IAM-ACCT-04): a report of every account with
+ * roles and last use; a different person signs it off. */
+int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, json_t **ret);
+int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			    const struct anfu_principal *p, const char *report_id,
+			    const char *note, json_t **ret, struct anfu_iam_err *err);
+/* Reports of kind "recertification" or "account_review", newest first. */
+int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const char *kind, json_t **ret);
+/* Runs the account review now (the job calls it too). */
+int anfu_iam_account_review(struct anfu_iam *iam, json_t **ret);
+
+/* ---- bootstrap (CLI, local and audited) ------------------------------------------ */
+
+/* Creates the first administrator (roles sysadmin + security_admin) with a
+ * random initial password written into password_out (forced change at
+ * first login; IAM-ADM-01, IAM-ACCT-10). Refused when a staff account
+ * exists or the name is a default name ("admin", "root", ...). */
+int anfu_iam_bootstrap_admin(struct anfu_iam *iam, const char *username, char *password_out,
+			     size_t cap, char *user_id_out, size_t id_cap);
+/* Creates a staff account holding role without an approval, allowed only
+ * while no active account can approve staff creation (the second person
+ * four-eyes needs); audited as a bootstrap. */
+int anfu_iam_bootstrap_staff(struct anfu_iam *iam, const char *username, const char *role,
+			     char *password_out, size_t cap, char *user_id_out, size_t id_cap);
+
+#endif

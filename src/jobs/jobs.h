@@ -1,0 +1,37 @@
+/*
+ * jobs: scheduled work on the injectable clock.
+ *
+ * Owns the table job_schedule. A job is a name, an interval and a function;
+ * one thread checks every second (and when poked) which jobs are due by
+ * anfu_clock_now_ms(), so tests that move the clock a month ahead see the
+ * monthly job run within a second. A job runs with its own connection; it
+ * opens its own transactions and audits its own work. next_run_ms is
+ * advanced in the database before the job runs, so several nodes sharing a
+ * database run each due job once (the UPDATE that claims it is the lock).
+ */
+#ifndef ANFU_JOBS_JOBS_H
+#define ANFU_JOBS_JOBS_H
+
+#include <stdint.h>
+
+struct anfu_store;
+struct anfu_db;
+
+/* A job body: returns 0 or an ANFU_E* code (logged, retried next time).
+ * result (static or arena-free text, may be NULL) is recorded. */
+typedef int (*anfu_job_fn)(void *ud, struct anfu_db *db, const char **result);
+
+struct anfu_jobs;
+
+int anfu_jobs_new(struct anfu_store *store, struct anfu_jobs **ret);
+/* Registers a job before anfu_jobs_start(); first_delay_ms after the first
+ * start it becomes due, then every interval_ms. ud is borrowed. */
+int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
+		  int64_t first_delay_ms, anfu_job_fn fn, void *ud);
+int anfu_jobs_start(struct anfu_jobs *j);
+/* Wakes the thread to look for due jobs now (after a clock change). */
+void anfu_jobs_poke(struct anfu_jobs *j);
+/* Stops the thread (waiting for a running job) and frees; NULL-safe. */
+void anfu_jobs_free(struct anfu_jobs *j);
+
+#endif

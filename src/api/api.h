@@ -17,12 +17,20 @@ struct anfu_keys;
 struct anfu_audit;
 struct anfu_router;
 struct anfu_http_server;
+struct anfu_iam;
+struct anfu_notify;
+struct anfu_jobs;
+struct anfu_vault;
 
 struct anfu_app {
 	const struct anfu_config *cfg;
 	struct anfu_store *store;
 	const struct anfu_keys *keys;
 	struct anfu_audit *audit;
+	struct anfu_vault *vault;
+	struct anfu_notify *notify;
+	struct anfu_jobs *jobs;
+	struct anfu_iam *iam;
 	struct anfu_http_server *server; /* set once the server runs */
 	int64_t started_ms;
 };
@@ -31,6 +39,12 @@ struct anfu_app {
 int anfu_api_register(struct anfu_router *r);
 
 struct anfu_req;
+
+/* Authenticators of the session and admin access classes
+ * (anfu_http_opts.auth[ANFU_ACCESS_SESSION / ANFU_ACCESS_ADMIN]). */
+int anfu_api_auth_session(struct anfu_req *req);
+int anfu_api_auth_admin(struct anfu_req *req);
+
 /* The server's refusal hook: appends an "http.refused" audit record for a
  * 401/403 (anfu_http_opts.on_refusal). */
 void anfu_api_on_refusal(struct anfu_req *req, int status, const char *code);

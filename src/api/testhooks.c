@@ -8,13 +8,20 @@
 #ifdef ANFU_TEST_HOOKS
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "api/api.h"
 #include "api/handlers.h"
 #include "audit/audit.h"
+#include "base/arena.h"
 #include "base/clock.h"
+#include "config/config.h"
+#include "iam/iam.h"
+#include "jobs/jobs.h"
+#include "notify/notify.h"
+#include "store/store.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "http/http.h"
@@ -41,6 +48,7 @@ static const struct anfu_jfield clock_fields[] = {
 
 int anfu_api_test_clock(struct anfu_req *req, struct anfu_resp *resp)
 {
+	struct anfu_app *app = req->app;
 	struct clock_body b = { 0 };
 	int r = loopback_only(req);
 
@@ -56,6 +64,11 @@ int anfu_api_test_clock(struct anfu_req *req, struct anfu_resp *resp)
 	if (b.advance_ms.set)
 		anfu_clock_advance_ms(b.advance_ms.v);
 	anfu_log_info("test.clock", "test clock changed");
+	/* Time moved: let the scheduled jobs and deliveries look again. */
+	if (app->jobs)
+		anfu_jobs_poke(app->jobs);
+	if (app->notify)
+		anfu_notify_poke(app->notify);
 	resp->body = json_pack("{s:I}", "now_ms", (json_int_t)anfu_clock_now_ms());
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
@@ -101,6 +114,80 @@ int anfu_api_test_sleep(struct anfu_req *req, struct anfu_resp *resp)
 	while (nanosleep(&ts, &ts) != 0)
 		;
 	resp->body = json_pack("{s:I}", "slept_ms", (json_int_t)ms);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_api_test_captcha(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_str id = anfu_req_param(req, "id");
+	char answer[16];
+	char *cid = NULL;
+	int r = loopback_only(req);
+
+	if (r == 0)
+		r = anfu_arena_strndup(req->arena, id.ptr, id.len, &cid);
+	if (r == 0)
+		r = anfu_iam_test_captcha_answer(app->iam, cid, answer);
+	if (r < 0)
+		return r;
+	resp->body = json_pack("{s:s}", "answer", answer);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+/* The SMS simulator's outbox as a JSON array (newest last). */
+int anfu_api_test_outbox(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	json_t *items = json_array();
+	char line[8192];
+	FILE *f;
+	int r = loopback_only(req);
+
+	if (r < 0) {
+		json_decref(items);
+		return r;
+	}
+	f = fopen(app->cfg->sms.outbox, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		json_t *m = json_loads(line, 0, NULL);
+
+		if (m)
+			json_array_append_new(items, m);
+	}
+	if (f)
+		fclose(f);
+	resp->body = json_pack("{s:o}", "messages", items);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+/* Delivers due notifications now, on this thread. */
+int anfu_api_test_deliver(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_db *db = NULL;
+	int sent = 0;
+	int r = loopback_only(req);
+
+	if (r == 0)
+		r = anfu_store_db(app->store, &db);
+	if (r == 0)
+		r = anfu_notify_deliver_due(app->notify, db, &sent);
+	if (r < 0)
+		return r;
+	resp->body = json_pack("{s:i}", "sent", sent);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_api_test_jobs(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	int r = loopback_only(req);
+
+	if (r < 0)
+		return r;
+	anfu_jobs_poke(app->jobs);
+	resp->body = json_pack("{s:b}", "poked", 1);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 

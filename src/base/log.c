@@ -1,9 +1,12 @@
 /*
  * base/log: the structured application log and the access log.
  *
- * Lines are built in a local buffer and written with one write(2) under a
- * mutex, so lines from different threads never interleave. A line that
- * cannot be written is dropped (the log is not where failures are decided).
+ * Lines are built in a local buffer and written with one write(2) to a
+ * descriptor opened O_APPEND: the kernel appends each write whole, so lines
+ * from different threads never interleave and writers need no mutual
+ * exclusion; they share a read lock that only reopening takes exclusively
+ * (so a descriptor is never closed under a writer). A line that cannot be
+ * written is dropped (the log is not where failures are decided).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +26,7 @@
 
 #define LINE_MAX_BYTES 8192
 
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t log_mu = PTHREAD_RWLOCK_INITIALIZER;
 static int app_fd = -1;
 static int access_fd = -1;
 static char *app_path;
@@ -62,7 +65,7 @@ int anfu_log_open(const char *app, const char *access, enum anfu_log_level min)
 {
 	int r;
 
-	pthread_mutex_lock(&log_mu);
+	pthread_rwlock_wrlock(&log_mu);
 	r = open_both(app, access);
 	if (r == 0) {
 		free(app_path);
@@ -71,7 +74,7 @@ int anfu_log_open(const char *app, const char *access, enum anfu_log_level min)
 		access_path = access ? anfu_xstrdup(access) : NULL;
 		min_level = min;
 	}
-	pthread_mutex_unlock(&log_mu);
+	pthread_rwlock_unlock(&log_mu);
 	return r;
 }
 
@@ -79,15 +82,15 @@ int anfu_log_reopen(void)
 {
 	int r;
 
-	pthread_mutex_lock(&log_mu);
+	pthread_rwlock_wrlock(&log_mu);
 	r = open_both(app_path, access_path);
-	pthread_mutex_unlock(&log_mu);
+	pthread_rwlock_unlock(&log_mu);
 	return r;
 }
 
 void anfu_log_close(void)
 {
-	pthread_mutex_lock(&log_mu);
+	pthread_rwlock_wrlock(&log_mu);
 	if (app_fd >= 0)
 		close(app_fd);
 	if (access_fd >= 0)
@@ -96,7 +99,7 @@ void anfu_log_close(void)
 	free(app_path);
 	free(access_path);
 	app_path = access_path = NULL;
-	pthread_mutex_unlock(&log_mu);
+	pthread_rwlock_unlock(&log_mu);
 }
 
 static void write_line(int which_access, struct anfu_buf *b)
@@ -108,14 +111,14 @@ static void write_line(int which_access, struct anfu_buf *b)
 		/* Too long: end it anyway so the next line starts fresh. */
 		b->data[b->len - 1] = '\n';
 	}
-	pthread_mutex_lock(&log_mu);
+	pthread_rwlock_rdlock(&log_mu);
 	fd = which_access ? access_fd : app_fd;
 	if (fd < 0)
 		fd = STDERR_FILENO;
 	do {
 		n = write(fd, b->data, b->len);
 	} while (n < 0 && errno == EINTR);
-	pthread_mutex_unlock(&log_mu);
+	pthread_rwlock_unlock(&log_mu);
 }
 
 void anfu_logf(enum anfu_log_level level, const char *event, const char *fmt, ...)

@@ -18,8 +18,11 @@
 #include "base/mem.h"
 #include "boot/boot.h"
 #include "config/config.h"
+#include "iam/iam.h"
 #include "keys/keys.h"
+#include "notify/notify.h"
 #include "store/store.h"
+#include "vault/vault.h"
 
 const struct anfu_actor anfu_boot_system_actor = {
 	.id = "system",
@@ -167,10 +170,42 @@ out:
 	return r;
 }
 
+int anfu_boot_services(struct anfu_boot *b, char *errbuf, size_t errlen)
+{
+	struct anfu_iam_deps d;
+	int r;
+
+	r = anfu_vault_open(b->keys, b->store, &b->vault);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "cannot open the data-key vault: %s", anfu_strerror(r));
+		return r;
+	}
+	r = anfu_notify_new(b->cfg, b->store, b->vault, &b->notify);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "cannot start notifications: %s", anfu_strerror(r));
+		return r;
+	}
+	d = (struct anfu_iam_deps){
+		.cfg = b->cfg,
+		.store = b->store,
+		.keys = b->keys,
+		.audit = b->audit,
+		.vault = b->vault,
+		.notify = b->notify,
+	};
+	r = anfu_iam_new(&d, &b->iam);
+	if (r < 0)
+		snprintf(errbuf, errlen, "cannot start identity and access: %s", anfu_strerror(r));
+	return r;
+}
+
 void anfu_boot_close(struct anfu_boot *b)
 {
 	if (!b)
 		return;
+	anfu_iam_free(b->iam);
+	anfu_notify_free(b->notify);
+	anfu_vault_free(b->vault);
 	anfu_audit_free(b->audit);
 	anfu_store_free(b->store);
 	anfu_sigkey_free(b->audit_pub);

@@ -16,6 +16,9 @@
 struct anfu_config;
 struct anfu_keys;
 struct anfu_store;
+struct anfu_vault;
+struct anfu_notify;
+struct anfu_iam;
 
 struct anfu_boot {
 	char *data_dir;              /* absolute */
@@ -24,6 +27,9 @@ struct anfu_boot {
 	struct anfu_sigkey *audit_pub;
 	struct anfu_store *store;
 	struct anfu_audit *audit;
+	struct anfu_vault *vault;    /* anfu_boot_services() */
+	struct anfu_notify *notify;  /* anfu_boot_services() */
+	struct anfu_iam *iam;        /* anfu_boot_services() */
 	int migrations_applied;      /* by this open */
 };
 
@@ -44,6 +50,11 @@ int anfu_boot_config_path(const char *data_dir, char *out, size_t cap);
  * refused (ANFU_ESCHEMA). On failure errbuf says why for people. */
 int anfu_boot_open(const char *data_dir, const char *config_path, unsigned flags,
 		   struct anfu_boot **ret, char *errbuf, size_t errlen);
+/* Starts the services on an opened data directory: the vault (data keys),
+ * the notifier (queue; its delivery thread is not started) and the IAM
+ * service. Needs the private keys (not ANFU_BOOT_PUBLIC_ONLY). */
+int anfu_boot_services(struct anfu_boot *b, char *errbuf, size_t errlen);
+
 /* Stops the audit checkpointer if started and frees everything; NULL-safe. */
 void anfu_boot_close(struct anfu_boot *b);
 

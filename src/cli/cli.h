@@ -19,6 +19,8 @@ struct cli_opts {
 	const char *crypto; /* --crypto */
 	const char *level;  /* --level */
 	const char *admin;  /* --admin */
+	const char *name;   /* --name */
+	const char *role;   /* --role */
 	bool show;          /* --show */
 	bool help;          /* --help */
 };
@@ -37,5 +39,6 @@ int cmd_db(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
+int cmd_staff(int argc, char **argv);
 
 #endif

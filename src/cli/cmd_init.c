@@ -17,21 +17,30 @@
 #include "anfu_build.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "base/str.h"
 #include "boot/boot.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "iam/iam.h"
 #include "keys/keys.h"
 #include "store/store.h"
 
 static void init_usage(void)
 {
 	printf("usage: anfu init [--data DIR] [--crypto intl|gm] [--level basic|enhanced]\n"
+	       "                 [--admin NAME]\n"
 	       "\n"
 	       "Creates the data directory DIR (mode 0700) with a configuration file,\n"
 	       "the database, a self-signed development TLS certificate, the audit\n"
 	       "signing key (Ed25519, or SM2 with --crypto gm) and the data master key,\n"
-	       "and prints what it made. Existing files are never overwritten.\n");
+	       "and prints what it made. Existing files are never overwritten.\n"
+	       "\n"
+	       "The first administrator: --admin NAME (or, on a terminal, the name it\n"
+	       "asks for) creates the account NAME (roles sysadmin and security_admin;\n"
+	       "names like admin or root are refused) and prints its random initial\n"
+	       "password once; it must be changed at the first login. No account and\n"
+	       "no default password exist otherwise.\n");
 }
 
 /* mkdir -p; the last component gets 0700, parents 0755. */
@@ -122,6 +131,47 @@ static int audit_key(struct anfu_boot *b, const char *use, const char *kid)
 	return r;
 }
 
+/* The first administrator's name: --admin, or asked on a terminal. */
+static const char *admin_name(const char *given, char *buf, size_t cap)
+{
+	size_t n;
+
+	if (given || !isatty(STDIN_FILENO))
+		return given;
+	printf("Name of the first administrator (not \"admin\"): ");
+	fflush(stdout);
+	if (!fgets(buf, (int)cap, stdin))
+		return NULL;
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return n ? buf : NULL;
+}
+
+/* Creates the first administrator unless staff exists already. */
+static int make_admin(struct anfu_boot *b, const char *name)
+{
+	char pw[64], id[ANFU_ID_MAX], err[256] = "";
+	int r = anfu_boot_services(b, err, sizeof(err));
+
+	if (r == 0)
+		r = anfu_iam_bootstrap_admin(b->iam, name, pw, sizeof(pw), id, sizeof(id));
+	if (r == ANFU_EEXIST) {
+		printf("  %-12s a staff account exists already; none created\n", "admin");
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "anfu init: cannot create the administrator '%s': %s%s\n", name,
+			err[0] ? err : anfu_strerror(r),
+			r == ANFU_EINVAL ? " (reserved or invalid name)" : "");
+		return r;
+	}
+	printf("  %-12s %s (%s), initial password: %s\n"
+	       "               shown once; it must be changed at the first login\n",
+	       "admin", name, id, pw);
+	anfu_wipe(pw, sizeof(pw));
+	return 0;
+}
+
 static void report(const char *what, const char *detail, bool created)
 {
 	printf("  %-12s %s (%s)\n", what, detail, created ? "created" : "exists, kept");
@@ -166,7 +216,9 @@ int cmd_init(int argc, char **argv)
 	char conf[PATH_MAX], err[512] = "";
 	bool dir_created = false, conf_created = false, crypto_given;
 	enum anfu_crypto_profile cp;
-	int r = cli_parse(argc, argv, "data,crypto,level", &o);
+	char namebuf[64];
+	const char *admin;
+	int r = cli_parse(argc, argv, "data,crypto,level,admin", &o);
 
 	if (r != 0)
 		return r;
@@ -210,6 +262,14 @@ int cmd_init(int argc, char **argv)
 		r = finish(b, &made, conf_created, conf);
 	else
 		fprintf(stderr, "anfu init: %s\n", err);
+	admin = r == 0 ? admin_name(o.admin, namebuf, sizeof(namebuf)) : NULL;
+	if (admin) {
+		r = make_admin(b, admin);
+		if (r < 0)
+			err[0] = 'x'; /* reported already */
+	} else if (r == 0) {
+		printf("  %-12s none created (use --admin NAME)\n", "admin");
+	}
 	if (r < 0 && err[0] == '\0')
 		fprintf(stderr, "anfu init: cannot write the audit log: %s\n", anfu_strerror(r));
 	anfu_boot_close(b);

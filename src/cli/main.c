@@ -27,6 +27,7 @@ static void usage(FILE *f)
 		"  audit export          write the audit log as signed JSON lines\n"
 		"  keys export-public    print the public keys (for auditors)\n"
 		"  routes                list the HTTP routes, access classes, permissions\n"
+		"  staff bootstrap       create the second staff account four-eyes needs\n"
 		"\n"
 		"Every command takes --help and --data DIR (default %s,\n"
 		"or $ANFU_DATA).\n",
@@ -42,6 +43,8 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		{ "crypto", required_argument, NULL, 'y' },
 		{ "level", required_argument, NULL, 'l' },
 		{ "admin", required_argument, NULL, 'a' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "role", required_argument, NULL, 'r' },
 		{ "show", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -65,6 +68,8 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		case 'y': o->crypto = optarg; break;
 		case 'l': o->level = optarg; break;
 		case 'a': o->admin = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 'r': o->role = optarg; break;
 		case 's': o->show = true; break;
 		case 'h': o->help = true; break;
 		}
@@ -122,6 +127,8 @@ int main(int argc, char **argv)
 		return cmd_keys(argc - 1, argv + 1);
 	if (strcmp(cmd, "routes") == 0)
 		return cmd_routes(argc - 1, argv + 1);
+	if (strcmp(cmd, "staff") == 0)
+		return cmd_staff(argc - 1, argv + 1);
 	fprintf(stderr, "anfu: unknown command '%s' (see anfu --help)\n", cmd);
 	return 2;
 }

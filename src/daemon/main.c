@@ -33,10 +33,14 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
+#include "iam/iam.h"
+#include "jobs/jobs.h"
 #include "keys/keys.h"
+#include "notify/notify.h"
 
 struct daemon {
 	struct anfu_boot *boot;
+	struct anfu_jobs *jobs;
 	struct anfu_router *router;
 	struct anfu_http_server *server;
 	struct anfu_app app;
@@ -163,12 +167,18 @@ static int start_http(struct daemon *d)
 		.store = d->boot->store,
 		.keys = d->boot->keys,
 		.audit = d->boot->audit,
+		.vault = d->boot->vault,
+		.notify = d->boot->notify,
+		.jobs = d->jobs,
+		.iam = d->boot->iam,
 		.started_ms = anfu_clock_now_ms(),
 	};
 	o.cfg = d->boot->cfg;
 	o.tls_cert_pem = d->tls_cert;
 	o.tls_key_pem = d->tls_key;
 	o.app = &d->app;
+	o.auth[ANFU_ACCESS_SESSION] = anfu_api_auth_session;
+	o.auth[ANFU_ACCESS_ADMIN] = anfu_api_auth_admin;
 	o.on_refusal = anfu_api_on_refusal;
 	r = anfu_http_start(&o, d->router, &d->server);
 	if (r < 0) {
@@ -179,6 +189,25 @@ static int start_http(struct daemon *d)
 	}
 	d->app.server = d->server;
 	return 0;
+}
+
+/* Services and background work: vault, notifications, IAM, jobs. */
+static int start_services(struct daemon *d)
+{
+	char err[512] = "";
+	int r = anfu_boot_services(d->boot, err, sizeof(err));
+
+	if (r == 0)
+		r = anfu_jobs_new(d->boot->store, &d->jobs);
+	if (r == 0)
+		r = anfu_iam_register_jobs(d->boot->iam, d->jobs);
+	if (r == 0)
+		r = anfu_notify_start(d->boot->notify);
+	if (r == 0)
+		r = anfu_jobs_start(d->jobs);
+	if (r < 0)
+		fprintf(stderr, "anfud: %s\n", err[0] ? err : "cannot start background jobs");
+	return r;
 }
 
 /* Waits for signals until asked to stop. */
@@ -214,6 +243,9 @@ static void shutdown_daemon(struct daemon *d)
 		if (anfu_boot_audit(d->boot, "server.stop", "server", "anfud", NULL) < 0)
 			anfu_log_error("audit.stop_failed", "could not audit the stop");
 	}
+	/* Jobs and deliveries use the database: stop them before it closes. */
+	anfu_jobs_free(d->jobs);
+	d->jobs = NULL;
 	if (d->boot && d->boot->audit)
 		anfu_audit_stop(d->boot->audit);
 	if (d->run_file[0])
@@ -300,7 +332,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anfud: cannot write the audit log: refusing to start\n");
 		goto fail;
 	}
-	if (anfu_audit_start(d.boot->audit, d.boot->store) < 0 || start_http(&d) < 0)
+	if (anfu_audit_start(d.boot->audit, d.boot->store) < 0 || start_services(&d) < 0 ||
+	    start_http(&d) < 0)
 		goto fail;
 	if (write_run_file(&d) < 0)
 		anfu_log_warn("server.run_file", "cannot write %s", d.run_file);

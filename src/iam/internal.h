@@ -157,6 +157,9 @@ int iam_notice(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *
 int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
 		  const char *channel, const char *target, const char *lang, const char *tmpl,
 		  const char *const *args, int nargs);
+/* Wakes the notification delivery thread; call after a commit that
+ * queued notices (NULL-safe, no-op without a notifier). */
+void iam_notify_poke(struct anfu_iam *iam);
 
 /* ---- sessions ------------------------------------------------------------------ */
 

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/profile.h"
 
@@ -39,6 +40,12 @@ int anfu_rbac_role_fits(struct anfu_db *db, const char *role, const char *kind, 
  * with reason (static text or copied into reason) naming the conflict. */
 int anfu_rbac_check_grant(struct anfu_db *db, const char *user_id, const char *role,
 			  char *reason, size_t cap);
+
+/* Checks that one account may hold all of roles[0..n) together (the roles
+ * of an account about to be created): 0, ANFU_ENOTFOUND for an unknown
+ * role, or ANFU_ECONFLICT with reason as anfu_rbac_check_grant. */
+int anfu_rbac_check_set(struct anfu_db *db, const char *const *roles, size_t n, char *reason,
+			size_t cap);
 
 /* Grants / revokes (no audit here: the caller audits in its transaction).
  * Grant refuses conflicts (ANFU_ECONFLICT) and duplicates (ANFU_EEXIST);

@@ -30,7 +30,13 @@ BASE_CONFIG = {
     "limits": {"rate_per_ip": "100000", "rate_burst": "100000"},
     "audit": {"checkpoint_records": "50", "checkpoint_seconds": "1"},
     "log": {"level": "debug"},
+    # Small Argon2id parameters keep the suite fast; production defaults are
+    # in docs/configuration.md (bench/ measures them).
+    "argon2": {"opslimit": "1", "memlimit_kib": "8192"},
 }
+
+# Set by the smtp_sink fixture: every server sends mail to it.
+SMTP = {"url": None, "dir": None}
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                      "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
@@ -80,7 +86,10 @@ class Server:
         self.proc = None
         self.stderr_path = tmp_path / "anfud.stderr"
         self.init_out = self._init(init_args)
-        self.config = merge(merge(BASE_CONFIG, {"server": {"crypto": crypto}}), config)
+        base = merge(BASE_CONFIG, {"server": {"crypto": crypto}})
+        if SMTP["url"]:
+            base = merge(base, {"mail": {"smtp_url": SMTP["url"]}})
+        self.config = merge(base, config)
         write_config(self.data / "anfu.conf", self.config)
         self.cert = str(self.data / "tls" / "server.crt")
         self.http = requests.Session()
@@ -192,6 +201,36 @@ class Server:
     def fault(self, **body):
         r = self.post("/test/v1/faults", body)
         assert r.status_code == 200, r.text
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def smtp_sink(tmp_path_factory):
+    """A real SMTP server (Debian's aiosmtpd) writing every message into a
+    maildir; every anfud of the run relays mail to it."""
+    d = tmp_path_factory.mktemp("smtp") / "maildir"
+    port = free_port()
+    p = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
+                          "127.0.0.1:%d" % port, "-c", "aiosmtpd.handlers.Mailbox", str(d)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    SMTP.update(url="smtp://127.0.0.1:%d" % port, dir=str(d))
+    yield SMTP
+    p.terminate()
+    p.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

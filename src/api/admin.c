@@ -1,0 +1,430 @@
+/*
+ * api/admin: the operator API on the admin listener — accounts, four-eyes
+ * approvals, account-review and recertification reports.
+ *
+ * The route's permission is checked by the authenticator; the service
+ * checks what depends on the object (which approval type, whose account)
+ * and audits. Ids in paths are checked for shape before any lookup.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "config/config.h"
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/str.h"
+#include "base/validate.h"
+#include "http/http.h"
+#include "iam/iam.h"
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+#define F_STR(st, name, req, lo, hi) \
+	{ #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL }
+
+/* The {id} path parameter as a C string when it has the shape of an id of
+ * prefix; otherwise the request fails as not found. */
+static int path_id(struct anfu_req *req, const char *prefix, char **ret)
+{
+	struct anfu_str id = anfu_req_param(req, "id");
+
+	if (!anfu_id_valid(prefix, id.ptr, id.len))
+		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
+	return anfu_arena_strndup(req->arena, id.ptr, id.len, ret);
+}
+
+static int json_out(struct anfu_resp *resp, int status, json_t *body)
+{
+	resp->status = status;
+	resp->body = body;
+	return body ? 0 : ANFU_EINTERNAL;
+}
+
+static bool query_true(const struct anfu_req *req, const char *name)
+{
+	const char *v = anfu_req_query(req, name);
+
+	return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+int anfu_api_admin_users(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_user_filter f = {
+		.kind = anfu_req_query(req, "kind"),
+		.status = anfu_req_query(req, "status"),
+		.after = anfu_req_query(req, "after"),
+		.limit = 50,
+	};
+	const char *limit = anfu_req_query(req, "limit");
+	struct anfu_iam_ctx ctx;
+	json_t *items = NULL;
+	long long n;
+	int r;
+
+	if (limit) {
+		if (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > 200)
+			return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
+		f.limit = (int)n;
+	}
+	if (f.after && !anfu_id_valid("usr", f.after, strlen(f.after)))
+		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "after");
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_admin_list_users(app->iam, &ctx, req->principal, &f, &items);
+	if (r < 0)
+		return r;
+	return json_out(resp, 200, json_pack("{s:o}", "users", items));
+}
+
+int anfu_api_admin_user(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
+	json_t *user = NULL;
+	char *id = NULL;
+	int r = path_id(req, "usr", &id);
+
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_admin_get_user(app->iam, &ctx, req->principal, id, query_true(req, "reveal"),
+				    &user);
+	if (r < 0)
+		return r;
+	return json_out(resp, 200, json_pack("{s:o}", "user", user));
+}
+
+struct create_body {
+	struct anfu_str kind, username, merchant_id, role, email, phone;
+	struct anfu_opt_i64 expires_at_ms;
+	struct anfu_opt_bool temporary;
+};
+
+static bool email_ok(const char *s, size_t n)
+{
+	return anfu_valid_email(s, n);
+}
+
+static bool mobile_ok(const char *s, size_t n)
+{
+	return anfu_valid_mobile_cn(s, n);
+}
+
+static bool username_ok(const char *s, size_t n)
+{
+	return anfu_valid_username(s, n);
+}
+
+static const struct anfu_jfield create_fields[] = {
+	F_STR(create_body, kind, true, 1, 16),
+	{ "username", ANFU_JT_STRING, offsetof(struct create_body, username), true, 3, 32,
+	  username_ok },
+	F_STR(create_body, merchant_id, true, 1, 64),
+	F_STR(create_body, role, true, 1, 32),
+	{ "email", ANFU_JT_STRING, offsetof(struct create_body, email), false, 5, 254,
+	  email_ok },
+	{ "phone", ANFU_JT_STRING, offsetof(struct create_body, phone), false, 11, 14,
+	  mobile_ok },
+	{ "expires_at_ms", ANFU_JT_INT, offsetof(struct create_body, expires_at_ms), false, 0,
+	  INT64_MAX, NULL },
+	{ "temporary", ANFU_JT_BOOL, offsetof(struct create_body, temporary), false, 0, 0,
+	  NULL },
+};
+
+int anfu_api_admin_user_create(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct create_body b = { 0 };
+	struct anfu_admin_create c;
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	json_t *user = NULL;
+	int r = anfu_req_json(req, create_fields, NFIELDS(create_fields), &b);
+
+	if (r < 0)
+		return r;
+	c = (struct anfu_admin_create){
+		.kind = b.kind.ptr,
+		.username = b.username.ptr,
+		.merchant_id = b.merchant_id.ptr,
+		.role = b.role.ptr,
+		.email = b.email.ptr,
+		.phone = b.phone.ptr,
+		.expires_ms = b.expires_at_ms.set ? b.expires_at_ms.v : 0,
+		.temporary = b.temporary.set && b.temporary.v,
+	};
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_admin_create_user(app->iam, &ctx, req->principal, &c, &user, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	return json_out(resp, 201, json_pack("{s:o}", "user", user));
+}
+
+struct reason_body {
+	struct anfu_str reason;
+};
+
+static const struct anfu_jfield reason_fields[] = {
+	F_STR(reason_body, reason, true, 1, 200),
+};
+
+static int user_act(struct anfu_req *req, struct anfu_resp *resp, const char *action)
+{
+	struct anfu_app *app = req->app;
+	struct reason_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	char *id = NULL;
+	int r = path_id(req, "usr", &id);
+
+	if (r == 0)
+		r = anfu_req_json(req, reason_fields, NFIELDS(reason_fields), &b);
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_admin_act(app->iam, &ctx, req->principal, id, action, b.reason.ptr, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->status = 204;
+	return 0;
+}
+
+int anfu_api_admin_user_disable(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return user_act(req, resp, "disable");
+}
+
+int anfu_api_admin_user_enable(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return user_act(req, resp, "enable");
+}
+
+int anfu_api_admin_user_unlock(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return user_act(req, resp, "unlock");
+}
+
+int anfu_api_admin_user_force_password(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return user_act(req, resp, "force_password_change");
+}
+
+/* UTF-8 and depth checks of the raw body with the server's limits. */
+static int precheck(struct anfu_req *req)
+{
+	const struct anfu_app *app = req->app;
+	struct anfu_json_limits lim = {
+		.max_depth = (unsigned)app->cfg->limits.json_depth,
+		.max_string_bytes = (size_t)app->cfg->limits.json_string_bytes,
+	};
+	struct anfu_jerr jerr = { 0 };
+	int r = anfu_json_precheck(&lim, req->body ? req->body : "", req->body_len, &jerr);
+
+	return r < 0 ? anfu_req_fail(req, r, jerr.code, NULL) : 0;
+}
+
+/* The approval request body: exactly {"type": "<1..32 chars>", "payload":
+ * {...}}; the payload's own fields are the type's to check. */
+static int approval_shape(struct anfu_req *req, json_t *root, const char **ret_type,
+			  json_t **ret_payload)
+{
+	const char *key;
+	json_t *v, *type, *payload;
+
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "type") != 0 && strcmp(key, "payload") != 0)
+			return anfu_req_fail(req, ANFU_EINVAL, "unknown_field", key);
+	}
+	type = json_object_get(root, "type");
+	payload = json_object_get(root, "payload");
+	if (!type)
+		return anfu_req_fail(req, ANFU_EINVAL, "missing_field", "type");
+	if (!payload)
+		return anfu_req_fail(req, ANFU_EINVAL, "missing_field", "payload");
+	if (!json_is_string(type) || json_string_length(type) < 1 || json_string_length(type) > 32)
+		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "type");
+	if (!json_is_object(payload))
+		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "payload");
+	*ret_type = json_string_value(type);
+	*ret_payload = payload;
+	return 0;
+}
+
+/* POST /admin/v1/approvals {"type": "...", "payload": {...}}: the payload
+ * is an object whose fields the approval type validates, so it is decoded
+ * with jansson here (still size- and depth-checked by the server). */
+int anfu_api_admin_approval_file(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	json_t *root = NULL, *out = NULL;
+	const char *type = NULL;
+	json_t *payload = NULL;
+	int r = precheck(req);
+
+	if (r < 0)
+		return r;
+	root = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, NULL);
+	if (!root || !json_is_object(root)) {
+		json_decref(root);
+		return anfu_req_fail(req, ANFU_EINVAL, "invalid_json", NULL);
+	}
+	r = approval_shape(req, root, &type, &payload);
+	if (r == 0) {
+		anfu_api_ctx(req, &ctx);
+		r = anfu_iam_approval_file(app->iam, &ctx, req->principal, type, payload, &out, &e);
+		if (r < 0)
+			r = anfu_api_iam_fail(req, r, &e);
+	}
+	json_decref(root);
+	if (r < 0)
+		return r;
+	return json_out(resp, 201, json_pack("{s:o}", "approval", out));
+}
+
+int anfu_api_admin_approvals(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	const char *status = anfu_req_query(req, "status");
+	struct anfu_iam_ctx ctx;
+	json_t *items = NULL;
+	int r;
+
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_approval_list(app->iam, &ctx, req->principal, status, &items);
+	if (r < 0)
+		return r;
+	return json_out(resp, 200, json_pack("{s:o}", "approvals", items));
+}
+
+int anfu_api_admin_approval(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
+	json_t *a = NULL;
+	char *id = NULL;
+	int r = path_id(req, "apr", &id);
+
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_approval_get(app->iam, &ctx, req->principal, id, &a);
+	if (r < 0)
+		return r;
+	return json_out(resp, 200, json_pack("{s:o}", "approval", a));
+}
+
+struct note_body {
+	struct anfu_str note;
+};
+
+static const struct anfu_jfield note_fields[] = {
+	F_STR(note_body, note, false, 1, 500),
+};
+
+static int decide(struct anfu_req *req, struct anfu_resp *resp, bool approve)
+{
+	struct anfu_app *app = req->app;
+	struct note_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	json_t *a = NULL;
+	char *id = NULL;
+	int r = path_id(req, "apr", &id);
+
+	if (r == 0 && req->body_len > 0)
+		r = anfu_req_json(req, note_fields, NFIELDS(note_fields), &b);
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_approval_decide(app->iam, &ctx, req->principal, id, approve, b.note.ptr, &a,
+				     &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	return json_out(resp, 200, json_pack("{s:o}", "approval", a));
+}
+
+int anfu_api_admin_approval_approve(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return decide(req, resp, true);
+}
+
+int anfu_api_admin_approval_reject(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return decide(req, resp, false);
+}
+
+static int reports(struct anfu_req *req, struct anfu_resp *resp, const char *kind)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
+	json_t *items = NULL;
+	int r;
+
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_reports(app->iam, &ctx, req->principal, kind, &items);
+	if (r < 0)
+		return r;
+	return json_out(resp, 200, json_pack("{s:o}", "reports", items));
+}
+
+int anfu_api_admin_review(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return reports(req, resp, "account_review");
+}
+
+int anfu_api_admin_review_run(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	json_t *rep = NULL;
+	int r;
+
+	(void)req;
+	r = anfu_iam_account_review(app->iam, &rep);
+	if (r < 0)
+		return r;
+	return json_out(resp, 201, json_pack("{s:o}", "report", rep));
+}
+
+int anfu_api_admin_recerts(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return reports(req, resp, "recertification");
+}
+
+int anfu_api_admin_recert_create(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
+	json_t *rep = NULL;
+	int r;
+
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_recert_create(app->iam, &ctx, req->principal, &rep);
+	if (r < 0)
+		return r;
+	return json_out(resp, 201, json_pack("{s:o}", "report", rep));
+}
+
+int anfu_api_admin_recert_signoff(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct note_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	json_t *rep = NULL;
+	char *id = NULL;
+	int r = path_id(req, "rpt", &id);
+
+	if (r == 0 && req->body_len > 0)
+		r = anfu_req_json(req, note_fields, NFIELDS(note_fields), &b);
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_recert_signoff(app->iam, &ctx, req->principal, id, b.note.ptr, &rep, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	return json_out(resp, 200, json_pack("{s:o}", "report", rep));
+}

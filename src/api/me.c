@@ -1,0 +1,269 @@
+/*
+ * api/me: self service — one's own profile, logins, sessions, devices,
+ * password, payment password and TOTP (/api/v1/me/... and, for staff,
+ * /admin/v1/me/...).
+ *
+ * The principal comes from the session authenticator; every call is about
+ * that principal only, and an id in the path that is not theirs is
+ * answered as not found (IAM-RBAC-04, WEB-ERR-02).
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/str.h"
+#include "http/http.h"
+#include "iam/iam.h"
+#include "iam/pwpolicy.h"
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+#define F_STR(st, name, req, lo, hi) \
+	{ #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL }
+
+/* Shorthand for the handlers below. */
+#define CTX(req, ctx) anfu_api_ctx((req), &(ctx))
+
+static int list_out(struct anfu_resp *resp, const char *key, json_t *items)
+{
+	resp->body = json_pack("{s:o}", key, items);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_api_me(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_user_view v;
+	struct anfu_iam_ctx ctx;
+	int r;
+
+	CTX(req, ctx);
+	r = anfu_iam_me(app->iam, &ctx, req->principal, &v);
+	if (r < 0)
+		return r;
+	resp->body = json_pack("{s:o}", "user", anfu_user_view_json(&v));
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_api_me_logins(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	const char *limit_text = anfu_req_query(req, "limit");
+	long long limit = 20;
+	struct anfu_iam_ctx ctx;
+	json_t *items = NULL;
+	int r;
+
+	if (limit_text && (anfu_parse_i64(anfu_str_c(limit_text), &limit) < 0 || limit < 1 ||
+			   limit > 100))
+		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
+	CTX(req, ctx);
+	r = anfu_iam_my_logins(app->iam, &ctx, req->principal, (int)limit, &items);
+	return r < 0 ? r : list_out(resp, "logins", items);
+}
+
+int anfu_api_me_sessions(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
+	json_t *items = NULL;
+	int r;
+
+	CTX(req, ctx);
+	r = anfu_iam_my_sessions(app->iam, &ctx, req->principal, &items);
+	return r < 0 ? r : list_out(resp, "sessions", items);
+}
+
+/* DELETE /me/sessions: every session but this one. */
+int anfu_api_me_sessions_end(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
+	int r;
+
+	CTX(req, ctx);
+	r = anfu_iam_end_sessions(app->iam, &ctx, req->principal, NULL);
+	if (r == 0)
+		resp->status = 204;
+	return r;
+}
+
+int anfu_api_me_session_end(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_str id = anfu_req_param(req, "id");
+	struct anfu_iam_ctx ctx;
+	char *sid = NULL;
+	int r;
+
+	if (!anfu_id_valid("ses", id.ptr, id.len))
+		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
+	r = anfu_arena_strndup(req->arena, id.ptr, id.len, &sid);
+	if (r < 0)
+		return r;
+	CTX(req, ctx);
+	r = anfu_iam_end_sessions(app->iam, &ctx, req->principal, sid);
+	if (r == 0) {
+		resp->status = 204;
+		/* Ending one's own current session is a logout: drop the cookie. */
+		if (strcmp(sid, ((struct anfu_principal *)req->principal)->session_id) == 0)
+			r = anfu_api_cookie(req, resp, NULL);
+	}
+	return r;
+}
+
+struct password_body {
+	struct anfu_str current_password, new_password;
+};
+
+static const struct anfu_jfield password_fields[] = {
+	F_STR(password_body, current_password, true, 0, ANFU_PASSWORD_MAX),
+	F_STR(password_body, new_password, true, 0, ANFU_PASSWORD_MAX),
+};
+
+int anfu_api_me_password(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct password_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	int r = anfu_req_json(req, password_fields, NFIELDS(password_fields), &b);
+
+	if (r < 0)
+		return r;
+	CTX(req, ctx);
+	r = anfu_iam_change_password(app->iam, &ctx, req->principal, b.current_password.ptr,
+				     b.new_password.ptr, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->status = 204;
+	return 0;
+}
+
+struct pin_body {
+	struct anfu_str pin;
+};
+
+static const struct anfu_jfield pin_fields[] = {
+	F_STR(pin_body, pin, true, 1, 16),
+};
+
+int anfu_api_me_payment_password(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct pin_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	int r = anfu_req_json(req, pin_fields, NFIELDS(pin_fields), &b);
+
+	if (r < 0)
+		return r;
+	CTX(req, ctx);
+	r = anfu_iam_set_payment_password(app->iam, &ctx, req->principal, b.pin.ptr, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->status = 204;
+	return 0;
+}
+
+int anfu_api_me_payment_verify(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct pin_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	int r = anfu_req_json(req, pin_fields, NFIELDS(pin_fields), &b);
+
+	if (r < 0)
+		return r;
+	CTX(req, ctx);
+	r = anfu_iam_verify_payment_password(app->iam, &ctx, req->principal, b.pin.ptr, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->body = json_pack("{s:b}", "verified", 1);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_api_me_totp(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_totp_enrolment en = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	const char *qr = NULL;
+	int r;
+
+	CTX(req, ctx);
+	r = anfu_iam_totp_begin(app->iam, &ctx, req->principal, &en, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	r = anfu_api_png_uri(req, en.qr_png, en.qr_png_len, &qr);
+	if (r == 0) {
+		resp->status = 201;
+		resp->body = json_pack("{s:s,s:s,s:s}", "secret", en.secret, "otpauth_uri",
+				       en.uri, "qr_png", qr);
+	}
+	anfu_totp_enrolment_clear(&en);
+	return r;
+}
+
+struct code_body {
+	struct anfu_str code;
+};
+
+static const struct anfu_jfield code_fields[] = {
+	F_STR(code_body, code, true, 1, 16),
+};
+
+int anfu_api_me_totp_confirm(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct code_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	int r = anfu_req_json(req, code_fields, NFIELDS(code_fields), &b);
+
+	if (r < 0)
+		return r;
+	CTX(req, ctx);
+	r = anfu_iam_totp_confirm(app->iam, &ctx, req->principal, b.code.ptr, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->status = 204;
+	return 0;
+}
+
+int anfu_api_me_devices(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
+	json_t *items = NULL;
+	int r;
+
+	CTX(req, ctx);
+	r = anfu_iam_my_devices(app->iam, &ctx, req->principal, &items);
+	return r < 0 ? r : list_out(resp, "devices", items);
+}
+
+int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_str id = anfu_req_param(req, "id");
+	struct anfu_iam_ctx ctx;
+	char *did = NULL;
+	int r;
+
+	if (!anfu_id_valid("dev", id.ptr, id.len))
+		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
+	r = anfu_arena_strndup(req->arena, id.ptr, id.len, &did);
+	if (r < 0)
+		return r;
+	CTX(req, ctx);
+	r = anfu_iam_remove_device(app->iam, &ctx, req->principal, did);
+	if (r == 0)
+		resp->status = 204;
+	return r;
+}

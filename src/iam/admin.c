@@ -1,0 +1,1167 @@
+/*
+ * iam/admin: account administration behind /admin/v1 and the approval
+ * types that gate staff accounts and role changes (IAM-ACCT-02, -03,
+ * IAM-PWD-12, -15, IAM-RBAC-02, -06, IAM-SOD-01, -03, DATA-MASK-08).
+ *
+ * Owns the approval types "create_operator", "grant_role" and
+ * "revoke_role" and the admin operations of iam.h (list, get, create a
+ * merchant user, disable / enable / unlock / force a password change).
+ * Trusts the principal handed in (authenticated by anfu_iam_authenticate)
+ * but checks its permission again in every operation, together with the
+ * object-level rules: nobody disables, enables or unlocks their own
+ * account, only an administrator (role class admin) acts on staff
+ * accounts, a merchant user manages only staff of its own merchant.
+ * Trusts nothing in a request or an approval payload: payloads are read
+ * from an allowlist of keys and validated again at execution, since the
+ * world may have changed between filing and approval.
+ *
+ * Initial passwords (IAM-PWD-12) go only to the new user's own channel:
+ * email when given, else SMS, queued in the creating transaction; a staff
+ * or merchant account cannot be created without one of them, so no
+ * password ever passes through an approver or an API response. Every
+ * change is audited in its transaction with the reason given; refusals
+ * for lack of permission are audited as "denied".
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/mask.h"
+#include "base/mem.h"
+#include "base/rand.h"
+#include "base/validate.h"
+#include "config/config.h"
+#include "iam/admin.h"
+#include "iam/approval.h"
+#include "iam/iam.h"
+#include "iam/internal.h"
+#include "iam/rbac.h"
+#include "store/store.h"
+
+/* Roles one create_operator request may ask for. */
+#define OP_MAX_ROLES 8
+/* Longest reason an admin action keeps. */
+#define ADMIN_REASON_MAX 500
+/* Users per page of the admin list (default and most). */
+#define ADMIN_LIST_DEFAULT 50
+#define ADMIN_LIST_MAX 200
+#define DAY_MS (24LL * 60 * 60 * 1000)
+
+static void err_set(struct anfu_iam_err *err, const char *code, const char *field)
+{
+	if (err) {
+		err->code = code;
+		err->field = field;
+	}
+}
+
+static const char *kind_name(enum anfu_user_kind k)
+{
+	switch (k) {
+	case ANFU_USER_CUSTOMER:
+		return "customer";
+	case ANFU_USER_MERCHANT:
+		return "merchant";
+	default:
+		return "staff";
+	}
+}
+
+static const char *lang_of(const struct anfu_iam_ctx *ctx)
+{
+	return ctx && ctx->lang && strcmp(ctx->lang, "en") == 0 ? "en" : "zh";
+}
+
+/* ---- reading payloads ------------------------------------------------------------ */
+
+static int keys_allowed(const json_t *o, const char *const *keys, size_t n,
+			struct anfu_iam_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach ((json_t *)o, k, v) {
+		size_t i = 0;
+
+		while (i < n && strcmp(k, keys[i]) != 0)
+			i++;
+		if (i == n) {
+			err_set(err, ANFU_JERR_UNKNOWN_FIELD, "payload");
+			return ANFU_EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* A string member (NULL when absent) of at most max bytes. */
+static int opt_string(const json_t *o, const char *key, size_t max, const char **ret,
+		      struct anfu_iam_err *err)
+{
+	const json_t *v = json_object_get(o, key);
+
+	*ret = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, key);
+		return ANFU_EINVAL;
+	}
+	*ret = json_string_value(v);
+	return 0;
+}
+
+/* The checked and normalised fields every new account has. */
+struct acct_fields {
+	char login[256];
+	char email[256];
+	char phone[16];
+	bool has_email, has_phone;
+	int64_t expires_ms;
+	bool temporary;
+};
+
+static int check_username(const char *username, struct acct_fields *f, struct anfu_iam_err *err)
+{
+	const char *kind = NULL;
+
+	if (!username) {
+		err_set(err, ANFU_JERR_MISSING_FIELD, "username");
+		return ANFU_EINVAL;
+	}
+	if (!anfu_valid_username(username, strlen(username)) ||
+	    iam_login_normalize(username, f->login, sizeof(f->login), &kind) < 0 || !kind ||
+	    strcmp(kind, "username") != 0) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, "username");
+		return ANFU_EINVAL;
+	}
+	if (iam_name_reserved(f->login)) {
+		err_set(err, "reserved_name", "username");
+		return ANFU_EINVAL;
+	}
+	return 0;
+}
+
+/* The personal channel the initial password goes to (IAM-PWD-12). */
+static int check_channel(const char *email, const char *phone, struct acct_fields *f,
+			 struct anfu_iam_err *err)
+{
+	const char *kind = NULL;
+
+	if (email) {
+		if (!anfu_valid_email(email, strlen(email)) ||
+		    iam_login_normalize(email, f->email, sizeof(f->email), &kind) < 0) {
+			err_set(err, ANFU_JERR_INVALID_FIELD, "email");
+			return ANFU_EINVAL;
+		}
+		f->has_email = true;
+	}
+	if (phone) {
+		if (!anfu_valid_mobile_cn(phone, strlen(phone)) ||
+		    anfu_mobile_normalize(phone, strlen(phone), f->phone, sizeof(f->phone)) < 0) {
+			err_set(err, ANFU_JERR_INVALID_FIELD, "phone");
+			return ANFU_EINVAL;
+		}
+		f->has_phone = true;
+	}
+	if (!f->has_email && !f->has_phone) {
+		err_set(err, ANFU_JERR_MISSING_FIELD, "email");
+		return ANFU_EINVAL;
+	}
+	return 0;
+}
+
+/* Validity period: temporary accounts must expire, and within
+ * accounts.temporary_max_days (IAM-ACCT-06, -07). */
+static int check_validity(struct anfu_iam *iam, int64_t expires_ms, bool temporary,
+			  struct acct_fields *f, struct anfu_iam_err *err)
+{
+	int64_t now = anfu_clock_now_ms();
+	int64_t max_days = iam->cfg->accounts.temporary_max_days;
+
+	if (expires_ms < 0 || (expires_ms > 0 && expires_ms <= now)) {
+		err_set(err, ANFU_JERR_OUT_OF_RANGE, "expires_ms");
+		return ANFU_EINVAL;
+	}
+	if (temporary && expires_ms == 0) {
+		err_set(err, ANFU_JERR_MISSING_FIELD, "expires_ms");
+		return ANFU_EINVAL;
+	}
+	if (temporary && max_days > 0 && expires_ms - now > max_days * DAY_MS) {
+		err_set(err, ANFU_JERR_OUT_OF_RANGE, "expires_ms");
+		return ANFU_EINVAL;
+	}
+	f->expires_ms = expires_ms;
+	f->temporary = temporary;
+	return 0;
+}
+
+static int check_account(struct anfu_iam *iam, const char *username, const char *email,
+			 const char *phone, int64_t expires_ms, bool temporary,
+			 struct acct_fields *f, struct anfu_iam_err *err)
+{
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	r = check_username(username, f, err);
+	if (r == 0)
+		r = check_channel(email, phone, f, err);
+	if (r == 0)
+		r = check_validity(iam, expires_ms, temporary, f, err);
+	return r;
+}
+
+/* ANFU_EEXIST (already_exists) when the login name is taken. */
+static int check_login_free(struct anfu_iam *iam, struct anfu_db *db, const char *login,
+			    struct anfu_iam_err *err)
+{
+	struct iam_user u;
+	int r;
+
+	memset(&u, 0, sizeof(u));
+	r = iam_user_find_login(iam, db, login, &u);
+	if (r == ANFU_ENOTFOUND)
+		return 0;
+	if (r == 0) {
+		iam_user_clear(&u);
+		err_set(err, "already_exists", "username");
+		return ANFU_EEXIST;
+	}
+	return r;
+}
+
+static void masked_name(const char *login, char out[ANFU_MASK_MAX])
+{
+	if (anfu_mask_nickname(login, strlen(login), out, ANFU_MASK_MAX) < 0)
+		(void)snprintf(out, ANFU_MASK_MAX, "***");
+}
+
+/* Queues the initial password to the user's own channel. */
+static int deliver_initial(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
+			   const struct acct_fields *f, const char *lang, const char *pw,
+			   const char **ret_channel)
+{
+	const char *args[2] = { f->login, pw };
+	const char *channel = f->has_email ? "email" : "sms";
+	int r = iam_notice_to(iam, db, user_id, channel, f->has_email ? f->email : f->phone, lang,
+			      "initial_password", args, 2);
+
+	if (r < 0)
+		return r;
+	*ret_channel = channel;
+	return 0;
+}
+
+/* Maps a refusal of iam_account_create to what people see. */
+static void account_err(int r, struct anfu_iam_err *err)
+{
+	if (r == ANFU_EEXIST)
+		err_set(err, "already_exists", "username");
+	else if (r == ANFU_ECONFLICT)
+		err_set(err, "role_conflict", "roles");
+	else if (r == ANFU_EINVAL)
+		err_set(err, ANFU_JERR_INVALID_FIELD, "roles");
+}
+
+/* ---- create_operator ------------------------------------------------------------- */
+
+struct op_req {
+	struct acct_fields f;
+	const char *roles[OP_MAX_ROLES];
+	size_t nroles;
+};
+
+static int op_roles(const json_t *payload, struct op_req *q, struct anfu_iam_err *err)
+{
+	const json_t *a = json_object_get(payload, "roles");
+	size_t n = json_array_size(a);
+
+	if (!a) {
+		err_set(err, ANFU_JERR_MISSING_FIELD, "roles");
+		return ANFU_EINVAL;
+	}
+	if (!json_is_array(a) || n == 0 || n > OP_MAX_ROLES)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(a, i);
+
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) >= ANFU_PERM_NAME_MAX)
+			goto bad;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(q->roles[j], json_string_value(v)) == 0)
+				goto bad;
+		q->roles[i] = json_string_value(v);
+	}
+	q->nroles = n;
+	return 0;
+bad:
+	err_set(err, ANFU_JERR_INVALID_FIELD, "roles");
+	return ANFU_EINVAL;
+}
+
+static int op_parse(struct anfu_iam *iam, const json_t *payload, struct op_req *q,
+		    struct anfu_iam_err *err)
+{
+	static const char *const keys[] = { "username", "roles",      "email",
+					     "phone",	 "expires_ms", "temporary" };
+	const json_t *exp = json_object_get(payload, "expires_ms");
+	const json_t *tmp = json_object_get(payload, "temporary");
+	const char *username = NULL, *email = NULL, *phone = NULL;
+	int r = keys_allowed(payload, keys, 6, err);
+
+	if (r == 0)
+		r = opt_string(payload, "username", 64, &username, err);
+	if (r == 0)
+		r = opt_string(payload, "email", 254, &email, err);
+	if (r == 0)
+		r = opt_string(payload, "phone", 32, &phone, err);
+	if (r < 0)
+		return r;
+	if ((exp && !json_is_integer(exp)) || (tmp && !json_is_boolean(tmp))) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, exp && !json_is_integer(exp) ? "expires_ms"
+										  : "temporary");
+		return ANFU_EINVAL;
+	}
+	r = check_account(iam, username, email, phone, exp ? json_integer_value(exp) : 0,
+			  tmp && json_is_true(tmp), &q->f, err);
+	if (r < 0)
+		return r;
+	return op_roles(payload, q, err);
+}
+
+/* What must still hold when the request is filed and when it executes. */
+static int op_check(struct anfu_iam *iam, struct anfu_db *db, const struct op_req *q,
+		    struct anfu_iam_err *err)
+{
+	char reason[128];
+	bool fits = false;
+	int r;
+
+	for (size_t i = 0; i < q->nroles; i++) {
+		r = anfu_rbac_role_fits(db, q->roles[i], "staff", &fits);
+		if (r < 0)
+			return r;
+		if (!fits) {
+			err_set(err, ANFU_JERR_INVALID_FIELD, "roles");
+			return ANFU_EINVAL;
+		}
+	}
+	r = anfu_rbac_check_set(db, q->roles, q->nroles, reason, sizeof(reason));
+	if (r == ANFU_ECONFLICT)
+		err_set(err, "role_conflict", "roles");
+	if (r < 0)
+		return r;
+	return check_login_free(iam, db, q->f.login, err);
+}
+
+static int op_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+		       char *summary, size_t cap, struct anfu_iam_err *err)
+{
+	struct op_req q;
+	char masked[ANFU_MASK_MAX];
+	char roles[OP_MAX_ROLES * ANFU_PERM_NAME_MAX] = "";
+	size_t used = 0;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	r = op_parse(iam, payload, &q, err);
+	if (r == 0)
+		r = op_check(iam, db, &q, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < q.nroles; i++)
+		used += (size_t)snprintf(roles + used, sizeof(roles) - used, "%s%s", i ? "," : "",
+					 q.roles[i]);
+	masked_name(q.f.login, masked);
+	(void)snprintf(summary, cap, "create staff account %s with roles %s%s", masked, roles,
+		       q.f.temporary ? " (temporary)" : "");
+	return 0;
+}
+
+static json_t *roles_json(const char *const *roles, size_t n)
+{
+	json_t *a = json_array();
+
+	if (!a)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(a, json_string(roles[i])) < 0)
+			abort();
+	return a;
+}
+
+/* Creates the account, queues its password, audits "user.created". */
+static int op_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		     const char *approval_id, const struct op_req *q, char id[ANFU_ID_MAX],
+		     const char **ret_channel, struct anfu_iam_err *err)
+{
+	char pw[IAM_INITIAL_PASSWORD_MAX], checker[ANFU_ID_MAX], by[ANFU_ID_MAX + 16];
+	struct iam_account_spec s;
+	json_t *d = NULL;
+	int r = iam_approval_checker(db, approval_id, checker);
+
+	if (r < 0)
+		return r;
+	(void)snprintf(by, sizeof(by), "approval:%s", approval_id);
+	s = (struct iam_account_spec){ ANFU_USER_STAFF,	 q->f.login,
+				       NULL,		 q->roles,
+				       q->nroles,	 q->f.has_email ? q->f.email : NULL,
+				       q->f.has_phone ? q->f.phone : NULL,
+				       lang_of(ctx),	 q->f.expires_ms,
+				       q->f.temporary,	 by,
+				       checker,		 approval_id };
+	r = iam_account_create(iam, db, &s, pw, sizeof(pw), id);
+	if (r < 0) {
+		account_err(r, err);
+		goto out;
+	}
+	r = deliver_initial(iam, db, id, &q->f, lang_of(ctx), pw, ret_channel);
+	if (r < 0)
+		goto out;
+	d = json_pack("{s:s,s:o,s:s,s:s,s:b,s:b}", "kind", "staff", "roles",
+		      roles_json(q->roles, q->nroles), "approval_id", approval_id, "delivered_to",
+		      *ret_channel, "must_change", 1, "temporary", q->f.temporary);
+	if (!d)
+		abort();
+	r = iam_audit(iam, db, ctx, NULL, checker, "user.created", "user", id, "success", d);
+out:
+	anfu_wipe(pw, sizeof(pw));
+	json_decref(d);
+	return r;
+}
+
+static int op_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		      const char *approval_id, const json_t *payload, json_t **result,
+		      struct anfu_iam_err *err)
+{
+	struct op_req q;
+	char id[ANFU_ID_MAX];
+	const char *channel = NULL;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	r = op_parse(iam, payload, &q, err);
+	if (r == 0)
+		r = op_check(iam, db, &q, err);
+	if (r == 0)
+		r = op_create(iam, db, ctx, approval_id, &q, id, &channel, err);
+	if (r < 0)
+		return r;
+	*result = json_pack("{s:s,s:s}", "user_id", id, "delivered_to", channel);
+	if (!*result)
+		abort();
+	return 0;
+}
+
+/* ---- grant_role / revoke_role ------------------------------------------------------ */
+
+struct role_req {
+	const char *user_id;
+	const char *role;
+	struct iam_user u;
+};
+
+static int role_parse(struct anfu_db *db, const json_t *payload, struct role_req *q,
+		      struct anfu_iam_err *err)
+{
+	static const char *const keys[] = { "user_id", "role" };
+	int r = keys_allowed(payload, keys, 2, err);
+
+	if (r == 0)
+		r = opt_string(payload, "user_id", ANFU_ID_MAX - 1, &q->user_id, err);
+	if (r == 0)
+		r = opt_string(payload, "role", ANFU_PERM_NAME_MAX - 1, &q->role, err);
+	if (r < 0)
+		return r;
+	if (!q->user_id || !q->role) {
+		err_set(err, ANFU_JERR_MISSING_FIELD, q->user_id ? "role" : "user_id");
+		return ANFU_EINVAL;
+	}
+	if (!anfu_id_valid("usr", q->user_id, strlen(q->user_id))) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, "user_id");
+		return ANFU_EINVAL;
+	}
+	r = iam_user_load(db, q->user_id, &q->u);
+	if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", "user_id");
+	return r;
+}
+
+static int role_held(struct anfu_db *db, const char *user_id, const char *role, bool *ret)
+{
+	char roles[512];
+	size_t n = strlen(role);
+	int r = anfu_rbac_roles(db, user_id, roles, sizeof(roles));
+
+	if (r < 0)
+		return r;
+	*ret = false;
+	for (const char *s = roles; *s;) {
+		const char *e = strchr(s, ',');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+
+		if (len == n && memcmp(s, role, n) == 0)
+			*ret = true;
+		s += len + (e ? 1 : 0);
+	}
+	return 0;
+}
+
+static int grant_check(struct anfu_db *db, struct role_req *q, struct anfu_iam_err *err)
+{
+	char reason[128];
+	bool ok = false;
+	int r = anfu_rbac_role_fits(db, q->role, kind_name(q->u.kind), &ok);
+
+	if (r < 0)
+		return r;
+	if (!ok) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, "role");
+		return ANFU_EINVAL;
+	}
+	r = role_held(db, q->user_id, q->role, &ok);
+	if (r < 0)
+		return r;
+	if (ok) {
+		err_set(err, "already_exists", "role");
+		return ANFU_EEXIST;
+	}
+	r = anfu_rbac_check_grant(db, q->user_id, q->role, reason, sizeof(reason));
+	if (r == ANFU_ECONFLICT)
+		err_set(err, "role_conflict", "role");
+	return r;
+}
+
+static int revoke_check(struct anfu_db *db, struct role_req *q, struct anfu_iam_err *err)
+{
+	bool held = false;
+	int r = role_held(db, q->user_id, q->role, &held);
+
+	if (r < 0)
+		return r;
+	if (!held) {
+		err_set(err, "not_found", "role");
+		return ANFU_ENOTFOUND;
+	}
+	return 0;
+}
+
+static int grant_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			  char *summary, size_t cap, struct anfu_iam_err *err)
+{
+	struct role_req q;
+	int r;
+
+	(void)iam;
+	memset(&q, 0, sizeof(q));
+	r = role_parse(db, payload, &q, err);
+	if (r == 0)
+		r = grant_check(db, &q, err);
+	if (r == 0)
+		(void)snprintf(summary, cap, "grant role %s to %s account %s", q.role,
+			       kind_name(q.u.kind), q.user_id);
+	iam_user_clear(&q.u);
+	return r;
+}
+
+static int revoke_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			   char *summary, size_t cap, struct anfu_iam_err *err)
+{
+	struct role_req q;
+	int r;
+
+	(void)iam;
+	memset(&q, 0, sizeof(q));
+	r = role_parse(db, payload, &q, err);
+	if (r == 0)
+		r = revoke_check(db, &q, err);
+	if (r == 0)
+		(void)snprintf(summary, cap, "revoke role %s from %s account %s", q.role,
+			       kind_name(q.u.kind), q.user_id);
+	iam_user_clear(&q.u);
+	return r;
+}
+
+/* Applies a grant or revocation, audits it and ends the target's sessions
+ * so that the new permissions apply from its next login. */
+static int role_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			const char *approval_id, const json_t *payload, bool grant,
+			json_t **result, struct anfu_iam_err *err)
+{
+	struct role_req q;
+	char checker[ANFU_ID_MAX], reason[128];
+	json_t *d = NULL;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	r = role_parse(db, payload, &q, err);
+	if (r == 0)
+		r = grant ? grant_check(db, &q, err) : revoke_check(db, &q, err);
+	if (r == 0)
+		r = iam_approval_checker(db, approval_id, checker);
+	if (r < 0)
+		goto out;
+	if (grant)
+		r = anfu_rbac_grant(db, q.user_id, q.role, checker, approval_id, anfu_clock_now_ms(),
+				    reason, sizeof(reason));
+	else
+		r = anfu_rbac_revoke(db, q.user_id, q.role);
+	if (r < 0) {
+		account_err(r, err);
+		goto out;
+	}
+	d = json_pack("{s:s,s:s}", "role", q.role, "approval_id", approval_id);
+	if (!d)
+		abort();
+	r = iam_audit(iam, db, ctx, NULL, checker, grant ? "role.granted" : "role.revoked", "user",
+		      q.user_id, "success", d);
+	if (r == 0)
+		r = iam_session_end(iam, db, q.user_id, NULL, NULL, "role_changed");
+	if (r == 0) {
+		*result = json_pack("{s:s,s:s}", "user_id", q.user_id, "role", q.role);
+		if (!*result)
+			abort();
+	}
+out:
+	iam_user_clear(&q.u);
+	json_decref(d);
+	return r;
+}
+
+static int grant_execute(struct anfu_iam *iam, struct anfu_db *db,
+			 const struct anfu_iam_ctx *ctx, const char *approval_id,
+			 const json_t *payload, json_t **result, struct anfu_iam_err *err)
+{
+	return role_execute(iam, db, ctx, approval_id, payload, true, result, err);
+}
+
+static int revoke_execute(struct anfu_iam *iam, struct anfu_db *db,
+			  const struct anfu_iam_ctx *ctx, const char *approval_id,
+			  const json_t *payload, json_t **result, struct anfu_iam_err *err)
+{
+	return role_execute(iam, db, ctx, approval_id, payload, false, result, err);
+}
+
+static const struct anfu_approval_type admin_types[] = {
+	{ "create_operator", "iam.approval.create_operator", op_validate, op_execute },
+	{ "grant_role", "iam.approval.grant_role", grant_validate, grant_execute },
+	{ "revoke_role", "iam.approval.grant_role", revoke_validate, revoke_execute },
+};
+
+int iam_admin_register_types(void)
+{
+	for (size_t i = 0; i < sizeof(admin_types) / sizeof(admin_types[0]); i++) {
+		int r = anfu_approval_register(&admin_types[i]);
+
+		if (r == ANFU_EEXIST && anfu_approval_type_find(admin_types[i].name) == &admin_types[i])
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- listing and reading users ---------------------------------------------------- */
+
+static bool one_of(const char *s, const char *const *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, set[i]) == 0)
+			return true;
+	return false;
+}
+
+static int id_row_cb(void *ud, const struct anfu_row *r)
+{
+	if (json_array_append_new(ud, json_string(anfu_row_text(r, 0, NULL))) < 0)
+		abort();
+	return 0;
+}
+
+/* The masked view of one user as JSON. */
+static int user_json(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+		     json_t **ret)
+{
+	struct anfu_user_view v;
+	json_t *o;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	r = iam_user_view(iam, db, u, &v);
+	if (r < 0)
+		return r;
+	o = anfu_user_view_json(&v);
+	if (!o)
+		abort();
+	*ret = o;
+	return 0;
+}
+
+static int filter_check(const struct anfu_user_filter *f)
+{
+	static const char *const kinds[] = { "customer", "merchant", "staff" };
+	static const char *const states[] = { "active", "locked", "disabled", "expired" };
+
+	if (f->kind && !one_of(f->kind, kinds, 3))
+		return ANFU_EINVAL;
+	if (f->status && !one_of(f->status, states, 4))
+		return ANFU_EINVAL;
+	if (f->after && !anfu_id_valid("usr", f->after, strlen(f->after)))
+		return ANFU_EINVAL;
+	return 0;
+}
+
+/* The ids of one page; "expired" also finds accounts past their expiry
+ * whose stored status is still active. */
+static int page_ids(struct anfu_db *db, const struct anfu_user_filter *f, int limit, json_t *ids)
+{
+	struct anfu_param p[5] = { ANFU_PS(f->kind), ANFU_PS(f->status),
+				   ANFU_PS(f->after ? f->after : ""), ANFU_PI(limit),
+				   ANFU_PI(anfu_clock_now_ms()) };
+
+	return anfu_db_exec(db,
+			    "SELECT id FROM iam_user WHERE kind = COALESCE($1, kind) "
+			    "AND (status = COALESCE($2, status) OR ($2 = 'expired' AND "
+			    "expires_ms IS NOT NULL AND expires_ms <= $5)) "
+			    "AND id > $3 ORDER BY id LIMIT $4",
+			    p, 5, id_row_cb, ids, NULL);
+}
+
+int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			      const struct anfu_principal *p, const struct anfu_user_filter *f,
+			      json_t **ret)
+{
+	struct anfu_db *db = NULL;
+	json_t *ids = NULL, *users = NULL;
+	int limit, r;
+
+	(void)ctx;
+	if (!iam || !p || !f || !ret || filter_check(f) < 0)
+		return ANFU_EINVAL;
+	if (!anfu_principal_can(p, "iam.user.read"))
+		return ANFU_EPERM;
+	limit = f->limit <= 0 ? ADMIN_LIST_DEFAULT : f->limit > ADMIN_LIST_MAX ? ADMIN_LIST_MAX
+									       : f->limit;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	ids = json_array();
+	users = json_array();
+	if (!ids || !users)
+		abort();
+	r = page_ids(db, f, limit, ids);
+	for (size_t i = 0; r == 0 && i < json_array_size(ids); i++) {
+		struct iam_user u;
+		json_t *o = NULL;
+
+		memset(&u, 0, sizeof(u));
+		r = iam_user_load(db, json_string_value(json_array_get(ids, i)), &u);
+		if (r == 0)
+			r = user_json(iam, db, &u, &o);
+		iam_user_clear(&u);
+		if (r == 0 && json_array_append_new(users, o) < 0)
+			abort();
+	}
+	if (r == 0) {
+		size_t n = json_array_size(ids);
+		json_t *next = (int)n == limit ? json_incref(json_array_get(ids, n - 1))
+					       : json_null();
+
+		*ret = json_pack("{s:o,s:o}", "users", users, "next", next);
+		users = NULL;
+		if (!*ret)
+			abort();
+	}
+	json_decref(ids);
+	json_decref(users);
+	return r;
+}
+
+/* Adds the unmasked personal data of u under "revealed" and returns the
+ * names of the fields shown (for the audit record). */
+static int reveal_into(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+		       json_t *o, json_t *fields)
+{
+	static const char *const vault_fields[] = { "login", "phone", "email", "name", "idno" };
+	static const char *const keys[] = { "login", "phone", "email", "real_name", "id_number" };
+	json_t *rev = json_object();
+	int r = 0;
+
+	if (!rev)
+		abort();
+	for (size_t i = 0; r == 0 && i < 5; i++) {
+		char *v = NULL;
+
+		r = iam_user_reveal(iam, db, u, vault_fields[i], &v);
+		if (r == 0 && v) {
+			anfu_json_set(rev, keys[i], json_string(v));
+			if (json_array_append_new(fields, json_string(keys[i])) < 0)
+				abort();
+		}
+		anfu_free_secret(v);
+	}
+	if (r == 0)
+		anfu_json_set(o, "revealed", json_incref(rev));
+	json_decref(rev);
+	return r;
+}
+
+/* Reveal and its audit record (DATA-MASK-08, IAM-RBAC-06) commit together:
+ * nothing is shown that was not recorded. */
+static int reveal_audited(struct anfu_iam *iam, struct anfu_db *db,
+			  const struct anfu_iam_ctx *ctx, const struct anfu_principal *p,
+			  const struct iam_user *u, json_t *o)
+{
+	json_t *fields = json_array();
+	json_t *d = NULL;
+	int r = anfu_db_begin(db);
+
+	if (!fields)
+		abort();
+	if (r < 0)
+		goto out;
+	r = reveal_into(iam, db, u, o, fields);
+	if (r < 0)
+		goto out;
+	d = json_pack("{s:O}", "fields", fields);
+	if (!d)
+		abort();
+	r = iam_audit(iam, db, ctx, p, NULL, "user.pii_revealed", "user", u->id, "success", d);
+	if (r == 0)
+		r = anfu_db_commit(db);
+out:
+	if (r < 0)
+		(void)anfu_db_rollback(db);
+	json_decref(fields);
+	json_decref(d);
+	return r;
+}
+
+int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			    const struct anfu_principal *p, const char *user_id, bool reveal,
+			    json_t **ret)
+{
+	struct anfu_db *db = NULL;
+	struct iam_user u;
+	json_t *o = NULL;
+	int r;
+
+	if (!iam || !p || !user_id || !ret)
+		return ANFU_EINVAL;
+	if (!anfu_principal_can(p, "iam.user.read") ||
+	    (reveal && !anfu_principal_can(p, "iam.user.pii.reveal"))) {
+		iam_audit_denied(iam, ctx, p, reveal ? "user.pii_revealed" : "user.read",
+				 "user", user_id, "forbidden");
+		return ANFU_EPERM;
+	}
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	memset(&u, 0, sizeof(u));
+	r = iam_user_load(db, user_id, &u);
+	if (r == 0)
+		r = user_json(iam, db, &u, &o);
+	if (r == 0 && reveal)
+		r = reveal_audited(iam, db, ctx, p, &u, o);
+	iam_user_clear(&u);
+	if (r < 0) {
+		json_decref(o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}
+
+/* ---- creating merchant users --------------------------------------------------------- */
+
+static bool merchant_id_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n >= ANFU_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Who may create a merchant user: staff holding iam.user.create, or a
+ * merchant administrator for the staff of its own merchant (IAM-RBAC-04,
+ * -05: delegation within one's own scope). */
+static bool may_create_merchant_user(const struct anfu_principal *p,
+				     const struct anfu_admin_create *c)
+{
+	if (p->kind == ANFU_USER_STAFF)
+		return anfu_principal_can(p, "iam.user.create");
+	return p->kind == ANFU_USER_MERCHANT && anfu_principal_can(p, "merchant.staff.manage") &&
+	       c->merchant_id && strcmp(c->merchant_id, p->merchant_id) == 0 && c->role &&
+	       strcmp(c->role, "merchant_staff") == 0;
+}
+
+static int create_check(struct anfu_iam *iam, struct anfu_db *db,
+			const struct anfu_admin_create *c, struct acct_fields *f,
+			struct anfu_iam_err *err)
+{
+	bool fits = false;
+	int r;
+
+	if (!c->kind || strcmp(c->kind, "merchant") != 0) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, "kind");
+		return ANFU_EINVAL;
+	}
+	if (!merchant_id_ok(c->merchant_id)) {
+		err_set(err, c->merchant_id ? ANFU_JERR_INVALID_FIELD : ANFU_JERR_MISSING_FIELD,
+			"merchant_id");
+		return ANFU_EINVAL;
+	}
+	if (!c->role) {
+		err_set(err, ANFU_JERR_MISSING_FIELD, "role");
+		return ANFU_EINVAL;
+	}
+	r = anfu_rbac_role_fits(db, c->role, "merchant", &fits);
+	if (r < 0)
+		return r;
+	if (!fits) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, "role");
+		return ANFU_EINVAL;
+	}
+	r = check_account(iam, c->username, c->email, c->phone, c->expires_ms, c->temporary, f,
+			  err);
+	if (r == 0)
+		r = check_login_free(iam, db, f->login, err);
+	return r;
+}
+
+static int create_merchant(struct anfu_iam *iam, struct anfu_db *db,
+			   const struct anfu_iam_ctx *ctx, const struct anfu_principal *p,
+			   const struct anfu_admin_create *c, json_t **ret,
+			   struct anfu_iam_err *err)
+{
+	const char *roles[1] = { c->role };
+	char pw[IAM_INITIAL_PASSWORD_MAX], id[ANFU_ID_MAX];
+	const char *channel = NULL;
+	struct acct_fields f;
+	struct iam_account_spec s;
+	struct iam_user u;
+	json_t *d = NULL, *o = NULL;
+	int r = create_check(iam, db, c, &f, err);
+
+	memset(&u, 0, sizeof(u));
+	if (r < 0)
+		goto out;
+	s = (struct iam_account_spec){ ANFU_USER_MERCHANT,
+				       f.login,
+				       c->merchant_id,
+				       roles,
+				       1,
+				       f.has_email ? f.email : NULL,
+				       f.has_phone ? f.phone : NULL,
+				       lang_of(ctx),
+				       f.expires_ms,
+				       f.temporary,
+				       p->user_id,
+				       p->user_id,
+				       NULL };
+	r = iam_account_create(iam, db, &s, pw, sizeof(pw), id);
+	if (r < 0) {
+		account_err(r, err);
+		goto out;
+	}
+	r = deliver_initial(iam, db, id, &f, lang_of(ctx), pw, &channel);
+	if (r < 0)
+		goto out;
+	d = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", "merchant", "merchant_id", c->merchant_id,
+		      "role", c->role, "delivered_to", channel, "must_change", 1);
+	if (!d)
+		abort();
+	r = iam_audit(iam, db, ctx, p, NULL, "user.created", "user", id, "success", d);
+	if (r == 0)
+		r = iam_user_load(db, id, &u);
+	if (r == 0)
+		r = user_json(iam, db, &u, &o);
+	if (r < 0)
+		goto out;
+	anfu_json_set(o, "delivered_to", json_string(channel));
+	*ret = o;
+	o = NULL;
+out:
+	anfu_wipe(pw, sizeof(pw));
+	iam_user_clear(&u);
+	json_decref(d);
+	json_decref(o);
+	return r;
+}
+
+int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			       const struct anfu_principal *p, const struct anfu_admin_create *c,
+			       json_t **ret, struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	json_t *o = NULL;
+	int r;
+
+	if (!iam || !p || !c || !ret)
+		return ANFU_EINVAL;
+	if (!may_create_merchant_user(p, c)) {
+		err_set(err, "forbidden", NULL);
+		iam_audit_denied(iam, ctx, p, "user.created", "user", "", "forbidden");
+		return ANFU_EPERM;
+	}
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = create_merchant(iam, db, ctx, p, c, &o, err);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		json_decref(o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}
+
+/* ---- account actions ------------------------------------------------------------------- */
+
+struct admin_action {
+	const char *name;
+	const char *perm;
+	bool not_self;
+	const char *audit;
+	const char *sql;          /* $1 user id */
+	const char *end_sessions; /* reason, or NULL */
+};
+
+static const struct admin_action actions[] = {
+	{ "disable", "iam.user.disable", true, "user.disabled",
+	  "UPDATE iam_user SET status = 'disabled' WHERE id = $1 AND status <> 'disabled'",
+	  "account_disabled" },
+	{ "enable", "iam.user.disable", true, "user.enabled",
+	  "UPDATE iam_user SET status = 'active' WHERE id = $1 AND status = 'disabled'", NULL },
+	{ "unlock", "iam.user.unlock", true, "user.unlocked",
+	  "UPDATE iam_user SET status = CASE WHEN status = 'locked' THEN 'active' "
+	  "ELSE status END, locked_until_ms = NULL, failures = 0 WHERE id = $1",
+	  NULL },
+	/* IAM-PWD-15: the user must change it at the next login. */
+	{ "force_password_change", "iam.user.force_password", false,
+	  "user.password_change_forced", "UPDATE iam_user SET pwd_must_change = 1 WHERE id = $1",
+	  "password_change_forced" },
+};
+
+static const struct admin_action *action_find(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(actions[i].name, name) == 0)
+			return &actions[i];
+	return NULL;
+}
+
+/* Object-level rules, with the target loaded. */
+static int act_allowed(const struct admin_action *a, const struct anfu_principal *p,
+		       const struct iam_user *u, struct anfu_iam_err *err)
+{
+	/* Nobody lifts or imposes a lock on themselves; staff accounts are
+	 * administrators' business (an operator unlocks customers only). */
+	if ((a->not_self && strcmp(p->user_id, u->id) == 0) ||
+	    (u->kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
+		err_set(err, "forbidden", NULL);
+		return ANFU_EPERM;
+	}
+	return 0;
+}
+
+static int act_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const struct admin_action *a,
+		     const char *user_id, const char *reason, struct anfu_iam_err *err)
+{
+	struct anfu_param q[1] = { ANFU_PS(user_id) };
+	struct iam_user u;
+	int64_t changes = 0;
+	json_t *d = NULL;
+	int r;
+
+	memset(&u, 0, sizeof(u));
+	r = iam_user_load(db, user_id, &u);
+	if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", NULL);
+	if (r == 0)
+		r = act_allowed(a, p, &u, err);
+	if (r == 0 && strcmp(a->name, "unlock") == 0 &&
+	    strcmp(iam_user_state(&u, anfu_clock_now_ms()), "locked") != 0)
+		r = ANFU_ECONFLICT;
+	if (r == 0)
+		r = anfu_db_exec(db, a->sql, q, 1, NULL, NULL, &changes);
+	if (r == 0 && changes == 0)
+		r = ANFU_ECONFLICT;
+	if (r == ANFU_ECONFLICT)
+		err_set(err, "conflict", NULL);
+	if (r == 0 && a->end_sessions)
+		r = iam_session_end(iam, db, user_id, NULL, NULL, a->end_sessions);
+	if (r < 0)
+		goto out;
+	d = json_pack("{s:s,s:s,s:s}", "action", a->name, "reason", reason, "kind",
+		      kind_name(u.kind));
+	if (!d)
+		abort();
+	r = iam_audit(iam, db, ctx, p, NULL, a->audit, "user", user_id, "success", d);
+out:
+	iam_user_clear(&u);
+	json_decref(d);
+	return r;
+}
+
+int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		       const struct anfu_principal *p, const char *user_id, const char *action,
+		       const char *reason, struct anfu_iam_err *err)
+{
+	const struct admin_action *a = action_find(action);
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!iam || !p || !user_id)
+		return ANFU_EINVAL;
+	if (!a) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, "action");
+		return ANFU_EINVAL;
+	}
+	if (!reason || !reason[0] || strlen(reason) > ADMIN_REASON_MAX) {
+		err_set(err, reason && reason[0] ? ANFU_JERR_OUT_OF_RANGE : ANFU_JERR_MISSING_FIELD,
+			"reason");
+		return ANFU_EINVAL;
+	}
+	if (!anfu_principal_can(p, a->perm)) {
+		err_set(err, "forbidden", NULL);
+		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "forbidden");
+		return ANFU_EPERM;
+	}
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = act_apply(iam, db, ctx, p, a, user_id, reason, err);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		if (r == ANFU_EPERM)
+			iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "forbidden");
+	}
+	return r;
+}

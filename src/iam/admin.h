@@ -1,0 +1,81 @@
+/*
+ * iam/admin: private interface between the administration files of
+ * src/iam/ (admin.c, approval.c, review.c, bootstrap.c) and the service
+ * (service.c). Not for use outside src/iam/ and its unit tests.
+ */
+#ifndef ANFU_IAM_ADMIN_H
+#define ANFU_IAM_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/profile.h"
+#include "base/rand.h"
+#include "iam/iam.h"
+
+struct anfu_db;
+struct anfu_iam;
+struct anfu_jobs;
+
+/* Registers the approval types of this module ("create_operator",
+ * "grant_role", "revoke_role"). Idempotent: a second call (another
+ * service instance in the same process, as in tests) returns 0. Call from
+ * anfu_iam_new() before the service takes requests. */
+int iam_admin_register_types(void);
+
+/* Registers the account-review job ("iam.account_review", every
+ * accounts.review_interval_days, first run one interval after the first
+ * start). iam and jobs are borrowed; iam must outlive the jobs thread.
+ * Call from anfu_iam_register_jobs(). */
+int iam_review_register_job(struct anfu_iam *iam, struct anfu_jobs *jobs);
+
+/* Longest initial password made (the policy's minimum when larger). */
+#define IAM_INITIAL_PASSWORD_LEN 16
+#define IAM_INITIAL_PASSWORD_MAX 129
+
+/* An account created by an administrator or the bootstrap: a random
+ * initial password that passes the policy of its class, a forced change at
+ * first login, its roles granted. Strings borrowed. */
+struct iam_account_spec {
+	enum anfu_user_kind kind; /* ANFU_USER_MERCHANT or ANFU_USER_STAFF */
+	const char *username;     /* normalised (lower case) */
+	const char *merchant_id;  /* merchant accounts */
+	const char *const *roles;
+	size_t nroles;
+	const char *email;        /* normalised, or NULL */
+	const char *phone;        /* 11 digits, or NULL */
+	const char *lang;         /* "zh" / "en", or NULL */
+	int64_t expires_ms;       /* 0: none */
+	bool temporary;
+	const char *created_by;   /* actor id, "approval:apr_..." or "system:init" */
+	const char *granted_by;   /* who granted the roles */
+	const char *approval_id;  /* or NULL */
+};
+
+/* Creates the account inside the caller's write transaction and writes
+ * its initial password into pw_out (cap >= IAM_INITIAL_PASSWORD_MAX; the
+ * caller delivers it and wipes it) and its id into id_out. ANFU_EEXIST
+ * when the name, phone or email is taken, ANFU_ECONFLICT when the roles
+ * conflict. No audit record: the caller writes it. */
+int iam_account_create(struct anfu_iam *iam, struct anfu_db *db,
+		       const struct iam_account_spec *s, char *pw_out, size_t cap,
+		       char id_out[ANFU_ID_MAX]);
+
+/* True when name is one of the default account names no one
+ * may take ("admin", "root", ...; IAM-ACCT-10). name is lower case. */
+bool iam_name_reserved(const char *name);
+
+/* The checker recorded on an approval being decided (approval.c). */
+int iam_approval_checker(struct anfu_db *db, const char *approval_id, char out[ANFU_ID_MAX]);
+
+/* Records a refused attempt (outcome "denied", details {"reason": code})
+ * in a transaction of its own, after the caller rolled its own back. A
+ * failure is logged, not returned: the caller reports the refusal. */
+struct anfu_iam_ctx;
+struct anfu_principal;
+void iam_audit_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, const char *action, const char *object_type,
+		      const char *object_id, const char *code);
+
+#endif

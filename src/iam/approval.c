@@ -1,0 +1,774 @@
+/*
+ * iam/approval: the generic four-eyes (maker-checker) service
+ * (IAM-SOD-03, IAM-ACCT-03).
+ *
+ * Owns iam_approval, the "approval" row of iam_counter and the registry of
+ * approval types. Trusts the caller's principal (authenticated by
+ * anfu_iam_authenticate) and the registered types' validators and
+ * executors; trusts nothing in a payload until the type's validator has
+ * passed it.
+ *
+ * Life of a request: filed (pending, next sequential number from the
+ * counter, which is bumped by UPDATE ... RETURNING inside the filing
+ * transaction, so numbers are gap-free among committed requests and never
+ * reused), then rejected, or approved and executed in the same
+ * transaction. The executor runs inside a savepoint: when it refuses (a
+ * role conflict found at execution, a name taken meanwhile) only its own
+ * changes are rolled back and the request is marked failed with the
+ * reason; a database or audit failure instead aborts the whole decision,
+ * which stays pending. The payload may carry personal data (an operator's
+ * email or phone), so it is stored sealed by the vault (field "approval",
+ * owner = the approval id); people see the validator's summary, which
+ * carries none in clear. Every step is audited in its transaction, and a
+ * refused decision is audited as "denied" in a transaction of its own.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/rand.h"
+#include "iam/admin.h"
+#include "iam/approval.h"
+#include "iam/iam.h"
+#include "iam/internal.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+/* Types the registry holds: this issue registers three, later issues a
+ * handful each. */
+#define APPROVAL_MAX_TYPES 32
+/* Longest summary a validator may write. */
+#define APPROVAL_SUMMARY_MAX 256
+/* Longest decision note kept. */
+#define APPROVAL_NOTE_MAX 500
+/* Rows one list call returns (newest first). */
+#define APPROVAL_LIST_MAX 200
+#define APPROVAL_SAVEPOINT "approval"
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct anfu_approval_type *registry[APPROVAL_MAX_TYPES];
+static size_t registry_n;
+
+static const struct anfu_approval_type *find_locked(const char *name)
+{
+	for (size_t i = 0; i < registry_n; i++)
+		if (strcmp(registry[i]->name, name) == 0)
+			return registry[i];
+	return NULL;
+}
+
+int anfu_approval_register(const struct anfu_approval_type *t)
+{
+	int r = 0;
+
+	if (!t || !t->name || !t->perm_prefix || !t->validate || !t->execute)
+		return ANFU_EINVAL;
+	(void)pthread_mutex_lock(&registry_lock);
+	if (find_locked(t->name))
+		r = ANFU_EEXIST;
+	else if (registry_n >= APPROVAL_MAX_TYPES)
+		r = ANFU_ELIMIT;
+	else
+		registry[registry_n++] = t;
+	(void)pthread_mutex_unlock(&registry_lock);
+	return r;
+}
+
+const struct anfu_approval_type *anfu_approval_type_find(const char *name)
+{
+	const struct anfu_approval_type *t;
+
+	if (!name)
+		return NULL;
+	(void)pthread_mutex_lock(&registry_lock);
+	t = find_locked(name);
+	(void)pthread_mutex_unlock(&registry_lock);
+	return t;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void err_set(struct anfu_iam_err *err, const char *code, const char *field)
+{
+	if (err) {
+		err->code = code;
+		err->field = field;
+	}
+}
+
+static bool can_suffix(const struct anfu_principal *p, const char *prefix, const char *suffix)
+{
+	char perm[ANFU_PERM_NAME_MAX + 16];
+	int n = snprintf(perm, sizeof(perm), "%s.%s", prefix, suffix);
+
+	return n > 0 && (size_t)n < sizeof(perm) && anfu_principal_can(p, perm);
+}
+
+/* A refusal people see, for the failed request's record. */
+static const char *code_of(int r, const struct anfu_iam_err *err)
+{
+	if (err && err->code)
+		return err->code;
+	switch (r) {
+	case ANFU_ECONFLICT:
+		return "conflict";
+	case ANFU_EEXIST:
+		return "already_exists";
+	case ANFU_ENOTFOUND:
+		return "not_found";
+	case ANFU_EPERM:
+		return "forbidden";
+	case ANFU_ELIMIT:
+		return "payload_too_large";
+	default:
+		return "invalid_request";
+	}
+}
+
+/* Refusals an executor may give about the request itself; anything else
+ * (database, audit, crypto) is the platform failing and aborts. */
+static bool is_refusal(int r)
+{
+	switch (r) {
+	case ANFU_EINVAL:
+	case ANFU_ENOTFOUND:
+	case ANFU_EEXIST:
+	case ANFU_ECONFLICT:
+	case ANFU_EPERM:
+	case ANFU_ELIMIT:
+	case ANFU_ERANGE:
+	case ANFU_ELOCKED:
+	case ANFU_EEXPIRED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static json_t *details_new(int64_t number, const char *type)
+{
+	json_t *d = json_object();
+
+	if (!d)
+		abort();
+	anfu_json_set(d, "number", json_integer(number));
+	anfu_json_set(d, "type", json_string(type));
+	return d;
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+static void set_text_or_null(json_t *o, const char *key, const struct anfu_row *r, int col)
+{
+	const char *s = anfu_row_text(r, col, NULL);
+
+	anfu_json_set(o, key, s ? json_string(s) : json_null());
+}
+
+static int approval_row_cb(void *ud, const struct anfu_row *r)
+{
+	json_t *arr = ud;
+	json_t *o = json_object();
+	const char *result = anfu_row_text(r, 10, NULL);
+	json_t *res = NULL;
+
+	if (!o)
+		abort();
+	set_text_or_null(o, "id", r, 0);
+	anfu_json_set(o, "number", json_integer(anfu_row_int(r, 1)));
+	set_text_or_null(o, "type", r, 2);
+	set_text_or_null(o, "summary", r, 3);
+	set_text_or_null(o, "maker_id", r, 4);
+	anfu_json_set(o, "created_ms", json_integer(anfu_row_int(r, 5)));
+	set_text_or_null(o, "status", r, 6);
+	set_text_or_null(o, "checker_id", r, 7);
+	anfu_json_set(o, "decided_ms",
+		      anfu_row_is_null(r, 8) ? json_null() : json_integer(anfu_row_int(r, 8)));
+	set_text_or_null(o, "note", r, 9);
+	if (result)
+		res = json_loads(result, 0, NULL);
+	anfu_json_set(o, "result", res ? res : json_null());
+	if (json_array_append_new(arr, o) < 0)
+		abort();
+	return 0;
+}
+
+#define APPROVAL_COLUMNS                                                                  \
+	"SELECT id, number, type, summary, maker_id, created_ms, status, checker_id, "    \
+	"decided_ms, decision_note, result FROM iam_approval "
+
+int anfu_approval_get(struct anfu_db *db, const char *approval_id, json_t **ret)
+{
+	struct anfu_param p[1] = { ANFU_PS(approval_id) };
+	json_t *arr = json_array();
+	json_t *o;
+	int r;
+
+	if (!arr)
+		abort();
+	r = ANFU_EINVAL;
+	if (!db || !approval_id || !ret)
+		goto out;
+	r = anfu_db_exec(db, APPROVAL_COLUMNS "WHERE id = $1", p, 1, approval_row_cb, arr, NULL);
+	if (r < 0)
+		goto out;
+	r = ANFU_ENOTFOUND;
+	if (json_array_size(arr) == 0)
+		goto out;
+	o = json_incref(json_array_get(arr, 0));
+	*ret = o;
+	r = 0;
+out:
+	json_decref(arr);
+	return r;
+}
+
+/* The row a decision works on. */
+struct pending {
+	bool found;
+	int64_t number;
+	char type[64];
+	char maker[ANFU_ID_MAX];
+	char status[16];
+	char *payload_ct; /* sealed payload, malloc'd */
+};
+
+static int pending_cb(void *ud, const struct anfu_row *r)
+{
+	struct pending *a = ud;
+	const char *ct = anfu_row_text(r, 4, NULL);
+
+	a->found = true;
+	a->number = anfu_row_int(r, 0);
+	(void)snprintf(a->type, sizeof(a->type), "%s", anfu_row_text(r, 1, NULL));
+	(void)snprintf(a->maker, sizeof(a->maker), "%s", anfu_row_text(r, 2, NULL));
+	(void)snprintf(a->status, sizeof(a->status), "%s", anfu_row_text(r, 3, NULL));
+	a->payload_ct = anfu_xstrdup(ct ? ct : "");
+	return 1;
+}
+
+static int pending_load(struct anfu_db *db, const char *id, struct pending *a)
+{
+	struct anfu_param p[1] = { ANFU_PS(id) };
+	int r = anfu_db_exec(db,
+			     "SELECT number, type, maker_id, status, payload FROM iam_approval "
+			     "WHERE id = $1",
+			     p, 1, pending_cb, a, NULL);
+
+	if (r < 0)
+		return r;
+	return a->found ? 0 : ANFU_ENOTFOUND;
+}
+
+static int checker_cb(void *ud, const struct anfu_row *r)
+{
+	const char *c = anfu_row_text(r, 0, NULL);
+
+	(void)snprintf(ud, ANFU_ID_MAX, "%s", c ? c : "");
+	return 1;
+}
+
+int iam_approval_checker(struct anfu_db *db, const char *approval_id, char out[ANFU_ID_MAX])
+{
+	struct anfu_param p[1] = { ANFU_PS(approval_id) };
+	char who[ANFU_ID_MAX] = "";
+	int r;
+
+	if (!db || !approval_id || !out)
+		return ANFU_EINVAL;
+	r = anfu_db_exec(db, "SELECT checker_id FROM iam_approval WHERE id = $1", p, 1,
+			 checker_cb, who, NULL);
+	if (r < 0)
+		return r;
+	if (who[0] == '\0')
+		return ANFU_ENOTFOUND;
+	memcpy(out, who, sizeof(who));
+	return 0;
+}
+
+/* ---- filing ------------------------------------------------------------------- */
+
+static int number_cb(void *ud, const struct anfu_row *r)
+{
+	*(int64_t *)ud = anfu_row_int(r, 0);
+	return 1;
+}
+
+static int next_number(struct anfu_db *db, int64_t *ret)
+{
+	int64_t n = 0;
+	int r = anfu_db_exec(db,
+			     "UPDATE iam_counter SET value = value + 1 WHERE name = 'approval' "
+			     "RETURNING value",
+			     NULL, 0, number_cb, &n, NULL);
+
+	if (r < 0)
+		return r;
+	if (n <= 0) {
+		anfu_log_error("iam.approval", "the approval counter row is missing");
+		return ANFU_EINTERNAL;
+	}
+	*ret = n;
+	return 0;
+}
+
+/* Inserts the pending row with the sealed payload. */
+static int insert_pending(struct anfu_iam *iam, struct anfu_db *db, const char *id,
+			  int64_t number, const char *type, const json_t *payload,
+			  const char *summary, const char *maker_id)
+{
+	char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	char *ct = NULL;
+	int r;
+
+	if (!text)
+		abort();
+	r = anfu_vault_seal(iam->vault, "approval", id, text, strlen(text), &ct);
+	if (r < 0)
+		goto out;
+	{
+		struct anfu_param p[7] = { ANFU_PS(id),	     ANFU_PI(number),
+					   ANFU_PS(type),    ANFU_PS(ct),
+					   ANFU_PS(summary), ANFU_PS(maker_id),
+					   ANFU_PI(anfu_clock_now_ms()) };
+
+		r = anfu_db_exec(db,
+				 "INSERT INTO iam_approval (id, number, type, payload, summary, "
+				 "maker_id, created_ms, status) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')",
+				 p, 7, NULL, NULL, NULL);
+	}
+out:
+	anfu_free_secret(text);
+	free(ct);
+	return r;
+}
+
+int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db,
+		       const struct anfu_iam_ctx *ctx, const struct anfu_principal *maker,
+		       const char *type, const json_t *payload, json_t **ret,
+		       struct anfu_iam_err *err)
+{
+	const struct anfu_approval_type *t = anfu_approval_type_find(type);
+	char summary[APPROVAL_SUMMARY_MAX] = "";
+	char id[ANFU_ID_MAX];
+	json_t *details = NULL, *out = NULL;
+	int64_t number = 0;
+	int r = ANFU_EINVAL;
+
+	if (!iam || !db || !maker || !ret)
+		return ANFU_EINVAL;
+	if (!t) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, "type");
+		return ANFU_EINVAL;
+	}
+	if (!can_suffix(maker, t->perm_prefix, "request")) {
+		err_set(err, "forbidden", NULL);
+		return ANFU_EPERM;
+	}
+	if (!json_is_object(payload)) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, "payload");
+		return ANFU_EINVAL;
+	}
+	r = t->validate(iam, db, payload, summary, sizeof(summary), err);
+	if (r < 0)
+		goto out;
+	r = next_number(db, &number);
+	if (r < 0)
+		goto out;
+	r = anfu_id_new("apr", id, sizeof(id));
+	if (r < 0)
+		goto out;
+	r = insert_pending(iam, db, id, number, t->name, payload, summary, maker->user_id);
+	if (r < 0)
+		goto out;
+	details = details_new(number, t->name);
+	anfu_json_set(details, "summary", json_string(summary));
+	r = iam_audit(iam, db, ctx, maker, NULL, "approval.filed", "approval", id, "success",
+		      details);
+	if (r < 0)
+		goto out;
+	r = anfu_approval_get(db, id, &out);
+	if (r < 0)
+		goto out;
+	*ret = out;
+	out = NULL;
+	r = 0;
+out:
+	json_decref(details);
+	json_decref(out);
+	return r;
+}
+
+/* ---- deciding ------------------------------------------------------------------ */
+
+static int finish(struct anfu_db *db, const char *id, const char *status, const json_t *result)
+{
+	char *text = result ? json_dumps(result, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	struct anfu_param p[3] = { ANFU_PS(id), ANFU_PS(status), ANFU_PS(text) };
+	int64_t changes = 0;
+	int r;
+
+	if (result && !text)
+		abort();
+	r = anfu_db_exec(db,
+			 "UPDATE iam_approval SET status = $2, result = $3 "
+			 "WHERE id = $1 AND status = 'pending'",
+			 p, 3, NULL, NULL, &changes);
+	free(text);
+	if (r == 0 && changes != 1)
+		r = ANFU_ECONFLICT;
+	return r;
+}
+
+/* Records who decided, when and why; the row stays pending (a reject sets
+ * its final status right after) so an executor can see its checker. */
+static int claim(struct anfu_db *db, const char *id, const char *checker_id, const char *note)
+{
+	char buf[APPROVAL_NOTE_MAX + 1];
+	struct anfu_param p[4] = { ANFU_PS(id), ANFU_PS(checker_id),
+				   ANFU_PI(anfu_clock_now_ms()), ANFU_PNULL };
+	int64_t changes = 0;
+	int r;
+
+	if (note && note[0]) {
+		(void)snprintf(buf, sizeof(buf), "%s", note);
+		p[3] = ANFU_PSN(buf, strlen(buf));
+	}
+	r = anfu_db_exec(db,
+			 "UPDATE iam_approval SET checker_id = $2, decided_ms = $3, "
+			 "decision_note = $4 WHERE id = $1 AND status = 'pending'",
+			 p, 4, NULL, NULL, &changes);
+	if (r == 0 && changes != 1)
+		r = ANFU_ECONFLICT;
+	return r;
+}
+
+static int open_payload(struct anfu_iam *iam, struct anfu_db *db, const char *id,
+			const char *ct, json_t **ret)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *v;
+	int r = anfu_vault_open_field(iam->vault, db, "approval", id, ct, &text, &len);
+
+	if (r < 0)
+		return r;
+	v = json_loadb(text, len, 0, NULL);
+	anfu_free_secret(text);
+	if (!v) {
+		anfu_log_error("iam.approval", "payload of %s does not parse", id);
+		return ANFU_ECORRUPT;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* Runs the executor inside a savepoint: 0 with *ret_result, a refusal
+ * (its own changes undone) with *ret_code, or a platform failure. */
+static int run_executor(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			const struct anfu_approval_type *t, const char *id, const json_t *payload,
+			json_t **ret_result, const char **ret_code)
+{
+	struct anfu_iam_err xerr = { NULL, NULL };
+	json_t *result = NULL;
+	int r, x;
+
+	r = db->ops->savepoint(db, APPROVAL_SAVEPOINT);
+	if (r < 0)
+		return r;
+	x = t->execute(iam, db, ctx, id, payload, &result, &xerr);
+	if (x == 0) {
+		r = db->ops->release(db, APPROVAL_SAVEPOINT);
+		if (r < 0) {
+			json_decref(result);
+			return r;
+		}
+		*ret_result = result;
+		return 0;
+	}
+	json_decref(result);
+	r = db->ops->rollback_to(db, APPROVAL_SAVEPOINT);
+	if (r == 0)
+		r = db->ops->release(db, APPROVAL_SAVEPOINT);
+	if (r < 0)
+		return r;
+	if (!is_refusal(x)) {
+		anfu_log_error("iam.approval", "executor of %s failed: %s", id, anfu_strerror(x));
+		return x;
+	}
+	*ret_code = code_of(x, &xerr);
+	return ANFU_ECONFLICT;
+}
+
+static int decide_approve(struct anfu_iam *iam, struct anfu_db *db,
+			  const struct anfu_iam_ctx *ctx, const struct anfu_principal *checker,
+			  const struct anfu_approval_type *t, const char *id,
+			  const struct pending *a, const char *note)
+{
+	json_t *payload = NULL, *result = NULL, *details = details_new(a->number, a->type);
+	const char *code = NULL;
+	int r, x;
+
+	r = claim(db, id, checker->user_id, note);
+	if (r < 0)
+		goto out;
+	r = iam_audit(iam, db, ctx, checker, NULL, "approval.approved", "approval", id, "success",
+		      details);
+	if (r < 0)
+		goto out;
+	r = open_payload(iam, db, id, a->payload_ct, &payload);
+	if (r < 0)
+		goto out;
+	x = run_executor(iam, db, ctx, t, id, payload, &result, &code);
+	if (x < 0 && !code) {
+		r = x;
+		goto out;
+	}
+	if (x == 0) {
+		r = finish(db, id, "executed", result);
+	} else {
+		json_decref(result);
+		result = json_object();
+		anfu_json_set(result, "error", json_string(code));
+		anfu_json_set(details, "error", json_string(code));
+		r = finish(db, id, "failed", result);
+	}
+	if (r < 0)
+		goto out;
+	r = iam_audit(iam, db, ctx, checker, NULL, x == 0 ? "approval.executed" : "approval.failed",
+		      "approval", id, x == 0 ? "success" : "failure", details);
+out:
+	json_decref(payload);
+	json_decref(result);
+	json_decref(details);
+	return r;
+}
+
+static int decide_reject(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *checker, const char *id,
+			 const struct pending *a, const char *note)
+{
+	json_t *details = details_new(a->number, a->type);
+	int r = claim(db, id, checker->user_id, note);
+
+	if (r == 0)
+		r = finish(db, id, "rejected", NULL);
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, checker, NULL, "approval.rejected", "approval", id,
+			      "success", details);
+	json_decref(details);
+	return r;
+}
+
+int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db,
+			 const struct anfu_iam_ctx *ctx, const struct anfu_principal *checker,
+			 const char *approval_id, bool approve, const char *note, json_t **ret,
+			 struct anfu_iam_err *err)
+{
+	struct pending a = { 0 };
+	const struct anfu_approval_type *t;
+	json_t *out = NULL;
+	int r;
+
+	if (!iam || !db || !checker || !approval_id || !ret)
+		return ANFU_EINVAL;
+	r = pending_load(db, approval_id, &a);
+	if (r < 0) {
+		if (r == ANFU_ENOTFOUND)
+			err_set(err, "not_found", NULL);
+		goto out;
+	}
+	r = ANFU_EINTERNAL;
+	t = anfu_approval_type_find(a.type);
+	if (!t) {
+		anfu_log_error("iam.approval", "%s has unregistered type %s", approval_id, a.type);
+		goto out;
+	}
+	/* Four eyes: the maker never decides, whatever they hold (IAM-SOD-03). */
+	r = ANFU_EPERM;
+	if (strcmp(checker->user_id, a.maker) == 0) {
+		err_set(err, "approval_self", NULL);
+		goto out;
+	}
+	if (!can_suffix(checker, t->perm_prefix, "approve")) {
+		err_set(err, "forbidden", NULL);
+		goto out;
+	}
+	r = ANFU_ECONFLICT;
+	if (strcmp(a.status, "pending") != 0) {
+		err_set(err, "approval_not_pending", NULL);
+		goto out;
+	}
+	if (approve)
+		r = decide_approve(iam, db, ctx, checker, t, approval_id, &a, note);
+	else
+		r = decide_reject(iam, db, ctx, checker, approval_id, &a, note);
+	if (r < 0)
+		goto out;
+	r = anfu_approval_get(db, approval_id, &out);
+	if (r < 0)
+		goto out;
+	*ret = out;
+	r = 0;
+out:
+	free(a.payload_ct);
+	return r;
+}
+
+/* ---- the service API (iam.h) ------------------------------------------------------ */
+
+void iam_audit_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, const char *action, const char *object_type,
+		      const char *object_id, const char *code)
+{
+	struct anfu_db *db = NULL;
+	json_t *d = json_object();
+	int r;
+
+	if (!d)
+		abort();
+	anfu_json_set(d, "reason", json_string(code ? code : "forbidden"));
+	r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, action, object_type, object_id ? object_id : "",
+			      "denied", d);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		anfu_log_error("iam.approval", "could not audit a refused %s: %s", action,
+			       anfu_strerror(r));
+	}
+	json_decref(d);
+}
+
+int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const char *type, json_t *payload,
+			   json_t **ret, struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	json_t *out = NULL;
+	int r;
+
+	if (!iam || !p || !ret)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = anfu_approval_file(iam, db, ctx, p, type, payload, &out, err);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		json_decref(out);
+		if (r == ANFU_EPERM)
+			iam_audit_denied(iam, ctx, p, "approval.filed", "approval", NULL,
+					 err ? err->code : NULL);
+		return r;
+	}
+	*ret = out;
+	return 0;
+}
+
+int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			     const struct anfu_principal *p, const char *approval_id,
+			     bool approve, const char *note, json_t **ret,
+			     struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	json_t *out = NULL;
+	int r;
+
+	if (!iam || !p || !approval_id || !ret)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = anfu_approval_decide(iam, db, ctx, p, approval_id, approve, note, &out, err);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		json_decref(out);
+		if (r == ANFU_EPERM)
+			iam_audit_denied(iam, ctx, p,
+					 approve ? "approval.approved" : "approval.rejected",
+					 "approval", approval_id, err ? err->code : NULL);
+		return r;
+	}
+	*ret = out;
+	return 0;
+}
+
+static bool status_ok(const char *s)
+{
+	return !s || strcmp(s, "pending") == 0 || strcmp(s, "rejected") == 0 ||
+	       strcmp(s, "executed") == 0 || strcmp(s, "failed") == 0;
+}
+
+int anfu_iam_approval_list(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const char *status, json_t **ret)
+{
+	struct anfu_param q[2] = { ANFU_PS(status), ANFU_PI(APPROVAL_LIST_MAX) };
+	struct anfu_db *db = NULL;
+	json_t *arr;
+	int r;
+
+	(void)ctx;
+	if (!iam || !p || !ret || !status_ok(status))
+		return ANFU_EINVAL;
+	if (!anfu_principal_can(p, "iam.approval.read"))
+		return ANFU_EPERM;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	arr = json_array();
+	if (!arr)
+		abort();
+	r = anfu_db_exec(db,
+			 APPROVAL_COLUMNS "WHERE status = COALESCE($1, status) "
+					  "ORDER BY number DESC LIMIT $2",
+			 q, 2, approval_row_cb, arr, NULL);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = arr;
+	return 0;
+}
+
+int anfu_iam_approval_get(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const char *approval_id, json_t **ret)
+{
+	struct anfu_db *db = NULL;
+	int r;
+
+	(void)ctx;
+	if (!iam || !p || !approval_id || !ret)
+		return ANFU_EINVAL;
+	if (!anfu_principal_can(p, "iam.approval.read"))
+		return ANFU_EPERM;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	return anfu_approval_get(db, approval_id, ret);
+}

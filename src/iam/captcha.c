@@ -1,0 +1,330 @@
+/*
+ * iam/captcha: image captchas (IAM-CAP-01, IAM-CAP-02).
+ *
+ * Owns the rows of iam_captcha and the drawing of the image. An answer is
+ * random characters of ANFU_CAPTCHA_ALPHABET; only its keyed hash
+ * (anfu_vault_token_hash, purpose "captcha", bound to the captcha id) is
+ * stored. The image uses no external font: each character is drawn with
+ * one of libgd's built-in bitmap fonts, scaled up, rotated and coloured at
+ * random, between layers of noise lines, arcs and dots. A captcha is
+ * consumed by the first attempt, right or wrong, and refused once
+ * expires_ms <= now.
+ *
+ * Trusts: the vault for the keyed hash, the caller for an open write
+ * transaction on db. Answers from clients are untrusted: length-checked
+ * and compared in constant time.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gd.h>
+#include <gdfontg.h>
+#include <gdfontl.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/rand.h"
+#include "crypto/crypto.h"
+#include "iam/factors.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+#define IMG_W 160
+#define IMG_H 60
+#define MARGIN 6
+#define MAX_LEN 15 /* answer[16] of anfu_captcha_create */
+#define HASH_HEX (2 * ANFU_HASH_LEN + 1)
+
+/* Uniform integer in [lo, hi]. */
+static int rnd(int lo, int hi)
+{
+	return lo + (int)anfu_rand_uniform((uint32_t)(hi - lo + 1));
+}
+
+static int rnd_colour(int lo, int hi)
+{
+	return gdTrueColor(rnd(lo, hi), rnd(lo, hi), rnd(lo, hi));
+}
+
+/* Lines, arcs and dots in mid tones: under the text they hide the glyph
+ * edges, over it they cut through the strokes. */
+static void draw_noise(gdImagePtr im, int lines, int arcs, int dots)
+{
+	for (int i = 0; i < lines; i++) {
+		gdImageSetThickness(im, rnd(1, 2));
+		gdImageLine(im, rnd(0, IMG_W - 1), rnd(0, IMG_H - 1), rnd(0, IMG_W - 1),
+			    rnd(0, IMG_H - 1), rnd_colour(60, 180));
+	}
+	for (int i = 0; i < arcs; i++) {
+		gdImageSetThickness(im, rnd(1, 2));
+		gdImageArc(im, rnd(0, IMG_W - 1), rnd(0, IMG_H - 1), rnd(40, 2 * IMG_W),
+			   rnd(20, 2 * IMG_H), rnd(0, 359), rnd(0, 359), rnd_colour(60, 180));
+	}
+	gdImageSetThickness(im, 1);
+	for (int i = 0; i < dots; i++)
+		gdImageSetPixel(im, rnd(0, IMG_W - 1), rnd(0, IMG_H - 1), rnd_colour(40, 220));
+}
+
+/* A truecolor image of w x h, fully transparent, alpha kept on copy. */
+static gdImagePtr transparent_image(int w, int h)
+{
+	gdImagePtr im = gdImageCreateTrueColor(w, h);
+
+	if (!im)
+		return NULL;
+	gdImageAlphaBlending(im, 0);
+	gdImageSaveAlpha(im, 1);
+	gdImageFilledRectangle(im, 0, 0, w - 1, h - 1, gdTrueColorAlpha(255, 255, 255, 127));
+	return im;
+}
+
+/* Draws character c centred near (cx, cy), scaled to about slot_w wide,
+ * rotated by a random angle, in a random dark colour. */
+static int draw_glyph(gdImagePtr canvas, char c, int cx, int cy, int slot_w)
+{
+	gdFontPtr font = rnd(0, 1) ? gdFontGetGiant() : gdFontGetLarge();
+	gdImagePtr glyph = NULL, big = NULL;
+	int w = rnd(slot_w * 3 / 4, slot_w);
+	int h = rnd(IMG_H * 11 / 20, IMG_H * 3 / 4);
+	int r = ANFU_EINTERNAL;
+
+	glyph = transparent_image(font->w, font->h);
+	big = transparent_image(w, h);
+	if (!glyph || !big)
+		goto out;
+	gdImageChar(glyph, font, 0, 0, (unsigned char)c, rnd_colour(0, 110));
+	gdImageCopyResampled(big, glyph, 0, 0, 0, 0, w, h, font->w, font->h);
+	gdImageCopyRotated(canvas, big, cx, cy, 0, 0, w, h, rnd(-25, 25));
+	r = 0;
+out:
+	if (glyph)
+		gdImageDestroy(glyph);
+	if (big)
+		gdImageDestroy(big);
+	return r;
+}
+
+static bool text_ok(const char *text, size_t *ret_len)
+{
+	size_t n;
+
+	if (!text)
+		return false;
+	n = strnlen(text, MAX_LEN + 1);
+	if (n == 0 || n > MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (text[i] < 0x21 || text[i] > 0x7e)
+			return false;
+	*ret_len = n;
+	return true;
+}
+
+/* Draws text (1..15 printable ASCII characters) as a noisy 160x60 PNG.
+ * *ret_png is malloc'd and owned by the caller; both outputs are written
+ * only on success. ANFU_EINVAL for bad text, ANFU_EINTERNAL when libgd
+ * fails. Thread-safe. */
+int anfu_captcha_render(const char *text, unsigned char **ret_png, size_t *ret_len)
+{
+	gdImagePtr im = NULL;
+	void *gdpng = NULL;
+	unsigned char *png = NULL;
+	int size = 0, slot_w, r;
+	size_t n;
+
+	if (!ret_png || !ret_len || !text_ok(text, &n))
+		return ANFU_EINVAL;
+	r = ANFU_EINTERNAL;
+	im = gdImageCreateTrueColor(IMG_W, IMG_H);
+	if (!im)
+		goto out;
+	gdImageFilledRectangle(im, 0, 0, IMG_W - 1, IMG_H - 1, rnd_colour(215, 255));
+	draw_noise(im, rnd(4, 6), rnd(2, 3), rnd(250, 350));
+	slot_w = (IMG_W - 2 * MARGIN) / (int)n;
+	for (size_t i = 0; i < n; i++) {
+		int cx = MARGIN + slot_w * (int)i + slot_w / 2 + rnd(-slot_w / 8, slot_w / 8);
+		int cy = IMG_H / 2 + rnd(-IMG_H / 10, IMG_H / 10);
+
+		if (draw_glyph(im, text[i], cx, cy, slot_w) < 0)
+			goto out;
+	}
+	draw_noise(im, rnd(2, 3), rnd(1, 2), rnd(120, 180));
+	gdpng = gdImagePngPtr(im, &size);
+	if (!gdpng || size <= 0)
+		goto out;
+	png = anfu_xmalloc((size_t)size);
+	memcpy(png, gdpng, (size_t)size);
+	*ret_png = png;
+	*ret_len = (size_t)size;
+	r = 0;
+out:
+	if (r < 0)
+		anfu_log_error("captcha.render", "libgd failed to draw a captcha");
+	if (gdpng)
+		gdFree(gdpng);
+	if (im)
+		gdImageDestroy(im);
+	return r;
+}
+
+/* Keyed hash of "<id>:<ANSWER>" (answer upper-cased), so a hash copied to
+ * another row does not match there. */
+static int answer_hash(struct anfu_vault *v, const char *id, const char *answer, size_t n,
+		       char out[HASH_HEX])
+{
+	char msg[ANFU_ID_MAX + 1 + MAX_LEN + 1];
+	size_t idn = strlen(id);
+	int r;
+
+	if (idn >= ANFU_ID_MAX || n > MAX_LEN)
+		return ANFU_EINVAL;
+	memcpy(msg, id, idn);
+	msg[idn] = ':';
+	for (size_t i = 0; i < n; i++)
+		msg[idn + 1 + i] = (char)toupper((unsigned char)answer[i]);
+	r = anfu_vault_token_hash(v, "captcha", msg, idn + 1 + n, out);
+	anfu_wipe(msg, sizeof(msg));
+	return r;
+}
+
+/* Creates a captcha: a random answer of length (1..15) characters of
+ * ANFU_CAPTCHA_ALPHABET, its keyed hash in a new iam_captcha row valid for
+ * ttl_ms, and its image. id, *ret_png (malloc'd, caller owns) and answer
+ * are written only on success. Runs in the caller's write transaction on
+ * db. */
+int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v, int length, int64_t ttl_ms,
+			char id[ANFU_ID_MAX], unsigned char **ret_png, size_t *ret_len,
+			char answer[16])
+{
+	static const char alphabet[] = ANFU_CAPTCHA_ALPHABET;
+	char cid[ANFU_ID_MAX], ans[MAX_LEN + 1], hash[HASH_HEX];
+	unsigned char *png = NULL;
+	size_t png_len = 0;
+	int64_t now = anfu_clock_now_ms();
+	int r;
+
+	if (!db || !v || !id || !ret_png || !ret_len || !answer || length < 1 ||
+	    length > MAX_LEN || ttl_ms <= 0 || ttl_ms > INT64_MAX - now)
+		return ANFU_EINVAL;
+	for (int i = 0; i < length; i++)
+		ans[i] = alphabet[anfu_rand_uniform(sizeof(alphabet) - 1)];
+	ans[length] = '\0';
+	r = anfu_id_new("cap", cid, sizeof(cid));
+	if (r < 0)
+		goto out;
+	r = answer_hash(v, cid, ans, (size_t)length, hash);
+	if (r < 0)
+		goto out;
+	r = anfu_captcha_render(ans, &png, &png_len);
+	if (r < 0)
+		goto out;
+	{
+		const struct anfu_param p[] = { ANFU_PSN(cid, strlen(cid)), ANFU_PSN(hash, strlen(hash)), ANFU_PI(now),
+						ANFU_PI(now + ttl_ms) };
+
+		r = anfu_db_exec(db,
+				 "INSERT INTO iam_captcha (id, answer_hash, created_ms, expires_ms) "
+				 "VALUES ($1, $2, $3, $4)",
+				 p, 4, NULL, NULL, NULL);
+	}
+	if (r < 0)
+		goto out;
+	memcpy(id, cid, sizeof(cid));
+	memcpy(answer, ans, (size_t)length + 1);
+	*ret_png = png;
+	*ret_len = png_len;
+	png = NULL;
+	r = 0;
+out:
+	anfu_wipe(ans, sizeof(ans));
+	free(png);
+	return r;
+}
+
+struct captcha_row {
+	bool found;
+	bool used;
+	int64_t expires_ms;
+	char hash[HASH_HEX];
+};
+
+static int captcha_row_fn(void *ud, const struct anfu_row *row)
+{
+	struct captcha_row *cr = ud;
+	size_t len = 0;
+	const char *h = anfu_row_text(row, 0, &len);
+
+	if (!h || len != HASH_HEX - 1)
+		return ANFU_ECORRUPT;
+	memcpy(cr->hash, h, len + 1);
+	cr->expires_ms = anfu_row_int(row, 1);
+	cr->used = !anfu_row_is_null(row, 2);
+	cr->found = true;
+	return 1;
+}
+
+/* Marks the captcha used; false when another attempt got there first. */
+static int mark_used(struct anfu_db *db, const char *id, int64_t now, bool *ret_won)
+{
+	const struct anfu_param p[] = { ANFU_PS(id), ANFU_PI(now) };
+	int64_t changes = 0;
+	int r;
+
+	r = anfu_db_exec(db, "UPDATE iam_captcha SET used_ms = $2 WHERE id = $1 AND used_ms IS NULL",
+			 p, 2, NULL, NULL, &changes);
+	if (r < 0)
+		return r;
+	*ret_won = changes == 1;
+	return 0;
+}
+
+/* Checks and consumes a captcha: 0 when answer matches (ASCII
+ * case-insensitive) and the captcha is live (expires_ms > now, unused);
+ * ANFU_EAUTH for a wrong answer, an unknown, used or expired captcha. Any
+ * attempt on an unused captcha marks it used, in the caller's write
+ * transaction on db: the caller must commit also when the check fails.
+ * Other negative codes are database or vault failures. */
+int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id,
+		       const char *answer)
+{
+	struct captcha_row cr = { 0 };
+	char hash[HASH_HEX];
+	int64_t now = anfu_clock_now_ms();
+	bool won = false;
+	size_t n;
+	int r;
+
+	if (!db || !v)
+		return ANFU_EINVAL;
+	if (!id || !anfu_id_valid("cap", id, strnlen(id, ANFU_ID_MAX)))
+		return ANFU_EAUTH;
+	{
+		const struct anfu_param p[] = { ANFU_PS(id) };
+
+		r = anfu_db_exec(db,
+				 "SELECT answer_hash, expires_ms, used_ms FROM iam_captcha "
+				 "WHERE id = $1",
+				 p, 1, captcha_row_fn, &cr, NULL);
+	}
+	if (r < 0)
+		return r;
+	if (!cr.found || cr.used)
+		return ANFU_EAUTH;
+	r = mark_used(db, id, now, &won);
+	if (r < 0)
+		return r;
+	if (!won || cr.expires_ms <= now || !answer)
+		return ANFU_EAUTH;
+	n = strnlen(answer, MAX_LEN + 1);
+	if (n == 0 || n > MAX_LEN)
+		return ANFU_EAUTH;
+	r = answer_hash(v, id, answer, n, hash);
+	if (r < 0)
+		return r;
+	return anfu_crypto_equal(hash, cr.hash, HASH_HEX - 1) ? 0 : ANFU_EAUTH;
+}

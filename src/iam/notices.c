@@ -1,0 +1,255 @@
+/*
+ * iam/notices: the texts IAM sends to people (codes, lockouts, new
+ * devices, password changes, ...) in Simplified Chinese and English, and
+ * the choice of channel by what the user has bound.
+ *
+ * Owns the template table below. Trusts its callers for template names and
+ * arguments (our own strings: codes, times, masked values); never logs a
+ * text, only its kind. Messages are queued with anfu_notify_enqueue inside
+ * the caller's transaction, so they are sent exactly when the change they
+ * report commits; the caller pokes the delivery thread after the commit
+ * (iam_notify_poke).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "config/config.h"
+#include "iam/core.h"
+#include "iam/internal.h"
+#include "notify/notify.h"
+
+/* A notice text is short; this bounds one expansion. */
+#define NOTICE_MAX 2048
+#define NOTICE_ARGS_MAX 9
+
+struct notice_tmpl {
+	const char *name; /* also the notify kind */
+	const char *subject_zh, *body_zh;
+	const char *subject_en, *body_en;
+};
+
+/* Placeholders {1}..{9} take the arguments in order. An SMS code text says
+ * what the code is for and warns against passing it on (IAM-MFA-07); login
+ * codes carry no transaction data because there is none. */
+static const struct notice_tmpl tmpls[] = {
+	{ "code.register", "注册验证码",
+	  "【安付】您正在注册安付账户，验证码{1}，{3}分钟内有效。请勿告诉他人，工作人员不会索取验证码。",
+	  "Your registration code",
+	  "[anfu] Your code to create an anfu account is {1}, valid for {3} minutes. Never share it: our staff will never ask for it." },
+	{ "code.login", "登录验证码",
+	  "【安付】您正在登录安付账户，验证码{1}，{3}分钟内有效。如非本人操作，请立即修改密码。",
+	  "Your login code",
+	  "[anfu] Your code to log in to anfu is {1}, valid for {3} minutes. If this was not you, change your password now." },
+	{ "code.step_up", "安全验证码",
+	  "【安付】您正在进行敏感操作（修改密码或安全设置），验证码{1}，{3}分钟内有效。请勿告诉他人。",
+	  "Your security code",
+	  "[anfu] Your code to confirm a sensitive change (password or security settings) is {1}, valid for {3} minutes. Never share it." },
+	{ "code.bind", "绑定验证码",
+	  "【安付】您正在将此号码或邮箱绑定到安付账户，验证码{1}，{3}分钟内有效。请勿告诉他人。",
+	  "Your binding code",
+	  "[anfu] Your code to bind this number or address to an anfu account is {1}, valid for {3} minutes. Never share it." },
+	{ "code.reset", "重置密码验证码",
+	  "【安付】您正在重置安付登录密码，验证码{1}，{3}分钟内有效。如非本人操作，请忽略并注意账户安全。",
+	  "Your password reset code",
+	  "[anfu] Your code to reset your anfu password is {1}, valid for {3} minutes. If this was not you, ignore it and keep your account safe." },
+	{ "code", "验证码",
+	  "【安付】您的验证码{1}，{3}分钟内有效。请勿告诉他人。",
+	  "Your verification code",
+	  "[anfu] Your verification code is {1}, valid for {3} minutes. Never share it." },
+	{ "reset_code", "重置密码验证码",
+	  "【安付】您正在重置安付登录密码，验证码{1}，{2}分钟内有效。如非本人操作，请忽略并注意账户安全。",
+	  "Your password reset code",
+	  "[anfu] Your code to reset your anfu password is {1}, valid for {2} minutes. If this was not you, ignore it and keep your account safe." },
+	{ "register_attempt", "注册提醒",
+	  "【安付】有人尝试用此号码或邮箱注册安付账户，但它已绑定您的账户。如非本人操作，无需处理，您的账户未受影响。",
+	  "Someone tried to register with your details",
+	  "[anfu] Someone tried to create an anfu account with this number or address, which already belongs to your account. If it was not you, nothing changed and nothing needs doing." },
+	{ "lockout", "账户已锁定",
+	  "【安付】您的账户因连续多次验证失败已被锁定{1}分钟。如非本人操作，请在解锁后修改密码。",
+	  "Your account is locked",
+	  "[anfu] Your account has been locked for {1} minutes after repeated failed attempts. If this was not you, change your password once it is unlocked." },
+	{ "lockout_staff", "账户已锁定",
+	  "【安付】您的账户因连续多次验证失败已被锁定，需由管理员解锁。如非本人操作，请立即联系安全管理员。",
+	  "Your account is locked",
+	  "[anfu] Your account has been locked after repeated failed attempts; an administrator must unlock it. If this was not you, contact the security administrator now." },
+	{ "payment_locked", "支付功能已锁定",
+	  "【安付】您的支付密码连续输错，支付功能已锁定{1}分钟。如非本人操作，请立即修改支付密码。",
+	  "Payments are locked",
+	  "[anfu] Your payment password was entered wrongly too often; payments are locked for {1} minutes. If this was not you, change your payment password now." },
+	{ "new_device", "新设备登录提醒",
+	  "【安付】您的账户于{1}在新的设备或网络（{2}，{3}）上登录。如非本人操作，请立即修改密码并结束其他会话。",
+	  "New sign-in to your account",
+	  "[anfu] Your account signed in at {1} from a new device or network ({2}, {3}). If this was not you, change your password and end your other sessions now." },
+	{ "password_changed", "登录密码已修改",
+	  "【安付】您的登录密码已于{1}修改，其他会话已结束。如非本人操作，请立即联系客服。",
+	  "Your password was changed",
+	  "[anfu] Your login password was changed at {1} and your other sessions were ended. If this was not you, contact customer service now." },
+	{ "password_reset", "登录密码已重置",
+	  "【安付】您的登录密码已于{1}通过身份验证重置，所有会话已结束。如非本人操作，请立即联系客服。",
+	  "Your password was reset",
+	  "[anfu] Your login password was reset at {1} after identity verification, and all sessions were ended. If this was not you, contact customer service now." },
+	{ "payment_password_changed", "支付密码已设置",
+	  "【安付】您的支付密码已于{1}设置或修改。如非本人操作，请立即联系客服。",
+	  "Your payment password was set",
+	  "[anfu] Your payment password was set or changed at {1}. If this was not you, contact customer service now." },
+	{ "session_ended", "会话已结束",
+	  "【安付】由于同时在线的会话超过上限，您于{1}登录的较早会话已被结束。如非本人操作，请立即修改密码。",
+	  "A session was ended",
+	  "[anfu] You reached the limit of sessions at once, so your older session from {1} was ended. If this was not you, change your password now." },
+	{ "initial_password", "账户已开通",
+	  "【安付】您的账户{1}已开通，初始密码{2}。首次登录须修改密码，请勿告诉他人。",
+	  "Your account is ready",
+	  "[anfu] Your account {1} is ready; the initial password is {2}. You must change it at first login. Never share it." },
+	{ "password_expiry", "密码即将过期",
+	  "【安付】您的登录密码将于{1}过期（还剩{2}天），请及时修改。",
+	  "Your password expires soon",
+	  "[anfu] Your login password expires on {1} ({2} days left). Please change it in time." },
+};
+
+static const struct notice_tmpl *tmpl_find(const char *name)
+{
+	/* "reset_done" is the name internal.h documents for "password_reset". */
+	if (strcmp(name, "reset_done") == 0)
+		name = "password_reset";
+	for (size_t i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++)
+		if (strcmp(tmpls[i].name, name) == 0)
+			return &tmpls[i];
+	return NULL;
+}
+
+/* "code" with a purpose argument picks the purpose's wording. */
+static const struct notice_tmpl *tmpl_pick(const char *name, const char *const *args, int nargs)
+{
+	char full[48];
+
+	if (strcmp(name, "code") == 0 && nargs >= 2 && args[1] &&
+	    snprintf(full, sizeof(full), "code.%s", args[1]) < (int)sizeof(full)) {
+		const struct notice_tmpl *t = tmpl_find(full);
+		if (t)
+			return t;
+	}
+	return tmpl_find(name);
+}
+
+static int expand(const char *text, const char *const *args, int nargs, struct anfu_buf *out)
+{
+	int r = 0;
+
+	for (const char *p = text; *p && r == 0; p++) {
+		if (p[0] == '{' && p[1] >= '1' && p[1] <= '9' && p[2] == '}') {
+			int i = p[1] - '1';
+			if (i < nargs && args[i])
+				r = anfu_buf_appends(out, args[i]);
+			p += 2;
+			continue;
+		}
+		r = anfu_buf_append(out, p, 1);
+	}
+	return r;
+}
+
+/* Queues one message; texts are built in wiped buffers (they may hold a
+ * code or an initial password). */
+static int enqueue(struct anfu_iam *iam, struct anfu_db *db, enum anfu_channel ch,
+		   const char *user_id, const char *target, const char *lang,
+		   const struct notice_tmpl *t, const char *const *args, int nargs)
+{
+	struct anfu_buf body;
+	bool en = lang && strcmp(lang, "en") == 0;
+	int r;
+
+	if (!iam->notify) {
+		anfu_log_warn("iam.notice", "no notifier: %s not sent", t->name);
+		return 0;
+	}
+	anfu_buf_init_secret(&body, NOTICE_MAX);
+	r = expand(en ? t->body_en : t->body_zh, args, nargs, &body);
+	if (r == 0)
+		r = anfu_notify_enqueue(iam->notify, db, ch, user_id, target, t->name,
+					en ? t->subject_en : t->subject_zh, body.data);
+	anfu_buf_free(&body);
+	if (r < 0)
+		anfu_log_error("iam.notice", "queueing %s failed: %s", t->name, anfu_strerror(r));
+	return r;
+}
+
+/* The "code" template's minutes default to the configured code validity. */
+static int code_args(const struct anfu_iam *iam, const char *tmpl, const char *const *args,
+		     int nargs, const char **buf, char minutes[24])
+{
+	if (strcmp(tmpl, "code") != 0 || nargs >= 3 || nargs < 1)
+		return -1;
+	(void)snprintf(minutes, 24, "%lld", (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
+	buf[0] = args[0];
+	buf[1] = nargs >= 2 ? args[1] : NULL;
+	buf[2] = minutes;
+	return 3;
+}
+
+int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
+		  const char *channel, const char *target, const char *lang, const char *tmpl,
+		  const char *const *args, int nargs)
+{
+	const struct notice_tmpl *t;
+	const char *cargs[3];
+	char minutes[24];
+	int n;
+
+	if (!iam || !db || !channel || !target || !tmpl || nargs < 0 || nargs > NOTICE_ARGS_MAX)
+		return ANFU_EINVAL;
+	t = tmpl_pick(tmpl, args, nargs);
+	if (!t)
+		return ANFU_EINVAL;
+	n = code_args(iam, tmpl, args, nargs, cargs, minutes);
+	if (n > 0) {
+		args = cargs;
+		nargs = n;
+	}
+	if (strcmp(channel, "sms") == 0)
+		return enqueue(iam, db, ANFU_CHANNEL_SMS, user_id, target, lang, t, args, nargs);
+	if (strcmp(channel, "email") == 0)
+		return enqueue(iam, db, ANFU_CHANNEL_EMAIL, user_id, target, lang, t, args, nargs);
+	return ANFU_EINVAL;
+}
+
+int iam_notice(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+	       unsigned channels, const char *tmpl, const char *const *args, int nargs)
+{
+	static const struct {
+		unsigned bit;
+		const char *field, *channel;
+	} chans[] = { { ANFU_MFA_SMS, "phone", "sms" }, { ANFU_MFA_EMAIL, "email", "email" } };
+	int r = 0, sent = 0;
+
+	if (!iam || !db || !u || !tmpl)
+		return ANFU_EINVAL;
+	for (size_t i = 0; i < 2 && r == 0; i++) {
+		char *target = NULL;
+		if (!(channels & chans[i].bit))
+			continue;
+		r = iam_user_reveal(iam, db, u, chans[i].field, &target);
+		if (r == 0 && target) {
+			r = iam_notice_to(iam, db, u->id, chans[i].channel, target, u->lang, tmpl,
+					  args, nargs);
+			sent++;
+		}
+		anfu_free_secret(target);
+	}
+	if (r == 0 && sent == 0)
+		anfu_log_info("iam.notice", "user %s has no bound channel for %s", u->id, tmpl);
+	return r;
+}
+
+void iam_time_text(int64_t ms, char out[32])
+{
+	char iso[32];
+
+	anfu_clock_format(ms, iso);
+	/* "2026-11-21T13:12:00.123Z" -> "2026-11-21 13:12 UTC" */
+	(void)snprintf(out, 32, "%.10s %.5s UTC", iso, iso + 11);
+}

@@ -1,0 +1,532 @@
+/*
+ * iam/review: the account review (dormant, expired and temporary accounts;
+ * IAM-ACCT-05..07) and the access-recertification report with its
+ * sign-off (IAM-ACCT-04).
+ *
+ * Owns iam_report and the "iam.account_review" job. Trusts the caller's
+ * principal (checked against iam.review.read, iam.recert.read and
+ * iam.recert.signoff here) and the jobs module to call the review on a
+ * connection of its own. Reports carry no personal data in clear: the
+ * account review lists ids, kinds, states and times; the recertification
+ * lists the masked login of each account (base/mask.h through
+ * iam_user_view). Both are bounded (REPORT_MAX_ROWS) and say so when cut.
+ * A report is stored as JSON text, audited in the transaction that stores
+ * it, and a recertification is signed off once, by someone other than the
+ * person who produced it.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/rand.h"
+#include "config/config.h"
+#include "iam/admin.h"
+#include "iam/iam.h"
+#include "iam/internal.h"
+#include "jobs/jobs.h"
+#include "store/store.h"
+
+/* Accounts one report lists; beyond it the report is marked truncated
+ * (a report is one JSON document in one row; 20,000 entries is a few MB). */
+#define REPORT_MAX_ROWS 20000
+/* Accounts read per query while building a recertification. */
+#define RECERT_PAGE 200
+/* Reports one list call returns. */
+#define REPORT_LIST_MAX 20
+#define REPORT_NOTE_MAX 500
+#define DAY_MS (24LL * 60 * 60 * 1000)
+#define REVIEW_JOB "iam.account_review"
+
+static const struct anfu_iam_ctx system_ctx = { "", "", "", "", "en", false };
+
+static void err_set(struct anfu_iam_err *err, const char *code, const char *field)
+{
+	if (err) {
+		err->code = code;
+		err->field = field;
+	}
+}
+
+static json_t *int_or_null(const struct anfu_row *r, int col)
+{
+	return anfu_row_is_null(r, col) ? json_null() : json_integer(anfu_row_int(r, col));
+}
+
+/* ---- storing and reading reports ------------------------------------------------- */
+
+static int report_row_cb(void *ud, const struct anfu_row *r)
+{
+	const char *content = anfu_row_text(r, 4, NULL);
+	const char *by = anfu_row_text(r, 5, NULL);
+	const char *note = anfu_row_text(r, 7, NULL);
+	json_t *c = content ? json_loads(content, 0, NULL) : NULL;
+	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:o,s:o,s:o,s:o}", "id",
+			      anfu_row_text(r, 0, NULL), "kind", anfu_row_text(r, 1, NULL),
+			      "created_ms", (json_int_t)anfu_row_int(r, 2), "created_by",
+			      anfu_row_text(r, 3, NULL), "content", c ? c : json_null(),
+			      "signed_off_by", by ? json_string(by) : json_null(), "signed_off_ms",
+			      int_or_null(r, 6), "sign_off_note",
+			      note ? json_string(note) : json_null());
+
+	if (!o || json_array_append_new(ud, o) < 0)
+		abort();
+	return 0;
+}
+
+#define REPORT_COLUMNS                                                                    \
+	"SELECT id, kind, created_ms, created_by, content, signed_off_by, signed_off_ms, " \
+	"sign_off_note FROM iam_report "
+
+static int report_get(struct anfu_db *db, const char *id, json_t **ret)
+{
+	struct anfu_param p[1] = { ANFU_PS(id) };
+	json_t *arr = json_array();
+	int r;
+
+	if (!arr)
+		abort();
+	r = anfu_db_exec(db, REPORT_COLUMNS "WHERE id = $1", p, 1, report_row_cb, arr, NULL);
+	if (r == 0 && json_array_size(arr) == 0)
+		r = ANFU_ENOTFOUND;
+	if (r == 0)
+		*ret = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return r;
+}
+
+/* Inserts a report and its audit record (inside the caller's write
+ * transaction); *ret_id gets its id. */
+static int report_store(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			const struct anfu_principal *p, const char *kind, const char *created_by,
+			const json_t *content, const json_t *details, char id[ANFU_ID_MAX])
+{
+	char *text = json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS);
+	char action[48];
+	int r;
+
+	if (!text)
+		abort();
+	r = anfu_id_new("rpt", id, ANFU_ID_MAX);
+	if (r == 0) {
+		struct anfu_param q[5] = { ANFU_PS(id), ANFU_PS(kind), ANFU_PI(anfu_clock_now_ms()),
+					   ANFU_PS(created_by), ANFU_PS(text) };
+
+		r = anfu_db_exec(db,
+				 "INSERT INTO iam_report (id, kind, created_ms, created_by, content) "
+				 "VALUES ($1, $2, $3, $4, $5)",
+				 q, 5, NULL, NULL, NULL);
+	}
+	free(text);
+	if (r < 0)
+		return r;
+	(void)snprintf(action, sizeof(action), "report.%s", kind);
+	return iam_audit(iam, db, ctx, p, p ? NULL : created_by, action, "report", id, "success",
+			 details);
+}
+
+/* ---- the account review (IAM-ACCT-05..07) --------------------------------------- */
+
+struct review_scan {
+	int64_t dormant_before;
+	int64_t now;
+	json_t *dormant, *expired, *temporary;
+	size_t rows;
+	bool truncated;
+};
+
+static int review_row_cb(void *ud, const struct anfu_row *r)
+{
+	struct review_scan *s = ud;
+	json_t *e;
+	bool used = !anfu_row_is_null(r, 4);
+	int64_t when = used ? anfu_row_int(r, 4) : anfu_row_int(r, 3);
+
+	if (s->rows >= REPORT_MAX_ROWS) {
+		s->truncated = true;
+		return 1;
+	}
+	s->rows++;
+	e = json_pack("{s:s,s:s,s:s,s:I,s:o,s:o}", "id", anfu_row_text(r, 0, NULL), "kind",
+		      anfu_row_text(r, 1, NULL), "status", anfu_row_text(r, 2, NULL), "created_ms",
+		      (json_int_t)anfu_row_int(r, 3), "last_used_ms", int_or_null(r, 4),
+		      "expires_ms", int_or_null(r, 5));
+	if (!e)
+		abort();
+	if (when < s->dormant_before)
+		(void)json_array_append(s->dormant, e);
+	if (!anfu_row_is_null(r, 5) && anfu_row_int(r, 5) <= s->now)
+		(void)json_array_append(s->expired, e);
+	if (anfu_row_int(r, 6) == 1)
+		(void)json_array_append(s->temporary, e);
+	json_decref(e);
+	return 0;
+}
+
+static int review_scan(struct anfu_db *db, struct review_scan *s)
+{
+	struct anfu_param p[3] = { ANFU_PI(s->dormant_before), ANFU_PI(s->now),
+				   ANFU_PI(REPORT_MAX_ROWS + 1) };
+
+	return anfu_db_exec(db,
+			    "SELECT id, kind, status, created_ms, last_used_ms, expires_ms, "
+			    "temporary FROM iam_user WHERE "
+			    "(last_used_ms IS NOT NULL AND last_used_ms < $1) OR "
+			    "(last_used_ms IS NULL AND created_ms < $1) OR "
+			    "(expires_ms IS NOT NULL AND expires_ms <= $2) OR temporary = 1 "
+			    "ORDER BY id LIMIT $3",
+			    p, 3, review_row_cb, s, NULL);
+}
+
+/* Builds, stores and audits the review on db (its own transaction). */
+static int review_run(struct anfu_iam *iam, struct anfu_db *db, json_t **ret)
+{
+	int64_t days = iam->cfg->accounts.dormant_days;
+	struct review_scan s = { 0 };
+	json_t *content = NULL, *details = NULL;
+	char id[ANFU_ID_MAX];
+	int r;
+
+	s.now = anfu_clock_now_ms();
+	s.dormant_before = s.now - days * DAY_MS;
+	s.dormant = json_array();
+	s.expired = json_array();
+	s.temporary = json_array();
+	if (!s.dormant || !s.expired || !s.temporary)
+		abort();
+	r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = review_scan(db, &s);
+	if (r < 0)
+		goto out;
+	details = json_pack("{s:I,s:I,s:I,s:b}", "dormant", (json_int_t)json_array_size(s.dormant),
+			    "expired", (json_int_t)json_array_size(s.expired), "temporary",
+			    (json_int_t)json_array_size(s.temporary), "truncated", s.truncated);
+	content = json_pack("{s:I,s:I,s:O,s:O,s:O,s:O}", "generated_ms", (json_int_t)s.now,
+			    "dormant_days", (json_int_t)days, "counts", details, "dormant",
+			    s.dormant, "expired", s.expired, "temporary", s.temporary);
+	if (!details || !content)
+		abort();
+	r = report_store(iam, db, &system_ctx, NULL, "account_review", "system", content, details,
+			 id);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r == 0 && ret)
+		r = report_get(db, id, ret);
+out:
+	if (r < 0)
+		(void)anfu_db_rollback(db);
+	json_decref(s.dormant);
+	json_decref(s.expired);
+	json_decref(s.temporary);
+	json_decref(content);
+	json_decref(details);
+	return r;
+}
+
+int anfu_iam_account_review(struct anfu_iam *iam, json_t **ret)
+{
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!iam || !ret)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	return review_run(iam, db, ret);
+}
+
+static int review_job(void *ud, struct anfu_db *db, const char **result)
+{
+	int r = review_run(ud, db, NULL);
+
+	*result = r == 0 ? "report stored" : "failed";
+	if (r < 0)
+		anfu_log_error("iam.review", "account review failed: %s", anfu_strerror(r));
+	return r;
+}
+
+int iam_review_register_job(struct anfu_iam *iam, struct anfu_jobs *jobs)
+{
+	int64_t interval;
+
+	if (!iam || !jobs)
+		return ANFU_EINVAL;
+	interval = iam->cfg->accounts.review_interval_days * DAY_MS;
+	if (interval <= 0)
+		return ANFU_EINVAL;
+	return anfu_jobs_add(jobs, REVIEW_JOB, interval, interval, review_job, iam);
+}
+
+/* ---- access recertification (IAM-ACCT-04) ----------------------------------------- */
+
+static int id_row_cb(void *ud, const struct anfu_row *r)
+{
+	if (json_array_append_new(ud, json_string(anfu_row_text(r, 0, NULL))) < 0)
+		abort();
+	return 0;
+}
+
+/* One account as the recertification shows it. */
+static int recert_entry(struct anfu_iam *iam, struct anfu_db *db, const char *id, json_t *out)
+{
+	struct anfu_user_view v;
+	struct iam_user u;
+	json_t *e;
+	int r;
+
+	memset(&u, 0, sizeof(u));
+	memset(&v, 0, sizeof(v));
+	r = iam_user_load(db, id, &u);
+	if (r == 0)
+		r = iam_user_view(iam, db, &u, &v);
+	iam_user_clear(&u);
+	if (r < 0)
+		return r;
+	e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "id", v.id, "kind", v.kind, "status",
+		      v.status, "login", v.login, "roles", v.roles, "created_ms",
+		      (json_int_t)v.created_ms, "last_used_ms",
+		      v.last_used_ms ? json_integer(v.last_used_ms) : json_null());
+	if (!e || json_array_append_new(out, e) < 0)
+		abort();
+	return 0;
+}
+
+/* Every account, page by page (key-set on id), up to REPORT_MAX_ROWS. */
+static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *accounts,
+			  bool *ret_truncated)
+{
+	char after[ANFU_ID_MAX] = "";
+	int r = 0;
+
+	for (;;) {
+		struct anfu_param p[2] = { ANFU_PSN(after, strlen(after)), ANFU_PI(RECERT_PAGE) };
+		json_t *ids = json_array();
+		size_t n;
+
+		if (!ids)
+			abort();
+		r = anfu_db_exec(db, "SELECT id FROM iam_user WHERE id > $1 ORDER BY id LIMIT $2", p,
+				 2, id_row_cb, ids, NULL);
+		n = json_array_size(ids);
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			if (json_array_size(accounts) >= REPORT_MAX_ROWS) {
+				*ret_truncated = true;
+				break;
+			}
+			r = recert_entry(iam, db, json_string_value(json_array_get(ids, i)), accounts);
+		}
+		if (n > 0)
+			(void)snprintf(after, sizeof(after), "%s",
+				       json_string_value(json_array_get(ids, n - 1)));
+		json_decref(ids);
+		if (r < 0 || n < RECERT_PAGE || *ret_truncated)
+			return r;
+	}
+}
+
+static int recert_build(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			const struct anfu_principal *p, char id[ANFU_ID_MAX])
+{
+	json_t *accounts = json_array();
+	json_t *content = NULL, *details = NULL;
+	bool truncated = false;
+	int r;
+
+	if (!accounts)
+		abort();
+	r = recert_collect(iam, db, accounts, &truncated);
+	if (r < 0)
+		goto out;
+	details = json_pack("{s:I,s:b}", "accounts", (json_int_t)json_array_size(accounts),
+			    "truncated", truncated);
+	content = json_pack("{s:I,s:O,s:O}", "generated_ms", (json_int_t)anfu_clock_now_ms(),
+			    "counts", details, "accounts", accounts);
+	if (!details || !content)
+		abort();
+	r = report_store(iam, db, ctx, p, "recertification", p->user_id, content, details, id);
+out:
+	json_decref(accounts);
+	json_decref(content);
+	json_decref(details);
+	return r;
+}
+
+int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, json_t **ret)
+{
+	struct anfu_db *db = NULL;
+	char id[ANFU_ID_MAX];
+	int r;
+
+	if (!iam || !p || !ret)
+		return ANFU_EINVAL;
+	if (!anfu_principal_can(p, "iam.recert.read")) {
+		iam_audit_denied(iam, ctx, p, "report.recertification", "report", "", "forbidden");
+		return ANFU_EPERM;
+	}
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = recert_build(iam, db, ctx, p, id);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		return r;
+	}
+	return report_get(db, id, ret);
+}
+
+struct report_head {
+	bool found;
+	char kind[24];
+	char created_by[ANFU_ID_MAX + 16];
+	bool signed_off;
+};
+
+static int head_cb(void *ud, const struct anfu_row *r)
+{
+	struct report_head *h = ud;
+
+	h->found = true;
+	(void)snprintf(h->kind, sizeof(h->kind), "%s", anfu_row_text(r, 0, NULL));
+	(void)snprintf(h->created_by, sizeof(h->created_by), "%s", anfu_row_text(r, 1, NULL));
+	h->signed_off = !anfu_row_is_null(r, 2);
+	return 1;
+}
+
+static int signoff_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *p, const char *id, const char *note,
+			 struct anfu_iam_err *err)
+{
+	struct anfu_param q[4] = { ANFU_PS(id), ANFU_PS(p->user_id), ANFU_PI(anfu_clock_now_ms()),
+				   ANFU_PS(note && note[0] ? note : NULL) };
+	struct report_head h = { 0 };
+	int64_t changes = 0;
+	json_t *d;
+	int r = anfu_db_exec(db,
+			     "SELECT kind, created_by, signed_off_by FROM iam_report WHERE id = $1",
+			     q, 1, head_cb, &h, NULL);
+
+	if (r < 0)
+		return r;
+	if (!h.found || strcmp(h.kind, "recertification") != 0) {
+		err_set(err, "not_found", NULL);
+		return ANFU_ENOTFOUND;
+	}
+	if (strcmp(h.created_by, p->user_id) == 0) {
+		err_set(err, "approval_self", NULL);
+		return ANFU_EPERM;
+	}
+	r = anfu_db_exec(db,
+			 "UPDATE iam_report SET signed_off_by = $2, signed_off_ms = $3, "
+			 "sign_off_note = $4 WHERE id = $1 AND signed_off_by IS NULL",
+			 q, 4, NULL, NULL, &changes);
+	if (r < 0)
+		return r;
+	if (h.signed_off || changes != 1) {
+		err_set(err, "conflict", NULL);
+		return ANFU_ECONFLICT;
+	}
+	d = json_pack("{s:s}", "note", note && note[0] ? note : "");
+	if (!d)
+		abort();
+	r = iam_audit(iam, db, ctx, p, NULL, "report.recertification_signed_off", "report", id,
+		      "success", d);
+	json_decref(d);
+	return r;
+}
+
+int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			    const struct anfu_principal *p, const char *report_id,
+			    const char *note, json_t **ret, struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!iam || !p || !report_id || !ret)
+		return ANFU_EINVAL;
+	if (note && strlen(note) > REPORT_NOTE_MAX) {
+		err_set(err, ANFU_JERR_OUT_OF_RANGE, "note");
+		return ANFU_EINVAL;
+	}
+	if (!anfu_principal_can(p, "iam.recert.signoff")) {
+		err_set(err, "forbidden", NULL);
+		iam_audit_denied(iam, ctx, p, "report.recertification_signed_off", "report",
+				 report_id, "forbidden");
+		return ANFU_EPERM;
+	}
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = signoff_apply(iam, db, ctx, p, report_id, note, err);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		if (r == ANFU_EPERM)
+			iam_audit_denied(iam, ctx, p, "report.recertification_signed_off",
+					 "report", report_id, err ? err->code : NULL);
+		return r;
+	}
+	return report_get(db, report_id, ret);
+}
+
+int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const char *kind, json_t **ret)
+{
+	bool review = anfu_principal_can(p, "iam.review.read");
+	bool recert = anfu_principal_can(p, "iam.recert.read");
+	struct anfu_param q[3] = { ANFU_PS(review ? "account_review" : ""),
+				   ANFU_PS(recert ? "recertification" : ""),
+				   ANFU_PI(REPORT_LIST_MAX) };
+	struct anfu_db *db = NULL;
+	json_t *arr;
+	int r;
+
+	(void)ctx;
+	if (!iam || !p || !ret)
+		return ANFU_EINVAL;
+	if (kind && strcmp(kind, "account_review") != 0 && strcmp(kind, "recertification") != 0)
+		return ANFU_EINVAL;
+	/* Only the kinds the principal may read; a kind asked for is a filter. */
+	if (kind && strcmp(kind, "account_review") == 0)
+		q[1] = ANFU_PS("");
+	else if (kind)
+		q[0] = ANFU_PS("");
+	if ((kind && strcmp(kind, "account_review") == 0 && !review) ||
+	    (kind && strcmp(kind, "recertification") == 0 && !recert) || (!review && !recert))
+		return ANFU_EPERM;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	arr = json_array();
+	if (!arr)
+		abort();
+	r = anfu_db_exec(db,
+			 REPORT_COLUMNS "WHERE kind = $1 OR kind = $2 "
+					"ORDER BY created_ms DESC, id DESC LIMIT $3",
+			 q, 3, report_row_cb, arr, NULL);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = arr;
+	return 0;
+}

@@ -1,0 +1,362 @@
+/*
+ * jobs: scheduled work on the injectable clock.
+ *
+ * Owns the rows of job_schedule and one thread per struct anfu_jobs. The
+ * thread wakes every second of real (monotonic) time and when poked, and
+ * for each registered job, in registration order, tries to claim the run:
+ *   UPDATE job_schedule SET next_run_ms = now + interval, last_run_ms = now
+ *   WHERE name = $1 AND next_run_ms <= now
+ * Only the claimer that changed the row runs the job, so any number of
+ * threads or nodes sharing the database run a due job once; after a long
+ * gap (or a clock moved a month ahead) the job runs once, not once per
+ * missed interval. The job then runs on the thread's own connection
+ * outside any transaction and its outcome is written to last_result.
+ * Trusts jobs to open and close their own transactions; one left open is
+ * rolled back and logged.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "jobs/jobs.h"
+#include "store/store.h"
+
+/* Jobs one scheduler holds: a handful per service. */
+#define JOBS_MAX 32
+/* Job names are ours: short [a-z0-9._-] words. */
+#define JOB_NAME_MAX 64
+/* Recorded result text. */
+#define RESULT_MAX 200
+
+struct job {
+	char name[JOB_NAME_MAX + 1];
+	int64_t interval_ms;
+	int64_t first_delay_ms;
+	anfu_job_fn fn;
+	void *ud;
+};
+
+struct anfu_jobs {
+	struct anfu_store *store;
+	struct job jobs[JOBS_MAX];
+	size_t n;
+	pthread_mutex_t mu; /* guards started, running, stop, wake */
+	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
+	bool started;       /* no more jobs may be added */
+	bool running;
+	bool stop;
+	bool wake;
+	pthread_t thread;
+};
+
+/* *ret is the caller's, freed with anfu_jobs_free(); store is borrowed
+ * and must outlive it. */
+int anfu_jobs_new(struct anfu_store *store, struct anfu_jobs **ret)
+{
+	struct anfu_jobs *j;
+	pthread_condattr_t ca;
+
+	if (!store || !ret)
+		return ANFU_EINVAL;
+	j = anfu_xcalloc(1, sizeof(*j));
+	j->store = store;
+	(void)pthread_mutex_init(&j->mu, NULL);
+	(void)pthread_condattr_init(&ca);
+	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	(void)pthread_cond_init(&j->cv, &ca);
+	(void)pthread_condattr_destroy(&ca);
+	*ret = j;
+	return 0;
+}
+
+static bool name_ok(const char *s)
+{
+	size_t len;
+
+	if (!s)
+		return false;
+	len = strnlen(s, JOB_NAME_MAX + 1);
+	if (len == 0 || len > JOB_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * See jobs.h. ANFU_EINVAL for a bad name, a non-positive interval, a
+ * negative delay or a call after anfu_jobs_start(); ANFU_EEXIST for a name
+ * already registered here; ANFU_ELIMIT beyond JOBS_MAX jobs.
+ */
+int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
+		  int64_t first_delay_ms, anfu_job_fn fn, void *ud)
+{
+	struct job *job;
+	int r = 0;
+
+	if (!j || !name_ok(name) || interval_ms <= 0 || first_delay_ms < 0 || !fn)
+		return ANFU_EINVAL;
+	(void)pthread_mutex_lock(&j->mu);
+	if (j->started) {
+		r = ANFU_EINVAL;
+		goto out;
+	}
+	for (size_t i = 0; i < j->n; i++)
+		if (strcmp(j->jobs[i].name, name) == 0) {
+			r = ANFU_EEXIST;
+			goto out;
+		}
+	if (j->n >= JOBS_MAX) {
+		r = ANFU_ELIMIT;
+		goto out;
+	}
+	job = &j->jobs[j->n++];
+	memcpy(job->name, name, strlen(name) + 1);
+	job->interval_ms = interval_ms;
+	job->first_delay_ms = first_delay_ms;
+	job->fn = fn;
+	job->ud = ud;
+out:
+	(void)pthread_mutex_unlock(&j->mu);
+	return r;
+}
+
+/* ---- the schedule --------------------------------------------------------- */
+
+/* Inserts the rows of jobs that have none: due first_delay from now. */
+static int insert_missing(struct anfu_jobs *j, struct anfu_db *db)
+{
+	int64_t now = anfu_clock_now_ms();
+	int r;
+
+	r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < j->n && r == 0; i++) {
+		struct anfu_param p[] = { ANFU_PSN(j->jobs[i].name, strlen(j->jobs[i].name)),
+					  ANFU_PI(now + j->jobs[i].first_delay_ms) };
+
+		r = anfu_db_exec(db,
+				 "INSERT INTO job_schedule (name, next_run_ms) VALUES ($1, $2) "
+				 "ON CONFLICT (name) DO NOTHING",
+				 p, 2, NULL, NULL, NULL);
+	}
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0)
+		(void)anfu_db_rollback(db);
+	return r;
+}
+
+/* 1 when this thread claimed the run of job, 0 when it is not due or
+ * someone else claimed it. */
+static int claim(struct anfu_db *db, const struct job *job)
+{
+	int64_t now = anfu_clock_now_ms();
+	int64_t changes = 0;
+	struct anfu_param p[] = { ANFU_PSN(job->name, strlen(job->name)),
+				  ANFU_PI(now + job->interval_ms), ANFU_PI(now) };
+	int r;
+
+	r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = anfu_db_exec(db,
+			 "UPDATE job_schedule SET next_run_ms = $2, last_run_ms = $3 "
+			 "WHERE name = $1 AND next_run_ms <= $3",
+			 p, 3, NULL, NULL, &changes);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		return r;
+	}
+	return changes == 1 ? 1 : 0;
+}
+
+static int record(struct anfu_db *db, const struct job *job, int rc, const char *result)
+{
+	char text[RESULT_MAX + 1];
+	struct anfu_param p[2];
+	int r;
+
+	if (rc == 0)
+		(void)snprintf(text, sizeof(text), "%s", result ? result : "ok");
+	else
+		(void)snprintf(text, sizeof(text), "error %s%s%s", anfu_strerror(rc),
+			       result ? ": " : "", result ? result : "");
+	p[0] = ANFU_PSN(job->name, strlen(job->name));
+	p[1] = ANFU_PSN(text, strlen(text));
+	r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = anfu_db_exec(db, "UPDATE job_schedule SET last_result = $2 WHERE name = $1", p, 2,
+			 NULL, NULL, NULL);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0)
+		(void)anfu_db_rollback(db);
+	return r;
+}
+
+/* Runs job if it is due and ours to run. */
+static int run_if_due(struct anfu_db *db, const struct job *job)
+{
+	const char *result = NULL;
+	int64_t t0;
+	int r, rc;
+
+	r = claim(db, job);
+	if (r <= 0)
+		return r;
+	t0 = anfu_clock_mono_us();
+	rc = job->fn(job->ud, db, &result);
+	if (db->tx_depth != 0) {
+		anfu_log_error("jobs.run", "job %s left a transaction open; rolled back",
+			       job->name);
+		(void)anfu_db_rollback(db);
+		if (rc == 0)
+			rc = ANFU_EINTERNAL;
+	}
+	if (rc < 0)
+		anfu_log_error("jobs.run", "job %s failed: %s", job->name, anfu_strerror(rc));
+	else
+		anfu_log_info("jobs.run", "job %s done in %" PRId64 " ms", job->name,
+			      (anfu_clock_mono_us() - t0) / 1000);
+	return record(db, job, rc, result);
+}
+
+/* One pass over every job. */
+static void run_due(struct anfu_jobs *j)
+{
+	struct anfu_db *db = NULL;
+	int r;
+
+	r = anfu_store_db(j->store, &db);
+	if (r < 0) {
+		anfu_log_error("jobs.run", "no database connection: %s", anfu_strerror(r));
+		return;
+	}
+	for (size_t i = 0; i < j->n; i++) {
+		bool stop;
+
+		r = run_if_due(db, &j->jobs[i]);
+		if (r < 0)
+			anfu_log_error("jobs.run", "job %s: schedule: %s", j->jobs[i].name,
+				       anfu_strerror(r));
+		(void)pthread_mutex_lock(&j->mu);
+		stop = j->stop;
+		(void)pthread_mutex_unlock(&j->mu);
+		if (stop)
+			break;
+	}
+}
+
+/* ---- the thread ------------------------------------------------------------ */
+
+static void *scheduler(void *p)
+{
+	struct anfu_jobs *j = p;
+
+	(void)pthread_mutex_lock(&j->mu);
+	while (!j->stop) {
+		struct timespec ts;
+
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		while (!j->stop && !j->wake)
+			if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) != 0)
+				break;
+		j->wake = false;
+		if (j->stop)
+			break;
+		(void)pthread_mutex_unlock(&j->mu);
+		run_due(j);
+		(void)pthread_mutex_lock(&j->mu);
+	}
+	(void)pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+/*
+ * Inserts the schedule rows of new jobs (on the calling thread's
+ * connection, which must have no open transaction: ANFU_EINVAL) and starts
+ * the thread, which looks for due jobs at once. ANFU_EINVAL when started
+ * already.
+ */
+int anfu_jobs_start(struct anfu_jobs *j)
+{
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!j)
+		return ANFU_EINVAL;
+	(void)pthread_mutex_lock(&j->mu);
+	r = j->started ? ANFU_EINVAL : 0;
+	j->started = true; /* the job list is fixed from here on */
+	(void)pthread_mutex_unlock(&j->mu);
+	if (r < 0)
+		return r;
+	r = anfu_store_db(j->store, &db);
+	if (r == 0 && db->tx_depth != 0)
+		r = ANFU_EINVAL;
+	if (r == 0)
+		r = insert_missing(j, db);
+	(void)pthread_mutex_lock(&j->mu);
+	if (r == 0) {
+		j->stop = false;
+		j->wake = true;
+		if (pthread_create(&j->thread, NULL, scheduler, j) != 0) {
+			anfu_log_error("jobs.start", "cannot start the scheduler thread");
+			r = ANFU_EINTERNAL;
+		} else {
+			j->running = true;
+		}
+	}
+	if (r < 0)
+		j->started = false;
+	(void)pthread_mutex_unlock(&j->mu);
+	return r;
+}
+
+/* See jobs.h; NULL-safe, harmless before start. */
+void anfu_jobs_poke(struct anfu_jobs *j)
+{
+	if (!j)
+		return;
+	(void)pthread_mutex_lock(&j->mu);
+	j->wake = true;
+	(void)pthread_cond_signal(&j->cv);
+	(void)pthread_mutex_unlock(&j->mu);
+}
+
+void anfu_jobs_free(struct anfu_jobs *j)
+{
+	bool running;
+
+	if (!j)
+		return;
+	(void)pthread_mutex_lock(&j->mu);
+	running = j->running;
+	j->stop = true;
+	(void)pthread_cond_signal(&j->cv);
+	(void)pthread_mutex_unlock(&j->mu);
+	if (running)
+		(void)pthread_join(j->thread, NULL);
+	(void)pthread_cond_destroy(&j->cv);
+	(void)pthread_mutex_destroy(&j->mu);
+	free(j);
+}

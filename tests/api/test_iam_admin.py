@@ -1,0 +1,333 @@
+"""Operators: the first administrator, required actions, MFA always,
+staff lockout, four-eyes approvals, role conflicts, account administration,
+recertification and the monthly account review.
+
+req: IAM-ADM-01, IAM-ADM-02, IAM-ADM-03, IAM-ACCT-01, IAM-ACCT-03,
+IAM-ACCT-04, IAM-ACCT-05, IAM-ACCT-06, IAM-ACCT-07, IAM-ACCT-09, IAM-ACCT-10,
+IAM-MFA-13, IAM-LOCK-01, IAM-LOCK-02, IAM-PWD-12, IAM-PWD-15, IAM-SOD-01,
+IAM-SOD-02, IAM-SOD-03, IAM-RBAC-01, IAM-RBAC-02, IAM-RBAC-04, IAM-RBAC-06,
+IAM-LP-01, DATA-MASK-08, FUNC-OPS-01
+"""
+import re
+
+import pytest
+
+from conftest import run_cli
+from iam import (GOOD_PASSWORD, OTHER_PASSWORD, THIRD_PASSWORD, Client, admin_password,
+                 login_customer, mails_to, register, totp)
+
+ADMIN_NEW = "Ad9#kLw2!mQz"
+OFFICER_NEW = "Of7$pRt4@nVx"
+
+
+def err(r):
+    return r.json()["error"]["code"]
+
+
+def now_s(s):
+    return s.clock() / 1000
+
+
+def first_login(s, name, initial, new_password, device="console"):
+    """Initial login of a staff account: change the password, enrol TOTP.
+    Returns (client, totp secret)."""
+    c = Client(s, admin=True, device=device)
+    r = c.login(name, initial)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["state"] == "required_actions"
+    assert set(body["required_actions"]) == {"change_password", "enrol_totp"}
+    assert "warning" in body
+    # Nothing else is open until the required actions are done.
+    assert c.get("/admin/v1/users").status_code == 403
+    r = c.post("/admin/v1/me/password", {"current_password": initial,
+                                         "new_password": new_password})
+    assert r.status_code == 204, r.text
+    r = c.post("/admin/v1/me/totp")
+    assert r.status_code == 201, r.text
+    secret = r.json()["secret"]
+    r = c.post("/admin/v1/me/totp/confirm", {"code": totp(secret, now_s(s))})
+    assert r.status_code == 204, r.text
+    assert c.get("/admin/v1/me").status_code == 200
+    return c, secret
+
+
+def staff_login(s, name, password, secret, device="console"):
+    """A later login: password, then TOTP (always, for staff)."""
+    s.clock(advance_ms=30_000)  # a fresh TOTP step
+    c = Client(s, admin=True, device=device)
+    r = c.login(name, password)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "mfa_required"
+    assert r.json()["mfa_methods"] == ["totp"]
+    r = c.mfa("totp", totp(secret, now_s(s)))
+    assert r.status_code == 200, r.text
+    return c
+
+
+@pytest.fixture
+def staffed(make_server):
+    """A server with the first administrator (maker) and a bootstrapped
+    security officer (checker), both past their first login."""
+    s = make_server(init_args=("--admin", "opsadmin"))
+    s.clock(freeze=True)
+    admin, admin_secret = first_login(s, "opsadmin", admin_password(s.init_out), ADMIN_NEW)
+    out = s.cli_run("staff", "bootstrap", "--name", "secofficer", "--role",
+                    "security_officer").stdout
+    officer, officer_secret = first_login(s, "secofficer", admin_password(out), OFFICER_NEW,
+                                          device="console-2")
+    return s, admin, admin_secret, officer, officer_secret
+
+
+def test_init_creates_no_default_account_or_password(make_server):
+    """req: IAM-ACCT-10, IAM-ADM-01"""
+    s = make_server()
+    assert s.query("SELECT COUNT(*) AS n FROM iam_user")[0]["n"] == 0
+    assert "none created" in s.init_out
+
+
+def test_init_refuses_default_admin_names(tmp_path):
+    """req: IAM-ACCT-10"""
+    p = run_cli("init", "--admin", "admin", data=tmp_path / "d", check=False)
+    assert p.returncode == 1
+    p = run_cli("init", "--admin", "root", data=tmp_path / "e", check=False)
+    assert p.returncode == 1
+
+
+def test_first_admin_must_change_password_and_enrol_totp(make_server):
+    """Random initial password, shown once, forced change. req: IAM-ADM-01, IAM-PWD-12"""
+    s = make_server(init_args=("--admin", "opsadmin"))
+    initial = admin_password(s.init_out)
+    assert len(initial) >= 12
+    assert initial not in (s.data / "anfu.conf").read_text()
+    s.clock(freeze=True)
+    c, _ = first_login(s, "opsadmin", initial, ADMIN_NEW)
+    me = c.get("/admin/v1/me").json()["user"]
+    assert "sysadmin" in me["roles"] and "security_admin" in me["roles"]
+
+
+def test_staff_always_give_a_second_factor(staffed):
+    """req: IAM-MFA-13"""
+    s, admin, secret, *_ = staffed
+    c = Client(s, admin=True, device="console")
+    r = c.login("opsadmin", ADMIN_NEW)
+    assert r.json()["state"] == "mfa_required"
+    assert c.get("/admin/v1/users").status_code == 403
+
+
+def test_staff_login_carries_the_warning_banner(staffed):
+    """req: IAM-ADM-03"""
+    s, *_ = staffed
+    c = Client(s, admin=True)
+    r = c.login("opsadmin", ADMIN_NEW)
+    assert "authorised" in r.json()["warning"].lower()
+    zh = Client(s, admin=True)
+    zh.http.headers["Accept-Language"] = "zh-CN"
+    r = zh.login("opsadmin", ADMIN_NEW)
+    assert "授权" in r.json()["warning"]
+    assert s.get("/admin/v1/banner", admin=True).status_code == 200
+
+
+def test_staff_cannot_log_in_on_the_public_listener(staffed):
+    """req: IAM-ADM-02"""
+    s, *_ = staffed
+    r = Client(s).login("opsadmin", ADMIN_NEW)
+    assert r.status_code == 401 and err(r) == "invalid_credentials"
+
+
+def test_staff_locked_after_three_failures_until_unlocked(staffed):
+    """req: IAM-LOCK-01, IAM-LOCK-02"""
+    s, admin, admin_secret, officer, officer_secret = staffed
+    c = Client(s, admin=True)
+    for _ in range(3):
+        assert c.login("secofficer", "Wr0ng#Passw9x").status_code == 401
+    s.clock(advance_ms=24 * 3600_000)  # no time lock: still locked a day later
+    assert Client(s, admin=True).login("secofficer", OFFICER_NEW).status_code == 401
+    admin = staff_login(s, "opsadmin", ADMIN_NEW, admin_secret)
+    users = admin.get("/admin/v1/users?kind=staff").json()["users"]
+    oid = next(u["id"] for u in users if "security_officer" in u["roles"])
+    assert next(u for u in users if u["id"] == oid)["status"] == "locked"
+    r = admin.post("/admin/v1/users/%s/unlock" % oid, {"reason": "verified by phone"})
+    assert r.status_code == 204, r.text
+    staff_login(s, "secofficer", OFFICER_NEW, officer_secret, device="console-2")
+    assert s.audit("user.unlocked") or s.audit("user.unlock")
+
+
+def create_operator_request(admin, name="operator1", roles=("operator",), email=None):
+    body = {"type": "create_operator",
+            "payload": {"username": name, "roles": list(roles),
+                        "email": email or "%s@staff.example.test" % name}}
+    return admin.post("/admin/v1/approvals", body)
+
+
+def test_creating_an_operator_takes_two_people(staffed):
+    """Maker files, a different checker approves, then it executes; numbered
+    and audited; the initial password reaches the operator by mail.
+    req: IAM-ACCT-03, IAM-SOD-03, IAM-PWD-12, FUNC-OPS-01"""
+    s, admin, _, officer, _ = staffed
+    r = create_operator_request(admin, "operator1")
+    assert r.status_code == 201, r.text
+    a = r.json()["approval"]
+    assert a["status"] == "pending" and a["number"] >= 1
+    staff = "SELECT COUNT(*) AS n FROM iam_user WHERE kind = 'staff'"
+    assert s.query(staff)[0]["n"] == 2  # nothing happens before the approval
+    r = officer.post("/admin/v1/approvals/%s/approve" % a["id"], {"note": "ok"})
+    assert r.status_code == 200, r.text
+    assert r.json()["approval"]["status"] == "executed"
+    assert s.query(staff)[0]["n"] == 3
+    initial = admin_password_from_mail("operator1@staff.example.test")
+    s.clock(advance_ms=30_000)
+    op, _ = first_login(s, "operator1", initial, THIRD_PASSWORD, device="console-4")
+    assert "operator" in op.get("/admin/v1/me").json()["user"]["roles"]
+    acts = [x["action"] for x in s.audit()]
+    for a_ in ("approval.filed", "approval.approved", "user.created", "role.granted"):
+        assert a_ in acts, a_
+    b = create_operator_request(admin, "operator2").json()["approval"]
+    assert b["number"] == a["number"] + 1
+
+
+def test_the_maker_cannot_approve_their_own_request(staffed):
+    """Four eyes by the same person refused. req: IAM-SOD-03"""
+    s, admin, *_ = staffed
+    a = create_operator_request(admin, "selfie").json()["approval"]
+    r = admin.post("/admin/v1/approvals/%s/approve" % a["id"], {})
+    assert r.status_code == 403
+    assert err(r) in ("approval_self", "forbidden")
+    assert s.query("SELECT status FROM iam_approval WHERE id = ?", a["id"])[0]["status"] == \
+        "pending"
+
+
+def test_a_decided_request_cannot_be_decided_again(staffed):
+    s, admin, _, officer, _ = staffed
+    a = create_operator_request(admin, "twice").json()["approval"]
+    assert officer.post("/admin/v1/approvals/%s/reject" % a["id"],
+                        {"note": "no"}).status_code == 200
+    r = officer.post("/admin/v1/approvals/%s/approve" % a["id"], {})
+    assert r.status_code == 409 and err(r) == "approval_not_pending"
+
+
+def test_conflicting_roles_cannot_be_held_together(staffed):
+    """sysadmin + auditor, security_admin + operator, maker + checker.
+    req: IAM-SOD-01, IAM-SOD-02"""
+    s, admin, _, officer, _ = staffed
+    me = admin.get("/admin/v1/me").json()["user"]
+    for role in ("auditor", "operator", "security_officer"):
+        r = admin.post("/admin/v1/approvals", {"type": "grant_role",
+                                               "payload": {"user_id": me["id"], "role": role}})
+        if r.status_code == 201:
+            r = officer.post("/admin/v1/approvals/%s/approve" % r.json()["approval"]["id"], {})
+            assert r.status_code == 200
+            assert r.json()["approval"]["status"] == "failed", (role, r.text)
+        else:
+            assert r.status_code == 409 and err(r) == "role_conflict", (role, r.text)
+    roles = {x["role"] for x in s.query("SELECT role FROM iam_user_role WHERE user_id = ?",
+                                        me["id"])}
+    assert roles == {"sysadmin", "security_admin"}
+
+
+def test_operator_creation_with_conflicting_roles_is_refused(staffed):
+    """req: IAM-SOD-01"""
+    s, admin, *_ = staffed
+    r = create_operator_request(admin, "twohats", roles=("sysadmin", "auditor"))
+    assert r.status_code in (400, 409)
+    assert err(r) == "role_conflict"
+
+
+def test_checker_without_the_approve_permission_is_refused(staffed):
+    """Least privilege: an operator may not approve. req: IAM-LP-01, IAM-RBAC-01"""
+    s, admin, _, officer, _ = staffed
+    a = create_operator_request(admin, "opx").json()["approval"]
+    officer.post("/admin/v1/approvals/%s/approve" % a["id"], {})
+    initial = admin_password_from_mail("opx@staff.example.test")
+    s.clock(advance_ms=30_000)
+    op, _ = first_login(s, "opx", initial, THIRD_PASSWORD, device="console-3")
+    b = create_operator_request(admin, "opy").json()["approval"]
+    r = op.post("/admin/v1/approvals/%s/approve" % b["id"], {})
+    assert r.status_code == 403
+    r = op.post("/admin/v1/users", {"kind": "merchant", "username": "mshop",
+                                    "merchant_id": "mch_1", "role": "merchant_admin",
+                                    "email": "m@example.test"})
+    assert r.status_code == 403 and err(r) == "forbidden"
+
+
+def admin_password_from_mail(address):
+    mails = mails_to(address)
+    assert mails
+    m = re.search(r"(?:password|密码)[^A-Za-z0-9]*([!-~]{12,})", mails[-1][1])
+    assert m, mails[-1][1]
+    return m.group(1)
+
+
+def test_admin_user_list_masks_and_reveal_is_audited(staffed):
+    """req: DATA-MASK-08, IAM-RBAC-06"""
+    s, admin, *_ = staffed
+    _, phone = register(s)
+    users = admin.get("/admin/v1/users?kind=customer").json()["users"]
+    assert phone not in admin.last.text
+    assert any(u["login"] == "****" + phone[-4:] for u in users)
+    uid = next(u["id"] for u in users if u["login"].endswith(phone[-4:]))
+    r = admin.get("/admin/v1/users/%s?reveal=true" % uid)
+    assert r.status_code == 403  # iam.user.pii.reveal is held by nobody by default
+    got = admin.get("/admin/v1/users/" + uid)
+    assert got.status_code == 200 and phone not in got.text
+
+
+def test_admin_disables_and_forces_password_change(staffed):
+    """req: IAM-PWD-15, IAM-ACCT-08"""
+    s, admin, *_ = staffed
+    _, phone = register(s)
+    cust = login_customer(s, phone, device="victim")
+    uid = cust.get("/api/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/users/%s/force-password-change" % uid, {"reason": "leak"})
+    assert r.status_code == 204
+    assert cust.get("/api/v1/me/sessions").status_code == 401
+    c = Client(s, device="victim")
+    r = c.login(phone, GOOD_PASSWORD)
+    assert r.json()["state"] == "required_actions"
+    r = admin.post("/admin/v1/users/%s/disable" % uid, {"reason": "fraud"})
+    assert r.status_code == 204
+    assert Client(s, device="victim").login(phone, GOOD_PASSWORD).status_code == 401
+    assert s.audit("user.disabled")
+
+
+def test_admin_routes_need_admin_permissions_and_listener(staffed):
+    """A customer session gets nothing from the operator API. req: IAM-RBAC-01, IAM-ADM-02"""
+    s, *_ = staffed
+    _, phone = register(s)
+    c = login_customer(s, phone, device="cust")
+    assert c.get("/admin/v1/users").status_code == 404
+
+
+def test_recertification_report_and_sign_off_by_another_person(staffed):
+    """req: IAM-ACCT-04"""
+    s, admin, _, officer, _ = staffed
+    r = admin.post("/admin/v1/reports/recertification")
+    assert r.status_code == 201, r.text
+    rep = r.json()["report"]
+    accounts = rep["content"]["accounts"]
+    assert any("security_officer" in a["roles"] for a in accounts)
+    assert all("last_used_ms" in a for a in accounts)
+    r = officer.post("/admin/v1/reports/recertification/%s/sign-off" % rep["id"],
+                     {"note": "reviewed"})
+    assert r.status_code == 200, r.text
+    assert r.json()["report"]["signed_off_by"]
+    assert s.audit("report.recertification_signed_off") or s.audit("report.signed_off")
+
+
+def test_monthly_account_review_reports_dormant_expired_and_temporary(staffed):
+    """The job runs on the injectable clock. req: IAM-ACCT-05, IAM-ACCT-06, IAM-ACCT-07"""
+    s, admin, admin_secret, *_ = staffed
+    _, phone = register(s)
+    s.clock(advance_ms=91 * 86_400_000)
+    s.post("/test/v1/jobs/run")
+    import time
+    deadline = time.time() + 10
+    reports = []
+    while time.time() < deadline:
+        reports = s.query("SELECT content FROM iam_report WHERE kind = 'account_review'")
+        if reports:
+            break
+        time.sleep(0.2)
+    assert reports, "the account review job did not run"
+    assert "dormant" in reports[-1]["content"]
+    assert s.audit("report.account_review")

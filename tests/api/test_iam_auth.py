@@ -1,0 +1,378 @@
+"""Registration, captcha, codes, login, lockout, MFA and password reset
+through the real API, with the injectable clock for every time rule.
+
+req: IAM-ACCT-02, IAM-ACCT-13, IAM-CAP-01, IAM-CAP-02, IAM-LOCK-01,
+IAM-LOCK-02, IAM-LOCK-04, IAM-LOCK-05, IAM-MFA-07, IAM-MFA-08, IAM-HIST-02,
+IAM-HIST-03, IAM-ANOM-01, IAM-ANOM-02, IAM-RST-01, IAM-RST-02, IAM-RST-03,
+FUNC-ACCT-01, RISK-RN-03, WEB-ERR-02
+"""
+import pytest
+
+from iam import (GOOD_PASSWORD, OTHER_PASSWORD, Client, login_customer, mail_code, new_phone,
+                 register, sms_code, sms_to, totp)
+
+WRONG = "Wr0ng#Passw9x"
+
+
+def err(r):
+    return r.json()["error"]["code"]
+
+
+# ---- registration -------------------------------------------------------------
+
+def test_register_with_sms_code(server):
+    """req: FUNC-ACCT-01, IAM-MFA-08, IAM-ACCT-13"""
+    c, phone = register(server)
+    users = server.query("SELECT kind, status FROM iam_user")
+    assert {"kind": "customer", "status": "active"} in users
+    recs = server.audit("user.registered")
+    assert recs and recs[-1]["outcome"] == "success"
+
+
+def test_register_code_needs_a_captcha(server):
+    """req: IAM-CAP-01, RISK-RN-03"""
+    c = Client(server)
+    r = c.send_code("register", "sms", new_phone())
+    assert r.status_code == 400 and err(r) == "captcha_required"
+    cid, _ = c.captcha()
+    r = c.post("/api/v1/auth/codes", {"purpose": "register", "channel": "sms",
+                                      "target": new_phone(), "captcha_id": cid,
+                                      "captcha_answer": "XXXXX"})
+    assert r.status_code == 400 and err(r) == "captcha_invalid"
+
+
+def test_captcha_is_single_use(server):
+    """req: IAM-CAP-02"""
+    c = Client(server)
+    cid, ans = c.captcha()
+    body = {"purpose": "register", "channel": "sms", "target": new_phone(),
+            "captcha_id": cid, "captcha_answer": ans}
+    assert c.post("/api/v1/auth/codes", body).status_code == 202
+    body["target"] = new_phone()
+    r = c.post("/api/v1/auth/codes", body)
+    assert r.status_code == 400 and err(r) == "captcha_invalid"
+
+
+def test_captcha_expires_after_two_minutes(make_server):
+    """Valid at 1:59.999, refused at 2:00. req: IAM-CAP-02"""
+    s = make_server()
+    s.clock(freeze=True)
+    c = Client(s)
+    cid, ans = c.captcha()
+    s.clock(advance_ms=119_999)
+    ok = c.post("/api/v1/auth/codes", {"purpose": "register", "channel": "sms",
+                                       "target": new_phone(), "captcha_id": cid,
+                                       "captcha_answer": ans})
+    assert ok.status_code == 202, ok.text
+    cid, ans = c.captcha()
+    s.clock(advance_ms=120_000)
+    r = c.post("/api/v1/auth/codes", {"purpose": "register", "channel": "sms",
+                                      "target": new_phone(), "captcha_id": cid,
+                                      "captcha_answer": ans})
+    assert r.status_code == 400 and err(r) == "captcha_invalid"
+
+
+def test_register_code_valid_at_4_59_refused_at_5_00(make_server):
+    """req: IAM-MFA-07"""
+    s = make_server()
+    s.clock(freeze=True)
+    c = Client(s)
+    phone = new_phone()
+    assert c.send_code("register", "sms", phone, captcha=True).status_code == 202
+    code = sms_code(s, phone)
+    s.clock(advance_ms=299_000)
+    r = c.post("/api/v1/auth/register", {"login": phone, "code": code,
+                                         "password": GOOD_PASSWORD}, csrf=False)
+    assert r.status_code == 201, r.text
+
+    phone2 = new_phone()
+    assert c.send_code("register", "sms", phone2, captcha=True).status_code == 202
+    code2 = sms_code(s, phone2)
+    s.clock(advance_ms=300_000)
+    r = c.post("/api/v1/auth/register", {"login": phone2, "code": code2,
+                                         "password": GOOD_PASSWORD}, csrf=False)
+    assert r.status_code == 400 and err(r) == "code_expired"
+    assert s.query("SELECT COUNT(*) AS n FROM iam_user")[0]["n"] == 1
+
+
+def test_code_is_single_use_and_bound_to_its_target(server):
+    """req: IAM-MFA-07, IAM-MFA-08"""
+    c = Client(server)
+    phone, other = new_phone(), new_phone()
+    assert c.send_code("register", "sms", phone, captcha=True).status_code == 202
+    code = sms_code(server, phone)
+    r = c.post("/api/v1/auth/register", {"login": other, "code": code,
+                                         "password": GOOD_PASSWORD}, csrf=False)
+    assert r.status_code == 400 and err(r) == "code_invalid"
+    r = c.post("/api/v1/auth/register", {"login": phone, "code": code,
+                                         "password": GOOD_PASSWORD}, csrf=False)
+    assert r.status_code == 201
+    r = c.post("/api/v1/auth/register", {"login": phone, "code": code,
+                                         "password": GOOD_PASSWORD}, csrf=False)
+    assert r.status_code == 400
+
+
+def test_codes_are_six_random_digits(server):
+    """req: IAM-MFA-07"""
+    codes = set()
+    for _ in range(3):
+        phone = new_phone()
+        c = Client(server)
+        assert c.send_code("register", "sms", phone, captcha=True).status_code == 202
+        code = sms_code(server, phone)
+        assert len(code) == 6 and code.isdigit()
+        codes.add(code)
+    assert len(codes) >= 2
+
+
+def test_duplicate_login_is_refused_case_and_format_insensitively(server):
+    """+86 prefix and the bare number are the same login. req: IAM-ACCT-02"""
+    _, phone = register(server)
+    c = Client(server)
+    assert c.send_code("register", "sms", "+86" + phone, captcha=True).status_code == 202
+    texts = sms_to(server, phone)
+    # The owner is told someone tried; no usable code leaks to the caller.
+    assert any("regist" in t.lower() or "注册" in t for t in texts)
+
+
+# ---- login, lockout --------------------------------------------------------------
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(server):
+    """req: WEB-ERR-02, IAM-ANOM-02"""
+    _, phone = register(server)
+    a = Client(server).login(phone, WRONG)
+    b = Client(server).login(new_phone(), WRONG)
+    assert a.status_code == b.status_code == 401
+    assert a.json()["error"]["code"] == b.json()["error"]["code"] == "invalid_credentials"
+    assert a.json()["error"]["message"] == b.json()["error"]["message"]
+
+
+def test_login_needs_a_captcha_by_default(server):
+    """req: IAM-CAP-01"""
+    _, phone = register(server)
+    r = Client(server).login(phone, GOOD_PASSWORD, captcha=False)
+    assert r.status_code == 400 and err(r) == "captcha_required"
+
+
+def test_customer_locked_on_fifth_failure_not_fourth(make_server):
+    """req: IAM-LOCK-01, IAM-LOCK-04, IAM-LOCK-05"""
+    s = make_server()
+    _, phone = register(s)
+    c = Client(s)
+    for _ in range(4):
+        assert c.login(phone, WRONG).status_code == 401
+    assert c.login(phone, GOOD_PASSWORD).status_code == 200  # 4 failures: not locked
+    for _ in range(5):
+        assert c.login(phone, WRONG).status_code == 401
+    r = c.login(phone, GOOD_PASSWORD)
+    assert r.status_code == 401 and err(r) == "invalid_credentials"
+    assert s.audit("auth.locked")
+    texts = sms_to(s, phone)
+    assert any("锁" in t or "lock" in t.lower() for t in texts), texts
+
+
+def test_lock_lifts_at_30_00_not_29_59(make_server):
+    """req: IAM-LOCK-02"""
+    s = make_server()
+    _, phone = register(s)
+    s.clock(freeze=True)
+    c = Client(s)
+    for _ in range(5):
+        assert c.login(phone, WRONG).status_code == 401
+    s.clock(advance_ms=29 * 60_000 + 59_000)
+    assert c.login(phone, GOOD_PASSWORD).status_code == 401
+    s.clock(advance_ms=1_000)
+    assert c.login(phone, GOOD_PASSWORD).status_code == 200
+
+
+def test_every_attempt_is_recorded(server):
+    """req: IAM-HIST-03"""
+    _, phone = register(server)
+    c = Client(server, device="hist-dev")
+    c.login(phone, WRONG)
+    c.login(phone, GOOD_PASSWORD)
+    rows = server.query("SELECT result, ip FROM iam_login_attempt ORDER BY ts_ms DESC LIMIT 2")
+    assert {r["result"] for r in rows} >= {"success"}
+    assert all(r["ip"] == "127.0.0.1" for r in rows)
+    assert server.audit("auth.login_failed") and server.audit("auth.login")
+
+
+def test_success_reports_previous_login_and_failures_since(server):
+    """req: IAM-HIST-02"""
+    _, phone = register(server)
+    login_customer(server, phone, device="prev-dev")
+    c = Client(server, device="prev-dev")
+    c.login(phone, WRONG)
+    c.login(phone, WRONG)
+    r = c.login(phone, GOOD_PASSWORD)
+    body = r.json()
+    assert body["previous_login"] is not None
+    assert body["previous_login"]["ip"] == "127.0.0.1"
+    assert body["failures_since_last_login"] == 2
+
+
+def test_credential_stuffing_is_throttled_and_recorded(make_server):
+    """Many failures from one address across accounts. req: IAM-ANOM-02"""
+    s = make_server({"lockout": {"ip_failures": "6"}})
+    phones = [register(s)[1] for _ in range(3)]
+    c = Client(s)
+    codes = []
+    for i in range(9):
+        codes.append(c.login(phones[i % 3], WRONG).status_code)
+    assert 429 in codes
+    r = c.login(phones[0], GOOD_PASSWORD)
+    assert r.status_code == 429 and err(r) == "too_many_failures"
+    assert s.audit("security.credential_stuffing")
+
+
+# ---- second factor ------------------------------------------------------------------
+
+def test_unknown_device_needs_sms_then_trusted_device_does_not(server):
+    """req: IAM-MFA-01, IAM-MFA-03, IAM-ANOM-01"""
+    _, phone = register(server)
+    c = Client(server, device="phone-A")
+    r = c.login(phone, GOOD_PASSWORD)
+    assert r.json()["state"] == "mfa_required"
+    assert "sms" in r.json()["mfa_methods"]
+    # Nothing but the second factor is open to a pending session.
+    assert c.get("/api/v1/me").status_code == 403
+    assert c.send_code("login", "sms").status_code == 202
+    r = c.mfa("sms", sms_code(server, phone), trust_device=True)
+    assert r.status_code == 200 and r.json()["state"] == "active"
+    again = Client(server, device="phone-A").login(phone, GOOD_PASSWORD)
+    assert again.json()["state"] == "active"
+    other = Client(server, device="phone-B").login(phone, GOOD_PASSWORD)
+    assert other.json()["state"] == "mfa_required"
+
+
+def test_new_device_login_notifies_the_user(server):
+    """req: IAM-ANOM-01"""
+    _, phone = register(server)
+    before = len(sms_to(server, phone))
+    c = Client(server, device="brand-new-device")
+    r = c.login(phone, GOOD_PASSWORD)
+    assert r.json()["new_device"] is True
+    assert len(sms_to(server, phone)) > before
+
+
+def test_wrong_mfa_code_is_refused(server):
+    _, phone = register(server)
+    c = Client(server, device="mfa-wrong")
+    c.login(phone, GOOD_PASSWORD)
+    c.send_code("login", "sms")
+    code = sms_code(server, phone)
+    wrong = "%06d" % ((int(code) + 1) % 1000000)
+    r = c.mfa("sms", wrong)
+    assert r.status_code == 400 and err(r) == "code_invalid"
+
+
+def test_session_id_changes_at_mfa(server):
+    """req: IAM-SESS-07"""
+    _, phone = register(server)
+    c = Client(server, device="fixation")
+    c.login(phone, GOOD_PASSWORD)
+    before = c.session_cookie()
+    c.send_code("login", "sms")
+    c.mfa("sms", sms_code(server, phone))
+    assert c.session_cookie() and c.session_cookie() != before
+
+
+# ---- password reset ---------------------------------------------------------------------
+
+def test_reset_answers_the_same_for_unknown_accounts(server):
+    """req: IAM-RST-03, WEB-ERR-02"""
+    _, phone = register(server)
+    c = Client(server)
+    cid, ans = c.captcha()
+    a = c.post("/api/v1/auth/password-reset", {"login": phone, "captcha_id": cid,
+                                               "captcha_answer": ans})
+    cid, ans = c.captcha()
+    b = c.post("/api/v1/auth/password-reset", {"login": new_phone(), "captcha_id": cid,
+                                               "captcha_answer": ans})
+    assert a.status_code == b.status_code == 202
+    assert set(a.json()) == set(b.json()) == {"reset_id", "expires_at_ms"}
+
+
+def enrol_totp(server, c, phone):
+    """Step-up by SMS, then enrol and confirm TOTP; returns the secret."""
+    assert c.send_code("step_up", "sms").status_code == 202
+    r = c.step_up("sms", sms_code(server, phone))
+    assert r.status_code == 200, r.text
+    r = c.post("/api/v1/me/totp")
+    assert r.status_code == 201, r.text
+    secret = r.json()["secret"]
+    assert r.json()["otpauth_uri"].startswith("otpauth://totp/")
+    assert r.json()["qr_png"].startswith("data:image/png;base64,")
+    now = server.clock() / 1000
+    r = c.post("/api/v1/me/totp/confirm", {"code": totp(secret, now)})
+    assert r.status_code == 204, r.text
+    return secret
+
+
+def start_reset(server, login):
+    c = Client(server)
+    cid, ans = c.captcha()
+    r = c.post("/api/v1/auth/password-reset", {"login": login, "captcha_id": cid,
+                                               "captcha_answer": ans})
+    assert r.status_code == 202
+    return c, r.json()["reset_id"]
+
+
+def test_reset_needs_two_factors_is_single_use_and_tells_the_user(make_server):
+    """SMS code + TOTP; one factor alone is refused; the reset id works once;
+    the user is told on the bound phone. req: IAM-RST-01, IAM-RST-02, IAM-RST-03"""
+    s = make_server()
+    s.clock(freeze=True)
+    _, phone = register(s)
+    user = login_customer(s, phone, device="reset-dev")
+    secret = enrol_totp(s, user, phone)
+
+    c, rid = start_reset(s, phone)
+    code = sms_code(s, phone)
+    r = c.post("/api/v1/auth/password-reset/confirm", {"reset_id": rid, "sms_code": code,
+                                                       "new_password": OTHER_PASSWORD})
+    assert r.status_code == 400 and err(r) == "reset_invalid"
+
+    c, rid = start_reset(s, phone)
+    code = sms_code(s, phone)
+    s.clock(advance_ms=30_000)
+    body = {"reset_id": rid, "sms_code": code, "totp_code": totp(secret, s.clock() / 1000),
+            "new_password": OTHER_PASSWORD}
+    before = len(sms_to(s, phone))
+    r = c.post("/api/v1/auth/password-reset/confirm", body)
+    assert r.status_code == 204, r.text
+    assert c.post("/api/v1/auth/password-reset/confirm", body).status_code == 400
+    assert len(sms_to(s, phone)) > before
+    assert Client(s, device="reset-dev").login(phone, OTHER_PASSWORD).status_code == 200
+    assert Client(s, device="reset-dev").login(phone, GOOD_PASSWORD).status_code == 401
+    # The reset ended every session of the account.
+    assert user.get("/api/v1/me").status_code == 401
+    assert s.audit("user.password_reset")
+
+
+def test_reset_expires_after_ten_minutes(make_server):
+    """req: IAM-RST-03"""
+    s = make_server()
+    s.clock(freeze=True)
+    _, phone = register(s)
+    user = login_customer(s, phone, device="exp-dev")
+    secret = enrol_totp(s, user, phone)
+    c, rid = start_reset(s, phone)
+    code = sms_code(s, phone)
+    s.clock(advance_ms=600_000)
+    r = c.post("/api/v1/auth/password-reset/confirm", {
+        "reset_id": rid, "sms_code": code, "totp_code": totp(secret, s.clock() / 1000),
+        "new_password": OTHER_PASSWORD})
+    assert r.status_code == 400 and err(r) == "reset_invalid"
+
+
+def test_register_by_email_code_over_smtp(server):
+    """The code travels through a real SMTP relay. req: IAM-MFA-08"""
+    addr = "new-%s@example.test" % new_phone()
+    c = Client(server)
+    assert c.send_code("register", "email", addr, captcha=True).status_code == 202
+    code = mail_code(server, addr)
+    r = c.post("/api/v1/auth/register", {"login": addr.upper(), "code": code,
+                                         "password": GOOD_PASSWORD}, csrf=False)
+    assert r.status_code == 201, r.text
+    assert r.json()["user"]["login"] != addr

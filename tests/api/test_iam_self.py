@@ -1,0 +1,269 @@
+"""Self service: profile, login history, password change with its rules,
+step-up, payment password and its lock, TOTP, trusted devices.
+
+req: IAM-PWD-01, IAM-PWD-02, IAM-PWD-03, IAM-PWD-04, IAM-PWD-05, IAM-PWD-06,
+IAM-PWD-07, IAM-PWD-08, IAM-PWD-09, IAM-PWD-10, IAM-PWD-11, IAM-PWD-14,
+IAM-PWD-15, IAM-LOCK-03, IAM-LOCK-04, IAM-MFA-01, IAM-MFA-02, IAM-HIST-01,
+DATA-MASK-01, DATA-MASK-04, DATA-MASK-06
+"""
+import pytest
+
+from iam import (GOOD_PASSWORD, OTHER_PASSWORD, THIRD_PASSWORD, Client, login_customer,
+                 register, sms_code, sms_to, totp)
+from test_iam_auth import enrol_totp
+
+
+def err(r):
+    return r.json()["error"]["code"]
+
+
+def stepped_up(server, phone, device):
+    c = login_customer(server, phone, device=device)
+    assert c.send_code("step_up", "sms").status_code == 202
+    r = c.step_up("sms", sms_code(server, phone))
+    assert r.status_code == 200, r.text
+    return c
+
+
+def test_me_masks_personal_data(server):
+    """req: DATA-MASK-01, DATA-MASK-04, DATA-MASK-06"""
+    _, phone = register(server, nickname="alice1", real_name="张三",
+                        id_number="11010519491231002X")
+    c = login_customer(server, phone, device="me-dev")
+    u = c.get("/api/v1/me").json()["user"]
+    assert u["login"] == "****" + phone[-4:]
+    assert u["phone"] == "****" + phone[-4:]
+    assert u["nickname"] == "a**1"
+    assert u["real_name"] == "*三"
+    assert u["id_number"] == "1****************X"
+    assert phone not in c.last.text and "11010519491231002X" not in c.last.text
+
+
+def test_login_history_lists_attempts(server):
+    """req: IAM-HIST-01"""
+    _, phone = register(server)
+    Client(server, device="h").login(phone, "Wr0ng#Passw9x")
+    c = login_customer(server, phone, device="h")
+    logins = c.get("/api/v1/me/logins").json()["logins"]
+    results = [x["result"] for x in logins]
+    assert "success" in results and any(r != "success" for r in results)
+    assert all(x["ip"] == "127.0.0.1" for x in logins)
+
+
+def test_password_change_needs_a_recent_second_factor(make_server):
+    """req: IAM-MFA-02"""
+    s = make_server()
+    _, phone = register(s)
+    s.clock(freeze=True)
+    c = login_customer(s, phone, device="step-dev")  # MFA at login counts ...
+    s.clock(advance_ms=301_000)                       # ... for 5 minutes only
+    r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
+                                       "new_password": OTHER_PASSWORD})
+    assert r.status_code == 403 and err(r) == "step_up_required"
+    assert c.send_code("step_up", "sms").status_code == 202
+    assert c.step_up("sms", sms_code(s, phone)).status_code == 200
+    r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
+                                       "new_password": OTHER_PASSWORD})
+    assert r.status_code == 204, r.text
+
+
+RULES = [
+    ("", "password_empty"),
+    ("Tq7#vLm", "password_too_short"),
+    ("Tq7#vLm9" + "x9#Q" * 31, "password_too_long"),
+    ("8350271946", "password_digits_only"),
+    ("Qwzrtkp9m", "password_too_few_classes"),
+    ("Sunshine#72Kq", "password_dictionary_word"),
+    ("P@ssw0rd#9Kz", "password_dictionary_word"),
+    ("Kz#9abcTqX", "password_sequence"),
+    ("Kz#9321TqX", "password_sequence"),
+    ("Tq7#qweLmX", "password_keyboard_run"),
+    ("Tq7#vvvLmX", "password_repeated_characters"),
+    (GOOD_PASSWORD, "password_reused"),
+]
+
+
+@pytest.mark.parametrize("pw,code", RULES)
+def test_each_password_rule_is_refused_with_its_reason(server, pw, code):
+    """req: IAM-PWD-01, IAM-PWD-02, IAM-PWD-03, IAM-PWD-05, IAM-PWD-06"""
+    _, phone = register(server)
+    c = stepped_up(server, phone, "rules-" + code)
+    r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
+                                       "new_password": pw})
+    assert r.status_code == 400, r.text
+    assert err(r) == code
+    assert r.json()["error"]["message"]
+
+
+def test_password_with_personal_data_is_refused(server):
+    """req: IAM-PWD-04"""
+    _, phone = register(server, nickname="zhaoyun")
+    c = stepped_up(server, phone, "personal")
+    for pw in ("Tq#" + phone[-6:] + "Lm", "Zhaoyun#72Kq"):
+        r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
+                                           "new_password": pw})
+        assert r.status_code == 400 and err(r) == "password_personal_data", (pw, r.text)
+
+
+def test_eight_characters_with_four_classes_are_enough(server):
+    """The boundary of IAM-PWD-01: 7 refused (above), 8 accepted."""
+    _, phone = register(server)
+    c = stepped_up(server, phone, "eight")
+    r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
+                                       "new_password": "Tq7#vLm9"})
+    assert r.status_code == 204, r.text
+
+
+def test_the_last_five_passwords_are_refused_the_sixth_is_not(make_server):
+    """History of 5, stored hashed; every change recorded with its reason.
+    req: IAM-PWD-06, IAM-PWD-10, IAM-PWD-11"""
+    s = make_server()
+    _, phone = register(s)
+    c = stepped_up(s, phone, "hist")
+    pws = [GOOD_PASSWORD, "Hb4$kWz8@qNe", "Xm2&pDv6#tYu", "Rj9%sFw3!gLa", "Nc5*hQy7&mKe",
+           "Vd8+tGx2=pWo"]
+    current = pws[0]
+    for nxt in pws[1:]:
+        r = c.post("/api/v1/me/password", {"current_password": current, "new_password": nxt})
+        assert r.status_code == 204, r.text
+        current = nxt
+    # pws[1..5] are the last five: pws[1] refused, pws[0] (sixth back) allowed.
+    r = c.post("/api/v1/me/password", {"current_password": current, "new_password": pws[1]})
+    assert r.status_code == 400 and err(r) == "password_reused"
+    r = c.post("/api/v1/me/password", {"current_password": current, "new_password": pws[0]})
+    assert r.status_code == 204, r.text
+    hist = s.query("SELECT hash, reason, actor_id FROM iam_password_history "
+                   "WHERE kind = 'login' ORDER BY changed_ms")
+    assert all(h["hash"].startswith("$argon2id$") for h in hist)
+    assert {h["reason"] for h in hist} == {"registration", "user_change"}
+    assert all(pw not in str(hist) for pw in pws)
+
+
+def test_password_change_ends_other_sessions_and_notifies(server):
+    """req: IAM-PWD-11"""
+    _, phone = register(server)
+    other = login_customer(server, phone, device="pc")
+    c = stepped_up(server, phone, "pc")
+    before = len(sms_to(server, phone))
+    r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
+                                       "new_password": OTHER_PASSWORD})
+    assert r.status_code == 204
+    assert other.get("/api/v1/me").status_code == 401
+    assert c.get("/api/v1/me").status_code == 200
+    assert len(sms_to(server, phone)) > before
+    assert server.audit("user.password_changed")
+
+
+def test_password_expires_after_180_days_for_customers(make_server):
+    """An expired password must be changed before anything else.
+    req: IAM-PWD-07"""
+    s = make_server()
+    _, phone = register(s)
+    s.clock(advance_ms=181 * 86_400_000)
+    c = Client(s, device="old")
+    r = c.login(phone, GOOD_PASSWORD)
+    if r.json()["state"] == "mfa_required":
+        c.send_code("login", "sms")
+        r = c.mfa("sms", sms_code(s, phone))
+    assert r.json()["state"] == "required_actions"
+    assert r.json()["required_actions"] == ["change_password"]
+    assert c.get("/api/v1/me/sessions").status_code == 403
+    r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
+                                       "new_password": OTHER_PASSWORD})
+    assert r.status_code == 204, r.text
+    assert c.get("/api/v1/me/sessions").status_code == 200
+
+
+def test_login_reminds_of_expiry_within_14_days(make_server):
+    """req: IAM-PWD-08"""
+    s = make_server()
+    _, phone = register(s)
+    s.clock(advance_ms=170 * 86_400_000)
+    c = login_customer(s, phone, device="remind")
+    assert c.last.json()["password_expires_at_ms"] is not None
+
+
+# ---- payment password ------------------------------------------------------------
+
+@pytest.mark.parametrize("pin,code", [
+    ("12345", "pin_format"), ("12a456", "pin_format"), ("111111", "pin_repeated"),
+    ("123456", "pin_sequence"), ("654321", "pin_sequence"), ("121212", "pin_pattern"),
+    ("491231", "pin_birthday"),
+])
+def test_weak_payment_passwords_are_refused(server, pin, code):
+    """req: IAM-PWD-14"""
+    _, phone = register(server, id_number="11010519491231002X")
+    c = stepped_up(server, phone, "pin-" + pin)
+    r = c.post("/api/v1/me/payment-password", {"pin": pin})
+    assert r.status_code == 400 and err(r) == code, r.text
+
+
+def test_payment_password_locks_payments_after_five_failures(make_server):
+    """Separate counter from the login password. req: IAM-LOCK-03, IAM-LOCK-04, IAM-PWD-14"""
+    s = make_server()
+    _, phone = register(s)
+    c = stepped_up(s, phone, "paylock")
+    assert c.post("/api/v1/me/payment-password", {"pin": "583016"}).status_code == 204
+    assert c.post("/api/v1/me/payment-password/verify", {"pin": "583016"}).status_code == 200
+    for _ in range(4):
+        r = c.post("/api/v1/me/payment-password/verify", {"pin": "000001"})
+        assert r.status_code == 403 and err(r) == "payment_password_invalid"
+    assert c.post("/api/v1/me/payment-password/verify", {"pin": "583016"}).status_code == 200
+    for _ in range(5):
+        c.post("/api/v1/me/payment-password/verify", {"pin": "000001"})
+    r = c.post("/api/v1/me/payment-password/verify", {"pin": "583016"})
+    assert r.status_code == 423 and err(r) == "payment_locked"
+    # The login itself is not locked.
+    assert c.get("/api/v1/me").status_code == 200
+    texts = sms_to(s, phone)
+    assert any("支付" in t or "payment" in t.lower() for t in texts)
+    hashes = s.query("SELECT pay_hash FROM iam_user WHERE pay_hash IS NOT NULL")
+    assert hashes and hashes[0]["pay_hash"].startswith("$argon2id$")
+
+
+# ---- TOTP, devices ------------------------------------------------------------------
+
+def test_totp_enrolment_and_login_with_totp(make_server):
+    """req: IAM-MFA-01"""
+    s = make_server()
+    s.clock(freeze=True)
+    _, phone = register(s)
+    c = login_customer(s, phone, device="totp-a")
+    secret = enrol_totp(s, c, phone)
+    d = Client(s, device="totp-b")
+    r = d.login(phone, GOOD_PASSWORD)
+    assert r.json()["state"] == "mfa_required"
+    assert "totp" in r.json()["mfa_methods"]
+    s.clock(advance_ms=30_000)
+    r = d.mfa("totp", totp(secret, s.clock() / 1000))
+    assert r.status_code == 200 and r.json()["state"] == "active"
+
+
+def test_a_totp_code_is_never_accepted_twice(make_server):
+    """req: IAM-MFA-01"""
+    s = make_server()
+    s.clock(freeze=True)
+    _, phone = register(s)
+    c = login_customer(s, phone, device="replay-a")
+    secret = enrol_totp(s, c, phone)
+    s.clock(advance_ms=30_000)
+    code = totp(secret, s.clock() / 1000)
+    d = Client(s, device="replay-b")
+    d.login(phone, GOOD_PASSWORD)
+    assert d.mfa("totp", code).status_code == 200
+    e = Client(s, device="replay-c")
+    e.login(phone, GOOD_PASSWORD)
+    r = e.mfa("totp", code)
+    assert r.status_code == 400 and err(r) == "code_invalid"
+
+
+def test_trusted_devices_are_listed_and_removed(server):
+    """req: IAM-MFA-01"""
+    _, phone = register(server)
+    c = login_customer(server, phone, device="trusted-1", trust=True)
+    devs = c.get("/api/v1/me/devices").json()["devices"]
+    assert len(devs) == 1
+    assert c.delete("/api/v1/me/devices/" + devs[0]["id"]).status_code == 204
+    assert c.get("/api/v1/me/devices").json()["devices"] == []
+    r = Client(server, device="trusted-1").login(phone, GOOD_PASSWORD)
+    assert r.json()["state"] == "mfa_required"

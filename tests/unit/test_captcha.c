@@ -1,0 +1,476 @@
+/*
+ * tests/unit/test_captcha: image captchas (src/iam/captcha.c).
+ *
+ * Each test gets a fresh data directory with real keys, a migrated SQLite
+ * database and a vault, and a frozen injectable clock; time rules are
+ * crossed with anfu_clock_advance_ms, never by sleeping. Images are
+ * checked by decoding them back with libgd.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gd.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/profile.h"
+#include "crypto/crypto.h"
+#include "iam/factors.h"
+#include "keys/keys.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+#define TTL_MS 120000
+
+struct fix {
+	char dir[64];
+	char dbpath[128];
+	struct anfu_keys *keys;
+	struct anfu_store *store;
+	struct anfu_db *db;
+	struct anfu_vault *vault;
+};
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	struct anfu_keys_made made;
+	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
+
+	assert_non_null(f);
+	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-captcha-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
+	assert_int_equal(anfu_keys_init_dir(f->dir, ANFU_CRYPTO_INTL, &made), 0);
+	assert_int_equal(anfu_keys_load(f->dir, ANFU_CRYPTO_INTL, &f->keys), 0);
+	scfg.path = f->dbpath;
+	assert_int_equal(anfu_store_new(&scfg, &f->store), 0);
+	assert_int_equal(anfu_store_db(f->store, &f->db), 0);
+	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(anfu_vault_open(f->keys, f->store, &f->vault), 0);
+#ifdef ANFU_TEST_HOOKS
+	anfu_clock_reset();
+	anfu_clock_freeze(1);
+#endif
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+#ifdef ANFU_TEST_HOOKS
+	anfu_clock_reset();
+#endif
+	anfu_vault_free(f->vault);
+	anfu_store_free(f->store);
+	anfu_keys_free(f->keys);
+	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return anfu_crypto_init();
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+struct made {
+	char id[ANFU_ID_MAX];
+	char answer[16];
+};
+
+static void make_captcha(struct fix *f, int length, int64_t ttl_ms, struct made *m)
+{
+	unsigned char *png = NULL;
+	size_t len = 0;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, length, ttl_ms, m->id, &png, &len,
+					     m->answer),
+			 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_non_null(png);
+	assert_true(len > 8);
+	free(png);
+}
+
+/* One check in its own transaction, committed whatever the result (the
+ * attempt must use the captcha up). */
+static int check(struct fix *f, const char *id, const char *answer)
+{
+	int r;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	r = anfu_captcha_check(f->db, f->vault, id, answer);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	return r;
+}
+
+static int64_t count_rows(struct fix *f, const char *sql)
+{
+	int64_t n = -1;
+
+	assert_int_equal(anfu_db_query_int(f->db, sql, NULL, 0, &n), 0);
+	return n;
+}
+
+static bool is_png(const unsigned char *p, size_t len)
+{
+	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+
+	return len > sizeof(sig) && memcmp(p, sig, sizeof(sig)) == 0;
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+/* req: IAM-CAP-02 */
+static void test_render_gives_png_of_160x60(void **state)
+{
+	unsigned char *png = NULL;
+	size_t len = 0;
+	gdImagePtr im;
+
+	(void)state;
+	assert_int_equal(anfu_captcha_render("A7K9P", &png, &len), 0);
+	assert_true(is_png(png, len));
+	im = gdImageCreateFromPngPtr((int)len, png);
+	assert_non_null(im);
+	assert_int_equal(gdImageSX(im), 160);
+	assert_int_equal(gdImageSY(im), 60);
+	gdImageDestroy(im);
+	free(png);
+}
+
+/* req: IAM-CAP-02 */
+static void test_render_is_noisy_and_random(void **state)
+{
+	unsigned char *a = NULL, *b = NULL;
+	size_t alen = 0, blen = 0;
+	gdImagePtr im;
+	int colours = 0;
+	int seen[64] = { 0 };
+
+	(void)state;
+	assert_int_equal(anfu_captcha_render("XY23Z", &a, &alen), 0);
+	assert_int_equal(anfu_captcha_render("XY23Z", &b, &blen), 0);
+	assert_false(alen == blen && memcmp(a, b, alen) == 0);
+	/* Many distinct colours: noise and glyphs, not flat text on a flat
+	 * background (counted on a coarse 4x4x4 colour grid). */
+	im = gdImageCreateFromPngPtr((int)alen, a);
+	assert_non_null(im);
+	for (int y = 0; y < gdImageSY(im); y++) {
+		for (int x = 0; x < gdImageSX(im); x++) {
+			int c = gdImageGetTrueColorPixel(im, x, y);
+			int k = (gdTrueColorGetRed(c) >> 6) * 16 + (gdTrueColorGetGreen(c) >> 6) * 4 +
+				(gdTrueColorGetBlue(c) >> 6);
+
+			seen[k] = 1;
+		}
+	}
+	for (int i = 0; i < 64; i++)
+		colours += seen[i];
+	assert_true(colours >= 8);
+	gdImageDestroy(im);
+	free(a);
+	free(b);
+}
+
+static void test_render_rejects_bad_text(void **state)
+{
+	static const char *const bad[] = { "", "ABCDEFGHJKLMNPQR" /* 16 */, "AB CD", "AB\tC",
+					   "\xe4\xb8\xad" };
+	unsigned char *png = (unsigned char *)"untouched";
+	size_t len = 7;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(anfu_captcha_render(bad[i], &png, &len), ANFU_EINVAL);
+		assert_string_equal((const char *)png, "untouched");
+		assert_int_equal(len, 7);
+	}
+	assert_int_equal(anfu_captcha_render(NULL, &png, &len), ANFU_EINVAL);
+}
+
+static void test_render_accepts_every_length_up_to_15(void **state)
+{
+	char text[16];
+
+	(void)state;
+	for (int n = 1; n <= 15; n++) {
+		unsigned char *png = NULL;
+		size_t len = 0;
+
+		memset(text, 'W', (size_t)n);
+		text[n] = '\0';
+		assert_int_equal(anfu_captcha_render(text, &png, &len), 0);
+		assert_true(is_png(png, len));
+		free(png);
+	}
+}
+
+/* ---- create ------------------------------------------------------------- */
+
+/* req: IAM-CAP-02 */
+static void test_create_answer_uses_alphabet_and_length(void **state)
+{
+	struct fix *f = *state;
+
+	for (int len = 4; len <= 8; len++) {
+		struct made m;
+
+		make_captcha(f, len, TTL_MS, &m);
+		assert_int_equal(strlen(m.answer), (size_t)len);
+		for (int i = 0; i < len; i++)
+			assert_non_null(strchr(ANFU_CAPTCHA_ALPHABET, m.answer[i]));
+		assert_memory_equal(m.id, "cap_", 4);
+	}
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM iam_captcha"), 5);
+}
+
+/* req: IAM-CAP-02 */
+static void test_create_stores_only_a_hash(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+	int64_t n = -1;
+
+	make_captcha(f, 5, TTL_MS, &m);
+	const struct anfu_param p[] = { ANFU_PSN(m.answer, strlen(m.answer)) };
+
+	assert_int_equal(anfu_db_query_int(f->db,
+					   "SELECT COUNT(*) FROM iam_captcha WHERE "
+					   "answer_hash LIKE '%' || $1 || '%'",
+					   p, 1, &n),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM iam_captcha WHERE "
+				       "length(answer_hash) = 64 AND used_ms IS NULL"),
+			 1);
+}
+
+static void test_create_rejects_bad_arguments(void **state)
+{
+	struct fix *f = *state;
+	char id[ANFU_ID_MAX] = "unchanged", answer[16] = "unchanged";
+	unsigned char *png = NULL;
+	size_t len = 0;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, 0, TTL_MS, id, &png, &len, answer),
+			 ANFU_EINVAL);
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, 16, TTL_MS, id, &png, &len, answer),
+			 ANFU_EINVAL);
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, 5, 0, id, &png, &len, answer),
+			 ANFU_EINVAL);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_string_equal(id, "unchanged");
+	assert_string_equal(answer, "unchanged");
+	assert_null(png);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM iam_captcha"), 0);
+}
+
+/* ---- check -------------------------------------------------------------- */
+
+/* req: IAM-CAP-01 */
+static void test_check_accepts_right_answer(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+
+	make_captcha(f, 5, TTL_MS, &m);
+	assert_int_equal(check(f, m.id, m.answer), 0);
+}
+
+static void test_check_is_case_insensitive(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+	char lower[16];
+
+	make_captcha(f, 8, TTL_MS, &m);
+	for (size_t i = 0; i <= strlen(m.answer); i++)
+		lower[i] = (char)tolower((unsigned char)m.answer[i]);
+	assert_int_equal(check(f, m.id, lower), 0);
+}
+
+/* req: IAM-CAP-02 */
+static void test_check_right_answer_only_once(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+
+	make_captcha(f, 5, TTL_MS, &m);
+	assert_int_equal(check(f, m.id, m.answer), 0);
+	assert_int_equal(check(f, m.id, m.answer), ANFU_EAUTH);
+}
+
+/* req: IAM-CAP-02 */
+static void test_check_wrong_answer_uses_it_up(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+	char wrong[16];
+
+	make_captcha(f, 5, TTL_MS, &m);
+	memcpy(wrong, m.answer, sizeof(wrong));
+	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
+	assert_int_equal(check(f, m.id, wrong), ANFU_EAUTH);
+	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM iam_captcha WHERE used_ms IS NOT NULL"),
+			 1);
+	assert_int_equal(check(f, m.id, m.answer), ANFU_EAUTH);
+}
+
+/* req: IAM-CAP-02 */
+static void test_check_empty_or_missing_answer_uses_it_up(void **state)
+{
+	struct fix *f = *state;
+	struct made a, b;
+
+	make_captcha(f, 5, TTL_MS, &a);
+	make_captcha(f, 5, TTL_MS, &b);
+	assert_int_equal(check(f, a.id, NULL), ANFU_EAUTH);
+	assert_int_equal(check(f, b.id, ""), ANFU_EAUTH);
+	assert_int_equal(check(f, a.id, a.answer), ANFU_EAUTH);
+	assert_int_equal(check(f, b.id, b.answer), ANFU_EAUTH);
+}
+
+#ifdef ANFU_TEST_HOOKS
+/* req: IAM-CAP-02 */
+static void test_check_valid_one_ms_before_expiry(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+
+	make_captcha(f, 5, TTL_MS, &m);
+	anfu_clock_advance_ms(TTL_MS - 1);
+	assert_int_equal(check(f, m.id, m.answer), 0);
+}
+
+/* req: IAM-CAP-02 */
+static void test_check_refused_at_expiry(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+
+	make_captcha(f, 5, TTL_MS, &m);
+	anfu_clock_advance_ms(TTL_MS);
+	assert_int_equal(check(f, m.id, m.answer), ANFU_EAUTH);
+}
+#endif
+
+static void test_check_refuses_unknown_and_malformed_ids(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+
+	make_captcha(f, 5, TTL_MS, &m);
+	assert_int_equal(check(f, "cap_0000000000000000000000", m.answer), ANFU_EAUTH);
+	assert_int_equal(check(f, "usr_0000000000000000000000", m.answer), ANFU_EAUTH);
+	assert_int_equal(check(f, "", m.answer), ANFU_EAUTH);
+	assert_int_equal(check(f, NULL, m.answer), ANFU_EAUTH);
+	assert_int_equal(check(f, "cap_' OR 1=1 --", m.answer), ANFU_EAUTH);
+	/* None of that touched the real captcha. */
+	assert_int_equal(check(f, m.id, m.answer), 0);
+}
+
+static void test_check_refuses_overlong_answer(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+	char longer[64];
+
+	make_captcha(f, 5, TTL_MS, &m);
+	(void)snprintf(longer, sizeof(longer), "%s%s%s%s", m.answer, m.answer, m.answer, m.answer);
+	assert_int_equal(check(f, m.id, longer), ANFU_EAUTH);
+}
+
+/* A hash copied from one row to another does not match there: the hash
+ * is bound to its captcha id. */
+static void test_check_hash_is_bound_to_its_row(void **state)
+{
+	struct fix *f = *state;
+	struct made a, b;
+
+	make_captcha(f, 5, TTL_MS, &a);
+	make_captcha(f, 5, TTL_MS, &b);
+	const struct anfu_param p[] = { ANFU_PSN(a.id, strlen(a.id)),
+					ANFU_PSN(b.id, strlen(b.id)) };
+
+	assert_int_equal(anfu_db_exec(f->db,
+				      "UPDATE iam_captcha SET answer_hash = (SELECT answer_hash "
+				      "FROM iam_captcha WHERE id = $1) WHERE id = $2",
+				      p, 2, NULL, NULL, NULL),
+			 0);
+	assert_int_equal(check(f, b.id, a.answer), ANFU_EAUTH);
+}
+
+/* A failed check whose transaction is rolled back leaves the captcha
+ * unused: consumption happens in the caller's transaction. */
+static void test_check_runs_in_callers_transaction(void **state)
+{
+	struct fix *f = *state;
+	struct made m;
+
+	make_captcha(f, 5, TTL_MS, &m);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_captcha_check(f->db, f->vault, m.id, "WRONG"), ANFU_EAUTH);
+	assert_int_equal(anfu_db_rollback(f->db), 0);
+	assert_int_equal(check(f, m.id, m.answer), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render_gives_png_of_160x60),
+		cmocka_unit_test(test_render_is_noisy_and_random),
+		cmocka_unit_test(test_render_rejects_bad_text),
+		cmocka_unit_test(test_render_accepts_every_length_up_to_15),
+		cmocka_unit_test_setup_teardown(test_create_answer_uses_alphabet_and_length, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_create_stores_only_a_hash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_rejects_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_accepts_right_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_is_case_insensitive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_right_answer_only_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_wrong_answer_uses_it_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_empty_or_missing_answer_uses_it_up, setup,
+						teardown),
+#ifdef ANFU_TEST_HOOKS
+		cmocka_unit_test_setup_teardown(test_check_valid_one_ms_before_expiry, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_check_refused_at_expiry, setup, teardown),
+#endif
+		cmocka_unit_test_setup_teardown(test_check_refuses_unknown_and_malformed_ids, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_check_refuses_overlong_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_hash_is_bound_to_its_row, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_check_runs_in_callers_transaction, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}

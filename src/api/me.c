@@ -21,6 +21,9 @@
 #include "iam/pwpolicy.h"
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+/* Password fields are decoded up to this many characters so that the
+ * policy, not the decoder, answers an over-long one (password_too_long). */
+#define PASSWORD_FIELD_MAX 1024
 #define F_STR(st, name, req, lo, hi) \
 	{ #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL }
 
@@ -120,8 +123,8 @@ struct password_body {
 };
 
 static const struct anfu_jfield password_fields[] = {
-	F_STR(password_body, current_password, true, 0, ANFU_PASSWORD_MAX),
-	F_STR(password_body, new_password, true, 0, ANFU_PASSWORD_MAX),
+	F_STR(password_body, current_password, true, 0, PASSWORD_FIELD_MAX),
+	F_STR(password_body, new_password, true, 0, PASSWORD_FIELD_MAX),
 };
 
 int anfu_api_me_password(struct anfu_req *req, struct anfu_resp *resp)

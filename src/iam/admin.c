@@ -260,11 +260,14 @@ static int deliver_initial(struct anfu_iam *iam, struct anfu_db *db, const char 
 	return 0;
 }
 
-/* Maps a refusal of iam_account_create to what people see. */
-static void account_err(int r, struct anfu_iam_err *err)
+/* Maps a refusal of iam_account_create to what people see. The login
+ * name was checked free just before in the same transaction, so a
+ * duplicate there is the phone or the email (IAM-ACCT-02). */
+static void account_err(int r, const struct acct_fields *f, struct anfu_iam_err *err)
 {
 	if (r == ANFU_EEXIST)
-		err_set(err, "already_exists", "username");
+		err_set(err, "already_exists",
+			f->has_email && f->has_phone ? NULL : f->has_email ? "email" : "phone");
 	else if (r == ANFU_ECONFLICT)
 		err_set(err, "role_conflict", "roles");
 	else if (r == ANFU_EINVAL)
@@ -421,7 +424,7 @@ static int op_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 				       checker,		 approval_id };
 	r = iam_account_create(iam, db, &s, pw, sizeof(pw), id);
 	if (r < 0) {
-		account_err(r, err);
+		account_err(r, &q->f, err);
 		goto out;
 	}
 	r = deliver_initial(iam, db, id, &q->f, lang_of(ctx), pw, ret_channel);
@@ -433,6 +436,8 @@ static int op_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (!d)
 		abort();
 	r = iam_audit(iam, db, ctx, NULL, checker, "user.created", "user", id, "success", d);
+	if (r == 0)
+		r = iam_audit_grants(iam, db, ctx, NULL, checker, id, &s);
 out:
 	anfu_wipe(pw, sizeof(pw));
 	json_decref(d);
@@ -615,10 +620,14 @@ static int role_execute(struct anfu_iam *iam, struct anfu_db *db, const struct a
 				    reason, sizeof(reason));
 	else
 		r = anfu_rbac_revoke(db, q.user_id, q.role);
-	if (r < 0) {
-		account_err(r, err);
+	if (r == ANFU_ECONFLICT)
+		err_set(err, "role_conflict", "role");
+	else if (r == ANFU_EEXIST)
+		err_set(err, "already_exists", "role");
+	else if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", "role");
+	if (r < 0)
 		goto out;
-	}
 	d = json_pack("{s:s,s:s}", "role", q.role, "approval_id", approval_id);
 	if (!d)
 		abort();
@@ -751,6 +760,8 @@ int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *c
 		return ANFU_EPERM;
 	limit = f->limit <= 0 ? ADMIN_LIST_DEFAULT : f->limit > ADMIN_LIST_MAX ? ADMIN_LIST_MAX
 									       : f->limit;
+	/* The page is a JSON array of masked views in id order; the next page
+	 * starts after the last id (key-set pagination). */
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
@@ -772,14 +783,8 @@ int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *c
 			abort();
 	}
 	if (r == 0) {
-		size_t n = json_array_size(ids);
-		json_t *next = (int)n == limit ? json_incref(json_array_get(ids, n - 1))
-					       : json_null();
-
-		*ret = json_pack("{s:o,s:o}", "users", users, "next", next);
+		*ret = users;
 		users = NULL;
-		if (!*ret)
-			abort();
 	}
 	json_decref(ids);
 	json_decref(users);
@@ -975,7 +980,7 @@ static int create_merchant(struct anfu_iam *iam, struct anfu_db *db,
 				       NULL };
 	r = iam_account_create(iam, db, &s, pw, sizeof(pw), id);
 	if (r < 0) {
-		account_err(r, err);
+		account_err(r, &f, err);
 		goto out;
 	}
 	r = deliver_initial(iam, db, id, &f, lang_of(ctx), pw, &channel);
@@ -986,6 +991,8 @@ static int create_merchant(struct anfu_iam *iam, struct anfu_db *db,
 	if (!d)
 		abort();
 	r = iam_audit(iam, db, ctx, p, NULL, "user.created", "user", id, "success", d);
+	if (r == 0)
+		r = iam_audit_grants(iam, db, ctx, p, NULL, id, &s);
 	if (r == 0)
 		r = iam_user_load(db, id, &u);
 	if (r == 0)

@@ -62,8 +62,14 @@ int iam_account_create(struct anfu_iam *iam, struct anfu_db *db,
 		       const struct iam_account_spec *s, char *pw_out, size_t cap,
 		       char id_out[ANFU_ID_MAX]);
 
-/* True when name is one of the default account names no one
- * may take ("admin", "root", ...; IAM-ACCT-10). name is lower case. */
+/* Audits "role.granted" for each role of s given to user_id (actor p, or
+ * actor_id when p is NULL), in the caller's transaction. */
+int iam_audit_grants(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const char *actor_id, const char *user_id,
+		     const struct iam_account_spec *s);
+
+/* True when name (any case) is one of the default account names no one
+ * may take ("admin", "root", ...; IAM-ACCT-10). */
 bool iam_name_reserved(const char *name);
 
 /* The checker recorded on an approval being decided (approval.c). */
@@ -72,8 +78,6 @@ int iam_approval_checker(struct anfu_db *db, const char *approval_id, char out[A
 /* Records a refused attempt (outcome "denied", details {"reason": code})
  * in a transaction of its own, after the caller rolled its own back. A
  * failure is logged, not returned: the caller reports the refusal. */
-struct anfu_iam_ctx;
-struct anfu_principal;
 void iam_audit_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_principal *p, const char *action, const char *object_type,
 		      const char *object_id, const char *code);

@@ -235,16 +235,48 @@ out:
 	return r;
 }
 
+int iam_audit_grants(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const char *actor_id, const char *user_id,
+		     const struct iam_account_spec *s)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < s->nroles; i++) {
+		json_t *d = json_pack("{s:s,s:s?}", "role", s->roles[i], "approval_id",
+				      s->approval_id);
+
+		if (!d)
+			abort();
+		r = iam_audit(iam, db, ctx, p, actor_id, "role.granted", "user", user_id, "success",
+			      d);
+		json_decref(d);
+	}
+	return r;
+}
+
 /* ---- the bootstrap (CLI) -------------------------------------------------------- */
 
 static const struct anfu_iam_ctx system_ctx = { "", "", "", "", "en", false };
 
+/* Bytes the password of a new staff account needs (with its NUL). */
+static size_t staff_pw_cap(const struct anfu_iam *iam)
+{
+	int64_t n = IAM_INITIAL_PASSWORD_LEN;
+
+	if (iam->cfg->password[ANFU_CLASS_OPERATOR].min_length > n)
+		n = iam->cfg->password[ANFU_CLASS_OPERATOR].min_length;
+	if (iam->cfg->password[ANFU_CLASS_ADMIN].min_length > n)
+		n = iam->cfg->password[ANFU_CLASS_ADMIN].min_length;
+	return (size_t)n + 1;
+}
+
 /* Checks the name and the output buffers; the name normalised into login. */
-static int bootstrap_args(const char *username, size_t cap, size_t id_cap, char login[256])
+static int bootstrap_args(const struct anfu_iam *iam, const char *username, size_t cap,
+			  size_t id_cap, char login[256])
 {
 	const char *kind = NULL;
 
-	if (!username || cap < IAM_INITIAL_PASSWORD_MAX || id_cap < ANFU_ID_MAX)
+	if (!username || cap < staff_pw_cap(iam) || id_cap < ANFU_ID_MAX)
 		return ANFU_EINVAL;
 	if (!anfu_valid_username(username, strlen(username)))
 		return ANFU_EINVAL;
@@ -283,6 +315,8 @@ static int bootstrap_run(struct anfu_iam *iam, const struct iam_account_spec *s,
 	if (!d)
 		abort();
 	r = iam_audit(iam, db, &system_ctx, NULL, "system", action, "user", id, "success", d);
+	if (r == 0)
+		r = iam_audit_grants(iam, db, &system_ctx, NULL, "system", id, s);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	if (r < 0)
@@ -328,7 +362,7 @@ int anfu_iam_bootstrap_admin(struct anfu_iam *iam, const char *username, char *p
 
 	if (!iam || !password_out || !user_id_out)
 		return ANFU_EINVAL;
-	r = bootstrap_args(username, cap, id_cap, login);
+	r = bootstrap_args(iam, username, cap, id_cap, login);
 	if (r < 0)
 		return r;
 	s = (struct iam_account_spec){
@@ -357,7 +391,7 @@ int anfu_iam_bootstrap_staff(struct anfu_iam *iam, const char *username, const c
 
 	if (!iam || !role || !password_out || !user_id_out)
 		return ANFU_EINVAL;
-	r = bootstrap_args(username, cap, id_cap, login);
+	r = bootstrap_args(iam, username, cap, id_cap, login);
 	if (r < 0)
 		return r;
 	s = (struct iam_account_spec){

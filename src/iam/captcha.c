@@ -26,7 +26,6 @@
 
 #include "base/clock.h"
 #include "base/err.h"
-#include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
 #include "crypto/crypto.h"
@@ -163,8 +162,6 @@ int anfu_captcha_render(const char *text, unsigned char **ret_png, size_t *ret_l
 	*ret_len = (size_t)size;
 	r = 0;
 out:
-	if (r < 0)
-		anfu_log_error("captcha.render", "libgd failed to draw a captcha");
 	if (gdpng)
 		gdFree(gdpng);
 	if (im)

@@ -36,7 +36,6 @@
 #include "iam/challenge.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
-#include "notify/notify.h"
 #include "store/store.h"
 #include "vault/vault.h"
 
@@ -406,25 +405,27 @@ static int bind_plan(struct anfu_iam *iam, const struct anfu_principal *p,
 	return 0;
 }
 
-/* Queues the code, or (register, taken target) the notice to its owner. */
+/* Queues the code, or (register, taken target) the notice to its owner.
+ * Code texts take (code, purpose, minutes): the purpose picks the wording,
+ * so the recipient sees what the code is for. */
 static int queue_message(struct anfu_iam *iam, struct anfu_db *db,
 			 const struct anfu_principal *p, const struct anfu_iam_ctx *ctx,
 			 const struct send_plan *plan, const char *code)
 {
 	char minutes[24];
-	const char *args[] = { code, minutes };
+	const char *args[] = { code, plan->purpose, minutes };
 	const char *lang = ctx && ctx->lang && *ctx->lang ? ctx->lang : "zh";
 
 	(void)snprintf(minutes, sizeof(minutes), "%lld",
-		       (long long)(iam->cfg->mfa.code_ttl_s / 60));
+		       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
 	if (plan->registered)
 		return iam_notice_to(iam, db, plan->owner_id, plan->channel, plan->target,
 				     plan->owner_lang, "register_attempt", NULL, 0);
 	if (plan->bound)
 		return iam_notice(iam, db, &plan->user, plan->sms ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
-				  "code", args, 2);
+				  "code", args, 3);
 	return iam_notice_to(iam, db, p ? p->user_id : NULL, plan->channel, plan->target, lang,
-			     "code", args, 2);
+			     "code", args, 3);
 }
 
 static int audit_sent(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
@@ -524,8 +525,7 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		(void)anfu_db_rollback(db);
 		goto out;
 	}
-	if (iam->notify)
-		anfu_notify_poke(iam->notify);
+	iam_notify_poke(iam);
 	*ret = out;
 out:
 	if (r < 0 && r != ANFU_EINVAL && r != ANFU_EAUTH && r != ANFU_ERATE &&

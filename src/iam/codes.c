@@ -9,13 +9,16 @@
  * context (session, reset, user); only the newest code of that triple is
  * ever checked, so sending a new code voids the older ones. It is valid
  * while now < expires_ms, once, and is void after max_attempts wrong
- * tries. A target gets at most one code of a purpose per resend interval.
+ * tries. A target gets at most one code of a purpose per resend interval,
+ * counted from its newest code not yet used: a code its owner has used up
+ * (only the owner can) does not hold the next one back.
  *
  * Trusts: the vault for the keyed hash, the caller for an open write
  * transaction on db and for the purpose, target index and context.
  * Codes typed by clients are untrusted: shape-checked and compared in
  * constant time.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,8 +79,8 @@ static int last_sent_fn(void *ud, const struct anfu_row *row)
 	return 1;
 }
 
-/* ANFU_ERATE when the target got a code of this purpose less than
- * resend_ms ago. */
+/* ANFU_ERATE when the target got a code of this purpose, still unused,
+ * less than resend_ms ago. */
 static int check_resend(struct anfu_db *db, const struct anfu_code_issue *ci, int64_t now)
 {
 	const struct anfu_param p[] = { ANFU_PS(ci->target_index), ANFU_PS(ci->purpose) };
@@ -88,7 +91,7 @@ static int check_resend(struct anfu_db *db, const struct anfu_code_issue *ci, in
 		return 0;
 	r = anfu_db_exec(db,
 			 "SELECT MAX(created_ms) FROM iam_code "
-			 "WHERE target_index = $1 AND purpose = $2",
+			 "WHERE target_index = $1 AND purpose = $2 AND used_ms IS NULL",
 			 p, 2, last_sent_fn, &last, NULL);
 	if (r < 0)
 		return r;
@@ -102,8 +105,8 @@ static int check_resend(struct anfu_db *db, const struct anfu_code_issue *ci, in
  * hash into iam_code in the caller's write transaction on db and writes
  * the row id, the 6 digits (NUL-terminated, to be sent; wipe after use)
  * and the expiry, only on success. ANFU_ERATE when the target got a code
- * of the same purpose less than ci->resend_ms ago; ANFU_EINVAL for bad
- * arguments. */
+ * of the same purpose, still unused, less than ci->resend_ms ago;
+ * ANFU_EINVAL for bad arguments. */
 int anfu_code_issue(struct anfu_db *db, struct anfu_vault *v, const struct anfu_code_issue *ci,
 		    char id[ANFU_ID_MAX], char code[8], int64_t *ret_expires_ms)
 {
@@ -113,6 +116,8 @@ int anfu_code_issue(struct anfu_db *db, struct anfu_vault *v, const struct anfu_
 
 	if (!db || !v || !id || !code || !ret_expires_ms || !issue_args_ok(ci))
 		return ANFU_EINVAL;
+	if (now > INT64_MAX - ci->ttl_ms)
+		return ANFU_ERANGE;
 	r = check_resend(db, ci, now);
 	if (r < 0)
 		return r;

@@ -33,34 +33,35 @@ struct notice_tmpl {
 	const char *subject_en, *body_en;
 };
 
-/* Placeholders {1}..{9} take the arguments in order. An SMS code text says
+/* Placeholders {1}..{9} take the arguments in order; code texts take the
+ * code and its validity in minutes. An SMS code text says
  * what the code is for and warns against passing it on (IAM-MFA-07); login
  * codes carry no transaction data because there is none. */
 static const struct notice_tmpl tmpls[] = {
 	{ "code.register", "注册验证码",
-	  "【安付】您正在注册安付账户，验证码{1}，{3}分钟内有效。请勿告诉他人，工作人员不会索取验证码。",
+	  "【安付】您正在注册安付账户，验证码{1}，{2}分钟内有效。请勿告诉他人，工作人员不会索取验证码。",
 	  "Your registration code",
-	  "[anfu] Your code to create an anfu account is {1}, valid for {3} minutes. Never share it: our staff will never ask for it." },
+	  "[anfu] Your code to create an anfu account is {1}, valid for {2} minutes. Never share it: our staff will never ask for it." },
 	{ "code.login", "登录验证码",
-	  "【安付】您正在登录安付账户，验证码{1}，{3}分钟内有效。如非本人操作，请立即修改密码。",
+	  "【安付】您正在登录安付账户，验证码{1}，{2}分钟内有效。如非本人操作，请立即修改密码。",
 	  "Your login code",
-	  "[anfu] Your code to log in to anfu is {1}, valid for {3} minutes. If this was not you, change your password now." },
+	  "[anfu] Your code to log in to anfu is {1}, valid for {2} minutes. If this was not you, change your password now." },
 	{ "code.step_up", "安全验证码",
-	  "【安付】您正在进行敏感操作（修改密码或安全设置），验证码{1}，{3}分钟内有效。请勿告诉他人。",
+	  "【安付】您正在进行敏感操作（修改密码或安全设置），验证码{1}，{2}分钟内有效。请勿告诉他人。",
 	  "Your security code",
-	  "[anfu] Your code to confirm a sensitive change (password or security settings) is {1}, valid for {3} minutes. Never share it." },
+	  "[anfu] Your code to confirm a sensitive change (password or security settings) is {1}, valid for {2} minutes. Never share it." },
 	{ "code.bind", "绑定验证码",
-	  "【安付】您正在将此号码或邮箱绑定到安付账户，验证码{1}，{3}分钟内有效。请勿告诉他人。",
+	  "【安付】您正在将此号码或邮箱绑定到安付账户，验证码{1}，{2}分钟内有效。请勿告诉他人。",
 	  "Your binding code",
-	  "[anfu] Your code to bind this number or address to an anfu account is {1}, valid for {3} minutes. Never share it." },
+	  "[anfu] Your code to bind this number or address to an anfu account is {1}, valid for {2} minutes. Never share it." },
 	{ "code.reset", "重置密码验证码",
-	  "【安付】您正在重置安付登录密码，验证码{1}，{3}分钟内有效。如非本人操作，请忽略并注意账户安全。",
+	  "【安付】您正在重置安付登录密码，验证码{1}，{2}分钟内有效。如非本人操作，请忽略并注意账户安全。",
 	  "Your password reset code",
-	  "[anfu] Your code to reset your anfu password is {1}, valid for {3} minutes. If this was not you, ignore it and keep your account safe." },
+	  "[anfu] Your code to reset your anfu password is {1}, valid for {2} minutes. If this was not you, ignore it and keep your account safe." },
 	{ "code", "验证码",
-	  "【安付】您的验证码{1}，{3}分钟内有效。请勿告诉他人。",
+	  "【安付】您的验证码{1}，{2}分钟内有效。请勿告诉他人。",
 	  "Your verification code",
-	  "[anfu] Your verification code is {1}, valid for {3} minutes. Never share it." },
+	  "[anfu] Your verification code is {1}, valid for {2} minutes. Never share it." },
 	{ "reset_code", "重置密码验证码",
 	  "【安付】您正在重置安付登录密码，验证码{1}，{2}分钟内有效。如非本人操作，请忽略并注意账户安全。",
 	  "Your password reset code",
@@ -68,7 +69,7 @@ static const struct notice_tmpl tmpls[] = {
 	{ "register_attempt", "注册提醒",
 	  "【安付】有人尝试用此号码或邮箱注册安付账户，但它已绑定您的账户。如非本人操作，无需处理，您的账户未受影响。",
 	  "Someone tried to register with your details",
-	  "[anfu] Someone tried to create an anfu account with this number or address, which already belongs to your account. If it was not you, nothing changed and nothing needs doing." },
+	  "[anfu] Someone tried to register a new anfu account with this number or address, which already belongs to your account. If it was not you, nothing changed and nothing needs doing." },
 	{ "lockout", "账户已锁定",
 	  "【安付】您的账户因连续多次验证失败已被锁定{1}分钟。如非本人操作，请在解锁后修改密码。",
 	  "Your account is locked",
@@ -122,12 +123,13 @@ static const struct notice_tmpl *tmpl_find(const char *name)
 	return NULL;
 }
 
-/* "code" with a purpose argument picks the purpose's wording. */
+/* "code" with three arguments (code, purpose, minutes) picks the
+ * purpose's wording; "code.<purpose>" names it directly. */
 static const struct notice_tmpl *tmpl_pick(const char *name, const char *const *args, int nargs)
 {
 	char full[48];
 
-	if (strcmp(name, "code") == 0 && nargs >= 2 && args[1] &&
+	if (strcmp(name, "code") == 0 && nargs >= 3 && args[1] &&
 	    snprintf(full, sizeof(full), "code.%s", args[1]) < (int)sizeof(full)) {
 		const struct notice_tmpl *t = tmpl_find(full);
 		if (t)
@@ -178,17 +180,17 @@ static int enqueue(struct anfu_iam *iam, struct anfu_db *db, enum anfu_channel c
 	return r;
 }
 
-/* The "code" template's minutes default to the configured code validity. */
+/* Code texts take (code, minutes): a purpose in the middle is dropped,
+ * missing minutes default to the configured code validity. */
 static int code_args(const struct anfu_iam *iam, const char *tmpl, const char *const *args,
 		     int nargs, const char **buf, char minutes[24])
 {
-	if (strcmp(tmpl, "code") != 0 || nargs >= 3 || nargs < 1)
+	if (strncmp(tmpl, "code", 4) != 0 || (tmpl[4] != '\0' && tmpl[4] != '.') || nargs < 1)
 		return -1;
 	(void)snprintf(minutes, 24, "%lld", (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
 	buf[0] = args[0];
-	buf[1] = nargs >= 2 ? args[1] : NULL;
-	buf[2] = minutes;
-	return 3;
+	buf[1] = nargs >= 3 ? args[2] : nargs == 2 ? args[1] : minutes;
+	return 2;
 }
 
 int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
@@ -196,7 +198,7 @@ int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
 		  const char *const *args, int nargs)
 {
 	const struct notice_tmpl *t;
-	const char *cargs[3];
+	const char *cargs[2];
 	char minutes[24];
 	int n;
 

@@ -31,11 +31,14 @@
  * and YYYY (taken from an 18-character resident ID when no birthday is
  * given). Fields shorter than 3 characters are ignored.
  *
- * Strength (IAM-PWD-13), 0..4: 0 for anything invalid, shorter than 6
- * characters or a listed common password; otherwise +1 each for >= 8, >= 12
- * and >= 16 characters, +1 for 3 classes or +2 for 4, -1 for each weakness
- * found (dictionary word, sequence, keyboard run, repetition), capped at 1
- * for digits only or fewer than 8 characters, clamped to 0..4.
+ * Strength (IAM-PWD-13), 0..4 (very weak, weak, fair, good, strong): 0 for
+ * anything invalid, shorter than 6 characters or a listed common password;
+ * otherwise +1 each for >= 8, >= 12 and >= 16 characters, +1 for 3 classes
+ * or +2 for 4, -1 for each weakness found (dictionary word, sequence,
+ * keyboard run, repetition); capped at 2 when there is any weakness (the
+ * policy would refuse it) and at 1 for digits only or fewer than 8
+ * characters; clamped to 0..4. Personal data is not considered (the score
+ * is shown while typing, before the server knows whose password it is).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -305,6 +308,7 @@ static char key_of(uint32_t c)
 	static const char base[] = "`1234567890-=[]\\;',./";
 	const char *p;
 
+	_Static_assert(sizeof(shifted) == sizeof(base), "one base key per shifted symbol");
 	c = fold(c);
 	if (c < 0x21 || c > 0x7e)
 		return 0;
@@ -565,7 +569,7 @@ int anfu_pwpolicy_strength(const char *pw, size_t len)
 {
 	struct pw p;
 	struct pw_facts f;
-	int score = 0, classes;
+	int score = 0, classes, weak;
 
 	if (shape_rule(pw, len))
 		return 0;
@@ -576,7 +580,10 @@ int anfu_pwpolicy_strength(const char *pw, size_t len)
 	classes = popcount4(f.classes);
 	score += (p.nchars >= 8) + (p.nchars >= 12) + (p.nchars >= 16);
 	score += classes >= 4 ? 2 : classes == 3 ? 1 : 0;
-	score -= f.word + f.sequence + f.keyboard + f.repeated;
+	weak = f.word + f.sequence + f.keyboard + f.repeated;
+	score -= weak;
+	if (weak && score > 2)
+		score = 2;
 	if ((f.digits_only || p.nchars < 8) && score > 1)
 		score = 1;
 	return score < 0 ? 0 : score > 4 ? 4 : score;

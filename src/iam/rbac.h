@@ -48,8 +48,9 @@ int anfu_rbac_check_set(struct anfu_db *db, const char *const *roles, size_t n, 
 			size_t cap);
 
 /* Grants / revokes (no audit here: the caller audits in its transaction).
- * Grant refuses conflicts (ANFU_ECONFLICT) and duplicates (ANFU_EEXIST);
- * revoke of a role not held is ANFU_ENOTFOUND. */
+ * Grant refuses conflicts (ANFU_ECONFLICT) and duplicates (ANFU_EEXIST),
+ * an unknown role (ANFU_ENOTFOUND) and a role not meant for the account's
+ * kind (ANFU_EINVAL); revoke of a role not held is ANFU_ENOTFOUND. */
 int anfu_rbac_grant(struct anfu_db *db, const char *user_id, const char *role,
 		    const char *granted_by, const char *approval_id, int64_t now_ms,
 		    char *reason, size_t cap);

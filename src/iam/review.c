@@ -276,6 +276,24 @@ static int id_row_cb(void *ud, const struct anfu_row *r)
 	return 0;
 }
 
+/* "a,b" as ["a","b"]. */
+static json_t *roles_array(const char *roles)
+{
+	json_t *a = json_array();
+
+	if (!a)
+		abort();
+	for (const char *s = roles; s && *s;) {
+		const char *e = strchr(s, ',');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+
+		if (n > 0 && json_array_append_new(a, json_stringn(s, n)) < 0)
+			abort();
+		s = e ? e + 1 : NULL;
+	}
+	return a;
+}
+
 /* One account as the recertification shows it. */
 static int recert_entry(struct anfu_iam *iam, struct anfu_db *db, const char *id, json_t *out)
 {
@@ -292,8 +310,8 @@ static int recert_entry(struct anfu_iam *iam, struct anfu_db *db, const char *id
 	iam_user_clear(&u);
 	if (r < 0)
 		return r;
-	e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "id", v.id, "kind", v.kind, "status",
-		      v.status, "login", v.login, "roles", v.roles, "created_ms",
+	e = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:o}", "id", v.id, "kind", v.kind, "status",
+		      v.status, "login", v.login, "roles", roles_array(v.roles), "created_ms",
 		      (json_int_t)v.created_ms, "last_used_ms",
 		      v.last_used_ms ? json_integer(v.last_used_ms) : json_null());
 	if (!e || json_array_append_new(out, e) < 0)
@@ -488,14 +506,35 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	return report_get(db, report_id, ret);
 }
 
-int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *kind, json_t **ret)
+/* The kinds p asks for and may read into *a / *b (NULL: not wanted). */
+static int report_kinds(const struct anfu_principal *p, const char *kind, const char **a,
+			const char **b)
 {
 	bool review = anfu_principal_can(p, "iam.review.read");
 	bool recert = anfu_principal_can(p, "iam.recert.read");
-	struct anfu_param q[3] = { ANFU_PS(review ? "account_review" : ""),
-				   ANFU_PS(recert ? "recertification" : ""),
-				   ANFU_PI(REPORT_LIST_MAX) };
+
+	*a = NULL;
+	*b = NULL;
+	if (!kind) {
+		*a = review ? "account_review" : NULL;
+		*b = recert ? "recertification" : NULL;
+		return review || recert ? 0 : ANFU_EPERM;
+	}
+	if (strcmp(kind, "account_review") == 0) {
+		*a = "account_review";
+		return review ? 0 : ANFU_EPERM;
+	}
+	if (strcmp(kind, "recertification") == 0) {
+		*b = "recertification";
+		return recert ? 0 : ANFU_EPERM;
+	}
+	return ANFU_EINVAL;
+}
+
+int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const char *kind, json_t **ret)
+{
+	const char *a = NULL, *b = NULL;
 	struct anfu_db *db = NULL;
 	json_t *arr;
 	int r;
@@ -503,26 +542,23 @@ int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	(void)ctx;
 	if (!iam || !p || !ret)
 		return ANFU_EINVAL;
-	if (kind && strcmp(kind, "account_review") != 0 && strcmp(kind, "recertification") != 0)
-		return ANFU_EINVAL;
-	/* Only the kinds the principal may read; a kind asked for is a filter. */
-	if (kind && strcmp(kind, "account_review") == 0)
-		q[1] = ANFU_PS("");
-	else if (kind)
-		q[0] = ANFU_PS("");
-	if ((kind && strcmp(kind, "account_review") == 0 && !review) ||
-	    (kind && strcmp(kind, "recertification") == 0 && !recert) || (!review && !recert))
-		return ANFU_EPERM;
+	r = report_kinds(p, kind, &a, &b);
+	if (r < 0)
+		return r;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
 	arr = json_array();
 	if (!arr)
 		abort();
-	r = anfu_db_exec(db,
-			 REPORT_COLUMNS "WHERE kind = $1 OR kind = $2 "
-					"ORDER BY created_ms DESC, id DESC LIMIT $3",
-			 q, 3, report_row_cb, arr, NULL);
+	{
+		struct anfu_param q[3] = { ANFU_PS(a), ANFU_PS(b), ANFU_PI(REPORT_LIST_MAX) };
+
+		r = anfu_db_exec(db,
+				 REPORT_COLUMNS "WHERE kind = $1 OR kind = $2 "
+						"ORDER BY created_ms DESC, id DESC LIMIT $3",
+				 q, 3, report_row_cb, arr, NULL);
+	}
 	if (r < 0) {
 		json_decref(arr);
 		return r;

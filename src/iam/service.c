@@ -17,15 +17,14 @@
 #include "base/mem.h"
 #include "base/str.h"
 #include "config/config.h"
+#include "iam/admin.h"
+#include "iam/challenge.h"
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "iam/pwhash.h"
 #include "jobs/jobs.h"
 #include "notify/notify.h"
 #include "store/store.h"
-
-/* CALL SITE (engineer C, iam/challenge.h): test-hook captcha table. */
-/* CALL SITE (engineer D, iam/admin.h): approval types and review job. */
 
 /* Users looked at per batch by the reminder job (bounds one query). */
 #define REMIND_BATCH 100
@@ -50,6 +49,12 @@ int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 	iam->notify = d->notify;
 	r = anfu_pwhash_new(d->cfg->argon2.opslimit, d->cfg->argon2.memlimit_kib,
 			    d->cfg->argon2.max_concurrent, &iam->pwhash);
+#ifdef ANFU_TEST_HOOKS
+	if (r == 0)
+		r = iam_test_captchas_new(&iam->test_captchas);
+#endif
+	if (r == 0)
+		r = iam_admin_register_types();
 	if (r < 0)
 		goto out;
 	*ret = iam;
@@ -65,6 +70,9 @@ void anfu_iam_free(struct anfu_iam *iam)
 	if (!iam)
 		return;
 	anfu_pwhash_free(iam->pwhash);
+#ifdef ANFU_TEST_HOOKS
+	iam_test_captchas_free(iam->test_captchas);
+#endif
 	free(iam);
 }
 
@@ -131,7 +139,7 @@ static int kind_row(void *ud, const struct anfu_row *r)
 /* The actor type of a user id: its kind, or "system" for "system". */
 static void actor_type(struct anfu_db *db, const char *actor_id, char out[16])
 {
-	struct anfu_param p[1] = { ANFU_PS(actor_id) };
+	struct anfu_param p[1] = { iam_ps(actor_id) };
 
 	(void)anfu_strlcpy(out, "system", 16);
 	if (strcmp(actor_id, "system") == 0)
@@ -254,7 +262,7 @@ static int remind_one(struct anfu_iam *iam, struct anfu_db *db, const char *id, 
 	if (r < 0)
 		goto out;
 	{
-		struct anfu_param p[2] = { ANFU_PI(now), ANFU_PS(u.id) };
+		struct anfu_param p[2] = { ANFU_PI(now), iam_ps(u.id) };
 		r = anfu_db_exec(db, "UPDATE iam_user SET pwd_reminded_ms = $1 WHERE id = $2", p,
 				 2, NULL, NULL, NULL);
 	}
@@ -286,7 +294,7 @@ static int job_remind(void *ud, struct anfu_db *db, const char **result)
 	int count = 0, r = 0;
 
 	for (;;) {
-		struct anfu_param p[3] = { ANFU_PS(last), ANFU_PI(remind_cutoff(iam->cfg, now)),
+		struct anfu_param p[3] = { iam_ps(last), ANFU_PI(remind_cutoff(iam->cfg, now)),
 					   ANFU_PI(REMIND_BATCH) };
 		b->n = 0;
 		r = anfu_db_exec(db,
@@ -396,9 +404,10 @@ int anfu_iam_register_jobs(struct anfu_iam *iam, struct anfu_jobs *jobs)
 
 	if (!iam || !jobs)
 		return ANFU_EINVAL;
-	/* CALL SITE (engineer D): r = iam_review_register_job(iam, jobs); */
-	r = anfu_jobs_add(jobs, "iam.password_reminders", IAM_DAY_MS, JOB_FIRST_DELAY_MS,
-			  job_remind, iam);
+	r = iam_review_register_job(iam, jobs);
+	if (r == 0)
+		r = anfu_jobs_add(jobs, "iam.password_reminders", IAM_DAY_MS,
+				  JOB_FIRST_DELAY_MS, job_remind, iam);
 	if (r == 0)
 		r = anfu_jobs_add(jobs, "iam.purge", PURGE_INTERVAL_MS, JOB_FIRST_DELAY_MS,
 				  job_purge, iam);

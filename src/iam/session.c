@@ -169,7 +169,7 @@ static const char *expiry_reason(const struct anfu_iam *iam, int role_class, int
 
 static int end_one(struct anfu_db *db, const char *public_id, const char *reason, int64_t now)
 {
-	struct anfu_param p[3] = { ANFU_PI(now), ANFU_PS(reason), ANFU_PS(public_id) };
+	struct anfu_param p[3] = { ANFU_PI(now), iam_ps(reason), iam_ps(public_id) };
 
 	return anfu_db_exec(db,
 			    "UPDATE iam_session SET revoked_ms = $1, revoke_reason = $2"
@@ -210,7 +210,7 @@ static int end_for_limit(struct anfu_iam *iam, struct anfu_db *db, const struct 
 static int live_sessions(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
 			 bool admin, int64_t now, struct live *v, int *ret_n)
 {
-	struct anfu_param p[2] = { ANFU_PS(u->id), ANFU_PI(admin ? 1 : 0) };
+	struct anfu_param p[2] = { iam_ps(u->id), ANFU_PI(admin ? 1 : 0) };
 	struct live_q q = { v, 0 };
 	int r, n = 0;
 
@@ -305,18 +305,18 @@ static int insert_session(struct anfu_iam *iam, struct anfu_db *db,
 		return r;
 	{
 		struct anfu_param p[13] = {
-			ANFU_PS(id_hash),
-			ANFU_PS(u->id),
-			ANFU_PS(public_id),
+			iam_ps(id_hash),
+			iam_ps(u->id),
+			iam_ps(public_id),
 			ANFU_PI(ctx->admin ? 1 : 0),
 			ANFU_PI(cls),
-			ANFU_PS(state_name(state)),
-			ANFU_PS(csrf_hash),
+			iam_ps(state_name(state)),
+			iam_ps(csrf_hash),
 			ANFU_PI(now),
 			ANFU_PI(now + iam->cfg->session[cls].absolute_minutes * IAM_MINUTE_MS),
 			ANFU_PI(mfa_ms),
 			ANFU_PSN(ctx->ip ? ctx->ip : "", ctx->ip ? strnlen(ctx->ip, 64) : 0),
-			ANFU_PS(dev),
+			iam_ps(dev),
 			ctx->device_id && ctx->device_id[0]
 				? ANFU_PSN(ctx->device_id, strnlen(ctx->device_id, 128))
 				: ANFU_PNULL,
@@ -399,8 +399,8 @@ static int rotate_limit(struct anfu_iam *iam, struct anfu_db *db, const struct a
 int iam_session_rotate(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
 		       enum anfu_session_state state, bool mfa_now, struct anfu_login_result *ret)
 {
-	struct anfu_param q[2] = { ANFU_PS(p ? p->session_id : NULL),
-				   ANFU_PS(p ? p->user_id : NULL) };
+	struct anfu_param q[2] = { iam_ps(p ? p->session_id : NULL),
+				   iam_ps(p ? p->user_id : NULL) };
 	struct sess_brief b = { 0 };
 	char tok[TOKEN_HEX + 1], csrf[TOKEN_HEX + 1], h1[IAM_HASH_HEX], h2[IAM_HASH_HEX];
 	int64_t now = anfu_clock_now_ms(), changed = 0;
@@ -421,9 +421,9 @@ int iam_session_rotate(struct anfu_iam *iam, struct anfu_db *db, const struct an
 	if (r == 0)
 		r = token_new(iam, "csrf", csrf, h2);
 	if (r == 0) {
-		struct anfu_param u[6] = { ANFU_PS(h1), ANFU_PS(h2), ANFU_PS(state_name(state)),
+		struct anfu_param u[6] = { iam_ps(h1), iam_ps(h2), iam_ps(state_name(state)),
 					   ANFU_PI(mfa_now ? now : 0), ANFU_PI(now),
-					   ANFU_PS(p->session_id) };
+					   iam_ps(p->session_id) };
 		r = anfu_db_exec(db,
 				 "UPDATE iam_session SET id_hash = $1, csrf_hash = $2, state = $3,"
 				 " mfa_ms = CASE WHEN $4 > 0 THEN $4 ELSE mfa_ms END,"
@@ -451,8 +451,8 @@ int iam_session_end(struct anfu_iam *iam, struct anfu_db *db, const char *user_i
 	if (!iam || !db || !user_id || !reason)
 		return ANFU_EINVAL;
 	if (public_id) {
-		struct anfu_param p[4] = { ANFU_PI(now), ANFU_PS(reason), ANFU_PS(user_id),
-					   ANFU_PS(public_id) };
+		struct anfu_param p[4] = { ANFU_PI(now), iam_ps(reason), iam_ps(user_id),
+					   iam_ps(public_id) };
 		r = anfu_db_exec(db,
 				 "UPDATE iam_session SET revoked_ms = $1, revoke_reason = $2"
 				 " WHERE user_id = $3 AND public_id = $4 AND revoked_ms IS NULL",
@@ -462,8 +462,8 @@ int iam_session_end(struct anfu_iam *iam, struct anfu_db *db, const char *user_i
 		return r;
 	}
 	{
-		struct anfu_param p[4] = { ANFU_PI(now), ANFU_PS(reason), ANFU_PS(user_id),
-					   ANFU_PS(except_public_id ? except_public_id : "") };
+		struct anfu_param p[4] = { ANFU_PI(now), iam_ps(reason), iam_ps(user_id),
+					   iam_ps(except_public_id ? except_public_id : "") };
 		return anfu_db_exec(db,
 				    "UPDATE iam_session SET revoked_ms = $1, revoke_reason = $2"
 				    " WHERE user_id = $3 AND public_id <> $4 AND revoked_ms IS NULL",
@@ -512,7 +512,7 @@ static int sess_row(void *ud, const struct anfu_row *r)
 
 static int sess_load(struct anfu_db *db, const char *id_hash, struct sess_row *s)
 {
-	struct anfu_param p[1] = { ANFU_PS(id_hash) };
+	struct anfu_param p[1] = { iam_ps(id_hash) };
 
 	return anfu_db_exec(db,
 			    "SELECT user_id, public_id, admin, role_class, state, csrf_hash,"
@@ -642,7 +642,7 @@ static int route_check(const struct anfu_iam_auth_in *in, const struct anfu_prin
 
 static void touch(struct anfu_db *db, const char *public_id, int64_t last_seen, int64_t now)
 {
-	struct anfu_param p[2] = { ANFU_PI(now), ANFU_PS(public_id) };
+	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(public_id) };
 	int r;
 
 	if (now - last_seen < TOUCH_MS)

@@ -125,7 +125,7 @@ static int user_query(struct anfu_db *db, const char *sql, const char *key,
 {
 	struct iam_user u = { 0 };
 	struct user_q q = { &u, false };
-	struct anfu_param p[1] = { ANFU_PS(key) };
+	struct anfu_param p[1] = { iam_ps(key) };
 	int r;
 
 	r = anfu_db_exec(db, sql, p, 1, user_row, &q, NULL);
@@ -435,28 +435,28 @@ static int insert_row(struct anfu_db *db, const struct iam_new_user *nu, const c
 		" $15, $16, $17, $18, $19, $20, $21, $22)";
 	const char *lang = nu->lang && strcmp(nu->lang, "en") == 0 ? "en" : "zh";
 	struct anfu_param p[22] = {
-		ANFU_PS(id),
-		ANFU_PS(iam_kind_name(nu->kind)),
-		ANFU_PS(nu->login_kind),
-		ANFU_PS(s[0].idx),
-		ANFU_PS(s[0].enc),
+		iam_ps(id),
+		iam_ps(iam_kind_name(nu->kind)),
+		iam_ps(nu->login_kind),
+		iam_ps(s[0].idx),
+		iam_ps(s[0].enc),
 		nu->expires_ms > 0 ? ANFU_PI(nu->expires_ms) : ANFU_PNULL,
 		ANFU_PI(nu->temporary ? 1 : 0),
 		ANFU_PI(now),
-		ANFU_PS(nu->created_by ? nu->created_by : id),
-		ANFU_PS(nu->password_hash),
+		iam_ps(nu->created_by ? nu->created_by : id),
+		iam_ps(nu->password_hash),
 		nu->password_hash ? ANFU_PI(now) : ANFU_PNULL,
 		ANFU_PI(nu->must_change ? 1 : 0),
-		ANFU_PS(s[1].enc),
-		s[1].has_idx ? ANFU_PS(s[1].idx) : ANFU_PNULL,
-		ANFU_PS(s[2].enc),
-		s[2].has_idx ? ANFU_PS(s[2].idx) : ANFU_PNULL,
-		ANFU_PS(s[3].enc),
-		ANFU_PS(s[4].enc),
-		s[4].has_idx ? ANFU_PS(s[4].idx) : ANFU_PNULL,
-		ANFU_PS(nu->nickname && nu->nickname[0] ? nu->nickname : NULL),
-		ANFU_PS(nu->merchant_id && nu->merchant_id[0] ? nu->merchant_id : NULL),
-		ANFU_PS(lang),
+		iam_ps(s[1].enc),
+		s[1].has_idx ? iam_ps(s[1].idx) : ANFU_PNULL,
+		iam_ps(s[2].enc),
+		s[2].has_idx ? iam_ps(s[2].idx) : ANFU_PNULL,
+		iam_ps(s[3].enc),
+		iam_ps(s[4].enc),
+		s[4].has_idx ? iam_ps(s[4].idx) : ANFU_PNULL,
+		iam_ps(nu->nickname && nu->nickname[0] ? nu->nickname : NULL),
+		iam_ps(nu->merchant_id && nu->merchant_id[0] ? nu->merchant_id : NULL),
+		iam_ps(lang),
 	};
 
 	return anfu_db_exec(db, sql, p, 22, NULL, NULL, NULL);
@@ -507,7 +507,7 @@ int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind
 		       const char *hash, const char *reason, const char *actor_id, bool must_change,
 		       int64_t now_ms)
 {
-	struct anfu_param up[4] = { ANFU_PS(user_id), ANFU_PS(hash), ANFU_PI(now_ms),
+	struct anfu_param up[4] = { iam_ps(user_id), iam_ps(hash), ANFU_PI(now_ms),
 				    ANFU_PI(must_change ? 1 : 0) };
 	char hid[ANFU_ID_MAX];
 	int64_t changed = 0;
@@ -533,9 +533,9 @@ int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind
 	if (r < 0)
 		return r;
 	{
-		struct anfu_param hp[7] = { ANFU_PS(hid),    ANFU_PS(user_id), ANFU_PS(kind),
-					    ANFU_PS(hash),   ANFU_PI(now_ms),  ANFU_PS(reason),
-					    ANFU_PS(actor_id) };
+		struct anfu_param hp[7] = { iam_ps(hid),    iam_ps(user_id), iam_ps(kind),
+					    iam_ps(hash),   ANFU_PI(now_ms),  iam_ps(reason),
+					    iam_ps(actor_id) };
 		r = anfu_db_exec(db,
 				 "INSERT INTO iam_password_history (id, user_id, kind, hash,"
 				 " changed_ms, reason, actor_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -570,7 +570,7 @@ int iam_password_in_history(struct anfu_iam *iam, struct anfu_db *db, const char
 		" FROM iam_password_history WHERE user_id = $1 AND kind = $2"
 		" ORDER BY changed_ms DESC LIMIT $3) t)"
 		" ORDER BY changed_ms DESC LIMIT $4";
-	struct anfu_param p[4] = { ANFU_PS(user_id), ANFU_PS(kind), ANFU_PI(n),
+	struct anfu_param p[4] = { iam_ps(user_id), iam_ps(kind), ANFU_PI(n),
 				   ANFU_PI(HISTORY_SCAN_MAX) };
 	struct hist_q q = { { 0 }, 0 };
 	int r, found = 0;
@@ -581,7 +581,7 @@ int iam_password_in_history(struct anfu_iam *iam, struct anfu_db *db, const char
 		return 0;
 	r = anfu_db_exec(db, sql, p, 4, hist_row, &q, NULL);
 	for (int i = 0; i < q.n; i++) {
-		if (r == 0 && !found && anfu_pwhash_verify(iam->pwhash, q.hashes[i], pw, len) == 0)
+		if (r == 0 && !found && anfu_pwhash_check(iam->pwhash, q.hashes[i], pw, len) == 0)
 			found = 1;
 		anfu_free_secret(q.hashes[i]);
 	}
@@ -655,7 +655,7 @@ static int idx_row(void *ud, const struct anfu_row *r)
 int iam_user_target_index(struct anfu_db *db, const char *user_id, const char *channel,
 			  char out[IAM_HASH_HEX])
 {
-	struct anfu_param p[1] = { ANFU_PS(user_id) };
+	struct anfu_param p[1] = { iam_ps(user_id) };
 	struct idx_q q = { out, false };
 	const char *sql;
 	int r;

@@ -9,7 +9,9 @@
  * values are always bound as $1..$n parameters. Engine messages are logged
  * here and mapped to ANFU_E* codes; they never leave this file.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -565,18 +567,29 @@ static int sq_limit_size(struct anfu_db *db, int64_t extra_pages)
 
 /* SQLite creates files with the umask's mode; a payment database must not
  * be readable by others, so create it 0600 first (WAL files copy it). */
+/* Creates a missing database file with mode 0600 before SQLite opens it.
+ * An existing file is never opened here: closing ANY descriptor of the
+ * database file drops every POSIX lock this process holds on it, so other
+ * connections of ours would lose their locks and another process could
+ * write under them (SQLite's "how to corrupt" list, section 2.2). */
 static int create_private(const char *path)
 {
+	struct stat st;
 	int fd;
 
-	if (strcmp(path, ":memory:") == 0)
+	if (strcmp(path, ":memory:") == 0 || lstat(path, &st) == 0)
 		return 0;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
+	if (errno != ENOENT) {
+		anfu_log_warn("store.sqlite", "cannot stat %s: %m", path);
+		return ANFU_EIO;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno != EEXIST) {
 		anfu_log_warn("store.sqlite", "cannot create %s: %m", path);
 		return ANFU_EIO;
 	}
-	(void)close(fd);
+	if (fd >= 0)
+		(void)close(fd);
 	return 0;
 }
 

@@ -14,7 +14,7 @@ from conftest import SMTP
 
 GOOD_PASSWORD = "Tq7#vLm9!zRw"
 OTHER_PASSWORD = "Hb4$kWz8@qNe"
-THIRD_PASSWORD = "Xm2&pDv6#tYu"
+THIRD_PASSWORD = "Gk5^rBn8%cJy"
 
 
 def pfx(admin):
@@ -38,11 +38,34 @@ def deliver(s):
     return r.json()["sent"]
 
 
-def sms_to(s, phone):
-    """Texts of the SMS simulator's outbox sent to phone, oldest first."""
-    deliver(s)
-    msgs = s.get("/test/v1/sms-outbox").json()["messages"]
-    return [m["text"] for m in msgs if m["to"].endswith(phone[-11:])]
+def outbox(s):
+    return s.get("/test/v1/sms-outbox").json()["messages"]
+
+
+def sms_to(s, phone, min_count=0, since=0, wait=10.0):
+    """Texts of the SMS simulator's outbox sent to phone (from outbox index
+    since), oldest first; waits up to `wait` seconds for at least min_count
+    of them, since delivery runs on its own thread."""
+    deadline = time.time() + wait
+    while True:
+        deliver(s)
+        msgs = outbox(s)[since:]
+        texts = [m["text"] for m in msgs if m["to"].endswith(phone[-11:])]
+        if len(texts) >= min_count or time.time() > deadline:
+            return texts
+        time.sleep(0.05)
+
+
+def sms_wait(s, phone, pred, wait=10.0):
+    """Waits until pred(texts) holds for the texts sent to phone."""
+    deadline = time.time() + wait
+    texts = []
+    while time.time() < deadline:
+        texts = sms_to(s, phone, wait=0)
+        if pred(texts):
+            return texts
+        time.sleep(0.05)
+    raise AssertionError("no matching SMS to %s: %r" % (phone, texts))
 
 
 def mails_to(address, wait=10.0):
@@ -75,7 +98,8 @@ def last_code(texts):
 
 
 def sms_code(s, phone):
-    return last_code(sms_to(s, phone))
+    """The code of the first SMS to phone after the last send_code mark."""
+    return last_code(sms_to(s, phone, min_count=1, since=getattr(s, "sms_mark", 0)))
 
 
 def mail_code(s, address, count_before=0):
@@ -176,6 +200,8 @@ class Client:
         return r
 
     def send_code(self, purpose, channel, target=None, captcha=False):
+        # Codes sent from here on are the ones sms_code() reads.
+        self.s.sms_mark = len(outbox(self.s))
         body = {"purpose": purpose, "channel": channel}
         if target:
             body["target"] = target
@@ -196,7 +222,7 @@ def new_phone():
 def register(server, phone=None, password=GOOD_PASSWORD, **extra):
     """Registers a customer by SMS code; returns (client, phone)."""
     phone = phone or new_phone()
-    c = Client(server, device="reg-" + phone)
+    c = Client(server, device="registration-device")
     r = c.send_code("register", "sms", phone, captcha=True)
     assert r.status_code == 202, r.text
     code = sms_code(server, phone)

@@ -66,7 +66,7 @@ struct sent_msg {
 	char target[256];
 	char lang[4];
 	char tmpl[32];
-	char args[2][32];
+	char args[3][32];
 	int nargs;
 };
 
@@ -88,6 +88,7 @@ static struct sent_msg sent[MAX_RECORDS];
 static int nsent;
 static struct audited audited[MAX_RECORDS];
 static int naudited;
+static int npokes;
 static const struct stub_user stub_users[] = {
 	{ "usr_phoneonly0000000000000", "13900001234", NULL },
 	{ "usr_emailonly0000000000000", NULL, "carol@example.com" },
@@ -141,7 +142,7 @@ static void record_msg(const char *how, const char *user_id, unsigned channels,
 	(void)snprintf(m->lang, sizeof(m->lang), "%s", lang ? lang : "");
 	(void)snprintf(m->tmpl, sizeof(m->tmpl), "%s", tmpl);
 	m->nargs = nargs;
-	for (int i = 0; i < nargs && i < 2; i++)
+	for (int i = 0; i < nargs && i < 3; i++)
 		(void)snprintf(m->args[i], sizeof(m->args[i]), "%s", args[i]);
 }
 
@@ -162,6 +163,16 @@ int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
 	assert_true(db->tx_depth > 0);
 	record_msg("notice_to", user_id, 0, channel, target, lang, tmpl, args, nargs);
 	return 0;
+}
+
+/* Delivery is woken only once the notices are committed. */
+void iam_notify_poke(struct anfu_iam *iam)
+{
+	struct anfu_db *db = NULL;
+
+	assert_int_equal(anfu_store_db(iam->store, &db), 0);
+	assert_int_equal(db->tx_depth, 0);
+	npokes++;
 }
 
 void iam_user_clear(struct iam_user *u)
@@ -245,6 +256,7 @@ static int setup(void **state)
 #endif
 	nsent = 0;
 	naudited = 0;
+	npokes = 0;
 	*state = f;
 	return 0;
 }
@@ -432,6 +444,26 @@ static void test_issue_refuses_resend_within_interval(void **state)
 	assert_int_equal(issue(f, &ci, code), 0);
 	ci = issue_req(ANFU_CODE_REGISTER, OTHER_TARGET, OTHER_TARGET);
 	assert_int_equal(issue(f, &ci, code), 0);
+}
+
+/* A code its owner used up does not hold the next one back (log in with
+ * a code, log out, log in again). */
+static void test_issue_after_used_code_is_not_held_back(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_code_issue ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_a");
+	char code[8];
+
+	assert_int_equal(issue(f, &ci, code), 0);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_code_verify(f->db, f->vault, ANFU_CODE_LOGIN, TARGET, "ses_a", code,
+					  MAX_ATTEMPTS),
+			 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	ci.context = "ses_b";
+	assert_int_equal(issue(f, &ci, code), 0);
+	/* The new code is open, so it holds the next one back. */
+	assert_int_equal(issue(f, &ci, code), ANFU_ERATE);
 }
 
 #ifdef ANFU_TEST_HOOKS
@@ -747,8 +779,10 @@ static void test_send_register_code_to_new_mobile(void **state)
 	assert_string_equal(sent[0].tmpl, "code");
 	assert_string_equal(sent[0].lang, "en");
 	assert_string_equal(sent[0].user_id, "");
-	assert_int_equal(sent[0].nargs, 2);
-	assert_string_equal(sent[0].args[1], "5");
+	/* Code texts take (code, purpose, minutes). */
+	assert_int_equal(sent[0].nargs, 3);
+	assert_string_equal(sent[0].args[1], "register");
+	assert_string_equal(sent[0].args[2], "5");
 	/* The code is bound to purpose register, the target index and, as
 	 * context, the target index again. */
 	index_of(f, "phone", "13800001050", idx);
@@ -760,6 +794,7 @@ static void test_send_register_code_to_new_mobile(void **state)
 	assert_string_equal(audited[0].details,
 			    "{\"channel\":\"sms\",\"delivered\":\"code\",\"purpose\":\"register\","
 			    "\"target\":\"****1050\"}");
+	assert_int_equal(npokes, 1);
 }
 
 /* req: IAM-MFA-08, DATA-MASK-03 */
@@ -1012,6 +1047,7 @@ static void test_send_login_code_to_bound_phone(void **state)
 	assert_string_equal(sent[0].user_id, "usr_phoneonly0000000000000");
 	assert_int_equal(sent[0].channels, ANFU_MFA_SMS);
 	assert_string_equal(sent[0].tmpl, "code");
+	assert_string_equal(sent[0].args[1], "login");
 	assert_string_equal(audited[0].actor, "usr_phoneonly0000000000000");
 	index_of(f, "phone", "13900001234", idx);
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, idx, "ses_other", sent[0].args[0]),
@@ -1036,6 +1072,7 @@ static void test_send_step_up_code_to_bound_email(void **state)
 
 	assert_int_equal(send_code(f, &p, &req, &out, &err), 0);
 	assert_int_equal(sent[0].channels, ANFU_MFA_EMAIL);
+	assert_string_equal(sent[0].args[1], "step_up");
 	index_of(f, "email", "carol@example.com", idx);
 	assert_int_equal(verify(f, ANFU_CODE_STEP_UP, idx, "ses_two", sent[0].args[0]), 0);
 }
@@ -1058,6 +1095,7 @@ static void test_send_to_unbound_channel_is_unavailable(void **state)
 	assert_string_equal(out.id, "untouched");
 	assert_int_equal(nsent, 0);
 	assert_int_equal(naudited, 0);
+	assert_int_equal(npokes, 0);
 	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 0);
 }
 
@@ -1076,6 +1114,7 @@ static void test_send_bind_code_to_new_target(void **state)
 	assert_string_equal(sent[0].how, "notice_to");
 	assert_string_equal(sent[0].user_id, "usr_phoneonly0000000000000");
 	assert_string_equal(sent[0].target, "new@example.com");
+	assert_string_equal(sent[0].args[1], "bind");
 	index_of(f, "email", "new@example.com", idx);
 	(void)snprintf(ctx, sizeof(ctx), "usr_phoneonly0000000000000:%s", idx);
 	assert_int_equal(verify(f, ANFU_CODE_BIND, idx, idx, sent[0].args[0]), ANFU_EAUTH);
@@ -1093,6 +1132,7 @@ int main(void)
 		T(test_issue_codes_are_random),
 		T(test_issue_rejects_bad_arguments),
 		T(test_issue_refuses_resend_within_interval),
+		T(test_issue_after_used_code_is_not_held_back),
 #ifdef ANFU_TEST_HOOKS
 		T(test_issue_resend_allowed_exactly_at_interval),
 #endif

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -501,6 +504,53 @@ static void test_store_free_closes_every_connection(void **state)
 	anfu_store_free(s);
 }
 
+/* SQLite's shared-lock byte range on the database file (os_unix.c):
+ * PENDING_BYTE 0x40000000, SHARED_FIRST = PENDING_BYTE + 2, 510 bytes. */
+#define SQLITE_SHARED_FIRST (0x40000000 + 2)
+#define SQLITE_SHARED_SIZE 510
+
+/* True when a process other than the caller could take a write lock on the
+ * shared range of path, i.e. nobody holds a SHARED lock there. Asked from a
+ * child, because F_GETLK ignores the caller's own locks. */
+static bool others_could_lock_exclusively(const char *path)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+				    .l_start = SQLITE_SHARED_FIRST, .l_len = SQLITE_SHARED_SIZE };
+		int fd = open(path, O_RDWR);
+
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) != 0)
+			_exit(2);
+		_exit(fl.l_type == F_UNLCK ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 2);
+	return WEXITSTATUS(status) == 0;
+}
+
+/* Regression: opening a second connection used to open() and close() the
+ * database file, which dropped every POSIX lock the process held on it, so
+ * another process (the CLI next to a running anfud) could checkpoint and
+ * reset the WAL under our readers: "database disk image is malformed". */
+static void test_opening_a_connection_keeps_the_locks_of_the_others(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_store_cfg cfg = { "sqlite", f->path, 2000 };
+	struct anfu_db *second = NULL;
+
+	assert_int_equal(anfu_db_begin_read(f->db), 0);
+	assert_int_equal(count_rows(f->db), 0);
+	assert_false(others_could_lock_exclusively(f->path));
+	assert_int_equal(anfu_db_open(&cfg, &second), 0);
+	assert_false(others_could_lock_exclusively(f->path));
+	anfu_db_close(second);
+	assert_int_equal(anfu_db_rollback(f->db), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +576,7 @@ int main(void)
 		T(test_unknown_backend_is_einval),
 		T(test_store_gives_each_thread_its_own_connection),
 		T(test_store_free_closes_every_connection),
+		T(test_opening_a_connection_keeps_the_locks_of_the_others),
 #undef T
 	};
 

@@ -1,0 +1,932 @@
+/*
+ * iam/login: password login, the second factor, step-up and logout —
+ * with lockout, credential-stuffing throttling, captcha, login history
+ * and anomaly detection.
+ *
+ * Owns the SQL on iam_login_attempt and iam_device (writes) and the
+ * failure counters of iam_user. Trusts nothing in the request: unknown
+ * names, wrong passwords, wrong listeners and locked, disabled or expired
+ * accounts all get the same refusal after the same Argon2 work (a dummy
+ * hash when there is no real one). Argon2 runs before the write
+ * transaction, so the database write lock is never held for it; what the
+ * failure count depends on is re-read inside the transaction.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
+#include "config/config.h"
+#include "iam/core.h"
+#include "iam/factors.h"
+#include "iam/internal.h"
+#include "iam/pwhash.h"
+#include "iam/pwpolicy.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+/* A completed login (IAM-HIST-02, the usual networks of IAM-ANOM-01): a
+ * "success" whose password step did not still owe a second factor; that
+ * step is recorded as "success" with reason "mfa_pending" and the factor
+ * as a second row. */
+#define COMPLETED "result = 'success' AND reason <> 'mfa_pending'"
+/* Attempt results that count as failures (per IP and since a login). */
+#define FAILING_RESULTS "('failure', 'locked', 'disabled', 'expired', 'mfa_failure')"
+#define DEVICE_LABEL_MAX 64
+
+/* What one login call works with. */
+struct login {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	struct anfu_db *db;
+	struct iam_user u;
+	bool found;
+	int64_t now;
+	char dev[IAM_HASH_HEX];
+	char net[64];
+};
+
+int iam_attempt_record(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		       const char *user_id, const char *result, const char *reason)
+{
+	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], net[64];
+	const char *ip = ctx && ctx->ip ? ctx->ip : "";
+	int r;
+
+	if (!iam || !db || !ctx || !result || !reason)
+		return ANFU_EINVAL;
+	r = anfu_id_new("att", id, sizeof(id));
+	if (r == 0)
+		r = iam_device_hash(iam, ctx, dev);
+	if (r < 0)
+		return r;
+	iam_network_of(ip, net, sizeof(net));
+	{
+		struct anfu_param p[9] = { iam_ps(id),	     iam_ps(user_id),
+					   ANFU_PI(anfu_clock_now_ms()),
+					   ANFU_PSN(ip, strnlen(ip, 64)),
+					   iam_ps(net),     iam_ps(dev),
+					   ANFU_PI(ctx->admin ? 1 : 0),
+					   iam_ps(result),  iam_ps(reason) };
+		r = anfu_db_exec(db,
+				 "INSERT INTO iam_login_attempt (id, user_id, ts_ms, ip, network,"
+				 " device_hash, admin, result, reason)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+				 p, 9, NULL, NULL, NULL);
+	}
+	return r;
+}
+
+/* ---- failure counting and lockout (IAM-LOCK-01..04) ---------------------------------- */
+
+static int lock_account(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			const struct iam_user *u, int n, int64_t now)
+{
+	bool staff = u->kind == ANFU_USER_STAFF;
+	int64_t until = staff ? 0 : now + iam->cfg->lockout.user_minutes * IAM_MINUTE_MS;
+	char minutes[24];
+	const char *args[1] = { minutes };
+	struct anfu_param p[3] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL, iam_ps(u->id) };
+	json_t *det;
+	int r;
+
+	r = anfu_db_exec(db,
+			 "UPDATE iam_user SET failures = $1, status = 'locked', locked_until_ms = $2"
+			 " WHERE id = $3",
+			 p, 3, NULL, NULL, NULL);
+	if (r < 0)
+		return r;
+	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)iam->cfg->lockout.user_minutes);
+	r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, staff ? "lockout_staff" : "lockout",
+		       args, 1);
+	if (r < 0)
+		return r;
+	det = until ? json_pack("{sisI}", "failures", n, "locked_until_ms", (json_int_t)until)
+		    : json_pack("{siss}", "failures", n, "locked_until", "unlock");
+	r = iam_audit(iam, db, ctx, NULL, u->id, "auth.locked", "user", u->id, "success", det);
+	json_decref(det);
+	return r;
+}
+
+int iam_failure_count(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		      const struct iam_user *u, bool *ret_locked)
+{
+	int64_t now = anfu_clock_now_ms(), thr;
+	bool lock_over;
+	int n, r;
+
+	if (!iam || !db || !u)
+		return ANFU_EINVAL;
+	if (ret_locked)
+		*ret_locked = false;
+	/* Already locked (a concurrent request got there first): nothing to add. */
+	if (strcmp(iam_user_state(u, now), "active") != 0)
+		return 0;
+	/* A timed lock that ran out starts the count afresh. */
+	lock_over = strcmp(u->status, "locked") == 0 && u->locked_until_ms > 0;
+	n = (lock_over ? 0 : u->failures) + 1;
+	thr = u->kind == ANFU_USER_STAFF ? iam->cfg->lockout.staff_threshold
+					 : iam->cfg->lockout.user_threshold;
+	if (n >= thr) {
+		r = lock_account(iam, db, ctx, u, n, now);
+		if (r == 0 && ret_locked)
+			*ret_locked = true;
+		return r;
+	}
+	{
+		struct anfu_param p[2] = { ANFU_PI(n), iam_ps(u->id) };
+		return anfu_db_exec(db,
+				    "UPDATE iam_user SET failures = $1, status = CASE WHEN status ="
+				    " 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
+				    " WHERE id = $2",
+				    p, 2, NULL, NULL, NULL);
+	}
+}
+
+/* ---- second factors -------------------------------------------------------------------- */
+
+static int verify_totp(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+		       const char *code, struct anfu_iam_err *err)
+{
+	char *secret = NULL;
+	int64_t step = 0, changed = 0;
+	int r;
+
+	if (!u->totp_confirmed || !u->totp_enc) {
+		iam_err_set(err, "method_unavailable", "method");
+		return ANFU_EPERM;
+	}
+	r = iam_user_reveal(iam, db, u, "totp", &secret);
+	if (r == 0 && !secret)
+		r = ANFU_EINTERNAL;
+	if (r < 0)
+		return r;
+	r = anfu_totp_verify(secret, code, anfu_clock_now_ms(), u->totp_last_step, &step);
+	anfu_free_secret(secret);
+	if (r == 0) {
+		/* The guard makes a concurrent second use of the code fail. */
+		struct anfu_param p[2] = { ANFU_PI(step), iam_ps(u->id) };
+		r = anfu_db_exec(db,
+				 "UPDATE iam_user SET totp_last_step = $1 WHERE id = $2"
+				 " AND totp_last_step < $1",
+				 p, 2, NULL, NULL, &changed);
+		if (r == 0 && changed == 0)
+			r = ANFU_EAUTH;
+	}
+	if (r == ANFU_EAUTH || r == ANFU_EINVAL) {
+		iam_err_set(err, "code_invalid", "code");
+		return ANFU_EAUTH;
+	}
+	return r;
+}
+
+int iam_factor_verify(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+		      const char *method, const char *code, const char *purpose,
+		      const char *context, struct anfu_iam_err *err)
+{
+	char idx[IAM_HASH_HEX];
+	int r;
+
+	if (!iam || !db || !u || !purpose || !context)
+		return ANFU_EINVAL;
+	if (!method || !code || !code[0] || strlen(code) > 16) {
+		iam_err_set(err, "code_invalid", "code");
+		return ANFU_EAUTH;
+	}
+	if (strcmp(method, "totp") == 0)
+		return verify_totp(iam, db, u, code, err);
+	if (strcmp(method, "sms") != 0 && strcmp(method, "email") != 0) {
+		iam_err_set(err, "method_unavailable", "method");
+		return ANFU_EPERM;
+	}
+	r = iam_user_target_index(db, u->id, method, idx);
+	if (r == ANFU_ENOTFOUND) {
+		iam_err_set(err, "method_unavailable", "method");
+		return ANFU_EPERM;
+	}
+	if (r < 0)
+		return r;
+	r = anfu_code_verify(db, iam->vault, purpose, idx, context, code,
+			     (int)iam->cfg->mfa.code_max_attempts);
+	if (r == ANFU_EEXPIRED)
+		iam_err_set(err, "code_expired", "code");
+	else if (r == ANFU_EAUTH || r == ANFU_ENOTFOUND || r == ANFU_EINVAL) {
+		iam_err_set(err, "code_invalid", "code");
+		r = ANFU_EAUTH;
+	}
+	return r;
+}
+
+/* ---- credential stuffing (IAM-ANOM-02) ------------------------------------------------ */
+
+static int count_ip(struct anfu_db *db, const char *ip, int64_t from, int64_t to,
+		    const char *results, int64_t *ret)
+{
+	char sql[256];
+	struct anfu_param p[3] = { iam_ps(ip), ANFU_PI(from), ANFU_PI(to) };
+
+	(void)snprintf(sql, sizeof(sql),
+		       "SELECT COUNT(*) FROM iam_login_attempt WHERE ip = $1 AND ts_ms > $2"
+		       " AND ts_ms <= $3 AND result IN %s",
+		       results);
+	return anfu_db_query_int(db, sql, p, 3, ret);
+}
+
+/* True when the IP reached lockout.ip_failures within lockout.ip_window,
+ * now or at its latest failure less than lockout.ip_block ago. */
+static int ip_blocked(struct anfu_iam *iam, struct anfu_db *db, const char *ip, int64_t now,
+		      bool *ret)
+{
+	int64_t win = iam->cfg->lockout.ip_window_s * 1000, n = 0, last = 0;
+	struct anfu_param p[1] = { iam_ps(ip) };
+	int r;
+
+	*ret = false;
+	if (!ip || !ip[0])
+		return 0;
+	r = count_ip(db, ip, now - win, now, FAILING_RESULTS, &n);
+	if (r == 0 && n >= iam->cfg->lockout.ip_failures) {
+		*ret = true;
+		return 0;
+	}
+	if (r == 0)
+		r = anfu_db_query_int(db,
+				      "SELECT MAX(ts_ms) FROM iam_login_attempt WHERE ip = $1"
+				      " AND result IN " FAILING_RESULTS,
+				      p, 1, &last);
+	if (r == ANFU_ENOTFOUND)
+		return 0;
+	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000)
+		r = count_ip(db, ip, last - win, last, FAILING_RESULTS, &n);
+	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000)
+		*ret = n >= iam->cfg->lockout.ip_failures;
+	return r;
+}
+
+/* Refuses a throttled IP: the attempt is recorded, and the security event
+ * audited once per window. */
+static int throttle(struct login *l, struct anfu_iam_err *err)
+{
+	int64_t seen = 0, win = l->iam->cfg->lockout.ip_window_s * 1000;
+	int r = anfu_db_begin(l->db);
+
+	if (r == 0)
+		r = count_ip(l->db, l->ctx->ip, l->now - win, l->now, "('throttled')", &seen);
+	if (r == 0 && seen == 0) {
+		json_t *det = json_pack("{ss}", "network", l->net);
+		r = iam_audit(l->iam, l->db, l->ctx, NULL, NULL, "security.credential_stuffing", "ip",
+			      "", "denied", det);
+		json_decref(det);
+	}
+	if (r == 0)
+		r = iam_attempt_record(l->iam, l->db, l->ctx, NULL, "throttled", "ip_failures");
+	if (r == 0)
+		r = anfu_db_commit(l->db);
+	else
+		iam_tx_abort(l->db);
+	iam_err_set(err, "too_many_failures", NULL);
+	return r < 0 ? r : ANFU_ERATE;
+}
+
+/* ---- captcha (IAM-CAP-01) ----------------------------------------------------------- */
+
+static int captcha_needed(struct login *l, bool *ret)
+{
+	const struct anfu_config *cfg = l->iam->cfg;
+	int64_t n = 0, win = cfg->lockout.ip_window_s * 1000;
+	int r = 0;
+
+	*ret = true;
+	if (strcmp(cfg->captcha.mode, "after_failures") != 0)
+		return 0;
+	if (l->found && l->u.failures >= cfg->captcha.after_failures)
+		return 0;
+	if (l->ctx->ip && l->ctx->ip[0])
+		r = count_ip(l->db, l->ctx->ip, l->now - win, l->now, FAILING_RESULTS, &n);
+	if (r == 0)
+		*ret = n >= cfg->captcha.after_failures;
+	return r;
+}
+
+/* Consumes the captcha in a transaction of its own (it is used up by any
+ * attempt, right or wrong), before any Argon2 work is spent. */
+static int captcha_gate(struct login *l, const struct anfu_login_req *req,
+			struct anfu_iam_err *err)
+{
+	bool need = true;
+	int r = captcha_needed(l, &need), c;
+
+	if (r < 0 || !need)
+		return r;
+	if (!req->captcha_id || !req->captcha_id[0] || !req->captcha_answer ||
+	    !req->captcha_answer[0]) {
+		iam_err_set(err, "captcha_required", "captcha_id");
+		return ANFU_EINVAL;
+	}
+	r = anfu_db_begin(l->db);
+	if (r < 0)
+		return r;
+	c = anfu_captcha_check(l->db, l->iam->vault, req->captcha_id, req->captcha_answer);
+	if (c < 0)
+		r = iam_attempt_record(l->iam, l->db, l->ctx, l->found ? l->u.id : NULL,
+				       "captcha_failed", "captcha");
+	if (r == 0)
+		r = anfu_db_commit(l->db);
+	else
+		iam_tx_abort(l->db);
+	if (r == 0 && c < 0) {
+		iam_err_set(err, "captcha_invalid", "captcha_answer");
+		r = ANFU_EINVAL;
+	}
+	return r;
+}
+
+/* ---- refusals ------------------------------------------------------------------------ */
+
+/* Records a refused attempt and its audit record in a transaction of
+ * their own. */
+static int record_refusal(struct login *l, const char *user_id, const char *result,
+			  const char *reason)
+{
+	json_t *det = json_pack("{ssss}", "result", result, "reason", reason);
+	int r = anfu_db_begin(l->db);
+
+	if (r == 0)
+		r = iam_attempt_record(l->iam, l->db, l->ctx, user_id, result, reason);
+	if (r == 0)
+		r = iam_audit(l->iam, l->db, l->ctx, NULL, user_id, "auth.login_failed", "user",
+			      user_id ? user_id : "", strcmp(result, "denied") == 0 ? "denied"
+										: "failure",
+			      det);
+	if (r == 0)
+		r = anfu_db_commit(l->db);
+	else
+		iam_tx_abort(l->db);
+	json_decref(det);
+	return r;
+}
+
+/* Records a refused attempt and answers with the uniform refusal. */
+static int refuse(struct login *l, const char *user_id, const char *result, const char *reason,
+		  struct anfu_iam_err *err)
+{
+	int r = record_refusal(l, user_id, result, reason);
+
+	iam_err_set(err, "invalid_credentials", NULL);
+	return r < 0 ? r : ANFU_EAUTH;
+}
+
+/* A wrong password: counts toward the lock in one transaction. */
+static int fail_password(struct login *l, struct anfu_iam_err *err)
+{
+	struct iam_user u = { 0 };
+	json_t *det = json_pack("{ssss}", "result", "failure", "reason", "bad_password");
+	bool locked = false;
+	int r = anfu_db_begin(l->db);
+
+	if (r == 0)
+		r = iam_user_load(l->db, l->u.id, &u);
+	if (r == 0)
+		r = iam_failure_count(l->iam, l->db, l->ctx, &u, &locked);
+	if (r == 0)
+		r = iam_attempt_record(l->iam, l->db, l->ctx, u.id, "failure", "bad_password");
+	if (r == 0)
+		r = iam_audit(l->iam, l->db, l->ctx, NULL, u.id, "auth.login_failed", "user", u.id,
+			      "failure", det);
+	if (r == 0)
+		r = anfu_db_commit(l->db);
+	else
+		iam_tx_abort(l->db);
+	if (r == 0 && locked)
+		iam_notify_poke(l->iam);
+	json_decref(det);
+	iam_user_clear(&u);
+	iam_err_set(err, "invalid_credentials", NULL);
+	return r < 0 ? r : ANFU_EAUTH;
+}
+
+static bool listener_ok(const struct iam_user *u, bool admin)
+{
+	return (u->kind == ANFU_USER_STAFF) == admin;
+}
+
+/* ---- history and anomalies (IAM-HIST-02, IAM-ANOM-01) -------------------------------- */
+
+/* A label for people from a client-supplied string: printable ASCII only,
+ * cut to DEVICE_LABEL_MAX; "device" when nothing is left. */
+static void device_label(const char *src, char out[DEVICE_LABEL_MAX + 1])
+{
+	size_t i = 0;
+
+	for (; src && i < DEVICE_LABEL_MAX && src[i]; i++)
+		out[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	out[i] = '\0';
+	if (i == 0)
+		(void)anfu_strlcpy(out, "device", DEVICE_LABEL_MAX + 1);
+}
+
+struct prev_q {
+	int64_t ts;
+	char ip[48];
+};
+
+static int prev_row(void *ud, const struct anfu_row *r)
+{
+	struct prev_q *q = ud;
+	const char *ip = anfu_row_text(r, 1, NULL);
+
+	q->ts = anfu_row_int(r, 0);
+	(void)anfu_strlcpy(q->ip, ip ? ip : "", sizeof(q->ip));
+	return 1;
+}
+
+/* The previous successful login and the failures since it. */
+static int history(struct anfu_db *db, const char *user_id, struct anfu_login_result *res)
+{
+	struct anfu_param p[1] = { iam_ps(user_id) };
+	struct prev_q q = { 0, "" };
+	int64_t n = 0;
+	int r;
+
+	r = anfu_db_exec(db,
+			 "SELECT ts_ms, ip FROM iam_login_attempt WHERE user_id = $1"
+			 " AND " COMPLETED " ORDER BY ts_ms DESC LIMIT 1",
+			 p, 1, prev_row, &q, NULL);
+	if (r == 0) {
+		struct anfu_param c[2] = { iam_ps(user_id), ANFU_PI(q.ts) };
+		r = anfu_db_query_int(db,
+				      "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1"
+				      " AND ts_ms > $2 AND result IN " FAILING_RESULTS,
+				      c, 2, &n);
+	}
+	if (r < 0)
+		return r;
+	res->previous_login_ms = q.ts;
+	(void)anfu_strlcpy(res->previous_ip, q.ip, sizeof(res->previous_ip));
+	res->failures_since = (int)n;
+	return 0;
+}
+
+struct net_q {
+	const char *net;
+	bool seen;
+};
+
+static int net_row(void *ud, const struct anfu_row *r)
+{
+	struct net_q *q = ud;
+	const char *n = anfu_row_text(r, 0, NULL);
+
+	if (n && strcmp(n, q->net) == 0)
+		q->seen = true;
+	return 0;
+}
+
+/* What the login looks like against the user's profile: whether the device
+ * was seen or is trusted, whether the network is usual. */
+struct profile {
+	bool device_seen, trusted, usual_net;
+};
+
+static int profile_of(struct login *l, struct profile *pr)
+{
+	struct anfu_param p[2] = { iam_ps(l->u.id), iam_ps(l->dev) };
+	struct anfu_param pn[2] = { iam_ps(l->u.id), ANFU_PI(IAM_USUAL_LOGINS) };
+	struct net_q q = { l->net, false };
+	int64_t n = 0;
+	int r;
+
+	memset(pr, 0, sizeof(*pr));
+	r = anfu_db_exec(l->db,
+			 "SELECT network FROM iam_login_attempt WHERE user_id = $1"
+			 " AND " COMPLETED " ORDER BY ts_ms DESC LIMIT $2",
+			 pn, 2, net_row, &q, NULL);
+	if (r == 0)
+		r = anfu_db_query_int(l->db,
+				      "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1"
+				      " AND " COMPLETED " AND device_hash = $2",
+				      p, 2, &n);
+	pr->usual_net = q.seen;
+	pr->device_seen = n > 0;
+	if (r == 0)
+		r = anfu_db_query_int(l->db,
+				      "SELECT COUNT(*) FROM iam_device WHERE user_id = $1"
+				      " AND fp_hash = $2 AND trusted_ms IS NOT NULL"
+				      " AND revoked_ms IS NULL",
+				      p, 2, &n);
+	pr->trusted = r == 0 && n > 0;
+	return r;
+}
+
+/* ---- success --------------------------------------------------------------------------- */
+
+/* The session state a correct password leads to (IAM-MFA-01, -03, -13). */
+static enum anfu_session_state decide(struct login *l, const struct profile *pr, unsigned ra)
+{
+	if (l->u.kind == ANFU_USER_STAFF)
+		return l->u.totp_confirmed ? ANFU_SESSION_MFA_PENDING : ANFU_SESSION_REQUIRED_ACTIONS;
+	if (l->iam->cfg->mfa.customer_always || !pr->trusted || !pr->usual_net)
+		return ANFU_SESSION_MFA_PENDING;
+	return ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE;
+}
+
+/* Completing a login: failures cleared, last use recorded. A login that
+ * still owes a second factor leaves the counter alone, so a password
+ * alone cannot reset the count of wrong codes. */
+static int mark_used(struct anfu_db *db, const char *user_id, bool complete, int64_t now)
+{
+	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(user_id) };
+
+	return anfu_db_exec(db,
+			    complete ? "UPDATE iam_user SET failures = 0, last_used_ms = $1,"
+				       " status = CASE WHEN status = 'locked' THEN 'active' ELSE"
+				       " status END, locked_until_ms = NULL WHERE id = $2"
+				     : "UPDATE iam_user SET status = CASE WHEN status = 'locked'"
+				       " AND locked_until_ms <= $1 THEN 'active' ELSE status END"
+				       " WHERE id = $2",
+			    p, 2, NULL, NULL, NULL);
+}
+
+/* Tells the user about a login from a new device or network. */
+static int notice_new(struct login *l, const struct profile *pr, struct anfu_login_result *res)
+{
+	char when[32], label[DEVICE_LABEL_MAX + 1];
+	const char *args[3] = { when, l->net, label };
+
+	/* A first login is from a new device too: the user hears of it. */
+	if (pr->device_seen && pr->usual_net)
+		return 0;
+	device_label(l->ctx->user_agent, label);
+	iam_time_text(l->now, when);
+	res->new_device = true;
+	return iam_notice(l->iam, l->db, &l->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "new_device", args, 3);
+}
+
+static void expiry_hint(struct anfu_iam *iam, const struct iam_user *u, enum anfu_role_class cls,
+			int64_t now, struct anfu_login_result *res)
+{
+	int64_t exp = iam_password_expires(iam, u, cls);
+
+	if (exp > 0 && now >= exp - iam->cfg->password[cls].remind_days * IAM_DAY_MS)
+		res->password_expires_ms = exp;
+}
+
+static int audit_login(struct login *l, const struct anfu_login_result *res, const char *action)
+{
+	static const char *const names[] = { "mfa_pending", "required_actions", "active" };
+	json_t *det = json_pack("{sssb}", "state", names[res->state], "new_device",
+				res->new_device);
+	int r = iam_audit(l->iam, l->db, l->ctx, NULL, l->u.id, action, "user", l->u.id, "success",
+			  det);
+
+	json_decref(det);
+	return r;
+}
+
+/* The password was right: decide the state, open the session, record and
+ * audit, all in the caller's transaction. */
+static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_iam_err *err)
+{
+	struct profile pr;
+	enum anfu_role_class cls;
+	enum anfu_session_state st;
+	unsigned ra;
+	int r;
+
+	r = iam_user_class(l->db, &l->u, &cls);
+	if (r == 0)
+		r = history(l->db, l->u.id, res);
+	if (r == 0)
+		r = profile_of(l, &pr);
+	if (r < 0)
+		return r;
+	ra = iam_required_actions(l->iam, &l->u, cls, l->now);
+	st = decide(l, &pr, ra);
+	res->mfa_methods = st == ANFU_SESSION_MFA_PENDING ? iam_user_methods(&l->u) : 0;
+	if (st == ANFU_SESSION_MFA_PENDING && res->mfa_methods == 0) {
+		iam_err_set(err, "method_unavailable", NULL);
+		return ANFU_EPERM;
+	}
+	res->required = st == ANFU_SESSION_REQUIRED_ACTIONS ? ra : 0;
+	r = mark_used(l->db, l->u.id, st != ANFU_SESSION_MFA_PENDING, l->now);
+	if (r == 0)
+		r = iam_session_create(l->iam, l->db, l->ctx, &l->u, cls, st, 0, res, err);
+	if (r == 0)
+		r = notice_new(l, &pr, res);
+	if (r == 0)
+		r = iam_attempt_record(l->iam, l->db, l->ctx, l->u.id, "success",
+				       st == ANFU_SESSION_MFA_PENDING ? "mfa_pending" : "password");
+	if (r == 0)
+		r = audit_login(l, res, "auth.login");
+	if (r == 0)
+		r = iam_user_view(l->iam, l->db, &l->u, &res->user);
+	if (r == 0)
+		expiry_hint(l->iam, &l->u, cls, l->now, res);
+	return r;
+}
+
+static int succeed(struct login *l, struct anfu_login_result *ret, struct anfu_iam_err *err)
+{
+	struct anfu_login_result res;
+	char id[ANFU_ID_MAX];
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	(void)anfu_strlcpy(id, l->u.id, sizeof(id));
+	r = anfu_db_begin(l->db);
+	if (r < 0)
+		return r;
+	/* Re-read: a concurrent failure may have locked the account since. */
+	iam_user_clear(&l->u);
+	r = iam_user_load(l->db, id, &l->u);
+	if (r == 0 && strcmp(iam_user_state(&l->u, l->now), "active") != 0) {
+		iam_tx_abort(l->db);
+		return refuse(l, l->u.id, iam_user_state(&l->u, l->now), "state", err);
+	}
+	if (r == 0)
+		r = login_ok(l, &res, err);
+	if (r == ANFU_EPERM || r == ANFU_ECONFLICT) {
+		/* Right password, but no session: no factor to ask for, or
+		 * sessions.on_limit = refuse. Recorded, not counted. */
+		int d;
+		iam_tx_abort(l->db);
+		d = record_refusal(l, id, "denied",
+				   r == ANFU_EPERM ? "no_second_factor" : "session_limit");
+		return d < 0 ? d : r;
+	}
+	if (r == 0)
+		r = anfu_db_commit(l->db);
+	else
+		iam_tx_abort(l->db);
+	if (r == 0) {
+		iam_notify_poke(l->iam);
+		*ret = res;
+	}
+	anfu_wipe(&res, sizeof(res));
+	return r;
+}
+
+/* Checks the password of a found user, or the dummy, and routes the
+ * outcome. All refusals cost one Argon2 verification. */
+static int check_password(struct login *l, const struct anfu_login_req *req,
+			  struct anfu_login_result *ret, struct anfu_iam_err *err)
+{
+	const char *pw = req->password ? req->password : "";
+	size_t len = strnlen(pw, ANFU_PASSWORD_MAX + 1);
+	const char *state;
+	int v;
+
+	if (!l->found) {
+		(void)anfu_pwhash_check(l->iam->pwhash, NULL, pw, len);
+		return refuse(l, NULL, "failure", "unknown_login", err);
+	}
+	v = len > ANFU_PASSWORD_MAX ? anfu_pwhash_check(l->iam->pwhash, NULL, pw, len)
+				    : anfu_pwhash_check(l->iam->pwhash, l->u.pwd_hash, pw, len);
+	if (!listener_ok(&l->u, l->ctx->admin))
+		return refuse(l, l->u.id, "failure", "wrong_listener", err);
+	state = iam_user_state(&l->u, l->now);
+	if (strcmp(state, "active") != 0)
+		return refuse(l, l->u.id, state, state, err);
+	if (!l->u.pwd_hash)
+		return refuse(l, l->u.id, "failure", "no_password", err);
+	if (v != 0)
+		return fail_password(l, err);
+	return succeed(l, ret, err);
+}
+
+int anfu_iam_login(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		   const struct anfu_login_req *req, struct anfu_login_result *ret,
+		   struct anfu_iam_err *err)
+{
+	struct login l;
+	bool blocked = false;
+	int r;
+
+	if (!iam || !ctx || !req || !ret)
+		return ANFU_EINVAL;
+	memset(&l, 0, sizeof(l));
+	l.iam = iam;
+	l.ctx = ctx;
+	l.now = anfu_clock_now_ms();
+	iam_network_of(ctx->ip, l.net, sizeof(l.net));
+	r = iam_db(iam, &l.db);
+	if (r == 0)
+		r = iam_device_hash(iam, ctx, l.dev);
+	if (r == 0)
+		r = ip_blocked(iam, l.db, ctx->ip, l.now, &blocked);
+	if (r == 0 && blocked)
+		r = throttle(&l, err);
+	if (r < 0)
+		goto out;
+	r = iam_user_find_login(iam, l.db, req->login ? req->login : "", &l.u);
+	l.found = r == 0;
+	if (r == ANFU_ENOTFOUND)
+		r = 0;
+	if (r == 0)
+		r = captcha_gate(&l, req, err);
+	if (r == 0)
+		r = check_password(&l, req, ret, err);
+out:
+	iam_user_clear(&l.u);
+	return r;
+}
+
+/* ---- MFA, step-up, logout ------------------------------------------------------------ */
+
+/* A wrong second factor: counted toward the lock (IAM-LOCK-03), recorded
+ * and audited; the caller commits. */
+static int factor_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const struct iam_user *u, const char *method, const char *action,
+			 int verdict)
+{
+	json_t *det = json_pack("{ss}", "method", method ? method : "");
+	int r = 0;
+
+	if (verdict == ANFU_EAUTH)
+		r = iam_failure_count(iam, db, ctx, u, NULL);
+	if (r == 0)
+		r = iam_attempt_record(iam, db, ctx, u->id, "mfa_failure", method ? method : "");
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, NULL, u->id, action, "user", u->id, "failure", det);
+	json_decref(det);
+	return r;
+}
+
+/* Registers the request's device as trusted (IAM-MFA-01 possession). */
+static int trust_device(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			const struct anfu_principal *p, int64_t now)
+{
+	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], label[DEVICE_LABEL_MAX + 1];
+	json_t *det;
+	int r;
+
+	/* People recognise their browser more easily than a device id. */
+	device_label(ctx->user_agent && ctx->user_agent[0] ? ctx->user_agent : ctx->device_id,
+		     label);
+	r = anfu_id_new("dev", id, sizeof(id));
+	if (r == 0)
+		r = iam_device_hash(iam, ctx, dev);
+	if (r == 0) {
+		struct anfu_param q[5] = { iam_ps(id), iam_ps(p->user_id), iam_ps(dev),
+					   iam_ps(label), ANFU_PI(now) };
+		r = anfu_db_exec(db,
+				 "INSERT INTO iam_device (id, user_id, fp_hash, label, trusted_ms,"
+				 " created_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $5, $5)"
+				 " ON CONFLICT (user_id, fp_hash) DO UPDATE SET trusted_ms = $5,"
+				 " last_seen_ms = $5, revoked_ms = NULL, label = $4",
+				 q, 5, NULL, NULL, NULL);
+	}
+	if (r < 0)
+		return r;
+	det = json_pack("{ss}", "label", label);
+	r = iam_audit(iam, db, ctx, p, NULL, "device.trusted", "device", dev, "success", det);
+	json_decref(det);
+	return r;
+}
+
+/* After a verified factor: the session moves on (IAM-SESS-07). */
+static int factor_ok(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const struct iam_user *u, const char *method,
+		     bool login, struct anfu_login_result *res, struct anfu_iam_err *err)
+{
+	enum anfu_role_class cls;
+	enum anfu_session_state next = p->state;
+	unsigned ra = 0;
+	int64_t now = anfu_clock_now_ms();
+	int r = iam_user_class(db, u, &cls);
+
+	if (r == 0)
+		ra = iam_required_actions(iam, u, cls, now);
+	if (login)
+		next = ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE;
+	if (r == 0 && login)
+		r = history(db, u->id, res);
+	if (r == 0)
+		r = mark_used(db, u->id, true, now);
+	if (r == 0)
+		r = iam_session_rotate(iam, db, p, next, true, res);
+	if (r == ANFU_ECONFLICT)
+		iam_err_set(err, "session_limit", NULL);
+	if (r == 0 && login)
+		r = iam_attempt_record(iam, db, ctx, u->id, "success", method);
+	if (r == 0) {
+		json_t *det = json_pack("{ss}", "method", method);
+		r = iam_audit(iam, db, ctx, p, NULL, login ? "auth.mfa" : "auth.step_up", "session",
+			      p->session_id, "success", det);
+		json_decref(det);
+	}
+	if (r == 0)
+		r = iam_user_view(iam, db, u, &res->user);
+	res->required = res->state == ANFU_SESSION_REQUIRED_ACTIONS ? ra : 0;
+	if (r == 0)
+		expiry_hint(iam, u, cls, now, res);
+	return r;
+}
+
+/* The shared body of anfu_iam_mfa and anfu_iam_step_up. */
+static int second_factor(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *p, const char *method, const char *code,
+			 bool login, bool trust, struct anfu_login_result *ret,
+			 struct anfu_iam_err *err)
+{
+	struct anfu_login_result res;
+	struct iam_user u = { 0 };
+	struct anfu_db *db = NULL;
+	int r, v;
+
+	memset(&res, 0, sizeof(res));
+	r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = iam_user_load(db, p->user_id, &u);
+	if (r < 0)
+		goto abort;
+	v = iam_factor_verify(iam, db, &u, method, code, login ? ANFU_CODE_LOGIN : ANFU_CODE_STEP_UP,
+			      p->session_id, err);
+	if (v == ANFU_EAUTH || v == ANFU_EEXPIRED) {
+		r = factor_failed(iam, db, ctx, &u, method, login ? "auth.mfa_failed"
+								  : "auth.step_up_failed", v);
+		if (r == 0)
+			r = anfu_db_commit(db);
+		if (r < 0)
+			goto abort;
+		iam_notify_poke(iam);
+		r = v;
+		goto out;
+	}
+	r = v;
+	if (r == 0)
+		r = factor_ok(iam, db, ctx, p, &u, method, login, &res, err);
+	if (r == 0 && trust)
+		r = trust_device(iam, db, ctx, p, anfu_clock_now_ms());
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0)
+		goto abort;
+	iam_notify_poke(iam);
+	*ret = res;
+	goto out;
+abort:
+	iam_tx_abort(db);
+out:
+	anfu_wipe(&res, sizeof(res));
+	iam_user_clear(&u);
+	return r;
+}
+
+int anfu_iam_mfa(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		 const struct anfu_principal *p, const char *method, const char *code,
+		 bool trust_device_flag, struct anfu_login_result *ret, struct anfu_iam_err *err)
+{
+	if (!iam || !ctx || !p || !ret)
+		return ANFU_EINVAL;
+	if (p->state != ANFU_SESSION_MFA_PENDING) {
+		iam_err_set(err, "conflict", NULL);
+		return ANFU_ECONFLICT;
+	}
+	return second_factor(iam, ctx, p, method, code, true, trust_device_flag, ret, err);
+}
+
+int anfu_iam_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const char *method, const char *code,
+		     struct anfu_login_result *ret, struct anfu_iam_err *err)
+{
+	if (!iam || !ctx || !p || !ret)
+		return ANFU_EINVAL;
+	if (p->state != ANFU_SESSION_ACTIVE) {
+		iam_err_set(err, "conflict", NULL);
+		return ANFU_ECONFLICT;
+	}
+	return second_factor(iam, ctx, p, method, code, false, false, ret, err);
+}
+
+int anfu_iam_logout(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		    const struct anfu_principal *p)
+{
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = iam_session_end(iam, db, p->user_id, p->session_id, NULL, "logout");
+	if (r == ANFU_ENOTFOUND)
+		r = 0;
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, "auth.logout", "session", p->session_id,
+			      "success", NULL);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	return r;
+}

@@ -1,0 +1,240 @@
+/*
+ * iam/register: customer self-registration with a code sent to the phone
+ * or email that becomes the login (IAM-ACCT-02, IAM-PWD-*).
+ *
+ * Owns no table of its own: it creates the user through iam/user.c and
+ * grants the customer role through iam/rbac.h. Trusts nothing in the
+ * request: the login is normalised and validated, the code checked against
+ * iam_code (purpose "register", bound to the target's blind index), the
+ * password against the customer policy with the person's own data, the
+ * resident id number against GB 11643.
+ */
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "base/str.h"
+#include "base/validate.h"
+#include "config/config.h"
+#include "iam/core.h"
+#include "iam/factors.h"
+#include "iam/internal.h"
+#include "iam/pwhash.h"
+#include "iam/pwpolicy.h"
+#include "iam/rbac.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+/* Longest nickname and real name, in characters. */
+#define NAME_CHARS_MAX 32
+
+/* A registration after its inputs were checked. */
+struct reg {
+	char login[256];
+	const char *kind; /* "mobile" or "email" */
+	char idx[IAM_HASH_HEX]; /* blind index of the phone or email */
+	char hash[ANFU_PWHASH_STR_LEN];
+};
+
+static bool name_ok(const char *s)
+{
+	size_t n;
+
+	if (!s || !s[0])
+		return true;
+	n = strlen(s);
+	return n <= 4 * NAME_CHARS_MAX && anfu_utf8_valid(s, n) &&
+	       anfu_utf8_count(s, n) <= NAME_CHARS_MAX;
+}
+
+/* Shape of the request: a mobile or email login, a code, valid optional
+ * fields. */
+static int check_fields(const struct anfu_register_req *req, struct reg *g,
+			struct anfu_iam_err *err)
+{
+	if (!req->login || iam_login_normalize(req->login, g->login, sizeof(g->login), &g->kind) < 0 ||
+	    strcmp(g->kind, "username") == 0) {
+		iam_err_set(err, "invalid_field", "login");
+		return ANFU_EINVAL;
+	}
+	if (!req->code || !req->code[0]) {
+		iam_err_set(err, "code_invalid", "code");
+		return ANFU_EINVAL;
+	}
+	if (req->id_number && req->id_number[0] &&
+	    !anfu_valid_resident_id(req->id_number, strlen(req->id_number))) {
+		iam_err_set(err, "invalid_field", "id_number");
+		return ANFU_EINVAL;
+	}
+	if (!name_ok(req->nickname)) {
+		iam_err_set(err, "invalid_field", "nickname");
+		return ANFU_EINVAL;
+	}
+	if (!name_ok(req->real_name)) {
+		iam_err_set(err, "invalid_field", "real_name");
+		return ANFU_EINVAL;
+	}
+	return 0;
+}
+
+/* The customer password rules with the person's data (IAM-PWD-01..05). */
+static int check_password(struct anfu_iam *iam, const struct anfu_register_req *req,
+			  const struct reg *g, struct anfu_iam_err *err)
+{
+	bool mobile = strcmp(g->kind, "mobile") == 0;
+	char birthday[9] = "";
+	struct anfu_pw_personal pd = { 0 };
+	const char *pw = req->password ? req->password : "";
+	const char *rule = NULL;
+	int r;
+
+	if (req->id_number && req->id_number[0] &&
+	    anfu_resident_id_birth(req->id_number, strlen(req->id_number), birthday) < 0)
+		birthday[0] = '\0';
+	pd.login = g->login;
+	pd.name = req->real_name;
+	pd.nickname = req->nickname;
+	pd.phone = mobile ? g->login : NULL;
+	pd.email = mobile ? NULL : g->login;
+	pd.id_number = req->id_number;
+	pd.birthday = birthday[0] ? birthday : NULL;
+	r = anfu_pwpolicy_check(&iam->cfg->password[ANFU_CLASS_CUSTOMER], pw,
+				strnlen(pw, ANFU_PASSWORD_MAX + 1), &pd, &rule);
+	if (r < 0) {
+		iam_err_set(err, rule ? rule : ANFU_PW_EMPTY, "password");
+		return ANFU_EINVAL;
+	}
+	return 0;
+}
+
+/* The login is taken: tell its owner someone tried (on that channel),
+ * audit, and refuse. Committed by the caller. */
+static int taken(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		 const struct reg *g, const struct iam_user *owner)
+{
+	bool mobile = strcmp(g->kind, "mobile") == 0;
+	json_t *det = json_pack("{ss}", "login_kind", g->kind);
+	int r = iam_notice_to(iam, db, owner->id, mobile ? "sms" : "email", g->login, owner->lang,
+			      "register_attempt", NULL, 0);
+
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, NULL, NULL, "user.register_refused", "user", owner->id,
+			      "denied", det);
+	json_decref(det);
+	return r;
+}
+
+static int create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		  const struct anfu_register_req *req, const struct reg *g,
+		  struct anfu_user_view *view)
+{
+	bool mobile = strcmp(g->kind, "mobile") == 0;
+	struct iam_new_user nu = {
+		.kind = ANFU_USER_CUSTOMER,
+		.login = g->login,
+		.login_kind = g->kind,
+		.password_hash = g->hash,
+		.phone = mobile ? g->login : NULL,
+		.email = mobile ? NULL : g->login,
+		.real_name = req->real_name,
+		.id_number = req->id_number,
+		.nickname = req->nickname,
+		.lang = ctx->lang,
+		.pwd_reason = "registration",
+	};
+	struct iam_user u = { 0 };
+	char id[ANFU_ID_MAX], reason[128];
+	json_t *det = json_pack("{ss}", "login_kind", g->kind);
+	int r = iam_user_insert(iam, db, &nu, id);
+
+	if (r == 0)
+		r = anfu_rbac_grant(db, id, "customer", id, NULL, anfu_clock_now_ms(), reason,
+				    sizeof(reason));
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, NULL, id, "user.registered", "user", id, "success", det);
+	if (r == 0)
+		r = iam_user_load(db, id, &u);
+	if (r == 0)
+		r = iam_user_view(iam, db, &u, view);
+	iam_user_clear(&u);
+	json_decref(det);
+	return r;
+}
+
+/* Inside the transaction: the code, the uniqueness, the account. */
+static int register_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		       const struct anfu_register_req *req, const struct reg *g,
+		       struct anfu_user_view *view, struct anfu_iam_err *err)
+{
+	struct iam_user owner = { 0 };
+	int r, c;
+
+	c = anfu_code_verify(db, iam->vault, ANFU_CODE_REGISTER, g->idx, g->idx, req->code,
+			     (int)iam->cfg->mfa.code_max_attempts);
+	if (c < 0) {
+		/* The wrong try counts (committed); nothing else happens. */
+		iam_err_set(err, c == ANFU_EEXPIRED ? "code_expired" : "code_invalid", "code");
+		r = anfu_db_commit(db);
+		return r < 0 ? r : (c == ANFU_EEXPIRED ? ANFU_EEXPIRED : ANFU_EAUTH);
+	}
+	r = iam_user_find_login(iam, db, g->login, &owner);
+	if (r == 0) {
+		r = taken(iam, db, ctx, g, &owner);
+		if (r == 0)
+			r = anfu_db_commit(db);
+		iam_user_clear(&owner);
+		if (r == 0) {
+			iam_notify_poke(iam);
+			iam_err_set(err, "already_exists", "login");
+			return ANFU_EEXIST;
+		}
+		return r;
+	}
+	if (r != ANFU_ENOTFOUND)
+		return r;
+	r = create(iam, db, ctx, req, g, view);
+	if (r == ANFU_EEXIST)
+		iam_err_set(err, "already_exists", "login");
+	if (r == 0)
+		r = anfu_db_commit(db);
+	return r;
+}
+
+int anfu_iam_register(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_register_req *req, struct anfu_user_view *ret,
+		      struct anfu_iam_err *err)
+{
+	struct anfu_user_view view;
+	struct anfu_db *db = NULL;
+	struct reg g;
+	const char *pw;
+	int r;
+
+	if (!iam || !ctx || !req || !ret)
+		return ANFU_EINVAL;
+	memset(&g, 0, sizeof(g));
+	r = check_fields(req, &g, err);
+	if (r == 0)
+		r = check_password(iam, req, &g, err);
+	if (r == 0)
+		r = anfu_vault_index(iam->vault, strcmp(g.kind, "mobile") == 0 ? "phone" : "email",
+				     g.login, strlen(g.login), g.idx);
+	pw = req->password ? req->password : "";
+	/* Argon2 before the transaction: the write lock is not held for it. */
+	if (r == 0)
+		r = anfu_pwhash_hash(iam->pwhash, pw, strlen(pw), g.hash);
+	if (r == 0)
+		r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = register_tx(iam, db, ctx, req, &g, &view, err);
+	iam_tx_abort(db);
+	if (r == 0)
+		*ret = view;
+out:
+	anfu_wipe(&g, sizeof(g));
+	return r;
+}

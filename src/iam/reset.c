@@ -1,0 +1,390 @@
+/*
+ * iam/reset: self-service password reset with two independent factors
+ * (IAM-RST-01..03).
+ *
+ * Owns the SQL on iam_reset. Beginning a reset always answers with a fresh
+ * reset id and expiry, whether or not the account exists: a row is stored
+ * either way (user_id NULL for an unknown, inactive or single-factor
+ * account) and codes go only to the bound channels of a real one.
+ * Finishing checks the codes first, so the password rules (which know the
+ * person) answer only someone who already holds both factors. Trusts
+ * nothing in the request.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
+#include "config/config.h"
+#include "iam/core.h"
+#include "iam/factors.h"
+#include "iam/internal.h"
+#include "iam/pwhash.h"
+#include "iam/pwpolicy.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+#define RESET_PURPOSE "reset"
+
+/* Factor sets a reset may use, strongest first. */
+#define F_SMS_EMAIL "sms+email"
+#define F_SMS_TOTP "sms+totp"
+#define F_EMAIL_TOTP "email+totp"
+
+/* The two factors of u, or "" when it has fewer than two. */
+static const char *factors_of(const struct iam_user *u)
+{
+	unsigned m = iam_user_methods(u);
+
+	if ((m & ANFU_MFA_SMS) && (m & ANFU_MFA_EMAIL))
+		return F_SMS_EMAIL;
+	if ((m & ANFU_MFA_SMS) && (m & ANFU_MFA_TOTP))
+		return F_SMS_TOTP;
+	if ((m & ANFU_MFA_EMAIL) && (m & ANFU_MFA_TOTP))
+		return F_EMAIL_TOTP;
+	return "";
+}
+
+/* A reset is for an active account, or one in a timed lock (the reset
+ * clears it); never for disabled, expired or staff-locked accounts. */
+static bool eligible(const struct iam_user *u, int64_t now)
+{
+	const char *st = iam_user_state(u, now);
+
+	if (strcmp(st, "active") == 0)
+		return true;
+	return strcmp(st, "locked") == 0 && u->locked_until_ms > 0;
+}
+
+static int send_code(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+		     const char *channel, const char *reset_id)
+{
+	char idx[IAM_HASH_HEX], id[ANFU_ID_MAX], code[8], minutes[24];
+	const char *args[2] = { code, minutes };
+	struct anfu_code_issue ci = { RESET_PURPOSE, channel, idx, u->id, reset_id,
+				      iam->cfg->mfa.code_ttl_s * 1000, 0 };
+	int64_t exp = 0;
+	int r = iam_user_target_index(db, u->id, channel, idx);
+
+	if (r == 0)
+		r = anfu_code_issue(db, iam->vault, &ci, id, code, &exp);
+	if (r == 0) {
+		(void)snprintf(minutes, sizeof(minutes), "%lld",
+			       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
+		r = iam_notice(iam, db, u, strcmp(channel, "sms") == 0 ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
+			       "reset_code", args, 2);
+	}
+	anfu_wipe(code, sizeof(code));
+	return r;
+}
+
+/* Stores the reset row and, for a real account, sends its codes. */
+static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		    const char *login, const char *rid, int64_t now, int64_t exp)
+{
+	struct iam_user u = { 0 };
+	const char *f = "";
+	json_t *det;
+	int r = iam_user_find_login(iam, db, login ? login : "", &u);
+
+	if (r == ANFU_ENOTFOUND)
+		r = 0;
+	else if (r == 0 && eligible(&u, now))
+		f = factors_of(&u);
+	if (r == 0) {
+		struct anfu_param p[5] = { iam_ps(rid), iam_ps(f[0] ? u.id : NULL), ANFU_PI(now),
+					   ANFU_PI(exp), iam_ps(f) };
+		r = anfu_db_exec(db,
+				 "INSERT INTO iam_reset (id, user_id, created_ms, expires_ms, factors)"
+				 " VALUES ($1, $2, $3, $4, $5)",
+				 p, 5, NULL, NULL, NULL);
+	}
+	if (r == 0 && strncmp(f, "sms", 3) == 0)
+		r = send_code(iam, db, &u, "sms", rid);
+	if (r == 0 && strstr(f, "email"))
+		r = send_code(iam, db, &u, "email", rid);
+	if (r == 0) {
+		det = json_pack("{so}", "user_id", f[0] ? json_string(u.id) : json_null());
+		r = iam_audit(iam, db, ctx, NULL, NULL, "user.password_reset_requested", "reset", rid,
+			      "success", det);
+		json_decref(det);
+	}
+	iam_user_clear(&u);
+	return r;
+}
+
+int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			 const char *login, const char *captcha_id, const char *captcha_answer,
+			 struct anfu_reset_start *ret, struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	char rid[ANFU_ID_MAX];
+	int64_t now = anfu_clock_now_ms(), exp;
+	int r, c;
+
+	if (!iam || !ctx || !ret)
+		return ANFU_EINVAL;
+	if (!captcha_id || !captcha_id[0] || !captcha_answer || !captcha_answer[0]) {
+		iam_err_set(err, "captcha_required", "captcha_id");
+		return ANFU_EINVAL;
+	}
+	exp = now + iam->cfg->mfa.reset_ttl_s * 1000;
+	r = anfu_id_new("rst", rid, sizeof(rid));
+	if (r == 0)
+		r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	c = anfu_captcha_check(db, iam->vault, captcha_id, captcha_answer);
+	if (c == 0)
+		r = begin_tx(iam, db, ctx, login, rid, now, exp);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	if (r == 0 && c < 0) {
+		iam_err_set(err, "captcha_invalid", "captcha_answer");
+		return ANFU_EINVAL;
+	}
+	if (r < 0)
+		return r;
+	iam_notify_poke(iam);
+	(void)anfu_strlcpy(ret->id, rid, sizeof(ret->id));
+	ret->expires_ms = exp;
+	return 0;
+}
+
+/* ---- finish ---------------------------------------------------------------------------- */
+
+struct reset_row {
+	bool found;
+	char user_id[ANFU_ID_MAX];
+	int64_t expires_ms;
+	bool used;
+	int attempts;
+	char factors[24];
+};
+
+static int reset_row_cb(void *ud, const struct anfu_row *r)
+{
+	struct reset_row *s = ud;
+	const char *t;
+
+	s->found = true;
+	(void)anfu_strlcpy(s->user_id, (t = anfu_row_text(r, 0, NULL)) ? t : "",
+			   sizeof(s->user_id));
+	s->expires_ms = anfu_row_int(r, 1);
+	s->used = !anfu_row_is_null(r, 2);
+	s->attempts = (int)anfu_row_int(r, 3);
+	(void)anfu_strlcpy(s->factors, (t = anfu_row_text(r, 4, NULL)) ? t : "",
+			   sizeof(s->factors));
+	return 1;
+}
+
+/* Loads the reset; false when it cannot be completed any more. */
+static int reset_live(struct anfu_iam *iam, struct anfu_db *db, const char *id,
+		      struct reset_row *s, bool *ret)
+{
+	struct anfu_param p[1] = { iam_ps(id) };
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = anfu_db_exec(db,
+			 "SELECT user_id, expires_ms, used_ms, attempts, factors FROM iam_reset"
+			 " WHERE id = $1",
+			 p, 1, reset_row_cb, s, NULL);
+	*ret = r == 0 && s->found && !s->used && anfu_clock_now_ms() < s->expires_ms &&
+	       s->attempts < iam->cfg->mfa.code_max_attempts;
+	return r;
+}
+
+/* What a finish decided before the transaction: the policy verdict on
+ * the new password and its hash (Argon2 outside the write lock). */
+struct prep {
+	const char *rule; /* NULL when the password passes */
+	char hash[ANFU_PWHASH_STR_LEN];
+};
+
+static int prepare(struct anfu_iam *iam, struct anfu_db *db, const struct reset_row *s,
+		   const char *pw, struct prep *pp)
+{
+	struct iam_user u = { 0 };
+	struct iam_personal pe = { 0 };
+	enum anfu_role_class cls = ANFU_CLASS_CUSTOMER;
+	struct anfu_pw_personal pd = { 0 };
+	size_t len = strnlen(pw, ANFU_PASSWORD_MAX + 1);
+	int r = 0;
+
+	if (s->user_id[0]) {
+		r = iam_user_load(db, s->user_id, &u);
+		if (r == 0)
+			r = iam_user_class(db, &u, &cls);
+		if (r == 0)
+			r = iam_personal_load(iam, db, &u, &pe);
+	}
+	pd = (struct anfu_pw_personal){ pe.login, pe.name, pe.nickname, pe.phone,
+					pe.email, pe.idno, pe.birthday[0] ? pe.birthday : NULL };
+	if (r == 0 && anfu_pwpolicy_check(&iam->cfg->password[cls], pw, len, &pd, &pp->rule) == 0)
+		pp->rule = NULL;
+	else if (r == 0 && !pp->rule)
+		pp->rule = ANFU_PW_EMPTY;
+	if (r == 0 && !pp->rule && s->user_id[0] &&
+	    iam_password_in_history(iam, db, u.id, "login", pw, len,
+				    (int)iam->cfg->password[cls].history) == ANFU_EEXIST)
+		pp->rule = ANFU_PW_REUSED;
+	if (r == 0 && !pp->rule)
+		r = anfu_pwhash_hash(iam->pwhash, pw, len, pp->hash);
+	else if (r == 0)
+		(void)anfu_pwhash_check(iam->pwhash, NULL, pw, len); /* same cost */
+	iam_personal_clear(&pe);
+	iam_user_clear(&u);
+	return r;
+}
+
+/* Both factors of the reset, in the transaction: 0 or ANFU_EAUTH. */
+static int check_factors(struct anfu_iam *iam, struct anfu_db *db, const struct reset_row *s,
+			 const char *rid, const struct anfu_reset_confirm *req)
+{
+	struct iam_user u = { 0 };
+	struct anfu_iam_err e;
+	int r;
+
+	if (!s->user_id[0])
+		return ANFU_EAUTH;
+	r = iam_user_load(db, s->user_id, &u);
+	if (r == 0 && strstr(s->factors, "sms"))
+		r = iam_factor_verify(iam, db, &u, "sms", req->sms_code, RESET_PURPOSE, rid, &e);
+	if (r == 0 && strstr(s->factors, "email"))
+		r = iam_factor_verify(iam, db, &u, "email", req->email_code, RESET_PURPOSE, rid, &e);
+	if (r == 0 && strstr(s->factors, "totp"))
+		r = iam_factor_verify(iam, db, &u, "totp", req->totp_code, RESET_PURPOSE, rid, &e);
+	iam_user_clear(&u);
+	if (r == ANFU_EEXPIRED || r == ANFU_EPERM || r == ANFU_ENOTFOUND)
+		r = ANFU_EAUTH;
+	return r;
+}
+
+/* The reset itself: new password, sessions ended, lock cleared, the user
+ * told on the bound channels (IAM-RST-02), audited. */
+static int apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		 const struct reset_row *s, const char *rid, const struct prep *pp)
+{
+	struct iam_user u = { 0 };
+	int64_t now = anfu_clock_now_ms();
+	struct anfu_param pu[1] = { iam_ps(s->user_id) };
+	struct anfu_param pr[2] = { iam_ps(rid), ANFU_PI(now) };
+	char when[32];
+	const char *args[1] = { when };
+	int r;
+
+	r = iam_password_store(db, s->user_id, "login", pp->hash, "reset", s->user_id, false, now);
+	if (r == 0)
+		r = anfu_db_exec(db, "UPDATE iam_reset SET used_ms = $2 WHERE id = $1", pr, 2, NULL,
+				 NULL, NULL);
+	if (r == 0)
+		r = iam_session_end(iam, db, s->user_id, NULL, NULL, "password_reset");
+	if (r == 0)
+		r = anfu_db_exec(db,
+				 "UPDATE iam_user SET failures = 0, status = CASE WHEN status ="
+				 " 'locked' AND locked_until_ms IS NOT NULL THEN 'active' ELSE status"
+				 " END, locked_until_ms = NULL WHERE id = $1",
+				 pu, 1, NULL, NULL, NULL);
+	if (r == 0)
+		r = iam_user_load(db, s->user_id, &u);
+	iam_time_text(now, when);
+	if (r == 0)
+		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_reset", args, 1);
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, NULL, s->user_id, "user.password_reset", "user",
+			      s->user_id, "success", NULL);
+	iam_user_clear(&u);
+	return r;
+}
+
+/* A wrong or missing code: one more attempt on the reset, audited. */
+static int count_attempt(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const char *rid)
+{
+	struct anfu_param p[1] = { iam_ps(rid) };
+	int r = anfu_db_begin(db);
+
+	if (r == 0)
+		r = anfu_db_exec(db, "UPDATE iam_reset SET attempts = attempts + 1 WHERE id = $1", p,
+				 1, NULL, NULL, NULL);
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, NULL, NULL, "user.password_reset_failed", "reset", rid,
+			      "failure", NULL);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	return r;
+}
+
+static int finish_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_reset_confirm *req, const struct prep *pp,
+		     struct anfu_iam_err *err)
+{
+	struct reset_row s;
+	bool live = false;
+	int r = anfu_db_begin(db);
+
+	if (r == 0)
+		r = reset_live(iam, db, req->reset_id, &s, &live);
+	if (r == 0 && live && check_factors(iam, db, &s, req->reset_id, req) != 0) {
+		iam_tx_abort(db);
+		r = count_attempt(iam, db, ctx, req->reset_id);
+		live = false;
+	} else if (r == 0 && live && pp->rule) {
+		iam_tx_abort(db);
+		iam_err_set(err, pp->rule, "new_password");
+		return ANFU_EINVAL;
+	} else if (r == 0 && live) {
+		r = apply(iam, db, ctx, &s, req->reset_id, pp);
+		if (r == 0)
+			r = anfu_db_commit(db);
+	}
+	iam_tx_abort(db);
+	if (r == 0 && !live) {
+		iam_err_set(err, "reset_invalid", NULL);
+		return ANFU_EINVAL;
+	}
+	return r;
+}
+
+int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_reset_confirm *req, struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	struct reset_row s;
+	struct prep pp;
+	bool live = false;
+	int r;
+
+	if (!iam || !ctx || !req)
+		return ANFU_EINVAL;
+	if (!req->reset_id || !req->reset_id[0]) {
+		iam_err_set(err, "reset_invalid", NULL);
+		return ANFU_EINVAL;
+	}
+	memset(&pp, 0, sizeof(pp));
+	r = iam_db(iam, &db);
+	if (r == 0)
+		r = reset_live(iam, db, req->reset_id, &s, &live);
+	if (r == 0 && !live) {
+		iam_err_set(err, "reset_invalid", NULL);
+		return ANFU_EINVAL;
+	}
+	if (r == 0)
+		r = prepare(iam, db, &s, req->new_password ? req->new_password : "", &pp);
+	if (r == 0)
+		r = finish_tx(iam, db, ctx, req, &pp, err);
+	if (r == 0)
+		iam_notify_poke(iam);
+	anfu_wipe(&pp, sizeof(pp));
+	return r;
+}

@@ -1,0 +1,755 @@
+/*
+ * iam/self: what users do to their own account — their profile, login
+ * history, sessions and trusted devices, their login password, payment
+ * password and TOTP authenticator.
+ *
+ * Every function acts on the principal's own user only: an id of another
+ * user's session or device is "not found" (IAM-RBAC-04). Sensitive
+ * changes need a recent step-up (IAM-MFA-02) unless the session is in the
+ * required action that asks for them. Argon2 work runs before the write
+ * transaction. Trusts the principal (made by anfu_iam_authenticate) and
+ * nothing in the other arguments.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mask.h"
+#include "base/mem.h"
+#include "base/str.h"
+#include "config/config.h"
+#include "iam/core.h"
+#include "iam/factors.h"
+#include "iam/internal.h"
+#include "iam/pwhash.h"
+#include "iam/pwpolicy.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+#define LOGINS_DEFAULT 20
+#define LOGINS_MAX 100
+#define PIN_LEN 6
+
+static int load_self(struct anfu_iam *iam, const struct anfu_principal *p, struct anfu_db **db,
+		     struct iam_user *u)
+{
+	int r = iam_db(iam, db);
+
+	if (r == 0)
+		r = iam_user_load(*db, p->user_id, u);
+	return r;
+}
+
+int anfu_iam_me(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		const struct anfu_principal *p, struct anfu_user_view *ret)
+{
+	struct anfu_db *db = NULL;
+	struct iam_user u = { 0 };
+	int r;
+
+	if (!iam || !ctx || !p || !ret)
+		return ANFU_EINVAL;
+	r = load_self(iam, p, &db, &u);
+	if (r == 0)
+		r = iam_user_view(iam, db, &u, ret);
+	iam_user_clear(&u);
+	return r;
+}
+
+/* ---- history, sessions, devices --------------------------------------------------- */
+
+static int login_row(void *ud, const struct anfu_row *r)
+{
+	json_t *a = ud;
+	const char *ip = anfu_row_text(r, 1, NULL), *dev = anfu_row_text(r, 2, NULL);
+	const char *res = anfu_row_text(r, 3, NULL), *label = anfu_row_text(r, 4, NULL);
+	char devtxt[24];
+
+	(void)snprintf(devtxt, sizeof(devtxt), "%.12s", dev ? dev : "");
+	(void)json_array_append_new(
+		a, json_pack("{sIssssss}", "time_ms", (json_int_t)anfu_row_int(r, 0), "ip",
+			     ip ? ip : "", "device", label ? label : devtxt, "result",
+			     res ? res : ""));
+	return 0;
+}
+
+int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		       const struct anfu_principal *p, int limit, json_t **ret)
+{
+	struct anfu_db *db = NULL;
+	json_t *a;
+	int r;
+
+	if (!iam || !ctx || !p || !ret)
+		return ANFU_EINVAL;
+	if (limit <= 0)
+		limit = LOGINS_DEFAULT;
+	if (limit > LOGINS_MAX)
+		limit = LOGINS_MAX;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	a = json_array();
+	{
+		struct anfu_param q[2] = { iam_ps(p->user_id), ANFU_PI(limit) };
+		r = anfu_db_exec(db,
+				 "SELECT a.ts_ms, a.ip, a.device_hash, a.result, d.label"
+				 " FROM iam_login_attempt a LEFT JOIN iam_device d"
+				 " ON d.user_id = a.user_id AND d.fp_hash = a.device_hash"
+				 " WHERE a.user_id = $1 ORDER BY a.ts_ms DESC LIMIT $2",
+				 q, 2, login_row, a, NULL);
+	}
+	if (r < 0) {
+		json_decref(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+struct sess_list {
+	json_t *a;
+	const struct anfu_iam *iam;
+	const char *current;
+	int64_t now;
+};
+
+static int my_session_row(void *ud, const struct anfu_row *r)
+{
+	struct sess_list *l = ud;
+	const char *pid = anfu_row_text(r, 0, NULL), *ip = anfu_row_text(r, 3, NULL);
+	int c = (int)anfu_row_int(r, 4);
+	int64_t seen = anfu_row_int(r, 2), abs_ms = anfu_row_int(r, 5);
+
+	if (!pid || c < 0 || c >= ANFU_CLASS_COUNT)
+		return 0;
+	/* Past their limits they are over, even before anyone ended them. */
+	if (l->now >= abs_ms ||
+	    l->now - seen >= l->iam->cfg->session[c].idle_minutes * IAM_MINUTE_MS)
+		return 0;
+	(void)json_array_append_new(
+		l->a, json_pack("{sssIsIsssb}", "id", pid, "created_ms",
+				(json_int_t)anfu_row_int(r, 1), "last_seen_ms", (json_int_t)seen,
+				"ip", ip ? ip : "", "current", strcmp(pid, l->current) == 0));
+	return 0;
+}
+
+int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *p, json_t **ret)
+{
+	struct anfu_db *db = NULL;
+	struct sess_list l = { NULL, iam, NULL, anfu_clock_now_ms() };
+	int r;
+
+	if (!iam || !ctx || !p || !ret)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	l.a = json_array();
+	l.current = p->session_id;
+	{
+		struct anfu_param q[1] = { iam_ps(p->user_id) };
+		r = anfu_db_exec(db,
+				 "SELECT public_id, created_ms, last_seen_ms, ip, role_class,"
+				 " absolute_ms FROM iam_session WHERE user_id = $1"
+				 " AND revoked_ms IS NULL ORDER BY created_ms",
+				 q, 1, my_session_row, &l, NULL);
+	}
+	if (r < 0) {
+		json_decref(l.a);
+		return r;
+	}
+	*ret = l.a;
+	return 0;
+}
+
+int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const char *session_id)
+{
+	struct anfu_db *db = NULL;
+	json_t *det;
+	int r;
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	/* Another user's session is simply not found (IAM-RBAC-04). */
+	r = iam_session_end(iam, db, p->user_id, session_id, session_id ? NULL : p->session_id,
+			    "user");
+	det = json_pack("{ss}", "scope", session_id ? "one" : "others");
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, "session.ended", "session",
+			      session_id ? session_id : "", "success", det);
+	json_decref(det);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	return r;
+}
+
+static int device_row(void *ud, const struct anfu_row *r)
+{
+	json_t *a = ud;
+	const char *id = anfu_row_text(r, 0, NULL), *label = anfu_row_text(r, 1, NULL);
+
+	(void)json_array_append_new(
+		a, json_pack("{sssssIsIsI}", "id", id ? id : "", "label", label ? label : "",
+			     "trusted_ms", (json_int_t)anfu_row_int(r, 2), "created_ms",
+			     (json_int_t)anfu_row_int(r, 3), "last_seen_ms",
+			     (json_int_t)anfu_row_int(r, 4)));
+	return 0;
+}
+
+int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			const struct anfu_principal *p, json_t **ret)
+{
+	struct anfu_db *db = NULL;
+	struct anfu_param q[1] = { iam_ps(p ? p->user_id : NULL) };
+	json_t *a;
+	int r;
+
+	if (!iam || !ctx || !p || !ret)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	a = json_array();
+	r = anfu_db_exec(db,
+			 "SELECT id, label, trusted_ms, created_ms, last_seen_ms FROM iam_device"
+			 " WHERE user_id = $1 AND trusted_ms IS NOT NULL AND revoked_ms IS NULL"
+			 " ORDER BY created_ms",
+			 q, 1, device_row, a, NULL);
+	if (r < 0) {
+		json_decref(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const char *device_id)
+{
+	struct anfu_db *db = NULL;
+	int64_t changed = 0;
+	int r;
+
+	if (!iam || !ctx || !p || !device_id)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	{
+		struct anfu_param q[3] = { ANFU_PI(anfu_clock_now_ms()), iam_ps(device_id),
+					   iam_ps(p->user_id) };
+		r = anfu_db_exec(db,
+				 "UPDATE iam_device SET revoked_ms = $1, trusted_ms = NULL"
+				 " WHERE id = $2 AND user_id = $3 AND revoked_ms IS NULL"
+				 " AND trusted_ms IS NOT NULL",
+				 q, 3, NULL, NULL, &changed);
+	}
+	if (r == 0 && changed == 0)
+		r = ANFU_ENOTFOUND;
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, "device.removed", "device", device_id,
+			      "success", NULL);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	return r;
+}
+
+/* ---- login password (IAM-PWD-*) ---------------------------------------------------------- */
+
+/* The session's state after the user's required actions changed. */
+static int session_settle(struct anfu_iam *iam, struct anfu_db *db,
+			  const struct anfu_principal *p, bool mfa_now)
+{
+	struct iam_user u = { 0 };
+	enum anfu_role_class cls;
+	int64_t now = anfu_clock_now_ms();
+	int r = iam_user_load(db, p->user_id, &u);
+
+	if (r == 0)
+		r = iam_user_class(db, &u, &cls);
+	if (r == 0) {
+		bool ra = iam_required_actions(iam, &u, cls, now) != 0;
+		struct anfu_param q[3] = { iam_ps(ra ? "required_actions" : "active"),
+					   ANFU_PI(mfa_now ? now : 0), iam_ps(p->session_id) };
+		r = anfu_db_exec(db,
+				 "UPDATE iam_session SET state = $1, mfa_ms = CASE WHEN $2 > 0"
+				 " THEN $2 ELSE mfa_ms END WHERE public_id = $3"
+				 " AND revoked_ms IS NULL AND state <> 'mfa_pending'",
+				 q, 3, NULL, NULL, NULL);
+	}
+	iam_user_clear(&u);
+	return r;
+}
+
+/* A wrong current password counts as a failed authentication. */
+static int wrong_current(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *p, const char *action,
+			 struct anfu_iam_err *err)
+{
+	struct iam_user u = { 0 };
+	bool locked = false;
+	int r = anfu_db_begin(db);
+
+	if (r == 0)
+		r = iam_user_load(db, p->user_id, &u);
+	if (r == 0)
+		r = iam_failure_count(iam, db, ctx, &u, &locked);
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, action, "user", p->user_id, "failure", NULL);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	if (r == 0 && locked)
+		iam_notify_poke(iam);
+	iam_user_clear(&u);
+	iam_err_set(err, "invalid_credentials", "current_password");
+	return r < 0 ? r : ANFU_EAUTH;
+}
+
+/* The new password against the rules of the user's class, their personal
+ * data and their history (IAM-PWD-01..06). */
+static int new_password_ok(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+			   enum anfu_role_class cls, const char *pw, size_t len,
+			   struct anfu_iam_err *err)
+{
+	struct iam_personal pe = { 0 };
+	struct anfu_pw_personal pd;
+	const char *rule = NULL;
+	int r = iam_personal_load(iam, db, u, &pe);
+
+	if (r < 0)
+		return r;
+	pd = (struct anfu_pw_personal){ pe.login, pe.name, pe.nickname, pe.phone,
+					pe.email, pe.idno, pe.birthday[0] ? pe.birthday : NULL };
+	if (anfu_pwpolicy_check(&iam->cfg->password[cls], pw, len, &pd, &rule) < 0) {
+		iam_err_set(err, rule ? rule : ANFU_PW_EMPTY, "new_password");
+		r = ANFU_EINVAL;
+	} else {
+		r = iam_password_in_history(iam, db, u->id, "login", pw, len,
+					    (int)iam->cfg->password[cls].history);
+		if (r == ANFU_EEXIST) {
+			iam_err_set(err, ANFU_PW_REUSED, "new_password");
+			r = ANFU_EINVAL;
+		}
+	}
+	iam_personal_clear(&pe);
+	return r;
+}
+
+static int change_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const char *reason, const char *hash)
+{
+	struct iam_user u = { 0 };
+	int64_t now = anfu_clock_now_ms();
+	char when[32];
+	const char *args[1] = { when };
+	json_t *det = json_pack("{ss}", "reason", reason);
+	int r = iam_password_store(db, p->user_id, "login", hash, reason, p->user_id, false, now);
+
+	/* Everyone else who had the old password is out (IAM-PWD-15). */
+	if (r == 0)
+		r = iam_session_end(iam, db, p->user_id, NULL, p->session_id, "password_changed");
+	if (r == 0)
+		r = session_settle(iam, db, p, false);
+	if (r == 0)
+		r = iam_user_load(db, p->user_id, &u);
+	iam_time_text(now, when);
+	if (r == 0)
+		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_changed", args,
+			       1);
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, "user.password_changed", "user", p->user_id,
+			      "success", det);
+	json_decref(det);
+	iam_user_clear(&u);
+	return r;
+}
+
+int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			     const struct anfu_principal *p, const char *current,
+			     const char *new_password, struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	struct iam_user u = { 0 };
+	enum anfu_role_class cls;
+	char hash[ANFU_PWHASH_STR_LEN];
+	const char *cur = current ? current : "", *pw = new_password ? new_password : "";
+	size_t len = strnlen(pw, ANFU_PASSWORD_MAX + 1);
+	int64_t now = anfu_clock_now_ms(), exp;
+	bool ra = p && p->state == ANFU_SESSION_REQUIRED_ACTIONS &&
+		  (p->required & ANFU_RA_CHANGE_PASSWORD);
+	int r;
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	if (!ra && !iam_stepped_up(iam, p, now)) {
+		iam_err_set(err, "step_up_required", NULL);
+		return ANFU_EPERM;
+	}
+	r = load_self(iam, p, &db, &u);
+	if (r == 0)
+		r = iam_user_class(db, &u, &cls);
+	if (r < 0)
+		goto out;
+	if (anfu_pwhash_check(iam->pwhash, u.pwd_hash, cur, strnlen(cur, ANFU_PASSWORD_MAX)) != 0) {
+		r = wrong_current(iam, db, ctx, p, "user.password_change_failed", err);
+		goto out;
+	}
+	r = new_password_ok(iam, db, &u, cls, pw, len, err);
+	if (r == 0)
+		r = anfu_pwhash_hash(iam->pwhash, pw, len, hash);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	exp = iam_password_expires(iam, &u, cls);
+	r = change_tx(iam, db, ctx, p, exp > 0 && now >= exp ? "expiry" : "user_change", hash);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	if (r == 0)
+		iam_notify_poke(iam);
+out:
+	anfu_wipe(hash, sizeof(hash));
+	iam_user_clear(&u);
+	return r;
+}
+
+/* ---- payment password (IAM-PWD-14, IAM-LOCK-03) ---------------------------------------- */
+
+int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+				  const struct anfu_principal *p, const char *pin,
+				  struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	struct iam_user u = { 0 };
+	struct iam_personal pe = { 0 };
+	enum anfu_role_class cls;
+	char hash[ANFU_PWHASH_STR_LEN], when[32];
+	const char *args[1] = { when }, *rule = NULL;
+	size_t len = pin ? strnlen(pin, 16) : 0;
+	int r;
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	if (p->kind != ANFU_USER_CUSTOMER) {
+		iam_err_set(err, "forbidden", NULL);
+		return ANFU_EPERM;
+	}
+	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
+		iam_err_set(err, "step_up_required", NULL);
+		return ANFU_EPERM;
+	}
+	r = load_self(iam, p, &db, &u);
+	if (r == 0)
+		r = iam_user_class(db, &u, &cls);
+	if (r == 0)
+		r = iam_personal_load(iam, db, &u, &pe);
+	if (r < 0)
+		goto out;
+	/* A 6-digit PIN can never equal the login password, which the policy
+	 * refuses when it is digits only: "must differ" holds by rule. */
+	if (anfu_pin_check(pin ? pin : "", len, pe.birthday[0] ? pe.birthday : NULL, &rule) < 0) {
+		iam_err_set(err, rule ? rule : ANFU_PIN_FORMAT, "pin");
+		r = ANFU_EINVAL;
+		goto out;
+	}
+	r = iam_password_in_history(iam, db, u.id, "payment", pin, len,
+				    (int)iam->cfg->password[cls].history);
+	if (r == ANFU_EEXIST) {
+		iam_err_set(err, ANFU_PW_REUSED, "pin");
+		r = ANFU_EINVAL;
+	}
+	if (r == 0)
+		r = anfu_pwhash_hash(iam->pwhash, pin, len, hash);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = iam_password_store(db, u.id, "payment", hash, u.pay_hash ? "user_change" : "initial",
+			       u.id, false, anfu_clock_now_ms());
+	iam_time_text(anfu_clock_now_ms(), when);
+	if (r == 0)
+		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_password_changed",
+			       args, 1);
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, "user.payment_password_set", "user", u.id,
+			      "success", NULL);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	if (r == 0)
+		iam_notify_poke(iam);
+out:
+	anfu_wipe(hash, sizeof(hash));
+	iam_personal_clear(&pe);
+	iam_user_clear(&u);
+	return r;
+}
+
+/* A wrong payment password: counted, and at the threshold payments lock
+ * for pay_minutes with a notice (IAM-LOCK-03, -04). */
+static int pay_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, const struct iam_user *u,
+		      struct anfu_iam_err *err)
+{
+	const struct anfu_config *cfg = iam->cfg;
+	int64_t now = anfu_clock_now_ms(), until = 0;
+	int n = u->pay_failures + 1, r;
+	char minutes[24];
+	const char *args[1] = { minutes };
+
+	if (n >= cfg->lockout.pay_threshold) {
+		until = now + cfg->lockout.pay_minutes * IAM_MINUTE_MS;
+		n = 0; /* a fresh count once the lock is over */
+	}
+	{
+		struct anfu_param q[3] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL,
+					   iam_ps(u->id) };
+		r = anfu_db_exec(db,
+				 "UPDATE iam_user SET pay_failures = $1, pay_locked_until_ms = $2"
+				 " WHERE id = $3",
+				 q, 3, NULL, NULL, NULL);
+	}
+	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)cfg->lockout.pay_minutes);
+	if (r == 0 && until)
+		r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_locked", args, 1);
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, until ? "payment.locked" : "payment.password_failed",
+			      "user", u->id, "failure", NULL);
+	if (r < 0)
+		return r;
+	iam_err_set(err, until ? "payment_locked" : "payment_password_invalid", "pin");
+	return until ? ANFU_ELOCKED : ANFU_EAUTH;
+}
+
+static int pay_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		  const struct anfu_principal *p, bool right, struct anfu_iam_err *err)
+{
+	struct iam_user u = { 0 };
+	int r = iam_user_load(db, p->user_id, &u), v = 0;
+
+	if (r == 0 && u.pay_locked_until_ms > anfu_clock_now_ms()) {
+		iam_err_set(err, "payment_locked", "pin");
+		r = ANFU_ELOCKED;
+	} else if (r == 0 && !right) {
+		v = pay_failed(iam, db, ctx, p, &u, err);
+		r = v == ANFU_EAUTH || v == ANFU_ELOCKED ? 0 : v;
+	} else if (r == 0) {
+		struct anfu_param q[1] = { iam_ps(u.id) };
+		r = anfu_db_exec(db,
+				 "UPDATE iam_user SET pay_failures = 0, pay_locked_until_ms = NULL"
+				 " WHERE id = $1",
+				 q, 1, NULL, NULL, NULL);
+		if (r == 0)
+			r = iam_audit(iam, db, ctx, p, NULL, "payment.password_verified", "user", u.id,
+				      "success", NULL);
+	}
+	if (r == 0)
+		r = anfu_db_commit(db);
+	iam_tx_abort(db);
+	iam_user_clear(&u);
+	return r < 0 ? r : v;
+}
+
+int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+				     const struct anfu_principal *p, const char *pin,
+				     struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	struct iam_user u = { 0 };
+	size_t len = pin ? strnlen(pin, 16) : 0;
+	int r, v;
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	r = load_self(iam, p, &db, &u);
+	if (r < 0)
+		goto out;
+	if (!u.pay_hash) {
+		iam_err_set(err, "payment_password_unset", NULL);
+		r = ANFU_ECONFLICT;
+		goto out;
+	}
+	if (u.pay_locked_until_ms > anfu_clock_now_ms()) {
+		iam_err_set(err, "payment_locked", "pin");
+		r = ANFU_ELOCKED;
+		goto out;
+	}
+	v = anfu_pwhash_check(iam->pwhash, len == PIN_LEN ? u.pay_hash : NULL, pin ? pin : "", len);
+	r = anfu_db_begin(db);
+	if (r == 0)
+		r = pay_tx(iam, db, ctx, p, v == 0, err);
+	if (r == ANFU_ELOCKED)
+		iam_notify_poke(iam);
+out:
+	iam_user_clear(&u);
+	return r;
+}
+
+/* ---- TOTP enrolment (IAM-MFA-01, -13) ------------------------------------------------------ */
+
+void anfu_totp_enrolment_clear(struct anfu_totp_enrolment *e)
+{
+	if (!e)
+		return;
+	free(e->qr_png);
+	anfu_wipe(e, sizeof(*e));
+}
+
+/* The secret, its URI and QR code for u (account = the masked login). */
+static int totp_make(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+		     struct anfu_totp_enrolment *en, char **ret_enc)
+{
+	struct anfu_user_view v;
+	int r = iam_user_view(iam, db, u, &v);
+
+	if (r == 0)
+		r = anfu_totp_secret(en->secret);
+	if (r == 0)
+		r = anfu_totp_uri(iam->cfg->mfa.totp_issuer, v.login, en->secret, en->uri,
+				  sizeof(en->uri));
+	if (r == 0)
+		r = anfu_totp_qr_png(en->uri, &en->qr_png, &en->qr_png_len);
+	if (r == 0)
+		r = anfu_vault_seal(iam->vault, "totp", u->id, en->secret, strlen(en->secret),
+				    ret_enc);
+	return r;
+}
+
+int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			const struct anfu_principal *p, struct anfu_totp_enrolment *ret,
+			struct anfu_iam_err *err)
+{
+	struct anfu_totp_enrolment en;
+	struct anfu_db *db = NULL;
+	struct iam_user u = { 0 };
+	char *enc = NULL;
+	bool ra = p && p->state == ANFU_SESSION_REQUIRED_ACTIONS &&
+		  (p->required & ANFU_RA_ENROL_TOTP);
+	int r;
+
+	if (!iam || !ctx || !p || !ret)
+		return ANFU_EINVAL;
+	if (!ra && !iam_stepped_up(iam, p, anfu_clock_now_ms())) {
+		iam_err_set(err, "step_up_required", NULL);
+		return ANFU_EPERM;
+	}
+	memset(&en, 0, sizeof(en));
+	r = load_self(iam, p, &db, &u);
+	if (r == 0 && u.totp_confirmed) {
+		iam_err_set(err, "conflict", NULL);
+		r = ANFU_ECONFLICT;
+	}
+	if (r == 0)
+		r = totp_make(iam, db, &u, &en, &enc);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	{
+		struct anfu_param q[2] = { iam_ps(enc), iam_ps(u.id) };
+		r = anfu_db_exec(db,
+				 "UPDATE iam_user SET totp_enc = $1, totp_confirmed = 0,"
+				 " totp_last_step = 0 WHERE id = $2 AND totp_confirmed = 0",
+				 q, 2, NULL, NULL, NULL);
+	}
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_begin", "user", u.id, "success", NULL);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	if (r == 0) {
+		*ret = en;
+		memset(&en, 0, sizeof(en));
+	}
+out:
+	anfu_totp_enrolment_clear(&en);
+	free(enc);
+	iam_user_clear(&u);
+	return r;
+}
+
+/* Checks the first code against the pending secret of u. */
+static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+			   const char *code, int64_t *ret_step, struct anfu_iam_err *err)
+{
+	char *secret = NULL;
+	int r;
+
+	if (!u->totp_enc || u->totp_confirmed) {
+		iam_err_set(err, "conflict", NULL);
+		return ANFU_ECONFLICT;
+	}
+	r = iam_user_reveal(iam, db, u, "totp", &secret);
+	if (r == 0 && !secret)
+		r = ANFU_EINTERNAL;
+	if (r == 0 && anfu_totp_verify(secret, code ? code : "", anfu_clock_now_ms(),
+				       u->totp_last_step, ret_step) != 0) {
+		iam_err_set(err, "code_invalid", "code");
+		r = ANFU_EAUTH;
+	}
+	anfu_free_secret(secret);
+	return r;
+}
+
+int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const char *code,
+			  struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	struct iam_user u = { 0 };
+	int64_t step = 0;
+	int r;
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		return r;
+	r = iam_user_load(db, p->user_id, &u);
+	if (r == 0)
+		r = totp_first_code(iam, db, &u, code, &step, err);
+	if (r == 0) {
+		struct anfu_param q[2] = { ANFU_PI(step), iam_ps(u.id) };
+		r = anfu_db_exec(db,
+				 "UPDATE iam_user SET totp_confirmed = 1, totp_last_step = $1"
+				 " WHERE id = $2",
+				 q, 2, NULL, NULL, NULL);
+	}
+	/* The code just proved the new factor: it counts as a step-up. */
+	if (r == 0)
+		r = session_settle(iam, db, p, true);
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_enrolled", "user", u.id, "success",
+			      NULL);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	iam_user_clear(&u);
+	return r;
+}

@@ -1,0 +1,1233 @@
+/*
+ * tests/unit/test_approval: the four-eyes approval service and what it
+ * gates (src/iam/approval.c, admin.c), the bootstrap (bootstrap.c), the
+ * admin operations (admin.c) and the reports (review.c).
+ *
+ * Each test gets a fresh data directory with real keys, a migrated SQLite
+ * database, an audit writer, a vault, a notifier (not started: queued
+ * messages stay in notify_message) and the IAM service with small Argon2
+ * parameters, on a frozen injectable clock. The setup bootstraps the
+ * people the tests need, as `anfu init` would: an administrator (sysadmin
+ * + security_admin, the maker), a finance officer, an auditor, and last a
+ * security officer (the checker; after it exists no more bootstrap is
+ * allowed). Every refusal is checked together with the state it must leave
+ * unchanged, and every change with its audit record.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "audit/audit.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/profile.h"
+#include "base/rand.h"
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "iam/admin.h"
+#include "iam/approval.h"
+#include "iam/iam.h"
+#include "iam/internal.h"
+#include "iam/pwhash.h"
+#include "iam/pwpolicy.h"
+#include "iam/rbac.h"
+#include "keys/keys.h"
+#include "notify/notify.h"
+#include "store/store.h"
+#include "vault/vault.h"
+
+#define DAY_MS (24LL * 60 * 60 * 1000)
+
+struct who {
+	char id[ANFU_ID_MAX];
+	struct anfu_principal p;
+};
+
+struct fix {
+	char dir[64];
+	char dbpath[128];
+	char ckfile[128];
+	struct anfu_config *cfg;
+	struct anfu_keys *keys;
+	struct anfu_store *store;
+	struct anfu_db *db;
+	struct anfu_audit *audit;
+	struct anfu_vault *vault;
+	struct anfu_notify *notify;
+	struct anfu_iam *iam;
+	char admin_pw[IAM_INITIAL_PASSWORD_MAX];
+	struct who admin;   /* sysadmin + security_admin: files requests */
+	struct who finance; /* finance: a target */
+	struct who auditor; /* auditor: reads, signs off recertifications */
+	struct who checker; /* security_officer: approves */
+};
+
+static const struct anfu_iam_ctx ctx = { "192.0.2.10", "cmocka", "dev_test", "req_test", "en",
+					 true };
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void principal_of(struct fix *f, struct who *w)
+{
+	memset(&w->p, 0, sizeof(w->p));
+	(void)snprintf(w->p.user_id, sizeof(w->p.user_id), "%s", w->id);
+	w->p.kind = ANFU_USER_STAFF;
+	w->p.state = ANFU_SESSION_ACTIVE;
+	assert_int_equal(anfu_rbac_load(f->db, w->id, &w->p), 0);
+}
+
+static void bootstrap_people(struct fix *f)
+{
+	char pw[IAM_INITIAL_PASSWORD_MAX];
+
+	assert_int_equal(anfu_iam_bootstrap_admin(f->iam, "alice", f->admin_pw,
+						  sizeof(f->admin_pw), f->admin.id,
+						  sizeof(f->admin.id)),
+			 0);
+	assert_int_equal(anfu_iam_bootstrap_staff(f->iam, "fiona", "finance", pw, sizeof(pw),
+						  f->finance.id, sizeof(f->finance.id)),
+			 0);
+	assert_int_equal(anfu_iam_bootstrap_staff(f->iam, "audrey", "auditor", pw, sizeof(pw),
+						  f->auditor.id, sizeof(f->auditor.id)),
+			 0);
+	assert_int_equal(anfu_iam_bootstrap_staff(f->iam, "carol", "security_officer", pw,
+						  sizeof(pw), f->checker.id, sizeof(f->checker.id)),
+			 0);
+	principal_of(f, &f->admin);
+	principal_of(f, &f->finance);
+	principal_of(f, &f->auditor);
+	principal_of(f, &f->checker);
+}
+
+static int setup(void **state)
+{
+	static const char ini[] = "[argon2]\nopslimit = 1\nmemlimit_kib = 8192\n";
+	struct fix *f = calloc(1, sizeof(*f));
+	struct anfu_keys_made made;
+	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
+	struct anfu_audit_cfg acfg;
+	struct anfu_iam_deps deps;
+	char err[256];
+
+	assert_non_null(f);
+	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-approval-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
+	(void)snprintf(f->ckfile, sizeof(f->ckfile), "%s/audit/checkpoints.jsonl", f->dir);
+	assert_int_equal(anfu_keys_init_dir(f->dir, ANFU_CRYPTO_INTL, &made), 0);
+	assert_int_equal(anfu_keys_load(f->dir, ANFU_CRYPTO_INTL, &f->keys), 0);
+	assert_int_equal(anfu_config_load_text(ini, sizeof(ini) - 1, "test.ini", f->dir, &f->cfg,
+					       err, sizeof(err)),
+			 0);
+	scfg.path = f->dbpath;
+	assert_int_equal(anfu_store_new(&scfg, &f->store), 0);
+	assert_int_equal(anfu_store_db(f->store, &f->db), 0);
+	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
+	acfg = (struct anfu_audit_cfg){ ANFU_HASH_SHA256, 1000, 60, f->ckfile };
+	assert_int_equal(anfu_audit_new(&acfg, f->keys, &f->audit), 0);
+	assert_int_equal(anfu_vault_open(f->keys, f->store, &f->vault), 0);
+	assert_int_equal(anfu_notify_new(f->cfg, f->store, f->vault, &f->notify), 0);
+	deps = (struct anfu_iam_deps){ f->cfg, f->store, f->keys, f->audit, f->vault, f->notify };
+	assert_int_equal(anfu_iam_new(&deps, &f->iam), 0);
+	assert_int_equal(iam_admin_register_types(), 0);
+	anfu_clock_reset();
+	anfu_clock_freeze(1);
+	bootstrap_people(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	anfu_clock_reset();
+	anfu_iam_free(f->iam);
+	anfu_notify_free(f->notify);
+	anfu_vault_free(f->vault);
+	anfu_audit_free(f->audit);
+	anfu_store_free(f->store);
+	anfu_config_free(f->cfg);
+	anfu_keys_free(f->keys);
+	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return anfu_crypto_init();
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int64_t count_arg(struct fix *f, const char *sql, const char *arg)
+{
+	struct anfu_param p[1] = { ANFU_PS(arg) };
+	int64_t n = -1;
+
+	assert_int_equal(anfu_db_query_int(f->db, sql, p, arg ? 1 : 0, &n), 0);
+	return n;
+}
+
+static int64_t count(struct fix *f, const char *sql)
+{
+	return count_arg(f, sql, NULL);
+}
+
+static int64_t audits(struct fix *f, const char *action, const char *outcome)
+{
+	struct anfu_param p[2] = { ANFU_PS(action), ANFU_PS(outcome) };
+	int64_t n = -1;
+
+	assert_int_equal(anfu_db_query_int(f->db,
+					   "SELECT COUNT(*) FROM audit_log WHERE action = $1 "
+					   "AND outcome = $2",
+					   p, 2, &n),
+			 0);
+	return n;
+}
+
+static int text_cb(void *ud, const struct anfu_row *r)
+{
+	const char *s = anfu_row_text(r, 0, NULL);
+
+	(void)snprintf(ud, 256, "%s", s ? s : "(null)");
+	return 1;
+}
+
+/* The first column of the first row as text ("(null)" for NULL). */
+static void text_of(struct fix *f, const char *sql, const char *arg, char out[256])
+{
+	struct anfu_param p[1] = { ANFU_PS(arg) };
+
+	out[0] = '\0';
+	assert_int_equal(anfu_db_exec(f->db, sql, p, 1, text_cb, out, NULL), 0);
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+static json_t *operator_payload(const char *username, const char *role)
+{
+	json_t *p = json_pack("{s:s,s:[s],s:s}", "username", username, "roles", role, "email",
+			      "ops.person@example.cn");
+
+	assert_non_null(p);
+	return p;
+}
+
+static json_t *role_payload(const char *user_id, const char *role)
+{
+	json_t *p = json_pack("{s:s,s:s}", "user_id", user_id, "role", role);
+
+	assert_non_null(p);
+	return p;
+}
+
+/* Files a request (payload consumed); 0 or the refusal. */
+static int file_req(struct fix *f, const struct who *w, const char *type, json_t *payload,
+		    char id[ANFU_ID_MAX], int64_t *number, struct anfu_iam_err *err)
+{
+	json_t *out = NULL;
+	struct anfu_iam_err e = { NULL, NULL };
+	int r = anfu_iam_approval_file(f->iam, &ctx, &w->p, type, payload, &out, err ? err : &e);
+
+	json_decref(payload);
+	if (r == 0) {
+		assert_string_equal(jstr(out, "status"), "pending");
+		if (id)
+			(void)snprintf(id, ANFU_ID_MAX, "%s", jstr(out, "id"));
+		if (number)
+			*number = json_integer_value(json_object_get(out, "number"));
+		json_decref(out);
+	} else {
+		assert_null(out);
+	}
+	return r;
+}
+
+static void file_ok(struct fix *f, const char *type, json_t *payload, char id[ANFU_ID_MAX])
+{
+	assert_int_equal(file_req(f, &f->admin, type, payload, id, NULL, NULL), 0);
+}
+
+/* Decides; *ret (may be NULL) gets the approval JSON on success. */
+static int decide(struct fix *f, const struct who *w, const char *id, bool approve,
+		  json_t **ret, struct anfu_iam_err *err)
+{
+	json_t *out = NULL;
+	struct anfu_iam_err e = { NULL, NULL };
+	int r = anfu_iam_approval_decide(f->iam, &ctx, &w->p, id, approve, "checked", &out,
+					 err ? err : &e);
+
+	if (r == 0 && ret)
+		*ret = out;
+	else
+		json_decref(out);
+	return r;
+}
+
+static void status_of(struct fix *f, const char *id, char out[256])
+{
+	text_of(f, "SELECT status FROM iam_approval WHERE id = $1", id, out);
+}
+
+static void roles_of(struct fix *f, const char *id, char out[256])
+{
+	assert_int_equal(anfu_rbac_roles(f->db, id, out, 256), 0);
+}
+
+/* ---- filing ------------------------------------------------------------------ */
+
+/* req: IAM-ACCT-03, IAM-SOD-03 */
+static void test_filed_requests_get_sequential_numbers(void **state)
+{
+	struct fix *f = *state;
+	static const char *const names[] = { "oscar", "olga", "otto", "owen" };
+	struct anfu_iam_err err = { NULL, NULL };
+	int64_t n = 0;
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(file_req(f, &f->admin, "create_operator",
+					  operator_payload(names[i], "operator"), NULL, &n, NULL),
+				 0);
+		assert_int_equal(n, i + 1);
+	}
+	/* A refused filing consumes no number. */
+	assert_int_equal(file_req(f, &f->admin, "create_operator", operator_payload("admin", "operator"),
+				  NULL, NULL, &err),
+			 ANFU_EINVAL);
+	assert_int_equal(file_req(f, &f->admin, "create_operator",
+				  operator_payload(names[3], "operator"), NULL, &n, NULL),
+			 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(count(f, "SELECT value FROM iam_counter WHERE name = 'approval'"), 4);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval WHERE status = 'pending' "
+				  "AND checker_id IS NULL"),
+			 4);
+	assert_int_equal(audits(f, "approval.filed", "success"), 4);
+}
+
+/* The payload carries an email; it is stored sealed and the summary masks
+ * the name (DATA-ENC-01). req: DATA-ENC-01 */
+static void test_payload_stored_sealed(void **state)
+{
+	struct fix *f = *state;
+	char id[ANFU_ID_MAX], summary[256];
+
+	file_ok(f, "create_operator", operator_payload("oswald", "operator"), id);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval WHERE payload LIKE "
+				  "'%example.cn%' OR payload LIKE '%oswald%' OR summary LIKE '%oswald%'"),
+			 0);
+	text_of(f, "SELECT summary FROM iam_approval WHERE id = $1", id, summary);
+	assert_non_null(strstr(summary, "operator"));
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE details LIKE '%oswald%' "
+				  "OR details LIKE '%example.cn%'"),
+			 0);
+}
+
+/* req: IAM-SOD-03, IAM-RBAC-01 */
+static void test_file_without_request_permission_refused(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+
+	assert_int_equal(file_req(f, &f->checker, "create_operator",
+				  operator_payload("oscar", "operator"), NULL, NULL, &err),
+			 ANFU_EPERM);
+	assert_string_equal(err.code, "forbidden");
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval"), 0);
+	assert_int_equal(count(f, "SELECT value FROM iam_counter WHERE name = 'approval'"), 0);
+	assert_int_equal(audits(f, "approval.filed", "denied"), 1);
+	err.code = NULL;
+	assert_int_equal(file_req(f, &f->admin, "no_such_type", operator_payload("oscar", "operator"),
+				  NULL, NULL, &err),
+			 ANFU_EINVAL);
+	assert_string_equal(err.code, "invalid_field");
+}
+
+/* req: IAM-ACCT-10, IAM-PWD-12, IAM-SOD-01 */
+static void test_create_operator_payload_refusals(void **state)
+{
+	struct fix *f = *state;
+	static const struct {
+		const char *json;
+		int r;
+		const char *code, *field;
+	} cases[] = {
+		{ "{\"username\":\"admin\",\"roles\":[\"operator\"],\"email\":\"a@b.cn\"}",
+		  ANFU_EINVAL, "reserved_name", "username" },
+		{ "{\"username\":\"Root\",\"roles\":[\"operator\"],\"email\":\"a@b.cn\"}",
+		  ANFU_EINVAL, "reserved_name", "username" },
+		{ "{\"username\":\"1abc\",\"roles\":[\"operator\"],\"email\":\"a@b.cn\"}",
+		  ANFU_EINVAL, "invalid_field", "username" },
+		{ "{\"roles\":[\"operator\"],\"email\":\"a@b.cn\"}", ANFU_EINVAL, "missing_field",
+		  "username" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"operator\"]}", ANFU_EINVAL, "missing_field",
+		  "email" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"operator\"],\"email\":\"nope\"}",
+		  ANFU_EINVAL, "invalid_field", "email" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"operator\"],\"phone\":\"12345\"}",
+		  ANFU_EINVAL, "invalid_field", "phone" },
+		{ "{\"username\":\"oscar\",\"roles\":[],\"email\":\"a@b.cn\"}", ANFU_EINVAL,
+		  "invalid_field", "roles" },
+		{ "{\"username\":\"oscar\",\"email\":\"a@b.cn\"}", ANFU_EINVAL, "missing_field",
+		  "roles" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"customer\"],\"email\":\"a@b.cn\"}",
+		  ANFU_EINVAL, "invalid_field", "roles" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"wizard\"],\"email\":\"a@b.cn\"}",
+		  ANFU_EINVAL, "invalid_field", "roles" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"operator\",\"operator\"],\"email\":\"a@b.cn\"}",
+		  ANFU_EINVAL, "invalid_field", "roles" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"sysadmin\",\"auditor\"],\"email\":\"a@b.cn\"}",
+		  ANFU_ECONFLICT, "role_conflict", "roles" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"security_admin\",\"security_officer\"],"
+		  "\"email\":\"a@b.cn\"}",
+		  ANFU_ECONFLICT, "role_conflict", "roles" },
+		{ "{\"username\":\"Alice\",\"roles\":[\"operator\"],\"email\":\"a@b.cn\"}",
+		  ANFU_EEXIST, "already_exists", "username" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"operator\"],\"email\":\"a@b.cn\",\"x\":1}",
+		  ANFU_EINVAL, "unknown_field", "payload" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"operator\"],\"email\":\"a@b.cn\","
+		  "\"temporary\":true}",
+		  ANFU_EINVAL, "missing_field", "expires_ms" },
+		{ "{\"username\":\"oscar\",\"roles\":[\"operator\"],\"email\":\"a@b.cn\","
+		  "\"expires_ms\":1}",
+		  ANFU_EINVAL, "field_out_of_range", "expires_ms" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct anfu_iam_err err = { NULL, NULL };
+		json_t *payload = json_loads(cases[i].json, 0, NULL);
+
+		assert_non_null(payload);
+		assert_int_equal(file_req(f, &f->admin, "create_operator", payload, NULL, NULL, &err),
+				 cases[i].r);
+		assert_non_null(err.code);
+		assert_string_equal(err.code, cases[i].code);
+		assert_non_null(err.field);
+		assert_string_equal(err.field, cases[i].field);
+	}
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval"), 0);
+	assert_int_equal(count(f, "SELECT value FROM iam_counter WHERE name = 'approval'"), 0);
+}
+
+/* req: IAM-SOD-01, IAM-RBAC-02 */
+static void test_grant_role_payload_refusals(void **state)
+{
+	struct fix *f = *state;
+	char unknown[ANFU_ID_MAX];
+	struct {
+		const char *type;
+		json_t *payload;
+		int r;
+		const char *code, *field;
+	} cases[] = {
+		{ "grant_role", role_payload(f->admin.id, "auditor"), ANFU_ECONFLICT, "role_conflict",
+		  "role" },
+		{ "grant_role", role_payload(f->finance.id, "finance"), ANFU_EEXIST, "already_exists",
+		  "role" },
+		{ "grant_role", role_payload(f->finance.id, "customer"), ANFU_EINVAL, "invalid_field",
+		  "role" },
+		{ "grant_role", role_payload("bob", "finance"), ANFU_EINVAL, "invalid_field",
+		  "user_id" },
+		{ "grant_role", json_pack("{s:s}", "user_id", f->finance.id), ANFU_EINVAL,
+		  "missing_field", "role" },
+		{ "revoke_role", role_payload(f->finance.id, "operator"), ANFU_ENOTFOUND, "not_found",
+		  "role" },
+		{ "grant_role", NULL, ANFU_ENOTFOUND, "not_found", "user_id" },
+	};
+
+	assert_int_equal(anfu_id_new("usr", unknown, sizeof(unknown)), 0);
+	cases[6].payload = role_payload(unknown, "finance");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct anfu_iam_err err = { NULL, NULL };
+
+		assert_int_equal(file_req(f, &f->admin, cases[i].type, cases[i].payload, NULL, NULL,
+					  &err),
+				 cases[i].r);
+		assert_string_equal(err.code, cases[i].code);
+		assert_string_equal(err.field, cases[i].field);
+	}
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval"), 0);
+}
+
+/* ---- deciding ------------------------------------------------------------------ */
+
+/* req: IAM-SOD-03 */
+static void test_decide_by_maker_refused(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+	struct who both;
+	char id[ANFU_ID_MAX], status[256];
+	int64_t staff = count(f, "SELECT COUNT(*) FROM iam_user");
+
+	file_ok(f, "create_operator", operator_payload("oscar", "operator"), id);
+	assert_int_equal(decide(f, &f->admin, id, true, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "approval_self");
+	/* Even a maker who (wrongly) also held the approve permission. */
+	both = f->admin;
+	(void)snprintf(both.p.perms[both.p.nperms++], ANFU_PERM_NAME_MAX, "%s",
+		       "iam.approval.create_operator.approve");
+	err.code = NULL;
+	assert_int_equal(decide(f, &both, id, true, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "approval_self");
+	err.code = NULL;
+	assert_int_equal(decide(f, &both, id, false, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "approval_self");
+	status_of(f, id, status);
+	assert_string_equal(status, "pending");
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_approval WHERE id = $1 AND "
+				      "checker_id IS NULL AND decided_ms IS NULL",
+				   id),
+			 1);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user"), staff);
+	assert_int_equal(audits(f, "approval.approved", "success"), 0);
+	assert_int_equal(audits(f, "approval.approved", "denied"), 2);
+	assert_int_equal(audits(f, "approval.rejected", "denied"), 1);
+}
+
+/* req: IAM-SOD-03, IAM-RBAC-01 */
+static void test_decide_without_approve_permission_refused(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+	char id[ANFU_ID_MAX], status[256];
+
+	file_ok(f, "create_operator", operator_payload("oscar", "operator"), id);
+	assert_int_equal(decide(f, &f->auditor, id, true, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "forbidden");
+	err.code = NULL;
+	assert_int_equal(decide(f, &f->finance, id, false, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "forbidden");
+	status_of(f, id, status);
+	assert_string_equal(status, "pending");
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE created_by LIKE 'approval:%'"),
+			 0);
+	err.code = NULL;
+	assert_int_equal(decide(f, &f->checker, "apr_nosuchapprovalxxxxxxxx", true, NULL, &err),
+			 ANFU_ENOTFOUND);
+}
+
+/* req: IAM-ACCT-03, IAM-SOD-03, IAM-PWD-12, IAM-ADM-01 */
+static void test_approve_creates_operator(void **state)
+{
+	struct fix *f = *state;
+	json_t *out = NULL;
+	char id[ANFU_ID_MAX], uid[ANFU_ID_MAX], text[256];
+
+	assert_int_equal(file_req(f, &f->admin, "create_operator",
+				  json_pack("{s:s,s:[s,s],s:s}", "username", "Oscar", "roles",
+					    "risk_officer", "finance", "phone", "13800138000"),
+				  id, NULL, NULL),
+			 0);
+	assert_int_equal(decide(f, &f->checker, id, true, &out, NULL), 0);
+	assert_string_equal(jstr(out, "status"), "executed");
+	assert_string_equal(jstr(out, "checker_id"), f->checker.id);
+	assert_string_equal(jstr(json_object_get(out, "result"), "delivered_to"), "sms");
+	(void)snprintf(uid, sizeof(uid), "%s", jstr(json_object_get(out, "result"), "user_id"));
+	json_decref(out);
+	assert_true(anfu_id_valid("usr", uid, strlen(uid)));
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND kind = "
+				      "'staff' AND status = 'active' AND pwd_must_change = 1 AND "
+				      "pwd_hash IS NOT NULL",
+				   uid),
+			 1);
+	roles_of(f, uid, text);
+	assert_string_equal(text, "finance,risk_officer");
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user_role WHERE approval_id = $1",
+				   id),
+			 2);
+	text_of(f, "SELECT granted_by FROM iam_user_role WHERE user_id = $1", uid, text);
+	assert_string_equal(text, f->checker.id);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_password_history WHERE user_id = "
+				      "$1 AND reason = 'initial'",
+				   uid),
+			 1);
+	/* The initial password went to the person's own phone (IAM-PWD-12). */
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
+				      "kind = 'initial_password' AND channel = 'sms'",
+				   uid),
+			 1);
+	assert_int_equal(audits(f, "approval.approved", "success"), 1);
+	assert_int_equal(audits(f, "approval.executed", "success"), 1);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
+				      "'user.created' AND object_id = $1",
+				   uid),
+			 1);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
+				      "'role.granted' AND object_id = $1",
+				   uid),
+			 2);
+	{
+		struct iam_user u;
+
+		memset(&u, 0, sizeof(u));
+		assert_int_equal(iam_user_find_login(f->iam, f->db, "oscar", &u), 0);
+		assert_string_equal(u.id, uid);
+		assert_true(u.pwd_must_change);
+		iam_user_clear(&u);
+	}
+}
+
+/* req: IAM-SOD-01, IAM-SOD-03 */
+static void test_failing_executor_marks_failed_and_changes_nothing(void **state)
+{
+	struct fix *f = *state;
+	json_t *out = NULL;
+	char a[ANFU_ID_MAX], b[ANFU_ID_MAX], roles[256];
+
+	/* Each grant is fine on its own; together they conflict. */
+	file_ok(f, "grant_role", role_payload(f->finance.id, "sysadmin"), a);
+	file_ok(f, "grant_role", role_payload(f->finance.id, "auditor"), b);
+	assert_int_equal(decide(f, &f->checker, a, true, &out, NULL), 0);
+	assert_string_equal(jstr(out, "status"), "executed");
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(decide(f, &f->checker, b, true, &out, NULL), 0);
+	assert_string_equal(jstr(out, "status"), "failed");
+	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "role_conflict");
+	json_decref(out);
+	roles_of(f, f->finance.id, roles);
+	assert_string_equal(roles, "finance,sysadmin");
+	/* The bootstrap grant of finance and the sysadmin grant. */
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
+				      "'role.granted' AND object_id = $1",
+				   f->finance.id),
+			 2);
+	assert_int_equal(audits(f, "approval.executed", "success"), 1);
+	assert_int_equal(audits(f, "approval.failed", "failure"), 1);
+	assert_int_equal(audits(f, "approval.approved", "success"), 2);
+}
+
+/* Two requests for one name: the second fails at execution (the world
+ * changed since filing) and creates nothing. req: IAM-ACCT-02 */
+static void test_create_of_taken_name_fails_at_execution(void **state)
+{
+	struct fix *f = *state;
+	json_t *out = NULL;
+	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
+	int64_t users = count(f, "SELECT COUNT(*) FROM iam_user");
+
+	file_ok(f, "create_operator", operator_payload("oscar", "operator"), a);
+	file_ok(f, "create_operator", operator_payload("oscar", "finance"), b);
+	assert_int_equal(decide(f, &f->checker, a, true, NULL, NULL), 0);
+	assert_int_equal(decide(f, &f->checker, b, true, &out, NULL), 0);
+	assert_string_equal(jstr(out, "status"), "failed");
+	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "already_exists");
+	json_decref(out);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user"), users + 1);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user_role WHERE approval_id = $1",
+				   b),
+			 0);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM notify_message WHERE kind = "
+				  "'initial_password'"),
+			 1);
+}
+
+/* Executors of a test type: one changes something and then refuses, one
+ * fails as the platform would (a database error). */
+static int partial_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			    char *summary, size_t cap, struct anfu_iam_err *err)
+{
+	(void)iam;
+	(void)db;
+	(void)payload;
+	(void)err;
+	(void)snprintf(summary, cap, "test");
+	return 0;
+}
+
+static int partial_execute(struct anfu_iam *iam, struct anfu_db *db,
+			   const struct anfu_iam_ctx *c, const char *approval_id,
+			   const json_t *payload, json_t **result, struct anfu_iam_err *err)
+{
+	const char *mode = json_string_value(json_object_get(payload, "mode"));
+
+	(void)iam;
+	(void)c;
+	(void)approval_id;
+	assert_int_equal(anfu_db_exec(db,
+				      "INSERT INTO iam_counter (name, value) VALUES ('partial', 1)",
+				      NULL, 0, NULL, NULL, NULL),
+			 0);
+	*result = json_pack("{s:s}", "half", "done");
+	if (mode && strcmp(mode, "io") == 0)
+		return ANFU_EIO;
+	err->code = "role_conflict";
+	return ANFU_ECONFLICT;
+}
+
+static const struct anfu_approval_type partial_type = {
+	"test_partial", "iam.approval.grant_role", partial_validate, partial_execute
+};
+
+static void register_partial(void)
+{
+	int r = anfu_approval_register(&partial_type);
+
+	assert_true(r == 0 || r == ANFU_EEXIST);
+	assert_ptr_equal(anfu_approval_type_find("test_partial"), &partial_type);
+}
+
+/* The executor's own changes are undone, the decision is kept.
+ * req: IAM-SOD-03 */
+static void test_failing_executor_changes_rolled_back(void **state)
+{
+	struct fix *f = *state;
+	json_t *out = NULL;
+	char id[ANFU_ID_MAX];
+
+	register_partial();
+	file_ok(f, "test_partial", json_pack("{s:s}", "mode", "refuse"), id);
+	assert_int_equal(decide(f, &f->checker, id, true, &out, NULL), 0);
+	assert_string_equal(jstr(out, "status"), "failed");
+	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "role_conflict");
+	assert_null(json_object_get(json_object_get(out, "result"), "half"));
+	json_decref(out);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_counter WHERE name = 'partial'"), 0);
+	assert_int_equal(audits(f, "approval.failed", "failure"), 1);
+}
+
+/* A platform failure aborts the whole decision: still pending, nothing
+ * recorded, and it can be decided again later. req: IAM-SOD-03 */
+static void test_platform_failure_leaves_request_pending(void **state)
+{
+	struct fix *f = *state;
+	char id[ANFU_ID_MAX], status[256];
+
+	register_partial();
+	file_ok(f, "test_partial", json_pack("{s:s}", "mode", "io"), id);
+	assert_int_equal(decide(f, &f->checker, id, true, NULL, NULL), ANFU_EIO);
+	status_of(f, id, status);
+	assert_string_equal(status, "pending");
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_approval WHERE id = $1 AND "
+				      "checker_id IS NULL",
+				   id),
+			 1);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_counter WHERE name = 'partial'"), 0);
+	assert_int_equal(audits(f, "approval.approved", "success"), 0);
+	assert_int_equal(decide(f, &f->checker, id, false, NULL, NULL), 0);
+	status_of(f, id, status);
+	assert_string_equal(status, "rejected");
+}
+
+/* req: IAM-SOD-03 */
+static void test_reject_changes_nothing(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+	json_t *out = NULL;
+	char id[ANFU_ID_MAX], roles[256];
+
+	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), id);
+	assert_int_equal(decide(f, &f->checker, id, false, &out, NULL), 0);
+	assert_string_equal(jstr(out, "status"), "rejected");
+	assert_string_equal(jstr(out, "note"), "checked");
+	assert_string_equal(jstr(out, "checker_id"), f->checker.id);
+	json_decref(out);
+	roles_of(f, f->finance.id, roles);
+	assert_string_equal(roles, "finance");
+	assert_int_equal(audits(f, "approval.rejected", "success"), 1);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
+				      "'role.granted' AND object_id = $1",
+				   f->finance.id),
+			 1);
+	assert_int_equal(decide(f, &f->checker, id, true, NULL, &err), ANFU_ECONFLICT);
+	assert_string_equal(err.code, "approval_not_pending");
+	roles_of(f, f->finance.id, roles);
+	assert_string_equal(roles, "finance");
+}
+
+/* req: IAM-SOD-03 */
+static void test_double_decide_refused(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+	char id[ANFU_ID_MAX], status[256];
+
+	file_ok(f, "create_operator", operator_payload("oscar", "operator"), id);
+	assert_int_equal(decide(f, &f->checker, id, true, NULL, NULL), 0);
+	assert_int_equal(decide(f, &f->checker, id, true, NULL, &err), ANFU_ECONFLICT);
+	assert_string_equal(err.code, "approval_not_pending");
+	err.code = NULL;
+	assert_int_equal(decide(f, &f->checker, id, false, NULL, &err), ANFU_ECONFLICT);
+	assert_string_equal(err.code, "approval_not_pending");
+	status_of(f, id, status);
+	assert_string_equal(status, "executed");
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE created_by LIKE 'approval:%'"),
+			 1);
+	assert_int_equal(audits(f, "approval.executed", "success"), 1);
+}
+
+/* req: IAM-RBAC-02, IAM-ACCT-08 */
+static void test_revoke_role_through_approval(void **state)
+{
+	struct fix *f = *state;
+	json_t *out = NULL;
+	char id[ANFU_ID_MAX], roles[256];
+
+	file_ok(f, "revoke_role", role_payload(f->finance.id, "finance"), id);
+	assert_int_equal(decide(f, &f->checker, id, true, &out, NULL), 0);
+	assert_string_equal(jstr(out, "status"), "executed");
+	json_decref(out);
+	roles_of(f, f->finance.id, roles);
+	assert_string_equal(roles, "");
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
+				      "'role.revoked' AND object_id = $1",
+				   f->finance.id),
+			 1);
+}
+
+/* req: IAM-ACCT-03 */
+static void test_list_and_get_approvals(void **state)
+{
+	struct fix *f = *state;
+	json_t *out = NULL;
+	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
+
+	file_ok(f, "create_operator", operator_payload("oscar", "operator"), a);
+	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), b);
+	assert_int_equal(decide(f, &f->checker, b, false, NULL, NULL), 0);
+	assert_int_equal(anfu_iam_approval_list(f->iam, &ctx, &f->checker.p, NULL, &out), 0);
+	assert_int_equal(json_array_size(out), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "number")), 2);
+	json_decref(out);
+	assert_int_equal(anfu_iam_approval_list(f->iam, &ctx, &f->checker.p, "pending", &out), 0);
+	assert_int_equal(json_array_size(out), 1);
+	assert_string_equal(jstr(json_array_get(out, 0), "id"), a);
+	assert_null(json_object_get(json_array_get(out, 0), "payload"));
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(anfu_iam_approval_list(f->iam, &ctx, &f->checker.p, "bogus", &out),
+			 ANFU_EINVAL);
+	assert_int_equal(anfu_iam_approval_list(f->iam, &ctx, &f->finance.p, NULL, &out),
+			 ANFU_EPERM);
+	assert_null(out);
+	assert_int_equal(anfu_iam_approval_get(f->iam, &ctx, &f->admin.p, a, &out), 0);
+	assert_string_equal(jstr(out, "type"), "create_operator");
+	assert_string_equal(jstr(out, "maker_id"), f->admin.id);
+	json_decref(out);
+}
+
+/* ---- bootstrap ------------------------------------------------------------------ */
+
+/* req: IAM-ADM-01, IAM-ACCT-10, IAM-PWD-12 */
+static void test_bootstrap_admin_gets_random_policy_password(void **state)
+{
+	struct fix *f = *state;
+	char hash[256], roles[256];
+	const char *rule = NULL;
+
+	assert_int_equal(strlen(f->admin_pw), IAM_INITIAL_PASSWORD_LEN);
+	assert_int_equal(anfu_pwpolicy_check(&f->cfg->password[ANFU_CLASS_ADMIN], f->admin_pw,
+					     strlen(f->admin_pw), NULL, &rule),
+			 0);
+	text_of(f, "SELECT pwd_hash FROM iam_user WHERE id = $1", f->admin.id, hash);
+	assert_null(strstr(hash, f->admin_pw));
+	assert_int_equal(anfu_pwhash_check(f->iam->pwhash, hash, f->admin_pw, strlen(f->admin_pw)),
+			 0);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND "
+				      "pwd_must_change = 1 AND created_by = 'system:init'",
+				   f->admin.id),
+			 1);
+	roles_of(f, f->admin.id, roles);
+	assert_string_equal(roles, "security_admin,sysadmin");
+	assert_int_equal(f->admin.p.role_class, ANFU_CLASS_ADMIN);
+	assert_int_equal(audits(f, "user.bootstrap_admin", "success"), 1);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
+				      "'role.granted' AND object_id = $1 AND actor_id = 'system'",
+				   f->admin.id),
+			 2);
+	assert_int_equal(audits(f, "user.bootstrap_staff", "success"), 3);
+}
+
+/* req: IAM-ACCT-10, IAM-SOD-03 */
+static void test_bootstrap_refusals(void **state)
+{
+	struct fix *f = *state;
+	char pw[IAM_INITIAL_PASSWORD_MAX] = "", id[ANFU_ID_MAX] = "";
+	int64_t users = count(f, "SELECT COUNT(*) FROM iam_user");
+
+	/* A staff account exists: no second first administrator. */
+	assert_int_equal(anfu_iam_bootstrap_admin(f->iam, "zed", pw, sizeof(pw), id, sizeof(id)),
+			 ANFU_ECONFLICT);
+	/* Default names are never accepted. */
+	assert_int_equal(anfu_iam_bootstrap_admin(f->iam, "admin", pw, sizeof(pw), id,
+						  sizeof(id)),
+			 ANFU_EINVAL);
+	assert_int_equal(anfu_iam_bootstrap_admin(f->iam, "Administrator", pw, sizeof(pw), id,
+						  sizeof(id)),
+			 ANFU_EINVAL);
+	/* A checker exists: staff go through approval from now on. */
+	assert_int_equal(anfu_iam_bootstrap_staff(f->iam, "zed", "operator", pw, sizeof(pw), id,
+						  sizeof(id)),
+			 ANFU_ECONFLICT);
+	assert_string_equal(pw, "");
+	assert_string_equal(id, "");
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user"), users);
+}
+
+/* ---- admin operations -------------------------------------------------------------- */
+
+static int act(struct fix *f, const struct who *w, const char *uid, const char *action,
+	       const char *reason, struct anfu_iam_err *err)
+{
+	struct anfu_iam_err e = { NULL, NULL };
+
+	return anfu_iam_admin_act(f->iam, &ctx, &w->p, uid, action, reason, err ? err : &e);
+}
+
+/* req: IAM-ACCT-05, IAM-PWD-15, IAM-LOCK-02 */
+static void test_admin_actions(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+	char status[256];
+
+	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "left the company", NULL), 0);
+	text_of(f, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
+	assert_string_equal(status, "disabled");
+	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "again", &err),
+			 ANFU_ECONFLICT);
+	assert_int_equal(act(f, &f->admin, f->finance.id, "enable", "came back", NULL), 0);
+	text_of(f, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
+	assert_string_equal(status, "active");
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
+				      "'user.disabled' AND object_id = $1 AND details LIKE "
+				      "'%left the company%'",
+				   f->finance.id),
+			 1);
+	/* Unlock needs a lock; a locked staff account needs an administrator. */
+	err.code = NULL;
+	assert_int_equal(act(f, &f->admin, f->finance.id, "unlock", "why", &err), ANFU_ECONFLICT);
+	assert_string_equal(err.code, "conflict");
+	assert_int_equal(anfu_db_exec(f->db,
+				      "UPDATE iam_user SET status = 'locked', failures = 3 "
+				      "WHERE id = $1",
+				      (struct anfu_param[]){ ANFU_PS(f->finance.id) }, 1, NULL, NULL,
+				      NULL),
+			 0);
+	assert_int_equal(act(f, &f->admin, f->finance.id, "unlock", "called the helpdesk", NULL), 0);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND status = "
+				      "'active' AND failures = 0",
+				   f->finance.id),
+			 1);
+	assert_int_equal(act(f, &f->admin, f->finance.id, "force_password_change",
+			     "suspected disclosure", NULL),
+			 0);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND "
+				      "pwd_must_change = 1",
+				   f->finance.id),
+			 1);
+	assert_int_equal(audits(f, "user.unlocked", "success"), 1);
+	assert_int_equal(audits(f, "user.password_change_forced", "success"), 1);
+}
+
+/* req: IAM-RBAC-01, IAM-RBAC-04 */
+static void test_admin_action_refusals(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+	struct who op;
+	char status[256];
+
+	assert_int_equal(act(f, &f->admin, f->admin.id, "disable", "self", &err), ANFU_EPERM);
+	assert_int_equal(act(f, &f->finance, f->auditor.id, "disable", "no right", &err),
+			 ANFU_EPERM);
+	/* An operator may unlock, but not a staff account. */
+	op = f->finance;
+	(void)snprintf(op.p.perms[op.p.nperms++], ANFU_PERM_NAME_MAX, "%s", "iam.user.unlock");
+	op.p.role_class = ANFU_CLASS_OPERATOR;
+	assert_int_equal(anfu_db_exec(f->db, "UPDATE iam_user SET status = 'locked' WHERE id = $1",
+				      (struct anfu_param[]){ ANFU_PS(f->auditor.id) }, 1, NULL,
+				      NULL, NULL),
+			 0);
+	assert_int_equal(act(f, &op, f->auditor.id, "unlock", "please", &err), ANFU_EPERM);
+	text_of(f, "SELECT status FROM iam_user WHERE id = $1", f->auditor.id, status);
+	assert_string_equal(status, "locked");
+	err.code = NULL;
+	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "", &err), ANFU_EINVAL);
+	assert_string_equal(err.code, "missing_field");
+	err.code = NULL;
+	assert_int_equal(act(f, &f->admin, f->finance.id, "delete", "x", &err), ANFU_EINVAL);
+	assert_string_equal(err.code, "invalid_field");
+	assert_int_equal(act(f, &f->admin, "usr_nosuchuserxxxxxxxxxxx", "disable", "x", &err),
+			 ANFU_ENOTFOUND);
+	assert_int_equal(audits(f, "user.disabled", "success"), 0);
+	assert_int_equal(audits(f, "user.disabled", "denied"), 2);
+}
+
+/* req: DATA-MASK-08, IAM-RBAC-06 */
+static void test_admin_list_and_get_masked(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_user_filter filter = { "staff", NULL, NULL, 3 };
+	json_t *out = NULL, *rev;
+	struct who revealer;
+	char after[ANFU_ID_MAX];
+
+	assert_int_equal(anfu_iam_admin_list_users(f->iam, &ctx, &f->auditor.p, &filter, &out), 0);
+	assert_int_equal(json_array_size(out), 3);
+	for (size_t i = 1; i < 3; i++)
+		assert_true(strcmp(jstr(json_array_get(out, i - 1), "id"),
+				   jstr(json_array_get(out, i), "id")) < 0);
+	(void)snprintf(after, sizeof(after), "%s", jstr(json_array_get(out, 2), "id"));
+	json_decref(out);
+	out = NULL;
+	filter.after = after;
+	assert_int_equal(anfu_iam_admin_list_users(f->iam, &ctx, &f->auditor.p, &filter, &out), 0);
+	assert_int_equal(json_array_size(out), 1);
+	assert_true(strcmp(jstr(json_array_get(out, 0), "id"), after) > 0);
+	json_decref(out);
+	out = NULL;
+	filter = (struct anfu_user_filter){ "merchant", NULL, NULL, 0 };
+	assert_int_equal(anfu_iam_admin_list_users(f->iam, &ctx, &f->auditor.p, &filter, &out), 0);
+	assert_int_equal(json_array_size(out), 0);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(anfu_iam_admin_get_user(f->iam, &ctx, &f->auditor.p, f->admin.id, false,
+						 &out),
+			 0);
+	assert_string_not_equal(jstr(out, "login"), "alice");
+	assert_null(json_object_get(out, "revealed"));
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(anfu_iam_admin_get_user(f->iam, &ctx, &f->auditor.p, f->admin.id, true,
+						 &out),
+			 ANFU_EPERM);
+	assert_null(out);
+	revealer = f->auditor;
+	(void)snprintf(revealer.p.perms[revealer.p.nperms++], ANFU_PERM_NAME_MAX, "%s",
+		       "iam.user.pii.reveal");
+	assert_int_equal(anfu_iam_admin_get_user(f->iam, &ctx, &revealer.p, f->admin.id, true,
+						 &out),
+			 0);
+	rev = json_object_get(out, "revealed");
+	assert_string_equal(jstr(rev, "login"), "alice");
+	json_decref(out);
+	assert_int_equal(audits(f, "user.pii_revealed", "success"), 1);
+	assert_int_equal(audits(f, "user.pii_revealed", "denied"), 1);
+	assert_int_equal(anfu_iam_admin_list_users(f->iam, &ctx, &f->finance.p, &filter, &out),
+			 ANFU_EPERM);
+}
+
+/* req: IAM-PWD-12, IAM-ACCT-02 */
+static void test_admin_create_merchant_user(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_admin_create c = { "merchant", "shopkeeper", "mch_0001", "merchant_admin",
+				       "Shop.Keeper@Example.cn", NULL, 0, false };
+	struct anfu_iam_err err = { NULL, NULL };
+	json_t *out = NULL;
+	char uid[ANFU_ID_MAX], roles[256];
+
+	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err), 0);
+	assert_string_equal(jstr(out, "kind"), "merchant");
+	assert_string_equal(jstr(out, "delivered_to"), "email");
+	assert_null(strstr(jstr(out, "email"), "Keeper"));
+	(void)snprintf(uid, sizeof(uid), "%s", jstr(out, "id"));
+	json_decref(out);
+	out = NULL;
+	roles_of(f, uid, roles);
+	assert_string_equal(roles, "merchant_admin");
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND "
+				      "pwd_must_change = 1 AND merchant_id = 'mch_0001'",
+				   uid),
+			 1);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
+				      "kind = 'initial_password' AND channel = 'email'",
+				   uid),
+			 1);
+	assert_int_equal(audits(f, "user.created", "success"), 1);
+	/* Duplicates, staff, no channel, no permission. */
+	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+			 ANFU_EEXIST);
+	c.username = "shop2";
+	c.kind = "staff";
+	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+			 ANFU_EINVAL);
+	assert_string_equal(err.field, "kind");
+	c.kind = "merchant";
+	c.email = NULL;
+	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+			 ANFU_EINVAL);
+	assert_string_equal(err.code, "missing_field");
+	assert_string_equal(err.field, "email");
+	c.phone = "13900139000";
+	c.role = "operator";
+	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+			 ANFU_EINVAL);
+	assert_string_equal(err.field, "role");
+	c.role = "merchant_staff";
+	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->checker.p, &c, &out, &err),
+			 ANFU_EPERM);
+	assert_null(out);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE kind = 'merchant'"), 1);
+}
+
+/* ---- reports ------------------------------------------------------------------------- */
+
+/* req: IAM-ACCT-05, IAM-ACCT-06, IAM-ACCT-07 */
+static void test_account_review_finds_dormant_expired_temporary(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_admin_create c = { "merchant", "tempuser", "mch_0002", "merchant_staff", NULL,
+				       "13700137000", 0, true };
+	struct anfu_iam_err err = { NULL, NULL };
+	json_t *out = NULL, *content;
+
+	c.expires_ms = anfu_clock_now_ms() + 10 * DAY_MS;
+	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err), 0);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(anfu_iam_account_review(f->iam, &out), 0);
+	content = json_object_get(out, "content");
+	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 0);
+	assert_int_equal(json_array_size(json_object_get(content, "expired")), 0);
+	assert_int_equal(json_array_size(json_object_get(content, "temporary")), 1);
+	json_decref(out);
+	out = NULL;
+	/* 90 days (the default) later, nobody has logged in. */
+	anfu_clock_advance_ms(90 * DAY_MS + 1);
+	assert_int_equal(anfu_iam_account_review(f->iam, &out), 0);
+	content = json_object_get(out, "content");
+	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 5);
+	assert_int_equal(json_array_size(json_object_get(content, "expired")), 1);
+	assert_int_equal(json_array_size(json_object_get(content, "temporary")), 1);
+	assert_string_equal(jstr(out, "kind"), "account_review");
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(audits(f, "report.account_review", "success"), 2);
+	assert_int_equal(anfu_iam_reports(f->iam, &ctx, &f->auditor.p, "account_review", &out), 0);
+	assert_int_equal(json_array_size(out), 2);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(anfu_iam_reports(f->iam, &ctx, &f->finance.p, NULL, &out), ANFU_EPERM);
+}
+
+/* req: IAM-ACCT-04 */
+static void test_recertification_signed_off_by_another(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+	json_t *out = NULL, *accounts;
+	char rid[ANFU_ID_MAX];
+
+	assert_int_equal(anfu_iam_recert_create(f->iam, &ctx, &f->auditor.p, &out), 0);
+	(void)snprintf(rid, sizeof(rid), "%s", jstr(out, "id"));
+	accounts = json_object_get(json_object_get(out, "content"), "accounts");
+	assert_int_equal(json_array_size(accounts), 4);
+	{
+		size_t officers = 0;
+
+		for (size_t i = 0; i < json_array_size(accounts); i++) {
+			const json_t *roles = json_object_get(json_array_get(accounts, i), "roles");
+
+			if (json_array_size(roles) == 1 &&
+			    strcmp(json_string_value(json_array_get(roles, 0)),
+				   "security_officer") == 0)
+				officers++;
+		}
+		assert_int_equal(officers, 1);
+	}
+	for (size_t i = 0; i < json_array_size(accounts); i++) {
+		const json_t *a = json_array_get(accounts, i);
+
+		assert_true(strlen(jstr(a, "login")) > 0);
+		assert_null(strstr(jstr(a, "login"), "alice"));
+		assert_true(json_is_array(json_object_get(a, "roles")));
+	}
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(anfu_iam_recert_signoff(f->iam, &ctx, &f->auditor.p, rid, "ok", &out, &err),
+			 ANFU_EPERM);
+	assert_string_equal(err.code, "approval_self");
+	err.code = NULL;
+	assert_int_equal(anfu_iam_recert_signoff(f->iam, &ctx, &f->finance.p, rid, "ok", &out, &err),
+			 ANFU_EPERM);
+	assert_string_equal(err.code, "forbidden");
+	assert_int_equal(anfu_iam_recert_signoff(f->iam, &ctx, &f->checker.p, rid, "reviewed", &out,
+						 &err),
+			 0);
+	assert_string_equal(jstr(out, "signed_off_by"), f->checker.id);
+	assert_string_equal(jstr(out, "sign_off_note"), "reviewed");
+	json_decref(out);
+	out = NULL;
+	err.code = NULL;
+	assert_int_equal(anfu_iam_recert_signoff(f->iam, &ctx, &f->checker.p, rid, "again", &out,
+						 &err),
+			 ANFU_ECONFLICT);
+	assert_int_equal(audits(f, "report.recertification", "success"), 1);
+	assert_int_equal(audits(f, "report.recertification_signed_off", "success"), 1);
+	assert_int_equal(audits(f, "report.recertification_signed_off", "denied"), 2);
+	assert_int_equal(anfu_iam_reports(f->iam, &ctx, &f->checker.p, NULL, &out), 0);
+	assert_int_equal(json_array_size(out), 1);
+	json_decref(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_filed_requests_get_sequential_numbers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_payload_stored_sealed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_without_request_permission_refused, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_create_operator_payload_refusals, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_grant_role_payload_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decide_by_maker_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decide_without_approve_permission_refused,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approve_creates_operator, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failing_executor_marks_failed_and_changes_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_of_taken_name_fails_at_execution,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failing_executor_changes_rolled_back, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_platform_failure_leaves_request_pending, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reject_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_double_decide_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_role_through_approval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_and_get_approvals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bootstrap_admin_gets_random_policy_password,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bootstrap_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_actions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_action_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_list_and_get_masked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_create_merchant_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_review_finds_dormant_expired_temporary,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recertification_signed_off_by_another, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}

@@ -14,7 +14,7 @@ deps:
 
 # Production build: no test hooks. Binaries: build/anfud, build/anfu.
 build: deps
-	@test -f build/build.ninja || meson setup build -Dtest_hooks=false $(MESON_FLAGS) >/dev/null
+	@test -f build/build.ninja || meson setup build -Dtest_hooks=false -Dtests=false $(MESON_FLAGS) >/dev/null
 	@ninja -C build
 
 # Initialises $(DATA) on first use, then runs the server in the foreground.

@@ -29,7 +29,7 @@ setup() {
 }
 
 step "production build (no test hooks): build/"
-setup build -Dtest_hooks=false || stage_fail build
+setup build -Dtest_hooks=false -Dtests=false || stage_fail build
 
 run_suite() {
   dir=$1; name=$2

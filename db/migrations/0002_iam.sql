@@ -286,7 +286,8 @@ INSERT INTO iam_role (name, kind, privileged, description) VALUES
     ('security_admin', 'staff', 1, 'Security administrator: accounts and policies (maker)'),
     ('security_officer', 'staff', 1, 'Security officer: approves account and role requests (checker)'),
     ('auditor', 'staff', 1, 'Security auditor: reads the audit log and reviews access'),
-    ('sysadmin', 'staff', 1, 'System administrator: operates the platform');
+    ('sysadmin', 'staff', 1, 'System administrator: operates the platform'),
+    ('third_party', 'staff', 0, 'Third-party (vendor) personnel: own account only, no data access');
 
 INSERT INTO iam_role_permission (role, permission) VALUES
     ('customer', 'self.profile.read'), ('customer', 'self.profile.update'),
@@ -329,7 +330,9 @@ INSERT INTO iam_role_permission (role, permission) VALUES
     ('sysadmin', 'self.profile.read'), ('sysadmin', 'self.password.change'),
     ('sysadmin', 'self.sessions.manage'), ('sysadmin', 'self.mfa.manage'),
     ('sysadmin', 'iam.user.read'), ('sysadmin', 'iam.approval.read'),
-    ('sysadmin', 'iam.approval.create_operator.request');
+    ('sysadmin', 'iam.approval.create_operator.request'),
+    ('third_party', 'self.profile.read'), ('third_party', 'self.password.change'),
+    ('third_party', 'self.sessions.manage'), ('third_party', 'self.mfa.manage');
 
 -- Roles one account may not hold together (IAM-SOD-01, IAM-SOD-02). Makers
 -- and checkers of the same approval type are also refused by rule (a user

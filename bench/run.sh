@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # bench/run.sh: the benchmarks behind `make bench`.
 #
-#   bench/run.sh [all|bare|anfud|audit]     (default: all)
+#   bench/run.sh [all|bare|anfud|audit|login]     (default: all)
 #
 # Measures, on this machine:
 #   - wrk against GET /healthz on the bare libmicrohttpd TLS server
 #     (bench/bare_server.c, the baseline) and on anfud, with the same
 #     certificate, thread count and daemon settings; the goal is
 #     anfud >= 80 % of bare;
-#   - in-process audit appends per second (bench/bench_audit.c), intl and gm.
+#   - in-process audit appends per second (bench/bench_audit.c), intl and gm;
+#   - login: password logins per second over HTTPS (wrk with
+#     bench/login.lua against a test-hooks anfud, customers made by
+#     bench/login_users.py) against raw Argon2id verifications per second
+#     with the same [argon2] parameters and max_concurrent threads
+#     (bench/bench_argon2.c), in alternating pairs; the goal is >= 90 %.
+#     Then the peak memory of a fresh anfud under 200 concurrent logins
+#     (VmHWM, sampled by bench/proc_watch.py) against the configured cap
+#     max_concurrent x memlimit_kib plus a stated slack.
 #
 # The report (Markdown, with the conditions of every number) goes to stdout,
 # ready to append to docs/benchmarks.md (`bench/run.sh >> docs/benchmarks.md`);
@@ -23,6 +31,19 @@
 #   REPEAT [3]: alternating bare/anfud pairs; medians are reported
 #   BENCH_DIR [/var/tmp]: where the throw-away data directory goes (a disk,
 #   not tmpfs: the audit numbers include fsync).
+# Login mode (defaults in brackets):
+#   BUILD_TEST [build-test]: the test-hooks build (-Dtest_hooks=true) whose
+#   anfud, anfu and bench_argon2 are used (the hooks are needed to register
+#   the customers; they add routes but change nothing on the login path)
+#   LOGIN_USERS [32]  LOGIN_CONNS [2 x max_concurrent]  LOGIN_DURATION [20s]
+#   LOGIN_REPEAT [3]: alternating bench_argon2 / wrk pairs; medians reported
+#   ARGON2_OPSLIMIT [2]  ARGON2_MEMLIMIT_KIB [65536]  ARGON2_MAX_CONCURRENT [4]
+#   (written to the anfu.conf that both anfud and bench_argon2 read)
+#   LOGIN_MEM_CONNS [200]  LOGIN_MEM_DURATION [10s]
+#   LOGIN_MEM_THREADS ["$THREADS 16"]: [http] threads of the memory runs (one
+#   run each; more threads than max_concurrent leave the pool as the only cap)
+#   LOGIN_MEM_SLACK_KIB [32768]: allowance for TLS sessions, MHD connection
+#   pools and SQLite caches of the open connections on top of the cap
 #
 # The functions can also be used on their own: `source bench/run.sh`.
 
@@ -40,6 +61,20 @@ IDLE_PCT=${IDLE_PCT:-10}
 IDLE_WAIT=${IDLE_WAIT:-60}
 REPEAT=${REPEAT:-3}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
+BUILD_TEST=${BUILD_TEST:-$ROOT/build-test}
+case $BUILD_TEST in /*) ;; *) BUILD_TEST=$ROOT/$BUILD_TEST ;; esac
+ARGON2_OPSLIMIT=${ARGON2_OPSLIMIT:-2}
+ARGON2_MEMLIMIT_KIB=${ARGON2_MEMLIMIT_KIB:-65536}
+ARGON2_MAX_CONCURRENT=${ARGON2_MAX_CONCURRENT:-4}
+LOGIN_USERS=${LOGIN_USERS:-32}
+LOGIN_CONNS=${LOGIN_CONNS:-$((2 * ARGON2_MAX_CONCURRENT))}
+LOGIN_DURATION=${LOGIN_DURATION:-20s}
+LOGIN_REPEAT=${LOGIN_REPEAT:-3}
+LOGIN_MEM_CONNS=${LOGIN_MEM_CONNS:-200}
+LOGIN_MEM_DURATION=${LOGIN_MEM_DURATION:-10s}
+LOGIN_MEM_THREADS=${LOGIN_MEM_THREADS:-"$THREADS 16"}
+LOGIN_MEM_SLACK_KIB=${LOGIN_MEM_SLACK_KIB:-32768}
+PYTHON=/usr/bin/python3 # Debian's: it has python3-requests (see the stack probe notes)
 
 WRK_ARGS="-t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency"
 
@@ -93,9 +128,9 @@ proc_jiffies() {
 	echo $((fields[11] + fields[12]))   # utime, stime (fields 14 and 15)
 }
 
-# "buildtype=... b_sanitize=... test_hooks=..." of the build directory.
+# "buildtype=... b_sanitize=... test_hooks=..." of build directory $1 [BUILD].
 build_options() {
-	/usr/bin/python3 - "$BUILD/meson-info/intro-buildoptions.json" <<'PY' 2>/dev/null || echo '?'
+	/usr/bin/python3 - "${1:-$BUILD}/meson-info/intro-buildoptions.json" <<'PY' 2>/dev/null || echo '?'
 import json, sys
 opts = {o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}
 print(" ".join("%s=%s" % (k, opts.get(k)) for k in ("buildtype", "b_sanitize", "test_hooks")))
@@ -112,8 +147,14 @@ conditions() {
 - CPU: $model, $cores cores online; memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 - libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?'), GnuTLS $(pkg-config --modversion gnutls 2>/dev/null || echo '?'), SQLite $(pkg-config --modversion sqlite3 2>/dev/null || echo '?'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)
 - Build: $BUILD ($(build_options))
+- Idle gate before every measurement: < $IDLE_PCT % busy over 2 s, waiting at most $IDLE_WAIT s; "foreign CPU" is the share of all CPUs used during a measurement by anything other than the benchmark's own processes
+EOF
+}
+
+http_conditions() {
+	cat <<EOF
 - wrk: \`wrk $WRK_ARGS https://127.0.0.1:PORT/healthz\` (keep-alive, TLS, client and server on the same machine)
-- Server threads: $THREADS (MHD thread pool); $REPEAT alternating bare/anfud pairs; idle gate: < $IDLE_PCT % busy over 2 s, waiting at most $IDLE_WAIT s
+- Server threads: $THREADS (MHD thread pool); $REPEAT alternating bare/anfud pairs
 EOF
 }
 
@@ -154,15 +195,17 @@ tls_params() {
 # the server (pid $2). Sets WRK_RPS, WRK_P50, WRK_P99, WRK_NON2XX,
 # WRK_ERRORS, WRK_FOREIGN (percentage of all CPUs used by anything other
 # than the server and wrk) and WRK_OUT (the raw output file).
+# RUN_WRK_ARGS and RUN_WRK_PATH, when set, replace WRK_ARGS and /healthz.
 run_wrk() {
 	local port=$1 pid=$2 out b0 t0 b1 t1 s0 s1 wrk_cpu timing
+	local args=${RUN_WRK_ARGS:-$WRK_ARGS} path=${RUN_WRK_PATH:-/healthz}
 	out=$(mktemp "${TMPDIR:-/tmp}/anfu-wrk-XXXXXX")
 	timing=$(mktemp "${TMPDIR:-/tmp}/anfu-wrk-time-XXXXXX")
 	read -r b0 t0 < <(cpu_jiffies)
 	s0=$(proc_jiffies "$pid")
 	# bash's `time` gives wrk's own user + system CPU.
-	# shellcheck disable=SC2086 # WRK_ARGS is a list of words
-	{ TIMEFORMAT='%U %S'; time wrk $WRK_ARGS "https://127.0.0.1:$port/healthz" >"$out" 2>&1; } 2>"$timing"
+	# shellcheck disable=SC2086 # args is a list of words
+	{ TIMEFORMAT='%U %S'; time wrk $args "https://127.0.0.1:$port$path" >"$out" 2>&1; } 2>"$timing"
 	s1=$(proc_jiffies "$pid")
 	read -r b1 t1 < <(cpu_jiffies)
 	wrk_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($1 + $2) * hz}' "$timing")
@@ -191,12 +234,13 @@ wrk_row() {
 
 # Makes a data directory for anfud and the bare server: a config with the
 # settings both servers share, then `anfu init` for keys, the development
-# certificate and the database. $1: the anfu CLI; $2: the directory.
+# certificate and the database. $1: the anfu CLI; $2: the directory;
+# $3 (optional): more INI text appended to the config (further sections).
 # The per-IP limits are raised so that wrk's 64 connections from 127.0.0.1
 # measure the server, not the rate limiter (which still runs on every
 # request); the admin listener is off so it needs no port.
 prepare_data() {
-	local anfu=$1 dir=$2
+	local anfu=$1 dir=$2 extra=${3:-}
 	mkdir -p "$dir" && chmod 0700 "$dir" || return 1
 	cat >"$dir/anfu.conf" <<EOF
 # Written by bench/run.sh for benchmarking only.
@@ -217,6 +261,7 @@ connections_per_ip = 1024
 rate_per_ip = 1000000
 rate_burst = 1000000
 EOF
+	[ -z "$extra" ] || printf '\n%s\n' "$extra" >>"$dir/anfu.conf"
 	chmod 0600 "$dir/anfu.conf"
 	"$anfu" init --data "$dir" >&2
 }
@@ -267,7 +312,7 @@ bench_bare() {
 
 # ---------------------------------------------------------------------------
 # bench_anfud ANFUD_BINARY DATA_DIR: the same wrk run against anfud.
-# LEAD: adjust to anfud's final CLI. Assumes `ANFUD --data DIR` serves HTTPS
+# `ANFUD --data DIR` serves HTTPS
 # on 127.0.0.1 at [http] port of DIR/anfu.conf, or, when that port is 0 or
 # unset, at the "port" of DIR/run/anfud.json, which anfud writes once it
 # listens. The data directory should come from prepare_data (raised per-IP
@@ -275,16 +320,37 @@ bench_bare() {
 # Sets ANFUD_RPS and prints a table row.
 # ---------------------------------------------------------------------------
 bench_anfud() {
-	local anfud=$1 dir=$2 port pid log_file
+	local anfud=$1 dir=$2
+	start_anfud "$anfud" "$dir" || die "anfud did not start"
+	TLS_PARAMS=$(tls_params "$ANFUD_PORT")
+	wait_idle
+	log "anfud: wrk $WRK_ARGS on port $ANFUD_PORT"
+	if ! run_wrk "$ANFUD_PORT" "$ANFUD_PID"; then
+		stop_anfud
+		die "wrk failed against anfud"
+	fi
+	stop_anfud
+	ANFUD_RPS=$WRK_RPS
+	[ "$WRK_NON2XX" = 0 ] || log "anfud answered $WRK_NON2XX non-2xx responses: run not valid"
+	wrk_row "anfud" "$TLS_PARAMS"
+	rm -f "$WRK_OUT"
+}
+
+# start_anfud ANFUD_BINARY DATA_DIR: starts anfud in the background (see
+# bench_anfud for how the port is found). Sets ANFUD_PID, ANFUD_PORT and
+# ANFUD_LOG (its stdout and stderr); on failure prints the log, stops it
+# and returns 1.
+start_anfud() {
+	local anfud=$1 dir=$2 port
 	[ -x "$anfud" ] || die "$anfud not built"
 	port=$(awk -F= '
 		/^[ \t]*\[/ { sect = $0; gsub(/[][ \t]/, "", sect); next }
 		sect == "http" && $1 ~ /^[ \t]*port[ \t]*$/ { gsub(/[ \t]/, "", $2); print $2 }
 	' "$dir/anfu.conf" 2>/dev/null | tail -1)
-	log_file=$(mktemp "${TMPDIR:-/tmp}/anfu-anfud-XXXXXX")
+	ANFUD_LOG=$(mktemp "${TMPDIR:-/tmp}/anfu-anfud-XXXXXX")
 	rm -f "$dir/run/anfud.json"
-	"$anfud" --data "$dir" >"$log_file" 2>&1 &
-	pid=$!
+	"$anfud" --data "$dir" >"$ANFUD_LOG" 2>&1 &
+	ANFUD_PID=$!
 	if [ -z "$port" ] || [ "$port" = 0 ]; then
 		port=
 		for _ in $(seq 1 150); do
@@ -292,27 +358,25 @@ bench_anfud() {
 				port=$(sed -n 's/.*"port": *\([0-9]*\).*/\1/p' "$dir/run/anfud.json")
 				break
 			fi
-			kill -0 "$pid" 2>/dev/null || break
+			kill -0 "$ANFUD_PID" 2>/dev/null || break
 			sleep 0.1
 		done
 	fi
 	if [ -z "$port" ] || ! wait_port "$port"; then
-		cat "$log_file" >&2
-		stop_pid "$pid"
-		die "anfud did not start"
+		cat "$ANFUD_LOG" >&2
+		stop_anfud
+		return 1
 	fi
-	TLS_PARAMS=$(tls_params "$port")
-	wait_idle
-	log "anfud: wrk $WRK_ARGS on port $port"
-	if ! run_wrk "$port" "$pid"; then
-		stop_pid "$pid"
-		die "wrk failed against anfud"
-	fi
-	stop_pid "$pid"
-	ANFUD_RPS=$WRK_RPS
-	[ "$WRK_NON2XX" = 0 ] || log "anfud answered $WRK_NON2XX non-2xx responses: run not valid"
-	wrk_row "anfud" "$TLS_PARAMS"
-	rm -f "$log_file" "$WRK_OUT"
+	ANFUD_PORT=$port
+	return 0
+}
+
+# Stops the anfud of the last start_anfud and removes its log.
+stop_anfud() {
+	[ -n "${ANFUD_PID:-}" ] && stop_pid "$ANFUD_PID"
+	[ -n "${ANFUD_LOG:-}" ] && rm -f "$ANFUD_LOG"
+	ANFUD_PID=
+	ANFUD_LOG=
 }
 
 # bench_audit [ARGS...]: the in-process audit benchmark (intl and gm unless
@@ -336,7 +400,221 @@ bench_audit() {
 	echo '```'
 }
 
+# ---- the login benchmark ---------------------------------------------------
+
+# INI text appended to prepare_data's config for the login runs. anfud and
+# bench_argon2 both read [argon2] from the resulting anfu.conf.
+login_config() {
+	cat <<EOF
+# Login benchmark. [argon2]: the defaults, written out; bench_argon2 reads
+# the same file.
+[argon2]
+opslimit = $ARGON2_OPSLIMIT
+memlimit_kib = $ARGON2_MEMLIMIT_KIB
+max_concurrent = $ARGON2_MAX_CONCURRENT
+
+# Only correct passwords are sent: logins that do not fail need no captcha.
+[captcha]
+mode = after_failures
+after_failures = 1
+
+# Every login opens a session; beyond 10 a user's oldest one ends.
+[session]
+on_limit = end_oldest
+
+[session.customer]
+max_sessions = 10
+
+# No failures are expected; the per-IP throttle must not shape the result.
+[lockout]
+ip_failures = 10000
+EOF
+}
+
+# run_argon2 BINARY CONFIG SECONDS: bench_argon2 with the config's [argon2],
+# timed like run_wrk. Sets RAW_VPS, RAW_LAT (mean ms per verify), RAW_CPU
+# (% of one core), RAW_FOREIGN (% of all CPUs used by anything else) and
+# RAW_OUT (its output file).
+run_argon2() {
+	local bin=$1 conf=$2 secs=$3 out timing b0 t0 b1 t1 cpu rc
+	out=$(mktemp "${TMPDIR:-/tmp}/anfu-argon2-XXXXXX")
+	timing=$(mktemp "${TMPDIR:-/tmp}/anfu-argon2-time-XXXXXX")
+	read -r b0 t0 < <(cpu_jiffies)
+	{ TIMEFORMAT='%U %S'; time "$bin" --config "$conf" --seconds "$secs" >"$out" 2>&1; } 2>"$timing"
+	rc=$?
+	read -r b1 t1 < <(cpu_jiffies)
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($1 + $2) * hz}' "$timing")
+	rm -f "$timing"
+	RAW_FOREIGN=$(( (b1 - b0 - cpu) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
+	[ "$RAW_FOREIGN" -lt 0 ] && RAW_FOREIGN=0
+	RAW_CPU=$(( cpu * 100 / ((t1 - t0) / $(nproc) > 0 ? (t1 - t0) / $(nproc) : 1) ))
+	RAW_VPS=$(sed -n 's/^verifies_per_s=\([0-9.]*\).*/\1/p' "$out")
+	RAW_LAT=$(sed -n 's/.*mean latency \([0-9.]*\) ms.*/\1/p' "$out")
+	RAW_OUT=$out
+	[ "$rc" = 0 ] && [ -n "$RAW_VPS" ] || { cat "$out" >&2; return 1; }
+	return 0
+}
+
+# "N" from a "key=N" word in file $2 ($1: the key).
+kv() {
+	sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2" | tail -1
+}
+
+# A field of /proc/$1/status in KiB ($2: VmRSS, VmHWM).
+status_kib() {
+	awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null
+}
+
+login_conditions() {
+	local dir=$1
+	cat <<EOF
+- anfud: \`$BUILD_TEST/anfud\` ($(build_options "$BUILD_TEST")); [http] threads = $THREADS; TLS $TLS_PARAMS
+- [argon2] opslimit = $ARGON2_OPSLIMIT, memlimit_kib = $ARGON2_MEMLIMIT_KIB, max_concurrent = $ARGON2_MAX_CONCURRENT: one anfu.conf, read by anfud and by bench_argon2 (config/config.h)
+- Raw baseline: \`bench_argon2 --config DATA/anfu.conf --seconds $LOGIN_SECS\` ($BUILD_TEST/bench): $ARGON2_MAX_CONCURRENT threads (= max_concurrent) verifying a correct password against an Argon2id hash in a loop (crypto/crypto.h, libsodium $(pkg-config --modversion libsodium 2>/dev/null || echo '?')); no pool, HTTP, TLS or database
+- Logins: \`wrk -t$WRK_THREADS -c$LOGIN_CONNS -d$LOGIN_DURATION --latency -s bench/login.lua https://127.0.0.1:PORT/api/v1/auth/login\` (keep-alive TLS, client and server on the same 2 cores), rotating over $LOGIN_USERS customers. Each request is a fresh password login (no cookies kept) of a customer on a trusted device from a usual network: one Argon2id verification through anfud's capped pool, then a new session in state "active", a login-attempt row and an audit record in one durable SQLite commit. Every 200 counts as one login.
+- Customers: registered by SMS code, then logged in once from the benchmark's device with the SMS second factor and trust_device (bench/login_users.py, through the test hooks)
+- Config beyond prepare_data's: [captcha] mode = after_failures, after_failures = 1 (no captcha for logins that do not fail); [session] on_limit = end_oldest, [session.customer] max_sessions = 10; [lockout] ip_failures = 10000; per-IP rate and connection limits raised
+- Test hooks: this build adds the /test/v1 routes and keeps the answers of captchas when they are made; everything a login runs (routing, JSON decoding, iam/login.c, the iam/pwhash pool, SQLite, the audit writer) is the same code as in the production build
+- $LOGIN_REPEAT alternating pairs (raw, then logins), each after the idle gate; the ratio is taken per pair, and its median is reported
+EOF
+}
+
+login_header() {
+	echo '| pair | raw verifies/s | raw ms/verify | raw CPU (of one core) | raw: foreign CPU | raw: busy before | logins/s | p50 | p99 | 200 / other | states | anfud CPU (of one core) | logins: foreign CPU | logins: busy before | logins ÷ raw |'
+	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
+}
+
+# login_pair I ANFUD_PID PORT ARGON2_BINARY CONFIG: one raw run and one wrk
+# run; appends to the *_l arrays of bench_login and prints a table row.
+login_pair() {
+	local i=$1 pid=$2 port=$3 argon=$4 conf=$5 raw_idle ok other states lps ratio
+	wait_idle
+	raw_idle=$IDLE_BEFORE
+	log "login pair $i: bench_argon2 for $LOGIN_SECS s"
+	run_argon2 "$argon" "$conf" "$LOGIN_SECS" || die "bench_argon2 failed"
+	wait_idle
+	log "login pair $i: wrk -c$LOGIN_CONNS -d$LOGIN_DURATION on port $port"
+	RUN_WRK_ARGS="-t$WRK_THREADS -c$LOGIN_CONNS -d$LOGIN_DURATION --timeout 30s --latency -s $ROOT/bench/login.lua" \
+		RUN_WRK_PATH=/api/v1/auth/login run_wrk "$port" "$pid" || die "wrk failed against anfud"
+	ok=$(kv login_200 "$WRK_OUT")
+	other=$(kv login_other "$WRK_OUT")
+	states="active $(kv state_active "$WRK_OUT"), mfa_required $(kv state_mfa_required "$WRK_OUT"), required_actions $(kv state_required_actions "$WRK_OUT")"
+	[ "${other:-1}" = 0 ] || log "anfud answered ${other:-?} non-200 logins ($(kv other_statuses "$WRK_OUT")): run not valid"
+	# wrk's rate counts every answer; a login is a 200.
+	lps=$(awk -v r="$WRK_RPS" -v ok="${ok:-0}" -v o="${other:-0}" \
+		'BEGIN {printf "%.2f", (ok + o > 0) ? r * ok / (ok + o) : 0}')
+	ratio=$(awk -v a="$lps" -v b="$RAW_VPS" 'BEGIN {printf "%.1f", 100 * a / b}')
+	raw_l+=("$RAW_VPS")
+	lps_l+=("$lps")
+	ratio_l+=("$ratio")
+	printf '| %s | %s | %s | %s %% | %s %% | %s | %s | %s | %s | %s / %s | %s | %s %% | %s %% | %s | %s %% |\n' \
+		"$i" "$RAW_VPS" "$RAW_LAT" "$RAW_CPU" "$RAW_FOREIGN" "$raw_idle" "$lps" "$WRK_P50" \
+		"$WRK_P99" "${ok:-?}" "${other:-?}" "$states" "$WRK_SERVER_CPU" "$WRK_FOREIGN" \
+		"$IDLE_BEFORE" "$ratio"
+	rm -f "$RAW_OUT" "$WRK_OUT"
+}
+
+login_mem_header() {
+	echo '| [http] threads | connections | duration | logins (200) / other | socket errors | idle VmRSS | VmHWM before | VmHWM after (peak RSS) | peak − idle RSS | Argon2id areas in flight (max sampled) | cap: max_concurrent × memlimit | cap + slack | peak − idle ≤ cap + slack | foreign CPU (incl. the sampler) | busy before |'
+	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
+}
+
+# login_memory ANFUD DATA_DIR THREADS: a fresh anfud with THREADS [http]
+# threads; its idle VmRSS and VmHWM, then LOGIN_MEM_CONNS connections
+# logging in at once for LOGIN_MEM_DURATION, then VmHWM again. Prints a
+# table row.
+login_memory() {
+	local anfud=$1 dir=$2 threads=$3 rss0 hwm0 hwm1 watch_out cap limit over ok other verdict
+	sed -i "s/^threads = .*/threads = $threads/" "$dir/anfu.conf"
+	start_anfud "$anfud" "$dir" || die "anfud did not start"
+	wait_idle
+	rss0=$(status_kib "$ANFUD_PID" VmRSS)
+	hwm0=$(status_kib "$ANFUD_PID" VmHWM)
+	watch_out=$(mktemp "${TMPDIR:-/tmp}/anfu-watch-XXXXXX")
+	"$PYTHON" "$ROOT/bench/proc_watch.py" --pid "$ANFUD_PID" \
+		--region-bytes $((ARGON2_MEMLIMIT_KIB * 1024)) --interval 0.02 >"$watch_out" &
+	WATCH_PID=$!
+	log "login memory: $threads threads, wrk -c$LOGIN_MEM_CONNS -d$LOGIN_MEM_DURATION on port $ANFUD_PORT"
+	RUN_WRK_ARGS="-t$WRK_THREADS -c$LOGIN_MEM_CONNS -d$LOGIN_MEM_DURATION --timeout 60s --latency -s $ROOT/bench/login.lua" \
+		RUN_WRK_PATH=/api/v1/auth/login run_wrk "$ANFUD_PORT" "$ANFUD_PID" || die "wrk failed against anfud"
+	hwm1=$(status_kib "$ANFUD_PID" VmHWM)
+	kill -TERM "$WATCH_PID" 2>/dev/null
+	wait "$WATCH_PID" 2>/dev/null
+	WATCH_PID=
+	stop_anfud
+	cap=$((ARGON2_MAX_CONCURRENT * ARGON2_MEMLIMIT_KIB))
+	limit=$((cap + LOGIN_MEM_SLACK_KIB))
+	over=$((hwm1 - rss0))
+	ok=$(kv login_200 "$WRK_OUT")
+	other=$(kv login_other "$WRK_OUT")
+	verdict=$([ "$over" -le "$limit" ] && echo yes || echo "**NO**")
+	MEM_VERDICTS+=("$verdict")
+	printf '| %s | %s | %s | %s / %s | %s | %s MiB | %s MiB | %s MiB | %s MiB | %s | %s MiB | %s MiB | %s | %s %% | %s |\n' \
+		"$threads" "$LOGIN_MEM_CONNS" "$LOGIN_MEM_DURATION" "${ok:-?}" "${other:-?}" "$WRK_ERRORS" \
+		"$(mib "$rss0")" "$(mib "$hwm0")" "$(mib "$hwm1")" "$(mib "$over")" \
+		"$(kv argon2_inflight_max "$watch_out")" "$(mib "$cap")" "$(mib "$limit")" "$verdict" \
+		"$WRK_FOREIGN" "$IDLE_BEFORE"
+	rm -f "$watch_out" "$WRK_OUT"
+}
+
+# KiB -> MiB with one decimal.
+mib() {
+	awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'
+}
+
+# bench_login: the whole login section (see the header of this file).
+bench_login() {
+	local dir=$WORK/login anfud=$BUILD_TEST/anfud anfu=$BUILD_TEST/anfu
+	local argon=$BUILD_TEST/bench/bench_argon2 bodies i t ratio raw_l=() lps_l=() ratio_l=()
+	[ -x "$anfud" ] && [ -x "$anfu" ] ||
+		die "$BUILD_TEST has no anfud/anfu (meson setup $BUILD_TEST -Dtest_hooks=true && ninja -C $BUILD_TEST)"
+	[ -x "$argon" ] || die "$argon not built (ninja -C $BUILD_TEST bench/bench_argon2)"
+	build_options "$BUILD_TEST" | grep -q 'test_hooks=True' ||
+		die "$BUILD_TEST is not a test-hooks build (meson configure $BUILD_TEST -Dtest_hooks=true)"
+	case $LOGIN_DURATION in *[!0-9s]* | s* | '') die "LOGIN_DURATION: whole seconds, e.g. 20s" ;; esac
+	LOGIN_SECS=${LOGIN_DURATION%s}
+	prepare_data "$anfu" "$dir" "$(login_config)" || die "anfu init failed"
+	start_anfud "$anfud" "$dir" || die "anfud did not start"
+	TLS_PARAMS=$(tls_params "$ANFUD_PORT")
+	bodies=$dir/login-bodies.txt
+	log "login: making $LOGIN_USERS customers"
+	"$PYTHON" "$ROOT/bench/login_users.py" --port "$ANFUD_PORT" --cert "$dir/tls/server.crt" \
+		--users "$LOGIN_USERS" --out "$bodies" || die "making the customers failed"
+	export ANFU_LOGIN_BODIES=$bodies
+
+	login_conditions "$dir"
+	echo
+	login_header
+	for i in $(seq 1 "$LOGIN_REPEAT"); do
+		login_pair "$i" "$ANFUD_PID" "$ANFUD_PORT" "$argon" "$dir/anfu.conf"
+	done
+	stop_anfud
+	ratio=$(median "${ratio_l[@]}")
+	echo
+	echo "Medians of $LOGIN_REPEAT pair(s): raw Argon2id $(median "${raw_l[@]}") verifies/s, anfud $(median "${lps_l[@]}") logins/s."
+	echo "logins ÷ raw verifies = **$ratio %** (median of the pairwise ratios ${ratio_l[*]}; goal >= 90 %: $(awk -v r="$ratio" 'BEGIN {print (r >= 90) ? "met" : "NOT met"}'))."
+	echo
+	echo "#### Peak memory under $LOGIN_MEM_CONNS concurrent logins"
+	echo
+	echo "A fresh anfud per row (same data directory and customers). Idle VmRSS and VmHWM are read after start-up (VmHWM then already includes the one dummy hash anfud makes at start); bench/proc_watch.py samples /proc every 20 ms during the run and counts the Argon2id work areas mapped (libsodium mmap()s $ARGON2_MEMLIMIT_KIB KiB per hash), a sampled lower bound on the hashes in flight (anfud exposes no pool counter). wrk: \`-t$WRK_THREADS -c$LOGIN_MEM_CONNS -d$LOGIN_MEM_DURATION --timeout 60s -s bench/login.lua\`. The slack ($((LOGIN_MEM_SLACK_KIB / 1024)) MiB) allows for the $LOGIN_MEM_CONNS TLS sessions, MHD connection pools and the per-thread SQLite caches."
+	echo
+	MEM_VERDICTS=()
+	login_mem_header
+	for t in $LOGIN_MEM_THREADS; do
+		login_memory "$anfud" "$dir" "$t"
+	done
+	echo
+	echo "Peak memory within max_concurrent × memlimit_kib + slack in every row: $(printf '%s\n' "${MEM_VERDICTS[@]}" | grep -q NO && echo '**NOT met**' || echo met)."
+}
+
 # ---- main ------------------------------------------------------------------
+
+# On exit: stops what this script started (by pid) and removes its files.
+cleanup() {
+	[ -n "${WATCH_PID:-}" ] && kill -TERM "$WATCH_PID" 2>/dev/null
+	stop_anfud
+	rm -rf "$WORK"
+}
 
 # Median of the numbers given as arguments.
 median() {
@@ -378,11 +656,13 @@ http_header() {
 
 main() {
 	local what=${1:-all} data ratio
-	case $what in all | bare | anfud | audit) ;; *) die "usage: $0 [all|bare|anfud|audit]" ;; esac
+	case $what in all | bare | anfud | audit | login) ;; *) die "usage: $0 [all|bare|anfud|audit|login]" ;; esac
 	WORK=$(mktemp -d "$BENCH_DIR/anfu-bench-XXXXXX") || die "cannot create a directory in $BENCH_DIR"
-	trap 'rm -rf "$WORK"' EXIT
+	trap cleanup EXIT
 	data=$WORK/data
-	if [ -x "$BUILD/anfu" ] || [ -x "$BUILD/src/cli/anfu" ]; then
+	if [ "$what" = login ] || [ "$what" = audit ]; then
+		: # these make their own data
+	elif [ -x "$BUILD/anfu" ] || [ -x "$BUILD/src/cli/anfu" ]; then
 		prepare_data "$(ls "$BUILD/anfu" "$BUILD/src/cli/anfu" 2>/dev/null | head -1)" "$data" ||
 			die "anfu init failed"
 	else
@@ -398,6 +678,8 @@ main() {
 	all | bare | anfud)
 		echo "### GET /healthz over HTTPS"
 		echo
+		http_conditions
+		echo
 		bench_http "$what" "$data"
 		echo
 		;;
@@ -407,6 +689,14 @@ main() {
 		echo "### Audit appends per second (in process, durable SQLite commits)"
 		echo
 		bench_audit
+		echo
+		;;
+	esac
+	case $what in
+	all | login)
+		echo "### Logins per second against raw Argon2id, and peak memory (IAM)"
+		echo
+		bench_login
 		echo
 		;;
 	esac

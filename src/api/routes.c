@@ -129,6 +129,8 @@ static const struct anfu_route test_routes[] = {
 	{ "POST", "/test/v1/notify/deliver", PUB, "test.hooks", anfu_api_test_deliver,
 	  ANFU_ROUTE_BOTH },
 	{ "POST", "/test/v1/jobs/run", PUB, "test.hooks", anfu_api_test_jobs, ANFU_ROUTE_BOTH },
+	{ "GET", "/test/v1/pwhash-total", PUB, "test.hooks", anfu_api_test_pwhash,
+	  ANFU_ROUTE_BOTH },
 	/* A session route for refusal tests that needs no IAM state. */
 	{ "GET", "/test/v1/session-probe", SES, "test.hooks", anfu_api_test_sleep,
 	  ANFU_ROUTE_NO_CSRF },

@@ -179,6 +179,17 @@ int anfu_api_test_deliver(struct anfu_req *req, struct anfu_resp *resp)
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
+int anfu_api_test_pwhash(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	int r = loopback_only(req);
+
+	if (r < 0)
+		return r;
+	resp->body = json_pack("{s:I}", "total", (json_int_t)anfu_iam_test_pwhash_total(app->iam));
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
 int anfu_api_test_jobs(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;

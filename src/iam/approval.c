@@ -8,6 +8,9 @@
  * executors; trusts nothing in a payload until the type's validator has
  * passed it.
  *
+ * Filing and deciding are sensitive operations: the maker and the checker
+ * each need a second factor proved within mfa.stepup_window (IAM-MFA-02).
+ *
  * Life of a request: filed (pending, next sequential number from the
  * counter, which is bumped by UPDATE ... RETURNING inside the filing
  * transaction, so numbers are gap-free among committed requests and never
@@ -39,6 +42,7 @@
 #include "base/rand.h"
 #include "iam/admin.h"
 #include "iam/approval.h"
+#include "iam/core.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
 #include "store/store.h"
@@ -376,6 +380,12 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db,
 		err_set(err, "forbidden", NULL);
 		return ANFU_EPERM;
 	}
+	/* What goes through four eyes is sensitive (role changes, IAM-MFA-02):
+	 * each pair of eyes proves a second factor first. */
+	if (!iam_stepped_up(iam, maker, anfu_clock_now_ms())) {
+		err_set(err, "step_up_required", NULL);
+		return ANFU_EPERM;
+	}
 	if (!json_is_object(payload)) {
 		err_set(err, ANFU_JERR_INVALID_FIELD, "payload");
 		return ANFU_EINVAL;
@@ -603,6 +613,10 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db,
 	}
 	if (!can_suffix(checker, t->perm_prefix, "approve")) {
 		err_set(err, "forbidden", NULL);
+		goto out;
+	}
+	if (!iam_stepped_up(iam, checker, anfu_clock_now_ms())) {
+		err_set(err, "step_up_required", NULL);
 		goto out;
 	}
 	r = ANFU_ECONFLICT;

@@ -6,7 +6,8 @@
  * Owns the rules for who may get a code where: anonymous callers only
  * register codes, after a captcha, to a valid mainland mobile number or
  * email address; login and step-up codes go only to the phone or email
- * bound to the principal; bind codes to the new target. A register request
+ * bound to the principal; bind codes to the new target, and only after a
+ * recent step-up (IAM-MFA-02). A register request
  * for a number or address that already has an account gets the same answer
  * and the same database rows (a code nobody learns), but the owner is told
  * that someone tried instead of receiving a code, so the response does not
@@ -292,6 +293,17 @@ static int plan_request(const struct anfu_principal *p, const struct anfu_code_r
 	return 0;
 }
 
+/* True when p proved a second factor within mfa.stepup_window: the rule
+ * of iam_stepped_up() (iam/core.h), which this file does not call so that
+ * it links without the user module. */
+static bool stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p)
+{
+	int64_t now = anfu_clock_now_ms();
+
+	return p && p->mfa_ms > 0 && now >= p->mfa_ms &&
+	       now - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
+}
+
 /* Checks the captcha in a transaction of its own, so that it is used up
  * by this attempt whatever happens next (IAM-CAP-02). */
 static int consume_captcha(struct anfu_iam *iam, struct anfu_db *db,
@@ -490,7 +502,8 @@ out:
 /* Sends a 6-digit code (IAM-MFA-07, -08): see iam.h and the file comment.
  * ret is written only on success. Refusals set err: invalid_field
  * (purpose, channel, target), unauthorized, captcha_required,
- * captcha_invalid, method_unavailable, code_too_soon. A register captcha
+ * captcha_invalid, method_unavailable, code_too_soon, step_up_required
+ * (bind without a recent second factor). A register captcha
  * is used up by the attempt even when the send is refused later. */
 int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const struct anfu_code_req *req,
@@ -505,6 +518,11 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		return ANFU_EINVAL;
 	plan = anfu_xcalloc(1, sizeof(*plan));
 	r = plan_request(p, req, plan, err);
+	/* Binding a phone or email is a sensitive change (IAM-MFA-02), and its
+	 * code goes to a target the caller names with no captcha in front: it
+	 * takes a second factor proved within mfa.stepup_window. */
+	if (r == 0 && strcmp(plan->purpose, ANFU_CODE_BIND) == 0 && !stepped_up(iam, p))
+		r = refuse(err, ANFU_EPERM, "step_up_required", NULL);
 	if (r < 0)
 		goto out;
 	r = iam_db(iam, &db);
@@ -529,7 +547,7 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	*ret = out;
 out:
 	if (r < 0 && r != ANFU_EINVAL && r != ANFU_EAUTH && r != ANFU_ERATE &&
-	    r != ANFU_ECONFLICT)
+	    r != ANFU_ECONFLICT && r != ANFU_EPERM)
 		anfu_log_error("iam.send_code", "code not sent: %s", anfu_strerror(r));
 	iam_user_clear(&plan->user);
 	anfu_wipe(plan, sizeof(*plan));

@@ -161,6 +161,8 @@ void anfu_captcha_clear(struct anfu_captcha *c);
 #ifdef ANFU_TEST_HOOKS
 /* Test hook: the answer of a live captcha (kept only in test builds). */
 int anfu_iam_test_captcha_answer(struct anfu_iam *iam, const char *id, char out[16]);
+/* Test hook: Argon2id runs so far (anfu_pwhash_total). */
+uint64_t anfu_iam_test_pwhash_total(struct anfu_iam *iam);
 #endif
 
 /* Why a code is sent; a code is valid only for its purpose. */

@@ -287,8 +287,10 @@ static int throttle(struct login *l, struct anfu_iam_err *err)
 		r = anfu_db_commit(l->db);
 	else
 		iam_tx_abort(l->db);
+	if (r < 0)
+		return r;
 	iam_err_set(err, "too_many_failures", NULL);
-	return r < 0 ? r : ANFU_ERATE;
+	return ANFU_ERATE;
 }
 
 /* ---- captcha (IAM-CAP-01) ----------------------------------------------------------- */
@@ -369,14 +371,19 @@ static int record_refusal(struct login *l, const char *user_id, const char *resu
 	return r;
 }
 
-/* Records a refused attempt and answers with the uniform refusal. */
+/* Records a refused attempt and answers with the uniform refusal. When
+ * the record cannot be written the answer is that failure, with no refusal
+ * code: a refusal that was not recorded (nor counted) must not look like
+ * one, or it would differ from a right password's failure only there. */
 static int refuse(struct login *l, const char *user_id, const char *result, const char *reason,
 		  struct anfu_iam_err *err)
 {
 	int r = record_refusal(l, user_id, result, reason);
 
+	if (r < 0)
+		return r;
 	iam_err_set(err, "invalid_credentials", NULL);
-	return r < 0 ? r : ANFU_EAUTH;
+	return ANFU_EAUTH;
 }
 
 /* A wrong password: counts toward the lock in one transaction. */
@@ -404,8 +411,10 @@ static int fail_password(struct login *l, struct anfu_iam_err *err)
 		iam_notify_poke(l->iam);
 	json_decref(det);
 	iam_user_clear(&u);
+	if (r < 0)
+		return r; /* not counted: no refusal code (see refuse()) */
 	iam_err_set(err, "invalid_credentials", NULL);
-	return r < 0 ? r : ANFU_EAUTH;
+	return ANFU_EAUTH;
 }
 
 static bool listener_ok(const struct iam_user *u, bool admin)
@@ -535,19 +544,27 @@ static enum anfu_session_state decide(struct login *l, const struct profile *pr,
 
 /* Completing a login: failures cleared, last use recorded. A login that
  * still owes a second factor leaves the counter alone, so a password
- * alone cannot reset the count of wrong codes. */
+ * alone cannot reset the count of wrong codes; but a timed lock that ran
+ * out is over with its count (as iam_failure_count() has it), or the next
+ * failure would be counted on top of the old ones and lock again at once. */
 static int mark_used(struct anfu_db *db, const char *user_id, bool complete, int64_t now)
 {
+	static const char completed[] =
+		"UPDATE iam_user SET failures = 0, last_used_ms = $1, status = CASE WHEN"
+		" status = 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
+		" WHERE id = $2";
+	static const char pending[] =
+		"UPDATE iam_user SET"
+		" failures = CASE WHEN status = 'locked' AND locked_until_ms <= $1 THEN 0"
+		" ELSE failures END,"
+		" locked_until_ms = CASE WHEN status = 'locked' AND locked_until_ms <= $1"
+		" THEN NULL ELSE locked_until_ms END,"
+		" status = CASE WHEN status = 'locked' AND locked_until_ms <= $1 THEN 'active'"
+		" ELSE status END"
+		" WHERE id = $2";
 	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(user_id) };
 
-	return anfu_db_exec(db,
-			    complete ? "UPDATE iam_user SET failures = 0, last_used_ms = $1,"
-				       " status = CASE WHEN status = 'locked' THEN 'active' ELSE"
-				       " status END, locked_until_ms = NULL WHERE id = $2"
-				     : "UPDATE iam_user SET status = CASE WHEN status = 'locked'"
-				       " AND locked_until_ms <= $1 THEN 'active' ELSE status END"
-				       " WHERE id = $2",
-			    p, 2, NULL, NULL, NULL);
+	return anfu_db_exec(db, complete ? completed : pending, p, 2, NULL, NULL, NULL);
 }
 
 /* Tells the user about a login from a new device or network. */
@@ -655,6 +672,8 @@ static int succeed(struct login *l, struct anfu_login_result *ret, struct anfu_i
 		iam_tx_abort(l->db);
 		d = record_refusal(l, id, "denied",
 				   r == ANFU_EPERM ? "no_second_factor" : "session_limit");
+		if (d < 0)
+			iam_err_set(err, NULL, NULL);
 		return d < 0 ? d : r;
 	}
 	if (r == 0)
@@ -853,8 +872,11 @@ static int second_factor(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 								  : "auth.step_up_failed", v);
 		if (r == 0)
 			r = anfu_db_commit(db);
-		if (r < 0)
+		if (r < 0) {
+			/* Not counted: answered as the failure it is (see refuse()). */
+			iam_err_set(err, NULL, NULL);
 			goto abort;
+		}
 		iam_notify_poke(iam);
 		r = v;
 		goto out;

@@ -34,6 +34,7 @@ struct anfu_pwhash {
 	int max;     /* admitted at once */
 	int running; /* under mu */
 	int peak;    /* under mu */
+	uint64_t total; /* hashes computed, under mu */
 	char dummy[ANFU_PWHASH_STR_LEN];
 };
 
@@ -43,6 +44,7 @@ static void slot_acquire(struct anfu_pwhash *h)
 	(void)pthread_mutex_lock(&h->mu);
 	while (h->running >= h->max)
 		(void)pthread_cond_wait(&h->cv, &h->mu);
+	h->total++;
 	h->running++;
 	if (h->running > h->peak)
 		h->peak = h->running;
@@ -165,6 +167,18 @@ int anfu_pwhash_check(struct anfu_pwhash *h, const char *encoded, const char *pw
 	if (unknown && r == 0)
 		r = ANFU_EAUTH;
 	return r;
+}
+
+uint64_t anfu_pwhash_total(struct anfu_pwhash *h)
+{
+	uint64_t n;
+
+	if (!h)
+		return 0;
+	(void)pthread_mutex_lock(&h->mu);
+	n = h->total;
+	(void)pthread_mutex_unlock(&h->mu);
+	return n;
 }
 
 /* Writes the number of hashes running now and the most ever seen running

@@ -7,8 +7,10 @@
  * either way (user_id NULL for an unknown, inactive or single-factor
  * account) and codes go only to the bound channels of a real one.
  * Finishing checks the codes first, so the password rules (which know the
- * person) answer only someone who already holds both factors. Trusts
- * nothing in the request.
+ * person) answer only someone who already holds both factors; the history
+ * rule, one Argon2 per old password, is even run only for them, so that a
+ * finish with wrong codes costs one Argon2 whether or not the account
+ * exists. Trusts nothing in the request.
  */
 #include <stdio.h>
 #include <string.h>
@@ -202,8 +204,8 @@ static int reset_live(struct anfu_iam *iam, struct anfu_db *db, const char *id,
 	return r;
 }
 
-/* What a finish decided before the transaction: the policy verdict on
- * the new password and its hash (Argon2 outside the write lock). */
+/* What a finish decided outside the write lock: the policy verdict on the
+ * new password and its hash (Argon2), and later its history verdict. */
 struct prep {
 	const char *rule; /* NULL when the password passes */
 	char hash[ANFU_PWHASH_STR_LEN];
@@ -232,15 +234,39 @@ static int prepare(struct anfu_iam *iam, struct anfu_db *db, const struct reset_
 		pp->rule = NULL;
 	else if (r == 0 && !pp->rule)
 		pp->rule = ANFU_PW_EMPTY;
-	if (r == 0 && !pp->rule && s->user_id[0] &&
-	    iam_password_in_history(iam, db, u.id, "login", pw, len,
-				    (int)iam->cfg->password[cls].history) == ANFU_EEXIST)
-		pp->rule = ANFU_PW_REUSED;
+	/* The history waits for the factors (history_check): its cost would
+	 * tell a real account from none. */
 	if (r == 0 && !pp->rule)
 		r = anfu_pwhash_hash(iam->pwhash, pw, len, pp->hash);
 	else if (r == 0)
 		(void)anfu_pwhash_check(iam->pwhash, NULL, pw, len); /* same cost */
 	iam_personal_clear(&pe);
+	iam_user_clear(&u);
+	return r;
+}
+
+/* The history rule (IAM-PWD-06) for someone the factors admitted, outside
+ * the write lock; a reuse becomes pp->rule. */
+static int history_check(struct anfu_iam *iam, struct anfu_db *db, const struct reset_row *s,
+			 const char *pw, struct prep *pp)
+{
+	struct iam_user u = { 0 };
+	enum anfu_role_class cls;
+	int r;
+
+	if (pp->rule || !s->user_id[0])
+		return 0;
+	r = iam_user_load(db, s->user_id, &u);
+	if (r == 0)
+		r = iam_user_class(db, &u, &cls);
+	if (r == 0)
+		r = iam_password_in_history(iam, db, u.id, "login", pw,
+					    strnlen(pw, ANFU_PASSWORD_MAX + 1),
+					    (int)iam->cfg->password[cls].history);
+	if (r == ANFU_EEXIST) {
+		pp->rule = ANFU_PW_REUSED;
+		r = 0;
+	}
 	iam_user_clear(&u);
 	return r;
 }
@@ -325,8 +351,11 @@ static int count_attempt(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	return r;
 }
 
+/* Checks the factors and, with commit, completes the reset. Without
+ * commit it only learns that the factors hold: nothing is used up (the
+ * transaction rolls back) unless they fail, which counts. */
 static int finish_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_reset_confirm *req, const struct prep *pp,
+		     const struct anfu_reset_confirm *req, const struct prep *pp, bool commit,
 		     struct anfu_iam_err *err)
 {
 	struct reset_row s;
@@ -343,7 +372,7 @@ static int finish_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 		iam_tx_abort(db);
 		iam_err_set(err, pp->rule, "new_password");
 		return ANFU_EINVAL;
-	} else if (r == 0 && live) {
+	} else if (r == 0 && live && commit) {
 		r = apply(iam, db, ctx, &s, req->reset_id, pp);
 		if (r == 0)
 			r = anfu_db_commit(db);
@@ -382,7 +411,11 @@ int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r == 0)
 		r = prepare(iam, db, &s, req->new_password ? req->new_password : "", &pp);
 	if (r == 0)
-		r = finish_tx(iam, db, ctx, req, &pp, err);
+		r = finish_tx(iam, db, ctx, req, &pp, false, err);
+	if (r == 0)
+		r = history_check(iam, db, &s, req->new_password ? req->new_password : "", &pp);
+	if (r == 0)
+		r = finish_tx(iam, db, ctx, req, &pp, true, err);
 	if (r == 0)
 		iam_notify_poke(iam);
 	anfu_wipe(&pp, sizeof(pp));

@@ -298,7 +298,8 @@ static int session_settle(struct anfu_iam *iam, struct anfu_db *db,
 	return r;
 }
 
-/* A wrong current password counts as a failed authentication. */
+/* A wrong current password (or first TOTP code) counts as a failed
+ * authentication, audited as action. */
 static int wrong_current(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, const char *action,
 			 struct anfu_iam_err *err)
@@ -320,8 +321,12 @@ static int wrong_current(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	if (r == 0 && locked)
 		iam_notify_poke(iam);
 	iam_user_clear(&u);
+	/* Not counted: no refusal code, so it cannot pass for a wrong password
+	 * while a right one fails the same way. */
+	if (r < 0)
+		return r;
 	iam_err_set(err, "invalid_credentials", "current_password");
-	return r < 0 ? r : ANFU_EAUTH;
+	return ANFU_EAUTH;
 }
 
 /* The new password against the rules of the user's class, their personal
@@ -733,6 +738,17 @@ int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_user_load(db, p->user_id, &u);
 	if (r == 0)
 		r = totp_first_code(iam, db, &u, code, &step, err);
+	if (r == ANFU_EAUTH) {
+		/* A right code grants a step-up: wrong ones count toward the lock
+		 * like any other second factor (IAM-LOCK-01), or six digits could
+		 * be tried until one fits. */
+		iam_tx_abort(db);
+		iam_user_clear(&u);
+		r = wrong_current(iam, db, ctx, p, "mfa.totp_confirm_failed", err);
+		iam_err_set(err, r == ANFU_EAUTH ? "code_invalid" : NULL,
+			    r == ANFU_EAUTH ? "code" : NULL);
+		return r;
+	}
 	if (r == 0) {
 		struct anfu_param q[2] = { ANFU_PI(step), iam_ps(u.id) };
 		r = anfu_db_exec(db,

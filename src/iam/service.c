@@ -32,6 +32,9 @@
 #define PURGE_AGE_MS IAM_DAY_MS
 #define PURGE_INTERVAL_MS (60 * IAM_MINUTE_MS)
 #define JOB_FIRST_DELAY_MS IAM_MINUTE_MS
+/* Bytes of a client's device id an audit record keeps (the sessions table
+ * keeps as many). */
+#define AUDIT_DEVICE_MAX 128
 
 int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 {
@@ -148,6 +151,19 @@ static void actor_type(struct anfu_db *db, const char *actor_id, char out[16])
 			   NULL);
 }
 
+/* The device id as an audit record shows it. It is a header the client
+ * chose: one the audit would refuse (too long, not UTF-8, controls) must
+ * not make the record, and with it the change or the refusal it records,
+ * fail; so printable ASCII only ('?' for anything else), cut short. */
+static void device_text(const char *in, char out[AUDIT_DEVICE_MAX + 1])
+{
+	size_t i = 0;
+
+	for (; in && in[i] && i < AUDIT_DEVICE_MAX; i++)
+		out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
+	out[i] = '\0';
+}
+
 int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 	      const struct anfu_principal *p, const char *actor_id, const char *action,
 	      const char *object_type, const char *object_id, const char *outcome,
@@ -155,7 +171,7 @@ int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ct
 {
 	struct anfu_actor a = { 0 };
 	struct anfu_audit_event ev = { 0 };
-	char type[16];
+	char type[16], device[AUDIT_DEVICE_MAX + 1];
 	int r;
 
 	if (!iam || !db || !action)
@@ -175,7 +191,8 @@ int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ct
 		a.role = "";
 	}
 	a.ip = ctx && ctx->ip ? ctx->ip : "";
-	a.device = ctx && ctx->device_id ? ctx->device_id : "";
+	device_text(ctx ? ctx->device_id : NULL, device);
+	a.device = device;
 	a.request_id = ctx && ctx->request_id ? ctx->request_id : "";
 	ev.actor = &a;
 	ev.action = action;
@@ -422,5 +439,12 @@ int iam_test_run_jobs(struct anfu_iam *iam, struct anfu_db *db)
 	if (r == 0)
 		r = job_purge(iam, db, NULL);
 	return r;
+}
+#endif
+
+#ifdef ANFU_TEST_HOOKS
+uint64_t anfu_iam_test_pwhash_total(struct anfu_iam *iam)
+{
+	return iam ? anfu_pwhash_total(iam->pwhash) : 0;
 }
 #endif

@@ -225,6 +225,32 @@ def test_conflicting_roles_cannot_be_held_together(staffed):
     assert roles == {"sysadmin", "security_admin"}
 
 
+def test_role_changes_need_a_recent_second_factor(staffed):
+    """Sessions kept alive past mfa.stepup_window may neither file nor decide
+    a role grant; a TOTP step-up opens both again. req: IAM-MFA-02, IAM-SOD-03"""
+    s, admin, admin_secret, officer, officer_secret = staffed
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    for _ in range(2):  # in use all along (idle limit 4 min), MFA 400 s ago
+        s.clock(advance_ms=200_000)
+        assert admin.get("/admin/v1/me").status_code == 200
+        assert officer.get("/admin/v1/me").status_code == 200
+    grant = {"type": "grant_role", "payload": {"user_id": officer_id, "role": "finance"}}
+    r = admin.post("/admin/v1/approvals", grant)
+    assert r.status_code == 403 and err(r) == "step_up_required", r.text
+    assert s.query("SELECT COUNT(*) AS n FROM iam_approval")[0]["n"] == 0
+    assert admin.step_up("totp", totp(admin_secret, now_s(s))).status_code == 200
+    r = admin.post("/admin/v1/approvals", grant)
+    assert r.status_code == 201, r.text
+    aid = r.json()["approval"]["id"]
+    r = officer.post("/admin/v1/approvals/%s/approve" % aid, {})
+    assert r.status_code == 403 and err(r) == "step_up_required", r.text
+    assert s.query("SELECT status FROM iam_approval WHERE id = ?", aid)[0]["status"] == \
+        "pending"
+    assert officer.step_up("totp", totp(officer_secret, now_s(s))).status_code == 200
+    r = officer.post("/admin/v1/approvals/%s/approve" % aid, {})
+    assert r.status_code == 200 and r.json()["approval"]["status"] == "executed", r.text
+
+
 def test_operator_creation_with_conflicting_roles_is_refused(staffed):
     """req: IAM-SOD-01"""
     s, admin, *_ = staffed

@@ -184,6 +184,45 @@ def test_lock_lifts_at_30_00_not_29_59(make_server):
     assert c.login(phone, GOOD_PASSWORD).status_code == 200
 
 
+def test_a_lock_that_ran_out_starts_a_fresh_count(make_server):
+    """After a timed lock ends, a right password that still owes its second
+    factor must not leave the old count behind: the next wrong attempt is
+    the first of five, not the sixth. req: IAM-LOCK-01, IAM-LOCK-02"""
+    s = make_server()
+    _, phone = register(s)
+    s.clock(freeze=True)
+    c = Client(s, device="fresh-count")
+    for _ in range(5):
+        assert c.login(phone, WRONG).status_code == 401
+    s.clock(advance_ms=30 * 60_000)
+    r = Client(s, device="fresh-count-new").login(phone, GOOD_PASSWORD)
+    assert r.status_code == 200 and r.json()["state"] == "mfa_required", r.text
+    assert c.login(phone, WRONG).status_code == 401
+    r = c.login(phone, GOOD_PASSWORD)
+    assert r.status_code == 200, r.text
+    assert len(s.audit("auth.locked")) == 1
+    assert s.query("SELECT status FROM iam_user")[0]["status"] == "active"
+
+
+@pytest.mark.parametrize("device", ["d" * 600, "caf\xe9-\xff-device"],
+                         ids=["too-long", "not-utf8"])
+def test_a_device_id_the_audit_cannot_take_does_not_hide_failures(make_server, device):
+    """X-Device-Id is the client's to choose. One too long or not UTF-8 for
+    an audit record must not make the record fail, or wrong passwords would
+    be neither audited nor counted toward the lock. req: IAM-HIST-03,
+    IAM-LOCK-01, AUD-CNT-01, AUD-CNT-02"""
+    s = make_server()
+    _, phone = register(s)
+    c = Client(s, device=device)
+    for _ in range(5):
+        r = c.login(phone, WRONG)
+        assert r.status_code == 401 and err(r) == "invalid_credentials", r.text
+    assert Client(s, device="plain").login(phone, GOOD_PASSWORD).status_code == 401
+    assert len(s.audit("auth.login_failed")) == 6 and s.audit("auth.locked")
+    rows = s.query("SELECT result FROM iam_login_attempt WHERE result = 'failure'")
+    assert len(rows) == 5
+
+
 def test_every_attempt_is_recorded(server):
     """req: IAM-HIST-03"""
     _, phone = register(server)
@@ -349,6 +388,26 @@ def test_reset_needs_two_factors_is_single_use_and_tells_the_user(make_server):
     assert s.audit("user.password_reset")
 
 
+def test_reset_refuses_a_recent_password_after_the_factors(make_server):
+    """The history rule still holds for a reset, answered only once both
+    factors are right, and it uses nothing up. req: IAM-PWD-06, IAM-RST-01"""
+    s = make_server()
+    s.clock(freeze=True)
+    _, phone = register(s)
+    user = login_customer(s, phone, device="reuse-dev")
+    secret = enrol_totp(s, user, phone)
+    c, rid = start_reset(s, phone)
+    code = sms_code(s, phone)
+    s.clock(advance_ms=30_000)
+    body = {"reset_id": rid, "sms_code": code, "totp_code": totp(secret, s.clock() / 1000),
+            "new_password": GOOD_PASSWORD}
+    r = c.post("/api/v1/auth/password-reset/confirm", body)
+    assert r.status_code == 400 and err(r) == "password_reused", r.text
+    body["new_password"] = OTHER_PASSWORD
+    r = c.post("/api/v1/auth/password-reset/confirm", body)
+    assert r.status_code == 204, r.text
+
+
 def test_reset_expires_after_ten_minutes(make_server):
     """req: IAM-RST-03"""
     s = make_server()
@@ -375,3 +434,53 @@ def test_register_by_email_code_over_smtp(server):
                                          "password": GOOD_PASSWORD}, csrf=False)
     assert r.status_code == 201, r.text
     assert r.json()["user"]["login"] != addr
+
+
+def test_bind_codes_need_a_recent_second_factor(make_server):
+    """A bind code goes to a number the caller names, with no captcha in
+    front: only a session that proved a second factor within
+    mfa.stepup_window may ask for one; a password alone may not.
+    req: IAM-MFA-02, IAM-MFA-08, RISK-RN-03"""
+    s = make_server()
+    _, phone = register(s)
+    s.clock(freeze=True)
+    target = new_phone()
+    pending = Client(s, device="bind-unknown")
+    assert pending.login(phone, GOOD_PASSWORD).json()["state"] == "mfa_required"
+    r = pending.send_code("bind", "sms", target)
+    assert r.status_code == 403 and err(r) == "step_up_required", r.text
+    c = login_customer(s, phone, device="bind-dev")
+    s.clock(advance_ms=301_000)
+    r = c.send_code("bind", "sms", target)
+    assert r.status_code == 403 and err(r) == "step_up_required", r.text
+    assert sms_to(s, target, wait=0) == []
+    assert c.send_code("step_up", "sms").status_code == 202
+    assert c.step_up("sms", sms_code(s, phone)).status_code == 200
+    r = c.send_code("bind", "sms", target)
+    assert r.status_code == 202, r.text
+    assert len(sms_to(s, target, min_count=1)) == 1
+
+
+def confirm_hashes(server, login):
+    """Argon2id runs of one reset confirm with wrong codes for login (counted
+    by the server, so the comparison does not depend on timing)."""
+    c, rid = start_reset(server, login)
+    before = server.get("/test/v1/pwhash-total").json()["total"]
+    r = c.post("/api/v1/auth/password-reset/confirm", {
+        "reset_id": rid, "sms_code": "000000", "email_code": "000000",
+        "totp_code": "000000", "new_password": OTHER_PASSWORD})
+    assert r.status_code == 400 and err(r) == "reset_invalid", r.text
+    return server.get("/test/v1/pwhash-total").json()["total"] - before
+
+
+def test_reset_confirm_costs_the_same_for_an_unknown_account(make_server):
+    """The password history (one Argon2 per old password) is checked only
+    for someone who holds both factors; a confirm with wrong codes does the
+    same Argon2 work whether or not the account exists. req: IAM-RST-03,
+    WEB-ERR-02"""
+    s = make_server()
+    _, phone = register(s)
+    enrol_totp(s, login_customer(s, phone, device="cost-dev"), phone)  # two factors
+    known = confirm_hashes(s, phone)
+    unknown = confirm_hashes(s, new_phone())
+    assert known == unknown

@@ -94,6 +94,38 @@ def test_login_fails_closed_when_audit_cannot_be_written(make_server):
     assert s.query("SELECT COUNT(*) AS n FROM iam_session")[0]["n"] == 0
 
 
+def test_an_unrecorded_wrong_password_answers_like_an_unrecorded_right_one(make_server):
+    """While audit records cannot be written a wrong password is neither
+    recorded nor counted; answering it 401 while the right one gets 503
+    would be a password oracle with no lockout. req: AUD-THR-01, IAM-LOCK-01"""
+    s = make_server()
+    _, phone = register(s)
+    s.fault(audit=True)
+    wrong = Client(s, device="fc-pw").login(phone, "Wr0ng#Passw9x")
+    right = Client(s, device="fc-pw").login(phone, GOOD_PASSWORD)
+    s.fault(audit=False)
+    assert wrong.status_code == right.status_code == 503, (wrong.text, right.text)
+    assert err(wrong) == err(right) == "audit_unavailable"
+    assert s.query("SELECT failures FROM iam_user")[0]["failures"] == 0
+
+
+def test_an_unrecorded_wrong_code_answers_like_an_unrecorded_right_one(make_server):
+    """The same for the second factor: a code oracle without attempt limits
+    would make six digits guessable. req: AUD-THR-01, IAM-MFA-07"""
+    s = make_server()
+    _, phone = register(s)
+    c = Client(s, device="fc-code")
+    assert c.login(phone, GOOD_PASSWORD).json()["state"] == "mfa_required"
+    assert c.send_code("login", "sms").status_code == 202
+    code = sms_code(s, phone)
+    s.fault(audit=True)
+    wrong = c.mfa("sms", "%06d" % ((int(code) + 1) % 1000000))
+    right = c.mfa("sms", code)
+    s.fault(audit=False)
+    assert wrong.status_code == right.status_code == 503, (wrong.text, right.text)
+    assert err(wrong) == err(right) == "audit_unavailable"
+
+
 def test_every_iam_event_is_in_the_audit_log(make_server):
     """req: AUD-CNT-02, IAM-HIST-03"""
     s = make_server()

@@ -257,6 +257,26 @@ def test_a_totp_code_is_never_accepted_twice(make_server):
     assert r.status_code == 400 and err(r) == "code_invalid"
 
 
+def test_wrong_totp_enrolment_codes_count_toward_the_lock(make_server):
+    """A right enrolment code counts as a step-up, so wrong ones are failed
+    authentications: audited, and the fifth locks the account.
+    req: IAM-LOCK-01, IAM-MFA-02, AUD-CNT-02"""
+    s = make_server()
+    s.clock(freeze=True)
+    _, phone = register(s)
+    c = stepped_up(s, phone, "totp-guess")
+    r = c.post("/api/v1/me/totp")
+    assert r.status_code == 201, r.text
+    right = totp(r.json()["secret"], s.clock() / 1000)
+    wrong = "%06d" % ((int(right) + 1) % 1000000)
+    for _ in range(5):
+        r = c.post("/api/v1/me/totp/confirm", {"code": wrong})
+        assert r.status_code == 400 and err(r) == "code_invalid", r.text
+    assert len(s.audit("mfa.totp_confirm_failed")) == 5 and s.audit("auth.locked")
+    assert c.post("/api/v1/me/totp/confirm", {"code": right}).status_code == 401
+    assert s.query("SELECT totp_confirmed FROM iam_user")[0]["totp_confirmed"] == 0
+
+
 def test_trusted_devices_are_listed_and_removed(server):
     """req: IAM-MFA-01"""
     _, phone = register(server)

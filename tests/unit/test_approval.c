@@ -89,6 +89,7 @@ static void principal_of(struct fix *f, struct who *w)
 	(void)snprintf(w->p.user_id, sizeof(w->p.user_id), "%s", w->id);
 	w->p.kind = ANFU_USER_STAFF;
 	w->p.state = ANFU_SESSION_ACTIVE;
+	w->p.mfa_ms = anfu_clock_now_ms(); /* staff sessions begin with MFA */
 	assert_int_equal(anfu_rbac_load(f->db, w->id, &w->p), 0);
 }
 
@@ -508,6 +509,43 @@ static void test_decide_by_maker_refused(void **state)
 	assert_int_equal(audits(f, "approval.approved", "success"), 0);
 	assert_int_equal(audits(f, "approval.approved", "denied"), 2);
 	assert_int_equal(audits(f, "approval.rejected", "denied"), 1);
+}
+
+/* Role changes are sensitive operations: the maker files and the checker
+ * decides only with a second factor proved within mfa.stepup_window; an
+ * older one is refused, audited as denied, and changes nothing.
+ * req: IAM-MFA-02, IAM-SOD-03 */
+static void test_file_and_decide_need_a_recent_second_factor(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+	int64_t window = f->cfg->mfa.stepup_window_s * 1000;
+	char id[ANFU_ID_MAX], status[256], roles[256];
+
+	anfu_clock_advance_ms(window + 1);
+	assert_int_equal(file_req(f, &f->admin, "grant_role",
+				  role_payload(f->finance.id, "risk_officer"), NULL, NULL, &err),
+			 ANFU_EPERM);
+	assert_string_equal(err.code, "step_up_required");
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval"), 0);
+	assert_int_equal(audits(f, "approval.filed", "denied"), 1);
+	f->admin.p.mfa_ms = anfu_clock_now_ms();
+	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), id);
+	err.code = NULL;
+	assert_int_equal(decide(f, &f->checker, id, true, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "step_up_required");
+	err.code = NULL;
+	assert_int_equal(decide(f, &f->checker, id, false, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "step_up_required");
+	status_of(f, id, status);
+	assert_string_equal(status, "pending");
+	roles_of(f, f->finance.id, roles);
+	assert_string_equal(roles, "finance");
+	assert_int_equal(audits(f, "approval.approved", "denied"), 1);
+	f->checker.p.mfa_ms = anfu_clock_now_ms();
+	assert_int_equal(decide(f, &f->checker, id, true, NULL, NULL), 0);
+	roles_of(f, f->finance.id, roles);
+	assert_string_equal(roles, "finance,risk_officer");
 }
 
 /* req: IAM-SOD-03, IAM-RBAC-01 */
@@ -1201,6 +1239,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_grant_role_payload_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decide_by_maker_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_and_decide_need_a_recent_second_factor,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decide_without_approve_permission_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approve_creates_operator, setup, teardown),

@@ -1099,11 +1099,21 @@ static void test_send_to_unbound_channel_is_unavailable(void **state)
 	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 0);
 }
 
+/* An active session that proved a second factor just now. */
+static struct anfu_principal stepped_up(const char *user_id, const char *session_id)
+{
+	struct anfu_principal p = principal(user_id, session_id);
+
+	p.state = ANFU_SESSION_ACTIVE;
+	p.mfa_ms = anfu_clock_now_ms();
+	return p;
+}
+
 /* Bind codes go to the new target, bound to the user and that target. */
 static void test_send_bind_code_to_new_target(void **state)
 {
 	struct fix *f = *state;
-	struct anfu_principal p = principal("usr_phoneonly0000000000000", "ses_one");
+	struct anfu_principal p = stepped_up("usr_phoneonly0000000000000", "ses_one");
 	struct anfu_code_req req = { ANFU_CODE_BIND, "email", "New@Example.com", NULL, NULL };
 	struct anfu_code_sent out;
 	struct anfu_iam_err err;
@@ -1122,6 +1132,32 @@ static void test_send_bind_code_to_new_target(void **state)
 	req.target = NULL;
 	assert_int_equal(send_code(f, &p, &req, &out, &err), ANFU_EINVAL);
 	assert_string_equal(err.field, "target");
+}
+
+/* A bind code goes to a target the caller names with no captcha in front:
+ * it takes a second factor within mfa.stepup_window, never a password
+ * alone (a pending session) nor an old one; nothing is stored or sent.
+ * req: IAM-MFA-02, RISK-RN-03 */
+static void test_send_bind_code_needs_a_recent_step_up(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_principal pending = principal("usr_phoneonly0000000000000", "ses_one");
+	struct anfu_principal old = stepped_up("usr_phoneonly0000000000000", "ses_one");
+	struct anfu_code_req req = { ANFU_CODE_BIND, "sms", "13800009999", NULL, NULL };
+	struct anfu_code_sent out = { .id = "untouched" };
+	struct anfu_iam_err err;
+
+	assert_int_equal(send_code(f, &pending, &req, &out, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "step_up_required");
+#ifdef ANFU_TEST_HOOKS
+	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	assert_int_equal(send_code(f, &old, &req, &out, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "step_up_required");
+#endif
+	assert_string_equal(out.id, "untouched");
+	assert_int_equal(nsent, 0);
+	assert_int_equal(naudited, 0);
+	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 0);
 }
 
 int main(void)
@@ -1170,6 +1206,7 @@ int main(void)
 		T(test_send_step_up_code_to_bound_email),
 		T(test_send_to_unbound_channel_is_unavailable),
 		T(test_send_bind_code_to_new_target),
+		T(test_send_bind_code_needs_a_recent_step_up),
 	};
 #undef T
 

@@ -46,8 +46,17 @@ int cmd_config(int argc, char **argv)
 	struct anfu_buf b;
 	int r;
 
-	if (argc == 2 && (strcmp(argv[1], "example") == 0 || strcmp(argv[1], "describe") == 0))
+	if (argc >= 2 && (strcmp(argv[1], "example") == 0 || strcmp(argv[1], "describe") == 0)) {
+		if (argc == 3 && strcmp(argv[2], "--help") == 0) {
+			config_usage();
+			return 0;
+		}
+		if (argc != 2) {
+			fprintf(stderr, "usage: anfu config example|describe\n");
+			return 2;
+		}
 		return print_generated(strcmp(argv[1], "example") == 0);
+	}
 	if (argc < 2 || strcmp(argv[1], "check") != 0) {
 		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
 			config_usage();

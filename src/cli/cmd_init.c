@@ -155,7 +155,7 @@ static int make_admin(struct anfu_boot *b, const char *name)
 
 	if (r == 0)
 		r = anfu_iam_bootstrap_admin(b->iam, name, pw, sizeof(pw), id, sizeof(id));
-	if (r == ANFU_EEXIST) {
+	if (r == ANFU_ECONFLICT) {
 		printf("  %-12s a staff account exists already; none created\n", "admin");
 		return 0;
 	}

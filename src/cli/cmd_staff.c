@@ -8,6 +8,7 @@
  * creation, the service refuses and every further account goes through
  * POST /admin/v1/approvals. Audited as a bootstrap.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,12 +22,29 @@
 static void staff_usage(void)
 {
 	printf("usage: anfu staff bootstrap --name NAME --role ROLE [--data DIR]\n"
+	       "       anfu staff unlock --name NAME [--data DIR]\n"
 	       "\n"
-	       "Creates the staff account NAME with ROLE (e.g. security_officer) and\n"
-	       "prints its random initial password once (it must be changed at the\n"
-	       "first login). Allowed only while no other account can approve the\n"
-	       "creation of staff accounts; afterwards staff accounts are created\n"
-	       "through four-eyes approval on the admin API.\n");
+	       "bootstrap: creates the staff account NAME with ROLE (e.g.\n"
+	       "security_officer) and prints its random initial password once (it must\n"
+	       "be changed at the first login). Allowed only while no other account can\n"
+	       "approve the creation of staff accounts; afterwards staff accounts are\n"
+	       "created through four-eyes approval on the admin API.\n"
+	       "unlock: break-glass unlock of a locked staff account when no\n"
+	       "administrator can log in to unlock it; audited.\n");
+}
+
+static int staff_unlock(struct anfu_boot *b, const char *name)
+{
+	int r = anfu_iam_breakglass_unlock(b->iam, name);
+
+	if (r == 0)
+		printf("staff account %s unlocked\n", name);
+	else
+		fprintf(stderr, "anfu staff unlock: %s\n",
+			r == ANFU_ENOTFOUND   ? "no such staff account"
+			: r == ANFU_ECONFLICT ? "the account is not locked"
+					      : anfu_strerror(r));
+	return r;
 }
 
 int cmd_staff(int argc, char **argv)
@@ -36,28 +54,35 @@ int cmd_staff(int argc, char **argv)
 	char err[512] = "", pw[64], id[ANFU_ID_MAX];
 	int r;
 
-	if (argc < 2 || strcmp(argv[1], "bootstrap") != 0) {
+	bool unlock = argc >= 2 && strcmp(argv[1], "unlock") == 0;
+
+	if (argc < 2 || (strcmp(argv[1], "bootstrap") != 0 && !unlock)) {
 		if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
 			staff_usage();
 			return 0;
 		}
-		fprintf(stderr, "usage: anfu staff bootstrap --name NAME --role ROLE\n");
+		fprintf(stderr, "usage: anfu staff bootstrap|unlock --name NAME ... (see --help)\n");
 		return 2;
 	}
-	r = cli_parse(argc - 1, argv + 1, "data,config,name,role", &o);
+	r = cli_parse(argc - 1, argv + 1, unlock ? "data,config,name" : "data,config,name,role", &o);
 	if (r != 0)
 		return r;
 	if (o.help) {
 		staff_usage();
 		return 0;
 	}
-	if (!o.name || !o.role) {
-		fprintf(stderr, "anfu staff bootstrap: --name and --role are required\n");
+	if (!o.name || (!unlock && !o.role)) {
+		fprintf(stderr, "anfu staff: --name%s is required\n", unlock ? "" : " and --role");
 		return 2;
 	}
 	r = anfu_boot_open(o.data, o.config, 0, &b, err, sizeof(err));
 	if (r == 0)
 		r = anfu_boot_services(b, err, sizeof(err));
+	if (r == 0 && unlock) {
+		r = staff_unlock(b, o.name);
+		anfu_boot_close(b);
+		return r < 0 ? 1 : 0;
+	}
 	if (r == 0)
 		r = anfu_iam_bootstrap_staff(b->iam, o.name, o.role, pw, sizeof(pw), id, sizeof(id));
 	if (r == 0) {
@@ -68,9 +93,10 @@ int cmd_staff(int argc, char **argv)
 	} else {
 		fprintf(stderr, "anfu staff bootstrap: %s\n",
 			err[0] ? err
-			       : r == ANFU_EPERM ? "refused: someone can approve staff creation "
-						   "already; use the approval API"
-						 : anfu_strerror(r));
+			: r == ANFU_ECONFLICT ? "refused: someone can approve staff creation "
+						"already; use the approval API"
+			: r == ANFU_EINVAL    ? "invalid or reserved name, or unknown role"
+					      : anfu_strerror(r));
 	}
 	anfu_boot_close(b);
 	return r < 0 ? 1 : 0;

@@ -436,14 +436,20 @@ int anfu_iam_account_review(struct anfu_iam *iam, json_t **ret);
 
 /* Creates the first administrator (roles sysadmin + security_admin) with a
  * random initial password written into password_out (forced change at
- * first login; IAM-ADM-01, IAM-ACCT-10). Refused when a staff account
- * exists or the name is a default name ("admin", "root", ...). */
+ * first login; IAM-ADM-01, IAM-ACCT-10). ANFU_ECONFLICT when a staff
+ * account exists, ANFU_EINVAL for a default name ("admin", "root", ...). */
 int anfu_iam_bootstrap_admin(struct anfu_iam *iam, const char *username, char *password_out,
 			     size_t cap, char *user_id_out, size_t id_cap);
 /* Creates a staff account holding role without an approval, allowed only
  * while no active account can approve staff creation (the second person
- * four-eyes needs); audited as a bootstrap. */
+ * four-eyes needs), else ANFU_ECONFLICT; audited as a bootstrap. */
 int anfu_iam_bootstrap_staff(struct anfu_iam *iam, const char *username, const char *role,
 			     char *password_out, size_t cap, char *user_id_out, size_t id_cap);
+/* Break-glass unlock of a locked staff account by the host operator (when
+ * no administrator can log in to unlock it): clears the lock and the
+ * failure count, ends nothing else, audited as "user.unlocked" by system
+ * with "via": "cli". ANFU_ENOTFOUND for no such staff account,
+ * ANFU_ECONFLICT when it is not locked. */
+int anfu_iam_breakglass_unlock(struct anfu_iam *iam, const char *username);
 
 #endif

@@ -68,7 +68,8 @@ def test_init_refuses_to_switch_crypto_profile(tmp_path):
 def test_version_and_help_for_every_command():
     assert run_cli("version").stdout.startswith("anfu ")
     for cmd in (["init"], ["config", "check"], ["db", "status"], ["audit", "verify"],
-                ["audit", "export"], ["keys", "export-public"], ["routes"]):
+                ["audit", "export"], ["keys", "export-public"], ["routes"],
+                ["staff", "bootstrap"], ["staff", "unlock"], ["config", "example"]):
         p = run_cli(*cmd, "--help")
         assert p.stdout.startswith("usage: anfu"), cmd
         assert "--data" in p.stdout or cmd == ["routes"], cmd

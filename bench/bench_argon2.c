@@ -42,12 +42,12 @@
 #define BENCH_PASSWORD "Tq7#vLm9!zRw"
 
 struct options {
-	const char *config;  /* NULL: the defaults */
-	int64_t opslimit;    /* 0: from the config */
+	const char *config; /* NULL: the defaults */
+	int64_t opslimit;   /* 0: from the config */
 	int64_t memlimit_kib;
 	int64_t threads;
 	double seconds;
-	bool hash;           /* measure hashing instead of verifying */
+	bool hash; /* measure hashing instead of verifying */
 };
 
 struct shared {
@@ -55,8 +55,8 @@ struct shared {
 	struct anfu_pwhash_params params;
 	char encoded[ANFU_PWHASH_STR_LEN];
 	pthread_barrier_t start;
-	double t0;            /* set by the main thread before the barrier */
-	long hwm_base;        /* VmHWM (KiB) before the first hash */
+	double t0;     /* set by the main thread before the barrier */
+	long hwm_base; /* VmHWM (KiB) before the first hash */
 	atomic_int failures;
 };
 
@@ -64,8 +64,8 @@ struct worker {
 	pthread_t tid;
 	struct shared *sh;
 	int64_t ops;
-	double t_last;        /* when its last operation finished */
-	double busy;          /* seconds spent inside Argon2id */
+	double t_last; /* when its last operation finished */
+	double busy;   /* seconds spent inside Argon2id */
 };
 
 static double now_s(void)
@@ -279,17 +279,17 @@ static int run(struct shared *sh)
 	}
 	printf("# %lld %s in %.2f s; mean latency %.1f ms; process CPU %.2f s (%.0f %% of one "
 	       "core)\n",
-	       (long long)ops, what, elapsed,
-	       ops ? 1000.0 * busy / (double)ops : 0.0, c1 - c0, 100.0 * (c1 - c0) / elapsed);
+	       (long long)ops, what, elapsed, ops ? 1000.0 * busy / (double)ops : 0.0, c1 - c0,
+	       100.0 * (c1 - c0) / elapsed);
 	/* hwm0 already holds the one hash made in main(); the base is from
 	 * before it. */
 	printf("# peak RSS (VmHWM): %ld KiB at start, %ld KiB after one hash, %ld KiB after the "
 	       "run (+%ld KiB over the start; %lld threads x memlimit = %lld KiB)\n",
 	       sh->hwm_base, hwm0, hwm1, hwm1 - sh->hwm_base, (long long)o->threads,
 	       (long long)(o->threads * o->memlimit_kib));
-	printf("%s_per_s=%.2f threads=%lld opslimit=%lld memlimit_kib=%lld seconds=%.2f\n",
-	       what, (double)ops / elapsed, (long long)o->threads,
-	       (long long)o->opslimit, (long long)o->memlimit_kib, elapsed);
+	printf("%s_per_s=%.2f threads=%lld opslimit=%lld memlimit_kib=%lld seconds=%.2f\n", what,
+	       (double)ops / elapsed, (long long)o->threads, (long long)o->opslimit,
+	       (long long)o->memlimit_kib, elapsed);
 	return r;
 }
 

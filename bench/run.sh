@@ -194,8 +194,10 @@ tls_params() {
 # Runs wrk against https://127.0.0.1:$1/healthz while measuring the CPU of
 # the server (pid $2). Sets WRK_RPS, WRK_P50, WRK_P99, WRK_NON2XX,
 # WRK_ERRORS, WRK_FOREIGN (percentage of all CPUs used by anything other
-# than the server and wrk) and WRK_OUT (the raw output file).
-# RUN_WRK_ARGS and RUN_WRK_PATH, when set, replace WRK_ARGS and /healthz.
+# than the server and wrk), WRK_SERVER_CPU and WRK_CLIENT_CPU (% of one
+# core), WRK_SERVER_CPU_S (the server's CPU seconds) and WRK_OUT (the raw
+# output file). RUN_WRK_ARGS and RUN_WRK_PATH, when set, replace WRK_ARGS
+# and /healthz.
 run_wrk() {
 	local port=$1 pid=$2 out b0 t0 b1 t1 s0 s1 wrk_cpu timing
 	local args=${RUN_WRK_ARGS:-$WRK_ARGS} path=${RUN_WRK_PATH:-/healthz}
@@ -212,6 +214,8 @@ run_wrk() {
 	WRK_FOREIGN=$(( (b1 - b0 - (s1 - s0) - wrk_cpu) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
 	[ "$WRK_FOREIGN" -lt 0 ] && WRK_FOREIGN=0
 	WRK_SERVER_CPU=$(( (s1 - s0) * 100 / ((t1 - t0) / $(nproc) > 0 ? (t1 - t0) / $(nproc) : 1) ))
+	WRK_CLIENT_CPU=$(( wrk_cpu * 100 / ((t1 - t0) / $(nproc) > 0 ? (t1 - t0) / $(nproc) : 1) ))
+	WRK_SERVER_CPU_S=$(awk -v j="$((s1 - s0))" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", j / hz}')
 	WRK_RPS=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	WRK_P50=$(awk '$1 == "50%" {print $2}' "$out")
 	WRK_P99=$(awk '$1 == "99%" {print $2}' "$out")
@@ -433,8 +437,9 @@ EOF
 
 # run_argon2 BINARY CONFIG SECONDS: bench_argon2 with the config's [argon2],
 # timed like run_wrk. Sets RAW_VPS, RAW_LAT (mean ms per verify), RAW_CPU
-# (% of one core), RAW_FOREIGN (% of all CPUs used by anything else) and
-# RAW_OUT (its output file).
+# (% of one core), RAW_OPS (verifications), RAW_CPU_S (its CPU seconds),
+# RAW_FOREIGN (% of all CPUs used by anything else) and RAW_OUT (its output
+# file).
 run_argon2() {
 	local bin=$1 conf=$2 secs=$3 out timing b0 t0 b1 t1 cpu rc
 	out=$(mktemp "${TMPDIR:-/tmp}/anfu-argon2-XXXXXX")
@@ -450,6 +455,8 @@ run_argon2() {
 	RAW_CPU=$(( cpu * 100 / ((t1 - t0) / $(nproc) > 0 ? (t1 - t0) / $(nproc) : 1) ))
 	RAW_VPS=$(sed -n 's/^verifies_per_s=\([0-9.]*\).*/\1/p' "$out")
 	RAW_LAT=$(sed -n 's/.*mean latency \([0-9.]*\) ms.*/\1/p' "$out")
+	RAW_OPS=$(sed -n 's/^# \([0-9]*\) verifies in .*/\1/p' "$out")
+	RAW_CPU_S=$(awk -v j="$cpu" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", j / hz}')
 	RAW_OUT=$out
 	[ "$rc" = 0 ] && [ -n "$RAW_VPS" ] || { cat "$out" >&2; return 1; }
 	return 0
@@ -480,14 +487,14 @@ EOF
 }
 
 login_header() {
-	echo '| pair | raw verifies/s | raw ms/verify | raw CPU (of one core) | raw: foreign CPU | raw: busy before | logins/s | p50 | p99 | 200 / other | states | anfud CPU (of one core) | logins: foreign CPU | logins: busy before | logins ÷ raw |'
-	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
+	echo '| pair | raw verifies/s | raw ms/verify | raw CPU (of one core) | raw: foreign CPU | raw: busy before | logins/s | p50 | p99 | 200 / other | states | anfud CPU (of one core) | wrk CPU | logins: foreign CPU | logins: busy before | **logins ÷ raw** | per CPU-second: logins ÷ raw |'
+	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
 }
 
 # login_pair I ANFUD_PID PORT ARGON2_BINARY CONFIG: one raw run and one wrk
 # run; appends to the *_l arrays of bench_login and prints a table row.
 login_pair() {
-	local i=$1 pid=$2 port=$3 argon=$4 conf=$5 raw_idle ok other states lps ratio
+	local i=$1 pid=$2 port=$3 argon=$4 conf=$5 raw_idle ok other states lps ratio cpu_ratio
 	wait_idle
 	raw_idle=$IDLE_BEFORE
 	log "login pair $i: bench_argon2 for $LOGIN_SECS s"
@@ -504,13 +511,19 @@ login_pair() {
 	lps=$(awk -v r="$WRK_RPS" -v ok="${ok:-0}" -v o="${other:-0}" \
 		'BEGIN {printf "%.2f", (ok + o > 0) ? r * ok / (ok + o) : 0}')
 	ratio=$(awk -v a="$lps" -v b="$RAW_VPS" 'BEGIN {printf "%.1f", 100 * a / b}')
+	# Logins per CPU-second of anfud against verifications per CPU-second
+	# of bench_argon2: what anfud spends beyond Argon2id, independent of
+	# the CPU that wrk and other tenants take.
+	cpu_ratio=$(awk -v l="${ok:-0}" -v ls="$WRK_SERVER_CPU_S" -v v="${RAW_OPS:-0}" -v vs="$RAW_CPU_S" \
+		'BEGIN {printf "%.1f", (ls > 0 && v > 0) ? 100 * (l / ls) / (v / vs) : 0}')
 	raw_l+=("$RAW_VPS")
 	lps_l+=("$lps")
 	ratio_l+=("$ratio")
-	printf '| %s | %s | %s | %s %% | %s %% | %s | %s | %s | %s | %s / %s | %s | %s %% | %s %% | %s | %s %% |\n' \
+	cpu_ratio_l+=("$cpu_ratio")
+	printf '| %s | %s | %s | %s %% | %s %% | %s | %s | %s | %s | %s / %s | %s | %s %% | %s %% | %s %% | %s | **%s %%** | %s %% |\n' \
 		"$i" "$RAW_VPS" "$RAW_LAT" "$RAW_CPU" "$RAW_FOREIGN" "$raw_idle" "$lps" "$WRK_P50" \
-		"$WRK_P99" "${ok:-?}" "${other:-?}" "$states" "$WRK_SERVER_CPU" "$WRK_FOREIGN" \
-		"$IDLE_BEFORE" "$ratio"
+		"$WRK_P99" "${ok:-?}" "${other:-?}" "$states" "$WRK_SERVER_CPU" "$WRK_CLIENT_CPU" \
+		"$WRK_FOREIGN" "$IDLE_BEFORE" "$ratio" "$cpu_ratio"
 	rm -f "$RAW_OUT" "$WRK_OUT"
 }
 
@@ -565,7 +578,7 @@ mib() {
 # bench_login: the whole login section (see the header of this file).
 bench_login() {
 	local dir=$WORK/login anfud=$BUILD_TEST/anfud anfu=$BUILD_TEST/anfu
-	local argon=$BUILD_TEST/bench/bench_argon2 bodies i t ratio raw_l=() lps_l=() ratio_l=()
+	local argon=$BUILD_TEST/bench/bench_argon2 bodies i t ratio raw_l=() lps_l=() ratio_l=() cpu_ratio_l=()
 	[ -x "$anfud" ] && [ -x "$anfu" ] ||
 		die "$BUILD_TEST has no anfud/anfu (meson setup $BUILD_TEST -Dtest_hooks=true && ninja -C $BUILD_TEST)"
 	[ -x "$argon" ] || die "$argon not built (ninja -C $BUILD_TEST bench/bench_argon2)"
@@ -593,6 +606,7 @@ bench_login() {
 	echo
 	echo "Medians of $LOGIN_REPEAT pair(s): raw Argon2id $(median "${raw_l[@]}") verifies/s, anfud $(median "${lps_l[@]}") logins/s."
 	echo "logins ÷ raw verifies = **$ratio %** (median of the pairwise ratios ${ratio_l[*]}; goal >= 90 %: $(awk -v r="$ratio" 'BEGIN {print (r >= 90) ? "met" : "NOT met"}'))."
+	echo "Per CPU-second (anfud's CPU against bench_argon2's, so neither wrk's share of the 2 cores nor other tenants count): $(median "${cpu_ratio_l[@]}") % (median of ${cpu_ratio_l[*]})."
 	echo
 	echo "#### Peak memory under $LOGIN_MEM_CONNS concurrent logins"
 	echo

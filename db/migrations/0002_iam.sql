@@ -29,6 +29,9 @@ CREATE TABLE iam_user (
     pwd_hash            TEXT,
     pwd_changed_ms      BIGINT,
     pwd_must_change     INTEGER NOT NULL DEFAULT 0 CHECK (pwd_must_change IN (0, 1)),
+    -- When an administrator forced the next change (the change is then
+    -- recorded with reason 'admin_force'); cleared by any new password.
+    pwd_forced_ms       BIGINT,
     pwd_reminded_ms     BIGINT,
     failures            INTEGER NOT NULL DEFAULT 0,
     pay_hash            TEXT,
@@ -306,7 +309,7 @@ INSERT INTO iam_role_permission (role, permission) VALUES
     ('operator', 'iam.user.read'), ('operator', 'iam.user.unlock'),
     ('risk_officer', 'self.profile.read'), ('risk_officer', 'self.password.change'),
     ('risk_officer', 'self.sessions.manage'), ('risk_officer', 'self.mfa.manage'),
-    ('risk_officer', 'iam.user.read'),
+    ('risk_officer', 'iam.user.read'), ('risk_officer', 'iam.user.pii.reveal'),
     ('finance', 'self.profile.read'), ('finance', 'self.password.change'),
     ('finance', 'self.sessions.manage'), ('finance', 'self.mfa.manage'),
     ('security_admin', 'self.profile.read'), ('security_admin', 'self.password.change'),

@@ -376,14 +376,17 @@ int anfu_api_admin_review(struct anfu_req *req, struct anfu_resp *resp)
 	return reports(req, resp, "account_review");
 }
 
+/* POST: runs the review now, as the operator who asks (its report and
+ * audit record name them). */
 int anfu_api_admin_review_run(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
 	json_t *rep = NULL;
 	int r;
 
-	(void)req;
-	r = anfu_iam_account_review(app->iam, &rep);
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_account_review(app->iam, &ctx, req->principal, &rep);
 	if (r < 0)
 		return r;
 	return json_out(resp, 201, json_pack("{s:o}", "report", rep));

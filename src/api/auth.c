@@ -1,7 +1,7 @@
 /*
  * api/auth: the anonymous and half-authenticated IAM endpoints —
  * captcha, one-time codes, registration, login, second factor, step-up,
- * logout and password reset — on the main listener (/api/v1/...) and their
+ * logout, password reset and the password-strength indicator — on the main listener (/api/v1/...) and their
  * twins on the admin listener (/admin/v1/...).
  *
  * Decodes from allowlists, calls src/iam/, encodes. Trusts nothing of the
@@ -319,6 +319,37 @@ int anfu_api_reset_confirm(struct anfu_req *req, struct anfu_resp *resp)
 		return anfu_api_iam_fail(req, r, &e);
 	resp->status = 204;
 	return 0;
+}
+
+struct strength_body {
+	struct anfu_str password;
+};
+
+static const struct anfu_jfield strength_fields[] = {
+	F_STR(strength_body, password, true, 0, PASSWORD_FIELD_MAX),
+};
+
+/* POST /api/v1/password-strength: the indicator shown while a password is
+ * typed (IAM-PWD-13). The body carries a password, so nothing of it is
+ * logged or audited; the answer is the same for everyone. */
+int anfu_api_password_strength(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct strength_body b = { 0 };
+	struct anfu_pw_strength st;
+	struct anfu_iam_ctx ctx;
+	int r = anfu_req_json(req, strength_fields, NFIELDS(strength_fields), &b);
+
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_password_strength(app->iam, &ctx, b.password.ptr, b.password.len, &st);
+	if (r < 0)
+		return r;
+	resp->body = json_pack("{s:i,s:i,s:b,s:o,s:s}", "score", st.score, "max", st.max,
+			       "acceptable", st.acceptable, "rule",
+			       st.rule ? json_string(st.rule) : json_null(), "advice", st.advice);
+	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
 int anfu_api_banner(struct anfu_req *req, struct anfu_resp *resp)

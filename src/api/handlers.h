@@ -27,6 +27,11 @@ int anfu_api_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *va
 /* The JSON body of a login / MFA / step-up result (never the session id:
  * that goes only into the cookie). */
 json_t *anfu_api_login_json(const struct anfu_req *req, const struct anfu_login_result *lr);
+/* Answers a session renewed by a password change or TOTP confirmation
+ * (IAM-SESS-07): the new cookie, and 200 {csrf_token, state,
+ * required_actions}. */
+int anfu_api_session_renewed(struct anfu_req *req, struct anfu_resp *resp,
+			     const struct anfu_login_result *lr);
 /* Fails req with the IAM error code when there is one, else err. */
 int anfu_api_iam_fail(struct anfu_req *req, int err, const struct anfu_iam_err *e);
 /* The unauthorised-use warning shown to staff (IAM-ADM-03), "zh"/"en". */
@@ -51,6 +56,7 @@ int anfu_api_logout(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_reset(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_reset_confirm(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_banner(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_password_strength(struct anfu_req *req, struct anfu_resp *resp);
 
 /* me.c: /api/v1/me/... and /admin/v1/me/... */
 int anfu_api_me(struct anfu_req *req, struct anfu_resp *resp);
@@ -65,6 +71,9 @@ int anfu_api_me_totp(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_totp_confirm(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_devices(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_me_devices_remove(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_me_phone(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_me_email(struct anfu_req *req, struct anfu_resp *resp);
 
 /* admin.c: /admin/v1/users, approvals, reports */
 int anfu_api_admin_users(struct anfu_req *req, struct anfu_resp *resp);

@@ -1,11 +1,12 @@
 /*
  * api/me: self service — one's own profile, logins, sessions, devices,
- * password, payment password and TOTP (/api/v1/me/... and, for staff,
- * /admin/v1/me/...).
+ * bound phone and email, password, payment password and TOTP
+ * (/api/v1/me/... and, for staff, /admin/v1/me/...).
  *
  * The principal comes from the session authenticator; every call is about
  * that principal only, and an id in the path that is not theirs is
- * answered as not found (IAM-RBAC-04, WEB-ERR-02).
+ * answered as not found (IAM-RBAC-04, WEB-ERR-02). Password change and
+ * TOTP confirmation answer with the renewed session (IAM-SESS-07).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -80,24 +81,27 @@ int anfu_api_me_sessions(struct anfu_req *req, struct anfu_resp *resp)
 	return r < 0 ? r : list_out(resp, "sessions", items);
 }
 
-/* DELETE /me/sessions: every session but this one. */
+/* DELETE /me/sessions: every session but this one (after a step-up). */
 int anfu_api_me_sessions_end(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	int r;
 
 	CTX(req, ctx);
-	r = anfu_iam_end_sessions(app->iam, &ctx, req->principal, NULL);
-	if (r == 0)
-		resp->status = 204;
-	return r;
+	r = anfu_iam_end_sessions(app->iam, &ctx, req->principal, NULL, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->status = 204;
+	return 0;
 }
 
 int anfu_api_me_session_end(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	struct anfu_str id = anfu_req_param(req, "id");
+	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	char *sid = NULL;
 	int r;
@@ -108,7 +112,9 @@ int anfu_api_me_session_end(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return r;
 	CTX(req, ctx);
-	r = anfu_iam_end_sessions(app->iam, &ctx, req->principal, sid);
+	r = anfu_iam_end_sessions(app->iam, &ctx, req->principal, sid, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
 	if (r == 0) {
 		resp->status = 204;
 		/* Ending one's own current session is a logout: drop the cookie. */
@@ -131,19 +137,21 @@ int anfu_api_me_password(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	struct password_body b = { 0 };
+	struct anfu_login_result *lr = NULL;
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	int r = anfu_req_json(req, password_fields, NFIELDS(password_fields), &b);
 
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*lr), (void **)&lr);
 	if (r < 0)
 		return r;
 	CTX(req, ctx);
 	r = anfu_iam_change_password(app->iam, &ctx, req->principal, b.current_password.ptr,
-				     b.new_password.ptr, &e);
+				     b.new_password.ptr, lr, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	resp->status = 204;
-	return 0;
+	return anfu_api_session_renewed(req, resp, lr);
 }
 
 struct pin_body {
@@ -225,18 +233,20 @@ int anfu_api_me_totp_confirm(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	struct code_body b = { 0 };
+	struct anfu_login_result *lr = NULL;
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	int r = anfu_req_json(req, code_fields, NFIELDS(code_fields), &b);
 
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*lr), (void **)&lr);
 	if (r < 0)
 		return r;
 	CTX(req, ctx);
-	r = anfu_iam_totp_confirm(app->iam, &ctx, req->principal, b.code.ptr, &e);
+	r = anfu_iam_totp_confirm(app->iam, &ctx, req->principal, b.code.ptr, lr, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	resp->status = 204;
-	return 0;
+	return anfu_api_session_renewed(req, resp, lr);
 }
 
 int anfu_api_me_devices(struct anfu_req *req, struct anfu_resp *resp)
@@ -255,6 +265,7 @@ int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	struct anfu_str id = anfu_req_param(req, "id");
+	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	char *did = NULL;
 	int r;
@@ -265,8 +276,78 @@ int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return r;
 	CTX(req, ctx);
-	r = anfu_iam_remove_device(app->iam, &ctx, req->principal, did);
-	if (r == 0)
-		resp->status = 204;
-	return r;
+	r = anfu_iam_remove_device(app->iam, &ctx, req->principal, did, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->status = 204;
+	return 0;
+}
+
+struct phone_body {
+	struct anfu_str phone, code;
+};
+
+struct email_body {
+	struct anfu_str email, code;
+};
+
+static const struct anfu_jfield phone_fields[] = {
+	F_STR(phone_body, phone, true, 1, 32),
+	F_STR(phone_body, code, true, 1, 16),
+};
+
+static const struct anfu_jfield email_fields[] = {
+	F_STR(email_body, email, true, 1, 254),
+	F_STR(email_body, code, true, 1, 16),
+};
+
+/* POST /me/phone and /me/email: the new value and the bind code sent to
+ * it; the service checks the step-up, the code and the value. */
+static int bind_out(struct anfu_req *req, struct anfu_resp *resp, const char *kind,
+		    const char *target, const char *code)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_user_view v;
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	int r;
+
+	CTX(req, ctx);
+	r = anfu_iam_bind_contact(app->iam, &ctx, req->principal, kind, target, code, &v, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->body = json_pack("{s:o}", "user", anfu_user_view_json(&v));
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_api_me_phone(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct phone_body b = { 0 };
+	int r = anfu_req_json(req, phone_fields, NFIELDS(phone_fields), &b);
+
+	return r < 0 ? r : bind_out(req, resp, "phone", b.phone.ptr, b.code.ptr);
+}
+
+int anfu_api_me_email(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct email_body b = { 0 };
+	int r = anfu_req_json(req, email_fields, NFIELDS(email_fields), &b);
+
+	return r < 0 ? r : bind_out(req, resp, "email", b.email.ptr, b.code.ptr);
+}
+
+/* DELETE /me/devices: every trusted device. */
+int anfu_api_me_devices_remove(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	int r;
+
+	CTX(req, ctx);
+	r = anfu_iam_remove_device(app->iam, &ctx, req->principal, NULL, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->status = 204;
+	return 0;
 }

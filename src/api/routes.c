@@ -39,6 +39,7 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/auth/logout", SES, PS, anfu_api_logout, MFA | RA },
 	{ "POST", "/api/v1/auth/password-reset", PUB, PP, anfu_api_reset, 0 },
 	{ "POST", "/api/v1/auth/password-reset/confirm", PUB, PP, anfu_api_reset_confirm, 0 },
+	{ "POST", "/api/v1/password-strength", PUB, PP, anfu_api_password_strength, 0 },
 
 	/* Self service. */
 	{ "GET", "/api/v1/me", SES, "self.profile.read", anfu_api_me, RA },
@@ -57,8 +58,12 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/me/totp/confirm", SES, "self.mfa.manage", anfu_api_me_totp_confirm,
 	  RA },
 	{ "GET", "/api/v1/me/devices", SES, "self.devices.manage", anfu_api_me_devices, 0 },
+	{ "DELETE", "/api/v1/me/devices", SES, "self.devices.manage", anfu_api_me_devices_remove,
+	  0 },
 	{ "DELETE", "/api/v1/me/devices/{id}", SES, "self.devices.manage",
 	  anfu_api_me_device_remove, 0 },
+	{ "POST", "/api/v1/me/phone", SES, "self.profile.update", anfu_api_me_phone, 0 },
+	{ "POST", "/api/v1/me/email", SES, "self.profile.update", anfu_api_me_email, 0 },
 
 	/* Operators, on the admin listener. */
 	{ "GET", "/admin/v1/banner", PUB, PP, anfu_api_banner, ADML },

@@ -7,7 +7,8 @@
  * read (HttpOnly), that is sent only over TLS (Secure) and never on
  * cross-site requests (SameSite=Strict); it has no Max-Age, so closing the
  * browser drops it (WEB-SESS-01, -02, IAM-SESS-02). The CSRF token goes in
- * the body for the client to echo in X-CSRF-Token.
+ * the body for the client to echo in X-CSRF-Token. A password change or a
+ * TOTP confirmation renews both the same way (IAM-SESS-07).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,19 @@ json_t *anfu_api_login_json(const struct anfu_req *req, const struct anfu_login_
 	if (req->admin_listener)
 		anfu_json_set(o, "warning", json_string(anfu_api_banner_text(anfu_req_lang(req))));
 	return o;
+}
+
+int anfu_api_session_renewed(struct anfu_req *req, struct anfu_resp *resp,
+			     const struct anfu_login_result *lr)
+{
+	int r = anfu_api_cookie(req, resp, lr->session);
+
+	if (r < 0)
+		return r;
+	resp->status = 200;
+	resp->body = json_pack("{s:s,s:s,s:o}", "csrf_token", lr->csrf, "state",
+			       state_name(lr->state), "required_actions", required_json(lr->required));
+	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
 int anfu_api_iam_fail(struct anfu_req *req, int err, const struct anfu_iam_err *e)

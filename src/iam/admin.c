@@ -15,6 +15,14 @@
  * from an allowlist of keys and validated again at execution, since the
  * world may have changed between filing and approval.
  *
+ * Every operation that changes an account, and filing or deciding a
+ * request, needs a second factor proved within mfa.stepup_window
+ * (IAM-MFA-02). A checker may not decide a grant or revocation of their
+ * own roles (the type's subject). A checker sees where a new operator's
+ * initial password will go (masked) in the request's summary. Disabling,
+ * unlocking and forcing a password change tell the user on the bound
+ * channels, queued in the same transaction.
+ *
  * Initial passwords (IAM-PWD-12) go only to the new user's own channel:
  * email when given, else SMS, queued in the creating transaction; a staff
  * or merchant account cannot be created without one of them, so no
@@ -41,6 +49,7 @@
 #include "config/config.h"
 #include "iam/admin.h"
 #include "iam/approval.h"
+#include "iam/core.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
 #include "iam/rbac.h"
@@ -244,6 +253,17 @@ static void masked_name(const char *login, char out[ANFU_MASK_MAX])
 		(void)snprintf(out, ANFU_MASK_MAX, "***");
 }
 
+/* "email ali**@e**.com" or "phone ****1050": where deliver_initial() will
+ * send the initial password, masked (DATA-MASK-01, -03). */
+static void masked_delivery(const struct acct_fields *f, char *out, size_t cap)
+{
+	char m[ANFU_MASK_MAX];
+	int r = f->has_email ? anfu_mask_email(f->email, strlen(f->email), m, sizeof(m))
+			     : anfu_mask_mobile(f->phone, strlen(f->phone), m, sizeof(m));
+
+	(void)snprintf(out, cap, "%s %s", f->has_email ? "email" : "phone", r < 0 ? "***" : m);
+}
+
 /* Queues the initial password to the user's own channel. */
 static int deliver_initial(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
 			   const struct acct_fields *f, const char *lang, const char *pw,
@@ -370,7 +390,7 @@ static int op_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *p
 		       char *summary, size_t cap, struct anfu_iam_err *err)
 {
 	struct op_req q;
-	char masked[ANFU_MASK_MAX];
+	char masked[ANFU_MASK_MAX], to[ANFU_MASK_MAX + 8];
 	char roles[OP_MAX_ROLES * ANFU_PERM_NAME_MAX] = "";
 	size_t used = 0;
 	int r;
@@ -385,8 +405,11 @@ static int op_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *p
 		used += (size_t)snprintf(roles + used, sizeof(roles) - used, "%s%s", i ? "," : "",
 					 q.roles[i]);
 	masked_name(q.f.login, masked);
-	(void)snprintf(summary, cap, "create staff account %s with roles %s%s", masked, roles,
-		       q.f.temporary ? " (temporary)" : "");
+	masked_delivery(&q.f, to, sizeof(to));
+	/* The checker sees where the password goes before the roles, which
+	 * are what a long summary loses first. */
+	(void)snprintf(summary, cap, "create staff account %s (initial password to %s)%s with roles %s",
+		       masked, to, q.f.temporary ? " (temporary)" : "", roles);
 	return 0;
 }
 
@@ -660,10 +683,17 @@ static int revoke_execute(struct anfu_iam *iam, struct anfu_db *db,
 	return role_execute(iam, db, ctx, approval_id, payload, false, result, err);
 }
 
+/* The account a grant or revocation changes (its owner may not decide it). */
+static const char *role_subject(const json_t *payload)
+{
+	return json_string_value(json_object_get(payload, "user_id"));
+}
+
 static const struct anfu_approval_type admin_types[] = {
-	{ "create_operator", "iam.approval.create_operator", op_validate, op_execute },
-	{ "grant_role", "iam.approval.grant_role", grant_validate, grant_execute },
-	{ "revoke_role", "iam.approval.grant_role", revoke_validate, revoke_execute },
+	{ "create_operator", "iam.approval.create_operator", op_validate, op_execute, NULL },
+	{ "grant_role", "iam.approval.grant_role", grant_validate, grant_execute, role_subject },
+	{ "revoke_role", "iam.approval.grant_role", revoke_validate, revoke_execute,
+	  role_subject },
 };
 
 int iam_admin_register_types(void)
@@ -1025,6 +1055,11 @@ int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *
 		iam_audit_denied(iam, ctx, p, "user.created", "user", "", "forbidden");
 		return ANFU_EPERM;
 	}
+	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
+		err_set(err, "step_up_required", NULL);
+		iam_audit_denied(iam, ctx, p, "user.created", "user", "", "step_up_required");
+		return ANFU_EPERM;
+	}
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
@@ -1050,24 +1085,29 @@ struct admin_action {
 	const char *perm;
 	bool not_self;
 	const char *audit;
-	const char *sql;          /* $1 user id */
+	const char *sql;          /* $1 user id, $2 now (when nparams is 2) */
+	int nparams;
 	const char *end_sessions; /* reason, or NULL */
+	const char *notice;       /* template told to the user, or NULL */
 };
 
 static const struct admin_action actions[] = {
 	{ "disable", "iam.user.disable", true, "user.disabled",
-	  "UPDATE iam_user SET status = 'disabled' WHERE id = $1 AND status <> 'disabled'",
-	  "account_disabled" },
+	  "UPDATE iam_user SET status = 'disabled' WHERE id = $1 AND status <> 'disabled'", 1,
+	  "account_disabled", "account_disabled" },
 	{ "enable", "iam.user.disable", true, "user.enabled",
-	  "UPDATE iam_user SET status = 'active' WHERE id = $1 AND status = 'disabled'", NULL },
+	  "UPDATE iam_user SET status = 'active' WHERE id = $1 AND status = 'disabled'", 1, NULL,
+	  NULL },
 	{ "unlock", "iam.user.unlock", true, "user.unlocked",
 	  "UPDATE iam_user SET status = CASE WHEN status = 'locked' THEN 'active' "
 	  "ELSE status END, locked_until_ms = NULL, failures = 0 WHERE id = $1",
-	  NULL },
-	/* IAM-PWD-15: the user must change it at the next login. */
+	  1, NULL, "account_unlocked" },
+	/* IAM-PWD-15: the user must change it at the next login, and that
+	 * change is recorded as forced (IAM-PWD-11). */
 	{ "force_password_change", "iam.user.force_password", false,
-	  "user.password_change_forced", "UPDATE iam_user SET pwd_must_change = 1 WHERE id = $1",
-	  "password_change_forced" },
+	  "user.password_change_forced",
+	  "UPDATE iam_user SET pwd_must_change = 1, pwd_forced_ms = $2 WHERE id = $1", 2,
+	  "password_change_forced", "password_change_forced" },
 };
 
 static const struct admin_action *action_find(const char *name)
@@ -1092,11 +1132,31 @@ static int act_allowed(const struct admin_action *a, const struct anfu_principal
 	return 0;
 }
 
+/* Tells the user what an administrator did, on the bound channels. */
+static int act_notice(struct anfu_iam *iam, struct anfu_db *db, const struct admin_action *a,
+		      const char *user_id)
+{
+	struct iam_user u;
+	char when[32];
+	const char *args[1] = { when };
+	int r;
+
+	if (!a->notice)
+		return 0;
+	memset(&u, 0, sizeof(u));
+	iam_time_text(anfu_clock_now_ms(), when);
+	r = iam_user_load(db, user_id, &u);
+	if (r == 0)
+		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, a->notice, args, 1);
+	iam_user_clear(&u);
+	return r;
+}
+
 static int act_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const struct admin_action *a,
 		     const char *user_id, const char *reason, struct anfu_iam_err *err)
 {
-	struct anfu_param q[1] = { ANFU_PS(user_id) };
+	struct anfu_param q[2] = { ANFU_PS(user_id), ANFU_PI(anfu_clock_now_ms()) };
 	struct iam_user u;
 	int64_t changes = 0;
 	json_t *d = NULL;
@@ -1112,7 +1172,7 @@ static int act_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	    strcmp(iam_user_state(&u, anfu_clock_now_ms()), "locked") != 0)
 		r = ANFU_ECONFLICT;
 	if (r == 0)
-		r = anfu_db_exec(db, a->sql, q, 1, NULL, NULL, &changes);
+		r = anfu_db_exec(db, a->sql, q, a->nparams, NULL, NULL, &changes);
 	if (r == 0 && changes == 0)
 		r = ANFU_ECONFLICT;
 	if (r == ANFU_ECONFLICT)
@@ -1126,6 +1186,8 @@ static int act_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (!d)
 		abort();
 	r = iam_audit(iam, db, ctx, p, NULL, a->audit, "user", user_id, "success", d);
+	if (r == 0)
+		r = act_notice(iam, db, a, user_id);
 out:
 	iam_user_clear(&u);
 	json_decref(d);
@@ -1156,6 +1218,11 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "forbidden");
 		return ANFU_EPERM;
 	}
+	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
+		err_set(err, "step_up_required", NULL);
+		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "step_up_required");
+		return ANFU_EPERM;
+	}
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
@@ -1169,6 +1236,9 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		(void)anfu_db_rollback(db);
 		if (r == ANFU_EPERM)
 			iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "forbidden");
+		return r;
 	}
-	return r;
+	if (a->notice)
+		iam_notify_poke(iam);
+	return 0;
 }

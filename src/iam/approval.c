@@ -10,6 +10,8 @@
  *
  * Filing and deciding are sensitive operations: the maker and the checker
  * each need a second factor proved within mfa.stepup_window (IAM-MFA-02).
+ * The checker is neither the maker nor the account the request is about
+ * (the type's subject), so nobody approves a change to their own roles.
  *
  * Life of a request: filed (pending, next sequential number from the
  * counter, which is bumped by UPDATE ... RETURNING inside the filing
@@ -524,9 +526,9 @@ static int run_executor(struct anfu_iam *iam, struct anfu_db *db, const struct a
 static int decide_approve(struct anfu_iam *iam, struct anfu_db *db,
 			  const struct anfu_iam_ctx *ctx, const struct anfu_principal *checker,
 			  const struct anfu_approval_type *t, const char *id,
-			  const struct pending *a, const char *note)
+			  const struct pending *a, const json_t *payload, const char *note)
 {
-	json_t *payload = NULL, *result = NULL, *details = details_new(a->number, a->type);
+	json_t *result = NULL, *details = details_new(a->number, a->type);
 	const char *code = NULL;
 	int r, x;
 
@@ -535,9 +537,6 @@ static int decide_approve(struct anfu_iam *iam, struct anfu_db *db,
 		goto out;
 	r = iam_audit(iam, db, ctx, checker, NULL, "approval.approved", "approval", id, "success",
 		      details);
-	if (r < 0)
-		goto out;
-	r = open_payload(iam, db, id, a->payload_ct, &payload);
 	if (r < 0)
 		goto out;
 	x = run_executor(iam, db, ctx, t, id, payload, &result, &code);
@@ -559,7 +558,6 @@ static int decide_approve(struct anfu_iam *iam, struct anfu_db *db,
 	r = iam_audit(iam, db, ctx, checker, NULL, x == 0 ? "approval.executed" : "approval.failed",
 		      "approval", id, x == 0 ? "success" : "failure", details);
 out:
-	json_decref(payload);
 	json_decref(result);
 	json_decref(details);
 	return r;
@@ -588,7 +586,8 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db,
 {
 	struct pending a = { 0 };
 	const struct anfu_approval_type *t;
-	json_t *out = NULL;
+	const char *subject;
+	json_t *out = NULL, *payload = NULL;
 	int r;
 
 	if (!iam || !db || !checker || !approval_id || !ret)
@@ -619,13 +618,24 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db,
 		err_set(err, "step_up_required", NULL);
 		goto out;
 	}
+	r = open_payload(iam, db, approval_id, a.payload_ct, &payload);
+	if (r < 0)
+		goto out;
+	/* Nor does the person the request is about: a checker approving a
+	 * change to their own roles would be two eyes again. */
+	subject = t->subject ? t->subject(payload) : NULL;
+	r = ANFU_EPERM;
+	if (subject && strcmp(subject, checker->user_id) == 0) {
+		err_set(err, "approval_self", NULL);
+		goto out;
+	}
 	r = ANFU_ECONFLICT;
 	if (strcmp(a.status, "pending") != 0) {
 		err_set(err, "approval_not_pending", NULL);
 		goto out;
 	}
 	if (approve)
-		r = decide_approve(iam, db, ctx, checker, t, approval_id, &a, note);
+		r = decide_approve(iam, db, ctx, checker, t, approval_id, &a, payload, note);
 	else
 		r = decide_reject(iam, db, ctx, checker, approval_id, &a, note);
 	if (r < 0)
@@ -636,6 +646,7 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db,
 	*ret = out;
 	r = 0;
 out:
+	json_decref(payload);
 	free(a.payload_ct);
 	return r;
 }

@@ -10,7 +10,8 @@
  * reason, e.g. a role conflict discovered at execution), or rejects it.
  * Every step is audited. Later issues register more types (adjustments,
  * rule changes, key operations): a type is a name, a permission prefix, a
- * payload validator and an executor.
+ * payload validator, an executor and, optionally, the account a request is
+ * about (subject), whose owner may not decide it either.
  */
 #ifndef ANFU_IAM_APPROVAL_H
 #define ANFU_IAM_APPROVAL_H
@@ -38,6 +39,10 @@ struct anfu_approval_type {
 	int (*execute)(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 		       const char *approval_id, const json_t *payload, json_t **result,
 		       struct anfu_iam_err *err);
+	/* Optional (NULL: the request is about nobody in particular): the id
+	 * of the existing account the request changes, or NULL. Nobody
+	 * decides a request about their own account (approval_self). */
+	const char *(*subject)(const json_t *payload);
 };
 
 /* Registers a type (at start-up, before any request). ANFU_EEXIST for a

@@ -186,8 +186,10 @@ struct anfu_code_sent {
 };
 
 /* Sends a 6-digit code (IAM-MFA-07, -08). Anonymous callers (p == NULL)
- * may only ask for register codes and must solve a captcha; login, step-up
- * and bind codes go only to the channel bound to the principal. */
+ * may only ask for register codes and must solve a captcha; login and
+ * step-up codes go only to the channel bound to the principal; bind codes
+ * go to the new target, only after a recent step-up (see
+ * anfu_iam_bind_contact). */
 int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const struct anfu_code_req *req,
 		       struct anfu_code_sent *ret, struct anfu_iam_err *err);
@@ -293,7 +295,9 @@ struct anfu_reset_start {
 
 /* Starts a reset: when the account exists and has two independent factors
  * (phone and email, or a phone or email plus TOTP), codes go to its bound
- * channels. The answer is the same whether or not it exists. */
+ * channels. The answer is the same whether or not it exists; on the main
+ * listener (ctx->admin false) a staff account is treated exactly like an
+ * unknown one (no codes). */
 int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const char *login, const char *captcha_id, const char *captcha_answer,
 			 struct anfu_reset_start *ret, struct anfu_iam_err *err);
@@ -321,19 +325,61 @@ int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, json_t **ret);
 /* Ends one of the caller's sessions (session_id "ses_...") or, with NULL,
- * every other one. ANFU_ENOTFOUND for a session that is not theirs. */
+ * every other one. Ending a session other than the caller's own needs a
+ * recent step-up (IAM-MFA-02): ANFU_EPERM / "step_up_required", audited
+ * as denied. ANFU_ENOTFOUND for a session that is not theirs. */
 int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const char *session_id);
+			  const struct anfu_principal *p, const char *session_id,
+			  struct anfu_iam_err *err);
 int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, json_t **ret);
+/* Revokes one of the caller's trusted devices (device_id "dev_...") or,
+ * with NULL, all of them; needs a recent step-up (ANFU_EPERM /
+ * "step_up_required", audited as denied). ANFU_ENOTFOUND for a device that
+ * is not theirs. */
 int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, const char *device_id);
+			   const struct anfu_principal *p, const char *device_id,
+			   struct anfu_iam_err *err);
+
+/* Binds a new phone (kind "phone": a mainland mobile number) or email
+ * (kind "email") to the caller (IAM-MFA-02, -09): needs a recent step-up,
+ * and code is the "bind" code sent to that target (anfu_iam_send_code).
+ * The value is sealed and indexed; the previously bound phone or email, if
+ * any, is told ("binding_changed"); audited as "user.phone_bound" /
+ * "user.email_bound" with masked values. Refusals: step_up_required,
+ * invalid_field, code_invalid / code_expired (ANFU_EAUTH / ANFU_EEXPIRED,
+ * the attempt counts on the code), already_exists (ANFU_EEXIST: bound to
+ * another account) and conflict (already this account's). *ret is the
+ * caller's masked view afterwards. */
+int anfu_iam_bind_contact(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const char *kind, const char *target,
+			  const char *code, struct anfu_user_view *ret, struct anfu_iam_err *err);
 
 /* Changes the login password: needs the current one and, except as a
- * required action, a recent step-up (IAM-PWD-*, IAM-MFA-02). */
+ * required action, a recent step-up (IAM-PWD-*, IAM-MFA-02). On success
+ * the session gets a new id and CSRF token (IAM-SESS-07): ret->session,
+ * ret->csrf, ret->state and ret->required are set (nothing else). The
+ * history records "admin_force" when an administrator forced the change,
+ * "expiry" for an expired password, else "user_change". */
 int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			     const struct anfu_principal *p, const char *current,
-			     const char *new_password, struct anfu_iam_err *err);
+			     const char *new_password, struct anfu_login_result *ret,
+			     struct anfu_iam_err *err);
+
+/* What the password-strength indicator shows (IAM-PWD-13). */
+struct anfu_pw_strength {
+	int score;          /* 0..4 (anfu_pwpolicy_strength) */
+	int max;            /* 4 */
+	bool acceptable;    /* passes the customer policy */
+	const char *rule;   /* first failing rule code, or NULL (static) */
+	char advice[256];   /* one sentence in ctx->lang */
+};
+
+/* Rates a password for the indicator shown while typing: its score and
+ * the first rule of the customer policy it fails (personal data and the
+ * history are not known here). Stores, logs and audits nothing. */
+int anfu_iam_password_strength(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			       const char *pw, size_t len, struct anfu_pw_strength *ret);
 
 /* Sets or changes the 6-digit payment password (IAM-PWD-14): step-up. */
 int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -357,10 +403,12 @@ int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, struct anfu_totp_enrolment *ret,
 			struct anfu_iam_err *err);
 void anfu_totp_enrolment_clear(struct anfu_totp_enrolment *e);
-/* Confirms it with a first code; the secret becomes the user's factor. */
+/* Confirms it with a first code; the secret becomes the user's factor and
+ * the code counts as a step-up. The session gets a new id and CSRF token
+ * (IAM-SESS-07): ret->session, ret->csrf, ret->state, ret->required. */
 int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *p, const char *code,
-			  struct anfu_iam_err *err);
+			  struct anfu_login_result *ret, struct anfu_iam_err *err);
 
 /* ---- administration (admin listener) ------------------------------------------ */
 
@@ -392,12 +440,15 @@ struct anfu_admin_create {
 };
 
 /* Creates a merchant user with a random initial password sent to its own
- * channel and a forced change at first login (IAM-PWD-12). */
+ * channel and a forced change at first login (IAM-PWD-12). Needs a recent
+ * step-up (step_up_required, audited as denied; IAM-MFA-02). */
 int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const struct anfu_admin_create *c,
 			       json_t **ret, struct anfu_iam_err *err);
 
-/* "disable", "enable", "unlock", "force_password_change". */
+/* "disable", "enable", "unlock", "force_password_change": needs a recent
+ * step-up (step_up_required, audited as denied; IAM-MFA-02). Disable,
+ * unlock and force tell the user on the bound channels. */
 int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const char *user_id, const char *action,
 		       const char *reason, struct anfu_iam_err *err);
@@ -409,7 +460,8 @@ int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *type, json_t *payload,
 			   json_t **ret, struct anfu_iam_err *err);
 /* Approves (and executes) or rejects a pending request; the checker must
- * hold the type's approve permission and differ from the maker. */
+ * hold the type's approve permission and differ from the maker and from
+ * the account the request is about (approval_self). */
 int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			     const struct anfu_principal *p, const char *approval_id,
 			     bool approve, const char *note, json_t **ret,
@@ -429,8 +481,11 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 /* Reports of kind "recertification" or "account_review", newest first. */
 int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const char *kind, json_t **ret);
-/* Runs the account review now (the job calls it too). */
-int anfu_iam_account_review(struct anfu_iam *iam, json_t **ret);
+/* Runs the account review now, attributed to p (needs iam.review.read,
+ * else ANFU_EPERM audited as denied); with p NULL it runs as the scheduled
+ * job does, as actor "system". */
+int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			    const struct anfu_principal *p, json_t **ret);
 
 /* ---- bootstrap (CLI, local and audited) ------------------------------------------ */
 

@@ -56,6 +56,7 @@ struct iam_user {
 	char *pwd_hash;           /* NULL: no password (cannot log in) */
 	int64_t pwd_changed_ms;
 	bool pwd_must_change;
+	int64_t pwd_forced_ms;    /* an administrator forced the change (0: no) */
 	int64_t pwd_reminded_ms;
 	int failures;
 	char *pay_hash;
@@ -120,7 +121,8 @@ int iam_user_insert(struct anfu_iam *iam, struct anfu_db *db, const struct iam_n
 		    char id_out[ANFU_ID_MAX]);
 
 /* Sets a new login (or payment) password hash, records it in the history
- * with reason and actor, and clears must_change unless set again. */
+ * with reason and actor, and clears must_change unless set again (a new
+ * login password also clears an administrator's force, pwd_forced_ms). */
 int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind,
 		       const char *hash, const char *reason, const char *actor_id, bool must_change,
 		       int64_t now_ms);

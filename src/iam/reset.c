@@ -10,7 +10,8 @@
  * person) answer only someone who already holds both factors; the history
  * rule, one Argon2 per old password, is even run only for them, so that a
  * finish with wrong codes costs one Argon2 whether or not the account
- * exists. Trusts nothing in the request.
+ * exists. Staff accounts are never reset from the main listener (the only
+ * one with reset routes). Trusts nothing in the request.
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,11 +52,15 @@ static const char *factors_of(const struct iam_user *u)
 }
 
 /* A reset is for an active account, or one in a timed lock (the reset
- * clears it); never for disabled, expired or staff-locked accounts. */
-static bool eligible(const struct iam_user *u, int64_t now)
+ * clears it); never for disabled, expired or staff-locked accounts, and
+ * never for staff from the public listener, where staff cannot even log
+ * in: there a staff login name is just as unknown as a made-up one. */
+static bool eligible(const struct anfu_iam_ctx *ctx, const struct iam_user *u, int64_t now)
 {
 	const char *st = iam_user_state(u, now);
 
+	if (u->kind == ANFU_USER_STAFF && !ctx->admin)
+		return false;
 	if (strcmp(st, "active") == 0)
 		return true;
 	return strcmp(st, "locked") == 0 && u->locked_until_ms > 0;
@@ -94,7 +99,7 @@ static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 
 	if (r == ANFU_ENOTFOUND)
 		r = 0;
-	else if (r == 0 && eligible(&u, now))
+	else if (r == 0 && eligible(ctx, &u, now))
 		f = factors_of(&u);
 	if (r == 0) {
 		struct anfu_param p[5] = { iam_ps(rid), iam_ps(f[0] ? u.id : NULL), ANFU_PI(now),

@@ -3,6 +3,9 @@
  * IAM-ACCT-05..07) and the access-recertification report with its
  * sign-off (IAM-ACCT-04).
  *
+ * The review run by the job is the system's; a review run through the API
+ * is stored and audited as the operator's who asked for it.
+ *
  * Owns iam_report and the "iam.account_review" job. Trusts the caller's
  * principal (checked against iam.review.read, iam.recert.read and
  * iam.recert.signoff here) and the jobs module to call the review on a
@@ -185,8 +188,10 @@ static int review_scan(struct anfu_db *db, struct review_scan *s)
 			    p, 3, review_row_cb, s, NULL);
 }
 
-/* Builds, stores and audits the review on db (its own transaction). */
-static int review_run(struct anfu_iam *iam, struct anfu_db *db, json_t **ret)
+/* Builds, stores and audits the review on db (its own transaction), as p
+ * (NULL: the job, actor "system"). */
+static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, json_t **ret)
 {
 	int64_t days = iam->cfg->accounts.dormant_days;
 	struct review_scan s = { 0 };
@@ -215,8 +220,8 @@ static int review_run(struct anfu_iam *iam, struct anfu_db *db, json_t **ret)
 			    s.dormant, "expired", s.expired, "temporary", s.temporary);
 	if (!details || !content)
 		abort();
-	r = report_store(iam, db, &system_ctx, NULL, "account_review", "system", content, details,
-			 id);
+	r = report_store(iam, db, p ? ctx : &system_ctx, p, "account_review",
+			 p ? p->user_id : "system", content, details, id);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	if (r == 0 && ret)
@@ -232,22 +237,28 @@ out:
 	return r;
 }
 
-int anfu_iam_account_review(struct anfu_iam *iam, json_t **ret)
+int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			    const struct anfu_principal *p, json_t **ret)
 {
 	struct anfu_db *db = NULL;
 	int r;
 
-	if (!iam || !ret)
+	if (!iam || !ret || (p && !ctx))
 		return ANFU_EINVAL;
+	/* Run by someone through the API: theirs, and recorded as theirs. */
+	if (p && !anfu_principal_can(p, "iam.review.read")) {
+		iam_audit_denied(iam, ctx, p, "report.account_review", "report", "", "forbidden");
+		return ANFU_EPERM;
+	}
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	return review_run(iam, db, ret);
+	return review_run(iam, db, ctx, p, ret);
 }
 
 static int review_job(void *ud, struct anfu_db *db, const char **result)
 {
-	int r = review_run(ud, db, NULL);
+	int r = review_run(ud, db, NULL, NULL, NULL);
 
 	*result = r == 0 ? "report stored" : "failed";
 	if (r < 0)

@@ -5,10 +5,13 @@
  *
  * Every function acts on the principal's own user only: an id of another
  * user's session or device is "not found" (IAM-RBAC-04). Sensitive
- * changes need a recent step-up (IAM-MFA-02) unless the session is in the
- * required action that asks for them. Argon2 work runs before the write
- * transaction. Trusts the principal (made by anfu_iam_authenticate) and
- * nothing in the other arguments.
+ * changes (passwords, payment password, TOTP enrolment, ending other
+ * sessions, removing a trusted device) need a recent step-up (IAM-MFA-02)
+ * unless the session is in the required action that asks for them; a
+ * refused one is audited as denied. A password change or a TOTP
+ * confirmation gives the session a new id and CSRF token (IAM-SESS-07).
+ * Argon2 work runs before the write transaction. Trusts the principal
+ * (made by anfu_iam_authenticate) and nothing in the other arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #include "base/mem.h"
 #include "base/str.h"
 #include "config/config.h"
+#include "iam/admin.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
@@ -167,8 +171,22 @@ int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	return 0;
 }
 
+/* A sensitive change without a recent second factor: refused and audited
+ * as denied (IAM-MFA-02). */
+static int need_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			const struct anfu_principal *p, const char *action, const char *object_type,
+			const char *object_id, struct anfu_iam_err *err)
+{
+	if (iam_stepped_up(iam, p, anfu_clock_now_ms()))
+		return 0;
+	iam_err_set(err, "step_up_required", NULL);
+	iam_audit_denied(iam, ctx, p, action, object_type, object_id, "step_up_required");
+	return ANFU_EPERM;
+}
+
 int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const char *session_id)
+			  const struct anfu_principal *p, const char *session_id,
+			  struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	json_t *det;
@@ -176,6 +194,14 @@ int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 	if (!iam || !ctx || !p)
 		return ANFU_EINVAL;
+	/* Ending one's own session is a logout; ending the others throws
+	 * someone out, which may be the rightful owner. */
+	if (!session_id || strcmp(session_id, p->session_id) != 0) {
+		r = need_step_up(iam, ctx, p, "session.ended", "session",
+				 session_id ? session_id : "", err);
+		if (r < 0)
+			return r;
+	}
 	r = iam_db(iam, &db);
 	if (r == 0)
 		r = anfu_db_begin(db);
@@ -237,33 +263,39 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 }
 
 int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, const char *device_id)
+			   const struct anfu_principal *p, const char *device_id,
+			   struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	int64_t changed = 0;
 	int r;
 
-	if (!iam || !ctx || !p || !device_id)
+	const char *object = device_id ? device_id : "all";
+
+	if (!iam || !ctx || !p)
 		return ANFU_EINVAL;
-	r = iam_db(iam, &db);
+	r = need_step_up(iam, ctx, p, "device.removed", "device", object, err);
+	if (r == 0)
+		r = iam_db(iam, &db);
 	if (r == 0)
 		r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
 	{
-		struct anfu_param q[3] = { ANFU_PI(anfu_clock_now_ms()), iam_ps(device_id),
+		/* device_id NULL: every trusted device of the user ($2 IS NULL). */
+		struct anfu_param q[3] = { ANFU_PI(anfu_clock_now_ms()), ANFU_PS(device_id),
 					   iam_ps(p->user_id) };
 		r = anfu_db_exec(db,
 				 "UPDATE iam_device SET revoked_ms = $1, trusted_ms = NULL"
-				 " WHERE id = $2 AND user_id = $3 AND revoked_ms IS NULL"
-				 " AND trusted_ms IS NOT NULL",
+				 " WHERE ($2 IS NULL OR id = $2) AND user_id = $3"
+				 " AND revoked_ms IS NULL AND trusted_ms IS NOT NULL",
 				 q, 3, NULL, NULL, &changed);
 	}
-	if (r == 0 && changed == 0)
+	if (r == 0 && changed == 0 && device_id)
 		r = ANFU_ENOTFOUND;
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "device.removed", "device", device_id,
-			      "success", NULL);
+		r = iam_audit(iam, db, ctx, p, NULL, "device.removed", "device", object, "success",
+			      NULL);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	else
@@ -273,27 +305,28 @@ int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 /* ---- login password (IAM-PWD-*) ---------------------------------------------------------- */
 
-/* The session's state after the user's required actions changed. */
-static int session_settle(struct anfu_iam *iam, struct anfu_db *db,
-			  const struct anfu_principal *p, bool mfa_now)
+/* After the user's required actions changed: the session's new state
+ * (optionally with a second factor now) under a new id and CSRF token
+ * (IAM-SESS-07), written into *ret. */
+static int session_renew(struct anfu_iam *iam, struct anfu_db *db,
+			 const struct anfu_principal *p, bool mfa_now,
+			 struct anfu_login_result *ret)
 {
 	struct iam_user u = { 0 };
 	enum anfu_role_class cls;
-	int64_t now = anfu_clock_now_ms();
+	unsigned ra = 0;
 	int r = iam_user_load(db, p->user_id, &u);
 
 	if (r == 0)
 		r = iam_user_class(db, &u, &cls);
 	if (r == 0) {
-		bool ra = iam_required_actions(iam, &u, cls, now) != 0;
-		struct anfu_param q[3] = { iam_ps(ra ? "required_actions" : "active"),
-					   ANFU_PI(mfa_now ? now : 0), iam_ps(p->session_id) };
-		r = anfu_db_exec(db,
-				 "UPDATE iam_session SET state = $1, mfa_ms = CASE WHEN $2 > 0"
-				 " THEN $2 ELSE mfa_ms END WHERE public_id = $3"
-				 " AND revoked_ms IS NULL AND state <> 'mfa_pending'",
-				 q, 3, NULL, NULL, NULL);
+		ra = iam_required_actions(iam, &u, cls, anfu_clock_now_ms());
+		r = iam_session_rotate(iam, db, p,
+				       ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE,
+				       mfa_now, ret);
 	}
+	if (r == 0)
+		ret->required = ra;
 	iam_user_clear(&u);
 	return r;
 }
@@ -360,7 +393,8 @@ static int new_password_ok(struct anfu_iam *iam, struct anfu_db *db, const struc
 }
 
 static int change_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *reason, const char *hash)
+		     const struct anfu_principal *p, const char *reason, const char *hash,
+		     struct anfu_login_result *res)
 {
 	struct iam_user u = { 0 };
 	int64_t now = anfu_clock_now_ms();
@@ -373,7 +407,7 @@ static int change_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (r == 0)
 		r = iam_session_end(iam, db, p->user_id, NULL, p->session_id, "password_changed");
 	if (r == 0)
-		r = session_settle(iam, db, p, false);
+		r = session_renew(iam, db, p, false, res);
 	if (r == 0)
 		r = iam_user_load(db, p->user_id, &u);
 	iam_time_text(now, when);
@@ -388,27 +422,42 @@ static int change_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	return r;
 }
 
+/* Why the password changes, for the history (IAM-PWD-11): an
+ * administrator's force first, then an expired password. */
+static const char *change_reason(const struct anfu_iam *iam, const struct iam_user *u,
+				 enum anfu_role_class cls, int64_t now)
+{
+	int64_t exp = iam_password_expires(iam, u, cls);
+
+	if (u->pwd_forced_ms > 0)
+		return "admin_force";
+	return exp > 0 && now >= exp ? "expiry" : "user_change";
+}
+
 int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			     const struct anfu_principal *p, const char *current,
-			     const char *new_password, struct anfu_iam_err *err)
+			     const char *new_password, struct anfu_login_result *ret,
+			     struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
+	struct anfu_login_result res;
 	enum anfu_role_class cls;
 	char hash[ANFU_PWHASH_STR_LEN];
 	const char *cur = current ? current : "", *pw = new_password ? new_password : "";
 	size_t len = strnlen(pw, ANFU_PASSWORD_MAX + 1);
-	int64_t now = anfu_clock_now_ms(), exp;
+	int64_t now = anfu_clock_now_ms();
 	bool ra = p && p->state == ANFU_SESSION_REQUIRED_ACTIONS &&
 		  (p->required & ANFU_RA_CHANGE_PASSWORD);
 	int r;
 
-	if (!iam || !ctx || !p)
+	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (!ra && !iam_stepped_up(iam, p, now)) {
 		iam_err_set(err, "step_up_required", NULL);
 		return ANFU_EPERM;
 	}
+	memset(&res, 0, sizeof(res));
 	r = load_self(iam, p, &db, &u);
 	if (r == 0)
 		r = iam_user_class(db, &u, &cls);
@@ -425,16 +474,18 @@ int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	exp = iam_password_expires(iam, &u, cls);
-	r = change_tx(iam, db, ctx, p, exp > 0 && now >= exp ? "expiry" : "user_change", hash);
+	r = change_tx(iam, db, ctx, p, change_reason(iam, &u, cls, now), hash, &res);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	else
 		iam_tx_abort(db);
-	if (r == 0)
+	if (r == 0) {
 		iam_notify_poke(iam);
+		*ret = res;
+	}
 out:
 	anfu_wipe(hash, sizeof(hash));
+	anfu_wipe(&res, sizeof(res));
 	iam_user_clear(&u);
 	return r;
 }
@@ -721,15 +772,17 @@ static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struc
 
 int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *p, const char *code,
-			  struct anfu_iam_err *err)
+			  struct anfu_login_result *ret, struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
+	struct anfu_login_result res;
 	int64_t step = 0;
 	int r;
 
-	if (!iam || !ctx || !p)
+	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
+	memset(&res, 0, sizeof(res));
 	r = iam_db(iam, &db);
 	if (r == 0)
 		r = anfu_db_begin(db);
@@ -758,7 +811,7 @@ int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	}
 	/* The code just proved the new factor: it counts as a step-up. */
 	if (r == 0)
-		r = session_settle(iam, db, p, true);
+		r = session_renew(iam, db, p, true, &res);
 	if (r == 0)
 		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_enrolled", "user", u.id, "success",
 			      NULL);
@@ -766,6 +819,9 @@ int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		r = anfu_db_commit(db);
 	else
 		iam_tx_abort(db);
+	if (r == 0)
+		*ret = res;
+	anfu_wipe(&res, sizeof(res));
 	iam_user_clear(&u);
 	return r;
 }

@@ -33,7 +33,7 @@
 	" created_ms, last_used_ms, pwd_hash, pwd_changed_ms, pwd_must_change,"           \
 	" pwd_reminded_ms, failures, pay_hash, pay_failures, pay_locked_until_ms,"         \
 	" phone_enc, email_enc, name_enc, idno_enc, totp_enc, nickname, totp_confirmed,"   \
-	" totp_last_step, merchant_id, lang"
+	" totp_last_step, merchant_id, lang, pwd_forced_ms"
 
 /* Passwords of a history compared at most (ties in time included). */
 #define HISTORY_SCAN_MAX 64
@@ -115,6 +115,7 @@ static int user_row(void *ud, const struct anfu_row *r)
 	u->totp_last_step = anfu_row_int(r, 25);
 	copy_col(r, 26, u->merchant_id, sizeof(u->merchant_id));
 	copy_col(r, 27, u->lang, sizeof(u->lang));
+	u->pwd_forced_ms = anfu_row_int(r, 28);
 	q->found = true;
 	return 1;
 }
@@ -521,7 +522,8 @@ int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind
 		return ANFU_EINVAL;
 	r = anfu_db_exec(db,
 			 login ? "UPDATE iam_user SET pwd_hash = $2, pwd_changed_ms = $3,"
-				 " pwd_must_change = $4, pwd_reminded_ms = NULL WHERE id = $1"
+				 " pwd_must_change = $4, pwd_forced_ms = NULL, pwd_reminded_ms = NULL"
+				 " WHERE id = $1"
 			       : "UPDATE iam_user SET pay_hash = $2, pay_failures = 0,"
 				 " pay_locked_until_ms = NULL WHERE id = $1",
 			 up, login ? 4 : 2, NULL, NULL, &changed);

@@ -153,7 +153,22 @@ class Client:
             kw["json"] = body
         r = self.http.request(method, self.url(path), headers=headers, timeout=30, **kw)
         self.last = r
+        self._renewed(r)
         return r
+
+    def _renewed(self, r):
+        # Login, MFA, step-up, password change and TOTP confirmation hand out
+        # a new CSRF token with the (new) session cookie (IAM-SESS-07); the
+        # cookie jar takes the cookie, this takes the token.
+        if r.status_code != 200 or not r.headers.get("Content-Type", "").startswith(
+                "application/json"):
+            return
+        try:
+            body = r.json()
+        except ValueError:
+            return
+        if isinstance(body, dict) and isinstance(body.get("csrf_token"), str):
+            self.csrf = body["csrf_token"]
 
     def get(self, path, **kw):
         return self.req("GET", path, **kw)

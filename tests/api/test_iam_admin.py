@@ -6,7 +6,8 @@ req: IAM-ADM-01, IAM-ADM-02, IAM-ADM-03, IAM-ACCT-01, IAM-ACCT-03,
 IAM-ACCT-04, IAM-ACCT-05, IAM-ACCT-06, IAM-ACCT-07, IAM-ACCT-09, IAM-ACCT-10,
 IAM-MFA-13, IAM-LOCK-01, IAM-LOCK-02, IAM-PWD-12, IAM-PWD-15, IAM-SOD-01,
 IAM-SOD-02, IAM-SOD-03, IAM-RBAC-01, IAM-RBAC-02, IAM-RBAC-04, IAM-RBAC-06,
-IAM-LP-01, DATA-MASK-08, FUNC-OPS-01
+IAM-LP-01, IAM-MFA-02, IAM-PWD-11, IAM-LOCK-04, IAM-RST-03, DATA-MASK-08,
+FUNC-OPS-01
 """
 import re
 
@@ -14,7 +15,7 @@ import pytest
 
 from conftest import run_cli
 from iam import (GOOD_PASSWORD, OTHER_PASSWORD, THIRD_PASSWORD, Client, admin_password,
-                 login_customer, mails_to, register, totp)
+                 login_customer, mails_to, register, sms_wait, totp)
 
 ADMIN_NEW = "Ad9#kLw2!mQz"
 OFFICER_NEW = "Of7$pRt4@nVx"
@@ -42,12 +43,12 @@ def first_login(s, name, initial, new_password, device="console"):
     assert c.get("/admin/v1/users").status_code == 403
     r = c.post("/admin/v1/me/password", {"current_password": initial,
                                          "new_password": new_password})
-    assert r.status_code == 204, r.text
+    assert r.status_code == 200, r.text
     r = c.post("/admin/v1/me/totp")
     assert r.status_code == 201, r.text
     secret = r.json()["secret"]
     r = c.post("/admin/v1/me/totp/confirm", {"code": totp(secret, now_s(s))})
-    assert r.status_code == 204, r.text
+    assert r.status_code == 200, r.text
     assert c.get("/admin/v1/me").status_code == 200
     return c, secret
 
@@ -229,12 +230,13 @@ def test_role_changes_need_a_recent_second_factor(staffed):
     """Sessions kept alive past mfa.stepup_window may neither file nor decide
     a role grant; a TOTP step-up opens both again. req: IAM-MFA-02, IAM-SOD-03"""
     s, admin, admin_secret, officer, officer_secret = staffed
-    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    # About the maker: the officer may not decide a change of their own roles.
+    admin_id = admin.get("/admin/v1/me").json()["user"]["id"]
     for _ in range(2):  # in use all along (idle limit 4 min), MFA 400 s ago
         s.clock(advance_ms=200_000)
         assert admin.get("/admin/v1/me").status_code == 200
         assert officer.get("/admin/v1/me").status_code == 200
-    grant = {"type": "grant_role", "payload": {"user_id": officer_id, "role": "finance"}}
+    grant = {"type": "grant_role", "payload": {"user_id": admin_id, "role": "finance"}}
     r = admin.post("/admin/v1/approvals", grant)
     assert r.status_code == 403 and err(r) == "step_up_required", r.text
     assert s.query("SELECT COUNT(*) AS n FROM iam_approval")[0]["n"] == 0
@@ -295,7 +297,7 @@ def test_admin_user_list_masks_and_reveal_is_audited(staffed):
     assert any(u["login"] == "****" + phone[-4:] for u in users)
     uid = next(u["id"] for u in users if u["login"].endswith(phone[-4:]))
     r = admin.get("/admin/v1/users/%s?reveal=true" % uid)
-    assert r.status_code == 403  # iam.user.pii.reveal is held by nobody by default
+    assert r.status_code == 403  # iam.user.pii.reveal: risk_officer only (see below)
     got = admin.get("/admin/v1/users/" + uid)
     assert got.status_code == 200 and phone not in got.text
 
@@ -359,3 +361,194 @@ def test_monthly_account_review_reports_dormant_expired_and_temporary(staffed):
     assert reports, "the account review job did not run"
     assert "dormant" in reports[-1]["content"]
     assert s.audit("report.account_review")
+
+
+# ---- step-up, reveal, forced change, notices, four eyes, reports ---------------------
+
+def keep_alive_past_step_up(s, *clients):
+    """Moves time 400 s past the last second factor while keeping the staff
+    sessions in use (admin idle limit: 4 minutes)."""
+    for _ in range(2):
+        s.clock(advance_ms=200_000)
+        for c in clients:
+            assert c.get("/admin/v1/me").status_code == 200
+
+
+def test_admin_actions_need_a_recent_second_factor(staffed):
+    """Disable, unlock, force, enable and creating a user: refused with
+    step_up_required (audited as denied, nothing changes) until a TOTP
+    step-up. req: IAM-MFA-02, IAM-RBAC-04"""
+    s, admin, admin_secret, *_ = staffed
+    _, phone = register(s)
+    cust = login_customer(s, phone, device="su-victim")
+    uid = cust.get("/api/v1/me").json()["user"]["id"]
+    keep_alive_past_step_up(s, admin)
+    for action in ("disable", "enable", "unlock", "force-password-change"):
+        r = admin.post("/admin/v1/users/%s/%s" % (uid, action), {"reason": "test"})
+        assert r.status_code == 403 and err(r) == "step_up_required", (action, r.text)
+    r = admin.post("/admin/v1/users", {"kind": "merchant", "username": "mshop2",
+                                       "merchant_id": "mch_2", "role": "merchant_admin",
+                                       "email": "mshop2@example.test"})
+    assert r.status_code == 403 and err(r) == "step_up_required"
+    row = s.query("SELECT status, pwd_must_change FROM iam_user WHERE id = ?", uid)[0]
+    assert row == {"status": "active", "pwd_must_change": 0}
+    assert s.query("SELECT COUNT(*) AS n FROM iam_user WHERE kind = 'merchant'")[0]["n"] == 0
+    denied = [x for x in s.audit() if x["outcome"] == "denied" and
+              x["action"] in ("user.disabled", "user.enabled", "user.unlocked",
+                              "user.password_change_forced", "user.created")]
+    assert len(denied) == 5 and all("step_up_required" in x["details"] for x in denied)
+    assert admin.step_up("totp", totp(admin_secret, now_s(s))).status_code == 200
+    r = admin.post("/admin/v1/users/%s/disable" % uid, {"reason": "test"})
+    assert r.status_code == 204, r.text
+
+
+def test_risk_officer_sees_personal_data_unmasked_and_it_is_audited(staffed):
+    """iam.user.pii.reveal belongs to risk_officer only. req: IAM-RBAC-06, DATA-MASK-08,
+    IAM-LP-01"""
+    s, admin, _, officer, _ = staffed
+    _, phone = register(s)
+    a = create_operator_request(admin, "riskofc", roles=("risk_officer",)).json()["approval"]
+    r = officer.post("/admin/v1/approvals/%s/approve" % a["id"], {})
+    assert r.json()["approval"]["status"] == "executed", r.text
+    initial = admin_password_from_mail("riskofc@staff.example.test")
+    s.clock(advance_ms=30_000)
+    risk, _ = first_login(s, "riskofc", initial, THIRD_PASSWORD, device="console-6")
+    risk_id = risk.get("/admin/v1/me").json()["user"]["id"]
+    users = risk.get("/admin/v1/users?kind=customer").json()["users"]
+    uid = next(u["id"] for u in users if u["login"] == "****" + phone[-4:])
+    r = risk.get("/admin/v1/users/%s?reveal=true" % uid)
+    assert r.status_code == 200, r.text
+    user = r.json()["user"]
+    assert user["revealed"]["phone"] == phone and user["revealed"]["login"] == phone
+    assert user["phone"] == "****" + phone[-4:]
+    rec = [x for x in s.audit("user.pii_revealed") if x["outcome"] == "success"]
+    assert len(rec) == 1 and rec[0]["actor_id"] == risk_id and rec[0]["object_id"] == uid
+    assert "phone" in rec[0]["details"] and phone not in rec[0]["details"]
+    # Nobody else: not the administrator, not the security officer.
+    for c in (admin, officer):
+        r = c.get("/admin/v1/users/%s?reveal=true" % uid)
+        assert r.status_code == 403 and phone not in r.text
+    assert len([x for x in s.audit("user.pii_revealed") if x["outcome"] == "denied"]) == 2
+
+
+def test_forced_password_change_is_told_and_recorded_as_admin_force(staffed):
+    """The user is told; the change they then make is recorded with reason
+    admin_force, while a first change of an initial password stays
+    user_change. req: IAM-PWD-11, IAM-PWD-15, IAM-PWD-12"""
+    s, admin, *_ = staffed
+    _, phone = register(s)
+    cust = login_customer(s, phone, device="forced")
+    uid = cust.get("/api/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/users/%s/force-password-change" % uid, {"reason": "leak"})
+    assert r.status_code == 204, r.text
+    sms_wait(s, phone, lambda texts: any("administrator required a change" in t for t in texts))
+    c = Client(s, device="forced")
+    r = c.login(phone, GOOD_PASSWORD)
+    assert r.json()["state"] == "required_actions", r.text
+    r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
+                                       "new_password": OTHER_PASSWORD})
+    assert r.status_code == 200 and r.json()["state"] == "active", r.text
+    reasons = [h["reason"] for h in s.query(
+        "SELECT reason FROM iam_password_history WHERE user_id = ? AND kind = 'login' "
+        "ORDER BY changed_ms, rowid", uid)]
+    assert reasons == ["registration", "admin_force"]
+    admin_id = admin.get("/admin/v1/me").json()["user"]["id"]
+    reasons = [h["reason"] for h in s.query(
+        "SELECT reason FROM iam_password_history WHERE user_id = ? ORDER BY changed_ms, rowid",
+        admin_id)]
+    assert reasons == ["initial", "user_change"]
+
+
+def test_disable_and_unlock_tell_the_user(staffed):
+    """req: IAM-LOCK-04, IAM-ACCT-08"""
+    s, admin, *_ = staffed
+    _, phone = register(s)
+    cust = login_customer(s, phone, device="told")
+    uid = cust.get("/api/v1/me").json()["user"]["id"]
+    assert admin.post("/admin/v1/users/%s/disable" % uid, {"reason": "fraud"}).status_code == 204
+    sms_wait(s, phone, lambda texts: any("was disabled by an administrator" in t for t in texts))
+    assert admin.post("/admin/v1/users/%s/enable" % uid, {"reason": "ok"}).status_code == 204
+    for _ in range(5):
+        Client(s, device="told").login(phone, "Wr0ng#Passw9x")
+    assert s.query("SELECT status FROM iam_user WHERE id = ?", uid)[0]["status"] == "locked"
+    assert admin.post("/admin/v1/users/%s/unlock" % uid, {"reason": "called"}).status_code == 204
+    sms_wait(s, phone, lambda texts: any("was unlocked by an administrator" in t for t in texts))
+    kinds = [m["kind"] for m in s.query("SELECT kind FROM notify_message WHERE user_id = ?", uid)]
+    assert "account_disabled" in kinds and "account_unlocked" in kinds
+    assert "account_enabled" not in kinds
+
+
+def test_a_checker_cannot_decide_a_change_of_their_own_roles(staffed):
+    """Filing about oneself is allowed; deciding about oneself is not.
+    req: IAM-SOD-03, IAM-RBAC-02"""
+    s, admin, _, officer, _ = staffed
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/approvals", {"type": "grant_role",
+                                           "payload": {"user_id": officer_id,
+                                                       "role": "finance"}})
+    assert r.status_code == 201, r.text
+    aid = r.json()["approval"]["id"]
+    for verb in ("approve", "reject"):
+        r = officer.post("/admin/v1/approvals/%s/%s" % (aid, verb), {})
+        assert r.status_code == 403 and err(r) == "approval_self", (verb, r.text)
+    assert s.query("SELECT status FROM iam_approval WHERE id = ?", aid)[0]["status"] == "pending"
+    roles = {x["role"] for x in s.query("SELECT role FROM iam_user_role WHERE user_id = ?",
+                                        officer_id)}
+    assert roles == {"security_officer"}
+    denied = [x for x in s.audit() if x["outcome"] == "denied" and x["object_id"] == aid]
+    assert len(denied) == 2 and all("approval_self" in x["details"] for x in denied)
+
+
+def test_checker_sees_where_the_initial_password_goes(staffed):
+    """The summary names the masked email (or phone) of the new operator.
+    req: IAM-ACCT-03, IAM-PWD-12, DATA-MASK-01, DATA-MASK-03"""
+    s, admin, _, officer, _ = staffed
+    a = create_operator_request(admin, "carla", email="carla.ops@staff.example.test")
+    a = a.json()["approval"]
+    got = officer.get("/admin/v1/approvals/" + a["id"]).json()["approval"]
+    assert "initial password to email car**@s**.test" in got["summary"], got["summary"]
+    assert "carla.ops" not in officer.last.text
+    r = admin.post("/admin/v1/approvals", {"type": "create_operator",
+                                           "payload": {"username": "pedro",
+                                                       "roles": ["operator"],
+                                                       "phone": "13912345678"}})
+    assert r.status_code == 201, r.text
+    assert "initial password to phone ****5678" in r.json()["approval"]["summary"]
+    assert "13912345678" not in r.text
+
+
+def test_account_review_run_is_attributed_to_the_operator(staffed):
+    """req: IAM-ACCT-05"""
+    s, admin, *_ = staffed
+    admin_id = admin.get("/admin/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/reports/account-review")
+    assert r.status_code == 201, r.text
+    rep = r.json()["report"]
+    assert rep["created_by"] == admin_id
+    rec = s.audit("report.account_review")
+    assert rec[-1]["actor_id"] == admin_id and rec[-1]["object_id"] == rep["id"]
+
+
+def test_staff_cannot_reset_their_password_on_the_public_listener(staffed):
+    """A staff login name is answered like an unknown one: same response,
+    no codes, no account on the reset. req: IAM-RST-03, IAM-ADM-02"""
+    s, admin, _, officer, _ = staffed
+    a = create_operator_request(admin, "resetme").json()["approval"]
+    officer.post("/admin/v1/approvals/%s/approve" % a["id"], {})
+    initial = admin_password_from_mail("resetme@staff.example.test")
+    s.clock(advance_ms=30_000)
+    first_login(s, "resetme", initial, THIRD_PASSWORD, device="console-7")  # email + TOTP
+    mails = len(mails_to("resetme@staff.example.test"))
+    answers = []
+    for login in ("resetme", "nosuchstaffname"):
+        c = Client(s)
+        cid, ans = c.captcha()
+        r = c.post("/api/v1/auth/password-reset", {"login": login, "captcha_id": cid,
+                                                   "captcha_answer": ans})
+        assert r.status_code == 202, r.text
+        answers.append(r.json())
+    assert sorted(answers[0]) == sorted(answers[1]) == ["expires_at_ms", "reset_id"]
+    rows = s.query("SELECT user_id, factors FROM iam_reset")
+    assert rows == [{"user_id": None, "factors": ""}] * 2
+    s.post("/test/v1/notify/deliver")
+    assert len(mails_to("resetme@staff.example.test", wait=1)) == mails

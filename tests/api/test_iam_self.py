@@ -64,7 +64,7 @@ def test_password_change_needs_a_recent_second_factor(make_server):
     assert c.step_up("sms", sms_code(s, phone)).status_code == 200
     r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
                                        "new_password": OTHER_PASSWORD})
-    assert r.status_code == 204, r.text
+    assert r.status_code == 200, r.text
 
 
 RULES = [
@@ -112,7 +112,7 @@ def test_eight_characters_with_four_classes_are_enough(server):
     c = stepped_up(server, phone, "eight")
     r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
                                        "new_password": "Tq7#vLm9"})
-    assert r.status_code == 204, r.text
+    assert r.status_code == 200, r.text
 
 
 def test_the_last_five_passwords_are_refused_the_sixth_is_not(make_server):
@@ -126,13 +126,13 @@ def test_the_last_five_passwords_are_refused_the_sixth_is_not(make_server):
     current = pws[0]
     for nxt in pws[1:]:
         r = c.post("/api/v1/me/password", {"current_password": current, "new_password": nxt})
-        assert r.status_code == 204, r.text
+        assert r.status_code == 200, r.text
         current = nxt
     # pws[1..5] are the last five: pws[1] refused, pws[0] (sixth back) allowed.
     r = c.post("/api/v1/me/password", {"current_password": current, "new_password": pws[1]})
     assert r.status_code == 400 and err(r) == "password_reused"
     r = c.post("/api/v1/me/password", {"current_password": current, "new_password": pws[0]})
-    assert r.status_code == 204, r.text
+    assert r.status_code == 200, r.text
     hist = s.query("SELECT hash, reason, actor_id FROM iam_password_history "
                    "WHERE kind = 'login' ORDER BY changed_ms")
     assert all(h["hash"].startswith("$argon2id$") for h in hist)
@@ -148,7 +148,7 @@ def test_password_change_ends_other_sessions_and_notifies(server):
     before = len(sms_to(server, phone))
     r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
                                        "new_password": OTHER_PASSWORD})
-    assert r.status_code == 204
+    assert r.status_code == 200
     assert other.get("/api/v1/me").status_code == 401
     assert c.get("/api/v1/me").status_code == 200
     assert len(sms_to(server, phone, min_count=before + 1)) > before
@@ -171,7 +171,7 @@ def test_password_expires_after_180_days_for_customers(make_server):
     assert c.get("/api/v1/me/sessions").status_code == 403
     r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
                                        "new_password": OTHER_PASSWORD})
-    assert r.status_code == 204, r.text
+    assert r.status_code == 200, r.text
     assert c.get("/api/v1/me/sessions").status_code == 200
 
 
@@ -287,3 +287,78 @@ def test_trusted_devices_are_listed_and_removed(server):
     assert c.get("/api/v1/me/devices").json()["devices"] == []
     r = Client(server, device="trusted-1").login(phone, GOOD_PASSWORD)
     assert r.json()["state"] == "mfa_required"
+
+
+def test_all_trusted_devices_are_removed_at_once(server):
+    """DELETE /api/v1/me/devices. req: IAM-MFA-01"""
+    _, phone = register(server)
+    login_customer(server, phone, device="all-1", trust=True)
+    c = login_customer(server, phone, device="all-2", trust=True)
+    assert len(c.get("/api/v1/me/devices").json()["devices"]) == 2
+    assert c.delete("/api/v1/me/devices").status_code == 204
+    assert c.get("/api/v1/me/devices").json()["devices"] == []
+    for dev in ("all-1", "all-2"):
+        r = Client(server, device=dev).login(phone, GOOD_PASSWORD)
+        assert r.json()["state"] == "mfa_required"
+    assert server.audit("device.removed")
+
+
+def test_removing_a_trusted_device_needs_a_recent_second_factor(make_server):
+    """req: IAM-MFA-02, IAM-MFA-01"""
+    s = make_server()
+    _, phone = register(s)
+    s.clock(freeze=True)
+    c = login_customer(s, phone, device="trusted-2", trust=True)
+    s.clock(advance_ms=301_000)
+    devs = c.get("/api/v1/me/devices").json()["devices"]
+    r = c.delete("/api/v1/me/devices/" + devs[0]["id"])
+    assert r.status_code == 403 and err(r) == "step_up_required"
+    assert len(c.get("/api/v1/me/devices").json()["devices"]) == 1
+    assert [x["outcome"] for x in s.audit("device.removed")] == ["denied"]
+    assert c.send_code("step_up", "sms").status_code == 202
+    assert c.step_up("sms", sms_code(s, phone)).status_code == 200
+    assert c.delete("/api/v1/me/devices/" + devs[0]["id"]).status_code == 204
+    assert c.get("/api/v1/me/devices").json()["devices"] == []
+
+
+STRENGTH = [
+    # password, language, rule, acceptable, scores allowed, advice contains
+    ("", "en", "password_empty", False, {0}, "enter a password"),
+    ("Tq7#vLm", "en", "password_too_short", False, {0, 1}, "at least 8 characters"),
+    ("Tq7#vLm", "zh-CN", "password_too_short", False, {0, 1}, "至少需要8个字符"),
+    ("password", "en", "password_too_few_classes", False, {0, 1}, "mix upper"),
+    ("P@ssw0rd#9Kz", "en", "password_dictionary_word", False, {0, 1, 2}, "common words"),
+    ("Kz#9abcTqX", "zh", "password_sequence", False, {0, 1, 2}, "连续字符"),
+    (GOOD_PASSWORD, "en", None, True, {3, 4}, ""),
+    ("Kx9#mQ2$vLp7Zr4!tWj8", "en", None, True, {4}, "strong password"),
+]
+
+
+@pytest.mark.parametrize("pw,lang,rule,ok,scores,advice", STRENGTH)
+def test_password_strength_indicator(server, pw, lang, rule, ok, scores, advice):
+    """Public, on the main listener: score 0..4, the first failing rule of
+    the customer policy, advice in the request's language. req: IAM-PWD-13"""
+    r = server.post("/api/v1/password-strength", {"password": pw},
+                    headers={"Accept-Language": lang})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["max"] == 4 and body["score"] in scores, body
+    assert body["rule"] == rule and body["acceptable"] is ok
+    assert advice in body["advice"] and body["advice"]
+
+
+def test_password_strength_is_neither_logged_nor_audited(make_server):
+    """The body carries a password: no audit record, no log line, no row;
+    main listener only; rate limited like every route. req: IAM-PWD-13, WEB-DOS-01"""
+    s = make_server({"limits": {"rate_per_ip": "5", "rate_burst": "10"}})
+    secret = "Qv8#Strength!Probe"
+    before = len(s.audit())
+    assert s.post("/api/v1/password-strength", {"password": secret},
+                  admin=True).status_code == 404
+    codes = [s.post("/api/v1/password-strength", {"password": secret}).status_code
+             for _ in range(30)]
+    assert codes[0] == 200 and 429 in codes
+    assert len(s.audit()) == before
+    s.stop()
+    assert secret not in s.read_stderr()
+    assert secret.encode() not in (s.data / "anfu.db").read_bytes()

@@ -3,11 +3,12 @@ binding to IP and device, logout, listing and ending one's own sessions.
 
 req: IAM-SESS-01, IAM-SESS-02, IAM-SESS-03, IAM-SESS-04, IAM-SESS-05,
 IAM-SESS-06, IAM-SESS-07, WEB-SESS-01, WEB-SESS-02, WEB-CSRF-01,
-WEB-CONC-02, IAM-RBAC-04, WEB-BACK-01
+WEB-CONC-02, IAM-RBAC-04, IAM-MFA-02, WEB-BACK-01
 """
 import re
 
-from iam import GOOD_PASSWORD, OTHER_PASSWORD, Client, login_customer, register, sms_code
+from iam import (GOOD_PASSWORD, OTHER_PASSWORD, Client, login_customer, register, sms_code,
+                 totp)
 
 
 def err(r):
@@ -175,3 +176,71 @@ def test_customer_session_is_useless_on_the_admin_listener(server):
     assert c.get("/admin/v1/users").status_code == 401
     c.admin = False
     assert c.get("/admin/v1/users").status_code == 404
+
+
+def test_ending_other_sessions_needs_a_recent_second_factor(make_server):
+    """Ending another session, or all others, needs a second factor within
+    mfa.stepup_window; refused ones are audited as denied and end nothing.
+    Ending one's own session (a logout) needs none. req: IAM-MFA-02, IAM-SESS-02"""
+    s = make_server()
+    _, phone = register(s)
+    s.clock(freeze=True)
+    a = login_customer(s, phone, device="su-dev")  # new device: MFA, then trusted
+    b = login_customer(s, phone, device="su-dev")  # trusted device: no second factor
+    c = login_customer(s, phone, device="su-dev")
+    s.clock(advance_ms=301_000)
+    own = next(x["id"] for x in b.get("/api/v1/me/sessions").json()["sessions"] if x["current"])
+    r = b.delete("/api/v1/me/sessions/" + own)
+    assert r.status_code == 204 and "Max-Age=0" in r.headers["Set-Cookie"]
+    cid = next(x["id"] for x in c.get("/api/v1/me/sessions").json()["sessions"] if x["current"])
+    r = a.delete("/api/v1/me/sessions/" + cid)
+    assert r.status_code == 403 and err(r) == "step_up_required"
+    r = a.delete("/api/v1/me/sessions")
+    assert r.status_code == 403 and err(r) == "step_up_required"
+    assert c.get("/api/v1/me").status_code == 200
+    denied = [x for x in s.audit("session.ended") if x["outcome"] == "denied"]
+    assert len(denied) == 2 and all("step_up_required" in x["details"] for x in denied)
+    assert a.send_code("step_up", "sms").status_code == 202
+    assert a.step_up("sms", sms_code(s, phone)).status_code == 200
+    assert a.delete("/api/v1/me/sessions").status_code == 204
+    assert c.get("/api/v1/me").status_code == 401
+    assert a.get("/api/v1/me").status_code == 200
+
+
+def test_password_change_and_totp_confirmation_renew_the_session(make_server):
+    """Leaving a required action or changing the credentials gives the
+    session a new id (cookie) and CSRF token; the old ones stop working.
+    req: IAM-SESS-07, WEB-SESS-01, WEB-CSRF-01"""
+    s = make_server()
+    _, phone = register(s)
+    s.clock(freeze=True)
+    c = login_customer(s, phone, device="renew-dev")
+    old_cookie, old_csrf = c.session_cookie(), c.csrf
+    r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
+                                       "new_password": OTHER_PASSWORD})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["state"] == "active" and body["required_actions"] == []
+    assert re.match(r"^[0-9a-f]{64}$", body["csrf_token"]) and body["csrf_token"] != old_csrf
+    cookie = r.headers["Set-Cookie"]
+    assert re.match(r"^anfu_session=[0-9a-f]{64}; ", cookie), cookie
+    for attr in ("Secure", "HttpOnly", "SameSite=Strict"):
+        assert attr in cookie
+    assert c.session_cookie() != old_cookie and old_cookie not in r.text
+    stale = Client(s, device="renew-dev")
+    stale.http.cookies.set("anfu_session", old_cookie)
+    assert stale.get("/api/v1/me").status_code == 401
+    r = c.delete("/api/v1/me/sessions", headers={"X-CSRF-Token": old_csrf})
+    assert r.status_code == 403 and err(r) == "csrf_failed"
+    assert c.get("/api/v1/me").status_code == 200
+    # TOTP confirmation renews it again.
+    r = c.post("/api/v1/me/totp")
+    assert r.status_code == 201, r.text
+    before, before_csrf = c.session_cookie(), c.csrf
+    r = c.post("/api/v1/me/totp/confirm", {"code": totp(r.json()["secret"], s.clock() / 1000)})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "active" and r.json()["csrf_token"] != before_csrf
+    assert c.session_cookie() != before
+    assert c.delete("/api/v1/me/sessions").status_code == 204  # the new token works
+    stale.http.cookies.set("anfu_session", before)
+    assert stale.get("/api/v1/me").status_code == 401

@@ -1142,7 +1142,7 @@ static void test_account_review_finds_dormant_expired_temporary(void **state)
 	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err), 0);
 	json_decref(out);
 	out = NULL;
-	assert_int_equal(anfu_iam_account_review(f->iam, &out), 0);
+	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, NULL, &out), 0);
 	content = json_object_get(out, "content");
 	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 0);
 	assert_int_equal(json_array_size(json_object_get(content, "expired")), 0);
@@ -1151,7 +1151,7 @@ static void test_account_review_finds_dormant_expired_temporary(void **state)
 	out = NULL;
 	/* 90 days (the default) later, nobody has logged in. */
 	anfu_clock_advance_ms(90 * DAY_MS + 1);
-	assert_int_equal(anfu_iam_account_review(f->iam, &out), 0);
+	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, NULL, &out), 0);
 	content = json_object_get(out, "content");
 	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 5);
 	assert_int_equal(json_array_size(json_object_get(content, "expired")), 1);
@@ -1227,6 +1227,171 @@ static void test_recertification_signed_off_by_another(void **state)
 	json_decref(out);
 }
 
+/* ---- the gap fixes: own-account decisions, summaries, step-up, notices, attribution ---- */
+
+/* Nobody decides a grant or revocation of their own roles, whatever they
+ * hold: refused as approval_self, audited as denied, still pending.
+ * req: IAM-SOD-03, IAM-RBAC-02 */
+static void test_checker_cannot_decide_a_request_about_themselves(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_iam_err err = { NULL, NULL };
+	char a[ANFU_ID_MAX], b[ANFU_ID_MAX], status[256], roles[256];
+
+	file_ok(f, "grant_role", role_payload(f->checker.id, "risk_officer"), a);
+	file_ok(f, "revoke_role", role_payload(f->checker.id, "security_officer"), b);
+	assert_int_equal(decide(f, &f->checker, a, true, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "approval_self");
+	err.code = NULL;
+	assert_int_equal(decide(f, &f->checker, a, false, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "approval_self");
+	err.code = NULL;
+	assert_int_equal(decide(f, &f->checker, b, false, NULL, &err), ANFU_EPERM);
+	assert_string_equal(err.code, "approval_self");
+	status_of(f, a, status);
+	assert_string_equal(status, "pending");
+	status_of(f, b, status);
+	assert_string_equal(status, "pending");
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval WHERE checker_id IS NOT NULL"),
+			 0);
+	roles_of(f, f->checker.id, roles);
+	assert_string_equal(roles, "security_officer");
+	assert_int_equal(audits(f, "approval.approved", "denied"), 1);
+	assert_int_equal(audits(f, "approval.rejected", "denied"), 2);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied' AND "
+				  "details LIKE '%approval_self%'"),
+			 3);
+}
+
+/* The checker sees where a new operator's initial password goes, masked.
+ * req: IAM-ACCT-03, IAM-PWD-12, DATA-MASK-01, DATA-MASK-03 */
+static void test_operator_summary_shows_the_masked_delivery_target(void **state)
+{
+	struct fix *f = *state;
+	char id[ANFU_ID_MAX], summary[256];
+	json_t *phone_only = json_pack("{s:s,s:[s],s:s}", "username", "peter", "roles",
+				       "operator", "phone", "13912345678");
+
+	assert_non_null(phone_only);
+	file_ok(f, "create_operator", operator_payload("oswald", "operator"), id);
+	text_of(f, "SELECT summary FROM iam_approval WHERE id = $1", id, summary);
+	assert_non_null(strstr(summary, "initial password to email ops**@e**.cn"));
+	assert_null(strstr(summary, "ops.person"));
+	file_ok(f, "create_operator", phone_only, id);
+	text_of(f, "SELECT summary FROM iam_approval WHERE id = $1", id, summary);
+	assert_non_null(strstr(summary, "initial password to phone ****5678"));
+	assert_null(strstr(summary, "13912345678"));
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE details LIKE "
+				  "'%13912345678%' OR details LIKE '%ops.person%'"),
+			 0);
+}
+
+/* Account actions and creating users need a recent second factor.
+ * req: IAM-MFA-02, IAM-RBAC-04 */
+static void test_admin_actions_need_a_recent_second_factor(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_admin_create c = { "merchant", "shopkeeper", "mch_0001", "merchant_admin",
+				       "keeper@example.cn", NULL, 0, false };
+	struct anfu_iam_err err = { NULL, NULL };
+	json_t *out = NULL;
+	char status[256];
+
+	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const acts[] = { "disable", "unlock", "force_password_change" };
+
+		err.code = NULL;
+		assert_int_equal(act(f, &f->admin, f->finance.id, acts[i], "why", &err),
+				 ANFU_EPERM);
+		assert_string_equal(err.code, "step_up_required");
+	}
+	err.code = NULL;
+	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+			 ANFU_EPERM);
+	assert_string_equal(err.code, "step_up_required");
+	assert_null(out);
+	text_of(f, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
+	assert_string_equal(status, "active");
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE kind = 'merchant'"), 0);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE pwd_forced_ms IS NOT NULL"),
+			 0);
+	assert_int_equal(audits(f, "user.disabled", "denied"), 1);
+	assert_int_equal(audits(f, "user.created", "denied"), 1);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied' AND "
+				  "details LIKE '%step_up_required%'"),
+			 4);
+	f->admin.p.mfa_ms = anfu_clock_now_ms();
+	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "why", NULL), 0);
+}
+
+/* Disable, unlock and a forced password change tell the user on the bound
+ * channels, in the transaction of the change. req: IAM-LOCK-04, IAM-PWD-15 */
+static void test_admin_actions_tell_the_user(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_admin_create c = { "merchant", "shopkeeper", "mch_0001", "merchant_admin",
+				       "keeper@example.cn", "13912345678", 0, false };
+	struct anfu_iam_err err = { NULL, NULL };
+	json_t *out = NULL;
+	char uid[ANFU_ID_MAX];
+	static const char sql[] = "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
+				  "kind IN ('account_disabled', 'account_unlocked', "
+				  "'password_change_forced')";
+
+	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err), 0);
+	(void)snprintf(uid, sizeof(uid), "%s", jstr(out, "id"));
+	json_decref(out);
+	assert_int_equal(act(f, &f->admin, uid, "disable", "fraud", NULL), 0);
+	assert_int_equal(count_arg(f, sql, uid), 2); /* SMS and email */
+	assert_int_equal(act(f, &f->admin, uid, "enable", "cleared", NULL), 0);
+	assert_int_equal(count_arg(f, sql, uid), 2);
+	assert_int_equal(anfu_db_exec(f->db, "UPDATE iam_user SET status = 'locked' WHERE id = $1",
+				      (struct anfu_param[]){ ANFU_PSN(uid, strlen(uid)) }, 1, NULL, NULL,
+				      NULL),
+			 0);
+	assert_int_equal(act(f, &f->admin, uid, "unlock", "verified", NULL), 0);
+	assert_int_equal(act(f, &f->admin, uid, "force_password_change", "leak", NULL), 0);
+	assert_int_equal(count_arg(f, sql, uid), 6);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
+				      "kind = 'password_change_forced' AND channel = 'sms'",
+				   uid),
+			 1);
+	/* A refused action tells nobody. */
+	assert_int_equal(act(f, &f->admin, uid, "unlock", "again", &err), ANFU_ECONFLICT);
+	assert_int_equal(count_arg(f, sql, uid), 6);
+}
+
+/* The review run through the API is the operator's: stored and audited as
+ * theirs, and refused (audited) without iam.review.read; the job's is the
+ * system's. req: IAM-ACCT-05 */
+static void test_account_review_is_attributed_to_who_ran_it(void **state)
+{
+	struct fix *f = *state;
+	json_t *out = NULL;
+	char by[256];
+
+	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, &f->auditor.p, &out), 0);
+	assert_string_equal(jstr(out, "created_by"), f->auditor.id);
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
+				      "'report.account_review' AND outcome = 'success' AND "
+				      "actor_id = $1",
+				   f->auditor.id),
+			 1);
+	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, &f->finance.p, &out), ANFU_EPERM);
+	assert_null(out);
+	assert_int_equal(audits(f, "report.account_review", "denied"), 1);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_report"), 1);
+	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, NULL, &out), 0);
+	json_decref(out);
+	text_of(f, "SELECT actor_type FROM audit_log WHERE action = 'report.account_review' AND "
+		   "outcome = 'success' AND actor_id <> $1",
+		f->auditor.id, by);
+	assert_string_equal(by, "system");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1266,6 +1431,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_account_review_finds_dormant_expired_temporary,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recertification_signed_off_by_another, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_checker_cannot_decide_a_request_about_themselves,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_operator_summary_shows_the_masked_delivery_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_actions_need_a_recent_second_factor, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_admin_actions_tell_the_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_account_review_is_attributed_to_who_ran_it, setup,
 						teardown),
 	};
 

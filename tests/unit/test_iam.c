@@ -340,6 +340,14 @@ static void login_active(struct fix *f, const struct anfu_iam_ctx *c, const char
 	assert_int_equal(res->state, ANFU_SESSION_ACTIVE);
 }
 
+static int ct_cb(void *ud, const struct anfu_row *r)
+{
+	const char *s = anfu_row_text(r, 0, NULL);
+
+	(void)snprintf(ud, 4096, "%s", s ? s : "");
+	return 1;
+}
+
 /* The newest queued message of kind, decrypted (caller frees). */
 static char *notice_body(struct fix *f, const char *kind, const char *channel)
 {
@@ -350,7 +358,7 @@ static char *notice_body(struct fix *f, const char *kind, const char *channel)
 
 	assert_int_equal(anfu_db_exec(f->db,
 				      "SELECT id FROM notify_message WHERE kind = $1 AND channel = $2"
-				      " ORDER BY created_ms DESC LIMIT 1",
+				      " ORDER BY created_ms DESC, rowid DESC LIMIT 1",
 				      p, 2, text_cb, id, NULL),
 			 0);
 	assert_true(id[0] != '\0');
@@ -358,7 +366,7 @@ static char *notice_body(struct fix *f, const char *kind, const char *channel)
 		struct anfu_param q[1] = { iam_ps(id) };
 		assert_int_equal(anfu_db_exec(f->db,
 					      "SELECT body_enc FROM notify_message WHERE id = $1", q,
-					      1, text_cb, ct, NULL),
+					      1, ct_cb, ct, NULL),
 				 0);
 	}
 	assert_int_equal(anfu_vault_open_field(f->vault, f->db, "notify.body", id, ct, &body, &len),
@@ -991,24 +999,31 @@ static void test_logout_and_own_sessions_only(void **state)
 	assert_int_equal(json_array_size(list), 2);
 	json_decref(list);
 	/* Someone else's session is not found. */
-	assert_int_equal(anfu_iam_end_sessions(f->iam, &web, &pa, pb.session_id), ANFU_ENOTFOUND);
+	assert_int_equal(anfu_iam_end_sessions(f->iam, &web, &pa, pb.session_id, &e),
+			 ANFU_ENOTFOUND);
 	assert_int_equal(auth(f, &web, b1.session, &pb, NULL), 0);
-	assert_int_equal(anfu_iam_end_sessions(f->iam, &web, &pa, pa2.session_id), 0);
+	assert_int_equal(anfu_iam_end_sessions(f->iam, &web, &pa, pa2.session_id, &e), 0);
 	assert_int_equal(auth(f, &web, a2.session, &pa2, &e), ANFU_EAUTH);
 	assert_int_equal(anfu_iam_logout(f->iam, &web, &pa), 0);
 	assert_int_equal(auth(f, &web, a1.session, &pa, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "session_expired");
 	assert_int_equal(audits(f, "auth.logout"), 1);
-	/* Devices are per user too. */
+	/* Devices are per user too: a fresh session of A, stepped up, still
+	 * does not find B's device. */
+	login_active(f, &web, PHONE1, PW1, &a1);
+	assert_int_equal(auth(f, &web, a1.session, &pa, NULL), 0);
+	pa.mfa_ms = anfu_clock_now_ms(); /* as anfu_iam_step_up records it */
 	assert_int_equal(anfu_iam_my_devices(f->iam, &web, &pb, &list), 0);
 	assert_int_equal(json_array_size(list), 1);
 	assert_int_equal(anfu_iam_remove_device(f->iam, &web, &pa,
 						json_string_value(json_object_get(
-							json_array_get(list, 0), "id"))),
+							json_array_get(list, 0), "id")),
+						&e),
 			 ANFU_ENOTFOUND);
 	assert_int_equal(anfu_iam_remove_device(f->iam, &web, &pb,
 						json_string_value(json_object_get(
-							json_array_get(list, 0), "id"))),
+							json_array_get(list, 0), "id")),
+						&e),
 			 0);
 	json_decref(list);
 	assert_int_equal(anfu_iam_my_logins(f->iam, &web, &pb, 10, &list), 0);
@@ -1022,7 +1037,7 @@ static void test_logout_and_own_sessions_only(void **state)
 static void test_change_password_rules_history_and_step_up(void **state)
 {
 	struct fix *f = *state;
-	struct anfu_login_result res, other;
+	struct anfu_login_result res, other, rn;
 	struct anfu_principal p, po;
 	struct anfu_iam_err e = { NULL, NULL };
 	char uid[ANFU_ID_MAX], reason[256];
@@ -1035,17 +1050,17 @@ static void test_change_password_rules_history_and_step_up(void **state)
 	/* The second factor of the login is older than the step-up window. */
 	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &e), ANFU_EPERM);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &rn, &e), ANFU_EPERM);
 	assert_string_equal(e.code, "step_up_required");
 	p.mfa_ms = anfu_clock_now_ms(); /* as anfu_iam_step_up records it */
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, "Ab1!", &e), ANFU_EINVAL);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, "Ab1!", &rn, &e), ANFU_EINVAL);
 	assert_string_equal(e.code, "password_too_short");
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, "Kx9#Mq947160", &e),
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, "Kx9#Mq947160", &rn, &e),
 			 ANFU_EINVAL);
 	assert_string_equal(e.code, "password_personal_data");
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW1, &e), ANFU_EINVAL);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW1, &rn, &e), ANFU_EINVAL);
 	assert_string_equal(e.code, "password_reused");
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW3, PW2, &e), ANFU_EAUTH);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW3, PW2, &rn, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "invalid_credentials");
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 1);
 	/* Nothing changed so far. */
@@ -1053,22 +1068,27 @@ static void test_change_password_rules_history_and_step_up(void **state)
 				   uid),
 			 1);
 	anfu_clock_advance_ms(1000);
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &e), 0);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &rn, &e), 0);
 	text_of(f, "SELECT reason FROM iam_password_history WHERE user_id = $1"
 		   " ORDER BY changed_ms DESC LIMIT 1",
 		uid, reason);
 	assert_string_equal(reason, "user_change");
 	assert_int_equal(notices(f, "password_changed"), 1);
 	assert_int_equal(audits(f, "user.password_changed"), 1);
-	/* This session stays, the other one ends. */
-	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
+	/* This session stays under a new id and CSRF token (IAM-SESS-07); the
+	 * other one ends. */
+	assert_string_not_equal(rn.session, res.session);
+	assert_string_not_equal(rn.csrf, res.csrf);
+	assert_int_equal(rn.state, ANFU_SESSION_ACTIVE);
+	assert_int_equal(auth(f, &web, res.session, &p, &e), ANFU_EAUTH);
+	assert_int_equal(auth(f, &web, rn.session, &p, NULL), 0);
 	assert_int_equal(auth(f, &web, other.session, &po, &e), ANFU_EAUTH);
 	/* The old password stays in the history. */
 	p.mfa_ms = anfu_clock_now_ms();
 	anfu_clock_advance_ms(1000);
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW2, PW1, &e), ANFU_EINVAL);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW2, PW1, &rn, &e), ANFU_EINVAL);
 	assert_string_equal(e.code, "password_reused");
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW2, PW3, &e), 0);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW2, PW3, &rn, &e), 0);
 	assert_int_equal(login(f, &web, PHONE3, PW3, &res, NULL), 0);
 	assert_int_equal(login(f, &web, PHONE3, PW1, &res, NULL), ANFU_EAUTH);
 }
@@ -1099,14 +1119,14 @@ static void test_step_up_records_the_factor_and_rotates_the_session(void **state
 	/* A login code does not do for a step-up (codes are bound to purpose). */
 	issue_code(f, ANFU_CODE_LOGIN, "sms", uid, p.session_id, code);
 	assert_int_equal(anfu_iam_step_up(f->iam, &web, &p, "sms", code, &up, &e), ANFU_EAUTH);
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &e), 0);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &res, &e), 0);
 }
 
 /* req: IAM-ADM-01, IAM-PWD-12, IAM-MFA-13 */
 static void test_staff_first_login_changes_password_and_enrols_totp(void **state)
 {
 	struct fix *f = *state;
-	struct anfu_login_result res;
+	struct anfu_login_result res, pwd, tot;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
 	struct anfu_iam_auth_in in = { 0 };
@@ -1123,20 +1143,36 @@ static void test_staff_first_login_changes_password_and_enrols_totp(void **state
 	assert_int_equal(auth_full(f, &adm, res.session, &in, &p, &e), ANFU_EPERM);
 	assert_string_equal(e.code, "password_change_required");
 	assert_int_equal(auth(f, &adm, res.session, &p, NULL), 0);
-	assert_int_equal(anfu_iam_change_password(f->iam, &adm, &p, PW1, PW2, &e), 0);
-	assert_int_equal(auth_full(f, &adm, res.session, &in, &p, &e), ANFU_EPERM);
+	assert_int_equal(anfu_iam_change_password(f->iam, &adm, &p, PW1, PW2, &pwd, &e), 0);
+	/* Changing the initial password is the user's own change (IAM-PWD-11). */
+	{
+		char reason[256];
+
+		text_of(f, "SELECT reason FROM iam_password_history WHERE user_id = $1"
+			   " ORDER BY changed_ms DESC, rowid DESC LIMIT 1",
+			sid, reason);
+		assert_string_equal(reason, "user_change");
+	}
+	/* Leaving a required action renews the session id (IAM-SESS-07). */
+	assert_int_equal(pwd.state, ANFU_SESSION_REQUIRED_ACTIONS);
+	assert_int_equal(pwd.required, ANFU_RA_ENROL_TOTP);
+	assert_int_equal(auth(f, &adm, res.session, &p, &e), ANFU_EAUTH);
+	assert_int_equal(auth_full(f, &adm, pwd.session, &in, &p, &e), ANFU_EPERM);
 	assert_string_equal(e.code, "totp_enrolment_required");
-	assert_int_equal(auth(f, &adm, res.session, &p, NULL), 0);
+	assert_int_equal(auth(f, &adm, pwd.session, &p, NULL), 0);
 	assert_int_equal(p.required, ANFU_RA_ENROL_TOTP);
 	memset(&en, 0, sizeof(en));
 	assert_int_equal(anfu_iam_totp_begin(f->iam, &adm, &p, &en, &e), 0);
 	assert_non_null(en.qr_png);
 	assert_non_null(strstr(en.uri, "otpauth://totp/"));
-	assert_int_equal(anfu_iam_totp_confirm(f->iam, &adm, &p, "000000", &e), ANFU_EAUTH);
+	assert_int_equal(anfu_iam_totp_confirm(f->iam, &adm, &p, "000000", &tot, &e), ANFU_EAUTH);
 	assert_int_equal(anfu_totp_code(en.secret, anfu_clock_now_ms(), code), 0);
-	assert_int_equal(anfu_iam_totp_confirm(f->iam, &adm, &p, code, &e), 0);
+	assert_int_equal(anfu_iam_totp_confirm(f->iam, &adm, &p, code, &tot, &e), 0);
 	anfu_totp_enrolment_clear(&en);
-	assert_int_equal(auth_full(f, &adm, res.session, &in, &p, NULL), 0);
+	assert_int_equal(tot.state, ANFU_SESSION_ACTIVE);
+	assert_string_not_equal(tot.session, pwd.session);
+	assert_int_equal(auth(f, &adm, pwd.session, &p, &e), ANFU_EAUTH);
+	assert_int_equal(auth_full(f, &adm, tot.session, &in, &p, NULL), 0);
 	assert_int_equal(p.state, ANFU_SESSION_ACTIVE);
 	/* From now on the login asks for the TOTP (IAM-MFA-13). */
 	anfu_clock_advance_ms(60000);
@@ -1405,6 +1441,259 @@ static void test_registration_reports_the_failed_password_rule(void **state)
 			 0);
 }
 
+/* ---- step-up for sessions and devices, binding, strength, forced change ---------------- */
+
+/* Ending other sessions and removing a trusted device are sensitive: without
+ * a recent second factor they are refused, audited as denied, and nothing
+ * changes; ending one's own session (a logout) needs none.
+ * req: IAM-MFA-02, IAM-SESS-02 */
+static void test_ending_sessions_and_removing_devices_need_a_step_up(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_login_result a1, a2;
+	struct anfu_principal pa, pa2;
+	struct anfu_iam_err e = { NULL, NULL };
+	char ua[ANFU_ID_MAX], dev[256];
+
+	make_customer(f, PHONE1, NULL, ua);
+	login_active(f, &web, PHONE1, PW1, &a1);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &a2, NULL), 0);
+	text_of(f, "SELECT id FROM iam_device WHERE user_id = $1", ua, dev);
+	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	assert_int_equal(auth(f, &web, a1.session, &pa, NULL), 0);
+	assert_int_equal(auth(f, &web, a2.session, &pa2, NULL), 0);
+	assert_false(iam_stepped_up(f->iam, &pa, anfu_clock_now_ms()));
+	assert_int_equal(anfu_iam_end_sessions(f->iam, &web, &pa, NULL, &e), ANFU_EPERM);
+	assert_string_equal(e.code, "step_up_required");
+	e.code = NULL;
+	assert_int_equal(anfu_iam_end_sessions(f->iam, &web, &pa, pa2.session_id, &e), ANFU_EPERM);
+	assert_string_equal(e.code, "step_up_required");
+	e.code = NULL;
+	assert_int_equal(anfu_iam_remove_device(f->iam, &web, &pa, dev, &e), ANFU_EPERM);
+	assert_string_equal(e.code, "step_up_required");
+	assert_int_equal(auth(f, &web, a2.session, &pa2, NULL), 0);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_device WHERE user_id = $1"
+				      " AND trusted_ms IS NOT NULL",
+				   ua),
+			 1);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'"
+				      " AND details LIKE '%step_up_required%' AND action = $1",
+				   "session.ended"),
+			 2);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'"
+				      " AND action = $1",
+				   "device.removed"),
+			 1);
+	/* With a second factor now, both go through. */
+	pa.mfa_ms = anfu_clock_now_ms(); /* as anfu_iam_step_up records it */
+	assert_int_equal(anfu_iam_remove_device(f->iam, &web, &pa, dev, &e), 0);
+	assert_int_equal(anfu_iam_end_sessions(f->iam, &web, &pa, pa2.session_id, &e), 0);
+	assert_int_equal(auth(f, &web, a2.session, &pa2, &e), ANFU_EAUTH);
+	/* One's own session ends without a step-up. */
+	pa.mfa_ms = 0;
+	assert_int_equal(anfu_iam_end_sessions(f->iam, &web, &pa, pa.session_id, &e), 0);
+	assert_int_equal(auth(f, &web, a1.session, &pa, &e), ANFU_EAUTH);
+}
+
+/* Sends a bind code for p to target over channel and returns its digits. */
+static void bind_code(struct fix *f, const struct anfu_principal *p, const char *channel,
+		      const char *target, char code[8])
+{
+	struct anfu_code_req req = { ANFU_CODE_BIND, channel, target, NULL, NULL };
+	struct anfu_code_sent sent;
+	struct anfu_iam_err e = { NULL, NULL };
+	char *body;
+
+	assert_int_equal(anfu_iam_send_code(f->iam, &web, p, &req, &sent, &e), 0);
+	body = notice_body(f, "code.bind", channel);
+	code_in(body, code);
+	free(body);
+}
+
+/* req: IAM-MFA-02, IAM-MFA-09, DATA-ENC-03, DATA-MASK-01, DATA-MASK-03 */
+static void test_binding_a_phone_and_an_email(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_login_result res;
+	struct anfu_principal p;
+	struct anfu_user_view v;
+	struct anfu_iam_err e = { NULL, NULL };
+	char uid[ANFU_ID_MAX], other[ANFU_ID_MAX], code[8], wrong[8], *body;
+
+	make_customer(f, PHONE1, NULL, uid);
+	make_customer(f, PHONE2, NULL, other);
+	login_active(f, &web, PHONE1, PW1, &res);
+	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
+	/* An email: a wrong code counts on the code and binds nothing. */
+	bind_code(f, &p, "email", "New.Mail@Example.cn", code);
+	(void)snprintf(wrong, sizeof(wrong), "%06ld", (strtol(code, NULL, 10) + 1) % 1000000);
+	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "email", "new.mail@example.cn",
+					       wrong, &v, &e),
+			 ANFU_EAUTH);
+	assert_string_equal(e.code, "code_invalid");
+	assert_int_equal(audits(f, "user.email_bind_failed"), 1);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1"
+				      " AND email_enc IS NULL",
+				   uid),
+			 1);
+	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "email", "new.mail@example.cn",
+					       code, &v, &e),
+			 0);
+	assert_string_equal(v.email, "new**@e**.cn");
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1"
+				      " AND email_index IS NOT NULL AND email_enc NOT LIKE '%example%'",
+				   uid),
+			 1);
+	assert_int_equal(notices(f, "binding_changed"), 0); /* no email before */
+	assert_int_equal(audits(f, "user.email_bound"), 1);
+	/* Used once. */
+	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "email", "new.mail@example.cn",
+					       code, &v, &e),
+			 ANFU_EAUTH);
+	/* A new phone: the old one is told, the audit record is masked. */
+	bind_code(f, &p, "sms", "13700004444", code);
+	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "phone", "13700004444", code, &v,
+					       &e),
+			 0);
+	assert_string_equal(v.phone, "****4444");
+	body = notice_body(f, "binding_changed", "sms");
+	assert_non_null(strstr(body, "****4444"));
+	free(body);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = $1"
+				      " AND details LIKE '%****4444%' AND details LIKE '%****1111%'"
+				      " AND details NOT LIKE '%13700004444%'",
+				   "user.phone_bound"),
+			 1);
+	/* Another account's number, even with its right code: already_exists. */
+	bind_code(f, &p, "sms", PHONE2, code);
+	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "phone", PHONE2, code, &v, &e),
+			 ANFU_EEXIST);
+	assert_string_equal(e.code, "already_exists");
+	/* Without a recent second factor: refused before any code is looked at. */
+	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
+	e.code = NULL;
+	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "phone", "13700005555", "123456",
+					       &v, &e),
+			 ANFU_EPERM);
+	assert_string_equal(e.code, "step_up_required");
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = $1"
+				      " AND outcome = 'denied'",
+				   "user.phone_bound"),
+			 2);
+}
+
+/* req: IAM-PWD-13 */
+static void test_password_strength_indicator(void **state)
+{
+	static const struct {
+		const char *pw, *lang, *rule, *advice;
+		bool acceptable;
+		int min_score, max_score;
+	} cases[] = {
+		{ "", "en", ANFU_PW_EMPTY, "enter a password", false, 0, 0 },
+		{ "Tq7#vLm", "en", ANFU_PW_TOO_SHORT, "at least 8 characters", false, 0, 1 },
+		{ "Tq7#vLm", "zh", ANFU_PW_TOO_SHORT, "至少需要8个字符", false, 0, 1 },
+		{ "8350271946", "en", ANFU_PW_DIGITS_ONLY, "digits only", false, 0, 1 },
+		{ "password", "en", ANFU_PW_CLASSES, "mix upper", false, 0, 1 },
+		{ "P@ssw0rd#9Kz", "en", ANFU_PW_DICTIONARY, "common words", false, 0, 2 },
+		{ "Kz#9abcTqX", "zh", ANFU_PW_SEQUENCE, "连续字符", false, 0, 2 },
+		{ PW1, "en", NULL, "strong", true, 3, 4 },
+		{ "Kx9#mQ2$vLp7Zr4!tWj8", "zh", NULL, "强密码", true, 4, 4 },
+	};
+	struct fix *f = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct anfu_iam_ctx c = web;
+		struct anfu_pw_strength st;
+
+		c.lang = cases[i].lang;
+		assert_int_equal(anfu_iam_password_strength(f->iam, &c, cases[i].pw,
+							    strlen(cases[i].pw), &st),
+				 0);
+		assert_int_equal(st.max, 4);
+		assert_true(st.score >= cases[i].min_score && st.score <= cases[i].max_score);
+		assert_int_equal(st.acceptable, cases[i].acceptable);
+		if (cases[i].rule)
+			assert_string_equal(st.rule, cases[i].rule);
+		else
+			assert_null(st.rule);
+		assert_non_null(strstr(st.advice, cases[i].advice));
+	}
+	/* Nothing is stored or audited. */
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE seq > $1", "0"), 0);
+}
+
+/* A change an administrator forced is recorded as "admin_force"; the first
+ * change of an initial password stays "user_change". req: IAM-PWD-11, IAM-PWD-15 */
+static void test_forced_password_change_is_recorded_as_such(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_login_result first, res, rn;
+	struct anfu_principal admin, p;
+	struct anfu_iam_err e = { NULL, NULL };
+	char uid[ANFU_ID_MAX], sid[ANFU_ID_MAX], reason[256];
+
+	make_customer(f, PHONE1, "c1@example.cn", uid);
+	make_staff(f, "sam", false, sid);
+	memset(&admin, 0, sizeof(admin));
+	(void)snprintf(admin.user_id, sizeof(admin.user_id), "%s", sid);
+	admin.kind = ANFU_USER_STAFF;
+	admin.role_class = ANFU_CLASS_ADMIN;
+	admin.state = ANFU_SESSION_ACTIVE;
+	admin.mfa_ms = anfu_clock_now_ms();
+	admin.nperms = 1;
+	(void)snprintf(admin.perms[0], sizeof(admin.perms[0]), "%s", "iam.user.force_password");
+	assert_int_equal(anfu_iam_admin_act(f->iam, &adm, &admin, uid, "force_password_change",
+					    "leak", &e),
+			 0);
+	assert_int_equal(notices(f, "password_change_forced"), 2); /* phone and email */
+	assert_true(user_int(f, "SELECT pwd_forced_ms FROM iam_user WHERE id = $1", uid) > 0);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &first, NULL), 0);
+	assert_int_equal(mfa_sms(f, &web, &first, false, &res, NULL), 0);
+	assert_int_equal(res.state, ANFU_SESSION_REQUIRED_ACTIONS);
+	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
+	p.mfa_ms = 0; /* a required action needs no step-up */
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &rn, &e), 0);
+	assert_int_equal(rn.state, ANFU_SESSION_ACTIVE);
+	text_of(f, "SELECT reason FROM iam_password_history WHERE user_id = $1"
+		   " ORDER BY changed_ms DESC, rowid DESC LIMIT 1",
+		uid, reason);
+	assert_string_equal(reason, "admin_force");
+	assert_int_equal(user_int(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1"
+				     " AND pwd_forced_ms IS NULL AND pwd_must_change = 0",
+				  uid),
+			 1);
+}
+
+/* From the main listener a staff account cannot be reset: it is answered
+ * like an unknown login, and no code is sent. req: IAM-RST-03, IAM-ADM-02 */
+static void test_staff_reset_from_the_main_listener_is_like_unknown(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_reset_start rs;
+	struct anfu_iam_err e = { NULL, NULL };
+	char sid[ANFU_ID_MAX], secret[64], cid[ANFU_ID_MAX], ans[16];
+
+	make_staff(f, "sam", false, sid); /* email + TOTP: two factors */
+	set_totp(f, sid, secret);
+	captcha(f, cid, ans);
+	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, "sam", cid, ans, &rs, &e), 0);
+	assert_true(strncmp(rs.id, "rst_", 4) == 0);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_reset WHERE id = $1"
+				      " AND user_id IS NULL AND factors = ''",
+				   rs.id),
+			 1);
+	assert_int_equal(notices(f, "reset_code"), 0);
+	/* The admin listener's service would take it (it has no reset route). */
+	captcha(f, cid, ans);
+	assert_int_equal(anfu_iam_reset_begin(f->iam, &adm, "sam", cid, ans, &rs, &e), 0);
+	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_reset WHERE id = $1"
+				      " AND user_id IS NOT NULL",
+				   rs.id),
+			 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1462,6 +1751,14 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_registration_reports_the_failed_password_rule,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_ending_sessions_and_removing_devices_need_a_step_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_binding_a_phone_and_an_email, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_strength_indicator, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forced_password_change_is_recorded_as_such,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_staff_reset_from_the_main_listener_is_like_unknown, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

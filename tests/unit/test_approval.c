@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +26,8 @@
 
 #include <jansson.h>
 
-#include "audit/audit.h"
 #include "base/clock.h"
 #include "base/err.h"
-#include "base/profile.h"
 #include "base/rand.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -41,10 +38,9 @@
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "iam/rbac.h"
-#include "keys/keys.h"
-#include "notify/notify.h"
 #include "store/store.h"
-#include "vault/vault.h"
+
+#include "fixture.h"
 
 #define DAY_MS (24LL * 60 * 60 * 1000)
 
@@ -54,17 +50,7 @@ struct who {
 };
 
 struct fix {
-	char dir[64];
-	char dbpath[128];
-	char ckfile[128];
-	struct anfu_config *cfg;
-	struct anfu_keys *keys;
-	struct anfu_store *store;
-	struct anfu_db *db;
-	struct anfu_audit *audit;
-	struct anfu_vault *vault;
-	struct anfu_notify *notify;
-	struct anfu_iam *iam;
+	struct anfu_fixture *fx; /* everything up to the IAM service */
 	char admin_pw[IAM_INITIAL_PASSWORD_MAX];
 	struct who admin;   /* sysadmin + security_admin: files requests */
 	struct who finance; /* finance: a target */
@@ -75,14 +61,6 @@ struct fix {
 static const struct anfu_iam_ctx ctx = { "192.0.2.10", "cmocka", "dev_test", "req_test", "en",
 					 true };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void principal_of(struct fix *f, struct who *w)
 {
 	memset(&w->p, 0, sizeof(w->p));
@@ -90,24 +68,24 @@ static void principal_of(struct fix *f, struct who *w)
 	w->p.kind = ANFU_USER_STAFF;
 	w->p.state = ANFU_SESSION_ACTIVE;
 	w->p.mfa_ms = anfu_clock_now_ms(); /* staff sessions begin with MFA */
-	assert_int_equal(anfu_rbac_load(f->db, w->id, &w->p), 0);
+	assert_int_equal(anfu_rbac_load(f->fx->db, w->id, &w->p), 0);
 }
 
 static void bootstrap_people(struct fix *f)
 {
 	char pw[IAM_INITIAL_PASSWORD_MAX];
 
-	assert_int_equal(anfu_iam_bootstrap_admin(f->iam, "alice", f->admin_pw,
+	assert_int_equal(anfu_iam_bootstrap_admin(f->fx->iam, "alice", f->admin_pw,
 						  sizeof(f->admin_pw), f->admin.id,
 						  sizeof(f->admin.id)),
 			 0);
-	assert_int_equal(anfu_iam_bootstrap_staff(f->iam, "fiona", "finance", pw, sizeof(pw),
+	assert_int_equal(anfu_iam_bootstrap_staff(f->fx->iam, "fiona", "finance", pw, sizeof(pw),
 						  f->finance.id, sizeof(f->finance.id)),
 			 0);
-	assert_int_equal(anfu_iam_bootstrap_staff(f->iam, "audrey", "auditor", pw, sizeof(pw),
+	assert_int_equal(anfu_iam_bootstrap_staff(f->fx->iam, "audrey", "auditor", pw, sizeof(pw),
 						  f->auditor.id, sizeof(f->auditor.id)),
 			 0);
-	assert_int_equal(anfu_iam_bootstrap_staff(f->iam, "carol", "security_officer", pw,
+	assert_int_equal(anfu_iam_bootstrap_staff(f->fx->iam, "carol", "security_officer", pw,
 						  sizeof(pw), f->checker.id, sizeof(f->checker.id)),
 			 0);
 	principal_of(f, &f->admin);
@@ -118,37 +96,14 @@ static void bootstrap_people(struct fix *f)
 
 static int setup(void **state)
 {
-	static const char ini[] = "[argon2]\nopslimit = 1\nmemlimit_kib = 8192\n";
+	static const struct anfu_fixture_opts opts = { .name = "approval",
+						       .small_argon2 = true,
+						       .frozen_clock = true };
 	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_keys_made made;
-	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
-	struct anfu_audit_cfg acfg;
-	struct anfu_iam_deps deps;
-	char err[256];
 
 	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-approval-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
-	(void)snprintf(f->ckfile, sizeof(f->ckfile), "%s/audit/checkpoints.jsonl", f->dir);
-	assert_int_equal(anfu_keys_init_dir(f->dir, ANFU_CRYPTO_INTL, &made), 0);
-	assert_int_equal(anfu_keys_load(f->dir, ANFU_CRYPTO_INTL, &f->keys), 0);
-	assert_int_equal(anfu_config_load_text(ini, sizeof(ini) - 1, "test.ini", f->dir, &f->cfg,
-					       err, sizeof(err)),
-			 0);
-	scfg.path = f->dbpath;
-	assert_int_equal(anfu_store_new(&scfg, &f->store), 0);
-	assert_int_equal(anfu_store_db(f->store, &f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-	acfg = (struct anfu_audit_cfg){ ANFU_HASH_SHA256, 1000, 60, f->ckfile };
-	assert_int_equal(anfu_audit_new(&acfg, f->keys, &f->audit), 0);
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &f->vault), 0);
-	assert_int_equal(anfu_notify_new(f->cfg, f->store, f->vault, &f->notify), 0);
-	deps = (struct anfu_iam_deps){ f->cfg, f->store, f->keys, f->audit, f->vault, f->notify };
-	assert_int_equal(anfu_iam_new(&deps, &f->iam), 0);
+	assert_int_equal(fixture_open(FIXTURE_IAM, &opts, &f->fx), 0);
 	assert_int_equal(iam_admin_register_types(), 0);
-	anfu_clock_reset();
-	anfu_clock_freeze(1);
 	bootstrap_people(f);
 	*state = f;
 	return 0;
@@ -158,69 +113,24 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	anfu_clock_reset();
-	anfu_iam_free(f->iam);
-	anfu_notify_free(f->notify);
-	anfu_vault_free(f->vault);
-	anfu_audit_free(f->audit);
-	anfu_store_free(f->store);
-	anfu_config_free(f->cfg);
-	anfu_keys_free(f->keys);
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_close(f->fx);
 	free(f);
 	return 0;
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return anfu_crypto_init();
-}
-
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t count_arg(struct fix *f, const char *sql, const char *arg)
-{
-	struct anfu_param p[1] = { ANFU_PS(arg) };
-	int64_t n = -1;
-
-	assert_int_equal(anfu_db_query_int(f->db, sql, p, arg ? 1 : 0, &n), 0);
-	return n;
-}
-
-static int64_t count(struct fix *f, const char *sql)
-{
-	return count_arg(f, sql, NULL);
-}
 
 static int64_t audits(struct fix *f, const char *action, const char *outcome)
 {
 	struct anfu_param p[2] = { ANFU_PS(action), ANFU_PS(outcome) };
 	int64_t n = -1;
 
-	assert_int_equal(anfu_db_query_int(f->db,
+	assert_int_equal(anfu_db_query_int(f->fx->db,
 					   "SELECT COUNT(*) FROM audit_log WHERE action = $1 "
 					   "AND outcome = $2",
 					   p, 2, &n),
 			 0);
 	return n;
-}
-
-static int text_cb(void *ud, const struct anfu_row *r)
-{
-	const char *s = anfu_row_text(r, 0, NULL);
-
-	(void)snprintf(ud, 256, "%s", s ? s : "(null)");
-	return 1;
-}
-
-/* The first column of the first row as text ("(null)" for NULL). */
-static void text_of(struct fix *f, const char *sql, const char *arg, char out[256])
-{
-	struct anfu_param p[1] = { ANFU_PS(arg) };
-
-	out[0] = '\0';
-	assert_int_equal(anfu_db_exec(f->db, sql, p, 1, text_cb, out, NULL), 0);
 }
 
 static const char *jstr(const json_t *o, const char *key)
@@ -253,7 +163,8 @@ static int file_req(struct fix *f, const struct who *w, const char *type, json_t
 {
 	json_t *out = NULL;
 	struct anfu_iam_err e = { NULL, NULL };
-	int r = anfu_iam_approval_file(f->iam, &ctx, &w->p, type, payload, &out, err ? err : &e);
+	int r = anfu_iam_approval_file(f->fx->iam, &ctx, &w->p, type, payload, &out,
+				       err ? err : &e);
 
 	json_decref(payload);
 	if (r == 0) {
@@ -280,7 +191,7 @@ static int decide(struct fix *f, const struct who *w, const char *id, bool appro
 {
 	json_t *out = NULL;
 	struct anfu_iam_err e = { NULL, NULL };
-	int r = anfu_iam_approval_decide(f->iam, &ctx, &w->p, id, approve, "checked", &out,
+	int r = anfu_iam_approval_decide(f->fx->iam, &ctx, &w->p, id, approve, "checked", &out,
 					 err ? err : &e);
 
 	if (r == 0 && ret)
@@ -292,12 +203,12 @@ static int decide(struct fix *f, const struct who *w, const char *id, bool appro
 
 static void status_of(struct fix *f, const char *id, char out[256])
 {
-	text_of(f, "SELECT status FROM iam_approval WHERE id = $1", id, out);
+	fixture_text(f->fx->db, "SELECT status FROM iam_approval WHERE id = $1", id, out);
 }
 
 static void roles_of(struct fix *f, const char *id, char out[256])
 {
-	assert_int_equal(anfu_rbac_roles(f->db, id, out, 256), 0);
+	assert_int_equal(anfu_rbac_roles(f->fx->db, id, out, 256), 0);
 }
 
 /* ---- filing ------------------------------------------------------------------ */
@@ -324,9 +235,14 @@ static void test_filed_requests_get_sequential_numbers(void **state)
 				  operator_payload(names[3], "operator"), NULL, &n, NULL),
 			 0);
 	assert_int_equal(n, 4);
-	assert_int_equal(count(f, "SELECT value FROM iam_counter WHERE name = 'approval'"), 4);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval WHERE status = 'pending' "
-				  "AND checker_id IS NULL"),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT value FROM iam_counter WHERE name = 'approval'",
+				       NULL),
+			 4);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_approval WHERE status = 'pending' "
+				       "AND checker_id IS NULL",
+				       NULL),
 			 4);
 	assert_int_equal(audits(f, "approval.filed", "success"), 4);
 }
@@ -339,14 +255,21 @@ static void test_payload_stored_sealed(void **state)
 	char id[ANFU_ID_MAX], summary[256];
 
 	file_ok(f, "create_operator", operator_payload("oswald", "operator"), id);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval WHERE payload LIKE "
-				  "'%example.cn%' OR payload LIKE '%oswald%' OR summary LIKE '%oswald%'"),
-			 0);
-	text_of(f, "SELECT summary FROM iam_approval WHERE id = $1", id, summary);
+	assert_int_equal(
+		fixture_count(
+			f->fx->db,
+			"SELECT COUNT(*) FROM iam_approval WHERE payload LIKE "
+			"'%example.cn%' OR payload LIKE '%oswald%' OR summary LIKE '%oswald%'",
+			NULL),
+		0);
+	fixture_text(f->fx->db, "SELECT summary FROM iam_approval WHERE id = $1", id, summary);
 	assert_non_null(strstr(summary, "operator"));
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE details LIKE '%oswald%' "
-				  "OR details LIKE '%example.cn%'"),
-			 0);
+	assert_int_equal(
+		fixture_count(f->fx->db,
+			      "SELECT COUNT(*) FROM audit_log WHERE details LIKE '%oswald%' "
+			      "OR details LIKE '%example.cn%'",
+			      NULL),
+		0);
 }
 
 /* req: IAM-SOD-03, IAM-RBAC-01 */
@@ -359,8 +282,11 @@ static void test_file_without_request_permission_refused(void **state)
 				  operator_payload("oscar", "operator"), NULL, NULL, &err),
 			 ANFU_EPERM);
 	assert_string_equal(err.code, "forbidden");
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval"), 0);
-	assert_int_equal(count(f, "SELECT value FROM iam_counter WHERE name = 'approval'"), 0);
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_approval", NULL), 0);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT value FROM iam_counter WHERE name = 'approval'",
+				       NULL),
+			 0);
 	assert_int_equal(audits(f, "approval.filed", "denied"), 1);
 	err.code = NULL;
 	assert_int_equal(file_req(f, &f->admin, "no_such_type", operator_payload("oscar", "operator"),
@@ -431,8 +357,11 @@ static void test_create_operator_payload_refusals(void **state)
 		assert_non_null(err.field);
 		assert_string_equal(err.field, cases[i].field);
 	}
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval"), 0);
-	assert_int_equal(count(f, "SELECT value FROM iam_counter WHERE name = 'approval'"), 0);
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_approval", NULL), 0);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT value FROM iam_counter WHERE name = 'approval'",
+				       NULL),
+			 0);
 }
 
 /* req: IAM-SOD-01, IAM-RBAC-02 */
@@ -472,7 +401,7 @@ static void test_grant_role_payload_refusals(void **state)
 		assert_string_equal(err.code, cases[i].code);
 		assert_string_equal(err.field, cases[i].field);
 	}
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval"), 0);
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_approval", NULL), 0);
 }
 
 /* ---- deciding ------------------------------------------------------------------ */
@@ -484,7 +413,7 @@ static void test_decide_by_maker_refused(void **state)
 	struct anfu_iam_err err = { NULL, NULL };
 	struct who both;
 	char id[ANFU_ID_MAX], status[256];
-	int64_t staff = count(f, "SELECT COUNT(*) FROM iam_user");
+	int64_t staff = fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL);
 
 	file_ok(f, "create_operator", operator_payload("oscar", "operator"), id);
 	assert_int_equal(decide(f, &f->admin, id, true, NULL, &err), ANFU_EPERM);
@@ -501,11 +430,12 @@ static void test_decide_by_maker_refused(void **state)
 	assert_string_equal(err.code, "approval_self");
 	status_of(f, id, status);
 	assert_string_equal(status, "pending");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_approval WHERE id = $1 AND "
-				      "checker_id IS NULL AND decided_ms IS NULL",
-				   id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_approval WHERE id = $1 AND "
+				       "checker_id IS NULL AND decided_ms IS NULL",
+				       id),
 			 1);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user"), staff);
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL), staff);
 	assert_int_equal(audits(f, "approval.approved", "success"), 0);
 	assert_int_equal(audits(f, "approval.approved", "denied"), 2);
 	assert_int_equal(audits(f, "approval.rejected", "denied"), 1);
@@ -519,7 +449,7 @@ static void test_file_and_decide_need_a_recent_second_factor(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_iam_err err = { NULL, NULL };
-	int64_t window = f->cfg->mfa.stepup_window_s * 1000;
+	int64_t window = f->fx->cfg->mfa.stepup_window_s * 1000;
 	char id[ANFU_ID_MAX], status[256], roles[256];
 
 	anfu_clock_advance_ms(window + 1);
@@ -527,7 +457,7 @@ static void test_file_and_decide_need_a_recent_second_factor(void **state)
 				  role_payload(f->finance.id, "risk_officer"), NULL, NULL, &err),
 			 ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval"), 0);
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_approval", NULL), 0);
 	assert_int_equal(audits(f, "approval.filed", "denied"), 1);
 	f->admin.p.mfa_ms = anfu_clock_now_ms();
 	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), id);
@@ -563,8 +493,11 @@ static void test_decide_without_approve_permission_refused(void **state)
 	assert_string_equal(err.code, "forbidden");
 	status_of(f, id, status);
 	assert_string_equal(status, "pending");
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE created_by LIKE 'approval:%'"),
-			 0);
+	assert_int_equal(
+		fixture_count(f->fx->db,
+			      "SELECT COUNT(*) FROM iam_user WHERE created_by LIKE 'approval:%'",
+			      NULL),
+		0);
 	err.code = NULL;
 	assert_int_equal(decide(f, &f->checker, "apr_nosuchapprovalxxxxxxxx", true, NULL, &err),
 			 ANFU_ENOTFOUND);
@@ -589,42 +522,49 @@ static void test_approve_creates_operator(void **state)
 	(void)snprintf(uid, sizeof(uid), "%s", jstr(json_object_get(out, "result"), "user_id"));
 	json_decref(out);
 	assert_true(anfu_id_valid("usr", uid, strlen(uid)));
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND kind = "
-				      "'staff' AND status = 'active' AND pwd_must_change = 1 AND "
-				      "pwd_hash IS NOT NULL",
-				   uid),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND kind = "
+				       "'staff' AND status = 'active' AND pwd_must_change = 1 AND "
+				       "pwd_hash IS NOT NULL",
+				       uid),
 			 1);
 	roles_of(f, uid, text);
 	assert_string_equal(text, "finance,risk_officer");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user_role WHERE approval_id = $1",
-				   id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_user_role WHERE approval_id = $1",
+				       id),
 			 2);
-	text_of(f, "SELECT granted_by FROM iam_user_role WHERE user_id = $1", uid, text);
+	fixture_text(f->fx->db, "SELECT granted_by FROM iam_user_role WHERE user_id = $1", uid,
+		     text);
 	assert_string_equal(text, f->checker.id);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_password_history WHERE user_id = "
-				      "$1 AND reason = 'initial'",
-				   uid),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_password_history WHERE user_id = "
+				       "$1 AND reason = 'initial'",
+				       uid),
 			 1);
 	/* The initial password went to the person's own phone (IAM-PWD-12). */
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
-				      "kind = 'initial_password' AND channel = 'sms'",
-				   uid),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
+				       "kind = 'initial_password' AND channel = 'sms'",
+				       uid),
 			 1);
 	assert_int_equal(audits(f, "approval.approved", "success"), 1);
 	assert_int_equal(audits(f, "approval.executed", "success"), 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
-				      "'user.created' AND object_id = $1",
-				   uid),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'user.created' AND object_id = $1",
+				       uid),
 			 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
-				      "'role.granted' AND object_id = $1",
-				   uid),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'role.granted' AND object_id = $1",
+				       uid),
 			 2);
 	{
 		struct iam_user u;
 
 		memset(&u, 0, sizeof(u));
-		assert_int_equal(iam_user_find_login(f->iam, f->db, "oscar", &u), 0);
+		assert_int_equal(iam_user_find_login(f->fx->iam, f->fx->db, "oscar", &u), 0);
 		assert_string_equal(u.id, uid);
 		assert_true(u.pwd_must_change);
 		iam_user_clear(&u);
@@ -652,9 +592,10 @@ static void test_failing_executor_marks_failed_and_changes_nothing(void **state)
 	roles_of(f, f->finance.id, roles);
 	assert_string_equal(roles, "finance,sysadmin");
 	/* The bootstrap grant of finance and the sysadmin grant. */
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
-				      "'role.granted' AND object_id = $1",
-				   f->finance.id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'role.granted' AND object_id = $1",
+				       f->finance.id),
 			 2);
 	assert_int_equal(audits(f, "approval.executed", "success"), 1);
 	assert_int_equal(audits(f, "approval.failed", "failure"), 1);
@@ -668,7 +609,7 @@ static void test_create_of_taken_name_fails_at_execution(void **state)
 	struct fix *f = *state;
 	json_t *out = NULL;
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
-	int64_t users = count(f, "SELECT COUNT(*) FROM iam_user");
+	int64_t users = fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL);
 
 	file_ok(f, "create_operator", operator_payload("oscar", "operator"), a);
 	file_ok(f, "create_operator", operator_payload("oscar", "finance"), b);
@@ -677,12 +618,16 @@ static void test_create_of_taken_name_fails_at_execution(void **state)
 	assert_string_equal(jstr(out, "status"), "failed");
 	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "already_exists");
 	json_decref(out);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user"), users + 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user_role WHERE approval_id = $1",
-				   b),
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL),
+			 users + 1);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_user_role WHERE approval_id = $1",
+				       b),
 			 0);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM notify_message WHERE kind = "
-				  "'initial_password'"),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM notify_message WHERE kind = "
+				       "'initial_password'",
+				       NULL),
 			 1);
 }
 
@@ -746,7 +691,10 @@ static void test_failing_executor_changes_rolled_back(void **state)
 	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "role_conflict");
 	assert_null(json_object_get(json_object_get(out, "result"), "half"));
 	json_decref(out);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_counter WHERE name = 'partial'"), 0);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_counter WHERE name = 'partial'",
+				       NULL),
+			 0);
 	assert_int_equal(audits(f, "approval.failed", "failure"), 1);
 }
 
@@ -762,11 +710,15 @@ static void test_platform_failure_leaves_request_pending(void **state)
 	assert_int_equal(decide(f, &f->checker, id, true, NULL, NULL), ANFU_EIO);
 	status_of(f, id, status);
 	assert_string_equal(status, "pending");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_approval WHERE id = $1 AND "
-				      "checker_id IS NULL",
-				   id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_approval WHERE id = $1 AND "
+				       "checker_id IS NULL",
+				       id),
 			 1);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_counter WHERE name = 'partial'"), 0);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_counter WHERE name = 'partial'",
+				       NULL),
+			 0);
 	assert_int_equal(audits(f, "approval.approved", "success"), 0);
 	assert_int_equal(decide(f, &f->checker, id, false, NULL, NULL), 0);
 	status_of(f, id, status);
@@ -790,9 +742,10 @@ static void test_reject_changes_nothing(void **state)
 	roles_of(f, f->finance.id, roles);
 	assert_string_equal(roles, "finance");
 	assert_int_equal(audits(f, "approval.rejected", "success"), 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
-				      "'role.granted' AND object_id = $1",
-				   f->finance.id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'role.granted' AND object_id = $1",
+				       f->finance.id),
 			 1);
 	assert_int_equal(decide(f, &f->checker, id, true, NULL, &err), ANFU_ECONFLICT);
 	assert_string_equal(err.code, "approval_not_pending");
@@ -816,8 +769,11 @@ static void test_double_decide_refused(void **state)
 	assert_string_equal(err.code, "approval_not_pending");
 	status_of(f, id, status);
 	assert_string_equal(status, "executed");
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE created_by LIKE 'approval:%'"),
-			 1);
+	assert_int_equal(
+		fixture_count(f->fx->db,
+			      "SELECT COUNT(*) FROM iam_user WHERE created_by LIKE 'approval:%'",
+			      NULL),
+		1);
 	assert_int_equal(audits(f, "approval.executed", "success"), 1);
 }
 
@@ -834,9 +790,10 @@ static void test_revoke_role_through_approval(void **state)
 	json_decref(out);
 	roles_of(f, f->finance.id, roles);
 	assert_string_equal(roles, "");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
-				      "'role.revoked' AND object_id = $1",
-				   f->finance.id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'role.revoked' AND object_id = $1",
+				       f->finance.id),
 			 1);
 }
 
@@ -850,22 +807,23 @@ static void test_list_and_get_approvals(void **state)
 	file_ok(f, "create_operator", operator_payload("oscar", "operator"), a);
 	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), b);
 	assert_int_equal(decide(f, &f->checker, b, false, NULL, NULL), 0);
-	assert_int_equal(anfu_iam_approval_list(f->iam, &ctx, &f->checker.p, NULL, &out), 0);
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, NULL, &out), 0);
 	assert_int_equal(json_array_size(out), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "number")), 2);
 	json_decref(out);
-	assert_int_equal(anfu_iam_approval_list(f->iam, &ctx, &f->checker.p, "pending", &out), 0);
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "pending", &out),
+			 0);
 	assert_int_equal(json_array_size(out), 1);
 	assert_string_equal(jstr(json_array_get(out, 0), "id"), a);
 	assert_null(json_object_get(json_array_get(out, 0), "payload"));
 	json_decref(out);
 	out = NULL;
-	assert_int_equal(anfu_iam_approval_list(f->iam, &ctx, &f->checker.p, "bogus", &out),
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "bogus", &out),
 			 ANFU_EINVAL);
-	assert_int_equal(anfu_iam_approval_list(f->iam, &ctx, &f->finance.p, NULL, &out),
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->finance.p, NULL, &out),
 			 ANFU_EPERM);
 	assert_null(out);
-	assert_int_equal(anfu_iam_approval_get(f->iam, &ctx, &f->admin.p, a, &out), 0);
+	assert_int_equal(anfu_iam_approval_get(f->fx->iam, &ctx, &f->admin.p, a, &out), 0);
 	assert_string_equal(jstr(out, "type"), "create_operator");
 	assert_string_equal(jstr(out, "maker_id"), f->admin.id);
 	json_decref(out);
@@ -881,24 +839,26 @@ static void test_bootstrap_admin_gets_random_policy_password(void **state)
 	const char *rule = NULL;
 
 	assert_int_equal(strlen(f->admin_pw), IAM_INITIAL_PASSWORD_LEN);
-	assert_int_equal(anfu_pwpolicy_check(&f->cfg->password[ANFU_CLASS_ADMIN], f->admin_pw,
+	assert_int_equal(anfu_pwpolicy_check(&f->fx->cfg->password[ANFU_CLASS_ADMIN], f->admin_pw,
 					     strlen(f->admin_pw), NULL, &rule),
 			 0);
-	text_of(f, "SELECT pwd_hash FROM iam_user WHERE id = $1", f->admin.id, hash);
+	fixture_text(f->fx->db, "SELECT pwd_hash FROM iam_user WHERE id = $1", f->admin.id, hash);
 	assert_null(strstr(hash, f->admin_pw));
-	assert_int_equal(anfu_pwhash_check(f->iam->pwhash, hash, f->admin_pw, strlen(f->admin_pw)),
-			 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND "
-				      "pwd_must_change = 1 AND created_by = 'system:init'",
-				   f->admin.id),
+	assert_int_equal(
+		anfu_pwhash_check(f->fx->iam->pwhash, hash, f->admin_pw, strlen(f->admin_pw)), 0);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND "
+				       "pwd_must_change = 1 AND created_by = 'system:init'",
+				       f->admin.id),
 			 1);
 	roles_of(f, f->admin.id, roles);
 	assert_string_equal(roles, "security_admin,sysadmin");
 	assert_int_equal(f->admin.p.role_class, ANFU_CLASS_ADMIN);
 	assert_int_equal(audits(f, "user.bootstrap_admin", "success"), 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
-				      "'role.granted' AND object_id = $1 AND actor_id = 'system'",
-				   f->admin.id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'role.granted' AND object_id = $1 AND actor_id = 'system'",
+				       f->admin.id),
 			 2);
 	assert_int_equal(audits(f, "user.bootstrap_staff", "success"), 3);
 }
@@ -908,25 +868,26 @@ static void test_bootstrap_refusals(void **state)
 {
 	struct fix *f = *state;
 	char pw[IAM_INITIAL_PASSWORD_MAX] = "", id[ANFU_ID_MAX] = "";
-	int64_t users = count(f, "SELECT COUNT(*) FROM iam_user");
+	int64_t users = fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL);
 
 	/* A staff account exists: no second first administrator. */
-	assert_int_equal(anfu_iam_bootstrap_admin(f->iam, "zed", pw, sizeof(pw), id, sizeof(id)),
-			 ANFU_ECONFLICT);
+	assert_int_equal(
+		anfu_iam_bootstrap_admin(f->fx->iam, "zed", pw, sizeof(pw), id, sizeof(id)),
+		ANFU_ECONFLICT);
 	/* Default names are never accepted. */
-	assert_int_equal(anfu_iam_bootstrap_admin(f->iam, "admin", pw, sizeof(pw), id,
-						  sizeof(id)),
-			 ANFU_EINVAL);
-	assert_int_equal(anfu_iam_bootstrap_admin(f->iam, "Administrator", pw, sizeof(pw), id,
+	assert_int_equal(
+		anfu_iam_bootstrap_admin(f->fx->iam, "admin", pw, sizeof(pw), id, sizeof(id)),
+		ANFU_EINVAL);
+	assert_int_equal(anfu_iam_bootstrap_admin(f->fx->iam, "Administrator", pw, sizeof(pw), id,
 						  sizeof(id)),
 			 ANFU_EINVAL);
 	/* A checker exists: staff go through approval from now on. */
-	assert_int_equal(anfu_iam_bootstrap_staff(f->iam, "zed", "operator", pw, sizeof(pw), id,
+	assert_int_equal(anfu_iam_bootstrap_staff(f->fx->iam, "zed", "operator", pw, sizeof(pw), id,
 						  sizeof(id)),
 			 ANFU_ECONFLICT);
 	assert_string_equal(pw, "");
 	assert_string_equal(id, "");
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user"), users);
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL), users);
 }
 
 /* ---- admin operations -------------------------------------------------------------- */
@@ -936,7 +897,7 @@ static int act(struct fix *f, const struct who *w, const char *uid, const char *
 {
 	struct anfu_iam_err e = { NULL, NULL };
 
-	return anfu_iam_admin_act(f->iam, &ctx, &w->p, uid, action, reason, err ? err : &e);
+	return anfu_iam_admin_act(f->fx->iam, &ctx, &w->p, uid, action, reason, err ? err : &e);
 }
 
 /* req: IAM-ACCT-05, IAM-PWD-15, IAM-LOCK-02 */
@@ -947,39 +908,42 @@ static void test_admin_actions(void **state)
 	char status[256];
 
 	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "left the company", NULL), 0);
-	text_of(f, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
+	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
 	assert_string_equal(status, "disabled");
 	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "again", &err),
 			 ANFU_ECONFLICT);
 	assert_int_equal(act(f, &f->admin, f->finance.id, "enable", "came back", NULL), 0);
-	text_of(f, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
+	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
 	assert_string_equal(status, "active");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
-				      "'user.disabled' AND object_id = $1 AND details LIKE "
-				      "'%left the company%'",
-				   f->finance.id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'user.disabled' AND object_id = $1 AND details LIKE "
+				       "'%left the company%'",
+				       f->finance.id),
 			 1);
 	/* Unlock needs a lock; a locked staff account needs an administrator. */
 	err.code = NULL;
 	assert_int_equal(act(f, &f->admin, f->finance.id, "unlock", "why", &err), ANFU_ECONFLICT);
 	assert_string_equal(err.code, "conflict");
-	assert_int_equal(anfu_db_exec(f->db,
+	assert_int_equal(anfu_db_exec(f->fx->db,
 				      "UPDATE iam_user SET status = 'locked', failures = 3 "
 				      "WHERE id = $1",
-				      (struct anfu_param[]){ ANFU_PS(f->finance.id) }, 1, NULL, NULL,
-				      NULL),
+				      (struct anfu_param[]){ ANFU_PS(f->finance.id) }, 1, NULL,
+				      NULL, NULL),
 			 0);
 	assert_int_equal(act(f, &f->admin, f->finance.id, "unlock", "called the helpdesk", NULL), 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND status = "
-				      "'active' AND failures = 0",
-				   f->finance.id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND status = "
+				       "'active' AND failures = 0",
+				       f->finance.id),
 			 1);
 	assert_int_equal(act(f, &f->admin, f->finance.id, "force_password_change",
 			     "suspected disclosure", NULL),
 			 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND "
-				      "pwd_must_change = 1",
-				   f->finance.id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND "
+				       "pwd_must_change = 1",
+				       f->finance.id),
 			 1);
 	assert_int_equal(audits(f, "user.unlocked", "success"), 1);
 	assert_int_equal(audits(f, "user.password_change_forced", "success"), 1);
@@ -1000,12 +964,12 @@ static void test_admin_action_refusals(void **state)
 	op = f->finance;
 	(void)snprintf(op.p.perms[op.p.nperms++], ANFU_PERM_NAME_MAX, "%s", "iam.user.unlock");
 	op.p.role_class = ANFU_CLASS_OPERATOR;
-	assert_int_equal(anfu_db_exec(f->db, "UPDATE iam_user SET status = 'locked' WHERE id = $1",
-				      (struct anfu_param[]){ ANFU_PS(f->auditor.id) }, 1, NULL,
-				      NULL, NULL),
-			 0);
+	assert_int_equal(
+		anfu_db_exec(f->fx->db, "UPDATE iam_user SET status = 'locked' WHERE id = $1",
+			     (struct anfu_param[]){ ANFU_PS(f->auditor.id) }, 1, NULL, NULL, NULL),
+		0);
 	assert_int_equal(act(f, &op, f->auditor.id, "unlock", "please", &err), ANFU_EPERM);
-	text_of(f, "SELECT status FROM iam_user WHERE id = $1", f->auditor.id, status);
+	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->auditor.id, status);
 	assert_string_equal(status, "locked");
 	err.code = NULL;
 	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "", &err), ANFU_EINVAL);
@@ -1028,7 +992,8 @@ static void test_admin_list_and_get_masked(void **state)
 	struct who revealer;
 	char after[ANFU_ID_MAX];
 
-	assert_int_equal(anfu_iam_admin_list_users(f->iam, &ctx, &f->auditor.p, &filter, &out), 0);
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, &out),
+			 0);
 	assert_int_equal(json_array_size(out), 3);
 	for (size_t i = 1; i < 3; i++)
 		assert_true(strcmp(jstr(json_array_get(out, i - 1), "id"),
@@ -1037,39 +1002,40 @@ static void test_admin_list_and_get_masked(void **state)
 	json_decref(out);
 	out = NULL;
 	filter.after = after;
-	assert_int_equal(anfu_iam_admin_list_users(f->iam, &ctx, &f->auditor.p, &filter, &out), 0);
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, &out),
+			 0);
 	assert_int_equal(json_array_size(out), 1);
 	assert_true(strcmp(jstr(json_array_get(out, 0), "id"), after) > 0);
 	json_decref(out);
 	out = NULL;
 	filter = (struct anfu_user_filter){ "merchant", NULL, NULL, 0 };
-	assert_int_equal(anfu_iam_admin_list_users(f->iam, &ctx, &f->auditor.p, &filter, &out), 0);
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, &out),
+			 0);
 	assert_int_equal(json_array_size(out), 0);
 	json_decref(out);
 	out = NULL;
-	assert_int_equal(anfu_iam_admin_get_user(f->iam, &ctx, &f->auditor.p, f->admin.id, false,
-						 &out),
-			 0);
+	assert_int_equal(
+		anfu_iam_admin_get_user(f->fx->iam, &ctx, &f->auditor.p, f->admin.id, false, &out),
+		0);
 	assert_string_not_equal(jstr(out, "login"), "alice");
 	assert_null(json_object_get(out, "revealed"));
 	json_decref(out);
 	out = NULL;
-	assert_int_equal(anfu_iam_admin_get_user(f->iam, &ctx, &f->auditor.p, f->admin.id, true,
-						 &out),
-			 ANFU_EPERM);
+	assert_int_equal(
+		anfu_iam_admin_get_user(f->fx->iam, &ctx, &f->auditor.p, f->admin.id, true, &out),
+		ANFU_EPERM);
 	assert_null(out);
 	revealer = f->auditor;
 	(void)snprintf(revealer.p.perms[revealer.p.nperms++], ANFU_PERM_NAME_MAX, "%s",
 		       "iam.user.pii.reveal");
-	assert_int_equal(anfu_iam_admin_get_user(f->iam, &ctx, &revealer.p, f->admin.id, true,
-						 &out),
-			 0);
+	assert_int_equal(
+		anfu_iam_admin_get_user(f->fx->iam, &ctx, &revealer.p, f->admin.id, true, &out), 0);
 	rev = json_object_get(out, "revealed");
 	assert_string_equal(jstr(rev, "login"), "alice");
 	json_decref(out);
 	assert_int_equal(audits(f, "user.pii_revealed", "success"), 1);
 	assert_int_equal(audits(f, "user.pii_revealed", "denied"), 1);
-	assert_int_equal(anfu_iam_admin_list_users(f->iam, &ctx, &f->finance.p, &filter, &out),
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->finance.p, &filter, &out),
 			 ANFU_EPERM);
 }
 
@@ -1083,7 +1049,8 @@ static void test_admin_create_merchant_user(void **state)
 	json_t *out = NULL;
 	char uid[ANFU_ID_MAX], roles[256];
 
-	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err), 0);
+	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
+			 0);
 	assert_string_equal(jstr(out, "kind"), "merchant");
 	assert_string_equal(jstr(out, "delivered_to"), "email");
 	assert_null(strstr(jstr(out, "email"), "Keeper"));
@@ -1092,39 +1059,45 @@ static void test_admin_create_merchant_user(void **state)
 	out = NULL;
 	roles_of(f, uid, roles);
 	assert_string_equal(roles, "merchant_admin");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND "
-				      "pwd_must_change = 1 AND merchant_id = 'mch_0001'",
-				   uid),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND "
+				       "pwd_must_change = 1 AND merchant_id = 'mch_0001'",
+				       uid),
 			 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
-				      "kind = 'initial_password' AND channel = 'email'",
-				   uid),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
+				       "kind = 'initial_password' AND channel = 'email'",
+				       uid),
 			 1);
 	assert_int_equal(audits(f, "user.created", "success"), 1);
 	/* Duplicates, staff, no channel, no permission. */
-	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 ANFU_EEXIST);
 	c.username = "shop2";
 	c.kind = "staff";
-	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 ANFU_EINVAL);
 	assert_string_equal(err.field, "kind");
 	c.kind = "merchant";
 	c.email = NULL;
-	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 ANFU_EINVAL);
 	assert_string_equal(err.code, "missing_field");
 	assert_string_equal(err.field, "email");
 	c.phone = "13900139000";
 	c.role = "operator";
-	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 ANFU_EINVAL);
 	assert_string_equal(err.field, "role");
 	c.role = "merchant_staff";
-	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->checker.p, &c, &out, &err),
-			 ANFU_EPERM);
+	assert_int_equal(
+		anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->checker.p, &c, &out, &err),
+		ANFU_EPERM);
 	assert_null(out);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE kind = 'merchant'"), 1);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_user WHERE kind = 'merchant'",
+				       NULL),
+			 1);
 }
 
 /* ---- reports ------------------------------------------------------------------------- */
@@ -1139,10 +1112,11 @@ static void test_account_review_finds_dormant_expired_temporary(void **state)
 	json_t *out = NULL, *content;
 
 	c.expires_ms = anfu_clock_now_ms() + 10 * DAY_MS;
-	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err), 0);
+	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
+			 0);
 	json_decref(out);
 	out = NULL;
-	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, NULL, &out), 0);
+	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
 	content = json_object_get(out, "content");
 	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 0);
 	assert_int_equal(json_array_size(json_object_get(content, "expired")), 0);
@@ -1151,7 +1125,7 @@ static void test_account_review_finds_dormant_expired_temporary(void **state)
 	out = NULL;
 	/* 90 days (the default) later, nobody has logged in. */
 	anfu_clock_advance_ms(90 * DAY_MS + 1);
-	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, NULL, &out), 0);
+	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
 	content = json_object_get(out, "content");
 	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 5);
 	assert_int_equal(json_array_size(json_object_get(content, "expired")), 1);
@@ -1160,11 +1134,12 @@ static void test_account_review_finds_dormant_expired_temporary(void **state)
 	json_decref(out);
 	out = NULL;
 	assert_int_equal(audits(f, "report.account_review", "success"), 2);
-	assert_int_equal(anfu_iam_reports(f->iam, &ctx, &f->auditor.p, "account_review", &out), 0);
+	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->auditor.p, "account_review", &out),
+			 0);
 	assert_int_equal(json_array_size(out), 2);
 	json_decref(out);
 	out = NULL;
-	assert_int_equal(anfu_iam_reports(f->iam, &ctx, &f->finance.p, NULL, &out), ANFU_EPERM);
+	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->finance.p, NULL, &out), ANFU_EPERM);
 }
 
 /* req: IAM-ACCT-04 */
@@ -1175,7 +1150,7 @@ static void test_recertification_signed_off_by_another(void **state)
 	json_t *out = NULL, *accounts;
 	char rid[ANFU_ID_MAX];
 
-	assert_int_equal(anfu_iam_recert_create(f->iam, &ctx, &f->auditor.p, &out), 0);
+	assert_int_equal(anfu_iam_recert_create(f->fx->iam, &ctx, &f->auditor.p, &out), 0);
 	(void)snprintf(rid, sizeof(rid), "%s", jstr(out, "id"));
 	accounts = json_object_get(json_object_get(out, "content"), "accounts");
 	assert_int_equal(json_array_size(accounts), 4);
@@ -1201,28 +1176,30 @@ static void test_recertification_signed_off_by_another(void **state)
 	}
 	json_decref(out);
 	out = NULL;
-	assert_int_equal(anfu_iam_recert_signoff(f->iam, &ctx, &f->auditor.p, rid, "ok", &out, &err),
-			 ANFU_EPERM);
+	assert_int_equal(
+		anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->auditor.p, rid, "ok", &out, &err),
+		ANFU_EPERM);
 	assert_string_equal(err.code, "approval_self");
 	err.code = NULL;
-	assert_int_equal(anfu_iam_recert_signoff(f->iam, &ctx, &f->finance.p, rid, "ok", &out, &err),
-			 ANFU_EPERM);
+	assert_int_equal(
+		anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->finance.p, rid, "ok", &out, &err),
+		ANFU_EPERM);
 	assert_string_equal(err.code, "forbidden");
-	assert_int_equal(anfu_iam_recert_signoff(f->iam, &ctx, &f->checker.p, rid, "reviewed", &out,
-						 &err),
+	assert_int_equal(anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->checker.p, rid, "reviewed",
+						 &out, &err),
 			 0);
 	assert_string_equal(jstr(out, "signed_off_by"), f->checker.id);
 	assert_string_equal(jstr(out, "sign_off_note"), "reviewed");
 	json_decref(out);
 	out = NULL;
 	err.code = NULL;
-	assert_int_equal(anfu_iam_recert_signoff(f->iam, &ctx, &f->checker.p, rid, "again", &out,
-						 &err),
-			 ANFU_ECONFLICT);
+	assert_int_equal(
+		anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->checker.p, rid, "again", &out, &err),
+		ANFU_ECONFLICT);
 	assert_int_equal(audits(f, "report.recertification", "success"), 1);
 	assert_int_equal(audits(f, "report.recertification_signed_off", "success"), 1);
 	assert_int_equal(audits(f, "report.recertification_signed_off", "denied"), 2);
-	assert_int_equal(anfu_iam_reports(f->iam, &ctx, &f->checker.p, NULL, &out), 0);
+	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->checker.p, NULL, &out), 0);
 	assert_int_equal(json_array_size(out), 1);
 	json_decref(out);
 }
@@ -1252,15 +1229,21 @@ static void test_checker_cannot_decide_a_request_about_themselves(void **state)
 	assert_string_equal(status, "pending");
 	status_of(f, b, status);
 	assert_string_equal(status, "pending");
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_approval WHERE checker_id IS NOT NULL"),
-			 0);
+	assert_int_equal(
+		fixture_count(f->fx->db,
+			      "SELECT COUNT(*) FROM iam_approval WHERE checker_id IS NOT NULL",
+			      NULL),
+		0);
 	roles_of(f, f->checker.id, roles);
 	assert_string_equal(roles, "security_officer");
 	assert_int_equal(audits(f, "approval.approved", "denied"), 1);
 	assert_int_equal(audits(f, "approval.rejected", "denied"), 2);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied' AND "
-				  "details LIKE '%approval_self%'"),
-			 3);
+	assert_int_equal(
+		fixture_count(f->fx->db,
+			      "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied' AND "
+			      "details LIKE '%approval_self%'",
+			      NULL),
+		3);
 }
 
 /* The checker sees where a new operator's initial password goes, masked.
@@ -1274,15 +1257,17 @@ static void test_operator_summary_shows_the_masked_delivery_target(void **state)
 
 	assert_non_null(phone_only);
 	file_ok(f, "create_operator", operator_payload("oswald", "operator"), id);
-	text_of(f, "SELECT summary FROM iam_approval WHERE id = $1", id, summary);
+	fixture_text(f->fx->db, "SELECT summary FROM iam_approval WHERE id = $1", id, summary);
 	assert_non_null(strstr(summary, "initial password to email ops**@e**.cn"));
 	assert_null(strstr(summary, "ops.person"));
 	file_ok(f, "create_operator", phone_only, id);
-	text_of(f, "SELECT summary FROM iam_approval WHERE id = $1", id, summary);
+	fixture_text(f->fx->db, "SELECT summary FROM iam_approval WHERE id = $1", id, summary);
 	assert_non_null(strstr(summary, "initial password to phone ****5678"));
 	assert_null(strstr(summary, "13912345678"));
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE details LIKE "
-				  "'%13912345678%' OR details LIKE '%ops.person%'"),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE details LIKE "
+				       "'%13912345678%' OR details LIKE '%ops.person%'",
+				       NULL),
 			 0);
 }
 
@@ -1297,7 +1282,7 @@ static void test_admin_actions_need_a_recent_second_factor(void **state)
 	json_t *out = NULL;
 	char status[256];
 
-	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->fx->cfg->mfa.stepup_window_s * 1000 + 1);
 	for (size_t i = 0; i < 3; i++) {
 		static const char *const acts[] = { "disable", "unlock", "force_password_change" };
 
@@ -1307,20 +1292,29 @@ static void test_admin_actions_need_a_recent_second_factor(void **state)
 		assert_string_equal(err.code, "step_up_required");
 	}
 	err.code = NULL;
-	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err),
+	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
 	assert_null(out);
-	text_of(f, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
+	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
 	assert_string_equal(status, "active");
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE kind = 'merchant'"), 0);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user WHERE pwd_forced_ms IS NOT NULL"),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_user WHERE kind = 'merchant'",
+				       NULL),
 			 0);
+	assert_int_equal(
+		fixture_count(f->fx->db,
+			      "SELECT COUNT(*) FROM iam_user WHERE pwd_forced_ms IS NOT NULL",
+			      NULL),
+		0);
 	assert_int_equal(audits(f, "user.disabled", "denied"), 1);
 	assert_int_equal(audits(f, "user.created", "denied"), 1);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied' AND "
-				  "details LIKE '%step_up_required%'"),
-			 4);
+	assert_int_equal(
+		fixture_count(f->fx->db,
+			      "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied' AND "
+			      "details LIKE '%step_up_required%'",
+			      NULL),
+		4);
 	f->admin.p.mfa_ms = anfu_clock_now_ms();
 	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "why", NULL), 0);
 }
@@ -1339,27 +1333,30 @@ static void test_admin_actions_tell_the_user(void **state)
 				  "kind IN ('account_disabled', 'account_unlocked', "
 				  "'password_change_forced')";
 
-	assert_int_equal(anfu_iam_admin_create_user(f->iam, &ctx, &f->admin.p, &c, &out, &err), 0);
+	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
+			 0);
 	(void)snprintf(uid, sizeof(uid), "%s", jstr(out, "id"));
 	json_decref(out);
 	assert_int_equal(act(f, &f->admin, uid, "disable", "fraud", NULL), 0);
-	assert_int_equal(count_arg(f, sql, uid), 2); /* SMS and email */
+	assert_int_equal(fixture_count(f->fx->db, sql, uid), 2); /* SMS and email */
 	assert_int_equal(act(f, &f->admin, uid, "enable", "cleared", NULL), 0);
-	assert_int_equal(count_arg(f, sql, uid), 2);
-	assert_int_equal(anfu_db_exec(f->db, "UPDATE iam_user SET status = 'locked' WHERE id = $1",
-				      (struct anfu_param[]){ ANFU_PSN(uid, strlen(uid)) }, 1, NULL, NULL,
-				      NULL),
+	assert_int_equal(fixture_count(f->fx->db, sql, uid), 2);
+	assert_int_equal(anfu_db_exec(f->fx->db,
+				      "UPDATE iam_user SET status = 'locked' WHERE id = $1",
+				      (struct anfu_param[]){ ANFU_PSN(uid, strlen(uid)) }, 1, NULL,
+				      NULL, NULL),
 			 0);
 	assert_int_equal(act(f, &f->admin, uid, "unlock", "verified", NULL), 0);
 	assert_int_equal(act(f, &f->admin, uid, "force_password_change", "leak", NULL), 0);
-	assert_int_equal(count_arg(f, sql, uid), 6);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
-				      "kind = 'password_change_forced' AND channel = 'sms'",
-				   uid),
+	assert_int_equal(fixture_count(f->fx->db, sql, uid), 6);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
+				       "kind = 'password_change_forced' AND channel = 'sms'",
+				       uid),
 			 1);
 	/* A refused action tells nobody. */
 	assert_int_equal(act(f, &f->admin, uid, "unlock", "again", &err), ANFU_ECONFLICT);
-	assert_int_equal(count_arg(f, sql, uid), 6);
+	assert_int_equal(fixture_count(f->fx->db, sql, uid), 6);
 }
 
 /* The review run through the API is the operator's: stored and audited as
@@ -1371,24 +1368,27 @@ static void test_account_review_is_attributed_to_who_ran_it(void **state)
 	json_t *out = NULL;
 	char by[256];
 
-	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, &f->auditor.p, &out), 0);
+	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, &f->auditor.p, &out), 0);
 	assert_string_equal(jstr(out, "created_by"), f->auditor.id);
 	json_decref(out);
 	out = NULL;
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = "
-				      "'report.account_review' AND outcome = 'success' AND "
-				      "actor_id = $1",
-				   f->auditor.id),
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'report.account_review' AND outcome = 'success' AND "
+				       "actor_id = $1",
+				       f->auditor.id),
 			 1);
-	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, &f->finance.p, &out), ANFU_EPERM);
+	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, &f->finance.p, &out),
+			 ANFU_EPERM);
 	assert_null(out);
 	assert_int_equal(audits(f, "report.account_review", "denied"), 1);
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_report"), 1);
-	assert_int_equal(anfu_iam_account_review(f->iam, &ctx, NULL, &out), 0);
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_report", NULL), 1);
+	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
 	json_decref(out);
-	text_of(f, "SELECT actor_type FROM audit_log WHERE action = 'report.account_review' AND "
-		   "outcome = 'success' AND actor_id <> $1",
-		f->auditor.id, by);
+	fixture_text(f->fx->db,
+		     "SELECT actor_type FROM audit_log WHERE action = 'report.account_review' AND "
+		     "outcome = 'success' AND actor_id <> $1",
+		     f->auditor.id, by);
 	assert_string_equal(by, "system");
 }
 
@@ -1443,5 +1443,5 @@ int main(void)
 						teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
 }

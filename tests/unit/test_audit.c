@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +30,7 @@
 #include "keys/keys.h"
 #include "store/store.h"
 
-struct fix {
-	char dir[64];
-	char dbpath[128];
-	char ckfile[128];
-	enum anfu_hash_alg hash;
-	struct anfu_keys *keys;
-	struct anfu_sigkey *pub;
-	struct anfu_db *db;
-	struct anfu_audit *a;
-};
+#include "fixture.h"
 
 static const struct anfu_actor test_actor = {
 	.id = "usr_4kQm2yXz9bT7wLcVr3Jd0a",
@@ -51,48 +41,17 @@ static const struct anfu_actor test_actor = {
 	.request_id = "req_0001",
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* An audit fixture under profile cp that checkpoints every ck_records
+ * records; fails the test if it cannot be built. */
+static struct anfu_fixture *fix_new(enum anfu_crypto_profile cp, int ck_records)
 {
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
+	const struct anfu_fixture_opts opts = { .name = "audit",
+						.profile = cp,
+						.checkpoint_records = ck_records };
+	struct anfu_fixture *f = NULL;
 
-static struct fix *fix_new(enum anfu_crypto_profile cp, int ck_records)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_keys_made made;
-	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
-	struct anfu_audit_cfg acfg;
-	char kid[ANFU_KID_MAX];
-
-	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-audit-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
-	(void)snprintf(f->ckfile, sizeof(f->ckfile), "%s/audit/checkpoints.jsonl", f->dir);
-	f->hash = cp == ANFU_CRYPTO_GM ? ANFU_HASH_SM3 : ANFU_HASH_SHA256;
-	assert_int_equal(anfu_keys_init_dir(f->dir, cp, &made), 0);
-	assert_int_equal(anfu_keys_load(f->dir, cp, &f->keys), 0);
-	assert_int_equal(anfu_keys_load_audit_public(f->dir, &f->pub, kid), 0);
-	assert_string_equal(kid, anfu_keys_audit_kid(f->keys));
-	scfg.path = f->dbpath;
-	assert_int_equal(anfu_db_open(&scfg, &f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-	acfg = (struct anfu_audit_cfg){ f->hash, ck_records, 60, f->ckfile };
-	assert_int_equal(anfu_audit_new(&acfg, f->keys, &f->a), 0);
+	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &f), 0);
 	return f;
-}
-
-static void fix_free(struct fix *f)
-{
-	anfu_audit_free(f->a);
-	anfu_db_close(f->db);
-	anfu_sigkey_free(f->pub);
-	anfu_keys_free(f->keys);
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
 }
 
 static int setup(void **state)
@@ -101,21 +60,9 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	fix_free(*state);
-	return 0;
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return anfu_crypto_init();
-}
-
 /* ---- helpers ------------------------------------------------------------ */
 
-static int append_one(struct fix *f, int i, int64_t *ret_seq)
+static int append_one(struct anfu_fixture *f, int i, int64_t *ret_seq)
 {
 	char oid[32];
 	json_t *d = json_pack("{s:i, s:s}", "i", i, "note", "line\nbreak \"quoted\" \\ é");
@@ -123,12 +70,12 @@ static int append_one(struct fix *f, int i, int64_t *ret_seq)
 	int r;
 
 	(void)snprintf(oid, sizeof(oid), "thing_%d", i);
-	r = anfu_audit_append(f->a, f->db, &ev, ret_seq);
+	r = anfu_audit_append(f->audit, f->db, &ev, ret_seq);
 	json_decref(d);
 	return r;
 }
 
-static void append_n(struct fix *f, int n)
+static void append_n(struct anfu_fixture *f, int n)
 {
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	for (int i = 0; i < n; i++)
@@ -136,11 +83,11 @@ static void append_n(struct fix *f, int n)
 	assert_int_equal(anfu_db_commit(f->db), 0);
 }
 
-static void checkpoint(struct fix *f, int64_t expect_seq)
+static void checkpoint(struct anfu_fixture *f, int64_t expect_seq)
 {
 	int64_t seq = -1;
 
-	assert_int_equal(anfu_audit_checkpoint(f->a, f->db, false, &seq), 0);
+	assert_int_equal(anfu_audit_checkpoint(f->audit, f->db, false, &seq), 0);
 	assert_int_equal(seq, expect_seq);
 }
 
@@ -156,15 +103,7 @@ static void sql_i(struct anfu_db *db, const char *text, int64_t v)
 	assert_int_equal(anfu_db_exec(db, text, p, 1, NULL, NULL, NULL), 0);
 }
 
-static int64_t count(struct anfu_db *db, const char *text)
-{
-	int64_t n = -1;
-
-	assert_int_equal(anfu_db_query_int(db, text, NULL, 0, &n), 0);
-	return n;
-}
-
-static void drop_triggers(struct fix *f)
+static void drop_triggers(struct anfu_fixture *f)
 {
 	sql(f->db, "DROP TRIGGER audit_log_no_update");
 	sql(f->db, "DROP TRIGGER audit_log_no_delete");
@@ -175,10 +114,10 @@ static void drop_triggers(struct fix *f)
 
 /* Verifies the database; returns 0 when it verifies, else the first bad
  * sequence number reported. */
-static int64_t verify(struct fix *f)
+static int64_t verify(struct anfu_fixture *f)
 {
 	struct anfu_audit_report rep;
-	int r = anfu_audit_verify(f->db, f->hash, f->pub, f->ckfile, NULL, &rep);
+	int r = anfu_audit_verify(f->db, f->hash, f->audit_pub, f->ckfile, NULL, &rep);
 
 	if (r == 0) {
 		assert_int_equal(rep.first_bad_seq, 0);
@@ -192,33 +131,24 @@ static int64_t verify(struct fix *f)
 }
 
 struct text {
-	char v[256];
+	char v[FIXTURE_TEXT_MAX];
 };
-
-static int text_cb(void *ud, const struct anfu_row *r)
-{
-	const char *s = anfu_row_text(r, 0, NULL);
-
-	(void)snprintf(((struct text *)ud)->v, sizeof(((struct text *)ud)->v), "%s",
-		       s ? s : "(null)");
-	return 1;
-}
 
 static void text_of(struct anfu_db *db, const char *q, int64_t seq, struct text *out)
 {
 	const struct anfu_param p[] = { ANFU_PI(seq) };
 
-	assert_int_equal(anfu_db_exec(db, q, p, 1, text_cb, out, NULL), 0);
+	assert_int_equal(anfu_db_exec(db, q, p, 1, fixture_row_text, out->v, NULL), 0);
 }
 
-static char *export_mem(struct fix *f, size_t *ret_len)
+static char *export_mem(struct anfu_fixture *f, size_t *ret_len)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
 
 	assert_non_null(out);
-	assert_int_equal(anfu_audit_export(f->a, f->db, out), 0);
+	assert_int_equal(anfu_audit_export(f->audit, f->db, out), 0);
 	assert_int_equal(fclose(out), 0);
 	*ret_len = len;
 	return buf;
@@ -237,7 +167,7 @@ static int verify_mem(const struct anfu_sigkey *pub, const char *buf, size_t len
 }
 
 /* 30 records, checkpoints at 10 and 20 (database and file), 30 unsealed. */
-static void standard_log(struct fix *f)
+static void standard_log(struct anfu_fixture *f)
 {
 	append_n(f, 10);
 	checkpoint(f, 10);
@@ -251,12 +181,12 @@ static void standard_log(struct fix *f)
 /* req: AUD-STO-02 */
 static void test_appended_chain_verifies(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_audit_report rep;
 
 	standard_log(f);
 	checkpoint(f, 30);
-	assert_int_equal(anfu_audit_verify(f->db, f->hash, f->pub, f->ckfile, NULL, &rep), 0);
+	assert_int_equal(anfu_audit_verify(f->db, f->hash, f->audit_pub, f->ckfile, NULL, &rep), 0);
 	assert_int_equal(rep.records, 30);
 	assert_int_equal(rep.checkpoints, 6); /* 3 in the database, 3 in the file */
 	assert_int_equal(rep.first_bad_seq, 0);
@@ -265,7 +195,7 @@ static void test_appended_chain_verifies(void **state)
 /* req: AUD-CNT-01 */
 static void test_record_holds_every_required_field(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct text t;
 	int64_t seq = 0, ts = 0;
 	const struct anfu_param p[] = { ANFU_PI(1) };
@@ -296,15 +226,15 @@ static void test_record_holds_every_required_field(void **state)
 
 static void test_details_are_stored_compact_with_sorted_keys(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	json_t *d = json_pack("{s:i, s:s, s:{s:b}}", "zeta", 1, "alpha", "x", "mid", "k", 1);
 	struct anfu_audit_event ev = { &test_actor, "test.details", "", "", "success", d };
 	struct anfu_audit_event none = { &test_actor, "test.none", "", "", "failure", NULL };
 	struct text t;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_audit_append(f->a, f->db, &ev, NULL), 0);
-	assert_int_equal(anfu_audit_append(f->a, f->db, &none, NULL), 0);
+	assert_int_equal(anfu_audit_append(f->audit, f->db, &ev, NULL), 0);
+	assert_int_equal(anfu_audit_append(f->audit, f->db, &none, NULL), 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	json_decref(d);
 	text_of(f->db, "SELECT details FROM audit_log WHERE seq = $1", 1, &t);
@@ -315,13 +245,13 @@ static void test_details_are_stored_compact_with_sorted_keys(void **state)
 
 static void test_chain_length_follows_appends_and_checkpoints(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
-	assert_int_equal(anfu_audit_chain_length(f->a), 0);
+	assert_int_equal(anfu_audit_chain_length(f->audit), 0);
 	append_n(f, 3);
-	assert_int_equal(anfu_audit_chain_length(f->a), 3);
+	assert_int_equal(anfu_audit_chain_length(f->audit), 3);
 	checkpoint(f, 3);
-	assert_int_equal(anfu_audit_chain_length(f->a), 3);
+	assert_int_equal(anfu_audit_chain_length(f->audit), 3);
 }
 
 /* ---- append-only in the database --------------------------------------- */
@@ -329,7 +259,7 @@ static void test_chain_length_follows_appends_and_checkpoints(void **state)
 /* req: AUD-PROT-01 */
 static void test_update_of_a_record_is_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	append_n(f, 2);
 	assert_int_equal(anfu_db_exec(f->db, "UPDATE audit_log SET outcome = 'denied'", NULL, 0,
@@ -341,19 +271,19 @@ static void test_update_of_a_record_is_refused(void **state)
 /* req: AUD-PROT-01 */
 static void test_delete_of_a_record_is_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	append_n(f, 2);
 	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM audit_log WHERE seq = 2", NULL, 0, NULL,
 				      NULL, NULL),
 			 ANFU_ECONFLICT);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_log"), 2);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 2);
 }
 
 /* req: AUD-PROT-01 */
 static void test_checkpoints_and_head_cannot_be_changed_or_deleted(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	append_n(f, 2);
 	checkpoint(f, 2);
@@ -395,7 +325,7 @@ static const char *const field_tampers[] = {
 /* req: AUD-STO-02 */
 static void test_verify_names_a_changed_field(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	drop_triggers(f);
@@ -411,7 +341,7 @@ static void test_verify_names_a_changed_field(void **state)
 /* req: AUD-STO-02 */
 static void test_verify_names_a_record_deleted_in_the_middle(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	drop_triggers(f);
@@ -422,7 +352,7 @@ static void test_verify_names_a_record_deleted_in_the_middle(void **state)
 /* req: AUD-STO-02 */
 static void test_verify_names_an_inserted_record(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	drop_triggers(f);
@@ -439,7 +369,7 @@ static void test_verify_names_an_inserted_record(void **state)
  * record itself is consistent, so the chain breaks at the record after. */
 static void test_verify_names_the_record_after_a_well_hashed_insertion(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct audit_rec r;
 	struct text prev;
 	uint8_t praw[ANFU_HASH_LEN], h[ANFU_HASH_LEN];
@@ -476,7 +406,7 @@ static void test_verify_names_the_record_after_a_well_hashed_insertion(void **st
 /* req: AUD-STO-02 */
 static void test_verify_names_an_appended_record_beyond_the_head(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	drop_triggers(f);
@@ -489,7 +419,7 @@ static void test_verify_names_an_appended_record_beyond_the_head(void **state)
 /* req: AUD-STO-02 */
 static void test_verify_names_the_first_of_two_swapped_records(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	drop_triggers(f);
@@ -503,7 +433,7 @@ static void test_verify_names_the_first_of_two_swapped_records(void **state)
 /* req: AUD-STO-02 */
 static void test_verify_names_truncation_behind_the_last_checkpoint(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct text h;
 
 	standard_log(f);
@@ -528,7 +458,7 @@ static void test_verify_names_truncation_behind_the_last_checkpoint(void **state
 
 static void test_verify_names_records_cut_from_the_tail(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	drop_triggers(f);
@@ -539,7 +469,7 @@ static void test_verify_names_records_cut_from_the_tail(void **state)
 /* req: AUD-STO-02 */
 static void test_verify_names_a_checkpoint_only_in_the_file(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	drop_triggers(f);
@@ -549,7 +479,7 @@ static void test_verify_names_a_checkpoint_only_in_the_file(void **state)
 
 static void test_checkpoint_only_in_the_database_is_accepted(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	/* A crash between the commit and the file append. */
@@ -560,7 +490,7 @@ static void test_checkpoint_only_in_the_database_is_accepted(void **state)
 /* req: AUD-STO-02 */
 static void test_verify_names_a_forged_checkpoint_signature(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	drop_triggers(f);
@@ -573,7 +503,7 @@ static void test_verify_names_a_forged_checkpoint_signature(void **state)
 
 static void test_verify_names_a_checkpoint_whose_head_was_changed(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	drop_triggers(f);
@@ -584,7 +514,7 @@ static void test_verify_names_a_checkpoint_whose_head_was_changed(void **state)
 
 static void test_verify_names_an_edited_checkpoint_file_line(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	FILE *fp;
 	char line[1024];
 
@@ -617,7 +547,7 @@ static void append_file(const char *path, const char *text)
 
 static void test_verify_names_a_checkpoint_line_written_twice(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char line[1024];
 	FILE *fp;
 
@@ -632,7 +562,7 @@ static void test_verify_names_a_checkpoint_line_written_twice(void **state)
 
 static void test_verify_names_a_torn_checkpoint_file_line(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	standard_log(f);
 	append_file(f->ckfile, "{\"hash_alg\":\"sha256\",\"head\":\"00");
@@ -650,12 +580,13 @@ static void progress(int64_t done, int64_t total)
 
 static void test_verify_reports_progress_every_10000_records(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_audit_report rep;
 
 	append_n(f, 10001);
 	progress_calls = 0;
-	assert_int_equal(anfu_audit_verify(f->db, f->hash, f->pub, f->ckfile, progress, &rep), 0);
+	assert_int_equal(anfu_audit_verify(f->db, f->hash, f->audit_pub, f->ckfile, progress, &rep),
+			 0);
 	assert_int_equal(progress_calls, 1);
 	assert_int_equal(progress_last, 10000);
 	assert_int_equal(progress_total, 10001);
@@ -668,23 +599,23 @@ static void test_verify_reports_progress_every_10000_records(void **state)
 /* req: AUD-THR-01 */
 static void test_injected_fault_fails_the_operation_and_changes_nothing(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	int64_t seq = -7;
 
 	append_n(f, 3);
 	sql(f->db, "CREATE TABLE thing (id BIGINT NOT NULL PRIMARY KEY)");
-	anfu_audit_inject_fault(f->a, true);
-	assert_int_equal(anfu_audit_ready(f->a, f->db), ANFU_EAUDIT);
+	anfu_audit_inject_fault(f->audit, true);
+	assert_int_equal(anfu_audit_ready(f->audit, f->db), ANFU_EAUDIT);
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	sql(f->db, "INSERT INTO thing (id) VALUES (1)");
 	assert_int_equal(append_one(f, 3, &seq), ANFU_EAUDIT);
 	assert_int_equal(seq, -7);
 	assert_int_equal(anfu_db_rollback(f->db), 0);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM thing"), 0);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_log"), 3);
-	assert_int_equal(count(f->db, "SELECT seq FROM audit_head"), 3);
-	anfu_audit_inject_fault(f->a, false);
-	assert_int_equal(anfu_audit_ready(f->a, f->db), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM thing", NULL), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 3);
+	assert_int_equal(fixture_count(f->db, "SELECT seq FROM audit_head", NULL), 3);
+	anfu_audit_inject_fault(f->audit, false);
+	assert_int_equal(anfu_audit_ready(f->audit, f->db), 0);
 	assert_int_equal(verify(f), 0);
 }
 #endif
@@ -692,7 +623,7 @@ static void test_injected_fault_fails_the_operation_and_changes_nothing(void **s
 /* req: AUD-THR-01 */
 static void test_full_database_fails_the_append_and_changes_nothing(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char big[12000];
 	json_t *d;
 	struct anfu_audit_event ev = { &test_actor, "test.big", "", "", "success", NULL };
@@ -704,37 +635,37 @@ static void test_full_database_fails_the_append_and_changes_nothing(void **state
 	ev.details = d;
 	assert_int_equal(f->db->ops->limit_size(f->db, 0), 0);
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_audit_append(f->a, f->db, &ev, NULL), ANFU_EAUDIT);
+	assert_int_equal(anfu_audit_append(f->audit, f->db, &ev, NULL), ANFU_EAUDIT);
 	assert_int_equal(anfu_db_rollback(f->db), 0);
 	json_decref(d);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_log"), 3);
-	assert_int_equal(count(f->db, "SELECT seq FROM audit_head"), 3);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 3);
+	assert_int_equal(fixture_count(f->db, "SELECT seq FROM audit_head", NULL), 3);
 	assert_int_equal(verify(f), 0);
 }
 
 static void test_append_outside_a_transaction_is_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	assert_int_equal(append_one(f, 0, NULL), ANFU_EAUDIT);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_log"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 0);
 }
 
 #ifdef ANFU_TEST_HOOKS
 static void test_audit_record_commits_on_its_own(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_store_cfg cfg = { "sqlite", f->dbpath, 5000 };
 	struct anfu_store *s = NULL;
 	struct anfu_audit_event ev = { &test_actor, "server.start", "", "", "success", NULL };
 
 	assert_int_equal(anfu_store_new(&cfg, &s), 0);
-	assert_int_equal(anfu_audit_record(f->a, s, &ev), 0);
-	anfu_audit_inject_fault(f->a, true);
-	assert_int_equal(anfu_audit_record(f->a, s, &ev), ANFU_EAUDIT);
-	anfu_audit_inject_fault(f->a, false);
+	assert_int_equal(anfu_audit_record(f->audit, s, &ev), 0);
+	anfu_audit_inject_fault(f->audit, true);
+	assert_int_equal(anfu_audit_record(f->audit, s, &ev), ANFU_EAUDIT);
+	anfu_audit_inject_fault(f->audit, false);
 	anfu_store_free(s);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_log"), 1);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 1);
 }
 #endif
 
@@ -747,7 +678,7 @@ static void test_credential_like_details_keys_are_refused(void **state)
 		"password", "newPassword", "passwd", "client_secret", "access_token",
 		"PIN", "otp", "captcha_answer", "private_key",
 	};
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -755,19 +686,19 @@ static void test_credential_like_details_keys_are_refused(void **state)
 		json_t *deep = json_pack("{s:[{s:{s:s}}]}", "list", "ok", keys[i], "x");
 		struct anfu_audit_event ev = { &test_actor, "test.secret", "", "", "success", flat };
 
-		assert_int_equal(anfu_audit_append(f->a, f->db, &ev, NULL), ANFU_EINVAL);
+		assert_int_equal(anfu_audit_append(f->audit, f->db, &ev, NULL), ANFU_EINVAL);
 		ev.details = deep;
-		assert_int_equal(anfu_audit_append(f->a, f->db, &ev, NULL), ANFU_EINVAL);
+		assert_int_equal(anfu_audit_append(f->audit, f->db, &ev, NULL), ANFU_EINVAL);
 		json_decref(flat);
 		json_decref(deep);
 	}
 	assert_int_equal(anfu_db_commit(f->db), 0);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_log"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 0);
 }
 
 static void test_malformed_events_are_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	json_t *arr = json_array();
 	char big[20000];
 	char longid[600];
@@ -792,25 +723,25 @@ static void test_malformed_events_are_refused(void **state)
 	bad_actor.request_id = "req\nforged-line";
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
-		assert_int_equal(anfu_audit_append(f->a, f->db, &ev[i], NULL), ANFU_EINVAL);
+		assert_int_equal(anfu_audit_append(f->audit, f->db, &ev[i], NULL), ANFU_EINVAL);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	json_decref(arr);
 	json_decref(huge);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_log"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 0);
 }
 
 /* ---- checkpoints --------------------------------------------------------- */
 
 static void test_checkpoint_goes_to_database_and_file(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct audit_ckpt_list filec = { NULL, 0 };
 	struct anfu_audit_report rep = { 0 };
 	struct text sig;
 
 	append_n(f, 4);
 	checkpoint(f, 4);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_checkpoint"), 1);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_checkpoint", NULL), 1);
 	assert_int_equal(audit_ckpt_file_read(f->ckfile, &filec, &rep), 0);
 	assert_int_equal(filec.n, 1);
 	assert_int_equal(filec.v[0].seq, 4);
@@ -822,19 +753,19 @@ static void test_checkpoint_goes_to_database_and_file(void **state)
 
 static void test_checkpoint_without_new_records_writes_nothing(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	int64_t seq = -1;
 
 	checkpoint(f, 0); /* empty log */
 	append_n(f, 2);
 	checkpoint(f, 2);
 	checkpoint(f, 0);
-	assert_int_equal(anfu_audit_checkpoint(f->a, f->db, true, &seq), 0);
+	assert_int_equal(anfu_audit_checkpoint(f->audit, f->db, true, &seq), 0);
 	assert_int_equal(seq, 2);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_checkpoint"), 1);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_checkpoint", NULL), 1);
 }
 
-static void wait_for_checkpoint(struct fix *f, int64_t seq)
+static void wait_for_checkpoint(struct anfu_fixture *f, int64_t seq)
 {
 	const struct anfu_param p[] = { ANFU_PI(seq) };
 	int64_t n = 0;
@@ -855,23 +786,23 @@ static void wait_for_checkpoint(struct fix *f, int64_t seq)
 
 static void test_checkpointer_seals_after_n_records_and_on_stop(void **state)
 {
-	struct fix *f = fix_new(ANFU_CRYPTO_INTL, 5);
+	struct anfu_fixture *f = fix_new(ANFU_CRYPTO_INTL, 5);
 	struct anfu_store_cfg cfg = { "sqlite", f->dbpath, 5000 };
 	struct anfu_store *s = NULL;
 
 	(void)state;
 	assert_int_equal(anfu_store_new(&cfg, &s), 0);
-	assert_int_equal(anfu_audit_start(f->a, s), 0);
-	assert_int_equal(anfu_audit_start(f->a, s), ANFU_EINVAL);
+	assert_int_equal(anfu_audit_start(f->audit, s), 0);
+	assert_int_equal(anfu_audit_start(f->audit, s), ANFU_EINVAL);
 	append_n(f, 5);
 	wait_for_checkpoint(f, 5);
 	append_n(f, 2);
-	anfu_audit_stop(f->a);
-	assert_int_equal(count(f->db, "SELECT max(seq) FROM audit_checkpoint"), 7);
-	anfu_audit_stop(f->a);
+	anfu_audit_stop(f->audit);
+	assert_int_equal(fixture_count(f->db, "SELECT max(seq) FROM audit_checkpoint", NULL), 7);
+	anfu_audit_stop(f->audit);
 	anfu_store_free(s);
 	assert_int_equal(verify(f), 0);
-	fix_free(f);
+	fixture_close(f);
 }
 
 /* ---- export -------------------------------------------------------------- */
@@ -879,14 +810,14 @@ static void test_checkpointer_seals_after_n_records_and_on_stop(void **state)
 /* req: AUD-STO-02 */
 static void test_export_verifies_with_the_public_key(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_audit_report rep;
 	size_t len = 0;
 	char *buf;
 
 	standard_log(f);
 	buf = export_mem(f, &len);
-	assert_int_equal(verify_mem(f->pub, buf, len, &rep), 0);
+	assert_int_equal(verify_mem(f->audit_pub, buf, len, &rep), 0);
 	assert_int_equal(rep.records, 30);
 	assert_int_equal(rep.checkpoints, 2);
 	free(buf);
@@ -894,19 +825,19 @@ static void test_export_verifies_with_the_public_key(void **state)
 
 static void test_export_of_an_empty_log_verifies(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_audit_report rep;
 	size_t len = 0;
 	char *buf = export_mem(f, &len);
 
-	assert_int_equal(verify_mem(f->pub, buf, len, &rep), 0);
+	assert_int_equal(verify_mem(f->audit_pub, buf, len, &rep), 0);
 	assert_int_equal(rep.records, 0);
 	free(buf);
 }
 
 static void test_export_lines_are_header_records_checkpoints_trailer(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	size_t len = 0, start = 0, n = 0;
 	char *buf;
 	enum anfu_audit_line_type types[64];
@@ -948,7 +879,7 @@ static uint64_t xorshift(uint64_t *s)
 /* req: AUD-STO-02 */
 static void test_every_single_byte_mutation_of_an_export_is_detected(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_audit_report rep;
 	uint64_t rng = 0x5eed0a0d17c0ffeeULL;
 	size_t len = 0;
@@ -956,27 +887,27 @@ static void test_every_single_byte_mutation_of_an_export_is_detected(void **stat
 
 	standard_log(f);
 	buf = export_mem(f, &len);
-	assert_int_equal(verify_mem(f->pub, buf, len, &rep), 0);
+	assert_int_equal(verify_mem(f->audit_pub, buf, len, &rep), 0);
 	for (int i = 0; i < 1000; i++) {
 		size_t pos = (size_t)(xorshift(&rng) % len);
 		char old = buf[pos];
 		int r;
 
 		buf[pos] = (char)((unsigned char)old ^ (unsigned char)(1 + xorshift(&rng) % 255));
-		r = verify_mem(f->pub, buf, len, &rep);
+		r = verify_mem(f->audit_pub, buf, len, &rep);
 		if (r != ANFU_ECORRUPT)
 			fail_msg("mutation %d at byte %zu (0x%02x -> 0x%02x) not detected", i, pos,
 				 (unsigned char)old, (unsigned char)buf[pos]);
 		assert_true(rep.first_bad_seq > 0);
 		buf[pos] = old;
 	}
-	assert_int_equal(verify_mem(f->pub, buf, len, &rep), 0);
+	assert_int_equal(verify_mem(f->audit_pub, buf, len, &rep), 0);
 	free(buf);
 }
 
 static void test_truncated_export_is_detected(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_audit_report rep;
 	size_t len = 0, cut;
 	char *buf;
@@ -987,16 +918,16 @@ static void test_truncated_export_is_detected(void **state)
 	cut = len - 1;
 	while (cut > 0 && buf[cut - 1] != '\n')
 		cut--;
-	assert_int_equal(verify_mem(f->pub, buf, cut, &rep), ANFU_ECORRUPT);
+	assert_int_equal(verify_mem(f->audit_pub, buf, cut, &rep), ANFU_ECORRUPT);
 	assert_int_equal(rep.first_bad_seq, 31);
 	/* Without the last byte (the trailer's newline). */
-	assert_int_equal(verify_mem(f->pub, buf, len - 1, &rep), ANFU_ECORRUPT);
+	assert_int_equal(verify_mem(f->audit_pub, buf, len - 1, &rep), ANFU_ECORRUPT);
 	free(buf);
 }
 
 static void test_export_does_not_verify_with_another_key(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_sigkey *other = NULL;
 	struct anfu_audit_report rep;
 	size_t len = 0;
@@ -1012,7 +943,7 @@ static void test_export_does_not_verify_with_another_key(void **state)
 
 static void test_export_of_a_tampered_log_is_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out;
@@ -1023,7 +954,7 @@ static void test_export_of_a_tampered_log_is_refused(void **state)
 	sql(f->db, "DELETE FROM audit_log WHERE seq > 17");
 	out = open_memstream(&buf, &len);
 	assert_non_null(out);
-	assert_int_equal(anfu_audit_export(f->a, f->db, out), ANFU_ECORRUPT);
+	assert_int_equal(anfu_audit_export(f->audit, f->db, out), ANFU_ECORRUPT);
 	(void)fclose(out);
 	free(buf);
 }
@@ -1175,7 +1106,7 @@ static void test_encodings_match_the_documented_vectors(void **state)
 
 static void test_gm_profile_chain_and_export_verify(void **state)
 {
-	struct fix *f = fix_new(ANFU_CRYPTO_GM, 1000);
+	struct anfu_fixture *f = fix_new(ANFU_CRYPTO_GM, 1000);
 	struct anfu_audit_report rep;
 	size_t len = 0;
 	char *buf;
@@ -1186,19 +1117,19 @@ static void test_gm_profile_chain_and_export_verify(void **state)
 	buf = export_mem(f, &len);
 	assert_non_null(strstr(buf, "\"hash_alg\":\"sm3\""));
 	assert_non_null(strstr(buf, "\"sig_alg\":\"sm2\""));
-	assert_int_equal(verify_mem(f->pub, buf, len, &rep), 0);
+	assert_int_equal(verify_mem(f->audit_pub, buf, len, &rep), 0);
 	assert_int_equal(rep.records, 30);
 	drop_triggers(f);
 	sql(f->db, "UPDATE audit_log SET outcome = 'denied' WHERE seq = 12");
 	assert_int_equal(verify(f), 12);
 	free(buf);
-	fix_free(f);
+	fixture_close(f);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 		T(test_appended_chain_verifies),
 		T(test_record_holds_every_required_field),
 		T(test_details_are_stored_compact_with_sorted_keys),
@@ -1249,5 +1180,5 @@ int main(void)
 #undef T
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
 }

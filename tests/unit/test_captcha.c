@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include <ctype.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,76 +22,18 @@
 
 #include "base/clock.h"
 #include "base/err.h"
-#include "base/profile.h"
-#include "crypto/crypto.h"
 #include "iam/factors.h"
-#include "keys/keys.h"
 #include "store/store.h"
-#include "vault/vault.h"
+
+#include "fixture.h"
 
 #define TTL_MS 120000
 
-struct fix {
-	char dir[64];
-	char dbpath[128];
-	struct anfu_keys *keys;
-	struct anfu_store *store;
-	struct anfu_db *db;
-	struct anfu_vault *vault;
-};
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_keys_made made;
-	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
+	static const struct anfu_fixture_opts opts = { .name = "captcha", .frozen_clock = true };
 
-	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-captcha-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
-	assert_int_equal(anfu_keys_init_dir(f->dir, ANFU_CRYPTO_INTL, &made), 0);
-	assert_int_equal(anfu_keys_load(f->dir, ANFU_CRYPTO_INTL, &f->keys), 0);
-	scfg.path = f->dbpath;
-	assert_int_equal(anfu_store_new(&scfg, &f->store), 0);
-	assert_int_equal(anfu_store_db(f->store, &f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &f->vault), 0);
-#ifdef ANFU_TEST_HOOKS
-	anfu_clock_reset();
-	anfu_clock_freeze(1);
-#endif
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-#ifdef ANFU_TEST_HOOKS
-	anfu_clock_reset();
-#endif
-	anfu_vault_free(f->vault);
-	anfu_store_free(f->store);
-	anfu_keys_free(f->keys);
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return anfu_crypto_init();
+	return fixture_setup(state, FIXTURE_VAULT, &opts);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -102,7 +43,7 @@ struct made {
 	char answer[16];
 };
 
-static void make_captcha(struct fix *f, int length, int64_t ttl_ms, struct made *m)
+static void make_captcha(struct anfu_fixture *f, int length, int64_t ttl_ms, struct made *m)
 {
 	unsigned char *png = NULL;
 	size_t len = 0;
@@ -119,7 +60,7 @@ static void make_captcha(struct fix *f, int length, int64_t ttl_ms, struct made 
 
 /* One check in its own transaction, committed whatever the result (the
  * attempt must use the captcha up). */
-static int check(struct fix *f, const char *id, const char *answer)
+static int check(struct anfu_fixture *f, const char *id, const char *answer)
 {
 	int r;
 
@@ -127,14 +68,6 @@ static int check(struct fix *f, const char *id, const char *answer)
 	r = anfu_captcha_check(f->db, f->vault, id, answer);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	return r;
-}
-
-static int64_t count_rows(struct fix *f, const char *sql)
-{
-	int64_t n = -1;
-
-	assert_int_equal(anfu_db_query_int(f->db, sql, NULL, 0, &n), 0);
-	return n;
 }
 
 static bool is_png(const unsigned char *p, size_t len)
@@ -236,7 +169,7 @@ static void test_render_accepts_every_length_up_to_15(void **state)
 /* req: IAM-CAP-02 */
 static void test_create_answer_uses_alphabet_and_length(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	for (int len = 4; len <= 8; len++) {
 		struct made m;
@@ -247,13 +180,13 @@ static void test_create_answer_uses_alphabet_and_length(void **state)
 			assert_non_null(strchr(ANFU_CAPTCHA_ALPHABET, m.answer[i]));
 		assert_memory_equal(m.id, "cap_", 4);
 	}
-	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM iam_captcha"), 5);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_captcha", NULL), 5);
 }
 
 /* req: IAM-CAP-02 */
 static void test_create_stores_only_a_hash(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 	int64_t n = -1;
 
@@ -266,14 +199,16 @@ static void test_create_stores_only_a_hash(void **state)
 					   p, 1, &n),
 			 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM iam_captcha WHERE "
-				       "length(answer_hash) = 64 AND used_ms IS NULL"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_captcha WHERE "
+				       "length(answer_hash) = 64 AND used_ms IS NULL",
+				       NULL),
 			 1);
 }
 
 static void test_create_rejects_bad_arguments(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char id[ANFU_ID_MAX] = "unchanged", answer[16] = "unchanged";
 	unsigned char *png = NULL;
 	size_t len = 0;
@@ -289,7 +224,7 @@ static void test_create_rejects_bad_arguments(void **state)
 	assert_string_equal(id, "unchanged");
 	assert_string_equal(answer, "unchanged");
 	assert_null(png);
-	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM iam_captcha"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_captcha", NULL), 0);
 }
 
 /* ---- check -------------------------------------------------------------- */
@@ -297,7 +232,7 @@ static void test_create_rejects_bad_arguments(void **state)
 /* req: IAM-CAP-01 */
 static void test_check_accepts_right_answer(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 
 	make_captcha(f, 5, TTL_MS, &m);
@@ -306,7 +241,7 @@ static void test_check_accepts_right_answer(void **state)
 
 static void test_check_is_case_insensitive(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 	char lower[16];
 
@@ -319,7 +254,7 @@ static void test_check_is_case_insensitive(void **state)
 /* req: IAM-CAP-02 */
 static void test_check_right_answer_only_once(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 
 	make_captcha(f, 5, TTL_MS, &m);
@@ -330,7 +265,7 @@ static void test_check_right_answer_only_once(void **state)
 /* req: IAM-CAP-02 */
 static void test_check_wrong_answer_uses_it_up(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 	char wrong[16];
 
@@ -338,7 +273,9 @@ static void test_check_wrong_answer_uses_it_up(void **state)
 	memcpy(wrong, m.answer, sizeof(wrong));
 	wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
 	assert_int_equal(check(f, m.id, wrong), ANFU_EAUTH);
-	assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM iam_captcha WHERE used_ms IS NOT NULL"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_captcha WHERE used_ms IS NOT NULL",
+				       NULL),
 			 1);
 	assert_int_equal(check(f, m.id, m.answer), ANFU_EAUTH);
 }
@@ -346,7 +283,7 @@ static void test_check_wrong_answer_uses_it_up(void **state)
 /* req: IAM-CAP-02 */
 static void test_check_empty_or_missing_answer_uses_it_up(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made a, b;
 
 	make_captcha(f, 5, TTL_MS, &a);
@@ -361,7 +298,7 @@ static void test_check_empty_or_missing_answer_uses_it_up(void **state)
 /* req: IAM-CAP-02 */
 static void test_check_valid_one_ms_before_expiry(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 
 	make_captcha(f, 5, TTL_MS, &m);
@@ -372,7 +309,7 @@ static void test_check_valid_one_ms_before_expiry(void **state)
 /* req: IAM-CAP-02 */
 static void test_check_refused_at_expiry(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 
 	make_captcha(f, 5, TTL_MS, &m);
@@ -383,7 +320,7 @@ static void test_check_refused_at_expiry(void **state)
 
 static void test_check_refuses_unknown_and_malformed_ids(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 
 	make_captcha(f, 5, TTL_MS, &m);
@@ -398,7 +335,7 @@ static void test_check_refuses_unknown_and_malformed_ids(void **state)
 
 static void test_check_refuses_overlong_answer(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 	char longer[64];
 
@@ -411,7 +348,7 @@ static void test_check_refuses_overlong_answer(void **state)
  * is bound to its captcha id. */
 static void test_check_hash_is_bound_to_its_row(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made a, b;
 
 	make_captcha(f, 5, TTL_MS, &a);
@@ -431,7 +368,7 @@ static void test_check_hash_is_bound_to_its_row(void **state)
  * unused: consumption happens in the caller's transaction. */
 static void test_check_runs_in_callers_transaction(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct made m;
 
 	make_captcha(f, 5, TTL_MS, &m);
@@ -449,28 +386,36 @@ int main(void)
 		cmocka_unit_test(test_render_rejects_bad_text),
 		cmocka_unit_test(test_render_accepts_every_length_up_to_15),
 		cmocka_unit_test_setup_teardown(test_create_answer_uses_alphabet_and_length, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_create_stores_only_a_hash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create_rejects_bad_arguments, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_accepts_right_answer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_is_case_insensitive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_right_answer_only_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_wrong_answer_uses_it_up, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_empty_or_missing_answer_uses_it_up, setup,
-						teardown),
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_create_stores_only_a_hash, setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_create_rejects_bad_arguments, setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_check_accepts_right_answer, setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_check_is_case_insensitive, setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_check_right_answer_only_once, setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_check_wrong_answer_uses_it_up, setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_check_empty_or_missing_answer_uses_it_up,
+						setup, fixture_teardown),
 #ifdef ANFU_TEST_HOOKS
 		cmocka_unit_test_setup_teardown(test_check_valid_one_ms_before_expiry, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_check_refused_at_expiry, setup, teardown),
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_check_refused_at_expiry, setup,
+						fixture_teardown),
 #endif
 		cmocka_unit_test_setup_teardown(test_check_refuses_unknown_and_malformed_ids, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_check_refuses_overlong_answer, setup, teardown),
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_check_refuses_overlong_answer, setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_check_hash_is_bound_to_its_row, setup,
-						teardown),
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_check_runs_in_callers_transaction, setup,
-						teardown),
+						fixture_teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
 }

@@ -19,7 +19,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,32 +28,21 @@
 
 #include "base/clock.h"
 #include "base/err.h"
-#include "base/profile.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "iam/challenge.h"
 #include "iam/factors.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
-#include "keys/keys.h"
 #include "store/store.h"
 #include "vault/vault.h"
+
+#include "fixture.h"
 
 #define TTL_MS 300000 /* 5 minutes, the default code validity */
 #define RESEND_MS 60000
 #define MAX_ATTEMPTS 5
 #define HASH_HEX (2 * ANFU_HASH_LEN + 1)
-
-struct fix {
-	char dir[64];
-	char dbpath[128];
-	struct anfu_keys *keys;
-	struct anfu_store *store;
-	struct anfu_db *db;
-	struct anfu_vault *vault;
-	struct anfu_config *cfg;
-	struct anfu_iam iam;
-};
 
 /* ---- stand-ins for the helpers of iam/internal.h ---------------------------- */
 
@@ -89,6 +77,8 @@ static int nsent;
 static struct audited audited[MAX_RECORDS];
 static int naudited;
 static int npokes;
+/* The service challenge.c is handed: only the fixture's pieces it reads. */
+static struct anfu_iam service;
 static const struct stub_user stub_users[] = {
 	{ "usr_phoneonly0000000000000", "13900001234", NULL },
 	{ "usr_emailonly0000000000000", NULL, "carol@example.com" },
@@ -219,40 +209,19 @@ int iam_user_reveal(struct anfu_iam *iam, struct anfu_db *db, const struct iam_u
 
 /* ---- fixture ------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_keys_made made;
-	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
+	static const struct anfu_fixture_opts opts = { .name = "codes", .frozen_clock = true };
+	struct anfu_fixture *f = NULL;
 
-	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-codes-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
-	assert_int_equal(anfu_keys_init_dir(f->dir, ANFU_CRYPTO_INTL, &made), 0);
-	assert_int_equal(anfu_keys_load(f->dir, ANFU_CRYPTO_INTL, &f->keys), 0);
-	scfg.path = f->dbpath;
-	assert_int_equal(anfu_store_new(&scfg, &f->store), 0);
-	assert_int_equal(anfu_store_db(f->store, &f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &f->vault), 0);
-	assert_int_equal(anfu_config_defaults(f->dir, &f->cfg), 0);
-	f->iam.cfg = f->cfg;
-	f->iam.store = f->store;
-	f->iam.keys = f->keys;
-	f->iam.vault = f->vault;
+	assert_int_equal(fixture_open(FIXTURE_VAULT | FIXTURE_CONFIG, &opts, &f), 0);
+	memset(&service, 0, sizeof(service));
+	service.cfg = f->cfg;
+	service.store = f->store;
+	service.keys = f->keys;
+	service.vault = f->vault;
 #ifdef ANFU_TEST_HOOKS
-	assert_int_equal(iam_test_captchas_new(&f->iam.test_captchas), 0);
-	anfu_clock_reset();
-	anfu_clock_freeze(1);
+	assert_int_equal(iam_test_captchas_new(&service.test_captchas), 0);
 #endif
 	nsent = 0;
 	naudited = 0;
@@ -263,25 +232,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fix *f = *state;
-
 #ifdef ANFU_TEST_HOOKS
-	anfu_clock_reset();
-	iam_test_captchas_free(f->iam.test_captchas);
+	iam_test_captchas_free(service.test_captchas);
 #endif
-	anfu_config_free(f->cfg);
-	anfu_vault_free(f->vault);
-	anfu_store_free(f->store);
-	anfu_keys_free(f->keys);
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
+	fixture_close(*state);
 	return 0;
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return anfu_crypto_init();
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -304,7 +259,7 @@ static struct anfu_code_issue issue_req(const char *purpose, const char *target,
 	};
 }
 
-static int issue(struct fix *f, const struct anfu_code_issue *ci, char code[8])
+static int issue(struct anfu_fixture *f, const struct anfu_code_issue *ci, char code[8])
 {
 	char id[ANFU_ID_MAX];
 	int64_t exp = 0;
@@ -318,8 +273,8 @@ static int issue(struct fix *f, const struct anfu_code_issue *ci, char code[8])
 
 /* One verification in its own transaction, committed whatever the result
  * (a wrong attempt must count). */
-static int verify(struct fix *f, const char *purpose, const char *target, const char *context,
-		  const char *code)
+static int verify(struct anfu_fixture *f, const char *purpose, const char *target,
+		  const char *context, const char *code)
 {
 	int r;
 
@@ -327,14 +282,6 @@ static int verify(struct fix *f, const char *purpose, const char *target, const 
 	r = anfu_code_verify(f->db, f->vault, purpose, target, context, code, MAX_ATTEMPTS);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	return r;
-}
-
-static int64_t query_int(struct fix *f, const char *sql)
-{
-	int64_t n = -1;
-
-	assert_int_equal(anfu_db_query_int(f->db, sql, NULL, 0, &n), 0);
-	return n;
 }
 
 /* A 6-digit code that differs from code. */
@@ -350,7 +297,7 @@ static void other_code(const char *code, char out[8])
 /* req: IAM-MFA-07 */
 static void test_issue_gives_six_digits_and_stores_only_a_hash(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_x");
 	char id[ANFU_ID_MAX], code[8];
 	int64_t exp = 0, now = anfu_clock_now_ms();
@@ -384,7 +331,7 @@ static void test_issue_gives_six_digits_and_stores_only_a_hash(void **state)
 /* req: IAM-MFA-07 */
 static void test_issue_codes_are_random(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char first[8], code[8];
 	bool differs = false;
 
@@ -404,7 +351,7 @@ static void test_issue_codes_are_random(void **state)
 
 static void test_issue_rejects_bad_arguments(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci;
 	char code[8] = "keep";
 
@@ -423,7 +370,7 @@ static void test_issue_rejects_bad_arguments(void **state)
 	ci = issue_req(ANFU_CODE_LOGIN, TARGET, NULL);
 	assert_int_equal(issue(f, &ci, code), ANFU_EINVAL);
 	assert_string_equal(code, "keep");
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_code", NULL), 0);
 	ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_x");
 	ci.ttl_ms = 600000;
 	assert_int_equal(issue(f, &ci, code), 0);
@@ -432,13 +379,13 @@ static void test_issue_rejects_bad_arguments(void **state)
 /* req: IAM-MFA-07 */
 static void test_issue_refuses_resend_within_interval(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_REGISTER, TARGET, TARGET);
 	char code[8];
 
 	assert_int_equal(issue(f, &ci, code), 0);
 	assert_int_equal(issue(f, &ci, code), ANFU_ERATE);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 1);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_code", NULL), 1);
 	/* Other purposes and other targets are not held back. */
 	ci = issue_req(ANFU_CODE_BIND, TARGET, "u:x");
 	assert_int_equal(issue(f, &ci, code), 0);
@@ -450,7 +397,7 @@ static void test_issue_refuses_resend_within_interval(void **state)
  * a code, log out, log in again). */
 static void test_issue_after_used_code_is_not_held_back(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_a");
 	char code[8];
 
@@ -470,7 +417,7 @@ static void test_issue_after_used_code_is_not_held_back(void **state)
 /* req: IAM-MFA-07 */
 static void test_issue_resend_allowed_exactly_at_interval(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_REGISTER, TARGET, TARGET);
 	char code[8];
 
@@ -479,7 +426,7 @@ static void test_issue_resend_allowed_exactly_at_interval(void **state)
 	assert_int_equal(issue(f, &ci, code), ANFU_ERATE);
 	anfu_clock_advance_ms(1);
 	assert_int_equal(issue(f, &ci, code), 0);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 2);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_code", NULL), 2);
 }
 #endif
 
@@ -488,13 +435,16 @@ static void test_issue_resend_allowed_exactly_at_interval(void **state)
 /* req: IAM-MFA-07 */
 static void test_verify_accepts_right_code_once(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_a");
 	char code[8];
 
 	assert_int_equal(issue(f, &ci, code), 0);
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, TARGET, "ses_a", code), 0);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code WHERE used_ms IS NOT NULL"), 1);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_code WHERE used_ms IS NOT NULL",
+				       NULL),
+			 1);
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, TARGET, "ses_a", code), ANFU_EAUTH);
 }
 
@@ -502,7 +452,7 @@ static void test_verify_accepts_right_code_once(void **state)
 /* "A code valid at 4:59 and refused at 5:00". req: IAM-MFA-07, IAM-MFA-08 */
 static void test_verify_valid_just_before_expiry(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_a");
 	char code[8];
 
@@ -515,7 +465,7 @@ static void test_verify_valid_just_before_expiry(void **state)
 /* req: IAM-MFA-07, IAM-MFA-08 */
 static void test_verify_refused_at_expiry(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_a");
 	char code[8];
 
@@ -523,15 +473,17 @@ static void test_verify_refused_at_expiry(void **state)
 	anfu_clock_advance_ms(TTL_MS);
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, TARGET, "ses_a", code), ANFU_EEXPIRED);
 	/* An expired code does not count attempts and stays unused. */
-	assert_int_equal(query_int(f, "SELECT attempts FROM iam_code"), 0);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code WHERE used_ms IS NULL"), 1);
+	assert_int_equal(fixture_count(f->db, "SELECT attempts FROM iam_code", NULL), 0);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_code WHERE used_ms IS NULL", NULL),
+		1);
 }
 #endif
 
 /* req: IAM-MFA-07 */
 static void test_verify_counts_wrong_attempts_then_voids(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_STEP_UP, TARGET, "ses_a");
 	char code[8], wrong[8];
 
@@ -539,15 +491,15 @@ static void test_verify_counts_wrong_attempts_then_voids(void **state)
 	other_code(code, wrong);
 	for (int i = 0; i < MAX_ATTEMPTS; i++)
 		assert_int_equal(verify(f, ANFU_CODE_STEP_UP, TARGET, "ses_a", wrong), ANFU_EAUTH);
-	assert_int_equal(query_int(f, "SELECT attempts FROM iam_code"), MAX_ATTEMPTS);
+	assert_int_equal(fixture_count(f->db, "SELECT attempts FROM iam_code", NULL), MAX_ATTEMPTS);
 	assert_int_equal(verify(f, ANFU_CODE_STEP_UP, TARGET, "ses_a", code), ANFU_EAUTH);
-	assert_int_equal(query_int(f, "SELECT attempts FROM iam_code"), MAX_ATTEMPTS);
+	assert_int_equal(fixture_count(f->db, "SELECT attempts FROM iam_code", NULL), MAX_ATTEMPTS);
 }
 
 /* req: IAM-MFA-07 */
 static void test_verify_accepts_after_fewer_wrong_attempts(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_STEP_UP, TARGET, "ses_a");
 	char code[8], wrong[8];
 
@@ -561,21 +513,21 @@ static void test_verify_accepts_after_fewer_wrong_attempts(void **state)
 static void test_verify_malformed_codes_count_as_attempts(void **state)
 {
 	static const char *const bad[] = { "", "12345", "1234567", "12a456", " 12345" };
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_a");
 	char code[8];
 
 	assert_int_equal(issue(f, &ci, code), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(verify(f, ANFU_CODE_LOGIN, TARGET, "ses_a", bad[i]), ANFU_EAUTH);
-	assert_int_equal(query_int(f, "SELECT attempts FROM iam_code"), 5);
+	assert_int_equal(fixture_count(f->db, "SELECT attempts FROM iam_code", NULL), 5);
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, TARGET, "ses_a", NULL), ANFU_EINVAL);
 }
 
 /* A code is bound to its purpose, target and context (IAM-MFA-08). */
 static void test_verify_binds_purpose_target_and_context(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_a");
 	char code[8];
 
@@ -586,7 +538,7 @@ static void test_verify_binds_purpose_target_and_context(void **state)
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, TARGET, "ses_b", code), ANFU_EAUTH);
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, TARGET, "", code), ANFU_EAUTH);
 	/* None of those touched the code. */
-	assert_int_equal(query_int(f, "SELECT attempts FROM iam_code"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT attempts FROM iam_code", NULL), 0);
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, TARGET, "ses_a", code), 0);
 }
 
@@ -594,7 +546,7 @@ static void test_verify_binds_purpose_target_and_context(void **state)
 /* Only the newest code of a (purpose, target, context) counts. */
 static void test_verify_newer_code_voids_older(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue ci = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_a");
 	char older[8], newer[8];
 
@@ -609,7 +561,7 @@ static void test_verify_newer_code_voids_older(void **state)
 
 static void test_verify_without_code_is_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, TARGET, "ses_a", "123456"), ANFU_EAUTH);
 }
@@ -617,7 +569,7 @@ static void test_verify_without_code_is_refused(void **state)
 /* A hash copied to another row does not match there. */
 static void test_verify_hash_is_bound_to_its_row(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_issue a = issue_req(ANFU_CODE_LOGIN, TARGET, "ses_a");
 	struct anfu_code_issue b = issue_req(ANFU_CODE_LOGIN, OTHER_TARGET, "ses_a");
 	char ca[8], cb[8];
@@ -643,11 +595,11 @@ static void test_verify_hash_is_bound_to_its_row(void **state)
 /* req: IAM-CAP-02 */
 static void test_captcha_new_gives_png_and_expiry_without_audit(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_captcha c = { 0 };
 	int64_t now = anfu_clock_now_ms();
 
-	assert_int_equal(anfu_iam_captcha_new(&f->iam, NULL, &c), 0);
+	assert_int_equal(anfu_iam_captcha_new(&service, NULL, &c), 0);
 	assert_memory_equal(c.id, "cap_", 4);
 	assert_non_null(c.png);
 	assert_true(c.png_len > 8);
@@ -658,7 +610,7 @@ static void test_captcha_new_gives_png_and_expiry_without_audit(void **state)
 	assert_true(c.expires_ms >= now + f->cfg->captcha.ttl_s * 1000);
 #endif
 	assert_int_equal(naudited, 0);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_captcha"), 1);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_captcha", NULL), 1);
 	assert_int_equal(f->db->tx_depth, 0);
 	anfu_captcha_clear(&c);
 	assert_null(c.png);
@@ -670,12 +622,12 @@ static void test_captcha_new_gives_png_and_expiry_without_audit(void **state)
 /* The test hook knows the answer of a live captcha, and it is right. */
 static void test_captcha_hook_answer_solves_captcha(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_captcha c = { 0 };
 	char answer[16];
 
-	assert_int_equal(anfu_iam_captcha_new(&f->iam, NULL, &c), 0);
-	assert_int_equal(anfu_iam_test_captcha_answer(&f->iam, c.id, answer), 0);
+	assert_int_equal(anfu_iam_captcha_new(&service, NULL, &c), 0);
+	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), 0);
 	assert_int_equal(strlen(answer), (size_t)f->cfg->captcha.length);
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(anfu_captcha_check(f->db, f->vault, c.id, answer), 0);
@@ -685,39 +637,39 @@ static void test_captcha_hook_answer_solves_captcha(void **state)
 
 static void test_captcha_hook_forgets_expired_and_unknown(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_captcha c = { 0 };
 	char answer[16] = "keep";
-	struct iam_test_captcha *t = f->iam.test_captchas;
+	struct iam_test_captcha *t = service.test_captchas;
 
-	assert_int_equal(anfu_iam_captcha_new(&f->iam, NULL, &c), 0);
-	assert_int_equal(anfu_iam_test_captcha_answer(&f->iam, "cap_unknown", answer),
+	assert_int_equal(anfu_iam_captcha_new(&service, NULL, &c), 0);
+	assert_int_equal(anfu_iam_test_captcha_answer(&service, "cap_unknown", answer),
 			 ANFU_ENOTFOUND);
-	assert_int_equal(anfu_iam_test_captcha_answer(&f->iam, "", answer), ANFU_ENOTFOUND);
+	assert_int_equal(anfu_iam_test_captcha_answer(&service, "", answer), ANFU_ENOTFOUND);
 	anfu_clock_advance_ms(f->cfg->captcha.ttl_s * 1000 - 1);
-	assert_int_equal(anfu_iam_test_captcha_answer(&f->iam, c.id, answer), 0);
+	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), 0);
 	anfu_clock_advance_ms(1);
-	assert_int_equal(anfu_iam_test_captcha_answer(&f->iam, c.id, answer), ANFU_ENOTFOUND);
+	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), ANFU_ENOTFOUND);
 	/* Without a table the hook finds nothing. */
-	f->iam.test_captchas = NULL;
-	assert_int_equal(anfu_iam_test_captcha_answer(&f->iam, c.id, answer), ANFU_ENOTFOUND);
-	f->iam.test_captchas = t;
+	service.test_captchas = NULL;
+	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), ANFU_ENOTFOUND);
+	service.test_captchas = t;
 	anfu_captcha_clear(&c);
 }
 
 /* The table is bounded: the oldest answers make room for new ones. */
 static void test_captcha_hook_table_is_bounded(void **state)
 {
-	struct fix *f = *state;
 	struct anfu_captcha first = { 0 }, c = { 0 };
 	char answer[16];
 
-	assert_int_equal(anfu_iam_captcha_new(&f->iam, NULL, &first), 0);
+	(void)state;
+	assert_int_equal(anfu_iam_captcha_new(&service, NULL, &first), 0);
 	for (int i = 0; i < 256; i++) {
-		assert_int_equal(anfu_iam_captcha_new(&f->iam, NULL, &c), 0);
+		assert_int_equal(anfu_iam_captcha_new(&service, NULL, &c), 0);
 		anfu_captcha_clear(&c);
 	}
-	assert_int_equal(anfu_iam_test_captcha_answer(&f->iam, first.id, answer), ANFU_ENOTFOUND);
+	assert_int_equal(anfu_iam_test_captcha_answer(&service, first.id, answer), ANFU_ENOTFOUND);
 	anfu_captcha_clear(&first);
 }
 #endif
@@ -728,7 +680,7 @@ static const struct anfu_iam_ctx test_ctx = { "203.0.113.9", "test-agent", "dev-
 					      "en", false };
 
 /* A fresh captcha (made directly, so its answer is known). */
-static void solved_captcha(struct fix *f, char id[ANFU_ID_MAX], char answer[16])
+static void solved_captcha(struct anfu_fixture *f, char id[ANFU_ID_MAX], char answer[16])
 {
 	unsigned char *png = NULL;
 	size_t len = 0;
@@ -740,19 +692,20 @@ static void solved_captcha(struct fix *f, char id[ANFU_ID_MAX], char answer[16])
 	free(png);
 }
 
-static int send_code(struct fix *f, const struct anfu_principal *p,
+static int send_code(struct anfu_fixture *f, const struct anfu_principal *p,
 		     const struct anfu_code_req *req, struct anfu_code_sent *out,
 		     struct anfu_iam_err *err)
 {
 	int r;
 
 	memset(err, 0, sizeof(*err));
-	r = anfu_iam_send_code(&f->iam, &test_ctx, p, req, out, err);
+	r = anfu_iam_send_code(&service, &test_ctx, p, req, out, err);
 	assert_int_equal(f->db->tx_depth, 0);
 	return r;
 }
 
-static void index_of(struct fix *f, const char *kind, const char *value, char out[HASH_HEX])
+static void index_of(struct anfu_fixture *f, const char *kind, const char *value,
+		     char out[HASH_HEX])
 {
 	assert_int_equal(anfu_vault_index(f->vault, kind, value, strlen(value), out), 0);
 }
@@ -760,7 +713,7 @@ static void index_of(struct fix *f, const char *kind, const char *value, char ou
 /* req: IAM-MFA-07, IAM-MFA-08, IAM-CAP-01 */
 static void test_send_register_code_to_new_mobile(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_req req = { ANFU_CODE_REGISTER, "sms", "+8613800001050", NULL, NULL };
 	struct anfu_code_sent out;
 	struct anfu_iam_err err;
@@ -800,7 +753,7 @@ static void test_send_register_code_to_new_mobile(void **state)
 /* req: IAM-MFA-08, DATA-MASK-03 */
 static void test_send_register_code_to_email_lower_cases_it(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_req req = { ANFU_CODE_REGISTER, "email", "Dave.Smith@Example.COM", NULL,
 				     NULL };
 	struct anfu_code_sent out;
@@ -824,7 +777,7 @@ static void test_send_register_code_to_email_lower_cases_it(void **state)
 /* req: IAM-CAP-01 */
 static void test_send_register_needs_captcha(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_req req = { ANFU_CODE_REGISTER, "sms", "13800001050", NULL, NULL };
 	struct anfu_code_sent out = { .id = "untouched" };
 	struct anfu_iam_err err;
@@ -838,13 +791,13 @@ static void test_send_register_needs_captcha(void **state)
 	assert_string_equal(out.id, "untouched");
 	assert_int_equal(nsent, 0);
 	assert_int_equal(naudited, 0);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_code", NULL), 0);
 }
 
 /* A wrong captcha is refused and used up. req: IAM-CAP-02 */
 static void test_send_register_wrong_captcha_uses_it_up(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_req req = { ANFU_CODE_REGISTER, "sms", "13800001050", NULL, "WRONG" };
 	struct anfu_code_sent out;
 	struct anfu_iam_err err;
@@ -856,7 +809,7 @@ static void test_send_register_wrong_captcha_uses_it_up(void **state)
 		req.captcha_answer = "WRANG";
 	assert_int_equal(send_code(f, NULL, &req, &out, &err), ANFU_EAUTH);
 	assert_string_equal(err.code, "captcha_invalid");
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_code", NULL), 0);
 	assert_int_equal(nsent, 0);
 	req.captcha_answer = answer;
 	assert_int_equal(send_code(f, NULL, &req, &out, &err), ANFU_EAUTH);
@@ -872,7 +825,7 @@ static void test_send_register_refuses_bad_target_before_captcha(void **state)
 		{ "sms", "alice@example.com" }, { "email", "13800001050" },
 		{ "email", "not-an-address" }, { "sms", NULL },
 	};
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_sent out;
 	struct anfu_iam_err err;
 	char cid[ANFU_ID_MAX], answer[16];
@@ -887,12 +840,15 @@ static void test_send_register_refuses_bad_target_before_captcha(void **state)
 		assert_string_equal(err.field, "target");
 	}
 	/* The captcha was not spent on those. */
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_captcha WHERE used_ms IS NULL"), 1);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_captcha WHERE used_ms IS NULL",
+				       NULL),
+			 1);
 }
 
 static void test_send_refuses_unknown_purpose_and_channel(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_req req = { "reset", "sms", "13800001050", "cap_x", "ABCDE" };
 	struct anfu_code_sent out;
 	struct anfu_iam_err err;
@@ -914,7 +870,7 @@ static void test_send_anonymous_only_register(void **state)
 {
 	static const char *const purposes[] = { ANFU_CODE_LOGIN, ANFU_CODE_STEP_UP,
 						ANFU_CODE_BIND };
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_sent out;
 	struct anfu_iam_err err;
 
@@ -930,7 +886,7 @@ static void test_send_anonymous_only_register(void **state)
 /* req: RISK-RN-03 */
 static void test_send_register_too_soon_still_spends_captcha(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_req req = { ANFU_CODE_REGISTER, "sms", "13800001050", NULL, NULL };
 	struct anfu_code_sent out;
 	struct anfu_iam_err err;
@@ -943,13 +899,16 @@ static void test_send_register_too_soon_still_spends_captcha(void **state)
 	solved_captcha(f, cid, answer);
 	assert_int_equal(send_code(f, NULL, &req, &out, &err), ANFU_ERATE);
 	assert_string_equal(err.code, "code_too_soon");
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 1);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_captcha WHERE used_ms IS NULL"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_code", NULL), 1);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_captcha WHERE used_ms IS NULL",
+				       NULL),
+			 0);
 	assert_int_equal(nsent, 1);
 	assert_int_equal(naudited, 1);
 }
 
-static void insert_user(struct fix *f, const char *id, const char *login_index,
+static void insert_user(struct anfu_fixture *f, const char *id, const char *login_index,
 			const char *phone_index)
 {
 	const struct anfu_param p[] = { ANFU_PS(id), ANFU_PS(login_index), ANFU_PS(phone_index) };
@@ -967,7 +926,7 @@ static void insert_user(struct fix *f, const char *id, const char *login_index,
  * getting a code. req: IAM-ACCT-02 */
 static void test_send_register_to_taken_phone_tells_owner(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_req req = { ANFU_CODE_REGISTER, "sms", "13800001050", NULL, NULL };
 	struct anfu_code_sent out;
 	struct anfu_iam_err err;
@@ -990,8 +949,10 @@ static void test_send_register_to_taken_phone_tells_owner(void **state)
 	assert_string_equal(sent[0].lang, "en");
 	assert_int_equal(sent[0].nargs, 0);
 	/* The same rows as for a new number: a code row (nobody knows it). */
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code WHERE purpose = 'register' "
-				      "AND user_id IS NULL"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_code WHERE purpose = 'register' "
+				       "AND user_id IS NULL",
+				       NULL),
 			 1);
 	assert_string_equal(audited[0].action, "code.sent");
 	assert_non_null(strstr(audited[0].details, "\"delivered\":\"notice\""));
@@ -1000,7 +961,7 @@ static void test_send_register_to_taken_phone_tells_owner(void **state)
 /* An email that is some account's login name counts as taken too. */
 static void test_send_register_to_taken_login_tells_owner(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_code_req req = { ANFU_CODE_REGISTER, "email", "erin@example.com", NULL, NULL };
 	struct anfu_code_sent out;
 	struct anfu_iam_err err;
@@ -1032,7 +993,7 @@ static struct anfu_principal principal(const char *user_id, const char *session_
  * req: IAM-MFA-08 */
 static void test_send_login_code_to_bound_phone(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_principal p = principal("usr_phoneonly0000000000000", "ses_one");
 	/* A target in the request is not where a login code goes. */
 	struct anfu_code_req req = { ANFU_CODE_LOGIN, "sms", "13800009999", NULL, NULL };
@@ -1055,15 +1016,17 @@ static void test_send_login_code_to_bound_phone(void **state)
 	assert_int_equal(verify(f, ANFU_CODE_STEP_UP, idx, "ses_one", sent[0].args[0]),
 			 ANFU_EAUTH);
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, idx, "ses_one", sent[0].args[0]), 0);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code WHERE user_id = "
-				      "'usr_phoneonly0000000000000'"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_code WHERE user_id = "
+				       "'usr_phoneonly0000000000000'",
+				       NULL),
 			 1);
 }
 
 /* req: IAM-MFA-02, IAM-MFA-08 */
 static void test_send_step_up_code_to_bound_email(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_principal p = principal("usr_emailonly0000000000000", "ses_two");
 	struct anfu_code_req req = { ANFU_CODE_STEP_UP, "email", NULL, NULL, NULL };
 	struct anfu_code_sent out;
@@ -1079,7 +1042,7 @@ static void test_send_step_up_code_to_bound_email(void **state)
 
 static void test_send_to_unbound_channel_is_unavailable(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_principal p = principal("usr_emailonly0000000000000", "ses_two");
 	struct anfu_code_req req = { ANFU_CODE_LOGIN, "sms", NULL, NULL, NULL };
 	struct anfu_code_sent out = { .id = "untouched" };
@@ -1096,7 +1059,7 @@ static void test_send_to_unbound_channel_is_unavailable(void **state)
 	assert_int_equal(nsent, 0);
 	assert_int_equal(naudited, 0);
 	assert_int_equal(npokes, 0);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_code", NULL), 0);
 }
 
 /* An active session that proved a second factor just now. */
@@ -1112,7 +1075,7 @@ static struct anfu_principal stepped_up(const char *user_id, const char *session
 /* Bind codes go to the new target, bound to the user and that target. */
 static void test_send_bind_code_to_new_target(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_principal p = stepped_up("usr_phoneonly0000000000000", "ses_one");
 	struct anfu_code_req req = { ANFU_CODE_BIND, "email", "New@Example.com", NULL, NULL };
 	struct anfu_code_sent out;
@@ -1140,7 +1103,7 @@ static void test_send_bind_code_to_new_target(void **state)
  * req: IAM-MFA-02, RISK-RN-03 */
 static void test_send_bind_code_needs_a_recent_step_up(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_principal pending = principal("usr_phoneonly0000000000000", "ses_one");
 	struct anfu_principal old = stepped_up("usr_phoneonly0000000000000", "ses_one");
 	struct anfu_code_req req = { ANFU_CODE_BIND, "sms", "13800009999", NULL, NULL };
@@ -1157,7 +1120,7 @@ static void test_send_bind_code_needs_a_recent_step_up(void **state)
 	assert_string_equal(out.id, "untouched");
 	assert_int_equal(nsent, 0);
 	assert_int_equal(naudited, 0);
-	assert_int_equal(query_int(f, "SELECT COUNT(*) FROM iam_code"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_code", NULL), 0);
 }
 
 int main(void)
@@ -1210,5 +1173,5 @@ int main(void)
 	};
 #undef T
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
 }

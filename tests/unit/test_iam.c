@@ -18,7 +18,6 @@
 #include <cmocka.h>
 
 #include <ctype.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,10 +40,10 @@
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "iam/rbac.h"
-#include "keys/keys.h"
-#include "notify/notify.h"
 #include "store/store.h"
 #include "vault/vault.h"
+
+#include "fixture.h"
 
 #define MIN_MS (60LL * 1000)
 #define DAY_MS (24LL * 60 * MIN_MS)
@@ -56,132 +55,43 @@
 #define PHONE2 "13900002222"
 #define PHONE3 "13852947160" /* no runs of digits: personal-data rule test */
 
-struct fix {
-	char dir[64];
-	char dbpath[128];
-	char ckfile[128];
-	struct anfu_config *cfg;
-	struct anfu_keys *keys;
-	struct anfu_store *store;
-	struct anfu_db *db;
-	struct anfu_audit *audit;
-	struct anfu_vault *vault;
-	struct anfu_notify *notify;
-	struct anfu_iam *iam;
-	char *on_limit; /* the configured value, restored at teardown */
-};
-
 /* Where requests come from: the main listener, and the admin one. */
 static const struct anfu_iam_ctx web = { "198.51.100.7", "Mozilla/5.0 (test)", "dev_a",
 					 "req_1", "en", false };
 static const struct anfu_iam_ctx adm = { "10.0.0.5", "Mozilla/5.0 (console)", "dev_c",
 					 "req_2", "en", true };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
+/* sessions.on_limit as configured: a test points it at a literal, so the
+ * teardown puts the configuration's own string back before it is freed. */
+static char *configured_on_limit;
 
 static int setup(void **state)
 {
-	static const char ini[] = "[argon2]\nopslimit = 1\nmemlimit_kib = 8192\n";
-	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_keys_made made;
-	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
-	struct anfu_audit_cfg acfg;
-	struct anfu_iam_deps deps;
-	char err[256];
+	static const struct anfu_fixture_opts opts = { .name = "iam",
+						       .small_argon2 = true,
+						       .frozen_clock = true };
+	struct anfu_fixture *f = NULL;
 
-	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-iam-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
-	(void)snprintf(f->ckfile, sizeof(f->ckfile), "%s/audit/checkpoints.jsonl", f->dir);
-	assert_int_equal(anfu_keys_init_dir(f->dir, ANFU_CRYPTO_INTL, &made), 0);
-	assert_int_equal(anfu_keys_load(f->dir, ANFU_CRYPTO_INTL, &f->keys), 0);
-	assert_int_equal(anfu_config_load_text(ini, sizeof(ini) - 1, "test.ini", f->dir, &f->cfg,
-					       err, sizeof(err)),
-			 0);
-	f->on_limit = f->cfg->sessions.on_limit;
-	scfg.path = f->dbpath;
-	assert_int_equal(anfu_store_new(&scfg, &f->store), 0);
-	assert_int_equal(anfu_store_db(f->store, &f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-	acfg = (struct anfu_audit_cfg){ ANFU_HASH_SHA256, 1000, 60, f->ckfile };
-	assert_int_equal(anfu_audit_new(&acfg, f->keys, &f->audit), 0);
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &f->vault), 0);
-	assert_int_equal(anfu_notify_new(f->cfg, f->store, f->vault, &f->notify), 0);
-	deps = (struct anfu_iam_deps){ f->cfg, f->store, f->keys, f->audit, f->vault, f->notify };
-	assert_int_equal(anfu_iam_new(&deps, &f->iam), 0);
-	anfu_clock_reset();
-	anfu_clock_freeze(1);
+	assert_int_equal(fixture_open(FIXTURE_IAM, &opts, &f), 0);
+	configured_on_limit = f->cfg->sessions.on_limit;
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
-	anfu_clock_reset();
-	f->cfg->sessions.on_limit = f->on_limit;
-	anfu_iam_free(f->iam);
-	anfu_notify_free(f->notify);
-	anfu_vault_free(f->vault);
-	anfu_audit_free(f->audit);
-	anfu_store_free(f->store);
-	anfu_config_free(f->cfg);
-	anfu_keys_free(f->keys);
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
+	f->cfg->sessions.on_limit = configured_on_limit;
+	fixture_close(f);
 	return 0;
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return anfu_crypto_init();
 }
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-static int64_t count_arg(struct fix *f, const char *sql, const char *arg)
+static int64_t notices(struct anfu_fixture *f, const char *kind)
 {
-	struct anfu_param p[1] = { iam_ps(arg) };
-	int64_t n = -1;
-
-	assert_int_equal(anfu_db_query_int(f->db, sql, p, arg ? 1 : 0, &n), 0);
-	return n;
-}
-
-static int64_t audits(struct fix *f, const char *action)
-{
-	return count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = $1", action);
-}
-
-static int64_t notices(struct fix *f, const char *kind)
-{
-	return count_arg(f, "SELECT COUNT(*) FROM notify_message WHERE kind = $1", kind);
-}
-
-static int text_cb(void *ud, const struct anfu_row *r)
-{
-	const char *s = anfu_row_text(r, 0, NULL);
-
-	(void)snprintf(ud, 256, "%s", s ? s : "(null)");
-	return 1;
-}
-
-/* The first column of the first row as text ("(null)" for NULL). */
-static void text_of(struct fix *f, const char *sql, const char *arg, char out[256])
-{
-	struct anfu_param p[1] = { iam_ps(arg) };
-
-	out[0] = '\0';
-	assert_int_equal(anfu_db_exec(f->db, sql, p, 1, text_cb, out, NULL), 0);
+	return fixture_count(f->db, "SELECT COUNT(*) FROM notify_message WHERE kind = $1", kind);
 }
 
 struct user_spec {
@@ -195,7 +105,7 @@ struct user_spec {
 };
 
 /* Makes a user the way the service does, with its role. */
-static void make_user(struct fix *f, const struct user_spec *s, char id[ANFU_ID_MAX])
+static void make_user(struct anfu_fixture *f, const struct user_spec *s, char id[ANFU_ID_MAX])
 {
 	char norm[256], hash[ANFU_PWHASH_STR_LEN], reason[128];
 	const char *kind = NULL, *rule = NULL;
@@ -227,7 +137,7 @@ static void make_user(struct fix *f, const struct user_spec *s, char id[ANFU_ID_
 	assert_int_equal(anfu_db_commit(f->db), 0);
 }
 
-static void make_customer(struct fix *f, const char *phone, const char *email,
+static void make_customer(struct anfu_fixture *f, const char *phone, const char *email,
 			  char id[ANFU_ID_MAX])
 {
 	struct user_spec s = { ANFU_USER_CUSTOMER, phone, PW1, phone, email, "customer", false };
@@ -235,7 +145,8 @@ static void make_customer(struct fix *f, const char *phone, const char *email,
 	make_user(f, &s, id);
 }
 
-static void make_staff(struct fix *f, const char *name, bool must_change, char id[ANFU_ID_MAX])
+static void make_staff(struct anfu_fixture *f, const char *name, bool must_change,
+		       char id[ANFU_ID_MAX])
 {
 	char email[64];
 	struct user_spec s = { ANFU_USER_STAFF, name, PW1, NULL, email, "operator", must_change };
@@ -245,7 +156,7 @@ static void make_staff(struct fix *f, const char *name, bool must_change, char i
 }
 
 /* A live captcha whose answer the test knows. */
-static void captcha(struct fix *f, char id[ANFU_ID_MAX], char answer[16])
+static void captcha(struct anfu_fixture *f, char id[ANFU_ID_MAX], char answer[16])
 {
 	unsigned char *png = NULL;
 	size_t len = 0;
@@ -258,8 +169,8 @@ static void captcha(struct fix *f, char id[ANFU_ID_MAX], char answer[16])
 }
 
 /* A password login with a solved captcha. */
-static int login(struct fix *f, const struct anfu_iam_ctx *c, const char *name, const char *pw,
-		 struct anfu_login_result *res, struct anfu_iam_err *err)
+static int login(struct anfu_fixture *f, const struct anfu_iam_ctx *c, const char *name,
+		 const char *pw, struct anfu_login_result *res, struct anfu_iam_err *err)
 {
 	char cid[ANFU_ID_MAX], ans[16];
 	struct anfu_login_req req = { name, pw, cid, ans };
@@ -270,7 +181,7 @@ static int login(struct fix *f, const struct anfu_iam_ctx *c, const char *name, 
 	return anfu_iam_login(f->iam, c, &req, res, err ? err : &e);
 }
 
-static int auth_full(struct fix *f, const struct anfu_iam_ctx *c, const char *cookie,
+static int auth_full(struct anfu_fixture *f, const struct anfu_iam_ctx *c, const char *cookie,
 		     const struct anfu_iam_auth_in *tmpl, struct anfu_principal *p,
 		     struct anfu_iam_err *err)
 {
@@ -283,7 +194,7 @@ static int auth_full(struct fix *f, const struct anfu_iam_ctx *c, const char *co
 }
 
 /* A GET of a route open to any session state. */
-static int auth(struct fix *f, const struct anfu_iam_ctx *c, const char *cookie,
+static int auth(struct anfu_fixture *f, const struct anfu_iam_ctx *c, const char *cookie,
 		struct anfu_principal *p, struct anfu_iam_err *err)
 {
 	struct anfu_iam_auth_in in = { 0 };
@@ -295,7 +206,7 @@ static int auth(struct fix *f, const struct anfu_iam_ctx *c, const char *cookie,
 }
 
 /* Issues a one-time code whose digits the test knows. */
-static void issue_code(struct fix *f, const char *purpose, const char *channel,
+static void issue_code(struct anfu_fixture *f, const char *purpose, const char *channel,
 		       const char *user_id, const char *context, char code[8])
 {
 	char idx[IAM_HASH_HEX], id[ANFU_ID_MAX];
@@ -309,7 +220,7 @@ static void issue_code(struct fix *f, const char *purpose, const char *channel,
 }
 
 /* Completes a pending login with an SMS code. */
-static int mfa_sms(struct fix *f, const struct anfu_iam_ctx *c,
+static int mfa_sms(struct anfu_fixture *f, const struct anfu_iam_ctx *c,
 		   const struct anfu_login_result *pending, bool trust,
 		   struct anfu_login_result *res, struct anfu_iam_err *err)
 {
@@ -326,7 +237,7 @@ static int mfa_sms(struct fix *f, const struct anfu_iam_ctx *c,
 
 /* A login that ends ACTIVE: with an SMS second factor (and the device
  * then trusted) when one is asked for. */
-static void login_active(struct fix *f, const struct anfu_iam_ctx *c, const char *name,
+static void login_active(struct anfu_fixture *f, const struct anfu_iam_ctx *c, const char *name,
 			 const char *pw, struct anfu_login_result *res)
 {
 	struct anfu_login_result first;
@@ -349,18 +260,19 @@ static int ct_cb(void *ud, const struct anfu_row *r)
 }
 
 /* The newest queued message of kind, decrypted (caller frees). */
-static char *notice_body(struct fix *f, const char *kind, const char *channel)
+static char *notice_body(struct anfu_fixture *f, const char *kind, const char *channel)
 {
 	struct anfu_param p[2] = { iam_ps(kind), iam_ps(channel) };
 	char id[256] = "", ct[4096] = "";
 	char *body = NULL;
 	size_t len = 0;
 
-	assert_int_equal(anfu_db_exec(f->db,
-				      "SELECT id FROM notify_message WHERE kind = $1 AND channel = $2"
-				      " ORDER BY created_ms DESC, rowid DESC LIMIT 1",
-				      p, 2, text_cb, id, NULL),
-			 0);
+	assert_int_equal(
+		anfu_db_exec(f->db,
+			     "SELECT id FROM notify_message WHERE kind = $1 AND channel = $2"
+			     " ORDER BY created_ms DESC, rowid DESC LIMIT 1",
+			     p, 2, fixture_row_text, id, NULL),
+		0);
 	assert_true(id[0] != '\0');
 	{
 		struct anfu_param q[1] = { iam_ps(id) };
@@ -392,7 +304,7 @@ static void code_in(const char *body, char code[8])
 	fail_msg("no code in the message");
 }
 
-static int64_t user_int(struct fix *f, const char *col_sql, const char *id)
+static int64_t user_int(struct anfu_fixture *f, const char *col_sql, const char *id)
 {
 	int64_t v = -1;
 	struct anfu_param p[1] = { iam_ps(id) };
@@ -401,7 +313,7 @@ static int64_t user_int(struct fix *f, const char *col_sql, const char *id)
 	return v;
 }
 
-static void set_totp(struct fix *f, const char *uid, char secret[64])
+static void set_totp(struct anfu_fixture *f, const char *uid, char secret[64])
 {
 	char *enc = NULL;
 
@@ -423,7 +335,7 @@ static void set_totp(struct fix *f, const char *uid, char secret[64])
 /* req: IAM-HIST-02, IAM-HIST-03, IAM-MFA-03 */
 static void test_login_success_reports_previous_login(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result r1, r2, r3;
 	struct anfu_iam_err e = { NULL, NULL };
 	char uid[ANFU_ID_MAX];
@@ -454,20 +366,21 @@ static void test_login_success_reports_previous_login(void **state)
 	assert_int_equal(r3.failures_since, 1);
 	assert_false(r3.new_device);
 	/* Every attempt is a row: pending, MFA success, failure, success. */
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1",
-				   uid),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1",
+				       uid),
 			 4);
-	assert_int_equal(audits(f, "auth.login"), 2);
-	assert_int_equal(audits(f, "auth.mfa"), 1);
-	assert_int_equal(audits(f, "auth.login_failed"), 1);
-	assert_int_equal(audits(f, "device.trusted"), 1);
+	assert_int_equal(fixture_audits(f->db, "auth.login"), 2);
+	assert_int_equal(fixture_audits(f->db, "auth.mfa"), 1);
+	assert_int_equal(fixture_audits(f->db, "auth.login_failed"), 1);
+	assert_int_equal(fixture_audits(f->db, "device.trusted"), 1);
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 0);
 }
 
 /* req: IAM-LOCK-01 */
 static void test_lockout_on_fifth_failure_not_fourth(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_iam_err e = { NULL, NULL };
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
@@ -478,7 +391,7 @@ static void test_lockout_on_fifth_failure_not_fourth(void **state)
 		assert_int_equal(login(f, &web, PHONE1, PW2, &res, NULL), ANFU_EAUTH);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", a), 4);
-	assert_int_equal(audits(f, "auth.locked"), 0);
+	assert_int_equal(fixture_audits(f->db, "auth.locked"), 0);
 
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(login(f, &web, PHONE2, PW2, &res, NULL), ANFU_EAUTH);
@@ -486,19 +399,20 @@ static void test_lockout_on_fifth_failure_not_fourth(void **state)
 	assert_string_equal(e.code, "invalid_credentials");
 	assert_int_equal(user_int(f, "SELECT locked_until_ms FROM iam_user WHERE id = $1", b),
 			 anfu_clock_now_ms() + 30 * MIN_MS);
-	assert_int_equal(audits(f, "auth.locked"), 1);
+	assert_int_equal(fixture_audits(f->db, "auth.locked"), 1);
 	/* req: IAM-LOCK-04 — the customer is told on the bound phone. */
 	assert_int_equal(notices(f, "lockout"), 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1"
-				      " AND result = 'locked'",
-				   b),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1"
+				       " AND result = 'locked'",
+				       b),
 			 1);
 }
 
 /* req: IAM-LOCK-02 */
 static void test_timed_lock_over_at_30_minutes_not_29_59(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	char a[ANFU_ID_MAX];
 
@@ -522,7 +436,7 @@ static void test_timed_lock_over_at_30_minutes_not_29_59(void **state)
 /* req: IAM-LOCK-01, IAM-LOCK-02 */
 static void test_staff_locked_after_three_until_unlocked(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
 
@@ -556,7 +470,7 @@ static void test_staff_locked_after_three_until_unlocked(void **state)
 /* req: IAM-ANOM-02, IAM-ACCT-06, IAM-HIST-03 */
 static void test_unknown_locked_disabled_and_wrong_listener_look_the_same(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_iam_err e = { NULL, NULL };
 	char a[ANFU_ID_MAX], s[ANFU_ID_MAX];
@@ -567,10 +481,12 @@ static void test_unknown_locked_disabled_and_wrong_listener_look_the_same(void *
 	assert_string_equal(e.code, "invalid_credentials");
 	assert_int_equal(login(f, &web, "nobody@example.cn", PW1, &res, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "invalid_credentials");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id IS NULL"
-				      " AND reason = $1",
-				   "unknown_login"),
-			 2);
+	assert_int_equal(
+		fixture_count(f->db,
+			      "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id IS NULL"
+			      " AND reason = $1",
+			      "unknown_login"),
+		2);
 	/* Customers only on the main listener, staff only on the admin one. */
 	e.code = NULL;
 	assert_int_equal(login(f, &adm, PHONE1, PW1, &res, &e), ANFU_EAUTH);
@@ -589,9 +505,10 @@ static void test_unknown_locked_disabled_and_wrong_listener_look_the_same(void *
 	e.code = NULL;
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "invalid_credentials");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1"
-				      " AND result = 'expired'",
-				   a),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1"
+				       " AND result = 'expired'",
+				       a),
 			 1);
 	/* None of that touched the failure counter. */
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", a), 0);
@@ -600,7 +517,7 @@ static void test_unknown_locked_disabled_and_wrong_listener_look_the_same(void *
 /* req: IAM-CAP-01, IAM-CAP-02 */
 static void test_login_needs_a_live_single_use_captcha(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_iam_err e = { NULL, NULL };
 	struct anfu_login_req req = { PHONE1, PW1, NULL, NULL };
@@ -627,7 +544,7 @@ static void test_login_needs_a_live_single_use_captcha(void **state)
 /* req: IAM-ANOM-02 */
 static void test_credential_stuffing_is_throttled_and_recorded_once(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_iam_err e = { NULL, NULL };
 	struct anfu_iam_ctx other = web;
@@ -641,9 +558,10 @@ static void test_credential_stuffing_is_throttled_and_recorded_once(void **state
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
 	assert_string_equal(e.code, "too_many_failures");
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
-	assert_int_equal(audits(f, "security.credential_stuffing"), 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_login_attempt WHERE result = $1",
-				   "throttled"),
+	assert_int_equal(fixture_audits(f->db, "security.credential_stuffing"), 1);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_login_attempt WHERE result = $1",
+				       "throttled"),
 			 2);
 	other.ip = "203.0.113.9";
 	assert_int_equal(login(f, &other, PHONE1, PW1, &res, NULL), 0);
@@ -655,7 +573,7 @@ static void test_credential_stuffing_is_throttled_and_recorded_once(void **state
 /* req: IAM-ACCT-02, IAM-ACCT-11 */
 static void test_login_names_are_case_insensitive(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct user_spec s = { ANFU_USER_CUSTOMER, "Alice@Example.CN", PW1, NULL,
 			       "alice@example.cn", "customer", false };
@@ -677,19 +595,21 @@ static void test_login_names_are_case_insensitive(void **state)
 /* req: AUD-CNT-02 — fail closed: nothing changes without its audit record */
 static void test_audit_failure_changes_nothing(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	char uid[ANFU_ID_MAX];
 	int64_t attempts;
 
 	make_customer(f, PHONE1, NULL, uid);
-	attempts = count_arg(f, "SELECT COUNT(*) FROM iam_login_attempt WHERE ip <> $1", "");
+	attempts =
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_login_attempt WHERE ip <> $1", "");
 	anfu_audit_inject_fault(f->audit, true);
 	assert_int_equal(login(f, &web, PHONE1, PW2, &res, NULL), ANFU_EAUDIT);
 	anfu_audit_inject_fault(f->audit, false);
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_login_attempt WHERE ip <> $1", ""),
-			 attempts);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_login_attempt WHERE ip <> $1", ""),
+		attempts);
 }
 
 /* ---- second factors ------------------------------------------------------------------ */
@@ -697,7 +617,7 @@ static void test_audit_failure_changes_nothing(void **state)
 /* req: IAM-MFA-01, IAM-SESS-07 */
 static void test_mfa_with_totp_regenerates_session_and_refuses_replay(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result r1, r2;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -728,7 +648,7 @@ static void test_mfa_with_totp_regenerates_session_and_refuses_replay(void **sta
 			 ANFU_EAUTH);
 	assert_string_equal(e.code, "code_invalid");
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 1);
-	assert_int_equal(audits(f, "auth.mfa_failed"), 1);
+	assert_int_equal(fixture_audits(f->db, "auth.mfa_failed"), 1);
 	anfu_clock_advance_ms(30000);
 	assert_int_equal(anfu_totp_code(secret, anfu_clock_now_ms(), code), 0);
 	assert_int_equal(anfu_iam_mfa(f->iam, &web, &p, "totp", code, false, &r2, &e), 0);
@@ -737,7 +657,7 @@ static void test_mfa_with_totp_regenerates_session_and_refuses_replay(void **sta
 /* req: IAM-LOCK-03 */
 static void test_wrong_codes_count_toward_the_lock(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result r1, r2;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -757,7 +677,7 @@ static void test_wrong_codes_count_toward_the_lock(void **state)
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 4);
 	assert_int_equal(anfu_iam_mfa(f->iam, &web, &p, "sms", "000001", false, &r2, &e),
 			 ANFU_EAUTH);
-	assert_int_equal(audits(f, "auth.locked"), 1);
+	assert_int_equal(fixture_audits(f->db, "auth.locked"), 1);
 	/* A locked account's sessions end. */
 	assert_int_equal(auth(f, &web, r1.session, &p, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "session_expired");
@@ -766,7 +686,7 @@ static void test_wrong_codes_count_toward_the_lock(void **state)
 /* req: IAM-MFA-03, IAM-ANOM-01 */
 static void test_new_device_or_network_asks_for_a_factor_and_notifies(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_iam_ctx away = web, phone = web;
 	char uid[ANFU_ID_MAX];
@@ -797,7 +717,7 @@ static void test_new_device_or_network_asks_for_a_factor_and_notifies(void **sta
 /* req: IAM-SESS-01 */
 static void test_idle_session_expires_at_the_limit(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -811,15 +731,16 @@ static void test_idle_session_expires_at_the_limit(void **state)
 	anfu_clock_advance_ms(idle);
 	assert_int_equal(auth(f, &web, res.session, &p, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "session_expired");
-	text_of(f, "SELECT revoke_reason FROM iam_session WHERE user_id = $1", uid, reason);
+	fixture_text(f->db, "SELECT revoke_reason FROM iam_session WHERE user_id = $1", uid,
+		     reason);
 	assert_string_equal(reason, "idle");
-	assert_int_equal(audits(f, "session.ended"), 1);
+	assert_int_equal(fixture_audits(f->db, "session.ended"), 1);
 }
 
 /* req: IAM-SESS-05 */
 static void test_session_ends_at_its_absolute_lifetime(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -835,14 +756,15 @@ static void test_session_ends_at_its_absolute_lifetime(void **state)
 	anfu_clock_advance_ms(10 * MIN_MS);
 	assert_int_equal(auth(f, &web, res.session, &p, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "session_expired");
-	text_of(f, "SELECT revoke_reason FROM iam_session WHERE user_id = $1", uid, reason);
+	fixture_text(f->db, "SELECT revoke_reason FROM iam_session WHERE user_id = $1", uid,
+		     reason);
 	assert_string_equal(reason, "absolute");
 }
 
 /* req: WEB-CONC-02 */
 static void test_session_limit_ends_the_oldest_with_notice(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result s[4], res;
 	struct anfu_principal p0, p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -869,16 +791,18 @@ static void test_session_limit_ends_the_oldest_with_notice(void **state)
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ECONFLICT);
 	assert_string_equal(e.code, "session_limit");
 	assert_int_equal(auth(f, &web, s[1].session, &p, NULL), 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_login_attempt WHERE result = 'denied'"
-				      " AND reason = $1",
-				   "session_limit"),
-			 1);
+	assert_int_equal(
+		fixture_count(f->db,
+			      "SELECT COUNT(*) FROM iam_login_attempt WHERE result = 'denied'"
+			      " AND reason = $1",
+			      "session_limit"),
+		1);
 }
 
 /* req: WEB-CSRF-01 */
 static void test_state_changing_requests_need_the_csrf_token(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -917,7 +841,7 @@ static void test_state_changing_requests_need_the_csrf_token(void **state)
 /* req: IAM-RBAC-01, IAM-SESS-03 */
 static void test_routes_check_state_and_permission(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -949,7 +873,7 @@ static void test_routes_check_state_and_permission(void **state)
 /* req: IAM-SESS-06 */
 static void test_binding_change_ends_the_session_under_enhanced(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -966,21 +890,22 @@ static void test_binding_change_ends_the_session_under_enhanced(void **state)
 	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
 	assert_int_equal(auth(f, &moved, res.session, &p, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "session_expired");
-	text_of(f, "SELECT revoke_reason FROM iam_session WHERE user_id = $1", uid, reason);
+	fixture_text(f->db, "SELECT revoke_reason FROM iam_session WHERE user_id = $1", uid,
+		     reason);
 	assert_string_equal(reason, "binding");
-	assert_int_equal(audits(f, "session.binding_changed"), 1);
+	assert_int_equal(fixture_audits(f->db, "session.binding_changed"), 1);
 	/* The device fingerprint too. */
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
 	moved = web;
 	moved.user_agent = "Other (test)";
 	assert_int_equal(auth(f, &moved, res.session, &p, &e), ANFU_EAUTH);
-	assert_int_equal(audits(f, "session.binding_changed"), 2);
+	assert_int_equal(fixture_audits(f->db, "session.binding_changed"), 2);
 }
 
 /* req: IAM-SESS-02, IAM-SESS-04, IAM-RBAC-04 */
 static void test_logout_and_own_sessions_only(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result a1, a2, b1;
 	struct anfu_principal pa, pa2, pb;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1007,7 +932,7 @@ static void test_logout_and_own_sessions_only(void **state)
 	assert_int_equal(anfu_iam_logout(f->iam, &web, &pa), 0);
 	assert_int_equal(auth(f, &web, a1.session, &pa, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "session_expired");
-	assert_int_equal(audits(f, "auth.logout"), 1);
+	assert_int_equal(fixture_audits(f->db, "auth.logout"), 1);
 	/* Devices are per user too: a fresh session of A, stepped up, still
 	 * does not find B's device. */
 	login_active(f, &web, PHONE1, PW1, &a1);
@@ -1036,7 +961,7 @@ static void test_logout_and_own_sessions_only(void **state)
 /* req: IAM-PWD-01, IAM-PWD-04, IAM-PWD-06, IAM-PWD-11, IAM-PWD-15, IAM-MFA-02 */
 static void test_change_password_rules_history_and_step_up(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res, other, rn;
 	struct anfu_principal p, po;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1064,17 +989,19 @@ static void test_change_password_rules_history_and_step_up(void **state)
 	assert_string_equal(e.code, "invalid_credentials");
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 1);
 	/* Nothing changed so far. */
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_password_history WHERE user_id = $1",
-				   uid),
-			 1);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_password_history WHERE user_id = $1",
+			      uid),
+		1);
 	anfu_clock_advance_ms(1000);
 	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &rn, &e), 0);
-	text_of(f, "SELECT reason FROM iam_password_history WHERE user_id = $1"
-		   " ORDER BY changed_ms DESC LIMIT 1",
-		uid, reason);
+	fixture_text(f->db,
+		     "SELECT reason FROM iam_password_history WHERE user_id = $1"
+		     " ORDER BY changed_ms DESC LIMIT 1",
+		     uid, reason);
 	assert_string_equal(reason, "user_change");
 	assert_int_equal(notices(f, "password_changed"), 1);
-	assert_int_equal(audits(f, "user.password_changed"), 1);
+	assert_int_equal(fixture_audits(f->db, "user.password_changed"), 1);
 	/* This session stays under a new id and CSRF token (IAM-SESS-07); the
 	 * other one ends. */
 	assert_string_not_equal(rn.session, res.session);
@@ -1096,7 +1023,7 @@ static void test_change_password_rules_history_and_step_up(void **state)
 /* req: IAM-MFA-02, IAM-SESS-07 */
 static void test_step_up_records_the_factor_and_rotates_the_session(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res, up;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1109,7 +1036,7 @@ static void test_step_up_records_the_factor_and_rotates_the_session(void **state
 	assert_false(iam_stepped_up(f->iam, &p, anfu_clock_now_ms()));
 	assert_int_equal(anfu_iam_step_up(f->iam, &web, &p, "sms", "000000", &up, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "code_invalid");
-	assert_int_equal(audits(f, "auth.step_up_failed"), 1);
+	assert_int_equal(fixture_audits(f->db, "auth.step_up_failed"), 1);
 	issue_code(f, ANFU_CODE_STEP_UP, "sms", uid, p.session_id, code);
 	assert_int_equal(anfu_iam_step_up(f->iam, &web, &p, "sms", code, &up, &e), 0);
 	assert_string_not_equal(up.session, res.session);
@@ -1125,7 +1052,7 @@ static void test_step_up_records_the_factor_and_rotates_the_session(void **state
 /* req: IAM-ADM-01, IAM-PWD-12, IAM-MFA-13 */
 static void test_staff_first_login_changes_password_and_enrols_totp(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res, pwd, tot;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1148,9 +1075,10 @@ static void test_staff_first_login_changes_password_and_enrols_totp(void **state
 	{
 		char reason[256];
 
-		text_of(f, "SELECT reason FROM iam_password_history WHERE user_id = $1"
-			   " ORDER BY changed_ms DESC, rowid DESC LIMIT 1",
-			sid, reason);
+		fixture_text(f->db,
+			     "SELECT reason FROM iam_password_history WHERE user_id = $1"
+			     " ORDER BY changed_ms DESC, rowid DESC LIMIT 1",
+			     sid, reason);
 		assert_string_equal(reason, "user_change");
 	}
 	/* Leaving a required action renews the session id (IAM-SESS-07). */
@@ -1179,13 +1107,13 @@ static void test_staff_first_login_changes_password_and_enrols_totp(void **state
 	assert_int_equal(login(f, &adm, "oscar", PW2, &res, NULL), 0);
 	assert_int_equal(res.state, ANFU_SESSION_MFA_PENDING);
 	assert_true(res.mfa_methods & ANFU_MFA_TOTP);
-	assert_int_equal(audits(f, "mfa.totp_enrolled"), 1);
+	assert_int_equal(fixture_audits(f->db, "mfa.totp_enrolled"), 1);
 }
 
 /* req: IAM-PWD-07, IAM-PWD-08 */
 static void test_password_expiry_reminder_and_forced_change(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	char uid[ANFU_ID_MAX];
 	int64_t age = f->cfg->password[ANFU_CLASS_CUSTOMER].max_age_days;
@@ -1200,7 +1128,7 @@ static void test_password_expiry_reminder_and_forced_change(void **state)
 	assert_int_equal(notices(f, "password_expiry"), 2); /* SMS and email */
 	assert_int_equal(iam_test_run_jobs(f->iam, f->db), 0);
 	assert_int_equal(notices(f, "password_expiry"), 2); /* once per window */
-	assert_int_equal(audits(f, "user.password_expiry_reminded"), 1);
+	assert_int_equal(fixture_audits(f->db, "user.password_expiry_reminded"), 1);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
 	assert_true(res.password_expires_ms > anfu_clock_now_ms());
 	/* Expired: the login must change it first. */
@@ -1214,7 +1142,7 @@ static void test_password_expiry_reminder_and_forced_change(void **state)
 /* req: IAM-PWD-14, IAM-LOCK-03, IAM-LOCK-04 */
 static void test_payment_password_locks_payments(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1239,7 +1167,7 @@ static void test_payment_password_locks_payments(void **state)
 			 ANFU_ELOCKED);
 	assert_string_equal(e.code, "payment_locked");
 	assert_int_equal(notices(f, "payment_locked"), 1);
-	assert_int_equal(audits(f, "payment.locked"), 1);
+	assert_int_equal(fixture_audits(f->db, "payment.locked"), 1);
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, "582947", &e),
 			 ANFU_ELOCKED);
 	/* The login itself is not locked. */
@@ -1255,7 +1183,7 @@ static void test_payment_password_locks_payments(void **state)
  * day. req: IAM-SESS-01, IAM-CAP-02 */
 static void test_purge_job_ends_idle_sessions_and_drops_spent_rows(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	char uid[ANFU_ID_MAX], cid[ANFU_ID_MAX], ans[16], reason[256];
 
@@ -1264,18 +1192,25 @@ static void test_purge_job_ends_idle_sessions_and_drops_spent_rows(void **state)
 	captcha(f, cid, ans);
 	anfu_clock_advance_ms(f->cfg->session[ANFU_CLASS_CUSTOMER].idle_minutes * MIN_MS);
 	assert_int_equal(iam_test_run_jobs(f->iam, f->db), 0);
-	text_of(f, "SELECT revoke_reason FROM iam_session WHERE user_id = $1", uid, reason);
+	fixture_text(f->db, "SELECT revoke_reason FROM iam_session WHERE user_id = $1", uid,
+		     reason);
 	assert_string_equal(reason, "idle");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_captcha WHERE id = $1", cid), 1);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_captcha WHERE id = $1", cid), 1);
 	anfu_clock_advance_ms(DAY_MS + MIN_MS);
 	assert_int_equal(iam_test_run_jobs(f->iam, f->db), 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_captcha WHERE id = $1", cid), 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_session WHERE user_id = $1", uid), 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_code WHERE user_id = $1", uid), 0);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_captcha WHERE id = $1", cid), 0);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_session WHERE user_id = $1", uid),
+		0);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_code WHERE user_id = $1", uid), 0);
 	/* The history stays. */
-	assert_true(count_arg(f, "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1", uid) >
-		    0);
-	assert_int_equal(audits(f, "iam.purge"), 2);
+	assert_true(fixture_count(f->db,
+				  "SELECT COUNT(*) FROM iam_login_attempt WHERE user_id = $1",
+				  uid) > 0);
+	assert_int_equal(fixture_audits(f->db, "iam.purge"), 2);
 }
 
 /* ---- password reset ------------------------------------------------------------------ */
@@ -1283,7 +1218,7 @@ static void test_purge_job_ends_idle_sessions_and_drops_spent_rows(void **state)
 /* req: IAM-RST-01, IAM-RST-02, IAM-RST-03, IAM-MFA-07 */
 static void test_reset_with_two_factors(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_principal p;
 	struct anfu_reset_start rs;
@@ -1327,14 +1262,14 @@ static void test_reset_with_two_factors(void **state)
 	assert_string_equal(e.code, "reset_invalid");
 	assert_int_equal(auth(f, &web, res.session, &p, &e), ANFU_EAUTH);
 	assert_int_equal(notices(f, "password_reset"), 2);
-	assert_int_equal(audits(f, "user.password_reset"), 1);
+	assert_int_equal(fixture_audits(f->db, "user.password_reset"), 1);
 	assert_int_equal(login(f, &web, PHONE1, PW2, &res, NULL), 0);
 }
 
 /* req: IAM-RST-03 */
 static void test_reset_of_unknown_or_single_factor_account_looks_the_same(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_reset_start rs;
 	struct anfu_reset_confirm rc = { 0 };
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1347,19 +1282,22 @@ static void test_reset_of_unknown_or_single_factor_account_looks_the_same(void *
 	assert_int_equal(rs.expires_ms, anfu_clock_now_ms() + f->cfg->mfa.reset_ttl_s * 1000);
 	captcha(f, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, PHONE1, cid, ans, &rs, &e), 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_reset WHERE user_id IS NULL"
-				      " AND factors = $1",
-				   ""),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_reset WHERE user_id IS NULL"
+				       " AND factors = $1",
+				       ""),
 			 2);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM notify_message WHERE kind <> $1", ""),
-			 0);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM notify_message WHERE kind <> $1", ""),
+		0);
 	rc.reset_id = rs.id;
 	rc.sms_code = "123456";
 	rc.email_code = "654321";
 	rc.new_password = PW2;
 	assert_int_equal(anfu_iam_reset_finish(f->iam, &web, &rc, &e), ANFU_EINVAL);
 	assert_string_equal(e.code, "reset_invalid");
-	assert_int_equal(count_arg(f, "SELECT attempts FROM iam_reset WHERE id = $1", rs.id), 1);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT attempts FROM iam_reset WHERE id = $1", rs.id), 1);
 	/* Expired after reset_ttl. */
 	anfu_clock_advance_ms(f->cfg->mfa.reset_ttl_s * 1000);
 	assert_int_equal(anfu_iam_reset_finish(f->iam, &web, &rc, &e), ANFU_EINVAL);
@@ -1368,7 +1306,7 @@ static void test_reset_of_unknown_or_single_factor_account_looks_the_same(void *
 
 /* ---- registration -------------------------------------------------------------------- */
 
-static int register_with_code(struct fix *f, const char *login_name, const char *channel,
+static int register_with_code(struct anfu_fixture *f, const char *login_name, const char *channel,
 			      const char *norm, struct anfu_user_view *v, struct anfu_iam_err *e)
 {
 	char idx[IAM_HASH_HEX], id[ANFU_ID_MAX], code[8];
@@ -1390,7 +1328,7 @@ static int register_with_code(struct fix *f, const char *login_name, const char 
 /* req: IAM-ACCT-02, DATA-MASK-01, DATA-MASK-04, DATA-MASK-06, DATA-ENC-01 */
 static void test_registration_and_duplicate_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_user_view v;
 	struct anfu_register_req bad = { "13800001111", "000000", PW2, NULL, NULL, NULL };
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1407,8 +1345,8 @@ static void test_registration_and_duplicate_refused(void **state)
 	assert_string_equal(v.real_name, "*三");
 	assert_string_equal(v.id_number, "1****************X");
 	assert_string_equal(v.roles, "customer");
-	assert_int_equal(audits(f, "user.registered"), 1);
-	text_of(f, "SELECT phone_enc FROM iam_user WHERE id = $1", v.id, phone);
+	assert_int_equal(fixture_audits(f->db, "user.registered"), 1);
+	fixture_text(f->db, "SELECT phone_enc FROM iam_user WHERE id = $1", v.id, phone);
 	assert_null(strstr(phone, PHONE1));
 	assert_int_equal(register_with_code(f, PHONE1, "sms", PHONE1, &v, &e), ANFU_EEXIST);
 	assert_string_equal(e.code, "already_exists");
@@ -1419,14 +1357,15 @@ static void test_registration_and_duplicate_refused(void **state)
 	assert_string_equal(v.email, "bob**@e**.cn");
 	assert_int_equal(register_with_code(f, "bob@EXAMPLE.cn", "email", "bob@example.cn", &v, &e),
 			 ANFU_EEXIST);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE kind = $1", "customer"),
-			 2);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_user WHERE kind = $1", "customer"),
+		2);
 }
 
 /* req: IAM-PWD-01 */
 static void test_registration_reports_the_failed_password_rule(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_user_view v;
 	struct anfu_register_req req = { PHONE1, "000000", "abcdefgh", NULL, NULL, NULL };
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1437,8 +1376,9 @@ static void test_registration_reports_the_failed_password_rule(void **state)
 	req.login = "not a login";
 	assert_int_equal(anfu_iam_register(f->iam, &web, &req, &v, &e), ANFU_EINVAL);
 	assert_string_equal(e.field, "login");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE kind = $1", "customer"),
-			 0);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_user WHERE kind = $1", "customer"),
+		0);
 }
 
 /* ---- step-up for sessions and devices, binding, strength, forced change ---------------- */
@@ -1449,7 +1389,7 @@ static void test_registration_reports_the_failed_password_rule(void **state)
  * req: IAM-MFA-02, IAM-SESS-02 */
 static void test_ending_sessions_and_removing_devices_need_a_step_up(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result a1, a2;
 	struct anfu_principal pa, pa2;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1458,7 +1398,7 @@ static void test_ending_sessions_and_removing_devices_need_a_step_up(void **stat
 	make_customer(f, PHONE1, NULL, ua);
 	login_active(f, &web, PHONE1, PW1, &a1);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &a2, NULL), 0);
-	text_of(f, "SELECT id FROM iam_device WHERE user_id = $1", ua, dev);
+	fixture_text(f->db, "SELECT id FROM iam_device WHERE user_id = $1", ua, dev);
 	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(auth(f, &web, a1.session, &pa, NULL), 0);
 	assert_int_equal(auth(f, &web, a2.session, &pa2, NULL), 0);
@@ -1472,17 +1412,20 @@ static void test_ending_sessions_and_removing_devices_need_a_step_up(void **stat
 	assert_int_equal(anfu_iam_remove_device(f->iam, &web, &pa, dev, &e), ANFU_EPERM);
 	assert_string_equal(e.code, "step_up_required");
 	assert_int_equal(auth(f, &web, a2.session, &pa2, NULL), 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_device WHERE user_id = $1"
-				      " AND trusted_ms IS NOT NULL",
-				   ua),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_device WHERE user_id = $1"
+				       " AND trusted_ms IS NOT NULL",
+				       ua),
 			 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'"
-				      " AND details LIKE '%step_up_required%' AND action = $1",
-				   "session.ended"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'"
+				       " AND details LIKE '%step_up_required%' AND action = $1",
+				       "session.ended"),
 			 2);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'"
-				      " AND action = $1",
-				   "device.removed"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied'"
+				       " AND action = $1",
+				       "device.removed"),
 			 1);
 	/* With a second factor now, both go through. */
 	pa.mfa_ms = anfu_clock_now_ms(); /* as anfu_iam_step_up records it */
@@ -1496,7 +1439,7 @@ static void test_ending_sessions_and_removing_devices_need_a_step_up(void **stat
 }
 
 /* Sends a bind code for p to target over channel and returns its digits. */
-static void bind_code(struct fix *f, const struct anfu_principal *p, const char *channel,
+static void bind_code(struct anfu_fixture *f, const struct anfu_principal *p, const char *channel,
 		      const char *target, char code[8])
 {
 	struct anfu_code_req req = { ANFU_CODE_BIND, channel, target, NULL, NULL };
@@ -1513,7 +1456,7 @@ static void bind_code(struct fix *f, const struct anfu_principal *p, const char 
 /* req: IAM-MFA-02, IAM-MFA-09, DATA-ENC-03, DATA-MASK-01, DATA-MASK-03 */
 static void test_binding_a_phone_and_an_email(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	struct anfu_principal p;
 	struct anfu_user_view v;
@@ -1531,21 +1474,24 @@ static void test_binding_a_phone_and_an_email(void **state)
 					       wrong, &v, &e),
 			 ANFU_EAUTH);
 	assert_string_equal(e.code, "code_invalid");
-	assert_int_equal(audits(f, "user.email_bind_failed"), 1);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1"
-				      " AND email_enc IS NULL",
-				   uid),
+	assert_int_equal(fixture_audits(f->db, "user.email_bind_failed"), 1);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_user WHERE id = $1"
+				       " AND email_enc IS NULL",
+				       uid),
 			 1);
 	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "email", "new.mail@example.cn",
 					       code, &v, &e),
 			 0);
 	assert_string_equal(v.email, "new**@e**.cn");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1"
-				      " AND email_index IS NOT NULL AND email_enc NOT LIKE '%example%'",
-				   uid),
-			 1);
+	assert_int_equal(
+		fixture_count(f->db,
+			      "SELECT COUNT(*) FROM iam_user WHERE id = $1"
+			      " AND email_index IS NOT NULL AND email_enc NOT LIKE '%example%'",
+			      uid),
+		1);
 	assert_int_equal(notices(f, "binding_changed"), 0); /* no email before */
-	assert_int_equal(audits(f, "user.email_bound"), 1);
+	assert_int_equal(fixture_audits(f->db, "user.email_bound"), 1);
 	/* Used once. */
 	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "email", "new.mail@example.cn",
 					       code, &v, &e),
@@ -1559,11 +1505,13 @@ static void test_binding_a_phone_and_an_email(void **state)
 	body = notice_body(f, "binding_changed", "sms");
 	assert_non_null(strstr(body, "****4444"));
 	free(body);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = $1"
-				      " AND details LIKE '%****4444%' AND details LIKE '%****1111%'"
-				      " AND details NOT LIKE '%13700004444%'",
-				   "user.phone_bound"),
-			 1);
+	assert_int_equal(
+		fixture_count(f->db,
+			      "SELECT COUNT(*) FROM audit_log WHERE action = $1"
+			      " AND details LIKE '%****4444%' AND details LIKE '%****1111%'"
+			      " AND details NOT LIKE '%13700004444%'",
+			      "user.phone_bound"),
+		1);
 	/* Another account's number, even with its right code: already_exists. */
 	bind_code(f, &p, "sms", PHONE2, code);
 	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "phone", PHONE2, code, &v, &e),
@@ -1577,9 +1525,10 @@ static void test_binding_a_phone_and_an_email(void **state)
 					       &v, &e),
 			 ANFU_EPERM);
 	assert_string_equal(e.code, "step_up_required");
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE action = $1"
-				      " AND outcome = 'denied'",
-				   "user.phone_bound"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = $1"
+				       " AND outcome = 'denied'",
+				       "user.phone_bound"),
 			 2);
 }
 
@@ -1601,7 +1550,7 @@ static void test_password_strength_indicator(void **state)
 		{ PW1, "en", NULL, "strong", true, 3, 4 },
 		{ "Kx9#mQ2$vLp7Zr4!tWj8", "zh", NULL, "强密码", true, 4, 4 },
 	};
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct anfu_iam_ctx c = web;
@@ -1621,14 +1570,15 @@ static void test_password_strength_indicator(void **state)
 		assert_non_null(strstr(st.advice, cases[i].advice));
 	}
 	/* Nothing is stored or audited. */
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM audit_log WHERE seq > $1", "0"), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM audit_log WHERE seq > $1", "0"),
+			 0);
 }
 
 /* A change an administrator forced is recorded as "admin_force"; the first
  * change of an initial password stays "user_change". req: IAM-PWD-11, IAM-PWD-15 */
 static void test_forced_password_change_is_recorded_as_such(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_login_result first, res, rn;
 	struct anfu_principal admin, p;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -1656,9 +1606,10 @@ static void test_forced_password_change_is_recorded_as_such(void **state)
 	p.mfa_ms = 0; /* a required action needs no step-up */
 	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &rn, &e), 0);
 	assert_int_equal(rn.state, ANFU_SESSION_ACTIVE);
-	text_of(f, "SELECT reason FROM iam_password_history WHERE user_id = $1"
-		   " ORDER BY changed_ms DESC, rowid DESC LIMIT 1",
-		uid, reason);
+	fixture_text(f->db,
+		     "SELECT reason FROM iam_password_history WHERE user_id = $1"
+		     " ORDER BY changed_ms DESC, rowid DESC LIMIT 1",
+		     uid, reason);
 	assert_string_equal(reason, "admin_force");
 	assert_int_equal(user_int(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1"
 				     " AND pwd_forced_ms IS NULL AND pwd_must_change = 0",
@@ -1670,7 +1621,7 @@ static void test_forced_password_change_is_recorded_as_such(void **state)
  * like an unknown login, and no code is sent. req: IAM-RST-03, IAM-ADM-02 */
 static void test_staff_reset_from_the_main_listener_is_like_unknown(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_reset_start rs;
 	struct anfu_iam_err e = { NULL, NULL };
 	char sid[ANFU_ID_MAX], secret[64], cid[ANFU_ID_MAX], ans[16];
@@ -1680,17 +1631,19 @@ static void test_staff_reset_from_the_main_listener_is_like_unknown(void **state
 	captcha(f, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, "sam", cid, ans, &rs, &e), 0);
 	assert_true(strncmp(rs.id, "rst_", 4) == 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_reset WHERE id = $1"
-				      " AND user_id IS NULL AND factors = ''",
-				   rs.id),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_reset WHERE id = $1"
+				       " AND user_id IS NULL AND factors = ''",
+				       rs.id),
 			 1);
 	assert_int_equal(notices(f, "reset_code"), 0);
 	/* The admin listener's service would take it (it has no reset route). */
 	captcha(f, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &adm, "sam", cid, ans, &rs, &e), 0);
-	assert_int_equal(count_arg(f, "SELECT COUNT(*) FROM iam_reset WHERE id = $1"
-				      " AND user_id IS NOT NULL",
-				   rs.id),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_reset WHERE id = $1"
+				       " AND user_id IS NOT NULL",
+				       rs.id),
 			 1);
 }
 
@@ -1761,5 +1714,5 @@ int main(void)
 			test_staff_reset_from_the_main_listener_is_like_unknown, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
 }

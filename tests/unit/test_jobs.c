@@ -27,49 +27,16 @@
 #include "jobs/jobs.h"
 #include "store/store.h"
 
+#include "fixture.h"
+
 #define DAY_MS (24LL * 3600 * 1000)
 #define MONTH_MS (30 * DAY_MS)
 
-struct fix {
-	char dir[64];
-	char dbpath[128];
-	struct anfu_store *store;
-	struct anfu_db *db;
-};
-
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
+	static const struct anfu_fixture_opts opts = { .name = "jobs", .frozen_clock = true };
 
-	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-jobs-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
-	scfg.path = f->dbpath;
-	assert_int_equal(anfu_store_new(&scfg, &f->store), 0);
-	assert_int_equal(anfu_store_db(f->store, &f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-	anfu_clock_freeze(1);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	static const char *const suffix[] = { "", "-wal", "-shm" };
-	char p[160];
-
-	anfu_store_free(f->store);
-	for (size_t i = 0; i < 3; i++) {
-		(void)snprintf(p, sizeof(p), "%s%s", f->dbpath, suffix[i]);
-		(void)unlink(p);
-	}
-	(void)rmdir(f->dir);
-	free(f);
-	anfu_clock_reset();
-	return 0;
+	return fixture_setup(state, 0, &opts);
 }
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -129,7 +96,7 @@ static int sched_cb(void *ud, const struct anfu_row *r)
 	return 0;
 }
 
-static struct sched_row sched(struct fix *f, const char *name)
+static struct sched_row sched(struct anfu_fixture *f, const char *name)
 {
 	struct sched_row s = { 0 };
 	struct anfu_param p[] = { ANFU_PS(name) };
@@ -148,7 +115,7 @@ static struct sched_row sched(struct fix *f, const char *name)
 /* req: IAM-ACCT-05 (the monthly account review runs monthly) */
 static void test_monthly_job_runs_when_the_clock_passes_it_and_not_before(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct counter monthly = { .result = "3 dormant accounts reported" };
 	struct counter probe = { 0 };
 	struct anfu_jobs *j = NULL;
@@ -188,7 +155,7 @@ static void test_monthly_job_runs_when_the_clock_passes_it_and_not_before(void *
 /* After a long gap the job runs once, not once per missed interval. */
 static void test_missed_intervals_run_once(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct counter daily = { 0 };
 	struct counter probe = { 0 };
 	struct anfu_jobs *j = NULL;
@@ -212,7 +179,7 @@ static void test_missed_intervals_run_once(void **state)
  * at the very first start. */
 static void test_restart_keeps_the_stored_schedule(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct counter c = { 0 };
 	struct anfu_jobs *j = NULL;
 	int64_t t0 = anfu_clock_now_ms();
@@ -236,7 +203,7 @@ static void test_restart_keeps_the_stored_schedule(void **state)
  * happens once, whichever claims it. */
 static void test_two_schedulers_on_one_store_run_a_due_job_once(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct counter shared = { 0 }, tick_a = { 0 }, tick_b = { 0 };
 	struct anfu_jobs *a = NULL, *b = NULL;
 
@@ -295,7 +262,7 @@ static void *release_later(void *p)
 
 static void test_stop_waits_for_a_running_job(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct slow s = { 0 };
 	struct anfu_jobs *j = NULL;
 	pthread_t t;
@@ -313,7 +280,7 @@ static void test_stop_waits_for_a_running_job(void **state)
 
 static void test_free_without_start_and_null_are_fine(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_jobs *j = NULL;
 
 	anfu_jobs_free(NULL);
@@ -328,7 +295,7 @@ static void test_free_without_start_and_null_are_fine(void **state)
 /* A failing job is recorded and tried again at its next run. */
 static void test_failure_is_recorded_and_retried_next_interval(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct counter c = { .rc = ANFU_EIO, .result = "report file not writable" };
 	struct anfu_jobs *j = NULL;
 
@@ -346,7 +313,7 @@ static void test_failure_is_recorded_and_retried_next_interval(void **state)
 /* A job that leaves its transaction open is rolled back and marked. */
 static void test_open_transaction_is_rolled_back(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct counter c = { .leave_tx_open = true };
 	struct anfu_jobs *j = NULL;
 
@@ -363,7 +330,7 @@ static void test_open_transaction_is_rolled_back(void **state)
 
 static void test_add_refuses_bad_jobs(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct counter c = { 0 };
 	struct anfu_jobs *j = NULL;
 
@@ -383,7 +350,7 @@ static void test_add_refuses_bad_jobs(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_monthly_job_runs_when_the_clock_passes_it_and_not_before),
 		T(test_missed_intervals_run_once),

@@ -6,7 +6,6 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,19 +25,13 @@
 #include "crypto/crypto.h"
 #include "keys/keys.h"
 
+#include "fixture.h"
+
 struct fixture {
-	char dir[64];  /* mkdtemp root */
-	char data[96]; /* the data directory inside it (created by init) */
+	char dir[FIXTURE_DIR_MAX]; /* mkdtemp root */
+	char data[96];		   /* the data directory inside it (created by init) */
 	char other[96];
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -46,8 +39,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-keys-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (fixture_mkdtemp("keys", f->dir) < 0) {
 		free(f);
 		return -1;
 	}
@@ -61,15 +53,9 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	(void)fixture_rmtree(f->dir);
 	free(f);
 	return 0;
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return anfu_crypto_init() == 0 ? 0 : -1;
 }
 
 static void path_of(char *out, size_t cap, const char *data, const char *rel)
@@ -910,5 +896,5 @@ int main(void)
 		T(test_tls_load_refuses_a_key_readable_by_others),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
 }

@@ -15,7 +15,6 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,41 +32,26 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
-#include "base/profile.h"
 #include "base/str.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
-#include "keys/keys.h"
 #include "notify/internal.h"
 #include "notify/notify.h"
 #include "store/store.h"
 #include "vault/vault.h"
+
+#include "fixture.h"
 
 #define PHONE "13812345678"
 #define EMAIL "zhang.sanfeng@example.cn"
 #define USER "usr_4kQm2yXz9bT7wLcVr3Jd0a"
 
 struct fix {
-	char dir[64];
-	char dbpath[128];
+	struct anfu_fixture *fx; /* keys, store, vault; cfg and notify from configure() */
 	char outbox[160];
-	struct anfu_keys *keys;
-	struct anfu_store *store;
-	struct anfu_db *db;
-	struct anfu_vault *vault;
-	struct anfu_config *cfg;
-	struct anfu_notify *n;
 	pid_t sink;
 	char sink_out[160];
 };
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /* (Re)creates the notifier with a configuration whose relay is url. */
 static void configure(struct fix *f, const char *url)
@@ -75,40 +59,31 @@ static void configure(struct fix *f, const char *url)
 	char ini[512], err[256];
 	int len;
 
-	anfu_notify_free(f->n);
-	f->n = NULL;
-	anfu_config_free(f->cfg);
-	f->cfg = NULL;
+	anfu_notify_free(f->fx->notify);
+	f->fx->notify = NULL;
+	anfu_config_free(f->fx->cfg);
+	f->fx->cfg = NULL;
 	len = snprintf(ini, sizeof(ini),
 		       "[mail]\nsmtp_url = %s\nfrom = anfu@example.cn\ntimeout = 5\n"
 		       "[sms]\noutbox = %s\n"
 		       "[notify]\nmax_attempts = 4\nretry_base = 5\n",
 		       url, f->outbox);
 	assert_true(len > 0 && (size_t)len < sizeof(ini));
-	assert_int_equal(anfu_config_load_text(ini, (size_t)len, "test.ini", f->dir, &f->cfg,
-					       err, sizeof(err)),
+	assert_int_equal(anfu_config_load_text(ini, (size_t)len, "test.ini", f->fx->dir,
+					       &f->fx->cfg, err, sizeof(err)),
 			 0);
-	assert_int_equal(anfu_notify_new(f->cfg, f->store, f->vault, &f->n), 0);
+	assert_int_equal(anfu_notify_new(f->fx->cfg, f->fx->store, f->fx->vault, &f->fx->notify),
+			 0);
 }
 
 static int setup(void **state)
 {
+	static const struct anfu_fixture_opts opts = { .name = "notify" };
 	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_keys_made made;
-	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
 
 	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-notify-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
-	(void)snprintf(f->outbox, sizeof(f->outbox), "%s/notify/sms-outbox.jsonl", f->dir);
-	assert_int_equal(anfu_keys_init_dir(f->dir, ANFU_CRYPTO_INTL, &made), 0);
-	assert_int_equal(anfu_keys_load(f->dir, ANFU_CRYPTO_INTL, &f->keys), 0);
-	scfg.path = f->dbpath;
-	assert_int_equal(anfu_store_new(&scfg, &f->store), 0);
-	assert_int_equal(anfu_store_db(f->store, &f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &f->vault), 0);
+	assert_int_equal(fixture_open(FIXTURE_VAULT, &opts, &f->fx), 0);
+	(void)snprintf(f->outbox, sizeof(f->outbox), "%s/notify/sms-outbox.jsonl", f->fx->dir);
 	configure(f, "smtp://127.0.0.1:1");
 	anfu_clock_freeze(1);
 	*state = f;
@@ -129,21 +104,10 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	sink_stop(f);
-	anfu_notify_free(f->n);
-	anfu_config_free(f->cfg);
-	anfu_vault_free(f->vault);
-	anfu_store_free(f->store);
-	anfu_keys_free(f->keys);
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	fixture_close(f->fx);
 	free(f);
 	anfu_clock_reset();
 	return 0;
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return anfu_crypto_init();
 }
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -160,21 +124,13 @@ static int enqueue_committed(struct fix *f, enum anfu_channel ch, const char *ta
 {
 	int r;
 
-	assert_int_equal(anfu_db_begin(f->db), 0);
-	r = anfu_notify_enqueue(f->n, f->db, ch, USER, target, kind, subject, body);
+	assert_int_equal(anfu_db_begin(f->fx->db), 0);
+	r = anfu_notify_enqueue(f->fx->notify, f->fx->db, ch, USER, target, kind, subject, body);
 	if (r == 0)
-		assert_int_equal(anfu_db_commit(f->db), 0);
+		assert_int_equal(anfu_db_commit(f->fx->db), 0);
 	else
-		assert_int_equal(anfu_db_rollback(f->db), 0);
+		assert_int_equal(anfu_db_rollback(f->fx->db), 0);
 	return r;
-}
-
-static int64_t query_int(struct anfu_db *db, const char *sql)
-{
-	int64_t v = -1;
-
-	assert_int_equal(anfu_db_query_int(db, sql, NULL, 0, &v), 0);
-	return v;
 }
 
 static int64_t count_sql(struct fix *f, const char *where)
@@ -182,7 +138,7 @@ static int64_t count_sql(struct fix *f, const char *where)
 	char sql[256];
 
 	(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM notify_message WHERE %s", where);
-	return query_int(f->db, sql);
+	return fixture_count(f->fx->db, sql, NULL);
 }
 
 static char *read_file(const char *path, size_t *ret_len)
@@ -302,8 +258,8 @@ static int sink_start(struct fix *f)
 	char portfile[160];
 	char *txt = NULL;
 
-	(void)snprintf(f->sink_out, sizeof(f->sink_out), "%s/sink.jsonl", f->dir);
-	(void)snprintf(portfile, sizeof(portfile), "%s/sink.port", f->dir);
+	(void)snprintf(f->sink_out, sizeof(f->sink_out), "%s/sink.jsonl", f->fx->dir);
+	(void)snprintf(portfile, sizeof(portfile), "%s/sink.port", f->fx->dir);
 	f->sink = fork();
 	assert_true(f->sink >= 0);
 	if (f->sink == 0) {
@@ -336,12 +292,12 @@ static void test_enqueue_in_a_rolled_back_transaction_sends_nothing(void **state
 	struct fix *f = *state;
 	int sent = -1;
 
-	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_notify_enqueue(f->n, f->db, ANFU_CHANNEL_SMS, USER, PHONE,
-					     "code.login", NULL, "验证码 123456"),
+	assert_int_equal(anfu_db_begin(f->fx->db), 0);
+	assert_int_equal(anfu_notify_enqueue(f->fx->notify, f->fx->db, ANFU_CHANNEL_SMS, USER,
+					     PHONE, "code.login", NULL, "验证码 123456"),
 			 0);
-	assert_int_equal(anfu_db_rollback(f->db), 0);
-	assert_int_equal(anfu_notify_deliver_due(f->n, f->db, &sent), 0);
+	assert_int_equal(anfu_db_rollback(f->fx->db), 0);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 	assert_int_equal(sent, 0);
 	assert_int_equal(count_sql(f, "1 = 1"), 0);
 	assert_int_equal(access(f->outbox, F_OK), -1);
@@ -351,8 +307,8 @@ static void test_enqueue_outside_a_transaction_is_refused(void **state)
 {
 	struct fix *f = *state;
 
-	assert_int_equal(anfu_notify_enqueue(f->n, f->db, ANFU_CHANNEL_SMS, USER, PHONE,
-					     "code.login", NULL, "x"),
+	assert_int_equal(anfu_notify_enqueue(f->fx->notify, f->fx->db, ANFU_CHANNEL_SMS, USER,
+					     PHONE, "code.login", NULL, "x"),
 			 ANFU_EINVAL);
 	assert_int_equal(count_sql(f, "1 = 1"), 0);
 }
@@ -416,7 +372,7 @@ static void test_sms_is_written_to_the_simulator_outbox(void **state)
 	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL,
 					   "【安付】验证码 482913，5分钟内有效。\"quoted\""),
 			 0);
-	assert_int_equal(anfu_notify_deliver_due(f->n, f->db, &sent), 0);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 	assert_int_equal(sent, 1);
 	lines = read_jsonl(f->outbox);
 	assert_int_equal(json_array_size(lines), 1);
@@ -433,16 +389,16 @@ static void test_sms_is_written_to_the_simulator_outbox(void **state)
 			       "status = 'sent' AND attempts = 1 AND sent_ms = %lld "
 			       "AND last_error IS NULL AND channel = 'sms' AND kind = 'code.login'",
 			       jstr(l, "id"), (long long)now);
-		assert_int_equal(query_int(f->db, sql), 1);
+		assert_int_equal(fixture_count(f->fx->db, sql, NULL), 1);
 	}
 	json_decref(lines);
 	assert_int_equal(stat(f->outbox, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	(void)snprintf(dir, sizeof(dir), "%s/notify", f->dir);
+	(void)snprintf(dir, sizeof(dir), "%s/notify", f->fx->dir);
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	/* Sent once: a second pass finds nothing. */
-	assert_int_equal(anfu_notify_deliver_due(f->n, f->db, &sent), 0);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 	assert_int_equal(sent, 0);
 }
 
@@ -457,9 +413,9 @@ static void *race_deliver(void *p)
 	struct racer *rc = p;
 	struct anfu_db *db = NULL;
 
-	rc->r = anfu_store_db(rc->f->store, &db);
+	rc->r = anfu_store_db(rc->f->fx->store, &db);
 	if (rc->r == 0)
-		rc->r = anfu_notify_deliver_due(rc->f->n, db, &rc->sent);
+		rc->r = anfu_notify_deliver_due(rc->f->fx->notify, db, &rc->sent);
 	return NULL;
 }
 
@@ -472,12 +428,12 @@ static void test_concurrent_passes_send_each_message_once(void **state)
 	json_t *lines;
 	int total = 0;
 
-	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_db_begin(f->fx->db), 0);
 	for (int i = 0; i < 40; i++)
-		assert_int_equal(anfu_notify_enqueue(f->n, f->db, ANFU_CHANNEL_SMS, NULL, PHONE,
-						     "code.register", NULL, "code"),
+		assert_int_equal(anfu_notify_enqueue(f->fx->notify, f->fx->db, ANFU_CHANNEL_SMS,
+						     NULL, PHONE, "code.register", NULL, "code"),
 				 0);
-	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(anfu_db_commit(f->fx->db), 0);
 	for (int i = 0; i < 4; i++) {
 		rc[i] = (struct racer){ f, 0, -1 };
 		assert_int_equal(pthread_create(&t[i], NULL, race_deliver, &rc[i]), 0);
@@ -504,12 +460,12 @@ static void test_delivery_thread_sends_after_a_poke(void **state)
 	struct fix *f = *state;
 	json_t *lines = NULL;
 
-	assert_int_equal(anfu_notify_start(f->n), 0);
-	assert_int_equal(anfu_notify_start(f->n), ANFU_EINVAL);
+	assert_int_equal(anfu_notify_start(f->fx->notify), 0);
+	assert_int_equal(anfu_notify_start(f->fx->notify), ANFU_EINVAL);
 	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "lockout", NULL,
 					   "您的账户已锁定"),
 			 0);
-	anfu_notify_poke(f->n);
+	anfu_notify_poke(f->fx->notify);
 	for (int i = 0; i < 500; i++) {
 		if (count_sql(f, "status = 'sent'") == 1)
 			break;
@@ -520,8 +476,8 @@ static void test_delivery_thread_sends_after_a_poke(void **state)
 	assert_int_equal(json_array_size(lines), 1);
 	assert_string_equal(jstr(json_array_get(lines, 0), "text"), "您的账户已锁定");
 	json_decref(lines);
-	anfu_notify_free(f->n); /* stops the thread */
-	f->n = NULL;
+	anfu_notify_free(f->fx->notify); /* stops the thread */
+	f->fx->notify = NULL;
 }
 
 /* ---- email ----------------------------------------------------------------------- */
@@ -541,7 +497,7 @@ static void test_email_reaches_a_real_smtp_sink(void **state)
 	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "code.login", subject,
 					   body),
 			 0);
-	assert_int_equal(anfu_notify_deliver_due(f->n, f->db, &sent), 0);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 	assert_int_equal(sent, 1);
 	lines = read_jsonl(f->sink_out);
 	assert_int_equal(json_array_size(lines), 1);
@@ -592,7 +548,7 @@ static void test_refusing_relay_retries_with_doubling_delays_then_fails(void **s
 		char where[160];
 		int64_t due = anfu_clock_now_ms() + delay_s[attempt - 1] * 1000;
 
-		assert_int_equal(anfu_notify_deliver_due(f->n, f->db, &sent), 0);
+		assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 		assert_int_equal(sent, 0);
 		(void)snprintf(where, sizeof(where),
 			       "status = 'pending' AND attempts = %d AND next_attempt_ms = %lld "
@@ -601,16 +557,16 @@ static void test_refusing_relay_retries_with_doubling_delays_then_fails(void **s
 		assert_int_equal(count_sql(f, where), 1);
 		/* Not due a millisecond early: nothing is tried. */
 		anfu_clock_advance_ms(delay_s[attempt - 1] * 1000 - 1);
-		assert_int_equal(anfu_notify_deliver_due(f->n, f->db, &sent), 0);
+		assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 		assert_int_equal(count_sql(f, where), 1);
 		anfu_clock_advance_ms(1);
 	}
-	assert_int_equal(anfu_notify_deliver_due(f->n, f->db, &sent), 0);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 	assert_int_equal(sent, 0);
 	assert_int_equal(count_sql(f, "status = 'failed' AND attempts = 4"), 1);
 	/* Failed is final. */
 	anfu_clock_advance_ms(7LL * 24 * 3600 * 1000);
-	assert_int_equal(anfu_notify_deliver_due(f->n, f->db, &sent), 0);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 	assert_int_equal(count_sql(f, "status = 'failed' AND attempts = 4"), 1);
 }
 
@@ -636,13 +592,13 @@ static void test_tampered_message_fails_without_retries(void **state)
 			 0);
 	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL, "b"),
 			 0);
-	assert_int_equal(anfu_db_exec(f->db,
+	assert_int_equal(anfu_db_exec(f->fx->db,
 				      "UPDATE notify_message SET body_enc = (SELECT max(body_enc) "
 				      "FROM notify_message) WHERE body_enc <> (SELECT "
 				      "max(body_enc) FROM notify_message)",
 				      NULL, 0, NULL, NULL, NULL),
 			 0);
-	assert_int_equal(anfu_notify_deliver_due(f->n, f->db, &sent), 0);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 	assert_int_equal(sent, 1);
 	assert_int_equal(count_sql(f, "status = 'failed' AND attempts = 1"), 1);
 }
@@ -674,17 +630,17 @@ static void test_database_holds_no_plaintext_of_targets_or_texts(void **state)
 	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "code.reset",
 					   "账户锁定通知", "Reset code 551207"),
 			 0);
-	anfu_notify_free(f->n);
-	f->n = NULL;
-	anfu_vault_free(f->vault);
-	f->vault = NULL;
-	anfu_store_free(f->store);
-	f->store = NULL;
-	f->db = NULL;
-	(void)snprintf(wal, sizeof(wal), "%s-wal", f->dbpath);
-	assert_true(file_has(f->dbpath, "code.reset") || file_has(wal, "code.reset"));
+	anfu_notify_free(f->fx->notify);
+	f->fx->notify = NULL;
+	anfu_vault_free(f->fx->vault);
+	f->fx->vault = NULL;
+	anfu_store_free(f->fx->store);
+	f->fx->store = NULL;
+	f->fx->db = NULL;
+	(void)snprintf(wal, sizeof(wal), "%s-wal", f->fx->dbpath);
+	assert_true(file_has(f->fx->dbpath, "code.reset") || file_has(wal, "code.reset"));
 	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
-		assert_false(file_has(f->dbpath, secrets[i]));
+		assert_false(file_has(f->fx->dbpath, secrets[i]));
 		assert_false(file_has(wal, secrets[i]));
 	}
 }
@@ -768,5 +724,5 @@ int main(void)
 		cmocka_unit_test(test_mail_format_encodes_subjects_and_bodies),
 	};
 #undef T
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
 }

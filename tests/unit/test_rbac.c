@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,63 +27,25 @@
 #include "iam/rbac.h"
 #include "store/store.h"
 
-struct fix {
-	char dir[64];
-	char dbpath[128];
-	struct anfu_db *db;
-};
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
+#include "fixture.h"
 
 static int setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
+	static const struct anfu_fixture_opts opts = { .name = "rbac", .frozen_clock = true };
 
-	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-rbac-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
-	scfg.path = f->dbpath;
-	assert_int_equal(anfu_db_open(&scfg, &f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-#ifdef ANFU_TEST_HOOKS
-	anfu_clock_reset();
-	anfu_clock_freeze(1);
-#endif
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-
-#ifdef ANFU_TEST_HOOKS
-	anfu_clock_reset();
-#endif
-	anfu_db_close(f->db);
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
+	return fixture_setup(state, 0, &opts);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void exec_sql(struct fix *f, const char *sql, const struct anfu_param *p, size_t n)
+static void exec_sql(struct anfu_fixture *f, const char *sql, const struct anfu_param *p, size_t n)
 {
 	assert_int_equal(anfu_db_exec(f->db, sql, p, n, NULL, NULL, NULL), 0);
 }
 
 /* An account of kind with status; expires_ms 0 for none. */
-static void add_user_full(struct fix *f, const char *kind, const char *status, int64_t expires_ms,
-			  char id[ANFU_ID_MAX])
+static void add_user_full(struct anfu_fixture *f, const char *kind, const char *status,
+			  int64_t expires_ms, char id[ANFU_ID_MAX])
 {
 	struct anfu_param p[5];
 
@@ -101,12 +62,12 @@ static void add_user_full(struct fix *f, const char *kind, const char *status, i
 		 p, 5);
 }
 
-static void add_user(struct fix *f, const char *kind, char id[ANFU_ID_MAX])
+static void add_user(struct anfu_fixture *f, const char *kind, char id[ANFU_ID_MAX])
 {
 	add_user_full(f, kind, "active", 0, id);
 }
 
-static int grant(struct fix *f, const char *id, const char *role, char *reason, size_t cap)
+static int grant(struct anfu_fixture *f, const char *id, const char *role, char *reason, size_t cap)
 {
 	int r;
 
@@ -119,14 +80,14 @@ static int grant(struct fix *f, const char *id, const char *role, char *reason, 
 	return r;
 }
 
-static void grant_ok(struct fix *f, const char *id, const char *role)
+static void grant_ok(struct anfu_fixture *f, const char *id, const char *role)
 {
 	char reason[128];
 
 	assert_int_equal(grant(f, id, role, reason, sizeof(reason)), 0);
 }
 
-static void roles_of(struct fix *f, const char *id, char out[256])
+static void roles_of(struct anfu_fixture *f, const char *id, char out[256])
 {
 	assert_int_equal(anfu_rbac_roles(f->db, id, out, 256), 0);
 }
@@ -139,14 +100,6 @@ static bool has_perm(const struct anfu_principal *p, const char *perm)
 		if (strcmp(p->perms[i], perm) == 0)
 			return true;
 	return false;
-}
-
-static int64_t count(struct fix *f, const char *sql)
-{
-	int64_t n = -1;
-
-	assert_int_equal(anfu_db_query_int(f->db, sql, NULL, 0, &n), 0);
-	return n;
 }
 
 /* ---- separation of duties ------------------------------------------------ */
@@ -165,7 +118,7 @@ static const struct {
 /* req: IAM-SOD-01 */
 static void test_conflicting_roles_refused_in_both_orders(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 
 	for (size_t i = 0; i < sizeof(conflict_pairs) / sizeof(conflict_pairs[0]); i++) {
 		for (int order = 0; order < 2; order++) {
@@ -190,7 +143,7 @@ static void test_conflicting_roles_refused_in_both_orders(void **state)
 /* req: IAM-SOD-01 */
 static void test_conflicting_role_set_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char reason[128];
 
 	for (size_t i = 0; i < sizeof(conflict_pairs) / sizeof(conflict_pairs[0]); i++) {
@@ -213,7 +166,7 @@ static void test_conflicting_role_set_refused(void **state)
 
 /* Two roles the conflict table does not know, one holding X.request and
  * the other X.approve. */
-static void add_maker_checker_roles(struct fix *f)
+static void add_maker_checker_roles(struct anfu_fixture *f)
 {
 	exec_sql(f,
 		 "INSERT INTO iam_permission (name, description) VALUES "
@@ -236,7 +189,7 @@ static void add_maker_checker_roles(struct fix *f)
 /* req: IAM-SOD-01, IAM-SOD-03 */
 static void test_maker_and_checker_of_one_type_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char id[ANFU_ID_MAX], id2[ANFU_ID_MAX], reason[128] = "", roles[256];
 
 	add_maker_checker_roles(f);
@@ -268,7 +221,7 @@ static void test_maker_and_checker_of_one_type_refused(void **state)
 /* req: IAM-RBAC-01, IAM-RBAC-02 */
 static void test_grant_and_revoke(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char id[ANFU_ID_MAX], cust[ANFU_ID_MAX], reason[128], roles[256];
 
 	add_user(f, "staff", id);
@@ -284,8 +237,10 @@ static void test_grant_and_revoke(void **state)
 	assert_int_equal(grant(f, id, "customer", reason, sizeof(reason)), ANFU_EINVAL);
 	roles_of(f, cust, roles);
 	assert_string_equal(roles, "");
-	assert_int_equal(count(f, "SELECT COUNT(*) FROM iam_user_role WHERE granted_by = "
-				  "'usr_tester' AND granted_ms > 0"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_user_role WHERE granted_by = "
+				       "'usr_tester' AND granted_ms > 0",
+				       NULL),
 			 2);
 	assert_int_equal(anfu_rbac_revoke(f->db, id, "operator"), 0);
 	assert_int_equal(anfu_rbac_revoke(f->db, id, "operator"), ANFU_ENOTFOUND);
@@ -296,7 +251,7 @@ static void test_grant_and_revoke(void **state)
 /* req: IAM-RBAC-01 */
 static void test_role_fits_kind(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	static const struct {
 		const char *role, *kind;
 		bool fits;
@@ -319,7 +274,7 @@ static void test_role_fits_kind(void **state)
 /* req: IAM-PWD-01 (policy per role class) */
 static void test_role_class(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	static const struct {
 		const char *kind;
 		const char *roles[2];
@@ -361,7 +316,7 @@ static void test_role_class(void **state)
 /* req: IAM-RBAC-01, IAM-LP-01 */
 static void test_load_fills_sorted_unique_permissions(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char id[ANFU_ID_MAX];
 	struct anfu_principal p;
 	int64_t distinct;
@@ -372,8 +327,10 @@ static void test_load_fills_sorted_unique_permissions(void **state)
 	memset(&p, 0, sizeof(p));
 	assert_int_equal(anfu_rbac_load(f->db, id, &p), 0);
 	assert_string_equal(p.roles, "operator,risk_officer");
-	distinct = count(f, "SELECT COUNT(DISTINCT permission) FROM iam_role_permission "
-			    "WHERE role IN ('operator', 'risk_officer')");
+	distinct = fixture_count(f->db,
+				 "SELECT COUNT(DISTINCT permission) FROM iam_role_permission "
+				 "WHERE role IN ('operator', 'risk_officer')",
+				 NULL);
 	assert_int_equal(p.nperms, distinct);
 	for (int i = 1; i < p.nperms; i++)
 		assert_true(strcmp(p.perms[i - 1], p.perms[i]) < 0);
@@ -385,7 +342,7 @@ static void test_load_fills_sorted_unique_permissions(void **state)
 
 static void test_load_unknown_user_leaves_principal(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_principal p;
 
 	memset(&p, 0x5a, sizeof(p));
@@ -397,7 +354,7 @@ static void test_load_unknown_user_leaves_principal(void **state)
 /* More permissions than a principal holds is refused, never truncated. */
 static void test_load_refuses_too_many_permissions(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char id[ANFU_ID_MAX], name[48];
 	struct anfu_principal p;
 
@@ -423,7 +380,7 @@ static void test_load_refuses_too_many_permissions(void **state)
 
 static void test_roles_output_too_small(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char id[ANFU_ID_MAX], out[8] = "keep";
 
 	add_user(f, "staff", id);
@@ -436,7 +393,7 @@ static void test_roles_output_too_small(void **state)
 /* req: IAM-ADM-01 (bootstrap of the first checker) */
 static void test_anyone_holds_counts_active_accounts_only(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	const char *perm = "iam.approval.create_operator.approve";
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX], c[ANFU_ID_MAX];
 	bool held = true;
@@ -465,23 +422,25 @@ static void test_anyone_holds_counts_active_accounts_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_conflicting_roles_refused_in_both_orders, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_conflicting_role_set_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflicting_roles_refused_in_both_orders,
+						setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_conflicting_role_set_refused, setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_maker_and_checker_of_one_type_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_grant_and_revoke, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_role_fits_kind, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_role_class, setup, teardown),
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_grant_and_revoke, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_role_fits_kind, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_role_class, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_load_fills_sorted_unique_permissions, setup,
-						teardown),
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_load_unknown_user_leaves_principal, setup,
-						teardown),
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_load_refuses_too_many_permissions, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_roles_output_too_small, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_anyone_holds_counts_active_accounts_only, setup,
-						teardown),
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_roles_output_too_small, setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_anyone_holds_counts_active_accounts_only,
+						setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

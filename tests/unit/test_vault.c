@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,59 +23,22 @@
 #include "base/mem.h"
 #include "base/profile.h"
 #include "crypto/crypto.h"
-#include "keys/keys.h"
 #include "store/store.h"
 #include "vault/vault.h"
+
+#include "fixture.h"
 
 #define OWNER "usr_4kQm2yXz9bT7wLcVr3Jd0a"
 #define OTHER "usr_9zZm2yXz9bT7wLcVr3Jd0b"
 
-struct fix {
-	char dir[64];
-	char dbpath[128];
-	enum anfu_crypto_profile cp;
-	struct anfu_keys *keys;
-	struct anfu_store *store;
-	struct anfu_db *db;
-	struct anfu_vault *v;
-};
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* A vault fixture under profile cp; fails the test if it cannot be built. */
+static struct anfu_fixture *fix_new(enum anfu_crypto_profile cp)
 {
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
+	const struct anfu_fixture_opts opts = { .name = "vault", .profile = cp };
+	struct anfu_fixture *f = NULL;
 
-static struct fix *fix_new(enum anfu_crypto_profile cp)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_keys_made made;
-	struct anfu_store_cfg scfg = { "sqlite", NULL, 5000 };
-
-	assert_non_null(f);
-	f->cp = cp;
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-vault-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->dbpath, sizeof(f->dbpath), "%s/anfu.db", f->dir);
-	assert_int_equal(anfu_keys_init_dir(f->dir, cp, &made), 0);
-	assert_int_equal(anfu_keys_load(f->dir, cp, &f->keys), 0);
-	scfg.path = f->dbpath;
-	assert_int_equal(anfu_store_new(&scfg, &f->store), 0);
-	assert_int_equal(anfu_store_db(f->store, &f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &f->v), 0);
+	assert_int_equal(fixture_open(FIXTURE_VAULT, &opts, &f), 0);
 	return f;
-}
-
-static void fix_free(struct fix *f)
-{
-	anfu_vault_free(f->v);
-	anfu_store_free(f->store);
-	anfu_keys_free(f->keys);
-	(void)nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(f);
 }
 
 static int setup(void **state)
@@ -85,31 +47,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	fix_free(*state);
-	return 0;
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return anfu_crypto_init();
-}
-
-static int64_t count(struct anfu_db *db, const char *sql)
-{
-	int64_t n = -1;
-
-	assert_int_equal(anfu_db_query_int(db, sql, NULL, 0, &n), 0);
-	return n;
-}
-
-static char *seal(struct fix *f, const char *field, const char *owner, const char *value)
+static char *seal(struct anfu_fixture *f, const char *field, const char *owner, const char *value)
 {
 	char *ct = NULL;
 
-	assert_int_equal(anfu_vault_seal(f->v, field, owner, value, strlen(value), &ct), 0);
+	assert_int_equal(anfu_vault_seal(f->vault, field, owner, value, strlen(value), &ct), 0);
 	assert_non_null(ct);
 	return ct;
 }
@@ -119,7 +61,7 @@ static char *seal(struct fix *f, const char *field, const char *owner, const cha
 /* req: DATA-ENC-03 */
 static void test_seal_then_open_returns_the_value(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	const char *value = "13800138000";
 	char *ct = seal(f, "phone", OWNER, value);
 	char *pt = NULL;
@@ -127,7 +69,7 @@ static void test_seal_then_open_returns_the_value(void **state)
 
 	assert_int_equal(strncmp(ct, "v1.dk_", 6), 0);
 	assert_null(strstr(ct, value));
-	assert_int_equal(anfu_vault_open_field(f->v, f->db, "phone", OWNER, ct, &pt, &len), 0);
+	assert_int_equal(anfu_vault_open_field(f->vault, f->db, "phone", OWNER, ct, &pt, &len), 0);
 	assert_int_equal(len, strlen(value));
 	assert_string_equal(pt, value);
 	anfu_free_secret(pt);
@@ -137,7 +79,7 @@ static void test_seal_then_open_returns_the_value(void **state)
 /* A fresh IV each time: equal values do not give equal ciphertexts. */
 static void test_seal_is_randomised(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char *a = seal(f, "email", OWNER, "li.lei@example.cn");
 	char *b = seal(f, "email", OWNER, "li.lei@example.cn");
 
@@ -148,12 +90,12 @@ static void test_seal_is_randomised(void **state)
 
 static void test_seal_and_open_an_empty_value(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char *ct = NULL, *pt = NULL;
 	size_t len = 99;
 
-	assert_int_equal(anfu_vault_seal(f->v, "name", OWNER, "", 0, &ct), 0);
-	assert_int_equal(anfu_vault_open_field(f->v, f->db, "name", OWNER, ct, &pt, &len), 0);
+	assert_int_equal(anfu_vault_seal(f->vault, "name", OWNER, "", 0, &ct), 0);
+	assert_int_equal(anfu_vault_open_field(f->vault, f->db, "name", OWNER, ct, &pt, &len), 0);
 	assert_int_equal(len, 0);
 	assert_string_equal(pt, "");
 	anfu_free_secret(pt);
@@ -163,14 +105,14 @@ static void test_seal_and_open_an_empty_value(void **state)
 /* req: DATA-ENC-03 (the AAD binds a ciphertext to its column and row) */
 static void test_open_refuses_another_field_or_owner(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char *ct = seal(f, "phone", OWNER, "13800138000");
 	char *pt = (char *)"untouched";
 	size_t len = 7;
 
-	assert_int_equal(anfu_vault_open_field(f->v, f->db, "email", OWNER, ct, &pt, &len),
+	assert_int_equal(anfu_vault_open_field(f->vault, f->db, "email", OWNER, ct, &pt, &len),
 			 ANFU_ECRYPTO);
-	assert_int_equal(anfu_vault_open_field(f->v, f->db, "phone", OTHER, ct, &pt, &len),
+	assert_int_equal(anfu_vault_open_field(f->vault, f->db, "phone", OTHER, ct, &pt, &len),
 			 ANFU_ECRYPTO);
 	assert_string_equal(pt, "untouched");
 	assert_int_equal(len, 7);
@@ -179,7 +121,7 @@ static void test_open_refuses_another_field_or_owner(void **state)
 
 static void test_open_refuses_tampered_text(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char *ct = seal(f, "idno", OWNER, "11010519491231002X");
 	size_t n = strlen(ct);
 	char *pt = NULL;
@@ -190,19 +132,20 @@ static void test_open_refuses_tampered_text(void **state)
 		char saved = ct[i];
 
 		ct[i] = saved == 'A' ? 'B' : 'A';
-		assert_int_equal(anfu_vault_open_field(f->v, f->db, "idno", OWNER, ct, &pt, &len),
-				 ANFU_ECRYPTO);
+		assert_int_equal(
+			anfu_vault_open_field(f->vault, f->db, "idno", OWNER, ct, &pt, &len),
+			ANFU_ECRYPTO);
 		ct[i] = saved;
 	}
 	ct[n - 6] = '\0';
-	assert_int_equal(anfu_vault_open_field(f->v, f->db, "idno", OWNER, ct, &pt, &len),
+	assert_int_equal(anfu_vault_open_field(f->vault, f->db, "idno", OWNER, ct, &pt, &len),
 			 ANFU_ECRYPTO);
 	free(ct);
 }
 
 static void test_open_refuses_malformed_text(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	static const char *const bad[] = {
 		"", "v1", "v1.", "v1..AAAA", "v2.dk_x.AAAA", "V1.dk_x.AAAA", "v1.dk_x",
 		"v1.dk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.AAAA",
@@ -212,41 +155,41 @@ static void test_open_refuses_malformed_text(void **state)
 	size_t len = 0;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(anfu_vault_open_field(f->v, f->db, "phone", OWNER, bad[i], &pt,
-						       &len),
-				 ANFU_ECRYPTO);
+		assert_int_equal(
+			anfu_vault_open_field(f->vault, f->db, "phone", OWNER, bad[i], &pt, &len),
+			ANFU_ECRYPTO);
 }
 
 /* A ciphertext naming a key this database never had. */
 static void test_open_refuses_an_unknown_key(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char *ct = seal(f, "phone", OWNER, "13800138000");
 	char *pt = NULL;
 	size_t len = 0;
 
 	memcpy(ct + strlen("v1.dk_"), "ZZZZ", 4);
-	assert_int_equal(anfu_vault_open_field(f->v, f->db, "phone", OWNER, ct, &pt, &len),
+	assert_int_equal(anfu_vault_open_field(f->vault, f->db, "phone", OWNER, ct, &pt, &len),
 			 ANFU_ECRYPTO);
-	assert_int_equal(anfu_vault_open_field(f->v, NULL, "phone", OWNER, ct, &pt, &len),
+	assert_int_equal(anfu_vault_open_field(f->vault, NULL, "phone", OWNER, ct, &pt, &len),
 			 ANFU_ENOTFOUND);
 	free(ct);
 }
 
 static void test_bad_names_are_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char *ct = NULL;
 	char out[2 * ANFU_HASH_LEN + 1];
 
-	assert_int_equal(anfu_vault_seal(f->v, "ph:one", OWNER, "1", 1, &ct), ANFU_EINVAL);
-	assert_int_equal(anfu_vault_seal(f->v, "", OWNER, "1", 1, &ct), ANFU_EINVAL);
-	assert_int_equal(anfu_vault_seal(f->v, "phone", "", "1", 1, &ct), ANFU_EINVAL);
-	assert_int_equal(anfu_vault_seal(f->v, "phone", "usr 1", "1", 1, &ct), ANFU_EINVAL);
-	assert_int_equal(anfu_vault_seal(f->v, "Phone", OWNER, "1", 1, &ct), ANFU_EINVAL);
+	assert_int_equal(anfu_vault_seal(f->vault, "ph:one", OWNER, "1", 1, &ct), ANFU_EINVAL);
+	assert_int_equal(anfu_vault_seal(f->vault, "", OWNER, "1", 1, &ct), ANFU_EINVAL);
+	assert_int_equal(anfu_vault_seal(f->vault, "phone", "", "1", 1, &ct), ANFU_EINVAL);
+	assert_int_equal(anfu_vault_seal(f->vault, "phone", "usr 1", "1", 1, &ct), ANFU_EINVAL);
+	assert_int_equal(anfu_vault_seal(f->vault, "Phone", OWNER, "1", 1, &ct), ANFU_EINVAL);
 	assert_null(ct);
-	assert_int_equal(anfu_vault_index(f->v, "log in", "a", 1, out), ANFU_EINVAL);
-	assert_int_equal(anfu_vault_token_hash(f->v, "", "a", 1, out), ANFU_EINVAL);
+	assert_int_equal(anfu_vault_index(f->vault, "log in", "a", 1, out), ANFU_EINVAL);
+	assert_int_equal(anfu_vault_token_hash(f->vault, "", "a", 1, out), ANFU_EINVAL);
 }
 
 /* ---- keys across vaults -------------------------------------------------- */
@@ -254,14 +197,14 @@ static void test_bad_names_are_refused(void **state)
 /* req: DATA-ENC-04 (data keys are stored wrapped; one per deployment) */
 static void test_second_vault_on_the_same_store_decrypts(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_vault *v2 = NULL;
 	char *ct = seal(f, "name", OWNER, "张三丰");
 	char *pt = NULL;
 	size_t len = 0;
 
 	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM vault_key"), 1);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM vault_key", NULL), 1);
 	assert_int_equal(anfu_vault_open_field(v2, NULL, "name", OWNER, ct, &pt, &len), 0);
 	assert_string_equal(pt, "张三丰");
 	anfu_free_secret(pt);
@@ -272,7 +215,7 @@ static void test_second_vault_on_the_same_store_decrypts(void **state)
 /* A key made by another vault after ours opened is loaded on first use. */
 static void test_key_not_in_the_cache_is_loaded_from_the_database(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_vault *v2 = NULL;
 	char *old_ct = seal(f, "phone", OWNER, "13800138000");
 	char *new_ct, *pt = NULL;
@@ -283,20 +226,21 @@ static void test_key_not_in_the_cache_is_loaded_from_the_database(void **state)
 				      NULL, NULL),
 			 0);
 	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM vault_key"), 2);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM vault_key WHERE active = 1"), 1);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM vault_key", NULL), 2);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT count(*) FROM vault_key WHERE active = 1", NULL), 1);
 	assert_int_equal(anfu_vault_seal(v2, "phone", OTHER, "13900139000", 11, &new_ct), 0);
 	/* Sealed under the new key: "v1.dk_" + 22 characters differ. */
 	assert_int_not_equal(memcmp(old_ct, new_ct, 6 + 22), 0);
 
-	assert_int_equal(anfu_vault_open_field(f->v, NULL, "phone", OTHER, new_ct, &pt, &len),
+	assert_int_equal(anfu_vault_open_field(f->vault, NULL, "phone", OTHER, new_ct, &pt, &len),
 			 ANFU_ENOTFOUND);
-	assert_int_equal(anfu_vault_open_field(f->v, f->db, "phone", OTHER, new_ct, &pt, &len),
+	assert_int_equal(anfu_vault_open_field(f->vault, f->db, "phone", OTHER, new_ct, &pt, &len),
 			 0);
 	assert_string_equal(pt, "13900139000");
 	anfu_free_secret(pt);
 	/* Now cached: no database needed. */
-	assert_int_equal(anfu_vault_open_field(f->v, NULL, "phone", OTHER, new_ct, &pt, &len),
+	assert_int_equal(anfu_vault_open_field(f->vault, NULL, "phone", OTHER, new_ct, &pt, &len),
 			 0);
 	anfu_free_secret(pt);
 	/* The retired key still decrypts what it sealed. */
@@ -311,19 +255,19 @@ static void test_key_not_in_the_cache_is_loaded_from_the_database(void **state)
 /* req: DATA-ENC-04 */
 static void test_open_refuses_keys_of_another_master_key(void **state)
 {
-	struct fix *f = *state;
-	struct fix *g = fix_new(ANFU_CRYPTO_INTL);
+	struct anfu_fixture *f = *state;
+	struct anfu_fixture *g = fix_new(ANFU_CRYPTO_INTL);
 	struct anfu_vault *v = NULL;
 
 	/* g's master key meets f's wrapped data key. */
 	assert_int_equal(anfu_vault_open(g->keys, f->store, &v), ANFU_ECRYPTO);
 	assert_null(v);
-	fix_free(g);
+	fixture_close(g);
 }
 
 static void test_tampered_wrapped_key_is_refused(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_vault *v = NULL;
 
 	assert_int_equal(anfu_db_exec(f->db,
@@ -336,7 +280,7 @@ static void test_tampered_wrapped_key_is_refused(void **state)
 }
 
 struct race {
-	struct fix *f;
+	struct anfu_fixture *f;
 	struct anfu_vault *v;
 	const char *ct;
 	int r;
@@ -361,7 +305,7 @@ static void *race_open(void *p)
 /* Several threads missing the cache for the same key at once. */
 static void test_concurrent_cache_misses_agree(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_vault *v2 = NULL;
 	struct race rc[6];
 	pthread_t t[6];
@@ -373,7 +317,7 @@ static void test_concurrent_cache_misses_agree(void **state)
 	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
 	assert_int_equal(anfu_vault_seal(v2, "phone", OTHER, "13900139000", 11, &ct), 0);
 	for (int i = 0; i < 6; i++) {
-		rc[i] = (struct race){ f, f->v, ct, -1 };
+		rc[i] = (struct race){ f, f->vault, ct, -1 };
 		assert_int_equal(pthread_create(&t[i], NULL, race_open, &rc[i]), 0);
 	}
 	for (int i = 0; i < 6; i++) {
@@ -399,22 +343,22 @@ static bool is_lower_hex64(const char *s)
 /* req: DATA-ENC-03 (lookups through a keyed blind index) */
 static void test_blind_index_is_deterministic_and_kind_separated(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	struct anfu_vault *v2 = NULL;
 	char a[2 * ANFU_HASH_LEN + 1], b[2 * ANFU_HASH_LEN + 1];
 	char c[2 * ANFU_HASH_LEN + 1], d[2 * ANFU_HASH_LEN + 1];
 
-	assert_int_equal(anfu_vault_index(f->v, "phone", "13800138000", 11, a), 0);
+	assert_int_equal(anfu_vault_index(f->vault, "phone", "13800138000", 11, a), 0);
 	assert_true(is_lower_hex64(a));
 	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
 	assert_int_equal(anfu_vault_index(v2, "phone", "13800138000", 11, b), 0);
 	assert_string_equal(a, b);
-	assert_int_equal(anfu_vault_index(f->v, "login", "13800138000", 11, c), 0);
+	assert_int_equal(anfu_vault_index(f->vault, "login", "13800138000", 11, c), 0);
 	assert_string_not_equal(a, c);
-	assert_int_equal(anfu_vault_index(f->v, "phone", "13800138001", 11, c), 0);
+	assert_int_equal(anfu_vault_index(f->vault, "phone", "13800138001", 11, c), 0);
 	assert_string_not_equal(a, c);
 	/* A token hash of the same name and value is another function. */
-	assert_int_equal(anfu_vault_token_hash(f->v, "phone", "13800138000", 11, d), 0);
+	assert_int_equal(anfu_vault_token_hash(f->vault, "phone", "13800138000", 11, d), 0);
 	assert_true(is_lower_hex64(d));
 	assert_string_not_equal(a, d);
 	anfu_vault_free(v2);
@@ -422,25 +366,25 @@ static void test_blind_index_is_deterministic_and_kind_separated(void **state)
 
 static void test_blind_index_depends_on_the_master_key(void **state)
 {
-	struct fix *f = *state;
-	struct fix *g = fix_new(ANFU_CRYPTO_INTL);
+	struct anfu_fixture *f = *state;
+	struct anfu_fixture *g = fix_new(ANFU_CRYPTO_INTL);
 	char a[2 * ANFU_HASH_LEN + 1], b[2 * ANFU_HASH_LEN + 1];
 
-	assert_int_equal(anfu_vault_index(f->v, "email", "a@example.cn", 12, a), 0);
-	assert_int_equal(anfu_vault_index(g->v, "email", "a@example.cn", 12, b), 0);
+	assert_int_equal(anfu_vault_index(f->vault, "email", "a@example.cn", 12, a), 0);
+	assert_int_equal(anfu_vault_index(g->vault, "email", "a@example.cn", 12, b), 0);
 	assert_string_not_equal(a, b);
-	fix_free(g);
+	fixture_close(g);
 }
 
 static void test_token_hash_is_deterministic_and_purpose_separated(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	char a[2 * ANFU_HASH_LEN + 1], b[2 * ANFU_HASH_LEN + 1], c[2 * ANFU_HASH_LEN + 1];
 
-	assert_int_equal(anfu_vault_token_hash(f->v, "session-id", "tok123", 6, a), 0);
-	assert_int_equal(anfu_vault_token_hash(f->v, "session-id", "tok123", 6, b), 0);
+	assert_int_equal(anfu_vault_token_hash(f->vault, "session-id", "tok123", 6, a), 0);
+	assert_int_equal(anfu_vault_token_hash(f->vault, "session-id", "tok123", 6, b), 0);
 	assert_string_equal(a, b);
-	assert_int_equal(anfu_vault_token_hash(f->v, "csrf", "tok123", 6, c), 0);
+	assert_int_equal(anfu_vault_token_hash(f->vault, "csrf", "tok123", 6, c), 0);
 	assert_string_not_equal(a, c);
 }
 
@@ -473,7 +417,7 @@ static bool file_contains(const char *path, const char *needle)
 	return found;
 }
 
-static bool db_files_contain(struct fix *f, const char *needle)
+static bool db_files_contain(struct anfu_fixture *f, const char *needle)
 {
 	char wal[160];
 
@@ -484,7 +428,7 @@ static bool db_files_contain(struct fix *f, const char *needle)
 /* req: DATA-ENC-03 (the database file never holds personal data in clear) */
 static void test_database_file_holds_no_plaintext(void **state)
 {
-	struct fix *f = *state;
+	struct anfu_fixture *f = *state;
 	static const char *const secrets[] = {
 		"13812345678", "zhang.sanfeng@example.cn", "张三丰", "11010519491231002X",
 	};
@@ -511,8 +455,8 @@ static void test_database_file_holds_no_plaintext(void **state)
 				 0);
 	}
 	/* Close every connection so the WAL is checkpointed into the file. */
-	anfu_vault_free(f->v);
-	f->v = NULL;
+	anfu_vault_free(f->vault);
+	f->vault = NULL;
 	anfu_store_free(f->store);
 	f->store = NULL;
 	f->db = NULL;
@@ -526,7 +470,7 @@ static void test_database_file_holds_no_plaintext(void **state)
 /* req: DATA-ENC-03 (SM4-GCM under crypto=gm) */
 static void test_gm_profile_seals_and_opens(void **state)
 {
-	struct fix *g = fix_new(ANFU_CRYPTO_GM);
+	struct anfu_fixture *g = fix_new(ANFU_CRYPTO_GM);
 	struct anfu_vault *v2 = NULL;
 	char a[2 * ANFU_HASH_LEN + 1], b[2 * ANFU_HASH_LEN + 1];
 	char *ct = seal(g, "phone", OWNER, "13800138000");
@@ -534,26 +478,26 @@ static void test_gm_profile_seals_and_opens(void **state)
 	size_t len = 0;
 
 	(void)state;
-	assert_int_equal(anfu_vault_open_field(g->v, g->db, "phone", OWNER, ct, &pt, &len), 0);
+	assert_int_equal(anfu_vault_open_field(g->vault, g->db, "phone", OWNER, ct, &pt, &len), 0);
 	assert_string_equal(pt, "13800138000");
 	anfu_free_secret(pt);
-	assert_int_equal(anfu_vault_open_field(g->v, g->db, "phone", OTHER, ct, &pt, &len),
+	assert_int_equal(anfu_vault_open_field(g->vault, g->db, "phone", OTHER, ct, &pt, &len),
 			 ANFU_ECRYPTO);
 	assert_int_equal(anfu_vault_open(g->keys, g->store, &v2), 0);
 	assert_int_equal(anfu_vault_open_field(v2, NULL, "phone", OWNER, ct, &pt, &len), 0);
 	anfu_free_secret(pt);
-	assert_int_equal(anfu_vault_index(g->v, "phone", "13800138000", 11, a), 0);
+	assert_int_equal(anfu_vault_index(g->vault, "phone", "13800138000", 11, a), 0);
 	assert_int_equal(anfu_vault_index(v2, "phone", "13800138000", 11, b), 0);
 	assert_string_equal(a, b);
 	assert_true(is_lower_hex64(a));
 	anfu_vault_free(v2);
 	free(ct);
-	fix_free(g);
+	fixture_close(g);
 }
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_seal_then_open_returns_the_value),
 		T(test_seal_is_randomised),
@@ -575,5 +519,5 @@ int main(void)
 		cmocka_unit_test(test_gm_profile_seals_and_opens),
 	};
 #undef T
-	return cmocka_run_group_tests(tests, group_setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
 }

@@ -1,0 +1,303 @@
+/*
+ * tests/unit/fixture: builds and removes the data directory, keys,
+ * configuration, store, audit writer, vault, notifier and IAM service of a
+ * unit test, and answers the tests' small queries (fixture.h).
+ *
+ * Owns everything it builds until fixture_close(). Trusts its caller:
+ * one thread, anfu_crypto_init() done, SQL text from the test itself. The
+ * query helpers fail the running test with cmocka's assertions, as the
+ * test's own checks do.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "config/config.h"
+#include "keys/keys.h"
+#include "notify/notify.h"
+#include "store/store.h"
+#include "vault/vault.h"
+#ifndef FIXTURE_NO_IAM
+#include "iam/iam.h"
+#endif
+
+#include "fixture.h"
+
+/* Directories nftw may hold open at once while removing a tree. */
+#define RMTREE_FDS 16
+
+/* flags together with every piece they need. */
+static unsigned with_needs(unsigned flags)
+{
+	if (flags & FIXTURE_IAM)
+		flags |= FIXTURE_AUDIT | FIXTURE_NOTIFY;
+	if (flags & FIXTURE_NOTIFY)
+		flags |= FIXTURE_CONFIG | FIXTURE_VAULT;
+	if (flags & (FIXTURE_AUDIT | FIXTURE_VAULT))
+		flags |= FIXTURE_KEYS;
+	return flags;
+}
+
+static int build_keys(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
+{
+	struct anfu_keys_made made;
+	int r;
+
+	(void)o;
+	r = anfu_keys_init_dir(fx->dir, fx->profile, &made);
+	if (r < 0)
+		return r;
+	return anfu_keys_load(fx->dir, fx->profile, &fx->keys);
+}
+
+static int build_config(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
+{
+	int r = anfu_config_defaults(fx->dir, &fx->cfg);
+
+	if (r < 0)
+		return r;
+	if (o->small_argon2) {
+		fx->cfg->argon2.opslimit = FIXTURE_ARGON2_OPSLIMIT;
+		fx->cfg->argon2.memlimit_kib = FIXTURE_ARGON2_MEMLIMIT_KIB;
+	}
+	return 0;
+}
+
+static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
+{
+	const struct anfu_store_cfg scfg = { "sqlite", fx->dbpath, FIXTURE_BUSY_TIMEOUT_MS };
+	int r;
+
+	(void)o;
+	r = anfu_store_new(&scfg, &fx->store);
+	if (r < 0)
+		return r;
+	r = anfu_store_db(fx->store, &fx->db);
+	if (r < 0)
+		return r;
+	return anfu_migrate(fx->db, NULL, NULL, NULL, NULL);
+}
+
+/* The writer, and the public key a verifier would read from the directory,
+ * which must be the writer's. */
+static int build_audit(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
+{
+	struct anfu_audit_cfg acfg = { fx->hash, FIXTURE_CHECKPOINT_RECORDS,
+				       FIXTURE_CHECKPOINT_SECONDS, fx->ckfile };
+	char kid[ANFU_KID_MAX];
+	int r;
+
+	if (o->checkpoint_records > 0)
+		acfg.checkpoint_records = o->checkpoint_records;
+	r = anfu_keys_load_audit_public(fx->dir, &fx->audit_pub, kid);
+	if (r < 0)
+		return r;
+	if (strcmp(kid, anfu_keys_audit_kid(fx->keys)) != 0)
+		return ANFU_ECRYPTO;
+	return anfu_audit_new(&acfg, fx->keys, &fx->audit);
+}
+
+static int build_vault(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
+{
+	(void)o;
+	return anfu_vault_open(fx->keys, fx->store, &fx->vault);
+}
+
+static int build_notify(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
+{
+	(void)o;
+	return anfu_notify_new(fx->cfg, fx->store, fx->vault, &fx->notify);
+}
+
+static int build_iam(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
+{
+#ifdef FIXTURE_NO_IAM
+	(void)fx;
+	(void)o;
+	return ANFU_EINVAL;
+#else
+	const struct anfu_iam_deps deps = { fx->cfg,   fx->store, fx->keys,
+					    fx->audit, fx->vault, fx->notify };
+
+	(void)o;
+	return anfu_iam_new(&deps, &fx->iam);
+#endif
+}
+
+/* In anfud's order: each step finds what it needs already built. */
+static const struct step {
+	unsigned flag; /* 0: always */
+	const char *what;
+	int (*build)(struct anfu_fixture *fx, const struct anfu_fixture_opts *o);
+} steps[] = {
+	{ FIXTURE_KEYS, "keys", build_keys },
+	{ FIXTURE_CONFIG, "config", build_config },
+	{ 0, "store", build_store },
+	{ FIXTURE_AUDIT, "audit", build_audit },
+	{ FIXTURE_VAULT, "vault", build_vault },
+	{ FIXTURE_NOTIFY, "notify", build_notify },
+	{ FIXTURE_IAM, "iam", build_iam },
+};
+
+int fixture_mkdtemp(const char *name, char dir[FIXTURE_DIR_MAX])
+{
+	char tmp[FIXTURE_DIR_MAX];
+	int n;
+
+	if (!name || !dir)
+		return ANFU_EINVAL;
+	n = snprintf(tmp, sizeof(tmp), "/tmp/anfu-%s-XXXXXX", name);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return ANFU_EINVAL;
+	if (!mkdtemp(tmp))
+		return ANFU_EIO;
+	memcpy(dir, tmp, sizeof(tmp));
+	return 0;
+}
+
+int fixture_open(unsigned flags, const struct anfu_fixture_opts *opts, struct anfu_fixture **ret)
+{
+	struct anfu_fixture *fx = NULL;
+	const char *what = "arguments";
+	int r = ANFU_EINVAL;
+
+	if (!opts || !ret)
+		goto out;
+	flags = with_needs(flags);
+	fx = anfu_xcalloc(1, sizeof(*fx));
+	fx->profile = opts->profile;
+	fx->hash = opts->profile == ANFU_CRYPTO_GM ? ANFU_HASH_SM3 : ANFU_HASH_SHA256;
+	what = "directory";
+	r = fixture_mkdtemp(opts->name, fx->dir);
+	if (r < 0)
+		goto out;
+	(void)snprintf(fx->dbpath, sizeof(fx->dbpath), "%s/anfu.db", fx->dir);
+	(void)snprintf(fx->ckfile, sizeof(fx->ckfile), "%s/audit/checkpoints.jsonl", fx->dir);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (steps[i].flag != 0 && !(flags & steps[i].flag))
+			continue;
+		what = steps[i].what;
+		r = steps[i].build(fx, opts);
+		if (r < 0)
+			goto out;
+	}
+#ifdef ANFU_TEST_HOOKS
+	if (opts->frozen_clock) {
+		anfu_clock_reset();
+		anfu_clock_freeze(1);
+		fx->frozen_clock = true;
+	}
+#endif
+	*ret = fx;
+	fx = NULL;
+	r = 0;
+out:
+	if (r < 0)
+		print_error("fixture %s: %s failed: %s\n", opts && opts->name ? opts->name : "?",
+			    what, anfu_strerror(r));
+	fixture_close(fx);
+	return r;
+}
+
+void fixture_close(struct anfu_fixture *fx)
+{
+	if (!fx)
+		return;
+#ifdef ANFU_TEST_HOOKS
+	if (fx->frozen_clock)
+		anfu_clock_reset();
+#endif
+#ifndef FIXTURE_NO_IAM
+	anfu_iam_free(fx->iam);
+#endif
+	anfu_notify_free(fx->notify);
+	anfu_vault_free(fx->vault);
+	anfu_audit_free(fx->audit);
+	anfu_store_free(fx->store);
+	anfu_config_free(fx->cfg);
+	anfu_sigkey_free(fx->audit_pub);
+	anfu_keys_free(fx->keys);
+	if (fx->dir[0] != '\0')
+		(void)fixture_rmtree(fx->dir);
+	free(fx);
+}
+
+int fixture_setup(void **state, unsigned flags, const struct anfu_fixture_opts *opts)
+{
+	struct anfu_fixture *fx = NULL;
+	int r = fixture_open(flags, opts, &fx);
+
+	if (r < 0)
+		return r;
+	*state = fx;
+	return 0;
+}
+
+int fixture_teardown(void **state)
+{
+	fixture_close(*state);
+	*state = NULL;
+	return 0;
+}
+
+int fixture_group_setup(void **state)
+{
+	(void)state;
+	return anfu_crypto_init();
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int fixture_rmtree(const char *dir)
+{
+	if (!dir)
+		return ANFU_EINVAL;
+	return nftw(dir, rm_entry, RMTREE_FDS, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : ANFU_EIO;
+}
+
+int64_t fixture_count(struct anfu_db *db, const char *sql, const char *arg)
+{
+	const struct anfu_param p[1] = { ANFU_PS(arg) };
+	int64_t n = -1;
+
+	assert_int_equal(anfu_db_query_int(db, sql, p, arg ? 1 : 0, &n), 0);
+	return n;
+}
+
+int fixture_row_text(void *ud, const struct anfu_row *r)
+{
+	const char *s = anfu_row_text(r, 0, NULL);
+
+	(void)snprintf(ud, FIXTURE_TEXT_MAX, "%s", s ? s : "(null)");
+	return 1; /* the first row only */
+}
+
+void fixture_text(struct anfu_db *db, const char *sql, const char *arg, char out[FIXTURE_TEXT_MAX])
+{
+	const struct anfu_param p[1] = { ANFU_PS(arg) };
+
+	out[0] = '\0';
+	assert_int_equal(anfu_db_exec(db, sql, p, arg ? 1 : 0, fixture_row_text, out, NULL), 0);
+}
+
+int64_t fixture_audits(struct anfu_db *db, const char *action)
+{
+	return fixture_count(db, "SELECT COUNT(*) FROM audit_log WHERE action = $1", action);
+}

@@ -14,10 +14,9 @@
 #include "audit/audit.h"
 #include "crypto/crypto.h"
 
-static const char test_pub_pem[] =
-	"-----BEGIN PUBLIC KEY-----\n"
-	"MCowBQYDK2VwAyEAqrIPrBggCUMjAHv/Vb1QRSlZBLK79cIDeB2AqKzD3Eo=\n"
-	"-----END PUBLIC KEY-----\n";
+static const char test_pub_pem[] = "-----BEGIN PUBLIC KEY-----\n"
+				   "MCowBQYDK2VwAyEAqrIPrBggCUMjAHv/Vb1QRSlZBLK79cIDeB2AqKzD3Eo=\n"
+				   "-----END PUBLIC KEY-----\n";
 
 static struct anfu_sigkey *test_key(void)
 {

@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct anfu_buf dump;
 	char err[512];
 
-	if (anfu_config_load_text((const char *)data, size, "fuzz.conf", FUZZ_DATA_DIR, &c,
-				  err, sizeof(err)) != 0)
+	if (anfu_config_load_text((const char *)data, size, "fuzz.conf", FUZZ_DATA_DIR, &c, err,
+				  sizeof(err)) != 0)
 		return 0;
 	anfu_buf_init(&dump, 1024 * 1024);
 	if (anfu_config_dump(c, &dump) != 0)

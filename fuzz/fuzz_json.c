@@ -39,17 +39,15 @@ static bool check_currency(const char *s, size_t len)
 }
 
 static const struct anfu_jfield fields[] = {
-	{ "merchant", ANFU_JT_STRING, offsetof(struct payment_req, merchant), true, 1, 64,
-	  NULL },
+	{ "merchant", ANFU_JT_STRING, offsetof(struct payment_req, merchant), true, 1, 64, NULL },
 	{ "currency", ANFU_JT_STRING, offsetof(struct payment_req, currency), false, 3, 3,
 	  check_currency },
 	{ "memo", ANFU_JT_STRING, offsetof(struct payment_req, memo), false, 0, 0, NULL },
 	{ "amount", ANFU_JT_INT, offsetof(struct payment_req, amount), true, 1,
 	  INT64_C(100000000000), NULL },
-	{ "installments", ANFU_JT_INT, offsetof(struct payment_req, installments), false,
-	  1, 24, NULL },
-	{ "capture", ANFU_JT_BOOL, offsetof(struct payment_req, capture), false, 0, 0,
+	{ "installments", ANFU_JT_INT, offsetof(struct payment_req, installments), false, 1, 24,
 	  NULL },
+	{ "capture", ANFU_JT_BOOL, offsetof(struct payment_req, capture), false, 0, 0, NULL },
 };
 
 static void check_result(const struct payment_req *req)

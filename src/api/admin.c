@@ -21,8 +21,10 @@
 #include "iam/iam.h"
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
-#define F_STR(st, name, req, lo, hi) \
-	{ #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL }
+#define F_STR(st, name, req, lo, hi)                                                \
+	{                                                                           \
+#name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL \
+	}
 
 /* The {id} path parameter as a C string when it has the shape of an id of
  * prefix; otherwise the request fails as not found. */
@@ -123,14 +125,11 @@ static const struct anfu_jfield create_fields[] = {
 	  username_ok },
 	F_STR(create_body, merchant_id, true, 1, 64),
 	F_STR(create_body, role, true, 1, 32),
-	{ "email", ANFU_JT_STRING, offsetof(struct create_body, email), false, 5, 254,
-	  email_ok },
-	{ "phone", ANFU_JT_STRING, offsetof(struct create_body, phone), false, 11, 14,
-	  mobile_ok },
+	{ "email", ANFU_JT_STRING, offsetof(struct create_body, email), false, 5, 254, email_ok },
+	{ "phone", ANFU_JT_STRING, offsetof(struct create_body, phone), false, 11, 14, mobile_ok },
 	{ "expires_at_ms", ANFU_JT_INT, offsetof(struct create_body, expires_at_ms), false, 0,
 	  INT64_MAX, NULL },
-	{ "temporary", ANFU_JT_BOOL, offsetof(struct create_body, temporary), false, 0, 0,
-	  NULL },
+	{ "temporary", ANFU_JT_BOOL, offsetof(struct create_body, temporary), false, 0, 0, NULL },
 };
 
 int anfu_api_admin_user_create(struct anfu_req *req, struct anfu_resp *resp)
@@ -233,7 +232,8 @@ static int approval_shape(struct anfu_req *req, json_t *root, const char **ret_t
 	const char *key;
 	json_t *v, *type, *payload;
 
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		if (strcmp(key, "type") != 0 && strcmp(key, "payload") != 0)
 			return anfu_req_fail(req, ANFU_EINVAL, "unknown_field", key);
 	}

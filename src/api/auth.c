@@ -25,8 +25,10 @@
 /* Password fields are decoded up to this many characters so that the
  * policy, not the decoder, answers an over-long one (password_too_long). */
 #define PASSWORD_FIELD_MAX 1024
-#define F_STR(st, name, req, lo, hi) \
-	{ #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL }
+#define F_STR(st, name, req, lo, hi)                                                \
+	{                                                                           \
+#name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL \
+	}
 
 static const char *cstr(struct anfu_str s)
 {
@@ -109,8 +111,8 @@ static const struct anfu_jfield register_fields[] = {
 	F_STR(register_body, password, true, 0, PASSWORD_FIELD_MAX),
 	F_STR(register_body, nickname, false, 1, 32),
 	F_STR(register_body, real_name, false, 1, 32),
-	{ "id_number", ANFU_JT_STRING, offsetof(struct register_body, id_number), false, 18,
-	  18, is_resident_id },
+	{ "id_number", ANFU_JT_STRING, offsetof(struct register_body, id_number), false, 18, 18,
+	  is_resident_id },
 };
 
 int anfu_api_register_user(struct anfu_req *req, struct anfu_resp *resp)
@@ -125,7 +127,7 @@ int anfu_api_register_user(struct anfu_req *req, struct anfu_resp *resp)
 
 	if (r < 0)
 		return r;
-	rr = (struct anfu_register_req){ cstr(b.login), cstr(b.code), cstr(b.password),
+	rr = (struct anfu_register_req){ cstr(b.login),	   cstr(b.code),      cstr(b.password),
 					 cstr(b.nickname), cstr(b.real_name), cstr(b.id_number) };
 	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_register(app->iam, &ctx, &rr, &v, &e);
@@ -234,8 +236,7 @@ int anfu_api_step_up(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return r;
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_step_up(app->iam, &ctx, req->principal, cstr(b.method), cstr(b.code), lr,
-			     &e);
+	r = anfu_iam_step_up(app->iam, &ctx, req->principal, cstr(b.method), cstr(b.code), lr, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
 	return login_out(req, resp, lr);

@@ -37,8 +37,7 @@ int anfu_api_iam_fail(struct anfu_req *req, int err, const struct anfu_iam_err *
 /* The unauthorised-use warning shown to staff (IAM-ADM-03), "zh"/"en". */
 const char *anfu_api_banner_text(const char *lang);
 /* A PNG as a data: URI string in the arena. */
-int anfu_api_png_uri(struct anfu_req *req, const unsigned char *png, size_t len,
-		     const char **ret);
+int anfu_api_png_uri(struct anfu_req *req, const unsigned char *png, size_t len, const char **ret);
 
 /* health.c */
 int anfu_api_healthz(struct anfu_req *req, struct anfu_resp *resp);

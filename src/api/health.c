@@ -69,10 +69,10 @@ int anfu_api_readyz(struct anfu_req *req, struct anfu_resp *resp)
 	if (!ok) {
 		/* The uniform error shape, plus which check failed. */
 		resp->status = 503;
-		resp->body = json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", "not_ready",
-				       "message", anfu_http_error_message("not_ready",
-									  anfu_req_lang(req)),
-				       "request_id", req->request_id, "checks", checks);
+		resp->body =
+			json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", "not_ready", "message",
+				  anfu_http_error_message("not_ready", anfu_req_lang(req)),
+				  "request_id", req->request_id, "checks", checks);
 		return resp->body ? 0 : ANFU_EINTERNAL;
 	}
 	resp->body = json_pack("{s:s,s:o}", "status", "ready", "checks", checks);
@@ -90,14 +90,16 @@ int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp)
 	anfu_buf_init(&b, 4 * 1024 * 1024);
 	r = anfu_http_metrics(app->server, &b);
 	if (r == 0)
-		r = anfu_buf_appends(&b, "# HELP anfu_db_commit_duration_seconds Database commit latency.\n"
-					  "# TYPE anfu_db_commit_duration_seconds histogram\n");
+		r = anfu_buf_appends(
+			&b, "# HELP anfu_db_commit_duration_seconds Database commit latency.\n"
+			    "# TYPE anfu_db_commit_duration_seconds histogram\n");
 	if (r == 0)
 		r = anfu_hist_render(&anfu_store_commit_hist, "anfu_db_commit_duration_seconds", "",
 				     &b);
 	if (r == 0)
 		r = anfu_buf_appendf(&b,
-				     "# HELP anfu_audit_chain_length Sequence number of the newest audit record.\n"
+				     "# HELP anfu_audit_chain_length Sequence number of the newest "
+				     "audit record.\n"
 				     "# TYPE anfu_audit_chain_length gauge\n"
 				     "anfu_audit_chain_length %" PRId64 "\n"
 				     "# HELP anfu_start_time_seconds Start time of the process.\n"

@@ -25,8 +25,10 @@
 /* Password fields are decoded up to this many characters so that the
  * policy, not the decoder, answers an over-long one (password_too_long). */
 #define PASSWORD_FIELD_MAX 1024
-#define F_STR(st, name, req, lo, hi) \
-	{ #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL }
+#define F_STR(st, name, req, lo, hi)                                                \
+	{                                                                           \
+#name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL \
+	}
 
 /* Shorthand for the handlers below. */
 #define CTX(req, ctx) anfu_api_ctx((req), &(ctx))
@@ -61,8 +63,8 @@ int anfu_api_me_logins(struct anfu_req *req, struct anfu_resp *resp)
 	json_t *items = NULL;
 	int r;
 
-	if (limit_text && (anfu_parse_i64(anfu_str_c(limit_text), &limit) < 0 || limit < 1 ||
-			   limit > 100))
+	if (limit_text &&
+	    (anfu_parse_i64(anfu_str_c(limit_text), &limit) < 0 || limit < 1 || limit > 100))
 		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
 	CTX(req, ctx);
 	r = anfu_iam_my_logins(app->iam, &ctx, req->principal, (int)limit, &items);
@@ -214,8 +216,8 @@ int anfu_api_me_totp(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_api_png_uri(req, en.qr_png, en.qr_png_len, &qr);
 	if (r == 0) {
 		resp->status = 201;
-		resp->body = json_pack("{s:s,s:s,s:s}", "secret", en.secret, "otpauth_uri",
-				       en.uri, "qr_png", qr);
+		resp->body = json_pack("{s:s,s:s,s:s}", "secret", en.secret, "otpauth_uri", en.uri,
+				       "qr_png", qr);
 	}
 	anfu_totp_enrolment_clear(&en);
 	return r;

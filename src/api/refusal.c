@@ -23,8 +23,8 @@ void anfu_api_on_refusal(struct anfu_req *req, int status, const char *code)
 		.device = "",
 		.request_id = req->request_id,
 	};
-	json_t *details = json_pack("{s:s,s:s,s:i,s:s}", "method", req->method, "path",
-				    req->path, "status", status, "code", code ? code : "");
+	json_t *details = json_pack("{s:s,s:s,s:i,s:s}", "method", req->method, "path", req->path,
+				    "status", status, "code", code ? code : "");
 	struct anfu_audit_event ev = {
 		.actor = &actor,
 		.action = "http.refused",

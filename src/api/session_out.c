@@ -98,7 +98,8 @@ json_t *anfu_api_login_json(const struct anfu_req *req, const struct anfu_login_
 	anfu_json_set(o, "previous_login", prev);
 	anfu_json_set(o, "failures_since_last_login", json_integer(lr->failures_since));
 	anfu_json_set(o, "password_expires_at_ms",
-		      lr->password_expires_ms ? json_integer(lr->password_expires_ms) : json_null());
+		      lr->password_expires_ms ? json_integer(lr->password_expires_ms)
+					      : json_null());
 	anfu_json_set(o, "new_device", json_boolean(lr->new_device));
 	anfu_json_set(o, "ended_session",
 		      lr->ended_session[0] ? json_string(lr->ended_session) : json_null());
@@ -116,8 +117,9 @@ int anfu_api_session_renewed(struct anfu_req *req, struct anfu_resp *resp,
 	if (r < 0)
 		return r;
 	resp->status = 200;
-	resp->body = json_pack("{s:s,s:s,s:o}", "csrf_token", lr->csrf, "state",
-			       state_name(lr->state), "required_actions", required_json(lr->required));
+	resp->body =
+		json_pack("{s:s,s:s,s:o}", "csrf_token", lr->csrf, "state", state_name(lr->state),
+			  "required_actions", required_json(lr->required));
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
@@ -128,8 +130,7 @@ int anfu_api_iam_fail(struct anfu_req *req, int err, const struct anfu_iam_err *
 	return err;
 }
 
-int anfu_api_png_uri(struct anfu_req *req, const unsigned char *png, size_t len,
-		     const char **ret)
+int anfu_api_png_uri(struct anfu_req *req, const unsigned char *png, size_t len, const char **ret)
 {
 	static const char prefix[] = "data:image/png;base64,";
 	char *b64 = anfu_base64_encode(png, len);

@@ -127,7 +127,8 @@ static int check_keys(const json_t *v, int depth, const char **ret_key)
 	if (depth > DETAILS_DEPTH_MAX)
 		return ANFU_EINVAL;
 	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, k, child) {
+		json_object_foreach((json_t *)v, k, child)
+		{
 			if (looks_secret(k)) {
 				*ret_key = k;
 				return ANFU_EINVAL;
@@ -136,9 +137,8 @@ static int check_keys(const json_t *v, int depth, const char **ret_key)
 				return ANFU_EINVAL;
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, child)
-			if (check_keys(child, depth + 1, ret_key) < 0)
-				return ANFU_EINVAL;
+		json_array_foreach(v, i, child) if (check_keys(child, depth + 1, ret_key) <
+						    0) return ANFU_EINVAL;
 	}
 	return 0;
 }
@@ -157,8 +157,8 @@ static int details_text(const json_t *details, struct anfu_buf *out)
 	if (check_keys(details, 0, &bad) < 0) {
 		/* The key name itself is safe to log; its value is not. */
 		anfu_log_warn("audit.append", "details refused: %s%.64s%s",
-			      bad ? "credential-like key \"" : "nested too deeply",
-			      bad ? bad : "", bad ? "\"" : "");
+			      bad ? "credential-like key \"" : "nested too deeply", bad ? bad : "",
+			      bad ? "\"" : "");
 		return ANFU_EINVAL;
 	}
 	if (anfu_json_append(out, details) < 0 || !anfu_utf8_valid(out->data, out->len)) {
@@ -267,7 +267,8 @@ static int write_rec(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_re
 	int64_t changes = 0;
 	int rv;
 
-	rv = anfu_db_exec(db, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+	rv = anfu_db_exec(db,
+			  "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
 			  NULL, 0, prev_row, &pv, NULL);
 	if (rv < 0)
 		return rv;
@@ -309,8 +310,8 @@ static void note_appended(struct anfu_audit *a, int64_t seq)
 	}
 }
 
-int anfu_audit_append(struct anfu_audit *a, struct anfu_db *db,
-		      const struct anfu_audit_event *ev, int64_t *ret_seq)
+int anfu_audit_append(struct anfu_audit *a, struct anfu_db *db, const struct anfu_audit_event *ev,
+		      int64_t *ret_seq)
 {
 	struct audit_rec rec;
 	struct anfu_buf details;
@@ -353,8 +354,7 @@ out:
 	return r;
 }
 
-int anfu_audit_record(struct anfu_audit *a, struct anfu_store *s,
-		      const struct anfu_audit_event *ev)
+int anfu_audit_record(struct anfu_audit *a, struct anfu_store *s, const struct anfu_audit_event *ev)
 {
 	struct anfu_db *db = NULL;
 	int r;

@@ -35,28 +35,28 @@ struct anfu_buf;
 
 /* Who did it. All strings borrowed; NULL is stored as "". */
 struct anfu_actor {
-	const char *id;         /* public id (usr_...), or "system" */
-	const char *type;       /* "customer", "merchant", "operator", "system", "anonymous" */
-	const char *role;       /* role name(s), comma-separated, or "" */
-	const char *ip;         /* source IP, or "" */
-	const char *device;     /* device id, or "" */
+	const char *id;		/* public id (usr_...), or "system" */
+	const char *type;	/* "customer", "merchant", "operator", "system", "anonymous" */
+	const char *role;	/* role name(s), comma-separated, or "" */
+	const char *ip;		/* source IP, or "" */
+	const char *device;	/* device id, or "" */
 	const char *request_id; /* X-Request-Id, or "" */
 };
 
 /* What happened. Strings borrowed; details borrowed (may be NULL). */
 struct anfu_audit_event {
 	const struct anfu_actor *actor;
-	const char *action;      /* dotted verb: "server.start", "auth.login" */
+	const char *action;	 /* dotted verb: "server.start", "auth.login" */
 	const char *object_type; /* "user", "session", "config", ... or "" */
-	const char *object_id;   /* or "" */
-	const char *outcome;     /* "success", "failure", "denied" */
-	const json_t *details;   /* JSON object, no secrets, or NULL */
+	const char *object_id;	 /* or "" */
+	const char *outcome;	 /* "success", "failure", "denied" */
+	const json_t *details;	 /* JSON object, no secrets, or NULL */
 };
 
 struct anfu_audit_cfg {
 	enum anfu_hash_alg hash;
-	int checkpoint_records;      /* N: checkpoint after this many records */
-	int checkpoint_seconds;      /* T: or after this many seconds */
+	int checkpoint_records;	     /* N: checkpoint after this many records */
+	int checkpoint_seconds;	     /* T: or after this many seconds */
 	const char *checkpoint_file; /* DATA/audit/checkpoints.jsonl */
 };
 
@@ -73,8 +73,8 @@ void anfu_audit_free(struct anfu_audit *a);
 /* Appends one record inside the caller's open write transaction on db.
  * Returns ANFU_EAUDIT on any failure (the caller rolls back), ANFU_EINVAL
  * for details that are not an object or carry credential-like keys. */
-int anfu_audit_append(struct anfu_audit *a, struct anfu_db *db,
-		      const struct anfu_audit_event *ev, int64_t *ret_seq);
+int anfu_audit_append(struct anfu_audit *a, struct anfu_db *db, const struct anfu_audit_event *ev,
+		      int64_t *ret_seq);
 
 /* Appends one record in a transaction of its own (events with no other
  * state change: start, stop, refused requests). */
@@ -85,8 +85,7 @@ int anfu_audit_record(struct anfu_audit *a, struct anfu_store *s,
  * when records were added since the last one (or always, if force), then
  * appends it to the checkpoint file. *ret_seq (may be NULL) gets the
  * checkpointed sequence (0 when nothing was written). */
-int anfu_audit_checkpoint(struct anfu_audit *a, struct anfu_db *db, bool force,
-			  int64_t *ret_seq);
+int anfu_audit_checkpoint(struct anfu_audit *a, struct anfu_db *db, bool force, int64_t *ret_seq);
 
 /* Starts a thread that checkpoints every checkpoint_seconds, or sooner once
  * checkpoint_records were appended. store is borrowed. */
@@ -120,9 +119,8 @@ struct anfu_audit_report {
  * everything verifies, ANFU_ECORRUPT with *rep naming the first bad
  * sequence otherwise. progress (may be NULL) is called every 10,000
  * records with the number done. */
-int anfu_audit_verify(struct anfu_db *db, enum anfu_hash_alg hash,
-		      const struct anfu_sigkey *pub, const char *checkpoint_file,
-		      void (*progress)(int64_t done, int64_t total),
+int anfu_audit_verify(struct anfu_db *db, enum anfu_hash_alg hash, const struct anfu_sigkey *pub,
+		      const char *checkpoint_file, void (*progress)(int64_t done, int64_t total),
 		      struct anfu_audit_report *rep);
 
 /* Writes the export (docs/audit.md): a header line, the records with the

@@ -17,16 +17,11 @@
 #include "base/err.h"
 
 const char *const audit_field_names[AF_COUNT] = {
-	[AF_ACTOR_ID] = "actor_id",
-	[AF_ACTOR_TYPE] = "actor_type",
-	[AF_ACTOR_ROLE] = "actor_role",
-	[AF_SOURCE_IP] = "source_ip",
-	[AF_DEVICE] = "device",
-	[AF_REQUEST_ID] = "request_id",
-	[AF_ACTION] = "action",
-	[AF_OBJECT_TYPE] = "object_type",
-	[AF_OBJECT_ID] = "object_id",
-	[AF_OUTCOME] = "outcome",
+	[AF_ACTOR_ID] = "actor_id",	[AF_ACTOR_TYPE] = "actor_type",
+	[AF_ACTOR_ROLE] = "actor_role", [AF_SOURCE_IP] = "source_ip",
+	[AF_DEVICE] = "device",		[AF_REQUEST_ID] = "request_id",
+	[AF_ACTION] = "action",		[AF_OBJECT_TYPE] = "object_type",
+	[AF_OBJECT_ID] = "object_id",	[AF_OUTCOME] = "outcome",
 	[AF_DETAILS] = "details",
 };
 
@@ -124,8 +119,7 @@ int audit_ckpt_verify_sig(const struct anfu_sigkey *pub, const struct audit_ckpt
 	anfu_buf_init(&msg, CANONICAL_MAX);
 	r = audit_ckpt_message(&msg, c);
 	if (r == 0)
-		r = anfu_verify(pub, msg.data, msg.len, sig, hexlen / 2) == 0 ? 0
-									     : ANFU_ECRYPTO;
+		r = anfu_verify(pub, msg.data, msg.len, sig, hexlen / 2) == 0 ? 0 : ANFU_ECRYPTO;
 	anfu_buf_free(&msg);
 	return r;
 }

@@ -63,11 +63,10 @@ static int cmp_seq(const void *a, const void *b)
  * after reading), so a lookup per record stays cheap on long logs. */
 const struct audit_ckpt *audit_ckpt_find(const struct audit_ckpt_list *l, int64_t seq)
 {
-	struct audit_ckpt key;
+	struct audit_ckpt key = { .seq = seq };
 
 	if (l->n == 0)
 		return NULL;
-	key.seq = seq;
 	return bsearch(&key, l->v, l->n, sizeof(l->v[0]), cmp_seq);
 }
 
@@ -143,8 +142,8 @@ static int read_ckpt_lines(FILE *f, const char *path, struct audit_ckpt_list *l,
 		}
 		if (rc < 0 || !nl || audit_parse_ckpt_line(buf, len, &c) < 0) {
 			r = audit_report_bad(rep, prev_seq + 1,
-					     "checkpoint file line %" PRId64 " is malformed%s", line_no,
-					     rc >= 0 && !nl ? " (no newline)" : "");
+					     "checkpoint file line %" PRId64 " is malformed%s",
+					     line_no, rc >= 0 && !nl ? " (no newline)" : "");
 			if (rc < 0)
 				break;
 			continue;
@@ -190,7 +189,8 @@ int audit_ckpt_file_read(const char *path, struct audit_ckpt_list *ret,
 	for (size_t i = 1; i < l.n; i++)
 		if (l.v[i].seq == l.v[i - 1].seq)
 			r = audit_report_bad(rep, l.v[i].seq,
-					     "checkpoint %" PRId64 " appears twice in the checkpoint file",
+					     "checkpoint %" PRId64
+					     " appears twice in the checkpoint file",
 					     l.v[i].seq);
 	*ret = l;
 	return r;
@@ -278,8 +278,8 @@ static int file_append(const char *path, const struct audit_ckpt *c)
 out:
 	if (r < 0)
 		anfu_log_error("audit.checkpoint",
-			       "checkpoint %" PRId64 " is in the database but not in %s: %s", c->seq,
-			       path, anfu_strerror(r));
+			       "checkpoint %" PRId64 " is in the database but not in %s: %s",
+			       c->seq, path, anfu_strerror(r));
 	if (fd >= 0)
 		(void)close(fd);
 	json_decref(o);
@@ -328,16 +328,15 @@ static int read_state(struct anfu_db *db, struct state *s)
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	r = anfu_db_exec(db, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL, 0, head_row,
-			 s, NULL);
+	r = anfu_db_exec(db, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL, 0, head_row, s,
+			 NULL);
 	if (r < 0)
 		return r;
 	if (!audit_is_hash_hex(s->head, strlen(s->head))) {
 		anfu_log_error("audit.checkpoint", "audit_head is missing or malformed");
 		return ANFU_ECORRUPT;
 	}
-	r = anfu_db_query_int(db, "SELECT max(seq) FROM audit_checkpoint", NULL, 0,
-			      &s->last_ckpt);
+	r = anfu_db_query_int(db, "SELECT max(seq) FROM audit_checkpoint", NULL, 0, &s->last_ckpt);
 	if (r == ANFU_ENOTFOUND) {
 		s->last_ckpt = 0;
 		r = 0;
@@ -451,8 +450,7 @@ out:
  * written. db must have no open transaction. Thread-safe: checkpoints of
  * one writer are serialised.
  */
-int anfu_audit_checkpoint(struct anfu_audit *a, struct anfu_db *db, bool force,
-			  int64_t *ret_seq)
+int anfu_audit_checkpoint(struct anfu_audit *a, struct anfu_db *db, bool force, int64_t *ret_seq)
 {
 	struct audit_ckpt c = { 0 };
 	int64_t covered = 0;

@@ -77,7 +77,8 @@ static int emit_header(struct xctx *x)
 
 	(void)anfu_json_set(o, "format", json_string(AUDIT_EXPORT_FORMAT));
 	(void)anfu_json_set(o, "hash_alg", json_string(anfu_hash_name(x->a->hash)));
-	(void)anfu_json_set(o, "sig_alg", json_string(anfu_sig_name(anfu_keys_audit_alg(x->a->keys))));
+	(void)anfu_json_set(o, "sig_alg",
+			    json_string(anfu_sig_name(anfu_keys_audit_alg(x->a->keys))));
 	(void)anfu_json_set(o, "key_id", json_string(anfu_keys_audit_kid(x->a->keys)));
 	(void)anfu_json_set(o, "created_ms", json_integer(anfu_clock_now_ms()));
 	r = emit(x, o, true);
@@ -119,8 +120,7 @@ static int export_rec(void *ud, const struct audit_rec *r)
 		return rv;
 	o = record_obj(r);
 	if (!o)
-		return audit_report_bad(&x->rep, r->seq, "record %" PRId64 " is not UTF-8",
-					r->seq);
+		return audit_report_bad(&x->rep, r->seq, "record %" PRId64 " is not UTF-8", r->seq);
 	rv = emit(x, o, true);
 	json_decref(o);
 	if (rv < 0)
@@ -177,7 +177,8 @@ static int check_ckpts(struct xctx *x, const struct audit_ckpt_list *dbc,
 	for (size_t i = 0; i < dbc->n; i++)
 		if (!audit_ckpt_well_formed(&dbc->v[i]))
 			(void)audit_report_bad(&x->rep, dbc->v[i].seq,
-					       "checkpoint %" PRId64 " is malformed", dbc->v[i].seq);
+					       "checkpoint %" PRId64 " is malformed",
+					       dbc->v[i].seq);
 	for (size_t i = 0; i < filec->n; i++) {
 		const struct audit_ckpt *d = audit_ckpt_find(dbc, filec->v[i].seq);
 

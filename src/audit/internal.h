@@ -85,7 +85,7 @@ struct anfu_audit {
 
 	_Atomic int64_t last_seq;   /* newest seq appended or checkpointed */
 	_Atomic int64_t since_ckpt; /* appended since the last checkpoint */
-	_Atomic bool fault;         /* test hook: appends fail */
+	_Atomic bool fault;	    /* test hook: appends fail */
 
 	pthread_mutex_t ckpt_mu; /* one checkpoint (tx + file line) at a time */
 

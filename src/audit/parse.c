@@ -45,7 +45,8 @@ static int put_string(struct anfu_buf *out, const char *s, size_t n)
 		case '\r': r = anfu_buf_append(out, "\\r", 2); break;
 		case '\t': r = anfu_buf_append(out, "\\t", 2); break;
 		default:
-			r = c < 0x20 ? anfu_buf_append(out, esc, 6) : anfu_buf_append(out, &s[i], 1);
+			r = c < 0x20 ? anfu_buf_append(out, esc, 6)
+				     : anfu_buf_append(out, &s[i], 1);
 		}
 	}
 	if (r == 0)
@@ -68,7 +69,8 @@ int audit_json_canon(struct anfu_buf *out, const json_t *obj)
 
 	if (!json_is_object(obj))
 		return ANFU_EINVAL;
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		if (n == KEYS_MAX)
 			return ANFU_EINVAL;
 		keys[n++] = k;
@@ -100,17 +102,17 @@ int audit_json_canon(struct anfu_buf *out, const json_t *obj)
 /* ---- field tables ------------------------------------------------------- */
 
 enum kind {
-	K_TYPE,     /* the line type, already matched */
-	K_TEXT,     /* any string */
-	K_INT,      /* any integer */
-	K_POS,      /* integer >= 1 */
-	K_NONNEG,   /* integer >= 0 */
-	K_HEX64,    /* 64 lower-case hex characters */
-	K_SIG,      /* lower-case hex, even, 2..AUDIT_SIG_HEX_MAX */
-	K_HASHALG,  /* "sha256" / "sm3" */
-	K_SIGALG,   /* "ed25519" / "sm2" */
-	K_FORMAT,   /* AUDIT_EXPORT_FORMAT */
-	K_KID,      /* [a-z0-9_-]{1,63} */
+	K_TYPE,	   /* the line type, already matched */
+	K_TEXT,	   /* any string */
+	K_INT,	   /* any integer */
+	K_POS,	   /* integer >= 1 */
+	K_NONNEG,  /* integer >= 0 */
+	K_HEX64,   /* 64 lower-case hex characters */
+	K_SIG,	   /* lower-case hex, even, 2..AUDIT_SIG_HEX_MAX */
+	K_HASHALG, /* "sha256" / "sm3" */
+	K_SIGALG,  /* "ed25519" / "sm2" */
+	K_FORMAT,  /* AUDIT_EXPORT_FORMAT */
+	K_KID,	   /* [a-z0-9_-]{1,63} */
 };
 
 struct fspec {
@@ -119,33 +121,34 @@ struct fspec {
 };
 
 static const struct fspec header_fields[] = {
-	{ "created_ms", K_INT }, { "format", K_FORMAT }, { "hash_alg", K_HASHALG },
-	{ "key_id", K_KID },     { "sig_alg", K_SIGALG }, { "type", K_TYPE },
+	{ "created_ms", K_INT }, { "format", K_FORMAT },  { "hash_alg", K_HASHALG },
+	{ "key_id", K_KID },	 { "sig_alg", K_SIGALG }, { "type", K_TYPE },
 };
 
 static const struct fspec record_fields[] = {
-	{ "action", K_TEXT },      { "actor_id", K_TEXT },   { "actor_role", K_TEXT },
-	{ "actor_type", K_TEXT },  { "details", K_TEXT },    { "device", K_TEXT },
-	{ "hash", K_HEX64 },       { "object_id", K_TEXT },  { "object_type", K_TEXT },
-	{ "outcome", K_TEXT },     { "prev_hash", K_HEX64 }, { "request_id", K_TEXT },
-	{ "seq", K_POS },          { "source_ip", K_TEXT },  { "ts_ms", K_INT },
+	{ "action", K_TEXT },	  { "actor_id", K_TEXT },   { "actor_role", K_TEXT },
+	{ "actor_type", K_TEXT }, { "details", K_TEXT },    { "device", K_TEXT },
+	{ "hash", K_HEX64 },	  { "object_id", K_TEXT },  { "object_type", K_TEXT },
+	{ "outcome", K_TEXT },	  { "prev_hash", K_HEX64 }, { "request_id", K_TEXT },
+	{ "seq", K_POS },	  { "source_ip", K_TEXT },  { "ts_ms", K_INT },
 	{ "type", K_TYPE },
 };
 
 static const struct fspec checkpoint_fields[] = {
 	{ "hash_alg", K_HASHALG }, { "head", K_HEX64 }, { "key_id", K_KID }, { "seq", K_POS },
-	{ "sig", K_SIG },          { "ts_ms", K_INT },  { "type", K_TYPE },
+	{ "sig", K_SIG },	   { "ts_ms", K_INT },	{ "type", K_TYPE },
 };
 
 /* The checkpoint file: the checkpoint fields without "type". */
 static const struct fspec file_fields[] = {
 	{ "hash_alg", K_HASHALG }, { "head", K_HEX64 }, { "key_id", K_KID },
-	{ "seq", K_POS },          { "sig", K_SIG },    { "ts_ms", K_INT },
+	{ "seq", K_POS },	   { "sig", K_SIG },	{ "ts_ms", K_INT },
 };
 
 static const struct fspec trailer_fields[] = {
-	{ "checkpoints", K_NONNEG }, { "digest", K_HEX64 }, { "records", K_NONNEG },
-	{ "sig", K_SIG },            { "type", K_TYPE },
+	{ "checkpoints", K_NONNEG }, { "digest", K_HEX64 },
+	{ "records", K_NONNEG },     { "sig", K_SIG },
+	{ "type", K_TYPE },
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -192,28 +195,20 @@ static bool value_ok(enum kind k, const json_t *v)
 
 	switch (k) {
 	case K_TYPE:
-	case K_TEXT:
-		return s != NULL;
-	case K_INT:
-		return json_is_integer(v);
-	case K_POS:
-		return json_is_integer(v) && json_integer_value(v) >= 1;
-	case K_NONNEG:
-		return json_is_integer(v) && json_integer_value(v) >= 0;
-	case K_HEX64:
-		return s && audit_is_hash_hex(s, n);
-	case K_SIG:
-		return s && n >= 2 && n % 2 == 0 && n <= AUDIT_SIG_HEX_MAX && lower_hex(s, n);
+	case K_TEXT: return s != NULL;
+	case K_INT: return json_is_integer(v);
+	case K_POS: return json_is_integer(v) && json_integer_value(v) >= 1;
+	case K_NONNEG: return json_is_integer(v) && json_integer_value(v) >= 0;
+	case K_HEX64: return s && audit_is_hash_hex(s, n);
+	case K_SIG: return s && n >= 2 && n % 2 == 0 && n <= AUDIT_SIG_HEX_MAX && lower_hex(s, n);
 	case K_HASHALG:
 		return s && strlen(s) == n && anfu_hash_from_name(s, &ha) == 0 &&
 		       strcmp(anfu_hash_name(ha), s) == 0;
 	case K_SIGALG:
 		return s && strlen(s) == n && anfu_sig_from_name(s, &sa) == 0 &&
 		       strcmp(anfu_sig_name(sa), s) == 0;
-	case K_FORMAT:
-		return s && strlen(s) == n && strcmp(s, AUDIT_EXPORT_FORMAT) == 0;
-	case K_KID:
-		return s && kid_ok(s, n);
+	case K_FORMAT: return s && strlen(s) == n && strcmp(s, AUDIT_EXPORT_FORMAT) == 0;
+	case K_KID: return s && kid_ok(s, n);
 	}
 	return false;
 }

@@ -67,13 +67,11 @@ int audit_chain_feed(struct audit_chain *c, const struct audit_rec *r,
 					"%" PRId64,
 					r->seq, r->seq - 1);
 	if (audit_rec_hash(c->alg, c->prev, r, h) < 0)
-		return audit_report_bad(rep, r->seq, "record %" PRId64 " cannot be hashed",
-					r->seq);
+		return audit_report_bad(rep, r->seq, "record %" PRId64 " cannot be hashed", r->seq);
 	anfu_hex_encode(h, sizeof(h), hex);
 	if (strcmp(hex, r->hash) != 0)
-		return audit_report_bad(rep, r->seq,
-					"record %" PRId64 ": hash does not match its content",
-					r->seq);
+		return audit_report_bad(
+			rep, r->seq, "record %" PRId64 ": hash does not match its content", r->seq);
 	memcpy(c->prev, h, sizeof(h));
 	memcpy(c->prev_hex, hex, sizeof(hex));
 	c->next_seq++;
@@ -122,18 +120,18 @@ int audit_scan(struct anfu_db *db, audit_rec_fn fn, void *ud)
 {
 	struct scan s = { fn, ud };
 
-	return anfu_db_exec(db,
-			    "SELECT seq, ts_ms, actor_id, actor_type, actor_role, source_ip, device, "
-			    "request_id, action, object_type, object_id, outcome, details, "
-			    "prev_hash, hash FROM audit_log ORDER BY seq",
-			    NULL, 0, scan_row, &s, NULL);
+	return anfu_db_exec(
+		db,
+		"SELECT seq, ts_ms, actor_id, actor_type, actor_role, source_ip, device, "
+		"request_id, action, object_type, object_id, outcome, details, "
+		"prev_hash, hash FROM audit_log ORDER BY seq",
+		NULL, 0, scan_row, &s, NULL);
 }
 
 /* ---- checkpoints -------------------------------------------------------- */
 
-static void check_ckpt(const struct audit_ckpt *c, const struct anfu_sigkey *pub,
-		       const char *kid, const char *alg, const char *where,
-		       struct anfu_audit_report *rep)
+static void check_ckpt(const struct audit_ckpt *c, const struct anfu_sigkey *pub, const char *kid,
+		       const char *alg, const char *where, struct anfu_audit_report *rep)
 {
 	if (!audit_ckpt_well_formed(c))
 		(void)audit_report_bad(rep, c->seq, "checkpoint %" PRId64 " in the %s is malformed",
@@ -143,18 +141,18 @@ static void check_ckpt(const struct audit_ckpt *c, const struct anfu_sigkey *pub
 				       "checkpoint %" PRId64 " in the %s uses hash %s, not %s",
 				       c->seq, where, c->hash_alg, alg);
 	else if (strcmp(c->key_id, kid) != 0)
-		(void)audit_report_bad(rep, c->seq,
-				       "checkpoint %" PRId64 " in the %s is signed by key %s, not %s",
-				       c->seq, where, c->key_id, kid);
+		(void)audit_report_bad(
+			rep, c->seq, "checkpoint %" PRId64 " in the %s is signed by key %s, not %s",
+			c->seq, where, c->key_id, kid);
 	else if (audit_ckpt_verify_sig(pub, c) < 0)
-		(void)audit_report_bad(rep, c->seq,
-				       "checkpoint %" PRId64 " in the %s: signature does not verify",
-				       c->seq, where);
+		(void)audit_report_bad(
+			rep, c->seq, "checkpoint %" PRId64 " in the %s: signature does not verify",
+			c->seq, where);
 }
 
-static void check_all_ckpts(const struct audit_ckpt_list *dbc,
-			    const struct audit_ckpt_list *filec, const struct anfu_sigkey *pub,
-			    const char *kid, const char *alg, struct anfu_audit_report *rep)
+static void check_all_ckpts(const struct audit_ckpt_list *dbc, const struct audit_ckpt_list *filec,
+			    const struct anfu_sigkey *pub, const char *kid, const char *alg,
+			    struct anfu_audit_report *rep)
 {
 	for (size_t i = 0; i < dbc->n; i++)
 		check_ckpt(&dbc->v[i], pub, kid, alg, "database", rep);
@@ -169,10 +167,11 @@ static void check_all_ckpts(const struct audit_ckpt_list *dbc,
 					       " is in the checkpoint file but not in the database",
 					       c->seq);
 		else if (!audit_ckpt_equal(c, d))
-			(void)audit_report_bad(rep, c->seq,
-					       "checkpoint %" PRId64
-					       " differs between the checkpoint file and the database",
-					       c->seq);
+			(void)audit_report_bad(
+				rep, c->seq,
+				"checkpoint %" PRId64
+				" differs between the checkpoint file and the database",
+				c->seq);
 	}
 }
 
@@ -258,8 +257,8 @@ static int check_tail(struct anfu_db *db, struct vctx *v)
 				       "records %" PRId64 "..%" PRId64
 				       " are missing: the checkpoint at %" PRId64 " covers them",
 				       last + 1, ck, ck);
-	r = anfu_db_exec(db, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL, 0,
-			 head_row, &h, NULL);
+	r = anfu_db_exec(db, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL, 0, head_row, &h,
+			 NULL);
 	if (r < 0)
 		return r;
 	if (!h.found)
@@ -307,9 +306,8 @@ out:
 	return r;
 }
 
-int anfu_audit_verify(struct anfu_db *db, enum anfu_hash_alg hash,
-		      const struct anfu_sigkey *pub, const char *checkpoint_file,
-		      void (*progress)(int64_t done, int64_t total),
+int anfu_audit_verify(struct anfu_db *db, enum anfu_hash_alg hash, const struct anfu_sigkey *pub,
+		      const char *checkpoint_file, void (*progress)(int64_t done, int64_t total),
 		      struct anfu_audit_report *rep)
 {
 	struct audit_ckpt_list filec = { NULL, 0 };

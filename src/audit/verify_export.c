@@ -201,8 +201,7 @@ static int read_all(FILE *in, struct vx *v)
 	return r;
 }
 
-int anfu_audit_verify_export(FILE *in, const struct anfu_sigkey *pub,
-			     struct anfu_audit_report *rep)
+int anfu_audit_verify_export(FILE *in, const struct anfu_sigkey *pub, struct anfu_audit_report *rep)
 {
 	struct vx v;
 	int r;

@@ -67,14 +67,15 @@ int anfu_buf_appends(struct anfu_buf *b, const char *s)
 
 int anfu_buf_vappendf(struct anfu_buf *b, const char *fmt, va_list ap)
 {
-	size_t room = b->cap > b->len ? b->cap - b->len : 0;
+	size_t room = b->data && b->cap > b->len ? b->cap - b->len : 0;
+	char *dst = room ? b->data + b->len : NULL;
 	va_list ap2;
 	int n, r;
 
 	/* Format straight into the spare room; only when it does not fit,
 	 * grow and format again (one vsnprintf in the common case). */
 	va_copy(ap2, ap);
-	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
+	n = vsnprintf(dst, room, fmt, ap2);
 	va_end(ap2);
 	if (n < 0) {
 		if (b->data)

@@ -15,7 +15,7 @@ enum anfu_err {
 	ANFU_EEXIST = -3,     /* object already exists (unique key) */
 	ANFU_ECONFLICT = -4,  /* the object's state does not allow it */
 	ANFU_ELIMIT = -5,     /* a configured size or count limit was hit */
-	ANFU_EIO = -6,        /* file or database input/output failed */
+	ANFU_EIO = -6,	      /* file or database input/output failed */
 	ANFU_EBUSY = -7,      /* database busy or resource exhausted */
 	ANFU_ECRYPTO = -8,    /* a cryptographic operation or check failed */
 	ANFU_EAUDIT = -9,     /* the audit record could not be written */

@@ -7,8 +7,7 @@
 #include "base/hist.h"
 
 const int64_t anfu_hist_bounds_us[ANFU_HIST_BUCKETS] = {
-	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
-	250000, 1000000, 5000000,
+	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000,
 };
 
 void anfu_hist_observe(struct anfu_hist *h, int64_t us)

@@ -27,7 +27,7 @@ void anfu_hist_observe(struct anfu_hist *h, int64_t us);
 struct anfu_buf;
 /* Appends the Prometheus text lines of h (seconds) named `name` with the
  * extra label text `labels` ("" or `route="/x",`). */
-int anfu_hist_render(const struct anfu_hist *h, const char *name,
-		     const char *labels, struct anfu_buf *out);
+int anfu_hist_render(const struct anfu_hist *h, const char *name, const char *labels,
+		     struct anfu_buf *out);
 
 #endif

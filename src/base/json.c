@@ -60,8 +60,8 @@ int anfu_json_precheck(const struct anfu_json_limits *lim, const char *body, siz
 	return 0;
 }
 
-static const struct anfu_jfield *find_field(const struct anfu_jfield *f, size_t n,
-					    const char *key, size_t klen)
+static const struct anfu_jfield *find_field(const struct anfu_jfield *f, size_t n, const char *key,
+					    size_t klen)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strlen(f[i].name) == klen && memcmp(f[i].name, key, klen) == 0)
@@ -106,8 +106,7 @@ static int set_value(struct anfu_arena *a, const struct anfu_json_limits *lim,
 	size_t nlen = strlen(f->name);
 
 	switch (f->type) {
-	case ANFU_JT_STRING:
-		return set_string(a, lim, f, v, out, err);
+	case ANFU_JT_STRING: return set_string(a, lim, f, v, out, err);
 	case ANFU_JT_INT: {
 		struct anfu_opt_i64 *dst = (struct anfu_opt_i64 *)((char *)out + f->offset);
 		json_int_t i;
@@ -132,9 +131,9 @@ static int set_value(struct anfu_arena *a, const struct anfu_json_limits *lim,
 	return fail(err, ANFU_JERR_INVALID_FIELD, f->name, nlen);
 }
 
-int anfu_json_decode(struct anfu_arena *a, const struct anfu_json_limits *lim,
-		     const char *body, size_t len, const struct anfu_jfield *fields,
-		     size_t nfields, void *out, struct anfu_jerr *err)
+int anfu_json_decode(struct anfu_arena *a, const struct anfu_json_limits *lim, const char *body,
+		     size_t len, const struct anfu_jfield *fields, size_t nfields, void *out,
+		     struct anfu_jerr *err)
 {
 	json_error_t jerr;
 	json_t *root = NULL;
@@ -150,7 +149,8 @@ int anfu_json_decode(struct anfu_arena *a, const struct anfu_json_limits *lim,
 		r = fail(err, ANFU_JERR_INVALID_JSON, NULL, 0);
 		goto out;
 	}
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		size_t klen = strlen(key);
 		const struct anfu_jfield *f;
 

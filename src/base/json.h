@@ -23,8 +23,8 @@ struct anfu_buf;
 
 enum anfu_jtype {
 	ANFU_JT_STRING, /* target: struct anfu_str; .ptr == NULL when absent */
-	ANFU_JT_INT,    /* target: struct anfu_opt_i64 */
-	ANFU_JT_BOOL,   /* target: struct anfu_opt_bool */
+	ANFU_JT_INT,	/* target: struct anfu_opt_i64 */
+	ANFU_JT_BOOL,	/* target: struct anfu_opt_bool */
 };
 
 struct anfu_opt_i64 {
@@ -40,16 +40,16 @@ struct anfu_opt_bool {
 struct anfu_jfield {
 	const char *name;
 	enum anfu_jtype type;
-	size_t offset;     /* offsetof() the target in the output struct */
+	size_t offset; /* offsetof() the target in the output struct */
 	bool required;
-	int64_t min;       /* INT: smallest value; STRING: fewest code points */
-	int64_t max;       /* INT: largest value; STRING: most code points
+	int64_t min; /* INT: smallest value; STRING: fewest code points */
+	int64_t max; /* INT: largest value; STRING: most code points
 			      (0 = the global string limit) */
 	bool (*check)(const char *s, size_t len); /* STRING: format, or NULL */
 };
 
 struct anfu_json_limits {
-	unsigned max_depth;      /* nesting of objects and arrays */
+	unsigned max_depth;	 /* nesting of objects and arrays */
 	size_t max_string_bytes; /* any string value or key */
 };
 
@@ -64,21 +64,21 @@ struct anfu_json_limits {
 
 struct anfu_jerr {
 	const char *code; /* one of ANFU_JERR_*, static */
-	char field[64];   /* offending field name ("" when none) */
+	char field[64];	  /* offending field name ("" when none) */
 };
 
 /* Decodes body (len bytes, not NUL-terminated) as one JSON object whose
  * keys must all appear in fields[0..nfields). Returns 0, or ANFU_EINVAL
  * with *err filled, or ANFU_ELIMIT when the arena cap is hit. Strings in
  * *out point into arena a. */
-int anfu_json_decode(struct anfu_arena *a, const struct anfu_json_limits *lim,
-		     const char *body, size_t len, const struct anfu_jfield *fields,
-		     size_t nfields, void *out, struct anfu_jerr *err);
+int anfu_json_decode(struct anfu_arena *a, const struct anfu_json_limits *lim, const char *body,
+		     size_t len, const struct anfu_jfield *fields, size_t nfields, void *out,
+		     struct anfu_jerr *err);
 
 /* Checks depth and UTF-8 of raw JSON text without parsing it; fills err
  * and returns ANFU_EINVAL on failure. Used by anfu_json_decode. */
-int anfu_json_precheck(const struct anfu_json_limits *lim, const char *body,
-		       size_t len, struct anfu_jerr *err);
+int anfu_json_precheck(const struct anfu_json_limits *lim, const char *body, size_t len,
+		       struct anfu_jerr *err);
 
 /* Serialises v compactly (sorted keys) and appends it to out. */
 int anfu_json_append(struct anfu_buf *out, const json_t *v);

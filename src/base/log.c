@@ -171,7 +171,8 @@ void anfu_log_access(const struct anfu_access_rec *r)
 	append_field(&b, "ip", r->client_ip, 0);
 	append_field(&b, "method", r->method, 0);
 	append_field(&b, "path", r->path, 0);
-	(void)anfu_buf_appendf(&b, "\"status\":%d,\"bytes\":%" PRIu64 ",\"duration_us\":%" PRId64 ",",
+	(void)anfu_buf_appendf(&b,
+			       "\"status\":%d,\"bytes\":%" PRIu64 ",\"duration_us\":%" PRId64 ",",
 			       r->status, r->bytes, r->duration_us);
 	append_field(&b, "actor", r->actor, 1);
 	(void)anfu_buf_append(&b, "}", 1);

@@ -22,8 +22,7 @@ enum anfu_log_level {
 
 /* Opens (appends to, mode 0600) the two log files; NULL means stderr.
  * The paths are copied. Returns ANFU_EIO when a file cannot be opened. */
-int anfu_log_open(const char *app_path, const char *access_path,
-		  enum anfu_log_level min_level);
+int anfu_log_open(const char *app_path, const char *access_path, enum anfu_log_level min_level);
 /* Reopens both files under their paths (async-signal-unsafe: call it from
  * the thread that handles SIGHUP, not from the handler). */
 int anfu_log_reopen(void);
@@ -44,11 +43,11 @@ struct anfu_access_rec {
 	const char *request_id;
 	const char *client_ip;
 	const char *method;
-	const char *path;   /* path only; the query string never reaches the log */
+	const char *path; /* path only; the query string never reaches the log */
 	int status;
 	uint64_t bytes;
 	int64_t duration_us;
-	const char *actor;  /* public id of the authenticated actor, or NULL */
+	const char *actor; /* public id of the authenticated actor, or NULL */
 };
 
 /* One access log line per request. */

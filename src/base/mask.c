@@ -17,8 +17,8 @@
 #include "base/mask.h"
 #include "base/str.h"
 
-#define MOBILE_MIN 7 /* digits, after separators and a leading '+' */
-#define MOBILE_MAX 15 /* E.164 */
+#define MOBILE_MIN 7   /* digits, after separators and a leading '+' */
+#define MOBILE_MAX 15  /* E.164 */
 #define LANDLINE_MIN 5 /* subscriber number digits */
 #define LANDLINE_MAX 8
 #define ID_MIN 2
@@ -107,8 +107,7 @@ static bool text_ok(const char *s, size_t len)
 
 /* Collects the digits of s, skipping ' ' and '-' (and one leading '+' when
  * plus is set). False on any other byte or more than cap digits. */
-static bool collect_digits(const char *s, size_t len, bool plus, char *d, size_t cap,
-			   size_t *ret_n)
+static bool collect_digits(const char *s, size_t len, bool plus, char *d, size_t cap, size_t *ret_n)
 {
 	size_t n = 0;
 
@@ -287,7 +286,8 @@ static size_t address_cut(const char *s, size_t len)
 		size_t n = char_len(s, len, i);
 
 		if ((n == 3 && memcmp(s + i, "区", 3) == 0 && !not_a_district(s, i)) ||
-		    (n == 3 && memcmp(s + i, "县", 3) == 0) || (n == 3 && memcmp(s + i, "旗", 3) == 0))
+		    (n == 3 && memcmp(s + i, "县", 3) == 0) ||
+		    (n == 3 && memcmp(s + i, "旗", 3) == 0))
 			return i + n;
 		if (!city && n == 3 && memcmp(s + i, "市", 3) == 0)
 			city = i + n;

@@ -58,8 +58,7 @@ int anfu_money_muldiv(int64_t a, int64_t num, int64_t den, int64_t *ret)
 	return 0;
 }
 
-int anfu_money_add_m(const struct anfu_money *a, const struct anfu_money *b,
-		     struct anfu_money *ret)
+int anfu_money_add_m(const struct anfu_money *a, const struct anfu_money *b, struct anfu_money *ret)
 {
 	int64_t sum;
 	int r;
@@ -155,8 +154,8 @@ int anfu_money_format(int64_t minor, int exponent, char *out, size_t cap)
 	if (exponent == 0)
 		n = snprintf(tmp, sizeof(tmp), "%s%llu", minor < 0 ? "-" : "", mag);
 	else
-		n = snprintf(tmp, sizeof(tmp), "%s%llu.%0*llu", minor < 0 ? "-" : "",
-			     mag / scale, exponent, mag % scale);
+		n = snprintf(tmp, sizeof(tmp), "%s%llu.%0*llu", minor < 0 ? "-" : "", mag / scale,
+			     exponent, mag % scale);
 	if (n < 0 || (size_t)n >= sizeof(tmp) || (size_t)n >= cap)
 		return ANFU_ELIMIT;
 	memcpy(out, tmp, (size_t)n + 1);

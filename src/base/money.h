@@ -14,7 +14,7 @@
 #include "base/str.h"
 
 struct anfu_money {
-	int64_t minor;    /* amount in minor units (fen for CNY) */
+	int64_t minor;	  /* amount in minor units (fen for CNY) */
 	char currency[4]; /* "CNY", NUL-terminated */
 };
 

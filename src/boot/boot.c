@@ -79,7 +79,8 @@ static int open_store(struct anfu_boot *b, unsigned flags, char *errbuf, size_t 
 	if (r == 0)
 		r = anfu_store_db(b->store, &db);
 	if (r < 0) {
-		snprintf(errbuf, errlen, "cannot open database %s: %s", scfg.path, anfu_strerror(r));
+		snprintf(errbuf, errlen, "cannot open database %s: %s", scfg.path,
+			 anfu_strerror(r));
 		return r;
 	}
 	if (flags & ANFU_BOOT_MIGRATE) {

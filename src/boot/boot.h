@@ -21,19 +21,19 @@ struct anfu_notify;
 struct anfu_iam;
 
 struct anfu_boot {
-	char *data_dir;              /* absolute */
+	char *data_dir; /* absolute */
 	struct anfu_config *cfg;
-	struct anfu_keys *keys;      /* NULL with ANFU_BOOT_PUBLIC_ONLY */
+	struct anfu_keys *keys; /* NULL with ANFU_BOOT_PUBLIC_ONLY */
 	struct anfu_sigkey *audit_pub;
 	struct anfu_store *store;
 	struct anfu_audit *audit;
-	struct anfu_vault *vault;    /* anfu_boot_services() */
-	struct anfu_notify *notify;  /* anfu_boot_services() */
-	struct anfu_iam *iam;        /* anfu_boot_services() */
-	int migrations_applied;      /* by this open */
+	struct anfu_vault *vault;   /* anfu_boot_services() */
+	struct anfu_notify *notify; /* anfu_boot_services() */
+	struct anfu_iam *iam;	    /* anfu_boot_services() */
+	int migrations_applied;	    /* by this open */
 };
 
-#define ANFU_BOOT_MIGRATE 0x1u     /* apply missing migrations */
+#define ANFU_BOOT_MIGRATE 0x1u	   /* apply missing migrations */
 #define ANFU_BOOT_PUBLIC_ONLY 0x2u /* load only public keys (verify) */
 #define ANFU_BOOT_NO_SCHEMA 0x4u   /* do not require a current schema */
 

@@ -21,8 +21,8 @@ struct cli_opts {
 	const char *admin;  /* --admin */
 	const char *name;   /* --name */
 	const char *role;   /* --role */
-	bool show;          /* --show */
-	bool help;          /* --help */
+	bool show;	    /* --show */
+	bool help;	    /* --help */
 };
 
 /* Parses the options common to all commands (argv[0] is the command name).

@@ -39,8 +39,8 @@ static int print_status(struct anfu_boot *b)
 		return 0;
 	(void)anfu_db_query_int(db, "SELECT seq FROM audit_head WHERE id = 1", NULL, 0, &records);
 	(void)anfu_db_query_int(db, "SELECT COUNT(*) FROM audit_checkpoint", NULL, 0, &cps);
-	(void)anfu_db_query_int(db, "SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoint", NULL,
-				0, &last_cp);
+	(void)anfu_db_query_int(db, "SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoint", NULL, 0,
+				&last_cp);
 	printf("audit records:   %" PRId64 "\n", records);
 	printf("checkpoints:     %" PRId64 " (last covers seq %" PRId64 ")\n", cps, last_cp);
 	return 0;

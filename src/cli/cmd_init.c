@@ -70,8 +70,7 @@ static int make_dirs(const char *path, bool *ret_created)
 }
 
 /* Writes DATA/anfu.conf unless it exists. */
-static int write_config(const char *path, const char *level, const char *crypto,
-			bool *ret_created)
+static int write_config(const char *path, const char *level, const char *crypto, bool *ret_created)
 {
 	char ts[32];
 	FILE *f;

@@ -61,10 +61,12 @@ int cmd_staff(int argc, char **argv)
 			staff_usage();
 			return 0;
 		}
-		fprintf(stderr, "usage: anfu staff bootstrap|unlock --name NAME ... (see --help)\n");
+		fprintf(stderr,
+			"usage: anfu staff bootstrap|unlock --name NAME ... (see --help)\n");
 		return 2;
 	}
-	r = cli_parse(argc - 1, argv + 1, unlock ? "data,config,name" : "data,config,name,role", &o);
+	r = cli_parse(argc - 1, argv + 1, unlock ? "data,config,name" : "data,config,name,role",
+		      &o);
 	if (r != 0)
 		return r;
 	if (o.help) {
@@ -84,7 +86,8 @@ int cmd_staff(int argc, char **argv)
 		return r < 0 ? 1 : 0;
 	}
 	if (r == 0)
-		r = anfu_iam_bootstrap_staff(b->iam, o.name, o.role, pw, sizeof(pw), id, sizeof(id));
+		r = anfu_iam_bootstrap_staff(b->iam, o.name, o.role, pw, sizeof(pw), id,
+					     sizeof(id));
 	if (r == 0) {
 		printf("staff account %s (%s) with role %s, initial password: %s\n"
 		       "shown once; it must be changed at the first login\n",
@@ -92,7 +95,7 @@ int cmd_staff(int argc, char **argv)
 		anfu_wipe(pw, sizeof(pw));
 	} else {
 		fprintf(stderr, "anfu staff bootstrap: %s\n",
-			err[0] ? err
+			err[0]		      ? err
 			: r == ANFU_ECONFLICT ? "refused: someone can approve staff creation "
 						"already; use the approval API"
 			: r == ANFU_EINVAL    ? "invalid or reserved name, or unknown role"

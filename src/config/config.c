@@ -134,11 +134,11 @@ static bool addresses_overlap(const char *a, const char *b)
 }
 
 /* admin.port may not equal http.port where both listeners would bind. */
-static int check_ports(const struct anfu_config *c, const int *lines, int *ret_line,
-		       char *msg, size_t msglen)
+static int check_ports(const struct anfu_config *c, const int *lines, int *ret_line, char *msg,
+		       size_t msglen)
 {
 	static const char *const blame[][2] = {
-		{ "http", "listen" }, { "http", "port" },     { "admin", "enabled" },
+		{ "http", "listen" },  { "http", "port" },  { "admin", "enabled" },
 		{ "admin", "listen" }, { "admin", "port" },
 	};
 	int line = 0;

@@ -23,9 +23,9 @@ struct anfu_buf;
 #define ANFU_CONFIG_MAX_CIDRS 16
 
 struct anfu_cidr {
-	int family;        /* AF_INET or AF_INET6 */
-	uint8_t addr[16];  /* network address, host bits cleared */
-	int prefix;        /* prefix length */
+	int family;	  /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network address, host bits cleared */
+	int prefix;	  /* prefix length */
 };
 
 struct anfu_config_limits {
@@ -37,8 +37,8 @@ struct anfu_config_limits {
 	int64_t header_timeout_s;
 	int64_t connections;
 	int64_t connections_per_ip;
-	int64_t rate_per_ip;      /* requests per second, sustained */
-	int64_t rate_burst;       /* bucket size */
+	int64_t rate_per_ip; /* requests per second, sustained */
+	int64_t rate_burst;  /* bucket size */
 	int64_t concurrent_requests;
 	int64_t shutdown_grace_s;
 };
@@ -47,9 +47,9 @@ struct anfu_config_limits {
 struct anfu_config_password {
 	int64_t min_length;
 	int64_t classes_required; /* character classes: 4, or 3 (customers only) */
-	int64_t history;          /* refuse the last N passwords */
+	int64_t history;	  /* refuse the last N passwords */
 	int64_t max_age_days;
-	int64_t remind_days;      /* remind this many days before expiry */
+	int64_t remind_days; /* remind this many days before expiry */
 };
 
 /* Session policy of one role class (IAM-SESS-*, WEB-CONC-02). */
@@ -60,14 +60,14 @@ struct anfu_config_session {
 };
 
 struct anfu_config {
-	char *path;     /* the file it was read from (or "" for defaults) */
+	char *path;	/* the file it was read from (or "" for defaults) */
 	char *data_dir; /* absolute */
 
 	enum anfu_level level;
 	enum anfu_crypto_profile crypto;
 
 	struct {
-		char *listen;        /* IPv4 or IPv6 literal */
+		char *listen; /* IPv4 or IPv6 literal */
 		int64_t port;
 		int64_t threads;
 		char *tls_cert;
@@ -109,43 +109,43 @@ struct anfu_config {
 	struct anfu_config_session session[ANFU_CLASS_COUNT];
 
 	struct {
-		char *on_limit;  /* "end_oldest" | "refuse" */
-		bool bind_ip;    /* under level=enhanced: bind to the client IP */
+		char *on_limit;	  /* "end_oldest" | "refuse" */
+		bool bind_ip;	  /* under level=enhanced: bind to the client IP */
 		bool bind_device; /* under level=enhanced: bind to the device */
 	} sessions;
 
 	struct {
-		int64_t opslimit;       /* Argon2id passes */
-		int64_t memlimit_kib;   /* Argon2id memory */
+		int64_t opslimit;	/* Argon2id passes */
+		int64_t memlimit_kib;	/* Argon2id memory */
 		int64_t max_concurrent; /* hashes running at once */
 	} argon2;
 
 	struct {
-		int64_t user_threshold;     /* customers, merchants */
-		int64_t user_minutes;       /* their lock duration */
-		int64_t staff_threshold;    /* operators, admins: until unlocked */
-		int64_t pay_threshold;      /* payment password */
+		int64_t user_threshold;	 /* customers, merchants */
+		int64_t user_minutes;	 /* their lock duration */
+		int64_t staff_threshold; /* operators, admins: until unlocked */
+		int64_t pay_threshold;	 /* payment password */
 		int64_t pay_minutes;
-		int64_t ip_failures;        /* credential stuffing: failures per IP */
+		int64_t ip_failures; /* credential stuffing: failures per IP */
 		int64_t ip_window_s;
 		int64_t ip_block_s;
 	} lockout;
 
 	struct {
-		char *mode;           /* "always" | "after_failures" */
+		char *mode; /* "always" | "after_failures" */
 		int64_t after_failures;
 		int64_t ttl_s;
 		int64_t length;
 	} captcha;
 
 	struct {
-		int64_t code_ttl_s;        /* SMS / email codes */
+		int64_t code_ttl_s; /* SMS / email codes */
 		int64_t code_max_attempts;
 		int64_t code_resend_s;
-		int64_t stepup_window_s;   /* a second factor counts this long */
-		int64_t reset_ttl_s;       /* password reset */
+		int64_t stepup_window_s; /* a second factor counts this long */
+		int64_t reset_ttl_s;	 /* password reset */
 		char *totp_issuer;
-		bool customer_always;      /* customers: MFA at every login */
+		bool customer_always; /* customers: MFA at every login */
 	} mfa;
 
 	struct {
@@ -155,14 +155,14 @@ struct anfu_config {
 	} accounts;
 
 	struct {
-		char *smtp_url;   /* smtp://host:port or smtps:// */
+		char *smtp_url; /* smtp://host:port or smtps:// */
 		char *from;
 		int64_t timeout_s;
 	} mail;
 
 	struct {
-		char *gateway;    /* "simulator" */
-		char *outbox;     /* the simulator's outbox file */
+		char *gateway; /* "simulator" */
+		char *outbox;  /* the simulator's outbox file */
 	} sms;
 
 	struct {
@@ -174,13 +174,12 @@ struct anfu_config {
 /* Reads path (must exist) on top of the defaults for data_dir. On error
  * returns ANFU_EINVAL (or ANFU_EIO) and writes "file:line: message" into
  * errbuf. *ret is owned by the caller. */
-int anfu_config_load(const char *path, const char *data_dir, struct anfu_config **ret,
-		     char *errbuf, size_t errlen);
+int anfu_config_load(const char *path, const char *data_dir, struct anfu_config **ret, char *errbuf,
+		     size_t errlen);
 /* Parses INI text held in memory (fuzzing, tests); name is used in
  * messages. */
-int anfu_config_load_text(const char *text, size_t len, const char *name,
-			  const char *data_dir, struct anfu_config **ret, char *errbuf,
-			  size_t errlen);
+int anfu_config_load_text(const char *text, size_t len, const char *name, const char *data_dir,
+			  struct anfu_config **ret, char *errbuf, size_t errlen);
 /* The defaults alone. */
 int anfu_config_defaults(const char *data_dir, struct anfu_config **ret);
 void anfu_config_free(struct anfu_config *c);
@@ -195,8 +194,7 @@ int anfu_config_dump(const struct anfu_config *c, struct anfu_buf *out);
 
 /* True when addr (family AF_INET/AF_INET6, raw bytes) is in any of the
  * CIDRs. An IPv4-mapped IPv6 address matches IPv4 CIDRs. */
-bool anfu_cidr_match(const struct anfu_cidr *cidrs, int n, int family,
-		     const uint8_t *addr);
+bool anfu_cidr_match(const struct anfu_cidr *cidrs, int n, int family, const uint8_t *addr);
 /* Parses "10.0.0.0/8" or "::1/128" (a bare address is /32 or /128). */
 int anfu_cidr_parse(const char *s, struct anfu_cidr *ret);
 

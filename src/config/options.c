@@ -15,29 +15,42 @@
 #include "config/options.h"
 
 /* offsetof() the field, refused at compile time unless it has type T. */
-#define FIELD(f, T)                                                                \
-	(offsetof(struct anfu_config, f) +                                         \
-	 0 * sizeof(char[__builtin_types_compatible_p(                             \
-				 __typeof__(((struct anfu_config *)0)->f), T) ? 1 : -1]))
+#define FIELD(f, T)                                                                                \
+	(offsetof(struct anfu_config, f) +                                                         \
+	 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((struct anfu_config *)0)->f), T) \
+				 ? 1                                                               \
+				 : -1]))
 
-#define OPT_INT(s, k, f, lo, hi, d, u, r, doc_)                                     \
-	{ .section = s, .key = k, .type = ANFU_OPT_INT, .offset = FIELD(f, int64_t), \
-	  .min = lo, .max = hi, .int_default = d, .unit = u, .reqs = r, .doc = doc_ }
-#define OPT_BOOL(s, k, f, d, r, doc_)                                               \
-	{ .section = s, .key = k, .type = ANFU_OPT_BOOL, .offset = FIELD(f, bool),   \
-	  .def = d, .reqs = r, .doc = doc_ }
-#define OPT_ENUM(s, k, f, T, v, d, r, doc_)                                         \
-	{ .section = s, .key = k, .type = ANFU_OPT_ENUM, .offset = FIELD(f, T),      \
-	  .values = v, .def = d, .reqs = r, .doc = doc_ }
-#define OPT_ENUM_TEXT(s, k, f, v, d, r, doc_)                                       \
-	{ .section = s, .key = k, .type = ANFU_OPT_ENUM_TEXT,                         \
-	  .offset = FIELD(f, char *), .values = v, .def = d, .reqs = r, .doc = doc_ }
-#define OPT_TEXT(s, k, t, f, d, r, doc_)                                            \
-	{ .section = s, .key = k, .type = t, .offset = FIELD(f, char *), .def = d,  \
-	  .reqs = r, .doc = doc_ }
-#define OPT_PATH(s, k, f, pd, r, doc_)                                              \
-	{ .section = s, .key = k, .type = ANFU_OPT_PATH, .offset = FIELD(f, char *), \
-	  .def = "", .path_default = pd, .reqs = r, .doc = doc_ }
+#define OPT_INT(s, k, f, lo, hi, d, u, r, doc_)                                            \
+	{                                                                                  \
+		.section = s, .key = k, .type = ANFU_OPT_INT, .offset = FIELD(f, int64_t), \
+		.min = lo, .max = hi, .int_default = d, .unit = u, .reqs = r, .doc = doc_  \
+	}
+#define OPT_BOOL(s, k, f, d, r, doc_)                                                              \
+	{                                                                                          \
+		.section = s, .key = k, .type = ANFU_OPT_BOOL, .offset = FIELD(f, bool), .def = d, \
+		.reqs = r, .doc = doc_                                                             \
+	}
+#define OPT_ENUM(s, k, f, T, v, d, r, doc_)                                                        \
+	{                                                                                          \
+		.section = s, .key = k, .type = ANFU_OPT_ENUM, .offset = FIELD(f, T), .values = v, \
+		.def = d, .reqs = r, .doc = doc_                                                   \
+	}
+#define OPT_ENUM_TEXT(s, k, f, v, d, r, doc_)                                                   \
+	{                                                                                       \
+		.section = s, .key = k, .type = ANFU_OPT_ENUM_TEXT, .offset = FIELD(f, char *), \
+		.values = v, .def = d, .reqs = r, .doc = doc_                                   \
+	}
+#define OPT_TEXT(s, k, t, f, d, r, doc_)                                                 \
+	{                                                                                \
+		.section = s, .key = k, .type = t, .offset = FIELD(f, char *), .def = d, \
+		.reqs = r, .doc = doc_                                                   \
+	}
+#define OPT_PATH(s, k, f, pd, r, doc_)                                                     \
+	{                                                                                  \
+		.section = s, .key = k, .type = ANFU_OPT_PATH, .offset = FIELD(f, char *), \
+		.def = "", .path_default = pd, .reqs = r, .doc = doc_                      \
+	}
 
 /* ENUM options are stored through an int (value.c). */
 _Static_assert(sizeof(enum anfu_level) == sizeof(int), "enum anfu_level is an int");
@@ -50,9 +63,9 @@ static const char *const crypto_values[] = { "intl", "gm", NULL };
 static const char *const backend_values[] = { "sqlite", NULL };
 static const char *const log_level_values[] = { "debug", "info", "warn", "error", NULL };
 
-#define TLS_PRIORITIES                                                               \
-	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:"      \
-	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"       \
+#define TLS_PRIORITIES                                                          \
+	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
+	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"  \
 	"+ECDHE-ECDSA:+ECDHE-RSA:-DHE-RSA:-RSA:%SERVER_PRECEDENCE"
 
 static const char *const on_limit_values[] = { "end_oldest", "refuse", NULL };
@@ -60,30 +73,33 @@ static const char *const captcha_values[] = { "always", "after_failures", NULL }
 static const char *const sms_gateway_values[] = { "simulator", NULL };
 
 /* Password policy of one role class (C1-C4, C13). */
-#define PASSWORD_OPTS(sec, i, cls_lo, age_hi, age_doc)                                 \
-	OPT_INT(sec, "min_length", password[i].min_length, 8, 128, 8, "characters",      \
-		"IAM-PWD-01", "Shortest password accepted (never below 8)."),            \
-	OPT_INT(sec, "classes_required", password[i].classes_required, cls_lo, 4, 4,      \
-		NULL, "IAM-PWD-02",                                                      \
-		"Character classes a password needs (upper, lower, digit, special)."),   \
-	OPT_INT(sec, "history", password[i].history, 5, 24, 5, "passwords",              \
-		"IAM-PWD-06, IAM-PWD-10", "A new password must differ from this many "   \
-		"previous ones."),                                                       \
-	OPT_INT(sec, "max_age_days", password[i].max_age_days, 1, age_hi, age_hi, "days", \
-		"IAM-PWD-07", age_doc),                                                  \
-	OPT_INT(sec, "remind_days", password[i].remind_days, 1, 60, 14, "days",          \
-		"IAM-PWD-08", "Remind the user this many days before the password "      \
-		"expires.")
+#define PASSWORD_OPTS(sec, i, cls_lo, age_hi, age_doc)                                             \
+	OPT_INT(sec, "min_length", password[i].min_length, 8, 128, 8, "characters", "IAM-PWD-01",  \
+		"Shortest password accepted (never below 8)."),                                    \
+		OPT_INT(sec, "classes_required", password[i].classes_required, cls_lo, 4, 4, NULL, \
+			"IAM-PWD-02",                                                              \
+			"Character classes a password needs (upper, lower, digit, special)."),     \
+		OPT_INT(sec, "history", password[i].history, 5, 24, 5, "passwords",                \
+			"IAM-PWD-06, IAM-PWD-10",                                                  \
+			"A new password must differ from this many "                               \
+			"previous ones."),                                                         \
+		OPT_INT(sec, "max_age_days", password[i].max_age_days, 1, age_hi, age_hi, "days",  \
+			"IAM-PWD-07", age_doc),                                                    \
+		OPT_INT(sec, "remind_days", password[i].remind_days, 1, 60, 14, "days",            \
+			"IAM-PWD-08",                                                              \
+			"Remind the user this many days before the password "                      \
+			"expires.")
 
 /* Session policy of one role class (C7, IAM-SESS-01, -05, WEB-CONC-02). */
-#define SESSION_OPTS(sec, i, idle_hi, idle_def, abs_hi, abs_def, max_hi, max_def)         \
-	OPT_INT(sec, "idle_minutes", session[i].idle_minutes, 1, idle_hi, idle_def,        \
-		"min", "IAM-SESS-01", "A session unused this long ends."),               \
-	OPT_INT(sec, "absolute_minutes", session[i].absolute_minutes, 10, abs_hi,          \
-		abs_def, "min", "IAM-SESS-05", "A session ends this long after login, "  \
-		"used or not."),                                                         \
-	OPT_INT(sec, "max_sessions", session[i].max_sessions, 1, max_hi, max_def, NULL,    \
-		"WEB-CONC-02", "Concurrent sessions of one user (see session.on_limit).")
+#define SESSION_OPTS(sec, i, idle_hi, idle_def, abs_hi, abs_def, max_hi, max_def)                  \
+	OPT_INT(sec, "idle_minutes", session[i].idle_minutes, 1, idle_hi, idle_def, "min",         \
+		"IAM-SESS-01", "A session unused this long ends."),                                \
+		OPT_INT(sec, "absolute_minutes", session[i].absolute_minutes, 10, abs_hi, abs_def, \
+			"min", "IAM-SESS-05",                                                      \
+			"A session ends this long after login, "                                   \
+			"used or not."),                                                           \
+		OPT_INT(sec, "max_sessions", session[i].max_sessions, 1, max_hi, max_def, NULL,    \
+			"WEB-CONC-02", "Concurrent sessions of one user (see session.on_limit).")
 
 #define REQ_DOS "WEB-DOS-01"
 #define REQ_TLS "C10, DATA-TX-01, DATA-TX-02, DATA-TX-03, IAM-ADM-04"
@@ -94,8 +110,8 @@ const struct anfu_config_option anfu_config_options[] = {
 		 "all (ENH) rows, e.g. IAM-SESS-06, AUD-PROT-04",
 		 "Security level: enhanced turns on every (ENH) control of the "
 		 "requirements; basic keeps only the basic ones."),
-	OPT_ENUM("server", "crypto", crypto, enum anfu_crypto_profile, crypto_values,
-		 "intl", "C10, DATA-TX-07, AUD-STO-02",
+	OPT_ENUM("server", "crypto", crypto, enum anfu_crypto_profile, crypto_values, "intl",
+		 "C10, DATA-TX-07, AUD-STO-02",
 		 "Cryptographic profile: intl = Ed25519, SHA-256, AES-256-GCM; "
 		 "gm = SM2, SM3, SM4-GCM (signatures, audit hash chain, data encryption)."),
 
@@ -114,38 +130,38 @@ const struct anfu_config_option anfu_config_options[] = {
 	OPT_PATH("http", "tls_key", http.tls_key, "tls/server.key",
 		 "DATA-TX-01, DATA-TX-03, IAM-ADM-04",
 		 "PEM private key of tls_cert (RSA >= 2048 or ECC >= 256 bits)."),
-	OPT_TEXT("http", "tls_priorities", ANFU_OPT_STRING, http.tls_priorities,
-		 TLS_PRIORITIES, REQ_TLS,
+	OPT_TEXT("http", "tls_priorities", ANFU_OPT_STRING, http.tls_priorities, TLS_PRIORITIES,
+		 REQ_TLS,
 		 "GnuTLS priority string: TLS 1.2 and 1.3 only, AEAD ciphers only, "
 		 "ECDHE key exchange (forward secrecy) only, server's order."),
-	OPT_INT("http", "hsts_max_age", http.hsts_max_age, 0, 63072000, 31536000, "s",
-		"WEB-HDR-01",
+	OPT_INT("http", "hsts_max_age", http.hsts_max_age, 0, 63072000, 31536000, "s", "WEB-HDR-01",
 		"max-age of the Strict-Transport-Security header on every response."),
 
 	/* [admin] */
 	OPT_BOOL("admin", "enabled", admin.enabled, "true", "IAM-ADM-02",
 		 "Serve the operator API (/admin/v1) on its own listener."),
-	OPT_TEXT("admin", "listen", ANFU_OPT_ADDRESS, admin.listen, "127.0.0.1",
-		 "IAM-ADM-02",
+	OPT_TEXT("admin", "listen", ANFU_OPT_ADDRESS, admin.listen, "127.0.0.1", "IAM-ADM-02",
 		 "Address of the admin listener; put it on a VPN or management "
 		 "interface."),
 	OPT_INT("admin", "port", admin.port, 0, 65535, 9443, NULL, "IAM-ADM-02",
 		"TCP port of the admin listener; 0 picks a free port (tests). Must "
 		"differ from http.port on the same address."),
-	{ .section = "admin", .key = "allow", .type = ANFU_OPT_CIDR_LIST,
+	{ .section = "admin",
+	  .key = "allow",
+	  .type = ANFU_OPT_CIDR_LIST,
 	  .offset = FIELD(admin.allow, struct anfu_cidr[ANFU_CONFIG_MAX_CIDRS]),
-	  .count_offset = FIELD(admin.allow_count, int), .def = "127.0.0.1/32, ::1/128",
+	  .count_offset = FIELD(admin.allow_count, int),
+	  .def = "127.0.0.1/32, ::1/128",
 	  .reqs = "IAM-ADM-02",
 	  .doc = "Client address ranges allowed on the admin listener "
 		 "(comma-separated CIDRs); connections from elsewhere are refused." },
 
 	/* [limits] */
 	OPT_INT("limits", "header_bytes", limits.header_bytes, ANFU_LIMIT_HEADER_BYTES_MIN,
-		ANFU_LIMIT_HEADER_BYTES_MAX, ANFU_LIMIT_HEADER_BYTES_DEFAULT, "bytes",
-		REQ_DOS, "Largest request line plus headers."),
+		ANFU_LIMIT_HEADER_BYTES_MAX, ANFU_LIMIT_HEADER_BYTES_DEFAULT, "bytes", REQ_DOS,
+		"Largest request line plus headers."),
 	OPT_INT("limits", "body_bytes", limits.body_bytes, 1024, ANFU_LIMIT_BODY_BYTES_MAX,
-		ANFU_LIMIT_BODY_BYTES_DEFAULT, "bytes", REQ_DOS,
-		"Largest request body."),
+		ANFU_LIMIT_BODY_BYTES_DEFAULT, "bytes", REQ_DOS, "Largest request body."),
 	OPT_INT("limits", "json_depth", limits.json_depth, 1, ANFU_LIMIT_JSON_DEPTH_MAX,
 		ANFU_LIMIT_JSON_DEPTH_DEFAULT, NULL, REQ_DOS,
 		"Deepest nesting of objects and arrays in a JSON body."),
@@ -182,25 +198,22 @@ const struct anfu_config_option anfu_config_options[] = {
 		"On stop, requests in flight get this long to finish."),
 
 	/* [database] */
-	OPT_ENUM_TEXT("database", "backend", database.backend, backend_values, "sqlite",
-		      NULL, "Storage backend (one SQLite file in the data directory)."),
-	OPT_PATH("database", "path", database.path, "anfu.db", NULL,
-		 "SQLite database file."),
-	OPT_INT("database", "busy_timeout_ms", database.busy_timeout_ms, 0, 600000, 5000,
-		"ms", NULL,
-		"How long a database call waits for a lock before it fails as busy."),
+	OPT_ENUM_TEXT("database", "backend", database.backend, backend_values, "sqlite", NULL,
+		      "Storage backend (one SQLite file in the data directory)."),
+	OPT_PATH("database", "path", database.path, "anfu.db", NULL, "SQLite database file."),
+	OPT_INT("database", "busy_timeout_ms", database.busy_timeout_ms, 0, 600000, 5000, "ms",
+		NULL, "How long a database call waits for a lock before it fails as busy."),
 
 	/* [audit] */
 	OPT_INT("audit", "checkpoint_records", audit.checkpoint_records, 1, 1000000,
-		ANFU_LIMIT_AUDIT_CHECKPOINT_RECORDS_DEFAULT, "records",
-		"AUD-STO-02, AUD-PROT-04",
+		ANFU_LIMIT_AUDIT_CHECKPOINT_RECORDS_DEFAULT, "records", "AUD-STO-02, AUD-PROT-04",
 		"Sign a checkpoint of the audit hash chain after this many records."),
 	OPT_INT("audit", "checkpoint_seconds", audit.checkpoint_seconds, 1, 86400,
 		ANFU_LIMIT_AUDIT_CHECKPOINT_SECONDS_DEFAULT, "s", "AUD-STO-02, AUD-PROT-04",
 		"Sign a checkpoint after this many seconds even if fewer records "
 		"came (whichever limit is reached first)."),
-	OPT_PATH("audit", "checkpoint_file", audit.checkpoint_file,
-		 "audit/checkpoints.jsonl", "AUD-STO-02, AUD-PROT-01",
+	OPT_PATH("audit", "checkpoint_file", audit.checkpoint_file, "audit/checkpoints.jsonl",
+		 "AUD-STO-02, AUD-PROT-01",
 		 "Signed checkpoints are also appended here (JSON lines), outside "
 		 "the database."),
 
@@ -243,8 +256,7 @@ const struct anfu_config_option anfu_config_options[] = {
 		"Argon2id time cost of password hashes (login and payment)."),
 	OPT_INT("argon2", "memlimit_kib", argon2.memlimit_kib, 8192, 1048576, 65536, "KiB",
 		"IAM-PWD-09", "Argon2id memory cost of one password hash."),
-	OPT_INT("argon2", "max_concurrent", argon2.max_concurrent, 1, 64, 4, "hashes",
-		"WEB-DOS-01",
+	OPT_INT("argon2", "max_concurrent", argon2.max_concurrent, 1, 64, 4, "hashes", "WEB-DOS-01",
 		"Password hashes computed at once; more wait, so a login flood cannot "
 		"exhaust memory (peak = this x memlimit_kib)."),
 
@@ -260,24 +272,24 @@ const struct anfu_config_option anfu_config_options[] = {
 		"until another administrator unlocks it."),
 	OPT_INT("lockout", "pay_threshold", lockout.pay_threshold, 1, 5, 5, "failures",
 		"IAM-LOCK-03", "Consecutive wrong payment passwords that lock payments."),
-	OPT_INT("lockout", "pay_minutes", lockout.pay_minutes, 30, 10080, 30, "min",
-		"IAM-LOCK-03", "How long payments stay locked."),
+	OPT_INT("lockout", "pay_minutes", lockout.pay_minutes, 30, 10080, 30, "min", "IAM-LOCK-03",
+		"How long payments stay locked."),
 	OPT_INT("lockout", "ip_failures", lockout.ip_failures, 5, 10000, 20, "failures",
 		"IAM-ANOM-02",
 		"Failed logins from one IP address across accounts within ip_window "
 		"that count as credential stuffing."),
-	OPT_INT("lockout", "ip_window", lockout.ip_window_s, 60, 86400, 600, "s",
-		"IAM-ANOM-02", "Window for ip_failures."),
-	OPT_INT("lockout", "ip_block", lockout.ip_block_s, 60, 86400, 900, "s",
-		"IAM-ANOM-02", "How long such an address is refused logins."),
+	OPT_INT("lockout", "ip_window", lockout.ip_window_s, 60, 86400, 600, "s", "IAM-ANOM-02",
+		"Window for ip_failures."),
+	OPT_INT("lockout", "ip_block", lockout.ip_block_s, 60, 86400, 900, "s", "IAM-ANOM-02",
+		"How long such an address is refused logins."),
 
 	/* [captcha] */
-	OPT_ENUM_TEXT("captcha", "mode", captcha.mode, captcha_values, "always",
-		      "IAM-CAP-01, C15",
+	OPT_ENUM_TEXT("captcha", "mode", captcha.mode, captcha_values, "always", "IAM-CAP-01, C15",
 		      "always: every login needs a captcha; after_failures: only after "
 		      "after_failures failed logins of the account or address."),
 	OPT_INT("captcha", "after_failures", captcha.after_failures, 0, 1, 1, "failures",
-		"IAM-CAP-01, C15", "Failures before a captcha is required (mode "
+		"IAM-CAP-01, C15",
+		"Failures before a captcha is required (mode "
 		"after_failures)."),
 	OPT_INT("captcha", "ttl", captcha.ttl_s, 30, 300, 120, "s", "IAM-CAP-02",
 		"A captcha is valid this long, and once."),
@@ -291,8 +303,7 @@ const struct anfu_config_option anfu_config_options[] = {
 		"IAM-MFA-07", "Wrong entries after which a code is void."),
 	OPT_INT("mfa", "code_resend", mfa.code_resend_s, 0, 600, 60, "s", "RISK-RN-03",
 		"Shortest interval between two codes to the same phone or address."),
-	OPT_INT("mfa", "stepup_window", mfa.stepup_window_s, 60, 900, 300, "s",
-		"IAM-MFA-02",
+	OPT_INT("mfa", "stepup_window", mfa.stepup_window_s, 60, 900, 300, "s", "IAM-MFA-02",
 		"A second factor verified this recently allows a sensitive operation."),
 	OPT_INT("mfa", "reset_ttl", mfa.reset_ttl_s, 60, 600, 600, "s", "IAM-RST-03",
 		"A password reset must be completed within this time."),
@@ -308,8 +319,8 @@ const struct anfu_config_option anfu_config_options[] = {
 	OPT_INT("accounts", "review_interval_days", accounts.review_interval_days, 1, 30, 30,
 		"days", "IAM-ACCT-05, C19",
 		"The dormant / expired / temporary account report runs this often."),
-	OPT_INT("accounts", "temporary_max_days", accounts.temporary_max_days, 1, 90, 30,
-		"days", "IAM-ACCT-07", "Longest validity of a temporary or test account."),
+	OPT_INT("accounts", "temporary_max_days", accounts.temporary_max_days, 1, 90, 30, "days",
+		"IAM-ACCT-07", "Longest validity of a temporary or test account."),
 
 	/* [mail] */
 	OPT_TEXT("mail", "smtp_url", ANFU_OPT_STRING, mail.smtp_url, "smtp://127.0.0.1:25",
@@ -321,24 +332,22 @@ const struct anfu_config_option anfu_config_options[] = {
 		"Longest time one SMTP delivery may take."),
 
 	/* [sms] */
-	OPT_ENUM_TEXT("sms", "gateway", sms.gateway, sms_gateway_values, "simulator",
-		      "IAM-MFA-07",
+	OPT_ENUM_TEXT("sms", "gateway", sms.gateway, sms_gateway_values, "simulator", "IAM-MFA-07",
 		      "SMS gateway; the simulator appends each message to the outbox "
 		      "file instead of sending it."),
 	OPT_PATH("sms", "outbox", sms.outbox, "notify/sms-outbox.jsonl", "IAM-MFA-07",
 		 "Outbox file of the SMS simulator (mode 0600)."),
 
 	/* [notify] */
-	OPT_INT("notify", "max_attempts", notify.max_attempts, 1, 50, 8, "attempts",
-		"IAM-LOCK-04", "Deliveries tried per message before it is marked failed."),
+	OPT_INT("notify", "max_attempts", notify.max_attempts, 1, 50, 8, "attempts", "IAM-LOCK-04",
+		"Deliveries tried per message before it is marked failed."),
 	OPT_INT("notify", "retry_base", notify.retry_base_s, 1, 3600, 5, "s", NULL,
 		"First retry delay; it doubles after each failed attempt."),
 };
 
 const size_t anfu_config_noptions = sizeof(anfu_config_options) / sizeof(anfu_config_options[0]);
 
-const struct anfu_config_option *anfu_config_option_find(const char *section,
-							 const char *key)
+const struct anfu_config_option *anfu_config_option_find(const char *section, const char *key)
 {
 	for (size_t i = 0; i < anfu_config_noptions; i++) {
 		const struct anfu_config_option *o = &anfu_config_options[i];

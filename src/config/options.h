@@ -21,12 +21,12 @@ struct anfu_config;
 #define ANFU_CONFIG_FILE_MAX (1024 * 1024)
 
 enum anfu_opt_type {
-	ANFU_OPT_BOOL,      /* bool; "true" or "false" */
-	ANFU_OPT_INT,       /* int64_t; decimal, min..max */
+	ANFU_OPT_BOOL,	    /* bool; "true" or "false" */
+	ANFU_OPT_INT,	    /* int64_t; decimal, min..max */
 	ANFU_OPT_STRING,    /* char *; non-empty printable UTF-8 */
-	ANFU_OPT_ENUM,      /* int (an enum); index into values */
+	ANFU_OPT_ENUM,	    /* int (an enum); index into values */
 	ANFU_OPT_ENUM_TEXT, /* char *; one of values, stored as text */
-	ANFU_OPT_PATH,      /* char *; "" = path_default inside the data dir */
+	ANFU_OPT_PATH,	    /* char *; "" = path_default inside the data dir */
 	ANFU_OPT_CIDR_LIST, /* struct anfu_cidr[] at offset, int count at count_offset */
 	ANFU_OPT_ADDRESS,   /* char *; an IPv4 or IPv6 literal */
 };
@@ -35,25 +35,24 @@ struct anfu_config_option {
 	const char *section;
 	const char *key;
 	enum anfu_opt_type type;
-	size_t offset;       /* offsetof() the field in struct anfu_config */
-	size_t count_offset; /* CIDR_LIST: offsetof() the int count */
-	int64_t min, max;    /* INT: inclusive range */
-	int64_t int_default; /* INT: the default */
-	const char *def;     /* every other type: the default, as text */
+	size_t offset;		   /* offsetof() the field in struct anfu_config */
+	size_t count_offset;	   /* CIDR_LIST: offsetof() the int count */
+	int64_t min, max;	   /* INT: inclusive range */
+	int64_t int_default;	   /* INT: the default */
+	const char *def;	   /* every other type: the default, as text */
 	const char *const *values; /* ENUM, ENUM_TEXT: NULL-terminated */
 	const char *path_default;  /* PATH: used when the value is empty,
 				      relative to the data directory */
-	const char *unit;    /* INT: "bytes", "s", ... or NULL */
-	const char *reqs;    /* requirement IDs, as text */
-	const char *doc;     /* one line of documentation */
+	const char *unit;	   /* INT: "bytes", "s", ... or NULL */
+	const char *reqs;	   /* requirement IDs, as text */
+	const char *doc;	   /* one line of documentation */
 };
 
 extern const struct anfu_config_option anfu_config_options[];
 extern const size_t anfu_config_noptions;
 
 /* The option for section.key, or NULL. */
-const struct anfu_config_option *anfu_config_option_find(const char *section,
-							 const char *key);
+const struct anfu_config_option *anfu_config_option_find(const char *section, const char *key);
 /* True when name is a section of the table. */
 bool anfu_config_section_known(const char *name);
 
@@ -66,8 +65,8 @@ int anfu_config_option_set(struct anfu_config *c, const struct anfu_config_optio
 void anfu_config_option_clear(struct anfu_config *c, const struct anfu_config_option *o);
 /* Appends the option's current value in c, as it would be written in the
  * file. */
-int anfu_config_option_format(const struct anfu_config *c,
-			      const struct anfu_config_option *o, struct anfu_buf *out);
+int anfu_config_option_format(const struct anfu_config *c, const struct anfu_config_option *o,
+			      struct anfu_buf *out);
 /* Appends the option's default, as text. */
 int anfu_config_option_default(const struct anfu_config_option *o, struct anfu_buf *out);
 /* Appends the accepted values ("1..600 s", "basic, enhanced", ...). */

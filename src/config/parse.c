@@ -37,11 +37,11 @@ struct parse {
 	const char *text;
 	size_t len;
 	size_t pos;
-	int line;        /* line being handed to inih, from 1 */
+	int line;	 /* line being handed to inih, from 1 */
 	bool line_start; /* the next byte starts a new line */
-	int err_line;    /* line of the first error we found; 0 = none */
-	char msg[512];   /* its message */
-	int *seen;       /* per option: line where it was set; 0 = not yet */
+	int err_line;	 /* line of the first error we found; 0 = none */
+	char msg[512];	 /* its message */
+	int *seen;	 /* per option: line where it was set; 0 = not yet */
 };
 
 static pthread_mutex_t inih_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -67,8 +67,7 @@ static void inih_setup(void)
 }
 
 /* Records the first error, on the current line; returns 0 (inih: error). */
-__attribute__((format(printf, 2, 3)))
-static int fail(struct parse *p, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct parse *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -174,8 +173,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
 			    anfu_config_echo(section, e2, sizeof(e2)));
 	i = (size_t)(o - anfu_config_options);
 	if (p->seen[i])
-		return fail(p, "repeated key '%s' in section [%s] (first set on line %d)",
-			    key, section, p->seen[i]);
+		return fail(p, "repeated key '%s' in section [%s] (first set on line %d)", key,
+			    section, p->seen[i]);
 	if (anfu_config_option_set(p->c, o, value, p->msg, sizeof(p->msg)) < 0) {
 		p->err_line = p->line;
 		return 0;
@@ -217,9 +216,8 @@ static void report(char *errbuf, size_t errlen, const char *name, int line, cons
 		(void)snprintf(errbuf, errlen, "%s: %s", name, msg);
 }
 
-int anfu_config_load_text(const char *text, size_t len, const char *name,
-			  const char *data_dir, struct anfu_config **ret, char *errbuf,
-			  size_t errlen)
+int anfu_config_load_text(const char *text, size_t len, const char *name, const char *data_dir,
+			  struct anfu_config **ret, char *errbuf, size_t errlen)
 {
 	struct parse p = { .text = text, .len = len, .line_start = true };
 	int r, line = 0;
@@ -307,8 +305,8 @@ out:
 	return r;
 }
 
-int anfu_config_load(const char *path, const char *data_dir, struct anfu_config **ret,
-		     char *errbuf, size_t errlen)
+int anfu_config_load(const char *path, const char *data_dir, struct anfu_config **ret, char *errbuf,
+		     size_t errlen)
 {
 	char *text = NULL, msg[256];
 	size_t len = 0;

@@ -56,8 +56,8 @@ static int describe_row(struct anfu_buf *out, const struct anfu_config_option *o
 	anfu_buf_init(&range, VALUE_MAX);
 	r = anfu_config_option_range(o, &range);
 	if (r == 0)
-		r = anfu_buf_appendf(out, "| %s | `%s.%s` | %s | ", o->section, o->section,
-				     o->key, anfu_config_type_name(o->type));
+		r = anfu_buf_appendf(out, "| %s | `%s.%s` | %s | ", o->section, o->section, o->key,
+				     anfu_config_type_name(o->type));
 	if (r == 0)
 		r = describe_default(out, o);
 	if (r == 0)
@@ -161,14 +161,13 @@ int anfu_config_example(struct anfu_buf *out)
 		return ANFU_EINVAL;
 	start = out->len;
 	r = anfu_buf_appends(
-		out,
-		"# anfu configuration: every option, at its default.\n"
-		"#\n"
-		"# Generated from the option table (src/config/options.c); the reference\n"
-		"# with ranges and requirement IDs is docs/configuration.md. Values are\n"
-		"# written without quotes. DATA is the data directory (anfud --data):\n"
-		"# an empty path means the file shown inside it, and a relative path is\n"
-		"# taken from it. Unknown keys, repeated keys and bad values are errors.\n");
+		out, "# anfu configuration: every option, at its default.\n"
+		     "#\n"
+		     "# Generated from the option table (src/config/options.c); the reference\n"
+		     "# with ranges and requirement IDs is docs/configuration.md. Values are\n"
+		     "# written without quotes. DATA is the data directory (anfud --data):\n"
+		     "# an empty path means the file shown inside it, and a relative path is\n"
+		     "# taken from it. Unknown keys, repeated keys and bad values are errors.\n");
 	for (size_t i = 0; i < anfu_config_noptions && r == 0; i++) {
 		const struct anfu_config_option *o = &anfu_config_options[i];
 

@@ -51,9 +51,9 @@ const char *anfu_config_echo(const char *s, char *out, size_t cap)
 }
 
 /* Writes "section.key: <fmt>" into msg and returns ANFU_EINVAL. */
-__attribute__((format(printf, 4, 5)))
-static int bad(char *msg, size_t msglen, const struct anfu_config_option *o,
-	       const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int bad(char *msg, size_t msglen,
+						     const struct anfu_config_option *o,
+						     const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -88,8 +88,7 @@ static int enum_index(const struct anfu_config_option *o, const char *text)
 	return -1;
 }
 
-static int bad_enum(const struct anfu_config_option *o, const char *text, char *msg,
-		    size_t msglen)
+static int bad_enum(const struct anfu_config_option *o, const char *text, char *msg, size_t msglen)
 {
 	struct anfu_buf vals;
 	char e[ECHO_MAX + 8];
@@ -102,8 +101,7 @@ static int bad_enum(const struct anfu_config_option *o, const char *text, char *
 	return ANFU_EINVAL;
 }
 
-static void set_string(struct anfu_config *c, const struct anfu_config_option *o,
-		       const char *text)
+static void set_string(struct anfu_config *c, const struct anfu_config_option *o, const char *text)
 {
 	char **dst = field(c, o->offset);
 
@@ -111,8 +109,8 @@ static void set_string(struct anfu_config *c, const struct anfu_config_option *o
 	*dst = anfu_xstrdup(text);
 }
 
-static int set_int(struct anfu_config *c, const struct anfu_config_option *o,
-		   const char *text, char *msg, size_t msglen)
+static int set_int(struct anfu_config *c, const struct anfu_config_option *o, const char *text,
+		   char *msg, size_t msglen)
 {
 	char e[ECHO_MAX + 8];
 	long long v;
@@ -184,7 +182,8 @@ static int set_cidr_list(struct anfu_config *c, const struct anfu_config_option 
 	int n = 0, r;
 
 	if (!*text)
-		return bad(msg, msglen, o, "at least one CIDR is needed (to turn the "
+		return bad(msg, msglen, o,
+			   "at least one CIDR is needed (to turn the "
 			   "listener off set admin.enabled = false)");
 	r = parse_cidr_list(o, text, cidrs, &n, msg, msglen);
 	if (r < 0)
@@ -194,16 +193,18 @@ static int set_cidr_list(struct anfu_config *c, const struct anfu_config_option 
 	return 0;
 }
 
-static int set_text(struct anfu_config *c, const struct anfu_config_option *o,
-		    const char *text, char *msg, size_t msglen)
+static int set_text(struct anfu_config *c, const struct anfu_config_option *o, const char *text,
+		    char *msg, size_t msglen)
 {
 	char e[ECHO_MAX + 8];
 	uint8_t addr[16];
 	int i;
 
 	if (!printable(text))
-		return bad(msg, msglen, o, "'%s' has control characters or invalid "
-			   "UTF-8", anfu_config_echo(text, e, sizeof(e)));
+		return bad(msg, msglen, o,
+			   "'%s' has control characters or invalid "
+			   "UTF-8",
+			   anfu_config_echo(text, e, sizeof(e)));
 	switch (o->type) {
 	case ANFU_OPT_STRING:
 		if (!*text)
@@ -220,8 +221,7 @@ static int set_text(struct anfu_config *c, const struct anfu_config_option *o,
 			return bad_enum(o, text, msg, msglen);
 		text = o->values[i];
 		break;
-	default:
-		break;
+	default: break;
 	}
 	set_string(c, o, text);
 	return 0;
@@ -242,21 +242,18 @@ int anfu_config_option_set(struct anfu_config *c, const struct anfu_config_optio
 				   anfu_config_echo(text, e, sizeof(e)));
 		*(bool *)field(c, o->offset) = text[0] == 't';
 		return 0;
-	case ANFU_OPT_INT:
-		return set_int(c, o, text, msg, msglen);
+	case ANFU_OPT_INT: return set_int(c, o, text, msg, msglen);
 	case ANFU_OPT_ENUM:
 		i = enum_index(o, text);
 		if (i < 0)
 			return bad_enum(o, text, msg, msglen);
 		memcpy(field(c, o->offset), &i, sizeof(i));
 		return 0;
-	case ANFU_OPT_CIDR_LIST:
-		return set_cidr_list(c, o, text, msg, msglen);
+	case ANFU_OPT_CIDR_LIST: return set_cidr_list(c, o, text, msg, msglen);
 	case ANFU_OPT_STRING:
 	case ANFU_OPT_ENUM_TEXT:
 	case ANFU_OPT_PATH:
-	case ANFU_OPT_ADDRESS:
-		return set_text(c, o, text, msg, msglen);
+	case ANFU_OPT_ADDRESS: return set_text(c, o, text, msg, msglen);
 	}
 	return ANFU_EINTERNAL;
 }
@@ -274,8 +271,7 @@ void anfu_config_option_clear(struct anfu_config *c, const struct anfu_config_op
 		free(*p);
 		*p = NULL;
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -292,16 +288,16 @@ static int format_cidrs(const struct anfu_cidr *cidrs, int n, struct anfu_buf *o
 	return r;
 }
 
-int anfu_config_option_format(const struct anfu_config *c,
-			      const struct anfu_config_option *o, struct anfu_buf *out)
+int anfu_config_option_format(const struct anfu_config *c, const struct anfu_config_option *o,
+			      struct anfu_buf *out)
 {
 	const char *const *s;
 	int i;
 
 	switch (o->type) {
 	case ANFU_OPT_BOOL:
-		return anfu_buf_appends(out, *(const bool *)cfield(c, o->offset) ? "true"
-										 : "false");
+		return anfu_buf_appends(out,
+					*(const bool *)cfield(c, o->offset) ? "true" : "false");
 	case ANFU_OPT_INT:
 		return anfu_buf_appendf(out, "%lld",
 					(long long)*(const int64_t *)cfield(c, o->offset));
@@ -312,14 +308,12 @@ int anfu_config_option_format(const struct anfu_config *c,
 				return anfu_buf_appends(out, o->values[k]);
 		return ANFU_EINTERNAL;
 	case ANFU_OPT_CIDR_LIST:
-		return format_cidrs(cfield(c, o->offset),
-				    *(const int *)cfield(c, o->count_offset), out);
+		return format_cidrs(cfield(c, o->offset), *(const int *)cfield(c, o->count_offset),
+				    out);
 	case ANFU_OPT_STRING:
 	case ANFU_OPT_ENUM_TEXT:
 	case ANFU_OPT_PATH:
-	case ANFU_OPT_ADDRESS:
-		s = cfield(c, o->offset);
-		return anfu_buf_appends(out, *s ? *s : "");
+	case ANFU_OPT_ADDRESS: s = cfield(c, o->offset); return anfu_buf_appends(out, *s ? *s : "");
 	}
 	return ANFU_EINTERNAL;
 }
@@ -336,23 +330,19 @@ int anfu_config_option_range(const struct anfu_config_option *o, struct anfu_buf
 	int r = 0;
 
 	switch (o->type) {
-	case ANFU_OPT_BOOL:
-		return anfu_buf_appends(out, "true, false");
+	case ANFU_OPT_BOOL: return anfu_buf_appends(out, "true, false");
 	case ANFU_OPT_INT:
-		return anfu_buf_appendf(out, "%lld..%lld%s%s", (long long)o->min,
-					(long long)o->max, o->unit ? " " : "",
-					o->unit ? o->unit : "");
+		return anfu_buf_appendf(out, "%lld..%lld%s%s", (long long)o->min, (long long)o->max,
+					o->unit ? " " : "", o->unit ? o->unit : "");
 	case ANFU_OPT_ENUM:
 	case ANFU_OPT_ENUM_TEXT:
 		for (int i = 0; o->values[i] && r == 0; i++)
 			r = anfu_buf_appendf(out, "%s%s", i ? ", " : "", o->values[i]);
 		return r;
-	case ANFU_OPT_STRING:
-		return anfu_buf_appends(out, "non-empty text");
+	case ANFU_OPT_STRING: return anfu_buf_appends(out, "non-empty text");
 	case ANFU_OPT_PATH:
 		return anfu_buf_appends(out, "file path (relative: inside the data directory)");
-	case ANFU_OPT_ADDRESS:
-		return anfu_buf_appends(out, "IPv4 or IPv6 literal");
+	case ANFU_OPT_ADDRESS: return anfu_buf_appends(out, "IPv4 or IPv6 literal");
 	case ANFU_OPT_CIDR_LIST:
 		return anfu_buf_appendf(out, "1 to %d comma-separated CIDRs",
 					ANFU_CONFIG_MAX_CIDRS);

@@ -72,14 +72,12 @@ static int aes_gcm(bool encrypt, const uint8_t *key, const uint8_t *iv, const vo
 		goto out;
 	if (len && EVP_CipherUpdate(x, out, &n, in, (int)len) != 1)
 		goto out;
-	if (!encrypt &&
-	    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, ANFU_AEAD_TAG_LEN, tag) != 1)
+	if (!encrypt && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, ANFU_AEAD_TAG_LEN, tag) != 1)
 		goto out;
 	/* GCM emits no bytes at Final; it only checks or computes the tag. */
 	if (EVP_CipherFinal_ex(x, fin, &n) != 1)
 		goto out;
-	if (encrypt &&
-	    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, ANFU_AEAD_TAG_LEN, tag) != 1)
+	if (encrypt && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, ANFU_AEAD_TAG_LEN, tag) != 1)
 		goto out;
 	r = 0;
 out:
@@ -126,9 +124,8 @@ out:
 /* Encrypts pt into ct (ptlen bytes, then the 16-byte tag). key, iv, aad
  * and pt are borrowed. ANFU_EINVAL for an unknown alg or bad pointers,
  * ANFU_ECRYPTO when the library fails (ct is then wiped). */
-int anfu_aead_seal(enum anfu_aead_alg alg, const uint8_t *key,
-		   const uint8_t iv[ANFU_AEAD_IV_LEN], const void *aad, size_t aadlen,
-		   const void *pt, size_t ptlen, uint8_t *ct)
+int anfu_aead_seal(enum anfu_aead_alg alg, const uint8_t *key, const uint8_t iv[ANFU_AEAD_IV_LEN],
+		   const void *aad, size_t aadlen, const void *pt, size_t ptlen, uint8_t *ct)
 {
 	int r;
 
@@ -141,8 +138,7 @@ int anfu_aead_seal(enum anfu_aead_alg alg, const uint8_t *key,
 	case ANFU_AEAD_SM4GCM:
 		r = sm4_gcm(true, key, iv, aad, aadlen, pt, ptlen, ct, ct + ptlen);
 		break;
-	default:
-		return ANFU_EINVAL;
+	default: return ANFU_EINVAL;
 	}
 	if (r == ANFU_ECRYPTO)
 		anfu_wipe(ct, ptlen + ANFU_AEAD_TAG_LEN);
@@ -151,9 +147,8 @@ int anfu_aead_seal(enum anfu_aead_alg alg, const uint8_t *key,
 
 /* Decrypts and authenticates ct (body then tag) into pt. On any failure
  * pt holds zeros, never unauthenticated plaintext. */
-int anfu_aead_open(enum anfu_aead_alg alg, const uint8_t *key,
-		   const uint8_t iv[ANFU_AEAD_IV_LEN], const void *aad, size_t aadlen,
-		   const uint8_t *ct, size_t ctlen, uint8_t *pt)
+int anfu_aead_open(enum anfu_aead_alg alg, const uint8_t *key, const uint8_t iv[ANFU_AEAD_IV_LEN],
+		   const void *aad, size_t aadlen, const uint8_t *ct, size_t ctlen, uint8_t *pt)
 {
 	uint8_t tag[ANFU_AEAD_TAG_LEN];
 	size_t len;
@@ -166,14 +161,9 @@ int anfu_aead_open(enum anfu_aead_alg alg, const uint8_t *key,
 		return ANFU_EINVAL;
 	memcpy(tag, ct + len, sizeof(tag));
 	switch (alg) {
-	case ANFU_AEAD_AES256GCM:
-		r = aes_gcm(false, key, iv, aad, aadlen, ct, len, pt, tag);
-		break;
-	case ANFU_AEAD_SM4GCM:
-		r = sm4_gcm(false, key, iv, aad, aadlen, ct, len, pt, tag);
-		break;
-	default:
-		return ANFU_EINVAL;
+	case ANFU_AEAD_AES256GCM: r = aes_gcm(false, key, iv, aad, aadlen, ct, len, pt, tag); break;
+	case ANFU_AEAD_SM4GCM: r = sm4_gcm(false, key, iv, aad, aadlen, ct, len, pt, tag); break;
+	default: return ANFU_EINVAL;
 	}
 	if (r == ANFU_ECRYPTO && pt)
 		anfu_wipe(pt, len);

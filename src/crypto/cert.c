@@ -62,8 +62,8 @@ static int set_names_and_time(X509 *x, const char *cn, int days)
 	X509_NAME *name = X509_get_subject_name(x);
 	time_t now = (time_t)(anfu_clock_now_ms() / 1000);
 
-	if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-				       -1, -1, 0) != 1)
+	if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+				       0) != 1)
 		return ANFU_ECRYPTO;
 	if (X509_set_issuer_name(x, name) != 1)
 		return ANFU_ECRYPTO;
@@ -132,8 +132,7 @@ out:
  * Both outputs are written only on success and owned by the caller (the
  * key with anfu_free_secret()). ANFU_EINVAL for bad arguments,
  * ANFU_ECRYPTO when OpenSSL fails. */
-int anfu_crypto_selfsigned_cert(const char *cn, int days, char **ret_cert_pem,
-				char **ret_key_pem)
+int anfu_crypto_selfsigned_cert(const char *cn, int days, char **ret_cert_pem, char **ret_key_pem)
 {
 	EVP_PKEY *key = NULL;
 	X509 *x = NULL;

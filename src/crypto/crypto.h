@@ -34,8 +34,7 @@ enum anfu_hash_alg {
 const char *anfu_hash_name(enum anfu_hash_alg alg);
 int anfu_hash_from_name(const char *name, enum anfu_hash_alg *ret);
 
-int anfu_hash(enum anfu_hash_alg alg, const void *data, size_t len,
-	      uint8_t out[ANFU_HASH_LEN]);
+int anfu_hash(enum anfu_hash_alg alg, const void *data, size_t len, uint8_t out[ANFU_HASH_LEN]);
 
 /* Incremental hashing; the context is owned by the caller and freed by
  * anfu_hash_final() (always) or anfu_hash_ctx_free(). */
@@ -46,13 +45,12 @@ int anfu_hash_final(struct anfu_hash_ctx *c, uint8_t out[ANFU_HASH_LEN]);
 void anfu_hash_ctx_free(struct anfu_hash_ctx *c);
 
 /* HMAC with the given hash (HMAC-SHA256 / HMAC-SM3). */
-int anfu_hmac(enum anfu_hash_alg alg, const void *key, size_t keylen,
-	      const void *data, size_t len, uint8_t out[ANFU_HASH_LEN]);
+int anfu_hmac(enum anfu_hash_alg alg, const void *key, size_t keylen, const void *data, size_t len,
+	      uint8_t out[ANFU_HASH_LEN]);
 
 /* HKDF (RFC 5869) with the given hash: derives outlen bytes. */
-int anfu_hkdf(enum anfu_hash_alg alg, const void *ikm, size_t ikmlen,
-	      const void *salt, size_t saltlen, const void *info, size_t infolen,
-	      void *out, size_t outlen);
+int anfu_hkdf(enum anfu_hash_alg alg, const void *ikm, size_t ikmlen, const void *salt,
+	      size_t saltlen, const void *info, size_t infolen, void *out, size_t outlen);
 
 /* ---- randomness, comparison, wiping, encodings --------------------- */
 
@@ -99,17 +97,17 @@ int anfu_sigkey_fingerprint(const struct anfu_sigkey *k, uint8_t out[ANFU_HASH_L
 
 /* Signs msg; *siglen is the capacity of sig on entry (>= ANFU_SIG_MAX) and
  * the signature length on return. */
-int anfu_sign(const struct anfu_sigkey *k, const void *msg, size_t len,
-	      uint8_t *sig, size_t *siglen);
+int anfu_sign(const struct anfu_sigkey *k, const void *msg, size_t len, uint8_t *sig,
+	      size_t *siglen);
 /* Returns 0 for a good signature, ANFU_ECRYPTO otherwise. */
-int anfu_verify(const struct anfu_sigkey *k, const void *msg, size_t len,
-		const uint8_t *sig, size_t siglen);
+int anfu_verify(const struct anfu_sigkey *k, const void *msg, size_t len, const uint8_t *sig,
+		size_t siglen);
 
 /* ---- authenticated encryption --------------------------------------- */
 
 enum anfu_aead_alg {
 	ANFU_AEAD_AES256GCM = 0, /* 32-byte key */
-	ANFU_AEAD_SM4GCM = 1,    /* 16-byte key (libgcrypt) */
+	ANFU_AEAD_SM4GCM = 1,	 /* 16-byte key (libgcrypt) */
 };
 
 #define ANFU_AEAD_IV_LEN 12
@@ -119,14 +117,12 @@ const char *anfu_aead_name(enum anfu_aead_alg alg); /* "aes-256-gcm" / "sm4-gcm"
 size_t anfu_aead_key_len(enum anfu_aead_alg alg);
 
 /* Encrypts ptlen bytes; ct must hold ptlen + ANFU_AEAD_TAG_LEN (tag last). */
-int anfu_aead_seal(enum anfu_aead_alg alg, const uint8_t *key,
-		   const uint8_t iv[ANFU_AEAD_IV_LEN], const void *aad, size_t aadlen,
-		   const void *pt, size_t ptlen, uint8_t *ct);
+int anfu_aead_seal(enum anfu_aead_alg alg, const uint8_t *key, const uint8_t iv[ANFU_AEAD_IV_LEN],
+		   const void *aad, size_t aadlen, const void *pt, size_t ptlen, uint8_t *ct);
 /* Decrypts ctlen (>= tag) bytes into pt (ctlen - tag bytes); returns
  * ANFU_ECRYPTO on a bad tag, leaving pt wiped. */
-int anfu_aead_open(enum anfu_aead_alg alg, const uint8_t *key,
-		   const uint8_t iv[ANFU_AEAD_IV_LEN], const void *aad, size_t aadlen,
-		   const uint8_t *ct, size_t ctlen, uint8_t *pt);
+int anfu_aead_open(enum anfu_aead_alg alg, const uint8_t *key, const uint8_t iv[ANFU_AEAD_IV_LEN],
+		   const void *aad, size_t aadlen, const uint8_t *ct, size_t ctlen, uint8_t *pt);
 
 /* ---- password hashing (Argon2id) ------------------------------------ */
 
@@ -150,7 +146,6 @@ bool anfu_pwhash_needs_rehash(const char *encoded, const struct anfu_pwhash_para
 /* Generates a self-signed ECDSA P-256 certificate for development with
  * CN=cn and SAN DNS:localhost, IP:127.0.0.1, IP:::1, valid `days` days.
  * Both outputs are malloc'd PEM strings (the key: anfu_free_secret()). */
-int anfu_crypto_selfsigned_cert(const char *cn, int days, char **ret_cert_pem,
-				char **ret_key_pem);
+int anfu_crypto_selfsigned_cert(const char *cn, int days, char **ret_cert_pem, char **ret_key_pem);
 
 #endif

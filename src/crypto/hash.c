@@ -93,8 +93,7 @@ int anfu_hash_from_name(const char *name, enum anfu_hash_alg *ret)
 
 /* One-shot digest of len bytes; out is written only on success.
  * Returns ANFU_EINVAL for an unknown alg, ANFU_ECRYPTO when OpenSSL fails. */
-int anfu_hash(enum anfu_hash_alg alg, const void *data, size_t len,
-	      uint8_t out[ANFU_HASH_LEN])
+int anfu_hash(enum anfu_hash_alg alg, const void *data, size_t len, uint8_t out[ANFU_HASH_LEN])
 {
 	struct anfu_hash_ctx *c = NULL;
 	int r;
@@ -183,8 +182,8 @@ void anfu_hash_ctx_free(struct anfu_hash_ctx *c)
 
 /* HMAC over data; an empty key is allowed (RFC 2104). out is written only
  * on success. ANFU_EINVAL for bad arguments, ANFU_ECRYPTO from OpenSSL. */
-int anfu_hmac(enum anfu_hash_alg alg, const void *key, size_t keylen,
-	      const void *data, size_t len, uint8_t out[ANFU_HASH_LEN])
+int anfu_hmac(enum anfu_hash_alg alg, const void *key, size_t keylen, const void *data, size_t len,
+	      uint8_t out[ANFU_HASH_LEN])
 {
 	static const unsigned char empty;
 	const char *name = ossl_name(alg);
@@ -221,9 +220,8 @@ out:
 
 /* HKDF extract-and-expand (RFC 5869). ikm must not be empty; salt and info
  * may be; 1 <= outlen <= 255 * 32. out is written only on success. */
-int anfu_hkdf(enum anfu_hash_alg alg, const void *ikm, size_t ikmlen,
-	      const void *salt, size_t saltlen, const void *info, size_t infolen,
-	      void *out, size_t outlen)
+int anfu_hkdf(enum anfu_hash_alg alg, const void *ikm, size_t ikmlen, const void *salt,
+	      size_t saltlen, const void *info, size_t infolen, void *out, size_t outlen)
 {
 	const char *name = ossl_name(alg);
 	EVP_KDF_CTX *kc = NULL;
@@ -232,8 +230,8 @@ int anfu_hkdf(enum anfu_hash_alg alg, const void *ikm, size_t ikmlen,
 	size_t n = 0;
 	int r = ANFU_ECRYPTO;
 
-	if (!name || !ikm || ikmlen == 0 || (!salt && saltlen) || (!info && infolen) ||
-	    !out || outlen == 0 || outlen > HKDF_OUT_MAX)
+	if (!name || !ikm || ikmlen == 0 || (!salt && saltlen) || (!info && infolen) || !out ||
+	    outlen == 0 || outlen > HKDF_OUT_MAX)
 		return ANFU_EINVAL;
 	ensure_fetched();
 	if (!kdf_hkdf)
@@ -241,11 +239,11 @@ int anfu_hkdf(enum anfu_hash_alg alg, const void *ikm, size_t ikmlen,
 	params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)name, 0);
 	params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
 	if (saltlen)
-		params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-								(void *)salt, saltlen);
+		params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt,
+								saltlen);
 	if (infolen)
-		params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
-								(void *)info, infolen);
+		params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
+								infolen);
 	params[n] = OSSL_PARAM_construct_end();
 	tmp = anfu_xmalloc(outlen);
 	kc = EVP_KDF_CTX_new(kdf_hkdf);

@@ -285,8 +285,8 @@ static int digest_init(EVP_MD_CTX *mctx, const struct anfu_sigkey *k, bool sign)
 /* Signs msg with a private key; sig and *siglen are written only on
  * success. ANFU_EINVAL for a public-only key or a capacity below
  * ANFU_SIG_MAX, ANFU_ECRYPTO from OpenSSL. */
-int anfu_sign(const struct anfu_sigkey *k, const void *msg, size_t len,
-	      uint8_t *sig, size_t *siglen)
+int anfu_sign(const struct anfu_sigkey *k, const void *msg, size_t len, uint8_t *sig,
+	      size_t *siglen)
 {
 	static const unsigned char empty;
 	uint8_t tmp[ANFU_SIG_MAX];
@@ -294,8 +294,7 @@ int anfu_sign(const struct anfu_sigkey *k, const void *msg, size_t len,
 	EVP_MD_CTX *mctx = NULL;
 	int r = ANFU_ECRYPTO;
 
-	if (!k || !k->has_private || (!msg && len) || !sig || !siglen ||
-	    *siglen < ANFU_SIG_MAX)
+	if (!k || !k->has_private || (!msg && len) || !sig || !siglen || *siglen < ANFU_SIG_MAX)
 		return ANFU_EINVAL;
 	mctx = EVP_MD_CTX_new();
 	if (!mctx || digest_init(mctx, k, true) < 0)
@@ -314,8 +313,8 @@ out:
 
 /* 0 for a valid signature of msg under k, ANFU_ECRYPTO for any other
  * outcome (bad signature, malformed DER, library failure). */
-int anfu_verify(const struct anfu_sigkey *k, const void *msg, size_t len,
-		const uint8_t *sig, size_t siglen)
+int anfu_verify(const struct anfu_sigkey *k, const void *msg, size_t len, const uint8_t *sig,
+		size_t siglen)
 {
 	static const unsigned char empty;
 	EVP_MD_CTX *mctx = NULL;

@@ -52,14 +52,15 @@ struct daemon {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: anfud [--data DIR] [--config FILE]\n"
-		   "\n"
-		   "Runs the anfu server on the data directory made by `anfu init`.\n"
-		   "  --data DIR     data directory (default %s)\n"
-		   "  --config FILE  configuration file (default DIR/anfu.conf)\n"
-		   "  --version      print the version and exit\n"
-		   "  --help         this text\n"
-		   "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reopens log files.\n",
+	fprintf(f,
+		"usage: anfud [--data DIR] [--config FILE]\n"
+		"\n"
+		"Runs the anfu server on the data directory made by `anfu init`.\n"
+		"  --data DIR     data directory (default %s)\n"
+		"  --config FILE  configuration file (default DIR/anfu.conf)\n"
+		"  --version      print the version and exit\n"
+		"  --help         this text\n"
+		"Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reopens log files.\n",
 		ANFU_DEFAULT_DATA_DIR);
 }
 
@@ -323,9 +324,9 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	if ((r = take_lock(&d)) < 0) {
-		fprintf(stderr, "anfud: %s\n", r == ANFU_EBUSY
-				? "another anfud is running on this data directory"
-				: "cannot create the lock file");
+		fprintf(stderr, "anfud: %s\n",
+			r == ANFU_EBUSY ? "another anfud is running on this data directory"
+					: "cannot create the lock file");
 		goto fail;
 	}
 	if (audit_start_events(&d, config ? config : "anfu.conf") < 0) {

@@ -37,7 +37,7 @@ struct anfu_conn {
 
 struct anfu_conntrack {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;  /* wakes the reaper early at stop */
+	pthread_cond_t cv; /* wakes the reaper early at stop */
 	struct anfu_conn *head;
 	bool stop;
 	pthread_t reaper;

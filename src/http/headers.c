@@ -38,23 +38,21 @@ bool anfu_http_path_no_store(const char *path)
 	return false;
 }
 
-int anfu_http_security_headers(struct MHD_Response *r, bool no_store,
-			       int64_t hsts_max_age, const char *request_id)
+int anfu_http_security_headers(struct MHD_Response *r, bool no_store, int64_t hsts_max_age,
+			       const char *request_id)
 {
 	char hsts[64];
 
 	if (hsts_max_age < 0)
 		hsts_max_age = 0;
-	(void)snprintf(hsts, sizeof(hsts), "max-age=%" PRId64 "; includeSubDomains",
-		       hsts_max_age);
+	(void)snprintf(hsts, sizeof(hsts), "max-age=%" PRId64 "; includeSubDomains", hsts_max_age);
 	if (MHD_add_response_header(r, "X-Request-Id", request_id) != MHD_YES ||
 	    MHD_add_response_header(r, "Strict-Transport-Security", hsts) != MHD_YES)
 		return ANFU_EINVAL;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (MHD_add_response_header(r, fixed[i].name, fixed[i].value) != MHD_YES)
 			return ANFU_EINVAL;
-	if (no_store &&
-	    MHD_add_response_header(r, "Cache-Control", "no-store") != MHD_YES)
+	if (no_store && MHD_add_response_header(r, "Cache-Control", "no-store") != MHD_YES)
 		return ANFU_EINVAL;
 	return 0;
 }

@@ -32,23 +32,26 @@ struct anfu_config;
 
 /* Who may call a route. There is no default: 0 is refused at registration. */
 enum anfu_access {
-	ANFU_ACCESS_PUBLIC = 1,  /* anyone (still rate limited) */
+	ANFU_ACCESS_PUBLIC = 1,	 /* anyone (still rate limited) */
 	ANFU_ACCESS_SESSION = 2, /* customer/merchant session cookie + CSRF */
-	ANFU_ACCESS_SIGNED = 3,  /* open-platform signed request */
-	ANFU_ACCESS_ADMIN = 4,   /* operator session on the admin listener */
+	ANFU_ACCESS_SIGNED = 3,	 /* open-platform signed request */
+	ANFU_ACCESS_ADMIN = 4,	 /* operator session on the admin listener */
 };
 
 /* Permission of routes that need none beyond their access class. */
 #define ANFU_PERM_PUBLIC "public"
 
 /* Route flags. */
-#define ANFU_ROUTE_NO_CSRF 0x1u   /* session route that changes no state */
-#define ANFU_ROUTE_BOTH 0x2u      /* served on the main and the admin listener */
-#define ANFU_ROUTE_ADMIN_LISTENER 0x4u /* non-admin route served only on the
+#define ANFU_ROUTE_NO_CSRF 0x1u /* session route that changes no state */
+#define ANFU_ROUTE_BOTH 0x2u	/* served on the main and the admin listener */
+#define ANFU_ROUTE_ADMIN_LISTENER \
+	0x4u /* non-admin route served only on the
 					  admin listener (e.g. /metrics) */
-#define ANFU_ROUTE_MFA_PENDING 0x8u    /* accepts a session still waiting for
+#define ANFU_ROUTE_MFA_PENDING \
+	0x8u /* accepts a session still waiting for
 					  its second factor (/auth/mfa) */
-#define ANFU_ROUTE_REQUIRED_ACTION 0x10u /* accepts a session that must first
+#define ANFU_ROUTE_REQUIRED_ACTION \
+	0x10u /* accepts a session that must first
 					    change its password or enrol TOTP */
 
 struct anfu_req;
@@ -60,8 +63,8 @@ struct anfu_resp;
 typedef int (*anfu_handler_fn)(struct anfu_req *req, struct anfu_resp *resp);
 
 struct anfu_route {
-	const char *method;     /* "GET", "POST", "PUT", "PATCH", "DELETE" */
-	const char *pattern;    /* "/api/v1/me/sessions/{id}" */
+	const char *method;  /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+	const char *pattern; /* "/api/v1/me/sessions/{id}" */
 	enum anfu_access access;
 	const char *permission; /* never NULL; ANFU_PERM_PUBLIC for public */
 	anfu_handler_fn handler;
@@ -90,8 +93,8 @@ struct anfu_route_match {
 /* Finds the route for method + path (path without query). Returns 0,
  * ANFU_ENOTFOUND (no pattern matches: 404) or ANFU_ECONFLICT (a pattern
  * matches but not the method: 405, m->allow filled). */
-int anfu_router_match(const struct anfu_router *r, const char *method,
-		      struct anfu_str path, struct anfu_route_match *m);
+int anfu_router_match(const struct anfu_router *r, const char *method, struct anfu_str path,
+		      struct anfu_route_match *m);
 /* Calls fn for every route, in registration order. */
 void anfu_router_foreach(const struct anfu_router *r,
 			 void (*fn)(void *ud, const struct anfu_route *route), void *ud);
@@ -102,24 +105,24 @@ struct anfu_http_server;
 
 struct anfu_req {
 	struct anfu_arena *arena; /* freed when the request ends */
-	void *app;                /* the application context given at start */
+	void *app;		  /* the application context given at start */
 	struct anfu_http_server *server;
 	const struct anfu_route *route;
 	const char *method;
-	const char *path;         /* without the query string */
+	const char *path; /* without the query string */
 	char request_id[40];
 	char client_ip[48];
-	int client_family;        /* AF_INET / AF_INET6 */
+	int client_family; /* AF_INET / AF_INET6 */
 	uint8_t client_addr[16];
-	bool admin_listener;      /* arrived on the admin listener */
+	bool admin_listener; /* arrived on the admin listener */
 	struct anfu_route_match match;
-	const char *body;         /* NUL-terminated copy in the arena, or NULL */
+	const char *body; /* NUL-terminated copy in the arena, or NULL */
 	size_t body_len;
-	int64_t start_us;         /* monotonic */
+	int64_t start_us; /* monotonic */
 
 	/* Set by the authenticator of the access class. */
-	void *principal;          /* owned by the authenticator's module */
-	const char *actor_id;     /* for logs and audit; NULL when anonymous */
+	void *principal;      /* owned by the authenticator's module */
+	const char *actor_id; /* for logs and audit; NULL when anonymous */
 	const char *actor_type;
 	const char *actor_role;
 
@@ -146,16 +149,16 @@ int anfu_req_fail(struct anfu_req *req, int err, const char *code, const char *f
 
 /* Decodes the body as JSON into out from an allowlist (base/json.h), using
  * the server's limits; on failure records the error code and field. */
-int anfu_req_json(struct anfu_req *req, const struct anfu_jfield *fields,
-		  size_t nfields, void *out);
+int anfu_req_json(struct anfu_req *req, const struct anfu_jfield *fields, size_t nfields,
+		  void *out);
 
 #define ANFU_RESP_MAX_HEADERS 8
 
 struct anfu_resp {
-	int status;     /* default 200 */
-	json_t *body;   /* owned; sent as application/json */
+	int status;   /* default 200 */
+	json_t *body; /* owned; sent as application/json */
 	/* or a raw body (when body is NULL): */
-	const char *raw;  /* owned by the arena or static */
+	const char *raw; /* owned by the arena or static */
 	size_t raw_len;
 	const char *content_type;
 	const char *header_names[ANFU_RESP_MAX_HEADERS];
@@ -180,8 +183,8 @@ struct anfu_http_opts {
 	const struct anfu_config *cfg; /* listen addresses, limits, TLS options */
 	const char *tls_cert_pem;      /* borrowed; must outlive the server */
 	const char *tls_key_pem;       /* borrowed; must outlive the server */
-	void *app;                     /* handed to handlers as req->app */
-	anfu_auth_fn auth[5];          /* indexed by enum anfu_access */
+	void *app;		       /* handed to handlers as req->app */
+	anfu_auth_fn auth[5];	       /* indexed by enum anfu_access */
 	anfu_refusal_fn on_refusal;
 };
 

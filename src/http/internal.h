@@ -28,9 +28,8 @@ struct MHD_Response;
  * routes only on the admin listener, ANFU_ROUTE_BOTH routes on both, every
  * other route only on the main listener. Same returns as anfu_router_match.
  * Routes not served on this listener are invisible (404, never 405). */
-int anfu_router_match_on(const struct anfu_router *r, const char *method,
-			 struct anfu_str path, bool admin_listener,
-			 struct anfu_route_match *m);
+int anfu_router_match_on(const struct anfu_router *r, const char *method, struct anfu_str path,
+			 bool admin_listener, struct anfu_route_match *m);
 /* Number of registered routes. */
 int anfu_router_count(const struct anfu_router *r);
 /* Registration index of a route returned by a match, or -1. */
@@ -45,15 +44,14 @@ struct anfu_ratelimit;
 /* A per-client token bucket table: rate_per_s tokens a second, burst at
  * most, at most table_size clients (least recently seen evicted). A rate
  * or burst <= 0 disables limiting. Thread-safe. */
-struct anfu_ratelimit *anfu_ratelimit_new(int64_t rate_per_s, int64_t burst,
-					  size_t table_size);
+struct anfu_ratelimit *anfu_ratelimit_new(int64_t rate_per_s, int64_t burst, size_t table_size);
 /* NULL-safe. */
 void anfu_ratelimit_free(struct anfu_ratelimit *rl);
 /* Takes one token for the client (family AF_INET/AF_INET6, raw address
  * bytes) at monotonic time now_us. Returns 0, or ANFU_ERATE with
  * *ret_retry_after_s (>= 1) set to the seconds until a token is back. */
-int anfu_ratelimit_take(struct anfu_ratelimit *rl, int family, const uint8_t *addr,
-			int64_t now_us, int *ret_retry_after_s);
+int anfu_ratelimit_take(struct anfu_ratelimit *rl, int family, const uint8_t *addr, int64_t now_us,
+			int *ret_retry_after_s);
 /* Clients currently tracked (never more than table_size). */
 size_t anfu_ratelimit_count(struct anfu_ratelimit *rl);
 
@@ -73,8 +71,8 @@ int anfu_http_error_resolve(int err, const char *code, const char **ret_code);
 const char *anfu_http_error_text(const char *code, int status, const char *lang);
 /* Appends {"error":{"code":..,"field":..,"message":..,"request_id":..}}
  * (field only when non-empty) to out. */
-int anfu_http_error_render(const char *code, int status, const char *lang,
-			   const char *field, const char *request_id, struct anfu_buf *out);
+int anfu_http_error_render(const char *code, int status, const char *lang, const char *field,
+			   const char *request_id, struct anfu_buf *out);
 /* Number of rows in the error table, and row i (for tests and docs). */
 size_t anfu_http_error_count(void);
 int anfu_http_error_row(size_t i, const char **ret_code, int *ret_status);
@@ -83,8 +81,8 @@ int anfu_http_error_row(size_t i, const char **ret_code, int *ret_status);
 
 /* Adds X-Request-Id, HSTS, CSP, nosniff, DENY, no-referrer, and (when
  * no_store) Cache-Control: no-store, to r. Returns 0 or ANFU_EINVAL. */
-int anfu_http_security_headers(struct MHD_Response *r, bool no_store,
-			       int64_t hsts_max_age, const char *request_id);
+int anfu_http_security_headers(struct MHD_Response *r, bool no_store, int64_t hsts_max_age,
+			       const char *request_id);
 /* True when responses on path must not be cached (/api/, /open/, ...). */
 bool anfu_http_path_no_store(const char *path);
 
@@ -118,11 +116,11 @@ struct anfu_http_stats *anfu_http_stats_new(const struct anfu_router *r);
 /* NULL-safe. */
 void anfu_http_stats_free(struct anfu_http_stats *st);
 /* Records one finished request (route NULL: unmatched). Thread-safe. */
-void anfu_http_stats_observe(struct anfu_http_stats *st, const struct anfu_route *route,
-			     int status, int64_t duration_us);
+void anfu_http_stats_observe(struct anfu_http_stats *st, const struct anfu_route *route, int status,
+			     int64_t duration_us);
 /* Appends the Prometheus text. */
-int anfu_http_stats_render(const struct anfu_http_stats *st, int inflight,
-			   uint64_t reaped, struct anfu_buf *out);
+int anfu_http_stats_render(const struct anfu_http_stats *st, int inflight, uint64_t reaped,
+			   struct anfu_buf *out);
 
 /* ---- server and requests (http/server.c, http/request.c) ----------------- */
 
@@ -155,8 +153,8 @@ struct anfu_http_server {
 /* MHD callbacks (cls: struct http_listener), for files that include
  * microhttpd.h. Run on MHD's threads. */
 enum MHD_Result anfu_http_access(void *cls, struct MHD_Connection *c, const char *url,
-				 const char *method, const char *version,
-				 const char *upload, size_t *upload_size, void **req_cls);
+				 const char *method, const char *version, const char *upload,
+				 size_t *upload_size, void **req_cls);
 void anfu_http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode toe);
 #endif
@@ -165,12 +163,12 @@ void anfu_http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 struct http_req {
 	struct anfu_req pub;
 	struct http_listener *listener;
-	struct anfu_buf body;   /* upload being received (wiped) */
-	uint64_t received;      /* body bytes seen, kept or not */
+	struct anfu_buf body; /* upload being received (wiped) */
+	uint64_t received;    /* body bytes seen, kept or not */
 	bool too_large;
-	bool queued;            /* a response has been queued */
+	bool queued; /* a response has been queued */
 	bool path_ok;
-	int status;             /* of the queued response */
+	int status; /* of the queued response */
 	uint64_t resp_bytes;
 };
 

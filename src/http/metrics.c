@@ -25,8 +25,8 @@
 /* Status slots; 0 counts requests that ended without a response (client
  * gone, connection cut). The last slot ("other") takes everything else. */
 static const int statuses[] = {
-	0,   200, 201, 202, 204, 301, 302, 303, 304, 400, 401, 403, 404, 405,
-	409, 413, 415, 422, 423, 429, 431, 500, 501, 502, 503, 504,
+	0,   200, 201, 202, 204, 301, 302, 303, 304, 400, 401, 403, 404,
+	405, 409, 413, 415, 422, 423, 429, 431, 500, 501, 502, 503, 504,
 };
 
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]) + 1)
@@ -68,8 +68,8 @@ static size_t status_slot(int status)
 	return NSTATUS - 1;
 }
 
-void anfu_http_stats_observe(struct anfu_http_stats *st, const struct anfu_route *route,
-			     int status, int64_t duration_us)
+void anfu_http_stats_observe(struct anfu_http_stats *st, const struct anfu_route *route, int status,
+			     int64_t duration_us)
 {
 	int i = anfu_router_index(st->router, route);
 	struct row *row;
@@ -105,8 +105,8 @@ static int render_counts(const struct anfu_http_stats *st, struct anfu_buf *out)
 	for (int i = 0; r == 0 && i <= st->nroutes; i++) {
 		r = row_labels(st, i, &lab);
 		for (size_t j = 0; r == 0 && j < NSTATUS; j++) {
-			uint64_t n = atomic_load_explicit(&st->rows[i].count[j],
-							  memory_order_relaxed);
+			uint64_t n =
+				atomic_load_explicit(&st->rows[i].count[j], memory_order_relaxed);
 			char sbuf[16];
 
 			if (n == 0)
@@ -115,8 +115,9 @@ static int render_counts(const struct anfu_http_stats *st, struct anfu_buf *out)
 				(void)snprintf(sbuf, sizeof(sbuf), "other");
 			else
 				(void)snprintf(sbuf, sizeof(sbuf), "%d", statuses[j]);
-			r = anfu_buf_appendf(out, "anfu_http_requests_total{%sstatus=\"%s\"} %" PRIu64
-					     "\n", lab.data, sbuf, n);
+			r = anfu_buf_appendf(
+				out, "anfu_http_requests_total{%sstatus=\"%s\"} %" PRIu64 "\n",
+				lab.data, sbuf, n);
 		}
 	}
 	anfu_buf_free(&lab);
@@ -137,26 +138,27 @@ static int render_hists(const struct anfu_http_stats *st, struct anfu_buf *out)
 			continue;
 		r = row_labels(st, i, &lab);
 		if (r == 0)
-			r = anfu_hist_render(&st->rows[i].hist, "anfu_http_request_duration_seconds",
-					     lab.data, out);
+			r = anfu_hist_render(&st->rows[i].hist,
+					     "anfu_http_request_duration_seconds", lab.data, out);
 	}
 	anfu_buf_free(&lab);
 	return r;
 }
 
-int anfu_http_stats_render(const struct anfu_http_stats *st, int inflight,
-			   uint64_t reaped, struct anfu_buf *out)
+int anfu_http_stats_render(const struct anfu_http_stats *st, int inflight, uint64_t reaped,
+			   struct anfu_buf *out)
 {
 	int r = render_counts(st, out);
 
 	if (r == 0)
 		r = render_hists(st, out);
 	if (r == 0)
-		r = anfu_buf_appendf(out, "# HELP anfu_http_inflight Requests being processed.\n"
-					  "# TYPE anfu_http_inflight gauge\nanfu_http_inflight %d\n"
-					  "# HELP anfu_http_reaped_total Connections cut off for "
-					  "missing a deadline.\n# TYPE anfu_http_reaped_total "
-					  "counter\nanfu_http_reaped_total %" PRIu64 "\n",
+		r = anfu_buf_appendf(out,
+				     "# HELP anfu_http_inflight Requests being processed.\n"
+				     "# TYPE anfu_http_inflight gauge\nanfu_http_inflight %d\n"
+				     "# HELP anfu_http_reaped_total Connections cut off for "
+				     "missing a deadline.\n# TYPE anfu_http_reaped_total "
+				     "counter\nanfu_http_reaped_total %" PRIu64 "\n",
 				     inflight, reaped);
 	return r;
 }

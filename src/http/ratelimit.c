@@ -25,31 +25,31 @@
 #include "base/rand.h"
 #include "http/internal.h"
 
-#define UNIT 1000000LL     /* one token in millionths */
-#define STRIPES_BIG 64     /* stripes when the table is large */
+#define UNIT 1000000LL /* one token in millionths */
+#define STRIPES_BIG 64 /* stripes when the table is large */
 #define STRIPE_MIN_FOR_BIG 1024
 #define RATE_MAX 1000000000LL /* keeps burst * UNIT and dt * rate in int64 */
 
 struct bucket {
-	uint8_t key[17];   /* family tag + up to 16 address bytes */
-	int64_t tokens;    /* millionths of a token */
+	uint8_t key[17]; /* family tag + up to 16 address bytes */
+	int64_t tokens;	 /* millionths of a token */
 	int64_t last_us;
-	int32_t hnext;     /* next in the hash chain, -1 ends */
+	int32_t hnext;	    /* next in the hash chain, -1 ends */
 	int32_t prev, next; /* recency list: head most recent */
 };
 
 struct stripe {
 	pthread_mutex_t mu;
 	struct bucket *b;
-	int32_t *heads;    /* hash chains */
+	int32_t *heads; /* hash chains */
 	uint32_t nheads;
 	uint32_t cap, used;
 	int32_t mru, lru;
 };
 
 struct anfu_ratelimit {
-	int64_t rate;      /* tokens per second */
-	int64_t burst;     /* bucket size in tokens */
+	int64_t rate;  /* tokens per second */
+	int64_t burst; /* bucket size in tokens */
 	uint64_t seed[2];
 	struct stripe *s;
 	uint32_t nstripes;
@@ -69,8 +69,7 @@ static void stripe_init(struct stripe *s, uint32_t cap)
 	(void)pthread_mutex_init(&s->mu, NULL);
 }
 
-struct anfu_ratelimit *anfu_ratelimit_new(int64_t rate_per_s, int64_t burst,
-					  size_t table_size)
+struct anfu_ratelimit *anfu_ratelimit_new(int64_t rate_per_s, int64_t burst, size_t table_size)
 {
 	struct anfu_ratelimit *rl = anfu_xcalloc(1, sizeof(*rl));
 	uint32_t per;
@@ -173,8 +172,8 @@ static void chain_unlink(struct stripe *s, uint32_t head, int32_t i)
 }
 
 /* Finds the bucket of key, or makes one (evicting the least recent). */
-static int32_t bucket_get(const struct anfu_ratelimit *rl, struct stripe *s,
-			  const uint8_t key[17], uint64_t h, int64_t now_us)
+static int32_t bucket_get(const struct anfu_ratelimit *rl, struct stripe *s, const uint8_t key[17],
+			  uint64_t h, int64_t now_us)
 {
 	uint32_t head = (uint32_t)(h >> 32) & (s->nheads - 1);
 	int32_t i;
@@ -217,8 +216,8 @@ static void refill(const struct anfu_ratelimit *rl, struct bucket *b, int64_t no
 	b->tokens = b->tokens > cap - add ? cap : b->tokens + add;
 }
 
-int anfu_ratelimit_take(struct anfu_ratelimit *rl, int family, const uint8_t *addr,
-			int64_t now_us, int *ret_retry_after_s)
+int anfu_ratelimit_take(struct anfu_ratelimit *rl, int family, const uint8_t *addr, int64_t now_us,
+			int *ret_retry_after_s)
 {
 	uint8_t key[17];
 	struct stripe *s;

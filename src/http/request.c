@@ -104,8 +104,8 @@ static const char *arena_copy(struct anfu_arena *a, const char *s, size_t max, b
 	return copy;
 }
 
-static struct http_req *req_new(struct http_listener *l, struct MHD_Connection *c,
-				const char *url, const char *method)
+static struct http_req *req_new(struct http_listener *l, struct MHD_Connection *c, const char *url,
+				const char *method)
 {
 	struct anfu_http_server *s = l->server;
 	struct http_req *hr = anfu_xcalloc(1, sizeof(*hr));
@@ -313,8 +313,8 @@ static enum MHD_Result dispatch(struct http_req *hr)
 }
 
 enum MHD_Result anfu_http_access(void *cls, struct MHD_Connection *c, const char *url,
-				 const char *method, const char *version,
-				 const char *upload_data, size_t *upload_size, void **req_cls)
+				 const char *method, const char *version, const char *upload_data,
+				 size_t *upload_size, void **req_cls)
 {
 	struct http_req *hr = *req_cls;
 
@@ -377,8 +377,7 @@ struct anfu_str anfu_req_param(const struct anfu_req *req, const char *name)
 	return (struct anfu_str){ NULL, 0 };
 }
 
-static const char *lookup(const struct anfu_req *req, enum MHD_ValueKind kind,
-			  const char *name)
+static const char *lookup(const struct anfu_req *req, enum MHD_ValueKind kind, const char *name)
 {
 	if (!req || !req->conn || !name)
 		return NULL;
@@ -420,8 +419,7 @@ int anfu_req_fail(struct anfu_req *req, int err, const char *code, const char *f
 	return err;
 }
 
-int anfu_req_json(struct anfu_req *req, const struct anfu_jfield *fields, size_t nfields,
-		  void *out)
+int anfu_req_json(struct anfu_req *req, const struct anfu_jfield *fields, size_t nfields, void *out)
 {
 	struct anfu_jerr jerr = { 0 };
 	int r;

@@ -38,11 +38,11 @@ static int base_headers(struct http_req *hr, struct MHD_Response *r, const char 
 {
 	struct anfu_http_server *s = hr->pub.server;
 	const struct anfu_route *rt = hr->pub.route;
-	bool no_store = anfu_http_path_no_store(hr->pub.path) ||
-			(rt && rt->access != ANFU_ACCESS_PUBLIC);
+	bool no_store =
+		anfu_http_path_no_store(hr->pub.path) || (rt && rt->access != ANFU_ACCESS_PUBLIC);
 
-	if (anfu_http_security_headers(r, no_store, s->cfg->http.hsts_max_age,
-				       hr->pub.request_id) < 0)
+	if (anfu_http_security_headers(r, no_store, s->cfg->http.hsts_max_age, hr->pub.request_id) <
+	    0)
 		return ANFU_EINVAL;
 	if (ctype && MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES)
 		return ANFU_EINVAL;
@@ -68,8 +68,8 @@ static enum MHD_Result queue(struct http_req *hr, int status, char *body, size_t
 	}
 	ok = base_headers(hr, r, ctype) == 0;
 	for (int i = 0; ok && extra && i < extra->nheaders; i++)
-		ok = MHD_add_response_header(r, extra->header_names[i],
-					     extra->header_values[i]) == MHD_YES;
+		ok = MHD_add_response_header(r, extra->header_names[i], extra->header_values[i]) ==
+		     MHD_YES;
 	if (ok)
 		ret = MHD_queue_response(hr->pub.conn, (unsigned)status, r);
 	MHD_destroy_response(r);
@@ -146,7 +146,7 @@ static int encode(const struct anfu_resp *resp, char **ret_body, size_t *ret_len
 	} else {
 		r = resp->raw_len ? anfu_buf_append(&b, resp->raw, resp->raw_len) : 0;
 		*ret_ctype = resp->content_type ? resp->content_type
-			     : resp->raw_len    ? "application/octet-stream"
+			     : resp->raw_len	? "application/octet-stream"
 						: NULL;
 	}
 	if (r < 0) {
@@ -170,8 +170,10 @@ enum MHD_Result anfu_http_queue_resp(struct http_req *hr, struct anfu_resp *resp
 	json_decref(resp->body);
 	resp->body = NULL;
 	if (r < 0) {
-		anfu_log_error("http_response", "request %s: handler of %s %s gave a response "
-			       "that cannot be sent", hr->pub.request_id, hr->pub.method,
+		anfu_log_error("http_response",
+			       "request %s: handler of %s %s gave a response "
+			       "that cannot be sent",
+			       hr->pub.request_id, hr->pub.method,
 			       hr->pub.route ? hr->pub.route->pattern : "-");
 		return anfu_http_queue_error(hr, ANFU_EINTERNAL);
 	}

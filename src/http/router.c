@@ -152,9 +152,8 @@ static bool same_route(const struct entry *a, const struct entry *b)
 	    a->param_mask != b->param_mask)
 		return false;
 	for (int i = 0; i < a->nsegs; i++)
-		if (!a->segs[i].param &&
-		    (a->segs[i].len != b->segs[i].len ||
-		     memcmp(a->segs[i].p, b->segs[i].p, a->segs[i].len) != 0))
+		if (!a->segs[i].param && (a->segs[i].len != b->segs[i].len ||
+					  memcmp(a->segs[i].p, b->segs[i].p, a->segs[i].len) != 0))
 			return false;
 	return true;
 }
@@ -238,9 +237,8 @@ static bool pattern_matches(const struct entry *e, const struct anfu_str *segs, 
 	if (e->nsegs != n)
 		return false;
 	for (int i = 0; i < n; i++)
-		if (!e->segs[i].param &&
-		    (e->segs[i].len != segs[i].len ||
-		     memcmp(e->segs[i].p, segs[i].ptr, segs[i].len) != 0))
+		if (!e->segs[i].param && (e->segs[i].len != segs[i].len ||
+					  memcmp(e->segs[i].p, segs[i].ptr, segs[i].len) != 0))
 			return false;
 	return true;
 }
@@ -338,9 +336,8 @@ int anfu_router_match(const struct anfu_router *r, const char *method, struct an
 	return match(r, method, path, -1, m);
 }
 
-int anfu_router_match_on(const struct anfu_router *r, const char *method,
-			 struct anfu_str path, bool admin_listener,
-			 struct anfu_route_match *m)
+int anfu_router_match_on(const struct anfu_router *r, const char *method, struct anfu_str path,
+			 bool admin_listener, struct anfu_route_match *m)
 {
 	return match(r, method, path, admin_listener ? 1 : 0, m);
 }

@@ -34,9 +34,9 @@
 
 /* Used when the configuration names no priority string: TLS 1.3 and 1.2
  * only, AEAD suites only, forward-secret key exchange only. */
-#define DEFAULT_TLS_PRIORITIES                                                    \
-	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:"    \
-	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"     \
+#define DEFAULT_TLS_PRIORITIES                                                  \
+	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
+	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"  \
 	"+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 /* Connection memory beyond the header limit: the response head we add and
@@ -46,8 +46,7 @@
 
 #define STOP_POLL_NS (10 * 1000 * 1000L)
 
-__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt,
-							 va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	size_t n;
@@ -101,8 +100,7 @@ static enum MHD_Result admin_policy(void *cls, const struct sockaddr *sa, sockle
 }
 
 /* Fills ss from an IPv4 or IPv6 literal and a port (0: any free port). */
-static int make_addr(const char *host, int64_t port, struct sockaddr_storage *ss,
-		     bool *ret_v6)
+static int make_addr(const char *host, int64_t port, struct sockaddr_storage *ss, bool *ret_v6)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
@@ -218,8 +216,8 @@ static bool limits_sane(const struct anfu_config_limits *lim)
 	return lim->body_bytes > 0 && lim->body_bytes <= ANFU_LIMIT_BODY_BYTES_MAX &&
 	       lim->header_bytes > 0 && lim->header_bytes <= ANFU_LIMIT_HEADER_BYTES_MAX &&
 	       lim->json_depth > 0 && lim->json_string_bytes > 0 && lim->conn_timeout_s > 0 &&
-	       lim->header_timeout_s > 0 && lim->connections > 0 &&
-	       lim->connections_per_ip > 0 && lim->concurrent_requests > 0;
+	       lim->header_timeout_s > 0 && lim->connections > 0 && lim->connections_per_ip > 0 &&
+	       lim->concurrent_requests > 0;
 }
 
 int anfu_http_start(const struct anfu_http_opts *o, const struct anfu_router *r,
@@ -310,6 +308,6 @@ int anfu_http_metrics(const struct anfu_http_server *s, struct anfu_buf *out)
 {
 	if (!s || !out)
 		return ANFU_EINVAL;
-	return anfu_http_stats_render(s->stats, anfu_http_inflight(s),
-				      anfu_conntrack_reaped(s->ct), out);
+	return anfu_http_stats_render(s->stats, anfu_http_inflight(s), anfu_conntrack_reaped(s->ct),
+				      out);
 }

@@ -75,12 +75,9 @@ static void err_set(struct anfu_iam_err *err, const char *code, const char *fiel
 static const char *kind_name(enum anfu_user_kind k)
 {
 	switch (k) {
-	case ANFU_USER_CUSTOMER:
-		return "customer";
-	case ANFU_USER_MERCHANT:
-		return "merchant";
-	default:
-		return "staff";
+	case ANFU_USER_CUSTOMER: return "customer";
+	case ANFU_USER_MERCHANT: return "merchant";
+	default: return "staff";
 	}
 }
 
@@ -97,7 +94,8 @@ static int keys_allowed(const json_t *o, const char *const *keys, size_t n,
 	const char *k;
 	json_t *v;
 
-	json_object_foreach ((json_t *)o, k, v) {
+	json_object_foreach((json_t *)o, k, v)
+	{
 		size_t i = 0;
 
 		while (i < n && strcmp(k, keys[i]) != 0)
@@ -287,7 +285,9 @@ static void account_err(int r, const struct acct_fields *f, struct anfu_iam_err 
 {
 	if (r == ANFU_EEXIST)
 		err_set(err, "already_exists",
-			f->has_email && f->has_phone ? NULL : f->has_email ? "email" : "phone");
+			f->has_email && f->has_phone ? NULL
+			: f->has_email		     ? "email"
+						     : "phone");
 	else if (r == ANFU_ECONFLICT)
 		err_set(err, "role_conflict", "roles");
 	else if (r == ANFU_EINVAL)
@@ -335,7 +335,7 @@ static int op_parse(struct anfu_iam *iam, const json_t *payload, struct op_req *
 		    struct anfu_iam_err *err)
 {
 	static const char *const keys[] = { "username", "roles",      "email",
-					     "phone",	 "expires_ms", "temporary" };
+					    "phone",	"expires_ms", "temporary" };
 	const json_t *exp = json_object_get(payload, "expires_ms");
 	const json_t *tmp = json_object_get(payload, "temporary");
 	const char *username = NULL, *email = NULL, *phone = NULL;
@@ -350,8 +350,8 @@ static int op_parse(struct anfu_iam *iam, const json_t *payload, struct op_req *
 	if (r < 0)
 		return r;
 	if ((exp && !json_is_integer(exp)) || (tmp && !json_is_boolean(tmp))) {
-		err_set(err, ANFU_JERR_INVALID_FIELD, exp && !json_is_integer(exp) ? "expires_ms"
-										  : "temporary");
+		err_set(err, ANFU_JERR_INVALID_FIELD,
+			exp && !json_is_integer(exp) ? "expires_ms" : "temporary");
 		return ANFU_EINVAL;
 	}
 	r = check_account(iam, username, email, phone, exp ? json_integer_value(exp) : 0,
@@ -408,8 +408,9 @@ static int op_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *p
 	masked_delivery(&q.f, to, sizeof(to));
 	/* The checker sees where the password goes before the roles, which
 	 * are what a long summary loses first. */
-	(void)snprintf(summary, cap, "create staff account %s (initial password to %s)%s with roles %s",
-		       masked, to, q.f.temporary ? " (temporary)" : "", roles);
+	(void)snprintf(summary, cap,
+		       "create staff account %s (initial password to %s)%s with roles %s", masked,
+		       to, q.f.temporary ? " (temporary)" : "", roles);
 	return 0;
 }
 
@@ -438,13 +439,19 @@ static int op_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (r < 0)
 		return r;
 	(void)snprintf(by, sizeof(by), "approval:%s", approval_id);
-	s = (struct iam_account_spec){ ANFU_USER_STAFF,	 q->f.login,
-				       NULL,		 q->roles,
-				       q->nroles,	 q->f.has_email ? q->f.email : NULL,
+	s = (struct iam_account_spec){ ANFU_USER_STAFF,
+				       q->f.login,
+				       NULL,
+				       q->roles,
+				       q->nroles,
+				       q->f.has_email ? q->f.email : NULL,
 				       q->f.has_phone ? q->f.phone : NULL,
-				       lang_of(ctx),	 q->f.expires_ms,
-				       q->f.temporary,	 by,
-				       checker,		 approval_id };
+				       lang_of(ctx),
+				       q->f.expires_ms,
+				       q->f.temporary,
+				       by,
+				       checker,
+				       approval_id };
 	r = iam_account_create(iam, db, &s, pw, sizeof(pw), id);
 	if (r < 0) {
 		account_err(r, &q->f, err);
@@ -622,8 +629,8 @@ static int revoke_validate(struct anfu_iam *iam, struct anfu_db *db, const json_
 /* Applies a grant or revocation, audits it and ends the target's sessions
  * so that the new permissions apply from its next login. */
 static int role_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			const char *approval_id, const json_t *payload, bool grant,
-			json_t **result, struct anfu_iam_err *err)
+			const char *approval_id, const json_t *payload, bool grant, json_t **result,
+			struct anfu_iam_err *err)
 {
 	struct role_req q;
 	char checker[ANFU_ID_MAX], reason[128];
@@ -639,8 +646,8 @@ static int role_execute(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	if (r < 0)
 		goto out;
 	if (grant)
-		r = anfu_rbac_grant(db, q.user_id, q.role, checker, approval_id, anfu_clock_now_ms(),
-				    reason, sizeof(reason));
+		r = anfu_rbac_grant(db, q.user_id, q.role, checker, approval_id,
+				    anfu_clock_now_ms(), reason, sizeof(reason));
 	else
 		r = anfu_rbac_revoke(db, q.user_id, q.role);
 	if (r == ANFU_ECONFLICT)
@@ -669,16 +676,16 @@ out:
 	return r;
 }
 
-static int grant_execute(struct anfu_iam *iam, struct anfu_db *db,
-			 const struct anfu_iam_ctx *ctx, const char *approval_id,
-			 const json_t *payload, json_t **result, struct anfu_iam_err *err)
+static int grant_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const char *approval_id, const json_t *payload, json_t **result,
+			 struct anfu_iam_err *err)
 {
 	return role_execute(iam, db, ctx, approval_id, payload, true, result, err);
 }
 
-static int revoke_execute(struct anfu_iam *iam, struct anfu_db *db,
-			  const struct anfu_iam_ctx *ctx, const char *approval_id,
-			  const json_t *payload, json_t **result, struct anfu_iam_err *err)
+static int revoke_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			  const char *approval_id, const json_t *payload, json_t **result,
+			  struct anfu_iam_err *err)
 {
 	return role_execute(iam, db, ctx, approval_id, payload, false, result, err);
 }
@@ -692,8 +699,7 @@ static const char *role_subject(const json_t *payload)
 static const struct anfu_approval_type admin_types[] = {
 	{ "create_operator", "iam.approval.create_operator", op_validate, op_execute, NULL },
 	{ "grant_role", "iam.approval.grant_role", grant_validate, grant_execute, role_subject },
-	{ "revoke_role", "iam.approval.grant_role", revoke_validate, revoke_execute,
-	  role_subject },
+	{ "revoke_role", "iam.approval.grant_role", revoke_validate, revoke_execute, role_subject },
 };
 
 int iam_admin_register_types(void)
@@ -701,7 +707,8 @@ int iam_admin_register_types(void)
 	for (size_t i = 0; i < sizeof(admin_types) / sizeof(admin_types[0]); i++) {
 		int r = anfu_approval_register(&admin_types[i]);
 
-		if (r == ANFU_EEXIST && anfu_approval_type_find(admin_types[i].name) == &admin_types[i])
+		if (r == ANFU_EEXIST &&
+		    anfu_approval_type_find(admin_types[i].name) == &admin_types[i])
 			r = 0;
 		if (r < 0)
 			return r;
@@ -788,8 +795,9 @@ int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *c
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, "iam.user.read"))
 		return ANFU_EPERM;
-	limit = f->limit <= 0 ? ADMIN_LIST_DEFAULT : f->limit > ADMIN_LIST_MAX ? ADMIN_LIST_MAX
-									       : f->limit;
+	limit = f->limit <= 0		    ? ADMIN_LIST_DEFAULT
+		: f->limit > ADMIN_LIST_MAX ? ADMIN_LIST_MAX
+					    : f->limit;
 	/* The page is a JSON array of masked views in id order; the next page
 	 * starts after the last id (key-set pagination). */
 	r = iam_db(iam, &db);
@@ -852,9 +860,8 @@ static int reveal_into(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 
 /* Reveal and its audit record (DATA-MASK-08, IAM-RBAC-06) commit together:
  * nothing is shown that was not recorded. */
-static int reveal_audited(struct anfu_iam *iam, struct anfu_db *db,
-			  const struct anfu_iam_ctx *ctx, const struct anfu_principal *p,
-			  const struct iam_user *u, json_t *o)
+static int reveal_audited(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const struct iam_user *u, json_t *o)
 {
 	json_t *fields = json_array();
 	json_t *d = NULL;
@@ -894,8 +901,8 @@ int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, "iam.user.read") ||
 	    (reveal && !anfu_principal_can(p, "iam.user.pii.reveal"))) {
-		iam_audit_denied(iam, ctx, p, reveal ? "user.pii_revealed" : "user.read",
-				 "user", user_id, "forbidden");
+		iam_audit_denied(iam, ctx, p, reveal ? "user.pii_revealed" : "user.read", "user",
+				 user_id, "forbidden");
 		return ANFU_EPERM;
 	}
 	r = iam_db(iam, &db);
@@ -944,9 +951,8 @@ static bool may_create_merchant_user(const struct anfu_principal *p,
 	       strcmp(c->role, "merchant_staff") == 0;
 }
 
-static int create_check(struct anfu_iam *iam, struct anfu_db *db,
-			const struct anfu_admin_create *c, struct acct_fields *f,
-			struct anfu_iam_err *err)
+static int create_check(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_admin_create *c,
+			struct acct_fields *f, struct anfu_iam_err *err)
 {
 	bool fits = false;
 	int r;
@@ -978,10 +984,9 @@ static int create_check(struct anfu_iam *iam, struct anfu_db *db,
 	return r;
 }
 
-static int create_merchant(struct anfu_iam *iam, struct anfu_db *db,
-			   const struct anfu_iam_ctx *ctx, const struct anfu_principal *p,
-			   const struct anfu_admin_create *c, json_t **ret,
-			   struct anfu_iam_err *err)
+static int create_merchant(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const struct anfu_admin_create *c,
+			   json_t **ret, struct anfu_iam_err *err)
 {
 	const char *roles[1] = { c->role };
 	char pw[IAM_INITIAL_PASSWORD_MAX], id[ANFU_ID_MAX];
@@ -1085,10 +1090,10 @@ struct admin_action {
 	const char *perm;
 	bool not_self;
 	const char *audit;
-	const char *sql;          /* $1 user id, $2 now (when nparams is 2) */
+	const char *sql; /* $1 user id, $2 now (when nparams is 2) */
 	int nparams;
 	const char *end_sessions; /* reason, or NULL */
-	const char *notice;       /* template told to the user, or NULL */
+	const char *notice;	  /* template told to the user, or NULL */
 };
 
 static const struct admin_action actions[] = {
@@ -1104,8 +1109,7 @@ static const struct admin_action actions[] = {
 	  1, NULL, "account_unlocked" },
 	/* IAM-PWD-15: the user must change it at the next login, and that
 	 * change is recorded as forced (IAM-PWD-11). */
-	{ "force_password_change", "iam.user.force_password", false,
-	  "user.password_change_forced",
+	{ "force_password_change", "iam.user.force_password", false, "user.password_change_forced",
 	  "UPDATE iam_user SET pwd_must_change = 1, pwd_forced_ms = $2 WHERE id = $1", 2,
 	  "password_change_forced", "password_change_forced" },
 };

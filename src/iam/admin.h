@@ -39,18 +39,18 @@ int iam_review_register_job(struct anfu_iam *iam, struct anfu_jobs *jobs);
  * first login, its roles granted. Strings borrowed. */
 struct iam_account_spec {
 	enum anfu_user_kind kind; /* ANFU_USER_MERCHANT or ANFU_USER_STAFF */
-	const char *username;     /* normalised (lower case) */
+	const char *username;	  /* normalised (lower case) */
 	const char *merchant_id;  /* merchant accounts */
 	const char *const *roles;
 	size_t nroles;
-	const char *email;        /* normalised, or NULL */
-	const char *phone;        /* 11 digits, or NULL */
-	const char *lang;         /* "zh" / "en", or NULL */
-	int64_t expires_ms;       /* 0: none */
+	const char *email;  /* normalised, or NULL */
+	const char *phone;  /* 11 digits, or NULL */
+	const char *lang;   /* "zh" / "en", or NULL */
+	int64_t expires_ms; /* 0: none */
 	bool temporary;
-	const char *created_by;   /* actor id, "approval:apr_..." or "system:init" */
-	const char *granted_by;   /* who granted the roles */
-	const char *approval_id;  /* or NULL */
+	const char *created_by;	 /* actor id, "approval:apr_..." or "system:init" */
+	const char *granted_by;	 /* who granted the roles */
+	const char *approval_id; /* or NULL */
 };
 
 /* Creates the account inside the caller's write transaction and writes
@@ -58,9 +58,8 @@ struct iam_account_spec {
  * caller delivers it and wipes it) and its id into id_out. ANFU_EEXIST
  * when the name, phone or email is taken, ANFU_ECONFLICT when the roles
  * conflict. No audit record: the caller writes it. */
-int iam_account_create(struct anfu_iam *iam, struct anfu_db *db,
-		       const struct iam_account_spec *s, char *pw_out, size_t cap,
-		       char id_out[ANFU_ID_MAX]);
+int iam_account_create(struct anfu_iam *iam, struct anfu_db *db, const struct iam_account_spec *s,
+		       char *pw_out, size_t cap, char id_out[ANFU_ID_MAX]);
 
 /* Audits "role.granted" for each role of s given to user_id (actor p, or
  * actor_id when p is NULL), in the caller's transaction. */

@@ -126,18 +126,12 @@ static const char *code_of(int r, const struct anfu_iam_err *err)
 	if (err && err->code)
 		return err->code;
 	switch (r) {
-	case ANFU_ECONFLICT:
-		return "conflict";
-	case ANFU_EEXIST:
-		return "already_exists";
-	case ANFU_ENOTFOUND:
-		return "not_found";
-	case ANFU_EPERM:
-		return "forbidden";
-	case ANFU_ELIMIT:
-		return "payload_too_large";
-	default:
-		return "invalid_request";
+	case ANFU_ECONFLICT: return "conflict";
+	case ANFU_EEXIST: return "already_exists";
+	case ANFU_ENOTFOUND: return "not_found";
+	case ANFU_EPERM: return "forbidden";
+	case ANFU_ELIMIT: return "payload_too_large";
+	default: return "invalid_request";
 	}
 }
 
@@ -154,10 +148,8 @@ static bool is_refusal(int r)
 	case ANFU_ELIMIT:
 	case ANFU_ERANGE:
 	case ANFU_ELOCKED:
-	case ANFU_EEXPIRED:
-		return true;
-	default:
-		return false;
+	case ANFU_EEXPIRED: return true;
+	default: return false;
 	}
 }
 
@@ -209,8 +201,8 @@ static int approval_row_cb(void *ud, const struct anfu_row *r)
 	return 0;
 }
 
-#define APPROVAL_COLUMNS                                                                  \
-	"SELECT id, number, type, summary, maker_id, created_ms, status, checker_id, "    \
+#define APPROVAL_COLUMNS                                                               \
+	"SELECT id, number, type, summary, maker_id, created_ms, status, checker_id, " \
 	"decided_ms, decision_note, result FROM iam_approval "
 
 int anfu_approval_get(struct anfu_db *db, const char *approval_id, json_t **ret)
@@ -292,8 +284,8 @@ int iam_approval_checker(struct anfu_db *db, const char *approval_id, char out[A
 
 	if (!db || !approval_id || !out)
 		return ANFU_EINVAL;
-	r = anfu_db_exec(db, "SELECT checker_id FROM iam_approval WHERE id = $1", p, 1,
-			 checker_cb, who, NULL);
+	r = anfu_db_exec(db, "SELECT checker_id FROM iam_approval WHERE id = $1", p, 1, checker_cb,
+			 who, NULL);
 	if (r < 0)
 		return r;
 	if (who[0] == '\0')
@@ -329,9 +321,9 @@ static int next_number(struct anfu_db *db, int64_t *ret)
 }
 
 /* Inserts the pending row with the sealed payload. */
-static int insert_pending(struct anfu_iam *iam, struct anfu_db *db, const char *id,
-			  int64_t number, const char *type, const json_t *payload,
-			  const char *summary, const char *maker_id)
+static int insert_pending(struct anfu_iam *iam, struct anfu_db *db, const char *id, int64_t number,
+			  const char *type, const json_t *payload, const char *summary,
+			  const char *maker_id)
 {
 	char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	char *ct = NULL;
@@ -343,9 +335,12 @@ static int insert_pending(struct anfu_iam *iam, struct anfu_db *db, const char *
 	if (r < 0)
 		goto out;
 	{
-		struct anfu_param p[7] = { ANFU_PS(id),	     ANFU_PI(number),
-					   ANFU_PS(type),    ANFU_PS(ct),
-					   ANFU_PS(summary), ANFU_PS(maker_id),
+		struct anfu_param p[7] = { ANFU_PS(id),
+					   ANFU_PI(number),
+					   ANFU_PS(type),
+					   ANFU_PS(ct),
+					   ANFU_PS(summary),
+					   ANFU_PS(maker_id),
 					   ANFU_PI(anfu_clock_now_ms()) };
 
 		r = anfu_db_exec(db,
@@ -360,10 +355,9 @@ out:
 	return r;
 }
 
-int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db,
-		       const struct anfu_iam_ctx *ctx, const struct anfu_principal *maker,
-		       const char *type, const json_t *payload, json_t **ret,
-		       struct anfu_iam_err *err)
+int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		       const struct anfu_principal *maker, const char *type, const json_t *payload,
+		       json_t **ret, struct anfu_iam_err *err)
 {
 	const struct anfu_approval_type *t = anfu_approval_type_find(type);
 	char summary[APPROVAL_SUMMARY_MAX] = "";
@@ -448,8 +442,8 @@ static int finish(struct anfu_db *db, const char *id, const char *status, const 
 static int claim(struct anfu_db *db, const char *id, const char *checker_id, const char *note)
 {
 	char buf[APPROVAL_NOTE_MAX + 1];
-	struct anfu_param p[4] = { ANFU_PS(id), ANFU_PS(checker_id),
-				   ANFU_PI(anfu_clock_now_ms()), ANFU_PNULL };
+	struct anfu_param p[4] = { ANFU_PS(id), ANFU_PS(checker_id), ANFU_PI(anfu_clock_now_ms()),
+				   ANFU_PNULL };
 	int64_t changes = 0;
 	int r;
 
@@ -466,8 +460,8 @@ static int claim(struct anfu_db *db, const char *id, const char *checker_id, con
 	return r;
 }
 
-static int open_payload(struct anfu_iam *iam, struct anfu_db *db, const char *id,
-			const char *ct, json_t **ret)
+static int open_payload(struct anfu_iam *iam, struct anfu_db *db, const char *id, const char *ct,
+			json_t **ret)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -523,10 +517,10 @@ static int run_executor(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	return ANFU_ECONFLICT;
 }
 
-static int decide_approve(struct anfu_iam *iam, struct anfu_db *db,
-			  const struct anfu_iam_ctx *ctx, const struct anfu_principal *checker,
-			  const struct anfu_approval_type *t, const char *id,
-			  const struct pending *a, const json_t *payload, const char *note)
+static int decide_approve(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *checker, const struct anfu_approval_type *t,
+			  const char *id, const struct pending *a, const json_t *payload,
+			  const char *note)
 {
 	json_t *result = NULL, *details = details_new(a->number, a->type);
 	const char *code = NULL;
@@ -579,10 +573,9 @@ static int decide_reject(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	return r;
 }
 
-int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db,
-			 const struct anfu_iam_ctx *ctx, const struct anfu_principal *checker,
-			 const char *approval_id, bool approve, const char *note, json_t **ret,
-			 struct anfu_iam_err *err)
+int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *checker, const char *approval_id,
+			 bool approve, const char *note, json_t **ret, struct anfu_iam_err *err)
 {
 	struct pending a = { 0 };
 	const struct anfu_approval_type *t;
@@ -668,8 +661,8 @@ void iam_audit_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r == 0)
 		r = anfu_db_begin(db);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, action, object_type, object_id ? object_id : "",
-			      "denied", d);
+		r = iam_audit(iam, db, ctx, p, NULL, action, object_type,
+			      object_id ? object_id : "", "denied", d);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	if (r < 0) {
@@ -712,9 +705,8 @@ int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 }
 
 int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			     const struct anfu_principal *p, const char *approval_id,
-			     bool approve, const char *note, json_t **ret,
-			     struct anfu_iam_err *err)
+			     const struct anfu_principal *p, const char *approval_id, bool approve,
+			     const char *note, json_t **ret, struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	json_t *out = NULL;

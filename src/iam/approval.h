@@ -27,8 +27,8 @@ struct anfu_principal;
 struct anfu_iam_err;
 
 struct anfu_approval_type {
-	const char *name;         /* "create_operator" */
-	const char *perm_prefix;  /* "iam.approval.create_operator" */
+	const char *name;	 /* "create_operator" */
+	const char *perm_prefix; /* "iam.approval.create_operator" */
 	/* Checks a payload at filing time; writes a one-line summary for
 	 * people (no personal data in clear). ANFU_EINVAL with err set. */
 	int (*validate)(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
@@ -52,14 +52,12 @@ const struct anfu_approval_type *anfu_approval_type_find(const char *name);
 
 /* File / decide / read: see iam.h (anfu_iam_approval_*), which wraps these
  * with the transaction and the audit record. db is inside a write tx. */
-int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db,
-		       const struct anfu_iam_ctx *ctx, const struct anfu_principal *maker,
-		       const char *type, const json_t *payload, json_t **ret,
-		       struct anfu_iam_err *err);
-int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db,
-			 const struct anfu_iam_ctx *ctx, const struct anfu_principal *checker,
-			 const char *approval_id, bool approve, const char *note, json_t **ret,
-			 struct anfu_iam_err *err);
+int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		       const struct anfu_principal *maker, const char *type, const json_t *payload,
+		       json_t **ret, struct anfu_iam_err *err);
+int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *checker, const char *approval_id,
+			 bool approve, const char *note, json_t **ret, struct anfu_iam_err *err);
 /* The approval as JSON (id, number, type, summary, maker, status, ...). */
 int anfu_approval_get(struct anfu_db *db, const char *approval_id, json_t **ret);
 

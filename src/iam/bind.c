@@ -41,12 +41,12 @@
 
 /* One binding request, checked and normalised. */
 struct bind_req {
-	bool phone;                         /* else email */
-	const char *field;                  /* vault field and index kind */
-	const char *channel;                /* "sms" / "email" */
-	const char *action;                 /* "user.phone_bound" / "user.email_bound" */
-	const char *failed;                 /* its failure action */
-	char target[TARGET_MAX + 1];        /* normalised, in clear (wiped) */
+	bool phone;		     /* else email */
+	const char *field;	     /* vault field and index kind */
+	const char *channel;	     /* "sms" / "email" */
+	const char *action;	     /* "user.phone_bound" / "user.email_bound" */
+	const char *failed;	     /* its failure action */
+	char target[TARGET_MAX + 1]; /* normalised, in clear (wiped) */
 	char index[IAM_HASH_HEX];
 	char context[ANFU_ID_MAX + 1 + IAM_HASH_HEX];
 	char masked[ANFU_MASK_MAX];
@@ -192,7 +192,8 @@ static int bind_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	int r = iam_user_reveal(iam, db, u, b->field, &old);
 
 	if (r == 0)
-		r = anfu_vault_seal(iam->vault, b->field, u->id, b->target, strlen(b->target), &enc);
+		r = anfu_vault_seal(iam->vault, b->field, u->id, b->target, strlen(b->target),
+				    &enc);
 	if (r == 0) {
 		struct anfu_param q[3] = { iam_ps(enc), iam_ps(b->index), iam_ps(u->id) };
 
@@ -210,8 +211,8 @@ static int bind_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	if (r == 0) {
 		if (old)
 			mask_value(b->phone, old, old_masked);
-		d = json_pack("{s:o,s:s}", "old", old ? json_string(old_masked) : json_null(), "new",
-			      b->masked);
+		d = json_pack("{s:o,s:s}", "old", old ? json_string(old_masked) : json_null(),
+			      "new", b->masked);
 		if (!d)
 			abort();
 		r = iam_audit(iam, db, ctx, p, NULL, b->action, "user", u->id, "success", d);

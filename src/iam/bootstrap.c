@@ -52,7 +52,7 @@
 /* Default account names of common systems (IAM-ACCT-10: no default
  * accounts; a default name invites password guessing). */
 static const char *const reserved_names[] = {
-	"admin", "root", "administrator", "system", "sa",
+	"admin", "root",  "administrator", "system", "sa",
 	"test",	 "guest", "operator",	   "user",   "default",
 };
 
@@ -201,9 +201,8 @@ static int insert_account(struct anfu_iam *iam, struct anfu_db *db,
 	return iam_user_insert(iam, db, &nu, id);
 }
 
-int iam_account_create(struct anfu_iam *iam, struct anfu_db *db,
-		       const struct iam_account_spec *s, char *pw_out, size_t cap,
-		       char id_out[ANFU_ID_MAX])
+int iam_account_create(struct anfu_iam *iam, struct anfu_db *db, const struct iam_account_spec *s,
+		       char *pw_out, size_t cap, char id_out[ANFU_ID_MAX])
 {
 	char pw[IAM_INITIAL_PASSWORD_MAX];
 	char id[ANFU_ID_MAX];
@@ -242,8 +241,8 @@ int iam_audit_grants(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < s->nroles; i++) {
-		json_t *d = json_pack("{s:s,s:s?}", "role", s->roles[i], "approval_id",
-				      s->approval_id);
+		json_t *d =
+			json_pack("{s:s,s:s?}", "role", s->roles[i], "approval_id", s->approval_id);
 
 		if (!d)
 			abort();
@@ -289,9 +288,9 @@ static int bootstrap_args(const struct anfu_iam *iam, const char *username, size
 }
 
 /* Creates the account and its audit record in one transaction. */
-static int bootstrap_run(struct anfu_iam *iam, const struct iam_account_spec *s,
-			 const char *action, bool (*allowed)(struct anfu_db *db, int *ret_err),
-			 char *password_out, char *user_id_out)
+static int bootstrap_run(struct anfu_iam *iam, const struct iam_account_spec *s, const char *action,
+			 bool (*allowed)(struct anfu_db *db, int *ret_err), char *password_out,
+			 char *user_id_out)
 {
 	char pw[IAM_INITIAL_PASSWORD_MAX], id[ANFU_ID_MAX];
 	struct anfu_db *db = NULL;
@@ -335,8 +334,8 @@ out:
 static bool no_staff_yet(struct anfu_db *db, int *ret_err)
 {
 	int64_t n = 0;
-	int r = anfu_db_query_int(db, "SELECT COUNT(*) FROM iam_user WHERE kind = 'staff'", NULL,
-				  0, &n);
+	int r = anfu_db_query_int(db, "SELECT COUNT(*) FROM iam_user WHERE kind = 'staff'", NULL, 0,
+				  &n);
 
 	*ret_err = r < 0 ? r : ANFU_ECONFLICT;
 	return r == 0 && n == 0;
@@ -373,8 +372,7 @@ int anfu_iam_bootstrap_admin(struct anfu_iam *iam, const char *username, char *p
 		.created_by = BOOTSTRAP_ACTOR,
 		.granted_by = BOOTSTRAP_ACTOR,
 	};
-	r = bootstrap_run(iam, &s, "user.bootstrap_admin", no_staff_yet, password_out,
-			  user_id_out);
+	r = bootstrap_run(iam, &s, "user.bootstrap_admin", no_staff_yet, password_out, user_id_out);
 	if (r < 0)
 		anfu_log_warn("iam.bootstrap", "first administrator not created: %s",
 			      anfu_strerror(r));

@@ -23,10 +23,11 @@ static int unlock_tx(struct anfu_iam *iam, struct anfu_db *db, const struct iam_
 	int64_t changed = 0;
 	int r;
 
-	r = anfu_db_exec(db,
-			 "UPDATE iam_user SET status = 'active', failures = 0, locked_until_ms = NULL"
-			 " WHERE id = $1 AND status = 'locked'",
-			 p, 1, NULL, NULL, &changed);
+	r = anfu_db_exec(
+		db,
+		"UPDATE iam_user SET status = 'active', failures = 0, locked_until_ms = NULL"
+		" WHERE id = $1 AND status = 'locked'",
+		p, 1, NULL, NULL, &changed);
 	if (r == 0 && changed != 1)
 		r = ANFU_ECONFLICT;
 	if (r == 0)

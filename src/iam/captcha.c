@@ -205,8 +205,8 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v, int length, in
 	int64_t now = anfu_clock_now_ms();
 	int r;
 
-	if (!db || !v || !id || !ret_png || !ret_len || !answer || length < 1 ||
-	    length > MAX_LEN || ttl_ms <= 0 || ttl_ms > INT64_MAX - now)
+	if (!db || !v || !id || !ret_png || !ret_len || !answer || length < 1 || length > MAX_LEN ||
+	    ttl_ms <= 0 || ttl_ms > INT64_MAX - now)
 		return ANFU_EINVAL;
 	for (int i = 0; i < length; i++)
 		ans[i] = alphabet[anfu_rand_uniform(sizeof(alphabet) - 1)];
@@ -221,13 +221,15 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v, int length, in
 	if (r < 0)
 		goto out;
 	{
-		const struct anfu_param p[] = { ANFU_PSN(cid, strlen(cid)), ANFU_PSN(hash, strlen(hash)), ANFU_PI(now),
+		const struct anfu_param p[] = { ANFU_PSN(cid, strlen(cid)),
+						ANFU_PSN(hash, strlen(hash)), ANFU_PI(now),
 						ANFU_PI(now + ttl_ms) };
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO iam_captcha (id, answer_hash, created_ms, expires_ms) "
-				 "VALUES ($1, $2, $3, $4)",
-				 p, 4, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO iam_captcha (id, answer_hash, created_ms, expires_ms) "
+			"VALUES ($1, $2, $3, $4)",
+			p, 4, NULL, NULL, NULL);
 	}
 	if (r < 0)
 		goto out;
@@ -272,8 +274,9 @@ static int mark_used(struct anfu_db *db, const char *id, int64_t now, bool *ret_
 	int64_t changes = 0;
 	int r;
 
-	r = anfu_db_exec(db, "UPDATE iam_captcha SET used_ms = $2 WHERE id = $1 AND used_ms IS NULL",
-			 p, 2, NULL, NULL, &changes);
+	r = anfu_db_exec(db,
+			 "UPDATE iam_captcha SET used_ms = $2 WHERE id = $1 AND used_ms IS NULL", p,
+			 2, NULL, NULL, &changes);
 	if (r < 0)
 		return r;
 	*ret_won = changes == 1;
@@ -286,8 +289,7 @@ static int mark_used(struct anfu_db *db, const char *id, int64_t now, bool *ret_
  * attempt on an unused captcha marks it used, in the caller's write
  * transaction on db: the caller must commit also when the check fails.
  * Other negative codes are database or vault failures. */
-int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id,
-		       const char *answer)
+int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id, const char *answer)
 {
 	struct captcha_row cr = { 0 };
 	char hash[HASH_HEX];

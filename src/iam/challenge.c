@@ -208,17 +208,17 @@ void anfu_captcha_clear(struct anfu_captcha *c)
 
 /* What a send-code request resolves to. */
 struct send_plan {
-	const char *purpose;              /* one of the ANFU_CODE_* literals */
-	const char *channel;              /* "sms" / "email" */
+	const char *purpose; /* one of the ANFU_CODE_* literals */
+	const char *channel; /* "sms" / "email" */
 	bool sms;
-	char target[TARGET_MAX + 1];      /* normalised, in clear (wiped) */
-	char index[HASH_HEX];             /* blind index of target */
+	char target[TARGET_MAX + 1]; /* normalised, in clear (wiped) */
+	char index[HASH_HEX];	     /* blind index of target */
 	char context[ANFU_ID_MAX + 1 + HASH_HEX];
 	char masked[64];
-	bool bound;                       /* login/step_up: to the user's channel */
-	struct iam_user user;             /* bound: the principal's record */
-	bool registered;                  /* register: target has an account */
-	char owner_id[ANFU_ID_MAX];       /* registered: that account */
+	bool bound;		    /* login/step_up: to the user's channel */
+	struct iam_user user;	    /* bound: the principal's record */
+	bool registered;	    /* register: target has an account */
+	char owner_id[ANFU_ID_MAX]; /* registered: that account */
 	char owner_lang[4];
 };
 
@@ -274,7 +274,8 @@ static int plan_request(const struct anfu_principal *p, const struct anfu_code_r
 	plan->purpose = known_purpose(req->purpose);
 	if (!plan->purpose)
 		return refuse(err, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "purpose");
-	if (!req->channel || (strcmp(req->channel, "sms") != 0 && strcmp(req->channel, "email") != 0))
+	if (!req->channel ||
+	    (strcmp(req->channel, "sms") != 0 && strcmp(req->channel, "email") != 0))
 		return refuse(err, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "channel");
 	plan->sms = req->channel[0] == 's';
 	plan->channel = plan->sms ? "sms" : "email";
@@ -330,9 +331,8 @@ static int consume_captcha(struct anfu_iam *iam, struct anfu_db *db,
 }
 
 /* login / step_up: the principal's bound phone or email. */
-static int resolve_bound(struct anfu_iam *iam, struct anfu_db *db,
-			 const struct anfu_principal *p, struct send_plan *plan,
-			 struct anfu_iam_err *err)
+static int resolve_bound(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+			 struct send_plan *plan, struct anfu_iam_err *err)
 {
 	char *clear = NULL;
 	int r;
@@ -379,7 +379,8 @@ static int find_owner(struct anfu_iam *iam, struct anfu_db *db, struct send_plan
 	if (r < 0)
 		return r;
 	{
-		const struct anfu_param p[] = { ANFU_PSN(login_index, strlen(login_index)), ANFU_PSN(plan->index, strlen(plan->index)) };
+		const struct anfu_param p[] = { ANFU_PSN(login_index, strlen(login_index)),
+						ANFU_PSN(plan->index, strlen(plan->index)) };
 
 		return anfu_db_exec(db,
 				    "SELECT id, lang FROM iam_user WHERE login_index = $1 "
@@ -389,8 +390,7 @@ static int find_owner(struct anfu_iam *iam, struct anfu_db *db, struct send_plan
 }
 
 /* The target's blind index, the code's context and the masked target. */
-static int bind_plan(struct anfu_iam *iam, const struct anfu_principal *p,
-		     struct send_plan *plan)
+static int bind_plan(struct anfu_iam *iam, const struct anfu_principal *p, struct send_plan *plan)
 {
 	const char *ctx_text = plan->index;
 	int r, n;
@@ -402,7 +402,8 @@ static int bind_plan(struct anfu_iam *iam, const struct anfu_principal *p,
 	if (plan->bound)
 		ctx_text = p->session_id;
 	if (strcmp(plan->purpose, ANFU_CODE_BIND) == 0) {
-		n = snprintf(plan->context, sizeof(plan->context), "%s:%s", p->user_id, plan->index);
+		n = snprintf(plan->context, sizeof(plan->context), "%s:%s", p->user_id,
+			     plan->index);
 		if (n < 0 || (size_t)n >= sizeof(plan->context))
 			return ANFU_EINVAL;
 	} else if (anfu_strlcpy(plan->context, ctx_text, sizeof(plan->context)) < 0) {
@@ -420,9 +421,9 @@ static int bind_plan(struct anfu_iam *iam, const struct anfu_principal *p,
 /* Queues the code, or (register, taken target) the notice to its owner.
  * Code texts take (code, purpose, minutes): the purpose picks the wording,
  * so the recipient sees what the code is for. */
-static int queue_message(struct anfu_iam *iam, struct anfu_db *db,
-			 const struct anfu_principal *p, const struct anfu_iam_ctx *ctx,
-			 const struct send_plan *plan, const char *code)
+static int queue_message(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+			 const struct anfu_iam_ctx *ctx, const struct send_plan *plan,
+			 const char *code)
 {
 	char minutes[24];
 	const char *args[] = { code, plan->purpose, minutes };

@@ -32,13 +32,12 @@
 #include "vault/vault.h"
 
 #define CODE_DIGITS 6
-#define CODE_SPACE 1000000u      /* 10^CODE_DIGITS */
-#define CODE_TTL_MAX_MS 600000   /* IAM-MFA-07: valid for at most 10 minutes */
+#define CODE_SPACE 1000000u    /* 10^CODE_DIGITS */
+#define CODE_TTL_MAX_MS 600000 /* IAM-MFA-07: valid for at most 10 minutes */
 #define HASH_HEX (2 * ANFU_HASH_LEN + 1)
-#define FIELD_MAX 256            /* purpose, target index, context */
+#define FIELD_MAX 256 /* purpose, target index, context */
 
-static int code_hash(struct anfu_vault *v, const char *id, const char *code,
-		     char out[HASH_HEX])
+static int code_hash(struct anfu_vault *v, const char *id, const char *code, char out[HASH_HEX])
 {
 	char msg[ANFU_ID_MAX + 1 + CODE_DIGITS + 1];
 	int n, r;
@@ -130,18 +129,19 @@ int anfu_code_issue(struct anfu_db *db, struct anfu_vault *v, const struct anfu_
 		goto out;
 	{
 		const struct anfu_param p[] = {
-			ANFU_PSN(cid, strlen(cid)), ANFU_PS(ci->purpose),
-			ANFU_PS(ci->channel),       ANFU_PS(ci->target_index),
-			ANFU_PS(ci->user_id),       ANFU_PS(ci->context),
+			ANFU_PSN(cid, strlen(cid)),   ANFU_PS(ci->purpose),
+			ANFU_PS(ci->channel),	      ANFU_PS(ci->target_index),
+			ANFU_PS(ci->user_id),	      ANFU_PS(ci->context),
 			ANFU_PSN(hash, strlen(hash)), ANFU_PI(now),
 			ANFU_PI(now + ci->ttl_ms),
 		};
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO iam_code (id, purpose, channel, target_index, user_id, "
-				 "context, code_hash, created_ms, expires_ms, attempts) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
-				 p, 9, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO iam_code (id, purpose, channel, target_index, user_id, "
+			"context, code_hash, created_ms, expires_ms, attempts) "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
+			p, 9, NULL, NULL, NULL);
 	}
 	if (r < 0)
 		goto out;
@@ -184,8 +184,7 @@ static int code_row_fn(void *ud, const struct anfu_row *row)
 static int newest_code(struct anfu_db *db, const char *purpose, const char *target_index,
 		       const char *context, struct code_row *cr)
 {
-	const struct anfu_param p[] = { ANFU_PS(purpose), ANFU_PS(target_index),
-					ANFU_PS(context) };
+	const struct anfu_param p[] = { ANFU_PS(purpose), ANFU_PS(target_index), ANFU_PS(context) };
 
 	return anfu_db_exec(db,
 			    "SELECT id, code_hash, expires_ms, used_ms, attempts FROM iam_code "

@@ -51,28 +51,28 @@ int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id,
 int anfu_totp_secret(char out[64]);
 /* "otpauth://totp/<issuer>:<account>?secret=...&issuer=...&algorithm=SHA1
  * &digits=6&period=30", percent-encoded. */
-int anfu_totp_uri(const char *issuer, const char *account, const char *secret_b32,
-		  char *out, size_t cap);
+int anfu_totp_uri(const char *issuer, const char *account, const char *secret_b32, char *out,
+		  size_t cap);
 /* The URI as a QR code PNG; *ret_png is malloc'd. */
 int anfu_totp_qr_png(const char *uri, unsigned char **ret_png, size_t *ret_len);
 /* Checks code at now_ms within one step either side; the step must be
  * later than last_step (replay). 0 with *ret_step = the matched step, or
  * ANFU_EAUTH. */
-int anfu_totp_verify(const char *secret_b32, const char *code, int64_t now_ms,
-		     int64_t last_step, int64_t *ret_step);
+int anfu_totp_verify(const char *secret_b32, const char *code, int64_t now_ms, int64_t last_step,
+		     int64_t *ret_step);
 /* The code of a step (tests and the test-hook only need it). */
 int anfu_totp_code(const char *secret_b32, int64_t now_ms, char out[8]);
 
 /* ---- one-time codes --------------------------------------------------------- */
 
 struct anfu_code_issue {
-	const char *purpose;      /* ANFU_CODE_* */
-	const char *channel;      /* "sms" / "email" */
+	const char *purpose;	  /* ANFU_CODE_* */
+	const char *channel;	  /* "sms" / "email" */
 	const char *target_index; /* blind index of the phone or email */
-	const char *user_id;      /* or NULL */
-	const char *context;      /* binds the code: session id, reset id, ... */
+	const char *user_id;	  /* or NULL */
+	const char *context;	  /* binds the code: session id, reset id, ... */
 	int64_t ttl_ms;
-	int64_t resend_ms;        /* refuse (ANFU_ERATE) a new code sooner */
+	int64_t resend_ms; /* refuse (ANFU_ERATE) a new code sooner */
 };
 
 /* Issues a code: the 6 digits go to code (to be sent), the keyed hash to

@@ -63,10 +63,10 @@ int anfu_iam_register_jobs(struct anfu_iam *iam, struct anfu_jobs *jobs);
 struct anfu_iam_ctx {
 	const char *ip;
 	const char *user_agent;
-	const char *device_id;  /* X-Device-Id header: the client's device id */
+	const char *device_id; /* X-Device-Id header: the client's device id */
 	const char *request_id;
-	const char *lang;       /* "zh" or "en" */
-	bool admin;             /* arrived on the admin listener */
+	const char *lang; /* "zh" or "en" */
+	bool admin;	  /* arrived on the admin listener */
 };
 
 /* The refusal code for people, when there is one (static strings). */
@@ -82,7 +82,7 @@ enum anfu_user_kind {
 };
 
 enum anfu_session_state {
-	ANFU_SESSION_MFA_PENDING = 0,      /* password ok, second factor due */
+	ANFU_SESSION_MFA_PENDING = 0,	   /* password ok, second factor due */
 	ANFU_SESSION_REQUIRED_ACTIONS = 1, /* must change password / enrol TOTP */
 	ANFU_SESSION_ACTIVE = 2,
 };
@@ -101,10 +101,10 @@ struct anfu_principal {
 	enum anfu_user_kind kind;
 	enum anfu_role_class role_class;
 	enum anfu_session_state state;
-	unsigned required;            /* ANFU_RA_* while state is REQUIRED_ACTIONS */
-	char roles[256];              /* comma-separated, for audit records */
+	unsigned required; /* ANFU_RA_* while state is REQUIRED_ACTIONS */
+	char roles[256];   /* comma-separated, for audit records */
 	char merchant_id[ANFU_ID_MAX];
-	int64_t mfa_ms;               /* last second factor in this session */
+	int64_t mfa_ms; /* last second factor in this session */
 	int nperms;
 	char perms[ANFU_PRINCIPAL_MAX_PERMS][ANFU_PERM_NAME_MAX];
 };
@@ -114,15 +114,15 @@ bool anfu_principal_can(const struct anfu_principal *p, const char *perm);
 
 /* What the session authenticator is given about a request. */
 struct anfu_iam_auth_in {
-	const char *cookie;       /* session cookie value, or NULL */
-	const char *csrf;         /* X-CSRF-Token header, or NULL */
-	const char *origin;       /* Origin header, or NULL */
-	const char *host;         /* Host header, or NULL */
-	const char *permission;   /* the route's permission */
-	bool state_changing;      /* not GET/HEAD */
-	bool csrf_exempt;         /* ANFU_ROUTE_NO_CSRF */
-	bool allow_mfa_pending;   /* ANFU_ROUTE_MFA_PENDING */
-	bool allow_required;      /* ANFU_ROUTE_REQUIRED_ACTION */
+	const char *cookie;	/* session cookie value, or NULL */
+	const char *csrf;	/* X-CSRF-Token header, or NULL */
+	const char *origin;	/* Origin header, or NULL */
+	const char *host;	/* Host header, or NULL */
+	const char *permission; /* the route's permission */
+	bool state_changing;	/* not GET/HEAD */
+	bool csrf_exempt;	/* ANFU_ROUTE_NO_CSRF */
+	bool allow_mfa_pending; /* ANFU_ROUTE_MFA_PENDING */
+	bool allow_required;	/* ANFU_ROUTE_REQUIRED_ACTION */
 };
 
 /* Name of the session cookie on the main and on the admin listener. */
@@ -167,14 +167,14 @@ uint64_t anfu_iam_test_pwhash_total(struct anfu_iam *iam);
 
 /* Why a code is sent; a code is valid only for its purpose. */
 #define ANFU_CODE_REGISTER "register"
-#define ANFU_CODE_LOGIN "login"       /* second factor at login */
-#define ANFU_CODE_STEP_UP "step_up"   /* sensitive operation */
-#define ANFU_CODE_BIND "bind"         /* bind a new phone or email */
+#define ANFU_CODE_LOGIN "login"	    /* second factor at login */
+#define ANFU_CODE_STEP_UP "step_up" /* sensitive operation */
+#define ANFU_CODE_BIND "bind"	    /* bind a new phone or email */
 
 struct anfu_code_req {
-	const char *purpose;   /* ANFU_CODE_* */
-	const char *channel;   /* "sms" or "email" */
-	const char *target;    /* register/bind: the phone or email; else NULL */
+	const char *purpose; /* ANFU_CODE_* */
+	const char *channel; /* "sms" or "email" */
+	const char *target;  /* register/bind: the phone or email; else NULL */
 	const char *captcha_id;
 	const char *captcha_answer;
 };
@@ -199,14 +199,14 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 /* A user as the API shows it: personal data masked (DATA-MASK-*). */
 struct anfu_user_view {
 	char id[ANFU_ID_MAX];
-	const char *kind;         /* "customer", "merchant", "staff" */
-	const char *status;       /* "active", "locked", "disabled", "expired" */
+	const char *kind;	      /* "customer", "merchant", "staff" */
+	const char *status;	      /* "active", "locked", "disabled", "expired" */
 	char login[ANFU_ID_MAX + 64]; /* masked */
-	char phone[64];           /* masked or "" */
-	char email[128];          /* masked or "" */
-	char nickname[128];       /* masked or "" */
-	char real_name[64];       /* masked or "" */
-	char id_number[64];       /* masked or "" */
+	char phone[64];		      /* masked or "" */
+	char email[128];	      /* masked or "" */
+	char nickname[128];	      /* masked or "" */
+	char real_name[64];	      /* masked or "" */
+	char id_number[64];	      /* masked or "" */
 	char roles[256];
 	bool totp;
 	bool payment_password;
@@ -221,12 +221,12 @@ json_t *anfu_user_view_json(const struct anfu_user_view *v);
 /* ---- registration, login, MFA, logout ------------------------------------- */
 
 struct anfu_register_req {
-	const char *login;      /* mainland mobile number or email */
-	const char *code;       /* the register code sent to it */
+	const char *login; /* mainland mobile number or email */
+	const char *code;  /* the register code sent to it */
 	const char *password;
-	const char *nickname;   /* optional */
-	const char *real_name;  /* optional */
-	const char *id_number;  /* optional, GB 11643 */
+	const char *nickname;  /* optional */
+	const char *real_name; /* optional */
+	const char *id_number; /* optional, GB 11643 */
 };
 
 int anfu_iam_register(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -236,7 +236,7 @@ int anfu_iam_register(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 struct anfu_login_req {
 	const char *login;
 	const char *password;
-	const char *captcha_id;     /* required by captcha.mode */
+	const char *captcha_id; /* required by captcha.mode */
 	const char *captcha_answer;
 };
 
@@ -247,16 +247,16 @@ struct anfu_login_req {
 /* What a login or MFA step hands back. The session id goes into a cookie
  * (HttpOnly, Secure, SameSite=Strict), the CSRF token into the body. */
 struct anfu_login_result {
-	char session[80];          /* new session id: cookie value */
+	char session[80]; /* new session id: cookie value */
 	char csrf[80];
 	enum anfu_session_state state;
-	unsigned mfa_methods;      /* ANFU_MFA_* usable now (MFA_PENDING) */
-	unsigned required;         /* ANFU_RA_* (REQUIRED_ACTIONS) */
+	unsigned mfa_methods;	   /* ANFU_MFA_* usable now (MFA_PENDING) */
+	unsigned required;	   /* ANFU_RA_* (REQUIRED_ACTIONS) */
 	int64_t previous_login_ms; /* 0 when none (IAM-HIST-02) */
 	char previous_ip[48];
-	int failures_since;        /* failed attempts since the previous login */
-	int64_t password_expires_ms; /* set when within the reminder window */
-	bool new_device;           /* the user was told (IAM-ANOM-01) */
+	int failures_since;		 /* failed attempts since the previous login */
+	int64_t password_expires_ms;	 /* set when within the reminder window */
+	bool new_device;		 /* the user was told (IAM-ANOM-01) */
 	char ended_session[ANFU_ID_MAX]; /* session ended by the session limit */
 	struct anfu_user_view user;
 };
@@ -298,8 +298,8 @@ struct anfu_reset_start {
  * channels. The answer is the same whether or not it exists; on the main
  * listener (ctx->admin false) a staff account is treated exactly like an
  * unknown one (no codes). */
-int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 const char *login, const char *captcha_id, const char *captcha_answer,
+int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *login,
+			 const char *captcha_id, const char *captcha_answer,
 			 struct anfu_reset_start *ret, struct anfu_iam_err *err);
 
 struct anfu_reset_confirm {
@@ -368,18 +368,18 @@ int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 
 /* What the password-strength indicator shows (IAM-PWD-13). */
 struct anfu_pw_strength {
-	int score;          /* 0..4 (anfu_pwpolicy_strength) */
-	int max;            /* 4 */
-	bool acceptable;    /* passes the customer policy */
-	const char *rule;   /* first failing rule code, or NULL (static) */
-	char advice[256];   /* one sentence in ctx->lang */
+	int score;	  /* 0..4 (anfu_pwpolicy_strength) */
+	int max;	  /* 4 */
+	bool acceptable;  /* passes the customer policy */
+	const char *rule; /* first failing rule code, or NULL (static) */
+	char advice[256]; /* one sentence in ctx->lang */
 };
 
 /* Rates a password for the indicator shown while typing: its score and
  * the first rule of the customer policy it fails (personal data and the
  * history are not known here). Stores, logs and audits nothing. */
-int anfu_iam_password_strength(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			       const char *pw, size_t len, struct anfu_pw_strength *ret);
+int anfu_iam_password_strength(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *pw,
+			       size_t len, struct anfu_pw_strength *ret);
 
 /* Sets or changes the 6-digit payment password (IAM-PWD-14): step-up. */
 int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -392,8 +392,8 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 				     struct anfu_iam_err *err);
 
 struct anfu_totp_enrolment {
-	char secret[64];      /* base32 */
-	char uri[512];        /* otpauth://totp/... */
+	char secret[64];       /* base32 */
+	char uri[512];	       /* otpauth://totp/... */
 	unsigned char *qr_png; /* malloc'd */
 	size_t qr_png_len;
 };
@@ -429,13 +429,13 @@ int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 			    json_t **ret);
 
 struct anfu_admin_create {
-	const char *kind;        /* "merchant" here; staff only via approval */
+	const char *kind; /* "merchant" here; staff only via approval */
 	const char *username;
 	const char *merchant_id;
 	const char *role;
-	const char *email;       /* where the initial password goes */
+	const char *email; /* where the initial password goes */
 	const char *phone;
-	int64_t expires_ms;      /* 0: none */
+	int64_t expires_ms; /* 0: none */
 	bool temporary;
 };
 
@@ -463,9 +463,8 @@ int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
  * hold the type's approve permission and differ from the maker and from
  * the account the request is about (approval_self). */
 int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			     const struct anfu_principal *p, const char *approval_id,
-			     bool approve, const char *note, json_t **ret,
-			     struct anfu_iam_err *err);
+			     const struct anfu_principal *p, const char *approval_id, bool approve,
+			     const char *note, json_t **ret, struct anfu_iam_err *err);
 int anfu_iam_approval_list(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *status, json_t **ret);
 int anfu_iam_approval_get(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -476,8 +475,8 @@ int anfu_iam_approval_get(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, json_t **ret);
 int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			    const struct anfu_principal *p, const char *report_id,
-			    const char *note, json_t **ret, struct anfu_iam_err *err);
+			    const struct anfu_principal *p, const char *report_id, const char *note,
+			    json_t **ret, struct anfu_iam_err *err);
 /* Reports of kind "recertification" or "account_review", newest first. */
 int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const char *kind, json_t **ret);

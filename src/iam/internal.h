@@ -45,18 +45,18 @@ int iam_db(struct anfu_iam *iam, struct anfu_db **ret);
 struct iam_user {
 	char id[ANFU_ID_MAX];
 	enum anfu_user_kind kind;
-	char login_kind[16];      /* "mobile", "email", "username" */
+	char login_kind[16]; /* "mobile", "email", "username" */
 	char *login_enc;
-	char status[16];          /* as stored: active/locked/disabled/expired */
-	int64_t locked_until_ms;  /* 0: none or (status locked) until unlocked */
-	int64_t expires_ms;       /* 0: none */
+	char status[16];	 /* as stored: active/locked/disabled/expired */
+	int64_t locked_until_ms; /* 0: none or (status locked) until unlocked */
+	int64_t expires_ms;	 /* 0: none */
 	bool temporary;
 	int64_t created_ms;
 	int64_t last_used_ms;
-	char *pwd_hash;           /* NULL: no password (cannot log in) */
+	char *pwd_hash; /* NULL: no password (cannot log in) */
 	int64_t pwd_changed_ms;
 	bool pwd_must_change;
-	int64_t pwd_forced_ms;    /* an administrator forced the change (0: no) */
+	int64_t pwd_forced_ms; /* an administrator forced the change (0: no) */
 	int64_t pwd_reminded_ms;
 	int failures;
 	char *pay_hash;
@@ -97,12 +97,12 @@ int iam_user_class(struct anfu_db *db, const struct iam_user *u, enum anfu_role_
 /* Fields of a new user; sealed and indexed by iam_user_insert(). */
 struct iam_new_user {
 	enum anfu_user_kind kind;
-	const char *login;        /* normalised */
+	const char *login; /* normalised */
 	const char *login_kind;
 	const char *password_hash;
 	bool must_change;
-	const char *phone;        /* normalised 11 digits, or NULL */
-	const char *email;        /* lower case, or NULL */
+	const char *phone; /* normalised 11 digits, or NULL */
+	const char *email; /* lower case, or NULL */
 	const char *real_name;
 	const char *id_number;
 	const char *nickname;
@@ -111,7 +111,7 @@ struct iam_new_user {
 	int64_t expires_ms;
 	bool temporary;
 	const char *created_by;
-	const char *pwd_reason;   /* password history reason */
+	const char *pwd_reason; /* password history reason */
 };
 
 /* Inserts a user (id made here) with its first password-history row,
@@ -123,9 +123,8 @@ int iam_user_insert(struct anfu_iam *iam, struct anfu_db *db, const struct iam_n
 /* Sets a new login (or payment) password hash, records it in the history
  * with reason and actor, and clears must_change unless set again (a new
  * login password also clears an administrator's force, pwd_forced_ms). */
-int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind,
-		       const char *hash, const char *reason, const char *actor_id, bool must_change,
-		       int64_t now_ms);
+int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind, const char *hash,
+		       const char *reason, const char *actor_id, bool must_change, int64_t now_ms);
 /* ANFU_EEXIST when pw matches one of the last n hashes of kind. */
 int iam_password_in_history(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
 			    const char *kind, const char *pw, size_t len, int n);
@@ -169,8 +168,8 @@ void iam_notify_poke(struct anfu_iam *iam);
  * ret->session / ret->csrf, enforcing the per-user limit (WEB-CONC-02). */
 int iam_session_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 		       const struct iam_user *u, enum anfu_role_class cls,
-		       enum anfu_session_state state, int64_t mfa_ms,
-		       struct anfu_login_result *ret, struct anfu_iam_err *err);
+		       enum anfu_session_state state, int64_t mfa_ms, struct anfu_login_result *ret,
+		       struct anfu_iam_err *err);
 /* Replaces the caller's session id (and CSRF token) keeping the session,
  * optionally moving it to state and recording a second factor now
  * (IAM-SESS-07). */

@@ -65,12 +65,15 @@ int iam_attempt_record(struct anfu_iam *iam, struct anfu_db *db, const struct an
 		return r;
 	iam_network_of(ip, net, sizeof(net));
 	{
-		struct anfu_param p[9] = { iam_ps(id),	     iam_ps(user_id),
+		struct anfu_param p[9] = { iam_ps(id),
+					   iam_ps(user_id),
 					   ANFU_PI(anfu_clock_now_ms()),
 					   ANFU_PSN(ip, strnlen(ip, 64)),
-					   iam_ps(net),     iam_ps(dev),
+					   iam_ps(net),
+					   iam_ps(dev),
 					   ANFU_PI(ctx->admin ? 1 : 0),
-					   iam_ps(result),  iam_ps(reason) };
+					   iam_ps(result),
+					   iam_ps(reason) };
 		r = anfu_db_exec(db,
 				 "INSERT INTO iam_login_attempt (id, user_id, ts_ms, ip, network,"
 				 " device_hash, admin, result, reason)"
@@ -93,15 +96,16 @@ static int lock_account(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	json_t *det;
 	int r;
 
-	r = anfu_db_exec(db,
-			 "UPDATE iam_user SET failures = $1, status = 'locked', locked_until_ms = $2"
-			 " WHERE id = $3",
-			 p, 3, NULL, NULL, NULL);
+	r = anfu_db_exec(
+		db,
+		"UPDATE iam_user SET failures = $1, status = 'locked', locked_until_ms = $2"
+		" WHERE id = $3",
+		p, 3, NULL, NULL, NULL);
 	if (r < 0)
 		return r;
 	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)iam->cfg->lockout.user_minutes);
-	r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, staff ? "lockout_staff" : "lockout",
-		       args, 1);
+	r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
+		       staff ? "lockout_staff" : "lockout", args, 1);
 	if (r < 0)
 		return r;
 	det = until ? json_pack("{sisI}", "failures", n, "locked_until_ms", (json_int_t)until)
@@ -138,11 +142,12 @@ int iam_failure_count(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	}
 	{
 		struct anfu_param p[2] = { ANFU_PI(n), iam_ps(u->id) };
-		return anfu_db_exec(db,
-				    "UPDATE iam_user SET failures = $1, status = CASE WHEN status ="
-				    " 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
-				    " WHERE id = $2",
-				    p, 2, NULL, NULL, NULL);
+		return anfu_db_exec(
+			db,
+			"UPDATE iam_user SET failures = $1, status = CASE WHEN status ="
+			" 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
+			" WHERE id = $2",
+			p, 2, NULL, NULL, NULL);
 	}
 }
 
@@ -277,8 +282,8 @@ static int throttle(struct login *l, struct anfu_iam_err *err)
 		r = count_ip(l->db, l->ctx->ip, l->now - win, l->now, "('throttled')", &seen);
 	if (r == 0 && seen == 0) {
 		json_t *det = json_pack("{ss}", "network", l->net);
-		r = iam_audit(l->iam, l->db, l->ctx, NULL, NULL, "security.credential_stuffing", "ip",
-			      "", "denied", det);
+		r = iam_audit(l->iam, l->db, l->ctx, NULL, NULL, "security.credential_stuffing",
+			      "ip", "", "denied", det);
 		json_decref(det);
 	}
 	if (r == 0)
@@ -315,8 +320,7 @@ static int captcha_needed(struct login *l, bool *ret)
 
 /* Consumes the captcha in a transaction of its own (it is used up by any
  * attempt, right or wrong), before any Argon2 work is spent. */
-static int captcha_gate(struct login *l, const struct anfu_login_req *req,
-			struct anfu_iam_err *err)
+static int captcha_gate(struct login *l, const struct anfu_login_req *req, struct anfu_iam_err *err)
 {
 	bool need = true;
 	int r = captcha_needed(l, &need), c;
@@ -360,9 +364,8 @@ static int record_refusal(struct login *l, const char *user_id, const char *resu
 		r = iam_attempt_record(l->iam, l->db, l->ctx, user_id, result, reason);
 	if (r == 0)
 		r = iam_audit(l->iam, l->db, l->ctx, NULL, user_id, "auth.login_failed", "user",
-			      user_id ? user_id : "", strcmp(result, "denied") == 0 ? "denied"
-										: "failure",
-			      det);
+			      user_id ? user_id : "",
+			      strcmp(result, "denied") == 0 ? "denied" : "failure", det);
 	if (r == 0)
 		r = anfu_db_commit(l->db);
 	else
@@ -536,7 +539,8 @@ static int profile_of(struct login *l, struct profile *pr)
 static enum anfu_session_state decide(struct login *l, const struct profile *pr, unsigned ra)
 {
 	if (l->u.kind == ANFU_USER_STAFF)
-		return l->u.totp_confirmed ? ANFU_SESSION_MFA_PENDING : ANFU_SESSION_REQUIRED_ACTIONS;
+		return l->u.totp_confirmed ? ANFU_SESSION_MFA_PENDING
+					   : ANFU_SESSION_REQUIRED_ACTIONS;
 	if (l->iam->cfg->mfa.customer_always || !pr->trusted || !pr->usual_net)
 		return ANFU_SESSION_MFA_PENDING;
 	return ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE;
@@ -579,7 +583,8 @@ static int notice_new(struct login *l, const struct profile *pr, struct anfu_log
 	device_label(l->ctx->user_agent, label);
 	iam_time_text(l->now, when);
 	res->new_device = true;
-	return iam_notice(l->iam, l->db, &l->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "new_device", args, 3);
+	return iam_notice(l->iam, l->db, &l->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "new_device", args,
+			  3);
 }
 
 static void expiry_hint(struct anfu_iam *iam, const struct iam_user *u, enum anfu_role_class cls,
@@ -594,8 +599,8 @@ static void expiry_hint(struct anfu_iam *iam, const struct iam_user *u, enum anf
 static int audit_login(struct login *l, const struct anfu_login_result *res, const char *action)
 {
 	static const char *const names[] = { "mfa_pending", "required_actions", "active" };
-	json_t *det = json_pack("{sssb}", "state", names[res->state], "new_device",
-				res->new_device);
+	json_t *det =
+		json_pack("{sssb}", "state", names[res->state], "new_device", res->new_device);
 	int r = iam_audit(l->iam, l->db, l->ctx, NULL, l->u.id, action, "user", l->u.id, "success",
 			  det);
 
@@ -865,11 +870,11 @@ static int second_factor(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_user_load(db, p->user_id, &u);
 	if (r < 0)
 		goto abort;
-	v = iam_factor_verify(iam, db, &u, method, code, login ? ANFU_CODE_LOGIN : ANFU_CODE_STEP_UP,
-			      p->session_id, err);
+	v = iam_factor_verify(iam, db, &u, method, code,
+			      login ? ANFU_CODE_LOGIN : ANFU_CODE_STEP_UP, p->session_id, err);
 	if (v == ANFU_EAUTH || v == ANFU_EEXPIRED) {
-		r = factor_failed(iam, db, ctx, &u, method, login ? "auth.mfa_failed"
-								  : "auth.step_up_failed", v);
+		r = factor_failed(iam, db, ctx, &u, method,
+				  login ? "auth.mfa_failed" : "auth.step_up_failed", v);
 		if (r == 0)
 			r = anfu_db_commit(db);
 		if (r < 0) {

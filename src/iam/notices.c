@@ -39,89 +39,122 @@ struct notice_tmpl {
  * codes carry no transaction data because there is none. */
 static const struct notice_tmpl tmpls[] = {
 	{ "code.register", "注册验证码",
-	  "【安付】您正在注册安付账户，验证码{1}，{2}分钟内有效。请勿告诉他人，工作人员不会索取验证码。",
+	  "【安付】您正在注册安付账户，验证码{1}，{2}"
+	  "分钟内有效。请勿告诉他人，工作人员不会索取验证码。",
 	  "Your registration code",
-	  "[anfu] Your code to create an anfu account is {1}, valid for {2} minutes. Never share it: our staff will never ask for it." },
+	  "[anfu] Your code to create an anfu account is {1}, valid for {2} minutes. Never share "
+	  "it: our staff will never ask for it." },
 	{ "code.login", "登录验证码",
 	  "【安付】您正在登录安付账户，验证码{1}，{2}分钟内有效。如非本人操作，请立即修改密码。",
 	  "Your login code",
-	  "[anfu] Your code to log in to anfu is {1}, valid for {2} minutes. If this was not you, change your password now." },
+	  "[anfu] Your code to log in to anfu is {1}, valid for {2} minutes. If this was not you, "
+	  "change your password now." },
 	{ "code.step_up", "安全验证码",
-	  "【安付】您正在进行敏感操作（修改密码或安全设置），验证码{1}，{2}分钟内有效。请勿告诉他人。",
+	  "【安付】您正在进行敏感操作（修改密码或安全设置），验证码{1}，{2}"
+	  "分钟内有效。请勿告诉他人。",
 	  "Your security code",
-	  "[anfu] Your code to confirm a sensitive change (password or security settings) is {1}, valid for {2} minutes. Never share it." },
+	  "[anfu] Your code to confirm a sensitive change (password or security settings) is {1}, "
+	  "valid for {2} minutes. Never share it." },
 	{ "code.bind", "绑定验证码",
 	  "【安付】您正在将此号码或邮箱绑定到安付账户，验证码{1}，{2}分钟内有效。请勿告诉他人。",
 	  "Your binding code",
-	  "[anfu] Your code to bind this number or address to an anfu account is {1}, valid for {2} minutes. Never share it." },
+	  "[anfu] Your code to bind this number or address to an anfu account is {1}, valid for "
+	  "{2} minutes. Never share it." },
 	{ "code.reset", "重置密码验证码",
-	  "【安付】您正在重置安付登录密码，验证码{1}，{2}分钟内有效。如非本人操作，请忽略并注意账户安全。",
+	  "【安付】您正在重置安付登录密码，验证码{1}，{2}"
+	  "分钟内有效。如非本人操作，请忽略并注意账户安全。",
 	  "Your password reset code",
-	  "[anfu] Your code to reset your anfu password is {1}, valid for {2} minutes. If this was not you, ignore it and keep your account safe." },
-	{ "code", "验证码",
-	  "【安付】您的验证码{1}，{2}分钟内有效。请勿告诉他人。",
+	  "[anfu] Your code to reset your anfu password is {1}, valid for {2} minutes. If this was "
+	  "not you, ignore it and keep your account safe." },
+	{ "code", "验证码", "【安付】您的验证码{1}，{2}分钟内有效。请勿告诉他人。",
 	  "Your verification code",
 	  "[anfu] Your verification code is {1}, valid for {2} minutes. Never share it." },
 	{ "reset_code", "重置密码验证码",
-	  "【安付】您正在重置安付登录密码，验证码{1}，{2}分钟内有效。如非本人操作，请忽略并注意账户安全。",
+	  "【安付】您正在重置安付登录密码，验证码{1}，{2}"
+	  "分钟内有效。如非本人操作，请忽略并注意账户安全。",
 	  "Your password reset code",
-	  "[anfu] Your code to reset your anfu password is {1}, valid for {2} minutes. If this was not you, ignore it and keep your account safe." },
+	  "[anfu] Your code to reset your anfu password is {1}, valid for {2} minutes. If this was "
+	  "not you, ignore it and keep your account safe." },
 	{ "register_attempt", "注册提醒",
-	  "【安付】有人尝试用此号码或邮箱注册安付账户，但它已绑定您的账户。如非本人操作，无需处理，您的账户未受影响。",
+	  "【安付】有人尝试用此号码或邮箱注册安付账户，但它已绑定您的账户。如非本人操作，无需处理，"
+	  "您的账户未受影响。",
 	  "Someone tried to register with your details",
-	  "[anfu] Someone tried to register a new anfu account with this number or address, which already belongs to your account. If it was not you, nothing changed and nothing needs doing." },
+	  "[anfu] Someone tried to register a new anfu account with this number or address, which "
+	  "already belongs to your account. If it was not you, nothing changed and nothing needs "
+	  "doing." },
 	{ "lockout", "账户已锁定",
 	  "【安付】您的账户因连续多次验证失败已被锁定{1}分钟。如非本人操作，请在解锁后修改密码。",
 	  "Your account is locked",
-	  "[anfu] Your account has been locked for {1} minutes after repeated failed attempts. If this was not you, change your password once it is unlocked." },
+	  "[anfu] Your account has been locked for {1} minutes after repeated failed attempts. If "
+	  "this was not you, change your password once it is unlocked." },
 	{ "lockout_staff", "账户已锁定",
-	  "【安付】您的账户因连续多次验证失败已被锁定，需由管理员解锁。如非本人操作，请立即联系安全管理员。",
+	  "【安付】您的账户因连续多次验证失败已被锁定，需由管理员解锁。如非本人操作，请立即联系安全"
+	  "管理员。",
 	  "Your account is locked",
-	  "[anfu] Your account has been locked after repeated failed attempts; an administrator must unlock it. If this was not you, contact the security administrator now." },
+	  "[anfu] Your account has been locked after repeated failed attempts; an administrator "
+	  "must unlock it. If this was not you, contact the security administrator now." },
 	{ "payment_locked", "支付功能已锁定",
 	  "【安付】您的支付密码连续输错，支付功能已锁定{1}分钟。如非本人操作，请立即修改支付密码。",
 	  "Payments are locked",
-	  "[anfu] Your payment password was entered wrongly too often; payments are locked for {1} minutes. If this was not you, change your payment password now." },
+	  "[anfu] Your payment password was entered wrongly too often; payments are locked for {1} "
+	  "minutes. If this was not you, change your payment password now." },
 	{ "new_device", "新设备登录提醒",
-	  "【安付】您的账户于{1}在新的设备或网络（{2}，{3}）上登录。如非本人操作，请立即修改密码并结束其他会话。",
+	  "【安付】您的账户于{1}在新的设备或网络（{2}，{3}"
+	  "）上登录。如非本人操作，请立即修改密码并结束其他会话。",
 	  "New sign-in to your account",
-	  "[anfu] Your account signed in at {1} from a new device or network ({2}, {3}). If this was not you, change your password and end your other sessions now." },
+	  "[anfu] Your account signed in at {1} from a new device or network ({2}, {3}). If this "
+	  "was not you, change your password and end your other sessions now." },
 	{ "password_changed", "登录密码已修改",
 	  "【安付】您的登录密码已于{1}修改，其他会话已结束。如非本人操作，请立即联系客服。",
 	  "Your password was changed",
-	  "[anfu] Your login password was changed at {1} and your other sessions were ended. If this was not you, contact customer service now." },
+	  "[anfu] Your login password was changed at {1} and your other sessions were ended. If "
+	  "this was not you, contact customer service now." },
 	{ "password_reset", "登录密码已重置",
-	  "【安付】您的登录密码已于{1}通过身份验证重置，所有会话已结束。如非本人操作，请立即联系客服。",
+	  "【安付】您的登录密码已于{1}"
+	  "通过身份验证重置，所有会话已结束。如非本人操作，请立即联系客服。",
 	  "Your password was reset",
-	  "[anfu] Your login password was reset at {1} after identity verification, and all sessions were ended. If this was not you, contact customer service now." },
+	  "[anfu] Your login password was reset at {1} after identity verification, and all "
+	  "sessions were ended. If this was not you, contact customer service now." },
 	{ "payment_password_changed", "支付密码已设置",
 	  "【安付】您的支付密码已于{1}设置或修改。如非本人操作，请立即联系客服。",
 	  "Your payment password was set",
-	  "[anfu] Your payment password was set or changed at {1}. If this was not you, contact customer service now." },
+	  "[anfu] Your payment password was set or changed at {1}. If this was not you, contact "
+	  "customer service now." },
 	{ "session_ended", "会话已结束",
-	  "【安付】由于同时在线的会话超过上限，您于{1}登录的较早会话已被结束。如非本人操作，请立即修改密码。",
+	  "【安付】由于同时在线的会话超过上限，您于{1}"
+	  "登录的较早会话已被结束。如非本人操作，请立即修改密码。",
 	  "A session was ended",
-	  "[anfu] You reached the limit of sessions at once, so your older session from {1} was ended. If this was not you, change your password now." },
+	  "[anfu] You reached the limit of sessions at once, so your older session from {1} was "
+	  "ended. If this was not you, change your password now." },
 	{ "initial_password", "账户已开通",
 	  "【安付】您的账户{1}已开通，初始密码{2}。首次登录须修改密码，请勿告诉他人。",
 	  "Your account is ready",
-	  "[anfu] Your account {1} is ready; the initial password is {2}. You must change it at first login. Never share it." },
+	  "[anfu] Your account {1} is ready; the initial password is {2}. You must change it at "
+	  "first login. Never share it." },
 	{ "binding_changed", "绑定信息已更换",
-	  "【安付】您账户绑定的手机号或邮箱已于{1}更换为{2}，此后账户通知不再发往此处。如非本人操作，请立即联系客服。",
+	  "【安付】您账户绑定的手机号或邮箱已于{1}更换为{2}"
+	  "，此后账户通知不再发往此处。如非本人操作，请立即联系客服。",
 	  "Your bound phone or email was changed",
-	  "[anfu] The phone number or email address bound to your account was changed to {2} at {1}; account notices no longer come here. If this was not you, contact customer service now." },
+	  "[anfu] The phone number or email address bound to your account was changed to {2} at "
+	  "{1}; account notices no longer come here. If this was not you, contact customer service "
+	  "now." },
 	{ "account_disabled", "账户已停用",
 	  "【安付】您的账户已于{1}被管理员停用，所有会话已结束。如有疑问，请联系客服。",
 	  "Your account was disabled",
-	  "[anfu] Your account was disabled by an administrator at {1} and all sessions were ended. If you have questions, contact customer service." },
+	  "[anfu] Your account was disabled by an administrator at {1} and all sessions were "
+	  "ended. If you have questions, contact customer service." },
 	{ "account_unlocked", "账户已解锁",
 	  "【安付】您的账户已于{1}由管理员解锁。如非本人申请，请立即修改密码。",
 	  "Your account was unlocked",
-	  "[anfu] Your account was unlocked by an administrator at {1}. If you did not ask for this, change your password now." },
+	  "[anfu] Your account was unlocked by an administrator at {1}. If you did not ask for "
+	  "this, change your password now." },
 	{ "password_change_forced", "须修改登录密码",
-	  "【安付】管理员已于{1}要求您修改登录密码，所有会话已结束，下次登录时须设置新密码。如有疑问，请联系客服。",
+	  "【安付】管理员已于{1}"
+	  "要求您修改登录密码，所有会话已结束，下次登录时须设置新密码。如有疑问，请联系客服。",
 	  "You must change your password",
-	  "[anfu] An administrator required a change of your login password at {1}; all sessions were ended and you must set a new password at your next login. If you have questions, contact customer service." },
+	  "[anfu] An administrator required a change of your login password at {1}; all sessions "
+	  "were ended and you must set a new password at your next login. If you have questions, "
+	  "contact customer service." },
 	{ "password_expiry", "密码即将过期",
 	  "【安付】您的登录密码将于{1}过期（还剩{2}天），请及时修改。",
 	  "Your password expires soon",

@@ -31,9 +31,9 @@ struct anfu_pwhash {
 	struct anfu_pwhash_params params;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int max;     /* admitted at once */
-	int running; /* under mu */
-	int peak;    /* under mu */
+	int max;	/* admitted at once */
+	int running;	/* under mu */
+	int peak;	/* under mu */
 	uint64_t total; /* hashes computed, under mu */
 	char dummy[ANFU_PWHASH_STR_LEN];
 };
@@ -151,8 +151,7 @@ int anfu_pwhash_hash(struct anfu_pwhash *h, const char *pw, size_t len,
  * does a password longer than ANFU_PASSWORD_MAX (which no stored hash can
  * match), after the same work. ANFU_EINVAL for a malformed encoded string
  * or a bad argument. Thread-safe. */
-int anfu_pwhash_check(struct anfu_pwhash *h, const char *encoded, const char *pw,
-		      size_t len)
+int anfu_pwhash_check(struct anfu_pwhash *h, const char *encoded, const char *pw, size_t len)
 {
 	bool unknown = !encoded || len > ANFU_PASSWORD_MAX;
 	int r;

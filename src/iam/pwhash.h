@@ -29,8 +29,7 @@ int anfu_pwhash_hash(struct anfu_pwhash *h, const char *pw, size_t len,
 /* 0 on a match, ANFU_EAUTH on a mismatch. encoded NULL verifies against the
  * dummy hash and always returns ANFU_EAUTH (same cost as a real check).
  * (Named _check: crypto/crypto.h already has anfu_pwhash_verify.) */
-int anfu_pwhash_check(struct anfu_pwhash *h, const char *encoded, const char *pw,
-		      size_t len);
+int anfu_pwhash_check(struct anfu_pwhash *h, const char *encoded, const char *pw, size_t len);
 /* Hashes currently running and the most ever seen running at once. */
 void anfu_pwhash_stats(struct anfu_pwhash *h, int *ret_running, int *ret_peak);
 /* Hashes and verifications computed so far (dummy ones included): lets a

@@ -52,10 +52,10 @@
 #include "iam/dict.h"
 #include "iam/pwpolicy.h"
 
-#define CAND_MAX 3        /* a character and its leetspeak readings */
-#define DICT_MIN_LEN 4    /* shortest listed word that counts inside a password */
+#define CAND_MAX 3	  /* a character and its leetspeak readings */
+#define DICT_MIN_LEN 4	  /* shortest listed word that counts inside a password */
 #define FIELD_MIN_CHARS 3 /* personal fields shorter than this are ignored */
-#define FIELD_MAX 256     /* longest personal field considered, bytes */
+#define FIELD_MAX 256	  /* longest personal field considered, bytes */
 #define CLASS_UPPER 0x1u
 #define CLASS_LOWER 0x2u
 #define CLASS_DIGIT 0x4u
@@ -65,7 +65,7 @@
  * bytes of valid, control-free UTF-8). */
 struct pw {
 	const char *bytes;
-	size_t len;                     /* bytes */
+	size_t len;			/* bytes */
 	uint32_t cp[ANFU_PASSWORD_MAX]; /* code points */
 	size_t nchars;
 };
@@ -74,8 +74,8 @@ struct pw {
 struct pw_facts {
 	unsigned classes;
 	bool digits_only;
-	bool common;   /* the whole password is a listed common/default one */
-	bool word;     /* contains a listed word of >= DICT_MIN_LEN */
+	bool common; /* the whole password is a listed common/default one */
+	bool word;   /* contains a listed word of >= DICT_MIN_LEN */
 	bool sequence;
 	bool keyboard;
 	bool repeated;
@@ -187,10 +187,10 @@ static size_t dict_bound(size_t lo, size_t hi, size_t depth, unsigned char c, bo
 /* One dictionary lookup: candidate bytes per position, from a start. */
 struct dict_query {
 	unsigned char (*cand)[CAND_MAX + 1]; /* 0-terminated per position */
-	size_t n;                            /* positions left from the start */
-	unsigned flags;                      /* lists that count */
-	size_t min_len;                      /* shortest entry that counts */
-	bool whole;                          /* the entry must cover all n */
+	size_t n;			     /* positions left from the start */
+	unsigned flags;			     /* lists that count */
+	size_t min_len;			     /* shortest entry that counts */
+	bool whole;			     /* the entry must cover all n */
 };
 
 /* Walks the table as a trie: range [lo, hi) holds the entries that start
@@ -320,8 +320,9 @@ static char key_of(uint32_t c)
 static bool keyboard3(uint32_t a, uint32_t b, uint32_t c)
 {
 	static const char *const lines[] = {
-		"`1234567890-=", "qwertyuiop[]\\", "asdfghjkl;'", "zxcvbnm,./",
-		"1qaz", "2wsx", "3edc", "4rfv", "5tgb", "6yhn", "7ujm", "8ik,", "9ol.", "0p;/",
+		"`1234567890-=", "qwertyuiop[]\\", "asdfghjkl;'", "zxcvbnm,./", "1qaz",
+		"2wsx",		 "3edc",	   "4rfv",	  "5tgb",	"6yhn",
+		"7ujm",		 "8ik,",	   "9ol.",	  "0p;/",
 	};
 	char ka = key_of(a), kb = key_of(b), kc = key_of(c);
 

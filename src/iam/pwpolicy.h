@@ -26,18 +26,18 @@ struct anfu_config_password;
 #define ANFU_PW_CLASSES "password_too_few_classes"
 #define ANFU_PW_DIGITS_ONLY "password_digits_only"
 #define ANFU_PW_DICTIONARY "password_dictionary_word"
-#define ANFU_PW_SEQUENCE "password_sequence"          /* abc, 123, cba, 321 */
-#define ANFU_PW_KEYBOARD "password_keyboard_run"      /* qwe, asd, 1qa */
+#define ANFU_PW_SEQUENCE "password_sequence"		/* abc, 123, cba, 321 */
+#define ANFU_PW_KEYBOARD "password_keyboard_run"	/* qwe, asd, 1qa */
 #define ANFU_PW_REPEATED "password_repeated_characters" /* aaa, 111 */
 #define ANFU_PW_PERSONAL "password_personal_data"
-#define ANFU_PW_DEFAULT "password_default"            /* factory/default passwords */
-#define ANFU_PW_REUSED "password_reused"              /* history (checked by the caller) */
+#define ANFU_PW_DEFAULT "password_default" /* factory/default passwords */
+#define ANFU_PW_REUSED "password_reused"   /* history (checked by the caller) */
 
 /* The user's own data a password must not contain (IAM-PWD-04). Any field
  * may be NULL; fields shorter than 3 characters are ignored. */
 struct anfu_pw_personal {
-	const char *login;     /* username, or the login phone/email */
-	const char *name;      /* real name (pinyin forms are not derived) */
+	const char *login; /* username, or the login phone/email */
+	const char *name;  /* real name (pinyin forms are not derived) */
 	const char *nickname;
 	const char *phone;     /* 11 digits: the number and its last 6 / 4 are checked */
 	const char *email;     /* the local part is checked */

@@ -190,10 +190,9 @@ static bool maker_checker_clash(const struct names *perms, char *prefix, size_t 
 
 /* Checks a whole role set (sorted, unique): 0, ANFU_ECONFLICT with reason,
  * or ANFU_ELIMIT / a database error. */
-static int check_role_set(struct anfu_db *db, const struct names *roles, char *reason,
-			  size_t cap)
+static int check_role_set(struct anfu_db *db, const struct names *roles, char *reason, size_t cap)
 {
-	char (*pv)[RBAC_NAME_MAX] = calloc(RBAC_MAX_PERMS, RBAC_NAME_MAX);
+	char(*pv)[RBAC_NAME_MAX] = calloc(RBAC_MAX_PERMS, RBAC_NAME_MAX);
 	struct names perms = { 0, RBAC_MAX_PERMS, 0, pv };
 	struct conflict_scan cs = { roles, reason, cap, false };
 	char prefix[RBAC_NAME_MAX];
@@ -270,8 +269,8 @@ int anfu_rbac_check_set(struct anfu_db *db, const char *const *roles, size_t n, 
 	return check_role_set(db, &set, reason, cap);
 }
 
-int anfu_rbac_check_grant(struct anfu_db *db, const char *user_id, const char *role,
-			  char *reason, size_t cap)
+int anfu_rbac_check_grant(struct anfu_db *db, const char *user_id, const char *role, char *reason,
+			  size_t cap)
 {
 	char rv[RBAC_MAX_ROLES][RBAC_NAME_MAX];
 	struct names set = { 0, RBAC_MAX_ROLES, 0, rv };
@@ -295,8 +294,8 @@ int anfu_rbac_check_grant(struct anfu_db *db, const char *user_id, const char *r
 }
 
 int anfu_rbac_grant(struct anfu_db *db, const char *user_id, const char *role,
-		    const char *granted_by, const char *approval_id, int64_t now_ms,
-		    char *reason, size_t cap)
+		    const char *granted_by, const char *approval_id, int64_t now_ms, char *reason,
+		    size_t cap)
 {
 	struct anfu_param p[5] = { ANFU_PS(user_id), ANFU_PS(role), ANFU_PI(now_ms),
 				   ANFU_PS(granted_by), ANFU_PS(approval_id) };
@@ -441,7 +440,7 @@ static int load_sets(struct anfu_db *db, const char *user_id, struct names *role
 int anfu_rbac_load(struct anfu_db *db, const char *user_id, struct anfu_principal *p)
 {
 	char rv[RBAC_MAX_ROLES][RBAC_NAME_MAX];
-	char (*pv)[RBAC_NAME_MAX] = NULL;
+	char(*pv)[RBAC_NAME_MAX] = NULL;
 	struct names roles = { 0, RBAC_MAX_ROLES, 0, rv };
 	struct names perms = { 0, RBAC_MAX_PERMS, 0, NULL };
 	struct anfu_param q[1] = { ANFU_PS(user_id) };

@@ -38,8 +38,8 @@ int anfu_rbac_role_fits(struct anfu_db *db, const char *role, const char *kind, 
 
 /* Checks that user_id may additionally hold role: 0, or ANFU_ECONFLICT
  * with reason (static text or copied into reason) naming the conflict. */
-int anfu_rbac_check_grant(struct anfu_db *db, const char *user_id, const char *role,
-			  char *reason, size_t cap);
+int anfu_rbac_check_grant(struct anfu_db *db, const char *user_id, const char *role, char *reason,
+			  size_t cap);
 
 /* Checks that one account may hold all of roles[0..n) together (the roles
  * of an account about to be created): 0, ANFU_ENOTFOUND for an unknown
@@ -52,8 +52,8 @@ int anfu_rbac_check_set(struct anfu_db *db, const char *const *roles, size_t n, 
  * an unknown role (ANFU_ENOTFOUND) and a role not meant for the account's
  * kind (ANFU_EINVAL); revoke of a role not held is ANFU_ENOTFOUND. */
 int anfu_rbac_grant(struct anfu_db *db, const char *user_id, const char *role,
-		    const char *granted_by, const char *approval_id, int64_t now_ms,
-		    char *reason, size_t cap);
+		    const char *granted_by, const char *approval_id, int64_t now_ms, char *reason,
+		    size_t cap);
 int anfu_rbac_revoke(struct anfu_db *db, const char *user_id, const char *role);
 
 /* True when some active account other than except_user_id holds perm. */

@@ -32,7 +32,7 @@
 /* A registration after its inputs were checked. */
 struct reg {
 	char login[256];
-	const char *kind; /* "mobile" or "email" */
+	const char *kind;	/* "mobile" or "email" */
 	char idx[IAM_HASH_HEX]; /* blind index of the phone or email */
 	char hash[ANFU_PWHASH_STR_LEN];
 };
@@ -53,7 +53,8 @@ static bool name_ok(const char *s)
 static int check_fields(const struct anfu_register_req *req, struct reg *g,
 			struct anfu_iam_err *err)
 {
-	if (!req->login || iam_login_normalize(req->login, g->login, sizeof(g->login), &g->kind) < 0 ||
+	if (!req->login ||
+	    iam_login_normalize(req->login, g->login, sizeof(g->login), &g->kind) < 0 ||
 	    strcmp(g->kind, "username") == 0) {
 		iam_err_set(err, "invalid_field", "login");
 		return ANFU_EINVAL;
@@ -152,7 +153,8 @@ static int create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_ia
 		r = anfu_rbac_grant(db, id, "customer", id, NULL, anfu_clock_now_ms(), reason,
 				    sizeof(reason));
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, NULL, id, "user.registered", "user", id, "success", det);
+		r = iam_audit(iam, db, ctx, NULL, id, "user.registered", "user", id, "success",
+			      det);
 	if (r == 0)
 		r = iam_user_load(db, id, &u);
 	if (r == 0)

@@ -71,8 +71,9 @@ static int send_code(struct anfu_iam *iam, struct anfu_db *db, const struct iam_
 {
 	char idx[IAM_HASH_HEX], id[ANFU_ID_MAX], code[8], minutes[24];
 	const char *args[2] = { code, minutes };
-	struct anfu_code_issue ci = { RESET_PURPOSE, channel, idx, u->id, reset_id,
-				      iam->cfg->mfa.code_ttl_s * 1000, 0 };
+	struct anfu_code_issue ci = {
+		RESET_PURPOSE, channel, idx, u->id, reset_id, iam->cfg->mfa.code_ttl_s * 1000, 0
+	};
 	int64_t exp = 0;
 	int r = iam_user_target_index(db, u->id, channel, idx);
 
@@ -81,7 +82,8 @@ static int send_code(struct anfu_iam *iam, struct anfu_db *db, const struct iam_
 	if (r == 0) {
 		(void)snprintf(minutes, sizeof(minutes), "%lld",
 			       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
-		r = iam_notice(iam, db, u, strcmp(channel, "sms") == 0 ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
+		r = iam_notice(iam, db, u,
+			       strcmp(channel, "sms") == 0 ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
 			       "reset_code", args, 2);
 	}
 	anfu_wipe(code, sizeof(code));
@@ -104,10 +106,11 @@ static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 	if (r == 0) {
 		struct anfu_param p[5] = { iam_ps(rid), iam_ps(f[0] ? u.id : NULL), ANFU_PI(now),
 					   ANFU_PI(exp), iam_ps(f) };
-		r = anfu_db_exec(db,
-				 "INSERT INTO iam_reset (id, user_id, created_ms, expires_ms, factors)"
-				 " VALUES ($1, $2, $3, $4, $5)",
-				 p, 5, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO iam_reset (id, user_id, created_ms, expires_ms, factors)"
+			" VALUES ($1, $2, $3, $4, $5)",
+			p, 5, NULL, NULL, NULL);
 	}
 	if (r == 0 && strncmp(f, "sms", 3) == 0)
 		r = send_code(iam, db, &u, "sms", rid);
@@ -115,16 +118,16 @@ static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 		r = send_code(iam, db, &u, "email", rid);
 	if (r == 0) {
 		det = json_pack("{so}", "user_id", f[0] ? json_string(u.id) : json_null());
-		r = iam_audit(iam, db, ctx, NULL, NULL, "user.password_reset_requested", "reset", rid,
-			      "success", det);
+		r = iam_audit(iam, db, ctx, NULL, NULL, "user.password_reset_requested", "reset",
+			      rid, "success", det);
 		json_decref(det);
 	}
 	iam_user_clear(&u);
 	return r;
 }
 
-int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 const char *login, const char *captcha_id, const char *captcha_answer,
+int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *login,
+			 const char *captcha_id, const char *captcha_answer,
 			 struct anfu_reset_start *ret, struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
@@ -193,8 +196,8 @@ static int reset_row_cb(void *ud, const struct anfu_row *r)
 }
 
 /* Loads the reset; false when it cannot be completed any more. */
-static int reset_live(struct anfu_iam *iam, struct anfu_db *db, const char *id,
-		      struct reset_row *s, bool *ret)
+static int reset_live(struct anfu_iam *iam, struct anfu_db *db, const char *id, struct reset_row *s,
+		      bool *ret)
 {
 	struct anfu_param p[1] = { iam_ps(id) };
 	int r;
@@ -233,8 +236,13 @@ static int prepare(struct anfu_iam *iam, struct anfu_db *db, const struct reset_
 		if (r == 0)
 			r = iam_personal_load(iam, db, &u, &pe);
 	}
-	pd = (struct anfu_pw_personal){ pe.login, pe.name, pe.nickname, pe.phone,
-					pe.email, pe.idno, pe.birthday[0] ? pe.birthday : NULL };
+	pd = (struct anfu_pw_personal){ pe.login,
+					pe.name,
+					pe.nickname,
+					pe.phone,
+					pe.email,
+					pe.idno,
+					pe.birthday[0] ? pe.birthday : NULL };
 	if (r == 0 && anfu_pwpolicy_check(&iam->cfg->password[cls], pw, len, &pd, &pp->rule) == 0)
 		pp->rule = NULL;
 	else if (r == 0 && !pp->rule)
@@ -290,7 +298,8 @@ static int check_factors(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	if (r == 0 && strstr(s->factors, "sms"))
 		r = iam_factor_verify(iam, db, &u, "sms", req->sms_code, RESET_PURPOSE, rid, &e);
 	if (r == 0 && strstr(s->factors, "email"))
-		r = iam_factor_verify(iam, db, &u, "email", req->email_code, RESET_PURPOSE, rid, &e);
+		r = iam_factor_verify(iam, db, &u, "email", req->email_code, RESET_PURPOSE, rid,
+				      &e);
 	if (r == 0 && strstr(s->factors, "totp"))
 		r = iam_factor_verify(iam, db, &u, "totp", req->totp_code, RESET_PURPOSE, rid, &e);
 	iam_user_clear(&u);
@@ -319,16 +328,18 @@ static int apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam
 	if (r == 0)
 		r = iam_session_end(iam, db, s->user_id, NULL, NULL, "password_reset");
 	if (r == 0)
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET failures = 0, status = CASE WHEN status ="
-				 " 'locked' AND locked_until_ms IS NOT NULL THEN 'active' ELSE status"
-				 " END, locked_until_ms = NULL WHERE id = $1",
-				 pu, 1, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"UPDATE iam_user SET failures = 0, status = CASE WHEN status ="
+			" 'locked' AND locked_until_ms IS NOT NULL THEN 'active' ELSE status"
+			" END, locked_until_ms = NULL WHERE id = $1",
+			pu, 1, NULL, NULL, NULL);
 	if (r == 0)
 		r = iam_user_load(db, s->user_id, &u);
 	iam_time_text(now, when);
 	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_reset", args, 1);
+		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_reset", args,
+			       1);
 	if (r == 0)
 		r = iam_audit(iam, db, ctx, NULL, s->user_id, "user.password_reset", "user",
 			      s->user_id, "success", NULL);
@@ -344,8 +355,8 @@ static int count_attempt(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	int r = anfu_db_begin(db);
 
 	if (r == 0)
-		r = anfu_db_exec(db, "UPDATE iam_reset SET attempts = attempts + 1 WHERE id = $1", p,
-				 1, NULL, NULL, NULL);
+		r = anfu_db_exec(db, "UPDATE iam_reset SET attempts = attempts + 1 WHERE id = $1",
+				 p, 1, NULL, NULL, NULL);
 	if (r == 0)
 		r = iam_audit(iam, db, ctx, NULL, NULL, "user.password_reset_failed", "reset", rid,
 			      "failure", NULL);

@@ -71,20 +71,19 @@ static int report_row_cb(void *ud, const struct anfu_row *r)
 	const char *by = anfu_row_text(r, 5, NULL);
 	const char *note = anfu_row_text(r, 7, NULL);
 	json_t *c = content ? json_loads(content, 0, NULL) : NULL;
-	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:o,s:o,s:o,s:o}", "id",
-			      anfu_row_text(r, 0, NULL), "kind", anfu_row_text(r, 1, NULL),
-			      "created_ms", (json_int_t)anfu_row_int(r, 2), "created_by",
-			      anfu_row_text(r, 3, NULL), "content", c ? c : json_null(),
-			      "signed_off_by", by ? json_string(by) : json_null(), "signed_off_ms",
-			      int_or_null(r, 6), "sign_off_note",
-			      note ? json_string(note) : json_null());
+	json_t *o = json_pack(
+		"{s:s,s:s,s:I,s:s,s:o,s:o,s:o,s:o}", "id", anfu_row_text(r, 0, NULL), "kind",
+		anfu_row_text(r, 1, NULL), "created_ms", (json_int_t)anfu_row_int(r, 2),
+		"created_by", anfu_row_text(r, 3, NULL), "content", c ? c : json_null(),
+		"signed_off_by", by ? json_string(by) : json_null(), "signed_off_ms",
+		int_or_null(r, 6), "sign_off_note", note ? json_string(note) : json_null());
 
 	if (!o || json_array_append_new(ud, o) < 0)
 		abort();
 	return 0;
 }
 
-#define REPORT_COLUMNS                                                                    \
+#define REPORT_COLUMNS                                                                     \
 	"SELECT id, kind, created_ms, created_by, content, signed_off_by, signed_off_ms, " \
 	"sign_off_note FROM iam_report "
 
@@ -122,10 +121,11 @@ static int report_store(struct anfu_iam *iam, struct anfu_db *db, const struct a
 		struct anfu_param q[5] = { ANFU_PS(id), ANFU_PS(kind), ANFU_PI(anfu_clock_now_ms()),
 					   ANFU_PS(created_by), ANFU_PS(text) };
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO iam_report (id, kind, created_ms, created_by, content) "
-				 "VALUES ($1, $2, $3, $4, $5)",
-				 q, 5, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO iam_report (id, kind, created_ms, created_by, content) "
+			"VALUES ($1, $2, $3, $4, $5)",
+			q, 5, NULL, NULL, NULL);
 	}
 	free(text);
 	if (r < 0)
@@ -344,15 +344,16 @@ static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *acco
 
 		if (!ids)
 			abort();
-		r = anfu_db_exec(db, "SELECT id FROM iam_user WHERE id > $1 ORDER BY id LIMIT $2", p,
-				 2, id_row_cb, ids, NULL);
+		r = anfu_db_exec(db, "SELECT id FROM iam_user WHERE id > $1 ORDER BY id LIMIT $2",
+				 p, 2, id_row_cb, ids, NULL);
 		n = json_array_size(ids);
 		for (size_t i = 0; r == 0 && i < n; i++) {
 			if (json_array_size(accounts) >= REPORT_MAX_ROWS) {
 				*ret_truncated = true;
 				break;
 			}
-			r = recert_entry(iam, db, json_string_value(json_array_get(ids, i)), accounts);
+			r = recert_entry(iam, db, json_string_value(json_array_get(ids, i)),
+					 accounts);
 		}
 		if (n > 0)
 			(void)snprintf(after, sizeof(after), "%s",
@@ -480,8 +481,8 @@ static int signoff_apply(struct anfu_iam *iam, struct anfu_db *db, const struct 
 }
 
 int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			    const struct anfu_principal *p, const char *report_id,
-			    const char *note, json_t **ret, struct anfu_iam_err *err)
+			    const struct anfu_principal *p, const char *report_id, const char *note,
+			    json_t **ret, struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	int r;
@@ -510,8 +511,8 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	if (r < 0) {
 		(void)anfu_db_rollback(db);
 		if (r == ANFU_EPERM)
-			iam_audit_denied(iam, ctx, p, "report.recertification_signed_off",
-					 "report", report_id, err ? err->code : NULL);
+			iam_audit_denied(iam, ctx, p, "report.recertification_signed_off", "report",
+					 report_id, err ? err->code : NULL);
 		return r;
 	}
 	return report_get(db, report_id, ret);

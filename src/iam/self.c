@@ -73,10 +73,10 @@ static int login_row(void *ud, const struct anfu_row *r)
 	char devtxt[24];
 
 	(void)snprintf(devtxt, sizeof(devtxt), "%.12s", dev ? dev : "");
-	(void)json_array_append_new(
-		a, json_pack("{sIssssss}", "time_ms", (json_int_t)anfu_row_int(r, 0), "ip",
-			     ip ? ip : "", "device", label ? label : devtxt, "result",
-			     res ? res : ""));
+	(void)json_array_append_new(a, json_pack("{sIssssss}", "time_ms",
+						 (json_int_t)anfu_row_int(r, 0), "ip", ip ? ip : "",
+						 "device", label ? label : devtxt, "result",
+						 res ? res : ""));
 	return 0;
 }
 
@@ -134,10 +134,10 @@ static int my_session_row(void *ud, const struct anfu_row *r)
 	if (l->now >= abs_ms ||
 	    l->now - seen >= l->iam->cfg->session[c].idle_minutes * IAM_MINUTE_MS)
 		return 0;
-	(void)json_array_append_new(
-		l->a, json_pack("{sssIsIsssb}", "id", pid, "created_ms",
-				(json_int_t)anfu_row_int(r, 1), "last_seen_ms", (json_int_t)seen,
-				"ip", ip ? ip : "", "current", strcmp(pid, l->current) == 0));
+	(void)json_array_append_new(l->a, json_pack("{sssIsIsssb}", "id", pid, "created_ms",
+						    (json_int_t)anfu_row_int(r, 1), "last_seen_ms",
+						    (json_int_t)seen, "ip", ip ? ip : "", "current",
+						    strcmp(pid, l->current) == 0));
 	return 0;
 }
 
@@ -227,11 +227,11 @@ static int device_row(void *ud, const struct anfu_row *r)
 	json_t *a = ud;
 	const char *id = anfu_row_text(r, 0, NULL), *label = anfu_row_text(r, 1, NULL);
 
-	(void)json_array_append_new(
-		a, json_pack("{sssssIsIsI}", "id", id ? id : "", "label", label ? label : "",
-			     "trusted_ms", (json_int_t)anfu_row_int(r, 2), "created_ms",
-			     (json_int_t)anfu_row_int(r, 3), "last_seen_ms",
-			     (json_int_t)anfu_row_int(r, 4)));
+	(void)json_array_append_new(a, json_pack("{sssssIsIsI}", "id", id ? id : "", "label",
+						 label ? label : "", "trusted_ms",
+						 (json_int_t)anfu_row_int(r, 2), "created_ms",
+						 (json_int_t)anfu_row_int(r, 3), "last_seen_ms",
+						 (json_int_t)anfu_row_int(r, 4)));
 	return 0;
 }
 
@@ -308,9 +308,8 @@ int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 /* After the user's required actions changed: the session's new state
  * (optionally with a second factor now) under a new id and CSRF token
  * (IAM-SESS-07), written into *ret. */
-static int session_renew(struct anfu_iam *iam, struct anfu_db *db,
-			 const struct anfu_principal *p, bool mfa_now,
-			 struct anfu_login_result *ret)
+static int session_renew(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+			 bool mfa_now, struct anfu_login_result *ret)
 {
 	struct iam_user u = { 0 };
 	enum anfu_role_class cls;
@@ -375,8 +374,13 @@ static int new_password_ok(struct anfu_iam *iam, struct anfu_db *db, const struc
 
 	if (r < 0)
 		return r;
-	pd = (struct anfu_pw_personal){ pe.login, pe.name, pe.nickname, pe.phone,
-					pe.email, pe.idno, pe.birthday[0] ? pe.birthday : NULL };
+	pd = (struct anfu_pw_personal){ pe.login,
+					pe.name,
+					pe.nickname,
+					pe.phone,
+					pe.email,
+					pe.idno,
+					pe.birthday[0] ? pe.birthday : NULL };
 	if (anfu_pwpolicy_check(&iam->cfg->password[cls], pw, len, &pd, &rule) < 0) {
 		iam_err_set(err, rule ? rule : ANFU_PW_EMPTY, "new_password");
 		r = ANFU_EINVAL;
@@ -545,8 +549,8 @@ int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ct
 			       u.id, false, anfu_clock_now_ms());
 	iam_time_text(anfu_clock_now_ms(), when);
 	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_password_changed",
-			       args, 1);
+		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
+			       "payment_password_changed", args, 1);
 	if (r == 0)
 		r = iam_audit(iam, db, ctx, p, NULL, "user.payment_password_set", "user", u.id,
 			      "success", NULL);
@@ -589,10 +593,12 @@ static int pay_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	}
 	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)cfg->lockout.pay_minutes);
 	if (r == 0 && until)
-		r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_locked", args, 1);
+		r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_locked", args,
+			       1);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, until ? "payment.locked" : "payment.password_failed",
-			      "user", u->id, "failure", NULL);
+		r = iam_audit(iam, db, ctx, p, NULL,
+			      until ? "payment.locked" : "payment.password_failed", "user", u->id,
+			      "failure", NULL);
 	if (r < 0)
 		return r;
 	iam_err_set(err, until ? "payment_locked" : "payment_password_invalid", "pin");
@@ -618,8 +624,8 @@ static int pay_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_ia
 				 " WHERE id = $1",
 				 q, 1, NULL, NULL, NULL);
 		if (r == 0)
-			r = iam_audit(iam, db, ctx, p, NULL, "payment.password_verified", "user", u.id,
-				      "success", NULL);
+			r = iam_audit(iam, db, ctx, p, NULL, "payment.password_verified", "user",
+				      u.id, "success", NULL);
 	}
 	if (r == 0)
 		r = anfu_db_commit(db);
@@ -731,7 +737,8 @@ int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				 q, 2, NULL, NULL, NULL);
 	}
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_begin", "user", u.id, "success", NULL);
+		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_begin", "user", u.id, "success",
+			      NULL);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	else

@@ -118,13 +118,10 @@ void iam_tx_abort(struct anfu_db *db)
 const char *iam_kind_name(enum anfu_user_kind k)
 {
 	switch (k) {
-	case ANFU_USER_MERCHANT:
-		return "merchant";
-	case ANFU_USER_STAFF:
-		return "staff";
+	case ANFU_USER_MERCHANT: return "merchant";
+	case ANFU_USER_STAFF: return "staff";
 	case ANFU_USER_CUSTOMER:
-	default:
-		return "customer";
+	default: return "customer";
 	}
 }
 
@@ -280,14 +277,14 @@ static int remind_one(struct anfu_iam *iam, struct anfu_db *db, const char *id, 
 		goto out;
 	{
 		struct anfu_param p[2] = { ANFU_PI(now), iam_ps(u.id) };
-		r = anfu_db_exec(db, "UPDATE iam_user SET pwd_reminded_ms = $1 WHERE id = $2", p,
-				 2, NULL, NULL, NULL);
+		r = anfu_db_exec(db, "UPDATE iam_user SET pwd_reminded_ms = $1 WHERE id = $2", p, 2,
+				 NULL, NULL, NULL);
 	}
 	if (r < 0)
 		goto out;
 	det = json_pack("{sI}", "expires_ms", (json_int_t)expires);
-	r = iam_audit(iam, db, NULL, NULL, "system", "user.password_expiry_reminded", "user",
-		      u.id, "success", det);
+	r = iam_audit(iam, db, NULL, NULL, "system", "user.password_expiry_reminded", "user", u.id,
+		      "success", det);
 	if (r < 0)
 		goto out;
 	r = anfu_db_commit(db);
@@ -339,8 +336,8 @@ static int job_remind(void *ud, struct anfu_db *db, const char **result)
 
 /* ---- job: purge ------------------------------------------------------------- */
 
-static int purge_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p,
-		      size_t np, json_t *det, const char *key)
+static int purge_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		      json_t *det, const char *key)
 {
 	int64_t n = 0;
 	int r = anfu_db_exec(db, sql, p, np, NULL, NULL, &n);
@@ -353,20 +350,19 @@ static int purge_exec(struct anfu_db *db, const char *sql, const struct anfu_par
 }
 
 /* Ends sessions past their idle or absolute limit, class by class. */
-static int purge_expire_sessions(struct anfu_iam *iam, struct anfu_db *db, int64_t now,
-				 json_t *det)
+static int purge_expire_sessions(struct anfu_iam *iam, struct anfu_db *db, int64_t now, json_t *det)
 {
 	int r = 0;
 
 	for (int c = 0; c < ANFU_CLASS_COUNT && r == 0; c++) {
-		struct anfu_param p[3] = {
-			ANFU_PI(now), ANFU_PI(c),
-			ANFU_PI(now - iam->cfg->session[c].idle_minutes * IAM_MINUTE_MS)
-		};
-		r = purge_exec(db,
-			       "UPDATE iam_session SET revoked_ms = $1, revoke_reason = 'idle'"
-			       " WHERE revoked_ms IS NULL AND role_class = $2 AND last_seen_ms <= $3",
-			       p, 3, det, "sessions_idle");
+		struct anfu_param p[3] = { ANFU_PI(now), ANFU_PI(c),
+					   ANFU_PI(now - iam->cfg->session[c].idle_minutes *
+								 IAM_MINUTE_MS) };
+		r = purge_exec(
+			db,
+			"UPDATE iam_session SET revoked_ms = $1, revoke_reason = 'idle'"
+			" WHERE revoked_ms IS NULL AND role_class = $2 AND last_seen_ms <= $3",
+			p, 3, det, "sessions_idle");
 	}
 	if (r == 0) {
 		struct anfu_param p[1] = { ANFU_PI(now) };
@@ -423,8 +419,8 @@ int anfu_iam_register_jobs(struct anfu_iam *iam, struct anfu_jobs *jobs)
 		return ANFU_EINVAL;
 	r = iam_review_register_job(iam, jobs);
 	if (r == 0)
-		r = anfu_jobs_add(jobs, "iam.password_reminders", IAM_DAY_MS,
-				  JOB_FIRST_DELAY_MS, job_remind, iam);
+		r = anfu_jobs_add(jobs, "iam.password_reminders", IAM_DAY_MS, JOB_FIRST_DELAY_MS,
+				  job_remind, iam);
 	if (r == 0)
 		r = anfu_jobs_add(jobs, "iam.purge", PURGE_INTERVAL_MS, JOB_FIRST_DELAY_MS,
 				  job_purge, iam);

@@ -40,13 +40,10 @@
 static const char *state_name(enum anfu_session_state s)
 {
 	switch (s) {
-	case ANFU_SESSION_MFA_PENDING:
-		return "mfa_pending";
-	case ANFU_SESSION_REQUIRED_ACTIONS:
-		return "required_actions";
+	case ANFU_SESSION_MFA_PENDING: return "mfa_pending";
+	case ANFU_SESSION_REQUIRED_ACTIONS: return "required_actions";
 	case ANFU_SESSION_ACTIVE:
-	default:
-		return "active";
+	default: return "active";
 	}
 }
 
@@ -111,7 +108,9 @@ void iam_network_of(const char *ip, char *out, size_t cap)
 	if (ip && inet_pton(AF_INET, ip, a) == 1) {
 		(void)snprintf(out, cap, "%u.%u.%u.0/24", a[0], a[1], a[2]);
 	} else if (ip && inet_pton(AF_INET6, ip, a) == 1) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		static const unsigned char mapped[12] = {
+			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+		};
 		if (memcmp(a, mapped, 12) == 0)
 			(void)snprintf(out, cap, "%u.%u.%u.0/24", a[12], a[13], a[14]);
 		else
@@ -214,11 +213,12 @@ static int live_sessions(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	struct live_q q = { v, 0 };
 	int r, n = 0;
 
-	r = anfu_db_exec(db,
-			 "SELECT public_id, role_class, state, created_ms, last_seen_ms, absolute_ms"
-			 " FROM iam_session WHERE user_id = $1 AND admin = $2 AND revoked_ms IS NULL"
-			 " ORDER BY created_ms",
-			 p, 2, live_row, &q, NULL);
+	r = anfu_db_exec(
+		db,
+		"SELECT public_id, role_class, state, created_ms, last_seen_ms, absolute_ms"
+		" FROM iam_session WHERE user_id = $1 AND admin = $2 AND revoked_ms IS NULL"
+		" ORDER BY created_ms",
+		p, 2, live_row, &q, NULL);
 	for (int i = 0; i < q.n && r == 0; i++) {
 		const char *why = expiry_reason(iam, v[i].role_class, v[i].last_seen_ms,
 						v[i].absolute_ms, now);
@@ -288,10 +288,10 @@ static int cap_pending(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 
 /* ---- create, rotate, end ------------------------------------------------------------ */
 
-static int insert_session(struct anfu_iam *iam, struct anfu_db *db,
-			  const struct anfu_iam_ctx *ctx, const struct iam_user *u,
-			  enum anfu_role_class cls, enum anfu_session_state state, int64_t mfa_ms,
-			  const char *id_hash, const char *csrf_hash, const char *public_id)
+static int insert_session(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			  const struct iam_user *u, enum anfu_role_class cls,
+			  enum anfu_session_state state, int64_t mfa_ms, const char *id_hash,
+			  const char *csrf_hash, const char *public_id)
 {
 	static const char sql[] =
 		"INSERT INTO iam_session (id_hash, user_id, public_id, admin, role_class, state,"
@@ -328,8 +328,8 @@ static int insert_session(struct anfu_iam *iam, struct anfu_db *db,
 
 int iam_session_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 		       const struct iam_user *u, enum anfu_role_class cls,
-		       enum anfu_session_state state, int64_t mfa_ms,
-		       struct anfu_login_result *ret, struct anfu_iam_err *err)
+		       enum anfu_session_state state, int64_t mfa_ms, struct anfu_login_result *ret,
+		       struct anfu_iam_err *err)
 {
 	char tok[TOKEN_HEX + 1], csrf[TOKEN_HEX + 1], h1[IAM_HASH_HEX], h2[IAM_HASH_HEX];
 	char pid[ANFU_ID_MAX], ended[ANFU_ID_MAX] = "";
@@ -386,7 +386,7 @@ static int rotate_limit(struct anfu_iam *iam, struct anfu_db *db, const struct a
 {
 	struct iam_user u = { 0 };
 	int c = b->role_class >= 0 && b->role_class < ANFU_CLASS_COUNT ? b->role_class
-									: ANFU_CLASS_ADMIN;
+								       : ANFU_CLASS_ADMIN;
 	int r = iam_user_load(db, p->user_id, &u);
 
 	if (r == 0)
@@ -421,8 +421,11 @@ int iam_session_rotate(struct anfu_iam *iam, struct anfu_db *db, const struct an
 	if (r == 0)
 		r = token_new(iam, "csrf", csrf, h2);
 	if (r == 0) {
-		struct anfu_param u[6] = { iam_ps(h1), iam_ps(h2), iam_ps(state_name(state)),
-					   ANFU_PI(mfa_now ? now : 0), ANFU_PI(now),
+		struct anfu_param u[6] = { iam_ps(h1),
+					   iam_ps(h2),
+					   iam_ps(state_name(state)),
+					   ANFU_PI(mfa_now ? now : 0),
+					   ANFU_PI(now),
 					   iam_ps(p->session_id) };
 		r = anfu_db_exec(db,
 				 "UPDATE iam_session SET id_hash = $1, csrf_hash = $2, state = $3,"
@@ -464,10 +467,11 @@ int iam_session_end(struct anfu_iam *iam, struct anfu_db *db, const char *user_i
 	{
 		struct anfu_param p[4] = { ANFU_PI(now), iam_ps(reason), iam_ps(user_id),
 					   iam_ps(except_public_id ? except_public_id : "") };
-		return anfu_db_exec(db,
-				    "UPDATE iam_session SET revoked_ms = $1, revoke_reason = $2"
-				    " WHERE user_id = $3 AND public_id <> $4 AND revoked_ms IS NULL",
-				    p, 4, NULL, NULL, NULL);
+		return anfu_db_exec(
+			db,
+			"UPDATE iam_session SET revoked_ms = $1, revoke_reason = $2"
+			" WHERE user_id = $3 AND public_id <> $4 AND revoked_ms IS NULL",
+			p, 4, NULL, NULL, NULL);
 	}
 }
 
@@ -592,7 +596,7 @@ static int principal_fill(struct anfu_iam *iam, struct anfu_db *db, const struct
 			  const struct iam_user *u, int64_t now, struct anfu_principal *p)
 {
 	int c = s->role_class >= 0 && s->role_class < ANFU_CLASS_COUNT ? s->role_class
-									: ANFU_CLASS_ADMIN;
+								       : ANFU_CLASS_ADMIN;
 	int r;
 
 	memset(p, 0, sizeof(*p));
@@ -626,8 +630,9 @@ static int route_check(const struct anfu_iam_auth_in *in, const struct anfu_prin
 		return ANFU_EPERM;
 	}
 	if (p->state == ANFU_SESSION_REQUIRED_ACTIONS && !in->allow_required) {
-		iam_err_set(err, p->required & ANFU_RA_CHANGE_PASSWORD ? "password_change_required"
-								       : "totp_enrolment_required",
+		iam_err_set(err,
+			    p->required & ANFU_RA_CHANGE_PASSWORD ? "password_change_required"
+								  : "totp_enrolment_required",
 			    NULL);
 		return ANFU_EPERM;
 	}
@@ -658,8 +663,8 @@ static void touch(struct anfu_db *db, const char *public_id, int64_t last_seen, 
 
 /* Loads the session for the cookie and checks what makes it alive. */
 static int session_live(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			const struct anfu_iam_auth_in *in, struct sess_row *s,
-			struct iam_user *u, int64_t now, struct anfu_iam_err *err)
+			const struct anfu_iam_auth_in *in, struct sess_row *s, struct iam_user *u,
+			int64_t now, struct anfu_iam_err *err)
 {
 	char h[IAM_HASH_HEX];
 	const char *why;

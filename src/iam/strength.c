@@ -39,7 +39,8 @@ static const struct advice advice_tab[] = {
 	  "mix upper and lower case letters, digits and symbols" },
 	{ ANFU_PW_DEFAULT, "避免使用简单密码", "avoid simple passwords" },
 	{ ANFU_PW_DICTIONARY, "避免使用常见单词或拼音", "avoid common words and pinyin" },
-	{ ANFU_PW_SEQUENCE, "避免使用abc、123这样的连续字符", "avoid sequences such as abc or 123" },
+	{ ANFU_PW_SEQUENCE, "避免使用abc、123这样的连续字符",
+	  "avoid sequences such as abc or 123" },
 	{ ANFU_PW_KEYBOARD, "避免使用qwe这样的键盘相邻字符", "avoid keyboard runs such as qwe" },
 	{ ANFU_PW_REPEATED, "避免连续重复同一个字符", "avoid repeating a character" },
 };
@@ -72,8 +73,8 @@ static const struct advice *advice_for(const char *rule, int score)
 
 /* Rates pw (len bytes, borrowed) for ctx's language: see iam.h. ret is
  * written only on success. Thread-safe; no database access. */
-int anfu_iam_password_strength(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			       const char *pw, size_t len, struct anfu_pw_strength *ret)
+int anfu_iam_password_strength(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *pw,
+			       size_t len, struct anfu_pw_strength *ret)
 {
 	const struct anfu_config_password *pol;
 	const struct advice *a;

@@ -32,10 +32,10 @@
 
 #define STEP_S 30
 #define DIGITS 6
-#define WINDOW 1        /* steps accepted either side of now (clock drift) */
-#define SECRET_MAX 64   /* decoded secret bytes we accept */
+#define WINDOW 1      /* steps accepted either side of now (clock drift) */
+#define SECRET_MAX 64 /* decoded secret bytes we accept */
 #define QR_MODULE_PX 4
-#define QR_QUIET 4      /* quiet zone, in modules (ISO/IEC 18004) */
+#define QR_QUIET 4	 /* quiet zone, in modules (ISO/IEC 18004) */
 #define QR_MAX_WIDTH 177 /* version 40 */
 
 static pthread_once_t oath_once = PTHREAD_ONCE_INIT;
@@ -139,14 +139,14 @@ static bool base32_ok(const char *s)
  * percent-encoded. ANFU_EINVAL for empty parts or a secret that is not
  * upper-case base32, ANFU_ELIMIT when out is too small (out is then
  * unspecified). */
-int anfu_totp_uri(const char *issuer, const char *account, const char *secret_b32,
-		  char *out, size_t cap)
+int anfu_totp_uri(const char *issuer, const char *account, const char *secret_b32, char *out,
+		  size_t cap)
 {
 	size_t pos = 0;
 	int r;
 
-	if (!issuer || !*issuer || !account || !*account || !secret_b32 ||
-	    !base32_ok(secret_b32) || !out || cap == 0)
+	if (!issuer || !*issuer || !account || !*account || !secret_b32 || !base32_ok(secret_b32) ||
+	    !out || cap == 0)
 		return ANFU_EINVAL;
 	out[0] = '\0';
 	r = put_raw(out, cap, &pos, "otpauth://totp/");
@@ -308,8 +308,8 @@ int anfu_totp_code(const char *secret_b32, int64_t now_ms, char out[8])
  * when it is later than last_step; the latest such step is reported in
  * *ret_step (written only on success). 0 on a match, ANFU_EAUTH
  * otherwise, ANFU_EINVAL for a bad secret or time. Thread-safe. */
-int anfu_totp_verify(const char *secret_b32, const char *code, int64_t now_ms,
-		     int64_t last_step, int64_t *ret_step)
+int anfu_totp_verify(const char *secret_b32, const char *code, int64_t now_ms, int64_t last_step,
+		     int64_t *ret_step)
 {
 	char *raw = NULL;
 	size_t len = 0;

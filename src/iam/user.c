@@ -28,9 +28,9 @@
 #include "store/store.h"
 #include "vault/vault.h"
 
-#define USER_COLS                                                                        \
+#define USER_COLS                                                                          \
 	"id, kind, login_kind, login_enc, status, locked_until_ms, expires_ms, temporary," \
-	" created_ms, last_used_ms, pwd_hash, pwd_changed_ms, pwd_must_change,"           \
+	" created_ms, last_used_ms, pwd_hash, pwd_changed_ms, pwd_must_change,"            \
 	" pwd_reminded_ms, failures, pay_hash, pay_failures, pay_locked_until_ms,"         \
 	" phone_enc, email_enc, name_enc, idno_enc, totp_enc, nickname, totp_confirmed,"   \
 	" totp_last_step, merchant_id, lang, pwd_forced_ms"
@@ -121,8 +121,7 @@ static int user_row(void *ud, const struct anfu_row *r)
 }
 
 /* Loads the one user matching "WHERE <col> = $1". */
-static int user_query(struct anfu_db *db, const char *sql, const char *key,
-		      struct iam_user *ret)
+static int user_query(struct anfu_db *db, const char *sql, const char *key, struct iam_user *ret)
 {
 	struct iam_user u = { 0 };
 	struct user_q q = { &u, false };
@@ -504,9 +503,8 @@ int iam_user_insert(struct anfu_iam *iam, struct anfu_db *db, const struct iam_n
 
 /* ---- passwords ---------------------------------------------------------------------- */
 
-int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind,
-		       const char *hash, const char *reason, const char *actor_id, bool must_change,
-		       int64_t now_ms)
+int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind, const char *hash,
+		       const char *reason, const char *actor_id, bool must_change, int64_t now_ms)
 {
 	struct anfu_param up[4] = { iam_ps(user_id), iam_ps(hash), ANFU_PI(now_ms),
 				    ANFU_PI(must_change ? 1 : 0) };
@@ -520,13 +518,14 @@ int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind
 	login = strcmp(kind, "login") == 0;
 	if (!login && strcmp(kind, "payment") != 0)
 		return ANFU_EINVAL;
-	r = anfu_db_exec(db,
-			 login ? "UPDATE iam_user SET pwd_hash = $2, pwd_changed_ms = $3,"
-				 " pwd_must_change = $4, pwd_forced_ms = NULL, pwd_reminded_ms = NULL"
-				 " WHERE id = $1"
-			       : "UPDATE iam_user SET pay_hash = $2, pay_failures = 0,"
-				 " pay_locked_until_ms = NULL WHERE id = $1",
-			 up, login ? 4 : 2, NULL, NULL, &changed);
+	r = anfu_db_exec(
+		db,
+		login ? "UPDATE iam_user SET pwd_hash = $2, pwd_changed_ms = $3,"
+			" pwd_must_change = $4, pwd_forced_ms = NULL, pwd_reminded_ms = NULL"
+			" WHERE id = $1"
+		      : "UPDATE iam_user SET pay_hash = $2, pay_failures = 0,"
+			" pay_locked_until_ms = NULL WHERE id = $1",
+		up, login ? 4 : 2, NULL, NULL, &changed);
 	if (r < 0)
 		return r;
 	if (changed == 0)
@@ -535,13 +534,14 @@ int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind
 	if (r < 0)
 		return r;
 	{
-		struct anfu_param hp[7] = { iam_ps(hid),    iam_ps(user_id), iam_ps(kind),
-					    iam_ps(hash),   ANFU_PI(now_ms),  iam_ps(reason),
+		struct anfu_param hp[7] = { iam_ps(hid),     iam_ps(user_id), iam_ps(kind),
+					    iam_ps(hash),    ANFU_PI(now_ms), iam_ps(reason),
 					    iam_ps(actor_id) };
-		r = anfu_db_exec(db,
-				 "INSERT INTO iam_password_history (id, user_id, kind, hash,"
-				 " changed_ms, reason, actor_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-				 hp, 7, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO iam_password_history (id, user_id, kind, hash,"
+			" changed_ms, reason, actor_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			hp, 7, NULL, NULL, NULL);
 	}
 	return r;
 }

@@ -50,7 +50,7 @@ struct anfu_jobs {
 	size_t n;
 	pthread_mutex_t mu; /* guards started, running, stop, wake */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
-	bool started;       /* no more jobs may be added */
+	bool started;	    /* no more jobs may be added */
 	bool running;
 	bool stop;
 	bool wake;
@@ -89,8 +89,8 @@ static bool name_ok(const char *s)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
 			return false;
 	}
 	return true;
@@ -203,8 +203,8 @@ static int record(struct anfu_db *db, const struct job *job, int rc, const char 
 	r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
-	r = anfu_db_exec(db, "UPDATE job_schedule SET last_result = $2 WHERE name = $1", p, 2,
-			 NULL, NULL, NULL);
+	r = anfu_db_exec(db, "UPDATE job_schedule SET last_result = $2 WHERE name = $1", p, 2, NULL,
+			 NULL, NULL);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	if (r < 0)

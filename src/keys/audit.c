@@ -93,8 +93,8 @@ enum anfu_sig_alg anfu_keys_audit_alg(const struct anfu_keys *k)
 	return anfu_sigkey_alg(k->audit);
 }
 
-int anfu_keys_audit_sign(const struct anfu_keys *k, const void *msg, size_t len,
-			 uint8_t *sig, size_t *siglen)
+int anfu_keys_audit_sign(const struct anfu_keys *k, const void *msg, size_t len, uint8_t *sig,
+			 size_t *siglen)
 {
 	if (!k)
 		return ANFU_EINVAL;

@@ -50,8 +50,8 @@ static bool dkid_ok(const char *dkid)
 	for (size_t i = 0; i < n; i++) {
 		char c = dkid[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
 			return false;
 	}
 	return true;
@@ -71,8 +71,8 @@ const char *anfu_datakey_id(const struct anfu_datakey *d)
 }
 
 /* base64(iv || AEAD(key, iv, aad, pt)) as a malloc'd string. */
-static int seal_b64(enum anfu_aead_alg alg, const uint8_t *key, const void *aad,
-		    size_t aadlen, const void *pt, size_t ptlen, char **ret)
+static int seal_b64(enum anfu_aead_alg alg, const uint8_t *key, const void *aad, size_t aadlen,
+		    const void *pt, size_t ptlen, char **ret)
 {
 	size_t total = ANFU_AEAD_IV_LEN + ptlen + ANFU_AEAD_TAG_LEN;
 	uint8_t *buf = anfu_xmalloc(total);
@@ -88,9 +88,8 @@ static int seal_b64(enum anfu_aead_alg alg, const uint8_t *key, const void *aad,
 
 /* Opens base64(iv || ct || tag) into a malloc'd buffer of *ret_len bytes
  * plus a NUL. Any failure is ANFU_ECRYPTO. */
-static int open_b64(enum anfu_aead_alg alg, const uint8_t *key, const void *aad,
-		    size_t aadlen, const char *b64, size_t b64len, uint8_t **ret,
-		    size_t *ret_len)
+static int open_b64(enum anfu_aead_alg alg, const uint8_t *key, const void *aad, size_t aadlen,
+		    const char *b64, size_t b64len, uint8_t **ret, size_t *ret_len)
 {
 	uint8_t *raw = NULL, *pt = NULL;
 	size_t rawlen = 0, ptlen = 0;
@@ -125,8 +124,8 @@ static int derive_kek(const struct anfu_keys *k, uint8_t *kek, size_t keklen)
 
 /* Wraps a fresh random data key; see the header for ownership. ANFU_EINVAL
  * for a bad dkid, ANFU_ECRYPTO from the library. */
-int anfu_keys_datakey_new(const struct anfu_keys *k, const char *dkid,
-			  struct anfu_datakey **ret, char **ret_wrapped)
+int anfu_keys_datakey_new(const struct anfu_keys *k, const char *dkid, struct anfu_datakey **ret,
+			  char **ret_wrapped)
 {
 	struct anfu_datakey *d = NULL;
 	uint8_t kek[DATAKEY_MAX];
@@ -165,8 +164,8 @@ out:
 
 /* Unwraps "<master kid>.<b64>"; ANFU_ECRYPTO when the master kid is not
  * ours, the text is malformed, or the tag does not verify. */
-int anfu_keys_datakey_unwrap(const struct anfu_keys *k, const char *dkid,
-			     const char *wrapped, struct anfu_datakey **ret)
+int anfu_keys_datakey_unwrap(const struct anfu_keys *k, const char *dkid, const char *wrapped,
+			     struct anfu_datakey **ret)
 {
 	struct anfu_datakey *d = NULL;
 	uint8_t kek[DATAKEY_MAX];
@@ -209,8 +208,8 @@ out:
 
 /* "v1.<dkid>.<b64>" of pt under d bound to aad; *ret is malloc'd. ANFU_EINVAL
  * for NULL arguments, ANFU_ELIMIT for a value above FIELD_MAX. */
-int anfu_datakey_encrypt(const struct anfu_datakey *d, const char *aad,
-			 const void *pt, size_t ptlen, char **ret)
+int anfu_datakey_encrypt(const struct anfu_datakey *d, const char *aad, const void *pt,
+			 size_t ptlen, char **ret)
 {
 	struct anfu_buf out;
 	char *b64 = NULL;
@@ -236,8 +235,8 @@ out:
 }
 
 /* Opens "v1.<dkid>.<b64>" made by this data key with this aad. */
-int anfu_datakey_decrypt(const struct anfu_datakey *d, const char *aad,
-			 const char *ct, char **ret, size_t *ret_len)
+int anfu_datakey_decrypt(const struct anfu_datakey *d, const char *aad, const char *ct, char **ret,
+			 size_t *ret_len)
 {
 	size_t idlen, prelen = sizeof(FIELD_PREFIX) - 1;
 	const char *b64;

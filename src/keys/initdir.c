@@ -28,8 +28,8 @@
 #define TLS_DEV_CN "localhost"
 
 /* header + body as one wiped-on-free buffer, then created as dir/name. */
-static int write_key_file(const char *dir, const char *name, const char *kid,
-			  const char *alg, const char *body, mode_t mode)
+static int write_key_file(const char *dir, const char *name, const char *kid, const char *alg,
+			  const char *body, mode_t mode)
 {
 	char header[KEYS_HEADER_MAX];
 	struct anfu_buf b;
@@ -120,8 +120,7 @@ static int make_audit_public(const char *dir)
 	return r;
 }
 
-static int init_audit(const char *dir, enum anfu_crypto_profile cp,
-		      struct anfu_keys_made *made)
+static int init_audit(const char *dir, enum anfu_crypto_profile cp, struct anfu_keys_made *made)
 {
 	int have_key = anfu_keyfile_exists(dir, KEYS_AUDIT_KEY);
 	int have_pub = anfu_keyfile_exists(dir, KEYS_AUDIT_PUB);
@@ -212,8 +211,7 @@ out:
  * be read back to derive a missing public key. ret (may be NULL) is
  * written only on success; tls_path is always set, the kids only for the
  * keys made now. */
-int anfu_keys_init_dir(const char *datadir, enum anfu_crypto_profile cp,
-		       struct anfu_keys_made *ret)
+int anfu_keys_init_dir(const char *datadir, enum anfu_crypto_profile cp, struct anfu_keys_made *ret)
 {
 	struct anfu_keys_made made = { 0 };
 	char keys[KEYS_PATH_MAX], tls[KEYS_PATH_MAX];

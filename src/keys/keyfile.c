@@ -44,8 +44,7 @@ enum anfu_aead_alg anfu_keys_profile_aead(enum anfu_crypto_profile cp)
 	return cp == ANFU_CRYPTO_GM ? ANFU_AEAD_SM4GCM : ANFU_AEAD_AES256GCM;
 }
 
-int anfu_keys_path(char *out, size_t cap, const char *datadir, const char *sub,
-		   const char *file)
+int anfu_keys_path(char *out, size_t cap, const char *datadir, const char *sub, const char *file)
 {
 	int n;
 
@@ -96,8 +95,7 @@ out:
 	return r;
 }
 
-int anfu_keyfile_read(const char *path, bool is_private, bool nofollow, char **ret,
-		      size_t *ret_len)
+int anfu_keyfile_read(const char *path, bool is_private, bool nofollow, char **ret, size_t *ret_len)
 {
 	/* O_NONBLOCK: a FIFO planted at the path must not hang us. */
 	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0);

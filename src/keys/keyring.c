@@ -135,8 +135,7 @@ static int load_audit(const char *datadir, struct anfu_keys *k)
 /* Loads DATA/keys/audit-signing.key and DATA/keys/master.key. Besides the
  * header's codes: ANFU_ENOTFOUND for a missing file, ANFU_ECORRUPT for a
  * file whose header or content is malformed, ANFU_EIO for read errors. */
-int anfu_keys_load(const char *datadir, enum anfu_crypto_profile cp,
-		   struct anfu_keys **ret)
+int anfu_keys_load(const char *datadir, enum anfu_crypto_profile cp, struct anfu_keys **ret)
 {
 	struct anfu_keys *k = NULL;
 	int r;
@@ -174,9 +173,9 @@ const char *anfu_keys_master_kid(const struct anfu_keys *k)
 	return k->master_kid;
 }
 
-int anfu_keys_derive(const struct anfu_keys *k, const void *info, size_t infolen,
-		     void *out, size_t outlen)
+int anfu_keys_derive(const struct anfu_keys *k, const void *info, size_t infolen, void *out,
+		     size_t outlen)
 {
-	return anfu_hkdf(anfu_keys_profile_hash(k->cp), k->master, KEYS_MASTER_LEN, NULL, 0,
-			 info, infolen, out, outlen);
+	return anfu_hkdf(anfu_keys_profile_hash(k->cp), k->master, KEYS_MASTER_LEN, NULL, 0, info,
+			 infolen, out, outlen);
 }

@@ -46,8 +46,7 @@ struct anfu_keys;
 /* Loads the audit key and the master key of datadir. Refuses key files
  * readable by group or others (ANFU_EPERM) and keys whose algorithm does
  * not match the profile (ANFU_EINVAL). *ret is owned by the caller. */
-int anfu_keys_load(const char *datadir, enum anfu_crypto_profile cp,
-		   struct anfu_keys **ret);
+int anfu_keys_load(const char *datadir, enum anfu_crypto_profile cp, struct anfu_keys **ret);
 /* Wipes and frees; NULL-safe. */
 void anfu_keys_free(struct anfu_keys *k);
 
@@ -56,8 +55,8 @@ void anfu_keys_free(struct anfu_keys *k);
 const char *anfu_keys_audit_kid(const struct anfu_keys *k);
 enum anfu_sig_alg anfu_keys_audit_alg(const struct anfu_keys *k);
 /* Signs msg with the audit key (*siglen: capacity in, length out). */
-int anfu_keys_audit_sign(const struct anfu_keys *k, const void *msg, size_t len,
-			 uint8_t *sig, size_t *siglen);
+int anfu_keys_audit_sign(const struct anfu_keys *k, const void *msg, size_t len, uint8_t *sig,
+			 size_t *siglen);
 
 /* Loads only the public audit key of datadir (for verification without
  * the private key). *ret is owned by the caller; kid receives its id. */
@@ -77,12 +76,12 @@ int anfu_keys_export_public(const char *datadir, struct anfu_buf *out);
 /* Reads a certificate and its private key for the HTTPS listener. Both are
  * malloc'd PEM strings; release the key with anfu_free_secret() after the
  * server stops. A key file readable by others is refused (ANFU_EPERM). */
-int anfu_keys_tls_load(const char *cert_path, const char *key_path,
-		       char **ret_cert_pem, char **ret_key_pem);
+int anfu_keys_tls_load(const char *cert_path, const char *key_path, char **ret_cert_pem,
+		       char **ret_key_pem);
 
 /* Default paths of the development certificate inside datadir. */
-int anfu_keys_tls_default_paths(const char *datadir, char *cert, size_t certcap,
-				char *key, size_t keycap);
+int anfu_keys_tls_default_paths(const char *datadir, char *cert, size_t certcap, char *key,
+				size_t keycap);
 
 /* ---- data master key: wrapping data keys, field encryption ---------- */
 
@@ -94,31 +93,31 @@ struct anfu_datakey;
 /* Creates a random data key for the profile's AEAD and returns it wrapped
  * by the master key as text ("<master kid>.<base64>") for storage, plus the
  * unwrapped handle. Both outputs are owned by the caller. */
-int anfu_keys_datakey_new(const struct anfu_keys *k, const char *dkid,
-			  struct anfu_datakey **ret, char **ret_wrapped);
+int anfu_keys_datakey_new(const struct anfu_keys *k, const char *dkid, struct anfu_datakey **ret,
+			  char **ret_wrapped);
 /* Unwraps a stored data key; ANFU_ECRYPTO if the wrapping does not verify. */
-int anfu_keys_datakey_unwrap(const struct anfu_keys *k, const char *dkid,
-			     const char *wrapped, struct anfu_datakey **ret);
+int anfu_keys_datakey_unwrap(const struct anfu_keys *k, const char *dkid, const char *wrapped,
+			     struct anfu_datakey **ret);
 void anfu_datakey_free(struct anfu_datakey *d);
 const char *anfu_datakey_id(const struct anfu_datakey *d);
 
 /* Encrypts a field value bound to aad (e.g. "user.phone:usr_..."); *ret is
  * malloc'd text "v1.<dkid>.<base64(iv|ct|tag)>". */
-int anfu_datakey_encrypt(const struct anfu_datakey *d, const char *aad,
-			 const void *pt, size_t ptlen, char **ret);
+int anfu_datakey_encrypt(const struct anfu_datakey *d, const char *aad, const void *pt,
+			 size_t ptlen, char **ret);
 /* Decrypts such text; *ret is malloc'd, NUL-terminated, and must be freed
  * with anfu_free_secret(). ANFU_ECRYPTO on any mismatch. */
-int anfu_datakey_decrypt(const struct anfu_datakey *d, const char *aad,
-			 const char *ct, char **ret, size_t *ret_len);
+int anfu_datakey_decrypt(const struct anfu_datakey *d, const char *aad, const char *ct, char **ret,
+			 size_t *ret_len);
 
 /* Keyed blind index for equality lookups of encrypted fields: hex of
  * HMAC(K_purpose, value) where K_purpose is derived from the master key. */
-int anfu_keys_blind_index(const struct anfu_keys *k, const char *purpose,
-			  const void *value, size_t len, char out[2 * ANFU_HASH_LEN + 1]);
+int anfu_keys_blind_index(const struct anfu_keys *k, const char *purpose, const void *value,
+			  size_t len, char out[2 * ANFU_HASH_LEN + 1]);
 
 /* A keyed MAC under a key derived from the master key for `purpose` (e.g.
  * session-id hashing, captcha tokens). */
-int anfu_keys_mac(const struct anfu_keys *k, const char *purpose, const void *msg,
-		  size_t len, uint8_t out[ANFU_HASH_LEN]);
+int anfu_keys_mac(const struct anfu_keys *k, const char *purpose, const void *msg, size_t len,
+		  uint8_t out[ANFU_HASH_LEN]);
 
 #endif

@@ -69,8 +69,7 @@ enum anfu_aead_alg anfu_keys_profile_aead(enum anfu_crypto_profile cp);
 /* Joins "<datadir>/<sub>" or "<datadir>/<sub>/<file>" (file may be NULL)
  * into out; ANFU_ELIMIT when it does not fit cap. out is written either way
  * (it is a scratch buffer, not a result). */
-int anfu_keys_path(char *out, size_t cap, const char *datadir, const char *sub,
-		   const char *file);
+int anfu_keys_path(char *out, size_t cap, const char *datadir, const char *sub, const char *file);
 
 /* Reads a whole key file into a malloc'd, NUL-terminated buffer. With
  * is_private, a file with any group/other permission bit is refused
@@ -116,7 +115,7 @@ int anfu_keys_read_sigkey(const char *path, bool is_private, struct anfu_sigkey 
 			  char kid[ANFU_KID_MAX]);
 
 /* HKDF(master key, info) with the profile's hash into out (outlen bytes). */
-int anfu_keys_derive(const struct anfu_keys *k, const void *info, size_t infolen,
-		     void *out, size_t outlen);
+int anfu_keys_derive(const struct anfu_keys *k, const void *info, size_t infolen, void *out,
+		     size_t outlen);
 
 #endif

@@ -38,8 +38,8 @@ static bool purpose_ok(const char *purpose, size_t *ret_len)
 
 /* MAC of msg under K_purpose; out is written only on success. ANFU_EINVAL
  * for a bad purpose, ANFU_ECRYPTO from the library. */
-int anfu_keys_mac(const struct anfu_keys *k, const char *purpose, const void *msg,
-		  size_t len, uint8_t out[ANFU_HASH_LEN])
+int anfu_keys_mac(const struct anfu_keys *k, const char *purpose, const void *msg, size_t len,
+		  uint8_t out[ANFU_HASH_LEN])
 {
 	char info[sizeof(MAC_INFO_PREFIX) - 1 + PURPOSE_MAX];
 	uint8_t key[ANFU_HASH_LEN];
@@ -58,8 +58,8 @@ int anfu_keys_mac(const struct anfu_keys *k, const char *purpose, const void *ms
 }
 
 /* Hex of anfu_keys_mac(); out is written only on success. */
-int anfu_keys_blind_index(const struct anfu_keys *k, const char *purpose,
-			  const void *value, size_t len, char out[2 * ANFU_HASH_LEN + 1])
+int anfu_keys_blind_index(const struct anfu_keys *k, const char *purpose, const void *value,
+			  size_t len, char out[2 * ANFU_HASH_LEN + 1])
 {
 	uint8_t mac[ANFU_HASH_LEN];
 	int r;

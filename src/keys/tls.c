@@ -37,8 +37,8 @@ static int pem_from(const char *text, size_t len, char **ret)
 /* Errors: those of reading (ANFU_ENOTFOUND, ANFU_EPERM for a key file
  * others can read, ANFU_ELIMIT, ANFU_EIO) and ANFU_EINVAL for a file with
  * no PEM block. Both outputs are written only on success. */
-int anfu_keys_tls_load(const char *cert_path, const char *key_path,
-		       char **ret_cert_pem, char **ret_key_pem)
+int anfu_keys_tls_load(const char *cert_path, const char *key_path, char **ret_cert_pem,
+		       char **ret_key_pem)
 {
 	char *cert_text = NULL, *key_text = NULL, *cert = NULL, *key = NULL;
 	size_t cert_len = 0, key_len = 0;
@@ -72,8 +72,8 @@ out:
 
 /* DATA/tls/server.crt and DATA/tls/server.key; ANFU_ELIMIT when either does
  * not fit its buffer (neither buffer is then written). */
-int anfu_keys_tls_default_paths(const char *datadir, char *cert, size_t certcap,
-				char *key, size_t keycap)
+int anfu_keys_tls_default_paths(const char *datadir, char *cert, size_t certcap, char *key,
+				size_t keycap)
 {
 	char c[KEYS_PATH_MAX], k[KEYS_PATH_MAX];
 	size_t clen, klen;

@@ -58,8 +58,8 @@ int64_t notify_retry_delay_ms(int64_t base_s, int64_t attempts)
 /* ---- database steps ------------------------------------------------------ */
 
 /* One statement in a write transaction of its own. */
-static int write_one(struct anfu_db *db, const char *sql, const struct anfu_param *p,
-		     size_t np, int64_t *ret_changes)
+static int write_one(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		     int64_t *ret_changes)
 {
 	int r = anfu_db_begin(db);
 
@@ -221,16 +221,19 @@ static int mark_failed(struct anfu_notify *n, struct anfu_db *db, const struct n
 	bool final = permanent || attempts >= n->cfg->notify.max_attempts;
 	int64_t next = now + notify_retry_delay_ms(n->cfg->notify.retry_base_s, attempts);
 	struct anfu_param p[] = {
-		ANFU_PS(m->id), ANFU_PS(final ? "failed" : "pending"), ANFU_PI(attempts),
-		ANFU_PI(next),	ANFU_PS(err),
+		ANFU_PS(m->id),	   ANFU_PS(final ? "failed" : "pending"),
+		ANFU_PI(attempts), ANFU_PI(next),
+		ANFU_PS(err),
 	};
 
 	if (final)
-		anfu_log_error("notify.failed", "id=%s kind=%s channel=%s attempts=%" PRId64
-			       " error=%s", m->id, m->kind, channel_name(m->ch), attempts, err);
+		anfu_log_error("notify.failed",
+			       "id=%s kind=%s channel=%s attempts=%" PRId64 " error=%s", m->id,
+			       m->kind, channel_name(m->ch), attempts, err);
 	else
-		anfu_log_warn("notify.retry", "id=%s kind=%s channel=%s attempts=%" PRId64
-			      " error=%s", m->id, m->kind, channel_name(m->ch), attempts, err);
+		anfu_log_warn("notify.retry",
+			      "id=%s kind=%s channel=%s attempts=%" PRId64 " error=%s", m->id,
+			      m->kind, channel_name(m->ch), attempts, err);
 	return write_one(db,
 			 "UPDATE notify_message SET status = $2, attempts = $3, "
 			 "next_attempt_ms = $4, last_error = $5 WHERE id = $1",

@@ -71,9 +71,8 @@ int64_t notify_retry_delay_ms(int64_t base_s, int64_t attempts);
  * out. from and to must be plain addresses without controls (ANFU_EINVAL);
  * subject is UTF-8, encoded per RFC 2047 when not plain ASCII.
  */
-int notify_mail_format(const char *from, const char *to, const char *msg_id,
-		       int64_t now_ms, const char *subject, const char *body,
-		       struct anfu_buf *out);
+int notify_mail_format(const char *from, const char *to, const char *msg_id, int64_t now_ms,
+		       const char *subject, const char *body, struct anfu_buf *out);
 
 /*
  * smtp.c: sends m by SMTP to [mail] smtp_url. 0 when the relay accepted
@@ -95,7 +94,7 @@ int notify_sms_send(const struct anfu_config *cfg, const struct notify_msg *m, c
  * appended to path (0600; missing parent directories 0700) and fsync'd.
  * ANFU_EIO on any file error.
  */
-int notify_sms_outbox_append(const char *path, const char *id, const char *phone,
-			     const char *text, int64_t ts_ms);
+int notify_sms_outbox_append(const char *path, const char *id, const char *phone, const char *text,
+			     int64_t ts_ms);
 
 #endif

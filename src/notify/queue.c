@@ -84,8 +84,8 @@ static bool kind_ok(const char *s)
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
 			return false;
 	}
 	return true;
@@ -169,8 +169,8 @@ static void sealed_free(struct sealed *s)
 	free(s->body);
 }
 
-static int seal_all(struct anfu_vault *v, const char *id, const char *target,
-		    const char *subject, const char *body, struct sealed *out)
+static int seal_all(struct anfu_vault *v, const char *id, const char *target, const char *subject,
+		    const char *body, struct sealed *out)
 {
 	int r;
 

@@ -105,8 +105,8 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int format_line(struct anfu_buf *b, const char *id, const char *phone,
-		       const char *text, int64_t ts_ms)
+static int format_line(struct anfu_buf *b, const char *id, const char *phone, const char *text,
+		       int64_t ts_ms)
 {
 	int r = anfu_buf_appendf(b, "{\"ts_ms\":%lld,\"to\":\"", (long long)ts_ms);
 
@@ -126,8 +126,8 @@ static int format_line(struct anfu_buf *b, const char *id, const char *phone,
 }
 
 /* See internal.h. */
-int notify_sms_outbox_append(const char *path, const char *id, const char *phone,
-			     const char *text, int64_t ts_ms)
+int notify_sms_outbox_append(const char *path, const char *id, const char *phone, const char *text,
+			     int64_t ts_ms)
 {
 	struct anfu_buf line;
 	struct stat st;

@@ -83,9 +83,9 @@ static void rfc5322_date(int64_t ms, char out[40])
 		memcpy(out, "Thu, 1 Jan 1970 00:00:00 +0000", 31);
 		return;
 	}
-	(void)snprintf(out, 40, "%s, %d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday],
-		       tm.tm_mday, months[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour,
-		       tm.tm_min, tm.tm_sec);
+	(void)snprintf(out, 40, "%s, %d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
+		       months[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min,
+		       tm.tm_sec);
 }
 
 static bool plain_ascii(const char *s)
@@ -157,9 +157,8 @@ static int append_body(struct anfu_buf *out, const char *body)
 }
 
 /* See internal.h. ANFU_ELIMIT when out's cap is too small. */
-int notify_mail_format(const char *from, const char *to, const char *msg_id,
-		       int64_t now_ms, const char *subject, const char *body,
-		       struct anfu_buf *out)
+int notify_mail_format(const char *from, const char *to, const char *msg_id, int64_t now_ms,
+		       const char *subject, const char *body, struct anfu_buf *out)
 {
 	const char *domain;
 	char date[40];
@@ -217,8 +216,8 @@ static int verdict(CURL *c, CURLcode rc, char *err, size_t errcap)
 	return code >= 500 && code < 600 ? ANFU_EINVAL : ANFU_EIO;
 }
 
-static int run_session(const struct anfu_config *cfg, const char *to, struct upload *u,
-		       char *err, size_t errcap)
+static int run_session(const struct anfu_config *cfg, const char *to, struct upload *u, char *err,
+		       size_t errcap)
 {
 	char path[ADDR_MAX + 3];
 	struct curl_slist *rcpt = NULL;
@@ -276,8 +275,8 @@ int notify_smtp_send(const struct anfu_config *cfg, const struct notify_msg *m, 
 		return ANFU_EINVAL;
 	}
 	anfu_buf_init_secret(&mail, MAIL_MAX);
-	r = notify_mail_format(cfg->mail.from, m->target, m->id, anfu_clock_now_ms(),
-			       m->subject, m->body, &mail);
+	r = notify_mail_format(cfg->mail.from, m->target, m->id, anfu_clock_now_ms(), m->subject,
+			       m->body, &mail);
 	if (r < 0) {
 		(void)snprintf(err, errcap, "smtp: cannot format the message");
 		r = ANFU_EINVAL;

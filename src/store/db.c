@@ -109,8 +109,8 @@ int anfu_db_rollback(struct anfu_db *db)
 	return db->ops->rollback(db);
 }
 
-int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p,
-		 size_t np, anfu_row_fn fn, void *ud, int64_t *ret_changes)
+int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		 anfu_row_fn fn, void *ud, int64_t *ret_changes)
 {
 	if (!db || !sql)
 		return ANFU_EINVAL;
@@ -133,8 +133,8 @@ static int query_int_cb(void *ud, const struct anfu_row *r)
 	return 1; /* the first row is all we want */
 }
 
-int anfu_db_query_int(struct anfu_db *db, const char *sql, const struct anfu_param *p,
-		      size_t np, int64_t *ret)
+int anfu_db_query_int(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		      int64_t *ret)
 {
 	struct query_int q = { false, 0 };
 	int r;

@@ -38,8 +38,7 @@ int anfu_migrate_version(struct anfu_db *db, int *ret)
 	if (r < 0)
 		return r;
 	if (n > 0) {
-		r = anfu_db_query_int(db, "SELECT max(version) FROM schema_version", NULL, 0,
-				      &v);
+		r = anfu_db_query_int(db, "SELECT max(version) FROM schema_version", NULL, 0, &v);
 		if (r == ANFU_ENOTFOUND)
 			v = 0;
 		else if (r < 0)
@@ -71,15 +70,15 @@ static const char *dialect_sql(const struct anfu_db *db, const struct anfu_migra
 static int refuse_newer(int v)
 {
 	anfu_log_error("store.migrate",
-		       "database schema version %d is newer than this binary (%d); refusing it",
-		       v, anfu_migrate_latest());
+		       "database schema version %d is newer than this binary (%d); refusing it", v,
+		       anfu_migrate_latest());
 	return ANFU_ESCHEMA;
 }
 
 /* Runs migration m in a transaction of its own. *ret_applied tells whether
  * it ran (another process may have applied it meanwhile). */
-static int apply_one(struct anfu_db *db, const struct anfu_migration *m,
-		     anfu_migrate_fn on_applied, void *ud, bool *ret_applied)
+static int apply_one(struct anfu_db *db, const struct anfu_migration *m, anfu_migrate_fn on_applied,
+		     void *ud, bool *ret_applied)
 {
 	const char *dsql = dialect_sql(db, m);
 	int v = 0, r;
@@ -123,8 +122,8 @@ static int apply_one(struct anfu_db *db, const struct anfu_migration *m,
 		*ret_applied = true;
 out:
 	if (r < 0) {
-		anfu_log_error("store.migrate", "migration %04d_%s failed: %s", m->version,
-			       m->name, anfu_strerror(r));
+		anfu_log_error("store.migrate", "migration %04d_%s failed: %s", m->version, m->name,
+			       anfu_strerror(r));
 		(void)anfu_db_rollback(db);
 	}
 	return r;

@@ -70,13 +70,10 @@ static int map_code(int rc)
 		if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 			return ANFU_EEXIST;
 		return ANFU_ECONFLICT;
-	case SQLITE_FULL:
-		return ANFU_EFULL;
+	case SQLITE_FULL: return ANFU_EFULL;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return ANFU_EBUSY;
-	default:
-		return ANFU_EIO;
+	case SQLITE_LOCKED: return ANFU_EBUSY;
+	default: return ANFU_EIO;
 	}
 }
 
@@ -86,8 +83,8 @@ static int fail(struct sq_db *d, int rc, const char *what, const char *sql)
 	int r = map_code(rc);
 
 	anfu_log_warn("store.sqlite", "%s: %s (code %d, %s): %.300s", what,
-		      d && d->h ? sqlite3_errmsg(d->h) : sqlite3_errstr(rc), rc,
-		      anfu_strerror(r), sql ? sql : "");
+		      d && d->h ? sqlite3_errmsg(d->h) : sqlite3_errstr(rc), rc, anfu_strerror(r),
+		      sql ? sql : "");
 	return r;
 }
 
@@ -99,8 +96,7 @@ static int check_tx_alive(struct sq_db *d, const char *sql)
 {
 	if (d->base.tx_depth > 0 && sqlite3_get_autocommit(d->h)) {
 		anfu_log_warn("store.sqlite",
-			      "transaction was rolled back by the engine; refusing: %.300s",
-			      sql);
+			      "transaction was rolled back by the engine; refusing: %.300s", sql);
 		return ANFU_EIO;
 	}
 	return 0;
@@ -263,8 +259,7 @@ static int check_param_names(sqlite3_stmt *st, size_t np, const char *sql)
 	}
 	return 0;
 bad:
-	anfu_log_warn("store.sqlite", "statement parameters are not $1..$%zu: %.300s", np,
-		      sql);
+	anfu_log_warn("store.sqlite", "statement parameters are not $1..$%zu: %.300s", np, sql);
 	return ANFU_EINVAL;
 }
 
@@ -275,12 +270,8 @@ static int bind_one(struct sq_db *d, sqlite3_stmt *st, int idx, const struct anf
 	int rc;
 
 	switch (p->type) {
-	case ANFU_P_NULL:
-		rc = sqlite3_bind_null(st, idx);
-		break;
-	case ANFU_P_INT:
-		rc = sqlite3_bind_int64(st, idx, p->i);
-		break;
+	case ANFU_P_NULL: rc = sqlite3_bind_null(st, idx); break;
+	case ANFU_P_INT: rc = sqlite3_bind_int64(st, idx, p->i); break;
 	case ANFU_P_TEXT:
 		if (!p->s)
 			return ANFU_EINVAL;
@@ -290,16 +281,15 @@ static int bind_one(struct sq_db *d, sqlite3_stmt *st, int idx, const struct anf
 			return ANFU_EINVAL;
 		rc = sqlite3_bind_text64(st, idx, p->s, len, SQLITE_STATIC, SQLITE_UTF8);
 		break;
-	default:
-		return ANFU_EINVAL;
+	default: return ANFU_EINVAL;
 	}
 	if (rc != SQLITE_OK)
 		return fail(d, rc, "bind", sql);
 	return 0;
 }
 
-static int bind_all(struct sq_db *d, sqlite3_stmt *st, const struct anfu_param *p,
-		    size_t np, const char *sql)
+static int bind_all(struct sq_db *d, sqlite3_stmt *st, const struct anfu_param *p, size_t np,
+		    const char *sql)
 {
 	int r;
 
@@ -331,8 +321,8 @@ static int bind_all(struct sq_db *d, sqlite3_stmt *st, const struct anfu_param *
 
 /* ---- statements -------------------------------------------------------- */
 
-static int step_all(struct sq_db *d, sqlite3_stmt *st, const char *sql, anfu_row_fn fn,
-		    void *ud, int64_t *ret_changes)
+static int step_all(struct sq_db *d, sqlite3_stmt *st, const char *sql, anfu_row_fn fn, void *ud,
+		    int64_t *ret_changes)
 {
 	struct anfu_row row = { &sq_row_ops, st };
 	int rc;
@@ -355,8 +345,8 @@ static int step_all(struct sq_db *d, sqlite3_stmt *st, const char *sql, anfu_row
 	return 0;
 }
 
-static int sq_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p,
-		   size_t np, anfu_row_fn fn, void *ud, int64_t *ret_changes)
+static int sq_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		   anfu_row_fn fn, void *ud, int64_t *ret_changes)
 {
 	struct sq_db *d = sq(db);
 	struct stmt_ent *ent = NULL;
@@ -608,7 +598,7 @@ static int configure(struct sq_db *d, const struct anfu_store_cfg *cfg)
 
 	(void)sqlite3_extended_result_codes(d->h, 1);
 	(void)sqlite3_busy_timeout(d->h, cfg->busy_timeout_ms > 0 ? cfg->busy_timeout_ms
-								   : BUSY_TIMEOUT_DEFAULT_MS);
+								  : BUSY_TIMEOUT_DEFAULT_MS);
 	/* Defensive: no writable_schema or other ways to corrupt the file
 	 * through SQL; untrusted schema: triggers and views run only
 	 * innocuous functions. */

@@ -35,7 +35,9 @@ struct anfu_param {
 };
 
 #define ANFU_PI(v) ((struct anfu_param){ .type = ANFU_P_INT, .i = (int64_t)(v) })
-#define ANFU_PS(v) ((struct anfu_param){ .type = (v) ? ANFU_P_TEXT : ANFU_P_NULL, .s = (v), .len = (size_t)-1 })
+#define ANFU_PS(v)            \
+	((struct anfu_param){ \
+		.type = (v) ? ANFU_P_TEXT : ANFU_P_NULL, .s = (v), .len = (size_t)-1 })
 #define ANFU_PSN(v, n) ((struct anfu_param){ .type = ANFU_P_TEXT, .s = (v), .len = (n) })
 #define ANFU_PNULL ((struct anfu_param){ .type = ANFU_P_NULL })
 
@@ -75,8 +77,8 @@ struct anfu_store_ops {
 	int (*rollback_to)(struct anfu_db *db, const char *name);
 	/* One parameterised statement; rows go to fn (may be NULL); the number
 	 * of changed rows goes to *ret_changes (may be NULL). */
-	int (*exec)(struct anfu_db *db, const char *sql, const struct anfu_param *p,
-		    size_t np, anfu_row_fn fn, void *ud, int64_t *ret_changes);
+	int (*exec)(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		    anfu_row_fn fn, void *ud, int64_t *ret_changes);
 	/* Several statements without parameters (migrations only). */
 	int (*exec_script)(struct anfu_db *db, const char *sql);
 	/* Test hook: cap the database size at its current size plus extra
@@ -102,16 +104,16 @@ extern const struct anfu_store_ops anfu_store_sqlite_ops;
 /* Wrappers that dispatch through db->ops. */
 int anfu_db_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
 void anfu_db_close(struct anfu_db *db);
-int anfu_db_begin(struct anfu_db *db);       /* write transaction */
-int anfu_db_begin_read(struct anfu_db *db);  /* read-only transaction */
-int anfu_db_commit(struct anfu_db *db);      /* observed in the commit histogram */
-int anfu_db_rollback(struct anfu_db *db);    /* NULL-safe, no-op outside a tx */
-int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p,
-		 size_t np, anfu_row_fn fn, void *ud, int64_t *ret_changes);
+int anfu_db_begin(struct anfu_db *db);	    /* write transaction */
+int anfu_db_begin_read(struct anfu_db *db); /* read-only transaction */
+int anfu_db_commit(struct anfu_db *db);	    /* observed in the commit histogram */
+int anfu_db_rollback(struct anfu_db *db);   /* NULL-safe, no-op outside a tx */
+int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		 anfu_row_fn fn, void *ud, int64_t *ret_changes);
 /* Runs a query expected to return at most one row whose first column is an
  * integer; ANFU_ENOTFOUND when there is no row. */
-int anfu_db_query_int(struct anfu_db *db, const char *sql, const struct anfu_param *p,
-		      size_t np, int64_t *ret);
+int anfu_db_query_int(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		      int64_t *ret);
 
 /* Commit latency of every anfu_db_commit(), for /metrics. */
 extern struct anfu_hist anfu_store_commit_hist;
@@ -131,9 +133,9 @@ int anfu_store_db(struct anfu_store *s, struct anfu_db **ret);
 struct anfu_migration {
 	int version;
 	const char *name;
-	const char *sql;        /* portable part */
+	const char *sql;	/* portable part */
 	const char *sql_sqlite; /* dialect part, or NULL */
-	const char *sql_pg;     /* dialect part, or NULL */
+	const char *sql_pg;	/* dialect part, or NULL */
 };
 
 /* The migrations compiled into this binary, ordered by version. */
@@ -142,8 +144,7 @@ extern const size_t anfu_migrations_count;
 
 /* Called inside a migration's transaction after its SQL ran, so the caller
  * can append the "migration applied" audit record atomically. */
-typedef int (*anfu_migrate_fn)(void *ud, struct anfu_db *db,
-			       const struct anfu_migration *m);
+typedef int (*anfu_migrate_fn)(void *ud, struct anfu_db *db, const struct anfu_migration *m);
 
 /* Schema version of db (0 when no schema table exists). */
 int anfu_migrate_version(struct anfu_db *db, int *ret);
@@ -151,7 +152,7 @@ int anfu_migrate_version(struct anfu_db *db, int *ret);
 int anfu_migrate_latest(void);
 /* Applies every missing migration, each in its own transaction. Refuses
  * (ANFU_ESCHEMA) a database newer than this binary. */
-int anfu_migrate(struct anfu_db *db, anfu_migrate_fn on_applied, void *ud,
-		 int *ret_from, int *ret_to);
+int anfu_migrate(struct anfu_db *db, anfu_migrate_fn on_applied, void *ud, int *ret_from,
+		 int *ret_to);
 
 #endif

@@ -57,8 +57,8 @@ static bool name_ok(const char *s)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
 			return false;
 	}
 	return true;
@@ -207,8 +207,7 @@ static int load_all(struct anfu_vault *v, struct anfu_db *db,
 	struct load_ctx c = { v, NULL, 0 };
 	int r;
 
-	r = anfu_db_exec(db,
-			 "SELECT id, wrapped, active FROM vault_key ORDER BY created_ms, id",
+	r = anfu_db_exec(db, "SELECT id, wrapped, active FROM vault_key ORDER BY created_ms, id",
 			 NULL, 0, load_row, &c, NULL);
 	if (r == 0)
 		r = c.r;
@@ -218,8 +217,7 @@ static int load_all(struct anfu_vault *v, struct anfu_db *db,
 }
 
 /* Creates and stores a new active key inside db's open write transaction. */
-static int create_active(struct anfu_vault *v, struct anfu_db *db,
-			 const struct anfu_datakey **ret)
+static int create_active(struct anfu_vault *v, struct anfu_db *db, const struct anfu_datakey **ret)
 {
 	struct anfu_datakey *d = NULL;
 	const struct anfu_datakey *kept = NULL;
@@ -257,8 +255,7 @@ out:
 
 /* No active key was found: take the write lock, look again (another
  * process may have won the race), and create one if there still is none. */
-static int ensure_active(struct anfu_vault *v, struct anfu_db *db,
-			 const struct anfu_datakey **ret)
+static int ensure_active(struct anfu_vault *v, struct anfu_db *db, const struct anfu_datakey **ret)
 {
 	const struct anfu_datakey *active = NULL;
 	bool created = false;
@@ -279,8 +276,7 @@ static int ensure_active(struct anfu_vault *v, struct anfu_db *db,
 		return r;
 	}
 	if (created)
-		anfu_log_info("vault.key_created", "active data key %s",
-			      anfu_datakey_id(active));
+		anfu_log_info("vault.key_created", "active data key %s", anfu_datakey_id(active));
 	*ret = active;
 	return 0;
 }
@@ -290,8 +286,7 @@ static int ensure_active(struct anfu_vault *v, struct anfu_db *db,
  * transaction open (ANFU_EINVAL). ANFU_ECRYPTO when a stored key does not
  * unwrap under this master key. *ret is the caller's.
  */
-int anfu_vault_open(const struct anfu_keys *keys, struct anfu_store *store,
-		    struct anfu_vault **ret)
+int anfu_vault_open(const struct anfu_keys *keys, struct anfu_store *store, struct anfu_vault **ret)
 {
 	struct anfu_vault *v = NULL;
 	const struct anfu_datakey *active = NULL;
@@ -466,8 +461,8 @@ int anfu_vault_index(struct anfu_vault *v, const char *kind, const char *value, 
 }
 
 /* See vault.h: purpose "token:<purpose>". ANFU_EINVAL for a bad purpose. */
-int anfu_vault_token_hash(struct anfu_vault *v, const char *purpose, const char *token,
-			  size_t len, char out[2 * ANFU_HASH_LEN + 1])
+int anfu_vault_token_hash(struct anfu_vault *v, const char *purpose, const char *token, size_t len,
+			  char out[2 * ANFU_HASH_LEN + 1])
 {
 	char full[NAME_MAX_LEN + 8];
 	uint8_t mac[ANFU_HASH_LEN];

@@ -47,7 +47,7 @@ int anfu_vault_index(struct anfu_vault *v, const char *kind, const char *value, 
 
 /* Keyed MAC for tokens the platform hands out and later recognises
  * (session ids, CSRF tokens, codes, captcha answers): hex, 64 + NUL. */
-int anfu_vault_token_hash(struct anfu_vault *v, const char *purpose, const char *token,
-			  size_t len, char out[2 * ANFU_HASH_LEN + 1]);
+int anfu_vault_token_hash(struct anfu_vault *v, const char *purpose, const char *token, size_t len,
+			  char out[2 * ANFU_HASH_LEN + 1]);
 
 #endif

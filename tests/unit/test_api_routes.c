@@ -34,7 +34,8 @@ static void check(void *ud, const struct anfu_route *rt)
 		w->bad++;
 	}
 	if (authenticated && rt->permission && strcmp(rt->permission, ANFU_PERM_PUBLIC) == 0) {
-		print_error("authenticated route %s %s is marked public\n", rt->method, rt->pattern);
+		print_error("authenticated route %s %s is marked public\n", rt->method,
+			    rt->pattern);
 		w->bad++;
 	}
 	if (rt->access == ANFU_ACCESS_ADMIN && strncmp(rt->pattern, "/admin/", 7) != 0) {
@@ -66,8 +67,8 @@ static void test_every_route_declares_access_and_permission(void **state)
 static void test_a_route_without_permission_is_refused(void **state)
 {
 	struct anfu_router *r = anfu_router_new();
-	const struct anfu_route rt = { "GET", "/api/v1/x", ANFU_ACCESS_SESSION, NULL,
-				       (anfu_handler_fn)1, 0 };
+	const struct anfu_route rt = { "GET", "/api/v1/x",	  ANFU_ACCESS_SESSION,
+				       NULL,  (anfu_handler_fn)1, 0 };
 
 	(void)state;
 	assert_int_not_equal(anfu_router_add(r, &rt), 0);

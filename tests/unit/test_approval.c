@@ -58,8 +58,9 @@ struct fix {
 	struct who checker; /* security_officer: approves */
 };
 
-static const struct anfu_iam_ctx ctx = { "192.0.2.10", "cmocka", "dev_test", "req_test", "en",
-					 true };
+static const struct anfu_iam_ctx ctx = {
+	"192.0.2.10", "cmocka", "dev_test", "req_test", "en", true
+};
 
 static void principal_of(struct fix *f, struct who *w)
 {
@@ -186,8 +187,8 @@ static void file_ok(struct fix *f, const char *type, json_t *payload, char id[AN
 }
 
 /* Decides; *ret (may be NULL) gets the approval JSON on success. */
-static int decide(struct fix *f, const struct who *w, const char *id, bool approve,
-		  json_t **ret, struct anfu_iam_err *err)
+static int decide(struct fix *f, const struct who *w, const char *id, bool approve, json_t **ret,
+		  struct anfu_iam_err *err)
 {
 	json_t *out = NULL;
 	struct anfu_iam_err e = { NULL, NULL };
@@ -228,8 +229,8 @@ static void test_filed_requests_get_sequential_numbers(void **state)
 		assert_int_equal(n, i + 1);
 	}
 	/* A refused filing consumes no number. */
-	assert_int_equal(file_req(f, &f->admin, "create_operator", operator_payload("admin", "operator"),
-				  NULL, NULL, &err),
+	assert_int_equal(file_req(f, &f->admin, "create_operator",
+				  operator_payload("admin", "operator"), NULL, NULL, &err),
 			 ANFU_EINVAL);
 	assert_int_equal(file_req(f, &f->admin, "create_operator",
 				  operator_payload(names[3], "operator"), NULL, &n, NULL),
@@ -289,8 +290,8 @@ static void test_file_without_request_permission_refused(void **state)
 			 0);
 	assert_int_equal(audits(f, "approval.filed", "denied"), 1);
 	err.code = NULL;
-	assert_int_equal(file_req(f, &f->admin, "no_such_type", operator_payload("oscar", "operator"),
-				  NULL, NULL, &err),
+	assert_int_equal(file_req(f, &f->admin, "no_such_type",
+				  operator_payload("oscar", "operator"), NULL, NULL, &err),
 			 ANFU_EINVAL);
 	assert_string_equal(err.code, "invalid_field");
 }
@@ -326,9 +327,11 @@ static void test_create_operator_payload_refusals(void **state)
 		  ANFU_EINVAL, "invalid_field", "roles" },
 		{ "{\"username\":\"oscar\",\"roles\":[\"wizard\"],\"email\":\"a@b.cn\"}",
 		  ANFU_EINVAL, "invalid_field", "roles" },
-		{ "{\"username\":\"oscar\",\"roles\":[\"operator\",\"operator\"],\"email\":\"a@b.cn\"}",
+		{ "{\"username\":\"oscar\",\"roles\":[\"operator\",\"operator\"],\"email\":\"a@b."
+		  "cn\"}",
 		  ANFU_EINVAL, "invalid_field", "roles" },
-		{ "{\"username\":\"oscar\",\"roles\":[\"sysadmin\",\"auditor\"],\"email\":\"a@b.cn\"}",
+		{ "{\"username\":\"oscar\",\"roles\":[\"sysadmin\",\"auditor\"],\"email\":\"a@b."
+		  "cn\"}",
 		  ANFU_ECONFLICT, "role_conflict", "roles" },
 		{ "{\"username\":\"oscar\",\"roles\":[\"security_admin\",\"security_officer\"],"
 		  "\"email\":\"a@b.cn\"}",
@@ -350,8 +353,9 @@ static void test_create_operator_payload_refusals(void **state)
 		json_t *payload = json_loads(cases[i].json, 0, NULL);
 
 		assert_non_null(payload);
-		assert_int_equal(file_req(f, &f->admin, "create_operator", payload, NULL, NULL, &err),
-				 cases[i].r);
+		assert_int_equal(
+			file_req(f, &f->admin, "create_operator", payload, NULL, NULL, &err),
+			cases[i].r);
 		assert_non_null(err.code);
 		assert_string_equal(err.code, cases[i].code);
 		assert_non_null(err.field);
@@ -375,18 +379,18 @@ static void test_grant_role_payload_refusals(void **state)
 		int r;
 		const char *code, *field;
 	} cases[] = {
-		{ "grant_role", role_payload(f->admin.id, "auditor"), ANFU_ECONFLICT, "role_conflict",
-		  "role" },
-		{ "grant_role", role_payload(f->finance.id, "finance"), ANFU_EEXIST, "already_exists",
-		  "role" },
-		{ "grant_role", role_payload(f->finance.id, "customer"), ANFU_EINVAL, "invalid_field",
-		  "role" },
+		{ "grant_role", role_payload(f->admin.id, "auditor"), ANFU_ECONFLICT,
+		  "role_conflict", "role" },
+		{ "grant_role", role_payload(f->finance.id, "finance"), ANFU_EEXIST,
+		  "already_exists", "role" },
+		{ "grant_role", role_payload(f->finance.id, "customer"), ANFU_EINVAL,
+		  "invalid_field", "role" },
 		{ "grant_role", role_payload("bob", "finance"), ANFU_EINVAL, "invalid_field",
 		  "user_id" },
 		{ "grant_role", json_pack("{s:s}", "user_id", f->finance.id), ANFU_EINVAL,
 		  "missing_field", "role" },
-		{ "revoke_role", role_payload(f->finance.id, "operator"), ANFU_ENOTFOUND, "not_found",
-		  "role" },
+		{ "revoke_role", role_payload(f->finance.id, "operator"), ANFU_ENOTFOUND,
+		  "not_found", "role" },
 		{ "grant_role", NULL, ANFU_ENOTFOUND, "not_found", "user_id" },
 	};
 
@@ -395,9 +399,9 @@ static void test_grant_role_payload_refusals(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct anfu_iam_err err = { NULL, NULL };
 
-		assert_int_equal(file_req(f, &f->admin, cases[i].type, cases[i].payload, NULL, NULL,
-					  &err),
-				 cases[i].r);
+		assert_int_equal(
+			file_req(f, &f->admin, cases[i].type, cases[i].payload, NULL, NULL, &err),
+			cases[i].r);
 		assert_string_equal(err.code, cases[i].code);
 		assert_string_equal(err.field, cases[i].field);
 	}
@@ -644,9 +648,9 @@ static int partial_validate(struct anfu_iam *iam, struct anfu_db *db, const json
 	return 0;
 }
 
-static int partial_execute(struct anfu_iam *iam, struct anfu_db *db,
-			   const struct anfu_iam_ctx *c, const char *approval_id,
-			   const json_t *payload, json_t **result, struct anfu_iam_err *err)
+static int partial_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *c,
+			   const char *approval_id, const json_t *payload, json_t **result,
+			   struct anfu_iam_err *err)
 {
 	const char *mode = json_string_value(json_object_get(payload, "mode"));
 
@@ -664,9 +668,8 @@ static int partial_execute(struct anfu_iam *iam, struct anfu_db *db,
 	return ANFU_ECONFLICT;
 }
 
-static const struct anfu_approval_type partial_type = {
-	"test_partial", "iam.approval.grant_role", partial_validate, partial_execute
-};
+static const struct anfu_approval_type partial_type = { "test_partial", "iam.approval.grant_role",
+							partial_validate, partial_execute };
 
 static void register_partial(void)
 {
@@ -931,7 +934,8 @@ static void test_admin_actions(void **state)
 				      (struct anfu_param[]){ ANFU_PS(f->finance.id) }, 1, NULL,
 				      NULL, NULL),
 			 0);
-	assert_int_equal(act(f, &f->admin, f->finance.id, "unlock", "called the helpdesk", NULL), 0);
+	assert_int_equal(act(f, &f->admin, f->finance.id, "unlock", "called the helpdesk", NULL),
+			 0);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND status = "
 				       "'active' AND failures = 0",
@@ -1043,8 +1047,14 @@ static void test_admin_list_and_get_masked(void **state)
 static void test_admin_create_merchant_user(void **state)
 {
 	struct fix *f = *state;
-	struct anfu_admin_create c = { "merchant", "shopkeeper", "mch_0001", "merchant_admin",
-				       "Shop.Keeper@Example.cn", NULL, 0, false };
+	struct anfu_admin_create c = { "merchant",
+				       "shopkeeper",
+				       "mch_0001",
+				       "merchant_admin",
+				       "Shop.Keeper@Example.cn",
+				       NULL,
+				       0,
+				       false };
 	struct anfu_iam_err err = { NULL, NULL };
 	json_t *out = NULL;
 	char uid[ANFU_ID_MAX], roles[256];
@@ -1106,8 +1116,8 @@ static void test_admin_create_merchant_user(void **state)
 static void test_account_review_finds_dormant_expired_temporary(void **state)
 {
 	struct fix *f = *state;
-	struct anfu_admin_create c = { "merchant", "tempuser", "mch_0002", "merchant_staff", NULL,
-				       "13700137000", 0, true };
+	struct anfu_admin_create c = { "merchant", "tempuser",	  "mch_0002", "merchant_staff",
+				       NULL,	   "13700137000", 0,	      true };
 	struct anfu_iam_err err = { NULL, NULL };
 	json_t *out = NULL, *content;
 
@@ -1252,8 +1262,8 @@ static void test_operator_summary_shows_the_masked_delivery_target(void **state)
 {
 	struct fix *f = *state;
 	char id[ANFU_ID_MAX], summary[256];
-	json_t *phone_only = json_pack("{s:s,s:[s],s:s}", "username", "peter", "roles",
-				       "operator", "phone", "13912345678");
+	json_t *phone_only = json_pack("{s:s,s:[s],s:s}", "username", "peter", "roles", "operator",
+				       "phone", "13912345678");
 
 	assert_non_null(phone_only);
 	file_ok(f, "create_operator", operator_payload("oswald", "operator"), id);
@@ -1276,8 +1286,10 @@ static void test_operator_summary_shows_the_masked_delivery_target(void **state)
 static void test_admin_actions_need_a_recent_second_factor(void **state)
 {
 	struct fix *f = *state;
-	struct anfu_admin_create c = { "merchant", "shopkeeper", "mch_0001", "merchant_admin",
-				       "keeper@example.cn", NULL, 0, false };
+	struct anfu_admin_create c = {
+		"merchant",	     "shopkeeper", "mch_0001", "merchant_admin",
+		"keeper@example.cn", NULL,	   0,	       false
+	};
 	struct anfu_iam_err err = { NULL, NULL };
 	json_t *out = NULL;
 	char status[256];
@@ -1324,8 +1336,10 @@ static void test_admin_actions_need_a_recent_second_factor(void **state)
 static void test_admin_actions_tell_the_user(void **state)
 {
 	struct fix *f = *state;
-	struct anfu_admin_create c = { "merchant", "shopkeeper", "mch_0001", "merchant_admin",
-				       "keeper@example.cn", "13912345678", 0, false };
+	struct anfu_admin_create c = {
+		"merchant",	     "shopkeeper",  "mch_0001", "merchant_admin",
+		"keeper@example.cn", "13912345678", 0,		false
+	};
 	struct anfu_iam_err err = { NULL, NULL };
 	json_t *out = NULL;
 	char uid[ANFU_ID_MAX];
@@ -1409,10 +1423,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decide_without_approve_permission_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approve_creates_operator, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failing_executor_marks_failed_and_changes_nothing,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create_of_taken_name_fails_at_execution,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_failing_executor_marks_failed_and_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_of_taken_name_fails_at_execution, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_failing_executor_changes_rolled_back, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_platform_failure_leaves_request_pending, setup,
@@ -1432,15 +1446,15 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recertification_signed_off_by_another, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_checker_cannot_decide_a_request_about_themselves,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_checker_cannot_decide_a_request_about_themselves, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_operator_summary_shows_the_masked_delivery_target, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_admin_actions_need_a_recent_second_factor, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_admin_actions_need_a_recent_second_factor,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_actions_tell_the_user, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_account_review_is_attributed_to_who_ran_it, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_account_review_is_attributed_to_who_ran_it,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);

@@ -204,9 +204,9 @@ static void test_record_holds_every_required_field(void **state)
 	assert_int_equal(append_one(f, 7, &seq), 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	assert_int_equal(seq, 1);
-	assert_int_equal(anfu_db_query_int(f->db, "SELECT ts_ms FROM audit_log WHERE seq = $1", p,
-					   1, &ts),
-			 0);
+	assert_int_equal(
+		anfu_db_query_int(f->db, "SELECT ts_ms FROM audit_log WHERE seq = $1", p, 1, &ts),
+		0);
 	assert_true(ts > 1600000000000LL);
 	text_of(f->db, "SELECT actor_id FROM audit_log WHERE seq = $1", 1, &t);
 	assert_string_equal(t.v, test_actor.id);
@@ -216,12 +216,14 @@ static void test_record_holds_every_required_field(void **state)
 	assert_string_equal(t.v, "2001:db8::7");
 	text_of(f->db, "SELECT device FROM audit_log WHERE seq = $1", 1, &t);
 	assert_string_equal(t.v, "dev_laptop_1");
-	text_of(f->db, "SELECT action || '|' || object_type || '|' || object_id || '|' || outcome "
-		       "FROM audit_log WHERE seq = $1",
+	text_of(f->db,
+		"SELECT action || '|' || object_type || '|' || object_id || '|' || outcome "
+		"FROM audit_log WHERE seq = $1",
 		1, &t);
 	assert_string_equal(t.v, "test.event|thing|thing_7|success");
 	text_of(f->db, "SELECT prev_hash FROM audit_log WHERE seq = $1", 1, &t);
-	assert_string_equal(t.v, "0000000000000000000000000000000000000000000000000000000000000000");
+	assert_string_equal(t.v,
+			    "0000000000000000000000000000000000000000000000000000000000000000");
 }
 
 static void test_details_are_stored_compact_with_sorted_keys(void **state)
@@ -287,12 +289,12 @@ static void test_checkpoints_and_head_cannot_be_changed_or_deleted(void **state)
 
 	append_n(f, 2);
 	checkpoint(f, 2);
-	assert_int_equal(anfu_db_exec(f->db, "UPDATE audit_checkpoint SET ts_ms = 0", NULL, 0,
-				      NULL, NULL, NULL),
+	assert_int_equal(anfu_db_exec(f->db, "UPDATE audit_checkpoint SET ts_ms = 0", NULL, 0, NULL,
+				      NULL, NULL),
 			 ANFU_ECONFLICT);
-	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM audit_checkpoint", NULL, 0, NULL, NULL,
-				      NULL),
-			 ANFU_ECONFLICT);
+	assert_int_equal(
+		anfu_db_exec(f->db, "DELETE FROM audit_checkpoint", NULL, 0, NULL, NULL, NULL),
+		ANFU_ECONFLICT);
 	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM audit_head", NULL, 0, NULL, NULL, NULL),
 			 ANFU_ECONFLICT);
 	assert_int_equal(verify(f), 0);
@@ -390,7 +392,8 @@ static void test_verify_names_the_record_after_a_well_hashed_insertion(void **st
 	assert_int_equal(audit_rec_hash(f->hash, praw, &r, h), 0);
 	anfu_hex_encode(h, sizeof(h), hex);
 	{
-		const struct anfu_param p[] = { ANFU_PSN(prev.v, strlen(prev.v)), ANFU_PSN(hex, strlen(hex)) };
+		const struct anfu_param p[] = { ANFU_PSN(prev.v, strlen(prev.v)),
+						ANFU_PSN(hex, strlen(hex)) };
 
 		assert_int_equal(anfu_db_exec(f->db,
 					      "INSERT INTO audit_log VALUES (15, 1700000000000, "
@@ -445,10 +448,11 @@ static void test_verify_names_truncation_behind_the_last_checkpoint(void **state
 	{
 		const struct anfu_param p[] = { ANFU_PSN(h.v, strlen(h.v)) };
 
-		assert_int_equal(anfu_db_exec(f->db,
-					      "UPDATE audit_head SET seq = 17, hash = $1 WHERE id = 1",
-					      p, 1, NULL, NULL, NULL),
-				 0);
+		assert_int_equal(
+			anfu_db_exec(f->db,
+				     "UPDATE audit_head SET seq = 17, hash = $1 WHERE id = 1", p, 1,
+				     NULL, NULL, NULL),
+			0);
 	}
 	assert_int_equal(verify(f), 18);
 	/* Deleting the checkpoint rows too does not help: the file has them. */
@@ -675,8 +679,8 @@ static void test_audit_record_commits_on_its_own(void **state)
 static void test_credential_like_details_keys_are_refused(void **state)
 {
 	static const char *const keys[] = {
-		"password", "newPassword", "passwd", "client_secret", "access_token",
-		"PIN", "otp", "captcha_answer", "private_key",
+		"password", "newPassword", "passwd",	     "client_secret", "access_token",
+		"PIN",	    "otp",	   "captcha_answer", "private_key",
 	};
 	struct anfu_fixture *f = *state;
 
@@ -684,7 +688,9 @@ static void test_credential_like_details_keys_are_refused(void **state)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		json_t *flat = json_pack("{s:s}", keys[i], "x");
 		json_t *deep = json_pack("{s:[{s:{s:s}}]}", "list", "ok", keys[i], "x");
-		struct anfu_audit_event ev = { &test_actor, "test.secret", "", "", "success", flat };
+		struct anfu_audit_event ev = {
+			&test_actor, "test.secret", "", "", "success", flat
+		};
 
 		assert_int_equal(anfu_audit_append(f->audit, f->db, &ev, NULL), ANFU_EINVAL);
 		ev.details = deep;
@@ -967,14 +973,17 @@ static void test_parse_accepts_canonical_lines(void **state)
 {
 	static const char *const good[] = {
 		"{\"created_ms\":1,\"format\":\"anfu-audit-export/1\",\"hash_alg\":\"sha256\","
-		"\"key_id\":\"ed25519-0011223344556677\",\"sig_alg\":\"ed25519\",\"type\":\"header\"}",
+		"\"key_id\":\"ed25519-0011223344556677\",\"sig_alg\":\"ed25519\",\"type\":"
+		"\"header\"}",
 		"{\"checkpoints\":0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\","
 		"\"type\":\"trailer\"}",
 		"{\"hash_alg\":\"sm3\",\"head\":\"" H64 "\",\"key_id\":\"sm2-1\",\"seq\":3,"
 		"\"sig\":\"abcd\",\"ts_ms\":-1,\"type\":\"checkpoint\"}",
 		"{\"action\":\"a\",\"actor_id\":\"\",\"actor_role\":\"\",\"actor_type\":\"\","
-		"\"details\":\"{\\\"k\\\":\\\"\\\\u0001\\\"}\",\"device\":\"\\u001f\\b\",\"hash\":\"" H64 "\","
-		"\"object_id\":\"é\",\"object_type\":\"\",\"outcome\":\"success\",\"prev_hash\":\"" H64 "\","
+		"\"details\":\"{\\\"k\\\":\\\"\\\\u0001\\\"}\",\"device\":\"\\u001f\\b\",\"hash\":"
+		"\"" H64 "\","
+		"\"object_id\":\"é\",\"object_type\":\"\",\"outcome\":\"success\",\"prev_hash\":"
+		"\"" H64 "\","
 		"\"request_id\":\"\",\"seq\":1,\"source_ip\":\"\",\"ts_ms\":0,\"type\":\"record\"}",
 	};
 	struct anfu_audit_line l;
@@ -995,27 +1004,43 @@ static void test_parse_refuses_every_other_spelling(void **state)
 		"{}",
 		"{\"type\":\"nothing\"}",
 		/* whitespace, key order */
-		"{\"checkpoints\":0, \"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
-		"{\"digest\":\"" H64 "\",\"checkpoints\":0,\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
-		"{\"checkpoints\":0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"} ",
+		"{\"checkpoints\":0, \"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
+		"{\"digest\":\"" H64
+		"\",\"checkpoints\":0,\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
+		"{\"checkpoints\":0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"} ",
 		/* upper-case or short hex, odd signature */
-		"{\"checkpoints\":0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"AB\",\"type\":\"trailer\"}",
-		"{\"checkpoints\":0,\"digest\":\"0011\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
-		"{\"checkpoints\":0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"abc\",\"type\":\"trailer\"}",
+		"{\"checkpoints\":0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"AB\",\"type\":\"trailer\"}",
+		"{\"checkpoints\":0,\"digest\":\"0011\",\"records\":0,\"sig\":\"ab\",\"type\":"
+		"\"trailer\"}",
+		"{\"checkpoints\":0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"abc\",\"type\":\"trailer\"}",
 		/* types, ranges, number spellings */
-		"{\"checkpoints\":-1,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
-		"{\"checkpoints\":0.0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
-		"{\"checkpoints\":-0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
-		"{\"checkpoints\":1e0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
-		"{\"checkpoints\":\"0\",\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
+		"{\"checkpoints\":-1,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
+		"{\"checkpoints\":0.0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
+		"{\"checkpoints\":-0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
+		"{\"checkpoints\":1e0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
+		"{\"checkpoints\":\"0\",\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
 		/* missing, extra, duplicate fields */
 		"{\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
-		"{\"checkpoints\":0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\",\"x\":1}",
-		"{\"checkpoints\":0,\"checkpoints\":0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
+		"{\"checkpoints\":0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\",\"x\":1}",
+		"{\"checkpoints\":0,\"checkpoints\":0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}",
 		/* escapes that are not the canonical ones */
-		"{\"checkpoints\":0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\\u0000\"}",
-		"{\"checkpoints\":0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"tr\\u0061iler\"}",
-		"{\"checkpoints\":0,\"digest\":\"" H64 "\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}\n",
+		"{\"checkpoints\":0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\\u0000\"}",
+		"{\"checkpoints\":0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"tr\\u0061iler\"}",
+		"{\"checkpoints\":0,\"digest\":\"" H64
+		"\",\"records\":0,\"sig\":\"ab\",\"type\":\"trailer\"}\n",
 		/* header with unknown algorithms or format */
 		"{\"created_ms\":1,\"format\":\"anfu-audit-export/2\",\"hash_alg\":\"sha256\","
 		"\"key_id\":\"k\",\"sig_alg\":\"ed25519\",\"type\":\"header\"}",
@@ -1078,10 +1103,12 @@ static void test_encodings_match_the_documented_vectors(void **state)
 			    "73730000000c7b226d6661223a747275657d");
 	assert_int_equal(audit_rec_hash(ANFU_HASH_SHA256, zero, &r, h), 0);
 	anfu_hex_encode(h, sizeof(h), hex);
-	assert_string_equal(hex, "b3dde99202d8f13a56e0d66d2d676fdd9b1777ec0d980507a76624ee7a412df3");
+	assert_string_equal(hex,
+			    "b3dde99202d8f13a56e0d66d2d676fdd9b1777ec0d980507a76624ee7a412df3");
 	assert_int_equal(audit_rec_hash(ANFU_HASH_SM3, zero, &r, h), 0);
 	anfu_hex_encode(h, sizeof(h), hex);
-	assert_string_equal(hex, "ca9b27ae3e7e30d6d5a94586b0e75bcbf1f0ba344fde373f1b7e10bd0b44b925");
+	assert_string_equal(hex,
+			    "ca9b27ae3e7e30d6d5a94586b0e75bcbf1f0ba344fde373f1b7e10bd0b44b925");
 
 	memset(&c, 0, sizeof(c));
 	c.seq = 1;

@@ -209,8 +209,7 @@ static void test_buf_json_escape_encodes_specials(void **state)
 
 		anfu_buf_init(&b, 256);
 		assert_int_equal(anfu_buf_append_json_escaped(&b, cases[i].in, cases[i].len), 0);
-		if (b.len != strlen(cases[i].want) ||
-		    memcmp(b.data, cases[i].want, b.len) != 0)
+		if (b.len != strlen(cases[i].want) || memcmp(b.data, cases[i].want, b.len) != 0)
 			fail_msg("case %zu: got \"%s\" want \"%s\"", i, b.data, cases[i].want);
 		anfu_buf_free(&b);
 	}

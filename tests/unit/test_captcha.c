@@ -49,9 +49,9 @@ static void make_captcha(struct anfu_fixture *f, int length, int64_t ttl_ms, str
 	size_t len = 0;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault, length, ttl_ms, m->id, &png, &len,
-					     m->answer),
-			 0);
+	assert_int_equal(
+		anfu_captcha_create(f->db, f->vault, length, ttl_ms, m->id, &png, &len, m->answer),
+		0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	assert_non_null(png);
 	assert_true(len > 8);
@@ -117,8 +117,8 @@ static void test_render_is_noisy_and_random(void **state)
 	for (int y = 0; y < gdImageSY(im); y++) {
 		for (int x = 0; x < gdImageSX(im); x++) {
 			int c = gdImageGetTrueColorPixel(im, x, y);
-			int k = (gdTrueColorGetRed(c) >> 6) * 16 + (gdTrueColorGetGreen(c) >> 6) * 4 +
-				(gdTrueColorGetBlue(c) >> 6);
+			int k = (gdTrueColorGetRed(c) >> 6) * 16 +
+				(gdTrueColorGetGreen(c) >> 6) * 4 + (gdTrueColorGetBlue(c) >> 6);
 
 			seen[k] = 1;
 		}

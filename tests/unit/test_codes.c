@@ -108,16 +108,18 @@ int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ct
 	(void)snprintf(a->action, sizeof(a->action), "%s", action);
 	(void)snprintf(a->object_id, sizeof(a->object_id), "%s", object_id ? object_id : "");
 	(void)snprintf(a->actor, sizeof(a->actor), "%s",
-		       p ? p->user_id : actor_id ? actor_id : "anonymous");
+		       p	  ? p->user_id
+		       : actor_id ? actor_id
+				  : "anonymous");
 	d = details ? json_dumps(details, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
 	(void)snprintf(a->details, sizeof(a->details), "%s", d ? d : "");
 	free(d);
 	return 0;
 }
 
-static void record_msg(const char *how, const char *user_id, unsigned channels,
-		       const char *channel, const char *target, const char *lang,
-		       const char *tmpl, const char *const *args, int nargs)
+static void record_msg(const char *how, const char *user_id, unsigned channels, const char *channel,
+		       const char *target, const char *lang, const char *tmpl,
+		       const char *const *args, int nargs)
 {
 	struct sent_msg *m;
 
@@ -241,7 +243,8 @@ static int teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static const char *const TARGET = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+static const char *const TARGET =
+	"a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 static const char *const OTHER_TARGET =
 	"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
 
@@ -317,13 +320,14 @@ static void test_issue_gives_six_digits_and_stores_only_a_hash(void **state)
 		const struct anfu_param p[] = { ANFU_PSN(id, strlen(id)), ANFU_PSN(code, 6) };
 		int64_t n = -1;
 
-		assert_int_equal(anfu_db_query_int(f->db,
-						   "SELECT COUNT(*) FROM iam_code WHERE id = $1 AND "
-						   "length(code_hash) = 64 AND code_hash <> $2 AND "
-						   "instr(code_hash, $2) = 0 AND attempts = 0 AND "
-						   "used_ms IS NULL AND channel = 'sms'",
-						   p, 2, &n),
-				 0);
+		assert_int_equal(
+			anfu_db_query_int(f->db,
+					  "SELECT COUNT(*) FROM iam_code WHERE id = $1 AND "
+					  "length(code_hash) = 64 AND code_hash <> $2 AND "
+					  "instr(code_hash, $2) = 0 AND attempts = 0 AND "
+					  "used_ms IS NULL AND channel = 'sms'",
+					  p, 2, &n),
+			0);
 		assert_int_equal(n, 1);
 	}
 }
@@ -676,8 +680,8 @@ static void test_captcha_hook_table_is_bounded(void **state)
 
 /* ---- challenge: send codes ---------------------------------------------------------- */
 
-static const struct anfu_iam_ctx test_ctx = { "203.0.113.9", "test-agent", "dev-1", "req-1",
-					      "en", false };
+static const struct anfu_iam_ctx test_ctx = { "203.0.113.9", "test-agent", "dev-1",
+					      "req-1",	     "en",	   false };
 
 /* A fresh captcha (made directly, so its answer is known). */
 static void solved_captcha(struct anfu_fixture *f, char id[ANFU_ID_MAX], char answer[16])
@@ -821,9 +825,9 @@ static void test_send_register_refuses_bad_target_before_captcha(void **state)
 	static const struct {
 		const char *channel, *target;
 	} bad[] = {
-		{ "sms", "12800001050" },      { "sms", "1380000105" },
+		{ "sms", "12800001050" },	{ "sms", "1380000105" },
 		{ "sms", "alice@example.com" }, { "email", "13800001050" },
-		{ "email", "not-an-address" }, { "sms", NULL },
+		{ "email", "not-an-address" },	{ "sms", NULL },
 	};
 	struct anfu_fixture *f = *state;
 	struct anfu_code_sent out;
@@ -913,13 +917,14 @@ static void insert_user(struct anfu_fixture *f, const char *id, const char *logi
 {
 	const struct anfu_param p[] = { ANFU_PS(id), ANFU_PS(login_index), ANFU_PS(phone_index) };
 
-	assert_int_equal(anfu_db_exec(f->db,
-				      "INSERT INTO iam_user (id, kind, login_kind, login_index, "
-				      "login_enc, status, created_ms, created_by, phone_index, lang) "
-				      "VALUES ($1, 'customer', 'username', $2, 'x', 'active', 1, $1, "
-				      "$3, 'en')",
-				      p, 3, NULL, NULL, NULL),
-			 0);
+	assert_int_equal(
+		anfu_db_exec(f->db,
+			     "INSERT INTO iam_user (id, kind, login_kind, login_index, "
+			     "login_enc, status, created_ms, created_by, phone_index, lang) "
+			     "VALUES ($1, 'customer', 'username', $2, 'x', 'active', 1, $1, "
+			     "$3, 'en')",
+			     p, 3, NULL, NULL, NULL),
+		0);
 }
 
 /* A taken number gets the same answer, but its owner is told instead of
@@ -1011,10 +1016,8 @@ static void test_send_login_code_to_bound_phone(void **state)
 	assert_string_equal(sent[0].args[1], "login");
 	assert_string_equal(audited[0].actor, "usr_phoneonly0000000000000");
 	index_of(f, "phone", "13900001234", idx);
-	assert_int_equal(verify(f, ANFU_CODE_LOGIN, idx, "ses_other", sent[0].args[0]),
-			 ANFU_EAUTH);
-	assert_int_equal(verify(f, ANFU_CODE_STEP_UP, idx, "ses_one", sent[0].args[0]),
-			 ANFU_EAUTH);
+	assert_int_equal(verify(f, ANFU_CODE_LOGIN, idx, "ses_other", sent[0].args[0]), ANFU_EAUTH);
+	assert_int_equal(verify(f, ANFU_CODE_STEP_UP, idx, "ses_one", sent[0].args[0]), ANFU_EAUTH);
 	assert_int_equal(verify(f, ANFU_CODE_LOGIN, idx, "ses_one", sent[0].args[0]), 0);
 	assert_int_equal(fixture_count(f->db,
 				       "SELECT COUNT(*) FROM iam_code WHERE user_id = "

@@ -208,7 +208,10 @@ struct int_case {
 	size_t offset;
 };
 
-#define IC(s, k, lo, hi, f) { s, k, lo, hi, offsetof(struct anfu_config, f) }
+#define IC(s, k, lo, hi, f)                                   \
+	{                                                     \
+		s, k, lo, hi, offsetof(struct anfu_config, f) \
+	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
 static const struct int_case int_cases[] = {
@@ -220,8 +223,7 @@ static const struct int_case int_cases[] = {
 	   limits.header_bytes),
 	IC("limits", "body_bytes", 1024, ANFU_LIMIT_BODY_BYTES_MAX, limits.body_bytes),
 	IC("limits", "json_depth", 1, ANFU_LIMIT_JSON_DEPTH_MAX, limits.json_depth),
-	IC("limits", "json_string_bytes", 16, ANFU_LIMIT_JSON_STRING_MAX,
-	   limits.json_string_bytes),
+	IC("limits", "json_string_bytes", 16, ANFU_LIMIT_JSON_STRING_MAX, limits.json_string_bytes),
 	IC("limits", "conn_timeout", 1, 600, limits.conn_timeout_s),
 	IC("limits", "header_timeout", 1, 300, limits.header_timeout_s),
 	IC("limits", "connections", 1, 100000, limits.connections),
@@ -236,17 +238,20 @@ static const struct int_case int_cases[] = {
 	/* Policies per role class and IAM: req: IAM-PWD-01, IAM-PWD-06, IAM-PWD-07,
 	 * IAM-LOCK-01, IAM-LOCK-02, IAM-SESS-01, IAM-SESS-05, IAM-MFA-07, C19 */
 	IC("password.customer", "min_length", 8, 128, password[ANFU_CLASS_CUSTOMER].min_length),
-	IC("password.customer", "classes_required", 3, 4, password[ANFU_CLASS_CUSTOMER].classes_required),
+	IC("password.customer", "classes_required", 3, 4,
+	   password[ANFU_CLASS_CUSTOMER].classes_required),
 	IC("password.customer", "history", 5, 24, password[ANFU_CLASS_CUSTOMER].history),
 	IC("password.customer", "max_age_days", 1, 180, password[ANFU_CLASS_CUSTOMER].max_age_days),
 	IC("password.customer", "remind_days", 1, 60, password[ANFU_CLASS_CUSTOMER].remind_days),
 	IC("password.merchant", "min_length", 8, 128, password[ANFU_CLASS_MERCHANT].min_length),
-	IC("password.merchant", "classes_required", 4, 4, password[ANFU_CLASS_MERCHANT].classes_required),
+	IC("password.merchant", "classes_required", 4, 4,
+	   password[ANFU_CLASS_MERCHANT].classes_required),
 	IC("password.merchant", "history", 5, 24, password[ANFU_CLASS_MERCHANT].history),
 	IC("password.merchant", "max_age_days", 1, 180, password[ANFU_CLASS_MERCHANT].max_age_days),
 	IC("password.merchant", "remind_days", 1, 60, password[ANFU_CLASS_MERCHANT].remind_days),
 	IC("password.operator", "min_length", 8, 128, password[ANFU_CLASS_OPERATOR].min_length),
-	IC("password.operator", "classes_required", 4, 4, password[ANFU_CLASS_OPERATOR].classes_required),
+	IC("password.operator", "classes_required", 4, 4,
+	   password[ANFU_CLASS_OPERATOR].classes_required),
 	IC("password.operator", "history", 5, 24, password[ANFU_CLASS_OPERATOR].history),
 	IC("password.operator", "max_age_days", 1, 30, password[ANFU_CLASS_OPERATOR].max_age_days),
 	IC("password.operator", "remind_days", 1, 60, password[ANFU_CLASS_OPERATOR].remind_days),
@@ -256,16 +261,20 @@ static const struct int_case int_cases[] = {
 	IC("password.admin", "max_age_days", 1, 30, password[ANFU_CLASS_ADMIN].max_age_days),
 	IC("password.admin", "remind_days", 1, 60, password[ANFU_CLASS_ADMIN].remind_days),
 	IC("session.customer", "idle_minutes", 1, 30, session[ANFU_CLASS_CUSTOMER].idle_minutes),
-	IC("session.customer", "absolute_minutes", 10, 1440, session[ANFU_CLASS_CUSTOMER].absolute_minutes),
+	IC("session.customer", "absolute_minutes", 10, 1440,
+	   session[ANFU_CLASS_CUSTOMER].absolute_minutes),
 	IC("session.customer", "max_sessions", 1, 10, session[ANFU_CLASS_CUSTOMER].max_sessions),
 	IC("session.merchant", "idle_minutes", 1, 30, session[ANFU_CLASS_MERCHANT].idle_minutes),
-	IC("session.merchant", "absolute_minutes", 10, 1440, session[ANFU_CLASS_MERCHANT].absolute_minutes),
+	IC("session.merchant", "absolute_minutes", 10, 1440,
+	   session[ANFU_CLASS_MERCHANT].absolute_minutes),
 	IC("session.merchant", "max_sessions", 1, 10, session[ANFU_CLASS_MERCHANT].max_sessions),
 	IC("session.operator", "idle_minutes", 1, 10, session[ANFU_CLASS_OPERATOR].idle_minutes),
-	IC("session.operator", "absolute_minutes", 10, 720, session[ANFU_CLASS_OPERATOR].absolute_minutes),
+	IC("session.operator", "absolute_minutes", 10, 720,
+	   session[ANFU_CLASS_OPERATOR].absolute_minutes),
 	IC("session.operator", "max_sessions", 1, 3, session[ANFU_CLASS_OPERATOR].max_sessions),
 	IC("session.admin", "idle_minutes", 1, 4, session[ANFU_CLASS_ADMIN].idle_minutes),
-	IC("session.admin", "absolute_minutes", 10, 720, session[ANFU_CLASS_ADMIN].absolute_minutes),
+	IC("session.admin", "absolute_minutes", 10, 720,
+	   session[ANFU_CLASS_ADMIN].absolute_minutes),
 	IC("session.admin", "max_sessions", 1, 3, session[ANFU_CLASS_ADMIN].max_sessions),
 	IC("argon2", "opslimit", 1, 10, argon2.opslimit),
 	IC("argon2", "memlimit_kib", 8192, 1048576, argon2.memlimit_kib),
@@ -315,8 +324,7 @@ static void test_int_options_accept_min_and_max(void **state)
 
 			int_text(text, sizeof(text), &int_cases[i], bounds[b]);
 			c = load_ok(text);
-			assert_int_equal(*(int64_t *)((char *)c + int_cases[i].offset),
-					 bounds[b]);
+			assert_int_equal(*(int64_t *)((char *)c + int_cases[i].offset), bounds[b]);
 			anfu_config_free(c);
 		}
 	}
@@ -336,9 +344,11 @@ static void test_int_options_refuse_one_past_each_bound_naming_the_line(void **s
 			int_text(text, sizeof(text), &int_cases[i], past[b]);
 			assert_int_equal(load(text, &c, err, sizeof(err)), ANFU_EINVAL);
 			assert_ptr_equal(c, (struct anfu_config *)&c);
-			(void)snprintf(want, sizeof(want), "t.conf:3: %s.%s: %lld is out of "
-				       "range %lld..%lld", int_cases[i].section, int_cases[i].key,
-				       past[b], int_cases[i].min, int_cases[i].max);
+			(void)snprintf(want, sizeof(want),
+				       "t.conf:3: %s.%s: %lld is out of "
+				       "range %lld..%lld",
+				       int_cases[i].section, int_cases[i].key, past[b],
+				       int_cases[i].min, int_cases[i].max);
 			if (strcmp(err, want) != 0)
 				fail_msg("got '%s', want '%s'", err, want);
 		}
@@ -379,15 +389,12 @@ static void run_refusal(void **state)
 		fail_msg("got '%s', want '%s'", err, rc->want);
 }
 
-static const struct refusal r_unknown_key = {
-	"[http]\nport = 1\nfoo = 1\n", "t.conf:3: unknown key 'foo' in section [http]"
-};
-static const struct refusal r_unknown_section = {
-	"[http]\nport = 1\n\n[bogus]\n", "t.conf:4: unknown section [bogus]"
-};
-static const struct refusal r_unknown_section_with_key = {
-	"[bogus]\nx = 1\n", "t.conf:1: unknown section [bogus]"
-};
+static const struct refusal r_unknown_key = { "[http]\nport = 1\nfoo = 1\n",
+					      "t.conf:3: unknown key 'foo' in section [http]" };
+static const struct refusal r_unknown_section = { "[http]\nport = 1\n\n[bogus]\n",
+						  "t.conf:4: unknown section [bogus]" };
+static const struct refusal r_unknown_section_with_key = { "[bogus]\nx = 1\n",
+							   "t.conf:1: unknown section [bogus]" };
 static const struct refusal r_section_name_is_case_sensitive = {
 	"[HTTP]\n", "t.conf:1: unknown section [HTTP]"
 };
@@ -403,8 +410,7 @@ static const struct refusal r_key_before_any_section = {
 	"; comment\nport = 1\n[http]\n", "t.conf:2: key 'port' is outside any section"
 };
 static const struct refusal r_bad_level = {
-	"[server]\nlevel = high\n",
-	"t.conf:2: server.level: 'high' is not one of basic, enhanced"
+	"[server]\nlevel = high\n", "t.conf:2: server.level: 'high' is not one of basic, enhanced"
 };
 static const struct refusal r_enum_is_case_sensitive = {
 	"[server]\ncrypto = GM\n", "t.conf:2: server.crypto: 'GM' is not one of intl, gm"
@@ -414,12 +420,10 @@ static const struct refusal r_bad_log_level = {
 	"t.conf:2: log.level: 'trace' is not one of debug, info, warn, error"
 };
 static const struct refusal r_bad_backend = {
-	"[database]\nbackend = mysql\n",
-	"t.conf:2: database.backend: 'mysql' is not one of sqlite"
+	"[database]\nbackend = mysql\n", "t.conf:2: database.backend: 'mysql' is not one of sqlite"
 };
-static const struct refusal r_bad_bool = {
-	"[admin]\nenabled = yes\n", "t.conf:2: admin.enabled: 'yes' is not true or false"
-};
+static const struct refusal r_bad_bool = { "[admin]\nenabled = yes\n",
+					   "t.conf:2: admin.enabled: 'yes' is not true or false" };
 static const struct refusal r_bad_cidr_prefix = {
 	"[admin]\nallow = 10.0.0.0/33\n",
 	"t.conf:2: admin.allow: '10.0.0.0/33' is not a CIDR (address/prefix)"
@@ -454,9 +458,8 @@ static const struct refusal r_quoted_value = {
 static const struct refusal r_hex_integer = {
 	"[http]\nport = 0x10\n", "t.conf:2: http.port: '0x10' is not a decimal integer"
 };
-static const struct refusal r_plus_sign = {
-	"[http]\nport = +5\n", "t.conf:2: http.port: '+5' is not a decimal integer"
-};
+static const struct refusal r_plus_sign = { "[http]\nport = +5\n",
+					    "t.conf:2: http.port: '+5' is not a decimal integer" };
 static const struct refusal r_trailing_garbage = {
 	"[http]\nport = 80a\n", "t.conf:2: http.port: '80a' is not a decimal integer"
 };
@@ -471,20 +474,20 @@ static const struct refusal r_empty_tls_priorities = {
 	"[http]\ntls_priorities =\n", "t.conf:2: http.tls_priorities: must not be empty"
 };
 static const struct refusal r_control_character_in_path = {
-	"[log]\napp = a\x01" "b\n",
+	"[log]\napp = a\x01"
+	"b\n",
 	"t.conf:2: log.app: 'a?b' has control characters or invalid UTF-8"
 };
 static const struct refusal r_invalid_utf8_in_path = {
-	"[log]\napp = a\xff" "b\n",
+	"[log]\napp = a\xff"
+	"b\n",
 	"t.conf:2: log.app: 'a?b' has control characters or invalid UTF-8"
 };
 static const struct refusal r_key_without_value = {
-	"[http]\nport\n",
-	"t.conf:2: syntax error (expected [section], key = value or a comment)"
+	"[http]\nport\n", "t.conf:2: syntax error (expected [section], key = value or a comment)"
 };
 static const struct refusal r_unterminated_section = {
-	"[http\nport = 1\n",
-	"t.conf:1: syntax error (expected [section], key = value or a comment)"
+	"[http\nport = 1\n", "t.conf:1: syntax error (expected [section], key = value or a comment)"
 };
 static const struct refusal r_continuation_line = {
 	"[http]\nlisten = 127.0.0.1\n  ::1\n",
@@ -494,8 +497,7 @@ static const struct refusal r_first_error_wins = {
 	"[http]\nfoo = 1\nbar = 2\n", "t.conf:2: unknown key 'foo' in section [http]"
 };
 static const struct refusal r_crlf_lines_counted = {
-	"; c\r\n\r\n[http]\r\nport = x\r\n",
-	"t.conf:4: http.port: 'x' is not a decimal integer"
+	"; c\r\n\r\n[http]\r\nport = x\r\n", "t.conf:4: http.port: 'x' is not a decimal integer"
 };
 static const struct refusal r_admin_port_equals_http_port = {
 	"[http]\nport = 9443\n",
@@ -513,8 +515,10 @@ static const struct refusal r_long_value_echo_is_cut = {
 	"an IPv4 or IPv6 address"
 };
 
-#define REFUSES(name) \
-	{ "test_refuses_" #name, run_refusal, NULL, NULL, (void *)&r_##name }
+#define REFUSES(name)                                                             \
+	{                                                                         \
+		"test_refuses_" #name, run_refusal, NULL, NULL, (void *)&r_##name \
+	}
 
 static void test_refuses_line_over_line_max(void **state)
 {
@@ -528,8 +532,7 @@ static void test_refuses_line_over_line_max(void **state)
 	for (int i = 0; i < 4095; i++)
 		assert_int_equal(anfu_buf_appends(&b, "x"), 0);
 	assert_int_equal(anfu_buf_appends(&b, "\nport = 1\n"), 0);
-	assert_int_equal(anfu_config_load_text(b.data, b.len, "t.conf", DATA, &c, err,
-					       sizeof(err)),
+	assert_int_equal(anfu_config_load_text(b.data, b.len, "t.conf", DATA, &c, err, sizeof(err)),
 			 ANFU_EINVAL);
 	assert_null(c);
 	assert_string_equal(err, "t.conf:3: line longer than 4096 bytes");
@@ -560,9 +563,9 @@ static void test_refuses_nul_byte(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(anfu_config_load_text(text, sizeof(text) - 1, "t.conf", DATA, &c,
-					       err, sizeof(err)),
-			 ANFU_EINVAL);
+	assert_int_equal(
+		anfu_config_load_text(text, sizeof(text) - 1, "t.conf", DATA, &c, err, sizeof(err)),
+		ANFU_EINVAL);
 	assert_null(c);
 	assert_string_equal(err, "t.conf:2: NUL byte in the line");
 }
@@ -576,8 +579,7 @@ static void test_refuses_text_over_file_max(void **state)
 
 	(void)state;
 	memset(text, '\n', len);
-	assert_int_equal(anfu_config_load_text(text, len, "t.conf", DATA, &c, err,
-					       sizeof(err)),
+	assert_int_equal(anfu_config_load_text(text, len, "t.conf", DATA, &c, err, sizeof(err)),
 			 ANFU_EINVAL);
 	assert_null(c);
 	assert_string_equal(err, "t.conf: file larger than 1048576 bytes");
@@ -793,8 +795,7 @@ static void test_load_error_names_file_and_line(void **state)
 	close(fd);
 	assert_int_equal(anfu_config_load(path, DATA, &c, err, sizeof(err)), ANFU_EINVAL);
 	assert_null(c);
-	(void)snprintf(want, sizeof(want), "%s:3: unknown key 'nope' in section [limits]",
-		       path);
+	(void)snprintf(want, sizeof(want), "%s:3: unknown key 'nope' in section [limits]", path);
 	assert_string_equal(err, want);
 	unlink(path);
 }
@@ -805,8 +806,7 @@ static void test_load_missing_file_is_eio_with_message(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(anfu_config_load("/nonexistent/anfu.conf", DATA, &c, err,
-					  sizeof(err)),
+	assert_int_equal(anfu_config_load("/nonexistent/anfu.conf", DATA, &c, err, sizeof(err)),
 			 ANFU_EIO);
 	assert_null(c);
 	assert_string_equal(err, "/nonexistent/anfu.conf: cannot open: No such file or "
@@ -982,8 +982,7 @@ static void test_example_file_is_the_generated_example(void **state)
 }
 
 /* True when text has the line "key =" (or "key = ...") under [section]. */
-static bool example_has(const char *text, const char *section, size_t slen,
-			const char *key)
+static bool example_has(const char *text, const char *section, size_t slen, const char *key)
 {
 	size_t klen = strlen(key);
 	bool in_section = false;
@@ -991,8 +990,7 @@ static bool example_has(const char *text, const char *section, size_t slen,
 	for (const char *line = text; line; line = strchr(line, '\n')) {
 		line += *line == '\n';
 		if (line[0] == '[')
-			in_section = strncmp(line + 1, section, slen) == 0 &&
-				     line[slen + 1] == ']';
+			in_section = strncmp(line + 1, section, slen) == 0 && line[slen + 1] == ']';
 		else if (in_section && strncmp(line, key, klen) == 0 &&
 			 strncmp(line + klen, " =", 2) == 0 &&
 			 (line[klen + 2] == ' ' || line[klen + 2] == '\n'))

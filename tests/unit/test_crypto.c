@@ -223,8 +223,8 @@ static void test_hkdf_rejects_output_longer_than_255_blocks(void **state)
 	(void)state;
 	assert_int_equal(anfu_hkdf(ANFU_HASH_SHA256, "k", 1, NULL, 0, NULL, 0, out, sizeof(out)),
 			 ANFU_EINVAL);
-	assert_int_equal(anfu_hkdf(ANFU_HASH_SHA256, "k", 1, NULL, 0, NULL, 0, out, sizeof(out) - 1),
-			 0);
+	assert_int_equal(
+		anfu_hkdf(ANFU_HASH_SHA256, "k", 1, NULL, 0, NULL, 0, out, sizeof(out) - 1), 0);
 }
 
 /* ---- signatures ------------------------------------------------------- */
@@ -463,24 +463,24 @@ static void test_sigkey_from_pem_rejects_other_keys_and_garbage(void **state)
 #define GCM16_KEY "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"
 #define GCM16_IV "cafebabefacedbaddecaf888"
 #define GCM16_AAD "feedfacedeadbeeffeedfacedeadbeefabaddad2"
-#define GCM16_PT                                                                          \
-	"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"                \
+#define GCM16_PT                                                           \
+	"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72" \
 	"1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
-#define GCM16_CT_TAG                                                                      \
-	"522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"                \
-	"8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"                        \
+#define GCM16_CT_TAG                                                       \
+	"522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa" \
+	"8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"         \
 	"76fc6ece0f4e1768cddf8853bb2d551b"
 
 /* RFC 8998 appendix A.1 (SM4-GCM). */
 #define RFC8998_KEY "0123456789ABCDEFFEDCBA9876543210"
 #define RFC8998_IV "00001234567800000000ABCD"
 #define RFC8998_AAD "FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2"
-#define RFC8998_PT                                                                        \
-	"AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD"                \
+#define RFC8998_PT                                                         \
+	"AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD" \
 	"EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA"
-#define RFC8998_CT_TAG                                                                    \
-	"17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735"                \
-	"D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D"                \
+#define RFC8998_CT_TAG                                                     \
+	"17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735" \
+	"D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D" \
 	"83DE3541E4C2B58177E065A9BF7B62EC"
 
 struct aead_vector {
@@ -489,9 +489,9 @@ struct aead_vector {
 };
 
 static const struct aead_vector gcm16 = { ANFU_AEAD_AES256GCM, GCM16_KEY, GCM16_IV,
-					  GCM16_AAD, GCM16_PT, GCM16_CT_TAG };
+					  GCM16_AAD,	       GCM16_PT,  GCM16_CT_TAG };
 static const struct aead_vector rfc8998 = { ANFU_AEAD_SM4GCM, RFC8998_KEY, RFC8998_IV,
-					    RFC8998_AAD, RFC8998_PT, RFC8998_CT_TAG };
+					    RFC8998_AAD,      RFC8998_PT,  RFC8998_CT_TAG };
 
 struct aead_bytes {
 	uint8_t key[32], iv[12], aad[32], pt[80], ct[96];
@@ -593,7 +593,8 @@ static void test_aead_round_trips_empty_plaintext(void **state)
 	(void)state;
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(anfu_aead_seal(algs[i], key, iv, "aad", 3, NULL, 0, ct), 0);
-		assert_int_equal(anfu_aead_open(algs[i], key, iv, "aad", 3, ct, sizeof(ct), NULL), 0);
+		assert_int_equal(anfu_aead_open(algs[i], key, iv, "aad", 3, ct, sizeof(ct), NULL),
+				 0);
 		assert_int_equal(anfu_aead_open(algs[i], key, iv, "aae", 3, ct, sizeof(ct), NULL),
 				 ANFU_ECRYPTO);
 	}
@@ -702,18 +703,18 @@ struct hex_bad {
 static void test_hex_decode_rejects_non_canonical_input(void **state)
 {
 	static const struct hex_bad cases[] = {
-		{ "ABCD", 2 }, { "aBcd", 2 }, { "abc", 2 },  { "abc", 1 },  { "abcdef", 2 },
-		{ "ab", 2 },   { "0g", 1 },   { "/0", 1 },   { ":0", 1 },   { "`0", 1 },
-		{ " 0", 1 },   { "0x", 1 },   { "G0", 1 },   { "@0", 1 },
+		{ "ABCD", 2 }, { "aBcd", 2 }, { "abc", 2 }, { "abc", 1 }, { "abcdef", 2 },
+		{ "ab", 2 },   { "0g", 1 },   { "/0", 1 },  { ":0", 1 },  { "`0", 1 },
+		{ " 0", 1 },   { "0x", 1 },   { "G0", 1 },  { "@0", 1 },
 	};
 	uint8_t out[4] = { 0x11, 0x22, 0x33, 0x44 };
 	const uint8_t before[4] = { 0x11, 0x22, 0x33, 0x44 };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(anfu_hex_decode(cases[i].hex, strlen(cases[i].hex), out,
-						 cases[i].outlen),
-				 ANFU_EINVAL);
+		assert_int_equal(
+			anfu_hex_decode(cases[i].hex, strlen(cases[i].hex), out, cases[i].outlen),
+			ANFU_EINVAL);
 		assert_memory_equal(out, before, sizeof(out));
 	}
 	/* An embedded NUL is a character like any other. */
@@ -737,8 +738,9 @@ static void test_hex_decode_accepts_all_256_byte_values(void **state)
 static void test_base64_rfc4648_vectors(void **state)
 {
 	static const char *plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
-	static const char *enc[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-				     "Zm9vYmFy" };
+	static const char *enc[] = {
+		"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"
+	};
 
 	(void)state;
 	for (size_t i = 0; i < 7; i++) {
@@ -781,9 +783,8 @@ static void test_base64_round_trips_binary(void **state)
 static void test_base64_decode_rejects_non_canonical_input(void **state)
 {
 	static const char *bad[] = {
-		"Zh==",      "Zm9=",     "Zg",        "Zg=",       "Zg===",     "Zm9vYg=\n",
-		"Zm9v\nYmFy", " Zm9v",   "Zm9v ",     "Zm-v",      "Zm_v",      "Z===",
-		"====",      "Zm9vYmFy=", "=Zm9",     "Zg==Zg==",
+		"Zh==",	 "Zm9=", "Zg",	 "Zg=",	 "Zg===", "Zm9vYg=\n", "Zm9v\nYmFy", " Zm9v",
+		"Zm9v ", "Zm-v", "Zm_v", "Z===", "====",  "Zm9vYmFy=", "=Zm9",	     "Zg==Zg==",
 	};
 	uint8_t *d = (uint8_t *)"unchanged";
 	size_t n = 7;

@@ -23,26 +23,16 @@ static const struct {
 	int status;
 	const char *code;
 } expected[] = {
-	{ ANFU_EINVAL, 400, "invalid_request" },
-	{ ANFU_ENOTFOUND, 404, "not_found" },
-	{ ANFU_EEXIST, 409, "already_exists" },
-	{ ANFU_ECONFLICT, 409, "conflict" },
-	{ ANFU_ELIMIT, 413, "payload_too_large" },
-	{ ANFU_EIO, 503, "unavailable" },
-	{ ANFU_EBUSY, 503, "unavailable" },
-	{ ANFU_ECRYPTO, 500, "internal_error" },
-	{ ANFU_EAUDIT, 503, "audit_unavailable" },
-	{ ANFU_EPERM, 403, "forbidden" },
-	{ ANFU_EAUTH, 401, "unauthorized" },
-	{ ANFU_ESCHEMA, 503, "unavailable" },
-	{ ANFU_ECORRUPT, 500, "internal_error" },
-	{ ANFU_EFULL, 503, "storage_full" },
-	{ ANFU_ERANGE, 400, "field_out_of_range" },
-	{ ANFU_ELOCKED, 423, "locked" },
-	{ ANFU_EEXPIRED, 401, "expired" },
-	{ ANFU_ERATE, 429, "too_many_requests" },
-	{ ANFU_EOVERLOAD, 503, "overloaded" },
-	{ ANFU_EINTERNAL, 500, "internal_error" },
+	{ ANFU_EINVAL, 400, "invalid_request" },    { ANFU_ENOTFOUND, 404, "not_found" },
+	{ ANFU_EEXIST, 409, "already_exists" },	    { ANFU_ECONFLICT, 409, "conflict" },
+	{ ANFU_ELIMIT, 413, "payload_too_large" },  { ANFU_EIO, 503, "unavailable" },
+	{ ANFU_EBUSY, 503, "unavailable" },	    { ANFU_ECRYPTO, 500, "internal_error" },
+	{ ANFU_EAUDIT, 503, "audit_unavailable" },  { ANFU_EPERM, 403, "forbidden" },
+	{ ANFU_EAUTH, 401, "unauthorized" },	    { ANFU_ESCHEMA, 503, "unavailable" },
+	{ ANFU_ECORRUPT, 500, "internal_error" },   { ANFU_EFULL, 503, "storage_full" },
+	{ ANFU_ERANGE, 400, "field_out_of_range" }, { ANFU_ELOCKED, 423, "locked" },
+	{ ANFU_EEXPIRED, 401, "expired" },	    { ANFU_ERATE, 429, "too_many_requests" },
+	{ ANFU_EOVERLOAD, 503, "overloaded" },	    { ANFU_EINTERNAL, 500, "internal_error" },
 };
 
 /* req: WEB-ERR-01 */
@@ -154,7 +144,8 @@ static void test_codes_are_unique_and_lower_snake(void **state)
 
 		assert_int_equal(anfu_http_error_row(i, &a, &s), 0);
 		for (const char *p = a; *p; p++)
-			assert_true((*p >= 'a' && *p <= 'z') || *p == '_' || (*p >= '0' && *p <= '9'));
+			assert_true((*p >= 'a' && *p <= 'z') || *p == '_' ||
+				    (*p >= '0' && *p <= '9'));
 		for (size_t j = i + 1; j < anfu_http_error_count(); j++) {
 			assert_int_equal(anfu_http_error_row(j, &b, &s), 0);
 			assert_string_not_equal(a, b);
@@ -169,9 +160,9 @@ static json_t *render(const char *code, int status, const char *lang, const char
 	json_t *v;
 
 	anfu_buf_init(&b, 4096);
-	assert_int_equal(anfu_http_error_render(code, status, lang, field,
-						"req_0123456789abcdefghijkl", &b),
-			 0);
+	assert_int_equal(
+		anfu_http_error_render(code, status, lang, field, "req_0123456789abcdefghijkl", &b),
+		0);
 	v = json_loads(b.data, 0, &je);
 	assert_non_null(v);
 	anfu_buf_free(&b);

@@ -257,11 +257,11 @@ struct call {
 	size_t body_len;
 	const char *ctype;
 	const char *header; /* one extra request header, or NULL */
-	long tls;           /* CURLOPT_SSLVERSION, 0 = default */
+	long tls;	    /* CURLOPT_SSLVERSION, 0 = default */
 	bool chunked;
 	bool plain_http;
-	int port;           /* 0 = the fixture's */
-	const char *host;   /* NULL = 127.0.0.1 */
+	int port;	  /* 0 = the fixture's */
+	const char *host; /* NULL = 127.0.0.1 */
 };
 
 struct reply {
@@ -357,8 +357,11 @@ static void get(struct fx *f, const char *path, struct reply *out)
 
 static void post_json(struct fx *f, const char *path, const char *body, struct reply *out)
 {
-	const struct call c = { .method = "POST", .path = path, .body = body,
-				.body_len = strlen(body), .ctype = "application/json" };
+	const struct call c = { .method = "POST",
+				.path = path,
+				.body = body,
+				.body_len = strlen(body),
+				.ctype = "application/json" };
 
 	run(f, &c, out);
 }
@@ -540,8 +543,11 @@ static void test_body_over_limit_is_413(void **state)
 {
 	struct fx *f = *state;
 	char body[1100];
-	struct call c = { .method = "POST", .path = "/api/v1/echo", .body = body,
-			  .body_len = sizeof(body), .ctype = "application/json" };
+	struct call c = { .method = "POST",
+			  .path = "/api/v1/echo",
+			  .body = body,
+			  .body_len = sizeof(body),
+			  .ctype = "application/json" };
 	struct reply r;
 
 	start(f);
@@ -556,8 +562,11 @@ static void test_chunked_body_over_limit_is_413(void **state)
 {
 	struct fx *f = *state;
 	char body[1500];
-	struct call c = { .method = "POST", .path = "/api/v1/echo", .body = body,
-			  .ctype = "application/json", .chunked = true };
+	struct call c = { .method = "POST",
+			  .path = "/api/v1/echo",
+			  .body = body,
+			  .ctype = "application/json",
+			  .chunked = true };
 	struct reply r;
 
 	start(f);
@@ -586,8 +595,11 @@ static void test_body_at_limit_is_accepted(void **state)
 static void test_wrong_content_type_is_415(void **state)
 {
 	struct fx *f = *state;
-	const struct call c = { .method = "POST", .path = "/api/v1/echo", .body = "{}",
-				.body_len = 2, .ctype = "text/plain" };
+	const struct call c = { .method = "POST",
+				.path = "/api/v1/echo",
+				.body = "{}",
+				.body_len = 2,
+				.ctype = "text/plain" };
 	struct reply r;
 
 	start(f);
@@ -599,8 +611,10 @@ static void test_wrong_content_type_is_415(void **state)
 static void test_json_content_type_with_charset_is_accepted(void **state)
 {
 	struct fx *f = *state;
-	const struct call c = { .method = "POST", .path = "/api/v1/echo",
-				.body = "{\"name\":\"a\"}", .body_len = 12,
+	const struct call c = { .method = "POST",
+				.path = "/api/v1/echo",
+				.body = "{\"name\":\"a\"}",
+				.body_len = 12,
 				.ctype = "Application/JSON; charset=UTF-8" };
 	struct reply r;
 

@@ -56,10 +56,12 @@
 #define PHONE3 "13852947160" /* no runs of digits: personal-data rule test */
 
 /* Where requests come from: the main listener, and the admin one. */
-static const struct anfu_iam_ctx web = { "198.51.100.7", "Mozilla/5.0 (test)", "dev_a",
-					 "req_1", "en", false };
-static const struct anfu_iam_ctx adm = { "10.0.0.5", "Mozilla/5.0 (console)", "dev_c",
-					 "req_2", "en", true };
+static const struct anfu_iam_ctx web = { "198.51.100.7", "Mozilla/5.0 (test)",
+					 "dev_a",	 "req_1",
+					 "en",		 false };
+static const struct anfu_iam_ctx adm = { "10.0.0.5", "Mozilla/5.0 (console)",
+					 "dev_c",    "req_2",
+					 "en",	     true };
 
 /* sessions.on_limit as configured: a test points it at a literal, so the
  * teardown puts the configuration's own string back before it is freed. */
@@ -110,8 +112,8 @@ static void make_user(struct anfu_fixture *f, const struct user_spec *s, char id
 	char norm[256], hash[ANFU_PWHASH_STR_LEN], reason[128];
 	const char *kind = NULL, *rule = NULL;
 	struct iam_new_user nu = { 0 };
-	enum anfu_role_class cls = s->kind == ANFU_USER_STAFF ? ANFU_CLASS_OPERATOR
-							       : ANFU_CLASS_CUSTOMER;
+	enum anfu_role_class cls =
+		s->kind == ANFU_USER_STAFF ? ANFU_CLASS_OPERATOR : ANFU_CLASS_CUSTOMER;
 
 	assert_int_equal(anfu_pwpolicy_check(&f->cfg->password[cls], s->password,
 					     strlen(s->password), NULL, &rule),
@@ -277,8 +279,8 @@ static char *notice_body(struct anfu_fixture *f, const char *kind, const char *c
 	{
 		struct anfu_param q[1] = { iam_ps(id) };
 		assert_int_equal(anfu_db_exec(f->db,
-					      "SELECT body_enc FROM notify_message WHERE id = $1", q,
-					      1, ct_cb, ct, NULL),
+					      "SELECT body_enc FROM notify_message WHERE id = $1",
+					      q, 1, ct_cb, ct, NULL),
 				 0);
 	}
 	assert_int_equal(anfu_vault_open_field(f->vault, f->db, "notify.body", id, ct, &body, &len),
@@ -321,11 +323,12 @@ static void set_totp(struct anfu_fixture *f, const char *uid, char secret[64])
 	assert_int_equal(anfu_vault_seal(f->vault, "totp", uid, secret, strlen(secret), &enc), 0);
 	{
 		struct anfu_param p[2] = { iam_ps(enc), iam_ps(uid) };
-		assert_int_equal(anfu_db_exec(f->db,
-					      "UPDATE iam_user SET totp_enc = $1, totp_confirmed = 1"
-					      " WHERE id = $2",
-					      p, 2, NULL, NULL, NULL),
-				 0);
+		assert_int_equal(
+			anfu_db_exec(f->db,
+				     "UPDATE iam_user SET totp_enc = $1, totp_confirmed = 1"
+				     " WHERE id = $2",
+				     p, 2, NULL, NULL, NULL),
+			0);
 	}
 	free(enc);
 }
@@ -427,8 +430,9 @@ static void test_timed_lock_over_at_30_minutes_not_29_59(void **state)
 	assert_int_equal(mfa_sms(f, &web, &res, false, &res, NULL), 0);
 	assert_int_equal(login(f, &web, PHONE1, PW2, &res, NULL), ANFU_EAUTH);
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", a), 1);
-	assert_int_equal(user_int(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1"
-				     " AND status = 'active'",
+	assert_int_equal(user_int(f,
+				  "SELECT COUNT(*) FROM iam_user WHERE id = $1"
+				  " AND status = 'active'",
 				  a),
 			 1);
 }
@@ -450,8 +454,9 @@ static void test_staff_locked_after_three_until_unlocked(void **state)
 		assert_int_equal(login(f, &adm, "olivia", PW2, &res, NULL), ANFU_EAUTH);
 	anfu_clock_advance_ms(7 * DAY_MS);
 	assert_int_equal(login(f, &adm, "olivia", PW1, &res, NULL), ANFU_EAUTH);
-	assert_int_equal(user_int(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND status ="
-				     " 'locked' AND locked_until_ms IS NULL",
+	assert_int_equal(user_int(f,
+				  "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND status ="
+				  " 'locked' AND locked_until_ms IS NULL",
 				  b),
 			 1);
 	assert_int_equal(notices(f, "lockout_staff"), 1);
@@ -498,8 +503,8 @@ static void test_unknown_locked_disabled_and_wrong_listener_look_the_same(void *
 	{
 		struct anfu_param p[2] = { iam_ps(a), ANFU_PI(anfu_clock_now_ms()) };
 		assert_int_equal(anfu_db_exec(f->db,
-					      "UPDATE iam_user SET expires_ms = $2 WHERE id = $1", p,
-					      2, NULL, NULL, NULL),
+					      "UPDATE iam_user SET expires_ms = $2 WHERE id = $1",
+					      p, 2, NULL, NULL, NULL),
 				 0);
 	}
 	e.code = NULL;
@@ -575,8 +580,8 @@ static void test_login_names_are_case_insensitive(void **state)
 {
 	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
-	struct user_spec s = { ANFU_USER_CUSTOMER, "Alice@Example.CN", PW1, NULL,
-			       "alice@example.cn", "customer", false };
+	struct user_spec s = { ANFU_USER_CUSTOMER, "Alice@Example.CN", PW1,  NULL,
+			       "alice@example.cn", "customer",	       false };
 	char uid[ANFU_ID_MAX];
 	struct iam_new_user dup = { 0 };
 	char id2[ANFU_ID_MAX];
@@ -644,8 +649,7 @@ static void test_mfa_with_totp_regenerates_session_and_refuses_replay(void **sta
 	/* The same code again, on a new login: refused, and it counts. */
 	assert_int_equal(login(f, &web, PHONE1, PW1, &r1, NULL), 0);
 	assert_int_equal(auth(f, &web, r1.session, &p, NULL), 0);
-	assert_int_equal(anfu_iam_mfa(f->iam, &web, &p, "totp", code, false, &r2, &e),
-			 ANFU_EAUTH);
+	assert_int_equal(anfu_iam_mfa(f->iam, &web, &p, "totp", code, false, &r2, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "code_invalid");
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 1);
 	assert_int_equal(fixture_audits(f->db, "auth.mfa_failed"), 1);
@@ -863,7 +867,8 @@ static void test_routes_check_state_and_permission(void **state)
 	/* No cookie, a made-up one, or one of the other listener. */
 	assert_int_equal(auth(f, &web, NULL, &p, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "unauthorized");
-	assert_int_equal(auth(f, &web, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	assert_int_equal(auth(f, &web,
+			      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 			      &p, &e),
 			 ANFU_EAUTH);
 	assert_int_equal(auth(f, &adm, res.session, &p, &e), ANFU_EAUTH);
@@ -940,15 +945,15 @@ static void test_logout_and_own_sessions_only(void **state)
 	pa.mfa_ms = anfu_clock_now_ms(); /* as anfu_iam_step_up records it */
 	assert_int_equal(anfu_iam_my_devices(f->iam, &web, &pb, &list), 0);
 	assert_int_equal(json_array_size(list), 1);
-	assert_int_equal(anfu_iam_remove_device(f->iam, &web, &pa,
-						json_string_value(json_object_get(
-							json_array_get(list, 0), "id")),
-						&e),
+	assert_int_equal(anfu_iam_remove_device(
+				 f->iam, &web, &pa,
+				 json_string_value(json_object_get(json_array_get(list, 0), "id")),
+				 &e),
 			 ANFU_ENOTFOUND);
-	assert_int_equal(anfu_iam_remove_device(f->iam, &web, &pb,
-						json_string_value(json_object_get(
-							json_array_get(list, 0), "id")),
-						&e),
+	assert_int_equal(anfu_iam_remove_device(
+				 f->iam, &web, &pb,
+				 json_string_value(json_object_get(json_array_get(list, 0), "id")),
+				 &e),
 			 0);
 	json_decref(list);
 	assert_int_equal(anfu_iam_my_logins(f->iam, &web, &pb, 10, &list), 0);
@@ -978,12 +983,14 @@ static void test_change_password_rules_history_and_step_up(void **state)
 	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &rn, &e), ANFU_EPERM);
 	assert_string_equal(e.code, "step_up_required");
 	p.mfa_ms = anfu_clock_now_ms(); /* as anfu_iam_step_up records it */
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, "Ab1!", &rn, &e), ANFU_EINVAL);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, "Ab1!", &rn, &e),
+			 ANFU_EINVAL);
 	assert_string_equal(e.code, "password_too_short");
 	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, "Kx9#Mq947160", &rn, &e),
 			 ANFU_EINVAL);
 	assert_string_equal(e.code, "password_personal_data");
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW1, &rn, &e), ANFU_EINVAL);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW1, &rn, &e),
+			 ANFU_EINVAL);
 	assert_string_equal(e.code, "password_reused");
 	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW3, PW2, &rn, &e), ANFU_EAUTH);
 	assert_string_equal(e.code, "invalid_credentials");
@@ -1013,7 +1020,8 @@ static void test_change_password_rules_history_and_step_up(void **state)
 	/* The old password stays in the history. */
 	p.mfa_ms = anfu_clock_now_ms();
 	anfu_clock_advance_ms(1000);
-	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW2, PW1, &rn, &e), ANFU_EINVAL);
+	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW2, PW1, &rn, &e),
+			 ANFU_EINVAL);
 	assert_string_equal(e.code, "password_reused");
 	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW2, PW3, &rn, &e), 0);
 	assert_int_equal(login(f, &web, PHONE3, PW3, &res, NULL), 0);
@@ -1154,7 +1162,8 @@ static void test_payment_password_locks_payments(void **state)
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, "582947", &e),
 			 ANFU_ECONFLICT);
 	assert_string_equal(e.code, "payment_password_unset");
-	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, "123456", &e), ANFU_EINVAL);
+	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, "123456", &e),
+			 ANFU_EINVAL);
 	assert_string_equal(e.code, "pin_sequence");
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, "582947", &e), 0);
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, "582947", &e), 0);
@@ -1311,8 +1320,8 @@ static int register_with_code(struct anfu_fixture *f, const char *login_name, co
 {
 	char idx[IAM_HASH_HEX], id[ANFU_ID_MAX], code[8];
 	struct anfu_code_issue ci = { ANFU_CODE_REGISTER, channel, idx, NULL, idx, 300000, 0 };
-	struct anfu_register_req req = { login_name, code, PW2, "alice1", "张三",
-					 "11010519491231002X" };
+	struct anfu_register_req req = { login_name, code,   PW2,
+					 "alice1",   "张三", "11010519491231002X" };
 	int64_t exp;
 
 	anfu_clock_advance_ms(60000); /* a code per minute, like code_resend */
@@ -1498,9 +1507,8 @@ static void test_binding_a_phone_and_an_email(void **state)
 			 ANFU_EAUTH);
 	/* A new phone: the old one is told, the audit record is masked. */
 	bind_code(f, &p, "sms", "13700004444", code);
-	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "phone", "13700004444", code, &v,
-					       &e),
-			 0);
+	assert_int_equal(
+		anfu_iam_bind_contact(f->iam, &web, &p, "phone", "13700004444", code, &v, &e), 0);
 	assert_string_equal(v.phone, "****4444");
 	body = notice_body(f, "binding_changed", "sms");
 	assert_non_null(strstr(body, "****4444"));
@@ -1521,9 +1529,9 @@ static void test_binding_a_phone_and_an_email(void **state)
 	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
 	e.code = NULL;
-	assert_int_equal(anfu_iam_bind_contact(f->iam, &web, &p, "phone", "13700005555", "123456",
-					       &v, &e),
-			 ANFU_EPERM);
+	assert_int_equal(
+		anfu_iam_bind_contact(f->iam, &web, &p, "phone", "13700005555", "123456", &v, &e),
+		ANFU_EPERM);
 	assert_string_equal(e.code, "step_up_required");
 	assert_int_equal(fixture_count(f->db,
 				       "SELECT COUNT(*) FROM audit_log WHERE action = $1"
@@ -1594,9 +1602,9 @@ static void test_forced_password_change_is_recorded_as_such(void **state)
 	admin.mfa_ms = anfu_clock_now_ms();
 	admin.nperms = 1;
 	(void)snprintf(admin.perms[0], sizeof(admin.perms[0]), "%s", "iam.user.force_password");
-	assert_int_equal(anfu_iam_admin_act(f->iam, &adm, &admin, uid, "force_password_change",
-					    "leak", &e),
-			 0);
+	assert_int_equal(
+		anfu_iam_admin_act(f->iam, &adm, &admin, uid, "force_password_change", "leak", &e),
+		0);
 	assert_int_equal(notices(f, "password_change_forced"), 2); /* phone and email */
 	assert_true(user_int(f, "SELECT pwd_forced_ms FROM iam_user WHERE id = $1", uid) > 0);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &first, NULL), 0);
@@ -1611,8 +1619,9 @@ static void test_forced_password_change_is_recorded_as_such(void **state)
 		     " ORDER BY changed_ms DESC, rowid DESC LIMIT 1",
 		     uid, reason);
 	assert_string_equal(reason, "admin_force");
-	assert_int_equal(user_int(f, "SELECT COUNT(*) FROM iam_user WHERE id = $1"
-				     " AND pwd_forced_ms IS NULL AND pwd_must_change = 0",
+	assert_int_equal(user_int(f,
+				  "SELECT COUNT(*) FROM iam_user WHERE id = $1"
+				  " AND pwd_forced_ms IS NULL AND pwd_must_change = 0",
 				  uid),
 			 1);
 }
@@ -1659,14 +1668,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_staff_locked_after_three_until_unlocked, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
-			test_unknown_locked_disabled_and_wrong_listener_look_the_same, setup, teardown),
+			test_unknown_locked_disabled_and_wrong_listener_look_the_same, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_login_needs_a_live_single_use_captcha, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_credential_stuffing_is_throttled_and_recorded_once,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_credential_stuffing_is_throttled_and_recorded_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_names_are_case_insensitive, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_audit_failure_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_failure_changes_nothing, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_mfa_with_totp_regenerates_session_and_refuses_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_codes_count_toward_the_lock, setup,
@@ -1677,8 +1688,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_session_ends_at_its_absolute_lifetime, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_session_limit_ends_the_oldest_with_notice, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_session_limit_ends_the_oldest_with_notice,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_changing_requests_need_the_csrf_token,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routes_check_state_and_permission, setup,
@@ -1686,20 +1697,22 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_binding_change_ends_the_session_under_enhanced,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logout_and_own_sessions_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_change_password_rules_history_and_step_up, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_change_password_rules_history_and_step_up,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_step_up_records_the_factor_and_rotates_the_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_staff_first_login_changes_password_and_enrols_totp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_password_expiry_reminder_and_forced_change, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_payment_password_locks_payments, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_purge_job_ends_idle_sessions_and_drops_spent_rows,
+		cmocka_unit_test_setup_teardown(test_password_expiry_reminder_and_forced_change,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_payment_password_locks_payments, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_purge_job_ends_idle_sessions_and_drops_spent_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_with_two_factors, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_reset_of_unknown_or_single_factor_account_looks_the_same, setup, teardown),
+			test_reset_of_unknown_or_single_factor_account_looks_the_same, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_registration_and_duplicate_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_registration_reports_the_failed_password_rule,

@@ -123,9 +123,8 @@ static void test_monthly_job_runs_when_the_clock_passes_it_and_not_before(void *
 	struct sched_row s;
 
 	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
-	assert_int_equal(anfu_jobs_add(j, "iam.account_review", MONTH_MS, MONTH_MS, count_job,
-				       &monthly),
-			 0);
+	assert_int_equal(
+		anfu_jobs_add(j, "iam.account_review", MONTH_MS, MONTH_MS, count_job, &monthly), 0);
 	assert_int_equal(anfu_jobs_add(j, "probe", 1, 0, count_job, &probe), 0);
 	assert_int_equal(anfu_jobs_start(j), 0);
 	s = sched(f, "iam.account_review");

@@ -69,8 +69,7 @@ static int decode_len(struct fixture *f, const char *body, size_t len)
 	memset(&f->req, 0, sizeof(f->req));
 	f->err.code = NULL;
 	memset(f->err.field, 'Z', sizeof(f->err.field));
-	return anfu_json_decode(f->arena, &lim, body, len, pay_fields, NFIELDS, &f->req,
-				&f->err);
+	return anfu_json_decode(f->arena, &lim, body, len, pay_fields, NFIELDS, &f->req, &f->err);
 }
 
 static int decode(struct fixture *f, const char *body)
@@ -79,8 +78,7 @@ static int decode(struct fixture *f, const char *body)
 }
 
 /* Asserts that decoding body fails with code and names field. */
-static void expect_error(struct fixture *f, const char *body, const char *code,
-			 const char *field)
+static void expect_error(struct fixture *f, const char *body, const char *code, const char *field)
 {
 	int r = decode(f, body);
 
@@ -222,8 +220,8 @@ static void test_json_decode_checks_int_range(void **state)
 	expect_error(f, "{\"name\":\"a\",\"amount\":-1}", ANFU_JERR_OUT_OF_RANGE, "amount");
 	expect_error(f, "{\"name\":\"a\",\"amount\":9223372036854775807}", ANFU_JERR_OUT_OF_RANGE,
 		     "amount");
-	expect_error(f, "{\"name\":\"a\",\"amount\":-9223372036854775808}",
-		     ANFU_JERR_OUT_OF_RANGE, "amount");
+	expect_error(f, "{\"name\":\"a\",\"amount\":-9223372036854775808}", ANFU_JERR_OUT_OF_RANGE,
+		     "amount");
 }
 
 /* An integer beyond int64 is refused by the parser itself. */
@@ -247,8 +245,9 @@ static void test_json_decode_limits_string_in_code_points(void **state)
 			 0);
 	assert_int_equal(f->req.name.len, 12);
 	assert_int_equal(decode(f, "{\"name\":\"abcd\",\"amount\":1}"), 0);
-	expect_error(f, "{\"name\":\"\xe5\xae\x89\xe4\xbb\x98\xe5\xae\x89\xe4\xbb\x98\xe5\xae\x89\","
-			"\"amount\":1}",
+	expect_error(f,
+		     "{\"name\":\"\xe5\xae\x89\xe4\xbb\x98\xe5\xae\x89\xe4\xbb\x98\xe5\xae\x89\","
+		     "\"amount\":1}",
 		     ANFU_JERR_OUT_OF_RANGE, "name");
 	expect_error(f, "{\"name\":\"abcde\",\"amount\":1}", ANFU_JERR_OUT_OF_RANGE, "name");
 	/* Fewer than min (1) code points. */

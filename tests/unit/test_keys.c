@@ -137,7 +137,7 @@ static struct anfu_keys *init_and_load(const char *data, enum anfu_crypto_profil
 
 static const char *key_files[] = {
 	"keys/audit-signing.key", "keys/audit-signing.pub", "keys/master.key",
-	"tls/server.crt", "tls/server.key",
+	"tls/server.crt",	  "tls/server.key",
 };
 
 /* ---- init_dir ----------------------------------------------------------- */
@@ -808,9 +808,9 @@ static void test_tls_default_paths_are_under_tls(void **state)
 	assert_string_equal(cert, want);
 	path_of(want, sizeof(want), f->data, "tls/server.key");
 	assert_string_equal(key, want);
-	assert_int_equal(anfu_keys_tls_default_paths(f->data, cert, sizeof(cert), small,
-						     sizeof(small)),
-			 ANFU_ELIMIT);
+	assert_int_equal(
+		anfu_keys_tls_default_paths(f->data, cert, sizeof(cert), small, sizeof(small)),
+		ANFU_ELIMIT);
 	assert_string_equal(small, "same");
 }
 

@@ -81,7 +81,8 @@ static const struct mask_case cases[] = {
 	{ "DATA-MASK-05", anfu_mask_address, "浙江省杭州市西湖区文三路90号",
 	  "浙江省杭州市西湖区****" },
 	{ "DATA-MASK-05", anfu_mask_address, "北京市朝阳区建国路1号", "北京市朝阳区****" },
-	{ "DATA-MASK-05", anfu_mask_address, "浙江省杭州市淳安县千岛湖镇", "浙江省杭州市淳安县****" },
+	{ "DATA-MASK-05", anfu_mask_address, "浙江省杭州市淳安县千岛湖镇",
+	  "浙江省杭州市淳安县****" },
 	{ "DATA-MASK-05", anfu_mask_address, "内蒙古自治区呼伦贝尔市鄂温克族自治旗巴彦托海镇",
 	  "内蒙古自治区呼伦贝尔市鄂温克族自治旗****" },
 	{ "DATA-MASK-05", anfu_mask_address, "广西壮族自治区南宁市青秀区民族大道100号",
@@ -135,8 +136,8 @@ static void test_mask_table(void **state)
 		memset(out, SENTINEL, sizeof(out));
 		r = c->fn(c->in, strlen(c->in), out, sizeof(out));
 		if (c->want && (r != 0 || strcmp(out, c->want) != 0))
-			fail_msg("%s row %zu \"%s\": got %d \"%.*s\", want \"%s\"", c->req, i, c->in,
-				 r, r == 0 ? (int)strlen(out) : 0, out, c->want);
+			fail_msg("%s row %zu \"%s\": got %d \"%.*s\", want \"%s\"", c->req, i,
+				 c->in, r, r == 0 ? (int)strlen(out) : 0, out, c->want);
 		if (!c->want && (r != ANFU_EINVAL || !untouched(out, sizeof(out))))
 			fail_msg("%s row %zu \"%s\": got %d, want EINVAL and out untouched", c->req,
 				 i, c->in, r);
@@ -181,7 +182,7 @@ static void test_mask_reads_only_len_bytes(void **state)
 static void test_mask_null_input_is_einval(void **state)
 {
 	static const mask_fn fns[] = {
-		anfu_mask_mobile, anfu_mask_landline, anfu_mask_email, anfu_mask_nickname,
+		anfu_mask_mobile,  anfu_mask_landline,	anfu_mask_email,     anfu_mask_nickname,
 		anfu_mask_address, anfu_mask_id_number, anfu_mask_bank_card, anfu_mask_name,
 	};
 	char out[ANFU_MASK_MAX];

@@ -56,8 +56,7 @@ static int64_t schema_objects(struct anfu_db *db)
 {
 	int64_t n = -1;
 
-	assert_int_equal(anfu_db_query_int(db, "SELECT count(*) FROM sqlite_master", NULL, 0,
-					   &n),
+	assert_int_equal(anfu_db_query_int(db, "SELECT count(*) FROM sqlite_master", NULL, 0, &n),
 			 0);
 	return n;
 }
@@ -84,8 +83,7 @@ static void test_latest_is_the_last_compiled_migration(void **state)
 	(void)state;
 	assert_true(anfu_migrations_count >= 1);
 	assert_int_equal(anfu_migrations[0].version, 1);
-	assert_int_equal(anfu_migrate_latest(),
-			 anfu_migrations[anfu_migrations_count - 1].version);
+	assert_int_equal(anfu_migrate_latest(), anfu_migrations[anfu_migrations_count - 1].version);
 	for (size_t i = 0; i < anfu_migrations_count; i++) {
 		assert_int_equal(anfu_migrations[i].version, (int)i + 1);
 		assert_non_null(anfu_migrations[i].sql);
@@ -115,9 +113,8 @@ static void test_fresh_database_is_migrated_to_latest(void **state)
 	assert_int_equal(v, anfu_migrate_latest());
 	assert_int_equal(h.calls, anfu_migrate_latest());
 	assert_true(h.in_tx);
-	assert_int_equal(anfu_db_query_int(f->db, "SELECT count(*) FROM schema_version", NULL, 0,
-					   &n),
-			 0);
+	assert_int_equal(
+		anfu_db_query_int(f->db, "SELECT count(*) FROM schema_version", NULL, 0, &n), 0);
 	assert_int_equal(n, anfu_migrate_latest());
 	/* The dialect part ran too: the audit triggers exist. */
 	assert_int_equal(anfu_db_query_int(f->db,
@@ -181,9 +178,8 @@ static void test_newer_database_is_refused_unchanged(void **state)
 	assert_int_equal(from, -1);
 	assert_int_equal(to, -1);
 	assert_int_equal(schema_objects(f->db), objects);
-	assert_int_equal(anfu_db_query_int(f->db, "SELECT count(*) FROM schema_version", NULL, 0,
-					   &rows),
-			 0);
+	assert_int_equal(
+		anfu_db_query_int(f->db, "SELECT count(*) FROM schema_version", NULL, 0, &rows), 0);
 	assert_int_equal(rows, anfu_migrate_latest() + 1);
 }
 

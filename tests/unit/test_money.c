@@ -19,7 +19,11 @@
 
 #define SENTINEL ((int64_t)0x5a5a5a5a5a5a5a5a)
 
-enum op { ADD, SUB, MUL };
+enum op {
+	ADD,
+	SUB,
+	MUL
+};
 
 struct arith_case {
 	enum op op;
@@ -130,9 +134,8 @@ static void check_muldiv(const struct muldiv_case *c, size_t n)
 		int r = anfu_money_muldiv(c[i].a, c[i].num, c[i].den, &out);
 
 		if (r != c[i].want_r)
-			fail_msg("case %zu (%lld*%lld/%lld): r=%d want %d", i,
-				 (long long)c[i].a, (long long)c[i].num, (long long)c[i].den, r,
-				 c[i].want_r);
+			fail_msg("case %zu (%lld*%lld/%lld): r=%d want %d", i, (long long)c[i].a,
+				 (long long)c[i].num, (long long)c[i].den, r, c[i].want_r);
 		if (r == 0 && out != c[i].want)
 			fail_msg("case %zu (%lld*%lld/%lld): got %lld want %lld", i,
 				 (long long)c[i].a, (long long)c[i].num, (long long)c[i].den,
@@ -156,7 +159,7 @@ static void test_money_muldiv_rounds_half_away_from_zero(void **state)
 		{ -1, 1, 2, 0, -1 },
 		{ 7, 1, 2, 0, 4 },
 		{ -7, 1, 2, 0, -4 },
-		{ 25, 1, 10, 0, 3 },  /* 2.5 */
+		{ 25, 1, 10, 0, 3 },   /* 2.5 */
 		{ -25, 1, 10, 0, -3 }, /* -2.5 */
 		/* below .5 goes toward zero, above .5 away from it */
 		{ 1, 1, 3, 0, 0 },
@@ -207,10 +210,8 @@ static void test_money_muldiv_refuses_overflow(void **state)
 static void test_money_muldiv_refuses_nonpositive_denominator(void **state)
 {
 	static const struct muldiv_case cases[] = {
-		{ 100, 1, 0, ANFU_EINVAL, 0 },
-		{ 100, 1, -1, ANFU_EINVAL, 0 },
-		{ 100, 1, -2, ANFU_EINVAL, 0 },
-		{ 100, 1, INT64_MIN, ANFU_EINVAL, 0 },
+		{ 100, 1, 0, ANFU_EINVAL, 0 },	{ 100, 1, -1, ANFU_EINVAL, 0 },
+		{ 100, 1, -2, ANFU_EINVAL, 0 }, { 100, 1, INT64_MIN, ANFU_EINVAL, 0 },
 		{ 0, 0, 0, ANFU_EINVAL, 0 },
 	};
 
@@ -257,10 +258,19 @@ static void test_currency_exponent_of_known_and_unknown_codes(void **state)
 		const char *code;
 		int want;
 	} cases[] = {
-		{ "CNY", 2 }, { "USD", 2 }, { "HKD", 2 },        { "EUR", 2 },
-		{ "JPY", 0 }, { "KRW", 0 }, { "MOP", 2 },        { "cny", ANFU_EINVAL },
-		{ "XXX", ANFU_EINVAL },     { "CN", ANFU_EINVAL }, { "CNYX", ANFU_EINVAL },
-		{ "", ANFU_EINVAL },        { "RMB", ANFU_EINVAL },
+		{ "CNY", 2 },
+		{ "USD", 2 },
+		{ "HKD", 2 },
+		{ "EUR", 2 },
+		{ "JPY", 0 },
+		{ "KRW", 0 },
+		{ "MOP", 2 },
+		{ "cny", ANFU_EINVAL },
+		{ "XXX", ANFU_EINVAL },
+		{ "CN", ANFU_EINVAL },
+		{ "CNYX", ANFU_EINVAL },
+		{ "", ANFU_EINVAL },
+		{ "RMB", ANFU_EINVAL },
 	};
 
 	(void)state;
@@ -330,18 +340,30 @@ static void test_money_parse_accepts_decimal_amounts(void **state)
 static void test_money_parse_refuses_malformed_amounts(void **state)
 {
 	static const struct parse_case cases[] = {
-		{ "", 2, ANFU_EINVAL, 0 },      { "-", 2, ANFU_EINVAL, 0 },
-		{ ".5", 2, ANFU_EINVAL, 0 },    { "-.5", 2, ANFU_EINVAL, 0 },
-		{ "5.", 2, ANFU_EINVAL, 0 },    { "1.234", 2, ANFU_EINVAL, 0 },
-		{ "1.5", 0, ANFU_EINVAL, 0 },   { "01", 2, ANFU_EINVAL, 0 },
-		{ "00", 2, ANFU_EINVAL, 0 },    { "00.5", 2, ANFU_EINVAL, 0 },
-		{ "-01", 2, ANFU_EINVAL, 0 },   { "1e5", 2, ANFU_EINVAL, 0 },
-		{ " 1", 2, ANFU_EINVAL, 0 },    { "1 ", 2, ANFU_EINVAL, 0 },
-		{ "1,000", 2, ANFU_EINVAL, 0 }, { "+1", 2, ANFU_EINVAL, 0 },
-		{ "--1", 2, ANFU_EINVAL, 0 },   { "1-", 2, ANFU_EINVAL, 0 },
-		{ "1.2.3", 2, ANFU_EINVAL, 0 }, { "1..2", 2, ANFU_EINVAL, 0 },
-		{ "0x10", 2, ANFU_EINVAL, 0 },  { "\xef\xbc\x91", 2, ANFU_EINVAL, 0 }, /* fullwidth 1 */
-		{ "NaN", 2, ANFU_EINVAL, 0 },   { "1.5", -1, ANFU_EINVAL, 0 },
+		{ "", 2, ANFU_EINVAL, 0 },
+		{ "-", 2, ANFU_EINVAL, 0 },
+		{ ".5", 2, ANFU_EINVAL, 0 },
+		{ "-.5", 2, ANFU_EINVAL, 0 },
+		{ "5.", 2, ANFU_EINVAL, 0 },
+		{ "1.234", 2, ANFU_EINVAL, 0 },
+		{ "1.5", 0, ANFU_EINVAL, 0 },
+		{ "01", 2, ANFU_EINVAL, 0 },
+		{ "00", 2, ANFU_EINVAL, 0 },
+		{ "00.5", 2, ANFU_EINVAL, 0 },
+		{ "-01", 2, ANFU_EINVAL, 0 },
+		{ "1e5", 2, ANFU_EINVAL, 0 },
+		{ " 1", 2, ANFU_EINVAL, 0 },
+		{ "1 ", 2, ANFU_EINVAL, 0 },
+		{ "1,000", 2, ANFU_EINVAL, 0 },
+		{ "+1", 2, ANFU_EINVAL, 0 },
+		{ "--1", 2, ANFU_EINVAL, 0 },
+		{ "1-", 2, ANFU_EINVAL, 0 },
+		{ "1.2.3", 2, ANFU_EINVAL, 0 },
+		{ "1..2", 2, ANFU_EINVAL, 0 },
+		{ "0x10", 2, ANFU_EINVAL, 0 },
+		{ "\xef\xbc\x91", 2, ANFU_EINVAL, 0 }, /* fullwidth 1 */
+		{ "NaN", 2, ANFU_EINVAL, 0 },
+		{ "1.5", -1, ANFU_EINVAL, 0 },
 		{ "1.5", 7, ANFU_EINVAL, 0 },
 	};
 
@@ -415,8 +437,8 @@ static void test_money_format_writes_major_units(void **state)
 			fail_msg("%lld (exp %d): failed", (long long)cases[i].minor,
 				 cases[i].exponent);
 		if (strcmp(out, cases[i].want) != 0)
-			fail_msg("%lld (exp %d): got \"%s\" want \"%s\"",
-				 (long long)cases[i].minor, cases[i].exponent, out, cases[i].want);
+			fail_msg("%lld (exp %d): got \"%s\" want \"%s\"", (long long)cases[i].minor,
+				 cases[i].exponent, out, cases[i].want);
 	}
 }
 
@@ -450,9 +472,29 @@ static void test_money_format_refuses_bad_exponent(void **state)
 static void test_money_format_then_parse_round_trips(void **state)
 {
 	static const int64_t values[] = {
-		0, 1, -1, 9, -9, 10, -10, 99, -99, 100, -100, 101, -101, 1234, -1234,
-		1000000, -1000000, 123456789, -123456789, INT64_MAX, INT64_MIN,
-		INT64_MAX - 1, INT64_MIN + 1,
+		0,
+		1,
+		-1,
+		9,
+		-9,
+		10,
+		-10,
+		99,
+		-99,
+		100,
+		-100,
+		101,
+		-101,
+		1234,
+		-1234,
+		1000000,
+		-1000000,
+		123456789,
+		-123456789,
+		INT64_MAX,
+		INT64_MIN,
+		INT64_MAX - 1,
+		INT64_MIN + 1,
 	};
 	static const int exponents[] = { 0, 1, 2, 3, 6 };
 
@@ -463,9 +505,8 @@ static void test_money_format_then_parse_round_trips(void **state)
 			int64_t back = SENTINEL;
 			int r;
 
-			assert_int_equal(anfu_money_format(values[i], exponents[e], text,
-							   sizeof(text)),
-					 0);
+			assert_int_equal(
+				anfu_money_format(values[i], exponents[e], text, sizeof(text)), 0);
 			r = anfu_money_parse(anfu_str_c(text), exponents[e], &back);
 			if (r != 0 || back != values[i])
 				fail_msg("%lld (exp %d) -> \"%s\" -> r=%d %lld",

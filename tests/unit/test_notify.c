@@ -263,8 +263,12 @@ static int sink_start(struct fix *f)
 	f->sink = fork();
 	assert_true(f->sink >= 0);
 	if (f->sink == 0) {
-		char *argv[] = { (char *)"/usr/bin/python3", (char *)"-c", (char *)sink_py,
-				 f->sink_out, portfile, NULL };
+		char *argv[] = { (char *)"/usr/bin/python3",
+				 (char *)"-c",
+				 (char *)sink_py,
+				 f->sink_out,
+				 portfile,
+				 NULL };
 
 		execv(argv[0], argv);
 		_exit(127);
@@ -351,9 +355,8 @@ static void test_enqueue_refuses_bad_messages(void **state)
 	/* The limits themselves are accepted. */
 	big[NOTIFY_BODY_MAX] = '\0';
 	subject_max[NOTIFY_SUBJECT_MAX] = '\0';
-	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "code.login",
-					   subject_max, big),
-			 0);
+	assert_int_equal(
+		enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "code.login", subject_max, big), 0);
 	free(big);
 }
 
@@ -462,9 +465,9 @@ static void test_delivery_thread_sends_after_a_poke(void **state)
 
 	assert_int_equal(anfu_notify_start(f->fx->notify), 0);
 	assert_int_equal(anfu_notify_start(f->fx->notify), ANFU_EINVAL);
-	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "lockout", NULL,
-					   "您的账户已锁定"),
-			 0);
+	assert_int_equal(
+		enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "lockout", NULL, "您的账户已锁定"),
+		0);
 	anfu_notify_poke(f->fx->notify);
 	for (int i = 0; i < 500; i++) {
 		if (count_sql(f, "status = 'sent'") == 1)
@@ -494,16 +497,16 @@ static void test_email_reaches_a_real_smtp_sink(void **state)
 
 	(void)snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", sink_start(f));
 	configure(f, url);
-	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "code.login", subject,
-					   body),
-			 0);
+	assert_int_equal(
+		enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "code.login", subject, body), 0);
 	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 	assert_int_equal(sent, 1);
 	lines = read_jsonl(f->sink_out);
 	assert_int_equal(json_array_size(lines), 1);
 	m = json_array_get(lines, 0);
 	assert_string_equal(jstr(m, "mail_from"), "anfu@example.cn");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(m, "rcpt_tos"), 0)), EMAIL);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(m, "rcpt_tos"), 0)),
+			    EMAIL);
 	assert_string_equal(jstr(m, "subject"), subject);
 	assert_string_equal(jstr(m, "body"), body);
 	assert_string_equal(jstr(m, "content_type"), "text/plain");
@@ -514,15 +517,17 @@ static void test_email_reaches_a_real_smtp_sink(void **state)
 	assert_true(json_integer_value(json_object_get(m, "max_line")) <= 78);
 	h = json_object_get(m, "headers");
 	{
-		static const char *const want[] = { "Date", "From", "To", "Subject", "Message-ID",
-						    "MIME-Version", "Content-Type",
-						    "Content-Transfer-Encoding" };
+		static const char *const want[] = { "Date",	    "From",
+						    "To",	    "Subject",
+						    "Message-ID",   "MIME-Version",
+						    "Content-Type", "Content-Transfer-Encoding" };
 
 		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 			bool found = false;
 
 			for (size_t k = 0; k < json_array_size(h); k++)
-				found |= strcmp(json_string_value(json_array_get(h, k)), want[i]) == 0;
+				found |= strcmp(json_string_value(json_array_get(h, k)), want[i]) ==
+					 0;
 			assert_true(found);
 		}
 	}
@@ -541,8 +546,8 @@ static void test_refusing_relay_retries_with_doubling_delays_then_fails(void **s
 
 	(void)snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", closed_port());
 	configure(f, url);
-	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "new_device",
-					   "New device", "A new device signed in."),
+	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "new_device", "New device",
+					   "A new device signed in."),
 			 0);
 	for (int attempt = 1; attempt <= 3; attempt++) {
 		char where[160];
@@ -588,10 +593,8 @@ static void test_tampered_message_fails_without_retries(void **state)
 	struct fix *f = *state;
 	int sent = -1;
 
-	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL, "a"),
-			 0);
-	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL, "b"),
-			 0);
+	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL, "a"), 0);
+	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL, "b"), 0);
 	assert_int_equal(anfu_db_exec(f->fx->db,
 				      "UPDATE notify_message SET body_enc = (SELECT max(body_enc) "
 				      "FROM notify_message) WHERE body_enc <> (SELECT "
@@ -624,9 +627,9 @@ static void test_database_holds_no_plaintext_of_targets_or_texts(void **state)
 	};
 	char wal[160];
 
-	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL,
-					   "验证码 739184"),
-			 0);
+	assert_int_equal(
+		enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL, "验证码 739184"),
+		0);
 	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "code.reset",
 					   "账户锁定通知", "Reset code 551207"),
 			 0);
@@ -685,7 +688,8 @@ static void test_mail_format_encodes_subjects_and_bodies(void **state)
 
 			p += 10;
 			assert_non_null(end);
-			assert_int_equal(anfu_base64_decode(p, (size_t)(end - p), &raw, &rawlen), 0);
+			assert_int_equal(anfu_base64_decode(p, (size_t)(end - p), &raw, &rawlen),
+					 0);
 			assert_true(anfu_utf8_valid((const char *)raw, rawlen));
 			free(raw);
 			words++;
@@ -698,8 +702,8 @@ static void test_mail_format_encodes_subjects_and_bodies(void **state)
 			 0);
 	assert_non_null(strstr(b.data, "Subject: =?UTF-8?B?PT94Pz0=?=\r\n"));
 	anfu_buf_reset(&b);
-	assert_int_equal(notify_mail_format("anfu@example.cn", "a@b.cn>\r\nBcc: x@y.cn", "ntf_x",
-					    0, "s", "x", &b),
+	assert_int_equal(notify_mail_format("anfu@example.cn", "a@b.cn>\r\nBcc: x@y.cn", "ntf_x", 0,
+					    "s", "x", &b),
 			 ANFU_EINVAL);
 	assert_int_equal(notify_mail_format("anfu\n@example.cn", EMAIL, "ntf_x", 0, "s", "x", &b),
 			 ANFU_EINVAL);

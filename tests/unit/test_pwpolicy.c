@@ -257,7 +257,10 @@ static void test_pwpolicy_is_word(void **state)
 static void test_pwpolicy_strength_ordering(void **state)
 {
 	static const char *const ladder[] = {
-		"password", "Bluebird#5", GOOD, GOOD "-k8Px&w2",
+		"password",
+		"Bluebird#5",
+		GOOD,
+		GOOD "-k8Px&w2",
 	};
 	int prev = -1;
 

@@ -89,7 +89,7 @@ static void test_retry_after_is_seconds_until_next_token(void **state)
 	assert_int_equal(anfu_ratelimit_take(rl, AF_INET, ip_a, 0, &retry), 0);
 	assert_int_equal(retry, -1); /* untouched on success */
 	assert_int_equal(anfu_ratelimit_take(rl, AF_INET, ip_a, SEC / 4, &retry), ANFU_ERATE);
-	assert_int_equal(retry, 1);  /* 0.75 s rounds up */
+	assert_int_equal(retry, 1); /* 0.75 s rounds up */
 	/* Even one microsecond away is a whole second: never 0. */
 	assert_int_equal(anfu_ratelimit_take(rl, AF_INET, ip_a, SEC - 1, &retry), ANFU_ERATE);
 	assert_int_equal(retry, 1);

@@ -133,9 +133,9 @@ static void test_conflicting_roles_refused_in_both_orders(void **state)
 			assert_true(strlen(reason) > 0);
 			roles_of(f, id, roles);
 			assert_string_equal(roles, first);
-			assert_int_equal(anfu_rbac_check_grant(f->db, id, second, reason,
-							       sizeof(reason)),
-					 ANFU_ECONFLICT);
+			assert_int_equal(
+				anfu_rbac_check_grant(f->db, id, second, reason, sizeof(reason)),
+				ANFU_ECONFLICT);
 		}
 	}
 }
@@ -178,12 +178,13 @@ static void add_maker_checker_roles(struct anfu_fixture *f)
 		 "('maker_x', 'staff', 0, 'x'), ('checker_x', 'staff', 0, 'x'), "
 		 "('checker_y', 'staff', 0, 'y'), ('both_x', 'staff', 0, 'x')",
 		 NULL, 0);
-	exec_sql(f,
-		 "INSERT INTO iam_role_permission (role, permission) VALUES "
-		 "('maker_x', 'test.approval.x.request'), ('checker_x', 'test.approval.x.approve'), "
-		 "('checker_y', 'test.approval.y.approve'), "
-		 "('both_x', 'test.approval.x.request'), ('both_x', 'test.approval.x.approve')",
-		 NULL, 0);
+	exec_sql(
+		f,
+		"INSERT INTO iam_role_permission (role, permission) VALUES "
+		"('maker_x', 'test.approval.x.request'), ('checker_x', 'test.approval.x.approve'), "
+		"('checker_y', 'test.approval.y.approve'), "
+		"('both_x', 'test.approval.x.request'), ('both_x', 'test.approval.x.approve')",
+		NULL, 0);
 }
 
 /* req: IAM-SOD-01, IAM-SOD-03 */
@@ -256,17 +257,18 @@ static void test_role_fits_kind(void **state)
 		const char *role, *kind;
 		bool fits;
 	} cases[] = {
-		{ "customer", "customer", true },	  { "customer", "staff", false },
+		{ "customer", "customer", true },	{ "customer", "staff", false },
 		{ "merchant_admin", "merchant", true }, { "merchant_staff", "merchant", true },
-		{ "merchant_admin", "staff", false },	  { "operator", "staff", true },
-		{ "sysadmin", "staff", true },		  { "sysadmin", "customer", false },
+		{ "merchant_admin", "staff", false },	{ "operator", "staff", true },
+		{ "sysadmin", "staff", true },		{ "sysadmin", "customer", false },
 		{ "no_such_role", "staff", false },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		bool fits = !cases[i].fits;
 
-		assert_int_equal(anfu_rbac_role_fits(f->db, cases[i].role, cases[i].kind, &fits), 0);
+		assert_int_equal(anfu_rbac_role_fits(f->db, cases[i].role, cases[i].kind, &fits),
+				 0);
 		assert_int_equal(fits, cases[i].fits);
 	}
 }
@@ -293,7 +295,7 @@ static void test_role_class(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char id[ANFU_ID_MAX];
-		enum anfu_role_class cls = (enum anfu_role_class)-1;
+		enum anfu_role_class cls = (enum anfu_role_class) - 1;
 		struct anfu_principal p;
 
 		add_user(f, cases[i].kind, id);
@@ -358,8 +360,9 @@ static void test_load_refuses_too_many_permissions(void **state)
 	char id[ANFU_ID_MAX], name[48];
 	struct anfu_principal p;
 
-	exec_sql(f, "INSERT INTO iam_role (name, kind, privileged, description) "
-		    "VALUES ('wide', 'staff', 0, 'too wide')",
+	exec_sql(f,
+		 "INSERT INTO iam_role (name, kind, privileged, description) "
+		 "VALUES ('wide', 'staff', 0, 'too wide')",
 		 NULL, 0);
 	for (int i = 0; i <= ANFU_PRINCIPAL_MAX_PERMS; i++) {
 		struct anfu_param q[1];
@@ -368,7 +371,8 @@ static void test_load_refuses_too_many_permissions(void **state)
 		q[0] = ANFU_PSN(name, strlen(name));
 		exec_sql(f, "INSERT INTO iam_permission (name, description) VALUES ($1, 'w')", q,
 			 1);
-		exec_sql(f, "INSERT INTO iam_role_permission (role, permission) VALUES ('wide', $1)",
+		exec_sql(f,
+			 "INSERT INTO iam_role_permission (role, permission) VALUES ('wide', $1)",
 			 q, 1);
 	}
 	add_user(f, "staff", id);

@@ -99,9 +99,21 @@ static void test_add_refuses_duplicate_shape(void **state)
 static void test_add_refuses_malformed_patterns(void **state)
 {
 	static const char *const bad[] = {
-		"",          "a",           "/a/",        "//a",        "/a//b",
-		"/{}",       "/{Id}",       "/{1x}",      "/{id",       "/id}",
-		"/a b",      "/a?b",        "/a%20",      "/{id}/{id}", "/{a}/{b}/{c}/{d}/{e}",
+		"",
+		"a",
+		"/a/",
+		"//a",
+		"/a//b",
+		"/{}",
+		"/{Id}",
+		"/{1x}",
+		"/{id",
+		"/id}",
+		"/a b",
+		"/a?b",
+		"/a%20",
+		"/{id}/{id}",
+		"/{a}/{b}/{c}/{d}/{e}",
 		"/1/2/3/4/5/6/7/8/9/10/11/12/13",
 	};
 
@@ -166,9 +178,8 @@ static void test_match_extracts_params(void **state)
 	struct anfu_route_match m;
 
 	assert_int_equal(anfu_router_add(*state, &rt), 0);
-	assert_int_equal(anfu_router_match(*state, "GET", ANFU_STR("/api/v1/orders/o_1/items/42"),
-					   &m),
-			 0);
+	assert_int_equal(
+		anfu_router_match(*state, "GET", ANFU_STR("/api/v1/orders/o_1/items/42"), &m), 0);
 	assert_int_equal(m.nparams, 2);
 	assert_true(anfu_str_eqc(m.param_names[0], "order"));
 	assert_true(anfu_str_eqc(m.param_values[0], "o_1"));
@@ -212,7 +223,7 @@ static void test_match_is_exact_per_segment(void **state)
 	struct anfu_route_match m;
 	static const char *const miss[] = {
 		"/api/v1/items/", "/API/v1/items", "/api/v1/item", "/api/v1/itemsx",
-		"/api/v1//items", "api/v1/items",  "/api/v1",      "/api/v1/items/x",
+		"/api/v1//items", "api/v1/items",  "/api/v1",	   "/api/v1/items/x",
 	};
 
 	assert_int_equal(anfu_router_add(*state, &rt), 0);
@@ -281,11 +292,14 @@ static void test_match_on_hides_admin_routes_from_main_listener(void **state)
 	assert_int_equal(anfu_router_add(*state, &both), 0);
 	assert_int_equal(anfu_router_add(*state, &api), 0);
 	/* req: IAM-ADM-02 */
-	assert_int_equal(anfu_router_match_on(*state, "GET", ANFU_STR("/admin/v1/users"), false, &m),
-			 ANFU_ENOTFOUND);
-	assert_int_equal(anfu_router_match_on(*state, "POST", ANFU_STR("/admin/v1/users"), false, &m),
-			 ANFU_ENOTFOUND);
-	assert_int_equal(anfu_router_match_on(*state, "GET", ANFU_STR("/admin/v1/users"), true, &m), 0);
+	assert_int_equal(
+		anfu_router_match_on(*state, "GET", ANFU_STR("/admin/v1/users"), false, &m),
+		ANFU_ENOTFOUND);
+	assert_int_equal(
+		anfu_router_match_on(*state, "POST", ANFU_STR("/admin/v1/users"), false, &m),
+		ANFU_ENOTFOUND);
+	assert_int_equal(anfu_router_match_on(*state, "GET", ANFU_STR("/admin/v1/users"), true, &m),
+			 0);
 	assert_int_equal(anfu_router_match_on(*state, "GET", ANFU_STR("/healthz"), false, &m), 0);
 	assert_int_equal(anfu_router_match_on(*state, "GET", ANFU_STR("/healthz"), true, &m), 0);
 	assert_int_equal(anfu_router_match_on(*state, "GET", ANFU_STR("/api/v1/me"), true, &m),

@@ -82,8 +82,8 @@ static int insert(struct anfu_db *db, int64_t id, const char *name, int64_t n)
 {
 	const struct anfu_param p[] = { ANFU_PI(id), ANFU_PS(name), ANFU_PI(n) };
 
-	return anfu_db_exec(db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", p, 3, NULL,
-			    NULL, NULL);
+	return anfu_db_exec(db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", p, 3, NULL, NULL,
+			    NULL);
 }
 
 struct rows {
@@ -121,12 +121,11 @@ static void test_exec_binds_parameters_by_name(void **state)
 	int64_t changes = -1;
 
 	/* $2 appears before $1: binding goes by name, not by position. */
-	assert_int_equal(anfu_db_exec(f->db, "INSERT INTO t (name, id) VALUES ($2, $1)", p, 2,
-				      NULL, NULL, &changes),
+	assert_int_equal(anfu_db_exec(f->db, "INSERT INTO t (name, id) VALUES ($2, $1)", p, 2, NULL,
+				      NULL, &changes),
 			 0);
 	assert_int_equal(changes, 1);
-	assert_int_equal(anfu_db_exec(f->db, "SELECT id, name FROM t", NULL, 0, collect, &rs,
-				      NULL),
+	assert_int_equal(anfu_db_exec(f->db, "SELECT id, name FROM t", NULL, 0, collect, &rs, NULL),
 			 0);
 	assert_int_equal(rs.seen, 1);
 	assert_int_equal(rs.id[0], 7);
@@ -140,8 +139,8 @@ static void test_exec_returns_rows_in_order_with_nulls(void **state)
 
 	assert_int_equal(insert(f->db, 2, "b", 0), 0);
 	assert_int_equal(insert(f->db, 1, NULL, 0), 0);
-	assert_int_equal(anfu_db_exec(f->db, "SELECT id, name FROM t ORDER BY id", NULL, 0,
-				      collect, &rs, NULL),
+	assert_int_equal(anfu_db_exec(f->db, "SELECT id, name FROM t ORDER BY id", NULL, 0, collect,
+				      &rs, NULL),
 			 0);
 	assert_int_equal(rs.seen, 2);
 	assert_int_equal(rs.id[0], 1);
@@ -165,8 +164,8 @@ static void test_row_callback_error_stops_and_is_returned(void **state)
 
 	assert_int_equal(insert(f->db, 1, "a", 0), 0);
 	assert_int_equal(insert(f->db, 2, "b", 0), 0);
-	assert_int_equal(anfu_db_exec(f->db, "SELECT id, name FROM t", NULL, 0,
-				      stop_with_error, &calls, NULL),
+	assert_int_equal(anfu_db_exec(f->db, "SELECT id, name FROM t", NULL, 0, stop_with_error,
+				      &calls, NULL),
 			 ANFU_ECONFLICT);
 	assert_int_equal(calls, 1);
 }
@@ -179,8 +178,8 @@ static void test_update_returning_gives_rows_and_changes(void **state)
 
 	assert_int_equal(insert(f->db, 1, "a", 41), 0);
 	assert_int_equal(anfu_db_query_int(f->db,
-					   "UPDATE t SET n = n + 1 WHERE id = $1 RETURNING n", p,
-					   1, &v),
+					   "UPDATE t SET n = n + 1 WHERE id = $1 RETURNING n", p, 1,
+					   &v),
 			 0);
 	assert_int_equal(v, 42);
 }
@@ -223,17 +222,17 @@ static void test_unused_or_missing_parameter_is_einval(void **state)
 	const struct anfu_param p[] = { ANFU_PI(1), ANFU_PI(2) };
 
 	/* $2 given but not used. */
-	assert_int_equal(anfu_db_exec(f->db, "SELECT id FROM t WHERE id = $1", p, 2, NULL,
-				      NULL, NULL),
-			 ANFU_EINVAL);
+	assert_int_equal(
+		anfu_db_exec(f->db, "SELECT id FROM t WHERE id = $1", p, 2, NULL, NULL, NULL),
+		ANFU_EINVAL);
 	/* $2 used but not given. */
-	assert_int_equal(anfu_db_exec(f->db, "SELECT id FROM t WHERE id = $1 OR id = $2", p,
-				      1, NULL, NULL, NULL),
+	assert_int_equal(anfu_db_exec(f->db, "SELECT id FROM t WHERE id = $1 OR id = $2", p, 1,
+				      NULL, NULL, NULL),
 			 ANFU_EINVAL);
 	/* Not $n style. */
-	assert_int_equal(anfu_db_exec(f->db, "SELECT id FROM t WHERE id = ?", p, 1, NULL,
-				      NULL, NULL),
-			 ANFU_EINVAL);
+	assert_int_equal(
+		anfu_db_exec(f->db, "SELECT id FROM t WHERE id = ?", p, 1, NULL, NULL, NULL),
+		ANFU_EINVAL);
 }
 
 static void test_text_with_nul_is_refused(void **state)
@@ -241,8 +240,8 @@ static void test_text_with_nul_is_refused(void **state)
 	struct fix *f = *state;
 	const struct anfu_param p[] = { ANFU_PI(1), ANFU_PSN("a\0b", 3), ANFU_PI(0) };
 
-	assert_int_equal(anfu_db_exec(f->db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)",
-				      p, 3, NULL, NULL, NULL),
+	assert_int_equal(anfu_db_exec(f->db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", p,
+				      3, NULL, NULL, NULL),
 			 ANFU_EINVAL);
 	assert_int_equal(count_rows(f->db), 0);
 }
@@ -254,9 +253,8 @@ static void test_rollback_changes_nothing(void **state)
 	assert_int_equal(insert(f->db, 1, "a", 0), 0);
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(insert(f->db, 2, "b", 0), 0);
-	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM t WHERE id = 1", NULL, 0, NULL, NULL,
-				      NULL),
-			 0);
+	assert_int_equal(
+		anfu_db_exec(f->db, "DELETE FROM t WHERE id = 1", NULL, 0, NULL, NULL, NULL), 0);
 	assert_int_equal(anfu_db_rollback(f->db), 0);
 	assert_int_equal(f->db->tx_depth, 0);
 	assert_int_equal(count_rows(f->db), 1);
@@ -359,9 +357,8 @@ static void test_connection_uses_wal_full_sync_and_foreign_keys(void **state)
 	int64_t v = -1;
 	struct stat st;
 
-	assert_int_equal(anfu_db_exec(f->db, "PRAGMA journal_mode", NULL, 0, pragma_text_cb,
-				      &jm, NULL),
-			 0);
+	assert_int_equal(
+		anfu_db_exec(f->db, "PRAGMA journal_mode", NULL, 0, pragma_text_cb, &jm, NULL), 0);
 	assert_string_equal(jm.v, "wal");
 	assert_int_equal(anfu_db_query_int(f->db, "PRAGMA synchronous", NULL, 0, &v), 0);
 	assert_int_equal(v, 2); /* FULL */
@@ -376,8 +373,7 @@ static void test_query_int_without_row_is_enotfound(void **state)
 	struct fix *f = *state;
 	int64_t v = 99;
 
-	assert_int_equal(anfu_db_query_int(f->db, "SELECT id FROM t", NULL, 0, &v),
-			 ANFU_ENOTFOUND);
+	assert_int_equal(anfu_db_query_int(f->db, "SELECT id FROM t", NULL, 0, &v), ANFU_ENOTFOUND);
 	assert_int_equal(anfu_db_query_int(f->db, "SELECT max(id) FROM t", NULL, 0, &v),
 			 ANFU_ENOTFOUND);
 	assert_int_equal(v, 99);
@@ -395,8 +391,7 @@ static int nested_cb(void *ud, const struct anfu_row *r)
 	int64_t v = 0;
 
 	/* The same SQL text while its cached statement is being stepped. */
-	assert_int_equal(anfu_db_query_int(n->db, "SELECT id FROM t WHERE id >= $1", p, 1, &v),
-			 0);
+	assert_int_equal(anfu_db_query_int(n->db, "SELECT id FROM t WHERE id >= $1", p, 1, &v), 0);
 	assert_int_equal(v, anfu_row_int(r, 0));
 	n->inner++;
 	return 0;
@@ -410,9 +405,9 @@ static void test_nested_use_of_a_cached_statement_works(void **state)
 
 	assert_int_equal(insert(f->db, 1, "a", 0), 0);
 	assert_int_equal(insert(f->db, 2, "b", 0), 0);
-	assert_int_equal(anfu_db_exec(f->db, "SELECT id FROM t WHERE id >= $1", p, 1,
-				      nested_cb, &n, NULL),
-			 0);
+	assert_int_equal(
+		anfu_db_exec(f->db, "SELECT id FROM t WHERE id >= $1", p, 1, nested_cb, &n, NULL),
+		0);
 	assert_int_equal(n.inner, 2);
 }
 
@@ -519,8 +514,10 @@ static bool others_could_lock_exclusively(const char *path)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-				    .l_start = SQLITE_SHARED_FIRST, .l_len = SQLITE_SHARED_SIZE };
+		struct flock fl = { .l_type = F_WRLCK,
+				    .l_whence = SEEK_SET,
+				    .l_start = SQLITE_SHARED_FIRST,
+				    .l_len = SQLITE_SHARED_SIZE };
 		int fd = open(path, O_RDWR);
 
 		if (fd < 0 || fcntl(fd, F_GETLK, &fl) != 0)

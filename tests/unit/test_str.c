@@ -25,7 +25,10 @@ struct bytes_case {
 	bool want;
 };
 
-#define B(name, lit, want) { (name), (lit), sizeof(lit) - 1, (want) }
+#define B(name, lit, want)                             \
+	{                                              \
+		(name), (lit), sizeof(lit) - 1, (want) \
+	}
 
 static void check_utf8(const struct bytes_case *c, size_t n)
 {
@@ -51,7 +54,11 @@ static void test_utf8_accepts_well_formed_text(void **state)
 		B("emoji U+1F600", "\xf0\x9f\x98\x80", true),
 		B("U+10FFFF", "\xf4\x8f\xbf\xbf", true),
 		B("DEL", "\x7f", true),
-		B("mixed", "a\xe5\xae\x89" "b\xf0\x9f\x98\x80" "c", true),
+		B("mixed",
+		  "a\xe5\xae\x89"
+		  "b\xf0\x9f\x98\x80"
+		  "c",
+		  true),
 	};
 
 	(void)state;
@@ -113,7 +120,10 @@ static void test_utf8_refuses_truncated_and_stray_bytes(void **state)
 		B("lone C3", "\xc3", false),
 		B("E5 AE (2 of 3)", "\xe5\xae", false),
 		B("F0 9F 98 (3 of 4)", "\xf0\x9f\x98", false),
-		B("truncated then ASCII", "\xe5\xae" "a", false),
+		B("truncated then ASCII",
+		  "\xe5\xae"
+		  "a",
+		  false),
 		B("lead then lead", "\xc3\xc3\xa9", false),
 		B("lone continuation", "\x80", false),
 		B("continuation after ASCII", "a\xbf", false),
@@ -157,9 +167,11 @@ static void test_utf8_count_counts_code_points(void **state)
 	} cases[] = {
 		{ "", 0, 0 },
 		{ "abc", 3, 3 },
-		{ "\xe5\xae\x89\xe4\xbb\x98", 6, 2 },                 /* 安付 */
-		{ "a\xe5\xae\x89\xf0\x9f\x98\x80", 8, 3 },            /* a安😀 */
-		{ "\xc2\xa5" "100", 5, 4 },                           /* ¥100 */
+		{ "\xe5\xae\x89\xe4\xbb\x98", 6, 2 },	   /* 安付 */
+		{ "a\xe5\xae\x89\xf0\x9f\x98\x80", 8, 3 }, /* a安😀 */
+		{ "\xc2\xa5"
+		  "100",
+		  5, 4 }, /* ¥100 */
 		{ "\xf4\x8f\xbf\xbf\xf4\x8f\xbf\xbf", 8, 2 },
 	};
 
@@ -233,11 +245,20 @@ static void test_parse_i64_refuses_one_beyond_each_end(void **state)
 static void test_parse_i64_refuses_non_numbers(void **state)
 {
 	static const struct i64_case cases[] = {
-		{ "", ANFU_EINVAL, 0 },      { "-", ANFU_EINVAL, 0 },    { "+1", ANFU_EINVAL, 0 },
-		{ "1a", ANFU_EINVAL, 0 },    { "a1", ANFU_EINVAL, 0 },   { " 1", ANFU_EINVAL, 0 },
-		{ "1 ", ANFU_EINVAL, 0 },    { "--1", ANFU_EINVAL, 0 },  { "1-", ANFU_EINVAL, 0 },
-		{ "1.0", ANFU_EINVAL, 0 },   { "1e3", ANFU_EINVAL, 0 },  { "0x10", ANFU_EINVAL, 0 },
-		{ "1,000", ANFU_EINVAL, 0 }, { "\xef\xbc\x91", ANFU_EINVAL, 0 },
+		{ "", ANFU_EINVAL, 0 },
+		{ "-", ANFU_EINVAL, 0 },
+		{ "+1", ANFU_EINVAL, 0 },
+		{ "1a", ANFU_EINVAL, 0 },
+		{ "a1", ANFU_EINVAL, 0 },
+		{ " 1", ANFU_EINVAL, 0 },
+		{ "1 ", ANFU_EINVAL, 0 },
+		{ "--1", ANFU_EINVAL, 0 },
+		{ "1-", ANFU_EINVAL, 0 },
+		{ "1.0", ANFU_EINVAL, 0 },
+		{ "1e3", ANFU_EINVAL, 0 },
+		{ "0x10", ANFU_EINVAL, 0 },
+		{ "1,000", ANFU_EINVAL, 0 },
+		{ "\xef\xbc\x91", ANFU_EINVAL, 0 },
 		/* A bad character wins over an overflow before it. */
 		{ "99999999999999999999999x", ANFU_EINVAL, 0 },
 	};
@@ -254,7 +275,11 @@ static void test_parse_i64_reads_only_len_bytes(void **state)
 	assert_int_equal(anfu_parse_i64((struct anfu_str){ "123456", 3 }, &out), 0);
 	assert_int_equal(out, 123);
 	out = I64_SENTINEL;
-	assert_int_equal(anfu_parse_i64((struct anfu_str){ "12\0" "3", 4 }, &out), ANFU_EINVAL);
+	assert_int_equal(anfu_parse_i64((struct anfu_str){ "12\0"
+							   "3",
+							   4 },
+					&out),
+			 ANFU_EINVAL);
 	assert_int_equal(anfu_parse_i64((struct anfu_str){ NULL, 0 }, &out), ANFU_EINVAL);
 	assert_true(out == I64_SENTINEL);
 }

@@ -108,8 +108,7 @@ static void test_verify_refuses_replay_of_accepted_step(void **state)
 	assert_int_equal(anfu_totp_code(RFC_SECRET, now, code), 0);
 	assert_int_equal(anfu_totp_verify(RFC_SECRET, code, now, 0, &step), 0);
 	assert_int_equal(anfu_totp_verify(RFC_SECRET, code, now, step, &again), ANFU_EAUTH);
-	assert_int_equal(anfu_totp_verify(RFC_SECRET, code, now + 1000, step, &again),
-			 ANFU_EAUTH);
+	assert_int_equal(anfu_totp_verify(RFC_SECRET, code, now + 1000, step, &again), ANFU_EAUTH);
 	assert_int_equal(again, -1);
 	/* A step after the last accepted one still counts. */
 	assert_int_equal(anfu_totp_verify(RFC_SECRET, code, now, step - 1, &again), 0);
@@ -129,19 +128,19 @@ static void test_verify_refuses_older_step_after_newer(void **state)
 	assert_int_equal(anfu_totp_code(RFC_SECRET, s * STEP_MS, newer), 0);
 	assert_int_equal(anfu_totp_verify(RFC_SECRET, newer, s * STEP_MS, 0, &step), 0);
 	assert_int_equal(step, s);
-	assert_int_equal(anfu_totp_verify(RFC_SECRET, older, s * STEP_MS, step, &step),
-			 ANFU_EAUTH);
+	assert_int_equal(anfu_totp_verify(RFC_SECRET, older, s * STEP_MS, step, &step), ANFU_EAUTH);
 }
 
 static void test_verify_refuses_wrong_and_malformed_codes(void **state)
 {
-	static const char *const bad[] = { "287083", "28708", "2870820", "28708a", " 287082",
-					   "",	     "+87082", "287082\n" };
+	static const char *const bad[] = { "287083",  "28708", "2870820", "28708a",
+					   " 287082", "",      "+87082",  "287082\n" };
 	int64_t step = -7;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(anfu_totp_verify(RFC_SECRET, bad[i], 59000, -1, &step), ANFU_EAUTH);
+		assert_int_equal(anfu_totp_verify(RFC_SECRET, bad[i], 59000, -1, &step),
+				 ANFU_EAUTH);
 	assert_int_equal(anfu_totp_verify(RFC_SECRET, NULL, 59000, -1, &step), ANFU_EAUTH);
 	assert_int_equal(step, -7);
 	assert_int_equal(anfu_totp_verify(RFC_SECRET, "287082", 59000, -1, &step), 0);
@@ -150,8 +149,8 @@ static void test_verify_refuses_wrong_and_malformed_codes(void **state)
 
 static void test_bad_secret_is_invalid(void **state)
 {
-	static const char *const bad[] = { "", "gezdgnbvgy3tqojq", "GEZDGNBVGY3TQOJ1",
-					   "GEZD GNBV", "GEZDGNBV=" };
+	static const char *const bad[] = { "", "gezdgnbvgy3tqojq", "GEZDGNBVGY3TQOJ1", "GEZD GNBV",
+					   "GEZDGNBV=" };
 	char out[8] = "keep";
 	int64_t step = 0;
 
@@ -199,11 +198,12 @@ static void test_uri_percent_encodes_issuer_and_account(void **state)
 	char uri[512];
 
 	(void)state;
-	assert_int_equal(anfu_totp_uri("An Fu:Pay&Co", "bob+1@example.com", RFC_SECRET, uri,
-				       sizeof(uri)),
-			 0);
-	assert_string_equal(uri, "otpauth://totp/An%20Fu%3APay%26Co:bob%2B1%40example.com?secret=" RFC_SECRET
-				 "&issuer=An%20Fu%3APay%26Co&algorithm=SHA1&digits=6&period=30");
+	assert_int_equal(
+		anfu_totp_uri("An Fu:Pay&Co", "bob+1@example.com", RFC_SECRET, uri, sizeof(uri)),
+		0);
+	assert_string_equal(
+		uri, "otpauth://totp/An%20Fu%3APay%26Co:bob%2B1%40example.com?secret=" RFC_SECRET
+		     "&issuer=An%20Fu%3APay%26Co&algorithm=SHA1&digits=6&period=30");
 	/* UTF-8 bytes are encoded one by one: "安付" is E5 AE 89 E4 BB 98. */
 	assert_int_equal(anfu_totp_uri("\xe5\xae\x89\xe4\xbb\x98", "a.b_c-d~e", RFC_SECRET, uri,
 				       sizeof(uri)),

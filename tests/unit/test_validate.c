@@ -166,16 +166,18 @@ static void test_resident_id_checks_birth_date(void **state)
 		const char *date; /* YYYYMMDD */
 		bool ok;
 	} cases[] = {
-		{ "19900101", true },  { "20000229", true },  { "20240229", true },
-		{ "19000101", true },  { "20991231", true },  { "19491231", true },
+		{ "19900101", true },  { "20000229", true },
+		{ "20240229", true },  { "19000101", true },
+		{ "20991231", true },  { "19491231", true },
 		{ "19960430", true },  { "19960131", true },
 		{ "19000229", false }, /* 1900 is not a leap year */
-		{ "20230229", false }, { "21000229", false }, { "20240230", false },
-		{ "19901301", false }, /* month 13 */
-		{ "19900001", false }, /* month 0 */
-		{ "19900100", false }, /* day 0 */
-		{ "19900132", false }, { "19900431", false }, { "18991231", false },
-		{ "21000101", false }, { "00000101", false },
+		{ "20230229", false }, { "21000229", false },
+		{ "20240230", false }, { "19901301", false }, /* month 13 */
+		{ "19900001", false },			      /* month 0 */
+		{ "19900100", false },			      /* day 0 */
+		{ "19900132", false }, { "19900431", false },
+		{ "18991231", false }, { "21000101", false },
+		{ "00000101", false },
 	};
 
 	(void)state;
@@ -248,7 +250,7 @@ static void test_bank_card_accepts_luhn_valid_numbers(void **state)
 		"411111111111111",    /* 16 digits: the Visa test number */
 		"622202123456789012", /* 19 digits, UnionPay BIN */
 		"62284800123456789",  /* 18 */
-		"12345678901",        /* 12: shortest allowed */
+		"12345678901",	      /* 12: shortest allowed */
 		"620000000000000000", /* 19: longest allowed */
 		"00000000000",
 	};
@@ -308,8 +310,13 @@ static void test_bank_card_refuses_length_11_and_20(void **state)
 static void test_bank_card_refuses_non_digits(void **state)
 {
 	static const char *const bad[] = {
-		"", "4111 1111 1111 1111", "4111-1111-1111-1111", "411111111111111a",
-		"+4111111111111111", "\xef\xbc\x94" "111111111111111",
+		"",
+		"4111 1111 1111 1111",
+		"4111-1111-1111-1111",
+		"411111111111111a",
+		"+4111111111111111",
+		"\xef\xbc\x94"
+		"111111111111111",
 	};
 
 	(void)state;
@@ -330,8 +337,8 @@ static bool valid_mobile(const char *s)
 static void test_mobile_accepts_mainland_numbers(void **state)
 {
 	static const char *const good[] = {
-		"13800001050", "+8613800001050", "8613800001050", "19912345678",
-		"15000000000", "17712345678",
+		"13800001050", "+8613800001050", "8613800001050",
+		"19912345678", "15000000000",	 "17712345678",
 	};
 
 	(void)state;
@@ -345,15 +352,15 @@ static void test_mobile_refuses_malformed_numbers(void **state)
 {
 	static const char *const bad[] = {
 		"",
-		"12800001050",     /* second digit 2 */
-		"11800001050",     /* second digit 1 */
+		"12800001050", /* second digit 2 */
+		"11800001050", /* second digit 1 */
 		"10800001050",
-		"23800001050",     /* does not start with 1 */
-		"1380000105",      /* 10 digits */
-		"138000010500",    /* 12 digits */
+		"23800001050",	   /* does not start with 1 */
+		"1380000105",	   /* 10 digits */
+		"138000010500",	   /* 12 digits */
 		"+861380000105",   /* +86 and 10 digits */
 		"+86138000010500", /* +86 and 12 digits */
-		"861380000105",    /* 86 and 10 digits */
+		"861380000105",	   /* 86 and 10 digits */
 		"+8612800001050",
 		"8612800001050",
 		"+85213800001050", /* wrong country code */
@@ -363,7 +370,8 @@ static void test_mobile_refuses_malformed_numbers(void **state)
 		"138 0000 1050",
 		"138-0000-1050",
 		"+86 13800001050",
-		"\xef\xbc\x91" "3800001050",
+		"\xef\xbc\x91"
+		"3800001050",
 	};
 
 	(void)state;
@@ -408,8 +416,9 @@ static bool valid_email(const char *s)
 static void test_email_accepts_plain_addresses(void **state)
 {
 	static const char *const good[] = {
-		"tt@163.com", "a.b@example.com", "user+tag@mail.example.cn", "x_y-z@qq.com",
-		"A1@EXAMPLE.ORG", "a@b.co", "o'brien@example.ie", "u@sub-domain.example.com",
+		"tt@163.com",	      "a.b@example.com",	  "user+tag@mail.example.cn",
+		"x_y-z@qq.com",	      "A1@EXAMPLE.ORG",		  "a@b.co",
+		"o'brien@example.ie", "u@sub-domain.example.com",
 	};
 
 	(void)state;
@@ -427,7 +436,7 @@ static void test_email_refuses_malformed_addresses(void **state)
 		"@example.com",
 		"a@",
 		"a@b",
-		"a@b.c",          /* one-letter top-level domain */
+		"a@b.c", /* one-letter top-level domain */
 		"a..b@example.com",
 		".a@example.com",
 		"a.@example.com",
@@ -441,7 +450,7 @@ static void test_email_refuses_malformed_addresses(void **state)
 		"a@example-.com",
 		"a@-example.com", /* a label may not start with a hyphen */
 		"a@example.-com",
-		"a@example.co-",  /* nor end with one */
+		"a@example.co-", /* nor end with one */
 		"\xe5\xbc\xa0@example.com",
 		"a@\xe4\xbe\x8b.com",
 		"<a@example.com>",
@@ -513,9 +522,10 @@ static void test_username_accepts_allowed_shapes(void **state)
 static void test_username_refuses_other_shapes(void **state)
 {
 	static const char *const bad[] = {
-		"", "ab", "abcdefghijklmnopqrstuvwxyz0123456", /* 33 */
-		"1abc", "_abc", ".abc", "-abc", "ab c", "ab@c", "ab/c", "ab'c",
-		"\xe7\x94\xa8\xe6\x88\xb7\xe5\x90\x8d", /* 用户名 */
+		"",	 "ab",	 "abcdefghijklmnopqrstuvwxyz0123456", /* 33 */
+		"1abc",	 "_abc", ".abc",
+		"-abc",	 "ab c", "ab@c",
+		"ab/c",	 "ab'c", "\xe7\x94\xa8\xe6\x88\xb7\xe5\x90\x8d", /* 用户名 */
 		"abc\n",
 	};
 

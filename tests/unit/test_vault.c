@@ -147,8 +147,15 @@ static void test_open_refuses_malformed_text(void **state)
 {
 	struct anfu_fixture *f = *state;
 	static const char *const bad[] = {
-		"", "v1", "v1.", "v1..AAAA", "v2.dk_x.AAAA", "V1.dk_x.AAAA", "v1.dk_x",
-		"v1.dk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.AAAA",
+		"",
+		"v1",
+		"v1.",
+		"v1..AAAA",
+		"v2.dk_x.AAAA",
+		"V1.dk_x.AAAA",
+		"v1.dk_x",
+		"v1.dk_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		"AAAA",
 		"plain 13800138000",
 	};
 	char *pt = NULL;
@@ -222,9 +229,9 @@ static void test_key_not_in_the_cache_is_loaded_from_the_database(void **state)
 	size_t len = 0;
 
 	/* Retire the key so the next vault creates a new active one. */
-	assert_int_equal(anfu_db_exec(f->db, "UPDATE vault_key SET active = 0", NULL, 0, NULL,
-				      NULL, NULL),
-			 0);
+	assert_int_equal(
+		anfu_db_exec(f->db, "UPDATE vault_key SET active = 0", NULL, 0, NULL, NULL, NULL),
+		0);
 	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
 	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM vault_key", NULL), 2);
 	assert_int_equal(
@@ -311,9 +318,9 @@ static void test_concurrent_cache_misses_agree(void **state)
 	pthread_t t[6];
 	char *ct = NULL;
 
-	assert_int_equal(anfu_db_exec(f->db, "UPDATE vault_key SET active = 0", NULL, 0, NULL,
-				      NULL, NULL),
-			 0);
+	assert_int_equal(
+		anfu_db_exec(f->db, "UPDATE vault_key SET active = 0", NULL, 0, NULL, NULL, NULL),
+		0);
 	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
 	assert_int_equal(anfu_vault_seal(v2, "phone", OTHER, "13900139000", 11, &ct), 0);
 	for (int i = 0; i < 6; i++) {
@@ -430,28 +437,33 @@ static void test_database_file_holds_no_plaintext(void **state)
 {
 	struct anfu_fixture *f = *state;
 	static const char *const secrets[] = {
-		"13812345678", "zhang.sanfeng@example.cn", "张三丰", "11010519491231002X",
+		"13812345678",
+		"zhang.sanfeng@example.cn",
+		"张三丰",
+		"11010519491231002X",
 	};
 	static const char *const fields[] = { "phone", "email", "name", "idno" };
 	const char *canary = "canary-in-clear-7d1f";
 
-	assert_int_equal(anfu_db_exec(f->db, "CREATE TABLE sealed (field TEXT, v TEXT)", NULL,
-				      0, NULL, NULL, NULL),
+	assert_int_equal(anfu_db_exec(f->db, "CREATE TABLE sealed (field TEXT, v TEXT)", NULL, 0,
+				      NULL, NULL, NULL),
 			 0);
 	for (size_t i = 0; i < 4; i++) {
 		char *ct = seal(f, fields[i], OWNER, secrets[i]);
 		struct anfu_param p[] = { ANFU_PS(fields[i]), ANFU_PS(ct) };
 
-		assert_int_equal(anfu_db_exec(f->db, "INSERT INTO sealed (field, v) VALUES ($1, $2)",
-					      p, 2, NULL, NULL, NULL),
+		assert_int_equal(anfu_db_exec(f->db,
+					      "INSERT INTO sealed (field, v) VALUES ($1, $2)", p, 2,
+					      NULL, NULL, NULL),
 				 0);
 		free(ct);
 	}
 	{
 		struct anfu_param p[] = { ANFU_PS("control"), ANFU_PS(canary) };
 
-		assert_int_equal(anfu_db_exec(f->db, "INSERT INTO sealed (field, v) VALUES ($1, $2)",
-					      p, 2, NULL, NULL, NULL),
+		assert_int_equal(anfu_db_exec(f->db,
+					      "INSERT INTO sealed (field, v) VALUES ($1, $2)", p, 2,
+					      NULL, NULL, NULL),
 				 0);
 	}
 	/* Close every connection so the WAL is checkpointed into the file. */

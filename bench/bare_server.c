@@ -33,9 +33,9 @@
 
 /* The priority string anfud uses by default (config http.tls_priorities):
  * TLS 1.2 and 1.3, AEAD ciphers, ECDHE key exchange, server's order. */
-#define TLS_PRIORITIES                                                               \
-	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:"      \
-	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"       \
+#define TLS_PRIORITIES                                                          \
+	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
+	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"  \
 	"+ECDHE-ECDSA:+ECDHE-RSA:-DHE-RSA:-RSA:%SERVER_PRECEDENCE"
 
 /* anfud's defaults: limits.conn_timeout, limits.connections, and the
@@ -75,8 +75,7 @@ struct options {
  * from one getrandom(2) call. */
 static int request_id(char out[32])
 {
-	static const char b62[] =
-		"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	unsigned char rnd[22];
 
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
@@ -111,8 +110,8 @@ out:
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_size, void **req_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_size, void **req_cls)
 {
 	static int started;
 
@@ -201,8 +200,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	};
 	int ch;
 
-	*o = (struct options){ .listen = "127.0.0.1", .port = 8443, .threads = 4,
-			       .per_ip = 1024 };
+	*o = (struct options){ .listen = "127.0.0.1", .port = 8443, .threads = 4, .per_ip = 1024 };
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': o->cert = optarg; break;
@@ -231,8 +229,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 #define OPT(o, v, p) ((struct MHD_OptionItem){ (o), (intptr_t)(v), (void *)(p) })
 
-static struct MHD_Daemon *start(const struct options *o, struct sockaddr_in *sa,
-				const char *cert, const char *key)
+static struct MHD_Daemon *start(const struct options *o, struct sockaddr_in *sa, const char *cert,
+				const char *key)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
 			 MHD_USE_ITC | MHD_USE_ERROR_LOG;

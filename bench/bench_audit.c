@@ -39,7 +39,7 @@
 
 struct options {
 	enum anfu_crypto_profile crypto;
-	double seconds;   /* per mode */
+	double seconds; /* per mode */
 	const char *parent;
 	bool checkpointer;
 	bool keep;
@@ -53,9 +53,9 @@ struct bench {
 	struct anfu_store *store;
 	struct anfu_db *db; /* this thread's connection, owned by store */
 	struct anfu_audit *audit;
-	bool started;       /* checkpointer running */
+	bool started; /* checkpointer running */
 	json_t *details;
-	int64_t appended;   /* records appended by the benchmark */
+	int64_t appended; /* records appended by the benchmark */
 };
 
 struct result {
@@ -110,7 +110,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	char *end;
 	int ch;
 
-	*o = (struct options){ .crypto = ANFU_CRYPTO_INTL, .seconds = 5.0,
+	*o = (struct options){ .crypto = ANFU_CRYPTO_INTL,
+			       .seconds = 5.0,
 			       .parent = tmp && tmp[0] ? tmp : "/var/tmp" };
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -260,8 +261,8 @@ static int setup(struct bench *b, const struct options *o)
 		}
 		b->started = true;
 	}
-	b->details = json_pack("{s:I,s:s,s:I}", "n", (json_int_t)0, "currency", "CNY",
-			       "amount", (json_int_t)12345);
+	b->details = json_pack("{s:I,s:s,s:I}", "n", (json_int_t)0, "currency", "CNY", "amount",
+			       (json_int_t)12345);
 	return b->details ? 0 : ANFU_EINTERNAL;
 }
 

@@ -146,7 +146,7 @@ conditions() {
 - Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); host OS: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"); kernel: $kernel
 - CPU: $model, $cores cores online; memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 - libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?'), GnuTLS $(pkg-config --modversion gnutls 2>/dev/null || echo '?'), SQLite $(pkg-config --modversion sqlite3 2>/dev/null || echo '?'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)
-- Build: $BUILD ($(build_options))
+- Build (healthz, audit): $BUILD ($(build_options)); the login section names its own
 - Idle gate before every measurement: < $IDLE_PCT % busy over 2 s, waiting at most $IDLE_WAIT s; "foreign CPU" is the share of all CPUs used during a measurement by anything other than the benchmark's own processes
 EOF
 }
@@ -467,6 +467,30 @@ kv() {
 	sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" "$2" | tail -1
 }
 
+# Connections per MHD worker thread of process $1, e.g. "3+1+1+3": the
+# descriptors in each worker's epoll set less its listening socket and its
+# inter-thread channel (libmicrohttpd 0.9.75 with MHD_USE_EPOLL and a thread
+# pool; anfud has no other epoll sets). A connection stays on the worker
+# that accepted it for its whole life.
+worker_conns() {
+	local fd n out=
+	for fd in /proc/"$1"/fd/*; do
+		case $(readlink "$fd" 2>/dev/null) in
+		*eventpoll*)
+			n=$(grep -c '^tfd:' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null)
+			out=${out:+$out+}$((n - 2))
+			;;
+		esac
+	done
+	echo "${out:-?}"
+}
+
+# Runs worker_conns $1 after $2 seconds, in the background, into file $3.
+worker_conns_later() {
+	(sleep "$2" && worker_conns "$1" >"$3") &
+	LATER_PID=$!
+}
+
 # A field of /proc/$1/status in KiB ($2: VmRSS, VmHWM).
 status_kib() {
 	awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null
@@ -483,26 +507,34 @@ login_conditions() {
 - Config beyond prepare_data's: [captcha] mode = after_failures, after_failures = 1 (no captcha for logins that do not fail); [session] on_limit = end_oldest, [session.customer] max_sessions = 10; [lockout] ip_failures = 10000; per-IP rate and connection limits raised
 - Test hooks: this build adds the /test/v1 routes and keeps the answers of captchas when they are made; everything a login runs (routing, JSON decoding, iam/login.c, the iam/pwhash pool, SQLite, the audit writer) is the same code as in the production build
 - $LOGIN_REPEAT alternating pairs (raw, then logins), each after the idle gate; the ratio is taken per pair, and its median is reported
+- "Connections per MHD worker" is sampled halfway through each wrk run. A connection stays on the worker thread that accepted it, and a worker runs its handlers one at a time, so the workers that hold connections bound the Argon2id hashes in flight (at most $ARGON2_MAX_CONCURRENT, the pool's cap, and at most [http] threads = $THREADS)
+- "Per CPU-second" divides logins per CPU-second of anfud by verifications per CPU-second of bench_argon2: the work anfud adds to a login beyond Argon2id, whatever share of the 2 cores it got
 EOF
 }
 
 login_header() {
-	echo '| pair | raw verifies/s | raw ms/verify | raw CPU (of one core) | raw: foreign CPU | raw: busy before | logins/s | p50 | p99 | 200 / other | states | anfud CPU (of one core) | wrk CPU | logins: foreign CPU | logins: busy before | **logins ÷ raw** | per CPU-second: logins ÷ raw |'
-	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
+	echo '| pair | raw verifies/s | raw ms/verify | raw CPU (of one core) | raw: foreign CPU | raw: busy before | logins/s | p50 | p99 | 200 / other | states | connections per MHD worker | anfud CPU (of one core) | wrk CPU | logins: foreign CPU | logins: busy before | **logins ÷ raw** | per CPU-second: logins ÷ raw |'
+	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
 }
 
 # login_pair I ANFUD_PID PORT ARGON2_BINARY CONFIG: one raw run and one wrk
 # run; appends to the *_l arrays of bench_login and prints a table row.
 login_pair() {
-	local i=$1 pid=$2 port=$3 argon=$4 conf=$5 raw_idle ok other states lps ratio cpu_ratio
+	local i=$1 pid=$2 port=$3 argon=$4 conf=$5 raw_idle ok other states lps ratio cpu_ratio place
 	wait_idle
 	raw_idle=$IDLE_BEFORE
 	log "login pair $i: bench_argon2 for $LOGIN_SECS s"
 	run_argon2 "$argon" "$conf" "$LOGIN_SECS" || die "bench_argon2 failed"
 	wait_idle
 	log "login pair $i: wrk -c$LOGIN_CONNS -d$LOGIN_DURATION on port $port"
+	place=$(mktemp "${TMPDIR:-/tmp}/anfu-place-XXXXXX")
+	worker_conns_later "$pid" $((LOGIN_SECS / 2)) "$place"
 	RUN_WRK_ARGS="-t$WRK_THREADS -c$LOGIN_CONNS -d$LOGIN_DURATION --timeout 30s --latency -s $ROOT/bench/login.lua" \
 		RUN_WRK_PATH=/api/v1/auth/login run_wrk "$port" "$pid" || die "wrk failed against anfud"
+	wait "$LATER_PID" 2>/dev/null
+	LATER_PID=
+	place_l+=("$(cat "$place")")
+	rm -f "$place"
 	ok=$(kv login_200 "$WRK_OUT")
 	other=$(kv login_other "$WRK_OUT")
 	states="active $(kv state_active "$WRK_OUT"), mfa_required $(kv state_mfa_required "$WRK_OUT"), required_actions $(kv state_required_actions "$WRK_OUT")"
@@ -520,16 +552,16 @@ login_pair() {
 	lps_l+=("$lps")
 	ratio_l+=("$ratio")
 	cpu_ratio_l+=("$cpu_ratio")
-	printf '| %s | %s | %s | %s %% | %s %% | %s | %s | %s | %s | %s / %s | %s | %s %% | %s %% | %s %% | %s | **%s %%** | %s %% |\n' \
+	printf '| %s | %s | %s | %s %% | %s %% | %s | %s | %s | %s | %s / %s | %s | %s | %s %% | %s %% | %s %% | %s | **%s %%** | %s %% |\n' \
 		"$i" "$RAW_VPS" "$RAW_LAT" "$RAW_CPU" "$RAW_FOREIGN" "$raw_idle" "$lps" "$WRK_P50" \
-		"$WRK_P99" "${ok:-?}" "${other:-?}" "$states" "$WRK_SERVER_CPU" "$WRK_CLIENT_CPU" \
+		"$WRK_P99" "${ok:-?}" "${other:-?}" "$states" "${place_l[-1]}" "$WRK_SERVER_CPU" "$WRK_CLIENT_CPU" \
 		"$WRK_FOREIGN" "$IDLE_BEFORE" "$ratio" "$cpu_ratio"
 	rm -f "$RAW_OUT" "$WRK_OUT"
 }
 
 login_mem_header() {
-	echo '| [http] threads | connections | duration | logins (200) / other | socket errors | idle VmRSS | VmHWM before | VmHWM after (peak RSS) | peak − idle RSS | Argon2id areas in flight (max sampled) | cap: max_concurrent × memlimit | cap + slack | peak − idle ≤ cap + slack | foreign CPU (incl. the sampler) | busy before |'
-	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
+	echo '| [http] threads | connections | duration | logins (200) / other | socket errors | connections per MHD worker (mid-run) | idle VmRSS | VmHWM before | VmHWM after (peak RSS) | peak − idle RSS | Argon2id areas in flight (max sampled) | cap: max_concurrent × memlimit | cap + slack | peak − idle ≤ cap + slack | foreign CPU (incl. the sampler) | busy before |'
+	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
 }
 
 # login_memory ANFUD DATA_DIR THREADS: a fresh anfud with THREADS [http]
@@ -537,7 +569,7 @@ login_mem_header() {
 # logging in at once for LOGIN_MEM_DURATION, then VmHWM again. Prints a
 # table row.
 login_memory() {
-	local anfud=$1 dir=$2 threads=$3 rss0 hwm0 hwm1 watch_out cap limit over ok other verdict
+	local anfud=$1 dir=$2 threads=$3 rss0 hwm0 hwm1 watch_out cap limit over ok other verdict place
 	sed -i "s/^threads = .*/threads = $threads/" "$dir/anfu.conf"
 	start_anfud "$anfud" "$dir" || die "anfud did not start"
 	wait_idle
@@ -548,9 +580,13 @@ login_memory() {
 		--region-bytes $((ARGON2_MEMLIMIT_KIB * 1024)) --interval 0.02 >"$watch_out" &
 	WATCH_PID=$!
 	log "login memory: $threads threads, wrk -c$LOGIN_MEM_CONNS -d$LOGIN_MEM_DURATION on port $ANFUD_PORT"
+	place=$(mktemp "${TMPDIR:-/tmp}/anfu-place-XXXXXX")
+	worker_conns_later "$ANFUD_PID" $(( ${LOGIN_MEM_DURATION%s} / 2 )) "$place"
 	RUN_WRK_ARGS="-t$WRK_THREADS -c$LOGIN_MEM_CONNS -d$LOGIN_MEM_DURATION --timeout 60s --latency -s $ROOT/bench/login.lua" \
 		RUN_WRK_PATH=/api/v1/auth/login run_wrk "$ANFUD_PORT" "$ANFUD_PID" || die "wrk failed against anfud"
 	hwm1=$(status_kib "$ANFUD_PID" VmHWM)
+	wait "$LATER_PID" 2>/dev/null
+	LATER_PID=
 	kill -TERM "$WATCH_PID" 2>/dev/null
 	wait "$WATCH_PID" 2>/dev/null
 	WATCH_PID=
@@ -562,12 +598,12 @@ login_memory() {
 	other=$(kv login_other "$WRK_OUT")
 	verdict=$([ "$over" -le "$limit" ] && echo yes || echo "**NO**")
 	MEM_VERDICTS+=("$verdict")
-	printf '| %s | %s | %s | %s / %s | %s | %s MiB | %s MiB | %s MiB | %s MiB | %s | %s MiB | %s MiB | %s | %s %% | %s |\n' \
-		"$threads" "$LOGIN_MEM_CONNS" "$LOGIN_MEM_DURATION" "${ok:-?}" "${other:-?}" "$WRK_ERRORS" \
+	printf '| %s | %s | %s | %s / %s | %s | %s | %s MiB | %s MiB | %s MiB | %s MiB | %s | %s MiB | %s MiB | %s | %s %% | %s |\n' \
+		"$threads" "$LOGIN_MEM_CONNS" "$LOGIN_MEM_DURATION" "${ok:-?}" "${other:-?}" "$WRK_ERRORS" "$(cat "$place")" \
 		"$(mib "$rss0")" "$(mib "$hwm0")" "$(mib "$hwm1")" "$(mib "$over")" \
 		"$(kv argon2_inflight_max "$watch_out")" "$(mib "$cap")" "$(mib "$limit")" "$verdict" \
 		"$WRK_FOREIGN" "$IDLE_BEFORE"
-	rm -f "$watch_out" "$WRK_OUT"
+	rm -f "$watch_out" "$place" "$WRK_OUT"
 }
 
 # KiB -> MiB with one decimal.
@@ -578,13 +614,14 @@ mib() {
 # bench_login: the whole login section (see the header of this file).
 bench_login() {
 	local dir=$WORK/login anfud=$BUILD_TEST/anfud anfu=$BUILD_TEST/anfu
-	local argon=$BUILD_TEST/bench/bench_argon2 bodies i t ratio raw_l=() lps_l=() ratio_l=() cpu_ratio_l=()
+	local argon=$BUILD_TEST/bench/bench_argon2 bodies i t ratio raw_l=() lps_l=() ratio_l=() cpu_ratio_l=() place_l=()
 	[ -x "$anfud" ] && [ -x "$anfu" ] ||
 		die "$BUILD_TEST has no anfud/anfu (meson setup $BUILD_TEST -Dtest_hooks=true && ninja -C $BUILD_TEST)"
 	[ -x "$argon" ] || die "$argon not built (ninja -C $BUILD_TEST bench/bench_argon2)"
 	build_options "$BUILD_TEST" | grep -q 'test_hooks=True' ||
 		die "$BUILD_TEST is not a test-hooks build (meson configure $BUILD_TEST -Dtest_hooks=true)"
 	case $LOGIN_DURATION in *[!0-9s]* | s* | '') die "LOGIN_DURATION: whole seconds, e.g. 20s" ;; esac
+	case $LOGIN_MEM_DURATION in *[!0-9s]* | s* | '') die "LOGIN_MEM_DURATION: whole seconds, e.g. 10s" ;; esac
 	LOGIN_SECS=${LOGIN_DURATION%s}
 	prepare_data "$anfu" "$dir" "$(login_config)" || die "anfu init failed"
 	start_anfud "$anfud" "$dir" || die "anfud did not start"
@@ -610,7 +647,7 @@ bench_login() {
 	echo
 	echo "#### Peak memory under $LOGIN_MEM_CONNS concurrent logins"
 	echo
-	echo "A fresh anfud per row (same data directory and customers). Idle VmRSS and VmHWM are read after start-up (VmHWM then already includes the one dummy hash anfud makes at start); bench/proc_watch.py samples /proc every 20 ms during the run and counts the Argon2id work areas mapped (libsodium mmap()s $ARGON2_MEMLIMIT_KIB KiB per hash), a sampled lower bound on the hashes in flight (anfud exposes no pool counter). wrk: \`-t$WRK_THREADS -c$LOGIN_MEM_CONNS -d$LOGIN_MEM_DURATION --timeout 60s -s bench/login.lua\`. The slack ($((LOGIN_MEM_SLACK_KIB / 1024)) MiB) allows for the $LOGIN_MEM_CONNS TLS sessions, MHD connection pools and the per-thread SQLite caches."
+	echo "A fresh anfud per row (same data directory and customers). Idle VmRSS and VmHWM are read after start-up (VmHWM then already includes the one dummy hash anfud makes at start); bench/proc_watch.py samples /proc every 20 ms during the run and counts the Argon2id work areas mapped (libsodium mmap()s $ARGON2_MEMLIMIT_KIB KiB per hash), a sampled lower bound on the hashes in flight (anfud exposes no peak counter of its pool). wrk: \`-t$WRK_THREADS -c$LOGIN_MEM_CONNS -d$LOGIN_MEM_DURATION --timeout 60s -s bench/login.lua\`. The slack ($((LOGIN_MEM_SLACK_KIB / 1024)) MiB) allows for the $LOGIN_MEM_CONNS TLS sessions, MHD connection pools and the per-thread SQLite caches. With [http] threads <= max_concurrent the worker threads alone bound the hashes in flight; a row with more threads than max_concurrent is the one that tests the pool's cap. Login rates here are not throughput numbers: $LOGIN_MEM_CONNS connections queue behind 2 cores, and wrk spins on TLS handshakes that the busy workers have not answered yet."
 	echo
 	MEM_VERDICTS=()
 	login_mem_header
@@ -626,6 +663,7 @@ bench_login() {
 # On exit: stops what this script started (by pid) and removes its files.
 cleanup() {
 	[ -n "${WATCH_PID:-}" ] && kill -TERM "$WATCH_PID" 2>/dev/null
+	[ -n "${LATER_PID:-}" ] && kill -TERM "$LATER_PID" 2>/dev/null
 	stop_anfud
 	rm -rf "$WORK"
 }

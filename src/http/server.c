@@ -77,13 +77,20 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	*socket_context = NULL;
 }
 
-/* Accept policy of the admin listener: only the configured CIDRs. */
-static enum MHD_Result admin_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+/* Accept policy of both listeners: nothing new once a stop has begun
+ * (see anfu_http_stop()); on the admin listener, only the configured
+ * CIDRs. cls is the listener. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
 {
-	const struct anfu_config *cfg = cls;
+	const struct http_listener *l = cls;
+	const struct anfu_config *cfg = l->server->cfg;
 	const void *addr;
 	int family;
 
+	if (atomic_load(&l->server->stopping))
+		return MHD_NO;
+	if (!l->admin)
+		return MHD_YES;
 	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
 		family = AF_INET;
 		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
@@ -153,7 +160,7 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 	if (cfg->http.threads > 1)
 		o[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, cfg->http.threads, NULL);
 	o[n++] = OPT(MHD_OPTION_END, 0, NULL);
-	return MHD_start_daemon(flags, 0, l->admin ? admin_policy : NULL, (void *)cfg,
+	return MHD_start_daemon(flags, 0, accept_policy, l,
 				anfu_http_access, l, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
 }
 
@@ -256,17 +263,6 @@ out:
 	return rc;
 }
 
-static void quiesce(struct http_listener *l)
-{
-	MHD_socket fd;
-
-	if (!l->daemon)
-		return;
-	fd = MHD_quiesce_daemon(l->daemon);
-	if (fd != MHD_INVALID_SOCKET)
-		(void)close(fd);
-}
-
 void anfu_http_stop(struct anfu_http_server *s, int grace_s)
 {
 	const struct timespec tick = { 0, STOP_POLL_NS };
@@ -275,9 +271,13 @@ void anfu_http_stop(struct anfu_http_server *s, int grace_s)
 
 	if (!s)
 		return;
+	/* From here the accept policy closes every new connection at once and
+	 * kept-alive clients are told to go (Connection: close). The listen
+	 * sockets stay open until the daemons stop: MHD_quiesce_daemon() on an
+	 * epoll daemon with its own threads races with MHD's polling thread
+	 * over removing the listen socket from the epoll set and can abort the
+	 * process ("Failed to remove listen FD from epoll set", MHD 0.9.75). */
 	atomic_store(&s->stopping, true);
-	quiesce(&s->main);
-	quiesce(&s->admin);
 	deadline = anfu_clock_mono_us() + (int64_t)(grace_s > 0 ? grace_s : 0) * 1000000;
 	while (atomic_load(&s->inflight) > 0 && anfu_clock_mono_us() < deadline)
 		(void)nanosleep(&tick, NULL);

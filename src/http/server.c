@@ -160,8 +160,8 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 	if (cfg->http.threads > 1)
 		o[n++] = OPT(MHD_OPTION_THREAD_POOL_SIZE, cfg->http.threads, NULL);
 	o[n++] = OPT(MHD_OPTION_END, 0, NULL);
-	return MHD_start_daemon(flags, 0, accept_policy, l,
-				anfu_http_access, l, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
+	return MHD_start_daemon(flags, 0, accept_policy, l, anfu_http_access, l, MHD_OPTION_ARRAY,
+				o, MHD_OPTION_END);
 }
 
 static int start_listener(struct anfu_http_server *s, struct http_listener *l, bool admin)

@@ -232,8 +232,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 static struct MHD_Daemon *start(const struct options *o, struct sockaddr_in *sa, const char *cert,
 				const char *key)
 {
+	/* MHD_ALLOW_SUSPEND_RESUME as anfud (its offload pool), though unused. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
-			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+			 MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem opts[16];
 	int n = 0;
 

@@ -21,6 +21,9 @@
 #define MFA ANFU_ROUTE_MFA_PENDING
 #define RA ANFU_ROUTE_REQUIRED_ACTION
 #define ADML ANFU_ROUTE_ADMIN_LISTENER
+/* Handlers that hash or verify a password (Argon2id, iam/pwhash.c) run on
+ * the offload pool, not on the worker that owns the connection. */
+#define OFF ANFU_ROUTE_OFFLOAD
 
 static const struct anfu_route routes[] = {
 	{ "GET", "/healthz", PUB, PP, anfu_api_healthz, ANFU_ROUTE_BOTH },
@@ -32,13 +35,13 @@ static const struct anfu_route routes[] = {
 	/* Customers and merchant users: anonymous and half-way steps. */
 	{ "POST", "/api/v1/captcha", PUB, PP, anfu_api_captcha, 0 },
 	{ "POST", "/api/v1/auth/codes", PUB, PP, anfu_api_codes, MFA },
-	{ "POST", "/api/v1/auth/register", PUB, PP, anfu_api_register_user, 0 },
-	{ "POST", "/api/v1/auth/login", PUB, PP, anfu_api_login, 0 },
+	{ "POST", "/api/v1/auth/register", PUB, PP, anfu_api_register_user, OFF },
+	{ "POST", "/api/v1/auth/login", PUB, PP, anfu_api_login, OFF },
 	{ "POST", "/api/v1/auth/mfa", SES, PS, anfu_api_mfa, MFA },
 	{ "POST", "/api/v1/auth/step-up", SES, PS, anfu_api_step_up, 0 },
 	{ "POST", "/api/v1/auth/logout", SES, PS, anfu_api_logout, MFA | RA },
 	{ "POST", "/api/v1/auth/password-reset", PUB, PP, anfu_api_reset, 0 },
-	{ "POST", "/api/v1/auth/password-reset/confirm", PUB, PP, anfu_api_reset_confirm, 0 },
+	{ "POST", "/api/v1/auth/password-reset/confirm", PUB, PP, anfu_api_reset_confirm, OFF },
 	{ "POST", "/api/v1/password-strength", PUB, PP, anfu_api_password_strength, 0 },
 
 	/* Self service. */
@@ -49,11 +52,12 @@ static const struct anfu_route routes[] = {
 	  0 },
 	{ "DELETE", "/api/v1/me/sessions/{id}", SES, "self.sessions.manage",
 	  anfu_api_me_session_end, 0 },
-	{ "POST", "/api/v1/me/password", SES, "self.password.change", anfu_api_me_password, RA },
+	{ "POST", "/api/v1/me/password", SES, "self.password.change", anfu_api_me_password,
+	  RA | OFF },
 	{ "POST", "/api/v1/me/payment-password", SES, "self.payment_password.manage",
-	  anfu_api_me_payment_password, 0 },
+	  anfu_api_me_payment_password, OFF },
 	{ "POST", "/api/v1/me/payment-password/verify", SES, "self.payment_password.manage",
-	  anfu_api_me_payment_verify, 0 },
+	  anfu_api_me_payment_verify, OFF },
 	{ "POST", "/api/v1/me/totp", SES, "self.mfa.manage", anfu_api_me_totp, RA },
 	{ "POST", "/api/v1/me/totp/confirm", SES, "self.mfa.manage", anfu_api_me_totp_confirm, RA },
 	{ "GET", "/api/v1/me/devices", SES, "self.devices.manage", anfu_api_me_devices, 0 },
@@ -68,7 +72,7 @@ static const struct anfu_route routes[] = {
 	{ "GET", "/admin/v1/banner", PUB, PP, anfu_api_banner, ADML },
 	{ "POST", "/admin/v1/captcha", PUB, PP, anfu_api_captcha, ADML },
 	{ "POST", "/admin/v1/auth/codes", PUB, PP, anfu_api_codes, ADML | MFA },
-	{ "POST", "/admin/v1/auth/login", PUB, PP, anfu_api_login, ADML },
+	{ "POST", "/admin/v1/auth/login", PUB, PP, anfu_api_login, ADML | OFF },
 	{ "POST", "/admin/v1/auth/mfa", ADM, PS, anfu_api_mfa, MFA },
 	{ "POST", "/admin/v1/auth/step-up", ADM, PS, anfu_api_step_up, 0 },
 	{ "POST", "/admin/v1/auth/logout", ADM, PS, anfu_api_logout, MFA | RA },
@@ -77,7 +81,8 @@ static const struct anfu_route routes[] = {
 	{ "GET", "/admin/v1/me/sessions", ADM, "self.sessions.manage", anfu_api_me_sessions, 0 },
 	{ "DELETE", "/admin/v1/me/sessions/{id}", ADM, "self.sessions.manage",
 	  anfu_api_me_session_end, 0 },
-	{ "POST", "/admin/v1/me/password", ADM, "self.password.change", anfu_api_me_password, RA },
+	{ "POST", "/admin/v1/me/password", ADM, "self.password.change", anfu_api_me_password,
+	  RA | OFF },
 	{ "POST", "/admin/v1/me/totp", ADM, "self.mfa.manage", anfu_api_me_totp, RA },
 	{ "POST", "/admin/v1/me/totp/confirm", ADM, "self.mfa.manage", anfu_api_me_totp_confirm,
 	  RA },

@@ -50,6 +50,21 @@
  * instead of queueing without bound (TIGER_STYLE: bound every queue). */
 #define ANFU_LIMIT_CONCURRENT_REQUESTS_DEFAULT 256
 
+/* Offload pool (http/offload.c): threads that run the handlers of slow
+ * routes (password hashing) off the HTTP workers. The default is
+ * argon2.max_concurrent's default (4) plus two, so four hashes can run while
+ * two finished logins commit; 64 matches http.threads' bound. */
+#define ANFU_LIMIT_OFFLOAD_THREADS_DEFAULT 6
+#define ANFU_LIMIT_OFFLOAD_THREADS_MAX 64
+/* Requests waiting for an offload thread; beyond it they get 503 with
+ * Retry-After rather than a queue without bound. A waiting request holds
+ * only its connection and arena, no thread; at 4 hashes of 50-200 ms at a
+ * time the last of 256 starts within about 3-13 s, inside a client's
+ * patience, where a longer queue would only turn into client timeouts. It
+ * equals the default of limits.concurrent_requests, which counts waiting
+ * requests too, so with the defaults that limit refuses first. */
+#define ANFU_LIMIT_OFFLOAD_QUEUE 256
+
 /* Per-IP request rate (token bucket): sustained rate and burst. */
 #define ANFU_LIMIT_RATE_PER_IP_DEFAULT 100
 #define ANFU_LIMIT_RATE_BURST_DEFAULT 200

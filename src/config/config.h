@@ -70,6 +70,7 @@ struct anfu_config {
 		char *listen; /* IPv4 or IPv6 literal */
 		int64_t port;
 		int64_t threads;
+		int64_t offload_threads; /* run the slow (password hashing) handlers */
 		char *tls_cert;
 		char *tls_key;
 		char *tls_priorities; /* GnuTLS priority string */

@@ -124,6 +124,12 @@ const struct anfu_config_option anfu_config_options[] = {
 	OPT_INT("http", "threads", http.threads, 1, 64, 4, NULL, REQ_DOS,
 		"Worker threads serving requests: a fixed pool, never a thread per "
 		"connection."),
+	OPT_INT("http", "offload_threads", http.offload_threads, 1, ANFU_LIMIT_OFFLOAD_THREADS_MAX,
+		ANFU_LIMIT_OFFLOAD_THREADS_DEFAULT, NULL, REQ_DOS,
+		"Threads that run the slow handlers (password hashing) off the worker "
+		"threads, so those keep serving their other connections; requests "
+		"beyond them wait in a bounded queue (503 when full). Keep it at least "
+		"argon2.max_concurrent: fewer threads also mean fewer hashes at once."),
 	OPT_PATH("http", "tls_cert", http.tls_cert, "tls/server.crt",
 		 "DATA-TX-01, DATA-TX-03, IAM-ADM-04",
 		 "PEM certificate chain of the HTTPS listeners (public and admin)."),

@@ -6,8 +6,9 @@
  * client that drips one header byte every few seconds would hold its slot
  * for ever. This module owns a mutex-protected list of the live connections
  * with a deadline each (set by the request code: accept + head timeout,
- * then head + body timeout while a body arrives, none while a handler runs,
- * and completion + head timeout while waiting for the next request on a
+ * then head + body timeout while a body arrives, none while a handler runs
+ * (also an offloaded one, whose connection MHD keeps suspended), and
+ * completion + head timeout while waiting for the next request on a
  * kept-alive connection). A reaper thread wakes four times a second and
  * shuts down (shutdown(2), never close(2)) every socket past its deadline;
  * MHD then sees the error and closes the connection itself.

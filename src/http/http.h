@@ -8,8 +8,9 @@
  * authentication by the route's access class (401/403), then the handler.
  * Every response carries the security headers and X-Request-Id; errors use
  * one JSON shape and the stable codes of http/errors.c. The only module
- * that includes microhttpd.h. Handlers run on the server's worker threads;
- * each request is handled by one thread at a time.
+ * that includes microhttpd.h. Handlers run on the server's worker threads,
+ * or, for ANFU_ROUTE_OFFLOAD routes, on its offload pool; each request is
+ * handled by one thread at a time.
  */
 #ifndef ANFU_HTTP_HTTP_H
 #define ANFU_HTTP_HTTP_H
@@ -53,6 +54,11 @@ enum anfu_access {
 #define ANFU_ROUTE_REQUIRED_ACTION \
 	0x10u /* accepts a session that must first
 					    change its password or enrol TOTP */
+/* The handler does slow CPU work (password hashing): run it on the offload
+ * pool ([http] offload_threads) instead of the worker thread that owns the
+ * connection, so the worker's other connections are not held up. The
+ * request is otherwise handled exactly like any other. */
+#define ANFU_ROUTE_OFFLOAD 0x20u
 
 struct anfu_req;
 struct anfu_resp;

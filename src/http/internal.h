@@ -2,9 +2,9 @@
  * http/internal: declarations shared by the files of the http module only.
  *
  * Nothing outside src/http/ includes this header (the http unit tests do, to
- * reach the rate limiter's injectable clock and the router's listener
- * filter). It names libmicrohttpd types only as incomplete structs, so it
- * does not pull microhttpd.h into the tests.
+ * reach the rate limiter's injectable clock, the router's listener filter
+ * and the offload pool's queue). It names libmicrohttpd types only as
+ * incomplete structs, so it does not pull microhttpd.h into the tests.
  */
 #ifndef ANFU_HTTP_INTERNAL_H
 #define ANFU_HTTP_INTERNAL_H
@@ -107,6 +107,37 @@ void anfu_conntrack_deadline(struct anfu_conn *c, int64_t deadline_us);
 /* Connections cut off so far by the reaper. */
 uint64_t anfu_conntrack_reaped(const struct anfu_conntrack *t);
 
+/* ---- offload pool (http/offload.c) ------------------------------------------ */
+
+struct anfu_offload;
+
+/* A job of the pool. run is true when a pool thread runs it, false when
+ * the pool was drained before it started: then it only releases what it
+ * holds. Called on a pool thread, without any lock of the pool held. */
+typedef void (*anfu_offload_fn)(void *arg, bool run);
+
+/* Starts a pool of `threads` threads (1..ANFU_LIMIT_OFFLOAD_THREADS_MAX)
+ * with a queue of queue_max jobs (1..ANFU_LIMIT_OFFLOAD_QUEUE). Returns 0,
+ * ANFU_EINVAL, or ANFU_EINTERNAL when a thread cannot start. */
+int anfu_offload_new(int threads, size_t queue_max, struct anfu_offload **ret);
+/* Reserves a queue slot for one anfu_offload_submit(). Returns 0, or
+ * ANFU_EOVERLOAD when queued and reserved jobs fill the queue or the pool
+ * is drained. Any thread. */
+int anfu_offload_reserve(struct anfu_offload *p);
+/* Queues fn(arg) in the slot reserved before; never fails. arg stays the
+ * caller's: fn is called exactly once, with run true or false, and may
+ * free it. Any thread. */
+void anfu_offload_submit(struct anfu_offload *p, anfu_offload_fn fn, void *arg);
+/* Refuses reservations from now on, calls the jobs still queued with run
+ * false, waits for the running ones (and for the submission of every slot
+ * still reserved), and joins the threads. Idempotent; NULL-safe; from the
+ * one thread that also frees the pool. */
+void anfu_offload_drain(struct anfu_offload *p);
+/* Drains (when not done yet) and frees; NULL-safe. */
+void anfu_offload_free(struct anfu_offload *p);
+/* Jobs queued and not started yet. Any thread. */
+size_t anfu_offload_queued(struct anfu_offload *p);
+
 /* ---- metrics (http/metrics.c) ------------------------------------------------ */
 
 struct anfu_http_stats;
@@ -138,6 +169,7 @@ struct anfu_http_server {
 	struct http_listener admin;
 	struct anfu_ratelimit *rl;
 	struct anfu_conntrack *ct;
+	struct anfu_offload *offload; /* runs the ANFU_ROUTE_OFFLOAD handlers */
 	struct anfu_http_stats *stats;
 	struct anfu_json_limits json_limits;
 	size_t body_max;
@@ -159,7 +191,16 @@ void anfu_http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode toe);
 #endif
 
-/* Private per-request state; pub comes first. */
+/* Where the handler of an ANFU_ROUTE_OFFLOAD request is (http_req.offload). */
+enum http_offload {
+	HTTP_OFFLOAD_NONE = 0, /* not offloaded (yet) */
+	HTTP_OFFLOAD_RUNNING,  /* queued or running on the pool; connection suspended */
+	HTTP_OFFLOAD_DONE,     /* result and resp filled; connection resumed */
+};
+
+/* Private per-request state; pub comes first. While offload is
+ * HTTP_OFFLOAD_RUNNING the request belongs to the offload thread, and the
+ * MHD worker does not touch it. */
 struct http_req {
 	struct anfu_req pub;
 	struct http_listener *listener;
@@ -170,6 +211,9 @@ struct http_req {
 	bool path_ok;
 	int status; /* of the queued response */
 	uint64_t resp_bytes;
+	enum http_offload offload;
+	int result;	       /* the offloaded handler's return */
+	struct anfu_resp resp; /* the offloaded handler's response (body owned) */
 };
 
 #ifdef MHD_VERSION

@@ -12,20 +12,35 @@
  * body is read is answered at once; MHD then closes the connection instead
  * of reading the body.
  *
+ * Offloading: the handler of an ANFU_ROUTE_OFFLOAD route (slow CPU work,
+ * password hashing) does not run on the MHD worker. Once the body is in and
+ * authentication passed, the request takes a slot in the offload queue
+ * (http/offload.c; none free: 503 with Retry-After, as for the concurrency
+ * limit), its connection is suspended, and a pool thread runs the handler,
+ * keeps the result and the response in the request and resumes the
+ * connection. MHD then calls the access handler once more (no upload,
+ * offload "done"), which queues that response exactly as for a handler run
+ * in place: same error mapping, headers, refusal hook, access log, metrics.
+ * The request stays in flight (and its arena alive) until completion.
+ *
  * Deadlines (slowloris): the request code moves the connection's reaper
  * deadline (http/conntrack.c). From the head's arrival the whole body must
  * arrive within header_timeout_s + conn_timeout_s; while the handler runs
- * there is none (sending the response is bounded by MHD's idle timeout);
+ * (on the worker, or offloaded with the connection suspended) there is none
+ * (sending the response is bounded by MHD's idle timeout);
  * after completion the next request head must arrive within
  * header_timeout_s. A body larger than the cap is read and dropped up to
  * twice the cap (so the client gets its 413), beyond which the connection
  * is closed without an answer.
  *
- * Each request is handled by one MHD thread at a time; the server-wide
- * state it touches (in-flight count, rate table, metrics, connection list)
- * is atomic or locked.
+ * Each request is handled by one thread at a time: its MHD worker, or an
+ * offload thread while its connection is suspended (the suspension and the
+ * resumption, which takes MHD's lock, hand it over). The server-wide state it
+ * touches (in-flight count, rate table, metrics, connection list, offload
+ * queue) is atomic or locked.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +147,7 @@ static void req_free(struct http_req *hr)
 {
 	if (!hr)
 		return;
+	json_decref(hr->resp.body);
 	anfu_buf_free(&hr->body);
 	anfu_arena_free(hr->pub.arena);
 	free(hr);
@@ -284,7 +300,56 @@ static int authenticate(struct http_req *hr)
 	return fn(&hr->pub);
 }
 
-/* The whole request is in: body into the arena, authenticate, handle. */
+/* Queues what a handler returned: its response, or the error of r. */
+static enum MHD_Result respond(struct http_req *hr, int r, struct anfu_resp *resp)
+{
+	if (r < 0) {
+		json_decref(resp->body);
+		resp->body = NULL;
+		return anfu_http_queue_error(hr, r);
+	}
+	return anfu_http_queue_resp(hr, resp);
+}
+
+/* The offload job: runs on a pool thread while the connection is
+ * suspended. Without run (the pool is being drained at stop), the handler
+ * is skipped and the request ends as 503 overloaded. */
+static void run_offloaded(void *arg, bool run)
+{
+	struct http_req *hr = arg;
+	struct MHD_Connection *c = hr->pub.conn;
+
+	if (run) {
+		hr->result = hr->pub.route->handler(&hr->pub, &hr->resp);
+	} else {
+		hr->pub.retry_after_s = 1;
+		hr->result = ANFU_EOVERLOAD;
+	}
+	hr->offload = HTTP_OFFLOAD_DONE;
+	/* From here on the worker owns hr again and may free it. */
+	MHD_resume_connection(c);
+}
+
+/* Hands the handler to the offload pool: slot first, so that a full queue
+ * is answered at once, then suspend, then queue (the job may resume the
+ * connection as soon as it is queued). */
+static enum MHD_Result offload(struct http_req *hr)
+{
+	struct anfu_offload *pool = hr->pub.server->offload;
+
+	if (anfu_offload_reserve(pool) < 0) {
+		hr->pub.retry_after_s = 1;
+		return anfu_http_queue_error(hr, ANFU_EOVERLOAD);
+	}
+	hr->resp = (struct anfu_resp){ .status = 200 };
+	hr->offload = HTTP_OFFLOAD_RUNNING;
+	MHD_suspend_connection(hr->pub.conn);
+	anfu_offload_submit(pool, run_offloaded, hr);
+	return MHD_YES;
+}
+
+/* The whole request is in: body into the arena, authenticate, handle (in
+ * place, or on the offload pool). */
 static enum MHD_Result dispatch(struct http_req *hr)
 {
 	struct anfu_resp resp = { .status = 200 };
@@ -304,12 +369,10 @@ static enum MHD_Result dispatch(struct http_req *hr)
 	r = authenticate(hr);
 	if (r < 0)
 		return anfu_http_queue_error(hr, r);
+	if (hr->pub.route->flags & ANFU_ROUTE_OFFLOAD)
+		return offload(hr);
 	r = hr->pub.route->handler(&hr->pub, &resp);
-	if (r < 0) {
-		json_decref(resp.body);
-		return anfu_http_queue_error(hr, r);
-	}
-	return anfu_http_queue_resp(hr, &resp);
+	return respond(hr, r, &resp);
 }
 
 enum MHD_Result anfu_http_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -330,6 +393,12 @@ enum MHD_Result anfu_http_access(void *cls, struct MHD_Connection *c, const char
 	}
 	if (*upload_size > 0)
 		return upload(hr, upload_data, upload_size);
+	/* Resumed after the offloaded handler ran. */
+	if (hr->offload == HTTP_OFFLOAD_DONE)
+		return respond(hr, hr->result, &hr->resp);
+	/* Called while suspended, which MHD does not do: nothing to add. */
+	if (hr->offload == HTTP_OFFLOAD_RUNNING)
+		return MHD_YES;
 	anfu_conntrack_deadline(conn_of(c), 0);
 	return dispatch(hr);
 }
@@ -346,6 +415,9 @@ void anfu_http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	(void)toe;
 	if (!hr)
 		return;
+	/* A suspended connection is never completed: stop drains the pool
+	 * (which resumes it) before it stops the daemons. */
+	assert(hr->offload != HTTP_OFFLOAD_RUNNING);
 	*req_cls = NULL;
 	s = hr->pub.server;
 	now = anfu_clock_mono_us();

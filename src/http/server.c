@@ -10,8 +10,11 @@
  * from the network.
  *
  * Threads: MHD runs its own polling thread (or a pool of cfg->http.threads
- * with epoll); the connection reaper has one more. anfu_http_start() and
- * anfu_http_stop() are called from one controlling thread.
+ * with epoll); the offload pool has cfg->http.offload_threads for the slow
+ * handlers (http/offload.c); the connection reaper has one more.
+ * anfu_http_start() and anfu_http_stop() are called from one controlling
+ * thread. A graceful stop waits for offloaded requests like for any other
+ * (they count as in flight), then drains the pool before the daemons stop.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -139,8 +142,11 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 	const char *prio = cfg->http.tls_priorities && cfg->http.tls_priorities[0]
 				   ? cfg->http.tls_priorities
 				   : DEFAULT_TLS_PRIORITIES;
+	/* Suspend/resume: offloaded handlers (http/offload.c) resume their
+	 * connection from a pool thread, which MHD_USE_ITC makes prompt. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
-			 MHD_USE_ITC | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+			 MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+			 (v6 ? MHD_USE_IPv6 : 0);
 	struct MHD_OptionItem o[20];
 	int n = 0;
 
@@ -190,15 +196,19 @@ static int start_listener(struct anfu_http_server *s, struct http_listener *l, b
 	return 0;
 }
 
-/* Stops the daemons (if running) and frees everything; NULL-safe. */
+/* Stops the daemons (if running) and frees everything; NULL-safe. The
+ * offload pool is drained first: MHD must not be stopped with a connection
+ * still suspended, and draining resumes every one. */
 static void server_free(struct anfu_http_server *s)
 {
 	if (!s)
 		return;
+	anfu_offload_drain(s->offload);
 	if (s->main.daemon)
 		MHD_stop_daemon(s->main.daemon);
 	if (s->admin.daemon)
 		MHD_stop_daemon(s->admin.daemon);
+	anfu_offload_free(s->offload);
 	anfu_conntrack_free(s->ct);
 	anfu_http_stats_free(s->stats);
 	anfu_ratelimit_free(s->rl);
@@ -245,6 +255,10 @@ int anfu_http_start(const struct anfu_http_opts *o, const struct anfu_router *r,
 				   ANFU_LIMIT_RATE_TABLE_SIZE);
 	s->stats = anfu_http_stats_new(r);
 	rc = anfu_conntrack_new(&s->ct);
+	if (rc < 0)
+		goto out;
+	rc = anfu_offload_new((int)s->cfg->http.offload_threads, ANFU_LIMIT_OFFLOAD_QUEUE,
+			      &s->offload);
 	if (rc < 0)
 		goto out;
 	rc = start_listener(s, &s->main, false);

@@ -4,11 +4,15 @@
  *
  * Each test starts its own server from the config defaults (admin listener
  * off, two threads) with a small router, after adjusting the limits it
- * needs, and stops it in the teardown. The client pins the self-signed
+ * needs, and stops it in the teardown. The offload tests prove their point
+ * by the order of events, never by timing: an offloaded handler that the
+ * test holds on a condition variable, released only after what must not
+ * wait for it has happened. The client pins the self-signed
  * test certificate (CAINFO blob), so certificate checks stay on. Trusts
  * crypto/ for the certificate and config/ for the defaults.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,6 +34,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
@@ -138,6 +143,98 @@ static int h_param(struct anfu_req *req, struct anfu_resp *resp)
 	return 0;
 }
 
+/* The offloaded handler the ordering tests hold: it says that it started,
+ * then waits until the test releases it; after HOLD_MAX_S seconds it gives
+ * up and records that, so a test whose premise fails ends (and fails). */
+#define HOLD_MAX_S 10
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool entered, released, timed_out, returned;
+} hold = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, false, false };
+
+static atomic_int counted_runs;
+
+static int h_held(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct timespec until;
+
+	(void)req;
+	(void)clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += HOLD_MAX_S;
+	pthread_mutex_lock(&hold.mu);
+	hold.entered = true;
+	pthread_cond_broadcast(&hold.cv);
+	while (!hold.released && !hold.timed_out)
+		if (pthread_cond_timedwait(&hold.cv, &hold.mu, &until) == ETIMEDOUT)
+			hold.timed_out = true;
+	hold.returned = true;
+	pthread_mutex_unlock(&hold.mu);
+	resp->body = json_pack("{s:b}", "held", 1);
+	return 0;
+}
+
+/* An offloaded handler that only counts its runs. */
+static int h_counted(struct anfu_req *req, struct anfu_resp *resp)
+{
+	(void)req;
+	atomic_fetch_add(&counted_runs, 1);
+	resp->body = json_pack("{}");
+	return 0;
+}
+
+static void hold_reset(void)
+{
+	pthread_mutex_lock(&hold.mu);
+	hold.entered = hold.released = hold.timed_out = hold.returned = false;
+	pthread_mutex_unlock(&hold.mu);
+}
+
+/* Waits until h_held runs (at most HOLD_MAX_S seconds). */
+static void hold_wait_entered(void)
+{
+	struct timespec until;
+
+	(void)clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += HOLD_MAX_S;
+	pthread_mutex_lock(&hold.mu);
+	while (!hold.entered && pthread_cond_timedwait(&hold.cv, &hold.mu, &until) == 0)
+		;
+	assert_true(hold.entered);
+	pthread_mutex_unlock(&hold.mu);
+}
+
+static void hold_release(void)
+{
+	pthread_mutex_lock(&hold.mu);
+	hold.released = true;
+	pthread_cond_broadcast(&hold.cv);
+	pthread_mutex_unlock(&hold.mu);
+}
+
+static bool hold_returned(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&hold.mu);
+	r = hold.returned;
+	pthread_mutex_unlock(&hold.mu);
+	return r;
+}
+
+static bool hold_timed_out(void)
+{
+	bool r;
+
+	pthread_mutex_lock(&hold.mu);
+	r = hold.timed_out;
+	pthread_mutex_unlock(&hold.mu);
+	return r;
+}
+
+#define OFFLOAD ANFU_ROUTE_OFFLOAD
+
 static const struct anfu_route routes[] = {
 	{ "GET", "/healthz", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, h_health, ANFU_ROUTE_BOTH },
 	{ "POST", "/api/v1/echo", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, h_echo, 0 },
@@ -148,6 +245,12 @@ static const struct anfu_route routes[] = {
 	{ "GET", "/admin/v1/ping", ANFU_ACCESS_ADMIN, "ops.ping", h_admin, 0 },
 	{ "GET", "/api/v1/badheader", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, h_badheader, 0 },
 	{ "GET", "/api/v1/items/{id}", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, h_param, 0 },
+	{ "GET", "/api/v1/held", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, h_held, OFFLOAD },
+	{ "GET", "/api/v1/counted", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, h_counted, OFFLOAD },
+	{ "POST", "/api/v1/echo-offloaded", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, h_echo, OFFLOAD },
+	{ "GET", "/api/v1/forbidden-offloaded", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, h_forbidden,
+	  OFFLOAD },
+	{ "GET", "/api/v1/me-offloaded", ANFU_ACCESS_SESSION, "me.read", h_session, OFFLOAD },
 };
 
 /* Operator authenticator for the admin tests: everyone is "op_test". */
@@ -202,6 +305,8 @@ static int setup(void **state)
 		return -1;
 	atomic_store(&refusals, 0);
 	atomic_store(&last_refusal_status, 0);
+	atomic_store(&counted_runs, 0);
+	hold_reset();
 	*state = f;
 	return 0;
 }
@@ -211,6 +316,8 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	char cmd[128];
 
+	/* A failed offload test may have left its handler held. */
+	hold_release();
 	anfu_http_stop(f->srv, 5);
 	anfu_router_free(f->router);
 	anfu_config_free(f->cfg);
@@ -1202,6 +1309,322 @@ static void test_slow_body_client_is_cut_off(void **state)
 	curl_easy_cleanup(e);
 }
 
+/* ---- offloaded handlers ---------------------------------------------------------- */
+
+/* A job for the queue tests: counts its runs. */
+static void count_job(void *arg, bool run)
+{
+	if (run)
+		atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+/* With one worker thread, a plain request on another connection is served
+ * while an offloaded handler of that worker's is still held: it could not be
+ * if the handler ran on the worker. req: WEB-DOS-01 */
+static void test_offloaded_handler_leaves_its_worker_free(void **state)
+{
+	struct fx *f = *state;
+	struct bg b = { .f = f, .path = "/api/v1/held" };
+	struct reply r;
+
+	f->cfg->http.threads = 1;
+	start(f);
+	assert_int_equal(pthread_create(&b.t, NULL, bg_main, &b), 0);
+	hold_wait_entered();
+	get(f, "/healthz", &r);
+	assert_int_equal(r.rc, CURLE_OK);
+	assert_int_equal(r.status, 200);
+	/* Answered while the offloaded handler had not returned. */
+	assert_false(hold_returned());
+	reply_free(&r);
+	hold_release();
+	assert_int_equal(pthread_join(b.t, NULL), 0);
+	assert_false(hold_timed_out());
+	assert_int_equal(b.r.rc, CURLE_OK);
+	assert_int_equal(b.r.status, 200);
+	assert_string_equal(b.r.body.data, "{\"held\":true}");
+	reply_free(&b.r);
+}
+
+/* With the one offload thread held and ANFU_LIMIT_OFFLOAD_QUEUE jobs
+ * waiting, an offloaded request is refused like the concurrency limit
+ * refuses; once the queue drains the same request succeeds.
+ * req: WEB-CONC-01, WEB-DOS-01 */
+static void test_full_offload_queue_is_503(void **state)
+{
+	struct fx *f = *state;
+	struct bg b = { .f = f, .path = "/api/v1/held" };
+	const char *body = "{\"name\":\"x\"}";
+	const struct timespec ts = { 0, 2 * 1000 * 1000L };
+	atomic_int ran = 0;
+	struct reply r;
+
+	f->cfg->http.offload_threads = 1;
+	start(f);
+	assert_int_equal(pthread_create(&b.t, NULL, bg_main, &b), 0);
+	hold_wait_entered();
+	for (int i = 0; i < ANFU_LIMIT_OFFLOAD_QUEUE; i++) {
+		assert_int_equal(anfu_offload_reserve(f->srv->offload), 0);
+		anfu_offload_submit(f->srv->offload, count_job, &ran);
+	}
+	assert_int_equal(anfu_offload_reserve(f->srv->offload), ANFU_EOVERLOAD);
+	post_json(f, "/api/v1/echo-offloaded", body, &r);
+	assert_error(&r, 503, "overloaded");
+	assert_header(&r, "Retry-After", "1");
+	reply_free(&r);
+	hold_release();
+	assert_int_equal(pthread_join(b.t, NULL), 0);
+	assert_int_equal(b.r.status, 200);
+	reply_free(&b.r);
+	for (int i = 0; i < 2500 && atomic_load(&ran) < ANFU_LIMIT_OFFLOAD_QUEUE; i++)
+		(void)nanosleep(&ts, NULL);
+	assert_int_equal(atomic_load(&ran), ANFU_LIMIT_OFFLOAD_QUEUE);
+	post_json(f, "/api/v1/echo-offloaded", body, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body.data, "{\"count\":-1,\"name\":\"x\"}");
+	reply_free(&r);
+}
+
+struct stopper {
+	struct anfu_http_server *srv;
+	int grace_s;
+	atomic_bool done;
+	pthread_t t;
+};
+
+static void *stopper_main(void *arg)
+{
+	struct stopper *st = arg;
+
+	anfu_http_stop(st->srv, st->grace_s);
+	atomic_store(&st->done, true);
+	return NULL;
+}
+
+/* Waits until the listener refuses new connections: the stop has begun. */
+static void wait_refused(struct fx *f, int port)
+{
+	const struct call c = { .path = "/healthz", .port = port };
+	bool refused = false;
+	struct reply r;
+
+	for (int i = 0; i < 1000 && !refused; i++) {
+		run(f, &c, &r);
+		refused = r.rc != CURLE_OK;
+		reply_free(&r);
+	}
+	assert_true(refused);
+}
+
+/* A stop that begins while an offloaded handler is held waits for it, and
+ * its client still gets the whole answer (told to close the connection, as
+ * every answer during a stop). */
+static void test_graceful_stop_waits_for_offloaded_request(void **state)
+{
+	struct fx *f = *state;
+	struct bg b = { .f = f, .path = "/api/v1/held" };
+	struct stopper st = { .grace_s = 5 };
+	int port;
+
+	start(f);
+	port = f->port;
+	assert_int_equal(pthread_create(&b.t, NULL, bg_main, &b), 0);
+	hold_wait_entered();
+	st.srv = f->srv;
+	f->srv = NULL;
+	assert_int_equal(pthread_create(&st.t, NULL, stopper_main, &st), 0);
+	wait_refused(f, port);
+	assert_false(atomic_load(&st.done));
+	hold_release();
+	assert_int_equal(pthread_join(st.t, NULL), 0);
+	assert_int_equal(pthread_join(b.t, NULL), 0);
+	assert_false(hold_timed_out());
+	assert_int_equal(b.r.rc, CURLE_OK);
+	assert_int_equal(b.r.status, 200);
+	assert_string_equal(b.r.body.data, "{\"held\":true}");
+	assert_header(&b.r, "Connection", "close");
+	assert_security_headers(&b.r);
+	reply_free(&b.r);
+}
+
+/* Past the grace period the stop still waits for the handler that runs,
+ * but skips the queued ones: they never run, and their clients get a 503
+ * or no answer, never a 200. */
+static void test_stop_past_grace_skips_queued_offloaded_handlers(void **state)
+{
+	struct fx *f = *state;
+	struct bg held = { .f = f, .path = "/api/v1/held" };
+	struct bg queued = { .f = f, .path = "/api/v1/counted" };
+	const struct timespec ts = { 0, 2 * 1000 * 1000L };
+	const struct timespec probe_ts = { 0, 20 * 1000 * 1000L };
+	struct stopper st = { .grace_s = 0 };
+	atomic_int probes_ran = 0;
+	int probes;
+
+	f->cfg->http.offload_threads = 1;
+	start(f);
+	assert_int_equal(pthread_create(&held.t, NULL, bg_main, &held), 0);
+	hold_wait_entered();
+	assert_int_equal(pthread_create(&queued.t, NULL, bg_main, &queued), 0);
+	for (int i = 0; i < 2500 && anfu_offload_queued(f->srv->offload) < 1; i++)
+		(void)nanosleep(&ts, NULL);
+	assert_int_equal(anfu_offload_queued(f->srv->offload), 1);
+	st.srv = f->srv;
+	f->srv = NULL;
+	assert_int_equal(pthread_create(&st.t, NULL, stopper_main, &st), 0);
+	/* The pool refuses reservations once the stop drains it; until then
+	 * each probe takes a slot (the queue has room for all of them) with a
+	 * job that must never run either. */
+	for (probes = 0; probes < ANFU_LIMIT_OFFLOAD_QUEUE - 1; probes++) {
+		if (anfu_offload_reserve(st.srv->offload) < 0)
+			break;
+		anfu_offload_submit(st.srv->offload, count_job, &probes_ran);
+		(void)nanosleep(&probe_ts, NULL);
+	}
+	assert_true(probes < ANFU_LIMIT_OFFLOAD_QUEUE - 1);
+	hold_release();
+	assert_int_equal(pthread_join(st.t, NULL), 0);
+	assert_int_equal(pthread_join(queued.t, NULL), 0);
+	assert_int_equal(pthread_join(held.t, NULL), 0);
+	assert_int_equal(atomic_load(&counted_runs), 0);
+	assert_int_equal(atomic_load(&probes_ran), 0);
+	assert_true(queued.r.rc != CURLE_OK || queued.r.status == 503);
+	reply_free(&queued.r);
+	reply_free(&held.r);
+}
+
+/* The head with the values that differ between any two answers (Date,
+ * X-Request-Id) blanked out. */
+static void normal_head(const struct reply *r, struct anfu_buf *out)
+{
+	const char *p = r->head.data;
+
+	anfu_buf_init(out, 1 << 16);
+	while (p && *p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p + 1) : strlen(p);
+
+		if (strncasecmp(p, "Date:", 5) == 0 || strncasecmp(p, "X-Request-Id:", 13) == 0)
+			assert_int_equal(
+				anfu_buf_appendf(out, "%.*s *\n", (int)strcspn(p, ":") + 1, p), 0);
+		else
+			assert_int_equal(anfu_buf_append(out, p, len), 0);
+		p += len;
+	}
+}
+
+/* The access log line of request id, parsed. */
+static json_t *log_line_of(const char *log, const char *id)
+{
+	const char *p = strstr(log, id), *start, *end;
+	json_t *v;
+
+	assert_non_null(p);
+	for (start = p; start > log && start[-1] != '\n'; start--)
+		;
+	end = strchr(p, '\n');
+	v = json_loadb(start, end ? (size_t)(end - start) : strlen(start), 0, NULL);
+	assert_non_null(v);
+	return v;
+}
+
+/* A copy of s (NULL: "") with every occurrence of what removed. */
+static char *without(const char *s, const char *what)
+{
+	size_t wl = strlen(what);
+	char *out = anfu_xstrdup(s ? s : ""), *p;
+
+	while (wl && (p = strstr(out, what)))
+		memmove(p, p + wl, strlen(p + wl) + 1);
+	return out;
+}
+
+/* The same handler answers the same bytes and logs the same fields whether
+ * it runs in place or offloaded. req: WEB-HDR-01, API-LOG-01 */
+static void test_offloaded_route_answers_and_logs_like_a_plain_one(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bodies[] = { "{\"name\":\"ab\",\"count\":3}",
+					      "{\"name\":\"ab\",\"extra\":1}" };
+	static const char *const same[] = { "ip", "method", "status", "bytes", "actor" };
+	char path[128], id_plain[64], id_off[64], *log;
+	struct anfu_buf h_plain, h_off, m;
+	struct reply plain, off;
+
+	snprintf(path, sizeof(path), "%s/access.log", f->dir);
+	assert_int_equal(anfu_log_open(NULL, path, ANFU_LOG_INFO), 0);
+	start(f);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		post_json(f, "/api/v1/echo", bodies[i], &plain);
+		post_json(f, "/api/v1/echo-offloaded", bodies[i], &off);
+		assert_int_equal(off.rc, CURLE_OK);
+		assert_int_equal(off.status, plain.status);
+		assert_non_null(header(&plain, "X-Request-Id", id_plain, sizeof(id_plain)));
+		assert_non_null(header(&off, "X-Request-Id", id_off, sizeof(id_off)));
+		{
+			/* Equal but for the request id an error body carries. */
+			char *bp = without(plain.body.data, id_plain),
+			     *bo = without(off.body.data, id_off);
+
+			assert_string_equal(bo, bp);
+			free(bp);
+			free(bo);
+		}
+		normal_head(&plain, &h_plain);
+		normal_head(&off, &h_off);
+		assert_string_equal(h_off.data, h_plain.data);
+		assert_security_headers(&off);
+		settle(f);
+		log = slurp(path);
+		{
+			json_t *lp = log_line_of(log, id_plain), *lo = log_line_of(log, id_off);
+
+			for (size_t k = 0; k < sizeof(same) / sizeof(same[0]); k++) {
+				json_t *a = json_object_get(lp, same[k]),
+				       *b = json_object_get(lo, same[k]);
+
+				if (!json_equal(a, b) && (a || b))
+					fail_msg("access log field %s differs", same[k]);
+			}
+			assert_int_equal(json_object_size(lo), json_object_size(lp));
+			assert_string_equal(json_string_value(json_object_get(lo, "path")),
+					    "/api/v1/echo-offloaded");
+			json_decref(lp);
+			json_decref(lo);
+		}
+		free(log);
+		anfu_buf_free(&h_plain);
+		anfu_buf_free(&h_off);
+		reply_free(&plain);
+		reply_free(&off);
+	}
+	anfu_buf_init(&m, 1 << 20);
+	assert_int_equal(anfu_http_metrics(f->srv, &m), 0);
+	assert_non_null(strstr(m.data, "route=\"/api/v1/echo-offloaded\",status=\"200\"} 1\n"));
+	assert_non_null(strstr(m.data, "route=\"/api/v1/echo-offloaded\",status=\"400\"} 1\n"));
+	anfu_buf_free(&m);
+}
+
+/* Authentication still comes first (401 without running the handler), and
+ * a refusal returned by an offloaded handler reaches the refusal hook.
+ * req: WEB-AUTHZ-01 */
+static void test_offloaded_refusals_are_mapped_and_hooked(void **state)
+{
+	struct fx *f = *state;
+	struct reply r;
+
+	start(f);
+	get(f, "/api/v1/me-offloaded", &r);
+	assert_error(&r, 401, "unauthorized");
+	assert_null(strstr(r.body.data, "never be reached"));
+	reply_free(&r);
+	get(f, "/api/v1/forbidden-offloaded", &r);
+	assert_error(&r, 403, "forbidden");
+	reply_free(&r);
+	assert_int_equal(atomic_load(&refusals), 2);
+	assert_int_equal(atomic_load(&last_refusal_status), 403);
+}
+
 /* ---- admin listener ----------------------------------------------------------------- */
 
 static void start_with_admin(struct fx *f, const char *cidr)
@@ -1305,6 +1728,12 @@ int main(void)
 		T(test_metrics_count_by_route_and_status),
 		T(test_slow_header_client_is_cut_off),
 		T(test_slow_body_client_is_cut_off),
+		T(test_offloaded_handler_leaves_its_worker_free),
+		T(test_full_offload_queue_is_503),
+		T(test_graceful_stop_waits_for_offloaded_request),
+		T(test_stop_past_grace_skips_queued_offloaded_handlers),
+		T(test_offloaded_route_answers_and_logs_like_a_plain_one),
+		T(test_offloaded_refusals_are_mapped_and_hooked),
 		T(test_admin_routes_only_on_admin_listener),
 		T(test_admin_listener_refuses_clients_outside_allow_list),
 #undef T

@@ -471,7 +471,8 @@ kv() {
 # descriptors in each worker's epoll set less its listening socket and its
 # inter-thread channel (libmicrohttpd 0.9.75 with MHD_USE_EPOLL and a thread
 # pool; anfud has no other epoll sets). A connection stays on the worker
-# that accepted it for its whole life.
+# that accepted it for its whole life, but while its request waits for or
+# runs on the offload pool it is suspended and out of the epoll set.
 worker_conns() {
 	local fd n out=
 	for fd in /proc/"$1"/fd/*; do
@@ -507,7 +508,8 @@ login_conditions() {
 - Config beyond prepare_data's: [captcha] mode = after_failures, after_failures = 1 (no captcha for logins that do not fail); [session] on_limit = end_oldest, [session.customer] max_sessions = 10; [lockout] ip_failures = 10000; per-IP rate and connection limits raised
 - Test hooks: this build adds the /test/v1 routes and keeps the answers of captchas when they are made; everything a login runs (routing, JSON decoding, iam/login.c, the iam/pwhash pool, SQLite, the audit writer) is the same code as in the production build
 - $LOGIN_REPEAT alternating pairs (raw, then logins), each after the idle gate; the ratio is taken per pair, and its median is reported
-- "Connections per MHD worker" is sampled halfway through each wrk run. A connection stays on the worker thread that accepted it, and a worker runs its handlers one at a time, so the workers that hold connections bound the Argon2id hashes in flight (at most $ARGON2_MAX_CONCURRENT, the pool's cap, and at most [http] threads = $THREADS)
+- Login handlers run on anfud's offload pool ([http] offload_threads = 6 by default), not on the MHD worker that owns the connection; the pool's cap (max_concurrent = $ARGON2_MAX_CONCURRENT) alone bounds the Argon2id hashes in flight, wherever the connections landed
+- "Connections per MHD worker" is sampled halfway through each wrk run: the connections in each worker's epoll set. A connection whose login waits for or runs on the offload pool is suspended and not in the set, so 0 everywhere means every connection had a login in the pool
 - "Per CPU-second" divides logins per CPU-second of anfud by verifications per CPU-second of bench_argon2: the work anfud adds to a login beyond Argon2id, whatever share of the 2 cores it got
 EOF
 }
@@ -647,7 +649,7 @@ bench_login() {
 	echo
 	echo "#### Peak memory under $LOGIN_MEM_CONNS concurrent logins"
 	echo
-	echo "A fresh anfud per row (same data directory and customers). Idle VmRSS and VmHWM are read after start-up (VmHWM then already includes the one dummy hash anfud makes at start); bench/proc_watch.py samples /proc every 20 ms during the run and counts the Argon2id work areas mapped (libsodium mmap()s $ARGON2_MEMLIMIT_KIB KiB per hash), a sampled lower bound on the hashes in flight (anfud exposes no peak counter of its pool). wrk: \`-t$WRK_THREADS -c$LOGIN_MEM_CONNS -d$LOGIN_MEM_DURATION --timeout 60s -s bench/login.lua\`. The slack ($((LOGIN_MEM_SLACK_KIB / 1024)) MiB) allows for the $LOGIN_MEM_CONNS TLS sessions, MHD connection pools and the per-thread SQLite caches. With [http] threads <= max_concurrent the worker threads alone bound the hashes in flight; a row with more threads than max_concurrent is the one that tests the pool's cap. Login rates here are not throughput numbers: $LOGIN_MEM_CONNS connections queue behind 2 cores, and wrk spins on TLS handshakes that the busy workers have not answered yet."
+	echo "A fresh anfud per row (same data directory and customers). Idle VmRSS and VmHWM are read after start-up (VmHWM then already includes the one dummy hash anfud makes at start); bench/proc_watch.py samples /proc every 20 ms during the run and counts the Argon2id work areas mapped (libsodium mmap()s $ARGON2_MEMLIMIT_KIB KiB per hash), a sampled lower bound on the hashes in flight (anfud exposes no peak counter of its pool). wrk: \`-t$WRK_THREADS -c$LOGIN_MEM_CONNS -d$LOGIN_MEM_DURATION --timeout 60s -s bench/login.lua\`. The slack ($((LOGIN_MEM_SLACK_KIB / 1024)) MiB) allows for the $LOGIN_MEM_CONNS TLS sessions, MHD connection pools and the per-thread SQLite caches. Logins run on the offload pool ([http] offload_threads, default 6, more than max_concurrent), so every row tests the pool's cap, whatever [http] threads is. Login rates here are not throughput numbers: $LOGIN_MEM_CONNS connections queue behind 2 cores."
 	echo
 	MEM_VERDICTS=()
 	login_mem_header

@@ -65,7 +65,7 @@ CREATE TABLE iam_password_history (
     changed_ms  BIGINT NOT NULL,
     reason      TEXT   NOT NULL
                 CHECK (reason IN ('initial', 'user_change', 'expiry', 'reset', 'admin_force',
-                                  'registration')),
+                                  'admin_reset', 'registration')),
     actor_id    TEXT   NOT NULL
 );
 CREATE INDEX iam_password_history_user ON iam_password_history (user_id, kind, changed_ms);

@@ -210,6 +210,32 @@ int anfu_api_admin_user_force_password(struct anfu_req *req, struct anfu_resp *r
 	return user_act(req, resp, "force_password_change");
 }
 
+/* POST /admin/v1/users/{id}/reset-password: a temporary password to the
+ * user's own channel; the answer says which channel, never the password. */
+int anfu_api_admin_user_reset_password(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct reason_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	const char *channel = NULL;
+	char *id = NULL;
+	int r = path_id(req, "usr", &id);
+
+	if (r == 0)
+		r = anfu_req_json(req, reason_fields, NFIELDS(reason_fields), &b);
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_admin_reset_password(app->iam, &ctx, req->principal, id, b.reason.ptr,
+					  &channel, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	return json_out(resp, 200,
+			json_pack("{s:s,s:s,s:b}", "user_id", id, "delivered_to", channel,
+				  "must_change", 1));
+}
+
 /* UTF-8 and depth checks of the raw body with the server's limits. */
 static int precheck(struct anfu_req *req)
 {

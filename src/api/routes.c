@@ -98,6 +98,8 @@ static const struct anfu_route routes[] = {
 	  0 },
 	{ "POST", "/admin/v1/users/{id}/force-password-change", ADM, "iam.user.force_password",
 	  anfu_api_admin_user_force_password, 0 },
+	{ "POST", "/admin/v1/users/{id}/reset-password", ADM, "iam.user.force_password",
+	  anfu_api_admin_user_reset_password, OFF },
 
 	/* Four-eyes approvals: the type decides which request / approve
 	 * permission the service demands. */

@@ -23,6 +23,11 @@
  * unlocking and forcing a password change tell the user on the bound
  * channels, queued in the same transaction.
  *
+ * A temporary password (an administrator's reset, IAM-PWD-12, -15) is made
+ * and delivered like an initial one, to the account's own bound email or
+ * phone, with a forced change at the next login; every session of the
+ * account ends. Nobody resets their own password this way.
+ *
  * Initial passwords (IAM-PWD-12) go only to the new user's own channel:
  * email when given, else SMS, queued in the creating transaction; a staff
  * or merchant account cannot be created without one of them, so no
@@ -52,6 +57,8 @@
 #include "iam/core.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
+#include "iam/pwhash.h"
+#include "iam/pwpolicy.h"
 #include "iam/rbac.h"
 #include "store/store.h"
 
@@ -1245,4 +1252,155 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (a->notice)
 		iam_notify_poke(iam);
 	return 0;
+}
+
+/* ---- temporary password ---------------------------------------------------------------- */
+
+/* What the first, read-only phase of a reset found out: the target, where
+ * its password goes, and the new password's hash (made outside the write
+ * transaction: Argon2id takes 50-200 ms). */
+struct temp_pw {
+	struct iam_user u;
+	struct iam_personal pe;
+	const char *channel; /* "email" or "sms" */
+	const char *target;  /* borrowed from pe */
+	char pw[IAM_INITIAL_PASSWORD_MAX];
+	char hash[ANFU_PWHASH_STR_LEN];
+};
+
+static void temp_pw_clear(struct temp_pw *t)
+{
+	iam_user_clear(&t->u);
+	iam_personal_clear(&t->pe);
+	anfu_wipe(t->pw, sizeof(t->pw));
+}
+
+/* Loads the target, checks the object-level rules and makes the password. */
+static int temp_pw_prepare(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+			   const char *user_id, struct temp_pw *t, struct anfu_iam_err *err)
+{
+	enum anfu_role_class cls = ANFU_CLASS_CUSTOMER;
+	struct anfu_pw_personal pd;
+	int r = iam_user_load(db, user_id, &t->u);
+
+	if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", NULL);
+	if (r < 0)
+		return r;
+	/* Not one's own (that is /me/password); staff only by an administrator. */
+	if (strcmp(p->user_id, t->u.id) == 0 ||
+	    (t->u.kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
+		err_set(err, "forbidden", NULL);
+		return ANFU_EPERM;
+	}
+	r = iam_user_class(db, &t->u, &cls);
+	if (r == 0)
+		r = iam_personal_load(iam, db, &t->u, &t->pe);
+	if (r < 0)
+		return r;
+	/* Only to the user's own channel, never to the administrator. */
+	if (t->pe.email && t->pe.email[0]) {
+		t->channel = "email";
+		t->target = t->pe.email;
+	} else if (t->pe.phone && t->pe.phone[0]) {
+		t->channel = "sms";
+		t->target = t->pe.phone;
+	} else {
+		err_set(err, "no_delivery_channel", NULL);
+		return ANFU_ECONFLICT;
+	}
+	pd = (struct anfu_pw_personal){ t->pe.login,
+					t->pe.name,
+					t->pe.nickname,
+					t->pe.phone,
+					t->pe.email,
+					t->pe.idno,
+					t->pe.birthday[0] ? t->pe.birthday : NULL };
+	r = iam_password_random(&iam->cfg->password[cls], &pd, t->pw);
+	if (r == 0)
+		r = anfu_pwhash_hash(iam->pwhash, t->pw, strlen(t->pw), t->hash);
+	return r;
+}
+
+/* In the write transaction: the new password with a forced change, every
+ * session ended, the password queued to the user, the audit record. */
+static int temp_pw_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *p, const struct temp_pw *t,
+			 const char *reason, struct anfu_iam_err *err)
+{
+	const char *args[2] = { t->pe.login, t->pw };
+	json_t *d;
+	int r = iam_password_store(db, t->u.id, "login", t->hash, "admin_reset", p->user_id, true,
+				   anfu_clock_now_ms());
+
+	if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", NULL);
+	if (r == 0)
+		r = iam_session_end(iam, db, t->u.id, NULL, NULL, "password_reset_by_admin");
+	if (r == 0)
+		r = iam_notice_to(iam, db, t->u.id, t->channel, t->target, t->u.lang,
+				  "temporary_password", args, 2);
+	if (r < 0)
+		return r;
+	d = json_pack("{s:s,s:s,s:s,s:s,s:b}", "action", "reset_password", "reason", reason, "kind",
+		      kind_name(t->u.kind), "delivered_to", t->channel, "must_change", 1);
+	if (!d)
+		abort();
+	r = iam_audit(iam, db, ctx, p, NULL, "user.password_reset_by_admin", "user", t->u.id,
+		      "success", d);
+	json_decref(d);
+	return r;
+}
+
+int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+				  const struct anfu_principal *p, const char *user_id,
+				  const char *reason, const char **ret_channel,
+				  struct anfu_iam_err *err)
+{
+	static const char audit_action[] = "user.password_reset_by_admin";
+	struct anfu_db *db = NULL;
+	struct temp_pw t;
+	int r;
+
+	if (!iam || !p || !user_id || !ret_channel)
+		return ANFU_EINVAL;
+	if (!reason || !reason[0] || strlen(reason) > ADMIN_REASON_MAX) {
+		err_set(err, reason && reason[0] ? ANFU_JERR_OUT_OF_RANGE : ANFU_JERR_MISSING_FIELD,
+			"reason");
+		return ANFU_EINVAL;
+	}
+	if (!anfu_principal_can(p, "iam.user.force_password")) {
+		err_set(err, "forbidden", NULL);
+		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
+		return ANFU_EPERM;
+	}
+	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
+		err_set(err, "step_up_required", NULL);
+		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "step_up_required");
+		return ANFU_EPERM;
+	}
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	memset(&t, 0, sizeof(t));
+	r = temp_pw_prepare(iam, db, p, user_id, &t, err);
+	if (r == ANFU_EPERM)
+		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
+	if (r < 0)
+		goto out;
+	r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = temp_pw_apply(iam, db, ctx, p, &t, reason, err);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		goto out;
+	}
+	*ret_channel = t.channel;
+	iam_notify_poke(iam);
+out:
+	temp_pw_clear(&t);
+	return r;
 }

@@ -17,6 +17,8 @@
 struct anfu_db;
 struct anfu_iam;
 struct anfu_jobs;
+struct anfu_config_password;
+struct anfu_pw_personal;
 
 /* Registers the approval types of this module ("create_operator",
  * "grant_role", "revoke_role"). Idempotent: a second call (another
@@ -33,6 +35,12 @@ int iam_review_register_job(struct anfu_iam *iam, struct anfu_jobs *jobs);
 /* Longest initial password made (the policy's minimum when larger). */
 #define IAM_INITIAL_PASSWORD_LEN 16
 #define IAM_INITIAL_PASSWORD_MAX 129
+
+/* A random password that passes pol for an account with personal data pd
+ * (IAM-PWD-12, IAM-ADM-01): initial passwords and the temporary ones an
+ * administrator issues. out holds IAM_INITIAL_PASSWORD_MAX bytes. */
+int iam_password_random(const struct anfu_config_password *pol, const struct anfu_pw_personal *pd,
+			char out[IAM_INITIAL_PASSWORD_MAX]);
 
 /* An account created by an administrator or the bootstrap: a random
  * initial password that passes the policy of its class, a forced change at

@@ -94,10 +94,8 @@ static void draw_password(char *out, size_t len)
 	out[len] = '\0';
 }
 
-/* A random password that passes pol for an account with personal data pd
- * (IAM-PWD-12, IAM-ADM-01). out holds IAM_INITIAL_PASSWORD_MAX bytes. */
-static int make_password(const struct anfu_config_password *pol, const struct anfu_pw_personal *pd,
-			 char out[IAM_INITIAL_PASSWORD_MAX])
+int iam_password_random(const struct anfu_config_password *pol, const struct anfu_pw_personal *pd,
+			char out[IAM_INITIAL_PASSWORD_MAX])
 {
 	size_t len = IAM_INITIAL_PASSWORD_LEN;
 	const char *rule = NULL;
@@ -177,7 +175,7 @@ static int insert_account(struct anfu_iam *iam, struct anfu_db *db,
 
 	if (r < 0)
 		return r;
-	r = make_password(&iam->cfg->password[cls], &pd, pw);
+	r = iam_password_random(&iam->cfg->password[cls], &pd, pw);
 	if (r < 0)
 		return r;
 	r = anfu_pwhash_hash(iam->pwhash, pw, strlen(pw), hash);

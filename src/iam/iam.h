@@ -453,6 +453,19 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const char *user_id, const char *action,
 		       const char *reason, struct anfu_iam_err *err);
 
+/* Issues a random temporary password that passes the account's policy,
+ * queues it to the account's own bound email (else phone), forces a
+ * change at the next login and ends every session of the account
+ * (IAM-PWD-12, -15; recorded with reason "admin_reset", IAM-PWD-11).
+ * Needs iam.user.force_password and a recent step-up; not on one's own
+ * account, staff only by an administrator (forbidden). Without a bound
+ * channel: no_delivery_channel (ANFU_ECONFLICT), nothing changed.
+ * *ret_channel is "email" or "sms" (static). */
+int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+				  const struct anfu_principal *p, const char *user_id,
+				  const char *reason, const char **ret_channel,
+				  struct anfu_iam_err *err);
+
 /* Files a four-eyes request (IAM-SOD-03, IAM-ACCT-03): type
  * "create_operator" or "grant_role" / "revoke_role", payload per type.
  * *ret is the approval as JSON with its sequential number. */

@@ -131,6 +131,13 @@ static const struct notice_tmpl tmpls[] = {
 	  "Your account is ready",
 	  "[anfu] Your account {1} is ready; the initial password is {2}. You must change it at "
 	  "first login. Never share it." },
+	{ "temporary_password", "密码已重置",
+	  "【安付】管理员已重置您账户{1}的密码，临时密码{2}。登录后须立即修改，请勿告诉他人。"
+	  "如非本人申请，请立即联系客服。",
+	  "Your password was reset",
+	  "[anfu] An administrator reset the password of your account {1}; the temporary password "
+	  "is {2}. You must change it when you log in. Never share it. If you did not ask for "
+	  "this, contact customer service now." },
 	{ "binding_changed", "绑定信息已更换",
 	  "【安付】您账户绑定的手机号或邮箱已于{1}更换为{2}"
 	  "，此后账户通知不再发往此处。如非本人操作，请立即联系客服。",

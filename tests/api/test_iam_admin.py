@@ -9,6 +9,7 @@ IAM-SOD-02, IAM-SOD-03, IAM-RBAC-01, IAM-RBAC-02, IAM-RBAC-04, IAM-RBAC-06,
 IAM-LP-01, IAM-MFA-02, IAM-PWD-11, IAM-LOCK-04, IAM-RST-03, DATA-MASK-08,
 FUNC-OPS-01
 """
+import json
 import re
 
 import pytest
@@ -465,6 +466,89 @@ def test_forced_password_change_is_told_and_recorded_as_admin_force(staffed):
         "SELECT reason FROM iam_password_history WHERE user_id = ? ORDER BY changed_ms, rowid",
         admin_id)]
     assert reasons == ["initial", "user_change"]
+
+
+def temporary_password(texts):
+    """The temporary password in the last reset text, or None."""
+    for t in reversed(texts):
+        m = (re.search(r"temporary password is (\S+)\. You must", t) or
+             re.search(r"临时密码(\S+?)。登录后", t))
+        if m:
+            return m.group(1)
+    return None
+
+
+def test_admin_issues_temporary_password_to_the_users_own_channel(staffed):
+    """An administrator's reset: a random password that passes the policy
+    goes to the user's bound phone, never into the answer; the old password
+    and every session end; the first login must change it; the history says
+    admin_reset by that administrator. req: IAM-PWD-12, IAM-PWD-15,
+    IAM-PWD-11, IAM-PWD-01"""
+    s, admin, *_ = staffed
+    _, phone = register(s)
+    cust = login_customer(s, phone, device="reset-me")
+    uid = cust.get("/api/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/users/%s/reset-password" % uid, {"reason": "forgot, verified by phone"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"user_id": uid, "delivered_to": "sms", "must_change": True}
+    texts = sms_wait(s, phone, lambda t: temporary_password(t) is not None)
+    temp = temporary_password(texts)
+    assert temp not in r.text
+    assert len(temp) >= 12
+    assert all(re.search(p, temp) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
+    # Every session of the account ended; the old password is gone.
+    assert cust.get("/api/v1/me/sessions").status_code == 401
+    assert Client(s, device="reset-me").login(phone, GOOD_PASSWORD).status_code == 401
+    # The temporary password opens only the forced change.
+    c = Client(s, device="reset-me")
+    r = c.login(phone, temp)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "required_actions"
+    assert "change_password" in r.json()["required_actions"]
+    r = c.get("/api/v1/me/sessions")
+    assert r.status_code == 403 and err(r) == "password_change_required"
+    r = c.post("/api/v1/me/password", {"current_password": temp, "new_password": THIRD_PASSWORD})
+    assert r.status_code == 200 and r.json()["state"] == "active", r.text
+    admin_id = admin.get("/admin/v1/me").json()["user"]["id"]
+    hist = s.query("SELECT reason, actor_id FROM iam_password_history WHERE user_id = ? "
+                   "AND kind = 'login' ORDER BY changed_ms, rowid", uid)
+    assert [(h["reason"], h["actor_id"]) for h in hist] == [
+        ("registration", uid), ("admin_reset", admin_id), ("user_change", uid)]
+    recs = s.audit("user.password_reset_by_admin")
+    assert [x["outcome"] for x in recs] == ["success"]
+    assert recs[0]["actor_id"] == admin_id and recs[0]["object_id"] == uid
+    details = json.loads(recs[0]["details"])
+    assert details["reason"] == "forgot, verified by phone" and details["delivered_to"] == "sms"
+    assert temp not in json.dumps([dict(x) for x in s.audit()])
+
+
+def test_temporary_password_refusals_change_nothing(staffed):
+    """Not for one's own account, not without a bound channel, not for a
+    stranger, not without the permission or a reason; each refusal leaves
+    the password as it was. req: IAM-PWD-12, IAM-RBAC-01, IAM-LP-01"""
+    s, admin, _, officer, _ = staffed
+    admin_id = admin.get("/admin/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/users/%s/reset-password" % admin_id, {"reason": "self"})
+    assert r.status_code == 403 and err(r) == "forbidden"
+    # The bootstrapped officer has no bound phone or email.
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    before = s.query("SELECT pwd_hash FROM iam_user WHERE id = ?", officer_id)
+    r = admin.post("/admin/v1/users/%s/reset-password" % officer_id, {"reason": "x"})
+    assert r.status_code == 409 and err(r) == "no_delivery_channel", r.text
+    assert s.query("SELECT pwd_hash FROM iam_user WHERE id = ?", officer_id) == before
+    r = admin.post("/admin/v1/users/usr_AAAAAAAAAAAAAAAAAAAAAA/reset-password", {"reason": "x"})
+    assert r.status_code == 404
+    _, phone = register(s)
+    uid = login_customer(s, phone, device="r2").get("/api/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/users/%s/reset-password" % uid, {})
+    assert r.status_code == 400
+    # The security officer does not hold iam.user.force_password.
+    r = officer.post("/admin/v1/users/%s/reset-password" % uid, {"reason": "x"})
+    assert r.status_code == 403 and err(r) == "forbidden"
+    # Only the refusal on one's own account reached the service (the
+    # others stop at the route's permission, the lookup or the body).
+    assert [x["outcome"] for x in s.audit("user.password_reset_by_admin")] == ["denied"]
+    assert Client(s, device="r2").login(phone, GOOD_PASSWORD).json()["state"] == "active"
 
 
 def test_disable_and_unlock_tell_the_user(staffed):

@@ -335,7 +335,13 @@ INSERT INTO iam_role_permission (role, permission) VALUES
     ('sysadmin', 'iam.user.read'), ('sysadmin', 'iam.approval.read'),
     ('sysadmin', 'iam.approval.create_operator.request'),
     ('third_party', 'self.profile.read'), ('third_party', 'self.password.change'),
-    ('third_party', 'self.sessions.manage'), ('third_party', 'self.mfa.manage');
+    ('third_party', 'self.sessions.manage'), ('third_party', 'self.mfa.manage'),
+    -- Every staff role binds its own phone and email (POST /admin/v1/me/phone,
+    -- /me/email): where lockout, new-device and admin-action notices go.
+    ('operator', 'self.profile.update'), ('risk_officer', 'self.profile.update'),
+    ('finance', 'self.profile.update'), ('security_admin', 'self.profile.update'),
+    ('security_officer', 'self.profile.update'), ('auditor', 'self.profile.update'),
+    ('sysadmin', 'self.profile.update'), ('third_party', 'self.profile.update');
 
 -- Roles one account may not hold together (IAM-SOD-01, IAM-SOD-02). Makers
 -- and checkers of the same approval type are also refused by rule (a user

@@ -11,12 +11,13 @@ FUNC-OPS-01
 """
 import json
 import re
+import time
 
 import pytest
 
 from conftest import run_cli
-from iam import (GOOD_PASSWORD, OTHER_PASSWORD, THIRD_PASSWORD, Client, admin_password,
-                 login_customer, mails_to, register, sms_wait, totp)
+from iam import (GOOD_PASSWORD, OTHER_PASSWORD, THIRD_PASSWORD, Client, admin_password, deliver,
+                 login_customer, mail_code, mails_to, register, sms_wait, totp)
 
 ADMIN_NEW = "Ad9#kLw2!mQz"
 OFFICER_NEW = "Of7$pRt4@nVx"
@@ -549,6 +550,59 @@ def test_temporary_password_refusals_change_nothing(staffed):
     # others stop at the route's permission, the lookup or the body).
     assert [x["outcome"] for x in s.audit("user.password_reset_by_admin")] == ["denied"]
     assert Client(s, device="r2").login(phone, GOOD_PASSWORD).json()["state"] == "active"
+
+
+def mail_wait(s, address, pred, wait=10.0):
+    """Waits until a mail to address has a body for which pred holds."""
+    deadline = time.time() + wait
+    bodies = []
+    while time.time() < deadline:
+        deliver(s)
+        bodies = [b for _, b, _ in mails_to(address, wait=0.2)]
+        if any(pred(b) for b in bodies):
+            return
+        time.sleep(0.05)
+    raise AssertionError("no matching mail to %s: %r" % (address, bodies))
+
+
+def test_staff_bind_an_email_and_get_their_notices_there(staffed):
+    """A bootstrapped officer has no channel; after binding an email on the
+    admin listener (bind code, step-up), the staff lockout notice and an
+    administrator's temporary password reach it. req: IAM-MFA-09,
+    IAM-LOCK-02, IAM-PWD-12"""
+    s, admin, _, officer, _ = staffed
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    address = "officer-%d@example.test" % int(now_s(s))
+    r = officer.send_code("bind", "email", address)
+    assert r.status_code == 202, r.text
+    r = officer.post("/admin/v1/me/email", {"email": address, "code": mail_code(s, address)})
+    assert r.status_code == 200, r.text
+    assert address not in r.text
+    assert [x["outcome"] for x in s.audit("user.email_bound")] == ["success"]
+    # Three wrong passwords lock a staff account; the officer is told.
+    c = Client(s, admin=True, device="attacker")
+    for _ in range(3):
+        assert c.login("secofficer", "Wr0ng#Passw9x").status_code == 401
+    mail_wait(s, address, lambda b: "locked" in b or "锁定" in b)
+    # With a channel, an administrator can now issue a temporary password.
+    r = admin.post("/admin/v1/users/%s/reset-password" % officer_id, {"reason": "locked out"})
+    assert r.status_code == 200 and r.json()["delivered_to"] == "email", r.text
+    mail_wait(s, address, lambda b: "temporary password" in b or "临时密码" in b)
+
+
+def test_staff_end_all_their_other_sessions(make_server):
+    """DELETE /admin/v1/me/sessions ends every other session of the caller,
+    not the caller's own (two staff sessions allowed here; the default is
+    one). req: IAM-SESS-04, WEB-CONC-02"""
+    s = make_server({"session.admin": {"max_sessions": "2"}}, init_args=("--admin", "opsadmin"))
+    s.clock(freeze=True)
+    admin, admin_secret = first_login(s, "opsadmin", admin_password(s.init_out), ADMIN_NEW)
+    other = staff_login(s, "opsadmin", ADMIN_NEW, admin_secret, device="console-b")
+    assert other.get("/admin/v1/me/sessions").status_code == 200
+    r = admin.delete("/admin/v1/me/sessions")
+    assert r.status_code == 204, r.text
+    assert other.get("/admin/v1/me/sessions").status_code == 401
+    assert admin.get("/admin/v1/me/sessions").status_code == 200
 
 
 def test_disable_and_unlock_tell_the_user(staffed):

@@ -146,10 +146,15 @@ CREATE TABLE iam_login_attempt (
     device_hash  TEXT   NOT NULL,
     admin        INTEGER NOT NULL CHECK (admin IN (0, 1)),
     result       TEXT   NOT NULL,
-    reason       TEXT   NOT NULL
+    reason       TEXT   NOT NULL,
+    -- Blind index of the login name a password login gave, whether or not
+    -- an account has it: the captcha in after_failures mode counts failures
+    -- per name, so it cannot tell which names exist.
+    login_index  TEXT
 );
 CREATE INDEX iam_login_attempt_user ON iam_login_attempt (user_id, ts_ms);
 CREATE INDEX iam_login_attempt_ip ON iam_login_attempt (ip, ts_ms);
+CREATE INDEX iam_login_attempt_login ON iam_login_attempt (login_index, ts_ms);
 
 -- One-time codes sent by SMS or email (IAM-MFA-07, IAM-MFA-08).
 CREATE TABLE iam_code (

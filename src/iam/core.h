@@ -56,6 +56,11 @@ bool iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, 
 /* Appends one row of iam_login_attempt (IAM-HIST-03). user_id may be NULL. */
 int iam_attempt_record(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 		       const char *user_id, const char *result, const char *reason);
+/* The same for a password login, with the blind index of the login name
+ * it gave (NULL: none). */
+int iam_attempt_record_login(struct anfu_iam *iam, struct anfu_db *db,
+			     const struct anfu_iam_ctx *ctx, const char *user_id,
+			     const char *login_index, const char *result, const char *reason);
 
 /* Counts one failed authentication of u (password, second factor, current
  * password) on the user's failure counter; locks the account at the

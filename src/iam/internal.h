@@ -77,6 +77,10 @@ int iam_user_load(struct anfu_db *db, const char *id, struct iam_user *ret);
  * usernames to lower case; *ret_kind says which it is. ANFU_EINVAL when it
  * is none of them. out holds at least 256 bytes. */
 int iam_login_normalize(const char *login, char *out, size_t cap, const char **ret_kind);
+/* The blind index of a login name, normalised (iam_login_normalize()),
+ * into idx (IAM_HASH_HEX bytes, iam/core.h);
+ * ANFU_ENOTFOUND when it cannot be a login identifier. */
+int iam_login_index(struct anfu_iam *iam, const char *login, char *idx);
 /* Finds a user by login identifier (through its blind index). */
 int iam_user_find_login(struct anfu_iam *iam, struct anfu_db *db, const char *login,
 			struct iam_user *ret);

@@ -47,10 +47,18 @@ struct login {
 	int64_t now;
 	char dev[IAM_HASH_HEX];
 	char net[64];
+	char idx[IAM_HASH_HEX]; /* blind index of the login name given, or "" */
 };
 
 int iam_attempt_record(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 		       const char *user_id, const char *result, const char *reason)
+{
+	return iam_attempt_record_login(iam, db, ctx, user_id, NULL, result, reason);
+}
+
+int iam_attempt_record_login(struct anfu_iam *iam, struct anfu_db *db,
+			     const struct anfu_iam_ctx *ctx, const char *user_id,
+			     const char *login_index, const char *result, const char *reason)
 {
 	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], net[64];
 	const char *ip = ctx && ctx->ip ? ctx->ip : "";
@@ -65,22 +73,30 @@ int iam_attempt_record(struct anfu_iam *iam, struct anfu_db *db, const struct an
 		return r;
 	iam_network_of(ip, net, sizeof(net));
 	{
-		struct anfu_param p[9] = { iam_ps(id),
-					   iam_ps(user_id),
-					   ANFU_PI(anfu_clock_now_ms()),
-					   ANFU_PSN(ip, strnlen(ip, 64)),
-					   iam_ps(net),
-					   iam_ps(dev),
-					   ANFU_PI(ctx->admin ? 1 : 0),
-					   iam_ps(result),
-					   iam_ps(reason) };
+		struct anfu_param p[10] = { iam_ps(id),
+					    iam_ps(user_id),
+					    ANFU_PI(anfu_clock_now_ms()),
+					    ANFU_PSN(ip, strnlen(ip, 64)),
+					    iam_ps(net),
+					    iam_ps(dev),
+					    ANFU_PI(ctx->admin ? 1 : 0),
+					    iam_ps(result),
+					    iam_ps(reason),
+					    iam_ps(login_index) };
 		r = anfu_db_exec(db,
 				 "INSERT INTO iam_login_attempt (id, user_id, ts_ms, ip, network,"
-				 " device_hash, admin, result, reason)"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-				 p, 9, NULL, NULL, NULL);
+				 " device_hash, admin, result, reason, login_index)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+				 p, 10, NULL, NULL, NULL);
 	}
 	return r;
+}
+
+/* An attempt of login l, with the name it gave. */
+static int attempt(struct login *l, const char *user_id, const char *result, const char *reason)
+{
+	return iam_attempt_record_login(l->iam, l->db, l->ctx, user_id, l->idx[0] ? l->idx : NULL,
+					result, reason);
 }
 
 /* ---- failure counting and lockout (IAM-LOCK-01..04) ---------------------------------- */
@@ -240,6 +256,21 @@ static int count_ip(struct anfu_db *db, const char *ip, int64_t from, int64_t to
 	return anfu_db_query_int(db, sql, p, 3, ret);
 }
 
+/* Failed password logins that gave the login name with blind index idx in
+ * (from, to], since its last successful password step. */
+static int count_name(struct anfu_db *db, const char *idx, int64_t from, int64_t to, int64_t *ret)
+{
+	struct anfu_param p[3] = { iam_ps(idx), ANFU_PI(from), ANFU_PI(to) };
+
+	return anfu_db_query_int(
+		db,
+		"SELECT COUNT(*) FROM iam_login_attempt WHERE login_index = $1 AND ts_ms > $2"
+		" AND ts_ms <= $3 AND result IN " FAILING_RESULTS " AND ts_ms > COALESCE(("
+		"SELECT MAX(ts_ms) FROM iam_login_attempt WHERE login_index = $1"
+		" AND result = 'success'), 0)",
+		p, 3, ret);
+}
+
 /* True when the IP reached lockout.ip_failures within lockout.ip_window,
  * now or at its latest failure less than lockout.ip_block ago. */
 static int ip_blocked(struct anfu_iam *iam, struct anfu_db *db, const char *ip, int64_t now,
@@ -287,7 +318,7 @@ static int throttle(struct login *l, struct anfu_iam_err *err)
 		json_decref(det);
 	}
 	if (r == 0)
-		r = iam_attempt_record(l->iam, l->db, l->ctx, NULL, "throttled", "ip_failures");
+		r = attempt(l, l->found ? l->u.id : NULL, "throttled", "ip_failures");
 	if (r == 0)
 		r = anfu_db_commit(l->db);
 	else
@@ -309,9 +340,14 @@ static int captcha_needed(struct login *l, bool *ret)
 	*ret = true;
 	if (strcmp(cfg->captcha.mode, "after_failures") != 0)
 		return 0;
-	if (l->found && l->u.failures >= cfg->captcha.after_failures)
+	/* Failures of the name given, counted alike whether an account has it
+	 * or not (never the account's own counter), so that whether a captcha
+	 * is asked tells nothing about which names exist. */
+	if (l->idx[0])
+		r = count_name(l->db, l->idx, l->now - win, l->now, &n);
+	if (r == 0 && n >= cfg->captcha.after_failures)
 		return 0;
-	if (l->ctx->ip && l->ctx->ip[0])
+	if (r == 0 && l->ctx->ip && l->ctx->ip[0])
 		r = count_ip(l->db, l->ctx->ip, l->now - win, l->now, FAILING_RESULTS, &n);
 	if (r == 0)
 		*ret = n >= cfg->captcha.after_failures;
@@ -327,18 +363,26 @@ static int captcha_gate(struct login *l, const struct anfu_login_req *req, struc
 
 	if (r < 0 || !need)
 		return r;
-	if (!req->captcha_id || !req->captcha_id[0] || !req->captcha_answer ||
-	    !req->captcha_answer[0]) {
-		iam_err_set(err, "captcha_required", "captcha_id");
-		return ANFU_EINVAL;
-	}
 	r = anfu_db_begin(l->db);
 	if (r < 0)
 		return r;
+	/* Every attempt is recorded (IAM-HIST-03), one without its captcha
+	 * too; neither counts toward the IP's failures. */
+	if (!req->captcha_id || !req->captcha_id[0] || !req->captcha_answer ||
+	    !req->captcha_answer[0]) {
+		r = attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha_missing");
+		if (r == 0)
+			r = anfu_db_commit(l->db);
+		else
+			iam_tx_abort(l->db);
+		if (r < 0)
+			return r;
+		iam_err_set(err, "captcha_required", "captcha_id");
+		return ANFU_EINVAL;
+	}
 	c = anfu_captcha_check(l->db, l->iam->vault, req->captcha_id, req->captcha_answer);
 	if (c < 0)
-		r = iam_attempt_record(l->iam, l->db, l->ctx, l->found ? l->u.id : NULL,
-				       "captcha_failed", "captcha");
+		r = attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha");
 	if (r == 0)
 		r = anfu_db_commit(l->db);
 	else
@@ -361,7 +405,7 @@ static int record_refusal(struct login *l, const char *user_id, const char *resu
 	int r = anfu_db_begin(l->db);
 
 	if (r == 0)
-		r = iam_attempt_record(l->iam, l->db, l->ctx, user_id, result, reason);
+		r = attempt(l, user_id, result, reason);
 	if (r == 0)
 		r = iam_audit(l->iam, l->db, l->ctx, NULL, user_id, "auth.login_failed", "user",
 			      user_id ? user_id : "",
@@ -402,7 +446,7 @@ static int fail_password(struct login *l, struct anfu_iam_err *err)
 	if (r == 0)
 		r = iam_failure_count(l->iam, l->db, l->ctx, &u, &locked);
 	if (r == 0)
-		r = iam_attempt_record(l->iam, l->db, l->ctx, u.id, "failure", "bad_password");
+		r = attempt(l, u.id, "failure", "bad_password");
 	if (r == 0)
 		r = iam_audit(l->iam, l->db, l->ctx, NULL, u.id, "auth.login_failed", "user", u.id,
 			      "failure", det);
@@ -639,8 +683,8 @@ static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_
 	if (r == 0)
 		r = notice_new(l, &pr, res);
 	if (r == 0)
-		r = iam_attempt_record(l->iam, l->db, l->ctx, l->u.id, "success",
-				       st == ANFU_SESSION_MFA_PENDING ? "mfa_pending" : "password");
+		r = attempt(l, l->u.id, "success",
+			    st == ANFU_SESSION_MFA_PENDING ? "mfa_pending" : "password");
 	if (r == 0)
 		r = audit_login(l, res, "auth.login");
 	if (r == 0)
@@ -739,16 +783,25 @@ int anfu_iam_login(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_db(iam, &l.db);
 	if (r == 0)
 		r = iam_device_hash(iam, ctx, l.dev);
+	if (r < 0)
+		goto out;
+	/* The account first, so that a throttled attempt is recorded in its
+	 * login history too (IAM-HIST-03); the lookup is made whatever
+	 * follows, so the answers do not differ in timing by it. */
+	r = iam_login_index(iam, req->login ? req->login : "", l.idx);
+	if (r == ANFU_ENOTFOUND) {
+		l.idx[0] = '\0';
+		r = 0;
+	}
+	if (r == 0 && l.idx[0])
+		r = iam_user_find_login(iam, l.db, req->login, &l.u);
+	l.found = r == 0 && l.idx[0];
+	if (r == ANFU_ENOTFOUND)
+		r = 0;
 	if (r == 0)
 		r = ip_blocked(iam, l.db, ctx->ip, l.now, &blocked);
 	if (r == 0 && blocked)
 		r = throttle(&l, err);
-	if (r < 0)
-		goto out;
-	r = iam_user_find_login(iam, l.db, req->login ? req->login : "", &l.u);
-	l.found = r == 0;
-	if (r == ANFU_ENOTFOUND)
-		r = 0;
 	if (r == 0)
 		r = captcha_gate(&l, req, err);
 	if (r == 0)

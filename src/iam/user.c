@@ -178,20 +178,31 @@ int iam_login_normalize(const char *login, char *out, size_t cap, const char **r
 	return 0;
 }
 
-int iam_user_find_login(struct anfu_iam *iam, struct anfu_db *db, const char *login,
-			struct iam_user *ret)
+int iam_login_index(struct anfu_iam *iam, const char *login, char *idx)
 {
-	char norm[256], idx[IAM_HASH_HEX];
+	char norm[256];
 	const char *kind;
 	int r;
 
-	if (!iam || !db || !ret)
+	if (!iam || !idx)
 		return ANFU_EINVAL;
 	/* Something that cannot be a login identifier is no account. */
 	if (iam_login_normalize(login, norm, sizeof(norm), &kind) < 0)
 		return ANFU_ENOTFOUND;
 	r = anfu_vault_index(iam->vault, "login", norm, strlen(norm), idx);
 	anfu_wipe(norm, sizeof(norm));
+	return r;
+}
+
+int iam_user_find_login(struct anfu_iam *iam, struct anfu_db *db, const char *login,
+			struct iam_user *ret)
+{
+	char idx[IAM_HASH_HEX];
+	int r;
+
+	if (!iam || !db || !ret)
+		return ANFU_EINVAL;
+	r = iam_login_index(iam, login, idx);
 	if (r < 0)
 		return r;
 	return user_query(db, "SELECT " USER_COLS " FROM iam_user WHERE login_index = $1", idx,

@@ -148,10 +148,16 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(server):
 
 
 def test_login_needs_a_captcha_by_default(server):
-    """req: IAM-CAP-01"""
+    """The refusal is an attempt in the account's login history too.
+    req: IAM-CAP-01, IAM-HIST-03"""
     _, phone = register(server)
     r = Client(server).login(phone, GOOD_PASSWORD, captcha=False)
     assert r.status_code == 400 and err(r) == "captcha_required"
+    last = server.query("SELECT a.result, a.reason, u.kind FROM iam_login_attempt a "
+                        "LEFT JOIN iam_user u ON u.id = a.user_id "
+                        "ORDER BY a.ts_ms DESC, a.rowid DESC LIMIT 1")
+    assert last == [{"result": "captcha_failed", "reason": "captcha_missing",
+                     "kind": "customer"}]
 
 
 def test_customer_locked_on_fifth_failure_not_fourth(make_server):
@@ -261,6 +267,15 @@ def test_credential_stuffing_is_throttled_and_recorded(make_server):
     r = c.login(phones[0], GOOD_PASSWORD)
     assert r.status_code == 429 and err(r) == "too_many_failures"
     assert s.audit("security.credential_stuffing")
+    # Each throttled attempt is in the history of the account it named
+    # (req: IAM-HIST-03); one for an unknown name has no account.
+    throttled = s.query("SELECT user_id FROM iam_login_attempt WHERE result = 'throttled'")
+    assert throttled and all(t["user_id"] for t in throttled)
+    r = c.login("nobody@example.test", WRONG)
+    assert r.status_code == 429
+    last = s.query("SELECT user_id FROM iam_login_attempt WHERE result = 'throttled' "
+                   "ORDER BY ts_ms DESC, rowid DESC LIMIT 1")
+    assert last == [{"user_id": None}]
 
 
 # ---- second factor ------------------------------------------------------------------

@@ -546,6 +546,62 @@ static void test_login_needs_a_live_single_use_captcha(void **state)
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 0);
 }
 
+/* captcha.mode = after_failures asks for a captcha by the failures of the
+ * name given and of the client's IP, counted alike for names that exist and
+ * names that do not: a fresh IP cannot tell which names exist by whether a
+ * captcha is asked. req: IAM-CAP-01 */
+static void test_after_failures_captcha_does_not_reveal_accounts(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_login_result res;
+	struct anfu_iam_err e = { NULL, NULL };
+	struct anfu_iam_ctx b = web, c = web, d = web;
+	const char *const tried[] = { PHONE1 /* exists */, PHONE2 /* does not */ };
+	char uid[ANFU_ID_MAX], uid2[ANFU_ID_MAX];
+
+	free(f->cfg->captcha.mode);
+	f->cfg->captcha.mode = anfu_xstrdup("after_failures");
+	f->cfg->captcha.after_failures = 1;
+	make_customer(f, PHONE1, NULL, uid);
+	make_customer(f, "13700004321", NULL, uid2);
+	/* One failure on each name, from the web address. */
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(login(f, &web, tried[i], "Wr0ng#Passw9x", &res, &e), ANFU_EAUTH);
+	/* From an address with no failures both names want a captcha alike. */
+	b.ip = "203.0.113.77";
+	for (size_t i = 0; i < 2; i++) {
+		struct anfu_login_req req = { tried[i], PW1, NULL, NULL };
+
+		e = (struct anfu_iam_err){ NULL, NULL };
+		assert_int_equal(anfu_iam_login(f->iam, &b, &req, &res, &e), ANFU_EINVAL);
+		assert_string_equal(e.code, "captcha_required");
+	}
+	/* Names with no failures, existing or not, pass without one (each from
+	 * an address of its own, as a failure counts for its address too). */
+	c.ip = "203.0.113.78";
+	d.ip = "203.0.113.79";
+	{
+		struct anfu_login_req known = { "13700004321", "Wr0ng#Passw9x", NULL, NULL };
+		struct anfu_login_req unknown = { "13700009876", "Wr0ng#Passw9x", NULL, NULL };
+
+		e = (struct anfu_iam_err){ NULL, NULL };
+		assert_int_equal(anfu_iam_login(f->iam, &c, &known, &res, &e), ANFU_EAUTH);
+		assert_string_equal(e.code, "invalid_credentials");
+		e = (struct anfu_iam_err){ NULL, NULL };
+		assert_int_equal(anfu_iam_login(f->iam, &d, &unknown, &res, &e), ANFU_EAUTH);
+		assert_string_equal(e.code, "invalid_credentials");
+	}
+	/* A right password (with its captcha) clears the name's count. */
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), 0);
+	b.ip = "203.0.113.80";
+	{
+		struct anfu_login_req req = { PHONE1, PW1, NULL, NULL };
+
+		e = (struct anfu_iam_err){ NULL, NULL };
+		assert_int_equal(anfu_iam_login(f->iam, &b, &req, &res, &e), 0);
+	}
+}
+
 /* req: IAM-ANOM-02 */
 static void test_credential_stuffing_is_throttled_and_recorded_once(void **state)
 {
@@ -1672,6 +1728,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_login_needs_a_live_single_use_captcha, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_after_failures_captcha_does_not_reveal_accounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_credential_stuffing_is_throttled_and_recorded_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_names_are_case_insensitive, setup,

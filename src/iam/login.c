@@ -694,14 +694,39 @@ static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_
 	return r;
 }
 
-static int succeed(struct login *l, struct anfu_login_result *ret, struct anfu_iam_err *err)
+/* Replaces the hash of the password just verified by one made with the
+ * current argon2.* parameters (fresh), unless the password changed
+ * meanwhile; audited. In the caller's transaction. */
+static int rehash(struct login *l, const char *old_hash, const char *fresh)
+{
+	struct anfu_param q[3] = { iam_ps(l->u.id), iam_ps(fresh), iam_ps(old_hash) };
+	const struct anfu_config *cfg = l->iam->cfg;
+	int64_t changed = 0;
+	json_t *det;
+	int r = anfu_db_exec(l->db,
+			     "UPDATE iam_user SET pwd_hash = $2 WHERE id = $1 AND pwd_hash = $3", q,
+			     3, NULL, NULL, &changed);
+
+	if (r < 0 || changed == 0)
+		return r;
+	det = json_pack("{sIsI}", "opslimit", (json_int_t)cfg->argon2.opslimit, "memlimit_kib",
+			(json_int_t)cfg->argon2.memlimit_kib);
+	r = iam_audit(l->iam, l->db, l->ctx, NULL, l->u.id, "user.password_rehashed", "user",
+		      l->u.id, "success", det);
+	json_decref(det);
+	return r;
+}
+
+static int succeed(struct login *l, const char *fresh, struct anfu_login_result *ret,
+		   struct anfu_iam_err *err)
 {
 	struct anfu_login_result res;
-	char id[ANFU_ID_MAX];
+	char id[ANFU_ID_MAX], old_hash[ANFU_PWHASH_STR_LEN];
 	int r;
 
 	memset(&res, 0, sizeof(res));
 	(void)anfu_strlcpy(id, l->u.id, sizeof(id));
+	(void)anfu_strlcpy(old_hash, l->u.pwd_hash ? l->u.pwd_hash : "", sizeof(old_hash));
 	r = anfu_db_begin(l->db);
 	if (r < 0)
 		return r;
@@ -712,6 +737,8 @@ static int succeed(struct login *l, struct anfu_login_result *ret, struct anfu_i
 		iam_tx_abort(l->db);
 		return refuse(l, l->u.id, iam_user_state(&l->u, l->now), "state", err);
 	}
+	if (r == 0 && fresh)
+		r = rehash(l, old_hash, fresh);
 	if (r == 0)
 		r = login_ok(l, &res, err);
 	if (r == ANFU_EPERM || r == ANFU_ECONFLICT) {
@@ -762,7 +789,18 @@ static int check_password(struct login *l, const struct anfu_login_req *req,
 		return refuse(l, l->u.id, "failure", "no_password", err);
 	if (v != 0)
 		return fail_password(l, err);
-	return succeed(l, ret, err);
+	/* Hashes made before an argon2.* change are replaced at the next
+	 * right password (outside the transaction: Argon2id is slow). */
+	if (anfu_pwhash_outdated(l->iam->pwhash, l->u.pwd_hash)) {
+		char fresh[ANFU_PWHASH_STR_LEN];
+		int r = anfu_pwhash_hash(l->iam->pwhash, pw, len, fresh);
+
+		/* Without a new hash the login still succeeds with the old. */
+		r = succeed(l, r < 0 ? NULL : fresh, ret, err);
+		anfu_wipe(fresh, sizeof(fresh));
+		return r;
+	}
+	return succeed(l, NULL, ret, err);
 }
 
 int anfu_iam_login(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,

@@ -197,3 +197,8 @@ void anfu_pwhash_stats(struct anfu_pwhash *h, int *ret_running, int *ret_peak)
 	if (ret_peak)
 		*ret_peak = peak;
 }
+
+bool anfu_pwhash_outdated(const struct anfu_pwhash *h, const char *encoded)
+{
+	return h && encoded && anfu_pwhash_needs_rehash(encoded, &h->params);
+}

@@ -11,6 +11,7 @@
 #ifndef ANFU_IAM_PWHASH_H
 #define ANFU_IAM_PWHASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,9 @@ int anfu_pwhash_hash(struct anfu_pwhash *h, const char *pw, size_t len,
  * dummy hash and always returns ANFU_EAUTH (same cost as a real check).
  * (Named _check: crypto/crypto.h already has anfu_pwhash_verify.) */
 int anfu_pwhash_check(struct anfu_pwhash *h, const char *encoded, const char *pw, size_t len);
+/* True when encoded was made with other parameters than h's (an argon2.*
+ * change since): the caller rehashes on the next right password. */
+bool anfu_pwhash_outdated(const struct anfu_pwhash *h, const char *encoded);
 /* Hashes currently running and the most ever seen running at once. */
 void anfu_pwhash_stats(struct anfu_pwhash *h, int *ret_running, int *ret_peak);
 /* Hashes and verifications computed so far (dummy ones included): lets a

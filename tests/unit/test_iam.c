@@ -546,6 +546,45 @@ static void test_login_needs_a_live_single_use_captcha(void **state)
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 0);
 }
 
+/* A hash made with other argon2.* parameters (a configuration change since)
+ * is replaced at the next right password, audited; a wrong password
+ * replaces nothing. req: IAM-PWD-09 */
+static void test_outdated_hash_is_replaced_at_next_login(void **state)
+{
+	struct anfu_fixture *f = *state;
+	const struct anfu_pwhash_params old = { (uint64_t)f->cfg->argon2.opslimit + 1,
+						(size_t)f->cfg->argon2.memlimit_kib * 1024 };
+	const struct anfu_pwhash_params now = { (uint64_t)f->cfg->argon2.opslimit,
+						(size_t)f->cfg->argon2.memlimit_kib * 1024 };
+	struct anfu_login_result res;
+	struct anfu_iam_err e = { NULL, NULL };
+	char uid[ANFU_ID_MAX], h[ANFU_PWHASH_STR_LEN], after[FIXTURE_TEXT_MAX];
+
+	make_customer(f, PHONE1, NULL, uid);
+	assert_int_equal(anfu_pwhash(&old, PW1, strlen(PW1), h), 0);
+	{
+		struct anfu_param q[2] = { iam_ps(uid), iam_ps(h) };
+
+		assert_int_equal(anfu_db_exec(f->db,
+					      "UPDATE iam_user SET pwd_hash = $2 WHERE id = $1", q,
+					      2, NULL, NULL, NULL),
+				 0);
+	}
+	assert_true(anfu_pwhash_needs_rehash(h, &now));
+	assert_int_equal(login(f, &web, PHONE1, "Wr0ng#Passw9x", &res, &e), ANFU_EAUTH);
+	fixture_text(f->db, "SELECT pwd_hash FROM iam_user WHERE id = $1", uid, after);
+	assert_string_equal(after, h);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), 0);
+	fixture_text(f->db, "SELECT pwd_hash FROM iam_user WHERE id = $1", uid, after);
+	assert_string_not_equal(after, h);
+	assert_false(anfu_pwhash_needs_rehash(after, &now));
+	assert_int_equal(anfu_pwhash_verify(after, PW1, strlen(PW1)), 0);
+	assert_int_equal(fixture_audits(f->db, "user.password_rehashed"), 1);
+	/* The new hash is current: the next login rehashes nothing. */
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), 0);
+	assert_int_equal(fixture_audits(f->db, "user.password_rehashed"), 1);
+}
+
 /* captcha.mode = after_failures asks for a captcha by the failures of the
  * name given and of the client's IP, counted alike for names that exist and
  * names that do not: a fresh IP cannot tell which names exist by whether a
@@ -1730,6 +1769,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_after_failures_captcha_does_not_reveal_accounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outdated_hash_is_replaced_at_next_login, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_credential_stuffing_is_throttled_and_recorded_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_names_are_case_insensitive, setup,

@@ -161,6 +161,50 @@ int anfu_api_admin_user_create(struct anfu_req *req, struct anfu_resp *resp)
 	return json_out(resp, 201, json_pack("{s:o}", "user", user));
 }
 
+/* POST /api/v1/merchant/users: a merchant administrator adds staff of its
+ * own merchant (merchant.staff.manage). The kind, the merchant and the
+ * role are the caller's to imply, not the body's: role merchant_staff, the
+ * caller's merchant. The rest is as POST /admin/v1/users. */
+static const struct anfu_jfield merchant_staff_fields[] = {
+	{ "username", ANFU_JT_STRING, offsetof(struct create_body, username), true, 3, 32,
+	  username_ok },
+	{ "email", ANFU_JT_STRING, offsetof(struct create_body, email), false, 5, 254, email_ok },
+	{ "phone", ANFU_JT_STRING, offsetof(struct create_body, phone), false, 11, 14, mobile_ok },
+	{ "expires_at_ms", ANFU_JT_INT, offsetof(struct create_body, expires_at_ms), false, 0,
+	  INT64_MAX, NULL },
+	{ "temporary", ANFU_JT_BOOL, offsetof(struct create_body, temporary), false, 0, 0, NULL },
+};
+
+int anfu_api_merchant_user_create(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	const struct anfu_principal *p = req->principal;
+	struct create_body b = { 0 };
+	struct anfu_admin_create c;
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	json_t *user = NULL;
+	int r = anfu_req_json(req, merchant_staff_fields, NFIELDS(merchant_staff_fields), &b);
+
+	if (r < 0)
+		return r;
+	c = (struct anfu_admin_create){
+		.kind = "merchant",
+		.username = b.username.ptr,
+		.merchant_id = p->merchant_id[0] ? p->merchant_id : NULL,
+		.role = "merchant_staff",
+		.email = b.email.ptr,
+		.phone = b.phone.ptr,
+		.expires_ms = b.expires_at_ms.set ? b.expires_at_ms.v : 0,
+		.temporary = b.temporary.set && b.temporary.v,
+	};
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_admin_create_user(app->iam, &ctx, p, &c, &user, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	return json_out(resp, 201, json_pack("{s:o}", "user", user));
+}
+
 struct reason_body {
 	struct anfu_str reason;
 };
@@ -203,6 +247,18 @@ int anfu_api_admin_user_enable(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_api_admin_user_unlock(struct anfu_req *req, struct anfu_resp *resp)
 {
 	return user_act(req, resp, "unlock");
+}
+
+/* The same actions for a merchant administrator on its own staff
+ * (POST /api/v1/merchant/users/{id}/disable, /enable). */
+int anfu_api_merchant_user_disable(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return user_act(req, resp, "disable");
+}
+
+int anfu_api_merchant_user_enable(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return user_act(req, resp, "enable");
 }
 
 int anfu_api_admin_user_force_password(struct anfu_req *req, struct anfu_resp *resp)

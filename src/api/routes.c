@@ -65,6 +65,13 @@ static const struct anfu_route routes[] = {
 	  0 },
 	{ "DELETE", "/api/v1/me/devices/{id}", SES, "self.devices.manage",
 	  anfu_api_me_device_remove, 0 },
+	/* Merchant administrators manage their own merchant's staff. */
+	{ "POST", "/api/v1/merchant/users", SES, "merchant.staff.manage",
+	  anfu_api_merchant_user_create, 0 },
+	{ "POST", "/api/v1/merchant/users/{id}/disable", SES, "merchant.staff.manage",
+	  anfu_api_merchant_user_disable, 0 },
+	{ "POST", "/api/v1/merchant/users/{id}/enable", SES, "merchant.staff.manage",
+	  anfu_api_merchant_user_enable, 0 },
 	{ "POST", "/api/v1/me/phone", SES, "self.profile.update", anfu_api_me_phone, 0 },
 	{ "POST", "/api/v1/me/email", SES, "self.profile.update", anfu_api_me_email, 0 },
 

@@ -1129,18 +1129,45 @@ static const struct admin_action *action_find(const char *name)
 	return NULL;
 }
 
-/* Object-level rules, with the target loaded. */
-static int act_allowed(const struct admin_action *a, const struct anfu_principal *p,
-		       const struct iam_user *u, struct anfu_iam_err *err)
+/* True when p acts as a merchant administrator (merchant.staff.manage):
+ * it may disable and enable merchant_staff of its own merchant, which it
+ * created (IAM-RBAC-05: a delegation that can be revoked). */
+static bool merchant_delegate(const struct anfu_principal *p, const struct admin_action *a)
 {
+	return p->kind == ANFU_USER_MERCHANT && anfu_principal_can(p, "merchant.staff.manage") &&
+	       (strcmp(a->name, "disable") == 0 || strcmp(a->name, "enable") == 0);
+}
+
+/* Object-level rules, with the target loaded. */
+static int act_allowed(struct anfu_db *db, const struct admin_action *a,
+		       const struct anfu_principal *p, const struct iam_user *u,
+		       struct anfu_iam_err *err)
+{
+	struct anfu_param q[1] = { ANFU_PS(u->id) };
+	int64_t admins = 1;
+	int r;
+
 	/* Nobody lifts or imposes a lock on themselves; staff accounts are
 	 * administrators' business (an operator unlocks customers only). */
 	if ((a->not_self && strcmp(p->user_id, u->id) == 0) ||
-	    (u->kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
-		err_set(err, "forbidden", NULL);
-		return ANFU_EPERM;
-	}
-	return 0;
+	    (u->kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN))
+		goto forbidden;
+	if (p->kind != ANFU_USER_MERCHANT)
+		return 0;
+	/* A merchant administrator: only merchant_staff of its own merchant. */
+	if (u->kind != ANFU_USER_MERCHANT || strcmp(u->merchant_id, p->merchant_id) != 0)
+		goto forbidden;
+	r = anfu_db_query_int(db,
+			      "SELECT COUNT(*) FROM iam_user_role WHERE user_id = $1"
+			      " AND role <> 'merchant_staff'",
+			      q, 1, &admins);
+	if (r < 0)
+		return r;
+	if (admins == 0)
+		return 0;
+forbidden:
+	err_set(err, "forbidden", NULL);
+	return ANFU_EPERM;
 }
 
 /* Tells the user what an administrator did, on the bound channels. */
@@ -1178,7 +1205,7 @@ static int act_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (r == ANFU_ENOTFOUND)
 		err_set(err, "not_found", NULL);
 	if (r == 0)
-		r = act_allowed(a, p, &u, err);
+		r = act_allowed(db, a, p, &u, err);
 	if (r == 0 && strcmp(a->name, "unlock") == 0 &&
 	    strcmp(iam_user_state(&u, anfu_clock_now_ms()), "locked") != 0)
 		r = ANFU_ECONFLICT;
@@ -1224,7 +1251,7 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			"reason");
 		return ANFU_EINVAL;
 	}
-	if (!anfu_principal_can(p, a->perm)) {
+	if (!anfu_principal_can(p, a->perm) && !merchant_delegate(p, a)) {
 		err_set(err, "forbidden", NULL);
 		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "forbidden");
 		return ANFU_EPERM;

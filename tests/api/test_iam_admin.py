@@ -698,3 +698,95 @@ def test_staff_cannot_reset_their_password_on_the_public_listener(staffed):
     assert rows == [{"user_id": None, "factors": ""}] * 2
     s.post("/test/v1/notify/deliver")
     assert len(mails_to("resetme@staff.example.test", wait=1)) == mails
+
+
+def code_in_mail(s, address):
+    """The one-time code of the (only) code mail to address; notices that
+    carry a password are not code mails."""
+    codes = []
+
+    def has_code(body):
+        if "password is" in body or "密码" in body:
+            return False
+        m = re.search(r"(?<!\d)(\d{6})(?!\d)", body)
+        if m:
+            codes.append(m.group(1))
+        return m is not None
+
+    mail_wait(s, address, has_code)
+    return codes[-1]
+
+
+def merchant_first_login(s, name, address, new_password, device):
+    """Initial login of a merchant user on the main listener: the e-mailed
+    initial password, the email second factor on a new device, then the
+    forced change. Returns the client with an active session."""
+    initial = admin_password_from_mail(address)
+    c = Client(s, device=device)
+    r = c.login(name, initial)
+    assert r.status_code == 200, r.text
+    if r.json()["state"] == "mfa_required":
+        assert c.send_code("login", "email").status_code == 202
+        r = c.mfa("email", code_in_mail(s, address), trust_device=True)
+        assert r.status_code == 200, r.text
+    assert r.json()["state"] == "required_actions", r.text
+    r = c.post("/api/v1/me/password", {"current_password": initial,
+                                       "new_password": new_password})
+    assert r.status_code == 200 and r.json()["state"] == "active", r.text
+    return c
+
+
+def test_merchant_admin_adds_staff_of_its_own_merchant(staffed):
+    """A merchant administrator creates merchant_staff accounts of its own
+    merchant on the main listener; the merchant and role come from the
+    caller, not the body; merchant staff cannot do it; the administrator
+    disables and enables its own staff and no one else. req: IAM-RBAC-05,
+    IAM-PWD-12, IAM-LP-01, IAM-RBAC-03"""
+    s, admin, *_ = staffed
+    r = admin.post("/admin/v1/users", {"kind": "merchant", "username": "mshop",
+                                       "merchant_id": "mch_7", "role": "merchant_admin",
+                                       "email": "mshop@example.test"})
+    assert r.status_code == 201, r.text
+    boss = merchant_first_login(s, "mshop", "mshop@example.test", THIRD_PASSWORD, "shop-pc")
+    r = boss.post("/api/v1/merchant/users", {"username": "mclerk",
+                                             "email": "mclerk@example.test"})
+    assert r.status_code == 201, r.text
+    assert r.json()["user"]["delivered_to"] == "email"
+    assert "mclerk@example.test" not in r.text
+    # The body cannot pick another merchant or role: those are no fields.
+    r = boss.post("/api/v1/merchant/users", {"username": "mclerk2", "email": "c2@example.test",
+                                             "merchant_id": "mch_8"})
+    assert r.status_code == 400
+    r = boss.post("/api/v1/merchant/users", {"username": "mclerk3", "email": "c3@example.test",
+                                             "role": "merchant_admin"})
+    assert r.status_code == 400
+    rows = s.query("SELECT u.merchant_id, r.role FROM iam_user u JOIN iam_user_role r "
+                   "ON r.user_id = u.id WHERE u.kind = 'merchant' ORDER BY u.created_ms, u.rowid")
+    assert rows == [{"merchant_id": "mch_7", "role": "merchant_admin"},
+                    {"merchant_id": "mch_7", "role": "merchant_staff"}]
+    clerk = merchant_first_login(s, "mclerk", "mclerk@example.test", OTHER_PASSWORD,
+                                 "clerk-pc")
+    r = clerk.post("/api/v1/merchant/users", {"username": "mclerk4", "email": "c4@example.test"})
+    assert r.status_code == 403 and err(r) == "forbidden"
+    created = [x for x in s.audit("user.created") if x["object_id"] and
+               json.loads(x["details"]).get("role") == "merchant_staff"]
+    assert len(created) == 1
+    assert created[0]["actor_id"] == boss.get("/api/v1/me").json()["user"]["id"]
+    # The delegation can be revoked: the administrator disables and
+    # enables its own staff, and no one else.
+    boss_id = boss.get("/api/v1/me").json()["user"]["id"]
+    clerk_id = clerk.get("/api/v1/me").json()["user"]["id"]
+    _, phone = register(s)
+    cust_id = login_customer(s, phone, device="m-cust").get("/api/v1/me").json()["user"]["id"]
+    for target in (boss_id, cust_id):
+        r = boss.post("/api/v1/merchant/users/%s/disable" % target, {"reason": "x"})
+        assert r.status_code == 403 and err(r) == "forbidden", r.text
+    r = boss.post("/api/v1/merchant/users/%s/disable" % clerk_id, {"reason": "left the shop"})
+    assert r.status_code == 204, r.text
+    assert clerk.get("/api/v1/me").status_code == 401
+    assert Client(s, device="clerk-pc").login("mclerk", OTHER_PASSWORD).status_code == 401
+    r = boss.post("/api/v1/merchant/users/%s/enable" % clerk_id, {"reason": "back"})
+    assert r.status_code == 204, r.text
+    assert Client(s, device="clerk-pc").login("mclerk", OTHER_PASSWORD).status_code == 200
+    rec = [x for x in s.audit("user.disabled") if x["object_id"] == clerk_id]
+    assert [(x["outcome"], x["actor_id"]) for x in rec] == [("success", boss_id)]

@@ -146,7 +146,8 @@ struct anfu_config {
 		int64_t stepup_window_s; /* a second factor counts this long */
 		int64_t reset_ttl_s;	 /* password reset */
 		char *totp_issuer;
-		bool customer_always; /* customers: MFA at every login */
+		bool customer_always;	   /* customers: MFA at every login */
+		int64_t device_trust_days; /* a trusted device counts this long */
 	} mfa;
 
 	struct {

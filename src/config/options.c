@@ -318,6 +318,11 @@ const struct anfu_config_option anfu_config_options[] = {
 	OPT_BOOL("mfa", "customer_always", mfa.customer_always, "false", "IAM-MFA-01, C14",
 		 "true: customers give a second factor at every login; false: only on "
 		 "an unknown device or an anomalous login (operators always do)."),
+	OPT_INT("mfa", "device_trust_days", mfa.device_trust_days, 1, 365, 30, "days",
+		"IAM-MFA-01, IAM-MFA-03",
+		"A device trusted after a full second-factor login stands in for the "
+		"possession factor this long; then the next login asks for a factor again "
+		"(and may trust the device anew)."),
 
 	/* [accounts] */
 	OPT_INT("accounts", "dormant_days", accounts.dormant_days, 30, 365, 90, "days",

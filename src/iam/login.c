@@ -567,12 +567,18 @@ static int profile_of(struct login *l, struct profile *pr)
 				      p, 2, &n);
 	pr->usual_net = q.seen;
 	pr->device_seen = n > 0;
-	if (r == 0)
+	if (r == 0) {
+		/* A trust runs out after mfa.device_trust_days. */
+		struct anfu_param pt[3] = { iam_ps(l->u.id), iam_ps(l->dev),
+					    ANFU_PI(l->now - l->iam->cfg->mfa.device_trust_days *
+								     IAM_DAY_MS) };
+
 		r = anfu_db_query_int(l->db,
 				      "SELECT COUNT(*) FROM iam_device WHERE user_id = $1"
-				      " AND fp_hash = $2 AND trusted_ms IS NOT NULL"
+				      " AND fp_hash = $2 AND trusted_ms > $3"
 				      " AND revoked_ms IS NULL",
-				      p, 2, &n);
+				      pt, 3, &n);
+	}
 	pr->trusted = r == 0 && n > 0;
 	return r;
 }

@@ -227,9 +227,10 @@ static int device_row(void *ud, const struct anfu_row *r)
 	json_t *a = ud;
 	const char *id = anfu_row_text(r, 0, NULL), *label = anfu_row_text(r, 1, NULL);
 
-	(void)json_array_append_new(a, json_pack("{sssssIsIsI}", "id", id ? id : "", "label",
+	(void)json_array_append_new(a, json_pack("{sssssIsIsIsI}", "id", id ? id : "", "label",
 						 label ? label : "", "trusted_ms",
-						 (json_int_t)anfu_row_int(r, 2), "created_ms",
+						 (json_int_t)anfu_row_int(r, 2), "trusted_until_ms",
+						 (json_int_t)anfu_row_int(r, 5), "created_ms",
 						 (json_int_t)anfu_row_int(r, 3), "last_seen_ms",
 						 (json_int_t)anfu_row_int(r, 4)));
 	return 0;
@@ -239,7 +240,6 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, json_t **ret)
 {
 	struct anfu_db *db = NULL;
-	struct anfu_param q[1] = { iam_ps(p ? p->user_id : NULL) };
 	json_t *a;
 	int r;
 
@@ -249,11 +249,19 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r < 0)
 		return r;
 	a = json_array();
-	r = anfu_db_exec(db,
-			 "SELECT id, label, trusted_ms, created_ms, last_seen_ms FROM iam_device"
-			 " WHERE user_id = $1 AND trusted_ms IS NOT NULL AND revoked_ms IS NULL"
-			 " ORDER BY created_ms",
-			 q, 1, device_row, a, NULL);
+	{
+		/* trusted_until_ms: the trust lasts mfa.device_trust_days. */
+		struct anfu_param q[2] = { iam_ps(p->user_id),
+					   ANFU_PI(iam->cfg->mfa.device_trust_days * IAM_DAY_MS) };
+
+		r = anfu_db_exec(
+			db,
+			"SELECT id, label, trusted_ms, created_ms, last_seen_ms,"
+			" trusted_ms + $2 FROM iam_device"
+			" WHERE user_id = $1 AND trusted_ms IS NOT NULL AND revoked_ms IS NULL"
+			" ORDER BY created_ms",
+			q, 2, device_row, a, NULL);
+	}
 	if (r < 0) {
 		json_decref(a);
 		return r;

@@ -283,6 +283,8 @@ def test_trusted_devices_are_listed_and_removed(server):
     c = login_customer(server, phone, device="trusted-1", trust=True)
     devs = c.get("/api/v1/me/devices").json()["devices"]
     assert len(devs) == 1
+    # The trust lasts mfa.device_trust_days (30 by default).
+    assert devs[0]["trusted_until_ms"] == devs[0]["trusted_ms"] + 30 * 86_400_000
     assert c.delete("/api/v1/me/devices/" + devs[0]["id"]).status_code == 204
     assert c.get("/api/v1/me/devices").json()["devices"] == []
     r = Client(server, device="trusted-1").login(phone, GOOD_PASSWORD)

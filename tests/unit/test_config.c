@@ -126,6 +126,7 @@ static void test_defaults_have_documented_values(void **state)
 	assert_int_equal(c->http.port, 8443);
 	assert_int_equal(c->http.threads, 4);
 	assert_int_equal(c->http.offload_threads, ANFU_LIMIT_OFFLOAD_THREADS_DEFAULT);
+	assert_int_equal(c->mfa.device_trust_days, 30);
 	assert_string_equal(c->http.tls_priorities,
 			    "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"
 			    "-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:"
@@ -219,6 +220,7 @@ static const struct int_case int_cases[] = {
 	IC("http", "port", 0, 65535, http.port),
 	IC("http", "threads", 1, 64, http.threads),
 	IC("http", "offload_threads", 1, ANFU_LIMIT_OFFLOAD_THREADS_MAX, http.offload_threads),
+	IC("mfa", "device_trust_days", 1, 365, mfa.device_trust_days),
 	IC("http", "hsts_max_age", 0, 63072000, http.hsts_max_age),
 	IC("admin", "port", 0, 65535, admin.port),
 	IC("limits", "header_bytes", ANFU_LIMIT_HEADER_BYTES_MIN, ANFU_LIMIT_HEADER_BYTES_MAX,

@@ -811,6 +811,31 @@ static void test_new_device_or_network_asks_for_a_factor_and_notifies(void **sta
 	assert_true(res.new_device);
 }
 
+/* A device's trust lasts mfa.device_trust_days: active without a factor
+ * on the last day, a factor again from the instant it runs out.
+ * req: IAM-MFA-01, IAM-MFA-03 */
+static void test_device_trust_runs_out(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_login_result res, pending;
+	int64_t days = f->cfg->mfa.device_trust_days;
+	char uid[ANFU_ID_MAX];
+
+	make_customer(f, PHONE1, NULL, uid);
+	login_active(f, &web, PHONE1, PW1, &res); /* SMS factor, device trusted */
+	anfu_clock_advance_ms(days * 24 * 60 * 60 * 1000 - 1);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
+	assert_int_equal(res.state, ANFU_SESSION_ACTIVE);
+	anfu_clock_advance_ms(1);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &pending, NULL), 0);
+	assert_int_equal(pending.state, ANFU_SESSION_MFA_PENDING);
+	/* The factor trusts the device anew. */
+	assert_int_equal(mfa_sms(f, &web, &pending, true, &res, NULL), 0);
+	assert_int_equal(res.state, ANFU_SESSION_ACTIVE);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
+	assert_int_equal(res.state, ANFU_SESSION_ACTIVE);
+}
+
 /* ---- sessions ------------------------------------------------------------------------ */
 
 /* req: IAM-SESS-01 */
@@ -1771,6 +1796,7 @@ int main(void)
 			test_after_failures_captcha_does_not_reveal_accounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outdated_hash_is_replaced_at_next_login, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_device_trust_runs_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_credential_stuffing_is_throttled_and_recorded_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_names_are_case_insensitive, setup,

@@ -67,6 +67,7 @@ int anfu_api_me_password(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_payment_password(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_payment_verify(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_totp(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_me_totp_remove(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_totp_confirm(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_devices(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp);

@@ -223,6 +223,22 @@ int anfu_api_me_totp(struct anfu_req *req, struct anfu_resp *resp)
 	return r;
 }
 
+/* DELETE /api/v1/me/totp */
+int anfu_api_me_totp_remove(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	int r;
+
+	CTX(req, ctx);
+	r = anfu_iam_totp_remove(app->iam, &ctx, req->principal, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	resp->status = 204;
+	return 0;
+}
+
 struct code_body {
 	struct anfu_str code;
 };

@@ -59,6 +59,7 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/me/payment-password/verify", SES, "self.payment_password.manage",
 	  anfu_api_me_payment_verify, OFF },
 	{ "POST", "/api/v1/me/totp", SES, "self.mfa.manage", anfu_api_me_totp, RA },
+	{ "DELETE", "/api/v1/me/totp", SES, "self.mfa.manage", anfu_api_me_totp_remove, 0 },
 	{ "POST", "/api/v1/me/totp/confirm", SES, "self.mfa.manage", anfu_api_me_totp_confirm, RA },
 	{ "GET", "/api/v1/me/devices", SES, "self.devices.manage", anfu_api_me_devices, 0 },
 	{ "DELETE", "/api/v1/me/devices", SES, "self.devices.manage", anfu_api_me_devices_remove,

@@ -403,6 +403,12 @@ int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, struct anfu_totp_enrolment *ret,
 			struct anfu_iam_err *err);
 void anfu_totp_enrolment_clear(struct anfu_totp_enrolment *e);
+/* Removes the caller's TOTP (confirmed or pending) after a step-up; the
+ * user is told on the bound channels. Customers and merchant users only
+ * (staff: forbidden, as their logins always need it); conflict when there
+ * is none. A new one can then be enrolled. */
+int anfu_iam_totp_remove(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *p, struct anfu_iam_err *err);
 /* Confirms it with a first code; the secret becomes the user's factor and
  * the code counts as a step-up. The session gets a new id and CSRF token
  * (IAM-SESS-07): ret->session, ret->csrf, ret->state, ret->required. */

@@ -104,6 +104,11 @@ static const struct notice_tmpl tmpls[] = {
 	  "New sign-in to your account",
 	  "[anfu] Your account signed in at {1} from a new device or network ({2}, {3}). If this "
 	  "was not you, change your password and end your other sessions now." },
+	{ "totp_removed", "身份验证器已移除",
+	  "【安付】您账户绑定的身份验证器已于{1}移除。如非本人操作，请立即修改密码并联系客服。",
+	  "Your authenticator app was removed",
+	  "[anfu] The authenticator app of your account was removed at {1}. If this was not you, "
+	  "change your password and contact customer service now." },
 	{ "password_changed", "登录密码已修改",
 	  "【安付】您的登录密码已于{1}修改，其他会话已结束。如非本人操作，请立即联系客服。",
 	  "Your password was changed",

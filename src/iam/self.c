@@ -762,6 +762,64 @@ out:
 	return r;
 }
 
+int anfu_iam_totp_remove(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *p, struct anfu_iam_err *err)
+{
+	struct anfu_db *db = NULL;
+	struct iam_user u = { 0 };
+	char when[32];
+	const char *args[1] = { when };
+	int64_t changed = 0;
+	int r;
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	/* Staff always log in with TOTP: without it the next login would
+	 * enrol a new one on the password alone. */
+	if (p->kind == ANFU_USER_STAFF) {
+		iam_err_set(err, "forbidden", NULL);
+		return ANFU_EPERM;
+	}
+	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
+		iam_err_set(err, "step_up_required", NULL);
+		iam_audit_denied(iam, ctx, p, "mfa.totp_removed", "user", p->user_id,
+				 "step_up_required");
+		return ANFU_EPERM;
+	}
+	r = load_self(iam, p, &db, &u);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	{
+		struct anfu_param q[1] = { iam_ps(u.id) };
+
+		r = anfu_db_exec(db,
+				 "UPDATE iam_user SET totp_enc = NULL, totp_confirmed = 0,"
+				 " totp_last_step = 0 WHERE id = $1 AND totp_enc IS NOT NULL",
+				 q, 1, NULL, NULL, &changed);
+	}
+	if (r == 0 && changed == 0) {
+		iam_err_set(err, "conflict", NULL);
+		r = ANFU_ECONFLICT;
+	}
+	if (r == 0)
+		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_removed", "user", u.id, "success",
+			      NULL);
+	iam_time_text(anfu_clock_now_ms(), when);
+	if (r == 0)
+		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "totp_removed", args, 1);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	else
+		iam_tx_abort(db);
+	if (r == 0)
+		iam_notify_poke(iam);
+out:
+	iam_user_clear(&u);
+	return r;
+}
+
 /* Checks the first code against the pending secret of u. */
 static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
 			   const char *code, int64_t *ret_step, struct anfu_iam_err *err)

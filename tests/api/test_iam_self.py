@@ -364,3 +364,32 @@ def test_password_strength_is_neither_logged_nor_audited(make_server):
     s.stop()
     assert secret not in s.read_stderr()
     assert secret.encode() not in (s.data / "anfu.db").read_bytes()
+
+
+def test_totp_is_removed_after_a_step_up_and_the_user_is_told(make_server):
+    """Removing the authenticator needs a recent second factor; the user is
+    told by SMS; logins then offer no TOTP until a new one is enrolled.
+    req: IAM-MFA-02, IAM-MFA-01"""
+    s = make_server()
+    s.clock(freeze=True)
+    _, phone = register(s)
+    c = login_customer(s, phone, device="rm-a")
+    secret = enrol_totp(s, c, phone)
+    s.clock(advance_ms=301_000)  # past mfa.stepup_window (300 s)
+    r = c.delete("/api/v1/me/totp")
+    assert r.status_code == 403 and err(r) == "step_up_required"
+    assert s.query("SELECT totp_confirmed FROM iam_user")[0]["totp_confirmed"] == 1
+    s.clock(advance_ms=30_000)
+    assert c.step_up("totp", totp(secret, s.clock() / 1000)).status_code == 200
+    r = c.delete("/api/v1/me/totp")
+    assert r.status_code == 204, r.text
+    row = s.query("SELECT totp_enc, totp_confirmed FROM iam_user")[0]
+    assert row == {"totp_enc": None, "totp_confirmed": 0}
+    sms_wait(s, phone, lambda texts: any("authenticator app" in t and "removed" in t
+                                         for t in texts))
+    assert [x["outcome"] for x in s.audit("mfa.totp_removed")] == ["denied", "success"]
+    r = c.delete("/api/v1/me/totp")
+    assert r.status_code == 409 and err(r) == "conflict"
+    r = Client(s, device="rm-b").login(phone, GOOD_PASSWORD)
+    assert r.json()["state"] == "mfa_required" and "totp" not in r.json()["mfa_methods"]
+    assert c.post("/api/v1/me/totp").status_code == 201

@@ -618,8 +618,9 @@ static int pay_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_ia
 {
 	struct iam_user u = { 0 };
 	int r = iam_user_load(db, p->user_id, &u), v = 0;
+	bool locked = r == 0 && u.pay_locked_until_ms > anfu_clock_now_ms();
 
-	if (r == 0 && u.pay_locked_until_ms > anfu_clock_now_ms()) {
+	if (locked) {
 		iam_err_set(err, "payment_locked", "pin");
 		r = ANFU_ELOCKED;
 	} else if (r == 0 && !right) {
@@ -638,6 +639,10 @@ static int pay_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_ia
 	if (r == 0)
 		r = anfu_db_commit(db);
 	iam_tx_abort(db);
+	/* Locked by a concurrent failure since the check before the hash. */
+	if (locked)
+		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", u.id,
+				 "payment_locked");
 	iam_user_clear(&u);
 	return r < 0 ? r : v;
 }
@@ -662,7 +667,10 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 		goto out;
 	}
 	if (u.pay_locked_until_ms > anfu_clock_now_ms()) {
+		/* Refused without a check, and recorded (AUD-CNT-02). */
 		iam_err_set(err, "payment_locked", "pin");
+		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", u.id,
+				 "payment_locked");
 		r = ANFU_ELOCKED;
 		goto out;
 	}

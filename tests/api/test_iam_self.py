@@ -6,6 +6,8 @@ IAM-PWD-07, IAM-PWD-08, IAM-PWD-09, IAM-PWD-10, IAM-PWD-11, IAM-PWD-14,
 IAM-PWD-15, IAM-LOCK-03, IAM-LOCK-04, IAM-MFA-01, IAM-MFA-02, IAM-HIST-01,
 DATA-MASK-01, DATA-MASK-04, DATA-MASK-06
 """
+import json
+
 import pytest
 
 from iam import (GOOD_PASSWORD, OTHER_PASSWORD, THIRD_PASSWORD, Client, login_customer,
@@ -214,6 +216,10 @@ def test_payment_password_locks_payments_after_five_failures(make_server):
         c.post("/api/v1/me/payment-password/verify", {"pin": "000001"})
     r = c.post("/api/v1/me/payment-password/verify", {"pin": "583016"})
     assert r.status_code == 423 and err(r) == "payment_locked"
+    # The refusal during the lock is recorded too (req: AUD-CNT-02).
+    refused = s.audit("payment.password_refused")
+    assert [(x["outcome"], json.loads(x["details"])["reason"]) for x in refused] == [
+        ("denied", "payment_locked")]
     # The login itself is not locked.
     assert c.get("/api/v1/me").status_code == 200
     sms_wait(s, phone, lambda texts: any("支付" in t or "payment" in t.lower() for t in texts))

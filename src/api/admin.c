@@ -292,6 +292,45 @@ int anfu_api_admin_user_reset_password(struct anfu_req *req, struct anfu_resp *r
 				  "must_change", 1));
 }
 
+struct validity_body {
+	struct anfu_opt_i64 expires_at_ms;
+	struct anfu_str reason;
+};
+
+static const struct anfu_jfield validity_fields[] = {
+	{ "expires_at_ms", ANFU_JT_INT, offsetof(struct validity_body, expires_at_ms), true, 0,
+	  INT64_MAX, NULL },
+	F_STR(validity_body, reason, true, 1, 200),
+};
+
+/* POST /admin/v1/users/{id}/validity: a new end of the validity period
+ * (0: none); retaining a temporary account also resets its password. */
+int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct validity_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	const char *channel = NULL;
+	char *id = NULL;
+	int r = path_id(req, "usr", &id);
+
+	if (r == 0)
+		r = anfu_req_json(req, validity_fields, NFIELDS(validity_fields), &b);
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_admin_set_validity(app->iam, &ctx, req->principal, id, b.expires_at_ms.v,
+					b.reason.ptr, &channel, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	return json_out(resp, 200,
+			json_pack("{s:s,s:o,s:b,s:o}", "user_id", id, "expires_at_ms",
+				  b.expires_at_ms.v ? json_integer(b.expires_at_ms.v) : json_null(),
+				  "password_reset", channel != NULL, "delivered_to",
+				  channel ? json_string(channel) : json_null()));
+}
+
 /* UTF-8 and depth checks of the raw body with the server's limits. */
 static int precheck(struct anfu_req *req)
 {

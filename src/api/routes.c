@@ -112,6 +112,8 @@ static const struct anfu_route routes[] = {
 	  anfu_api_admin_user_force_password, 0 },
 	{ "POST", "/admin/v1/users/{id}/reset-password", ADM, "iam.user.force_password",
 	  anfu_api_admin_user_reset_password, OFF },
+	{ "POST", "/admin/v1/users/{id}/validity", ADM, "iam.user.create",
+	  anfu_api_admin_user_validity, OFF },
 
 	/* Four-eyes approvals: the type decides which request / approve
 	 * permission the service demands. */

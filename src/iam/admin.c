@@ -1431,3 +1431,126 @@ out:
 	temp_pw_clear(&t);
 	return r;
 }
+
+/* ---- validity period ----------------------------------------------------------------- */
+
+/* Whether changing u's end to expires_ms retains a temporary account past
+ * the end it had (or revives an expired one): then its password must be
+ * reset (IAM-ACCT-07). */
+static bool retains_temporary(const struct iam_user *u, int64_t expires_ms)
+{
+	return u->temporary && (expires_ms == 0 || expires_ms > u->expires_ms);
+}
+
+/* In the write transaction: the new end, the reset when retained, the
+ * audit record. */
+static int validity_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const struct temp_pw *t,
+			  int64_t expires_ms, bool reset, const char *reason,
+			  struct anfu_iam_err *err)
+{
+	struct anfu_param q[3] = { iam_ps(t->u.id), expires_ms ? ANFU_PI(expires_ms) : ANFU_PNULL,
+				   t->u.expires_ms ? ANFU_PI(t->u.expires_ms) : ANFU_PNULL };
+	int64_t changed = 0;
+	json_t *d;
+	int r = anfu_db_exec(db,
+			     "UPDATE iam_user SET expires_ms = $2 WHERE id = $1"
+			     " AND expires_ms IS NOT DISTINCT FROM $3",
+			     q, 3, NULL, NULL, &changed);
+
+	if (r == 0 && changed == 0) {
+		err_set(err, "conflict", NULL); /* changed meanwhile */
+		r = ANFU_ECONFLICT;
+	}
+	if (r == 0 && reset)
+		r = temp_pw_apply(iam, db, ctx, p, t, reason, err);
+	if (r < 0)
+		return r;
+	d = json_pack("{s:s,s:s,s:o,s:o,s:b,s:b}", "reason", reason, "kind", kind_name(t->u.kind),
+		      "old_expires_ms",
+		      t->u.expires_ms ? json_integer(t->u.expires_ms) : json_null(),
+		      "new_expires_ms", expires_ms ? json_integer(expires_ms) : json_null(),
+		      "temporary", t->u.temporary, "temporary_issued", reset);
+	if (!d)
+		abort();
+	r = iam_audit(iam, db, ctx, p, NULL, "user.validity_changed", "user", t->u.id, "success",
+		      d);
+	json_decref(d);
+	return r;
+}
+
+int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+				const struct anfu_principal *p, const char *user_id,
+				int64_t expires_ms, const char *reason, const char **ret_channel,
+				struct anfu_iam_err *err)
+{
+	static const char audit_action[] = "user.validity_changed";
+	struct anfu_db *db = NULL;
+	struct acct_fields f;
+	struct temp_pw t;
+	bool reset = false;
+	int r;
+
+	if (!iam || !p || !user_id || !ret_channel)
+		return ANFU_EINVAL;
+	*ret_channel = NULL;
+	if (!reason || !reason[0] || strlen(reason) > ADMIN_REASON_MAX) {
+		err_set(err, reason && reason[0] ? ANFU_JERR_OUT_OF_RANGE : ANFU_JERR_MISSING_FIELD,
+			"reason");
+		return ANFU_EINVAL;
+	}
+	if (!anfu_principal_can(p, "iam.user.create")) {
+		err_set(err, "forbidden", NULL);
+		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
+		return ANFU_EPERM;
+	}
+	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
+		err_set(err, "step_up_required", NULL);
+		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "step_up_required");
+		return ANFU_EPERM;
+	}
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	memset(&t, 0, sizeof(t));
+	memset(&f, 0, sizeof(f));
+	r = iam_user_load(db, user_id, &t.u);
+	if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", NULL);
+	if (r < 0)
+		goto out;
+	/* Customers have no validity period; staff are administrators'. */
+	if (t.u.kind == ANFU_USER_CUSTOMER || strcmp(p->user_id, t.u.id) == 0 ||
+	    (t.u.kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
+		err_set(err, "forbidden", NULL);
+		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
+		r = ANFU_EPERM;
+		goto out;
+	}
+	r = check_validity(iam, expires_ms, t.u.temporary, &f, err);
+	if (r < 0)
+		goto out;
+	reset = retains_temporary(&t.u, expires_ms);
+	if (reset) {
+		/* temp_pw_prepare loads the account again, with its data. */
+		iam_user_clear(&t.u);
+		r = temp_pw_prepare(iam, db, p, user_id, &t, err);
+		if (r < 0)
+			goto out;
+	}
+	r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = validity_apply(iam, db, ctx, p, &t, expires_ms, reset, reason, err);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		goto out;
+	}
+	*ret_channel = t.channel;
+	iam_notify_poke(iam);
+out:
+	temp_pw_clear(&t);
+	return r;
+}

@@ -472,6 +472,20 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
 				  const char *reason, const char **ret_channel,
 				  struct anfu_iam_err *err);
 
+/* Changes the validity period of a merchant or staff account to
+ * expires_ms (0: none; otherwise in the future; a temporary account must
+ * keep one, within accounts.temporary_max_days; IAM-ACCT-06). Retaining a
+ * temporary account past its end (or reviving an expired one) also issues
+ * a temporary password as anfu_iam_admin_reset_password() does
+ * (IAM-ACCT-07), so it needs a bound channel (no_delivery_channel,
+ * nothing changed). Needs iam.user.create and a recent step-up; not on
+ * one's own account, staff only by an administrator. *ret_channel is where
+ * the password went, or NULL when none was issued. */
+int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+				const struct anfu_principal *p, const char *user_id,
+				int64_t expires_ms, const char *reason, const char **ret_channel,
+				struct anfu_iam_err *err);
+
 /* Files a four-eyes request (IAM-SOD-03, IAM-ACCT-03): type
  * "create_operator" or "grant_role" / "revoke_role", payload per type.
  * *ret is the approval as JSON with its sequential number. */

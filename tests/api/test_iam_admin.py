@@ -790,3 +790,54 @@ def test_merchant_admin_adds_staff_of_its_own_merchant(staffed):
     assert Client(s, device="clerk-pc").login("mclerk", OTHER_PASSWORD).status_code == 200
     rec = [x for x in s.audit("user.disabled") if x["object_id"] == clerk_id]
     assert [(x["outcome"], x["actor_id"]) for x in rec] == [("success", boss_id)]
+
+
+DAY_MS = 86_400_000
+
+
+def test_validity_changes_and_retaining_a_temporary_account_resets_its_password(staffed):
+    """An administrator moves the end of a temporary merchant account; a
+    shorter end changes only the date, keeping the account past its end (or
+    reviving it once expired) also issues a temporary password to its own
+    email. req: IAM-ACCT-06, IAM-ACCT-07, IAM-PWD-12"""
+    s, admin, admin_secret, *_ = staffed
+    now = s.clock()
+    r = admin.post("/admin/v1/users", {"kind": "merchant", "username": "mtemp",
+                                       "merchant_id": "mch_9", "role": "merchant_admin",
+                                       "email": "mtemp@example.test", "temporary": True,
+                                       "expires_at_ms": now + 10 * DAY_MS})
+    assert r.status_code == 201, r.text
+    uid = r.json()["user"]["id"]
+    initial = admin_password_from_mail("mtemp@example.test")
+    url = "/admin/v1/users/%s/validity" % uid
+    r = admin.post(url, {"expires_at_ms": now + 5 * DAY_MS, "reason": "project ends sooner"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"user_id": uid, "expires_at_ms": now + 5 * DAY_MS,
+                        "password_reset": False, "delivered_to": None}
+    # Temporary accounts keep an end, within accounts.temporary_max_days (30).
+    for bad in (0, now + 31 * DAY_MS, now - 1):
+        r = admin.post(url, {"expires_at_ms": bad, "reason": "x"})
+        assert r.status_code == 400, (bad, r.text)
+    # Past its end the account is expired; reviving it resets the password.
+    s.clock(advance_ms=6 * DAY_MS)
+    assert Client(s, device="mt").login("mtemp", initial).status_code == 401
+    admin = staff_login(s, "opsadmin", ADMIN_NEW, admin_secret)
+    now = s.clock()
+    r = admin.post(url, {"expires_at_ms": now + 7 * DAY_MS, "reason": "retained for audit"})
+    assert r.status_code == 200, r.text
+    assert r.json()["password_reset"] is True and r.json()["delivered_to"] == "email"
+    mail_wait(s, "mtemp@example.test", lambda b: "temporary password" in b or "临时密码" in b)
+    texts = [b for _, b, _ in mails_to("mtemp@example.test")]
+    temp = temporary_password(texts)
+    assert temp and temp != initial
+    assert Client(s, device="mt").login("mtemp", initial).status_code == 401
+    r = Client(s, device="mt").login("mtemp", temp)
+    assert r.status_code == 200, r.text
+    recs = s.audit("user.validity_changed")
+    assert [json.loads(x["details"])["temporary_issued"] for x in recs] == [False, True]
+    # Customers have no validity period.
+    _, phone = register(s)
+    cust = login_customer(s, phone, device="v-cust").get("/api/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/users/%s/validity" % cust, {"expires_at_ms": now + DAY_MS,
+                                                          "reason": "x"})
+    assert r.status_code == 403 and err(r) == "forbidden"

@@ -3,11 +3,11 @@ staff lockout, four-eyes approvals, role conflicts, account administration,
 recertification and the monthly account review.
 
 req: IAM-ADM-01, IAM-ADM-02, IAM-ADM-03, IAM-ACCT-01, IAM-ACCT-03,
-IAM-ACCT-04, IAM-ACCT-05, IAM-ACCT-06, IAM-ACCT-07, IAM-ACCT-09, IAM-ACCT-10,
-IAM-MFA-13, IAM-LOCK-01, IAM-LOCK-02, IAM-PWD-12, IAM-PWD-15, IAM-SOD-01,
-IAM-SOD-02, IAM-SOD-03, IAM-RBAC-01, IAM-RBAC-02, IAM-RBAC-04, IAM-RBAC-06,
-IAM-LP-01, IAM-MFA-02, IAM-PWD-11, IAM-LOCK-04, IAM-RST-03, DATA-MASK-08,
-FUNC-OPS-01
+req: IAM-ACCT-04, IAM-ACCT-05, IAM-ACCT-06, IAM-ACCT-07, IAM-ACCT-09, IAM-ACCT-10,
+req: IAM-MFA-13, IAM-LOCK-01, IAM-LOCK-02, IAM-PWD-12, IAM-PWD-15, IAM-SOD-01,
+req: IAM-SOD-02, IAM-SOD-03, IAM-RBAC-01, IAM-RBAC-02, IAM-RBAC-04, IAM-RBAC-06,
+req: IAM-LP-01, IAM-MFA-02, IAM-PWD-11, IAM-LOCK-04, IAM-RST-03, DATA-MASK-08,
+req: FUNC-OPS-01
 """
 import json
 import re
@@ -414,7 +414,7 @@ def test_admin_actions_need_a_recent_second_factor(staffed):
 
 def test_risk_officer_sees_personal_data_unmasked_and_it_is_audited(staffed):
     """iam.user.pii.reveal belongs to risk_officer only. req: IAM-RBAC-06, DATA-MASK-08,
-    IAM-LP-01"""
+    req: IAM-LP-01"""
     s, admin, _, officer, _ = staffed
     _, phone = register(s)
     a = create_operator_request(admin, "riskofc", roles=("risk_officer",)).json()["approval"]
@@ -484,7 +484,7 @@ def test_admin_issues_temporary_password_to_the_users_own_channel(staffed):
     goes to the user's bound phone, never into the answer; the old password
     and every session end; the first login must change it; the history says
     admin_reset by that administrator. req: IAM-PWD-12, IAM-PWD-15,
-    IAM-PWD-11, IAM-PWD-01"""
+    req: IAM-PWD-11, IAM-PWD-01"""
     s, admin, *_ = staffed
     _, phone = register(s)
     cust = login_customer(s, phone, device="reset-me")
@@ -569,7 +569,7 @@ def test_staff_bind_an_email_and_get_their_notices_there(staffed):
     """A bootstrapped officer has no channel; after binding an email on the
     admin listener (bind code, step-up), the staff lockout notice and an
     administrator's temporary password reach it. req: IAM-MFA-09,
-    IAM-LOCK-02, IAM-PWD-12"""
+    req: IAM-LOCK-02, IAM-PWD-12"""
     s, admin, _, officer, _ = staffed
     officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
     address = "officer-%d@example.test" % int(now_s(s))
@@ -741,7 +741,7 @@ def test_merchant_admin_adds_staff_of_its_own_merchant(staffed):
     merchant on the main listener; the merchant and role come from the
     caller, not the body; merchant staff cannot do it; the administrator
     disables and enables its own staff and no one else. req: IAM-RBAC-05,
-    IAM-PWD-12, IAM-LP-01, IAM-RBAC-03"""
+    req: IAM-PWD-12, IAM-LP-01, IAM-RBAC-03"""
     s, admin, *_ = staffed
     r = admin.post("/admin/v1/users", {"kind": "merchant", "username": "mshop",
                                        "merchant_id": "mch_7", "role": "merchant_admin",

@@ -2,9 +2,9 @@
 through the real API, with the injectable clock for every time rule.
 
 req: IAM-ACCT-02, IAM-ACCT-13, IAM-CAP-01, IAM-CAP-02, IAM-LOCK-01,
-IAM-LOCK-02, IAM-LOCK-04, IAM-LOCK-05, IAM-MFA-07, IAM-MFA-08, IAM-HIST-02,
-IAM-HIST-03, IAM-ANOM-01, IAM-ANOM-02, IAM-RST-01, IAM-RST-02, IAM-RST-03,
-FUNC-ACCT-01, RISK-RN-03, WEB-ERR-02
+req: IAM-LOCK-02, IAM-LOCK-04, IAM-LOCK-05, IAM-MFA-07, IAM-MFA-08, IAM-HIST-02,
+req: IAM-HIST-03, IAM-ANOM-01, IAM-ANOM-02, IAM-RST-01, IAM-RST-02, IAM-RST-03,
+req: FUNC-ACCT-01, RISK-RN-03, WEB-ERR-02
 """
 import pytest
 
@@ -216,7 +216,7 @@ def test_a_device_id_the_audit_cannot_take_does_not_hide_failures(make_server, d
     """X-Device-Id is the client's to choose. One too long or not UTF-8 for
     an audit record must not make the record fail, or wrong passwords would
     be neither audited nor counted toward the lock. req: IAM-HIST-03,
-    IAM-LOCK-01, AUD-CNT-01, AUD-CNT-02"""
+    req: IAM-LOCK-01, AUD-CNT-01, AUD-CNT-02"""
     s = make_server()
     _, phone = register(s)
     c = Client(s, device=device)
@@ -492,7 +492,7 @@ def test_reset_confirm_costs_the_same_for_an_unknown_account(make_server):
     """The password history (one Argon2 per old password) is checked only
     for someone who holds both factors; a confirm with wrong codes does the
     same Argon2 work whether or not the account exists. req: IAM-RST-03,
-    WEB-ERR-02"""
+    req: WEB-ERR-02"""
     s = make_server()
     _, phone = register(s)
     enrol_totp(s, login_customer(s, phone, device="cost-dev"), phone)  # two factors

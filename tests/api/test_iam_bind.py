@@ -2,7 +2,7 @@
 two-factor password reset that a second channel opens up.
 
 req: IAM-MFA-02, IAM-MFA-08, IAM-MFA-09, IAM-ACCT-02, IAM-RST-01, IAM-RST-02,
-DATA-ENC-03, DATA-MASK-01, DATA-MASK-03
+req: DATA-ENC-03, DATA-MASK-01, DATA-MASK-03
 """
 import time
 

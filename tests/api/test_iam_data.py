@@ -2,7 +2,7 @@
 the audit log; fail closed when the audit log cannot be written.
 
 req: DATA-ENC-01, DATA-ENC-03, DATA-ENC-04, DATA-MASK-01, DATA-MASK-03,
-DATA-MASK-08, IAM-PWD-09, AUD-CNT-02, AUD-THR-01, IAM-RBAC-04
+req: DATA-MASK-08, IAM-PWD-09, AUD-CNT-02, AUD-THR-01, IAM-RBAC-04
 """
 import glob
 import os

@@ -2,8 +2,8 @@
 binding to IP and device, logout, listing and ending one's own sessions.
 
 req: IAM-SESS-01, IAM-SESS-02, IAM-SESS-03, IAM-SESS-04, IAM-SESS-05,
-IAM-SESS-06, IAM-SESS-07, WEB-SESS-01, WEB-SESS-02, WEB-CSRF-01,
-WEB-CONC-02, IAM-RBAC-04, IAM-MFA-02, WEB-BACK-01
+req: IAM-SESS-06, IAM-SESS-07, WEB-SESS-01, WEB-SESS-02, WEB-CSRF-01,
+req: WEB-CONC-02, IAM-RBAC-04, IAM-MFA-02, WEB-BACK-01
 """
 import re
 

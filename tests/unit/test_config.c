@@ -240,7 +240,7 @@ static const struct int_case int_cases[] = {
 	IC("audit", "checkpoint_records", 1, 1000000, audit.checkpoint_records),
 	IC("audit", "checkpoint_seconds", 1, 86400, audit.checkpoint_seconds),
 	/* Policies per role class and IAM: req: IAM-PWD-01, IAM-PWD-06, IAM-PWD-07,
-	 * IAM-LOCK-01, IAM-LOCK-02, IAM-SESS-01, IAM-SESS-05, IAM-MFA-07, C19 */
+	 * req: IAM-LOCK-01, IAM-LOCK-02, IAM-SESS-01, IAM-SESS-05, IAM-MFA-07, C19 */
 	IC("password.customer", "min_length", 8, 128, password[ANFU_CLASS_CUSTOMER].min_length),
 	IC("password.customer", "classes_required", 3, 4,
 	   password[ANFU_CLASS_CUSTOMER].classes_required),

@@ -331,6 +331,45 @@ int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp)
 				  channel ? json_string(channel) : json_null()));
 }
 
+struct handover_body {
+	struct anfu_str responsible_name, email, phone, reason;
+};
+
+static const struct anfu_jfield handover_fields[] = {
+	F_STR(handover_body, responsible_name, true, 1, 64),
+	{ "email", ANFU_JT_STRING, offsetof(struct handover_body, email), false, 5, 254, email_ok },
+	{ "phone", ANFU_JT_STRING, offsetof(struct handover_body, phone), false, 11, 14,
+	  mobile_ok },
+	F_STR(handover_body, reason, true, 1, 200),
+};
+
+/* POST /admin/v1/users/{id}/handover */
+int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct handover_body b = { 0 };
+	struct anfu_admin_handover in;
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	const char *channel = NULL;
+	char *id = NULL;
+	int r = path_id(req, "usr", &id);
+
+	if (r == 0)
+		r = anfu_req_json(req, handover_fields, NFIELDS(handover_fields), &b);
+	if (r < 0)
+		return r;
+	in = (struct anfu_admin_handover){ id, b.responsible_name.ptr, b.email.ptr, b.phone.ptr,
+					   b.reason.ptr };
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_admin_handover(app->iam, &ctx, req->principal, &in, &channel, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	return json_out(resp, 200,
+			json_pack("{s:s,s:s,s:b}", "user_id", id, "delivered_to", channel,
+				  "must_change", 1));
+}
+
 /* UTF-8 and depth checks of the raw body with the server's limits. */
 static int precheck(struct anfu_req *req)
 {

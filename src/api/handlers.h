@@ -88,6 +88,7 @@ int anfu_api_admin_user_unlock(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_user_force_password(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_user_reset_password(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_approval_file(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_approvals(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_approval(struct anfu_req *req, struct anfu_resp *resp);

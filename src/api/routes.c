@@ -114,6 +114,8 @@ static const struct anfu_route routes[] = {
 	  anfu_api_admin_user_reset_password, OFF },
 	{ "POST", "/admin/v1/users/{id}/validity", ADM, "iam.user.create",
 	  anfu_api_admin_user_validity, OFF },
+	{ "POST", "/admin/v1/users/{id}/handover", ADM, "iam.user.create",
+	  anfu_api_admin_user_handover, OFF },
 
 	/* Four-eyes approvals: the type decides which request / approve
 	 * permission the service demands. */

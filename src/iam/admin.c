@@ -61,6 +61,7 @@
 #include "iam/pwpolicy.h"
 #include "iam/rbac.h"
 #include "store/store.h"
+#include "vault/vault.h"
 
 /* Roles one create_operator request may ask for. */
 #define OP_MAX_ROLES 8
@@ -1552,5 +1553,265 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 	iam_notify_poke(iam);
 out:
 	temp_pw_clear(&t);
+	return r;
+}
+
+/* ---- handover (IAM-ACCT-12, IAM-ACCT-01) ----------------------------------------------- */
+
+/* Longest name of a responsible person kept, in bytes. */
+#define RESPONSIBLE_MAX 64
+
+struct handover {
+	struct temp_pw t;     /* the account, and the password for the new person */
+	struct acct_fields f; /* the new person's email and/or phone, normalised */
+	const char *name;     /* the new responsible person */
+	char email_idx[IAM_HASH_HEX], phone_idx[IAM_HASH_HEX];
+	char email_login[IAM_HASH_HEX], phone_login[IAM_HASH_HEX];
+};
+
+/* Blind indexes of the new contacts, as contact and as login name. */
+static int handover_indexes(struct anfu_iam *iam, struct handover *h)
+{
+	int r = 0;
+
+	if (h->f.has_email) {
+		r = anfu_vault_index(iam->vault, "email", h->f.email, strlen(h->f.email),
+				     h->email_idx);
+		if (r == 0)
+			r = anfu_vault_index(iam->vault, "login", h->f.email, strlen(h->f.email),
+					     h->email_login);
+	}
+	if (r == 0 && h->f.has_phone) {
+		r = anfu_vault_index(iam->vault, "phone", h->f.phone, strlen(h->f.phone),
+				     h->phone_idx);
+		if (r == 0)
+			r = anfu_vault_index(iam->vault, "login", h->f.phone, strlen(h->f.phone),
+					     h->phone_login);
+	}
+	return r;
+}
+
+/* Outside the transaction: the account, the rules, the new password made
+ * for the new person (its policy checks the new person's data). */
+static int handover_prepare(struct anfu_iam *iam, struct anfu_db *db,
+			    const struct anfu_principal *p, const char *user_id, struct handover *h,
+			    struct anfu_iam_err *err)
+{
+	enum anfu_role_class cls = ANFU_CLASS_MERCHANT;
+	struct anfu_pw_personal pd;
+	struct temp_pw *t = &h->t;
+	int r = iam_user_load(db, user_id, &t->u);
+
+	if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", NULL);
+	if (r < 0)
+		return r;
+	/* Accounts of people employed for the job: not customers' own. */
+	if (t->u.kind == ANFU_USER_CUSTOMER || strcmp(p->user_id, t->u.id) == 0 ||
+	    (t->u.kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
+		err_set(err, "forbidden", NULL);
+		return ANFU_EPERM;
+	}
+	r = iam_user_class(db, &t->u, &cls);
+	if (r == 0)
+		r = iam_personal_load(iam, db, &t->u, &t->pe);
+	if (r == 0)
+		r = handover_indexes(iam, h);
+	if (r < 0)
+		return r;
+	t->channel = h->f.has_email ? "email" : "sms";
+	t->target = h->f.has_email ? h->f.email : h->f.phone;
+	pd = (struct anfu_pw_personal){ t->pe.login,
+					h->name,
+					NULL,
+					h->f.has_phone ? h->f.phone : NULL,
+					h->f.has_email ? h->f.email : NULL,
+					NULL,
+					NULL };
+	r = iam_password_random(&iam->cfg->password[cls], &pd, t->pw);
+	if (r == 0)
+		r = anfu_pwhash_hash(iam->pwhash, t->pw, strlen(t->pw), t->hash);
+	return r;
+}
+
+/* An anfu_row_fn: the first column of the first row into ud, a
+ * char[ANFU_ID_MAX]. */
+static int owner_id_row(void *ud, const struct anfu_row *r)
+{
+	const char *id = anfu_row_text(r, 0, NULL);
+
+	(void)anfu_strlcpy(ud, id ? id : "", ANFU_ID_MAX);
+	return 1;
+}
+
+/* ANFU_EEXIST when another account has one of the new contacts as its
+ * phone, email or login name. */
+static int handover_free(struct anfu_db *db, const struct handover *h, struct anfu_iam_err *err)
+{
+	struct anfu_param q[5] = { iam_ps(h->t.u.id), iam_ps(h->email_idx), iam_ps(h->phone_idx),
+				   iam_ps(h->email_login), iam_ps(h->phone_login) };
+	char other[ANFU_ID_MAX] = "";
+	int r = anfu_db_exec(
+		db,
+		"SELECT id FROM iam_user WHERE id <> $1 AND (email_index = $2"
+		" OR phone_index = $3 OR login_index = $4 OR login_index = $5) LIMIT 1",
+		q, 5, owner_id_row, other, NULL);
+
+	if (r == 0 && other[0]) {
+		err_set(err, "already_exists", h->f.has_email ? "email" : "phone");
+		r = ANFU_EEXIST;
+	}
+	return r;
+}
+
+/* Tells the contacts of the person who had the account that it is theirs
+ * no longer. */
+static int handover_tell_old(struct anfu_iam *iam, struct anfu_db *db, const struct handover *h)
+{
+	const struct temp_pw *t = &h->t;
+	char when[32];
+	const char *args[2] = { t->pe.login, when };
+	int r = 0;
+
+	iam_time_text(anfu_clock_now_ms(), when);
+	if (t->pe.email && t->pe.email[0])
+		r = iam_notice_to(iam, db, t->u.id, "email", t->pe.email, t->u.lang,
+				  "account_handed_over", args, 2);
+	if (r == 0 && t->pe.phone && t->pe.phone[0])
+		r = iam_notice_to(iam, db, t->u.id, "sms", t->pe.phone, t->u.lang,
+				  "account_handed_over", args, 2);
+	return r;
+}
+
+/* In the write transaction: the new person's name and contacts replace the
+ * old ones, the old person's authenticator and trusted devices go, and
+ * the new person gets a temporary password that must be changed before
+ * the account is used (temp_pw_apply ends every session). */
+static int handover_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const struct handover *h,
+			  const char *reason, struct anfu_iam_err *err)
+{
+	const struct temp_pw *t = &h->t;
+	char *name_enc = NULL, *email_enc = NULL, *phone_enc = NULL;
+	json_t *d;
+	int r = handover_free(db, h, err);
+
+	if (r == 0)
+		r = handover_tell_old(iam, db, h);
+	if (r == 0)
+		r = anfu_vault_seal(iam->vault, "name", t->u.id, h->name, strlen(h->name),
+				    &name_enc);
+	if (r == 0 && h->f.has_email)
+		r = anfu_vault_seal(iam->vault, "email", t->u.id, h->f.email, strlen(h->f.email),
+				    &email_enc);
+	if (r == 0 && h->f.has_phone)
+		r = anfu_vault_seal(iam->vault, "phone", t->u.id, h->f.phone, strlen(h->f.phone),
+				    &phone_enc);
+	if (r == 0) {
+		struct anfu_param q[6] = {
+			iam_ps(t->u.id),   iam_ps(name_enc),
+			iam_ps(email_enc), iam_ps(h->f.has_email ? h->email_idx : NULL),
+			iam_ps(phone_enc), iam_ps(h->f.has_phone ? h->phone_idx : NULL)
+		};
+
+		r = anfu_db_exec(
+			db,
+			"UPDATE iam_user SET name_enc = $2, email_enc = $3, email_index = $4,"
+			" phone_enc = $5, phone_index = $6, totp_enc = NULL,"
+			" totp_confirmed = 0, totp_last_step = 0, failures = 0"
+			" WHERE id = $1",
+			q, 6, NULL, NULL, NULL);
+	}
+	if (r == ANFU_EEXIST) /* taken by a concurrent request meanwhile */
+		err_set(err, "already_exists", h->f.has_email ? "email" : "phone");
+	if (r == 0) {
+		struct anfu_param q[2] = { iam_ps(t->u.id), ANFU_PI(anfu_clock_now_ms()) };
+
+		r = anfu_db_exec(db,
+				 "UPDATE iam_device SET revoked_ms = $2 WHERE user_id = $1"
+				 " AND revoked_ms IS NULL",
+				 q, 2, NULL, NULL, NULL);
+	}
+	if (r == 0)
+		r = temp_pw_apply(iam, db, ctx, p, t, reason, err);
+	free(name_enc);
+	free(email_enc);
+	free(phone_enc);
+	if (r < 0)
+		return r;
+	d = json_pack("{s:s,s:s,s:s,s:b}", "reason", reason, "kind", kind_name(t->u.kind),
+		      "delivered_to", t->channel, "authenticator_cleared", t->u.totp_confirmed);
+	if (!d)
+		abort();
+	r = iam_audit(iam, db, ctx, p, NULL, "user.handed_over", "user", t->u.id, "success", d);
+	json_decref(d);
+	return r;
+}
+
+int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			    const struct anfu_principal *p, const struct anfu_admin_handover *in,
+			    const char **ret_channel, struct anfu_iam_err *err)
+{
+	static const char audit_action[] = "user.handed_over";
+	struct anfu_db *db = NULL;
+	struct handover h;
+	int r;
+
+	if (!iam || !p || !in || !in->user_id || !ret_channel)
+		return ANFU_EINVAL;
+	*ret_channel = NULL;
+	if (!in->reason || !in->reason[0] || strlen(in->reason) > ADMIN_REASON_MAX) {
+		err_set(err,
+			in->reason && in->reason[0] ? ANFU_JERR_OUT_OF_RANGE
+						    : ANFU_JERR_MISSING_FIELD,
+			"reason");
+		return ANFU_EINVAL;
+	}
+	if (!in->responsible_name || !in->responsible_name[0] ||
+	    strlen(in->responsible_name) > RESPONSIBLE_MAX) {
+		err_set(err,
+			in->responsible_name && in->responsible_name[0] ? ANFU_JERR_OUT_OF_RANGE
+									: ANFU_JERR_MISSING_FIELD,
+			"responsible_name");
+		return ANFU_EINVAL;
+	}
+	memset(&h, 0, sizeof(h));
+	h.name = in->responsible_name;
+	r = check_channel(in->email, in->phone, &h.f, err);
+	if (r < 0)
+		return r;
+	if (!anfu_principal_can(p, "iam.user.create")) {
+		err_set(err, "forbidden", NULL);
+		iam_audit_denied(iam, ctx, p, audit_action, "user", in->user_id, "forbidden");
+		return ANFU_EPERM;
+	}
+	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
+		err_set(err, "step_up_required", NULL);
+		iam_audit_denied(iam, ctx, p, audit_action, "user", in->user_id,
+				 "step_up_required");
+		return ANFU_EPERM;
+	}
+	r = iam_db(iam, &db);
+	if (r < 0)
+		return r;
+	r = handover_prepare(iam, db, p, in->user_id, &h, err);
+	if (r == ANFU_EPERM)
+		iam_audit_denied(iam, ctx, p, audit_action, "user", in->user_id, "forbidden");
+	if (r < 0)
+		goto out;
+	r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	r = handover_apply(iam, db, ctx, p, &h, in->reason, err);
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		goto out;
+	}
+	*ret_channel = h.t.channel;
+	iam_notify_poke(iam);
+out:
+	temp_pw_clear(&h.t);
 	return r;
 }

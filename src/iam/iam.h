@@ -486,6 +486,29 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 				int64_t expires_ms, const char *reason, const char **ret_channel,
 				struct anfu_iam_err *err);
 
+/* A merchant or staff account handed to another person (IAM-ACCT-12):
+ * the new responsible person (IAM-ACCT-01, stored sealed as the real name)
+ * and that person's own email and/or phone. Strings borrowed. */
+struct anfu_admin_handover {
+	const char *user_id;
+	const char *responsible_name; /* 1..64 bytes */
+	const char *email;	      /* at least one of email, phone */
+	const char *phone;
+	const char *reason;
+};
+
+/* Hands the account over: the new person's name and contacts replace the
+ * old ones (which are told), the old person's authenticator and trusted
+ * devices go, every session ends, and a temporary password goes to the
+ * new person's email (else phone), to be changed at the next login, so
+ * the old password stops working before the handover completes. Needs
+ * iam.user.create and a recent step-up; not customers, not one's own
+ * account, staff only by an administrator; already_exists when a new
+ * contact belongs to another account. *ret_channel: "email" or "sms". */
+int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			    const struct anfu_principal *p, const struct anfu_admin_handover *in,
+			    const char **ret_channel, struct anfu_iam_err *err);
+
 /* Files a four-eyes request (IAM-SOD-03, IAM-ACCT-03): type
  * "create_operator" or "grant_role" / "revoke_role", payload per type.
  * *ret is the approval as JSON with its sequential number. */

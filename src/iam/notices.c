@@ -109,6 +109,11 @@ static const struct notice_tmpl tmpls[] = {
 	  "Your authenticator app was removed",
 	  "[anfu] The authenticator app of your account was removed at {1}. If this was not you, "
 	  "change your password and contact customer service now." },
+	{ "account_handed_over", "账户已移交",
+	  "【安付】账户{1}已于{2}移交他人，此后账户通知不再发往此处。如有疑问，请联系管理员。",
+	  "Your account was handed over",
+	  "[anfu] The account {1} was handed over to another person at {2}; its notices no "
+	  "longer come here. If you have questions, contact your administrator." },
 	{ "password_changed", "登录密码已修改",
 	  "【安付】您的登录密码已于{1}修改，其他会话已结束。如非本人操作，请立即联系客服。",
 	  "Your password was changed",

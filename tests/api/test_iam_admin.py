@@ -841,3 +841,47 @@ def test_validity_changes_and_retaining_a_temporary_account_resets_its_password(
     r = admin.post("/admin/v1/users/%s/validity" % cust, {"expires_at_ms": now + DAY_MS,
                                                           "reason": "x"})
     assert r.status_code == 403 and err(r) == "forbidden"
+
+
+def test_handover_gives_the_account_a_new_person_and_password(staffed):
+    """A merchant account passes to another person: the new name and email
+    replace the old ones (the old email is told), the old password stops
+    working and the new person's temporary password must be changed at the
+    next login; a contact of another account is refused and changes
+    nothing. req: IAM-ACCT-12, IAM-ACCT-01, IAM-PWD-12, IAM-PWD-11"""
+    s, admin, *_ = staffed
+    r = admin.post("/admin/v1/users", {"kind": "merchant", "username": "mdesk",
+                                       "merchant_id": "mch_5", "role": "merchant_admin",
+                                       "email": "old-owner@example.test"})
+    assert r.status_code == 201, r.text
+    uid = r.json()["user"]["id"]
+    first = merchant_first_login(s, "mdesk", "old-owner@example.test", THIRD_PASSWORD,
+                                 "desk-pc")
+    url = "/admin/v1/users/%s/handover" % uid
+    # Another account's email: refused, nothing changed.
+    _, phone = register(s)
+    r = admin.post(url, {"responsible_name": "李四", "phone": phone, "reason": "x"})
+    assert r.status_code == 409 and err(r) == "already_exists", r.text
+    assert first.get("/api/v1/me").status_code == 200
+    r = admin.post(url, {"responsible_name": "李四", "email": "new-owner@example.test",
+                         "reason": "shop manager changed"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"user_id": uid, "delivered_to": "email", "must_change": True}
+    assert "new-owner@example.test" not in r.text and "李四" not in r.text
+    # Every session of the old person ended, and the old password is gone.
+    assert first.get("/api/v1/me").status_code == 401
+    assert Client(s, device="desk-pc").login("mdesk", THIRD_PASSWORD).status_code == 401
+    mail_wait(s, "old-owner@example.test", lambda b: "handed over" in b or "移交" in b)
+    mail_wait(s, "new-owner@example.test",
+              lambda b: "temporary password" in b or "临时密码" in b)
+    temp = temporary_password([b for _, b, _ in mails_to("new-owner@example.test")])
+    r = Client(s, device="new-pc").login("mdesk", temp)
+    assert r.status_code == 200, r.text
+    got = admin.get("/admin/v1/users/" + uid).json()["user"]
+    assert got["email"] == "new**@e**.test" and got["real_name"] == "*四"
+    rec = s.audit("user.handed_over")
+    assert [x["outcome"] for x in rec] == ["success"]
+    assert "李四" not in rec[0]["details"] and "new-owner" not in rec[0]["details"]
+    hist = s.query("SELECT reason FROM iam_password_history WHERE user_id = ? "
+                   "ORDER BY changed_ms, rowid", uid)
+    assert [h["reason"] for h in hist] == ["initial", "user_change", "admin_reset"]

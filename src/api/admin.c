@@ -132,33 +132,42 @@ static const struct anfu_jfield create_fields[] = {
 	{ "temporary", ANFU_JT_BOOL, offsetof(struct create_body, temporary), false, 0, 0, NULL },
 };
 
-int anfu_api_admin_user_create(struct anfu_req *req, struct anfu_resp *resp)
+/* Creates a merchant user from a decoded body, with kind, merchant and
+ * role given by the caller's route; 201 with the masked user. */
+static int create_user(struct anfu_req *req, struct anfu_resp *resp, const struct create_body *b,
+		       const char *kind, const char *merchant_id, const char *role)
 {
 	struct anfu_app *app = req->app;
-	struct create_body b = { 0 };
-	struct anfu_admin_create c;
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	json_t *user = NULL;
-	int r = anfu_req_json(req, create_fields, NFIELDS(create_fields), &b);
-
-	if (r < 0)
-		return r;
-	c = (struct anfu_admin_create){
-		.kind = b.kind.ptr,
-		.username = b.username.ptr,
-		.merchant_id = b.merchant_id.ptr,
-		.role = b.role.ptr,
-		.email = b.email.ptr,
-		.phone = b.phone.ptr,
-		.expires_ms = b.expires_at_ms.set ? b.expires_at_ms.v : 0,
-		.temporary = b.temporary.set && b.temporary.v,
+	const struct anfu_admin_create c = {
+		.kind = kind,
+		.username = b->username.ptr,
+		.merchant_id = merchant_id,
+		.role = role,
+		.email = b->email.ptr,
+		.phone = b->phone.ptr,
+		.expires_ms = b->expires_at_ms.set ? b->expires_at_ms.v : 0,
+		.temporary = b->temporary.set && b->temporary.v,
 	};
+	int r;
+
 	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_admin_create_user(app->iam, &ctx, req->principal, &c, &user, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
 	return json_out(resp, 201, json_pack("{s:o}", "user", user));
+}
+
+int anfu_api_admin_user_create(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct create_body b = { 0 };
+	int r = anfu_req_json(req, create_fields, NFIELDS(create_fields), &b);
+
+	if (r < 0)
+		return r;
+	return create_user(req, resp, &b, b.kind.ptr, b.merchant_id.ptr, b.role.ptr);
 }
 
 /* POST /api/v1/merchant/users: a merchant administrator adds staff of its
@@ -177,32 +186,14 @@ static const struct anfu_jfield merchant_staff_fields[] = {
 
 int anfu_api_merchant_user_create(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_app *app = req->app;
 	const struct anfu_principal *p = req->principal;
 	struct create_body b = { 0 };
-	struct anfu_admin_create c;
-	struct anfu_iam_err e = { 0 };
-	struct anfu_iam_ctx ctx;
-	json_t *user = NULL;
 	int r = anfu_req_json(req, merchant_staff_fields, NFIELDS(merchant_staff_fields), &b);
 
 	if (r < 0)
 		return r;
-	c = (struct anfu_admin_create){
-		.kind = "merchant",
-		.username = b.username.ptr,
-		.merchant_id = p->merchant_id[0] ? p->merchant_id : NULL,
-		.role = "merchant_staff",
-		.email = b.email.ptr,
-		.phone = b.phone.ptr,
-		.expires_ms = b.expires_at_ms.set ? b.expires_at_ms.v : 0,
-		.temporary = b.temporary.set && b.temporary.v,
-	};
-	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_admin_create_user(app->iam, &ctx, p, &c, &user, &e);
-	if (r < 0)
-		return anfu_api_iam_fail(req, r, &e);
-	return json_out(resp, 201, json_pack("{s:o}", "user", user));
+	return create_user(req, resp, &b, "merchant", p->merchant_id[0] ? p->merchant_id : NULL,
+			   "merchant_staff");
 }
 
 struct reason_body {
@@ -213,6 +204,20 @@ static const struct anfu_jfield reason_fields[] = {
 	F_STR(reason_body, reason, true, 1, 200),
 };
 
+/* A POST on one user: the id from the path, the JSON body into body, and
+ * the request's context for the service. */
+static int user_post(struct anfu_req *req, const struct anfu_jfield *fields, size_t n, void *body,
+		     char **ret_id, struct anfu_iam_ctx *ctx)
+{
+	int r = path_id(req, "usr", ret_id);
+
+	if (r == 0)
+		r = anfu_req_json(req, fields, n, body);
+	if (r == 0)
+		anfu_api_ctx(req, ctx);
+	return r;
+}
+
 static int user_act(struct anfu_req *req, struct anfu_resp *resp, const char *action)
 {
 	struct anfu_app *app = req->app;
@@ -220,13 +225,10 @@ static int user_act(struct anfu_req *req, struct anfu_resp *resp, const char *ac
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	char *id = NULL;
-	int r = path_id(req, "usr", &id);
+	int r = user_post(req, reason_fields, NFIELDS(reason_fields), &b, &id, &ctx);
 
-	if (r == 0)
-		r = anfu_req_json(req, reason_fields, NFIELDS(reason_fields), &b);
 	if (r < 0)
 		return r;
-	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_admin_act(app->iam, &ctx, req->principal, id, action, b.reason.ptr, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
@@ -276,13 +278,10 @@ int anfu_api_admin_user_reset_password(struct anfu_req *req, struct anfu_resp *r
 	struct anfu_iam_ctx ctx;
 	const char *channel = NULL;
 	char *id = NULL;
-	int r = path_id(req, "usr", &id);
+	int r = user_post(req, reason_fields, NFIELDS(reason_fields), &b, &id, &ctx);
 
-	if (r == 0)
-		r = anfu_req_json(req, reason_fields, NFIELDS(reason_fields), &b);
 	if (r < 0)
 		return r;
-	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_admin_reset_password(app->iam, &ctx, req->principal, id, b.reason.ptr,
 					  &channel, &e);
 	if (r < 0)
@@ -313,13 +312,10 @@ int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_ctx ctx;
 	const char *channel = NULL;
 	char *id = NULL;
-	int r = path_id(req, "usr", &id);
+	int r = user_post(req, validity_fields, NFIELDS(validity_fields), &b, &id, &ctx);
 
-	if (r == 0)
-		r = anfu_req_json(req, validity_fields, NFIELDS(validity_fields), &b);
 	if (r < 0)
 		return r;
-	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_admin_set_validity(app->iam, &ctx, req->principal, id, b.expires_at_ms.v,
 					b.reason.ptr, &channel, &e);
 	if (r < 0)
@@ -353,15 +349,12 @@ int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_ctx ctx;
 	const char *channel = NULL;
 	char *id = NULL;
-	int r = path_id(req, "usr", &id);
+	int r = user_post(req, handover_fields, NFIELDS(handover_fields), &b, &id, &ctx);
 
-	if (r == 0)
-		r = anfu_req_json(req, handover_fields, NFIELDS(handover_fields), &b);
 	if (r < 0)
 		return r;
 	in = (struct anfu_admin_handover){ id, b.responsible_name.ptr, b.email.ptr, b.phone.ptr,
 					   b.reason.ptr };
-	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_admin_handover(app->iam, &ctx, req->principal, &in, &channel, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);

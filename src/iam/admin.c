@@ -1233,6 +1233,33 @@ out:
 	return r;
 }
 
+/* The checks every operation on one account makes before it reads
+ * anything: a reason, the permission (perm, or allowed for another cause),
+ * a second factor within mfa.stepup_window (IAM-MFA-02). Refusals of the
+ * permission or the step-up are audited as denied under action. */
+static int admin_gate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, const char *perm, bool allowed,
+		      const char *action, const char *user_id, const char *reason,
+		      struct anfu_iam_err *err)
+{
+	if (!reason || !reason[0] || strlen(reason) > ADMIN_REASON_MAX) {
+		err_set(err, reason && reason[0] ? ANFU_JERR_OUT_OF_RANGE : ANFU_JERR_MISSING_FIELD,
+			"reason");
+		return ANFU_EINVAL;
+	}
+	if (!allowed && !anfu_principal_can(p, perm)) {
+		err_set(err, "forbidden", NULL);
+		iam_audit_denied(iam, ctx, p, action, "user", user_id, "forbidden");
+		return ANFU_EPERM;
+	}
+	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
+		err_set(err, "step_up_required", NULL);
+		iam_audit_denied(iam, ctx, p, action, "user", user_id, "step_up_required");
+		return ANFU_EPERM;
+	}
+	return 0;
+}
+
 int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const char *user_id, const char *action,
 		       const char *reason, struct anfu_iam_err *err)
@@ -1247,21 +1274,10 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		err_set(err, ANFU_JERR_INVALID_FIELD, "action");
 		return ANFU_EINVAL;
 	}
-	if (!reason || !reason[0] || strlen(reason) > ADMIN_REASON_MAX) {
-		err_set(err, reason && reason[0] ? ANFU_JERR_OUT_OF_RANGE : ANFU_JERR_MISSING_FIELD,
-			"reason");
-		return ANFU_EINVAL;
-	}
-	if (!anfu_principal_can(p, a->perm) && !merchant_delegate(p, a)) {
-		err_set(err, "forbidden", NULL);
-		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "forbidden");
-		return ANFU_EPERM;
-	}
-	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "step_up_required");
-		return ANFU_EPERM;
-	}
+	r = admin_gate(iam, ctx, p, a->perm, merchant_delegate(p, a), a->audit, user_id, reason,
+		       err);
+	if (r < 0)
+		return r;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
@@ -1392,21 +1408,10 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
 
 	if (!iam || !p || !user_id || !ret_channel)
 		return ANFU_EINVAL;
-	if (!reason || !reason[0] || strlen(reason) > ADMIN_REASON_MAX) {
-		err_set(err, reason && reason[0] ? ANFU_JERR_OUT_OF_RANGE : ANFU_JERR_MISSING_FIELD,
-			"reason");
-		return ANFU_EINVAL;
-	}
-	if (!anfu_principal_can(p, "iam.user.force_password")) {
-		err_set(err, "forbidden", NULL);
-		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
-		return ANFU_EPERM;
-	}
-	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "step_up_required");
-		return ANFU_EPERM;
-	}
+	r = admin_gate(iam, ctx, p, "iam.user.force_password", false, audit_action, user_id, reason,
+		       err);
+	if (r < 0)
+		return r;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
@@ -1495,21 +1500,9 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 	if (!iam || !p || !user_id || !ret_channel)
 		return ANFU_EINVAL;
 	*ret_channel = NULL;
-	if (!reason || !reason[0] || strlen(reason) > ADMIN_REASON_MAX) {
-		err_set(err, reason && reason[0] ? ANFU_JERR_OUT_OF_RANGE : ANFU_JERR_MISSING_FIELD,
-			"reason");
-		return ANFU_EINVAL;
-	}
-	if (!anfu_principal_can(p, "iam.user.create")) {
-		err_set(err, "forbidden", NULL);
-		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
-		return ANFU_EPERM;
-	}
-	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "step_up_required");
-		return ANFU_EPERM;
-	}
+	r = admin_gate(iam, ctx, p, "iam.user.create", false, audit_action, user_id, reason, err);
+	if (r < 0)
+		return r;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
@@ -1760,13 +1753,6 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	if (!iam || !p || !in || !in->user_id || !ret_channel)
 		return ANFU_EINVAL;
 	*ret_channel = NULL;
-	if (!in->reason || !in->reason[0] || strlen(in->reason) > ADMIN_REASON_MAX) {
-		err_set(err,
-			in->reason && in->reason[0] ? ANFU_JERR_OUT_OF_RANGE
-						    : ANFU_JERR_MISSING_FIELD,
-			"reason");
-		return ANFU_EINVAL;
-	}
 	if (!in->responsible_name || !in->responsible_name[0] ||
 	    strlen(in->responsible_name) > RESPONSIBLE_MAX) {
 		err_set(err,
@@ -1778,20 +1764,11 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	memset(&h, 0, sizeof(h));
 	h.name = in->responsible_name;
 	r = check_channel(in->email, in->phone, &h.f, err);
-	if (r < 0)
-		return r;
-	if (!anfu_principal_can(p, "iam.user.create")) {
-		err_set(err, "forbidden", NULL);
-		iam_audit_denied(iam, ctx, p, audit_action, "user", in->user_id, "forbidden");
-		return ANFU_EPERM;
-	}
-	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, audit_action, "user", in->user_id,
-				 "step_up_required");
-		return ANFU_EPERM;
-	}
-	r = iam_db(iam, &db);
+	if (r == 0)
+		r = admin_gate(iam, ctx, p, "iam.user.create", false, audit_action, in->user_id,
+			       in->reason, err);
+	if (r == 0)
+		r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
 	r = handover_prepare(iam, db, p, in->user_id, &h, err);

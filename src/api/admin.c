@@ -80,6 +80,13 @@ int anfu_api_admin_users(struct anfu_req *req, struct anfu_resp *resp)
 	return json_out(resp, 200, json_pack("{s:o}", "users", items));
 }
 
+/* GET /api/v1/merchant/users: the same page, of the caller's own merchant
+ * (the service narrows it for a merchant administrator). */
+int anfu_api_merchant_users(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return anfu_api_admin_users(req, resp);
+}
+
 int anfu_api_admin_user(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;

@@ -79,6 +79,7 @@ int anfu_api_me_email(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_users(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_user(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_user_create(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_merchant_users(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_merchant_user_create(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_merchant_user_disable(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_merchant_user_enable(struct anfu_req *req, struct anfu_resp *resp);

@@ -67,6 +67,8 @@ static const struct anfu_route routes[] = {
 	{ "DELETE", "/api/v1/me/devices/{id}", SES, "self.devices.manage",
 	  anfu_api_me_device_remove, 0 },
 	/* Merchant administrators manage their own merchant's staff. */
+	{ "GET", "/api/v1/merchant/users", SES, "merchant.staff.manage", anfu_api_merchant_users,
+	  0 },
 	{ "POST", "/api/v1/merchant/users", SES, "merchant.staff.manage",
 	  anfu_api_merchant_user_create, 0 },
 	{ "POST", "/api/v1/merchant/users/{id}/disable", SES, "merchant.staff.manage",

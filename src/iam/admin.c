@@ -776,18 +776,21 @@ static int filter_check(const struct anfu_user_filter *f)
 
 /* The ids of one page; "expired" also finds accounts past their expiry
  * whose stored status is still active. */
-static int page_ids(struct anfu_db *db, const struct anfu_user_filter *f, int limit, json_t *ids)
+static int page_ids(struct anfu_db *db, const struct anfu_user_filter *f, const char *merchant_id,
+		    int limit, json_t *ids)
 {
-	struct anfu_param p[5] = { ANFU_PS(f->kind), ANFU_PS(f->status),
-				   ANFU_PS(f->after ? f->after : ""), ANFU_PI(limit),
-				   ANFU_PI(anfu_clock_now_ms()) };
+	struct anfu_param p[6] = {
+		ANFU_PS(f->kind), ANFU_PS(f->status),		ANFU_PS(f->after ? f->after : ""),
+		ANFU_PI(limit),	  ANFU_PI(anfu_clock_now_ms()), ANFU_PS(merchant_id)
+	};
 
 	return anfu_db_exec(db,
 			    "SELECT id FROM iam_user WHERE kind = COALESCE($1, kind) "
 			    "AND (status = COALESCE($2, status) OR ($2 = 'expired' AND "
 			    "expires_ms IS NOT NULL AND expires_ms <= $5)) "
+			    "AND merchant_id IS NOT DISTINCT FROM COALESCE($6, merchant_id) "
 			    "AND id > $3 ORDER BY id LIMIT $4",
-			    p, 5, id_row_cb, ids, NULL);
+			    p, 6, id_row_cb, ids, NULL);
 }
 
 int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -798,11 +801,21 @@ int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *c
 	json_t *ids = NULL, *users = NULL;
 	int limit, r;
 
+	/* A merchant administrator sees its own merchant's accounts only. */
+	bool own_merchant = p && p->kind == ANFU_USER_MERCHANT &&
+			    anfu_principal_can(p, "merchant.staff.manage") && p->merchant_id[0];
+	struct anfu_user_filter mf;
+
 	(void)ctx;
 	if (!iam || !p || !f || !ret || filter_check(f) < 0)
 		return ANFU_EINVAL;
-	if (!anfu_principal_can(p, "iam.user.read"))
+	if (!own_merchant && !anfu_principal_can(p, "iam.user.read"))
 		return ANFU_EPERM;
+	if (own_merchant) {
+		mf = *f;
+		mf.kind = "merchant";
+		f = &mf;
+	}
 	limit = f->limit <= 0		    ? ADMIN_LIST_DEFAULT
 		: f->limit > ADMIN_LIST_MAX ? ADMIN_LIST_MAX
 					    : f->limit;
@@ -815,7 +828,7 @@ int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *c
 	users = json_array();
 	if (!ids || !users)
 		abort();
-	r = page_ids(db, f, limit, ids);
+	r = page_ids(db, f, own_merchant ? p->merchant_id : NULL, limit, ids);
 	for (size_t i = 0; r == 0 && i < json_array_size(ids); i++) {
 		struct iam_user u;
 		json_t *o = NULL;

@@ -425,6 +425,9 @@ struct anfu_user_filter {
 	int limit;
 };
 
+/* A page of masked users (iam.user.read). A merchant user holding
+ * merchant.staff.manage gets the accounts of its own merchant only,
+ * whatever f->kind says (IAM-RBAC-05). */
 int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			      const struct anfu_principal *p, const struct anfu_user_filter *f,
 			      json_t **ret);

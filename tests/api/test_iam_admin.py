@@ -740,7 +740,7 @@ def test_merchant_admin_adds_staff_of_its_own_merchant(staffed):
     """A merchant administrator creates merchant_staff accounts of its own
     merchant on the main listener; the merchant and role come from the
     caller, not the body; merchant staff cannot do it; the administrator
-    disables and enables its own staff and no one else. req: IAM-RBAC-05,
+    lists, disables and enables its own staff and no one else. req: IAM-RBAC-05,
     req: IAM-PWD-12, IAM-LP-01, IAM-RBAC-03"""
     s, admin, *_ = staffed
     r = admin.post("/admin/v1/users", {"kind": "merchant", "username": "mshop",
@@ -776,6 +776,15 @@ def test_merchant_admin_adds_staff_of_its_own_merchant(staffed):
     # enables its own staff, and no one else.
     boss_id = boss.get("/api/v1/me").json()["user"]["id"]
     clerk_id = clerk.get("/api/v1/me").json()["user"]["id"]
+    # It lists its own merchant's accounts, not another merchant's.
+    r = admin.post("/admin/v1/users", {"kind": "merchant", "username": "mother",
+                                       "merchant_id": "mch_8", "role": "merchant_admin",
+                                       "email": "mother@example.test"})
+    assert r.status_code == 201, r.text
+    listed = boss.get("/api/v1/merchant/users?kind=customer").json()["users"]
+    assert sorted(u["id"] for u in listed) == sorted([boss_id, clerk_id])
+    assert "mclerk@example.test" not in boss.last.text
+    assert clerk.get("/api/v1/merchant/users").status_code == 403
     _, phone = register(s)
     cust_id = login_customer(s, phone, device="m-cust").get("/api/v1/me").json()["user"]["id"]
     for target in (boss_id, cust_id):

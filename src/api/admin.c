@@ -28,15 +28,6 @@
 
 /* The {id} path parameter as a C string when it has the shape of an id of
  * prefix; otherwise the request fails as not found. */
-static int path_id(struct anfu_req *req, const char *prefix, char **ret)
-{
-	struct anfu_str id = anfu_req_param(req, "id");
-
-	if (!anfu_id_valid(prefix, id.ptr, id.len))
-		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
-	return anfu_arena_strndup(req->arena, id.ptr, id.len, ret);
-}
-
 static int json_out(struct anfu_resp *resp, int status, json_t *body)
 {
 	resp->status = status;
@@ -93,7 +84,7 @@ int anfu_api_admin_user(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_ctx ctx;
 	json_t *user = NULL;
 	char *id = NULL;
-	int r = path_id(req, "usr", &id);
+	int r = anfu_api_path_id(req, "usr", &id);
 
 	if (r < 0)
 		return r;
@@ -216,7 +207,7 @@ static const struct anfu_jfield reason_fields[] = {
 static int user_post(struct anfu_req *req, const struct anfu_jfield *fields, size_t n, void *body,
 		     char **ret_id, struct anfu_iam_ctx *ctx)
 {
-	int r = path_id(req, "usr", ret_id);
+	int r = anfu_api_path_id(req, "usr", ret_id);
 
 	if (r == 0)
 		r = anfu_req_json(req, fields, n, body);
@@ -466,7 +457,7 @@ int anfu_api_admin_approval(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_ctx ctx;
 	json_t *a = NULL;
 	char *id = NULL;
-	int r = path_id(req, "apr", &id);
+	int r = anfu_api_path_id(req, "apr", &id);
 
 	if (r < 0)
 		return r;
@@ -493,7 +484,7 @@ static int decide(struct anfu_req *req, struct anfu_resp *resp, bool approve)
 	struct anfu_iam_ctx ctx;
 	json_t *a = NULL;
 	char *id = NULL;
-	int r = path_id(req, "apr", &id);
+	int r = anfu_api_path_id(req, "apr", &id);
 
 	if (r == 0 && req->body_len > 0)
 		r = anfu_req_json(req, note_fields, NFIELDS(note_fields), &b);
@@ -515,6 +506,24 @@ int anfu_api_admin_approval_approve(struct anfu_req *req, struct anfu_resp *resp
 int anfu_api_admin_approval_reject(struct anfu_req *req, struct anfu_resp *resp)
 {
 	return decide(req, resp, false);
+}
+
+typedef int (*report_fn)(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			 const struct anfu_principal *p, json_t **ret);
+
+/* Produces a report as the operator who asks: 201 {report}. */
+static int report_new(struct anfu_req *req, struct anfu_resp *resp, report_fn make)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
+	json_t *rep = NULL;
+	int r;
+
+	anfu_api_ctx(req, &ctx);
+	r = make(app->iam, &ctx, req->principal, &rep);
+	if (r < 0)
+		return r;
+	return json_out(resp, 201, json_pack("{s:o}", "report", rep));
 }
 
 static int reports(struct anfu_req *req, struct anfu_resp *resp, const char *kind)
@@ -540,16 +549,7 @@ int anfu_api_admin_review(struct anfu_req *req, struct anfu_resp *resp)
  * audit record name them). */
 int anfu_api_admin_review_run(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_app *app = req->app;
-	struct anfu_iam_ctx ctx;
-	json_t *rep = NULL;
-	int r;
-
-	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_account_review(app->iam, &ctx, req->principal, &rep);
-	if (r < 0)
-		return r;
-	return json_out(resp, 201, json_pack("{s:o}", "report", rep));
+	return report_new(req, resp, anfu_iam_account_review);
 }
 
 int anfu_api_admin_recerts(struct anfu_req *req, struct anfu_resp *resp)
@@ -559,16 +559,7 @@ int anfu_api_admin_recerts(struct anfu_req *req, struct anfu_resp *resp)
 
 int anfu_api_admin_recert_create(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_app *app = req->app;
-	struct anfu_iam_ctx ctx;
-	json_t *rep = NULL;
-	int r;
-
-	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_recert_create(app->iam, &ctx, req->principal, &rep);
-	if (r < 0)
-		return r;
-	return json_out(resp, 201, json_pack("{s:o}", "report", rep));
+	return report_new(req, resp, anfu_iam_recert_create);
 }
 
 int anfu_api_admin_recert_signoff(struct anfu_req *req, struct anfu_resp *resp)
@@ -579,7 +570,7 @@ int anfu_api_admin_recert_signoff(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_ctx ctx;
 	json_t *rep = NULL;
 	char *id = NULL;
-	int r = path_id(req, "rpt", &id);
+	int r = anfu_api_path_id(req, "rpt", &id);
 
 	if (r == 0 && req->body_len > 0)
 		r = anfu_req_json(req, note_fields, NFIELDS(note_fields), &b);

@@ -12,12 +12,22 @@
 #include "api/handlers.h"
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/rand.h"
 #include "http/http.h"
 #include "iam/iam.h"
 
 static const char *or_empty(const char *s)
 {
 	return s ? s : "";
+}
+
+int anfu_api_path_id(struct anfu_req *req, const char *prefix, char **ret)
+{
+	struct anfu_str id = anfu_req_param(req, "id");
+
+	if (!anfu_id_valid(prefix, id.ptr, id.len))
+		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
+	return anfu_arena_strndup(req->arena, id.ptr, id.len, ret);
 }
 
 void anfu_api_ctx(const struct anfu_req *req, struct anfu_iam_ctx *ctx)

@@ -16,6 +16,10 @@ struct anfu_iam_err;
 /* authn.c */
 /* The IAM request context of req (strings borrowed from req). */
 void anfu_api_ctx(const struct anfu_req *req, struct anfu_iam_ctx *ctx);
+/* The {id} of req's path, when it is a valid public id with prefix, copied
+ * into the arena; otherwise req fails 404 not_found (a malformed id names
+ * nothing). */
+int anfu_api_path_id(struct anfu_req *req, const char *prefix, char **ret);
 /* Authenticates req's session cookie for its route (optional: a request
  * without a cookie passes with req->principal NULL). */
 int anfu_api_authenticate(struct anfu_req *req, bool optional);

@@ -102,15 +102,11 @@ int anfu_api_me_sessions_end(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_api_me_session_end(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
-	struct anfu_str id = anfu_req_param(req, "id");
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	char *sid = NULL;
-	int r;
+	int r = anfu_api_path_id(req, "ses", &sid);
 
-	if (!anfu_id_valid("ses", id.ptr, id.len))
-		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
-	r = anfu_arena_strndup(req->arena, id.ptr, id.len, &sid);
 	if (r < 0)
 		return r;
 	CTX(req, ctx);
@@ -282,15 +278,11 @@ int anfu_api_me_devices(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
-	struct anfu_str id = anfu_req_param(req, "id");
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	char *did = NULL;
-	int r;
+	int r = anfu_api_path_id(req, "dev", &did);
 
-	if (!anfu_id_valid("dev", id.ptr, id.len))
-		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
-	r = anfu_arena_strndup(req->arena, id.ptr, id.len, &did);
 	if (r < 0)
 		return r;
 	CTX(req, ctx);

@@ -598,40 +598,37 @@ static int revoke_check(struct anfu_db *db, struct role_req *q, struct anfu_iam_
 	return 0;
 }
 
-static int grant_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
-			  char *summary, size_t cap, struct anfu_iam_err *err)
+/* Checks a grant (or revocation) request and writes its summary. */
+static int role_validate(struct anfu_db *db, const json_t *payload, bool grant, char *summary,
+			 size_t cap, struct anfu_iam_err *err)
 {
 	struct role_req q;
 	int r;
 
-	(void)iam;
 	memset(&q, 0, sizeof(q));
 	r = role_parse(db, payload, &q, err);
 	if (r == 0)
-		r = grant_check(db, &q, err);
+		r = grant ? grant_check(db, &q, err) : revoke_check(db, &q, err);
 	if (r == 0)
-		(void)snprintf(summary, cap, "grant role %s to %s account %s", q.role,
+		(void)snprintf(summary, cap, "%s role %s %s %s account %s",
+			       grant ? "grant" : "revoke", q.role, grant ? "to" : "from",
 			       kind_name(q.u.kind), q.user_id);
 	iam_user_clear(&q.u);
 	return r;
 }
 
+static int grant_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			  char *summary, size_t cap, struct anfu_iam_err *err)
+{
+	(void)iam;
+	return role_validate(db, payload, true, summary, cap, err);
+}
+
 static int revoke_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
 			   char *summary, size_t cap, struct anfu_iam_err *err)
 {
-	struct role_req q;
-	int r;
-
 	(void)iam;
-	memset(&q, 0, sizeof(q));
-	r = role_parse(db, payload, &q, err);
-	if (r == 0)
-		r = revoke_check(db, &q, err);
-	if (r == 0)
-		(void)snprintf(summary, cap, "revoke role %s from %s account %s", q.role,
-			       kind_name(q.u.kind), q.user_id);
-	iam_user_clear(&q.u);
-	return r;
+	return role_validate(db, payload, false, summary, cap, err);
 }
 
 /* Applies a grant or revocation, audits it and ends the target's sessions

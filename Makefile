@@ -5,7 +5,7 @@ DATA ?= $(CURDIR)/var
 ADMIN ?= opsadmin
 MESON_FLAGS ?=
 
-.PHONY: all build run test bench lint fuzz clean deps
+.PHONY: all build run test bench lint fuzz clean deps mutate
 
 all: build
 
@@ -25,6 +25,13 @@ run: build
 test:
 	@scripts/test.sh
 
+# The mutation suite (not part of `make test`): every mutant of
+# tests/mutants/*.toml must be killed by the tests it names (docs/testing.md).
+# MUTANTS='glob' runs only the matching ones.
+mutate: deps
+	@scripts/deps.sh test
+	@scripts/mutate.py $(if $(MUTANTS),--only '$(MUTANTS)')
+
 # Needs the production build and, for the login benchmark, the test-hooks
 # build (it registers its users through the test hooks).
 bench: build
@@ -42,4 +49,4 @@ fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-test build-asan build-fuzz build-bench
+	rm -rf build build-test build-asan build-fuzz build-bench build-mutate

@@ -77,6 +77,28 @@ def test_update_and_delete_are_refused_by_the_database(make_server):
             c.execute("DELETE FROM audit_checkpoint")
 
 
+@pytest.mark.parametrize("verb", ["INSERT OR REPLACE", "REPLACE"])
+def test_replace_of_an_audit_row_is_refused_by_the_database(make_server, verb):
+    """SQLite's REPLACE deletes the old row without firing DELETE triggers;
+    the database refuses it for records and checkpoints alike, and the rows
+    stay as they were. req: AUD-PROT-01"""
+    s = make_server()
+    before = s.query("SELECT * FROM audit_log WHERE seq = 1")[0]
+    cp = s.query("SELECT * FROM audit_checkpoint ORDER BY seq LIMIT 1")
+    assert cp, "anfu init writes a first checkpoint"
+    cols = [k for k in before if k != "action"]
+    with rw(s) as c:
+        with pytest.raises(sqlite3.IntegrityError, match="audit_log is append-only"):
+            c.execute("%s INTO audit_log (action, %s) SELECT 'x', %s FROM audit_log "
+                      "WHERE seq = 1" % (verb, ", ".join(cols), ", ".join(cols)))
+        with pytest.raises(sqlite3.IntegrityError, match="audit_checkpoint is append-only"):
+            c.execute("%s INTO audit_checkpoint SELECT * FROM audit_checkpoint "
+                      "WHERE seq = ?" % verb, (cp[0]["seq"],))
+    assert s.query("SELECT * FROM audit_log WHERE seq = 1")[0] == before
+    assert s.query("SELECT * FROM audit_checkpoint ORDER BY seq LIMIT 1") == cp
+    assert s.cli_run("audit", "verify").returncode == 0
+
+
 def test_verify_passes_on_an_untouched_log(make_server):
     """req: AUD-STO-02"""
     s = make_server()

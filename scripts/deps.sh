@@ -13,6 +13,12 @@ TEST_PKGS="python3 python3-pytest python3-requests python3-cryptography \
 BENCH_PKGS="wrk"
 
 what=${1:-test}
+# The OpenAPI linter (tools/openapi, run by tests/api/test_docs.py) needs
+# Node.js and npm; Debian's packages are the fallback where there are none.
+if [ "$what" != build ]; then
+  command -v node >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS nodejs"
+  command -v npm >/dev/null 2>&1 || TEST_PKGS="$TEST_PKGS npm"
+fi
 case "$what" in
   build) want="$BUILD_PKGS" ;;
   test)  want="$BUILD_PKGS $TEST_PKGS" ;;
@@ -28,7 +34,15 @@ for p in $want; do
   fi
 done
 
+# The pinned linter (npm ci; silent when installed). A failure here is
+# reported, not fatal: the docs test runs the installer again and fails
+# with its explanation, and every other test still runs.
+openapi_lint() {
+  [ "$what" = build ] || "$(dirname "$0")/../tools/openapi/install.sh" || true
+}
+
 if [ -z "$missing" ]; then
+  openapi_lint
   exit 0
 fi
 
@@ -46,3 +60,4 @@ if ! $cmd >/tmp/anfu-apt.log 2>&1; then
   apt-get update >>/tmp/anfu-apt.log 2>&1
   $cmd >>/tmp/anfu-apt.log 2>&1 || { tail -n 30 /tmp/anfu-apt.log >&2; exit 1; }
 fi
+openapi_lint

@@ -1,22 +1,89 @@
-"""The documents stay true: docs/openapi.yaml lists exactly the routes of
-the build, and every documented error code exists.
+"""The documents stay true: docs/openapi.yaml is a valid OpenAPI 3.1
+document (Redocly CLI's recommended rules, pinned in tools/openapi/) that
+lists exactly the routes of the build with their access classes and
+permissions, and the production build has no test hooks.
 """
+import json
 import os
 import re
 import subprocess
 
+import pytest
 import yaml
 
-from conftest import ANFU, PROD_BUILD, ROOT
+from conftest import PROD_BUILD, ROOT, run_cli
+
+OPENAPI = os.path.join(ROOT, "docs", "openapi.yaml")
+LINTER_DIR = os.path.join(ROOT, "tools", "openapi")
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-def routes(binary=ANFU):
-    out = subprocess.run([binary, "routes"], capture_output=True, text=True, check=True).stdout
+def parse_routes(text):
+    """Rows (METHOD, path, access, permission) of `anfu routes` output."""
     rows = []
-    for line in out.splitlines():
-        method, path, access, perm = line.split()
-        rows.append((method, path, access, perm))
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = line.split()
+        assert len(fields) == 4, "unexpected `anfu routes` line: %r" % line
+        rows.append(tuple(fields))
+    assert rows, "`anfu routes` printed no routes"
     return rows
+
+
+def routes():
+    return parse_routes(run_cli("routes").stdout)
+
+
+def contract_routes():
+    """The routes the contract covers: all but the test hooks."""
+    return [r for r in routes() if not r[1].startswith("/test/")]
+
+
+def load_spec():
+    with open(OPENAPI, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def operations(spec):
+    """(METHOD, path, operation) of every operation in the document."""
+    return [(m.upper(), p, op) for p, item in spec["paths"].items()
+            for m, op in item.items() if m in METHODS]
+
+
+def template(path):
+    """A path with its template variables' names dropped: /a/{id} -> /a/{}."""
+    return re.sub(r"\{[^}/]*\}", "{}", path)
+
+
+def parity_problems(built, documented):
+    """Lines naming every (METHOD, path) that is on one side only, or []."""
+    b = {(m, template(p)): p for m, p in built}
+    d = {(m, template(p)): p for m, p in documented}
+    lines = []
+    missing = sorted(set(b) - set(d))
+    extra = sorted(set(d) - set(b))
+    if missing:
+        lines.append("routes of `anfu routes` missing from docs/openapi.yaml:")
+        lines += ["  %s %s" % (m, b[(m, t)]) for m, t in missing]
+    if extra:
+        lines.append("operations in docs/openapi.yaml that `anfu routes` does not have:")
+        lines += ["  %s %s" % (m, d[(m, t)]) for m, t in extra]
+    return lines
+
+
+def test_parity_report_names_both_sides():
+    """The parity check itself: a route only in the build and an operation
+    only in the document are both named, templates compare by shape."""
+    built = [("GET", "/a/{id}"), ("POST", "/b"), ("DELETE", "/c/{x}")]
+    documented = [("GET", "/a/{user}"), ("POST", "/fake"), ("DELETE", "/c/{x}")]
+    assert parity_problems(built, documented) == [
+        "routes of `anfu routes` missing from docs/openapi.yaml:",
+        "  POST /b",
+        "operations in docs/openapi.yaml that `anfu routes` does not have:",
+        "  POST /fake",
+    ]
+    assert parity_problems(built, built) == []
 
 
 def test_every_route_declares_access_and_permission():
@@ -26,26 +93,116 @@ def test_every_route_declares_access_and_permission():
         assert perm and perm != "(null)", (method, path)
 
 
-def test_openapi_matches_the_route_table():
-    with open(os.path.join(ROOT, "docs", "openapi.yaml"), encoding="utf-8") as f:
-        spec = yaml.safe_load(f)
+def test_openapi_documents_exactly_the_routes_of_the_build():
+    """Every route of `anfu routes` (but the /test/ hooks) is an operation of
+    docs/openapi.yaml and every operation there is a route."""
+    spec = load_spec()
     assert spec["openapi"].startswith("3.1")
-    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops
-                  if m in ("get", "post", "put", "patch", "delete")}
-    built = {(m, p) for m, p, _, _ in routes() if not p.startswith("/test/")}
-    assert built - documented == set(), "routes missing from openapi.yaml"
-    assert documented - built == set(), "openapi.yaml documents routes that do not exist"
-    for p, ops in spec["paths"].items():
-        for m, op in ops.items():
-            if m in ("get", "post", "put", "patch", "delete"):
-                assert "x-anfu-access" in op and "x-anfu-permission" in op, (m, p)
+    built = [(m, p) for m, p, _, _ in contract_routes()]
+    documented = [(m, p) for m, p, _ in operations(spec)]
+    problems = parity_problems(built, documented)
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+    assert not [p for p in spec["paths"] if p.startswith("/test/")]
+
+
+def test_openapi_access_and_permission_match_the_route_table():
+    """x-anfu-access and x-anfu-permission say what the route table says."""
+    spec = load_spec()
+    table = {(m, template(p)): (a, perm) for m, p, a, perm in contract_routes()}
+    wrong = []
+    for m, p, op in operations(spec):
+        want = table.get((m, template(p)))
+        got = (op.get("x-anfu-access"), op.get("x-anfu-permission"))
+        if want is not None and got != want:
+            wrong.append("  %s %s: document %s/%s, route table %s/%s" % (m, p, *got, *want))
+    if wrong:
+        pytest.fail("access/permission differ from `anfu routes`:\n" + "\n".join(wrong),
+                    pytrace=False)
+
+
+def expected_security(access, method, path):
+    """The security requirement an operation of this access class declares
+    (docs/openapi.yaml, info.description)."""
+    admin = path.startswith("/admin/")
+    scheme = "adminSession" if admin else "session"
+    with_session = {scheme: [], "csrf": []} if method != "GET" else {scheme: []}
+    if access == "public":
+        # POST .../auth/codes: anonymous, or with a session for login,
+        # step_up and bind codes (api/auth.c anfu_api_codes).
+        return [{}, with_session] if path.endswith("/auth/codes") else []
+    if access in ("session", "admin"):
+        return [with_session]
+    # "signed" (open platform) has no route and no security scheme yet:
+    # describe its scheme in the document and here with its first route.
+    return "no scheme for access class %r" % access
+
+
+def test_openapi_security_follows_the_access_class():
+    """Public operations declare security: []; session and admin ones the
+    listener's session cookie, plus the CSRF header unless they are GETs
+    (api/authn.c: every method but GET and HEAD is state-changing)."""
+    spec = load_spec()
+    schemes = spec["components"].get("securitySchemes", {})
+    for name, where, key in (("session", "cookie", "anfu_session"),
+                             ("adminSession", "cookie", "anfu_admin_session"),
+                             ("csrf", "header", "X-CSRF-Token")):
+        s = schemes.get(name, {})
+        assert (s.get("type"), s.get("in"), s.get("name")) == ("apiKey", where, key), name
+    assert "security" not in spec, "security is declared per operation"
+    wrong = []
+    for m, p, op in operations(spec):
+        want = expected_security(op.get("x-anfu-access"), m, p)
+        if op.get("security") != want:
+            wrong.append("  %s %s: %r, expected %r" % (m, p, op.get("security"), want))
+    if wrong:
+        pytest.fail("security requirements:\n" + "\n".join(wrong), pytrace=False)
+
+
+def redocly_lint():
+    """Installs the pinned linter if needed and lints docs/openapi.yaml;
+    returns (parsed JSON report, stderr)."""
+    inst = subprocess.run([os.path.join(LINTER_DIR, "install.sh")], capture_output=True,
+                          text=True, timeout=600)
+    assert inst.returncode == 0, "cannot install the OpenAPI linter:\n" + inst.stderr
+    env = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true",
+               NO_COLOR="1")
+    cmd = [os.path.join(LINTER_DIR, "node_modules", ".bin", "redocly"), "lint",
+           "--config", "redocly.yaml"]
+    doc = os.path.relpath(OPENAPI, LINTER_DIR)
+    p = subprocess.run(cmd + ["--format=json", doc], cwd=LINTER_DIR, capture_output=True,
+                       text=True, env=env, timeout=300)
+    try:
+        report = json.loads(p.stdout)
+    except ValueError:
+        pytest.fail("redocly lint gave no JSON report (exit %d):\n%s\n%s"
+                    % (p.returncode, p.stdout, p.stderr))
+    if report["totals"] != {"errors": 0, "warnings": 0, "ignored": 0}:
+        # The readable form of the same problems for the failure message.
+        human = subprocess.run(cmd + ["--format=stylish", doc], cwd=LINTER_DIR,
+                               capture_output=True, text=True, env=env, timeout=300)
+        pytest.fail("redocly lint of docs/openapi.yaml: %s\n%s"
+                    % (report["totals"], human.stdout), pytrace=False)
+    return report, p.stderr
+
+
+def test_openapi_passes_redocly_recommended_rules():
+    """Redocly CLI (the version pinned in tools/openapi/package-lock.json)
+    finds no error, no warning and nothing ignored with the recommended
+    ruleset of tools/openapi/redocly.yaml."""
+    report, _ = redocly_lint()
+    with open(os.path.join(LINTER_DIR, "package-lock.json"), encoding="utf-8") as f:
+        lock = json.load(f)
+    assert report["version"] == lock["packages"]["node_modules/@redocly/cli"]["version"]
+    with open(os.path.join(LINTER_DIR, "redocly.yaml"), encoding="utf-8") as f:
+        assert "recommended" in yaml.safe_load(f)["extends"]
 
 
 def test_production_build_has_no_test_hooks():
     prod = os.path.join(PROD_BUILD, "anfu")
     if not os.path.exists(prod):
-        import pytest
         pytest.skip("production build not present")
-    assert [r for r in routes(prod) if r[1].startswith("/test/")] == []
+    out = subprocess.run([prod, "routes"], capture_output=True, text=True, check=True).stdout
+    assert [r for r in parse_routes(out) if r[1].startswith("/test/")] == []
     with open(os.path.join(PROD_BUILD, "anfud"), "rb") as f:
         assert b"/test/v1/" not in f.read()

@@ -22,6 +22,16 @@ struct anfu_buf;
 
 #define ANFU_CONFIG_MAX_CIDRS 16
 
+/* Default [http] tls_priorities (GnuTLS): TLS 1.3 and 1.2 only, AEAD
+ * ciphers only, ECDHE key exchange only, and only elliptic-curve groups
+ * (X25519, P-256, P-384, P-521): no finite-field DH (ffdhe*) under TLS 1.3
+ * either. Server's order. */
+#define ANFU_CONFIG_TLS_PRIORITIES                                                         \
+	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:"            \
+	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"             \
+	"+ECDHE-ECDSA:+ECDHE-RSA:-DHE-RSA:-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:" \
+	"+GROUP-SECP384R1:+GROUP-SECP521R1:%SERVER_PRECEDENCE"
+
 struct anfu_cidr {
 	int family;	  /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* network address, host bits cleared */

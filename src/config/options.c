@@ -63,11 +63,6 @@ static const char *const crypto_values[] = { "intl", "gm", NULL };
 static const char *const backend_values[] = { "sqlite", NULL };
 static const char *const log_level_values[] = { "debug", "info", "warn", "error", NULL };
 
-#define TLS_PRIORITIES                                                          \
-	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
-	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"  \
-	"+ECDHE-ECDSA:+ECDHE-RSA:-DHE-RSA:-RSA:%SERVER_PRECEDENCE"
-
 static const char *const on_limit_values[] = { "end_oldest", "refuse", NULL };
 static const char *const captcha_values[] = { "always", "after_failures", NULL };
 static const char *const sms_gateway_values[] = { "simulator", NULL };
@@ -136,10 +131,12 @@ const struct anfu_config_option anfu_config_options[] = {
 	OPT_PATH("http", "tls_key", http.tls_key, "tls/server.key",
 		 "DATA-TX-01, DATA-TX-03, IAM-ADM-04",
 		 "PEM private key of tls_cert (RSA >= 2048 or ECC >= 256 bits)."),
-	OPT_TEXT("http", "tls_priorities", ANFU_OPT_STRING, http.tls_priorities, TLS_PRIORITIES,
-		 REQ_TLS,
+	OPT_TEXT("http", "tls_priorities", ANFU_OPT_STRING, http.tls_priorities,
+		 ANFU_CONFIG_TLS_PRIORITIES, REQ_TLS,
 		 "GnuTLS priority string: TLS 1.2 and 1.3 only, AEAD ciphers only, "
-		 "ECDHE key exchange (forward secrecy) only, server's order."),
+		 "ECDHE key exchange (forward secrecy) only, over the elliptic-curve "
+		 "groups X25519, P-256, P-384 and P-521 only (no finite-field DH), "
+		 "server's order."),
 	OPT_INT("http", "hsts_max_age", http.hsts_max_age, 0, 63072000, 31536000, "s", "WEB-HDR-01",
 		"max-age of the Strict-Transport-Security header on every response."),
 

@@ -75,6 +75,7 @@ struct anfu_config {
 
 	enum anfu_level level;
 	enum anfu_crypto_profile crypto;
+	bool allow_simulators; /* production builds: start with a simulator */
 
 	struct {
 		char *listen; /* IPv4 or IPv6 literal */
@@ -203,6 +204,11 @@ int anfu_config_describe(struct anfu_buf *out);
 int anfu_config_example(struct anfu_buf *out);
 /* Appends "section.key = value" for every option (for `anfu config check`). */
 int anfu_config_dump(const struct anfu_config *c, struct anfu_buf *out);
+
+/* The options of c that name a simulator instead of a real gateway
+ * ("sms.gateway"): writes up to cap static option names into names and
+ * returns how many there are (possibly more than cap). */
+size_t anfu_config_simulators(const struct anfu_config *c, const char **names, size_t cap);
 
 /* True when addr (family AF_INET/AF_INET6, raw bytes) is in any of the
  * CIDRs. An IPv4-mapped IPv6 address matches IPv4 CIDRs. */

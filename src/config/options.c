@@ -109,6 +109,12 @@ const struct anfu_config_option anfu_config_options[] = {
 		 "C10, DATA-TX-07, AUD-STO-02",
 		 "Cryptographic profile: intl = Ed25519, SHA-256, AES-256-GCM; "
 		 "gm = SM2, SM3, SM4-GCM (signatures, audit hash chain, data encryption)."),
+	OPT_BOOL("server", "allow_simulators", allow_simulators, "false", "SDLC-04, DATA-ENC-03",
+		 "Let a production build start with a simulator gateway (sms.gateway = "
+		 "simulator writes every code and phone number in clear to its outbox "
+		 "file). For development and test installations only; anfud then warns "
+		 "at start and /readyz lists the simulators. Test-hooks builds always "
+		 "start, with the same warnings."),
 
 	/* [http] */
 	OPT_TEXT("http", "listen", ANFU_OPT_ADDRESS, http.listen, "127.0.0.1", NULL,
@@ -352,6 +358,26 @@ const struct anfu_config_option anfu_config_options[] = {
 	OPT_INT("notify", "retry_base", notify.retry_base_s, 1, 3600, 5, "s", NULL,
 		"First retry delay; it doubles after each failed attempt."),
 };
+
+/* Adds option to names when value names the built-in simulator. */
+static void simulator_check(const char *option, const char *value, const char **names, size_t cap,
+			    size_t *n)
+{
+	if (!value || strcmp(value, "simulator") != 0)
+		return;
+	if (names && *n < cap)
+		names[*n] = option;
+	(*n)++;
+}
+
+size_t anfu_config_simulators(const struct anfu_config *c, const char **names, size_t cap)
+{
+	size_t n = 0;
+
+	if (c)
+		simulator_check("sms.gateway", c->sms.gateway, names, cap, &n);
+	return n;
+}
 
 const size_t anfu_config_noptions = sizeof(anfu_config_options) / sizeof(anfu_config_options[0]);
 

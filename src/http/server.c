@@ -17,6 +17,7 @@
  * (they count as in flight), then drains the pool before the daemons stop.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -170,6 +171,70 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 				o, MHD_OPTION_END);
 }
 
+/* errno of binding a probe socket to ss the way MHD binds (SO_REUSEADDR,
+ * IPv6 only for an IPv6 address), or 0 when that works. */
+static int bind_errno(const struct sockaddr_storage *ss, bool v6)
+{
+	int one = 1, err = 0;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (v6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss,
+		 v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) != 0)
+		err = errno;
+	(void)close(fd);
+	return err;
+}
+
+/* Says why a listener did not start, in words an operator can act on, into
+ * msg. MHD only reports failure; the address is probed again to find out
+ * whether it is in use, privileged or not on this host. Returns ANFU_EBUSY
+ * (in use), ANFU_EPERM (privileged port) or ANFU_EIO. */
+static int explain_start_failure(const struct anfu_http_server *s, bool admin, const char *host,
+				 int64_t port, const struct sockaddr_storage *ss, bool v6,
+				 char *msg, size_t cap)
+{
+	const char *name = admin ? "admin" : "main";
+	const char *sec = admin ? "admin" : "http";
+	const char *conf = s->cfg->path && s->cfg->path[0] ? s->cfg->path : "the configuration";
+	int err = bind_errno(ss, v6);
+
+	if (err == EADDRINUSE) {
+		(void)snprintf(msg, cap,
+			       "%s listener: address %s port %lld is already in use (EADDRINUSE): "
+			       "another process is listening there (`ss -ltnp` names it); stop "
+			       "it, or choose a free port with [%s] port in %s",
+			       name, host, (long long)port, sec, conf);
+		return ANFU_EBUSY;
+	}
+	if (err == EACCES) {
+		(void)snprintf(msg, cap,
+			       "%s listener: no permission to listen on %s port %lld (EACCES): "
+			       "ports below 1024 need CAP_NET_BIND_SERVICE; grant it, or choose "
+			       "a port from 1024 up with [%s] port in %s",
+			       name, host, (long long)port, sec, conf);
+		return ANFU_EPERM;
+	}
+	if (err == EADDRNOTAVAIL) {
+		(void)snprintf(msg, cap,
+			       "%s listener: %s is not an address of this host (EADDRNOTAVAIL): "
+			       "set [%s] listen in %s to one of its addresses, or to 0.0.0.0 or ::",
+			       name, host, sec, conf);
+		return ANFU_EIO;
+	}
+	(void)snprintf(msg, cap,
+		       "%s listener: cannot listen on %s port %lld%s%s%s; the application log "
+		       "has libmicrohttpd's reason (e.g. the TLS certificate, key or "
+		       "[http] tls_priorities)",
+		       name, host, (long long)port, err ? " (" : "", err ? strerror(err) : "",
+		       err ? ")" : "");
+	return ANFU_EIO;
+}
+
 static int start_listener(struct anfu_http_server *s, struct http_listener *l, bool admin)
 {
 	const struct anfu_config *cfg = s->cfg;
@@ -183,13 +248,21 @@ static int start_listener(struct anfu_http_server *s, struct http_listener *l, b
 	if (make_addr(host, port, &ss, &v6) < 0) {
 		anfu_log_error("http_start", "%s listener: bad address %s",
 			       admin ? "admin" : "main", host ? host : "(none)");
+		if (s->opts.errbuf && s->opts.errlen > 0)
+			(void)snprintf(s->opts.errbuf, s->opts.errlen,
+				       "%s listener: bad address %s", admin ? "admin" : "main",
+				       host ? host : "(none)");
 		return ANFU_EINVAL;
 	}
 	l->daemon = start_daemon(s, l, &ss, v6);
 	if (!l->daemon) {
-		anfu_log_error("http_start", "%s listener: cannot listen on %s port %lld",
-			       admin ? "admin" : "main", host, (long long)port);
-		return ANFU_EIO;
+		char msg[512];
+		int r = explain_start_failure(s, admin, host, port, &ss, v6, msg, sizeof(msg));
+
+		anfu_log_error("http_start", "%s", msg);
+		if (s->opts.errbuf && s->opts.errlen > 0)
+			(void)snprintf(s->opts.errbuf, s->opts.errlen, "%s", msg);
+		return r;
 	}
 	anfu_log_info("http_start", "%s listener on %s port %d (TLS)", admin ? "admin" : "main",
 		      host, anfu_http_port(s, admin));

@@ -47,8 +47,11 @@ struct anfu_config_limits {
 	int64_t header_timeout_s;
 	int64_t connections;
 	int64_t connections_per_ip;
-	int64_t rate_per_ip; /* requests per second, sustained */
-	int64_t rate_burst;  /* bucket size */
+	int64_t connections_per_net;	 /* per IPv4 /24 or IPv6 /64 */
+	int64_t connections_reserve_pct; /* kept for TLS-established ones */
+	int64_t handshake_timeout_s;	 /* accept to end of TLS handshake */
+	int64_t rate_per_ip;		 /* requests per second, sustained */
+	int64_t rate_burst;		 /* bucket size */
 	int64_t concurrent_requests;
 	int64_t shutdown_grace_s;
 };

@@ -187,10 +187,29 @@ const struct anfu_config_option anfu_config_options[] = {
 		"time (slow clients are cut off)."),
 	OPT_INT("limits", "connections", limits.connections, 1, 100000,
 		ANFU_LIMIT_CONNECTIONS_DEFAULT, NULL, "WEB-CONC-01, WEB-DOS-01",
-		"Open connections in total; more are refused."),
+		"Open connections in total, per listener. When they are all taken, a "
+		"new connection closes the oldest one still in its TLS handshake; it is "
+		"refused only when every one finished its handshake."),
 	OPT_INT("limits", "connections_per_ip", limits.connections_per_ip, 1, 10000,
 		ANFU_LIMIT_CONNECTIONS_PER_IP_DEFAULT, NULL, "WEB-CONC-03, WEB-DOS-01",
 		"Open connections from one client address."),
+	OPT_INT("limits", "connections_per_network", limits.connections_per_net, 1, 100000,
+		ANFU_LIMIT_CONNECTIONS_PER_NET_DEFAULT, NULL, "WEB-CONC-03, WEB-DOS-01",
+		"Open connections from one network (IPv4 /24, IPv6 /64; an IPv4-mapped "
+		"IPv6 address counts in its IPv4 /24); more are closed at once."),
+	OPT_INT("limits", "connections_reserved", limits.connections_reserve_pct, 0,
+		ANFU_LIMIT_CONN_RESERVE_PCT_MAX, ANFU_LIMIT_CONN_RESERVE_PCT_DEFAULT, "%",
+		"WEB-CONC-01, WEB-DOS-01",
+		"Share of limits.connections kept for connections that finished the "
+		"TLS handshake. Connections still in the handshake may hold the rest; "
+		"when they fill it, a new connection closes the oldest of them "
+		"(established ones are never closed for a newcomer)."),
+	OPT_INT("limits", "handshake_timeout", limits.handshake_timeout_s, 1,
+		ANFU_LIMIT_HANDSHAKE_TIMEOUT_MAX, ANFU_LIMIT_HANDSHAKE_TIMEOUT_DEFAULT, "s",
+		"WEB-DOS-01, WEB-CONC-04",
+		"A client must finish its TLS handshake within this time of being "
+		"accepted (a plain TCP connection that sends nothing is cut off); "
+		"header_timeout then runs from the end of the handshake."),
 	OPT_INT("limits", "rate_per_ip", limits.rate_per_ip, 1, 1000000,
 		ANFU_LIMIT_RATE_PER_IP_DEFAULT, "req/s", "WEB-CONC-03, WEB-DOS-01",
 		"Sustained requests per second from one client address (token "

@@ -31,17 +31,11 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "http/internal.h"
-
-/* Used when the configuration names no priority string: TLS 1.3 and 1.2
- * only, AEAD suites only, forward-secret key exchange only. */
-#define DEFAULT_TLS_PRIORITIES                                                  \
-	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
-	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"  \
-	"+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 /* Connection memory beyond the header limit: the response head we add and
  * MHD's bookkeeping. Heads beyond the pool are refused by MHD itself;
@@ -60,6 +54,13 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
+	/* MHD says this of every handshake that fails, including each
+	 * connection we cut in its handshake: under a flood, one warning each
+	 * would fill the log. The metrics count those connections. */
+	if (strstr(msg, "handshake message out of context")) {
+		anfu_log_debug("http_mhd", "%s", msg);
+		return;
+	}
 	anfu_log_warn("http_mhd", "%s", msg);
 }
 
@@ -68,13 +69,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 {
 	struct http_listener *l = cls;
 	struct anfu_http_server *s = l->server;
-	const union MHD_ConnectionInfo *ci;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci)
-			*socket_context = anfu_conntrack_add(
-				s->ct, ci->connect_fd, anfu_clock_mono_us() + s->head_timeout_us);
+		anfu_http_conn_started(l, c, socket_context);
 		return;
 	}
 	anfu_conntrack_remove(s->ct, *socket_context);
@@ -142,7 +139,8 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 	const struct anfu_config *cfg = s->cfg;
 	const char *prio = cfg->http.tls_priorities && cfg->http.tls_priorities[0]
 				   ? cfg->http.tls_priorities
-				   : DEFAULT_TLS_PRIORITIES;
+				   : ANFU_CONFIG_TLS_PRIORITIES;
+	int64_t room = cfg->limits.connections * ANFU_LIMIT_CONN_CLOSING_ROOM_PCT / 100;
 	/* Suspend/resume: offloaded handlers (http/offload.c) resume their
 	 * connection from a pool thread, which MHD_USE_ITC makes prompt. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
@@ -155,7 +153,10 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 	o[n++] = OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
 	o[n++] = OPT(MHD_OPTION_SOCK_ADDR, 0, ss);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->limits.conn_timeout_s, NULL);
-	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->limits.connections, NULL);
+	/* limits.connections itself is enforced by http/conntrack.c. */
+	if (room < ANFU_LIMIT_CONN_CLOSING_ROOM_MIN)
+		room = ANFU_LIMIT_CONN_CLOSING_ROOM_MIN;
+	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->limits.connections + room, NULL);
 	o[n++] = OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->limits.connections_per_ip, NULL);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 2 * s->header_max + POOL_SLACK, NULL);
 	o[n++] = OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
@@ -307,12 +308,35 @@ static bool limits_sane(const struct anfu_config_limits *lim)
 	       lim->header_bytes > 0 && lim->header_bytes <= ANFU_LIMIT_HEADER_BYTES_MAX &&
 	       lim->json_depth > 0 && lim->json_string_bytes > 0 && lim->conn_timeout_s > 0 &&
 	       lim->header_timeout_s > 0 && lim->connections > 0 && lim->connections_per_ip > 0 &&
-	       lim->concurrent_requests > 0;
+	       lim->concurrent_requests > 0 && lim->connections_per_net > 0 &&
+	       lim->connections_reserve_pct >= 0 &&
+	       lim->connections_reserve_pct <= ANFU_LIMIT_CONN_RESERVE_PCT_MAX &&
+	       lim->handshake_timeout_s > 0 &&
+	       lim->handshake_timeout_s <= ANFU_LIMIT_HANDSHAKE_TIMEOUT_MAX;
+}
+
+/* The admission limits of either listener (http/conntrack.c): the share
+ * connections still in the TLS handshake may hold is what the reserve for
+ * established ones leaves (at least one slot). */
+static void conntrack_limits(const struct anfu_http_server *s,
+			     struct anfu_conntrack_limits lim[ANFU_CONNTRACK_POOLS])
+{
+	const struct anfu_config_limits *cl = &s->cfg->limits;
+	int64_t handshaking = cl->connections - cl->connections * cl->connections_reserve_pct / 100;
+
+	for (int i = 0; i < ANFU_CONNTRACK_POOLS; i++)
+		lim[i] = (struct anfu_conntrack_limits){
+			.connections = cl->connections,
+			.handshaking = handshaking > 0 ? handshaking : 1,
+			.per_net = cl->connections_per_net,
+			.head_timeout_us = s->head_timeout_us,
+		};
 }
 
 int anfu_http_start(const struct anfu_http_opts *o, const struct anfu_router *r,
 		    struct anfu_http_server **ret)
 {
+	struct anfu_conntrack_limits ctl[ANFU_CONNTRACK_POOLS];
 	struct anfu_http_server *s = NULL;
 	int rc = ANFU_EINVAL;
 
@@ -327,7 +351,8 @@ int anfu_http_start(const struct anfu_http_opts *o, const struct anfu_router *r,
 	s->rl = anfu_ratelimit_new(s->cfg->limits.rate_per_ip, s->cfg->limits.rate_burst,
 				   ANFU_LIMIT_RATE_TABLE_SIZE);
 	s->stats = anfu_http_stats_new(r);
-	rc = anfu_conntrack_new(&s->ct);
+	conntrack_limits(s, ctl);
+	rc = anfu_conntrack_new(ctl, &s->ct);
 	if (rc < 0)
 		goto out;
 	rc = anfu_offload_new((int)s->cfg->http.offload_threads, ANFU_LIMIT_OFFLOAD_QUEUE,
@@ -393,8 +418,11 @@ int anfu_http_inflight(const struct anfu_http_server *s)
 
 int anfu_http_metrics(const struct anfu_http_server *s, struct anfu_buf *out)
 {
+	int r;
+
 	if (!s || !out)
 		return ANFU_EINVAL;
-	return anfu_http_stats_render(s->stats, anfu_http_inflight(s), anfu_conntrack_reaped(s->ct),
-				      out);
+	r = anfu_http_stats_render(s->stats, anfu_http_inflight(s), anfu_conntrack_reaped(s->ct),
+				   out);
+	return r < 0 ? r : anfu_conntrack_render(s->ct, out);
 }

@@ -154,7 +154,9 @@ def test_idle_tcp_flood_from_17_networks_keeps_no_client_out(make_server):
     assert flooded[HANDSHAKING] == 24
     assert flooded[ESTABLISHED] == 1
     assert flooded[EVICTED] > 0
-    assert metrics(s)[HANDSHAKING] == 24
+    # The last client took one idle connection's place, then finished its
+    # handshake: one slot of the share is free until the next newcomer.
+    assert metrics(s)[HANDSHAKING] == 23
     session.close()
     for f in flood:
         f.close()

@@ -55,7 +55,8 @@ static const struct {
 	const char *value;
 } fixed_headers[] = {
 	{ "Strict-Transport-Security", HSTS },
-	{ "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'" },
+	{ "Content-Security-Policy",
+	  "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'" },
 	{ "X-Content-Type-Options", "nosniff" },
 	{ "X-Frame-Options", "DENY" },
 	{ "Referrer-Policy", "no-referrer" },

@@ -4,7 +4,9 @@
  * Trusts the application context; reads no request input beyond the route.
  * /healthz says the process answers; /readyz checks the database, the schema
  * version and that the audit log is writable (a load balancer takes the node
- * out when any of them fails); /metrics renders Prometheus text.
+ * out when any of them fails), and lists what an operator must know but
+ * does not make the node unready (a simulator gateway in use); /metrics
+ * renders Prometheus text.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "config/config.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -57,6 +60,29 @@ static void ready_checks(struct anfu_app *app, json_t *checks, int *ret_ok)
 	*ret_ok = ok;
 }
 
+/* Adds "warnings" to body when there is any: one {"code":
+ * "simulator_gateway","option":...} per simulator gateway in use
+ * (allowed by [server] allow_simulators, or a test-hooks build). */
+static int add_warnings(const struct anfu_config *cfg, json_t *body)
+{
+	const char *names[4];
+	size_t n = anfu_config_simulators(cfg, names, sizeof(names) / sizeof(names[0]));
+	json_t *w;
+
+	if (n == 0)
+		return 0;
+	w = json_array();
+	for (size_t i = 0; w && i < n && i < sizeof(names) / sizeof(names[0]); i++)
+		if (json_array_append_new(w, json_pack("{s:s,s:s}", "code", "simulator_gateway",
+						       "option", names[i])) != 0) {
+			json_decref(w);
+			w = NULL;
+		}
+	if (!w || json_object_set_new(body, "warnings", w) != 0)
+		return ANFU_EINTERNAL;
+	return 0;
+}
+
 int anfu_api_readyz(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
@@ -73,10 +99,10 @@ int anfu_api_readyz(struct anfu_req *req, struct anfu_resp *resp)
 			json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", "not_ready", "message",
 				  anfu_http_error_message("not_ready", anfu_req_lang(req)),
 				  "request_id", req->request_id, "checks", checks);
-		return resp->body ? 0 : ANFU_EINTERNAL;
+		return resp->body ? add_warnings(app->cfg, resp->body) : ANFU_EINTERNAL;
 	}
 	resp->body = json_pack("{s:s,s:o}", "status", "ready", "checks", checks);
-	return resp->body ? 0 : ANFU_EINTERNAL;
+	return resp->body ? add_warnings(app->cfg, resp->body) : ANFU_EINTERNAL;
 }
 
 int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp)

@@ -46,6 +46,43 @@
 #define ANFU_LIMIT_CONNECTIONS_DEFAULT 1024
 #define ANFU_LIMIT_CONNECTIONS_PER_IP_DEFAULT 64
 
+/* TLS handshake deadline (WEB-DOS-01, WEB-CONC-04): a connection must
+ * finish its TLS handshake this many seconds after it was accepted. A real
+ * client needs two round trips and a few milliseconds of CPU, so 5 s still
+ * covers a poor mobile link, while a plain TCP connection that never speaks
+ * TLS holds its slot half as long as the request-head deadline allows. */
+#define ANFU_LIMIT_HANDSHAKE_TIMEOUT_DEFAULT 5
+#define ANFU_LIMIT_HANDSHAKE_TIMEOUT_MAX 60
+
+/* Share of limits.connections held back for connections that finished the
+ * TLS handshake (WEB-CONC-01, WEB-DOS-01), in percent. Connections still in
+ * the handshake may hold the rest and no more: once they fill it, a new
+ * connection closes the oldest of them. A quarter keeps room for real
+ * sessions while three quarters still absorb a burst of new clients; 90 %
+ * at most so that handshakes always have some room. */
+#define ANFU_LIMIT_CONN_RESERVE_PCT_DEFAULT 25
+#define ANFU_LIMIT_CONN_RESERVE_PCT_MAX 90
+
+/* Connections from one network, an IPv4 /24 or an IPv6 /64 (WEB-CONC-03,
+ * WEB-DOS-01): the block a single subscriber, office or hosting customer
+ * usually holds, so one source cannot dodge the per-IP limit with the many
+ * addresses of its own block. Four times the per-IP default: an office
+ * behind a few NAT addresses fits, a quarter of the default total does too,
+ * so filling the server takes several networks. */
+#define ANFU_LIMIT_CONNECTIONS_PER_NET_DEFAULT 256
+
+/* libmicrohttpd's own connection limit is limits.connections plus this room
+ * (a quarter, at least 16): connections anfu has already cut off (evicted,
+ * refused or past a deadline) stay in MHD until its thread next looks at
+ * them. Without the room MHD would refuse new connections itself, before
+ * anfu can evict a connection stuck in the handshake for them. */
+#define ANFU_LIMIT_CONN_CLOSING_ROOM_PCT 25
+#define ANFU_LIMIT_CONN_CLOSING_ROOM_MIN 16
+
+/* Buckets of the per-network connection counts of one listener (chained,
+ * keyed hash with a random seed, so a client cannot aim at one chain). */
+#define ANFU_LIMIT_CONN_NET_BUCKETS 1024
+
 /* Requests being processed at once; beyond it the server answers 503
  * instead of queueing without bound (TIGER_STYLE: bound every queue). */
 #define ANFU_LIMIT_CONCURRENT_REQUESTS_DEFAULT 256

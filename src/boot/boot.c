@@ -102,6 +102,24 @@ static int open_store(struct anfu_boot *b, unsigned flags, char *errbuf, size_t 
 	return r;
 }
 
+/* ANFU_BOOT_REFUSE_SIMULATORS: a simulator gateway only where the
+ * configuration allows it explicitly. */
+static int check_simulators(const struct anfu_config *cfg, char *errbuf, size_t errlen)
+{
+	const char *names[4];
+	size_t n = anfu_config_simulators(cfg, names, sizeof(names) / sizeof(names[0]));
+
+	if (n == 0 || cfg->allow_simulators)
+		return 0;
+	snprintf(errbuf, errlen,
+		 "refusing to start: %s = simulator names a simulator, not a real gateway (the "
+		 "SMS simulator writes every code and phone number in clear to %s). Configure a "
+		 "real gateway, or, on a development or test installation only, set "
+		 "`allow_simulators = true` under [server] in %s",
+		 names[0], cfg->sms.outbox, cfg->path);
+	return ANFU_EPERM;
+}
+
 static int open_keys(struct anfu_boot *b, unsigned flags, char *errbuf, size_t errlen)
 {
 	char kid[ANFU_KID_MAX];
@@ -146,6 +164,11 @@ int anfu_boot_open(const char *data_dir, const char *config_path, unsigned flags
 	r = anfu_config_load(config_path, b->data_dir, &b->cfg, errbuf, errlen);
 	if (r < 0)
 		goto out;
+	if (flags & ANFU_BOOT_REFUSE_SIMULATORS) {
+		r = check_simulators(b->cfg, errbuf, errlen);
+		if (r < 0)
+			goto out;
+	}
 	r = open_keys(b, flags, errbuf, errlen);
 	if (r < 0)
 		goto out;

@@ -36,6 +36,10 @@ struct anfu_boot {
 #define ANFU_BOOT_MIGRATE 0x1u	   /* apply missing migrations */
 #define ANFU_BOOT_PUBLIC_ONLY 0x2u /* load only public keys (verify) */
 #define ANFU_BOOT_NO_SCHEMA 0x4u   /* do not require a current schema */
+/* Refuse a configuration naming a simulator gateway unless [server]
+ * allow_simulators is true (anfud of a production build; DESIGN.md). The
+ * refusal comes before keys, database or audit log are touched. */
+#define ANFU_BOOT_REFUSE_SIMULATORS 0x8u
 
 /* The actor of records the platform writes on its own behalf. */
 extern const struct anfu_actor anfu_boot_system_actor;
@@ -44,7 +48,8 @@ extern const struct anfu_actor anfu_boot_system_actor;
 int anfu_boot_config_path(const char *data_dir, char *out, size_t cap);
 
 /* Opens data_dir: reads config_path (NULL: DATA/anfu.conf, which must
- * exist), loads keys, opens the database and, with ANFU_BOOT_MIGRATE,
+ * exist), applies ANFU_BOOT_REFUSE_SIMULATORS (ANFU_EPERM), loads keys,
+ * opens the database and, with ANFU_BOOT_MIGRATE,
  * applies missing migrations; otherwise an outdated schema is an error
  * unless ANFU_BOOT_NO_SCHEMA. A database newer than this binary is always
  * refused (ANFU_ESCHEMA). On failure errbuf says why for people. */

@@ -22,6 +22,16 @@ struct anfu_buf;
 
 #define ANFU_CONFIG_MAX_CIDRS 16
 
+/* Default [http] tls_priorities (GnuTLS): TLS 1.3 and 1.2 only, AEAD
+ * ciphers only, ECDHE key exchange only, and only elliptic-curve groups
+ * (X25519, P-256, P-384, P-521): no finite-field DH (ffdhe*) under TLS 1.3
+ * either. Server's order. */
+#define ANFU_CONFIG_TLS_PRIORITIES                                                         \
+	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:"            \
+	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"             \
+	"+ECDHE-ECDSA:+ECDHE-RSA:-DHE-RSA:-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:" \
+	"+GROUP-SECP384R1:+GROUP-SECP521R1:%SERVER_PRECEDENCE"
+
 struct anfu_cidr {
 	int family;	  /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* network address, host bits cleared */
@@ -37,8 +47,11 @@ struct anfu_config_limits {
 	int64_t header_timeout_s;
 	int64_t connections;
 	int64_t connections_per_ip;
-	int64_t rate_per_ip; /* requests per second, sustained */
-	int64_t rate_burst;  /* bucket size */
+	int64_t connections_per_net;	 /* per IPv4 /24 or IPv6 /64 */
+	int64_t connections_reserve_pct; /* kept for TLS-established ones */
+	int64_t handshake_timeout_s;	 /* accept to end of TLS handshake */
+	int64_t rate_per_ip;		 /* requests per second, sustained */
+	int64_t rate_burst;		 /* bucket size */
 	int64_t concurrent_requests;
 	int64_t shutdown_grace_s;
 };
@@ -65,6 +78,7 @@ struct anfu_config {
 
 	enum anfu_level level;
 	enum anfu_crypto_profile crypto;
+	bool allow_simulators; /* production builds: start with a simulator */
 
 	struct {
 		char *listen; /* IPv4 or IPv6 literal */
@@ -193,6 +207,11 @@ int anfu_config_describe(struct anfu_buf *out);
 int anfu_config_example(struct anfu_buf *out);
 /* Appends "section.key = value" for every option (for `anfu config check`). */
 int anfu_config_dump(const struct anfu_config *c, struct anfu_buf *out);
+
+/* The options of c that name a simulator instead of a real gateway
+ * ("sms.gateway"): writes up to cap static option names into names and
+ * returns how many there are (possibly more than cap). */
+size_t anfu_config_simulators(const struct anfu_config *c, const char **names, size_t cap);
 
 /* True when addr (family AF_INET/AF_INET6, raw bytes) is in any of the
  * CIDRs. An IPv4-mapped IPv6 address matches IPv4 CIDRs. */

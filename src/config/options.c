@@ -63,11 +63,6 @@ static const char *const crypto_values[] = { "intl", "gm", NULL };
 static const char *const backend_values[] = { "sqlite", NULL };
 static const char *const log_level_values[] = { "debug", "info", "warn", "error", NULL };
 
-#define TLS_PRIORITIES                                                          \
-	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
-	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"  \
-	"+ECDHE-ECDSA:+ECDHE-RSA:-DHE-RSA:-RSA:%SERVER_PRECEDENCE"
-
 static const char *const on_limit_values[] = { "end_oldest", "refuse", NULL };
 static const char *const captcha_values[] = { "always", "after_failures", NULL };
 static const char *const sms_gateway_values[] = { "simulator", NULL };
@@ -114,6 +109,12 @@ const struct anfu_config_option anfu_config_options[] = {
 		 "C10, DATA-TX-07, AUD-STO-02",
 		 "Cryptographic profile: intl = Ed25519, SHA-256, AES-256-GCM; "
 		 "gm = SM2, SM3, SM4-GCM (signatures, audit hash chain, data encryption)."),
+	OPT_BOOL("server", "allow_simulators", allow_simulators, "false", "SDLC-04, DATA-ENC-03",
+		 "Let a production build start with a simulator gateway (sms.gateway = "
+		 "simulator writes every code and phone number in clear to its outbox "
+		 "file). For development and test installations only; anfud then warns "
+		 "at start and /readyz lists the simulators. Test-hooks builds always "
+		 "start, with the same warnings."),
 
 	/* [http] */
 	OPT_TEXT("http", "listen", ANFU_OPT_ADDRESS, http.listen, "127.0.0.1", NULL,
@@ -136,10 +137,12 @@ const struct anfu_config_option anfu_config_options[] = {
 	OPT_PATH("http", "tls_key", http.tls_key, "tls/server.key",
 		 "DATA-TX-01, DATA-TX-03, IAM-ADM-04",
 		 "PEM private key of tls_cert (RSA >= 2048 or ECC >= 256 bits)."),
-	OPT_TEXT("http", "tls_priorities", ANFU_OPT_STRING, http.tls_priorities, TLS_PRIORITIES,
-		 REQ_TLS,
+	OPT_TEXT("http", "tls_priorities", ANFU_OPT_STRING, http.tls_priorities,
+		 ANFU_CONFIG_TLS_PRIORITIES, REQ_TLS,
 		 "GnuTLS priority string: TLS 1.2 and 1.3 only, AEAD ciphers only, "
-		 "ECDHE key exchange (forward secrecy) only, server's order."),
+		 "ECDHE key exchange (forward secrecy) only, over the elliptic-curve "
+		 "groups X25519, P-256, P-384 and P-521 only (no finite-field DH), "
+		 "server's order."),
 	OPT_INT("http", "hsts_max_age", http.hsts_max_age, 0, 63072000, 31536000, "s", "WEB-HDR-01",
 		"max-age of the Strict-Transport-Security header on every response."),
 
@@ -184,10 +187,29 @@ const struct anfu_config_option anfu_config_options[] = {
 		"time (slow clients are cut off)."),
 	OPT_INT("limits", "connections", limits.connections, 1, 100000,
 		ANFU_LIMIT_CONNECTIONS_DEFAULT, NULL, "WEB-CONC-01, WEB-DOS-01",
-		"Open connections in total; more are refused."),
+		"Open connections in total, per listener. When they are all taken, a "
+		"new connection closes the oldest one still in its TLS handshake; it is "
+		"refused only when every one finished its handshake."),
 	OPT_INT("limits", "connections_per_ip", limits.connections_per_ip, 1, 10000,
 		ANFU_LIMIT_CONNECTIONS_PER_IP_DEFAULT, NULL, "WEB-CONC-03, WEB-DOS-01",
 		"Open connections from one client address."),
+	OPT_INT("limits", "connections_per_network", limits.connections_per_net, 1, 100000,
+		ANFU_LIMIT_CONNECTIONS_PER_NET_DEFAULT, NULL, "WEB-CONC-03, WEB-DOS-01",
+		"Open connections from one network (IPv4 /24, IPv6 /64; an IPv4-mapped "
+		"IPv6 address counts in its IPv4 /24); more are closed at once."),
+	OPT_INT("limits", "connections_reserved", limits.connections_reserve_pct, 0,
+		ANFU_LIMIT_CONN_RESERVE_PCT_MAX, ANFU_LIMIT_CONN_RESERVE_PCT_DEFAULT, "%",
+		"WEB-CONC-01, WEB-DOS-01",
+		"Share of limits.connections kept for connections that finished the "
+		"TLS handshake. Connections still in the handshake may hold the rest; "
+		"when they fill it, a new connection closes the oldest of them "
+		"(established ones are never closed for a newcomer)."),
+	OPT_INT("limits", "handshake_timeout", limits.handshake_timeout_s, 1,
+		ANFU_LIMIT_HANDSHAKE_TIMEOUT_MAX, ANFU_LIMIT_HANDSHAKE_TIMEOUT_DEFAULT, "s",
+		"WEB-DOS-01, WEB-CONC-04",
+		"A client must finish its TLS handshake within this time of being "
+		"accepted (a plain TCP connection that sends nothing is cut off); "
+		"header_timeout then runs from the end of the handshake."),
 	OPT_INT("limits", "rate_per_ip", limits.rate_per_ip, 1, 1000000,
 		ANFU_LIMIT_RATE_PER_IP_DEFAULT, "req/s", "WEB-CONC-03, WEB-DOS-01",
 		"Sustained requests per second from one client address (token "
@@ -355,6 +377,26 @@ const struct anfu_config_option anfu_config_options[] = {
 	OPT_INT("notify", "retry_base", notify.retry_base_s, 1, 3600, 5, "s", NULL,
 		"First retry delay; it doubles after each failed attempt."),
 };
+
+/* Adds option to names when value names the built-in simulator. */
+static void simulator_check(const char *option, const char *value, const char **names, size_t cap,
+			    size_t *n)
+{
+	if (!value || strcmp(value, "simulator") != 0)
+		return;
+	if (names && *n < cap)
+		names[*n] = option;
+	(*n)++;
+}
+
+size_t anfu_config_simulators(const struct anfu_config *c, const char **names, size_t cap)
+{
+	size_t n = 0;
+
+	if (c)
+		simulator_check("sms.gateway", c->sms.gateway, names, cap, &n);
+	return n;
+}
 
 const size_t anfu_config_noptions = sizeof(anfu_config_options) / sizeof(anfu_config_options[0]);
 

@@ -38,6 +38,17 @@
 #include "keys/keys.h"
 #include "notify/notify.h"
 
+/* A production build refuses simulator gateways unless the configuration
+ * allows them (DESIGN.md, "simulators"); a test-hooks build runs them, since
+ * its tests need them, and warns like a production build that allows them. */
+#ifdef ANFU_TEST_HOOKS
+#define BOOT_FLAGS ANFU_BOOT_MIGRATE
+#define SIMULATORS_BECAUSE "test-hooks build"
+#else
+#define BOOT_FLAGS (ANFU_BOOT_MIGRATE | ANFU_BOOT_REFUSE_SIMULATORS)
+#define SIMULATORS_BECAUSE "allowed by [server] allow_simulators = true"
+#endif
+
 struct daemon {
 	struct anfu_boot *boot;
 	struct anfu_jobs *jobs;
@@ -128,6 +139,24 @@ static int write_run_file(struct daemon *d)
 	return 0;
 }
 
+/* One warning per simulator gateway, on stderr and in the log (the log
+ * must be open). */
+static void warn_simulators(const struct anfu_config *cfg)
+{
+	const char *names[4];
+	size_t n = anfu_config_simulators(cfg, names, sizeof(names) / sizeof(names[0]));
+
+	for (size_t i = 0; i < n && i < sizeof(names) / sizeof(names[0]); i++) {
+		fprintf(stderr,
+			"anfud: warning: %s = simulator (%s): nothing is sent; every code and "
+			"phone number is written in clear to %s. Never use it in production.\n",
+			names[i], SIMULATORS_BECAUSE, cfg->sms.outbox);
+		anfu_log_warn("server.simulator",
+			      "%s = simulator (%s): messages are written in clear to %s", names[i],
+			      SIMULATORS_BECAUSE, cfg->sms.outbox);
+	}
+}
+
 static int audit_start_events(struct daemon *d, const char *config_path)
 {
 	const struct anfu_config *cfg = d->boot->cfg;
@@ -148,6 +177,7 @@ static int audit_start_events(struct daemon *d, const char *config_path)
 static int start_http(struct daemon *d)
 {
 	struct anfu_http_opts o = { 0 };
+	char why[512] = "";
 	int r;
 
 	r = anfu_keys_tls_load(d->boot->cfg->http.tls_cert, d->boot->cfg->http.tls_key,
@@ -181,11 +211,16 @@ static int start_http(struct daemon *d)
 	o.auth[ANFU_ACCESS_SESSION] = anfu_api_auth_session;
 	o.auth[ANFU_ACCESS_ADMIN] = anfu_api_auth_admin;
 	o.on_refusal = anfu_api_on_refusal;
+	o.errbuf = why;
+	o.errlen = sizeof(why);
 	r = anfu_http_start(&o, d->router, &d->server);
 	if (r < 0) {
-		fprintf(stderr, "anfud: cannot start the HTTPS listeners on %s:%lld: %s\n",
-			d->boot->cfg->http.listen, (long long)d->boot->cfg->http.port,
-			anfu_strerror(r));
+		if (why[0])
+			fprintf(stderr, "anfud: cannot start the HTTPS listeners: %s\n", why);
+		else
+			fprintf(stderr, "anfud: cannot start the HTTPS listeners on %s:%lld: %s\n",
+				d->boot->cfg->http.listen, (long long)d->boot->cfg->http.port,
+				anfu_strerror(r));
 		return r;
 	}
 	d->app.server = d->server;
@@ -313,7 +348,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anfud: cryptographic libraries failed to initialise\n");
 		return 1;
 	}
-	r = anfu_boot_open(data, config, ANFU_BOOT_MIGRATE, &d.boot, err, sizeof(err));
+	r = anfu_boot_open(data, config, BOOT_FLAGS, &d.boot, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "anfud: %s\n", err);
 		return 1;
@@ -323,6 +358,7 @@ int main(int argc, char **argv)
 			d.boot->cfg->log.access);
 		goto fail;
 	}
+	warn_simulators(d.boot->cfg);
 	if ((r = take_lock(&d)) < 0) {
 		fprintf(stderr, "anfud: %s\n",
 			r == ANFU_EBUSY ? "another anfud is running on this data directory"

@@ -23,7 +23,8 @@ static const struct {
 	const char *name;
 	const char *value;
 } fixed[] = {
-	{ "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'" },
+	{ "Content-Security-Policy",
+	  "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'" },
 	{ "X-Content-Type-Options", "nosniff" },
 	{ "X-Frame-Options", "DENY" },
 	{ "Referrer-Policy", "no-referrer" },

@@ -192,6 +192,8 @@ struct anfu_http_opts {
 	void *app;		       /* handed to handlers as req->app */
 	anfu_auth_fn auth[5];	       /* indexed by enum anfu_access */
 	anfu_refusal_fn on_refusal;
+	char *errbuf; /* optional: why anfu_http_start() failed, for people */
+	size_t errlen;
 };
 
 /* Starts the main listener (and the admin listener when enabled) with the

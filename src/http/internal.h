@@ -91,14 +91,66 @@ bool anfu_http_path_no_store(const char *path);
 struct anfu_conntrack;
 struct anfu_conn;
 
-/* Starts the reaper thread. Returns ANFU_EINTERNAL when it cannot start. */
-int anfu_conntrack_new(struct anfu_conntrack **ret);
+/* Pools of the table: one per listener. */
+#define ANFU_CONNTRACK_MAIN 0
+#define ANFU_CONNTRACK_ADMIN 1
+#define ANFU_CONNTRACK_POOLS 2
+
+/* Admission limits of one pool (WEB-CONC-01, WEB-CONC-03, WEB-DOS-01). */
+struct anfu_conntrack_limits {
+	int64_t connections;	 /* open connections at most (>= 1) */
+	int64_t handshaking;	 /* of which still in the TLS handshake (1..connections) */
+	int64_t per_net;	 /* from one IPv4 /24 or IPv6 /64 (>= 1) */
+	int64_t head_timeout_us; /* deadline set when the handshake ends (> 0) */
+};
+
+/* What anfu_conntrack_add() did with a new connection. */
+enum anfu_conntrack_verdict {
+	ANFU_CONN_ADMITTED = 0,
+	ANFU_CONN_EVICTED_OTHER, /* admitted; the oldest handshaking one was cut */
+	ANFU_CONN_REFUSED_NET,	 /* cut at once: its network is at its cap */
+	ANFU_CONN_REFUSED_FULL,	 /* cut at once: every slot is established */
+};
+
+/* The network a client address counts in: IPv4 /24, IPv6 /64 (an
+ * IPv4-mapped IPv6 address counts as IPv4); family 0 for anything else. */
+struct anfu_netkey {
+	uint8_t family; /* 4, 6 or 0 */
+	uint8_t bytes[8];
+};
+
+struct anfu_conntrack_stats {
+	int64_t handshaking, established; /* live now */
+	uint64_t accepted, evicted, refused_net, refused_full;
+};
+
+/* Fills *ret with the network of addr (family AF_INET/AF_INET6, raw bytes). */
+void anfu_conntrack_netkey(int family, const uint8_t *addr, struct anfu_netkey *ret);
+/* Starts the reaper thread with the limits of each pool (copied). Returns
+ * ANFU_EINVAL for limits out of range, ANFU_EINTERNAL when the thread
+ * cannot start. */
+int anfu_conntrack_new(const struct anfu_conntrack_limits lim[ANFU_CONNTRACK_POOLS],
+		       struct anfu_conntrack **ret);
 /* Stops the reaper and frees the table; NULL-safe. Call after the daemons
  * stopped (the table must be empty). */
 void anfu_conntrack_free(struct anfu_conntrack *t);
-/* Tracks a new connection on fd with a deadline (monotonic us, 0 = none).
- * The entry is owned by the table until anfu_conntrack_remove(). */
-struct anfu_conn *anfu_conntrack_add(struct anfu_conntrack *t, int fd, int64_t deadline_us);
+/* Admits a new connection on fd of pool from addr (family AF_INET or
+ * AF_INET6, raw bytes; NULL: unknown) with a handshake deadline
+ * (monotonic us, 0 = none): see the module comment for the policy. A
+ * refused connection, or one evicted for it, is shut down before this
+ * returns. Always returns the entry, owned by the table until
+ * anfu_conntrack_remove(); *ret_verdict (may be NULL) says what happened. */
+struct anfu_conn *anfu_conntrack_add(struct anfu_conntrack *t, int pool, int fd, int family,
+				     const uint8_t *addr, int64_t deadline_us,
+				     enum anfu_conntrack_verdict *ret_verdict);
+/* The TLS handshake of c finished: it is established from now on (never
+ * evicted) and its request head is due within the pool's head timeout of
+ * now_us. No-op for a connection cut meanwhile or already established.
+ * Any thread. */
+void anfu_conntrack_established(struct anfu_conn *c, int64_t now_us);
+/* Counts one more TLS Finished message of c's handshake and returns how
+ * many so far (0 for NULL). Called by the handshake hook (http/handshake.c). */
+int anfu_conntrack_finished(struct anfu_conn *c);
 /* Stops tracking c and frees it (NULL accepted). MHD calls it, through
  * NOTIFY_CONNECTION CLOSED, before it closes the descriptor. */
 void anfu_conntrack_remove(struct anfu_conntrack *t, struct anfu_conn *c);
@@ -106,6 +158,10 @@ void anfu_conntrack_remove(struct anfu_conntrack *t, struct anfu_conn *c);
 void anfu_conntrack_deadline(struct anfu_conn *c, int64_t deadline_us);
 /* Connections cut off so far by the reaper. */
 uint64_t anfu_conntrack_reaped(const struct anfu_conntrack *t);
+/* Counts of one pool (all zero for a bad pool or a NULL table). */
+void anfu_conntrack_stats(struct anfu_conntrack *t, int pool, struct anfu_conntrack_stats *ret);
+/* Appends the Prometheus text of the counts of both pools. */
+int anfu_conntrack_render(struct anfu_conntrack *t, struct anfu_buf *out);
 
 /* ---- offload pool (http/offload.c) ------------------------------------------ */
 
@@ -189,6 +245,12 @@ enum MHD_Result anfu_http_access(void *cls, struct MHD_Connection *c, const char
 				 size_t *upload_size, void **req_cls);
 void anfu_http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			 enum MHD_RequestTerminationCode toe);
+/* A new connection of listener l (NOTIFY_CONNECTION STARTED): admits it in
+ * the connection table (or cuts it, see http/conntrack.c), stores the
+ * entry in *socket_context and follows its TLS handshake
+ * (http/handshake.c). */
+void anfu_http_conn_started(struct http_listener *l, struct MHD_Connection *c,
+			    void **socket_context);
 #endif
 
 /* Where the handler of an ANFU_ROUTE_OFFLOAD request is (http_req.offload). */

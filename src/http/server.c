@@ -17,6 +17,7 @@
  * (they count as in flight), then drains the pool before the daemons stop.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,17 +31,11 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "http/internal.h"
-
-/* Used when the configuration names no priority string: TLS 1.3 and 1.2
- * only, AEAD suites only, forward-secret key exchange only. */
-#define DEFAULT_TLS_PRIORITIES                                                  \
-	"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:" \
-	"+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:"  \
-	"+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 
 /* Connection memory beyond the header limit: the response head we add and
  * MHD's bookkeeping. Heads beyond the pool are refused by MHD itself;
@@ -59,6 +54,13 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
+	/* MHD says this of every handshake that fails, including each
+	 * connection we cut in its handshake: under a flood, one warning each
+	 * would fill the log. The metrics count those connections. */
+	if (strstr(msg, "handshake message out of context")) {
+		anfu_log_debug("http_mhd", "%s", msg);
+		return;
+	}
 	anfu_log_warn("http_mhd", "%s", msg);
 }
 
@@ -67,13 +69,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 {
 	struct http_listener *l = cls;
 	struct anfu_http_server *s = l->server;
-	const union MHD_ConnectionInfo *ci;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci)
-			*socket_context = anfu_conntrack_add(
-				s->ct, ci->connect_fd, anfu_clock_mono_us() + s->head_timeout_us);
+		anfu_http_conn_started(l, c, socket_context);
 		return;
 	}
 	anfu_conntrack_remove(s->ct, *socket_context);
@@ -141,7 +139,8 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 	const struct anfu_config *cfg = s->cfg;
 	const char *prio = cfg->http.tls_priorities && cfg->http.tls_priorities[0]
 				   ? cfg->http.tls_priorities
-				   : DEFAULT_TLS_PRIORITIES;
+				   : ANFU_CONFIG_TLS_PRIORITIES;
+	int64_t room = cfg->limits.connections * ANFU_LIMIT_CONN_CLOSING_ROOM_PCT / 100;
 	/* Suspend/resume: offloaded handlers (http/offload.c) resume their
 	 * connection from a pool thread, which MHD_USE_ITC makes prompt. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
@@ -154,7 +153,10 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 	o[n++] = OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
 	o[n++] = OPT(MHD_OPTION_SOCK_ADDR, 0, ss);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->limits.conn_timeout_s, NULL);
-	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->limits.connections, NULL);
+	/* limits.connections itself is enforced by http/conntrack.c. */
+	if (room < ANFU_LIMIT_CONN_CLOSING_ROOM_MIN)
+		room = ANFU_LIMIT_CONN_CLOSING_ROOM_MIN;
+	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->limits.connections + room, NULL);
 	o[n++] = OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->limits.connections_per_ip, NULL);
 	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 2 * s->header_max + POOL_SLACK, NULL);
 	o[n++] = OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
@@ -170,6 +172,70 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 				o, MHD_OPTION_END);
 }
 
+/* errno of binding a probe socket to ss the way MHD binds (SO_REUSEADDR,
+ * IPv6 only for an IPv6 address), or 0 when that works. */
+static int bind_errno(const struct sockaddr_storage *ss, bool v6)
+{
+	int one = 1, err = 0;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return errno;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (v6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss,
+		 v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) != 0)
+		err = errno;
+	(void)close(fd);
+	return err;
+}
+
+/* Says why a listener did not start, in words an operator can act on, into
+ * msg. MHD only reports failure; the address is probed again to find out
+ * whether it is in use, privileged or not on this host. Returns ANFU_EBUSY
+ * (in use), ANFU_EPERM (privileged port) or ANFU_EIO. */
+static int explain_start_failure(const struct anfu_http_server *s, bool admin, const char *host,
+				 int64_t port, const struct sockaddr_storage *ss, bool v6,
+				 char *msg, size_t cap)
+{
+	const char *name = admin ? "admin" : "main";
+	const char *sec = admin ? "admin" : "http";
+	const char *conf = s->cfg->path && s->cfg->path[0] ? s->cfg->path : "the configuration";
+	int err = bind_errno(ss, v6);
+
+	if (err == EADDRINUSE) {
+		(void)snprintf(msg, cap,
+			       "%s listener: address %s port %lld is already in use (EADDRINUSE): "
+			       "another process is listening there (`ss -ltnp` names it); stop "
+			       "it, or choose a free port with [%s] port in %s",
+			       name, host, (long long)port, sec, conf);
+		return ANFU_EBUSY;
+	}
+	if (err == EACCES) {
+		(void)snprintf(msg, cap,
+			       "%s listener: no permission to listen on %s port %lld (EACCES): "
+			       "ports below 1024 need CAP_NET_BIND_SERVICE; grant it, or choose "
+			       "a port from 1024 up with [%s] port in %s",
+			       name, host, (long long)port, sec, conf);
+		return ANFU_EPERM;
+	}
+	if (err == EADDRNOTAVAIL) {
+		(void)snprintf(msg, cap,
+			       "%s listener: %s is not an address of this host (EADDRNOTAVAIL): "
+			       "set [%s] listen in %s to one of its addresses, or to 0.0.0.0 or ::",
+			       name, host, sec, conf);
+		return ANFU_EIO;
+	}
+	(void)snprintf(msg, cap,
+		       "%s listener: cannot listen on %s port %lld%s%s%s; the application log "
+		       "has libmicrohttpd's reason (e.g. the TLS certificate, key or "
+		       "[http] tls_priorities)",
+		       name, host, (long long)port, err ? " (" : "", err ? strerror(err) : "",
+		       err ? ")" : "");
+	return ANFU_EIO;
+}
+
 static int start_listener(struct anfu_http_server *s, struct http_listener *l, bool admin)
 {
 	const struct anfu_config *cfg = s->cfg;
@@ -183,13 +249,21 @@ static int start_listener(struct anfu_http_server *s, struct http_listener *l, b
 	if (make_addr(host, port, &ss, &v6) < 0) {
 		anfu_log_error("http_start", "%s listener: bad address %s",
 			       admin ? "admin" : "main", host ? host : "(none)");
+		if (s->opts.errbuf && s->opts.errlen > 0)
+			(void)snprintf(s->opts.errbuf, s->opts.errlen,
+				       "%s listener: bad address %s", admin ? "admin" : "main",
+				       host ? host : "(none)");
 		return ANFU_EINVAL;
 	}
 	l->daemon = start_daemon(s, l, &ss, v6);
 	if (!l->daemon) {
-		anfu_log_error("http_start", "%s listener: cannot listen on %s port %lld",
-			       admin ? "admin" : "main", host, (long long)port);
-		return ANFU_EIO;
+		char msg[512];
+		int r = explain_start_failure(s, admin, host, port, &ss, v6, msg, sizeof(msg));
+
+		anfu_log_error("http_start", "%s", msg);
+		if (s->opts.errbuf && s->opts.errlen > 0)
+			(void)snprintf(s->opts.errbuf, s->opts.errlen, "%s", msg);
+		return r;
 	}
 	anfu_log_info("http_start", "%s listener on %s port %d (TLS)", admin ? "admin" : "main",
 		      host, anfu_http_port(s, admin));
@@ -234,12 +308,35 @@ static bool limits_sane(const struct anfu_config_limits *lim)
 	       lim->header_bytes > 0 && lim->header_bytes <= ANFU_LIMIT_HEADER_BYTES_MAX &&
 	       lim->json_depth > 0 && lim->json_string_bytes > 0 && lim->conn_timeout_s > 0 &&
 	       lim->header_timeout_s > 0 && lim->connections > 0 && lim->connections_per_ip > 0 &&
-	       lim->concurrent_requests > 0;
+	       lim->concurrent_requests > 0 && lim->connections_per_net > 0 &&
+	       lim->connections_reserve_pct >= 0 &&
+	       lim->connections_reserve_pct <= ANFU_LIMIT_CONN_RESERVE_PCT_MAX &&
+	       lim->handshake_timeout_s > 0 &&
+	       lim->handshake_timeout_s <= ANFU_LIMIT_HANDSHAKE_TIMEOUT_MAX;
+}
+
+/* The admission limits of either listener (http/conntrack.c): the share
+ * connections still in the TLS handshake may hold is what the reserve for
+ * established ones leaves (at least one slot). */
+static void conntrack_limits(const struct anfu_http_server *s,
+			     struct anfu_conntrack_limits lim[ANFU_CONNTRACK_POOLS])
+{
+	const struct anfu_config_limits *cl = &s->cfg->limits;
+	int64_t handshaking = cl->connections - cl->connections * cl->connections_reserve_pct / 100;
+
+	for (int i = 0; i < ANFU_CONNTRACK_POOLS; i++)
+		lim[i] = (struct anfu_conntrack_limits){
+			.connections = cl->connections,
+			.handshaking = handshaking > 0 ? handshaking : 1,
+			.per_net = cl->connections_per_net,
+			.head_timeout_us = s->head_timeout_us,
+		};
 }
 
 int anfu_http_start(const struct anfu_http_opts *o, const struct anfu_router *r,
 		    struct anfu_http_server **ret)
 {
+	struct anfu_conntrack_limits ctl[ANFU_CONNTRACK_POOLS];
 	struct anfu_http_server *s = NULL;
 	int rc = ANFU_EINVAL;
 
@@ -254,7 +351,8 @@ int anfu_http_start(const struct anfu_http_opts *o, const struct anfu_router *r,
 	s->rl = anfu_ratelimit_new(s->cfg->limits.rate_per_ip, s->cfg->limits.rate_burst,
 				   ANFU_LIMIT_RATE_TABLE_SIZE);
 	s->stats = anfu_http_stats_new(r);
-	rc = anfu_conntrack_new(&s->ct);
+	conntrack_limits(s, ctl);
+	rc = anfu_conntrack_new(ctl, &s->ct);
 	if (rc < 0)
 		goto out;
 	rc = anfu_offload_new((int)s->cfg->http.offload_threads, ANFU_LIMIT_OFFLOAD_QUEUE,
@@ -320,8 +418,11 @@ int anfu_http_inflight(const struct anfu_http_server *s)
 
 int anfu_http_metrics(const struct anfu_http_server *s, struct anfu_buf *out)
 {
+	int r;
+
 	if (!s || !out)
 		return ANFU_EINVAL;
-	return anfu_http_stats_render(s->stats, anfu_http_inflight(s), anfu_conntrack_reaped(s->ct),
-				      out);
+	r = anfu_http_stats_render(s->stats, anfu_http_inflight(s), anfu_conntrack_reaped(s->ct),
+				   out);
+	return r < 0 ? r : anfu_conntrack_render(s->ct, out);
 }

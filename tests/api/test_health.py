@@ -9,7 +9,9 @@ def test_readyz_reports_each_check(server):
     r = server.get("/readyz")
     assert r.status_code == 200
     assert r.json() == {"status": "ready",
-                        "checks": {"database": "ok", "schema": "ok", "audit": "ok"}}
+                        "checks": {"database": "ok", "schema": "ok", "audit": "ok"},
+                        # The test build runs the SMS simulator (test_startup.py).
+                        "warnings": [{"code": "simulator_gateway", "option": "sms.gateway"}]}
 
 
 def test_metrics_are_prometheus_text(server):

@@ -11,7 +11,8 @@ import requests
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": re.compile(r"^max-age=\d+; includeSubDomains$"),
-    "Content-Security-Policy": re.compile(r"^default-src 'self'; frame-ancestors 'none'$"),
+    "Content-Security-Policy": re.compile(r"^default-src 'self'; frame-ancestors 'none'; "
+                                          r"object-src 'none'; base-uri 'none'$"),
     "X-Content-Type-Options": re.compile(r"^nosniff$"),
     "X-Frame-Options": re.compile(r"^DENY$"),
     "Referrer-Policy": re.compile(r"^no-referrer$"),

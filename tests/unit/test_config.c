@@ -131,7 +131,8 @@ static void test_defaults_have_documented_values(void **state)
 			    "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"
 			    "-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:"
 			    "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-DHE-RSA:-RSA:"
-			    "%SERVER_PRECEDENCE");
+			    "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:"
+			    "+GROUP-SECP521R1:%SERVER_PRECEDENCE");
 	assert_int_equal(c->http.hsts_max_age, 31536000);
 	assert_true(c->admin.enabled);
 	assert_string_equal(c->admin.listen, "127.0.0.1");
@@ -232,6 +233,9 @@ static const struct int_case int_cases[] = {
 	IC("limits", "header_timeout", 1, 300, limits.header_timeout_s),
 	IC("limits", "connections", 1, 100000, limits.connections),
 	IC("limits", "connections_per_ip", 1, 10000, limits.connections_per_ip),
+	IC("limits", "connections_per_network", 1, 100000, limits.connections_per_net),
+	IC("limits", "connections_reserved", 0, 90, limits.connections_reserve_pct),
+	IC("limits", "handshake_timeout", 1, 60, limits.handshake_timeout_s),
 	IC("limits", "rate_per_ip", 1, 1000000, limits.rate_per_ip),
 	IC("limits", "rate_burst", 1, 1000000, limits.rate_burst),
 	IC("limits", "concurrent_requests", 1, 100000, limits.concurrent_requests),

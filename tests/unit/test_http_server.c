@@ -516,7 +516,9 @@ static void assert_security_headers(const struct reply *r)
 	assert_int_equal(strncmp(v, "req_", 4), 0);
 	assert_int_equal(strlen(v), 26);
 	assert_header(r, "Strict-Transport-Security", "max-age=31536000; includeSubDomains");
-	assert_header(r, "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+	assert_header(
+		r, "Content-Security-Policy",
+		"default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'");
 	assert_header(r, "X-Content-Type-Options", "nosniff");
 	assert_header(r, "X-Frame-Options", "DENY");
 	assert_header(r, "Referrer-Policy", "no-referrer");

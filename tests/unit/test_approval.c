@@ -892,6 +892,51 @@ static void test_list_and_get_approvals(void **state)
 	json_decref(out);
 }
 
+/* Approvals are archived (IAM-ACCT-03): the database refuses deleting a
+ * request, changing a decided one, and changing what was filed of a
+ * pending one; deciding still works. req: IAM-ACCT-03 */
+static void test_approvals_are_archived(void **state)
+{
+	struct fix *f = *state;
+	char a[ANFU_ID_MAX], b[ANFU_ID_MAX], status[256];
+	static const char *const decided[] = {
+		"DELETE FROM iam_approval WHERE id = $1",
+		"UPDATE iam_approval SET status = 'pending' WHERE id = $1",
+		"UPDATE iam_approval SET decision_note = 'edited' WHERE id = $1",
+	};
+	static const char *const pending[] = {
+		"DELETE FROM iam_approval WHERE id = $1",
+		"UPDATE iam_approval SET payload = 'v1.x.y' WHERE id = $1",
+		"UPDATE iam_approval SET summary = 'harmless' WHERE id = $1",
+		"UPDATE iam_approval SET number = number + 100 WHERE id = $1",
+		"UPDATE iam_approval SET maker_id = (SELECT MIN(id) FROM iam_user WHERE id <> "
+		"iam_approval.maker_id) WHERE id = $1",
+	};
+
+	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), a);
+	file_ok(f, "grant_role", role_payload(f->finance.id, "auditor"), b);
+	assert_int_equal(decide(f, &f->checker, a, false, NULL, NULL), 0);
+	for (size_t i = 0; i < sizeof(decided) / sizeof(decided[0]); i++)
+		assert_true(anfu_db_exec(f->fx->db, decided[i],
+					 (struct anfu_param[]){ ANFU_PSN(a, strlen(a)) }, 1, NULL,
+					 NULL, NULL) < 0);
+	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++)
+		assert_true(anfu_db_exec(f->fx->db, pending[i],
+					 (struct anfu_param[]){ ANFU_PSN(b, strlen(b)) }, 1, NULL,
+					 NULL, NULL) < 0);
+	status_of(f, a, status);
+	assert_string_equal(status, "rejected");
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_approval WHERE decision_note = "
+				       "'checked' AND number = 1",
+				       NULL),
+			 1);
+	assert_int_equal(decide(f, &f->checker, b, true, NULL, NULL), 0);
+	status_of(f, b, status);
+	assert_string_equal(status, "executed");
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_approval", NULL), 2);
+}
+
 /* ---- bootstrap ------------------------------------------------------------------ */
 
 /* req: IAM-ADM-01, IAM-ACCT-10, IAM-PWD-12 */
@@ -1534,6 +1579,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_double_decide_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_role_through_approval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_and_get_approvals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approvals_are_archived, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_admin_gets_random_policy_password,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_refusals, setup, teardown),

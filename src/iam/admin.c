@@ -3,25 +3,36 @@
  * types that gate staff accounts and role changes (IAM-ACCT-02, -03,
  * IAM-PWD-12, -15, IAM-RBAC-02, -06, IAM-SOD-01, -03, DATA-MASK-08).
  *
- * Owns the approval types "create_operator", "grant_role" and
- * "revoke_role" and the admin operations of iam.h (list, get, create a
- * merchant user, disable / enable / unlock / force a password change).
- * Trusts the principal handed in (authenticated by anfu_iam_authenticate)
- * but checks its permission again in every operation, together with the
- * object-level rules: nobody disables, enables or unlocks their own
- * account, only an administrator (role class admin) acts on staff
- * accounts, a merchant user manages only staff of its own merchant.
- * Trusts nothing in a request or an approval payload: payloads are read
- * from an allowlist of keys and validated again at execution, since the
- * world may have changed between filing and approval.
+ * Owns the approval types "create_operator", "grant_role", "revoke_role",
+ * "disable_staff", "enable_staff", "staff_validity" and "handover_staff"
+ * and the admin operations of iam.h (list, get, create a merchant user,
+ * disable / enable / unlock / force a password change, reset a password,
+ * validity, handover). Trusts the principal handed in (authenticated by
+ * anfu_iam_authenticate) but checks its permission again in every
+ * operation, together with the object-level rules: nobody disables,
+ * enables or unlocks their own account, only an administrator (role class
+ * admin) acts on staff accounts, a merchant user manages only staff of its
+ * own merchant. Trusts nothing in a request or an approval payload:
+ * payloads are read from an allowlist of keys and validated again at
+ * execution, since the world may have changed between filing and
+ * approval.
+ *
+ * Staff accounts are created, disabled, enabled, given a new validity
+ * period or handed over only through four eyes (IAM-ACCT-03): for a staff
+ * target the operation files the request, as the administrator, and the
+ * change happens when a checker approves it, recorded as the checker's.
+ * Unlock, a forced password change and a reset (to the account's own
+ * channel) stay direct. Where a request delivers a credential (a new
+ * operator's initial password, a handover's temporary password), the
+ * checker must type the email and/or phone again (contacts_confirm), so a
+ * credential never goes to a channel that only the maker named.
  *
  * Every operation that changes an account, and filing or deciding a
  * request, needs a second factor proved within mfa.stepup_window
- * (IAM-MFA-02). A checker may not decide a grant or revocation of their
- * own roles (the type's subject). A checker sees where a new operator's
- * initial password will go (masked) in the request's summary. Disabling,
- * unlocking and forcing a password change tell the user on the bound
- * channels, queued in the same transaction.
+ * (IAM-MFA-02). A checker may not decide a request about their own
+ * account (the type's subject). Disabling, unlocking and forcing a
+ * password change tell the user on the bound channels, queued in the same
+ * transaction.
  *
  * A temporary password (an administrator's reset, IAM-PWD-12, -15) is made
  * and delivered like an initial one, to the account's own bound email or
@@ -33,7 +44,8 @@
  * or merchant account cannot be created without one of them, so no
  * password ever passes through an approver or an API response. Every
  * change is audited in its transaction with the reason given; refusals
- * for lack of permission are audited as "denied".
+ * for lack of permission are audited as "denied" (and alerted,
+ * iam/alert.c).
  */
 #include <stdbool.h>
 #include <stdint.h>

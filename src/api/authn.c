@@ -105,7 +105,8 @@ int anfu_api_authenticate(struct anfu_req *req, bool optional)
 	req->actor_id = p->user_id;
 	req->actor_type = kind_name(p->kind);
 	req->actor_role = p->roles;
-	if (!perm || !perm[0] || (strcmp(perm, ANFU_PERM_SESSION) != 0 && !anfu_principal_can(p, perm)))
+	if (!perm || !perm[0] ||
+	    (strcmp(perm, ANFU_PERM_SESSION) != 0 && !anfu_principal_can(p, perm)))
 		return refuse_privilege(req, &ctx, p, perm);
 	req->principal = p;
 	return 0;

@@ -1321,10 +1321,9 @@ static int act_file_staff(struct anfu_iam *iam, struct anfu_db *db, const struct
 		iam_audit_denied(iam, ctx, p, a->audit, "user", u->id, "forbidden");
 	if (r < 0)
 		return r;
-	return file_staff(iam, ctx, p,
-			  strcmp(a->name, "disable") == 0 ? "disable_staff" : "enable_staff",
-			  json_pack("{s:s,s:s}", "user_id", u->id, "reason", reason), ret_approval,
-			  err);
+	return file_staff(
+		iam, ctx, p, strcmp(a->name, "disable") == 0 ? "disable_staff" : "enable_staff",
+		json_pack("{s:s,s:s}", "user_id", u->id, "reason", reason), ret_approval, err);
 }
 
 static bool staff_gated(const struct admin_action *a)
@@ -1934,7 +1933,8 @@ static int norm_contact(const char *key, const char *v, char out[256])
 	const char *kind = NULL;
 
 	if (strcmp(key, "email") == 0)
-		return anfu_valid_email(v, strlen(v)) && iam_login_normalize(v, out, 256, &kind) == 0
+		return anfu_valid_email(v, strlen(v)) &&
+				       iam_login_normalize(v, out, 256, &kind) == 0
 			       ? 0
 			       : ANFU_EINVAL;
 	return anfu_valid_mobile_cn(v, strlen(v)) &&
@@ -1970,8 +1970,7 @@ static int confirm_one(const json_t *payload, const json_t *confirm, const char 
 
 /* The checker types the new person's email and/or phone again: a
  * credential never goes to a channel that only the maker named. */
-static int contacts_confirm(const json_t *payload, const json_t *confirm,
-			    struct anfu_iam_err *err)
+static int contacts_confirm(const json_t *payload, const json_t *confirm, struct anfu_iam_err *err)
 {
 	int r = confirm_one(payload, confirm, "email", "confirm_email", err);
 
@@ -2035,9 +2034,8 @@ static const struct admin_action *state_action(bool disable, const struct iam_us
 	return action_find(disable ? "disable" : "enable");
 }
 
-static int state_check(struct anfu_db *db, const json_t *payload, bool disable,
-		       struct staff_req *q, const struct admin_action **ret,
-		       struct anfu_iam_err *err)
+static int state_check(struct anfu_db *db, const json_t *payload, bool disable, struct staff_req *q,
+		       const struct admin_action **ret, struct anfu_iam_err *err)
 {
 	static const char *const keys[] = { "user_id", "reason" };
 	const struct admin_action *a;
@@ -2110,9 +2108,9 @@ static int state_execute(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	return r;
 }
 
-static int disable_execute(struct anfu_iam *iam, struct anfu_db *db,
-			   const struct anfu_iam_ctx *ctx, const char *approval_id,
-			   const json_t *payload, json_t **result, struct anfu_iam_err *err)
+static int disable_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			   const char *approval_id, const json_t *payload, json_t **result,
+			   struct anfu_iam_err *err)
 {
 	return state_execute(iam, db, ctx, approval_id, payload, true, result, err);
 }

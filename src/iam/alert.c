@@ -96,7 +96,7 @@ static int open_alert(struct anfu_db *db, const char *actor_id, int64_t since,
 static int count_attempt(struct anfu_db *db, const char *id, int64_t now, const char *action,
 			 const char *object, const char *reason, const char *ip)
 {
-	struct anfu_param p[6] = { iam_ps(id),	    ANFU_PI(now),	 iam_ps(action),
+	struct anfu_param p[6] = { iam_ps(id),	   ANFU_PI(now),   iam_ps(action),
 				   iam_ps(object), iam_ps(reason), iam_ps(ip) };
 
 	return anfu_db_exec(db,
@@ -204,10 +204,11 @@ static int mailed_recently(struct anfu_db *db, const char *actor_id, int64_t sin
 {
 	struct anfu_param p[2] = { iam_ps(actor_id), ANFU_PI(since) };
 	int64_t n = 0;
-	int r = anfu_db_query_int(db,
-				  "SELECT COUNT(*) FROM iam_alert WHERE actor_id = $1 AND mailed > 0"
-				  " AND first_ms > $2",
-				  p, 2, &n);
+	int r = anfu_db_query_int(
+		db,
+		"SELECT COUNT(*) FROM iam_alert WHERE actor_id = $1 AND mailed > 0"
+		" AND first_ms > $2",
+		p, 2, &n);
 
 	if (r < 0)
 		return r;
@@ -232,20 +233,26 @@ static int open_new(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 	if (!quiet)
 		r = mail_admins(iam, db, t, now, &sent);
 	if (r == 0) {
-		struct anfu_param q[11] = {
-			iam_ps(id),	    ANFU_PI(number),	iam_ps(p->user_id),
-			iam_ps(iam_kind_name(p->kind)), iam_ps(class_name(p->role_class)),
-			ANFU_PI(now),	    iam_ps(t->action), iam_ps(t->object),
-			iam_ps(t->reason), iam_ps(t->ip),	ANFU_PI(sent)
-		};
+		struct anfu_param q[11] = { iam_ps(id),
+					    ANFU_PI(number),
+					    iam_ps(p->user_id),
+					    iam_ps(iam_kind_name(p->kind)),
+					    iam_ps(class_name(p->role_class)),
+					    ANFU_PI(now),
+					    iam_ps(t->action),
+					    iam_ps(t->object),
+					    iam_ps(t->reason),
+					    iam_ps(t->ip),
+					    ANFU_PI(sent) };
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO iam_alert (id, number, actor_id, actor_kind, role_class,"
-				 " first_ms, last_ms, attempts, first_action, last_action, last_object,"
-				 " last_reason, last_ip, mailed, state)"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $6, 1, $7, $7, $8, $9, $10, $11,"
-				 " 'open')",
-				 q, 11, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO iam_alert (id, number, actor_id, actor_kind, role_class,"
+			" first_ms, last_ms, attempts, first_action, last_action, last_object,"
+			" last_reason, last_ip, mailed, state)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $6, 1, $7, $7, $8, $9, $10, $11,"
+			" 'open')",
+			q, 11, NULL, NULL, NULL);
 	}
 	return r;
 }
@@ -254,14 +261,14 @@ int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 		    const struct anfu_principal *p, const char *action, const char *object,
 		    const char *reason, char ret_id[ANFU_ID_MAX])
 {
-	int64_t now = anfu_clock_now_ms();
-	int64_t since = now - iam->cfg->alerts.mail_window_s * 1000;
+	int64_t now = anfu_clock_now_ms(), since;
 	char id[ANFU_ID_MAX], act[ALERT_TEXT_MAX], obj[ALERT_TEXT_MAX];
 	struct alert_text t;
 	int r;
 
 	if (!iam || !db || !p || !p->user_id[0] || !action || !ret_id)
 		return ANFU_EINVAL;
+	since = now - iam->cfg->alerts.mail_window_s * 1000;
 	(void)anfu_strlcpy(act, action, sizeof(act));
 	(void)anfu_strlcpy(obj, object ? object : "", sizeof(obj));
 	memset(&t, 0, sizeof(t));
@@ -358,9 +365,9 @@ void anfu_iam_privilege_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *
 
 /* ---- reading and acknowledging ---------------------------------------------------- */
 
-#define ALERT_COLUMNS                                                                         \
-	"SELECT id, number, actor_id, actor_kind, role_class, first_ms, last_ms, attempts,"   \
-	" first_action, last_action, last_object, last_reason, last_ip, mailed, state,"      \
+#define ALERT_COLUMNS                                                                       \
+	"SELECT id, number, actor_id, actor_kind, role_class, first_ms, last_ms, attempts," \
+	" first_action, last_action, last_object, last_reason, last_ip, mailed, state,"     \
 	" acked_by, acked_ms, ack_note FROM iam_alert "
 
 static void text_or_null(json_t *o, const char *key, const struct anfu_row *r, int col)
@@ -455,7 +462,8 @@ int anfu_iam_alerts(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	}
 	if (json_array_size(arr) > (size_t)limit) {
 		(void)json_array_remove(arr, (size_t)limit);
-		next = json_integer_value(json_object_get(json_array_get(arr, limit - 1), "number"));
+		next = json_integer_value(
+			json_object_get(json_array_get(arr, limit - 1), "number"));
 	}
 	page = json_pack("{s:o,s:o}", "alerts", arr, "next_cursor",
 			 next ? json_integer(next) : json_null());
@@ -468,8 +476,8 @@ int anfu_iam_alerts(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 /* Inside the write transaction: the alert moves to acknowledged, with who,
  * when and why; audited. */
 static int ack_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *id, const char *note,
-		     json_t **ret, struct anfu_iam_err *err)
+		     const struct anfu_principal *p, const char *id, const char *note, json_t **ret,
+		     struct anfu_iam_err *err)
 {
 	struct anfu_param q[4] = { iam_ps(id), iam_ps(p->user_id), ANFU_PI(anfu_clock_now_ms()),
 				   note && note[0] ? iam_ps(note) : ANFU_PNULL };
@@ -487,10 +495,11 @@ static int ack_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 		r = ANFU_EPERM;
 		goto out;
 	}
-	r = anfu_db_exec(db,
-			 "UPDATE iam_alert SET state = 'acknowledged', acked_by = $2, acked_ms = $3,"
-			 " ack_note = $4 WHERE id = $1 AND state = 'open'",
-			 q, 4, NULL, NULL, &changes);
+	r = anfu_db_exec(
+		db,
+		"UPDATE iam_alert SET state = 'acknowledged', acked_by = $2, acked_ms = $3,"
+		" ack_note = $4 WHERE id = $1 AND state = 'open'",
+		q, 4, NULL, NULL, &changes);
 	if (r == 0 && changes != 1) {
 		iam_err_set(err, "conflict", NULL);
 		r = ANFU_ECONFLICT;

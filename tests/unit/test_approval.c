@@ -848,7 +848,7 @@ static void test_list_and_get_approvals(void **state)
 	assert_int_equal(json_array_size(out), 1);
 	assert_string_equal(jstr(json_array_get(out, 0), "id"), a);
 	assert_string_equal(jstr(json_object_get(json_array_get(out, 0), "payload"), "email"),
-			     OPS_EMAIL);
+			    OPS_EMAIL);
 	json_decref(out);
 	out = NULL;
 	assert_int_equal(fixture_count(f->fx->db,
@@ -1036,7 +1036,8 @@ static void test_admin_actions(void **state)
 	char status[256], filed[ANFU_ID_MAX];
 
 	assert_int_equal(
-		act_filed(f, &f->admin, f->finance.id, "disable", "left the company", filed, NULL), 0);
+		act_filed(f, &f->admin, f->finance.id, "disable", "left the company", filed, NULL),
+		0);
 	assert_true(anfu_id_valid("apr", filed, strlen(filed)));
 	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
 	assert_string_equal(status, "active");

@@ -221,6 +221,13 @@ def test_acknowledging_an_alert(alerted):
     assert [x["id"] for x in admin.get("/admin/v1/alerts?state=acknowledged").json()[
         "alerts"]] == [a["id"]]
     assert admin.get("/admin/v1/alerts?state=open").json()["alerts"] == []
+    # A new attempt inside the window opens a new alert, but its mail went
+    # out already: acknowledging does not reopen the flood gate.
+    mails = len(alert_mails(s))
+    assert officer.get("/admin/v1/reports/account-review").status_code == 403
+    first, second = alerts(s)
+    assert (second["state"], second["attempts"], second["mailed"]) == ("open", 1, 0)
+    assert len(alert_mails(s)) == mails
 
 
 def test_refusals_that_are_no_privilege_attempt_raise_nothing(alerted):
@@ -241,3 +248,26 @@ def test_refusals_that_are_no_privilege_attempt_raise_nothing(alerted):
     assert r.status_code == 403 and err(r) == "step_up_required"
     assert alerts(s) == [] and alert_mails(s) == []
     assert s.audit("access.denied") == []
+
+
+def test_only_active_administrators_with_an_email_are_mailed(alerted):
+    """Every active holder of iam.alert.manage with an email gets the mail:
+    a new system administrator does (its email is bound at creation); once
+    disabled it no longer does."""
+    s, admin, officer, _, _ = alerted
+    sysop, _, sysop_id = make_operator(s, admin, officer, "alertsys", roles=("sysadmin",),
+                                       device="console-as")
+    _, phone = register(s)
+    cust = login_customer(s, phone, device="am-cust")
+    assert cust.post("/api/v1/merchant/users", {"username": "m1"}).status_code == 403
+    (a,) = alerts(s)
+    assert a["mailed"] == 3
+    assert len(alert_mails(s, sysop_id)) == 1
+    r = admin.post("/admin/v1/users/%s/disable" % sysop_id, {"reason": "left"})
+    assert r.status_code == 202, r.text
+    r = officer.post("/admin/v1/approvals/%s/approve" % r.json()["approval"]["id"], {})
+    assert r.status_code == 200 and r.json()["approval"]["status"] == "executed", r.text
+    keep_alive(s, WINDOW_MS, admin, officer, cust)
+    assert cust.post("/api/v1/merchant/users", {"username": "m2"}).status_code == 403
+    assert alerts(s)[-1]["mailed"] == 2
+    assert len(alert_mails(s, sysop_id)) == 1

@@ -146,7 +146,9 @@ static int recipient_cb(void *ud, const struct anfu_row *r)
 	return 0;
 }
 
-/* Active, unexpired staff holding iam.alert.manage with a bound email. */
+/* Active, unexpired staff holding iam.alert.manage with a bound email
+ * (staff locks have no end time, so a stored status of "active" and no
+ * past expiry is the effective state "active", iam_user_state()). */
 static int recipients_load(struct anfu_db *db, int64_t now, struct recipients *rc)
 {
 	struct anfu_param p[3] = { iam_ps(ALERT_PERM), ANFU_PI(now),
@@ -186,7 +188,7 @@ static int mail_admins(struct anfu_iam *iam, struct anfu_db *db, const struct al
 
 		memset(&u, 0, sizeof(u));
 		r = iam_user_load(db, rc->ids[i], &u);
-		if (r == 0 && strcmp(iam_user_state(&u, now), "active") == 0) {
+		if (r == 0) {
 			r = iam_notice(iam, db, &u, ANFU_MFA_EMAIL, "privilege_alert", args, 8);
 			sent++;
 		}

@@ -91,8 +91,9 @@ def test_a_route_beyond_ones_privileges_alerts_the_administrators(alerted):
         assert len(alert_mails(s, uid(c))) == 1
         mail_wait(s, address, lambda b: op_id in b)
         (subject, body), = [(m[0], m[1]) for m in mails_to(address) if op_id in m[1]]
-        assert "越权" in subject or "privilege" in subject
-        assert "#%d" % a["number"] in body and "/admin/v1/approvals" in body
+        # Bootstrapped administrators read Chinese (lang zh).
+        assert subject == "安全告警：越权尝试", subject
+        assert "安全告警 #%d" % a["number"] in body and "GET /admin/v1/approvals" in body
     r = officer.get("/admin/v1/alerts")
     assert r.status_code == 200, r.text
     page = r.json()
@@ -263,6 +264,12 @@ def test_only_active_administrators_with_an_email_are_mailed(alerted):
     (a,) = alerts(s)
     assert a["mailed"] == 3
     assert len(alert_mails(s, sysop_id)) == 1
+    # It was created from an English request: its mail is in English.
+    assert s.query("SELECT lang FROM iam_user WHERE id = ?", sysop_id)[0]["lang"] == "en"
+    address = "alertsys@staff.example.test"
+    mail_wait(s, address, lambda b: "Security alert #%d" % a["number"] in b)
+    assert [m[0] for m in mails_to(address) if "Security alert" in m[1]] == [
+        "Security alert: privilege attempt"]
     r = admin.post("/admin/v1/users/%s/disable" % sysop_id, {"reason": "left"})
     assert r.status_code == 202, r.text
     r = officer.post("/admin/v1/approvals/%s/approve" % r.json()["approval"]["id"], {})

@@ -1,10 +1,13 @@
 /*
  * api/admin: the operator API on the admin listener — accounts, four-eyes
- * approvals, account-review and recertification reports.
+ * approvals, privilege-attempt alerts, account-review and recertification
+ * reports.
  *
  * The route's permission is checked by the authenticator; the service
  * checks what depends on the object (which approval type, whose account)
- * and audits. Ids in paths are checked for shape before any lookup.
+ * and audits. Ids in paths are checked for shape before any lookup. A
+ * change of a staff account answers 202 with the four-eyes request it
+ * filed instead of 200/204 (IAM-ACCT-03).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -33,6 +36,13 @@ static int json_out(struct anfu_resp *resp, int status, json_t *body)
 	resp->status = status;
 	resp->body = body;
 	return body ? 0 : ANFU_EINTERNAL;
+}
+
+/* 202 {"approval": ...}: the change was filed as a four-eyes request
+ * (approval taken). */
+static int filed(struct anfu_resp *resp, json_t *approval)
+{
+	return json_out(resp, 202, json_pack("{s:o}", "approval", approval));
 }
 
 static bool query_true(const struct anfu_req *req, const char *name)
@@ -222,14 +232,18 @@ static int user_act(struct anfu_req *req, struct anfu_resp *resp, const char *ac
 	struct reason_body b = { 0 };
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
+	json_t *approval = NULL;
 	char *id = NULL;
 	int r = user_post(req, reason_fields, NFIELDS(reason_fields), &b, &id, &ctx);
 
 	if (r < 0)
 		return r;
-	r = anfu_iam_admin_act(app->iam, &ctx, req->principal, id, action, b.reason.ptr, &e);
+	r = anfu_iam_admin_act(app->iam, &ctx, req->principal, id, action, b.reason.ptr, &approval,
+			       &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
+	if (approval)
+		return filed(resp, approval);
 	resp->status = 204;
 	return 0;
 }
@@ -309,15 +323,18 @@ int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	const char *channel = NULL;
+	json_t *approval = NULL;
 	char *id = NULL;
 	int r = user_post(req, validity_fields, NFIELDS(validity_fields), &b, &id, &ctx);
 
 	if (r < 0)
 		return r;
 	r = anfu_iam_admin_set_validity(app->iam, &ctx, req->principal, id, b.expires_at_ms.v,
-					b.reason.ptr, &channel, &e);
+					b.reason.ptr, &channel, &approval, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
+	if (approval)
+		return filed(resp, approval);
 	return json_out(resp, 200,
 			json_pack("{s:s,s:o,s:b,s:o}", "user_id", id, "expires_at_ms",
 				  b.expires_at_ms.v ? json_integer(b.expires_at_ms.v) : json_null(),
@@ -346,6 +363,7 @@ int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	const char *channel = NULL;
+	json_t *approval = NULL;
 	char *id = NULL;
 	int r = user_post(req, handover_fields, NFIELDS(handover_fields), &b, &id, &ctx);
 
@@ -353,9 +371,11 @@ int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp)
 		return r;
 	in = (struct anfu_admin_handover){ id, b.responsible_name.ptr, b.email.ptr, b.phone.ptr,
 					   b.reason.ptr };
-	r = anfu_iam_admin_handover(app->iam, &ctx, req->principal, &in, &channel, &e);
+	r = anfu_iam_admin_handover(app->iam, &ctx, req->principal, &in, &channel, &approval, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
+	if (approval)
+		return filed(resp, approval);
 	return json_out(resp, 200,
 			json_pack("{s:s,s:s,s:b}", "user_id", id, "delivered_to", channel,
 				  "must_change", 1));
@@ -476,23 +496,50 @@ static const struct anfu_jfield note_fields[] = {
 	F_STR(note_body, note, false, 1, 500),
 };
 
+/* An approval: the note and, for a request that delivers a credential,
+ * the new person's email and/or phone typed again by the checker. */
+struct approve_body {
+	struct anfu_str note, confirm_email, confirm_phone;
+};
+
+static const struct anfu_jfield approve_fields[] = {
+	F_STR(approve_body, note, false, 1, 500),
+	{ "confirm_email", ANFU_JT_STRING, offsetof(struct approve_body, confirm_email), false, 5,
+	  254, email_ok },
+	{ "confirm_phone", ANFU_JT_STRING, offsetof(struct approve_body, confirm_phone), false, 11,
+	  14, mobile_ok },
+};
+
 static int decide(struct anfu_req *req, struct anfu_resp *resp, bool approve)
 {
 	struct anfu_app *app = req->app;
-	struct note_body b = { 0 };
+	struct approve_body b = { 0 };
+	struct note_body nb = { 0 };
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *a = NULL;
+	json_t *a = NULL, *confirm = NULL;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "apr", &id);
 
-	if (r == 0 && req->body_len > 0)
-		r = anfu_req_json(req, note_fields, NFIELDS(note_fields), &b);
+	if (r == 0 && req->body_len > 0 && approve)
+		r = anfu_req_json(req, approve_fields, NFIELDS(approve_fields), &b);
+	else if (r == 0 && req->body_len > 0)
+		r = anfu_req_json(req, note_fields, NFIELDS(note_fields), &nb);
 	if (r < 0)
 		return r;
+	if (!approve)
+		b.note = nb.note;
+	confirm = json_object();
+	if (!confirm)
+		abort();
+	if (b.confirm_email.ptr)
+		anfu_json_set(confirm, "email", json_string(b.confirm_email.ptr));
+	if (b.confirm_phone.ptr)
+		anfu_json_set(confirm, "phone", json_string(b.confirm_phone.ptr));
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_approval_decide(app->iam, &ctx, req->principal, id, approve, b.note.ptr, &a,
-				     &e);
+	r = anfu_iam_approval_decide(app->iam, &ctx, req->principal, id, approve, b.note.ptr,
+				     confirm, &a, &e);
+	json_decref(confirm);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
 	return json_out(resp, 200, json_pack("{s:o}", "approval", a));
@@ -506,6 +553,54 @@ int anfu_api_admin_approval_approve(struct anfu_req *req, struct anfu_resp *resp
 int anfu_api_admin_approval_reject(struct anfu_req *req, struct anfu_resp *resp)
 {
 	return decide(req, resp, false);
+}
+
+/* GET /admin/v1/alerts?state=&cursor=&limit=: privilege-attempt alerts,
+ * newest first (AUD-ALERT-01). */
+int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	const char *state = anfu_req_query(req, "state");
+	const char *cursor = anfu_req_query(req, "cursor");
+	const char *limit = anfu_req_query(req, "limit");
+	long long c = 0, n = 50;
+	struct anfu_iam_ctx ctx;
+	json_t *page = NULL;
+	int r;
+
+	if (state && strcmp(state, "open") != 0 && strcmp(state, "acknowledged") != 0)
+		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "state");
+	if (cursor && (anfu_parse_i64(anfu_str_c(cursor), &c) < 0 || c < 1))
+		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "cursor");
+	if (limit && (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > 100))
+		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_alerts(app->iam, &ctx, req->principal, state, (int64_t)c, (int)n, &page);
+	if (r < 0)
+		return r;
+	return json_out(resp, 200, page);
+}
+
+/* POST /admin/v1/alerts/{id}/acknowledge {"note"?} */
+int anfu_api_admin_alert_ack(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct note_body b = { 0 };
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_ctx ctx;
+	json_t *a = NULL;
+	char *id = NULL;
+	int r = anfu_api_path_id(req, "alr", &id);
+
+	if (r == 0 && req->body_len > 0)
+		r = anfu_req_json(req, note_fields, NFIELDS(note_fields), &b);
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_alert_acknowledge(app->iam, &ctx, req->principal, id, b.note.ptr, &a, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	return json_out(resp, 200, json_pack("{s:o}", "alert", a));
 }
 
 typedef int (*report_fn)(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,

@@ -52,20 +52,35 @@ static const char *kind_name(enum anfu_user_kind k)
 	return "anonymous";
 }
 
+/* The principal p lacks the route's permission: an attempt beyond its
+ * privileges, audited and alerted to the administrators (AUD-ALERT-01)
+ * before the 403. */
+static int refuse_privilege(struct anfu_req *req, const struct anfu_iam_ctx *ctx,
+			    const struct anfu_principal *p, const char *permission)
+{
+	struct anfu_app *app = req->app;
+
+	anfu_iam_privilege_denied(app->iam, ctx, p, req->method, req->route->pattern, permission);
+	return anfu_req_fail(req, ANFU_EPERM, "forbidden", NULL);
+}
+
 /* Authenticates the request's session cookie for its route; with
- * optional, a missing cookie is not an error (req->principal stays NULL). */
+ * optional, a missing cookie is not an error (req->principal stays NULL).
+ * The session, its state and CSRF are checked by the service; the route's
+ * permission here, so that a refusal knows who was refused. */
 int anfu_api_authenticate(struct anfu_req *req, bool optional)
 {
 	struct anfu_app *app = req->app;
 	const struct anfu_route *rt = req->route;
 	const char *method = req->method;
+	const char *perm = rt->access == ANFU_ACCESS_PUBLIC ? ANFU_PERM_SESSION : rt->permission;
 	struct anfu_iam_auth_in in = {
 		.cookie = anfu_req_cookie(req, req->admin_listener ? ANFU_ADMIN_SESSION_COOKIE
 								   : ANFU_SESSION_COOKIE),
 		.csrf = anfu_req_header(req, "X-CSRF-Token"),
 		.origin = anfu_req_header(req, "Origin"),
 		.host = anfu_req_header(req, "Host"),
-		.permission = rt->access == ANFU_ACCESS_PUBLIC ? ANFU_PERM_SESSION : rt->permission,
+		.permission = ANFU_PERM_SESSION,
 		.state_changing = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0,
 		.csrf_exempt = (rt->flags & ANFU_ROUTE_NO_CSRF) != 0,
 		.allow_mfa_pending = (rt->flags & ANFU_ROUTE_MFA_PENDING) != 0,
@@ -87,10 +102,13 @@ int anfu_api_authenticate(struct anfu_req *req, bool optional)
 	r = anfu_iam_authenticate(app->iam, &ctx, &in, p, &err);
 	if (r < 0)
 		return anfu_req_fail(req, r, err.code, err.field);
-	req->principal = p;
 	req->actor_id = p->user_id;
 	req->actor_type = kind_name(p->kind);
 	req->actor_role = p->roles;
+	if (!perm || !perm[0] ||
+	    (strcmp(perm, ANFU_PERM_SESSION) != 0 && !anfu_principal_can(p, perm)))
+		return refuse_privilege(req, &ctx, p, perm);
+	req->principal = p;
 	return 0;
 }
 
@@ -110,7 +128,11 @@ int anfu_api_auth_admin(struct anfu_req *req)
 	r = anfu_api_authenticate(req, false);
 	if (r < 0)
 		return r;
-	if (((struct anfu_principal *)req->principal)->kind != ANFU_USER_STAFF)
-		return anfu_req_fail(req, ANFU_EPERM, "forbidden", NULL);
+	if (((struct anfu_principal *)req->principal)->kind != ANFU_USER_STAFF) {
+		struct anfu_iam_ctx ctx;
+
+		anfu_api_ctx(req, &ctx);
+		return refuse_privilege(req, &ctx, req->principal, req->route->permission);
+	}
 	return 0;
 }

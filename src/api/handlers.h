@@ -99,6 +99,8 @@ int anfu_api_admin_approvals(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_approval(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_approval_approve(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_approval_reject(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_admin_alert_ack(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_review(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_review_run(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_recerts(struct anfu_req *req, struct anfu_resp *resp);

@@ -130,6 +130,11 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/admin/v1/approvals/{id}/reject", ADM, "iam.approval.read",
 	  anfu_api_admin_approval_reject, 0 },
 
+	/* Privilege-attempt alerts (AUD-ALERT-01). */
+	{ "GET", "/admin/v1/alerts", ADM, "iam.alert.manage", anfu_api_admin_alerts, 0 },
+	{ "POST", "/admin/v1/alerts/{id}/acknowledge", ADM, "iam.alert.manage",
+	  anfu_api_admin_alert_ack, 0 },
+
 	{ "GET", "/admin/v1/reports/account-review", ADM, "iam.review.read", anfu_api_admin_review,
 	  0 },
 	{ "POST", "/admin/v1/reports/account-review", ADM, "iam.review.read",

@@ -171,6 +171,10 @@ struct anfu_config {
 	} accounts;
 
 	struct {
+		int64_t mail_window_s; /* one privilege-attempt mail per actor */
+	} alerts;
+
+	struct {
 		char *smtp_url; /* smtp://host:port or smtps:// */
 		char *from;
 		int64_t timeout_s;

@@ -355,6 +355,12 @@ const struct anfu_config_option anfu_config_options[] = {
 	OPT_INT("accounts", "temporary_max_days", accounts.temporary_max_days, 1, 90, 30, "days",
 		"IAM-ACCT-07", "Longest validity of a temporary or test account."),
 
+	/* [alerts] */
+	OPT_INT("alerts", "mail_window", alerts.mail_window_s, 60, 3600, 300, "s", "AUD-ALERT-01",
+		"An attempt beyond one's privileges mails the administrators at once; "
+		"further attempts of the same account within this window are counted on "
+		"its alert without another mail."),
+
 	/* [mail] */
 	OPT_TEXT("mail", "smtp_url", ANFU_OPT_STRING, mail.smtp_url, "smtp://127.0.0.1:25",
 		 "IAM-MFA-08, IAM-LOCK-04",

@@ -274,6 +274,11 @@ static const struct err_row table[] = {
 	  { 0 },
 	  "The request has already been decided",
 	  "该申请已处理" },
+	{ "confirmation_mismatch",
+	  409,
+	  { 0 },
+	  "The value you confirmed differs from the request",
+	  "您确认的信息与申请不一致" },
 	{ "session_limit", 409, { 0 }, "Too many active sessions", "活动会话数已达上限" },
 	{ "reserved_name", 400, { 0 }, "This name is reserved", "该名称为保留名称" },
 };

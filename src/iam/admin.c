@@ -3,25 +3,36 @@
  * types that gate staff accounts and role changes (IAM-ACCT-02, -03,
  * IAM-PWD-12, -15, IAM-RBAC-02, -06, IAM-SOD-01, -03, DATA-MASK-08).
  *
- * Owns the approval types "create_operator", "grant_role" and
- * "revoke_role" and the admin operations of iam.h (list, get, create a
- * merchant user, disable / enable / unlock / force a password change).
- * Trusts the principal handed in (authenticated by anfu_iam_authenticate)
- * but checks its permission again in every operation, together with the
- * object-level rules: nobody disables, enables or unlocks their own
- * account, only an administrator (role class admin) acts on staff
- * accounts, a merchant user manages only staff of its own merchant.
- * Trusts nothing in a request or an approval payload: payloads are read
- * from an allowlist of keys and validated again at execution, since the
- * world may have changed between filing and approval.
+ * Owns the approval types "create_operator", "grant_role", "revoke_role",
+ * "disable_staff", "enable_staff", "staff_validity" and "handover_staff"
+ * and the admin operations of iam.h (list, get, create a merchant user,
+ * disable / enable / unlock / force a password change, reset a password,
+ * validity, handover). Trusts the principal handed in (authenticated by
+ * anfu_iam_authenticate) but checks its permission again in every
+ * operation, together with the object-level rules: nobody disables,
+ * enables or unlocks their own account, only an administrator (role class
+ * admin) acts on staff accounts, a merchant user manages only staff of its
+ * own merchant. Trusts nothing in a request or an approval payload:
+ * payloads are read from an allowlist of keys and validated again at
+ * execution, since the world may have changed between filing and
+ * approval.
+ *
+ * Staff accounts are created, disabled, enabled, given a new validity
+ * period or handed over only through four eyes (IAM-ACCT-03): for a staff
+ * target the operation files the request, as the administrator, and the
+ * change happens when a checker approves it, recorded as the checker's.
+ * Unlock, a forced password change and a reset (to the account's own
+ * channel) stay direct. Where a request delivers a credential (a new
+ * operator's initial password, a handover's temporary password), the
+ * checker must type the email and/or phone again (contacts_confirm), so a
+ * credential never goes to a channel that only the maker named.
  *
  * Every operation that changes an account, and filing or deciding a
  * request, needs a second factor proved within mfa.stepup_window
- * (IAM-MFA-02). A checker may not decide a grant or revocation of their
- * own roles (the type's subject). A checker sees where a new operator's
- * initial password will go (masked) in the request's summary. Disabling,
- * unlocking and forcing a password change tell the user on the bound
- * channels, queued in the same transaction.
+ * (IAM-MFA-02). A checker may not decide a request about their own
+ * account (the type's subject). Disabling, unlocking and forcing a
+ * password change tell the user on the bound channels, queued in the same
+ * transaction.
  *
  * A temporary password (an administrator's reset, IAM-PWD-12, -15) is made
  * and delivered like an initial one, to the account's own bound email or
@@ -33,7 +44,8 @@
  * or merchant account cannot be created without one of them, so no
  * password ever passes through an approver or an API response. Every
  * change is audited in its transaction with the reason given; refusals
- * for lack of permission are audited as "denied".
+ * for lack of permission are audited as "denied" (and alerted,
+ * iam/alert.c).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -695,32 +707,6 @@ static int revoke_execute(struct anfu_iam *iam, struct anfu_db *db, const struct
 	return role_execute(iam, db, ctx, approval_id, payload, false, result, err);
 }
 
-/* The account a grant or revocation changes (its owner may not decide it). */
-static const char *role_subject(const json_t *payload)
-{
-	return json_string_value(json_object_get(payload, "user_id"));
-}
-
-static const struct anfu_approval_type admin_types[] = {
-	{ "create_operator", "iam.approval.create_operator", op_validate, op_execute, NULL },
-	{ "grant_role", "iam.approval.grant_role", grant_validate, grant_execute, role_subject },
-	{ "revoke_role", "iam.approval.grant_role", revoke_validate, revoke_execute, role_subject },
-};
-
-int iam_admin_register_types(void)
-{
-	for (size_t i = 0; i < sizeof(admin_types) / sizeof(admin_types[0]); i++) {
-		int r = anfu_approval_register(&admin_types[i]);
-
-		if (r == ANFU_EEXIST &&
-		    anfu_approval_type_find(admin_types[i].name) == &admin_types[i])
-			r = 0;
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 /* ---- listing and reading users ---------------------------------------------------- */
 
 static bool one_of(const char *s, const char *const *set, size_t n)
@@ -1201,14 +1187,66 @@ static int act_notice(struct anfu_iam *iam, struct anfu_db *db, const struct adm
 	return r;
 }
 
+/* Who acts on an account: an administrator directly (p), or the checker
+ * (id) of the approval approval_id that carries the change out. */
+struct act_by {
+	const struct anfu_principal *p;
+	const char *id;
+	const char *approval_id;
+};
+
+static const char *by_id(const struct act_by *by)
+{
+	return by->p ? by->p->user_id : by->id;
+}
+
+/* Audits a change of user_id by by (details d, borrowed; the approval is
+ * added when there is one), in the caller's transaction. */
+static int by_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		    const struct act_by *by, const char *action, const char *user_id, json_t *d)
+{
+	if (by->approval_id)
+		anfu_json_set(d, "approval_id", json_string(by->approval_id));
+	return iam_audit(iam, db, ctx, by->p, by->p ? NULL : by->id, action, "user", user_id,
+			 "success", d);
+}
+
+/* Applies a to u (loaded, allowed) in the caller's transaction: the
+ * change, the end of its sessions, the audit record, the notice. */
+static int act_write(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		     const struct act_by *by, const struct admin_action *a,
+		     const struct iam_user *u, const char *reason, struct anfu_iam_err *err)
+{
+	struct anfu_param q[2] = { iam_ps(u->id), ANFU_PI(anfu_clock_now_ms()) };
+	int64_t changes = 0;
+	json_t *d = NULL;
+	int r = anfu_db_exec(db, a->sql, q, a->nparams, NULL, NULL, &changes);
+
+	if (r == 0 && changes == 0) {
+		err_set(err, "conflict", NULL);
+		r = ANFU_ECONFLICT;
+	}
+	if (r == 0 && a->end_sessions)
+		r = iam_session_end(iam, db, u->id, NULL, NULL, a->end_sessions);
+	if (r < 0)
+		return r;
+	d = json_pack("{s:s,s:s,s:s}", "action", a->name, "reason", reason, "kind",
+		      kind_name(u->kind));
+	if (!d)
+		abort();
+	r = by_audit(iam, db, ctx, by, a->audit, u->id, d);
+	if (r == 0)
+		r = act_notice(iam, db, a, u->id);
+	json_decref(d);
+	return r;
+}
+
 static int act_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const struct admin_action *a,
 		     const char *user_id, const char *reason, struct anfu_iam_err *err)
 {
-	struct anfu_param q[2] = { ANFU_PS(user_id), ANFU_PI(anfu_clock_now_ms()) };
+	const struct act_by by = { p, NULL, NULL };
 	struct iam_user u;
-	int64_t changes = 0;
-	json_t *d = NULL;
 	int r;
 
 	memset(&u, 0, sizeof(u));
@@ -1218,28 +1256,13 @@ static int act_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (r == 0)
 		r = act_allowed(db, a, p, &u, err);
 	if (r == 0 && strcmp(a->name, "unlock") == 0 &&
-	    strcmp(iam_user_state(&u, anfu_clock_now_ms()), "locked") != 0)
-		r = ANFU_ECONFLICT;
-	if (r == 0)
-		r = anfu_db_exec(db, a->sql, q, a->nparams, NULL, NULL, &changes);
-	if (r == 0 && changes == 0)
-		r = ANFU_ECONFLICT;
-	if (r == ANFU_ECONFLICT)
+	    strcmp(iam_user_state(&u, anfu_clock_now_ms()), "locked") != 0) {
 		err_set(err, "conflict", NULL);
-	if (r == 0 && a->end_sessions)
-		r = iam_session_end(iam, db, user_id, NULL, NULL, a->end_sessions);
-	if (r < 0)
-		goto out;
-	d = json_pack("{s:s,s:s,s:s}", "action", a->name, "reason", reason, "kind",
-		      kind_name(u.kind));
-	if (!d)
-		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, a->audit, "user", user_id, "success", d);
+		r = ANFU_ECONFLICT;
+	}
 	if (r == 0)
-		r = act_notice(iam, db, a, user_id);
-out:
+		r = act_write(iam, db, ctx, &by, a, &u, reason, err);
 	iam_user_clear(&u);
-	json_decref(d);
 	return r;
 }
 
@@ -1270,16 +1293,56 @@ static int admin_gate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	return 0;
 }
 
+/* Files the four-eyes request that changes a staff account instead of
+ * changing it (IAM-ACCT-03): payload (consumed) names the account. */
+static int file_staff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, const char *type, json_t *payload,
+		      json_t **ret_approval, struct anfu_iam_err *err)
+{
+	int r;
+
+	if (!payload)
+		abort();
+	r = anfu_iam_approval_file(iam, ctx, p, type, payload, ret_approval, err);
+	json_decref(payload);
+	return r;
+}
+
+/* Disabling or enabling a staff account: the maker passes the same
+ * object-level rules as a direct action, then files the request. */
+static int act_file_staff(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const struct admin_action *a,
+			  const struct iam_user *u, const char *reason, json_t **ret_approval,
+			  struct anfu_iam_err *err)
+{
+	int r = act_allowed(db, a, p, u, err);
+
+	if (r == ANFU_EPERM)
+		iam_audit_denied(iam, ctx, p, a->audit, "user", u->id, "forbidden");
+	if (r < 0)
+		return r;
+	return file_staff(
+		iam, ctx, p, strcmp(a->name, "disable") == 0 ? "disable_staff" : "enable_staff",
+		json_pack("{s:s,s:s}", "user_id", u->id, "reason", reason), ret_approval, err);
+}
+
+static bool staff_gated(const struct admin_action *a)
+{
+	return strcmp(a->name, "disable") == 0 || strcmp(a->name, "enable") == 0;
+}
+
 int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const char *user_id, const char *action,
-		       const char *reason, struct anfu_iam_err *err)
+		       const char *reason, json_t **ret_approval, struct anfu_iam_err *err)
 {
 	const struct admin_action *a = action_find(action);
 	struct anfu_db *db = NULL;
+	struct iam_user u;
 	int r;
 
-	if (!iam || !p || !user_id)
+	if (!iam || !p || !user_id || !ret_approval)
 		return ANFU_EINVAL;
+	*ret_approval = NULL;
 	if (!a) {
 		err_set(err, ANFU_JERR_INVALID_FIELD, "action");
 		return ANFU_EINVAL;
@@ -1290,6 +1353,16 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		return r;
 	r = iam_db(iam, &db);
 	if (r < 0)
+		return r;
+	memset(&u, 0, sizeof(u));
+	r = iam_user_load(db, user_id, &u);
+	if (r == 0 && u.kind == ANFU_USER_STAFF && staff_gated(a)) {
+		r = act_file_staff(iam, db, ctx, p, a, &u, reason, ret_approval, err);
+		iam_user_clear(&u);
+		return r;
+	}
+	iam_user_clear(&u);
+	if (r < 0 && r != ANFU_ENOTFOUND)
 		return r;
 	r = anfu_db_begin(db);
 	if (r < 0)
@@ -1329,25 +1402,14 @@ static void temp_pw_clear(struct temp_pw *t)
 	anfu_wipe(t->pw, sizeof(t->pw));
 }
 
-/* Loads the target, checks the object-level rules and makes the password. */
-static int temp_pw_prepare(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
-			   const char *user_id, struct temp_pw *t, struct anfu_iam_err *err)
+/* For t->u (loaded): where the password goes, the password and its hash. */
+static int temp_pw_make(struct anfu_iam *iam, struct anfu_db *db, struct temp_pw *t,
+			struct anfu_iam_err *err)
 {
 	enum anfu_role_class cls = ANFU_CLASS_CUSTOMER;
 	struct anfu_pw_personal pd;
-	int r = iam_user_load(db, user_id, &t->u);
+	int r = iam_user_class(db, &t->u, &cls);
 
-	if (r == ANFU_ENOTFOUND)
-		err_set(err, "not_found", NULL);
-	if (r < 0)
-		return r;
-	/* Not one's own (that is /me/password); staff only by an administrator. */
-	if (strcmp(p->user_id, t->u.id) == 0 ||
-	    (t->u.kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
-		err_set(err, "forbidden", NULL);
-		return ANFU_EPERM;
-	}
-	r = iam_user_class(db, &t->u, &cls);
 	if (r == 0)
 		r = iam_personal_load(iam, db, &t->u, &t->pe);
 	if (r < 0)
@@ -1376,15 +1438,34 @@ static int temp_pw_prepare(struct anfu_iam *iam, struct anfu_db *db, const struc
 	return r;
 }
 
+/* Loads the target, checks the object-level rules and makes the password. */
+static int temp_pw_prepare(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+			   const char *user_id, struct temp_pw *t, struct anfu_iam_err *err)
+{
+	int r = iam_user_load(db, user_id, &t->u);
+
+	if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", NULL);
+	if (r < 0)
+		return r;
+	/* Not one's own (that is /me/password); staff only by an administrator. */
+	if (strcmp(p->user_id, t->u.id) == 0 ||
+	    (t->u.kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
+		err_set(err, "forbidden", NULL);
+		return ANFU_EPERM;
+	}
+	return temp_pw_make(iam, db, t, err);
+}
+
 /* In the write transaction: the new password with a forced change, every
  * session ended, the password queued to the user, the audit record. */
 static int temp_pw_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, const struct temp_pw *t,
-			 const char *reason, struct anfu_iam_err *err)
+			 const struct act_by *by, const struct temp_pw *t, const char *reason,
+			 struct anfu_iam_err *err)
 {
 	const char *args[2] = { t->pe.login, t->pw };
 	json_t *d;
-	int r = iam_password_store(db, t->u.id, "login", t->hash, "admin_reset", p->user_id, true,
+	int r = iam_password_store(db, t->u.id, "login", t->hash, "admin_reset", by_id(by), true,
 				   anfu_clock_now_ms());
 
 	if (r == ANFU_ENOTFOUND)
@@ -1400,8 +1481,7 @@ static int temp_pw_apply(struct anfu_iam *iam, struct anfu_db *db, const struct 
 		      kind_name(t->u.kind), "delivered_to", t->channel, "must_change", 1);
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, "user.password_reset_by_admin", "user", t->u.id,
-		      "success", d);
+	r = by_audit(iam, db, ctx, by, "user.password_reset_by_admin", t->u.id, d);
 	json_decref(d);
 	return r;
 }
@@ -1412,6 +1492,7 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
 				  struct anfu_iam_err *err)
 {
 	static const char audit_action[] = "user.password_reset_by_admin";
+	const struct act_by by = { p, NULL, NULL };
 	struct anfu_db *db = NULL;
 	struct temp_pw t;
 	int r;
@@ -1434,7 +1515,7 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
 	r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	r = temp_pw_apply(iam, db, ctx, p, &t, reason, err);
+	r = temp_pw_apply(iam, db, ctx, &by, &t, reason, err);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	if (r < 0) {
@@ -1461,9 +1542,8 @@ static bool retains_temporary(const struct iam_user *u, int64_t expires_ms)
 /* In the write transaction: the new end, the reset when retained, the
  * audit record. */
 static int validity_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const struct temp_pw *t,
-			  int64_t expires_ms, bool reset, const char *reason,
-			  struct anfu_iam_err *err)
+			  const struct act_by *by, const struct temp_pw *t, int64_t expires_ms,
+			  bool reset, const char *reason, struct anfu_iam_err *err)
 {
 	struct anfu_param q[3] = { iam_ps(t->u.id), expires_ms ? ANFU_PI(expires_ms) : ANFU_PNULL,
 				   t->u.expires_ms ? ANFU_PI(t->u.expires_ms) : ANFU_PNULL };
@@ -1479,7 +1559,7 @@ static int validity_apply(struct anfu_iam *iam, struct anfu_db *db, const struct
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0 && reset)
-		r = temp_pw_apply(iam, db, ctx, p, t, reason, err);
+		r = temp_pw_apply(iam, db, ctx, by, t, reason, err);
 	if (r < 0)
 		return r;
 	d = json_pack("{s:s,s:s,s:o,s:o,s:b,s:b}", "reason", reason, "kind", kind_name(t->u.kind),
@@ -1489,8 +1569,7 @@ static int validity_apply(struct anfu_iam *iam, struct anfu_db *db, const struct
 		      "temporary", t->u.temporary, "temporary_issued", reset);
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, "user.validity_changed", "user", t->u.id, "success",
-		      d);
+	r = by_audit(iam, db, ctx, by, "user.validity_changed", t->u.id, d);
 	json_decref(d);
 	return r;
 }
@@ -1498,18 +1577,20 @@ static int validity_apply(struct anfu_iam *iam, struct anfu_db *db, const struct
 int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				const struct anfu_principal *p, const char *user_id,
 				int64_t expires_ms, const char *reason, const char **ret_channel,
-				struct anfu_iam_err *err)
+				json_t **ret_approval, struct anfu_iam_err *err)
 {
 	static const char audit_action[] = "user.validity_changed";
+	const struct act_by by = { p, NULL, NULL };
 	struct anfu_db *db = NULL;
 	struct acct_fields f;
 	struct temp_pw t;
 	bool reset = false;
 	int r;
 
-	if (!iam || !p || !user_id || !ret_channel)
+	if (!iam || !p || !user_id || !ret_channel || !ret_approval)
 		return ANFU_EINVAL;
 	*ret_channel = NULL;
+	*ret_approval = NULL;
 	r = admin_gate(iam, ctx, p, "iam.user.create", false, audit_action, user_id, reason, err);
 	if (r < 0)
 		return r;
@@ -1534,6 +1615,13 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 	r = check_validity(iam, expires_ms, t.u.temporary, &f, err);
 	if (r < 0)
 		goto out;
+	if (t.u.kind == ANFU_USER_STAFF) {
+		r = file_staff(iam, ctx, p, "staff_validity",
+			       json_pack("{s:s,s:I,s:s}", "user_id", user_id, "expires_ms",
+					 (json_int_t)expires_ms, "reason", reason),
+			       ret_approval, err);
+		goto out;
+	}
 	reset = retains_temporary(&t.u, expires_ms);
 	if (reset) {
 		/* temp_pw_prepare loads the account again, with its data. */
@@ -1545,7 +1633,7 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 	r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	r = validity_apply(iam, db, ctx, p, &t, expires_ms, reset, reason, err);
+	r = validity_apply(iam, db, ctx, &by, &t, expires_ms, reset, reason, err);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	if (r < 0) {
@@ -1594,28 +1682,29 @@ static int handover_indexes(struct anfu_iam *iam, struct handover *h)
 	return r;
 }
 
-/* Outside the transaction: the account, the rules, the new password made
- * for the new person (its policy checks the new person's data). */
-static int handover_prepare(struct anfu_iam *iam, struct anfu_db *db,
-			    const struct anfu_principal *p, const char *user_id, struct handover *h,
+/* The object-level rules of a handover by p of u: accounts of people
+ * employed for the job (not customers' own), not one's own, staff only by
+ * an administrator. */
+static int handover_allowed(const struct anfu_principal *p, const struct iam_user *u,
 			    struct anfu_iam_err *err)
+{
+	if (u->kind == ANFU_USER_CUSTOMER || strcmp(p->user_id, u->id) == 0 ||
+	    (u->kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
+		err_set(err, "forbidden", NULL);
+		return ANFU_EPERM;
+	}
+	return 0;
+}
+
+/* For h->t.u (loaded): the new person's password, made for them (its
+ * policy checks the new person's data), and where it goes. */
+static int handover_make(struct anfu_iam *iam, struct anfu_db *db, struct handover *h)
 {
 	enum anfu_role_class cls = ANFU_CLASS_MERCHANT;
 	struct anfu_pw_personal pd;
 	struct temp_pw *t = &h->t;
-	int r = iam_user_load(db, user_id, &t->u);
+	int r = iam_user_class(db, &t->u, &cls);
 
-	if (r == ANFU_ENOTFOUND)
-		err_set(err, "not_found", NULL);
-	if (r < 0)
-		return r;
-	/* Accounts of people employed for the job: not customers' own. */
-	if (t->u.kind == ANFU_USER_CUSTOMER || strcmp(p->user_id, t->u.id) == 0 ||
-	    (t->u.kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
-		err_set(err, "forbidden", NULL);
-		return ANFU_EPERM;
-	}
-	r = iam_user_class(db, &t->u, &cls);
 	if (r == 0)
 		r = iam_personal_load(iam, db, &t->u, &t->pe);
 	if (r == 0)
@@ -1691,8 +1780,8 @@ static int handover_tell_old(struct anfu_iam *iam, struct anfu_db *db, const str
  * the new person gets a temporary password that must be changed before
  * the account is used (temp_pw_apply ends every session). */
 static int handover_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const struct handover *h,
-			  const char *reason, struct anfu_iam_err *err)
+			  const struct act_by *by, const struct handover *h, const char *reason,
+			  struct anfu_iam_err *err)
 {
 	const struct temp_pw *t = &h->t;
 	char *name_enc = NULL, *email_enc = NULL, *phone_enc = NULL;
@@ -1736,7 +1825,7 @@ static int handover_apply(struct anfu_iam *iam, struct anfu_db *db, const struct
 				 q, 2, NULL, NULL, NULL);
 	}
 	if (r == 0)
-		r = temp_pw_apply(iam, db, ctx, p, t, reason, err);
+		r = temp_pw_apply(iam, db, ctx, by, t, reason, err);
 	free(name_enc);
 	free(email_enc);
 	free(phone_enc);
@@ -1746,23 +1835,41 @@ static int handover_apply(struct anfu_iam *iam, struct anfu_db *db, const struct
 		      "delivered_to", t->channel, "authenticator_cleared", t->u.totp_confirmed);
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, "user.handed_over", "user", t->u.id, "success", d);
+	r = by_audit(iam, db, ctx, by, "user.handed_over", t->u.id, d);
 	json_decref(d);
 	return r;
 }
 
+/* The payload of the handover_staff request for in (strings copied). */
+static json_t *handover_payload(const struct anfu_admin_handover *in)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s}", "user_id", in->user_id, "responsible_name",
+			      in->responsible_name, "reason", in->reason);
+
+	if (!o)
+		abort();
+	if (in->email)
+		anfu_json_set(o, "email", json_string(in->email));
+	if (in->phone)
+		anfu_json_set(o, "phone", json_string(in->phone));
+	return o;
+}
+
 int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const struct anfu_admin_handover *in,
-			    const char **ret_channel, struct anfu_iam_err *err)
+			    const char **ret_channel, json_t **ret_approval,
+			    struct anfu_iam_err *err)
 {
 	static const char audit_action[] = "user.handed_over";
+	const struct act_by by = { p, NULL, NULL };
 	struct anfu_db *db = NULL;
 	struct handover h;
 	int r;
 
-	if (!iam || !p || !in || !in->user_id || !ret_channel)
+	if (!iam || !p || !in || !in->user_id || !ret_channel || !ret_approval)
 		return ANFU_EINVAL;
 	*ret_channel = NULL;
+	*ret_approval = NULL;
 	if (!in->responsible_name || !in->responsible_name[0] ||
 	    strlen(in->responsible_name) > RESPONSIBLE_MAX) {
 		err_set(err,
@@ -1781,15 +1888,29 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 		r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	r = handover_prepare(iam, db, p, in->user_id, &h, err);
+	r = iam_user_load(db, in->user_id, &h.t.u);
+	if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", NULL);
+	if (r == 0)
+		r = handover_allowed(p, &h.t.u, err);
 	if (r == ANFU_EPERM)
 		iam_audit_denied(iam, ctx, p, audit_action, "user", in->user_id, "forbidden");
+	if (r < 0)
+		goto out;
+	/* A staff account changes hands only through four eyes, and the
+	 * checker confirms where its password goes (IAM-ACCT-03). */
+	if (h.t.u.kind == ANFU_USER_STAFF) {
+		r = file_staff(iam, ctx, p, "handover_staff", handover_payload(in), ret_approval,
+			       err);
+		goto out;
+	}
+	r = handover_make(iam, db, &h);
 	if (r < 0)
 		goto out;
 	r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	r = handover_apply(iam, db, ctx, p, &h, in->reason, err);
+	r = handover_apply(iam, db, ctx, &by, &h, in->reason, err);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	if (r < 0) {
@@ -1801,4 +1922,418 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 out:
 	temp_pw_clear(&h.t);
 	return r;
+}
+
+/* ---- changes of staff accounts through four eyes (IAM-ACCT-03) ------------------------- */
+
+/* A confirmed contact: present in the payload and in the checker's
+ * confirmation, or in neither, and the same once normalised. */
+static int norm_contact(const char *key, const char *v, char out[256])
+{
+	const char *kind = NULL;
+
+	if (strcmp(key, "email") == 0)
+		return anfu_valid_email(v, strlen(v)) &&
+				       iam_login_normalize(v, out, 256, &kind) == 0
+			       ? 0
+			       : ANFU_EINVAL;
+	return anfu_valid_mobile_cn(v, strlen(v)) &&
+			       anfu_mobile_normalize(v, strlen(v), out, 256) == 0
+		       ? 0
+		       : ANFU_EINVAL;
+}
+
+static int confirm_one(const json_t *payload, const json_t *confirm, const char *key,
+		       const char *field, struct anfu_iam_err *err)
+{
+	const char *want = json_string_value(json_object_get(payload, key));
+	const json_t *v = json_is_object(confirm) ? json_object_get(confirm, key) : NULL;
+	const char *got = json_string_value(v);
+	char a[256], b[256];
+
+	if (v && !json_is_null(v) && (!got || norm_contact(key, got, b) < 0)) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, field);
+		return ANFU_EINVAL;
+	}
+	if (!want && !got)
+		return 0;
+	if (want && !got) {
+		err_set(err, ANFU_JERR_MISSING_FIELD, field);
+		return ANFU_EINVAL;
+	}
+	if (!want || norm_contact(key, want, a) < 0 || strcmp(a, b) != 0) {
+		err_set(err, "confirmation_mismatch", field);
+		return ANFU_ECONFLICT;
+	}
+	return 0;
+}
+
+/* The checker types the new person's email and/or phone again: a
+ * credential never goes to a channel that only the maker named. */
+static int contacts_confirm(const json_t *payload, const json_t *confirm, struct anfu_iam_err *err)
+{
+	int r = confirm_one(payload, confirm, "email", "confirm_email", err);
+
+	if (r == 0)
+		r = confirm_one(payload, confirm, "phone", "confirm_phone", err);
+	return r;
+}
+
+/* A request about one staff account: its id, the reason, the account. */
+struct staff_req {
+	const char *user_id;
+	const char *reason;
+	struct iam_user u;
+};
+
+/* Reads user_id and reason (both required) of a payload whose keys are
+ * among keys, and loads the account, which must be staff. */
+static int staff_parse(struct anfu_db *db, const json_t *payload, const char *const *keys,
+		       size_t nkeys, struct staff_req *q, struct anfu_iam_err *err)
+{
+	int r = keys_allowed(payload, keys, nkeys, err);
+
+	if (r == 0)
+		r = opt_string(payload, "user_id", ANFU_ID_MAX - 1, &q->user_id, err);
+	if (r == 0)
+		r = opt_string(payload, "reason", ADMIN_REASON_MAX, &q->reason, err);
+	if (r < 0)
+		return r;
+	if (!q->user_id || !q->reason) {
+		err_set(err, ANFU_JERR_MISSING_FIELD, q->user_id ? "reason" : "user_id");
+		return ANFU_EINVAL;
+	}
+	if (!anfu_id_valid("usr", q->user_id, strlen(q->user_id))) {
+		err_set(err, ANFU_JERR_INVALID_FIELD, "user_id");
+		return ANFU_EINVAL;
+	}
+	r = iam_user_load(db, q->user_id, &q->u);
+	if (r == ANFU_ENOTFOUND)
+		err_set(err, "not_found", "user_id");
+	if (r == 0 && q->u.kind != ANFU_USER_STAFF) {
+		/* Other accounts change at once, without a request. */
+		err_set(err, ANFU_JERR_INVALID_FIELD, "user_id");
+		r = ANFU_EINVAL;
+	}
+	return r;
+}
+
+/* ---- disable_staff / enable_staff ---- */
+
+/* The action a disable_staff (or enable_staff) request carries out, and
+ * whether the account is in the state it applies to. */
+static const struct admin_action *state_action(bool disable, const struct iam_user *u,
+					       struct anfu_iam_err *err)
+{
+	bool disabled = strcmp(u->status, "disabled") == 0;
+
+	if (disable == disabled) {
+		err_set(err, "conflict", NULL);
+		return NULL;
+	}
+	return action_find(disable ? "disable" : "enable");
+}
+
+static int state_check(struct anfu_db *db, const json_t *payload, bool disable, struct staff_req *q,
+		       const struct admin_action **ret, struct anfu_iam_err *err)
+{
+	static const char *const keys[] = { "user_id", "reason" };
+	const struct admin_action *a;
+	int r = staff_parse(db, payload, keys, 2, q, err);
+
+	if (r < 0)
+		return r;
+	a = state_action(disable, &q->u, err);
+	if (!a)
+		return ANFU_ECONFLICT;
+	*ret = a;
+	return 0;
+}
+
+static int state_validate(struct anfu_db *db, const json_t *payload, bool disable, char *summary,
+			  size_t cap, struct anfu_iam_err *err)
+{
+	const struct admin_action *a = NULL;
+	struct staff_req q;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	r = state_check(db, payload, disable, &q, &a, err);
+	if (r == 0)
+		(void)snprintf(summary, cap, "%s staff account %s", disable ? "disable" : "enable",
+			       q.user_id);
+	iam_user_clear(&q.u);
+	return r;
+}
+
+static int disable_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			    char *summary, size_t cap, struct anfu_iam_err *err)
+{
+	(void)iam;
+	return state_validate(db, payload, true, summary, cap, err);
+}
+
+static int enable_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			   char *summary, size_t cap, struct anfu_iam_err *err)
+{
+	(void)iam;
+	return state_validate(db, payload, false, summary, cap, err);
+}
+
+/* Disables or enables the account as the checker, as a direct action does
+ * (sessions ended, the user told, audited with the approval). */
+static int state_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			 const char *approval_id, const json_t *payload, bool disable,
+			 json_t **result, struct anfu_iam_err *err)
+{
+	const struct admin_action *a = NULL;
+	char checker[ANFU_ID_MAX];
+	struct act_by by = { NULL, checker, approval_id };
+	struct staff_req q;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	r = state_check(db, payload, disable, &q, &a, err);
+	if (r == 0)
+		r = iam_approval_checker(db, approval_id, checker);
+	if (r == 0)
+		r = act_write(iam, db, ctx, &by, a, &q.u, q.reason, err);
+	if (r == 0) {
+		*result = json_pack("{s:s,s:s}", "user_id", q.user_id, "status",
+				    disable ? "disabled" : "active");
+		if (!*result)
+			abort();
+	}
+	iam_user_clear(&q.u);
+	return r;
+}
+
+static int disable_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			   const char *approval_id, const json_t *payload, json_t **result,
+			   struct anfu_iam_err *err)
+{
+	return state_execute(iam, db, ctx, approval_id, payload, true, result, err);
+}
+
+static int enable_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			  const char *approval_id, const json_t *payload, json_t **result,
+			  struct anfu_iam_err *err)
+{
+	return state_execute(iam, db, ctx, approval_id, payload, false, result, err);
+}
+
+/* ---- staff_validity ---- */
+
+struct validity_req {
+	struct staff_req q;
+	int64_t expires_ms;
+	bool reset; /* a temporary account retained: its password is reset */
+};
+
+static int validity_check(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			  struct validity_req *v, struct anfu_iam_err *err)
+{
+	static const char *const keys[] = { "user_id", "expires_ms", "reason" };
+	const json_t *exp = json_object_get(payload, "expires_ms");
+	struct acct_fields f;
+	int r = staff_parse(db, payload, keys, 3, &v->q, err);
+
+	if (r < 0)
+		return r;
+	if (!exp || !json_is_integer(exp)) {
+		err_set(err, exp ? ANFU_JERR_INVALID_FIELD : ANFU_JERR_MISSING_FIELD, "expires_ms");
+		return ANFU_EINVAL;
+	}
+	v->expires_ms = json_integer_value(exp);
+	memset(&f, 0, sizeof(f));
+	r = check_validity(iam, v->expires_ms, v->q.u.temporary, &f, err);
+	if (r < 0)
+		return r;
+	v->reset = retains_temporary(&v->q.u, v->expires_ms);
+	if (v->reset && !v->q.u.email_enc && !v->q.u.phone_enc) {
+		err_set(err, "no_delivery_channel", NULL);
+		return ANFU_ECONFLICT;
+	}
+	return 0;
+}
+
+static int validity_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			     char *summary, size_t cap, struct anfu_iam_err *err)
+{
+	struct validity_req v;
+	char until[32] = "none";
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	r = validity_check(iam, db, payload, &v, err);
+	if (r == 0) {
+		if (v.expires_ms)
+			iam_time_text(v.expires_ms, until);
+		(void)snprintf(summary, cap, "change the validity of staff account %s to %s%s",
+			       v.q.user_id, until,
+			       v.reset ? " (temporary password to its own channel)" : "");
+	}
+	iam_user_clear(&v.q.u);
+	return r;
+}
+
+static int validity_execute(struct anfu_iam *iam, struct anfu_db *db,
+			    const struct anfu_iam_ctx *ctx, const char *approval_id,
+			    const json_t *payload, json_t **result, struct anfu_iam_err *err)
+{
+	char checker[ANFU_ID_MAX];
+	struct act_by by = { NULL, checker, approval_id };
+	struct validity_req v;
+	struct temp_pw t;
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	memset(&t, 0, sizeof(t));
+	r = validity_check(iam, db, payload, &v, err);
+	if (r == 0)
+		r = iam_approval_checker(db, approval_id, checker);
+	if (r == 0)
+		r = iam_user_load(db, v.q.user_id, &t.u);
+	if (r == 0 && v.reset)
+		r = temp_pw_make(iam, db, &t, err);
+	if (r == 0)
+		r = validity_apply(iam, db, ctx, &by, &t, v.expires_ms, v.reset, v.q.reason, err);
+	if (r == 0) {
+		*result = json_pack("{s:s,s:o,s:b,s:o}", "user_id", v.q.user_id, "expires_at_ms",
+				    v.expires_ms ? json_integer(v.expires_ms) : json_null(),
+				    "password_reset", v.reset, "delivered_to",
+				    t.channel ? json_string(t.channel) : json_null());
+		if (!*result)
+			abort();
+	}
+	temp_pw_clear(&t);
+	iam_user_clear(&v.q.u);
+	return r;
+}
+
+/* ---- handover_staff ---- */
+
+/* Reads a handover_staff payload into h (h->t.u: the account) and checks
+ * that the new contacts belong to no other account. */
+static int handover_check(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			  struct staff_req *q, struct handover *h, struct anfu_iam_err *err)
+{
+	static const char *const keys[] = { "user_id", "responsible_name", "email", "phone",
+					    "reason" };
+	const char *email = NULL, *phone = NULL;
+	int r = staff_parse(db, payload, keys, 5, q, err);
+
+	if (r == 0)
+		r = opt_string(payload, "responsible_name", RESPONSIBLE_MAX, &h->name, err);
+	if (r == 0 && !h->name) {
+		err_set(err, ANFU_JERR_MISSING_FIELD, "responsible_name");
+		r = ANFU_EINVAL;
+	}
+	if (r == 0)
+		r = opt_string(payload, "email", 254, &email, err);
+	if (r == 0)
+		r = opt_string(payload, "phone", 32, &phone, err);
+	if (r == 0)
+		r = check_channel(email, phone, &h->f, err);
+	if (r == 0)
+		r = iam_user_load(db, q->user_id, &h->t.u);
+	if (r == 0)
+		r = handover_indexes(iam, h);
+	if (r == 0)
+		r = handover_free(db, h, err);
+	return r;
+}
+
+static int handover_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
+			     char *summary, size_t cap, struct anfu_iam_err *err)
+{
+	char to[ANFU_MASK_MAX + 8];
+	struct staff_req q;
+	struct handover h;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	memset(&h, 0, sizeof(h));
+	r = handover_check(iam, db, payload, &q, &h, err);
+	if (r == 0) {
+		masked_delivery(&h.f, to, sizeof(to));
+		(void)snprintf(summary, cap,
+			       "hand staff account %s over to a new person (temporary password "
+			       "to %s)",
+			       q.user_id, to);
+	}
+	temp_pw_clear(&h.t);
+	iam_user_clear(&q.u);
+	return r;
+}
+
+static int handover_execute(struct anfu_iam *iam, struct anfu_db *db,
+			    const struct anfu_iam_ctx *ctx, const char *approval_id,
+			    const json_t *payload, json_t **result, struct anfu_iam_err *err)
+{
+	char checker[ANFU_ID_MAX];
+	struct act_by by = { NULL, checker, approval_id };
+	struct staff_req q;
+	struct handover h;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	memset(&h, 0, sizeof(h));
+	r = handover_check(iam, db, payload, &q, &h, err);
+	if (r == 0)
+		r = iam_approval_checker(db, approval_id, checker);
+	if (r == 0)
+		r = handover_make(iam, db, &h);
+	if (r == 0)
+		r = handover_apply(iam, db, ctx, &by, &h, q.reason, err);
+	if (r == 0) {
+		*result = json_pack("{s:s,s:s,s:b}", "user_id", q.user_id, "delivered_to",
+				    h.t.channel, "must_change", 1);
+		if (!*result)
+			abort();
+	}
+	temp_pw_clear(&h.t);
+	iam_user_clear(&q.u);
+	return r;
+}
+
+/* ---- registration ---- */
+
+/* The account a request changes (its owner may neither decide it nor, for
+ * the staff types, file it). */
+static const char *user_subject(const json_t *payload)
+{
+	return json_string_value(json_object_get(payload, "user_id"));
+}
+
+#define STAFF_PREFIX "iam.approval.staff_account"
+
+static const struct anfu_approval_type admin_types[] = {
+	{ "create_operator", "iam.approval.create_operator", op_validate, op_execute, NULL,
+	  contacts_confirm, false },
+	{ "grant_role", "iam.approval.grant_role", grant_validate, grant_execute, user_subject,
+	  NULL, false },
+	{ "revoke_role", "iam.approval.grant_role", revoke_validate, revoke_execute, user_subject,
+	  NULL, false },
+	{ "disable_staff", STAFF_PREFIX, disable_validate, disable_execute, user_subject, NULL,
+	  true },
+	{ "enable_staff", STAFF_PREFIX, enable_validate, enable_execute, user_subject, NULL, true },
+	{ "staff_validity", STAFF_PREFIX, validity_validate, validity_execute, user_subject, NULL,
+	  true },
+	{ "handover_staff", STAFF_PREFIX, handover_validate, handover_execute, user_subject,
+	  contacts_confirm, true },
+};
+
+int iam_admin_register_types(void)
+{
+	for (size_t i = 0; i < sizeof(admin_types) / sizeof(admin_types[0]); i++) {
+		int r = anfu_approval_register(&admin_types[i]);
+
+		if (r == ANFU_EEXIST &&
+		    anfu_approval_type_find(admin_types[i].name) == &admin_types[i])
+			r = 0;
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

@@ -83,10 +83,28 @@ bool iam_name_reserved(const char *name);
 int iam_approval_checker(struct anfu_db *db, const char *approval_id, char out[ANFU_ID_MAX]);
 
 /* Records a refused attempt (outcome "denied", details {"reason": code})
- * in a transaction of its own, after the caller rolled its own back. A
- * failure is logged, not returned: the caller reports the refusal. */
+ * in a transaction of its own, after the caller rolled its own back. When
+ * code says the principal went beyond its privileges (iam_alert_reason)
+ * the privilege-attempt alert is raised in the same transaction and named
+ * in the details ("alert_id"; AUD-ALERT-01). A failure is logged, not
+ * returned: the caller reports the refusal (iam/alert.c). */
 void iam_audit_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_principal *p, const char *action, const char *object_type,
 		      const char *object_id, const char *code);
+
+/* True for the refusal codes that mean an attempt beyond one's privileges:
+ * "forbidden" and "approval_self" (not step_up_required, csrf_failed, ...). */
+bool iam_alert_reason(const char *code);
+
+/* Raises a privilege-attempt alert about p inside the caller's write
+ * transaction (AUD-ALERT-01): counts the attempt on p's open alert while
+ * alerts.mail_window since its first attempt runs, else opens a new alert
+ * and queues its mail to every active administrator with a bound email
+ * (unless one about p went out within the window). action and object say
+ * what was tried ("access.denied", "route:GET /admin/v1/users"); reason is
+ * the refusal code. ret_id gets the alert's id. */
+int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		    const struct anfu_principal *p, const char *action, const char *object,
+		    const char *reason, char ret_id[ANFU_ID_MAX]);
 
 #endif

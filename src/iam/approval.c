@@ -23,9 +23,16 @@
  * reason; a database or audit failure instead aborts the whole decision,
  * which stays pending. The payload may carry personal data (an operator's
  * email or phone), so it is stored sealed by the vault (field "approval",
- * owner = the approval id); people see the validator's summary, which
- * carries none in clear. Every step is audited in its transaction, and a
- * refused decision is audited as "denied" in a transaction of its own.
+ * owner = the approval id); audit records carry only the validator's
+ * summary, which has none in clear. The checker must judge every field,
+ * so whoever may approve the type (and the maker) reads the payload in
+ * full, and that read is audited ("approval.viewed"). A type may ask the
+ * checker to confirm part of the payload at approval (where a credential
+ * goes), so that the maker alone never decides it. Every step is audited
+ * in its transaction, and a refused decision is audited as "denied" in a
+ * transaction of its own (iam_audit_denied, which also raises the
+ * privilege-attempt alert for forbidden / approval_self). Requests are
+ * archived: the database refuses deleting one or changing a decided one.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -362,6 +369,7 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct an
 	const struct anfu_approval_type *t = anfu_approval_type_find(type);
 	char summary[APPROVAL_SUMMARY_MAX] = "";
 	char id[ANFU_ID_MAX];
+	const char *subject;
 	json_t *details = NULL, *out = NULL;
 	int64_t number = 0;
 	int r = ANFU_EINVAL;
@@ -385,6 +393,12 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct an
 	if (!json_is_object(payload)) {
 		err_set(err, ANFU_JERR_INVALID_FIELD, "payload");
 		return ANFU_EINVAL;
+	}
+	/* Nobody asks for their own account to be disabled, handed over... */
+	subject = t->subject ? t->subject(payload) : NULL;
+	if (t->maker_not_subject && subject && strcmp(subject, maker->user_id) == 0) {
+		err_set(err, "forbidden", NULL);
+		return ANFU_EPERM;
 	}
 	r = t->validate(iam, db, payload, summary, sizeof(summary), err);
 	if (r < 0)
@@ -575,7 +589,8 @@ static int decide_reject(struct anfu_iam *iam, struct anfu_db *db, const struct 
 
 int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *checker, const char *approval_id,
-			 bool approve, const char *note, json_t **ret, struct anfu_iam_err *err)
+			 bool approve, const char *note, const json_t *confirm, json_t **ret,
+			 struct anfu_iam_err *err)
 {
 	struct pending a = { 0 };
 	const struct anfu_approval_type *t;
@@ -627,6 +642,13 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct 
 		err_set(err, "approval_not_pending", NULL);
 		goto out;
 	}
+	/* What the maker alone must not decide (where a credential goes) the
+	 * checker supplies again; a mismatch leaves the request pending. */
+	if (approve && t->confirm) {
+		r = t->confirm(payload, confirm, err);
+		if (r < 0)
+			goto out;
+	}
 	if (approve)
 		r = decide_approve(iam, db, ctx, checker, t, approval_id, &a, payload, note);
 	else
@@ -645,33 +667,6 @@ out:
 }
 
 /* ---- the service API (iam.h) ------------------------------------------------------ */
-
-void iam_audit_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		      const struct anfu_principal *p, const char *action, const char *object_type,
-		      const char *object_id, const char *code)
-{
-	struct anfu_db *db = NULL;
-	json_t *d = json_object();
-	int r;
-
-	if (!d)
-		abort();
-	anfu_json_set(d, "reason", json_string(code ? code : "forbidden"));
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, action, object_type,
-			      object_id ? object_id : "", "denied", d);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		anfu_log_error("iam.approval", "could not audit a refused %s: %s", action,
-			       anfu_strerror(r));
-	}
-	json_decref(d);
-}
 
 int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *type, json_t *payload,
@@ -706,7 +701,8 @@ int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			     const struct anfu_principal *p, const char *approval_id, bool approve,
-			     const char *note, json_t **ret, struct anfu_iam_err *err)
+			     const char *note, const json_t *confirm, json_t **ret,
+			     struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	json_t *out = NULL;
@@ -720,13 +716,14 @@ int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 	r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
-	r = anfu_approval_decide(iam, db, ctx, p, approval_id, approve, note, &out, err);
+	r = anfu_approval_decide(iam, db, ctx, p, approval_id, approve, note, confirm, &out, err);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	if (r < 0) {
 		(void)anfu_db_rollback(db);
 		json_decref(out);
-		if (r == ANFU_EPERM)
+		if (r == ANFU_EPERM || (r == ANFU_ECONFLICT && err && err->code &&
+					strcmp(err->code, "confirmation_mismatch") == 0))
 			iam_audit_denied(iam, ctx, p,
 					 approve ? "approval.approved" : "approval.rejected",
 					 "approval", approval_id, err ? err->code : NULL);
@@ -742,50 +739,119 @@ static bool status_ok(const char *s)
 	       strcmp(s, "executed") == 0 || strcmp(s, "failed") == 0;
 }
 
+/* Whether p sees the payload of a request of type made by maker_id: its
+ * maker, and whoever may approve the type (the checker must see every
+ * field in full to judge it). */
+static bool may_see_payload(const struct anfu_principal *p, const char *type, const char *maker_id)
+{
+	const struct anfu_approval_type *t = anfu_approval_type_find(type);
+
+	return (maker_id && strcmp(maker_id, p->user_id) == 0) ||
+	       (t && can_suffix(p, t->perm_prefix, "approve"));
+}
+
+/* Sets "payload" of each approval of arr: in clear for those p may see
+ * (their numbers go to shown), null for the others. */
+static int add_payloads(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+			json_t *arr, json_t *shown)
+{
+	size_t i;
+	json_t *o;
+	int r = 0;
+
+	json_array_foreach(arr, i, o)
+	{
+		const char *id = json_string_value(json_object_get(o, "id"));
+		struct pending a = { 0 };
+		json_t *payload = NULL;
+
+		if (!may_see_payload(p, json_string_value(json_object_get(o, "type")),
+				     json_string_value(json_object_get(o, "maker_id")))) {
+			anfu_json_set(o, "payload", json_null());
+			continue;
+		}
+		r = pending_load(db, id, &a);
+		if (r == 0)
+			r = open_payload(iam, db, id, a.payload_ct, &payload);
+		free(a.payload_ct);
+		if (r < 0)
+			return r;
+		anfu_json_set(o, "payload", payload);
+		if (json_array_append(shown, json_object_get(o, "number")) < 0)
+			abort();
+	}
+	return 0;
+}
+
+/* Reads approvals (one id, or a status filter) with the payloads p may
+ * see; showing any is audited as "approval.viewed" in the same
+ * transaction, so nothing is shown that was not recorded. */
+static int view(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		const struct anfu_principal *p, const char *approval_id, const char *status,
+		json_t **ret)
+{
+	struct anfu_param by_id[1] = { iam_ps(approval_id) };
+	struct anfu_param by_status[2] = { iam_ps(status), ANFU_PI(APPROVAL_LIST_MAX) };
+	struct anfu_db *db = NULL;
+	json_t *arr = json_array(), *shown = json_array(), *d = NULL;
+	int r;
+
+	if (!arr || !shown)
+		abort();
+	r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_db_begin(db);
+	if (r < 0)
+		goto out;
+	if (approval_id)
+		r = anfu_db_exec(db, APPROVAL_COLUMNS "WHERE id = $1", by_id, 1, approval_row_cb,
+				 arr, NULL);
+	else
+		r = anfu_db_exec(db,
+				 APPROVAL_COLUMNS "WHERE status = COALESCE($1, status) "
+						  "ORDER BY number DESC LIMIT $2",
+				 by_status, 2, approval_row_cb, arr, NULL);
+	if (r == 0 && approval_id && json_array_size(arr) == 0)
+		r = ANFU_ENOTFOUND;
+	if (r == 0)
+		r = add_payloads(iam, db, p, arr, shown);
+	if (r == 0 && json_array_size(shown) > 0) {
+		d = json_pack("{s:O}", "numbers", shown);
+		if (!d)
+			abort();
+		r = iam_audit(iam, db, ctx, p, NULL, "approval.viewed", "approval",
+			      approval_id ? approval_id : "", "success", d);
+	}
+	if (r == 0)
+		r = anfu_db_commit(db);
+	if (r < 0) {
+		(void)anfu_db_rollback(db);
+		goto out;
+	}
+	*ret = approval_id ? json_incref(json_array_get(arr, 0)) : json_incref(arr);
+out:
+	json_decref(arr);
+	json_decref(shown);
+	json_decref(d);
+	return r;
+}
+
 int anfu_iam_approval_list(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *status, json_t **ret)
 {
-	struct anfu_param q[2] = { ANFU_PS(status), ANFU_PI(APPROVAL_LIST_MAX) };
-	struct anfu_db *db = NULL;
-	json_t *arr;
-	int r;
-
-	(void)ctx;
 	if (!iam || !p || !ret || !status_ok(status))
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, "iam.approval.read"))
 		return ANFU_EPERM;
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	arr = json_array();
-	if (!arr)
-		abort();
-	r = anfu_db_exec(db,
-			 APPROVAL_COLUMNS "WHERE status = COALESCE($1, status) "
-					  "ORDER BY number DESC LIMIT $2",
-			 q, 2, approval_row_cb, arr, NULL);
-	if (r < 0) {
-		json_decref(arr);
-		return r;
-	}
-	*ret = arr;
-	return 0;
+	return view(iam, ctx, p, NULL, status, ret);
 }
 
 int anfu_iam_approval_get(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *p, const char *approval_id, json_t **ret)
 {
-	struct anfu_db *db = NULL;
-	int r;
-
-	(void)ctx;
 	if (!iam || !p || !approval_id || !ret)
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, "iam.approval.read"))
 		return ANFU_EPERM;
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	return anfu_approval_get(db, approval_id, ret);
+	return view(iam, ctx, p, approval_id, NULL, ret);
 }

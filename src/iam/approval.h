@@ -11,7 +11,10 @@
  * Every step is audited. Later issues register more types (adjustments,
  * rule changes, key operations): a type is a name, a permission prefix, a
  * payload validator, an executor and, optionally, the account a request is
- * about (subject), whose owner may not decide it either.
+ * about (subject), whose owner may not decide it either (nor file it, with
+ * maker_not_subject), and what the checker must confirm at approval.
+ * Requests are archived: never deleted, and unchangeable once decided
+ * (enforced by the database, migration 0004).
  */
 #ifndef ANFU_IAM_APPROVAL_H
 #define ANFU_IAM_APPROVAL_H
@@ -43,6 +46,14 @@ struct anfu_approval_type {
 	 * of the existing account the request changes, or NULL. Nobody
 	 * decides a request about their own account (approval_self). */
 	const char *(*subject)(const json_t *payload);
+	/* Optional (NULL: approving needs nothing but the decision): checks
+	 * what the checker supplies at approval (confirm, may be NULL)
+	 * against the payload, e.g. the channel a credential goes to, typed
+	 * again by the checker. ANFU_EINVAL (missing or malformed) or
+	 * ANFU_ECONFLICT (confirmation_mismatch) with err set. */
+	int (*confirm)(const json_t *payload, const json_t *confirm, struct anfu_iam_err *err);
+	/* The maker may not file it about their own account (forbidden). */
+	bool maker_not_subject;
 };
 
 /* Registers a type (at start-up, before any request). ANFU_EEXIST for a
@@ -57,8 +68,10 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct an
 		       json_t **ret, struct anfu_iam_err *err);
 int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *checker, const char *approval_id,
-			 bool approve, const char *note, json_t **ret, struct anfu_iam_err *err);
-/* The approval as JSON (id, number, type, summary, maker, status, ...). */
+			 bool approve, const char *note, const json_t *confirm, json_t **ret,
+			 struct anfu_iam_err *err);
+/* The approval as JSON (id, number, type, summary, maker, status, ...),
+ * without its payload. */
 int anfu_approval_get(struct anfu_db *db, const char *approval_id, json_t **ret);
 
 #endif

@@ -457,10 +457,13 @@ int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *
 
 /* "disable", "enable", "unlock", "force_password_change": needs a recent
  * step-up (step_up_required, audited as denied; IAM-MFA-02). Disable,
- * unlock and force tell the user on the bound channels. */
+ * unlock and force tell the user on the bound channels. Disabling or
+ * enabling a staff account is not done at once: it files a four-eyes
+ * request ("disable_staff" / "enable_staff", IAM-ACCT-03) as p, returned
+ * in *ret_approval (owned by the caller; NULL when the action was done). */
 int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const char *user_id, const char *action,
-		       const char *reason, struct anfu_iam_err *err);
+		       const char *reason, json_t **ret_approval, struct anfu_iam_err *err);
 
 /* Issues a random temporary password that passes the account's policy,
  * queues it to the account's own bound email (else phone), forces a
@@ -483,11 +486,13 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
  * (IAM-ACCT-07), so it needs a bound channel (no_delivery_channel,
  * nothing changed). Needs iam.user.create and a recent step-up; not on
  * one's own account, staff only by an administrator. *ret_channel is where
- * the password went, or NULL when none was issued. */
+ * the password went, or NULL when none was issued. For a staff account
+ * nothing changes yet: a "staff_validity" request is filed (IAM-ACCT-03)
+ * and returned in *ret_approval (owned by the caller; NULL otherwise). */
 int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				const struct anfu_principal *p, const char *user_id,
 				int64_t expires_ms, const char *reason, const char **ret_channel,
-				struct anfu_iam_err *err);
+				json_t **ret_approval, struct anfu_iam_err *err);
 
 /* A merchant or staff account handed to another person (IAM-ACCT-12):
  * the new responsible person (IAM-ACCT-01, stored sealed as the real name)
@@ -507,27 +512,68 @@ struct anfu_admin_handover {
  * the old password stops working before the handover completes. Needs
  * iam.user.create and a recent step-up; not customers, not one's own
  * account, staff only by an administrator; already_exists when a new
- * contact belongs to another account. *ret_channel: "email" or "sms". */
+ * contact belongs to another account. *ret_channel: "email" or "sms".
+ * A staff account is handed over only through a "handover_staff" request
+ * (IAM-ACCT-03), filed here and returned in *ret_approval (owned by the
+ * caller; NULL otherwise): its checker confirms the new contacts, so the
+ * temporary password never goes to a channel only the maker named. */
 int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const struct anfu_admin_handover *in,
-			    const char **ret_channel, struct anfu_iam_err *err);
+			    const char **ret_channel, json_t **ret_approval,
+			    struct anfu_iam_err *err);
 
 /* Files a four-eyes request (IAM-SOD-03, IAM-ACCT-03): type
- * "create_operator" or "grant_role" / "revoke_role", payload per type.
- * *ret is the approval as JSON with its sequential number. */
+ * "create_operator", "grant_role" / "revoke_role", or a change of a staff
+ * account ("disable_staff", "enable_staff", "staff_validity",
+ * "handover_staff"), payload per type. *ret is the approval as JSON with
+ * its sequential number. */
 int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *type, json_t *payload,
 			   json_t **ret, struct anfu_iam_err *err);
 /* Approves (and executes) or rejects a pending request; the checker must
  * hold the type's approve permission and differ from the maker and from
- * the account the request is about (approval_self). */
+ * the account the request is about (approval_self). confirm (borrowed, may
+ * be NULL) is what the checker supplies to approve: for a type that
+ * delivers a credential ("create_operator", "handover_staff") the email
+ * and/or phone of the payload, typed again ({"email", "phone"}); missing
+ * is missing_field, different is confirmation_mismatch (ANFU_ECONFLICT,
+ * audited as denied), and the request stays pending. */
 int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			     const struct anfu_principal *p, const char *approval_id, bool approve,
-			     const char *note, json_t **ret, struct anfu_iam_err *err);
+			     const char *note, const json_t *confirm, json_t **ret,
+			     struct anfu_iam_err *err);
+/* The newest requests (status NULL: all) / one request. A reader who
+ * holds the type's approve permission, or made the request, also gets its
+ * whole payload in clear under "payload" (the checker's view); showing it
+ * is audited as "approval.viewed" in the same transaction. */
 int anfu_iam_approval_list(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *status, json_t **ret);
 int anfu_iam_approval_get(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *p, const char *approval_id, json_t **ret);
+
+/* ---- privilege-attempt alerts (AUD-ALERT-01) ------------------------------------- */
+
+/* p was refused a route for lack of its permission (403 forbidden at the
+ * authenticator): audits "access.denied" (object "<METHOD> <pattern>",
+ * details the permission) and raises the alert in the same transaction
+ * (iam/alert.c). Failures are logged; the caller answers 403 anyway. */
+void anfu_iam_privilege_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			       const struct anfu_principal *p, const char *method,
+			       const char *route, const char *permission);
+/* A page of alerts, newest first: state "open", "acknowledged" or NULL
+ * (all); cursor 0 for the first page, else the next_cursor of the page
+ * before; limit 1..100 (0: 50). *ret is {"alerts": [...], "next_cursor":
+ * number or null}. Needs iam.alert.manage. */
+int anfu_iam_alerts(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		    const struct anfu_principal *p, const char *state, int64_t cursor, int limit,
+		    json_t **ret);
+/* Acknowledges an open alert with an optional note (<= 500 bytes): needs
+ * iam.alert.manage and a recent step-up; nobody acknowledges an alert
+ * about themselves (forbidden); conflict when it is acknowledged already.
+ * Audited "alert.acknowledged". *ret is the alert afterwards. */
+int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			       const struct anfu_principal *p, const char *alert_id,
+			       const char *note, json_t **ret, struct anfu_iam_err *err);
 
 /* Access recertification (IAM-ACCT-04): a report of every account with
  * roles and last use; a different person signs it off. */

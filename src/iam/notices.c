@@ -172,6 +172,18 @@ static const struct notice_tmpl tmpls[] = {
 	  "[anfu] An administrator required a change of your login password at {1}; all sessions "
 	  "were ended and you must set a new password at your next login. If you have questions, "
 	  "contact customer service." },
+	/* To administrators (AUD-ALERT-01): {1} alert number, {2} time, {3}
+	 * the account, {4} its role class, {5} what it tried, {6} on what,
+	 * {7} the refusal, {8} the client IP. */
+	{ "privilege_alert", "安全告警：越权尝试",
+	  "【安付】安全告警 #{1}：{2}，账户{3}（{4}）尝试超出其权限的操作{5}（对象 {6}，拒绝原因 "
+	  "{7}，来源 {8}），已被拒绝。该账户在告警窗口内的后续尝试只计入此告警，不再另发邮件。"
+	  "请在管理后台的告警列表中核查并确认。",
+	  "Security alert: privilege attempt",
+	  "[anfu] Security alert #{1}: at {2}, account {3} ({4}) tried {5} beyond its privileges "
+	  "(object {6}, refused as {7}, from {8}) and was refused. Further attempts by this "
+	  "account within the alert window are counted on this alert without another mail. "
+	  "Review and acknowledge it in the alert list of the admin console." },
 	{ "password_expiry", "密码即将过期",
 	  "【安付】您的登录密码将于{1}过期（还剩{2}天），请及时修改。",
 	  "Your password expires soon",

@@ -49,7 +49,7 @@ def test_records_carry_every_required_field(make_server):
 
 
 def test_401_refusals_are_audited(make_server):
-    """req: AUD-CNT-02, AUD-ALERT-01"""
+    """req: AUD-CNT-02"""
     s = make_server()
     r = s.get("/test/v1/session-probe")
     assert r.status_code == 401

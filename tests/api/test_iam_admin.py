@@ -163,6 +163,15 @@ def create_operator_request(admin, name="operator1", roles=("operator",), email=
     return admin.post("/admin/v1/approvals", body)
 
 
+def approve_operator(officer, aid, name, note=None):
+    """The checker approves a create_operator request of
+    create_operator_request(), typing the new person's email again."""
+    body = {"confirm_email": "%s@staff.example.test" % name}
+    if note:
+        body["note"] = note
+    return officer.post("/admin/v1/approvals/%s/approve" % aid, body)
+
+
 def test_creating_an_operator_takes_two_people(staffed):
     """Maker files, a different checker approves, then it executes; numbered
     and audited; the initial password reaches the operator by mail.
@@ -175,7 +184,7 @@ def test_creating_an_operator_takes_two_people(staffed):
     assert a["status"] == "pending" and a["number"] >= 1
     staff = "SELECT COUNT(*) AS n FROM iam_user WHERE kind = 'staff'"
     assert s.query(staff)[0]["n"] == 2  # nothing happens before the approval
-    r = officer.post("/admin/v1/approvals/%s/approve" % a["id"], {"note": "ok"})
+    r = approve_operator(officer, a["id"], "operator1", note="ok")
     assert r.status_code == 200, r.text
     assert r.json()["approval"]["status"] == "executed"
     assert s.query(staff)[0]["n"] == 3
@@ -275,7 +284,7 @@ def test_checker_without_the_approve_permission_is_refused(staffed):
     """Least privilege: an operator may not approve. req: IAM-LP-01, IAM-RBAC-01"""
     s, admin, _, officer, _ = staffed
     a = create_operator_request(admin, "opx").json()["approval"]
-    officer.post("/admin/v1/approvals/%s/approve" % a["id"], {})
+    assert approve_operator(officer, a["id"], "opx").status_code == 200
     initial = admin_password_from_mail("opx@staff.example.test")
     s.clock(advance_ms=30_000)
     op, _ = first_login(s, "opx", initial, THIRD_PASSWORD, device="console-3")
@@ -418,7 +427,7 @@ def test_risk_officer_sees_personal_data_unmasked_and_it_is_audited(staffed):
     s, admin, _, officer, _ = staffed
     _, phone = register(s)
     a = create_operator_request(admin, "riskofc", roles=("risk_officer",)).json()["approval"]
-    r = officer.post("/admin/v1/approvals/%s/approve" % a["id"], {})
+    r = approve_operator(officer, a["id"], "riskofc")
     assert r.json()["approval"]["status"] == "executed", r.text
     initial = admin_password_from_mail("riskofc@staff.example.test")
     s.clock(advance_ms=30_000)
@@ -645,15 +654,29 @@ def test_a_checker_cannot_decide_a_change_of_their_own_roles(staffed):
     assert len(denied) == 2 and all("approval_self" in x["details"] for x in denied)
 
 
-def test_checker_sees_where_the_initial_password_goes(staffed):
-    """The summary names the masked email (or phone) of the new operator.
-    req: IAM-ACCT-03, IAM-PWD-12, DATA-MASK-01, DATA-MASK-03"""
+def test_checker_sees_every_field_in_full_and_the_view_is_audited(staffed):
+    """The summary (which audit records carry) names the masked channel;
+    the checker's view, one request or the list, shows every field of the
+    payload in clear, and each view is audited without personal data.
+    req: IAM-ACCT-03, IAM-PWD-12, DATA-MASK-01, DATA-MASK-03, DATA-MASK-08"""
     s, admin, _, officer, _ = staffed
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
     a = create_operator_request(admin, "carla", email="carla.ops@staff.example.test")
     a = a.json()["approval"]
+    assert "carla.ops" not in admin.last.text
+    assert len(s.audit("approval.viewed")) == 0
     got = officer.get("/admin/v1/approvals/" + a["id"]).json()["approval"]
     assert "initial password to email car**@s**.test" in got["summary"], got["summary"]
-    assert "carla.ops" not in officer.last.text
+    assert got["payload"] == {"username": "carla", "roles": ["operator"],
+                              "email": "carla.ops@staff.example.test"}
+    listed = officer.get("/admin/v1/approvals?status=pending").json()["approvals"]
+    assert [x["payload"]["email"] for x in listed if x["id"] == a["id"]] == [
+        "carla.ops@staff.example.test"]
+    views = s.audit("approval.viewed")
+    assert [(v["actor_id"], v["object_id"]) for v in views] == [(officer_id, a["id"]),
+                                                                (officer_id, "")]
+    assert all(json.loads(v["details"])["numbers"] == [a["number"]] for v in views)
+    assert "carla" not in json.dumps(views)
     r = admin.post("/admin/v1/approvals", {"type": "create_operator",
                                            "payload": {"username": "pedro",
                                                        "roles": ["operator"],
@@ -661,6 +684,7 @@ def test_checker_sees_where_the_initial_password_goes(staffed):
     assert r.status_code == 201, r.text
     assert "initial password to phone ****5678" in r.json()["approval"]["summary"]
     assert "13912345678" not in r.text
+    assert "13912345678" not in json.dumps(s.audit())
 
 
 def test_account_review_run_is_attributed_to_the_operator(staffed):
@@ -680,7 +704,7 @@ def test_staff_cannot_reset_their_password_on_the_public_listener(staffed):
     no codes, no account on the reset. req: IAM-RST-03, IAM-ADM-02"""
     s, admin, _, officer, _ = staffed
     a = create_operator_request(admin, "resetme").json()["approval"]
-    officer.post("/admin/v1/approvals/%s/approve" % a["id"], {})
+    assert approve_operator(officer, a["id"], "resetme").status_code == 200
     initial = admin_password_from_mail("resetme@staff.example.test")
     s.clock(advance_ms=30_000)
     first_login(s, "resetme", initial, THIRD_PASSWORD, device="console-7")  # email + TOTP
@@ -894,3 +918,179 @@ def test_handover_gives_the_account_a_new_person_and_password(staffed):
     hist = s.query("SELECT reason FROM iam_password_history WHERE user_id = ? "
                    "ORDER BY changed_ms, rowid", uid)
     assert [h["reason"] for h in hist] == ["initial", "user_change", "admin_reset"]
+
+
+# ---- four eyes on every staff-account change (IAM-ACCT-03) -----------------------------
+
+def make_operator(s, admin, officer, name, roles=("operator",), device="console-op"):
+    """An approved staff account past its first login: (client, TOTP
+    secret, user id). name must be unique in the test run (its mail)."""
+    a = create_operator_request(admin, name, roles=roles).json()["approval"]
+    r = approve_operator(officer, a["id"], name)
+    assert r.status_code == 200 and r.json()["approval"]["status"] == "executed", r.text
+    initial = admin_password_from_mail("%s@staff.example.test" % name)
+    s.clock(advance_ms=30_000)
+    c, secret = first_login(s, name, initial, THIRD_PASSWORD, device=device)
+    return c, secret, c.get("/admin/v1/me").json()["user"]["id"]
+
+
+def staff_count(s):
+    return s.query("SELECT COUNT(*) AS n FROM iam_user WHERE kind = 'staff'")[0]["n"]
+
+
+def test_the_maker_cannot_send_a_new_operators_password_to_themselves(staffed):
+    """The four-eyes bypass: a maker files a security officer account with
+    their own email. The checker sees it in full and must type the new
+    person's email again: without it nothing happens, with the address of
+    the HR record (not the maker's) it is refused, and no account, no
+    password, no mail exists; the checker then rejects it. Only an email
+    both people named ever gets an initial password.
+    req: IAM-ACCT-03, IAM-SOD-03, IAM-PWD-12"""
+    s, admin, _, officer, _ = staffed
+    mine = "maker-mailbox@example.test"
+    r = admin.post("/admin/v1/approvals", {"type": "create_operator", "payload": {
+        "username": "sockpuppet", "roles": ["security_officer"], "email": mine}})
+    assert r.status_code == 201, r.text
+    aid = r.json()["approval"]["id"]
+    assert officer.get("/admin/v1/approvals/" + aid).json()["approval"]["payload"]["email"] == mine
+    url = "/admin/v1/approvals/%s/approve" % aid
+    refusals = [({}, 400, "missing_field", "confirm_email"),
+                ({"confirm_email": "sock.puppet@staff.example.test"}, 409,
+                 "confirmation_mismatch", "confirm_email"),
+                ({"confirm_email": "Maker-Mailbox@example.test", "confirm_phone": "13912340000"},
+                 409, "confirmation_mismatch", "confirm_phone")]
+    for body, status, code, field in refusals:
+        r = officer.post(url, body)
+        assert r.status_code == status, (body, r.text)
+        assert err(r) == code and r.json()["error"]["field"] == field, r.text
+        row = s.query("SELECT status, checker_id FROM iam_approval WHERE id = ?", aid)[0]
+        assert row == {"status": "pending", "checker_id": None}
+    assert staff_count(s) == 2
+    assert s.query("SELECT COUNT(*) AS n FROM notify_message WHERE kind = 'initial_password'"
+                   )[0]["n"] == 0
+    denied = [json.loads(x["details"])["reason"] for x in s.audit("approval.approved")
+              if x["outcome"] == "denied"]
+    assert denied == ["confirmation_mismatch"] * 2
+    assert s.audit("approval.executed") == []
+    assert s.query("SELECT COUNT(*) AS n FROM iam_alert")[0]["n"] == 0  # a typo is no attack
+    r = officer.post("/admin/v1/approvals/%s/reject" % aid, {"note": "not the HR address"})
+    assert r.status_code == 200 and r.json()["approval"]["status"] == "rejected"
+    deliver(s)
+    assert mails_to(mine, wait=1) == []
+    assert Client(s, admin=True).login("sockpuppet", GOOD_PASSWORD).status_code == 401
+
+
+def test_disabling_and_enabling_a_staff_account_takes_two_people(staffed):
+    """An administrator's disable (and enable) of a staff account only
+    files a request (202) and changes nothing; the checker's approval
+    disables it, ends its sessions and is recorded as the checker's with
+    the approval. Customers are still disabled at once (see
+    test_admin_disables_and_forces_password_change).
+    req: IAM-ACCT-03, IAM-ACCT-08, IAM-SOD-03"""
+    s, admin, _, officer, _ = staffed
+    op, _, op_id = make_operator(s, admin, officer, "opdisable", device="console-d")
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/users/%s/disable" % op_id, {"reason": "left the company"})
+    assert r.status_code == 202, r.text
+    a = r.json()["approval"]
+    assert (a["type"], a["status"]) == ("disable_staff", "pending")
+    assert op.get("/admin/v1/me").status_code == 200
+    status = "SELECT status FROM iam_user WHERE id = ?"
+    assert s.query(status, op_id)[0]["status"] == "active"
+    assert s.audit("user.disabled") == []
+    r = admin.post("/admin/v1/approvals/%s/approve" % a["id"], {})
+    assert r.status_code == 403 and err(r) == "approval_self"
+    r = officer.post("/admin/v1/approvals/%s/approve" % a["id"], {"note": "HR confirmed"})
+    assert r.status_code == 200 and r.json()["approval"]["status"] == "executed", r.text
+    assert s.query(status, op_id)[0]["status"] == "disabled"
+    assert op.get("/admin/v1/me").status_code == 401
+    assert Client(s, admin=True).login("opdisable", THIRD_PASSWORD).status_code == 401
+    rec = s.audit("user.disabled")
+    assert [(x["outcome"], x["actor_id"]) for x in rec] == [("success", officer_id)]
+    details = json.loads(rec[0]["details"])
+    assert details["approval_id"] == a["id"] and details["reason"] == "left the company"
+    r = admin.post("/admin/v1/users/%s/enable" % op_id, {"reason": "came back"})
+    assert r.status_code == 202 and r.json()["approval"]["type"] == "enable_staff", r.text
+    assert s.query(status, op_id)[0]["status"] == "disabled"
+    b = r.json()["approval"]
+    assert b["number"] == a["number"] + 1
+    r = officer.post("/admin/v1/approvals/%s/approve" % b["id"], {})
+    assert r.status_code == 200 and r.json()["approval"]["status"] == "executed", r.text
+    assert s.query(status, op_id)[0]["status"] == "active"
+    r = Client(s, admin=True, device="console-d").login("opdisable", THIRD_PASSWORD)
+    assert r.status_code == 200 and r.json()["state"] == "mfa_required", r.text
+
+
+def test_staff_account_requests_refused_for_oneself(staffed):
+    """Nobody files a request about their own account (forbidden, also
+    through the approval API), and nobody decides one about theirs
+    (approval_self); each refusal changes nothing. req: IAM-ACCT-03,
+    req: IAM-SOD-03, IAM-RBAC-04"""
+    s, admin, _, officer, _ = staffed
+    admin_id = admin.get("/admin/v1/me").json()["user"]["id"]
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/users/%s/disable" % admin_id, {"reason": "self"})
+    assert r.status_code == 403 and err(r) == "forbidden"
+    r = admin.post("/admin/v1/approvals", {"type": "disable_staff",
+                                           "payload": {"user_id": admin_id, "reason": "self"}})
+    assert r.status_code == 403 and err(r) == "forbidden"
+    assert s.query("SELECT COUNT(*) AS n FROM iam_approval")[0]["n"] == 0
+    r = admin.post("/admin/v1/users/%s/disable" % officer_id, {"reason": "audit"})
+    assert r.status_code == 202, r.text
+    aid = r.json()["approval"]["id"]
+    r = officer.post("/admin/v1/approvals/%s/approve" % aid, {})
+    assert r.status_code == 403 and err(r) == "approval_self"
+    assert s.query("SELECT status FROM iam_user WHERE id = ?", officer_id)[0]["status"] == \
+        "active"
+    assert s.query("SELECT status FROM iam_approval WHERE id = ?", aid)[0]["status"] == "pending"
+    # The approval API takes staff types for staff accounts only.
+    _, phone = register(s)
+    cust = login_customer(s, phone, device="c-dis").get("/api/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/approvals", {"type": "disable_staff",
+                                           "payload": {"user_id": cust, "reason": "x"}})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "user_id", r.text
+
+
+def test_staff_validity_and_handover_take_two_people(staffed):
+    """A new validity period and a handover of a staff account are filed
+    (202) and change nothing until approved; the handover's checker types
+    the new person's email again, and the temporary password goes only
+    there. req: IAM-ACCT-03, IAM-ACCT-06, IAM-ACCT-12, IAM-PWD-12"""
+    s, admin, _, officer, _ = staffed
+    op, _, op_id = make_operator(s, admin, officer, "ophandover", device="console-h")
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    until = s.clock() + 20 * DAY_MS
+    r = admin.post("/admin/v1/users/%s/validity" % op_id, {"expires_at_ms": until,
+                                                          "reason": "contract ends"})
+    assert r.status_code == 202 and r.json()["approval"]["type"] == "staff_validity", r.text
+    expires = "SELECT expires_ms FROM iam_user WHERE id = ?"
+    assert s.query(expires, op_id)[0]["expires_ms"] is None
+    r = officer.post("/admin/v1/approvals/%s/approve" % r.json()["approval"]["id"], {})
+    assert r.status_code == 200 and r.json()["approval"]["status"] == "executed", r.text
+    assert s.query(expires, op_id)[0]["expires_ms"] == until
+    rec = s.audit("user.validity_changed")
+    assert [(x["outcome"], x["actor_id"]) for x in rec] == [("success", officer_id)]
+    new = "ophandover-next@example.test"
+    r = admin.post("/admin/v1/users/%s/handover" % op_id, {
+        "responsible_name": "王五", "email": new, "reason": "new shift lead"})
+    assert r.status_code == 202 and r.json()["approval"]["type"] == "handover_staff", r.text
+    aid = r.json()["approval"]["id"]
+    assert new not in r.text
+    assert op.get("/admin/v1/me").status_code == 200
+    url = "/admin/v1/approvals/%s/approve" % aid
+    r = officer.post(url, {})
+    assert r.status_code == 400 and err(r) == "missing_field", r.text
+    r = officer.post(url, {"confirm_email": "someone-else@example.test"})
+    assert r.status_code == 409 and err(r) == "confirmation_mismatch", r.text
+    assert op.get("/admin/v1/me").status_code == 200
+    assert s.audit("user.handed_over") == []
+    r = officer.post(url, {"confirm_email": new})
+    assert r.status_code == 200 and r.json()["approval"]["status"] == "executed", r.text
+    assert op.get("/admin/v1/me").status_code == 401
+    mail_wait(s, new, lambda b: "temporary password" in b or "临时密码" in b)
+    temp = temporary_password([b for _, b, _ in mails_to(new)])
+    r = Client(s, admin=True, device="console-n").login("ophandover", temp)
+    assert r.status_code == 200 and "change_password" in r.json()["required_actions"], r.text
+    rec = s.audit("user.handed_over")
+    assert [(x["outcome"], x["actor_id"]) for x in rec] == [("success", officer_id)]
+    assert json.loads(rec[0]["details"])["approval_id"] == aid

@@ -141,10 +141,13 @@ static const char *jstr(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* Where operator_payload() sends the initial password. */
+#define OPS_EMAIL "ops.person@example.cn"
+
 static json_t *operator_payload(const char *username, const char *role)
 {
 	json_t *p = json_pack("{s:s,s:[s],s:s}", "username", username, "roles", role, "email",
-			      "ops.person@example.cn");
+			      OPS_EMAIL);
 
 	assert_non_null(p);
 	return p;
@@ -186,19 +189,34 @@ static void file_ok(struct fix *f, const char *type, json_t *payload, char id[AN
 	assert_int_equal(file_req(f, &f->admin, type, payload, id, NULL, NULL), 0);
 }
 
-/* Decides; *ret (may be NULL) gets the approval JSON on success. */
-static int decide(struct fix *f, const struct who *w, const char *id, bool approve, json_t **ret,
-		  struct anfu_iam_err *err)
+/* Decides with what the checker confirms (borrowed, may be NULL); *ret
+ * (may be NULL) gets the approval JSON on success. */
+static int decide_confirm(struct fix *f, const struct who *w, const char *id, bool approve,
+			  const json_t *confirm, json_t **ret, struct anfu_iam_err *err)
 {
 	json_t *out = NULL;
 	struct anfu_iam_err e = { NULL, NULL };
-	int r = anfu_iam_approval_decide(f->fx->iam, &ctx, &w->p, id, approve, "checked", &out,
-					 err ? err : &e);
+	int r = anfu_iam_approval_decide(f->fx->iam, &ctx, &w->p, id, approve, "checked", confirm,
+					 &out, err ? err : &e);
 
 	if (r == 0 && ret)
 		*ret = out;
 	else
 		json_decref(out);
+	return r;
+}
+
+/* Decides; an approval confirms OPS_EMAIL (what operator_payload() names;
+ * other types ignore it). */
+static int decide(struct fix *f, const struct who *w, const char *id, bool approve, json_t **ret,
+		  struct anfu_iam_err *err)
+{
+	json_t *confirm = json_pack("{s:s}", "email", OPS_EMAIL);
+	int r;
+
+	assert_non_null(confirm);
+	r = decide_confirm(f, w, id, approve, confirm, ret, err);
+	json_decref(confirm);
 	return r;
 }
 
@@ -519,7 +537,14 @@ static void test_approve_creates_operator(void **state)
 					    "risk_officer", "finance", "phone", "13800138000"),
 				  id, NULL, NULL),
 			 0);
-	assert_int_equal(decide(f, &f->checker, id, true, &out, NULL), 0);
+	{
+		/* Typed in another accepted form: compared once normalised. */
+		json_t *confirm = json_pack("{s:s}", "phone", "+8613800138000");
+
+		assert_non_null(confirm);
+		assert_int_equal(decide_confirm(f, &f->checker, id, true, confirm, &out, NULL), 0);
+		json_decref(confirm);
+	}
 	assert_string_equal(jstr(out, "status"), "executed");
 	assert_string_equal(jstr(out, "checker_id"), f->checker.id);
 	assert_string_equal(jstr(json_object_get(out, "result"), "delivered_to"), "sms");
@@ -800,11 +825,15 @@ static void test_revoke_role_through_approval(void **state)
 			 1);
 }
 
-/* req: IAM-ACCT-03 */
+/* Lists and reads requests; the checker (and the maker) sees every field
+ * of the payload in clear, audited as approval.viewed in the same
+ * transaction; a reader who may not approve the type sees no payload.
+ * req: IAM-ACCT-03 */
 static void test_list_and_get_approvals(void **state)
 {
 	struct fix *f = *state;
 	json_t *out = NULL;
+	struct who reader;
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
 
 	file_ok(f, "create_operator", operator_payload("oscar", "operator"), a);
@@ -818,9 +847,40 @@ static void test_list_and_get_approvals(void **state)
 			 0);
 	assert_int_equal(json_array_size(out), 1);
 	assert_string_equal(jstr(json_array_get(out, 0), "id"), a);
-	assert_null(json_object_get(json_array_get(out, 0), "payload"));
+	assert_string_equal(jstr(json_object_get(json_array_get(out, 0), "payload"), "email"),
+			    OPS_EMAIL);
 	json_decref(out);
 	out = NULL;
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'approval.viewed' AND actor_id = $1",
+				       f->checker.id),
+			 2);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'approval.viewed' AND details LIKE '%example.cn%'",
+				       NULL),
+			 0);
+	/* Reading is not approving: without the approve permission, no payload. */
+	reader = f->finance;
+	(void)snprintf(reader.p.perms[reader.p.nperms++], ANFU_PERM_NAME_MAX, "%s",
+		       "iam.approval.read");
+	assert_int_equal(anfu_iam_approval_get(f->fx->iam, &ctx, &reader.p, a, &out), 0);
+	assert_true(json_is_null(json_object_get(out, "payload")));
+	{
+		char *text = json_dumps(out, 0);
+
+		assert_non_null(text);
+		assert_null(strstr(text, OPS_EMAIL));
+		free(text);
+	}
+	json_decref(out);
+	out = NULL;
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = "
+				       "'approval.viewed' AND actor_id = $1",
+				       f->finance.id),
+			 0);
 	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "bogus", &out),
 			 ANFU_EINVAL);
 	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->finance.p, NULL, &out),
@@ -830,6 +890,51 @@ static void test_list_and_get_approvals(void **state)
 	assert_string_equal(jstr(out, "type"), "create_operator");
 	assert_string_equal(jstr(out, "maker_id"), f->admin.id);
 	json_decref(out);
+}
+
+/* Approvals are archived (IAM-ACCT-03): the database refuses deleting a
+ * request, changing a decided one, and changing what was filed of a
+ * pending one; deciding still works. req: IAM-ACCT-03 */
+static void test_approvals_are_archived(void **state)
+{
+	struct fix *f = *state;
+	char a[ANFU_ID_MAX], b[ANFU_ID_MAX], status[256];
+	static const char *const decided[] = {
+		"DELETE FROM iam_approval WHERE id = $1",
+		"UPDATE iam_approval SET status = 'pending' WHERE id = $1",
+		"UPDATE iam_approval SET decision_note = 'edited' WHERE id = $1",
+	};
+	static const char *const pending[] = {
+		"DELETE FROM iam_approval WHERE id = $1",
+		"UPDATE iam_approval SET payload = 'v1.x.y' WHERE id = $1",
+		"UPDATE iam_approval SET summary = 'harmless' WHERE id = $1",
+		"UPDATE iam_approval SET number = number + 100 WHERE id = $1",
+		"UPDATE iam_approval SET maker_id = (SELECT MIN(id) FROM iam_user WHERE id <> "
+		"iam_approval.maker_id) WHERE id = $1",
+	};
+
+	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), a);
+	file_ok(f, "grant_role", role_payload(f->finance.id, "auditor"), b);
+	assert_int_equal(decide(f, &f->checker, a, false, NULL, NULL), 0);
+	for (size_t i = 0; i < sizeof(decided) / sizeof(decided[0]); i++)
+		assert_true(anfu_db_exec(f->fx->db, decided[i],
+					 (struct anfu_param[]){ ANFU_PSN(a, strlen(a)) }, 1, NULL,
+					 NULL, NULL) < 0);
+	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++)
+		assert_true(anfu_db_exec(f->fx->db, pending[i],
+					 (struct anfu_param[]){ ANFU_PSN(b, strlen(b)) }, 1, NULL,
+					 NULL, NULL) < 0);
+	status_of(f, a, status);
+	assert_string_equal(status, "rejected");
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM iam_approval WHERE decision_note = "
+				       "'checked' AND number = 1",
+				       NULL),
+			 1);
+	assert_int_equal(decide(f, &f->checker, b, true, NULL, NULL), 0);
+	status_of(f, b, status);
+	assert_string_equal(status, "executed");
+	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_approval", NULL), 2);
 }
 
 /* ---- bootstrap ------------------------------------------------------------------ */
@@ -895,35 +1000,75 @@ static void test_bootstrap_refusals(void **state)
 
 /* ---- admin operations -------------------------------------------------------------- */
 
+/* An admin action; *filed (may be NULL) gets the id of the four-eyes
+ * request it filed instead ("" when it acted at once). */
+static int act_filed(struct fix *f, const struct who *w, const char *uid, const char *action,
+		     const char *reason, char *filed, struct anfu_iam_err *err)
+{
+	struct anfu_iam_err e = { NULL, NULL };
+	json_t *approval = NULL;
+	int r = anfu_iam_admin_act(f->fx->iam, &ctx, &w->p, uid, action, reason, &approval,
+				   err ? err : &e);
+
+	if (filed)
+		(void)snprintf(filed, ANFU_ID_MAX, "%s", approval ? jstr(approval, "id") : "");
+	if (r < 0)
+		assert_null(approval);
+	json_decref(approval);
+	return r;
+}
+
 static int act(struct fix *f, const struct who *w, const char *uid, const char *action,
 	       const char *reason, struct anfu_iam_err *err)
 {
-	struct anfu_iam_err e = { NULL, NULL };
-
-	return anfu_iam_admin_act(f->fx->iam, &ctx, &w->p, uid, action, reason, err ? err : &e);
+	return act_filed(f, w, uid, action, reason, NULL, err);
 }
 
-/* req: IAM-ACCT-05, IAM-PWD-15, IAM-LOCK-02 */
+/* Disabling and enabling a staff account go through four eyes: the
+ * administrator's action files the request and changes nothing; the
+ * checker's approval carries it out, recorded as the checker's with the
+ * approval (IAM-ACCT-03). Unlock and a forced password change act at once.
+ * req: IAM-ACCT-03, IAM-ACCT-05, IAM-PWD-15, IAM-LOCK-02 */
 static void test_admin_actions(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_iam_err err = { NULL, NULL };
-	char status[256];
+	char status[256], filed[ANFU_ID_MAX];
 
-	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "left the company", NULL), 0);
+	assert_int_equal(
+		act_filed(f, &f->admin, f->finance.id, "disable", "left the company", filed, NULL),
+		0);
+	assert_true(anfu_id_valid("apr", filed, strlen(filed)));
+	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
+	assert_string_equal(status, "active");
+	assert_int_equal(audits(f, "user.disabled", "success"), 0);
+	assert_int_equal(decide(f, &f->checker, filed, true, NULL, NULL), 0);
+	status_of(f, filed, status);
+	assert_string_equal(status, "executed");
 	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
 	assert_string_equal(status, "disabled");
+	/* Already disabled: a second request is refused when filed. */
 	assert_int_equal(act(f, &f->admin, f->finance.id, "disable", "again", &err),
 			 ANFU_ECONFLICT);
-	assert_int_equal(act(f, &f->admin, f->finance.id, "enable", "came back", NULL), 0);
+	assert_string_equal(err.code, "conflict");
+	assert_int_equal(act_filed(f, &f->admin, f->finance.id, "enable", "came back", filed, NULL),
+			 0);
+	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
+	assert_string_equal(status, "disabled");
+	assert_int_equal(decide(f, &f->checker, filed, true, NULL, NULL), 0);
 	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
 	assert_string_equal(status, "active");
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM audit_log WHERE action = "
 				       "'user.disabled' AND object_id = $1 AND details LIKE "
-				       "'%left the company%'",
+				       "'%left the company%' AND details LIKE '%apr_%'",
 				       f->finance.id),
 			 1);
+	assert_int_equal(fixture_count(f->fx->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action IN "
+				       "('user.disabled', 'user.enabled') AND actor_id = $1",
+				       f->checker.id),
+			 2);
 	/* Unlock needs a lock; a locked staff account needs an administrator. */
 	err.code = NULL;
 	assert_int_equal(act(f, &f->admin, f->finance.id, "unlock", "why", &err), ANFU_ECONFLICT);
@@ -1435,6 +1580,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_double_decide_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_role_through_approval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_and_get_approvals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approvals_are_archived, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_admin_gets_random_policy_password,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_refusals, setup, teardown),

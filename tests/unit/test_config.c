@@ -306,6 +306,7 @@ static const struct int_case int_cases[] = {
 	IC("accounts", "dormant_days", 30, 365, accounts.dormant_days),
 	IC("accounts", "review_interval_days", 1, 30, accounts.review_interval_days),
 	IC("accounts", "temporary_max_days", 1, 90, accounts.temporary_max_days),
+	IC("alerts", "mail_window", 60, 3600, alerts.mail_window_s),
 	IC("mail", "timeout", 1, 120, mail.timeout_s),
 	IC("notify", "max_attempts", 1, 50, notify.max_attempts),
 	IC("notify", "retry_base", 1, 3600, notify.retry_base_s),

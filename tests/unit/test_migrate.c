@@ -116,13 +116,16 @@ static void test_fresh_database_is_migrated_to_latest(void **state)
 	assert_int_equal(
 		anfu_db_query_int(f->db, "SELECT count(*) FROM schema_version", NULL, 0, &n), 0);
 	assert_int_equal(n, anfu_migrate_latest());
-	/* The dialect part ran too: the audit triggers exist. */
+	/* The dialect parts ran too: the audit triggers exist (no update, no
+	 * delete, and, from 0003, no replace). */
 	assert_int_equal(anfu_db_query_int(f->db,
 					   "SELECT count(*) FROM sqlite_master WHERE type = "
-					   "'trigger' AND tbl_name = 'audit_log'",
+					   "'trigger' AND tbl_name = 'audit_log' AND name IN "
+					   "('audit_log_no_update', 'audit_log_no_delete', "
+					   "'audit_log_no_replace')",
 					   NULL, 0, &n),
 			 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 }
 
 static void test_migrate_twice_applies_nothing_the_second_time(void **state)

@@ -29,6 +29,12 @@
 	{                                                                           \
 #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL \
 	}
+/* Passwords and PINs: taken as sent (ANFU_JT_SECRET), their policy judges
+ * every character; everything else is text (base/text.h). */
+#define F_SECRET(st, name, req, lo, hi)                                     \
+	{                                                                   \
+#name, ANFU_JT_SECRET, offsetof(struct st, name), req, lo, hi, NULL \
+	}
 
 static const char *cstr(struct anfu_str s)
 {
@@ -108,7 +114,7 @@ static bool is_resident_id(const char *s, size_t n)
 static const struct anfu_jfield register_fields[] = {
 	F_STR(register_body, login, true, 3, 254),
 	F_STR(register_body, code, true, 6, 6),
-	F_STR(register_body, password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(register_body, password, true, 0, PASSWORD_FIELD_MAX),
 	F_STR(register_body, nickname, false, 1, 32),
 	F_STR(register_body, real_name, false, 1, 32),
 	{ "id_number", ANFU_JT_STRING, offsetof(struct register_body, id_number), false, 18, 18,
@@ -144,7 +150,7 @@ struct login_body {
 
 static const struct anfu_jfield login_fields[] = {
 	F_STR(login_body, login, true, 1, 254),
-	F_STR(login_body, password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(login_body, password, true, 0, PASSWORD_FIELD_MAX),
 	F_STR(login_body, captcha_id, false, 1, 64),
 	F_STR(login_body, captcha_answer, false, 1, 16),
 };
@@ -298,7 +304,7 @@ static const struct anfu_jfield confirm_fields[] = {
 	F_STR(confirm_body, sms_code, false, 1, 16),
 	F_STR(confirm_body, email_code, false, 1, 16),
 	F_STR(confirm_body, totp_code, false, 1, 16),
-	F_STR(confirm_body, new_password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(confirm_body, new_password, true, 0, PASSWORD_FIELD_MAX),
 };
 
 int anfu_api_reset_confirm(struct anfu_req *req, struct anfu_resp *resp)
@@ -327,7 +333,7 @@ struct strength_body {
 };
 
 static const struct anfu_jfield strength_fields[] = {
-	F_STR(strength_body, password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(strength_body, password, true, 0, PASSWORD_FIELD_MAX),
 };
 
 /* POST /api/v1/password-strength: the indicator shown while a password is

@@ -59,7 +59,8 @@ class Server:
         return r
 
     def captcha(self, s):
-        cid = self.call(s, "POST", API + "/captcha", want=201).json()["captcha_id"]
+        cid = self.call(s, "POST", API + "/captcha", {"purpose": "login"},
+                        want=201).json()["captcha_id"]
         with self.lock:
             ans = self.call(self.hooks, "GET", "/test/v1/captcha/" + cid).json()["answer"]
         return cid, ans

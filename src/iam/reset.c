@@ -149,7 +149,8 @@ int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, c
 		r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
-	c = anfu_captcha_check(db, iam->vault, captcha_id, captcha_answer);
+	c = anfu_captcha_check(db, iam->vault, captcha_id, captcha_answer,
+			       &(const struct anfu_captcha_use){ ANFU_CAPTCHA_RESET, ctx->admin });
 	if (c == 0)
 		r = begin_tx(iam, db, ctx, login, rid, now, exp);
 	if (r == 0)
@@ -327,6 +328,8 @@ static int apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam
 				 NULL, NULL);
 	if (r == 0)
 		r = iam_session_end(iam, db, s->user_id, NULL, NULL, "password_reset");
+	if (r == 0)
+		r = iam_devices_forget(db, s->user_id);
 	if (r == 0)
 		r = anfu_db_exec(
 			db,

@@ -21,9 +21,10 @@ def pfx(admin):
     return "/admin/v1" if admin else "/api/v1"
 
 
-def captcha(s, admin=False):
-    """Solves a captcha through the test hook: (captcha_id, answer)."""
-    r = s.post(pfx(admin) + "/captcha", admin=admin)
+def captcha(s, admin=False, purpose="login"):
+    """Solves a captcha made for purpose ("login", "register", "reset") on
+    the listener through the test hook: (captcha_id, answer)."""
+    r = s.post(pfx(admin) + "/captcha", {"purpose": purpose}, admin=admin)
     assert r.status_code == 201, r.text
     cid = r.json()["captcha_id"]
     assert r.json()["image"].startswith("data:image/png;base64,")
@@ -182,8 +183,10 @@ class Client:
     def p(self, tail):
         return pfx(self.admin) + tail
 
-    def captcha(self):
-        r = self.post(self.p("/captcha"), csrf=False)
+    def captcha(self, purpose="login"):
+        """A captcha made for purpose on this client's listener, solved
+        through the test hook: (captcha_id, answer)."""
+        r = self.post(self.p("/captcha"), {"purpose": purpose}, csrf=False)
         assert r.status_code == 201, r.text
         cid = r.json()["captcha_id"]
         return cid, self.s.get("/test/v1/captcha/" + cid).json()["answer"]
@@ -221,7 +224,7 @@ class Client:
         if target:
             body["target"] = target
         if captcha:
-            body["captcha_id"], body["captcha_answer"] = self.captcha()
+            body["captcha_id"], body["captcha_answer"] = self.captcha(purpose)
         return self.post(self.p("/auth/codes"), body)
 
 

@@ -1,0 +1,5 @@
+-- 0003 is reserved for another branch of issue 6. This placeholder keeps
+-- the versions contiguous (scripts/embed_migrations.py) so that 0004 can
+-- be built and tested on its own branch; the integrator drops this file
+-- (and its line in meson.build) when the real 0003 arrives.
+SELECT 1;

@@ -38,3 +38,19 @@ CREATE TABLE iam_device (
     revoked_ms   BIGINT
 );
 CREATE INDEX iam_device_user ON iam_device (user_id, expires_ms);
+
+-- Decoy messages of password-reset starts (src/iam/reset.c). A start that
+-- sends fewer than two codes (an unknown name, an ineligible account, an
+-- account with one bound channel) writes here, sealed like notify_message,
+-- what it would have queued, so that every start does the same work. Never
+-- sent, never read; rows over a day old are deleted by the next start.
+CREATE TABLE iam_reset_decoy (
+    id           TEXT   NOT NULL PRIMARY KEY,
+    reset_id     TEXT   NOT NULL,
+    channel      TEXT   NOT NULL CHECK (channel IN ('sms', 'email')),
+    target_enc   TEXT   NOT NULL,
+    subject_enc  TEXT   NOT NULL,
+    body_enc     TEXT   NOT NULL,
+    created_ms   BIGINT NOT NULL
+);
+CREATE INDEX iam_reset_decoy_created ON iam_reset_decoy (created_ms);

@@ -485,6 +485,63 @@ def start_reset(server, login):
     return c, r.json()["reset_id"]
 
 
+def reset_work(s, login):
+    """What one password-reset start for login did, counted from the
+    database and the server's Argon2 counter (no timing): rows written per
+    table, codes bound to the reset, messages queued or decoyed, audit
+    records; and the shape of the answer."""
+    tables = ("iam_reset", "iam_code", "notify_message", "iam_reset_decoy", "audit_log")
+
+    def counts():
+        return {t: s.query("SELECT COUNT(*) AS n FROM %s" % t)[0]["n"] for t in tables}
+
+    c = Client(s)
+    cid, ans = c.captcha("reset")
+    before = counts()
+    hashes = s.get("/test/v1/pwhash-total").json()["total"]
+    r = c.post("/api/v1/auth/password-reset", {"login": login, "captcha_id": cid,
+                                               "captcha_answer": ans})
+    assert r.status_code == 202, r.text
+    after = counts()
+    rid = r.json()["reset_id"]
+    body = r.json()
+    return {
+        "rows": {t: after[t] - before[t] for t in tables},
+        "codes": s.query("SELECT channel FROM iam_code WHERE context = ? ORDER BY channel",
+                         rid),
+        "argon2": s.get("/test/v1/pwhash-total").json()["total"] - hashes,
+        "status": r.status_code,
+        "shape": {k: (type(v).__name__, len(str(v))) for k, v in body.items()},
+        "headers": sorted(h for h in r.headers if h.lower() not in ("date", "x-request-id")),
+    }
+
+
+def test_reset_start_does_the_same_work_for_every_account(make_server):
+    """An unknown name, an account that cannot reset (one factor) and one
+    that can (phone + TOTP: one real code, one decoy) write the same rows,
+    issue two codes bound to the reset, queue or decoy two messages, run no
+    Argon2 and answer alike. req: IAM-RST-03"""
+    s = make_server()
+    s.clock(freeze=True)
+    _, single = register(s)
+    _, eligible = register(s)
+    enrol_totp(s, login_customer(s, eligible, device="work-dev"), eligible)
+    work = {name: reset_work(s, login) for name, login in
+            (("unknown", new_phone()), ("single", single), ("eligible", eligible))}
+    assert work["eligible"]["rows"] == {"iam_reset": 1, "iam_code": 2, "notify_message": 1,
+                                        "iam_reset_decoy": 1, "audit_log": 1}
+    for name in ("unknown", "single"):
+        w = work[name]
+        assert w["rows"]["iam_reset"] == 1 and w["rows"]["iam_code"] == 2
+        assert w["rows"]["notify_message"] + w["rows"]["iam_reset_decoy"] == 2
+        assert w["rows"]["notify_message"] == 0  # nothing goes to anyone
+        assert w["rows"]["audit_log"] == 1
+    for key in ("codes", "argon2", "status", "shape", "headers"):
+        assert work["unknown"][key] == work["single"][key] == work["eligible"][key], key
+    assert [c["channel"] for c in work["unknown"]["codes"]] == ["email", "sms"]
+    assert work["unknown"]["argon2"] == 0
+
+
 def test_reset_needs_two_factors_is_single_use_and_tells_the_user(make_server):
     """SMS code + TOTP; one factor alone is refused; the reset id works once;
     the user is told on the bound phone. req: IAM-RST-01, IAM-RST-02, IAM-RST-03"""

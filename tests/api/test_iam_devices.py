@@ -123,6 +123,9 @@ def test_another_users_secret_does_not_skip_mfa(server):
     """req: IAM-MFA-01"""
     _, alice = register(server)
     _, bob = register(server)
+    # Bob has logged in from here before (a usual network), so only the
+    # device decides whether he is asked for a second factor.
+    login_customer(server, bob, device="bob-laptop", trust=False)
     _, r = trust(server, alice)
     token = r.json()["device_token"]
     assert state_with(server, alice, token=token) == "active"

@@ -15,6 +15,8 @@ from conftest import SMTP
 GOOD_PASSWORD = "Tq7#vLm9!zRw"
 OTHER_PASSWORD = "Hb4$kWz8@qNe"
 THIRD_PASSWORD = "Gk5^rBn8%cJy"
+# The trusted-device secret's cookie (docs/iam.md, Trusted devices).
+DEVICE_COOKIE = "__Host-anfu_device"
 
 
 def pfx(admin):
@@ -142,6 +144,13 @@ class Client:
         self.http.headers.update({"X-Device-Id": device, "User-Agent": ua})
         self.csrf = None
         self.last = None
+        # A device name stands for one device of the tests, which keeps the
+        # trusted-device secret the server issued to it (as a browser keeps
+        # its cookie): a new Client of the same device presents it again.
+        self.device_key = (admin, device)
+        token = getattr(server, "device_tokens", {}).get(self.device_key)
+        if token:
+            self.http.cookies.set(DEVICE_COOKIE, token, domain="127.0.0.1", path="/")
 
     def url(self, path):
         return self.s.url(path, self.admin)
@@ -209,6 +218,10 @@ class Client:
                                             "trust_device": trust_device})
         if r.status_code == 200:
             self.csrf = r.json()["csrf_token"]
+            if r.json().get("device_token"):
+                if not hasattr(self.s, "device_tokens"):
+                    self.s.device_tokens = {}
+                self.s.device_tokens[self.device_key] = r.json()["device_token"]
         return r
 
     def step_up(self, method, code):

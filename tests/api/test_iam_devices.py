@@ -69,8 +69,8 @@ def test_trusting_a_device_issues_a_random_secret_stored_only_hashed(make_server
     recs = s.audit("device.trusted")
     assert len(recs) == 1 and recs[0]["object_id"] == rows[0]["id"]
     assert token not in recs[0]["details"]
-    # A second trust is a second secret.
-    _, r2 = trust(s, phone)
+    # A second trust (another device) is a second secret.
+    _, r2 = trust(s, phone, device="second-phone")
     assert r2.json()["device_token"] != token
 
 
@@ -80,7 +80,10 @@ def test_knowing_device_id_and_user_agent_no_longer_skips_mfa(server):
     req: IAM-MFA-01, IAM-MFA-03"""
     _, phone = register(server)
     trust(server, phone, device="victim-phone-77", ua="VictimBrowser/9.1")
-    attacker = Client(server, device="victim-phone-77", ua="VictimBrowser/9.1")
+    # Another machine that sends the victim's headers, not its cookie.
+    attacker = Client(server, device="attacker-laptop", ua="VictimBrowser/9.1")
+    attacker.http.headers["X-Device-Id"] = "victim-phone-77"
+    assert attacker.http.cookies.get(COOKIE) is None
     r = attacker.login(phone, GOOD_PASSWORD)
     assert r.status_code == 200 and r.json()["state"] == "mfa_required", r.text
     assert "device_token" not in r.json()

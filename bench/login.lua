@@ -5,12 +5,14 @@
 -- Sends POST /api/v1/auth/login with the JSON bodies of FILE (one per line,
 -- written by bench/login_users.py), rotating over them; each wrk thread
 -- starts at a different user. Headers are those of the device that
--- login_users.py trusted, so a login is a returning customer's: one Argon2id
--- verification, then a session in state "active". No cookies are kept: every
+-- login_users.py trusted, with that user's trusted-device secret in
+-- X-Device-Token (the line's text after a TAB), so a login is a returning
+-- customer's: one Argon2id verification, then a session in state "active". No cookies are kept: every
 -- request is a fresh password login. done() prints the status codes and
 -- session states it saw, one "key=value" line for bench/run.sh.
 
 local bodies = {}
+local tokens = {}
 local threads = {}
 local counter = 1
 
@@ -34,7 +36,9 @@ function init(args)
 	end
 	for line in f:lines() do
 		if #line > 0 then
-			table.insert(bodies, line)
+			local body, token = line:match("^([^\t]*)\t?(.*)$")
+			table.insert(bodies, body)
+			table.insert(tokens, token)
 		end
 	end
 	f:close()
@@ -49,6 +53,7 @@ end
 
 function request()
 	nxt = nxt % #bodies + 1
+	headers["X-Device-Token"] = tokens[nxt] ~= "" and tokens[nxt] or nil
 	return wrk.format("POST", "/api/v1/auth/login", headers, bodies[nxt])
 end
 

@@ -10,13 +10,15 @@ POST /test/v1/notify/deliver, as tests/api/iam.py does). For each of
      POST /api/v1/auth/register);
   2. logs in once from the benchmark's device (X-Device-Id and User-Agent
      given here, the ones bench/login.lua sends) and completes the SMS second
-     factor with trust_device, so that the benchmark's logins are those of a
-     returning customer on a trusted device from a usual network: the
-     password check, then state "active", with no new-device notice;
-  3. checks that one more password login answers 200 with state "active".
+     factor with trust_device, keeping the trusted-device secret the server
+     issues, so that the benchmark's logins are those of a returning
+     customer on a trusted device from a usual network: the password check,
+     then state "active", with no new-device notice;
+  3. checks that one more password login presenting that secret
+     (X-Device-Token) answers 200 with state "active".
 
-Writes one JSON login body per line ({"login": ..., "password": ...}) to
---out for bench/login.lua. Not a test (STYLE.md: benchmarks live in bench/);
+Writes one line per customer to --out for bench/login.lua: the JSON login
+body ({"login": ..., "password": ...}), a TAB, and the device secret. Not a test (STYLE.md: benchmarks live in bench/);
 it stops at the first unexpected answer. Use the system interpreter
 (/usr/bin/python3, which has python3-requests).
 """
@@ -59,7 +61,8 @@ class Server:
         return r
 
     def captcha(self, s):
-        cid = self.call(s, "POST", API + "/captcha", want=201).json()["captcha_id"]
+        cid = self.call(s, "POST", API + "/captcha", {"purpose": "login"},
+                        want=201).json()["captcha_id"]
         with self.lock:
             ans = self.call(self.hooks, "GET", "/test/v1/captcha/" + cid).json()["answer"]
         return cid, ans
@@ -108,12 +111,16 @@ def make_user(srv, phone, device, ua):
                      {"method": "sms", "code": code, "trust_device": True}, headers=csrf)
     if r.json().get("state") != "active":
         raise Fail("%s: state %r after the second factor" % (phone, r.json().get("state")))
+    token = r.json().get("device_token")
+    if not token:
+        raise Fail("%s: no device secret after the second factor" % phone)
     # 3. what the benchmark will do
     s = srv.session(device, ua)
-    r = srv.call(s, "POST", API + "/auth/login", {"login": phone, "password": PASSWORD})
+    r = srv.call(s, "POST", API + "/auth/login", {"login": phone, "password": PASSWORD},
+                 headers={"X-Device-Token": token})
     if r.json().get("state") != "active":
         raise Fail("%s: a trusted-device login gave state %r" % (phone, r.json().get("state")))
-    return phone
+    return phone, token
 
 
 def main():
@@ -135,8 +142,9 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.workers) as ex:
         done = list(ex.map(lambda p: make_user(srv, p, a.device, a.ua), phones))
     with open(a.out, "w", encoding="utf-8") as f:
-        for p in done:
-            f.write(json.dumps({"login": p, "password": PASSWORD}, separators=(",", ":")) + "\n")
+        for p, token in done:
+            f.write(json.dumps({"login": p, "password": PASSWORD}, separators=(",", ":")) +
+                    "\t" + token + "\n")
     print("login_users: %d customers registered, device trusted, checked in %.1f s"
           % (len(done), time.time() - t0), file=sys.stderr)
 

@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "api/handlers.h"
 #include "base/arena.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/validate.h"
 #include "http/http.h"
@@ -29,24 +30,45 @@
 	{                                                                           \
 #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL \
 	}
+/* Passwords and PINs: taken as sent (ANFU_JT_SECRET), their policy judges
+ * every character; everything else is text (base/text.h). */
+#define F_SECRET(st, name, req, lo, hi)                                     \
+	{                                                                   \
+#name, ANFU_JT_SECRET, offsetof(struct st, name), req, lo, hi, NULL \
+	}
 
 static const char *cstr(struct anfu_str s)
 {
 	return s.ptr; /* arena copies are NUL-terminated; NULL when absent */
 }
 
+struct captcha_body {
+	struct anfu_str purpose;
+};
+
+/* The purposes themselves are checked by the service, which knows which
+ * listener offers which (anfu_iam_captcha_new). */
+static const struct anfu_jfield captcha_fields[] = {
+	F_STR(captcha_body, purpose, true, 1, 16),
+};
+
 int anfu_api_captcha(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
+	struct captcha_body b = { 0 };
 	struct anfu_captcha c = { 0 };
+	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	const char *uri = NULL;
-	int r;
+	int r = anfu_req_json(req, captcha_fields, NFIELDS(captcha_fields), &b);
 
+	if (r < 0)
+		return r;
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_captcha_new(app->iam, &ctx, &c);
-	if (r == 0)
-		r = anfu_api_png_uri(req, c.png, c.png_len, &uri);
+	r = anfu_iam_captcha_new(app->iam, &ctx, cstr(b.purpose), &c, &e);
+	if (r < 0)
+		return anfu_api_iam_fail(req, r, &e);
+	r = anfu_api_png_uri(req, c.png, c.png_len, &uri);
 	if (r == 0) {
 		resp->status = 201;
 		resp->body = json_pack("{s:s,s:s,s:I}", "captcha_id", c.id, "image", uri,
@@ -108,7 +130,7 @@ static bool is_resident_id(const char *s, size_t n)
 static const struct anfu_jfield register_fields[] = {
 	F_STR(register_body, login, true, 3, 254),
 	F_STR(register_body, code, true, 6, 6),
-	F_STR(register_body, password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(register_body, password, true, 0, PASSWORD_FIELD_MAX),
 	F_STR(register_body, nickname, false, 1, 32),
 	F_STR(register_body, real_name, false, 1, 32),
 	{ "id_number", ANFU_JT_STRING, offsetof(struct register_body, id_number), false, 18, 18,
@@ -144,17 +166,33 @@ struct login_body {
 
 static const struct anfu_jfield login_fields[] = {
 	F_STR(login_body, login, true, 1, 254),
-	F_STR(login_body, password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(login_body, password, true, 0, PASSWORD_FIELD_MAX),
 	F_STR(login_body, captcha_id, false, 1, 64),
 	F_STR(login_body, captcha_answer, false, 1, 16),
 };
 
-/* Answers a login-like result: cookie + body. */
+/* The trusted-device secret the client presents: the X-Device-Token
+ * header (API clients), else the device cookie (browsers); NULL when none.
+ * The service checks it; the admin listener has no trusted devices. */
+static const char *device_token(const struct anfu_req *req)
+{
+	const char *t;
+
+	if (req->admin_listener)
+		return NULL;
+	t = anfu_req_header(req, ANFU_DEVICE_TOKEN_HEADER);
+	return t ? t : anfu_req_cookie(req, ANFU_DEVICE_COOKIE);
+}
+
+/* Answers a login-like result: cookie(s) + body. */
 static int login_out(struct anfu_req *req, struct anfu_resp *resp,
 		     const struct anfu_login_result *lr)
 {
 	int r = anfu_api_cookie(req, resp, lr->session);
 
+	if (r == 0 && lr->device_token[0])
+		r = anfu_api_device_cookie(req, resp, lr->device_token,
+					   (lr->device_expires_ms - anfu_clock_now_ms()) / 1000);
 	if (r < 0)
 		return r;
 	resp->body = anfu_api_login_json(req, lr);
@@ -176,7 +214,7 @@ int anfu_api_login(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return r;
 	lq = (struct anfu_login_req){ cstr(b.login), cstr(b.password), cstr(b.captcha_id),
-				      cstr(b.captcha_answer) };
+				      cstr(b.captcha_answer), device_token(req) };
 	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_login(app->iam, &ctx, &lq, lr, &e);
 	if (r < 0)
@@ -298,7 +336,7 @@ static const struct anfu_jfield confirm_fields[] = {
 	F_STR(confirm_body, sms_code, false, 1, 16),
 	F_STR(confirm_body, email_code, false, 1, 16),
 	F_STR(confirm_body, totp_code, false, 1, 16),
-	F_STR(confirm_body, new_password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(confirm_body, new_password, true, 0, PASSWORD_FIELD_MAX),
 };
 
 int anfu_api_reset_confirm(struct anfu_req *req, struct anfu_resp *resp)
@@ -327,7 +365,7 @@ struct strength_body {
 };
 
 static const struct anfu_jfield strength_fields[] = {
-	F_STR(strength_body, password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(strength_body, password, true, 0, PASSWORD_FIELD_MAX),
 };
 
 /* POST /api/v1/password-strength: the indicator shown while a password is

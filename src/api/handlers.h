@@ -6,6 +6,7 @@
 #define ANFU_API_HANDLERS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "http/http.h"
 
@@ -28,6 +29,10 @@ int anfu_api_authenticate(struct anfu_req *req, bool optional);
 /* Sets the session cookie (HttpOnly, Secure, SameSite=Strict, Path=/) of
  * the listener req arrived on; value NULL clears it. */
 int anfu_api_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *value);
+/* Sets the trusted-device cookie (ANFU_DEVICE_COOKIE: __Host- prefix,
+ * HttpOnly, Secure, Path=/, SameSite=Strict) with Max-Age max_age_s > 0. */
+int anfu_api_device_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *value,
+			   int64_t max_age_s);
 /* The JSON body of a login / MFA / step-up result (never the session id:
  * that goes only into the cookie). */
 json_t *anfu_api_login_json(const struct anfu_req *req, const struct anfu_login_result *lr);

@@ -29,6 +29,12 @@
 	{                                                                           \
 #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL \
 	}
+/* Passwords and PINs: taken as sent (ANFU_JT_SECRET), their policy judges
+ * every character; everything else is text (base/text.h). */
+#define F_SECRET(st, name, req, lo, hi)                                     \
+	{                                                                   \
+#name, ANFU_JT_SECRET, offsetof(struct st, name), req, lo, hi, NULL \
+	}
 
 /* Shorthand for the handlers below. */
 #define CTX(req, ctx) anfu_api_ctx((req), &(ctx))
@@ -127,8 +133,8 @@ struct password_body {
 };
 
 static const struct anfu_jfield password_fields[] = {
-	F_STR(password_body, current_password, true, 0, PASSWORD_FIELD_MAX),
-	F_STR(password_body, new_password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(password_body, current_password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(password_body, new_password, true, 0, PASSWORD_FIELD_MAX),
 };
 
 int anfu_api_me_password(struct anfu_req *req, struct anfu_resp *resp)
@@ -157,7 +163,7 @@ struct pin_body {
 };
 
 static const struct anfu_jfield pin_fields[] = {
-	F_STR(pin_body, pin, true, 1, 16),
+	F_SECRET(pin_body, pin, true, 1, 16),
 };
 
 int anfu_api_me_payment_password(struct anfu_req *req, struct anfu_resp *resp)

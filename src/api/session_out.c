@@ -9,6 +9,13 @@
  * browser drops it (WEB-SESS-01, -02, IAM-SESS-02). The CSRF token goes in
  * the body for the client to echo in X-CSRF-Token. A password change or a
  * TOTP confirmation renews both the same way (IAM-SESS-07).
+ *
+ * A trusted-device secret (issued by an MFA with trust_device) leaves in
+ * the __Host-anfu_device cookie (HttpOnly, Secure, Path=/, no Domain,
+ * SameSite=Strict, Max-Age = the trust left) for browsers, and in the
+ * body as device_token for API clients, which send it back in the
+ * X-Device-Token header. Only the main listener issues one (staff never
+ * trust a device).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +42,23 @@ int anfu_api_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *va
 		snprintf(c, cap, "%s=%s; Path=/; Secure; HttpOnly; SameSite=Strict", name, value);
 	else
 		snprintf(c, cap, "%s=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict", name);
+	return anfu_resp_header(resp, "Set-Cookie", c);
+}
+
+int anfu_api_device_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *value,
+			   int64_t max_age_s)
+{
+	size_t cap = strlen(ANFU_DEVICE_COOKIE) + strlen(value) + 112;
+	char *c;
+	int r;
+
+	if (max_age_s <= 0)
+		return ANFU_EINVAL;
+	r = anfu_arena_alloc(req->arena, cap, (void **)&c);
+	if (r < 0)
+		return r;
+	snprintf(c, cap, "%s=%s; Path=/; Max-Age=%lld; Secure; HttpOnly; SameSite=Strict",
+		 ANFU_DEVICE_COOKIE, value, (long long)max_age_s);
 	return anfu_resp_header(resp, "Set-Cookie", c);
 }
 
@@ -104,6 +128,10 @@ json_t *anfu_api_login_json(const struct anfu_req *req, const struct anfu_login_
 	anfu_json_set(o, "ended_session",
 		      lr->ended_session[0] ? json_string(lr->ended_session) : json_null());
 	anfu_json_set(o, "user", anfu_user_view_json(&lr->user));
+	if (lr->device_token[0]) {
+		anfu_json_set(o, "device_token", json_string(lr->device_token));
+		anfu_json_set(o, "device_expires_at_ms", json_integer(lr->device_expires_ms));
+	}
 	if (req->admin_listener)
 		anfu_json_set(o, "warning", json_string(anfu_api_banner_text(anfu_req_lang(req))));
 	return o;

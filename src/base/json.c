@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/json.h"
 #include "base/mem.h"
+#include "base/text.h"
 
 static int fail(struct anfu_jerr *err, const char *code, const char *field, size_t flen)
 {
@@ -69,13 +70,35 @@ static const struct anfu_jfield *find_field(const struct anfu_jfield *f, size_t 
 	return NULL;
 }
 
+/* The value of a STRING field as stored: its NFC form (base/text.h), in
+ * the arena; SECRET fields are copied as sent. */
+static int string_value(struct anfu_arena *a, const struct anfu_jfield *f, const char *s,
+			size_t len, struct anfu_str *ret, struct anfu_jerr *err)
+{
+	char *nfc = NULL, *copy;
+	size_t n = len;
+	int r;
+
+	if (f->type == ANFU_JT_STRING) {
+		if (anfu_text_normalize(s, len, &nfc, &n, NULL) < 0)
+			return fail(err, ANFU_JERR_INVALID_TEXT, f->name, strlen(f->name));
+		s = nfc;
+	}
+	r = anfu_arena_strndup(a, s, n, &copy);
+	free(nfc);
+	if (r < 0)
+		return r;
+	*ret = (struct anfu_str){ copy, n };
+	return 0;
+}
+
 static int set_string(struct anfu_arena *a, const struct anfu_json_limits *lim,
 		      const struct anfu_jfield *f, json_t *v, void *out, struct anfu_jerr *err)
 {
 	struct anfu_str *dst = (struct anfu_str *)((char *)out + f->offset);
+	struct anfu_str val;
 	const char *s;
 	size_t len, cps;
-	char *copy;
 	int r;
 
 	if (!json_is_string(v))
@@ -88,15 +111,16 @@ static int set_string(struct anfu_arena *a, const struct anfu_json_limits *lim,
 	 * pass, so s holds no NUL; check anyway before treating it as C text. */
 	if (memchr(s, '\0', len))
 		return fail(err, ANFU_JERR_INVALID_FIELD, f->name, strlen(f->name));
-	cps = anfu_utf8_count(s, len);
-	if ((int64_t)cps < f->min || (f->max > 0 && (int64_t)cps > f->max))
-		return fail(err, ANFU_JERR_OUT_OF_RANGE, f->name, strlen(f->name));
-	if (f->check && !f->check(s, len))
-		return fail(err, ANFU_JERR_INVALID_FIELD, f->name, strlen(f->name));
-	r = anfu_arena_strndup(a, s, len, &copy);
+	r = string_value(a, f, s, len, &val, err);
 	if (r < 0)
 		return r;
-	*dst = (struct anfu_str){ copy, len };
+	/* Lengths and formats apply to the value as stored (NFC). */
+	cps = anfu_utf8_count(val.ptr, val.len);
+	if ((int64_t)cps < f->min || (f->max > 0 && (int64_t)cps > f->max))
+		return fail(err, ANFU_JERR_OUT_OF_RANGE, f->name, strlen(f->name));
+	if (f->check && !f->check(val.ptr, val.len))
+		return fail(err, ANFU_JERR_INVALID_FIELD, f->name, strlen(f->name));
+	*dst = val;
 	return 0;
 }
 
@@ -106,7 +130,8 @@ static int set_value(struct anfu_arena *a, const struct anfu_json_limits *lim,
 	size_t nlen = strlen(f->name);
 
 	switch (f->type) {
-	case ANFU_JT_STRING: return set_string(a, lim, f, v, out, err);
+	case ANFU_JT_STRING:
+	case ANFU_JT_SECRET: return set_string(a, lim, f, v, out, err);
 	case ANFU_JT_INT: {
 		struct anfu_opt_i64 *dst = (struct anfu_opt_i64 *)((char *)out + f->offset);
 		json_int_t i;

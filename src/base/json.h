@@ -22,7 +22,11 @@ struct anfu_arena;
 struct anfu_buf;
 
 enum anfu_jtype {
-	ANFU_JT_STRING, /* target: struct anfu_str; .ptr == NULL when absent */
+	ANFU_JT_STRING, /* target: struct anfu_str; .ptr == NULL when absent.
+			   Text (base/text.h): Cc, Cf, Zl and Zp characters are
+			   refused (invalid_text), the value is stored in NFC */
+	ANFU_JT_SECRET, /* target: struct anfu_str; the bytes as sent, for
+			   passwords and PINs, whose own policy judges them */
 	ANFU_JT_INT,	/* target: struct anfu_opt_i64 */
 	ANFU_JT_BOOL,	/* target: struct anfu_opt_bool */
 };
@@ -42,7 +46,8 @@ struct anfu_jfield {
 	enum anfu_jtype type;
 	size_t offset; /* offsetof() the target in the output struct */
 	bool required;
-	int64_t min; /* INT: smallest value; STRING: fewest code points */
+	int64_t min; /* INT: smallest value; STRING: fewest code points
+			(of the NFC form) */
 	int64_t max; /* INT: largest value; STRING: most code points
 			      (0 = the global string limit) */
 	bool (*check)(const char *s, size_t len); /* STRING: format, or NULL */
@@ -61,6 +66,7 @@ struct anfu_json_limits {
 #define ANFU_JERR_MISSING_FIELD "missing_field"
 #define ANFU_JERR_INVALID_FIELD "invalid_field"
 #define ANFU_JERR_OUT_OF_RANGE "field_out_of_range"
+#define ANFU_JERR_INVALID_TEXT "invalid_text"
 
 struct anfu_jerr {
 	const char *code; /* one of ANFU_JERR_*, static */

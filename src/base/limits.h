@@ -129,4 +129,9 @@
 /* One line of an audit export (JSON lines). */
 #define ANFU_LIMIT_AUDIT_EXPORT_LINE (64 * 1024)
 
+/* Trusted devices one account keeps (src/iam/login.c): a person uses a
+ * handful of browsers and phones; trusting one more drops the oldest, so
+ * repeated MFAs with trust_device cannot grow the table without bound. */
+#define ANFU_LIMIT_TRUSTED_DEVICES 10
+
 #endif

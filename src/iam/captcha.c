@@ -8,7 +8,9 @@
  * one of libgd's built-in bitmap fonts, scaled up, rotated and coloured at
  * random, between layers of noise lines, arcs and dots. A captcha is
  * consumed by the first attempt, right or wrong, and refused once
- * expires_ms <= now.
+ * expires_ms <= now. It is bound to the purpose and the listener it was
+ * made for (columns purpose, admin): an attempt anywhere else uses it up
+ * and fails.
  *
  * Trusts: the vault for the keyed hash, the caller for an open write
  * transaction on db. Answers from clients are untrusted: length-checked
@@ -194,7 +196,24 @@ static int answer_hash(struct anfu_vault *v, const char *id, const char *answer,
  * ttl_ms, and its image. id, *ret_png (malloc'd, caller owns) and answer
  * are written only on success. Runs in the caller's write transaction on
  * db. */
-int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v, int length, int64_t ttl_ms,
+bool anfu_captcha_purpose_ok(const char *purpose, bool admin)
+{
+	if (!purpose)
+		return false;
+	if (strcmp(purpose, ANFU_CAPTCHA_LOGIN) == 0)
+		return true;
+	return !admin && (strcmp(purpose, ANFU_CAPTCHA_REGISTER) == 0 ||
+			  strcmp(purpose, ANFU_CAPTCHA_RESET) == 0);
+}
+
+static bool use_ok(const struct anfu_captcha_use *use)
+{
+	return use && (anfu_captcha_purpose_ok(use->purpose, false) ||
+		       anfu_captcha_purpose_ok(use->purpose, true));
+}
+
+int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v,
+			const struct anfu_captcha_use *use, int length, int64_t ttl_ms,
 			char id[ANFU_ID_MAX], unsigned char **ret_png, size_t *ret_len,
 			char answer[16])
 {
@@ -205,8 +224,8 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v, int length, in
 	int64_t now = anfu_clock_now_ms();
 	int r;
 
-	if (!db || !v || !id || !ret_png || !ret_len || !answer || length < 1 || length > MAX_LEN ||
-	    ttl_ms <= 0 || ttl_ms > INT64_MAX - now)
+	if (!db || !v || !use_ok(use) || !id || !ret_png || !ret_len || !answer || length < 1 ||
+	    length > MAX_LEN || ttl_ms <= 0 || ttl_ms > INT64_MAX - now)
 		return ANFU_EINVAL;
 	for (int i = 0; i < length; i++)
 		ans[i] = alphabet[anfu_rand_uniform(sizeof(alphabet) - 1)];
@@ -221,15 +240,16 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v, int length, in
 	if (r < 0)
 		goto out;
 	{
-		const struct anfu_param p[] = { ANFU_PSN(cid, strlen(cid)),
-						ANFU_PSN(hash, strlen(hash)), ANFU_PI(now),
-						ANFU_PI(now + ttl_ms) };
+		const struct anfu_param p[] = {
+			ANFU_PSN(cid, strlen(cid)), ANFU_PSN(hash, strlen(hash)), ANFU_PI(now),
+			ANFU_PI(now + ttl_ms),	    ANFU_PS(use->purpose),	 ANFU_PI(use->admin),
+		};
 
 		r = anfu_db_exec(
 			db,
-			"INSERT INTO iam_captcha (id, answer_hash, created_ms, expires_ms) "
-			"VALUES ($1, $2, $3, $4)",
-			p, 4, NULL, NULL, NULL);
+			"INSERT INTO iam_captcha (id, answer_hash, created_ms, expires_ms, purpose,"
+			" admin) VALUES ($1, $2, $3, $4, $5, $6)",
+			p, 6, NULL, NULL, NULL);
 	}
 	if (r < 0)
 		goto out;
@@ -250,6 +270,8 @@ struct captcha_row {
 	bool used;
 	int64_t expires_ms;
 	char hash[HASH_HEX];
+	char purpose[16];
+	bool admin;
 };
 
 static int captcha_row_fn(void *ud, const struct anfu_row *row)
@@ -263,6 +285,11 @@ static int captcha_row_fn(void *ud, const struct anfu_row *row)
 	memcpy(cr->hash, h, len + 1);
 	cr->expires_ms = anfu_row_int(row, 1);
 	cr->used = !anfu_row_is_null(row, 2);
+	h = anfu_row_text(row, 3, &len);
+	if (!h || len >= sizeof(cr->purpose))
+		return ANFU_ECORRUPT;
+	memcpy(cr->purpose, h, len + 1);
+	cr->admin = anfu_row_int(row, 4) != 0;
 	cr->found = true;
 	return 1;
 }
@@ -283,13 +310,21 @@ static int mark_used(struct anfu_db *db, const char *id, int64_t now, bool *ret_
 	return 0;
 }
 
+/* True when the captcha row was made for use. */
+static bool bound_to(const struct captcha_row *cr, const struct anfu_captcha_use *use)
+{
+	return strcmp(cr->purpose, use->purpose) == 0 && cr->admin == use->admin;
+}
+
 /* Checks and consumes a captcha: 0 when answer matches (ASCII
- * case-insensitive) and the captcha is live (expires_ms > now, unused);
- * ANFU_EAUTH for a wrong answer, an unknown, used or expired captcha. Any
+ * case-insensitive), the captcha is live (expires_ms > now, unused) and was
+ * made for use (purpose and listener); ANFU_EAUTH for a wrong answer, an
+ * unknown, used or expired captcha, or one made for something else. Any
  * attempt on an unused captcha marks it used, in the caller's write
  * transaction on db: the caller must commit also when the check fails.
  * Other negative codes are database or vault failures. */
-int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id, const char *answer)
+int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id, const char *answer,
+		       const struct anfu_captcha_use *use)
 {
 	struct captcha_row cr = { 0 };
 	char hash[HASH_HEX];
@@ -298,7 +333,7 @@ int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id,
 	size_t n;
 	int r;
 
-	if (!db || !v)
+	if (!db || !v || !use || !use->purpose)
 		return ANFU_EINVAL;
 	if (!id || !anfu_id_valid("cap", id, strnlen(id, ANFU_ID_MAX)))
 		return ANFU_EAUTH;
@@ -306,8 +341,8 @@ int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id,
 		const struct anfu_param p[] = { ANFU_PS(id) };
 
 		r = anfu_db_exec(db,
-				 "SELECT answer_hash, expires_ms, used_ms FROM iam_captcha "
-				 "WHERE id = $1",
+				 "SELECT answer_hash, expires_ms, used_ms, purpose, admin"
+				 " FROM iam_captcha WHERE id = $1",
 				 p, 1, captcha_row_fn, &cr, NULL);
 	}
 	if (r < 0)
@@ -317,7 +352,7 @@ int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id,
 	r = mark_used(db, id, now, &won);
 	if (r < 0)
 		return r;
-	if (!won || cr.expires_ms <= now || !answer)
+	if (!won || cr.expires_ms <= now || !bound_to(&cr, use) || !answer)
 		return ANFU_EAUTH;
 	n = strnlen(answer, MAX_LEN + 1);
 	if (n == 0 || n > MAX_LEN)

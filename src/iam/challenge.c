@@ -143,26 +143,31 @@ static int expires_fn(void *ud, const struct anfu_row *row)
 /* Creates and stores a captcha in a transaction of its own. ret is
  * written only on success; its png is malloc'd (free with
  * anfu_captcha_clear). Not audited: see the file comment. Thread-safe. */
-int anfu_iam_captcha_new(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 struct anfu_captcha *ret)
+int anfu_iam_captcha_new(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *purpose,
+			 struct anfu_captcha *ret, struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
+	struct anfu_captcha_use use = { purpose, ctx && ctx->admin };
 	char id[ANFU_ID_MAX], answer[16];
 	unsigned char *png = NULL;
 	size_t png_len = 0;
 	int64_t expires_ms = 0;
 	int r;
 
-	(void)ctx;
 	if (!iam || !ret)
 		return ANFU_EINVAL;
+	if (!anfu_captcha_purpose_ok(purpose, use.admin)) {
+		if (err)
+			*err = (struct anfu_iam_err){ ANFU_JERR_INVALID_FIELD, "purpose" };
+		return ANFU_EINVAL;
+	}
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
 	r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
-	r = anfu_captcha_create(db, iam->vault, (int)iam->cfg->captcha.length,
+	r = anfu_captcha_create(db, iam->vault, &use, (int)iam->cfg->captcha.length,
 				iam->cfg->captcha.ttl_s * 1000, id, &png, &png_len, answer);
 	if (r < 0)
 		goto out;
@@ -315,7 +320,8 @@ static int consume_captcha(struct anfu_iam *iam, struct anfu_db *db,
 	r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
-	check = anfu_captcha_check(db, iam->vault, req->captcha_id, req->captcha_answer);
+	check = anfu_captcha_check(db, iam->vault, req->captcha_id, req->captcha_answer,
+				   &(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER, false });
 	if (check < 0 && check != ANFU_EAUTH) {
 		(void)anfu_db_rollback(db);
 		return check;

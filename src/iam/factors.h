@@ -32,16 +32,37 @@ struct anfu_vault;
 /* Draws text as a noisy PNG; *ret_png is malloc'd. */
 int anfu_captcha_render(const char *text, unsigned char **ret_png, size_t *ret_len);
 
-/* Creates a captcha of length characters valid for ttl_ms: stores the
- * keyed hash of the answer and returns the id, the PNG and (for the test
- * hook only) the answer. */
-int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v, int length, int64_t ttl_ms,
+/* What a captcha is for: made for one purpose on one listener, it is
+ * accepted only there and for that (IAM-CAP-01). Purposes are the places
+ * a captcha is checked: a password login (both listeners), a registration
+ * code and a password-reset start (main listener only). */
+#define ANFU_CAPTCHA_LOGIN "login"
+#define ANFU_CAPTCHA_REGISTER "register"
+#define ANFU_CAPTCHA_RESET "reset"
+
+struct anfu_captcha_use {
+	const char *purpose; /* ANFU_CAPTCHA_* */
+	bool admin;	     /* the admin listener */
+};
+
+/* True when purpose is one a client may ask for on that listener: login,
+ * register or reset on the main one, login on the admin one. */
+bool anfu_captcha_purpose_ok(const char *purpose, bool admin);
+
+/* Creates a captcha of length characters valid for ttl_ms, bound to *use
+ * (stored with it, any purpose of ANFU_CAPTCHA_*): stores the keyed hash
+ * of the answer and returns the id, the PNG and (for the test hook only)
+ * the answer. */
+int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v,
+			const struct anfu_captcha_use *use, int length, int64_t ttl_ms,
 			char id[ANFU_ID_MAX], unsigned char **ret_png, size_t *ret_len,
 			char answer[16]);
-/* Consumes a captcha: 0 when the answer matches (case-insensitive) and it
- * is live; ANFU_EAUTH otherwise. A captcha is used up by any attempt. */
+/* Consumes a captcha: 0 when the answer matches (case-insensitive), it is
+ * live and it was made for *use (same purpose, same listener); ANFU_EAUTH
+ * otherwise. A captcha is used up by any attempt, also one for another
+ * purpose or listener. */
 int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id,
-		       const char *answer);
+		       const char *answer, const struct anfu_captcha_use *use);
 
 /* ---- TOTP (RFC 6238: SHA-1, 6 digits, 30 s) --------------------------------- */
 

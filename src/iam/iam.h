@@ -128,6 +128,10 @@ struct anfu_iam_auth_in {
 /* Name of the session cookie on the main and on the admin listener. */
 #define ANFU_SESSION_COOKIE "anfu_session"
 #define ANFU_ADMIN_SESSION_COOKIE "anfu_admin_session"
+/* The trusted-device secret: a cookie for browsers (main listener only),
+ * the header for API clients. */
+#define ANFU_DEVICE_COOKIE "__Host-anfu_device"
+#define ANFU_DEVICE_TOKEN_HEADER "X-Device-Token"
 /* Permission of routes open to any valid session of the listener. */
 #define ANFU_PERM_SESSION "session"
 
@@ -153,9 +157,14 @@ struct anfu_captcha {
 	int64_t expires_ms;
 };
 
-/* A new image captcha (IAM-CAP-02). Free with anfu_captcha_clear(). */
-int anfu_iam_captcha_new(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 struct anfu_captcha *ret);
+/* A new image captcha (IAM-CAP-02) for purpose ("login", "register",
+ * "reset": the places a captcha is checked) on the listener of ctx (the
+ * main one when ctx is NULL); it is accepted only there and for that.
+ * ANFU_EINVAL with err "invalid_field" / "purpose" for a purpose the
+ * listener does not offer (the admin listener: login only). Free with
+ * anfu_captcha_clear(). */
+int anfu_iam_captcha_new(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *purpose,
+			 struct anfu_captcha *ret, struct anfu_iam_err *err);
 void anfu_captcha_clear(struct anfu_captcha *c);
 
 #ifdef ANFU_TEST_HOOKS
@@ -238,6 +247,9 @@ struct anfu_login_req {
 	const char *password;
 	const char *captcha_id; /* required by captcha.mode */
 	const char *captcha_answer;
+	/* A trusted-device secret issued by an earlier MFA (the device cookie
+	 * or the X-Device-Token header), or NULL. */
+	const char *device_token;
 };
 
 #define ANFU_MFA_TOTP 0x1u
@@ -259,6 +271,10 @@ struct anfu_login_result {
 	bool new_device;		 /* the user was told (IAM-ANOM-01) */
 	char ended_session[ANFU_ID_MAX]; /* session ended by the session limit */
 	struct anfu_user_view user;
+	/* Set by an MFA that trusted the device: the secret (64 hex) to hand
+	 * to it (cookie and body) and when the trust ends. "" / 0 otherwise. */
+	char device_token[80];
+	int64_t device_expires_ms;
 };
 
 /* Password login (IAM-LOCK-*, IAM-CAP-01, IAM-ANOM-*, IAM-HIST-03). Unknown
@@ -270,8 +286,11 @@ int anfu_iam_login(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		   struct anfu_iam_err *err);
 
 /* Completes a login with a second factor: method "totp", "sms" or "email"
- * with its code. trust_device registers the device as a possession factor
- * (IAM-MFA-01). Regenerates the session id (IAM-SESS-07). */
+ * with its code. trust_device makes the device a possession factor
+ * (IAM-MFA-01): a random secret is issued in ret->device_token (only its
+ * keyed hash is kept) for mfa.device_trust_days; a later login that
+ * presents it skips the second factor on a usual network. Never for staff.
+ * Regenerates the session id (IAM-SESS-07). */
 int anfu_iam_mfa(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		 const struct anfu_principal *p, const char *method, const char *code,
 		 bool trust_device, struct anfu_login_result *ret, struct anfu_iam_err *err);

@@ -184,8 +184,26 @@ int iam_session_rotate(struct anfu_iam *iam, struct anfu_db *db, const struct an
 int iam_session_end(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
 		    const char *public_id, const char *except_public_id, const char *reason);
 
+/* Length of the random tokens the server hands out (session ids, CSRF
+ * tokens, trusted-device secrets): 32 bytes from the CSPRNG as lower-case
+ * hex. */
+#define IAM_TOKEN_HEX 64
+/* True when t is IAM_TOKEN_HEX lower-case hex characters. */
+bool iam_token_shape_ok(const char *t);
+/* A fresh random token and its keyed hash for purpose (vault token hash),
+ * written only on success. */
+int iam_token_new(struct anfu_iam *iam, const char *purpose, char tok[IAM_TOKEN_HEX + 1],
+		  char hash[2 * ANFU_HASH_LEN + 1]);
+
+/* Forgets every trusted device of user_id (a new password ends trust:
+ * whoever may have had the old one trusted a device too). In the caller's
+ * transaction. */
+int iam_devices_forget(struct anfu_db *db, const char *user_id);
+
 /* Device fingerprint hash of a request: keyed hash of device id + user
- * agent (the server cannot see a MAC address; C16). */
+ * agent (the server cannot see a MAC address; C16). It labels devices and
+ * binds sessions (IAM-SESS-06); it proves no possession (the client
+ * chooses both headers): only a trusted-device secret does. */
 int iam_device_hash(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		    char out[2 * ANFU_HASH_LEN + 1]);
 /* The /24 (IPv4) or /48 (IPv6) network of an address, for anomaly checks. */

@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
@@ -36,6 +37,8 @@
 /* Attempt results that count as failures (per IP and since a login). */
 #define FAILING_RESULTS "('failure', 'locked', 'disabled', 'expired', 'mfa_failure')"
 #define DEVICE_LABEL_MAX 64
+/* Vault token-hash purpose of trusted-device secrets. */
+#define DEVICE_SECRET "device_secret"
 
 /* What one login call works with. */
 struct login {
@@ -48,6 +51,7 @@ struct login {
 	char dev[IAM_HASH_HEX];
 	char net[64];
 	char idx[IAM_HASH_HEX]; /* blind index of the login name given, or "" */
+	const char *device_token; /* trusted-device secret presented, or NULL */
 };
 
 int iam_attempt_record(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
@@ -380,7 +384,8 @@ static int captcha_gate(struct login *l, const struct anfu_login_req *req, struc
 		iam_err_set(err, "captcha_required", "captcha_id");
 		return ANFU_EINVAL;
 	}
-	c = anfu_captcha_check(l->db, l->iam->vault, req->captcha_id, req->captcha_answer);
+	c = anfu_captcha_check(l->db, l->iam->vault, req->captcha_id, req->captcha_answer,
+			       &(const struct anfu_captcha_use){ ANFU_CAPTCHA_LOGIN, l->ctx->admin });
 	if (c < 0)
 		r = attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha");
 	if (r == 0)
@@ -542,10 +547,42 @@ static int net_row(void *ud, const struct anfu_row *r)
 }
 
 /* What the login looks like against the user's profile: whether the device
- * was seen or is trusted, whether the network is usual. */
+ * was seen (its fingerprint, for the notice) or is trusted (a secret the
+ * server issued to it), whether the network is usual. */
 struct profile {
 	bool device_seen, trusted, usual_net;
 };
+
+/* Whether the trusted-device secret presented with the login is one the
+ * server issued to this user, unexpired and not revoked (IAM-MFA-01
+ * possession). Headers the client chooses (X-Device-Id, User-Agent) prove
+ * nothing here. A match is touched (last_seen_ms). */
+static int device_trusted(struct login *l, bool *ret)
+{
+	char h[IAM_HASH_HEX];
+	int64_t changed = 0;
+	int r;
+
+	*ret = false;
+	if (!iam_token_shape_ok(l->device_token))
+		return 0;
+	r = anfu_vault_token_hash(l->iam->vault, DEVICE_SECRET, l->device_token, IAM_TOKEN_HEX, h);
+	if (r == 0) {
+		/* A trust runs out at expires_ms, and sooner when
+		 * mfa.device_trust_days was lowered since. */
+		struct anfu_param p[4] = { iam_ps(l->u.id), iam_ps(h), ANFU_PI(l->now),
+					   ANFU_PI(l->now - l->iam->cfg->mfa.device_trust_days *
+								    IAM_DAY_MS) };
+
+		r = anfu_db_exec(l->db,
+				 "UPDATE iam_device SET last_seen_ms = $3 WHERE user_id = $1"
+				 " AND secret_hash = $2 AND expires_ms > $3 AND trusted_ms > $4"
+				 " AND revoked_ms IS NULL",
+				 p, 4, NULL, NULL, &changed);
+	}
+	*ret = r == 0 && changed == 1;
+	return r;
+}
 
 static int profile_of(struct login *l, struct profile *pr)
 {
@@ -567,19 +604,8 @@ static int profile_of(struct login *l, struct profile *pr)
 				      p, 2, &n);
 	pr->usual_net = q.seen;
 	pr->device_seen = n > 0;
-	if (r == 0) {
-		/* A trust runs out after mfa.device_trust_days. */
-		struct anfu_param pt[3] = { iam_ps(l->u.id), iam_ps(l->dev),
-					    ANFU_PI(l->now - l->iam->cfg->mfa.device_trust_days *
-								     IAM_DAY_MS) };
-
-		r = anfu_db_query_int(l->db,
-				      "SELECT COUNT(*) FROM iam_device WHERE user_id = $1"
-				      " AND fp_hash = $2 AND trusted_ms > $3"
-				      " AND revoked_ms IS NULL",
-				      pt, 3, &n);
-	}
-	pr->trusted = r == 0 && n > 0;
+	if (r == 0)
+		r = device_trusted(l, &pr->trusted);
 	return r;
 }
 
@@ -822,6 +848,7 @@ int anfu_iam_login(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	memset(&l, 0, sizeof(l));
 	l.iam = iam;
 	l.ctx = ctx;
+	l.device_token = req->device_token;
 	l.now = anfu_clock_now_ms();
 	iam_network_of(ctx->ip, l.net, sizeof(l.net));
 	r = iam_db(iam, &l.db);
@@ -876,35 +903,74 @@ static int factor_failed(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	return r;
 }
 
-/* Registers the request's device as trusted (IAM-MFA-01 possession). */
+/* Keeps at most ANFU_LIMIT_TRUSTED_DEVICES - 1 live trusted devices of
+ * user_id (the newest), so that one more fits; expired and revoked rows go
+ * too. */
+static int devices_make_room(struct anfu_db *db, const char *user_id, int64_t now)
+{
+	struct anfu_param p[3] = { iam_ps(user_id), ANFU_PI(now),
+				   ANFU_PI(ANFU_LIMIT_TRUSTED_DEVICES - 1) };
+
+	return anfu_db_exec(db,
+			    "DELETE FROM iam_device WHERE user_id = $1 AND (expires_ms <= $2"
+			    " OR revoked_ms IS NOT NULL OR id NOT IN (SELECT id FROM iam_device"
+			    " WHERE user_id = $1 ORDER BY trusted_ms DESC, id DESC LIMIT $3))",
+			    p, 3, NULL, NULL, NULL);
+}
+
+int iam_devices_forget(struct anfu_db *db, const char *user_id)
+{
+	struct anfu_param p[1] = { iam_ps(user_id) };
+
+	return anfu_db_exec(db, "DELETE FROM iam_device WHERE user_id = $1", p, 1, NULL, NULL,
+			    NULL);
+}
+
+/* Trusts the device that completed this MFA (IAM-MFA-01 possession): a
+ * random secret (256 bits) is issued to it in res->device_token, valid for
+ * mfa.device_trust_days; only its keyed hash is stored. Staff never get
+ * one (their logins always ask for a second factor, IAM-MFA-13). */
 static int trust_device(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			const struct anfu_principal *p, int64_t now)
+			const struct anfu_principal *p, int64_t now, struct anfu_login_result *res)
 {
 	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], label[DEVICE_LABEL_MAX + 1];
+	char tok[IAM_TOKEN_HEX + 1], h[IAM_HASH_HEX];
+	int64_t exp = now + iam->cfg->mfa.device_trust_days * IAM_DAY_MS;
 	json_t *det;
 	int r;
 
+	if (p->kind == ANFU_USER_STAFF)
+		return 0;
 	/* People recognise their browser more easily than a device id. */
 	device_label(ctx->user_agent && ctx->user_agent[0] ? ctx->user_agent : ctx->device_id,
 		     label);
 	r = anfu_id_new("dev", id, sizeof(id));
 	if (r == 0)
 		r = iam_device_hash(iam, ctx, dev);
+	if (r == 0)
+		r = iam_token_new(iam, DEVICE_SECRET, tok, h);
+	if (r == 0)
+		r = devices_make_room(db, p->user_id, now);
 	if (r == 0) {
-		struct anfu_param q[5] = { iam_ps(id), iam_ps(p->user_id), iam_ps(dev),
-					   iam_ps(label), ANFU_PI(now) };
+		struct anfu_param q[7] = { iam_ps(id),	  iam_ps(p->user_id), iam_ps(h), iam_ps(dev),
+					   iam_ps(label), ANFU_PI(now),	      ANFU_PI(exp) };
 		r = anfu_db_exec(db,
-				 "INSERT INTO iam_device (id, user_id, fp_hash, label, trusted_ms,"
-				 " created_ms, last_seen_ms) VALUES ($1, $2, $3, $4, $5, $5, $5)"
-				 " ON CONFLICT (user_id, fp_hash) DO UPDATE SET trusted_ms = $5,"
-				 " last_seen_ms = $5, revoked_ms = NULL, label = $4",
-				 q, 5, NULL, NULL, NULL);
+				 "INSERT INTO iam_device (id, user_id, secret_hash, fp_hash, label,"
+				 " trusted_ms, expires_ms, created_ms, last_seen_ms)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $6)",
+				 q, 7, NULL, NULL, NULL);
 	}
-	if (r < 0)
-		return r;
-	det = json_pack("{ss}", "label", label);
-	r = iam_audit(iam, db, ctx, p, NULL, "device.trusted", "device", dev, "success", det);
-	json_decref(det);
+	if (r == 0) {
+		det = json_pack("{sssI}", "label", label, "expires_ms", (json_int_t)exp);
+		r = iam_audit(iam, db, ctx, p, NULL, "device.trusted", "device", id, "success",
+			      det);
+		json_decref(det);
+	}
+	if (r == 0) {
+		memcpy(res->device_token, tok, sizeof(tok));
+		res->device_expires_ms = exp;
+	}
+	anfu_wipe(tok, sizeof(tok));
 	return r;
 }
 
@@ -987,7 +1053,7 @@ static int second_factor(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r == 0)
 		r = factor_ok(iam, db, ctx, p, &u, method, login, &res, err);
 	if (r == 0 && trust)
-		r = trust_device(iam, db, ctx, p, anfu_clock_now_ms());
+		r = trust_device(iam, db, ctx, p, anfu_clock_now_ms(), &res);
 	if (r == 0)
 		r = anfu_db_commit(db);
 	if (r < 0)

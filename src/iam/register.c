@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/str.h"
+#include "base/text.h"
 #include "base/validate.h"
 #include "config/config.h"
 #include "iam/core.h"
@@ -48,6 +49,18 @@ static bool name_ok(const char *s)
 	       anfu_utf8_count(s, n) <= NAME_CHARS_MAX;
 }
 
+/* Names are text (base/text.h): the decoder refused control and format
+ * characters and normalised to NFC already; checked again here, where
+ * they are stored, for callers that are not the JSON decoder. */
+static int text_ok(const char *s, const char *field, struct anfu_iam_err *err)
+{
+	if (s && anfu_text_check(s, strlen(s), NULL) != ANFU_TEXT_OK) {
+		iam_err_set(err, "invalid_text", field);
+		return ANFU_EINVAL;
+	}
+	return 0;
+}
+
 /* Shape of the request: a mobile or email login, a code, valid optional
  * fields. */
 static int check_fields(const struct anfu_register_req *req, struct reg *g,
@@ -68,6 +81,9 @@ static int check_fields(const struct anfu_register_req *req, struct reg *g,
 		iam_err_set(err, "invalid_field", "id_number");
 		return ANFU_EINVAL;
 	}
+	if (text_ok(req->nickname, "nickname", err) < 0 ||
+	    text_ok(req->real_name, "real_name", err) < 0)
+		return ANFU_EINVAL;
 	if (!name_ok(req->nickname)) {
 		iam_err_set(err, "invalid_field", "nickname");
 		return ANFU_EINVAL;

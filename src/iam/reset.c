@@ -2,10 +2,18 @@
  * iam/reset: self-service password reset with two independent factors
  * (IAM-RST-01..03).
  *
- * Owns the SQL on iam_reset. Beginning a reset always answers with a fresh
- * reset id and expiry, whether or not the account exists: a row is stored
- * either way (user_id NULL for an unknown, inactive or single-factor
- * account) and codes go only to the bound channels of a real one.
+ * Owns the SQL on iam_reset and iam_reset_decoy. Beginning a reset always
+ * answers with a fresh reset id and expiry, whether or not the account
+ * exists, and does the same work: a row is stored either way (user_id NULL
+ * for an unknown, inactive or single-factor account), and there are always
+ * two delivery slots, SMS and email. A slot of a real factor issues its
+ * code and queues the reset_code notice to the bound channel; any other
+ * slot is a decoy of the same statements and cryptography: the same
+ * target-index look-up, a code row bound to a random target (nobody can
+ * use it: the reset has no account or does not use that channel), a
+ * ciphertext opened as the target is revealed, and a sealed message row
+ * in iam_reset_decoy that nothing sends. So an unknown name, an
+ * ineligible account and an eligible one cost the same (docs/iam.md).
  * Finishing checks the codes first, so the password rules (which know the
  * person) answer only someone who already holds both factors; the history
  * rule, one Argon2 per old password, is even run only for them, so that a
@@ -14,6 +22,7 @@
  * one with reset routes). Trusts nothing in the request.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
@@ -90,10 +99,96 @@ static int send_code(struct anfu_iam *iam, struct anfu_db *db, const struct iam_
 	return r;
 }
 
-/* Stores the reset row and, for a real account, sends its codes. */
+/* Stand-ins for what a decoy slot reveals and says, as long as a real
+ * target and the reset_code text. */
+static const char *decoy_target(const char *channel)
+{
+	return strcmp(channel, "sms") == 0 ? "13800000000" : "nobody.decoy@example.invalid";
+}
+
+#define DECOY_SUBJECT "Your password reset code"
+#define DECOY_BODY                                                                          \
+	"[anfu] Your code to reset your anfu password is %s, valid for %s minutes. If this " \
+	"was not you, ignore it and keep your account safe."
+
+/* The notice half of a decoy slot: a ciphertext opened (as iam_notice
+ * reveals the bound target), then target, subject and body sealed and
+ * stored (as anfu_notify_enqueue does) in iam_reset_decoy. */
+static int decoy_notice(struct anfu_iam *iam, struct anfu_db *db, const char *channel,
+			const char *rid, const char *code, const char *minutes)
+{
+	const char *field = strcmp(channel, "sms") == 0 ? "phone" : "email";
+	const char *target = decoy_target(channel);
+	char id[ANFU_ID_MAX], body[256];
+	char *ct = NULL, *pt = NULL, *t = NULL, *sub = NULL, *b = NULL;
+	size_t len = 0;
+	int r = anfu_id_new("dcy", id, sizeof(id));
+
+	(void)snprintf(body, sizeof(body), DECOY_BODY, code, minutes);
+	if (r == 0)
+		r = anfu_vault_seal(iam->vault, field, id, target, strlen(target), &ct);
+	if (r == 0)
+		r = anfu_vault_open_field(iam->vault, db, field, id, ct, &pt, &len);
+	if (r == 0)
+		r = anfu_vault_seal(iam->vault, "notify.target", id, pt, len, &t);
+	if (r == 0)
+		r = anfu_vault_seal(iam->vault, "notify.subject", id, DECOY_SUBJECT,
+				    strlen(DECOY_SUBJECT), &sub);
+	if (r == 0)
+		r = anfu_vault_seal(iam->vault, "notify.body", id, body, strlen(body), &b);
+	if (r == 0) {
+		struct anfu_param p[7] = { iam_ps(id), iam_ps(rid),    iam_ps(channel),
+					   iam_ps(t),  iam_ps(sub),    iam_ps(b),
+					   ANFU_PI(anfu_clock_now_ms()) };
+		r = anfu_db_exec(db,
+				 "INSERT INTO iam_reset_decoy (id, reset_id, channel, target_enc,"
+				 " subject_enc, body_enc, created_ms) VALUES ($1, $2, $3, $4, $5,"
+				 " $6, $7)",
+				 p, 7, NULL, NULL, NULL);
+	}
+	anfu_wipe(body, sizeof(body));
+	free(ct);
+	anfu_free_secret(pt);
+	free(t);
+	free(sub);
+	free(b);
+	return r;
+}
+
+/* A decoy slot: what send_code() does, for no one. user_id may be "". */
+static int decoy_code(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
+		      const char *channel, const char *rid)
+{
+	unsigned char raw[ANFU_HASH_LEN];
+	char idx[IAM_HASH_HEX], id[ANFU_ID_MAX], code[8], minutes[24];
+	struct anfu_code_issue ci = {
+		RESET_PURPOSE, channel, idx, NULL, rid, iam->cfg->mfa.code_ttl_s * 1000, 0
+	};
+	int64_t exp = 0;
+	int r = iam_user_target_index(db, user_id, channel, idx);
+
+	/* The look-up is made for its cost; the code is bound to a random
+	 * target, which no one can receive. */
+	if (r == 0 || r == ANFU_ENOTFOUND) {
+		anfu_crypto_random(raw, sizeof(raw));
+		anfu_hex_encode(raw, sizeof(raw), idx);
+		r = anfu_code_issue(db, iam->vault, &ci, id, code, &exp);
+	}
+	if (r == 0) {
+		(void)snprintf(minutes, sizeof(minutes), "%lld",
+			       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
+		r = decoy_notice(iam, db, channel, rid, code, minutes);
+	}
+	anfu_wipe(code, sizeof(code));
+	return r;
+}
+
+/* Stores the reset row and works both delivery slots: codes to the real
+ * factors of an eligible account, decoys for the rest. */
 static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 		    const char *login, const char *rid, int64_t now, int64_t exp)
 {
+	static const char *const channels[2] = { "sms", "email" };
 	struct iam_user u = { 0 };
 	const char *f = "";
 	json_t *det;
@@ -104,6 +199,11 @@ static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 	else if (r == 0 && eligible(ctx, &u, now))
 		f = factors_of(&u);
 	if (r == 0) {
+		struct anfu_param d[1] = { ANFU_PI(now - IAM_DAY_MS) };
+		r = anfu_db_exec(db, "DELETE FROM iam_reset_decoy WHERE created_ms < $1", d, 1,
+				 NULL, NULL, NULL);
+	}
+	if (r == 0) {
 		struct anfu_param p[5] = { iam_ps(rid), iam_ps(f[0] ? u.id : NULL), ANFU_PI(now),
 					   ANFU_PI(exp), iam_ps(f) };
 		r = anfu_db_exec(
@@ -112,10 +212,12 @@ static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 			" VALUES ($1, $2, $3, $4, $5)",
 			p, 5, NULL, NULL, NULL);
 	}
-	if (r == 0 && strncmp(f, "sms", 3) == 0)
-		r = send_code(iam, db, &u, "sms", rid);
-	if (r == 0 && strstr(f, "email"))
-		r = send_code(iam, db, &u, "email", rid);
+	for (size_t i = 0; i < 2 && r == 0; i++) {
+		if (strstr(f, channels[i]))
+			r = send_code(iam, db, &u, channels[i], rid);
+		else
+			r = decoy_code(iam, db, u.id[0] ? u.id : "", channels[i], rid);
+	}
 	if (r == 0) {
 		det = json_pack("{so}", "user_id", f[0] ? json_string(u.id) : json_null());
 		r = iam_audit(iam, db, ctx, NULL, NULL, "user.password_reset_requested", "reset",
@@ -149,7 +251,8 @@ int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, c
 		r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
-	c = anfu_captcha_check(db, iam->vault, captcha_id, captcha_answer);
+	c = anfu_captcha_check(db, iam->vault, captcha_id, captcha_answer,
+			       &(const struct anfu_captcha_use){ ANFU_CAPTCHA_RESET, ctx->admin });
 	if (c == 0)
 		r = begin_tx(iam, db, ctx, login, rid, now, exp);
 	if (r == 0)
@@ -327,6 +430,8 @@ static int apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam
 				 NULL, NULL);
 	if (r == 0)
 		r = iam_session_end(iam, db, s->user_id, NULL, NULL, "password_reset");
+	if (r == 0)
+		r = iam_devices_forget(db, s->user_id);
 	if (r == 0)
 		r = anfu_db_exec(
 			db,

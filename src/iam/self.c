@@ -100,9 +100,11 @@ int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	{
 		struct anfu_param q[2] = { iam_ps(p->user_id), ANFU_PI(limit) };
 		r = anfu_db_exec(db,
-				 "SELECT a.ts_ms, a.ip, a.device_hash, a.result, d.label"
-				 " FROM iam_login_attempt a LEFT JOIN iam_device d"
-				 " ON d.user_id = a.user_id AND d.fp_hash = a.device_hash"
+				 "SELECT a.ts_ms, a.ip, a.device_hash, a.result,"
+				 " (SELECT d.label FROM iam_device d WHERE d.user_id = a.user_id"
+				 " AND d.fp_hash = a.device_hash ORDER BY d.trusted_ms DESC"
+				 " LIMIT 1)"
+				 " FROM iam_login_attempt a"
 				 " WHERE a.user_id = $1 ORDER BY a.ts_ms DESC LIMIT $2",
 				 q, 2, login_row, a, NULL);
 	}
@@ -250,17 +252,20 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		return r;
 	a = json_array();
 	{
-		/* trusted_until_ms: the trust lasts mfa.device_trust_days. */
-		struct anfu_param q[2] = { iam_ps(p->user_id),
-					   ANFU_PI(iam->cfg->mfa.device_trust_days * IAM_DAY_MS) };
+		/* trusted_until_ms: the trust ends at expires_ms, or sooner
+		 * when mfa.device_trust_days was lowered since. */
+		struct anfu_param q[3] = { iam_ps(p->user_id),
+					   ANFU_PI(iam->cfg->mfa.device_trust_days * IAM_DAY_MS),
+					   ANFU_PI(anfu_clock_now_ms()) };
 
 		r = anfu_db_exec(
 			db,
 			"SELECT id, label, trusted_ms, created_ms, last_seen_ms,"
-			" trusted_ms + $2 FROM iam_device"
-			" WHERE user_id = $1 AND trusted_ms IS NOT NULL AND revoked_ms IS NULL"
-			" ORDER BY created_ms",
-			q, 2, device_row, a, NULL);
+			" CASE WHEN trusted_ms + $2 < expires_ms THEN trusted_ms + $2"
+			" ELSE expires_ms END FROM iam_device"
+			" WHERE user_id = $1 AND revoked_ms IS NULL AND expires_ms > $3"
+			" AND trusted_ms + $2 > $3 ORDER BY created_ms, id",
+			q, 3, device_row, a, NULL);
 	}
 	if (r < 0) {
 		json_decref(a);
@@ -290,13 +295,14 @@ int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r < 0)
 		return r;
 	{
-		/* device_id NULL: every trusted device of the user ($2 IS NULL). */
+		/* device_id NULL: every trusted device of the user ($2 IS NULL).
+		 * The rows go: a removed secret matches nothing any more. */
 		struct anfu_param q[3] = { ANFU_PI(anfu_clock_now_ms()), ANFU_PS(device_id),
 					   iam_ps(p->user_id) };
 		r = anfu_db_exec(db,
-				 "UPDATE iam_device SET revoked_ms = $1, trusted_ms = NULL"
+				 "DELETE FROM iam_device"
 				 " WHERE ($2 IS NULL OR id = $2) AND user_id = $3"
-				 " AND revoked_ms IS NULL AND trusted_ms IS NOT NULL",
+				 " AND revoked_ms IS NULL AND expires_ms > $1",
 				 q, 3, NULL, NULL, &changed);
 	}
 	if (r == 0 && changed == 0 && device_id)
@@ -415,9 +421,12 @@ static int change_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	json_t *det = json_pack("{ss}", "reason", reason);
 	int r = iam_password_store(db, p->user_id, "login", hash, reason, p->user_id, false, now);
 
-	/* Everyone else who had the old password is out (IAM-PWD-15). */
+	/* Everyone else who had the old password is out (IAM-PWD-15), and
+	 * so is every device trusted under it. */
 	if (r == 0)
 		r = iam_session_end(iam, db, p->user_id, NULL, p->session_id, "password_changed");
+	if (r == 0)
+		r = iam_devices_forget(db, p->user_id);
 	if (r == 0)
 		r = session_renew(iam, db, p, false, res);
 	if (r == 0)

@@ -29,8 +29,8 @@
 #include "store/store.h"
 #include "vault/vault.h"
 
-#define TOKEN_BYTES 32 /* 256 bits (WEB-SESS-01) */
-#define TOKEN_HEX (2 * TOKEN_BYTES)
+#define TOKEN_BYTES (IAM_TOKEN_HEX / 2) /* 256 bits (WEB-SESS-01) */
+#define TOKEN_HEX IAM_TOKEN_HEX
 /* Live sessions of one user looked at when making room (far above any
  * configured limit). */
 #define LIVE_MAX 64
@@ -80,6 +80,17 @@ static int token_new(struct anfu_iam *iam, const char *purpose, char tok[TOKEN_H
 	anfu_hex_encode(raw, sizeof(raw), tok);
 	anfu_wipe(raw, sizeof(raw));
 	return anfu_vault_token_hash(iam->vault, purpose, tok, TOKEN_HEX, hash);
+}
+
+bool iam_token_shape_ok(const char *t)
+{
+	return token_shape_ok(t);
+}
+
+int iam_token_new(struct anfu_iam *iam, const char *purpose, char tok[IAM_TOKEN_HEX + 1],
+		  char hash[IAM_HASH_HEX])
+{
+	return token_new(iam, purpose, tok, hash);
 }
 
 int iam_device_hash(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,

@@ -15,15 +15,18 @@ from conftest import SMTP
 GOOD_PASSWORD = "Tq7#vLm9!zRw"
 OTHER_PASSWORD = "Hb4$kWz8@qNe"
 THIRD_PASSWORD = "Gk5^rBn8%cJy"
+# The trusted-device secret's cookie (docs/iam.md, Trusted devices).
+DEVICE_COOKIE = "__Host-anfu_device"
 
 
 def pfx(admin):
     return "/admin/v1" if admin else "/api/v1"
 
 
-def captcha(s, admin=False):
-    """Solves a captcha through the test hook: (captcha_id, answer)."""
-    r = s.post(pfx(admin) + "/captcha", admin=admin)
+def captcha(s, admin=False, purpose="login"):
+    """Solves a captcha made for purpose ("login", "register", "reset") on
+    the listener through the test hook: (captcha_id, answer)."""
+    r = s.post(pfx(admin) + "/captcha", {"purpose": purpose}, admin=admin)
     assert r.status_code == 201, r.text
     cid = r.json()["captcha_id"]
     assert r.json()["image"].startswith("data:image/png;base64,")
@@ -141,6 +144,13 @@ class Client:
         self.http.headers.update({"X-Device-Id": device, "User-Agent": ua})
         self.csrf = None
         self.last = None
+        # A device name stands for one device of the tests, which keeps the
+        # trusted-device secret the server issued to it (as a browser keeps
+        # its cookie): a new Client of the same device presents it again.
+        self.device_key = (admin, device)
+        token = getattr(server, "device_tokens", {}).get(self.device_key)
+        if token:
+            self.http.cookies.set(DEVICE_COOKIE, token, domain="127.0.0.1", path="/")
 
     def url(self, path):
         return self.s.url(path, self.admin)
@@ -182,8 +192,10 @@ class Client:
     def p(self, tail):
         return pfx(self.admin) + tail
 
-    def captcha(self):
-        r = self.post(self.p("/captcha"), csrf=False)
+    def captcha(self, purpose="login"):
+        """A captcha made for purpose on this client's listener, solved
+        through the test hook: (captcha_id, answer)."""
+        r = self.post(self.p("/captcha"), {"purpose": purpose}, csrf=False)
         assert r.status_code == 201, r.text
         cid = r.json()["captcha_id"]
         return cid, self.s.get("/test/v1/captcha/" + cid).json()["answer"]
@@ -206,6 +218,10 @@ class Client:
                                             "trust_device": trust_device})
         if r.status_code == 200:
             self.csrf = r.json()["csrf_token"]
+            if r.json().get("device_token"):
+                if not hasattr(self.s, "device_tokens"):
+                    self.s.device_tokens = {}
+                self.s.device_tokens[self.device_key] = r.json()["device_token"]
         return r
 
     def step_up(self, method, code):
@@ -221,7 +237,7 @@ class Client:
         if target:
             body["target"] = target
         if captcha:
-            body["captcha_id"], body["captcha_answer"] = self.captcha()
+            body["captcha_id"], body["captcha_answer"] = self.captcha(purpose)
         return self.post(self.p("/auth/codes"), body)
 
 

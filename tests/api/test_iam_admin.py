@@ -712,7 +712,7 @@ def test_staff_cannot_reset_their_password_on_the_public_listener(staffed):
     answers = []
     for login in ("resetme", "nosuchstaffname"):
         c = Client(s)
-        cid, ans = c.captcha()
+        cid, ans = c.captcha("reset")
         r = c.post("/api/v1/auth/password-reset", {"login": login, "captcha_id": cid,
                                                    "captcha_answer": ans})
         assert r.status_code == 202, r.text

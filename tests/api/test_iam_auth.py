@@ -34,7 +34,7 @@ def test_register_code_needs_a_captcha(server):
     c = Client(server)
     r = c.send_code("register", "sms", new_phone())
     assert r.status_code == 400 and err(r) == "captcha_required"
-    cid, _ = c.captcha()
+    cid, _ = c.captcha("register")
     r = c.post("/api/v1/auth/codes", {"purpose": "register", "channel": "sms",
                                       "target": new_phone(), "captcha_id": cid,
                                       "captcha_answer": "XXXXX"})
@@ -44,7 +44,7 @@ def test_register_code_needs_a_captcha(server):
 def test_captcha_is_single_use(server):
     """req: IAM-CAP-02"""
     c = Client(server)
-    cid, ans = c.captcha()
+    cid, ans = c.captcha("register")
     body = {"purpose": "register", "channel": "sms", "target": new_phone(),
             "captcha_id": cid, "captcha_answer": ans}
     assert c.post("/api/v1/auth/codes", body).status_code == 202
@@ -58,18 +58,119 @@ def test_captcha_expires_after_two_minutes(make_server):
     s = make_server()
     s.clock(freeze=True)
     c = Client(s)
-    cid, ans = c.captcha()
+    cid, ans = c.captcha("register")
     s.clock(advance_ms=119_999)
     ok = c.post("/api/v1/auth/codes", {"purpose": "register", "channel": "sms",
                                        "target": new_phone(), "captcha_id": cid,
                                        "captcha_answer": ans})
     assert ok.status_code == 202, ok.text
-    cid, ans = c.captcha()
+    cid, ans = c.captcha("register")
     s.clock(advance_ms=120_000)
     r = c.post("/api/v1/auth/codes", {"purpose": "register", "channel": "sms",
                                       "target": new_phone(), "captcha_id": cid,
                                       "captcha_answer": ans})
     assert r.status_code == 400 and err(r) == "captcha_invalid"
+
+
+@pytest.mark.parametrize("admin", [False, True], ids=["main", "admin"])
+@pytest.mark.parametrize("body,code,field", [
+    ({}, "missing_field", "purpose"),
+    ({"purpose": "login", "extra": 1}, "unknown_field", "extra"),
+    ({"purpose": 1}, "invalid_field", "purpose"),
+    ({"purpose": ["login"]}, "invalid_field", "purpose"),
+    ({"purpose": "payment"}, "invalid_field", "purpose"),
+    ({"purpose": "LOGIN"}, "invalid_field", "purpose"),
+    ({"purpose": "x" * 17}, "field_out_of_range", "purpose"),
+    ({"purpose": "x" * 4000}, "field_out_of_range", "purpose"),
+    ({"purpose": "x" * 8000}, "field_out_of_range", "purpose"),
+])
+def test_captcha_body_is_decoded_from_an_allowlist(server, admin, body, code, field):
+    """Unknown fields, wrong types, unknown purposes and oversized values
+    are refused with a stable code, and no captcha is made. req: IAM-CAP-01,
+    req: WEB-SQL-01"""
+    before = server.query("SELECT COUNT(*) AS n FROM iam_captcha")[0]["n"]
+    c = Client(server, admin=admin)
+    r = c.post(c.p("/captcha"), body, csrf=False)
+    assert r.status_code == 400, r.text
+    assert err(r) == code and r.json()["error"]["field"] == field
+    assert server.query("SELECT COUNT(*) AS n FROM iam_captcha")[0]["n"] == before
+
+
+def test_admin_listener_offers_login_captchas_only(server):
+    """Registration and reset exist on the main listener only.
+    req: IAM-CAP-01"""
+    c = Client(server, admin=True)
+    for purpose in ("register", "reset"):
+        r = c.post(c.p("/captcha"), {"purpose": purpose}, csrf=False)
+        assert r.status_code == 400 and err(r) == "invalid_field", r.text
+    assert c.post(c.p("/captcha"), {"purpose": "login"}, csrf=False).status_code == 201
+    row = server.query("SELECT purpose, admin FROM iam_captcha ORDER BY created_ms DESC,"
+                       " rowid DESC LIMIT 1")
+    assert row == [{"purpose": "login", "admin": 1}]
+
+
+def captcha_used(server, cid):
+    return server.query("SELECT used_ms FROM iam_captcha WHERE id = ?", cid)[0]["used_ms"]
+
+
+def test_a_captcha_is_refused_for_another_purpose_and_used_up(server):
+    """A login captcha does not pass a registration code or a reset, a
+    reset captcha does not pass a login; the attempt uses it up.
+    req: IAM-CAP-01, IAM-CAP-02"""
+    _, phone = register(server)
+    c = Client(server)
+    target = new_phone()
+    cid, ans = c.captcha("login")
+    r = c.post("/api/v1/auth/codes", {"purpose": "register", "channel": "sms",
+                                      "target": target, "captcha_id": cid,
+                                      "captcha_answer": ans})
+    assert r.status_code == 400 and err(r) == "captcha_invalid", r.text
+    assert sms_to(server, target, wait=0) == []
+    assert captcha_used(server, cid) is not None
+    r = c.post("/api/v1/auth/login", {"login": phone, "password": GOOD_PASSWORD,
+                                      "captcha_id": cid, "captcha_answer": ans})
+    assert r.status_code == 400 and err(r) == "captcha_invalid"
+    resets = server.query("SELECT COUNT(*) AS n FROM iam_reset")[0]["n"]
+    cid, ans = c.captcha("login")
+    r = c.post("/api/v1/auth/password-reset", {"login": phone, "captcha_id": cid,
+                                               "captcha_answer": ans})
+    assert r.status_code == 400 and err(r) == "captcha_invalid", r.text
+    assert server.query("SELECT COUNT(*) AS n FROM iam_reset")[0]["n"] == resets
+    cid, ans = c.captcha("reset")
+    r = c.post("/api/v1/auth/login", {"login": phone, "password": GOOD_PASSWORD,
+                                      "captcha_id": cid, "captcha_answer": ans})
+    assert r.status_code == 400 and err(r) == "captcha_invalid", r.text
+    assert captcha_used(server, cid) is not None
+
+
+def test_a_captcha_is_refused_on_the_other_listener_and_used_up(staffed_server):
+    """A login captcha made on the admin listener does not pass a login on
+    the main one, nor the other way round. req: IAM-CAP-01, IAM-CAP-02"""
+    s = staffed_server
+    _, phone = register(s)
+    staff = Client(s, admin=True)
+    cid, ans = staff.captcha("login")
+    web = Client(s)
+    r = web.post("/api/v1/auth/login", {"login": phone, "password": GOOD_PASSWORD,
+                                        "captcha_id": cid, "captcha_answer": ans})
+    assert r.status_code == 400 and err(r) == "captcha_invalid", r.text
+    assert captcha_used(s, cid) is not None
+    cid, ans = web.captcha("login")
+    r = staff.post("/admin/v1/auth/login", {"login": "opsadmin", "password": WRONG,
+                                            "captcha_id": cid, "captcha_answer": ans},
+                   csrf=False)
+    assert r.status_code == 400 and err(r) == "captcha_invalid", r.text
+    assert captcha_used(s, cid) is not None
+    # Made where it is used, each works.
+    cid, ans = web.captcha("login")
+    r = web.post("/api/v1/auth/login", {"login": phone, "password": GOOD_PASSWORD,
+                                        "captcha_id": cid, "captcha_answer": ans})
+    assert r.status_code == 200, r.text
+
+
+@pytest.fixture
+def staffed_server(make_server):
+    return make_server(init_args=("--admin", "opsadmin"))
 
 
 def test_register_code_valid_at_4_59_refused_at_5_00(make_server):
@@ -292,10 +393,13 @@ def test_unknown_device_needs_sms_then_trusted_device_does_not(server):
     assert c.send_code("login", "sms").status_code == 202
     r = c.mfa("sms", sms_code(server, phone), trust_device=True)
     assert r.status_code == 200 and r.json()["state"] == "active"
-    again = Client(server, device="phone-A").login(phone, GOOD_PASSWORD)
+    # The browser that got the device secret (its cookie) skips the factor;
+    # another one does not, even one sending the same X-Device-Id.
+    again = c.login(phone, GOOD_PASSWORD)
     assert again.json()["state"] == "active"
-    other = Client(server, device="phone-B").login(phone, GOOD_PASSWORD)
-    assert other.json()["state"] == "mfa_required"
+    other = Client(server, device="phone-B")
+    other.http.headers["X-Device-Id"] = "phone-A"
+    assert other.login(phone, GOOD_PASSWORD).json()["state"] == "mfa_required"
 
 
 def test_new_device_login_notifies_the_user(server):
@@ -336,10 +440,10 @@ def test_reset_answers_the_same_for_unknown_accounts(server):
     """req: IAM-RST-03, WEB-ERR-02"""
     _, phone = register(server)
     c = Client(server)
-    cid, ans = c.captcha()
+    cid, ans = c.captcha("reset")
     a = c.post("/api/v1/auth/password-reset", {"login": phone, "captcha_id": cid,
                                                "captcha_answer": ans})
-    cid, ans = c.captcha()
+    cid, ans = c.captcha("reset")
     b = c.post("/api/v1/auth/password-reset", {"login": new_phone(), "captcha_id": cid,
                                                "captcha_answer": ans})
     assert a.status_code == b.status_code == 202
@@ -364,11 +468,68 @@ def enrol_totp(server, c, phone):
 
 def start_reset(server, login):
     c = Client(server)
-    cid, ans = c.captcha()
+    cid, ans = c.captcha("reset")
     r = c.post("/api/v1/auth/password-reset", {"login": login, "captcha_id": cid,
                                                "captcha_answer": ans})
     assert r.status_code == 202
     return c, r.json()["reset_id"]
+
+
+def reset_work(s, login):
+    """What one password-reset start for login did, counted from the
+    database and the server's Argon2 counter (no timing): rows written per
+    table, codes bound to the reset, messages queued or decoyed, audit
+    records; and the shape of the answer."""
+    tables = ("iam_reset", "iam_code", "notify_message", "iam_reset_decoy", "audit_log")
+
+    def counts():
+        return {t: s.query("SELECT COUNT(*) AS n FROM %s" % t)[0]["n"] for t in tables}
+
+    c = Client(s)
+    cid, ans = c.captcha("reset")
+    before = counts()
+    hashes = s.get("/test/v1/pwhash-total").json()["total"]
+    r = c.post("/api/v1/auth/password-reset", {"login": login, "captcha_id": cid,
+                                               "captcha_answer": ans})
+    assert r.status_code == 202, r.text
+    after = counts()
+    rid = r.json()["reset_id"]
+    body = r.json()
+    return {
+        "rows": {t: after[t] - before[t] for t in tables},
+        "codes": s.query("SELECT channel FROM iam_code WHERE context = ? ORDER BY channel",
+                         rid),
+        "argon2": s.get("/test/v1/pwhash-total").json()["total"] - hashes,
+        "status": r.status_code,
+        "shape": {k: (type(v).__name__, len(str(v))) for k, v in body.items()},
+        "headers": sorted(h for h in r.headers if h.lower() not in ("date", "x-request-id")),
+    }
+
+
+def test_reset_start_does_the_same_work_for_every_account(make_server):
+    """An unknown name, an account that cannot reset (one factor) and one
+    that can (phone + TOTP: one real code, one decoy) write the same rows,
+    issue two codes bound to the reset, queue or decoy two messages, run no
+    Argon2 and answer alike. req: IAM-RST-03"""
+    s = make_server()
+    s.clock(freeze=True)
+    _, single = register(s)
+    _, eligible = register(s)
+    enrol_totp(s, login_customer(s, eligible, device="work-dev"), eligible)
+    work = {name: reset_work(s, login) for name, login in
+            (("unknown", new_phone()), ("single", single), ("eligible", eligible))}
+    assert work["eligible"]["rows"] == {"iam_reset": 1, "iam_code": 2, "notify_message": 1,
+                                        "iam_reset_decoy": 1, "audit_log": 1}
+    for name in ("unknown", "single"):
+        w = work[name]
+        assert w["rows"]["iam_reset"] == 1 and w["rows"]["iam_code"] == 2
+        assert w["rows"]["notify_message"] + w["rows"]["iam_reset_decoy"] == 2
+        assert w["rows"]["notify_message"] == 0  # nothing goes to anyone
+        assert w["rows"]["audit_log"] == 1
+    for key in ("codes", "argon2", "status", "shape", "headers"):
+        assert work["unknown"][key] == work["single"][key] == work["eligible"][key], key
+    assert [c["channel"] for c in work["unknown"]["codes"]] == ["email", "sms"]
+    assert work["unknown"]["argon2"] == 0
 
 
 def test_reset_needs_two_factors_is_single_use_and_tells_the_user(make_server):

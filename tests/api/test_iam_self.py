@@ -293,20 +293,22 @@ def test_trusted_devices_are_listed_and_removed(server):
     assert devs[0]["trusted_until_ms"] == devs[0]["trusted_ms"] + 30 * 86_400_000
     assert c.delete("/api/v1/me/devices/" + devs[0]["id"]).status_code == 204
     assert c.get("/api/v1/me/devices").json()["devices"] == []
-    r = Client(server, device="trusted-1").login(phone, GOOD_PASSWORD)
+    # The same browser, still holding its device cookie, is asked again.
+    r = c.login(phone, GOOD_PASSWORD)
     assert r.json()["state"] == "mfa_required"
 
 
 def test_all_trusted_devices_are_removed_at_once(server):
     """DELETE /api/v1/me/devices. req: IAM-MFA-01"""
     _, phone = register(server)
-    login_customer(server, phone, device="all-1", trust=True)
+    b = login_customer(server, phone, device="all-1", trust=True)
     c = login_customer(server, phone, device="all-2", trust=True)
     assert len(c.get("/api/v1/me/devices").json()["devices"]) == 2
     assert c.delete("/api/v1/me/devices").status_code == 204
     assert c.get("/api/v1/me/devices").json()["devices"] == []
-    for dev in ("all-1", "all-2"):
-        r = Client(server, device=dev).login(phone, GOOD_PASSWORD)
+    # Both browsers still hold their device cookies; neither is trusted.
+    for browser in (b, c):
+        r = browser.login(phone, GOOD_PASSWORD)
         assert r.json()["state"] == "mfa_required"
     assert server.audit("device.removed")
 

@@ -43,6 +43,35 @@ struct made {
 	char answer[16];
 };
 
+/* What the captchas of these tests are made and checked for unless a test
+ * says otherwise. */
+static const struct anfu_captcha_use LOGIN_MAIN = { ANFU_CAPTCHA_LOGIN, false };
+
+static void make_captcha_for(struct anfu_fixture *f, const struct anfu_captcha_use *use,
+			     struct made *m)
+{
+	unsigned char *png = NULL;
+	size_t len = 0;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, use, 5, TTL_MS, m->id, &png, &len,
+					     m->answer),
+			 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	free(png);
+}
+
+static int check_for(struct anfu_fixture *f, const char *id, const char *answer,
+		     const struct anfu_captcha_use *use)
+{
+	int r;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	r = anfu_captcha_check(f->db, f->vault, id, answer, use);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	return r;
+}
+
 static void make_captcha(struct anfu_fixture *f, int length, int64_t ttl_ms, struct made *m)
 {
 	unsigned char *png = NULL;
@@ -50,7 +79,8 @@ static void make_captcha(struct anfu_fixture *f, int length, int64_t ttl_ms, str
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(
-		anfu_captcha_create(f->db, f->vault, length, ttl_ms, m->id, &png, &len, m->answer),
+		anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, length, ttl_ms, m->id, &png, &len,
+				    m->answer),
 		0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	assert_non_null(png);
@@ -65,7 +95,7 @@ static int check(struct anfu_fixture *f, const char *id, const char *answer)
 	int r;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	r = anfu_captcha_check(f->db, f->vault, id, answer);
+	r = anfu_captcha_check(f->db, f->vault, id, answer, &LOGIN_MAIN);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	return r;
 }
@@ -212,14 +242,27 @@ static void test_create_rejects_bad_arguments(void **state)
 	char id[ANFU_ID_MAX] = "unchanged", answer[16] = "unchanged";
 	unsigned char *png = NULL;
 	size_t len = 0;
+	const struct anfu_captcha_use bogus = { "payment", false }, none = { NULL, false };
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault, 0, TTL_MS, id, &png, &len, answer),
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, 0, TTL_MS, id, &png,
+					     &len, answer),
 			 ANFU_EINVAL);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault, 16, TTL_MS, id, &png, &len, answer),
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, 16, TTL_MS, id, &png,
+					     &len, answer),
 			 ANFU_EINVAL);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault, 5, 0, id, &png, &len, answer),
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, 5, 0, id, &png, &len,
+					     answer),
 			 ANFU_EINVAL);
+	assert_int_equal(
+		anfu_captcha_create(f->db, f->vault, &bogus, 5, TTL_MS, id, &png, &len, answer),
+		ANFU_EINVAL);
+	assert_int_equal(
+		anfu_captcha_create(f->db, f->vault, &none, 5, TTL_MS, id, &png, &len, answer),
+		ANFU_EINVAL);
+	assert_int_equal(
+		anfu_captcha_create(f->db, f->vault, NULL, 5, TTL_MS, id, &png, &len, answer),
+		ANFU_EINVAL);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	assert_string_equal(id, "unchanged");
 	assert_string_equal(answer, "unchanged");
@@ -373,9 +416,74 @@ static void test_check_runs_in_callers_transaction(void **state)
 
 	make_captcha(f, 5, TTL_MS, &m);
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_check(f->db, f->vault, m.id, "WRONG"), ANFU_EAUTH);
+	assert_int_equal(anfu_captcha_check(f->db, f->vault, m.id, "WRONG", &LOGIN_MAIN), ANFU_EAUTH);
 	assert_int_equal(anfu_db_rollback(f->db), 0);
 	assert_int_equal(check(f, m.id, m.answer), 0);
+}
+
+/* ---- binding to a purpose and a listener (IAM-CAP-01) -------------------- */
+
+/* The purposes a client may ask for: login on both listeners, register
+ * and reset on the main one only. */
+static void test_purposes_per_listener(void **state)
+{
+	(void)state;
+	assert_true(anfu_captcha_purpose_ok("login", false));
+	assert_true(anfu_captcha_purpose_ok("register", false));
+	assert_true(anfu_captcha_purpose_ok("reset", false));
+	assert_true(anfu_captcha_purpose_ok("login", true));
+	assert_false(anfu_captcha_purpose_ok("register", true));
+	assert_false(anfu_captcha_purpose_ok("reset", true));
+	assert_false(anfu_captcha_purpose_ok("Login", false));
+	assert_false(anfu_captcha_purpose_ok("", false));
+	assert_false(anfu_captcha_purpose_ok(NULL, false));
+	assert_false(anfu_captcha_purpose_ok("step_up", false));
+}
+
+/* Made for login, the right answer is refused for register and reset, and
+ * the attempt uses it up. req: IAM-CAP-01, IAM-CAP-02 */
+static void test_check_refuses_another_purpose_and_uses_it_up(void **state)
+{
+	static const struct anfu_captcha_use other[] = { { ANFU_CAPTCHA_REGISTER, false },
+							 { ANFU_CAPTCHA_RESET, false } };
+	struct anfu_fixture *f = *state;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct made m;
+
+		make_captcha_for(f, &LOGIN_MAIN, &m);
+		assert_int_equal(check_for(f, m.id, m.answer, &other[i]), ANFU_EAUTH);
+		assert_int_equal(check_for(f, m.id, m.answer, &LOGIN_MAIN), ANFU_EAUTH);
+	}
+	/* and the other way round */
+	{
+		struct made m;
+
+		make_captcha_for(f, &other[1], &m);
+		assert_int_equal(check_for(f, m.id, m.answer, &LOGIN_MAIN), ANFU_EAUTH);
+		make_captcha_for(f, &other[1], &m);
+		assert_int_equal(check_for(f, m.id, m.answer, &other[1]), 0);
+	}
+}
+
+/* Made on one listener, refused on the other (same purpose), used up. */
+static void test_check_refuses_the_other_listener_and_uses_it_up(void **state)
+{
+	static const struct anfu_captcha_use admin_login = { ANFU_CAPTCHA_LOGIN, true };
+	struct anfu_fixture *f = *state;
+	struct made m;
+
+	make_captcha_for(f, &LOGIN_MAIN, &m);
+	assert_int_equal(check_for(f, m.id, m.answer, &admin_login), ANFU_EAUTH);
+	assert_int_equal(check_for(f, m.id, m.answer, &LOGIN_MAIN), ANFU_EAUTH);
+	make_captcha_for(f, &admin_login, &m);
+	assert_int_equal(check_for(f, m.id, m.answer, &LOGIN_MAIN), ANFU_EAUTH);
+	make_captcha_for(f, &admin_login, &m);
+	assert_int_equal(check_for(f, m.id, m.answer, &admin_login), 0);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_captcha WHERE used_ms IS NULL",
+				       NULL),
+			 0);
 }
 
 int main(void)
@@ -415,6 +523,11 @@ int main(void)
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_check_runs_in_callers_transaction, setup,
 						fixture_teardown),
+		cmocka_unit_test(test_purposes_per_listener),
+		cmocka_unit_test_setup_teardown(test_check_refuses_another_purpose_and_uses_it_up,
+						setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_check_refuses_the_other_listener_and_uses_it_up,
+						setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);

@@ -603,7 +603,7 @@ static void test_captcha_new_gives_png_and_expiry_without_audit(void **state)
 	struct anfu_captcha c = { 0 };
 	int64_t now = anfu_clock_now_ms();
 
-	assert_int_equal(anfu_iam_captcha_new(&service, NULL, &c), 0);
+	assert_int_equal(anfu_iam_captcha_new(&service, NULL, "register", &c, NULL), 0);
 	assert_memory_equal(c.id, "cap_", 4);
 	assert_non_null(c.png);
 	assert_true(c.png_len > 8);
@@ -630,11 +630,13 @@ static void test_captcha_hook_answer_solves_captcha(void **state)
 	struct anfu_captcha c = { 0 };
 	char answer[16];
 
-	assert_int_equal(anfu_iam_captcha_new(&service, NULL, &c), 0);
+	assert_int_equal(anfu_iam_captcha_new(&service, NULL, "register", &c, NULL), 0);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), 0);
 	assert_int_equal(strlen(answer), (size_t)f->cfg->captcha.length);
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_check(f->db, f->vault, c.id, answer), 0);
+	assert_int_equal(anfu_captcha_check(f->db, f->vault, c.id, answer,
+					    &(const struct anfu_captcha_use){ "register", false }),
+			 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	anfu_captcha_clear(&c);
 }
@@ -646,7 +648,7 @@ static void test_captcha_hook_forgets_expired_and_unknown(void **state)
 	char answer[16] = "keep";
 	struct iam_test_captcha *t = service.test_captchas;
 
-	assert_int_equal(anfu_iam_captcha_new(&service, NULL, &c), 0);
+	assert_int_equal(anfu_iam_captcha_new(&service, NULL, "register", &c, NULL), 0);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, "cap_unknown", answer),
 			 ANFU_ENOTFOUND);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, "", answer), ANFU_ENOTFOUND);
@@ -668,9 +670,9 @@ static void test_captcha_hook_table_is_bounded(void **state)
 	char answer[16];
 
 	(void)state;
-	assert_int_equal(anfu_iam_captcha_new(&service, NULL, &first), 0);
+	assert_int_equal(anfu_iam_captcha_new(&service, NULL, "register", &first, NULL), 0);
 	for (int i = 0; i < 256; i++) {
-		assert_int_equal(anfu_iam_captcha_new(&service, NULL, &c), 0);
+		assert_int_equal(anfu_iam_captcha_new(&service, NULL, "register", &c, NULL), 0);
 		anfu_captcha_clear(&c);
 	}
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, first.id, answer), ANFU_ENOTFOUND);
@@ -690,7 +692,10 @@ static void solved_captcha(struct anfu_fixture *f, char id[ANFU_ID_MAX], char an
 	size_t len = 0;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault, 5, 120000, id, &png, &len, answer),
+	assert_int_equal(anfu_captcha_create(f->db, f->vault,
+					     &(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER,
+									       false },
+					     5, 120000, id, &png, &len, answer),
 			 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	free(png);

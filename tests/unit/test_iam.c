@@ -157,28 +157,65 @@ static void make_staff(struct anfu_fixture *f, const char *name, bool must_chang
 	make_user(f, &s, id);
 }
 
-/* A live captcha whose answer the test knows. */
-static void captcha(struct anfu_fixture *f, char id[ANFU_ID_MAX], char answer[16])
+/* A live captcha for purpose on a listener whose answer the test knows. */
+static void captcha_for(struct anfu_fixture *f, const char *purpose, bool admin,
+			char id[ANFU_ID_MAX], char answer[16])
 {
+	const struct anfu_captcha_use use = { purpose, admin };
 	unsigned char *png = NULL;
 	size_t len = 0;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault, 5, 120000, id, &png, &len, answer),
-			 0);
+	assert_int_equal(
+		anfu_captcha_create(f->db, f->vault, &use, 5, 120000, id, &png, &len, answer), 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	free(png);
 }
 
-/* A password login with a solved captcha. */
+/* A live login captcha of the main listener. */
+static void captcha(struct anfu_fixture *f, char id[ANFU_ID_MAX], char answer[16])
+{
+	captcha_for(f, ANFU_CAPTCHA_LOGIN, false, id, answer);
+}
+
+/* The trusted-device secrets the tests' "browsers" keep, one per device
+ * id (what the device cookie does): set by an MFA that trusted the device,
+ * presented by every later login from it. */
+#define BROWSERS 8
+static struct {
+	char device_id[64];
+	char token[80];
+} browser[BROWSERS];
+
+static const char *browser_token(const struct anfu_iam_ctx *c)
+{
+	for (int i = 0; i < BROWSERS; i++)
+		if (strcmp(browser[i].device_id, c->device_id) == 0)
+			return browser[i].token;
+	return NULL;
+}
+
+static void browser_keep(const struct anfu_iam_ctx *c, const char *token)
+{
+	int i = 0;
+
+	while (i < BROWSERS - 1 && browser[i].device_id[0] &&
+	       strcmp(browser[i].device_id, c->device_id) != 0)
+		i++;
+	(void)snprintf(browser[i].device_id, sizeof(browser[i].device_id), "%s", c->device_id);
+	(void)snprintf(browser[i].token, sizeof(browser[i].token), "%s", token);
+}
+
+/* A password login with a solved captcha, from the "browser" of c's
+ * device id (its trusted-device secret, if it holds one). */
 static int login(struct anfu_fixture *f, const struct anfu_iam_ctx *c, const char *name,
 		 const char *pw, struct anfu_login_result *res, struct anfu_iam_err *err)
 {
 	char cid[ANFU_ID_MAX], ans[16];
-	struct anfu_login_req req = { name, pw, cid, ans };
+	struct anfu_login_req req = { name, pw, cid, ans, browser_token(c) };
 	struct anfu_iam_err e = { NULL, NULL };
 
-	captcha(f, cid, ans);
+	captcha_for(f, ANFU_CAPTCHA_LOGIN, c->admin, cid, ans);
 	memset(res, 0, sizeof(*res));
 	return anfu_iam_login(f->iam, c, &req, res, err ? err : &e);
 }
@@ -229,12 +266,16 @@ static int mfa_sms(struct anfu_fixture *f, const struct anfu_iam_ctx *c,
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
 	char code[8];
+	int r;
 
 	assert_int_equal(auth(f, c, pending->session, &p, NULL), 0);
 	assert_int_equal(p.state, ANFU_SESSION_MFA_PENDING);
 	issue_code(f, ANFU_CODE_LOGIN, "sms", p.user_id, p.session_id, code);
 	memset(res, 0, sizeof(*res));
-	return anfu_iam_mfa(f->iam, c, &p, "sms", code, trust, res, err ? err : &e);
+	r = anfu_iam_mfa(f->iam, c, &p, "sms", code, trust, res, err ? err : &e);
+	if (r == 0 && res->device_token[0])
+		browser_keep(c, res->device_token);
+	return r;
 }
 
 /* A login that ends ACTIVE: with an SMS second factor (and the device
@@ -1360,7 +1401,7 @@ static void test_reset_with_two_factors(void **state)
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, PHONE1, NULL, NULL, &rs, &e),
 			 ANFU_EINVAL);
 	assert_string_equal(e.code, "captcha_required");
-	captcha(f, cid, ans);
+	captcha_for(f, ANFU_CAPTCHA_RESET, false, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, PHONE1, cid, ans, &rs, &e), 0);
 	assert_true(strncmp(rs.id, "rst_", 4) == 0);
 	assert_int_equal(rs.expires_ms, anfu_clock_now_ms() + f->cfg->mfa.reset_ttl_s * 1000);
@@ -1405,11 +1446,11 @@ static void test_reset_of_unknown_or_single_factor_account_looks_the_same(void *
 	char uid[ANFU_ID_MAX], cid[ANFU_ID_MAX], ans[16];
 
 	make_customer(f, PHONE1, NULL, uid); /* phone only: one factor */
-	captcha(f, cid, ans);
+	captcha_for(f, ANFU_CAPTCHA_RESET, false, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, "13700003333", cid, ans, &rs, &e), 0);
 	assert_true(strncmp(rs.id, "rst_", 4) == 0);
 	assert_int_equal(rs.expires_ms, anfu_clock_now_ms() + f->cfg->mfa.reset_ttl_s * 1000);
-	captcha(f, cid, ans);
+	captcha_for(f, ANFU_CAPTCHA_RESET, false, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, PHONE1, cid, ans, &rs, &e), 0);
 	assert_int_equal(fixture_count(f->db,
 				       "SELECT COUNT(*) FROM iam_reset WHERE user_id IS NULL"
@@ -1762,7 +1803,7 @@ static void test_staff_reset_from_the_main_listener_is_like_unknown(void **state
 
 	make_staff(f, "sam", false, sid); /* email + TOTP: two factors */
 	set_totp(f, sid, secret);
-	captcha(f, cid, ans);
+	captcha_for(f, ANFU_CAPTCHA_RESET, false, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, "sam", cid, ans, &rs, &e), 0);
 	assert_true(strncmp(rs.id, "rst_", 4) == 0);
 	assert_int_equal(fixture_count(f->db,
@@ -1772,7 +1813,7 @@ static void test_staff_reset_from_the_main_listener_is_like_unknown(void **state
 			 1);
 	assert_int_equal(notices(f, "reset_code"), 0);
 	/* The admin listener's service would take it (it has no reset route). */
-	captcha(f, cid, ans);
+	captcha_for(f, ANFU_CAPTCHA_RESET, true, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &adm, "sam", cid, ans, &rs, &e), 0);
 	assert_int_equal(fixture_count(f->db,
 				       "SELECT COUNT(*) FROM iam_reset WHERE id = $1"

@@ -21,12 +21,19 @@ def err(r):
 # ---- registration -------------------------------------------------------------
 
 def test_register_with_sms_code(server):
-    """req: FUNC-ACCT-01, IAM-MFA-08, IAM-ACCT-13"""
+    """The row, role and audit record of this registration (the server is
+    shared: others registered before). req: FUNC-ACCT-01, IAM-MFA-08, IAM-ACCT-13"""
     c, phone = register(server)
-    users = server.query("SELECT kind, status FROM iam_user")
-    assert {"kind": "customer", "status": "active"} in users
-    recs = server.audit("user.registered")
-    assert recs and recs[-1]["outcome"] == "success"
+    user = c.last.json()["user"]
+    assert c.last.status_code == 201 and user["login"] == "****" + phone[-4:]
+    uid = user["id"]
+    rows = server.query("SELECT kind, status, login_enc FROM iam_user WHERE id = ?", uid)
+    assert len(rows) == 1 and rows[0]["kind"] == "customer" and rows[0]["status"] == "active"
+    assert phone not in rows[0]["login_enc"]
+    roles = server.query("SELECT role FROM iam_user_role WHERE user_id = ?", uid)
+    assert roles == [{"role": "customer"}]
+    recs = [x for x in server.audit("user.registered") if x["object_id"] == uid]
+    assert len(recs) == 1 and recs[0]["outcome"] == "success" and recs[0]["actor_id"] == uid
 
 
 def test_register_code_needs_a_captcha(server):

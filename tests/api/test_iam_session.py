@@ -54,16 +54,21 @@ def test_state_changing_requests_need_the_csrf_token(server):
 
 
 def test_logout_ends_the_session_on_the_server(server):
-    """The old cookie no longer works anywhere. req: IAM-SESS-02, IAM-SESS-04"""
+    """The old cookie no longer works anywhere; what the session showed was
+    never cacheable, so Back shows nothing either. req: IAM-SESS-02,
+    req: IAM-SESS-04, WEB-BACK-01"""
     _, phone = register(server)
     c = login_customer(server, phone, device="logout-dev")
+    me = c.get("/api/v1/me")
+    assert me.status_code == 200 and me.headers["Cache-Control"] == "no-store"
     sid = c.session_cookie()
     r = c.post("/api/v1/auth/logout")
     assert r.status_code == 204
     assert "Max-Age=0" in r.headers["Set-Cookie"]
     c.http.cookies.set("anfu_session", sid)
     r = c.get("/api/v1/me")
-    assert r.status_code == 401
+    assert r.status_code == 401 and err(r) == "session_expired"
+    assert r.headers["Cache-Control"] == "no-store"
 
 
 def test_idle_session_ends_at_15_minutes(make_server):
@@ -99,9 +104,15 @@ def test_fourth_session_ends_the_oldest(make_server):
     s = make_server()
     _, phone = register(s)
     clients = [login_customer(s, phone, device="limit-dev") for _ in range(3)]
+    oldest = next(x["id"] for x in clients[0].get("/api/v1/me/sessions").json()["sessions"]
+                  if x["current"])
     fourth = login_customer(s, phone, device="limit-dev")
-    assert fourth.last.json()["ended_session"] is not None
+    assert fourth.last.json()["ended_session"] == oldest
     assert clients[0].get("/api/v1/me").status_code == 401
+    recs = [x for x in s.audit("session.ended") if x["object_id"] == oldest]
+    assert len(recs) == 1 and "session_limit" in recs[0]["details"]
+    assert s.query("SELECT COUNT(*) AS n FROM notify_message WHERE kind = 'session_ended'"
+                   ) == [{"n": 1}]
     for c in clients[1:] + [fourth]:
         assert c.get("/api/v1/me").status_code == 200
     assert len(fourth.get("/api/v1/me/sessions").json()["sessions"]) == 3
@@ -123,12 +134,14 @@ def test_session_is_bound_to_the_device(server):
     _, phone = register(server)
     c = login_customer(server, phone, device="bound-dev")
     assert c.get("/api/v1/me").status_code == 200
+    sid = next(x["id"] for x in c.get("/api/v1/me/sessions").json()["sessions"] if x["current"])
     c.http.headers["X-Device-Id"] = "stolen-cookie-elsewhere"
     r = c.get("/api/v1/me")
-    assert r.status_code == 401
+    assert r.status_code == 401 and err(r) == "session_expired"
     c.http.headers["X-Device-Id"] = "bound-dev"
     assert c.get("/api/v1/me").status_code == 401  # ended for good
-    assert server.audit("session.binding_changed")
+    recs = [x for x in server.audit("session.binding_changed") if x["object_id"] == sid]
+    assert len(recs) == 1 and "binding" in recs[0]["details"]
 
 
 def test_session_binding_is_off_at_level_basic(make_server):
@@ -165,6 +178,10 @@ def test_another_users_session_cannot_be_ended(server):
     r = a.delete("/api/v1/me/sessions/" + bid)
     assert r.status_code == 404 and err(r) == "not_found"
     assert b.get("/api/v1/me").status_code == 200
+    # The same answer as for a session that does not exist.
+    missing = a.delete("/api/v1/me/sessions/ses_" + "Q" * 22)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == r.json()["error"]["message"]
 
 
 def test_customer_session_is_useless_on_the_admin_listener(server):

@@ -696,7 +696,7 @@ static void test_credential_stuffing_is_throttled_and_recorded_once(void **state
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
 }
 
-/* req: IAM-ACCT-02, IAM-ACCT-11 */
+/* req: IAM-ACCT-02 */
 static void test_login_names_are_case_insensitive(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -1517,7 +1517,7 @@ static int register_with_code(struct anfu_fixture *f, const char *login_name, co
 	return anfu_iam_register(f->iam, &web, &req, v, e);
 }
 
-/* req: IAM-ACCT-02, DATA-MASK-01, DATA-MASK-04, DATA-MASK-06, DATA-ENC-01 */
+/* req: IAM-ACCT-02, DATA-MASK-01, DATA-MASK-04, DATA-MASK-06, DATA-ENC-03 */
 static void test_registration_and_duplicate_refused(void **state)
 {
 	struct anfu_fixture *f = *state;

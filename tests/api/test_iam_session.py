@@ -31,6 +31,32 @@ def test_session_cookie_is_httponly_secure_samesite_strict(server):
     assert not server.query("SELECT 1 FROM iam_session WHERE id_hash = ?", sid)
 
 
+def test_session_secrets_are_stored_only_as_keyed_hashes(make_server):
+    """The session id and CSRF token are in no database file (WAL included),
+    neither in clear nor as their plain SHA-256; the rows hold HMACs under a
+    key derived from the master key, which lives in keys/ and not in the
+    database. Session secrets only: API signing keys do not exist yet.
+    req: DATA-ENC-01"""
+    import base64
+    import glob
+    import hashlib
+    s = make_server()
+    _, phone = register(s)
+    c = login_customer(s, phone, device="at-rest")
+    sid, token = c.session_cookie(), c.csrf
+    assert re.match(r"^[0-9a-f]{64}$", sid) and re.match(r"^[0-9a-f]{64}$", token)
+    rows = s.query("SELECT id_hash, csrf_hash FROM iam_session WHERE revoked_ms IS NULL")
+    assert len(rows) == 1 and re.match(r"^[0-9a-f]{64}$", rows[0]["id_hash"])
+    assert s.stop() == 0
+    blob = b"".join(open(p, "rb").read() for p in glob.glob(str(s.data / "anfu.db*")))
+    for secret in (sid, token):
+        for form in (secret, hashlib.sha256(secret.encode()).hexdigest(),
+                     hashlib.sha256(bytes.fromhex(secret)).hexdigest()):
+            assert form.encode() not in blob, form
+    master = (s.data / "keys" / "master.key").read_text().splitlines()[-1].strip()
+    assert base64.b64decode(master) not in blob and master.encode() not in blob
+
+
 def test_protected_routes_refuse_without_a_session(server):
     """req: IAM-SESS-03"""
     c = Client(server)

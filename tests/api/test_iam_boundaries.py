@@ -25,6 +25,7 @@ req: IAM-SESS-01, IAM-SESS-05, IAM-PWD-07, IAM-MFA-13
 import json
 import re
 import threading
+import time
 import uuid
 
 import pytest
@@ -51,9 +52,32 @@ def err(r):
     return r.json()["error"]["code"]
 
 
+def job_runs(s):
+    """How many scheduled job runs anfud has finished (its application log)."""
+    try:
+        text = (s.data / "log" / "anfud.log").read_text(errors="replace")
+    except FileNotFoundError:
+        return 0
+    return len(re.findall(r'"event":"jobs\.run","msg":"job \S+ (?:done in|failed)', text))
+
+
 def move_to(s, t):
-    """Sets the (frozen) injectable clock to t ms."""
+    """Sets the (frozen) injectable clock to t ms, then waits until every
+    scheduled job that fell due has finished. The hourly purge also ends
+    idle and expired sessions: it must run at the instant it fell due, not
+    at a later one the test moves to while it is still on its way."""
+    before = job_runs(s)
+    due = [r for r in s.query("SELECT next_run_ms FROM job_schedule") if r["next_run_ms"] <= t]
     assert s.clock(advance_ms=t - s.clock()) == t
+    deadline = time.time() + 30
+    while job_runs(s) < before + len(due):
+        assert time.time() < deadline, "the jobs due at %d did not run" % t
+        time.sleep(0.02)
+
+
+def purge_due(s):
+    return s.query("SELECT next_run_ms FROM job_schedule WHERE name = 'iam.purge'")[0][
+        "next_run_ms"]
 
 
 def unique_mail(tag):
@@ -245,6 +269,7 @@ def test_idle_session_lives_until_the_limit_and_ends_at_it(make_server, kind):
     # That request was the last use.
     last = s.query("SELECT last_seen_ms FROM iam_session WHERE public_id = ?", sid)
     assert last == [{"last_seen_ms": t0 + idle - 1}]
+    assert purge_due(s) > t0 + idle - 1 + idle
     move_to(s, t0 + idle - 1 + idle)
     r = a.c.get(a.probe)
     assert r.status_code == 401 and err(r) == "session_expired"
@@ -273,6 +298,8 @@ def test_session_in_use_ends_exactly_at_its_absolute_lifetime(make_server, kind)
         assert a.c.get(a.probe).status_code == 200
     move_to(s, end - 1)
     assert a.c.get(a.probe).status_code == 200
+    # The request below, not the purge job, finds the session over.
+    assert purge_due(s) > end
     move_to(s, end)
     r = a.c.get(a.probe)
     assert r.status_code == 401 and err(r) == "session_expired"

@@ -208,7 +208,8 @@ class Merchant:
         assert r.status_code == 200, r.text
         if r.json()["state"] == "mfa_required":
             assert self.c.send_code("login", "email").status_code == 202
-            code = wait_mail(self.s, self.mail, r"(?<![\d.])(\d{6})(?!\d)", self.codes)
+            code = wait_mail(self.s, self.mail, r"Your code to log in to anfu is (\d{6}),",
+                             self.codes)
             self.codes.add(code)
             r = self.c.mfa("email", code, trust_device=True)
             assert r.status_code == 200, r.text

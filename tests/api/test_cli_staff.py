@@ -24,9 +24,10 @@ def test_staff_bootstrap_is_refused_once_someone_can_approve(staffed):  # noqa: 
     p = s.cli_run("staff", "bootstrap", "--name", "sneaky", "--role", "security_officer",
                   check=False)
     assert p.returncode == 1
-    assert "approval" in p.stderr
-    assert not s.query("SELECT 1 FROM iam_user WHERE kind = 'staff' AND created_by = 'x'")
+    assert "someone can approve staff creation already; use the approval API" in p.stderr
+    assert "initial password" not in p.stdout
     assert s.query("SELECT COUNT(*) AS n FROM iam_user WHERE kind = 'staff'")[0]["n"] == 2
+    assert len(s.audit("user.bootstrap_staff")) == 1  # the officer's, from the fixture
 
 
 def test_break_glass_unlock_of_a_locked_staff_account(staffed):  # noqa: F811

@@ -131,7 +131,7 @@ def test_a_number_of_another_account_is_refused_only_with_its_code(make_server):
     r = c.post("/api/v1/me/phone", {"phone": theirs, "code": code})
     assert r.status_code == 409 and err(r) == "already_exists"
     r = c.post("/api/v1/me/phone", {"phone": "12345", "code": code})
-    assert r.status_code == 400
+    assert r.status_code == 400 and err(r) == "invalid_field"
     assert c.get("/api/v1/me").json()["user"]["phone"] == "****" + mine[-4:]
     # The account's own number again: nothing to change.
     assert c.send_code("bind", "sms", mine).status_code == 202

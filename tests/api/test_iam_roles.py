@@ -1,6 +1,6 @@
 """The built-in role model and least privilege.
 
-req: IAM-ACCT-09, IAM-LP-01, IAM-SOD-01, IAM-SOD-02, IAM-RBAC-01
+req: IAM-ACCT-09, IAM-LP-01, IAM-SOD-01, IAM-SOD-02
 """
 
 

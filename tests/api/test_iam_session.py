@@ -31,6 +31,32 @@ def test_session_cookie_is_httponly_secure_samesite_strict(server):
     assert not server.query("SELECT 1 FROM iam_session WHERE id_hash = ?", sid)
 
 
+def test_session_secrets_are_stored_only_as_keyed_hashes(make_server):
+    """The session id and CSRF token are in no database file (WAL included),
+    neither in clear nor as their plain SHA-256; the rows hold HMACs under a
+    key derived from the master key, which lives in keys/ and not in the
+    database. Session secrets only: API signing keys do not exist yet.
+    req: DATA-ENC-01"""
+    import base64
+    import glob
+    import hashlib
+    s = make_server()
+    _, phone = register(s)
+    c = login_customer(s, phone, device="at-rest")
+    sid, token = c.session_cookie(), c.csrf
+    assert re.match(r"^[0-9a-f]{64}$", sid) and re.match(r"^[0-9a-f]{64}$", token)
+    rows = s.query("SELECT id_hash, csrf_hash FROM iam_session WHERE revoked_ms IS NULL")
+    assert len(rows) == 1 and re.match(r"^[0-9a-f]{64}$", rows[0]["id_hash"])
+    assert s.stop() == 0
+    blob = b"".join(open(p, "rb").read() for p in glob.glob(str(s.data / "anfu.db*")))
+    for secret in (sid, token):
+        for form in (secret, hashlib.sha256(secret.encode()).hexdigest(),
+                     hashlib.sha256(bytes.fromhex(secret)).hexdigest()):
+            assert form.encode() not in blob, form
+    master = (s.data / "keys" / "master.key").read_text().splitlines()[-1].strip()
+    assert base64.b64decode(master) not in blob and master.encode() not in blob
+
+
 def test_protected_routes_refuse_without_a_session(server):
     """req: IAM-SESS-03"""
     c = Client(server)
@@ -54,16 +80,21 @@ def test_state_changing_requests_need_the_csrf_token(server):
 
 
 def test_logout_ends_the_session_on_the_server(server):
-    """The old cookie no longer works anywhere. req: IAM-SESS-02, IAM-SESS-04"""
+    """The old cookie no longer works anywhere; what the session showed was
+    never cacheable, so Back shows nothing either. req: IAM-SESS-02,
+    req: IAM-SESS-04, WEB-BACK-01"""
     _, phone = register(server)
     c = login_customer(server, phone, device="logout-dev")
+    me = c.get("/api/v1/me")
+    assert me.status_code == 200 and me.headers["Cache-Control"] == "no-store"
     sid = c.session_cookie()
     r = c.post("/api/v1/auth/logout")
     assert r.status_code == 204
     assert "Max-Age=0" in r.headers["Set-Cookie"]
     c.http.cookies.set("anfu_session", sid)
     r = c.get("/api/v1/me")
-    assert r.status_code == 401
+    assert r.status_code == 401 and err(r) == "session_expired"
+    assert r.headers["Cache-Control"] == "no-store"
 
 
 def test_idle_session_ends_at_15_minutes(make_server):
@@ -99,9 +130,15 @@ def test_fourth_session_ends_the_oldest(make_server):
     s = make_server()
     _, phone = register(s)
     clients = [login_customer(s, phone, device="limit-dev") for _ in range(3)]
+    oldest = next(x["id"] for x in clients[0].get("/api/v1/me/sessions").json()["sessions"]
+                  if x["current"])
     fourth = login_customer(s, phone, device="limit-dev")
-    assert fourth.last.json()["ended_session"] is not None
+    assert fourth.last.json()["ended_session"] == oldest
     assert clients[0].get("/api/v1/me").status_code == 401
+    recs = [x for x in s.audit("session.ended") if x["object_id"] == oldest]
+    assert len(recs) == 1 and "session_limit" in recs[0]["details"]
+    assert s.query("SELECT COUNT(*) AS n FROM notify_message WHERE kind = 'session_ended'"
+                   ) == [{"n": 1}]
     for c in clients[1:] + [fourth]:
         assert c.get("/api/v1/me").status_code == 200
     assert len(fourth.get("/api/v1/me/sessions").json()["sessions"]) == 3
@@ -123,12 +160,14 @@ def test_session_is_bound_to_the_device(server):
     _, phone = register(server)
     c = login_customer(server, phone, device="bound-dev")
     assert c.get("/api/v1/me").status_code == 200
+    sid = next(x["id"] for x in c.get("/api/v1/me/sessions").json()["sessions"] if x["current"])
     c.http.headers["X-Device-Id"] = "stolen-cookie-elsewhere"
     r = c.get("/api/v1/me")
-    assert r.status_code == 401
+    assert r.status_code == 401 and err(r) == "session_expired"
     c.http.headers["X-Device-Id"] = "bound-dev"
     assert c.get("/api/v1/me").status_code == 401  # ended for good
-    assert server.audit("session.binding_changed")
+    recs = [x for x in server.audit("session.binding_changed") if x["object_id"] == sid]
+    assert len(recs) == 1 and "binding" in recs[0]["details"]
 
 
 def test_session_binding_is_off_at_level_basic(make_server):
@@ -165,6 +204,10 @@ def test_another_users_session_cannot_be_ended(server):
     r = a.delete("/api/v1/me/sessions/" + bid)
     assert r.status_code == 404 and err(r) == "not_found"
     assert b.get("/api/v1/me").status_code == 200
+    # The same answer as for a session that does not exist.
+    missing = a.delete("/api/v1/me/sessions/ses_" + "Q" * 22)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == r.json()["error"]["message"]
 
 
 def test_customer_session_is_useless_on_the_admin_listener(server):

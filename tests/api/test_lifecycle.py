@@ -1,13 +1,14 @@
 """Start, graceful stop, log reopening, and secrets never reaching a log.
 
-req: AUD-CNT-01, AUD-CNT-02, WEB-ERR-01
+req: AUD-CNT-02, DATA-TX-05
 """
 import os
 import signal
+import socket
 import threading
 import time
 
-import requests
+import pytest
 
 SECRET = "Zebra-Quartz-91!pw"
 
@@ -39,15 +40,14 @@ def test_sigint_stops_too(make_server):
 
 
 def test_new_connections_are_refused_after_stop(make_server):
+    """Nothing listens any more: the connection is refused (a timeout would
+    be a failure)."""
     s = make_server()
-    port = s.port
+    ports = (s.port, s.admin_port)
     assert s.stop() == 0
-    try:
-        requests.get("https://127.0.0.1:%d/healthz" % port, verify=s.cert, timeout=3)
-        reached = True
-    except requests.exceptions.ConnectionError:
-        reached = False
-    assert not reached
+    for port in ports:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=3).close()
 
 
 def test_sighup_reopens_log_files(make_server):
@@ -69,7 +69,6 @@ def test_sighup_reopens_log_files(make_server):
 
 
 def test_access_log_has_one_line_per_request_without_query(make_server):
-    """req: AUD-CNT-01"""
     s = make_server()
     r = s.get("/healthz?token=abc123")
     rid = r.headers["X-Request-Id"]
@@ -86,7 +85,7 @@ def test_access_log_has_one_line_per_request_without_query(make_server):
 
 def test_no_secret_reaches_any_log(make_server):
     """A password-like value posted in a body, a query string, a header and a
-    cookie is found in no log file. req: AUD-CNT-01, DATA-TX-05"""
+    cookie is found in no file of the data directory and not on stderr."""
     s = make_server()
     s.post("/test/v1/clock", {"password": SECRET})
     s.post("/test/v1/clock", data='{"advance_ms": "%s"}' % SECRET,
@@ -107,8 +106,66 @@ def test_no_secret_reaches_any_log(make_server):
     assert found == []
 
 
+def files_holding(s, needles):
+    """{needle: [paths]} of the files of the data directory (database, WAL,
+    logs, audit checkpoints, SMS outbox) and anfud's stderr holding it."""
+    found = {n: [] for n in needles}
+    for root, _, files in os.walk(s.data):
+        for f in files:
+            p = os.path.join(root, f)
+            with open(p, "rb") as fh:
+                data = fh.read()
+            for n in needles:
+                if n.encode() in data:
+                    found[n].append(p)
+    err = s.read_stderr()
+    for n in needles:
+        if n in err:
+            found[n].append("stderr")
+    return {n: ps for n, ps in found.items() if ps}
+
+
+def test_passwords_are_in_no_log_record_or_file_in_clear(make_server):
+    """Login passwords sent to the real routes (registration, a wrong and a
+    right login, the strength indicator, a refused and an accepted change)
+    are found in clear in no file of the data directory (database and WAL,
+    access and application logs at level debug, audit checkpoints, SMS
+    outbox), in no audit record, on no stderr line and in no response.
+    This is the "no plaintext in logs" half of DATA-TX-05; the encryption
+    at the point of entry is not implemented (docs/security.md).
+    req: DATA-TX-05"""
+    from iam import Client, login_customer, register
+    first, wrong, probe, refused, second = ("Kv8#Wq3!Zr7@Lp", "Xm4$Tn9%Qb2&Hd",
+                                            "Jc6^Fy1*Rw5+Gs", "Pa$$word1234", "Ne3@Vh8#Ku6!Mz")
+    s = make_server()
+    s.clock(freeze=True)
+    _, phone = register(s, password=first)
+    answers = [Client(s, device="tx5").login(phone, wrong)]
+    assert answers[-1].status_code == 401
+    c = login_customer(s, phone, password=first, device="tx5")
+    answers.append(c.post("/api/v1/password-strength", {"password": probe}))
+    assert answers[-1].status_code == 200
+    answers.append(c.post("/api/v1/me/password", {"current_password": first,
+                                                  "new_password": refused}))
+    assert answers[-1].status_code == 400
+    answers.append(c.post("/api/v1/me/password", {"current_password": first,
+                                                  "new_password": second}))
+    assert answers[-1].status_code == 200, answers[-1].text
+    assert Client(s, device="tx5").login(phone, second).status_code == 200
+    s.post("/test/v1/notify/deliver")
+    needles = (first, wrong, probe, refused, second)
+    for r in answers:
+        assert not [n for n in needles if n in r.text], r.text
+    recs = s.audit()
+    assert {"user.registered", "auth.login_failed", "user.password_changed"} <= {
+        x["action"] for x in recs}
+    assert not [x for x in recs for n in needles if n in (x["details"] or "")]
+    assert s.stop() == 0
+    assert files_holding(s, needles) == {}
+
+
 def test_start_writes_config_and_start_events(make_server):
-    """req: AUD-CNT-02, AUD-CNT-05"""
+    """req: AUD-CNT-02"""
     s = make_server()
     actions = [r["action"] for r in s.audit()]
     assert "config.loaded" in actions

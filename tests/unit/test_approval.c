@@ -267,7 +267,7 @@ static void test_filed_requests_get_sequential_numbers(void **state)
 }
 
 /* The payload carries an email; it is stored sealed and the summary masks
- * the name (DATA-ENC-01). req: DATA-ENC-01 */
+ * the name. req: DATA-ENC-03 */
 static void test_payload_stored_sealed(void **state)
 {
 	struct fix *f = *state;

@@ -145,7 +145,7 @@ static int reset_clock(void **state)
 	return 0;
 }
 
-/* Tests cross a 30-minute lockout without sleeping. req: IAM-LOCK-02 */
+/* Tests cross a 30-minute lockout without sleeping. */
 static void test_clock_advance_moves_now_by_delta(void **state)
 {
 	const int64_t delta = 30 * 60 * 1000;

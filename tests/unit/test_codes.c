@@ -1108,7 +1108,7 @@ static void test_send_bind_code_to_new_target(void **state)
 /* A bind code goes to a target the caller names with no captcha in front:
  * it takes a second factor within mfa.stepup_window, never a password
  * alone (a pending session) nor an old one; nothing is stored or sent.
- * req: IAM-MFA-02, RISK-RN-03 */
+ * req: IAM-MFA-02 */
 static void test_send_bind_code_needs_a_recent_step_up(void **state)
 {
 	struct anfu_fixture *f = *state;

@@ -147,7 +147,6 @@ static void test_hash_names_round_trip_and_unknown_rejected(void **state)
 
 /* ---- HMAC and HKDF ------------------------------------------------------ */
 
-/* req: API-SIG-04 */
 static void test_hmac_sha256_rfc4231_case1(void **state)
 {
 	uint8_t key[20], out[ANFU_HASH_LEN];
@@ -159,7 +158,6 @@ static void test_hmac_sha256_rfc4231_case1(void **state)
 		   "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 }
 
-/* req: API-SIG-04 */
 static void test_hmac_sha256_rfc4231_case2(void **state)
 {
 	const char *data = "what do ya want for nothing?";
@@ -172,7 +170,7 @@ static void test_hmac_sha256_rfc4231_case2(void **state)
 }
 
 /* HMAC-SM3 has no RFC vector: check it against RFC 2104 built by hand from
- * the (vector-tested) SM3. req: API-SIG-04, DATA-TX-07 */
+ * the (vector-tested) SM3. req: DATA-TX-07 */
 static void test_hmac_sm3_matches_rfc2104_construction(void **state)
 {
 	const char *key = "anfu hmac-sm3 test key", *msg = "message";

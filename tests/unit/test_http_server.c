@@ -1124,7 +1124,7 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* req: API-LOG-01 (path, ip, request id, result, latency; never secrets) */
+/* The access log: path, ip, request id, result, latency; never the query. */
 static void test_access_log_has_path_but_not_query(void **state)
 {
 	struct fx *f = *state;
@@ -1542,7 +1542,7 @@ static char *without(const char *s, const char *what)
 }
 
 /* The same handler answers the same bytes and logs the same fields whether
- * it runs in place or offloaded. req: WEB-HDR-01, API-LOG-01 */
+ * it runs in place or offloaded. req: WEB-HDR-01 */
 static void test_offloaded_route_answers_and_logs_like_a_plain_one(void **state)
 {
 	struct fx *f = *state;

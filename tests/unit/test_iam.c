@@ -157,6 +157,24 @@ static void make_staff(struct anfu_fixture *f, const char *name, bool must_chang
 	make_user(f, &s, id);
 }
 
+/* A security administrator (role class admin) and its principal as the
+ * authenticator builds it, with a second factor just given. */
+static void make_admin(struct anfu_fixture *f, const char *name, struct anfu_principal *p)
+{
+	char email[64], id[ANFU_ID_MAX];
+	struct user_spec s = { ANFU_USER_STAFF, name, PW1, NULL, email, "security_admin", false };
+
+	(void)snprintf(email, sizeof(email), "%s@ops.example.cn", name);
+	make_user(f, &s, id);
+	memset(p, 0, sizeof(*p));
+	(void)snprintf(p->user_id, sizeof(p->user_id), "%s", id);
+	p->kind = ANFU_USER_STAFF;
+	p->state = ANFU_SESSION_ACTIVE;
+	p->mfa_ms = anfu_clock_now_ms();
+	assert_int_equal(anfu_rbac_load(f->db, id, p), 0);
+	assert_int_equal(p->role_class, ANFU_CLASS_ADMIN);
+}
+
 /* A live captcha for purpose on a listener whose answer the test knows. */
 static void captcha_for(struct anfu_fixture *f, const char *purpose, bool admin,
 			char id[ANFU_ID_MAX], char answer[16])
@@ -483,7 +501,10 @@ static void test_staff_locked_after_three_until_unlocked(void **state)
 {
 	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
+	struct anfu_principal admin;
+	struct anfu_iam_err e = { NULL, NULL };
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
+	json_t *filed = NULL;
 
 	make_staff(f, "oscar", false, a);
 	make_staff(f, "olivia", false, b);
@@ -501,15 +522,24 @@ static void test_staff_locked_after_three_until_unlocked(void **state)
 				  b),
 			 1);
 	assert_int_equal(notices(f, "lockout_staff"), 1);
-	/* What an administrator's unlock does (admin.c). */
-	{
-		struct anfu_param p[1] = { iam_ps(b) };
-		assert_int_equal(anfu_db_exec(f->db,
-					      "UPDATE iam_user SET status = 'active', failures = 0"
-					      " WHERE id = $1",
-					      p, 1, NULL, NULL, NULL),
-				 0);
-	}
+	/* Only an administrator's unlock opens it again (admin.c). */
+	make_admin(f, "sadie", &admin);
+	assert_int_equal(anfu_iam_admin_act(f->iam, &adm, &admin, b, "unlock", "called back",
+					    &filed, &e),
+			 0);
+	/* An unlock acts at once, even for staff: nothing is filed. */
+	assert_null(filed);
+	assert_int_equal(user_int(f,
+				  "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND status ="
+				  " 'active' AND failures = 0",
+				  b),
+			 1);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM audit_log WHERE action = 'user.unlocked'"
+				       " AND outcome = 'success' AND object_id = $1",
+				       b),
+			 1);
+	assert_int_equal(notices(f, "account_unlocked"), 1);
 	assert_int_equal(login(f, &adm, "olivia", PW1, &res, NULL), 0);
 }
 
@@ -711,7 +741,7 @@ static void test_credential_stuffing_is_throttled_and_recorded_once(void **state
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
 }
 
-/* req: IAM-ACCT-02, IAM-ACCT-11 */
+/* req: IAM-ACCT-02 */
 static void test_login_names_are_case_insensitive(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -792,6 +822,43 @@ static void test_mfa_with_totp_regenerates_session_and_refuses_replay(void **sta
 	anfu_clock_advance_ms(30000);
 	assert_int_equal(anfu_totp_code(secret, anfu_clock_now_ms(), code), 0);
 	assert_int_equal(anfu_iam_mfa(f->iam, &web, &p, "totp", code, false, &r2, &e), 0);
+}
+
+/* Two requests that read the account before either accepted the same TOTP
+ * code (what two concurrent requests do where the database does not
+ * serialise them): the guarded update of totp_last_step lets only the
+ * first one through. req: IAM-MFA-01 */
+static void test_totp_code_is_refused_to_a_request_holding_a_stale_row(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct iam_user first = { 0 }, second = { 0 };
+	struct anfu_iam_err e = { NULL, NULL };
+	char uid[ANFU_ID_MAX], secret[64], code[8];
+	const char *last = "SELECT totp_last_step FROM iam_user WHERE id = $1";
+	int64_t step = anfu_clock_now_ms() / 1000 / 30;
+
+	make_customer(f, PHONE1, NULL, uid);
+	set_totp(f, uid, secret);
+	assert_int_equal(anfu_totp_code(secret, anfu_clock_now_ms(), code), 0);
+	assert_int_equal(iam_user_load(f->db, uid, &first), 0);
+	assert_int_equal(iam_user_load(f->db, uid, &second), 0);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(iam_factor_verify(f->iam, f->db, &first, "totp", code, ANFU_CODE_LOGIN,
+					   "ses_first", &e),
+			 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(user_int(f, last, uid), step);
+	/* The second still holds the step from before the first accepted. */
+	assert_int_equal(second.totp_last_step, 0);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(iam_factor_verify(f->iam, f->db, &second, "totp", code, ANFU_CODE_LOGIN,
+					   "ses_second", &e),
+			 ANFU_EAUTH);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_string_equal(e.code, "code_invalid");
+	assert_int_equal(user_int(f, last, uid), step);
+	iam_user_clear(&first);
+	iam_user_clear(&second);
 }
 
 /* req: IAM-LOCK-03 */
@@ -1495,7 +1562,7 @@ static int register_with_code(struct anfu_fixture *f, const char *login_name, co
 	return anfu_iam_register(f->iam, &web, &req, v, e);
 }
 
-/* req: IAM-ACCT-02, DATA-MASK-01, DATA-MASK-04, DATA-MASK-06, DATA-ENC-01 */
+/* req: IAM-ACCT-02, DATA-MASK-01, DATA-MASK-04, DATA-MASK-06, DATA-ENC-03 */
 static void test_registration_and_duplicate_refused(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -1851,6 +1918,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_mfa_with_totp_regenerates_session_and_refuses_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_totp_code_is_refused_to_a_request_holding_a_stale_row, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_codes_count_toward_the_lock, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(

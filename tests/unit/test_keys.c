@@ -373,7 +373,8 @@ static void test_load_finds_the_ids_init_made(void **state)
 	anfu_keys_free(k);
 }
 
-/* req: DATA-ENC-01, DATA-KEY-01 */
+/* A protected keystore: private key files only the owner reads.
+ * req: DATA-ENC-04, DATA-KEY-01 */
 static void test_load_refuses_a_private_key_readable_by_others(void **state)
 {
 	struct fixture *f = *state;
@@ -834,7 +835,7 @@ static void test_tls_load_returns_clean_pem(void **state)
 	anfu_free_secret(key);
 }
 
-/* req: DATA-ENC-01 */
+/* req: DATA-ENC-04 */
 static void test_tls_load_refuses_a_key_readable_by_others(void **state)
 {
 	struct fixture *f = *state;

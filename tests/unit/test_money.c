@@ -145,8 +145,7 @@ static void check_muldiv(const struct muldiv_case *c, size_t n)
 	}
 }
 
-/* Fees and pro-rata refunds round half away from zero.
- * req: FUNC-SETL-10 (partial refunds computed exactly) */
+/* Fees and pro-rata refunds round half away from zero. */
 static void test_money_muldiv_rounds_half_away_from_zero(void **state)
 {
 	static const struct muldiv_case cases[] = {

@@ -362,7 +362,7 @@ static void test_enqueue_refuses_bad_messages(void **state)
 
 /* ---- SMS ----------------------------------------------------------------------- */
 
-/* req: IAM-MFA-07 (the SMS gateway's simulator writes to an outbox) */
+/* The SMS gateway's simulator writes to an outbox. */
 static void test_sms_is_written_to_the_simulator_outbox(void **state)
 {
 	struct fix *f = *state;
@@ -485,7 +485,7 @@ static void test_delivery_thread_sends_after_a_poke(void **state)
 
 /* ---- email ----------------------------------------------------------------------- */
 
-/* req: IAM-MFA-08 (codes by email through the configured SMTP relay) */
+/* Mail goes through the configured SMTP relay. */
 static void test_email_reaches_a_real_smtp_sink(void **state)
 {
 	struct fix *f = *state;
@@ -536,7 +536,7 @@ static void test_email_reaches_a_real_smtp_sink(void **state)
 	assert_int_equal(count_sql(f, "status = 'sent' AND channel = 'email'"), 1);
 }
 
-/* req: IAM-LOCK-04 (a notice that cannot be delivered is retried) */
+/* A notice that cannot be delivered is retried. */
 static void test_refusing_relay_retries_with_doubling_delays_then_fails(void **state)
 {
 	struct fix *f = *state;

@@ -49,7 +49,7 @@ static void test_pwhash_hash_then_verify(void **state)
 }
 
 /* An unknown user is checked against the dummy hash: always a mismatch,
- * whatever the password. req: IAM-ANOM-02 */
+ * whatever the password. */
 static void test_pwhash_null_encoded_uses_dummy_and_fails(void **state)
 {
 	struct anfu_pwhash *h = NULL;
@@ -132,7 +132,7 @@ static void *hash_worker(void *arg)
 }
 
 /* 8 threads hashing and verifying with max_concurrent 2: never more than
- * 2 at once, and every result right. req: IAM-PWD-09 (WEB-CONC) */
+ * 2 at once, and every result right: bounded hashing work. req: WEB-DOS-01 */
 static void test_pwhash_concurrency_capped(void **state)
 {
 	struct anfu_pwhash *h = NULL;

@@ -273,7 +273,7 @@ static void test_role_fits_kind(void **state)
 	}
 }
 
-/* req: IAM-PWD-01 (policy per role class) */
+/* The role class that picks the password and session policy of an account. */
 static void test_role_class(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -394,7 +394,8 @@ static void test_roles_output_too_small(void **state)
 	assert_string_equal(out, "keep");
 }
 
-/* req: IAM-ADM-01 (bootstrap of the first checker) */
+/* Whether someone can approve already decides if staff may still be
+ * bootstrapped from the host (docs/iam.md). */
 static void test_anyone_holds_counts_active_accounts_only(void **state)
 {
 	struct anfu_fixture *f = *state;

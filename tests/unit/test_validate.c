@@ -85,7 +85,7 @@ static bool valid_id(const char *s)
 
 /* ---- resident identity numbers ---------------------------------------- */
 
-/* req: RISK-RN-01, WEB-SQL-01 */
+/* req: WEB-SQL-01 */
 static void test_resident_id_accepts_public_examples(void **state)
 {
 	(void)state;
@@ -99,7 +99,7 @@ static void test_resident_id_accepts_public_examples(void **state)
 }
 
 /* For each check character 0-9 and X, find a base that yields it, and
- * check that exactly that character is accepted. req: RISK-RN-01 */
+ * check that exactly that character is accepted. */
 static void test_resident_id_accepts_every_check_character(void **state)
 {
 	static const char checks[] = "0123456789X";
@@ -139,7 +139,7 @@ static void test_resident_id_accepts_every_check_character(void **state)
 	}
 }
 
-/* req: RISK-RN-01 */
+/* req: WEB-SQL-01 */
 static void test_resident_id_refuses_lowercase_x(void **state)
 {
 	(void)state;
@@ -147,7 +147,7 @@ static void test_resident_id_refuses_lowercase_x(void **state)
 	assert_false(valid_id("11010519491231002x"));
 }
 
-/* req: RISK-RN-01 */
+/* req: WEB-SQL-01 */
 static void test_resident_id_refuses_wrong_check_digit(void **state)
 {
 	(void)state;
@@ -159,7 +159,7 @@ static void test_resident_id_refuses_wrong_check_digit(void **state)
 }
 
 /* Birth dates: every date in the table carries the correct check
- * character, so only the date decides. req: RISK-RN-01 */
+ * character, so only the date decides. */
 static void test_resident_id_checks_birth_date(void **state)
 {
 	static const struct {
@@ -191,7 +191,7 @@ static void test_resident_id_checks_birth_date(void **state)
 	}
 }
 
-/* req: RISK-RN-01, WEB-SQL-01 */
+/* req: WEB-SQL-01 */
 static void test_resident_id_refuses_wrong_length_and_non_digits(void **state)
 {
 	static const char *const bad[] = {
@@ -243,7 +243,7 @@ static bool valid_card(const char *s)
 	return anfu_valid_bank_card(s, strlen(s));
 }
 
-/* req: FUNC-ACCT-16, WEB-SQL-01 */
+/* req: WEB-SQL-01 */
 static void test_bank_card_accepts_luhn_valid_numbers(void **state)
 {
 	static const char *const payloads[] = {
@@ -267,7 +267,7 @@ static void test_bank_card_accepts_luhn_valid_numbers(void **state)
 }
 
 /* Luhn detects every single-digit error: change each digit of a valid
- * number to each other digit and expect a refusal. req: FUNC-ACCT-16 */
+ * number to each other digit and expect a refusal. */
 static void test_bank_card_refuses_any_one_digit_change(void **state)
 {
 	char card[32];
@@ -292,7 +292,7 @@ static void test_bank_card_refuses_any_one_digit_change(void **state)
 	}
 }
 
-/* req: FUNC-ACCT-16 */
+/* req: WEB-SQL-01 */
 static void test_bank_card_refuses_length_11_and_20(void **state)
 {
 	char card11[16], card20[32];

@@ -400,6 +400,7 @@ static int precheck(struct anfu_req *req)
 static int approval_shape(struct anfu_req *req, json_t *root, const char **ret_type,
 			  json_t **ret_payload)
 {
+	struct anfu_jerr jerr = { 0 };
 	const char *key;
 	json_t *v, *type, *payload;
 
@@ -418,6 +419,12 @@ static int approval_shape(struct anfu_req *req, json_t *root, const char **ret_t
 		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "type");
 	if (!json_is_object(payload))
 		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "payload");
+	/* Names and reasons in a payload (a new operator's name, a handover's
+	 * responsible person, a reason) follow the text rule like every
+	 * decoded field: refused with a control or format character, kept in
+	 * NFC. */
+	if (anfu_json_normalize_strings(payload, &jerr) < 0)
+		return anfu_req_fail(req, ANFU_EINVAL, jerr.code, jerr.field);
 	*ret_type = json_string_value(type);
 	*ret_payload = payload;
 	return 0;

@@ -61,6 +61,60 @@ int anfu_json_precheck(const struct anfu_json_limits *lim, const char *body, siz
 	return 0;
 }
 
+/* One string of anfu_json_normalize_strings(): v replaced by its NFC form,
+ * or the failure named after key. */
+static int normalize_one(json_t *v, const char *key, struct anfu_jerr *err)
+{
+	char *nfc = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (anfu_text_normalize(json_string_value(v), json_string_length(v), &nfc, &n, NULL) < 0)
+		return fail(err, ANFU_JERR_INVALID_TEXT, key, strlen(key));
+	if (n != json_string_length(v) || memcmp(nfc, json_string_value(v), n) != 0)
+		r = json_string_setn(v, nfc, n) == 0 ? 0 : ANFU_EINVAL;
+	free(nfc);
+	if (r < 0)
+		return fail(err, ANFU_JERR_INVALID_TEXT, key, strlen(key));
+	return 0;
+}
+
+/* Depth is bounded by the decoder's limits (anfu_json_precheck / the HTTP
+ * layer), so the recursion is too. */
+static int normalize_walk(json_t *v, const char *key, struct anfu_jerr *err)
+{
+	const char *k;
+	json_t *item;
+	size_t i;
+	int r;
+
+	if (json_is_string(v))
+		return normalize_one(v, key, err);
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, item)
+		{
+			r = normalize_walk(item, k, err);
+			if (r < 0)
+				return r;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, item)
+		{
+			r = normalize_walk(item, key, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int anfu_json_normalize_strings(json_t *v, struct anfu_jerr *err)
+{
+	if (!v || !err)
+		return ANFU_EINVAL;
+	return normalize_walk(v, "", err);
+}
+
 static const struct anfu_jfield *find_field(const struct anfu_jfield *f, size_t n, const char *key,
 					    size_t klen)
 {

@@ -86,6 +86,14 @@ int anfu_json_decode(struct anfu_arena *a, const struct anfu_json_limits *lim, c
 int anfu_json_precheck(const struct anfu_json_limits *lim, const char *body, size_t len,
 		       struct anfu_jerr *err);
 
+/* Applies the text rule (base/text.h) to every string value inside v, an
+ * object or array decoded without a field table (a payload whose fields a
+ * service checks itself): each is replaced by its NFC form. Returns 0, or
+ * ANFU_EINVAL with *err = invalid_text and the key that holds the bad
+ * string (field names "" for array items). Object keys are not changed:
+ * the service's own allowlist refuses keys it does not know. */
+int anfu_json_normalize_strings(json_t *v, struct anfu_jerr *err);
+
 /* Serialises v compactly (sorted keys) and appends it to out. */
 int anfu_json_append(struct anfu_buf *out, const json_t *v);
 

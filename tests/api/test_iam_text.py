@@ -85,3 +85,32 @@ def test_an_operators_reason_is_stored_in_nfc(staffed):
     rec = [x for x in s.audit("user.disabled") if x["object_id"] == uid]
     assert len(rec) == 1
     assert json.loads(rec[0]["details"])["reason"] == "Jos\u00e9 asked"
+
+
+def test_an_approval_payloads_text_refuses_a_bidi_override_and_files_nothing(staffed):
+    """A payload's strings (a reason, a new operator's name) follow the same
+    rule as decoded fields, although the approval type parses the payload
+    itself. req: WEB-SQL-01"""
+    s, admin, _, officer, _ = staffed
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    before = s.query("SELECT COUNT(*) AS n FROM iam_approval")[0]["n"]
+    filed = len(s.audit("approval.filed"))
+    r = admin.post("/admin/v1/approvals", {"type": "disable_staff", "payload": {
+        "user_id": officer_id, "reason": "left \u202egnp.exe"}})
+    assert r.status_code == 400, r.text
+    assert err(r)["code"] == "invalid_text" and err(r)["field"] == "reason"
+    assert s.query("SELECT COUNT(*) AS n FROM iam_approval")[0]["n"] == before
+    assert len(s.audit("approval.filed")) == filed
+
+
+def test_an_approval_payloads_text_is_stored_in_nfc(staffed):
+    """req: WEB-SQL-01"""
+    s, admin, _, officer, _ = staffed
+    officer_id = officer.get("/admin/v1/me").json()["user"]["id"]
+    r = admin.post("/admin/v1/approvals", {"type": "disable_staff", "payload": {
+        "user_id": officer_id, "reason": "Jose\u0301 left"}})
+    assert r.status_code == 201, r.text
+    aid = r.json()["approval"]["id"]
+    shown = admin.get("/admin/v1/approvals/%s" % aid).json()["approval"]["payload"]
+    # Shown from the stored (sealed) payload, so this is what was kept.
+    assert shown["reason"] == "Jos\u00e9 left"

@@ -474,6 +474,36 @@ static void test_json_append_refuses_past_buffer_max(void **state)
 	anfu_buf_free(&b);
 }
 
+/* A payload decoded without a field table: every string, nested in objects
+ * and arrays, is refused with a format character (named by its key) or
+ * replaced by its NFC form; other values are left alone. req: WEB-SQL-01 */
+static void test_json_normalize_strings_walks_objects_and_arrays(void **state)
+{
+	struct anfu_jerr err = { 0 };
+	json_t *v, *list;
+
+	(void)state;
+	v = json_pack("{s:s, s:{s:[s, i]}, s:b}", "name", "e\xcc\x81mile", "inner", "list",
+		      "Jose\xcc\x81", 7, "flag", 1);
+	assert_non_null(v);
+	assert_int_equal(anfu_json_normalize_strings(v, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(v, "name")), "\xc3\xa9mile");
+	list = json_object_get(json_object_get(v, "inner"), "list");
+	assert_string_equal(json_string_value(json_array_get(list, 0)), "Jos\xc3\xa9");
+	assert_int_equal(json_integer_value(json_array_get(list, 1)), 7);
+	assert_true(json_is_true(json_object_get(v, "flag")));
+	json_decref(v);
+
+	v = json_pack("{s:{s:s}}", "outer", "reason",
+		      "a\xe2\x80\xae"
+		      "b");
+	assert_int_equal(anfu_json_normalize_strings(v, &err), ANFU_EINVAL);
+	assert_string_equal(err.code, ANFU_JERR_INVALID_TEXT);
+	assert_string_equal(err.field, "reason");
+	json_decref(v);
+	assert_int_equal(anfu_json_normalize_strings(NULL, &err), ANFU_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +535,7 @@ int main(void)
 		cmocka_unit_test(test_json_precheck_accepts_and_refuses),
 		cmocka_unit_test(test_json_append_sorts_keys_compactly),
 		cmocka_unit_test(test_json_append_refuses_past_buffer_max),
+		cmocka_unit_test(test_json_normalize_strings_walks_objects_and_arrays),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);

@@ -18,9 +18,10 @@ production build the API tests use), runs every named test once on the
 unbroken tree (they must pass: a red baseline proves nothing), then, one
 mutant at a time: writes the broken file, rebuilds what its tests need
 (the unit test executables it names; both builds when it names an API
-test), runs the mutant's tests until one fails (killed) or all pass
-(survived), and restores the file. A mutant that does not compile, or whose `find` text is missing or
-not unique, is an error. The run ends with one line
+test, so a file only the daemon or CLI is built from needs an API test),
+runs the mutant's tests until one fails (killed) or all pass (survived),
+and restores the file. A mutant that does not compile, or whose `find`
+text is missing or not unique, is an error. The run ends with one line
 
     mutants: N killed, N survived, N errors (kill rate P %)
 

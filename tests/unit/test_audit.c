@@ -460,6 +460,41 @@ static void test_verify_names_truncation_behind_the_last_checkpoint(void **state
 	assert_int_equal(verify(f), 18);
 }
 
+/* The boundary of the rule above: only the record a checkpoint covers last
+ * is cut (and the head made to agree). req: AUD-STO-02 */
+static void test_verify_names_the_one_record_cut_behind_its_checkpoint(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct text h;
+
+	append_n(f, 10);
+	checkpoint(f, 10);
+	drop_triggers(f);
+	sql(f->db, "DELETE FROM audit_log WHERE seq = 10");
+	text_of(f->db, "SELECT hash FROM audit_log WHERE seq = $1", 9, &h);
+	{
+		const struct anfu_param p[] = { ANFU_PSN(h.v, strlen(h.v)) };
+
+		assert_int_equal(
+			anfu_db_exec(f->db, "UPDATE audit_head SET seq = 9, hash = $1 WHERE id = 1",
+				     p, 1, NULL, NULL, NULL),
+			0);
+	}
+	assert_int_equal(verify(f), 10);
+}
+
+/* Only the last record is cut: the head row, at 30, names 30 as missing.
+ * req: AUD-STO-02 */
+static void test_verify_names_the_last_record_cut_from_the_tail(void **state)
+{
+	struct anfu_fixture *f = *state;
+
+	standard_log(f);
+	drop_triggers(f);
+	sql(f->db, "DELETE FROM audit_log WHERE seq = 30");
+	assert_int_equal(verify(f), 30);
+}
+
 static void test_verify_names_records_cut_from_the_tail(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -503,6 +538,27 @@ static void test_verify_names_a_forged_checkpoint_signature(void **state)
 		   "length(signature) - 1) || CASE substr(signature, -1) WHEN '0' THEN '1' "
 		   "ELSE '0' END WHERE seq = 10");
 	assert_int_equal(verify(f), 10);
+}
+
+/* A forged signature that the checkpoint file does not contradict (the file
+ * lost its lines, which alone is allowed: a crash between commit and
+ * append) is still caught by the signature itself. req: AUD-STO-02 */
+static void test_verify_names_a_forged_signature_the_file_does_not_contradict(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_audit_report rep;
+
+	standard_log(f);
+	drop_triggers(f);
+	assert_int_equal(truncate(f->ckfile, 0), 0);
+	assert_int_equal(verify(f), 0);
+	sql(f->db, "UPDATE audit_checkpoint SET signature = substr(signature, 1, "
+		   "length(signature) - 1) || CASE substr(signature, -1) WHEN '0' THEN '1' "
+		   "ELSE '0' END WHERE seq = 10");
+	assert_int_equal(anfu_audit_verify(f->db, f->hash, f->audit_pub, f->ckfile, NULL, &rep),
+			 ANFU_ECORRUPT);
+	assert_int_equal(rep.first_bad_seq, 10);
+	assert_non_null(strstr(rep.problem, "signature does not verify"));
 }
 
 static void test_verify_names_a_checkpoint_whose_head_was_changed(void **state)
@@ -736,6 +792,64 @@ static void test_malformed_events_are_refused(void **state)
 	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 0);
 }
 
+/* The largest record the log accepts as docs/audit.md states it: details
+ * of exactly 16 KiB serialised (ANFU_LIMIT_AUDIT_DETAILS_BYTES) and every
+ * other text field at 512 bytes, all of '"' (the character whose escaping
+ * grows most in an export line). It is stored, and it exports within
+ * ANFU_LIMIT_AUDIT_EXPORT_LINE and verifies; one byte more of details is
+ * refused and nothing is stored. req: AUD-STO-02, AUD-TOOL-01 */
+static void test_largest_accepted_record_exports_and_verifies(void **state)
+{
+	/* docs/audit.md: details up to 16 KiB serialised, fields up to 512
+	 * bytes. {"n":"..."} is 8 bytes around the value; each '"' is 2 in it. */
+	enum {
+		DETAILS_MAX = 16 * 1024,
+		FIELD_MAX = 512,
+		QUOTES = (DETAILS_MAX - 8) / 2
+	};
+	struct anfu_fixture *f = *state;
+	struct anfu_audit_report rep;
+	static char value[QUOTES + 2], field[FIELD_MAX + 1];
+	struct anfu_actor big = { field, field, field, field, field, field };
+	struct anfu_audit_event ev = { &big, field, field, field, "success", NULL };
+	size_t len = 0;
+	char *buf;
+	json_t *d;
+
+	memset(value, '"', QUOTES);
+	memset(field, '"', FIELD_MAX);
+	d = json_pack("{s:s}", "n", value);
+	ev.details = d;
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_audit_append(f->audit, f->db, &ev, NULL), 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	json_decref(d);
+	{
+		const struct anfu_param p[] = { ANFU_PI(DETAILS_MAX) };
+		int64_t n = -1;
+
+		assert_int_equal(anfu_db_query_int(f->db,
+						   "SELECT COUNT(*) FROM audit_log WHERE"
+						   " length(CAST(details AS BLOB)) = $1",
+						   p, 1, &n),
+				 0);
+		assert_int_equal(n, 1);
+	}
+	buf = export_mem(f, &len);
+	assert_int_equal(verify_mem(f->audit_pub, buf, len, &rep), 0);
+	assert_int_equal(rep.records, 1);
+	free(buf);
+	/* One byte more is refused, and nothing is stored. */
+	value[QUOTES] = 'x';
+	d = json_pack("{s:s}", "n", value);
+	ev.details = d;
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_audit_append(f->audit, f->db, &ev, NULL), ANFU_EINVAL);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	json_decref(d);
+	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM audit_log", NULL), 1);
+}
+
 /* ---- checkpoints --------------------------------------------------------- */
 
 static void test_checkpoint_goes_to_database_and_file(void **state)
@@ -908,6 +1022,36 @@ static void test_every_single_byte_mutation_of_an_export_is_detected(void **stat
 		buf[pos] = old;
 	}
 	assert_int_equal(verify_mem(f->audit_pub, buf, len, &rep), 0);
+	free(buf);
+}
+
+/* A record line written twice in a row: record 3 is sound, the fault is
+ * where record 4 was expected, so that is the sequence number named (as
+ * tools/verify_audit.py does). req: AUD-STO-02 */
+static void test_export_with_a_record_line_repeated_names_the_next_seq(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_audit_report rep;
+	size_t len = 0, start = 0, end, line = 1;
+	char *buf, *dup;
+
+	standard_log(f);
+	buf = export_mem(f, &len);
+	/* Line 1 is the header, line 4 record 3. */
+	while (line < 4) {
+		start = (size_t)((char *)memchr(buf + start, '\n', len - start) - buf) + 1;
+		line++;
+	}
+	end = (size_t)((char *)memchr(buf + start, '\n', len - start) - buf) + 1;
+	assert_non_null(strstr(buf + start, "\"seq\":3,"));
+	dup = malloc(len + end - start);
+	assert_non_null(dup);
+	memcpy(dup, buf, end);
+	memcpy(dup + end, buf + start, len - start);
+	assert_int_equal(verify_mem(f->audit_pub, dup, len + end - start, &rep), ANFU_ECORRUPT);
+	assert_int_equal(rep.first_bad_seq, 4);
+	assert_non_null(strstr(rep.problem, "out of order"));
+	free(dup);
 	free(buf);
 }
 
@@ -1172,9 +1316,12 @@ int main(void)
 		T(test_verify_names_the_first_of_two_swapped_records),
 		T(test_verify_names_truncation_behind_the_last_checkpoint),
 		T(test_verify_names_records_cut_from_the_tail),
+		T(test_verify_names_the_one_record_cut_behind_its_checkpoint),
+		T(test_verify_names_the_last_record_cut_from_the_tail),
 		T(test_verify_names_a_checkpoint_only_in_the_file),
 		T(test_checkpoint_only_in_the_database_is_accepted),
 		T(test_verify_names_a_forged_checkpoint_signature),
+		T(test_verify_names_a_forged_signature_the_file_does_not_contradict),
 		T(test_verify_names_a_checkpoint_whose_head_was_changed),
 		T(test_verify_names_an_edited_checkpoint_file_line),
 		T(test_verify_names_a_checkpoint_line_written_twice),
@@ -1190,6 +1337,7 @@ int main(void)
 #endif
 		T(test_credential_like_details_keys_are_refused),
 		T(test_malformed_events_are_refused),
+		T(test_largest_accepted_record_exports_and_verifies),
 		T(test_checkpoint_goes_to_database_and_file),
 		T(test_checkpoint_without_new_records_writes_nothing),
 		cmocka_unit_test(test_checkpointer_seals_after_n_records_and_on_stop),
@@ -1197,6 +1345,7 @@ int main(void)
 		T(test_export_of_an_empty_log_verifies),
 		T(test_export_lines_are_header_records_checkpoints_trailer),
 		T(test_every_single_byte_mutation_of_an_export_is_detected),
+		T(test_export_with_a_record_line_repeated_names_the_next_seq),
 		T(test_truncated_export_is_detected),
 		T(test_export_does_not_verify_with_another_key),
 		T(test_export_of_a_tampered_log_is_refused),

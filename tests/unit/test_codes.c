@@ -353,6 +353,31 @@ static void test_issue_codes_are_random(void **state)
 	assert_true(differs);
 }
 
+/* Every digit of a code is random: over 40 codes each of the six
+ * positions shows at least two different digits (all equal by chance:
+ * probability 6 * 10 * 10^-40). req: IAM-MFA-07 */
+static void test_issue_codes_vary_in_every_digit(void **state)
+{
+	struct anfu_fixture *f = *state;
+	char first[8], code[8];
+	bool differs[6] = { false };
+
+	for (int i = 0; i < 40; i++) {
+		char ctx[16];
+		struct anfu_code_issue ci;
+
+		(void)snprintf(ctx, sizeof(ctx), "d%d", i);
+		ci = issue_req(ANFU_CODE_LOGIN, TARGET, ctx);
+		ci.resend_ms = 0;
+		assert_int_equal(issue(f, &ci, i == 0 ? first : code), 0);
+		for (int k = 0; i > 0 && k < 6; k++)
+			differs[k] = differs[k] || code[k] != first[k];
+	}
+	for (int k = 0; k < 6; k++)
+		if (!differs[k])
+			fail_msg("digit %d of 40 codes was always %c", k + 1, first[k]);
+}
+
 static void test_issue_rejects_bad_arguments(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -1137,6 +1162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_issue_gives_six_digits_and_stores_only_a_hash),
 		T(test_issue_codes_are_random),
+		T(test_issue_codes_vary_in_every_digit),
 		T(test_issue_rejects_bad_arguments),
 		T(test_issue_refuses_resend_within_interval),
 		T(test_issue_after_used_code_is_not_held_back),

@@ -382,6 +382,35 @@ static void test_sm2_rejects_modified_signature(void **state)
 	anfu_sigkey_free(k);
 }
 
+/* A signature made outside anfu, by the OpenSSL command line as docs/audit.md
+ * describes (SM3 digest, distinguishing id 1234567812345678):
+ *   openssl pkeyutl -sign -inkey key.pem -rawin -digest sm3 \
+ *       -pkeyopt distid:1234567812345678 -in abc.txt
+ * verifies, and one byte of the message changed does not. A round trip
+ * alone would pass with any id or digest, as long as signing and verifying
+ * agreed; auditors' tools would not. req: DATA-TX-07, AUD-STO-02 */
+static void test_sm2_verifies_a_signature_made_by_openssl(void **state)
+{
+	static const char pem[] =
+		"-----BEGIN PUBLIC KEY-----\n"
+		"MFkwEwYHKoZIzj0CAQYIKoEcz1UBgi0DQgAEv5fgcSWCu3xvRop1ehUW20BqajXk\n"
+		"/+H8Y0G1W5uX4sxH5uRQe2y5LSsRgxIMpQtU6qiRCocd55vrVi0bm7KIoQ==\n"
+		"-----END PUBLIC KEY-----\n";
+	static const char sig_hex[] =
+		"3046022100cb1191cba418a3beed9b3591aac73a5ca26079ec8e19e209801eab3e1347ab87"
+		"022100f5659d5b511e6cb0852613c06dd6a42e6d21beaaddb8383cb8faa73ab7af14cc";
+	struct anfu_sigkey *k = NULL;
+	uint8_t sig[72];
+
+	(void)state;
+	assert_int_equal(anfu_hex_decode(sig_hex, strlen(sig_hex), sig, sizeof(sig)), 0);
+	assert_int_equal(anfu_sigkey_from_pem(pem, strlen(pem), &k), 0);
+	assert_int_equal(anfu_sigkey_alg(k), ANFU_SIG_SM2);
+	assert_int_equal(anfu_verify(k, "abc", 3, sig, sizeof(sig)), 0);
+	assert_int_equal(anfu_verify(k, "abd", 3, sig, sizeof(sig)), ANFU_ECRYPTO);
+	anfu_sigkey_free(k);
+}
+
 /* A key survives PEM export and import: the public PEM verifies what the
  * re-imported private key signs. */
 static void test_sm2_pem_round_trip_keeps_the_key(void **state)
@@ -924,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_sm2_sign_verify_round_trip),
 		cmocka_unit_test(test_sm2_rejects_modified_message),
 		cmocka_unit_test(test_sm2_rejects_modified_signature),
+		cmocka_unit_test(test_sm2_verifies_a_signature_made_by_openssl),
 		cmocka_unit_test(test_sm2_pem_round_trip_keeps_the_key),
 		cmocka_unit_test(test_sign_refuses_public_key_and_small_buffer),
 		cmocka_unit_test(test_sigkey_from_pem_rejects_other_keys_and_garbage),

@@ -496,6 +496,31 @@ static void test_timed_lock_over_at_30_minutes_not_29_59(void **state)
 			 1);
 }
 
+/* A wrong password as the first attempt after a timed lock ran out is the
+ * first failure of a new count, not the sixth: it does not lock again.
+ * req: IAM-LOCK-01, IAM-LOCK-02 */
+static void test_first_failure_after_a_lock_starts_a_new_count(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_login_result res;
+	char a[ANFU_ID_MAX];
+
+	make_customer(f, PHONE1, NULL, a);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(login(f, &web, PHONE1, PW2, &res, NULL), ANFU_EAUTH);
+	assert_int_equal(fixture_audits(f->db, "auth.locked"), 1);
+	anfu_clock_advance_ms(f->cfg->lockout.user_minutes * MIN_MS);
+	assert_int_equal(login(f, &web, PHONE1, PW2, &res, NULL), ANFU_EAUTH);
+	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", a), 1);
+	assert_int_equal(user_int(f,
+				  "SELECT COUNT(*) FROM iam_user WHERE id = $1"
+				  " AND status = 'active' AND locked_until_ms IS NULL",
+				  a),
+			 1);
+	assert_int_equal(fixture_audits(f->db, "auth.locked"), 1);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
+}
+
 /* req: IAM-LOCK-01, IAM-LOCK-02 */
 static void test_staff_locked_after_three_until_unlocked(void **state)
 {
@@ -738,6 +763,63 @@ static void test_credential_stuffing_is_throttled_and_recorded_once(void **state
 	assert_int_equal(login(f, &other, PHONE1, PW1, &res, NULL), 0);
 	/* The block lasts lockout.ip_block after the last failure. */
 	anfu_clock_advance_ms(f->cfg->lockout.ip_block_s * 1000);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
+}
+
+/* The block of a throttled address lasts lockout.ip_block (900 s) after
+ * its last failure, also once those failures have left lockout.ip_window
+ * (600 s): refused at ip_block - 1 ms, let in at ip_block.
+ * req: IAM-ANOM-02 */
+static void test_ip_block_outlasts_the_failure_window(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_login_result res;
+	struct anfu_iam_err e = { NULL, NULL };
+	char uid[ANFU_ID_MAX], name[32];
+	int64_t last, throttled;
+
+	assert_true(f->cfg->lockout.ip_block_s > f->cfg->lockout.ip_window_s);
+	make_customer(f, PHONE1, NULL, uid);
+	for (int i = 0; i < f->cfg->lockout.ip_failures; i++) {
+		(void)snprintf(name, sizeof(name), "1370000%04d", i);
+		assert_int_equal(login(f, &web, name, PW1, &res, NULL), ANFU_EAUTH);
+	}
+	last = anfu_clock_now_ms();
+	anfu_clock_advance_ms(f->cfg->lockout.ip_window_s * 1000 + 1);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
+	assert_string_equal(e.code, "too_many_failures");
+	anfu_clock_advance_ms(last + f->cfg->lockout.ip_block_s * 1000 - 1 - anfu_clock_now_ms());
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
+	throttled = fixture_count(f->db, "SELECT COUNT(*) FROM iam_login_attempt WHERE result = $1",
+				  "throttled");
+	assert_int_equal(throttled, 2);
+	/* A refused attempt is no failure: the account's count is untouched. */
+	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", uid), 0);
+	anfu_clock_advance_ms(1);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
+}
+
+/* lockout.ip_failures failures within lockout.ip_window throttle the
+ * address however short lockout.ip_block is set: with a 60 s block it is
+ * still refused 61 s later, and let in once the failures left the window.
+ * req: IAM-ANOM-02 */
+static void test_ip_throttled_while_its_failures_are_in_the_window(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_login_result res;
+	struct anfu_iam_err e = { NULL, NULL };
+	char uid[ANFU_ID_MAX], name[32];
+
+	f->cfg->lockout.ip_block_s = 60;
+	make_customer(f, PHONE1, NULL, uid);
+	for (int i = 0; i < f->cfg->lockout.ip_failures; i++) {
+		(void)snprintf(name, sizeof(name), "1370000%04d", i);
+		assert_int_equal(login(f, &web, name, PW1, &res, NULL), ANFU_EAUTH);
+	}
+	anfu_clock_advance_ms(61 * 1000);
+	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
+	assert_string_equal(e.code, "too_many_failures");
+	anfu_clock_advance_ms(f->cfg->lockout.ip_window_s * 1000 - 61 * 1000);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
 }
 
@@ -1256,6 +1338,62 @@ static void test_change_password_rules_history_and_step_up(void **state)
 	assert_int_equal(login(f, &web, PHONE3, PW1, &res, NULL), ANFU_EAUTH);
 }
 
+/* A session cookie as anfu_login_result carries it. */
+#define COOKIE_MAX sizeof(((struct anfu_login_result *)0)->session)
+
+/* Changes the password of the session *cookie from old to pw after a
+ * fresh step-up; *cookie becomes the rotated session. */
+static int change_password_in(struct anfu_fixture *f, char cookie[COOKIE_MAX], const char *old,
+			      const char *pw, struct anfu_iam_err *e)
+{
+	struct anfu_login_result rn;
+	struct anfu_principal p;
+	int r;
+
+	/* A change a second after the last one (changes within one
+	 * millisecond count as one position of the history). */
+	anfu_clock_advance_ms(1000);
+	assert_int_equal(auth(f, &web, cookie, &p, NULL), 0);
+	p.mfa_ms = anfu_clock_now_ms(); /* as anfu_iam_step_up records it */
+	memset(&rn, 0, sizeof(rn));
+	r = anfu_iam_change_password(f->iam, &web, &p, old, pw, &rn, e);
+	if (r == 0)
+		(void)snprintf(cookie, COOKIE_MAX, "%s", rn.session);
+	return r;
+}
+
+/* A new password must differ from the last password.customer.history (5):
+ * after five changes the first of them is still refused, the password
+ * before it is accepted again. req: IAM-PWD-06 */
+static void test_password_history_covers_the_last_five(void **state)
+{
+	static const char *const pws[] = { "Hv5@tQp9#mXe", "Jf6$wRz2!kLu", "Nb8%yTc4&gWs",
+					   "Qd2^pMv7*hZr", PW2 };
+	struct anfu_fixture *f = *state;
+	struct anfu_login_result res;
+	struct anfu_iam_err e = { NULL, NULL };
+	char uid[ANFU_ID_MAX], cookie[COOKIE_MAX];
+	const char *cur = PW1;
+
+	assert_int_equal(f->cfg->password[ANFU_CLASS_CUSTOMER].history, 5);
+	make_customer(f, PHONE3, NULL, uid);
+	login_active(f, &web, PHONE3, PW1, &res);
+	(void)snprintf(cookie, sizeof(cookie), "%s", res.session);
+	for (size_t i = 0; i < sizeof(pws) / sizeof(pws[0]); i++) {
+		assert_int_equal(change_password_in(f, cookie, cur, pws[i], &e), 0);
+		cur = pws[i];
+	}
+	/* The last five: pws[0..4]. */
+	assert_int_equal(change_password_in(f, cookie, cur, pws[0], &e), ANFU_EINVAL);
+	assert_string_equal(e.code, "password_reused");
+	assert_int_equal(
+		fixture_count(f->db, "SELECT COUNT(*) FROM iam_password_history WHERE user_id = $1",
+			      uid),
+		6);
+	assert_int_equal(change_password_in(f, cookie, cur, PW1, &e), 0);
+	assert_int_equal(login(f, &web, PHONE3, PW1, &res, NULL), 0);
+}
+
 /* req: IAM-MFA-02, IAM-SESS-07 */
 static void test_step_up_records_the_factor_and_rotates_the_session(void **state)
 {
@@ -1768,6 +1906,45 @@ static void test_binding_a_phone_and_an_email(void **state)
 			 2);
 }
 
+/* A stored value its masking rule cannot read (a phone of 4 digits, an
+ * email without a domain) is shown as "***", never in clear.
+ * req: DATA-MASK-08 */
+static void test_view_shows_unmaskable_values_as_stars(void **state)
+{
+	static const struct {
+		const char *field, *col, *value;
+	} odd[] = { { "phone", "phone_enc", "12-34" },
+		    { "email", "email_enc", "alice@localhost" } };
+	struct anfu_fixture *f = *state;
+	struct anfu_user_view v;
+	struct iam_user u = { 0 };
+	char uid[ANFU_ID_MAX], sql[96];
+
+	make_customer(f, PHONE1, "alice@example.cn", uid);
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		char *enc = NULL;
+		struct anfu_param p[2];
+
+		assert_int_equal(anfu_vault_seal(f->vault, odd[i].field, uid, odd[i].value,
+						 strlen(odd[i].value), &enc),
+				 0);
+		p[0] = iam_ps(enc);
+		p[1] = iam_ps(uid);
+		(void)snprintf(sql, sizeof(sql), "UPDATE iam_user SET %s = $1 WHERE id = $2",
+			       odd[i].col);
+		assert_int_equal(anfu_db_exec(f->db, sql, p, 2, NULL, NULL, NULL), 0);
+		free(enc);
+	}
+	assert_int_equal(iam_user_load(f->db, uid, &u), 0);
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(iam_user_view(f->iam, f->db, &u, &v), 0);
+	assert_string_equal(v.phone, "***");
+	assert_string_equal(v.email, "***");
+	/* The login (the original number) is masked by its rule as before. */
+	assert_string_equal(v.login, "****1111");
+	iam_user_clear(&u);
+}
+
 /* req: IAM-PWD-13 */
 static void test_password_strength_indicator(void **state)
 {
@@ -1898,6 +2075,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_timed_lock_over_at_30_minutes_not_29_59, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_first_failure_after_a_lock_starts_a_new_count,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staff_locked_after_three_until_unlocked, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
@@ -1912,6 +2091,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_device_trust_runs_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_credential_stuffing_is_throttled_and_recorded_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ip_block_outlasts_the_failure_window, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_ip_throttled_while_its_failures_are_in_the_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_names_are_case_insensitive, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_audit_failure_changes_nothing, setup,
@@ -1939,6 +2122,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_logout_and_own_sessions_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_password_rules_history_and_step_up,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_history_covers_the_last_five, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_step_up_records_the_factor_and_rotates_the_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(
@@ -1960,6 +2145,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_ending_sessions_and_removing_devices_need_a_step_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binding_a_phone_and_an_email, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_shows_unmaskable_values_as_stars, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_password_strength_indicator, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forced_password_change_is_recorded_as_such,
 						setup, teardown),

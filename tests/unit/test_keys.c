@@ -796,6 +796,90 @@ static void test_mac_rejects_bad_purposes(void **state)
 	anfu_keys_free(k);
 }
 
+/* ---- known answers ---------------------------------------------------------- */
+
+/* A master key of the bytes 0x00..0x1f under kid mk-0011223344556677. The
+ * answers below were computed outside anfu (Python's cryptography package:
+ * HKDF-SHA256 without salt, HMAC-SHA256, AES-256-GCM) from the derivations
+ * docs/iam.md and src/keys/ document, so a change of derivation, which
+ * would orphan every stored index and wrapped key, cannot pass unnoticed. */
+#define KAT_MASTER_KEY                                                                     \
+	"# anfu-key id=mk-0011223344556677 alg=raw-256 created=2026-01-01T00:00:00.000Z\n" \
+	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+
+static struct anfu_keys *load_kat_master(const char *data)
+{
+	struct anfu_keys *k = NULL;
+
+	assert_int_equal(anfu_keys_init_dir(data, ANFU_CRYPTO_INTL, NULL), 0);
+	spew(data, "keys/master.key", KAT_MASTER_KEY, 0600);
+	assert_int_equal(anfu_keys_load(data, ANFU_CRYPTO_INTL, &k), 0);
+	assert_string_equal(anfu_keys_master_kid(k), "mk-0011223344556677");
+	return k;
+}
+
+/* HMAC-SHA256 under HKDF(master, "anfu mac v1 index:phone"). req: DATA-ENC-03 */
+static void test_blind_index_matches_the_documented_derivation(void **state)
+{
+	struct fixture *f = *state;
+	struct anfu_keys *k = load_kat_master(f->data);
+	char out[65];
+
+	assert_int_equal(anfu_keys_blind_index(k, "index:phone", "13800001050", 11, out), 0);
+	assert_string_equal(out,
+			    "c5c2f27577b65f7f13aa3d33196fa5ba9222fe15bb8b8d3d8ba1208ea550e47b");
+	anfu_keys_free(k);
+}
+
+/* A data key wrapped under HKDF(master, "anfu kek v1") with its id as AAD,
+ * and a field sealed under it with "<field>:<owner>" as AAD, both made
+ * outside anfu, open; the same bytes filed under another key id do not.
+ * req: DATA-ENC-03, DATA-ENC-04 */
+static void test_wrapped_key_and_field_made_elsewhere_open(void **state)
+{
+	static const char wrapped[] = "mk-0011223344556677.cHFyc3R1dnd4eXp7+DZGqVKzyGJfU/apefn"
+				      "FsMnnRQkquFfAKz9VWacECBux1qGZR97YVl8qjWFlSM3A";
+	static const char field[] =
+		"v1.dk_kat.gIGCg4SFhoeIiYqLHG2G9xJEGrJYX6B+BkFoWWRQ0FPxWA7BepL1";
+	static const char relabelled[] =
+		"v1.dk_kbt.gIGCg4SFhoeIiYqLHG2G9xJEGrJYX6B+BkFoWWRQ0FPxWA7BepL1";
+	struct fixture *f = *state;
+	struct anfu_keys *k = load_kat_master(f->data);
+	struct anfu_datakey *d = NULL;
+	char *pt = NULL;
+	size_t len = 0;
+
+	assert_int_equal(anfu_keys_datakey_unwrap(k, "dk_kat", wrapped, &d), 0);
+	assert_int_equal(anfu_datakey_decrypt(d, "user.phone:usr_kat", field, &pt, &len), 0);
+	assert_int_equal(len, 11);
+	assert_string_equal(pt, "13800001050");
+	anfu_wipe(pt, len);
+	free(pt);
+	pt = NULL;
+	/* The key that made it, but the text names another key. */
+	assert_int_equal(anfu_datakey_decrypt(d, "user.phone:usr_kat", relabelled, &pt, &len),
+			 ANFU_ECRYPTO);
+	assert_null(pt);
+	anfu_datakey_free(d);
+	anfu_keys_free(k);
+}
+
+/* A wrapped key that authenticates under the KEK but holds 16 bytes, not
+ * AES-256's 32, is refused (made outside anfu like the ones above).
+ * req: DATA-ENC-04 */
+static void test_wrapped_key_of_the_wrong_length_is_refused(void **state)
+{
+	static const char wrapped[] =
+		"mk-0011223344556677.kJGSk5SVlpeYmZqbeYJFXOVwH/KKIYnVt+vphNeALOEud1SgkbNUldrv0YI=";
+	struct fixture *f = *state;
+	struct anfu_keys *k = load_kat_master(f->data);
+	struct anfu_datakey *d = NULL;
+
+	assert_int_equal(anfu_keys_datakey_unwrap(k, "dk_short", wrapped, &d), ANFU_ECRYPTO);
+	assert_null(d);
+	anfu_keys_free(k);
+}
+
 /* ---- TLS ------------------------------------------------------------------- */
 
 static void test_tls_default_paths_are_under_tls(void **state)
@@ -892,6 +976,9 @@ int main(void)
 		T(test_blind_index_is_deterministic_per_purpose),
 		T(test_blind_index_differs_between_master_keys_and_profiles),
 		T(test_mac_rejects_bad_purposes),
+		T(test_blind_index_matches_the_documented_derivation),
+		T(test_wrapped_key_and_field_made_elsewhere_open),
+		T(test_wrapped_key_of_the_wrong_length_is_refused),
 		T(test_tls_default_paths_are_under_tls),
 		T(test_tls_load_returns_clean_pem),
 		T(test_tls_load_refuses_a_key_readable_by_others),

@@ -84,6 +84,26 @@ static void test_pwhash_overlong_password(void **state)
 	anfu_pwhash_free(h);
 }
 
+/* A hash carries the Argon2id parameters it was made with, and they are the
+ * configured ones (argon2.opslimit, argon2.memlimit_kib), not the small
+ * ones the other tests use. req: IAM-PWD-09 */
+static void test_pwhash_uses_the_configured_parameters(void **state)
+{
+	struct anfu_pwhash *h = NULL;
+	char enc[ANFU_PWHASH_STR_LEN];
+
+	(void)state;
+	assert_int_equal(anfu_pwhash_new(3, 2 * MEM_KIB, 1, &h), 0);
+	assert_int_equal(anfu_pwhash_hash(h, PW, strlen(PW), enc), 0);
+	assert_memory_equal(enc, "$argon2id$v=19$m=16384,t=3,p=1$", 31);
+	assert_false(anfu_pwhash_outdated(h, enc));
+	anfu_pwhash_free(h);
+	/* Under other parameters the same hash is outdated. */
+	assert_int_equal(anfu_pwhash_new(2, 2 * MEM_KIB, 1, &h), 0);
+	assert_true(anfu_pwhash_outdated(h, enc));
+	anfu_pwhash_free(h);
+}
+
 static void test_pwhash_bad_arguments(void **state)
 {
 	struct anfu_pwhash *h = NULL;
@@ -162,6 +182,7 @@ int main(void)
 		cmocka_unit_test(test_pwhash_hash_then_verify),
 		cmocka_unit_test(test_pwhash_null_encoded_uses_dummy_and_fails),
 		cmocka_unit_test(test_pwhash_overlong_password),
+		cmocka_unit_test(test_pwhash_uses_the_configured_parameters),
 		cmocka_unit_test(test_pwhash_bad_arguments),
 		cmocka_unit_test(test_pwhash_concurrency_capped),
 	};

@@ -153,6 +153,33 @@ static void test_pwpolicy_table(void **state)
 	}
 }
 
+/* Personal fields of exactly 3 characters count (the shortest that does),
+ * whether ASCII or Chinese; the same password without them passes.
+ * req: IAM-PWD-04 */
+static void test_pwpolicy_personal_fields_of_three_characters(void **state)
+{
+	static const struct anfu_pw_personal three = {
+		.login = "qzx",
+		.name = "李小龙",
+		.nickname = "Kvw",
+	};
+	static const char *const refused[] = { "Tq7#qzxLm9!", "Tq7#QZXLm9!", "李小龙Tq7#x9",
+					       "Tq7#kvwLm9!" };
+	const char *rule = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		rule = "untouched";
+		if (anfu_pwpolicy_check(&staff, refused[i], strlen(refused[i]), &three, &rule) !=
+			    ANFU_EINVAL ||
+		    strcmp(rule, ANFU_PW_PERSONAL) != 0)
+			fail_msg("\"%s\": got %s, want %s", refused[i], rule, ANFU_PW_PERSONAL);
+	}
+	rule = "untouched";
+	assert_int_equal(anfu_pwpolicy_check(&staff, GOOD, strlen(GOOD), &three, &rule), 0);
+	assert_string_equal(rule, "untouched");
+}
+
 /* req: IAM-PWD-05 */
 static void test_pwpolicy_null_password_is_empty(void **state)
 {
@@ -370,6 +397,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pwpolicy_table),
 		cmocka_unit_test(test_pwpolicy_null_password_is_empty),
+		cmocka_unit_test(test_pwpolicy_personal_fields_of_three_characters),
 		cmocka_unit_test(test_pwpolicy_length_upper_bound),
 		cmocka_unit_test(test_pwpolicy_null_policy_uses_defaults),
 		cmocka_unit_test(test_pwpolicy_configured_min_length),

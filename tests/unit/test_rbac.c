@@ -342,6 +342,32 @@ static void test_load_fills_sorted_unique_permissions(void **state)
 	assert_false(has_perm(&p, "iam.user"));
 }
 
+/* A permission check grants exactly the permissions held: not a shorter
+ * name they start with, not a longer one starting with them, nothing to a
+ * principal without permissions. req: IAM-RBAC-01, IAM-LP-01 */
+static void test_principal_can_only_what_it_holds(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_principal p, none;
+	char id[ANFU_ID_MAX];
+
+	add_user(f, "staff", id);
+	grant_ok(f, id, "operator");
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(anfu_rbac_load(f->db, id, &p), 0);
+	assert_true(has_perm(&p, "iam.user.unlock"));
+	assert_true(anfu_principal_can(&p, "iam.user.unlock"));
+	assert_false(anfu_principal_can(&p, "iam.user"));
+	assert_false(anfu_principal_can(&p, "iam.user.unloc"));
+	assert_false(anfu_principal_can(&p, "iam.user.unlock.all"));
+	assert_false(anfu_principal_can(&p, "iam.user.create"));
+	assert_false(anfu_principal_can(&p, ""));
+	assert_false(anfu_principal_can(&p, NULL));
+	memset(&none, 0, sizeof(none));
+	assert_false(anfu_principal_can(&none, "iam.user.unlock"));
+	assert_false(anfu_principal_can(NULL, "iam.user.unlock"));
+}
+
 static void test_load_unknown_user_leaves_principal(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -437,6 +463,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_role_fits_kind, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_role_class, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_load_fills_sorted_unique_permissions, setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_principal_can_only_what_it_holds, setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_load_unknown_user_leaves_principal, setup,
 						fixture_teardown),

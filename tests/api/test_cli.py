@@ -5,11 +5,10 @@ req: IAM-ACCT-10, DATA-ENC-04
 import hashlib
 import os
 import stat
-import subprocess
 
 import pytest
 
-from conftest import ANFU, ANFUD, run_cli
+from conftest import ANFUD, run_anfu, run_cli
 
 
 def tree_digest(root):
@@ -73,7 +72,7 @@ def test_version_and_help_for_every_command():
         p = run_cli(*cmd, "--help")
         assert p.stdout.startswith("usage: anfu"), cmd
         assert "--data" in p.stdout or cmd == ["routes"], cmd
-    assert subprocess.run([ANFUD, "--help"], capture_output=True, text=True).returncode == 0
+    assert run_anfu([ANFUD, "--help"]).returncode == 0
 
 
 def test_unknown_command_and_option_are_usage_errors(tmp_path):

@@ -3,15 +3,14 @@ the build, and every documented error code exists.
 """
 import os
 import re
-import subprocess
 
 import yaml
 
-from conftest import ANFU, PROD_BUILD, ROOT
+from conftest import ANFU, PROD_BUILD, ROOT, ensure_prod_build, run_anfu
 
 
 def routes(binary=ANFU):
-    out = subprocess.run([binary, "routes"], capture_output=True, text=True, check=True).stdout
+    out = run_anfu([binary, "routes"], check=True).stdout
     rows = []
     for line in out.splitlines():
         method, path, access, perm = line.split()
@@ -42,10 +41,7 @@ def test_openapi_matches_the_route_table():
 
 
 def test_production_build_has_no_test_hooks():
-    prod = os.path.join(PROD_BUILD, "anfu")
-    if not os.path.exists(prod):
-        import pytest
-        pytest.skip("production build not present")
+    prod = os.path.join(ensure_prod_build(), "anfu")
     assert [r for r in routes(prod) if r[1].startswith("/test/")] == []
     with open(os.path.join(PROD_BUILD, "anfud"), "rb") as f:
         assert b"/test/v1/" not in f.read()

@@ -99,7 +99,7 @@ def test_each_password_rule_is_refused_with_its_reason(server, pw, code):
 
 def test_password_with_personal_data_is_refused(server):
     """The nickname, and the phone number's last six digits. req: IAM-PWD-04"""
-    phone = new_phone()[:5] + "392846"
+    phone = new_phone(last6="392846")
     _, phone = register(server, phone=phone, nickname="qorvix")
     c = stepped_up(server, phone, "personal")
     for pw in ("Tq#392846Lm", "Qorvix#72Kt"):

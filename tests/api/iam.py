@@ -10,6 +10,8 @@ notice such as a new-device sign-in that happens to arrive in between.
 """
 import base64
 import email
+import email.header
+import email.utils
 import hashlib
 import hmac
 import mailbox
@@ -128,7 +130,8 @@ def mails_to(address, wait=10.0):
         box = mailbox.Maildir(SMTP["dir"], create=False)
         for key in sorted(box.iterkeys(), key=_maildir_order):
             msg = email.message_from_bytes(box.get_bytes(key))
-            if address in (msg.get("To") or ""):
+            to = [a.lower() for _, a in email.utils.getaddresses(msg.get_all("To", []))]
+            if address.lower() in to:
                 subject = str(email.header.make_header(email.header.decode_header(
                     msg.get("Subject", ""))))
                 payload = msg.get_payload(decode=True) or b""

@@ -302,6 +302,24 @@ class Server:
         except OSError:
             return ""
 
+    def wait_log(self, text, log="anfud", timeout=60):
+        """Waits until log/<log>.log (anfud: the application log, access:
+        the access log) has a line containing text, and returns it: for
+        things the server writes after it answered, or on another thread."""
+        path = self.data / "log" / (log + ".log")
+        deadline = time.time() + timeout
+        while True:
+            try:
+                lines = path.read_text(errors="replace").splitlines()
+            except OSError:
+                lines = []
+            found = [line for line in lines if text in line]
+            if found:
+                return found[-1]
+            if time.time() > deadline:
+                raise AssertionError("no line with %r in %s within %d s" % (text, path, timeout))
+            time.sleep(0.02)
+
     def url(self, path, admin=False):
         return "https://127.0.0.1:%d%s" % (self.admin_port if admin else self.port, path)
 

@@ -358,7 +358,7 @@ def test_password_strength_indicator(server, pw, lang, rule, ok, scores, advice)
 def test_password_strength_is_neither_logged_nor_audited(make_server):
     """The body carries a password: no audit record, no log line, no row;
     main listener only; rate limited like every route. req: IAM-PWD-13, WEB-DOS-01"""
-    s = make_server({"limits": {"rate_per_ip": "5", "rate_burst": "10"}})
+    s = make_server({"limits": {"rate_per_ip": "1", "rate_burst": "10"}})  # 1/s: 429 under any load
     secret = "Qv8#Strength!Probe"
     before = len(s.audit())
     assert s.post("/api/v1/password-strength", {"password": secret},

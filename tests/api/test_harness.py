@@ -71,6 +71,19 @@ def test_mails_to_matches_the_whole_address(make_server):
     assert len(mails) == 1 and mails[0][2]["To"] == "bo" + tail
 
 
+def test_wrong_passwords_of_earlier_tests_never_throttle_the_shared_server(server):
+    """Twenty failures from 127.0.0.1 (the default lockout.ip_failures)
+    spread over many tests must not make a later test's login fail."""
+    for _ in range(4):
+        _, phone = register(server)
+        for _ in range(5):
+            r = Client(server, device="many-tests").login(phone, "Wr0ng#Passw9x")
+            assert r.status_code == 401 and err(r) == "invalid_credentials", r.text
+    _, phone = register(server)
+    r = Client(server, device="a-later-test").login(phone, GOOD_PASSWORD)
+    assert r.status_code == 200, r.text
+
+
 def test_new_phone_never_repeats_a_number():
     phones = [new_phone() for _ in range(2000)]
     phones.append(new_phone(last6=phones[0][-6:]))

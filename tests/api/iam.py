@@ -87,7 +87,7 @@ def sms_mark(s):
     return len(outbox(s))
 
 
-def sms_to(s, phone, min_count=0, since=0, wait=10.0):
+def sms_to(s, phone, min_count=0, since=0, wait=30.0):
     """Texts of the SMS simulator's outbox sent to phone (from outbox index
     since), oldest first; waits up to `wait` seconds for at least min_count
     of them (a job of the server may queue one a moment later)."""
@@ -101,7 +101,7 @@ def sms_to(s, phone, min_count=0, since=0, wait=10.0):
         time.sleep(0.05)
 
 
-def sms_wait(s, phone, pred, wait=10.0):
+def sms_wait(s, phone, pred, wait=30.0):
     """Waits until pred(texts) holds for the texts sent to phone."""
     deadline = time.time() + wait
     texts = []
@@ -120,7 +120,7 @@ def _maildir_order(key):
     return int(m.group(1)) if m else 0
 
 
-def mails_to(address, wait=10.0):
+def mails_to(address, wait=30.0):
     """(subject, body, message) of the messages the SMTP sink got for
     address, oldest first; waits up to `wait` seconds for one."""
     deadline = time.time() + wait

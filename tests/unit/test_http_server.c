@@ -1283,7 +1283,9 @@ static void test_slow_header_client_is_cut_off(void **state)
 	 * MHD's 30 s timeout, but past the 1 s head deadline. */
 	secs = drip(e, head, 100);
 	assert_true(secs > 0.5);
-	assert_true(secs < 3.0);
+	/* Far below the 50 s without the deadline, far above the 1 s with it
+	 * (a loaded machine may run the reaper late). */
+	assert_true(secs < 20.0);
 	curl_easy_cleanup(e);
 }
 
@@ -1310,7 +1312,7 @@ static void test_slow_body_client_is_cut_off(void **state)
 	 * header_timeout + conn_timeout = 3 s after the head. */
 	secs = drip(e, body, 100);
 	assert_true(secs > 2.0);
-	assert_true(secs < 5.5);
+	assert_true(secs < 20.0); /* as above: 50 s without the deadline */
 	curl_easy_cleanup(e);
 }
 

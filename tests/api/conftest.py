@@ -405,7 +405,7 @@ def free_port():
 # The SMTP sink: aiosmtpd's Mailbox handler on a port the kernel picks,
 # printed once it listens (no port guessed beforehand, no readiness poll).
 SMTP_SINK = """
-import asyncio, sys
+import asyncio, os, sys
 from aiosmtpd.handlers import Mailbox
 from aiosmtpd.smtp import SMTP
 loop = asyncio.new_event_loop()
@@ -413,6 +413,7 @@ asyncio.set_event_loop(loop)
 handler = Mailbox(sys.argv[1])
 srv = loop.run_until_complete(loop.create_server(lambda: SMTP(handler), "127.0.0.1", 0))
 print(srv.sockets[0].getsockname()[1], flush=True)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nobody reads the pipe any more
 loop.run_forever()
 """
 

@@ -110,7 +110,8 @@ def ensure_prod_build():
 # ---- what a failing test prints ----------------------------------------------
 
 # The last HTTP exchanges of the running test (every session the helpers
-# make records into it), and every server started in this process.
+# make records into it); the servers that may be running; those the
+# running test used (the ones running when it began, and its own).
 EXCHANGES = collections.deque(maxlen=6)
 ALL_SERVERS = []
 TEST_SERVERS = []
@@ -120,6 +121,8 @@ BODY_SHOWN = 800
 def _shorten(b):
     if b is None:
         return ""
+    if not isinstance(b, (str, bytes)):
+        return "<%s body>" % type(b).__name__
     if isinstance(b, bytes):
         b = b.decode("utf-8", "replace")
     return b if len(b) <= BODY_SHOWN else b[:BODY_SHOWN] + "...[%d bytes]" % len(b)

@@ -5,7 +5,7 @@ DATA ?= $(CURDIR)/var
 ADMIN ?= opsadmin
 MESON_FLAGS ?=
 
-.PHONY: all build run test bench lint fuzz clean deps mutate
+.PHONY: all build run test test-repeat bench lint fuzz clean deps mutate
 
 all: build
 
@@ -22,8 +22,23 @@ run: build
 	@scripts/run.sh "$(DATA)" "$(ADMIN)"
 
 # Everything: unit, fuzz replay, API tests; normal and ASan+UBSan builds.
+# How the counts are made: docs/testing.md.
 test:
 	@scripts/test.sh
+
+# `make test` N times in a row (default 10): `make test-repeat 10` or
+# `make test-repeat N=10`. Ends with "K of N runs passed" and the failing
+# tests of each failed run; logs in build-repeat/.
+ifeq (test-repeat,$(firstword $(MAKECMDGOALS)))
+  REPEAT_ARG := $(word 2,$(MAKECMDGOALS))
+  ifneq ($(REPEAT_ARG),)
+    N := $(REPEAT_ARG)
+    $(eval $(REPEAT_ARG):;@:)
+  endif
+endif
+N ?= 10
+test-repeat:
+	@scripts/test-repeat.sh $(N)
 
 # The mutation suite (not part of `make test`): every mutant of
 # tests/mutants/*.toml must be killed by the tests it names (docs/testing.md).
@@ -49,4 +64,4 @@ fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-test build-asan build-fuzz build-bench build-mutate
+	rm -rf build build-test build-asan build-fuzz build-bench build-repeat build-mutate

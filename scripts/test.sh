@@ -2,64 +2,85 @@
 # `make test`: install what is missing, build the production binaries, then
 # for a test-hooks build and an ASan+UBSan build run the cmocka unit tests,
 # the fuzz corpus replays and the pytest API tests against a real anfud.
-# Ends with one line "N passed, N failed"; exits non-zero on any failure.
+# Ends with the failing tests and their messages, one count line per build
+# and one line "N passed, N failed" (", N skipped" when any were); exits
+# non-zero on any failure. How the counts are made: docs/testing.md.
+#
+# Every build folder gets logs/ (setup.log, ninja.log, meson-test.log) and
+# logs/status, and its result files are deleted before it is built, so a
+# build that fails counts 0 passed, 1 failed and never last run's results.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 PY=/usr/bin/python3
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-failed_stage=""
+# API tests started per build, in seconds (a hung run is killed and counted).
+API_TIMEOUT=${ANFU_API_TIMEOUT:-2400}
+stages=""
 
 step() { printf '\n== %s ==\n' "$*"; }
-stage_fail() { failed_stage="$failed_stage $1"; }
 
 step "dependencies"
 scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
 
 step "banned functions"
-scripts/lint-banned.sh || stage_fail lint
+scripts/lint-banned.sh
+stages="$stages --stage lint=$?"
 
-setup() {
+# build DIR MESON_OPTION...: deletes DIR's result files, configures DIR on
+# first use and builds it; records "build <status>" in DIR/logs/status.
+build() {
   dir=$1; shift
+  $PY scripts/test_summary.py --clean "$dir" || return 1
+  mkdir -p "$dir/logs"
+  rc=0
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    wipe=""
+    [ -d "$dir/meson-private" ] && wipe="--wipe"
+    meson setup $wipe "$dir" "$@" >"$dir/logs/setup.log" 2>&1 \
+      || { rc=$?; cat "$dir/logs/setup.log"; }
   fi
-  ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { tail -n 60 "$dir.ninja.log"; return 1; }
+  if [ $rc -eq 0 ]; then
+    ninja -C "$dir" >"$dir/logs/ninja.log" 2>&1 || { rc=$?; tail -n 60 "$dir/logs/ninja.log"; }
+  else
+    echo "meson setup failed" >"$dir/logs/ninja.log"
+  fi
+  echo "build $rc" >>"$dir/logs/status"
+  return $rc
 }
-
-step "production build (no test hooks): build/"
-setup build -Dtest_hooks=false -Dtests=false || stage_fail build
 
 run_suite() {
   dir=$1; name=$2
-  rm -rf "$dir/tests/unit/junit" "$dir/pytest-junit.xml"
   mkdir -p "$dir/tests/unit/junit"
   step "$name: unit tests and fuzz corpus replay"
-  meson test -C "$dir" --num-processes 2 --print-errorlogs >"$dir.meson-test.log" 2>&1 \
-    || { grep -E '^ *[0-9]+/[0-9]+ .*(FAIL|TIMEOUT|ERROR)' "$dir.meson-test.log"; tail -n 40 "$dir.meson-test.log"; stage_fail "$name-unit"; }
-  grep -E '^(Ok|Fail|Timeout|Skipped|Expected Fail|Unexpected Pass):' "$dir.meson-test.log"
+  meson test -C "$dir" --num-processes 2 --print-errorlogs >"$dir/logs/meson-test.log" 2>&1
+  rc=$?
+  echo "unit $rc" >>"$dir/logs/status"
+  # On failure the whole log: meson prints each failing test's output.
+  if [ $rc -ne 0 ]; then cat "$dir/logs/meson-test.log"; fi
+  grep -E '^(Ok|Fail|Timeout|Skipped|Expected Fail|Unexpected Pass):' "$dir/logs/meson-test.log"
   step "$name: API tests (pytest, real anfud over TLS)"
   ANFU_BUILD_DIR="$top/$dir" ANFU_PROD_BUILD_DIR="$top/build" \
-    timeout 2400 pytest-3 -q -p no:cacheprovider --junitxml="$dir/pytest-junit.xml" tests/api \
-    || stage_fail "$name-api"
+    timeout "$API_TIMEOUT" pytest-3 -q -p no:cacheprovider -rfEX \
+    --junitxml="$dir/pytest-junit.xml" tests/api
+  echo "api $?" >>"$dir/logs/status"
 }
 
+step "production build (no test hooks): build/"
+build build -Dtest_hooks=false -Dtests=false
+
 step "test build (test hooks): build-test/"
-if setup build-test -Dtest_hooks=true; then
+if build build-test -Dtest_hooks=true; then
   run_suite build-test normal
-else
-  stage_fail build-test
 fi
 
 step "sanitizer build (ASan + UBSan, test hooks): build-asan/"
-if setup build-asan -Dtest_hooks=true -Db_sanitize=address,undefined -Db_lundef=false \
+if build build-asan -Dtest_hooks=true -Db_sanitize=address,undefined -Db_lundef=false \
      -Dbuildtype=debug; then
   run_suite build-asan asan
-else
-  stage_fail build-asan
 fi
 
 step "summary"
-[ -n "$failed_stage" ] && echo "failed stages:$failed_stage"
-$PY scripts/test_summary.py build-test build-asan --extra-failures "$(echo $failed_stage | wc -w)"
+# shellcheck disable=SC2086
+$PY scripts/test_summary.py $stages --build-only build build-test build-asan

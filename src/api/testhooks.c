@@ -111,6 +111,8 @@ int anfu_api_test_sleep(struct anfu_req *req, struct anfu_resp *resp)
 		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "ms");
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	/* Tests wait for this line to know the request is in flight. */
+	anfu_log_info("test.sleep", "request %s sleeps %lld ms", req->request_id, ms);
 	while (nanosleep(&ts, &ts) != 0)
 		;
 	resp->body = json_pack("{s:I}", "slept_ms", (json_int_t)ms);

@@ -3,9 +3,16 @@
 Every server is made by `anfu init`, configured through its anfu.conf, and
 started as a subprocess. Tests talk HTTPS to it (verifying the development
 certificate the data directory holds) and check the resulting state in the
-SQLite database and the audit log. Under the ASan build, stopping a server
-also fails the test if the sanitizer reported anything.
+SQLite database and the audit log.
+
+Every process of ours a test starts goes through run_anfu() (the anfu CLI,
+`anfud --help`) or Server (anfud): its stderr is scanned for sanitizer
+reports, which fail the test whatever the exit status, and every anfud
+still running at teardown is stopped with SIGTERM and must exit 0. A
+failing test's report carries the tail of each server's stderr and logs
+and the last HTTP exchanges (docs/testing.md).
 """
+import collections
 import json
 import os
 import signal
@@ -38,22 +45,152 @@ BASE_CONFIG = {
 # Set by the smtp_sink fixture: every server sends mail to it.
 SMTP = {"url": None, "dir": None}
 
+# What ASan, LSan and UBSan print when they report (UBSan's "runtime error:"
+# also without halt_on_error).
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                     "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+                     "Sanitizer:DEADLYSIGNAL", "runtime error:",
+                     "SUMMARY: UndefinedBehaviorSanitizer", "SUMMARY: AddressSanitizer",
+                     "WARNING: ThreadSanitizer")
 
 
-def run_cli(*args, data=None, check=True, input=None, env=None):
+def sanitizer_report(text):
+    """The sanitizer report in text (from the line before the first marker's
+    line, which holds ASan's "=====" rule), or None."""
+    at = [text.find(m) for m in SANITIZER_MARKERS if m in text]
+    if not at:
+        return None
+    lines = text[:min(at)].split("\n")
+    return "\n".join(lines[-2:]) + text[min(at):]
+
+
+def assert_no_sanitizer_report(what, text):
+    rep = sanitizer_report(text or "")
+    if rep is not None:
+        raise AssertionError("sanitizer report from %s:\n%s" % (what, rep))
+
+
+def run_anfu(cmd, check=False, timeout=120, **kw):
+    """Runs one of our binaries (cmd[0] is anfu or anfud) to completion and
+    returns the CompletedProcess (text mode). Fails on a sanitizer report
+    in its stderr whatever the exit status, so a refusal that leaks still
+    fails a test that expects exit 1; with check, also on a non-zero exit."""
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
+                       timeout=timeout, **kw)
+    assert_no_sanitizer_report(" ".join(str(c) for c in cmd), p.stderr)
+    if check and p.returncode != 0:
+        raise AssertionError("%s failed (%d):\n%s\n%s" % (cmd, p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def run_cli(*args, data=None, check=True, input=None, env=None, cli=None):
     """Runs `anfu ARGS` (with --data when given); returns CompletedProcess."""
-    cmd = [ANFU, *args]
+    cmd = [cli or ANFU, *args]
     if data is not None:
         cmd += ["--data", str(data)]
     e = dict(os.environ)
     if env:
         e.update(env)
-    p = subprocess.run(cmd, capture_output=True, text=True, input=input, env=e, timeout=120)
-    if check and p.returncode != 0:
-        raise AssertionError("%s failed (%d):\n%s\n%s" % (cmd, p.returncode, p.stdout, p.stderr))
-    return p
+    return run_anfu(cmd, check=check, input=input, env=e)
+
+
+def ensure_prod_build():
+    """PROD_BUILD, configured (test_hooks=false, tests=false) if it is not
+    yet and brought up to date with ninja: a test that needs the production
+    binaries builds them rather than skipping."""
+    def run(cmd):
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+        assert p.returncode == 0, "%s failed:\n%s%s" % (" ".join(cmd), p.stdout[-4000:],
+                                                        p.stderr[-4000:])
+    if not os.path.exists(os.path.join(PROD_BUILD, "build.ninja")):
+        run(["meson", "setup", PROD_BUILD, "-Dtest_hooks=false", "-Dtests=false"])
+    run(["ninja", "-C", PROD_BUILD])
+    return PROD_BUILD
+
+
+# ---- what a failing test prints ----------------------------------------------
+
+# The last HTTP exchanges of the running test (every session the helpers
+# make records into it); the servers that may be running; those the
+# running test used (the ones running when it began, and its own).
+EXCHANGES = collections.deque(maxlen=6)
+ALL_SERVERS = []
+TEST_SERVERS = []
+BODY_SHOWN = 800
+
+
+def _shorten(b):
+    if b is None:
+        return ""
+    if not isinstance(b, (str, bytes)):
+        return "<%s body>" % type(b).__name__
+    if isinstance(b, bytes):
+        b = b.decode("utf-8", "replace")
+    return b if len(b) <= BODY_SHOWN else b[:BODY_SHOWN] + "...[%d bytes]" % len(b)
+
+
+def _record_exchange(r, *args, **kwargs):
+    q = r.request
+    EXCHANGES.append("%s %s\n> %s\n< %d %s" % (q.method, q.url, _shorten(q.body),
+                                                r.status_code, _shorten(r.content)))
+
+
+def http_session(cert):
+    """A requests session for the server whose certificate is cert: verifies
+    it, ignores proxies and CA bundles from the environment, and records its
+    exchanges for the failure report."""
+    s = requests.Session()
+    s.verify = cert
+    s.trust_env = False
+    s.hooks["response"].append(_record_exchange)
+    return s
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _text_from(path, offset, lines=60):
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    out = text.splitlines()
+    if len(out) > lines:
+        out = ["[... %d lines before]" % (len(out) - lines)] + out[-lines:]
+    return "\n".join(out)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    EXCHANGES.clear()
+    ALL_SERVERS[:] = [s for s in ALL_SERVERS if s.proc is not None]
+    TEST_SERVERS[:] = ALL_SERVERS
+    for s in TEST_SERVERS:
+        s.mark_logs()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    # An unexpected pass of an expected failure is a failure, strict or not.
+    if rep.when == "call" and rep.passed and hasattr(rep, "wasxfail"):
+        rep.outcome = "failed"
+        rep.longrepr = "[XPASS] expected to fail but passed: %s" % rep.wasxfail
+        del rep.wasxfail
+    if not rep.failed:
+        return
+    if EXCHANGES:
+        rep.sections.append(("last HTTP exchanges (oldest first)", "\n\n".join(EXCHANGES)))
+    for s in TEST_SERVERS:
+        for title, text in s.log_tails():
+            if text.strip():
+                rep.sections.append((title, text))
 
 
 def write_config(path, sections):
@@ -84,7 +221,13 @@ class Server:
         self.cli = cli
         self.crypto = crypto
         self.proc = None
+        self.stderr = None
         self.stderr_path = tmp_path / "anfud.stderr"
+        # The exit status stop() must see; None for a test that kills on
+        # purpose (it says so by setting this).
+        self.expected_exit = 0
+        self.exit_status = None
+        self.marks = {}
         self.init_out = self._init(init_args)
         base = merge(BASE_CONFIG, {"server": {"crypto": crypto}})
         if SMTP["url"]:
@@ -92,31 +235,46 @@ class Server:
         self.config = merge(base, config)
         write_config(self.data / "anfu.conf", self.config)
         self.cert = str(self.data / "tls" / "server.crt")
-        self.http = requests.Session()
-        self.http.verify = self.cert
-        # Ignore REQUESTS_CA_BUNDLE and proxies from the environment.
-        self.http.trust_env = False
+        self.http = http_session(self.cert)
+        ALL_SERVERS.append(self)
+        TEST_SERVERS.append(self)
 
     def _init(self, init_args):
-        p = subprocess.run([self.cli, "init", "--data", str(self.data), "--crypto", self.crypto,
-                            *init_args], capture_output=True, text=True, timeout=120)
-        assert p.returncode == 0, p.stderr
+        p = run_cli("init", *init_args, "--crypto", self.crypto, data=self.data, cli=self.cli)
         return p.stdout
+
+    def log_files(self):
+        return [("anfud stderr", self.stderr_path),
+                ("anfud log", self.data / "log" / "anfud.log"),
+                ("access log", self.data / "log" / "access.log")]
+
+    def mark_logs(self):
+        """Remembers where the logs end: a failure report shows what follows."""
+        self.marks = {str(p): _size(p) for _, p in self.log_files()}
+
+    def log_tails(self):
+        """(title, text) of what each log got since mark_logs()."""
+        return [("%s (%s)" % (title, p), _text_from(p, self.marks.get(str(p), 0)))
+                for title, p in self.log_files()]
 
     def start(self, expect_fail=False):
         run_file = self.data / "run" / "anfud.json"
         if run_file.exists():
             run_file.unlink()
         self.stderr = open(self.stderr_path, "ab")
+        self.exit_status = None
         self.proc = subprocess.Popen([self.binary, "--data", str(self.data)],
                                      stdout=subprocess.DEVNULL, stderr=self.stderr)
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                # It ended by itself: its status is the test's to check,
+                # not a stop's for teardown to.
+                rc = self._reap()
+                self.exit_status = None
                 if expect_fail:
-                    return self.proc.returncode
-                raise AssertionError("anfud exited %d:\n%s" % (self.proc.returncode,
-                                                              self.read_stderr()))
+                    return rc
+                raise AssertionError("anfud exited %d:\n%s" % (rc, self.read_stderr()))
             if run_file.exists():
                 try:
                     info = json.loads(run_file.read_text())
@@ -125,15 +283,45 @@ class Server:
                     continue
                 self.port = info["port"]
                 self.admin_port = info["admin_port"]
+                if expect_fail:
+                    raise AssertionError("anfud started, but should have refused to:\n"
+                                         + self.read_stderr())
                 return self
             time.sleep(0.02)
-        raise AssertionError("anfud did not start:\n" + self.read_stderr())
+        raise AssertionError("anfud did not start within 60 s:\n" + self.read_stderr())
+
+    def _reap(self):
+        """Records the exit status of the ended process, checks its stderr."""
+        rc = self.proc.wait()
+        self.stderr.close()
+        self.proc = None
+        self.exit_status = rc
+        self.assert_no_sanitizer_report()
+        return rc
 
     def read_stderr(self):
         try:
             return self.stderr_path.read_text(errors="replace")
         except OSError:
             return ""
+
+    def wait_log(self, text, log="anfud", timeout=60):
+        """Waits until log/<log>.log (anfud: the application log, access:
+        the access log) has a line containing text, and returns it: for
+        things the server writes after it answered, or on another thread."""
+        path = self.data / "log" / (log + ".log")
+        deadline = time.time() + timeout
+        while True:
+            try:
+                lines = path.read_text(errors="replace").splitlines()
+            except OSError:
+                lines = []
+            found = [line for line in lines if text in line]
+            if found:
+                return found[-1]
+            if time.time() > deadline:
+                raise AssertionError("no line with %r in %s within %d s" % (text, path, timeout))
+            time.sleep(0.02)
 
     def url(self, path, admin=False):
         return "https://127.0.0.1:%d%s" % (self.admin_port if admin else self.port, path)
@@ -151,28 +339,34 @@ class Server:
         admin = kw.pop("admin", False)
         return self.http.request(method, self.url(path, admin), timeout=30, **kw)
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        """Stops the server; returns its exit status."""
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        """Stops the server; returns its exit status (also kept in
+        exit_status, which teardown compares with expected_exit)."""
         if not self.proc:
-            return None
+            return self.exit_status
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("anfud did not stop within %ds" % timeout)
-        self.stderr.close()
-        rc = self.proc.returncode
-        self.proc = None
-        self.assert_no_sanitizer_report()
-        return rc
+                self._reap()
+                raise AssertionError("anfud did not stop within %ds:\n%s"
+                                     % (timeout, self.read_stderr()))
+        return self._reap()
 
     def assert_no_sanitizer_report(self):
-        err = self.read_stderr()
-        for m in SANITIZER_MARKERS:
-            assert m not in err, "sanitizer report from anfud:\n" + err
+        assert_no_sanitizer_report("anfud (%s)" % self.stderr_path, self.read_stderr())
+
+    def assert_stopped_cleanly(self):
+        """Stops the server if it runs; its last exit must be expected_exit."""
+        if self.proc is not None:
+            self.stop()
+        self.assert_no_sanitizer_report()
+        if self.expected_exit is not None and self.exit_status is not None:
+            assert self.exit_status == self.expected_exit, (
+                "anfud exited %d after SIGTERM, not %d:\n%s"
+                % (self.exit_status, self.expected_exit, self.read_stderr()))
 
     # ---- state -------------------------------------------------------------
     def db(self):
@@ -190,7 +384,7 @@ class Server:
         return self.query("SELECT * FROM audit_log ORDER BY seq")
 
     def cli_run(self, *args, check=True):
-        return run_cli(*args, data=self.data, check=check)
+        return run_cli(*args, data=self.data, check=check, cli=self.cli)
 
     # ---- test hooks ----------------------------------------------------------
     def clock(self, **body):
@@ -204,10 +398,27 @@ class Server:
 
 
 def free_port():
+    """A port that was free a moment ago (racy: prefer binding port 0)."""
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# The SMTP sink: aiosmtpd's Mailbox handler on a port the kernel picks,
+# printed once it listens (no port guessed beforehand, no readiness poll).
+SMTP_SINK = """
+import asyncio, os, sys
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import SMTP
+loop = asyncio.new_event_loop()
+asyncio.set_event_loop(loop)
+handler = Mailbox(sys.argv[1])
+srv = loop.run_until_complete(loop.create_server(lambda: SMTP(handler), "127.0.0.1", 0))
+print(srv.sockets[0].getsockname()[1], flush=True)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nobody reads the pipe any more
+loop.run_forever()
+"""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -215,31 +426,32 @@ def smtp_sink(tmp_path_factory):
     """A real SMTP server (Debian's aiosmtpd) writing every message into a
     maildir; every anfud of the run relays mail to it."""
     d = tmp_path_factory.mktemp("smtp") / "maildir"
-    port = free_port()
-    p = subprocess.Popen(["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l",
-                          "127.0.0.1:%d" % port, "-c", "aiosmtpd.handlers.Mailbox", str(d)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import socket
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    SMTP.update(url="smtp://127.0.0.1:%d" % port, dir=str(d))
+    log = open(d.parent / "smtp.stderr", "wb")
+    p = subprocess.Popen(["/usr/bin/python3", "-c", SMTP_SINK, str(d)],
+                         stdout=subprocess.PIPE, stderr=log, text=True)
+    port = p.stdout.readline().strip()
+    assert port.isdigit(), "SMTP sink did not start: %s" % (d.parent / "smtp.stderr")
+    SMTP.update(url="smtp://127.0.0.1:%s" % port, dir=str(d))
     yield SMTP
     p.terminate()
     p.wait(timeout=10)
+    log.close()
+
+
+# The shared server counts every test's wrong passwords from 127.0.0.1:
+# with the default lockout.ip_failures (20 in 10 min) a suite that grows
+# would start refusing logins in whichever test came after the twentieth.
+# Tests of the IP throttle make a server of their own.
+SHARED_CONFIG = {"lockout": {"ip_failures": "10000"}}
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """A shared server for tests that do not change its configuration."""
-    s = Server(tmp_path_factory.mktemp("shared")).start()
+    """A shared server for tests that do not change its configuration (and
+    depend on no other test's state: filter by your own user, phone, ...)."""
+    s = Server(tmp_path_factory.mktemp("shared"), config=SHARED_CONFIG).start()
     yield s
-    rc = s.stop()
-    assert rc == 0, s.read_stderr()
+    s.assert_stopped_cleanly()
 
 
 @pytest.fixture
@@ -255,10 +467,13 @@ def make_server(tmp_path):
         return s.start() if start else s
 
     yield make
+    errors = []
     for s in made:
-        if s.proc is not None:
-            s.stop()
-        s.assert_no_sanitizer_report()
+        try:
+            s.assert_stopped_cleanly()
+        except AssertionError as e:
+            errors.append(str(e))
+    assert not errors, "\n\n".join(errors)
 
 
 def pytest_configure(config):

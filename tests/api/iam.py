@@ -1,16 +1,26 @@
 """Helpers for the IAM API tests: captchas, codes from the SMS outbox and the
 SMTP sink, TOTP, and the registration / login / MFA flows.
+
+Messages are delivered by a thread of the server, so before reading the
+outbox or the SMTP sink the helpers settle(): deliver what is due and wait
+until every queued message has had its first delivery attempt. A code is
+read from the newest message of a code kind (notify_message.kind, found by
+the message id the outbox line and the Message-ID carry), never from a
+notice such as a new-device sign-in that happens to arrive in between.
 """
 import base64
 import email
+import email.header
+import email.utils
 import hashlib
 import hmac
 import mailbox
+import os
 import re
 import struct
 import time
 
-from conftest import SMTP
+from conftest import SMTP, http_session
 
 GOOD_PASSWORD = "Tq7#vLm9!zRw"
 OTHER_PASSWORD = "Hb4$kWz8@qNe"
@@ -45,13 +55,48 @@ def outbox(s):
     return s.get("/test/v1/sms-outbox").json()["messages"]
 
 
-def sms_to(s, phone, min_count=0, since=0, wait=10.0):
-    """Texts of the SMS simulator's outbox sent to phone (from outbox index
-    since), oldest first; waits up to `wait` seconds for at least min_count
-    of them, since delivery runs on its own thread."""
+def settle(s, wait=60.0):
+    """Delivers what is due and waits until no queued message of s is
+    waiting for its first delivery attempt (the delivery thread may hold
+    one): then the outbox and the SMTP sink hold every message queued so
+    far. A message whose attempt failed waits for its retry, not here."""
     deadline = time.time() + wait
     while True:
         deliver(s)
+        rows = s.query("SELECT id, kind, channel FROM notify_message "
+                       "WHERE status = 'pending' AND attempts = 0")
+        if not rows:
+            return
+        if time.time() > deadline:
+            raise AssertionError("messages still undelivered after %d s: %r" % (wait, rows))
+        time.sleep(0.02)
+
+
+def message_kinds(s):
+    """{message id: (kind, queue order)} of every message s queued."""
+    return {r["id"]: (r["kind"], r["n"])
+            for r in s.query("SELECT id, kind, rowid AS n FROM notify_message")}
+
+
+def is_code_kind(kind):
+    """The kinds of the messages that carry a one-time code
+    (src/iam/notices.c): code, code.<purpose>, reset_code."""
+    return kind in ("code", "reset_code") or kind.startswith("code.")
+
+
+def sms_mark(s):
+    """The outbox position after every message queued so far."""
+    settle(s)
+    return len(outbox(s))
+
+
+def sms_to(s, phone, min_count=0, since=0, wait=30.0):
+    """Texts of the SMS simulator's outbox sent to phone (from outbox index
+    since), oldest first; waits up to `wait` seconds for at least min_count
+    of them (a job of the server may queue one a moment later)."""
+    deadline = time.time() + wait
+    while True:
+        settle(s)
         msgs = outbox(s)[since:]
         texts = [m["text"] for m in msgs if m["to"].endswith(phone[-11:])]
         if len(texts) >= min_count or time.time() > deadline:
@@ -59,7 +104,7 @@ def sms_to(s, phone, min_count=0, since=0, wait=10.0):
         time.sleep(0.05)
 
 
-def sms_wait(s, phone, pred, wait=10.0):
+def sms_wait(s, phone, pred, wait=30.0):
     """Waits until pred(texts) holds for the texts sent to phone."""
     deadline = time.time() + wait
     texts = []
@@ -71,24 +116,32 @@ def sms_wait(s, phone, pred, wait=10.0):
     raise AssertionError("no matching SMS to %s: %r" % (phone, texts))
 
 
-def mails_to(address, wait=10.0):
-    """(subject, body) of the messages the SMTP sink got for address."""
+def _maildir_order(key):
+    # Python's Maildir names a message <time>.M<usec>P<pid>Q<count>.<host>;
+    # Q counts the messages of the one sink process, in arrival order.
+    m = re.search(r"Q(\d+)", key)
+    return int(m.group(1)) if m else 0
+
+
+def mails_to(address, wait=30.0):
+    """(subject, body, message) of the messages the SMTP sink got for
+    address, oldest first; waits up to `wait` seconds for one."""
     deadline = time.time() + wait
     out = []
-    while time.time() < deadline:
+    while True:
         out = []
         box = mailbox.Maildir(SMTP["dir"], create=False)
-        for key in box.iterkeys():
+        for key in sorted(box.iterkeys(), key=_maildir_order):
             msg = email.message_from_bytes(box.get_bytes(key))
-            if address in (msg.get("To") or ""):
+            to = [a.lower() for _, a in email.utils.getaddresses(msg.get_all("To", []))]
+            if address.lower() in to:
                 subject = str(email.header.make_header(email.header.decode_header(
                     msg.get("Subject", ""))))
                 payload = msg.get_payload(decode=True) or b""
                 out.append((subject, payload.decode("utf-8", "replace"), msg))
-        if out:
+        if out or time.time() > deadline:
             return out
         time.sleep(0.1)
-    return out
 
 
 def last_code(texts):
@@ -100,20 +153,42 @@ def last_code(texts):
     raise AssertionError("no code in %r" % texts)
 
 
-def sms_code(s, phone):
-    """The code of the first SMS to phone after the last send_code mark."""
-    return last_code(sms_to(s, phone, min_count=1, since=getattr(s, "sms_mark", 0)))
+def newest_code(kinds, items, what, kind=None):
+    """The code in the newest of items ((message id, text) pairs) whose
+    message is of a code kind (or exactly of kind)."""
+    def wanted(k):
+        return k == kind if kind else is_code_kind(k)
+    codes = [(kinds[i][1], t) for i, t in items if i in kinds and wanted(kinds[i][0])]
+    if not codes:
+        raise AssertionError("no %s message %s; got: %r" % (
+            kind or "code", what, [(kinds.get(i, ("?",))[0], t) for i, t in items]))
+    return last_code([max(codes)[1]])
 
 
-def mail_code(s, address, count_before=0):
-    deliver(s)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        mails = mails_to(address, wait=0.5)
-        if len(mails) > count_before:
-            return last_code([b for _, b, _ in mails])
-        deliver(s)
-    raise AssertionError("no mail for %s" % address)
+def sms_code(s, phone, kind=None):
+    """The code of the newest code message (of kind, when given) sent to
+    phone since the last send_code mark."""
+    settle(s)
+    kinds = message_kinds(s)
+    items = [(m.get("id"), m["text"]) for m in outbox(s)[getattr(s, "sms_mark", 0):]
+             if m["to"].endswith(phone[-11:])]
+    return newest_code(kinds, items, "to %s since the mark" % phone, kind)
+
+
+def _message_id(msg):
+    m = re.match(r"\s*<([^@>]+)@", msg.get("Message-ID") or "")
+    return m.group(1) if m else None
+
+
+def mail_code(s, address, count_before=0, kind=None):
+    """The code of the newest code mail (of kind, when given) to address,
+    once the sink holds more than count_before mails for it."""
+    settle(s)
+    mails = mails_to(address, wait=0)
+    assert len(mails) > count_before, "no new mail for %s (%d before): %r" % (
+        address, count_before, [subj for subj, _, _ in mails])
+    items = [(_message_id(msg), body) for _, body, msg in mails[count_before:]]
+    return newest_code(message_kinds(s), items, "to %s" % address, kind)
 
 
 def totp(secret_b32, at=None, step=30):
@@ -135,12 +210,9 @@ class Client:
     """One user agent: its own cookie jar, device id and CSRF token."""
 
     def __init__(self, server, device="dev-1", admin=False, ua="anfu-tests/1.0"):
-        import requests
         self.s = server
         self.admin = admin
-        self.http = requests.Session()
-        self.http.verify = server.cert
-        self.http.trust_env = False
+        self.http = http_session(server.cert)
         self.http.headers.update({"X-Device-Id": device, "User-Agent": ua})
         self.csrf = None
         self.last = None
@@ -232,7 +304,7 @@ class Client:
 
     def send_code(self, purpose, channel, target=None, captcha=False):
         # Codes sent from here on are the ones sms_code() reads.
-        self.s.sms_mark = len(outbox(self.s))
+        self.s.sms_mark = sms_mark(self.s)
         body = {"purpose": purpose, "channel": channel}
         if target:
             body["target"] = target
@@ -241,13 +313,21 @@ class Client:
         return self.post(self.p("/auth/codes"), body)
 
 
-_phone_seq = [0]
+# Numbers handed out in this process: a random start, then one after the
+# other, never one twice (the shared server keeps every registration).
+_phones = {"next": int.from_bytes(os.urandom(4), "big") % 100000000, "used": set()}
 
 
-def new_phone():
-    """A fresh valid mainland mobile number for this run."""
-    _phone_seq[0] += 1
-    return "139%08d" % ((int(time.time() * 1000) + _phone_seq[0] * 7919) % 100000000)
+def new_phone(last6=None):
+    """A fresh valid mainland mobile number for this run (ending in last6
+    when given)."""
+    while True:
+        _phones["next"] = (_phones["next"] + 1) % 100000000
+        n = _phones["next"]
+        phone = "139%08d" % n if last6 is None else "139%02d%s" % (n % 100, last6)
+        if phone not in _phones["used"]:
+            _phones["used"].add(phone)
+            return phone
 
 
 def register(server, phone=None, password=GOOD_PASSWORD, **extra):

@@ -176,7 +176,7 @@ def test_checkpoints_are_written_every_n_records(make_server):
     s = make_server({"audit": {"checkpoint_records": "10", "checkpoint_seconds": "3600"}})
     for _ in range(25):
         s.get("/test/v1/session-probe")
-    deadline = time.time() + 10
+    deadline = time.time() + 60  # a deadline: the loop ends when the checkpoint is there
     while time.time() < deadline:
         cps = s.query("SELECT seq FROM audit_checkpoint ORDER BY seq")
         if cps and cps[-1]["seq"] >= 20:

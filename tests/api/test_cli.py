@@ -5,11 +5,10 @@ req: IAM-ACCT-10, DATA-ENC-04
 import hashlib
 import os
 import stat
-import subprocess
 
 import pytest
 
-from conftest import ANFU, ANFUD, run_cli
+from conftest import ANFUD, run_anfu, run_cli
 
 
 def tree_digest(root):
@@ -80,7 +79,7 @@ def test_version_and_help_for_every_command():
         assert p.stdout.startswith("usage: anfu"), cmd
         # Every command works on a data directory except routes.
         assert ("--data" in p.stdout) == (cmd != ["routes"]), cmd
-    assert subprocess.run([ANFUD, "--help"], capture_output=True, text=True).returncode == 0
+    assert run_anfu([ANFUD, "--help"]).returncode == 0
 
 
 def test_unknown_command_and_option_are_usage_errors(tmp_path):

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import PROD_BUILD, ROOT, run_cli
+from conftest import PROD_BUILD, ROOT, ensure_prod_build, run_anfu, run_cli
 
 OPENAPI = os.path.join(ROOT, "docs", "openapi.yaml")
 LINTER_DIR = os.path.join(ROOT, "tools", "openapi")
@@ -199,10 +199,8 @@ def test_openapi_passes_redocly_recommended_rules():
 
 
 def test_production_build_has_no_test_hooks():
-    prod = os.path.join(PROD_BUILD, "anfu")
-    if not os.path.exists(prod):
-        pytest.skip("production build not present")
-    out = subprocess.run([prod, "routes"], capture_output=True, text=True, check=True).stdout
+    prod = os.path.join(ensure_prod_build(), "anfu")
+    out = run_anfu([prod, "routes"], check=True).stdout
     assert [r for r in parse_routes(out) if r[1].startswith("/test/")] == []
     with open(os.path.join(PROD_BUILD, "anfud"), "rb") as f:
         assert b"/test/v1/" not in f.read()

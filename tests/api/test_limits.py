@@ -36,9 +36,11 @@ def test_idle_client_is_cut_off(make_server):
     """A client that sends nothing is disconnected. req: WEB-CONC-04, WEB-DOS-01"""
     s = make_server({"limits": {"conn_timeout": "2", "header_timeout": "30"}})
     sock = tls_socket(s)
-    took = wait_closed(sock, 15)
+    took = wait_closed(sock, 40)
     sock.close()
-    assert took is not None and took < 8
+    # Cut at 2 s, not at the 30 s header deadline; the margin is for a
+    # loaded machine.
+    assert took is not None and took < 20
 
 
 def test_slow_header_drip_is_cut_off(make_server):
@@ -49,7 +51,7 @@ def test_slow_header_drip_is_cut_off(make_server):
     sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     start = time.time()
     closed = False
-    while time.time() - start < 15:
+    while time.time() - start < 40:
         try:
             sock.sendall(b"X-Drip: a\r\n")
         except (ssl.SSLError, OSError):
@@ -66,14 +68,18 @@ def test_slow_header_drip_is_cut_off(make_server):
             closed = True
             break
     sock.close()
-    assert closed and time.time() - start < 8
+    # Never idle, so only the 2 s head deadline can cut it (without it the
+    # drip would go on); the margin is for a loaded machine.
+    assert closed and time.time() - start < 20
     # The server still serves others.
     assert s.get("/healthz").status_code == 200
 
 
 def test_burst_gets_429_with_retry_after(make_server):
     """req: WEB-DOS-01, WEB-CONC-03"""
-    s = make_server({"limits": {"rate_per_ip": "5", "rate_burst": "10"}})
+    # One token a second: 40 requests need 30 s to pass without a 429,
+    # however slow a loaded machine makes them.
+    s = make_server({"limits": {"rate_per_ip": "1", "rate_burst": "10"}})
     codes = []
     retry = None
     for _ in range(40):
@@ -97,7 +103,7 @@ def test_overload_answers_503_instead_of_queueing(make_server):
 
     t = threading.Thread(target=slow)
     t.start()
-    time.sleep(0.5)
+    s.wait_log('"event":"test.sleep"')  # in flight
     r = s.get("/healthz")
     t.join()
     assert holder["r"].status_code == 200

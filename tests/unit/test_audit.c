@@ -890,7 +890,8 @@ static void wait_for_checkpoint(struct anfu_fixture *f, int64_t seq)
 	const struct anfu_param p[] = { ANFU_PI(seq) };
 	int64_t n = 0;
 
-	for (int i = 0; i < 100 && n == 0; i++) {
+	/* Up to 30 s: the checkpointer is a thread of a loaded machine. */
+	for (int i = 0; i < 600 && n == 0; i++) {
 		struct timespec ts = { 0, 50 * 1000000 };
 
 		assert_int_equal(anfu_db_query_int(f->db,

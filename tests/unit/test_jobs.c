@@ -66,10 +66,11 @@ static void sleep_ms(int ms)
 	(void)nanosleep(&ts, NULL);
 }
 
-/* Waits until *v >= want, polling for at most 5 s of real time. */
+/* Waits until *v >= want, polling for at most 30 s of real time (a
+ * deadline for a loaded machine: the wait ends as soon as it holds). */
 static bool wait_for(atomic_int *v, int want)
 {
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 3000; i++) {
 		if (atomic_load(v) >= want)
 			return true;
 		sleep_ms(10);

@@ -66,6 +66,14 @@ static void start(struct fx *f, struct anfu_conntrack_limits main_lim)
 	assert_int_equal(anfu_conntrack_new(lim, &f->t), 0);
 }
 
+/* A deadline an hour from now. Deadlines are absolute monotonic times, and
+ * CLOCK_MONOTONIC counts from boot: a constant would already be past on a
+ * machine up for longer than it, and the reaper would cut the connection. */
+static int64_t far(void)
+{
+	return anfu_clock_mono_us() + HOUR_US;
+}
+
 /* Tracks a new connection from addr (IPv4) in the main pool. */
 static struct side *add(struct fx *f, const uint8_t *addr, int64_t deadline_us)
 {
@@ -176,10 +184,10 @@ static void test_network_at_its_cap_is_refused_others_are_not(void **state)
 	struct side *a1, *a2, *a3, *b1, *a3again;
 
 	start(f, limits(10, 10, 2));
-	a1 = add(f, net_a1, HOUR_US);
-	a2 = add(f, net_a2, HOUR_US);
-	a3 = add(f, net_a3, HOUR_US);
-	b1 = add(f, net_b1, HOUR_US);
+	a1 = add(f, net_a1, far());
+	a2 = add(f, net_a2, far());
+	a3 = add(f, net_a3, far());
+	b1 = add(f, net_b1, far());
 	assert_int_equal(a1->verdict, ANFU_CONN_ADMITTED);
 	assert_int_equal(a2->verdict, ANFU_CONN_ADMITTED);
 	assert_int_equal(a3->verdict, ANFU_CONN_REFUSED_NET);
@@ -193,7 +201,7 @@ static void test_network_at_its_cap_is_refused_others_are_not(void **state)
 	/* A closed connection frees its place; a refused one never held one. */
 	drop(f, a3);
 	drop(f, a1);
-	a3again = add(f, net_a3, HOUR_US);
+	a3again = add(f, net_a3, far());
 	assert_int_equal(a3again->verdict, ANFU_CONN_ADMITTED);
 	assert_false(cut_now(a3again));
 	assert_int_equal(stats(f).handshaking, 3);
@@ -206,10 +214,10 @@ static void test_full_handshake_share_evicts_the_oldest_handshaking(void **state
 	struct side *a, *b, *c, *d;
 
 	start(f, limits(10, 3, 10));
-	a = add(f, net_a1, HOUR_US);
-	b = add(f, net_a2, HOUR_US);
-	c = add(f, net_b1, HOUR_US);
-	d = add(f, net_a3, HOUR_US);
+	a = add(f, net_a1, far());
+	b = add(f, net_a2, far());
+	c = add(f, net_b1, far());
+	d = add(f, net_a3, far());
 	assert_int_equal(d->verdict, ANFU_CONN_EVICTED_OTHER);
 	assert_true(cut_now(a));
 	assert_false(cut_now(b));
@@ -231,15 +239,15 @@ static void test_reserve_is_kept_for_established_connections(void **state)
 	struct side *a, *b, *c, *d, *e;
 
 	start(f, limits(4, 2, 10));
-	a = add(f, net_a1, HOUR_US);
-	b = add(f, net_a2, HOUR_US);
-	c = add(f, net_b1, HOUR_US);
+	a = add(f, net_a1, far());
+	b = add(f, net_a2, far());
+	c = add(f, net_b1, far());
 	assert_int_equal(c->verdict, ANFU_CONN_EVICTED_OTHER);
 	assert_true(cut_now(a));
 	anfu_conntrack_established(b->conn, anfu_clock_mono_us());
 	anfu_conntrack_established(c->conn, anfu_clock_mono_us());
-	d = add(f, net_a3, HOUR_US);
-	e = add(f, net_a1, HOUR_US);
+	d = add(f, net_a3, far());
+	e = add(f, net_a1, far());
 	assert_int_equal(d->verdict, ANFU_CONN_ADMITTED);
 	assert_int_equal(e->verdict, ANFU_CONN_ADMITTED);
 	assert_int_equal(stats(f).established, 2);
@@ -253,12 +261,12 @@ static void test_established_connections_are_never_evicted(void **state)
 	struct side *a, *b, *c, *d, *e;
 
 	start(f, limits(3, 3, 10));
-	a = add(f, net_a1, HOUR_US);
-	b = add(f, net_a2, HOUR_US);
+	a = add(f, net_a1, far());
+	b = add(f, net_a2, far());
 	anfu_conntrack_established(a->conn, anfu_clock_mono_us());
 	anfu_conntrack_established(b->conn, anfu_clock_mono_us());
-	c = add(f, net_b1, HOUR_US);
-	d = add(f, net_a3, HOUR_US);
+	c = add(f, net_b1, far());
+	d = add(f, net_a3, far());
 	/* The pool is full: d takes c's place, the only one in its handshake. */
 	assert_int_equal(d->verdict, ANFU_CONN_EVICTED_OTHER);
 	assert_true(cut_now(c));
@@ -266,7 +274,7 @@ static void test_established_connections_are_never_evicted(void **state)
 	assert_false(cut_now(b));
 	anfu_conntrack_established(d->conn, anfu_clock_mono_us());
 	/* Every slot established: the newcomer is the one refused. */
-	e = add(f, net_a1, HOUR_US);
+	e = add(f, net_a1, far());
 	assert_int_equal(e->verdict, ANFU_CONN_REFUSED_FULL);
 	assert_true(cut_now(e));
 	assert_false(cut_now(a));
@@ -291,7 +299,7 @@ static void test_handshake_deadline_cuts_and_frees_the_place(void **state)
 	assert_true(cut_eventually(a));
 	assert_int_equal(stats(f).handshaking, 0);
 	assert_int_equal(anfu_conntrack_reaped(f->t), 1);
-	a2 = add(f, net_a2, HOUR_US);
+	a2 = add(f, net_a2, far());
 	assert_int_equal(a2->verdict, ANFU_CONN_ADMITTED);
 }
 

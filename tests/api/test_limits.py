@@ -33,25 +33,31 @@ def wait_closed(sock, limit):
 
 
 def test_idle_client_is_cut_off(make_server):
-    """A client that sends nothing is disconnected. req: WEB-CONC-04, WEB-DOS-01"""
-    s = make_server({"limits": {"conn_timeout": "2", "header_timeout": "30"}})
+    """A client that sends nothing is disconnected by conn_timeout: the other
+    deadline that could cut it (header_timeout, 300 s) lies beyond the wait,
+    so a close within the wait can only be the idle rule. No timing is
+    asserted; the wait is a bound. req: WEB-CONC-04, WEB-DOS-01"""
+    s = make_server({"limits": {"conn_timeout": "2", "header_timeout": "300"}})
     sock = tls_socket(s)
-    took = wait_closed(sock, 40)
+    took = wait_closed(sock, 120)
     sock.close()
-    # Cut at 2 s, not at the 30 s header deadline; the margin is for a
-    # loaded machine.
-    assert took is not None and took < 20
+    assert took is not None, "an idle connection was never closed"
 
 
 def test_slow_header_drip_is_cut_off(make_server):
-    """A client that keeps dripping header bytes (never idle) is cut off at the
-    header deadline. req: WEB-DOS-01"""
-    s = make_server({"limits": {"conn_timeout": "5", "header_timeout": "2"}})
+    """A client that keeps dripping header bytes (never idle, so conn_timeout
+    never fires; it is 600 s anyway) is cut off at the 2 s header deadline,
+    the only rule left that can end it within the wait. No timing is
+    asserted; the wait is a bound. req: WEB-DOS-01"""
+    s = make_server({"limits": {"conn_timeout": "600", "header_timeout": "2"}})
     sock = tls_socket(s)
     sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     start = time.time()
     closed = False
-    while time.time() - start < 40:
+    got = b""
+    # Cut by the deadline, the connection just ends; a refusal (too many
+    # header fields, say) would answer first, so nothing may have arrived.
+    while time.time() - start < 120:
         try:
             sock.sendall(b"X-Drip: a\r\n")
         except (ssl.SSLError, OSError):
@@ -59,18 +65,19 @@ def test_slow_header_drip_is_cut_off(make_server):
             break
         sock.settimeout(0.5)
         try:
-            if sock.recv(1024) == b"":
+            data = sock.recv(1024)
+            if data == b"":
                 closed = True
                 break
+            got += data
         except socket.timeout:
             pass
         except (ssl.SSLError, OSError):
             closed = True
             break
     sock.close()
-    # Never idle, so only the 2 s head deadline can cut it (without it the
-    # drip would go on); the margin is for a loaded machine.
-    assert closed and time.time() - start < 20
+    assert closed, "a dripping client was never cut off"
+    assert got == b"", "the drip was answered, not cut at the deadline: %r" % got[:200]
     # The server still serves others.
     assert s.get("/healthz").status_code == 200
 

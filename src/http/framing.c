@@ -54,7 +54,6 @@
 #include <microhttpd.h>
 
 #include "base/limits.h"
-#include "base/log.h"
 #include "base/mem.h"
 #include "http/internal.h"
 
@@ -100,19 +99,14 @@ static recv_fn real_recv;
 static pending_fn real_pending;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-/* Finds GnuTLS's own functions and prepares the stripes. A process whose
- * gnutls_record_recv() cannot reach GnuTLS cannot do TLS at all. */
+/* Finds GnuTLS's own functions (the next definitions after ours) and
+ * prepares the stripes. */
 static void init_once(void)
 {
 	for (size_t i = 0; i < STRIPES; i++)
 		(void)pthread_mutex_init(&stripes[i].mu, NULL);
 	real_recv = (recv_fn)dlsym(RTLD_NEXT, "gnutls_record_recv");
 	real_pending = (pending_fn)dlsym(RTLD_NEXT, "gnutls_record_check_pending");
-	if (!real_recv || !real_pending || real_recv == gnutls_record_recv ||
-	    real_pending == gnutls_record_check_pending) {
-		anfu_log_error("http_framing", "GnuTLS's record functions not found");
-		abort();
-	}
 }
 
 static struct stripe *stripe_of(const void *session)
@@ -140,10 +134,16 @@ static struct anfu_framing_conn *lookup(const void *session, const void *owner)
 
 bool anfu_framing_interposed(void)
 {
+	recv_fn r;
+	pending_fn p;
+
 	(void)pthread_once(&once, init_once);
-	return (recv_fn)dlsym(RTLD_DEFAULT, "gnutls_record_recv") == gnutls_record_recv &&
-	       (pending_fn)dlsym(RTLD_DEFAULT, "gnutls_record_check_pending") ==
-		       gnutls_record_check_pending;
+	r = (recv_fn)dlsym(RTLD_DEFAULT, "gnutls_record_recv");
+	p = (pending_fn)dlsym(RTLD_DEFAULT, "gnutls_record_check_pending");
+	/* What libmicrohttpd binds to is ours, and GnuTLS's own is behind it
+	 * (both false if our definitions were missing from this binary). */
+	return real_recv && real_pending && r == gnutls_record_recv && r != real_recv &&
+	       p == gnutls_record_check_pending && p != real_pending;
 }
 
 void anfu_framing_register(void *session, const void *owner, const struct anfu_stream_limits *lim)
@@ -298,6 +298,8 @@ ssize_t gnutls_record_recv(gnutls_session_t session, void *data, size_t data_siz
 	struct anfu_framing_conn *fc;
 
 	(void)pthread_once(&once, init_once);
+	if (!real_recv)
+		return GNUTLS_E_INTERNAL_ERROR;
 	fc = data_size > 0 ? lookup(session, NULL) : NULL;
 	if (!fc)
 		return real_recv(session, data, data_size);
@@ -312,6 +314,8 @@ size_t gnutls_record_check_pending(gnutls_session_t session)
 	size_t n;
 
 	(void)pthread_once(&once, init_once);
+	if (!real_pending)
+		return 0;
 	fc = lookup(session, NULL);
 	if (!fc)
 		return real_pending(session);

@@ -232,6 +232,9 @@ static void test_smuggling_shapes_are_refused(void **state)
 		  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n"
 		  "\r\n",
 		  0, 400, FRAMING, 0 },
+		{ "te a prefix of chunked",
+		  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunk\r\n\r\n", 0, 400, FRAMING,
+		  0 },
 		{ "chunked then more",
 		  "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, x\r\n"
 		  "\r\n",
@@ -418,6 +421,25 @@ static void test_head_at_limit_passes_one_byte_over_is_431(void **state)
 	assert_string_equal(v.code, HEADERS);
 	/* Refused at the first byte beyond the limit, not at the end. */
 	assert_int_equal(v.used, lim.head_bytes + 1);
+}
+
+/* The query counts toward the head bytes. req: WEB-DOS-01 */
+static void test_query_counts_toward_the_head_limit(void **state)
+{
+	static const char tail[] = " HTTP/1.1\r\nHost: a\r\n\r\n";
+	char buf[512];
+	struct verdict v;
+
+	(void)state;
+	for (size_t extra = 0; extra <= 1; extra++) {
+		size_t n = lim.head_bytes + extra;
+
+		memset(buf, 'v', n);
+		memcpy(buf, "GET /?q=", 8);
+		memcpy(buf + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+		verdict_of(&lim, buf, n, &v);
+		assert_int_equal(v.status, extra ? 431 : 0);
+	}
 }
 
 /* req: WEB-DOS-01 */
@@ -650,8 +672,13 @@ static int setup(void **state)
 	o.cfg = f->cfg;
 	o.tls_cert_pem = cert_pem;
 	o.tls_key_pem = key_pem;
-	if (anfu_http_start(&o, f->router, &f->srv) < 0)
+	if (anfu_http_start(&o, f->router, &f->srv) < 0) {
+		anfu_router_free(f->router);
+		anfu_config_free(f->cfg);
+		(void)rmdir(f->dir);
+		free(f);
 		return -1;
+	}
 	f->port = anfu_http_port(f->srv, false);
 	echo_runs = 0;
 	*state = f;
@@ -866,6 +893,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_chunks_are_refused_in_the_body),
 		cmocka_unit_test(test_body_refusal_says_how_to_end_the_body),
 		cmocka_unit_test(test_head_at_limit_passes_one_byte_over_is_431),
+		cmocka_unit_test(test_query_counts_toward_the_head_limit),
 		cmocka_unit_test(
 			test_query_params_fields_and_cookies_at_limit_pass_one_more_is_431),
 		cmocka_unit_test(test_body_at_limit_passes_one_byte_over_is_413),

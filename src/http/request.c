@@ -6,7 +6,9 @@
  * access handler and freed in the completion callback) and its arena.
  * Trusts nothing from the client: path, method, headers and body are
  * bounded and checked before any handler sees them. The order is fixed
- * (see http.h): rate limit (429), concurrency (503), header size (431),
+ * (see http.h): the framing filter's verdict (http/framing.c: a refused
+ * request is answered here with its error and Connection: close, after
+ * the rate limit), rate limit (429), concurrency (503), header size (431),
  * routing (404/405), Content-Length (413), Content-Type (415), body with a
  * cap (413), authentication (401/403), handler. Anything refused before the
  * body is read is answered at once; MHD then closes the connection instead

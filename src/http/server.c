@@ -70,8 +70,8 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 }
 
 /* Puts (STARTED) or takes (CLOSED) the connection's TLS session behind the
- * framing filter (http/framing.c). A connection without one is never
- * answered: http/request.c refuses its requests. */
+ * framing filter (http/framing.c). A connection without one (none of ours:
+ * both listeners are TLS) gets 500 for every request (http/request.c). */
 static void framing_notify(struct anfu_http_server *s, struct MHD_Connection *c,
 			   enum MHD_ConnectionNotificationCode toe)
 {

@@ -15,12 +15,13 @@
 #define ANFU_LIMIT_HEADER_BYTES_MAX (64 * 1024)
 
 /* Field lines in one request head, its chunked trailers included (the
- * framing validator, http/stream.c, answers 431 beyond it). 100 is
- * Apache's LimitRequestFields default; browsers send about 20. Each field
- * costs libmicrohttpd one record in the connection's memory pool, which is
- * sized from this count (http/server.c) so that MHD never refuses a head
- * itself. */
-#define ANFU_LIMIT_HEADER_FIELDS 100
+ * framing validator, http/stream.c, answers 431 beyond it). Browsers send
+ * about 20 and proxies add a handful. Each field costs libmicrohttpd one
+ * record in the connection's memory pool, which is sized from these counts
+ * (http/server.c) so that MHD never refuses a head itself; MHD zeroes the
+ * whole pool after every request, so the counts are kept as low as real
+ * clients allow (with the defaults the pool stays at 32 KiB). */
+#define ANFU_LIMIT_HEADER_FIELDS 64
 /* Query parameters of one request target (431 beyond it): our routes read
  * a handful. MHD keeps one pool record per parameter; 500 of them used to
  * exhaust its pool and the request got no answer at all. */

@@ -14,6 +14,27 @@
 #define ANFU_LIMIT_HEADER_BYTES_MIN (2 * 1024)
 #define ANFU_LIMIT_HEADER_BYTES_MAX (64 * 1024)
 
+/* Field lines in one request head, its chunked trailers included (the
+ * framing validator, http/stream.c, answers 431 beyond it). Browsers send
+ * about 20 and proxies add a handful. Each field costs libmicrohttpd one
+ * record in the connection's memory pool, which is sized from these counts
+ * (http/server.c) so that MHD never refuses a head itself; MHD zeroes the
+ * whole pool after every request, so the counts are kept as low as real
+ * clients allow (with the defaults the pool stays at 32 KiB). */
+#define ANFU_LIMIT_HEADER_FIELDS 64
+/* Query parameters of one request target (431 beyond it): our routes read
+ * a handful. MHD keeps one pool record per parameter; 500 of them used to
+ * exhaust its pool and the request got no answer at all. */
+#define ANFU_LIMIT_QUERY_PARAMS 64
+/* Cookies in the Cookie field, counted at every ';' and ',' (431 beyond
+ * it): RFC 6265 §6.1 asks clients to keep at least 50 per domain and we
+ * set two or three. MHD keeps one pool record per cookie too. */
+#define ANFU_LIMIT_COOKIES 64
+/* One chunk-size line of a chunked body, extensions included (400 beyond
+ * it). Sixteen hex digits and CRLF need 18 bytes; nobody sends chunk
+ * extensions in practice. */
+#define ANFU_LIMIT_CHUNK_LINE_BYTES 256
+
 /* Request body. The JSON API carries small documents; 64 KiB fits a batch
  * of a few hundred items. Files go through the upload path, not here. */
 #define ANFU_LIMIT_BODY_BYTES_DEFAULT (64 * 1024)

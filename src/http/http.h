@@ -2,7 +2,9 @@
  * http: the HTTPS server (libmicrohttpd over GnuTLS), router and middleware.
  *
  * Trusts nothing from the network. For each request, in order: connection
- * limits (total, per IP, header deadline), per-IP rate limit (429), global
+ * limits (total, per IP, header deadline), the framing rules of
+ * http/stream.c on the raw bytes before libmicrohttpd parses them (400,
+ * 413, 431, then the connection closes), per-IP rate limit (429), global
  * concurrency limit (503), routing (404/405), Content-Length and
  * Content-Type checks (413/415), body accumulation with a cap (413),
  * authentication by the route's access class (401/403), then the handler.

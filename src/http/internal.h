@@ -194,6 +194,113 @@ void anfu_offload_free(struct anfu_offload *p);
 /* Jobs queued and not started yet. Any thread. */
 size_t anfu_offload_queued(struct anfu_offload *p);
 
+/* ---- request framing validator (http/stream.c) ------------------------------ */
+
+/* Stable codes of the framing refusals that have no ANFU_E* of their own. */
+#define ANFU_HTTP_CODE_FRAMING "bad_request_framing"
+#define ANFU_HTTP_CODE_TARGET "bad_request_target"
+
+/* Bytes of the method and of the path (without the query) kept for the
+ * access-log line of a refused request; longer ones are cut. */
+#define ANFU_STREAM_METHOD_KEEP 16
+#define ANFU_STREAM_PATH_KEEP 128
+
+struct anfu_stream_limits {
+	size_t head_bytes;     /* request line, field lines and CRLFs, trailers included */
+	uint64_t body_bytes;   /* Content-Length, or the sum of the chunk sizes */
+	unsigned fields;       /* field lines of a head plus its trailers */
+	unsigned query_params; /* '&'-separated parts of the query */
+	unsigned cookies;      /* ';'/','-separated parts of the Cookie fields */
+};
+
+enum anfu_stream_event {
+	ANFU_STREAM_MORE = 0, /* every byte given was consumed */
+	ANFU_STREAM_BLOCK,    /* stopped right after a request head or a trailer section */
+	ANFU_STREAM_REFUSED,  /* stopped at a violation (anfu_stream_refusal) */
+};
+
+/* Why the stream was refused, and where. */
+struct anfu_stream_refusal {
+	int status;	  /* 400, 413 or 431 */
+	const char *code; /* stable error code (http/errors.c) */
+	/* False: the refused request's head was never accepted, so nothing of
+	 * it was handed on. True: its head was accepted (it is request number
+	 * anfu_stream_heads()) and its chunked body is refused; `completion`
+	 * then ends that body cleanly for a parser that has seen exactly the
+	 * bytes accepted so far. */
+	bool in_body;
+	const char *completion;
+	bool zh; /* the head asked for Chinese (Accept-Language: zh...) */
+	char method[ANFU_STREAM_METHOD_KEEP + 1]; /* printable ASCII, "-" if none */
+	char path[ANFU_STREAM_PATH_KEEP + 1];	  /* printable ASCII, "-" if none */
+};
+
+/* One connection's validator. The fields are private to http/stream.c;
+ * the struct is complete only so that callers can embed it. */
+struct anfu_stream {
+	struct anfu_stream_limits lim;
+	uint8_t state, sub, names, field, hex;
+	bool trailers, http10, in_query, query_empty, have_cl, have_te, cl_big, zh, al_seen;
+	bool body_refused, after_data;
+	uint64_t heads;	 /* request heads accepted */
+	size_t held;	 /* bytes of the element in progress (not releasable) */
+	size_t head_len; /* bytes of the current head and its trailers */
+	size_t chunk_line;
+	unsigned nfields, nparams, ncookies, nhost;
+	uint64_t cl, remaining, body_total, chunk_size;
+	size_t method_len, path_len;
+	char method[ANFU_STREAM_METHOD_KEEP];
+	char path[ANFU_STREAM_PATH_KEEP];
+	int status;
+	const char *code;
+};
+
+/* Starts a validator for a new connection (lim copied). */
+void anfu_stream_init(struct anfu_stream *st, const struct anfu_stream_limits *lim);
+/* Validates up to len bytes of the client's stream, one request after the
+ * other (RFC 9112, strictly; docs/security.md lists the rules), and sets
+ * *ret_used to the bytes consumed. Stops after the last byte of a request
+ * head or trailer section (BLOCK), or at the first byte that breaks a rule
+ * (REFUSED, that byte consumed); once refused, consumes nothing more. */
+enum anfu_stream_event anfu_stream_feed(struct anfu_stream *st, const uint8_t *p, size_t len,
+					size_t *ret_used);
+/* Bytes consumed so far that belong to an element not complete yet (a
+ * head, a chunk-size line, the CRLF after chunk data, the last chunk and
+ * its trailers): they must not be handed on until it completes. Every
+ * consumed byte before them may be. */
+size_t anfu_stream_held(const struct anfu_stream *st);
+/* Request heads accepted so far. */
+uint64_t anfu_stream_heads(const struct anfu_stream *st);
+/* Fills *ret and returns true when the stream was refused. */
+bool anfu_stream_refusal(const struct anfu_stream *st, struct anfu_stream_refusal *ret);
+
+/* ---- framing filter between GnuTLS and MHD (http/framing.c) ------------------ */
+
+struct anfu_framing_conn;
+
+/* True when libmicrohttpd's gnutls_record_recv() and
+ * gnutls_record_check_pending() calls reach http/framing.c (ELF symbol
+ * interposition); the server refuses to start otherwise. */
+bool anfu_framing_interposed(void);
+/* Filters the plaintext of a TLS session from now on (session: a
+ * gnutls_session_t; owner: the MHD connection; lim copied). Any thread. */
+void anfu_framing_register(void *session, const void *owner, const struct anfu_stream_limits *lim);
+/* Stops filtering and frees the state of owner's session (the session may
+ * already be deinitialised: only its address is compared). Any thread. */
+void anfu_framing_unregister(void *session, const void *owner);
+/* The framing state of MHD connection c, or NULL when it has none. It
+ * lives until the connection closes; use it on c's MHD thread only. */
+struct anfu_framing_conn *anfu_framing_of(struct MHD_Connection *c);
+/* Counts a request head reaching the access handler and returns its
+ * number on the connection, from 1 (0 when fc is NULL). */
+uint64_t anfu_framing_next(struct anfu_framing_conn *fc);
+/* True (and *ret filled) when request number `index` of fc is one the
+ * filter refused: with in_body false, a head the filter replaced by a
+ * stand-in request; with in_body true, a request whose body was refused
+ * (the filter ended it with an empty last chunk). */
+bool anfu_framing_refused(const struct anfu_framing_conn *fc, uint64_t index, bool in_body,
+			  struct anfu_stream_refusal *ret);
+
 /* ---- metrics (http/metrics.c) ------------------------------------------------ */
 
 struct anfu_http_stats;
@@ -231,8 +338,10 @@ struct anfu_http_server {
 	size_t body_max;
 	size_t arena_cap;
 	size_t header_max;
-	int64_t head_timeout_us; /* request head must arrive within it */
-	int64_t body_timeout_us; /* head to last body byte */
+	struct anfu_stream_limits stream_limits; /* of every connection's framing filter */
+	size_t pool_bytes;			 /* MHD's memory pool per connection */
+	int64_t head_timeout_us;		 /* request head must arrive within it */
+	int64_t body_timeout_us;		 /* head to last body byte */
 	atomic_int inflight;
 	atomic_bool stopping;
 };
@@ -274,8 +383,11 @@ struct http_req {
 	int status; /* of the queued response */
 	uint64_t resp_bytes;
 	enum http_offload offload;
-	int result;	       /* the offloaded handler's return */
-	struct anfu_resp resp; /* the offloaded handler's response (body owned) */
+	int result;			   /* the offloaded handler's return */
+	struct anfu_resp resp;		   /* the offloaded handler's response (body owned) */
+	struct anfu_framing_conn *framing; /* the connection's framing filter */
+	uint64_t index;			   /* number of the request on its connection */
+	bool close;			   /* answer with Connection: close */
 };
 
 #ifdef MHD_VERSION

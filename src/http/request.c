@@ -6,7 +6,9 @@
  * access handler and freed in the completion callback) and its arena.
  * Trusts nothing from the client: path, method, headers and body are
  * bounded and checked before any handler sees them. The order is fixed
- * (see http.h): rate limit (429), concurrency (503), header size (431),
+ * (see http.h): the framing filter's verdict (http/framing.c: a refused
+ * request is answered here with its error and Connection: close, after
+ * the rate limit), rate limit (429), concurrency (503), header size (431),
  * routing (404/405), Content-Length (413), Content-Type (415), body with a
  * cap (413), authentication (401/403), handler. Anything refused before the
  * body is read is answered at once; MHD then closes the connection instead
@@ -177,12 +179,13 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 	size_t *total = cls;
 
 	(void)kind;
-	*total += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+	*total += strlen(key) + (value ? strlen(value) : 0) + 3; /* ':' and CRLF */
 	return MHD_YES;
 }
 
-/* MHD's memory pool refuses heads far beyond the limit; this makes the
- * limit exact for the ones that fit the pool. */
+/* The framing filter (http/stream.c) already refused every head over the
+ * limit, byte-exact; this second line of defence counts a lower bound of
+ * the head's size, so it never refuses a head the filter let through. */
 static int check_header_size(struct http_req *hr)
 {
 	size_t total = strlen(hr->pub.path) + strlen(hr->pub.method) + 12; /* request line */
@@ -254,13 +257,41 @@ static int check_body_head(struct http_req *hr)
 	return 0;
 }
 
+/* Answers a request the framing filter refused (http/framing.c). A refused
+ * head arrives as the filter's stand-in request: it is logged under the
+ * method and path the client sent, and rate limited like any request; a
+ * refused body belongs to a request admitted already. Either way the
+ * connection closes after the answer. */
+static enum MHD_Result refuse_framing(struct http_req *hr, const struct anfu_stream_refusal *rf)
+{
+	struct anfu_req *req = &hr->pub;
+	int r = 0;
+
+	if (!rf->in_body) {
+		req->method = arena_copy(req->arena, rf->method, ANFU_STREAM_METHOD_KEEP, true);
+		req->path = arena_copy(req->arena, rf->path, ANFU_STREAM_PATH_KEEP, true);
+		r = admit(hr);
+	}
+	if (r == 0)
+		r = anfu_req_fail(req, ANFU_EINVAL, rf->code, NULL);
+	hr->close = true;
+	anfu_conntrack_deadline(conn_of(req->conn), 0);
+	return anfu_http_queue_error(hr, r);
+}
+
 static enum MHD_Result first_call(struct http_req *hr, const char *method)
 {
 	struct anfu_http_server *s = hr->pub.server;
 	struct anfu_conn *ct = conn_of(hr->pub.conn);
+	struct anfu_stream_refusal rf;
 	int r;
 
-	r = admit(hr);
+	hr->framing = anfu_framing_of(hr->pub.conn);
+	hr->index = anfu_framing_next(hr->framing);
+	if (anfu_framing_refused(hr->framing, hr->index, false, &rf))
+		return refuse_framing(hr, &rf);
+	/* Fail closed: a connection MHD did not put behind the filter. */
+	r = hr->framing ? admit(hr) : ANFU_EINTERNAL;
 	if (r == 0)
 		r = check_header_size(hr);
 	if (r == 0)
@@ -353,9 +384,12 @@ static enum MHD_Result offload(struct http_req *hr)
 static enum MHD_Result dispatch(struct http_req *hr)
 {
 	struct anfu_resp resp = { .status = 200 };
+	struct anfu_stream_refusal rf;
 	char *body;
 	int r;
 
+	if (anfu_framing_refused(hr->framing, hr->index, true, &rf))
+		return refuse_framing(hr, &rf);
 	if (hr->too_large)
 		return anfu_http_queue_error(hr, ANFU_ELIMIT);
 	if (hr->body.len > 0) {

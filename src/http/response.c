@@ -46,8 +46,9 @@ static int base_headers(struct http_req *hr, struct MHD_Response *r, const char 
 		return ANFU_EINVAL;
 	if (ctype && MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES)
 		return ANFU_EINVAL;
-	/* While stopping, kept-alive clients are told to go elsewhere. */
-	if (atomic_load(&s->stopping) &&
+	/* While stopping, kept-alive clients are told to go elsewhere; after a
+	 * framing refusal nothing more is read from the connection. */
+	if ((atomic_load(&s->stopping) || hr->close) &&
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
 		return ANFU_EINVAL;
 	return 0;

@@ -37,10 +37,19 @@
 #include "config/config.h"
 #include "http/internal.h"
 
-/* Connection memory beyond the header limit: the response head we add and
- * MHD's bookkeeping. Heads beyond the pool are refused by MHD itself;
- * heads that fit but exceed header_bytes are refused with 431 by us. */
-#define POOL_SLACK (16 * 1024)
+/* MHD's per-connection memory pool, strictly larger than anything the
+ * framing filter (http/framing.c, http/stream.c) lets through, so that
+ * MHD's own refusals (HTML, none of our headers) cannot happen: the filter
+ * hands MHD one head of at most header_bytes at a time; MHD keeps it in the
+ * pool, plus one record (56 bytes, 64 with the pool's alignment, MHD
+ * 0.9.75) per field, query parameter and cookie, a copy of the Cookie value
+ * (shorter than the head) and the response head; POOL_SLACK covers the
+ * response head (ours is under 1 KiB, 3 KiB with the most headers a handler
+ * may add). Anything larger is refused by the filter with our 431/413 first.
+ * MHD zeroes the whole pool after every request: with the default limits
+ * it stays at 32 KiB (2 x 8 KiB + 192 x 64 + 4 KiB). */
+#define POOL_ITEM_BYTES 64
+#define POOL_SLACK (4 * 1024)
 
 #define STOP_POLL_NS (10 * 1000 * 1000L)
 
@@ -64,12 +73,30 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	anfu_log_warn("http_mhd", "%s", msg);
 }
 
+/* Puts (STARTED) or takes (CLOSED) the connection's TLS session behind the
+ * framing filter (http/framing.c). A connection without one (none of ours:
+ * both listeners are TLS) gets 500 for every request (http/request.c). */
+static void framing_notify(struct anfu_http_server *s, struct MHD_Connection *c,
+			   enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	if (!ci || !ci->tls_session)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		anfu_framing_register(ci->tls_session, c, &s->stream_limits);
+	else
+		anfu_framing_unregister(ci->tls_session, c);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
 {
 	struct http_listener *l = cls;
 	struct anfu_http_server *s = l->server;
 
+	framing_notify(s, c, toe);
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		anfu_http_conn_started(l, c, socket_context);
 		return;
@@ -158,7 +185,7 @@ static struct MHD_Daemon *start_daemon(struct anfu_http_server *s, struct http_l
 		room = ANFU_LIMIT_CONN_CLOSING_ROOM_MIN;
 	o[n++] = OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->limits.connections + room, NULL);
 	o[n++] = OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->limits.connections_per_ip, NULL);
-	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, 2 * s->header_max + POOL_SLACK, NULL);
+	o[n++] = OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->pool_bytes, NULL);
 	o[n++] = OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
 	o[n++] = OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->opts.tls_cert_pem);
 	o[n++] = OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->opts.tls_key_pem);
@@ -300,6 +327,17 @@ static void set_limits(struct anfu_http_server *s)
 	s->json_limits.max_string_bytes = (size_t)lim->json_string_bytes;
 	s->head_timeout_us = lim->header_timeout_s * 1000000;
 	s->body_timeout_us = (lim->header_timeout_s + lim->conn_timeout_s) * 1000000;
+	s->stream_limits = (struct anfu_stream_limits){
+		.head_bytes = s->header_max,
+		.body_bytes = s->body_max,
+		.fields = ANFU_LIMIT_HEADER_FIELDS,
+		.query_params = ANFU_LIMIT_QUERY_PARAMS,
+		.cookies = ANFU_LIMIT_COOKIES,
+	};
+	s->pool_bytes = 2 * s->header_max +
+			(ANFU_LIMIT_HEADER_FIELDS + ANFU_LIMIT_QUERY_PARAMS + ANFU_LIMIT_COOKIES) *
+				POOL_ITEM_BYTES +
+			POOL_SLACK;
 }
 
 static bool limits_sane(const struct anfu_config_limits *lim)
@@ -343,6 +381,14 @@ int anfu_http_start(const struct anfu_http_opts *o, const struct anfu_router *r,
 	if (!o || !o->cfg || !r || !ret || !o->tls_cert_pem || !o->tls_key_pem ||
 	    !limits_sane(&o->cfg->limits))
 		return ANFU_EINVAL;
+	/* Without the framing filter MHD would parse what clients send on its
+	 * own terms (request smuggling shapes, HTML refusals): fail closed. */
+	if (!anfu_framing_interposed()) {
+		anfu_log_error("http_start",
+			       "the HTTP framing filter is not in the path of "
+			       "libmicrohttpd's TLS reads (symbol interposition failed)");
+		return ANFU_EINTERNAL;
+	}
 	s = anfu_xcalloc(1, sizeof(*s));
 	s->opts = *o;
 	s->cfg = o->cfg;

@@ -1176,7 +1176,9 @@ static void test_bad_paths_are_404_and_logged_safely(void **state)
 	snprintf(path, sizeof(path), "%s/access.log", f->dir);
 	assert_int_equal(anfu_log_open(NULL, path, ANFU_LOG_INFO), 0);
 	start(f);
-	get(f, "/api/v1/items/%0a%ff%22x", &r);
+	/* An escaped control character is refused before routing
+	 * (test_http_stream); an escaped non-UTF-8 byte reaches the router. */
+	get(f, "/api/v1/items/%ff%22x", &r);
 	assert_error(&r, 404, "not_found");
 	reply_free(&r);
 	longp[0] = '/';
@@ -1187,7 +1189,7 @@ static void test_bad_paths_are_404_and_logged_safely(void **state)
 	reply_free(&r);
 	settle(f);
 	log = slurp(path);
-	assert_non_null(strstr(log, "\"path\":\"/api/v1/items/??\\\"x\""));
+	assert_non_null(strstr(log, "\"path\":\"/api/v1/items/?\\\"x\""));
 	assert_log_lines_are_json(log);
 	free(log);
 	free(longp);

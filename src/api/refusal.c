@@ -11,6 +11,7 @@
 #include "audit/audit.h"
 #include "base/log.h"
 #include "http/http.h"
+#include "tx/tx.h"
 
 void anfu_api_on_refusal(struct anfu_req *req, int status, const char *code)
 {
@@ -34,7 +35,7 @@ void anfu_api_on_refusal(struct anfu_req *req, int status, const char *code)
 		.details = details,
 	};
 
-	if (!app || !app->audit || anfu_audit_record(app->audit, app->store, &ev) < 0)
+	if (!app || !app->tx || anfu_tx_record(app->tx, &ev) < 0)
 		anfu_log_error("audit.refusal_failed", "could not audit a %d refusal", status);
 	json_decref(details);
 }

@@ -673,10 +673,11 @@ static int partial_validate(struct anfu_iam *iam, struct anfu_db *db, const json
 	return 0;
 }
 
-static int partial_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *c,
+static int partial_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *c,
 			   const char *approval_id, const json_t *payload, json_t **result,
 			   struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const char *mode = json_string_value(json_object_get(payload, "mode"));
 
 	(void)iam;

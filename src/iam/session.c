@@ -670,17 +670,32 @@ static int route_check(const struct anfu_iam_auth_in *in, const struct anfu_prin
 	return 0;
 }
 
-static void touch(struct anfu_db *db, const char *public_id, int64_t last_seen, int64_t now)
+/* The session's last use, moved forward in a transaction of its own (no
+ * audit record: it is the session's clock, not an event). */
+struct touch {
+	const char *public_id;
+	int64_t now;
+};
+
+static int touch_tx(struct anfu_tx *tx, void *ud)
 {
-	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(public_id) };
+	const struct touch *t = ud;
+	struct anfu_param p[2] = { ANFU_PI(t->now), iam_ps(t->public_id) };
+
+	return anfu_db_exec(anfu_tx_db(tx),
+			    "UPDATE iam_session SET last_seen_ms = $1 WHERE public_id = $2"
+			    " AND revoked_ms IS NULL AND last_seen_ms < $1",
+			    p, 2, NULL, NULL, NULL);
+}
+
+static void touch(struct anfu_iam *iam, const char *public_id, int64_t last_seen, int64_t now)
+{
+	struct touch t = { public_id, now };
 	int r;
 
 	if (now - last_seen < TOUCH_MS)
 		return;
-	r = anfu_db_exec(db,
-			 "UPDATE iam_session SET last_seen_ms = $1 WHERE public_id = $2"
-			 " AND revoked_ms IS NULL AND last_seen_ms < $1",
-			 p, 2, NULL, NULL, NULL);
+	r = iam_tx(iam, touch_tx, &t, NULL);
 	if (r < 0)
 		anfu_log_warn("iam.session", "last_seen of %s not updated: %s", public_id,
 			      anfu_strerror(r));
@@ -753,7 +768,7 @@ int anfu_iam_authenticate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		r = route_check(in, &p, err);
 	if (r < 0)
 		goto out;
-	touch(db, s.public_id, s.last_seen_ms, now);
+	touch(iam, s.public_id, s.last_seen_ms, now);
 	iam_err_set(err, NULL, NULL);
 	*ret = p;
 out:

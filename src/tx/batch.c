@@ -40,10 +40,8 @@ int anfu_tx_run_batch(struct anfu_tx_exec *ex, struct anfu_tx_cmd *cmds, size_t 
 		return ANFU_EINVAL;
 	if (n == 0)
 		return 0;
-	if (n > ANFU_LIMIT_TX_BATCH) {
-		fail_all(cmds, n, ANFU_EINVAL);
+	if (n > ANFU_LIMIT_TX_BATCH)
 		return ANFU_EINVAL;
-	}
 	for (size_t i = 0; i < n; i++)
 		if (!cmds[i].fn) {
 			fail_all(cmds, n, ANFU_EINVAL);

@@ -154,8 +154,9 @@ struct anfu_tx_cmd {
  * command's result (0, or its refusal). Otherwise nothing of the batch
  * stands, every result holds the batch's failure and that is returned:
  * ANFU_EAUDIT (appending), the store's error (begin, savepoints, commit),
- * ANFU_EINVAL for n beyond ANFU_LIMIT_TX_BATCH, a command without fn or a
- * thread already in a transaction. n = 0 does nothing.
+ * ANFU_EINVAL for a command without fn or a thread already in a
+ * transaction. n beyond ANFU_LIMIT_TX_BATCH is ANFU_EINVAL with cmds
+ * untouched. n = 0 does nothing.
  */
 int anfu_tx_run_batch(struct anfu_tx_exec *ex, struct anfu_tx_cmd *cmds, size_t n);
 

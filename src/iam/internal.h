@@ -160,9 +160,9 @@ int iam_tx(struct anfu_iam *iam, anfu_tx_fn fn, void *ud, struct anfu_iam_err *e
 /* Stages an audit record in the caller's transaction tx (appended when it
  * commits). actor_id NULL means the caller is anonymous (actor type
  * "anonymous"); p, when given, supplies the actor's id, type and roles.
- * details may be NULL; it is borrowed, and tx keeps a reference to it
- * until it ends, so it must not change after this call. A failure is
- * logged by the executor and fails the transaction. */
+ * details may be NULL; it is borrowed (the record keeps a copy, so the
+ * caller may change it afterwards). A failure is logged by the executor
+ * and fails the transaction. */
 int iam_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 	      const struct anfu_principal *p, const char *actor_id, const char *action,
 	      const char *object_type, const char *object_id, const char *outcome,

@@ -187,9 +187,17 @@ int iam_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ct
 {
 	struct anfu_actor a = { 0 };
 	char type[16], device[AUDIT_DEVICE_MAX + 1];
+	json_t *copy = NULL;
 
 	if (!iam || !tx || !action)
 		return ANFU_EINVAL;
+	/* The record is appended at commit: it keeps the details as they are
+	 * now, whatever the caller does with its object afterwards. */
+	if (details) {
+		copy = json_deep_copy(details);
+		if (!copy)
+			abort();
+	}
 	if (p) {
 		a.id = p->user_id;
 		a.type = iam_kind_name(p->kind);
@@ -209,7 +217,7 @@ int iam_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ct
 	a.device = device;
 	a.request_id = ctx && ctx->request_id ? ctx->request_id : "";
 	return anfu_tx_audit_as(tx, &a, action, object_type, object_id,
-				outcome ? outcome : "success", json_incref((json_t *)details));
+				outcome ? outcome : "success", copy);
 }
 
 /* ---- job: password-expiry reminders (IAM-PWD-08) ----------------------------- */

@@ -321,8 +321,9 @@ static int singles_tx(struct anfu_tx *tx, void *ud)
 
 	for (int i = 0; i < s->n && r == 0; i++) {
 		json_t *d = next_details(s->b);
-		struct anfu_audit_event ev = { &bench_actor, "bench.append", "account",
-					       "acc_bench0000000000000000000", "success", d };
+		struct anfu_audit_event ev = { &bench_actor, "bench.append",
+					       "account",    "acc_bench0000000000000000000",
+					       "success",    d };
 
 		r = anfu_audit_append(s->b->audit, anfu_tx_db(tx), &ev, NULL);
 		json_decref(d);
@@ -330,7 +331,12 @@ static int singles_tx(struct anfu_tx *tx, void *ud)
 	return r;
 }
 
-enum mode { ONE_PER_TX, BATCH, STAGED, SINGLES };
+enum mode {
+	ONE_PER_TX,
+	BATCH,
+	STAGED,
+	SINGLES
+};
 
 /* One transaction of the mode: per_tx records. */
 static int one_tx(struct bench *b, enum mode m, int per_tx)
@@ -351,8 +357,7 @@ static int one_tx(struct bench *b, enum mode m, int per_tx)
 }
 
 /* Runs transactions of `per_tx` records for about `seconds`. */
-static int run_mode(struct bench *b, enum mode m, int per_tx, double seconds,
-		    struct result *res)
+static int run_mode(struct bench *b, enum mode m, int per_tx, double seconds, struct result *res)
 {
 	double t0 = now_s(), t = t0;
 	int64_t txs = 0, appends = 0;
@@ -452,8 +457,9 @@ int main(int argc, char **argv)
 	static const struct {
 		enum mode m;
 		int per_tx;
-	} modes[] = { { ONE_PER_TX, 1 }, { BATCH, 10 },	  { BATCH, 100 },
-		      { STAGED, 100 },	  { SINGLES, 100 } };
+	} modes[] = {
+		{ ONE_PER_TX, 1 }, { BATCH, 10 }, { BATCH, 100 }, { STAGED, 100 }, { SINGLES, 100 }
+	};
 	struct result res[5] = { { .mode = "1 record per transaction" },
 				 { .mode = "batch of 10 commands" },
 				 { .mode = "batch of 100 commands" },

@@ -264,8 +264,7 @@ static int insert_rec(struct anfu_db *db, const struct audit_rec *r)
 /* Advances the head by n in one statement: *ret_first is the first of
  * the n sequence numbers now taken, prev the hash the first record chains
  * onto. */
-static int take_seqs(struct anfu_db *db, size_t n, int64_t *ret_first,
-		     char prev[AUDIT_HEX_LEN + 1])
+static int take_seqs(struct anfu_db *db, size_t n, int64_t *ret_first, char prev[AUDIT_HEX_LEN + 1])
 {
 	struct prev pv = { false, 0, "" };
 	const struct anfu_param p[] = { ANFU_PI(n) };
@@ -288,8 +287,8 @@ static int take_seqs(struct anfu_db *db, size_t n, int64_t *ret_first,
 /* Hashes each of the n records onto the one before (the first onto prev),
  * stores them, and moves the head's hash to the last one: two statements
  * on audit_head for the whole batch. */
-static int write_recs(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_rec *recs,
-		      size_t n, int64_t first, const char prev_hex[AUDIT_HEX_LEN + 1])
+static int write_recs(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_rec *recs, size_t n,
+		      int64_t first, const char prev_hex[AUDIT_HEX_LEN + 1])
 {
 	uint8_t prev[ANFU_HASH_LEN], h[ANFU_HASH_LEN];
 	int64_t changes = 0;

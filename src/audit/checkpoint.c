@@ -401,8 +401,8 @@ static int insert_ckpt(struct anfu_db *db, const struct audit_ckpt *c)
 /* What one checkpoint's transaction works with. */
 struct ckpt_step {
 	struct anfu_audit *a;
-	struct audit_ckpt c;  /* c.seq 0: nothing written */
-	int64_t covered;      /* the seq already checkpointed */
+	struct audit_ckpt c; /* c.seq 0: nothing written */
+	int64_t covered;     /* the seq already checkpointed */
 };
 
 /* In the runner's write transaction: checkpoints the head if it moved. */

@@ -1378,8 +1378,13 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const char *reason, json_t **ret_approval, struct anfu_iam_err *err)
 {
 	const struct admin_action *a = action_find(action);
-	struct admin_op op = { .iam = iam, .ctx = ctx, .p = p, .action = a, .user_id = user_id,
-			       .reason = reason, .err = err };
+	struct admin_op op = { .iam = iam,
+			       .ctx = ctx,
+			       .p = p,
+			       .action = a,
+			       .user_id = user_id,
+			       .reason = reason,
+			       .err = err };
 	struct anfu_db *db = NULL;
 	struct iam_user u;
 	int r;
@@ -1554,8 +1559,9 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
 		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
 	if (r < 0)
 		goto out;
-	op = (struct admin_op){ .iam = iam, .ctx = ctx, .by = &by, .t = &t, .reason = reason,
-				.err = err };
+	op = (struct admin_op){
+		.iam = iam, .ctx = ctx, .by = &by, .t = &t, .reason = reason, .err = err
+	};
 	r = iam_tx(iam, temp_pw_tx, &op, err);
 	if (r < 0)
 		goto out;
@@ -1676,8 +1682,14 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 		if (r < 0)
 			goto out;
 	}
-	op = (struct admin_op){ .iam = iam, .ctx = ctx, .by = &by, .t = &t, .reason = reason,
-				.expires_ms = expires_ms, .reset = reset, .err = err };
+	op = (struct admin_op){ .iam = iam,
+				.ctx = ctx,
+				.by = &by,
+				.t = &t,
+				.reason = reason,
+				.expires_ms = expires_ms,
+				.reset = reset,
+				.err = err };
 	r = iam_tx(iam, validity_tx, &op, err);
 	if (r < 0)
 		goto out;
@@ -1956,8 +1968,9 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	r = handover_make(iam, db, &h);
 	if (r < 0)
 		goto out;
-	op = (struct admin_op){ .iam = iam, .ctx = ctx, .by = &by, .h = &h, .reason = in->reason,
-				.err = err };
+	op = (struct admin_op){
+		.iam = iam, .ctx = ctx, .by = &by, .h = &h, .reason = in->reason, .err = err
+	};
 	r = iam_tx(iam, handover_tx, &op, err);
 	if (r < 0)
 		goto out;

@@ -679,12 +679,12 @@ struct approval_op {
 	struct anfu_iam *iam;
 	const struct anfu_iam_ctx *ctx;
 	const struct anfu_principal *p;
-	const char *type;	  /* file */
-	const json_t *payload;	  /* file */
-	const char *approval_id;  /* decide */
-	bool approve;		  /* decide */
-	const char *note;	  /* decide */
-	const json_t *confirm;	  /* decide */
+	const char *type;	 /* file */
+	const json_t *payload;	 /* file */
+	const char *approval_id; /* decide */
+	bool approve;		 /* decide */
+	const char *note;	 /* decide */
+	const json_t *confirm;	 /* decide */
 	json_t *out;
 	struct anfu_iam_err *err;
 };
@@ -708,8 +708,9 @@ int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *type, json_t *payload,
 			   json_t **ret, struct anfu_iam_err *err)
 {
-	struct approval_op c = { .iam = iam, .ctx = ctx, .p = p, .type = type,
-				 .payload = payload, .err = err };
+	struct approval_op c = {
+		.iam = iam, .ctx = ctx, .p = p, .type = type, .payload = payload, .err = err
+	};
 	int r;
 
 	if (!iam || !p || !ret)
@@ -731,8 +732,14 @@ int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 			     const char *note, const json_t *confirm, json_t **ret,
 			     struct anfu_iam_err *err)
 {
-	struct approval_op c = { .iam = iam, .ctx = ctx, .p = p, .approval_id = approval_id,
-				 .approve = approve, .note = note, .confirm = confirm, .err = err };
+	struct approval_op c = { .iam = iam,
+				 .ctx = ctx,
+				 .p = p,
+				 .approval_id = approval_id,
+				 .approve = approve,
+				 .note = note,
+				 .confirm = confirm,
+				 .err = err };
 	int r;
 
 	if (!iam || !p || !approval_id || !ret)

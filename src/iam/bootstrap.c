@@ -313,8 +313,7 @@ static int bootstrap_tx(struct anfu_tx *tx, void *ud)
 	d = json_pack("{s:o,s:b}", "roles", d, "must_change", 1);
 	if (!d)
 		abort();
-	r = iam_audit(iam, tx, &system_ctx, NULL, "system", c->action, "user", c->id, "success",
-		      d);
+	r = iam_audit(iam, tx, &system_ctx, NULL, "system", c->action, "user", c->id, "success", d);
 	if (r == 0)
 		r = iam_audit_grants(iam, tx, &system_ctx, NULL, "system", c->id, s);
 	json_decref(d);

@@ -328,10 +328,9 @@ static int consume_tx(struct anfu_tx *tx, void *ud)
 {
 	struct captcha_use *c = ud;
 
-	c->check = anfu_captcha_check(anfu_tx_db(tx), c->iam->vault, c->req->captcha_id,
-				      c->req->captcha_answer,
-				      &(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER,
-									false });
+	c->check = anfu_captcha_check(
+		anfu_tx_db(tx), c->iam->vault, c->req->captcha_id, c->req->captcha_answer,
+		&(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER, false });
 	/* A wrong answer uses the captcha up too: committed. */
 	return c->check < 0 && c->check != ANFU_EAUTH ? c->check : 0;
 }

@@ -156,7 +156,6 @@ void iam_personal_clear(struct iam_personal *p);
  * Returns anfu_tx_run's result. */
 int iam_tx(struct anfu_iam *iam, anfu_tx_fn fn, void *ud, struct anfu_iam_err *err);
 
-
 /* Stages an audit record in the caller's transaction tx (appended when it
  * commits). actor_id NULL means the caller is anonymous (actor type
  * "anonymous"); p, when given, supplies the actor's id, type and roles.

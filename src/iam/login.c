@@ -44,8 +44,8 @@
 struct login {
 	struct anfu_iam *iam;
 	const struct anfu_iam_ctx *ctx;
-	struct anfu_db *db;   /* the thread's connection; reads outside transactions */
-	struct anfu_tx *tx;   /* the running transaction (its connection is db), or NULL */
+	struct anfu_db *db; /* the thread's connection; reads outside transactions */
+	struct anfu_tx *tx; /* the running transaction (its connection is db), or NULL */
 	struct iam_user u;
 	bool found;
 	int64_t now;
@@ -409,9 +409,9 @@ static int captcha_tx(struct login *l, void *ud)
 		g->missing = true;
 		return attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha_missing");
 	}
-	g->c = anfu_captcha_check(l->db, l->iam->vault, req->captcha_id, req->captcha_answer,
-				  &(const struct anfu_captcha_use){ ANFU_CAPTCHA_LOGIN,
-								    l->ctx->admin });
+	g->c = anfu_captcha_check(
+		l->db, l->iam->vault, req->captcha_id, req->captcha_answer,
+		&(const struct anfu_captcha_use){ ANFU_CAPTCHA_LOGIN, l->ctx->admin });
 	if (g->c < 0)
 		r = attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha");
 	return r;

@@ -250,10 +250,9 @@ static int reset_begin_tx(struct anfu_tx *tx, void *ud)
 {
 	struct reset_begin *b = ud;
 
-	b->c = anfu_captcha_check(anfu_tx_db(tx), b->iam->vault, b->captcha_id,
-				  b->captcha_answer,
-				  &(const struct anfu_captcha_use){ ANFU_CAPTCHA_RESET,
-								    b->ctx->admin });
+	b->c = anfu_captcha_check(
+		anfu_tx_db(tx), b->iam->vault, b->captcha_id, b->captcha_answer,
+		&(const struct anfu_captcha_use){ ANFU_CAPTCHA_RESET, b->ctx->admin });
 	if (b->c < 0)
 		return 0;
 	return begin_work(b->iam, tx, b->ctx, b->login, b->rid, b->now, b->exp);
@@ -489,8 +488,8 @@ static int count_attempt_tx(struct anfu_tx *tx, void *ud)
 			     NULL, NULL, NULL);
 
 	if (r == 0)
-		r = iam_audit(c->iam, tx, c->ctx, NULL, NULL, "user.password_reset_failed",
-			      "reset", c->rid, "failure", NULL);
+		r = iam_audit(c->iam, tx, c->ctx, NULL, NULL, "user.password_reset_failed", "reset",
+			      c->rid, "failure", NULL);
 	return r;
 }
 

@@ -497,8 +497,9 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 			    const struct anfu_principal *p, const char *report_id, const char *note,
 			    json_t **ret, struct anfu_iam_err *err)
 {
-	struct report_op c = { .iam = iam, .ctx = ctx, .p = p, .report_id = report_id,
-			       .note = note, .err = err };
+	struct report_op c = {
+		.iam = iam, .ctx = ctx, .p = p, .report_id = report_id, .note = note, .err = err
+	};
 	struct anfu_db *db = NULL;
 	int r;
 

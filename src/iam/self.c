@@ -774,10 +774,10 @@ struct totp_op {
 	const struct anfu_iam_ctx *ctx;
 	const struct anfu_principal *p;
 	struct iam_user *u;
-	const char *enc;	   /* begin: the sealed secret */
-	const char *code;	   /* confirm: the first code */
-	struct anfu_iam_err *err;  /* remove, confirm */
-	bool wrong;		   /* confirm: the first code was wrong */
+	const char *enc;	      /* begin: the sealed secret */
+	const char *code;	      /* confirm: the first code */
+	struct anfu_iam_err *err;     /* remove, confirm */
+	bool wrong;		      /* confirm: the first code was wrong */
 	struct anfu_login_result res; /* confirm */
 };
 

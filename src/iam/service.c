@@ -87,7 +87,6 @@ int iam_db(struct anfu_iam *iam, struct anfu_db **ret)
 	return anfu_store_db(iam->store, ret);
 }
 
-
 bool anfu_principal_can(const struct anfu_principal *p, const char *perm)
 {
 	if (!p || !perm || !perm[0])

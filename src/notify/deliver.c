@@ -74,8 +74,8 @@ static int one_tx(struct anfu_tx *tx, void *ud)
 }
 
 /* One statement in a write transaction of its own. */
-static int write_one(struct anfu_notify *n, const char *sql, const struct anfu_param *p,
-		     size_t np, int64_t *ret_changes)
+static int write_one(struct anfu_notify *n, const char *sql, const struct anfu_param *p, size_t np,
+		     int64_t *ret_changes)
 {
 	struct one o = { sql, p, np, 0 };
 	int r = anfu_tx_run(n->tx, NULL, one_tx, &o);

@@ -38,8 +38,7 @@ static int run_step(void *run_ud, anfu_audit_step_fn step, void *step_ud)
 	return anfu_tx_run(run_ud, NULL, step_tx, &c);
 }
 
-int anfu_tx_exec_new(struct anfu_store *store, struct anfu_audit *audit,
-		     struct anfu_tx_exec **ret)
+int anfu_tx_exec_new(struct anfu_store *store, struct anfu_audit *audit, struct anfu_tx_exec **ret)
 {
 	struct anfu_tx_exec *ex;
 
@@ -147,9 +146,9 @@ static const char *or_empty(const char *s)
 static void record_fill(struct tx_record *rec, const struct anfu_actor *ac, const char *action,
 			const char *object_type, const char *object_id, const char *outcome)
 {
-	const char *src[10] = { or_empty(ac->id),     or_empty(ac->type),   or_empty(ac->role),
-				or_empty(ac->ip),     or_empty(ac->device), or_empty(ac->request_id),
-				action,		      or_empty(object_type), or_empty(object_id),
+	const char *src[10] = { or_empty(ac->id), or_empty(ac->type),	 or_empty(ac->role),
+				or_empty(ac->ip), or_empty(ac->device),	 or_empty(ac->request_id),
+				action,		  or_empty(object_type), or_empty(object_id),
 				outcome };
 	const char *dst[10];
 	size_t len[10], total = 0;
@@ -211,8 +210,8 @@ int anfu_tx_audit(struct anfu_tx *tx, const char *action, const char *object_typ
 		json_decref(details);
 		return stage_fail(tx, ANFU_EINVAL, "record without an actor", action);
 	}
-	return anfu_tx_audit_as(tx, tx ? tx->actor : NULL, action, object_type, object_id,
-				outcome, details);
+	return anfu_tx_audit_as(tx, tx ? tx->actor : NULL, action, object_type, object_id, outcome,
+				details);
 }
 
 int anfu_tx_after_commit(struct anfu_tx *tx, anfu_tx_hook_fn fn, void *ud)
@@ -248,13 +247,14 @@ static int append_staged(struct anfu_tx *tx)
 		return 0;
 	evs = anfu_xcalloc(tx->nrecs, sizeof(*evs));
 	for (size_t i = 0; i < tx->nrecs; i++)
-		evs[i] = (struct anfu_audit_event){ &tx->recs[i].actor,	  tx->recs[i].action,
+		evs[i] = (struct anfu_audit_event){ &tx->recs[i].actor,	     tx->recs[i].action,
 						    tx->recs[i].object_type, tx->recs[i].object_id,
-						    tx->recs[i].outcome,	  tx->recs[i].details };
+						    tx->recs[i].outcome,     tx->recs[i].details };
 	r = anfu_audit_append_batch(tx->ex->audit, tx->db, evs, tx->nrecs, NULL);
 	if (r < 0)
-		anfu_log_error("tx.audit", "%zu audit record(s) from %.64s on not appended: %s; "
-					   "the transaction rolls back",
+		anfu_log_error("tx.audit",
+			       "%zu audit record(s) from %.64s on not appended: %s; "
+			       "the transaction rolls back",
 			       tx->nrecs, evs[0].action, anfu_strerror(r));
 	free(evs);
 	return r < 0 ? ANFU_EAUDIT : 0;
@@ -335,8 +335,7 @@ int anfu_tx_step(struct anfu_tx *tx, anfu_tx_fn fn, void *ud)
 
 /* ---- anfu_tx_run ------------------------------------------------------------ */
 
-int anfu_tx_run(struct anfu_tx_exec *ex, const struct anfu_actor *actor, anfu_tx_fn fn,
-		void *ud)
+int anfu_tx_run(struct anfu_tx_exec *ex, const struct anfu_actor *actor, anfu_tx_fn fn, void *ud)
 {
 	struct anfu_tx tx;
 	int r, rv;

@@ -50,8 +50,7 @@ typedef void (*anfu_tx_hook_fn)(void *ud);
 /* Makes the executor; store and audit are borrowed and must outlive it.
  * It attaches itself to audit as the runner of the writer's own changes
  * (checkpoints, anfu_audit_attach_runner). *ret is the caller's. */
-int anfu_tx_exec_new(struct anfu_store *store, struct anfu_audit *audit,
-		     struct anfu_tx_exec **ret);
+int anfu_tx_exec_new(struct anfu_store *store, struct anfu_audit *audit, struct anfu_tx_exec **ret);
 /* Detaches from the audit writer and frees; NULL-safe. Stop the audit
  * checkpointer (anfu_audit_stop) first. */
 void anfu_tx_exec_free(struct anfu_tx_exec *ex);
@@ -74,8 +73,7 @@ struct anfu_store *anfu_tx_exec_store(const struct anfu_tx_exec *ex);
  * transaction open (anfu_tx_run inside fn is refused: one transaction per
  * thread at a time) or fn ended the transaction itself (ANFU_EINTERNAL).
  */
-int anfu_tx_run(struct anfu_tx_exec *ex, const struct anfu_actor *actor, anfu_tx_fn fn,
-		void *ud);
+int anfu_tx_run(struct anfu_tx_exec *ex, const struct anfu_actor *actor, anfu_tx_fn fn, void *ud);
 
 /* The transaction's connection, for fn's statements (borrowed). */
 struct anfu_db *anfu_tx_db(struct anfu_tx *tx);

@@ -26,8 +26,7 @@ struct anfu_vault;
  * one exists, creating it in a transaction of its own (through tx, on the
  * executor's store). keys and tx are borrowed; keys must outlive the
  * vault. */
-int anfu_vault_open(const struct anfu_keys *keys, struct anfu_tx_exec *tx,
-		    struct anfu_vault **ret);
+int anfu_vault_open(const struct anfu_keys *keys, struct anfu_tx_exec *tx, struct anfu_vault **ret);
 void anfu_vault_free(struct anfu_vault *v);
 
 /* Encrypts value (len bytes) for field of owner_id; *ret is malloc'd text

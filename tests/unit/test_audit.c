@@ -724,8 +724,8 @@ static void batch_events(struct anfu_audit_event evs[BATCH_N], json_t *d[BATCH_N
 	for (int i = 0; i < BATCH_N; i++) {
 		d[i] = json_pack("{s:i, s:s}", "i", i, "note", "line\nbreak \"quoted\" \\ é");
 		(void)snprintf(oids[i], 32, "thing_%d", i);
-		evs[i] = (struct anfu_audit_event){ &test_actor, "test.event", "thing", oids[i],
-						    "success", d[i] };
+		evs[i] = (struct anfu_audit_event){ &test_actor, "test.event", "thing",
+						    oids[i],	 "success",    d[i] };
 	}
 }
 
@@ -874,8 +874,7 @@ static void test_batch_with_an_injected_fault_appends_nothing(void **state)
 	batch_events(evs, d, oids);
 	anfu_audit_inject_fault(f->audit, true);
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_audit_append_batch(f->audit, f->db, evs, BATCH_N, NULL),
-			 ANFU_EAUDIT);
+	assert_int_equal(anfu_audit_append_batch(f->audit, f->db, evs, BATCH_N, NULL), ANFU_EAUDIT);
 	assert_int_equal(anfu_db_rollback(f->db), 0);
 	anfu_audit_inject_fault(f->audit, false);
 	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 1);

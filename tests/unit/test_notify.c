@@ -74,8 +74,7 @@ static void configure(struct fix *f, const char *url)
 	assert_int_equal(anfu_config_load_text(ini, (size_t)len, "test.ini", f->fx->dir,
 					       &f->fx->cfg, err, sizeof(err)),
 			 0);
-	assert_int_equal(anfu_notify_new(f->fx->cfg, f->fx->tx, f->fx->vault, &f->fx->notify),
-			 0);
+	assert_int_equal(anfu_notify_new(f->fx->cfg, f->fx->tx, f->fx->vault, &f->fx->notify), 0);
 }
 
 static int setup(void **state)
@@ -322,8 +321,8 @@ static int sink_start(struct fix *f)
 static void test_enqueue_in_a_rolled_back_transaction_sends_nothing(void **state)
 {
 	struct fix *f = *state;
-	struct enqueue e = { f, ANFU_CHANNEL_SMS, USER, PHONE, "code.login", NULL, "验证码 123456",
-			     1, ANFU_ECONFLICT };
+	struct enqueue e = { f,	   ANFU_CHANNEL_SMS, USER, PHONE,	  "code.login",
+			     NULL, "验证码 123456",  1,	   ANFU_ECONFLICT };
 	int sent = -1;
 
 	assert_int_equal(anfu_tx_run(f->fx->tx, NULL, enqueue_tx, &e), ANFU_ECONFLICT);
@@ -465,8 +464,9 @@ static void *race_deliver(void *p)
 static void test_concurrent_passes_send_each_message_once(void **state)
 {
 	struct fix *f = *state;
-	struct enqueue e = { f, ANFU_CHANNEL_SMS, NULL, PHONE, "code.register", NULL, "code",
-			     40, 0 };
+	struct enqueue e = {
+		f, ANFU_CHANNEL_SMS, NULL, PHONE, "code.register", NULL, "code", 40, 0
+	};
 	struct racer rc[4];
 	pthread_t t[4];
 	json_t *lines;

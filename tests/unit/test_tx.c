@@ -28,10 +28,12 @@
 
 #include "fixture.h"
 
-static const struct anfu_actor alice = { "usr_alice0000000000000000", "operator", "auditor",
-					 "192.0.2.1", "dev_a", "req_a" };
-static const struct anfu_actor bob = { "usr_bob00000000000000000", "customer", "", "192.0.2.2",
-				       "dev_b", "req_b" };
+static const struct anfu_actor alice = {
+	"usr_alice0000000000000000", "operator", "auditor", "192.0.2.1", "dev_a", "req_a"
+};
+static const struct anfu_actor bob = {
+	"usr_bob00000000000000000", "customer", "", "192.0.2.2", "dev_b", "req_b"
+};
 
 static int setup(void **state)
 {
@@ -60,8 +62,8 @@ struct seen {
 	struct anfu_fixture *f;
 	int order[HOOKS_MAX];
 	int n;
-	int depth[HOOKS_MAX];	/* the connection's transaction depth */
-	int64_t rows[HOOKS_MAX];	/* rows of tx_row, read from the connection */
+	int depth[HOOKS_MAX];	 /* the connection's transaction depth */
+	int64_t rows[HOOKS_MAX]; /* rows of tx_row, read from the connection */
 };
 
 struct hook_arg {
@@ -315,10 +317,9 @@ static void test_commit_failure_rolls_back_and_runs_no_hook(void **state)
 	struct anfu_fixture *f = *state;
 	struct seen s = { .f = f };
 	struct hook_arg h1 = { &s, 1 };
-	struct work w = { .rows = { "a" },
-			  .actions = { "test.event" },
-			  .hooks = { &h1 },
-			  .dangling = "d" };
+	struct work w = {
+		.rows = { "a" }, .actions = { "test.event" }, .hooks = { &h1 }, .dangling = "d"
+	};
 
 	assert_int_equal(anfu_tx_run(f->tx, &alice, work_tx, &w), ANFU_ECONFLICT);
 	assert_int_equal(rows(f), 0);
@@ -500,8 +501,8 @@ static void test_refused_step_undoes_only_itself(void **state)
 	assert_int_equal(anfu_tx_run(f->tx, &alice, stepping_tx, &st), 0);
 	assert_int_equal(st.step_result, ANFU_ECONFLICT);
 	assert_int_equal(st.kept_result, ANFU_EAUTH);
-	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM tx_row WHERE k = 'inner'", NULL),
-			 0);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT count(*) FROM tx_row WHERE k = 'inner'", NULL), 0);
 	assert_int_equal(rows(f), 3);
 	assert_int_equal(records(f), 3);
 	record_at(f, 1, rec);

@@ -15,6 +15,7 @@ struct anfu_config;
 struct anfu_store;
 struct anfu_keys;
 struct anfu_audit;
+struct anfu_tx_exec;
 struct anfu_router;
 struct anfu_http_server;
 struct anfu_iam;
@@ -27,6 +28,7 @@ struct anfu_app {
 	struct anfu_store *store;
 	const struct anfu_keys *keys;
 	struct anfu_audit *audit;
+	struct anfu_tx_exec *tx;
 	struct anfu_vault *vault;
 	struct anfu_notify *notify;
 	struct anfu_jobs *jobs;

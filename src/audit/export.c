@@ -255,7 +255,7 @@ out:
 	if (x.digest)
 		anfu_hash_ctx_free(x.digest);
 	if (own_tx)
-		(void)anfu_db_rollback(db);
+		(void)anfu_db_end_read(db);
 	audit_ckpt_list_free(&filec);
 	return r;
 }

@@ -88,6 +88,8 @@ struct anfu_audit {
 	_Atomic bool fault;	    /* test hook: appends fail */
 
 	pthread_mutex_t ckpt_mu; /* one checkpoint (tx + file line) at a time */
+	anfu_audit_runner_fn run; /* the executor's (anfu_audit_attach_runner) */
+	void *run_ud;
 
 	pthread_mutex_t mu; /* guards the checkpointer fields below */
 	pthread_cond_t cv;

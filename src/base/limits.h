@@ -147,6 +147,28 @@
 /* Graceful stop: in-flight requests get this long to finish. */
 #define ANFU_LIMIT_SHUTDOWN_GRACE_SECONDS_DEFAULT 10
 
+/* Audit records one anfu_audit_append_batch() call writes. The executor
+ * appends a whole transaction's records (a batch's too) in one call, so
+ * this bounds what one transaction may stage; every record's details are
+ * held serialised until the batch is written (at most this many times
+ * ANFU_LIMIT_AUDIT_DETAILS_BYTES, in practice a few hundred bytes each). */
+#define ANFU_LIMIT_AUDIT_BATCH_RECORDS 4096
+
+/* Audit records one transaction may stage (src/tx/): the busiest write
+ * path today stages three; a loop that stages without bound fails its
+ * transaction instead of growing memory. */
+#define ANFU_LIMIT_TX_RECORDS 1024
+/* Post-commit hooks one transaction may register: wake-ups of a few
+ * threads, one per queue it wrote to. */
+#define ANFU_LIMIT_TX_HOOKS 64
+/* Commands in one anfu_tx_run_batch(): the ledger writer's batch. Larger
+ * batches stop paying (one fsync is already shared by many commands) and
+ * hold the write lock longer. */
+#define ANFU_LIMIT_TX_BATCH 1024
+/* Every record a transaction stages is appended in one batch. */
+_Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
+	       "a transaction's records must fit one audit batch");
+
 /* One line of an audit export (JSON lines). */
 #define ANFU_LIMIT_AUDIT_EXPORT_LINE (64 * 1024)
 

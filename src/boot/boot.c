@@ -22,6 +22,7 @@
 #include "keys/keys.h"
 #include "notify/notify.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
 
 const struct anfu_actor anfu_boot_system_actor = {
@@ -186,6 +187,12 @@ int anfu_boot_open(const char *data_dir, const char *config_path, unsigned flags
 	r = open_store(b, flags, errbuf, errlen);
 	if (r < 0)
 		goto out;
+	r = anfu_tx_exec_new(b->store, b->audit, &b->tx);
+	if (r < 0) {
+		snprintf(errbuf, errlen, "cannot make the transaction executor: %s",
+			 anfu_strerror(r));
+		goto out;
+	}
 	*ret = b;
 	b = NULL;
 	r = 0;
@@ -199,12 +206,12 @@ int anfu_boot_services(struct anfu_boot *b, char *errbuf, size_t errlen)
 	struct anfu_iam_deps d;
 	int r;
 
-	r = anfu_vault_open(b->keys, b->store, &b->vault);
+	r = anfu_vault_open(b->keys, b->tx, &b->vault);
 	if (r < 0) {
 		snprintf(errbuf, errlen, "cannot open the data-key vault: %s", anfu_strerror(r));
 		return r;
 	}
-	r = anfu_notify_new(b->cfg, b->store, b->vault, &b->notify);
+	r = anfu_notify_new(b->cfg, b->tx, b->vault, &b->notify);
 	if (r < 0) {
 		snprintf(errbuf, errlen, "cannot start notifications: %s", anfu_strerror(r));
 		return r;
@@ -214,6 +221,7 @@ int anfu_boot_services(struct anfu_boot *b, char *errbuf, size_t errlen)
 		.store = b->store,
 		.keys = b->keys,
 		.audit = b->audit,
+		.tx = b->tx,
 		.vault = b->vault,
 		.notify = b->notify,
 	};
@@ -230,6 +238,9 @@ void anfu_boot_close(struct anfu_boot *b)
 	anfu_iam_free(b->iam);
 	anfu_notify_free(b->notify);
 	anfu_vault_free(b->vault);
+	/* The checkpointer's last checkpoint goes through the executor. */
+	anfu_audit_stop(b->audit);
+	anfu_tx_exec_free(b->tx);
 	anfu_audit_free(b->audit);
 	anfu_store_free(b->store);
 	anfu_sigkey_free(b->audit_pub);
@@ -251,5 +262,5 @@ int anfu_boot_audit(struct anfu_boot *b, const char *action, const char *object_
 		.details = details,
 	};
 
-	return anfu_audit_record(b->audit, b->store, &ev);
+	return anfu_tx_record(b->tx, &ev);
 }

@@ -19,6 +19,7 @@ struct anfu_store;
 struct anfu_vault;
 struct anfu_notify;
 struct anfu_iam;
+struct anfu_tx_exec;
 
 struct anfu_boot {
 	char *data_dir; /* absolute */
@@ -27,6 +28,7 @@ struct anfu_boot {
 	struct anfu_sigkey *audit_pub;
 	struct anfu_store *store;
 	struct anfu_audit *audit;
+	struct anfu_tx_exec *tx;    /* the transaction executor (store + audit) */
 	struct anfu_vault *vault;   /* anfu_boot_services() */
 	struct anfu_notify *notify; /* anfu_boot_services() */
 	struct anfu_iam *iam;	    /* anfu_boot_services() */
@@ -49,6 +51,7 @@ int anfu_boot_config_path(const char *data_dir, char *out, size_t cap);
 
 /* Opens data_dir: reads config_path (NULL: DATA/anfu.conf, which must
  * exist), applies ANFU_BOOT_REFUSE_SIMULATORS (ANFU_EPERM), loads keys,
+ * makes the audit writer and the transaction executor,
  * opens the database and, with ANFU_BOOT_MIGRATE,
  * applies missing migrations; otherwise an outdated schema is an error
  * unless ANFU_BOOT_NO_SCHEMA. A database newer than this binary is always

@@ -198,6 +198,7 @@ static int start_http(struct daemon *d)
 		.store = d->boot->store,
 		.keys = d->boot->keys,
 		.audit = d->boot->audit,
+		.tx = d->boot->tx,
 		.vault = d->boot->vault,
 		.notify = d->boot->notify,
 		.jobs = d->jobs,
@@ -234,7 +235,7 @@ static int start_services(struct daemon *d)
 	int r = anfu_boot_services(d->boot, err, sizeof(err));
 
 	if (r == 0)
-		r = anfu_jobs_new(d->boot->store, &d->jobs);
+		r = anfu_jobs_new(d->boot->tx, &d->jobs);
 	if (r == 0)
 		r = anfu_iam_register_jobs(d->boot->iam, d->jobs);
 	if (r == 0)

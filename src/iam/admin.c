@@ -283,13 +283,13 @@ static void masked_delivery(const struct acct_fields *f, char *out, size_t cap)
 }
 
 /* Queues the initial password to the user's own channel. */
-static int deliver_initial(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
+static int deliver_initial(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 			   const struct acct_fields *f, const char *lang, const char *pw,
 			   const char **ret_channel)
 {
 	const char *args[2] = { f->login, pw };
 	const char *channel = f->has_email ? "email" : "sms";
-	int r = iam_notice_to(iam, db, user_id, channel, f->has_email ? f->email : f->phone, lang,
+	int r = iam_notice_to(iam, tx, user_id, channel, f->has_email ? f->email : f->phone, lang,
 			      "initial_password", args, 2);
 
 	if (r < 0)
@@ -447,10 +447,11 @@ static json_t *roles_json(const char *const *roles, size_t n)
 }
 
 /* Creates the account, queues its password, audits "user.created". */
-static int op_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int op_create(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		     const char *approval_id, const struct op_req *q, char id[ANFU_ID_MAX],
 		     const char **ret_channel, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	char pw[IAM_INITIAL_PASSWORD_MAX], checker[ANFU_ID_MAX], by[ANFU_ID_MAX + 16];
 	struct iam_account_spec s;
 	json_t *d = NULL;
@@ -477,7 +478,7 @@ static int op_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 		account_err(r, &q->f, err);
 		goto out;
 	}
-	r = deliver_initial(iam, db, id, &q->f, lang_of(ctx), pw, ret_channel);
+	r = deliver_initial(iam, tx, id, &q->f, lang_of(ctx), pw, ret_channel);
 	if (r < 0)
 		goto out;
 	d = json_pack("{s:s,s:o,s:s,s:s,s:b,s:b}", "kind", "staff", "roles",
@@ -485,19 +486,20 @@ static int op_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 		      *ret_channel, "must_change", 1, "temporary", q->f.temporary);
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, NULL, checker, "user.created", "user", id, "success", d);
+	r = iam_audit(iam, tx, ctx, NULL, checker, "user.created", "user", id, "success", d);
 	if (r == 0)
-		r = iam_audit_grants(iam, db, ctx, NULL, checker, id, &s);
+		r = iam_audit_grants(iam, tx, ctx, NULL, checker, id, &s);
 out:
 	anfu_wipe(pw, sizeof(pw));
 	json_decref(d);
 	return r;
 }
 
-static int op_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int op_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		      const char *approval_id, const json_t *payload, json_t **result,
 		      struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct op_req q;
 	char id[ANFU_ID_MAX];
 	const char *channel = NULL;
@@ -508,7 +510,7 @@ static int op_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	if (r == 0)
 		r = op_check(iam, db, &q, err);
 	if (r == 0)
-		r = op_create(iam, db, ctx, approval_id, &q, id, &channel, err);
+		r = op_create(iam, tx, ctx, approval_id, &q, id, &channel, err);
 	if (r < 0)
 		return r;
 	*result = json_pack("{s:s,s:s}", "user_id", id, "delivered_to", channel);
@@ -645,10 +647,11 @@ static int revoke_validate(struct anfu_iam *iam, struct anfu_db *db, const json_
 
 /* Applies a grant or revocation, audits it and ends the target's sessions
  * so that the new permissions apply from its next login. */
-static int role_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int role_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			const char *approval_id, const json_t *payload, bool grant, json_t **result,
 			struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct role_req q;
 	char checker[ANFU_ID_MAX], reason[128];
 	json_t *d = NULL;
@@ -678,7 +681,7 @@ static int role_execute(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	d = json_pack("{s:s,s:s}", "role", q.role, "approval_id", approval_id);
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, NULL, checker, grant ? "role.granted" : "role.revoked", "user",
+	r = iam_audit(iam, tx, ctx, NULL, checker, grant ? "role.granted" : "role.revoked", "user",
 		      q.user_id, "success", d);
 	if (r == 0)
 		r = iam_session_end(iam, db, q.user_id, NULL, NULL, "role_changed");
@@ -693,18 +696,18 @@ out:
 	return r;
 }
 
-static int grant_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int grant_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const char *approval_id, const json_t *payload, json_t **result,
 			 struct anfu_iam_err *err)
 {
-	return role_execute(iam, db, ctx, approval_id, payload, true, result, err);
+	return role_execute(iam, tx, ctx, approval_id, payload, true, result, err);
 }
 
-static int revoke_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int revoke_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			  const char *approval_id, const json_t *payload, json_t **result,
 			  struct anfu_iam_err *err)
 {
-	return role_execute(iam, db, ctx, approval_id, payload, false, result, err);
+	return role_execute(iam, tx, ctx, approval_id, payload, false, result, err);
 }
 
 /* ---- listing and reading users ---------------------------------------------------- */
@@ -862,34 +865,46 @@ static int reveal_into(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 	return r;
 }
 
-/* Reveal and its audit record (DATA-MASK-08, IAM-RBAC-06) commit together:
- * nothing is shown that was not recorded. */
-static int reveal_audited(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const struct iam_user *u, json_t *o)
+/* A reveal's transaction. */
+struct reveal {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const struct iam_user *u;
+	json_t *o;
+};
+
+static int reveal_tx(struct anfu_tx *tx, void *ud)
 {
+	const struct reveal *c = ud;
 	json_t *fields = json_array();
 	json_t *d = NULL;
-	int r = anfu_db_begin(db);
+	int r;
 
 	if (!fields)
 		abort();
-	if (r < 0)
-		goto out;
-	r = reveal_into(iam, db, u, o, fields);
+	r = reveal_into(c->iam, anfu_tx_db(tx), c->u, c->o, fields);
 	if (r < 0)
 		goto out;
 	d = json_pack("{s:O}", "fields", fields);
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, "user.pii_revealed", "user", u->id, "success", d);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "user.pii_revealed", "user", c->u->id,
+		      "success", d);
 out:
-	if (r < 0)
-		(void)anfu_db_rollback(db);
 	json_decref(fields);
 	json_decref(d);
 	return r;
+}
+
+/* Reveal and its audit record (DATA-MASK-08, IAM-RBAC-06) commit together:
+ * nothing is shown that was not recorded. */
+static int reveal_audited(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const struct iam_user *u, json_t *o)
+{
+	struct reveal c = { iam, ctx, p, u, o };
+
+	return iam_tx(iam, reveal_tx, &c, NULL);
 }
 
 int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -917,7 +932,7 @@ int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	if (r == 0)
 		r = user_json(iam, db, &u, &o);
 	if (r == 0 && reveal)
-		r = reveal_audited(iam, db, ctx, p, &u, o);
+		r = reveal_audited(iam, ctx, p, &u, o);
 	iam_user_clear(&u);
 	if (r < 0) {
 		json_decref(o);
@@ -988,10 +1003,11 @@ static int create_check(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	return r;
 }
 
-static int create_merchant(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int create_merchant(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const struct anfu_admin_create *c,
 			   json_t **ret, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const char *roles[1] = { c->role };
 	char pw[IAM_INITIAL_PASSWORD_MAX], id[ANFU_ID_MAX];
 	const char *channel = NULL;
@@ -1022,16 +1038,16 @@ static int create_merchant(struct anfu_iam *iam, struct anfu_db *db, const struc
 		account_err(r, &f, err);
 		goto out;
 	}
-	r = deliver_initial(iam, db, id, &f, lang_of(ctx), pw, &channel);
+	r = deliver_initial(iam, tx, id, &f, lang_of(ctx), pw, &channel);
 	if (r < 0)
 		goto out;
 	d = json_pack("{s:s,s:s,s:s,s:s,s:b}", "kind", "merchant", "merchant_id", c->merchant_id,
 		      "role", c->role, "delivered_to", channel, "must_change", 1);
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, "user.created", "user", id, "success", d);
+	r = iam_audit(iam, tx, ctx, p, NULL, "user.created", "user", id, "success", d);
 	if (r == 0)
-		r = iam_audit_grants(iam, db, ctx, p, NULL, id, &s);
+		r = iam_audit_grants(iam, tx, ctx, p, NULL, id, &s);
 	if (r == 0)
 		r = iam_user_load(db, id, &u);
 	if (r == 0)
@@ -1049,12 +1065,37 @@ out:
 	return r;
 }
 
+/* One administrative write as a transaction: who, on what, with which
+ * input (the fields its function reads), and what it returns. */
+struct admin_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const struct act_by *by;
+	const struct anfu_admin_create *create;
+	const struct admin_action *action;
+	const char *user_id;
+	const struct temp_pw *t;
+	const struct handover *h;
+	const char *reason;
+	int64_t expires_ms;
+	bool reset;
+	json_t *out;
+	struct anfu_iam_err *err;
+};
+
+static int create_tx(struct anfu_tx *tx, void *ud)
+{
+	struct admin_op *c = ud;
+
+	return create_merchant(c->iam, tx, c->ctx, c->p, c->create, &c->out, c->err);
+}
+
 int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const struct anfu_admin_create *c,
 			       json_t **ret, struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
-	json_t *o = NULL;
+	struct admin_op op = { .iam = iam, .ctx = ctx, .p = p, .create = c, .err = err };
 	int r;
 
 	if (!iam || !p || !c || !ret)
@@ -1069,21 +1110,12 @@ int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *
 		iam_audit_denied(iam, ctx, p, "user.created", "user", "", "step_up_required");
 		return ANFU_EPERM;
 	}
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = create_merchant(iam, db, ctx, p, c, &o, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_tx(iam, create_tx, &op, err);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		json_decref(o);
+		json_decref(op.out);
 		return r;
 	}
-	*ret = o;
+	*ret = op.out;
 	return 0;
 }
 
@@ -1168,9 +1200,10 @@ forbidden:
 }
 
 /* Tells the user what an administrator did, on the bound channels. */
-static int act_notice(struct anfu_iam *iam, struct anfu_db *db, const struct admin_action *a,
+static int act_notice(struct anfu_iam *iam, struct anfu_tx *tx, const struct admin_action *a,
 		      const char *user_id)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct iam_user u;
 	char when[32];
 	const char *args[1] = { when };
@@ -1182,7 +1215,7 @@ static int act_notice(struct anfu_iam *iam, struct anfu_db *db, const struct adm
 	iam_time_text(anfu_clock_now_ms(), when);
 	r = iam_user_load(db, user_id, &u);
 	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, a->notice, args, 1);
+		r = iam_notice(iam, tx, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, a->notice, args, 1);
 	iam_user_clear(&u);
 	return r;
 }
@@ -1202,21 +1235,22 @@ static const char *by_id(const struct act_by *by)
 
 /* Audits a change of user_id by by (details d, borrowed; the approval is
  * added when there is one), in the caller's transaction. */
-static int by_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int by_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		    const struct act_by *by, const char *action, const char *user_id, json_t *d)
 {
 	if (by->approval_id)
 		anfu_json_set(d, "approval_id", json_string(by->approval_id));
-	return iam_audit(iam, db, ctx, by->p, by->p ? NULL : by->id, action, "user", user_id,
+	return iam_audit(iam, tx, ctx, by->p, by->p ? NULL : by->id, action, "user", user_id,
 			 "success", d);
 }
 
 /* Applies a to u (loaded, allowed) in the caller's transaction: the
  * change, the end of its sessions, the audit record, the notice. */
-static int act_write(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int act_write(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		     const struct act_by *by, const struct admin_action *a,
 		     const struct iam_user *u, const char *reason, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param q[2] = { iam_ps(u->id), ANFU_PI(anfu_clock_now_ms()) };
 	int64_t changes = 0;
 	json_t *d = NULL;
@@ -1234,17 +1268,18 @@ static int act_write(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 		      kind_name(u->kind));
 	if (!d)
 		abort();
-	r = by_audit(iam, db, ctx, by, a->audit, u->id, d);
+	r = by_audit(iam, tx, ctx, by, a->audit, u->id, d);
 	if (r == 0)
-		r = act_notice(iam, db, a, u->id);
+		r = act_notice(iam, tx, a, u->id);
 	json_decref(d);
 	return r;
 }
 
-static int act_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int act_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const struct admin_action *a,
 		     const char *user_id, const char *reason, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const struct act_by by = { p, NULL, NULL };
 	struct iam_user u;
 	int r;
@@ -1261,7 +1296,7 @@ static int act_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0)
-		r = act_write(iam, db, ctx, &by, a, &u, reason, err);
+		r = act_write(iam, tx, ctx, &by, a, &u, reason, err);
 	iam_user_clear(&u);
 	return r;
 }
@@ -1331,11 +1366,25 @@ static bool staff_gated(const struct admin_action *a)
 	return strcmp(a->name, "disable") == 0 || strcmp(a->name, "enable") == 0;
 }
 
+static int act_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct admin_op *c = ud;
+
+	return act_apply(c->iam, tx, c->ctx, c->p, c->action, c->user_id, c->reason, c->err);
+}
+
 int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const char *user_id, const char *action,
 		       const char *reason, json_t **ret_approval, struct anfu_iam_err *err)
 {
 	const struct admin_action *a = action_find(action);
+	struct admin_op op = { .iam = iam,
+			       .ctx = ctx,
+			       .p = p,
+			       .action = a,
+			       .user_id = user_id,
+			       .reason = reason,
+			       .err = err };
 	struct anfu_db *db = NULL;
 	struct iam_user u;
 	int r;
@@ -1364,21 +1413,10 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	iam_user_clear(&u);
 	if (r < 0 && r != ANFU_ENOTFOUND)
 		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = act_apply(iam, db, ctx, p, a, user_id, reason, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		if (r == ANFU_EPERM)
-			iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "forbidden");
-		return r;
-	}
-	if (a->notice)
-		iam_notify_poke(iam);
-	return 0;
+	r = iam_tx(iam, act_tx, &op, err);
+	if (r == ANFU_EPERM)
+		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "forbidden");
+	return r;
 }
 
 /* ---- temporary password ---------------------------------------------------------------- */
@@ -1459,10 +1497,11 @@ static int temp_pw_prepare(struct anfu_iam *iam, struct anfu_db *db, const struc
 
 /* In the write transaction: the new password with a forced change, every
  * session ended, the password queued to the user, the audit record. */
-static int temp_pw_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int temp_pw_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const struct act_by *by, const struct temp_pw *t, const char *reason,
 			 struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const char *args[2] = { t->pe.login, t->pw };
 	json_t *d;
 	int r = iam_password_store(db, t->u.id, "login", t->hash, "admin_reset", by_id(by), true,
@@ -1473,7 +1512,7 @@ static int temp_pw_apply(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	if (r == 0)
 		r = iam_session_end(iam, db, t->u.id, NULL, NULL, "password_reset_by_admin");
 	if (r == 0)
-		r = iam_notice_to(iam, db, t->u.id, t->channel, t->target, t->u.lang,
+		r = iam_notice_to(iam, tx, t->u.id, t->channel, t->target, t->u.lang,
 				  "temporary_password", args, 2);
 	if (r < 0)
 		return r;
@@ -1481,9 +1520,16 @@ static int temp_pw_apply(struct anfu_iam *iam, struct anfu_db *db, const struct 
 		      kind_name(t->u.kind), "delivered_to", t->channel, "must_change", 1);
 	if (!d)
 		abort();
-	r = by_audit(iam, db, ctx, by, "user.password_reset_by_admin", t->u.id, d);
+	r = by_audit(iam, tx, ctx, by, "user.password_reset_by_admin", t->u.id, d);
 	json_decref(d);
 	return r;
+}
+
+static int temp_pw_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct admin_op *c = ud;
+
+	return temp_pw_apply(c->iam, tx, c->ctx, c->by, c->t, c->reason, c->err);
 }
 
 int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -1493,6 +1539,7 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
 {
 	static const char audit_action[] = "user.password_reset_by_admin";
 	const struct act_by by = { p, NULL, NULL };
+	struct admin_op op;
 	struct anfu_db *db = NULL;
 	struct temp_pw t;
 	int r;
@@ -1512,18 +1559,13 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
 		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
 	if (r < 0)
 		goto out;
-	r = anfu_db_begin(db);
+	op = (struct admin_op){
+		.iam = iam, .ctx = ctx, .by = &by, .t = &t, .reason = reason, .err = err
+	};
+	r = iam_tx(iam, temp_pw_tx, &op, err);
 	if (r < 0)
 		goto out;
-	r = temp_pw_apply(iam, db, ctx, &by, &t, reason, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		goto out;
-	}
 	*ret_channel = t.channel;
-	iam_notify_poke(iam);
 out:
 	temp_pw_clear(&t);
 	return r;
@@ -1541,10 +1583,11 @@ static bool retains_temporary(const struct iam_user *u, int64_t expires_ms)
 
 /* In the write transaction: the new end, the reset when retained, the
  * audit record. */
-static int validity_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int validity_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			  const struct act_by *by, const struct temp_pw *t, int64_t expires_ms,
 			  bool reset, const char *reason, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param q[3] = { iam_ps(t->u.id), expires_ms ? ANFU_PI(expires_ms) : ANFU_PNULL,
 				   t->u.expires_ms ? ANFU_PI(t->u.expires_ms) : ANFU_PNULL };
 	int64_t changed = 0;
@@ -1559,7 +1602,7 @@ static int validity_apply(struct anfu_iam *iam, struct anfu_db *db, const struct
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0 && reset)
-		r = temp_pw_apply(iam, db, ctx, by, t, reason, err);
+		r = temp_pw_apply(iam, tx, ctx, by, t, reason, err);
 	if (r < 0)
 		return r;
 	d = json_pack("{s:s,s:s,s:o,s:o,s:b,s:b}", "reason", reason, "kind", kind_name(t->u.kind),
@@ -1569,9 +1612,17 @@ static int validity_apply(struct anfu_iam *iam, struct anfu_db *db, const struct
 		      "temporary", t->u.temporary, "temporary_issued", reset);
 	if (!d)
 		abort();
-	r = by_audit(iam, db, ctx, by, "user.validity_changed", t->u.id, d);
+	r = by_audit(iam, tx, ctx, by, "user.validity_changed", t->u.id, d);
 	json_decref(d);
 	return r;
+}
+
+static int validity_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct admin_op *c = ud;
+
+	return validity_apply(c->iam, tx, c->ctx, c->by, c->t, c->expires_ms, c->reset, c->reason,
+			      c->err);
 }
 
 int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -1581,6 +1632,7 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 {
 	static const char audit_action[] = "user.validity_changed";
 	const struct act_by by = { p, NULL, NULL };
+	struct admin_op op;
 	struct anfu_db *db = NULL;
 	struct acct_fields f;
 	struct temp_pw t;
@@ -1630,18 +1682,18 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 		if (r < 0)
 			goto out;
 	}
-	r = anfu_db_begin(db);
+	op = (struct admin_op){ .iam = iam,
+				.ctx = ctx,
+				.by = &by,
+				.t = &t,
+				.reason = reason,
+				.expires_ms = expires_ms,
+				.reset = reset,
+				.err = err };
+	r = iam_tx(iam, validity_tx, &op, err);
 	if (r < 0)
 		goto out;
-	r = validity_apply(iam, db, ctx, &by, &t, expires_ms, reset, reason, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		goto out;
-	}
 	*ret_channel = t.channel;
-	iam_notify_poke(iam);
 out:
 	temp_pw_clear(&t);
 	return r;
@@ -1758,7 +1810,7 @@ static int handover_free(struct anfu_db *db, const struct handover *h, struct an
 
 /* Tells the contacts of the person who had the account that it is theirs
  * no longer. */
-static int handover_tell_old(struct anfu_iam *iam, struct anfu_db *db, const struct handover *h)
+static int handover_tell_old(struct anfu_iam *iam, struct anfu_tx *tx, const struct handover *h)
 {
 	const struct temp_pw *t = &h->t;
 	char when[32];
@@ -1767,10 +1819,10 @@ static int handover_tell_old(struct anfu_iam *iam, struct anfu_db *db, const str
 
 	iam_time_text(anfu_clock_now_ms(), when);
 	if (t->pe.email && t->pe.email[0])
-		r = iam_notice_to(iam, db, t->u.id, "email", t->pe.email, t->u.lang,
+		r = iam_notice_to(iam, tx, t->u.id, "email", t->pe.email, t->u.lang,
 				  "account_handed_over", args, 2);
 	if (r == 0 && t->pe.phone && t->pe.phone[0])
-		r = iam_notice_to(iam, db, t->u.id, "sms", t->pe.phone, t->u.lang,
+		r = iam_notice_to(iam, tx, t->u.id, "sms", t->pe.phone, t->u.lang,
 				  "account_handed_over", args, 2);
 	return r;
 }
@@ -1779,17 +1831,18 @@ static int handover_tell_old(struct anfu_iam *iam, struct anfu_db *db, const str
  * old ones, the old person's authenticator and trusted devices go, and
  * the new person gets a temporary password that must be changed before
  * the account is used (temp_pw_apply ends every session). */
-static int handover_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int handover_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			  const struct act_by *by, const struct handover *h, const char *reason,
 			  struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const struct temp_pw *t = &h->t;
 	char *name_enc = NULL, *email_enc = NULL, *phone_enc = NULL;
 	json_t *d;
 	int r = handover_free(db, h, err);
 
 	if (r == 0)
-		r = handover_tell_old(iam, db, h);
+		r = handover_tell_old(iam, tx, h);
 	if (r == 0)
 		r = anfu_vault_seal(iam->vault, "name", t->u.id, h->name, strlen(h->name),
 				    &name_enc);
@@ -1825,7 +1878,7 @@ static int handover_apply(struct anfu_iam *iam, struct anfu_db *db, const struct
 				 q, 2, NULL, NULL, NULL);
 	}
 	if (r == 0)
-		r = temp_pw_apply(iam, db, ctx, by, t, reason, err);
+		r = temp_pw_apply(iam, tx, ctx, by, t, reason, err);
 	free(name_enc);
 	free(email_enc);
 	free(phone_enc);
@@ -1835,7 +1888,7 @@ static int handover_apply(struct anfu_iam *iam, struct anfu_db *db, const struct
 		      "delivered_to", t->channel, "authenticator_cleared", t->u.totp_confirmed);
 	if (!d)
 		abort();
-	r = by_audit(iam, db, ctx, by, "user.handed_over", t->u.id, d);
+	r = by_audit(iam, tx, ctx, by, "user.handed_over", t->u.id, d);
 	json_decref(d);
 	return r;
 }
@@ -1855,6 +1908,13 @@ static json_t *handover_payload(const struct anfu_admin_handover *in)
 	return o;
 }
 
+static int handover_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct admin_op *c = ud;
+
+	return handover_apply(c->iam, tx, c->ctx, c->by, c->h, c->reason, c->err);
+}
+
 int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const struct anfu_admin_handover *in,
 			    const char **ret_channel, json_t **ret_approval,
@@ -1862,6 +1922,7 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 {
 	static const char audit_action[] = "user.handed_over";
 	const struct act_by by = { p, NULL, NULL };
+	struct admin_op op;
 	struct anfu_db *db = NULL;
 	struct handover h;
 	int r;
@@ -1907,18 +1968,13 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	r = handover_make(iam, db, &h);
 	if (r < 0)
 		goto out;
-	r = anfu_db_begin(db);
+	op = (struct admin_op){
+		.iam = iam, .ctx = ctx, .by = &by, .h = &h, .reason = in->reason, .err = err
+	};
+	r = iam_tx(iam, handover_tx, &op, err);
 	if (r < 0)
 		goto out;
-	r = handover_apply(iam, db, ctx, &by, &h, in->reason, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		goto out;
-	}
 	*ret_channel = h.t.channel;
-	iam_notify_poke(iam);
 out:
 	temp_pw_clear(&h.t);
 	return r;
@@ -2082,10 +2138,11 @@ static int enable_validate(struct anfu_iam *iam, struct anfu_db *db, const json_
 
 /* Disables or enables the account as the checker, as a direct action does
  * (sessions ended, the user told, audited with the approval). */
-static int state_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int state_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const char *approval_id, const json_t *payload, bool disable,
 			 json_t **result, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const struct admin_action *a = NULL;
 	char checker[ANFU_ID_MAX];
 	struct act_by by = { NULL, checker, approval_id };
@@ -2097,7 +2154,7 @@ static int state_execute(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	if (r == 0)
 		r = iam_approval_checker(db, approval_id, checker);
 	if (r == 0)
-		r = act_write(iam, db, ctx, &by, a, &q.u, q.reason, err);
+		r = act_write(iam, tx, ctx, &by, a, &q.u, q.reason, err);
 	if (r == 0) {
 		*result = json_pack("{s:s,s:s}", "user_id", q.user_id, "status",
 				    disable ? "disabled" : "active");
@@ -2108,18 +2165,18 @@ static int state_execute(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	return r;
 }
 
-static int disable_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int disable_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			   const char *approval_id, const json_t *payload, json_t **result,
 			   struct anfu_iam_err *err)
 {
-	return state_execute(iam, db, ctx, approval_id, payload, true, result, err);
+	return state_execute(iam, tx, ctx, approval_id, payload, true, result, err);
 }
 
-static int enable_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int enable_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			  const char *approval_id, const json_t *payload, json_t **result,
 			  struct anfu_iam_err *err)
 {
-	return state_execute(iam, db, ctx, approval_id, payload, false, result, err);
+	return state_execute(iam, tx, ctx, approval_id, payload, false, result, err);
 }
 
 /* ---- staff_validity ---- */
@@ -2177,10 +2234,11 @@ static int validity_validate(struct anfu_iam *iam, struct anfu_db *db, const jso
 	return r;
 }
 
-static int validity_execute(struct anfu_iam *iam, struct anfu_db *db,
+static int validity_execute(struct anfu_iam *iam, struct anfu_tx *tx,
 			    const struct anfu_iam_ctx *ctx, const char *approval_id,
 			    const json_t *payload, json_t **result, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	char checker[ANFU_ID_MAX];
 	struct act_by by = { NULL, checker, approval_id };
 	struct validity_req v;
@@ -2197,7 +2255,7 @@ static int validity_execute(struct anfu_iam *iam, struct anfu_db *db,
 	if (r == 0 && v.reset)
 		r = temp_pw_make(iam, db, &t, err);
 	if (r == 0)
-		r = validity_apply(iam, db, ctx, &by, &t, v.expires_ms, v.reset, v.q.reason, err);
+		r = validity_apply(iam, tx, ctx, &by, &t, v.expires_ms, v.reset, v.q.reason, err);
 	if (r == 0) {
 		*result = json_pack("{s:s,s:o,s:b,s:o}", "user_id", v.q.user_id, "expires_at_ms",
 				    v.expires_ms ? json_integer(v.expires_ms) : json_null(),
@@ -2267,10 +2325,11 @@ static int handover_validate(struct anfu_iam *iam, struct anfu_db *db, const jso
 	return r;
 }
 
-static int handover_execute(struct anfu_iam *iam, struct anfu_db *db,
+static int handover_execute(struct anfu_iam *iam, struct anfu_tx *tx,
 			    const struct anfu_iam_ctx *ctx, const char *approval_id,
 			    const json_t *payload, json_t **result, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	char checker[ANFU_ID_MAX];
 	struct act_by by = { NULL, checker, approval_id };
 	struct staff_req q;
@@ -2285,7 +2344,7 @@ static int handover_execute(struct anfu_iam *iam, struct anfu_db *db,
 	if (r == 0)
 		r = handover_make(iam, db, &h);
 	if (r == 0)
-		r = handover_apply(iam, db, ctx, &by, &h, q.reason, err);
+		r = handover_apply(iam, tx, ctx, &by, &h, q.reason, err);
 	if (r == 0) {
 		*result = json_pack("{s:s,s:s,s:b}", "user_id", q.user_id, "delivered_to",
 				    h.t.channel, "must_change", 1);

@@ -15,6 +15,7 @@
 #include "iam/iam.h"
 
 struct anfu_db;
+struct anfu_tx;
 struct anfu_iam;
 struct anfu_jobs;
 struct anfu_config_password;
@@ -71,7 +72,7 @@ int iam_account_create(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 
 /* Audits "role.granted" for each role of s given to user_id (actor p, or
  * actor_id when p is NULL), in the caller's transaction. */
-int iam_audit_grants(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_audit_grants(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const char *actor_id, const char *user_id,
 		     const struct iam_account_spec *s);
 
@@ -103,7 +104,7 @@ bool iam_alert_reason(const char *code);
  * (unless one about p went out within the window). action and object say
  * what was tried ("access.denied", "route:GET /admin/v1/users"); reason is
  * the refusal code. ret_id gets the alert's id. */
-int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_alert_raise(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		    const struct anfu_principal *p, const char *action, const char *object,
 		    const char *reason, char ret_id[ANFU_ID_MAX]);
 

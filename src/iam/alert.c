@@ -171,9 +171,10 @@ struct alert_text {
 };
 
 /* Queues the alert mail to every recipient; *ret_sent counts them. */
-static int mail_admins(struct anfu_iam *iam, struct anfu_db *db, const struct alert_text *t,
+static int mail_admins(struct anfu_iam *iam, struct anfu_tx *tx, const struct alert_text *t,
 		       int64_t now, int64_t *ret_sent)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const char *args[8] = { t->number, t->when,   t->actor,	 t->who,
 				t->action, t->object, t->reason, t->ip };
 	struct recipients *rc = calloc(1, sizeof(*rc));
@@ -189,7 +190,7 @@ static int mail_admins(struct anfu_iam *iam, struct anfu_db *db, const struct al
 		memset(&u, 0, sizeof(u));
 		r = iam_user_load(db, rc->ids[i], &u);
 		if (r == 0) {
-			r = iam_notice(iam, db, &u, ANFU_MFA_EMAIL, "privilege_alert", args, 8);
+			r = iam_notice(iam, tx, &u, ANFU_MFA_EMAIL, "privilege_alert", args, 8);
 			sent++;
 		}
 		iam_user_clear(&u);
@@ -218,9 +219,10 @@ static int mailed_recently(struct anfu_db *db, const char *actor_id, int64_t sin
 	return 0;
 }
 
-static int open_new(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+static int open_new(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 		    struct alert_text *t, int64_t now, int64_t since, char id[ANFU_ID_MAX])
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	int64_t number = 0, sent = 0;
 	bool quiet = false;
 	int r = mailed_recently(db, p->user_id, since, &quiet);
@@ -233,7 +235,7 @@ static int open_new(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 		return r;
 	(void)snprintf(t->number, sizeof(t->number), "%lld", (long long)number);
 	if (!quiet)
-		r = mail_admins(iam, db, t, now, &sent);
+		r = mail_admins(iam, tx, t, now, &sent);
 	if (r == 0) {
 		struct anfu_param q[11] = { iam_ps(id),
 					    ANFU_PI(number),
@@ -259,10 +261,11 @@ static int open_new(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 	return r;
 }
 
-int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_alert_raise(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		    const struct anfu_principal *p, const char *action, const char *object,
 		    const char *reason, char ret_id[ANFU_ID_MAX])
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	int64_t now = anfu_clock_now_ms(), since;
 	char id[ANFU_ID_MAX], act[ALERT_TEXT_MAX], obj[ALERT_TEXT_MAX];
 	struct alert_text t;
@@ -285,7 +288,7 @@ int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 	if (r == 0 && id[0])
 		r = count_attempt(db, id, now, act, obj, t.reason, t.ip);
 	else if (r == 0)
-		r = open_new(iam, db, p, &t, now, since, id);
+		r = open_new(iam, tx, p, &t, now, since, id);
 	if (r < 0) {
 		anfu_log_error("iam.alert", "could not record an alert about %s: %s", p->user_id,
 			       anfu_strerror(r));
@@ -297,6 +300,34 @@ int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 
 /* ---- refusals ------------------------------------------------------------------- */
 
+/* A refusal's transaction. */
+struct denial {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *action, *object_type, *object_id, *code;
+	json_t *d;
+};
+
+static int denied_work(struct anfu_tx *tx, void *ud)
+{
+	const struct denial *c = ud;
+	char alert[ANFU_ID_MAX] = "", object[ALERT_TEXT_MAX];
+	bool raise = c->p && iam_alert_reason(c->code);
+	int r = 0;
+
+	(void)snprintf(object, sizeof(object), "%s:%s", c->object_type ? c->object_type : "",
+		       c->object_id ? c->object_id : "");
+	if (raise)
+		r = iam_alert_raise(c->iam, tx, c->ctx, c->p, c->action, object, c->code, alert);
+	if (r == 0 && alert[0])
+		anfu_json_set(c->d, "alert_id", json_string(alert));
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, c->action, c->object_type,
+			      c->object_id ? c->object_id : "", "denied", c->d);
+	return r;
+}
+
 /* The refusal's audit record and, for a privilege attempt, the alert, in
  * one transaction of their own. extra (borrowed, may be NULL) is merged
  * into the details. */
@@ -304,39 +335,20 @@ static void denied_tx(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_principal *p, const char *action, const char *object_type,
 		      const char *object_id, const char *code, const json_t *extra)
 {
-	struct anfu_db *db = NULL;
-	char alert[ANFU_ID_MAX] = "", object[ALERT_TEXT_MAX];
-	bool raise = p && iam_alert_reason(code);
-	json_t *d = json_object();
+	struct denial c = { iam, ctx, p, action, object_type, object_id, code, json_object() };
 	int r;
 
-	if (!d)
+	if (!c.d)
 		abort();
-	if (extra && json_object_update(d, (json_t *)extra) < 0)
+	if (extra && json_object_update(c.d, (json_t *)extra) < 0)
 		abort();
-	anfu_json_set(d, "reason", json_string(code ? code : "forbidden"));
-	(void)snprintf(object, sizeof(object), "%s:%s", object_type ? object_type : "",
-		       object_id ? object_id : "");
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r == 0 && raise)
-		r = iam_alert_raise(iam, db, ctx, p, action, object, code, alert);
-	if (r == 0 && alert[0])
-		anfu_json_set(d, "alert_id", json_string(alert));
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, action, object_type,
-			      object_id ? object_id : "", "denied", d);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
+	anfu_json_set(c.d, "reason", json_string(code ? code : "forbidden"));
+	r = iam_tx(iam, denied_work, &c, NULL);
+	/* A record that could not be appended is logged by the executor. */
+	if (r < 0 && r != ANFU_EAUDIT)
 		anfu_log_error("iam.alert", "could not audit a refused %s: %s", action,
 			       anfu_strerror(r));
-	} else if (alert[0]) {
-		iam_notify_poke(iam);
-	}
-	json_decref(d);
+	json_decref(c.d);
 }
 
 void iam_audit_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -477,10 +489,11 @@ int anfu_iam_alerts(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 /* Inside the write transaction: the alert moves to acknowledged, with who,
  * when and why; audited. */
-static int ack_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int ack_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const char *id, const char *note, json_t **ret,
 		     struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param q[4] = { iam_ps(id), iam_ps(p->user_id), ANFU_PI(anfu_clock_now_ms()),
 				   note && note[0] ? iam_ps(note) : ANFU_PNULL };
 	json_t *a = NULL, *d = NULL;
@@ -512,7 +525,7 @@ static int ack_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 		      json_object_get(a, "attempts"));
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, "alert.acknowledged", "alert", id, "success", d);
+	r = iam_audit(iam, tx, ctx, p, NULL, "alert.acknowledged", "alert", id, "success", d);
 	if (r == 0) {
 		json_decref(a);
 		a = NULL;
@@ -528,13 +541,29 @@ out:
 	return r;
 }
 
+/* An acknowledgement's transaction. */
+struct ack {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *alert_id, *note;
+	json_t *out;
+	struct anfu_iam_err *err;
+};
+
+static int ack_tx(struct anfu_tx *tx, void *ud)
+{
+	struct ack *c = ud;
+
+	return ack_apply(c->iam, tx, c->ctx, c->p, c->alert_id, c->note, &c->out, c->err);
+}
+
 int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const char *alert_id,
 			       const char *note, json_t **ret, struct anfu_iam_err *err)
 {
 	static const char action[] = "alert.acknowledged";
-	struct anfu_db *db = NULL;
-	json_t *out = NULL;
+	struct ack c = { iam, ctx, p, alert_id, note, NULL, err };
 	int r;
 
 	if (!iam || !p || !alert_id || !ret)
@@ -553,21 +582,13 @@ int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *
 		iam_audit_denied(iam, ctx, p, action, "alert", alert_id, "step_up_required");
 		return ANFU_EPERM;
 	}
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = ack_apply(iam, db, ctx, p, alert_id, note, &out, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_tx(iam, ack_tx, &c, err);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		json_decref(out);
+		json_decref(c.out);
 		if (r == ANFU_EPERM)
 			iam_audit_denied(iam, ctx, p, action, "alert", alert_id, "forbidden");
 		return r;
 	}
-	*ret = out;
+	*ret = c.out;
 	return 0;
 }

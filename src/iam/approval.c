@@ -66,7 +66,6 @@
 #define APPROVAL_NOTE_MAX 500
 /* Rows one list call returns (newest first). */
 #define APPROVAL_LIST_MAX 200
-#define APPROVAL_SAVEPOINT "approval"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct anfu_approval_type *registry[APPROVAL_MAX_TYPES];
@@ -362,10 +361,11 @@ out:
 	return r;
 }
 
-int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int anfu_approval_file(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *maker, const char *type, const json_t *payload,
 		       json_t **ret, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const struct anfu_approval_type *t = anfu_approval_type_find(type);
 	char summary[APPROVAL_SUMMARY_MAX] = "";
 	char id[ANFU_ID_MAX];
@@ -414,7 +414,7 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct an
 		goto out;
 	details = details_new(number, t->name);
 	anfu_json_set(details, "summary", json_string(summary));
-	r = iam_audit(iam, db, ctx, maker, NULL, "approval.filed", "approval", id, "success",
+	r = iam_audit(iam, tx, ctx, maker, NULL, "approval.filed", "approval", id, "success",
 		      details);
 	if (r < 0)
 		goto out;
@@ -494,48 +494,53 @@ static int open_payload(struct anfu_iam *iam, struct anfu_db *db, const char *id
 	return 0;
 }
 
-/* Runs the executor inside a savepoint: 0 with *ret_result, a refusal
- * (its own changes undone) with *ret_code, or a platform failure. */
-static int run_executor(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+/* One executor run, a step of the decision's transaction. */
+struct exec_step {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_approval_type *t;
+	const char *id;
+	const json_t *payload;
+	json_t *result;
+	struct anfu_iam_err xerr;
+};
+
+static int exec_step_tx(struct anfu_tx *tx, void *ud)
+{
+	struct exec_step *s = ud;
+
+	return s->t->execute(s->iam, tx, s->ctx, s->id, s->payload, &s->result, &s->xerr);
+}
+
+/* Runs the executor as a step (in a savepoint): 0 with *ret_result, a
+ * refusal (its own changes and records undone) with *ret_code, or a
+ * platform failure. */
+static int run_executor(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			const struct anfu_approval_type *t, const char *id, const json_t *payload,
 			json_t **ret_result, const char **ret_code)
 {
-	struct anfu_iam_err xerr = { NULL, NULL };
-	json_t *result = NULL;
-	int r, x;
+	struct exec_step s = { iam, ctx, t, id, payload, NULL, { NULL, NULL } };
+	int x = anfu_tx_step(tx, exec_step_tx, &s);
 
-	r = db->ops->savepoint(db, APPROVAL_SAVEPOINT);
-	if (r < 0)
-		return r;
-	x = t->execute(iam, db, ctx, id, payload, &result, &xerr);
 	if (x == 0) {
-		r = db->ops->release(db, APPROVAL_SAVEPOINT);
-		if (r < 0) {
-			json_decref(result);
-			return r;
-		}
-		*ret_result = result;
+		*ret_result = s.result;
 		return 0;
 	}
-	json_decref(result);
-	r = db->ops->rollback_to(db, APPROVAL_SAVEPOINT);
-	if (r == 0)
-		r = db->ops->release(db, APPROVAL_SAVEPOINT);
-	if (r < 0)
-		return r;
+	json_decref(s.result);
 	if (!is_refusal(x)) {
 		anfu_log_error("iam.approval", "executor of %s failed: %s", id, anfu_strerror(x));
 		return x;
 	}
-	*ret_code = code_of(x, &xerr);
+	*ret_code = code_of(x, &s.xerr);
 	return ANFU_ECONFLICT;
 }
 
-static int decide_approve(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int decide_approve(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *checker, const struct anfu_approval_type *t,
 			  const char *id, const struct pending *a, const json_t *payload,
 			  const char *note)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	json_t *result = NULL, *details = details_new(a->number, a->type);
 	const char *code = NULL;
 	int r, x;
@@ -543,11 +548,11 @@ static int decide_approve(struct anfu_iam *iam, struct anfu_db *db, const struct
 	r = claim(db, id, checker->user_id, note);
 	if (r < 0)
 		goto out;
-	r = iam_audit(iam, db, ctx, checker, NULL, "approval.approved", "approval", id, "success",
+	r = iam_audit(iam, tx, ctx, checker, NULL, "approval.approved", "approval", id, "success",
 		      details);
 	if (r < 0)
 		goto out;
-	x = run_executor(iam, db, ctx, t, id, payload, &result, &code);
+	x = run_executor(iam, tx, ctx, t, id, payload, &result, &code);
 	if (x < 0 && !code) {
 		r = x;
 		goto out;
@@ -563,7 +568,7 @@ static int decide_approve(struct anfu_iam *iam, struct anfu_db *db, const struct
 	}
 	if (r < 0)
 		goto out;
-	r = iam_audit(iam, db, ctx, checker, NULL, x == 0 ? "approval.executed" : "approval.failed",
+	r = iam_audit(iam, tx, ctx, checker, NULL, x == 0 ? "approval.executed" : "approval.failed",
 		      "approval", id, x == 0 ? "success" : "failure", details);
 out:
 	json_decref(result);
@@ -571,27 +576,28 @@ out:
 	return r;
 }
 
-static int decide_reject(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int decide_reject(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *checker, const char *id,
 			 const struct pending *a, const char *note)
 {
 	json_t *details = details_new(a->number, a->type);
-	int r = claim(db, id, checker->user_id, note);
+	int r = claim(anfu_tx_db(tx), id, checker->user_id, note);
 
 	if (r == 0)
-		r = finish(db, id, "rejected", NULL);
+		r = finish(anfu_tx_db(tx), id, "rejected", NULL);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, checker, NULL, "approval.rejected", "approval", id,
+		r = iam_audit(iam, tx, ctx, checker, NULL, "approval.rejected", "approval", id,
 			      "success", details);
 	json_decref(details);
 	return r;
 }
 
-int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int anfu_approval_decide(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *checker, const char *approval_id,
 			 bool approve, const char *note, const json_t *confirm, json_t **ret,
 			 struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct pending a = { 0 };
 	const struct anfu_approval_type *t;
 	const char *subject;
@@ -650,9 +656,9 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct 
 			goto out;
 	}
 	if (approve)
-		r = decide_approve(iam, db, ctx, checker, t, approval_id, &a, payload, note);
+		r = decide_approve(iam, tx, ctx, checker, t, approval_id, &a, payload, note);
 	else
-		r = decide_reject(iam, db, ctx, checker, approval_id, &a, note);
+		r = decide_reject(iam, tx, ctx, checker, approval_id, &a, note);
 	if (r < 0)
 		goto out;
 	r = anfu_approval_get(db, approval_id, &out);
@@ -668,34 +674,56 @@ out:
 
 /* ---- the service API (iam.h) ------------------------------------------------------ */
 
+/* A filing or a decision, as one transaction. */
+struct approval_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *type;	 /* file */
+	const json_t *payload;	 /* file */
+	const char *approval_id; /* decide */
+	bool approve;		 /* decide */
+	const char *note;	 /* decide */
+	const json_t *confirm;	 /* decide */
+	json_t *out;
+	struct anfu_iam_err *err;
+};
+
+static int file_tx(struct anfu_tx *tx, void *ud)
+{
+	struct approval_op *c = ud;
+
+	return anfu_approval_file(c->iam, tx, c->ctx, c->p, c->type, c->payload, &c->out, c->err);
+}
+
+static int decide_tx(struct anfu_tx *tx, void *ud)
+{
+	struct approval_op *c = ud;
+
+	return anfu_approval_decide(c->iam, tx, c->ctx, c->p, c->approval_id, c->approve, c->note,
+				    c->confirm, &c->out, c->err);
+}
+
 int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *type, json_t *payload,
 			   json_t **ret, struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
-	json_t *out = NULL;
+	struct approval_op c = {
+		.iam = iam, .ctx = ctx, .p = p, .type = type, .payload = payload, .err = err
+	};
 	int r;
 
 	if (!iam || !p || !ret)
 		return ANFU_EINVAL;
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = anfu_approval_file(iam, db, ctx, p, type, payload, &out, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_tx(iam, file_tx, &c, err);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		json_decref(out);
+		json_decref(c.out);
 		if (r == ANFU_EPERM)
 			iam_audit_denied(iam, ctx, p, "approval.filed", "approval", NULL,
 					 err ? err->code : NULL);
 		return r;
 	}
-	*ret = out;
+	*ret = c.out;
 	return 0;
 }
 
@@ -704,24 +732,21 @@ int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 			     const char *note, const json_t *confirm, json_t **ret,
 			     struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
-	json_t *out = NULL;
+	struct approval_op c = { .iam = iam,
+				 .ctx = ctx,
+				 .p = p,
+				 .approval_id = approval_id,
+				 .approve = approve,
+				 .note = note,
+				 .confirm = confirm,
+				 .err = err };
 	int r;
 
 	if (!iam || !p || !approval_id || !ret)
 		return ANFU_EINVAL;
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = anfu_approval_decide(iam, db, ctx, p, approval_id, approve, note, confirm, &out, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_tx(iam, decide_tx, &c, err);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		json_decref(out);
+		json_decref(c.out);
 		if (r == ANFU_EPERM || (r == ANFU_ECONFLICT && err && err->code &&
 					strcmp(err->code, "confirmation_mismatch") == 0))
 			iam_audit_denied(iam, ctx, p,
@@ -729,7 +754,7 @@ int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 					 "approval", approval_id, err ? err->code : NULL);
 		return r;
 	}
-	*ret = out;
+	*ret = c.out;
 	return 0;
 }
 
@@ -783,26 +808,28 @@ static int add_payloads(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	return 0;
 }
 
-/* Reads approvals (one id, or a status filter) with the payloads p may
- * see; showing any is audited as "approval.viewed" in the same
- * transaction, so nothing is shown that was not recorded. */
-static int view(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		const struct anfu_principal *p, const char *approval_id, const char *status,
-		json_t **ret)
+/* What view() reads, in its transaction. */
+struct view_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *approval_id, *status;
+	json_t *arr;
+};
+
+static int view_tx(struct anfu_tx *tx, void *ud)
 {
+	struct view_op *c = ud;
+	struct anfu_iam *iam = c->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const char *approval_id = c->approval_id;
 	struct anfu_param by_id[1] = { iam_ps(approval_id) };
-	struct anfu_param by_status[2] = { iam_ps(status), ANFU_PI(APPROVAL_LIST_MAX) };
-	struct anfu_db *db = NULL;
-	json_t *arr = json_array(), *shown = json_array(), *d = NULL;
+	struct anfu_param by_status[2] = { iam_ps(c->status), ANFU_PI(APPROVAL_LIST_MAX) };
+	json_t *arr = c->arr, *shown = json_array(), *d = NULL;
 	int r;
 
-	if (!arr || !shown)
+	if (!shown)
 		abort();
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		goto out;
 	if (approval_id)
 		r = anfu_db_exec(db, APPROVAL_COLUMNS "WHERE id = $1", by_id, 1, approval_row_cb,
 				 arr, NULL);
@@ -814,25 +841,35 @@ static int view(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r == 0 && approval_id && json_array_size(arr) == 0)
 		r = ANFU_ENOTFOUND;
 	if (r == 0)
-		r = add_payloads(iam, db, p, arr, shown);
+		r = add_payloads(iam, db, c->p, arr, shown);
 	if (r == 0 && json_array_size(shown) > 0) {
 		d = json_pack("{s:O}", "numbers", shown);
 		if (!d)
 			abort();
-		r = iam_audit(iam, db, ctx, p, NULL, "approval.viewed", "approval",
+		r = iam_audit(iam, tx, c->ctx, c->p, NULL, "approval.viewed", "approval",
 			      approval_id ? approval_id : "", "success", d);
 	}
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		goto out;
-	}
-	*ret = approval_id ? json_incref(json_array_get(arr, 0)) : json_incref(arr);
-out:
-	json_decref(arr);
 	json_decref(shown);
 	json_decref(d);
+	return r;
+}
+
+/* Reads approvals (one id, or a status filter) with the payloads p may
+ * see; showing any is audited as "approval.viewed" in the same
+ * transaction, so nothing is shown that was not recorded. */
+static int view(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		const struct anfu_principal *p, const char *approval_id, const char *status,
+		json_t **ret)
+{
+	struct view_op c = { iam, ctx, p, approval_id, status, json_array() };
+	int r;
+
+	if (!c.arr)
+		abort();
+	r = iam_tx(iam, view_tx, &c, NULL);
+	if (r == 0)
+		*ret = approval_id ? json_incref(json_array_get(c.arr, 0)) : json_incref(c.arr);
+	json_decref(c.arr);
 	return r;
 }
 

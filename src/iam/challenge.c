@@ -38,6 +38,7 @@
 #include "iam/factors.h"
 #include "iam/internal.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
 
 #define HASH_HEX (2 * ANFU_HASH_LEN + 1)
@@ -140,63 +141,69 @@ static int expires_fn(void *ud, const struct anfu_row *row)
 	return 1;
 }
 
+/* A new captcha's transaction and what it made. */
+struct captcha_new {
+	struct anfu_iam *iam;
+	struct anfu_captcha_use use;
+	char id[ANFU_ID_MAX], answer[16];
+	unsigned char *png;
+	size_t png_len;
+	int64_t expires_ms;
+};
+
+static int captcha_new_tx(struct anfu_tx *tx, void *ud)
+{
+	struct captcha_new *c = ud;
+	struct anfu_iam *iam = c->iam;
+	int r;
+
+	r = anfu_captcha_create(anfu_tx_db(tx), iam->vault, &c->use, (int)iam->cfg->captcha.length,
+				iam->cfg->captcha.ttl_s * 1000, c->id, &c->png, &c->png_len,
+				c->answer);
+	if (r == 0) {
+		const struct anfu_param p[] = { ANFU_PSN(c->id, strlen(c->id)) };
+
+		r = anfu_db_exec(anfu_tx_db(tx), "SELECT expires_ms FROM iam_captcha WHERE id = $1",
+				 p, 1, expires_fn, &c->expires_ms, NULL);
+	}
+	return r;
+}
+
 /* Creates and stores a captcha in a transaction of its own. ret is
  * written only on success; its png is malloc'd (free with
  * anfu_captcha_clear). Not audited: see the file comment. Thread-safe. */
 int anfu_iam_captcha_new(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *purpose,
 			 struct anfu_captcha *ret, struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
-	struct anfu_captcha_use use = { purpose, ctx && ctx->admin };
-	char id[ANFU_ID_MAX], answer[16];
-	unsigned char *png = NULL;
-	size_t png_len = 0;
-	int64_t expires_ms = 0;
+	struct captcha_new c;
 	int r;
 
 	if (!iam || !ret)
 		return ANFU_EINVAL;
-	if (!anfu_captcha_purpose_ok(purpose, use.admin)) {
+	memset(&c, 0, sizeof(c));
+	c.iam = iam;
+	c.use = (struct anfu_captcha_use){ purpose, ctx && ctx->admin };
+	if (!anfu_captcha_purpose_ok(purpose, c.use.admin)) {
 		if (err)
 			*err = (struct anfu_iam_err){ ANFU_JERR_INVALID_FIELD, "purpose" };
 		return ANFU_EINVAL;
 	}
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = anfu_captcha_create(db, iam->vault, &use, (int)iam->cfg->captcha.length,
-				iam->cfg->captcha.ttl_s * 1000, id, &png, &png_len, answer);
-	if (r < 0)
-		goto out;
-	{
-		const struct anfu_param p[] = { ANFU_PSN(id, strlen(id)) };
-
-		r = anfu_db_exec(db, "SELECT expires_ms FROM iam_captcha WHERE id = $1", p, 1,
-				 expires_fn, &expires_ms, NULL);
-	}
-	if (r < 0)
-		goto out;
-	r = anfu_db_commit(db);
-	if (r < 0)
-		goto out;
-#ifdef ANFU_TEST_HOOKS
-	test_captcha_put(iam->test_captchas, id, answer, expires_ms);
-#endif
-	memcpy(ret->id, id, sizeof(ret->id));
-	ret->png = png;
-	ret->png_len = png_len;
-	ret->expires_ms = expires_ms;
-	png = NULL;
-out:
+	r = anfu_tx_run(iam->tx, NULL, captcha_new_tx, &c);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
 		anfu_log_error("iam.captcha", "captcha not created: %s", anfu_strerror(r));
+		goto out;
 	}
-	free(png);
-	anfu_wipe(answer, sizeof(answer));
+#ifdef ANFU_TEST_HOOKS
+	test_captcha_put(iam->test_captchas, c.id, c.answer, c.expires_ms);
+#endif
+	memcpy(ret->id, c.id, sizeof(ret->id));
+	ret->png = c.png;
+	ret->png_len = c.png_len;
+	ret->expires_ms = c.expires_ms;
+	c.png = NULL;
+out:
+	free(c.png);
+	anfu_wipe(c.answer, sizeof(c.answer));
 	return r;
 }
 
@@ -310,28 +317,35 @@ static bool stepped_up(const struct anfu_iam *iam, const struct anfu_principal *
 	       now - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
 }
 
+/* A captcha check's transaction: the verdict in check. */
+struct captcha_use {
+	struct anfu_iam *iam;
+	const struct anfu_code_req *req;
+	int check;
+};
+
+static int consume_tx(struct anfu_tx *tx, void *ud)
+{
+	struct captcha_use *c = ud;
+
+	c->check = anfu_captcha_check(
+		anfu_tx_db(tx), c->iam->vault, c->req->captcha_id, c->req->captcha_answer,
+		&(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER, false });
+	/* A wrong answer uses the captcha up too: committed. */
+	return c->check < 0 && c->check != ANFU_EAUTH ? c->check : 0;
+}
+
 /* Checks the captcha in a transaction of its own, so that it is used up
  * by this attempt whatever happens next (IAM-CAP-02). */
-static int consume_captcha(struct anfu_iam *iam, struct anfu_db *db,
-			   const struct anfu_code_req *req, struct anfu_iam_err *err)
+static int consume_captcha(struct anfu_iam *iam, const struct anfu_code_req *req,
+			   struct anfu_iam_err *err)
 {
-	int r, check;
+	struct captcha_use c = { iam, req, 0 };
+	int r = anfu_tx_run(iam->tx, NULL, consume_tx, &c);
 
-	r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
-	check = anfu_captcha_check(db, iam->vault, req->captcha_id, req->captcha_answer,
-				   &(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER, false });
-	if (check < 0 && check != ANFU_EAUTH) {
-		(void)anfu_db_rollback(db);
-		return check;
-	}
-	r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		return r;
-	}
-	if (check < 0)
+	if (c.check < 0)
 		return refuse(err, ANFU_EAUTH, "captcha_invalid", "captcha_answer");
 	return 0;
 }
@@ -427,7 +441,7 @@ static int bind_plan(struct anfu_iam *iam, const struct anfu_principal *p, struc
 /* Queues the code, or (register, taken target) the notice to its owner.
  * Code texts take (code, purpose, minutes): the purpose picks the wording,
  * so the recipient sees what the code is for. */
-static int queue_message(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+static int queue_message(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 			 const struct anfu_iam_ctx *ctx, const struct send_plan *plan,
 			 const char *code)
 {
@@ -438,16 +452,16 @@ static int queue_message(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	(void)snprintf(minutes, sizeof(minutes), "%lld",
 		       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
 	if (plan->registered)
-		return iam_notice_to(iam, db, plan->owner_id, plan->channel, plan->target,
+		return iam_notice_to(iam, tx, plan->owner_id, plan->channel, plan->target,
 				     plan->owner_lang, "register_attempt", NULL, 0);
 	if (plan->bound)
-		return iam_notice(iam, db, &plan->user, plan->sms ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
+		return iam_notice(iam, tx, &plan->user, plan->sms ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
 				  "code", args, 3);
-	return iam_notice_to(iam, db, p ? p->user_id : NULL, plan->channel, plan->target, lang,
+	return iam_notice_to(iam, tx, p ? p->user_id : NULL, plan->channel, plan->target, lang,
 			     "code", args, 3);
 }
 
-static int audit_sent(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int audit_sent(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_principal *p, const struct send_plan *plan,
 		      const char *code_id)
 {
@@ -458,16 +472,32 @@ static int audit_sent(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 		      "target", plan->masked, "delivered", plan->registered ? "notice" : "code");
 	if (!d)
 		return ANFU_EINTERNAL;
-	r = iam_audit(iam, db, ctx, p, NULL, "code.sent", "code", code_id, "success", d);
+	r = iam_audit(iam, tx, ctx, p, NULL, "code.sent", "code", code_id, "success", d);
 	json_decref(d);
 	return r;
 }
 
+/* A send's write transaction. */
+struct send {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	struct send_plan *plan;
+	struct anfu_code_sent out;
+	struct anfu_iam_err *err;
+};
+
 /* The write transaction of a send: code row, message, audit record. */
-static int send_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		   const struct anfu_principal *p, struct send_plan *plan,
-		   struct anfu_code_sent *out, struct anfu_iam_err *err)
+static int send_tx(struct anfu_tx *tx, void *ud)
 {
+	struct send *s = ud;
+	struct anfu_iam *iam = s->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const struct anfu_iam_ctx *ctx = s->ctx;
+	const struct anfu_principal *p = s->p;
+	struct send_plan *plan = s->plan;
+	struct anfu_code_sent *out = &s->out;
+	struct anfu_iam_err *err = s->err;
 	struct anfu_code_issue ci = {
 		.purpose = plan->purpose,
 		.channel = plan->channel,
@@ -496,9 +526,9 @@ static int send_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_i
 	if (r == ANFU_ERATE)
 		r = refuse(err, ANFU_ERATE, "code_too_soon", NULL);
 	if (r == 0)
-		r = queue_message(iam, db, p, ctx, plan, code);
+		r = queue_message(iam, tx, p, ctx, plan, code);
 	if (r == 0)
-		r = audit_sent(iam, db, ctx, p, plan, out->id);
+		r = audit_sent(iam, tx, ctx, p, plan, out->id);
 	if (r == 0)
 		(void)anfu_strlcpy(out->masked_target, plan->masked, sizeof(out->masked_target));
 out:
@@ -517,8 +547,7 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       struct anfu_code_sent *ret, struct anfu_iam_err *err)
 {
 	struct send_plan *plan = NULL;
-	struct anfu_code_sent out = { 0 };
-	struct anfu_db *db = NULL;
+	struct send s;
 	int r;
 
 	if (!iam || !req || !ret)
@@ -532,26 +561,15 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		r = refuse(err, ANFU_EPERM, "step_up_required", NULL);
 	if (r < 0)
 		goto out;
-	r = iam_db(iam, &db);
-	if (r < 0)
-		goto out;
 	if (strcmp(plan->purpose, ANFU_CODE_REGISTER) == 0) {
-		r = consume_captcha(iam, db, req, err);
+		r = consume_captcha(iam, req, err);
 		if (r < 0)
 			goto out;
 	}
-	r = anfu_db_begin(db);
-	if (r < 0)
-		goto out;
-	r = send_tx(iam, db, ctx, p, plan, &out, err);
+	s = (struct send){ .iam = iam, .ctx = ctx, .p = p, .plan = plan, .err = err };
+	r = anfu_tx_run(iam->tx, NULL, send_tx, &s);
 	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		goto out;
-	}
-	iam_notify_poke(iam);
-	*ret = out;
+		*ret = s.out;
 out:
 	if (r < 0 && r != ANFU_EINVAL && r != ANFU_EAUTH && r != ANFU_ERATE &&
 	    r != ANFU_ECONFLICT && r != ANFU_EPERM)

@@ -67,7 +67,7 @@ int iam_attempt_record_login(struct anfu_iam *iam, struct anfu_db *db,
  * threshold (IAM-LOCK-01, -02), notifies (IAM-LOCK-04) and audits
  * "auth.locked". u must have been re-read inside the transaction.
  * *ret_locked (may be NULL) says whether this failure locked it. */
-int iam_failure_count(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		      const struct iam_user *u, bool *ret_locked);
 
 /* Verifies a second factor of u: method "totp" (replay-protected through
@@ -85,7 +85,7 @@ int iam_factor_verify(struct anfu_iam *iam, struct anfu_db *db, const struct iam
  * public id of a session ended by the limit. ANFU_ECONFLICT when
  * sessions.on_limit is "refuse" and the limit is reached. except_public_id
  * is the session being promoted (not counted), or NULL. */
-int iam_session_make_room(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+int iam_session_make_room(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 			  enum anfu_role_class cls, bool admin, const char *except_public_id,
 			  char *ended_out);
 
@@ -94,9 +94,6 @@ void iam_time_text(int64_t ms, char out[32]);
 
 /* Sets err (may be NULL) to code / field. */
 void iam_err_set(struct anfu_iam_err *err, const char *code, const char *field);
-
-/* Rolls back an open transaction of db (no-op when none). */
-void iam_tx_abort(struct anfu_db *db);
 
 #ifdef ANFU_TEST_HOOKS
 /* Test hook (unit tests): runs the reminder and purge jobs on db now. */

@@ -34,6 +34,7 @@ struct anfu_config;
 struct anfu_store;
 struct anfu_keys;
 struct anfu_audit;
+struct anfu_tx_exec;
 struct anfu_vault;
 struct anfu_notify;
 struct anfu_jobs;
@@ -43,6 +44,7 @@ struct anfu_iam_deps {
 	struct anfu_store *store;
 	const struct anfu_keys *keys;
 	struct anfu_audit *audit;
+	struct anfu_tx_exec *tx; /* every write of the service goes through it */
 	struct anfu_vault *vault;
 	struct anfu_notify *notify;
 };

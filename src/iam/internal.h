@@ -17,6 +17,7 @@
 #include "base/rand.h"
 #include "crypto/crypto.h"
 #include "iam/iam.h"
+#include "tx/tx.h"
 
 struct anfu_db;
 struct anfu_pwhash;
@@ -26,6 +27,7 @@ struct anfu_iam {
 	struct anfu_store *store;
 	const struct anfu_keys *keys;
 	struct anfu_audit *audit;
+	struct anfu_tx_exec *tx;
 	struct anfu_vault *vault;
 	struct anfu_notify *notify;
 	struct anfu_pwhash *pwhash;
@@ -142,42 +144,53 @@ int iam_personal_load(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 		      struct iam_personal *ret);
 void iam_personal_clear(struct iam_personal *p);
 
-/* ---- audit and notices ------------------------------------------------------ */
+/* ---- transactions, audit and notices ---------------------------------------- */
 
-/* Appends an audit record in the caller's transaction. actor_id NULL means
- * the caller is anonymous (actor type "anonymous"); p, when given, supplies
- * the actor's id, type and roles. details may be NULL (borrowed). */
-int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+/* Runs fn(tx, ud) in one transaction of the executor (anfu_tx_run, no
+ * transaction actor: iam_audit names each record's). When the records fn
+ * staged cannot be appended (ANFU_EAUDIT: nothing was kept), err (may be
+ * NULL) is cleared: the caller answers with that failure, never with a
+ * refusal fn decided but that was not recorded (records are appended at
+ * the end now, where they used to fail before the refusal was set). A
+ * caller whose refusal stood before its record was written passes NULL.
+ * Returns anfu_tx_run's result. */
+int iam_tx(struct anfu_iam *iam, anfu_tx_fn fn, void *ud, struct anfu_iam_err *err);
+
+/* Stages an audit record in the caller's transaction tx (appended when it
+ * commits). actor_id NULL means the caller is anonymous (actor type
+ * "anonymous"); p, when given, supplies the actor's id, type and roles.
+ * details may be NULL; it is borrowed (the record keeps a copy, so the
+ * caller may change it afterwards). A failure is logged by the executor
+ * and fails the transaction. */
+int iam_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 	      const struct anfu_principal *p, const char *actor_id, const char *action,
 	      const char *object_type, const char *object_id, const char *outcome,
 	      const json_t *details);
 
 /* Notices to a user on their bound channels, queued in the caller's
- * transaction. template names a bilingual text of iam/notices.c ("lockout",
- * "new_device", "password_changed", "reset_done", "code", ...); args fill
- * its placeholders in order. channels: ANFU_MFA_SMS | ANFU_MFA_EMAIL. */
-int iam_notice(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+ * transaction tx (the commit wakes the delivery thread). template names a
+ * bilingual text of iam/notices.c ("lockout", "new_device",
+ * "password_changed", "reset_done", "code", ...); args fill its
+ * placeholders in order. channels: ANFU_MFA_SMS | ANFU_MFA_EMAIL. */
+int iam_notice(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 	       unsigned channels, const char *tmpl, const char *const *args, int nargs);
 /* A code to an explicit target (registration, binding). */
-int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
+int iam_notice_to(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 		  const char *channel, const char *target, const char *lang, const char *tmpl,
 		  const char *const *args, int nargs);
-/* Wakes the notification delivery thread; call after a commit that
- * queued notices (NULL-safe, no-op without a notifier). */
-void iam_notify_poke(struct anfu_iam *iam);
 
 /* ---- sessions ------------------------------------------------------------------ */
 
 /* Creates a session for u in state, with a fresh id and CSRF token into
  * ret->session / ret->csrf, enforcing the per-user limit (WEB-CONC-02). */
-int iam_session_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_session_create(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		       const struct iam_user *u, enum anfu_role_class cls,
 		       enum anfu_session_state state, int64_t mfa_ms, struct anfu_login_result *ret,
 		       struct anfu_iam_err *err);
 /* Replaces the caller's session id (and CSRF token) keeping the session,
  * optionally moving it to state and recording a second factor now
  * (IAM-SESS-07). */
-int iam_session_rotate(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+int iam_session_rotate(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 		       enum anfu_session_state state, bool mfa_now, struct anfu_login_result *ret);
 /* Ends sessions: one by public id, or every session of user_id except
  * except_public_id (may be NULL), recording the reason. */

@@ -44,7 +44,8 @@
 struct login {
 	struct anfu_iam *iam;
 	const struct anfu_iam_ctx *ctx;
-	struct anfu_db *db;
+	struct anfu_db *db; /* the thread's connection; reads outside transactions */
+	struct anfu_tx *tx; /* the running transaction (its connection is db), or NULL */
 	struct iam_user u;
 	bool found;
 	int64_t now;
@@ -105,9 +106,10 @@ static int attempt(struct login *l, const char *user_id, const char *result, con
 
 /* ---- failure counting and lockout (IAM-LOCK-01..04) ---------------------------------- */
 
-static int lock_account(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int lock_account(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			const struct iam_user *u, int n, int64_t now)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	bool staff = u->kind == ANFU_USER_STAFF;
 	int64_t until = staff ? 0 : now + iam->cfg->lockout.user_minutes * IAM_MINUTE_MS;
 	char minutes[24];
@@ -124,25 +126,25 @@ static int lock_account(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	if (r < 0)
 		return r;
 	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)iam->cfg->lockout.user_minutes);
-	r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
+	r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
 		       staff ? "lockout_staff" : "lockout", args, 1);
 	if (r < 0)
 		return r;
 	det = until ? json_pack("{sisI}", "failures", n, "locked_until_ms", (json_int_t)until)
 		    : json_pack("{siss}", "failures", n, "locked_until", "unlock");
-	r = iam_audit(iam, db, ctx, NULL, u->id, "auth.locked", "user", u->id, "success", det);
+	r = iam_audit(iam, tx, ctx, NULL, u->id, "auth.locked", "user", u->id, "success", det);
 	json_decref(det);
 	return r;
 }
 
-int iam_failure_count(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		      const struct iam_user *u, bool *ret_locked)
 {
 	int64_t now = anfu_clock_now_ms(), thr;
 	bool lock_over;
 	int n, r;
 
-	if (!iam || !db || !u)
+	if (!iam || !tx || !u)
 		return ANFU_EINVAL;
 	if (ret_locked)
 		*ret_locked = false;
@@ -155,7 +157,7 @@ int iam_failure_count(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	thr = u->kind == ANFU_USER_STAFF ? iam->cfg->lockout.staff_threshold
 					 : iam->cfg->lockout.user_threshold;
 	if (n >= thr) {
-		r = lock_account(iam, db, ctx, u, n, now);
+		r = lock_account(iam, tx, ctx, u, n, now);
 		if (r == 0 && ret_locked)
 			*ret_locked = true;
 		return r;
@@ -163,7 +165,7 @@ int iam_failure_count(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	{
 		struct anfu_param p[2] = { ANFU_PI(n), iam_ps(u->id) };
 		return anfu_db_exec(
-			db,
+			anfu_tx_db(tx),
 			"UPDATE iam_user SET failures = $1, status = CASE WHEN status ="
 			" 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
 			" WHERE id = $2",
@@ -306,27 +308,56 @@ static int ip_blocked(struct anfu_iam *iam, struct anfu_db *db, const char *ip, 
 	return r;
 }
 
-/* Refuses a throttled IP: the attempt is recorded, and the security event
- * audited once per window. */
-static int throttle(struct login *l, struct anfu_iam_err *err)
+/* Runs fn(l) in one transaction with l->tx set while it runs. */
+struct login_step {
+	struct login *l;
+	int (*fn)(struct login *l, void *ud);
+	void *ud;
+};
+
+static int login_step_tx(struct anfu_tx *tx, void *ud)
+{
+	struct login_step *s = ud;
+	int r;
+
+	s->l->tx = tx;
+	r = s->fn(s->l, s->ud);
+	s->l->tx = NULL;
+	return r;
+}
+
+static int login_tx(struct login *l, int (*fn)(struct login *l, void *ud), void *ud,
+		    struct anfu_iam_err *err)
+{
+	struct login_step s = { l, fn, ud };
+
+	return iam_tx(l->iam, login_step_tx, &s, err);
+}
+
+static int throttle_tx(struct login *l, void *ud)
 {
 	int64_t seen = 0, win = l->iam->cfg->lockout.ip_window_s * 1000;
-	int r = anfu_db_begin(l->db);
+	int r;
 
-	if (r == 0)
-		r = count_ip(l->db, l->ctx->ip, l->now - win, l->now, "('throttled')", &seen);
+	(void)ud;
+	r = count_ip(l->db, l->ctx->ip, l->now - win, l->now, "('throttled')", &seen);
 	if (r == 0 && seen == 0) {
 		json_t *det = json_pack("{ss}", "network", l->net);
-		r = iam_audit(l->iam, l->db, l->ctx, NULL, NULL, "security.credential_stuffing",
+		r = iam_audit(l->iam, l->tx, l->ctx, NULL, NULL, "security.credential_stuffing",
 			      "ip", "", "denied", det);
 		json_decref(det);
 	}
 	if (r == 0)
 		r = attempt(l, l->found ? l->u.id : NULL, "throttled", "ip_failures");
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
+	return r;
+}
+
+/* Refuses a throttled IP: the attempt is recorded, and the security event
+ * audited once per window. */
+static int throttle(struct login *l, struct anfu_iam_err *err)
+{
+	int r = login_tx(l, throttle_tx, NULL, err);
+
 	if (r < 0)
 		return r;
 	iam_err_set(err, "too_many_failures", NULL);
@@ -358,69 +389,87 @@ static int captcha_needed(struct login *l, bool *ret)
 	return r;
 }
 
-/* Consumes the captcha in a transaction of its own (it is used up by any
- * attempt, right or wrong), before any Argon2 work is spent. */
-static int captcha_gate(struct login *l, const struct anfu_login_req *req, struct anfu_iam_err *err)
-{
-	bool need = true;
-	int r = captcha_needed(l, &need), c;
+/* The captcha's transaction: missing, or checked (c). */
+struct captcha_gate {
+	const struct anfu_login_req *req;
+	bool missing;
+	int c;
+};
 
-	if (r < 0 || !need)
-		return r;
-	r = anfu_db_begin(l->db);
-	if (r < 0)
-		return r;
+static int captcha_tx(struct login *l, void *ud)
+{
+	struct captcha_gate *g = ud;
+	const struct anfu_login_req *req = g->req;
+	int r = 0;
+
 	/* Every attempt is recorded (IAM-HIST-03), one without its captcha
 	 * too; neither counts toward the IP's failures. */
 	if (!req->captcha_id || !req->captcha_id[0] || !req->captcha_answer ||
 	    !req->captcha_answer[0]) {
-		r = attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha_missing");
-		if (r == 0)
-			r = anfu_db_commit(l->db);
-		else
-			iam_tx_abort(l->db);
-		if (r < 0)
-			return r;
-		iam_err_set(err, "captcha_required", "captcha_id");
-		return ANFU_EINVAL;
+		g->missing = true;
+		return attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha_missing");
 	}
-	c = anfu_captcha_check(l->db, l->iam->vault, req->captcha_id, req->captcha_answer,
-			       &(const struct anfu_captcha_use){ ANFU_CAPTCHA_LOGIN, l->ctx->admin });
-	if (c < 0)
+	g->c = anfu_captcha_check(
+		l->db, l->iam->vault, req->captcha_id, req->captcha_answer,
+		&(const struct anfu_captcha_use){ ANFU_CAPTCHA_LOGIN, l->ctx->admin });
+	if (g->c < 0)
 		r = attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha");
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
-	if (r == 0 && c < 0) {
-		iam_err_set(err, "captcha_invalid", "captcha_answer");
-		r = ANFU_EINVAL;
-	}
 	return r;
 }
 
+/* Consumes the captcha in a transaction of its own (it is used up by any
+ * attempt, right or wrong), before any Argon2 work is spent. */
+static int captcha_gate(struct login *l, const struct anfu_login_req *req, struct anfu_iam_err *err)
+{
+	struct captcha_gate g = { req, false, 0 };
+	bool need = true;
+	int r = captcha_needed(l, &need);
+
+	if (r < 0 || !need)
+		return r;
+	r = login_tx(l, captcha_tx, &g, err);
+	if (r < 0)
+		return r;
+	if (g.missing) {
+		iam_err_set(err, "captcha_required", "captcha_id");
+		return ANFU_EINVAL;
+	}
+	if (g.c < 0) {
+		iam_err_set(err, "captcha_invalid", "captcha_answer");
+		return ANFU_EINVAL;
+	}
+	return 0;
+}
+
 /* ---- refusals ------------------------------------------------------------------------ */
+
+/* A refused attempt as record_refusal() writes it. */
+struct refusal {
+	const char *user_id, *result, *reason;
+};
+
+static int refusal_tx(struct login *l, void *ud)
+{
+	const struct refusal *f = ud;
+	json_t *det = json_pack("{ssss}", "result", f->result, "reason", f->reason);
+	int r = attempt(l, f->user_id, f->result, f->reason);
+
+	if (r == 0)
+		r = iam_audit(l->iam, l->tx, l->ctx, NULL, f->user_id, "auth.login_failed", "user",
+			      f->user_id ? f->user_id : "",
+			      strcmp(f->result, "denied") == 0 ? "denied" : "failure", det);
+	json_decref(det);
+	return r;
+}
 
 /* Records a refused attempt and its audit record in a transaction of
  * their own. */
 static int record_refusal(struct login *l, const char *user_id, const char *result,
 			  const char *reason)
 {
-	json_t *det = json_pack("{ssss}", "result", result, "reason", reason);
-	int r = anfu_db_begin(l->db);
+	struct refusal f = { user_id, result, reason };
 
-	if (r == 0)
-		r = attempt(l, user_id, result, reason);
-	if (r == 0)
-		r = iam_audit(l->iam, l->db, l->ctx, NULL, user_id, "auth.login_failed", "user",
-			      user_id ? user_id : "",
-			      strcmp(result, "denied") == 0 ? "denied" : "failure", det);
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
-	json_decref(det);
-	return r;
+	return login_tx(l, refusal_tx, &f, NULL);
 }
 
 /* Records a refused attempt and answers with the uniform refusal. When
@@ -438,31 +487,31 @@ static int refuse(struct login *l, const char *user_id, const char *result, cons
 	return ANFU_EAUTH;
 }
 
-/* A wrong password: counts toward the lock in one transaction. */
-static int fail_password(struct login *l, struct anfu_iam_err *err)
+static int fail_password_tx(struct login *l, void *ud)
 {
 	struct iam_user u = { 0 };
 	json_t *det = json_pack("{ssss}", "result", "failure", "reason", "bad_password");
-	bool locked = false;
-	int r = anfu_db_begin(l->db);
+	int r;
 
+	(void)ud;
+	r = iam_user_load(l->db, l->u.id, &u);
 	if (r == 0)
-		r = iam_user_load(l->db, l->u.id, &u);
-	if (r == 0)
-		r = iam_failure_count(l->iam, l->db, l->ctx, &u, &locked);
+		r = iam_failure_count(l->iam, l->tx, l->ctx, &u, NULL);
 	if (r == 0)
 		r = attempt(l, u.id, "failure", "bad_password");
 	if (r == 0)
-		r = iam_audit(l->iam, l->db, l->ctx, NULL, u.id, "auth.login_failed", "user", u.id,
+		r = iam_audit(l->iam, l->tx, l->ctx, NULL, u.id, "auth.login_failed", "user", u.id,
 			      "failure", det);
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
-	if (r == 0 && locked)
-		iam_notify_poke(l->iam);
 	json_decref(det);
 	iam_user_clear(&u);
+	return r;
+}
+
+/* A wrong password: counts toward the lock in one transaction. */
+static int fail_password(struct login *l, struct anfu_iam_err *err)
+{
+	int r = login_tx(l, fail_password_tx, NULL, err);
+
 	if (r < 0)
 		return r; /* not counted: no refusal code (see refuse()) */
 	iam_err_set(err, "invalid_credentials", NULL);
@@ -659,7 +708,7 @@ static int notice_new(struct login *l, const struct profile *pr, struct anfu_log
 	device_label(l->ctx->user_agent, label);
 	iam_time_text(l->now, when);
 	res->new_device = true;
-	return iam_notice(l->iam, l->db, &l->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "new_device", args,
+	return iam_notice(l->iam, l->tx, &l->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "new_device", args,
 			  3);
 }
 
@@ -677,7 +726,7 @@ static int audit_login(struct login *l, const struct anfu_login_result *res, con
 	static const char *const names[] = { "mfa_pending", "required_actions", "active" };
 	json_t *det =
 		json_pack("{sssb}", "state", names[res->state], "new_device", res->new_device);
-	int r = iam_audit(l->iam, l->db, l->ctx, NULL, l->u.id, action, "user", l->u.id, "success",
+	int r = iam_audit(l->iam, l->tx, l->ctx, NULL, l->u.id, action, "user", l->u.id, "success",
 			  det);
 
 	json_decref(det);
@@ -711,7 +760,7 @@ static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_
 	res->required = st == ANFU_SESSION_REQUIRED_ACTIONS ? ra : 0;
 	r = mark_used(l->db, l->u.id, st != ANFU_SESSION_MFA_PENDING, l->now);
 	if (r == 0)
-		r = iam_session_create(l->iam, l->db, l->ctx, &l->u, cls, st, 0, res, err);
+		r = iam_session_create(l->iam, l->tx, l->ctx, &l->u, cls, st, 0, res, err);
 	if (r == 0)
 		r = notice_new(l, &pr, res);
 	if (r == 0)
@@ -743,56 +792,73 @@ static int rehash(struct login *l, const char *old_hash, const char *fresh)
 		return r;
 	det = json_pack("{sIsI}", "opslimit", (json_int_t)cfg->argon2.opslimit, "memlimit_kib",
 			(json_int_t)cfg->argon2.memlimit_kib);
-	r = iam_audit(l->iam, l->db, l->ctx, NULL, l->u.id, "user.password_rehashed", "user",
+	r = iam_audit(l->iam, l->tx, l->ctx, NULL, l->u.id, "user.password_rehashed", "user",
 		      l->u.id, "success", det);
 	json_decref(det);
+	return r;
+}
+
+/* The transaction of a right password. */
+struct success {
+	const char *id;
+	const char *old_hash;
+	const char *fresh;
+	struct anfu_login_result res;
+	struct anfu_iam_err *err;
+	bool inactive; /* the re-read account is not active: nothing written */
+	int rv;	       /* what the work returned */
+};
+
+static int succeed_tx(struct login *l, void *ud)
+{
+	struct success *s = ud;
+	int r;
+
+	/* Re-read: a concurrent failure may have locked the account since. */
+	iam_user_clear(&l->u);
+	r = iam_user_load(l->db, s->id, &l->u);
+	if (r == 0 && strcmp(iam_user_state(&l->u, l->now), "active") != 0) {
+		s->inactive = true;
+		r = ANFU_EAUTH;
+	}
+	if (r == 0 && s->fresh)
+		r = rehash(l, s->old_hash, s->fresh);
+	if (r == 0)
+		r = login_ok(l, &s->res, s->err);
+	s->rv = r;
 	return r;
 }
 
 static int succeed(struct login *l, const char *fresh, struct anfu_login_result *ret,
 		   struct anfu_iam_err *err)
 {
-	struct anfu_login_result res;
 	char id[ANFU_ID_MAX], old_hash[ANFU_PWHASH_STR_LEN];
+	struct success s;
 	int r;
 
-	memset(&res, 0, sizeof(res));
+	memset(&s, 0, sizeof(s));
 	(void)anfu_strlcpy(id, l->u.id, sizeof(id));
 	(void)anfu_strlcpy(old_hash, l->u.pwd_hash ? l->u.pwd_hash : "", sizeof(old_hash));
-	r = anfu_db_begin(l->db);
-	if (r < 0)
-		return r;
-	/* Re-read: a concurrent failure may have locked the account since. */
-	iam_user_clear(&l->u);
-	r = iam_user_load(l->db, id, &l->u);
-	if (r == 0 && strcmp(iam_user_state(&l->u, l->now), "active") != 0) {
-		iam_tx_abort(l->db);
-		return refuse(l, l->u.id, iam_user_state(&l->u, l->now), "state", err);
-	}
-	if (r == 0 && fresh)
-		r = rehash(l, old_hash, fresh);
-	if (r == 0)
-		r = login_ok(l, &res, err);
-	if (r == ANFU_EPERM || r == ANFU_ECONFLICT) {
+	s.id = id;
+	s.old_hash = old_hash;
+	s.fresh = fresh;
+	s.err = err;
+	r = login_tx(l, succeed_tx, &s, err);
+	if (s.inactive) {
+		r = refuse(l, l->u.id, iam_user_state(&l->u, l->now), "state", err);
+	} else if (r == s.rv && (r == ANFU_EPERM || r == ANFU_ECONFLICT)) {
 		/* Right password, but no session: no factor to ask for, or
 		 * sessions.on_limit = refuse. Recorded, not counted. */
-		int d;
-		iam_tx_abort(l->db);
-		d = record_refusal(l, id, "denied",
-				   r == ANFU_EPERM ? "no_second_factor" : "session_limit");
-		if (d < 0)
+		int d = record_refusal(l, id, "denied",
+				       r == ANFU_EPERM ? "no_second_factor" : "session_limit");
+		if (d < 0) {
 			iam_err_set(err, NULL, NULL);
-		return d < 0 ? d : r;
+			r = d;
+		}
+	} else if (r == 0) {
+		*ret = s.res;
 	}
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
-	if (r == 0) {
-		iam_notify_poke(l->iam);
-		*ret = res;
-	}
-	anfu_wipe(&res, sizeof(res));
+	anfu_wipe(&s.res, sizeof(s.res));
 	return r;
 }
 
@@ -885,8 +951,8 @@ out:
 /* ---- MFA, step-up, logout ------------------------------------------------------------ */
 
 /* A wrong second factor: counted toward the lock (IAM-LOCK-03), recorded
- * and audited; the caller commits. */
-static int factor_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+ * and audited; the caller keeps it (anfu_tx_keep). */
+static int factor_failed(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const struct iam_user *u, const char *method, const char *action,
 			 int verdict)
 {
@@ -894,11 +960,12 @@ static int factor_failed(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	int r = 0;
 
 	if (verdict == ANFU_EAUTH)
-		r = iam_failure_count(iam, db, ctx, u, NULL);
+		r = iam_failure_count(iam, tx, ctx, u, NULL);
 	if (r == 0)
-		r = iam_attempt_record(iam, db, ctx, u->id, "mfa_failure", method ? method : "");
+		r = iam_attempt_record(iam, anfu_tx_db(tx), ctx, u->id, "mfa_failure",
+				       method ? method : "");
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, NULL, u->id, action, "user", u->id, "failure", det);
+		r = iam_audit(iam, tx, ctx, NULL, u->id, action, "user", u->id, "failure", det);
 	json_decref(det);
 	return r;
 }
@@ -930,9 +997,10 @@ int iam_devices_forget(struct anfu_db *db, const char *user_id)
  * random secret (256 bits) is issued to it in res->device_token, valid for
  * mfa.device_trust_days; only its keyed hash is stored. Staff never get
  * one (their logins always ask for a second factor, IAM-MFA-13). */
-static int trust_device(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int trust_device(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, int64_t now, struct anfu_login_result *res)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], label[DEVICE_LABEL_MAX + 1];
 	char tok[IAM_TOKEN_HEX + 1], h[IAM_HASH_HEX];
 	int64_t exp = now + iam->cfg->mfa.device_trust_days * IAM_DAY_MS;
@@ -962,7 +1030,7 @@ static int trust_device(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	}
 	if (r == 0) {
 		det = json_pack("{sssI}", "label", label, "expires_ms", (json_int_t)exp);
-		r = iam_audit(iam, db, ctx, p, NULL, "device.trusted", "device", id, "success",
+		r = iam_audit(iam, tx, ctx, p, NULL, "device.trusted", "device", id, "success",
 			      det);
 		json_decref(det);
 	}
@@ -975,10 +1043,11 @@ static int trust_device(struct anfu_iam *iam, struct anfu_db *db, const struct a
 }
 
 /* After a verified factor: the session moves on (IAM-SESS-07). */
-static int factor_ok(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int factor_ok(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const struct iam_user *u, const char *method,
 		     bool login, struct anfu_login_result *res, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	enum anfu_role_class cls;
 	enum anfu_session_state next = p->state;
 	unsigned ra = 0;
@@ -994,14 +1063,14 @@ static int factor_ok(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (r == 0)
 		r = mark_used(db, u->id, true, now);
 	if (r == 0)
-		r = iam_session_rotate(iam, db, p, next, true, res);
+		r = iam_session_rotate(iam, tx, p, next, true, res);
 	if (r == ANFU_ECONFLICT)
 		iam_err_set(err, "session_limit", NULL);
 	if (r == 0 && login)
 		r = iam_attempt_record(iam, db, ctx, u->id, "success", method);
 	if (r == 0) {
 		json_t *det = json_pack("{ss}", "method", method);
-		r = iam_audit(iam, db, ctx, p, NULL, login ? "auth.mfa" : "auth.step_up", "session",
+		r = iam_audit(iam, tx, ctx, p, NULL, login ? "auth.mfa" : "auth.step_up", "session",
 			      p->session_id, "success", det);
 		json_decref(det);
 	}
@@ -1013,59 +1082,78 @@ static int factor_ok(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	return r;
 }
 
+/* The transaction of a second factor. */
+struct second {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *method, *code;
+	bool login, trust;
+	struct anfu_login_result res;
+	struct anfu_iam_err *err;
+	bool failed; /* a wrong or expired code: counted, kept */
+	int verdict;
+};
+
+static int second_tx(struct anfu_tx *tx, void *ud)
+{
+	struct second *s = ud;
+	struct anfu_iam *iam = s->iam;
+	struct iam_user u = { 0 };
+	int r;
+
+	r = iam_user_load(anfu_tx_db(tx), s->p->user_id, &u);
+	if (r < 0)
+		goto out;
+	s->verdict = iam_factor_verify(iam, anfu_tx_db(tx), &u, s->method, s->code,
+				       s->login ? ANFU_CODE_LOGIN : ANFU_CODE_STEP_UP,
+				       s->p->session_id, s->err);
+	if (s->verdict == ANFU_EAUTH || s->verdict == ANFU_EEXPIRED) {
+		s->failed = true;
+		r = factor_failed(iam, tx, s->ctx, &u, s->method,
+				  s->login ? "auth.mfa_failed" : "auth.step_up_failed", s->verdict);
+		if (r == 0) {
+			anfu_tx_keep(tx);
+			r = s->verdict;
+		}
+		goto out;
+	}
+	r = s->verdict;
+	if (r == 0)
+		r = factor_ok(iam, tx, s->ctx, s->p, &u, s->method, s->login, &s->res, s->err);
+	if (r == 0 && s->trust)
+		r = trust_device(iam, tx, s->ctx, s->p, anfu_clock_now_ms(), &s->res);
+out:
+	iam_user_clear(&u);
+	return r;
+}
+
 /* The shared body of anfu_iam_mfa and anfu_iam_step_up. */
 static int second_factor(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, const char *method, const char *code,
 			 bool login, bool trust, struct anfu_login_result *ret,
 			 struct anfu_iam_err *err)
 {
-	struct anfu_login_result res;
-	struct iam_user u = { 0 };
-	struct anfu_db *db = NULL;
-	int r, v;
+	struct second s;
+	int r;
 
-	memset(&res, 0, sizeof(res));
-	r = iam_db(iam, &db);
+	memset(&s, 0, sizeof(s));
+	s.iam = iam;
+	s.ctx = ctx;
+	s.p = p;
+	s.method = method;
+	s.code = code;
+	s.login = login;
+	s.trust = trust;
+	s.err = err;
+	r = iam_tx(iam, second_tx, &s, err);
+	/* A failure that was not counted is answered as the failure it is
+	 * (see refuse()), without the code's refusal. */
+	if (s.failed && r != s.verdict)
+		iam_err_set(err, NULL, NULL);
 	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = iam_user_load(db, p->user_id, &u);
-	if (r < 0)
-		goto abort;
-	v = iam_factor_verify(iam, db, &u, method, code,
-			      login ? ANFU_CODE_LOGIN : ANFU_CODE_STEP_UP, p->session_id, err);
-	if (v == ANFU_EAUTH || v == ANFU_EEXPIRED) {
-		r = factor_failed(iam, db, ctx, &u, method,
-				  login ? "auth.mfa_failed" : "auth.step_up_failed", v);
-		if (r == 0)
-			r = anfu_db_commit(db);
-		if (r < 0) {
-			/* Not counted: answered as the failure it is (see refuse()). */
-			iam_err_set(err, NULL, NULL);
-			goto abort;
-		}
-		iam_notify_poke(iam);
-		r = v;
-		goto out;
-	}
-	r = v;
-	if (r == 0)
-		r = factor_ok(iam, db, ctx, p, &u, method, login, &res, err);
-	if (r == 0 && trust)
-		r = trust_device(iam, db, ctx, p, anfu_clock_now_ms(), &res);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0)
-		goto abort;
-	iam_notify_poke(iam);
-	*ret = res;
-	goto out;
-abort:
-	iam_tx_abort(db);
-out:
-	anfu_wipe(&res, sizeof(res));
-	iam_user_clear(&u);
+		*ret = s.res;
+	anfu_wipe(&s.res, sizeof(s.res));
 	return r;
 }
 
@@ -1095,28 +1183,33 @@ int anfu_iam_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	return second_factor(iam, ctx, p, method, code, false, false, ret, err);
 }
 
-int anfu_iam_logout(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		    const struct anfu_principal *p)
-{
-	struct anfu_db *db = NULL;
-	int r;
+/* The logout's transaction. */
+struct logout {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+};
 
-	if (!iam || !ctx || !p)
-		return ANFU_EINVAL;
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = iam_session_end(iam, db, p->user_id, p->session_id, NULL, "logout");
+static int logout_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct logout *c = ud;
+	int r = iam_session_end(c->iam, anfu_tx_db(tx), c->p->user_id, c->p->session_id, NULL,
+				"logout");
+
 	if (r == ANFU_ENOTFOUND)
 		r = 0;
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "auth.logout", "session", p->session_id,
-			      "success", NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "auth.logout", "session",
+			      c->p->session_id, "success", NULL);
 	return r;
+}
+
+int anfu_iam_logout(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		    const struct anfu_principal *p)
+{
+	struct logout c = { iam, ctx, p };
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	return iam_tx(iam, logout_tx, &c, NULL);
 }

@@ -106,10 +106,11 @@ static int report_get(struct anfu_db *db, const char *id, json_t **ret)
 
 /* Inserts a report and its audit record (inside the caller's write
  * transaction); *ret_id gets its id. */
-static int report_store(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int report_store(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, const char *kind, const char *created_by,
 			const json_t *content, const json_t *details, char id[ANFU_ID_MAX])
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	char *text = json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS);
 	char action[48];
 	int r;
@@ -131,7 +132,7 @@ static int report_store(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	if (r < 0)
 		return r;
 	(void)snprintf(action, sizeof(action), "report.%s", kind);
-	return iam_audit(iam, db, ctx, p, p ? NULL : created_by, action, "report", id, "success",
+	return iam_audit(iam, tx, ctx, p, p ? NULL : created_by, action, "report", id, "success",
 			 details);
 }
 
@@ -188,15 +189,24 @@ static int review_scan(struct anfu_db *db, struct review_scan *s)
 			    p, 3, review_row_cb, s, NULL);
 }
 
-/* Builds, stores and audits the review on db (its own transaction), as p
- * (NULL: the job, actor "system"). */
-static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		      const struct anfu_principal *p, json_t **ret)
+/* A report's transaction: who runs it, and the id it stored. */
+struct report_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *report_id, *note; /* sign-off */
+	struct anfu_iam_err *err;     /* sign-off */
+	char id[ANFU_ID_MAX];
+};
+
+static int review_tx(struct anfu_tx *tx, void *ud)
 {
+	struct report_op *c = ud;
+	struct anfu_iam *iam = c->iam;
+	const struct anfu_principal *p = c->p;
 	int64_t days = iam->cfg->accounts.dormant_days;
 	struct review_scan s = { 0 };
 	json_t *content = NULL, *details = NULL;
-	char id[ANFU_ID_MAX];
 	int r;
 
 	s.now = anfu_clock_now_ms();
@@ -206,10 +216,7 @@ static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	s.temporary = json_array();
 	if (!s.dormant || !s.expired || !s.temporary)
 		abort();
-	r = anfu_db_begin(db);
-	if (r < 0)
-		goto out;
-	r = review_scan(db, &s);
+	r = review_scan(anfu_tx_db(tx), &s);
 	if (r < 0)
 		goto out;
 	details = json_pack("{s:I,s:I,s:I,s:b}", "dormant", (json_int_t)json_array_size(s.dormant),
@@ -220,20 +227,28 @@ static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 			    s.dormant, "expired", s.expired, "temporary", s.temporary);
 	if (!details || !content)
 		abort();
-	r = report_store(iam, db, p ? ctx : &system_ctx, p, "account_review",
-			 p ? p->user_id : "system", content, details, id);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r == 0 && ret)
-		r = report_get(db, id, ret);
+	r = report_store(iam, tx, p ? c->ctx : &system_ctx, p, "account_review",
+			 p ? p->user_id : "system", content, details, c->id);
 out:
-	if (r < 0)
-		(void)anfu_db_rollback(db);
 	json_decref(s.dormant);
 	json_decref(s.expired);
 	json_decref(s.temporary);
 	json_decref(content);
 	json_decref(details);
+	return r;
+}
+
+/* Builds, stores and audits the review in a transaction of its own, as p
+ * (NULL: the job, actor "system"); then reads it back into *ret (may be
+ * NULL) on db. */
+static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, json_t **ret)
+{
+	struct report_op c = { .iam = iam, .ctx = ctx, .p = p };
+	int r = iam_tx(iam, review_tx, &c, NULL);
+
+	if (r == 0 && ret)
+		r = report_get(db, c.id, ret);
 	return r;
 }
 
@@ -364,9 +379,11 @@ static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *acco
 	}
 }
 
-static int recert_build(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			const struct anfu_principal *p, char id[ANFU_ID_MAX])
+static int recert_build(struct anfu_tx *tx, void *ud)
 {
+	struct report_op *c = ud;
+	struct anfu_iam *iam = c->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
 	json_t *accounts = json_array();
 	json_t *content = NULL, *details = NULL;
 	bool truncated = false;
@@ -383,7 +400,8 @@ static int recert_build(struct anfu_iam *iam, struct anfu_db *db, const struct a
 			    "counts", details, "accounts", accounts);
 	if (!details || !content)
 		abort();
-	r = report_store(iam, db, ctx, p, "recertification", p->user_id, content, details, id);
+	r = report_store(iam, tx, c->ctx, c->p, "recertification", c->p->user_id, content, details,
+			 c->id);
 out:
 	json_decref(accounts);
 	json_decref(content);
@@ -394,8 +412,8 @@ out:
 int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, json_t **ret)
 {
+	struct report_op c = { .iam = iam, .ctx = ctx, .p = p };
 	struct anfu_db *db = NULL;
-	char id[ANFU_ID_MAX];
 	int r;
 
 	if (!iam || !p || !ret)
@@ -405,19 +423,11 @@ int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		return ANFU_EPERM;
 	}
 	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = recert_build(iam, db, ctx, p, id);
 	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
+		r = iam_tx(iam, recert_build, &c, NULL);
+	if (r < 0)
 		return r;
-	}
-	return report_get(db, id, ret);
+	return report_get(db, c.id, ret);
 }
 
 struct report_head {
@@ -438,10 +448,13 @@ static int head_cb(void *ud, const struct anfu_row *r)
 	return 1;
 }
 
-static int signoff_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, const char *id, const char *note,
-			 struct anfu_iam_err *err)
+static int signoff_apply(struct anfu_tx *tx, void *ud)
 {
+	const struct report_op *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const struct anfu_principal *p = c->p;
+	const char *id = c->report_id, *note = c->note;
+	struct anfu_iam_err *err = c->err;
 	struct anfu_param q[4] = { ANFU_PS(id), ANFU_PS(p->user_id), ANFU_PI(anfu_clock_now_ms()),
 				   ANFU_PS(note && note[0] ? note : NULL) };
 	struct report_head h = { 0 };
@@ -474,8 +487,8 @@ static int signoff_apply(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	d = json_pack("{s:s}", "note", note && note[0] ? note : "");
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, "report.recertification_signed_off", "report", id,
-		      "success", d);
+	r = iam_audit(c->iam, tx, c->ctx, p, NULL, "report.recertification_signed_off", "report",
+		      id, "success", d);
 	json_decref(d);
 	return r;
 }
@@ -484,6 +497,9 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 			    const struct anfu_principal *p, const char *report_id, const char *note,
 			    json_t **ret, struct anfu_iam_err *err)
 {
+	struct report_op c = {
+		.iam = iam, .ctx = ctx, .p = p, .report_id = report_id, .note = note, .err = err
+	};
 	struct anfu_db *db = NULL;
 	int r;
 
@@ -502,14 +518,8 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = signoff_apply(iam, db, ctx, p, report_id, note, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_tx(iam, signoff_apply, &c, err);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
 		if (r == ANFU_EPERM)
 			iam_audit_denied(iam, ctx, p, "report.recertification_signed_off", "report",
 					 report_id, err ? err->code : NULL);

@@ -186,12 +186,37 @@ static int need_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	return ANFU_EPERM;
 }
 
+/* What one self-service transaction works with. */
+struct self_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *object; /* a session or device id, or NULL for all */
+	struct anfu_iam_err *err;
+};
+
+static int end_sessions_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct self_op *c = ud;
+	const char *session_id = c->object;
+	json_t *det;
+	/* Another user's session is simply not found (IAM-RBAC-04). */
+	int r = iam_session_end(c->iam, anfu_tx_db(tx), c->p->user_id, session_id,
+				session_id ? NULL : c->p->session_id, "user");
+
+	det = json_pack("{ss}", "scope", session_id ? "one" : "others");
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "session.ended", "session",
+			      session_id ? session_id : "", "success", det);
+	json_decref(det);
+	return r;
+}
+
 int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *p, const char *session_id,
 			  struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
-	json_t *det;
+	struct self_op c = { iam, ctx, p, session_id, err };
 	int r;
 
 	if (!iam || !ctx || !p)
@@ -204,24 +229,7 @@ int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		if (r < 0)
 			return r;
 	}
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	/* Another user's session is simply not found (IAM-RBAC-04). */
-	r = iam_session_end(iam, db, p->user_id, session_id, session_id ? NULL : p->session_id,
-			    "user");
-	det = json_pack("{ss}", "scope", session_id ? "one" : "others");
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "session.ended", "session",
-			      session_id ? session_id : "", "success", det);
-	json_decref(det);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	return r;
+	return iam_tx(iam, end_sessions_tx, &c, NULL);
 }
 
 static int device_row(void *ud, const struct anfu_row *r)
@@ -275,31 +283,19 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	return 0;
 }
 
-int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, const char *device_id,
-			   struct anfu_iam_err *err)
+static int remove_device_tx(struct anfu_tx *tx, void *ud)
 {
-	struct anfu_db *db = NULL;
+	const struct self_op *c = ud;
+	const char *device_id = c->object;
 	int64_t changed = 0;
 	int r;
 
-	const char *object = device_id ? device_id : "all";
-
-	if (!iam || !ctx || !p)
-		return ANFU_EINVAL;
-	r = need_step_up(iam, ctx, p, "device.removed", "device", object, err);
-	if (r == 0)
-		r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
 	{
 		/* device_id NULL: every trusted device of the user ($2 IS NULL).
 		 * The rows go: a removed secret matches nothing any more. */
 		struct anfu_param q[3] = { ANFU_PI(anfu_clock_now_ms()), ANFU_PS(device_id),
-					   iam_ps(p->user_id) };
-		r = anfu_db_exec(db,
+					   iam_ps(c->p->user_id) };
+		r = anfu_db_exec(anfu_tx_db(tx),
 				 "DELETE FROM iam_device"
 				 " WHERE ($2 IS NULL OR id = $2) AND user_id = $3"
 				 " AND revoked_ms IS NULL AND expires_ms > $1",
@@ -308,13 +304,25 @@ int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r == 0 && changed == 0 && device_id)
 		r = ANFU_ENOTFOUND;
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "device.removed", "device", object, "success",
-			      NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "device.removed", "device",
+			      device_id ? device_id : "all", "success", NULL);
 	return r;
+}
+
+int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const char *device_id,
+			   struct anfu_iam_err *err)
+{
+	struct self_op c = { iam, ctx, p, device_id, err };
+	const char *object = device_id ? device_id : "all";
+	int r;
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	r = need_step_up(iam, ctx, p, "device.removed", "device", object, err);
+	if (r < 0)
+		return r;
+	return iam_tx(iam, remove_device_tx, &c, NULL);
 }
 
 /* ---- login password (IAM-PWD-*) ---------------------------------------------------------- */
@@ -322,9 +330,10 @@ int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 /* After the user's required actions changed: the session's new state
  * (optionally with a second factor now) under a new id and CSRF token
  * (IAM-SESS-07), written into *ret. */
-static int session_renew(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+static int session_renew(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 			 bool mfa_now, struct anfu_login_result *ret)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct iam_user u = { 0 };
 	enum anfu_role_class cls;
 	unsigned ra = 0;
@@ -334,7 +343,7 @@ static int session_renew(struct anfu_iam *iam, struct anfu_db *db, const struct 
 		r = iam_user_class(db, &u, &cls);
 	if (r == 0) {
 		ra = iam_required_actions(iam, &u, cls, anfu_clock_now_ms());
-		r = iam_session_rotate(iam, db, p,
+		r = iam_session_rotate(iam, tx, p,
 				       ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE,
 				       mfa_now, ret);
 	}
@@ -344,29 +353,30 @@ static int session_renew(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	return r;
 }
 
+static int wrong_current_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct self_op *c = ud;
+	struct iam_user u = { 0 };
+	int r = iam_user_load(anfu_tx_db(tx), c->p->user_id, &u);
+
+	if (r == 0)
+		r = iam_failure_count(c->iam, tx, c->ctx, &u, NULL);
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, c->object, "user", c->p->user_id,
+			      "failure", NULL);
+	iam_user_clear(&u);
+	return r;
+}
+
 /* A wrong current password (or first TOTP code) counts as a failed
  * authentication, audited as action. */
-static int wrong_current(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int wrong_current(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, const char *action,
 			 struct anfu_iam_err *err)
 {
-	struct iam_user u = { 0 };
-	bool locked = false;
-	int r = anfu_db_begin(db);
+	struct self_op c = { iam, ctx, p, action, err };
+	int r = iam_tx(iam, wrong_current_tx, &c, err);
 
-	if (r == 0)
-		r = iam_user_load(db, p->user_id, &u);
-	if (r == 0)
-		r = iam_failure_count(iam, db, ctx, &u, &locked);
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, action, "user", p->user_id, "failure", NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0 && locked)
-		iam_notify_poke(iam);
-	iam_user_clear(&u);
 	/* Not counted: no refusal code, so it cannot pass for a wrong password
 	 * while a right one fails the same way. */
 	if (r < 0)
@@ -410,16 +420,29 @@ static int new_password_ok(struct anfu_iam *iam, struct anfu_db *db, const struc
 	return r;
 }
 
-static int change_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *reason, const char *hash,
-		     struct anfu_login_result *res)
+/* A password change's transaction. */
+struct change {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *reason, *hash;
+	struct anfu_login_result res;
+};
+
+static int change_tx(struct anfu_tx *tx, void *ud)
 {
+	struct change *c = ud;
+	struct anfu_iam *iam = c->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const struct anfu_principal *p = c->p;
+	const char *reason = c->reason;
 	struct iam_user u = { 0 };
 	int64_t now = anfu_clock_now_ms();
 	char when[32];
 	const char *args[1] = { when };
 	json_t *det = json_pack("{ss}", "reason", reason);
-	int r = iam_password_store(db, p->user_id, "login", hash, reason, p->user_id, false, now);
+	int r = iam_password_store(db, p->user_id, "login", c->hash, reason, p->user_id, false,
+				   now);
 
 	/* Everyone else who had the old password is out (IAM-PWD-15), and
 	 * so is every device trusted under it. */
@@ -428,15 +451,15 @@ static int change_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (r == 0)
 		r = iam_devices_forget(db, p->user_id);
 	if (r == 0)
-		r = session_renew(iam, db, p, false, res);
+		r = session_renew(iam, tx, p, false, &c->res);
 	if (r == 0)
 		r = iam_user_load(db, p->user_id, &u);
 	iam_time_text(now, when);
 	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_changed", args,
+		r = iam_notice(iam, tx, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_changed", args,
 			       1);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "user.password_changed", "user", p->user_id,
+		r = iam_audit(iam, tx, c->ctx, p, NULL, "user.password_changed", "user", p->user_id,
 			      "success", det);
 	json_decref(det);
 	iam_user_clear(&u);
@@ -462,7 +485,7 @@ int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 {
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
-	struct anfu_login_result res;
+	struct change c;
 	enum anfu_role_class cls;
 	char hash[ANFU_PWHASH_STR_LEN];
 	const char *cur = current ? current : "", *pw = new_password ? new_password : "";
@@ -478,40 +501,69 @@ int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 		iam_err_set(err, "step_up_required", NULL);
 		return ANFU_EPERM;
 	}
-	memset(&res, 0, sizeof(res));
+	memset(&c, 0, sizeof(c));
 	r = load_self(iam, p, &db, &u);
 	if (r == 0)
 		r = iam_user_class(db, &u, &cls);
 	if (r < 0)
 		goto out;
 	if (anfu_pwhash_check(iam->pwhash, u.pwd_hash, cur, strnlen(cur, ANFU_PASSWORD_MAX)) != 0) {
-		r = wrong_current(iam, db, ctx, p, "user.password_change_failed", err);
+		r = wrong_current(iam, ctx, p, "user.password_change_failed", err);
 		goto out;
 	}
 	r = new_password_ok(iam, db, &u, cls, pw, len, err);
 	if (r == 0)
 		r = anfu_pwhash_hash(iam->pwhash, pw, len, hash);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	r = change_tx(iam, db, ctx, p, change_reason(iam, &u, cls, now), hash, &res);
+	c.iam = iam;
+	c.ctx = ctx;
+	c.p = p;
+	c.reason = change_reason(iam, &u, cls, now);
+	c.hash = hash;
+	r = iam_tx(iam, change_tx, &c, NULL);
 	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0) {
-		iam_notify_poke(iam);
-		*ret = res;
-	}
+		*ret = c.res;
 out:
 	anfu_wipe(hash, sizeof(hash));
-	anfu_wipe(&res, sizeof(res));
+	anfu_wipe(&c.res, sizeof(c.res));
 	iam_user_clear(&u);
 	return r;
 }
 
 /* ---- payment password (IAM-PWD-14, IAM-LOCK-03) ---------------------------------------- */
+
+/* A payment password's transactions: setting it, or checking one. */
+struct pay_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	struct iam_user *u; /* setting: the user, loaded before */
+	const char *hash;   /* setting: the new hash */
+	bool right;	    /* checking: the PIN matched */
+	bool locked;	    /* checking: found locked inside the transaction */
+	int verdict;	    /* checking: the refusal of a wrong PIN, kept */
+	struct anfu_iam_err *err;
+};
+
+static int set_pay_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct pay_op *c = ud;
+	char when[32];
+	const char *args[1] = { when };
+	int r = iam_password_store(anfu_tx_db(tx), c->u->id, "payment", c->hash,
+				   c->u->pay_hash ? "user_change" : "initial", c->u->id, false,
+				   anfu_clock_now_ms());
+
+	iam_time_text(anfu_clock_now_ms(), when);
+	if (r == 0)
+		r = iam_notice(c->iam, tx, c->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
+			       "payment_password_changed", args, 1);
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "user.payment_password_set", "user",
+			      c->u->id, "success", NULL);
+	return r;
+}
 
 int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				  const struct anfu_principal *p, const char *pin,
@@ -520,9 +572,10 @@ int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ct
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
 	struct iam_personal pe = { 0 };
+	struct pay_op c;
 	enum anfu_role_class cls;
-	char hash[ANFU_PWHASH_STR_LEN], when[32];
-	const char *args[1] = { when }, *rule = NULL;
+	char hash[ANFU_PWHASH_STR_LEN];
+	const char *rule = NULL;
 	size_t len = pin ? strnlen(pin, 16) : 0;
 	int r;
 
@@ -558,25 +611,10 @@ int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ct
 	}
 	if (r == 0)
 		r = anfu_pwhash_hash(iam->pwhash, pin, len, hash);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	r = iam_password_store(db, u.id, "payment", hash, u.pay_hash ? "user_change" : "initial",
-			       u.id, false, anfu_clock_now_ms());
-	iam_time_text(anfu_clock_now_ms(), when);
-	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
-			       "payment_password_changed", args, 1);
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "user.payment_password_set", "user", u.id,
-			      "success", NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0)
-		iam_notify_poke(iam);
+	c = (struct pay_op){ .iam = iam, .ctx = ctx, .p = p, .u = &u, .hash = hash };
+	r = iam_tx(iam, set_pay_tx, &c, NULL);
 out:
 	anfu_wipe(hash, sizeof(hash));
 	iam_personal_clear(&pe);
@@ -586,10 +624,11 @@ out:
 
 /* A wrong payment password: counted, and at the threshold payments lock
  * for pay_minutes with a notice (IAM-LOCK-03, -04). */
-static int pay_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int pay_failed(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_principal *p, const struct iam_user *u,
 		      struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const struct anfu_config *cfg = iam->cfg;
 	int64_t now = anfu_clock_now_ms(), until = 0;
 	int n = u->pay_failures + 1, r;
@@ -610,10 +649,10 @@ static int pay_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	}
 	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)cfg->lockout.pay_minutes);
 	if (r == 0 && until)
-		r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_locked", args,
+		r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_locked", args,
 			       1);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL,
+		r = iam_audit(iam, tx, ctx, p, NULL,
 			      until ? "payment.locked" : "payment.password_failed", "user", u->id,
 			      "failure", NULL);
 	if (r < 0)
@@ -622,19 +661,20 @@ static int pay_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	return until ? ANFU_ELOCKED : ANFU_EAUTH;
 }
 
-static int pay_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		  const struct anfu_principal *p, bool right, struct anfu_iam_err *err)
+static int pay_tx(struct anfu_tx *tx, void *ud)
 {
+	struct pay_op *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct iam_user u = { 0 };
-	int r = iam_user_load(db, p->user_id, &u), v = 0;
-	bool locked = r == 0 && u.pay_locked_until_ms > anfu_clock_now_ms();
+	int r = iam_user_load(db, c->p->user_id, &u);
 
-	if (locked) {
-		iam_err_set(err, "payment_locked", "pin");
+	c->locked = r == 0 && u.pay_locked_until_ms > anfu_clock_now_ms();
+	if (c->locked) {
+		iam_err_set(c->err, "payment_locked", "pin");
 		r = ANFU_ELOCKED;
-	} else if (r == 0 && !right) {
-		v = pay_failed(iam, db, ctx, p, &u, err);
-		r = v == ANFU_EAUTH || v == ANFU_ELOCKED ? 0 : v;
+	} else if (r == 0 && !c->right) {
+		c->verdict = pay_failed(c->iam, tx, c->ctx, c->p, &u, c->err);
+		r = c->verdict == ANFU_EAUTH || c->verdict == ANFU_ELOCKED ? 0 : c->verdict;
 	} else if (r == 0) {
 		struct anfu_param q[1] = { iam_ps(u.id) };
 		r = anfu_db_exec(db,
@@ -642,18 +682,26 @@ static int pay_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_ia
 				 " WHERE id = $1",
 				 q, 1, NULL, NULL, NULL);
 		if (r == 0)
-			r = iam_audit(iam, db, ctx, p, NULL, "payment.password_verified", "user",
-				      u.id, "success", NULL);
+			r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "payment.password_verified",
+				      "user", u.id, "success", NULL);
 	}
-	if (r == 0)
-		r = anfu_db_commit(db);
-	iam_tx_abort(db);
-	/* Locked by a concurrent failure since the check before the hash. */
-	if (locked)
-		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", u.id,
-				 "payment_locked");
 	iam_user_clear(&u);
-	return r < 0 ? r : v;
+	return r;
+}
+
+/* Checks the PIN's verdict in a transaction: a wrong one is counted and
+ * kept, then refused with its verdict. */
+static int pay_check(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, bool right, struct anfu_iam_err *err)
+{
+	struct pay_op c = { .iam = iam, .ctx = ctx, .p = p, .right = right, .err = err };
+	int r = iam_tx(iam, pay_tx, &c, err);
+
+	/* Locked by a concurrent failure since the check before the hash. */
+	if (c.locked)
+		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", p->user_id,
+				 "payment_locked");
+	return r < 0 ? r : c.verdict;
 }
 
 int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -684,11 +732,7 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 		goto out;
 	}
 	v = anfu_pwhash_check(iam->pwhash, len == PIN_LEN ? u.pay_hash : NULL, pin ? pin : "", len);
-	r = anfu_db_begin(db);
-	if (r == 0)
-		r = pay_tx(iam, db, ctx, p, v == 0, err);
-	if (r == ANFU_ELOCKED)
-		iam_notify_poke(iam);
+	r = pay_check(iam, ctx, p, v == 0, err);
 out:
 	iam_user_clear(&u);
 	return r;
@@ -724,6 +768,34 @@ static int totp_make(struct anfu_iam *iam, struct anfu_db *db, const struct iam_
 	return r;
 }
 
+/* A TOTP transaction: enrolment, removal or confirmation. */
+struct totp_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	struct iam_user *u;
+	const char *enc;	      /* begin: the sealed secret */
+	const char *code;	      /* confirm: the first code */
+	struct anfu_iam_err *err;     /* remove, confirm */
+	bool wrong;		      /* confirm: the first code was wrong */
+	struct anfu_login_result res; /* confirm */
+};
+
+static int totp_begin_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct totp_op *c = ud;
+	struct anfu_param q[2] = { iam_ps(c->enc), iam_ps(c->u->id) };
+	int r = anfu_db_exec(anfu_tx_db(tx),
+			     "UPDATE iam_user SET totp_enc = $1, totp_confirmed = 0,"
+			     " totp_last_step = 0 WHERE id = $2 AND totp_confirmed = 0",
+			     q, 2, NULL, NULL, NULL);
+
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "mfa.totp_begin", "user", c->u->id,
+			      "success", NULL);
+	return r;
+}
+
 int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, struct anfu_totp_enrolment *ret,
 			struct anfu_iam_err *err)
@@ -731,6 +803,7 @@ int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	struct anfu_totp_enrolment en;
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
+	struct totp_op c;
 	char *enc = NULL;
 	bool ra = p && p->state == ANFU_SESSION_REQUIRED_ACTIONS &&
 		  (p->required & ANFU_RA_ENROL_TOTP);
@@ -750,24 +823,10 @@ int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	}
 	if (r == 0)
 		r = totp_make(iam, db, &u, &en, &enc);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	{
-		struct anfu_param q[2] = { iam_ps(enc), iam_ps(u.id) };
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET totp_enc = $1, totp_confirmed = 0,"
-				 " totp_last_step = 0 WHERE id = $2 AND totp_confirmed = 0",
-				 q, 2, NULL, NULL, NULL);
-	}
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_begin", "user", u.id, "success",
-			      NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
+	c = (struct totp_op){ .iam = iam, .ctx = ctx, .p = p, .u = &u, .enc = enc };
+	r = iam_tx(iam, totp_begin_tx, &c, NULL);
 	if (r == 0) {
 		*ret = en;
 		memset(&en, 0, sizeof(en));
@@ -779,14 +838,42 @@ out:
 	return r;
 }
 
+static int totp_remove_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct totp_op *c = ud;
+	char when[32];
+	const char *args[1] = { when };
+	int64_t changed = 0;
+	int r;
+
+	{
+		struct anfu_param q[1] = { iam_ps(c->u->id) };
+
+		r = anfu_db_exec(anfu_tx_db(tx),
+				 "UPDATE iam_user SET totp_enc = NULL, totp_confirmed = 0,"
+				 " totp_last_step = 0 WHERE id = $1 AND totp_enc IS NOT NULL",
+				 q, 1, NULL, NULL, &changed);
+	}
+	if (r == 0 && changed == 0) {
+		iam_err_set(c->err, "conflict", NULL);
+		r = ANFU_ECONFLICT;
+	}
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "mfa.totp_removed", "user", c->u->id,
+			      "success", NULL);
+	iam_time_text(anfu_clock_now_ms(), when);
+	if (r == 0)
+		r = iam_notice(c->iam, tx, c->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "totp_removed",
+			       args, 1);
+	return r;
+}
+
 int anfu_iam_totp_remove(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
-	char when[32];
-	const char *args[1] = { when };
-	int64_t changed = 0;
+	struct totp_op c;
 	int r;
 
 	if (!iam || !ctx || !p)
@@ -804,34 +891,10 @@ int anfu_iam_totp_remove(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		return ANFU_EPERM;
 	}
 	r = load_self(iam, p, &db, &u);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	{
-		struct anfu_param q[1] = { iam_ps(u.id) };
-
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET totp_enc = NULL, totp_confirmed = 0,"
-				 " totp_last_step = 0 WHERE id = $1 AND totp_enc IS NOT NULL",
-				 q, 1, NULL, NULL, &changed);
-	}
-	if (r == 0 && changed == 0) {
-		iam_err_set(err, "conflict", NULL);
-		r = ANFU_ECONFLICT;
-	}
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_removed", "user", u.id, "success",
-			      NULL);
-	iam_time_text(anfu_clock_now_ms(), when);
-	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "totp_removed", args, 1);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0)
-		iam_notify_poke(iam);
+	c = (struct totp_op){ .iam = iam, .ctx = ctx, .p = p, .u = &u, .err = err };
+	r = iam_tx(iam, totp_remove_tx, &c, err);
 out:
 	iam_user_clear(&u);
 	return r;
@@ -860,40 +923,21 @@ static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struc
 	return r;
 }
 
-int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const char *code,
-			  struct anfu_login_result *ret, struct anfu_iam_err *err)
+static int totp_confirm_tx(struct anfu_tx *tx, void *ud)
 {
-	struct anfu_db *db = NULL;
-	struct iam_user u = { 0 };
-	struct anfu_login_result res;
+	struct totp_op *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
 	int64_t step = 0;
-	int r;
+	int r = iam_user_load(db, c->p->user_id, c->u);
 
-	if (!iam || !ctx || !p || !ret)
-		return ANFU_EINVAL;
-	memset(&res, 0, sizeof(res));
-	r = iam_db(iam, &db);
 	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = iam_user_load(db, p->user_id, &u);
-	if (r == 0)
-		r = totp_first_code(iam, db, &u, code, &step, err);
+		r = totp_first_code(c->iam, db, c->u, c->code, &step, c->err);
 	if (r == ANFU_EAUTH) {
-		/* A right code grants a step-up: wrong ones count toward the lock
-		 * like any other second factor (IAM-LOCK-01), or six digits could
-		 * be tried until one fits. */
-		iam_tx_abort(db);
-		iam_user_clear(&u);
-		r = wrong_current(iam, db, ctx, p, "mfa.totp_confirm_failed", err);
-		iam_err_set(err, r == ANFU_EAUTH ? "code_invalid" : NULL,
-			    r == ANFU_EAUTH ? "code" : NULL);
+		c->wrong = true;
 		return r;
 	}
 	if (r == 0) {
-		struct anfu_param q[2] = { ANFU_PI(step), iam_ps(u.id) };
+		struct anfu_param q[2] = { ANFU_PI(step), iam_ps(c->u->id) };
 		r = anfu_db_exec(db,
 				 "UPDATE iam_user SET totp_confirmed = 1, totp_last_step = $1"
 				 " WHERE id = $2",
@@ -901,17 +945,43 @@ int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	}
 	/* The code just proved the new factor: it counts as a step-up. */
 	if (r == 0)
-		r = session_renew(iam, db, p, true, &res);
+		r = session_renew(c->iam, tx, c->p, true, &c->res);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_enrolled", "user", u.id, "success",
-			      NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0)
-		*ret = res;
-	anfu_wipe(&res, sizeof(res));
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "mfa.totp_enrolled", "user", c->u->id,
+			      "success", NULL);
+	return r;
+}
+
+int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const char *code,
+			  struct anfu_login_result *ret, struct anfu_iam_err *err)
+{
+	struct iam_user u = { 0 };
+	struct totp_op c;
+	int r;
+
+	if (!iam || !ctx || !p || !ret)
+		return ANFU_EINVAL;
+	memset(&c, 0, sizeof(c));
+	c.iam = iam;
+	c.ctx = ctx;
+	c.p = p;
+	c.u = &u;
+	c.code = code;
+	c.err = err;
+	r = iam_tx(iam, totp_confirm_tx, &c, err);
 	iam_user_clear(&u);
+	if (c.wrong) {
+		/* A right code grants a step-up: wrong ones count toward the lock
+		 * like any other second factor (IAM-LOCK-01), or six digits could
+		 * be tried until one fits. */
+		r = wrong_current(iam, ctx, p, "mfa.totp_confirm_failed", err);
+		iam_err_set(err, r == ANFU_EAUTH ? "code_invalid" : NULL,
+			    r == ANFU_EAUTH ? "code" : NULL);
+		return r;
+	}
+	if (r == 0)
+		*ret = c.res;
+	anfu_wipe(&c.res, sizeof(c.res));
 	return r;
 }

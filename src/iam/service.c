@@ -41,13 +41,14 @@ int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 	struct anfu_iam *iam = NULL;
 	int r;
 
-	if (!d || !ret || !d->cfg || !d->store || !d->audit || !d->vault)
+	if (!d || !ret || !d->cfg || !d->store || !d->audit || !d->tx || !d->vault)
 		return ANFU_EINVAL;
 	iam = anfu_xcalloc(1, sizeof(*iam));
 	iam->cfg = d->cfg;
 	iam->store = d->store;
 	iam->keys = d->keys;
 	iam->audit = d->audit;
+	iam->tx = d->tx;
 	iam->vault = d->vault;
 	iam->notify = d->notify;
 	r = anfu_pwhash_new(d->cfg->argon2.opslimit, d->cfg->argon2.memlimit_kib,
@@ -86,12 +87,6 @@ int iam_db(struct anfu_iam *iam, struct anfu_db **ret)
 	return anfu_store_db(iam->store, ret);
 }
 
-void iam_notify_poke(struct anfu_iam *iam)
-{
-	if (iam && iam->notify)
-		anfu_notify_poke(iam->notify);
-}
-
 bool anfu_principal_can(const struct anfu_principal *p, const char *perm)
 {
 	if (!p || !perm || !perm[0])
@@ -110,9 +105,32 @@ void iam_err_set(struct anfu_iam_err *err, const char *code, const char *field)
 	}
 }
 
-void iam_tx_abort(struct anfu_db *db)
+/* What iam_tx() hands the executor: fn, and what fn returned. */
+struct iam_run {
+	anfu_tx_fn fn;
+	void *ud;
+	int rv;
+};
+
+static int iam_run_tx(struct anfu_tx *tx, void *ud)
 {
-	(void)anfu_db_rollback(db);
+	struct iam_run *c = ud;
+
+	c->rv = c->fn(tx, c->ud);
+	return c->rv;
+}
+
+int iam_tx(struct anfu_iam *iam, anfu_tx_fn fn, void *ud, struct anfu_iam_err *err)
+{
+	struct iam_run c = { fn, ud, 0 };
+	int r;
+
+	if (!iam || !fn)
+		return ANFU_EINVAL;
+	r = anfu_tx_run(iam->tx, NULL, iam_run_tx, &c);
+	if (r == ANFU_EAUDIT && c.rv != ANFU_EAUDIT)
+		iam_err_set(err, NULL, NULL);
+	return r;
 }
 
 const char *iam_kind_name(enum anfu_user_kind k)
@@ -161,24 +179,30 @@ static void device_text(const char *in, char out[AUDIT_DEVICE_MAX + 1])
 	out[i] = '\0';
 }
 
-int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 	      const struct anfu_principal *p, const char *actor_id, const char *action,
 	      const char *object_type, const char *object_id, const char *outcome,
 	      const json_t *details)
 {
 	struct anfu_actor a = { 0 };
-	struct anfu_audit_event ev = { 0 };
 	char type[16], device[AUDIT_DEVICE_MAX + 1];
-	int r;
+	json_t *copy = NULL;
 
-	if (!iam || !db || !action)
+	if (!iam || !tx || !action)
 		return ANFU_EINVAL;
+	/* The record is appended at commit: it keeps the details as they are
+	 * now, whatever the caller does with its object afterwards. */
+	if (details) {
+		copy = json_deep_copy(details);
+		if (!copy)
+			abort();
+	}
 	if (p) {
 		a.id = p->user_id;
 		a.type = iam_kind_name(p->kind);
 		a.role = p->roles;
 	} else if (actor_id) {
-		actor_type(db, actor_id, type);
+		actor_type(anfu_tx_db(tx), actor_id, type);
 		a.id = actor_id;
 		a.type = type;
 		a.role = "";
@@ -191,19 +215,8 @@ int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ct
 	device_text(ctx ? ctx->device_id : NULL, device);
 	a.device = device;
 	a.request_id = ctx && ctx->request_id ? ctx->request_id : "";
-	ev.actor = &a;
-	ev.action = action;
-	ev.object_type = object_type ? object_type : "";
-	ev.object_id = object_id ? object_id : "";
-	ev.outcome = outcome ? outcome : "success";
-	ev.details = details;
-	r = anfu_audit_append(iam->audit, db, &ev, NULL);
-	if (r < 0) {
-		anfu_log_error("iam.audit", "audit append of %s failed: %s", action,
-			       anfu_strerror(r));
-		return ANFU_EAUDIT;
-	}
-	return 0;
+	return anfu_tx_audit_as(tx, &a, action, object_type, object_id,
+				outcome ? outcome : "success", copy);
 }
 
 /* ---- job: password-expiry reminders (IAM-PWD-08) ----------------------------- */
@@ -239,23 +252,30 @@ static int64_t remind_cutoff(const struct anfu_config *cfg, int64_t now)
 	return now - lead * IAM_DAY_MS;
 }
 
+/* One reminder's transaction. */
+struct remind {
+	struct anfu_iam *iam;
+	const char *id;
+	int64_t now;
+	bool sent;
+};
+
 /* Reminds one user if due: queues the notice, marks pwd_reminded_ms and
  * audits, in one transaction. */
-static int remind_one(struct anfu_iam *iam, struct anfu_db *db, const char *id, int64_t now,
-		      int *count)
+static int remind_tx(struct anfu_tx *tx, void *ud)
 {
+	struct remind *c = ud;
+	struct anfu_iam *iam = c->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct iam_user u = { 0 };
 	enum anfu_role_class cls;
-	int64_t expires, start;
+	int64_t expires, start, now = c->now;
 	char date[32], days[24];
 	const char *args[2] = { date, days };
 	json_t *det = NULL;
 	int r;
 
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = iam_user_load(db, id, &u);
+	r = iam_user_load(db, c->id, &u);
 	if (r < 0)
 		goto out;
 	r = iam_user_class(db, &u, &cls);
@@ -272,7 +292,7 @@ static int remind_one(struct anfu_iam *iam, struct anfu_db *db, const char *id, 
 	date[10] = '\0';
 	(void)snprintf(days, sizeof(days), "%lld",
 		       (long long)((expires - now + IAM_DAY_MS - 1) / IAM_DAY_MS));
-	r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_expiry", args, 2);
+	r = iam_notice(iam, tx, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_expiry", args, 2);
 	if (r < 0)
 		goto out;
 	{
@@ -283,19 +303,22 @@ static int remind_one(struct anfu_iam *iam, struct anfu_db *db, const char *id, 
 	if (r < 0)
 		goto out;
 	det = json_pack("{sI}", "expires_ms", (json_int_t)expires);
-	r = iam_audit(iam, db, NULL, NULL, "system", "user.password_expiry_reminded", "user", u.id,
+	r = iam_audit(iam, tx, NULL, NULL, "system", "user.password_expiry_reminded", "user", u.id,
 		      "success", det);
-	if (r < 0)
-		goto out;
-	r = anfu_db_commit(db);
-	if (r == 0)
-		(*count)++;
-	goto done;
+	c->sent = r == 0;
 out:
-	iam_tx_abort(db);
-done:
 	json_decref(det);
 	iam_user_clear(&u);
+	return r;
+}
+
+static int remind_one(struct anfu_iam *iam, const char *id, int64_t now, int *count)
+{
+	struct remind c = { iam, id, now, false };
+	int r = iam_tx(iam, remind_tx, &c, NULL);
+
+	if (r == 0 && c.sent)
+		(*count)++;
 	return r;
 }
 
@@ -319,16 +342,14 @@ static int job_remind(void *ud, struct anfu_db *db, const char **result)
 		if (r < 0)
 			break;
 		for (int i = 0; i < b->n && r == 0; i++)
-			r = remind_one(iam, db, b->ids[i], now, &count);
+			r = remind_one(iam, b->ids[i], now, &count);
 		if (r < 0 || b->n < REMIND_BATCH)
 			break;
 		(void)anfu_strlcpy(last, b->ids[b->n - 1], sizeof(last));
 	}
 	free(b);
-	if (count > 0) {
+	if (count > 0)
 		anfu_log_info("iam.remind", "password expiry reminders sent: %d", count);
-		iam_notify_poke(iam);
-	}
 	if (result)
 		*result = r < 0 ? "failed" : "ok";
 	return r;
@@ -374,17 +395,15 @@ static int purge_expire_sessions(struct anfu_iam *iam, struct anfu_db *db, int64
 	return r;
 }
 
-static int job_purge(void *ud, struct anfu_db *db, const char **result)
+static int purge_tx(struct anfu_tx *tx, void *ud)
 {
 	struct anfu_iam *iam = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
 	int64_t now = anfu_clock_now_ms();
 	struct anfu_param p[1] = { ANFU_PI(now - PURGE_AGE_MS) };
 	json_t *det = json_object();
 	int r;
 
-	r = anfu_db_begin(db);
-	if (r < 0)
-		goto done;
 	r = purge_expire_sessions(iam, db, now, det);
 	if (r == 0)
 		r = purge_exec(db, "DELETE FROM iam_session WHERE revoked_ms < $1", p, 1, det,
@@ -399,13 +418,17 @@ static int job_purge(void *ud, struct anfu_db *db, const char **result)
 		r = purge_exec(db, "DELETE FROM iam_reset WHERE expires_ms < $1", p, 1, det,
 			       "resets");
 	if (r == 0 && json_object_size(det) > 0)
-		r = iam_audit(iam, db, NULL, NULL, "system", "iam.purge", "", "", "success", det);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-done:
+		r = iam_audit(iam, tx, NULL, NULL, "system", "iam.purge", "", "", "success", det);
 	json_decref(det);
+	return r;
+}
+
+static int job_purge(void *ud, struct anfu_db *db, const char **result)
+{
+	int r;
+
+	(void)db;
+	r = iam_tx(ud, purge_tx, ud, NULL);
 	if (result)
 		*result = r < 0 ? "failed" : "ok";
 	return r;

@@ -5,7 +5,8 @@
  * one thread checks every second (and when poked) which jobs are due by
  * anfu_clock_now_ms(), so tests that move the clock a month ahead see the
  * monthly job run within a second. A job runs with its own connection; it
- * opens its own transactions and audits its own work. next_run_ms is
+ * runs its own transactions (through the executor, src/tx/) and audits its
+ * own work. next_run_ms is
  * advanced in the database before the job runs, so several nodes sharing a
  * database run each due job once (the UPDATE that claims it is the lock).
  */
@@ -14,8 +15,8 @@
 
 #include <stdint.h>
 
-struct anfu_store;
 struct anfu_db;
+struct anfu_tx_exec;
 
 /* A job body: returns 0 or an ANFU_E* code (logged, retried next time).
  * result (static or arena-free text, may be NULL) is recorded. */
@@ -23,7 +24,9 @@ typedef int (*anfu_job_fn)(void *ud, struct anfu_db *db, const char **result);
 
 struct anfu_jobs;
 
-int anfu_jobs_new(struct anfu_store *store, struct anfu_jobs **ret);
+/* tx (borrowed, must outlive the scheduler) writes the schedule; jobs run
+ * on the calling thread's connection of its store. */
+int anfu_jobs_new(struct anfu_tx_exec *tx, struct anfu_jobs **ret);
 /* Registers a job before anfu_jobs_start(); first_delay_ms after the first
  * start it becomes due, then every interval_ms. ud is borrowed. */
 int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,

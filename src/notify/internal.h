@@ -37,7 +37,7 @@ struct anfu_buf;
 
 struct anfu_notify {
 	const struct anfu_config *cfg;
-	struct anfu_store *store;
+	struct anfu_tx_exec *tx;
 	struct anfu_vault *vault;
 	pthread_mutex_t mu; /* guards running, stop, wake */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */

@@ -104,10 +104,18 @@ extern const struct anfu_store_ops anfu_store_sqlite_ops;
 /* Wrappers that dispatch through db->ops. */
 int anfu_db_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
 void anfu_db_close(struct anfu_db *db);
+/* Write transactions are begun, committed and rolled back by the
+ * transaction executor (src/tx/) and by migrations only; everyone else
+ * calls anfu_tx_run(). A read-only transaction (a consistent snapshot for
+ * verification, export, reports) is begun and ended here directly. */
 int anfu_db_begin(struct anfu_db *db);	    /* write transaction */
 int anfu_db_begin_read(struct anfu_db *db); /* read-only transaction */
 int anfu_db_commit(struct anfu_db *db);	    /* observed in the commit histogram */
 int anfu_db_rollback(struct anfu_db *db);   /* NULL-safe, no-op outside a tx */
+/* Ends the read-only transaction of anfu_db_begin_read() (it rolls back
+ * whatever is open, so it also ends one a caller left behind); NULL-safe,
+ * no-op outside a transaction. */
+int anfu_db_end_read(struct anfu_db *db);
 int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
 		 anfu_row_fn fn, void *ud, int64_t *ret_changes);
 /* Runs a query expected to return at most one row whose first column is an

@@ -22,6 +22,7 @@
 #include "base/rand.h"
 #include "keys/keys.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
 
 /* Field, kind and purpose names are ours: short [a-z0-9._-] words. */
@@ -36,7 +37,6 @@
 
 struct anfu_vault {
 	const struct anfu_keys *keys;
-	struct anfu_store *store;
 	pthread_mutex_t mu; /* guards dks, n, cap */
 	struct anfu_datakey **dks;
 	size_t n, cap;
@@ -253,31 +253,40 @@ out:
 	return r;
 }
 
-/* No active key was found: take the write lock, look again (another
- * process may have won the race), and create one if there still is none. */
-static int ensure_active(struct anfu_vault *v, struct anfu_db *db, const struct anfu_datakey **ret)
+/* What ensure_active's transaction works with. */
+struct ensure {
+	struct anfu_vault *v;
+	const struct anfu_datakey *active;
+	bool created;
+};
+
+static int ensure_tx(struct anfu_tx *tx, void *ud)
 {
-	const struct anfu_datakey *active = NULL;
-	bool created = false;
+	struct ensure *e = ud;
 	int r;
 
-	r = anfu_db_begin(db);
+	r = load_all(e->v, anfu_tx_db(tx), &e->active);
+	if (r == 0 && !e->active) {
+		r = create_active(e->v, anfu_tx_db(tx), &e->active);
+		e->created = r == 0;
+	}
+	return r;
+}
+
+/* No active key was found: take the write lock, look again (another
+ * process may have won the race), and create one if there still is none. */
+static int ensure_active(struct anfu_vault *v, struct anfu_tx_exec *ex,
+			 const struct anfu_datakey **ret)
+{
+	struct ensure e = { v, NULL, false };
+	int r;
+
+	r = anfu_tx_run(ex, NULL, ensure_tx, &e);
 	if (r < 0)
 		return r;
-	r = load_all(v, db, &active);
-	if (r == 0 && !active) {
-		r = create_active(v, db, &active);
-		created = r == 0;
-	}
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		return r;
-	}
-	if (created)
-		anfu_log_info("vault.key_created", "active data key %s", anfu_datakey_id(active));
-	*ret = active;
+	if (e.created)
+		anfu_log_info("vault.key_created", "active data key %s", anfu_datakey_id(e.active));
+	*ret = e.active;
 	return 0;
 }
 
@@ -286,27 +295,26 @@ static int ensure_active(struct anfu_vault *v, struct anfu_db *db, const struct 
  * transaction open (ANFU_EINVAL). ANFU_ECRYPTO when a stored key does not
  * unwrap under this master key. *ret is the caller's.
  */
-int anfu_vault_open(const struct anfu_keys *keys, struct anfu_store *store, struct anfu_vault **ret)
+int anfu_vault_open(const struct anfu_keys *keys, struct anfu_tx_exec *tx, struct anfu_vault **ret)
 {
 	struct anfu_vault *v = NULL;
 	const struct anfu_datakey *active = NULL;
 	struct anfu_db *db = NULL;
 	int r;
 
-	if (!keys || !store || !ret)
+	if (!keys || !tx || !ret)
 		return ANFU_EINVAL;
-	r = anfu_store_db(store, &db);
+	r = anfu_store_db(anfu_tx_exec_store(tx), &db);
 	if (r < 0)
 		return r;
 	if (db->tx_depth != 0)
 		return ANFU_EINVAL;
 	v = anfu_xcalloc(1, sizeof(*v));
 	v->keys = keys;
-	v->store = store;
 	(void)pthread_mutex_init(&v->mu, NULL);
 	r = load_all(v, db, &active);
 	if (r == 0 && !active)
-		r = ensure_active(v, db, &active);
+		r = ensure_active(v, tx, &active);
 	if (r < 0)
 		goto out;
 	v->active = active;

@@ -1,7 +1,8 @@
 /*
  * tests/unit/fixture: builds and removes the data directory, keys,
- * configuration, store, audit writer, vault, notifier and IAM service of a
- * unit test, and answers the tests' small queries (fixture.h).
+ * configuration, store, audit writer, transaction executor, vault,
+ * notifier and IAM service of a unit test, and answers the tests' small
+ * queries (fixture.h).
  *
  * Owns everything it builds until fixture_close(). Trusts its caller:
  * one thread, anfu_crypto_init() done, SQL text from the test itself. The
@@ -27,6 +28,7 @@
 #include "keys/keys.h"
 #include "notify/notify.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
 #ifndef FIXTURE_NO_IAM
 #include "iam/iam.h"
@@ -44,7 +46,9 @@ static unsigned with_needs(unsigned flags)
 		flags |= FIXTURE_AUDIT | FIXTURE_NOTIFY;
 	if (flags & FIXTURE_NOTIFY)
 		flags |= FIXTURE_CONFIG | FIXTURE_VAULT;
-	if (flags & (FIXTURE_AUDIT | FIXTURE_VAULT))
+	if (flags & FIXTURE_VAULT)
+		flags |= FIXTURE_AUDIT;
+	if (flags & FIXTURE_AUDIT)
 		flags |= FIXTURE_KEYS;
 	return flags;
 }
@@ -89,8 +93,9 @@ static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *
 	return anfu_migrate(fx->db, NULL, NULL, NULL, NULL);
 }
 
-/* The writer, and the public key a verifier would read from the directory,
- * which must be the writer's. */
+/* The writer, the public key a verifier would read from the directory
+ * (which must be the writer's), and the transaction executor on the
+ * store and the writer. */
 static int build_audit(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
 	struct anfu_audit_cfg acfg = { fx->hash, FIXTURE_CHECKPOINT_RECORDS,
@@ -105,19 +110,22 @@ static int build_audit(struct anfu_fixture *fx, const struct anfu_fixture_opts *
 		return r;
 	if (strcmp(kid, anfu_keys_audit_kid(fx->keys)) != 0)
 		return ANFU_ECRYPTO;
-	return anfu_audit_new(&acfg, fx->keys, &fx->audit);
+	r = anfu_audit_new(&acfg, fx->keys, &fx->audit);
+	if (r < 0)
+		return r;
+	return anfu_tx_exec_new(fx->store, fx->audit, &fx->tx);
 }
 
 static int build_vault(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
 	(void)o;
-	return anfu_vault_open(fx->keys, fx->store, &fx->vault);
+	return anfu_vault_open(fx->keys, fx->tx, &fx->vault);
 }
 
 static int build_notify(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
 	(void)o;
-	return anfu_notify_new(fx->cfg, fx->store, fx->vault, &fx->notify);
+	return anfu_notify_new(fx->cfg, fx->tx, fx->vault, &fx->notify);
 }
 
 static int build_iam(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
@@ -127,8 +135,15 @@ static int build_iam(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 	(void)o;
 	return ANFU_EINVAL;
 #else
-	const struct anfu_iam_deps deps = { fx->cfg,   fx->store, fx->keys,
-					    fx->audit, fx->vault, fx->notify };
+	const struct anfu_iam_deps deps = {
+		.cfg = fx->cfg,
+		.store = fx->store,
+		.keys = fx->keys,
+		.audit = fx->audit,
+		.tx = fx->tx,
+		.vault = fx->vault,
+		.notify = fx->notify,
+	};
 
 	(void)o;
 	return anfu_iam_new(&deps, &fx->iam);
@@ -223,6 +238,10 @@ void fixture_close(struct anfu_fixture *fx)
 #endif
 	anfu_notify_free(fx->notify);
 	anfu_vault_free(fx->vault);
+	/* A test may have started the checkpointer: its last checkpoint goes
+	 * through the executor. */
+	anfu_audit_stop(fx->audit);
+	anfu_tx_exec_free(fx->tx);
 	anfu_audit_free(fx->audit);
 	anfu_store_free(fx->store);
 	anfu_config_free(fx->cfg);

@@ -673,10 +673,11 @@ static int partial_validate(struct anfu_iam *iam, struct anfu_db *db, const json
 	return 0;
 }
 
-static int partial_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *c,
+static int partial_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *c,
 			   const char *approval_id, const json_t *payload, json_t **result,
 			   struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const char *mode = json_string_value(json_object_get(payload, "mode"));
 
 	(void)iam;
@@ -710,7 +711,7 @@ static void test_failing_executor_changes_rolled_back(void **state)
 {
 	struct fix *f = *state;
 	json_t *out = NULL;
-	char id[ANFU_ID_MAX];
+	char id[ANFU_ID_MAX], details[FIXTURE_TEXT_MAX];
 
 	register_partial();
 	file_ok(f, "test_partial", json_pack("{s:s}", "mode", "refuse"), id);
@@ -724,6 +725,19 @@ static void test_failing_executor_changes_rolled_back(void **state)
 				       NULL),
 			 0);
 	assert_int_equal(audits(f, "approval.failed", "failure"), 1);
+	/* Each record keeps the details it was made with: the failure's error
+	 * is on approval.failed only, not on the approval.approved before it
+	 * (records are appended at commit). */
+	fixture_text(f->fx->db,
+		     "SELECT details FROM audit_log WHERE action = 'approval.approved' AND"
+		     " object_id = $1",
+		     id, details);
+	assert_null(strstr(details, "error"));
+	fixture_text(f->fx->db,
+		     "SELECT details FROM audit_log WHERE action = 'approval.failed' AND"
+		     " object_id = $1",
+		     id, details);
+	assert_non_null(strstr(details, "\"error\":\"role_conflict\""));
 }
 
 /* A platform failure aborts the whole decision: still pending, nothing

@@ -35,6 +35,7 @@
 #include "iam/iam.h"
 #include "iam/internal.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
 
 #include "fixture.h"
@@ -89,7 +90,7 @@ int iam_db(struct anfu_iam *iam, struct anfu_db **ret)
 	return anfu_store_db(iam->store, ret);
 }
 
-int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 	      const struct anfu_principal *p, const char *actor_id, const char *action,
 	      const char *object_type, const char *object_id, const char *outcome,
 	      const json_t *details)
@@ -98,12 +99,11 @@ int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ct
 	char *d;
 
 	(void)iam;
-	(void)db;
 	(void)ctx;
 	(void)object_type;
 	(void)outcome;
 	assert_true(naudited < MAX_RECORDS);
-	assert_true(db->tx_depth > 0);
+	assert_true(anfu_tx_db(tx)->tx_depth > 0);
 	a = &audited[naudited++];
 	(void)snprintf(a->action, sizeof(a->action), "%s", action);
 	(void)snprintf(a->object_id, sizeof(a->object_id), "%s", object_id ? object_id : "");
@@ -138,33 +138,34 @@ static void record_msg(const char *how, const char *user_id, unsigned channels, 
 		(void)snprintf(m->args[i], sizeof(m->args[i]), "%s", args[i]);
 }
 
-int iam_notice(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
-	       unsigned channels, const char *tmpl, const char *const *args, int nargs)
+/* Delivery is woken only once the notices are committed: the notifier's
+ * wake-up is a post-commit hook of the transaction that queued them, which
+ * runs (once) after the commit. */
+static void poke(void *ud)
 {
-	(void)iam;
-	assert_true(db->tx_depth > 0);
-	record_msg("notice", u->id, channels, NULL, NULL, NULL, tmpl, args, nargs);
-	return 0;
-}
-
-int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
-		  const char *channel, const char *target, const char *lang, const char *tmpl,
-		  const char *const *args, int nargs)
-{
-	(void)iam;
-	assert_true(db->tx_depth > 0);
-	record_msg("notice_to", user_id, 0, channel, target, lang, tmpl, args, nargs);
-	return 0;
-}
-
-/* Delivery is woken only once the notices are committed. */
-void iam_notify_poke(struct anfu_iam *iam)
-{
+	struct anfu_iam *iam = ud;
 	struct anfu_db *db = NULL;
 
 	assert_int_equal(anfu_store_db(iam->store, &db), 0);
 	assert_int_equal(db->tx_depth, 0);
 	npokes++;
+}
+
+int iam_notice(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
+	       unsigned channels, const char *tmpl, const char *const *args, int nargs)
+{
+	assert_true(anfu_tx_db(tx)->tx_depth > 0);
+	record_msg("notice", u->id, channels, NULL, NULL, NULL, tmpl, args, nargs);
+	return anfu_tx_after_commit(tx, poke, iam);
+}
+
+int iam_notice_to(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
+		  const char *channel, const char *target, const char *lang, const char *tmpl,
+		  const char *const *args, int nargs)
+{
+	assert_true(anfu_tx_db(tx)->tx_depth > 0);
+	record_msg("notice_to", user_id, 0, channel, target, lang, tmpl, args, nargs);
+	return anfu_tx_after_commit(tx, poke, iam);
 }
 
 void iam_user_clear(struct iam_user *u)
@@ -220,6 +221,7 @@ static int setup(void **state)
 	memset(&service, 0, sizeof(service));
 	service.cfg = f->cfg;
 	service.store = f->store;
+	service.tx = f->tx;
 	service.keys = f->keys;
 	service.vault = f->vault;
 #ifdef ANFU_TEST_HOOKS

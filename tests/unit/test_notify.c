@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 #include "notify/internal.h"
 #include "notify/notify.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
 
 #include "fixture.h"
@@ -72,8 +74,7 @@ static void configure(struct fix *f, const char *url)
 	assert_int_equal(anfu_config_load_text(ini, (size_t)len, "test.ini", f->fx->dir,
 					       &f->fx->cfg, err, sizeof(err)),
 			 0);
-	assert_int_equal(anfu_notify_new(f->fx->cfg, f->fx->store, f->fx->vault, &f->fx->notify),
-			 0);
+	assert_int_equal(anfu_notify_new(f->fx->cfg, f->fx->tx, f->fx->vault, &f->fx->notify), 0);
 }
 
 static int setup(void **state)
@@ -119,18 +120,43 @@ static void sleep_ms(int ms)
 	(void)nanosleep(&ts, NULL);
 }
 
+/* n messages queued in one transaction of the executor, which then ends
+ * with refuse (0: it commits). */
+struct enqueue {
+	struct fix *f;
+	enum anfu_channel ch;
+	const char *user, *target, *kind, *subject, *body;
+	int n;
+	int refuse;
+};
+
+static int enqueue_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct enqueue *e = ud;
+	int r = 0;
+
+	for (int i = 0; i < e->n && r == 0; i++)
+		r = anfu_notify_enqueue(e->f->fx->notify, tx, e->ch, e->user, e->target, e->kind,
+					e->subject, e->body);
+	return r == 0 ? e->refuse : r;
+}
+
 static int enqueue_committed(struct fix *f, enum anfu_channel ch, const char *target,
 			     const char *kind, const char *subject, const char *body)
 {
-	int r;
+	struct enqueue e = { f, ch, USER, target, kind, subject, body, 1, 0 };
 
-	assert_int_equal(anfu_db_begin(f->fx->db), 0);
-	r = anfu_notify_enqueue(f->fx->notify, f->fx->db, ch, USER, target, kind, subject, body);
-	if (r == 0)
-		assert_int_equal(anfu_db_commit(f->fx->db), 0);
-	else
-		assert_int_equal(anfu_db_rollback(f->fx->db), 0);
-	return r;
+	return anfu_tx_run(f->fx->tx, NULL, enqueue_tx, &e);
+}
+
+static bool woken(struct fix *f)
+{
+	bool w;
+
+	(void)pthread_mutex_lock(&f->fx->notify->mu);
+	w = f->fx->notify->wake;
+	(void)pthread_mutex_unlock(&f->fx->notify->mu);
+	return w;
 }
 
 static int64_t count_sql(struct fix *f, const char *where)
@@ -290,29 +316,41 @@ static int sink_start(struct fix *f)
 
 /* ---- queueing ------------------------------------------------------------------- */
 
-/* A notice exists exactly when the change it reports commits. */
+/* A notice exists exactly when the change it reports commits, and only
+ * then is the delivery thread woken. */
 static void test_enqueue_in_a_rolled_back_transaction_sends_nothing(void **state)
 {
 	struct fix *f = *state;
+	struct enqueue e = { f,	   ANFU_CHANNEL_SMS, USER, PHONE,	  "code.login",
+			     NULL, "验证码 123456",  1,	   ANFU_ECONFLICT };
 	int sent = -1;
 
-	assert_int_equal(anfu_db_begin(f->fx->db), 0);
-	assert_int_equal(anfu_notify_enqueue(f->fx->notify, f->fx->db, ANFU_CHANNEL_SMS, USER,
-					     PHONE, "code.login", NULL, "验证码 123456"),
-			 0);
-	assert_int_equal(anfu_db_rollback(f->fx->db), 0);
+	assert_int_equal(anfu_tx_run(f->fx->tx, NULL, enqueue_tx, &e), ANFU_ECONFLICT);
+	assert_false(woken(f));
 	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
 	assert_int_equal(sent, 0);
 	assert_int_equal(count_sql(f, "1 = 1"), 0);
 	assert_int_equal(access(f->outbox, F_OK), -1);
 }
 
+/* The commit of a transaction that queued messages wakes the delivery
+ * thread (the notifier's post-commit hook); callers never poke it. */
+static void test_commit_of_an_enqueue_wakes_the_delivery_thread(void **state)
+{
+	struct fix *f = *state;
+
+	assert_false(woken(f));
+	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL, "x"), 0);
+	assert_true(woken(f));
+	assert_int_equal(count_sql(f, "status = 'pending'"), 1);
+}
+
 static void test_enqueue_outside_a_transaction_is_refused(void **state)
 {
 	struct fix *f = *state;
 
-	assert_int_equal(anfu_notify_enqueue(f->fx->notify, f->fx->db, ANFU_CHANNEL_SMS, USER,
-					     PHONE, "code.login", NULL, "x"),
+	assert_int_equal(anfu_notify_enqueue(f->fx->notify, NULL, ANFU_CHANNEL_SMS, USER, PHONE,
+					     "code.login", NULL, "x"),
 			 ANFU_EINVAL);
 	assert_int_equal(count_sql(f, "1 = 1"), 0);
 }
@@ -426,17 +464,15 @@ static void *race_deliver(void *p)
 static void test_concurrent_passes_send_each_message_once(void **state)
 {
 	struct fix *f = *state;
+	struct enqueue e = {
+		f, ANFU_CHANNEL_SMS, NULL, PHONE, "code.register", NULL, "code", 40, 0
+	};
 	struct racer rc[4];
 	pthread_t t[4];
 	json_t *lines;
 	int total = 0;
 
-	assert_int_equal(anfu_db_begin(f->fx->db), 0);
-	for (int i = 0; i < 40; i++)
-		assert_int_equal(anfu_notify_enqueue(f->fx->notify, f->fx->db, ANFU_CHANNEL_SMS,
-						     NULL, PHONE, "code.register", NULL, "code"),
-				 0);
-	assert_int_equal(anfu_db_commit(f->fx->db), 0);
+	assert_int_equal(anfu_tx_run(f->fx->tx, NULL, enqueue_tx, &e), 0);
 	for (int i = 0; i < 4; i++) {
 		rc[i] = (struct racer){ f, 0, -1 };
 		assert_int_equal(pthread_create(&t[i], NULL, race_deliver, &rc[i]), 0);
@@ -720,6 +756,7 @@ int main(void)
 		T(test_sms_is_written_to_the_simulator_outbox),
 		T(test_concurrent_passes_send_each_message_once),
 		T(test_delivery_thread_sends_after_a_poke),
+		T(test_commit_of_an_enqueue_wakes_the_delivery_thread),
 		T(test_email_reaches_a_real_smtp_sink),
 		T(test_refusing_relay_retries_with_doubling_delays_then_fails),
 		cmocka_unit_test(test_retry_delays_double_up_to_a_cap),

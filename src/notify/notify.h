@@ -37,6 +37,10 @@ struct anfu_sms_gateway {
 };
 
 struct anfu_notify;
+struct anfu_migration_set;
+
+/* Its migrations, src/notify/migrations/ (generated). */
+extern const struct anfu_migration_set anfu_notify_migrations;
 
 /* cfg, store and vault are borrowed and must outlive the notifier. */
 int anfu_notify_new(const struct anfu_config *cfg, struct anfu_store *store,

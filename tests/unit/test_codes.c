@@ -29,6 +29,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "config/config.h"
+#include "iam/config.h"
 #include "crypto/crypto.h"
 #include "iam/challenge.h"
 #include "iam/factors.h"
@@ -218,7 +219,8 @@ static int setup(void **state)
 
 	assert_int_equal(fixture_open(FIXTURE_VAULT | FIXTURE_CONFIG, &opts, &f), 0);
 	memset(&service, 0, sizeof(service));
-	service.cfg = f->cfg;
+	service.cfg = f->iam_cfg;
+	service.platform = f->cfg;
 	service.store = f->store;
 	service.keys = f->keys;
 	service.vault = f->vault;
@@ -634,9 +636,9 @@ static void test_captcha_new_gives_png_and_expiry_without_audit(void **state)
 	assert_true(c.png_len > 8);
 	assert_memory_equal(c.png, "\x89PNG", 4);
 #ifdef ANFU_TEST_HOOKS
-	assert_int_equal(c.expires_ms, now + f->cfg->captcha.ttl_s * 1000);
+	assert_int_equal(c.expires_ms, now + f->iam_cfg->captcha.ttl_s * 1000);
 #else
-	assert_true(c.expires_ms >= now + f->cfg->captcha.ttl_s * 1000);
+	assert_true(c.expires_ms >= now + f->iam_cfg->captcha.ttl_s * 1000);
 #endif
 	assert_int_equal(naudited, 0);
 	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_captcha", NULL), 1);
@@ -657,7 +659,7 @@ static void test_captcha_hook_answer_solves_captcha(void **state)
 
 	assert_int_equal(anfu_iam_captcha_new(&service, NULL, "register", &c, NULL), 0);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), 0);
-	assert_int_equal(strlen(answer), (size_t)f->cfg->captcha.length);
+	assert_int_equal(strlen(answer), (size_t)f->iam_cfg->captcha.length);
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(anfu_captcha_check(f->db, f->vault, c.id, answer,
 					    &(const struct anfu_captcha_use){ "register", false }),
@@ -677,7 +679,7 @@ static void test_captcha_hook_forgets_expired_and_unknown(void **state)
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, "cap_unknown", answer),
 			 ANFU_ENOTFOUND);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, "", answer), ANFU_ENOTFOUND);
-	anfu_clock_advance_ms(f->cfg->captcha.ttl_s * 1000 - 1);
+	anfu_clock_advance_ms(f->iam_cfg->captcha.ttl_s * 1000 - 1);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), 0);
 	anfu_clock_advance_ms(1);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), ANFU_ENOTFOUND);
@@ -1146,7 +1148,7 @@ static void test_send_bind_code_needs_a_recent_step_up(void **state)
 	assert_int_equal(send_code(f, &pending, &req, &out, &err), ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
 #ifdef ANFU_TEST_HOOKS
-	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->iam_cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(send_code(f, &old, &req, &out, &err), ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
 #endif

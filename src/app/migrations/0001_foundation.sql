@@ -1,12 +1,7 @@
--- 0001 foundation: schema bookkeeping and the tamper-evident audit log.
+-- core 0001 foundation (legacy 0001): the tamper-evident audit log. The
+-- bookkeeping table schema_version belongs to store/migrate.c, which makes
+-- it before the first migration runs.
 -- Portable SQL (SQLite 3.40 / PostgreSQL 15): see docs/architecture.md.
-
--- One row per applied migration (store/migrate.c).
-CREATE TABLE schema_version (
-    version     INTEGER NOT NULL PRIMARY KEY,
-    name        TEXT    NOT NULL,
-    applied_ms  BIGINT  NOT NULL
-);
 
 -- Append-only audit records (audit/). hash = H(prev_hash || canonical).
 CREATE TABLE audit_log (

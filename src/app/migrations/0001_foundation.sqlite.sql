@@ -1,4 +1,4 @@
--- 0001 foundation, SQLite part: audit records and checkpoints cannot be
+-- core 0001 foundation (legacy 0001), SQLite part: audit records and checkpoints cannot be
 -- changed or deleted (AUD-PROT-01).
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN

@@ -1,4 +1,4 @@
--- 0003 audit, SQLite part: an insert whose key is already present is
+-- core 0003 audit (legacy 0003), SQLite part: an insert whose key is already present is
 -- refused before the REPLACE conflict resolution can delete the old row
 -- (AUD-PROT-01). An ordinary insert of an existing key fails on the primary
 -- key anyway; this makes every conflict resolution fail the same way.

@@ -1,29 +1,19 @@
 /*
- * api/handlers: the handler functions of the api module, shared between
- * its files and the route table (api/routes.c). Internal to src/api/.
+ * iam/api/handlers: the HTTP handlers of the identity module, shared
+ * between its files and its route table (iam/api/routes.c). Internal to
+ * src/iam/api/; the helpers every service shares are api/handlers.h.
  */
-#ifndef ANFU_API_HANDLERS_H
-#define ANFU_API_HANDLERS_H
+#ifndef ANFU_IAM_API_HANDLERS_H
+#define ANFU_IAM_API_HANDLERS_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api/handlers.h"
 #include "http/http.h"
 
-struct anfu_iam_ctx;
 struct anfu_login_result;
 struct anfu_iam_err;
-
-/* authn.c */
-/* The IAM request context of req (strings borrowed from req). */
-void anfu_api_ctx(const struct anfu_req *req, struct anfu_iam_ctx *ctx);
-/* The {id} of req's path, when it is a valid public id with prefix, copied
- * into the arena; otherwise req fails 404 not_found (a malformed id names
- * nothing). */
-int anfu_api_path_id(struct anfu_req *req, const char *prefix, char **ret);
-/* Authenticates req's session cookie for its route (optional: a request
- * without a cookie passes with req->principal NULL). */
-int anfu_api_authenticate(struct anfu_req *req, bool optional);
 
 /* session_out.c */
 /* Sets the session cookie (HttpOnly, Secure, SameSite=Strict, Path=/) of
@@ -47,11 +37,6 @@ int anfu_api_iam_fail(struct anfu_req *req, int err, const struct anfu_iam_err *
 const char *anfu_api_banner_text(const char *lang);
 /* A PNG as a data: URI string in the arena. */
 int anfu_api_png_uri(struct anfu_req *req, const unsigned char *png, size_t len, const char **ret);
-
-/* health.c */
-int anfu_api_healthz(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_readyz(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp);
 
 /* auth.c: /api/v1/captcha, /api/v1/auth/... and the admin twins */
 int anfu_api_captcha(struct anfu_req *req, struct anfu_resp *resp);
@@ -111,17 +96,5 @@ int anfu_api_admin_review_run(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_recerts(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_recert_create(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_admin_recert_signoff(struct anfu_req *req, struct anfu_resp *resp);
-
-#ifdef ANFU_TEST_HOOKS
-/* testhooks.c */
-int anfu_api_test_clock(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_test_faults(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_test_sleep(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_test_captcha(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_test_outbox(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_test_deliver(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_test_jobs(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_test_pwhash(struct anfu_req *req, struct anfu_resp *resp);
-#endif
 
 #endif

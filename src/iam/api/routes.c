@@ -1,16 +1,17 @@
 /*
- * api/routes: the route table of this build.
+ * iam/api/routes: the route table of the identity module, which its module
+ * descriptor declares (iam/api/module.c).
  *
  * Every route names its access class and its permission; the router refuses
  * one without (http/router.c), `anfu routes` prints the table, and
- * tests/api/test_docs.py keeps docs/openapi.yaml equal to it. Test-hook
- * routes exist only in test-hooks builds.
+ * tests/api/test_docs.py keeps docs/openapi.yaml equal to it.
  */
 #include <stddef.h>
 
-#include "api/api.h"
-#include "api/handlers.h"
 #include "http/http.h"
+#include "iam/api/handlers.h"
+#include "api/module.h"
+#include "iam/api/module.h"
 #include "iam/iam.h"
 
 #define PUB ANFU_ACCESS_PUBLIC
@@ -26,12 +27,6 @@
 #define OFF ANFU_ROUTE_OFFLOAD
 
 static const struct anfu_route routes[] = {
-	{ "GET", "/healthz", PUB, PP, anfu_api_healthz, ANFU_ROUTE_BOTH },
-	{ "GET", "/readyz", PUB, PP, anfu_api_readyz, ANFU_ROUTE_BOTH },
-	/* Metrics only on the admin listener (allowed CIDRs): request counts
-	 * and latencies are operational data, not for the Internet. */
-	{ "GET", "/metrics", PUB, PP, anfu_api_metrics, ADML },
-
 	/* Customers and merchant users: anonymous and half-way steps. */
 	{ "POST", "/api/v1/captcha", PUB, PP, anfu_api_captcha, 0 },
 	{ "POST", "/api/v1/auth/codes", PUB, PP, anfu_api_codes, MFA },
@@ -147,35 +142,4 @@ static const struct anfu_route routes[] = {
 	  anfu_api_admin_recert_signoff, 0 },
 };
 
-#ifdef ANFU_TEST_HOOKS
-/* Test hooks: public, but compiled only into test builds and answered only
- * to loopback clients (api/testhooks.c). */
-static const struct anfu_route test_routes[] = {
-	{ "POST", "/test/v1/clock", PUB, "test.hooks", anfu_api_test_clock, ANFU_ROUTE_BOTH },
-	{ "POST", "/test/v1/faults", PUB, "test.hooks", anfu_api_test_faults, ANFU_ROUTE_BOTH },
-	{ "GET", "/test/v1/sleep", PUB, "test.hooks", anfu_api_test_sleep, 0 },
-	{ "GET", "/test/v1/captcha/{id}", PUB, "test.hooks", anfu_api_test_captcha,
-	  ANFU_ROUTE_BOTH },
-	{ "GET", "/test/v1/sms-outbox", PUB, "test.hooks", anfu_api_test_outbox, ANFU_ROUTE_BOTH },
-	{ "POST", "/test/v1/notify/deliver", PUB, "test.hooks", anfu_api_test_deliver,
-	  ANFU_ROUTE_BOTH },
-	{ "POST", "/test/v1/jobs/run", PUB, "test.hooks", anfu_api_test_jobs, ANFU_ROUTE_BOTH },
-	{ "GET", "/test/v1/pwhash-total", PUB, "test.hooks", anfu_api_test_pwhash,
-	  ANFU_ROUTE_BOTH },
-	/* A session route for refusal tests that needs no IAM state. */
-	{ "GET", "/test/v1/session-probe", SES, "test.hooks", anfu_api_test_sleep,
-	  ANFU_ROUTE_NO_CSRF },
-};
-#endif
-
-int anfu_api_register(struct anfu_router *r)
-{
-	int ret = anfu_router_add_all(r, routes, sizeof(routes) / sizeof(routes[0]));
-
-#ifdef ANFU_TEST_HOOKS
-	if (ret == 0)
-		ret = anfu_router_add_all(r, test_routes,
-					  sizeof(test_routes) / sizeof(test_routes[0]));
-#endif
-	return ret;
-}
+const struct anfu_route_table anfu_iam_routes = { routes, sizeof(routes) / sizeof(routes[0]) };

@@ -1,15 +1,8 @@
--- 0002 identity and access (src/iam/, src/vault/, src/notify/, src/jobs/).
+-- iam 0001 identity and access (src/iam/): users, roles, sessions, codes,
+-- approvals. Legacy global version 2 (with core 0002 and notify 0001).
 -- Portable SQL (SQLite 3.40 / PostgreSQL 15): see docs/architecture.md.
 -- Personal data never appears in clear: *_enc columns hold vault
 -- ciphertexts ("v1.<dkid>.<base64>"), *_index columns keyed blind indexes.
-
--- Data-encryption keys, wrapped by the master key (src/vault/).
-CREATE TABLE vault_key (
-    id          TEXT    NOT NULL PRIMARY KEY,
-    wrapped     TEXT    NOT NULL,
-    created_ms  BIGINT  NOT NULL,
-    active      INTEGER NOT NULL CHECK (active IN (0, 1))
-);
 
 -- Principals: customers, merchant users and staff (operators).
 CREATE TABLE iam_user (
@@ -230,32 +223,6 @@ CREATE TABLE iam_report (
     signed_off_ms   BIGINT,
     sign_off_note   TEXT
 );
-
--- Scheduled jobs (src/jobs/): when each runs next, on the injectable clock.
-CREATE TABLE job_schedule (
-    name          TEXT   NOT NULL PRIMARY KEY,
-    next_run_ms   BIGINT NOT NULL,
-    last_run_ms   BIGINT,
-    last_result   TEXT
-);
-
--- Outgoing notifications (src/notify/): target and body are encrypted.
-CREATE TABLE notify_message (
-    id               TEXT    NOT NULL PRIMARY KEY,
-    channel          TEXT    NOT NULL CHECK (channel IN ('sms', 'email')),
-    user_id          TEXT,
-    target_enc       TEXT    NOT NULL,
-    subject_enc      TEXT    NOT NULL,
-    body_enc         TEXT    NOT NULL,
-    kind             TEXT    NOT NULL,
-    created_ms       BIGINT  NOT NULL,
-    status           TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms  BIGINT  NOT NULL,
-    sent_ms          BIGINT,
-    last_error       TEXT
-);
-CREATE INDEX notify_message_due ON notify_message (status, next_attempt_ms);
 
 -- ---- built-in roles and permissions -------------------------------------
 

@@ -1,4 +1,4 @@
--- 0004 privilege-attempt alerts (AUD-ALERT-01) and four-eyes approvals for
+-- iam 0002 (legacy 0004) privilege-attempt alerts (AUD-ALERT-01) and four-eyes approvals for
 -- every change of a staff account (IAM-ACCT-03). Portable SQL (SQLite 3.40
 -- / PostgreSQL 15); the dialect parts make decided approvals immutable.
 

@@ -1,4 +1,4 @@
--- 0005 captchas bound to a purpose and a listener; trusted devices proved
+-- iam 0003 (legacy 0005) captchas bound to a purpose and a listener; trusted devices proved
 -- by a server-issued secret (src/iam/captcha.c, src/iam/login.c,
 -- docs/iam.md). Portable SQL (SQLite 3.40 / PostgreSQL 15).
 

@@ -26,6 +26,7 @@
 #include "base/limits.h"
 #include "base/mem.h"
 #include "config/config.h"
+#include "config/option.h"
 #include "iam/config.h"
 
 #define DATA "/srv/anfu-test-data"
@@ -220,6 +221,63 @@ static void test_config_free_accepts_null(void **state)
 {
 	(void)state;
 	anfu_config_free(NULL);
+}
+
+/* ---- module tables ---------------------------------------------------------- */
+
+struct clash_config {
+	int64_t port;
+};
+
+#define ANFU_CONFIG_STRUCT struct clash_config
+static const struct anfu_config_option clash_options[] = {
+	ANFU_OPT_INT("http", "port", port, 1, 2, 1, NULL, NULL, "A second http.port."),
+};
+#undef ANFU_CONFIG_STRUCT
+static const struct anfu_config_table clash_table = { "clash", clash_options, 1,
+						      sizeof(struct clash_config) };
+
+/* A module's sections are its own: a table that names a section of
+ * another table (here the platform's [http]) is refused, whatever the
+ * call. */
+static void test_a_module_table_may_not_share_a_section(void **state)
+{
+	const struct anfu_config_table *const tables[] = { &anfu_iam_config_table, &clash_table };
+	struct anfu_config *c = (struct anfu_config *)&c;
+	struct anfu_buf b;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(anfu_config_defaults(DATA, tables, 2, &c), ANFU_EINVAL);
+	assert_ptr_equal(c, (struct anfu_config *)&c);
+	assert_int_equal(anfu_config_load_text("", 0, "t.conf", DATA, tables, 2, &c, err,
+					       sizeof(err)),
+			 ANFU_EINVAL);
+	assert_ptr_equal(c, (struct anfu_config *)&c);
+	anfu_buf_init(&b, 65536);
+	assert_int_equal(anfu_config_describe(tables, 2, &b), ANFU_EINVAL);
+	anfu_buf_free(&b);
+}
+
+/* A module's option is found by its own section and lands in its own
+ * struct, not in struct anfu_config; the platform's tables alone do not
+ * know it. */
+static void test_a_modules_options_are_parsed_into_its_own_struct(void **state)
+{
+	struct anfu_config *c = NULL;
+	char err[512];
+
+	(void)state;
+	c = load_ok("[lockout]\nuser_threshold = 3\n[http]\nport = 8444\n");
+	assert_int_equal(iam_of(c)->lockout.user_threshold, 3);
+	assert_int_equal(c->http.port, 8444);
+	anfu_config_free(c);
+	c = (struct anfu_config *)&c;
+	assert_int_equal(anfu_config_load_text("[lockout]\nuser_threshold = 3\n", 29, "t.conf",
+					       DATA, NULL, 0, &c, err, sizeof(err)),
+			 ANFU_EINVAL);
+	assert_string_equal(err, "t.conf:1: unknown section [lockout]");
+	assert_ptr_equal(c, (struct anfu_config *)&c);
 }
 
 /* ---- integer bounds (table-driven) ------------------------------------- */
@@ -1129,6 +1187,8 @@ int main(void)
 		cmocka_unit_test(test_defaults_put_paths_inside_data_dir),
 		cmocka_unit_test(test_empty_file_gives_the_defaults),
 		cmocka_unit_test(test_config_free_accepts_null),
+		cmocka_unit_test(test_a_module_table_may_not_share_a_section),
+		cmocka_unit_test(test_a_modules_options_are_parsed_into_its_own_struct),
 		cmocka_unit_test(test_int_options_accept_min_and_max),
 		cmocka_unit_test(test_int_options_refuse_one_past_each_bound_naming_the_line),
 		cmocka_unit_test(test_int_bounds_table_covers_every_int_option),

@@ -25,6 +25,8 @@ def main():
     lines += ["", "const struct anfu_module *const anfu_app_modules[] = {"]
     lines += ["\t&anfu_%s_module," % n for n in every]
     lines += ["};", "",
+              "_Static_assert(%d <= ANFU_LIMIT_MODULES, \"more modules than ANFU_LIMIT_MODULES\");"
+              % len(every),
               "const size_t anfu_app_nmodules = %d;" % len(every), ""]
     with open(out, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))

@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app/app.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "app/app.h"
 #include "config/config.h"
 #include "keys/keys.h"
 #include "store/store.h"

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/buf.h"
 #include "app/app.h"
+#include "base/buf.h"
 #include "cli/cli.h"
 #include "config/config.h"
 

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/err.h"
 #include "app/app.h"
+#include "base/err.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "store/store.h"

@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "anfu_build.h"
+#include "app/app.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/str.h"
-#include "app/app.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "iam/iam.h"

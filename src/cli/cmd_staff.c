@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/rand.h"
-#include "app/app.h"
 #include "cli/cli.h"
 #include "iam/iam.h"
 

@@ -4,6 +4,7 @@ req: IAM-ACCT-10, DATA-ENC-04
 """
 import hashlib
 import os
+import re
 import stat
 
 import pytest
@@ -119,6 +120,23 @@ def test_db_status(tmp_path):
     p = run_cli("db", "status", data=data)
     assert "schema version:" in p.stdout and "0 pending" in p.stdout
     assert "audit records:" in p.stdout
+
+
+def test_db_status_shows_each_modules_version(tmp_path):
+    """Versions are per module (store/migrate.c): one line each, with the
+    latest this anfu knows and what is pending."""
+    import sqlite3
+    data = tmp_path / "d"
+    run_cli("init", data=data)
+    out = run_cli("db", "status", data=data).stdout
+    lines = dict(re.findall(r"^  (\w+) +(\d+ \(this anfu knows \d+\))$", out, re.M))
+    assert lines["core"] == "3 (this anfu knows 3)", out
+    assert lines["notify"] == "1 (this anfu knows 1)", out
+    assert lines["iam"] == "3 (this anfu knows 3)", out
+    with sqlite3.connect(str(data / "anfu.db")) as c:
+        c.execute("DELETE FROM schema_version WHERE module = 'iam' AND version = 3")
+    out = run_cli("db", "status", data=data).stdout
+    assert "(1 pending)" in out and "  iam            2 (this anfu knows 3)" in out, out
 
 
 def test_keys_export_public_prints_only_public_keys(tmp_path):

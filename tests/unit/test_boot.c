@@ -21,8 +21,8 @@
 
 #include <cmocka.h>
 
-#include "base/err.h"
 #include "app/app.h"
+#include "base/err.h"
 #include "config/config.h"
 
 struct fx {

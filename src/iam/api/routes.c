@@ -8,9 +8,9 @@
  */
 #include <stddef.h>
 
+#include "api/module.h"
 #include "http/http.h"
 #include "iam/api/handlers.h"
-#include "api/module.h"
 #include "iam/api/module.h"
 #include "iam/iam.h"
 

@@ -2,7 +2,7 @@
  * bench/bench_audit: in-process audit appends per second.
  *
  * Builds a throw-away data directory (keys, SQLite database, migrations,
- * audit writer, transaction executor) the way boot/ does, then measures
+ * audit writer, transaction executor) the way app/ does, then measures
  * audited transactions through the executor (src/tx/) in four modes:
  *   - one record per durable transaction (anfu_tx_run: BEGIN IMMEDIATE,
  *     the record appended, COMMIT: one WAL fsync each);
@@ -36,6 +36,7 @@
 
 #include <jansson.h>
 
+#include "app/app.h"
 #include "audit/audit.h"
 #include "base/err.h"
 #include "base/profile.h"
@@ -167,12 +168,13 @@ static const char *fs_name(const char *path)
 }
 
 /* Records each applied migration in the audit log, in the migration's
- * transaction, exactly as boot/ does. */
+ * transaction, exactly as app/ does. */
 static int on_migration(void *ud, struct anfu_db *db, const struct anfu_migration *m)
 {
 	struct bench *b = ud;
-	json_t *details = json_pack("{s:i,s:s}", "version", m->version, "name", m->name);
-	char id[16];
+	json_t *details = json_pack("{s:s,s:i,s:s}", "module", m->module, "version", m->version,
+				    "name", m->name);
+	char id[64];
 	struct anfu_audit_event ev = {
 		.actor = &bench_actor,
 		.action = "db.migration_applied",
@@ -183,7 +185,7 @@ static int on_migration(void *ud, struct anfu_db *db, const struct anfu_migratio
 	};
 	int r;
 
-	(void)snprintf(id, sizeof(id), "%d", m->version);
+	(void)snprintf(id, sizeof(id), "%s/%d", m->module, m->version);
 	r = anfu_audit_append(b->audit, db, &ev, NULL);
 	json_decref(details);
 	return r;
@@ -214,7 +216,9 @@ static int setup(struct bench *b, const struct options *o)
 	struct anfu_store_cfg scfg = { .backend = "sqlite", .busy_timeout_ms = 5000 };
 	struct anfu_audit_cfg acfg;
 	char audit_dir[PATH_MAX];
-	int from = 0, to = 0, r;
+	struct anfu_migration_set schema[ANFU_LIMIT_MODULES];
+	size_t nschema = anfu_app_schema(schema);
+	int r;
 
 	if (snprintf(b->dir, sizeof(b->dir), "%s/anfu-bench-audit-XXXXXX", o->parent) >=
 		    (int)sizeof(b->dir) ||
@@ -257,7 +261,7 @@ static int setup(struct bench *b, const struct options *o)
 	if (r == 0)
 		r = anfu_store_db(b->store, &b->db);
 	if (r == 0)
-		r = anfu_migrate(b->db, on_migration, b, &from, &to);
+		r = anfu_migrate(b->db, schema, nschema, on_migration, b, NULL, NULL);
 	if (r < 0) {
 		fprintf(stderr, "bench_audit: database: %s\n", anfu_strerror(r));
 		return r;

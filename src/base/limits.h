@@ -177,4 +177,10 @@ _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
  * repeated MFAs with trust_device cannot grow the table without bound. */
 #define ANFU_LIMIT_TRUSTED_DEVICES 10
 
+/* Modules of one build (src/app/): the module list, and with it the
+ * migration sequences and option tables one process knows. The platform
+ * has two (core, notify), the services one each; the payment services to
+ * come add about ten. */
+#define ANFU_LIMIT_MODULES 32
+
 #endif

@@ -34,6 +34,7 @@
 
 struct parse {
 	struct anfu_config *c;
+	struct anfu_config_tables ts; /* every table of c */
 	const char *text;
 	size_t len;
 	size_t pos;
@@ -105,7 +106,7 @@ static bool check_section_line(struct parse *p, const char *s, size_t len)
 	n = (size_t)(close - s - 1);
 	memcpy(name, s + 1, n < sizeof(name) ? n : sizeof(name) - 1);
 	name[n < sizeof(name) ? n : sizeof(name) - 1] = '\0';
-	if (n < sizeof(name) && anfu_config_section_known(name))
+	if (n < sizeof(name) && anfu_config_section_known(&p->ts, name))
 		return true;
 	return fail(p, "unknown section [%s]", anfu_config_echo(name, e, sizeof(e)));
 }
@@ -155,7 +156,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	struct parse *p = user;
 	const struct anfu_config_option *o;
 	char e1[ECHO_BYTES], e2[ECHO_BYTES];
-	size_t i;
+	size_t t = 0, i = 0;
 
 	if (p->err_line)
 		return 0;
@@ -164,18 +165,18 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	if (!*section)
 		return fail(p, "key '%s' is outside any section",
 			    anfu_config_echo(key, e1, sizeof(e1)));
-	o = anfu_config_option_find(section, key);
-	if (!o && !anfu_config_section_known(section))
+	o = anfu_config_option_find(&p->ts, section, key, &t, &i);
+	if (!o && !anfu_config_section_known(&p->ts, section))
 		return fail(p, "unknown section [%s]", anfu_config_echo(section, e1, sizeof(e1)));
 	if (!o)
 		return fail(p, "unknown key '%s' in section [%s]",
 			    anfu_config_echo(key, e1, sizeof(e1)),
 			    anfu_config_echo(section, e2, sizeof(e2)));
-	i = (size_t)(o - anfu_config_options);
 	if (p->seen[i])
 		return fail(p, "repeated key '%s' in section [%s] (first set on line %d)", key,
 			    section, p->seen[i]);
-	if (anfu_config_option_set(p->c, o, value, p->msg, sizeof(p->msg)) < 0) {
+	if (anfu_config_option_set(anfu_config_table_data(p->c, t), o, value, p->msg,
+				   sizeof(p->msg)) < 0) {
 		p->err_line = p->line;
 		return 0;
 	}
@@ -217,6 +218,7 @@ static void report(char *errbuf, size_t errlen, const char *name, int line, cons
 }
 
 int anfu_config_load_text(const char *text, size_t len, const char *name, const char *data_dir,
+			  const struct anfu_config_table *const *tables, size_t ntables,
 			  struct anfu_config **ret, char *errbuf, size_t errlen)
 {
 	struct parse p = { .text = text, .len = len, .line_start = true };
@@ -233,13 +235,18 @@ int anfu_config_load_text(const char *text, size_t len, const char *name, const 
 		r = ANFU_EINVAL;
 		goto out;
 	}
-	r = anfu_config_new(data_dir, &p.c);
+	r = anfu_config_tables_make(tables, ntables, &p.ts);
+	if (r < 0) {
+		(void)snprintf(p.msg, sizeof(p.msg), "bad option tables (a section twice?)");
+		goto out;
+	}
+	r = anfu_config_new(data_dir, &p.ts, &p.c);
 	if (r < 0) {
 		(void)snprintf(p.msg, sizeof(p.msg), "cannot use data directory '%s'",
 			       data_dir ? data_dir : "(none)");
 		goto out;
 	}
-	p.seen = anfu_xcalloc(anfu_config_noptions, sizeof(p.seen[0]));
+	p.seen = anfu_xcalloc(anfu_config_tables_noptions(&p.ts), sizeof(p.seen[0]));
 	r = run_inih(&p);
 	if (r < 0) {
 		line = p.err_line;
@@ -305,8 +312,9 @@ out:
 	return r;
 }
 
-int anfu_config_load(const char *path, const char *data_dir, struct anfu_config **ret, char *errbuf,
-		     size_t errlen)
+int anfu_config_load(const char *path, const char *data_dir,
+		     const struct anfu_config_table *const *tables, size_t ntables,
+		     struct anfu_config **ret, char *errbuf, size_t errlen)
 {
 	char *text = NULL, msg[256];
 	size_t len = 0;
@@ -321,7 +329,7 @@ int anfu_config_load(const char *path, const char *data_dir, struct anfu_config 
 		report(errbuf, errlen, path, 0, msg);
 		goto out;
 	}
-	r = anfu_config_load_text(text, len, path, data_dir, ret, errbuf, errlen);
+	r = anfu_config_load_text(text, len, path, data_dir, tables, ntables, ret, errbuf, errlen);
 out:
 	free(text);
 	return r;

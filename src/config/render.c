@@ -74,19 +74,25 @@ static int describe_row(struct anfu_buf *out, const struct anfu_config_option *o
 	return r;
 }
 
-int anfu_config_describe(struct anfu_buf *out)
+int anfu_config_describe(const struct anfu_config_table *const *tables, size_t ntables,
+			 struct anfu_buf *out)
 {
+	struct anfu_config_tables ts;
 	size_t start;
 	int r;
 
 	if (!out)
 		return ANFU_EINVAL;
+	r = anfu_config_tables_make(tables, ntables, &ts);
+	if (r < 0)
+		return r;
 	start = out->len;
 	r = anfu_buf_appends(out, "| Section | Key | Type | Default | Range / values | "
 				  "Requirements | Description |\n"
 				  "|---|---|---|---|---|---|---|\n");
-	for (size_t i = 0; i < anfu_config_noptions && r == 0; i++)
-		r = describe_row(out, &anfu_config_options[i]);
+	for (size_t t = 0; t < ts.n && r == 0; t++)
+		for (size_t i = 0; i < ts.t[t]->noptions && r == 0; i++)
+			r = describe_row(out, &ts.t[t]->options[i]);
 	if (r < 0 && out->data) {
 		out->len = start;
 		out->data[start] = '\0';
@@ -151,14 +157,19 @@ static int example_option(struct anfu_buf *out, const struct anfu_config_option 
 	return r;
 }
 
-int anfu_config_example(struct anfu_buf *out)
+int anfu_config_example(const struct anfu_config_table *const *tables, size_t ntables,
+			struct anfu_buf *out)
 {
+	struct anfu_config_tables ts;
 	const char *section = "";
 	size_t start;
 	int r;
 
 	if (!out)
 		return ANFU_EINVAL;
+	r = anfu_config_tables_make(tables, ntables, &ts);
+	if (r < 0)
+		return r;
 	start = out->len;
 	r = anfu_buf_appends(
 		out, "# anfu configuration: every option, at its default.\n"
@@ -168,15 +179,17 @@ int anfu_config_example(struct anfu_buf *out)
 		     "# written without quotes. DATA is the data directory (anfud --data):\n"
 		     "# an empty path means the file shown inside it, and a relative path is\n"
 		     "# taken from it. Unknown keys, repeated keys and bad values are errors.\n");
-	for (size_t i = 0; i < anfu_config_noptions && r == 0; i++) {
-		const struct anfu_config_option *o = &anfu_config_options[i];
+	for (size_t t = 0; t < ts.n && r == 0; t++) {
+		for (size_t i = 0; i < ts.t[t]->noptions && r == 0; i++) {
+			const struct anfu_config_option *o = &ts.t[t]->options[i];
 
-		if (strcmp(o->section, section) != 0) {
-			section = o->section;
-			r = anfu_buf_appendf(out, "\n[%s]\n", section);
+			if (strcmp(o->section, section) != 0) {
+				section = o->section;
+				r = anfu_buf_appendf(out, "\n[%s]\n", section);
+			}
+			if (r == 0)
+				r = example_option(out, o);
 		}
-		if (r == 0)
-			r = example_option(out, o);
 	}
 	if (r < 0 && out->data) {
 		out->len = start;
@@ -193,14 +206,17 @@ int anfu_config_dump(const struct anfu_config *c, struct anfu_buf *out)
 	if (!c || !out)
 		return ANFU_EINVAL;
 	start = out->len;
-	for (size_t i = 0; i < anfu_config_noptions && r == 0; i++) {
-		const struct anfu_config_option *o = &anfu_config_options[i];
+	for (size_t t = 0; t < c->ntables && r == 0; t++) {
+		for (size_t i = 0; i < c->table[t]->noptions && r == 0; i++) {
+			const struct anfu_config_option *o = &c->table[t]->options[i];
 
-		r = anfu_buf_appendf(out, "%s.%s = ", o->section, o->key);
-		if (r == 0)
-			r = anfu_config_option_format(c, o, out);
-		if (r == 0)
-			r = anfu_buf_appends(out, "\n");
+			r = anfu_buf_appendf(out, "%s.%s = ", o->section, o->key);
+			if (r == 0)
+				r = anfu_config_option_format(anfu_config_table_cdata(c, t), o,
+							      out);
+			if (r == 0)
+				r = anfu_buf_appends(out, "\n");
+		}
 	}
 	if (r < 0 && out->data) {
 		out->len = start;

@@ -23,12 +23,12 @@
 /* Most bytes of a bad value repeated in an error message. */
 #define ECHO_MAX 48
 
-static void *field(struct anfu_config *c, size_t offset)
+static void *field(void *c, size_t offset)
 {
 	return (char *)c + offset;
 }
 
-static const void *cfield(const struct anfu_config *c, size_t offset)
+static const void *cfield(const void *c, size_t offset)
 {
 	return (const char *)c + offset;
 }
@@ -101,7 +101,7 @@ static int bad_enum(const struct anfu_config_option *o, const char *text, char *
 	return ANFU_EINVAL;
 }
 
-static void set_string(struct anfu_config *c, const struct anfu_config_option *o, const char *text)
+static void set_string(void *c, const struct anfu_config_option *o, const char *text)
 {
 	char **dst = field(c, o->offset);
 
@@ -109,8 +109,8 @@ static void set_string(struct anfu_config *c, const struct anfu_config_option *o
 	*dst = anfu_xstrdup(text);
 }
 
-static int set_int(struct anfu_config *c, const struct anfu_config_option *o, const char *text,
-		   char *msg, size_t msglen)
+static int set_int(void *c, const struct anfu_config_option *o, const char *text, char *msg,
+		   size_t msglen)
 {
 	char e[ECHO_MAX + 8];
 	long long v;
@@ -175,8 +175,8 @@ static int parse_cidr_list(const struct anfu_config_option *o, const char *text,
 	return 0;
 }
 
-static int set_cidr_list(struct anfu_config *c, const struct anfu_config_option *o,
-			 const char *text, char *msg, size_t msglen)
+static int set_cidr_list(void *c, const struct anfu_config_option *o, const char *text, char *msg,
+			 size_t msglen)
 {
 	struct anfu_cidr cidrs[ANFU_CONFIG_MAX_CIDRS];
 	int n = 0, r;
@@ -193,8 +193,8 @@ static int set_cidr_list(struct anfu_config *c, const struct anfu_config_option 
 	return 0;
 }
 
-static int set_text(struct anfu_config *c, const struct anfu_config_option *o, const char *text,
-		    char *msg, size_t msglen)
+static int set_text(void *c, const struct anfu_config_option *o, const char *text, char *msg,
+		    size_t msglen)
 {
 	char e[ECHO_MAX + 8];
 	uint8_t addr[16];
@@ -227,8 +227,8 @@ static int set_text(struct anfu_config *c, const struct anfu_config_option *o, c
 	return 0;
 }
 
-int anfu_config_option_set(struct anfu_config *c, const struct anfu_config_option *o,
-			   const char *text, char *msg, size_t msglen)
+int anfu_config_option_set(void *c, const struct anfu_config_option *o, const char *text, char *msg,
+			   size_t msglen)
 {
 	char e[ECHO_MAX + 8];
 	int i;
@@ -258,7 +258,7 @@ int anfu_config_option_set(struct anfu_config *c, const struct anfu_config_optio
 	return ANFU_EINTERNAL;
 }
 
-void anfu_config_option_clear(struct anfu_config *c, const struct anfu_config_option *o)
+void anfu_config_option_clear(void *c, const struct anfu_config_option *o)
 {
 	char **p;
 
@@ -288,7 +288,7 @@ static int format_cidrs(const struct anfu_cidr *cidrs, int n, struct anfu_buf *o
 	return r;
 }
 
-int anfu_config_option_format(const struct anfu_config *c, const struct anfu_config_option *o,
+int anfu_config_option_format(const void *c, const struct anfu_config_option *o,
 			      struct anfu_buf *out)
 {
 	const char *const *s;

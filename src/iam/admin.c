@@ -63,9 +63,9 @@
 #include "base/mem.h"
 #include "base/rand.h"
 #include "base/validate.h"
-#include "config/config.h"
 #include "iam/admin.h"
 #include "iam/approval.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
@@ -2356,7 +2356,7 @@ static int handover_execute(struct anfu_iam *iam, struct anfu_tx *tx,
 	return r;
 }
 
-/* ---- registration ---- */
+/* ---- the types (iam's module descriptor registers them) ---- */
 
 /* The account a request changes (its owner may neither decide it nor, for
  * the staff types, file it). */
@@ -2383,16 +2383,7 @@ static const struct anfu_approval_type admin_types[] = {
 	  contacts_confirm, true },
 };
 
-int iam_admin_register_types(void)
-{
-	for (size_t i = 0; i < sizeof(admin_types) / sizeof(admin_types[0]); i++) {
-		int r = anfu_approval_register(&admin_types[i]);
-
-		if (r == ANFU_EEXIST &&
-		    anfu_approval_type_find(admin_types[i].name) == &admin_types[i])
-			r = 0;
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
+const struct anfu_approval_table anfu_iam_approvals = {
+	admin_types,
+	sizeof(admin_types) / sizeof(admin_types[0]),
+};

@@ -17,21 +17,15 @@
 struct anfu_db;
 struct anfu_tx;
 struct anfu_iam;
-struct anfu_jobs;
 struct anfu_config_password;
 struct anfu_pw_personal;
 
-/* Registers the approval types of this module ("create_operator",
- * "grant_role", "revoke_role"). Idempotent: a second call (another
- * service instance in the same process, as in tests) returns 0. Call from
- * anfu_iam_new() before the service takes requests. */
-int iam_admin_register_types(void);
-
-/* Registers the account-review job ("iam.account_review", every
- * accounts.review_interval_days, first run one interval after the first
- * start). iam and jobs are borrowed; iam must outlive the jobs thread.
- * Call from anfu_iam_register_jobs(). */
-int iam_review_register_job(struct anfu_iam *iam, struct anfu_jobs *jobs);
+/* The account-review job ("iam.account_review" in anfu_iam_jobs): ud is
+ * the service; runs every accounts.review_interval_days (the interval
+ * iam_review_interval gives), the first time one interval after the first
+ * start. */
+int iam_review_job(void *ud, struct anfu_db *db, const char **result);
+int64_t iam_review_interval(const void *svc);
 
 /* Longest initial password made (the policy's minimum when larger). */
 #define IAM_INITIAL_PASSWORD_LEN 16

@@ -20,6 +20,7 @@
 #define ANFU_IAM_APPROVAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
@@ -56,6 +57,12 @@ struct anfu_approval_type {
 	int (*confirm)(const json_t *payload, const json_t *confirm, struct anfu_iam_err *err);
 	/* The maker may not file it about their own account (forbidden). */
 	bool maker_not_subject;
+};
+
+/* A module's approval types: the array and its length. */
+struct anfu_approval_table {
+	const struct anfu_approval_type *types;
+	size_t n;
 };
 
 /* Registers a type (at start-up, before any request). ANFU_EEXIST for a

@@ -31,16 +31,17 @@
 #include "base/rand.h"
 
 struct anfu_config;
+struct anfu_iam_config;
 struct anfu_store;
 struct anfu_keys;
 struct anfu_audit;
 struct anfu_tx_exec;
 struct anfu_vault;
 struct anfu_notify;
-struct anfu_jobs;
 
 struct anfu_iam_deps {
-	const struct anfu_config *cfg;
+	const struct anfu_iam_config *cfg;  /* iam's options (iam/config.h) */
+	const struct anfu_config *platform; /* the platform's ([server] level) */
 	struct anfu_store *store;
 	const struct anfu_keys *keys;
 	struct anfu_audit *audit;
@@ -51,13 +52,25 @@ struct anfu_iam_deps {
 
 struct anfu_iam;
 
-/* Creates the service; every dependency is borrowed and must outlive it. */
+/* Creates the service; every dependency is borrowed and must outlive it.
+ * The approval types (anfu_iam_approvals) and jobs (anfu_iam_jobs) are
+ * registered by whoever starts the service (src/app/, through iam's module
+ * descriptor). */
 int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret);
 void anfu_iam_free(struct anfu_iam *iam);
-/* Registers the scheduled jobs: the account review (dormant, expired,
- * temporary; every accounts.review_interval_days), password-expiry
+
+struct anfu_job_table;
+struct anfu_approval_table;
+struct anfu_migration_set;
+/* Its migrations, src/iam/migrations/ (generated). */
+extern const struct anfu_migration_set anfu_iam_migrations;
+/* The scheduled jobs, ud being the service: the account review (dormant,
+ * expired, temporary; every accounts.review_interval_days), password-expiry
  * reminders (daily) and expiry of old codes, captchas and sessions. */
-int anfu_iam_register_jobs(struct anfu_iam *iam, struct anfu_jobs *jobs);
+extern const struct anfu_job_table anfu_iam_jobs;
+/* The four-eyes approval types of the identity module (create_operator,
+ * grant_role, revoke_role and the staff-account changes; iam/admin.c). */
+extern const struct anfu_approval_table anfu_iam_approvals;
 
 /* ---- request context, principals, errors ------------------------------- */
 

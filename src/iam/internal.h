@@ -23,7 +23,8 @@ struct anfu_db;
 struct anfu_pwhash;
 
 struct anfu_iam {
-	const struct anfu_config *cfg;
+	const struct anfu_iam_config *cfg;
+	const struct anfu_config *platform; /* [server] level */
 	struct anfu_store *store;
 	const struct anfu_keys *keys;
 	struct anfu_audit *audit;

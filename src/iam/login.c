@@ -20,7 +20,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
@@ -368,7 +368,7 @@ static int throttle(struct login *l, struct anfu_iam_err *err)
 
 static int captcha_needed(struct login *l, bool *ret)
 {
-	const struct anfu_config *cfg = l->iam->cfg;
+	const struct anfu_iam_config *cfg = l->iam->cfg;
 	int64_t n = 0, win = cfg->lockout.ip_window_s * 1000;
 	int r = 0;
 
@@ -781,7 +781,7 @@ static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_
 static int rehash(struct login *l, const char *old_hash, const char *fresh)
 {
 	struct anfu_param q[3] = { iam_ps(l->u.id), iam_ps(fresh), iam_ps(old_hash) };
-	const struct anfu_config *cfg = l->iam->cfg;
+	const struct anfu_iam_config *cfg = l->iam->cfg;
 	int64_t changed = 0;
 	json_t *det;
 	int r = anfu_db_exec(l->db,

@@ -18,7 +18,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "notify/notify.h"

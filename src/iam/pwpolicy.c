@@ -48,7 +48,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/validate.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/dict.h"
 #include "iam/pwpolicy.h"
 

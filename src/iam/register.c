@@ -17,7 +17,7 @@
 #include "base/str.h"
 #include "base/text.h"
 #include "base/validate.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"

@@ -30,7 +30,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"

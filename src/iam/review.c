@@ -30,11 +30,10 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/rand.h"
-#include "config/config.h"
 #include "iam/admin.h"
+#include "iam/config.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
-#include "jobs/jobs.h"
 #include "store/store.h"
 
 /* Accounts one report lists; beyond it the report is marked truncated
@@ -46,7 +45,6 @@
 #define REPORT_LIST_MAX 20
 #define REPORT_NOTE_MAX 500
 #define DAY_MS (24LL * 60 * 60 * 1000)
-#define REVIEW_JOB "iam.account_review"
 
 static const struct anfu_iam_ctx system_ctx = { "", "", "", "", "en", false };
 
@@ -271,7 +269,7 @@ int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	return review_run(iam, db, ctx, p, ret);
 }
 
-static int review_job(void *ud, struct anfu_db *db, const char **result)
+int iam_review_job(void *ud, struct anfu_db *db, const char **result)
 {
 	int r = review_run(ud, db, NULL, NULL, NULL);
 
@@ -281,16 +279,11 @@ static int review_job(void *ud, struct anfu_db *db, const char **result)
 	return r;
 }
 
-int iam_review_register_job(struct anfu_iam *iam, struct anfu_jobs *jobs)
+int64_t iam_review_interval(const void *svc)
 {
-	int64_t interval;
+	const struct anfu_iam *iam = svc;
 
-	if (!iam || !jobs)
-		return ANFU_EINVAL;
-	interval = iam->cfg->accounts.review_interval_days * DAY_MS;
-	if (interval <= 0)
-		return ANFU_EINVAL;
-	return anfu_jobs_add(jobs, REVIEW_JOB, interval, interval, review_job, iam);
+	return iam->cfg->accounts.review_interval_days * DAY_MS;
 }
 
 /* ---- access recertification (IAM-ACCT-04) ----------------------------------------- */

@@ -23,8 +23,8 @@
 #include "base/mask.h"
 #include "base/mem.h"
 #include "base/str.h"
-#include "config/config.h"
 #include "iam/admin.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
@@ -629,7 +629,7 @@ static int pay_failed(struct anfu_iam *iam, struct anfu_tx *tx, const struct anf
 		      struct anfu_iam_err *err)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
-	const struct anfu_config *cfg = iam->cfg;
+	const struct anfu_iam_config *cfg = iam->cfg;
 	int64_t now = anfu_clock_now_ms(), until = 0;
 	int n = u->pay_failures + 1, r;
 	char minutes[24];

@@ -1,7 +1,8 @@
 /*
  * iam/service: the service object, its audit helper and its scheduled
  * jobs (password-expiry reminders, purge of spent captchas, codes, resets
- * and sessions).
+ * and sessions; with the account review of review.c, the job table iam's
+ * module descriptor declares).
  *
  * Owns struct anfu_iam's lifetime. Trusts its dependencies (config, store,
  * keys, audit, vault, notify) to be open and to outlive it; trusts nothing
@@ -16,9 +17,9 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
-#include "config/config.h"
 #include "iam/admin.h"
 #include "iam/challenge.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "iam/pwhash.h"
@@ -41,10 +42,12 @@ int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 	struct anfu_iam *iam = NULL;
 	int r;
 
-	if (!d || !ret || !d->cfg || !d->store || !d->audit || !d->tx || !d->vault)
+	if (!d || !ret || !d->cfg || !d->platform || !d->store || !d->audit || !d->tx ||
+	    !d->vault)
 		return ANFU_EINVAL;
 	iam = anfu_xcalloc(1, sizeof(*iam));
 	iam->cfg = d->cfg;
+	iam->platform = d->platform;
 	iam->store = d->store;
 	iam->keys = d->keys;
 	iam->audit = d->audit;
@@ -57,8 +60,6 @@ int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 	if (r == 0)
 		r = iam_test_captchas_new(&iam->test_captchas);
 #endif
-	if (r == 0)
-		r = iam_admin_register_types();
 	if (r < 0)
 		goto out;
 	*ret = iam;
@@ -238,7 +239,7 @@ static int id_row(void *ud, const struct anfu_row *r)
 
 /* Earliest password change time that can be inside some class's reminder
  * window now: older passwords are the only candidates. */
-static int64_t remind_cutoff(const struct anfu_config *cfg, int64_t now)
+static int64_t remind_cutoff(const struct anfu_iam_config *cfg, int64_t now)
 {
 	int64_t lead = INT64_MAX;
 
@@ -434,21 +435,13 @@ static int job_purge(void *ud, struct anfu_db *db, const char **result)
 	return r;
 }
 
-int anfu_iam_register_jobs(struct anfu_iam *iam, struct anfu_jobs *jobs)
-{
-	int r;
-
-	if (!iam || !jobs)
-		return ANFU_EINVAL;
-	r = iam_review_register_job(iam, jobs);
-	if (r == 0)
-		r = anfu_jobs_add(jobs, "iam.password_reminders", IAM_DAY_MS, JOB_FIRST_DELAY_MS,
-				  job_remind, iam);
-	if (r == 0)
-		r = anfu_jobs_add(jobs, "iam.purge", PURGE_INTERVAL_MS, JOB_FIRST_DELAY_MS,
-				  job_purge, iam);
-	return r;
-}
+/* In the order the scheduler tries them. */
+static const struct anfu_job_def jobs[] = {
+	{ "iam.account_review", 0, -1, iam_review_interval, iam_review_job },
+	{ "iam.password_reminders", IAM_DAY_MS, JOB_FIRST_DELAY_MS, NULL, job_remind },
+	{ "iam.purge", PURGE_INTERVAL_MS, JOB_FIRST_DELAY_MS, NULL, job_purge },
+};
+const struct anfu_job_table anfu_iam_jobs = { jobs, sizeof(jobs) / sizeof(jobs[0]) };
 
 #ifdef ANFU_TEST_HOOKS
 int iam_test_run_jobs(struct anfu_iam *iam, struct anfu_db *db)

@@ -23,6 +23,7 @@
 #include "base/str.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "iam/rbac.h"
@@ -582,7 +583,7 @@ static int binding_changed(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	int r;
 
 	*ret = false;
-	if (iam->cfg->level != ANFU_LEVEL_ENHANCED)
+	if (iam->platform->level != ANFU_LEVEL_ENHANCED)
 		return 0;
 	if (iam->cfg->sessions.bind_ip && strcmp(s->ip, ctx->ip ? ctx->ip : "") != 0)
 		*ret = true;

@@ -20,7 +20,7 @@
 #include "base/mem.h"
 #include "base/str.h"
 #include "base/validate.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "iam/pwhash.h"

@@ -284,6 +284,20 @@ static void *scheduler(void *p)
 	return NULL;
 }
 
+/* See jobs.h: the interval from the service when d says so. */
+int anfu_jobs_add_def(struct anfu_jobs *j, const struct anfu_job_def *d, void *svc)
+{
+	int64_t interval;
+
+	if (!d)
+		return ANFU_EINVAL;
+	interval = d->interval ? d->interval(svc) : d->interval_ms;
+	if (interval <= 0)
+		return ANFU_EINVAL;
+	return anfu_jobs_add(j, d->name, interval,
+			     d->first_delay_ms < 0 ? interval : d->first_delay_ms, d->fn, svc);
+}
+
 /*
  * Inserts the schedule rows of new jobs (on the calling thread's
  * connection, which must have no open transaction: ANFU_EINVAL) and starts

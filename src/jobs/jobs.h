@@ -13,6 +13,7 @@
 #ifndef ANFU_JOBS_JOBS_H
 #define ANFU_JOBS_JOBS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct anfu_db;
@@ -31,6 +32,26 @@ int anfu_jobs_new(struct anfu_tx_exec *tx, struct anfu_jobs **ret);
  * start it becomes due, then every interval_ms. ud is borrowed. */
 int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 		  int64_t first_delay_ms, anfu_job_fn fn, void *ud);
+/* A job as a module declares it (its descriptor's job table). */
+struct anfu_job_def {
+	const char *name;
+	int64_t interval_ms;	/* > 0 unless interval is set */
+	int64_t first_delay_ms; /* after the first start; < 0: one interval */
+	/* Optional: the interval from the service (e.g. a number of days an
+	 * option sets), overriding interval_ms. */
+	int64_t (*interval)(const void *svc);
+	anfu_job_fn fn; /* its ud is the module's service */
+};
+
+/* A module's jobs: the array and its length. */
+struct anfu_job_table {
+	const struct anfu_job_def *defs;
+	size_t n;
+};
+
+/* Registers d for the service svc (borrowed; must outlive the scheduler)
+ * like anfu_jobs_add(). ANFU_EINVAL for a NULL d or an interval <= 0. */
+int anfu_jobs_add_def(struct anfu_jobs *j, const struct anfu_job_def *d, void *svc);
 int anfu_jobs_start(struct anfu_jobs *j);
 /* Wakes the thread to look for due jobs now (after a clock change). */
 void anfu_jobs_poke(struct anfu_jobs *j);

@@ -39,6 +39,10 @@ struct anfu_sms_gateway {
 };
 
 struct anfu_notify;
+struct anfu_migration_set;
+
+/* Its migrations, src/notify/migrations/ (generated). */
+extern const struct anfu_migration_set anfu_notify_migrations;
 
 /* cfg, tx (the executor its delivery records go through, on its store)
  * and vault are borrowed and must outlive the notifier. */

@@ -20,18 +20,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "audit/audit.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "config/config.h"
+#include "iam/config.h"
+#include "iam/iam.h"
 #include "keys/keys.h"
 #include "notify/notify.h"
 #include "store/store.h"
 #include "tx/tx.h"
 #include "vault/vault.h"
 #ifndef FIXTURE_NO_IAM
-#include "iam/iam.h"
+#include "iam/api/module.h"
 #endif
 
 #include "fixture.h"
@@ -65,18 +68,29 @@ static int build_keys(struct anfu_fixture *fx, const struct anfu_fixture_opts *o
 	return anfu_keys_load(fx->dir, fx->profile, &fx->keys);
 }
 
+/* The platform's options and iam's, the module the fixture builds. */
 static int build_config(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
-	int r = anfu_config_defaults(fx->dir, &fx->cfg);
+	const struct anfu_config_table *const tables[] = { &anfu_iam_config_table };
+	int r = anfu_config_defaults(fx->dir, tables, 1, &fx->cfg);
 
 	if (r < 0)
 		return r;
+	/* The fixture owns cfg; tests change iam's options in place. */
+	fx->iam_cfg = (struct anfu_iam_config *)anfu_config_module(fx->cfg, tables[0]);
+	if (!fx->iam_cfg)
+		return ANFU_EINTERNAL;
 	if (o->small_argon2) {
-		fx->cfg->argon2.opslimit = FIXTURE_ARGON2_OPSLIMIT;
-		fx->cfg->argon2.memlimit_kib = FIXTURE_ARGON2_MEMLIMIT_KIB;
+		fx->iam_cfg->argon2.opslimit = FIXTURE_ARGON2_OPSLIMIT;
+		fx->iam_cfg->argon2.memlimit_kib = FIXTURE_ARGON2_MEMLIMIT_KIB;
 	}
 	return 0;
 }
+
+/* The migrations of the platform and of iam, in the module list's
+ * order. */
+#define FIXTURE_NSCHEMA 3
+static struct anfu_migration_set fixture_schema[FIXTURE_NSCHEMA];
 
 static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
@@ -84,13 +98,16 @@ static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *
 	int r;
 
 	(void)o;
+	fixture_schema[0] = anfu_core_migrations;
+	fixture_schema[1] = anfu_notify_migrations;
+	fixture_schema[2] = anfu_iam_migrations;
 	r = anfu_store_new(&scfg, &fx->store);
 	if (r < 0)
 		return r;
 	r = anfu_store_db(fx->store, &fx->db);
 	if (r < 0)
 		return r;
-	return anfu_migrate(fx->db, NULL, NULL, NULL, NULL);
+	return anfu_migrate(fx->db, fixture_schema, FIXTURE_NSCHEMA, NULL, NULL, NULL, NULL);
 }
 
 /* The writer, the public key a verifier would read from the directory
@@ -136,7 +153,8 @@ static int build_iam(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 	return ANFU_EINVAL;
 #else
 	const struct anfu_iam_deps deps = {
-		.cfg = fx->cfg,
+		.cfg = fx->iam_cfg,
+		.platform = fx->cfg,
 		.store = fx->store,
 		.keys = fx->keys,
 		.audit = fx->audit,
@@ -144,9 +162,14 @@ static int build_iam(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 		.vault = fx->vault,
 		.notify = fx->notify,
 	};
+	int r;
 
 	(void)o;
-	return anfu_iam_new(&deps, &fx->iam);
+	r = anfu_iam_new(&deps, &fx->iam);
+	/* As src/app/ does when it starts the module. */
+	if (r == 0)
+		r = anfu_app_register_approvals(&anfu_iam_module);
+	return r;
 #endif
 }
 

@@ -3,9 +3,10 @@
  *
  * Owns a fresh temporary data directory and, as far as the caller asks,
  * what anfud would build inside it: real keys, a configuration, a migrated
- * SQLite store, an audit writer with the transaction executor, a vault,
- * a notifier (never started: queued messages stay in notify_message) and
- * the IAM service. Also owns the small
+ * SQLite store (the migrations of core, notify and iam), an audit writer
+ * with the transaction executor, a vault, a notifier (never started:
+ * queued messages stay in notify_message) and the IAM service with its
+ * approval types. Also owns the small
  * query helpers the tests share, the injectable clock's freeze when asked
  * for, and cmocka setup and teardown functions built on these. Trusts the
  * test that it runs on one thread and that anfu_crypto_init() already ran
@@ -27,7 +28,7 @@
 /* What fixture_open() builds besides the directory and the migrated
  * store, which it always builds. Each piece brings what it needs. */
 #define FIXTURE_KEYS (1u << 0)	 /* anfu_keys_init_dir + anfu_keys_load */
-#define FIXTURE_CONFIG (1u << 1) /* anfu_config_defaults for the directory */
+#define FIXTURE_CONFIG (1u << 1) /* defaults of the platform and iam */
 #define FIXTURE_AUDIT (1u << 2)	 /* + KEYS; the writer, its public key, the executor */
 #define FIXTURE_VAULT (1u << 3)	 /* + AUDIT (its key is made through the executor) */
 #define FIXTURE_NOTIFY (1u << 4) /* + CONFIG, VAULT */
@@ -65,6 +66,7 @@ struct anfu_fixture {
 	struct anfu_keys *keys;
 	struct anfu_sigkey *audit_pub; /* verifies the audit chain */
 	struct anfu_config *cfg;
+	struct anfu_iam_config *iam_cfg; /* iam's options, owned by cfg */
 	struct anfu_store *store;
 	struct anfu_db *db; /* this thread's connection; belongs to store */
 	struct anfu_audit *audit;

@@ -26,13 +26,16 @@
 
 #include <jansson.h>
 
+#include "app/app.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/rand.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "iam/admin.h"
+#include "iam/api/module.h"
 #include "iam/approval.h"
+#include "iam/config.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
 #include "iam/pwhash.h"
@@ -104,7 +107,7 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(fixture_open(FIXTURE_IAM, &opts, &f->fx), 0);
-	assert_int_equal(iam_admin_register_types(), 0);
+	assert_int_equal(anfu_app_register_approvals(&anfu_iam_module), 0);
 	bootstrap_people(f);
 	*state = f;
 	return 0;
@@ -471,7 +474,7 @@ static void test_file_and_decide_need_a_recent_second_factor(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_iam_err err = { NULL, NULL };
-	int64_t window = f->fx->cfg->mfa.stepup_window_s * 1000;
+	int64_t window = f->fx->iam_cfg->mfa.stepup_window_s * 1000;
 	char id[ANFU_ID_MAX], status[256], roles[256];
 
 	anfu_clock_advance_ms(window + 1);
@@ -961,7 +964,7 @@ static void test_bootstrap_admin_gets_random_policy_password(void **state)
 	const char *rule = NULL;
 
 	assert_int_equal(strlen(f->admin_pw), IAM_INITIAL_PASSWORD_LEN);
-	assert_int_equal(anfu_pwpolicy_check(&f->fx->cfg->password[ANFU_CLASS_ADMIN], f->admin_pw,
+	assert_int_equal(anfu_pwpolicy_check(&f->fx->iam_cfg->password[ANFU_CLASS_ADMIN], f->admin_pw,
 					     strlen(f->admin_pw), NULL, &rule),
 			 0);
 	fixture_text(f->fx->db, "SELECT pwd_hash FROM iam_user WHERE id = $1", f->admin.id, hash);
@@ -1453,7 +1456,7 @@ static void test_admin_actions_need_a_recent_second_factor(void **state)
 	json_t *out = NULL;
 	char status[256];
 
-	anfu_clock_advance_ms(f->fx->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->fx->iam_cfg->mfa.stepup_window_s * 1000 + 1);
 	for (size_t i = 0; i < 3; i++) {
 		static const char *const acts[] = { "disable", "unlock", "force_password_change" };
 

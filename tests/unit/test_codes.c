@@ -31,6 +31,7 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "iam/challenge.h"
+#include "iam/config.h"
 #include "iam/factors.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
@@ -219,7 +220,8 @@ static int setup(void **state)
 
 	assert_int_equal(fixture_open(FIXTURE_VAULT | FIXTURE_CONFIG, &opts, &f), 0);
 	memset(&service, 0, sizeof(service));
-	service.cfg = f->cfg;
+	service.cfg = f->iam_cfg;
+	service.platform = f->cfg;
 	service.store = f->store;
 	service.tx = f->tx;
 	service.keys = f->keys;
@@ -636,9 +638,9 @@ static void test_captcha_new_gives_png_and_expiry_without_audit(void **state)
 	assert_true(c.png_len > 8);
 	assert_memory_equal(c.png, "\x89PNG", 4);
 #ifdef ANFU_TEST_HOOKS
-	assert_int_equal(c.expires_ms, now + f->cfg->captcha.ttl_s * 1000);
+	assert_int_equal(c.expires_ms, now + f->iam_cfg->captcha.ttl_s * 1000);
 #else
-	assert_true(c.expires_ms >= now + f->cfg->captcha.ttl_s * 1000);
+	assert_true(c.expires_ms >= now + f->iam_cfg->captcha.ttl_s * 1000);
 #endif
 	assert_int_equal(naudited, 0);
 	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_captcha", NULL), 1);
@@ -659,7 +661,7 @@ static void test_captcha_hook_answer_solves_captcha(void **state)
 
 	assert_int_equal(anfu_iam_captcha_new(&service, NULL, "register", &c, NULL), 0);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), 0);
-	assert_int_equal(strlen(answer), (size_t)f->cfg->captcha.length);
+	assert_int_equal(strlen(answer), (size_t)f->iam_cfg->captcha.length);
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(anfu_captcha_check(f->db, f->vault, c.id, answer,
 					    &(const struct anfu_captcha_use){ "register", false }),
@@ -679,7 +681,7 @@ static void test_captcha_hook_forgets_expired_and_unknown(void **state)
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, "cap_unknown", answer),
 			 ANFU_ENOTFOUND);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, "", answer), ANFU_ENOTFOUND);
-	anfu_clock_advance_ms(f->cfg->captcha.ttl_s * 1000 - 1);
+	anfu_clock_advance_ms(f->iam_cfg->captcha.ttl_s * 1000 - 1);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), 0);
 	anfu_clock_advance_ms(1);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), ANFU_ENOTFOUND);
@@ -1148,7 +1150,7 @@ static void test_send_bind_code_needs_a_recent_step_up(void **state)
 	assert_int_equal(send_code(f, &pending, &req, &out, &err), ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
 #ifdef ANFU_TEST_HOOKS
-	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->iam_cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(send_code(f, &old, &req, &out, &err), ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
 #endif

@@ -33,6 +33,7 @@
 #include "base/rand.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/iam.h"
@@ -75,7 +76,7 @@ static int setup(void **state)
 	struct anfu_fixture *f = NULL;
 
 	assert_int_equal(fixture_open(FIXTURE_IAM, &opts, &f), 0);
-	configured_on_limit = f->cfg->sessions.on_limit;
+	configured_on_limit = f->iam_cfg->sessions.on_limit;
 	*state = f;
 	return 0;
 }
@@ -84,7 +85,7 @@ static int teardown(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	f->cfg->sessions.on_limit = configured_on_limit;
+	f->iam_cfg->sessions.on_limit = configured_on_limit;
 	fixture_close(f);
 	return 0;
 }
@@ -115,7 +116,7 @@ static void make_user(struct anfu_fixture *f, const struct user_spec *s, char id
 	enum anfu_role_class cls =
 		s->kind == ANFU_USER_STAFF ? ANFU_CLASS_OPERATOR : ANFU_CLASS_CUSTOMER;
 
-	assert_int_equal(anfu_pwpolicy_check(&f->cfg->password[cls], s->password,
+	assert_int_equal(anfu_pwpolicy_check(&f->iam_cfg->password[cls], s->password,
 					     strlen(s->password), NULL, &rule),
 			 0);
 	assert_int_equal(iam_login_normalize(s->login, norm, sizeof(norm), &kind), 0);
@@ -509,7 +510,7 @@ static void test_first_failure_after_a_lock_starts_a_new_count(void **state)
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(login(f, &web, PHONE1, PW2, &res, NULL), ANFU_EAUTH);
 	assert_int_equal(fixture_audits(f->db, "auth.locked"), 1);
-	anfu_clock_advance_ms(f->cfg->lockout.user_minutes * MIN_MS);
+	anfu_clock_advance_ms(f->iam_cfg->lockout.user_minutes * MIN_MS);
 	assert_int_equal(login(f, &web, PHONE1, PW2, &res, NULL), ANFU_EAUTH);
 	assert_int_equal(user_int(f, "SELECT failures FROM iam_user WHERE id = $1", a), 1);
 	assert_int_equal(user_int(f,
@@ -648,10 +649,10 @@ static void test_login_needs_a_live_single_use_captcha(void **state)
 static void test_outdated_hash_is_replaced_at_next_login(void **state)
 {
 	struct anfu_fixture *f = *state;
-	const struct anfu_pwhash_params old = { (uint64_t)f->cfg->argon2.opslimit + 1,
-						(size_t)f->cfg->argon2.memlimit_kib * 1024 };
-	const struct anfu_pwhash_params now = { (uint64_t)f->cfg->argon2.opslimit,
-						(size_t)f->cfg->argon2.memlimit_kib * 1024 };
+	const struct anfu_pwhash_params old = { (uint64_t)f->iam_cfg->argon2.opslimit + 1,
+						(size_t)f->iam_cfg->argon2.memlimit_kib * 1024 };
+	const struct anfu_pwhash_params now = { (uint64_t)f->iam_cfg->argon2.opslimit,
+						(size_t)f->iam_cfg->argon2.memlimit_kib * 1024 };
 	struct anfu_login_result res;
 	struct anfu_iam_err e = { NULL, NULL };
 	char uid[ANFU_ID_MAX], h[ANFU_PWHASH_STR_LEN], after[FIXTURE_TEXT_MAX];
@@ -694,9 +695,9 @@ static void test_after_failures_captcha_does_not_reveal_accounts(void **state)
 	const char *const tried[] = { PHONE1 /* exists */, PHONE2 /* does not */ };
 	char uid[ANFU_ID_MAX], uid2[ANFU_ID_MAX];
 
-	free(f->cfg->captcha.mode);
-	f->cfg->captcha.mode = anfu_xstrdup("after_failures");
-	f->cfg->captcha.after_failures = 1;
+	free(f->iam_cfg->captcha.mode);
+	f->iam_cfg->captcha.mode = anfu_xstrdup("after_failures");
+	f->iam_cfg->captcha.after_failures = 1;
 	make_customer(f, PHONE1, NULL, uid);
 	make_customer(f, "13700004321", NULL, uid2);
 	/* One failure on each name, from the web address. */
@@ -762,7 +763,7 @@ static void test_credential_stuffing_is_throttled_and_recorded_once(void **state
 	other.ip = "203.0.113.9";
 	assert_int_equal(login(f, &other, PHONE1, PW1, &res, NULL), 0);
 	/* The block lasts lockout.ip_block after the last failure. */
-	anfu_clock_advance_ms(f->cfg->lockout.ip_block_s * 1000);
+	anfu_clock_advance_ms(f->iam_cfg->lockout.ip_block_s * 1000);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
 }
 
@@ -778,17 +779,17 @@ static void test_ip_block_outlasts_the_failure_window(void **state)
 	char uid[ANFU_ID_MAX], name[32];
 	int64_t last, throttled;
 
-	assert_true(f->cfg->lockout.ip_block_s > f->cfg->lockout.ip_window_s);
+	assert_true(f->iam_cfg->lockout.ip_block_s > f->iam_cfg->lockout.ip_window_s);
 	make_customer(f, PHONE1, NULL, uid);
-	for (int i = 0; i < f->cfg->lockout.ip_failures; i++) {
+	for (int i = 0; i < f->iam_cfg->lockout.ip_failures; i++) {
 		(void)snprintf(name, sizeof(name), "1370000%04d", i);
 		assert_int_equal(login(f, &web, name, PW1, &res, NULL), ANFU_EAUTH);
 	}
 	last = anfu_clock_now_ms();
-	anfu_clock_advance_ms(f->cfg->lockout.ip_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->iam_cfg->lockout.ip_window_s * 1000 + 1);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
 	assert_string_equal(e.code, "too_many_failures");
-	anfu_clock_advance_ms(last + f->cfg->lockout.ip_block_s * 1000 - 1 - anfu_clock_now_ms());
+	anfu_clock_advance_ms(last + f->iam_cfg->lockout.ip_block_s * 1000 - 1 - anfu_clock_now_ms());
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
 	throttled = fixture_count(f->db, "SELECT COUNT(*) FROM iam_login_attempt WHERE result = $1",
 				  "throttled");
@@ -810,16 +811,16 @@ static void test_ip_throttled_while_its_failures_are_in_the_window(void **state)
 	struct anfu_iam_err e = { NULL, NULL };
 	char uid[ANFU_ID_MAX], name[32];
 
-	f->cfg->lockout.ip_block_s = 60;
+	f->iam_cfg->lockout.ip_block_s = 60;
 	make_customer(f, PHONE1, NULL, uid);
-	for (int i = 0; i < f->cfg->lockout.ip_failures; i++) {
+	for (int i = 0; i < f->iam_cfg->lockout.ip_failures; i++) {
 		(void)snprintf(name, sizeof(name), "1370000%04d", i);
 		assert_int_equal(login(f, &web, name, PW1, &res, NULL), ANFU_EAUTH);
 	}
 	anfu_clock_advance_ms(61 * 1000);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
 	assert_string_equal(e.code, "too_many_failures");
-	anfu_clock_advance_ms(f->cfg->lockout.ip_window_s * 1000 - 61 * 1000);
+	anfu_clock_advance_ms(f->iam_cfg->lockout.ip_window_s * 1000 - 61 * 1000);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, NULL), 0);
 }
 
@@ -1008,7 +1009,7 @@ static void test_device_trust_runs_out(void **state)
 {
 	struct anfu_fixture *f = *state;
 	struct anfu_login_result res, pending;
-	int64_t days = f->cfg->mfa.device_trust_days;
+	int64_t days = f->iam_cfg->mfa.device_trust_days;
 	char uid[ANFU_ID_MAX];
 
 	make_customer(f, PHONE1, NULL, uid);
@@ -1036,7 +1037,7 @@ static void test_idle_session_expires_at_the_limit(void **state)
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
 	char uid[ANFU_ID_MAX], reason[256];
-	int64_t idle = f->cfg->session[ANFU_CLASS_CUSTOMER].idle_minutes * MIN_MS;
+	int64_t idle = f->iam_cfg->session[ANFU_CLASS_CUSTOMER].idle_minutes * MIN_MS;
 
 	make_customer(f, PHONE1, NULL, uid);
 	login_active(f, &web, PHONE1, PW1, &res);
@@ -1059,7 +1060,7 @@ static void test_session_ends_at_its_absolute_lifetime(void **state)
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
 	char uid[ANFU_ID_MAX], reason[256];
-	int64_t abs_min = f->cfg->session[ANFU_CLASS_CUSTOMER].absolute_minutes;
+	int64_t abs_min = f->iam_cfg->session[ANFU_CLASS_CUSTOMER].absolute_minutes;
 
 	make_customer(f, PHONE1, NULL, uid);
 	login_active(f, &web, PHONE1, PW1, &res);
@@ -1101,7 +1102,7 @@ static void test_session_limit_ends_the_oldest_with_notice(void **state)
 	assert_int_equal(auth(f, &web, s[1].session, &p, NULL), 0);
 	assert_int_equal(notices(f, "session_ended"), 1);
 	/* sessions.on_limit = refuse */
-	f->cfg->sessions.on_limit = refuse;
+	f->iam_cfg->sessions.on_limit = refuse;
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ECONFLICT);
 	assert_string_equal(e.code, "session_limit");
 	assert_int_equal(auth(f, &web, s[1].session, &p, NULL), 0);
@@ -1288,7 +1289,7 @@ static void test_change_password_rules_history_and_step_up(void **state)
 	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
 	assert_int_equal(auth(f, &web, other.session, &po, NULL), 0);
 	/* The second factor of the login is older than the step-up window. */
-	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->iam_cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
 	assert_int_equal(anfu_iam_change_password(f->iam, &web, &p, PW1, PW2, &rn, &e), ANFU_EPERM);
 	assert_string_equal(e.code, "step_up_required");
@@ -1375,7 +1376,7 @@ static void test_password_history_covers_the_last_five(void **state)
 	char uid[ANFU_ID_MAX], cookie[COOKIE_MAX];
 	const char *cur = PW1;
 
-	assert_int_equal(f->cfg->password[ANFU_CLASS_CUSTOMER].history, 5);
+	assert_int_equal(f->iam_cfg->password[ANFU_CLASS_CUSTOMER].history, 5);
 	make_customer(f, PHONE3, NULL, uid);
 	login_active(f, &web, PHONE3, PW1, &res);
 	(void)snprintf(cookie, sizeof(cookie), "%s", res.session);
@@ -1405,7 +1406,7 @@ static void test_step_up_records_the_factor_and_rotates_the_session(void **state
 
 	make_customer(f, PHONE1, NULL, uid);
 	login_active(f, &web, PHONE1, PW1, &res);
-	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->iam_cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
 	assert_false(iam_stepped_up(f->iam, &p, anfu_clock_now_ms()));
 	assert_int_equal(anfu_iam_step_up(f->iam, &web, &p, "sms", "000000", &up, &e), ANFU_EAUTH);
@@ -1490,8 +1491,8 @@ static void test_password_expiry_reminder_and_forced_change(void **state)
 	struct anfu_fixture *f = *state;
 	struct anfu_login_result res;
 	char uid[ANFU_ID_MAX];
-	int64_t age = f->cfg->password[ANFU_CLASS_CUSTOMER].max_age_days;
-	int64_t remind = f->cfg->password[ANFU_CLASS_CUSTOMER].remind_days;
+	int64_t age = f->iam_cfg->password[ANFU_CLASS_CUSTOMER].max_age_days;
+	int64_t remind = f->iam_cfg->password[ANFU_CLASS_CUSTOMER].remind_days;
 
 	make_customer(f, PHONE1, "c1@example.cn", uid);
 	anfu_clock_advance_ms((age - remind) * DAY_MS - MIN_MS);
@@ -1547,7 +1548,7 @@ static void test_payment_password_locks_payments(void **state)
 			 ANFU_ELOCKED);
 	/* The login itself is not locked. */
 	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
-	anfu_clock_advance_ms(f->cfg->lockout.pay_minutes * MIN_MS);
+	anfu_clock_advance_ms(f->iam_cfg->lockout.pay_minutes * MIN_MS);
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, "582947", &e), 0);
 	/* Changing it needs a recent step-up. */
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, "629173", &e), ANFU_EPERM);
@@ -1565,7 +1566,7 @@ static void test_purge_job_ends_idle_sessions_and_drops_spent_rows(void **state)
 	make_customer(f, PHONE1, NULL, uid);
 	login_active(f, &web, PHONE1, PW1, &res);
 	captcha(f, cid, ans);
-	anfu_clock_advance_ms(f->cfg->session[ANFU_CLASS_CUSTOMER].idle_minutes * MIN_MS);
+	anfu_clock_advance_ms(f->iam_cfg->session[ANFU_CLASS_CUSTOMER].idle_minutes * MIN_MS);
 	assert_int_equal(iam_test_run_jobs(f->iam, f->db), 0);
 	fixture_text(f->db, "SELECT revoke_reason FROM iam_session WHERE user_id = $1", uid,
 		     reason);
@@ -1609,7 +1610,7 @@ static void test_reset_with_two_factors(void **state)
 	captcha_for(f, ANFU_CAPTCHA_RESET, false, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, PHONE1, cid, ans, &rs, &e), 0);
 	assert_true(strncmp(rs.id, "rst_", 4) == 0);
-	assert_int_equal(rs.expires_ms, anfu_clock_now_ms() + f->cfg->mfa.reset_ttl_s * 1000);
+	assert_int_equal(rs.expires_ms, anfu_clock_now_ms() + f->iam_cfg->mfa.reset_ttl_s * 1000);
 	body = notice_body(f, "reset_code", "sms");
 	code_in(body, sms);
 	assert_non_null(strstr(body, "reset")); /* says what the code is for */
@@ -1654,7 +1655,7 @@ static void test_reset_of_unknown_or_single_factor_account_looks_the_same(void *
 	captcha_for(f, ANFU_CAPTCHA_RESET, false, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, "13700003333", cid, ans, &rs, &e), 0);
 	assert_true(strncmp(rs.id, "rst_", 4) == 0);
-	assert_int_equal(rs.expires_ms, anfu_clock_now_ms() + f->cfg->mfa.reset_ttl_s * 1000);
+	assert_int_equal(rs.expires_ms, anfu_clock_now_ms() + f->iam_cfg->mfa.reset_ttl_s * 1000);
 	captcha_for(f, ANFU_CAPTCHA_RESET, false, cid, ans);
 	assert_int_equal(anfu_iam_reset_begin(f->iam, &web, PHONE1, cid, ans, &rs, &e), 0);
 	assert_int_equal(fixture_count(f->db,
@@ -1674,7 +1675,7 @@ static void test_reset_of_unknown_or_single_factor_account_looks_the_same(void *
 	assert_int_equal(
 		fixture_count(f->db, "SELECT attempts FROM iam_reset WHERE id = $1", rs.id), 1);
 	/* Expired after reset_ttl. */
-	anfu_clock_advance_ms(f->cfg->mfa.reset_ttl_s * 1000);
+	anfu_clock_advance_ms(f->iam_cfg->mfa.reset_ttl_s * 1000);
 	assert_int_equal(anfu_iam_reset_finish(f->iam, &web, &rc, &e), ANFU_EINVAL);
 	assert_string_equal(e.code, "reset_invalid");
 }
@@ -1774,7 +1775,7 @@ static void test_ending_sessions_and_removing_devices_need_a_step_up(void **stat
 	login_active(f, &web, PHONE1, PW1, &a1);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &a2, NULL), 0);
 	fixture_text(f->db, "SELECT id FROM iam_device WHERE user_id = $1", ua, dev);
-	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->iam_cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(auth(f, &web, a1.session, &pa, NULL), 0);
 	assert_int_equal(auth(f, &web, a2.session, &pa2, NULL), 0);
 	assert_false(iam_stepped_up(f->iam, &pa, anfu_clock_now_ms()));
@@ -1892,7 +1893,7 @@ static void test_binding_a_phone_and_an_email(void **state)
 			 ANFU_EEXIST);
 	assert_string_equal(e.code, "already_exists");
 	/* Without a recent second factor: refused before any code is looked at. */
-	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->iam_cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(auth(f, &web, res.session, &p, NULL), 0);
 	e.code = NULL;
 	assert_int_equal(

@@ -71,7 +71,7 @@ static void configure(struct fix *f, const char *url)
 		       "[notify]\nmax_attempts = 4\nretry_base = 5\n",
 		       url, f->outbox);
 	assert_true(len > 0 && (size_t)len < sizeof(ini));
-	assert_int_equal(anfu_config_load_text(ini, (size_t)len, "test.ini", f->fx->dir,
+	assert_int_equal(anfu_config_load_text(ini, (size_t)len, "test.ini", f->fx->dir, NULL, 0,
 					       &f->fx->cfg, err, sizeof(err)),
 			 0);
 	assert_int_equal(anfu_notify_new(f->fx->cfg, f->fx->tx, f->fx->vault, &f->fx->notify), 0);

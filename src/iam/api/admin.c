@@ -14,13 +14,13 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/handlers.h"
-#include "config/config.h"
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/str.h"
 #include "base/validate.h"
+#include "config/config.h"
 #include "http/http.h"
+#include "iam/api/handlers.h"
 #include "iam/iam.h"
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))

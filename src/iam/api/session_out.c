@@ -21,12 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/handlers.h"
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
+#include "iam/api/handlers.h"
 #include "iam/iam.h"
 
 int anfu_api_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *value)

@@ -1,4 +1,4 @@
--- 0001 foundation, PostgreSQL part: audit records and checkpoints cannot be
+-- core 0001 foundation (legacy 0001), PostgreSQL part: audit records and checkpoints cannot be
 -- changed or deleted (AUD-PROT-01).
 CREATE FUNCTION anfu_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -13,11 +13,11 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/handlers.h"
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/str.h"
 #include "http/http.h"
+#include "iam/api/handlers.h"
 #include "iam/iam.h"
 #include "iam/pwpolicy.h"
 

@@ -1,4 +1,4 @@
--- 0004, PostgreSQL part: approvals are archived (IAM-ACCT-03). A request is
+-- iam 0002 (legacy 0004), PostgreSQL part: approvals are archived (IAM-ACCT-03). A request is
 -- never deleted; once decided it never changes, and what was filed
 -- (number, type, payload, summary, maker, time) never changes at all.
 CREATE FUNCTION anfu_approval_archived() RETURNS trigger LANGUAGE plpgsql AS $$

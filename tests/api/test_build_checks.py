@@ -60,7 +60,7 @@ REFUSED = [
     ("src/iam/x.c", '"app/app.h"', "app"),
     ("src/api/x.c", '"app/app.h"', "app"),
     ("src/iam/api/x.c", '"app/app.h"', "app"),
-    ("src/example/api/x.c", '"iam/api/handlers.h"', "svc-api"),
+    ("src/wallet/api/x.c", '"iam/api/handlers.h"', "svc-api"),
 ]
 
 

@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/refusal.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -99,8 +100,8 @@ int anfu_api_readyz(struct anfu_req *req, struct anfu_resp *resp)
 		/* The uniform error shape, plus which check failed. */
 		resp->status = 503;
 		resp->body =
-			json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", "not_ready", "message",
-				  anfu_http_error_message("not_ready", anfu_req_lang(req)),
+			json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", ANFU_R_NOT_READY, "message",
+				  anfu_http_error_message(ANFU_R_NOT_READY, anfu_req_lang(req)),
 				  "request_id", req->request_id, "checks", checks);
 		return resp->body ? add_warnings(app->cfg, resp->body) : ANFU_EINTERNAL;
 	}

@@ -34,9 +34,6 @@ static const char *const secret_words[] = {
 	"password", "passwd", "secret", "token", "pin", "otp", "captcha_answer", "private",
 };
 
-/* Nesting of details we inspect; deeper is refused rather than skipped. */
-#define DETAILS_DEPTH_MAX 16
-
 /*
  * Creates the writer. cfg is copied; keys is borrowed and must outlive the
  * writer (NULL: no checkpoints or exports). Zero or negative checkpoint
@@ -126,7 +123,7 @@ static int check_keys(const json_t *v, int depth, const char **ret_key)
 	json_t *child;
 	size_t i;
 
-	if (depth > DETAILS_DEPTH_MAX)
+	if (depth > ANFU_LIMIT_AUDIT_DETAILS_DEPTH)
 		return ANFU_EINVAL;
 	if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, child)
@@ -174,7 +171,7 @@ static bool field_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n > AUDIT_FIELD_MAX || !anfu_utf8_valid(s, n))
+	if (n > ANFU_LIMIT_AUDIT_FIELD_BYTES || !anfu_utf8_valid(s, n))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)

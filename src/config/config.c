@@ -18,6 +18,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "config/options.h"
@@ -132,7 +133,7 @@ int anfu_config_new(const char *data_dir, const struct anfu_config_tables *ts,
 	r = absolute_dir(data_dir, &c->data_dir);
 	if (r < 0)
 		goto out;
-	anfu_buf_init(&def, ANFU_CONFIG_LINE_MAX);
+	anfu_buf_init(&def, ANFU_LIMIT_CONFIG_LINE_BYTES);
 	for (size_t i = 0; i < c->ntables; i++)
 		set_defaults(c, i, &def);
 	anfu_buf_free(&def);

@@ -15,6 +15,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/str.h"
 #include "config/config.h"
@@ -161,8 +162,8 @@ static int parse_cidr_list(const struct anfu_config_option *o, const char *text,
 		}
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
-		if (n == ANFU_CONFIG_MAX_CIDRS)
-			return bad(msg, msglen, o, "more than %d CIDRs", ANFU_CONFIG_MAX_CIDRS);
+		if (n == ANFU_LIMIT_CONFIG_CIDRS)
+			return bad(msg, msglen, o, "more than %d CIDRs", ANFU_LIMIT_CONFIG_CIDRS);
 		r = parse_cidr_item(o, p, len, &cidrs[n], msg, msglen);
 		if (r < 0)
 			return r;
@@ -178,7 +179,7 @@ static int parse_cidr_list(const struct anfu_config_option *o, const char *text,
 static int set_cidr_list(void *c, const struct anfu_config_option *o, const char *text, char *msg,
 			 size_t msglen)
 {
-	struct anfu_cidr cidrs[ANFU_CONFIG_MAX_CIDRS];
+	struct anfu_cidr cidrs[ANFU_LIMIT_CONFIG_CIDRS];
 	int n = 0, r;
 
 	if (!*text)
@@ -345,7 +346,7 @@ int anfu_config_option_range(const struct anfu_config_option *o, struct anfu_buf
 	case ANFU_OPT_ADDRESS: return anfu_buf_appends(out, "IPv4 or IPv6 literal");
 	case ANFU_OPT_CIDR_LIST:
 		return anfu_buf_appendf(out, "1 to %d comma-separated CIDRs",
-					ANFU_CONFIG_MAX_CIDRS);
+					ANFU_LIMIT_CONFIG_CIDRS);
 	}
 	return ANFU_EINTERNAL;
 }

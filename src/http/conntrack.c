@@ -45,8 +45,6 @@
 #include "base/rand.h"
 #include "http/internal.h"
 
-#define REAP_INTERVAL_MS 250
-
 enum conn_state {
 	CONN_HANDSHAKE,	  /* TLS handshake not finished; may be evicted */
 	CONN_ESTABLISHED, /* handshake finished; never evicted */
@@ -235,7 +233,7 @@ static void *reaper_main(void *arg)
 	while (!t->stop) {
 		reap_once(t, anfu_clock_mono_us());
 		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += REAP_INTERVAL_MS * 1000000L;
+		ts.tv_nsec += ANFU_LIMIT_CONN_REAP_INTERVAL_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;

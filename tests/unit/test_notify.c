@@ -33,6 +33,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/str.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -358,8 +359,8 @@ static void test_enqueue_outside_a_transaction_is_refused(void **state)
 static void test_enqueue_refuses_bad_messages(void **state)
 {
 	struct fix *f = *state;
-	char *big = malloc(NOTIFY_BODY_MAX + 2);
-	char subject_max[NOTIFY_SUBJECT_MAX + 2];
+	char *big = malloc(ANFU_LIMIT_NOTIFY_BODY_BYTES + 2);
+	char subject_max[ANFU_LIMIT_NOTIFY_SUBJECT_BYTES + 2];
 	struct {
 		enum anfu_channel ch;
 		const char *target, *kind, *subject, *body;
@@ -381,18 +382,18 @@ static void test_enqueue_refuses_bad_messages(void **state)
 	};
 
 	assert_non_null(big);
-	memset(big, 'a', NOTIFY_BODY_MAX + 1);
-	big[NOTIFY_BODY_MAX + 1] = '\0';
-	memset(subject_max, 's', NOTIFY_SUBJECT_MAX + 1);
-	subject_max[NOTIFY_SUBJECT_MAX + 1] = '\0';
+	memset(big, 'a', ANFU_LIMIT_NOTIFY_BODY_BYTES + 1);
+	big[ANFU_LIMIT_NOTIFY_BODY_BYTES + 1] = '\0';
+	memset(subject_max, 's', ANFU_LIMIT_NOTIFY_SUBJECT_BYTES + 1);
+	subject_max[ANFU_LIMIT_NOTIFY_SUBJECT_BYTES + 1] = '\0';
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(enqueue_committed(f, bad[i].ch, bad[i].target, bad[i].kind,
 						   bad[i].subject, bad[i].body),
 				 ANFU_EINVAL);
 	assert_int_equal(count_sql(f, "1 = 1"), 0);
 	/* The limits themselves are accepted. */
-	big[NOTIFY_BODY_MAX] = '\0';
-	subject_max[NOTIFY_SUBJECT_MAX] = '\0';
+	big[ANFU_LIMIT_NOTIFY_BODY_BYTES] = '\0';
+	subject_max[ANFU_LIMIT_NOTIFY_SUBJECT_BYTES] = '\0';
 	assert_int_equal(
 		enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "code.login", subject_max, big), 0);
 	free(big);
@@ -618,8 +619,8 @@ static void test_retry_delays_double_up_to_a_cap(void **state)
 	assert_int_equal(notify_retry_delay_ms(5, 2), 10000);
 	assert_int_equal(notify_retry_delay_ms(5, 3), 20000);
 	assert_int_equal(notify_retry_delay_ms(5, 8), 640000);
-	assert_int_equal(notify_retry_delay_ms(3600, 50), NOTIFY_RETRY_CAP_MS);
-	assert_int_equal(notify_retry_delay_ms(INT64_MAX, 1), NOTIFY_RETRY_CAP_MS);
+	assert_int_equal(notify_retry_delay_ms(3600, 50), ANFU_LIMIT_NOTIFY_RETRY_CAP_MS);
+	assert_int_equal(notify_retry_delay_ms(INT64_MAX, 1), ANFU_LIMIT_NOTIFY_RETRY_CAP_MS);
 }
 
 /* A message whose texts were swapped with another row's cannot be opened

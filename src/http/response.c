@@ -92,8 +92,9 @@ enum MHD_Result anfu_http_queue_error(struct http_req *hr, int err)
 	int status;
 
 	status = anfu_http_error_resolve(err, req->err_code, &code);
-	/* Overload is expected under load and already counted in metrics. */
-	if (status >= 500 && err != ANFU_EOVERLOAD)
+	/* Overload is expected under load and already counted in metrics; an
+	 * audit failure was logged by the executor, which decided to roll back. */
+	if (status >= 500 && err != ANFU_EOVERLOAD && err != ANFU_EAUDIT)
 		anfu_log_warn("http_error", "request %s %s %s: %s", req->request_id, req->method,
 			      req->route ? req->route->pattern : "-", anfu_strerror(err));
 	anfu_buf_init(&b, ANFU_LIMIT_ERROR_BODY_BYTES);

@@ -218,9 +218,10 @@ static int run_if_due(struct anfu_jobs *j, struct anfu_db *db, const struct job 
 		if (rc == 0)
 			rc = ANFU_EINTERNAL;
 	}
-	if (rc < 0)
+	/* An audit failure was logged by the executor that rolled back. */
+	if (rc < 0 && rc != ANFU_EAUDIT)
 		anfu_log_error("jobs.run", "job %s failed: %s", job->name, anfu_strerror(rc));
-	else
+	else if (rc == 0)
 		anfu_log_info("jobs.run", "job %s done in %" PRId64 " ms", job->name,
 			      (anfu_clock_mono_us() - t0) / 1000);
 	return record(j, job, rc, result);

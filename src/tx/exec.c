@@ -251,10 +251,14 @@ static int append_staged(struct anfu_tx *tx)
 						    tx->recs[i].object_type, tx->recs[i].object_id,
 						    tx->recs[i].outcome,     tx->recs[i].details };
 	r = anfu_audit_append_batch(tx->ex->audit, tx->db, evs, tx->nrecs, NULL);
+	/* The one log line of this failure: the callers that see ANFU_EAUDIT
+	 * (the HTTP layer's 503, the refusal hook, the job runner) do not log
+	 * it again. */
 	if (r < 0)
 		anfu_log_error("tx.audit",
-			       "%zu audit record(s) from %.64s on not appended: %s; "
+			       "request %.64s: %zu audit record(s) from %.64s on not appended: %s; "
 			       "the transaction rolls back",
+			       tx->recs[0].actor.request_id[0] ? tx->recs[0].actor.request_id : "-",
 			       tx->nrecs, evs[0].action, anfu_strerror(r));
 	free(evs);
 	return r < 0 ? ANFU_EAUDIT : 0;

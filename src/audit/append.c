@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "audit/internal.h"
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -291,6 +292,8 @@ static int write_recs(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_r
 	int64_t changes = 0;
 	int rv;
 
+	/* take_seqs gave n numbers after the head's: the chain goes on from 1. */
+	ANFU_ASSERT(n >= 1 && first >= 1);
 	if (anfu_hex_decode(prev_hex, AUDIT_HEX_LEN, prev, sizeof(prev)) < 0) {
 		anfu_log_error("audit.append", "audit_head is missing or malformed");
 		return ANFU_ECORRUPT;
@@ -299,6 +302,7 @@ static int write_recs(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_r
 		struct audit_rec *r = &recs[i];
 
 		r->seq = first + (int64_t)i;
+		ANFU_ASSERT(i == 0 || r->seq == recs[i - 1].seq + 1);
 		anfu_hex_encode(prev, sizeof(prev), r->prev_hash);
 		rv = audit_rec_hash(alg, prev, r, h);
 		if (rv < 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/assert.h"
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/mem.h"
@@ -84,6 +85,7 @@ int anfu_arena_alloc(struct anfu_arena *a, size_t n, void **ret)
 	memset(*ret, 0, rounded);
 	b->used += rounded;
 	a->used = total;
+	ANFU_ASSERT(b->used <= b->size && a->used <= a->cap);
 	return 0;
 }
 

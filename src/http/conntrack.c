@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/limits.h"
@@ -156,6 +157,7 @@ static void net_put(struct anfu_conntrack *t, struct pool *p, struct net_count *
 {
 	struct net_count **b;
 
+	ANFU_ASSERT(n && n->count > 0);
 	if (--n->count > 0)
 		return;
 	for (b = &p->nets[net_bucket(t, &n->key)]; *b; b = &(*b)->next) {
@@ -204,6 +206,7 @@ static void cut(struct anfu_conntrack *t, struct anfu_conn *c)
 	} else {
 		p->established--;
 	}
+	ANFU_ASSERT(p->handshaking >= 0 && p->established >= 0);
 	net_put(t, p, c->net);
 	c->net = NULL;
 	c->state = CONN_CUT;
@@ -372,6 +375,9 @@ struct anfu_conn *anfu_conntrack_add(struct anfu_conntrack *t, int pool, int fd,
 		hs_append(p, c);
 		p->handshaking++;
 		atomic_store(&c->deadline_us, deadline_us);
+		/* admit() made room first: by admission or by an eviction. */
+		ANFU_ASSERT(p->handshaking <= p->lim.handshaking &&
+			    p->handshaking + p->established <= p->lim.connections);
 	}
 	pthread_mutex_unlock(&t->mu);
 	if (ret_verdict)

@@ -42,7 +42,6 @@
  * after it stopped. Trusts MHD for the session and connection pointers;
  * trusts nothing in the bytes.
  */
-#include <assert.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -53,6 +52,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "http/internal.h"
@@ -250,7 +250,7 @@ static ssize_t fill(struct anfu_framing_conn *fc, gnutls_session_t session)
 	}
 	/* Only an element the validator still holds is left, and it refuses
 	 * any element before it reaches the capacity. */
-	assert(fc->len < fc->cap);
+	ANFU_ASSERT(fc->len < fc->cap);
 	n = real_recv(session, fc->hold + fc->len, fc->cap - fc->len);
 	if (n > 0)
 		fc->len += (size_t)n;

@@ -42,7 +42,6 @@
  * queue) is atomic or locked.
  */
 #include <arpa/inet.h>
-#include <assert.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +51,7 @@
 #include <microhttpd.h>
 
 #include "base/arena.h"
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/limits.h"
@@ -450,7 +450,7 @@ void anfu_http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		return;
 	/* A suspended connection is never completed: stop drains the pool
 	 * (which resumes it) before it stops the daemons. */
-	assert(hr->offload != HTTP_OFFLOAD_RUNNING);
+	ANFU_ASSERT(hr->offload != HTTP_OFFLOAD_RUNNING);
 	*req_cls = NULL;
 	s = hr->pub.server;
 	now = anfu_clock_mono_us();

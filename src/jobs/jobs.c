@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/limits.h"
@@ -120,6 +121,7 @@ int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 		goto out;
 	}
 	job = &j->jobs[j->n++];
+	ANFU_ASSERT(j->n <= ANFU_LIMIT_JOBS);
 	memcpy(job->name, name, strlen(name) + 1);
 	job->interval_ms = interval_ms;
 	job->first_delay_ms = first_delay_ms;
@@ -168,6 +170,8 @@ static int claim_tx(struct anfu_tx *tx, void *ud)
 			 p, 3, NULL, NULL, &changes);
 	if (r < 0)
 		return r;
+	/* name is job_schedule's key: one run is claimed at most once. */
+	ANFU_ASSERT(changes == 0 || changes == 1);
 	return changes == 1 ? 1 : 0;
 }
 

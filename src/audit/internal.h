@@ -148,7 +148,10 @@ int audit_report_bad(struct anfu_audit_report *rep, int64_t seq, const char *fmt
 	__attribute__((format(printf, 3, 4)));
 
 /* The checkpoint file's lines (all of them, parsed; signatures unchecked).
- * A missing file is an empty list. Problems go to rep (ANFU_ECORRUPT). */
+ * A missing file is an empty list. A malformed or repeated line is a
+ * problem recorded in rep (rep->first_bad_seq), and the read still
+ * succeeds with the lines that parsed; *ret (the caller's, freed with
+ * audit_ckpt_list_free) is written only on success (ANFU_EIO otherwise). */
 struct audit_ckpt_list {
 	struct audit_ckpt *v;
 	size_t n;

@@ -310,8 +310,10 @@ static int pass(struct anfu_notify *n, struct anfu_db *db, int *ret_sent)
 		r = 0;
 	}
 	free(l);
+	if (r < 0)
+		return r;
 	*ret_sent = sent;
-	return r < 0 ? r : 0;
+	return 0;
 }
 
 /*
@@ -327,9 +329,11 @@ int anfu_notify_deliver_due(struct anfu_notify *n, struct anfu_db *db, int *ret_
 	if (!n || !db || db->tx_depth != 0)
 		return ANFU_EINVAL;
 	r = pass(n, db, &sent);
+	if (r < 0)
+		return r;
 	if (ret_sent)
 		*ret_sent = sent;
-	return r;
+	return 0;
 }
 
 /* ---- the thread ------------------------------------------------------------ */

@@ -342,8 +342,11 @@ static int apply_one(struct anfu_db *db, const struct anfu_migration_set *set,
 		goto out;
 	}
 	if (v >= m->version) {
-		*ret_applied = false;
-		return anfu_db_rollback(db);
+		/* Someone else applied it: end our transaction, change nothing. */
+		r = anfu_db_rollback(db);
+		if (r == 0)
+			*ret_applied = false;
+		return r;
 	}
 	r = run_one(db, m);
 	if (r == 0 && on_applied)

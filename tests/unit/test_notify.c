@@ -747,6 +747,26 @@ static void test_mail_format_encodes_subjects_and_bodies(void **state)
 	anfu_buf_free(&b);
 }
 
+/* A delivery pass that fails on the database returns the error and
+ * leaves *ret_sent as it was (STYLE.md: outputs only on success). */
+static void test_failed_pass_leaves_the_sent_count_untouched(void **state)
+{
+	struct fix *f = *state;
+	int sent = -7;
+
+	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL, "a"), 0);
+	assert_int_equal(anfu_db_exec(f->fx->db, "ALTER TABLE notify_message RENAME TO gone", NULL,
+				      0, NULL, NULL, NULL),
+			 0);
+	assert_true(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent) < 0);
+	assert_int_equal(sent, -7);
+	assert_int_equal(anfu_db_exec(f->fx->db, "ALTER TABLE gone RENAME TO notify_message", NULL,
+				      0, NULL, NULL, NULL),
+			 0);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
+	assert_int_equal(sent, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -762,6 +782,7 @@ int main(void)
 		T(test_refusing_relay_retries_with_doubling_delays_then_fails),
 		cmocka_unit_test(test_retry_delays_double_up_to_a_cap),
 		T(test_tampered_message_fails_without_retries),
+		T(test_failed_pass_leaves_the_sent_count_untouched),
 		T(test_database_holds_no_plaintext_of_targets_or_texts),
 		cmocka_unit_test(test_mail_format_encodes_subjects_and_bodies),
 	};

@@ -169,9 +169,6 @@
 _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
 	       "a transaction's records must fit one audit batch");
 
-/* One line of an audit export (JSON lines). */
-#define ANFU_LIMIT_AUDIT_EXPORT_LINE (64 * 1024)
-
 /* Trusted devices one account keeps (src/iam/login.c): a person uses a
  * handful of browsers and phones; trusting one more drops the oldest, so
  * repeated MFAs with trust_device cannot grow the table without bound. */
@@ -299,8 +296,11 @@ _Static_assert(ANFU_LIMIT_CONN_REAP_INTERVAL_MS < 1000,
 /* One text field of an audit record (actor, request, object, outcome):
  * ids, addresses and names, never documents. */
 #define ANFU_LIMIT_AUDIT_FIELD_BYTES 512
-/* An export line holds 11 such fields and the details, each escaped to at
- * most twice its size, plus the hashes and keys. */
+/* One line of an audit export (JSON lines). It holds the largest record
+ * the log accepts: 11 text fields and the details (a JSON text), each
+ * escaped to at most twice its size, plus the keys, hashes and signature
+ * (tests/unit/test_audit.c builds that record and exports it). */
+#define ANFU_LIMIT_AUDIT_EXPORT_LINE (64 * 1024)
 _Static_assert(11 * 2 * ANFU_LIMIT_AUDIT_FIELD_BYTES + 2 * ANFU_LIMIT_AUDIT_DETAILS_BYTES + 1024 <=
 		       ANFU_LIMIT_AUDIT_EXPORT_LINE,
 	       "the longest audit record fits one export line");

@@ -198,6 +198,10 @@ _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
 #define ANFU_LIMIT_CONFIG_FILE_BYTES (1024 * 1024)
 /* A section name: ours are short words; a longer one is a typo. */
 #define ANFU_LIMIT_CONFIG_SECTION_BYTES 64
+/* Bytes of a bad value, key or section repeated in a configuration error
+ * message: enough to recognise it, never a whole line (which might be a
+ * secret pasted into the wrong key). */
+#define ANFU_LIMIT_CONFIG_ECHO_BYTES 48
 /* Scratch space for one rendered value (config example/describe): a value
  * is at most one line of the file. */
 #define ANFU_LIMIT_CONFIG_VALUE_BYTES 4096
@@ -366,6 +370,13 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
 /* One log line (base/log.c): a message with its fields; longer lines are
  * cut, so a runaway message cannot flood the log. */
 #define ANFU_LIMIT_LOG_LINE_BYTES 8192
+/* The formatted message of one log line, before JSON escaping and the
+ * time stamp, level and event around it: escaping doubles quotes and
+ * backslashes, so such a message always fits a line (control characters
+ * grow six-fold; a line they push past the cap is cut). */
+#define ANFU_LIMIT_LOG_MESSAGE_BYTES 2048
+_Static_assert(2 * ANFU_LIMIT_LOG_MESSAGE_BYTES + 256 <= ANFU_LIMIT_LOG_LINE_BYTES,
+	       "an escaped message and its fields fit one log line");
 /* Smallest arena block: a request's many small allocations share one
  * page-sized block; larger requests get a block of their own. */
 #define ANFU_LIMIT_ARENA_BLOCK_BYTES 4096

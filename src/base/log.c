@@ -122,7 +122,7 @@ static void write_line(int which_access, struct anfu_buf *b)
 
 void anfu_logf(enum anfu_log_level level, const char *event, const char *fmt, ...)
 {
-	char ts[32], msg[2048];
+	char ts[32], msg[ANFU_LIMIT_LOG_MESSAGE_BYTES];
 	struct anfu_buf b;
 	va_list ap;
 

@@ -29,7 +29,8 @@
 #include "config/config.h"
 #include "config/options.h"
 
-#define ECHO_BYTES 64
+/* An echo buffer: the echoed bytes, "..." and the NUL. */
+#define ECHO_BYTES (ANFU_LIMIT_CONFIG_ECHO_BYTES + 8)
 #define SYNTAX_ERROR "syntax error (expected [section], key = value or a comment)"
 
 struct parse {

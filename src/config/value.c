@@ -21,9 +21,6 @@
 #include "config/config.h"
 #include "config/options.h"
 
-/* Most bytes of a bad value repeated in an error message. */
-#define ECHO_MAX 48
-
 static void *field(void *c, size_t offset)
 {
 	return (char *)c + offset;
@@ -38,7 +35,7 @@ const char *anfu_config_echo(const char *s, char *out, size_t cap)
 {
 	size_t n = 0, i;
 
-	for (i = 0; s[i] && n + 4 < cap && i < ECHO_MAX; i++) {
+	for (i = 0; s[i] && n + 4 < cap && i < ANFU_LIMIT_CONFIG_ECHO_BYTES; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		out[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
@@ -92,7 +89,7 @@ static int enum_index(const struct anfu_config_option *o, const char *text)
 static int bad_enum(const struct anfu_config_option *o, const char *text, char *msg, size_t msglen)
 {
 	struct anfu_buf vals;
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 
 	anfu_buf_init(&vals, 1024);
 	(void)anfu_config_option_range(o, &vals);
@@ -113,7 +110,7 @@ static void set_string(void *c, const struct anfu_config_option *o, const char *
 static int set_int(void *c, const struct anfu_config_option *o, const char *text, char *msg,
 		   size_t msglen)
 {
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	long long v;
 	int r = anfu_parse_i64(anfu_str_c(text), &v);
 
@@ -132,7 +129,7 @@ static int set_int(void *c, const struct anfu_config_option *o, const char *text
 static int parse_cidr_item(const struct anfu_config_option *o, const char *p, size_t len,
 			   struct anfu_cidr *ret, char *msg, size_t msglen)
 {
-	char item[64], e[ECHO_MAX + 8];
+	char item[64], e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	size_t n = len < sizeof(item) ? len : sizeof(item) - 1;
 
 	memcpy(item, p, n);
@@ -197,7 +194,7 @@ static int set_cidr_list(void *c, const struct anfu_config_option *o, const char
 static int set_text(void *c, const struct anfu_config_option *o, const char *text, char *msg,
 		    size_t msglen)
 {
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	uint8_t addr[16];
 	int i;
 
@@ -231,7 +228,7 @@ static int set_text(void *c, const struct anfu_config_option *o, const char *tex
 int anfu_config_option_set(void *c, const struct anfu_config_option *o, const char *text, char *msg,
 			   size_t msglen)
 {
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	int i;
 
 	if (!c || !o || !text)

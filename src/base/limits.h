@@ -207,6 +207,9 @@ _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
 #define ANFU_LIMIT_CONFIG_VALUE_BYTES 4096
 _Static_assert(ANFU_LIMIT_CONFIG_VALUE_BYTES >= ANFU_LIMIT_CONFIG_LINE_BYTES,
 	       "a rendered value must hold any value a config line can carry");
+/* `anfu config describe/example/show` output: every option with its
+ * description, a few hundred lines. */
+#define ANFU_LIMIT_CONFIG_RENDER_BYTES (4 * 1024 * 1024)
 /* CIDR entries of one list option (trusted proxies, admin allowlist): a
  * fixed array in struct anfu_config; real deployments name a few. */
 #define ANFU_LIMIT_CONFIG_CIDRS 16
@@ -285,6 +288,13 @@ _Static_assert(ANFU_LIMIT_RATE_STRIPED_TABLE_MIN >= ANFU_LIMIT_RATE_STRIPES,
 	       "each stripe of a striped table holds at least one entry");
 _Static_assert(ANFU_LIMIT_RATE_TABLE_SIZE >= ANFU_LIMIT_RATE_STRIPED_TABLE_MIN,
 	       "the default rate table is striped");
+/* Longest Retry-After the rate limiter announces: an hour. A client told
+ * to wait longer would rather give up; the bucket refills long before at
+ * any rate we allow. */
+#define ANFU_LIMIT_RETRY_AFTER_S 3600
+/* The /metrics answer: a few hundred series; 4 MiB is far above them and
+ * stops a runaway label from building an unbounded answer. */
+#define ANFU_LIMIT_METRICS_BYTES (4 * 1024 * 1024)
 /* How often the connection tracker looks for connections past their
  * deadline: a quarter second is far below the shortest deadline (1 s) and
  * costs nothing while idle. */

@@ -243,7 +243,9 @@ int anfu_ratelimit_take(struct anfu_ratelimit *rl, int family, const uint8_t *ad
 	if (r < 0 && ret_retry_after_s) {
 		int64_t secs = (wait_us + 999999) / 1000000;
 
-		*ret_retry_after_s = secs < 1 ? 1 : secs > 3600 ? 3600 : (int)secs;
+		*ret_retry_after_s = secs < 1			       ? 1
+				     : secs > ANFU_LIMIT_RETRY_AFTER_S ? ANFU_LIMIT_RETRY_AFTER_S
+								       : (int)secs;
 	}
 	return r;
 }

@@ -207,8 +207,8 @@ _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
 #define ANFU_LIMIT_CONFIG_VALUE_BYTES 4096
 _Static_assert(ANFU_LIMIT_CONFIG_VALUE_BYTES >= ANFU_LIMIT_CONFIG_LINE_BYTES,
 	       "a rendered value must hold any value a config line can carry");
-/* `anfu config describe/example/show` output: every option with its
- * description, a few hundred lines. */
+/* Rendered configuration (`anfu config describe`, `show`, the sample
+ * file): every option with its description, a few hundred lines. */
 #define ANFU_LIMIT_CONFIG_RENDER_BYTES (4 * 1024 * 1024)
 /* CIDR entries of one list option (trusted proxies, admin allowlist): a
  * fixed array in struct anfu_config; real deployments name a few. */

@@ -20,7 +20,9 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
+#include "base/refusal.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -98,10 +100,10 @@ int anfu_api_readyz(struct anfu_req *req, struct anfu_resp *resp)
 	if (!ok) {
 		/* The uniform error shape, plus which check failed. */
 		resp->status = 503;
-		resp->body =
-			json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", "not_ready", "message",
-				  anfu_http_error_message("not_ready", anfu_req_lang(req)),
-				  "request_id", req->request_id, "checks", checks);
+		resp->body = json_pack(
+			"{s:{s:s,s:s,s:s},s:o}", "error", "code", ANFU_R_NOT_READY, "message",
+			anfu_http_error_message(ANFU_R_NOT_READY, anfu_req_lang(req)), "request_id",
+			req->request_id, "checks", checks);
 		return resp->body ? add_warnings(app->cfg, resp->body) : ANFU_EINTERNAL;
 	}
 	resp->body = json_pack("{s:s,s:o}", "status", "ready", "checks", checks);
@@ -127,7 +129,7 @@ int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp)
 	size_t len;
 	int r;
 
-	anfu_buf_init(&b, 4 * 1024 * 1024);
+	anfu_buf_init(&b, ANFU_LIMIT_METRICS_BYTES);
 	r = anfu_http_metrics(app->server, &b);
 	if (r == 0)
 		r = anfu_buf_appends(

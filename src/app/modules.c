@@ -14,6 +14,7 @@
 
 #include "app/app.h"
 #include "audit/audit.h"
+#include "base/assert.h"
 #include "base/err.h"
 #include "config/config.h"
 #include "iam/api/module.h"
@@ -48,13 +49,28 @@ size_t anfu_app_config_tables(const struct anfu_config_table *out[ANFU_LIMIT_MOD
 	return n;
 }
 
+/* The list is static data of this build (gen_modules.py made it, and the
+ * build checked each migration sequence): what the core relies on. */
+static void module_check(const struct anfu_module *m)
+{
+	const struct anfu_migration_set *set = m->migrations;
+
+	ANFU_ASSERT(m->name && m->name[0]);
+	for (size_t k = 0; set && k < set->n; k++)
+		ANFU_ASSERT(set->migrations[k].version == (int)k + 1 &&
+			    strcmp(set->migrations[k].module, set->module) == 0);
+}
+
 size_t anfu_app_schema(struct anfu_migration_set *out)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < anfu_app_nmodules && n < ANFU_LIMIT_MODULES; i++)
+	ANFU_ASSERT(anfu_app_nmodules <= ANFU_LIMIT_MODULES);
+	for (size_t i = 0; i < anfu_app_nmodules; i++) {
+		module_check(anfu_app_modules[i]);
 		if (anfu_app_modules[i]->migrations)
 			out[n++] = *anfu_app_modules[i]->migrations;
+	}
 	return n;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "audit/internal.h"
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -33,9 +34,6 @@
 static const char *const secret_words[] = {
 	"password", "passwd", "secret", "token", "pin", "otp", "captcha_answer", "private",
 };
-
-/* Nesting of details we inspect; deeper is refused rather than skipped. */
-#define DETAILS_DEPTH_MAX 16
 
 /*
  * Creates the writer. cfg is copied; keys is borrowed and must outlive the
@@ -126,7 +124,7 @@ static int check_keys(const json_t *v, int depth, const char **ret_key)
 	json_t *child;
 	size_t i;
 
-	if (depth > DETAILS_DEPTH_MAX)
+	if (depth > ANFU_LIMIT_AUDIT_DETAILS_DEPTH)
 		return ANFU_EINVAL;
 	if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, child)
@@ -174,7 +172,7 @@ static bool field_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n > AUDIT_FIELD_MAX || !anfu_utf8_valid(s, n))
+	if (n > ANFU_LIMIT_AUDIT_FIELD_BYTES || !anfu_utf8_valid(s, n))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -294,6 +292,8 @@ static int write_recs(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_r
 	int64_t changes = 0;
 	int rv;
 
+	/* take_seqs gave n numbers after the head's: the chain goes on from 1. */
+	ANFU_ASSERT(n >= 1 && first >= 1);
 	if (anfu_hex_decode(prev_hex, AUDIT_HEX_LEN, prev, sizeof(prev)) < 0) {
 		anfu_log_error("audit.append", "audit_head is missing or malformed");
 		return ANFU_ECORRUPT;
@@ -302,6 +302,7 @@ static int write_recs(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_r
 		struct audit_rec *r = &recs[i];
 
 		r->seq = first + (int64_t)i;
+		ANFU_ASSERT(i == 0 || r->seq == recs[i - 1].seq + 1);
 		anfu_hex_encode(prev, sizeof(prev), r->prev_hash);
 		rv = audit_rec_hash(alg, prev, r, h);
 		if (rv < 0)

@@ -188,12 +188,14 @@ int audit_ckpt_file_read(const char *path, struct audit_ckpt_list *ret,
 		qsort(l.v, l.n, sizeof(l.v[0]), cmp_seq);
 	for (size_t i = 1; i < l.n; i++)
 		if (l.v[i].seq == l.v[i - 1].seq)
-			r = audit_report_bad(rep, l.v[i].seq,
-					     "checkpoint %" PRId64
-					     " appears twice in the checkpoint file",
-					     l.v[i].seq);
+			(void)audit_report_bad(rep, l.v[i].seq,
+					       "checkpoint %" PRId64
+					       " appears twice in the checkpoint file",
+					       l.v[i].seq);
+	/* A malformed or repeated line is a finding in rep, not a failure
+	 * of the read: the lines that parsed are the result. */
 	*ret = l;
-	return r;
+	return 0;
 }
 
 /* ---- the file ----------------------------------------------------------- */

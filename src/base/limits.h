@@ -169,9 +169,6 @@
 _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
 	       "a transaction's records must fit one audit batch");
 
-/* One line of an audit export (JSON lines). */
-#define ANFU_LIMIT_AUDIT_EXPORT_LINE (64 * 1024)
-
 /* Trusted devices one account keeps (src/iam/login.c): a person uses a
  * handful of browsers and phones; trusting one more drops the oldest, so
  * repeated MFAs with trust_device cannot grow the table without bound. */
@@ -182,5 +179,216 @@ _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
  * has two (core, notify), the services one each; the payment services to
  * come add about ten. */
 #define ANFU_LIMIT_MODULES 32
+
+/* ---- platform: jobs, config, notify ---- */
+
+/* Jobs one scheduler holds (src/jobs/): a handful per service; a fixed
+ * array, so registration beyond it fails at start-up instead of growing. */
+#define ANFU_LIMIT_JOBS 32
+/* A job's name: ours, a short [a-z0-9._-] word that also names its
+ * job_run rows and log lines. */
+#define ANFU_LIMIT_JOB_NAME_BYTES 64
+/* A job run's recorded result text: one line for the operator; longer
+ * results are cut rather than stored. */
+#define ANFU_LIMIT_JOB_RESULT_BYTES 200
+
+/* Longest line of a configuration file and largest file read: an INI file
+ * of a few hundred options is a few KiB; anything larger is not ours. */
+#define ANFU_LIMIT_CONFIG_LINE_BYTES 4096
+#define ANFU_LIMIT_CONFIG_FILE_BYTES (1024 * 1024)
+/* A section name: ours are short words; a longer one is a typo. */
+#define ANFU_LIMIT_CONFIG_SECTION_BYTES 64
+/* Bytes of a bad value, key or section repeated in a configuration error
+ * message: enough to recognise it, never a whole line (which might be a
+ * secret pasted into the wrong key). */
+#define ANFU_LIMIT_CONFIG_ECHO_BYTES 48
+/* Scratch space for one rendered value (config example/describe): a value
+ * is at most one line of the file. */
+#define ANFU_LIMIT_CONFIG_VALUE_BYTES 4096
+_Static_assert(ANFU_LIMIT_CONFIG_VALUE_BYTES >= ANFU_LIMIT_CONFIG_LINE_BYTES,
+	       "a rendered value must hold any value a config line can carry");
+/* Rendered configuration (`anfu config describe`, `show`, the sample
+ * file): every option with its description, a few hundred lines. */
+#define ANFU_LIMIT_CONFIG_RENDER_BYTES (4 * 1024 * 1024)
+/* CIDR entries of one list option (trusted proxies, admin allowlist): a
+ * fixed array in struct anfu_config; real deployments name a few. */
+#define ANFU_LIMIT_CONFIG_CIDRS 16
+
+/* Notifications (src/notify/). A subject is one line of a template: 512
+ * bytes is 170 CJK characters. A body is a short notice or code: 16 KiB is
+ * far above any template and bounds every buffer derived from it. A kind
+ * is a template name ("code.login"). */
+#define ANFU_LIMIT_NOTIFY_SUBJECT_BYTES 512
+#define ANFU_LIMIT_NOTIFY_BODY_BYTES (16 * 1024)
+#define ANFU_LIMIT_NOTIFY_KIND_BYTES 48
+/* A recipient's user id: public ids are shorter (base/rand.h ANFU_ID_MAX,
+ * checked in notify/queue.c); anything longer is not one. */
+#define ANFU_LIMIT_NOTIFY_USER_ID_BYTES 64
+/* A delivery error kept on the message row: one line for the operator. */
+#define ANFU_LIMIT_NOTIFY_ERROR_BYTES 128
+/* Messages one delivery pass handles, read ANFU_LIMIT_NOTIFY_QUERY_BATCH
+ * per query: a pass stays bounded with a large backlog; the next pass (a
+ * second later) continues. */
+#define ANFU_LIMIT_NOTIFY_PASS 256
+#define ANFU_LIMIT_NOTIFY_QUERY_BATCH 32
+_Static_assert(ANFU_LIMIT_NOTIFY_QUERY_BATCH <= ANFU_LIMIT_NOTIFY_PASS,
+	       "one query must not read more than a pass may handle");
+/* Longest retry delay: doubling stops at a day, so a message to a host
+ * that is down for a week is still tried daily. */
+#define ANFU_LIMIT_NOTIFY_RETRY_CAP_MS (24LL * 3600 * 1000)
+/* Extra time a claim holds a message beyond the sender's own timeout, so
+ * a slow send is not claimed and sent again by the next pass. */
+#define ANFU_LIMIT_NOTIFY_LEASE_SLACK_MS (60 * 1000)
+/* A formatted mail: headers plus the base64 of the body (4/3 of it plus
+ * CRLFs, within 4 times) and 8 KiB of headers. */
+#define ANFU_LIMIT_NOTIFY_MAIL_BYTES (4 * ANFU_LIMIT_NOTIFY_BODY_BYTES + 8 * 1024)
+/* One SMS simulator outbox line: JSON escaping can grow a text six-fold. */
+#define ANFU_LIMIT_NOTIFY_SMS_LINE_BYTES (6 * ANFU_LIMIT_NOTIFY_BODY_BYTES + 1024)
+/* The SMS simulator's outbox path: PATH_MAX on Linux. */
+#define ANFU_LIMIT_NOTIFY_SMS_PATH_BYTES 4096
+
+/* ---- platform: HTTP ---- */
+
+/* Bytes of the method and of the path (without the query) kept for the
+ * access-log line of a request; longer ones are cut (no routed method is
+ * longer than 7 bytes; a path of 128 bytes names any route). */
+#define ANFU_LIMIT_LOG_METHOD_BYTES 16
+#define ANFU_LIMIT_LOG_PATH_BYTES 128
+/* A JSON answer: larger is a bug (lists are paged), and a bug must not
+ * hold megabytes per connection. */
+#define ANFU_LIMIT_RESPONSE_BODY_BYTES (8 * 1024 * 1024)
+/* An error body: code, message and request id. */
+#define ANFU_LIMIT_ERROR_BODY_BYTES 4096
+/* Headers a handler may add to its answer (Location, Retry-After,
+ * Content-Disposition...): a fixed array in struct anfu_resp. */
+#define ANFU_LIMIT_RESPONSE_HEADERS 8
+/* libmicrohttpd's per-connection pool (http/server.c): bytes MHD 0.9.75
+ * keeps per field, query parameter and cookie, and the slack for the
+ * response head (ours is under 1 KiB, 3 KiB with every header a handler
+ * may add). Too small and MHD refuses a head before our filter answers
+ * 431; MHD zeroes the whole pool after every request, so no larger. */
+#define ANFU_LIMIT_MHD_POOL_ITEM_BYTES 64
+#define ANFU_LIMIT_MHD_POOL_SLACK_BYTES (4 * 1024)
+/* Lock stripes of the framing validator's connection table (a power of two
+ * for the mask): enough that MHD's threads rarely meet on one lock. */
+#define ANFU_LIMIT_FRAMING_STRIPES 64
+_Static_assert((ANFU_LIMIT_FRAMING_STRIPES & (ANFU_LIMIT_FRAMING_STRIPES - 1)) == 0,
+	       "framing stripes are chosen with a mask");
+/* Room the framing validator reads into beyond the largest element it
+ * holds (a head, a chunk line): one read of a TLS record's plaintext. */
+#define ANFU_LIMIT_FRAMING_HOLD_SLACK_BYTES 4096
+/* Rate limiter: lock stripes once the table has at least
+ * ANFU_LIMIT_RATE_STRIPED_TABLE_MIN entries (smaller tables use one lock),
+ * and the highest rate or burst, which keeps burst * 10^6 (a token in
+ * millionths) and elapsed-ms * rate within int64. */
+#define ANFU_LIMIT_RATE_STRIPES 64
+#define ANFU_LIMIT_RATE_STRIPED_TABLE_MIN 1024
+#define ANFU_LIMIT_RATE_MAX 1000000000LL
+_Static_assert(ANFU_LIMIT_RATE_STRIPED_TABLE_MIN >= ANFU_LIMIT_RATE_STRIPES,
+	       "each stripe of a striped table holds at least one entry");
+_Static_assert(ANFU_LIMIT_RATE_TABLE_SIZE >= ANFU_LIMIT_RATE_STRIPED_TABLE_MIN,
+	       "the default rate table is striped");
+/* Longest Retry-After the rate limiter announces: an hour. A client told
+ * to wait longer would rather give up; the bucket refills long before at
+ * any rate we allow. */
+#define ANFU_LIMIT_RETRY_AFTER_S 3600
+/* The /metrics answer: a few hundred series; 4 MiB is far above them and
+ * stops a runaway label from building an unbounded answer. */
+#define ANFU_LIMIT_METRICS_BYTES (4 * 1024 * 1024)
+/* How often the connection tracker looks for connections past their
+ * deadline: a quarter second is far below the shortest deadline (1 s) and
+ * costs nothing while idle. */
+#define ANFU_LIMIT_CONN_REAP_INTERVAL_MS 250
+_Static_assert(ANFU_LIMIT_CONN_REAP_INTERVAL_MS < 1000,
+	       "deadlines are whole seconds: the reaper must look more often");
+
+/* ---- platform: audit, keys, vault, store, base ---- */
+
+/* Nesting of audit details inspected for secret-looking keys; deeper is
+ * refused rather than skipped, so nothing escapes the check. */
+#define ANFU_LIMIT_AUDIT_DETAILS_DEPTH 16
+/* One text field of an audit record (actor, request, object, outcome):
+ * ids, addresses and names, never documents. */
+#define ANFU_LIMIT_AUDIT_FIELD_BYTES 512
+/* One line of an audit export (JSON lines). It holds the largest record
+ * the log accepts: 11 text fields and the details (a JSON text), each
+ * escaped to at most twice its size, plus the keys, hashes and signature
+ * (tests/unit/test_audit.c builds that record and exports it). */
+#define ANFU_LIMIT_AUDIT_EXPORT_LINE (64 * 1024)
+_Static_assert(11 * 2 * ANFU_LIMIT_AUDIT_FIELD_BYTES + 2 * ANFU_LIMIT_AUDIT_DETAILS_BYTES + 1024 <=
+		       ANFU_LIMIT_AUDIT_EXPORT_LINE,
+	       "the longest audit record fits one export line");
+/* Canonical serialisation of one record or checkpoint: they are small;
+ * this only stops a tampered database from making us build an unbounded
+ * buffer. */
+#define ANFU_LIMIT_AUDIT_CANONICAL_BYTES (1024 * 1024)
+_Static_assert(ANFU_LIMIT_AUDIT_EXPORT_LINE <= ANFU_LIMIT_AUDIT_CANONICAL_BYTES,
+	       "any record we write can be serialised canonically");
+
+/* A PEM key of either algorithm (Ed25519, SM2) is far below 16 KiB;
+ * anything bigger is refused before it reaches the parser. */
+#define ANFU_LIMIT_PEM_BYTES (16 * 1024)
+/* Validity of a certificate we issue: ten years at most. */
+#define ANFU_LIMIT_CERT_DAYS 3650
+/* The development TLS certificate: a year, then `anfu init` on a directory
+ * without server.crt/server.key makes a new one. */
+#define ANFU_LIMIT_TLS_DEV_DAYS 365
+_Static_assert(ANFU_LIMIT_TLS_DEV_DAYS <= ANFU_LIMIT_CERT_DAYS,
+	       "the development certificate is one we may issue");
+/* Key files (src/keys/): a key file or certificate is a few KiB; refuse
+ * anything bigger rather than read an arbitrary file into memory. A data
+ * directory path plus "/keys/audit-signing.pub" fits PATH_MAX. Header
+ * field values (algorithm names) and the header line (prefix, id, alg and
+ * a time) are short. */
+#define ANFU_LIMIT_KEY_FILE_BYTES (64 * 1024)
+#define ANFU_LIMIT_KEY_PATH_BYTES 4096
+#define ANFU_LIMIT_KEY_ALG_BYTES 32
+#define ANFU_LIMIT_KEY_HEADER_BYTES 256
+_Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
+	       "an algorithm name fits the header line");
+/* A MAC purpose: names like "user.phone" or "session-id". */
+#define ANFU_LIMIT_MAC_PURPOSE_BYTES 64
+/* A data key id (keys/ and vault/ must agree): the id and its separators
+ * fit in one column of vault_key. */
+#define ANFU_LIMIT_DATAKEY_ID_BYTES 63
+/* Vault: field, kind and purpose names are ours (short [a-z0-9._-]
+ * words); owner ids are public ids ("usr_...", "ntf_...") with room; data
+ * keys one vault holds: one per rotation, so years of monthly rotations
+ * fit, and more means something is creating keys in a loop. A field value
+ * is a name, number or address; documents go through the file store. */
+#define ANFU_LIMIT_VAULT_NAME_BYTES 48
+#define ANFU_LIMIT_VAULT_OWNER_BYTES 128
+#define ANFU_LIMIT_VAULT_KEYS 4096
+#define ANFU_LIMIT_VAULT_FIELD_BYTES (1024 * 1024)
+
+/* Highest migration version a module's schema_version row may carry;
+ * larger is a corrupt row, not a future migration. */
+#define ANFU_LIMIT_MIGRATION_VERSION 1000000
+/* Prepared statements kept per SQLite connection: anfu has a few hundred
+ * distinct statements at most; past this the least recently used is
+ * dropped, so a caller that (wrongly) varied its SQL text cannot grow
+ * memory. Hash buckets of that cache. */
+#define ANFU_LIMIT_STMT_CACHE 256
+#define ANFU_LIMIT_STMT_BUCKETS 128
+/* Parameters in one statement: $1..$99 is far beyond any anfu statement
+ * and keeps the "$n" names two digits. */
+#define ANFU_LIMIT_SQL_PARAMS 99
+/* SQLite busy timeout when the configuration gives none: a write waits
+ * this long for another connection's transaction before failing. */
+#define ANFU_LIMIT_DB_BUSY_TIMEOUT_MS_DEFAULT 5000
+
+/* One log line (base/log.c): a message with its fields; longer lines are
+ * cut, so a runaway message cannot flood the log. */
+#define ANFU_LIMIT_LOG_LINE_BYTES 8192
+/* The formatted message of one log line, before JSON escaping and the
+ * time stamp, level and event around it: escaping doubles quotes and
+ * backslashes, so such a message always fits a line (control characters
+ * grow six-fold; a line they push past the cap is cut). */
+#define ANFU_LIMIT_LOG_MESSAGE_BYTES 2048
+_Static_assert(2 * ANFU_LIMIT_LOG_MESSAGE_BYTES + 256 <= ANFU_LIMIT_LOG_LINE_BYTES,
+	       "an escaped message and its fields fit one log line");
+/* Smallest arena block: a request's many small allocations share one
+ * page-sized block; larger requests get a block of their own. */
+#define ANFU_LIMIT_ARENA_BLOCK_BYTES 4096
 
 #endif

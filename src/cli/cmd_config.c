@@ -10,6 +10,7 @@
 
 #include "app/app.h"
 #include "base/buf.h"
+#include "base/limits.h"
 #include "cli/cli.h"
 #include "config/config.h"
 
@@ -35,7 +36,7 @@ static int print_generated(bool example)
 	const struct anfu_config_table *tables[ANFU_LIMIT_MODULES];
 	size_t ntables = anfu_app_config_tables(tables);
 
-	anfu_buf_init(&b, 4 * 1024 * 1024);
+	anfu_buf_init(&b, ANFU_LIMIT_CONFIG_RENDER_BYTES);
 	r = example ? anfu_config_example(tables, ntables, &b)
 		    : anfu_config_describe(tables, ntables, &b);
 	if (r == 0)
@@ -91,7 +92,7 @@ int cmd_config(int argc, char **argv)
 		return 1;
 	}
 	if (o.show) {
-		anfu_buf_init(&b, 1024 * 1024);
+		anfu_buf_init(&b, ANFU_LIMIT_CONFIG_RENDER_BYTES);
 		if (anfu_config_dump(cfg, &b) == 0)
 			fputs(b.data ? b.data : "", stdout);
 		anfu_buf_free(&b);

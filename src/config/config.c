@@ -9,15 +9,16 @@
  * not exist yet).
  */
 #include <arpa/inet.h>
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "config/options.h"
@@ -106,9 +107,7 @@ static void set_defaults(struct anfu_config *c, size_t i, struct anfu_buf *def)
 			r = anfu_config_option_set(anfu_config_table_data(c, i), o,
 						   def->data ? def->data : "", msg, sizeof(msg));
 		/* The tables are ours: a default that does not parse is a bug. */
-		assert(r == 0);
-		if (r < 0)
-			abort();
+		ANFU_ASSERT(r == 0);
 	}
 }
 
@@ -132,7 +131,7 @@ int anfu_config_new(const char *data_dir, const struct anfu_config_tables *ts,
 	r = absolute_dir(data_dir, &c->data_dir);
 	if (r < 0)
 		goto out;
-	anfu_buf_init(&def, ANFU_CONFIG_LINE_MAX);
+	anfu_buf_init(&def, ANFU_LIMIT_CONFIG_LINE_BYTES);
 	for (size_t i = 0; i < c->ntables; i++)
 		set_defaults(c, i, &def);
 	anfu_buf_free(&def);
@@ -153,7 +152,7 @@ static int option_index(const char *section, const char *key)
 		if (strcmp(t->options[i].section, section) == 0 &&
 		    strcmp(t->options[i].key, key) == 0)
 			return (int)i;
-	assert(0);
+	ANFU_ASSERT(!"every platform option looked up by name exists");
 	abort();
 }
 

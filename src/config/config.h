@@ -24,7 +24,6 @@
 struct anfu_buf;
 struct anfu_config_table;
 
-#define ANFU_CONFIG_MAX_CIDRS 16
 /* Option tables of modules one configuration holds. */
 #define ANFU_CONFIG_TABLES_MAX ANFU_LIMIT_MODULES
 
@@ -85,7 +84,7 @@ struct anfu_config {
 		bool enabled;
 		char *listen;
 		int64_t port;
-		struct anfu_cidr allow[ANFU_CONFIG_MAX_CIDRS];
+		struct anfu_cidr allow[ANFU_LIMIT_CONFIG_CIDRS];
 		int allow_count;
 	} admin;
 

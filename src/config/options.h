@@ -14,14 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/limits.h"
 #include "config/option.h"
 
 struct anfu_buf;
 struct anfu_config;
-
-/* Longest line of a configuration file, and largest file, we accept. */
-#define ANFU_CONFIG_LINE_MAX 4096
-#define ANFU_CONFIG_FILE_MAX (1024 * 1024)
 
 /* The platform's tables, fields of struct anfu_config (size 0): the
  * process (server, http, admin, limits, database, audit, log) and the

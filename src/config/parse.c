@@ -4,7 +4,7 @@
  * Owns the parse: a line reader that hands inih one line at a time (so
  * every message can name its line), the key handler, and the rules that
  * make a file an error: unknown section or key, a key outside a section, a
- * repeated key, a bad value, a line over ANFU_CONFIG_LINE_MAX, a NUL byte,
+ * repeated key, a bad value, a line over ANFU_LIMIT_CONFIG_LINE_BYTES, a NUL byte,
  * anything inih cannot parse. The first error wins and is reported as
  * "name:line: message". Trusts nothing in the text.
  *
@@ -24,12 +24,13 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "config/options.h"
 
-#define ECHO_BYTES 64
-#define SECTION_NAME_MAX 64
+/* An echo buffer: the echoed bytes, "..." and the NUL. */
+#define ECHO_BYTES (ANFU_LIMIT_CONFIG_ECHO_BYTES + 8)
 #define SYNTAX_ERROR "syntax error (expected [section], key = value or a comment)"
 
 struct parse {
@@ -57,7 +58,7 @@ static void inih_setup(void)
 	ini_use_stack = false;
 	ini_allow_realloc = true;
 	ini_initial_alloc = 256;
-	ini_max_line = ANFU_CONFIG_LINE_MAX + 3;
+	ini_max_line = ANFU_LIMIT_CONFIG_LINE_BYTES + 3;
 	ini_allow_multiline = false;
 	ini_allow_bom = true;
 	ini_allow_inline_comments = true;
@@ -86,7 +87,7 @@ __attribute__((format(printf, 2, 3))) static int fail(struct parse *p, const cha
  * section pass. */
 static bool check_section_line(struct parse *p, const char *s, size_t len)
 {
-	char name[SECTION_NAME_MAX], e[ECHO_BYTES];
+	char name[ANFU_LIMIT_CONFIG_SECTION_BYTES], e[ECHO_BYTES];
 	const char *close;
 	size_t n;
 
@@ -120,8 +121,8 @@ static bool start_line(struct parse *p)
 	size_t len = nl ? (size_t)(nl - s) : avail;
 
 	p->line++;
-	if (len > ANFU_CONFIG_LINE_MAX)
-		return fail(p, "line longer than %d bytes", ANFU_CONFIG_LINE_MAX);
+	if (len > ANFU_LIMIT_CONFIG_LINE_BYTES)
+		return fail(p, "line longer than %d bytes", ANFU_LIMIT_CONFIG_LINE_BYTES);
 	if (memchr(s, '\0', len))
 		return fail(p, "NUL byte in the line");
 	return check_section_line(p, s, len);
@@ -229,9 +230,9 @@ int anfu_config_load_text(const char *text, size_t len, const char *name, const 
 		report(errbuf, errlen, name, 0, "no text or no result pointer");
 		return ANFU_EINVAL;
 	}
-	if (len > ANFU_CONFIG_FILE_MAX) {
+	if (len > ANFU_LIMIT_CONFIG_FILE_BYTES) {
 		(void)snprintf(p.msg, sizeof(p.msg), "file larger than %d bytes",
-			       ANFU_CONFIG_FILE_MAX);
+			       ANFU_LIMIT_CONFIG_FILE_BYTES);
 		r = ANFU_EINVAL;
 		goto out;
 	}
@@ -267,7 +268,7 @@ out:
 	return r;
 }
 
-/* Reads all of path (at most ANFU_CONFIG_FILE_MAX bytes) into *ret. */
+/* Reads all of path (at most ANFU_LIMIT_CONFIG_FILE_BYTES bytes) into *ret. */
 static int read_file(const char *path, char **ret, size_t *ret_len, char *msg, size_t msglen)
 {
 	char *buf = NULL, ebuf[128];
@@ -287,9 +288,9 @@ static int read_file(const char *path, char **ret, size_t *ret_len, char *msg, s
 		goto out;
 	}
 	/* One byte more than allowed, so an oversized file is noticed. */
-	buf = anfu_xmalloc(ANFU_CONFIG_FILE_MAX + 1);
-	while (len <= ANFU_CONFIG_FILE_MAX) {
-		n = read(fd, buf + len, ANFU_CONFIG_FILE_MAX + 1 - len);
+	buf = anfu_xmalloc(ANFU_LIMIT_CONFIG_FILE_BYTES + 1);
+	while (len <= ANFU_LIMIT_CONFIG_FILE_BYTES) {
+		n = read(fd, buf + len, ANFU_LIMIT_CONFIG_FILE_BYTES + 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

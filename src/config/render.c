@@ -11,11 +11,10 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "config/config.h"
 #include "config/options.h"
 
-/* Scratch space for one rendered value. */
-#define VALUE_MAX 4096
 /* Comment lines of the example file stay within this many columns. */
 #define COMMENT_WIDTH 78
 
@@ -36,7 +35,7 @@ static int describe_default(struct anfu_buf *out, const struct anfu_config_optio
 
 	if (o->type == ANFU_OPT_PATH)
 		return anfu_buf_appendf(out, "empty: `DATA/%s`", o->path_default);
-	anfu_buf_init(&v, VALUE_MAX);
+	anfu_buf_init(&v, ANFU_LIMIT_CONFIG_VALUE_BYTES);
 	r = anfu_config_option_default(o, &v);
 	if (r == 0)
 		r = anfu_buf_appends(out, "`");
@@ -53,7 +52,7 @@ static int describe_row(struct anfu_buf *out, const struct anfu_config_option *o
 	struct anfu_buf range;
 	int r;
 
-	anfu_buf_init(&range, VALUE_MAX);
+	anfu_buf_init(&range, ANFU_LIMIT_CONFIG_VALUE_BYTES);
 	r = anfu_config_option_range(o, &range);
 	if (r == 0)
 		r = anfu_buf_appendf(out, "| %s | `%s.%s` | %s | ", o->section, o->section, o->key,
@@ -129,8 +128,8 @@ static int example_option(struct anfu_buf *out, const struct anfu_config_option 
 	struct anfu_buf note, def;
 	int r;
 
-	anfu_buf_init(&note, VALUE_MAX);
-	anfu_buf_init(&def, VALUE_MAX);
+	anfu_buf_init(&note, ANFU_LIMIT_CONFIG_VALUE_BYTES);
+	anfu_buf_init(&def, ANFU_LIMIT_CONFIG_VALUE_BYTES);
 	r = anfu_buf_appends(&note, "Values: ");
 	if (r == 0)
 		r = anfu_config_option_range(o, &note);

@@ -15,13 +15,11 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/str.h"
 #include "config/config.h"
 #include "config/options.h"
-
-/* Most bytes of a bad value repeated in an error message. */
-#define ECHO_MAX 48
 
 static void *field(void *c, size_t offset)
 {
@@ -37,7 +35,7 @@ const char *anfu_config_echo(const char *s, char *out, size_t cap)
 {
 	size_t n = 0, i;
 
-	for (i = 0; s[i] && n + 4 < cap && i < ECHO_MAX; i++) {
+	for (i = 0; s[i] && n + 4 < cap && i < ANFU_LIMIT_CONFIG_ECHO_BYTES; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		out[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
@@ -91,7 +89,7 @@ static int enum_index(const struct anfu_config_option *o, const char *text)
 static int bad_enum(const struct anfu_config_option *o, const char *text, char *msg, size_t msglen)
 {
 	struct anfu_buf vals;
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 
 	anfu_buf_init(&vals, 1024);
 	(void)anfu_config_option_range(o, &vals);
@@ -112,7 +110,7 @@ static void set_string(void *c, const struct anfu_config_option *o, const char *
 static int set_int(void *c, const struct anfu_config_option *o, const char *text, char *msg,
 		   size_t msglen)
 {
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	long long v;
 	int r = anfu_parse_i64(anfu_str_c(text), &v);
 
@@ -131,7 +129,7 @@ static int set_int(void *c, const struct anfu_config_option *o, const char *text
 static int parse_cidr_item(const struct anfu_config_option *o, const char *p, size_t len,
 			   struct anfu_cidr *ret, char *msg, size_t msglen)
 {
-	char item[64], e[ECHO_MAX + 8];
+	char item[64], e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	size_t n = len < sizeof(item) ? len : sizeof(item) - 1;
 
 	memcpy(item, p, n);
@@ -161,8 +159,8 @@ static int parse_cidr_list(const struct anfu_config_option *o, const char *text,
 		}
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
-		if (n == ANFU_CONFIG_MAX_CIDRS)
-			return bad(msg, msglen, o, "more than %d CIDRs", ANFU_CONFIG_MAX_CIDRS);
+		if (n == ANFU_LIMIT_CONFIG_CIDRS)
+			return bad(msg, msglen, o, "more than %d CIDRs", ANFU_LIMIT_CONFIG_CIDRS);
 		r = parse_cidr_item(o, p, len, &cidrs[n], msg, msglen);
 		if (r < 0)
 			return r;
@@ -178,7 +176,7 @@ static int parse_cidr_list(const struct anfu_config_option *o, const char *text,
 static int set_cidr_list(void *c, const struct anfu_config_option *o, const char *text, char *msg,
 			 size_t msglen)
 {
-	struct anfu_cidr cidrs[ANFU_CONFIG_MAX_CIDRS];
+	struct anfu_cidr cidrs[ANFU_LIMIT_CONFIG_CIDRS];
 	int n = 0, r;
 
 	if (!*text)
@@ -196,7 +194,7 @@ static int set_cidr_list(void *c, const struct anfu_config_option *o, const char
 static int set_text(void *c, const struct anfu_config_option *o, const char *text, char *msg,
 		    size_t msglen)
 {
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	uint8_t addr[16];
 	int i;
 
@@ -230,7 +228,7 @@ static int set_text(void *c, const struct anfu_config_option *o, const char *tex
 int anfu_config_option_set(void *c, const struct anfu_config_option *o, const char *text, char *msg,
 			   size_t msglen)
 {
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	int i;
 
 	if (!c || !o || !text)
@@ -345,7 +343,7 @@ int anfu_config_option_range(const struct anfu_config_option *o, struct anfu_buf
 	case ANFU_OPT_ADDRESS: return anfu_buf_appends(out, "IPv4 or IPv6 literal");
 	case ANFU_OPT_CIDR_LIST:
 		return anfu_buf_appendf(out, "1 to %d comma-separated CIDRs",
-					ANFU_CONFIG_MAX_CIDRS);
+					ANFU_LIMIT_CONFIG_CIDRS);
 	}
 	return ANFU_EINTERNAL;
 }

@@ -253,12 +253,17 @@ static void serve(void)
 
 static void shutdown_daemon(struct daemon *d)
 {
+	int r;
+
 	if (d->server) {
 		anfu_http_stop(d->server, (int)d->app->cfg->limits.shutdown_grace_s);
 		d->server = NULL;
 		d->app->server = NULL;
-		if (anfu_app_audit(d->app, "server.stop", "server", "anfud", NULL) < 0)
-			anfu_log_error("audit.stop_failed", "could not audit the stop");
+		r = anfu_app_audit(d->app, "server.stop", "server", "anfud", NULL);
+		/* An append failure was logged by the executor. */
+		if (r < 0 && r != ANFU_EAUDIT)
+			anfu_log_error("audit.stop_failed", "could not audit the stop: %s",
+				       anfu_strerror(r));
 	}
 	/* Jobs and deliveries use the database: stop them before it closes. */
 	anfu_app_halt(d->app);

@@ -300,7 +300,7 @@ static const struct err_row table[] = {
 };
 
 #define NROWS (sizeof(table) / sizeof(table[0]))
-#define FALLBACK_CODE "internal_error" /* for codes the table lacks */
+#define FALLBACK_CODE ANFU_R_INTERNAL_ERROR /* for codes the table lacks */
 
 static const struct err_row *row_by_code(const char *code)
 {

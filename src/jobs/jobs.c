@@ -23,23 +23,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
 #include "tx/tx.h"
 
-/* Jobs one scheduler holds: a handful per service. */
-#define JOBS_MAX 32
-/* Job names are ours: short [a-z0-9._-] words. */
-#define JOB_NAME_MAX 64
-/* Recorded result text. */
-#define RESULT_MAX 200
-
 struct job {
-	char name[JOB_NAME_MAX + 1];
+	char name[ANFU_LIMIT_JOB_NAME_BYTES + 1];
 	int64_t interval_ms;
 	int64_t first_delay_ms;
 	anfu_job_fn fn;
@@ -48,7 +43,7 @@ struct job {
 
 struct anfu_jobs {
 	struct anfu_tx_exec *tx;
-	struct job jobs[JOBS_MAX];
+	struct job jobs[ANFU_LIMIT_JOBS];
 	size_t n;
 	pthread_mutex_t mu; /* guards started, running, stop, wake */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
@@ -85,8 +80,8 @@ static bool name_ok(const char *s)
 
 	if (!s)
 		return false;
-	len = strnlen(s, JOB_NAME_MAX + 1);
-	if (len == 0 || len > JOB_NAME_MAX)
+	len = strnlen(s, ANFU_LIMIT_JOB_NAME_BYTES + 1);
+	if (len == 0 || len > ANFU_LIMIT_JOB_NAME_BYTES)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
@@ -101,7 +96,7 @@ static bool name_ok(const char *s)
 /*
  * See jobs.h. ANFU_EINVAL for a bad name, a non-positive interval, a
  * negative delay or a call after anfu_jobs_start(); ANFU_EEXIST for a name
- * already registered here; ANFU_ELIMIT beyond JOBS_MAX jobs.
+ * already registered here; ANFU_ELIMIT beyond ANFU_LIMIT_JOBS jobs.
  */
 int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 		  int64_t first_delay_ms, anfu_job_fn fn, void *ud)
@@ -121,11 +116,12 @@ int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 			r = ANFU_EEXIST;
 			goto out;
 		}
-	if (j->n >= JOBS_MAX) {
+	if (j->n >= ANFU_LIMIT_JOBS) {
 		r = ANFU_ELIMIT;
 		goto out;
 	}
 	job = &j->jobs[j->n++];
+	ANFU_ASSERT(j->n <= ANFU_LIMIT_JOBS);
 	memcpy(job->name, name, strlen(name) + 1);
 	job->interval_ms = interval_ms;
 	job->first_delay_ms = first_delay_ms;
@@ -174,13 +170,15 @@ static int claim_tx(struct anfu_tx *tx, void *ud)
 			 p, 3, NULL, NULL, &changes);
 	if (r < 0)
 		return r;
+	/* name is job_schedule's key: one run is claimed at most once. */
+	ANFU_ASSERT(changes == 0 || changes == 1);
 	return changes == 1 ? 1 : 0;
 }
 
 /* The outcome of one run, for last_result. */
 struct outcome {
 	const struct job *job;
-	char text[RESULT_MAX + 1];
+	char text[ANFU_LIMIT_JOB_RESULT_BYTES + 1];
 };
 
 static int record_tx(struct anfu_tx *tx, void *ud)
@@ -224,9 +222,10 @@ static int run_if_due(struct anfu_jobs *j, struct anfu_db *db, const struct job 
 		if (rc == 0)
 			rc = ANFU_EINTERNAL;
 	}
-	if (rc < 0)
+	/* An audit failure was logged by the executor that rolled back. */
+	if (rc < 0 && rc != ANFU_EAUDIT)
 		anfu_log_error("jobs.run", "job %s failed: %s", job->name, anfu_strerror(rc));
-	else
+	else if (rc == 0)
 		anfu_log_info("jobs.run", "job %s done in %" PRId64 " ms", job->name,
 			      (anfu_clock_mono_us() - t0) / 1000);
 	return record(j, job, rc, result);

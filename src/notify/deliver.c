@@ -20,6 +20,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
@@ -27,11 +28,6 @@
 #include "store/store.h"
 #include "tx/tx.h"
 #include "vault/vault.h"
-
-/* Messages read per query of a pass. */
-#define PASS_BATCH 32
-/* Extra time a claim holds a message beyond the sender's own timeout. */
-#define LEASE_SLACK_MS (60 * 1000)
 
 static const char *channel_name(enum anfu_channel ch)
 {
@@ -46,11 +42,11 @@ int64_t notify_retry_delay_ms(int64_t base_s, int64_t attempts)
 		base_s = 1;
 	if (attempts < 1)
 		attempts = 1;
-	if (__builtin_mul_overflow(base_s, (int64_t)1000, &d) || d > NOTIFY_RETRY_CAP_MS)
-		return NOTIFY_RETRY_CAP_MS;
+	if (__builtin_mul_overflow(base_s, (int64_t)1000, &d) || d > ANFU_LIMIT_NOTIFY_RETRY_CAP_MS)
+		return ANFU_LIMIT_NOTIFY_RETRY_CAP_MS;
 	for (int64_t i = 1; i < attempts; i++) {
-		if (d >= NOTIFY_RETRY_CAP_MS / 2)
-			return NOTIFY_RETRY_CAP_MS;
+		if (d >= ANFU_LIMIT_NOTIFY_RETRY_CAP_MS / 2)
+			return ANFU_LIMIT_NOTIFY_RETRY_CAP_MS;
 		d *= 2;
 	}
 	return d;
@@ -87,13 +83,13 @@ static int write_one(struct anfu_notify *n, const char *sql, const struct anfu_p
 
 struct due {
 	char id[ANFU_ID_MAX];
-	char kind[NOTIFY_KIND_MAX + 1];
+	char kind[ANFU_LIMIT_NOTIFY_KIND_BYTES + 1];
 	enum anfu_channel ch;
 	int64_t attempts;
 };
 
 struct due_list {
-	struct due items[PASS_BATCH];
+	struct due items[ANFU_LIMIT_NOTIFY_QUERY_BATCH];
 	size_t n;
 };
 
@@ -111,7 +107,7 @@ static int due_row(void *ud, const struct anfu_row *row)
 	struct due *d;
 	const char *ch = anfu_row_text(row, 1, NULL);
 
-	if (l->n >= PASS_BATCH)
+	if (l->n >= ANFU_LIMIT_NOTIFY_QUERY_BATCH)
 		return 1;
 	d = &l->items[l->n++];
 	copy_text(d->id, sizeof(d->id), anfu_row_text(row, 0, NULL));
@@ -123,7 +119,7 @@ static int due_row(void *ud, const struct anfu_row *row)
 
 static int select_due(struct anfu_db *db, int64_t now, struct due_list *l)
 {
-	struct anfu_param p[] = { ANFU_PI(now), ANFU_PI(PASS_BATCH) };
+	struct anfu_param p[] = { ANFU_PI(now), ANFU_PI(ANFU_LIMIT_NOTIFY_QUERY_BATCH) };
 
 	l->n = 0;
 	return anfu_db_exec(db,
@@ -136,7 +132,7 @@ static int select_due(struct anfu_db *db, int64_t now, struct due_list *l)
 /* 1 when this pass now owns the attempt, 0 when someone else does. */
 static int claim(struct anfu_notify *n, const struct due *d, int64_t now)
 {
-	int64_t lease = (int64_t)n->cfg->mail.timeout_s * 1000 + LEASE_SLACK_MS;
+	int64_t lease = (int64_t)n->cfg->mail.timeout_s * 1000 + ANFU_LIMIT_NOTIFY_LEASE_SLACK_MS;
 	int64_t changes = 0;
 	struct anfu_param p[] = { ANFU_PS(d->id), ANFU_PI(now + lease), ANFU_PI(now) };
 	int r;
@@ -259,7 +255,7 @@ static int mark_failed(struct anfu_notify *n, const struct notify_msg *m, bool p
 static int deliver_one(struct anfu_notify *n, struct anfu_db *db, const struct due *d)
 {
 	struct notify_msg m = { 0 };
-	char err[NOTIFY_ERR_MAX] = "";
+	char err[ANFU_LIMIT_NOTIFY_ERROR_BYTES] = "";
 	int r;
 
 	r = claim(n, d, anfu_clock_now_ms());
@@ -300,7 +296,7 @@ static int pass(struct anfu_notify *n, struct anfu_db *db, int *ret_sent)
 	struct due_list *l = anfu_xmalloc(sizeof(*l));
 	int sent = 0, seen = 0, r = 0;
 
-	while (seen < NOTIFY_PASS_MAX) {
+	while (seen < ANFU_LIMIT_NOTIFY_PASS) {
 		r = select_due(db, anfu_clock_now_ms(), l);
 		if (r < 0 || l->n == 0)
 			break;
@@ -314,8 +310,10 @@ static int pass(struct anfu_notify *n, struct anfu_db *db, int *ret_sent)
 		r = 0;
 	}
 	free(l);
+	if (r < 0)
+		return r;
 	*ret_sent = sent;
-	return r < 0 ? r : 0;
+	return 0;
 }
 
 /*
@@ -331,9 +329,11 @@ int anfu_notify_deliver_due(struct anfu_notify *n, struct anfu_db *db, int *ret_
 	if (!n || !db || db->tx_depth != 0)
 		return ANFU_EINVAL;
 	r = pass(n, db, &sent);
+	if (r < 0)
+		return r;
 	if (ret_sent)
 		*ret_sent = sent;
-	return r;
+	return 0;
 }
 
 /* ---- the thread ------------------------------------------------------------ */

@@ -73,7 +73,8 @@ int anfu_notify_start(struct anfu_notify *n);
 void anfu_notify_poke(struct anfu_notify *n);
 
 /* Delivers every due message once, on the caller's thread (tests, CLI).
- * *ret_sent (may be NULL) counts the messages sent. */
+ * *ret_sent (may be NULL) counts the messages sent; it is written only
+ * on success (a database error returns it, and *ret_sent is untouched). */
 int anfu_notify_deliver_due(struct anfu_notify *n, struct anfu_db *db, int *ret_sent);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
@@ -29,8 +30,8 @@
 #include "tx/tx.h"
 #include "vault/vault.h"
 
-/* User ids are public ids; anything longer is not one. */
-#define USER_ID_MAX 64
+_Static_assert(ANFU_ID_MAX <= ANFU_LIMIT_NOTIFY_USER_ID_BYTES,
+	       "every public id is a user id we accept");
 
 /*
  * Creates the notifier; cfg, tx and vault are borrowed and must outlive
@@ -80,8 +81,8 @@ static bool kind_ok(const char *s)
 
 	if (!s)
 		return false;
-	len = strnlen(s, NOTIFY_KIND_MAX + 1);
-	if (len == 0 || len > NOTIFY_KIND_MAX)
+	len = strnlen(s, ANFU_LIMIT_NOTIFY_KIND_BYTES + 1);
+	if (len == 0 || len > ANFU_LIMIT_NOTIFY_KIND_BYTES)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
@@ -141,13 +142,14 @@ static int check_message(enum anfu_channel ch, const char *user_id, const char *
 	if (!target_ok(ch, target) || !kind_ok(kind) || !body)
 		return ANFU_EINVAL;
 	if (user_id) {
-		size_t len = strnlen(user_id, USER_ID_MAX + 1);
+		size_t len = strnlen(user_id, ANFU_LIMIT_NOTIFY_USER_ID_BYTES + 1);
 
-		if (len == 0 || len > USER_ID_MAX || !printable_ascii(user_id, len))
+		if (len == 0 || len > ANFU_LIMIT_NOTIFY_USER_ID_BYTES ||
+		    !printable_ascii(user_id, len))
 			return ANFU_EINVAL;
 	}
-	if (!text_ok(subject ? subject : "", NOTIFY_SUBJECT_MAX, false) ||
-	    !text_ok(body, NOTIFY_BODY_MAX, true))
+	if (!text_ok(subject ? subject : "", ANFU_LIMIT_NOTIFY_SUBJECT_BYTES, false) ||
+	    !text_ok(body, ANFU_LIMIT_NOTIFY_BODY_BYTES, true))
 		return ANFU_EINVAL;
 	if (ch == ANFU_CHANNEL_EMAIL && (!subject || !*subject))
 		return ANFU_EINVAL;

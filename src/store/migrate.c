@@ -20,11 +20,9 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "store/store.h"
-
-/* Highest version a module's row may plausibly carry. */
-#define VERSION_MAX 1000000
 
 /* The bookkeeping table, made before the first migration runs (in that
  * migration's transaction) or when a legacy database is converted. */
@@ -106,7 +104,7 @@ static int get_layout(struct anfu_db *db, enum layout *ret)
 
 static int plausible(int64_t v, const char *module)
 {
-	if (v >= 0 && v <= VERSION_MAX)
+	if (v >= 0 && v <= ANFU_LIMIT_MIGRATION_VERSION)
 		return 0;
 	anfu_log_error("store.migrate", "schema version %lld of module %s is not plausible",
 		       (long long)v, module);
@@ -344,8 +342,11 @@ static int apply_one(struct anfu_db *db, const struct anfu_migration_set *set,
 		goto out;
 	}
 	if (v >= m->version) {
-		*ret_applied = false;
-		return anfu_db_rollback(db);
+		/* Someone else applied it: end our transaction, change nothing. */
+		r = anfu_db_rollback(db);
+		if (r == 0)
+			*ret_applied = false;
+		return r;
 	}
 	r = run_one(db, m);
 	if (r == 0 && on_applied)

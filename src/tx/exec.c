@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -95,6 +96,7 @@ static void record_free(struct tx_record *rec)
 
 void tx_truncate(struct anfu_tx *tx, size_t nrecs, size_t nhooks)
 {
+	ANFU_ASSERT(nrecs <= tx->nrecs && nhooks <= tx->nhooks);
 	while (tx->nrecs > nrecs)
 		record_free(&tx->recs[--tx->nrecs]);
 	if (tx->nhooks > nhooks)
@@ -198,6 +200,7 @@ int anfu_tx_audit_as(struct anfu_tx *tx, const struct anfu_actor *actor, const c
 		tx->recs = anfu_xrealloc(tx->recs, tx->caprecs * sizeof(*tx->recs));
 	}
 	rec = &tx->recs[tx->nrecs++];
+	ANFU_ASSERT(tx->nrecs <= ANFU_LIMIT_TX_RECORDS && tx->nrecs <= tx->caprecs);
 	record_fill(rec, actor, action, object_type, object_id, outcome);
 	rec->details = details;
 	return 0;
@@ -233,6 +236,7 @@ int anfu_tx_after_commit(struct anfu_tx *tx, anfu_tx_hook_fn fn, void *ud)
 		tx->hooks = anfu_xrealloc(tx->hooks, tx->caphooks * sizeof(*tx->hooks));
 	}
 	tx->hooks[tx->nhooks++] = (struct tx_hook){ fn, ud };
+	ANFU_ASSERT(tx->nhooks <= ANFU_LIMIT_TX_HOOKS && tx->nhooks <= tx->caphooks);
 	return 0;
 }
 
@@ -251,10 +255,14 @@ static int append_staged(struct anfu_tx *tx)
 						    tx->recs[i].object_type, tx->recs[i].object_id,
 						    tx->recs[i].outcome,     tx->recs[i].details };
 	r = anfu_audit_append_batch(tx->ex->audit, tx->db, evs, tx->nrecs, NULL);
+	/* The one log line of this failure: the callers that see ANFU_EAUDIT
+	 * (the HTTP layer's 503, the refusal hook, the job runner) do not log
+	 * it again. */
 	if (r < 0)
 		anfu_log_error("tx.audit",
-			       "%zu audit record(s) from %.64s on not appended: %s; "
+			       "request %.64s: %zu audit record(s) from %.64s on not appended: %s; "
 			       "the transaction rolls back",
+			       tx->recs[0].actor.request_id[0] ? tx->recs[0].actor.request_id : "-",
 			       tx->nrecs, evs[0].action, anfu_strerror(r));
 	free(evs);
 	return r < 0 ? ANFU_EAUDIT : 0;
@@ -268,13 +276,20 @@ int tx_commit(struct anfu_tx *tx)
 		r = append_staged(tx);
 	if (r == 0)
 		r = anfu_db_commit(tx->db);
-	if (r < 0)
+	if (r < 0) {
 		(void)anfu_db_rollback(tx->db);
-	return r;
+		return r;
+	}
+	ANFU_ASSERT(tx->db->tx_depth == 0);
+	tx->committed = true;
+	return 0;
 }
 
 void tx_run_hooks(struct anfu_tx *tx)
 {
+	/* A hook announces a write (wakes a reader of the outbox): after a
+	 * rollback there is nothing to announce. */
+	ANFU_ASSERT(tx->committed);
 	for (size_t i = 0; i < tx->nhooks; i++)
 		tx->hooks[i].fn(tx->hooks[i].ud);
 }
@@ -288,6 +303,7 @@ int tx_step(struct anfu_tx *tx, const char *name, anfu_tx_fn fn, void *ud, int *
 	int fail = tx->fail, depth = tx->db->tx_depth;
 	int r, rv;
 
+	ANFU_ASSERT(depth >= 1);
 	r = tx->db->ops->savepoint(tx->db, name);
 	if (r < 0)
 		return r;
@@ -311,6 +327,7 @@ int tx_step(struct anfu_tx *tx, const char *name, anfu_tx_fn fn, void *ud, int *
 	r = tx->db->ops->release(tx->db, name);
 	if (r < 0)
 		return r;
+	ANFU_ASSERT(tx->db->tx_depth == depth);
 	*ret_result = rv;
 	return 0;
 }

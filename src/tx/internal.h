@@ -42,7 +42,8 @@ struct anfu_tx {
 	struct tx_hook *hooks;
 	size_t nhooks, caphooks;
 	bool keep;
-	int fail; /* the first staging failure, or 0 */
+	bool committed; /* tx_commit succeeded: only then may hooks run */
+	int fail;	/* the first staging failure, or 0 */
 };
 
 /* The calling thread's connection with no transaction open on it, and a

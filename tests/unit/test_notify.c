@@ -33,6 +33,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/str.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -358,8 +359,8 @@ static void test_enqueue_outside_a_transaction_is_refused(void **state)
 static void test_enqueue_refuses_bad_messages(void **state)
 {
 	struct fix *f = *state;
-	char *big = malloc(NOTIFY_BODY_MAX + 2);
-	char subject_max[NOTIFY_SUBJECT_MAX + 2];
+	char *big = malloc(ANFU_LIMIT_NOTIFY_BODY_BYTES + 2);
+	char subject_max[ANFU_LIMIT_NOTIFY_SUBJECT_BYTES + 2];
 	struct {
 		enum anfu_channel ch;
 		const char *target, *kind, *subject, *body;
@@ -381,18 +382,18 @@ static void test_enqueue_refuses_bad_messages(void **state)
 	};
 
 	assert_non_null(big);
-	memset(big, 'a', NOTIFY_BODY_MAX + 1);
-	big[NOTIFY_BODY_MAX + 1] = '\0';
-	memset(subject_max, 's', NOTIFY_SUBJECT_MAX + 1);
-	subject_max[NOTIFY_SUBJECT_MAX + 1] = '\0';
+	memset(big, 'a', ANFU_LIMIT_NOTIFY_BODY_BYTES + 1);
+	big[ANFU_LIMIT_NOTIFY_BODY_BYTES + 1] = '\0';
+	memset(subject_max, 's', ANFU_LIMIT_NOTIFY_SUBJECT_BYTES + 1);
+	subject_max[ANFU_LIMIT_NOTIFY_SUBJECT_BYTES + 1] = '\0';
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(enqueue_committed(f, bad[i].ch, bad[i].target, bad[i].kind,
 						   bad[i].subject, bad[i].body),
 				 ANFU_EINVAL);
 	assert_int_equal(count_sql(f, "1 = 1"), 0);
 	/* The limits themselves are accepted. */
-	big[NOTIFY_BODY_MAX] = '\0';
-	subject_max[NOTIFY_SUBJECT_MAX] = '\0';
+	big[ANFU_LIMIT_NOTIFY_BODY_BYTES] = '\0';
+	subject_max[ANFU_LIMIT_NOTIFY_SUBJECT_BYTES] = '\0';
 	assert_int_equal(
 		enqueue_committed(f, ANFU_CHANNEL_EMAIL, EMAIL, "code.login", subject_max, big), 0);
 	free(big);
@@ -618,8 +619,8 @@ static void test_retry_delays_double_up_to_a_cap(void **state)
 	assert_int_equal(notify_retry_delay_ms(5, 2), 10000);
 	assert_int_equal(notify_retry_delay_ms(5, 3), 20000);
 	assert_int_equal(notify_retry_delay_ms(5, 8), 640000);
-	assert_int_equal(notify_retry_delay_ms(3600, 50), NOTIFY_RETRY_CAP_MS);
-	assert_int_equal(notify_retry_delay_ms(INT64_MAX, 1), NOTIFY_RETRY_CAP_MS);
+	assert_int_equal(notify_retry_delay_ms(3600, 50), ANFU_LIMIT_NOTIFY_RETRY_CAP_MS);
+	assert_int_equal(notify_retry_delay_ms(INT64_MAX, 1), ANFU_LIMIT_NOTIFY_RETRY_CAP_MS);
 }
 
 /* A message whose texts were swapped with another row's cannot be opened
@@ -746,6 +747,26 @@ static void test_mail_format_encodes_subjects_and_bodies(void **state)
 	anfu_buf_free(&b);
 }
 
+/* A delivery pass that fails on the database returns the error and
+ * leaves *ret_sent as it was (STYLE.md: outputs only on success). */
+static void test_failed_pass_leaves_the_sent_count_untouched(void **state)
+{
+	struct fix *f = *state;
+	int sent = -7;
+
+	assert_int_equal(enqueue_committed(f, ANFU_CHANNEL_SMS, PHONE, "code.login", NULL, "a"), 0);
+	assert_int_equal(anfu_db_exec(f->fx->db, "ALTER TABLE notify_message RENAME TO gone", NULL,
+				      0, NULL, NULL, NULL),
+			 0);
+	assert_true(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent) < 0);
+	assert_int_equal(sent, -7);
+	assert_int_equal(anfu_db_exec(f->fx->db, "ALTER TABLE gone RENAME TO notify_message", NULL,
+				      0, NULL, NULL, NULL),
+			 0);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
+	assert_int_equal(sent, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -761,6 +782,7 @@ int main(void)
 		T(test_refusing_relay_retries_with_doubling_delays_then_fails),
 		cmocka_unit_test(test_retry_delays_double_up_to_a_cap),
 		T(test_tampered_message_fails_without_retries),
+		T(test_failed_pass_leaves_the_sent_count_untouched),
 		T(test_database_holds_no_plaintext_of_targets_or_texts),
 		cmocka_unit_test(test_mail_format_encodes_subjects_and_bodies),
 	};

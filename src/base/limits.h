@@ -183,4 +183,13 @@ _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
  * come add about ten. */
 #define ANFU_LIMIT_MODULES 32
 
+/* ---- iam: core ---- */
+
+/* Users the password-reminder job (src/iam/jobs.c) reads per query: bounds
+ * one query's result and the batch array; the job pages on. */
+#define ANFU_LIMIT_IAM_REMIND_BATCH 100
+/* Bytes of a client's device id an audit record keeps (src/iam/common.c);
+ * the sessions table keeps as many. */
+#define ANFU_LIMIT_IAM_AUDIT_DEVICE 128
+
 #endif

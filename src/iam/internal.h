@@ -38,8 +38,14 @@ struct anfu_iam {
 #endif
 };
 
+/* ---- shared helpers (iam/common.c) ------------------------------------------ */
+
 /* The calling thread's connection. */
 int iam_db(struct anfu_iam *iam, struct anfu_db **ret);
+/* Sets err (may be NULL) to code / field. */
+void iam_err_set(struct anfu_iam_err *err, const char *code, const char *field);
+/* "customer", "merchant", "staff". */
+const char *iam_kind_name(enum anfu_user_kind k);
 
 /* ---- the user record ----------------------------------------------------- */
 
@@ -145,7 +151,7 @@ int iam_personal_load(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 		      struct iam_personal *ret);
 void iam_personal_clear(struct iam_personal *p);
 
-/* ---- transactions, audit and notices ---------------------------------------- */
+/* ---- transactions and audit (iam/common.c), notices (iam/notices.c) ---------- */
 
 /* Runs fn(tx, ud) in one transaction of the executor (anfu_tx_run, no
  * transaction actor: iam_audit names each record's). When the records fn

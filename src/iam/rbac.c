@@ -509,3 +509,15 @@ int anfu_rbac_anyone_holds(struct anfu_db *db, const char *perm, const char *exc
 	*ret = n > 0;
 	return 0;
 }
+
+/* ---- the permission check of a request ------------------------------------ */
+
+bool anfu_principal_can(const struct anfu_principal *p, const char *perm)
+{
+	if (!p || !perm || !perm[0])
+		return false;
+	for (int i = 0; i < p->nperms && i < ANFU_PRINCIPAL_MAX_PERMS; i++)
+		if (strcmp(p->perms[i], perm) == 0)
+			return true;
+	return false;
+}

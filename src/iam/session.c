@@ -776,3 +776,13 @@ out:
 	iam_user_clear(&u);
 	return r;
 }
+
+/* ---- step-up (IAM-MFA-05) ------------------------------------------------------ */
+
+/* A second factor within the window: mfa_ms is recorded by
+ * iam_session_create() and iam_session_rotate(mfa_now) above. */
+bool iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, int64_t now_ms)
+{
+	return p->mfa_ms > 0 && now_ms >= p->mfa_ms &&
+	       now_ms - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
+}

@@ -722,9 +722,3 @@ unsigned iam_user_methods(const struct iam_user *u)
 		m |= ANFU_MFA_EMAIL;
 	return m;
 }
-
-bool iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, int64_t now_ms)
-{
-	return p->mfa_ms > 0 && now_ms >= p->mfa_ms &&
-	       now_ms - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
-}

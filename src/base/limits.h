@@ -191,5 +191,13 @@ _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
 /* Bytes of a client's device id an audit record keeps (src/iam/common.c);
  * the sessions table keeps as many. */
 #define ANFU_LIMIT_IAM_AUDIT_DEVICE 128
+/* Parameters a caller of iam_status_update() (src/iam/status.c) adds to
+ * the user id: the statements that change the status set at most two
+ * other columns. */
+#define ANFU_LIMIT_IAM_STATUS_PARAMS 4
+/* Bytes of the SQL iam_status_case() makes (src/iam/status.c): "CASE WHEN
+ * status IN (<all four statuses>) AND <a caller's condition> THEN ... END"
+ * is under 150; the callers' conditions are short constants. */
+#define ANFU_LIMIT_IAM_STATUS_SQL 256
 
 #endif

@@ -17,6 +17,7 @@
 #include "base/rand.h"
 #include "crypto/crypto.h"
 #include "iam/iam.h"
+#include "iam/status.h"
 #include "tx/tx.h"
 
 struct anfu_db;
@@ -56,9 +57,9 @@ struct iam_user {
 	enum anfu_user_kind kind;
 	char login_kind[16]; /* "mobile", "email", "username" */
 	char *login_enc;
-	char status[16];	 /* as stored: active/locked/disabled/expired */
-	int64_t locked_until_ms; /* 0: none or (status locked) until unlocked */
-	int64_t expires_ms;	 /* 0: none */
+	enum anfu_account_status status; /* as stored */
+	int64_t locked_until_ms;	 /* 0: none or (status locked) until unlocked */
+	int64_t expires_ms;		 /* 0: none */
 	bool temporary;
 	int64_t created_ms;
 	int64_t last_used_ms;
@@ -93,8 +94,11 @@ int iam_login_index(struct anfu_iam *iam, const char *login, char *idx);
 /* Finds a user by login identifier (through its blind index). */
 int iam_user_find_login(struct anfu_iam *iam, struct anfu_db *db, const char *login,
 			struct iam_user *ret);
-/* The effective state now: "locked" also while a timed lock runs,
- * "expired" once expires_ms passed, else the stored status. */
+/* The effective state now (iam/status.c, from its table): the stored
+ * status, "expired" once expires_ms passed (unless disabled), "active"
+ * once a timed lock ran out. */
+enum anfu_account_status iam_user_status(const struct iam_user *u, int64_t now_ms);
+/* Its name ("active", "locked", "disabled", "expired"). */
 const char *iam_user_state(const struct iam_user *u, int64_t now_ms);
 /* Decrypts a sealed column of u (field "phone", "email", "name", "idno",
  * "login", "totp"); *ret is NULL for an empty column. Free with

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/limits.h"
@@ -51,7 +52,7 @@ struct login {
 	int64_t now;
 	char dev[IAM_HASH_HEX];
 	char net[64];
-	char idx[IAM_HASH_HEX]; /* blind index of the login name given, or "" */
+	char idx[IAM_HASH_HEX];	  /* blind index of the login name given, or "" */
 	const char *device_token; /* trusted-device secret presented, or NULL */
 };
 
@@ -114,15 +115,17 @@ static int lock_account(struct anfu_iam *iam, struct anfu_tx *tx, const struct a
 	int64_t until = staff ? 0 : now + iam->cfg->lockout.user_minutes * IAM_MINUTE_MS;
 	char minutes[24];
 	const char *args[1] = { minutes };
-	struct anfu_param p[3] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL, iam_ps(u->id) };
+	struct anfu_param p[2] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL };
+	int64_t changed = 0;
 	json_t *det;
 	int r;
 
-	r = anfu_db_exec(
-		db,
-		"UPDATE iam_user SET failures = $1, status = 'locked', locked_until_ms = $2"
-		" WHERE id = $3",
-		p, 3, NULL, NULL, NULL);
+	r = iam_status_update(db, u->id, IAM_STATUS_FAILURES_REACHED,
+			      "failures = $2, locked_until_ms = $3", NULL, p, 2, &changed);
+	if (r == 0 && changed != 1) {
+		anfu_log_warn("iam.status", "lock of %s refused by the status table", u->id);
+		r = ANFU_ECONFLICT;
+	}
 	if (r < 0)
 		return r;
 	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)iam->cfg->lockout.user_minutes);
@@ -149,10 +152,10 @@ int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anf
 	if (ret_locked)
 		*ret_locked = false;
 	/* Already locked (a concurrent request got there first): nothing to add. */
-	if (strcmp(iam_user_state(u, now), "active") != 0)
+	if (iam_user_status(u, now) != ANFU_ACCOUNT_ACTIVE)
 		return 0;
 	/* A timed lock that ran out starts the count afresh. */
-	lock_over = strcmp(u->status, "locked") == 0 && u->locked_until_ms > 0;
+	lock_over = u->status == ANFU_ACCOUNT_LOCKED && u->locked_until_ms > 0;
 	n = (lock_over ? 0 : u->failures) + 1;
 	thr = u->kind == ANFU_USER_STAFF ? iam->cfg->lockout.staff_threshold
 					 : iam->cfg->lockout.user_threshold;
@@ -164,12 +167,16 @@ int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anf
 	}
 	{
 		struct anfu_param p[2] = { ANFU_PI(n), iam_ps(u->id) };
-		return anfu_db_exec(
-			anfu_tx_db(tx),
-			"UPDATE iam_user SET failures = $1, status = CASE WHEN status ="
-			" 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
-			" WHERE id = $2",
-			p, 2, NULL, NULL, NULL);
+		char st[ANFU_LIMIT_IAM_STATUS_SQL], sql[2 * ANFU_LIMIT_IAM_STATUS_SQL];
+
+		r = iam_status_case(IAM_STATUS_LOCK_OVER, NULL, st, sizeof(st));
+		ANFU_ASSERT(r == 0);
+		r = snprintf(sql, sizeof(sql),
+			     "UPDATE iam_user SET failures = $1, status = %s,"
+			     " locked_until_ms = NULL WHERE id = $2",
+			     st);
+		ANFU_ASSERT(r > 0 && (size_t)r < sizeof(sql));
+		return anfu_db_exec(anfu_tx_db(tx), sql, p, 2, NULL, NULL, NULL);
 	}
 }
 
@@ -678,22 +685,29 @@ static enum anfu_session_state decide(struct login *l, const struct profile *pr,
  * failure would be counted on top of the old ones and lock again at once. */
 static int mark_used(struct anfu_db *db, const char *user_id, bool complete, int64_t now)
 {
-	static const char completed[] =
-		"UPDATE iam_user SET failures = 0, last_used_ms = $1, status = CASE WHEN"
-		" status = 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
-		" WHERE id = $2";
-	static const char pending[] =
-		"UPDATE iam_user SET"
-		" failures = CASE WHEN status = 'locked' AND locked_until_ms <= $1 THEN 0"
-		" ELSE failures END,"
-		" locked_until_ms = CASE WHEN status = 'locked' AND locked_until_ms <= $1"
-		" THEN NULL ELSE locked_until_ms END,"
-		" status = CASE WHEN status = 'locked' AND locked_until_ms <= $1 THEN 'active'"
-		" ELSE status END"
-		" WHERE id = $2";
 	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(user_id) };
+	char st[ANFU_LIMIT_IAM_STATUS_SQL], sql[3 * ANFU_LIMIT_IAM_STATUS_SQL];
+	int r;
 
-	return anfu_db_exec(db, complete ? completed : pending, p, 2, NULL, NULL, NULL);
+	r = iam_status_case(IAM_STATUS_LOCK_OVER, complete ? NULL : "locked_until_ms <= $1", st,
+			    sizeof(st));
+	ANFU_ASSERT(r == 0);
+	if (complete)
+		r = snprintf(sql, sizeof(sql),
+			     "UPDATE iam_user SET failures = 0, last_used_ms = $1, status = %s,"
+			     " locked_until_ms = NULL WHERE id = $2",
+			     st);
+	else
+		r = snprintf(sql, sizeof(sql),
+			     "UPDATE iam_user SET"
+			     " failures = CASE WHEN status = 'locked' AND locked_until_ms <= $1"
+			     " THEN 0 ELSE failures END,"
+			     " locked_until_ms = CASE WHEN status = 'locked' AND"
+			     " locked_until_ms <= $1 THEN NULL ELSE locked_until_ms END,"
+			     " status = %s WHERE id = $2",
+			     st);
+	ANFU_ASSERT(r > 0 && (size_t)r < sizeof(sql));
+	return anfu_db_exec(db, sql, p, 2, NULL, NULL, NULL);
 }
 
 /* Tells the user about a login from a new device or network. */
@@ -817,7 +831,7 @@ static int succeed_tx(struct login *l, void *ud)
 	/* Re-read: a concurrent failure may have locked the account since. */
 	iam_user_clear(&l->u);
 	r = iam_user_load(l->db, s->id, &l->u);
-	if (r == 0 && strcmp(iam_user_state(&l->u, l->now), "active") != 0) {
+	if (r == 0 && iam_user_status(&l->u, l->now) != ANFU_ACCOUNT_ACTIVE) {
 		s->inactive = true;
 		r = ANFU_EAUTH;
 	}
@@ -880,9 +894,10 @@ static int check_password(struct login *l, const struct anfu_login_req *req,
 				    : anfu_pwhash_check(l->iam->pwhash, l->u.pwd_hash, pw, len);
 	if (!listener_ok(&l->u, l->ctx->admin))
 		return refuse(l, l->u.id, "failure", "wrong_listener", err);
-	state = iam_user_state(&l->u, l->now);
-	if (strcmp(state, "active") != 0)
+	if (iam_user_status(&l->u, l->now) != ANFU_ACCOUNT_ACTIVE) {
+		state = iam_user_state(&l->u, l->now);
 		return refuse(l, l->u.id, state, state, err);
+	}
 	if (!l->u.pwd_hash)
 		return refuse(l, l->u.id, "failure", "no_password", err);
 	if (v != 0)
@@ -1020,8 +1035,9 @@ static int trust_device(struct anfu_iam *iam, struct anfu_tx *tx, const struct a
 	if (r == 0)
 		r = devices_make_room(db, p->user_id, now);
 	if (r == 0) {
-		struct anfu_param q[7] = { iam_ps(id),	  iam_ps(p->user_id), iam_ps(h), iam_ps(dev),
-					   iam_ps(label), ANFU_PI(now),	      ANFU_PI(exp) };
+		struct anfu_param q[7] = { iam_ps(id),	iam_ps(p->user_id), iam_ps(h),
+					   iam_ps(dev), iam_ps(label),	    ANFU_PI(now),
+					   ANFU_PI(exp) };
 		r = anfu_db_exec(db,
 				 "INSERT INTO iam_device (id, user_id, secret_hash, fp_hash, label,"
 				 " trusted_ms, expires_ms, created_ms, last_seen_ms)"

@@ -25,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
@@ -67,13 +69,13 @@ static const char *factors_of(const struct iam_user *u)
  * in: there a staff login name is just as unknown as a made-up one. */
 static bool eligible(const struct anfu_iam_ctx *ctx, const struct iam_user *u, int64_t now)
 {
-	const char *st = iam_user_state(u, now);
+	enum anfu_account_status st = iam_user_status(u, now);
 
 	if (u->kind == ANFU_USER_STAFF && !ctx->admin)
 		return false;
-	if (strcmp(st, "active") == 0)
+	if (st == ANFU_ACCOUNT_ACTIVE)
 		return true;
-	return strcmp(st, "locked") == 0 && u->locked_until_ms > 0;
+	return st == ANFU_ACCOUNT_LOCKED && u->locked_until_ms > 0;
 }
 
 static int send_code(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
@@ -109,7 +111,7 @@ static const char *decoy_target(const char *channel)
 }
 
 #define DECOY_SUBJECT "Your password reset code"
-#define DECOY_BODY                                                                          \
+#define DECOY_BODY                                                                           \
 	"[anfu] Your code to reset your anfu password is %s, valid for %s minutes. If this " \
 	"was not you, ignore it and keep your account safe."
 
@@ -141,8 +143,12 @@ static int decoy_notice(struct anfu_iam *iam, struct anfu_tx *tx, const char *ch
 	if (r == 0)
 		r = anfu_vault_seal(iam->vault, "notify.body", id, body, strlen(body), &b);
 	if (r == 0) {
-		struct anfu_param p[7] = { iam_ps(id), iam_ps(rid),    iam_ps(channel),
-					   iam_ps(t),  iam_ps(sub),    iam_ps(b),
+		struct anfu_param p[7] = { iam_ps(id),
+					   iam_ps(rid),
+					   iam_ps(channel),
+					   iam_ps(t),
+					   iam_ps(sub),
+					   iam_ps(b),
 					   ANFU_PI(anfu_clock_now_ms()) };
 		r = anfu_db_exec(db,
 				 "INSERT INTO iam_reset_decoy (id, reset_id, channel, target_enc,"
@@ -432,6 +438,23 @@ static int check_factors(struct anfu_iam *iam, struct anfu_db *db, const struct 
 
 /* The reset itself: new password, sessions ended, lock cleared, the user
  * told on the bound channels (IAM-RST-02), audited. */
+
+/* A reset lifts a timed lock (a staff account's lock stays: only an
+ * administrator unlocks it) and clears the failure count. */
+static int lift_timed_lock(struct anfu_db *db, const struct anfu_param pu[1])
+{
+	char st[ANFU_LIMIT_IAM_STATUS_SQL], sql[2 * ANFU_LIMIT_IAM_STATUS_SQL];
+	int r = iam_status_case(IAM_STATUS_RESET, "locked_until_ms IS NOT NULL", st, sizeof(st));
+
+	ANFU_ASSERT(r == 0);
+	r = snprintf(sql, sizeof(sql),
+		     "UPDATE iam_user SET failures = 0, status = %s, locked_until_ms = NULL"
+		     " WHERE id = $1",
+		     st);
+	ANFU_ASSERT(r > 0 && (size_t)r < sizeof(sql));
+	return anfu_db_exec(db, sql, pu, 1, NULL, NULL, NULL);
+}
+
 static int apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		 const struct reset_row *s, const char *rid, const struct prep *pp)
 {
@@ -453,12 +476,7 @@ static int apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam
 	if (r == 0)
 		r = iam_devices_forget(db, s->user_id);
 	if (r == 0)
-		r = anfu_db_exec(
-			db,
-			"UPDATE iam_user SET failures = 0, status = CASE WHEN status ="
-			" 'locked' AND locked_until_ms IS NOT NULL THEN 'active' ELSE status"
-			" END, locked_until_ms = NULL WHERE id = $1",
-			pu, 1, NULL, NULL, NULL);
+		r = lift_timed_lock(db, pu);
 	if (r == 0)
 		r = iam_user_load(db, s->user_id, &u);
 	iam_time_text(now, when);

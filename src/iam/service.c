@@ -21,8 +21,7 @@ int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 	struct anfu_iam *iam = NULL;
 	int r;
 
-	if (!d || !ret || !d->cfg || !d->platform || !d->store || !d->audit || !d->tx ||
-	    !d->vault)
+	if (!d || !ret || !d->cfg || !d->platform || !d->store || !d->audit || !d->tx || !d->vault)
 		return ANFU_EINVAL;
 	iam = anfu_xcalloc(1, sizeof(*iam));
 	iam->cfg = d->cfg;

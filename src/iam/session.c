@@ -731,7 +731,7 @@ static int session_live(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	r = iam_user_load(db, s->user_id, u);
 	if (r < 0)
 		return r == ANFU_ENOTFOUND ? ANFU_EAUTH : r;
-	if (strcmp(iam_user_state(u, now), "active") != 0)
+	if (iam_user_status(u, now) != ANFU_ACCOUNT_ACTIVE)
 		return end_refuse(iam, ctx, s, "account_inactive", "session.ended", err);
 	r = binding_changed(iam, ctx, s, &moved);
 	if (r < 0)

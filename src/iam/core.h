@@ -60,14 +60,6 @@ int iam_attempt_record_login(struct anfu_iam *iam, struct anfu_db *db,
 			     const struct anfu_iam_ctx *ctx, const char *user_id,
 			     const char *login_index, const char *result, const char *reason);
 
-/* Counts one failed authentication of u (password, second factor, current
- * password) on the user's failure counter; locks the account at the
- * threshold (IAM-LOCK-01, -02), notifies (IAM-LOCK-04) and audits
- * "auth.locked". u must have been re-read inside the transaction.
- * *ret_locked (may be NULL) says whether this failure locked it. */
-int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
-		      const struct iam_user *u, bool *ret_locked);
-
 /* Verifies a second factor of u: method "totp" (replay-protected through
  * totp_last_step, updated here), "sms" or "email" (a code of purpose bound
  * to context). 0, ANFU_EAUTH (code_invalid), ANFU_EEXPIRED (code_expired)

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/limits.h"
@@ -25,6 +24,7 @@
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
+#include "iam/lockout.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "store/store.h"
@@ -103,81 +103,6 @@ static int attempt(struct login *l, const char *user_id, const char *result, con
 {
 	return iam_attempt_record_login(l->iam, l->db, l->ctx, user_id, l->idx[0] ? l->idx : NULL,
 					result, reason);
-}
-
-/* ---- failure counting and lockout (IAM-LOCK-01..04) ---------------------------------- */
-
-static int lock_account(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
-			const struct iam_user *u, int n, int64_t now)
-{
-	struct anfu_db *db = anfu_tx_db(tx);
-	bool staff = u->kind == ANFU_USER_STAFF;
-	int64_t until = staff ? 0 : now + iam->cfg->lockout.user_minutes * IAM_MINUTE_MS;
-	char minutes[24];
-	const char *args[1] = { minutes };
-	struct anfu_param p[2] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL };
-	int64_t changed = 0;
-	json_t *det;
-	int r;
-
-	r = iam_status_update(db, u->id, IAM_STATUS_FAILURES_REACHED,
-			      "failures = $2, locked_until_ms = $3", NULL, p, 2, &changed);
-	if (r == 0 && changed != 1) {
-		anfu_log_warn("iam.status", "lock of %s refused by the status table", u->id);
-		r = ANFU_ECONFLICT;
-	}
-	if (r < 0)
-		return r;
-	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)iam->cfg->lockout.user_minutes);
-	r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
-		       staff ? "lockout_staff" : "lockout", args, 1);
-	if (r < 0)
-		return r;
-	det = until ? json_pack("{sisI}", "failures", n, "locked_until_ms", (json_int_t)until)
-		    : json_pack("{siss}", "failures", n, "locked_until", "unlock");
-	r = iam_audit(iam, tx, ctx, NULL, u->id, "auth.locked", "user", u->id, "success", det);
-	json_decref(det);
-	return r;
-}
-
-int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
-		      const struct iam_user *u, bool *ret_locked)
-{
-	int64_t now = anfu_clock_now_ms(), thr;
-	bool lock_over;
-	int n, r;
-
-	if (!iam || !tx || !u)
-		return ANFU_EINVAL;
-	if (ret_locked)
-		*ret_locked = false;
-	/* Already locked (a concurrent request got there first): nothing to add. */
-	if (iam_user_status(u, now) != ANFU_ACCOUNT_ACTIVE)
-		return 0;
-	/* A timed lock that ran out starts the count afresh. */
-	lock_over = u->status == ANFU_ACCOUNT_LOCKED && u->locked_until_ms > 0;
-	n = (lock_over ? 0 : u->failures) + 1;
-	thr = u->kind == ANFU_USER_STAFF ? iam->cfg->lockout.staff_threshold
-					 : iam->cfg->lockout.user_threshold;
-	if (n >= thr) {
-		r = lock_account(iam, tx, ctx, u, n, now);
-		if (r == 0 && ret_locked)
-			*ret_locked = true;
-		return r;
-	}
-	{
-		struct anfu_param p[2] = { ANFU_PI(n), iam_ps(u->id) };
-		char st[ANFU_LIMIT_IAM_STATUS_SQL], sql[2 * ANFU_LIMIT_IAM_STATUS_SQL];
-
-		r = iam_status_case(IAM_STATUS_LOCK_OVER, NULL, st, sizeof(st));
-		ANFU_ASSERT(r == 0);
-		r = snprintf(sql, sizeof(sql),
-			     "UPDATE iam_user SET failures = $1, status = %s,"
-			     " locked_until_ms = NULL WHERE id = $2",
-			     st);
-		ANFU_ASSERT(r > 0 && (size_t)r < sizeof(sql));
-		return anfu_db_exec(anfu_tx_db(tx), sql, p, 2, NULL, NULL, NULL);
-	}
 }
 
 /* ---- second factors -------------------------------------------------------------------- */
@@ -678,38 +603,6 @@ static enum anfu_session_state decide(struct login *l, const struct profile *pr,
 	return ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE;
 }
 
-/* Completing a login: failures cleared, last use recorded. A login that
- * still owes a second factor leaves the counter alone, so a password
- * alone cannot reset the count of wrong codes; but a timed lock that ran
- * out is over with its count (as iam_failure_count() has it), or the next
- * failure would be counted on top of the old ones and lock again at once. */
-static int mark_used(struct anfu_db *db, const char *user_id, bool complete, int64_t now)
-{
-	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(user_id) };
-	char st[ANFU_LIMIT_IAM_STATUS_SQL], sql[3 * ANFU_LIMIT_IAM_STATUS_SQL];
-	int r;
-
-	r = iam_status_case(IAM_STATUS_LOCK_OVER, complete ? NULL : "locked_until_ms <= $1", st,
-			    sizeof(st));
-	ANFU_ASSERT(r == 0);
-	if (complete)
-		r = snprintf(sql, sizeof(sql),
-			     "UPDATE iam_user SET failures = 0, last_used_ms = $1, status = %s,"
-			     " locked_until_ms = NULL WHERE id = $2",
-			     st);
-	else
-		r = snprintf(sql, sizeof(sql),
-			     "UPDATE iam_user SET"
-			     " failures = CASE WHEN status = 'locked' AND locked_until_ms <= $1"
-			     " THEN 0 ELSE failures END,"
-			     " locked_until_ms = CASE WHEN status = 'locked' AND"
-			     " locked_until_ms <= $1 THEN NULL ELSE locked_until_ms END,"
-			     " status = %s WHERE id = $2",
-			     st);
-	ANFU_ASSERT(r > 0 && (size_t)r < sizeof(sql));
-	return anfu_db_exec(db, sql, p, 2, NULL, NULL, NULL);
-}
-
 /* Tells the user about a login from a new device or network. */
 static int notice_new(struct login *l, const struct profile *pr, struct anfu_login_result *res)
 {
@@ -772,7 +665,7 @@ static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_
 		return ANFU_EPERM;
 	}
 	res->required = st == ANFU_SESSION_REQUIRED_ACTIONS ? ra : 0;
-	r = mark_used(l->db, l->u.id, st != ANFU_SESSION_MFA_PENDING, l->now);
+	r = iam_lockout_login_ok(l->db, l->u.id, st != ANFU_SESSION_MFA_PENDING, l->now);
 	if (r == 0)
 		r = iam_session_create(l->iam, l->tx, l->ctx, &l->u, cls, st, 0, res, err);
 	if (r == 0)
@@ -1077,7 +970,7 @@ static int factor_ok(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 	if (r == 0 && login)
 		r = history(db, u->id, res);
 	if (r == 0)
-		r = mark_used(db, u->id, true, now);
+		r = iam_lockout_login_ok(db, u->id, true, now);
 	if (r == 0)
 		r = iam_session_rotate(iam, tx, p, next, true, res);
 	if (r == ANFU_ECONFLICT)

@@ -25,10 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
-#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
@@ -36,6 +34,7 @@
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
+#include "iam/lockout.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "notify/notify.h"
@@ -439,29 +438,12 @@ static int check_factors(struct anfu_iam *iam, struct anfu_db *db, const struct 
 /* The reset itself: new password, sessions ended, lock cleared, the user
  * told on the bound channels (IAM-RST-02), audited. */
 
-/* A reset lifts a timed lock (a staff account's lock stays: only an
- * administrator unlocks it) and clears the failure count. */
-static int lift_timed_lock(struct anfu_db *db, const struct anfu_param pu[1])
-{
-	char st[ANFU_LIMIT_IAM_STATUS_SQL], sql[2 * ANFU_LIMIT_IAM_STATUS_SQL];
-	int r = iam_status_case(IAM_STATUS_RESET, "locked_until_ms IS NOT NULL", st, sizeof(st));
-
-	ANFU_ASSERT(r == 0);
-	r = snprintf(sql, sizeof(sql),
-		     "UPDATE iam_user SET failures = 0, status = %s, locked_until_ms = NULL"
-		     " WHERE id = $1",
-		     st);
-	ANFU_ASSERT(r > 0 && (size_t)r < sizeof(sql));
-	return anfu_db_exec(db, sql, pu, 1, NULL, NULL, NULL);
-}
-
 static int apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		 const struct reset_row *s, const char *rid, const struct prep *pp)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct iam_user u = { 0 };
 	int64_t now = anfu_clock_now_ms();
-	struct anfu_param pu[1] = { iam_ps(s->user_id) };
 	struct anfu_param pr[2] = { iam_ps(rid), ANFU_PI(now) };
 	char when[32];
 	const char *args[1] = { when };
@@ -476,7 +458,7 @@ static int apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam
 	if (r == 0)
 		r = iam_devices_forget(db, s->user_id);
 	if (r == 0)
-		r = lift_timed_lock(db, pu);
+		r = iam_lockout_reset(db, s->user_id);
 	if (r == 0)
 		r = iam_user_load(db, s->user_id, &u);
 	iam_time_text(now, when);

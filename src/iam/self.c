@@ -28,6 +28,7 @@
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
+#include "iam/lockout.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "store/store.h"
@@ -266,14 +267,13 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 					   ANFU_PI(iam->cfg->mfa.device_trust_days * IAM_DAY_MS),
 					   ANFU_PI(anfu_clock_now_ms()) };
 
-		r = anfu_db_exec(
-			db,
-			"SELECT id, label, trusted_ms, created_ms, last_seen_ms,"
-			" CASE WHEN trusted_ms + $2 < expires_ms THEN trusted_ms + $2"
-			" ELSE expires_ms END FROM iam_device"
-			" WHERE user_id = $1 AND revoked_ms IS NULL AND expires_ms > $3"
-			" AND trusted_ms + $2 > $3 ORDER BY created_ms, id",
-			q, 3, device_row, a, NULL);
+		r = anfu_db_exec(db,
+				 "SELECT id, label, trusted_ms, created_ms, last_seen_ms,"
+				 " CASE WHEN trusted_ms + $2 < expires_ms THEN trusted_ms + $2"
+				 " ELSE expires_ms END FROM iam_device"
+				 " WHERE user_id = $1 AND revoked_ms IS NULL AND expires_ms > $3"
+				 " AND trusted_ms + $2 > $3 ORDER BY created_ms, id",
+				 q, 3, device_row, a, NULL);
 	}
 	if (r < 0) {
 		json_decref(a);
@@ -622,45 +622,6 @@ out:
 	return r;
 }
 
-/* A wrong payment password: counted, and at the threshold payments lock
- * for pay_minutes with a notice (IAM-LOCK-03, -04). */
-static int pay_failed(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
-		      const struct anfu_principal *p, const struct iam_user *u,
-		      struct anfu_iam_err *err)
-{
-	struct anfu_db *db = anfu_tx_db(tx);
-	const struct anfu_iam_config *cfg = iam->cfg;
-	int64_t now = anfu_clock_now_ms(), until = 0;
-	int n = u->pay_failures + 1, r;
-	char minutes[24];
-	const char *args[1] = { minutes };
-
-	if (n >= cfg->lockout.pay_threshold) {
-		until = now + cfg->lockout.pay_minutes * IAM_MINUTE_MS;
-		n = 0; /* a fresh count once the lock is over */
-	}
-	{
-		struct anfu_param q[3] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL,
-					   iam_ps(u->id) };
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET pay_failures = $1, pay_locked_until_ms = $2"
-				 " WHERE id = $3",
-				 q, 3, NULL, NULL, NULL);
-	}
-	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)cfg->lockout.pay_minutes);
-	if (r == 0 && until)
-		r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_locked", args,
-			       1);
-	if (r == 0)
-		r = iam_audit(iam, tx, ctx, p, NULL,
-			      until ? "payment.locked" : "payment.password_failed", "user", u->id,
-			      "failure", NULL);
-	if (r < 0)
-		return r;
-	iam_err_set(err, until ? "payment_locked" : "payment_password_invalid", "pin");
-	return until ? ANFU_ELOCKED : ANFU_EAUTH;
-}
-
 static int pay_tx(struct anfu_tx *tx, void *ud)
 {
 	struct pay_op *c = ud;
@@ -668,19 +629,15 @@ static int pay_tx(struct anfu_tx *tx, void *ud)
 	struct iam_user u = { 0 };
 	int r = iam_user_load(db, c->p->user_id, &u);
 
-	c->locked = r == 0 && u.pay_locked_until_ms > anfu_clock_now_ms();
+	c->locked = r == 0 && iam_pay_locked(&u, anfu_clock_now_ms());
 	if (c->locked) {
 		iam_err_set(c->err, "payment_locked", "pin");
 		r = ANFU_ELOCKED;
 	} else if (r == 0 && !c->right) {
-		c->verdict = pay_failed(c->iam, tx, c->ctx, c->p, &u, c->err);
+		c->verdict = iam_pay_failure_count(c->iam, tx, c->ctx, c->p, &u, c->err);
 		r = c->verdict == ANFU_EAUTH || c->verdict == ANFU_ELOCKED ? 0 : c->verdict;
 	} else if (r == 0) {
-		struct anfu_param q[1] = { iam_ps(u.id) };
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET pay_failures = 0, pay_locked_until_ms = NULL"
-				 " WHERE id = $1",
-				 q, 1, NULL, NULL, NULL);
+		r = iam_pay_failures_clear(db, u.id);
 		if (r == 0)
 			r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "payment.password_verified",
 				      "user", u.id, "success", NULL);
@@ -723,7 +680,7 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 		r = ANFU_ECONFLICT;
 		goto out;
 	}
-	if (u.pay_locked_until_ms > anfu_clock_now_ms()) {
+	if (iam_pay_locked(&u, anfu_clock_now_ms())) {
 		/* Refused without a check, and recorded (AUD-CNT-02). */
 		iam_err_set(err, "payment_locked", "pin");
 		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", u.id,

@@ -306,15 +306,10 @@ static int plan_request(const struct anfu_principal *p, const struct anfu_code_r
 	return 0;
 }
 
-/* True when p proved a second factor within mfa.stepup_window: the rule
- * of iam_stepped_up() (iam/core.h), which this file does not call so that
- * it links without the user module. */
+/* True when p proved a second factor within mfa.stepup_window. */
 static bool stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p)
 {
-	int64_t now = anfu_clock_now_ms();
-
-	return p && p->mfa_ms > 0 && now >= p->mfa_ms &&
-	       now - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
+	return p && iam->challenge->stepped_up(iam, p, anfu_clock_now_ms());
 }
 
 /* A captcha check's transaction: the verdict in check. */
@@ -357,14 +352,15 @@ static int resolve_bound(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	char *clear = NULL;
 	int r;
 
-	r = iam_user_load(db, p->user_id, &plan->user);
+	r = iam->challenge->user_load(db, p->user_id, &plan->user);
 	if (r == ANFU_ENOTFOUND)
 		return refuse(err, ANFU_EAUTH, "unauthorized", NULL);
 	if (r < 0)
 		return r;
 	if (!(plan->sms ? plan->user.phone_enc : plan->user.email_enc))
 		return refuse(err, ANFU_ECONFLICT, "method_unavailable", "channel");
-	r = iam_user_reveal(iam, db, &plan->user, plan->sms ? "phone" : "email", &clear);
+	r = iam->challenge->user_reveal(iam, db, &plan->user, plan->sms ? "phone" : "email",
+					&clear);
 	if (r < 0)
 		return r;
 	if (!clear)
@@ -452,13 +448,15 @@ static int queue_message(struct anfu_iam *iam, struct anfu_tx *tx, const struct 
 	(void)snprintf(minutes, sizeof(minutes), "%lld",
 		       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
 	if (plan->registered)
-		return iam_notice_to(iam, tx, plan->owner_id, plan->channel, plan->target,
-				     plan->owner_lang, "register_attempt", NULL, 0);
+		return iam->challenge->notice_to(iam, tx, plan->owner_id, plan->channel,
+						 plan->target, plan->owner_lang, "register_attempt",
+						 NULL, 0);
 	if (plan->bound)
-		return iam_notice(iam, tx, &plan->user, plan->sms ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
-				  "code", args, 3);
-	return iam_notice_to(iam, tx, p ? p->user_id : NULL, plan->channel, plan->target, lang,
-			     "code", args, 3);
+		return iam->challenge->notice(iam, tx, &plan->user,
+					      plan->sms ? ANFU_MFA_SMS : ANFU_MFA_EMAIL, "code",
+					      args, 3);
+	return iam->challenge->notice_to(iam, tx, p ? p->user_id : NULL, plan->channel,
+					 plan->target, lang, "code", args, 3);
 }
 
 static int audit_sent(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
@@ -472,7 +470,8 @@ static int audit_sent(struct anfu_iam *iam, struct anfu_tx *tx, const struct anf
 		      "target", plan->masked, "delivered", plan->registered ? "notice" : "code");
 	if (!d)
 		return ANFU_EINTERNAL;
-	r = iam_audit(iam, tx, ctx, p, NULL, "code.sent", "code", code_id, "success", d);
+	r = iam->challenge->audit(iam, tx, ctx, p, NULL, "code.sent", "code", code_id, "success",
+				  d);
 	json_decref(d);
 	return r;
 }
@@ -574,7 +573,7 @@ out:
 	if (r < 0 && r != ANFU_EINVAL && r != ANFU_EAUTH && r != ANFU_ERATE &&
 	    r != ANFU_ECONFLICT && r != ANFU_EPERM)
 		anfu_log_error("iam.send_code", "code not sent: %s", anfu_strerror(r));
-	iam_user_clear(&plan->user);
+	iam->challenge->user_clear(&plan->user);
 	anfu_wipe(plan, sizeof(*plan));
 	free(plan);
 	return r;

@@ -22,6 +22,7 @@
 
 struct anfu_db;
 struct anfu_pwhash;
+struct iam_challenge_ops;
 
 struct anfu_iam {
 	const struct anfu_iam_config *cfg;
@@ -33,6 +34,8 @@ struct anfu_iam {
 	struct anfu_vault *vault;
 	struct anfu_notify *notify;
 	struct anfu_pwhash *pwhash;
+	/* What challenge.c calls of the service (iam/challenge.h). */
+	const struct iam_challenge_ops *challenge;
 #ifdef ANFU_TEST_HOOKS
 	/* Test hook: answers of live captchas (bounded ring). */
 	struct iam_test_captcha *test_captchas;

@@ -13,8 +13,19 @@
 #include "base/mem.h"
 #include "iam/challenge.h"
 #include "iam/config.h"
+#include "iam/core.h"
 #include "iam/internal.h"
 #include "iam/pwhash.h"
+
+const struct iam_challenge_ops iam_challenge_ops = {
+	.audit = iam_audit,
+	.notice = iam_notice,
+	.notice_to = iam_notice_to,
+	.user_load = iam_user_load,
+	.user_reveal = iam_user_reveal,
+	.user_clear = iam_user_clear,
+	.stepped_up = iam_stepped_up,
+};
 
 int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 {
@@ -32,6 +43,7 @@ int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 	iam->tx = d->tx;
 	iam->vault = d->vault;
 	iam->notify = d->notify;
+	iam->challenge = &iam_challenge_ops;
 	r = anfu_pwhash_new(d->cfg->argon2.opslimit, d->cfg->argon2.memlimit_kib,
 			    d->cfg->argon2.max_concurrent, &iam->pwhash);
 #ifdef ANFU_TEST_HOOKS

@@ -31,6 +31,7 @@
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "base/validate.h"
 #include "iam/challenge.h"
@@ -292,7 +293,7 @@ static int plan_request(const struct anfu_principal *p, const struct anfu_code_r
 	plan->sms = req->channel[0] == 's';
 	plan->channel = plan->sms ? "sms" : "email";
 	if (!p && strcmp(plan->purpose, ANFU_CODE_REGISTER) != 0)
-		return refuse(err, ANFU_EAUTH, "unauthorized", NULL);
+		return refuse(err, ANFU_EAUTH, ANFU_R_UNAUTHORIZED, NULL);
 	plan->bound = strcmp(plan->purpose, ANFU_CODE_LOGIN) == 0 ||
 		      strcmp(plan->purpose, ANFU_CODE_STEP_UP) == 0;
 	if (plan->bound)
@@ -302,7 +303,7 @@ static int plan_request(const struct anfu_principal *p, const struct anfu_code_r
 	if (strcmp(plan->purpose, ANFU_CODE_REGISTER) == 0 &&
 	    (!req->captcha_id || !*req->captcha_id || !req->captcha_answer ||
 	     !*req->captcha_answer))
-		return refuse(err, ANFU_EINVAL, "captcha_required", "captcha_answer");
+		return refuse(err, ANFU_EINVAL, ANFU_R_CAPTCHA_REQUIRED, "captcha_answer");
 	return 0;
 }
 
@@ -341,7 +342,7 @@ static int consume_captcha(struct anfu_iam *iam, const struct anfu_code_req *req
 	if (r < 0)
 		return r;
 	if (c.check < 0)
-		return refuse(err, ANFU_EAUTH, "captcha_invalid", "captcha_answer");
+		return refuse(err, ANFU_EAUTH, ANFU_R_CAPTCHA_INVALID, "captcha_answer");
 	return 0;
 }
 
@@ -354,17 +355,17 @@ static int resolve_bound(struct anfu_iam *iam, struct anfu_db *db, const struct 
 
 	r = iam->challenge->user_load(db, p->user_id, &plan->user);
 	if (r == ANFU_ENOTFOUND)
-		return refuse(err, ANFU_EAUTH, "unauthorized", NULL);
+		return refuse(err, ANFU_EAUTH, ANFU_R_UNAUTHORIZED, NULL);
 	if (r < 0)
 		return r;
 	if (!(plan->sms ? plan->user.phone_enc : plan->user.email_enc))
-		return refuse(err, ANFU_ECONFLICT, "method_unavailable", "channel");
+		return refuse(err, ANFU_ECONFLICT, ANFU_R_METHOD_UNAVAILABLE, "channel");
 	r = iam->challenge->user_reveal(iam, db, &plan->user, plan->sms ? "phone" : "email",
 					&clear);
 	if (r < 0)
 		return r;
 	if (!clear)
-		return refuse(err, ANFU_ECONFLICT, "method_unavailable", "channel");
+		return refuse(err, ANFU_ECONFLICT, ANFU_R_METHOD_UNAVAILABLE, "channel");
 	r = anfu_strlcpy(plan->target, clear, sizeof(plan->target));
 	anfu_free_secret(clear);
 	return r;
@@ -523,7 +524,7 @@ static int send_tx(struct anfu_tx *tx, void *ud)
 		ci.user_id = NULL;
 	r = anfu_code_issue(db, iam->vault, &ci, out->id, code, &out->expires_ms);
 	if (r == ANFU_ERATE)
-		r = refuse(err, ANFU_ERATE, "code_too_soon", NULL);
+		r = refuse(err, ANFU_ERATE, ANFU_R_CODE_TOO_SOON, NULL);
 	if (r == 0)
 		r = queue_message(iam, tx, p, ctx, plan, code);
 	if (r == 0)
@@ -557,7 +558,7 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	 * code goes to a target the caller names with no captcha in front: it
 	 * takes a second factor proved within mfa.stepup_window. */
 	if (r == 0 && strcmp(plan->purpose, ANFU_CODE_BIND) == 0 && !stepped_up(iam, p))
-		r = refuse(err, ANFU_EPERM, "step_up_required", NULL);
+		r = refuse(err, ANFU_EPERM, ANFU_R_STEP_UP_REQUIRED, NULL);
 	if (r < 0)
 		goto out;
 	if (strcmp(plan->purpose, ANFU_CODE_REGISTER) == 0) {

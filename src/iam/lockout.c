@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "base/refusal.h"
 #include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
@@ -184,15 +185,15 @@ int iam_pay_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct
 	}
 	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)cfg->lockout.pay_minutes);
 	if (r == 0 && until)
-		r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_locked", args,
-			       1);
+		r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, ANFU_R_PAYMENT_LOCKED,
+			       args, 1);
 	if (r == 0)
 		r = iam_audit(iam, tx, ctx, p, NULL,
 			      until ? "payment.locked" : "payment.password_failed", "user", u->id,
 			      "failure", NULL);
 	if (r < 0)
 		return r;
-	iam_err_set(err, until ? "payment_locked" : "payment_password_invalid", "pin");
+	iam_err_set(err, until ? ANFU_R_PAYMENT_LOCKED : ANFU_R_PAYMENT_PASSWORD_INVALID, "pin");
 	return until ? ANFU_ELOCKED : ANFU_EAUTH;
 }
 

@@ -19,6 +19,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "iam/config.h"
 #include "iam/core.h"
@@ -115,7 +116,7 @@ static int verify_totp(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 	int r;
 
 	if (!u->totp_confirmed || !u->totp_enc) {
-		iam_err_set(err, "method_unavailable", "method");
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, "method");
 		return ANFU_EPERM;
 	}
 	r = iam_user_reveal(iam, db, u, "totp", &secret);
@@ -136,7 +137,7 @@ static int verify_totp(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 			r = ANFU_EAUTH;
 	}
 	if (r == ANFU_EAUTH || r == ANFU_EINVAL) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		return ANFU_EAUTH;
 	}
 	return r;
@@ -152,18 +153,18 @@ int iam_factor_verify(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 	if (!iam || !db || !u || !purpose || !context)
 		return ANFU_EINVAL;
 	if (!method || !code || !code[0] || strlen(code) > 16) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		return ANFU_EAUTH;
 	}
 	if (strcmp(method, "totp") == 0)
 		return verify_totp(iam, db, u, code, err);
 	if (strcmp(method, "sms") != 0 && strcmp(method, "email") != 0) {
-		iam_err_set(err, "method_unavailable", "method");
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, "method");
 		return ANFU_EPERM;
 	}
 	r = iam_user_target_index(db, u->id, method, idx);
 	if (r == ANFU_ENOTFOUND) {
-		iam_err_set(err, "method_unavailable", "method");
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, "method");
 		return ANFU_EPERM;
 	}
 	if (r < 0)
@@ -171,9 +172,9 @@ int iam_factor_verify(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 	r = anfu_code_verify(db, iam->vault, purpose, idx, context, code,
 			     (int)iam->cfg->mfa.code_max_attempts);
 	if (r == ANFU_EEXPIRED)
-		iam_err_set(err, "code_expired", "code");
+		iam_err_set(err, ANFU_R_CODE_EXPIRED, "code");
 	else if (r == ANFU_EAUTH || r == ANFU_ENOTFOUND || r == ANFU_EINVAL) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		r = ANFU_EAUTH;
 	}
 	return r;
@@ -292,7 +293,7 @@ static int throttle(struct login *l, struct anfu_iam_err *err)
 
 	if (r < 0)
 		return r;
-	iam_err_set(err, "too_many_failures", NULL);
+	iam_err_set(err, ANFU_R_TOO_MANY_FAILURES, NULL);
 	return ANFU_ERATE;
 }
 
@@ -363,11 +364,11 @@ static int captcha_gate(struct login *l, const struct anfu_login_req *req, struc
 	if (r < 0)
 		return r;
 	if (g.missing) {
-		iam_err_set(err, "captcha_required", "captcha_id");
+		iam_err_set(err, ANFU_R_CAPTCHA_REQUIRED, "captcha_id");
 		return ANFU_EINVAL;
 	}
 	if (g.c < 0) {
-		iam_err_set(err, "captcha_invalid", "captcha_answer");
+		iam_err_set(err, ANFU_R_CAPTCHA_INVALID, "captcha_answer");
 		return ANFU_EINVAL;
 	}
 	return 0;
@@ -415,7 +416,7 @@ static int refuse(struct login *l, const char *user_id, const char *result, cons
 
 	if (r < 0)
 		return r;
-	iam_err_set(err, "invalid_credentials", NULL);
+	iam_err_set(err, ANFU_R_INVALID_CREDENTIALS, NULL);
 	return ANFU_EAUTH;
 }
 
@@ -446,7 +447,7 @@ static int fail_password(struct login *l, struct anfu_iam_err *err)
 
 	if (r < 0)
 		return r; /* not counted: no refusal code (see refuse()) */
-	iam_err_set(err, "invalid_credentials", NULL);
+	iam_err_set(err, ANFU_R_INVALID_CREDENTIALS, NULL);
 	return ANFU_EAUTH;
 }
 
@@ -661,7 +662,7 @@ static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_
 	st = decide(l, &pr, ra);
 	res->mfa_methods = st == ANFU_SESSION_MFA_PENDING ? iam_user_methods(&l->u) : 0;
 	if (st == ANFU_SESSION_MFA_PENDING && res->mfa_methods == 0) {
-		iam_err_set(err, "method_unavailable", NULL);
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, NULL);
 		return ANFU_EPERM;
 	}
 	res->required = st == ANFU_SESSION_REQUIRED_ACTIONS ? ra : 0;
@@ -757,7 +758,7 @@ static int succeed(struct login *l, const char *fresh, struct anfu_login_result 
 		/* Right password, but no session: no factor to ask for, or
 		 * sessions.on_limit = refuse. Recorded, not counted. */
 		int d = record_refusal(l, id, "denied",
-				       r == ANFU_EPERM ? "no_second_factor" : "session_limit");
+				       r == ANFU_EPERM ? "no_second_factor" : ANFU_R_SESSION_LIMIT);
 		if (d < 0) {
 			iam_err_set(err, NULL, NULL);
 			r = d;
@@ -974,7 +975,7 @@ static int factor_ok(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 	if (r == 0)
 		r = iam_session_rotate(iam, tx, p, next, true, res);
 	if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "session_limit", NULL);
+		iam_err_set(err, ANFU_R_SESSION_LIMIT, NULL);
 	if (r == 0 && login)
 		r = iam_attempt_record(iam, db, ctx, u->id, "success", method);
 	if (r == 0) {
@@ -1073,7 +1074,7 @@ int anfu_iam_mfa(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (p->state != ANFU_SESSION_MFA_PENDING) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	return second_factor(iam, ctx, p, method, code, true, trust_device_flag, ret, err);
@@ -1086,7 +1087,7 @@ int anfu_iam_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (p->state != ANFU_SESSION_ACTIVE) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	return second_factor(iam, ctx, p, method, code, false, false, ret, err);

@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
@@ -93,7 +94,8 @@ static const struct notice_tmpl tmpls[] = {
 	  "Your account is locked",
 	  "[anfu] Your account has been locked after repeated failed attempts; an administrator "
 	  "must unlock it. If this was not you, contact the security administrator now." },
-	{ "payment_locked", "支付功能已锁定",
+	/* named after the refusal it follows (ANFU_R_PAYMENT_LOCKED) */
+	{ ANFU_R_PAYMENT_LOCKED, "支付功能已锁定",
 	  "【安付】您的支付密码连续输错，支付功能已锁定{1}分钟。如非本人操作，请立即修改支付密码。",
 	  "Payments are locked",
 	  "[anfu] Your payment password was entered wrongly too often; payments are locked for {1} "

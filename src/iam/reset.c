@@ -29,6 +29,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "iam/config.h"
 #include "iam/core.h"
@@ -275,7 +276,7 @@ int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, c
 	if (!iam || !ctx || !ret)
 		return ANFU_EINVAL;
 	if (!captcha_id || !captcha_id[0] || !captcha_answer || !captcha_answer[0]) {
-		iam_err_set(err, "captcha_required", "captcha_id");
+		iam_err_set(err, ANFU_R_CAPTCHA_REQUIRED, "captcha_id");
 		return ANFU_EINVAL;
 	}
 	exp = now + iam->cfg->mfa.reset_ttl_s * 1000;
@@ -287,7 +288,7 @@ int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, c
 	if (r < 0)
 		return r;
 	if (b.c < 0) {
-		iam_err_set(err, "captcha_invalid", "captcha_answer");
+		iam_err_set(err, ANFU_R_CAPTCHA_INVALID, "captcha_answer");
 		return ANFU_EINVAL;
 	}
 	(void)anfu_strlcpy(ret->id, rid, sizeof(ret->id));
@@ -560,7 +561,7 @@ static int finish_step(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		r = 0;
 	}
 	if (r == 0 && !f.live) {
-		iam_err_set(err, "reset_invalid", NULL);
+		iam_err_set(err, ANFU_R_RESET_INVALID, NULL);
 		return ANFU_EINVAL;
 	}
 	return r;
@@ -578,7 +579,7 @@ int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !req)
 		return ANFU_EINVAL;
 	if (!req->reset_id || !req->reset_id[0]) {
-		iam_err_set(err, "reset_invalid", NULL);
+		iam_err_set(err, ANFU_R_RESET_INVALID, NULL);
 		return ANFU_EINVAL;
 	}
 	memset(&pp, 0, sizeof(pp));
@@ -586,7 +587,7 @@ int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r == 0)
 		r = reset_live(iam, db, req->reset_id, &s, &live);
 	if (r == 0 && !live) {
-		iam_err_set(err, "reset_invalid", NULL);
+		iam_err_set(err, ANFU_R_RESET_INVALID, NULL);
 		return ANFU_EINVAL;
 	}
 	if (r == 0)

@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "iam/admin.h"
 #include "iam/config.h"
@@ -182,8 +183,8 @@ static int need_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 {
 	if (iam_stepped_up(iam, p, anfu_clock_now_ms()))
 		return 0;
-	iam_err_set(err, "step_up_required", NULL);
-	iam_audit_denied(iam, ctx, p, action, object_type, object_id, "step_up_required");
+	iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
+	iam_audit_denied(iam, ctx, p, action, object_type, object_id, ANFU_R_STEP_UP_REQUIRED);
 	return ANFU_EPERM;
 }
 
@@ -381,7 +382,7 @@ static int wrong_current(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	 * while a right one fails the same way. */
 	if (r < 0)
 		return r;
-	iam_err_set(err, "invalid_credentials", "current_password");
+	iam_err_set(err, ANFU_R_INVALID_CREDENTIALS, "current_password");
 	return ANFU_EAUTH;
 }
 
@@ -498,7 +499,7 @@ int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (!ra && !iam_stepped_up(iam, p, now)) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	memset(&c, 0, sizeof(c));
@@ -582,11 +583,11 @@ int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ct
 	if (!iam || !ctx || !p)
 		return ANFU_EINVAL;
 	if (p->kind != ANFU_USER_CUSTOMER) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	r = load_self(iam, p, &db, &u);
@@ -631,7 +632,7 @@ static int pay_tx(struct anfu_tx *tx, void *ud)
 
 	c->locked = r == 0 && iam_pay_locked(&u, anfu_clock_now_ms());
 	if (c->locked) {
-		iam_err_set(c->err, "payment_locked", "pin");
+		iam_err_set(c->err, ANFU_R_PAYMENT_LOCKED, "pin");
 		r = ANFU_ELOCKED;
 	} else if (r == 0 && !c->right) {
 		c->verdict = iam_pay_failure_count(c->iam, tx, c->ctx, c->p, &u, c->err);
@@ -657,7 +658,7 @@ static int pay_check(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	/* Locked by a concurrent failure since the check before the hash. */
 	if (c.locked)
 		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", p->user_id,
-				 "payment_locked");
+				 ANFU_R_PAYMENT_LOCKED);
 	return r < 0 ? r : c.verdict;
 }
 
@@ -676,15 +677,15 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 	if (r < 0)
 		goto out;
 	if (!u.pay_hash) {
-		iam_err_set(err, "payment_password_unset", NULL);
+		iam_err_set(err, ANFU_R_PAYMENT_PASSWORD_UNSET, NULL);
 		r = ANFU_ECONFLICT;
 		goto out;
 	}
 	if (iam_pay_locked(&u, anfu_clock_now_ms())) {
 		/* Refused without a check, and recorded (AUD-CNT-02). */
-		iam_err_set(err, "payment_locked", "pin");
+		iam_err_set(err, ANFU_R_PAYMENT_LOCKED, "pin");
 		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", u.id,
-				 "payment_locked");
+				 ANFU_R_PAYMENT_LOCKED);
 		r = ANFU_ELOCKED;
 		goto out;
 	}
@@ -769,13 +770,13 @@ int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (!ra && !iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	memset(&en, 0, sizeof(en));
 	r = load_self(iam, p, &db, &u);
 	if (r == 0 && u.totp_confirmed) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0)
@@ -812,7 +813,7 @@ static int totp_remove_tx(struct anfu_tx *tx, void *ud)
 				 q, 1, NULL, NULL, &changed);
 	}
 	if (r == 0 && changed == 0) {
-		iam_err_set(c->err, "conflict", NULL);
+		iam_err_set(c->err, ANFU_R_CONFLICT, NULL);
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0)
@@ -838,13 +839,13 @@ int anfu_iam_totp_remove(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	/* Staff always log in with TOTP: without it the next login would
 	 * enrol a new one on the password alone. */
 	if (p->kind == ANFU_USER_STAFF) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		iam_audit_denied(iam, ctx, p, "mfa.totp_removed", "user", p->user_id,
-				 "step_up_required");
+				 ANFU_R_STEP_UP_REQUIRED);
 		return ANFU_EPERM;
 	}
 	r = load_self(iam, p, &db, &u);
@@ -865,7 +866,7 @@ static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struc
 	int r;
 
 	if (!u->totp_enc || u->totp_confirmed) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	r = iam_user_reveal(iam, db, u, "totp", &secret);
@@ -873,7 +874,7 @@ static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struc
 		r = ANFU_EINTERNAL;
 	if (r == 0 && anfu_totp_verify(secret, code ? code : "", anfu_clock_now_ms(),
 				       u->totp_last_step, ret_step) != 0) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		r = ANFU_EAUTH;
 	}
 	anfu_free_secret(secret);
@@ -933,7 +934,7 @@ int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		 * like any other second factor (IAM-LOCK-01), or six digits could
 		 * be tried until one fits. */
 		r = wrong_current(iam, ctx, p, "mfa.totp_confirm_failed", err);
-		iam_err_set(err, r == ANFU_EAUTH ? "code_invalid" : NULL,
+		iam_err_set(err, r == ANFU_EAUTH ? ANFU_R_CODE_INVALID : NULL,
 			    r == ANFU_EAUTH ? "code" : NULL);
 		return r;
 	}

@@ -20,6 +20,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -205,10 +206,10 @@ static int end_for_limit(struct anfu_iam *iam, struct anfu_tx *tx, const struct 
 {
 	char when[32];
 	const char *args[1] = { when };
-	int r = end_one(anfu_tx_db(tx), l->public_id, "session_limit", now);
+	int r = end_one(anfu_tx_db(tx), l->public_id, ANFU_R_SESSION_LIMIT, now);
 
 	if (r == 0)
-		r = audit_end(iam, tx, u->id, l->public_id, "session_limit");
+		r = audit_end(iam, tx, u->id, l->public_id, ANFU_R_SESSION_LIMIT);
 	if (r == 0 && notify) {
 		iam_time_text(l->created_ms, when);
 		r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "session_ended", args, 1);
@@ -356,7 +357,7 @@ int iam_session_create(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 	else
 		r = iam_session_make_room(iam, tx, u, cls, ctx->admin, NULL, ended);
 	if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "session_limit", NULL);
+		iam_err_set(err, ANFU_R_SESSION_LIMIT, NULL);
 	if (r == 0)
 		r = token_new(iam, "session", tok, h1);
 	if (r == 0)
@@ -570,7 +571,7 @@ static int end_refuse(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	struct end_refusal c = { iam, ctx, s, reason, action };
 	int r = iam_tx(iam, end_refuse_tx, &c, NULL);
 
-	iam_err_set(err, "session_expired", NULL);
+	iam_err_set(err, ANFU_R_SESSION_EXPIRED, NULL);
 	return r < 0 ? r : ANFU_EAUTH;
 }
 
@@ -652,20 +653,20 @@ static int route_check(const struct anfu_iam_auth_in *in, const struct anfu_prin
 		       struct anfu_iam_err *err)
 {
 	if (p->state == ANFU_SESSION_MFA_PENDING && !in->allow_mfa_pending) {
-		iam_err_set(err, "mfa_required", NULL);
+		iam_err_set(err, ANFU_R_MFA_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	if (p->state == ANFU_SESSION_REQUIRED_ACTIONS && !in->allow_required) {
 		iam_err_set(err,
-			    p->required & ANFU_RA_CHANGE_PASSWORD ? "password_change_required"
-								  : "totp_enrolment_required",
+			    p->required & ANFU_RA_CHANGE_PASSWORD ? ANFU_R_PASSWORD_CHANGE_REQUIRED
+								  : ANFU_R_TOTP_ENROLMENT_REQUIRED,
 			    NULL);
 		return ANFU_EPERM;
 	}
 	if (!in->permission || !in->permission[0] ||
 	    (strcmp(in->permission, ANFU_PERM_SESSION) != 0 &&
 	     !anfu_principal_can(p, in->permission))) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	return 0;
@@ -712,7 +713,7 @@ static int session_live(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	bool moved = false;
 	int r;
 
-	iam_err_set(err, "unauthorized", NULL);
+	iam_err_set(err, ANFU_R_UNAUTHORIZED, NULL);
 	if (!token_shape_ok(in->cookie))
 		return ANFU_EAUTH;
 	r = anfu_vault_token_hash(iam->vault, "session", in->cookie, TOKEN_HEX, h);
@@ -722,7 +723,7 @@ static int session_live(struct anfu_iam *iam, struct anfu_db *db, const struct a
 		return r;
 	if (!s->found || s->admin != ctx->admin)
 		return ANFU_EAUTH;
-	iam_err_set(err, "session_expired", NULL);
+	iam_err_set(err, ANFU_R_SESSION_EXPIRED, NULL);
 	if (s->revoked)
 		return ANFU_EAUTH;
 	why = expiry_reason(iam, s->role_class, s->last_seen_ms, s->absolute_ms, now);
@@ -760,7 +761,7 @@ int anfu_iam_authenticate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r < 0)
 		goto out;
 	if (csrf_check(iam, in, &s) < 0) {
-		iam_err_set(err, "csrf_failed", NULL);
+		iam_err_set(err, ANFU_R_CSRF_FAILED, NULL);
 		r = ANFU_EPERM;
 		goto out;
 	}

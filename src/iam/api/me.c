@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/str.h"
 #include "http/http.h"
 #include "iam/api/handlers.h"
@@ -31,8 +32,8 @@
 	}
 /* Passwords and PINs: taken as sent (ANFU_JT_SECRET), their policy judges
  * every character; everything else is text (base/text.h). */
-#define F_SECRET(st, name, req, lo, hi)                                     \
-	{                                                                   \
+#define F_SECRET(st, name, req, lo, hi)                                             \
+	{                                                                           \
 #name, ANFU_JT_SECRET, offsetof(struct st, name), req, lo, hi, NULL \
 	}
 
@@ -71,7 +72,7 @@ int anfu_api_me_logins(struct anfu_req *req, struct anfu_resp *resp)
 
 	if (limit_text &&
 	    (anfu_parse_i64(anfu_str_c(limit_text), &limit) < 0 || limit < 1 || limit > 100))
-		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "limit");
 	CTX(req, ctx);
 	r = anfu_iam_my_logins(app->iam, &ctx, req->principal, (int)limit, &items);
 	return r < 0 ? r : list_out(resp, "logins", items);

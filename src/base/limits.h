@@ -199,5 +199,12 @@ _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
  * status IN (<all four statuses>) AND <a caller's condition> THEN ... END"
  * is under 150; the callers' conditions are short constants. */
 #define ANFU_LIMIT_IAM_STATUS_SQL 256
+/* Login attempts GET /me/logins shows (src/iam/self.c, IAM-HIST-01): by
+ * default a screen of them; at most what a person reads through, and a
+ * bound on one query. The API refuses a larger limit (docs/openapi.yaml). */
+#define ANFU_LIMIT_IAM_LOGINS_DEFAULT 20
+#define ANFU_LIMIT_IAM_LOGINS_MAX 100
+_Static_assert(ANFU_LIMIT_IAM_LOGINS_DEFAULT <= ANFU_LIMIT_IAM_LOGINS_MAX,
+	       "the default page of login history must be a page the API allows");
 
 #endif

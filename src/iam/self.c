@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
@@ -35,8 +37,6 @@
 #include "store/store.h"
 #include "vault/vault.h"
 
-#define LOGINS_DEFAULT 20
-#define LOGINS_MAX 100
 #define PIN_LEN 6
 
 static int load_self(struct anfu_iam *iam, const struct anfu_principal *p, struct anfu_db **db,
@@ -67,38 +67,71 @@ int anfu_iam_me(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 /* ---- history, sessions, devices --------------------------------------------------- */
 
+/* Room for one more entry in a list of n, growing *cap by doubling. */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? 2 * *cap : 8;
+	return anfu_xrealloc(v, *cap * size);
+}
+
+static char *dup_text(const char *s)
+{
+	return anfu_xstrdup(s ? s : "");
+}
+
+void anfu_login_list_clear(struct anfu_login_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].ip);
+		free(l->v[i].device);
+		free(l->v[i].result);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct login_rows {
+	struct anfu_login_list l;
+	size_t cap;
+};
+
 static int login_row(void *ud, const struct anfu_row *r)
 {
-	json_t *a = ud;
-	const char *ip = anfu_row_text(r, 1, NULL), *dev = anfu_row_text(r, 2, NULL);
-	const char *res = anfu_row_text(r, 3, NULL), *label = anfu_row_text(r, 4, NULL);
+	struct login_rows *c = ud;
+	const char *dev = anfu_row_text(r, 2, NULL), *label = anfu_row_text(r, 4, NULL);
+	struct anfu_login_entry *e;
 	char devtxt[24];
 
 	(void)snprintf(devtxt, sizeof(devtxt), "%.12s", dev ? dev : "");
-	(void)json_array_append_new(a, json_pack("{sIssssss}", "time_ms",
-						 (json_int_t)anfu_row_int(r, 0), "ip", ip ? ip : "",
-						 "device", label ? label : devtxt, "result",
-						 res ? res : ""));
+	c->l.v = grow(c->l.v, c->l.n, &c->cap, sizeof(*c->l.v));
+	e = &c->l.v[c->l.n++];
+	e->time_ms = anfu_row_int(r, 0);
+	e->ip = dup_text(anfu_row_text(r, 1, NULL));
+	e->device = dup_text(label ? label : devtxt);
+	e->result = dup_text(anfu_row_text(r, 3, NULL));
 	return 0;
 }
 
 int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		       const struct anfu_principal *p, int limit, json_t **ret)
+		       const struct anfu_principal *p, int limit, struct anfu_login_list *ret)
 {
 	struct anfu_db *db = NULL;
-	json_t *a;
+	struct login_rows c = { { NULL, 0 }, 0 };
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (limit <= 0)
-		limit = LOGINS_DEFAULT;
-	if (limit > LOGINS_MAX)
-		limit = LOGINS_MAX;
+		limit = ANFU_LIMIT_IAM_LOGINS_DEFAULT;
+	if (limit > ANFU_LIMIT_IAM_LOGINS_MAX)
+		limit = ANFU_LIMIT_IAM_LOGINS_MAX;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	a = json_array();
 	{
 		struct anfu_param q[2] = { iam_ps(p->user_id), ANFU_PI(limit) };
 		r = anfu_db_exec(db,
@@ -108,18 +141,30 @@ int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				 " LIMIT 1)"
 				 " FROM iam_login_attempt a"
 				 " WHERE a.user_id = $1 ORDER BY a.ts_ms DESC LIMIT $2",
-				 q, 2, login_row, a, NULL);
+				 q, 2, login_row, &c, NULL);
 	}
 	if (r < 0) {
-		json_decref(a);
+		anfu_login_list_clear(&c.l);
 		return r;
 	}
-	*ret = a;
+	ANFU_ASSERT(c.l.n <= (size_t)limit);
+	*ret = c.l;
 	return 0;
 }
 
-struct sess_list {
-	json_t *a;
+void anfu_session_list_clear(struct anfu_session_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].ip);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct sess_rows {
+	struct anfu_session_list l;
+	size_t cap;
 	const struct anfu_iam *iam;
 	const char *current;
 	int64_t now;
@@ -127,29 +172,34 @@ struct sess_list {
 
 static int my_session_row(void *ud, const struct anfu_row *r)
 {
-	struct sess_list *l = ud;
-	const char *pid = anfu_row_text(r, 0, NULL), *ip = anfu_row_text(r, 3, NULL);
-	int c = (int)anfu_row_int(r, 4);
+	struct sess_rows *c = ud;
+	const char *pid = anfu_row_text(r, 0, NULL);
+	int cls = (int)anfu_row_int(r, 4);
 	int64_t seen = anfu_row_int(r, 2), abs_ms = anfu_row_int(r, 5);
+	struct anfu_session_entry *e;
 
-	if (!pid || c < 0 || c >= ANFU_CLASS_COUNT)
+	if (!pid || cls < 0 || cls >= ANFU_CLASS_COUNT)
 		return 0;
 	/* Past their limits they are over, even before anyone ended them. */
-	if (l->now >= abs_ms ||
-	    l->now - seen >= l->iam->cfg->session[c].idle_minutes * IAM_MINUTE_MS)
+	if (c->now >= abs_ms ||
+	    c->now - seen >= c->iam->cfg->session[cls].idle_minutes * IAM_MINUTE_MS)
 		return 0;
-	(void)json_array_append_new(l->a, json_pack("{sssIsIsssb}", "id", pid, "created_ms",
-						    (json_int_t)anfu_row_int(r, 1), "last_seen_ms",
-						    (json_int_t)seen, "ip", ip ? ip : "", "current",
-						    strcmp(pid, l->current) == 0));
+	c->l.v = grow(c->l.v, c->l.n, &c->cap, sizeof(*c->l.v));
+	e = &c->l.v[c->l.n++];
+	memset(e, 0, sizeof(*e));
+	(void)anfu_strlcpy(e->id, pid, sizeof(e->id));
+	e->created_ms = anfu_row_int(r, 1);
+	e->last_seen_ms = seen;
+	e->ip = dup_text(anfu_row_text(r, 3, NULL));
+	e->current = strcmp(pid, c->current) == 0;
 	return 0;
 }
 
 int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, json_t **ret)
+			 const struct anfu_principal *p, struct anfu_session_list *ret)
 {
 	struct anfu_db *db = NULL;
-	struct sess_list l = { NULL, iam, NULL, anfu_clock_now_ms() };
+	struct sess_rows c = { { NULL, 0 }, 0, iam, NULL, anfu_clock_now_ms() };
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
@@ -157,21 +207,20 @@ int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	l.a = json_array();
-	l.current = p->session_id;
+	c.current = p->session_id;
 	{
 		struct anfu_param q[1] = { iam_ps(p->user_id) };
 		r = anfu_db_exec(db,
 				 "SELECT public_id, created_ms, last_seen_ms, ip, role_class,"
 				 " absolute_ms FROM iam_session WHERE user_id = $1"
 				 " AND revoked_ms IS NULL ORDER BY created_ms",
-				 q, 1, my_session_row, &l, NULL);
+				 q, 1, my_session_row, &c, NULL);
 	}
 	if (r < 0) {
-		json_decref(l.a);
+		anfu_session_list_clear(&c.l);
 		return r;
 	}
-	*ret = l.a;
+	*ret = c.l;
 	return 0;
 }
 
@@ -234,25 +283,44 @@ int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	return iam_tx(iam, end_sessions_tx, &c, NULL);
 }
 
+void anfu_device_list_clear(struct anfu_device_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].id);
+		free(l->v[i].label);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct device_rows {
+	struct anfu_device_list l;
+	size_t cap;
+};
+
 static int device_row(void *ud, const struct anfu_row *r)
 {
-	json_t *a = ud;
-	const char *id = anfu_row_text(r, 0, NULL), *label = anfu_row_text(r, 1, NULL);
+	struct device_rows *c = ud;
+	struct anfu_device_entry *e;
 
-	(void)json_array_append_new(a, json_pack("{sssssIsIsIsI}", "id", id ? id : "", "label",
-						 label ? label : "", "trusted_ms",
-						 (json_int_t)anfu_row_int(r, 2), "trusted_until_ms",
-						 (json_int_t)anfu_row_int(r, 5), "created_ms",
-						 (json_int_t)anfu_row_int(r, 3), "last_seen_ms",
-						 (json_int_t)anfu_row_int(r, 4)));
+	c->l.v = grow(c->l.v, c->l.n, &c->cap, sizeof(*c->l.v));
+	e = &c->l.v[c->l.n++];
+	e->id = dup_text(anfu_row_text(r, 0, NULL));
+	e->label = dup_text(anfu_row_text(r, 1, NULL));
+	e->trusted_ms = anfu_row_int(r, 2);
+	e->trusted_until_ms = anfu_row_int(r, 5);
+	e->created_ms = anfu_row_int(r, 3);
+	e->last_seen_ms = anfu_row_int(r, 4);
 	return 0;
 }
 
 int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			const struct anfu_principal *p, json_t **ret)
+			const struct anfu_principal *p, struct anfu_device_list *ret)
 {
 	struct anfu_db *db = NULL;
-	json_t *a;
+	struct device_rows c = { { NULL, 0 }, 0 };
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
@@ -260,7 +328,6 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	a = json_array();
 	{
 		/* trusted_until_ms: the trust ends at expires_ms, or sooner
 		 * when mfa.device_trust_days was lowered since. */
@@ -274,13 +341,13 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				 " ELSE expires_ms END FROM iam_device"
 				 " WHERE user_id = $1 AND revoked_ms IS NULL AND expires_ms > $3"
 				 " AND trusted_ms + $2 > $3 ORDER BY created_ms, id",
-				 q, 3, device_row, a, NULL);
+				 q, 3, device_row, &c, NULL);
 	}
 	if (r < 0) {
-		json_decref(a);
+		anfu_device_list_clear(&c.l);
 		return r;
 	}
-	*ret = a;
+	*ret = c.l;
 	return 0;
 }
 

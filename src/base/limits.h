@@ -206,5 +206,37 @@ _Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
 #define ANFU_LIMIT_IAM_LOGINS_MAX 100
 _Static_assert(ANFU_LIMIT_IAM_LOGINS_DEFAULT <= ANFU_LIMIT_IAM_LOGINS_MAX,
 	       "the default page of login history must be a page the API allows");
+/* Roles one account may hold (src/iam/rbac.c): the built-in model needs at
+ * most three; the separation-of-duties check works on sorted arrays. */
+#define ANFU_LIMIT_IAM_ROLES 16
+/* Passwords of one history compared at most (src/iam/user.c), ties in time
+ * included: password.history is at most 24 (src/iam/options.c). */
+#define ANFU_LIMIT_IAM_HISTORY_SCAN 64
+/* Live sessions of one user looked at when making room for one more
+ * (src/iam/session.c): far above any configured session limit. */
+#define ANFU_LIMIT_IAM_LIVE_SESSIONS 64
+/* Bytes of a device label (src/iam/login.c): the User-Agent, cut and made
+ * printable, as the login history and the new-device notice show it. */
+#define ANFU_LIMIT_IAM_DEVICE_LABEL 64
+/* Bytes of one expanded notice text (src/iam/notices.c): the texts are a
+ * few sentences; this bounds one expansion. */
+#define ANFU_LIMIT_IAM_NOTICE 2048
+/* Placeholders one notice text may use ({1}..{9}: one digit). */
+#define ANFU_LIMIT_IAM_NOTICE_ARGS 9
+/* Characters a password field is decoded up to (src/iam/api/): so that
+ * the policy, not the decoder, answers an over-long one
+ * (password_too_long, ANFU_PASSWORD_MAX is 128). */
+#define ANFU_LIMIT_IAM_PASSWORD_FIELD 1024
+/* argon2.max_concurrent at most (src/iam/pwhash.c): far above any
+ * sensible setting; keeps the counters in an int. */
+#define ANFU_LIMIT_IAM_PWHASH_CONCURRENT 4096
+/* Captcha answers the test hook keeps (src/iam/challenge.c, test builds
+ * only): enough for the captchas a test run keeps open at once; older
+ * ones are overwritten (the hook then reports them as not found). */
+#define ANFU_LIMIT_IAM_TEST_CAPTCHAS 256
+/* Attempts at drawing an initial password the policy accepts
+ * (src/iam/bootstrap.c): a random 16-character draw fails it a few percent
+ * of the time, so running out means the policy cannot be met at all. */
+#define ANFU_LIMIT_IAM_INITIAL_PASSWORD_TRIES 1000
 
 #endif

@@ -28,6 +28,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
@@ -48,9 +49,6 @@
 /* ---- test hook: answers of live captchas ----------------------------------- */
 
 #ifdef ANFU_TEST_HOOKS
-/* Enough for the captchas a test run keeps open at once; older ones are
- * overwritten (the hook then reports them as not found). */
-#define TEST_CAPTCHA_SLOTS 256
 
 struct test_captcha_slot {
 	char id[ANFU_ID_MAX];
@@ -61,7 +59,7 @@ struct test_captcha_slot {
 struct iam_test_captcha {
 	pthread_mutex_t mu;
 	unsigned next;
-	struct test_captcha_slot slot[TEST_CAPTCHA_SLOTS];
+	struct test_captcha_slot slot[ANFU_LIMIT_IAM_TEST_CAPTCHAS];
 };
 
 /* Creates the empty table; see challenge.h. */
@@ -99,7 +97,7 @@ static void test_captcha_put(struct iam_test_captcha *t, const char *id, const c
 		return;
 	(void)pthread_mutex_lock(&t->mu);
 	s = &t->slot[t->next];
-	t->next = (t->next + 1) % TEST_CAPTCHA_SLOTS;
+	t->next = (t->next + 1) % ANFU_LIMIT_IAM_TEST_CAPTCHAS;
 	(void)anfu_strlcpy(s->id, id, sizeof(s->id));
 	(void)anfu_strlcpy(s->answer, answer, sizeof(s->answer));
 	s->expires_ms = expires_ms;
@@ -120,7 +118,7 @@ int anfu_iam_test_captcha_answer(struct anfu_iam *iam, const char *id, char out[
 	if (!t || !*id)
 		return ANFU_ENOTFOUND;
 	(void)pthread_mutex_lock(&t->mu);
-	for (unsigned i = 0; i < TEST_CAPTCHA_SLOTS; i++) {
+	for (unsigned i = 0; i < ANFU_LIMIT_IAM_TEST_CAPTCHAS; i++) {
 		const struct test_captcha_slot *s = &t->slot[i];
 
 		if (strcmp(s->id, id) == 0 && s->expires_ms > now) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/limits.h"
@@ -41,7 +42,9 @@ static int id_row(void *ud, const struct anfu_row *r)
 	struct id_batch *b = ud;
 	const char *id = anfu_row_text(r, 0, NULL);
 
-	if (id && b->n < ANFU_LIMIT_IAM_REMIND_BATCH)
+	/* The query asks for at most a batch (LIMIT). */
+	ANFU_ASSERT(b->n < ANFU_LIMIT_IAM_REMIND_BATCH);
+	if (id)
 		(void)anfu_strlcpy(b->ids[b->n++], id, ANFU_ID_MAX);
 	return 0;
 }

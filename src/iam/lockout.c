@@ -71,14 +71,17 @@ int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anf
 
 	if (!iam || !tx || !u)
 		return ANFU_EINVAL;
-	if (ret_locked)
-		*ret_locked = false;
 	/* Already locked (a concurrent request got there first): nothing to add. */
-	if (iam_user_status(u, now) != ANFU_ACCOUNT_ACTIVE)
+	if (iam_user_status(u, now) != ANFU_ACCOUNT_ACTIVE) {
+		if (ret_locked)
+			*ret_locked = false;
 		return 0;
+	}
 	/* A timed lock that ran out starts the count afresh. */
 	lock_over = u->status == ANFU_ACCOUNT_LOCKED && u->locked_until_ms > 0;
 	n = (lock_over ? 0 : u->failures) + 1;
+	/* The count below the threshold is all an active account can hold. */
+	ANFU_ASSERT(n >= 1);
 	thr = u->kind == ANFU_USER_STAFF ? iam->cfg->lockout.staff_threshold
 					 : iam->cfg->lockout.user_threshold;
 	if (n >= thr) {
@@ -98,7 +101,10 @@ int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anf
 			     " locked_until_ms = NULL WHERE id = $2",
 			     st);
 		ANFU_ASSERT(r > 0 && (size_t)r < sizeof(sql));
-		return anfu_db_exec(anfu_tx_db(tx), sql, p, 2, NULL, NULL, NULL);
+		r = anfu_db_exec(anfu_tx_db(tx), sql, p, 2, NULL, NULL, NULL);
+		if (r == 0 && ret_locked)
+			*ret_locked = false;
+		return r;
 	}
 }
 
@@ -175,6 +181,8 @@ int iam_pay_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct
 		until = now + cfg->lockout.pay_minutes * IAM_MINUTE_MS;
 		n = 0; /* a fresh count once the lock is over */
 	}
+	/* Stored: a count below the threshold, a lock that ends in the future. */
+	ANFU_ASSERT(n >= 0 && n < cfg->lockout.pay_threshold && (until == 0 || until > now));
 	{
 		struct anfu_param q[3] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL,
 					   iam_ps(u->id) };

@@ -38,7 +38,6 @@
 #define COMPLETED "result = 'success' AND reason <> 'mfa_pending'"
 /* Attempt results that count as failures (per IP and since a login). */
 #define FAILING_RESULTS "('failure', 'locked', 'disabled', 'expired', 'mfa_failure')"
-#define DEVICE_LABEL_MAX 64
 /* Vault token-hash purpose of trusted-device secrets. */
 #define DEVICE_SECRET "device_secret"
 
@@ -217,28 +216,33 @@ static int ip_blocked(struct anfu_iam *iam, struct anfu_db *db, const char *ip, 
 {
 	int64_t win = iam->cfg->lockout.ip_window_s * 1000, n = 0, last = 0;
 	struct anfu_param p[1] = { iam_ps(ip) };
+	bool blocked = false;
 	int r;
 
-	*ret = false;
 	if (!ip || !ip[0])
-		return 0;
+		goto done;
 	r = count_ip(db, ip, now - win, now, FAILING_RESULTS, &n);
-	if (r == 0 && n >= iam->cfg->lockout.ip_failures) {
-		*ret = true;
-		return 0;
+	if (r < 0)
+		return r;
+	if (n >= iam->cfg->lockout.ip_failures) {
+		blocked = true;
+		goto done;
 	}
-	if (r == 0)
-		r = anfu_db_query_int(db,
-				      "SELECT MAX(ts_ms) FROM iam_login_attempt WHERE ip = $1"
-				      " AND result IN " FAILING_RESULTS,
-				      p, 1, &last);
+	r = anfu_db_query_int(db,
+			      "SELECT MAX(ts_ms) FROM iam_login_attempt WHERE ip = $1"
+			      " AND result IN " FAILING_RESULTS,
+			      p, 1, &last);
 	if (r == ANFU_ENOTFOUND)
-		return 0;
-	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000)
+		goto done;
+	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000) {
 		r = count_ip(db, ip, last - win, last, FAILING_RESULTS, &n);
-	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000)
-		*ret = n >= iam->cfg->lockout.ip_failures;
-	return r;
+		blocked = n >= iam->cfg->lockout.ip_failures;
+	}
+	if (r < 0)
+		return r;
+done:
+	*ret = blocked;
+	return 0;
 }
 
 /* Runs fn(l) in one transaction with l->tx set while it runs. */
@@ -459,16 +463,16 @@ static bool listener_ok(const struct iam_user *u, bool admin)
 /* ---- history and anomalies (IAM-HIST-02, IAM-ANOM-01) -------------------------------- */
 
 /* A label for people from a client-supplied string: printable ASCII only,
- * cut to DEVICE_LABEL_MAX; "device" when nothing is left. */
-static void device_label(const char *src, char out[DEVICE_LABEL_MAX + 1])
+ * cut to ANFU_LIMIT_IAM_DEVICE_LABEL; "device" when nothing is left. */
+static void device_label(const char *src, char out[ANFU_LIMIT_IAM_DEVICE_LABEL + 1])
 {
 	size_t i = 0;
 
-	for (; src && i < DEVICE_LABEL_MAX && src[i]; i++)
+	for (; src && i < ANFU_LIMIT_IAM_DEVICE_LABEL && src[i]; i++)
 		out[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
 	out[i] = '\0';
 	if (i == 0)
-		(void)anfu_strlcpy(out, "device", DEVICE_LABEL_MAX + 1);
+		(void)anfu_strlcpy(out, "device", ANFU_LIMIT_IAM_DEVICE_LABEL + 1);
 }
 
 struct prev_q {
@@ -545,9 +549,10 @@ static int device_trusted(struct login *l, bool *ret)
 	int64_t changed = 0;
 	int r;
 
-	*ret = false;
-	if (!iam_token_shape_ok(l->device_token))
+	if (!iam_token_shape_ok(l->device_token)) {
+		*ret = false;
 		return 0;
+	}
 	r = anfu_vault_token_hash(l->iam->vault, DEVICE_SECRET, l->device_token, IAM_TOKEN_HEX, h);
 	if (r == 0) {
 		/* A trust runs out at expires_ms, and sooner when
@@ -562,8 +567,10 @@ static int device_trusted(struct login *l, bool *ret)
 				 " AND revoked_ms IS NULL",
 				 p, 4, NULL, NULL, &changed);
 	}
-	*ret = r == 0 && changed == 1;
-	return r;
+	if (r < 0)
+		return r;
+	*ret = changed == 1;
+	return 0;
 }
 
 static int profile_of(struct login *l, struct profile *pr)
@@ -607,7 +614,7 @@ static enum anfu_session_state decide(struct login *l, const struct profile *pr,
 /* Tells the user about a login from a new device or network. */
 static int notice_new(struct login *l, const struct profile *pr, struct anfu_login_result *res)
 {
-	char when[32], label[DEVICE_LABEL_MAX + 1];
+	char when[32], label[ANFU_LIMIT_IAM_DEVICE_LABEL + 1];
 	const char *args[3] = { when, l->net, label };
 
 	/* A first login is from a new device too: the user hears of it. */
@@ -910,7 +917,7 @@ static int trust_device(struct anfu_iam *iam, struct anfu_tx *tx, const struct a
 			const struct anfu_principal *p, int64_t now, struct anfu_login_result *res)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
-	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], label[DEVICE_LABEL_MAX + 1];
+	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], label[ANFU_LIMIT_IAM_DEVICE_LABEL + 1];
 	char tok[IAM_TOKEN_HEX + 1], h[IAM_HASH_HEX];
 	int64_t exp = now + iam->cfg->mfa.device_trust_days * IAM_DAY_MS;
 	json_t *det;

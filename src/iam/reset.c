@@ -335,9 +335,11 @@ static int reset_live(struct anfu_iam *iam, struct anfu_db *db, const char *id, 
 			 "SELECT user_id, expires_ms, used_ms, attempts, factors FROM iam_reset"
 			 " WHERE id = $1",
 			 p, 1, reset_row_cb, s, NULL);
-	*ret = r == 0 && s->found && !s->used && anfu_clock_now_ms() < s->expires_ms &&
+	if (r < 0)
+		return r;
+	*ret = s->found && !s->used && anfu_clock_now_ms() < s->expires_ms &&
 	       s->attempts < iam->cfg->mfa.code_max_attempts;
-	return r;
+	return 0;
 }
 
 /* What a finish decided outside the write lock: the policy verdict on the

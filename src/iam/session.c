@@ -15,9 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/refusal.h"
@@ -33,9 +35,6 @@
 
 #define TOKEN_BYTES (IAM_TOKEN_HEX / 2) /* 256 bits (WEB-SESS-01) */
 #define TOKEN_HEX IAM_TOKEN_HEX
-/* Live sessions of one user looked at when making room (far above any
- * configured limit). */
-#define LIVE_MAX 64
 /* last_seen is written at most this often per session. */
 #define TOUCH_MS 1000
 
@@ -81,6 +80,8 @@ static int token_new(struct anfu_iam *iam, const char *purpose, char tok[TOKEN_H
 	anfu_crypto_random(raw, sizeof(raw));
 	anfu_hex_encode(raw, sizeof(raw), tok);
 	anfu_wipe(raw, sizeof(raw));
+	/* What token_shape_ok() accepts back from the client. */
+	ANFU_ASSERT(token_shape_ok(tok));
 	return anfu_vault_token_hash(iam->vault, purpose, tok, TOKEN_HEX, hash);
 }
 
@@ -154,7 +155,7 @@ static int live_row(void *ud, const struct anfu_row *r)
 	struct live *l;
 	const char *pid = anfu_row_text(r, 0, NULL);
 
-	if (!pid || q->n >= LIVE_MAX)
+	if (!pid || q->n >= ANFU_LIMIT_IAM_LIVE_SESSIONS)
 		return 0;
 	l = &q->v[q->n++];
 	(void)anfu_strlcpy(l->public_id, pid, sizeof(l->public_id));
@@ -253,12 +254,13 @@ int iam_session_make_room(struct anfu_iam *iam, struct anfu_tx *tx, const struct
 			  enum anfu_role_class cls, bool admin, const char *except_public_id,
 			  char *ended_out)
 {
-	struct live *v = anfu_xcalloc(LIVE_MAX, sizeof(*v));
+	struct live *v = anfu_xcalloc(ANFU_LIMIT_IAM_LIVE_SESSIONS, sizeof(*v));
 	int64_t now = anfu_clock_now_ms(), max = iam->cfg->session[cls].max_sessions;
 	int n = 0, counted = 0, r;
 	bool refuse = strcmp(iam->cfg->sessions.on_limit, "refuse") == 0;
 
 	r = live_sessions(iam, tx, u, admin, now, v, &n);
+	ANFU_ASSERT(n >= 0 && n <= ANFU_LIMIT_IAM_LIVE_SESSIONS);
 	for (int i = 0; i < n && r == 0; i++)
 		if (v[i].state != ANFU_SESSION_MFA_PENDING &&
 		    !(except_public_id && strcmp(v[i].public_id, except_public_id) == 0))
@@ -283,7 +285,7 @@ int iam_session_make_room(struct anfu_iam *iam, struct anfu_tx *tx, const struct
 static int cap_pending(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 		       bool admin)
 {
-	struct live *v = anfu_xcalloc(LIVE_MAX, sizeof(*v));
+	struct live *v = anfu_xcalloc(ANFU_LIMIT_IAM_LIVE_SESSIONS, sizeof(*v));
 	int64_t now = anfu_clock_now_ms();
 	int n = 0, pending = 0, r;
 
@@ -581,19 +583,20 @@ static int binding_changed(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct sess_row *s, bool *ret)
 {
 	char dev[IAM_HASH_HEX];
+	bool moved = false;
 	int r;
 
-	*ret = false;
-	if (iam->platform->level != ANFU_LEVEL_ENHANCED)
-		return 0;
-	if (iam->cfg->sessions.bind_ip && strcmp(s->ip, ctx->ip ? ctx->ip : "") != 0)
-		*ret = true;
-	if (!*ret && iam->cfg->sessions.bind_device) {
-		r = iam_device_hash(iam, ctx, dev);
-		if (r < 0)
-			return r;
-		*ret = !anfu_crypto_equal(dev, s->device_hash, IAM_HASH_HEX - 1);
+	if (iam->platform->level == ANFU_LEVEL_ENHANCED) {
+		if (iam->cfg->sessions.bind_ip && strcmp(s->ip, ctx->ip ? ctx->ip : "") != 0)
+			moved = true;
+		if (!moved && iam->cfg->sessions.bind_device) {
+			r = iam_device_hash(iam, ctx, dev);
+			if (r < 0)
+				return r;
+			moved = !anfu_crypto_equal(dev, s->device_hash, IAM_HASH_HEX - 1);
+		}
 	}
+	*ret = moved;
 	return 0;
 }
 

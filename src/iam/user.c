@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
@@ -34,9 +35,6 @@
 	" pwd_reminded_ms, failures, pay_hash, pay_failures, pay_locked_until_ms,"         \
 	" phone_enc, email_enc, name_enc, idno_enc, totp_enc, nickname, totp_confirmed,"   \
 	" totp_last_step, merchant_id, lang, pwd_forced_ms"
-
-/* Passwords of a history compared at most (ties in time included). */
-#define HISTORY_SCAN_MAX 64
 
 void iam_user_clear(struct iam_user *u)
 {
@@ -538,7 +536,7 @@ int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind
 }
 
 struct hist_q {
-	char *hashes[HISTORY_SCAN_MAX];
+	char *hashes[ANFU_LIMIT_IAM_HISTORY_SCAN];
 	int n;
 };
 
@@ -547,7 +545,7 @@ static int hist_row(void *ud, const struct anfu_row *r)
 	struct hist_q *q = ud;
 	const char *h = anfu_row_text(r, 0, NULL);
 
-	if (h && q->n < HISTORY_SCAN_MAX)
+	if (h && q->n < ANFU_LIMIT_IAM_HISTORY_SCAN)
 		q->hashes[q->n++] = anfu_xstrdup(h);
 	return 0;
 }
@@ -564,7 +562,7 @@ int iam_password_in_history(struct anfu_iam *iam, struct anfu_db *db, const char
 		" ORDER BY changed_ms DESC LIMIT $3) t)"
 		" ORDER BY changed_ms DESC LIMIT $4";
 	struct anfu_param p[4] = { iam_ps(user_id), iam_ps(kind), ANFU_PI(n),
-				   ANFU_PI(HISTORY_SCAN_MAX) };
+				   ANFU_PI(ANFU_LIMIT_IAM_HISTORY_SCAN) };
 	struct hist_q q = { { 0 }, 0 };
 	int r, found = 0;
 

@@ -24,9 +24,6 @@
 #include "iam/pwpolicy.h"
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
-/* Password fields are decoded up to this many characters so that the
- * policy, not the decoder, answers an over-long one (password_too_long). */
-#define PASSWORD_FIELD_MAX 1024
 #define F_STR(st, name, req, lo, hi)                                                \
 	{                                                                           \
 #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL \
@@ -187,8 +184,8 @@ struct password_body {
 };
 
 static const struct anfu_jfield password_fields[] = {
-	F_SECRET(password_body, current_password, true, 0, PASSWORD_FIELD_MAX),
-	F_SECRET(password_body, new_password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(password_body, current_password, true, 0, ANFU_LIMIT_IAM_PASSWORD_FIELD),
+	F_SECRET(password_body, new_password, true, 0, ANFU_LIMIT_IAM_PASSWORD_FIELD),
 };
 
 int anfu_api_me_password(struct anfu_req *req, struct anfu_resp *resp)

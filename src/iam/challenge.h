@@ -1,6 +1,7 @@
 /*
  * iam/challenge (private to src/iam/): what service.c needs from
- * challenge.c besides the public functions of iam.h.
+ * challenge.c besides the public functions of iam.h, and the table of
+ * helpers challenge.c calls the service through.
  *
  * In test-hook builds the service keeps the answers of live captchas in a
  * small bounded table (struct anfu_iam.test_captchas) so that

@@ -1,6 +1,7 @@
 /*
- * tests/unit/test_iam: the IAM core (src/iam/service.c, user.c,
- * notices.c, session.c, login.c, register.c, reset.c, self.c).
+ * tests/unit/test_iam: the IAM core (src/iam/service.c, common.c,
+ * jobs.c, user.c, notices.c, session.c, login.c, lockout.c, register.c,
+ * reset.c, self.c).
  *
  * Each test gets a fresh data directory with real keys, a migrated SQLite
  * database, an audit writer, a vault, a notifier that is not started

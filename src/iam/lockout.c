@@ -115,12 +115,15 @@ int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anf
  * failure would be counted on top of the old ones and lock again at once. */
 int iam_lockout_login_ok(struct anfu_db *db, const char *user_id, bool complete, int64_t now)
 {
+	static const char over[] = "locked_until_ms <= $1";
 	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(user_id) };
-	char st[ANFU_LIMIT_IAM_STATUS_SQL], sql[3 * ANFU_LIMIT_IAM_STATUS_SQL];
+	char st[ANFU_LIMIT_IAM_STATUS_SQL], when[ANFU_LIMIT_IAM_STATUS_SQL];
+	char sql[4 * ANFU_LIMIT_IAM_STATUS_SQL];
 	int r;
 
-	r = iam_status_case(IAM_STATUS_LOCK_OVER, complete ? NULL : "locked_until_ms <= $1", st,
-			    sizeof(st));
+	r = iam_status_case(IAM_STATUS_LOCK_OVER, complete ? NULL : over, st, sizeof(st));
+	if (r == 0)
+		r = iam_status_when(IAM_STATUS_LOCK_OVER, over, when, sizeof(when));
 	ANFU_ASSERT(r == 0);
 	if (complete)
 		r = snprintf(sql, sizeof(sql),
@@ -130,12 +133,10 @@ int iam_lockout_login_ok(struct anfu_db *db, const char *user_id, bool complete,
 	else
 		r = snprintf(sql, sizeof(sql),
 			     "UPDATE iam_user SET"
-			     " failures = CASE WHEN status = 'locked' AND locked_until_ms <= $1"
-			     " THEN 0 ELSE failures END,"
-			     " locked_until_ms = CASE WHEN status = 'locked' AND"
-			     " locked_until_ms <= $1 THEN NULL ELSE locked_until_ms END,"
+			     " failures = CASE WHEN %s THEN 0 ELSE failures END,"
+			     " locked_until_ms = CASE WHEN %s THEN NULL ELSE locked_until_ms END,"
 			     " status = %s WHERE id = $2",
-			     st);
+			     when, when, st);
 	ANFU_ASSERT(r > 0 && (size_t)r < sizeof(sql));
 	return anfu_db_exec(db, sql, p, 2, NULL, NULL, NULL);
 }

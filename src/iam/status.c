@@ -114,7 +114,7 @@ static int from_sql(enum iam_status_event ev, char *out, size_t cap)
 	return n > 0 && (size_t)n < cap ? 0 : ANFU_ELIMIT;
 }
 
-int iam_status_case(enum iam_status_event ev, const char *cond, char *out, size_t cap)
+int iam_status_when(enum iam_status_event ev, const char *cond, char *out, size_t cap)
 {
 	char from[SQL_MAX];
 	int n, r;
@@ -124,8 +124,21 @@ int iam_status_case(enum iam_status_event ev, const char *cond, char *out, size_
 	r = from_sql(ev, from, sizeof(from));
 	if (r < 0)
 		return r;
-	n = snprintf(out, cap, "CASE WHEN %s%s%s THEN '%s' ELSE status END", from,
-		     cond ? " AND " : "", cond ? cond : "", names[table[ev].to]);
+	n = snprintf(out, cap, "%s%s%s", from, cond ? " AND " : "", cond ? cond : "");
+	return n > 0 && (size_t)n < cap ? 0 : ANFU_ELIMIT;
+}
+
+int iam_status_case(enum iam_status_event ev, const char *cond, char *out, size_t cap)
+{
+	char when[SQL_MAX];
+	int n, r;
+
+	if (ev < 0 || ev >= IAM_STATUS_EVENT_COUNT || !out || cap == 0)
+		return ANFU_EINVAL;
+	r = iam_status_when(ev, cond, when, sizeof(when));
+	if (r < 0)
+		return r;
+	n = snprintf(out, cap, "CASE WHEN %s THEN '%s' ELSE status END", when, names[table[ev].to]);
 	return n > 0 && (size_t)n < cap ? 0 : ANFU_ELIMIT;
 }
 

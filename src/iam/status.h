@@ -79,6 +79,11 @@ int iam_status_update(struct anfu_db *db, const char *user_id, enum iam_status_e
  * fit (a caller's buffer too small: a bug, asserted by the callers). */
 int iam_status_case(enum iam_status_event ev, const char *cond, char *out, size_t cap);
 
+/* The condition under which ev applies, for a statement's other columns
+ * that follow the status move: "status IN (<from-states of ev>)[ AND
+ * <cond>]" into out (cap bytes); ANFU_ELIMIT when it does not fit. */
+int iam_status_when(enum iam_status_event ev, const char *cond, char *out, size_t cap);
+
 /* The name of ev for logs and audit ("unlock", ...). */
 const char *iam_status_event_name(enum iam_status_event ev);
 

@@ -284,6 +284,20 @@ static void test_case_follows_the_table(void **state)
 	}
 }
 
+/* The condition a statement's other columns follow is the table's. */
+static void test_when_names_the_from_states(void **state)
+{
+	char w[ANFU_LIMIT_IAM_STATUS_SQL], small[12];
+
+	(void)state;
+	assert_int_equal(iam_status_when(IAM_STATUS_LOCK_OVER, NULL, w, sizeof(w)), 0);
+	assert_string_equal(w, "status IN ('locked')");
+	assert_int_equal(iam_status_when(IAM_STATUS_DISABLE, "x = 1", w, sizeof(w)), 0);
+	assert_string_equal(w, "status IN ('active', 'locked', 'expired') AND x = 1");
+	assert_int_equal(iam_status_when(IAM_STATUS_DISABLE, NULL, small, sizeof(small)),
+			 ANFU_ELIMIT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_range_is_invalid),
 		cmocka_unit_test(test_names_round_trip),
 		cmocka_unit_test(test_effective_state),
+		cmocka_unit_test(test_when_names_the_from_states),
 		cmocka_unit_test_setup_teardown(test_update_follows_the_table, setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_update_with_parameters_and_condition, setup,

@@ -238,5 +238,18 @@ _Static_assert(ANFU_LIMIT_IAM_LOGINS_DEFAULT <= ANFU_LIMIT_IAM_LOGINS_MAX,
  * (src/iam/bootstrap.c): a random 16-character draw fails it a few percent
  * of the time, so running out means the policy cannot be met at all. */
 #define ANFU_LIMIT_IAM_INITIAL_PASSWORD_TRIES 1000
+/* MFA_PENDING sessions one user may hold at once (src/iam/session.c):
+ * they are not counted against session[class].max_sessions (a password
+ * alone must not be able to end someone's sessions), so they get a small
+ * cap of their own; the oldest is ended quietly. */
+#define ANFU_LIMIT_IAM_PENDING_SESSIONS 3
+_Static_assert(ANFU_LIMIT_IAM_PENDING_SESSIONS < ANFU_LIMIT_IAM_LIVE_SESSIONS,
+	       "the pending sessions of a user must fit the live sessions looked at");
+/* Bytes of a one-time code's purpose, target index or context
+ * (src/iam/codes.c): the longest is a target index (64 hex digits). */
+#define ANFU_LIMIT_IAM_CODE_FIELD 256
+/* Bytes of a personal field the password rules compare (src/iam/pwpolicy.c):
+ * names, email addresses, phone and ID numbers are far shorter. */
+#define ANFU_LIMIT_IAM_PERSONAL_FIELD 256
 
 #endif

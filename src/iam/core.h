@@ -22,10 +22,6 @@
 /* Networks of this many recent successful logins form the usual set
  * (IAM-ANOM-01). */
 #define IAM_USUAL_LOGINS 10
-/* MFA_PENDING sessions one user may hold at once: they are not counted
- * against session[class].max_sessions (a password alone must not be able
- * to end someone's sessions), so they get a small cap of their own. */
-#define IAM_PENDING_MAX 3
 
 /* ANFU_PS as a function: the macro's NULL test warns when given an array. */
 static inline struct anfu_param iam_ps(const char *s)

@@ -50,6 +50,9 @@ int anfu_pwpolicy_check(const struct anfu_config_password *pol, const char *pw, 
 /* A 0..4 strength score for the indicator shown while typing (IAM-PWD-13). */
 int anfu_pwpolicy_strength(const char *pw, size_t len);
 
+/* Digits of a payment PIN (a format, not a limit). */
+#define ANFU_PIN_LEN 6
+
 /* Payment PIN rules (IAM-PWD-14): exactly 6 digits; refuses one digit
  * repeated (111111), ascending or descending runs (123456, 654321), two-
  * or three-digit patterns repeated (121212, 123123), and the birthday in

@@ -37,8 +37,6 @@
 #include "store/store.h"
 #include "vault/vault.h"
 
-#define PIN_LEN 6
-
 static int load_self(struct anfu_iam *iam, const struct anfu_principal *p, struct anfu_db **db,
 		     struct iam_user *u)
 {
@@ -756,7 +754,8 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 		r = ANFU_ELOCKED;
 		goto out;
 	}
-	v = anfu_pwhash_check(iam->pwhash, len == PIN_LEN ? u.pay_hash : NULL, pin ? pin : "", len);
+	v = anfu_pwhash_check(iam->pwhash, len == ANFU_PIN_LEN ? u.pay_hash : NULL, pin ? pin : "",
+			      len);
 	r = pay_check(iam, ctx, p, v == 0, err);
 out:
 	iam_user_clear(&u);

@@ -280,7 +280,7 @@ int iam_session_make_room(struct anfu_iam *iam, struct anfu_tx *tx, const struct
 	return r;
 }
 
-/* Keeps a user's MFA_PENDING sessions under IAM_PENDING_MAX, quietly
+/* Keeps a user's MFA_PENDING sessions under ANFU_LIMIT_IAM_PENDING_SESSIONS, quietly
  * ending the oldest (they never got past the password). */
 static int cap_pending(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 		       bool admin)
@@ -292,7 +292,7 @@ static int cap_pending(struct anfu_iam *iam, struct anfu_tx *tx, const struct ia
 	r = live_sessions(iam, tx, u, admin, now, v, &n);
 	for (int i = 0; i < n; i++)
 		pending += v[i].state == ANFU_SESSION_MFA_PENDING;
-	for (int i = 0; i < n && r == 0 && pending >= IAM_PENDING_MAX; i++) {
+	for (int i = 0; i < n && r == 0 && pending >= ANFU_LIMIT_IAM_PENDING_SESSIONS; i++) {
 		if (v[i].state != ANFU_SESSION_MFA_PENDING)
 			continue;
 		r = end_for_limit(iam, tx, u, &v[i], false, now);

@@ -209,6 +209,10 @@ _Static_assert(ANFU_LIMIT_IAM_LOGINS_DEFAULT <= ANFU_LIMIT_IAM_LOGINS_MAX,
 /* Roles one account may hold (src/iam/rbac.c): the built-in model needs at
  * most three; the separation-of-duties check works on sorted arrays. */
 #define ANFU_LIMIT_IAM_ROLES 16
+/* Distinct permissions of a role set under check (src/iam/rbac.c): above
+ * what a principal keeps (ANFU_PRINCIPAL_MAX_PERMS, iam/iam.h; asserted
+ * in src/iam/rbac.c), so an over-large grant is refused as a limit. */
+#define ANFU_LIMIT_IAM_ROLE_PERMS 256
 /* Passwords of one history compared at most (src/iam/user.c), ties in time
  * included: password.history is at most 24 (src/iam/options.c). */
 #define ANFU_LIMIT_IAM_HISTORY_SCAN 64

@@ -12,7 +12,7 @@
  * after a grant: no pair of roles listed in iam_role_conflict (in either
  * order), and no permission prefix P with both "P.request" and
  * "P.approve" (the maker-checker rule, so no one can approve what they
- * filed). Sets are small and bounded (ANFU_LIMIT_IAM_ROLES, RBAC_MAX_PERMS), so
+ * filed). Sets are small and bounded (ANFU_LIMIT_IAM_ROLES, ANFU_LIMIT_IAM_ROLE_PERMS), so
  * the checks are done in memory over sorted arrays.
  */
 #include <stdbool.h>
@@ -30,10 +30,10 @@
 #include "iam/rbac.h"
 #include "store/store.h"
 
-/* Distinct permissions of a role set under check (the principal keeps at
- * most ANFU_PRINCIPAL_MAX_PERMS; checks look at a larger set so that an
- * over-large grant is refused as a limit, not misjudged). */
-#define RBAC_MAX_PERMS 256
+/* A role set is checked on more permissions than a principal keeps, so
+ * that an over-large grant is refused as a limit, not misjudged. */
+_Static_assert(ANFU_LIMIT_IAM_ROLE_PERMS > ANFU_PRINCIPAL_MAX_PERMS,
+	       "a role set must be checked on more permissions than a principal keeps");
 #define RBAC_NAME_MAX ANFU_PERM_NAME_MAX
 
 struct names {
@@ -193,8 +193,8 @@ static bool maker_checker_clash(const struct names *perms, char *prefix, size_t 
  * or ANFU_ELIMIT / a database error. */
 static int check_role_set(struct anfu_db *db, const struct names *roles, char *reason, size_t cap)
 {
-	char(*pv)[RBAC_NAME_MAX] = calloc(RBAC_MAX_PERMS, RBAC_NAME_MAX);
-	struct names perms = { 0, RBAC_MAX_PERMS, 0, pv };
+	char(*pv)[RBAC_NAME_MAX] = calloc(ANFU_LIMIT_IAM_ROLE_PERMS, RBAC_NAME_MAX);
+	struct names perms = { 0, ANFU_LIMIT_IAM_ROLE_PERMS, 0, pv };
 	struct conflict_scan cs = { roles, reason, cap, false };
 	char prefix[RBAC_NAME_MAX];
 	int r;
@@ -443,7 +443,7 @@ int anfu_rbac_load(struct anfu_db *db, const char *user_id, struct anfu_principa
 	char rv[ANFU_LIMIT_IAM_ROLES][RBAC_NAME_MAX];
 	char(*pv)[RBAC_NAME_MAX] = NULL;
 	struct names roles = { 0, ANFU_LIMIT_IAM_ROLES, 0, rv };
-	struct names perms = { 0, RBAC_MAX_PERMS, 0, NULL };
+	struct names perms = { 0, ANFU_LIMIT_IAM_ROLE_PERMS, 0, NULL };
 	struct anfu_param q[1] = { ANFU_PS(user_id) };
 	char kind[16] = "";
 	char joined[sizeof(p->roles)];
@@ -452,7 +452,7 @@ int anfu_rbac_load(struct anfu_db *db, const char *user_id, struct anfu_principa
 
 	if (!db || !user_id || !p)
 		return ANFU_EINVAL;
-	pv = calloc(RBAC_MAX_PERMS, RBAC_NAME_MAX);
+	pv = calloc(ANFU_LIMIT_IAM_ROLE_PERMS, RBAC_NAME_MAX);
 	if (!pv)
 		abort();
 	perms.v = pv;

@@ -34,7 +34,7 @@ struct iam_user;
 
 /* What challenge.c needs of the rest of the service: the helpers of
  * iam/internal.h with their contracts there. The caller owns the table
- * (struct anfu_iam.challenge): anfu_iam_new() sets iam_challenge_ops, the
+ * (struct anfu_iam.challenge): anfu_iam_new() sets iam_challenge_helpers, the
  * real helpers; a unit test may hand its own, so challenge.c stands
  * alone (it calls nothing of the service but through this table). */
 struct iam_challenge_ops {
@@ -56,7 +56,7 @@ struct iam_challenge_ops {
 };
 
 /* The real helpers (iam/service.c). */
-extern const struct iam_challenge_ops iam_challenge_ops;
+extern const struct iam_challenge_ops iam_challenge_helpers;
 
 #ifdef ANFU_TEST_HOOKS
 struct iam_test_captcha;

@@ -17,7 +17,7 @@
 #include "iam/internal.h"
 #include "iam/pwhash.h"
 
-const struct iam_challenge_ops iam_challenge_ops = {
+const struct iam_challenge_ops iam_challenge_helpers = {
 	.audit = iam_audit,
 	.notice = iam_notice,
 	.notice_to = iam_notice_to,
@@ -43,7 +43,7 @@ int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 	iam->tx = d->tx;
 	iam->vault = d->vault;
 	iam->notify = d->notify;
-	iam->challenge = &iam_challenge_ops;
+	iam->challenge = &iam_challenge_helpers;
 	r = anfu_pwhash_new(d->cfg->argon2.opslimit, d->cfg->argon2.memlimit_kib,
 			    d->cfg->argon2.max_concurrent, &iam->pwhash);
 #ifdef ANFU_TEST_HOOKS

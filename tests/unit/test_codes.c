@@ -48,7 +48,7 @@
 #define MAX_ATTEMPTS 5
 #define HASH_HEX (2 * ANFU_HASH_LEN + 1)
 
-/* ---- stand-ins for the helpers challenge.c calls (iam_challenge_ops) -------- */
+/* ---- stand-ins for the helpers challenge.c calls (struct iam_challenge_ops) - */
 
 struct sent_msg {
 	char how[16]; /* "notice" (bound channels) or "notice_to" */

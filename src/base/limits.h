@@ -391,4 +391,77 @@ _Static_assert(2 * ANFU_LIMIT_LOG_MESSAGE_BYTES + 256 <= ANFU_LIMIT_LOG_LINE_BYT
  * page-sized block; larger requests get a block of their own. */
 #define ANFU_LIMIT_ARENA_BLOCK_BYTES 4096
 
+/* ---- iam: core ---- */
+
+/* Users the password-reminder job (src/iam/jobs.c) reads per query: bounds
+ * one query's result and the batch array; the job pages on. */
+#define ANFU_LIMIT_IAM_REMIND_BATCH 100
+/* Bytes of a client's device id an audit record keeps (src/iam/common.c);
+ * the sessions table keeps as many. */
+#define ANFU_LIMIT_IAM_AUDIT_DEVICE 128
+/* Parameters a caller of iam_status_update() (src/iam/status.c) adds to
+ * the user id: the statements that change the status set at most two
+ * other columns. */
+#define ANFU_LIMIT_IAM_STATUS_PARAMS 4
+/* Bytes of the SQL iam_status_case() makes (src/iam/status.c): "CASE WHEN
+ * status IN (<all four statuses>) AND <a caller's condition> THEN ... END"
+ * is under 150; the callers' conditions are short constants. */
+#define ANFU_LIMIT_IAM_STATUS_SQL 256
+/* Login attempts GET /me/logins shows (src/iam/self.c, IAM-HIST-01): by
+ * default a screen of them; at most what a person reads through, and a
+ * bound on one query. The API refuses a larger limit (docs/openapi.yaml). */
+#define ANFU_LIMIT_IAM_LOGINS_DEFAULT 20
+#define ANFU_LIMIT_IAM_LOGINS_MAX 100
+_Static_assert(ANFU_LIMIT_IAM_LOGINS_DEFAULT <= ANFU_LIMIT_IAM_LOGINS_MAX,
+	       "the default page of login history must be a page the API allows");
+/* Roles one account may hold (src/iam/rbac.c): the built-in model needs at
+ * most three; the separation-of-duties check works on sorted arrays. */
+#define ANFU_LIMIT_IAM_ROLES 16
+/* Distinct permissions of a role set under check (src/iam/rbac.c): above
+ * what a principal keeps (ANFU_PRINCIPAL_MAX_PERMS, iam/iam.h; asserted
+ * in src/iam/rbac.c), so an over-large grant is refused as a limit. */
+#define ANFU_LIMIT_IAM_ROLE_PERMS 256
+/* Passwords of one history compared at most (src/iam/user.c), ties in time
+ * included: password.history is at most 24 (src/iam/options.c). */
+#define ANFU_LIMIT_IAM_HISTORY_SCAN 64
+/* Live sessions of one user looked at when making room for one more
+ * (src/iam/session.c): far above any configured session limit. */
+#define ANFU_LIMIT_IAM_LIVE_SESSIONS 64
+/* Bytes of a device label (src/iam/login.c): the User-Agent, cut and made
+ * printable, as the login history and the new-device notice show it. */
+#define ANFU_LIMIT_IAM_DEVICE_LABEL 64
+/* Bytes of one expanded notice text (src/iam/notices.c): the texts are a
+ * few sentences; this bounds one expansion. */
+#define ANFU_LIMIT_IAM_NOTICE 2048
+/* Placeholders one notice text may use ({1}..{9}: one digit). */
+#define ANFU_LIMIT_IAM_NOTICE_ARGS 9
+/* Characters a password field is decoded up to (src/iam/api/): so that
+ * the policy, not the decoder, answers an over-long one
+ * (password_too_long, ANFU_PASSWORD_MAX is 128). */
+#define ANFU_LIMIT_IAM_PASSWORD_FIELD 1024
+/* argon2.max_concurrent at most (src/iam/pwhash.c): far above any
+ * sensible setting; keeps the counters in an int. */
+#define ANFU_LIMIT_IAM_PWHASH_CONCURRENT 4096
+/* Captcha answers the test hook keeps (src/iam/challenge.c, test builds
+ * only): enough for the captchas a test run keeps open at once; older
+ * ones are overwritten (the hook then reports them as not found). */
+#define ANFU_LIMIT_IAM_TEST_CAPTCHAS 256
+/* Attempts at drawing an initial password the policy accepts
+ * (src/iam/bootstrap.c): a random 16-character draw fails it a few percent
+ * of the time, so running out means the policy cannot be met at all. */
+#define ANFU_LIMIT_IAM_INITIAL_PASSWORD_TRIES 1000
+/* MFA_PENDING sessions one user may hold at once (src/iam/session.c):
+ * they are not counted against session[class].max_sessions (a password
+ * alone must not be able to end someone's sessions), so they get a small
+ * cap of their own; the oldest is ended quietly. */
+#define ANFU_LIMIT_IAM_PENDING_SESSIONS 3
+_Static_assert(ANFU_LIMIT_IAM_PENDING_SESSIONS < ANFU_LIMIT_IAM_LIVE_SESSIONS,
+	       "the pending sessions of a user must fit the live sessions looked at");
+/* Bytes of a one-time code's purpose, target index or context
+ * (src/iam/codes.c): the longest is a target index (64 hex digits). */
+#define ANFU_LIMIT_IAM_CODE_FIELD 256
+/* Bytes of a personal field the password rules compare (src/iam/pwpolicy.c):
+ * names, email addresses, phone and ID numbers are far shorter. */
+#define ANFU_LIMIT_IAM_PERSONAL_FIELD 256
+
 #endif

@@ -1130,19 +1130,18 @@ struct admin_action {
 	int nparams;
 	const char *end_sessions; /* reason, or NULL */
 	const char *notice;	  /* template told to the user, or NULL */
+	bool status;		  /* a status change: ev of iam/status.c, sql its other columns */
+	enum iam_status_event ev;
 };
 
 static const struct admin_action actions[] = {
-	{ "disable", "iam.user.disable", true, "user.disabled",
-	  "UPDATE iam_user SET status = 'disabled' WHERE id = $1 AND status <> 'disabled'", 1,
-	  "account_disabled", "account_disabled" },
-	{ "enable", "iam.user.disable", true, "user.enabled",
-	  "UPDATE iam_user SET status = 'active' WHERE id = $1 AND status = 'disabled'", 1, NULL,
-	  NULL },
+	{ "disable", "iam.user.disable", true, "user.disabled", NULL, 1, "account_disabled",
+	  "account_disabled", true, IAM_STATUS_DISABLE },
+	{ "enable", "iam.user.disable", true, "user.enabled", NULL, 1, NULL, NULL, true,
+	  IAM_STATUS_ENABLE },
 	{ "unlock", "iam.user.unlock", true, "user.unlocked",
-	  "UPDATE iam_user SET status = CASE WHEN status = 'locked' THEN 'active' "
-	  "ELSE status END, locked_until_ms = NULL, failures = 0 WHERE id = $1",
-	  1, NULL, "account_unlocked" },
+	  "locked_until_ms = NULL, failures = 0", 1, NULL, "account_unlocked", true,
+	  IAM_STATUS_UNLOCK },
 	/* IAM-PWD-15: the user must change it at the next login, and that
 	 * change is recorded as forced (IAM-PWD-11). */
 	{ "force_password_change", "iam.user.force_password", false, "user.password_change_forced",
@@ -1254,7 +1253,8 @@ static int act_write(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 	struct anfu_param q[2] = { iam_ps(u->id), ANFU_PI(anfu_clock_now_ms()) };
 	int64_t changes = 0;
 	json_t *d = NULL;
-	int r = anfu_db_exec(db, a->sql, q, a->nparams, NULL, NULL, &changes);
+	int r = a->status ? iam_status_update(db, u->id, a->ev, a->sql, NULL, NULL, 0, &changes)
+			  : anfu_db_exec(db, a->sql, q, a->nparams, NULL, NULL, &changes);
 
 	if (r == 0 && changes == 0) {
 		err_set(err, "conflict", NULL);
@@ -2081,7 +2081,7 @@ static int staff_parse(struct anfu_db *db, const json_t *payload, const char *co
 static const struct admin_action *state_action(bool disable, const struct iam_user *u,
 					       struct anfu_iam_err *err)
 {
-	bool disabled = strcmp(u->status, "disabled") == 0;
+	bool disabled = u->status == ANFU_ACCOUNT_DISABLED;
 
 	if (disable == disabled) {
 		err_set(err, "conflict", NULL);

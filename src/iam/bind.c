@@ -27,6 +27,7 @@
 #include "base/json.h"
 #include "base/mask.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "base/validate.h"
 #include "iam/admin.h"
@@ -118,14 +119,14 @@ static int bind_failed(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 		       struct anfu_iam_err *err)
 {
 	json_t *d = json_pack("{s:s,s:s}", "target", b->masked, "reason",
-			      v == ANFU_EEXPIRED ? "code_expired" : "code_invalid");
+			      v == ANFU_EEXPIRED ? ANFU_R_CODE_EXPIRED : ANFU_R_CODE_INVALID);
 	int r;
 
 	if (!d)
 		abort();
 	r = iam_audit(iam, tx, ctx, p, NULL, b->failed, "user", p->user_id, "failure", d);
 	json_decref(d);
-	iam_err_set(err, v == ANFU_EEXPIRED ? "code_expired" : "code_invalid", "code");
+	iam_err_set(err, v == ANFU_EEXPIRED ? ANFU_R_CODE_EXPIRED : ANFU_R_CODE_INVALID, "code");
 	return r;
 }
 
@@ -146,7 +147,7 @@ static int target_free(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 	int r = iam_user_target_index(db, u->id, b->channel, mine);
 
 	if (r == 0 && strcmp(mine, b->index) == 0) {
-		iam_err_set(err, "conflict", b->field);
+		iam_err_set(err, ANFU_R_CONFLICT, b->field);
 		return ANFU_ECONFLICT;
 	}
 	if (r < 0 && r != ANFU_ENOTFOUND)
@@ -163,7 +164,7 @@ static int target_free(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 				 q, 3, owner_row, other, NULL);
 	}
 	if (r == 0 && other[0]) {
-		iam_err_set(err, "already_exists", b->field);
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, b->field);
 		r = ANFU_EEXIST;
 	}
 	return r;
@@ -206,7 +207,7 @@ static int bind_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anf
 				 q, 3, NULL, NULL, NULL);
 	}
 	if (r == ANFU_EEXIST) /* taken by a concurrent request meanwhile */
-		iam_err_set(err, "already_exists", b->field);
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, b->field);
 	if (r == 0)
 		r = tell_old(iam, tx, u, b, old);
 	if (r == 0) {
@@ -282,8 +283,9 @@ int anfu_iam_bind_contact(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	b = anfu_xcalloc(1, sizeof(*b));
 	r = bind_plan(iam, p, kind, target, b, err);
 	if (r == 0 && !iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, b->action, "user", p->user_id, "step_up_required");
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
+		iam_audit_denied(iam, ctx, p, b->action, "user", p->user_id,
+				 ANFU_R_STEP_UP_REQUIRED);
 		r = ANFU_EPERM;
 	}
 	if (r == 0)
@@ -296,7 +298,7 @@ int anfu_iam_bind_contact(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_tx(iam, bind_tx, &c, NULL);
 	if (r == ANFU_EEXIST || r == ANFU_ECONFLICT)
 		iam_audit_denied(iam, ctx, p, b->action, "user", p->user_id,
-				 r == ANFU_EEXIST ? "already_exists" : "conflict");
+				 r == ANFU_EEXIST ? ANFU_R_ALREADY_EXISTS : ANFU_R_CONFLICT);
 	if (r < 0)
 		goto out;
 	r = iam_user_load(db, p->user_id, &u);

@@ -29,6 +29,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
@@ -42,10 +43,6 @@
 #include "iam/rbac.h"
 #include "store/store.h"
 
-/* Attempts at drawing a password the policy accepts; a random 16-character
- * draw fails it (an accidental "abc" or dictionary word) a few percent of
- * the time, so running out means the policy cannot be met at all. */
-#define INITIAL_PASSWORD_TRIES 1000
 #define BOOTSTRAP_ACTOR "system:init"
 #define CREATE_OPERATOR_APPROVE "iam.approval.create_operator.approve"
 
@@ -104,7 +101,7 @@ int iam_password_random(const struct anfu_config_password *pol, const struct anf
 		len = (size_t)pol->min_length;
 	if (len > IAM_INITIAL_PASSWORD_MAX - 1 || len > ANFU_PASSWORD_MAX)
 		return ANFU_EINVAL;
-	for (int i = 0; i < INITIAL_PASSWORD_TRIES; i++) {
+	for (int i = 0; i < ANFU_LIMIT_IAM_INITIAL_PASSWORD_TRIES; i++) {
 		draw_password(out, len);
 		if (anfu_pwpolicy_check(pol, out, len, pd, &rule) == 0)
 			return 0;

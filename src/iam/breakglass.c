@@ -36,12 +36,9 @@ static int unlock_tx(struct anfu_tx *tx, void *ud)
 	if (r == 0 && u.kind != ANFU_USER_STAFF)
 		r = ANFU_ENOTFOUND;
 	if (r == 0) {
-		const struct anfu_param p[] = { ANFU_PS(u.id) };
-
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET status = 'active', failures = 0,"
-				 " locked_until_ms = NULL WHERE id = $1 AND status = 'locked'",
-				 p, 1, NULL, NULL, &changed);
+		r = iam_status_update(db, u.id, IAM_STATUS_BREAKGLASS_RESTORE,
+				      "failures = 0, locked_until_ms = NULL", NULL, NULL, 0,
+				      &changed);
 	}
 	if (r == 0 && changed != 1)
 		r = ANFU_ECONFLICT;

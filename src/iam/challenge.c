@@ -28,9 +28,11 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "base/validate.h"
 #include "iam/challenge.h"
@@ -47,9 +49,6 @@
 /* ---- test hook: answers of live captchas ----------------------------------- */
 
 #ifdef ANFU_TEST_HOOKS
-/* Enough for the captchas a test run keeps open at once; older ones are
- * overwritten (the hook then reports them as not found). */
-#define TEST_CAPTCHA_SLOTS 256
 
 struct test_captcha_slot {
 	char id[ANFU_ID_MAX];
@@ -60,7 +59,7 @@ struct test_captcha_slot {
 struct iam_test_captcha {
 	pthread_mutex_t mu;
 	unsigned next;
-	struct test_captcha_slot slot[TEST_CAPTCHA_SLOTS];
+	struct test_captcha_slot slot[ANFU_LIMIT_IAM_TEST_CAPTCHAS];
 };
 
 /* Creates the empty table; see challenge.h. */
@@ -98,7 +97,7 @@ static void test_captcha_put(struct iam_test_captcha *t, const char *id, const c
 		return;
 	(void)pthread_mutex_lock(&t->mu);
 	s = &t->slot[t->next];
-	t->next = (t->next + 1) % TEST_CAPTCHA_SLOTS;
+	t->next = (t->next + 1) % ANFU_LIMIT_IAM_TEST_CAPTCHAS;
 	(void)anfu_strlcpy(s->id, id, sizeof(s->id));
 	(void)anfu_strlcpy(s->answer, answer, sizeof(s->answer));
 	s->expires_ms = expires_ms;
@@ -119,7 +118,7 @@ int anfu_iam_test_captcha_answer(struct anfu_iam *iam, const char *id, char out[
 	if (!t || !*id)
 		return ANFU_ENOTFOUND;
 	(void)pthread_mutex_lock(&t->mu);
-	for (unsigned i = 0; i < TEST_CAPTCHA_SLOTS; i++) {
+	for (unsigned i = 0; i < ANFU_LIMIT_IAM_TEST_CAPTCHAS; i++) {
 		const struct test_captcha_slot *s = &t->slot[i];
 
 		if (strcmp(s->id, id) == 0 && s->expires_ms > now) {
@@ -292,7 +291,7 @@ static int plan_request(const struct anfu_principal *p, const struct anfu_code_r
 	plan->sms = req->channel[0] == 's';
 	plan->channel = plan->sms ? "sms" : "email";
 	if (!p && strcmp(plan->purpose, ANFU_CODE_REGISTER) != 0)
-		return refuse(err, ANFU_EAUTH, "unauthorized", NULL);
+		return refuse(err, ANFU_EAUTH, ANFU_R_UNAUTHORIZED, NULL);
 	plan->bound = strcmp(plan->purpose, ANFU_CODE_LOGIN) == 0 ||
 		      strcmp(plan->purpose, ANFU_CODE_STEP_UP) == 0;
 	if (plan->bound)
@@ -302,19 +301,14 @@ static int plan_request(const struct anfu_principal *p, const struct anfu_code_r
 	if (strcmp(plan->purpose, ANFU_CODE_REGISTER) == 0 &&
 	    (!req->captcha_id || !*req->captcha_id || !req->captcha_answer ||
 	     !*req->captcha_answer))
-		return refuse(err, ANFU_EINVAL, "captcha_required", "captcha_answer");
+		return refuse(err, ANFU_EINVAL, ANFU_R_CAPTCHA_REQUIRED, "captcha_answer");
 	return 0;
 }
 
-/* True when p proved a second factor within mfa.stepup_window: the rule
- * of iam_stepped_up() (iam/core.h), which this file does not call so that
- * it links without the user module. */
+/* True when p proved a second factor within mfa.stepup_window. */
 static bool stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p)
 {
-	int64_t now = anfu_clock_now_ms();
-
-	return p && p->mfa_ms > 0 && now >= p->mfa_ms &&
-	       now - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
+	return p && iam->challenge->stepped_up(iam, p, anfu_clock_now_ms());
 }
 
 /* A captcha check's transaction: the verdict in check. */
@@ -346,7 +340,7 @@ static int consume_captcha(struct anfu_iam *iam, const struct anfu_code_req *req
 	if (r < 0)
 		return r;
 	if (c.check < 0)
-		return refuse(err, ANFU_EAUTH, "captcha_invalid", "captcha_answer");
+		return refuse(err, ANFU_EAUTH, ANFU_R_CAPTCHA_INVALID, "captcha_answer");
 	return 0;
 }
 
@@ -357,18 +351,19 @@ static int resolve_bound(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	char *clear = NULL;
 	int r;
 
-	r = iam_user_load(db, p->user_id, &plan->user);
+	r = iam->challenge->user_load(db, p->user_id, &plan->user);
 	if (r == ANFU_ENOTFOUND)
-		return refuse(err, ANFU_EAUTH, "unauthorized", NULL);
+		return refuse(err, ANFU_EAUTH, ANFU_R_UNAUTHORIZED, NULL);
 	if (r < 0)
 		return r;
 	if (!(plan->sms ? plan->user.phone_enc : plan->user.email_enc))
-		return refuse(err, ANFU_ECONFLICT, "method_unavailable", "channel");
-	r = iam_user_reveal(iam, db, &plan->user, plan->sms ? "phone" : "email", &clear);
+		return refuse(err, ANFU_ECONFLICT, ANFU_R_METHOD_UNAVAILABLE, "channel");
+	r = iam->challenge->user_reveal(iam, db, &plan->user, plan->sms ? "phone" : "email",
+					&clear);
 	if (r < 0)
 		return r;
 	if (!clear)
-		return refuse(err, ANFU_ECONFLICT, "method_unavailable", "channel");
+		return refuse(err, ANFU_ECONFLICT, ANFU_R_METHOD_UNAVAILABLE, "channel");
 	r = anfu_strlcpy(plan->target, clear, sizeof(plan->target));
 	anfu_free_secret(clear);
 	return r;
@@ -452,13 +447,15 @@ static int queue_message(struct anfu_iam *iam, struct anfu_tx *tx, const struct 
 	(void)snprintf(minutes, sizeof(minutes), "%lld",
 		       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
 	if (plan->registered)
-		return iam_notice_to(iam, tx, plan->owner_id, plan->channel, plan->target,
-				     plan->owner_lang, "register_attempt", NULL, 0);
+		return iam->challenge->notice_to(iam, tx, plan->owner_id, plan->channel,
+						 plan->target, plan->owner_lang, "register_attempt",
+						 NULL, 0);
 	if (plan->bound)
-		return iam_notice(iam, tx, &plan->user, plan->sms ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
-				  "code", args, 3);
-	return iam_notice_to(iam, tx, p ? p->user_id : NULL, plan->channel, plan->target, lang,
-			     "code", args, 3);
+		return iam->challenge->notice(iam, tx, &plan->user,
+					      plan->sms ? ANFU_MFA_SMS : ANFU_MFA_EMAIL, "code",
+					      args, 3);
+	return iam->challenge->notice_to(iam, tx, p ? p->user_id : NULL, plan->channel,
+					 plan->target, lang, "code", args, 3);
 }
 
 static int audit_sent(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
@@ -472,7 +469,8 @@ static int audit_sent(struct anfu_iam *iam, struct anfu_tx *tx, const struct anf
 		      "target", plan->masked, "delivered", plan->registered ? "notice" : "code");
 	if (!d)
 		return ANFU_EINTERNAL;
-	r = iam_audit(iam, tx, ctx, p, NULL, "code.sent", "code", code_id, "success", d);
+	r = iam->challenge->audit(iam, tx, ctx, p, NULL, "code.sent", "code", code_id, "success",
+				  d);
 	json_decref(d);
 	return r;
 }
@@ -524,7 +522,7 @@ static int send_tx(struct anfu_tx *tx, void *ud)
 		ci.user_id = NULL;
 	r = anfu_code_issue(db, iam->vault, &ci, out->id, code, &out->expires_ms);
 	if (r == ANFU_ERATE)
-		r = refuse(err, ANFU_ERATE, "code_too_soon", NULL);
+		r = refuse(err, ANFU_ERATE, ANFU_R_CODE_TOO_SOON, NULL);
 	if (r == 0)
 		r = queue_message(iam, tx, p, ctx, plan, code);
 	if (r == 0)
@@ -558,7 +556,7 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	 * code goes to a target the caller names with no captcha in front: it
 	 * takes a second factor proved within mfa.stepup_window. */
 	if (r == 0 && strcmp(plan->purpose, ANFU_CODE_BIND) == 0 && !stepped_up(iam, p))
-		r = refuse(err, ANFU_EPERM, "step_up_required", NULL);
+		r = refuse(err, ANFU_EPERM, ANFU_R_STEP_UP_REQUIRED, NULL);
 	if (r < 0)
 		goto out;
 	if (strcmp(plan->purpose, ANFU_CODE_REGISTER) == 0) {
@@ -574,7 +572,7 @@ out:
 	if (r < 0 && r != ANFU_EINVAL && r != ANFU_EAUTH && r != ANFU_ERATE &&
 	    r != ANFU_ECONFLICT && r != ANFU_EPERM)
 		anfu_log_error("iam.send_code", "code not sent: %s", anfu_strerror(r));
-	iam_user_clear(&plan->user);
+	iam->challenge->user_clear(&plan->user);
 	anfu_wipe(plan, sizeof(*plan));
 	free(plan);
 	return r;

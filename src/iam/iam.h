@@ -352,12 +352,40 @@ int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 int anfu_iam_me(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		const struct anfu_principal *p, struct anfu_user_view *ret);
-/* Recent login attempts of the caller (IAM-HIST-01): JSON array. */
+/* One login attempt of the caller (IAM-HIST-01). Strings are malloc'd. */
+struct anfu_login_entry {
+	int64_t time_ms;
+	char *ip;
+	char *device; /* the device's label, or the start of its fingerprint */
+	char *result; /* as recorded: "success", "failure", "locked", ... */
+};
+struct anfu_login_list {
+	struct anfu_login_entry *v;
+	size_t n;
+};
+/* Frees the entries of l and empties it; NULL-safe. */
+void anfu_login_list_clear(struct anfu_login_list *l);
+/* Recent login attempts of the caller, newest first, at most limit
+ * (<= 0: 20; capped at 100). *ret is written only on success. */
 int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		       const struct anfu_principal *p, int limit, json_t **ret);
-/* The caller's live sessions: JSON array, "current" marks this one. */
+		       const struct anfu_principal *p, int limit, struct anfu_login_list *ret);
+
+/* One live session of the caller. */
+struct anfu_session_entry {
+	char id[ANFU_ID_MAX]; /* public id "ses_..." */
+	int64_t created_ms;
+	int64_t last_seen_ms;
+	char *ip;     /* malloc'd */
+	bool current; /* the session of this request */
+};
+struct anfu_session_list {
+	struct anfu_session_entry *v;
+	size_t n;
+};
+void anfu_session_list_clear(struct anfu_session_list *l);
+/* The caller's live sessions, oldest first. *ret written only on success. */
 int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, json_t **ret);
+			 const struct anfu_principal *p, struct anfu_session_list *ret);
 /* Ends one of the caller's sessions (session_id "ses_...") or, with NULL,
  * every other one. Ending a session other than the caller's own needs a
  * recent step-up (IAM-MFA-02): ANFU_EPERM / "step_up_required", audited
@@ -365,8 +393,24 @@ int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *p, const char *session_id,
 			  struct anfu_iam_err *err);
+/* One trusted device of the caller. Strings are malloc'd. */
+struct anfu_device_entry {
+	char *id; /* "dev_..." */
+	char *label;
+	int64_t trusted_ms;
+	int64_t trusted_until_ms; /* expiry, or sooner under a lowered device_trust_days */
+	int64_t created_ms;
+	int64_t last_seen_ms;
+};
+struct anfu_device_list {
+	struct anfu_device_entry *v;
+	size_t n;
+};
+void anfu_device_list_clear(struct anfu_device_list *l);
+/* The caller's trusted devices, oldest first. *ret written only on
+ * success. */
 int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			const struct anfu_principal *p, json_t **ret);
+			const struct anfu_principal *p, struct anfu_device_list *ret);
 /* Revokes one of the caller's trusted devices (device_id "dev_...") or,
  * with NULL, all of them; needs a recent step-up (ANFU_EPERM /
  * "step_up_required", audited as denied). ANFU_ENOTFOUND for a device that

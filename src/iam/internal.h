@@ -17,10 +17,12 @@
 #include "base/rand.h"
 #include "crypto/crypto.h"
 #include "iam/iam.h"
+#include "iam/status.h"
 #include "tx/tx.h"
 
 struct anfu_db;
 struct anfu_pwhash;
+struct iam_challenge_ops;
 
 struct anfu_iam {
 	const struct anfu_iam_config *cfg;
@@ -32,14 +34,22 @@ struct anfu_iam {
 	struct anfu_vault *vault;
 	struct anfu_notify *notify;
 	struct anfu_pwhash *pwhash;
+	/* What challenge.c calls of the service (iam/challenge.h). */
+	const struct iam_challenge_ops *challenge;
 #ifdef ANFU_TEST_HOOKS
 	/* Test hook: answers of live captchas (bounded ring). */
 	struct iam_test_captcha *test_captchas;
 #endif
 };
 
+/* ---- shared helpers (iam/common.c) ------------------------------------------ */
+
 /* The calling thread's connection. */
 int iam_db(struct anfu_iam *iam, struct anfu_db **ret);
+/* Sets err (may be NULL) to code / field. */
+void iam_err_set(struct anfu_iam_err *err, const char *code, const char *field);
+/* "customer", "merchant", "staff". */
+const char *iam_kind_name(enum anfu_user_kind k);
 
 /* ---- the user record ----------------------------------------------------- */
 
@@ -50,9 +60,9 @@ struct iam_user {
 	enum anfu_user_kind kind;
 	char login_kind[16]; /* "mobile", "email", "username" */
 	char *login_enc;
-	char status[16];	 /* as stored: active/locked/disabled/expired */
-	int64_t locked_until_ms; /* 0: none or (status locked) until unlocked */
-	int64_t expires_ms;	 /* 0: none */
+	enum anfu_account_status status; /* as stored */
+	int64_t locked_until_ms;	 /* 0: none or (status locked) until unlocked */
+	int64_t expires_ms;		 /* 0: none */
 	bool temporary;
 	int64_t created_ms;
 	int64_t last_used_ms;
@@ -87,8 +97,11 @@ int iam_login_index(struct anfu_iam *iam, const char *login, char *idx);
 /* Finds a user by login identifier (through its blind index). */
 int iam_user_find_login(struct anfu_iam *iam, struct anfu_db *db, const char *login,
 			struct iam_user *ret);
-/* The effective state now: "locked" also while a timed lock runs,
- * "expired" once expires_ms passed, else the stored status. */
+/* The effective state now (iam/status.c, from its table): the stored
+ * status, "expired" once expires_ms passed (unless disabled), "active"
+ * once a timed lock ran out. */
+enum anfu_account_status iam_user_status(const struct iam_user *u, int64_t now_ms);
+/* Its name ("active", "locked", "disabled", "expired"). */
 const char *iam_user_state(const struct iam_user *u, int64_t now_ms);
 /* Decrypts a sealed column of u (field "phone", "email", "name", "idno",
  * "login", "totp"); *ret is NULL for an empty column. Free with
@@ -145,7 +158,7 @@ int iam_personal_load(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 		      struct iam_personal *ret);
 void iam_personal_clear(struct iam_personal *p);
 
-/* ---- transactions, audit and notices ---------------------------------------- */
+/* ---- transactions and audit (iam/common.c), notices (iam/notices.c) ---------- */
 
 /* Runs fn(tx, ud) in one transaction of the executor (anfu_tx_run, no
  * transaction actor: iam_audit names each record's). When the records fn

@@ -19,11 +19,13 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
+#include "iam/lockout.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "store/store.h"
@@ -36,7 +38,6 @@
 #define COMPLETED "result = 'success' AND reason <> 'mfa_pending'"
 /* Attempt results that count as failures (per IP and since a login). */
 #define FAILING_RESULTS "('failure', 'locked', 'disabled', 'expired', 'mfa_failure')"
-#define DEVICE_LABEL_MAX 64
 /* Vault token-hash purpose of trusted-device secrets. */
 #define DEVICE_SECRET "device_secret"
 
@@ -51,7 +52,7 @@ struct login {
 	int64_t now;
 	char dev[IAM_HASH_HEX];
 	char net[64];
-	char idx[IAM_HASH_HEX]; /* blind index of the login name given, or "" */
+	char idx[IAM_HASH_HEX];	  /* blind index of the login name given, or "" */
 	const char *device_token; /* trusted-device secret presented, or NULL */
 };
 
@@ -104,75 +105,6 @@ static int attempt(struct login *l, const char *user_id, const char *result, con
 					result, reason);
 }
 
-/* ---- failure counting and lockout (IAM-LOCK-01..04) ---------------------------------- */
-
-static int lock_account(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
-			const struct iam_user *u, int n, int64_t now)
-{
-	struct anfu_db *db = anfu_tx_db(tx);
-	bool staff = u->kind == ANFU_USER_STAFF;
-	int64_t until = staff ? 0 : now + iam->cfg->lockout.user_minutes * IAM_MINUTE_MS;
-	char minutes[24];
-	const char *args[1] = { minutes };
-	struct anfu_param p[3] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL, iam_ps(u->id) };
-	json_t *det;
-	int r;
-
-	r = anfu_db_exec(
-		db,
-		"UPDATE iam_user SET failures = $1, status = 'locked', locked_until_ms = $2"
-		" WHERE id = $3",
-		p, 3, NULL, NULL, NULL);
-	if (r < 0)
-		return r;
-	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)iam->cfg->lockout.user_minutes);
-	r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
-		       staff ? "lockout_staff" : "lockout", args, 1);
-	if (r < 0)
-		return r;
-	det = until ? json_pack("{sisI}", "failures", n, "locked_until_ms", (json_int_t)until)
-		    : json_pack("{siss}", "failures", n, "locked_until", "unlock");
-	r = iam_audit(iam, tx, ctx, NULL, u->id, "auth.locked", "user", u->id, "success", det);
-	json_decref(det);
-	return r;
-}
-
-int iam_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
-		      const struct iam_user *u, bool *ret_locked)
-{
-	int64_t now = anfu_clock_now_ms(), thr;
-	bool lock_over;
-	int n, r;
-
-	if (!iam || !tx || !u)
-		return ANFU_EINVAL;
-	if (ret_locked)
-		*ret_locked = false;
-	/* Already locked (a concurrent request got there first): nothing to add. */
-	if (strcmp(iam_user_state(u, now), "active") != 0)
-		return 0;
-	/* A timed lock that ran out starts the count afresh. */
-	lock_over = strcmp(u->status, "locked") == 0 && u->locked_until_ms > 0;
-	n = (lock_over ? 0 : u->failures) + 1;
-	thr = u->kind == ANFU_USER_STAFF ? iam->cfg->lockout.staff_threshold
-					 : iam->cfg->lockout.user_threshold;
-	if (n >= thr) {
-		r = lock_account(iam, tx, ctx, u, n, now);
-		if (r == 0 && ret_locked)
-			*ret_locked = true;
-		return r;
-	}
-	{
-		struct anfu_param p[2] = { ANFU_PI(n), iam_ps(u->id) };
-		return anfu_db_exec(
-			anfu_tx_db(tx),
-			"UPDATE iam_user SET failures = $1, status = CASE WHEN status ="
-			" 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
-			" WHERE id = $2",
-			p, 2, NULL, NULL, NULL);
-	}
-}
-
 /* ---- second factors -------------------------------------------------------------------- */
 
 static int verify_totp(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
@@ -183,7 +115,7 @@ static int verify_totp(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 	int r;
 
 	if (!u->totp_confirmed || !u->totp_enc) {
-		iam_err_set(err, "method_unavailable", "method");
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, "method");
 		return ANFU_EPERM;
 	}
 	r = iam_user_reveal(iam, db, u, "totp", &secret);
@@ -204,7 +136,7 @@ static int verify_totp(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 			r = ANFU_EAUTH;
 	}
 	if (r == ANFU_EAUTH || r == ANFU_EINVAL) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		return ANFU_EAUTH;
 	}
 	return r;
@@ -220,18 +152,18 @@ int iam_factor_verify(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 	if (!iam || !db || !u || !purpose || !context)
 		return ANFU_EINVAL;
 	if (!method || !code || !code[0] || strlen(code) > 16) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		return ANFU_EAUTH;
 	}
 	if (strcmp(method, "totp") == 0)
 		return verify_totp(iam, db, u, code, err);
 	if (strcmp(method, "sms") != 0 && strcmp(method, "email") != 0) {
-		iam_err_set(err, "method_unavailable", "method");
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, "method");
 		return ANFU_EPERM;
 	}
 	r = iam_user_target_index(db, u->id, method, idx);
 	if (r == ANFU_ENOTFOUND) {
-		iam_err_set(err, "method_unavailable", "method");
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, "method");
 		return ANFU_EPERM;
 	}
 	if (r < 0)
@@ -239,9 +171,9 @@ int iam_factor_verify(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 	r = anfu_code_verify(db, iam->vault, purpose, idx, context, code,
 			     (int)iam->cfg->mfa.code_max_attempts);
 	if (r == ANFU_EEXPIRED)
-		iam_err_set(err, "code_expired", "code");
+		iam_err_set(err, ANFU_R_CODE_EXPIRED, "code");
 	else if (r == ANFU_EAUTH || r == ANFU_ENOTFOUND || r == ANFU_EINVAL) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		r = ANFU_EAUTH;
 	}
 	return r;
@@ -284,28 +216,33 @@ static int ip_blocked(struct anfu_iam *iam, struct anfu_db *db, const char *ip, 
 {
 	int64_t win = iam->cfg->lockout.ip_window_s * 1000, n = 0, last = 0;
 	struct anfu_param p[1] = { iam_ps(ip) };
+	bool blocked = false;
 	int r;
 
-	*ret = false;
 	if (!ip || !ip[0])
-		return 0;
+		goto done;
 	r = count_ip(db, ip, now - win, now, FAILING_RESULTS, &n);
-	if (r == 0 && n >= iam->cfg->lockout.ip_failures) {
-		*ret = true;
-		return 0;
+	if (r < 0)
+		return r;
+	if (n >= iam->cfg->lockout.ip_failures) {
+		blocked = true;
+		goto done;
 	}
-	if (r == 0)
-		r = anfu_db_query_int(db,
-				      "SELECT MAX(ts_ms) FROM iam_login_attempt WHERE ip = $1"
-				      " AND result IN " FAILING_RESULTS,
-				      p, 1, &last);
+	r = anfu_db_query_int(db,
+			      "SELECT MAX(ts_ms) FROM iam_login_attempt WHERE ip = $1"
+			      " AND result IN " FAILING_RESULTS,
+			      p, 1, &last);
 	if (r == ANFU_ENOTFOUND)
-		return 0;
-	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000)
+		goto done;
+	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000) {
 		r = count_ip(db, ip, last - win, last, FAILING_RESULTS, &n);
-	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000)
-		*ret = n >= iam->cfg->lockout.ip_failures;
-	return r;
+		blocked = n >= iam->cfg->lockout.ip_failures;
+	}
+	if (r < 0)
+		return r;
+done:
+	*ret = blocked;
+	return 0;
 }
 
 /* Runs fn(l) in one transaction with l->tx set while it runs. */
@@ -360,7 +297,7 @@ static int throttle(struct login *l, struct anfu_iam_err *err)
 
 	if (r < 0)
 		return r;
-	iam_err_set(err, "too_many_failures", NULL);
+	iam_err_set(err, ANFU_R_TOO_MANY_FAILURES, NULL);
 	return ANFU_ERATE;
 }
 
@@ -431,11 +368,11 @@ static int captcha_gate(struct login *l, const struct anfu_login_req *req, struc
 	if (r < 0)
 		return r;
 	if (g.missing) {
-		iam_err_set(err, "captcha_required", "captcha_id");
+		iam_err_set(err, ANFU_R_CAPTCHA_REQUIRED, "captcha_id");
 		return ANFU_EINVAL;
 	}
 	if (g.c < 0) {
-		iam_err_set(err, "captcha_invalid", "captcha_answer");
+		iam_err_set(err, ANFU_R_CAPTCHA_INVALID, "captcha_answer");
 		return ANFU_EINVAL;
 	}
 	return 0;
@@ -483,7 +420,7 @@ static int refuse(struct login *l, const char *user_id, const char *result, cons
 
 	if (r < 0)
 		return r;
-	iam_err_set(err, "invalid_credentials", NULL);
+	iam_err_set(err, ANFU_R_INVALID_CREDENTIALS, NULL);
 	return ANFU_EAUTH;
 }
 
@@ -514,7 +451,7 @@ static int fail_password(struct login *l, struct anfu_iam_err *err)
 
 	if (r < 0)
 		return r; /* not counted: no refusal code (see refuse()) */
-	iam_err_set(err, "invalid_credentials", NULL);
+	iam_err_set(err, ANFU_R_INVALID_CREDENTIALS, NULL);
 	return ANFU_EAUTH;
 }
 
@@ -526,16 +463,16 @@ static bool listener_ok(const struct iam_user *u, bool admin)
 /* ---- history and anomalies (IAM-HIST-02, IAM-ANOM-01) -------------------------------- */
 
 /* A label for people from a client-supplied string: printable ASCII only,
- * cut to DEVICE_LABEL_MAX; "device" when nothing is left. */
-static void device_label(const char *src, char out[DEVICE_LABEL_MAX + 1])
+ * cut to ANFU_LIMIT_IAM_DEVICE_LABEL; "device" when nothing is left. */
+static void device_label(const char *src, char out[ANFU_LIMIT_IAM_DEVICE_LABEL + 1])
 {
 	size_t i = 0;
 
-	for (; src && i < DEVICE_LABEL_MAX && src[i]; i++)
+	for (; src && i < ANFU_LIMIT_IAM_DEVICE_LABEL && src[i]; i++)
 		out[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
 	out[i] = '\0';
 	if (i == 0)
-		(void)anfu_strlcpy(out, "device", DEVICE_LABEL_MAX + 1);
+		(void)anfu_strlcpy(out, "device", ANFU_LIMIT_IAM_DEVICE_LABEL + 1);
 }
 
 struct prev_q {
@@ -612,9 +549,10 @@ static int device_trusted(struct login *l, bool *ret)
 	int64_t changed = 0;
 	int r;
 
-	*ret = false;
-	if (!iam_token_shape_ok(l->device_token))
+	if (!iam_token_shape_ok(l->device_token)) {
+		*ret = false;
 		return 0;
+	}
 	r = anfu_vault_token_hash(l->iam->vault, DEVICE_SECRET, l->device_token, IAM_TOKEN_HEX, h);
 	if (r == 0) {
 		/* A trust runs out at expires_ms, and sooner when
@@ -629,8 +567,10 @@ static int device_trusted(struct login *l, bool *ret)
 				 " AND revoked_ms IS NULL",
 				 p, 4, NULL, NULL, &changed);
 	}
-	*ret = r == 0 && changed == 1;
-	return r;
+	if (r < 0)
+		return r;
+	*ret = changed == 1;
+	return 0;
 }
 
 static int profile_of(struct login *l, struct profile *pr)
@@ -671,35 +611,10 @@ static enum anfu_session_state decide(struct login *l, const struct profile *pr,
 	return ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE;
 }
 
-/* Completing a login: failures cleared, last use recorded. A login that
- * still owes a second factor leaves the counter alone, so a password
- * alone cannot reset the count of wrong codes; but a timed lock that ran
- * out is over with its count (as iam_failure_count() has it), or the next
- * failure would be counted on top of the old ones and lock again at once. */
-static int mark_used(struct anfu_db *db, const char *user_id, bool complete, int64_t now)
-{
-	static const char completed[] =
-		"UPDATE iam_user SET failures = 0, last_used_ms = $1, status = CASE WHEN"
-		" status = 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
-		" WHERE id = $2";
-	static const char pending[] =
-		"UPDATE iam_user SET"
-		" failures = CASE WHEN status = 'locked' AND locked_until_ms <= $1 THEN 0"
-		" ELSE failures END,"
-		" locked_until_ms = CASE WHEN status = 'locked' AND locked_until_ms <= $1"
-		" THEN NULL ELSE locked_until_ms END,"
-		" status = CASE WHEN status = 'locked' AND locked_until_ms <= $1 THEN 'active'"
-		" ELSE status END"
-		" WHERE id = $2";
-	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(user_id) };
-
-	return anfu_db_exec(db, complete ? completed : pending, p, 2, NULL, NULL, NULL);
-}
-
 /* Tells the user about a login from a new device or network. */
 static int notice_new(struct login *l, const struct profile *pr, struct anfu_login_result *res)
 {
-	char when[32], label[DEVICE_LABEL_MAX + 1];
+	char when[32], label[ANFU_LIMIT_IAM_DEVICE_LABEL + 1];
 	const char *args[3] = { when, l->net, label };
 
 	/* A first login is from a new device too: the user hears of it. */
@@ -754,11 +669,11 @@ static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_
 	st = decide(l, &pr, ra);
 	res->mfa_methods = st == ANFU_SESSION_MFA_PENDING ? iam_user_methods(&l->u) : 0;
 	if (st == ANFU_SESSION_MFA_PENDING && res->mfa_methods == 0) {
-		iam_err_set(err, "method_unavailable", NULL);
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, NULL);
 		return ANFU_EPERM;
 	}
 	res->required = st == ANFU_SESSION_REQUIRED_ACTIONS ? ra : 0;
-	r = mark_used(l->db, l->u.id, st != ANFU_SESSION_MFA_PENDING, l->now);
+	r = iam_lockout_login_ok(l->db, l->u.id, st != ANFU_SESSION_MFA_PENDING, l->now);
 	if (r == 0)
 		r = iam_session_create(l->iam, l->tx, l->ctx, &l->u, cls, st, 0, res, err);
 	if (r == 0)
@@ -817,7 +732,7 @@ static int succeed_tx(struct login *l, void *ud)
 	/* Re-read: a concurrent failure may have locked the account since. */
 	iam_user_clear(&l->u);
 	r = iam_user_load(l->db, s->id, &l->u);
-	if (r == 0 && strcmp(iam_user_state(&l->u, l->now), "active") != 0) {
+	if (r == 0 && iam_user_status(&l->u, l->now) != ANFU_ACCOUNT_ACTIVE) {
 		s->inactive = true;
 		r = ANFU_EAUTH;
 	}
@@ -850,7 +765,7 @@ static int succeed(struct login *l, const char *fresh, struct anfu_login_result 
 		/* Right password, but no session: no factor to ask for, or
 		 * sessions.on_limit = refuse. Recorded, not counted. */
 		int d = record_refusal(l, id, "denied",
-				       r == ANFU_EPERM ? "no_second_factor" : "session_limit");
+				       r == ANFU_EPERM ? "no_second_factor" : ANFU_R_SESSION_LIMIT);
 		if (d < 0) {
 			iam_err_set(err, NULL, NULL);
 			r = d;
@@ -880,9 +795,10 @@ static int check_password(struct login *l, const struct anfu_login_req *req,
 				    : anfu_pwhash_check(l->iam->pwhash, l->u.pwd_hash, pw, len);
 	if (!listener_ok(&l->u, l->ctx->admin))
 		return refuse(l, l->u.id, "failure", "wrong_listener", err);
-	state = iam_user_state(&l->u, l->now);
-	if (strcmp(state, "active") != 0)
+	if (iam_user_status(&l->u, l->now) != ANFU_ACCOUNT_ACTIVE) {
+		state = iam_user_state(&l->u, l->now);
 		return refuse(l, l->u.id, state, state, err);
+	}
 	if (!l->u.pwd_hash)
 		return refuse(l, l->u.id, "failure", "no_password", err);
 	if (v != 0)
@@ -1001,7 +917,7 @@ static int trust_device(struct anfu_iam *iam, struct anfu_tx *tx, const struct a
 			const struct anfu_principal *p, int64_t now, struct anfu_login_result *res)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
-	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], label[DEVICE_LABEL_MAX + 1];
+	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], label[ANFU_LIMIT_IAM_DEVICE_LABEL + 1];
 	char tok[IAM_TOKEN_HEX + 1], h[IAM_HASH_HEX];
 	int64_t exp = now + iam->cfg->mfa.device_trust_days * IAM_DAY_MS;
 	json_t *det;
@@ -1020,8 +936,9 @@ static int trust_device(struct anfu_iam *iam, struct anfu_tx *tx, const struct a
 	if (r == 0)
 		r = devices_make_room(db, p->user_id, now);
 	if (r == 0) {
-		struct anfu_param q[7] = { iam_ps(id),	  iam_ps(p->user_id), iam_ps(h), iam_ps(dev),
-					   iam_ps(label), ANFU_PI(now),	      ANFU_PI(exp) };
+		struct anfu_param q[7] = { iam_ps(id),	iam_ps(p->user_id), iam_ps(h),
+					   iam_ps(dev), iam_ps(label),	    ANFU_PI(now),
+					   ANFU_PI(exp) };
 		r = anfu_db_exec(db,
 				 "INSERT INTO iam_device (id, user_id, secret_hash, fp_hash, label,"
 				 " trusted_ms, expires_ms, created_ms, last_seen_ms)"
@@ -1061,11 +978,11 @@ static int factor_ok(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 	if (r == 0 && login)
 		r = history(db, u->id, res);
 	if (r == 0)
-		r = mark_used(db, u->id, true, now);
+		r = iam_lockout_login_ok(db, u->id, true, now);
 	if (r == 0)
 		r = iam_session_rotate(iam, tx, p, next, true, res);
 	if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "session_limit", NULL);
+		iam_err_set(err, ANFU_R_SESSION_LIMIT, NULL);
 	if (r == 0 && login)
 		r = iam_attempt_record(iam, db, ctx, u->id, "success", method);
 	if (r == 0) {
@@ -1164,7 +1081,7 @@ int anfu_iam_mfa(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (p->state != ANFU_SESSION_MFA_PENDING) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	return second_factor(iam, ctx, p, method, code, true, trust_device_flag, ret, err);
@@ -1177,7 +1094,7 @@ int anfu_iam_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (p->state != ANFU_SESSION_ACTIVE) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	return second_factor(iam, ctx, p, method, code, false, false, ret, err);

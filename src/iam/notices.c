@@ -16,16 +16,14 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "notify/notify.h"
-
-/* A notice text is short; this bounds one expansion. */
-#define NOTICE_MAX 2048
-#define NOTICE_ARGS_MAX 9
 
 struct notice_tmpl {
 	const char *name; /* also the notify kind */
@@ -93,7 +91,8 @@ static const struct notice_tmpl tmpls[] = {
 	  "Your account is locked",
 	  "[anfu] Your account has been locked after repeated failed attempts; an administrator "
 	  "must unlock it. If this was not you, contact the security administrator now." },
-	{ "payment_locked", "支付功能已锁定",
+	/* named after the refusal it follows (ANFU_R_PAYMENT_LOCKED) */
+	{ ANFU_R_PAYMENT_LOCKED, "支付功能已锁定",
 	  "【安付】您的支付密码连续输错，支付功能已锁定{1}分钟。如非本人操作，请立即修改支付密码。",
 	  "Payments are locked",
 	  "[anfu] Your payment password was entered wrongly too often; payments are locked for {1} "
@@ -247,7 +246,7 @@ static int enqueue(struct anfu_iam *iam, struct anfu_tx *tx, enum anfu_channel c
 		anfu_log_warn("iam.notice", "no notifier: %s not sent", t->name);
 		return 0;
 	}
-	anfu_buf_init_secret(&body, NOTICE_MAX);
+	anfu_buf_init_secret(&body, ANFU_LIMIT_IAM_NOTICE);
 	r = expand(en ? t->body_en : t->body_zh, args, nargs, &body);
 	if (r == 0)
 		r = anfu_notify_enqueue(iam->notify, tx, ch, user_id, target, t->name,
@@ -280,7 +279,8 @@ int iam_notice_to(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 	char minutes[24];
 	int n;
 
-	if (!iam || !tx || !channel || !target || !tmpl || nargs < 0 || nargs > NOTICE_ARGS_MAX)
+	if (!iam || !tx || !channel || !target || !tmpl || nargs < 0 ||
+	    nargs > ANFU_LIMIT_IAM_NOTICE_ARGS)
 		return ANFU_EINVAL;
 	t = tmpl_pick(tmpl, args, nargs);
 	if (!t)

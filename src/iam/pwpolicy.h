@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/limits.h"
 #include "base/refusal.h"
 
 struct anfu_config_password;
@@ -19,6 +20,10 @@ struct anfu_config_password;
 /* Longest password accepted (Argon2 input is bounded; 128 is far above any
  * memorable password). */
 #define ANFU_PASSWORD_MAX 128
+/* The handlers decode a password field further than any password may go,
+ * so that the policy answers an over-long one (base/limits.h). */
+_Static_assert(ANFU_LIMIT_IAM_PASSWORD_FIELD > ANFU_PASSWORD_MAX,
+	       "a password field must be decoded past the longest password");
 
 /* Rule codes: ANFU_PW_* in base/refusal.h (docs/errors.md). */
 
@@ -44,6 +49,9 @@ int anfu_pwpolicy_check(const struct anfu_config_password *pol, const char *pw, 
 
 /* A 0..4 strength score for the indicator shown while typing (IAM-PWD-13). */
 int anfu_pwpolicy_strength(const char *pw, size_t len);
+
+/* Digits of a payment PIN (a format, not a limit). */
+#define ANFU_PIN_LEN 6
 
 /* Payment PIN rules (IAM-PWD-14): exactly 6 digits; refuses one digit
  * repeated (111111), ascending or descending runs (123456, 654321), two-

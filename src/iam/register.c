@@ -13,7 +13,9 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "base/text.h"
 #include "base/validate.h"
@@ -55,7 +57,7 @@ static bool name_ok(const char *s)
 static int text_ok(const char *s, const char *field, struct anfu_iam_err *err)
 {
 	if (s && anfu_text_check(s, strlen(s), NULL) != ANFU_TEXT_OK) {
-		iam_err_set(err, "invalid_text", field);
+		iam_err_set(err, ANFU_JERR_INVALID_TEXT, field);
 		return ANFU_EINVAL;
 	}
 	return 0;
@@ -69,27 +71,27 @@ static int check_fields(const struct anfu_register_req *req, struct reg *g,
 	if (!req->login ||
 	    iam_login_normalize(req->login, g->login, sizeof(g->login), &g->kind) < 0 ||
 	    strcmp(g->kind, "username") == 0) {
-		iam_err_set(err, "invalid_field", "login");
+		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "login");
 		return ANFU_EINVAL;
 	}
 	if (!req->code || !req->code[0]) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		return ANFU_EINVAL;
 	}
 	if (req->id_number && req->id_number[0] &&
 	    !anfu_valid_resident_id(req->id_number, strlen(req->id_number))) {
-		iam_err_set(err, "invalid_field", "id_number");
+		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "id_number");
 		return ANFU_EINVAL;
 	}
 	if (text_ok(req->nickname, "nickname", err) < 0 ||
 	    text_ok(req->real_name, "real_name", err) < 0)
 		return ANFU_EINVAL;
 	if (!name_ok(req->nickname)) {
-		iam_err_set(err, "invalid_field", "nickname");
+		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "nickname");
 		return ANFU_EINVAL;
 	}
 	if (!name_ok(req->real_name)) {
-		iam_err_set(err, "invalid_field", "real_name");
+		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "real_name");
 		return ANFU_EINVAL;
 	}
 	return 0;
@@ -206,7 +208,8 @@ static int register_tx(struct anfu_tx *tx, void *ud)
 			     (int)iam->cfg->mfa.code_max_attempts);
 	if (v < 0) {
 		/* The wrong try counts (kept); nothing else happens. */
-		iam_err_set(c->err, v == ANFU_EEXPIRED ? "code_expired" : "code_invalid", "code");
+		iam_err_set(c->err, v == ANFU_EEXPIRED ? ANFU_R_CODE_EXPIRED : ANFU_R_CODE_INVALID,
+			    "code");
 		anfu_tx_keep(tx);
 		return v == ANFU_EEXPIRED ? ANFU_EEXPIRED : ANFU_EAUTH;
 	}
@@ -224,7 +227,7 @@ static int register_tx(struct anfu_tx *tx, void *ud)
 		return r;
 	r = create(iam, tx, c->ctx, c->req, g, &c->view);
 	if (r == ANFU_EEXIST)
-		iam_err_set(c->err, "already_exists", "login");
+		iam_err_set(c->err, ANFU_R_ALREADY_EXISTS, "login");
 	return r;
 }
 
@@ -260,7 +263,7 @@ int anfu_iam_register(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	c.err = err;
 	r = iam_tx(iam, register_tx, &c, err);
 	if (r == ANFU_EEXIST && c.taken)
-		iam_err_set(err, "already_exists", "login");
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, "login");
 	if (r == 0)
 		*ret = c.view;
 out:

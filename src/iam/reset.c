@@ -29,11 +29,13 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
+#include "iam/lockout.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "notify/notify.h"
@@ -67,13 +69,13 @@ static const char *factors_of(const struct iam_user *u)
  * in: there a staff login name is just as unknown as a made-up one. */
 static bool eligible(const struct anfu_iam_ctx *ctx, const struct iam_user *u, int64_t now)
 {
-	const char *st = iam_user_state(u, now);
+	enum anfu_account_status st = iam_user_status(u, now);
 
 	if (u->kind == ANFU_USER_STAFF && !ctx->admin)
 		return false;
-	if (strcmp(st, "active") == 0)
+	if (st == ANFU_ACCOUNT_ACTIVE)
 		return true;
-	return strcmp(st, "locked") == 0 && u->locked_until_ms > 0;
+	return st == ANFU_ACCOUNT_LOCKED && u->locked_until_ms > 0;
 }
 
 static int send_code(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
@@ -109,7 +111,7 @@ static const char *decoy_target(const char *channel)
 }
 
 #define DECOY_SUBJECT "Your password reset code"
-#define DECOY_BODY                                                                          \
+#define DECOY_BODY                                                                           \
 	"[anfu] Your code to reset your anfu password is %s, valid for %s minutes. If this " \
 	"was not you, ignore it and keep your account safe."
 
@@ -141,8 +143,12 @@ static int decoy_notice(struct anfu_iam *iam, struct anfu_tx *tx, const char *ch
 	if (r == 0)
 		r = anfu_vault_seal(iam->vault, "notify.body", id, body, strlen(body), &b);
 	if (r == 0) {
-		struct anfu_param p[7] = { iam_ps(id), iam_ps(rid),    iam_ps(channel),
-					   iam_ps(t),  iam_ps(sub),    iam_ps(b),
+		struct anfu_param p[7] = { iam_ps(id),
+					   iam_ps(rid),
+					   iam_ps(channel),
+					   iam_ps(t),
+					   iam_ps(sub),
+					   iam_ps(b),
 					   ANFU_PI(anfu_clock_now_ms()) };
 		r = anfu_db_exec(db,
 				 "INSERT INTO iam_reset_decoy (id, reset_id, channel, target_enc,"
@@ -270,7 +276,7 @@ int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, c
 	if (!iam || !ctx || !ret)
 		return ANFU_EINVAL;
 	if (!captcha_id || !captcha_id[0] || !captcha_answer || !captcha_answer[0]) {
-		iam_err_set(err, "captcha_required", "captcha_id");
+		iam_err_set(err, ANFU_R_CAPTCHA_REQUIRED, "captcha_id");
 		return ANFU_EINVAL;
 	}
 	exp = now + iam->cfg->mfa.reset_ttl_s * 1000;
@@ -282,7 +288,7 @@ int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, c
 	if (r < 0)
 		return r;
 	if (b.c < 0) {
-		iam_err_set(err, "captcha_invalid", "captcha_answer");
+		iam_err_set(err, ANFU_R_CAPTCHA_INVALID, "captcha_answer");
 		return ANFU_EINVAL;
 	}
 	(void)anfu_strlcpy(ret->id, rid, sizeof(ret->id));
@@ -329,9 +335,11 @@ static int reset_live(struct anfu_iam *iam, struct anfu_db *db, const char *id, 
 			 "SELECT user_id, expires_ms, used_ms, attempts, factors FROM iam_reset"
 			 " WHERE id = $1",
 			 p, 1, reset_row_cb, s, NULL);
-	*ret = r == 0 && s->found && !s->used && anfu_clock_now_ms() < s->expires_ms &&
+	if (r < 0)
+		return r;
+	*ret = s->found && !s->used && anfu_clock_now_ms() < s->expires_ms &&
 	       s->attempts < iam->cfg->mfa.code_max_attempts;
-	return r;
+	return 0;
 }
 
 /* What a finish decided outside the write lock: the policy verdict on the
@@ -432,13 +440,13 @@ static int check_factors(struct anfu_iam *iam, struct anfu_db *db, const struct 
 
 /* The reset itself: new password, sessions ended, lock cleared, the user
  * told on the bound channels (IAM-RST-02), audited. */
+
 static int apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		 const struct reset_row *s, const char *rid, const struct prep *pp)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct iam_user u = { 0 };
 	int64_t now = anfu_clock_now_ms();
-	struct anfu_param pu[1] = { iam_ps(s->user_id) };
 	struct anfu_param pr[2] = { iam_ps(rid), ANFU_PI(now) };
 	char when[32];
 	const char *args[1] = { when };
@@ -453,12 +461,7 @@ static int apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam
 	if (r == 0)
 		r = iam_devices_forget(db, s->user_id);
 	if (r == 0)
-		r = anfu_db_exec(
-			db,
-			"UPDATE iam_user SET failures = 0, status = CASE WHEN status ="
-			" 'locked' AND locked_until_ms IS NOT NULL THEN 'active' ELSE status"
-			" END, locked_until_ms = NULL WHERE id = $1",
-			pu, 1, NULL, NULL, NULL);
+		r = iam_lockout_reset(db, s->user_id);
 	if (r == 0)
 		r = iam_user_load(db, s->user_id, &u);
 	iam_time_text(now, when);
@@ -560,7 +563,7 @@ static int finish_step(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		r = 0;
 	}
 	if (r == 0 && !f.live) {
-		iam_err_set(err, "reset_invalid", NULL);
+		iam_err_set(err, ANFU_R_RESET_INVALID, NULL);
 		return ANFU_EINVAL;
 	}
 	return r;
@@ -578,7 +581,7 @@ int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !req)
 		return ANFU_EINVAL;
 	if (!req->reset_id || !req->reset_id[0]) {
-		iam_err_set(err, "reset_invalid", NULL);
+		iam_err_set(err, ANFU_R_RESET_INVALID, NULL);
 		return ANFU_EINVAL;
 	}
 	memset(&pp, 0, sizeof(pp));
@@ -586,7 +589,7 @@ int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r == 0)
 		r = reset_live(iam, db, req->reset_id, &s, &live);
 	if (r == 0 && !live) {
-		iam_err_set(err, "reset_invalid", NULL);
+		iam_err_set(err, ANFU_R_RESET_INVALID, NULL);
 		return ANFU_EINVAL;
 	}
 	if (r == 0)

@@ -17,25 +17,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "iam/admin.h"
 #include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
+#include "iam/lockout.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "store/store.h"
 #include "vault/vault.h"
-
-#define LOGINS_DEFAULT 20
-#define LOGINS_MAX 100
-#define PIN_LEN 6
 
 static int load_self(struct anfu_iam *iam, const struct anfu_principal *p, struct anfu_db **db,
 		     struct iam_user *u)
@@ -65,38 +65,71 @@ int anfu_iam_me(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 /* ---- history, sessions, devices --------------------------------------------------- */
 
+/* Room for one more entry in a list of n, growing *cap by doubling. */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? 2 * *cap : 8;
+	return anfu_xrealloc(v, *cap * size);
+}
+
+static char *dup_text(const char *s)
+{
+	return anfu_xstrdup(s ? s : "");
+}
+
+void anfu_login_list_clear(struct anfu_login_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].ip);
+		free(l->v[i].device);
+		free(l->v[i].result);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct login_rows {
+	struct anfu_login_list l;
+	size_t cap;
+};
+
 static int login_row(void *ud, const struct anfu_row *r)
 {
-	json_t *a = ud;
-	const char *ip = anfu_row_text(r, 1, NULL), *dev = anfu_row_text(r, 2, NULL);
-	const char *res = anfu_row_text(r, 3, NULL), *label = anfu_row_text(r, 4, NULL);
+	struct login_rows *c = ud;
+	const char *dev = anfu_row_text(r, 2, NULL), *label = anfu_row_text(r, 4, NULL);
+	struct anfu_login_entry *e;
 	char devtxt[24];
 
 	(void)snprintf(devtxt, sizeof(devtxt), "%.12s", dev ? dev : "");
-	(void)json_array_append_new(a, json_pack("{sIssssss}", "time_ms",
-						 (json_int_t)anfu_row_int(r, 0), "ip", ip ? ip : "",
-						 "device", label ? label : devtxt, "result",
-						 res ? res : ""));
+	c->l.v = grow(c->l.v, c->l.n, &c->cap, sizeof(*c->l.v));
+	e = &c->l.v[c->l.n++];
+	e->time_ms = anfu_row_int(r, 0);
+	e->ip = dup_text(anfu_row_text(r, 1, NULL));
+	e->device = dup_text(label ? label : devtxt);
+	e->result = dup_text(anfu_row_text(r, 3, NULL));
 	return 0;
 }
 
 int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		       const struct anfu_principal *p, int limit, json_t **ret)
+		       const struct anfu_principal *p, int limit, struct anfu_login_list *ret)
 {
 	struct anfu_db *db = NULL;
-	json_t *a;
+	struct login_rows c = { { NULL, 0 }, 0 };
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (limit <= 0)
-		limit = LOGINS_DEFAULT;
-	if (limit > LOGINS_MAX)
-		limit = LOGINS_MAX;
+		limit = ANFU_LIMIT_IAM_LOGINS_DEFAULT;
+	if (limit > ANFU_LIMIT_IAM_LOGINS_MAX)
+		limit = ANFU_LIMIT_IAM_LOGINS_MAX;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	a = json_array();
 	{
 		struct anfu_param q[2] = { iam_ps(p->user_id), ANFU_PI(limit) };
 		r = anfu_db_exec(db,
@@ -106,18 +139,30 @@ int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				 " LIMIT 1)"
 				 " FROM iam_login_attempt a"
 				 " WHERE a.user_id = $1 ORDER BY a.ts_ms DESC LIMIT $2",
-				 q, 2, login_row, a, NULL);
+				 q, 2, login_row, &c, NULL);
 	}
 	if (r < 0) {
-		json_decref(a);
+		anfu_login_list_clear(&c.l);
 		return r;
 	}
-	*ret = a;
+	ANFU_ASSERT(c.l.n <= (size_t)limit);
+	*ret = c.l;
 	return 0;
 }
 
-struct sess_list {
-	json_t *a;
+void anfu_session_list_clear(struct anfu_session_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].ip);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct sess_rows {
+	struct anfu_session_list l;
+	size_t cap;
 	const struct anfu_iam *iam;
 	const char *current;
 	int64_t now;
@@ -125,29 +170,34 @@ struct sess_list {
 
 static int my_session_row(void *ud, const struct anfu_row *r)
 {
-	struct sess_list *l = ud;
-	const char *pid = anfu_row_text(r, 0, NULL), *ip = anfu_row_text(r, 3, NULL);
-	int c = (int)anfu_row_int(r, 4);
+	struct sess_rows *c = ud;
+	const char *pid = anfu_row_text(r, 0, NULL);
+	int cls = (int)anfu_row_int(r, 4);
 	int64_t seen = anfu_row_int(r, 2), abs_ms = anfu_row_int(r, 5);
+	struct anfu_session_entry *e;
 
-	if (!pid || c < 0 || c >= ANFU_CLASS_COUNT)
+	if (!pid || cls < 0 || cls >= ANFU_CLASS_COUNT)
 		return 0;
 	/* Past their limits they are over, even before anyone ended them. */
-	if (l->now >= abs_ms ||
-	    l->now - seen >= l->iam->cfg->session[c].idle_minutes * IAM_MINUTE_MS)
+	if (c->now >= abs_ms ||
+	    c->now - seen >= c->iam->cfg->session[cls].idle_minutes * IAM_MINUTE_MS)
 		return 0;
-	(void)json_array_append_new(l->a, json_pack("{sssIsIsssb}", "id", pid, "created_ms",
-						    (json_int_t)anfu_row_int(r, 1), "last_seen_ms",
-						    (json_int_t)seen, "ip", ip ? ip : "", "current",
-						    strcmp(pid, l->current) == 0));
+	c->l.v = grow(c->l.v, c->l.n, &c->cap, sizeof(*c->l.v));
+	e = &c->l.v[c->l.n++];
+	memset(e, 0, sizeof(*e));
+	(void)anfu_strlcpy(e->id, pid, sizeof(e->id));
+	e->created_ms = anfu_row_int(r, 1);
+	e->last_seen_ms = seen;
+	e->ip = dup_text(anfu_row_text(r, 3, NULL));
+	e->current = strcmp(pid, c->current) == 0;
 	return 0;
 }
 
 int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, json_t **ret)
+			 const struct anfu_principal *p, struct anfu_session_list *ret)
 {
 	struct anfu_db *db = NULL;
-	struct sess_list l = { NULL, iam, NULL, anfu_clock_now_ms() };
+	struct sess_rows c = { { NULL, 0 }, 0, iam, NULL, anfu_clock_now_ms() };
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
@@ -155,21 +205,20 @@ int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	l.a = json_array();
-	l.current = p->session_id;
+	c.current = p->session_id;
 	{
 		struct anfu_param q[1] = { iam_ps(p->user_id) };
 		r = anfu_db_exec(db,
 				 "SELECT public_id, created_ms, last_seen_ms, ip, role_class,"
 				 " absolute_ms FROM iam_session WHERE user_id = $1"
 				 " AND revoked_ms IS NULL ORDER BY created_ms",
-				 q, 1, my_session_row, &l, NULL);
+				 q, 1, my_session_row, &c, NULL);
 	}
 	if (r < 0) {
-		json_decref(l.a);
+		anfu_session_list_clear(&c.l);
 		return r;
 	}
-	*ret = l.a;
+	*ret = c.l;
 	return 0;
 }
 
@@ -181,8 +230,8 @@ static int need_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 {
 	if (iam_stepped_up(iam, p, anfu_clock_now_ms()))
 		return 0;
-	iam_err_set(err, "step_up_required", NULL);
-	iam_audit_denied(iam, ctx, p, action, object_type, object_id, "step_up_required");
+	iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
+	iam_audit_denied(iam, ctx, p, action, object_type, object_id, ANFU_R_STEP_UP_REQUIRED);
 	return ANFU_EPERM;
 }
 
@@ -232,25 +281,44 @@ int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	return iam_tx(iam, end_sessions_tx, &c, NULL);
 }
 
+void anfu_device_list_clear(struct anfu_device_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].id);
+		free(l->v[i].label);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct device_rows {
+	struct anfu_device_list l;
+	size_t cap;
+};
+
 static int device_row(void *ud, const struct anfu_row *r)
 {
-	json_t *a = ud;
-	const char *id = anfu_row_text(r, 0, NULL), *label = anfu_row_text(r, 1, NULL);
+	struct device_rows *c = ud;
+	struct anfu_device_entry *e;
 
-	(void)json_array_append_new(a, json_pack("{sssssIsIsIsI}", "id", id ? id : "", "label",
-						 label ? label : "", "trusted_ms",
-						 (json_int_t)anfu_row_int(r, 2), "trusted_until_ms",
-						 (json_int_t)anfu_row_int(r, 5), "created_ms",
-						 (json_int_t)anfu_row_int(r, 3), "last_seen_ms",
-						 (json_int_t)anfu_row_int(r, 4)));
+	c->l.v = grow(c->l.v, c->l.n, &c->cap, sizeof(*c->l.v));
+	e = &c->l.v[c->l.n++];
+	e->id = dup_text(anfu_row_text(r, 0, NULL));
+	e->label = dup_text(anfu_row_text(r, 1, NULL));
+	e->trusted_ms = anfu_row_int(r, 2);
+	e->trusted_until_ms = anfu_row_int(r, 5);
+	e->created_ms = anfu_row_int(r, 3);
+	e->last_seen_ms = anfu_row_int(r, 4);
 	return 0;
 }
 
 int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			const struct anfu_principal *p, json_t **ret)
+			const struct anfu_principal *p, struct anfu_device_list *ret)
 {
 	struct anfu_db *db = NULL;
-	json_t *a;
+	struct device_rows c = { { NULL, 0 }, 0 };
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
@@ -258,7 +326,6 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	a = json_array();
 	{
 		/* trusted_until_ms: the trust ends at expires_ms, or sooner
 		 * when mfa.device_trust_days was lowered since. */
@@ -266,20 +333,19 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 					   ANFU_PI(iam->cfg->mfa.device_trust_days * IAM_DAY_MS),
 					   ANFU_PI(anfu_clock_now_ms()) };
 
-		r = anfu_db_exec(
-			db,
-			"SELECT id, label, trusted_ms, created_ms, last_seen_ms,"
-			" CASE WHEN trusted_ms + $2 < expires_ms THEN trusted_ms + $2"
-			" ELSE expires_ms END FROM iam_device"
-			" WHERE user_id = $1 AND revoked_ms IS NULL AND expires_ms > $3"
-			" AND trusted_ms + $2 > $3 ORDER BY created_ms, id",
-			q, 3, device_row, a, NULL);
+		r = anfu_db_exec(db,
+				 "SELECT id, label, trusted_ms, created_ms, last_seen_ms,"
+				 " CASE WHEN trusted_ms + $2 < expires_ms THEN trusted_ms + $2"
+				 " ELSE expires_ms END FROM iam_device"
+				 " WHERE user_id = $1 AND revoked_ms IS NULL AND expires_ms > $3"
+				 " AND trusted_ms + $2 > $3 ORDER BY created_ms, id",
+				 q, 3, device_row, &c, NULL);
 	}
 	if (r < 0) {
-		json_decref(a);
+		anfu_device_list_clear(&c.l);
 		return r;
 	}
-	*ret = a;
+	*ret = c.l;
 	return 0;
 }
 
@@ -381,7 +447,7 @@ static int wrong_current(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	 * while a right one fails the same way. */
 	if (r < 0)
 		return r;
-	iam_err_set(err, "invalid_credentials", "current_password");
+	iam_err_set(err, ANFU_R_INVALID_CREDENTIALS, "current_password");
 	return ANFU_EAUTH;
 }
 
@@ -498,7 +564,7 @@ int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (!ra && !iam_stepped_up(iam, p, now)) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	memset(&c, 0, sizeof(c));
@@ -582,11 +648,11 @@ int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ct
 	if (!iam || !ctx || !p)
 		return ANFU_EINVAL;
 	if (p->kind != ANFU_USER_CUSTOMER) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	r = load_self(iam, p, &db, &u);
@@ -622,45 +688,6 @@ out:
 	return r;
 }
 
-/* A wrong payment password: counted, and at the threshold payments lock
- * for pay_minutes with a notice (IAM-LOCK-03, -04). */
-static int pay_failed(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
-		      const struct anfu_principal *p, const struct iam_user *u,
-		      struct anfu_iam_err *err)
-{
-	struct anfu_db *db = anfu_tx_db(tx);
-	const struct anfu_iam_config *cfg = iam->cfg;
-	int64_t now = anfu_clock_now_ms(), until = 0;
-	int n = u->pay_failures + 1, r;
-	char minutes[24];
-	const char *args[1] = { minutes };
-
-	if (n >= cfg->lockout.pay_threshold) {
-		until = now + cfg->lockout.pay_minutes * IAM_MINUTE_MS;
-		n = 0; /* a fresh count once the lock is over */
-	}
-	{
-		struct anfu_param q[3] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL,
-					   iam_ps(u->id) };
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET pay_failures = $1, pay_locked_until_ms = $2"
-				 " WHERE id = $3",
-				 q, 3, NULL, NULL, NULL);
-	}
-	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)cfg->lockout.pay_minutes);
-	if (r == 0 && until)
-		r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_locked", args,
-			       1);
-	if (r == 0)
-		r = iam_audit(iam, tx, ctx, p, NULL,
-			      until ? "payment.locked" : "payment.password_failed", "user", u->id,
-			      "failure", NULL);
-	if (r < 0)
-		return r;
-	iam_err_set(err, until ? "payment_locked" : "payment_password_invalid", "pin");
-	return until ? ANFU_ELOCKED : ANFU_EAUTH;
-}
-
 static int pay_tx(struct anfu_tx *tx, void *ud)
 {
 	struct pay_op *c = ud;
@@ -668,19 +695,15 @@ static int pay_tx(struct anfu_tx *tx, void *ud)
 	struct iam_user u = { 0 };
 	int r = iam_user_load(db, c->p->user_id, &u);
 
-	c->locked = r == 0 && u.pay_locked_until_ms > anfu_clock_now_ms();
+	c->locked = r == 0 && iam_pay_locked(&u, anfu_clock_now_ms());
 	if (c->locked) {
-		iam_err_set(c->err, "payment_locked", "pin");
+		iam_err_set(c->err, ANFU_R_PAYMENT_LOCKED, "pin");
 		r = ANFU_ELOCKED;
 	} else if (r == 0 && !c->right) {
-		c->verdict = pay_failed(c->iam, tx, c->ctx, c->p, &u, c->err);
+		c->verdict = iam_pay_failure_count(c->iam, tx, c->ctx, c->p, &u, c->err);
 		r = c->verdict == ANFU_EAUTH || c->verdict == ANFU_ELOCKED ? 0 : c->verdict;
 	} else if (r == 0) {
-		struct anfu_param q[1] = { iam_ps(u.id) };
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET pay_failures = 0, pay_locked_until_ms = NULL"
-				 " WHERE id = $1",
-				 q, 1, NULL, NULL, NULL);
+		r = iam_pay_failures_clear(db, u.id);
 		if (r == 0)
 			r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "payment.password_verified",
 				      "user", u.id, "success", NULL);
@@ -700,7 +723,7 @@ static int pay_check(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	/* Locked by a concurrent failure since the check before the hash. */
 	if (c.locked)
 		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", p->user_id,
-				 "payment_locked");
+				 ANFU_R_PAYMENT_LOCKED);
 	return r < 0 ? r : c.verdict;
 }
 
@@ -719,19 +742,20 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 	if (r < 0)
 		goto out;
 	if (!u.pay_hash) {
-		iam_err_set(err, "payment_password_unset", NULL);
+		iam_err_set(err, ANFU_R_PAYMENT_PASSWORD_UNSET, NULL);
 		r = ANFU_ECONFLICT;
 		goto out;
 	}
-	if (u.pay_locked_until_ms > anfu_clock_now_ms()) {
+	if (iam_pay_locked(&u, anfu_clock_now_ms())) {
 		/* Refused without a check, and recorded (AUD-CNT-02). */
-		iam_err_set(err, "payment_locked", "pin");
+		iam_err_set(err, ANFU_R_PAYMENT_LOCKED, "pin");
 		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", u.id,
-				 "payment_locked");
+				 ANFU_R_PAYMENT_LOCKED);
 		r = ANFU_ELOCKED;
 		goto out;
 	}
-	v = anfu_pwhash_check(iam->pwhash, len == PIN_LEN ? u.pay_hash : NULL, pin ? pin : "", len);
+	v = anfu_pwhash_check(iam->pwhash, len == ANFU_PIN_LEN ? u.pay_hash : NULL, pin ? pin : "",
+			      len);
 	r = pay_check(iam, ctx, p, v == 0, err);
 out:
 	iam_user_clear(&u);
@@ -812,13 +836,13 @@ int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (!ra && !iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	memset(&en, 0, sizeof(en));
 	r = load_self(iam, p, &db, &u);
 	if (r == 0 && u.totp_confirmed) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0)
@@ -855,7 +879,7 @@ static int totp_remove_tx(struct anfu_tx *tx, void *ud)
 				 q, 1, NULL, NULL, &changed);
 	}
 	if (r == 0 && changed == 0) {
-		iam_err_set(c->err, "conflict", NULL);
+		iam_err_set(c->err, ANFU_R_CONFLICT, NULL);
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0)
@@ -881,13 +905,13 @@ int anfu_iam_totp_remove(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	/* Staff always log in with TOTP: without it the next login would
 	 * enrol a new one on the password alone. */
 	if (p->kind == ANFU_USER_STAFF) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		iam_audit_denied(iam, ctx, p, "mfa.totp_removed", "user", p->user_id,
-				 "step_up_required");
+				 ANFU_R_STEP_UP_REQUIRED);
 		return ANFU_EPERM;
 	}
 	r = load_self(iam, p, &db, &u);
@@ -908,7 +932,7 @@ static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struc
 	int r;
 
 	if (!u->totp_enc || u->totp_confirmed) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	r = iam_user_reveal(iam, db, u, "totp", &secret);
@@ -916,7 +940,7 @@ static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struc
 		r = ANFU_EINTERNAL;
 	if (r == 0 && anfu_totp_verify(secret, code ? code : "", anfu_clock_now_ms(),
 				       u->totp_last_step, ret_step) != 0) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		r = ANFU_EAUTH;
 	}
 	anfu_free_secret(secret);
@@ -976,7 +1000,7 @@ int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		 * like any other second factor (IAM-LOCK-01), or six digits could
 		 * be tried until one fits. */
 		r = wrong_current(iam, ctx, p, "mfa.totp_confirm_failed", err);
-		iam_err_set(err, r == ANFU_EAUTH ? "code_invalid" : NULL,
+		iam_err_set(err, r == ANFU_EAUTH ? ANFU_R_CODE_INVALID : NULL,
 			    r == ANFU_EAUTH ? "code" : NULL);
 		return r;
 	}

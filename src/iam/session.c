@@ -15,11 +15,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -32,9 +35,6 @@
 
 #define TOKEN_BYTES (IAM_TOKEN_HEX / 2) /* 256 bits (WEB-SESS-01) */
 #define TOKEN_HEX IAM_TOKEN_HEX
-/* Live sessions of one user looked at when making room (far above any
- * configured limit). */
-#define LIVE_MAX 64
 /* last_seen is written at most this often per session. */
 #define TOUCH_MS 1000
 
@@ -80,6 +80,8 @@ static int token_new(struct anfu_iam *iam, const char *purpose, char tok[TOKEN_H
 	anfu_crypto_random(raw, sizeof(raw));
 	anfu_hex_encode(raw, sizeof(raw), tok);
 	anfu_wipe(raw, sizeof(raw));
+	/* What token_shape_ok() accepts back from the client. */
+	ANFU_ASSERT(token_shape_ok(tok));
 	return anfu_vault_token_hash(iam->vault, purpose, tok, TOKEN_HEX, hash);
 }
 
@@ -153,7 +155,7 @@ static int live_row(void *ud, const struct anfu_row *r)
 	struct live *l;
 	const char *pid = anfu_row_text(r, 0, NULL);
 
-	if (!pid || q->n >= LIVE_MAX)
+	if (!pid || q->n >= ANFU_LIMIT_IAM_LIVE_SESSIONS)
 		return 0;
 	l = &q->v[q->n++];
 	(void)anfu_strlcpy(l->public_id, pid, sizeof(l->public_id));
@@ -205,10 +207,10 @@ static int end_for_limit(struct anfu_iam *iam, struct anfu_tx *tx, const struct 
 {
 	char when[32];
 	const char *args[1] = { when };
-	int r = end_one(anfu_tx_db(tx), l->public_id, "session_limit", now);
+	int r = end_one(anfu_tx_db(tx), l->public_id, ANFU_R_SESSION_LIMIT, now);
 
 	if (r == 0)
-		r = audit_end(iam, tx, u->id, l->public_id, "session_limit");
+		r = audit_end(iam, tx, u->id, l->public_id, ANFU_R_SESSION_LIMIT);
 	if (r == 0 && notify) {
 		iam_time_text(l->created_ms, when);
 		r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "session_ended", args, 1);
@@ -252,12 +254,13 @@ int iam_session_make_room(struct anfu_iam *iam, struct anfu_tx *tx, const struct
 			  enum anfu_role_class cls, bool admin, const char *except_public_id,
 			  char *ended_out)
 {
-	struct live *v = anfu_xcalloc(LIVE_MAX, sizeof(*v));
+	struct live *v = anfu_xcalloc(ANFU_LIMIT_IAM_LIVE_SESSIONS, sizeof(*v));
 	int64_t now = anfu_clock_now_ms(), max = iam->cfg->session[cls].max_sessions;
 	int n = 0, counted = 0, r;
 	bool refuse = strcmp(iam->cfg->sessions.on_limit, "refuse") == 0;
 
 	r = live_sessions(iam, tx, u, admin, now, v, &n);
+	ANFU_ASSERT(n >= 0 && n <= ANFU_LIMIT_IAM_LIVE_SESSIONS);
 	for (int i = 0; i < n && r == 0; i++)
 		if (v[i].state != ANFU_SESSION_MFA_PENDING &&
 		    !(except_public_id && strcmp(v[i].public_id, except_public_id) == 0))
@@ -277,19 +280,19 @@ int iam_session_make_room(struct anfu_iam *iam, struct anfu_tx *tx, const struct
 	return r;
 }
 
-/* Keeps a user's MFA_PENDING sessions under IAM_PENDING_MAX, quietly
+/* Keeps a user's MFA_PENDING sessions under ANFU_LIMIT_IAM_PENDING_SESSIONS, quietly
  * ending the oldest (they never got past the password). */
 static int cap_pending(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 		       bool admin)
 {
-	struct live *v = anfu_xcalloc(LIVE_MAX, sizeof(*v));
+	struct live *v = anfu_xcalloc(ANFU_LIMIT_IAM_LIVE_SESSIONS, sizeof(*v));
 	int64_t now = anfu_clock_now_ms();
 	int n = 0, pending = 0, r;
 
 	r = live_sessions(iam, tx, u, admin, now, v, &n);
 	for (int i = 0; i < n; i++)
 		pending += v[i].state == ANFU_SESSION_MFA_PENDING;
-	for (int i = 0; i < n && r == 0 && pending >= IAM_PENDING_MAX; i++) {
+	for (int i = 0; i < n && r == 0 && pending >= ANFU_LIMIT_IAM_PENDING_SESSIONS; i++) {
 		if (v[i].state != ANFU_SESSION_MFA_PENDING)
 			continue;
 		r = end_for_limit(iam, tx, u, &v[i], false, now);
@@ -356,7 +359,7 @@ int iam_session_create(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 	else
 		r = iam_session_make_room(iam, tx, u, cls, ctx->admin, NULL, ended);
 	if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "session_limit", NULL);
+		iam_err_set(err, ANFU_R_SESSION_LIMIT, NULL);
 	if (r == 0)
 		r = token_new(iam, "session", tok, h1);
 	if (r == 0)
@@ -570,7 +573,7 @@ static int end_refuse(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	struct end_refusal c = { iam, ctx, s, reason, action };
 	int r = iam_tx(iam, end_refuse_tx, &c, NULL);
 
-	iam_err_set(err, "session_expired", NULL);
+	iam_err_set(err, ANFU_R_SESSION_EXPIRED, NULL);
 	return r < 0 ? r : ANFU_EAUTH;
 }
 
@@ -580,19 +583,20 @@ static int binding_changed(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct sess_row *s, bool *ret)
 {
 	char dev[IAM_HASH_HEX];
+	bool moved = false;
 	int r;
 
-	*ret = false;
-	if (iam->platform->level != ANFU_LEVEL_ENHANCED)
-		return 0;
-	if (iam->cfg->sessions.bind_ip && strcmp(s->ip, ctx->ip ? ctx->ip : "") != 0)
-		*ret = true;
-	if (!*ret && iam->cfg->sessions.bind_device) {
-		r = iam_device_hash(iam, ctx, dev);
-		if (r < 0)
-			return r;
-		*ret = !anfu_crypto_equal(dev, s->device_hash, IAM_HASH_HEX - 1);
+	if (iam->platform->level == ANFU_LEVEL_ENHANCED) {
+		if (iam->cfg->sessions.bind_ip && strcmp(s->ip, ctx->ip ? ctx->ip : "") != 0)
+			moved = true;
+		if (!moved && iam->cfg->sessions.bind_device) {
+			r = iam_device_hash(iam, ctx, dev);
+			if (r < 0)
+				return r;
+			moved = !anfu_crypto_equal(dev, s->device_hash, IAM_HASH_HEX - 1);
+		}
 	}
+	*ret = moved;
 	return 0;
 }
 
@@ -652,20 +656,20 @@ static int route_check(const struct anfu_iam_auth_in *in, const struct anfu_prin
 		       struct anfu_iam_err *err)
 {
 	if (p->state == ANFU_SESSION_MFA_PENDING && !in->allow_mfa_pending) {
-		iam_err_set(err, "mfa_required", NULL);
+		iam_err_set(err, ANFU_R_MFA_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	if (p->state == ANFU_SESSION_REQUIRED_ACTIONS && !in->allow_required) {
 		iam_err_set(err,
-			    p->required & ANFU_RA_CHANGE_PASSWORD ? "password_change_required"
-								  : "totp_enrolment_required",
+			    p->required & ANFU_RA_CHANGE_PASSWORD ? ANFU_R_PASSWORD_CHANGE_REQUIRED
+								  : ANFU_R_TOTP_ENROLMENT_REQUIRED,
 			    NULL);
 		return ANFU_EPERM;
 	}
 	if (!in->permission || !in->permission[0] ||
 	    (strcmp(in->permission, ANFU_PERM_SESSION) != 0 &&
 	     !anfu_principal_can(p, in->permission))) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	return 0;
@@ -712,7 +716,7 @@ static int session_live(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	bool moved = false;
 	int r;
 
-	iam_err_set(err, "unauthorized", NULL);
+	iam_err_set(err, ANFU_R_UNAUTHORIZED, NULL);
 	if (!token_shape_ok(in->cookie))
 		return ANFU_EAUTH;
 	r = anfu_vault_token_hash(iam->vault, "session", in->cookie, TOKEN_HEX, h);
@@ -722,7 +726,7 @@ static int session_live(struct anfu_iam *iam, struct anfu_db *db, const struct a
 		return r;
 	if (!s->found || s->admin != ctx->admin)
 		return ANFU_EAUTH;
-	iam_err_set(err, "session_expired", NULL);
+	iam_err_set(err, ANFU_R_SESSION_EXPIRED, NULL);
 	if (s->revoked)
 		return ANFU_EAUTH;
 	why = expiry_reason(iam, s->role_class, s->last_seen_ms, s->absolute_ms, now);
@@ -731,7 +735,7 @@ static int session_live(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	r = iam_user_load(db, s->user_id, u);
 	if (r < 0)
 		return r == ANFU_ENOTFOUND ? ANFU_EAUTH : r;
-	if (strcmp(iam_user_state(u, now), "active") != 0)
+	if (iam_user_status(u, now) != ANFU_ACCOUNT_ACTIVE)
 		return end_refuse(iam, ctx, s, "account_inactive", "session.ended", err);
 	r = binding_changed(iam, ctx, s, &moved);
 	if (r < 0)
@@ -760,7 +764,7 @@ int anfu_iam_authenticate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r < 0)
 		goto out;
 	if (csrf_check(iam, in, &s) < 0) {
-		iam_err_set(err, "csrf_failed", NULL);
+		iam_err_set(err, ANFU_R_CSRF_FAILED, NULL);
 		r = ANFU_EPERM;
 		goto out;
 	}
@@ -775,4 +779,14 @@ int anfu_iam_authenticate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 out:
 	iam_user_clear(&u);
 	return r;
+}
+
+/* ---- step-up (IAM-MFA-05) ------------------------------------------------------ */
+
+/* A second factor within the window: mfa_ms is recorded by
+ * iam_session_create() and iam_session_rotate(mfa_now) above. */
+bool iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, int64_t now_ms)
+{
+	return p->mfa_ms > 0 && now_ms >= p->mfa_ms &&
+	       now_ms - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
 }

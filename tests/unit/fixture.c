@@ -33,9 +33,7 @@
 #include "store/store.h"
 #include "tx/tx.h"
 #include "vault/vault.h"
-#ifndef FIXTURE_NO_IAM
 #include "iam/api/module.h"
-#endif
 
 #include "fixture.h"
 
@@ -147,11 +145,6 @@ static int build_notify(struct anfu_fixture *fx, const struct anfu_fixture_opts 
 
 static int build_iam(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
-#ifdef FIXTURE_NO_IAM
-	(void)fx;
-	(void)o;
-	return ANFU_EINVAL;
-#else
 	const struct anfu_iam_deps deps = {
 		.cfg = fx->iam_cfg,
 		.platform = fx->cfg,
@@ -170,7 +163,6 @@ static int build_iam(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 	if (r == 0)
 		r = anfu_app_register_approvals(&anfu_iam_module);
 	return r;
-#endif
 }
 
 /* In anfud's order: each step finds what it needs already built. */
@@ -256,9 +248,7 @@ void fixture_close(struct anfu_fixture *fx)
 	if (fx->frozen_clock)
 		anfu_clock_reset();
 #endif
-#ifndef FIXTURE_NO_IAM
 	anfu_iam_free(fx->iam);
-#endif
 	anfu_notify_free(fx->notify);
 	anfu_vault_free(fx->vault);
 	/* A test may have started the checkpointer: its last checkpoint goes

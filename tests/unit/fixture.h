@@ -89,8 +89,7 @@ int fixture_mkdtemp(const char *name, char dir[FIXTURE_DIR_MAX]);
  * then freezes the clock if opts asks. Returns 0 and the fixture in *ret
  * (the caller owns it: fixture_close), or the error of the first step that
  * failed, reported on stderr, having removed all it built; ANFU_EINVAL for
- * missing arguments, a name too long, or FIXTURE_IAM in the build made
- * with FIXTURE_NO_IAM (test_codes, whose stand-ins replace iam/service.c). */
+ * missing arguments or a name too long. */
 int fixture_open(unsigned flags, const struct anfu_fixture_opts *opts, struct anfu_fixture **ret);
 
 /* Resets the injectable clock if the fixture froze it, frees every piece

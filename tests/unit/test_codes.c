@@ -7,9 +7,10 @@
  * database, a vault and the default configuration. Time rules are crossed
  * by moving the injectable clock (test-hook builds), never by sleeping.
  *
- * challenge.c is tested as a unit: the helpers of iam/internal.h it calls
- * (connection, audit, notices, user records) are replaced below by
- * stand-ins that record what they were asked to do, so the tests see
+ * challenge.c is tested as a unit: it calls the rest of the service only
+ * through the table of iam/challenge.h (struct iam_challenge_ops), and the
+ * service handed to it here carries a table of stand-ins (audit, notices,
+ * user records) that record what they were asked to do, so the tests see
  * exactly which message went to which target and what was audited. The
  * real helpers are tested with the whole service in test_iam.
  */
@@ -32,6 +33,7 @@
 #include "crypto/crypto.h"
 #include "iam/challenge.h"
 #include "iam/config.h"
+#include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
@@ -46,7 +48,7 @@
 #define MAX_ATTEMPTS 5
 #define HASH_HEX (2 * ANFU_HASH_LEN + 1)
 
-/* ---- stand-ins for the helpers of iam/internal.h ---------------------------- */
+/* ---- stand-ins for the helpers challenge.c calls (struct iam_challenge_ops) - */
 
 struct sent_msg {
 	char how[16]; /* "notice" (bound channels) or "notice_to" */
@@ -86,15 +88,10 @@ static const struct stub_user stub_users[] = {
 	{ "usr_emailonly0000000000000", NULL, "carol@example.com" },
 };
 
-int iam_db(struct anfu_iam *iam, struct anfu_db **ret)
-{
-	return anfu_store_db(iam->store, ret);
-}
-
-int iam_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
-	      const struct anfu_principal *p, const char *actor_id, const char *action,
-	      const char *object_type, const char *object_id, const char *outcome,
-	      const json_t *details)
+static int stub_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, const char *actor_id, const char *action,
+		      const char *object_type, const char *object_id, const char *outcome,
+		      const json_t *details)
 {
 	struct audited *a;
 	char *d;
@@ -152,24 +149,24 @@ static void poke(void *ud)
 	npokes++;
 }
 
-int iam_notice(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
-	       unsigned channels, const char *tmpl, const char *const *args, int nargs)
+static int stub_notice(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
+		       unsigned channels, const char *tmpl, const char *const *args, int nargs)
 {
 	assert_true(anfu_tx_db(tx)->tx_depth > 0);
 	record_msg("notice", u->id, channels, NULL, NULL, NULL, tmpl, args, nargs);
 	return anfu_tx_after_commit(tx, poke, iam);
 }
 
-int iam_notice_to(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
-		  const char *channel, const char *target, const char *lang, const char *tmpl,
-		  const char *const *args, int nargs)
+static int stub_notice_to(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
+			  const char *channel, const char *target, const char *lang,
+			  const char *tmpl, const char *const *args, int nargs)
 {
 	assert_true(anfu_tx_db(tx)->tx_depth > 0);
 	record_msg("notice_to", user_id, 0, channel, target, lang, tmpl, args, nargs);
 	return anfu_tx_after_commit(tx, poke, iam);
 }
 
-void iam_user_clear(struct iam_user *u)
+static void stub_user_clear(struct iam_user *u)
 {
 	if (!u)
 		return;
@@ -180,7 +177,7 @@ void iam_user_clear(struct iam_user *u)
 
 /* The stand-in "encrypts" nothing: phone_enc and email_enc hold the clear
  * value, which iam_user_reveal hands back. */
-int iam_user_load(struct anfu_db *db, const char *id, struct iam_user *ret)
+static int stub_user_load(struct anfu_db *db, const char *id, struct iam_user *ret)
 {
 	(void)db;
 	for (size_t i = 0; i < sizeof(stub_users) / sizeof(stub_users[0]); i++) {
@@ -196,8 +193,8 @@ int iam_user_load(struct anfu_db *db, const char *id, struct iam_user *ret)
 	return ANFU_ENOTFOUND;
 }
 
-int iam_user_reveal(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
-		    const char *field, char **ret)
+static int stub_user_reveal(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+			    const char *field, char **ret)
 {
 	const char *v = NULL;
 
@@ -210,6 +207,18 @@ int iam_user_reveal(struct anfu_iam *iam, struct anfu_db *db, const struct iam_u
 	*ret = v ? strdup(v) : NULL;
 	return 0;
 }
+
+/* The table challenge.c is handed: the stand-ins above; step-up is the
+ * service's own rule (iam/session.c). */
+static const struct iam_challenge_ops stub_ops = {
+	.audit = stub_audit,
+	.notice = stub_notice,
+	.notice_to = stub_notice_to,
+	.user_load = stub_user_load,
+	.user_reveal = stub_user_reveal,
+	.user_clear = stub_user_clear,
+	.stepped_up = iam_stepped_up,
+};
 
 /* ---- fixture ------------------------------------------------------------------ */
 
@@ -226,6 +235,7 @@ static int setup(void **state)
 	service.tx = f->tx;
 	service.keys = f->keys;
 	service.vault = f->vault;
+	service.challenge = &stub_ops;
 #ifdef ANFU_TEST_HOOKS
 	assert_int_equal(iam_test_captchas_new(&service.test_captchas), 0);
 #endif
@@ -721,10 +731,10 @@ static void solved_captcha(struct anfu_fixture *f, char id[ANFU_ID_MAX], char an
 	size_t len = 0;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault,
-					     &(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER,
-									       false },
-					     5, 120000, id, &png, &len, answer),
+	assert_int_equal(anfu_captcha_create(
+				 f->db, f->vault,
+				 &(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER, false },
+				 5, 120000, id, &png, &len, answer),
 			 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	free(png);

@@ -1,6 +1,7 @@
 /*
- * tests/unit/test_iam: the IAM core (src/iam/service.c, user.c,
- * notices.c, session.c, login.c, register.c, reset.c, self.c).
+ * tests/unit/test_iam: the IAM core (src/iam/service.c, common.c,
+ * jobs.c, user.c, notices.c, session.c, login.c, lockout.c, register.c,
+ * reset.c, self.c).
  *
  * Each test gets a fresh data directory with real keys, a migrated SQLite
  * database, an audit writer, a vault, a notifier that is not started
@@ -1226,7 +1227,9 @@ static void test_logout_and_own_sessions_only(void **state)
 	struct anfu_principal pa, pa2, pb;
 	struct anfu_iam_err e = { NULL, NULL };
 	char ua[ANFU_ID_MAX], ub[ANFU_ID_MAX];
-	json_t *list = NULL;
+	struct anfu_session_list sessions = { NULL, 0 };
+	struct anfu_device_list devices = { NULL, 0 };
+	struct anfu_login_list logins = { NULL, 0 };
 
 	make_customer(f, PHONE1, NULL, ua);
 	make_customer(f, PHONE2, NULL, ub);
@@ -1236,9 +1239,9 @@ static void test_logout_and_own_sessions_only(void **state)
 	assert_int_equal(auth(f, &web, a1.session, &pa, NULL), 0);
 	assert_int_equal(auth(f, &web, a2.session, &pa2, NULL), 0);
 	assert_int_equal(auth(f, &web, b1.session, &pb, NULL), 0);
-	assert_int_equal(anfu_iam_my_sessions(f->iam, &web, &pa, &list), 0);
-	assert_int_equal(json_array_size(list), 2);
-	json_decref(list);
+	assert_int_equal(anfu_iam_my_sessions(f->iam, &web, &pa, &sessions), 0);
+	assert_int_equal(sessions.n, 2);
+	anfu_session_list_clear(&sessions);
 	/* Someone else's session is not found. */
 	assert_int_equal(anfu_iam_end_sessions(f->iam, &web, &pa, pb.session_id, &e),
 			 ANFU_ENOTFOUND);
@@ -1254,22 +1257,15 @@ static void test_logout_and_own_sessions_only(void **state)
 	login_active(f, &web, PHONE1, PW1, &a1);
 	assert_int_equal(auth(f, &web, a1.session, &pa, NULL), 0);
 	pa.mfa_ms = anfu_clock_now_ms(); /* as anfu_iam_step_up records it */
-	assert_int_equal(anfu_iam_my_devices(f->iam, &web, &pb, &list), 0);
-	assert_int_equal(json_array_size(list), 1);
-	assert_int_equal(anfu_iam_remove_device(
-				 f->iam, &web, &pa,
-				 json_string_value(json_object_get(json_array_get(list, 0), "id")),
-				 &e),
+	assert_int_equal(anfu_iam_my_devices(f->iam, &web, &pb, &devices), 0);
+	assert_int_equal(devices.n, 1);
+	assert_int_equal(anfu_iam_remove_device(f->iam, &web, &pa, devices.v[0].id, &e),
 			 ANFU_ENOTFOUND);
-	assert_int_equal(anfu_iam_remove_device(
-				 f->iam, &web, &pb,
-				 json_string_value(json_object_get(json_array_get(list, 0), "id")),
-				 &e),
-			 0);
-	json_decref(list);
-	assert_int_equal(anfu_iam_my_logins(f->iam, &web, &pb, 10, &list), 0);
-	assert_true(json_array_size(list) >= 2);
-	json_decref(list);
+	assert_int_equal(anfu_iam_remove_device(f->iam, &web, &pb, devices.v[0].id, &e), 0);
+	anfu_device_list_clear(&devices);
+	assert_int_equal(anfu_iam_my_logins(f->iam, &web, &pb, 10, &logins), 0);
+	assert_true(logins.n >= 2);
+	anfu_login_list_clear(&logins);
 }
 
 /* ---- passwords ------------------------------------------------------------------------ */

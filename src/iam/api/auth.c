@@ -16,6 +16,7 @@
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/validate.h"
 #include "http/http.h"
 #include "iam/api/handlers.h"
@@ -23,9 +24,6 @@
 #include "iam/pwpolicy.h"
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
-/* Password fields are decoded up to this many characters so that the
- * policy, not the decoder, answers an over-long one (password_too_long). */
-#define PASSWORD_FIELD_MAX 1024
 #define F_STR(st, name, req, lo, hi)                                                \
 	{                                                                           \
 #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL \
@@ -130,7 +128,7 @@ static bool is_resident_id(const char *s, size_t n)
 static const struct anfu_jfield register_fields[] = {
 	F_STR(register_body, login, true, 3, 254),
 	F_STR(register_body, code, true, 6, 6),
-	F_SECRET(register_body, password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(register_body, password, true, 0, ANFU_LIMIT_IAM_PASSWORD_FIELD),
 	F_STR(register_body, nickname, false, 1, 32),
 	F_STR(register_body, real_name, false, 1, 32),
 	{ "id_number", ANFU_JT_STRING, offsetof(struct register_body, id_number), false, 18, 18,
@@ -166,7 +164,7 @@ struct login_body {
 
 static const struct anfu_jfield login_fields[] = {
 	F_STR(login_body, login, true, 1, 254),
-	F_SECRET(login_body, password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(login_body, password, true, 0, ANFU_LIMIT_IAM_PASSWORD_FIELD),
 	F_STR(login_body, captcha_id, false, 1, 64),
 	F_STR(login_body, captcha_answer, false, 1, 16),
 };
@@ -336,7 +334,7 @@ static const struct anfu_jfield confirm_fields[] = {
 	F_STR(confirm_body, sms_code, false, 1, 16),
 	F_STR(confirm_body, email_code, false, 1, 16),
 	F_STR(confirm_body, totp_code, false, 1, 16),
-	F_SECRET(confirm_body, new_password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(confirm_body, new_password, true, 0, ANFU_LIMIT_IAM_PASSWORD_FIELD),
 };
 
 int anfu_api_reset_confirm(struct anfu_req *req, struct anfu_resp *resp)
@@ -365,7 +363,7 @@ struct strength_body {
 };
 
 static const struct anfu_jfield strength_fields[] = {
-	F_SECRET(strength_body, password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(strength_body, password, true, 0, ANFU_LIMIT_IAM_PASSWORD_FIELD),
 };
 
 /* POST /api/v1/password-strength: the indicator shown while a password is

@@ -15,6 +15,8 @@
 #include "api/api.h"
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/json.h"
+#include "base/limits.h"
 #include "base/str.h"
 #include "http/http.h"
 #include "iam/api/handlers.h"
@@ -22,17 +24,14 @@
 #include "iam/pwpolicy.h"
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
-/* Password fields are decoded up to this many characters so that the
- * policy, not the decoder, answers an over-long one (password_too_long). */
-#define PASSWORD_FIELD_MAX 1024
 #define F_STR(st, name, req, lo, hi)                                                \
 	{                                                                           \
 #name, ANFU_JT_STRING, offsetof(struct st, name), req, lo, hi, NULL \
 	}
 /* Passwords and PINs: taken as sent (ANFU_JT_SECRET), their policy judges
  * every character; everything else is text (base/text.h). */
-#define F_SECRET(st, name, req, lo, hi)                                     \
-	{                                                                   \
+#define F_SECRET(st, name, req, lo, hi)                                             \
+	{                                                                           \
 #name, ANFU_JT_SECRET, offsetof(struct st, name), req, lo, hi, NULL \
 	}
 
@@ -43,6 +42,52 @@ static int list_out(struct anfu_resp *resp, const char *key, json_t *items)
 {
 	resp->body = json_pack("{s:o}", key, items);
 	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+static json_t *logins_json(const struct anfu_login_list *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < l->n; i++) {
+		const struct anfu_login_entry *e = &l->v[i];
+		if (json_array_append_new(
+			    a, json_pack("{sIssssss}", "time_ms", (json_int_t)e->time_ms, "ip",
+					 e->ip, "device", e->device, "result", e->result)) < 0)
+			abort();
+	}
+	return a;
+}
+
+static json_t *sessions_json(const struct anfu_session_list *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < l->n; i++) {
+		const struct anfu_session_entry *e = &l->v[i];
+		if (json_array_append_new(a, json_pack("{sssIsIsssb}", "id", e->id, "created_ms",
+						       (json_int_t)e->created_ms, "last_seen_ms",
+						       (json_int_t)e->last_seen_ms, "ip", e->ip,
+						       "current", e->current)) < 0)
+			abort();
+	}
+	return a;
+}
+
+static json_t *devices_json(const struct anfu_device_list *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < l->n; i++) {
+		const struct anfu_device_entry *e = &l->v[i];
+		if (json_array_append_new(
+			    a, json_pack("{sssssIsIsIsI}", "id", e->id, "label", e->label,
+					 "trusted_ms", (json_int_t)e->trusted_ms,
+					 "trusted_until_ms", (json_int_t)e->trusted_until_ms,
+					 "created_ms", (json_int_t)e->created_ms, "last_seen_ms",
+					 (json_int_t)e->last_seen_ms)) < 0)
+			abort();
+	}
+	return a;
 }
 
 int anfu_api_me(struct anfu_req *req, struct anfu_resp *resp)
@@ -64,29 +109,35 @@ int anfu_api_me_logins(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	const char *limit_text = anfu_req_query(req, "limit");
-	long long limit = 20;
+	long long limit = ANFU_LIMIT_IAM_LOGINS_DEFAULT;
+	struct anfu_login_list l = { NULL, 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *items = NULL;
 	int r;
 
-	if (limit_text &&
-	    (anfu_parse_i64(anfu_str_c(limit_text), &limit) < 0 || limit < 1 || limit > 100))
-		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
+	if (limit_text && (anfu_parse_i64(anfu_str_c(limit_text), &limit) < 0 || limit < 1 ||
+			   limit > ANFU_LIMIT_IAM_LOGINS_MAX))
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "limit");
 	CTX(req, ctx);
-	r = anfu_iam_my_logins(app->iam, &ctx, req->principal, (int)limit, &items);
-	return r < 0 ? r : list_out(resp, "logins", items);
+	r = anfu_iam_my_logins(app->iam, &ctx, req->principal, (int)limit, &l);
+	if (r == 0)
+		r = list_out(resp, "logins", logins_json(&l));
+	anfu_login_list_clear(&l);
+	return r;
 }
 
 int anfu_api_me_sessions(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_session_list l = { NULL, 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *items = NULL;
 	int r;
 
 	CTX(req, ctx);
-	r = anfu_iam_my_sessions(app->iam, &ctx, req->principal, &items);
-	return r < 0 ? r : list_out(resp, "sessions", items);
+	r = anfu_iam_my_sessions(app->iam, &ctx, req->principal, &l);
+	if (r == 0)
+		r = list_out(resp, "sessions", sessions_json(&l));
+	anfu_session_list_clear(&l);
+	return r;
 }
 
 /* DELETE /me/sessions: every session but this one (after a step-up). */
@@ -133,8 +184,8 @@ struct password_body {
 };
 
 static const struct anfu_jfield password_fields[] = {
-	F_SECRET(password_body, current_password, true, 0, PASSWORD_FIELD_MAX),
-	F_SECRET(password_body, new_password, true, 0, PASSWORD_FIELD_MAX),
+	F_SECRET(password_body, current_password, true, 0, ANFU_LIMIT_IAM_PASSWORD_FIELD),
+	F_SECRET(password_body, new_password, true, 0, ANFU_LIMIT_IAM_PASSWORD_FIELD),
 };
 
 int anfu_api_me_password(struct anfu_req *req, struct anfu_resp *resp)
@@ -272,13 +323,16 @@ int anfu_api_me_totp_confirm(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_api_me_devices(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_device_list l = { NULL, 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *items = NULL;
 	int r;
 
 	CTX(req, ctx);
-	r = anfu_iam_my_devices(app->iam, &ctx, req->principal, &items);
-	return r < 0 ? r : list_out(resp, "devices", items);
+	r = anfu_iam_my_devices(app->iam, &ctx, req->principal, &l);
+	if (r == 0)
+		r = list_out(resp, "devices", devices_json(&l));
+	anfu_device_list_clear(&l);
+	return r;
 }
 
 int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp)

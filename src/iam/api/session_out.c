@@ -24,6 +24,7 @@
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
 #include "iam/api/handlers.h"
@@ -65,7 +66,7 @@ int anfu_api_device_cookie(struct anfu_req *req, struct anfu_resp *resp, const c
 static const char *state_name(enum anfu_session_state s)
 {
 	switch (s) {
-	case ANFU_SESSION_MFA_PENDING: return "mfa_required";
+	case ANFU_SESSION_MFA_PENDING: return ANFU_R_MFA_REQUIRED;
 	case ANFU_SESSION_REQUIRED_ACTIONS: return "required_actions";
 	case ANFU_SESSION_ACTIVE: return "active";
 	}

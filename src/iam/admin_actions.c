@@ -32,6 +32,7 @@
 #include "base/mask.h"
 #include "base/mem.h"
 #include "base/rand.h"
+#include "base/refusal.h"
 #include "base/validate.h"
 #include "iam/admin.h"
 #include "iam/admin_internal.h"
@@ -122,7 +123,7 @@ static int act_allowed(struct anfu_db *db, const struct iam_admin_action *a,
 	if (admins == 0)
 		return 0;
 forbidden:
-	iam_err_set(err, "forbidden", NULL);
+	iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 	return ANFU_EPERM;
 }
 
@@ -171,7 +172,7 @@ int iam_admin_act_write(struct anfu_iam *iam, struct anfu_tx *tx, const struct a
 	int r = anfu_db_exec(db, a->sql, q, a->nparams, NULL, NULL, &changes);
 
 	if (r == 0 && changes == 0) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0 && a->end_sessions)
@@ -201,12 +202,12 @@ static int act_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 	memset(&u, 0, sizeof(u));
 	r = iam_user_load(db, user_id, &u);
 	if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", NULL);
+		iam_err_set(err, ANFU_R_NOT_FOUND, NULL);
 	if (r == 0)
 		r = act_allowed(db, a, p, &u, err);
 	if (r == 0 && strcmp(a->name, "unlock") == 0 &&
 	    strcmp(iam_user_state(&u, anfu_clock_now_ms()), "locked") != 0) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0)
@@ -231,13 +232,13 @@ int iam_admin_gate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		return ANFU_EINVAL;
 	}
 	if (!allowed && !anfu_principal_can(p, perm)) {
-		iam_err_set(err, "forbidden", NULL);
-		iam_audit_denied(iam, ctx, p, action, "user", user_id, "forbidden");
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
+		iam_audit_denied(iam, ctx, p, action, "user", user_id, ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, action, "user", user_id, "step_up_required");
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
+		iam_audit_denied(iam, ctx, p, action, "user", user_id, ANFU_R_STEP_UP_REQUIRED);
 		return ANFU_EPERM;
 	}
 	return 0;
@@ -268,7 +269,7 @@ static int act_file_staff(struct anfu_iam *iam, struct anfu_db *db, const struct
 	int r = act_allowed(db, a, p, u, err);
 
 	if (r == ANFU_EPERM)
-		iam_audit_denied(iam, ctx, p, a->audit, "user", u->id, "forbidden");
+		iam_audit_denied(iam, ctx, p, a->audit, "user", u->id, ANFU_R_FORBIDDEN);
 	if (r < 0)
 		return r;
 	return iam_admin_file_staff(
@@ -330,6 +331,6 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		return r;
 	r = iam_tx(iam, act_tx, &op, err);
 	if (r == ANFU_EPERM)
-		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, "forbidden");
+		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, ANFU_R_FORBIDDEN);
 	return r;
 }

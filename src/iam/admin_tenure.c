@@ -30,6 +30,7 @@
 #include "base/mask.h"
 #include "base/mem.h"
 #include "base/rand.h"
+#include "base/refusal.h"
 #include "base/validate.h"
 #include "iam/admin.h"
 #include "iam/admin_internal.h"
@@ -78,7 +79,7 @@ int iam_temp_pw_make(struct anfu_iam *iam, struct anfu_db *db, struct iam_temp_p
 		t->channel = "sms";
 		t->target = t->pe.phone;
 	} else {
-		iam_err_set(err, "no_delivery_channel", NULL);
+		iam_err_set(err, ANFU_R_NO_DELIVERY_CHANNEL, NULL);
 		return ANFU_ECONFLICT;
 	}
 	pd = (struct anfu_pw_personal){ t->pe.login,
@@ -101,13 +102,13 @@ static int temp_pw_prepare(struct anfu_iam *iam, struct anfu_db *db, const struc
 	int r = iam_user_load(db, user_id, &t->u);
 
 	if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", NULL);
+		iam_err_set(err, ANFU_R_NOT_FOUND, NULL);
 	if (r < 0)
 		return r;
 	/* Not one's own (that is /me/password); staff only by an administrator. */
 	if (strcmp(p->user_id, t->u.id) == 0 ||
 	    (t->u.kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	return iam_temp_pw_make(iam, db, t, err);
@@ -126,7 +127,7 @@ static int temp_pw_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct 
 				   anfu_clock_now_ms());
 
 	if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", NULL);
+		iam_err_set(err, ANFU_R_NOT_FOUND, NULL);
 	if (r == 0)
 		r = iam_session_end(iam, db, t->u.id, NULL, NULL, "password_reset_by_admin");
 	if (r == 0)
@@ -174,7 +175,7 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
 	memset(&t, 0, sizeof(t));
 	r = temp_pw_prepare(iam, db, p, user_id, &t, err);
 	if (r == ANFU_EPERM)
-		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
+		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, ANFU_R_FORBIDDEN);
 	if (r < 0)
 		goto out;
 	op = (struct iam_admin_op){
@@ -216,7 +217,7 @@ int iam_validity_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 			     q, 3, NULL, NULL, &changed);
 
 	if (r == 0 && changed == 0) {
-		iam_err_set(err, "conflict", NULL); /* changed meanwhile */
+		iam_err_set(err, ANFU_R_CONFLICT, NULL); /* changed meanwhile */
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0 && reset)
@@ -272,14 +273,14 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 	memset(&f, 0, sizeof(f));
 	r = iam_user_load(db, user_id, &t.u);
 	if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", NULL);
+		iam_err_set(err, ANFU_R_NOT_FOUND, NULL);
 	if (r < 0)
 		goto out;
 	/* Customers have no validity period; staff are administrators'. */
 	if (t.u.kind == ANFU_USER_CUSTOMER || strcmp(p->user_id, t.u.id) == 0 ||
 	    (t.u.kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
-		iam_err_set(err, "forbidden", NULL);
-		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, "forbidden");
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
+		iam_audit_denied(iam, ctx, p, audit_action, "user", user_id, ANFU_R_FORBIDDEN);
 		r = ANFU_EPERM;
 		goto out;
 	}
@@ -351,7 +352,7 @@ static int handover_allowed(const struct anfu_principal *p, const struct iam_use
 {
 	if (u->kind == ANFU_USER_CUSTOMER || strcmp(p->user_id, u->id) == 0 ||
 	    (u->kind == ANFU_USER_STAFF && p->role_class != ANFU_CLASS_ADMIN)) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	return 0;
@@ -411,7 +412,7 @@ int iam_handover_free(struct anfu_db *db, const struct iam_handover *h, struct a
 		q, 5, owner_id_row, other, NULL);
 
 	if (r == 0 && other[0]) {
-		iam_err_set(err, "already_exists", h->f.has_email ? "email" : "phone");
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, h->f.has_email ? "email" : "phone");
 		r = ANFU_EEXIST;
 	}
 	return r;
@@ -477,7 +478,7 @@ int iam_handover_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 			q, 6, NULL, NULL, NULL);
 	}
 	if (r == ANFU_EEXIST) /* taken by a concurrent request meanwhile */
-		iam_err_set(err, "already_exists", h->f.has_email ? "email" : "phone");
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, h->f.has_email ? "email" : "phone");
 	if (r == 0) {
 		struct anfu_param q[2] = { iam_ps(t->u.id), ANFU_PI(anfu_clock_now_ms()) };
 
@@ -561,11 +562,11 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 		return r;
 	r = iam_user_load(db, in->user_id, &h.t.u);
 	if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", NULL);
+		iam_err_set(err, ANFU_R_NOT_FOUND, NULL);
 	if (r == 0)
 		r = handover_allowed(p, &h.t.u, err);
 	if (r == ANFU_EPERM)
-		iam_audit_denied(iam, ctx, p, audit_action, "user", in->user_id, "forbidden");
+		iam_audit_denied(iam, ctx, p, audit_action, "user", in->user_id, ANFU_R_FORBIDDEN);
 	if (r < 0)
 		goto out;
 	/* A staff account changes hands only through four eyes, and the

@@ -35,6 +35,7 @@
 #include "base/mask.h"
 #include "base/mem.h"
 #include "base/rand.h"
+#include "base/refusal.h"
 #include "base/validate.h"
 #include "iam/admin.h"
 #include "iam/admin_internal.h"
@@ -184,7 +185,7 @@ static int op_check(struct anfu_iam *iam, struct anfu_db *db, const struct op_re
 	}
 	r = anfu_rbac_check_set(db, q->roles, q->nroles, reason, sizeof(reason));
 	if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "role_conflict", "roles");
+		iam_err_set(err, ANFU_R_ROLE_CONFLICT, "roles");
 	if (r < 0)
 		return r;
 	return iam_admin_login_free(iam, db, q->f.login, err);
@@ -333,7 +334,7 @@ static int role_parse(struct anfu_db *db, const json_t *payload, struct role_req
 	}
 	r = iam_user_load(db, q->user_id, &q->u);
 	if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", "user_id");
+		iam_err_set(err, ANFU_R_NOT_FOUND, "user_id");
 	return r;
 }
 
@@ -373,12 +374,12 @@ static int grant_check(struct anfu_db *db, struct role_req *q, struct anfu_iam_e
 	if (r < 0)
 		return r;
 	if (ok) {
-		iam_err_set(err, "already_exists", "role");
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, "role");
 		return ANFU_EEXIST;
 	}
 	r = anfu_rbac_check_grant(db, q->user_id, q->role, reason, sizeof(reason));
 	if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "role_conflict", "role");
+		iam_err_set(err, ANFU_R_ROLE_CONFLICT, "role");
 	return r;
 }
 
@@ -390,7 +391,7 @@ static int revoke_check(struct anfu_db *db, struct role_req *q, struct anfu_iam_
 	if (r < 0)
 		return r;
 	if (!held) {
-		iam_err_set(err, "not_found", "role");
+		iam_err_set(err, ANFU_R_NOT_FOUND, "role");
 		return ANFU_ENOTFOUND;
 	}
 	return 0;
@@ -455,11 +456,11 @@ static int role_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct a
 	else
 		r = anfu_rbac_revoke(db, q.user_id, q.role);
 	if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "role_conflict", "role");
+		iam_err_set(err, ANFU_R_ROLE_CONFLICT, "role");
 	else if (r == ANFU_EEXIST)
-		iam_err_set(err, "already_exists", "role");
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, "role");
 	else if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", "role");
+		iam_err_set(err, ANFU_R_NOT_FOUND, "role");
 	if (r < 0)
 		goto out;
 	d = json_pack("{s:s,s:s}", "role", q.role, "approval_id", approval_id);
@@ -532,7 +533,7 @@ static int confirm_one(const json_t *payload, const json_t *confirm, const char 
 		return ANFU_EINVAL;
 	}
 	if (!want || norm_contact(key, want, a) < 0 || strcmp(a, b) != 0) {
-		iam_err_set(err, "confirmation_mismatch", field);
+		iam_err_set(err, ANFU_R_CONFIRMATION_MISMATCH, field);
 		return ANFU_ECONFLICT;
 	}
 	return 0;
@@ -579,7 +580,7 @@ static int staff_parse(struct anfu_db *db, const json_t *payload, const char *co
 	}
 	r = iam_user_load(db, q->user_id, &q->u);
 	if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", "user_id");
+		iam_err_set(err, ANFU_R_NOT_FOUND, "user_id");
 	if (r == 0 && q->u.kind != ANFU_USER_STAFF) {
 		/* Other accounts change at once, without a request. */
 		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "user_id");
@@ -598,7 +599,7 @@ static const struct iam_admin_action *state_action(bool disable, const struct ia
 	bool disabled = strcmp(u->status, "disabled") == 0;
 
 	if (disable == disabled) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return NULL;
 	}
 	return iam_admin_action_find(disable ? "disable" : "enable");
@@ -723,7 +724,7 @@ static int validity_check(struct anfu_iam *iam, struct anfu_db *db, const json_t
 		return r;
 	v->reset = iam_retains_temporary(&v->q.u, v->expires_ms);
 	if (v->reset && !v->q.u.email_enc && !v->q.u.phone_enc) {
-		iam_err_set(err, "no_delivery_channel", NULL);
+		iam_err_set(err, ANFU_R_NO_DELIVERY_CHANNEL, NULL);
 		return ANFU_ECONFLICT;
 	}
 	return 0;

@@ -36,6 +36,7 @@
 #include "base/mask.h"
 #include "base/mem.h"
 #include "base/rand.h"
+#include "base/refusal.h"
 #include "base/validate.h"
 #include "iam/admin.h"
 #include "iam/admin_internal.h"
@@ -72,7 +73,7 @@ static int check_username(const char *username, struct iam_acct_fields *f, struc
 		return ANFU_EINVAL;
 	}
 	if (iam_name_reserved(f->login)) {
-		iam_err_set(err, "reserved_name", "username");
+		iam_err_set(err, ANFU_R_RESERVED_NAME, "username");
 		return ANFU_EINVAL;
 	}
 	return 0;
@@ -160,7 +161,7 @@ int iam_admin_login_free(struct anfu_iam *iam, struct anfu_db *db, const char *l
 		return 0;
 	if (r == 0) {
 		iam_user_clear(&u);
-		iam_err_set(err, "already_exists", "username");
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, "username");
 		return ANFU_EEXIST;
 	}
 	return r;
@@ -199,12 +200,12 @@ int iam_admin_deliver_initial(struct anfu_iam *iam, struct anfu_tx *tx, const ch
 void iam_admin_account_err(int r, const struct iam_acct_fields *f, struct anfu_iam_err *err)
 {
 	if (r == ANFU_EEXIST)
-		iam_err_set(err, "already_exists",
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS,
 			    f->has_email && f->has_phone ? NULL
 			    : f->has_email		 ? "email"
 							 : "phone");
 	else if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "role_conflict", "roles");
+		iam_err_set(err, ANFU_R_ROLE_CONFLICT, "roles");
 	else if (r == ANFU_EINVAL)
 		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "roles");
 }
@@ -420,7 +421,7 @@ int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	if (!anfu_principal_can(p, "iam.user.read") ||
 	    (reveal && !anfu_principal_can(p, "iam.user.pii.reveal"))) {
 		iam_audit_denied(iam, ctx, p, reveal ? "user.pii_revealed" : "user.read", "user",
-				 user_id, "forbidden");
+				 user_id, ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	r = iam_db(iam, &db);
@@ -580,13 +581,13 @@ int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *
 	if (!iam || !p || !c || !ret)
 		return ANFU_EINVAL;
 	if (!may_create_merchant_user(p, c)) {
-		iam_err_set(err, "forbidden", NULL);
-		iam_audit_denied(iam, ctx, p, "user.created", "user", "", "forbidden");
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
+		iam_audit_denied(iam, ctx, p, "user.created", "user", "", ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, "user.created", "user", "", "step_up_required");
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
+		iam_audit_denied(iam, ctx, p, "user.created", "user", "", ANFU_R_STEP_UP_REQUIRED);
 		return ANFU_EPERM;
 	}
 	r = iam_tx(iam, create_tx, &op, err);

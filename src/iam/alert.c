@@ -33,6 +33,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/rand.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "iam/admin.h"
 #include "iam/config.h"
@@ -57,7 +58,8 @@
 
 bool iam_alert_reason(const char *code)
 {
-	return code && (strcmp(code, "forbidden") == 0 || strcmp(code, "approval_self") == 0);
+	return code &&
+	       (strcmp(code, ANFU_R_FORBIDDEN) == 0 || strcmp(code, ANFU_R_APPROVAL_SELF) == 0);
 }
 
 static const char *class_name(enum anfu_role_class c)
@@ -281,7 +283,7 @@ int iam_alert_raise(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_
 	t.who = class_name(p->role_class);
 	t.action = act;
 	t.object = obj;
-	t.reason = reason ? reason : "forbidden";
+	t.reason = reason ? reason : ANFU_R_FORBIDDEN;
 	t.ip = ctx && ctx->ip ? ctx->ip : "";
 	iam_time_text(now, t.when);
 	r = open_alert(db, p->user_id, since, id);
@@ -342,7 +344,7 @@ static void denied_tx(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		abort();
 	if (extra && json_object_update(c.d, (json_t *)extra) < 0)
 		abort();
-	anfu_json_set(c.d, "reason", json_string(code ? code : "forbidden"));
+	anfu_json_set(c.d, "reason", json_string(code ? code : ANFU_R_FORBIDDEN));
 	r = iam_tx(iam, denied_work, &c, NULL);
 	/* A record that could not be appended is logged by the executor. */
 	if (r < 0 && r != ANFU_EAUDIT)
@@ -373,7 +375,7 @@ void anfu_iam_privilege_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *
 	extra = json_pack("{s:s}", "permission", permission ? permission : "");
 	if (!extra)
 		abort();
-	denied_tx(iam, ctx, p, "access.denied", "route", object, "forbidden", extra);
+	denied_tx(iam, ctx, p, "access.denied", "route", object, ANFU_R_FORBIDDEN, extra);
 	json_decref(extra);
 }
 
@@ -450,7 +452,7 @@ int anfu_iam_alerts(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	    (state && strcmp(state, "open") != 0 && strcmp(state, "acknowledged") != 0))
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, ALERT_PERM)) {
-		iam_audit_denied(iam, ctx, p, "alert.read", "alert", "", "forbidden");
+		iam_audit_denied(iam, ctx, p, "alert.read", "alert", "", ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	limit = limit <= 0 ? ALERT_LIST_DEFAULT : limit > ALERT_LIST_MAX ? ALERT_LIST_MAX : limit;
@@ -501,12 +503,12 @@ static int ack_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 	int r = alert_get(db, id, &a);
 
 	if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", NULL);
+		iam_err_set(err, ANFU_R_NOT_FOUND, NULL);
 	if (r < 0)
 		goto out;
 	/* Nobody closes the alert about their own attempt. */
 	if (strcmp(json_string_value(json_object_get(a, "actor_id")), p->user_id) == 0) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		r = ANFU_EPERM;
 		goto out;
 	}
@@ -516,7 +518,7 @@ static int ack_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 		" ack_note = $4 WHERE id = $1 AND state = 'open'",
 		q, 4, NULL, NULL, &changes);
 	if (r == 0 && changes != 1) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		r = ANFU_ECONFLICT;
 	}
 	if (r < 0)
@@ -573,20 +575,20 @@ int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *
 		return ANFU_EINVAL;
 	}
 	if (!anfu_principal_can(p, ALERT_PERM)) {
-		iam_err_set(err, "forbidden", NULL);
-		iam_audit_denied(iam, ctx, p, action, "alert", alert_id, "forbidden");
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
+		iam_audit_denied(iam, ctx, p, action, "alert", alert_id, ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, action, "alert", alert_id, "step_up_required");
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
+		iam_audit_denied(iam, ctx, p, action, "alert", alert_id, ANFU_R_STEP_UP_REQUIRED);
 		return ANFU_EPERM;
 	}
 	r = iam_tx(iam, ack_tx, &c, err);
 	if (r < 0) {
 		json_decref(c.out);
 		if (r == ANFU_EPERM)
-			iam_audit_denied(iam, ctx, p, action, "alert", alert_id, "forbidden");
+			iam_audit_denied(iam, ctx, p, action, "alert", alert_id, ANFU_R_FORBIDDEN);
 		return r;
 	}
 	*ret = c.out;

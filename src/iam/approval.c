@@ -49,6 +49,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
+#include "base/refusal.h"
 #include "iam/admin.h"
 #include "iam/approval.h"
 #include "iam/core.h"
@@ -132,12 +133,12 @@ static const char *code_of(int r, const struct anfu_iam_err *err)
 	if (err && err->code)
 		return err->code;
 	switch (r) {
-	case ANFU_ECONFLICT: return "conflict";
-	case ANFU_EEXIST: return "already_exists";
-	case ANFU_ENOTFOUND: return "not_found";
-	case ANFU_EPERM: return "forbidden";
-	case ANFU_ELIMIT: return "payload_too_large";
-	default: return "invalid_request";
+	case ANFU_ECONFLICT: return ANFU_R_CONFLICT;
+	case ANFU_EEXIST: return ANFU_R_ALREADY_EXISTS;
+	case ANFU_ENOTFOUND: return ANFU_R_NOT_FOUND;
+	case ANFU_EPERM: return ANFU_R_FORBIDDEN;
+	case ANFU_ELIMIT: return ANFU_R_PAYLOAD_TOO_LARGE;
+	default: return ANFU_R_INVALID_REQUEST;
 	}
 }
 
@@ -381,13 +382,13 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 		return ANFU_EINVAL;
 	}
 	if (!can_suffix(maker, t->perm_prefix, "request")) {
-		err_set(err, "forbidden", NULL);
+		err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	/* What goes through four eyes is sensitive (role changes, IAM-MFA-02):
 	 * each pair of eyes proves a second factor first. */
 	if (!iam_stepped_up(iam, maker, anfu_clock_now_ms())) {
-		err_set(err, "step_up_required", NULL);
+		err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	if (!json_is_object(payload)) {
@@ -397,7 +398,7 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 	/* Nobody asks for their own account to be disabled, handed over... */
 	subject = t->subject ? t->subject(payload) : NULL;
 	if (t->maker_not_subject && subject && strcmp(subject, maker->user_id) == 0) {
-		err_set(err, "forbidden", NULL);
+		err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	r = t->validate(iam, db, payload, summary, sizeof(summary), err);
@@ -609,7 +610,7 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_tx *tx, const struct 
 	r = pending_load(db, approval_id, &a);
 	if (r < 0) {
 		if (r == ANFU_ENOTFOUND)
-			err_set(err, "not_found", NULL);
+			err_set(err, ANFU_R_NOT_FOUND, NULL);
 		goto out;
 	}
 	r = ANFU_EINTERNAL;
@@ -621,15 +622,15 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_tx *tx, const struct 
 	/* Four eyes: the maker never decides, whatever they hold (IAM-SOD-03). */
 	r = ANFU_EPERM;
 	if (strcmp(checker->user_id, a.maker) == 0) {
-		err_set(err, "approval_self", NULL);
+		err_set(err, ANFU_R_APPROVAL_SELF, NULL);
 		goto out;
 	}
 	if (!can_suffix(checker, t->perm_prefix, "approve")) {
-		err_set(err, "forbidden", NULL);
+		err_set(err, ANFU_R_FORBIDDEN, NULL);
 		goto out;
 	}
 	if (!iam_stepped_up(iam, checker, anfu_clock_now_ms())) {
-		err_set(err, "step_up_required", NULL);
+		err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		goto out;
 	}
 	r = open_payload(iam, db, approval_id, a.payload_ct, &payload);
@@ -640,12 +641,12 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_tx *tx, const struct 
 	subject = t->subject ? t->subject(payload) : NULL;
 	r = ANFU_EPERM;
 	if (subject && strcmp(subject, checker->user_id) == 0) {
-		err_set(err, "approval_self", NULL);
+		err_set(err, ANFU_R_APPROVAL_SELF, NULL);
 		goto out;
 	}
 	r = ANFU_ECONFLICT;
 	if (strcmp(a.status, "pending") != 0) {
-		err_set(err, "approval_not_pending", NULL);
+		err_set(err, ANFU_R_APPROVAL_NOT_PENDING, NULL);
 		goto out;
 	}
 	/* What the maker alone must not decide (where a credential goes) the
@@ -748,7 +749,7 @@ int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 	if (r < 0) {
 		json_decref(c.out);
 		if (r == ANFU_EPERM || (r == ANFU_ECONFLICT && err && err->code &&
-					strcmp(err->code, "confirmation_mismatch") == 0))
+					strcmp(err->code, ANFU_R_CONFIRMATION_MISMATCH) == 0))
 			iam_audit_denied(iam, ctx, p,
 					 approve ? "approval.approved" : "approval.rejected",
 					 "approval", approval_id, err ? err->code : NULL);

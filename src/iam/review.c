@@ -30,6 +30,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/rand.h"
+#include "base/refusal.h"
 #include "iam/admin.h"
 #include "iam/config.h"
 #include "iam/iam.h"
@@ -260,7 +261,8 @@ int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 		return ANFU_EINVAL;
 	/* Run by someone through the API: theirs, and recorded as theirs. */
 	if (p && !anfu_principal_can(p, "iam.review.read")) {
-		iam_audit_denied(iam, ctx, p, "report.account_review", "report", "", "forbidden");
+		iam_audit_denied(iam, ctx, p, "report.account_review", "report", "",
+				 ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	r = iam_db(iam, &db);
@@ -412,7 +414,8 @@ int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !p || !ret)
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, "iam.recert.read")) {
-		iam_audit_denied(iam, ctx, p, "report.recertification", "report", "", "forbidden");
+		iam_audit_denied(iam, ctx, p, "report.recertification", "report", "",
+				 ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	r = iam_db(iam, &db);
@@ -460,11 +463,11 @@ static int signoff_apply(struct anfu_tx *tx, void *ud)
 	if (r < 0)
 		return r;
 	if (!h.found || strcmp(h.kind, "recertification") != 0) {
-		err_set(err, "not_found", NULL);
+		err_set(err, ANFU_R_NOT_FOUND, NULL);
 		return ANFU_ENOTFOUND;
 	}
 	if (strcmp(h.created_by, p->user_id) == 0) {
-		err_set(err, "approval_self", NULL);
+		err_set(err, ANFU_R_APPROVAL_SELF, NULL);
 		return ANFU_EPERM;
 	}
 	r = anfu_db_exec(db,
@@ -474,7 +477,7 @@ static int signoff_apply(struct anfu_tx *tx, void *ud)
 	if (r < 0)
 		return r;
 	if (h.signed_off || changes != 1) {
-		err_set(err, "conflict", NULL);
+		err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	d = json_pack("{s:s}", "note", note && note[0] ? note : "");
@@ -503,9 +506,9 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 		return ANFU_EINVAL;
 	}
 	if (!anfu_principal_can(p, "iam.recert.signoff")) {
-		err_set(err, "forbidden", NULL);
+		err_set(err, ANFU_R_FORBIDDEN, NULL);
 		iam_audit_denied(iam, ctx, p, "report.recertification_signed_off", "report",
-				 report_id, "forbidden");
+				 report_id, ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	r = iam_db(iam, &db);

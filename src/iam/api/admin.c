@@ -16,6 +16,8 @@
 #include "api/api.h"
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/json.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "base/validate.h"
 #include "config/config.h"
@@ -69,11 +71,11 @@ int anfu_api_admin_users(struct anfu_req *req, struct anfu_resp *resp)
 
 	if (limit) {
 		if (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > 200)
-			return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
+			return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "limit");
 		f.limit = (int)n;
 	}
 	if (f.after && !anfu_id_valid("usr", f.after, strlen(f.after)))
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "after");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "after");
 	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_admin_list_users(app->iam, &ctx, req->principal, &f, &items);
 	if (r < 0)
@@ -407,18 +409,18 @@ static int approval_shape(struct anfu_req *req, json_t *root, const char **ret_t
 	json_object_foreach(root, key, v)
 	{
 		if (strcmp(key, "type") != 0 && strcmp(key, "payload") != 0)
-			return anfu_req_fail(req, ANFU_EINVAL, "unknown_field", key);
+			return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_UNKNOWN_FIELD, key);
 	}
 	type = json_object_get(root, "type");
 	payload = json_object_get(root, "payload");
 	if (!type)
-		return anfu_req_fail(req, ANFU_EINVAL, "missing_field", "type");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_MISSING_FIELD, "type");
 	if (!payload)
-		return anfu_req_fail(req, ANFU_EINVAL, "missing_field", "payload");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_MISSING_FIELD, "payload");
 	if (!json_is_string(type) || json_string_length(type) < 1 || json_string_length(type) > 32)
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "type");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "type");
 	if (!json_is_object(payload))
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "payload");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "payload");
 	/* Names and reasons in a payload (a new operator's name, a handover's
 	 * responsible person, a reason) follow the text rule like every
 	 * decoded field: refused with a control or format character, kept in
@@ -448,7 +450,7 @@ int anfu_api_admin_approval_file(struct anfu_req *req, struct anfu_resp *resp)
 	root = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, NULL);
 	if (!root || !json_is_object(root)) {
 		json_decref(root);
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_json", NULL);
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
 	}
 	r = approval_shape(req, root, &type, &payload);
 	if (r == 0) {
@@ -576,11 +578,11 @@ int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp)
 	int r;
 
 	if (state && strcmp(state, "open") != 0 && strcmp(state, "acknowledged") != 0)
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "state");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "state");
 	if (cursor && (anfu_parse_i64(anfu_str_c(cursor), &c) < 0 || c < 1))
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "cursor");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "cursor");
 	if (limit && (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > 100))
-		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "limit");
 	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_alerts(app->iam, &ctx, req->principal, state, (int64_t)c, (int)n, &page);
 	if (r < 0)

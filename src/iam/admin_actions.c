@@ -28,6 +28,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
@@ -225,7 +226,7 @@ int iam_admin_gate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		   const char *action, const char *user_id, const char *reason,
 		   struct anfu_iam_err *err)
 {
-	if (!reason || !reason[0] || strlen(reason) > IAM_ADMIN_REASON_MAX) {
+	if (!reason || !reason[0] || strlen(reason) > ANFU_LIMIT_ADMIN_REASON) {
 		iam_err_set(err,
 			    reason && reason[0] ? ANFU_JERR_OUT_OF_RANGE : ANFU_JERR_MISSING_FIELD,
 			    "reason");

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "base/limits.h"
 #include "base/mask.h"
 #include "iam/admin.h"
 #include "iam/core.h"
@@ -26,9 +27,6 @@
 
 struct anfu_db;
 struct anfu_tx;
-
-/* Longest reason an admin action keeps. */
-#define IAM_ADMIN_REASON_MAX 500
 
 /* "en" when the request asked for English, else "zh". */
 static inline const char *iam_admin_lang(const struct anfu_iam_ctx *ctx)
@@ -66,9 +64,6 @@ struct iam_temp_pw {
 	char hash[ANFU_PWHASH_STR_LEN];
 };
 
-/* Longest name of a responsible person kept, in bytes. */
-#define IAM_RESPONSIBLE_MAX 64
-
 struct iam_handover {
 	struct iam_temp_pw t;	  /* the account, and the password for the new person */
 	struct iam_acct_fields f; /* the new person's email and/or phone, normalised */
@@ -84,7 +79,6 @@ struct iam_admin_op {
 	const struct anfu_iam_ctx *ctx;
 	const struct anfu_principal *p;
 	const struct iam_act_by *by;
-	const struct anfu_admin_create *create;
 	const struct iam_admin_action *action;
 	const char *user_id;
 	const struct iam_temp_pw *t;
@@ -92,7 +86,6 @@ struct iam_admin_op {
 	const char *reason;
 	int64_t expires_ms;
 	bool reset;
-	json_t *out;
 	struct anfu_iam_err *err;
 };
 

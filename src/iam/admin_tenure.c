@@ -26,6 +26,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
@@ -542,7 +543,7 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	*ret_channel = NULL;
 	*ret_approval = NULL;
 	if (!in->responsible_name || !in->responsible_name[0] ||
-	    strlen(in->responsible_name) > IAM_RESPONSIBLE_MAX) {
+	    strlen(in->responsible_name) > ANFU_LIMIT_RESPONSIBLE_NAME) {
 		iam_err_set(err,
 			    in->responsible_name && in->responsible_name[0]
 				    ? ANFU_JERR_OUT_OF_RANGE

@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
@@ -49,9 +50,6 @@
 #include "iam/rbac.h"
 #include "store/store.h"
 #include "vault/vault.h"
-
-/* Roles one create_operator request may ask for. */
-#define OP_MAX_ROLES 8
 
 /* ---- reading payloads ------------------------------------------------------------ */
 
@@ -103,7 +101,7 @@ static void masked_name(const char *login, char out[ANFU_MASK_MAX])
 
 struct op_req {
 	struct iam_acct_fields f;
-	const char *roles[OP_MAX_ROLES];
+	const char *roles[ANFU_LIMIT_OPERATOR_ROLES];
 	size_t nroles;
 };
 
@@ -116,7 +114,7 @@ static int op_roles(const json_t *payload, struct op_req *q, struct anfu_iam_err
 		iam_err_set(err, ANFU_JERR_MISSING_FIELD, "roles");
 		return ANFU_EINVAL;
 	}
-	if (!json_is_array(a) || n == 0 || n > OP_MAX_ROLES)
+	if (!json_is_array(a) || n == 0 || n > ANFU_LIMIT_OPERATOR_ROLES)
 		goto bad;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *v = json_array_get(a, i);
@@ -196,7 +194,7 @@ static int op_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *p
 {
 	struct op_req q;
 	char masked[ANFU_MASK_MAX], to[ANFU_MASK_MAX + 8];
-	char roles[OP_MAX_ROLES * ANFU_PERM_NAME_MAX] = "";
+	char roles[ANFU_LIMIT_OPERATOR_ROLES * ANFU_PERM_NAME_MAX] = "";
 	size_t used = 0;
 	int r;
 
@@ -567,7 +565,7 @@ static int staff_parse(struct anfu_db *db, const json_t *payload, const char *co
 	if (r == 0)
 		r = opt_string(payload, "user_id", ANFU_ID_MAX - 1, &q->user_id, err);
 	if (r == 0)
-		r = opt_string(payload, "reason", IAM_ADMIN_REASON_MAX, &q->reason, err);
+		r = opt_string(payload, "reason", ANFU_LIMIT_ADMIN_REASON, &q->reason, err);
 	if (r < 0)
 		return r;
 	if (!q->user_id || !q->reason) {
@@ -799,7 +797,8 @@ static int handover_check(struct anfu_iam *iam, struct anfu_db *db, const json_t
 	int r = staff_parse(db, payload, keys, 5, q, err);
 
 	if (r == 0)
-		r = opt_string(payload, "responsible_name", IAM_RESPONSIBLE_MAX, &h->name, err);
+		r = opt_string(payload, "responsible_name", ANFU_LIMIT_RESPONSIBLE_NAME, &h->name,
+			       err);
 	if (r == 0 && !h->name) {
 		iam_err_set(err, ANFU_JERR_MISSING_FIELD, "responsible_name");
 		r = ANFU_EINVAL;

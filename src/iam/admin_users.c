@@ -31,7 +31,9 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/assert.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
@@ -51,9 +53,6 @@
 #include "store/store.h"
 #include "vault/vault.h"
 
-/* Users per page of the admin list (default and most). */
-#define ADMIN_LIST_DEFAULT 50
-#define ADMIN_LIST_MAX 200
 #define DAY_MS (24LL * 60 * 60 * 1000)
 
 /* ---- the fields of a new account ------------------------------------------------------ */
@@ -220,29 +219,36 @@ static bool one_of(const char *s, const char *const *set, size_t n)
 	return false;
 }
 
+/* One page of ids (an anfu_row_fn): at most cap of them. */
+struct page {
+	char (*ids)[ANFU_ID_MAX];
+	size_t n, cap;
+};
+
 static int id_row_cb(void *ud, const struct anfu_row *r)
 {
-	if (json_array_append_new(ud, json_string(anfu_row_text(r, 0, NULL))) < 0)
-		abort();
+	struct page *pg = ud;
+	const char *id = anfu_row_text(r, 0, NULL);
+
+	/* The query's LIMIT is the page's capacity. */
+	ANFU_ASSERT(pg->n < pg->cap);
+	(void)anfu_strlcpy(pg->ids[pg->n], id ? id : "", ANFU_ID_MAX);
+	pg->n++;
 	return 0;
 }
 
-/* The masked view of one user as JSON. */
-static int user_json(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
-		     json_t **ret)
+/* The masked view of one loaded user. */
+static int user_view(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+		     struct anfu_user_view *ret)
 {
 	struct anfu_user_view v;
-	json_t *o;
 	int r;
 
 	memset(&v, 0, sizeof(v));
 	r = iam_user_view(iam, db, u, &v);
 	if (r < 0)
 		return r;
-	o = anfu_user_view_json(&v);
-	if (!o)
-		abort();
-	*ret = o;
+	*ret = v;
 	return 0;
 }
 
@@ -260,15 +266,17 @@ static int filter_check(const struct anfu_user_filter *f)
 	return 0;
 }
 
-/* The ids of one page; "expired" also finds accounts past their expiry
- * whose stored status is still active. */
+/* The ids of one page (pg->cap at most); "expired" also finds accounts
+ * past their expiry whose stored status is still active. */
 static int page_ids(struct anfu_db *db, const struct anfu_user_filter *f, const char *merchant_id,
-		    int limit, json_t *ids)
+		    struct page *pg)
 {
-	struct anfu_param p[6] = {
-		ANFU_PS(f->kind), ANFU_PS(f->status),		ANFU_PS(f->after ? f->after : ""),
-		ANFU_PI(limit),	  ANFU_PI(anfu_clock_now_ms()), ANFU_PS(merchant_id)
-	};
+	struct anfu_param p[6] = { ANFU_PS(f->kind),
+				   ANFU_PS(f->status),
+				   ANFU_PS(f->after ? f->after : ""),
+				   ANFU_PI((int64_t)pg->cap),
+				   ANFU_PI(anfu_clock_now_ms()),
+				   ANFU_PS(merchant_id) };
 
 	return anfu_db_exec(db,
 			    "SELECT id FROM iam_user WHERE kind = COALESCE($1, kind) "
@@ -276,16 +284,29 @@ static int page_ids(struct anfu_db *db, const struct anfu_user_filter *f, const 
 			    "expires_ms IS NOT NULL AND expires_ms <= $5)) "
 			    "AND merchant_id IS NOT DISTINCT FROM COALESCE($6, merchant_id) "
 			    "AND id > $3 ORDER BY id LIMIT $4",
-			    p, 6, id_row_cb, ids, NULL);
+			    p, 6, id_row_cb, pg, NULL);
+}
+
+/* How many users a page holds: f->limit (0 or less: the default), never
+ * more than the most a page has nor than the caller's array. */
+static size_t page_size(const struct anfu_user_filter *f, size_t cap)
+{
+	size_t n = f->limit <= 0				  ? ANFU_LIMIT_ADMIN_LIST_DEFAULT
+		   : (size_t)f->limit > ANFU_LIMIT_ADMIN_LIST_MAX ? ANFU_LIMIT_ADMIN_LIST_MAX
+								  : (size_t)f->limit;
+
+	return n < cap ? n : cap;
 }
 
 int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			      const struct anfu_principal *p, const struct anfu_user_filter *f,
-			      json_t **ret)
+			      struct anfu_user_view *ret_users, size_t cap, size_t *ret_n)
 {
+	char ids[ANFU_LIMIT_ADMIN_LIST_MAX][ANFU_ID_MAX];
+	struct page pg = { ids, 0, 0 };
 	struct anfu_db *db = NULL;
-	json_t *ids = NULL, *users = NULL;
-	int limit, r;
+	size_t i;
+	int r;
 
 	/* A merchant administrator sees its own merchant's accounts only. */
 	bool own_merchant = p && p->kind == ANFU_USER_MERCHANT &&
@@ -293,7 +314,7 @@ int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *c
 	struct anfu_user_filter mf;
 
 	(void)ctx;
-	if (!iam || !p || !f || !ret || filter_check(f) < 0)
+	if (!iam || !p || !f || !ret_users || cap == 0 || !ret_n || filter_check(f) < 0)
 		return ANFU_EINVAL;
 	if (!own_merchant && !anfu_principal_can(p, "iam.user.read"))
 		return ANFU_EPERM;
@@ -302,66 +323,69 @@ int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *c
 		mf.kind = "merchant";
 		f = &mf;
 	}
-	limit = f->limit <= 0		    ? ADMIN_LIST_DEFAULT
-		: f->limit > ADMIN_LIST_MAX ? ADMIN_LIST_MAX
-					    : f->limit;
-	/* The page is a JSON array of masked views in id order; the next page
-	 * starts after the last id (key-set pagination). */
+	pg.cap = page_size(f, cap);
+	/* The page holds masked views in id order; the next page starts after
+	 * the last id (key-set pagination). */
 	r = iam_db(iam, &db);
+	if (r == 0)
+		r = page_ids(db, f, own_merchant ? p->merchant_id : NULL, &pg);
+	for (i = 0; r == 0 && i < pg.n; i++) {
+		struct iam_user u;
+
+		/* page_size() kept the page within the caller's array. */
+		ANFU_ASSERT(i < cap);
+		memset(&u, 0, sizeof(u));
+		r = iam_user_load(db, ids[i], &u);
+		if (r == 0)
+			r = user_view(iam, db, &u, &ret_users[i]);
+		iam_user_clear(&u);
+	}
 	if (r < 0)
 		return r;
-	ids = json_array();
-	users = json_array();
-	if (!ids || !users)
-		abort();
-	r = page_ids(db, f, own_merchant ? p->merchant_id : NULL, limit, ids);
-	for (size_t i = 0; r == 0 && i < json_array_size(ids); i++) {
-		struct iam_user u;
-		json_t *o = NULL;
-
-		memset(&u, 0, sizeof(u));
-		r = iam_user_load(db, json_string_value(json_array_get(ids, i)), &u);
-		if (r == 0)
-			r = user_json(iam, db, &u, &o);
-		iam_user_clear(&u);
-		if (r == 0 && json_array_append_new(users, o) < 0)
-			abort();
-	}
-	if (r == 0) {
-		*ret = users;
-		users = NULL;
-	}
-	json_decref(ids);
-	json_decref(users);
-	return r;
+	*ret_n = pg.n;
+	return 0;
 }
 
-/* Adds the unmasked personal data of u under "revealed" and returns the
- * names of the fields shown (for the audit record). */
+void anfu_admin_user_clear(struct anfu_admin_user *u)
+{
+	if (!u)
+		return;
+	anfu_free_secret(u->login);
+	anfu_free_secret(u->phone);
+	anfu_free_secret(u->email);
+	anfu_free_secret(u->real_name);
+	anfu_free_secret(u->id_number);
+	memset(u, 0, sizeof(*u));
+}
+
+/* Reads the unmasked personal data of u into out (which owns it then)
+ * and lists the names of the fields shown in fields (for the audit
+ * record). */
 static int reveal_into(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
-		       json_t *o, json_t *fields)
+		       struct anfu_admin_user *out, json_t *fields)
 {
 	static const char *const vault_fields[] = { "login", "phone", "email", "name", "idno" };
 	static const char *const keys[] = { "login", "phone", "email", "real_name", "id_number" };
-	json_t *rev = json_object();
+	char **slots[] = { &out->login, &out->phone, &out->email, &out->real_name,
+			   &out->id_number };
 	int r = 0;
 
-	if (!rev)
-		abort();
-	for (size_t i = 0; r == 0 && i < 5; i++) {
+	_Static_assert(sizeof(slots) / sizeof(slots[0]) == sizeof(keys) / sizeof(keys[0]),
+		       "one slot per revealed field");
+	for (size_t i = 0; r == 0 && i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char *v = NULL;
 
 		r = iam_user_reveal(iam, db, u, vault_fields[i], &v);
 		if (r == 0 && v) {
-			anfu_json_set(rev, keys[i], json_string(v));
 			if (json_array_append_new(fields, json_string(keys[i])) < 0)
 				abort();
+			*slots[i] = v;
+			v = NULL;
 		}
 		anfu_free_secret(v);
 	}
 	if (r == 0)
-		anfu_json_set(o, "revealed", json_incref(rev));
-	json_decref(rev);
+		out->revealed = true;
 	return r;
 }
 
@@ -371,7 +395,7 @@ struct reveal {
 	const struct anfu_iam_ctx *ctx;
 	const struct anfu_principal *p;
 	const struct iam_user *u;
-	json_t *o;
+	struct anfu_admin_user *out;
 };
 
 static int reveal_tx(struct anfu_tx *tx, void *ud)
@@ -383,7 +407,7 @@ static int reveal_tx(struct anfu_tx *tx, void *ud)
 
 	if (!fields)
 		abort();
-	r = reveal_into(c->iam, anfu_tx_db(tx), c->u, c->o, fields);
+	r = reveal_into(c->iam, anfu_tx_db(tx), c->u, c->out, fields);
 	if (r < 0)
 		goto out;
 	d = json_pack("{s:O}", "fields", fields);
@@ -400,20 +424,21 @@ out:
 /* Reveal and its audit record (DATA-MASK-08, IAM-RBAC-06) commit together:
  * nothing is shown that was not recorded. */
 static int reveal_audited(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const struct iam_user *u, json_t *o)
+			  const struct anfu_principal *p, const struct iam_user *u,
+			  struct anfu_admin_user *out)
 {
-	struct reveal c = { iam, ctx, p, u, o };
+	struct reveal c = { iam, ctx, p, u, out };
 
 	return iam_tx(iam, reveal_tx, &c, NULL);
 }
 
 int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const char *user_id, bool reveal,
-			    json_t **ret)
+			    struct anfu_admin_user *ret)
 {
+	struct anfu_admin_user o;
 	struct anfu_db *db = NULL;
 	struct iam_user u;
-	json_t *o = NULL;
 	int r;
 
 	if (!iam || !p || !user_id || !ret)
@@ -428,14 +453,15 @@ int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	if (r < 0)
 		return r;
 	memset(&u, 0, sizeof(u));
+	memset(&o, 0, sizeof(o));
 	r = iam_user_load(db, user_id, &u);
 	if (r == 0)
-		r = user_json(iam, db, &u, &o);
+		r = user_view(iam, db, &u, &o.view);
 	if (r == 0 && reveal)
-		r = reveal_audited(iam, ctx, p, &u, o);
+		r = reveal_audited(iam, ctx, p, &u, &o);
 	iam_user_clear(&u);
 	if (r < 0) {
-		json_decref(o);
+		anfu_admin_user_clear(&o);
 		return r;
 	}
 	*ret = o;
@@ -505,7 +531,7 @@ static int create_check(struct anfu_iam *iam, struct anfu_db *db, const struct a
 
 static int create_merchant(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const struct anfu_admin_create *c,
-			   json_t **ret, struct anfu_iam_err *err)
+			   struct anfu_admin_user *ret, struct anfu_iam_err *err)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	const char *roles[1] = { c->role };
@@ -514,7 +540,8 @@ static int create_merchant(struct anfu_iam *iam, struct anfu_tx *tx, const struc
 	struct iam_acct_fields f;
 	struct iam_account_spec s;
 	struct iam_user u;
-	json_t *d = NULL, *o = NULL;
+	struct anfu_user_view v;
+	json_t *d = NULL;
 	int r = create_check(iam, db, c, &f, err);
 
 	memset(&u, 0, sizeof(u));
@@ -551,31 +578,41 @@ static int create_merchant(struct anfu_iam *iam, struct anfu_tx *tx, const struc
 	if (r == 0)
 		r = iam_user_load(db, id, &u);
 	if (r == 0)
-		r = user_json(iam, db, &u, &o);
+		r = user_view(iam, db, &u, &v);
 	if (r < 0)
 		goto out;
-	anfu_json_set(o, "delivered_to", json_string(channel));
-	*ret = o;
-	o = NULL;
+	memset(ret, 0, sizeof(*ret));
+	ret->view = v;
+	ret->delivered_to = channel;
 out:
 	anfu_wipe(pw, sizeof(pw));
 	iam_user_clear(&u);
 	json_decref(d);
-	json_decref(o);
 	return r;
 }
+
+/* A merchant user's creation as a transaction. */
+struct create_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const struct anfu_admin_create *c;
+	struct anfu_admin_user out;
+	struct anfu_iam_err *err;
+};
+
 static int create_tx(struct anfu_tx *tx, void *ud)
 {
-	struct iam_admin_op *c = ud;
+	struct create_op *op = ud;
 
-	return create_merchant(c->iam, tx, c->ctx, c->p, c->create, &c->out, c->err);
+	return create_merchant(op->iam, tx, op->ctx, op->p, op->c, &op->out, op->err);
 }
 
 int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const struct anfu_admin_create *c,
-			       json_t **ret, struct anfu_iam_err *err)
+			       struct anfu_admin_user *ret, struct anfu_iam_err *err)
 {
-	struct iam_admin_op op = { .iam = iam, .ctx = ctx, .p = p, .create = c, .err = err };
+	struct create_op op = { .iam = iam, .ctx = ctx, .p = p, .c = c, .err = err };
 	int r;
 
 	if (!iam || !p || !c || !ret)
@@ -591,10 +628,8 @@ int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *
 		return ANFU_EPERM;
 	}
 	r = iam_tx(iam, create_tx, &op, err);
-	if (r < 0) {
-		json_decref(op.out);
+	if (r < 0)
 		return r;
-	}
 	*ret = op.out;
 	return 0;
 }

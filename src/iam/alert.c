@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "base/refusal.h"
@@ -42,18 +43,6 @@
 #include "iam/internal.h"
 #include "store/store.h"
 
-/* Administrators one alert mails at most: the built-in model has a
- * handful; a cap keeps one refused request from queueing thousands of
- * messages inside its transaction if the role table ever grows. */
-#define ALERT_MAX_RECIPIENTS 64
-/* Page size of the alert list (default and most). */
-#define ALERT_LIST_DEFAULT 50
-#define ALERT_LIST_MAX 100
-/* Longest acknowledgement note kept. */
-#define ALERT_NOTE_MAX 500
-/* Longest action, object and reason kept on an alert (route patterns and
- * audit actions are far shorter). */
-#define ALERT_TEXT_MAX 160
 #define ALERT_PERM "iam.alert.manage"
 
 bool iam_alert_reason(const char *code)
@@ -134,7 +123,7 @@ static int next_number(struct anfu_db *db, int64_t *ret)
 
 struct recipients {
 	size_t n;
-	char ids[ALERT_MAX_RECIPIENTS][ANFU_ID_MAX];
+	char ids[ANFU_LIMIT_ALERT_RECIPIENTS][ANFU_ID_MAX];
 };
 
 static int recipient_cb(void *ud, const struct anfu_row *r)
@@ -142,7 +131,7 @@ static int recipient_cb(void *ud, const struct anfu_row *r)
 	struct recipients *rc = ud;
 	const char *id = anfu_row_text(r, 0, NULL);
 
-	if (rc->n >= ALERT_MAX_RECIPIENTS)
+	if (rc->n >= ANFU_LIMIT_ALERT_RECIPIENTS)
 		return 1;
 	(void)anfu_strlcpy(rc->ids[rc->n++], id ? id : "", ANFU_ID_MAX);
 	return 0;
@@ -154,7 +143,7 @@ static int recipient_cb(void *ud, const struct anfu_row *r)
 static int recipients_load(struct anfu_db *db, int64_t now, struct recipients *rc)
 {
 	struct anfu_param p[3] = { iam_ps(ALERT_PERM), ANFU_PI(now),
-				   ANFU_PI(ALERT_MAX_RECIPIENTS) };
+				   ANFU_PI(ANFU_LIMIT_ALERT_RECIPIENTS) };
 
 	return anfu_db_exec(db,
 			    "SELECT DISTINCT u.id FROM iam_user u"
@@ -269,7 +258,7 @@ int iam_alert_raise(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	int64_t now = anfu_clock_now_ms(), since;
-	char id[ANFU_ID_MAX], act[ALERT_TEXT_MAX], obj[ALERT_TEXT_MAX];
+	char id[ANFU_ID_MAX], act[ANFU_LIMIT_ALERT_TEXT], obj[ANFU_LIMIT_ALERT_TEXT];
 	struct alert_text t;
 	int r;
 
@@ -314,7 +303,7 @@ struct denial {
 static int denied_work(struct anfu_tx *tx, void *ud)
 {
 	const struct denial *c = ud;
-	char alert[ANFU_ID_MAX] = "", object[ALERT_TEXT_MAX];
+	char alert[ANFU_ID_MAX] = "", object[ANFU_LIMIT_ALERT_TEXT];
 	bool raise = c->p && iam_alert_reason(c->code);
 	int r = 0;
 
@@ -366,7 +355,7 @@ void anfu_iam_privilege_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *
 			       const struct anfu_principal *p, const char *method,
 			       const char *route, const char *permission)
 {
-	char object[ALERT_TEXT_MAX];
+	char object[ANFU_LIMIT_ALERT_TEXT];
 	json_t *extra;
 
 	if (!iam || !p || !method || !route)
@@ -455,7 +444,9 @@ int anfu_iam_alerts(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		iam_audit_denied(iam, ctx, p, "alert.read", "alert", "", ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
-	limit = limit <= 0 ? ALERT_LIST_DEFAULT : limit > ALERT_LIST_MAX ? ALERT_LIST_MAX : limit;
+	limit = limit <= 0			    ? ANFU_LIMIT_ALERT_LIST_DEFAULT
+		: limit > ANFU_LIMIT_ALERT_LIST_MAX ? ANFU_LIMIT_ALERT_LIST_MAX
+						    : limit;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
@@ -570,7 +561,7 @@ int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *
 
 	if (!iam || !p || !alert_id || !ret)
 		return ANFU_EINVAL;
-	if (note && strlen(note) > ALERT_NOTE_MAX) {
+	if (note && strlen(note) > ANFU_LIMIT_DECISION_NOTE) {
 		iam_err_set(err, ANFU_JERR_OUT_OF_RANGE, "note");
 		return ANFU_EINVAL;
 	}

@@ -46,6 +46,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
@@ -58,18 +59,8 @@
 #include "store/store.h"
 #include "vault/vault.h"
 
-/* Types the registry holds: this issue registers three, later issues a
- * handful each. */
-#define APPROVAL_MAX_TYPES 32
-/* Longest summary a validator may write. */
-#define APPROVAL_SUMMARY_MAX 256
-/* Longest decision note kept. */
-#define APPROVAL_NOTE_MAX 500
-/* Rows one list call returns (newest first). */
-#define APPROVAL_LIST_MAX 200
-
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static const struct anfu_approval_type *registry[APPROVAL_MAX_TYPES];
+static const struct anfu_approval_type *registry[ANFU_LIMIT_APPROVAL_TYPES];
 static size_t registry_n;
 
 static const struct anfu_approval_type *find_locked(const char *name)
@@ -89,7 +80,7 @@ int anfu_approval_register(const struct anfu_approval_type *t)
 	(void)pthread_mutex_lock(&registry_lock);
 	if (find_locked(t->name))
 		r = ANFU_EEXIST;
-	else if (registry_n >= APPROVAL_MAX_TYPES)
+	else if (registry_n >= ANFU_LIMIT_APPROVAL_TYPES)
 		r = ANFU_ELIMIT;
 	else
 		registry[registry_n++] = t;
@@ -368,7 +359,7 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	const struct anfu_approval_type *t = anfu_approval_type_find(type);
-	char summary[APPROVAL_SUMMARY_MAX] = "";
+	char summary[ANFU_LIMIT_APPROVAL_SUMMARY] = "";
 	char id[ANFU_ID_MAX];
 	const char *subject;
 	json_t *details = NULL, *out = NULL;
@@ -456,7 +447,7 @@ static int finish(struct anfu_db *db, const char *id, const char *status, const 
  * its final status right after) so an executor can see its checker. */
 static int claim(struct anfu_db *db, const char *id, const char *checker_id, const char *note)
 {
-	char buf[APPROVAL_NOTE_MAX + 1];
+	char buf[ANFU_LIMIT_DECISION_NOTE + 1];
 	struct anfu_param p[4] = { ANFU_PS(id), ANFU_PS(checker_id), ANFU_PI(anfu_clock_now_ms()),
 				   ANFU_PNULL };
 	int64_t changes = 0;
@@ -825,7 +816,7 @@ static int view_tx(struct anfu_tx *tx, void *ud)
 	struct anfu_db *db = anfu_tx_db(tx);
 	const char *approval_id = c->approval_id;
 	struct anfu_param by_id[1] = { iam_ps(approval_id) };
-	struct anfu_param by_status[2] = { iam_ps(c->status), ANFU_PI(APPROVAL_LIST_MAX) };
+	struct anfu_param by_status[2] = { iam_ps(c->status), ANFU_PI(ANFU_LIMIT_APPROVAL_LIST) };
 	json_t *arr = c->arr, *shown = json_array(), *d = NULL;
 	int r;
 

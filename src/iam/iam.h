@@ -459,17 +459,35 @@ struct anfu_user_filter {
 	int limit;
 };
 
-/* A page of masked users (iam.user.read). A merchant user holding
+/* A page of masked users (iam.user.read) in id order, written into
+ * ret_users (cap entries, caller's; a page holds at most f->limit, 0: 50,
+ * and never more than ANFU_LIMIT_ADMIN_LIST_MAX nor cap); *ret_n is how
+ * many, set only on success. A merchant user holding
  * merchant.staff.manage gets the accounts of its own merchant only,
  * whatever f->kind says (IAM-RBAC-05). */
 int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			      const struct anfu_principal *p, const struct anfu_user_filter *f,
-			      json_t **ret);
+			      struct anfu_user_view *ret_users, size_t cap, size_t *ret_n);
+
+/* One account as an administrator sees it: the masked view and, after a
+ * reveal (revealed true), its personal data in clear, NULL where the
+ * account has none (heap, owned by the struct: anfu_admin_user_clear
+ * wipes and frees them). delivered_to: where a new account's initial
+ * password went ("email" / "sms", static), else NULL. */
+struct anfu_admin_user {
+	struct anfu_user_view view;
+	bool revealed;
+	char *login, *phone, *email, *real_name, *id_number;
+	const char *delivered_to;
+};
+/* Wipes and frees what u holds and zeroes it (NULL-safe). */
+void anfu_admin_user_clear(struct anfu_admin_user *u);
+
 /* One user; reveal shows personal data unmasked (iam.user.pii.reveal,
- * audited: DATA-MASK-08, IAM-RBAC-06). */
+ * audited: DATA-MASK-08, IAM-RBAC-06). *ret is the caller's to clear. */
 int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const char *user_id, bool reveal,
-			    json_t **ret);
+			    struct anfu_admin_user *ret);
 
 struct anfu_admin_create {
 	const char *kind; /* "merchant" here; staff only via approval */
@@ -484,10 +502,11 @@ struct anfu_admin_create {
 
 /* Creates a merchant user with a random initial password sent to its own
  * channel and a forced change at first login (IAM-PWD-12). Needs a recent
- * step-up (step_up_required, audited as denied; IAM-MFA-02). */
+ * step-up (step_up_required, audited as denied; IAM-MFA-02). *ret: the new
+ * user's masked view and delivered_to. */
 int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const struct anfu_admin_create *c,
-			       json_t **ret, struct anfu_iam_err *err);
+			       struct anfu_admin_user *ret, struct anfu_iam_err *err);
 
 /* "disable", "enable", "unlock", "force_password_change": needs a recent
  * step-up (step_up_required, audited as denied; IAM-MFA-02). Disable,

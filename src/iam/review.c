@@ -12,7 +12,7 @@
  * connection of its own. Reports carry no personal data in clear: the
  * account review lists ids, kinds, states and times; the recertification
  * lists the masked login of each account (base/mask.h through
- * iam_user_view). Both are bounded (REPORT_MAX_ROWS) and say so when cut.
+ * iam_user_view). Both are bounded (ANFU_LIMIT_REPORT_ROWS) and say so when cut.
  * A report is stored as JSON text, audited in the transaction that stores
  * it, and a recertification is signed off once, by someone other than the
  * person who produced it.
@@ -28,6 +28,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/rand.h"
 #include "base/refusal.h"
@@ -37,14 +38,6 @@
 #include "iam/internal.h"
 #include "store/store.h"
 
-/* Accounts one report lists; beyond it the report is marked truncated
- * (a report is one JSON document in one row; 20,000 entries is a few MB). */
-#define REPORT_MAX_ROWS 20000
-/* Accounts read per query while building a recertification. */
-#define RECERT_PAGE 200
-/* Reports one list call returns. */
-#define REPORT_LIST_MAX 20
-#define REPORT_NOTE_MAX 500
 #define DAY_MS (24LL * 60 * 60 * 1000)
 
 static const struct anfu_iam_ctx system_ctx = { "", "", "", "", "en", false };
@@ -152,7 +145,7 @@ static int review_row_cb(void *ud, const struct anfu_row *r)
 	bool used = !anfu_row_is_null(r, 4);
 	int64_t when = used ? anfu_row_int(r, 4) : anfu_row_int(r, 3);
 
-	if (s->rows >= REPORT_MAX_ROWS) {
+	if (s->rows >= ANFU_LIMIT_REPORT_ROWS) {
 		s->truncated = true;
 		return 1;
 	}
@@ -176,7 +169,7 @@ static int review_row_cb(void *ud, const struct anfu_row *r)
 static int review_scan(struct anfu_db *db, struct review_scan *s)
 {
 	struct anfu_param p[3] = { ANFU_PI(s->dormant_before), ANFU_PI(s->now),
-				   ANFU_PI(REPORT_MAX_ROWS + 1) };
+				   ANFU_PI(ANFU_LIMIT_REPORT_ROWS + 1) };
 
 	return anfu_db_exec(db,
 			    "SELECT id, kind, status, created_ms, last_used_ms, expires_ms, "
@@ -340,7 +333,7 @@ static int recert_entry(struct anfu_iam *iam, struct anfu_db *db, const char *id
 	return 0;
 }
 
-/* Every account, page by page (key-set on id), up to REPORT_MAX_ROWS. */
+/* Every account, page by page (key-set on id), up to ANFU_LIMIT_REPORT_ROWS. */
 static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *accounts,
 			  bool *ret_truncated)
 {
@@ -348,7 +341,8 @@ static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *acco
 	int r = 0;
 
 	for (;;) {
-		struct anfu_param p[2] = { ANFU_PSN(after, strlen(after)), ANFU_PI(RECERT_PAGE) };
+		struct anfu_param p[2] = { ANFU_PSN(after, strlen(after)),
+					   ANFU_PI(ANFU_LIMIT_RECERT_PAGE) };
 		json_t *ids = json_array();
 		size_t n;
 
@@ -358,7 +352,7 @@ static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *acco
 				 p, 2, id_row_cb, ids, NULL);
 		n = json_array_size(ids);
 		for (size_t i = 0; r == 0 && i < n; i++) {
-			if (json_array_size(accounts) >= REPORT_MAX_ROWS) {
+			if (json_array_size(accounts) >= ANFU_LIMIT_REPORT_ROWS) {
 				*ret_truncated = true;
 				break;
 			}
@@ -369,7 +363,7 @@ static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *acco
 			(void)snprintf(after, sizeof(after), "%s",
 				       json_string_value(json_array_get(ids, n - 1)));
 		json_decref(ids);
-		if (r < 0 || n < RECERT_PAGE || *ret_truncated)
+		if (r < 0 || n < ANFU_LIMIT_RECERT_PAGE || *ret_truncated)
 			return r;
 	}
 }
@@ -501,7 +495,7 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 
 	if (!iam || !p || !report_id || !ret)
 		return ANFU_EINVAL;
-	if (note && strlen(note) > REPORT_NOTE_MAX) {
+	if (note && strlen(note) > ANFU_LIMIT_DECISION_NOTE) {
 		err_set(err, ANFU_JERR_OUT_OF_RANGE, "note");
 		return ANFU_EINVAL;
 	}
@@ -570,7 +564,8 @@ int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!arr)
 		abort();
 	{
-		struct anfu_param q[3] = { ANFU_PS(a), ANFU_PS(b), ANFU_PI(REPORT_LIST_MAX) };
+		struct anfu_param q[3] = { ANFU_PS(a), ANFU_PS(b),
+					   ANFU_PI(ANFU_LIMIT_REPORT_LIST) };
 
 		r = anfu_db_exec(db,
 				 REPORT_COLUMNS "WHERE kind = $1 OR kind = $2 "

@@ -29,6 +29,7 @@
 #include "app/app.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/rand.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -964,8 +965,8 @@ static void test_bootstrap_admin_gets_random_policy_password(void **state)
 	const char *rule = NULL;
 
 	assert_int_equal(strlen(f->admin_pw), IAM_INITIAL_PASSWORD_LEN);
-	assert_int_equal(anfu_pwpolicy_check(&f->fx->iam_cfg->password[ANFU_CLASS_ADMIN], f->admin_pw,
-					     strlen(f->admin_pw), NULL, &rule),
+	assert_int_equal(anfu_pwpolicy_check(&f->fx->iam_cfg->password[ANFU_CLASS_ADMIN],
+					     f->admin_pw, strlen(f->admin_pw), NULL, &rule),
 			 0);
 	fixture_text(f->fx->db, "SELECT pwd_hash FROM iam_user WHERE id = $1", f->admin.id, hash);
 	assert_null(strstr(hash, f->admin_pw));
@@ -1154,55 +1155,83 @@ static void test_admin_list_and_get_masked(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_user_filter filter = { "staff", NULL, NULL, 3 };
-	json_t *out = NULL, *rev;
+	struct anfu_user_view page[ANFU_LIMIT_ADMIN_LIST_MAX];
+	struct anfu_admin_user out = { 0 };
 	struct who revealer;
 	char after[ANFU_ID_MAX];
+	size_t n = 0;
 
-	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, &out),
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page,
+						   ANFU_LIMIT_ADMIN_LIST_MAX, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 3);
+	assert_int_equal(n, 3);
 	for (size_t i = 1; i < 3; i++)
-		assert_true(strcmp(jstr(json_array_get(out, i - 1), "id"),
-				   jstr(json_array_get(out, i), "id")) < 0);
-	(void)snprintf(after, sizeof(after), "%s", jstr(json_array_get(out, 2), "id"));
-	json_decref(out);
-	out = NULL;
+		assert_true(strcmp(page[i - 1].id, page[i].id) < 0);
+	(void)snprintf(after, sizeof(after), "%s", page[2].id);
 	filter.after = after;
-	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, &out),
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page,
+						   ANFU_LIMIT_ADMIN_LIST_MAX, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 1);
-	assert_true(strcmp(jstr(json_array_get(out, 0), "id"), after) > 0);
-	json_decref(out);
-	out = NULL;
+	assert_int_equal(n, 1);
+	assert_true(strcmp(page[0].id, after) > 0);
 	filter = (struct anfu_user_filter){ "merchant", NULL, NULL, 0 };
-	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, &out),
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page,
+						   ANFU_LIMIT_ADMIN_LIST_MAX, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 0);
-	json_decref(out);
-	out = NULL;
+	assert_int_equal(n, 0);
 	assert_int_equal(
 		anfu_iam_admin_get_user(f->fx->iam, &ctx, &f->auditor.p, f->admin.id, false, &out),
 		0);
-	assert_string_not_equal(jstr(out, "login"), "alice");
-	assert_null(json_object_get(out, "revealed"));
-	json_decref(out);
-	out = NULL;
+	assert_string_not_equal(out.view.login, "alice");
+	assert_false(out.revealed);
+	assert_null(out.login);
+	anfu_admin_user_clear(&out);
 	assert_int_equal(
 		anfu_iam_admin_get_user(f->fx->iam, &ctx, &f->auditor.p, f->admin.id, true, &out),
 		ANFU_EPERM);
-	assert_null(out);
+	assert_string_equal(out.view.id, "");
+	assert_false(out.revealed);
+	assert_null(out.login);
 	revealer = f->auditor;
 	(void)snprintf(revealer.p.perms[revealer.p.nperms++], ANFU_PERM_NAME_MAX, "%s",
 		       "iam.user.pii.reveal");
 	assert_int_equal(
 		anfu_iam_admin_get_user(f->fx->iam, &ctx, &revealer.p, f->admin.id, true, &out), 0);
-	rev = json_object_get(out, "revealed");
-	assert_string_equal(jstr(rev, "login"), "alice");
-	json_decref(out);
+	assert_true(out.revealed);
+	assert_string_equal(out.login, "alice");
+	anfu_admin_user_clear(&out);
 	assert_int_equal(audits(f, "user.pii_revealed", "success"), 1);
 	assert_int_equal(audits(f, "user.pii_revealed", "denied"), 1);
-	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->finance.p, &filter, &out),
+	n = 99;
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->finance.p, &filter, page,
+						   ANFU_LIMIT_ADMIN_LIST_MAX, &n),
 			 ANFU_EPERM);
+	assert_int_equal(n, 99);
+}
+
+/* A page never holds more than the caller's array, whatever the filter
+ * asks for (ANFU_LIMIT_ADMIN_LIST_MAX, the array's cap). */
+static void test_admin_list_stays_within_the_array(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_user_filter filter = { NULL, NULL, NULL, 500 };
+	struct anfu_user_view page[2];
+	size_t n = 0;
+
+	assert_int_equal(
+		anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page, 2, &n),
+		0);
+	assert_int_equal(n, 2);
+	filter.limit = 1;
+	assert_int_equal(
+		anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page, 2, &n),
+		0);
+	assert_int_equal(n, 1);
+	n = 7;
+	assert_int_equal(
+		anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page, 0, &n),
+		ANFU_EINVAL);
+	assert_int_equal(n, 7);
 }
 
 /* req: IAM-PWD-12, IAM-ACCT-02 */
@@ -1218,17 +1247,16 @@ static void test_admin_create_merchant_user(void **state)
 				       0,
 				       false };
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL;
+	struct anfu_admin_user out = { 0 };
 	char uid[ANFU_ID_MAX], roles[256];
 
 	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 0);
-	assert_string_equal(jstr(out, "kind"), "merchant");
-	assert_string_equal(jstr(out, "delivered_to"), "email");
-	assert_null(strstr(jstr(out, "email"), "Keeper"));
-	(void)snprintf(uid, sizeof(uid), "%s", jstr(out, "id"));
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.view.kind, "merchant");
+	assert_string_equal(out.delivered_to, "email");
+	assert_null(strstr(out.view.email, "Keeper"));
+	(void)snprintf(uid, sizeof(uid), "%s", out.view.id);
+	anfu_admin_user_clear(&out);
 	roles_of(f, uid, roles);
 	assert_string_equal(roles, "merchant_admin");
 	assert_int_equal(fixture_count(f->fx->db,
@@ -1265,7 +1293,8 @@ static void test_admin_create_merchant_user(void **state)
 	assert_int_equal(
 		anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->checker.p, &c, &out, &err),
 		ANFU_EPERM);
-	assert_null(out);
+	assert_string_equal(out.view.id, "");
+	assert_null(out.delivered_to);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM iam_user WHERE kind = 'merchant'",
 				       NULL),
@@ -1281,13 +1310,13 @@ static void test_account_review_finds_dormant_expired_temporary(void **state)
 	struct anfu_admin_create c = { "merchant", "tempuser",	  "mch_0002", "merchant_staff",
 				       NULL,	   "13700137000", 0,	      true };
 	struct anfu_iam_err err = { NULL, NULL };
+	struct anfu_admin_user created = { 0 };
 	json_t *out = NULL, *content;
 
 	c.expires_ms = anfu_clock_now_ms() + 10 * DAY_MS;
-	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
-			 0);
-	json_decref(out);
-	out = NULL;
+	assert_int_equal(
+		anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &created, &err), 0);
+	anfu_admin_user_clear(&created);
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
 	content = json_object_get(out, "content");
 	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 0);
@@ -1453,7 +1482,7 @@ static void test_admin_actions_need_a_recent_second_factor(void **state)
 		"keeper@example.cn", NULL,	   0,	       false
 	};
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL;
+	struct anfu_admin_user out = { 0 };
 	char status[256];
 
 	anfu_clock_advance_ms(f->fx->iam_cfg->mfa.stepup_window_s * 1000 + 1);
@@ -1469,7 +1498,7 @@ static void test_admin_actions_need_a_recent_second_factor(void **state)
 	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
-	assert_null(out);
+	assert_string_equal(out.view.id, "");
 	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
 	assert_string_equal(status, "active");
 	assert_int_equal(fixture_count(f->fx->db,
@@ -1503,7 +1532,7 @@ static void test_admin_actions_tell_the_user(void **state)
 		"keeper@example.cn", "13912345678", 0,		false
 	};
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL;
+	struct anfu_admin_user out = { 0 };
 	char uid[ANFU_ID_MAX];
 	static const char sql[] = "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
 				  "kind IN ('account_disabled', 'account_unlocked', "
@@ -1511,8 +1540,8 @@ static void test_admin_actions_tell_the_user(void **state)
 
 	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 0);
-	(void)snprintf(uid, sizeof(uid), "%s", jstr(out, "id"));
-	json_decref(out);
+	(void)snprintf(uid, sizeof(uid), "%s", out.view.id);
+	anfu_admin_user_clear(&out);
 	assert_int_equal(act(f, &f->admin, uid, "disable", "fraud", NULL), 0);
 	assert_int_equal(fixture_count(f->fx->db, sql, uid), 2); /* SMS and email */
 	assert_int_equal(act(f, &f->admin, uid, "enable", "cleared", NULL), 0);
@@ -1604,6 +1633,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_admin_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_action_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_list_and_get_masked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_list_stays_within_the_array, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_admin_create_merchant_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account_review_finds_dormant_expired_temporary,
 						setup, teardown),

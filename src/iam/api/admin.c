@@ -17,6 +17,7 @@
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/refusal.h"
 #include "base/str.h"
 #include "base/validate.h"
@@ -47,6 +48,32 @@ static int filed(struct anfu_resp *resp, json_t *approval)
 	return json_out(resp, 202, json_pack("{s:o}", "approval", approval));
 }
 
+/* A user as the admin API shows it: the masked view, with "revealed"
+ * after a reveal and "delivered_to" for a new account. */
+static json_t *admin_user_json(const struct anfu_admin_user *u)
+{
+	json_t *o = anfu_user_view_json(&u->view);
+
+	if (!o)
+		abort();
+	if (u->revealed) {
+		const char *const keys[] = { "login", "phone", "email", "real_name", "id_number" };
+		const char *const vals[] = { u->login, u->phone, u->email, u->real_name,
+					     u->id_number };
+		json_t *rev = json_object();
+
+		if (!rev)
+			abort();
+		for (size_t i = 0; i < NFIELDS(keys); i++)
+			if (vals[i])
+				anfu_json_set(rev, keys[i], json_string(vals[i]));
+		anfu_json_set(o, "revealed", rev);
+	}
+	if (u->delivered_to)
+		anfu_json_set(o, "delivered_to", json_string(u->delivered_to));
+	return o;
+}
+
 static bool query_true(const struct anfu_req *req, const char *name)
 {
 	const char *v = anfu_req_query(req, name);
@@ -61,23 +88,39 @@ int anfu_api_admin_users(struct anfu_req *req, struct anfu_resp *resp)
 		.kind = anfu_req_query(req, "kind"),
 		.status = anfu_req_query(req, "status"),
 		.after = anfu_req_query(req, "after"),
-		.limit = 50,
+		.limit = ANFU_LIMIT_ADMIN_LIST_DEFAULT,
 	};
 	const char *limit = anfu_req_query(req, "limit");
+	struct anfu_user_view *users = NULL;
 	struct anfu_iam_ctx ctx;
 	json_t *items = NULL;
+	size_t count = 0;
 	long long n;
 	int r;
 
 	if (limit) {
-		if (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > 200)
+		if (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 ||
+		    n > ANFU_LIMIT_ADMIN_LIST_MAX)
 			return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "limit");
 		f.limit = (int)n;
 	}
 	if (f.after && !anfu_id_valid("usr", f.after, strlen(f.after)))
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "after");
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_admin_list_users(app->iam, &ctx, req->principal, &f, &items);
+	users = calloc(ANFU_LIMIT_ADMIN_LIST_MAX, sizeof(*users));
+	if (!users)
+		abort();
+	r = anfu_iam_admin_list_users(app->iam, &ctx, req->principal, &f, users,
+				      ANFU_LIMIT_ADMIN_LIST_MAX, &count);
+	if (r == 0) {
+		items = json_array();
+		if (!items)
+			abort();
+		for (size_t i = 0; i < count; i++)
+			if (json_array_append_new(items, anfu_user_view_json(&users[i])) < 0)
+				abort();
+	}
+	free(users);
 	if (r < 0)
 		return r;
 	return json_out(resp, 200, json_pack("{s:o}", "users", items));
@@ -93,8 +136,9 @@ int anfu_api_merchant_users(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_api_admin_user(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_admin_user user = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *user = NULL;
+	json_t *o;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "usr", &id);
 
@@ -105,7 +149,9 @@ int anfu_api_admin_user(struct anfu_req *req, struct anfu_resp *resp)
 				    &user);
 	if (r < 0)
 		return r;
-	return json_out(resp, 200, json_pack("{s:o}", "user", user));
+	o = admin_user_json(&user);
+	anfu_admin_user_clear(&user);
+	return json_out(resp, 200, json_pack("{s:o}", "user", o));
 }
 
 struct create_body {
@@ -149,8 +195,9 @@ static int create_user(struct anfu_req *req, struct anfu_resp *resp, const struc
 {
 	struct anfu_app *app = req->app;
 	struct anfu_iam_err e = { 0 };
+	struct anfu_admin_user user = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *user = NULL;
+	json_t *o;
 	const struct anfu_admin_create c = {
 		.kind = kind,
 		.username = b->username.ptr,
@@ -167,7 +214,9 @@ static int create_user(struct anfu_req *req, struct anfu_resp *resp, const struc
 	r = anfu_iam_admin_create_user(app->iam, &ctx, req->principal, &c, &user, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	return json_out(resp, 201, json_pack("{s:o}", "user", user));
+	o = admin_user_json(&user);
+	anfu_admin_user_clear(&user);
+	return json_out(resp, 201, json_pack("{s:o}", "user", o));
 }
 
 int anfu_api_admin_user_create(struct anfu_req *req, struct anfu_resp *resp)
@@ -211,7 +260,7 @@ struct reason_body {
 };
 
 static const struct anfu_jfield reason_fields[] = {
-	F_STR(reason_body, reason, true, 1, 200),
+	F_STR(reason_body, reason, true, 1, ANFU_LIMIT_ADMIN_REASON_API),
 };
 
 /* A POST on one user: the id from the path, the JSON body into body, and
@@ -313,7 +362,7 @@ struct validity_body {
 static const struct anfu_jfield validity_fields[] = {
 	{ "expires_at_ms", ANFU_JT_INT, offsetof(struct validity_body, expires_at_ms), true, 0,
 	  INT64_MAX, NULL },
-	F_STR(validity_body, reason, true, 1, 200),
+	F_STR(validity_body, reason, true, 1, ANFU_LIMIT_ADMIN_REASON_API),
 };
 
 /* POST /admin/v1/users/{id}/validity: a new end of the validity period
@@ -349,11 +398,11 @@ struct handover_body {
 };
 
 static const struct anfu_jfield handover_fields[] = {
-	F_STR(handover_body, responsible_name, true, 1, 64),
+	F_STR(handover_body, responsible_name, true, 1, ANFU_LIMIT_RESPONSIBLE_NAME),
 	{ "email", ANFU_JT_STRING, offsetof(struct handover_body, email), false, 5, 254, email_ok },
 	{ "phone", ANFU_JT_STRING, offsetof(struct handover_body, phone), false, 11, 14,
 	  mobile_ok },
-	F_STR(handover_body, reason, true, 1, 200),
+	F_STR(handover_body, reason, true, 1, ANFU_LIMIT_ADMIN_REASON_API),
 };
 
 /* POST /admin/v1/users/{id}/handover */
@@ -502,7 +551,7 @@ struct note_body {
 };
 
 static const struct anfu_jfield note_fields[] = {
-	F_STR(note_body, note, false, 1, 500),
+	F_STR(note_body, note, false, 1, ANFU_LIMIT_DECISION_NOTE),
 };
 
 /* An approval: the note and, for a request that delivers a credential,
@@ -512,7 +561,7 @@ struct approve_body {
 };
 
 static const struct anfu_jfield approve_fields[] = {
-	F_STR(approve_body, note, false, 1, 500),
+	F_STR(approve_body, note, false, 1, ANFU_LIMIT_DECISION_NOTE),
 	{ "confirm_email", ANFU_JT_STRING, offsetof(struct approve_body, confirm_email), false, 5,
 	  254, email_ok },
 	{ "confirm_phone", ANFU_JT_STRING, offsetof(struct approve_body, confirm_phone), false, 11,
@@ -572,7 +621,7 @@ int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp)
 	const char *state = anfu_req_query(req, "state");
 	const char *cursor = anfu_req_query(req, "cursor");
 	const char *limit = anfu_req_query(req, "limit");
-	long long c = 0, n = 50;
+	long long c = 0, n = ANFU_LIMIT_ALERT_LIST_DEFAULT;
 	struct anfu_iam_ctx ctx;
 	json_t *page = NULL;
 	int r;
@@ -581,7 +630,8 @@ int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp)
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "state");
 	if (cursor && (anfu_parse_i64(anfu_str_c(cursor), &c) < 0 || c < 1))
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "cursor");
-	if (limit && (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > 100))
+	if (limit &&
+	    (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > ANFU_LIMIT_ALERT_LIST_MAX))
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "limit");
 	anfu_api_ctx(req, &ctx);
 	r = anfu_iam_alerts(app->iam, &ctx, req->principal, state, (int64_t)c, (int)n, &page);

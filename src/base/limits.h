@@ -209,6 +209,9 @@ _Static_assert(ANFU_LIMIT_ADMIN_REASON_API <= ANFU_LIMIT_ADMIN_REASON,
 /* Approval types the registry holds (src/iam/approval.c): iam registers
  * seven, the money services a handful each. */
 #define ANFU_LIMIT_APPROVAL_TYPES 32
+/* Longest approval type name kept, with its NUL: registered names are
+ * short words ("create_operator"); the admin API accepts 1..32 bytes. */
+#define ANFU_LIMIT_APPROVAL_TYPE_NAME 64
 /* Longest summary an approval type's validator may write: one line a
  * checker reads in a list. */
 #define ANFU_LIMIT_APPROVAL_SUMMARY 256

@@ -249,7 +249,7 @@ int iam_admin_gate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
  * changing it (IAM-ACCT-03): payload (consumed) names the account. */
 int iam_admin_file_staff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, const char *type, json_t *payload,
-			 json_t **ret_approval, struct anfu_iam_err *err)
+			 struct anfu_approval_view *ret_approval, struct anfu_iam_err *err)
 {
 	int r;
 
@@ -264,8 +264,8 @@ int iam_admin_file_staff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
  * object-level rules as a direct action, then files the request. */
 static int act_file_staff(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *p, const struct iam_admin_action *a,
-			  const struct iam_user *u, const char *reason, json_t **ret_approval,
-			  struct anfu_iam_err *err)
+			  const struct iam_user *u, const char *reason,
+			  struct anfu_approval_view *ret_approval, struct anfu_iam_err *err)
 {
 	int r = act_allowed(db, a, p, u, err);
 
@@ -292,7 +292,8 @@ static int act_tx(struct anfu_tx *tx, void *ud)
 
 int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const char *user_id, const char *action,
-		       const char *reason, json_t **ret_approval, struct anfu_iam_err *err)
+		       const char *reason, struct anfu_approval_view *ret_approval,
+		       struct anfu_iam_err *err)
 {
 	const struct iam_admin_action *a = iam_admin_action_find(action);
 	struct iam_admin_op op = { .iam = iam,
@@ -308,7 +309,6 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 	if (!iam || !p || !user_id || !ret_approval)
 		return ANFU_EINVAL;
-	*ret_approval = NULL;
 	if (!a) {
 		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "action");
 		return ANFU_EINVAL;
@@ -333,5 +333,9 @@ int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_tx(iam, act_tx, &op, err);
 	if (r == ANFU_EPERM)
 		iam_audit_denied(iam, ctx, p, a->audit, "user", user_id, ANFU_R_FORBIDDEN);
-	return r;
+	if (r < 0)
+		return r;
+	/* Done at once: nothing filed. */
+	memset(ret_approval, 0, sizeof(*ret_approval));
+	return 0;
 }

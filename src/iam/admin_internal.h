@@ -140,10 +140,10 @@ int iam_admin_gate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		   const char *action, const char *user_id, const char *reason,
 		   struct anfu_iam_err *err);
 /* Files the four-eyes request of type that changes a staff account:
- * payload (consumed) names the account. */
+ * payload (consumed) names the account; *ret_approval is the request. */
 int iam_admin_file_staff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, const char *type, json_t *payload,
-			 json_t **ret_approval, struct anfu_iam_err *err);
+			 struct anfu_approval_view *ret_approval, struct anfu_iam_err *err);
 
 /* ---- temporary passwords, validity, handover (admin_tenure.c) ---- */
 

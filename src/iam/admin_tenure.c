@@ -248,12 +248,13 @@ static int validity_tx(struct anfu_tx *tx, void *ud)
 int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				const struct anfu_principal *p, const char *user_id,
 				int64_t expires_ms, const char *reason, const char **ret_channel,
-				json_t **ret_approval, struct anfu_iam_err *err)
+				struct anfu_approval_view *ret_approval, struct anfu_iam_err *err)
 {
 	static const char audit_action[] = "user.validity_changed";
 	const struct iam_act_by by = { p, NULL, NULL };
 	struct iam_admin_op op;
 	struct anfu_db *db = NULL;
+	struct anfu_approval_view filed = { 0 };
 	struct iam_acct_fields f;
 	struct iam_temp_pw t;
 	bool reset = false;
@@ -261,8 +262,6 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 
 	if (!iam || !p || !user_id || !ret_channel || !ret_approval)
 		return ANFU_EINVAL;
-	*ret_channel = NULL;
-	*ret_approval = NULL;
 	r = iam_admin_gate(iam, ctx, p, "iam.user.create", false, audit_action, user_id, reason,
 			   err);
 	if (r < 0)
@@ -293,7 +292,9 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 					 json_pack("{s:s,s:I,s:s}", "user_id", user_id,
 						   "expires_ms", (json_int_t)expires_ms, "reason",
 						   reason),
-					 ret_approval, err);
+					 &filed, err);
+		if (r == 0)
+			goto done;
 		goto out;
 	}
 	reset = iam_retains_temporary(&t.u, expires_ms);
@@ -315,7 +316,9 @@ int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx 
 	r = iam_tx(iam, validity_tx, &op, err);
 	if (r < 0)
 		goto out;
+done:
 	*ret_channel = t.channel;
+	*ret_approval = filed;
 out:
 	iam_temp_pw_clear(&t);
 	return r;
@@ -528,20 +531,19 @@ static int handover_tx(struct anfu_tx *tx, void *ud)
 
 int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const struct anfu_admin_handover *in,
-			    const char **ret_channel, json_t **ret_approval,
+			    const char **ret_channel, struct anfu_approval_view *ret_approval,
 			    struct anfu_iam_err *err)
 {
 	static const char audit_action[] = "user.handed_over";
 	const struct iam_act_by by = { p, NULL, NULL };
 	struct iam_admin_op op;
+	struct anfu_approval_view filed = { 0 };
 	struct anfu_db *db = NULL;
 	struct iam_handover h;
 	int r;
 
 	if (!iam || !p || !in || !in->user_id || !ret_channel || !ret_approval)
 		return ANFU_EINVAL;
-	*ret_channel = NULL;
-	*ret_approval = NULL;
 	if (!in->responsible_name || !in->responsible_name[0] ||
 	    strlen(in->responsible_name) > ANFU_LIMIT_RESPONSIBLE_NAME) {
 		iam_err_set(err,
@@ -574,7 +576,9 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	 * checker confirms where its password goes (IAM-ACCT-03). */
 	if (h.t.u.kind == ANFU_USER_STAFF) {
 		r = iam_admin_file_staff(iam, ctx, p, "handover_staff", handover_payload(in),
-					 ret_approval, err);
+					 &filed, err);
+		if (r == 0)
+			goto done;
 		goto out;
 	}
 	r = iam_handover_make(iam, db, &h);
@@ -586,7 +590,9 @@ int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	r = iam_tx(iam, handover_tx, &op, err);
 	if (r < 0)
 		goto out;
+done:
 	*ret_channel = h.t.channel;
+	*ret_approval = filed;
 out:
 	iam_temp_pw_clear(&h.t);
 	return r;

@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
@@ -375,121 +376,120 @@ void anfu_iam_privilege_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *
 	" first_action, last_action, last_object, last_reason, last_ip, mailed, state,"     \
 	" acked_by, acked_ms, ack_note FROM iam_alert "
 
-static void text_or_null(json_t *o, const char *key, const struct anfu_row *r, int col)
+/* Rows read into views: at most cap; more is set when the query found
+ * another row beyond them. */
+struct alert_rows {
+	struct anfu_alert_view *v;
+	size_t n, cap;
+	bool more;
+};
+
+static void text_into(char *out, size_t cap, const struct anfu_row *r, int col)
 {
 	const char *s = anfu_row_text(r, col, NULL);
 
-	anfu_json_set(o, key, s ? json_string(s) : json_null());
+	(void)anfu_strlcpy(out, s ? s : "", cap);
 }
 
 static int alert_row_cb(void *ud, const struct anfu_row *r)
 {
-	static const char *const texts[] = { "first_action", "last_action", "last_object",
-					     "last_reason", "ip" };
-	json_t *o = json_object();
+	struct alert_rows *rows = ud;
+	struct anfu_alert_view *v;
 
-	if (!o)
-		abort();
-	text_or_null(o, "id", r, 0);
-	anfu_json_set(o, "number", json_integer(anfu_row_int(r, 1)));
-	text_or_null(o, "actor_id", r, 2);
-	text_or_null(o, "actor_kind", r, 3);
-	text_or_null(o, "role_class", r, 4);
-	anfu_json_set(o, "first_ms", json_integer(anfu_row_int(r, 5)));
-	anfu_json_set(o, "last_ms", json_integer(anfu_row_int(r, 6)));
-	anfu_json_set(o, "attempts", json_integer(anfu_row_int(r, 7)));
-	for (int i = 0; i < 5; i++)
-		text_or_null(o, texts[i], r, 8 + i);
-	anfu_json_set(o, "mailed", json_integer(anfu_row_int(r, 13)));
-	text_or_null(o, "state", r, 14);
-	text_or_null(o, "acknowledged_by", r, 15);
-	anfu_json_set(o, "acknowledged_ms",
-		      anfu_row_is_null(r, 16) ? json_null() : json_integer(anfu_row_int(r, 16)));
-	text_or_null(o, "note", r, 17);
-	if (json_array_append_new(ud, o) < 0)
-		abort();
+	if (rows->n == rows->cap) {
+		rows->more = true;
+		return 0;
+	}
+	v = &rows->v[rows->n++];
+	memset(v, 0, sizeof(*v));
+	text_into(v->id, sizeof(v->id), r, 0);
+	v->number = anfu_row_int(r, 1);
+	text_into(v->actor_id, sizeof(v->actor_id), r, 2);
+	text_into(v->actor_kind, sizeof(v->actor_kind), r, 3);
+	text_into(v->role_class, sizeof(v->role_class), r, 4);
+	v->first_ms = anfu_row_int(r, 5);
+	v->last_ms = anfu_row_int(r, 6);
+	v->attempts = anfu_row_int(r, 7);
+	text_into(v->first_action, sizeof(v->first_action), r, 8);
+	text_into(v->last_action, sizeof(v->last_action), r, 9);
+	text_into(v->last_object, sizeof(v->last_object), r, 10);
+	text_into(v->last_reason, sizeof(v->last_reason), r, 11);
+	text_into(v->ip, sizeof(v->ip), r, 12);
+	v->mailed = anfu_row_int(r, 13);
+	text_into(v->state, sizeof(v->state), r, 14);
+	text_into(v->acknowledged_by, sizeof(v->acknowledged_by), r, 15);
+	v->acknowledged = !anfu_row_is_null(r, 16);
+	v->acknowledged_ms = v->acknowledged ? anfu_row_int(r, 16) : 0;
+	v->has_note = !anfu_row_is_null(r, 17);
+	text_into(v->note, sizeof(v->note), r, 17);
 	return 0;
 }
 
-static int alert_get(struct anfu_db *db, const char *id, json_t **ret)
+static int alert_get(struct anfu_db *db, const char *id, struct anfu_alert_view *ret)
 {
 	struct anfu_param p[1] = { iam_ps(id) };
-	json_t *arr = json_array();
-	int r;
+	struct anfu_alert_view v;
+	struct alert_rows rows = { &v, 0, 1, false };
+	int r = anfu_db_exec(db, ALERT_COLUMNS "WHERE id = $1", p, 1, alert_row_cb, &rows, NULL);
 
-	if (!arr)
-		abort();
-	r = anfu_db_exec(db, ALERT_COLUMNS "WHERE id = $1", p, 1, alert_row_cb, arr, NULL);
-	if (r == 0 && json_array_size(arr) == 0)
+	if (r == 0 && rows.n == 0)
 		r = ANFU_ENOTFOUND;
-	if (r == 0)
-		*ret = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return r;
+	if (r < 0)
+		return r;
+	*ret = v;
+	return 0;
 }
 
 int anfu_iam_alerts(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		    const struct anfu_principal *p, const char *state, int64_t cursor, int limit,
-		    json_t **ret)
+		    struct anfu_alert_view *ret, size_t cap, size_t *ret_n, int64_t *ret_next)
 {
+	struct alert_rows rows = { ret, 0, 0, false };
 	struct anfu_db *db = NULL;
-	json_t *arr, *page;
-	int64_t next = 0;
+	size_t page;
 	int r;
 
-	if (!iam || !p || !ret || cursor < 0 ||
+	if (!iam || !p || !ret || cap == 0 || !ret_n || !ret_next || cursor < 0 ||
 	    (state && strcmp(state, "open") != 0 && strcmp(state, "acknowledged") != 0))
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, ALERT_PERM)) {
 		iam_audit_denied(iam, ctx, p, "alert.read", "alert", "", ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
-	limit = limit <= 0			    ? ANFU_LIMIT_ALERT_LIST_DEFAULT
-		: limit > ANFU_LIMIT_ALERT_LIST_MAX ? ANFU_LIMIT_ALERT_LIST_MAX
-						    : limit;
+	page = limit <= 0				   ? ANFU_LIMIT_ALERT_LIST_DEFAULT
+	       : (size_t)limit > ANFU_LIMIT_ALERT_LIST_MAX ? ANFU_LIMIT_ALERT_LIST_MAX
+							   : (size_t)limit;
+	rows.cap = page < cap ? page : cap;
 	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	arr = json_array();
-	if (!arr)
-		abort();
-	{
+	if (r == 0) {
 		/* One row more than the page tells whether a next page exists. */
 		struct anfu_param q[3] = { iam_ps(state), ANFU_PI(cursor ? cursor : INT64_MAX),
-					   ANFU_PI(limit + 1) };
+					   ANFU_PI((int64_t)rows.cap + 1) };
 
 		r = anfu_db_exec(db,
 				 ALERT_COLUMNS "WHERE state = COALESCE($1, state) AND number < $2"
 					       " ORDER BY number DESC LIMIT $3",
-				 q, 3, alert_row_cb, arr, NULL);
+				 q, 3, alert_row_cb, &rows, NULL);
 	}
-	if (r < 0) {
-		json_decref(arr);
+	if (r < 0)
 		return r;
-	}
-	if (json_array_size(arr) > (size_t)limit) {
-		(void)json_array_remove(arr, (size_t)limit);
-		next = json_integer_value(
-			json_object_get(json_array_get(arr, limit - 1), "number"));
-	}
-	page = json_pack("{s:o,s:o}", "alerts", arr, "next_cursor",
-			 next ? json_integer(next) : json_null());
-	if (!page)
-		abort();
-	*ret = page;
+	ANFU_ASSERT(rows.n <= rows.cap && rows.cap <= cap);
+	*ret_n = rows.n;
+	*ret_next = rows.more && rows.n > 0 ? ret[rows.n - 1].number : 0;
 	return 0;
 }
 
 /* Inside the write transaction: the alert moves to acknowledged, with who,
  * when and why; audited. */
 static int ack_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *id, const char *note, json_t **ret,
-		     struct anfu_iam_err *err)
+		     const struct anfu_principal *p, const char *id, const char *note,
+		     struct anfu_alert_view *ret, struct anfu_iam_err *err)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param q[4] = { iam_ps(id), iam_ps(p->user_id), ANFU_PI(anfu_clock_now_ms()),
 				   note && note[0] ? iam_ps(note) : ANFU_PNULL };
-	json_t *a = NULL, *d = NULL;
+	struct anfu_alert_view a;
+	json_t *d = NULL;
 	int64_t changes = 0;
 	int r = alert_get(db, id, &a);
 
@@ -498,7 +498,7 @@ static int ack_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 	if (r < 0)
 		goto out;
 	/* Nobody closes the alert about their own attempt. */
-	if (strcmp(json_string_value(json_object_get(a, "actor_id")), p->user_id) == 0) {
+	if (strcmp(a.actor_id, p->user_id) == 0) {
 		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		r = ANFU_EPERM;
 		goto out;
@@ -514,22 +514,19 @@ static int ack_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 	}
 	if (r < 0)
 		goto out;
-	d = json_pack("{s:O,s:O}", "number", json_object_get(a, "number"), "attempts",
-		      json_object_get(a, "attempts"));
+	d = json_pack("{s:I,s:I}", "number", (json_int_t)a.number, "attempts",
+		      (json_int_t)a.attempts);
 	if (!d)
 		abort();
 	r = iam_audit(iam, tx, ctx, p, NULL, "alert.acknowledged", "alert", id, "success", d);
-	if (r == 0) {
-		json_decref(a);
-		a = NULL;
+	if (r == 0)
 		r = alert_get(db, id, &a);
-	}
 	if (r == 0) {
+		/* The update above moved it; nothing else may have. */
+		ANFU_ASSERT(strcmp(a.state, "acknowledged") == 0 && a.acknowledged);
 		*ret = a;
-		a = NULL;
 	}
 out:
-	json_decref(a);
 	json_decref(d);
 	return r;
 }
@@ -540,7 +537,7 @@ struct ack {
 	const struct anfu_iam_ctx *ctx;
 	const struct anfu_principal *p;
 	const char *alert_id, *note;
-	json_t *out;
+	struct anfu_alert_view out;
 	struct anfu_iam_err *err;
 };
 
@@ -553,10 +550,13 @@ static int ack_tx(struct anfu_tx *tx, void *ud)
 
 int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const char *alert_id,
-			       const char *note, json_t **ret, struct anfu_iam_err *err)
+			       const char *note, struct anfu_alert_view *ret,
+			       struct anfu_iam_err *err)
 {
 	static const char action[] = "alert.acknowledged";
-	struct ack c = { iam, ctx, p, alert_id, note, NULL, err };
+	struct ack c = {
+		.iam = iam, .ctx = ctx, .p = p, .alert_id = alert_id, .note = note, .err = err
+	};
 	int r;
 
 	if (!iam || !p || !alert_id || !ret)
@@ -577,7 +577,6 @@ int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *
 	}
 	r = iam_tx(iam, ack_tx, &c, err);
 	if (r < 0) {
-		json_decref(c.out);
 		if (r == ANFU_EPERM)
 			iam_audit_denied(iam, ctx, p, action, "alert", alert_id, ANFU_R_FORBIDDEN);
 		return r;

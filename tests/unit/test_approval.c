@@ -165,25 +165,32 @@ static json_t *role_payload(const char *user_id, const char *role)
 	return p;
 }
 
+static void clear_views(struct anfu_approval_view *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		anfu_approval_view_clear(&v[i]);
+}
+
 /* Files a request (payload consumed); 0 or the refusal. */
 static int file_req(struct fix *f, const struct who *w, const char *type, json_t *payload,
 		    char id[ANFU_ID_MAX], int64_t *number, struct anfu_iam_err *err)
 {
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	struct anfu_iam_err e = { NULL, NULL };
 	int r = anfu_iam_approval_file(f->fx->iam, &ctx, &w->p, type, payload, &out,
 				       err ? err : &e);
 
 	json_decref(payload);
 	if (r == 0) {
-		assert_string_equal(jstr(out, "status"), "pending");
+		assert_string_equal(out.status, "pending");
 		if (id)
-			(void)snprintf(id, ANFU_ID_MAX, "%s", jstr(out, "id"));
+			(void)snprintf(id, ANFU_ID_MAX, "%s", out.id);
 		if (number)
-			*number = json_integer_value(json_object_get(out, "number"));
-		json_decref(out);
+			*number = out.number;
+		anfu_approval_view_clear(&out);
 	} else {
-		assert_null(out);
+		assert_string_equal(out.id, "");
+		assert_null(out.result);
 	}
 	return r;
 }
@@ -194,26 +201,29 @@ static void file_ok(struct fix *f, const char *type, json_t *payload, char id[AN
 }
 
 /* Decides with what the checker confirms (borrowed, may be NULL); *ret
- * (may be NULL) gets the approval JSON on success. */
+ * (may be NULL) gets the approval on success (the caller clears it). */
 static int decide_confirm(struct fix *f, const struct who *w, const char *id, bool approve,
-			  const json_t *confirm, json_t **ret, struct anfu_iam_err *err)
+			  const json_t *confirm, struct anfu_approval_view *ret,
+			  struct anfu_iam_err *err)
 {
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	struct anfu_iam_err e = { NULL, NULL };
 	int r = anfu_iam_approval_decide(f->fx->iam, &ctx, &w->p, id, approve, "checked", confirm,
 					 &out, err ? err : &e);
 
+	if (r < 0)
+		assert_string_equal(out.id, "");
 	if (r == 0 && ret)
 		*ret = out;
 	else
-		json_decref(out);
+		anfu_approval_view_clear(&out);
 	return r;
 }
 
 /* Decides; an approval confirms OPS_EMAIL (what operator_payload() names;
  * other types ignore it). */
-static int decide(struct fix *f, const struct who *w, const char *id, bool approve, json_t **ret,
-		  struct anfu_iam_err *err)
+static int decide(struct fix *f, const struct who *w, const char *id, bool approve,
+		  struct anfu_approval_view *ret, struct anfu_iam_err *err)
 {
 	json_t *confirm = json_pack("{s:s}", "email", OPS_EMAIL);
 	int r;
@@ -533,7 +543,7 @@ static void test_decide_without_approve_permission_refused(void **state)
 static void test_approve_creates_operator(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char id[ANFU_ID_MAX], uid[ANFU_ID_MAX], text[256];
 
 	assert_int_equal(file_req(f, &f->admin, "create_operator",
@@ -549,11 +559,11 @@ static void test_approve_creates_operator(void **state)
 		assert_int_equal(decide_confirm(f, &f->checker, id, true, confirm, &out, NULL), 0);
 		json_decref(confirm);
 	}
-	assert_string_equal(jstr(out, "status"), "executed");
-	assert_string_equal(jstr(out, "checker_id"), f->checker.id);
-	assert_string_equal(jstr(json_object_get(out, "result"), "delivered_to"), "sms");
-	(void)snprintf(uid, sizeof(uid), "%s", jstr(json_object_get(out, "result"), "user_id"));
-	json_decref(out);
+	assert_string_equal(out.status, "executed");
+	assert_string_equal(out.checker_id, f->checker.id);
+	assert_string_equal(jstr(out.result, "delivered_to"), "sms");
+	(void)snprintf(uid, sizeof(uid), "%s", jstr(out.result, "user_id"));
+	anfu_approval_view_clear(&out);
 	assert_true(anfu_id_valid("usr", uid, strlen(uid)));
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND kind = "
@@ -608,20 +618,19 @@ static void test_approve_creates_operator(void **state)
 static void test_failing_executor_marks_failed_and_changes_nothing(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX], roles[256];
 
 	/* Each grant is fine on its own; together they conflict. */
 	file_ok(f, "grant_role", role_payload(f->finance.id, "sysadmin"), a);
 	file_ok(f, "grant_role", role_payload(f->finance.id, "auditor"), b);
 	assert_int_equal(decide(f, &f->checker, a, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "executed");
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.status, "executed");
+	anfu_approval_view_clear(&out);
 	assert_int_equal(decide(f, &f->checker, b, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "failed");
-	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "role_conflict");
-	json_decref(out);
+	assert_string_equal(out.status, "failed");
+	assert_string_equal(jstr(out.result, "error"), "role_conflict");
+	anfu_approval_view_clear(&out);
 	roles_of(f, f->finance.id, roles);
 	assert_string_equal(roles, "finance,sysadmin");
 	/* The bootstrap grant of finance and the sysadmin grant. */
@@ -640,7 +649,7 @@ static void test_failing_executor_marks_failed_and_changes_nothing(void **state)
 static void test_create_of_taken_name_fails_at_execution(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
 	int64_t users = fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL);
 
@@ -648,9 +657,9 @@ static void test_create_of_taken_name_fails_at_execution(void **state)
 	file_ok(f, "create_operator", operator_payload("oscar", "finance"), b);
 	assert_int_equal(decide(f, &f->checker, a, true, NULL, NULL), 0);
 	assert_int_equal(decide(f, &f->checker, b, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "failed");
-	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "already_exists");
-	json_decref(out);
+	assert_string_equal(out.status, "failed");
+	assert_string_equal(jstr(out.result, "error"), "already_exists");
+	anfu_approval_view_clear(&out);
 	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL),
 			 users + 1);
 	assert_int_equal(fixture_count(f->fx->db,
@@ -714,16 +723,16 @@ static void register_partial(void)
 static void test_failing_executor_changes_rolled_back(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char id[ANFU_ID_MAX], details[FIXTURE_TEXT_MAX];
 
 	register_partial();
 	file_ok(f, "test_partial", json_pack("{s:s}", "mode", "refuse"), id);
 	assert_int_equal(decide(f, &f->checker, id, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "failed");
-	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "role_conflict");
-	assert_null(json_object_get(json_object_get(out, "result"), "half"));
-	json_decref(out);
+	assert_string_equal(out.status, "failed");
+	assert_string_equal(jstr(out.result, "error"), "role_conflict");
+	assert_null(json_object_get(out.result, "half"));
+	anfu_approval_view_clear(&out);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM iam_counter WHERE name = 'partial'",
 				       NULL),
@@ -776,15 +785,15 @@ static void test_reject_changes_nothing(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char id[ANFU_ID_MAX], roles[256];
 
 	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), id);
 	assert_int_equal(decide(f, &f->checker, id, false, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "rejected");
-	assert_string_equal(jstr(out, "note"), "checked");
-	assert_string_equal(jstr(out, "checker_id"), f->checker.id);
-	json_decref(out);
+	assert_string_equal(out.status, "rejected");
+	assert_string_equal(out.note, "checked");
+	assert_string_equal(out.checker_id, f->checker.id);
+	anfu_approval_view_clear(&out);
 	roles_of(f, f->finance.id, roles);
 	assert_string_equal(roles, "finance");
 	assert_int_equal(audits(f, "approval.rejected", "success"), 1);
@@ -827,13 +836,13 @@ static void test_double_decide_refused(void **state)
 static void test_revoke_role_through_approval(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char id[ANFU_ID_MAX], roles[256];
 
 	file_ok(f, "revoke_role", role_payload(f->finance.id, "finance"), id);
 	assert_int_equal(decide(f, &f->checker, id, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "executed");
-	json_decref(out);
+	assert_string_equal(out.status, "executed");
+	anfu_approval_view_clear(&out);
 	roles_of(f, f->finance.id, roles);
 	assert_string_equal(roles, "");
 	assert_int_equal(fixture_count(f->fx->db,
@@ -850,25 +859,29 @@ static void test_revoke_role_through_approval(void **state)
 static void test_list_and_get_approvals(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view list[ANFU_LIMIT_APPROVAL_LIST];
+	struct anfu_approval_view out = { 0 };
 	struct who reader;
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
+	size_t n = 0;
 
 	file_ok(f, "create_operator", operator_payload("oscar", "operator"), a);
 	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), b);
 	assert_int_equal(decide(f, &f->checker, b, false, NULL, NULL), 0);
-	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, NULL, &out), 0);
-	assert_int_equal(json_array_size(out), 2);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "number")), 2);
-	json_decref(out);
-	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "pending", &out),
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, NULL, list,
+						ANFU_LIMIT_APPROVAL_LIST, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 1);
-	assert_string_equal(jstr(json_array_get(out, 0), "id"), a);
-	assert_string_equal(jstr(json_object_get(json_array_get(out, 0), "payload"), "email"),
-			    OPS_EMAIL);
-	json_decref(out);
-	out = NULL;
+	assert_int_equal(n, 2);
+	assert_int_equal(list[0].number, 2);
+	clear_views(list, n);
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "pending", list,
+						ANFU_LIMIT_APPROVAL_LIST, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, a);
+	assert_true(list[0].payload_read);
+	assert_string_equal(jstr(list[0].payload, "email"), OPS_EMAIL);
+	clear_views(list, n);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM audit_log WHERE action = "
 				       "'approval.viewed' AND actor_id = $1",
@@ -884,30 +897,50 @@ static void test_list_and_get_approvals(void **state)
 	(void)snprintf(reader.p.perms[reader.p.nperms++], ANFU_PERM_NAME_MAX, "%s",
 		       "iam.approval.read");
 	assert_int_equal(anfu_iam_approval_get(f->fx->iam, &ctx, &reader.p, a, &out), 0);
-	assert_true(json_is_null(json_object_get(out, "payload")));
-	{
-		char *text = json_dumps(out, 0);
-
-		assert_non_null(text);
-		assert_null(strstr(text, OPS_EMAIL));
-		free(text);
-	}
-	json_decref(out);
-	out = NULL;
+	assert_true(out.payload_read);
+	assert_null(out.payload);
+	assert_null(strstr(out.summary, OPS_EMAIL));
+	assert_false(out.has_note);
+	assert_null(out.result);
+	anfu_approval_view_clear(&out);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM audit_log WHERE action = "
 				       "'approval.viewed' AND actor_id = $1",
 				       f->finance.id),
 			 0);
-	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "bogus", &out),
+	n = 99;
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "bogus", list,
+						ANFU_LIMIT_APPROVAL_LIST, &n),
 			 ANFU_EINVAL);
-	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->finance.p, NULL, &out),
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->finance.p, NULL, list,
+						ANFU_LIMIT_APPROVAL_LIST, &n),
 			 ANFU_EPERM);
-	assert_null(out);
+	assert_int_equal(n, 99);
 	assert_int_equal(anfu_iam_approval_get(f->fx->iam, &ctx, &f->admin.p, a, &out), 0);
-	assert_string_equal(jstr(out, "type"), "create_operator");
-	assert_string_equal(jstr(out, "maker_id"), f->admin.id);
-	json_decref(out);
+	assert_string_equal(out.type, "create_operator");
+	assert_string_equal(out.maker_id, f->admin.id);
+	anfu_approval_view_clear(&out);
+}
+
+/* A list never holds more than the caller's array (the newest first). */
+static void test_approval_list_stays_within_the_array(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_approval_view list[1];
+	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
+	size_t n = 0;
+
+	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), a);
+	file_ok(f, "grant_role", role_payload(f->finance.id, "operator"), b);
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, NULL, list, 1, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, b);
+	clear_views(list, n);
+	n = 5;
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, NULL, list, 0, &n),
+			 ANFU_EINVAL);
+	assert_int_equal(n, 5);
 }
 
 /* Approvals are archived (IAM-ACCT-03): the database refuses deleting a
@@ -1024,15 +1057,15 @@ static int act_filed(struct fix *f, const struct who *w, const char *uid, const 
 		     const char *reason, char *filed, struct anfu_iam_err *err)
 {
 	struct anfu_iam_err e = { NULL, NULL };
-	json_t *approval = NULL;
+	struct anfu_approval_view approval = { 0 };
 	int r = anfu_iam_admin_act(f->fx->iam, &ctx, &w->p, uid, action, reason, &approval,
 				   err ? err : &e);
 
 	if (filed)
-		(void)snprintf(filed, ANFU_ID_MAX, "%s", approval ? jstr(approval, "id") : "");
+		(void)snprintf(filed, ANFU_ID_MAX, "%s", approval.id);
 	if (r < 0)
-		assert_null(approval);
-	json_decref(approval);
+		assert_string_equal(approval.id, "");
+	anfu_approval_view_clear(&approval);
 	return r;
 }
 
@@ -1626,6 +1659,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_double_decide_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_role_through_approval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_and_get_approvals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approval_list_stays_within_the_array, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_approvals_are_archived, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_admin_gets_random_policy_password,
 						setup, teardown),

@@ -41,11 +41,43 @@ static int json_out(struct anfu_resp *resp, int status, json_t *body)
 	return body ? 0 : ANFU_EINTERNAL;
 }
 
-/* 202 {"approval": ...}: the change was filed as a four-eyes request
- * (approval taken). */
-static int filed(struct anfu_resp *resp, json_t *approval)
+static json_t *text_or_null(bool set, const char *s)
 {
-	return json_out(resp, 202, json_pack("{s:o}", "approval", approval));
+	return set ? json_string(s) : json_null();
+}
+
+/* An approval as the admin API shows it: the request, its decision,
+ * "result" (the executor's, stored JSON) and, for the readers' views,
+ * "payload" (null for a reader who may not see it). Releases what v
+ * holds. */
+static json_t *approval_json(struct anfu_approval_view *v)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		abort();
+	anfu_json_set(o, "id", json_string(v->id));
+	anfu_json_set(o, "number", json_integer(v->number));
+	anfu_json_set(o, "type", json_string(v->type));
+	anfu_json_set(o, "summary", json_string(v->summary));
+	anfu_json_set(o, "maker_id", json_string(v->maker_id));
+	anfu_json_set(o, "created_ms", json_integer(v->created_ms));
+	anfu_json_set(o, "status", json_string(v->status));
+	anfu_json_set(o, "checker_id", text_or_null(v->checker_id[0] != '\0', v->checker_id));
+	anfu_json_set(o, "decided_ms", v->decided ? json_integer(v->decided_ms) : json_null());
+	anfu_json_set(o, "note", text_or_null(v->has_note, v->note));
+	anfu_json_set(o, "result", v->result ? json_incref(v->result) : json_null());
+	if (v->payload_read)
+		anfu_json_set(o, "payload", v->payload ? json_incref(v->payload) : json_null());
+	anfu_approval_view_clear(v);
+	return o;
+}
+
+/* 202 {"approval": ...}: the change was filed as a four-eyes request
+ * (approval released). */
+static int filed(struct anfu_resp *resp, struct anfu_approval_view *approval)
+{
+	return json_out(resp, 202, json_pack("{s:o}", "approval", approval_json(approval)));
 }
 
 /* A user as the admin API shows it: the masked view, with "revealed"
@@ -282,8 +314,8 @@ static int user_act(struct anfu_req *req, struct anfu_resp *resp, const char *ac
 	struct anfu_app *app = req->app;
 	struct reason_body b = { 0 };
 	struct anfu_iam_err e = { 0 };
+	struct anfu_approval_view approval = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *approval = NULL;
 	char *id = NULL;
 	int r = user_post(req, reason_fields, NFIELDS(reason_fields), &b, &id, &ctx);
 
@@ -293,8 +325,8 @@ static int user_act(struct anfu_req *req, struct anfu_resp *resp, const char *ac
 			       &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	if (approval)
-		return filed(resp, approval);
+	if (approval.id[0])
+		return filed(resp, &approval);
 	resp->status = 204;
 	return 0;
 }
@@ -374,7 +406,7 @@ int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	const char *channel = NULL;
-	json_t *approval = NULL;
+	struct anfu_approval_view approval = { 0 };
 	char *id = NULL;
 	int r = user_post(req, validity_fields, NFIELDS(validity_fields), &b, &id, &ctx);
 
@@ -384,8 +416,8 @@ int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp)
 					b.reason.ptr, &channel, &approval, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	if (approval)
-		return filed(resp, approval);
+	if (approval.id[0])
+		return filed(resp, &approval);
 	return json_out(resp, 200,
 			json_pack("{s:s,s:o,s:b,s:o}", "user_id", id, "expires_at_ms",
 				  b.expires_at_ms.v ? json_integer(b.expires_at_ms.v) : json_null(),
@@ -414,7 +446,7 @@ int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	const char *channel = NULL;
-	json_t *approval = NULL;
+	struct anfu_approval_view approval = { 0 };
 	char *id = NULL;
 	int r = user_post(req, handover_fields, NFIELDS(handover_fields), &b, &id, &ctx);
 
@@ -425,8 +457,8 @@ int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_iam_admin_handover(app->iam, &ctx, req->principal, &in, &channel, &approval, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	if (approval)
-		return filed(resp, approval);
+	if (approval.id[0])
+		return filed(resp, &approval);
 	return json_out(resp, 200,
 			json_pack("{s:s,s:s,s:b}", "user_id", id, "delivered_to", channel,
 				  "must_change", 1));
@@ -488,8 +520,9 @@ int anfu_api_admin_approval_file(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	struct anfu_iam_err e = { 0 };
+	struct anfu_approval_view out = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *root = NULL, *out = NULL;
+	json_t *root = NULL;
 	const char *type = NULL;
 	json_t *payload = NULL;
 	int r = precheck(req);
@@ -511,19 +544,34 @@ int anfu_api_admin_approval_file(struct anfu_req *req, struct anfu_resp *resp)
 	json_decref(root);
 	if (r < 0)
 		return r;
-	return json_out(resp, 201, json_pack("{s:o}", "approval", out));
+	return json_out(resp, 201, json_pack("{s:o}", "approval", approval_json(&out)));
 }
 
 int anfu_api_admin_approvals(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	const char *status = anfu_req_query(req, "status");
+	struct anfu_approval_view *views = NULL;
 	struct anfu_iam_ctx ctx;
 	json_t *items = NULL;
+	size_t n = 0;
 	int r;
 
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_approval_list(app->iam, &ctx, req->principal, status, &items);
+	views = calloc(ANFU_LIMIT_APPROVAL_LIST, sizeof(*views));
+	if (!views)
+		abort();
+	r = anfu_iam_approval_list(app->iam, &ctx, req->principal, status, views,
+				   ANFU_LIMIT_APPROVAL_LIST, &n);
+	if (r == 0) {
+		items = json_array();
+		if (!items)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			if (json_array_append_new(items, approval_json(&views[i])) < 0)
+				abort();
+	}
+	free(views);
 	if (r < 0)
 		return r;
 	return json_out(resp, 200, json_pack("{s:o}", "approvals", items));
@@ -532,8 +580,8 @@ int anfu_api_admin_approvals(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_api_admin_approval(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_approval_view a = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *a = NULL;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "apr", &id);
 
@@ -543,7 +591,7 @@ int anfu_api_admin_approval(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_iam_approval_get(app->iam, &ctx, req->principal, id, &a);
 	if (r < 0)
 		return r;
-	return json_out(resp, 200, json_pack("{s:o}", "approval", a));
+	return json_out(resp, 200, json_pack("{s:o}", "approval", approval_json(&a)));
 }
 
 struct note_body {
@@ -574,8 +622,9 @@ static int decide(struct anfu_req *req, struct anfu_resp *resp, bool approve)
 	struct approve_body b = { 0 };
 	struct note_body nb = { 0 };
 	struct anfu_iam_err e = { 0 };
+	struct anfu_approval_view a = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *a = NULL, *confirm = NULL;
+	json_t *confirm = NULL;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "apr", &id);
 
@@ -600,7 +649,7 @@ static int decide(struct anfu_req *req, struct anfu_resp *resp, bool approve)
 	json_decref(confirm);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	return json_out(resp, 200, json_pack("{s:o}", "approval", a));
+	return json_out(resp, 200, json_pack("{s:o}", "approval", approval_json(&a)));
 }
 
 int anfu_api_admin_approval_approve(struct anfu_req *req, struct anfu_resp *resp)
@@ -613,6 +662,36 @@ int anfu_api_admin_approval_reject(struct anfu_req *req, struct anfu_resp *resp)
 	return decide(req, resp, false);
 }
 
+/* An alert as the admin API shows it. */
+static json_t *alert_json(const struct anfu_alert_view *a)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		abort();
+	anfu_json_set(o, "id", json_string(a->id));
+	anfu_json_set(o, "number", json_integer(a->number));
+	anfu_json_set(o, "actor_id", json_string(a->actor_id));
+	anfu_json_set(o, "actor_kind", json_string(a->actor_kind));
+	anfu_json_set(o, "role_class", json_string(a->role_class));
+	anfu_json_set(o, "first_ms", json_integer(a->first_ms));
+	anfu_json_set(o, "last_ms", json_integer(a->last_ms));
+	anfu_json_set(o, "attempts", json_integer(a->attempts));
+	anfu_json_set(o, "first_action", json_string(a->first_action));
+	anfu_json_set(o, "last_action", json_string(a->last_action));
+	anfu_json_set(o, "last_object", json_string(a->last_object));
+	anfu_json_set(o, "last_reason", json_string(a->last_reason));
+	anfu_json_set(o, "ip", json_string(a->ip));
+	anfu_json_set(o, "mailed", json_integer(a->mailed));
+	anfu_json_set(o, "state", json_string(a->state));
+	anfu_json_set(o, "acknowledged_by",
+		      text_or_null(a->acknowledged_by[0] != '\0', a->acknowledged_by));
+	anfu_json_set(o, "acknowledged_ms",
+		      a->acknowledged ? json_integer(a->acknowledged_ms) : json_null());
+	anfu_json_set(o, "note", text_or_null(a->has_note, a->note));
+	return o;
+}
+
 /* GET /admin/v1/alerts?state=&cursor=&limit=: privilege-attempt alerts,
  * newest first (AUD-ALERT-01). */
 int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp)
@@ -622,8 +701,11 @@ int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp)
 	const char *cursor = anfu_req_query(req, "cursor");
 	const char *limit = anfu_req_query(req, "limit");
 	long long c = 0, n = ANFU_LIMIT_ALERT_LIST_DEFAULT;
+	struct anfu_alert_view *alerts = NULL;
 	struct anfu_iam_ctx ctx;
-	json_t *page = NULL;
+	json_t *items = NULL;
+	size_t count = 0;
+	int64_t next = 0;
 	int r;
 
 	if (state && strcmp(state, "open") != 0 && strcmp(state, "acknowledged") != 0)
@@ -634,10 +716,25 @@ int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp)
 	    (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > ANFU_LIMIT_ALERT_LIST_MAX))
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "limit");
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_alerts(app->iam, &ctx, req->principal, state, (int64_t)c, (int)n, &page);
+	alerts = calloc(ANFU_LIMIT_ALERT_LIST_MAX, sizeof(*alerts));
+	if (!alerts)
+		abort();
+	r = anfu_iam_alerts(app->iam, &ctx, req->principal, state, (int64_t)c, (int)n, alerts,
+			    ANFU_LIMIT_ALERT_LIST_MAX, &count, &next);
+	if (r == 0) {
+		items = json_array();
+		if (!items)
+			abort();
+		for (size_t i = 0; i < count; i++)
+			if (json_array_append_new(items, alert_json(&alerts[i])) < 0)
+				abort();
+	}
+	free(alerts);
 	if (r < 0)
 		return r;
-	return json_out(resp, 200, page);
+	return json_out(resp, 200,
+			json_pack("{s:o,s:o}", "alerts", items, "next_cursor",
+				  next ? json_integer(next) : json_null()));
 }
 
 /* POST /admin/v1/alerts/{id}/acknowledge {"note"?} */
@@ -646,8 +743,8 @@ int anfu_api_admin_alert_ack(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_app *app = req->app;
 	struct note_body b = { 0 };
 	struct anfu_iam_err e = { 0 };
+	struct anfu_alert_view a;
 	struct anfu_iam_ctx ctx;
-	json_t *a = NULL;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "alr", &id);
 
@@ -659,7 +756,7 @@ int anfu_api_admin_alert_ack(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_iam_alert_acknowledge(app->iam, &ctx, req->principal, id, b.note.ptr, &a, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	return json_out(resp, 200, json_pack("{s:o}", "alert", a));
+	return json_out(resp, 200, json_pack("{s:o}", "alert", alert_json(&a)));
 }
 
 typedef int (*report_fn)(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,

@@ -686,21 +686,45 @@ int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *
 			       const char *note, struct anfu_alert_view *ret,
 			       struct anfu_iam_err *err);
 
+/* A stored report (iam/review.c). content is the report itself, a stored
+ * JSON document, and stays JSON: owned by the view (NULL: unreadable),
+ * released by anfu_report_view_clear(). */
+struct anfu_report_view {
+	char id[ANFU_ID_MAX];
+	char kind[24]; /* "account_review", "recertification" */
+	int64_t created_ms;
+	char created_by[ANFU_ID_MAX + 16]; /* a user id or "system" */
+	json_t *content;
+	char signed_off_by[ANFU_ID_MAX]; /* "" until signed off */
+	bool signed_off;		 /* signed_off_ms is set */
+	int64_t signed_off_ms;
+	bool has_note; /* note is the sign-off's */
+	char note[ANFU_LIMIT_DECISION_NOTE + 1];
+};
+
+/* Releases what v holds and zeroes it (NULL-safe). */
+void anfu_report_view_clear(struct anfu_report_view *v);
+
 /* Access recertification (IAM-ACCT-04): a report of every account with
- * roles and last use; a different person signs it off. */
+ * roles and last use; a different person signs it off. *ret is the report
+ * (the caller clears it). */
 int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, json_t **ret);
+			   const struct anfu_principal *p, struct anfu_report_view *ret);
 int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const char *report_id, const char *note,
-			    json_t **ret, struct anfu_iam_err *err);
-/* Reports of kind "recertification" or "account_review", newest first. */
+			    struct anfu_report_view *ret, struct anfu_iam_err *err);
+/* Reports of kind "recertification" or "account_review" (NULL: both that
+ * p may read), newest first, into ret (cap entries, at most
+ * ANFU_LIMIT_REPORT_LIST); *ret_n set only on success. The caller clears
+ * each. */
 int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *kind, json_t **ret);
+		     const struct anfu_principal *p, const char *kind, struct anfu_report_view *ret,
+		     size_t cap, size_t *ret_n);
 /* Runs the account review now, attributed to p (needs iam.review.read,
  * else ANFU_EPERM audited as denied); with p NULL it runs as the scheduled
- * job does, as actor "system". */
+ * job does, as actor "system". *ret is the report (the caller clears it). */
 int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			    const struct anfu_principal *p, json_t **ret);
+			    const struct anfu_principal *p, struct anfu_report_view *ret);
 
 /* ---- bootstrap (CLI, local and audited) ------------------------------------------ */
 

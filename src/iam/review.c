@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
@@ -32,6 +33,7 @@
 #include "base/log.h"
 #include "base/rand.h"
 #include "base/refusal.h"
+#include "base/str.h"
 #include "iam/admin.h"
 #include "iam/config.h"
 #include "iam/iam.h"
@@ -50,28 +52,54 @@ static void err_set(struct anfu_iam_err *err, const char *code, const char *fiel
 	}
 }
 
+/* ---- storing and reading reports ------------------------------------------------- */
+
+void anfu_report_view_clear(struct anfu_report_view *v)
+{
+	if (!v)
+		return;
+	json_decref(v->content);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Rows read into views: at most cap (the query's LIMIT). */
+struct report_rows {
+	struct anfu_report_view *v;
+	size_t n, cap;
+};
+
+static void text_into(char *out, size_t cap, const struct anfu_row *r, int col)
+{
+	const char *s = anfu_row_text(r, col, NULL);
+
+	(void)anfu_strlcpy(out, s ? s : "", cap);
+}
+
 static json_t *int_or_null(const struct anfu_row *r, int col)
 {
 	return anfu_row_is_null(r, col) ? json_null() : json_integer(anfu_row_int(r, col));
 }
 
-/* ---- storing and reading reports ------------------------------------------------- */
-
 static int report_row_cb(void *ud, const struct anfu_row *r)
 {
+	struct report_rows *rows = ud;
 	const char *content = anfu_row_text(r, 4, NULL);
-	const char *by = anfu_row_text(r, 5, NULL);
-	const char *note = anfu_row_text(r, 7, NULL);
-	json_t *c = content ? json_loads(content, 0, NULL) : NULL;
-	json_t *o = json_pack(
-		"{s:s,s:s,s:I,s:s,s:o,s:o,s:o,s:o}", "id", anfu_row_text(r, 0, NULL), "kind",
-		anfu_row_text(r, 1, NULL), "created_ms", (json_int_t)anfu_row_int(r, 2),
-		"created_by", anfu_row_text(r, 3, NULL), "content", c ? c : json_null(),
-		"signed_off_by", by ? json_string(by) : json_null(), "signed_off_ms",
-		int_or_null(r, 6), "sign_off_note", note ? json_string(note) : json_null());
+	struct anfu_report_view *v;
 
-	if (!o || json_array_append_new(ud, o) < 0)
-		abort();
+	/* Every query asks for at most cap rows. */
+	ANFU_ASSERT(rows->n < rows->cap);
+	v = &rows->v[rows->n++];
+	memset(v, 0, sizeof(*v));
+	text_into(v->id, sizeof(v->id), r, 0);
+	text_into(v->kind, sizeof(v->kind), r, 1);
+	v->created_ms = anfu_row_int(r, 2);
+	text_into(v->created_by, sizeof(v->created_by), r, 3);
+	v->content = content ? json_loads(content, 0, NULL) : NULL;
+	text_into(v->signed_off_by, sizeof(v->signed_off_by), r, 5);
+	v->signed_off = !anfu_row_is_null(r, 6);
+	v->signed_off_ms = v->signed_off ? anfu_row_int(r, 6) : 0;
+	v->has_note = !anfu_row_is_null(r, 7);
+	text_into(v->note, sizeof(v->note), r, 7);
 	return 0;
 }
 
@@ -79,21 +107,22 @@ static int report_row_cb(void *ud, const struct anfu_row *r)
 	"SELECT id, kind, created_ms, created_by, content, signed_off_by, signed_off_ms, " \
 	"sign_off_note FROM iam_report "
 
-static int report_get(struct anfu_db *db, const char *id, json_t **ret)
+static int report_get(struct anfu_db *db, const char *id, struct anfu_report_view *ret)
 {
 	struct anfu_param p[1] = { ANFU_PS(id) };
-	json_t *arr = json_array();
-	int r;
+	struct anfu_report_view v;
+	struct report_rows rows = { &v, 0, 1 };
+	int r = anfu_db_exec(db, REPORT_COLUMNS "WHERE id = $1", p, 1, report_row_cb, &rows, NULL);
 
-	if (!arr)
-		abort();
-	r = anfu_db_exec(db, REPORT_COLUMNS "WHERE id = $1", p, 1, report_row_cb, arr, NULL);
-	if (r == 0 && json_array_size(arr) == 0)
+	if (r == 0 && rows.n == 0)
 		r = ANFU_ENOTFOUND;
-	if (r == 0)
-		*ret = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return r;
+	if (r < 0) {
+		if (rows.n)
+			anfu_report_view_clear(&v);
+		return r;
+	}
+	*ret = v;
+	return 0;
 }
 
 /* Inserts a report and its audit record (inside the caller's write
@@ -234,7 +263,7 @@ out:
  * (NULL: the job, actor "system"); then reads it back into *ret (may be
  * NULL) on db. */
 static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		      const struct anfu_principal *p, json_t **ret)
+		      const struct anfu_principal *p, struct anfu_report_view *ret)
 {
 	struct report_op c = { .iam = iam, .ctx = ctx, .p = p };
 	int r = iam_tx(iam, review_tx, &c, NULL);
@@ -245,7 +274,7 @@ static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 }
 
 int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			    const struct anfu_principal *p, json_t **ret)
+			    const struct anfu_principal *p, struct anfu_report_view *ret)
 {
 	struct anfu_db *db = NULL;
 	int r;
@@ -399,7 +428,7 @@ out:
 }
 
 int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, json_t **ret)
+			   const struct anfu_principal *p, struct anfu_report_view *ret)
 {
 	struct report_op c = { .iam = iam, .ctx = ctx, .p = p };
 	struct anfu_db *db = NULL;
@@ -485,7 +514,7 @@ static int signoff_apply(struct anfu_tx *tx, void *ud)
 
 int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const char *report_id, const char *note,
-			    json_t **ret, struct anfu_iam_err *err)
+			    struct anfu_report_view *ret, struct anfu_iam_err *err)
 {
 	struct report_op c = {
 		.iam = iam, .ctx = ctx, .p = p, .report_id = report_id, .note = note, .err = err
@@ -518,64 +547,58 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	return report_get(db, report_id, ret);
 }
 
-/* The kinds p asks for and may read into *a / *b (NULL: not wanted). */
+/* The kinds p asks for and may read into *a / *b (NULL: not wanted);
+ * both written only on success. */
 static int report_kinds(const struct anfu_principal *p, const char *kind, const char **a,
 			const char **b)
 {
 	bool review = anfu_principal_can(p, "iam.review.read");
 	bool recert = anfu_principal_can(p, "iam.recert.read");
+	bool want_review = !kind || strcmp(kind, "account_review") == 0;
+	bool want_recert = !kind || strcmp(kind, "recertification") == 0;
 
-	*a = NULL;
-	*b = NULL;
-	if (!kind) {
-		*a = review ? "account_review" : NULL;
-		*b = recert ? "recertification" : NULL;
-		return review || recert ? 0 : ANFU_EPERM;
-	}
-	if (strcmp(kind, "account_review") == 0) {
-		*a = "account_review";
-		return review ? 0 : ANFU_EPERM;
-	}
-	if (strcmp(kind, "recertification") == 0) {
-		*b = "recertification";
-		return recert ? 0 : ANFU_EPERM;
-	}
-	return ANFU_EINVAL;
+	if (!want_review && !want_recert)
+		return ANFU_EINVAL;
+	/* One kind named: it must be readable; none named: either will do. */
+	if (kind ? (want_review && !review) || (want_recert && !recert) : !review && !recert)
+		return ANFU_EPERM;
+	*a = want_review && review ? "account_review" : NULL;
+	*b = want_recert && recert ? "recertification" : NULL;
+	return 0;
 }
 
 int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *kind, json_t **ret)
+		     const struct anfu_principal *p, const char *kind, struct anfu_report_view *ret,
+		     size_t cap, size_t *ret_n)
 {
 	const char *a = NULL, *b = NULL;
+	struct report_rows rows = { ret, 0, 0 };
 	struct anfu_db *db = NULL;
-	json_t *arr;
 	int r;
 
 	(void)ctx;
-	if (!iam || !p || !ret)
+	if (!iam || !p || !ret || cap == 0 || !ret_n)
 		return ANFU_EINVAL;
+	rows.cap = cap < ANFU_LIMIT_REPORT_LIST ? cap : ANFU_LIMIT_REPORT_LIST;
 	r = report_kinds(p, kind, &a, &b);
 	if (r < 0)
 		return r;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	arr = json_array();
-	if (!arr)
-		abort();
 	{
-		struct anfu_param q[3] = { ANFU_PS(a), ANFU_PS(b),
-					   ANFU_PI(ANFU_LIMIT_REPORT_LIST) };
+		struct anfu_param q[3] = { ANFU_PS(a), ANFU_PS(b), ANFU_PI((int64_t)rows.cap) };
 
 		r = anfu_db_exec(db,
 				 REPORT_COLUMNS "WHERE kind = $1 OR kind = $2 "
 						"ORDER BY created_ms DESC, id DESC LIMIT $3",
-				 q, 3, report_row_cb, arr, NULL);
+				 q, 3, report_row_cb, &rows, NULL);
 	}
 	if (r < 0) {
-		json_decref(arr);
+		for (size_t i = 0; i < rows.n; i++)
+			anfu_report_view_clear(&ret[i]);
 		return r;
 	}
-	*ret = arr;
+	*ret_n = rows.n;
 	return 0;
 }

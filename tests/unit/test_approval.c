@@ -1344,36 +1344,41 @@ static void test_account_review_finds_dormant_expired_temporary(void **state)
 				       NULL,	   "13700137000", 0,	      true };
 	struct anfu_iam_err err = { NULL, NULL };
 	struct anfu_admin_user created = { 0 };
-	json_t *out = NULL, *content;
+	struct anfu_report_view out = { 0 }, list[ANFU_LIMIT_REPORT_LIST];
+	json_t *content;
+	size_t n = 0;
 
 	c.expires_ms = anfu_clock_now_ms() + 10 * DAY_MS;
 	assert_int_equal(
 		anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &created, &err), 0);
 	anfu_admin_user_clear(&created);
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
-	content = json_object_get(out, "content");
+	content = out.content;
 	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 0);
 	assert_int_equal(json_array_size(json_object_get(content, "expired")), 0);
 	assert_int_equal(json_array_size(json_object_get(content, "temporary")), 1);
-	json_decref(out);
-	out = NULL;
+	anfu_report_view_clear(&out);
 	/* 90 days (the default) later, nobody has logged in. */
 	anfu_clock_advance_ms(90 * DAY_MS + 1);
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
-	content = json_object_get(out, "content");
+	content = out.content;
 	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 5);
 	assert_int_equal(json_array_size(json_object_get(content, "expired")), 1);
 	assert_int_equal(json_array_size(json_object_get(content, "temporary")), 1);
-	assert_string_equal(jstr(out, "kind"), "account_review");
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.kind, "account_review");
+	anfu_report_view_clear(&out);
 	assert_int_equal(audits(f, "report.account_review", "success"), 2);
-	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->auditor.p, "account_review", &out),
+	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->auditor.p, "account_review", list,
+					  ANFU_LIMIT_REPORT_LIST, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 2);
-	json_decref(out);
-	out = NULL;
-	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->finance.p, NULL, &out), ANFU_EPERM);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		anfu_report_view_clear(&list[i]);
+	n = 99;
+	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->finance.p, NULL, list,
+					  ANFU_LIMIT_REPORT_LIST, &n),
+			 ANFU_EPERM);
+	assert_int_equal(n, 99);
 }
 
 /* req: IAM-ACCT-04 */
@@ -1381,12 +1386,14 @@ static void test_recertification_signed_off_by_another(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL, *accounts;
+	struct anfu_report_view out = { 0 }, list[ANFU_LIMIT_REPORT_LIST];
+	json_t *accounts;
+	size_t n = 0;
 	char rid[ANFU_ID_MAX];
 
 	assert_int_equal(anfu_iam_recert_create(f->fx->iam, &ctx, &f->auditor.p, &out), 0);
-	(void)snprintf(rid, sizeof(rid), "%s", jstr(out, "id"));
-	accounts = json_object_get(json_object_get(out, "content"), "accounts");
+	(void)snprintf(rid, sizeof(rid), "%s", out.id);
+	accounts = json_object_get(out.content, "accounts");
 	assert_int_equal(json_array_size(accounts), 4);
 	{
 		size_t officers = 0;
@@ -1408,8 +1415,7 @@ static void test_recertification_signed_off_by_another(void **state)
 		assert_null(strstr(jstr(a, "login"), "alice"));
 		assert_true(json_is_array(json_object_get(a, "roles")));
 	}
-	json_decref(out);
-	out = NULL;
+	anfu_report_view_clear(&out);
 	assert_int_equal(
 		anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->auditor.p, rid, "ok", &out, &err),
 		ANFU_EPERM);
@@ -1422,10 +1428,10 @@ static void test_recertification_signed_off_by_another(void **state)
 	assert_int_equal(anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->checker.p, rid, "reviewed",
 						 &out, &err),
 			 0);
-	assert_string_equal(jstr(out, "signed_off_by"), f->checker.id);
-	assert_string_equal(jstr(out, "sign_off_note"), "reviewed");
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.signed_off_by, f->checker.id);
+	assert_true(out.has_note);
+	assert_string_equal(out.note, "reviewed");
+	anfu_report_view_clear(&out);
 	err.code = NULL;
 	assert_int_equal(
 		anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->checker.p, rid, "again", &out, &err),
@@ -1433,9 +1439,11 @@ static void test_recertification_signed_off_by_another(void **state)
 	assert_int_equal(audits(f, "report.recertification", "success"), 1);
 	assert_int_equal(audits(f, "report.recertification_signed_off", "success"), 1);
 	assert_int_equal(audits(f, "report.recertification_signed_off", "denied"), 2);
-	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->checker.p, NULL, &out), 0);
-	assert_int_equal(json_array_size(out), 1);
-	json_decref(out);
+	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->checker.p, NULL, list,
+					  ANFU_LIMIT_REPORT_LIST, &n),
+			 0);
+	assert_int_equal(n, 1);
+	anfu_report_view_clear(&list[0]);
 }
 
 /* ---- the gap fixes: own-account decisions, summaries, step-up, notices, attribution ---- */
@@ -1603,13 +1611,12 @@ static void test_admin_actions_tell_the_user(void **state)
 static void test_account_review_is_attributed_to_who_ran_it(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_report_view out = { 0 };
 	char by[256];
 
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, &f->auditor.p, &out), 0);
-	assert_string_equal(jstr(out, "created_by"), f->auditor.id);
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.created_by, f->auditor.id);
+	anfu_report_view_clear(&out);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM audit_log WHERE action = "
 				       "'report.account_review' AND outcome = 'success' AND "
@@ -1618,11 +1625,12 @@ static void test_account_review_is_attributed_to_who_ran_it(void **state)
 			 1);
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, &f->finance.p, &out),
 			 ANFU_EPERM);
-	assert_null(out);
+	assert_string_equal(out.id, "");
+	assert_null(out.content);
 	assert_int_equal(audits(f, "report.account_review", "denied"), 1);
 	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_report", NULL), 1);
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
-	json_decref(out);
+	anfu_report_view_clear(&out);
 	fixture_text(f->fx->db,
 		     "SELECT actor_type FROM audit_log WHERE action = 'report.account_review' AND "
 		     "outcome = 'success' AND actor_id <> $1",

@@ -759,35 +759,65 @@ int anfu_api_admin_alert_ack(struct anfu_req *req, struct anfu_resp *resp)
 	return json_out(resp, 200, json_pack("{s:o}", "alert", alert_json(&a)));
 }
 
+/* A report as the admin API shows it; releases what v holds. */
+static json_t *report_json(struct anfu_report_view *v)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		abort();
+	anfu_json_set(o, "id", json_string(v->id));
+	anfu_json_set(o, "kind", json_string(v->kind));
+	anfu_json_set(o, "created_ms", json_integer(v->created_ms));
+	anfu_json_set(o, "created_by", json_string(v->created_by));
+	anfu_json_set(o, "content", v->content ? json_incref(v->content) : json_null());
+	anfu_json_set(o, "signed_off_by",
+		      text_or_null(v->signed_off_by[0] != '\0', v->signed_off_by));
+	anfu_json_set(o, "signed_off_ms",
+		      v->signed_off ? json_integer(v->signed_off_ms) : json_null());
+	anfu_json_set(o, "sign_off_note", text_or_null(v->has_note, v->note));
+	anfu_report_view_clear(v);
+	return o;
+}
+
 typedef int (*report_fn)(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, json_t **ret);
+			 const struct anfu_principal *p, struct anfu_report_view *ret);
 
 /* Produces a report as the operator who asks: 201 {report}. */
 static int report_new(struct anfu_req *req, struct anfu_resp *resp, report_fn make)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_report_view rep = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *rep = NULL;
 	int r;
 
 	anfu_api_ctx(req, &ctx);
 	r = make(app->iam, &ctx, req->principal, &rep);
 	if (r < 0)
 		return r;
-	return json_out(resp, 201, json_pack("{s:o}", "report", rep));
+	return json_out(resp, 201, json_pack("{s:o}", "report", report_json(&rep)));
 }
 
 static int reports(struct anfu_req *req, struct anfu_resp *resp, const char *kind)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_report_view views[ANFU_LIMIT_REPORT_LIST];
 	struct anfu_iam_ctx ctx;
 	json_t *items = NULL;
+	size_t n = 0;
 	int r;
 
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_reports(app->iam, &ctx, req->principal, kind, &items);
+	r = anfu_iam_reports(app->iam, &ctx, req->principal, kind, views, ANFU_LIMIT_REPORT_LIST,
+			     &n);
 	if (r < 0)
 		return r;
+	items = json_array();
+	if (!items)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(items, report_json(&views[i])) < 0)
+			abort();
 	return json_out(resp, 200, json_pack("{s:o}", "reports", items));
 }
 
@@ -818,8 +848,8 @@ int anfu_api_admin_recert_signoff(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_app *app = req->app;
 	struct note_body b = { 0 };
 	struct anfu_iam_err e = { 0 };
+	struct anfu_report_view rep = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *rep = NULL;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "rpt", &id);
 
@@ -831,5 +861,5 @@ int anfu_api_admin_recert_signoff(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_iam_recert_signoff(app->iam, &ctx, req->principal, id, b.note.ptr, &rep, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	return json_out(resp, 200, json_pack("{s:o}", "report", rep));
+	return json_out(resp, 200, json_pack("{s:o}", "report", report_json(&rep)));
 }

@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
@@ -204,9 +205,12 @@ static int op_validate(struct anfu_iam *iam, struct anfu_db *db, const json_t *p
 		r = op_check(iam, db, &q, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < q.nroles; i++)
+	for (size_t i = 0; i < q.nroles; i++) {
 		used += (size_t)snprintf(roles + used, sizeof(roles) - used, "%s%s", i ? "," : "",
 					 q.roles[i]);
+		/* op_roles() bounds the count and each name's length. */
+		ANFU_ASSERT(used < sizeof(roles));
+	}
 	masked_name(q.f.login, masked);
 	iam_admin_masked_delivery(&q.f, to, sizeof(to));
 	/* The checker sees where the password goes before the roles, which

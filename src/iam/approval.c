@@ -560,6 +560,8 @@ static int decide_approve(struct anfu_iam *iam, struct anfu_tx *tx, const struct
 		r = x;
 		goto out;
 	}
+	/* A refusal names its code: the request fails with it. */
+	ANFU_ASSERT(x == 0 || code != NULL);
 	if (x == 0) {
 		r = finish(db, id, "executed", result);
 	} else {

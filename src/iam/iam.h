@@ -70,7 +70,7 @@ extern const struct anfu_migration_set anfu_iam_migrations;
  * reminders (daily) and expiry of old codes, captchas and sessions. */
 extern const struct anfu_job_table anfu_iam_jobs;
 /* The four-eyes approval types of the identity module (create_operator,
- * grant_role, revoke_role and the staff-account changes; iam/admin.c). */
+ * grant_role, revoke_role and the staff-account changes; iam/admin_types.c). */
 extern const struct anfu_approval_table anfu_iam_approvals;
 
 /* ---- request context, principals, errors ------------------------------- */

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_approval: the four-eyes approval service and what it
- * gates (src/iam/approval.c, admin.c), the bootstrap (bootstrap.c), the
- * admin operations (admin.c) and the reports (review.c).
+ * gates (src/iam/approval.c, admin_types.c), the bootstrap (bootstrap.c),
+ * the admin operations (admin_users.c, admin_actions.c, admin_tenure.c)
+ * and the reports (review.c).
  *
  * Each test gets a fresh data directory with real keys, a migrated SQLite
  * database, an audit writer, a vault, a notifier (not started: queued

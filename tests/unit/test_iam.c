@@ -548,7 +548,7 @@ static void test_staff_locked_after_three_until_unlocked(void **state)
 				  b),
 			 1);
 	assert_int_equal(notices(f, "lockout_staff"), 1);
-	/* Only an administrator's unlock opens it again (admin.c). */
+	/* Only an administrator's unlock opens it again (admin_actions.c). */
 	make_admin(f, "sadie", &admin);
 	assert_int_equal(anfu_iam_admin_act(f->iam, &adm, &admin, b, "unlock", "called back",
 					    &filed, &e),

@@ -80,9 +80,10 @@ static int opt_string(const json_t *o, const char *key, size_t max, const char *
 {
 	const json_t *v = json_object_get(o, key);
 
-	*ret = NULL;
-	if (!v || json_is_null(v))
+	if (!v || json_is_null(v)) {
+		*ret = NULL;
 		return 0;
+	}
 	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
 		iam_err_set(err, ANFU_JERR_INVALID_FIELD, key);
@@ -344,19 +345,20 @@ static int role_held(struct anfu_db *db, const char *user_id, const char *role, 
 {
 	char roles[512];
 	size_t n = strlen(role);
+	bool held = false;
 	int r = anfu_rbac_roles(db, user_id, roles, sizeof(roles));
 
 	if (r < 0)
 		return r;
-	*ret = false;
 	for (const char *s = roles; *s;) {
 		const char *e = strchr(s, ',');
 		size_t len = e ? (size_t)(e - s) : strlen(s);
 
 		if (len == n && memcmp(s, role, n) == 0)
-			*ret = true;
+			held = true;
 		s += len + (e ? 1 : 0);
 	}
+	*ret = held;
 	return 0;
 }
 

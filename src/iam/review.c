@@ -362,11 +362,13 @@ static int recert_entry(struct anfu_iam *iam, struct anfu_db *db, const char *id
 	return 0;
 }
 
-/* Every account, page by page (key-set on id), up to ANFU_LIMIT_REPORT_ROWS. */
+/* Every account, page by page (key-set on id), up to ANFU_LIMIT_REPORT_ROWS;
+ * *ret_truncated (set on success) says whether more were left out. */
 static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *accounts,
 			  bool *ret_truncated)
 {
 	char after[ANFU_ID_MAX] = "";
+	bool truncated = false;
 	int r = 0;
 
 	for (;;) {
@@ -382,7 +384,7 @@ static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *acco
 		n = json_array_size(ids);
 		for (size_t i = 0; r == 0 && i < n; i++) {
 			if (json_array_size(accounts) >= ANFU_LIMIT_REPORT_ROWS) {
-				*ret_truncated = true;
+				truncated = true;
 				break;
 			}
 			r = recert_entry(iam, db, json_string_value(json_array_get(ids, i)),
@@ -392,8 +394,14 @@ static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *acco
 			(void)snprintf(after, sizeof(after), "%s",
 				       json_string_value(json_array_get(ids, n - 1)));
 		json_decref(ids);
-		if (r < 0 || n < ANFU_LIMIT_RECERT_PAGE || *ret_truncated)
+		if (r < 0)
 			return r;
+		if (n < ANFU_LIMIT_RECERT_PAGE || truncated) {
+			/* The page cap holds, and so the report's. */
+			ANFU_ASSERT(json_array_size(accounts) <= ANFU_LIMIT_REPORT_ROWS);
+			*ret_truncated = truncated;
+			return 0;
+		}
 	}
 }
 

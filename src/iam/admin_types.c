@@ -33,7 +33,6 @@
 #include "base/err.h"
 #include "base/json.h"
 #include "base/limits.h"
-#include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
 #include "base/rand.h"
@@ -42,15 +41,10 @@
 #include "iam/admin.h"
 #include "iam/admin_internal.h"
 #include "iam/approval.h"
-#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
-#include "iam/pwhash.h"
-#include "iam/pwpolicy.h"
 #include "iam/rbac.h"
-#include "store/store.h"
-#include "vault/vault.h"
 
 /* ---- reading payloads ------------------------------------------------------------ */
 

@@ -34,7 +34,6 @@
 #include "base/assert.h"
 #include "base/json.h"
 #include "base/limits.h"
-#include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
 #include "base/rand.h"
@@ -42,16 +41,12 @@
 #include "base/validate.h"
 #include "iam/admin.h"
 #include "iam/admin_internal.h"
-#include "iam/approval.h"
 #include "iam/config.h"
 #include "iam/core.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
-#include "iam/pwhash.h"
-#include "iam/pwpolicy.h"
 #include "iam/rbac.h"
 #include "store/store.h"
-#include "vault/vault.h"
 
 #define DAY_MS (24LL * 60 * 60 * 1000)
 

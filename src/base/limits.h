@@ -464,4 +464,65 @@ _Static_assert(ANFU_LIMIT_IAM_PENDING_SESSIONS < ANFU_LIMIT_IAM_LIVE_SESSIONS,
  * names, email addresses, phone and ID numbers are far shorter. */
 #define ANFU_LIMIT_IAM_PERSONAL_FIELD 256
 
+/* ---- iam: administration ---- */
+
+/* Users one page of the admin user list holds (src/iam/admin_users.c):
+ * the default, and the most a caller may ask for (?limit=1..200); the
+ * page's views are built in one call and the handler holds them all. */
+#define ANFU_LIMIT_ADMIN_LIST_DEFAULT 50
+#define ANFU_LIMIT_ADMIN_LIST_MAX 200
+_Static_assert(ANFU_LIMIT_ADMIN_LIST_DEFAULT <= ANFU_LIMIT_ADMIN_LIST_MAX,
+	       "the default page fits the largest");
+/* Roles one create_operator request may ask for (src/iam/admin_types.c):
+ * the built-in model has a handful of staff roles, and separation of
+ * duties forbids most combinations. */
+#define ANFU_LIMIT_OPERATOR_ROLES 8
+/* Longest reason an administrative change keeps, in bytes (audit details
+ * and approval payloads), and the longest the admin API accepts in a
+ * request body: what the API takes, the service keeps. */
+#define ANFU_LIMIT_ADMIN_REASON 500
+#define ANFU_LIMIT_ADMIN_REASON_API 200
+_Static_assert(ANFU_LIMIT_ADMIN_REASON_API <= ANFU_LIMIT_ADMIN_REASON,
+	       "a reason the API accepts is kept whole");
+/* Longest name of the person responsible for an account after a handover
+ * (IAM-ACCT-01), in bytes: sealed as the account's real name. */
+#define ANFU_LIMIT_RESPONSIBLE_NAME 64
+/* Approval types the registry holds (src/iam/approval.c): iam registers
+ * seven, the money services a handful each. */
+#define ANFU_LIMIT_APPROVAL_TYPES 32
+/* Longest approval type name kept, with its NUL: registered names are
+ * short words ("create_operator"); the admin API accepts 1..32 bytes. */
+#define ANFU_LIMIT_APPROVAL_TYPE_NAME 64
+/* Longest summary an approval type's validator may write: one line a
+ * checker reads in a list. */
+#define ANFU_LIMIT_APPROVAL_SUMMARY 256
+/* Longest note kept on a decision, an acknowledged alert or a signed-off
+ * report (the admin API accepts notes of 1..500 bytes). */
+#define ANFU_LIMIT_DECISION_NOTE 500
+/* Approvals one list call returns (newest first). */
+#define ANFU_LIMIT_APPROVAL_LIST 200
+/* Accounts one report lists (src/iam/review.c); beyond it the report is
+ * marked truncated (a report is one JSON document in one row; 20,000
+ * entries is a few MB). Accounts are read RECERT_PAGE at a time. */
+#define ANFU_LIMIT_REPORT_ROWS 20000
+#define ANFU_LIMIT_RECERT_PAGE 200
+_Static_assert(ANFU_LIMIT_RECERT_PAGE <= ANFU_LIMIT_REPORT_ROWS,
+	       "one page of accounts fits a report");
+/* Reports one list call returns. */
+#define ANFU_LIMIT_REPORT_LIST 20
+/* Administrators one privilege-attempt alert mails at most
+ * (src/iam/alert.c): the built-in model has a handful; a cap keeps one
+ * refused request from queueing thousands of messages inside its
+ * transaction if the role table ever grows. */
+#define ANFU_LIMIT_ALERT_RECIPIENTS 64
+/* Alerts one page of the alert list holds: the default and the most
+ * (?limit=1..100). */
+#define ANFU_LIMIT_ALERT_LIST_DEFAULT 50
+#define ANFU_LIMIT_ALERT_LIST_MAX 100
+_Static_assert(ANFU_LIMIT_ALERT_LIST_DEFAULT <= ANFU_LIMIT_ALERT_LIST_MAX,
+	       "the default page fits the largest");
+/* Longest action, object and reason kept on an alert (route patterns and
+ * audit actions are far shorter). */
+#define ANFU_LIMIT_ALERT_TEXT 160
+
 #endif

@@ -1,6 +1,6 @@
 /*
  * iam/admin: private interface between the administration files of
- * src/iam/ (admin.c, approval.c, review.c, bootstrap.c) and the service
+ * src/iam/ (admin_*.c, approval.c, review.c, bootstrap.c) and the service
  * (service.c). Not for use outside src/iam/ and its unit tests.
  */
 #ifndef ANFU_IAM_ADMIN_H

@@ -30,6 +30,7 @@ struct anfu_iam;
 struct anfu_iam_ctx;
 struct anfu_principal;
 struct anfu_iam_err;
+struct anfu_approval_view;
 
 struct anfu_approval_type {
 	const char *name;	 /* "create_operator" */
@@ -74,13 +75,13 @@ const struct anfu_approval_type *anfu_approval_type_find(const char *name);
  * with the transaction and the audit record. They run inside tx. */
 int anfu_approval_file(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *maker, const char *type, const json_t *payload,
-		       json_t **ret, struct anfu_iam_err *err);
+		       struct anfu_approval_view *ret, struct anfu_iam_err *err);
 int anfu_approval_decide(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *checker, const char *approval_id,
-			 bool approve, const char *note, const json_t *confirm, json_t **ret,
-			 struct anfu_iam_err *err);
-/* The approval as JSON (id, number, type, summary, maker, status, ...),
- * without its payload. */
-int anfu_approval_get(struct anfu_db *db, const char *approval_id, json_t **ret);
+			 bool approve, const char *note, const json_t *confirm,
+			 struct anfu_approval_view *ret, struct anfu_iam_err *err);
+/* The approval (id, number, type, summary, maker, status, ...), without
+ * its payload; the caller clears *ret. */
+int anfu_approval_get(struct anfu_db *db, const char *approval_id, struct anfu_approval_view *ret);
 
 #endif

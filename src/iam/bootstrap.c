@@ -6,7 +6,7 @@
  *
  * Owns the initial-password generator and the list of reserved default
  * names. Trusts the caller for authorisation (the CLI runs locally as the
- * platform's owner; admin.c checks permissions and approvals) and for
+ * platform's owner; admin_*.c check permissions and approvals) and for
  * delivering the password: the bootstrap functions hand it back once to
  * the CLI, which prints it; nothing stores it except as its Argon2id hash.
  * Every account made here must change its password at first login.

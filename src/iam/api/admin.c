@@ -16,6 +16,9 @@
 #include "api/api.h"
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "base/validate.h"
 #include "config/config.h"
@@ -38,11 +41,69 @@ static int json_out(struct anfu_resp *resp, int status, json_t *body)
 	return body ? 0 : ANFU_EINTERNAL;
 }
 
-/* 202 {"approval": ...}: the change was filed as a four-eyes request
- * (approval taken). */
-static int filed(struct anfu_resp *resp, json_t *approval)
+static json_t *text_or_null(bool set, const char *s)
 {
-	return json_out(resp, 202, json_pack("{s:o}", "approval", approval));
+	return set ? json_string(s) : json_null();
+}
+
+/* An approval as the admin API shows it: the request, its decision,
+ * "result" (the executor's, stored JSON) and, for the readers' views,
+ * "payload" (null for a reader who may not see it). Releases what v
+ * holds. */
+static json_t *approval_json(struct anfu_approval_view *v)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		abort();
+	anfu_json_set(o, "id", json_string(v->id));
+	anfu_json_set(o, "number", json_integer(v->number));
+	anfu_json_set(o, "type", json_string(v->type));
+	anfu_json_set(o, "summary", json_string(v->summary));
+	anfu_json_set(o, "maker_id", json_string(v->maker_id));
+	anfu_json_set(o, "created_ms", json_integer(v->created_ms));
+	anfu_json_set(o, "status", json_string(v->status));
+	anfu_json_set(o, "checker_id", text_or_null(v->checker_id[0] != '\0', v->checker_id));
+	anfu_json_set(o, "decided_ms", v->decided ? json_integer(v->decided_ms) : json_null());
+	anfu_json_set(o, "note", text_or_null(v->has_note, v->note));
+	anfu_json_set(o, "result", v->result ? json_incref(v->result) : json_null());
+	if (v->payload_read)
+		anfu_json_set(o, "payload", v->payload ? json_incref(v->payload) : json_null());
+	anfu_approval_view_clear(v);
+	return o;
+}
+
+/* 202 {"approval": ...}: the change was filed as a four-eyes request
+ * (approval released). */
+static int filed(struct anfu_resp *resp, struct anfu_approval_view *approval)
+{
+	return json_out(resp, 202, json_pack("{s:o}", "approval", approval_json(approval)));
+}
+
+/* A user as the admin API shows it: the masked view, with "revealed"
+ * after a reveal and "delivered_to" for a new account. */
+static json_t *admin_user_json(const struct anfu_admin_user *u)
+{
+	json_t *o = anfu_user_view_json(&u->view);
+
+	if (!o)
+		abort();
+	if (u->revealed) {
+		const char *const keys[] = { "login", "phone", "email", "real_name", "id_number" };
+		const char *const vals[] = { u->login, u->phone, u->email, u->real_name,
+					     u->id_number };
+		json_t *rev = json_object();
+
+		if (!rev)
+			abort();
+		for (size_t i = 0; i < NFIELDS(keys); i++)
+			if (vals[i])
+				anfu_json_set(rev, keys[i], json_string(vals[i]));
+		anfu_json_set(o, "revealed", rev);
+	}
+	if (u->delivered_to)
+		anfu_json_set(o, "delivered_to", json_string(u->delivered_to));
+	return o;
 }
 
 static bool query_true(const struct anfu_req *req, const char *name)
@@ -59,23 +120,39 @@ int anfu_api_admin_users(struct anfu_req *req, struct anfu_resp *resp)
 		.kind = anfu_req_query(req, "kind"),
 		.status = anfu_req_query(req, "status"),
 		.after = anfu_req_query(req, "after"),
-		.limit = 50,
+		.limit = ANFU_LIMIT_ADMIN_LIST_DEFAULT,
 	};
 	const char *limit = anfu_req_query(req, "limit");
+	struct anfu_user_view *users = NULL;
 	struct anfu_iam_ctx ctx;
 	json_t *items = NULL;
+	size_t count = 0;
 	long long n;
 	int r;
 
 	if (limit) {
-		if (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > 200)
-			return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
+		if (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 ||
+		    n > ANFU_LIMIT_ADMIN_LIST_MAX)
+			return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "limit");
 		f.limit = (int)n;
 	}
 	if (f.after && !anfu_id_valid("usr", f.after, strlen(f.after)))
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "after");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "after");
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_admin_list_users(app->iam, &ctx, req->principal, &f, &items);
+	users = calloc(ANFU_LIMIT_ADMIN_LIST_MAX, sizeof(*users));
+	if (!users)
+		abort();
+	r = anfu_iam_admin_list_users(app->iam, &ctx, req->principal, &f, users,
+				      ANFU_LIMIT_ADMIN_LIST_MAX, &count);
+	if (r == 0) {
+		items = json_array();
+		if (!items)
+			abort();
+		for (size_t i = 0; i < count; i++)
+			if (json_array_append_new(items, anfu_user_view_json(&users[i])) < 0)
+				abort();
+	}
+	free(users);
 	if (r < 0)
 		return r;
 	return json_out(resp, 200, json_pack("{s:o}", "users", items));
@@ -91,8 +168,9 @@ int anfu_api_merchant_users(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_api_admin_user(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_admin_user user = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *user = NULL;
+	json_t *o;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "usr", &id);
 
@@ -103,7 +181,9 @@ int anfu_api_admin_user(struct anfu_req *req, struct anfu_resp *resp)
 				    &user);
 	if (r < 0)
 		return r;
-	return json_out(resp, 200, json_pack("{s:o}", "user", user));
+	o = admin_user_json(&user);
+	anfu_admin_user_clear(&user);
+	return json_out(resp, 200, json_pack("{s:o}", "user", o));
 }
 
 struct create_body {
@@ -147,8 +227,9 @@ static int create_user(struct anfu_req *req, struct anfu_resp *resp, const struc
 {
 	struct anfu_app *app = req->app;
 	struct anfu_iam_err e = { 0 };
+	struct anfu_admin_user user = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *user = NULL;
+	json_t *o;
 	const struct anfu_admin_create c = {
 		.kind = kind,
 		.username = b->username.ptr,
@@ -165,7 +246,9 @@ static int create_user(struct anfu_req *req, struct anfu_resp *resp, const struc
 	r = anfu_iam_admin_create_user(app->iam, &ctx, req->principal, &c, &user, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	return json_out(resp, 201, json_pack("{s:o}", "user", user));
+	o = admin_user_json(&user);
+	anfu_admin_user_clear(&user);
+	return json_out(resp, 201, json_pack("{s:o}", "user", o));
 }
 
 int anfu_api_admin_user_create(struct anfu_req *req, struct anfu_resp *resp)
@@ -209,7 +292,7 @@ struct reason_body {
 };
 
 static const struct anfu_jfield reason_fields[] = {
-	F_STR(reason_body, reason, true, 1, 200),
+	F_STR(reason_body, reason, true, 1, ANFU_LIMIT_ADMIN_REASON_API),
 };
 
 /* A POST on one user: the id from the path, the JSON body into body, and
@@ -231,8 +314,8 @@ static int user_act(struct anfu_req *req, struct anfu_resp *resp, const char *ac
 	struct anfu_app *app = req->app;
 	struct reason_body b = { 0 };
 	struct anfu_iam_err e = { 0 };
+	struct anfu_approval_view approval = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *approval = NULL;
 	char *id = NULL;
 	int r = user_post(req, reason_fields, NFIELDS(reason_fields), &b, &id, &ctx);
 
@@ -242,8 +325,8 @@ static int user_act(struct anfu_req *req, struct anfu_resp *resp, const char *ac
 			       &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	if (approval)
-		return filed(resp, approval);
+	if (approval.id[0])
+		return filed(resp, &approval);
 	resp->status = 204;
 	return 0;
 }
@@ -311,7 +394,7 @@ struct validity_body {
 static const struct anfu_jfield validity_fields[] = {
 	{ "expires_at_ms", ANFU_JT_INT, offsetof(struct validity_body, expires_at_ms), true, 0,
 	  INT64_MAX, NULL },
-	F_STR(validity_body, reason, true, 1, 200),
+	F_STR(validity_body, reason, true, 1, ANFU_LIMIT_ADMIN_REASON_API),
 };
 
 /* POST /admin/v1/users/{id}/validity: a new end of the validity period
@@ -323,7 +406,7 @@ int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	const char *channel = NULL;
-	json_t *approval = NULL;
+	struct anfu_approval_view approval = { 0 };
 	char *id = NULL;
 	int r = user_post(req, validity_fields, NFIELDS(validity_fields), &b, &id, &ctx);
 
@@ -333,8 +416,8 @@ int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp)
 					b.reason.ptr, &channel, &approval, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	if (approval)
-		return filed(resp, approval);
+	if (approval.id[0])
+		return filed(resp, &approval);
 	return json_out(resp, 200,
 			json_pack("{s:s,s:o,s:b,s:o}", "user_id", id, "expires_at_ms",
 				  b.expires_at_ms.v ? json_integer(b.expires_at_ms.v) : json_null(),
@@ -347,11 +430,11 @@ struct handover_body {
 };
 
 static const struct anfu_jfield handover_fields[] = {
-	F_STR(handover_body, responsible_name, true, 1, 64),
+	F_STR(handover_body, responsible_name, true, 1, ANFU_LIMIT_RESPONSIBLE_NAME),
 	{ "email", ANFU_JT_STRING, offsetof(struct handover_body, email), false, 5, 254, email_ok },
 	{ "phone", ANFU_JT_STRING, offsetof(struct handover_body, phone), false, 11, 14,
 	  mobile_ok },
-	F_STR(handover_body, reason, true, 1, 200),
+	F_STR(handover_body, reason, true, 1, ANFU_LIMIT_ADMIN_REASON_API),
 };
 
 /* POST /admin/v1/users/{id}/handover */
@@ -363,7 +446,7 @@ int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	const char *channel = NULL;
-	json_t *approval = NULL;
+	struct anfu_approval_view approval = { 0 };
 	char *id = NULL;
 	int r = user_post(req, handover_fields, NFIELDS(handover_fields), &b, &id, &ctx);
 
@@ -374,8 +457,8 @@ int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_iam_admin_handover(app->iam, &ctx, req->principal, &in, &channel, &approval, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	if (approval)
-		return filed(resp, approval);
+	if (approval.id[0])
+		return filed(resp, &approval);
 	return json_out(resp, 200,
 			json_pack("{s:s,s:s,s:b}", "user_id", id, "delivered_to", channel,
 				  "must_change", 1));
@@ -407,18 +490,18 @@ static int approval_shape(struct anfu_req *req, json_t *root, const char **ret_t
 	json_object_foreach(root, key, v)
 	{
 		if (strcmp(key, "type") != 0 && strcmp(key, "payload") != 0)
-			return anfu_req_fail(req, ANFU_EINVAL, "unknown_field", key);
+			return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_UNKNOWN_FIELD, key);
 	}
 	type = json_object_get(root, "type");
 	payload = json_object_get(root, "payload");
 	if (!type)
-		return anfu_req_fail(req, ANFU_EINVAL, "missing_field", "type");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_MISSING_FIELD, "type");
 	if (!payload)
-		return anfu_req_fail(req, ANFU_EINVAL, "missing_field", "payload");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_MISSING_FIELD, "payload");
 	if (!json_is_string(type) || json_string_length(type) < 1 || json_string_length(type) > 32)
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "type");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "type");
 	if (!json_is_object(payload))
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "payload");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "payload");
 	/* Names and reasons in a payload (a new operator's name, a handover's
 	 * responsible person, a reason) follow the text rule like every
 	 * decoded field: refused with a control or format character, kept in
@@ -437,8 +520,9 @@ int anfu_api_admin_approval_file(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	struct anfu_iam_err e = { 0 };
+	struct anfu_approval_view out = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *root = NULL, *out = NULL;
+	json_t *root = NULL;
 	const char *type = NULL;
 	json_t *payload = NULL;
 	int r = precheck(req);
@@ -448,7 +532,7 @@ int anfu_api_admin_approval_file(struct anfu_req *req, struct anfu_resp *resp)
 	root = json_loadb(req->body ? req->body : "", req->body_len, JSON_REJECT_DUPLICATES, NULL);
 	if (!root || !json_is_object(root)) {
 		json_decref(root);
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_json", NULL);
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
 	}
 	r = approval_shape(req, root, &type, &payload);
 	if (r == 0) {
@@ -460,19 +544,34 @@ int anfu_api_admin_approval_file(struct anfu_req *req, struct anfu_resp *resp)
 	json_decref(root);
 	if (r < 0)
 		return r;
-	return json_out(resp, 201, json_pack("{s:o}", "approval", out));
+	return json_out(resp, 201, json_pack("{s:o}", "approval", approval_json(&out)));
 }
 
 int anfu_api_admin_approvals(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	const char *status = anfu_req_query(req, "status");
+	struct anfu_approval_view *views = NULL;
 	struct anfu_iam_ctx ctx;
 	json_t *items = NULL;
+	size_t n = 0;
 	int r;
 
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_approval_list(app->iam, &ctx, req->principal, status, &items);
+	views = calloc(ANFU_LIMIT_APPROVAL_LIST, sizeof(*views));
+	if (!views)
+		abort();
+	r = anfu_iam_approval_list(app->iam, &ctx, req->principal, status, views,
+				   ANFU_LIMIT_APPROVAL_LIST, &n);
+	if (r == 0) {
+		items = json_array();
+		if (!items)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			if (json_array_append_new(items, approval_json(&views[i])) < 0)
+				abort();
+	}
+	free(views);
 	if (r < 0)
 		return r;
 	return json_out(resp, 200, json_pack("{s:o}", "approvals", items));
@@ -481,8 +580,8 @@ int anfu_api_admin_approvals(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_api_admin_approval(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_approval_view a = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *a = NULL;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "apr", &id);
 
@@ -492,7 +591,7 @@ int anfu_api_admin_approval(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_iam_approval_get(app->iam, &ctx, req->principal, id, &a);
 	if (r < 0)
 		return r;
-	return json_out(resp, 200, json_pack("{s:o}", "approval", a));
+	return json_out(resp, 200, json_pack("{s:o}", "approval", approval_json(&a)));
 }
 
 struct note_body {
@@ -500,7 +599,7 @@ struct note_body {
 };
 
 static const struct anfu_jfield note_fields[] = {
-	F_STR(note_body, note, false, 1, 500),
+	F_STR(note_body, note, false, 1, ANFU_LIMIT_DECISION_NOTE),
 };
 
 /* An approval: the note and, for a request that delivers a credential,
@@ -510,7 +609,7 @@ struct approve_body {
 };
 
 static const struct anfu_jfield approve_fields[] = {
-	F_STR(approve_body, note, false, 1, 500),
+	F_STR(approve_body, note, false, 1, ANFU_LIMIT_DECISION_NOTE),
 	{ "confirm_email", ANFU_JT_STRING, offsetof(struct approve_body, confirm_email), false, 5,
 	  254, email_ok },
 	{ "confirm_phone", ANFU_JT_STRING, offsetof(struct approve_body, confirm_phone), false, 11,
@@ -523,8 +622,9 @@ static int decide(struct anfu_req *req, struct anfu_resp *resp, bool approve)
 	struct approve_body b = { 0 };
 	struct note_body nb = { 0 };
 	struct anfu_iam_err e = { 0 };
+	struct anfu_approval_view a = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *a = NULL, *confirm = NULL;
+	json_t *confirm = NULL;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "apr", &id);
 
@@ -549,7 +649,7 @@ static int decide(struct anfu_req *req, struct anfu_resp *resp, bool approve)
 	json_decref(confirm);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	return json_out(resp, 200, json_pack("{s:o}", "approval", a));
+	return json_out(resp, 200, json_pack("{s:o}", "approval", approval_json(&a)));
 }
 
 int anfu_api_admin_approval_approve(struct anfu_req *req, struct anfu_resp *resp)
@@ -562,6 +662,36 @@ int anfu_api_admin_approval_reject(struct anfu_req *req, struct anfu_resp *resp)
 	return decide(req, resp, false);
 }
 
+/* An alert as the admin API shows it. */
+static json_t *alert_json(const struct anfu_alert_view *a)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		abort();
+	anfu_json_set(o, "id", json_string(a->id));
+	anfu_json_set(o, "number", json_integer(a->number));
+	anfu_json_set(o, "actor_id", json_string(a->actor_id));
+	anfu_json_set(o, "actor_kind", json_string(a->actor_kind));
+	anfu_json_set(o, "role_class", json_string(a->role_class));
+	anfu_json_set(o, "first_ms", json_integer(a->first_ms));
+	anfu_json_set(o, "last_ms", json_integer(a->last_ms));
+	anfu_json_set(o, "attempts", json_integer(a->attempts));
+	anfu_json_set(o, "first_action", json_string(a->first_action));
+	anfu_json_set(o, "last_action", json_string(a->last_action));
+	anfu_json_set(o, "last_object", json_string(a->last_object));
+	anfu_json_set(o, "last_reason", json_string(a->last_reason));
+	anfu_json_set(o, "ip", json_string(a->ip));
+	anfu_json_set(o, "mailed", json_integer(a->mailed));
+	anfu_json_set(o, "state", json_string(a->state));
+	anfu_json_set(o, "acknowledged_by",
+		      text_or_null(a->acknowledged_by[0] != '\0', a->acknowledged_by));
+	anfu_json_set(o, "acknowledged_ms",
+		      a->acknowledged ? json_integer(a->acknowledged_ms) : json_null());
+	anfu_json_set(o, "note", text_or_null(a->has_note, a->note));
+	return o;
+}
+
 /* GET /admin/v1/alerts?state=&cursor=&limit=: privilege-attempt alerts,
  * newest first (AUD-ALERT-01). */
 int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp)
@@ -570,22 +700,41 @@ int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp)
 	const char *state = anfu_req_query(req, "state");
 	const char *cursor = anfu_req_query(req, "cursor");
 	const char *limit = anfu_req_query(req, "limit");
-	long long c = 0, n = 50;
+	long long c = 0, n = ANFU_LIMIT_ALERT_LIST_DEFAULT;
+	struct anfu_alert_view *alerts = NULL;
 	struct anfu_iam_ctx ctx;
-	json_t *page = NULL;
+	json_t *items = NULL;
+	size_t count = 0;
+	int64_t next = 0;
 	int r;
 
 	if (state && strcmp(state, "open") != 0 && strcmp(state, "acknowledged") != 0)
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "state");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "state");
 	if (cursor && (anfu_parse_i64(anfu_str_c(cursor), &c) < 0 || c < 1))
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_field", "cursor");
-	if (limit && (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > 100))
-		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "limit");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "cursor");
+	if (limit &&
+	    (anfu_parse_i64(anfu_str_c(limit), &n) < 0 || n < 1 || n > ANFU_LIMIT_ALERT_LIST_MAX))
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "limit");
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_alerts(app->iam, &ctx, req->principal, state, (int64_t)c, (int)n, &page);
+	alerts = calloc(ANFU_LIMIT_ALERT_LIST_MAX, sizeof(*alerts));
+	if (!alerts)
+		abort();
+	r = anfu_iam_alerts(app->iam, &ctx, req->principal, state, (int64_t)c, (int)n, alerts,
+			    ANFU_LIMIT_ALERT_LIST_MAX, &count, &next);
+	if (r == 0) {
+		items = json_array();
+		if (!items)
+			abort();
+		for (size_t i = 0; i < count; i++)
+			if (json_array_append_new(items, alert_json(&alerts[i])) < 0)
+				abort();
+	}
+	free(alerts);
 	if (r < 0)
 		return r;
-	return json_out(resp, 200, page);
+	return json_out(resp, 200,
+			json_pack("{s:o,s:o}", "alerts", items, "next_cursor",
+				  next ? json_integer(next) : json_null()));
 }
 
 /* POST /admin/v1/alerts/{id}/acknowledge {"note"?} */
@@ -594,8 +743,8 @@ int anfu_api_admin_alert_ack(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_app *app = req->app;
 	struct note_body b = { 0 };
 	struct anfu_iam_err e = { 0 };
+	struct anfu_alert_view a;
 	struct anfu_iam_ctx ctx;
-	json_t *a = NULL;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "alr", &id);
 
@@ -607,38 +756,68 @@ int anfu_api_admin_alert_ack(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_iam_alert_acknowledge(app->iam, &ctx, req->principal, id, b.note.ptr, &a, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	return json_out(resp, 200, json_pack("{s:o}", "alert", a));
+	return json_out(resp, 200, json_pack("{s:o}", "alert", alert_json(&a)));
+}
+
+/* A report as the admin API shows it; releases what v holds. */
+static json_t *report_json(struct anfu_report_view *v)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		abort();
+	anfu_json_set(o, "id", json_string(v->id));
+	anfu_json_set(o, "kind", json_string(v->kind));
+	anfu_json_set(o, "created_ms", json_integer(v->created_ms));
+	anfu_json_set(o, "created_by", json_string(v->created_by));
+	anfu_json_set(o, "content", v->content ? json_incref(v->content) : json_null());
+	anfu_json_set(o, "signed_off_by",
+		      text_or_null(v->signed_off_by[0] != '\0', v->signed_off_by));
+	anfu_json_set(o, "signed_off_ms",
+		      v->signed_off ? json_integer(v->signed_off_ms) : json_null());
+	anfu_json_set(o, "sign_off_note", text_or_null(v->has_note, v->note));
+	anfu_report_view_clear(v);
+	return o;
 }
 
 typedef int (*report_fn)(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, json_t **ret);
+			 const struct anfu_principal *p, struct anfu_report_view *ret);
 
 /* Produces a report as the operator who asks: 201 {report}. */
 static int report_new(struct anfu_req *req, struct anfu_resp *resp, report_fn make)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_report_view rep = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *rep = NULL;
 	int r;
 
 	anfu_api_ctx(req, &ctx);
 	r = make(app->iam, &ctx, req->principal, &rep);
 	if (r < 0)
 		return r;
-	return json_out(resp, 201, json_pack("{s:o}", "report", rep));
+	return json_out(resp, 201, json_pack("{s:o}", "report", report_json(&rep)));
 }
 
 static int reports(struct anfu_req *req, struct anfu_resp *resp, const char *kind)
 {
 	struct anfu_app *app = req->app;
+	struct anfu_report_view views[ANFU_LIMIT_REPORT_LIST];
 	struct anfu_iam_ctx ctx;
 	json_t *items = NULL;
+	size_t n = 0;
 	int r;
 
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_reports(app->iam, &ctx, req->principal, kind, &items);
+	r = anfu_iam_reports(app->iam, &ctx, req->principal, kind, views, ANFU_LIMIT_REPORT_LIST,
+			     &n);
 	if (r < 0)
 		return r;
+	items = json_array();
+	if (!items)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(items, report_json(&views[i])) < 0)
+			abort();
 	return json_out(resp, 200, json_pack("{s:o}", "reports", items));
 }
 
@@ -669,8 +848,8 @@ int anfu_api_admin_recert_signoff(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_app *app = req->app;
 	struct note_body b = { 0 };
 	struct anfu_iam_err e = { 0 };
+	struct anfu_report_view rep = { 0 };
 	struct anfu_iam_ctx ctx;
-	json_t *rep = NULL;
 	char *id = NULL;
 	int r = anfu_api_path_id(req, "rpt", &id);
 
@@ -682,5 +861,5 @@ int anfu_api_admin_recert_signoff(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_iam_recert_signoff(app->iam, &ctx, req->principal, id, b.note.ptr, &rep, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	return json_out(resp, 200, json_pack("{s:o}", "report", rep));
+	return json_out(resp, 200, json_pack("{s:o}", "report", report_json(&rep)));
 }

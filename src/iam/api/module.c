@@ -2,7 +2,7 @@
  * iam/api/module: the identity module's descriptor: its migrations
  * (src/iam/migrations/), its options (iam/options.c), the service's start
  * and stop, its routes (iam/api/routes.c), its jobs (iam/service.c) and its
- * approval types (iam/admin.c). No metrics of its own yet.
+ * approval types (iam/admin_types.c). No metrics of its own yet.
  *
  * Trusts the app core to call start once, with the platform started, and
  * stop after the server and the scheduler stopped.

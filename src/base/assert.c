@@ -10,7 +10,6 @@
 
 _Noreturn void anfu_assert_fail(const char *expr, const char *file, int line, const char *func)
 {
-	anfu_log_error("assert.failed", "invariant broken: %s (%s:%d, %s)", expr, file, line,
-		       func);
+	anfu_log_error("assert.failed", "invariant broken: %s (%s:%d, %s)", expr, file, line, func);
 	abort();
 }

@@ -14,7 +14,6 @@
 /* Logs the failed invariant and aborts; never returns. */
 _Noreturn void anfu_assert_fail(const char *expr, const char *file, int line, const char *func);
 
-#define ANFU_ASSERT(cond)                                                                     \
-	((cond) ? (void)0 : anfu_assert_fail(#cond, __FILE__, __LINE__, __func__))
+#define ANFU_ASSERT(cond) ((cond) ? (void)0 : anfu_assert_fail(#cond, __FILE__, __LINE__, __func__))
 
 #endif

@@ -250,9 +250,9 @@ static void test_a_module_table_may_not_share_a_section(void **state)
 	(void)state;
 	assert_int_equal(anfu_config_defaults(DATA, tables, 2, &c), ANFU_EINVAL);
 	assert_ptr_equal(c, (struct anfu_config *)&c);
-	assert_int_equal(anfu_config_load_text("", 0, "t.conf", DATA, tables, 2, &c, err,
-					       sizeof(err)),
-			 ANFU_EINVAL);
+	assert_int_equal(
+		anfu_config_load_text("", 0, "t.conf", DATA, tables, 2, &c, err, sizeof(err)),
+		ANFU_EINVAL);
 	assert_ptr_equal(c, (struct anfu_config *)&c);
 	anfu_buf_init(&b, 65536);
 	assert_int_equal(anfu_config_describe(tables, 2, &b), ANFU_EINVAL);

@@ -551,9 +551,9 @@ static void test_staff_locked_after_three_until_unlocked(void **state)
 	assert_int_equal(notices(f, "lockout_staff"), 1);
 	/* Only an administrator's unlock opens it again (admin_actions.c). */
 	make_admin(f, "sadie", &admin);
-	assert_int_equal(anfu_iam_admin_act(f->iam, &adm, &admin, b, "unlock", "called back",
-					    &filed, &e),
-			 0);
+	assert_int_equal(
+		anfu_iam_admin_act(f->iam, &adm, &admin, b, "unlock", "called back", &filed, &e),
+		0);
 	/* An unlock acts at once, even for staff: nothing is filed. */
 	assert_string_equal(filed.id, "");
 	assert_int_equal(user_int(f,
@@ -561,11 +561,12 @@ static void test_staff_locked_after_three_until_unlocked(void **state)
 				  " 'active' AND failures = 0",
 				  b),
 			 1);
-	assert_int_equal(fixture_count(f->db,
-				       "SELECT COUNT(*) FROM audit_log WHERE action = 'user.unlocked'"
-				       " AND outcome = 'success' AND object_id = $1",
-				       b),
-			 1);
+	assert_int_equal(
+		fixture_count(f->db,
+			      "SELECT COUNT(*) FROM audit_log WHERE action = 'user.unlocked'"
+			      " AND outcome = 'success' AND object_id = $1",
+			      b),
+		1);
 	assert_int_equal(notices(f, "account_unlocked"), 1);
 	assert_int_equal(login(f, &adm, "olivia", PW1, &res, NULL), 0);
 }
@@ -790,7 +791,8 @@ static void test_ip_block_outlasts_the_failure_window(void **state)
 	anfu_clock_advance_ms(f->iam_cfg->lockout.ip_window_s * 1000 + 1);
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
 	assert_string_equal(e.code, "too_many_failures");
-	anfu_clock_advance_ms(last + f->iam_cfg->lockout.ip_block_s * 1000 - 1 - anfu_clock_now_ms());
+	anfu_clock_advance_ms(last + f->iam_cfg->lockout.ip_block_s * 1000 - 1 -
+			      anfu_clock_now_ms());
 	assert_int_equal(login(f, &web, PHONE1, PW1, &res, &e), ANFU_ERATE);
 	throttled = fixture_count(f->db, "SELECT COUNT(*) FROM iam_login_attempt WHERE result = $1",
 				  "throttled");
@@ -2099,7 +2101,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_mfa_with_totp_regenerates_session_and_refuses_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_totp_code_is_refused_to_a_request_holding_a_stale_row, setup, teardown),
+			test_totp_code_is_refused_to_a_request_holding_a_stale_row, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_codes_count_toward_the_lock, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(

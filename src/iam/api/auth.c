@@ -30,8 +30,8 @@
 	}
 /* Passwords and PINs: taken as sent (ANFU_JT_SECRET), their policy judges
  * every character; everything else is text (base/text.h). */
-#define F_SECRET(st, name, req, lo, hi)                                     \
-	{                                                                   \
+#define F_SECRET(st, name, req, lo, hi)                                             \
+	{                                                                           \
 #name, ANFU_JT_SECRET, offsetof(struct st, name), req, lo, hi, NULL \
 	}
 

@@ -240,9 +240,6 @@ struct anfu_user_view {
 	int64_t password_expires_ms;
 };
 
-/* The view as a JSON object (caller owns the reference). */
-json_t *anfu_user_view_json(const struct anfu_user_view *v);
-
 /* ---- registration, login, MFA, logout ------------------------------------- */
 
 struct anfu_register_req {

@@ -336,56 +336,6 @@ int iam_user_view(struct anfu_iam *iam, struct anfu_db *db, const struct iam_use
 	return 0;
 }
 
-static json_t *str_or_null(const char *s)
-{
-	return s && s[0] ? json_string(s) : json_null();
-}
-
-static json_t *ms_or_null(int64_t ms)
-{
-	return ms > 0 ? json_integer((json_int_t)ms) : json_null();
-}
-
-static json_t *roles_array(const char *roles)
-{
-	json_t *a = json_array();
-	const char *p = roles;
-
-	while (p && *p) {
-		const char *c = strchr(p, ',');
-		size_t n = c ? (size_t)(c - p) : strlen(p);
-		if (n > 0)
-			(void)json_array_append_new(a, json_stringn(p, n));
-		p = c ? c + 1 : NULL;
-	}
-	return a;
-}
-
-json_t *anfu_user_view_json(const struct anfu_user_view *v)
-{
-	json_t *o;
-
-	if (!v)
-		return NULL;
-	o = json_object();
-	(void)json_object_set_new(o, "id", json_string(v->id));
-	(void)json_object_set_new(o, "kind", str_or_null(v->kind));
-	(void)json_object_set_new(o, "status", str_or_null(v->status));
-	(void)json_object_set_new(o, "login", str_or_null(v->login));
-	(void)json_object_set_new(o, "phone", str_or_null(v->phone));
-	(void)json_object_set_new(o, "email", str_or_null(v->email));
-	(void)json_object_set_new(o, "nickname", str_or_null(v->nickname));
-	(void)json_object_set_new(o, "real_name", str_or_null(v->real_name));
-	(void)json_object_set_new(o, "id_number", str_or_null(v->id_number));
-	(void)json_object_set_new(o, "roles", roles_array(v->roles));
-	(void)json_object_set_new(o, "totp", json_boolean(v->totp));
-	(void)json_object_set_new(o, "payment_password", json_boolean(v->payment_password));
-	(void)json_object_set_new(o, "created_ms", json_integer((json_int_t)v->created_ms));
-	(void)json_object_set_new(o, "last_used_ms", ms_or_null(v->last_used_ms));
-	(void)json_object_set_new(o, "password_expires_ms", ms_or_null(v->password_expires_ms));
-	return o;
-}
-
 /* ---- insert ----------------------------------------------------------------------- */
 
 /* Sealed column and blind index of one optional personal field. */

@@ -84,7 +84,7 @@ static int filed(struct anfu_resp *resp, struct anfu_approval_view *approval)
  * after a reveal and "delivered_to" for a new account. */
 static json_t *admin_user_json(const struct anfu_admin_user *u)
 {
-	json_t *o = anfu_user_view_json(&u->view);
+	json_t *o = anfu_api_user_json(&u->view);
 
 	if (!o)
 		abort();
@@ -149,7 +149,7 @@ int anfu_api_admin_users(struct anfu_req *req, struct anfu_resp *resp)
 		if (!items)
 			abort();
 		for (size_t i = 0; i < count; i++)
-			if (json_array_append_new(items, anfu_user_view_json(&users[i])) < 0)
+			if (json_array_append_new(items, anfu_api_user_json(&users[i])) < 0)
 				abort();
 	}
 	free(users);

@@ -154,7 +154,7 @@ int anfu_api_register_user(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
 	resp->status = 201;
-	resp->body = json_pack("{s:o}", "user", anfu_user_view_json(&v));
+	resp->body = json_pack("{s:o}", "user", anfu_api_user_json(&v));
 	return 0;
 }
 

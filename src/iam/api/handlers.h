@@ -13,6 +13,7 @@
 #include "http/http.h"
 
 struct anfu_login_result;
+struct anfu_user_view;
 struct anfu_iam_err;
 
 /* session_out.c */
@@ -23,6 +24,9 @@ int anfu_api_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *va
  * HttpOnly, Secure, Path=/, SameSite=Strict) with Max-Age max_age_s > 0. */
 int anfu_api_device_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *value,
 			   int64_t max_age_s);
+/* A user's view as the JSON object every route shows (caller owns the
+ * reference); NULL for a NULL view. */
+json_t *anfu_api_user_json(const struct anfu_user_view *v);
 /* The JSON body of a login / MFA / step-up result (never the session id:
  * that goes only into the cookie). */
 json_t *anfu_api_login_json(const struct anfu_req *req, const struct anfu_login_result *lr);

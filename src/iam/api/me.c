@@ -101,7 +101,7 @@ int anfu_api_me(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_iam_me(app->iam, &ctx, req->principal, &v);
 	if (r < 0)
 		return r;
-	resp->body = json_pack("{s:o}", "user", anfu_user_view_json(&v));
+	resp->body = json_pack("{s:o}", "user", anfu_api_user_json(&v));
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
@@ -386,7 +386,7 @@ static int bind_out(struct anfu_req *req, struct anfu_resp *resp, const char *ki
 	r = anfu_iam_bind_contact(app->iam, &ctx, req->principal, kind, target, code, &v, &e);
 	if (r < 0)
 		return anfu_api_iam_fail(req, r, &e);
-	resp->body = json_pack("{s:o}", "user", anfu_user_view_json(&v));
+	resp->body = json_pack("{s:o}", "user", anfu_api_user_json(&v));
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 

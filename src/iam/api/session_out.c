@@ -1,7 +1,7 @@
 /*
  * api/session_out: what a login, MFA or step-up hands back to the client —
  * the session cookie and the JSON body — and small response helpers shared
- * by the IAM handlers.
+ * by the IAM handlers, among them the one encoding of a user's view.
  *
  * The session id leaves the server only in a cookie that scripts cannot
  * read (HttpOnly), that is sent only over TLS (Secure) and never on
@@ -128,7 +128,7 @@ json_t *anfu_api_login_json(const struct anfu_req *req, const struct anfu_login_
 	anfu_json_set(o, "new_device", json_boolean(lr->new_device));
 	anfu_json_set(o, "ended_session",
 		      lr->ended_session[0] ? json_string(lr->ended_session) : json_null());
-	anfu_json_set(o, "user", anfu_user_view_json(&lr->user));
+	anfu_json_set(o, "user", anfu_api_user_json(&lr->user));
 	if (lr->device_token[0]) {
 		anfu_json_set(o, "device_token", json_string(lr->device_token));
 		anfu_json_set(o, "device_expires_at_ms", json_integer(lr->device_expires_ms));
@@ -174,4 +174,56 @@ int anfu_api_png_uri(struct anfu_req *req, const unsigned char *png, size_t len,
 	}
 	free(b64);
 	return r;
+}
+
+/* ---- a user's view ---------------------------------------------------------------- */
+
+static json_t *str_or_null(const char *s)
+{
+	return s && s[0] ? json_string(s) : json_null();
+}
+
+static json_t *ms_or_null(int64_t ms)
+{
+	return ms > 0 ? json_integer((json_int_t)ms) : json_null();
+}
+
+static json_t *roles_array(const char *roles)
+{
+	json_t *a = json_array();
+	const char *p = roles;
+
+	while (p && *p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		if (n > 0)
+			(void)json_array_append_new(a, json_stringn(p, n));
+		p = c ? c + 1 : NULL;
+	}
+	return a;
+}
+
+json_t *anfu_api_user_json(const struct anfu_user_view *v)
+{
+	json_t *o;
+
+	if (!v)
+		return NULL;
+	o = json_object();
+	(void)json_object_set_new(o, "id", json_string(v->id));
+	(void)json_object_set_new(o, "kind", str_or_null(v->kind));
+	(void)json_object_set_new(o, "status", str_or_null(v->status));
+	(void)json_object_set_new(o, "login", str_or_null(v->login));
+	(void)json_object_set_new(o, "phone", str_or_null(v->phone));
+	(void)json_object_set_new(o, "email", str_or_null(v->email));
+	(void)json_object_set_new(o, "nickname", str_or_null(v->nickname));
+	(void)json_object_set_new(o, "real_name", str_or_null(v->real_name));
+	(void)json_object_set_new(o, "id_number", str_or_null(v->id_number));
+	(void)json_object_set_new(o, "roles", roles_array(v->roles));
+	(void)json_object_set_new(o, "totp", json_boolean(v->totp));
+	(void)json_object_set_new(o, "payment_password", json_boolean(v->payment_password));
+	(void)json_object_set_new(o, "created_ms", json_integer((json_int_t)v->created_ms));
+	(void)json_object_set_new(o, "last_used_ms", ms_or_null(v->last_used_ms));
+	(void)json_object_set_new(o, "password_expires_ms", ms_or_null(v->password_expires_ms));
+	return o;
 }

@@ -33,9 +33,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "app/app.h"
 #include "base/err.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "iam/config.h"
 
 #define THREADS_MAX 64
 /* The password of tests/api/iam.py (12 characters, four classes). */
@@ -181,24 +183,28 @@ static int parse_args(int argc, char **argv, struct options *o)
  * defaults). On failure says why on stderr. */
 static int apply_config(struct options *o)
 {
+	const struct anfu_config_table *tables[ANFU_LIMIT_MODULES];
+	size_t ntables = anfu_app_config_tables(tables);
+	const struct anfu_iam_config *icfg;
 	struct anfu_config *cfg = NULL;
 	char err[512] = "";
 	int r;
 
 	if (o->config)
-		r = anfu_config_load(o->config, "/", &cfg, err, sizeof(err));
+		r = anfu_config_load(o->config, "/", tables, ntables, &cfg, err, sizeof(err));
 	else
-		r = anfu_config_defaults("/", &cfg);
+		r = anfu_config_defaults("/", tables, ntables, &cfg);
 	if (r < 0) {
 		fprintf(stderr, "bench_argon2: config: %s\n", err[0] ? err : anfu_strerror(r));
 		return r;
 	}
+	icfg = anfu_config_module(cfg, &anfu_iam_config_table);
 	if (o->opslimit == 0)
-		o->opslimit = cfg->argon2.opslimit;
+		o->opslimit = icfg->argon2.opslimit;
 	if (o->memlimit_kib == 0)
-		o->memlimit_kib = cfg->argon2.memlimit_kib;
+		o->memlimit_kib = icfg->argon2.memlimit_kib;
 	if (o->threads == 0)
-		o->threads = cfg->argon2.max_concurrent;
+		o->threads = icfg->argon2.max_concurrent;
 	anfu_config_free(cfg);
 	if (o->threads > THREADS_MAX) {
 		fprintf(stderr, "bench_argon2: more than %d threads\n", THREADS_MAX);

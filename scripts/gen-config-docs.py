@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""Regenerates what the option table produces: etc/anfu.conf.example and the
-reference table in docs/configuration.md (between the table header line and
-the first line after it that is not a table row).
+"""Regenerates what the option tables produce (the platform's and every
+module's of the build's list): etc/anfu.conf.example and the reference table
+in docs/configuration.md (between the table header line and the first line
+after it that is not a table row).
 
 Usage: scripts/gen-config-docs.py BUILD_DIR
+BUILD_DIR is a production build (`make build`: build/): the documents
+describe the product, not the test-only modules of a test build
+(tests/api/test_docs.py compares them with the production build).
 """
 import subprocess
 import sys

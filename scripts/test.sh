@@ -41,6 +41,11 @@ build() {
     meson setup $wipe "$dir" "$@" >"$dir/logs/setup.log" 2>&1 \
       || { rc=$?; cat "$dir/logs/setup.log"; }
   fi
+  if [ -f "$dir/build.ninja" ]; then
+    # A folder configured before: the options of this run still apply.
+    meson configure "$dir" "$@" >>"$dir/logs/setup.log" 2>&1 \
+      || { rc=$?; cat "$dir/logs/setup.log"; }
+  fi
   if [ $rc -eq 0 ]; then
     ninja -C "$dir" >"$dir/logs/ninja.log" 2>&1 || { rc=$?; tail -n 60 "$dir/logs/ninja.log"; }
   else
@@ -68,16 +73,19 @@ run_suite() {
 }
 
 step "production build (no test hooks): build/"
-build build -Dtest_hooks=false -Dtests=false
+build build -Dtest_hooks=false -Dtests=false -Dexample_module=false
 
+# The test builds carry the example module (src/example/), whose API test
+# proves a service is added by its folder and one line; production builds
+# do not.
 step "test build (test hooks): build-test/"
-if build build-test -Dtest_hooks=true; then
+if build build-test -Dtest_hooks=true -Dexample_module=true; then
   run_suite build-test normal
 fi
 
 step "sanitizer build (ASan + UBSan, test hooks): build-asan/"
-if build build-asan -Dtest_hooks=true -Db_sanitize=address,undefined -Db_lundef=false \
-     -Dbuildtype=debug; then
+if build build-asan -Dtest_hooks=true -Dexample_module=true -Db_sanitize=address,undefined \
+     -Db_lundef=false -Dbuildtype=debug; then
   run_suite build-asan asan
 fi
 

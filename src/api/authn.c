@@ -13,6 +13,7 @@
 #include "base/arena.h"
 #include "base/err.h"
 #include "base/rand.h"
+#include "base/refusal.h"
 #include "http/http.h"
 #include "iam/iam.h"
 
@@ -26,7 +27,7 @@ int anfu_api_path_id(struct anfu_req *req, const char *prefix, char **ret)
 	struct anfu_str id = anfu_req_param(req, "id");
 
 	if (!anfu_id_valid(prefix, id.ptr, id.len))
-		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
+		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_NOT_FOUND, NULL);
 	return anfu_arena_strndup(req->arena, id.ptr, id.len, ret);
 }
 
@@ -61,7 +62,7 @@ static int refuse_privilege(struct anfu_req *req, const struct anfu_iam_ctx *ctx
 	struct anfu_app *app = req->app;
 
 	anfu_iam_privilege_denied(app->iam, ctx, p, req->method, req->route->pattern, permission);
-	return anfu_req_fail(req, ANFU_EPERM, "forbidden", NULL);
+	return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
 }
 
 /* Authenticates the request's session cookie for its route; with
@@ -94,7 +95,7 @@ int anfu_api_authenticate(struct anfu_req *req, bool optional)
 	if (!in.cookie && optional)
 		return 0;
 	if (!in.cookie)
-		return anfu_req_fail(req, ANFU_EAUTH, "unauthorized", NULL);
+		return anfu_req_fail(req, ANFU_EAUTH, ANFU_R_UNAUTHORIZED, NULL);
 	r = anfu_arena_alloc(req->arena, sizeof(*p), (void **)&p);
 	if (r < 0)
 		return r;
@@ -124,7 +125,7 @@ int anfu_api_auth_admin(struct anfu_req *req)
 	/* The router serves admin routes only on the admin listener; this is
 	 * the second lock on that door. */
 	if (!req->admin_listener)
-		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
+		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_NOT_FOUND, NULL);
 	r = anfu_api_authenticate(req, false);
 	if (r < 0)
 		return r;

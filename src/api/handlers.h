@@ -1,6 +1,7 @@
 /*
- * api/handlers: the handler functions of the api module, shared between
- * its files and the route table (api/routes.c). Internal to src/api/.
+ * api/handlers: the helpers of src/api/ every service's handlers use, and
+ * the platform's own handlers (health, test hooks), shared with the route
+ * table (api/routes.c).
  */
 #ifndef ANFU_API_HANDLERS_H
 #define ANFU_API_HANDLERS_H
@@ -11,8 +12,6 @@
 #include "http/http.h"
 
 struct anfu_iam_ctx;
-struct anfu_login_result;
-struct anfu_iam_err;
 
 /* authn.c */
 /* The IAM request context of req (strings borrowed from req). */
@@ -25,92 +24,10 @@ int anfu_api_path_id(struct anfu_req *req, const char *prefix, char **ret);
  * without a cookie passes with req->principal NULL). */
 int anfu_api_authenticate(struct anfu_req *req, bool optional);
 
-/* session_out.c */
-/* Sets the session cookie (HttpOnly, Secure, SameSite=Strict, Path=/) of
- * the listener req arrived on; value NULL clears it. */
-int anfu_api_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *value);
-/* Sets the trusted-device cookie (ANFU_DEVICE_COOKIE: __Host- prefix,
- * HttpOnly, Secure, Path=/, SameSite=Strict) with Max-Age max_age_s > 0. */
-int anfu_api_device_cookie(struct anfu_req *req, struct anfu_resp *resp, const char *value,
-			   int64_t max_age_s);
-/* The JSON body of a login / MFA / step-up result (never the session id:
- * that goes only into the cookie). */
-json_t *anfu_api_login_json(const struct anfu_req *req, const struct anfu_login_result *lr);
-/* Answers a session renewed by a password change or TOTP confirmation
- * (IAM-SESS-07): the new cookie, and 200 {csrf_token, state,
- * required_actions}. */
-int anfu_api_session_renewed(struct anfu_req *req, struct anfu_resp *resp,
-			     const struct anfu_login_result *lr);
-/* Fails req with the IAM error code when there is one, else err. */
-int anfu_api_iam_fail(struct anfu_req *req, int err, const struct anfu_iam_err *e);
-/* The unauthorised-use warning shown to staff (IAM-ADM-03), "zh"/"en". */
-const char *anfu_api_banner_text(const char *lang);
-/* A PNG as a data: URI string in the arena. */
-int anfu_api_png_uri(struct anfu_req *req, const unsigned char *png, size_t len, const char **ret);
-
 /* health.c */
 int anfu_api_healthz(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_readyz(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp);
-
-/* auth.c: /api/v1/captcha, /api/v1/auth/... and the admin twins */
-int anfu_api_captcha(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_codes(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_register_user(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_login(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_mfa(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_step_up(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_logout(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_reset(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_reset_confirm(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_banner(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_password_strength(struct anfu_req *req, struct anfu_resp *resp);
-
-/* me.c: /api/v1/me/... and /admin/v1/me/... */
-int anfu_api_me(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_logins(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_sessions(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_sessions_end(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_session_end(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_password(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_payment_password(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_payment_verify(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_totp(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_totp_remove(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_totp_confirm(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_devices(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_devices_remove(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_phone(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_me_email(struct anfu_req *req, struct anfu_resp *resp);
-
-/* admin.c: /admin/v1/users, approvals, reports */
-int anfu_api_admin_users(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_user(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_user_create(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_merchant_users(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_merchant_user_create(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_merchant_user_disable(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_merchant_user_enable(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_user_disable(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_user_enable(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_user_unlock(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_user_force_password(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_user_reset_password(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_user_validity(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_user_handover(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_approval_file(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_approvals(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_approval(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_approval_approve(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_approval_reject(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_alerts(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_alert_ack(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_review(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_review_run(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_recerts(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_recert_create(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_api_admin_recert_signoff(struct anfu_req *req, struct anfu_resp *resp);
 
 #ifdef ANFU_TEST_HOOKS
 /* testhooks.c */

@@ -3,10 +3,11 @@
  *
  * Trusts the application context; reads no request input beyond the route.
  * /healthz says the process answers; /readyz checks the database, the schema
- * version and that the audit log is writable (a load balancer takes the node
- * out when any of them fails), and lists what an operator must know but
- * does not make the node unready (a simulator gateway in use); /metrics
- * renders Prometheus text.
+ * version of every module and that the audit log is writable (a load
+ * balancer takes the node out when any of them fails), and lists what an
+ * operator must know but does not make the node unready (a simulator
+ * gateway in use); /metrics renders Prometheus text: the server's, the
+ * platform's, then each module's (its descriptor's metrics).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,11 +15,14 @@
 
 #include "api/api.h"
 #include "api/handlers.h"
+#include "api/module.h"
 #include "audit/audit.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
+#include "base/refusal.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -35,7 +39,7 @@ static void ready_checks(struct anfu_app *app, json_t *checks, int *ret_ok)
 {
 	struct anfu_db *db = NULL;
 	int64_t one = 0;
-	int version = 0;
+	int pending = 0;
 	int ok = 1;
 
 	if (anfu_store_db(app->store, &db) < 0 ||
@@ -45,7 +49,8 @@ static void ready_checks(struct anfu_app *app, json_t *checks, int *ret_ok)
 		return;
 	}
 	anfu_json_set(checks, "database", json_string("ok"));
-	if (anfu_migrate_version(db, &version) < 0 || version != anfu_migrate_latest()) {
+	if (anfu_migrate_status(db, app->schema, app->nschema, NULL, &pending) < 0 ||
+	    pending != 0) {
 		anfu_json_set(checks, "schema", json_string("outdated"));
 		ok = 0;
 	} else {
@@ -95,14 +100,25 @@ int anfu_api_readyz(struct anfu_req *req, struct anfu_resp *resp)
 	if (!ok) {
 		/* The uniform error shape, plus which check failed. */
 		resp->status = 503;
-		resp->body =
-			json_pack("{s:{s:s,s:s,s:s},s:o}", "error", "code", "not_ready", "message",
-				  anfu_http_error_message("not_ready", anfu_req_lang(req)),
-				  "request_id", req->request_id, "checks", checks);
+		resp->body = json_pack(
+			"{s:{s:s,s:s,s:s},s:o}", "error", "code", ANFU_R_NOT_READY, "message",
+			anfu_http_error_message(ANFU_R_NOT_READY, anfu_req_lang(req)), "request_id",
+			req->request_id, "checks", checks);
 		return resp->body ? add_warnings(app->cfg, resp->body) : ANFU_EINTERNAL;
 	}
 	resp->body = json_pack("{s:s,s:o}", "status", "ready", "checks", checks);
 	return resp->body ? add_warnings(app->cfg, resp->body) : ANFU_EINTERNAL;
+}
+
+/* Each started module's lines, in list order. */
+static int module_metrics(const struct anfu_app *app, struct anfu_buf *b)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < app->nmodules && r == 0; i++)
+		if (app->modules[i]->metrics && app->services[i])
+			r = app->modules[i]->metrics(app->services[i], b);
+	return r;
 }
 
 int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp)
@@ -113,7 +129,7 @@ int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp)
 	size_t len;
 	int r;
 
-	anfu_buf_init(&b, 4 * 1024 * 1024);
+	anfu_buf_init(&b, ANFU_LIMIT_METRICS_BYTES);
 	r = anfu_http_metrics(app->server, &b);
 	if (r == 0)
 		r = anfu_buf_appends(
@@ -132,6 +148,8 @@ int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp)
 				     "# TYPE anfu_start_time_seconds gauge\n"
 				     "anfu_start_time_seconds %" PRId64 "\n",
 				     anfu_audit_chain_length(app->audit), app->started_ms / 1000);
+	if (r == 0)
+		r = module_metrics(app, &b);
 	if (r < 0) {
 		anfu_buf_free(&b);
 		return ANFU_EINTERNAL;

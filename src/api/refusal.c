@@ -9,8 +9,10 @@
 
 #include "api/api.h"
 #include "audit/audit.h"
+#include "base/err.h"
 #include "base/log.h"
 #include "http/http.h"
+#include "tx/tx.h"
 
 void anfu_api_on_refusal(struct anfu_req *req, int status, const char *code)
 {
@@ -33,8 +35,10 @@ void anfu_api_on_refusal(struct anfu_req *req, int status, const char *code)
 		.outcome = "denied",
 		.details = details,
 	};
+	int r = app && app->tx ? anfu_tx_record(app->tx, &ev) : ANFU_EINVAL;
 
-	if (!app || !app->audit || anfu_audit_record(app->audit, app->store, &ev) < 0)
+	/* A record that could not be appended is logged by the executor. */
+	if (r < 0 && r != ANFU_EAUDIT)
 		anfu_log_error("audit.refusal_failed", "could not audit a %d refusal", status);
 	json_decref(details);
 }

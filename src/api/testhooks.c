@@ -108,7 +108,7 @@ int anfu_api_test_sleep(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return r;
 	if (!ms_text || anfu_parse_i64(anfu_str_c(ms_text), &ms) < 0 || ms < 0 || ms > 10000)
-		return anfu_req_fail(req, ANFU_EINVAL, "field_out_of_range", "ms");
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "ms");
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	/* Tests wait for this line to know the request is in flight. */

@@ -3,10 +3,12 @@
  *
  * Owns struct anfu_audit and the rows of audit_log and audit_head written
  * by appends. An append runs inside the caller's write transaction: it
- * advances audit_head (the row lock serialises concurrent appenders),
- * hashes the record onto the previous head and inserts it, so the state
- * change and its record commit together or not at all. Any failure is
- * ANFU_EAUDIT and the caller must roll back (fail closed). Trusts callers
+ * advances audit_head by the number of records (the row lock serialises
+ * concurrent appenders), hashes each record onto the one before and
+ * inserts it, and moves the head's hash once, so a batch of n records
+ * costs two statements on the head row, not 2n; the state change and its
+ * records commit together or not at all. Any failure is ANFU_EAUDIT and
+ * the caller must roll back (fail closed); the caller logs it. Trusts callers
  * for the meaning of an event, not for its shape: fields are checked for
  * size and encoding, details for secrets.
  */
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "audit/internal.h"
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
@@ -31,9 +34,6 @@
 static const char *const secret_words[] = {
 	"password", "passwd", "secret", "token", "pin", "otp", "captcha_answer", "private",
 };
-
-/* Nesting of details we inspect; deeper is refused rather than skipped. */
-#define DETAILS_DEPTH_MAX 16
 
 /*
  * Creates the writer. cfg is copied; keys is borrowed and must outlive the
@@ -124,7 +124,7 @@ static int check_keys(const json_t *v, int depth, const char **ret_key)
 	json_t *child;
 	size_t i;
 
-	if (depth > DETAILS_DEPTH_MAX)
+	if (depth > ANFU_LIMIT_AUDIT_DETAILS_DEPTH)
 		return ANFU_EINVAL;
 	if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, child)
@@ -172,7 +172,7 @@ static bool field_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n > AUDIT_FIELD_MAX || !anfu_utf8_valid(s, n))
+	if (n > ANFU_LIMIT_AUDIT_FIELD_BYTES || !anfu_utf8_valid(s, n))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -259,35 +259,62 @@ static int insert_rec(struct anfu_db *db, const struct audit_rec *r)
 			    p, 4 + AF_COUNT, NULL, NULL, NULL);
 }
 
-/* Advances the head, hashes r onto it and stores r. */
-static int write_rec(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_rec *r)
+/* Advances the head by n in one statement: *ret_first is the first of
+ * the n sequence numbers now taken, prev the hash the first record chains
+ * onto. */
+static int take_seqs(struct anfu_db *db, size_t n, int64_t *ret_first, char prev[AUDIT_HEX_LEN + 1])
 {
 	struct prev pv = { false, 0, "" };
+	const struct anfu_param p[] = { ANFU_PI(n) };
+	int rv;
+
+	rv = anfu_db_exec(db,
+			  "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+			  p, 1, prev_row, &pv, NULL);
+	if (rv < 0)
+		return rv;
+	if (!pv.found || pv.seq < (int64_t)n) {
+		anfu_log_error("audit.append", "audit_head is missing or malformed");
+		return ANFU_ECORRUPT;
+	}
+	*ret_first = pv.seq - (int64_t)n + 1;
+	memcpy(prev, pv.hash, AUDIT_HEX_LEN + 1);
+	return 0;
+}
+
+/* Hashes each of the n records onto the one before (the first onto prev),
+ * stores them, and moves the head's hash to the last one: two statements
+ * on audit_head for the whole batch. */
+static int write_recs(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_rec *recs, size_t n,
+		      int64_t first, const char prev_hex[AUDIT_HEX_LEN + 1])
+{
 	uint8_t prev[ANFU_HASH_LEN], h[ANFU_HASH_LEN];
 	int64_t changes = 0;
 	int rv;
 
-	rv = anfu_db_exec(db,
-			  "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
-			  NULL, 0, prev_row, &pv, NULL);
-	if (rv < 0)
-		return rv;
-	if (!pv.found || pv.seq < 1 ||
-	    anfu_hex_decode(pv.hash, AUDIT_HEX_LEN, prev, sizeof(prev)) < 0) {
+	/* take_seqs gave n numbers after the head's: the chain goes on from 1. */
+	ANFU_ASSERT(n >= 1 && first >= 1);
+	if (anfu_hex_decode(prev_hex, AUDIT_HEX_LEN, prev, sizeof(prev)) < 0) {
 		anfu_log_error("audit.append", "audit_head is missing or malformed");
 		return ANFU_ECORRUPT;
 	}
-	r->seq = pv.seq;
-	memcpy(r->prev_hash, pv.hash, sizeof(r->prev_hash));
-	rv = audit_rec_hash(alg, prev, r, h);
-	if (rv < 0)
-		return rv;
-	anfu_hex_encode(h, sizeof(h), r->hash);
-	rv = insert_rec(db, r);
-	if (rv < 0)
-		return rv;
+	for (size_t i = 0; i < n; i++) {
+		struct audit_rec *r = &recs[i];
+
+		r->seq = first + (int64_t)i;
+		ANFU_ASSERT(i == 0 || r->seq == recs[i - 1].seq + 1);
+		anfu_hex_encode(prev, sizeof(prev), r->prev_hash);
+		rv = audit_rec_hash(alg, prev, r, h);
+		if (rv < 0)
+			return rv;
+		anfu_hex_encode(h, sizeof(h), r->hash);
+		rv = insert_rec(db, r);
+		if (rv < 0)
+			return rv;
+		memcpy(prev, h, sizeof(prev));
+	}
 	{
-		const struct anfu_param p[] = { ANFU_PSN(r->hash, strlen(r->hash)) };
+		const struct anfu_param p[] = { ANFU_PSN(recs[n - 1].hash, AUDIT_HEX_LEN) };
 
 		rv = anfu_db_exec(db, "UPDATE audit_head SET hash = $1 WHERE id = 1", p, 1, NULL,
 				  NULL, &changes);
@@ -297,12 +324,14 @@ static int write_rec(enum anfu_hash_alg alg, struct anfu_db *db, struct audit_re
 	return rv;
 }
 
-static void note_appended(struct anfu_audit *a, int64_t seq)
+/* Counts n appended records toward the next checkpoint; wakes the
+ * checkpointer when they cross checkpoint_records. */
+static void note_appended(struct anfu_audit *a, size_t n, int64_t last)
 {
-	int64_t since = atomic_fetch_add(&a->since_ckpt, 1) + 1;
+	int64_t before = atomic_fetch_add(&a->since_ckpt, (int64_t)n);
 
-	atomic_store(&a->last_seq, seq);
-	if (since == a->checkpoint_records) {
+	atomic_store(&a->last_seq, last);
+	if (before < a->checkpoint_records && before + (int64_t)n >= a->checkpoint_records) {
 		(void)pthread_mutex_lock(&a->mu);
 		a->wake = true;
 		(void)pthread_cond_signal(&a->cv);
@@ -310,69 +339,85 @@ static void note_appended(struct anfu_audit *a, int64_t seq)
 	}
 }
 
-int anfu_audit_append(struct anfu_audit *a, struct anfu_db *db, const struct anfu_audit_event *ev,
-		      int64_t *ret_seq)
+/* Checks every event and serialises its details into texts[i]; nothing is
+ * written when one of them is refused. */
+static int batch_fields(const struct anfu_audit_event *evs, size_t n, struct audit_rec *recs,
+			struct anfu_buf *texts)
 {
-	struct audit_rec rec;
-	struct anfu_buf details;
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		if (!evs[i].actor)
+			return ANFU_EINVAL;
+		r = event_fields(&evs[i], &recs[i]);
+		if (r == 0)
+			r = details_text(evs[i].details, &texts[i]);
+		if (r < 0)
+			return r;
+		recs[i].f[AF_DETAILS] = (struct anfu_str){ texts[i].data, texts[i].len };
+	}
+	return 0;
+}
+
+/*
+ * See audit.h. Every event is checked before anything is written, so a
+ * refused event anywhere in the batch leaves the database as it was; a
+ * failure while writing leaves part of the batch in the caller's
+ * transaction, which the caller rolls back (ANFU_EAUDIT). The failure is
+ * the caller's to log: it decides what happens next.
+ */
+int anfu_audit_append_batch(struct anfu_audit *a, struct anfu_db *db,
+			    const struct anfu_audit_event *evs, size_t n, int64_t *ret_first_seq)
+{
+	struct audit_rec *recs = NULL;
+	struct anfu_buf *texts = NULL;
+	int64_t first = 0, ts;
+	char prev[AUDIT_HEX_LEN + 1];
 	int r;
 
-	if (!a || !db || !ev || !ev->actor)
+	if (!a || !db || (!evs && n > 0) || n > ANFU_LIMIT_AUDIT_BATCH_RECORDS)
 		return ANFU_EINVAL;
-	memset(&rec, 0, sizeof(rec));
-	anfu_buf_init(&details, ANFU_LIMIT_AUDIT_DETAILS_BYTES + 1);
-	r = event_fields(ev, &rec);
-	if (r == 0)
-		r = details_text(ev->details, &details);
+	if (n == 0)
+		return 0;
+	recs = anfu_xcalloc(n, sizeof(*recs));
+	texts = anfu_xcalloc(n, sizeof(*texts));
+	for (size_t i = 0; i < n; i++)
+		anfu_buf_init(&texts[i], ANFU_LIMIT_AUDIT_DETAILS_BYTES + 1);
+	r = batch_fields(evs, n, recs, texts);
 	if (r < 0)
 		goto out;
-	rec.f[AF_DETAILS] = (struct anfu_str){ details.data, details.len };
-	if (fault_injected(a)) {
-		anfu_log_error("audit.append", "injected fault: refusing to append");
+	if (fault_injected(a) || db->tx_depth == 0) {
 		r = ANFU_EAUDIT;
 		goto out;
 	}
-	if (db->tx_depth == 0) {
-		anfu_log_error("audit.append", "append outside a write transaction");
-		r = ANFU_EAUDIT;
-		goto out;
-	}
-	rec.ts_ms = anfu_clock_now_ms();
-	r = write_rec(a->hash, db, &rec);
+	ts = anfu_clock_now_ms();
+	for (size_t i = 0; i < n; i++)
+		recs[i].ts_ms = ts;
+	r = take_seqs(db, n, &first, prev);
+	if (r == 0)
+		r = write_recs(a->hash, db, recs, n, first, prev);
 	if (r < 0) {
-		anfu_log_error("audit.append", "cannot append %.64s: %s", ev->action,
-			       anfu_strerror(r));
 		r = ANFU_EAUDIT;
 		goto out;
 	}
-	note_appended(a, rec.seq);
-	if (ret_seq)
-		*ret_seq = rec.seq;
+	note_appended(a, n, first + (int64_t)n - 1);
+	if (ret_first_seq)
+		*ret_first_seq = first;
 	r = 0;
 out:
-	anfu_buf_free(&details);
+	for (size_t i = 0; i < n; i++)
+		anfu_buf_free(&texts[i]);
+	free(texts);
+	free(recs);
 	return r;
 }
 
-int anfu_audit_record(struct anfu_audit *a, struct anfu_store *s, const struct anfu_audit_event *ev)
+int anfu_audit_append(struct anfu_audit *a, struct anfu_db *db, const struct anfu_audit_event *ev,
+		      int64_t *ret_seq)
 {
-	struct anfu_db *db = NULL;
-	int r;
-
-	if (!a || !s || !ev)
+	if (!a || !db || !ev || !ev->actor)
 		return ANFU_EINVAL;
-	r = anfu_store_db(s, &db);
-	if (r < 0)
-		return ANFU_EAUDIT;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return ANFU_EAUDIT;
-	r = anfu_audit_append(a, db, ev, NULL);
-	if (r == 0 && anfu_db_commit(db) < 0)
-		r = ANFU_EAUDIT;
-	if (r < 0)
-		(void)anfu_db_rollback(db);
-	return r;
+	return anfu_audit_append_batch(a, db, ev, 1, ret_seq);
 }
 
 int anfu_audit_ready(struct anfu_audit *a, struct anfu_db *db)

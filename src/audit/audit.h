@@ -70,20 +70,45 @@ int anfu_audit_new(const struct anfu_audit_cfg *cfg, const struct anfu_keys *key
 /* Stops the checkpointer if running; NULL-safe. */
 void anfu_audit_free(struct anfu_audit *a);
 
-/* Appends one record inside the caller's open write transaction on db.
- * Returns ANFU_EAUDIT on any failure (the caller rolls back), ANFU_EINVAL
- * for details that are not an object or carry credential-like keys. */
+/* Appends one record inside the caller's open write transaction on db:
+ * anfu_audit_append_batch() with n = 1. *ret_seq (may be NULL) gets its
+ * sequence number. */
 int anfu_audit_append(struct anfu_audit *a, struct anfu_db *db, const struct anfu_audit_event *ev,
 		      int64_t *ret_seq);
 
-/* Appends one record in a transaction of its own (events with no other
- * state change: start, stop, refused requests). */
-int anfu_audit_record(struct anfu_audit *a, struct anfu_store *s,
-		      const struct anfu_audit_event *ev);
+/* Appends evs[0..n-1], in that order, inside the caller's open write
+ * transaction on db, reading and moving the chain head once for the whole
+ * batch. Every event is checked first: ANFU_EINVAL (nothing written) for
+ * one whose details are not an object or carry credential-like keys, or
+ * whose fields are too long; ANFU_EINVAL also for n beyond
+ * ANFU_LIMIT_AUDIT_BATCH_RECORDS. Any other failure is ANFU_EAUDIT, and
+ * the caller rolls back. Logs no failure: the caller decides and logs.
+ * *ret_first_seq (may be NULL) gets the first record's sequence number;
+ * the others follow it. n = 0 writes nothing and returns 0. evs and
+ * everything they point to are borrowed. */
+int anfu_audit_append_batch(struct anfu_audit *a, struct anfu_db *db,
+			    const struct anfu_audit_event *evs, size_t n, int64_t *ret_first_seq);
+
+/* ---- the transaction the writer's own changes run in ---------------- */
+
+/* One step of a write: runs on db inside the transaction, returns 0 or an
+ * ANFU_E* code (the transaction then rolls back). */
+typedef int (*anfu_audit_step_fn)(struct anfu_db *db, void *step_ud);
+/* Runs step(db, step_ud) in one write transaction on the calling thread's
+ * connection: commits when step returns 0, rolls back otherwise. Returns
+ * step's result, or the failure of the transaction itself. */
+typedef int (*anfu_audit_runner_fn)(void *run_ud, anfu_audit_step_fn step, void *step_ud);
+
+/* Gives the writer the transaction executor its own changes (checkpoints)
+ * are written through. The executor (src/tx, a layer above this one)
+ * attaches itself when it is made with this writer and detaches (NULL)
+ * when freed; without one, anfu_audit_checkpoint() refuses (ANFU_EINVAL).
+ * Call before anfu_audit_start(), or after anfu_audit_stop(). */
+void anfu_audit_attach_runner(struct anfu_audit *a, anfu_audit_runner_fn run, void *run_ud);
 
 /* Writes a signed checkpoint of the current head in its own transaction
- * when records were added since the last one (or always, if force), then
- * appends it to the checkpoint file. *ret_seq (may be NULL) gets the
+ * (through the attached runner) when records were added since the last
+ * one (or always, if force), then appends it to the checkpoint file. *ret_seq (may be NULL) gets the
  * checkpointed sequence (0 when nothing was written). */
 int anfu_audit_checkpoint(struct anfu_audit *a, struct anfu_db *db, bool force, int64_t *ret_seq);
 

@@ -15,6 +15,7 @@
 #include "audit/internal.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 
 const char *const audit_field_names[AF_COUNT] = {
 	[AF_ACTOR_ID] = "actor_id",	[AF_ACTOR_TYPE] = "actor_type",
@@ -24,10 +25,6 @@ const char *const audit_field_names[AF_COUNT] = {
 	[AF_OBJECT_ID] = "object_id",	[AF_OUTCOME] = "outcome",
 	[AF_DETAILS] = "details",
 };
-
-/* Records and checkpoints are small; this only stops a tampered database
- * from making us build an unbounded buffer. */
-#define CANONICAL_MAX (1024 * 1024)
 
 static int put_field(struct anfu_buf *out, const void *p, size_t len)
 {
@@ -78,7 +75,7 @@ int audit_rec_hash(enum anfu_hash_alg alg, const uint8_t prev[ANFU_HASH_LEN],
 	struct anfu_buf b;
 	int rv;
 
-	anfu_buf_init(&b, CANONICAL_MAX);
+	anfu_buf_init(&b, ANFU_LIMIT_AUDIT_CANONICAL_BYTES);
 	rv = anfu_buf_append(&b, prev, ANFU_HASH_LEN);
 	if (rv == 0)
 		rv = audit_canonical(&b, r);
@@ -116,7 +113,7 @@ int audit_ckpt_verify_sig(const struct anfu_sigkey *pub, const struct audit_ckpt
 		return ANFU_ECRYPTO;
 	if (anfu_hex_decode(c->sig, hexlen, sig, hexlen / 2) < 0)
 		return ANFU_ECRYPTO;
-	anfu_buf_init(&msg, CANONICAL_MAX);
+	anfu_buf_init(&msg, ANFU_LIMIT_AUDIT_CANONICAL_BYTES);
 	r = audit_ckpt_message(&msg, c);
 	if (r == 0)
 		r = anfu_verify(pub, msg.data, msg.len, sig, hexlen / 2) == 0 ? 0 : ANFU_ECRYPTO;

@@ -188,12 +188,14 @@ int audit_ckpt_file_read(const char *path, struct audit_ckpt_list *ret,
 		qsort(l.v, l.n, sizeof(l.v[0]), cmp_seq);
 	for (size_t i = 1; i < l.n; i++)
 		if (l.v[i].seq == l.v[i - 1].seq)
-			r = audit_report_bad(rep, l.v[i].seq,
-					     "checkpoint %" PRId64
-					     " appears twice in the checkpoint file",
-					     l.v[i].seq);
+			(void)audit_report_bad(rep, l.v[i].seq,
+					       "checkpoint %" PRId64
+					       " appears twice in the checkpoint file",
+					       l.v[i].seq);
+	/* A malformed or repeated line is a finding in rep, not a failure
+	 * of the read: the lines that parsed are the result. */
 	*ret = l;
-	return r;
+	return 0;
 }
 
 /* ---- the file ----------------------------------------------------------- */
@@ -398,47 +400,67 @@ static int insert_ckpt(struct anfu_db *db, const struct audit_ckpt *c)
 			    p, 6, NULL, NULL, NULL);
 }
 
-/* In a write transaction: checkpoints the head if it moved. *ret_c->seq
- * is 0 when nothing was written; *ret_covered is the seq already covered. */
-static int checkpoint_tx(struct anfu_audit *a, struct anfu_db *db, struct audit_ckpt *ret_c,
-			 int64_t *ret_covered)
+/* What one checkpoint's transaction works with. */
+struct ckpt_step {
+	struct anfu_audit *a;
+	struct audit_ckpt c; /* c.seq 0: nothing written */
+	int64_t covered;     /* the seq already checkpointed */
+};
+
+/* In the runner's write transaction: checkpoints the head if it moved. */
+static int checkpoint_step(struct anfu_db *db, void *ud)
 {
+	struct ckpt_step *st = ud;
 	struct audit_ckpt c;
 	struct state s;
 	int r;
 
 	memset(&c, 0, sizeof(c));
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
 	r = read_state(db, &s);
 	if (r < 0)
-		goto out;
-	*ret_covered = s.last_ckpt;
-	if (s.head_seq == 0 || s.head_seq <= s.last_ckpt) {
-		r = anfu_db_rollback(db);
-		*ret_c = c;
 		return r;
-	}
+	st->covered = s.last_ckpt;
+	if (s.head_seq == 0 || s.head_seq <= s.last_ckpt)
+		return 0;
 	c.seq = s.head_seq;
 	c.ts_ms = anfu_clock_now_ms();
 	memcpy(c.head, s.head, sizeof(c.head));
-	(void)snprintf(c.key_id, sizeof(c.key_id), "%s", anfu_keys_audit_kid(a->keys));
-	(void)snprintf(c.hash_alg, sizeof(c.hash_alg), "%s", anfu_hash_name(a->hash));
-	r = sign_ckpt(a, &c);
+	(void)snprintf(c.key_id, sizeof(c.key_id), "%s", anfu_keys_audit_kid(st->a->keys));
+	(void)snprintf(c.hash_alg, sizeof(c.hash_alg), "%s", anfu_hash_name(st->a->hash));
+	r = sign_ckpt(st->a, &c);
 	if (r == 0)
 		r = insert_ckpt(db, &c);
 	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r == 0)
-		*ret_c = c;
-out:
+		st->c = c;
+	return r;
+}
+
+/* Checkpoints the head if it moved, in a transaction of the attached
+ * runner. *ret_c->seq is 0 when nothing was written; *ret_covered is the
+ * seq already covered. */
+static int checkpoint_tx(struct anfu_audit *a, struct audit_ckpt *ret_c, int64_t *ret_covered)
+{
+	struct ckpt_step st = { .a = a };
+	int r;
+
+	r = a->run(a->run_ud, checkpoint_step, &st);
 	if (r < 0) {
 		anfu_log_error("audit.checkpoint", "cannot write a checkpoint: %s",
 			       anfu_strerror(r));
-		(void)anfu_db_rollback(db);
+		return r;
 	}
-	return r;
+	*ret_c = st.c;
+	*ret_covered = st.covered;
+	return 0;
+}
+
+/* See audit.h. Not synchronised with the checkpointer: attach first. */
+void anfu_audit_attach_runner(struct anfu_audit *a, anfu_audit_runner_fn run, void *run_ud)
+{
+	if (!a)
+		return;
+	a->run = run;
+	a->run_ud = run ? run_ud : NULL;
 }
 
 /*
@@ -447,7 +469,8 @@ out:
  * *ret_seq gets the seq written, or 0 when nothing was new; with force it
  * gets the seq the newest checkpoint already covers instead of 0. Returns
  * ANFU_EIO when the checkpoint was committed but its file line could not be
- * written. db must have no open transaction. Thread-safe: checkpoints of
+ * written. db must have no open transaction; the write goes through the
+ * attached runner (ANFU_EINVAL without one). Thread-safe: checkpoints of
  * one writer are serialised.
  */
 int anfu_audit_checkpoint(struct anfu_audit *a, struct anfu_db *db, bool force, int64_t *ret_seq)
@@ -462,10 +485,14 @@ int anfu_audit_checkpoint(struct anfu_audit *a, struct anfu_db *db, bool force, 
 		anfu_log_error("audit.checkpoint", "no audit key: cannot sign checkpoints");
 		return ANFU_EINVAL;
 	}
+	if (!a->run) {
+		anfu_log_error("audit.checkpoint", "no transaction executor attached");
+		return ANFU_EINVAL;
+	}
 	(void)pthread_mutex_lock(&a->ckpt_mu);
 	r = nothing_new(db, &covered);
 	if (r == 0)
-		r = checkpoint_tx(a, db, &c, &covered);
+		r = checkpoint_tx(a, &c, &covered);
 	else if (r == 1)
 		r = 0;
 	if (r == 0 && c.seq > 0) {

@@ -232,6 +232,8 @@ int anfu_audit_export(struct anfu_audit *a, struct anfu_db *db, FILE *out)
 	audit_chain_init(&x.chain, a->hash);
 	/* The file before the snapshot, as in anfu_audit_verify(). */
 	r = audit_ckpt_file_read(a->checkpoint_file, &filec, &x.rep);
+	if (r == 0 && x.rep.first_bad_seq != 0)
+		r = ANFU_ECORRUPT; /* never sign an export of a damaged file */
 	if (r < 0)
 		goto out;
 	if (db->tx_depth == 0) {
@@ -255,7 +257,7 @@ out:
 	if (x.digest)
 		anfu_hash_ctx_free(x.digest);
 	if (own_tx)
-		(void)anfu_db_rollback(db);
+		(void)anfu_db_end_read(db);
 	audit_ckpt_list_free(&filec);
 	return r;
 }

@@ -18,17 +18,12 @@
 #include <jansson.h>
 
 #include "audit/audit.h"
+#include "base/limits.h"
 #include "base/str.h"
 #include "crypto/crypto.h"
 #include "keys/keys.h"
 
 struct anfu_buf;
-
-/* One text field of a record (actor, request, object, outcome): ids,
- * addresses and names, never documents. 512 bytes each keeps the longest
- * possible export line (11 fields escaped to at most twice their size,
- * plus details) well under ANFU_LIMIT_AUDIT_EXPORT_LINE. */
-#define AUDIT_FIELD_MAX 512
 
 #define AUDIT_HEX_LEN (2 * ANFU_HASH_LEN)
 #define AUDIT_SIG_HEX_MAX (2 * ANFU_SIG_MAX)
@@ -87,7 +82,9 @@ struct anfu_audit {
 	_Atomic int64_t since_ckpt; /* appended since the last checkpoint */
 	_Atomic bool fault;	    /* test hook: appends fail */
 
-	pthread_mutex_t ckpt_mu; /* one checkpoint (tx + file line) at a time */
+	pthread_mutex_t ckpt_mu;  /* one checkpoint (tx + file line) at a time */
+	anfu_audit_runner_fn run; /* the executor's (anfu_audit_attach_runner) */
+	void *run_ud;
 
 	pthread_mutex_t mu; /* guards the checkpointer fields below */
 	pthread_cond_t cv;
@@ -151,7 +148,10 @@ int audit_report_bad(struct anfu_audit_report *rep, int64_t seq, const char *fmt
 	__attribute__((format(printf, 3, 4)));
 
 /* The checkpoint file's lines (all of them, parsed; signatures unchecked).
- * A missing file is an empty list. Problems go to rep (ANFU_ECORRUPT). */
+ * A missing file is an empty list. A malformed or repeated line is a
+ * problem recorded in rep (rep->first_bad_seq), and the read still
+ * succeeds with the lines that parsed; *ret (the caller's, freed with
+ * audit_ckpt_list_free) is written only on success (ANFU_EIO otherwise). */
 struct audit_ckpt_list {
 	struct audit_ckpt *v;
 	size_t n;

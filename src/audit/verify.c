@@ -325,7 +325,7 @@ int anfu_audit_verify(struct anfu_db *db, enum anfu_hash_alg hash, const struct 
 	/* The file first: a checkpoint is committed before its line is
 	 * written, so every line read now is in the snapshot taken next. */
 	r = audit_ckpt_file_read(checkpoint_file, &filec, rep);
-	if (r < 0 && r != ANFU_ECORRUPT)
+	if (r < 0)
 		goto out;
 	if (db->tx_depth == 0) {
 		r = anfu_db_begin_read(db);
@@ -344,7 +344,7 @@ int anfu_audit_verify(struct anfu_db *db, enum anfu_hash_alg hash, const struct 
 	r = rep->first_bad_seq != 0 ? ANFU_ECORRUPT : 0;
 out:
 	if (own_tx)
-		(void)anfu_db_rollback(db);
+		(void)anfu_db_end_read(db);
 	audit_ckpt_list_free(&filec);
 	if (r == ANFU_ECORRUPT)
 		anfu_log_warn("audit.verify", "audit chain fails at seq %" PRId64 ": %s",

@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/assert.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
-
-#define BLOCK_MIN 4096
 
 struct block {
 	struct block *next;
@@ -65,14 +65,15 @@ int anfu_arena_alloc(struct anfu_arena *a, size_t n, void **ret)
 	if (__builtin_add_overflow(a->used, rounded, &total) || total > a->cap)
 		return ANFU_ELIMIT;
 	if (!b || b->size - b->used < rounded) {
-		size_t size = rounded > BLOCK_MIN ? rounded : BLOCK_MIN;
+		size_t size = rounded > ANFU_LIMIT_ARENA_BLOCK_BYTES ? rounded
+								     : ANFU_LIMIT_ARENA_BLOCK_BYTES;
 
 		b = anfu_xmalloc(sizeof(*b) + size);
 		b->size = size;
 		b->used = 0;
 		/* A big private block goes behind the current one so the
 		 * remaining space of the current block is not lost. */
-		if (a->head && rounded > BLOCK_MIN) {
+		if (a->head && rounded > ANFU_LIMIT_ARENA_BLOCK_BYTES) {
 			b->next = a->head->next;
 			a->head->next = b;
 		} else {
@@ -84,6 +85,7 @@ int anfu_arena_alloc(struct anfu_arena *a, size_t n, void **ret)
 	memset(*ret, 0, rounded);
 	b->used += rounded;
 	a->used = total;
+	ANFU_ASSERT(b->used <= b->size && a->used <= a->cap);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/mem.h"
@@ -44,6 +45,7 @@ static int reserve(struct anfu_buf *b, size_t n)
 	}
 	b->data = p;
 	b->cap = cap;
+	ANFU_ASSERT(need < b->cap);
 	return 0;
 }
 
@@ -56,6 +58,7 @@ int anfu_buf_append(struct anfu_buf *b, const void *p, size_t n)
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
+	ANFU_ASSERT(b->len < b->cap);
 	b->data[b->len] = '\0';
 	return 0;
 }
@@ -94,6 +97,7 @@ int anfu_buf_vappendf(struct anfu_buf *b, const char *fmt, va_list ap)
 	}
 	(void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
+	ANFU_ASSERT(b->len < b->cap);
 	return 0;
 }
 

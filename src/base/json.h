@@ -46,9 +46,9 @@ struct anfu_jfield {
 	enum anfu_jtype type;
 	size_t offset; /* offsetof() the target in the output struct */
 	bool required;
-	int64_t min; /* INT: smallest value; STRING: fewest code points
+	int64_t min;				  /* INT: smallest value; STRING: fewest code points
 			(of the NFC form) */
-	int64_t max; /* INT: largest value; STRING: most code points
+	int64_t max;				  /* INT: largest value; STRING: most code points
 			      (0 = the global string limit) */
 	bool (*check)(const char *s, size_t len); /* STRING: format, or NULL */
 };

@@ -147,12 +147,382 @@
 /* Graceful stop: in-flight requests get this long to finish. */
 #define ANFU_LIMIT_SHUTDOWN_GRACE_SECONDS_DEFAULT 10
 
-/* One line of an audit export (JSON lines). */
-#define ANFU_LIMIT_AUDIT_EXPORT_LINE (64 * 1024)
+/* Audit records one anfu_audit_append_batch() call writes. The executor
+ * appends a whole transaction's records (a batch's too) in one call, so
+ * this bounds what one transaction may stage; every record's details are
+ * held serialised until the batch is written (at most this many times
+ * ANFU_LIMIT_AUDIT_DETAILS_BYTES, in practice a few hundred bytes each). */
+#define ANFU_LIMIT_AUDIT_BATCH_RECORDS 4096
+
+/* Audit records one transaction may stage (src/tx/): the busiest write
+ * path today stages three; a loop that stages without bound fails its
+ * transaction instead of growing memory. */
+#define ANFU_LIMIT_TX_RECORDS 1024
+/* Post-commit hooks one transaction may register: wake-ups of a few
+ * threads, one per queue it wrote to. */
+#define ANFU_LIMIT_TX_HOOKS 64
+/* Commands in one anfu_tx_run_batch(): the ledger writer's batch. Larger
+ * batches stop paying (one fsync is already shared by many commands) and
+ * hold the write lock longer. */
+#define ANFU_LIMIT_TX_BATCH 1024
+/* Every record a transaction stages is appended in one batch. */
+_Static_assert(ANFU_LIMIT_TX_RECORDS <= ANFU_LIMIT_AUDIT_BATCH_RECORDS,
+	       "a transaction's records must fit one audit batch");
 
 /* Trusted devices one account keeps (src/iam/login.c): a person uses a
  * handful of browsers and phones; trusting one more drops the oldest, so
  * repeated MFAs with trust_device cannot grow the table without bound. */
 #define ANFU_LIMIT_TRUSTED_DEVICES 10
+
+/* Modules of one build (src/app/): the module list, and with it the
+ * migration sequences and option tables one process knows. The platform
+ * has two (core, notify), the services one each; the payment services to
+ * come add about ten. */
+#define ANFU_LIMIT_MODULES 32
+
+/* ---- platform: jobs, config, notify ---- */
+
+/* Jobs one scheduler holds (src/jobs/): a handful per service; a fixed
+ * array, so registration beyond it fails at start-up instead of growing. */
+#define ANFU_LIMIT_JOBS 32
+/* A job's name: ours, a short [a-z0-9._-] word that also names its
+ * job_run rows and log lines. */
+#define ANFU_LIMIT_JOB_NAME_BYTES 64
+/* A job run's recorded result text: one line for the operator; longer
+ * results are cut rather than stored. */
+#define ANFU_LIMIT_JOB_RESULT_BYTES 200
+
+/* Longest line of a configuration file and largest file read: an INI file
+ * of a few hundred options is a few KiB; anything larger is not ours. */
+#define ANFU_LIMIT_CONFIG_LINE_BYTES 4096
+#define ANFU_LIMIT_CONFIG_FILE_BYTES (1024 * 1024)
+/* A section name: ours are short words; a longer one is a typo. */
+#define ANFU_LIMIT_CONFIG_SECTION_BYTES 64
+/* Bytes of a bad value, key or section repeated in a configuration error
+ * message: enough to recognise it, never a whole line (which might be a
+ * secret pasted into the wrong key). */
+#define ANFU_LIMIT_CONFIG_ECHO_BYTES 48
+/* Scratch space for one rendered value (config example/describe): a value
+ * is at most one line of the file. */
+#define ANFU_LIMIT_CONFIG_VALUE_BYTES 4096
+_Static_assert(ANFU_LIMIT_CONFIG_VALUE_BYTES >= ANFU_LIMIT_CONFIG_LINE_BYTES,
+	       "a rendered value must hold any value a config line can carry");
+/* Rendered configuration (`anfu config describe`, `show`, the sample
+ * file): every option with its description, a few hundred lines. */
+#define ANFU_LIMIT_CONFIG_RENDER_BYTES (4 * 1024 * 1024)
+/* CIDR entries of one list option (trusted proxies, admin allowlist): a
+ * fixed array in struct anfu_config; real deployments name a few. */
+#define ANFU_LIMIT_CONFIG_CIDRS 16
+
+/* Notifications (src/notify/). A subject is one line of a template: 512
+ * bytes is 170 CJK characters. A body is a short notice or code: 16 KiB is
+ * far above any template and bounds every buffer derived from it. A kind
+ * is a template name ("code.login"). */
+#define ANFU_LIMIT_NOTIFY_SUBJECT_BYTES 512
+#define ANFU_LIMIT_NOTIFY_BODY_BYTES (16 * 1024)
+#define ANFU_LIMIT_NOTIFY_KIND_BYTES 48
+/* A recipient's user id: public ids are shorter (base/rand.h ANFU_ID_MAX,
+ * checked in notify/queue.c); anything longer is not one. */
+#define ANFU_LIMIT_NOTIFY_USER_ID_BYTES 64
+/* A delivery error kept on the message row: one line for the operator. */
+#define ANFU_LIMIT_NOTIFY_ERROR_BYTES 128
+/* Messages one delivery pass handles, read ANFU_LIMIT_NOTIFY_QUERY_BATCH
+ * per query: a pass stays bounded with a large backlog; the next pass (a
+ * second later) continues. */
+#define ANFU_LIMIT_NOTIFY_PASS 256
+#define ANFU_LIMIT_NOTIFY_QUERY_BATCH 32
+_Static_assert(ANFU_LIMIT_NOTIFY_QUERY_BATCH <= ANFU_LIMIT_NOTIFY_PASS,
+	       "one query must not read more than a pass may handle");
+/* Longest retry delay: doubling stops at a day, so a message to a host
+ * that is down for a week is still tried daily. */
+#define ANFU_LIMIT_NOTIFY_RETRY_CAP_MS (24LL * 3600 * 1000)
+/* Extra time a claim holds a message beyond the sender's own timeout, so
+ * a slow send is not claimed and sent again by the next pass. */
+#define ANFU_LIMIT_NOTIFY_LEASE_SLACK_MS (60 * 1000)
+/* A formatted mail: headers plus the base64 of the body (4/3 of it plus
+ * CRLFs, within 4 times) and 8 KiB of headers. */
+#define ANFU_LIMIT_NOTIFY_MAIL_BYTES (4 * ANFU_LIMIT_NOTIFY_BODY_BYTES + 8 * 1024)
+/* One SMS simulator outbox line: JSON escaping can grow a text six-fold. */
+#define ANFU_LIMIT_NOTIFY_SMS_LINE_BYTES (6 * ANFU_LIMIT_NOTIFY_BODY_BYTES + 1024)
+/* The SMS simulator's outbox path: PATH_MAX on Linux. */
+#define ANFU_LIMIT_NOTIFY_SMS_PATH_BYTES 4096
+
+/* ---- platform: HTTP ---- */
+
+/* Bytes of the method and of the path (without the query) kept for the
+ * access-log line of a request; longer ones are cut (no routed method is
+ * longer than 7 bytes; a path of 128 bytes names any route). */
+#define ANFU_LIMIT_LOG_METHOD_BYTES 16
+#define ANFU_LIMIT_LOG_PATH_BYTES 128
+/* A JSON answer: larger is a bug (lists are paged), and a bug must not
+ * hold megabytes per connection. */
+#define ANFU_LIMIT_RESPONSE_BODY_BYTES (8 * 1024 * 1024)
+/* An error body: code, message and request id. */
+#define ANFU_LIMIT_ERROR_BODY_BYTES 4096
+/* Headers a handler may add to its answer (Location, Retry-After,
+ * Content-Disposition...): a fixed array in struct anfu_resp. */
+#define ANFU_LIMIT_RESPONSE_HEADERS 8
+/* libmicrohttpd's per-connection pool (http/server.c): bytes MHD 0.9.75
+ * keeps per field, query parameter and cookie, and the slack for the
+ * response head (ours is under 1 KiB, 3 KiB with every header a handler
+ * may add). Too small and MHD refuses a head before our filter answers
+ * 431; MHD zeroes the whole pool after every request, so no larger. */
+#define ANFU_LIMIT_MHD_POOL_ITEM_BYTES 64
+#define ANFU_LIMIT_MHD_POOL_SLACK_BYTES (4 * 1024)
+/* Lock stripes of the framing validator's connection table (a power of two
+ * for the mask): enough that MHD's threads rarely meet on one lock. */
+#define ANFU_LIMIT_FRAMING_STRIPES 64
+_Static_assert((ANFU_LIMIT_FRAMING_STRIPES & (ANFU_LIMIT_FRAMING_STRIPES - 1)) == 0,
+	       "framing stripes are chosen with a mask");
+/* Room the framing validator reads into beyond the largest element it
+ * holds (a head, a chunk line): one read of a TLS record's plaintext. */
+#define ANFU_LIMIT_FRAMING_HOLD_SLACK_BYTES 4096
+/* Rate limiter: lock stripes once the table has at least
+ * ANFU_LIMIT_RATE_STRIPED_TABLE_MIN entries (smaller tables use one lock),
+ * and the highest rate or burst, which keeps burst * 10^6 (a token in
+ * millionths) and elapsed-ms * rate within int64. */
+#define ANFU_LIMIT_RATE_STRIPES 64
+#define ANFU_LIMIT_RATE_STRIPED_TABLE_MIN 1024
+#define ANFU_LIMIT_RATE_MAX 1000000000LL
+_Static_assert(ANFU_LIMIT_RATE_STRIPED_TABLE_MIN >= ANFU_LIMIT_RATE_STRIPES,
+	       "each stripe of a striped table holds at least one entry");
+_Static_assert(ANFU_LIMIT_RATE_TABLE_SIZE >= ANFU_LIMIT_RATE_STRIPED_TABLE_MIN,
+	       "the default rate table is striped");
+/* Longest Retry-After the rate limiter announces: an hour. A client told
+ * to wait longer would rather give up; the bucket refills long before at
+ * any rate we allow. */
+#define ANFU_LIMIT_RETRY_AFTER_S 3600
+/* The /metrics answer: a few hundred series; 4 MiB is far above them and
+ * stops a runaway label from building an unbounded answer. */
+#define ANFU_LIMIT_METRICS_BYTES (4 * 1024 * 1024)
+/* How often the connection tracker looks for connections past their
+ * deadline: a quarter second is far below the shortest deadline (1 s) and
+ * costs nothing while idle. */
+#define ANFU_LIMIT_CONN_REAP_INTERVAL_MS 250
+_Static_assert(ANFU_LIMIT_CONN_REAP_INTERVAL_MS < 1000,
+	       "deadlines are whole seconds: the reaper must look more often");
+
+/* ---- platform: audit, keys, vault, store, base ---- */
+
+/* Nesting of audit details inspected for secret-looking keys; deeper is
+ * refused rather than skipped, so nothing escapes the check. */
+#define ANFU_LIMIT_AUDIT_DETAILS_DEPTH 16
+/* One text field of an audit record (actor, request, object, outcome):
+ * ids, addresses and names, never documents. */
+#define ANFU_LIMIT_AUDIT_FIELD_BYTES 512
+/* One line of an audit export (JSON lines). It holds the largest record
+ * the log accepts: 11 text fields and the details (a JSON text), each
+ * escaped to at most twice its size, plus the keys, hashes and signature
+ * (tests/unit/test_audit.c builds that record and exports it). */
+#define ANFU_LIMIT_AUDIT_EXPORT_LINE (64 * 1024)
+_Static_assert(11 * 2 * ANFU_LIMIT_AUDIT_FIELD_BYTES + 2 * ANFU_LIMIT_AUDIT_DETAILS_BYTES + 1024 <=
+		       ANFU_LIMIT_AUDIT_EXPORT_LINE,
+	       "the longest audit record fits one export line");
+/* Canonical serialisation of one record or checkpoint: they are small;
+ * this only stops a tampered database from making us build an unbounded
+ * buffer. */
+#define ANFU_LIMIT_AUDIT_CANONICAL_BYTES (1024 * 1024)
+_Static_assert(ANFU_LIMIT_AUDIT_EXPORT_LINE <= ANFU_LIMIT_AUDIT_CANONICAL_BYTES,
+	       "any record we write can be serialised canonically");
+
+/* A PEM key of either algorithm (Ed25519, SM2) is far below 16 KiB;
+ * anything bigger is refused before it reaches the parser. */
+#define ANFU_LIMIT_PEM_BYTES (16 * 1024)
+/* Validity of a certificate we issue: ten years at most. */
+#define ANFU_LIMIT_CERT_DAYS 3650
+/* The development TLS certificate: a year, then `anfu init` on a directory
+ * without server.crt/server.key makes a new one. */
+#define ANFU_LIMIT_TLS_DEV_DAYS 365
+_Static_assert(ANFU_LIMIT_TLS_DEV_DAYS <= ANFU_LIMIT_CERT_DAYS,
+	       "the development certificate is one we may issue");
+/* Key files (src/keys/): a key file or certificate is a few KiB; refuse
+ * anything bigger rather than read an arbitrary file into memory. A data
+ * directory path plus "/keys/audit-signing.pub" fits PATH_MAX. Header
+ * field values (algorithm names) and the header line (prefix, id, alg and
+ * a time) are short. */
+#define ANFU_LIMIT_KEY_FILE_BYTES (64 * 1024)
+#define ANFU_LIMIT_KEY_PATH_BYTES 4096
+#define ANFU_LIMIT_KEY_ALG_BYTES 32
+#define ANFU_LIMIT_KEY_HEADER_BYTES 256
+_Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
+	       "an algorithm name fits the header line");
+/* A MAC purpose: names like "user.phone" or "session-id". */
+#define ANFU_LIMIT_MAC_PURPOSE_BYTES 64
+/* A data key id (keys/ and vault/ must agree): the id and its separators
+ * fit in one column of vault_key. */
+#define ANFU_LIMIT_DATAKEY_ID_BYTES 63
+/* Vault: field, kind and purpose names are ours (short [a-z0-9._-]
+ * words); owner ids are public ids ("usr_...", "ntf_...") with room; data
+ * keys one vault holds: one per rotation, so years of monthly rotations
+ * fit, and more means something is creating keys in a loop. A field value
+ * is a name, number or address; documents go through the file store. */
+#define ANFU_LIMIT_VAULT_NAME_BYTES 48
+#define ANFU_LIMIT_VAULT_OWNER_BYTES 128
+#define ANFU_LIMIT_VAULT_KEYS 4096
+#define ANFU_LIMIT_VAULT_FIELD_BYTES (1024 * 1024)
+
+/* Highest migration version a module's schema_version row may carry;
+ * larger is a corrupt row, not a future migration. */
+#define ANFU_LIMIT_MIGRATION_VERSION 1000000
+/* Prepared statements kept per SQLite connection: anfu has a few hundred
+ * distinct statements at most; past this the least recently used is
+ * dropped, so a caller that (wrongly) varied its SQL text cannot grow
+ * memory. Hash buckets of that cache. */
+#define ANFU_LIMIT_STMT_CACHE 256
+#define ANFU_LIMIT_STMT_BUCKETS 128
+/* Parameters in one statement: $1..$99 is far beyond any anfu statement
+ * and keeps the "$n" names two digits. */
+#define ANFU_LIMIT_SQL_PARAMS 99
+/* SQLite busy timeout when the configuration gives none: a write waits
+ * this long for another connection's transaction before failing. */
+#define ANFU_LIMIT_DB_BUSY_TIMEOUT_MS_DEFAULT 5000
+
+/* One log line (base/log.c): a message with its fields; longer lines are
+ * cut, so a runaway message cannot flood the log. */
+#define ANFU_LIMIT_LOG_LINE_BYTES 8192
+/* The formatted message of one log line, before JSON escaping and the
+ * time stamp, level and event around it: escaping doubles quotes and
+ * backslashes, so such a message always fits a line (control characters
+ * grow six-fold; a line they push past the cap is cut). */
+#define ANFU_LIMIT_LOG_MESSAGE_BYTES 2048
+_Static_assert(2 * ANFU_LIMIT_LOG_MESSAGE_BYTES + 256 <= ANFU_LIMIT_LOG_LINE_BYTES,
+	       "an escaped message and its fields fit one log line");
+/* Smallest arena block: a request's many small allocations share one
+ * page-sized block; larger requests get a block of their own. */
+#define ANFU_LIMIT_ARENA_BLOCK_BYTES 4096
+
+/* ---- iam: core ---- */
+
+/* Users the password-reminder job (src/iam/jobs.c) reads per query: bounds
+ * one query's result and the batch array; the job pages on. */
+#define ANFU_LIMIT_IAM_REMIND_BATCH 100
+/* Bytes of a client's device id an audit record keeps (src/iam/common.c);
+ * the sessions table keeps as many. */
+#define ANFU_LIMIT_IAM_AUDIT_DEVICE 128
+/* Parameters a caller of iam_status_update() (src/iam/status.c) adds to
+ * the user id: the statements that change the status set at most two
+ * other columns. */
+#define ANFU_LIMIT_IAM_STATUS_PARAMS 4
+/* Bytes of the SQL iam_status_case() makes (src/iam/status.c): "CASE WHEN
+ * status IN (<all four statuses>) AND <a caller's condition> THEN ... END"
+ * is under 150; the callers' conditions are short constants. */
+#define ANFU_LIMIT_IAM_STATUS_SQL 256
+/* Login attempts GET /me/logins shows (src/iam/self.c, IAM-HIST-01): by
+ * default a screen of them; at most what a person reads through, and a
+ * bound on one query. The API refuses a larger limit (docs/openapi.yaml). */
+#define ANFU_LIMIT_IAM_LOGINS_DEFAULT 20
+#define ANFU_LIMIT_IAM_LOGINS_MAX 100
+_Static_assert(ANFU_LIMIT_IAM_LOGINS_DEFAULT <= ANFU_LIMIT_IAM_LOGINS_MAX,
+	       "the default page of login history must be a page the API allows");
+/* Roles one account may hold (src/iam/rbac.c): the built-in model needs at
+ * most three; the separation-of-duties check works on sorted arrays. */
+#define ANFU_LIMIT_IAM_ROLES 16
+/* Distinct permissions of a role set under check (src/iam/rbac.c): above
+ * what a principal keeps (ANFU_PRINCIPAL_MAX_PERMS, iam/iam.h; asserted
+ * in src/iam/rbac.c), so an over-large grant is refused as a limit. */
+#define ANFU_LIMIT_IAM_ROLE_PERMS 256
+/* Passwords of one history compared at most (src/iam/user.c), ties in time
+ * included: password.history is at most 24 (src/iam/options.c). */
+#define ANFU_LIMIT_IAM_HISTORY_SCAN 64
+/* Live sessions of one user looked at when making room for one more
+ * (src/iam/session.c): far above any configured session limit. */
+#define ANFU_LIMIT_IAM_LIVE_SESSIONS 64
+/* Bytes of a device label (src/iam/login.c): the User-Agent, cut and made
+ * printable, as the login history and the new-device notice show it. */
+#define ANFU_LIMIT_IAM_DEVICE_LABEL 64
+/* Bytes of one expanded notice text (src/iam/notices.c): the texts are a
+ * few sentences; this bounds one expansion. */
+#define ANFU_LIMIT_IAM_NOTICE 2048
+/* Placeholders one notice text may use ({1}..{9}: one digit). */
+#define ANFU_LIMIT_IAM_NOTICE_ARGS 9
+/* Characters a password field is decoded up to (src/iam/api/): so that
+ * the policy, not the decoder, answers an over-long one
+ * (password_too_long, ANFU_PASSWORD_MAX is 128). */
+#define ANFU_LIMIT_IAM_PASSWORD_FIELD 1024
+/* argon2.max_concurrent at most (src/iam/pwhash.c): far above any
+ * sensible setting; keeps the counters in an int. */
+#define ANFU_LIMIT_IAM_PWHASH_CONCURRENT 4096
+/* Captcha answers the test hook keeps (src/iam/challenge.c, test builds
+ * only): enough for the captchas a test run keeps open at once; older
+ * ones are overwritten (the hook then reports them as not found). */
+#define ANFU_LIMIT_IAM_TEST_CAPTCHAS 256
+/* Attempts at drawing an initial password the policy accepts
+ * (src/iam/bootstrap.c): a random 16-character draw fails it a few percent
+ * of the time, so running out means the policy cannot be met at all. */
+#define ANFU_LIMIT_IAM_INITIAL_PASSWORD_TRIES 1000
+/* MFA_PENDING sessions one user may hold at once (src/iam/session.c):
+ * they are not counted against session[class].max_sessions (a password
+ * alone must not be able to end someone's sessions), so they get a small
+ * cap of their own; the oldest is ended quietly. */
+#define ANFU_LIMIT_IAM_PENDING_SESSIONS 3
+_Static_assert(ANFU_LIMIT_IAM_PENDING_SESSIONS < ANFU_LIMIT_IAM_LIVE_SESSIONS,
+	       "the pending sessions of a user must fit the live sessions looked at");
+/* Bytes of a one-time code's purpose, target index or context
+ * (src/iam/codes.c): the longest is a target index (64 hex digits). */
+#define ANFU_LIMIT_IAM_CODE_FIELD 256
+/* Bytes of a personal field the password rules compare (src/iam/pwpolicy.c):
+ * names, email addresses, phone and ID numbers are far shorter. */
+#define ANFU_LIMIT_IAM_PERSONAL_FIELD 256
+
+/* ---- iam: administration ---- */
+
+/* Users one page of the admin user list holds (src/iam/admin_users.c):
+ * the default, and the most a caller may ask for (?limit=1..200); the
+ * page's views are built in one call and the handler holds them all. */
+#define ANFU_LIMIT_ADMIN_LIST_DEFAULT 50
+#define ANFU_LIMIT_ADMIN_LIST_MAX 200
+_Static_assert(ANFU_LIMIT_ADMIN_LIST_DEFAULT <= ANFU_LIMIT_ADMIN_LIST_MAX,
+	       "the default page fits the largest");
+/* Roles one create_operator request may ask for (src/iam/admin_types.c):
+ * the built-in model has a handful of staff roles, and separation of
+ * duties forbids most combinations. */
+#define ANFU_LIMIT_OPERATOR_ROLES 8
+/* Longest reason an administrative change keeps, in bytes (audit details
+ * and approval payloads), and the longest the admin API accepts in a
+ * request body: what the API takes, the service keeps. */
+#define ANFU_LIMIT_ADMIN_REASON 500
+#define ANFU_LIMIT_ADMIN_REASON_API 200
+_Static_assert(ANFU_LIMIT_ADMIN_REASON_API <= ANFU_LIMIT_ADMIN_REASON,
+	       "a reason the API accepts is kept whole");
+/* Longest name of the person responsible for an account after a handover
+ * (IAM-ACCT-01), in bytes: sealed as the account's real name. */
+#define ANFU_LIMIT_RESPONSIBLE_NAME 64
+/* Approval types the registry holds (src/iam/approval.c): iam registers
+ * seven, the money services a handful each. */
+#define ANFU_LIMIT_APPROVAL_TYPES 32
+/* Longest approval type name kept, with its NUL: registered names are
+ * short words ("create_operator"); the admin API accepts 1..32 bytes. */
+#define ANFU_LIMIT_APPROVAL_TYPE_NAME 64
+/* Longest summary an approval type's validator may write: one line a
+ * checker reads in a list. */
+#define ANFU_LIMIT_APPROVAL_SUMMARY 256
+/* Longest note kept on a decision, an acknowledged alert or a signed-off
+ * report (the admin API accepts notes of 1..500 bytes). */
+#define ANFU_LIMIT_DECISION_NOTE 500
+/* Approvals one list call returns (newest first). */
+#define ANFU_LIMIT_APPROVAL_LIST 200
+/* Accounts one report lists (src/iam/review.c); beyond it the report is
+ * marked truncated (a report is one JSON document in one row; 20,000
+ * entries is a few MB). Accounts are read RECERT_PAGE at a time. */
+#define ANFU_LIMIT_REPORT_ROWS 20000
+#define ANFU_LIMIT_RECERT_PAGE 200
+_Static_assert(ANFU_LIMIT_RECERT_PAGE <= ANFU_LIMIT_REPORT_ROWS,
+	       "one page of accounts fits a report");
+/* Reports one list call returns. */
+#define ANFU_LIMIT_REPORT_LIST 20
+/* Administrators one privilege-attempt alert mails at most
+ * (src/iam/alert.c): the built-in model has a handful; a cap keeps one
+ * refused request from queueing thousands of messages inside its
+ * transaction if the role table ever grows. */
+#define ANFU_LIMIT_ALERT_RECIPIENTS 64
+/* Alerts one page of the alert list holds: the default and the most
+ * (?limit=1..100). */
+#define ANFU_LIMIT_ALERT_LIST_DEFAULT 50
+#define ANFU_LIMIT_ALERT_LIST_MAX 100
+_Static_assert(ANFU_LIMIT_ALERT_LIST_DEFAULT <= ANFU_LIMIT_ALERT_LIST_MAX,
+	       "the default page fits the largest");
+/* Longest action, object and reason kept on an alert (route patterns and
+ * audit actions are far shorter). */
+#define ANFU_LIMIT_ALERT_TEXT 160
 
 #endif

@@ -21,10 +21,9 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
-
-#define LINE_MAX_BYTES 8192
 
 static pthread_rwlock_t log_mu = PTHREAD_RWLOCK_INITIALIZER;
 static int app_fd = -1;
@@ -123,7 +122,7 @@ static void write_line(int which_access, struct anfu_buf *b)
 
 void anfu_logf(enum anfu_log_level level, const char *event, const char *fmt, ...)
 {
-	char ts[32], msg[2048];
+	char ts[32], msg[ANFU_LIMIT_LOG_MESSAGE_BYTES];
 	struct anfu_buf b;
 	va_list ap;
 
@@ -133,7 +132,7 @@ void anfu_logf(enum anfu_log_level level, const char *event, const char *fmt, ..
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	anfu_clock_format(anfu_clock_now_ms(), ts);
-	anfu_buf_init(&b, LINE_MAX_BYTES);
+	anfu_buf_init(&b, ANFU_LIMIT_LOG_LINE_BYTES);
 	(void)anfu_buf_appendf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":\"", ts,
 			       level_name[level]);
 	(void)anfu_buf_append_json_escaped(&b, event, strlen(event));
@@ -165,7 +164,7 @@ void anfu_log_access(const struct anfu_access_rec *r)
 	struct anfu_buf b;
 
 	anfu_clock_format(r->ts_ms, ts);
-	anfu_buf_init(&b, LINE_MAX_BYTES);
+	anfu_buf_init(&b, ANFU_LIMIT_LOG_LINE_BYTES);
 	(void)anfu_buf_appendf(&b, "{\"ts\":\"%s\",", ts);
 	append_field(&b, "request_id", r->request_id, 0);
 	append_field(&b, "ip", r->client_ip, 0);

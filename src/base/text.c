@@ -14,6 +14,7 @@
 #include <uninorm.h>
 
 #include "base/err.h"
+#include "base/json.h"
 #include "base/mem.h"
 #include "base/text.h"
 
@@ -95,7 +96,7 @@ const char *anfu_text_fault_name(enum anfu_text_fault f)
 {
 	switch (f) {
 	case ANFU_TEXT_OK: return "ok";
-	case ANFU_TEXT_INVALID_UTF8: return "invalid_utf8";
+	case ANFU_TEXT_INVALID_UTF8: return ANFU_JERR_INVALID_UTF8;
 	case ANFU_TEXT_CONTROL: return "control";
 	case ANFU_TEXT_FORMAT: return "format";
 	case ANFU_TEXT_SEPARATOR: return "separator";

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "base/err.h"
-#include "boot/boot.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "store/store.h"
@@ -28,7 +28,7 @@ static void audit_usage(void)
 	       "anfu using tools/verify_audit.py and `anfu keys export-public`.\n");
 }
 
-static int verify(struct anfu_boot *b)
+static int verify(struct anfu_app *b)
 {
 	struct anfu_audit_report rep = { 0 };
 	struct anfu_db *db = NULL;
@@ -53,7 +53,7 @@ static int verify(struct anfu_boot *b)
 	return 1;
 }
 
-static int export(struct anfu_boot *b, const char *out)
+static int export(struct anfu_app *b, const char *out)
 {
 	struct anfu_db *db = NULL;
 	FILE *f = stdout;
@@ -77,7 +77,7 @@ static int export(struct anfu_boot *b, const char *out)
 
 int cmd_audit(int argc, char **argv)
 {
-	struct anfu_boot *b = NULL;
+	struct anfu_app *b = NULL;
 	struct cli_opts o;
 	char err[512] = "";
 	bool is_verify;
@@ -100,14 +100,14 @@ int cmd_audit(int argc, char **argv)
 		return 0;
 	}
 	/* verify needs only the public key; export signs its trailer. */
-	r = anfu_boot_open(o.data, o.config,
-			   ANFU_BOOT_NO_SCHEMA | (is_verify ? ANFU_BOOT_PUBLIC_ONLY : 0), &b, err,
-			   sizeof(err));
+	r = anfu_app_open(o.data, o.config,
+			  ANFU_APP_NO_SCHEMA | (is_verify ? ANFU_APP_PUBLIC_ONLY : 0), &b, err,
+			  sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "anfu audit: %s\n", err);
 		return 1;
 	}
 	r = is_verify ? verify(b) : export(b, o.out);
-	anfu_boot_close(b);
+	anfu_app_close(b);
 	return r;
 }

@@ -1,13 +1,16 @@
 /*
- * cli/cmd_config: `anfu config check`, validating a configuration file.
+ * cli/cmd_config: `anfu config check`, validating a configuration file, and
+ * `anfu config example|describe`, generated from every option table of
+ * this build (the platform's and each module's of the list, src/app/).
  */
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "base/buf.h"
-#include "boot/boot.h"
+#include "base/limits.h"
 #include "cli/cli.h"
 #include "config/config.h"
 
@@ -30,8 +33,12 @@ static int print_generated(bool example)
 	struct anfu_buf b;
 	int r;
 
-	anfu_buf_init(&b, 4 * 1024 * 1024);
-	r = example ? anfu_config_example(&b) : anfu_config_describe(&b);
+	const struct anfu_config_table *tables[ANFU_LIMIT_MODULES];
+	size_t ntables = anfu_app_config_tables(tables);
+
+	anfu_buf_init(&b, ANFU_LIMIT_CONFIG_RENDER_BYTES);
+	r = example ? anfu_config_example(tables, ntables, &b)
+		    : anfu_config_describe(tables, ntables, &b);
 	if (r == 0)
 		fputs(b.data ? b.data : "", stdout);
 	anfu_buf_free(&b);
@@ -40,7 +47,9 @@ static int print_generated(bool example)
 
 int cmd_config(int argc, char **argv)
 {
+	const struct anfu_config_table *tables[ANFU_LIMIT_MODULES];
 	struct anfu_config *cfg = NULL;
+	size_t ntables;
 	struct cli_opts o;
 	char path[PATH_MAX], err[512] = "";
 	struct anfu_buf b;
@@ -73,16 +82,17 @@ int cmd_config(int argc, char **argv)
 		return 0;
 	}
 	if (!o.config) {
-		if (anfu_boot_config_path(o.data, path, sizeof(path)) < 0)
+		if (anfu_app_config_path(o.data, path, sizeof(path)) < 0)
 			return 1;
 		o.config = path;
 	}
-	if (anfu_config_load(o.config, o.data, &cfg, err, sizeof(err)) < 0) {
+	ntables = anfu_app_config_tables(tables);
+	if (anfu_config_load(o.config, o.data, tables, ntables, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
 	if (o.show) {
-		anfu_buf_init(&b, 1024 * 1024);
+		anfu_buf_init(&b, ANFU_LIMIT_CONFIG_RENDER_BYTES);
 		if (anfu_config_dump(cfg, &b) == 0)
 			fputs(b.data ? b.data : "", stdout);
 		anfu_buf_free(&b);

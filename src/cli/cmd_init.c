@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "anfu_build.h"
+#include "app/app.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/str.h"
-#include "boot/boot.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "iam/iam.h"
@@ -110,7 +110,9 @@ static int profile_of(const char *conf, const char *data, enum anfu_crypto_profi
 {
 	struct anfu_config *cfg = NULL;
 	char err[512];
-	int r = anfu_config_load(conf, data, &cfg, err, sizeof(err));
+	const struct anfu_config_table *tables[ANFU_LIMIT_MODULES];
+	size_t ntables = anfu_app_config_tables(tables);
+	int r = anfu_config_load(conf, data, tables, ntables, &cfg, err, sizeof(err));
 
 	if (r < 0) {
 		fprintf(stderr, "anfu init: %s\n", err);
@@ -121,10 +123,10 @@ static int profile_of(const char *conf, const char *data, enum anfu_crypto_profi
 	return 0;
 }
 
-static int audit_key(struct anfu_boot *b, const char *use, const char *kid)
+static int audit_key(struct anfu_app *b, const char *use, const char *kid)
 {
 	json_t *det = json_pack("{s:s,s:s}", "use", use, "key_id", kid);
-	int r = anfu_boot_audit(b, "keys.generated", "key", kid, det);
+	int r = anfu_app_audit(b, "keys.generated", "key", kid, det);
 
 	json_decref(det);
 	return r;
@@ -147,10 +149,10 @@ static const char *admin_name(const char *given, char *buf, size_t cap)
 }
 
 /* Creates the first administrator unless staff exists already. */
-static int make_admin(struct anfu_boot *b, const char *name)
+static int make_admin(struct anfu_app *b, const char *name)
 {
 	char pw[64], id[ANFU_ID_MAX], err[256] = "";
-	int r = anfu_boot_services(b, err, sizeof(err));
+	int r = anfu_app_start(b, err, sizeof(err));
 
 	if (r == 0)
 		r = anfu_iam_bootstrap_admin(b->iam, name, pw, sizeof(pw), id, sizeof(id));
@@ -177,7 +179,7 @@ static void report(const char *what, const char *detail, bool created)
 }
 
 /* Audits and prints what was made. */
-static int finish(struct anfu_boot *b, const struct anfu_keys_made *made, bool conf_created,
+static int finish(struct anfu_app *b, const struct anfu_keys_made *made, bool conf_created,
 		  const char *conf_path)
 {
 	char tls[PATH_MAX], key[PATH_MAX];
@@ -198,8 +200,11 @@ static int finish(struct anfu_boot *b, const struct anfu_keys_made *made, bool c
 		return r;
 	(void)anfu_keys_tls_default_paths(b->data_dir, tls, sizeof(tls), key, sizeof(key));
 	report("config", conf_path, conf_created);
-	printf("  %-12s %s (schema version %d, %d migration(s) applied)\n", "database",
-	       b->cfg->database.path, anfu_migrate_latest(), b->migrations_applied);
+	printf("  %-12s %s (schema ", "database", b->cfg->database.path);
+	for (size_t i = 0; i < b->nschema; i++)
+		printf("%s%s %d", i ? ", " : "", b->schema[i].module,
+		       anfu_migrate_latest(&b->schema[i]));
+	printf("; %d migration(s) applied)\n", b->migrations_applied);
 	report("tls cert", tls, made->tls);
 	report("audit key", anfu_keys_audit_kid(b->keys), made->audit);
 	report("master key", anfu_keys_master_kid(b->keys), made->master);
@@ -211,7 +216,7 @@ int cmd_init(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct anfu_keys_made made = { 0 };
-	struct anfu_boot *b = NULL;
+	struct anfu_app *b = NULL;
 	char conf[PATH_MAX], err[512] = "";
 	bool dir_created = false, conf_created = false, crypto_given;
 	enum anfu_crypto_profile cp;
@@ -236,7 +241,7 @@ int cmd_init(int argc, char **argv)
 		return 2;
 	}
 	if (make_dirs(o.data, &dir_created) < 0 ||
-	    anfu_boot_config_path(o.data, conf, sizeof(conf)) < 0 ||
+	    anfu_app_config_path(o.data, conf, sizeof(conf)) < 0 ||
 	    write_config(conf, o.level, o.crypto, &conf_created) < 0) {
 		fprintf(stderr, "anfu init: cannot create %s: %s\n", o.data, strerror(errno));
 		return 1;
@@ -256,7 +261,7 @@ int cmd_init(int argc, char **argv)
 		fprintf(stderr, "anfu init: cannot create keys: %s\n", anfu_strerror(r));
 		return 1;
 	}
-	r = anfu_boot_open(o.data, NULL, ANFU_BOOT_MIGRATE, &b, err, sizeof(err));
+	r = anfu_app_open(o.data, NULL, ANFU_APP_MIGRATE, &b, err, sizeof(err));
 	if (r == 0)
 		r = finish(b, &made, conf_created, conf);
 	else
@@ -271,6 +276,6 @@ int cmd_init(int argc, char **argv)
 	}
 	if (r < 0 && err[0] == '\0')
 		fprintf(stderr, "anfu init: cannot write the audit log: %s\n", anfu_strerror(r));
-	anfu_boot_close(b);
+	anfu_app_close(b);
 	return r < 0 ? 1 : 0;
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "base/err.h"
 #include "cli/cli.h"
 #include "http/http.h"
@@ -43,7 +43,7 @@ int cmd_routes(int argc, char **argv)
 		return 0;
 	}
 	r = anfu_router_new();
-	ret = anfu_api_register(r);
+	ret = anfu_app_register_routes(r);
 	if (ret < 0) {
 		fprintf(stderr, "anfu routes: registration failed: %s\n", anfu_strerror(ret));
 		anfu_router_free(r);

@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/rand.h"
-#include "boot/boot.h"
 #include "cli/cli.h"
 #include "iam/iam.h"
 
@@ -33,7 +33,7 @@ static void staff_usage(void)
 	       "administrator can log in to unlock it; audited.\n");
 }
 
-static int staff_unlock(struct anfu_boot *b, const char *name)
+static int staff_unlock(struct anfu_app *b, const char *name)
 {
 	int r = anfu_iam_breakglass_unlock(b->iam, name);
 
@@ -49,7 +49,7 @@ static int staff_unlock(struct anfu_boot *b, const char *name)
 
 int cmd_staff(int argc, char **argv)
 {
-	struct anfu_boot *b = NULL;
+	struct anfu_app *b = NULL;
 	struct cli_opts o;
 	char err[512] = "", pw[64], id[ANFU_ID_MAX];
 	int r;
@@ -77,12 +77,12 @@ int cmd_staff(int argc, char **argv)
 		fprintf(stderr, "anfu staff: --name%s is required\n", unlock ? "" : " and --role");
 		return 2;
 	}
-	r = anfu_boot_open(o.data, o.config, 0, &b, err, sizeof(err));
+	r = anfu_app_open(o.data, o.config, 0, &b, err, sizeof(err));
 	if (r == 0)
-		r = anfu_boot_services(b, err, sizeof(err));
+		r = anfu_app_start(b, err, sizeof(err));
 	if (r == 0 && unlock) {
 		r = staff_unlock(b, o.name);
-		anfu_boot_close(b);
+		anfu_app_close(b);
 		return r < 0 ? 1 : 0;
 	}
 	if (r == 0)
@@ -101,6 +101,6 @@ int cmd_staff(int argc, char **argv)
 			: r == ANFU_EINVAL    ? "invalid or reserved name, or unknown role"
 					      : anfu_strerror(r));
 	}
-	anfu_boot_close(b);
+	anfu_app_close(b);
 	return r < 0 ? 1 : 0;
 }

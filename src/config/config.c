@@ -1,22 +1,24 @@
 /*
- * config/config: the life of a struct anfu_config: built from the table's
+ * config/config: the life of a struct anfu_config: built from the tables'
  * defaults, finished (cross-option rules, paths resolved against the data
  * directory) and freed.
  *
- * Owns every string in the struct. Trusts the option table (a default that
- * does not parse is a bug and aborts) and the data directory it is given
- * (any directory name is accepted; it need not exist yet).
+ * Owns every string in the struct and the modules' structs. Trusts the
+ * option tables (a default that does not parse is a bug and aborts) and
+ * the data directory it is given (any directory name is accepted; it need
+ * not exist yet).
  */
 #include <arpa/inet.h>
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "config/options.h"
@@ -69,32 +71,69 @@ static int absolute_dir(const char *dir, char **ret)
 	return 0;
 }
 
-int anfu_config_new(const char *data_dir, struct anfu_config **ret)
+void *anfu_config_table_data(struct anfu_config *c, size_t i)
 {
-	struct anfu_config *c = NULL;
-	struct anfu_buf def;
+	return c->table[i]->size ? c->table_data[i] : (void *)c;
+}
+
+const void *anfu_config_table_cdata(const struct anfu_config *c, size_t i)
+{
+	return c->table[i]->size ? c->table_data[i] : (const void *)c;
+}
+
+const void *anfu_config_module(const struct anfu_config *c, const struct anfu_config_table *t)
+{
+	if (!c || !t || t->size == 0)
+		return NULL;
+	for (size_t i = 0; i < c->ntables; i++)
+		if (c->table[i] == t)
+			return c->table_data[i];
+	return NULL;
+}
+
+/* Sets every option of table i of c to its default. */
+static void set_defaults(struct anfu_config *c, size_t i, struct anfu_buf *def)
+{
+	const struct anfu_config_table *t = c->table[i];
 	char msg[256];
 	int r;
 
+	for (size_t k = 0; k < t->noptions; k++) {
+		const struct anfu_config_option *o = &t->options[k];
+
+		anfu_buf_reset(def);
+		r = anfu_config_option_default(o, def);
+		if (r == 0)
+			r = anfu_config_option_set(anfu_config_table_data(c, i), o,
+						   def->data ? def->data : "", msg, sizeof(msg));
+		/* The tables are ours: a default that does not parse is a bug. */
+		ANFU_ASSERT(r == 0);
+	}
+}
+
+int anfu_config_new(const char *data_dir, const struct anfu_config_tables *ts,
+		    struct anfu_config **ret)
+{
+	struct anfu_config *c = NULL;
+	struct anfu_buf def;
+	int r;
+
+	if (!ts || ts->n > sizeof(c->table) / sizeof(c->table[0]))
+		return ANFU_EINVAL;
 	c = anfu_xcalloc(1, sizeof(*c));
 	c->path = anfu_xstrdup("");
+	for (size_t i = 0; i < ts->n; i++) {
+		c->table[i] = ts->t[i];
+		if (ts->t[i]->size)
+			c->table_data[i] = anfu_xcalloc(1, ts->t[i]->size);
+	}
+	c->ntables = ts->n;
 	r = absolute_dir(data_dir, &c->data_dir);
 	if (r < 0)
 		goto out;
-	anfu_buf_init(&def, ANFU_CONFIG_LINE_MAX);
-	for (size_t i = 0; i < anfu_config_noptions; i++) {
-		const struct anfu_config_option *o = &anfu_config_options[i];
-
-		anfu_buf_reset(&def);
-		r = anfu_config_option_default(o, &def);
-		if (r == 0)
-			r = anfu_config_option_set(c, o, def.data ? def.data : "", msg,
-						   sizeof(msg));
-		/* The table is ours: a default that does not parse is a bug. */
-		assert(r == 0);
-		if (r < 0)
-			abort();
-	}
+	anfu_buf_init(&def, ANFU_LIMIT_CONFIG_LINE_BYTES);
+	for (size_t i = 0; i < c->ntables; i++)
+		set_defaults(c, i, &def);
 	anfu_buf_free(&def);
 	*ret = c;
 	c = NULL;
@@ -104,12 +143,17 @@ out:
 	return r;
 }
 
+/* Flat index of a platform option (the first table's). */
 static int option_index(const char *section, const char *key)
 {
-	const struct anfu_config_option *o = anfu_config_option_find(section, key);
+	const struct anfu_config_table *t = &anfu_config_platform;
 
-	assert(o);
-	return (int)(o - anfu_config_options);
+	for (size_t i = 0; i < t->noptions; i++)
+		if (strcmp(t->options[i].section, section) == 0 &&
+		    strcmp(t->options[i].key, key) == 0)
+			return (int)i;
+	ANFU_ASSERT(!"every platform option looked up by name exists");
+	abort();
 }
 
 /* True when a and b (address literals) are equal, or either is a wildcard
@@ -164,16 +208,18 @@ static int check_ports(const struct anfu_config *c, const int *lines, int *ret_l
  * relative ones are taken from the data directory. */
 static void resolve_paths(struct anfu_config *c)
 {
-	for (size_t i = 0; i < anfu_config_noptions; i++) {
-		const struct anfu_config_option *o = &anfu_config_options[i];
-		char **p = (char **)((char *)c + o->offset);
-		char *abs;
+	for (size_t t = 0; t < c->ntables; t++) {
+		for (size_t i = 0; i < c->table[t]->noptions; i++) {
+			const struct anfu_config_option *o = &c->table[t]->options[i];
+			char **p = (char **)((char *)anfu_config_table_data(c, t) + o->offset);
+			char *abs;
 
-		if (o->type != ANFU_OPT_PATH || (*p)[0] == '/')
-			continue;
-		abs = join(c->data_dir, (*p)[0] ? *p : o->path_default);
-		free(*p);
-		*p = abs;
+			if (o->type != ANFU_OPT_PATH || (*p)[0] == '/')
+				continue;
+			abs = join(c->data_dir, (*p)[0] ? *p : o->path_default);
+			free(*p);
+			*p = abs;
+		}
 	}
 }
 
@@ -191,15 +237,20 @@ int anfu_config_finish(struct anfu_config *c, const int *lines, int *ret_line, c
 	return 0;
 }
 
-int anfu_config_defaults(const char *data_dir, struct anfu_config **ret)
+int anfu_config_defaults(const char *data_dir, const struct anfu_config_table *const *tables,
+			 size_t ntables, struct anfu_config **ret)
 {
+	struct anfu_config_tables ts;
 	struct anfu_config *c = NULL;
 	char msg[256];
 	int line = 0, r;
 
 	if (!ret)
 		return ANFU_EINVAL;
-	r = anfu_config_new(data_dir, &c);
+	r = anfu_config_tables_make(tables, ntables, &ts);
+	if (r < 0)
+		return r;
+	r = anfu_config_new(data_dir, &ts, &c);
 	if (r < 0)
 		goto out;
 	r = anfu_config_finish(c, NULL, &line, msg, sizeof(msg));
@@ -216,8 +267,12 @@ void anfu_config_free(struct anfu_config *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < anfu_config_noptions; i++)
-		anfu_config_option_clear(c, &anfu_config_options[i]);
+	for (size_t t = 0; t < c->ntables; t++) {
+		for (size_t i = 0; i < c->table[t]->noptions; i++)
+			anfu_config_option_clear(anfu_config_table_data(c, t),
+						 &c->table[t]->options[i]);
+		free(c->table_data[t]);
+	}
 	free(c->path);
 	free(c->data_dir);
 	free(c);

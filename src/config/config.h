@@ -1,9 +1,11 @@
 /*
  * config: the one INI file (inih) and every option anfu has.
  *
- * Options live in one table (config/options.c) with type, default, range,
- * the requirement IDs they serve and a line of documentation; parsing,
- * validation and the reference in docs/configuration.md all come from it.
+ * Options live in tables with type, default, range, the requirement IDs
+ * they serve and a line of documentation: the platform's (config/options.c,
+ * into struct anfu_config) and each module's own (config/option.h, into a
+ * struct of the module's); parsing, validation and the reference in
+ * docs/configuration.md all come from them.
  * Unknown sections or keys, repeated keys and bad values are errors that
  * name the file and line. Paths that are empty default to places inside the
  * data directory. The loaded struct is immutable and may be read from any
@@ -16,11 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/limits.h"
 #include "base/profile.h"
 
 struct anfu_buf;
+struct anfu_config_table;
 
-#define ANFU_CONFIG_MAX_CIDRS 16
+/* Option tables of modules one configuration holds. */
+#define ANFU_CONFIG_TABLES_MAX ANFU_LIMIT_MODULES
 
 /* Default [http] tls_priorities (GnuTLS): TLS 1.3 and 1.2 only, AEAD
  * ciphers only, ECDHE key exchange only, and only elliptic-curve groups
@@ -56,22 +61,6 @@ struct anfu_config_limits {
 	int64_t shutdown_grace_s;
 };
 
-/* Password policy of one role class (IAM-PWD-*). */
-struct anfu_config_password {
-	int64_t min_length;
-	int64_t classes_required; /* character classes: 4, or 3 (customers only) */
-	int64_t history;	  /* refuse the last N passwords */
-	int64_t max_age_days;
-	int64_t remind_days; /* remind this many days before expiry */
-};
-
-/* Session policy of one role class (IAM-SESS-*, WEB-CONC-02). */
-struct anfu_config_session {
-	int64_t idle_minutes;
-	int64_t absolute_minutes;
-	int64_t max_sessions;
-};
-
 struct anfu_config {
 	char *path;	/* the file it was read from (or "" for defaults) */
 	char *data_dir; /* absolute */
@@ -95,7 +84,7 @@ struct anfu_config {
 		bool enabled;
 		char *listen;
 		int64_t port;
-		struct anfu_cidr allow[ANFU_CONFIG_MAX_CIDRS];
+		struct anfu_cidr allow[ANFU_LIMIT_CONFIG_CIDRS];
 		int allow_count;
 	} admin;
 
@@ -119,61 +108,6 @@ struct anfu_config {
 		char *level; /* debug|info|warn|error */
 	} log;
 
-	/* Indexed by enum anfu_role_class. */
-	struct anfu_config_password password[ANFU_CLASS_COUNT];
-	struct anfu_config_session session[ANFU_CLASS_COUNT];
-
-	struct {
-		char *on_limit;	  /* "end_oldest" | "refuse" */
-		bool bind_ip;	  /* under level=enhanced: bind to the client IP */
-		bool bind_device; /* under level=enhanced: bind to the device */
-	} sessions;
-
-	struct {
-		int64_t opslimit;	/* Argon2id passes */
-		int64_t memlimit_kib;	/* Argon2id memory */
-		int64_t max_concurrent; /* hashes running at once */
-	} argon2;
-
-	struct {
-		int64_t user_threshold;	 /* customers, merchants */
-		int64_t user_minutes;	 /* their lock duration */
-		int64_t staff_threshold; /* operators, admins: until unlocked */
-		int64_t pay_threshold;	 /* payment password */
-		int64_t pay_minutes;
-		int64_t ip_failures; /* credential stuffing: failures per IP */
-		int64_t ip_window_s;
-		int64_t ip_block_s;
-	} lockout;
-
-	struct {
-		char *mode; /* "always" | "after_failures" */
-		int64_t after_failures;
-		int64_t ttl_s;
-		int64_t length;
-	} captcha;
-
-	struct {
-		int64_t code_ttl_s; /* SMS / email codes */
-		int64_t code_max_attempts;
-		int64_t code_resend_s;
-		int64_t stepup_window_s; /* a second factor counts this long */
-		int64_t reset_ttl_s;	 /* password reset */
-		char *totp_issuer;
-		bool customer_always;	   /* customers: MFA at every login */
-		int64_t device_trust_days; /* a trusted device counts this long */
-	} mfa;
-
-	struct {
-		int64_t dormant_days;
-		int64_t review_interval_days;
-		int64_t temporary_max_days;
-	} accounts;
-
-	struct {
-		int64_t mail_window_s; /* one privilege-attempt mail per actor */
-	} alerts;
-
 	struct {
 		char *smtp_url; /* smtp://host:port or smtps:// */
 		char *from;
@@ -189,27 +123,52 @@ struct anfu_config {
 		int64_t max_attempts;
 		int64_t retry_base_s;
 	} notify;
+
+	/* Every option table of this configuration in the reference's order
+	 * (config/options.h) and the struct each one fills: config/'s own
+	 * bookkeeping; a module finds its struct with anfu_config_module(). */
+	const struct anfu_config_table *table[ANFU_CONFIG_TABLES_MAX + 2];
+	void *table_data[ANFU_CONFIG_TABLES_MAX + 2];
+	size_t ntables;
 };
+
+/* Every function that makes a configuration takes the option tables of
+ * the modules (tables, ntables: at most ANFU_CONFIG_TABLES_MAX, borrowed
+ * static data; src/app/ passes those of its module list) besides the
+ * platform's own, which are always there. A table naming a section another
+ * table has is refused (ANFU_EINVAL). */
 
 /* Reads path (must exist) on top of the defaults for data_dir. On error
  * returns ANFU_EINVAL (or ANFU_EIO) and writes "file:line: message" into
  * errbuf. *ret is owned by the caller. */
-int anfu_config_load(const char *path, const char *data_dir, struct anfu_config **ret, char *errbuf,
-		     size_t errlen);
+int anfu_config_load(const char *path, const char *data_dir,
+		     const struct anfu_config_table *const *tables, size_t ntables,
+		     struct anfu_config **ret, char *errbuf, size_t errlen);
 /* Parses INI text held in memory (fuzzing, tests); name is used in
  * messages. */
 int anfu_config_load_text(const char *text, size_t len, const char *name, const char *data_dir,
+			  const struct anfu_config_table *const *tables, size_t ntables,
 			  struct anfu_config **ret, char *errbuf, size_t errlen);
 /* The defaults alone. */
-int anfu_config_defaults(const char *data_dir, struct anfu_config **ret);
+int anfu_config_defaults(const char *data_dir, const struct anfu_config_table *const *tables,
+			 size_t ntables, struct anfu_config **ret);
 void anfu_config_free(struct anfu_config *c);
 
+/* The struct module table t filled in c (its defaults and the file's
+ * values), or NULL when c was not made with t. Owned by c; read-only for
+ * everyone but a test. */
+const void *anfu_config_module(const struct anfu_config *c, const struct anfu_config_table *t);
+
 /* Appends the option reference (Markdown table rows: section, key, type,
- * default, range, requirement IDs, description). */
-int anfu_config_describe(struct anfu_buf *out);
-/* Appends an example INI file with every option at its default. */
-int anfu_config_example(struct anfu_buf *out);
-/* Appends "section.key = value" for every option (for `anfu config check`). */
+ * default, range, requirement IDs, description) of every table. */
+int anfu_config_describe(const struct anfu_config_table *const *tables, size_t ntables,
+			 struct anfu_buf *out);
+/* Appends an example INI file with every option of every table at its
+ * default. */
+int anfu_config_example(const struct anfu_config_table *const *tables, size_t ntables,
+			struct anfu_buf *out);
+/* Appends "section.key = value" for every option of c (for `anfu config
+ * check`). */
 int anfu_config_dump(const struct anfu_config *c, struct anfu_buf *out);
 
 /* The options of c that name a simulator instead of a real gateway

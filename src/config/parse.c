@@ -4,7 +4,7 @@
  * Owns the parse: a line reader that hands inih one line at a time (so
  * every message can name its line), the key handler, and the rules that
  * make a file an error: unknown section or key, a key outside a section, a
- * repeated key, a bad value, a line over ANFU_CONFIG_LINE_MAX, a NUL byte,
+ * repeated key, a bad value, a line over ANFU_LIMIT_CONFIG_LINE_BYTES, a NUL byte,
  * anything inih cannot parse. The first error wins and is reported as
  * "name:line: message". Trusts nothing in the text.
  *
@@ -24,16 +24,18 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "config/options.h"
 
-#define ECHO_BYTES 64
-#define SECTION_NAME_MAX 64
+/* An echo buffer: the echoed bytes, "..." and the NUL. */
+#define ECHO_BYTES (ANFU_LIMIT_CONFIG_ECHO_BYTES + 8)
 #define SYNTAX_ERROR "syntax error (expected [section], key = value or a comment)"
 
 struct parse {
 	struct anfu_config *c;
+	struct anfu_config_tables ts; /* every table of c */
 	const char *text;
 	size_t len;
 	size_t pos;
@@ -56,7 +58,7 @@ static void inih_setup(void)
 	ini_use_stack = false;
 	ini_allow_realloc = true;
 	ini_initial_alloc = 256;
-	ini_max_line = ANFU_CONFIG_LINE_MAX + 3;
+	ini_max_line = ANFU_LIMIT_CONFIG_LINE_BYTES + 3;
 	ini_allow_multiline = false;
 	ini_allow_bom = true;
 	ini_allow_inline_comments = true;
@@ -85,7 +87,7 @@ __attribute__((format(printf, 2, 3))) static int fail(struct parse *p, const cha
  * section pass. */
 static bool check_section_line(struct parse *p, const char *s, size_t len)
 {
-	char name[SECTION_NAME_MAX], e[ECHO_BYTES];
+	char name[ANFU_LIMIT_CONFIG_SECTION_BYTES], e[ECHO_BYTES];
 	const char *close;
 	size_t n;
 
@@ -105,7 +107,7 @@ static bool check_section_line(struct parse *p, const char *s, size_t len)
 	n = (size_t)(close - s - 1);
 	memcpy(name, s + 1, n < sizeof(name) ? n : sizeof(name) - 1);
 	name[n < sizeof(name) ? n : sizeof(name) - 1] = '\0';
-	if (n < sizeof(name) && anfu_config_section_known(name))
+	if (n < sizeof(name) && anfu_config_section_known(&p->ts, name))
 		return true;
 	return fail(p, "unknown section [%s]", anfu_config_echo(name, e, sizeof(e)));
 }
@@ -119,8 +121,8 @@ static bool start_line(struct parse *p)
 	size_t len = nl ? (size_t)(nl - s) : avail;
 
 	p->line++;
-	if (len > ANFU_CONFIG_LINE_MAX)
-		return fail(p, "line longer than %d bytes", ANFU_CONFIG_LINE_MAX);
+	if (len > ANFU_LIMIT_CONFIG_LINE_BYTES)
+		return fail(p, "line longer than %d bytes", ANFU_LIMIT_CONFIG_LINE_BYTES);
 	if (memchr(s, '\0', len))
 		return fail(p, "NUL byte in the line");
 	return check_section_line(p, s, len);
@@ -155,7 +157,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	struct parse *p = user;
 	const struct anfu_config_option *o;
 	char e1[ECHO_BYTES], e2[ECHO_BYTES];
-	size_t i;
+	size_t t = 0, i = 0;
 
 	if (p->err_line)
 		return 0;
@@ -164,18 +166,18 @@ static int on_key(void *user, const char *section, const char *key, const char *
 	if (!*section)
 		return fail(p, "key '%s' is outside any section",
 			    anfu_config_echo(key, e1, sizeof(e1)));
-	o = anfu_config_option_find(section, key);
-	if (!o && !anfu_config_section_known(section))
+	o = anfu_config_option_find(&p->ts, section, key, &t, &i);
+	if (!o && !anfu_config_section_known(&p->ts, section))
 		return fail(p, "unknown section [%s]", anfu_config_echo(section, e1, sizeof(e1)));
 	if (!o)
 		return fail(p, "unknown key '%s' in section [%s]",
 			    anfu_config_echo(key, e1, sizeof(e1)),
 			    anfu_config_echo(section, e2, sizeof(e2)));
-	i = (size_t)(o - anfu_config_options);
 	if (p->seen[i])
 		return fail(p, "repeated key '%s' in section [%s] (first set on line %d)", key,
 			    section, p->seen[i]);
-	if (anfu_config_option_set(p->c, o, value, p->msg, sizeof(p->msg)) < 0) {
+	if (anfu_config_option_set(anfu_config_table_data(p->c, t), o, value, p->msg,
+				   sizeof(p->msg)) < 0) {
 		p->err_line = p->line;
 		return 0;
 	}
@@ -217,6 +219,7 @@ static void report(char *errbuf, size_t errlen, const char *name, int line, cons
 }
 
 int anfu_config_load_text(const char *text, size_t len, const char *name, const char *data_dir,
+			  const struct anfu_config_table *const *tables, size_t ntables,
 			  struct anfu_config **ret, char *errbuf, size_t errlen)
 {
 	struct parse p = { .text = text, .len = len, .line_start = true };
@@ -227,19 +230,24 @@ int anfu_config_load_text(const char *text, size_t len, const char *name, const 
 		report(errbuf, errlen, name, 0, "no text or no result pointer");
 		return ANFU_EINVAL;
 	}
-	if (len > ANFU_CONFIG_FILE_MAX) {
+	if (len > ANFU_LIMIT_CONFIG_FILE_BYTES) {
 		(void)snprintf(p.msg, sizeof(p.msg), "file larger than %d bytes",
-			       ANFU_CONFIG_FILE_MAX);
+			       ANFU_LIMIT_CONFIG_FILE_BYTES);
 		r = ANFU_EINVAL;
 		goto out;
 	}
-	r = anfu_config_new(data_dir, &p.c);
+	r = anfu_config_tables_make(tables, ntables, &p.ts);
+	if (r < 0) {
+		(void)snprintf(p.msg, sizeof(p.msg), "bad option tables (a section twice?)");
+		goto out;
+	}
+	r = anfu_config_new(data_dir, &p.ts, &p.c);
 	if (r < 0) {
 		(void)snprintf(p.msg, sizeof(p.msg), "cannot use data directory '%s'",
 			       data_dir ? data_dir : "(none)");
 		goto out;
 	}
-	p.seen = anfu_xcalloc(anfu_config_noptions, sizeof(p.seen[0]));
+	p.seen = anfu_xcalloc(anfu_config_tables_noptions(&p.ts), sizeof(p.seen[0]));
 	r = run_inih(&p);
 	if (r < 0) {
 		line = p.err_line;
@@ -260,7 +268,7 @@ out:
 	return r;
 }
 
-/* Reads all of path (at most ANFU_CONFIG_FILE_MAX bytes) into *ret. */
+/* Reads all of path (at most ANFU_LIMIT_CONFIG_FILE_BYTES bytes) into *ret. */
 static int read_file(const char *path, char **ret, size_t *ret_len, char *msg, size_t msglen)
 {
 	char *buf = NULL, ebuf[128];
@@ -280,9 +288,9 @@ static int read_file(const char *path, char **ret, size_t *ret_len, char *msg, s
 		goto out;
 	}
 	/* One byte more than allowed, so an oversized file is noticed. */
-	buf = anfu_xmalloc(ANFU_CONFIG_FILE_MAX + 1);
-	while (len <= ANFU_CONFIG_FILE_MAX) {
-		n = read(fd, buf + len, ANFU_CONFIG_FILE_MAX + 1 - len);
+	buf = anfu_xmalloc(ANFU_LIMIT_CONFIG_FILE_BYTES + 1);
+	while (len <= ANFU_LIMIT_CONFIG_FILE_BYTES) {
+		n = read(fd, buf + len, ANFU_LIMIT_CONFIG_FILE_BYTES + 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -305,8 +313,9 @@ out:
 	return r;
 }
 
-int anfu_config_load(const char *path, const char *data_dir, struct anfu_config **ret, char *errbuf,
-		     size_t errlen)
+int anfu_config_load(const char *path, const char *data_dir,
+		     const struct anfu_config_table *const *tables, size_t ntables,
+		     struct anfu_config **ret, char *errbuf, size_t errlen)
 {
 	char *text = NULL, msg[256];
 	size_t len = 0;
@@ -321,7 +330,7 @@ int anfu_config_load(const char *path, const char *data_dir, struct anfu_config 
 		report(errbuf, errlen, path, 0, msg);
 		goto out;
 	}
-	r = anfu_config_load_text(text, len, path, data_dir, ret, errbuf, errlen);
+	r = anfu_config_load_text(text, len, path, data_dir, tables, ntables, ret, errbuf, errlen);
 out:
 	free(text);
 	return r;

@@ -11,11 +11,10 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "config/config.h"
 #include "config/options.h"
 
-/* Scratch space for one rendered value. */
-#define VALUE_MAX 4096
 /* Comment lines of the example file stay within this many columns. */
 #define COMMENT_WIDTH 78
 
@@ -36,7 +35,7 @@ static int describe_default(struct anfu_buf *out, const struct anfu_config_optio
 
 	if (o->type == ANFU_OPT_PATH)
 		return anfu_buf_appendf(out, "empty: `DATA/%s`", o->path_default);
-	anfu_buf_init(&v, VALUE_MAX);
+	anfu_buf_init(&v, ANFU_LIMIT_CONFIG_VALUE_BYTES);
 	r = anfu_config_option_default(o, &v);
 	if (r == 0)
 		r = anfu_buf_appends(out, "`");
@@ -53,7 +52,7 @@ static int describe_row(struct anfu_buf *out, const struct anfu_config_option *o
 	struct anfu_buf range;
 	int r;
 
-	anfu_buf_init(&range, VALUE_MAX);
+	anfu_buf_init(&range, ANFU_LIMIT_CONFIG_VALUE_BYTES);
 	r = anfu_config_option_range(o, &range);
 	if (r == 0)
 		r = anfu_buf_appendf(out, "| %s | `%s.%s` | %s | ", o->section, o->section, o->key,
@@ -74,19 +73,25 @@ static int describe_row(struct anfu_buf *out, const struct anfu_config_option *o
 	return r;
 }
 
-int anfu_config_describe(struct anfu_buf *out)
+int anfu_config_describe(const struct anfu_config_table *const *tables, size_t ntables,
+			 struct anfu_buf *out)
 {
+	struct anfu_config_tables ts;
 	size_t start;
 	int r;
 
 	if (!out)
 		return ANFU_EINVAL;
+	r = anfu_config_tables_make(tables, ntables, &ts);
+	if (r < 0)
+		return r;
 	start = out->len;
 	r = anfu_buf_appends(out, "| Section | Key | Type | Default | Range / values | "
 				  "Requirements | Description |\n"
 				  "|---|---|---|---|---|---|---|\n");
-	for (size_t i = 0; i < anfu_config_noptions && r == 0; i++)
-		r = describe_row(out, &anfu_config_options[i]);
+	for (size_t t = 0; t < ts.n && r == 0; t++)
+		for (size_t i = 0; i < ts.t[t]->noptions && r == 0; i++)
+			r = describe_row(out, &ts.t[t]->options[i]);
 	if (r < 0 && out->data) {
 		out->len = start;
 		out->data[start] = '\0';
@@ -123,8 +128,8 @@ static int example_option(struct anfu_buf *out, const struct anfu_config_option 
 	struct anfu_buf note, def;
 	int r;
 
-	anfu_buf_init(&note, VALUE_MAX);
-	anfu_buf_init(&def, VALUE_MAX);
+	anfu_buf_init(&note, ANFU_LIMIT_CONFIG_VALUE_BYTES);
+	anfu_buf_init(&def, ANFU_LIMIT_CONFIG_VALUE_BYTES);
 	r = anfu_buf_appends(&note, "Values: ");
 	if (r == 0)
 		r = anfu_config_option_range(o, &note);
@@ -151,14 +156,19 @@ static int example_option(struct anfu_buf *out, const struct anfu_config_option 
 	return r;
 }
 
-int anfu_config_example(struct anfu_buf *out)
+int anfu_config_example(const struct anfu_config_table *const *tables, size_t ntables,
+			struct anfu_buf *out)
 {
+	struct anfu_config_tables ts;
 	const char *section = "";
 	size_t start;
 	int r;
 
 	if (!out)
 		return ANFU_EINVAL;
+	r = anfu_config_tables_make(tables, ntables, &ts);
+	if (r < 0)
+		return r;
 	start = out->len;
 	r = anfu_buf_appends(
 		out, "# anfu configuration: every option, at its default.\n"
@@ -168,15 +178,17 @@ int anfu_config_example(struct anfu_buf *out)
 		     "# written without quotes. DATA is the data directory (anfud --data):\n"
 		     "# an empty path means the file shown inside it, and a relative path is\n"
 		     "# taken from it. Unknown keys, repeated keys and bad values are errors.\n");
-	for (size_t i = 0; i < anfu_config_noptions && r == 0; i++) {
-		const struct anfu_config_option *o = &anfu_config_options[i];
+	for (size_t t = 0; t < ts.n && r == 0; t++) {
+		for (size_t i = 0; i < ts.t[t]->noptions && r == 0; i++) {
+			const struct anfu_config_option *o = &ts.t[t]->options[i];
 
-		if (strcmp(o->section, section) != 0) {
-			section = o->section;
-			r = anfu_buf_appendf(out, "\n[%s]\n", section);
+			if (strcmp(o->section, section) != 0) {
+				section = o->section;
+				r = anfu_buf_appendf(out, "\n[%s]\n", section);
+			}
+			if (r == 0)
+				r = example_option(out, o);
 		}
-		if (r == 0)
-			r = example_option(out, o);
 	}
 	if (r < 0 && out->data) {
 		out->len = start;
@@ -193,14 +205,17 @@ int anfu_config_dump(const struct anfu_config *c, struct anfu_buf *out)
 	if (!c || !out)
 		return ANFU_EINVAL;
 	start = out->len;
-	for (size_t i = 0; i < anfu_config_noptions && r == 0; i++) {
-		const struct anfu_config_option *o = &anfu_config_options[i];
+	for (size_t t = 0; t < c->ntables && r == 0; t++) {
+		for (size_t i = 0; i < c->table[t]->noptions && r == 0; i++) {
+			const struct anfu_config_option *o = &c->table[t]->options[i];
 
-		r = anfu_buf_appendf(out, "%s.%s = ", o->section, o->key);
-		if (r == 0)
-			r = anfu_config_option_format(c, o, out);
-		if (r == 0)
-			r = anfu_buf_appends(out, "\n");
+			r = anfu_buf_appendf(out, "%s.%s = ", o->section, o->key);
+			if (r == 0)
+				r = anfu_config_option_format(anfu_config_table_cdata(c, t), o,
+							      out);
+			if (r == 0)
+				r = anfu_buf_appends(out, "\n");
+		}
 	}
 	if (r < 0 && out->data) {
 		out->len = start;

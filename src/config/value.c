@@ -15,20 +15,18 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/str.h"
 #include "config/config.h"
 #include "config/options.h"
 
-/* Most bytes of a bad value repeated in an error message. */
-#define ECHO_MAX 48
-
-static void *field(struct anfu_config *c, size_t offset)
+static void *field(void *c, size_t offset)
 {
 	return (char *)c + offset;
 }
 
-static const void *cfield(const struct anfu_config *c, size_t offset)
+static const void *cfield(const void *c, size_t offset)
 {
 	return (const char *)c + offset;
 }
@@ -37,7 +35,7 @@ const char *anfu_config_echo(const char *s, char *out, size_t cap)
 {
 	size_t n = 0, i;
 
-	for (i = 0; s[i] && n + 4 < cap && i < ECHO_MAX; i++) {
+	for (i = 0; s[i] && n + 4 < cap && i < ANFU_LIMIT_CONFIG_ECHO_BYTES; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		out[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
@@ -91,7 +89,7 @@ static int enum_index(const struct anfu_config_option *o, const char *text)
 static int bad_enum(const struct anfu_config_option *o, const char *text, char *msg, size_t msglen)
 {
 	struct anfu_buf vals;
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 
 	anfu_buf_init(&vals, 1024);
 	(void)anfu_config_option_range(o, &vals);
@@ -101,7 +99,7 @@ static int bad_enum(const struct anfu_config_option *o, const char *text, char *
 	return ANFU_EINVAL;
 }
 
-static void set_string(struct anfu_config *c, const struct anfu_config_option *o, const char *text)
+static void set_string(void *c, const struct anfu_config_option *o, const char *text)
 {
 	char **dst = field(c, o->offset);
 
@@ -109,10 +107,10 @@ static void set_string(struct anfu_config *c, const struct anfu_config_option *o
 	*dst = anfu_xstrdup(text);
 }
 
-static int set_int(struct anfu_config *c, const struct anfu_config_option *o, const char *text,
-		   char *msg, size_t msglen)
+static int set_int(void *c, const struct anfu_config_option *o, const char *text, char *msg,
+		   size_t msglen)
 {
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	long long v;
 	int r = anfu_parse_i64(anfu_str_c(text), &v);
 
@@ -131,7 +129,7 @@ static int set_int(struct anfu_config *c, const struct anfu_config_option *o, co
 static int parse_cidr_item(const struct anfu_config_option *o, const char *p, size_t len,
 			   struct anfu_cidr *ret, char *msg, size_t msglen)
 {
-	char item[64], e[ECHO_MAX + 8];
+	char item[64], e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	size_t n = len < sizeof(item) ? len : sizeof(item) - 1;
 
 	memcpy(item, p, n);
@@ -161,8 +159,8 @@ static int parse_cidr_list(const struct anfu_config_option *o, const char *text,
 		}
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
-		if (n == ANFU_CONFIG_MAX_CIDRS)
-			return bad(msg, msglen, o, "more than %d CIDRs", ANFU_CONFIG_MAX_CIDRS);
+		if (n == ANFU_LIMIT_CONFIG_CIDRS)
+			return bad(msg, msglen, o, "more than %d CIDRs", ANFU_LIMIT_CONFIG_CIDRS);
 		r = parse_cidr_item(o, p, len, &cidrs[n], msg, msglen);
 		if (r < 0)
 			return r;
@@ -175,10 +173,10 @@ static int parse_cidr_list(const struct anfu_config_option *o, const char *text,
 	return 0;
 }
 
-static int set_cidr_list(struct anfu_config *c, const struct anfu_config_option *o,
-			 const char *text, char *msg, size_t msglen)
+static int set_cidr_list(void *c, const struct anfu_config_option *o, const char *text, char *msg,
+			 size_t msglen)
 {
-	struct anfu_cidr cidrs[ANFU_CONFIG_MAX_CIDRS];
+	struct anfu_cidr cidrs[ANFU_LIMIT_CONFIG_CIDRS];
 	int n = 0, r;
 
 	if (!*text)
@@ -193,10 +191,10 @@ static int set_cidr_list(struct anfu_config *c, const struct anfu_config_option 
 	return 0;
 }
 
-static int set_text(struct anfu_config *c, const struct anfu_config_option *o, const char *text,
-		    char *msg, size_t msglen)
+static int set_text(void *c, const struct anfu_config_option *o, const char *text, char *msg,
+		    size_t msglen)
 {
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	uint8_t addr[16];
 	int i;
 
@@ -227,10 +225,10 @@ static int set_text(struct anfu_config *c, const struct anfu_config_option *o, c
 	return 0;
 }
 
-int anfu_config_option_set(struct anfu_config *c, const struct anfu_config_option *o,
-			   const char *text, char *msg, size_t msglen)
+int anfu_config_option_set(void *c, const struct anfu_config_option *o, const char *text, char *msg,
+			   size_t msglen)
 {
-	char e[ECHO_MAX + 8];
+	char e[ANFU_LIMIT_CONFIG_ECHO_BYTES + 8];
 	int i;
 
 	if (!c || !o || !text)
@@ -258,7 +256,7 @@ int anfu_config_option_set(struct anfu_config *c, const struct anfu_config_optio
 	return ANFU_EINTERNAL;
 }
 
-void anfu_config_option_clear(struct anfu_config *c, const struct anfu_config_option *o)
+void anfu_config_option_clear(void *c, const struct anfu_config_option *o)
 {
 	char **p;
 
@@ -288,7 +286,7 @@ static int format_cidrs(const struct anfu_cidr *cidrs, int n, struct anfu_buf *o
 	return r;
 }
 
-int anfu_config_option_format(const struct anfu_config *c, const struct anfu_config_option *o,
+int anfu_config_option_format(const void *c, const struct anfu_config_option *o,
 			      struct anfu_buf *out)
 {
 	const char *const *s;
@@ -345,7 +343,7 @@ int anfu_config_option_range(const struct anfu_config_option *o, struct anfu_buf
 	case ANFU_OPT_ADDRESS: return anfu_buf_appends(out, "IPv4 or IPv6 literal");
 	case ANFU_OPT_CIDR_LIST:
 		return anfu_buf_appendf(out, "1 to %d comma-separated CIDRs",
-					ANFU_CONFIG_MAX_CIDRS);
+					ANFU_LIMIT_CONFIG_CIDRS);
 	}
 	return ANFU_EINTERNAL;
 }

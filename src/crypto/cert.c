@@ -21,12 +21,12 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "crypto/crypto.h"
 
 #define SERIAL_BYTES 16
 #define CN_MAX 64 /* X.520 ub-common-name */
-#define DAYS_MAX 3650
 
 /* Extensions, in the order they are added. */
 static const struct {
@@ -140,7 +140,7 @@ int anfu_crypto_selfsigned_cert(const char *cn, int days, char **ret_cert_pem, c
 	size_t cnlen;
 	int r = ANFU_ECRYPTO;
 
-	if (!cn || !ret_cert_pem || !ret_key_pem || days < 1 || days > DAYS_MAX)
+	if (!cn || !ret_cert_pem || !ret_key_pem || days < 1 || days > ANFU_LIMIT_CERT_DAYS)
 		return ANFU_EINVAL;
 	cnlen = strnlen(cn, CN_MAX + 1);
 	if (cnlen == 0 || cnlen > CN_MAX)

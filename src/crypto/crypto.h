@@ -66,6 +66,17 @@ char *anfu_base64_encode(const void *in, size_t len);
 /* Decodes standard base64 (padding required); *ret is malloc'd. */
 int anfu_base64_decode(const char *b64, size_t len, uint8_t **ret, size_t *ret_len);
 
+/* base32 (RFC 4648, upper case) of len bytes into out (cap bytes, NUL
+ * included). ANFU_ELIMIT when out is too small. */
+int anfu_base32_encode(const void *in, size_t len, char *out, size_t cap);
+/* Decodes len characters of base32 into *ret (malloc'd; the caller wipes
+ * and frees it), *ret_len bytes. ANFU_EINVAL for bad base32. */
+int anfu_base32_decode(const char *b32, size_t len, char **ret, size_t *ret_len);
+/* The HOTP code (RFC 4226, HMAC-SHA-1, dynamic truncation) of counter
+ * under key: digits (6..8) decimal digits and a NUL into out. A TOTP code
+ * (RFC 6238, T0 = 0) is the HOTP code of the time step. Thread-safe. */
+int anfu_hotp(const void *key, size_t len, uint64_t counter, unsigned digits, char *out);
+
 /* ---- signatures ---------------------------------------------------- */
 
 enum anfu_sig_alg {

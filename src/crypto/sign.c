@@ -16,14 +16,13 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "crypto/crypto.h"
 
 #define SM2_DEFAULT_ID "1234567812345678"
 #define PEM_PRIVATE_BEGIN "-----BEGIN PRIVATE KEY-----"
 #define PEM_PUBLIC_BEGIN "-----BEGIN PUBLIC KEY-----"
-/* A PEM key of either algorithm is far below this; refuse anything big. */
-#define PEM_MAX_BYTES (16 * 1024)
 
 struct anfu_sigkey {
 	EVP_PKEY *pkey;
@@ -139,7 +138,7 @@ int anfu_sigkey_from_pem(const char *pem, size_t len, struct anfu_sigkey **ret)
 	size_t off;
 	bool priv;
 
-	if (!pem || !ret || len > PEM_MAX_BYTES)
+	if (!pem || !ret || len > ANFU_LIMIT_PEM_BYTES)
 		return ANFU_EINVAL;
 	off = pem_start(pem, len);
 	if (starts_with(pem + off, len - off, PEM_PRIVATE_BEGIN))

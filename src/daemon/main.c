@@ -2,8 +2,9 @@
  * daemon/main: anfud, the server.
  *
  * The master sequence: parse arguments, block signals before any thread
- * exists, open the data directory (config, keys, database, migrations,
- * audit), take the instance lock, start the HTTPS listeners, then wait for
+ * exists, open the data directory (src/app/: config, keys, database,
+ * migrations, audit), take the instance lock, start the platform and every
+ * module (src/app/), start the HTTPS listeners, then wait for
  * signals: SIGHUP reopens the log files, SIGTERM/SIGINT stop gracefully
  * (in-flight requests get limits.shutdown_grace seconds). Parses nothing
  * from the network itself.
@@ -23,38 +24,33 @@
 
 #include "anfu_build.h"
 #include "api/api.h"
+#include "app/app.h"
 #include "audit/audit.h"
 #include "base/clock.h"
 #include "base/err.h"
-#include "base/str.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "boot/boot.h"
+#include "base/str.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
-#include "iam/iam.h"
-#include "jobs/jobs.h"
 #include "keys/keys.h"
-#include "notify/notify.h"
 
 /* A production build refuses simulator gateways unless the configuration
  * allows them (DESIGN.md, "simulators"); a test-hooks build runs them, since
  * its tests need them, and warns like a production build that allows them. */
 #ifdef ANFU_TEST_HOOKS
-#define BOOT_FLAGS ANFU_BOOT_MIGRATE
+#define OPEN_FLAGS ANFU_APP_MIGRATE
 #define SIMULATORS_BECAUSE "test-hooks build"
 #else
-#define BOOT_FLAGS (ANFU_BOOT_MIGRATE | ANFU_BOOT_REFUSE_SIMULATORS)
+#define OPEN_FLAGS (ANFU_APP_MIGRATE | ANFU_APP_REFUSE_SIMULATORS)
 #define SIMULATORS_BECAUSE "allowed by [server] allow_simulators = true"
 #endif
 
 struct daemon {
-	struct anfu_boot *boot;
-	struct anfu_jobs *jobs;
+	struct anfu_app *app;
 	struct anfu_router *router;
 	struct anfu_http_server *server;
-	struct anfu_app app;
 	char *tls_cert;
 	char *tls_key;
 	int lock_fd;
@@ -110,7 +106,7 @@ static int take_lock(struct daemon *d)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/run/anfud.lock", d->boot->data_dir);
+	snprintf(path, sizeof(path), "%s/run/anfud.lock", d->app->data_dir);
 	if (make_parent(path) < 0)
 		return ANFU_EIO;
 	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -127,7 +123,7 @@ static int write_run_file(struct daemon *d)
 	char tmp[PATH_MAX + 8];
 	FILE *f;
 
-	snprintf(d->run_file, sizeof(d->run_file), "%s/run/anfud.json", d->boot->data_dir);
+	snprintf(d->run_file, sizeof(d->run_file), "%s/run/anfud.json", d->app->data_dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", d->run_file);
 	f = fopen(tmp, "w");
 	if (!f)
@@ -159,17 +155,17 @@ static void warn_simulators(const struct anfu_config *cfg)
 
 static int audit_start_events(struct daemon *d, const char *config_path)
 {
-	const struct anfu_config *cfg = d->boot->cfg;
+	const struct anfu_config *cfg = d->app->cfg;
 	json_t *det = json_pack("{s:s,s:s,s:s}", "path", config_path, "level",
 				cfg->level == ANFU_LEVEL_ENHANCED ? "enhanced" : "basic", "crypto",
 				cfg->crypto == ANFU_CRYPTO_GM ? "gm" : "intl");
-	int r = anfu_boot_audit(d->boot, "config.loaded", "config", "anfu.conf", det);
+	int r = anfu_app_audit(d->app, "config.loaded", "config", "anfu.conf", det);
 
 	json_decref(det);
 	if (r < 0)
 		return r;
 	det = json_pack("{s:s,s:i}", "version", ANFU_VERSION, "pid", (int)getpid());
-	r = anfu_boot_audit(d->boot, "server.start", "server", "anfud", det);
+	r = anfu_app_audit(d->app, "server.start", "server", "anfud", det);
 	json_decref(det);
 	return r;
 }
@@ -180,34 +176,24 @@ static int start_http(struct daemon *d)
 	char why[512] = "";
 	int r;
 
-	r = anfu_keys_tls_load(d->boot->cfg->http.tls_cert, d->boot->cfg->http.tls_key,
-			       &d->tls_cert, &d->tls_key);
+	r = anfu_keys_tls_load(d->app->cfg->http.tls_cert, d->app->cfg->http.tls_key, &d->tls_cert,
+			       &d->tls_key);
 	if (r < 0) {
 		fprintf(stderr, "anfud: cannot read the TLS certificate or key: %s\n",
 			anfu_strerror(r));
 		return r;
 	}
 	d->router = anfu_router_new();
-	r = anfu_api_register(d->router);
+	r = anfu_app_register_routes(d->router);
 	if (r < 0) {
 		fprintf(stderr, "anfud: route registration failed: %s\n", anfu_strerror(r));
 		return r;
 	}
-	d->app = (struct anfu_app){
-		.cfg = d->boot->cfg,
-		.store = d->boot->store,
-		.keys = d->boot->keys,
-		.audit = d->boot->audit,
-		.vault = d->boot->vault,
-		.notify = d->boot->notify,
-		.jobs = d->jobs,
-		.iam = d->boot->iam,
-		.started_ms = anfu_clock_now_ms(),
-	};
-	o.cfg = d->boot->cfg;
+	d->app->started_ms = anfu_clock_now_ms();
+	o.cfg = d->app->cfg;
 	o.tls_cert_pem = d->tls_cert;
 	o.tls_key_pem = d->tls_key;
-	o.app = &d->app;
+	o.app = d->app;
 	o.auth[ANFU_ACCESS_SESSION] = anfu_api_auth_session;
 	o.auth[ANFU_ACCESS_ADMIN] = anfu_api_auth_admin;
 	o.on_refusal = anfu_api_on_refusal;
@@ -219,28 +205,22 @@ static int start_http(struct daemon *d)
 			fprintf(stderr, "anfud: cannot start the HTTPS listeners: %s\n", why);
 		else
 			fprintf(stderr, "anfud: cannot start the HTTPS listeners on %s:%lld: %s\n",
-				d->boot->cfg->http.listen, (long long)d->boot->cfg->http.port,
+				d->app->cfg->http.listen, (long long)d->app->cfg->http.port,
 				anfu_strerror(r));
 		return r;
 	}
-	d->app.server = d->server;
+	d->app->server = d->server;
 	return 0;
 }
 
-/* Services and background work: vault, notifications, IAM, jobs. */
+/* Services and background work: the platform, every module, jobs. */
 static int start_services(struct daemon *d)
 {
 	char err[512] = "";
-	int r = anfu_boot_services(d->boot, err, sizeof(err));
+	int r = anfu_app_start(d->app, err, sizeof(err));
 
 	if (r == 0)
-		r = anfu_jobs_new(d->boot->store, &d->jobs);
-	if (r == 0)
-		r = anfu_iam_register_jobs(d->boot->iam, d->jobs);
-	if (r == 0)
-		r = anfu_notify_start(d->boot->notify);
-	if (r == 0)
-		r = anfu_jobs_start(d->jobs);
+		r = anfu_app_run(d->app);
 	if (r < 0)
 		fprintf(stderr, "anfud: %s\n", err[0] ? err : "cannot start background jobs");
 	return r;
@@ -273,23 +253,28 @@ static void serve(void)
 
 static void shutdown_daemon(struct daemon *d)
 {
+	int r;
+
 	if (d->server) {
-		anfu_http_stop(d->server, (int)d->boot->cfg->limits.shutdown_grace_s);
+		anfu_http_stop(d->server, (int)d->app->cfg->limits.shutdown_grace_s);
 		d->server = NULL;
-		if (anfu_boot_audit(d->boot, "server.stop", "server", "anfud", NULL) < 0)
-			anfu_log_error("audit.stop_failed", "could not audit the stop");
+		d->app->server = NULL;
+		r = anfu_app_audit(d->app, "server.stop", "server", "anfud", NULL);
+		/* An append failure was logged by the executor. */
+		if (r < 0 && r != ANFU_EAUDIT)
+			anfu_log_error("audit.stop_failed", "could not audit the stop: %s",
+				       anfu_strerror(r));
 	}
 	/* Jobs and deliveries use the database: stop them before it closes. */
-	anfu_jobs_free(d->jobs);
-	d->jobs = NULL;
-	if (d->boot && d->boot->audit)
-		anfu_audit_stop(d->boot->audit);
+	anfu_app_halt(d->app);
+	if (d->app && d->app->audit)
+		anfu_audit_stop(d->app->audit);
 	if (d->run_file[0])
 		(void)unlink(d->run_file);
 	anfu_router_free(d->router);
 	anfu_free_secret(d->tls_key);
 	free(d->tls_cert);
-	anfu_boot_close(d->boot);
+	anfu_app_close(d->app);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
 	anfu_log_close();
@@ -348,17 +333,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anfud: cryptographic libraries failed to initialise\n");
 		return 1;
 	}
-	r = anfu_boot_open(data, config, BOOT_FLAGS, &d.boot, err, sizeof(err));
+	r = anfu_app_open(data, config, OPEN_FLAGS, &d.app, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "anfud: %s\n", err);
 		return 1;
 	}
-	if (open_logs(d.boot->cfg) < 0) {
-		fprintf(stderr, "anfud: cannot open the log files %s, %s\n", d.boot->cfg->log.app,
-			d.boot->cfg->log.access);
+	if (open_logs(d.app->cfg) < 0) {
+		fprintf(stderr, "anfud: cannot open the log files %s, %s\n", d.app->cfg->log.app,
+			d.app->cfg->log.access);
 		goto fail;
 	}
-	warn_simulators(d.boot->cfg);
+	warn_simulators(d.app->cfg);
 	if ((r = take_lock(&d)) < 0) {
 		fprintf(stderr, "anfud: %s\n",
 			r == ANFU_EBUSY ? "another anfud is running on this data directory"
@@ -369,14 +354,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anfud: cannot write the audit log: refusing to start\n");
 		goto fail;
 	}
-	if (anfu_audit_start(d.boot->audit, d.boot->store) < 0 || start_services(&d) < 0 ||
+	if (anfu_audit_start(d.app->audit, d.app->store) < 0 || start_services(&d) < 0 ||
 	    start_http(&d) < 0)
 		goto fail;
 	if (write_run_file(&d) < 0)
 		anfu_log_warn("server.run_file", "cannot write %s", d.run_file);
-	anfu_log_info("server.listening", "listening on %s:%d (admin %d)", d.boot->cfg->http.listen,
+	anfu_log_info("server.listening", "listening on %s:%d (admin %d)", d.app->cfg->http.listen,
 		      anfu_http_port(d.server, false), anfu_http_port(d.server, true));
-	fprintf(stderr, "anfud: listening on https://%s:%d/\n", d.boot->cfg->http.listen,
+	fprintf(stderr, "anfud: listening on https://%s:%d/\n", d.app->cfg->http.listen,
 		anfu_http_port(d.server, false));
 	serve();
 	shutdown_daemon(&d);

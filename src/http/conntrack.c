@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/limits.h"
@@ -44,8 +45,6 @@
 #include "base/mem.h"
 #include "base/rand.h"
 #include "http/internal.h"
-
-#define REAP_INTERVAL_MS 250
 
 enum conn_state {
 	CONN_HANDSHAKE,	  /* TLS handshake not finished; may be evicted */
@@ -158,6 +157,7 @@ static void net_put(struct anfu_conntrack *t, struct pool *p, struct net_count *
 {
 	struct net_count **b;
 
+	ANFU_ASSERT(n && n->count > 0);
 	if (--n->count > 0)
 		return;
 	for (b = &p->nets[net_bucket(t, &n->key)]; *b; b = &(*b)->next) {
@@ -206,6 +206,7 @@ static void cut(struct anfu_conntrack *t, struct anfu_conn *c)
 	} else {
 		p->established--;
 	}
+	ANFU_ASSERT(p->handshaking >= 0 && p->established >= 0);
 	net_put(t, p, c->net);
 	c->net = NULL;
 	c->state = CONN_CUT;
@@ -235,7 +236,7 @@ static void *reaper_main(void *arg)
 	while (!t->stop) {
 		reap_once(t, anfu_clock_mono_us());
 		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += REAP_INTERVAL_MS * 1000000L;
+		ts.tv_nsec += ANFU_LIMIT_CONN_REAP_INTERVAL_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
@@ -374,6 +375,9 @@ struct anfu_conn *anfu_conntrack_add(struct anfu_conntrack *t, int pool, int fd,
 		hs_append(p, c);
 		p->handshaking++;
 		atomic_store(&c->deadline_us, deadline_us);
+		/* admit() made room first: by admission or by an eviction. */
+		ANFU_ASSERT(p->handshaking <= p->lim.handshaking &&
+			    p->handshaking + p->established <= p->lim.connections);
 	}
 	pthread_mutex_unlock(&t->mu);
 	if (ret_verdict)

@@ -42,7 +42,6 @@
  * after it stopped. Trusts MHD for the session and connection pointers;
  * trusts nothing in the bytes.
  */
-#include <assert.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -53,12 +52,10 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
+#include "base/assert.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "http/internal.h"
-
-#define STRIPES 64	/* power of two */
-#define HOLD_SLACK 4096 /* room to read into beyond the largest held element */
 
 /* Stand-ins for a refused head: what MHD gets instead of it. */
 #define STANDIN_EN "GET / HTTP/1.1\r\nHost: refused.invalid\r\nConnection: close\r\n\r\n"
@@ -94,7 +91,7 @@ struct stripe {
 typedef ssize_t (*recv_fn)(gnutls_session_t, void *, size_t);
 typedef size_t (*pending_fn)(gnutls_session_t);
 
-static struct stripe stripes[STRIPES];
+static struct stripe stripes[ANFU_LIMIT_FRAMING_STRIPES];
 static recv_fn real_recv;
 static pending_fn real_pending;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -103,7 +100,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
  * prepares the stripes. */
 static void init_once(void)
 {
-	for (size_t i = 0; i < STRIPES; i++)
+	for (size_t i = 0; i < ANFU_LIMIT_FRAMING_STRIPES; i++)
 		(void)pthread_mutex_init(&stripes[i].mu, NULL);
 	real_recv = (recv_fn)dlsym(RTLD_NEXT, "gnutls_record_recv");
 	real_pending = (pending_fn)dlsym(RTLD_NEXT, "gnutls_record_check_pending");
@@ -115,7 +112,7 @@ static struct stripe *stripe_of(const void *session)
 
 	h ^= h >> 17;
 	h *= 0x9e3779b97f4a7c15ULL;
-	return &stripes[(h >> 32) & (STRIPES - 1)];
+	return &stripes[(h >> 32) & (ANFU_LIMIT_FRAMING_STRIPES - 1)];
 }
 
 /* The newest state of session (with owner, when owner is not NULL). */
@@ -155,7 +152,8 @@ void anfu_framing_register(void *session, const void *owner, const struct anfu_s
 	fc->session = session;
 	fc->owner = owner;
 	anfu_stream_init(&fc->st, lim);
-	fc->cap = lim->head_bytes + ANFU_LIMIT_CHUNK_LINE_BYTES + HOLD_SLACK;
+	fc->cap =
+		lim->head_bytes + ANFU_LIMIT_CHUNK_LINE_BYTES + ANFU_LIMIT_FRAMING_HOLD_SLACK_BYTES;
 	sp = stripe_of(session);
 	pthread_mutex_lock(&sp->mu);
 	fc->next = sp->head;
@@ -252,7 +250,7 @@ static ssize_t fill(struct anfu_framing_conn *fc, gnutls_session_t session)
 	}
 	/* Only an element the validator still holds is left, and it refuses
 	 * any element before it reaches the capacity. */
-	assert(fc->len < fc->cap);
+	ANFU_ASSERT(fc->len < fc->cap);
 	n = real_recv(session, fc->hold + fc->len, fc->cap - fc->len);
 	if (n > 0)
 		fc->len += (size_t)n;

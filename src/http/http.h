@@ -160,8 +160,6 @@ int anfu_req_fail(struct anfu_req *req, int err, const char *code, const char *f
 int anfu_req_json(struct anfu_req *req, const struct anfu_jfield *fields, size_t nfields,
 		  void *out);
 
-#define ANFU_RESP_MAX_HEADERS 8
-
 struct anfu_resp {
 	int status;   /* default 200 */
 	json_t *body; /* owned; sent as application/json */
@@ -169,8 +167,8 @@ struct anfu_resp {
 	const char *raw; /* owned by the arena or static */
 	size_t raw_len;
 	const char *content_type;
-	const char *header_names[ANFU_RESP_MAX_HEADERS];
-	const char *header_values[ANFU_RESP_MAX_HEADERS]; /* arena or static */
+	const char *header_names[ANFU_LIMIT_RESPONSE_HEADERS];
+	const char *header_values[ANFU_LIMIT_RESPONSE_HEADERS]; /* arena or static */
 	int nheaders;
 };
 

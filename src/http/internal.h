@@ -16,6 +16,7 @@
 
 #include "base/buf.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "http/http.h"
 
 struct MHD_Connection;
@@ -200,11 +201,6 @@ size_t anfu_offload_queued(struct anfu_offload *p);
 #define ANFU_HTTP_CODE_FRAMING "bad_request_framing"
 #define ANFU_HTTP_CODE_TARGET "bad_request_target"
 
-/* Bytes of the method and of the path (without the query) kept for the
- * access-log line of a refused request; longer ones are cut. */
-#define ANFU_STREAM_METHOD_KEEP 16
-#define ANFU_STREAM_PATH_KEEP 128
-
 struct anfu_stream_limits {
 	size_t head_bytes;     /* request line, field lines and CRLFs, trailers included */
 	uint64_t body_bytes;   /* Content-Length, or the sum of the chunk sizes */
@@ -231,8 +227,8 @@ struct anfu_stream_refusal {
 	bool in_body;
 	const char *completion;
 	bool zh; /* the head asked for Chinese (Accept-Language: zh...) */
-	char method[ANFU_STREAM_METHOD_KEEP + 1]; /* printable ASCII, "-" if none */
-	char path[ANFU_STREAM_PATH_KEEP + 1];	  /* printable ASCII, "-" if none */
+	char method[ANFU_LIMIT_LOG_METHOD_BYTES + 1]; /* printable ASCII, "-" if none */
+	char path[ANFU_LIMIT_LOG_PATH_BYTES + 1];     /* printable ASCII, "-" if none */
 };
 
 /* One connection's validator. The fields are private to http/stream.c;
@@ -249,8 +245,8 @@ struct anfu_stream {
 	unsigned nfields, nparams, ncookies, nhost;
 	uint64_t cl, remaining, body_total, chunk_size;
 	size_t method_len, path_len;
-	char method[ANFU_STREAM_METHOD_KEEP];
-	char path[ANFU_STREAM_PATH_KEEP];
+	char method[ANFU_LIMIT_LOG_METHOD_BYTES];
+	char path[ANFU_LIMIT_LOG_PATH_BYTES];
 	int status;
 	const char *code;
 };

@@ -19,10 +19,10 @@
  * call anfu_offload_drain() before they free what queued jobs point to.
  * Thread-safe: one mutex guards the queue, reservations and the closed flag.
  */
-#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "base/assert.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -132,7 +132,7 @@ int anfu_offload_reserve(struct anfu_offload *p)
 void anfu_offload_submit(struct anfu_offload *p, anfu_offload_fn fn, void *arg)
 {
 	(void)pthread_mutex_lock(&p->mu);
-	assert(p->reserved > 0 && p->len < p->cap);
+	ANFU_ASSERT(p->reserved > 0 && p->len < p->cap);
 	p->reserved--;
 	p->ring[(p->head + p->len) % p->cap] = (struct job){ fn, arg };
 	p->len++;

@@ -21,14 +21,12 @@
 #include <sys/socket.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/rand.h"
 #include "http/internal.h"
 
 #define UNIT 1000000LL /* one token in millionths */
-#define STRIPES_BIG 64 /* stripes when the table is large */
-#define STRIPE_MIN_FOR_BIG 1024
-#define RATE_MAX 1000000000LL /* keeps burst * UNIT and dt * rate in int64 */
 
 struct bucket {
 	uint8_t key[17]; /* family tag + up to 16 address bytes */
@@ -78,10 +76,11 @@ struct anfu_ratelimit *anfu_ratelimit_new(int64_t rate_per_s, int64_t burst, siz
 		table_size = 1;
 	if (table_size > ANFU_LIMIT_RATE_TABLE_SIZE)
 		table_size = ANFU_LIMIT_RATE_TABLE_SIZE;
-	rl->rate = rate_per_s > RATE_MAX ? RATE_MAX : rate_per_s;
-	rl->burst = burst > RATE_MAX ? RATE_MAX : burst;
+	rl->rate = rate_per_s > ANFU_LIMIT_RATE_MAX ? ANFU_LIMIT_RATE_MAX : rate_per_s;
+	rl->burst = burst > ANFU_LIMIT_RATE_MAX ? ANFU_LIMIT_RATE_MAX : burst;
 	anfu_rand_bytes(rl->seed, sizeof(rl->seed));
-	rl->nstripes = table_size >= STRIPE_MIN_FOR_BIG ? STRIPES_BIG : 1;
+	rl->nstripes =
+		table_size >= ANFU_LIMIT_RATE_STRIPED_TABLE_MIN ? ANFU_LIMIT_RATE_STRIPES : 1;
 	per = (uint32_t)(table_size / rl->nstripes);
 	rl->s = anfu_xcalloc(rl->nstripes, sizeof(*rl->s));
 	for (uint32_t i = 0; i < rl->nstripes; i++)
@@ -244,7 +243,9 @@ int anfu_ratelimit_take(struct anfu_ratelimit *rl, int family, const uint8_t *ad
 	if (r < 0 && ret_retry_after_s) {
 		int64_t secs = (wait_us + 999999) / 1000000;
 
-		*ret_retry_after_s = secs < 1 ? 1 : secs > 3600 ? 3600 : (int)secs;
+		*ret_retry_after_s = secs < 1			       ? 1
+				     : secs > ANFU_LIMIT_RETRY_AFTER_S ? ANFU_LIMIT_RETRY_AFTER_S
+								       : (int)secs;
 	}
 	return r;
 }

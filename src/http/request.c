@@ -42,7 +42,6 @@
  * queue) is atomic or locked.
  */
 #include <arpa/inet.h>
-#include <assert.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,15 +51,15 @@
 #include <microhttpd.h>
 
 #include "base/arena.h"
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
 #include "config/config.h"
 #include "http/internal.h"
-
-#define METHOD_LOG_MAX 16 /* longer methods are cut in logs (none is routed) */
 
 static struct anfu_conn *conn_of(struct MHD_Connection *c)
 {
@@ -140,7 +139,7 @@ static struct http_req *req_new(struct http_listener *l, struct MHD_Connection *
 	set_client(req, c);
 	hr->path_ok = path_valid(url, strnlen(url, ANFU_LIMIT_PATH_BYTES + 1));
 	req->path = arena_copy(req->arena, url, ANFU_LIMIT_PATH_BYTES, !hr->path_ok);
-	req->method = arena_copy(req->arena, method, METHOD_LOG_MAX, true);
+	req->method = arena_copy(req->arena, method, ANFU_LIMIT_LOG_METHOD_BYTES, true);
 	anfu_buf_init_secret(&hr->body, s->body_max + 1);
 	return hr;
 }
@@ -268,8 +267,8 @@ static enum MHD_Result refuse_framing(struct http_req *hr, const struct anfu_str
 	int r = 0;
 
 	if (!rf->in_body) {
-		req->method = arena_copy(req->arena, rf->method, ANFU_STREAM_METHOD_KEEP, true);
-		req->path = arena_copy(req->arena, rf->path, ANFU_STREAM_PATH_KEEP, true);
+		req->method = arena_copy(req->arena, rf->method, ANFU_LIMIT_LOG_METHOD_BYTES, true);
+		req->path = arena_copy(req->arena, rf->path, ANFU_LIMIT_LOG_PATH_BYTES, true);
 		r = admit(hr);
 	}
 	if (r == 0)
@@ -451,7 +450,7 @@ void anfu_http_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		return;
 	/* A suspended connection is never completed: stop drains the pool
 	 * (which resumes it) before it stops the daemons. */
-	assert(hr->offload != HTTP_OFFLOAD_RUNNING);
+	ANFU_ASSERT(hr->offload != HTTP_OFFLOAD_RUNNING);
 	*req_cls = NULL;
 	s = hr->pub.server;
 	now = anfu_clock_mono_us();
@@ -541,7 +540,7 @@ int anfu_resp_header(struct anfu_resp *resp, const char *name, const char *value
 {
 	if (!resp || !name || !value)
 		return ANFU_EINVAL;
-	if (resp->nheaders >= ANFU_RESP_MAX_HEADERS)
+	if (resp->nheaders >= ANFU_LIMIT_RESPONSE_HEADERS)
 		return ANFU_ELIMIT;
 	resp->header_names[resp->nheaders] = name;
 	resp->header_values[resp->nheaders] = value;

@@ -17,13 +17,12 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "http/internal.h"
 
-#define RESP_BODY_MAX (8 * 1024 * 1024) /* a JSON answer larger is a bug */
-#define ERROR_BODY_MAX 4096
 #define JSON_TYPE "application/json; charset=utf-8"
 
 static void refusal(struct http_req *hr, int status, const char *code)
@@ -93,11 +92,12 @@ enum MHD_Result anfu_http_queue_error(struct http_req *hr, int err)
 	int status;
 
 	status = anfu_http_error_resolve(err, req->err_code, &code);
-	/* Overload is expected under load and already counted in metrics. */
-	if (status >= 500 && err != ANFU_EOVERLOAD)
+	/* Overload is expected under load and already counted in metrics; an
+	 * audit failure was logged by the executor, which decided to roll back. */
+	if (status >= 500 && err != ANFU_EOVERLOAD && err != ANFU_EAUDIT)
 		anfu_log_warn("http_error", "request %s %s %s: %s", req->request_id, req->method,
 			      req->route ? req->route->pattern : "-", anfu_strerror(err));
-	anfu_buf_init(&b, ERROR_BODY_MAX);
+	anfu_buf_init(&b, ANFU_LIMIT_ERROR_BODY_BYTES);
 	(void)anfu_http_error_render(code, status, anfu_req_lang(req), req->err_field,
 				     req->request_id, &b);
 	if (req->retry_after_s > 0 && (status == 429 || status == 503)) {
@@ -140,7 +140,7 @@ static int encode(const struct anfu_resp *resp, char **ret_body, size_t *ret_len
 	struct anfu_buf b;
 	int r;
 
-	anfu_buf_init(&b, RESP_BODY_MAX);
+	anfu_buf_init(&b, ANFU_LIMIT_RESPONSE_BODY_BYTES);
 	if (resp->body) {
 		r = anfu_json_append(&b, resp->body);
 		*ret_ctype = JSON_TYPE;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "http/http.h"
@@ -192,6 +193,7 @@ int anfu_router_add(struct anfu_router *r, const struct anfu_route *route)
 	e->route.pattern = e->pattern;
 	e->route.permission = e->permission;
 	r->n++;
+	ANFU_ASSERT(r->n <= ANFU_LIMIT_ROUTES && e->nsegs <= ANFU_LIMIT_PATH_SEGMENTS);
 	return 0;
 fail:
 	entry_clear(e);
@@ -292,6 +294,8 @@ static void fill_params(const struct entry *e, const struct anfu_str *segs,
 	for (int i = 0; i < e->nsegs; i++) {
 		if (!e->segs[i].param)
 			continue;
+		/* parse_pattern admitted at most ANFU_LIMIT_PATH_PARAMS. */
+		ANFU_ASSERT(m->nparams < ANFU_LIMIT_PATH_PARAMS);
 		m->param_names[m->nparams] = (struct anfu_str){ e->segs[i].p, e->segs[i].len };
 		m->param_values[m->nparams] = segs[i];
 		m->nparams++;

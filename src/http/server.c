@@ -43,13 +43,11 @@
  * hands MHD one head of at most header_bytes at a time; MHD keeps it in the
  * pool, plus one record (56 bytes, 64 with the pool's alignment, MHD
  * 0.9.75) per field, query parameter and cookie, a copy of the Cookie value
- * (shorter than the head) and the response head; POOL_SLACK covers the
+ * (shorter than the head) and the response head; the pool slack covers the
  * response head (ours is under 1 KiB, 3 KiB with the most headers a handler
  * may add). Anything larger is refused by the filter with our 431/413 first.
  * MHD zeroes the whole pool after every request: with the default limits
  * it stays at 32 KiB (2 x 8 KiB + 192 x 64 + 4 KiB). */
-#define POOL_ITEM_BYTES 64
-#define POOL_SLACK (4 * 1024)
 
 #define STOP_POLL_NS (10 * 1000 * 1000L)
 
@@ -336,8 +334,8 @@ static void set_limits(struct anfu_http_server *s)
 	};
 	s->pool_bytes = 2 * s->header_max +
 			(ANFU_LIMIT_HEADER_FIELDS + ANFU_LIMIT_QUERY_PARAMS + ANFU_LIMIT_COOKIES) *
-				POOL_ITEM_BYTES +
-			POOL_SLACK;
+				ANFU_LIMIT_MHD_POOL_ITEM_BYTES +
+			ANFU_LIMIT_MHD_POOL_SLACK_BYTES;
 }
 
 static bool limits_sane(const struct anfu_config_limits *lim)

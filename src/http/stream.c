@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "base/limits.h"
+#include "base/refusal.h"
 #include "http/internal.h"
 
 enum state {
@@ -204,7 +205,7 @@ static int too_large_head(struct anfu_stream *st)
 
 static int too_large_body(struct anfu_stream *st)
 {
-	return refuse(st, 413, "payload_too_large");
+	return refuse(st, 413, ANFU_R_PAYLOAD_TOO_LARGE);
 }
 
 /* Resets what belongs to one request; called before its first byte. */

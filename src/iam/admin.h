@@ -1,6 +1,6 @@
 /*
  * iam/admin: private interface between the administration files of
- * src/iam/ (admin.c, approval.c, review.c, bootstrap.c) and the service
+ * src/iam/ (admin_*.c, approval.c, review.c, bootstrap.c) and the service
  * (service.c). Not for use outside src/iam/ and its unit tests.
  */
 #ifndef ANFU_IAM_ADMIN_H
@@ -15,22 +15,17 @@
 #include "iam/iam.h"
 
 struct anfu_db;
+struct anfu_tx;
 struct anfu_iam;
-struct anfu_jobs;
 struct anfu_config_password;
 struct anfu_pw_personal;
 
-/* Registers the approval types of this module ("create_operator",
- * "grant_role", "revoke_role"). Idempotent: a second call (another
- * service instance in the same process, as in tests) returns 0. Call from
- * anfu_iam_new() before the service takes requests. */
-int iam_admin_register_types(void);
-
-/* Registers the account-review job ("iam.account_review", every
- * accounts.review_interval_days, first run one interval after the first
- * start). iam and jobs are borrowed; iam must outlive the jobs thread.
- * Call from anfu_iam_register_jobs(). */
-int iam_review_register_job(struct anfu_iam *iam, struct anfu_jobs *jobs);
+/* The account-review job ("iam.account_review" in anfu_iam_jobs): ud is
+ * the service; runs every accounts.review_interval_days (the interval
+ * iam_review_interval gives), the first time one interval after the first
+ * start. */
+int iam_review_job(void *ud, struct anfu_db *db, const char **result);
+int64_t iam_review_interval(const void *svc);
 
 /* Longest initial password made (the policy's minimum when larger). */
 #define IAM_INITIAL_PASSWORD_LEN 16
@@ -71,7 +66,7 @@ int iam_account_create(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 
 /* Audits "role.granted" for each role of s given to user_id (actor p, or
  * actor_id when p is NULL), in the caller's transaction. */
-int iam_audit_grants(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_audit_grants(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const char *actor_id, const char *user_id,
 		     const struct iam_account_spec *s);
 
@@ -103,7 +98,7 @@ bool iam_alert_reason(const char *code);
  * (unless one about p went out within the window). action and object say
  * what was tried ("access.denied", "route:GET /admin/v1/users"); reason is
  * the refusal code. ret_id gets the alert's id. */
-int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_alert_raise(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		    const struct anfu_principal *p, const char *action, const char *object,
 		    const char *reason, char ret_id[ANFU_ID_MAX]);
 

@@ -28,36 +28,28 @@
 
 #include <jansson.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/rand.h"
+#include "base/refusal.h"
 #include "base/str.h"
-#include "config/config.h"
 #include "iam/admin.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
 #include "store/store.h"
 
-/* Administrators one alert mails at most: the built-in model has a
- * handful; a cap keeps one refused request from queueing thousands of
- * messages inside its transaction if the role table ever grows. */
-#define ALERT_MAX_RECIPIENTS 64
-/* Page size of the alert list (default and most). */
-#define ALERT_LIST_DEFAULT 50
-#define ALERT_LIST_MAX 100
-/* Longest acknowledgement note kept. */
-#define ALERT_NOTE_MAX 500
-/* Longest action, object and reason kept on an alert (route patterns and
- * audit actions are far shorter). */
-#define ALERT_TEXT_MAX 160
 #define ALERT_PERM "iam.alert.manage"
 
 bool iam_alert_reason(const char *code)
 {
-	return code && (strcmp(code, "forbidden") == 0 || strcmp(code, "approval_self") == 0);
+	return code &&
+	       (strcmp(code, ANFU_R_FORBIDDEN) == 0 || strcmp(code, ANFU_R_APPROVAL_SELF) == 0);
 }
 
 static const char *class_name(enum anfu_role_class c)
@@ -132,7 +124,7 @@ static int next_number(struct anfu_db *db, int64_t *ret)
 
 struct recipients {
 	size_t n;
-	char ids[ALERT_MAX_RECIPIENTS][ANFU_ID_MAX];
+	char ids[ANFU_LIMIT_ALERT_RECIPIENTS][ANFU_ID_MAX];
 };
 
 static int recipient_cb(void *ud, const struct anfu_row *r)
@@ -140,7 +132,7 @@ static int recipient_cb(void *ud, const struct anfu_row *r)
 	struct recipients *rc = ud;
 	const char *id = anfu_row_text(r, 0, NULL);
 
-	if (rc->n >= ALERT_MAX_RECIPIENTS)
+	if (rc->n >= ANFU_LIMIT_ALERT_RECIPIENTS)
 		return 1;
 	(void)anfu_strlcpy(rc->ids[rc->n++], id ? id : "", ANFU_ID_MAX);
 	return 0;
@@ -152,7 +144,7 @@ static int recipient_cb(void *ud, const struct anfu_row *r)
 static int recipients_load(struct anfu_db *db, int64_t now, struct recipients *rc)
 {
 	struct anfu_param p[3] = { iam_ps(ALERT_PERM), ANFU_PI(now),
-				   ANFU_PI(ALERT_MAX_RECIPIENTS) };
+				   ANFU_PI(ANFU_LIMIT_ALERT_RECIPIENTS) };
 
 	return anfu_db_exec(db,
 			    "SELECT DISTINCT u.id FROM iam_user u"
@@ -171,9 +163,10 @@ struct alert_text {
 };
 
 /* Queues the alert mail to every recipient; *ret_sent counts them. */
-static int mail_admins(struct anfu_iam *iam, struct anfu_db *db, const struct alert_text *t,
+static int mail_admins(struct anfu_iam *iam, struct anfu_tx *tx, const struct alert_text *t,
 		       int64_t now, int64_t *ret_sent)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const char *args[8] = { t->number, t->when,   t->actor,	 t->who,
 				t->action, t->object, t->reason, t->ip };
 	struct recipients *rc = calloc(1, sizeof(*rc));
@@ -189,7 +182,7 @@ static int mail_admins(struct anfu_iam *iam, struct anfu_db *db, const struct al
 		memset(&u, 0, sizeof(u));
 		r = iam_user_load(db, rc->ids[i], &u);
 		if (r == 0) {
-			r = iam_notice(iam, db, &u, ANFU_MFA_EMAIL, "privilege_alert", args, 8);
+			r = iam_notice(iam, tx, &u, ANFU_MFA_EMAIL, "privilege_alert", args, 8);
 			sent++;
 		}
 		iam_user_clear(&u);
@@ -218,9 +211,10 @@ static int mailed_recently(struct anfu_db *db, const char *actor_id, int64_t sin
 	return 0;
 }
 
-static int open_new(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+static int open_new(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 		    struct alert_text *t, int64_t now, int64_t since, char id[ANFU_ID_MAX])
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	int64_t number = 0, sent = 0;
 	bool quiet = false;
 	int r = mailed_recently(db, p->user_id, since, &quiet);
@@ -233,7 +227,7 @@ static int open_new(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 		return r;
 	(void)snprintf(t->number, sizeof(t->number), "%lld", (long long)number);
 	if (!quiet)
-		r = mail_admins(iam, db, t, now, &sent);
+		r = mail_admins(iam, tx, t, now, &sent);
 	if (r == 0) {
 		struct anfu_param q[11] = { iam_ps(id),
 					    ANFU_PI(number),
@@ -259,12 +253,13 @@ static int open_new(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 	return r;
 }
 
-int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_alert_raise(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		    const struct anfu_principal *p, const char *action, const char *object,
 		    const char *reason, char ret_id[ANFU_ID_MAX])
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	int64_t now = anfu_clock_now_ms(), since;
-	char id[ANFU_ID_MAX], act[ALERT_TEXT_MAX], obj[ALERT_TEXT_MAX];
+	char id[ANFU_ID_MAX], act[ANFU_LIMIT_ALERT_TEXT], obj[ANFU_LIMIT_ALERT_TEXT];
 	struct alert_text t;
 	int r;
 
@@ -278,14 +273,14 @@ int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 	t.who = class_name(p->role_class);
 	t.action = act;
 	t.object = obj;
-	t.reason = reason ? reason : "forbidden";
+	t.reason = reason ? reason : ANFU_R_FORBIDDEN;
 	t.ip = ctx && ctx->ip ? ctx->ip : "";
 	iam_time_text(now, t.when);
 	r = open_alert(db, p->user_id, since, id);
 	if (r == 0 && id[0])
 		r = count_attempt(db, id, now, act, obj, t.reason, t.ip);
 	else if (r == 0)
-		r = open_new(iam, db, p, &t, now, since, id);
+		r = open_new(iam, tx, p, &t, now, since, id);
 	if (r < 0) {
 		anfu_log_error("iam.alert", "could not record an alert about %s: %s", p->user_id,
 			       anfu_strerror(r));
@@ -297,6 +292,34 @@ int iam_alert_raise(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 
 /* ---- refusals ------------------------------------------------------------------- */
 
+/* A refusal's transaction. */
+struct denial {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *action, *object_type, *object_id, *code;
+	json_t *d;
+};
+
+static int denied_work(struct anfu_tx *tx, void *ud)
+{
+	const struct denial *c = ud;
+	char alert[ANFU_ID_MAX] = "", object[ANFU_LIMIT_ALERT_TEXT];
+	bool raise = c->p && iam_alert_reason(c->code);
+	int r = 0;
+
+	(void)snprintf(object, sizeof(object), "%s:%s", c->object_type ? c->object_type : "",
+		       c->object_id ? c->object_id : "");
+	if (raise)
+		r = iam_alert_raise(c->iam, tx, c->ctx, c->p, c->action, object, c->code, alert);
+	if (r == 0 && alert[0])
+		anfu_json_set(c->d, "alert_id", json_string(alert));
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, c->action, c->object_type,
+			      c->object_id ? c->object_id : "", "denied", c->d);
+	return r;
+}
+
 /* The refusal's audit record and, for a privilege attempt, the alert, in
  * one transaction of their own. extra (borrowed, may be NULL) is merged
  * into the details. */
@@ -304,39 +327,20 @@ static void denied_tx(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_principal *p, const char *action, const char *object_type,
 		      const char *object_id, const char *code, const json_t *extra)
 {
-	struct anfu_db *db = NULL;
-	char alert[ANFU_ID_MAX] = "", object[ALERT_TEXT_MAX];
-	bool raise = p && iam_alert_reason(code);
-	json_t *d = json_object();
+	struct denial c = { iam, ctx, p, action, object_type, object_id, code, json_object() };
 	int r;
 
-	if (!d)
+	if (!c.d)
 		abort();
-	if (extra && json_object_update(d, (json_t *)extra) < 0)
+	if (extra && json_object_update(c.d, (json_t *)extra) < 0)
 		abort();
-	anfu_json_set(d, "reason", json_string(code ? code : "forbidden"));
-	(void)snprintf(object, sizeof(object), "%s:%s", object_type ? object_type : "",
-		       object_id ? object_id : "");
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r == 0 && raise)
-		r = iam_alert_raise(iam, db, ctx, p, action, object, code, alert);
-	if (r == 0 && alert[0])
-		anfu_json_set(d, "alert_id", json_string(alert));
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, action, object_type,
-			      object_id ? object_id : "", "denied", d);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
+	anfu_json_set(c.d, "reason", json_string(code ? code : ANFU_R_FORBIDDEN));
+	r = iam_tx(iam, denied_work, &c, NULL);
+	/* A record that could not be appended is logged by the executor. */
+	if (r < 0 && r != ANFU_EAUDIT)
 		anfu_log_error("iam.alert", "could not audit a refused %s: %s", action,
 			       anfu_strerror(r));
-	} else if (alert[0]) {
-		iam_notify_poke(iam);
-	}
-	json_decref(d);
+	json_decref(c.d);
 }
 
 void iam_audit_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -352,7 +356,7 @@ void anfu_iam_privilege_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *
 			       const struct anfu_principal *p, const char *method,
 			       const char *route, const char *permission)
 {
-	char object[ALERT_TEXT_MAX];
+	char object[ANFU_LIMIT_ALERT_TEXT];
 	json_t *extra;
 
 	if (!iam || !p || !method || !route)
@@ -361,7 +365,7 @@ void anfu_iam_privilege_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *
 	extra = json_pack("{s:s}", "permission", permission ? permission : "");
 	if (!extra)
 		abort();
-	denied_tx(iam, ctx, p, "access.denied", "route", object, "forbidden", extra);
+	denied_tx(iam, ctx, p, "access.denied", "route", object, ANFU_R_FORBIDDEN, extra);
 	json_decref(extra);
 }
 
@@ -372,128 +376,130 @@ void anfu_iam_privilege_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *
 	" first_action, last_action, last_object, last_reason, last_ip, mailed, state,"     \
 	" acked_by, acked_ms, ack_note FROM iam_alert "
 
-static void text_or_null(json_t *o, const char *key, const struct anfu_row *r, int col)
+/* Rows read into views: at most cap; more is set when the query found
+ * another row beyond them. */
+struct alert_rows {
+	struct anfu_alert_view *v;
+	size_t n, cap;
+	bool more;
+};
+
+static void text_into(char *out, size_t cap, const struct anfu_row *r, int col)
 {
 	const char *s = anfu_row_text(r, col, NULL);
 
-	anfu_json_set(o, key, s ? json_string(s) : json_null());
+	(void)anfu_strlcpy(out, s ? s : "", cap);
 }
 
 static int alert_row_cb(void *ud, const struct anfu_row *r)
 {
-	static const char *const texts[] = { "first_action", "last_action", "last_object",
-					     "last_reason", "ip" };
-	json_t *o = json_object();
+	struct alert_rows *rows = ud;
+	struct anfu_alert_view *v;
 
-	if (!o)
-		abort();
-	text_or_null(o, "id", r, 0);
-	anfu_json_set(o, "number", json_integer(anfu_row_int(r, 1)));
-	text_or_null(o, "actor_id", r, 2);
-	text_or_null(o, "actor_kind", r, 3);
-	text_or_null(o, "role_class", r, 4);
-	anfu_json_set(o, "first_ms", json_integer(anfu_row_int(r, 5)));
-	anfu_json_set(o, "last_ms", json_integer(anfu_row_int(r, 6)));
-	anfu_json_set(o, "attempts", json_integer(anfu_row_int(r, 7)));
-	for (int i = 0; i < 5; i++)
-		text_or_null(o, texts[i], r, 8 + i);
-	anfu_json_set(o, "mailed", json_integer(anfu_row_int(r, 13)));
-	text_or_null(o, "state", r, 14);
-	text_or_null(o, "acknowledged_by", r, 15);
-	anfu_json_set(o, "acknowledged_ms",
-		      anfu_row_is_null(r, 16) ? json_null() : json_integer(anfu_row_int(r, 16)));
-	text_or_null(o, "note", r, 17);
-	if (json_array_append_new(ud, o) < 0)
-		abort();
+	if (rows->n == rows->cap) {
+		rows->more = true;
+		return 0;
+	}
+	v = &rows->v[rows->n++];
+	memset(v, 0, sizeof(*v));
+	text_into(v->id, sizeof(v->id), r, 0);
+	v->number = anfu_row_int(r, 1);
+	text_into(v->actor_id, sizeof(v->actor_id), r, 2);
+	text_into(v->actor_kind, sizeof(v->actor_kind), r, 3);
+	text_into(v->role_class, sizeof(v->role_class), r, 4);
+	v->first_ms = anfu_row_int(r, 5);
+	v->last_ms = anfu_row_int(r, 6);
+	v->attempts = anfu_row_int(r, 7);
+	text_into(v->first_action, sizeof(v->first_action), r, 8);
+	text_into(v->last_action, sizeof(v->last_action), r, 9);
+	text_into(v->last_object, sizeof(v->last_object), r, 10);
+	text_into(v->last_reason, sizeof(v->last_reason), r, 11);
+	text_into(v->ip, sizeof(v->ip), r, 12);
+	v->mailed = anfu_row_int(r, 13);
+	text_into(v->state, sizeof(v->state), r, 14);
+	text_into(v->acknowledged_by, sizeof(v->acknowledged_by), r, 15);
+	v->acknowledged = !anfu_row_is_null(r, 16);
+	v->acknowledged_ms = v->acknowledged ? anfu_row_int(r, 16) : 0;
+	v->has_note = !anfu_row_is_null(r, 17);
+	text_into(v->note, sizeof(v->note), r, 17);
 	return 0;
 }
 
-static int alert_get(struct anfu_db *db, const char *id, json_t **ret)
+static int alert_get(struct anfu_db *db, const char *id, struct anfu_alert_view *ret)
 {
 	struct anfu_param p[1] = { iam_ps(id) };
-	json_t *arr = json_array();
-	int r;
+	struct anfu_alert_view v;
+	struct alert_rows rows = { &v, 0, 1, false };
+	int r = anfu_db_exec(db, ALERT_COLUMNS "WHERE id = $1", p, 1, alert_row_cb, &rows, NULL);
 
-	if (!arr)
-		abort();
-	r = anfu_db_exec(db, ALERT_COLUMNS "WHERE id = $1", p, 1, alert_row_cb, arr, NULL);
-	if (r == 0 && json_array_size(arr) == 0)
+	if (r == 0 && rows.n == 0)
 		r = ANFU_ENOTFOUND;
-	if (r == 0)
-		*ret = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return r;
+	if (r < 0)
+		return r;
+	*ret = v;
+	return 0;
 }
 
 int anfu_iam_alerts(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		    const struct anfu_principal *p, const char *state, int64_t cursor, int limit,
-		    json_t **ret)
+		    struct anfu_alert_view *ret, size_t cap, size_t *ret_n, int64_t *ret_next)
 {
+	struct alert_rows rows = { ret, 0, 0, false };
 	struct anfu_db *db = NULL;
-	json_t *arr, *page;
-	int64_t next = 0;
+	size_t page;
 	int r;
 
-	if (!iam || !p || !ret || cursor < 0 ||
+	if (!iam || !p || !ret || cap == 0 || !ret_n || !ret_next || cursor < 0 ||
 	    (state && strcmp(state, "open") != 0 && strcmp(state, "acknowledged") != 0))
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, ALERT_PERM)) {
-		iam_audit_denied(iam, ctx, p, "alert.read", "alert", "", "forbidden");
+		iam_audit_denied(iam, ctx, p, "alert.read", "alert", "", ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
-	limit = limit <= 0 ? ALERT_LIST_DEFAULT : limit > ALERT_LIST_MAX ? ALERT_LIST_MAX : limit;
+	page = limit <= 0				   ? ANFU_LIMIT_ALERT_LIST_DEFAULT
+	       : (size_t)limit > ANFU_LIMIT_ALERT_LIST_MAX ? ANFU_LIMIT_ALERT_LIST_MAX
+							   : (size_t)limit;
+	rows.cap = page < cap ? page : cap;
 	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	arr = json_array();
-	if (!arr)
-		abort();
-	{
+	if (r == 0) {
 		/* One row more than the page tells whether a next page exists. */
 		struct anfu_param q[3] = { iam_ps(state), ANFU_PI(cursor ? cursor : INT64_MAX),
-					   ANFU_PI(limit + 1) };
+					   ANFU_PI((int64_t)rows.cap + 1) };
 
 		r = anfu_db_exec(db,
 				 ALERT_COLUMNS "WHERE state = COALESCE($1, state) AND number < $2"
 					       " ORDER BY number DESC LIMIT $3",
-				 q, 3, alert_row_cb, arr, NULL);
+				 q, 3, alert_row_cb, &rows, NULL);
 	}
-	if (r < 0) {
-		json_decref(arr);
+	if (r < 0)
 		return r;
-	}
-	if (json_array_size(arr) > (size_t)limit) {
-		(void)json_array_remove(arr, (size_t)limit);
-		next = json_integer_value(
-			json_object_get(json_array_get(arr, limit - 1), "number"));
-	}
-	page = json_pack("{s:o,s:o}", "alerts", arr, "next_cursor",
-			 next ? json_integer(next) : json_null());
-	if (!page)
-		abort();
-	*ret = page;
+	ANFU_ASSERT(rows.n <= rows.cap && rows.cap <= cap);
+	*ret_n = rows.n;
+	*ret_next = rows.more && rows.n > 0 ? ret[rows.n - 1].number : 0;
 	return 0;
 }
 
 /* Inside the write transaction: the alert moves to acknowledged, with who,
  * when and why; audited. */
-static int ack_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *id, const char *note, json_t **ret,
-		     struct anfu_iam_err *err)
+static int ack_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, const char *id, const char *note,
+		     struct anfu_alert_view *ret, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param q[4] = { iam_ps(id), iam_ps(p->user_id), ANFU_PI(anfu_clock_now_ms()),
 				   note && note[0] ? iam_ps(note) : ANFU_PNULL };
-	json_t *a = NULL, *d = NULL;
+	struct anfu_alert_view a;
+	json_t *d = NULL;
 	int64_t changes = 0;
 	int r = alert_get(db, id, &a);
 
 	if (r == ANFU_ENOTFOUND)
-		iam_err_set(err, "not_found", NULL);
+		iam_err_set(err, ANFU_R_NOT_FOUND, NULL);
 	if (r < 0)
 		goto out;
 	/* Nobody closes the alert about their own attempt. */
-	if (strcmp(json_string_value(json_object_get(a, "actor_id")), p->user_id) == 0) {
-		iam_err_set(err, "forbidden", NULL);
+	if (strcmp(a.actor_id, p->user_id) == 0) {
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		r = ANFU_EPERM;
 		goto out;
 	}
@@ -503,71 +509,78 @@ static int ack_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 		" ack_note = $4 WHERE id = $1 AND state = 'open'",
 		q, 4, NULL, NULL, &changes);
 	if (r == 0 && changes != 1) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		r = ANFU_ECONFLICT;
 	}
 	if (r < 0)
 		goto out;
-	d = json_pack("{s:O,s:O}", "number", json_object_get(a, "number"), "attempts",
-		      json_object_get(a, "attempts"));
+	d = json_pack("{s:I,s:I}", "number", (json_int_t)a.number, "attempts",
+		      (json_int_t)a.attempts);
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, "alert.acknowledged", "alert", id, "success", d);
-	if (r == 0) {
-		json_decref(a);
-		a = NULL;
+	r = iam_audit(iam, tx, ctx, p, NULL, "alert.acknowledged", "alert", id, "success", d);
+	if (r == 0)
 		r = alert_get(db, id, &a);
-	}
 	if (r == 0) {
+		/* The update above moved it; nothing else may have. */
+		ANFU_ASSERT(strcmp(a.state, "acknowledged") == 0 && a.acknowledged);
 		*ret = a;
-		a = NULL;
 	}
 out:
-	json_decref(a);
 	json_decref(d);
 	return r;
 }
 
+/* An acknowledgement's transaction. */
+struct ack {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *alert_id, *note;
+	struct anfu_alert_view out;
+	struct anfu_iam_err *err;
+};
+
+static int ack_tx(struct anfu_tx *tx, void *ud)
+{
+	struct ack *c = ud;
+
+	return ack_apply(c->iam, tx, c->ctx, c->p, c->alert_id, c->note, &c->out, c->err);
+}
+
 int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const char *alert_id,
-			       const char *note, json_t **ret, struct anfu_iam_err *err)
+			       const char *note, struct anfu_alert_view *ret,
+			       struct anfu_iam_err *err)
 {
 	static const char action[] = "alert.acknowledged";
-	struct anfu_db *db = NULL;
-	json_t *out = NULL;
+	struct ack c = {
+		.iam = iam, .ctx = ctx, .p = p, .alert_id = alert_id, .note = note, .err = err
+	};
 	int r;
 
 	if (!iam || !p || !alert_id || !ret)
 		return ANFU_EINVAL;
-	if (note && strlen(note) > ALERT_NOTE_MAX) {
+	if (note && strlen(note) > ANFU_LIMIT_DECISION_NOTE) {
 		iam_err_set(err, ANFU_JERR_OUT_OF_RANGE, "note");
 		return ANFU_EINVAL;
 	}
 	if (!anfu_principal_can(p, ALERT_PERM)) {
-		iam_err_set(err, "forbidden", NULL);
-		iam_audit_denied(iam, ctx, p, action, "alert", alert_id, "forbidden");
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
+		iam_audit_denied(iam, ctx, p, action, "alert", alert_id, ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, action, "alert", alert_id, "step_up_required");
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
+		iam_audit_denied(iam, ctx, p, action, "alert", alert_id, ANFU_R_STEP_UP_REQUIRED);
 		return ANFU_EPERM;
 	}
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = ack_apply(iam, db, ctx, p, alert_id, note, &out, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_tx(iam, ack_tx, &c, err);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		json_decref(out);
 		if (r == ANFU_EPERM)
-			iam_audit_denied(iam, ctx, p, action, "alert", alert_id, "forbidden");
+			iam_audit_denied(iam, ctx, p, action, "alert", alert_id, ANFU_R_FORBIDDEN);
 		return r;
 	}
-	*ret = out;
+	*ret = c.out;
 	return 0;
 }

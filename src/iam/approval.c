@@ -43,12 +43,16 @@
 
 #include <jansson.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
+#include "base/refusal.h"
+#include "base/str.h"
 #include "iam/admin.h"
 #include "iam/approval.h"
 #include "iam/core.h"
@@ -57,19 +61,8 @@
 #include "store/store.h"
 #include "vault/vault.h"
 
-/* Types the registry holds: this issue registers three, later issues a
- * handful each. */
-#define APPROVAL_MAX_TYPES 32
-/* Longest summary a validator may write. */
-#define APPROVAL_SUMMARY_MAX 256
-/* Longest decision note kept. */
-#define APPROVAL_NOTE_MAX 500
-/* Rows one list call returns (newest first). */
-#define APPROVAL_LIST_MAX 200
-#define APPROVAL_SAVEPOINT "approval"
-
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static const struct anfu_approval_type *registry[APPROVAL_MAX_TYPES];
+static const struct anfu_approval_type *registry[ANFU_LIMIT_APPROVAL_TYPES];
 static size_t registry_n;
 
 static const struct anfu_approval_type *find_locked(const char *name)
@@ -89,7 +82,7 @@ int anfu_approval_register(const struct anfu_approval_type *t)
 	(void)pthread_mutex_lock(&registry_lock);
 	if (find_locked(t->name))
 		r = ANFU_EEXIST;
-	else if (registry_n >= APPROVAL_MAX_TYPES)
+	else if (registry_n >= ANFU_LIMIT_APPROVAL_TYPES)
 		r = ANFU_ELIMIT;
 	else
 		registry[registry_n++] = t;
@@ -133,12 +126,12 @@ static const char *code_of(int r, const struct anfu_iam_err *err)
 	if (err && err->code)
 		return err->code;
 	switch (r) {
-	case ANFU_ECONFLICT: return "conflict";
-	case ANFU_EEXIST: return "already_exists";
-	case ANFU_ENOTFOUND: return "not_found";
-	case ANFU_EPERM: return "forbidden";
-	case ANFU_ELIMIT: return "payload_too_large";
-	default: return "invalid_request";
+	case ANFU_ECONFLICT: return ANFU_R_CONFLICT;
+	case ANFU_EEXIST: return ANFU_R_ALREADY_EXISTS;
+	case ANFU_ENOTFOUND: return ANFU_R_NOT_FOUND;
+	case ANFU_EPERM: return ANFU_R_FORBIDDEN;
+	case ANFU_ELIMIT: return ANFU_R_PAYLOAD_TOO_LARGE;
+	default: return ANFU_R_INVALID_REQUEST;
 	}
 }
 
@@ -173,38 +166,51 @@ static json_t *details_new(int64_t number, const char *type)
 
 /* ---- reading ----------------------------------------------------------------- */
 
-static void set_text_or_null(json_t *o, const char *key, const struct anfu_row *r, int col)
+void anfu_approval_view_clear(struct anfu_approval_view *v)
+{
+	if (!v)
+		return;
+	json_decref(v->result);
+	json_decref(v->payload);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Rows read into views: at most cap (the query's LIMIT). */
+struct view_rows {
+	struct anfu_approval_view *v;
+	size_t n, cap;
+};
+
+static void text_into(char *out, size_t cap, const struct anfu_row *r, int col)
 {
 	const char *s = anfu_row_text(r, col, NULL);
 
-	anfu_json_set(o, key, s ? json_string(s) : json_null());
+	(void)anfu_strlcpy(out, s ? s : "", cap);
 }
 
 static int approval_row_cb(void *ud, const struct anfu_row *r)
 {
-	json_t *arr = ud;
-	json_t *o = json_object();
+	struct view_rows *rows = ud;
+	struct anfu_approval_view *v;
 	const char *result = anfu_row_text(r, 10, NULL);
-	json_t *res = NULL;
 
-	if (!o)
-		abort();
-	set_text_or_null(o, "id", r, 0);
-	anfu_json_set(o, "number", json_integer(anfu_row_int(r, 1)));
-	set_text_or_null(o, "type", r, 2);
-	set_text_or_null(o, "summary", r, 3);
-	set_text_or_null(o, "maker_id", r, 4);
-	anfu_json_set(o, "created_ms", json_integer(anfu_row_int(r, 5)));
-	set_text_or_null(o, "status", r, 6);
-	set_text_or_null(o, "checker_id", r, 7);
-	anfu_json_set(o, "decided_ms",
-		      anfu_row_is_null(r, 8) ? json_null() : json_integer(anfu_row_int(r, 8)));
-	set_text_or_null(o, "note", r, 9);
-	if (result)
-		res = json_loads(result, 0, NULL);
-	anfu_json_set(o, "result", res ? res : json_null());
-	if (json_array_append_new(arr, o) < 0)
-		abort();
+	/* Every query asks for at most cap rows. */
+	ANFU_ASSERT(rows->n < rows->cap);
+	v = &rows->v[rows->n++];
+	memset(v, 0, sizeof(*v));
+	text_into(v->id, sizeof(v->id), r, 0);
+	v->number = anfu_row_int(r, 1);
+	text_into(v->type, sizeof(v->type), r, 2);
+	text_into(v->summary, sizeof(v->summary), r, 3);
+	text_into(v->maker_id, sizeof(v->maker_id), r, 4);
+	v->created_ms = anfu_row_int(r, 5);
+	text_into(v->status, sizeof(v->status), r, 6);
+	text_into(v->checker_id, sizeof(v->checker_id), r, 7);
+	v->decided = !anfu_row_is_null(r, 8);
+	v->decided_ms = v->decided ? anfu_row_int(r, 8) : 0;
+	v->has_note = !anfu_row_is_null(r, 9);
+	text_into(v->note, sizeof(v->note), r, 9);
+	v->result = result ? json_loads(result, 0, NULL) : NULL;
 	return 0;
 }
 
@@ -212,37 +218,32 @@ static int approval_row_cb(void *ud, const struct anfu_row *r)
 	"SELECT id, number, type, summary, maker_id, created_ms, status, checker_id, " \
 	"decided_ms, decision_note, result FROM iam_approval "
 
-int anfu_approval_get(struct anfu_db *db, const char *approval_id, json_t **ret)
+int anfu_approval_get(struct anfu_db *db, const char *approval_id, struct anfu_approval_view *ret)
 {
 	struct anfu_param p[1] = { ANFU_PS(approval_id) };
-	json_t *arr = json_array();
-	json_t *o;
+	struct anfu_approval_view v;
+	struct view_rows rows = { &v, 0, 1 };
 	int r;
 
-	if (!arr)
-		abort();
-	r = ANFU_EINVAL;
 	if (!db || !approval_id || !ret)
-		goto out;
-	r = anfu_db_exec(db, APPROVAL_COLUMNS "WHERE id = $1", p, 1, approval_row_cb, arr, NULL);
-	if (r < 0)
-		goto out;
-	r = ANFU_ENOTFOUND;
-	if (json_array_size(arr) == 0)
-		goto out;
-	o = json_incref(json_array_get(arr, 0));
-	*ret = o;
-	r = 0;
-out:
-	json_decref(arr);
-	return r;
+		return ANFU_EINVAL;
+	memset(&v, 0, sizeof(v));
+	r = anfu_db_exec(db, APPROVAL_COLUMNS "WHERE id = $1", p, 1, approval_row_cb, &rows, NULL);
+	if (r == 0 && rows.n == 0)
+		r = ANFU_ENOTFOUND;
+	if (r < 0) {
+		anfu_approval_view_clear(&v);
+		return r;
+	}
+	*ret = v;
+	return 0;
 }
 
 /* The row a decision works on. */
 struct pending {
 	bool found;
 	int64_t number;
-	char type[64];
+	char type[ANFU_LIMIT_APPROVAL_TYPE_NAME];
 	char maker[ANFU_ID_MAX];
 	char status[16];
 	char *payload_ct; /* sealed payload, malloc'd */
@@ -362,15 +363,17 @@ out:
 	return r;
 }
 
-int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int anfu_approval_file(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *maker, const char *type, const json_t *payload,
-		       json_t **ret, struct anfu_iam_err *err)
+		       struct anfu_approval_view *ret, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const struct anfu_approval_type *t = anfu_approval_type_find(type);
-	char summary[APPROVAL_SUMMARY_MAX] = "";
+	char summary[ANFU_LIMIT_APPROVAL_SUMMARY] = "";
 	char id[ANFU_ID_MAX];
 	const char *subject;
-	json_t *details = NULL, *out = NULL;
+	struct anfu_approval_view out = { 0 };
+	json_t *details = NULL;
 	int64_t number = 0;
 	int r = ANFU_EINVAL;
 
@@ -381,13 +384,13 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct an
 		return ANFU_EINVAL;
 	}
 	if (!can_suffix(maker, t->perm_prefix, "request")) {
-		err_set(err, "forbidden", NULL);
+		err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	/* What goes through four eyes is sensitive (role changes, IAM-MFA-02):
 	 * each pair of eyes proves a second factor first. */
 	if (!iam_stepped_up(iam, maker, anfu_clock_now_ms())) {
-		err_set(err, "step_up_required", NULL);
+		err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	if (!json_is_object(payload)) {
@@ -397,7 +400,7 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct an
 	/* Nobody asks for their own account to be disabled, handed over... */
 	subject = t->subject ? t->subject(payload) : NULL;
 	if (t->maker_not_subject && subject && strcmp(subject, maker->user_id) == 0) {
-		err_set(err, "forbidden", NULL);
+		err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	r = t->validate(iam, db, payload, summary, sizeof(summary), err);
@@ -414,19 +417,19 @@ int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct an
 		goto out;
 	details = details_new(number, t->name);
 	anfu_json_set(details, "summary", json_string(summary));
-	r = iam_audit(iam, db, ctx, maker, NULL, "approval.filed", "approval", id, "success",
+	r = iam_audit(iam, tx, ctx, maker, NULL, "approval.filed", "approval", id, "success",
 		      details);
 	if (r < 0)
 		goto out;
 	r = anfu_approval_get(db, id, &out);
 	if (r < 0)
 		goto out;
+	/* A request is filed pending, with the number the counter gave it. */
+	ANFU_ASSERT(out.number == number && strcmp(out.status, "pending") == 0);
 	*ret = out;
-	out = NULL;
 	r = 0;
 out:
 	json_decref(details);
-	json_decref(out);
 	return r;
 }
 
@@ -455,7 +458,7 @@ static int finish(struct anfu_db *db, const char *id, const char *status, const 
  * its final status right after) so an executor can see its checker. */
 static int claim(struct anfu_db *db, const char *id, const char *checker_id, const char *note)
 {
-	char buf[APPROVAL_NOTE_MAX + 1];
+	char buf[ANFU_LIMIT_DECISION_NOTE + 1];
 	struct anfu_param p[4] = { ANFU_PS(id), ANFU_PS(checker_id), ANFU_PI(anfu_clock_now_ms()),
 				   ANFU_PNULL };
 	int64_t changes = 0;
@@ -494,48 +497,53 @@ static int open_payload(struct anfu_iam *iam, struct anfu_db *db, const char *id
 	return 0;
 }
 
-/* Runs the executor inside a savepoint: 0 with *ret_result, a refusal
- * (its own changes undone) with *ret_code, or a platform failure. */
-static int run_executor(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+/* One executor run, a step of the decision's transaction. */
+struct exec_step {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_approval_type *t;
+	const char *id;
+	const json_t *payload;
+	json_t *result;
+	struct anfu_iam_err xerr;
+};
+
+static int exec_step_tx(struct anfu_tx *tx, void *ud)
+{
+	struct exec_step *s = ud;
+
+	return s->t->execute(s->iam, tx, s->ctx, s->id, s->payload, &s->result, &s->xerr);
+}
+
+/* Runs the executor as a step (in a savepoint): 0 with *ret_result, a
+ * refusal (its own changes and records undone) with *ret_code, or a
+ * platform failure. */
+static int run_executor(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			const struct anfu_approval_type *t, const char *id, const json_t *payload,
 			json_t **ret_result, const char **ret_code)
 {
-	struct anfu_iam_err xerr = { NULL, NULL };
-	json_t *result = NULL;
-	int r, x;
+	struct exec_step s = { iam, ctx, t, id, payload, NULL, { NULL, NULL } };
+	int x = anfu_tx_step(tx, exec_step_tx, &s);
 
-	r = db->ops->savepoint(db, APPROVAL_SAVEPOINT);
-	if (r < 0)
-		return r;
-	x = t->execute(iam, db, ctx, id, payload, &result, &xerr);
 	if (x == 0) {
-		r = db->ops->release(db, APPROVAL_SAVEPOINT);
-		if (r < 0) {
-			json_decref(result);
-			return r;
-		}
-		*ret_result = result;
+		*ret_result = s.result;
 		return 0;
 	}
-	json_decref(result);
-	r = db->ops->rollback_to(db, APPROVAL_SAVEPOINT);
-	if (r == 0)
-		r = db->ops->release(db, APPROVAL_SAVEPOINT);
-	if (r < 0)
-		return r;
+	json_decref(s.result);
 	if (!is_refusal(x)) {
 		anfu_log_error("iam.approval", "executor of %s failed: %s", id, anfu_strerror(x));
 		return x;
 	}
-	*ret_code = code_of(x, &xerr);
+	*ret_code = code_of(x, &s.xerr);
 	return ANFU_ECONFLICT;
 }
 
-static int decide_approve(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int decide_approve(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *checker, const struct anfu_approval_type *t,
 			  const char *id, const struct pending *a, const json_t *payload,
 			  const char *note)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	json_t *result = NULL, *details = details_new(a->number, a->type);
 	const char *code = NULL;
 	int r, x;
@@ -543,15 +551,17 @@ static int decide_approve(struct anfu_iam *iam, struct anfu_db *db, const struct
 	r = claim(db, id, checker->user_id, note);
 	if (r < 0)
 		goto out;
-	r = iam_audit(iam, db, ctx, checker, NULL, "approval.approved", "approval", id, "success",
+	r = iam_audit(iam, tx, ctx, checker, NULL, "approval.approved", "approval", id, "success",
 		      details);
 	if (r < 0)
 		goto out;
-	x = run_executor(iam, db, ctx, t, id, payload, &result, &code);
+	x = run_executor(iam, tx, ctx, t, id, payload, &result, &code);
 	if (x < 0 && !code) {
 		r = x;
 		goto out;
 	}
+	/* A refusal names its code: the request fails with it. */
+	ANFU_ASSERT(x == 0 || code != NULL);
 	if (x == 0) {
 		r = finish(db, id, "executed", result);
 	} else {
@@ -563,7 +573,7 @@ static int decide_approve(struct anfu_iam *iam, struct anfu_db *db, const struct
 	}
 	if (r < 0)
 		goto out;
-	r = iam_audit(iam, db, ctx, checker, NULL, x == 0 ? "approval.executed" : "approval.failed",
+	r = iam_audit(iam, tx, ctx, checker, NULL, x == 0 ? "approval.executed" : "approval.failed",
 		      "approval", id, x == 0 ? "success" : "failure", details);
 out:
 	json_decref(result);
@@ -571,31 +581,33 @@ out:
 	return r;
 }
 
-static int decide_reject(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int decide_reject(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *checker, const char *id,
 			 const struct pending *a, const char *note)
 {
 	json_t *details = details_new(a->number, a->type);
-	int r = claim(db, id, checker->user_id, note);
+	int r = claim(anfu_tx_db(tx), id, checker->user_id, note);
 
 	if (r == 0)
-		r = finish(db, id, "rejected", NULL);
+		r = finish(anfu_tx_db(tx), id, "rejected", NULL);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, checker, NULL, "approval.rejected", "approval", id,
+		r = iam_audit(iam, tx, ctx, checker, NULL, "approval.rejected", "approval", id,
 			      "success", details);
 	json_decref(details);
 	return r;
 }
 
-int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int anfu_approval_decide(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *checker, const char *approval_id,
-			 bool approve, const char *note, const json_t *confirm, json_t **ret,
-			 struct anfu_iam_err *err)
+			 bool approve, const char *note, const json_t *confirm,
+			 struct anfu_approval_view *ret, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_approval_view out = { 0 };
 	struct pending a = { 0 };
 	const struct anfu_approval_type *t;
 	const char *subject;
-	json_t *out = NULL, *payload = NULL;
+	json_t *payload = NULL;
 	int r;
 
 	if (!iam || !db || !checker || !approval_id || !ret)
@@ -603,7 +615,7 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	r = pending_load(db, approval_id, &a);
 	if (r < 0) {
 		if (r == ANFU_ENOTFOUND)
-			err_set(err, "not_found", NULL);
+			err_set(err, ANFU_R_NOT_FOUND, NULL);
 		goto out;
 	}
 	r = ANFU_EINTERNAL;
@@ -615,15 +627,15 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	/* Four eyes: the maker never decides, whatever they hold (IAM-SOD-03). */
 	r = ANFU_EPERM;
 	if (strcmp(checker->user_id, a.maker) == 0) {
-		err_set(err, "approval_self", NULL);
+		err_set(err, ANFU_R_APPROVAL_SELF, NULL);
 		goto out;
 	}
 	if (!can_suffix(checker, t->perm_prefix, "approve")) {
-		err_set(err, "forbidden", NULL);
+		err_set(err, ANFU_R_FORBIDDEN, NULL);
 		goto out;
 	}
 	if (!iam_stepped_up(iam, checker, anfu_clock_now_ms())) {
-		err_set(err, "step_up_required", NULL);
+		err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		goto out;
 	}
 	r = open_payload(iam, db, approval_id, a.payload_ct, &payload);
@@ -634,12 +646,12 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	subject = t->subject ? t->subject(payload) : NULL;
 	r = ANFU_EPERM;
 	if (subject && strcmp(subject, checker->user_id) == 0) {
-		err_set(err, "approval_self", NULL);
+		err_set(err, ANFU_R_APPROVAL_SELF, NULL);
 		goto out;
 	}
 	r = ANFU_ECONFLICT;
 	if (strcmp(a.status, "pending") != 0) {
-		err_set(err, "approval_not_pending", NULL);
+		err_set(err, ANFU_R_APPROVAL_NOT_PENDING, NULL);
 		goto out;
 	}
 	/* What the maker alone must not decide (where a credential goes) the
@@ -650,14 +662,16 @@ int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct 
 			goto out;
 	}
 	if (approve)
-		r = decide_approve(iam, db, ctx, checker, t, approval_id, &a, payload, note);
+		r = decide_approve(iam, tx, ctx, checker, t, approval_id, &a, payload, note);
 	else
-		r = decide_reject(iam, db, ctx, checker, approval_id, &a, note);
+		r = decide_reject(iam, tx, ctx, checker, approval_id, &a, note);
 	if (r < 0)
 		goto out;
 	r = anfu_approval_get(db, approval_id, &out);
 	if (r < 0)
 		goto out;
+	/* Only a pending request is decided, and deciding ends it. */
+	ANFU_ASSERT(strcmp(out.status, "pending") != 0 && out.decided);
 	*ret = out;
 	r = 0;
 out:
@@ -668,68 +682,87 @@ out:
 
 /* ---- the service API (iam.h) ------------------------------------------------------ */
 
+/* A filing or a decision, as one transaction. */
+struct approval_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *type;	 /* file */
+	const json_t *payload;	 /* file */
+	const char *approval_id; /* decide */
+	bool approve;		 /* decide */
+	const char *note;	 /* decide */
+	const json_t *confirm;	 /* decide */
+	struct anfu_approval_view out;
+	struct anfu_iam_err *err;
+};
+
+static int file_tx(struct anfu_tx *tx, void *ud)
+{
+	struct approval_op *c = ud;
+
+	return anfu_approval_file(c->iam, tx, c->ctx, c->p, c->type, c->payload, &c->out, c->err);
+}
+
+static int decide_tx(struct anfu_tx *tx, void *ud)
+{
+	struct approval_op *c = ud;
+
+	return anfu_approval_decide(c->iam, tx, c->ctx, c->p, c->approval_id, c->approve, c->note,
+				    c->confirm, &c->out, c->err);
+}
+
 int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *type, json_t *payload,
-			   json_t **ret, struct anfu_iam_err *err)
+			   struct anfu_approval_view *ret, struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
-	json_t *out = NULL;
+	struct approval_op c = {
+		.iam = iam, .ctx = ctx, .p = p, .type = type, .payload = payload, .err = err
+	};
 	int r;
 
 	if (!iam || !p || !ret)
 		return ANFU_EINVAL;
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = anfu_approval_file(iam, db, ctx, p, type, payload, &out, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_tx(iam, file_tx, &c, err);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		json_decref(out);
+		anfu_approval_view_clear(&c.out);
 		if (r == ANFU_EPERM)
 			iam_audit_denied(iam, ctx, p, "approval.filed", "approval", NULL,
 					 err ? err->code : NULL);
 		return r;
 	}
-	*ret = out;
+	*ret = c.out;
 	return 0;
 }
 
 int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			     const struct anfu_principal *p, const char *approval_id, bool approve,
-			     const char *note, const json_t *confirm, json_t **ret,
-			     struct anfu_iam_err *err)
+			     const char *note, const json_t *confirm,
+			     struct anfu_approval_view *ret, struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
-	json_t *out = NULL;
+	struct approval_op c = { .iam = iam,
+				 .ctx = ctx,
+				 .p = p,
+				 .approval_id = approval_id,
+				 .approve = approve,
+				 .note = note,
+				 .confirm = confirm,
+				 .err = err };
 	int r;
 
 	if (!iam || !p || !approval_id || !ret)
 		return ANFU_EINVAL;
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = anfu_approval_decide(iam, db, ctx, p, approval_id, approve, note, confirm, &out, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_tx(iam, decide_tx, &c, err);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		json_decref(out);
+		anfu_approval_view_clear(&c.out);
 		if (r == ANFU_EPERM || (r == ANFU_ECONFLICT && err && err->code &&
-					strcmp(err->code, "confirmation_mismatch") == 0))
+					strcmp(err->code, ANFU_R_CONFIRMATION_MISMATCH) == 0))
 			iam_audit_denied(iam, ctx, p,
 					 approve ? "approval.approved" : "approval.rejected",
 					 "approval", approval_id, err ? err->code : NULL);
 		return r;
 	}
-	*ret = out;
+	*ret = c.out;
 	return 0;
 }
 
@@ -750,108 +783,128 @@ static bool may_see_payload(const struct anfu_principal *p, const char *type, co
 	       (t && can_suffix(p, t->perm_prefix, "approve"));
 }
 
-/* Sets "payload" of each approval of arr: in clear for those p may see
- * (their numbers go to shown), null for the others. */
+/* Sets the payload of each view of rows: in clear for those p may see
+ * (their numbers go to shown), NULL for the others. */
 static int add_payloads(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
-			json_t *arr, json_t *shown)
+			struct view_rows *rows, json_t *shown)
 {
-	size_t i;
-	json_t *o;
-	int r = 0;
-
-	json_array_foreach(arr, i, o)
-	{
-		const char *id = json_string_value(json_object_get(o, "id"));
+	for (size_t i = 0; i < rows->n; i++) {
+		struct anfu_approval_view *v = &rows->v[i];
 		struct pending a = { 0 };
 		json_t *payload = NULL;
+		int r;
 
-		if (!may_see_payload(p, json_string_value(json_object_get(o, "type")),
-				     json_string_value(json_object_get(o, "maker_id")))) {
-			anfu_json_set(o, "payload", json_null());
+		v->payload_read = true;
+		if (!may_see_payload(p, v->type, v->maker_id))
 			continue;
-		}
-		r = pending_load(db, id, &a);
+		r = pending_load(db, v->id, &a);
 		if (r == 0)
-			r = open_payload(iam, db, id, a.payload_ct, &payload);
+			r = open_payload(iam, db, v->id, a.payload_ct, &payload);
 		free(a.payload_ct);
 		if (r < 0)
 			return r;
-		anfu_json_set(o, "payload", payload);
-		if (json_array_append(shown, json_object_get(o, "number")) < 0)
+		v->payload = payload;
+		if (json_array_append_new(shown, json_integer(v->number)) < 0)
 			abort();
 	}
 	return 0;
 }
 
-/* Reads approvals (one id, or a status filter) with the payloads p may
- * see; showing any is audited as "approval.viewed" in the same
- * transaction, so nothing is shown that was not recorded. */
-static int view(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		const struct anfu_principal *p, const char *approval_id, const char *status,
-		json_t **ret)
+/* What view() reads, in its transaction. */
+struct view_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *approval_id, *status;
+	struct view_rows rows;
+};
+
+static int view_tx(struct anfu_tx *tx, void *ud)
 {
+	struct view_op *c = ud;
+	struct anfu_iam *iam = c->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const char *approval_id = c->approval_id;
 	struct anfu_param by_id[1] = { iam_ps(approval_id) };
-	struct anfu_param by_status[2] = { iam_ps(status), ANFU_PI(APPROVAL_LIST_MAX) };
-	struct anfu_db *db = NULL;
-	json_t *arr = json_array(), *shown = json_array(), *d = NULL;
+	struct anfu_param by_status[2] = { iam_ps(c->status), ANFU_PI((int64_t)c->rows.cap) };
+	json_t *shown = json_array(), *d = NULL;
 	int r;
 
-	if (!arr || !shown)
+	if (!shown)
 		abort();
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		goto out;
 	if (approval_id)
 		r = anfu_db_exec(db, APPROVAL_COLUMNS "WHERE id = $1", by_id, 1, approval_row_cb,
-				 arr, NULL);
+				 &c->rows, NULL);
 	else
 		r = anfu_db_exec(db,
 				 APPROVAL_COLUMNS "WHERE status = COALESCE($1, status) "
 						  "ORDER BY number DESC LIMIT $2",
-				 by_status, 2, approval_row_cb, arr, NULL);
-	if (r == 0 && approval_id && json_array_size(arr) == 0)
+				 by_status, 2, approval_row_cb, &c->rows, NULL);
+	if (r == 0 && approval_id && c->rows.n == 0)
 		r = ANFU_ENOTFOUND;
 	if (r == 0)
-		r = add_payloads(iam, db, p, arr, shown);
+		r = add_payloads(iam, db, c->p, &c->rows, shown);
 	if (r == 0 && json_array_size(shown) > 0) {
 		d = json_pack("{s:O}", "numbers", shown);
 		if (!d)
 			abort();
-		r = iam_audit(iam, db, ctx, p, NULL, "approval.viewed", "approval",
+		r = iam_audit(iam, tx, c->ctx, c->p, NULL, "approval.viewed", "approval",
 			      approval_id ? approval_id : "", "success", d);
 	}
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		goto out;
-	}
-	*ret = approval_id ? json_incref(json_array_get(arr, 0)) : json_incref(arr);
-out:
-	json_decref(arr);
 	json_decref(shown);
 	json_decref(d);
 	return r;
 }
 
-int anfu_iam_approval_list(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, const char *status, json_t **ret)
+/* Reads approvals (one id, or a status filter; at most cap of them into
+ * out) with the payloads p may see; showing any is audited as
+ * "approval.viewed" in the same transaction, so nothing is shown that was
+ * not recorded. On failure nothing is left in out. */
+static int view(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		const struct anfu_principal *p, const char *approval_id, const char *status,
+		struct anfu_approval_view *out, size_t cap, size_t *ret_n)
 {
-	if (!iam || !p || !ret || !status_ok(status))
+	struct view_op c = { iam, ctx, p, approval_id, status, { out, 0, cap } };
+	int r = iam_tx(iam, view_tx, &c, NULL);
+
+	if (r < 0) {
+		for (size_t i = 0; i < c.rows.n; i++)
+			anfu_approval_view_clear(&out[i]);
+		return r;
+	}
+	*ret_n = c.rows.n;
+	return 0;
+}
+
+int anfu_iam_approval_list(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const char *status,
+			   struct anfu_approval_view *ret, size_t cap, size_t *ret_n)
+{
+	if (!iam || !p || !ret || cap == 0 || !ret_n || !status_ok(status))
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, "iam.approval.read"))
 		return ANFU_EPERM;
-	return view(iam, ctx, p, NULL, status, ret);
+	return view(iam, ctx, p, NULL, status, ret,
+		    cap < ANFU_LIMIT_APPROVAL_LIST ? cap : ANFU_LIMIT_APPROVAL_LIST, ret_n);
 }
 
 int anfu_iam_approval_get(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const char *approval_id, json_t **ret)
+			  const struct anfu_principal *p, const char *approval_id,
+			  struct anfu_approval_view *ret)
 {
+	struct anfu_approval_view v;
+	size_t n = 0;
+	int r;
+
 	if (!iam || !p || !approval_id || !ret)
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, "iam.approval.read"))
 		return ANFU_EPERM;
-	return view(iam, ctx, p, approval_id, NULL, ret);
+	memset(&v, 0, sizeof(v));
+	r = view(iam, ctx, p, approval_id, NULL, &v, 1, &n);
+	if (r < 0)
+		return r;
+	ANFU_ASSERT(n == 1);
+	*ret = v;
+	return 0;
 }

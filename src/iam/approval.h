@@ -20,14 +20,17 @@
 #define ANFU_IAM_APPROVAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
 struct anfu_db;
+struct anfu_tx;
 struct anfu_iam;
 struct anfu_iam_ctx;
 struct anfu_principal;
 struct anfu_iam_err;
+struct anfu_approval_view;
 
 struct anfu_approval_type {
 	const char *name;	 /* "create_operator" */
@@ -36,10 +39,11 @@ struct anfu_approval_type {
 	 * people (no personal data in clear). ANFU_EINVAL with err set. */
 	int (*validate)(struct anfu_iam *iam, struct anfu_db *db, const json_t *payload,
 			char *summary, size_t cap, struct anfu_iam_err *err);
-	/* Carries the request out inside the decision's transaction; *result
-	 * (owned by the caller afterwards, may stay NULL) is stored. A failure
-	 * marks the request failed and leaves everything else unchanged. */
-	int (*execute)(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+	/* Carries the request out inside the decision's transaction tx (a
+	 * step of it: anfu_tx_step); *result (owned by the caller afterwards,
+	 * may stay NULL) is stored. A failure marks the request failed and
+	 * leaves everything else unchanged, records it staged included. */
+	int (*execute)(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		       const char *approval_id, const json_t *payload, json_t **result,
 		       struct anfu_iam_err *err);
 	/* Optional (NULL: the request is about nobody in particular): the id
@@ -56,22 +60,28 @@ struct anfu_approval_type {
 	bool maker_not_subject;
 };
 
+/* A module's approval types: the array and its length. */
+struct anfu_approval_table {
+	const struct anfu_approval_type *types;
+	size_t n;
+};
+
 /* Registers a type (at start-up, before any request). ANFU_EEXIST for a
  * duplicate name, ANFU_ELIMIT when the registry is full. */
 int anfu_approval_register(const struct anfu_approval_type *t);
 const struct anfu_approval_type *anfu_approval_type_find(const char *name);
 
 /* File / decide / read: see iam.h (anfu_iam_approval_*), which wraps these
- * with the transaction and the audit record. db is inside a write tx. */
-int anfu_approval_file(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+ * with the transaction and the audit record. They run inside tx. */
+int anfu_approval_file(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *maker, const char *type, const json_t *payload,
-		       json_t **ret, struct anfu_iam_err *err);
-int anfu_approval_decide(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		       struct anfu_approval_view *ret, struct anfu_iam_err *err);
+int anfu_approval_decide(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *checker, const char *approval_id,
-			 bool approve, const char *note, const json_t *confirm, json_t **ret,
-			 struct anfu_iam_err *err);
-/* The approval as JSON (id, number, type, summary, maker, status, ...),
- * without its payload. */
-int anfu_approval_get(struct anfu_db *db, const char *approval_id, json_t **ret);
+			 bool approve, const char *note, const json_t *confirm,
+			 struct anfu_approval_view *ret, struct anfu_iam_err *err);
+/* The approval (id, number, type, summary, maker, status, ...), without
+ * its payload; the caller clears *ret. */
+int anfu_approval_get(struct anfu_db *db, const char *approval_id, struct anfu_approval_view *ret);
 
 #endif

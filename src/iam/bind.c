@@ -27,10 +27,11 @@
 #include "base/json.h"
 #include "base/mask.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "base/validate.h"
-#include "config/config.h"
 #include "iam/admin.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
@@ -112,20 +113,20 @@ static int bind_plan(struct anfu_iam *iam, const struct anfu_principal *p, const
 }
 
 /* A wrong or expired code: the attempt stays counted on the code and is
- * audited (the caller commits). */
-static int bind_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+ * audited (the caller keeps it). */
+static int bind_failed(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const struct bind_req *b, int v,
 		       struct anfu_iam_err *err)
 {
 	json_t *d = json_pack("{s:s,s:s}", "target", b->masked, "reason",
-			      v == ANFU_EEXPIRED ? "code_expired" : "code_invalid");
+			      v == ANFU_EEXPIRED ? ANFU_R_CODE_EXPIRED : ANFU_R_CODE_INVALID);
 	int r;
 
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, b->failed, "user", p->user_id, "failure", d);
+	r = iam_audit(iam, tx, ctx, p, NULL, b->failed, "user", p->user_id, "failure", d);
 	json_decref(d);
-	iam_err_set(err, v == ANFU_EEXPIRED ? "code_expired" : "code_invalid", "code");
+	iam_err_set(err, v == ANFU_EEXPIRED ? ANFU_R_CODE_EXPIRED : ANFU_R_CODE_INVALID, "code");
 	return r;
 }
 
@@ -146,7 +147,7 @@ static int target_free(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 	int r = iam_user_target_index(db, u->id, b->channel, mine);
 
 	if (r == 0 && strcmp(mine, b->index) == 0) {
-		iam_err_set(err, "conflict", b->field);
+		iam_err_set(err, ANFU_R_CONFLICT, b->field);
 		return ANFU_ECONFLICT;
 	}
 	if (r < 0 && r != ANFU_ENOTFOUND)
@@ -163,14 +164,14 @@ static int target_free(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 				 q, 3, owner_row, other, NULL);
 	}
 	if (r == 0 && other[0]) {
-		iam_err_set(err, "already_exists", b->field);
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, b->field);
 		r = ANFU_EEXIST;
 	}
 	return r;
 }
 
 /* Tells the phone or email bound until now that it no longer is. */
-static int tell_old(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+static int tell_old(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 		    const struct bind_req *b, const char *old)
 {
 	char when[32];
@@ -179,14 +180,15 @@ static int tell_old(struct anfu_iam *iam, struct anfu_db *db, const struct iam_u
 	if (!old)
 		return 0;
 	iam_time_text(anfu_clock_now_ms(), when);
-	return iam_notice_to(iam, db, u->id, b->channel, old, u->lang, "binding_changed", args, 2);
+	return iam_notice_to(iam, tx, u->id, b->channel, old, u->lang, "binding_changed", args, 2);
 }
 
 /* Seals and stores the new value, tells the old one, audits. */
-static int bind_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int bind_apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_principal *p, const struct iam_user *u,
 		      const struct bind_req *b, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	char *enc = NULL, *old = NULL, old_masked[ANFU_MASK_MAX];
 	json_t *d = NULL;
 	int r = iam_user_reveal(iam, db, u, b->field, &old);
@@ -205,9 +207,9 @@ static int bind_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 				 q, 3, NULL, NULL, NULL);
 	}
 	if (r == ANFU_EEXIST) /* taken by a concurrent request meanwhile */
-		iam_err_set(err, "already_exists", b->field);
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, b->field);
 	if (r == 0)
-		r = tell_old(iam, db, u, b, old);
+		r = tell_old(iam, tx, u, b, old);
 	if (r == 0) {
 		if (old)
 			mask_value(b->phone, old, old_masked);
@@ -215,7 +217,7 @@ static int bind_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 			      "new", b->masked);
 		if (!d)
 			abort();
-		r = iam_audit(iam, db, ctx, p, NULL, b->action, "user", u->id, "success", d);
+		r = iam_audit(iam, tx, ctx, p, NULL, b->action, "user", u->id, "success", d);
 	}
 	json_decref(d);
 	anfu_free_secret(old);
@@ -223,33 +225,44 @@ static int bind_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	return r;
 }
 
+/* A binding's transaction. */
+struct binding {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const struct bind_req *b;
+	const char *code;
+	struct anfu_iam_err *err;
+};
+
 /* The write transaction: the code first, then whether the target is free,
- * then the change. Returns the refusal for the caller to answer; *commit
- * says whether the transaction is to be kept (a change, or a counted
- * wrong code). */
-static int bind_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		   const struct anfu_principal *p, const struct bind_req *b, const char *code,
-		   bool *commit, struct anfu_iam_err *err)
+ * then the change. Returns the refusal for the caller to answer; a
+ * counted wrong code is kept. */
+static int bind_tx(struct anfu_tx *tx, void *ud)
 {
+	const struct binding *c = ud;
+	struct anfu_iam *iam = c->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const struct bind_req *b = c->b;
 	struct iam_user u = { 0 };
 	int r, v;
 
-	*commit = false;
-	v = anfu_code_verify(db, iam->vault, ANFU_CODE_BIND, b->index, b->context, code ? code : "",
-			     (int)iam->cfg->mfa.code_max_attempts);
+	v = anfu_code_verify(db, iam->vault, ANFU_CODE_BIND, b->index, b->context,
+			     c->code ? c->code : "", (int)iam->cfg->mfa.code_max_attempts);
 	if (v == ANFU_EAUTH || v == ANFU_EEXPIRED || v == ANFU_EINVAL) {
-		r = bind_failed(iam, db, ctx, p, b, v, err);
-		*commit = r == 0;
-		return r < 0 ? r : v == ANFU_EEXPIRED ? ANFU_EEXPIRED : ANFU_EAUTH;
+		r = bind_failed(iam, tx, c->ctx, c->p, b, v, c->err);
+		if (r < 0)
+			return r;
+		anfu_tx_keep(tx);
+		return v == ANFU_EEXPIRED ? ANFU_EEXPIRED : ANFU_EAUTH;
 	}
 	if (v < 0)
 		return v;
-	r = iam_user_load(db, p->user_id, &u);
+	r = iam_user_load(db, c->p->user_id, &u);
 	if (r == 0)
-		r = target_free(iam, db, &u, b, err);
+		r = target_free(iam, db, &u, b, c->err);
 	if (r == 0)
-		r = bind_apply(iam, db, ctx, p, &u, b, err);
-	*commit = r == 0;
+		r = bind_apply(iam, tx, c->ctx, c->p, &u, b, c->err);
 	iam_user_clear(&u);
 	return r;
 }
@@ -260,9 +273,9 @@ int anfu_iam_bind_contact(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			  const char *code, struct anfu_user_view *ret, struct anfu_iam_err *err)
 {
 	struct bind_req *b = NULL;
+	struct binding c;
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
-	bool commit = false;
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
@@ -270,31 +283,22 @@ int anfu_iam_bind_contact(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	b = anfu_xcalloc(1, sizeof(*b));
 	r = bind_plan(iam, p, kind, target, b, err);
 	if (r == 0 && !iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
-		iam_audit_denied(iam, ctx, p, b->action, "user", p->user_id, "step_up_required");
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
+		iam_audit_denied(iam, ctx, p, b->action, "user", p->user_id,
+				 ANFU_R_STEP_UP_REQUIRED);
 		r = ANFU_EPERM;
 	}
 	if (r == 0)
 		r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	r = bind_tx(iam, db, ctx, p, b, code, &commit, err);
-	if (commit) {
-		int c = anfu_db_commit(db);
-
-		if (c < 0) {
-			r = c;
-			commit = false;
-		}
-	}
-	iam_tx_abort(db);
+	/* bind_failed sets a wrong code's refusal whatever becomes of its
+	 * record: err is not cleared. */
+	c = (struct binding){ iam, ctx, p, b, code, err };
+	r = iam_tx(iam, bind_tx, &c, NULL);
 	if (r == ANFU_EEXIST || r == ANFU_ECONFLICT)
 		iam_audit_denied(iam, ctx, p, b->action, "user", p->user_id,
-				 r == ANFU_EEXIST ? "already_exists" : "conflict");
-	if (commit)
-		iam_notify_poke(iam);
+				 r == ANFU_EEXIST ? ANFU_R_ALREADY_EXISTS : ANFU_R_CONFLICT);
 	if (r < 0)
 		goto out;
 	r = iam_user_load(db, p->user_id, &u);

@@ -6,7 +6,7 @@
  *
  * Owns the initial-password generator and the list of reserved default
  * names. Trusts the caller for authorisation (the CLI runs locally as the
- * platform's owner; admin.c checks permissions and approvals) and for
+ * platform's owner; admin_*.c check permissions and approvals) and for
  * delivering the password: the bootstrap functions hand it back once to
  * the CLI, which prints it; nothing stores it except as its Argon2id hash.
  * Every account made here must change its password at first login.
@@ -29,12 +29,13 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
 #include "base/validate.h"
-#include "config/config.h"
 #include "iam/admin.h"
+#include "iam/config.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
 #include "iam/pwhash.h"
@@ -42,10 +43,6 @@
 #include "iam/rbac.h"
 #include "store/store.h"
 
-/* Attempts at drawing a password the policy accepts; a random 16-character
- * draw fails it (an accidental "abc" or dictionary word) a few percent of
- * the time, so running out means the policy cannot be met at all. */
-#define INITIAL_PASSWORD_TRIES 1000
 #define BOOTSTRAP_ACTOR "system:init"
 #define CREATE_OPERATOR_APPROVE "iam.approval.create_operator.approve"
 
@@ -104,7 +101,7 @@ int iam_password_random(const struct anfu_config_password *pol, const struct anf
 		len = (size_t)pol->min_length;
 	if (len > IAM_INITIAL_PASSWORD_MAX - 1 || len > ANFU_PASSWORD_MAX)
 		return ANFU_EINVAL;
-	for (int i = 0; i < INITIAL_PASSWORD_TRIES; i++) {
+	for (int i = 0; i < ANFU_LIMIT_IAM_INITIAL_PASSWORD_TRIES; i++) {
 		draw_password(out, len);
 		if (anfu_pwpolicy_check(pol, out, len, pd, &rule) == 0)
 			return 0;
@@ -232,7 +229,7 @@ out:
 	return r;
 }
 
-int iam_audit_grants(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_audit_grants(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const char *actor_id, const char *user_id,
 		     const struct iam_account_spec *s)
 {
@@ -244,7 +241,7 @@ int iam_audit_grants(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 
 		if (!d)
 			abort();
-		r = iam_audit(iam, db, ctx, p, actor_id, "role.granted", "user", user_id, "success",
+		r = iam_audit(iam, tx, ctx, p, actor_id, "role.granted", "user", user_id, "success",
 			      d);
 		json_decref(d);
 	}
@@ -285,46 +282,54 @@ static int bootstrap_args(const struct anfu_iam *iam, const char *username, size
 	return 0;
 }
 
-/* Creates the account and its audit record in one transaction. */
-static int bootstrap_run(struct anfu_iam *iam, const struct iam_account_spec *s, const char *action,
-			 bool (*allowed)(struct anfu_db *db, int *ret_err), char *password_out,
-			 char *user_id_out)
-{
+/* A bootstrap's transaction and the account it made. */
+struct bootstrap {
+	struct anfu_iam *iam;
+	const struct iam_account_spec *s;
+	const char *action;
+	bool (*allowed)(struct anfu_db *db, int *ret_err);
 	char pw[IAM_INITIAL_PASSWORD_MAX], id[ANFU_ID_MAX];
-	struct anfu_db *db = NULL;
-	json_t *d = NULL;
-	int r = iam_db(iam, &db);
+};
 
+static int bootstrap_tx(struct anfu_tx *tx, void *ud)
+{
+	struct bootstrap *c = ud;
+	struct anfu_iam *iam = c->iam;
+	const struct iam_account_spec *s = c->s;
+	json_t *d = NULL;
+	int r = 0;
+
+	if (!c->allowed(anfu_tx_db(tx), &r))
+		return r;
+	r = iam_account_create(iam, anfu_tx_db(tx), s, c->pw, sizeof(c->pw), c->id);
 	if (r < 0)
 		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	if (!allowed(db, &r))
-		goto out;
-	r = iam_account_create(iam, db, s, pw, sizeof(pw), id);
-	if (r < 0)
-		goto out;
 	d = json_array();
 	for (size_t i = 0; d && i < s->nroles; i++)
 		(void)json_array_append_new(d, json_string(s->roles[i]));
 	d = json_pack("{s:o,s:b}", "roles", d, "must_change", 1);
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, &system_ctx, NULL, "system", action, "user", id, "success", d);
+	r = iam_audit(iam, tx, &system_ctx, NULL, "system", c->action, "user", c->id, "success", d);
 	if (r == 0)
-		r = iam_audit_grants(iam, db, &system_ctx, NULL, "system", id, s);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0)
-		goto out;
-	memcpy(password_out, pw, strlen(pw) + 1);
-	memcpy(user_id_out, id, sizeof(id));
-out:
-	if (r < 0)
-		(void)anfu_db_rollback(db);
-	anfu_wipe(pw, sizeof(pw));
+		r = iam_audit_grants(iam, tx, &system_ctx, NULL, "system", c->id, s);
 	json_decref(d);
+	return r;
+}
+
+/* Creates the account and its audit record in one transaction. */
+static int bootstrap_run(struct anfu_iam *iam, const struct iam_account_spec *s, const char *action,
+			 bool (*allowed)(struct anfu_db *db, int *ret_err), char *password_out,
+			 char *user_id_out)
+{
+	struct bootstrap c = { .iam = iam, .s = s, .action = action, .allowed = allowed };
+	int r = iam_tx(iam, bootstrap_tx, &c, NULL);
+
+	if (r == 0) {
+		memcpy(password_out, c.pw, strlen(c.pw) + 1);
+		memcpy(user_id_out, c.id, sizeof(c.id));
+	}
+	anfu_wipe(c.pw, sizeof(c.pw));
 	return r;
 }
 

@@ -15,52 +15,48 @@
 
 static const struct anfu_iam_ctx cli_ctx = { "", "", "", "", "en", false };
 
-/* Clears the lock of u inside the open transaction and audits it. */
-static int unlock_tx(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u)
+/* The unlock's transaction. */
+struct unlock {
+	struct anfu_iam *iam;
+	const char *username;
+};
+
+/* Finds the staff account, clears its lock and audits it. */
+static int unlock_tx(struct anfu_tx *tx, void *ud)
 {
-	const struct anfu_param p[] = { ANFU_PS(u->id) };
-	json_t *d = json_pack("{s:s}", "via", "cli");
+	const struct unlock *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct iam_user u;
+	json_t *d = NULL;
 	int64_t changed = 0;
 	int r;
 
-	r = anfu_db_exec(
-		db,
-		"UPDATE iam_user SET status = 'active', failures = 0, locked_until_ms = NULL"
-		" WHERE id = $1 AND status = 'locked'",
-		p, 1, NULL, NULL, &changed);
+	memset(&u, 0, sizeof(u));
+	r = iam_user_find_login(c->iam, db, c->username, &u);
+	if (r == 0 && u.kind != ANFU_USER_STAFF)
+		r = ANFU_ENOTFOUND;
+	if (r == 0) {
+		r = iam_status_update(db, u.id, IAM_STATUS_BREAKGLASS_RESTORE,
+				      "failures = 0, locked_until_ms = NULL", NULL, NULL, 0,
+				      &changed);
+	}
 	if (r == 0 && changed != 1)
 		r = ANFU_ECONFLICT;
-	if (r == 0)
-		r = iam_audit(iam, db, &cli_ctx, NULL, "system", "user.unlocked", "user", u->id,
+	if (r == 0) {
+		d = json_pack("{s:s}", "via", "cli");
+		r = iam_audit(c->iam, tx, &cli_ctx, NULL, "system", "user.unlocked", "user", u.id,
 			      "success", d);
+	}
 	json_decref(d);
+	iam_user_clear(&u);
 	return r;
 }
 
 int anfu_iam_breakglass_unlock(struct anfu_iam *iam, const char *username)
 {
-	struct iam_user u;
-	struct anfu_db *db = NULL;
-	int r;
+	struct unlock c = { iam, username };
 
-	memset(&u, 0, sizeof(u));
 	if (!iam || !username)
 		return ANFU_EINVAL;
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = iam_user_find_login(iam, db, username, &u);
-	if (r == 0 && u.kind != ANFU_USER_STAFF)
-		r = ANFU_ENOTFOUND;
-	if (r == 0)
-		r = unlock_tx(iam, db, &u);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0)
-		(void)anfu_db_rollback(db);
-	iam_user_clear(&u);
-	return r;
+	return iam_tx(iam, unlock_tx, &c, NULL);
 }

@@ -28,16 +28,19 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "base/validate.h"
-#include "config/config.h"
 #include "iam/challenge.h"
+#include "iam/config.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
 
 #define HASH_HEX (2 * ANFU_HASH_LEN + 1)
@@ -46,9 +49,6 @@
 /* ---- test hook: answers of live captchas ----------------------------------- */
 
 #ifdef ANFU_TEST_HOOKS
-/* Enough for the captchas a test run keeps open at once; older ones are
- * overwritten (the hook then reports them as not found). */
-#define TEST_CAPTCHA_SLOTS 256
 
 struct test_captcha_slot {
 	char id[ANFU_ID_MAX];
@@ -59,7 +59,7 @@ struct test_captcha_slot {
 struct iam_test_captcha {
 	pthread_mutex_t mu;
 	unsigned next;
-	struct test_captcha_slot slot[TEST_CAPTCHA_SLOTS];
+	struct test_captcha_slot slot[ANFU_LIMIT_IAM_TEST_CAPTCHAS];
 };
 
 /* Creates the empty table; see challenge.h. */
@@ -97,7 +97,7 @@ static void test_captcha_put(struct iam_test_captcha *t, const char *id, const c
 		return;
 	(void)pthread_mutex_lock(&t->mu);
 	s = &t->slot[t->next];
-	t->next = (t->next + 1) % TEST_CAPTCHA_SLOTS;
+	t->next = (t->next + 1) % ANFU_LIMIT_IAM_TEST_CAPTCHAS;
 	(void)anfu_strlcpy(s->id, id, sizeof(s->id));
 	(void)anfu_strlcpy(s->answer, answer, sizeof(s->answer));
 	s->expires_ms = expires_ms;
@@ -118,7 +118,7 @@ int anfu_iam_test_captcha_answer(struct anfu_iam *iam, const char *id, char out[
 	if (!t || !*id)
 		return ANFU_ENOTFOUND;
 	(void)pthread_mutex_lock(&t->mu);
-	for (unsigned i = 0; i < TEST_CAPTCHA_SLOTS; i++) {
+	for (unsigned i = 0; i < ANFU_LIMIT_IAM_TEST_CAPTCHAS; i++) {
 		const struct test_captcha_slot *s = &t->slot[i];
 
 		if (strcmp(s->id, id) == 0 && s->expires_ms > now) {
@@ -140,63 +140,69 @@ static int expires_fn(void *ud, const struct anfu_row *row)
 	return 1;
 }
 
+/* A new captcha's transaction and what it made. */
+struct captcha_new {
+	struct anfu_iam *iam;
+	struct anfu_captcha_use use;
+	char id[ANFU_ID_MAX], answer[16];
+	unsigned char *png;
+	size_t png_len;
+	int64_t expires_ms;
+};
+
+static int captcha_new_tx(struct anfu_tx *tx, void *ud)
+{
+	struct captcha_new *c = ud;
+	struct anfu_iam *iam = c->iam;
+	int r;
+
+	r = anfu_captcha_create(anfu_tx_db(tx), iam->vault, &c->use, (int)iam->cfg->captcha.length,
+				iam->cfg->captcha.ttl_s * 1000, c->id, &c->png, &c->png_len,
+				c->answer);
+	if (r == 0) {
+		const struct anfu_param p[] = { ANFU_PSN(c->id, strlen(c->id)) };
+
+		r = anfu_db_exec(anfu_tx_db(tx), "SELECT expires_ms FROM iam_captcha WHERE id = $1",
+				 p, 1, expires_fn, &c->expires_ms, NULL);
+	}
+	return r;
+}
+
 /* Creates and stores a captcha in a transaction of its own. ret is
  * written only on success; its png is malloc'd (free with
  * anfu_captcha_clear). Not audited: see the file comment. Thread-safe. */
 int anfu_iam_captcha_new(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *purpose,
 			 struct anfu_captcha *ret, struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
-	struct anfu_captcha_use use = { purpose, ctx && ctx->admin };
-	char id[ANFU_ID_MAX], answer[16];
-	unsigned char *png = NULL;
-	size_t png_len = 0;
-	int64_t expires_ms = 0;
+	struct captcha_new c;
 	int r;
 
 	if (!iam || !ret)
 		return ANFU_EINVAL;
-	if (!anfu_captcha_purpose_ok(purpose, use.admin)) {
+	memset(&c, 0, sizeof(c));
+	c.iam = iam;
+	c.use = (struct anfu_captcha_use){ purpose, ctx && ctx->admin };
+	if (!anfu_captcha_purpose_ok(purpose, c.use.admin)) {
 		if (err)
 			*err = (struct anfu_iam_err){ ANFU_JERR_INVALID_FIELD, "purpose" };
 		return ANFU_EINVAL;
 	}
-	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = anfu_captcha_create(db, iam->vault, &use, (int)iam->cfg->captcha.length,
-				iam->cfg->captcha.ttl_s * 1000, id, &png, &png_len, answer);
-	if (r < 0)
-		goto out;
-	{
-		const struct anfu_param p[] = { ANFU_PSN(id, strlen(id)) };
-
-		r = anfu_db_exec(db, "SELECT expires_ms FROM iam_captcha WHERE id = $1", p, 1,
-				 expires_fn, &expires_ms, NULL);
-	}
-	if (r < 0)
-		goto out;
-	r = anfu_db_commit(db);
-	if (r < 0)
-		goto out;
-#ifdef ANFU_TEST_HOOKS
-	test_captcha_put(iam->test_captchas, id, answer, expires_ms);
-#endif
-	memcpy(ret->id, id, sizeof(ret->id));
-	ret->png = png;
-	ret->png_len = png_len;
-	ret->expires_ms = expires_ms;
-	png = NULL;
-out:
+	r = anfu_tx_run(iam->tx, NULL, captcha_new_tx, &c);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
 		anfu_log_error("iam.captcha", "captcha not created: %s", anfu_strerror(r));
+		goto out;
 	}
-	free(png);
-	anfu_wipe(answer, sizeof(answer));
+#ifdef ANFU_TEST_HOOKS
+	test_captcha_put(iam->test_captchas, c.id, c.answer, c.expires_ms);
+#endif
+	memcpy(ret->id, c.id, sizeof(ret->id));
+	ret->png = c.png;
+	ret->png_len = c.png_len;
+	ret->expires_ms = c.expires_ms;
+	c.png = NULL;
+out:
+	free(c.png);
+	anfu_wipe(c.answer, sizeof(c.answer));
 	return r;
 }
 
@@ -285,7 +291,7 @@ static int plan_request(const struct anfu_principal *p, const struct anfu_code_r
 	plan->sms = req->channel[0] == 's';
 	plan->channel = plan->sms ? "sms" : "email";
 	if (!p && strcmp(plan->purpose, ANFU_CODE_REGISTER) != 0)
-		return refuse(err, ANFU_EAUTH, "unauthorized", NULL);
+		return refuse(err, ANFU_EAUTH, ANFU_R_UNAUTHORIZED, NULL);
 	plan->bound = strcmp(plan->purpose, ANFU_CODE_LOGIN) == 0 ||
 		      strcmp(plan->purpose, ANFU_CODE_STEP_UP) == 0;
 	if (plan->bound)
@@ -295,44 +301,46 @@ static int plan_request(const struct anfu_principal *p, const struct anfu_code_r
 	if (strcmp(plan->purpose, ANFU_CODE_REGISTER) == 0 &&
 	    (!req->captcha_id || !*req->captcha_id || !req->captcha_answer ||
 	     !*req->captcha_answer))
-		return refuse(err, ANFU_EINVAL, "captcha_required", "captcha_answer");
+		return refuse(err, ANFU_EINVAL, ANFU_R_CAPTCHA_REQUIRED, "captcha_answer");
 	return 0;
 }
 
-/* True when p proved a second factor within mfa.stepup_window: the rule
- * of iam_stepped_up() (iam/core.h), which this file does not call so that
- * it links without the user module. */
+/* True when p proved a second factor within mfa.stepup_window. */
 static bool stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p)
 {
-	int64_t now = anfu_clock_now_ms();
+	return p && iam->challenge->stepped_up(iam, p, anfu_clock_now_ms());
+}
 
-	return p && p->mfa_ms > 0 && now >= p->mfa_ms &&
-	       now - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
+/* A captcha check's transaction: the verdict in check. */
+struct captcha_use {
+	struct anfu_iam *iam;
+	const struct anfu_code_req *req;
+	int check;
+};
+
+static int consume_tx(struct anfu_tx *tx, void *ud)
+{
+	struct captcha_use *c = ud;
+
+	c->check = anfu_captcha_check(
+		anfu_tx_db(tx), c->iam->vault, c->req->captcha_id, c->req->captcha_answer,
+		&(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER, false });
+	/* A wrong answer uses the captcha up too: committed. */
+	return c->check < 0 && c->check != ANFU_EAUTH ? c->check : 0;
 }
 
 /* Checks the captcha in a transaction of its own, so that it is used up
  * by this attempt whatever happens next (IAM-CAP-02). */
-static int consume_captcha(struct anfu_iam *iam, struct anfu_db *db,
-			   const struct anfu_code_req *req, struct anfu_iam_err *err)
+static int consume_captcha(struct anfu_iam *iam, const struct anfu_code_req *req,
+			   struct anfu_iam_err *err)
 {
-	int r, check;
+	struct captcha_use c = { iam, req, 0 };
+	int r = anfu_tx_run(iam->tx, NULL, consume_tx, &c);
 
-	r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
-	check = anfu_captcha_check(db, iam->vault, req->captcha_id, req->captcha_answer,
-				   &(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER, false });
-	if (check < 0 && check != ANFU_EAUTH) {
-		(void)anfu_db_rollback(db);
-		return check;
-	}
-	r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		return r;
-	}
-	if (check < 0)
-		return refuse(err, ANFU_EAUTH, "captcha_invalid", "captcha_answer");
+	if (c.check < 0)
+		return refuse(err, ANFU_EAUTH, ANFU_R_CAPTCHA_INVALID, "captcha_answer");
 	return 0;
 }
 
@@ -343,18 +351,19 @@ static int resolve_bound(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	char *clear = NULL;
 	int r;
 
-	r = iam_user_load(db, p->user_id, &plan->user);
+	r = iam->challenge->user_load(db, p->user_id, &plan->user);
 	if (r == ANFU_ENOTFOUND)
-		return refuse(err, ANFU_EAUTH, "unauthorized", NULL);
+		return refuse(err, ANFU_EAUTH, ANFU_R_UNAUTHORIZED, NULL);
 	if (r < 0)
 		return r;
 	if (!(plan->sms ? plan->user.phone_enc : plan->user.email_enc))
-		return refuse(err, ANFU_ECONFLICT, "method_unavailable", "channel");
-	r = iam_user_reveal(iam, db, &plan->user, plan->sms ? "phone" : "email", &clear);
+		return refuse(err, ANFU_ECONFLICT, ANFU_R_METHOD_UNAVAILABLE, "channel");
+	r = iam->challenge->user_reveal(iam, db, &plan->user, plan->sms ? "phone" : "email",
+					&clear);
 	if (r < 0)
 		return r;
 	if (!clear)
-		return refuse(err, ANFU_ECONFLICT, "method_unavailable", "channel");
+		return refuse(err, ANFU_ECONFLICT, ANFU_R_METHOD_UNAVAILABLE, "channel");
 	r = anfu_strlcpy(plan->target, clear, sizeof(plan->target));
 	anfu_free_secret(clear);
 	return r;
@@ -427,7 +436,7 @@ static int bind_plan(struct anfu_iam *iam, const struct anfu_principal *p, struc
 /* Queues the code, or (register, taken target) the notice to its owner.
  * Code texts take (code, purpose, minutes): the purpose picks the wording,
  * so the recipient sees what the code is for. */
-static int queue_message(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+static int queue_message(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 			 const struct anfu_iam_ctx *ctx, const struct send_plan *plan,
 			 const char *code)
 {
@@ -438,16 +447,18 @@ static int queue_message(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	(void)snprintf(minutes, sizeof(minutes), "%lld",
 		       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
 	if (plan->registered)
-		return iam_notice_to(iam, db, plan->owner_id, plan->channel, plan->target,
-				     plan->owner_lang, "register_attempt", NULL, 0);
+		return iam->challenge->notice_to(iam, tx, plan->owner_id, plan->channel,
+						 plan->target, plan->owner_lang, "register_attempt",
+						 NULL, 0);
 	if (plan->bound)
-		return iam_notice(iam, db, &plan->user, plan->sms ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
-				  "code", args, 3);
-	return iam_notice_to(iam, db, p ? p->user_id : NULL, plan->channel, plan->target, lang,
-			     "code", args, 3);
+		return iam->challenge->notice(iam, tx, &plan->user,
+					      plan->sms ? ANFU_MFA_SMS : ANFU_MFA_EMAIL, "code",
+					      args, 3);
+	return iam->challenge->notice_to(iam, tx, p ? p->user_id : NULL, plan->channel,
+					 plan->target, lang, "code", args, 3);
 }
 
-static int audit_sent(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int audit_sent(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_principal *p, const struct send_plan *plan,
 		      const char *code_id)
 {
@@ -458,16 +469,33 @@ static int audit_sent(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 		      "target", plan->masked, "delivered", plan->registered ? "notice" : "code");
 	if (!d)
 		return ANFU_EINTERNAL;
-	r = iam_audit(iam, db, ctx, p, NULL, "code.sent", "code", code_id, "success", d);
+	r = iam->challenge->audit(iam, tx, ctx, p, NULL, "code.sent", "code", code_id, "success",
+				  d);
 	json_decref(d);
 	return r;
 }
 
+/* A send's write transaction. */
+struct send {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	struct send_plan *plan;
+	struct anfu_code_sent out;
+	struct anfu_iam_err *err;
+};
+
 /* The write transaction of a send: code row, message, audit record. */
-static int send_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		   const struct anfu_principal *p, struct send_plan *plan,
-		   struct anfu_code_sent *out, struct anfu_iam_err *err)
+static int send_tx(struct anfu_tx *tx, void *ud)
 {
+	struct send *s = ud;
+	struct anfu_iam *iam = s->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const struct anfu_iam_ctx *ctx = s->ctx;
+	const struct anfu_principal *p = s->p;
+	struct send_plan *plan = s->plan;
+	struct anfu_code_sent *out = &s->out;
+	struct anfu_iam_err *err = s->err;
 	struct anfu_code_issue ci = {
 		.purpose = plan->purpose,
 		.channel = plan->channel,
@@ -494,11 +522,11 @@ static int send_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_i
 		ci.user_id = NULL;
 	r = anfu_code_issue(db, iam->vault, &ci, out->id, code, &out->expires_ms);
 	if (r == ANFU_ERATE)
-		r = refuse(err, ANFU_ERATE, "code_too_soon", NULL);
+		r = refuse(err, ANFU_ERATE, ANFU_R_CODE_TOO_SOON, NULL);
 	if (r == 0)
-		r = queue_message(iam, db, p, ctx, plan, code);
+		r = queue_message(iam, tx, p, ctx, plan, code);
 	if (r == 0)
-		r = audit_sent(iam, db, ctx, p, plan, out->id);
+		r = audit_sent(iam, tx, ctx, p, plan, out->id);
 	if (r == 0)
 		(void)anfu_strlcpy(out->masked_target, plan->masked, sizeof(out->masked_target));
 out:
@@ -517,8 +545,7 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       struct anfu_code_sent *ret, struct anfu_iam_err *err)
 {
 	struct send_plan *plan = NULL;
-	struct anfu_code_sent out = { 0 };
-	struct anfu_db *db = NULL;
+	struct send s;
 	int r;
 
 	if (!iam || !req || !ret)
@@ -529,34 +556,23 @@ int anfu_iam_send_code(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	 * code goes to a target the caller names with no captcha in front: it
 	 * takes a second factor proved within mfa.stepup_window. */
 	if (r == 0 && strcmp(plan->purpose, ANFU_CODE_BIND) == 0 && !stepped_up(iam, p))
-		r = refuse(err, ANFU_EPERM, "step_up_required", NULL);
-	if (r < 0)
-		goto out;
-	r = iam_db(iam, &db);
+		r = refuse(err, ANFU_EPERM, ANFU_R_STEP_UP_REQUIRED, NULL);
 	if (r < 0)
 		goto out;
 	if (strcmp(plan->purpose, ANFU_CODE_REGISTER) == 0) {
-		r = consume_captcha(iam, db, req, err);
+		r = consume_captcha(iam, req, err);
 		if (r < 0)
 			goto out;
 	}
-	r = anfu_db_begin(db);
-	if (r < 0)
-		goto out;
-	r = send_tx(iam, db, ctx, p, plan, &out, err);
+	s = (struct send){ .iam = iam, .ctx = ctx, .p = p, .plan = plan, .err = err };
+	r = anfu_tx_run(iam->tx, NULL, send_tx, &s);
 	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		goto out;
-	}
-	iam_notify_poke(iam);
-	*ret = out;
+		*ret = s.out;
 out:
 	if (r < 0 && r != ANFU_EINVAL && r != ANFU_EAUTH && r != ANFU_ERATE &&
 	    r != ANFU_ECONFLICT && r != ANFU_EPERM)
 		anfu_log_error("iam.send_code", "code not sent: %s", anfu_strerror(r));
-	iam_user_clear(&plan->user);
+	iam->challenge->user_clear(&plan->user);
 	anfu_wipe(plan, sizeof(*plan));
 	free(plan);
 	return r;

@@ -24,6 +24,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/rand.h"
 #include "crypto/crypto.h"
@@ -35,7 +36,6 @@
 #define CODE_SPACE 1000000u    /* 10^CODE_DIGITS */
 #define CODE_TTL_MAX_MS 600000 /* IAM-MFA-07: valid for at most 10 minutes */
 #define HASH_HEX (2 * ANFU_HASH_LEN + 1)
-#define FIELD_MAX 256 /* purpose, target index, context */
 
 static int code_hash(struct anfu_vault *v, const char *id, const char *code, char out[HASH_HEX])
 {
@@ -56,8 +56,8 @@ static bool field_ok(const char *s, bool may_be_empty)
 
 	if (!s)
 		return false;
-	n = strnlen(s, FIELD_MAX + 1);
-	return n <= FIELD_MAX && (may_be_empty || n > 0);
+	n = strnlen(s, ANFU_LIMIT_IAM_CODE_FIELD + 1);
+	return n <= ANFU_LIMIT_IAM_CODE_FIELD && (may_be_empty || n > 0);
 }
 
 static bool issue_args_ok(const struct anfu_code_issue *ci)

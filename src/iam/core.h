@@ -1,6 +1,6 @@
 /*
- * iam/core: private helpers shared by the core files of src/iam/ (service,
- * user, session, login, register, reset, self). Not part of internal.h
+ * iam/core: private helpers shared by the core files of src/iam/ (user,
+ * session, login, lockout, register, reset, self, jobs). Not part of internal.h
  * because the other iam files have no use for them; everything here runs
  * on the caller's connection and, where it writes, inside the caller's
  * write transaction.
@@ -22,19 +22,12 @@
 /* Networks of this many recent successful logins form the usual set
  * (IAM-ANOM-01). */
 #define IAM_USUAL_LOGINS 10
-/* MFA_PENDING sessions one user may hold at once: they are not counted
- * against session[class].max_sessions (a password alone must not be able
- * to end someone's sessions), so they get a small cap of their own. */
-#define IAM_PENDING_MAX 3
 
 /* ANFU_PS as a function: the macro's NULL test warns when given an array. */
 static inline struct anfu_param iam_ps(const char *s)
 {
 	return ANFU_PS(s);
 }
-
-/* "customer", "merchant", "staff". */
-const char *iam_kind_name(enum anfu_user_kind k);
 
 /* The blind index stored for u's bound phone or email (channel "sms" or
  * "email") into out; ANFU_ENOTFOUND when that channel is not bound. */
@@ -50,7 +43,8 @@ unsigned iam_required_actions(const struct anfu_iam *iam, const struct iam_user 
 			      enum anfu_role_class cls, int64_t now_ms);
 /* Second factors u can use: ANFU_MFA_* bits. */
 unsigned iam_user_methods(const struct iam_user *u);
-/* True when p proved a second factor within mfa.stepup_window. */
+/* True when p proved a second factor within mfa.stepup_window
+ * (iam/session.c, which records the factor's time on the session). */
 bool iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, int64_t now_ms);
 
 /* Appends one row of iam_login_attempt (IAM-HIST-03). user_id may be NULL. */
@@ -61,14 +55,6 @@ int iam_attempt_record(struct anfu_iam *iam, struct anfu_db *db, const struct an
 int iam_attempt_record_login(struct anfu_iam *iam, struct anfu_db *db,
 			     const struct anfu_iam_ctx *ctx, const char *user_id,
 			     const char *login_index, const char *result, const char *reason);
-
-/* Counts one failed authentication of u (password, second factor, current
- * password) on the user's failure counter; locks the account at the
- * threshold (IAM-LOCK-01, -02), notifies (IAM-LOCK-04) and audits
- * "auth.locked". u must have been re-read inside the transaction.
- * *ret_locked (may be NULL) says whether this failure locked it. */
-int iam_failure_count(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		      const struct iam_user *u, bool *ret_locked);
 
 /* Verifies a second factor of u: method "totp" (replay-protected through
  * totp_last_step, updated here), "sms" or "email" (a code of purpose bound
@@ -85,21 +71,16 @@ int iam_factor_verify(struct anfu_iam *iam, struct anfu_db *db, const struct iam
  * public id of a session ended by the limit. ANFU_ECONFLICT when
  * sessions.on_limit is "refuse" and the limit is reached. except_public_id
  * is the session being promoted (not counted), or NULL. */
-int iam_session_make_room(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+int iam_session_make_room(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 			  enum anfu_role_class cls, bool admin, const char *except_public_id,
 			  char *ended_out);
 
 /* "2026-11-21 13:12 UTC": a time for notice texts. */
 void iam_time_text(int64_t ms, char out[32]);
 
-/* Sets err (may be NULL) to code / field. */
-void iam_err_set(struct anfu_iam_err *err, const char *code, const char *field);
-
-/* Rolls back an open transaction of db (no-op when none). */
-void iam_tx_abort(struct anfu_db *db);
-
 #ifdef ANFU_TEST_HOOKS
-/* Test hook (unit tests): runs the reminder and purge jobs on db now. */
+/* Test hook (unit tests): runs the reminder and purge jobs (iam/jobs.c)
+ * on db now. */
 int iam_test_run_jobs(struct anfu_iam *iam, struct anfu_db *db);
 #endif
 

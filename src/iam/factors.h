@@ -61,8 +61,8 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v,
  * live and it was made for *use (same purpose, same listener); ANFU_EAUTH
  * otherwise. A captcha is used up by any attempt, also one for another
  * purpose or listener. */
-int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id,
-		       const char *answer, const struct anfu_captcha_use *use);
+int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id, const char *answer,
+		       const struct anfu_captcha_use *use);
 
 /* ---- TOTP (RFC 6238: SHA-1, 6 digits, 30 s) --------------------------------- */
 

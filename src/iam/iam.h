@@ -27,35 +27,51 @@
 
 #include <jansson.h>
 
+#include "base/limits.h"
 #include "base/profile.h"
 #include "base/rand.h"
 
 struct anfu_config;
+struct anfu_iam_config;
 struct anfu_store;
 struct anfu_keys;
 struct anfu_audit;
+struct anfu_tx_exec;
 struct anfu_vault;
 struct anfu_notify;
-struct anfu_jobs;
 
 struct anfu_iam_deps {
-	const struct anfu_config *cfg;
+	const struct anfu_iam_config *cfg;  /* iam's options (iam/config.h) */
+	const struct anfu_config *platform; /* the platform's ([server] level) */
 	struct anfu_store *store;
 	const struct anfu_keys *keys;
 	struct anfu_audit *audit;
+	struct anfu_tx_exec *tx; /* every write of the service goes through it */
 	struct anfu_vault *vault;
 	struct anfu_notify *notify;
 };
 
 struct anfu_iam;
 
-/* Creates the service; every dependency is borrowed and must outlive it. */
+/* Creates the service; every dependency is borrowed and must outlive it.
+ * The approval types (anfu_iam_approvals) and jobs (anfu_iam_jobs) are
+ * registered by whoever starts the service (src/app/, through iam's module
+ * descriptor). */
 int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret);
 void anfu_iam_free(struct anfu_iam *iam);
-/* Registers the scheduled jobs: the account review (dormant, expired,
- * temporary; every accounts.review_interval_days), password-expiry
+
+struct anfu_job_table;
+struct anfu_approval_table;
+struct anfu_migration_set;
+/* Its migrations, src/iam/migrations/ (generated). */
+extern const struct anfu_migration_set anfu_iam_migrations;
+/* The scheduled jobs, ud being the service: the account review (dormant,
+ * expired, temporary; every accounts.review_interval_days), password-expiry
  * reminders (daily) and expiry of old codes, captchas and sessions. */
-int anfu_iam_register_jobs(struct anfu_iam *iam, struct anfu_jobs *jobs);
+extern const struct anfu_job_table anfu_iam_jobs;
+/* The four-eyes approval types of the identity module (create_operator,
+ * grant_role, revoke_role and the staff-account changes; iam/admin_types.c). */
+extern const struct anfu_approval_table anfu_iam_approvals;
 
 /* ---- request context, principals, errors ------------------------------- */
 
@@ -224,9 +240,6 @@ struct anfu_user_view {
 	int64_t password_expires_ms;
 };
 
-/* The view as a JSON object (caller owns the reference). */
-json_t *anfu_user_view_json(const struct anfu_user_view *v);
-
 /* ---- registration, login, MFA, logout ------------------------------------- */
 
 struct anfu_register_req {
@@ -337,12 +350,40 @@ int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 int anfu_iam_me(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		const struct anfu_principal *p, struct anfu_user_view *ret);
-/* Recent login attempts of the caller (IAM-HIST-01): JSON array. */
+/* One login attempt of the caller (IAM-HIST-01). Strings are malloc'd. */
+struct anfu_login_entry {
+	int64_t time_ms;
+	char *ip;
+	char *device; /* the device's label, or the start of its fingerprint */
+	char *result; /* as recorded: "success", "failure", "locked", ... */
+};
+struct anfu_login_list {
+	struct anfu_login_entry *v;
+	size_t n;
+};
+/* Frees the entries of l and empties it; NULL-safe. */
+void anfu_login_list_clear(struct anfu_login_list *l);
+/* Recent login attempts of the caller, newest first, at most limit
+ * (<= 0: 20; capped at 100). *ret is written only on success. */
 int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		       const struct anfu_principal *p, int limit, json_t **ret);
-/* The caller's live sessions: JSON array, "current" marks this one. */
+		       const struct anfu_principal *p, int limit, struct anfu_login_list *ret);
+
+/* One live session of the caller. */
+struct anfu_session_entry {
+	char id[ANFU_ID_MAX]; /* public id "ses_..." */
+	int64_t created_ms;
+	int64_t last_seen_ms;
+	char *ip;     /* malloc'd */
+	bool current; /* the session of this request */
+};
+struct anfu_session_list {
+	struct anfu_session_entry *v;
+	size_t n;
+};
+void anfu_session_list_clear(struct anfu_session_list *l);
+/* The caller's live sessions, oldest first. *ret written only on success. */
 int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, json_t **ret);
+			 const struct anfu_principal *p, struct anfu_session_list *ret);
 /* Ends one of the caller's sessions (session_id "ses_...") or, with NULL,
  * every other one. Ending a session other than the caller's own needs a
  * recent step-up (IAM-MFA-02): ANFU_EPERM / "step_up_required", audited
@@ -350,8 +391,24 @@ int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *p, const char *session_id,
 			  struct anfu_iam_err *err);
+/* One trusted device of the caller. Strings are malloc'd. */
+struct anfu_device_entry {
+	char *id; /* "dev_..." */
+	char *label;
+	int64_t trusted_ms;
+	int64_t trusted_until_ms; /* expiry, or sooner under a lowered device_trust_days */
+	int64_t created_ms;
+	int64_t last_seen_ms;
+};
+struct anfu_device_list {
+	struct anfu_device_entry *v;
+	size_t n;
+};
+void anfu_device_list_clear(struct anfu_device_list *l);
+/* The caller's trusted devices, oldest first. *ret written only on
+ * success. */
 int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			const struct anfu_principal *p, json_t **ret);
+			const struct anfu_principal *p, struct anfu_device_list *ret);
 /* Revokes one of the caller's trusted devices (device_id "dev_...") or,
  * with NULL, all of them; needs a recent step-up (ANFU_EPERM /
  * "step_up_required", audited as denied). ANFU_ENOTFOUND for a device that
@@ -444,17 +501,35 @@ struct anfu_user_filter {
 	int limit;
 };
 
-/* A page of masked users (iam.user.read). A merchant user holding
+/* A page of masked users (iam.user.read) in id order, written into
+ * ret_users (cap entries, caller's; a page holds at most f->limit, 0: 50,
+ * and never more than ANFU_LIMIT_ADMIN_LIST_MAX nor cap); *ret_n is how
+ * many, set only on success. A merchant user holding
  * merchant.staff.manage gets the accounts of its own merchant only,
  * whatever f->kind says (IAM-RBAC-05). */
 int anfu_iam_admin_list_users(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			      const struct anfu_principal *p, const struct anfu_user_filter *f,
-			      json_t **ret);
+			      struct anfu_user_view *ret_users, size_t cap, size_t *ret_n);
+
+/* One account as an administrator sees it: the masked view and, after a
+ * reveal (revealed true), its personal data in clear, NULL where the
+ * account has none (heap, owned by the struct: anfu_admin_user_clear
+ * wipes and frees them). delivered_to: where a new account's initial
+ * password went ("email" / "sms", static), else NULL. */
+struct anfu_admin_user {
+	struct anfu_user_view view;
+	bool revealed;
+	char *login, *phone, *email, *real_name, *id_number;
+	const char *delivered_to;
+};
+/* Wipes and frees what u holds and zeroes it (NULL-safe). */
+void anfu_admin_user_clear(struct anfu_admin_user *u);
+
 /* One user; reveal shows personal data unmasked (iam.user.pii.reveal,
- * audited: DATA-MASK-08, IAM-RBAC-06). */
+ * audited: DATA-MASK-08, IAM-RBAC-06). *ret is the caller's to clear. */
 int anfu_iam_admin_get_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const char *user_id, bool reveal,
-			    json_t **ret);
+			    struct anfu_admin_user *ret);
 
 struct anfu_admin_create {
 	const char *kind; /* "merchant" here; staff only via approval */
@@ -469,20 +544,50 @@ struct anfu_admin_create {
 
 /* Creates a merchant user with a random initial password sent to its own
  * channel and a forced change at first login (IAM-PWD-12). Needs a recent
- * step-up (step_up_required, audited as denied; IAM-MFA-02). */
+ * step-up (step_up_required, audited as denied; IAM-MFA-02). *ret: the new
+ * user's masked view and delivered_to. */
 int anfu_iam_admin_create_user(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const struct anfu_admin_create *c,
-			       json_t **ret, struct anfu_iam_err *err);
+			       struct anfu_admin_user *ret, struct anfu_iam_err *err);
+
+/* A four-eyes request as its readers see it (iam/approval.c). result
+ * (what the executor returned, or the failure's error) and payload (the
+ * request in clear) are stored JSON documents and stay JSON, owned by the
+ * view (NULL: none); anfu_approval_view_clear() releases them. */
+struct anfu_approval_view {
+	char id[ANFU_ID_MAX];
+	int64_t number;
+	char type[ANFU_LIMIT_APPROVAL_TYPE_NAME];
+	char summary[ANFU_LIMIT_APPROVAL_SUMMARY];
+	char maker_id[ANFU_ID_MAX];
+	int64_t created_ms;
+	char status[16];	      /* "pending", "rejected", "executed", "failed" */
+	char checker_id[ANFU_ID_MAX]; /* "" until decided */
+	bool decided;		      /* decided_ms is set */
+	int64_t decided_ms;
+	bool has_note; /* note is the decision's note */
+	char note[ANFU_LIMIT_DECISION_NOTE + 1];
+	json_t *result;
+	/* Set by the readers (list, get): payload is the request in clear
+	 * for a reader who may see it, NULL for the others. */
+	bool payload_read;
+	json_t *payload;
+};
+
+/* Releases what v holds and zeroes it (NULL-safe). */
+void anfu_approval_view_clear(struct anfu_approval_view *v);
 
 /* "disable", "enable", "unlock", "force_password_change": needs a recent
  * step-up (step_up_required, audited as denied; IAM-MFA-02). Disable,
  * unlock and force tell the user on the bound channels. Disabling or
  * enabling a staff account is not done at once: it files a four-eyes
  * request ("disable_staff" / "enable_staff", IAM-ACCT-03) as p, returned
- * in *ret_approval (owned by the caller; NULL when the action was done). */
+ * in *ret_approval (the caller clears it; its id is "" when the action
+ * was done at once). */
 int anfu_iam_admin_act(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		       const struct anfu_principal *p, const char *user_id, const char *action,
-		       const char *reason, json_t **ret_approval, struct anfu_iam_err *err);
+		       const char *reason, struct anfu_approval_view *ret_approval,
+		       struct anfu_iam_err *err);
 
 /* Issues a random temporary password that passes the account's policy,
  * queues it to the account's own bound email (else phone), forces a
@@ -507,11 +612,12 @@ int anfu_iam_admin_reset_password(struct anfu_iam *iam, const struct anfu_iam_ct
  * one's own account, staff only by an administrator. *ret_channel is where
  * the password went, or NULL when none was issued. For a staff account
  * nothing changes yet: a "staff_validity" request is filed (IAM-ACCT-03)
- * and returned in *ret_approval (owned by the caller; NULL otherwise). */
+ * and returned in *ret_approval (the caller clears it; its id is ""
+ * otherwise). */
 int anfu_iam_admin_set_validity(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				const struct anfu_principal *p, const char *user_id,
 				int64_t expires_ms, const char *reason, const char **ret_channel,
-				json_t **ret_approval, struct anfu_iam_err *err);
+				struct anfu_approval_view *ret_approval, struct anfu_iam_err *err);
 
 /* A merchant or staff account handed to another person (IAM-ACCT-12):
  * the new responsible person (IAM-ACCT-01, stored sealed as the real name)
@@ -533,22 +639,23 @@ struct anfu_admin_handover {
  * account, staff only by an administrator; already_exists when a new
  * contact belongs to another account. *ret_channel: "email" or "sms".
  * A staff account is handed over only through a "handover_staff" request
- * (IAM-ACCT-03), filed here and returned in *ret_approval (owned by the
- * caller; NULL otherwise): its checker confirms the new contacts, so the
- * temporary password never goes to a channel only the maker named. */
+ * (IAM-ACCT-03), filed here and returned in *ret_approval (the caller
+ * clears it; its id is "" otherwise): its checker confirms the new
+ * contacts, so the temporary password never goes to a channel only the
+ * maker named. */
 int anfu_iam_admin_handover(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const struct anfu_admin_handover *in,
-			    const char **ret_channel, json_t **ret_approval,
+			    const char **ret_channel, struct anfu_approval_view *ret_approval,
 			    struct anfu_iam_err *err);
 
 /* Files a four-eyes request (IAM-SOD-03, IAM-ACCT-03): type
  * "create_operator", "grant_role" / "revoke_role", or a change of a staff
  * account ("disable_staff", "enable_staff", "staff_validity",
- * "handover_staff"), payload per type. *ret is the approval as JSON with
- * its sequential number. */
+ * "handover_staff"), payload per type. *ret is the approval with its
+ * sequential number (the caller clears it; no payload). */
 int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct anfu_principal *p, const char *type, json_t *payload,
-			   json_t **ret, struct anfu_iam_err *err);
+			   struct anfu_approval_view *ret, struct anfu_iam_err *err);
 /* Approves (and executes) or rejects a pending request; the checker must
  * hold the type's approve permission and differ from the maker and from
  * the account the request is about (approval_self). confirm (borrowed, may
@@ -559,16 +666,20 @@ int anfu_iam_approval_file(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
  * audited as denied), and the request stays pending. */
 int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			     const struct anfu_principal *p, const char *approval_id, bool approve,
-			     const char *note, const json_t *confirm, json_t **ret,
-			     struct anfu_iam_err *err);
-/* The newest requests (status NULL: all) / one request. A reader who
- * holds the type's approve permission, or made the request, also gets its
- * whole payload in clear under "payload" (the checker's view); showing it
- * is audited as "approval.viewed" in the same transaction. */
+			     const char *note, const json_t *confirm,
+			     struct anfu_approval_view *ret, struct anfu_iam_err *err);
+/* The newest requests (status NULL: all; at most cap, never more than
+ * ANFU_LIMIT_APPROVAL_LIST, into ret, *ret_n of them, newest first) / one
+ * request. A reader who holds the type's approve permission, or made the
+ * request, also gets its whole payload in clear (the checker's view);
+ * showing it is audited as "approval.viewed" in the same transaction. The
+ * caller clears each view. */
 int anfu_iam_approval_list(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, const char *status, json_t **ret);
+			   const struct anfu_principal *p, const char *status,
+			   struct anfu_approval_view *ret, size_t cap, size_t *ret_n);
 int anfu_iam_approval_get(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const char *approval_id, json_t **ret);
+			  const struct anfu_principal *p, const char *approval_id,
+			  struct anfu_approval_view *ret);
 
 /* ---- privilege-attempt alerts (AUD-ALERT-01) ------------------------------------- */
 
@@ -579,36 +690,82 @@ int anfu_iam_approval_get(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 void anfu_iam_privilege_denied(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const char *method,
 			       const char *route, const char *permission);
-/* A page of alerts, newest first: state "open", "acknowledged" or NULL
- * (all); cursor 0 for the first page, else the next_cursor of the page
- * before; limit 1..100 (0: 50). *ret is {"alerts": [...], "next_cursor":
- * number or null}. Needs iam.alert.manage. */
+/* A privilege-attempt alert as an administrator sees it (iam/alert.c). */
+struct anfu_alert_view {
+	char id[ANFU_ID_MAX];
+	int64_t number;
+	char actor_id[ANFU_ID_MAX];
+	char actor_kind[16]; /* "customer", "merchant", "staff" */
+	char role_class[16]; /* "customer", "merchant", "operator", "admin" */
+	int64_t first_ms, last_ms, attempts;
+	char first_action[ANFU_LIMIT_ALERT_TEXT], last_action[ANFU_LIMIT_ALERT_TEXT];
+	char last_object[ANFU_LIMIT_ALERT_TEXT], last_reason[ANFU_LIMIT_ALERT_TEXT];
+	char ip[64];
+	int64_t mailed;
+	char state[16];			   /* "open", "acknowledged" */
+	char acknowledged_by[ANFU_ID_MAX]; /* "" while open */
+	bool acknowledged;		   /* acknowledged_ms is set */
+	int64_t acknowledged_ms;
+	bool has_note; /* note is the acknowledgement's */
+	char note[ANFU_LIMIT_DECISION_NOTE + 1];
+};
+
+/* A page of alerts, newest first, into ret (cap entries, caller's): state
+ * "open", "acknowledged" or NULL (all); cursor 0 for the first page, else
+ * the *ret_next of the page before; limit 1..100 (0: 50), never more than
+ * cap. *ret_n is how many, *ret_next the cursor of the next page (0: this
+ * is the last); both set only on success. Needs iam.alert.manage. */
 int anfu_iam_alerts(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		    const struct anfu_principal *p, const char *state, int64_t cursor, int limit,
-		    json_t **ret);
+		    struct anfu_alert_view *ret, size_t cap, size_t *ret_n, int64_t *ret_next);
 /* Acknowledges an open alert with an optional note (<= 500 bytes): needs
  * iam.alert.manage and a recent step-up; nobody acknowledges an alert
  * about themselves (forbidden); conflict when it is acknowledged already.
  * Audited "alert.acknowledged". *ret is the alert afterwards. */
 int anfu_iam_alert_acknowledge(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			       const struct anfu_principal *p, const char *alert_id,
-			       const char *note, json_t **ret, struct anfu_iam_err *err);
+			       const char *note, struct anfu_alert_view *ret,
+			       struct anfu_iam_err *err);
+
+/* A stored report (iam/review.c). content is the report itself, a stored
+ * JSON document, and stays JSON: owned by the view (NULL: unreadable),
+ * released by anfu_report_view_clear(). */
+struct anfu_report_view {
+	char id[ANFU_ID_MAX];
+	char kind[24]; /* "account_review", "recertification" */
+	int64_t created_ms;
+	char created_by[ANFU_ID_MAX + 16]; /* a user id or "system" */
+	json_t *content;
+	char signed_off_by[ANFU_ID_MAX]; /* "" until signed off */
+	bool signed_off;		 /* signed_off_ms is set */
+	int64_t signed_off_ms;
+	bool has_note; /* note is the sign-off's */
+	char note[ANFU_LIMIT_DECISION_NOTE + 1];
+};
+
+/* Releases what v holds and zeroes it (NULL-safe). */
+void anfu_report_view_clear(struct anfu_report_view *v);
 
 /* Access recertification (IAM-ACCT-04): a report of every account with
- * roles and last use; a different person signs it off. */
+ * roles and last use; a different person signs it off. *ret is the report
+ * (the caller clears it). */
 int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, json_t **ret);
+			   const struct anfu_principal *p, struct anfu_report_view *ret);
 int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const char *report_id, const char *note,
-			    json_t **ret, struct anfu_iam_err *err);
-/* Reports of kind "recertification" or "account_review", newest first. */
+			    struct anfu_report_view *ret, struct anfu_iam_err *err);
+/* Reports of kind "recertification" or "account_review" (NULL: both that
+ * p may read), newest first, into ret (cap entries, at most
+ * ANFU_LIMIT_REPORT_LIST); *ret_n set only on success. The caller clears
+ * each. */
 int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *kind, json_t **ret);
+		     const struct anfu_principal *p, const char *kind, struct anfu_report_view *ret,
+		     size_t cap, size_t *ret_n);
 /* Runs the account review now, attributed to p (needs iam.review.read,
  * else ANFU_EPERM audited as denied); with p NULL it runs as the scheduled
- * job does, as actor "system". */
+ * job does, as actor "system". *ret is the report (the caller clears it). */
 int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			    const struct anfu_principal *p, json_t **ret);
+			    const struct anfu_principal *p, struct anfu_report_view *ret);
 
 /* ---- bootstrap (CLI, local and audited) ------------------------------------------ */
 

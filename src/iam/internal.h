@@ -17,26 +17,39 @@
 #include "base/rand.h"
 #include "crypto/crypto.h"
 #include "iam/iam.h"
+#include "iam/status.h"
+#include "tx/tx.h"
 
 struct anfu_db;
 struct anfu_pwhash;
+struct iam_challenge_ops;
 
 struct anfu_iam {
-	const struct anfu_config *cfg;
+	const struct anfu_iam_config *cfg;
+	const struct anfu_config *platform; /* [server] level */
 	struct anfu_store *store;
 	const struct anfu_keys *keys;
 	struct anfu_audit *audit;
+	struct anfu_tx_exec *tx;
 	struct anfu_vault *vault;
 	struct anfu_notify *notify;
 	struct anfu_pwhash *pwhash;
+	/* What challenge.c calls of the service (iam/challenge.h). */
+	const struct iam_challenge_ops *challenge;
 #ifdef ANFU_TEST_HOOKS
 	/* Test hook: answers of live captchas (bounded ring). */
 	struct iam_test_captcha *test_captchas;
 #endif
 };
 
+/* ---- shared helpers (iam/common.c) ------------------------------------------ */
+
 /* The calling thread's connection. */
 int iam_db(struct anfu_iam *iam, struct anfu_db **ret);
+/* Sets err (may be NULL) to code / field. */
+void iam_err_set(struct anfu_iam_err *err, const char *code, const char *field);
+/* "customer", "merchant", "staff". */
+const char *iam_kind_name(enum anfu_user_kind k);
 
 /* ---- the user record ----------------------------------------------------- */
 
@@ -47,9 +60,9 @@ struct iam_user {
 	enum anfu_user_kind kind;
 	char login_kind[16]; /* "mobile", "email", "username" */
 	char *login_enc;
-	char status[16];	 /* as stored: active/locked/disabled/expired */
-	int64_t locked_until_ms; /* 0: none or (status locked) until unlocked */
-	int64_t expires_ms;	 /* 0: none */
+	enum anfu_account_status status; /* as stored */
+	int64_t locked_until_ms;	 /* 0: none or (status locked) until unlocked */
+	int64_t expires_ms;		 /* 0: none */
 	bool temporary;
 	int64_t created_ms;
 	int64_t last_used_ms;
@@ -84,8 +97,11 @@ int iam_login_index(struct anfu_iam *iam, const char *login, char *idx);
 /* Finds a user by login identifier (through its blind index). */
 int iam_user_find_login(struct anfu_iam *iam, struct anfu_db *db, const char *login,
 			struct iam_user *ret);
-/* The effective state now: "locked" also while a timed lock runs,
- * "expired" once expires_ms passed, else the stored status. */
+/* The effective state now (iam/status.c, from its table): the stored
+ * status, "expired" once expires_ms passed (unless disabled), "active"
+ * once a timed lock ran out. */
+enum anfu_account_status iam_user_status(const struct iam_user *u, int64_t now_ms);
+/* Its name ("active", "locked", "disabled", "expired"). */
 const char *iam_user_state(const struct iam_user *u, int64_t now_ms);
 /* Decrypts a sealed column of u (field "phone", "email", "name", "idno",
  * "login", "totp"); *ret is NULL for an empty column. Free with
@@ -142,42 +158,53 @@ int iam_personal_load(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 		      struct iam_personal *ret);
 void iam_personal_clear(struct iam_personal *p);
 
-/* ---- audit and notices ------------------------------------------------------ */
+/* ---- transactions and audit (iam/common.c), notices (iam/notices.c) ---------- */
 
-/* Appends an audit record in the caller's transaction. actor_id NULL means
- * the caller is anonymous (actor type "anonymous"); p, when given, supplies
- * the actor's id, type and roles. details may be NULL (borrowed). */
-int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+/* Runs fn(tx, ud) in one transaction of the executor (anfu_tx_run, no
+ * transaction actor: iam_audit names each record's). When the records fn
+ * staged cannot be appended (ANFU_EAUDIT: nothing was kept), err (may be
+ * NULL) is cleared: the caller answers with that failure, never with a
+ * refusal fn decided but that was not recorded (records are appended at
+ * the end now, where they used to fail before the refusal was set). A
+ * caller whose refusal stood before its record was written passes NULL.
+ * Returns anfu_tx_run's result. */
+int iam_tx(struct anfu_iam *iam, anfu_tx_fn fn, void *ud, struct anfu_iam_err *err);
+
+/* Stages an audit record in the caller's transaction tx (appended when it
+ * commits). actor_id NULL means the caller is anonymous (actor type
+ * "anonymous"); p, when given, supplies the actor's id, type and roles.
+ * details may be NULL; it is borrowed (the record keeps a copy, so the
+ * caller may change it afterwards). A failure is logged by the executor
+ * and fails the transaction. */
+int iam_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 	      const struct anfu_principal *p, const char *actor_id, const char *action,
 	      const char *object_type, const char *object_id, const char *outcome,
 	      const json_t *details);
 
 /* Notices to a user on their bound channels, queued in the caller's
- * transaction. template names a bilingual text of iam/notices.c ("lockout",
- * "new_device", "password_changed", "reset_done", "code", ...); args fill
- * its placeholders in order. channels: ANFU_MFA_SMS | ANFU_MFA_EMAIL. */
-int iam_notice(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+ * transaction tx (the commit wakes the delivery thread). template names a
+ * bilingual text of iam/notices.c ("lockout", "new_device",
+ * "password_changed", "reset_done", "code", ...); args fill its
+ * placeholders in order. channels: ANFU_MFA_SMS | ANFU_MFA_EMAIL. */
+int iam_notice(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 	       unsigned channels, const char *tmpl, const char *const *args, int nargs);
 /* A code to an explicit target (registration, binding). */
-int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
+int iam_notice_to(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 		  const char *channel, const char *target, const char *lang, const char *tmpl,
 		  const char *const *args, int nargs);
-/* Wakes the notification delivery thread; call after a commit that
- * queued notices (NULL-safe, no-op without a notifier). */
-void iam_notify_poke(struct anfu_iam *iam);
 
 /* ---- sessions ------------------------------------------------------------------ */
 
 /* Creates a session for u in state, with a fresh id and CSRF token into
  * ret->session / ret->csrf, enforcing the per-user limit (WEB-CONC-02). */
-int iam_session_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_session_create(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		       const struct iam_user *u, enum anfu_role_class cls,
 		       enum anfu_session_state state, int64_t mfa_ms, struct anfu_login_result *ret,
 		       struct anfu_iam_err *err);
 /* Replaces the caller's session id (and CSRF token) keeping the session,
  * optionally moving it to state and recording a second factor now
  * (IAM-SESS-07). */
-int iam_session_rotate(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+int iam_session_rotate(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 		       enum anfu_session_state state, bool mfa_now, struct anfu_login_result *ret);
 /* Ends sessions: one by public id, or every session of user_id except
  * except_public_id (may be NULL), recording the reason. */

@@ -19,11 +19,13 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
+#include "iam/lockout.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "store/store.h"
@@ -36,7 +38,6 @@
 #define COMPLETED "result = 'success' AND reason <> 'mfa_pending'"
 /* Attempt results that count as failures (per IP and since a login). */
 #define FAILING_RESULTS "('failure', 'locked', 'disabled', 'expired', 'mfa_failure')"
-#define DEVICE_LABEL_MAX 64
 /* Vault token-hash purpose of trusted-device secrets. */
 #define DEVICE_SECRET "device_secret"
 
@@ -44,13 +45,14 @@
 struct login {
 	struct anfu_iam *iam;
 	const struct anfu_iam_ctx *ctx;
-	struct anfu_db *db;
+	struct anfu_db *db; /* the thread's connection; reads outside transactions */
+	struct anfu_tx *tx; /* the running transaction (its connection is db), or NULL */
 	struct iam_user u;
 	bool found;
 	int64_t now;
 	char dev[IAM_HASH_HEX];
 	char net[64];
-	char idx[IAM_HASH_HEX]; /* blind index of the login name given, or "" */
+	char idx[IAM_HASH_HEX];	  /* blind index of the login name given, or "" */
 	const char *device_token; /* trusted-device secret presented, or NULL */
 };
 
@@ -103,74 +105,6 @@ static int attempt(struct login *l, const char *user_id, const char *result, con
 					result, reason);
 }
 
-/* ---- failure counting and lockout (IAM-LOCK-01..04) ---------------------------------- */
-
-static int lock_account(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			const struct iam_user *u, int n, int64_t now)
-{
-	bool staff = u->kind == ANFU_USER_STAFF;
-	int64_t until = staff ? 0 : now + iam->cfg->lockout.user_minutes * IAM_MINUTE_MS;
-	char minutes[24];
-	const char *args[1] = { minutes };
-	struct anfu_param p[3] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL, iam_ps(u->id) };
-	json_t *det;
-	int r;
-
-	r = anfu_db_exec(
-		db,
-		"UPDATE iam_user SET failures = $1, status = 'locked', locked_until_ms = $2"
-		" WHERE id = $3",
-		p, 3, NULL, NULL, NULL);
-	if (r < 0)
-		return r;
-	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)iam->cfg->lockout.user_minutes);
-	r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
-		       staff ? "lockout_staff" : "lockout", args, 1);
-	if (r < 0)
-		return r;
-	det = until ? json_pack("{sisI}", "failures", n, "locked_until_ms", (json_int_t)until)
-		    : json_pack("{siss}", "failures", n, "locked_until", "unlock");
-	r = iam_audit(iam, db, ctx, NULL, u->id, "auth.locked", "user", u->id, "success", det);
-	json_decref(det);
-	return r;
-}
-
-int iam_failure_count(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		      const struct iam_user *u, bool *ret_locked)
-{
-	int64_t now = anfu_clock_now_ms(), thr;
-	bool lock_over;
-	int n, r;
-
-	if (!iam || !db || !u)
-		return ANFU_EINVAL;
-	if (ret_locked)
-		*ret_locked = false;
-	/* Already locked (a concurrent request got there first): nothing to add. */
-	if (strcmp(iam_user_state(u, now), "active") != 0)
-		return 0;
-	/* A timed lock that ran out starts the count afresh. */
-	lock_over = strcmp(u->status, "locked") == 0 && u->locked_until_ms > 0;
-	n = (lock_over ? 0 : u->failures) + 1;
-	thr = u->kind == ANFU_USER_STAFF ? iam->cfg->lockout.staff_threshold
-					 : iam->cfg->lockout.user_threshold;
-	if (n >= thr) {
-		r = lock_account(iam, db, ctx, u, n, now);
-		if (r == 0 && ret_locked)
-			*ret_locked = true;
-		return r;
-	}
-	{
-		struct anfu_param p[2] = { ANFU_PI(n), iam_ps(u->id) };
-		return anfu_db_exec(
-			db,
-			"UPDATE iam_user SET failures = $1, status = CASE WHEN status ="
-			" 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
-			" WHERE id = $2",
-			p, 2, NULL, NULL, NULL);
-	}
-}
-
 /* ---- second factors -------------------------------------------------------------------- */
 
 static int verify_totp(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
@@ -181,7 +115,7 @@ static int verify_totp(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 	int r;
 
 	if (!u->totp_confirmed || !u->totp_enc) {
-		iam_err_set(err, "method_unavailable", "method");
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, "method");
 		return ANFU_EPERM;
 	}
 	r = iam_user_reveal(iam, db, u, "totp", &secret);
@@ -202,7 +136,7 @@ static int verify_totp(struct anfu_iam *iam, struct anfu_db *db, const struct ia
 			r = ANFU_EAUTH;
 	}
 	if (r == ANFU_EAUTH || r == ANFU_EINVAL) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		return ANFU_EAUTH;
 	}
 	return r;
@@ -218,18 +152,18 @@ int iam_factor_verify(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 	if (!iam || !db || !u || !purpose || !context)
 		return ANFU_EINVAL;
 	if (!method || !code || !code[0] || strlen(code) > 16) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		return ANFU_EAUTH;
 	}
 	if (strcmp(method, "totp") == 0)
 		return verify_totp(iam, db, u, code, err);
 	if (strcmp(method, "sms") != 0 && strcmp(method, "email") != 0) {
-		iam_err_set(err, "method_unavailable", "method");
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, "method");
 		return ANFU_EPERM;
 	}
 	r = iam_user_target_index(db, u->id, method, idx);
 	if (r == ANFU_ENOTFOUND) {
-		iam_err_set(err, "method_unavailable", "method");
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, "method");
 		return ANFU_EPERM;
 	}
 	if (r < 0)
@@ -237,9 +171,9 @@ int iam_factor_verify(struct anfu_iam *iam, struct anfu_db *db, const struct iam
 	r = anfu_code_verify(db, iam->vault, purpose, idx, context, code,
 			     (int)iam->cfg->mfa.code_max_attempts);
 	if (r == ANFU_EEXPIRED)
-		iam_err_set(err, "code_expired", "code");
+		iam_err_set(err, ANFU_R_CODE_EXPIRED, "code");
 	else if (r == ANFU_EAUTH || r == ANFU_ENOTFOUND || r == ANFU_EINVAL) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		r = ANFU_EAUTH;
 	}
 	return r;
@@ -282,27 +216,76 @@ static int ip_blocked(struct anfu_iam *iam, struct anfu_db *db, const char *ip, 
 {
 	int64_t win = iam->cfg->lockout.ip_window_s * 1000, n = 0, last = 0;
 	struct anfu_param p[1] = { iam_ps(ip) };
+	bool blocked = false;
 	int r;
 
-	*ret = false;
 	if (!ip || !ip[0])
-		return 0;
+		goto done;
 	r = count_ip(db, ip, now - win, now, FAILING_RESULTS, &n);
-	if (r == 0 && n >= iam->cfg->lockout.ip_failures) {
-		*ret = true;
-		return 0;
+	if (r < 0)
+		return r;
+	if (n >= iam->cfg->lockout.ip_failures) {
+		blocked = true;
+		goto done;
+	}
+	r = anfu_db_query_int(db,
+			      "SELECT MAX(ts_ms) FROM iam_login_attempt WHERE ip = $1"
+			      " AND result IN " FAILING_RESULTS,
+			      p, 1, &last);
+	if (r == ANFU_ENOTFOUND)
+		goto done;
+	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000) {
+		r = count_ip(db, ip, last - win, last, FAILING_RESULTS, &n);
+		blocked = n >= iam->cfg->lockout.ip_failures;
+	}
+	if (r < 0)
+		return r;
+done:
+	*ret = blocked;
+	return 0;
+}
+
+/* Runs fn(l) in one transaction with l->tx set while it runs. */
+struct login_step {
+	struct login *l;
+	int (*fn)(struct login *l, void *ud);
+	void *ud;
+};
+
+static int login_step_tx(struct anfu_tx *tx, void *ud)
+{
+	struct login_step *s = ud;
+	int r;
+
+	s->l->tx = tx;
+	r = s->fn(s->l, s->ud);
+	s->l->tx = NULL;
+	return r;
+}
+
+static int login_tx(struct login *l, int (*fn)(struct login *l, void *ud), void *ud,
+		    struct anfu_iam_err *err)
+{
+	struct login_step s = { l, fn, ud };
+
+	return iam_tx(l->iam, login_step_tx, &s, err);
+}
+
+static int throttle_tx(struct login *l, void *ud)
+{
+	int64_t seen = 0, win = l->iam->cfg->lockout.ip_window_s * 1000;
+	int r;
+
+	(void)ud;
+	r = count_ip(l->db, l->ctx->ip, l->now - win, l->now, "('throttled')", &seen);
+	if (r == 0 && seen == 0) {
+		json_t *det = json_pack("{ss}", "network", l->net);
+		r = iam_audit(l->iam, l->tx, l->ctx, NULL, NULL, "security.credential_stuffing",
+			      "ip", "", "denied", det);
+		json_decref(det);
 	}
 	if (r == 0)
-		r = anfu_db_query_int(db,
-				      "SELECT MAX(ts_ms) FROM iam_login_attempt WHERE ip = $1"
-				      " AND result IN " FAILING_RESULTS,
-				      p, 1, &last);
-	if (r == ANFU_ENOTFOUND)
-		return 0;
-	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000)
-		r = count_ip(db, ip, last - win, last, FAILING_RESULTS, &n);
-	if (r == 0 && now - last < iam->cfg->lockout.ip_block_s * 1000)
-		*ret = n >= iam->cfg->lockout.ip_failures;
+		r = attempt(l, l->found ? l->u.id : NULL, "throttled", "ip_failures");
 	return r;
 }
 
@@ -310,26 +293,11 @@ static int ip_blocked(struct anfu_iam *iam, struct anfu_db *db, const char *ip, 
  * audited once per window. */
 static int throttle(struct login *l, struct anfu_iam_err *err)
 {
-	int64_t seen = 0, win = l->iam->cfg->lockout.ip_window_s * 1000;
-	int r = anfu_db_begin(l->db);
+	int r = login_tx(l, throttle_tx, NULL, err);
 
-	if (r == 0)
-		r = count_ip(l->db, l->ctx->ip, l->now - win, l->now, "('throttled')", &seen);
-	if (r == 0 && seen == 0) {
-		json_t *det = json_pack("{ss}", "network", l->net);
-		r = iam_audit(l->iam, l->db, l->ctx, NULL, NULL, "security.credential_stuffing",
-			      "ip", "", "denied", det);
-		json_decref(det);
-	}
-	if (r == 0)
-		r = attempt(l, l->found ? l->u.id : NULL, "throttled", "ip_failures");
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
 	if (r < 0)
 		return r;
-	iam_err_set(err, "too_many_failures", NULL);
+	iam_err_set(err, ANFU_R_TOO_MANY_FAILURES, NULL);
 	return ANFU_ERATE;
 }
 
@@ -337,7 +305,7 @@ static int throttle(struct login *l, struct anfu_iam_err *err)
 
 static int captcha_needed(struct login *l, bool *ret)
 {
-	const struct anfu_config *cfg = l->iam->cfg;
+	const struct anfu_iam_config *cfg = l->iam->cfg;
 	int64_t n = 0, win = cfg->lockout.ip_window_s * 1000;
 	int r = 0;
 
@@ -358,69 +326,87 @@ static int captcha_needed(struct login *l, bool *ret)
 	return r;
 }
 
-/* Consumes the captcha in a transaction of its own (it is used up by any
- * attempt, right or wrong), before any Argon2 work is spent. */
-static int captcha_gate(struct login *l, const struct anfu_login_req *req, struct anfu_iam_err *err)
-{
-	bool need = true;
-	int r = captcha_needed(l, &need), c;
+/* The captcha's transaction: missing, or checked (c). */
+struct captcha_gate {
+	const struct anfu_login_req *req;
+	bool missing;
+	int c;
+};
 
-	if (r < 0 || !need)
-		return r;
-	r = anfu_db_begin(l->db);
-	if (r < 0)
-		return r;
+static int captcha_tx(struct login *l, void *ud)
+{
+	struct captcha_gate *g = ud;
+	const struct anfu_login_req *req = g->req;
+	int r = 0;
+
 	/* Every attempt is recorded (IAM-HIST-03), one without its captcha
 	 * too; neither counts toward the IP's failures. */
 	if (!req->captcha_id || !req->captcha_id[0] || !req->captcha_answer ||
 	    !req->captcha_answer[0]) {
-		r = attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha_missing");
-		if (r == 0)
-			r = anfu_db_commit(l->db);
-		else
-			iam_tx_abort(l->db);
-		if (r < 0)
-			return r;
-		iam_err_set(err, "captcha_required", "captcha_id");
-		return ANFU_EINVAL;
+		g->missing = true;
+		return attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha_missing");
 	}
-	c = anfu_captcha_check(l->db, l->iam->vault, req->captcha_id, req->captcha_answer,
-			       &(const struct anfu_captcha_use){ ANFU_CAPTCHA_LOGIN, l->ctx->admin });
-	if (c < 0)
+	g->c = anfu_captcha_check(
+		l->db, l->iam->vault, req->captcha_id, req->captcha_answer,
+		&(const struct anfu_captcha_use){ ANFU_CAPTCHA_LOGIN, l->ctx->admin });
+	if (g->c < 0)
 		r = attempt(l, l->found ? l->u.id : NULL, "captcha_failed", "captcha");
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
-	if (r == 0 && c < 0) {
-		iam_err_set(err, "captcha_invalid", "captcha_answer");
-		r = ANFU_EINVAL;
-	}
 	return r;
 }
 
+/* Consumes the captcha in a transaction of its own (it is used up by any
+ * attempt, right or wrong), before any Argon2 work is spent. */
+static int captcha_gate(struct login *l, const struct anfu_login_req *req, struct anfu_iam_err *err)
+{
+	struct captcha_gate g = { req, false, 0 };
+	bool need = true;
+	int r = captcha_needed(l, &need);
+
+	if (r < 0 || !need)
+		return r;
+	r = login_tx(l, captcha_tx, &g, err);
+	if (r < 0)
+		return r;
+	if (g.missing) {
+		iam_err_set(err, ANFU_R_CAPTCHA_REQUIRED, "captcha_id");
+		return ANFU_EINVAL;
+	}
+	if (g.c < 0) {
+		iam_err_set(err, ANFU_R_CAPTCHA_INVALID, "captcha_answer");
+		return ANFU_EINVAL;
+	}
+	return 0;
+}
+
 /* ---- refusals ------------------------------------------------------------------------ */
+
+/* A refused attempt as record_refusal() writes it. */
+struct refusal {
+	const char *user_id, *result, *reason;
+};
+
+static int refusal_tx(struct login *l, void *ud)
+{
+	const struct refusal *f = ud;
+	json_t *det = json_pack("{ssss}", "result", f->result, "reason", f->reason);
+	int r = attempt(l, f->user_id, f->result, f->reason);
+
+	if (r == 0)
+		r = iam_audit(l->iam, l->tx, l->ctx, NULL, f->user_id, "auth.login_failed", "user",
+			      f->user_id ? f->user_id : "",
+			      strcmp(f->result, "denied") == 0 ? "denied" : "failure", det);
+	json_decref(det);
+	return r;
+}
 
 /* Records a refused attempt and its audit record in a transaction of
  * their own. */
 static int record_refusal(struct login *l, const char *user_id, const char *result,
 			  const char *reason)
 {
-	json_t *det = json_pack("{ssss}", "result", result, "reason", reason);
-	int r = anfu_db_begin(l->db);
+	struct refusal f = { user_id, result, reason };
 
-	if (r == 0)
-		r = attempt(l, user_id, result, reason);
-	if (r == 0)
-		r = iam_audit(l->iam, l->db, l->ctx, NULL, user_id, "auth.login_failed", "user",
-			      user_id ? user_id : "",
-			      strcmp(result, "denied") == 0 ? "denied" : "failure", det);
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
-	json_decref(det);
-	return r;
+	return login_tx(l, refusal_tx, &f, NULL);
 }
 
 /* Records a refused attempt and answers with the uniform refusal. When
@@ -434,38 +420,38 @@ static int refuse(struct login *l, const char *user_id, const char *result, cons
 
 	if (r < 0)
 		return r;
-	iam_err_set(err, "invalid_credentials", NULL);
+	iam_err_set(err, ANFU_R_INVALID_CREDENTIALS, NULL);
 	return ANFU_EAUTH;
+}
+
+static int fail_password_tx(struct login *l, void *ud)
+{
+	struct iam_user u = { 0 };
+	json_t *det = json_pack("{ssss}", "result", "failure", "reason", "bad_password");
+	int r;
+
+	(void)ud;
+	r = iam_user_load(l->db, l->u.id, &u);
+	if (r == 0)
+		r = iam_failure_count(l->iam, l->tx, l->ctx, &u, NULL);
+	if (r == 0)
+		r = attempt(l, u.id, "failure", "bad_password");
+	if (r == 0)
+		r = iam_audit(l->iam, l->tx, l->ctx, NULL, u.id, "auth.login_failed", "user", u.id,
+			      "failure", det);
+	json_decref(det);
+	iam_user_clear(&u);
+	return r;
 }
 
 /* A wrong password: counts toward the lock in one transaction. */
 static int fail_password(struct login *l, struct anfu_iam_err *err)
 {
-	struct iam_user u = { 0 };
-	json_t *det = json_pack("{ssss}", "result", "failure", "reason", "bad_password");
-	bool locked = false;
-	int r = anfu_db_begin(l->db);
+	int r = login_tx(l, fail_password_tx, NULL, err);
 
-	if (r == 0)
-		r = iam_user_load(l->db, l->u.id, &u);
-	if (r == 0)
-		r = iam_failure_count(l->iam, l->db, l->ctx, &u, &locked);
-	if (r == 0)
-		r = attempt(l, u.id, "failure", "bad_password");
-	if (r == 0)
-		r = iam_audit(l->iam, l->db, l->ctx, NULL, u.id, "auth.login_failed", "user", u.id,
-			      "failure", det);
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
-	if (r == 0 && locked)
-		iam_notify_poke(l->iam);
-	json_decref(det);
-	iam_user_clear(&u);
 	if (r < 0)
 		return r; /* not counted: no refusal code (see refuse()) */
-	iam_err_set(err, "invalid_credentials", NULL);
+	iam_err_set(err, ANFU_R_INVALID_CREDENTIALS, NULL);
 	return ANFU_EAUTH;
 }
 
@@ -477,16 +463,16 @@ static bool listener_ok(const struct iam_user *u, bool admin)
 /* ---- history and anomalies (IAM-HIST-02, IAM-ANOM-01) -------------------------------- */
 
 /* A label for people from a client-supplied string: printable ASCII only,
- * cut to DEVICE_LABEL_MAX; "device" when nothing is left. */
-static void device_label(const char *src, char out[DEVICE_LABEL_MAX + 1])
+ * cut to ANFU_LIMIT_IAM_DEVICE_LABEL; "device" when nothing is left. */
+static void device_label(const char *src, char out[ANFU_LIMIT_IAM_DEVICE_LABEL + 1])
 {
 	size_t i = 0;
 
-	for (; src && i < DEVICE_LABEL_MAX && src[i]; i++)
+	for (; src && i < ANFU_LIMIT_IAM_DEVICE_LABEL && src[i]; i++)
 		out[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
 	out[i] = '\0';
 	if (i == 0)
-		(void)anfu_strlcpy(out, "device", DEVICE_LABEL_MAX + 1);
+		(void)anfu_strlcpy(out, "device", ANFU_LIMIT_IAM_DEVICE_LABEL + 1);
 }
 
 struct prev_q {
@@ -563,9 +549,10 @@ static int device_trusted(struct login *l, bool *ret)
 	int64_t changed = 0;
 	int r;
 
-	*ret = false;
-	if (!iam_token_shape_ok(l->device_token))
+	if (!iam_token_shape_ok(l->device_token)) {
+		*ret = false;
 		return 0;
+	}
 	r = anfu_vault_token_hash(l->iam->vault, DEVICE_SECRET, l->device_token, IAM_TOKEN_HEX, h);
 	if (r == 0) {
 		/* A trust runs out at expires_ms, and sooner when
@@ -580,8 +567,10 @@ static int device_trusted(struct login *l, bool *ret)
 				 " AND revoked_ms IS NULL",
 				 p, 4, NULL, NULL, &changed);
 	}
-	*ret = r == 0 && changed == 1;
-	return r;
+	if (r < 0)
+		return r;
+	*ret = changed == 1;
+	return 0;
 }
 
 static int profile_of(struct login *l, struct profile *pr)
@@ -622,35 +611,10 @@ static enum anfu_session_state decide(struct login *l, const struct profile *pr,
 	return ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE;
 }
 
-/* Completing a login: failures cleared, last use recorded. A login that
- * still owes a second factor leaves the counter alone, so a password
- * alone cannot reset the count of wrong codes; but a timed lock that ran
- * out is over with its count (as iam_failure_count() has it), or the next
- * failure would be counted on top of the old ones and lock again at once. */
-static int mark_used(struct anfu_db *db, const char *user_id, bool complete, int64_t now)
-{
-	static const char completed[] =
-		"UPDATE iam_user SET failures = 0, last_used_ms = $1, status = CASE WHEN"
-		" status = 'locked' THEN 'active' ELSE status END, locked_until_ms = NULL"
-		" WHERE id = $2";
-	static const char pending[] =
-		"UPDATE iam_user SET"
-		" failures = CASE WHEN status = 'locked' AND locked_until_ms <= $1 THEN 0"
-		" ELSE failures END,"
-		" locked_until_ms = CASE WHEN status = 'locked' AND locked_until_ms <= $1"
-		" THEN NULL ELSE locked_until_ms END,"
-		" status = CASE WHEN status = 'locked' AND locked_until_ms <= $1 THEN 'active'"
-		" ELSE status END"
-		" WHERE id = $2";
-	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(user_id) };
-
-	return anfu_db_exec(db, complete ? completed : pending, p, 2, NULL, NULL, NULL);
-}
-
 /* Tells the user about a login from a new device or network. */
 static int notice_new(struct login *l, const struct profile *pr, struct anfu_login_result *res)
 {
-	char when[32], label[DEVICE_LABEL_MAX + 1];
+	char when[32], label[ANFU_LIMIT_IAM_DEVICE_LABEL + 1];
 	const char *args[3] = { when, l->net, label };
 
 	/* A first login is from a new device too: the user hears of it. */
@@ -659,7 +623,7 @@ static int notice_new(struct login *l, const struct profile *pr, struct anfu_log
 	device_label(l->ctx->user_agent, label);
 	iam_time_text(l->now, when);
 	res->new_device = true;
-	return iam_notice(l->iam, l->db, &l->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "new_device", args,
+	return iam_notice(l->iam, l->tx, &l->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "new_device", args,
 			  3);
 }
 
@@ -677,7 +641,7 @@ static int audit_login(struct login *l, const struct anfu_login_result *res, con
 	static const char *const names[] = { "mfa_pending", "required_actions", "active" };
 	json_t *det =
 		json_pack("{sssb}", "state", names[res->state], "new_device", res->new_device);
-	int r = iam_audit(l->iam, l->db, l->ctx, NULL, l->u.id, action, "user", l->u.id, "success",
+	int r = iam_audit(l->iam, l->tx, l->ctx, NULL, l->u.id, action, "user", l->u.id, "success",
 			  det);
 
 	json_decref(det);
@@ -705,13 +669,13 @@ static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_
 	st = decide(l, &pr, ra);
 	res->mfa_methods = st == ANFU_SESSION_MFA_PENDING ? iam_user_methods(&l->u) : 0;
 	if (st == ANFU_SESSION_MFA_PENDING && res->mfa_methods == 0) {
-		iam_err_set(err, "method_unavailable", NULL);
+		iam_err_set(err, ANFU_R_METHOD_UNAVAILABLE, NULL);
 		return ANFU_EPERM;
 	}
 	res->required = st == ANFU_SESSION_REQUIRED_ACTIONS ? ra : 0;
-	r = mark_used(l->db, l->u.id, st != ANFU_SESSION_MFA_PENDING, l->now);
+	r = iam_lockout_login_ok(l->db, l->u.id, st != ANFU_SESSION_MFA_PENDING, l->now);
 	if (r == 0)
-		r = iam_session_create(l->iam, l->db, l->ctx, &l->u, cls, st, 0, res, err);
+		r = iam_session_create(l->iam, l->tx, l->ctx, &l->u, cls, st, 0, res, err);
 	if (r == 0)
 		r = notice_new(l, &pr, res);
 	if (r == 0)
@@ -732,7 +696,7 @@ static int login_ok(struct login *l, struct anfu_login_result *res, struct anfu_
 static int rehash(struct login *l, const char *old_hash, const char *fresh)
 {
 	struct anfu_param q[3] = { iam_ps(l->u.id), iam_ps(fresh), iam_ps(old_hash) };
-	const struct anfu_config *cfg = l->iam->cfg;
+	const struct anfu_iam_config *cfg = l->iam->cfg;
 	int64_t changed = 0;
 	json_t *det;
 	int r = anfu_db_exec(l->db,
@@ -743,56 +707,73 @@ static int rehash(struct login *l, const char *old_hash, const char *fresh)
 		return r;
 	det = json_pack("{sIsI}", "opslimit", (json_int_t)cfg->argon2.opslimit, "memlimit_kib",
 			(json_int_t)cfg->argon2.memlimit_kib);
-	r = iam_audit(l->iam, l->db, l->ctx, NULL, l->u.id, "user.password_rehashed", "user",
+	r = iam_audit(l->iam, l->tx, l->ctx, NULL, l->u.id, "user.password_rehashed", "user",
 		      l->u.id, "success", det);
 	json_decref(det);
+	return r;
+}
+
+/* The transaction of a right password. */
+struct success {
+	const char *id;
+	const char *old_hash;
+	const char *fresh;
+	struct anfu_login_result res;
+	struct anfu_iam_err *err;
+	bool inactive; /* the re-read account is not active: nothing written */
+	int rv;	       /* what the work returned */
+};
+
+static int succeed_tx(struct login *l, void *ud)
+{
+	struct success *s = ud;
+	int r;
+
+	/* Re-read: a concurrent failure may have locked the account since. */
+	iam_user_clear(&l->u);
+	r = iam_user_load(l->db, s->id, &l->u);
+	if (r == 0 && iam_user_status(&l->u, l->now) != ANFU_ACCOUNT_ACTIVE) {
+		s->inactive = true;
+		r = ANFU_EAUTH;
+	}
+	if (r == 0 && s->fresh)
+		r = rehash(l, s->old_hash, s->fresh);
+	if (r == 0)
+		r = login_ok(l, &s->res, s->err);
+	s->rv = r;
 	return r;
 }
 
 static int succeed(struct login *l, const char *fresh, struct anfu_login_result *ret,
 		   struct anfu_iam_err *err)
 {
-	struct anfu_login_result res;
 	char id[ANFU_ID_MAX], old_hash[ANFU_PWHASH_STR_LEN];
+	struct success s;
 	int r;
 
-	memset(&res, 0, sizeof(res));
+	memset(&s, 0, sizeof(s));
 	(void)anfu_strlcpy(id, l->u.id, sizeof(id));
 	(void)anfu_strlcpy(old_hash, l->u.pwd_hash ? l->u.pwd_hash : "", sizeof(old_hash));
-	r = anfu_db_begin(l->db);
-	if (r < 0)
-		return r;
-	/* Re-read: a concurrent failure may have locked the account since. */
-	iam_user_clear(&l->u);
-	r = iam_user_load(l->db, id, &l->u);
-	if (r == 0 && strcmp(iam_user_state(&l->u, l->now), "active") != 0) {
-		iam_tx_abort(l->db);
-		return refuse(l, l->u.id, iam_user_state(&l->u, l->now), "state", err);
-	}
-	if (r == 0 && fresh)
-		r = rehash(l, old_hash, fresh);
-	if (r == 0)
-		r = login_ok(l, &res, err);
-	if (r == ANFU_EPERM || r == ANFU_ECONFLICT) {
+	s.id = id;
+	s.old_hash = old_hash;
+	s.fresh = fresh;
+	s.err = err;
+	r = login_tx(l, succeed_tx, &s, err);
+	if (s.inactive) {
+		r = refuse(l, l->u.id, iam_user_state(&l->u, l->now), "state", err);
+	} else if (r == s.rv && (r == ANFU_EPERM || r == ANFU_ECONFLICT)) {
 		/* Right password, but no session: no factor to ask for, or
 		 * sessions.on_limit = refuse. Recorded, not counted. */
-		int d;
-		iam_tx_abort(l->db);
-		d = record_refusal(l, id, "denied",
-				   r == ANFU_EPERM ? "no_second_factor" : "session_limit");
-		if (d < 0)
+		int d = record_refusal(l, id, "denied",
+				       r == ANFU_EPERM ? "no_second_factor" : ANFU_R_SESSION_LIMIT);
+		if (d < 0) {
 			iam_err_set(err, NULL, NULL);
-		return d < 0 ? d : r;
+			r = d;
+		}
+	} else if (r == 0) {
+		*ret = s.res;
 	}
-	if (r == 0)
-		r = anfu_db_commit(l->db);
-	else
-		iam_tx_abort(l->db);
-	if (r == 0) {
-		iam_notify_poke(l->iam);
-		*ret = res;
-	}
-	anfu_wipe(&res, sizeof(res));
+	anfu_wipe(&s.res, sizeof(s.res));
 	return r;
 }
 
@@ -814,9 +795,10 @@ static int check_password(struct login *l, const struct anfu_login_req *req,
 				    : anfu_pwhash_check(l->iam->pwhash, l->u.pwd_hash, pw, len);
 	if (!listener_ok(&l->u, l->ctx->admin))
 		return refuse(l, l->u.id, "failure", "wrong_listener", err);
-	state = iam_user_state(&l->u, l->now);
-	if (strcmp(state, "active") != 0)
+	if (iam_user_status(&l->u, l->now) != ANFU_ACCOUNT_ACTIVE) {
+		state = iam_user_state(&l->u, l->now);
 		return refuse(l, l->u.id, state, state, err);
+	}
 	if (!l->u.pwd_hash)
 		return refuse(l, l->u.id, "failure", "no_password", err);
 	if (v != 0)
@@ -885,8 +867,8 @@ out:
 /* ---- MFA, step-up, logout ------------------------------------------------------------ */
 
 /* A wrong second factor: counted toward the lock (IAM-LOCK-03), recorded
- * and audited; the caller commits. */
-static int factor_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+ * and audited; the caller keeps it (anfu_tx_keep). */
+static int factor_failed(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			 const struct iam_user *u, const char *method, const char *action,
 			 int verdict)
 {
@@ -894,11 +876,12 @@ static int factor_failed(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	int r = 0;
 
 	if (verdict == ANFU_EAUTH)
-		r = iam_failure_count(iam, db, ctx, u, NULL);
+		r = iam_failure_count(iam, tx, ctx, u, NULL);
 	if (r == 0)
-		r = iam_attempt_record(iam, db, ctx, u->id, "mfa_failure", method ? method : "");
+		r = iam_attempt_record(iam, anfu_tx_db(tx), ctx, u->id, "mfa_failure",
+				       method ? method : "");
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, NULL, u->id, action, "user", u->id, "failure", det);
+		r = iam_audit(iam, tx, ctx, NULL, u->id, action, "user", u->id, "failure", det);
 	json_decref(det);
 	return r;
 }
@@ -930,10 +913,11 @@ int iam_devices_forget(struct anfu_db *db, const char *user_id)
  * random secret (256 bits) is issued to it in res->device_token, valid for
  * mfa.device_trust_days; only its keyed hash is stored. Staff never get
  * one (their logins always ask for a second factor, IAM-MFA-13). */
-static int trust_device(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int trust_device(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, int64_t now, struct anfu_login_result *res)
 {
-	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], label[DEVICE_LABEL_MAX + 1];
+	struct anfu_db *db = anfu_tx_db(tx);
+	char id[ANFU_ID_MAX], dev[IAM_HASH_HEX], label[ANFU_LIMIT_IAM_DEVICE_LABEL + 1];
 	char tok[IAM_TOKEN_HEX + 1], h[IAM_HASH_HEX];
 	int64_t exp = now + iam->cfg->mfa.device_trust_days * IAM_DAY_MS;
 	json_t *det;
@@ -952,8 +936,9 @@ static int trust_device(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	if (r == 0)
 		r = devices_make_room(db, p->user_id, now);
 	if (r == 0) {
-		struct anfu_param q[7] = { iam_ps(id),	  iam_ps(p->user_id), iam_ps(h), iam_ps(dev),
-					   iam_ps(label), ANFU_PI(now),	      ANFU_PI(exp) };
+		struct anfu_param q[7] = { iam_ps(id),	iam_ps(p->user_id), iam_ps(h),
+					   iam_ps(dev), iam_ps(label),	    ANFU_PI(now),
+					   ANFU_PI(exp) };
 		r = anfu_db_exec(db,
 				 "INSERT INTO iam_device (id, user_id, secret_hash, fp_hash, label,"
 				 " trusted_ms, expires_ms, created_ms, last_seen_ms)"
@@ -962,7 +947,7 @@ static int trust_device(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	}
 	if (r == 0) {
 		det = json_pack("{sssI}", "label", label, "expires_ms", (json_int_t)exp);
-		r = iam_audit(iam, db, ctx, p, NULL, "device.trusted", "device", id, "success",
+		r = iam_audit(iam, tx, ctx, p, NULL, "device.trusted", "device", id, "success",
 			      det);
 		json_decref(det);
 	}
@@ -975,10 +960,11 @@ static int trust_device(struct anfu_iam *iam, struct anfu_db *db, const struct a
 }
 
 /* After a verified factor: the session moves on (IAM-SESS-07). */
-static int factor_ok(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int factor_ok(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const struct iam_user *u, const char *method,
 		     bool login, struct anfu_login_result *res, struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	enum anfu_role_class cls;
 	enum anfu_session_state next = p->state;
 	unsigned ra = 0;
@@ -992,16 +978,16 @@ static int factor_ok(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (r == 0 && login)
 		r = history(db, u->id, res);
 	if (r == 0)
-		r = mark_used(db, u->id, true, now);
+		r = iam_lockout_login_ok(db, u->id, true, now);
 	if (r == 0)
-		r = iam_session_rotate(iam, db, p, next, true, res);
+		r = iam_session_rotate(iam, tx, p, next, true, res);
 	if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "session_limit", NULL);
+		iam_err_set(err, ANFU_R_SESSION_LIMIT, NULL);
 	if (r == 0 && login)
 		r = iam_attempt_record(iam, db, ctx, u->id, "success", method);
 	if (r == 0) {
 		json_t *det = json_pack("{ss}", "method", method);
-		r = iam_audit(iam, db, ctx, p, NULL, login ? "auth.mfa" : "auth.step_up", "session",
+		r = iam_audit(iam, tx, ctx, p, NULL, login ? "auth.mfa" : "auth.step_up", "session",
 			      p->session_id, "success", det);
 		json_decref(det);
 	}
@@ -1013,59 +999,78 @@ static int factor_ok(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	return r;
 }
 
+/* The transaction of a second factor. */
+struct second {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *method, *code;
+	bool login, trust;
+	struct anfu_login_result res;
+	struct anfu_iam_err *err;
+	bool failed; /* a wrong or expired code: counted, kept */
+	int verdict;
+};
+
+static int second_tx(struct anfu_tx *tx, void *ud)
+{
+	struct second *s = ud;
+	struct anfu_iam *iam = s->iam;
+	struct iam_user u = { 0 };
+	int r;
+
+	r = iam_user_load(anfu_tx_db(tx), s->p->user_id, &u);
+	if (r < 0)
+		goto out;
+	s->verdict = iam_factor_verify(iam, anfu_tx_db(tx), &u, s->method, s->code,
+				       s->login ? ANFU_CODE_LOGIN : ANFU_CODE_STEP_UP,
+				       s->p->session_id, s->err);
+	if (s->verdict == ANFU_EAUTH || s->verdict == ANFU_EEXPIRED) {
+		s->failed = true;
+		r = factor_failed(iam, tx, s->ctx, &u, s->method,
+				  s->login ? "auth.mfa_failed" : "auth.step_up_failed", s->verdict);
+		if (r == 0) {
+			anfu_tx_keep(tx);
+			r = s->verdict;
+		}
+		goto out;
+	}
+	r = s->verdict;
+	if (r == 0)
+		r = factor_ok(iam, tx, s->ctx, s->p, &u, s->method, s->login, &s->res, s->err);
+	if (r == 0 && s->trust)
+		r = trust_device(iam, tx, s->ctx, s->p, anfu_clock_now_ms(), &s->res);
+out:
+	iam_user_clear(&u);
+	return r;
+}
+
 /* The shared body of anfu_iam_mfa and anfu_iam_step_up. */
 static int second_factor(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, const char *method, const char *code,
 			 bool login, bool trust, struct anfu_login_result *ret,
 			 struct anfu_iam_err *err)
 {
-	struct anfu_login_result res;
-	struct iam_user u = { 0 };
-	struct anfu_db *db = NULL;
-	int r, v;
+	struct second s;
+	int r;
 
-	memset(&res, 0, sizeof(res));
-	r = iam_db(iam, &db);
+	memset(&s, 0, sizeof(s));
+	s.iam = iam;
+	s.ctx = ctx;
+	s.p = p;
+	s.method = method;
+	s.code = code;
+	s.login = login;
+	s.trust = trust;
+	s.err = err;
+	r = iam_tx(iam, second_tx, &s, err);
+	/* A failure that was not counted is answered as the failure it is
+	 * (see refuse()), without the code's refusal. */
+	if (s.failed && r != s.verdict)
+		iam_err_set(err, NULL, NULL);
 	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = iam_user_load(db, p->user_id, &u);
-	if (r < 0)
-		goto abort;
-	v = iam_factor_verify(iam, db, &u, method, code,
-			      login ? ANFU_CODE_LOGIN : ANFU_CODE_STEP_UP, p->session_id, err);
-	if (v == ANFU_EAUTH || v == ANFU_EEXPIRED) {
-		r = factor_failed(iam, db, ctx, &u, method,
-				  login ? "auth.mfa_failed" : "auth.step_up_failed", v);
-		if (r == 0)
-			r = anfu_db_commit(db);
-		if (r < 0) {
-			/* Not counted: answered as the failure it is (see refuse()). */
-			iam_err_set(err, NULL, NULL);
-			goto abort;
-		}
-		iam_notify_poke(iam);
-		r = v;
-		goto out;
-	}
-	r = v;
-	if (r == 0)
-		r = factor_ok(iam, db, ctx, p, &u, method, login, &res, err);
-	if (r == 0 && trust)
-		r = trust_device(iam, db, ctx, p, anfu_clock_now_ms(), &res);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0)
-		goto abort;
-	iam_notify_poke(iam);
-	*ret = res;
-	goto out;
-abort:
-	iam_tx_abort(db);
-out:
-	anfu_wipe(&res, sizeof(res));
-	iam_user_clear(&u);
+		*ret = s.res;
+	anfu_wipe(&s.res, sizeof(s.res));
 	return r;
 }
 
@@ -1076,7 +1081,7 @@ int anfu_iam_mfa(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (p->state != ANFU_SESSION_MFA_PENDING) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	return second_factor(iam, ctx, p, method, code, true, trust_device_flag, ret, err);
@@ -1089,34 +1094,39 @@ int anfu_iam_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (p->state != ANFU_SESSION_ACTIVE) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	return second_factor(iam, ctx, p, method, code, false, false, ret, err);
 }
 
-int anfu_iam_logout(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		    const struct anfu_principal *p)
-{
-	struct anfu_db *db = NULL;
-	int r;
+/* The logout's transaction. */
+struct logout {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+};
 
-	if (!iam || !ctx || !p)
-		return ANFU_EINVAL;
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = iam_session_end(iam, db, p->user_id, p->session_id, NULL, "logout");
+static int logout_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct logout *c = ud;
+	int r = iam_session_end(c->iam, anfu_tx_db(tx), c->p->user_id, c->p->session_id, NULL,
+				"logout");
+
 	if (r == ANFU_ENOTFOUND)
 		r = 0;
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "auth.logout", "session", p->session_id,
-			      "success", NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "auth.logout", "session",
+			      c->p->session_id, "success", NULL);
 	return r;
+}
+
+int anfu_iam_logout(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		    const struct anfu_principal *p)
+{
+	struct logout c = { iam, ctx, p };
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	return iam_tx(iam, logout_tx, &c, NULL);
 }

@@ -7,8 +7,8 @@
  * arguments (our own strings: codes, times, masked values); never logs a
  * text, only its kind. Messages are queued with anfu_notify_enqueue inside
  * the caller's transaction, so they are sent exactly when the change they
- * report commits; the caller pokes the delivery thread after the commit
- * (iam_notify_poke).
+ * report commits; that commit wakes the delivery thread (the notifier
+ * registers the wake-up as a post-commit hook).
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,16 +16,14 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "config/config.h"
+#include "base/refusal.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "notify/notify.h"
-
-/* A notice text is short; this bounds one expansion. */
-#define NOTICE_MAX 2048
-#define NOTICE_ARGS_MAX 9
 
 struct notice_tmpl {
 	const char *name; /* also the notify kind */
@@ -93,7 +91,8 @@ static const struct notice_tmpl tmpls[] = {
 	  "Your account is locked",
 	  "[anfu] Your account has been locked after repeated failed attempts; an administrator "
 	  "must unlock it. If this was not you, contact the security administrator now." },
-	{ "payment_locked", "支付功能已锁定",
+	/* named after the refusal it follows (ANFU_R_PAYMENT_LOCKED) */
+	{ ANFU_R_PAYMENT_LOCKED, "支付功能已锁定",
 	  "【安付】您的支付密码连续输错，支付功能已锁定{1}分钟。如非本人操作，请立即修改支付密码。",
 	  "Payments are locked",
 	  "[anfu] Your payment password was entered wrongly too often; payments are locked for {1} "
@@ -235,7 +234,7 @@ static int expand(const char *text, const char *const *args, int nargs, struct a
 
 /* Queues one message; texts are built in wiped buffers (they may hold a
  * code or an initial password). */
-static int enqueue(struct anfu_iam *iam, struct anfu_db *db, enum anfu_channel ch,
+static int enqueue(struct anfu_iam *iam, struct anfu_tx *tx, enum anfu_channel ch,
 		   const char *user_id, const char *target, const char *lang,
 		   const struct notice_tmpl *t, const char *const *args, int nargs)
 {
@@ -247,10 +246,10 @@ static int enqueue(struct anfu_iam *iam, struct anfu_db *db, enum anfu_channel c
 		anfu_log_warn("iam.notice", "no notifier: %s not sent", t->name);
 		return 0;
 	}
-	anfu_buf_init_secret(&body, NOTICE_MAX);
+	anfu_buf_init_secret(&body, ANFU_LIMIT_IAM_NOTICE);
 	r = expand(en ? t->body_en : t->body_zh, args, nargs, &body);
 	if (r == 0)
-		r = anfu_notify_enqueue(iam->notify, db, ch, user_id, target, t->name,
+		r = anfu_notify_enqueue(iam->notify, tx, ch, user_id, target, t->name,
 					en ? t->subject_en : t->subject_zh, body.data);
 	anfu_buf_free(&body);
 	if (r < 0)
@@ -271,7 +270,7 @@ static int code_args(const struct anfu_iam *iam, const char *tmpl, const char *c
 	return 2;
 }
 
-int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
+int iam_notice_to(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 		  const char *channel, const char *target, const char *lang, const char *tmpl,
 		  const char *const *args, int nargs)
 {
@@ -280,7 +279,8 @@ int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
 	char minutes[24];
 	int n;
 
-	if (!iam || !db || !channel || !target || !tmpl || nargs < 0 || nargs > NOTICE_ARGS_MAX)
+	if (!iam || !tx || !channel || !target || !tmpl || nargs < 0 ||
+	    nargs > ANFU_LIMIT_IAM_NOTICE_ARGS)
 		return ANFU_EINVAL;
 	t = tmpl_pick(tmpl, args, nargs);
 	if (!t)
@@ -291,13 +291,13 @@ int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
 		nargs = n;
 	}
 	if (strcmp(channel, "sms") == 0)
-		return enqueue(iam, db, ANFU_CHANNEL_SMS, user_id, target, lang, t, args, nargs);
+		return enqueue(iam, tx, ANFU_CHANNEL_SMS, user_id, target, lang, t, args, nargs);
 	if (strcmp(channel, "email") == 0)
-		return enqueue(iam, db, ANFU_CHANNEL_EMAIL, user_id, target, lang, t, args, nargs);
+		return enqueue(iam, tx, ANFU_CHANNEL_EMAIL, user_id, target, lang, t, args, nargs);
 	return ANFU_EINVAL;
 }
 
-int iam_notice(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+int iam_notice(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 	       unsigned channels, const char *tmpl, const char *const *args, int nargs)
 {
 	static const struct {
@@ -306,15 +306,15 @@ int iam_notice(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *
 	} chans[] = { { ANFU_MFA_SMS, "phone", "sms" }, { ANFU_MFA_EMAIL, "email", "email" } };
 	int r = 0, sent = 0;
 
-	if (!iam || !db || !u || !tmpl)
+	if (!iam || !tx || !u || !tmpl)
 		return ANFU_EINVAL;
 	for (size_t i = 0; i < 2 && r == 0; i++) {
 		char *target = NULL;
 		if (!(channels & chans[i].bit))
 			continue;
-		r = iam_user_reveal(iam, db, u, chans[i].field, &target);
+		r = iam_user_reveal(iam, anfu_tx_db(tx), u, chans[i].field, &target);
 		if (r == 0 && target) {
-			r = iam_notice_to(iam, db, u->id, chans[i].channel, target, u->lang, tmpl,
+			r = iam_notice_to(iam, tx, u->id, chans[i].channel, target, u->lang, tmpl,
 					  args, nargs);
 			sent++;
 		}

@@ -17,14 +17,13 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/rand.h"
 #include "crypto/crypto.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 
-/* Far above any sensible setting; keeps the counters in an int. */
-#define PWHASH_CONCURRENT_MAX 4096
 #define DUMMY_PW_LEN 32
 
 struct anfu_pwhash {
@@ -88,7 +87,7 @@ int anfu_pwhash_new(int64_t opslimit, int64_t memlimit_kib, int64_t max_concurre
 	int r = ANFU_EINVAL;
 
 	if (!ret || opslimit < 1 || memlimit_kib < 1 || max_concurrent < 1 ||
-	    max_concurrent > PWHASH_CONCURRENT_MAX ||
+	    max_concurrent > ANFU_LIMIT_IAM_PWHASH_CONCURRENT ||
 	    __builtin_mul_overflow((uint64_t)memlimit_kib, 1024u, &mem) || mem > SIZE_MAX)
 		goto out;
 	h = anfu_xcalloc(1, sizeof(*h));

@@ -46,16 +46,16 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/str.h"
 #include "base/validate.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/dict.h"
 #include "iam/pwpolicy.h"
 
 #define CAND_MAX 3	  /* a character and its leetspeak readings */
 #define DICT_MIN_LEN 4	  /* shortest listed word that counts inside a password */
 #define FIELD_MIN_CHARS 3 /* personal fields shorter than this are ignored */
-#define FIELD_MAX 256	  /* longest personal field considered, bytes */
 #define CLASS_UPPER 0x1u
 #define CLASS_LOWER 0x2u
 #define CLASS_DIGIT 0x4u
@@ -389,7 +389,7 @@ static bool contains_ci(const struct pw *p, const char *needle, size_t nlen)
 /* A field of at least FIELD_MIN_CHARS characters found inside p. */
 static bool has_field(const struct pw *p, const char *f, size_t flen)
 {
-	if (!f || flen == 0 || flen > FIELD_MAX || !anfu_utf8_valid(f, flen) ||
+	if (!f || flen == 0 || flen > ANFU_LIMIT_IAM_PERSONAL_FIELD || !anfu_utf8_valid(f, flen) ||
 	    anfu_utf8_count(f, flen) < FIELD_MIN_CHARS)
 		return false;
 	return contains_ci(p, f, flen);
@@ -397,7 +397,7 @@ static bool has_field(const struct pw *p, const char *f, size_t flen)
 
 static bool has_cstr(const struct pw *p, const char *f)
 {
-	return f && has_field(p, f, strnlen(f, FIELD_MAX + 1));
+	return f && has_field(p, f, strnlen(f, ANFU_LIMIT_IAM_PERSONAL_FIELD + 1));
 }
 
 /* The part of an email address before its last '@'. */
@@ -408,7 +408,7 @@ static bool has_local_part(const struct pw *p, const char *email)
 
 	if (!email)
 		return false;
-	n = strnlen(email, FIELD_MAX + 1);
+	n = strnlen(email, ANFU_LIMIT_IAM_PERSONAL_FIELD + 1);
 	at = memrchr(email, '@', n);
 	return at && has_field(p, email, (size_t)(at - email));
 }
@@ -417,12 +417,12 @@ static bool has_local_part(const struct pw *p, const char *email)
  * their last 6 and last 4. */
 static bool has_phone(const struct pw *p, const char *phone)
 {
-	char d[FIELD_MAX] = { 0 };
+	char d[ANFU_LIMIT_IAM_PERSONAL_FIELD] = { 0 };
 	size_t nd = 0, n;
 
 	if (!phone)
 		return false;
-	n = strnlen(phone, FIELD_MAX);
+	n = strnlen(phone, ANFU_LIMIT_IAM_PERSONAL_FIELD);
 	for (size_t i = 0; i < n; i++)
 		if (is_digit((unsigned char)phone[i]))
 			d[nd++] = phone[i];
@@ -440,8 +440,9 @@ static bool has_id_number(const struct pw *p, const char *id)
 
 	if (!id)
 		return false;
-	n = strnlen(id, FIELD_MAX + 1);
-	return has_field(p, id, n) || (n > 6 && n <= FIELD_MAX && has_field(p, id + n - 6, 6));
+	n = strnlen(id, ANFU_LIMIT_IAM_PERSONAL_FIELD + 1);
+	return has_field(p, id, n) ||
+	       (n > 6 && n <= ANFU_LIMIT_IAM_PERSONAL_FIELD && has_field(p, id + n - 6, 6));
 }
 
 static bool is_date8(const char *s)
@@ -462,7 +463,9 @@ static bool has_birthday(const struct pw *p, const struct anfu_pw_personal *pd)
 	const char *b = pd->birthday;
 
 	if (!is_date8(b) && pd->id_number &&
-	    anfu_resident_id_birth(pd->id_number, strnlen(pd->id_number, FIELD_MAX), from_id) == 0)
+	    anfu_resident_id_birth(pd->id_number,
+				   strnlen(pd->id_number, ANFU_LIMIT_IAM_PERSONAL_FIELD),
+				   from_id) == 0)
 		b = from_id;
 	if (!is_date8(b))
 		return has_cstr(p, pd->birthday);
@@ -473,7 +476,7 @@ static bool has_birthday(const struct pw *p, const struct anfu_pw_personal *pd)
 /* True when the login consists of digits (and '+', ' ', '-') only. */
 static bool looks_like_phone(const char *s)
 {
-	size_t n = strnlen(s, FIELD_MAX);
+	size_t n = strnlen(s, ANFU_LIMIT_IAM_PERSONAL_FIELD);
 
 	for (size_t i = 0; i < n; i++)
 		if (!is_digit((unsigned char)s[i]) && !strchr("+ -", s[i]))
@@ -592,14 +595,12 @@ int anfu_pwpolicy_strength(const char *pw, size_t len)
 
 /* ---- payment PIN ------------------------------------------------------------- */
 
-#define PIN_LEN 6
-
 /* Every step +1 or every step -1, digits on a ring (890123 counts). */
 static bool pin_run(const char *pin)
 {
 	bool up = true, down = true;
 
-	for (size_t i = 1; i < PIN_LEN; i++) {
+	for (size_t i = 1; i < ANFU_PIN_LEN; i++) {
 		int d = (pin[i] - pin[i - 1] + 10) % 10;
 
 		up = up && d == 1;
@@ -610,7 +611,7 @@ static bool pin_run(const char *pin)
 
 static bool pin_period(const char *pin, size_t period)
 {
-	for (size_t i = period; i < PIN_LEN; i++)
+	for (size_t i = period; i < ANFU_PIN_LEN; i++)
 		if (pin[i] != pin[i - period])
 			return false;
 	return true;
@@ -621,7 +622,8 @@ static bool pin_birthday(const char *pin, const char *birthday)
 {
 	if (!is_date8(birthday))
 		return false;
-	return memcmp(pin, birthday + 2, PIN_LEN) == 0 || memmem(pin, PIN_LEN, birthday + 4, 4);
+	return memcmp(pin, birthday + 2, ANFU_PIN_LEN) == 0 ||
+	       memmem(pin, ANFU_PIN_LEN, birthday + 4, 4);
 }
 
 /* Checks a payment PIN (len bytes, borrowed) against IAM-PWD-14's rules,
@@ -634,9 +636,9 @@ int anfu_pin_check(const char *pin, size_t len, const char *birthday, const char
 {
 	const char *rule = NULL;
 
-	if (!pin || len != PIN_LEN)
+	if (!pin || len != ANFU_PIN_LEN)
 		rule = ANFU_PIN_FORMAT;
-	for (size_t i = 0; !rule && i < PIN_LEN; i++)
+	for (size_t i = 0; !rule && i < ANFU_PIN_LEN; i++)
 		if (!is_digit((unsigned char)pin[i]))
 			rule = ANFU_PIN_FORMAT;
 	if (!rule && pin_period(pin, 1))

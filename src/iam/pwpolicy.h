@@ -12,26 +12,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/limits.h"
+#include "base/refusal.h"
+
 struct anfu_config_password;
 
 /* Longest password accepted (Argon2 input is bounded; 128 is far above any
  * memorable password). */
 #define ANFU_PASSWORD_MAX 128
+/* The handlers decode a password field further than any password may go,
+ * so that the policy answers an over-long one (base/limits.h). */
+_Static_assert(ANFU_LIMIT_IAM_PASSWORD_FIELD > ANFU_PASSWORD_MAX,
+	       "a password field must be decoded past the longest password");
 
-/* Rule codes (docs/errors.md). */
-#define ANFU_PW_EMPTY "password_empty"
-#define ANFU_PW_TOO_SHORT "password_too_short"
-#define ANFU_PW_TOO_LONG "password_too_long"
-#define ANFU_PW_INVALID_CHARS "password_invalid_characters" /* control chars, non-UTF-8 */
-#define ANFU_PW_CLASSES "password_too_few_classes"
-#define ANFU_PW_DIGITS_ONLY "password_digits_only"
-#define ANFU_PW_DICTIONARY "password_dictionary_word"
-#define ANFU_PW_SEQUENCE "password_sequence"		/* abc, 123, cba, 321 */
-#define ANFU_PW_KEYBOARD "password_keyboard_run"	/* qwe, asd, 1qa */
-#define ANFU_PW_REPEATED "password_repeated_characters" /* aaa, 111 */
-#define ANFU_PW_PERSONAL "password_personal_data"
-#define ANFU_PW_DEFAULT "password_default" /* factory/default passwords */
-#define ANFU_PW_REUSED "password_reused"   /* history (checked by the caller) */
+/* Rule codes: ANFU_PW_* in base/refusal.h (docs/errors.md). */
 
 /* The user's own data a password must not contain (IAM-PWD-04). Any field
  * may be NULL; fields shorter than 3 characters are ignored. */
@@ -56,15 +50,14 @@ int anfu_pwpolicy_check(const struct anfu_config_password *pol, const char *pw, 
 /* A 0..4 strength score for the indicator shown while typing (IAM-PWD-13). */
 int anfu_pwpolicy_strength(const char *pw, size_t len);
 
+/* Digits of a payment PIN (a format, not a limit). */
+#define ANFU_PIN_LEN 6
+
 /* Payment PIN rules (IAM-PWD-14): exactly 6 digits; refuses one digit
  * repeated (111111), ascending or descending runs (123456, 654321), two-
  * or three-digit patterns repeated (121212, 123123), and the birthday in
- * YYMMDD or MMDD form when birthday (YYYYMMDD) is known. */
-#define ANFU_PIN_FORMAT "pin_format"
-#define ANFU_PIN_REPEATED "pin_repeated"
-#define ANFU_PIN_SEQUENCE "pin_sequence"
-#define ANFU_PIN_PATTERN "pin_pattern"
-#define ANFU_PIN_BIRTHDAY "pin_birthday"
+ * YYMMDD or MMDD form when birthday (YYYYMMDD) is known. Rule codes:
+ * ANFU_PIN_* in base/refusal.h. */
 int anfu_pin_check(const char *pin, size_t len, const char *birthday, const char **ret_rule);
 
 /* True when word (lower case, ASCII) is in the compiled word lists. */

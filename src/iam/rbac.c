@@ -12,7 +12,7 @@
  * after a grant: no pair of roles listed in iam_role_conflict (in either
  * order), and no permission prefix P with both "P.request" and
  * "P.approve" (the maker-checker rule, so no one can approve what they
- * filed). Sets are small and bounded (RBAC_MAX_ROLES, RBAC_MAX_PERMS), so
+ * filed). Sets are small and bounded (ANFU_LIMIT_IAM_ROLES, ANFU_LIMIT_IAM_ROLE_PERMS), so
  * the checks are done in memory over sorted arrays.
  */
 #include <stdbool.h>
@@ -21,19 +21,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "iam/iam.h"
 #include "iam/rbac.h"
 #include "store/store.h"
 
-/* Roles one account may hold; the built-in model needs at most three. */
-#define RBAC_MAX_ROLES 16
-/* Distinct permissions of a role set under check (the principal keeps at
- * most ANFU_PRINCIPAL_MAX_PERMS; checks look at a larger set so that an
- * over-large grant is refused as a limit, not misjudged). */
-#define RBAC_MAX_PERMS 256
+/* A role set is checked on more permissions than a principal keeps, so
+ * that an over-large grant is refused as a limit, not misjudged. */
+_Static_assert(ANFU_LIMIT_IAM_ROLE_PERMS > ANFU_PRINCIPAL_MAX_PERMS,
+	       "a role set must be checked on more permissions than a principal keeps");
 #define RBAC_NAME_MAX ANFU_PERM_NAME_MAX
 
 struct names {
@@ -55,6 +55,7 @@ static int names_add(struct names *s, const char *name)
 	}
 	memcpy(s->v[s->n], name, len + 1);
 	s->n++;
+	ANFU_ASSERT(s->n <= s->cap);
 	return 0;
 }
 
@@ -192,8 +193,8 @@ static bool maker_checker_clash(const struct names *perms, char *prefix, size_t 
  * or ANFU_ELIMIT / a database error. */
 static int check_role_set(struct anfu_db *db, const struct names *roles, char *reason, size_t cap)
 {
-	char(*pv)[RBAC_NAME_MAX] = calloc(RBAC_MAX_PERMS, RBAC_NAME_MAX);
-	struct names perms = { 0, RBAC_MAX_PERMS, 0, pv };
+	char(*pv)[RBAC_NAME_MAX] = calloc(ANFU_LIMIT_IAM_ROLE_PERMS, RBAC_NAME_MAX);
+	struct names perms = { 0, ANFU_LIMIT_IAM_ROLE_PERMS, 0, pv };
 	struct conflict_scan cs = { roles, reason, cap, false };
 	char prefix[RBAC_NAME_MAX];
 	int r;
@@ -249,8 +250,8 @@ static int role_kind(struct anfu_db *db, const char *role, char kind[16])
 int anfu_rbac_check_set(struct anfu_db *db, const char *const *roles, size_t n, char *reason,
 			size_t cap)
 {
-	char rv[RBAC_MAX_ROLES][RBAC_NAME_MAX];
-	struct names set = { 0, RBAC_MAX_ROLES, 0, rv };
+	char rv[ANFU_LIMIT_IAM_ROLES][RBAC_NAME_MAX];
+	struct names set = { 0, ANFU_LIMIT_IAM_ROLES, 0, rv };
 	char kind[16];
 	int r;
 
@@ -272,8 +273,8 @@ int anfu_rbac_check_set(struct anfu_db *db, const char *const *roles, size_t n, 
 int anfu_rbac_check_grant(struct anfu_db *db, const char *user_id, const char *role, char *reason,
 			  size_t cap)
 {
-	char rv[RBAC_MAX_ROLES][RBAC_NAME_MAX];
-	struct names set = { 0, RBAC_MAX_ROLES, 0, rv };
+	char rv[ANFU_LIMIT_IAM_ROLES][RBAC_NAME_MAX];
+	struct names set = { 0, ANFU_LIMIT_IAM_ROLES, 0, rv };
 	char kind[16];
 	int r;
 
@@ -362,9 +363,9 @@ int anfu_rbac_role_fits(struct anfu_db *db, const char *role, const char *kind, 
 
 int anfu_rbac_roles(struct anfu_db *db, const char *user_id, char *out, size_t cap)
 {
-	char rv[RBAC_MAX_ROLES][RBAC_NAME_MAX];
-	struct names set = { 0, RBAC_MAX_ROLES, 0, rv };
-	char tmp[RBAC_MAX_ROLES * RBAC_NAME_MAX];
+	char rv[ANFU_LIMIT_IAM_ROLES][RBAC_NAME_MAX];
+	struct names set = { 0, ANFU_LIMIT_IAM_ROLES, 0, rv };
+	char tmp[ANFU_LIMIT_IAM_ROLES * RBAC_NAME_MAX];
 	int r;
 
 	if (!db || !user_id || !out)
@@ -439,10 +440,10 @@ static int load_sets(struct anfu_db *db, const char *user_id, struct names *role
 
 int anfu_rbac_load(struct anfu_db *db, const char *user_id, struct anfu_principal *p)
 {
-	char rv[RBAC_MAX_ROLES][RBAC_NAME_MAX];
+	char rv[ANFU_LIMIT_IAM_ROLES][RBAC_NAME_MAX];
 	char(*pv)[RBAC_NAME_MAX] = NULL;
-	struct names roles = { 0, RBAC_MAX_ROLES, 0, rv };
-	struct names perms = { 0, RBAC_MAX_PERMS, 0, NULL };
+	struct names roles = { 0, ANFU_LIMIT_IAM_ROLES, 0, rv };
+	struct names perms = { 0, ANFU_LIMIT_IAM_ROLE_PERMS, 0, NULL };
 	struct anfu_param q[1] = { ANFU_PS(user_id) };
 	char kind[16] = "";
 	char joined[sizeof(p->roles)];
@@ -451,7 +452,7 @@ int anfu_rbac_load(struct anfu_db *db, const char *user_id, struct anfu_principa
 
 	if (!db || !user_id || !p)
 		return ANFU_EINVAL;
-	pv = calloc(RBAC_MAX_PERMS, RBAC_NAME_MAX);
+	pv = calloc(ANFU_LIMIT_IAM_ROLE_PERMS, RBAC_NAME_MAX);
 	if (!pv)
 		abort();
 	perms.v = pv;
@@ -508,4 +509,16 @@ int anfu_rbac_anyone_holds(struct anfu_db *db, const char *perm, const char *exc
 		return r;
 	*ret = n > 0;
 	return 0;
+}
+
+/* ---- the permission check of a request ------------------------------------ */
+
+bool anfu_principal_can(const struct anfu_principal *p, const char *perm)
+{
+	if (!p || !perm || !perm[0])
+		return false;
+	for (int i = 0; i < p->nperms && i < ANFU_PRINCIPAL_MAX_PERMS; i++)
+		if (strcmp(p->perms[i], perm) == 0)
+			return true;
+	return false;
 }

@@ -13,11 +13,13 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "base/text.h"
 #include "base/validate.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
@@ -55,7 +57,7 @@ static bool name_ok(const char *s)
 static int text_ok(const char *s, const char *field, struct anfu_iam_err *err)
 {
 	if (s && anfu_text_check(s, strlen(s), NULL) != ANFU_TEXT_OK) {
-		iam_err_set(err, "invalid_text", field);
+		iam_err_set(err, ANFU_JERR_INVALID_TEXT, field);
 		return ANFU_EINVAL;
 	}
 	return 0;
@@ -69,27 +71,27 @@ static int check_fields(const struct anfu_register_req *req, struct reg *g,
 	if (!req->login ||
 	    iam_login_normalize(req->login, g->login, sizeof(g->login), &g->kind) < 0 ||
 	    strcmp(g->kind, "username") == 0) {
-		iam_err_set(err, "invalid_field", "login");
+		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "login");
 		return ANFU_EINVAL;
 	}
 	if (!req->code || !req->code[0]) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		return ANFU_EINVAL;
 	}
 	if (req->id_number && req->id_number[0] &&
 	    !anfu_valid_resident_id(req->id_number, strlen(req->id_number))) {
-		iam_err_set(err, "invalid_field", "id_number");
+		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "id_number");
 		return ANFU_EINVAL;
 	}
 	if (text_ok(req->nickname, "nickname", err) < 0 ||
 	    text_ok(req->real_name, "real_name", err) < 0)
 		return ANFU_EINVAL;
 	if (!name_ok(req->nickname)) {
-		iam_err_set(err, "invalid_field", "nickname");
+		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "nickname");
 		return ANFU_EINVAL;
 	}
 	if (!name_ok(req->real_name)) {
-		iam_err_set(err, "invalid_field", "real_name");
+		iam_err_set(err, ANFU_JERR_INVALID_FIELD, "real_name");
 		return ANFU_EINVAL;
 	}
 	return 0;
@@ -126,26 +128,27 @@ static int check_password(struct anfu_iam *iam, const struct anfu_register_req *
 }
 
 /* The login is taken: tell its owner someone tried (on that channel),
- * audit, and refuse. Committed by the caller. */
-static int taken(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+ * audit, and refuse. Kept by the caller. */
+static int taken(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		 const struct reg *g, const struct iam_user *owner)
 {
 	bool mobile = strcmp(g->kind, "mobile") == 0;
 	json_t *det = json_pack("{ss}", "login_kind", g->kind);
-	int r = iam_notice_to(iam, db, owner->id, mobile ? "sms" : "email", g->login, owner->lang,
+	int r = iam_notice_to(iam, tx, owner->id, mobile ? "sms" : "email", g->login, owner->lang,
 			      "register_attempt", NULL, 0);
 
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, NULL, NULL, "user.register_refused", "user", owner->id,
+		r = iam_audit(iam, tx, ctx, NULL, NULL, "user.register_refused", "user", owner->id,
 			      "denied", det);
 	json_decref(det);
 	return r;
 }
 
-static int create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int create(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		  const struct anfu_register_req *req, const struct reg *g,
 		  struct anfu_user_view *view)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	bool mobile = strcmp(g->kind, "mobile") == 0;
 	struct iam_new_user nu = {
 		.kind = ANFU_USER_CUSTOMER,
@@ -169,7 +172,7 @@ static int create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_ia
 		r = anfu_rbac_grant(db, id, "customer", id, NULL, anfu_clock_now_ms(), reason,
 				    sizeof(reason));
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, NULL, id, "user.registered", "user", id, "success",
+		r = iam_audit(iam, tx, ctx, NULL, id, "user.registered", "user", id, "success",
 			      det);
 	if (r == 0)
 		r = iam_user_load(db, id, &u);
@@ -180,42 +183,51 @@ static int create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_ia
 	return r;
 }
 
-/* Inside the transaction: the code, the uniqueness, the account. */
-static int register_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		       const struct anfu_register_req *req, const struct reg *g,
-		       struct anfu_user_view *view, struct anfu_iam_err *err)
-{
-	struct iam_user owner = { 0 };
-	int r, c;
+/* A registration's transaction. */
+struct registration {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_register_req *req;
+	const struct reg *g;
+	struct anfu_user_view view;
+	struct anfu_iam_err *err;
+	bool taken; /* the login belongs to someone: told and audited, kept */
+};
 
-	c = anfu_code_verify(db, iam->vault, ANFU_CODE_REGISTER, g->idx, g->idx, req->code,
+/* Inside the transaction: the code, the uniqueness, the account. */
+static int register_tx(struct anfu_tx *tx, void *ud)
+{
+	struct registration *c = ud;
+	struct anfu_iam *iam = c->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const struct reg *g = c->g;
+	struct iam_user owner = { 0 };
+	int r, v;
+
+	v = anfu_code_verify(db, iam->vault, ANFU_CODE_REGISTER, g->idx, g->idx, c->req->code,
 			     (int)iam->cfg->mfa.code_max_attempts);
-	if (c < 0) {
-		/* The wrong try counts (committed); nothing else happens. */
-		iam_err_set(err, c == ANFU_EEXPIRED ? "code_expired" : "code_invalid", "code");
-		r = anfu_db_commit(db);
-		return r < 0 ? r : (c == ANFU_EEXPIRED ? ANFU_EEXPIRED : ANFU_EAUTH);
+	if (v < 0) {
+		/* The wrong try counts (kept); nothing else happens. */
+		iam_err_set(c->err, v == ANFU_EEXPIRED ? ANFU_R_CODE_EXPIRED : ANFU_R_CODE_INVALID,
+			    "code");
+		anfu_tx_keep(tx);
+		return v == ANFU_EEXPIRED ? ANFU_EEXPIRED : ANFU_EAUTH;
 	}
 	r = iam_user_find_login(iam, db, g->login, &owner);
 	if (r == 0) {
-		r = taken(iam, db, ctx, g, &owner);
-		if (r == 0)
-			r = anfu_db_commit(db);
+		r = taken(iam, tx, c->ctx, g, &owner);
 		iam_user_clear(&owner);
-		if (r == 0) {
-			iam_notify_poke(iam);
-			iam_err_set(err, "already_exists", "login");
-			return ANFU_EEXIST;
-		}
-		return r;
+		if (r < 0)
+			return r;
+		c->taken = true;
+		anfu_tx_keep(tx);
+		return ANFU_EEXIST;
 	}
 	if (r != ANFU_ENOTFOUND)
 		return r;
-	r = create(iam, db, ctx, req, g, view);
+	r = create(iam, tx, c->ctx, c->req, g, &c->view);
 	if (r == ANFU_EEXIST)
-		iam_err_set(err, "already_exists", "login");
-	if (r == 0)
-		r = anfu_db_commit(db);
+		iam_err_set(c->err, ANFU_R_ALREADY_EXISTS, "login");
 	return r;
 }
 
@@ -223,8 +235,7 @@ int anfu_iam_register(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_register_req *req, struct anfu_user_view *ret,
 		      struct anfu_iam_err *err)
 {
-	struct anfu_user_view view;
-	struct anfu_db *db = NULL;
+	struct registration c;
 	struct reg g;
 	const char *pw;
 	int r;
@@ -242,16 +253,19 @@ int anfu_iam_register(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	/* Argon2 before the transaction: the write lock is not held for it. */
 	if (r == 0)
 		r = anfu_pwhash_hash(iam->pwhash, pw, strlen(pw), g.hash);
-	if (r == 0)
-		r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	r = register_tx(iam, db, ctx, req, &g, &view, err);
-	iam_tx_abort(db);
+	memset(&c, 0, sizeof(c));
+	c.iam = iam;
+	c.ctx = ctx;
+	c.req = req;
+	c.g = &g;
+	c.err = err;
+	r = iam_tx(iam, register_tx, &c, err);
+	if (r == ANFU_EEXIST && c.taken)
+		iam_err_set(err, ANFU_R_ALREADY_EXISTS, "login");
 	if (r == 0)
-		*ret = view;
+		*ret = c.view;
 out:
 	anfu_wipe(&g, sizeof(g));
 	return r;

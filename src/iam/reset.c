@@ -29,13 +29,16 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
+#include "iam/lockout.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
+#include "notify/notify.h"
 #include "store/store.h"
 #include "vault/vault.h"
 
@@ -66,18 +69,19 @@ static const char *factors_of(const struct iam_user *u)
  * in: there a staff login name is just as unknown as a made-up one. */
 static bool eligible(const struct anfu_iam_ctx *ctx, const struct iam_user *u, int64_t now)
 {
-	const char *st = iam_user_state(u, now);
+	enum anfu_account_status st = iam_user_status(u, now);
 
 	if (u->kind == ANFU_USER_STAFF && !ctx->admin)
 		return false;
-	if (strcmp(st, "active") == 0)
+	if (st == ANFU_ACCOUNT_ACTIVE)
 		return true;
-	return strcmp(st, "locked") == 0 && u->locked_until_ms > 0;
+	return st == ANFU_ACCOUNT_LOCKED && u->locked_until_ms > 0;
 }
 
-static int send_code(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+static int send_code(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 		     const char *channel, const char *reset_id)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	char idx[IAM_HASH_HEX], id[ANFU_ID_MAX], code[8], minutes[24];
 	const char *args[2] = { code, minutes };
 	struct anfu_code_issue ci = {
@@ -91,7 +95,7 @@ static int send_code(struct anfu_iam *iam, struct anfu_db *db, const struct iam_
 	if (r == 0) {
 		(void)snprintf(minutes, sizeof(minutes), "%lld",
 			       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
-		r = iam_notice(iam, db, u,
+		r = iam_notice(iam, tx, u,
 			       strcmp(channel, "sms") == 0 ? ANFU_MFA_SMS : ANFU_MFA_EMAIL,
 			       "reset_code", args, 2);
 	}
@@ -107,16 +111,18 @@ static const char *decoy_target(const char *channel)
 }
 
 #define DECOY_SUBJECT "Your password reset code"
-#define DECOY_BODY                                                                          \
+#define DECOY_BODY                                                                           \
 	"[anfu] Your code to reset your anfu password is %s, valid for %s minutes. If this " \
 	"was not you, ignore it and keep your account safe."
 
 /* The notice half of a decoy slot: a ciphertext opened (as iam_notice
  * reveals the bound target), then target, subject and body sealed and
- * stored (as anfu_notify_enqueue does) in iam_reset_decoy. */
-static int decoy_notice(struct anfu_iam *iam, struct anfu_db *db, const char *channel,
+ * stored (as anfu_notify_enqueue does) in iam_reset_decoy, and the
+ * delivery thread woken after the commit (as anfu_notify_enqueue has it). */
+static int decoy_notice(struct anfu_iam *iam, struct anfu_tx *tx, const char *channel,
 			const char *rid, const char *code, const char *minutes)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const char *field = strcmp(channel, "sms") == 0 ? "phone" : "email";
 	const char *target = decoy_target(channel);
 	char id[ANFU_ID_MAX], body[256];
@@ -137,8 +143,12 @@ static int decoy_notice(struct anfu_iam *iam, struct anfu_db *db, const char *ch
 	if (r == 0)
 		r = anfu_vault_seal(iam->vault, "notify.body", id, body, strlen(body), &b);
 	if (r == 0) {
-		struct anfu_param p[7] = { iam_ps(id), iam_ps(rid),    iam_ps(channel),
-					   iam_ps(t),  iam_ps(sub),    iam_ps(b),
+		struct anfu_param p[7] = { iam_ps(id),
+					   iam_ps(rid),
+					   iam_ps(channel),
+					   iam_ps(t),
+					   iam_ps(sub),
+					   iam_ps(b),
 					   ANFU_PI(anfu_clock_now_ms()) };
 		r = anfu_db_exec(db,
 				 "INSERT INTO iam_reset_decoy (id, reset_id, channel, target_enc,"
@@ -146,6 +156,8 @@ static int decoy_notice(struct anfu_iam *iam, struct anfu_db *db, const char *ch
 				 " $6, $7)",
 				 p, 7, NULL, NULL, NULL);
 	}
+	if (r == 0 && iam->notify)
+		r = anfu_notify_wake_on_commit(iam->notify, tx);
 	anfu_wipe(body, sizeof(body));
 	free(ct);
 	anfu_free_secret(pt);
@@ -156,9 +168,10 @@ static int decoy_notice(struct anfu_iam *iam, struct anfu_db *db, const char *ch
 }
 
 /* A decoy slot: what send_code() does, for no one. user_id may be "". */
-static int decoy_code(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
+static int decoy_code(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 		      const char *channel, const char *rid)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	unsigned char raw[ANFU_HASH_LEN];
 	char idx[IAM_HASH_HEX], id[ANFU_ID_MAX], code[8], minutes[24];
 	struct anfu_code_issue ci = {
@@ -177,7 +190,7 @@ static int decoy_code(struct anfu_iam *iam, struct anfu_db *db, const char *user
 	if (r == 0) {
 		(void)snprintf(minutes, sizeof(minutes), "%lld",
 			       (long long)((iam->cfg->mfa.code_ttl_s + 59) / 60));
-		r = decoy_notice(iam, db, channel, rid, code, minutes);
+		r = decoy_notice(iam, tx, channel, rid, code, minutes);
 	}
 	anfu_wipe(code, sizeof(code));
 	return r;
@@ -185,9 +198,10 @@ static int decoy_code(struct anfu_iam *iam, struct anfu_db *db, const char *user
 
 /* Stores the reset row and works both delivery slots: codes to the real
  * factors of an eligible account, decoys for the rest. */
-static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		    const char *login, const char *rid, int64_t now, int64_t exp)
+static int begin_work(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
+		      const char *login, const char *rid, int64_t now, int64_t exp)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	static const char *const channels[2] = { "sms", "email" };
 	struct iam_user u = { 0 };
 	const char *f = "";
@@ -214,13 +228,13 @@ static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 	}
 	for (size_t i = 0; i < 2 && r == 0; i++) {
 		if (strstr(f, channels[i]))
-			r = send_code(iam, db, &u, channels[i], rid);
+			r = send_code(iam, tx, &u, channels[i], rid);
 		else
-			r = decoy_code(iam, db, u.id[0] ? u.id : "", channels[i], rid);
+			r = decoy_code(iam, tx, u.id[0] ? u.id : "", channels[i], rid);
 	}
 	if (r == 0) {
 		det = json_pack("{so}", "user_id", f[0] ? json_string(u.id) : json_null());
-		r = iam_audit(iam, db, ctx, NULL, NULL, "user.password_reset_requested", "reset",
+		r = iam_audit(iam, tx, ctx, NULL, NULL, "user.password_reset_requested", "reset",
 			      rid, "success", det);
 		json_decref(det);
 	}
@@ -228,44 +242,55 @@ static int begin_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_
 	return r;
 }
 
+/* The transaction of a reset's start: the captcha is used up whatever
+ * follows (c its verdict). */
+struct reset_begin {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const char *login, *captcha_id, *captcha_answer, *rid;
+	int64_t now, exp;
+	int c;
+};
+
+static int reset_begin_tx(struct anfu_tx *tx, void *ud)
+{
+	struct reset_begin *b = ud;
+
+	b->c = anfu_captcha_check(
+		anfu_tx_db(tx), b->iam->vault, b->captcha_id, b->captcha_answer,
+		&(const struct anfu_captcha_use){ ANFU_CAPTCHA_RESET, b->ctx->admin });
+	if (b->c < 0)
+		return 0;
+	return begin_work(b->iam, tx, b->ctx, b->login, b->rid, b->now, b->exp);
+}
+
 int anfu_iam_reset_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *login,
 			 const char *captcha_id, const char *captcha_answer,
 			 struct anfu_reset_start *ret, struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
+	struct reset_begin b;
 	char rid[ANFU_ID_MAX];
 	int64_t now = anfu_clock_now_ms(), exp;
-	int r, c;
+	int r;
 
 	if (!iam || !ctx || !ret)
 		return ANFU_EINVAL;
 	if (!captcha_id || !captcha_id[0] || !captcha_answer || !captcha_answer[0]) {
-		iam_err_set(err, "captcha_required", "captcha_id");
+		iam_err_set(err, ANFU_R_CAPTCHA_REQUIRED, "captcha_id");
 		return ANFU_EINVAL;
 	}
 	exp = now + iam->cfg->mfa.reset_ttl_s * 1000;
 	r = anfu_id_new("rst", rid, sizeof(rid));
-	if (r == 0)
-		r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		return r;
-	c = anfu_captcha_check(db, iam->vault, captcha_id, captcha_answer,
-			       &(const struct anfu_captcha_use){ ANFU_CAPTCHA_RESET, ctx->admin });
-	if (c == 0)
-		r = begin_tx(iam, db, ctx, login, rid, now, exp);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0 && c < 0) {
-		iam_err_set(err, "captcha_invalid", "captcha_answer");
+	b = (struct reset_begin){ iam, ctx, login, captcha_id, captcha_answer, rid, now, exp, 0 };
+	r = iam_tx(iam, reset_begin_tx, &b, err);
+	if (r < 0)
+		return r;
+	if (b.c < 0) {
+		iam_err_set(err, ANFU_R_CAPTCHA_INVALID, "captcha_answer");
 		return ANFU_EINVAL;
 	}
-	if (r < 0)
-		return r;
-	iam_notify_poke(iam);
 	(void)anfu_strlcpy(ret->id, rid, sizeof(ret->id));
 	ret->expires_ms = exp;
 	return 0;
@@ -310,9 +335,11 @@ static int reset_live(struct anfu_iam *iam, struct anfu_db *db, const char *id, 
 			 "SELECT user_id, expires_ms, used_ms, attempts, factors FROM iam_reset"
 			 " WHERE id = $1",
 			 p, 1, reset_row_cb, s, NULL);
-	*ret = r == 0 && s->found && !s->used && anfu_clock_now_ms() < s->expires_ms &&
+	if (r < 0)
+		return r;
+	*ret = s->found && !s->used && anfu_clock_now_ms() < s->expires_ms &&
 	       s->attempts < iam->cfg->mfa.code_max_attempts;
-	return r;
+	return 0;
 }
 
 /* What a finish decided outside the write lock: the policy verdict on the
@@ -413,12 +440,13 @@ static int check_factors(struct anfu_iam *iam, struct anfu_db *db, const struct 
 
 /* The reset itself: new password, sessions ended, lock cleared, the user
  * told on the bound channels (IAM-RST-02), audited. */
-static int apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+
+static int apply(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		 const struct reset_row *s, const char *rid, const struct prep *pp)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct iam_user u = { 0 };
 	int64_t now = anfu_clock_now_ms();
-	struct anfu_param pu[1] = { iam_ps(s->user_id) };
 	struct anfu_param pr[2] = { iam_ps(rid), ANFU_PI(now) };
 	char when[32];
 	const char *args[1] = { when };
@@ -433,74 +461,109 @@ static int apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam
 	if (r == 0)
 		r = iam_devices_forget(db, s->user_id);
 	if (r == 0)
-		r = anfu_db_exec(
-			db,
-			"UPDATE iam_user SET failures = 0, status = CASE WHEN status ="
-			" 'locked' AND locked_until_ms IS NOT NULL THEN 'active' ELSE status"
-			" END, locked_until_ms = NULL WHERE id = $1",
-			pu, 1, NULL, NULL, NULL);
+		r = iam_lockout_reset(db, s->user_id);
 	if (r == 0)
 		r = iam_user_load(db, s->user_id, &u);
 	iam_time_text(now, when);
 	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_reset", args,
+		r = iam_notice(iam, tx, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_reset", args,
 			       1);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, NULL, s->user_id, "user.password_reset", "user",
+		r = iam_audit(iam, tx, ctx, NULL, s->user_id, "user.password_reset", "user",
 			      s->user_id, "success", NULL);
 	iam_user_clear(&u);
 	return r;
 }
 
 /* A wrong or missing code: one more attempt on the reset, audited. */
-static int count_attempt(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			 const char *rid)
+struct attempt_count {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const char *rid;
+};
+
+static int count_attempt_tx(struct anfu_tx *tx, void *ud)
 {
-	struct anfu_param p[1] = { iam_ps(rid) };
-	int r = anfu_db_begin(db);
+	const struct attempt_count *c = ud;
+	struct anfu_param p[1] = { iam_ps(c->rid) };
+	int r = anfu_db_exec(anfu_tx_db(tx),
+			     "UPDATE iam_reset SET attempts = attempts + 1 WHERE id = $1", p, 1,
+			     NULL, NULL, NULL);
 
 	if (r == 0)
-		r = anfu_db_exec(db, "UPDATE iam_reset SET attempts = attempts + 1 WHERE id = $1",
-				 p, 1, NULL, NULL, NULL);
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, NULL, NULL, "user.password_reset_failed", "reset", rid,
-			      "failure", NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
+		r = iam_audit(c->iam, tx, c->ctx, NULL, NULL, "user.password_reset_failed", "reset",
+			      c->rid, "failure", NULL);
 	return r;
+}
+
+static int count_attempt(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *rid)
+{
+	struct attempt_count c = { iam, ctx, rid };
+
+	return iam_tx(iam, count_attempt_tx, &c, NULL);
+}
+
+/* One pass of a finish: its inputs, and what the transaction found. A
+ * pass whose transaction must keep nothing (the factors failed, the
+ * password breaks a rule, or a check without commit) ends it with
+ * FINISH_UNDO, a refusal no one else returns, and says why in a flag. */
+#define FINISH_UNDO ANFU_ECONFLICT
+
+struct finish {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_reset_confirm *req;
+	const struct prep *pp;
+	bool commit;
+	bool live, factors_failed, rule_broken, checked;
+};
+
+static int finish_tx(struct anfu_tx *tx, void *ud)
+{
+	struct finish *f = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct reset_row s;
+	int r;
+
+	r = reset_live(f->iam, db, f->req->reset_id, &s, &f->live);
+	if (r < 0 || !f->live)
+		return r;
+	if (check_factors(f->iam, db, &s, f->req->reset_id, f->req) != 0) {
+		f->factors_failed = true;
+		return FINISH_UNDO;
+	}
+	if (f->pp->rule) {
+		f->rule_broken = true;
+		return FINISH_UNDO;
+	}
+	if (!f->commit) {
+		f->checked = true;
+		return FINISH_UNDO;
+	}
+	return apply(f->iam, tx, f->ctx, &s, f->req->reset_id, f->pp);
 }
 
 /* Checks the factors and, with commit, completes the reset. Without
  * commit it only learns that the factors hold: nothing is used up (the
  * transaction rolls back) unless they fail, which counts. */
-static int finish_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_reset_confirm *req, const struct prep *pp, bool commit,
-		     struct anfu_iam_err *err)
+static int finish_step(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		       const struct anfu_reset_confirm *req, const struct prep *pp, bool commit,
+		       struct anfu_iam_err *err)
 {
-	struct reset_row s;
-	bool live = false;
-	int r = anfu_db_begin(db);
+	struct finish f = { iam, ctx, req, pp, commit, false, false, false, false };
+	int r = iam_tx(iam, finish_tx, &f, err);
 
-	if (r == 0)
-		r = reset_live(iam, db, req->reset_id, &s, &live);
-	if (r == 0 && live && check_factors(iam, db, &s, req->reset_id, req) != 0) {
-		iam_tx_abort(db);
-		r = count_attempt(iam, db, ctx, req->reset_id);
-		live = false;
-	} else if (r == 0 && live && pp->rule) {
-		iam_tx_abort(db);
+	if (f.factors_failed) {
+		r = count_attempt(iam, ctx, req->reset_id);
+		f.live = false;
+	} else if (f.rule_broken) {
 		iam_err_set(err, pp->rule, "new_password");
 		return ANFU_EINVAL;
-	} else if (r == 0 && live && commit) {
-		r = apply(iam, db, ctx, &s, req->reset_id, pp);
-		if (r == 0)
-			r = anfu_db_commit(db);
+	} else if (f.checked) {
+		r = 0;
 	}
-	iam_tx_abort(db);
-	if (r == 0 && !live) {
-		iam_err_set(err, "reset_invalid", NULL);
+	if (r == 0 && !f.live) {
+		iam_err_set(err, ANFU_R_RESET_INVALID, NULL);
 		return ANFU_EINVAL;
 	}
 	return r;
@@ -518,7 +581,7 @@ int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !req)
 		return ANFU_EINVAL;
 	if (!req->reset_id || !req->reset_id[0]) {
-		iam_err_set(err, "reset_invalid", NULL);
+		iam_err_set(err, ANFU_R_RESET_INVALID, NULL);
 		return ANFU_EINVAL;
 	}
 	memset(&pp, 0, sizeof(pp));
@@ -526,19 +589,17 @@ int anfu_iam_reset_finish(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r == 0)
 		r = reset_live(iam, db, req->reset_id, &s, &live);
 	if (r == 0 && !live) {
-		iam_err_set(err, "reset_invalid", NULL);
+		iam_err_set(err, ANFU_R_RESET_INVALID, NULL);
 		return ANFU_EINVAL;
 	}
 	if (r == 0)
 		r = prepare(iam, db, &s, req->new_password ? req->new_password : "", &pp);
 	if (r == 0)
-		r = finish_tx(iam, db, ctx, req, &pp, false, err);
+		r = finish_step(iam, ctx, req, &pp, false, err);
 	if (r == 0)
 		r = history_check(iam, db, &s, req->new_password ? req->new_password : "", &pp);
 	if (r == 0)
-		r = finish_tx(iam, db, ctx, req, &pp, true, err);
-	if (r == 0)
-		iam_notify_poke(iam);
+		r = finish_step(iam, ctx, req, &pp, true, err);
 	anfu_wipe(&pp, sizeof(pp));
 	return r;
 }

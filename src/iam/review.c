@@ -12,7 +12,7 @@
  * connection of its own. Reports carry no personal data in clear: the
  * account review lists ids, kinds, states and times; the recertification
  * lists the masked login of each account (base/mask.h through
- * iam_user_view). Both are bounded (REPORT_MAX_ROWS) and say so when cut.
+ * iam_user_view). Both are bounded (ANFU_LIMIT_REPORT_ROWS) and say so when cut.
  * A report is stored as JSON text, audited in the transaction that stores
  * it, and a recertification is signed off once, by someone other than the
  * person who produced it.
@@ -25,28 +25,22 @@
 
 #include <jansson.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/rand.h"
-#include "config/config.h"
+#include "base/refusal.h"
+#include "base/str.h"
 #include "iam/admin.h"
+#include "iam/config.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
-#include "jobs/jobs.h"
 #include "store/store.h"
 
-/* Accounts one report lists; beyond it the report is marked truncated
- * (a report is one JSON document in one row; 20,000 entries is a few MB). */
-#define REPORT_MAX_ROWS 20000
-/* Accounts read per query while building a recertification. */
-#define RECERT_PAGE 200
-/* Reports one list call returns. */
-#define REPORT_LIST_MAX 20
-#define REPORT_NOTE_MAX 500
 #define DAY_MS (24LL * 60 * 60 * 1000)
-#define REVIEW_JOB "iam.account_review"
 
 static const struct anfu_iam_ctx system_ctx = { "", "", "", "", "en", false };
 
@@ -58,28 +52,54 @@ static void err_set(struct anfu_iam_err *err, const char *code, const char *fiel
 	}
 }
 
+/* ---- storing and reading reports ------------------------------------------------- */
+
+void anfu_report_view_clear(struct anfu_report_view *v)
+{
+	if (!v)
+		return;
+	json_decref(v->content);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Rows read into views: at most cap (the query's LIMIT). */
+struct report_rows {
+	struct anfu_report_view *v;
+	size_t n, cap;
+};
+
+static void text_into(char *out, size_t cap, const struct anfu_row *r, int col)
+{
+	const char *s = anfu_row_text(r, col, NULL);
+
+	(void)anfu_strlcpy(out, s ? s : "", cap);
+}
+
 static json_t *int_or_null(const struct anfu_row *r, int col)
 {
 	return anfu_row_is_null(r, col) ? json_null() : json_integer(anfu_row_int(r, col));
 }
 
-/* ---- storing and reading reports ------------------------------------------------- */
-
 static int report_row_cb(void *ud, const struct anfu_row *r)
 {
+	struct report_rows *rows = ud;
 	const char *content = anfu_row_text(r, 4, NULL);
-	const char *by = anfu_row_text(r, 5, NULL);
-	const char *note = anfu_row_text(r, 7, NULL);
-	json_t *c = content ? json_loads(content, 0, NULL) : NULL;
-	json_t *o = json_pack(
-		"{s:s,s:s,s:I,s:s,s:o,s:o,s:o,s:o}", "id", anfu_row_text(r, 0, NULL), "kind",
-		anfu_row_text(r, 1, NULL), "created_ms", (json_int_t)anfu_row_int(r, 2),
-		"created_by", anfu_row_text(r, 3, NULL), "content", c ? c : json_null(),
-		"signed_off_by", by ? json_string(by) : json_null(), "signed_off_ms",
-		int_or_null(r, 6), "sign_off_note", note ? json_string(note) : json_null());
+	struct anfu_report_view *v;
 
-	if (!o || json_array_append_new(ud, o) < 0)
-		abort();
+	/* Every query asks for at most cap rows. */
+	ANFU_ASSERT(rows->n < rows->cap);
+	v = &rows->v[rows->n++];
+	memset(v, 0, sizeof(*v));
+	text_into(v->id, sizeof(v->id), r, 0);
+	text_into(v->kind, sizeof(v->kind), r, 1);
+	v->created_ms = anfu_row_int(r, 2);
+	text_into(v->created_by, sizeof(v->created_by), r, 3);
+	v->content = content ? json_loads(content, 0, NULL) : NULL;
+	text_into(v->signed_off_by, sizeof(v->signed_off_by), r, 5);
+	v->signed_off = !anfu_row_is_null(r, 6);
+	v->signed_off_ms = v->signed_off ? anfu_row_int(r, 6) : 0;
+	v->has_note = !anfu_row_is_null(r, 7);
+	text_into(v->note, sizeof(v->note), r, 7);
 	return 0;
 }
 
@@ -87,29 +107,31 @@ static int report_row_cb(void *ud, const struct anfu_row *r)
 	"SELECT id, kind, created_ms, created_by, content, signed_off_by, signed_off_ms, " \
 	"sign_off_note FROM iam_report "
 
-static int report_get(struct anfu_db *db, const char *id, json_t **ret)
+static int report_get(struct anfu_db *db, const char *id, struct anfu_report_view *ret)
 {
 	struct anfu_param p[1] = { ANFU_PS(id) };
-	json_t *arr = json_array();
-	int r;
+	struct anfu_report_view v;
+	struct report_rows rows = { &v, 0, 1 };
+	int r = anfu_db_exec(db, REPORT_COLUMNS "WHERE id = $1", p, 1, report_row_cb, &rows, NULL);
 
-	if (!arr)
-		abort();
-	r = anfu_db_exec(db, REPORT_COLUMNS "WHERE id = $1", p, 1, report_row_cb, arr, NULL);
-	if (r == 0 && json_array_size(arr) == 0)
+	if (r == 0 && rows.n == 0)
 		r = ANFU_ENOTFOUND;
-	if (r == 0)
-		*ret = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return r;
+	if (r < 0) {
+		if (rows.n)
+			anfu_report_view_clear(&v);
+		return r;
+	}
+	*ret = v;
+	return 0;
 }
 
 /* Inserts a report and its audit record (inside the caller's write
  * transaction); *ret_id gets its id. */
-static int report_store(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int report_store(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, const char *kind, const char *created_by,
 			const json_t *content, const json_t *details, char id[ANFU_ID_MAX])
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	char *text = json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS);
 	char action[48];
 	int r;
@@ -131,7 +153,7 @@ static int report_store(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	if (r < 0)
 		return r;
 	(void)snprintf(action, sizeof(action), "report.%s", kind);
-	return iam_audit(iam, db, ctx, p, p ? NULL : created_by, action, "report", id, "success",
+	return iam_audit(iam, tx, ctx, p, p ? NULL : created_by, action, "report", id, "success",
 			 details);
 }
 
@@ -152,7 +174,7 @@ static int review_row_cb(void *ud, const struct anfu_row *r)
 	bool used = !anfu_row_is_null(r, 4);
 	int64_t when = used ? anfu_row_int(r, 4) : anfu_row_int(r, 3);
 
-	if (s->rows >= REPORT_MAX_ROWS) {
+	if (s->rows >= ANFU_LIMIT_REPORT_ROWS) {
 		s->truncated = true;
 		return 1;
 	}
@@ -176,7 +198,7 @@ static int review_row_cb(void *ud, const struct anfu_row *r)
 static int review_scan(struct anfu_db *db, struct review_scan *s)
 {
 	struct anfu_param p[3] = { ANFU_PI(s->dormant_before), ANFU_PI(s->now),
-				   ANFU_PI(REPORT_MAX_ROWS + 1) };
+				   ANFU_PI(ANFU_LIMIT_REPORT_ROWS + 1) };
 
 	return anfu_db_exec(db,
 			    "SELECT id, kind, status, created_ms, last_used_ms, expires_ms, "
@@ -188,15 +210,24 @@ static int review_scan(struct anfu_db *db, struct review_scan *s)
 			    p, 3, review_row_cb, s, NULL);
 }
 
-/* Builds, stores and audits the review on db (its own transaction), as p
- * (NULL: the job, actor "system"). */
-static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		      const struct anfu_principal *p, json_t **ret)
+/* A report's transaction: who runs it, and the id it stored. */
+struct report_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *report_id, *note; /* sign-off */
+	struct anfu_iam_err *err;     /* sign-off */
+	char id[ANFU_ID_MAX];
+};
+
+static int review_tx(struct anfu_tx *tx, void *ud)
 {
+	struct report_op *c = ud;
+	struct anfu_iam *iam = c->iam;
+	const struct anfu_principal *p = c->p;
 	int64_t days = iam->cfg->accounts.dormant_days;
 	struct review_scan s = { 0 };
 	json_t *content = NULL, *details = NULL;
-	char id[ANFU_ID_MAX];
 	int r;
 
 	s.now = anfu_clock_now_ms();
@@ -206,10 +237,7 @@ static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 	s.temporary = json_array();
 	if (!s.dormant || !s.expired || !s.temporary)
 		abort();
-	r = anfu_db_begin(db);
-	if (r < 0)
-		goto out;
-	r = review_scan(db, &s);
+	r = review_scan(anfu_tx_db(tx), &s);
 	if (r < 0)
 		goto out;
 	details = json_pack("{s:I,s:I,s:I,s:b}", "dormant", (json_int_t)json_array_size(s.dormant),
@@ -220,15 +248,9 @@ static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anf
 			    s.dormant, "expired", s.expired, "temporary", s.temporary);
 	if (!details || !content)
 		abort();
-	r = report_store(iam, db, p ? ctx : &system_ctx, p, "account_review",
-			 p ? p->user_id : "system", content, details, id);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r == 0 && ret)
-		r = report_get(db, id, ret);
+	r = report_store(iam, tx, p ? c->ctx : &system_ctx, p, "account_review",
+			 p ? p->user_id : "system", content, details, c->id);
 out:
-	if (r < 0)
-		(void)anfu_db_rollback(db);
 	json_decref(s.dormant);
 	json_decref(s.expired);
 	json_decref(s.temporary);
@@ -237,8 +259,22 @@ out:
 	return r;
 }
 
+/* Builds, stores and audits the review in a transaction of its own, as p
+ * (NULL: the job, actor "system"); then reads it back into *ret (may be
+ * NULL) on db. */
+static int review_run(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, struct anfu_report_view *ret)
+{
+	struct report_op c = { .iam = iam, .ctx = ctx, .p = p };
+	int r = iam_tx(iam, review_tx, &c, NULL);
+
+	if (r == 0 && ret)
+		r = report_get(db, c.id, ret);
+	return r;
+}
+
 int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			    const struct anfu_principal *p, json_t **ret)
+			    const struct anfu_principal *p, struct anfu_report_view *ret)
 {
 	struct anfu_db *db = NULL;
 	int r;
@@ -247,7 +283,8 @@ int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 		return ANFU_EINVAL;
 	/* Run by someone through the API: theirs, and recorded as theirs. */
 	if (p && !anfu_principal_can(p, "iam.review.read")) {
-		iam_audit_denied(iam, ctx, p, "report.account_review", "report", "", "forbidden");
+		iam_audit_denied(iam, ctx, p, "report.account_review", "report", "",
+				 ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	r = iam_db(iam, &db);
@@ -256,7 +293,7 @@ int anfu_iam_account_review(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	return review_run(iam, db, ctx, p, ret);
 }
 
-static int review_job(void *ud, struct anfu_db *db, const char **result)
+int iam_review_job(void *ud, struct anfu_db *db, const char **result)
 {
 	int r = review_run(ud, db, NULL, NULL, NULL);
 
@@ -266,16 +303,11 @@ static int review_job(void *ud, struct anfu_db *db, const char **result)
 	return r;
 }
 
-int iam_review_register_job(struct anfu_iam *iam, struct anfu_jobs *jobs)
+int64_t iam_review_interval(const void *svc)
 {
-	int64_t interval;
+	const struct anfu_iam *iam = svc;
 
-	if (!iam || !jobs)
-		return ANFU_EINVAL;
-	interval = iam->cfg->accounts.review_interval_days * DAY_MS;
-	if (interval <= 0)
-		return ANFU_EINVAL;
-	return anfu_jobs_add(jobs, REVIEW_JOB, interval, interval, review_job, iam);
+	return iam->cfg->accounts.review_interval_days * DAY_MS;
 }
 
 /* ---- access recertification (IAM-ACCT-04) ----------------------------------------- */
@@ -330,15 +362,18 @@ static int recert_entry(struct anfu_iam *iam, struct anfu_db *db, const char *id
 	return 0;
 }
 
-/* Every account, page by page (key-set on id), up to REPORT_MAX_ROWS. */
+/* Every account, page by page (key-set on id), up to ANFU_LIMIT_REPORT_ROWS;
+ * *ret_truncated (set on success) says whether more were left out. */
 static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *accounts,
 			  bool *ret_truncated)
 {
 	char after[ANFU_ID_MAX] = "";
+	bool truncated = false;
 	int r = 0;
 
 	for (;;) {
-		struct anfu_param p[2] = { ANFU_PSN(after, strlen(after)), ANFU_PI(RECERT_PAGE) };
+		struct anfu_param p[2] = { ANFU_PSN(after, strlen(after)),
+					   ANFU_PI(ANFU_LIMIT_RECERT_PAGE) };
 		json_t *ids = json_array();
 		size_t n;
 
@@ -348,8 +383,8 @@ static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *acco
 				 p, 2, id_row_cb, ids, NULL);
 		n = json_array_size(ids);
 		for (size_t i = 0; r == 0 && i < n; i++) {
-			if (json_array_size(accounts) >= REPORT_MAX_ROWS) {
-				*ret_truncated = true;
+			if (json_array_size(accounts) >= ANFU_LIMIT_REPORT_ROWS) {
+				truncated = true;
 				break;
 			}
 			r = recert_entry(iam, db, json_string_value(json_array_get(ids, i)),
@@ -359,14 +394,22 @@ static int recert_collect(struct anfu_iam *iam, struct anfu_db *db, json_t *acco
 			(void)snprintf(after, sizeof(after), "%s",
 				       json_string_value(json_array_get(ids, n - 1)));
 		json_decref(ids);
-		if (r < 0 || n < RECERT_PAGE || *ret_truncated)
+		if (r < 0)
 			return r;
+		if (n < ANFU_LIMIT_RECERT_PAGE || truncated) {
+			/* The page cap holds, and so the report's. */
+			ANFU_ASSERT(json_array_size(accounts) <= ANFU_LIMIT_REPORT_ROWS);
+			*ret_truncated = truncated;
+			return 0;
+		}
 	}
 }
 
-static int recert_build(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			const struct anfu_principal *p, char id[ANFU_ID_MAX])
+static int recert_build(struct anfu_tx *tx, void *ud)
 {
+	struct report_op *c = ud;
+	struct anfu_iam *iam = c->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
 	json_t *accounts = json_array();
 	json_t *content = NULL, *details = NULL;
 	bool truncated = false;
@@ -383,7 +426,8 @@ static int recert_build(struct anfu_iam *iam, struct anfu_db *db, const struct a
 			    "counts", details, "accounts", accounts);
 	if (!details || !content)
 		abort();
-	r = report_store(iam, db, ctx, p, "recertification", p->user_id, content, details, id);
+	r = report_store(iam, tx, c->ctx, c->p, "recertification", c->p->user_id, content, details,
+			 c->id);
 out:
 	json_decref(accounts);
 	json_decref(content);
@@ -392,32 +436,25 @@ out:
 }
 
 int anfu_iam_recert_create(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, json_t **ret)
+			   const struct anfu_principal *p, struct anfu_report_view *ret)
 {
+	struct report_op c = { .iam = iam, .ctx = ctx, .p = p };
 	struct anfu_db *db = NULL;
-	char id[ANFU_ID_MAX];
 	int r;
 
 	if (!iam || !p || !ret)
 		return ANFU_EINVAL;
 	if (!anfu_principal_can(p, "iam.recert.read")) {
-		iam_audit_denied(iam, ctx, p, "report.recertification", "report", "", "forbidden");
+		iam_audit_denied(iam, ctx, p, "report.recertification", "report", "",
+				 ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	r = iam_db(iam, &db);
-	if (r < 0)
-		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = recert_build(iam, db, ctx, p, id);
 	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
+		r = iam_tx(iam, recert_build, &c, NULL);
+	if (r < 0)
 		return r;
-	}
-	return report_get(db, id, ret);
+	return report_get(db, c.id, ret);
 }
 
 struct report_head {
@@ -438,10 +475,13 @@ static int head_cb(void *ud, const struct anfu_row *r)
 	return 1;
 }
 
-static int signoff_apply(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, const char *id, const char *note,
-			 struct anfu_iam_err *err)
+static int signoff_apply(struct anfu_tx *tx, void *ud)
 {
+	const struct report_op *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const struct anfu_principal *p = c->p;
+	const char *id = c->report_id, *note = c->note;
+	struct anfu_iam_err *err = c->err;
 	struct anfu_param q[4] = { ANFU_PS(id), ANFU_PS(p->user_id), ANFU_PI(anfu_clock_now_ms()),
 				   ANFU_PS(note && note[0] ? note : NULL) };
 	struct report_head h = { 0 };
@@ -454,11 +494,11 @@ static int signoff_apply(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	if (r < 0)
 		return r;
 	if (!h.found || strcmp(h.kind, "recertification") != 0) {
-		err_set(err, "not_found", NULL);
+		err_set(err, ANFU_R_NOT_FOUND, NULL);
 		return ANFU_ENOTFOUND;
 	}
 	if (strcmp(h.created_by, p->user_id) == 0) {
-		err_set(err, "approval_self", NULL);
+		err_set(err, ANFU_R_APPROVAL_SELF, NULL);
 		return ANFU_EPERM;
 	}
 	r = anfu_db_exec(db,
@@ -468,48 +508,45 @@ static int signoff_apply(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	if (r < 0)
 		return r;
 	if (h.signed_off || changes != 1) {
-		err_set(err, "conflict", NULL);
+		err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	d = json_pack("{s:s}", "note", note && note[0] ? note : "");
 	if (!d)
 		abort();
-	r = iam_audit(iam, db, ctx, p, NULL, "report.recertification_signed_off", "report", id,
-		      "success", d);
+	r = iam_audit(c->iam, tx, c->ctx, p, NULL, "report.recertification_signed_off", "report",
+		      id, "success", d);
 	json_decref(d);
 	return r;
 }
 
 int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			    const struct anfu_principal *p, const char *report_id, const char *note,
-			    json_t **ret, struct anfu_iam_err *err)
+			    struct anfu_report_view *ret, struct anfu_iam_err *err)
 {
+	struct report_op c = {
+		.iam = iam, .ctx = ctx, .p = p, .report_id = report_id, .note = note, .err = err
+	};
 	struct anfu_db *db = NULL;
 	int r;
 
 	if (!iam || !p || !report_id || !ret)
 		return ANFU_EINVAL;
-	if (note && strlen(note) > REPORT_NOTE_MAX) {
+	if (note && strlen(note) > ANFU_LIMIT_DECISION_NOTE) {
 		err_set(err, ANFU_JERR_OUT_OF_RANGE, "note");
 		return ANFU_EINVAL;
 	}
 	if (!anfu_principal_can(p, "iam.recert.signoff")) {
-		err_set(err, "forbidden", NULL);
+		err_set(err, ANFU_R_FORBIDDEN, NULL);
 		iam_audit_denied(iam, ctx, p, "report.recertification_signed_off", "report",
-				 report_id, "forbidden");
+				 report_id, ANFU_R_FORBIDDEN);
 		return ANFU_EPERM;
 	}
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = signoff_apply(iam, db, ctx, p, report_id, note, err);
-	if (r == 0)
-		r = anfu_db_commit(db);
+	r = iam_tx(iam, signoff_apply, &c, err);
 	if (r < 0) {
-		(void)anfu_db_rollback(db);
 		if (r == ANFU_EPERM)
 			iam_audit_denied(iam, ctx, p, "report.recertification_signed_off", "report",
 					 report_id, err ? err->code : NULL);
@@ -518,63 +555,58 @@ int anfu_iam_recert_signoff(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx
 	return report_get(db, report_id, ret);
 }
 
-/* The kinds p asks for and may read into *a / *b (NULL: not wanted). */
+/* The kinds p asks for and may read into *a / *b (NULL: not wanted);
+ * both written only on success. */
 static int report_kinds(const struct anfu_principal *p, const char *kind, const char **a,
 			const char **b)
 {
 	bool review = anfu_principal_can(p, "iam.review.read");
 	bool recert = anfu_principal_can(p, "iam.recert.read");
+	bool want_review = !kind || strcmp(kind, "account_review") == 0;
+	bool want_recert = !kind || strcmp(kind, "recertification") == 0;
 
-	*a = NULL;
-	*b = NULL;
-	if (!kind) {
-		*a = review ? "account_review" : NULL;
-		*b = recert ? "recertification" : NULL;
-		return review || recert ? 0 : ANFU_EPERM;
-	}
-	if (strcmp(kind, "account_review") == 0) {
-		*a = "account_review";
-		return review ? 0 : ANFU_EPERM;
-	}
-	if (strcmp(kind, "recertification") == 0) {
-		*b = "recertification";
-		return recert ? 0 : ANFU_EPERM;
-	}
-	return ANFU_EINVAL;
+	if (!want_review && !want_recert)
+		return ANFU_EINVAL;
+	/* One kind named: it must be readable; none named: either will do. */
+	if (kind ? (want_review && !review) || (want_recert && !recert) : !review && !recert)
+		return ANFU_EPERM;
+	*a = want_review && review ? "account_review" : NULL;
+	*b = want_recert && recert ? "recertification" : NULL;
+	return 0;
 }
 
 int anfu_iam_reports(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *kind, json_t **ret)
+		     const struct anfu_principal *p, const char *kind, struct anfu_report_view *ret,
+		     size_t cap, size_t *ret_n)
 {
 	const char *a = NULL, *b = NULL;
+	struct report_rows rows = { ret, 0, 0 };
 	struct anfu_db *db = NULL;
-	json_t *arr;
 	int r;
 
 	(void)ctx;
-	if (!iam || !p || !ret)
+	if (!iam || !p || !ret || cap == 0 || !ret_n)
 		return ANFU_EINVAL;
+	rows.cap = cap < ANFU_LIMIT_REPORT_LIST ? cap : ANFU_LIMIT_REPORT_LIST;
 	r = report_kinds(p, kind, &a, &b);
 	if (r < 0)
 		return r;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	arr = json_array();
-	if (!arr)
-		abort();
 	{
-		struct anfu_param q[3] = { ANFU_PS(a), ANFU_PS(b), ANFU_PI(REPORT_LIST_MAX) };
+		struct anfu_param q[3] = { ANFU_PS(a), ANFU_PS(b), ANFU_PI((int64_t)rows.cap) };
 
 		r = anfu_db_exec(db,
 				 REPORT_COLUMNS "WHERE kind = $1 OR kind = $2 "
 						"ORDER BY created_ms DESC, id DESC LIMIT $3",
-				 q, 3, report_row_cb, arr, NULL);
+				 q, 3, report_row_cb, &rows, NULL);
 	}
 	if (r < 0) {
-		json_decref(arr);
+		for (size_t i = 0; i < rows.n; i++)
+			anfu_report_view_clear(&ret[i]);
 		return r;
 	}
-	*ret = arr;
+	*ret_n = rows.n;
 	return 0;
 }

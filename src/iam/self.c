@@ -17,25 +17,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
-#include "config/config.h"
 #include "iam/admin.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/internal.h"
+#include "iam/lockout.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
 #include "store/store.h"
 #include "vault/vault.h"
-
-#define LOGINS_DEFAULT 20
-#define LOGINS_MAX 100
-#define PIN_LEN 6
 
 static int load_self(struct anfu_iam *iam, const struct anfu_principal *p, struct anfu_db **db,
 		     struct iam_user *u)
@@ -65,38 +65,71 @@ int anfu_iam_me(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 
 /* ---- history, sessions, devices --------------------------------------------------- */
 
+/* Room for one more entry in a list of n, growing *cap by doubling. */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? 2 * *cap : 8;
+	return anfu_xrealloc(v, *cap * size);
+}
+
+static char *dup_text(const char *s)
+{
+	return anfu_xstrdup(s ? s : "");
+}
+
+void anfu_login_list_clear(struct anfu_login_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].ip);
+		free(l->v[i].device);
+		free(l->v[i].result);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct login_rows {
+	struct anfu_login_list l;
+	size_t cap;
+};
+
 static int login_row(void *ud, const struct anfu_row *r)
 {
-	json_t *a = ud;
-	const char *ip = anfu_row_text(r, 1, NULL), *dev = anfu_row_text(r, 2, NULL);
-	const char *res = anfu_row_text(r, 3, NULL), *label = anfu_row_text(r, 4, NULL);
+	struct login_rows *c = ud;
+	const char *dev = anfu_row_text(r, 2, NULL), *label = anfu_row_text(r, 4, NULL);
+	struct anfu_login_entry *e;
 	char devtxt[24];
 
 	(void)snprintf(devtxt, sizeof(devtxt), "%.12s", dev ? dev : "");
-	(void)json_array_append_new(a, json_pack("{sIssssss}", "time_ms",
-						 (json_int_t)anfu_row_int(r, 0), "ip", ip ? ip : "",
-						 "device", label ? label : devtxt, "result",
-						 res ? res : ""));
+	c->l.v = grow(c->l.v, c->l.n, &c->cap, sizeof(*c->l.v));
+	e = &c->l.v[c->l.n++];
+	e->time_ms = anfu_row_int(r, 0);
+	e->ip = dup_text(anfu_row_text(r, 1, NULL));
+	e->device = dup_text(label ? label : devtxt);
+	e->result = dup_text(anfu_row_text(r, 3, NULL));
 	return 0;
 }
 
 int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		       const struct anfu_principal *p, int limit, json_t **ret)
+		       const struct anfu_principal *p, int limit, struct anfu_login_list *ret)
 {
 	struct anfu_db *db = NULL;
-	json_t *a;
+	struct login_rows c = { { NULL, 0 }, 0 };
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (limit <= 0)
-		limit = LOGINS_DEFAULT;
-	if (limit > LOGINS_MAX)
-		limit = LOGINS_MAX;
+		limit = ANFU_LIMIT_IAM_LOGINS_DEFAULT;
+	if (limit > ANFU_LIMIT_IAM_LOGINS_MAX)
+		limit = ANFU_LIMIT_IAM_LOGINS_MAX;
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	a = json_array();
 	{
 		struct anfu_param q[2] = { iam_ps(p->user_id), ANFU_PI(limit) };
 		r = anfu_db_exec(db,
@@ -106,18 +139,30 @@ int anfu_iam_my_logins(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				 " LIMIT 1)"
 				 " FROM iam_login_attempt a"
 				 " WHERE a.user_id = $1 ORDER BY a.ts_ms DESC LIMIT $2",
-				 q, 2, login_row, a, NULL);
+				 q, 2, login_row, &c, NULL);
 	}
 	if (r < 0) {
-		json_decref(a);
+		anfu_login_list_clear(&c.l);
 		return r;
 	}
-	*ret = a;
+	ANFU_ASSERT(c.l.n <= (size_t)limit);
+	*ret = c.l;
 	return 0;
 }
 
-struct sess_list {
-	json_t *a;
+void anfu_session_list_clear(struct anfu_session_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].ip);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct sess_rows {
+	struct anfu_session_list l;
+	size_t cap;
 	const struct anfu_iam *iam;
 	const char *current;
 	int64_t now;
@@ -125,29 +170,34 @@ struct sess_list {
 
 static int my_session_row(void *ud, const struct anfu_row *r)
 {
-	struct sess_list *l = ud;
-	const char *pid = anfu_row_text(r, 0, NULL), *ip = anfu_row_text(r, 3, NULL);
-	int c = (int)anfu_row_int(r, 4);
+	struct sess_rows *c = ud;
+	const char *pid = anfu_row_text(r, 0, NULL);
+	int cls = (int)anfu_row_int(r, 4);
 	int64_t seen = anfu_row_int(r, 2), abs_ms = anfu_row_int(r, 5);
+	struct anfu_session_entry *e;
 
-	if (!pid || c < 0 || c >= ANFU_CLASS_COUNT)
+	if (!pid || cls < 0 || cls >= ANFU_CLASS_COUNT)
 		return 0;
 	/* Past their limits they are over, even before anyone ended them. */
-	if (l->now >= abs_ms ||
-	    l->now - seen >= l->iam->cfg->session[c].idle_minutes * IAM_MINUTE_MS)
+	if (c->now >= abs_ms ||
+	    c->now - seen >= c->iam->cfg->session[cls].idle_minutes * IAM_MINUTE_MS)
 		return 0;
-	(void)json_array_append_new(l->a, json_pack("{sssIsIsssb}", "id", pid, "created_ms",
-						    (json_int_t)anfu_row_int(r, 1), "last_seen_ms",
-						    (json_int_t)seen, "ip", ip ? ip : "", "current",
-						    strcmp(pid, l->current) == 0));
+	c->l.v = grow(c->l.v, c->l.n, &c->cap, sizeof(*c->l.v));
+	e = &c->l.v[c->l.n++];
+	memset(e, 0, sizeof(*e));
+	(void)anfu_strlcpy(e->id, pid, sizeof(e->id));
+	e->created_ms = anfu_row_int(r, 1);
+	e->last_seen_ms = seen;
+	e->ip = dup_text(anfu_row_text(r, 3, NULL));
+	e->current = strcmp(pid, c->current) == 0;
 	return 0;
 }
 
 int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			 const struct anfu_principal *p, json_t **ret)
+			 const struct anfu_principal *p, struct anfu_session_list *ret)
 {
 	struct anfu_db *db = NULL;
-	struct sess_list l = { NULL, iam, NULL, anfu_clock_now_ms() };
+	struct sess_rows c = { { NULL, 0 }, 0, iam, NULL, anfu_clock_now_ms() };
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
@@ -155,21 +205,20 @@ int anfu_iam_my_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	l.a = json_array();
-	l.current = p->session_id;
+	c.current = p->session_id;
 	{
 		struct anfu_param q[1] = { iam_ps(p->user_id) };
 		r = anfu_db_exec(db,
 				 "SELECT public_id, created_ms, last_seen_ms, ip, role_class,"
 				 " absolute_ms FROM iam_session WHERE user_id = $1"
 				 " AND revoked_ms IS NULL ORDER BY created_ms",
-				 q, 1, my_session_row, &l, NULL);
+				 q, 1, my_session_row, &c, NULL);
 	}
 	if (r < 0) {
-		json_decref(l.a);
+		anfu_session_list_clear(&c.l);
 		return r;
 	}
-	*ret = l.a;
+	*ret = c.l;
 	return 0;
 }
 
@@ -181,17 +230,42 @@ static int need_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 {
 	if (iam_stepped_up(iam, p, anfu_clock_now_ms()))
 		return 0;
-	iam_err_set(err, "step_up_required", NULL);
-	iam_audit_denied(iam, ctx, p, action, object_type, object_id, "step_up_required");
+	iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
+	iam_audit_denied(iam, ctx, p, action, object_type, object_id, ANFU_R_STEP_UP_REQUIRED);
 	return ANFU_EPERM;
+}
+
+/* What one self-service transaction works with. */
+struct self_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *object; /* a session or device id, or NULL for all */
+	struct anfu_iam_err *err;
+};
+
+static int end_sessions_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct self_op *c = ud;
+	const char *session_id = c->object;
+	json_t *det;
+	/* Another user's session is simply not found (IAM-RBAC-04). */
+	int r = iam_session_end(c->iam, anfu_tx_db(tx), c->p->user_id, session_id,
+				session_id ? NULL : c->p->session_id, "user");
+
+	det = json_pack("{ss}", "scope", session_id ? "one" : "others");
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "session.ended", "session",
+			      session_id ? session_id : "", "success", det);
+	json_decref(det);
+	return r;
 }
 
 int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			  const struct anfu_principal *p, const char *session_id,
 			  struct anfu_iam_err *err)
 {
-	struct anfu_db *db = NULL;
-	json_t *det;
+	struct self_op c = { iam, ctx, p, session_id, err };
 	int r;
 
 	if (!iam || !ctx || !p)
@@ -204,45 +278,47 @@ int anfu_iam_end_sessions(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		if (r < 0)
 			return r;
 	}
-	r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	/* Another user's session is simply not found (IAM-RBAC-04). */
-	r = iam_session_end(iam, db, p->user_id, session_id, session_id ? NULL : p->session_id,
-			    "user");
-	det = json_pack("{ss}", "scope", session_id ? "one" : "others");
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "session.ended", "session",
-			      session_id ? session_id : "", "success", det);
-	json_decref(det);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	return r;
+	return iam_tx(iam, end_sessions_tx, &c, NULL);
 }
+
+void anfu_device_list_clear(struct anfu_device_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].id);
+		free(l->v[i].label);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct device_rows {
+	struct anfu_device_list l;
+	size_t cap;
+};
 
 static int device_row(void *ud, const struct anfu_row *r)
 {
-	json_t *a = ud;
-	const char *id = anfu_row_text(r, 0, NULL), *label = anfu_row_text(r, 1, NULL);
+	struct device_rows *c = ud;
+	struct anfu_device_entry *e;
 
-	(void)json_array_append_new(a, json_pack("{sssssIsIsIsI}", "id", id ? id : "", "label",
-						 label ? label : "", "trusted_ms",
-						 (json_int_t)anfu_row_int(r, 2), "trusted_until_ms",
-						 (json_int_t)anfu_row_int(r, 5), "created_ms",
-						 (json_int_t)anfu_row_int(r, 3), "last_seen_ms",
-						 (json_int_t)anfu_row_int(r, 4)));
+	c->l.v = grow(c->l.v, c->l.n, &c->cap, sizeof(*c->l.v));
+	e = &c->l.v[c->l.n++];
+	e->id = dup_text(anfu_row_text(r, 0, NULL));
+	e->label = dup_text(anfu_row_text(r, 1, NULL));
+	e->trusted_ms = anfu_row_int(r, 2);
+	e->trusted_until_ms = anfu_row_int(r, 5);
+	e->created_ms = anfu_row_int(r, 3);
+	e->last_seen_ms = anfu_row_int(r, 4);
 	return 0;
 }
 
 int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			const struct anfu_principal *p, json_t **ret)
+			const struct anfu_principal *p, struct anfu_device_list *ret)
 {
 	struct anfu_db *db = NULL;
-	json_t *a;
+	struct device_rows c = { { NULL, 0 }, 0 };
 	int r;
 
 	if (!iam || !ctx || !p || !ret)
@@ -250,7 +326,6 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	r = iam_db(iam, &db);
 	if (r < 0)
 		return r;
-	a = json_array();
 	{
 		/* trusted_until_ms: the trust ends at expires_ms, or sooner
 		 * when mfa.device_trust_days was lowered since. */
@@ -258,48 +333,35 @@ int anfu_iam_my_devices(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 					   ANFU_PI(iam->cfg->mfa.device_trust_days * IAM_DAY_MS),
 					   ANFU_PI(anfu_clock_now_ms()) };
 
-		r = anfu_db_exec(
-			db,
-			"SELECT id, label, trusted_ms, created_ms, last_seen_ms,"
-			" CASE WHEN trusted_ms + $2 < expires_ms THEN trusted_ms + $2"
-			" ELSE expires_ms END FROM iam_device"
-			" WHERE user_id = $1 AND revoked_ms IS NULL AND expires_ms > $3"
-			" AND trusted_ms + $2 > $3 ORDER BY created_ms, id",
-			q, 3, device_row, a, NULL);
+		r = anfu_db_exec(db,
+				 "SELECT id, label, trusted_ms, created_ms, last_seen_ms,"
+				 " CASE WHEN trusted_ms + $2 < expires_ms THEN trusted_ms + $2"
+				 " ELSE expires_ms END FROM iam_device"
+				 " WHERE user_id = $1 AND revoked_ms IS NULL AND expires_ms > $3"
+				 " AND trusted_ms + $2 > $3 ORDER BY created_ms, id",
+				 q, 3, device_row, &c, NULL);
 	}
 	if (r < 0) {
-		json_decref(a);
+		anfu_device_list_clear(&c.l);
 		return r;
 	}
-	*ret = a;
+	*ret = c.l;
 	return 0;
 }
 
-int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			   const struct anfu_principal *p, const char *device_id,
-			   struct anfu_iam_err *err)
+static int remove_device_tx(struct anfu_tx *tx, void *ud)
 {
-	struct anfu_db *db = NULL;
+	const struct self_op *c = ud;
+	const char *device_id = c->object;
 	int64_t changed = 0;
 	int r;
 
-	const char *object = device_id ? device_id : "all";
-
-	if (!iam || !ctx || !p)
-		return ANFU_EINVAL;
-	r = need_step_up(iam, ctx, p, "device.removed", "device", object, err);
-	if (r == 0)
-		r = iam_db(iam, &db);
-	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
 	{
 		/* device_id NULL: every trusted device of the user ($2 IS NULL).
 		 * The rows go: a removed secret matches nothing any more. */
 		struct anfu_param q[3] = { ANFU_PI(anfu_clock_now_ms()), ANFU_PS(device_id),
-					   iam_ps(p->user_id) };
-		r = anfu_db_exec(db,
+					   iam_ps(c->p->user_id) };
+		r = anfu_db_exec(anfu_tx_db(tx),
 				 "DELETE FROM iam_device"
 				 " WHERE ($2 IS NULL OR id = $2) AND user_id = $3"
 				 " AND revoked_ms IS NULL AND expires_ms > $1",
@@ -308,13 +370,25 @@ int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r == 0 && changed == 0 && device_id)
 		r = ANFU_ENOTFOUND;
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "device.removed", "device", object, "success",
-			      NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "device.removed", "device",
+			      device_id ? device_id : "all", "success", NULL);
 	return r;
+}
+
+int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			   const struct anfu_principal *p, const char *device_id,
+			   struct anfu_iam_err *err)
+{
+	struct self_op c = { iam, ctx, p, device_id, err };
+	const char *object = device_id ? device_id : "all";
+	int r;
+
+	if (!iam || !ctx || !p)
+		return ANFU_EINVAL;
+	r = need_step_up(iam, ctx, p, "device.removed", "device", object, err);
+	if (r < 0)
+		return r;
+	return iam_tx(iam, remove_device_tx, &c, NULL);
 }
 
 /* ---- login password (IAM-PWD-*) ---------------------------------------------------------- */
@@ -322,9 +396,10 @@ int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 /* After the user's required actions changed: the session's new state
  * (optionally with a second factor now) under a new id and CSRF token
  * (IAM-SESS-07), written into *ret. */
-static int session_renew(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+static int session_renew(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 			 bool mfa_now, struct anfu_login_result *ret)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct iam_user u = { 0 };
 	enum anfu_role_class cls;
 	unsigned ra = 0;
@@ -334,7 +409,7 @@ static int session_renew(struct anfu_iam *iam, struct anfu_db *db, const struct 
 		r = iam_user_class(db, &u, &cls);
 	if (r == 0) {
 		ra = iam_required_actions(iam, &u, cls, anfu_clock_now_ms());
-		r = iam_session_rotate(iam, db, p,
+		r = iam_session_rotate(iam, tx, p,
 				       ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE,
 				       mfa_now, ret);
 	}
@@ -344,34 +419,35 @@ static int session_renew(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	return r;
 }
 
+static int wrong_current_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct self_op *c = ud;
+	struct iam_user u = { 0 };
+	int r = iam_user_load(anfu_tx_db(tx), c->p->user_id, &u);
+
+	if (r == 0)
+		r = iam_failure_count(c->iam, tx, c->ctx, &u, NULL);
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, c->object, "user", c->p->user_id,
+			      "failure", NULL);
+	iam_user_clear(&u);
+	return r;
+}
+
 /* A wrong current password (or first TOTP code) counts as a failed
  * authentication, audited as action. */
-static int wrong_current(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int wrong_current(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, const char *action,
 			 struct anfu_iam_err *err)
 {
-	struct iam_user u = { 0 };
-	bool locked = false;
-	int r = anfu_db_begin(db);
+	struct self_op c = { iam, ctx, p, action, err };
+	int r = iam_tx(iam, wrong_current_tx, &c, err);
 
-	if (r == 0)
-		r = iam_user_load(db, p->user_id, &u);
-	if (r == 0)
-		r = iam_failure_count(iam, db, ctx, &u, &locked);
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, action, "user", p->user_id, "failure", NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0 && locked)
-		iam_notify_poke(iam);
-	iam_user_clear(&u);
 	/* Not counted: no refusal code, so it cannot pass for a wrong password
 	 * while a right one fails the same way. */
 	if (r < 0)
 		return r;
-	iam_err_set(err, "invalid_credentials", "current_password");
+	iam_err_set(err, ANFU_R_INVALID_CREDENTIALS, "current_password");
 	return ANFU_EAUTH;
 }
 
@@ -410,16 +486,29 @@ static int new_password_ok(struct anfu_iam *iam, struct anfu_db *db, const struc
 	return r;
 }
 
-static int change_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, const char *reason, const char *hash,
-		     struct anfu_login_result *res)
+/* A password change's transaction. */
+struct change {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	const char *reason, *hash;
+	struct anfu_login_result res;
+};
+
+static int change_tx(struct anfu_tx *tx, void *ud)
 {
+	struct change *c = ud;
+	struct anfu_iam *iam = c->iam;
+	struct anfu_db *db = anfu_tx_db(tx);
+	const struct anfu_principal *p = c->p;
+	const char *reason = c->reason;
 	struct iam_user u = { 0 };
 	int64_t now = anfu_clock_now_ms();
 	char when[32];
 	const char *args[1] = { when };
 	json_t *det = json_pack("{ss}", "reason", reason);
-	int r = iam_password_store(db, p->user_id, "login", hash, reason, p->user_id, false, now);
+	int r = iam_password_store(db, p->user_id, "login", c->hash, reason, p->user_id, false,
+				   now);
 
 	/* Everyone else who had the old password is out (IAM-PWD-15), and
 	 * so is every device trusted under it. */
@@ -428,15 +517,15 @@ static int change_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu
 	if (r == 0)
 		r = iam_devices_forget(db, p->user_id);
 	if (r == 0)
-		r = session_renew(iam, db, p, false, res);
+		r = session_renew(iam, tx, p, false, &c->res);
 	if (r == 0)
 		r = iam_user_load(db, p->user_id, &u);
 	iam_time_text(now, when);
 	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_changed", args,
+		r = iam_notice(iam, tx, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "password_changed", args,
 			       1);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "user.password_changed", "user", p->user_id,
+		r = iam_audit(iam, tx, c->ctx, p, NULL, "user.password_changed", "user", p->user_id,
 			      "success", det);
 	json_decref(det);
 	iam_user_clear(&u);
@@ -462,7 +551,7 @@ int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 {
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
-	struct anfu_login_result res;
+	struct change c;
 	enum anfu_role_class cls;
 	char hash[ANFU_PWHASH_STR_LEN];
 	const char *cur = current ? current : "", *pw = new_password ? new_password : "";
@@ -475,43 +564,72 @@ int anfu_iam_change_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (!ra && !iam_stepped_up(iam, p, now)) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
-	memset(&res, 0, sizeof(res));
+	memset(&c, 0, sizeof(c));
 	r = load_self(iam, p, &db, &u);
 	if (r == 0)
 		r = iam_user_class(db, &u, &cls);
 	if (r < 0)
 		goto out;
 	if (anfu_pwhash_check(iam->pwhash, u.pwd_hash, cur, strnlen(cur, ANFU_PASSWORD_MAX)) != 0) {
-		r = wrong_current(iam, db, ctx, p, "user.password_change_failed", err);
+		r = wrong_current(iam, ctx, p, "user.password_change_failed", err);
 		goto out;
 	}
 	r = new_password_ok(iam, db, &u, cls, pw, len, err);
 	if (r == 0)
 		r = anfu_pwhash_hash(iam->pwhash, pw, len, hash);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	r = change_tx(iam, db, ctx, p, change_reason(iam, &u, cls, now), hash, &res);
+	c.iam = iam;
+	c.ctx = ctx;
+	c.p = p;
+	c.reason = change_reason(iam, &u, cls, now);
+	c.hash = hash;
+	r = iam_tx(iam, change_tx, &c, NULL);
 	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0) {
-		iam_notify_poke(iam);
-		*ret = res;
-	}
+		*ret = c.res;
 out:
 	anfu_wipe(hash, sizeof(hash));
-	anfu_wipe(&res, sizeof(res));
+	anfu_wipe(&c.res, sizeof(c.res));
 	iam_user_clear(&u);
 	return r;
 }
 
 /* ---- payment password (IAM-PWD-14, IAM-LOCK-03) ---------------------------------------- */
+
+/* A payment password's transactions: setting it, or checking one. */
+struct pay_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	struct iam_user *u; /* setting: the user, loaded before */
+	const char *hash;   /* setting: the new hash */
+	bool right;	    /* checking: the PIN matched */
+	bool locked;	    /* checking: found locked inside the transaction */
+	int verdict;	    /* checking: the refusal of a wrong PIN, kept */
+	struct anfu_iam_err *err;
+};
+
+static int set_pay_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct pay_op *c = ud;
+	char when[32];
+	const char *args[1] = { when };
+	int r = iam_password_store(anfu_tx_db(tx), c->u->id, "payment", c->hash,
+				   c->u->pay_hash ? "user_change" : "initial", c->u->id, false,
+				   anfu_clock_now_ms());
+
+	iam_time_text(anfu_clock_now_ms(), when);
+	if (r == 0)
+		r = iam_notice(c->iam, tx, c->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
+			       "payment_password_changed", args, 1);
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "user.payment_password_set", "user",
+			      c->u->id, "success", NULL);
+	return r;
+}
 
 int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				  const struct anfu_principal *p, const char *pin,
@@ -520,20 +638,21 @@ int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ct
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
 	struct iam_personal pe = { 0 };
+	struct pay_op c;
 	enum anfu_role_class cls;
-	char hash[ANFU_PWHASH_STR_LEN], when[32];
-	const char *args[1] = { when }, *rule = NULL;
+	char hash[ANFU_PWHASH_STR_LEN];
+	const char *rule = NULL;
 	size_t len = pin ? strnlen(pin, 16) : 0;
 	int r;
 
 	if (!iam || !ctx || !p)
 		return ANFU_EINVAL;
 	if (p->kind != ANFU_USER_CUSTOMER) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	r = load_self(iam, p, &db, &u);
@@ -558,25 +677,10 @@ int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ct
 	}
 	if (r == 0)
 		r = anfu_pwhash_hash(iam->pwhash, pin, len, hash);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	r = iam_password_store(db, u.id, "payment", hash, u.pay_hash ? "user_change" : "initial",
-			       u.id, false, anfu_clock_now_ms());
-	iam_time_text(anfu_clock_now_ms(), when);
-	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL,
-			       "payment_password_changed", args, 1);
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "user.payment_password_set", "user", u.id,
-			      "success", NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0)
-		iam_notify_poke(iam);
+	c = (struct pay_op){ .iam = iam, .ctx = ctx, .p = p, .u = &u, .hash = hash };
+	r = iam_tx(iam, set_pay_tx, &c, NULL);
 out:
 	anfu_wipe(hash, sizeof(hash));
 	iam_personal_clear(&pe);
@@ -584,76 +688,43 @@ out:
 	return r;
 }
 
-/* A wrong payment password: counted, and at the threshold payments lock
- * for pay_minutes with a notice (IAM-LOCK-03, -04). */
-static int pay_failed(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		      const struct anfu_principal *p, const struct iam_user *u,
-		      struct anfu_iam_err *err)
+static int pay_tx(struct anfu_tx *tx, void *ud)
 {
-	const struct anfu_config *cfg = iam->cfg;
-	int64_t now = anfu_clock_now_ms(), until = 0;
-	int n = u->pay_failures + 1, r;
-	char minutes[24];
-	const char *args[1] = { minutes };
+	struct pay_op *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct iam_user u = { 0 };
+	int r = iam_user_load(db, c->p->user_id, &u);
 
-	if (n >= cfg->lockout.pay_threshold) {
-		until = now + cfg->lockout.pay_minutes * IAM_MINUTE_MS;
-		n = 0; /* a fresh count once the lock is over */
+	c->locked = r == 0 && iam_pay_locked(&u, anfu_clock_now_ms());
+	if (c->locked) {
+		iam_err_set(c->err, ANFU_R_PAYMENT_LOCKED, "pin");
+		r = ANFU_ELOCKED;
+	} else if (r == 0 && !c->right) {
+		c->verdict = iam_pay_failure_count(c->iam, tx, c->ctx, c->p, &u, c->err);
+		r = c->verdict == ANFU_EAUTH || c->verdict == ANFU_ELOCKED ? 0 : c->verdict;
+	} else if (r == 0) {
+		r = iam_pay_failures_clear(db, u.id);
+		if (r == 0)
+			r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "payment.password_verified",
+				      "user", u.id, "success", NULL);
 	}
-	{
-		struct anfu_param q[3] = { ANFU_PI(n), until ? ANFU_PI(until) : ANFU_PNULL,
-					   iam_ps(u->id) };
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET pay_failures = $1, pay_locked_until_ms = $2"
-				 " WHERE id = $3",
-				 q, 3, NULL, NULL, NULL);
-	}
-	(void)snprintf(minutes, sizeof(minutes), "%lld", (long long)cfg->lockout.pay_minutes);
-	if (r == 0 && until)
-		r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_locked", args,
-			       1);
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL,
-			      until ? "payment.locked" : "payment.password_failed", "user", u->id,
-			      "failure", NULL);
-	if (r < 0)
-		return r;
-	iam_err_set(err, until ? "payment_locked" : "payment_password_invalid", "pin");
-	return until ? ANFU_ELOCKED : ANFU_EAUTH;
+	iam_user_clear(&u);
+	return r;
 }
 
-static int pay_tx(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-		  const struct anfu_principal *p, bool right, struct anfu_iam_err *err)
+/* Checks the PIN's verdict in a transaction: a wrong one is counted and
+ * kept, then refused with its verdict. */
+static int pay_check(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *p, bool right, struct anfu_iam_err *err)
 {
-	struct iam_user u = { 0 };
-	int r = iam_user_load(db, p->user_id, &u), v = 0;
-	bool locked = r == 0 && u.pay_locked_until_ms > anfu_clock_now_ms();
+	struct pay_op c = { .iam = iam, .ctx = ctx, .p = p, .right = right, .err = err };
+	int r = iam_tx(iam, pay_tx, &c, err);
 
-	if (locked) {
-		iam_err_set(err, "payment_locked", "pin");
-		r = ANFU_ELOCKED;
-	} else if (r == 0 && !right) {
-		v = pay_failed(iam, db, ctx, p, &u, err);
-		r = v == ANFU_EAUTH || v == ANFU_ELOCKED ? 0 : v;
-	} else if (r == 0) {
-		struct anfu_param q[1] = { iam_ps(u.id) };
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET pay_failures = 0, pay_locked_until_ms = NULL"
-				 " WHERE id = $1",
-				 q, 1, NULL, NULL, NULL);
-		if (r == 0)
-			r = iam_audit(iam, db, ctx, p, NULL, "payment.password_verified", "user",
-				      u.id, "success", NULL);
-	}
-	if (r == 0)
-		r = anfu_db_commit(db);
-	iam_tx_abort(db);
 	/* Locked by a concurrent failure since the check before the hash. */
-	if (locked)
-		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", u.id,
-				 "payment_locked");
-	iam_user_clear(&u);
-	return r < 0 ? r : v;
+	if (c.locked)
+		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", p->user_id,
+				 ANFU_R_PAYMENT_LOCKED);
+	return r < 0 ? r : c.verdict;
 }
 
 int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
@@ -671,24 +742,21 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 	if (r < 0)
 		goto out;
 	if (!u.pay_hash) {
-		iam_err_set(err, "payment_password_unset", NULL);
+		iam_err_set(err, ANFU_R_PAYMENT_PASSWORD_UNSET, NULL);
 		r = ANFU_ECONFLICT;
 		goto out;
 	}
-	if (u.pay_locked_until_ms > anfu_clock_now_ms()) {
+	if (iam_pay_locked(&u, anfu_clock_now_ms())) {
 		/* Refused without a check, and recorded (AUD-CNT-02). */
-		iam_err_set(err, "payment_locked", "pin");
+		iam_err_set(err, ANFU_R_PAYMENT_LOCKED, "pin");
 		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", u.id,
-				 "payment_locked");
+				 ANFU_R_PAYMENT_LOCKED);
 		r = ANFU_ELOCKED;
 		goto out;
 	}
-	v = anfu_pwhash_check(iam->pwhash, len == PIN_LEN ? u.pay_hash : NULL, pin ? pin : "", len);
-	r = anfu_db_begin(db);
-	if (r == 0)
-		r = pay_tx(iam, db, ctx, p, v == 0, err);
-	if (r == ANFU_ELOCKED)
-		iam_notify_poke(iam);
+	v = anfu_pwhash_check(iam->pwhash, len == ANFU_PIN_LEN ? u.pay_hash : NULL, pin ? pin : "",
+			      len);
+	r = pay_check(iam, ctx, p, v == 0, err);
 out:
 	iam_user_clear(&u);
 	return r;
@@ -724,6 +792,34 @@ static int totp_make(struct anfu_iam *iam, struct anfu_db *db, const struct iam_
 	return r;
 }
 
+/* A TOTP transaction: enrolment, removal or confirmation. */
+struct totp_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+	struct iam_user *u;
+	const char *enc;	      /* begin: the sealed secret */
+	const char *code;	      /* confirm: the first code */
+	struct anfu_iam_err *err;     /* remove, confirm */
+	bool wrong;		      /* confirm: the first code was wrong */
+	struct anfu_login_result res; /* confirm */
+};
+
+static int totp_begin_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct totp_op *c = ud;
+	struct anfu_param q[2] = { iam_ps(c->enc), iam_ps(c->u->id) };
+	int r = anfu_db_exec(anfu_tx_db(tx),
+			     "UPDATE iam_user SET totp_enc = $1, totp_confirmed = 0,"
+			     " totp_last_step = 0 WHERE id = $2 AND totp_confirmed = 0",
+			     q, 2, NULL, NULL, NULL);
+
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "mfa.totp_begin", "user", c->u->id,
+			      "success", NULL);
+	return r;
+}
+
 int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			const struct anfu_principal *p, struct anfu_totp_enrolment *ret,
 			struct anfu_iam_err *err)
@@ -731,6 +827,7 @@ int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	struct anfu_totp_enrolment en;
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
+	struct totp_op c;
 	char *enc = NULL;
 	bool ra = p && p->state == ANFU_SESSION_REQUIRED_ACTIONS &&
 		  (p->required & ANFU_RA_ENROL_TOTP);
@@ -739,35 +836,21 @@ int anfu_iam_totp_begin(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (!iam || !ctx || !p || !ret)
 		return ANFU_EINVAL;
 	if (!ra && !iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	memset(&en, 0, sizeof(en));
 	r = load_self(iam, p, &db, &u);
 	if (r == 0 && u.totp_confirmed) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		r = ANFU_ECONFLICT;
 	}
 	if (r == 0)
 		r = totp_make(iam, db, &u, &en, &enc);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	{
-		struct anfu_param q[2] = { iam_ps(enc), iam_ps(u.id) };
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET totp_enc = $1, totp_confirmed = 0,"
-				 " totp_last_step = 0 WHERE id = $2 AND totp_confirmed = 0",
-				 q, 2, NULL, NULL, NULL);
-	}
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_begin", "user", u.id, "success",
-			      NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
+	c = (struct totp_op){ .iam = iam, .ctx = ctx, .p = p, .u = &u, .enc = enc };
+	r = iam_tx(iam, totp_begin_tx, &c, NULL);
 	if (r == 0) {
 		*ret = en;
 		memset(&en, 0, sizeof(en));
@@ -779,14 +862,42 @@ out:
 	return r;
 }
 
+static int totp_remove_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct totp_op *c = ud;
+	char when[32];
+	const char *args[1] = { when };
+	int64_t changed = 0;
+	int r;
+
+	{
+		struct anfu_param q[1] = { iam_ps(c->u->id) };
+
+		r = anfu_db_exec(anfu_tx_db(tx),
+				 "UPDATE iam_user SET totp_enc = NULL, totp_confirmed = 0,"
+				 " totp_last_step = 0 WHERE id = $1 AND totp_enc IS NOT NULL",
+				 q, 1, NULL, NULL, &changed);
+	}
+	if (r == 0 && changed == 0) {
+		iam_err_set(c->err, ANFU_R_CONFLICT, NULL);
+		r = ANFU_ECONFLICT;
+	}
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "mfa.totp_removed", "user", c->u->id,
+			      "success", NULL);
+	iam_time_text(anfu_clock_now_ms(), when);
+	if (r == 0)
+		r = iam_notice(c->iam, tx, c->u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "totp_removed",
+			       args, 1);
+	return r;
+}
+
 int anfu_iam_totp_remove(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			 const struct anfu_principal *p, struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
-	char when[32];
-	const char *args[1] = { when };
-	int64_t changed = 0;
+	struct totp_op c;
 	int r;
 
 	if (!iam || !ctx || !p)
@@ -794,44 +905,20 @@ int anfu_iam_totp_remove(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	/* Staff always log in with TOTP: without it the next login would
 	 * enrol a new one on the password alone. */
 	if (p->kind == ANFU_USER_STAFF) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	if (!iam_stepped_up(iam, p, anfu_clock_now_ms())) {
-		iam_err_set(err, "step_up_required", NULL);
+		iam_err_set(err, ANFU_R_STEP_UP_REQUIRED, NULL);
 		iam_audit_denied(iam, ctx, p, "mfa.totp_removed", "user", p->user_id,
-				 "step_up_required");
+				 ANFU_R_STEP_UP_REQUIRED);
 		return ANFU_EPERM;
 	}
 	r = load_self(iam, p, &db, &u);
-	if (r == 0)
-		r = anfu_db_begin(db);
 	if (r < 0)
 		goto out;
-	{
-		struct anfu_param q[1] = { iam_ps(u.id) };
-
-		r = anfu_db_exec(db,
-				 "UPDATE iam_user SET totp_enc = NULL, totp_confirmed = 0,"
-				 " totp_last_step = 0 WHERE id = $1 AND totp_enc IS NOT NULL",
-				 q, 1, NULL, NULL, &changed);
-	}
-	if (r == 0 && changed == 0) {
-		iam_err_set(err, "conflict", NULL);
-		r = ANFU_ECONFLICT;
-	}
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_removed", "user", u.id, "success",
-			      NULL);
-	iam_time_text(anfu_clock_now_ms(), when);
-	if (r == 0)
-		r = iam_notice(iam, db, &u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "totp_removed", args, 1);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0)
-		iam_notify_poke(iam);
+	c = (struct totp_op){ .iam = iam, .ctx = ctx, .p = p, .u = &u, .err = err };
+	r = iam_tx(iam, totp_remove_tx, &c, err);
 out:
 	iam_user_clear(&u);
 	return r;
@@ -845,7 +932,7 @@ static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struc
 	int r;
 
 	if (!u->totp_enc || u->totp_confirmed) {
-		iam_err_set(err, "conflict", NULL);
+		iam_err_set(err, ANFU_R_CONFLICT, NULL);
 		return ANFU_ECONFLICT;
 	}
 	r = iam_user_reveal(iam, db, u, "totp", &secret);
@@ -853,47 +940,28 @@ static int totp_first_code(struct anfu_iam *iam, struct anfu_db *db, const struc
 		r = ANFU_EINTERNAL;
 	if (r == 0 && anfu_totp_verify(secret, code ? code : "", anfu_clock_now_ms(),
 				       u->totp_last_step, ret_step) != 0) {
-		iam_err_set(err, "code_invalid", "code");
+		iam_err_set(err, ANFU_R_CODE_INVALID, "code");
 		r = ANFU_EAUTH;
 	}
 	anfu_free_secret(secret);
 	return r;
 }
 
-int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-			  const struct anfu_principal *p, const char *code,
-			  struct anfu_login_result *ret, struct anfu_iam_err *err)
+static int totp_confirm_tx(struct anfu_tx *tx, void *ud)
 {
-	struct anfu_db *db = NULL;
-	struct iam_user u = { 0 };
-	struct anfu_login_result res;
+	struct totp_op *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
 	int64_t step = 0;
-	int r;
+	int r = iam_user_load(db, c->p->user_id, c->u);
 
-	if (!iam || !ctx || !p || !ret)
-		return ANFU_EINVAL;
-	memset(&res, 0, sizeof(res));
-	r = iam_db(iam, &db);
 	if (r == 0)
-		r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = iam_user_load(db, p->user_id, &u);
-	if (r == 0)
-		r = totp_first_code(iam, db, &u, code, &step, err);
+		r = totp_first_code(c->iam, db, c->u, c->code, &step, c->err);
 	if (r == ANFU_EAUTH) {
-		/* A right code grants a step-up: wrong ones count toward the lock
-		 * like any other second factor (IAM-LOCK-01), or six digits could
-		 * be tried until one fits. */
-		iam_tx_abort(db);
-		iam_user_clear(&u);
-		r = wrong_current(iam, db, ctx, p, "mfa.totp_confirm_failed", err);
-		iam_err_set(err, r == ANFU_EAUTH ? "code_invalid" : NULL,
-			    r == ANFU_EAUTH ? "code" : NULL);
+		c->wrong = true;
 		return r;
 	}
 	if (r == 0) {
-		struct anfu_param q[2] = { ANFU_PI(step), iam_ps(u.id) };
+		struct anfu_param q[2] = { ANFU_PI(step), iam_ps(c->u->id) };
 		r = anfu_db_exec(db,
 				 "UPDATE iam_user SET totp_confirmed = 1, totp_last_step = $1"
 				 " WHERE id = $2",
@@ -901,17 +969,43 @@ int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	}
 	/* The code just proved the new factor: it counts as a step-up. */
 	if (r == 0)
-		r = session_renew(iam, db, p, true, &res);
+		r = session_renew(c->iam, tx, c->p, true, &c->res);
 	if (r == 0)
-		r = iam_audit(iam, db, ctx, p, NULL, "mfa.totp_enrolled", "user", u.id, "success",
-			      NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	if (r == 0)
-		*ret = res;
-	anfu_wipe(&res, sizeof(res));
+		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "mfa.totp_enrolled", "user", c->u->id,
+			      "success", NULL);
+	return r;
+}
+
+int anfu_iam_totp_confirm(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+			  const struct anfu_principal *p, const char *code,
+			  struct anfu_login_result *ret, struct anfu_iam_err *err)
+{
+	struct iam_user u = { 0 };
+	struct totp_op c;
+	int r;
+
+	if (!iam || !ctx || !p || !ret)
+		return ANFU_EINVAL;
+	memset(&c, 0, sizeof(c));
+	c.iam = iam;
+	c.ctx = ctx;
+	c.p = p;
+	c.u = &u;
+	c.code = code;
+	c.err = err;
+	r = iam_tx(iam, totp_confirm_tx, &c, err);
 	iam_user_clear(&u);
+	if (c.wrong) {
+		/* A right code grants a step-up: wrong ones count toward the lock
+		 * like any other second factor (IAM-LOCK-01), or six digits could
+		 * be tried until one fits. */
+		r = wrong_current(iam, ctx, p, "mfa.totp_confirm_failed", err);
+		iam_err_set(err, r == ANFU_EAUTH ? ANFU_R_CODE_INVALID : NULL,
+			    r == ANFU_EAUTH ? "code" : NULL);
+		return r;
+	}
+	if (r == 0)
+		*ret = c.res;
+	anfu_wipe(&c.res, sizeof(c.res));
 	return r;
 }

@@ -15,14 +15,18 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/assert.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "iam/rbac.h"
@@ -31,9 +35,6 @@
 
 #define TOKEN_BYTES (IAM_TOKEN_HEX / 2) /* 256 bits (WEB-SESS-01) */
 #define TOKEN_HEX IAM_TOKEN_HEX
-/* Live sessions of one user looked at when making room (far above any
- * configured limit). */
-#define LIVE_MAX 64
 /* last_seen is written at most this often per session. */
 #define TOUCH_MS 1000
 
@@ -79,6 +80,8 @@ static int token_new(struct anfu_iam *iam, const char *purpose, char tok[TOKEN_H
 	anfu_crypto_random(raw, sizeof(raw));
 	anfu_hex_encode(raw, sizeof(raw), tok);
 	anfu_wipe(raw, sizeof(raw));
+	/* What token_shape_ok() accepts back from the client. */
+	ANFU_ASSERT(token_shape_ok(tok));
 	return anfu_vault_token_hash(iam->vault, purpose, tok, TOKEN_HEX, hash);
 }
 
@@ -152,7 +155,7 @@ static int live_row(void *ud, const struct anfu_row *r)
 	struct live *l;
 	const char *pid = anfu_row_text(r, 0, NULL);
 
-	if (!pid || q->n >= LIVE_MAX)
+	if (!pid || q->n >= ANFU_LIMIT_IAM_LIVE_SESSIONS)
 		return 0;
 	l = &q->v[q->n++];
 	(void)anfu_strlcpy(l->public_id, pid, sizeof(l->public_id));
@@ -187,11 +190,11 @@ static int end_one(struct anfu_db *db, const char *public_id, const char *reason
 			    p, 3, NULL, NULL, NULL);
 }
 
-static int audit_end(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
+static int audit_end(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 		     const char *public_id, const char *reason)
 {
 	json_t *det = json_pack("{ss}", "reason", reason);
-	int r = iam_audit(iam, db, NULL, NULL, user_id, "session.ended", "session", public_id,
+	int r = iam_audit(iam, tx, NULL, NULL, user_id, "session.ended", "session", public_id,
 			  "success", det);
 
 	json_decref(det);
@@ -199,27 +202,28 @@ static int audit_end(struct anfu_iam *iam, struct anfu_db *db, const char *user_
 }
 
 /* Ends the oldest session for the limit: notice and audit (WEB-CONC-02). */
-static int end_for_limit(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+static int end_for_limit(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 			 const struct live *l, bool notify, int64_t now)
 {
 	char when[32];
 	const char *args[1] = { when };
-	int r = end_one(db, l->public_id, "session_limit", now);
+	int r = end_one(anfu_tx_db(tx), l->public_id, ANFU_R_SESSION_LIMIT, now);
 
 	if (r == 0)
-		r = audit_end(iam, db, u->id, l->public_id, "session_limit");
+		r = audit_end(iam, tx, u->id, l->public_id, ANFU_R_SESSION_LIMIT);
 	if (r == 0 && notify) {
 		iam_time_text(l->created_ms, when);
-		r = iam_notice(iam, db, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "session_ended", args, 1);
+		r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "session_ended", args, 1);
 	}
 	return r;
 }
 
 /* Lists u's live sessions of one listener, oldest first, ending (and
  * auditing) the ones already past their limits. */
-static int live_sessions(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+static int live_sessions(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 			 bool admin, int64_t now, struct live *v, int *ret_n)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param p[2] = { iam_ps(u->id), ANFU_PI(admin ? 1 : 0) };
 	struct live_q q = { v, 0 };
 	int r, n = 0;
@@ -236,7 +240,7 @@ static int live_sessions(struct anfu_iam *iam, struct anfu_db *db, const struct 
 		if (why) {
 			r = end_one(db, v[i].public_id, why, now);
 			if (r == 0)
-				r = audit_end(iam, db, u->id, v[i].public_id, why);
+				r = audit_end(iam, tx, u->id, v[i].public_id, why);
 			continue;
 		}
 		v[n++] = v[i];
@@ -246,16 +250,17 @@ static int live_sessions(struct anfu_iam *iam, struct anfu_db *db, const struct 
 	return r;
 }
 
-int iam_session_make_room(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+int iam_session_make_room(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 			  enum anfu_role_class cls, bool admin, const char *except_public_id,
 			  char *ended_out)
 {
-	struct live *v = anfu_xcalloc(LIVE_MAX, sizeof(*v));
+	struct live *v = anfu_xcalloc(ANFU_LIMIT_IAM_LIVE_SESSIONS, sizeof(*v));
 	int64_t now = anfu_clock_now_ms(), max = iam->cfg->session[cls].max_sessions;
 	int n = 0, counted = 0, r;
 	bool refuse = strcmp(iam->cfg->sessions.on_limit, "refuse") == 0;
 
-	r = live_sessions(iam, db, u, admin, now, v, &n);
+	r = live_sessions(iam, tx, u, admin, now, v, &n);
+	ANFU_ASSERT(n >= 0 && n <= ANFU_LIMIT_IAM_LIVE_SESSIONS);
 	for (int i = 0; i < n && r == 0; i++)
 		if (v[i].state != ANFU_SESSION_MFA_PENDING &&
 		    !(except_public_id && strcmp(v[i].public_id, except_public_id) == 0))
@@ -266,7 +271,7 @@ int iam_session_make_room(struct anfu_iam *iam, struct anfu_db *db, const struct
 		if (v[i].state == ANFU_SESSION_MFA_PENDING ||
 		    (except_public_id && strcmp(v[i].public_id, except_public_id) == 0))
 			continue;
-		r = end_for_limit(iam, db, u, &v[i], true, now);
+		r = end_for_limit(iam, tx, u, &v[i], true, now);
 		if (r == 0 && ended_out)
 			(void)anfu_strlcpy(ended_out, v[i].public_id, ANFU_ID_MAX);
 		counted--;
@@ -275,22 +280,22 @@ int iam_session_make_room(struct anfu_iam *iam, struct anfu_db *db, const struct
 	return r;
 }
 
-/* Keeps a user's MFA_PENDING sessions under IAM_PENDING_MAX, quietly
+/* Keeps a user's MFA_PENDING sessions under ANFU_LIMIT_IAM_PENDING_SESSIONS, quietly
  * ending the oldest (they never got past the password). */
-static int cap_pending(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+static int cap_pending(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
 		       bool admin)
 {
-	struct live *v = anfu_xcalloc(LIVE_MAX, sizeof(*v));
+	struct live *v = anfu_xcalloc(ANFU_LIMIT_IAM_LIVE_SESSIONS, sizeof(*v));
 	int64_t now = anfu_clock_now_ms();
 	int n = 0, pending = 0, r;
 
-	r = live_sessions(iam, db, u, admin, now, v, &n);
+	r = live_sessions(iam, tx, u, admin, now, v, &n);
 	for (int i = 0; i < n; i++)
 		pending += v[i].state == ANFU_SESSION_MFA_PENDING;
-	for (int i = 0; i < n && r == 0 && pending >= IAM_PENDING_MAX; i++) {
+	for (int i = 0; i < n && r == 0 && pending >= ANFU_LIMIT_IAM_PENDING_SESSIONS; i++) {
 		if (v[i].state != ANFU_SESSION_MFA_PENDING)
 			continue;
-		r = end_for_limit(iam, db, u, &v[i], false, now);
+		r = end_for_limit(iam, tx, u, &v[i], false, now);
 		pending--;
 	}
 	free(v);
@@ -337,11 +342,12 @@ static int insert_session(struct anfu_iam *iam, struct anfu_db *db, const struct
 	return r;
 }
 
-int iam_session_create(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+int iam_session_create(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
 		       const struct iam_user *u, enum anfu_role_class cls,
 		       enum anfu_session_state state, int64_t mfa_ms, struct anfu_login_result *ret,
 		       struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	char tok[TOKEN_HEX + 1], csrf[TOKEN_HEX + 1], h1[IAM_HASH_HEX], h2[IAM_HASH_HEX];
 	char pid[ANFU_ID_MAX], ended[ANFU_ID_MAX] = "";
 	int r;
@@ -349,11 +355,11 @@ int iam_session_create(struct anfu_iam *iam, struct anfu_db *db, const struct an
 	if (!iam || !db || !ctx || !u || !ret || (int)cls < 0 || cls >= ANFU_CLASS_COUNT)
 		return ANFU_EINVAL;
 	if (state == ANFU_SESSION_MFA_PENDING)
-		r = cap_pending(iam, db, u, ctx->admin);
+		r = cap_pending(iam, tx, u, ctx->admin);
 	else
-		r = iam_session_make_room(iam, db, u, cls, ctx->admin, NULL, ended);
+		r = iam_session_make_room(iam, tx, u, cls, ctx->admin, NULL, ended);
 	if (r == ANFU_ECONFLICT)
-		iam_err_set(err, "session_limit", NULL);
+		iam_err_set(err, ANFU_R_SESSION_LIMIT, NULL);
 	if (r == 0)
 		r = token_new(iam, "session", tok, h1);
 	if (r == 0)
@@ -392,24 +398,25 @@ static int brief_row(void *ud, const struct anfu_row *r)
 }
 
 /* Enforces the limit when a session leaves MFA_PENDING. */
-static int rotate_limit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+static int rotate_limit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 			const struct sess_brief *b, struct anfu_login_result *ret)
 {
 	struct iam_user u = { 0 };
 	int c = b->role_class >= 0 && b->role_class < ANFU_CLASS_COUNT ? b->role_class
 								       : ANFU_CLASS_ADMIN;
-	int r = iam_user_load(db, p->user_id, &u);
+	int r = iam_user_load(anfu_tx_db(tx), p->user_id, &u);
 
 	if (r == 0)
-		r = iam_session_make_room(iam, db, &u, (enum anfu_role_class)c, b->admin,
+		r = iam_session_make_room(iam, tx, &u, (enum anfu_role_class)c, b->admin,
 					  p->session_id, ret->ended_session);
 	iam_user_clear(&u);
 	return r;
 }
 
-int iam_session_rotate(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_principal *p,
+int iam_session_rotate(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
 		       enum anfu_session_state state, bool mfa_now, struct anfu_login_result *ret)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param q[2] = { iam_ps(p ? p->session_id : NULL),
 				   iam_ps(p ? p->user_id : NULL) };
 	struct sess_brief b = { 0 };
@@ -426,7 +433,7 @@ int iam_session_rotate(struct anfu_iam *iam, struct anfu_db *db, const struct an
 	if (r == 0 && !b.found)
 		r = ANFU_ENOTFOUND;
 	if (r == 0 && b.state == ANFU_SESSION_MFA_PENDING && state != ANFU_SESSION_MFA_PENDING)
-		r = rotate_limit(iam, db, p, &b, ret);
+		r = rotate_limit(iam, tx, p, &b, ret);
 	if (r == 0)
 		r = token_new(iam, "session", tok, h1);
 	if (r == 0)
@@ -536,26 +543,37 @@ static int sess_load(struct anfu_db *db, const char *id_hash, struct sess_row *s
 			    p, 1, sess_row, s, NULL);
 }
 
+/* What end_refuse's transaction works with. */
+struct end_refusal {
+	struct anfu_iam *iam;
+	const struct anfu_iam_ctx *ctx;
+	const struct sess_row *s;
+	const char *reason, *action;
+};
+
+static int end_refuse_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct end_refusal *c = ud;
+	json_t *det = json_pack("{ss}", "reason", c->reason);
+	int r = end_one(anfu_tx_db(tx), c->s->public_id, c->reason, anfu_clock_now_ms());
+
+	if (r == 0)
+		r = iam_audit(c->iam, tx, c->ctx, NULL, c->s->user_id, c->action, "session",
+			      c->s->public_id, "success", det);
+	json_decref(det);
+	return r;
+}
+
 /* Ends the session on the server in a transaction of its own, audited;
  * the request is then refused as session_expired. */
-static int end_refuse(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+static int end_refuse(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		      const struct sess_row *s, const char *reason, const char *action,
 		      struct anfu_iam_err *err)
 {
-	json_t *det = json_pack("{ss}", "reason", reason);
-	int r = anfu_db_begin(db);
+	struct end_refusal c = { iam, ctx, s, reason, action };
+	int r = iam_tx(iam, end_refuse_tx, &c, NULL);
 
-	if (r == 0)
-		r = end_one(db, s->public_id, reason, anfu_clock_now_ms());
-	if (r == 0)
-		r = iam_audit(iam, db, ctx, NULL, s->user_id, action, "session", s->public_id,
-			      "success", det);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	else
-		iam_tx_abort(db);
-	json_decref(det);
-	iam_err_set(err, "session_expired", NULL);
+	iam_err_set(err, ANFU_R_SESSION_EXPIRED, NULL);
 	return r < 0 ? r : ANFU_EAUTH;
 }
 
@@ -565,19 +583,20 @@ static int binding_changed(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 			   const struct sess_row *s, bool *ret)
 {
 	char dev[IAM_HASH_HEX];
+	bool moved = false;
 	int r;
 
-	*ret = false;
-	if (iam->cfg->level != ANFU_LEVEL_ENHANCED)
-		return 0;
-	if (iam->cfg->sessions.bind_ip && strcmp(s->ip, ctx->ip ? ctx->ip : "") != 0)
-		*ret = true;
-	if (!*ret && iam->cfg->sessions.bind_device) {
-		r = iam_device_hash(iam, ctx, dev);
-		if (r < 0)
-			return r;
-		*ret = !anfu_crypto_equal(dev, s->device_hash, IAM_HASH_HEX - 1);
+	if (iam->platform->level == ANFU_LEVEL_ENHANCED) {
+		if (iam->cfg->sessions.bind_ip && strcmp(s->ip, ctx->ip ? ctx->ip : "") != 0)
+			moved = true;
+		if (!moved && iam->cfg->sessions.bind_device) {
+			r = iam_device_hash(iam, ctx, dev);
+			if (r < 0)
+				return r;
+			moved = !anfu_crypto_equal(dev, s->device_hash, IAM_HASH_HEX - 1);
+		}
 	}
+	*ret = moved;
 	return 0;
 }
 
@@ -637,36 +656,51 @@ static int route_check(const struct anfu_iam_auth_in *in, const struct anfu_prin
 		       struct anfu_iam_err *err)
 {
 	if (p->state == ANFU_SESSION_MFA_PENDING && !in->allow_mfa_pending) {
-		iam_err_set(err, "mfa_required", NULL);
+		iam_err_set(err, ANFU_R_MFA_REQUIRED, NULL);
 		return ANFU_EPERM;
 	}
 	if (p->state == ANFU_SESSION_REQUIRED_ACTIONS && !in->allow_required) {
 		iam_err_set(err,
-			    p->required & ANFU_RA_CHANGE_PASSWORD ? "password_change_required"
-								  : "totp_enrolment_required",
+			    p->required & ANFU_RA_CHANGE_PASSWORD ? ANFU_R_PASSWORD_CHANGE_REQUIRED
+								  : ANFU_R_TOTP_ENROLMENT_REQUIRED,
 			    NULL);
 		return ANFU_EPERM;
 	}
 	if (!in->permission || !in->permission[0] ||
 	    (strcmp(in->permission, ANFU_PERM_SESSION) != 0 &&
 	     !anfu_principal_can(p, in->permission))) {
-		iam_err_set(err, "forbidden", NULL);
+		iam_err_set(err, ANFU_R_FORBIDDEN, NULL);
 		return ANFU_EPERM;
 	}
 	return 0;
 }
 
-static void touch(struct anfu_db *db, const char *public_id, int64_t last_seen, int64_t now)
+/* The session's last use, moved forward in a transaction of its own (no
+ * audit record: it is the session's clock, not an event). */
+struct touch {
+	const char *public_id;
+	int64_t now;
+};
+
+static int touch_tx(struct anfu_tx *tx, void *ud)
 {
-	struct anfu_param p[2] = { ANFU_PI(now), iam_ps(public_id) };
+	const struct touch *t = ud;
+	struct anfu_param p[2] = { ANFU_PI(t->now), iam_ps(t->public_id) };
+
+	return anfu_db_exec(anfu_tx_db(tx),
+			    "UPDATE iam_session SET last_seen_ms = $1 WHERE public_id = $2"
+			    " AND revoked_ms IS NULL AND last_seen_ms < $1",
+			    p, 2, NULL, NULL, NULL);
+}
+
+static void touch(struct anfu_iam *iam, const char *public_id, int64_t last_seen, int64_t now)
+{
+	struct touch t = { public_id, now };
 	int r;
 
 	if (now - last_seen < TOUCH_MS)
 		return;
-	r = anfu_db_exec(db,
-			 "UPDATE iam_session SET last_seen_ms = $1 WHERE public_id = $2"
-			 " AND revoked_ms IS NULL AND last_seen_ms < $1",
-			 p, 2, NULL, NULL, NULL);
+	r = iam_tx(iam, touch_tx, &t, NULL);
 	if (r < 0)
 		anfu_log_warn("iam.session", "last_seen of %s not updated: %s", public_id,
 			      anfu_strerror(r));
@@ -682,7 +716,7 @@ static int session_live(struct anfu_iam *iam, struct anfu_db *db, const struct a
 	bool moved = false;
 	int r;
 
-	iam_err_set(err, "unauthorized", NULL);
+	iam_err_set(err, ANFU_R_UNAUTHORIZED, NULL);
 	if (!token_shape_ok(in->cookie))
 		return ANFU_EAUTH;
 	r = anfu_vault_token_hash(iam->vault, "session", in->cookie, TOKEN_HEX, h);
@@ -692,22 +726,22 @@ static int session_live(struct anfu_iam *iam, struct anfu_db *db, const struct a
 		return r;
 	if (!s->found || s->admin != ctx->admin)
 		return ANFU_EAUTH;
-	iam_err_set(err, "session_expired", NULL);
+	iam_err_set(err, ANFU_R_SESSION_EXPIRED, NULL);
 	if (s->revoked)
 		return ANFU_EAUTH;
 	why = expiry_reason(iam, s->role_class, s->last_seen_ms, s->absolute_ms, now);
 	if (why)
-		return end_refuse(iam, db, ctx, s, why, "session.ended", err);
+		return end_refuse(iam, ctx, s, why, "session.ended", err);
 	r = iam_user_load(db, s->user_id, u);
 	if (r < 0)
 		return r == ANFU_ENOTFOUND ? ANFU_EAUTH : r;
-	if (strcmp(iam_user_state(u, now), "active") != 0)
-		return end_refuse(iam, db, ctx, s, "account_inactive", "session.ended", err);
+	if (iam_user_status(u, now) != ANFU_ACCOUNT_ACTIVE)
+		return end_refuse(iam, ctx, s, "account_inactive", "session.ended", err);
 	r = binding_changed(iam, ctx, s, &moved);
 	if (r < 0)
 		return r;
 	if (moved)
-		return end_refuse(iam, db, ctx, s, "binding", "session.binding_changed", err);
+		return end_refuse(iam, ctx, s, "binding", "session.binding_changed", err);
 	return 0;
 }
 
@@ -730,7 +764,7 @@ int anfu_iam_authenticate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	if (r < 0)
 		goto out;
 	if (csrf_check(iam, in, &s) < 0) {
-		iam_err_set(err, "csrf_failed", NULL);
+		iam_err_set(err, ANFU_R_CSRF_FAILED, NULL);
 		r = ANFU_EPERM;
 		goto out;
 	}
@@ -739,10 +773,20 @@ int anfu_iam_authenticate(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		r = route_check(in, &p, err);
 	if (r < 0)
 		goto out;
-	touch(db, s.public_id, s.last_seen_ms, now);
+	touch(iam, s.public_id, s.last_seen_ms, now);
 	iam_err_set(err, NULL, NULL);
 	*ret = p;
 out:
 	iam_user_clear(&u);
 	return r;
+}
+
+/* ---- step-up (IAM-MFA-05) ------------------------------------------------------ */
+
+/* A second factor within the window: mfa_ms is recorded by
+ * iam_session_create() and iam_session_rotate(mfa_now) above. */
+bool iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, int64_t now_ms)
+{
+	return p->mfa_ms > 0 && now_ms >= p->mfa_ms &&
+	       now_ms - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
 }

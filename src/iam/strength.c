@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "base/str.h"
 #include "base/profile.h"
-#include "config/config.h"
+#include "base/str.h"
+#include "iam/config.h"
 #include "iam/internal.h"
 #include "iam/pwpolicy.h"
 

@@ -6,85 +6,40 @@
  * Owns no table: the caller keeps the secret (sealed by the vault) and the
  * last accepted time step, and passes them in; a code is accepted only for
  * a step later than that one, so it is never accepted twice. The HOTP
- * arithmetic and base32 are liboath's; the QR symbol is libqrencode's,
- * drawn as a PNG with libgd.
+ * arithmetic and base32 are crypto/'s (liboath); the QR image is
+ * image/'s (libqrencode, libgd).
  *
- * Trusts: liboath, libqrencode, libgd. Codes from clients are untrusted:
- * they must be exactly 6 digits and are compared in constant time.
- * Thread-safe: liboath is initialised once (oath_init is not safe to call
- * concurrently).
+ * Trusts: crypto/ and image/. Codes from clients are untrusted: they must
+ * be exactly 6 digits and are compared in constant time. Thread-safe.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <gd.h>
-#include <liboath/oath.h>
-#include <qrencode.h>
 
 #include "base/err.h"
-#include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
 #include "crypto/crypto.h"
 #include "iam/factors.h"
+#include "image/image.h"
 
 #define STEP_S 30
 #define DIGITS 6
 #define WINDOW 1      /* steps accepted either side of now (clock drift) */
 #define SECRET_MAX 64 /* decoded secret bytes we accept */
-#define QR_MODULE_PX 4
-#define QR_QUIET 4	 /* quiet zone, in modules (ISO/IEC 18004) */
-#define QR_MAX_WIDTH 177 /* version 40 */
-
-static pthread_once_t oath_once = PTHREAD_ONCE_INIT;
-static int oath_status = OATH_OK;
-
-static void oath_setup(void)
-{
-	oath_status = oath_init();
-}
-
-static int oath_ready(void)
-{
-	(void)pthread_once(&oath_once, oath_setup);
-	if (oath_status != OATH_OK) {
-		anfu_log_error("totp.init", "liboath failed to initialise: %d", oath_status);
-		return ANFU_EINTERNAL;
-	}
-	return 0;
-}
 
 /* Writes a new random secret of ANFU_TOTP_SECRET_BYTES as base32 (32
  * characters, no padding) into out. Thread-safe. */
 int anfu_totp_secret(char out[64])
 {
 	unsigned char raw[ANFU_TOTP_SECRET_BYTES];
-	char *b32 = NULL;
-	size_t len = 0;
 	int r;
 
 	if (!out)
 		return ANFU_EINVAL;
-	r = oath_ready();
-	if (r < 0)
-		return r;
 	anfu_rand_bytes(raw, sizeof(raw));
-	r = ANFU_EINTERNAL;
-	if (oath_base32_encode((const char *)raw, sizeof(raw), &b32, &len) != OATH_OK || !b32)
-		goto out;
-	if (len == 0 || len >= 64)
-		goto out;
-	memcpy(out, b32, len + 1);
-	r = 0;
-out:
+	r = anfu_base32_encode(raw, sizeof(raw), out, 64);
 	anfu_wipe(raw, sizeof(raw));
-	if (b32) {
-		anfu_wipe(b32, len);
-		free(b32);
-	}
-	return r;
+	return r < 0 ? ANFU_EINTERNAL : 0;
 }
 
 /* Appends s percent-encoded (RFC 3986: everything but unreserved
@@ -169,68 +124,12 @@ int anfu_totp_uri(const char *issuer, const char *account, const char *secret_b3
 	return r;
 }
 
-/* Draws a QR symbol: black modules of QR_MODULE_PX on white with a quiet
- * zone. Returns the gd image or NULL. */
-static gdImagePtr qr_image(const QRcode *q)
-{
-	int side = (q->width + 2 * QR_QUIET) * QR_MODULE_PX;
-	gdImagePtr im = gdImageCreate(side, side);
-	int white, black;
-
-	if (!im)
-		return NULL;
-	white = gdImageColorAllocate(im, 255, 255, 255);
-	black = gdImageColorAllocate(im, 0, 0, 0);
-	gdImageFilledRectangle(im, 0, 0, side - 1, side - 1, white);
-	for (int y = 0; y < q->width; y++) {
-		for (int x = 0; x < q->width; x++) {
-			int px = (x + QR_QUIET) * QR_MODULE_PX, py = (y + QR_QUIET) * QR_MODULE_PX;
-
-			if (q->data[y * q->width + x] & 1)
-				gdImageFilledRectangle(im, px, py, px + QR_MODULE_PX - 1,
-						       py + QR_MODULE_PX - 1, black);
-		}
-	}
-	return im;
-}
-
-/* Encodes uri as a QR code (error correction level M, 8-bit mode) drawn
- * as a PNG with 4-pixel modules and a 4-module quiet zone. *ret_png is
+/* Encodes uri as a QR code drawn as a PNG (image/image.h). *ret_png is
  * malloc'd and owned by the caller; outputs are written only on success.
- * ANFU_EINVAL for an empty or too long uri. Thread-safe. */
+ * ANFU_EINVAL for an empty uri, ANFU_EINTERNAL when encoding fails. */
 int anfu_totp_qr_png(const char *uri, unsigned char **ret_png, size_t *ret_len)
 {
-	QRcode *q = NULL;
-	gdImagePtr im = NULL;
-	void *gdpng = NULL;
-	unsigned char *png = NULL;
-	int size = 0, r = ANFU_EINVAL;
-
-	if (!uri || !*uri || !ret_png || !ret_len)
-		return ANFU_EINVAL;
-	q = QRcode_encodeString(uri, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-	if (!q || q->width <= 0 || q->width > QR_MAX_WIDTH)
-		goto out;
-	r = ANFU_EINTERNAL;
-	im = qr_image(q);
-	if (!im)
-		goto out;
-	gdpng = gdImagePngPtr(im, &size);
-	if (!gdpng || size <= 0)
-		goto out;
-	png = anfu_xmalloc((size_t)size);
-	memcpy(png, gdpng, (size_t)size);
-	*ret_png = png;
-	*ret_len = (size_t)size;
-	r = 0;
-out:
-	if (gdpng)
-		gdFree(gdpng);
-	if (im)
-		gdImageDestroy(im);
-	if (q)
-		QRcode_free(q);
-	return r;
+	return anfu_image_qr_png(uri, ret_png, ret_len);
 }
 
 /* Decodes a base32 secret into a malloc'd buffer (free with wipe). */
@@ -242,11 +141,9 @@ static int secret_decode(const char *b32, char **ret, size_t *ret_len)
 
 	if (!b32 || !base32_ok(b32))
 		return ANFU_EINVAL;
-	r = oath_ready();
+	r = anfu_base32_decode(b32, strlen(b32), &raw, &len);
 	if (r < 0)
 		return r;
-	if (oath_base32_decode(b32, strlen(b32), &raw, &len) != OATH_OK || !raw)
-		return ANFU_EINVAL;
 	if (len == 0 || len > SECRET_MAX) {
 		anfu_wipe(raw, len);
 		free(raw);
@@ -268,8 +165,7 @@ static void secret_free(char *raw, size_t len)
 /* The code of one time step. */
 static int step_code(const char *raw, size_t len, int64_t step, char out[DIGITS + 1])
 {
-	if (oath_totp_generate2(raw, len, (time_t)(step * STEP_S), STEP_S,
-				OATH_TOTP_DEFAULT_START_TIME, DIGITS, 0, out) != OATH_OK)
+	if (anfu_hotp(raw, len, (uint64_t)step, DIGITS, out) < 0)
 		return ANFU_EINTERNAL;
 	return 0;
 }

@@ -15,12 +15,13 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
 #include "base/str.h"
 #include "base/validate.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "iam/pwhash.h"
@@ -34,9 +35,6 @@
 	" pwd_reminded_ms, failures, pay_hash, pay_failures, pay_locked_until_ms,"         \
 	" phone_enc, email_enc, name_enc, idno_enc, totp_enc, nickname, totp_confirmed,"   \
 	" totp_last_step, merchant_id, lang, pwd_forced_ms"
-
-/* Passwords of a history compared at most (ties in time included). */
-#define HISTORY_SCAN_MAX 64
 
 void iam_user_clear(struct iam_user *u)
 {
@@ -91,7 +89,10 @@ static int user_row(void *ud, const struct anfu_row *r)
 	u->kind = kind_of(anfu_row_text(r, 1, NULL));
 	copy_col(r, 2, u->login_kind, sizeof(u->login_kind));
 	u->login_enc = dup_col(r, 3);
-	copy_col(r, 4, u->status, sizeof(u->status));
+	/* Written only from the table of iam/status.c; anything else reads
+	 * as active, as it always has. */
+	if (iam_status_parse(anfu_row_text(r, 4, NULL), &u->status) < 0)
+		u->status = ANFU_ACCOUNT_ACTIVE;
 	u->locked_until_ms = anfu_row_int(r, 5);
 	u->expires_ms = anfu_row_int(r, 6);
 	u->temporary = anfu_row_int(r, 7) != 0;
@@ -209,19 +210,6 @@ int iam_user_find_login(struct anfu_iam *iam, struct anfu_db *db, const char *lo
 			  ret);
 }
 
-const char *iam_user_state(const struct iam_user *u, int64_t now_ms)
-{
-	if (strcmp(u->status, "disabled") == 0)
-		return "disabled";
-	if (strcmp(u->status, "expired") == 0 || (u->expires_ms > 0 && now_ms >= u->expires_ms))
-		return "expired";
-	/* A timed lock is over at exactly locked_until (IAM-LOCK-02). */
-	if (strcmp(u->status, "locked") == 0 &&
-	    (u->locked_until_ms == 0 || now_ms < u->locked_until_ms))
-		return "locked";
-	return "active";
-}
-
 static const char *sealed_col(const struct iam_user *u, const char *field)
 {
 	if (strcmp(field, "login") == 0)
@@ -307,16 +295,6 @@ static mask_fn login_mask(const char *login_kind)
 	return anfu_mask_nickname;
 }
 
-static const char *state_static(const char *s)
-{
-	static const char *const states[] = { "active", "locked", "disabled", "expired" };
-
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (strcmp(s, states[i]) == 0)
-			return states[i];
-	return "active";
-}
-
 int iam_user_view(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
 		  struct anfu_user_view *ret)
 {
@@ -328,7 +306,7 @@ int iam_user_view(struct anfu_iam *iam, struct anfu_db *db, const struct iam_use
 		return ANFU_EINVAL;
 	(void)anfu_strlcpy(v.id, u->id, sizeof(v.id));
 	v.kind = iam_kind_name(u->kind);
-	v.status = state_static(iam_user_state(u, anfu_clock_now_ms()));
+	v.status = iam_user_state(u, anfu_clock_now_ms());
 	r = view_sealed(iam, db, u, "login", login_mask(u->login_kind), v.login, sizeof(v.login));
 	if (r == 0)
 		r = view_sealed(iam, db, u, "phone", anfu_mask_mobile, v.phone, sizeof(v.phone));
@@ -356,56 +334,6 @@ int iam_user_view(struct anfu_iam *iam, struct anfu_db *db, const struct iam_use
 	v.password_expires_ms = iam_password_expires(iam, u, cls);
 	*ret = v;
 	return 0;
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return s && s[0] ? json_string(s) : json_null();
-}
-
-static json_t *ms_or_null(int64_t ms)
-{
-	return ms > 0 ? json_integer((json_int_t)ms) : json_null();
-}
-
-static json_t *roles_array(const char *roles)
-{
-	json_t *a = json_array();
-	const char *p = roles;
-
-	while (p && *p) {
-		const char *c = strchr(p, ',');
-		size_t n = c ? (size_t)(c - p) : strlen(p);
-		if (n > 0)
-			(void)json_array_append_new(a, json_stringn(p, n));
-		p = c ? c + 1 : NULL;
-	}
-	return a;
-}
-
-json_t *anfu_user_view_json(const struct anfu_user_view *v)
-{
-	json_t *o;
-
-	if (!v)
-		return NULL;
-	o = json_object();
-	(void)json_object_set_new(o, "id", json_string(v->id));
-	(void)json_object_set_new(o, "kind", str_or_null(v->kind));
-	(void)json_object_set_new(o, "status", str_or_null(v->status));
-	(void)json_object_set_new(o, "login", str_or_null(v->login));
-	(void)json_object_set_new(o, "phone", str_or_null(v->phone));
-	(void)json_object_set_new(o, "email", str_or_null(v->email));
-	(void)json_object_set_new(o, "nickname", str_or_null(v->nickname));
-	(void)json_object_set_new(o, "real_name", str_or_null(v->real_name));
-	(void)json_object_set_new(o, "id_number", str_or_null(v->id_number));
-	(void)json_object_set_new(o, "roles", roles_array(v->roles));
-	(void)json_object_set_new(o, "totp", json_boolean(v->totp));
-	(void)json_object_set_new(o, "payment_password", json_boolean(v->payment_password));
-	(void)json_object_set_new(o, "created_ms", json_integer((json_int_t)v->created_ms));
-	(void)json_object_set_new(o, "last_used_ms", ms_or_null(v->last_used_ms));
-	(void)json_object_set_new(o, "password_expires_ms", ms_or_null(v->password_expires_ms));
-	return o;
 }
 
 /* ---- insert ----------------------------------------------------------------------- */
@@ -558,7 +486,7 @@ int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind
 }
 
 struct hist_q {
-	char *hashes[HISTORY_SCAN_MAX];
+	char *hashes[ANFU_LIMIT_IAM_HISTORY_SCAN];
 	int n;
 };
 
@@ -567,7 +495,7 @@ static int hist_row(void *ud, const struct anfu_row *r)
 	struct hist_q *q = ud;
 	const char *h = anfu_row_text(r, 0, NULL);
 
-	if (h && q->n < HISTORY_SCAN_MAX)
+	if (h && q->n < ANFU_LIMIT_IAM_HISTORY_SCAN)
 		q->hashes[q->n++] = anfu_xstrdup(h);
 	return 0;
 }
@@ -584,7 +512,7 @@ int iam_password_in_history(struct anfu_iam *iam, struct anfu_db *db, const char
 		" ORDER BY changed_ms DESC LIMIT $3) t)"
 		" ORDER BY changed_ms DESC LIMIT $4";
 	struct anfu_param p[4] = { iam_ps(user_id), iam_ps(kind), ANFU_PI(n),
-				   ANFU_PI(HISTORY_SCAN_MAX) };
+				   ANFU_PI(ANFU_LIMIT_IAM_HISTORY_SCAN) };
 	struct hist_q q = { { 0 }, 0 };
 	int r, found = 0;
 
@@ -721,10 +649,4 @@ unsigned iam_user_methods(const struct iam_user *u)
 	if (u->email_enc)
 		m |= ANFU_MFA_EMAIL;
 	return m;
-}
-
-bool iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, int64_t now_ms)
-{
-	return p->mfa_ms > 0 && now_ms >= p->mfa_ms &&
-	       now_ms - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
 }

@@ -10,9 +10,10 @@
  * threads or nodes sharing the database run a due job once; after a long
  * gap (or a clock moved a month ahead) the job runs once, not once per
  * missed interval. The job then runs on the thread's own connection
- * outside any transaction and its outcome is written to last_result.
- * Trusts jobs to open and close their own transactions; one left open is
- * rolled back and logged.
+ * outside any transaction and its outcome is written to last_result. The
+ * schedule's writes go through the transaction executor (src/tx/), as
+ * the jobs' own do. Trusts jobs to close their read transactions; one left
+ * open is ended and logged.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -22,22 +23,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "jobs/jobs.h"
 #include "store/store.h"
-
-/* Jobs one scheduler holds: a handful per service. */
-#define JOBS_MAX 32
-/* Job names are ours: short [a-z0-9._-] words. */
-#define JOB_NAME_MAX 64
-/* Recorded result text. */
-#define RESULT_MAX 200
+#include "tx/tx.h"
 
 struct job {
-	char name[JOB_NAME_MAX + 1];
+	char name[ANFU_LIMIT_JOB_NAME_BYTES + 1];
 	int64_t interval_ms;
 	int64_t first_delay_ms;
 	anfu_job_fn fn;
@@ -45,8 +42,8 @@ struct job {
 };
 
 struct anfu_jobs {
-	struct anfu_store *store;
-	struct job jobs[JOBS_MAX];
+	struct anfu_tx_exec *tx;
+	struct job jobs[ANFU_LIMIT_JOBS];
 	size_t n;
 	pthread_mutex_t mu; /* guards started, running, stop, wake */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
@@ -57,17 +54,17 @@ struct anfu_jobs {
 	pthread_t thread;
 };
 
-/* *ret is the caller's, freed with anfu_jobs_free(); store is borrowed
- * and must outlive it. */
-int anfu_jobs_new(struct anfu_store *store, struct anfu_jobs **ret)
+/* *ret is the caller's, freed with anfu_jobs_free(); tx is borrowed and
+ * must outlive it. */
+int anfu_jobs_new(struct anfu_tx_exec *tx, struct anfu_jobs **ret)
 {
 	struct anfu_jobs *j;
 	pthread_condattr_t ca;
 
-	if (!store || !ret)
+	if (!tx || !ret)
 		return ANFU_EINVAL;
 	j = anfu_xcalloc(1, sizeof(*j));
-	j->store = store;
+	j->tx = tx;
 	(void)pthread_mutex_init(&j->mu, NULL);
 	(void)pthread_condattr_init(&ca);
 	(void)pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -83,8 +80,8 @@ static bool name_ok(const char *s)
 
 	if (!s)
 		return false;
-	len = strnlen(s, JOB_NAME_MAX + 1);
-	if (len == 0 || len > JOB_NAME_MAX)
+	len = strnlen(s, ANFU_LIMIT_JOB_NAME_BYTES + 1);
+	if (len == 0 || len > ANFU_LIMIT_JOB_NAME_BYTES)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
@@ -99,7 +96,7 @@ static bool name_ok(const char *s)
 /*
  * See jobs.h. ANFU_EINVAL for a bad name, a non-positive interval, a
  * negative delay or a call after anfu_jobs_start(); ANFU_EEXIST for a name
- * already registered here; ANFU_ELIMIT beyond JOBS_MAX jobs.
+ * already registered here; ANFU_ELIMIT beyond ANFU_LIMIT_JOBS jobs.
  */
 int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 		  int64_t first_delay_ms, anfu_job_fn fn, void *ud)
@@ -119,11 +116,12 @@ int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 			r = ANFU_EEXIST;
 			goto out;
 		}
-	if (j->n >= JOBS_MAX) {
+	if (j->n >= ANFU_LIMIT_JOBS) {
 		r = ANFU_ELIMIT;
 		goto out;
 	}
 	job = &j->jobs[j->n++];
+	ANFU_ASSERT(j->n <= ANFU_LIMIT_JOBS);
 	memcpy(job->name, name, strlen(name) + 1);
 	job->interval_ms = interval_ms;
 	job->first_delay_ms = first_delay_ms;
@@ -137,106 +135,100 @@ out:
 /* ---- the schedule --------------------------------------------------------- */
 
 /* Inserts the rows of jobs that have none: due first_delay from now. */
-static int insert_missing(struct anfu_jobs *j, struct anfu_db *db)
+static int insert_missing_tx(struct anfu_tx *tx, void *ud)
 {
+	struct anfu_jobs *j = ud;
 	int64_t now = anfu_clock_now_ms();
-	int r;
+	int r = 0;
 
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
 	for (size_t i = 0; i < j->n && r == 0; i++) {
 		struct anfu_param p[] = { ANFU_PSN(j->jobs[i].name, strlen(j->jobs[i].name)),
 					  ANFU_PI(now + j->jobs[i].first_delay_ms) };
 
-		r = anfu_db_exec(db,
+		r = anfu_db_exec(anfu_tx_db(tx),
 				 "INSERT INTO job_schedule (name, next_run_ms) VALUES ($1, $2) "
 				 "ON CONFLICT (name) DO NOTHING",
 				 p, 2, NULL, NULL, NULL);
 	}
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0)
-		(void)anfu_db_rollback(db);
 	return r;
 }
 
 /* 1 when this thread claimed the run of job, 0 when it is not due or
  * someone else claimed it. */
-static int claim(struct anfu_db *db, const struct job *job)
+static int claim_tx(struct anfu_tx *tx, void *ud)
 {
+	const struct job *job = ud;
 	int64_t now = anfu_clock_now_ms();
 	int64_t changes = 0;
 	struct anfu_param p[] = { ANFU_PSN(job->name, strlen(job->name)),
 				  ANFU_PI(now + job->interval_ms), ANFU_PI(now) };
 	int r;
 
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = anfu_db_exec(db,
+	r = anfu_db_exec(anfu_tx_db(tx),
 			 "UPDATE job_schedule SET next_run_ms = $2, last_run_ms = $3 "
 			 "WHERE name = $1 AND next_run_ms <= $3",
 			 p, 3, NULL, NULL, &changes);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
+	if (r < 0)
 		return r;
-	}
+	/* name is job_schedule's key: one run is claimed at most once. */
+	ANFU_ASSERT(changes == 0 || changes == 1);
 	return changes == 1 ? 1 : 0;
 }
 
-static int record(struct anfu_db *db, const struct job *job, int rc, const char *result)
+/* The outcome of one run, for last_result. */
+struct outcome {
+	const struct job *job;
+	char text[ANFU_LIMIT_JOB_RESULT_BYTES + 1];
+};
+
+static int record_tx(struct anfu_tx *tx, void *ud)
 {
-	char text[RESULT_MAX + 1];
-	struct anfu_param p[2];
-	int r;
+	const struct outcome *o = ud;
+	struct anfu_param p[2] = { ANFU_PSN(o->job->name, strlen(o->job->name)),
+				   ANFU_PSN(o->text, strlen(o->text)) };
+
+	return anfu_db_exec(anfu_tx_db(tx),
+			    "UPDATE job_schedule SET last_result = $2 WHERE name = $1", p, 2, NULL,
+			    NULL, NULL);
+}
+
+static int record(struct anfu_jobs *j, const struct job *job, int rc, const char *result)
+{
+	struct outcome o = { .job = job };
 
 	if (rc == 0)
-		(void)snprintf(text, sizeof(text), "%s", result ? result : "ok");
+		(void)snprintf(o.text, sizeof(o.text), "%s", result ? result : "ok");
 	else
-		(void)snprintf(text, sizeof(text), "error %s%s%s", anfu_strerror(rc),
+		(void)snprintf(o.text, sizeof(o.text), "error %s%s%s", anfu_strerror(rc),
 			       result ? ": " : "", result ? result : "");
-	p[0] = ANFU_PSN(job->name, strlen(job->name));
-	p[1] = ANFU_PSN(text, strlen(text));
-	r = anfu_db_begin(db);
-	if (r < 0)
-		return r;
-	r = anfu_db_exec(db, "UPDATE job_schedule SET last_result = $2 WHERE name = $1", p, 2, NULL,
-			 NULL, NULL);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0)
-		(void)anfu_db_rollback(db);
-	return r;
+	return anfu_tx_run(j->tx, NULL, record_tx, &o);
 }
 
 /* Runs job if it is due and ours to run. */
-static int run_if_due(struct anfu_db *db, const struct job *job)
+static int run_if_due(struct anfu_jobs *j, struct anfu_db *db, const struct job *job)
 {
 	const char *result = NULL;
 	int64_t t0;
 	int r, rc;
 
-	r = claim(db, job);
+	r = anfu_tx_run(j->tx, NULL, claim_tx, (void *)job);
 	if (r <= 0)
 		return r;
 	t0 = anfu_clock_mono_us();
 	rc = job->fn(job->ud, db, &result);
 	if (db->tx_depth != 0) {
-		anfu_log_error("jobs.run", "job %s left a transaction open; rolled back",
-			       job->name);
-		(void)anfu_db_rollback(db);
+		anfu_log_error("jobs.run", "job %s left a transaction open; ended", job->name);
+		(void)anfu_db_end_read(db);
 		if (rc == 0)
 			rc = ANFU_EINTERNAL;
 	}
-	if (rc < 0)
+	/* An audit failure was logged by the executor that rolled back. */
+	if (rc < 0 && rc != ANFU_EAUDIT)
 		anfu_log_error("jobs.run", "job %s failed: %s", job->name, anfu_strerror(rc));
-	else
+	else if (rc == 0)
 		anfu_log_info("jobs.run", "job %s done in %" PRId64 " ms", job->name,
 			      (anfu_clock_mono_us() - t0) / 1000);
-	return record(db, job, rc, result);
+	return record(j, job, rc, result);
 }
 
 /* One pass over every job. */
@@ -245,7 +237,7 @@ static void run_due(struct anfu_jobs *j)
 	struct anfu_db *db = NULL;
 	int r;
 
-	r = anfu_store_db(j->store, &db);
+	r = anfu_store_db(anfu_tx_exec_store(j->tx), &db);
 	if (r < 0) {
 		anfu_log_error("jobs.run", "no database connection: %s", anfu_strerror(r));
 		return;
@@ -253,7 +245,7 @@ static void run_due(struct anfu_jobs *j)
 	for (size_t i = 0; i < j->n; i++) {
 		bool stop;
 
-		r = run_if_due(db, &j->jobs[i]);
+		r = run_if_due(j, db, &j->jobs[i]);
 		if (r < 0)
 			anfu_log_error("jobs.run", "job %s: schedule: %s", j->jobs[i].name,
 				       anfu_strerror(r));
@@ -291,6 +283,20 @@ static void *scheduler(void *p)
 	return NULL;
 }
 
+/* See jobs.h: the interval from the service when d says so. */
+int anfu_jobs_add_def(struct anfu_jobs *j, const struct anfu_job_def *d, void *svc)
+{
+	int64_t interval;
+
+	if (!d)
+		return ANFU_EINVAL;
+	interval = d->interval ? d->interval(svc) : d->interval_ms;
+	if (interval <= 0)
+		return ANFU_EINVAL;
+	return anfu_jobs_add(j, d->name, interval,
+			     d->first_delay_ms < 0 ? interval : d->first_delay_ms, d->fn, svc);
+}
+
 /*
  * Inserts the schedule rows of new jobs (on the calling thread's
  * connection, which must have no open transaction: ANFU_EINVAL) and starts
@@ -310,11 +316,11 @@ int anfu_jobs_start(struct anfu_jobs *j)
 	(void)pthread_mutex_unlock(&j->mu);
 	if (r < 0)
 		return r;
-	r = anfu_store_db(j->store, &db);
+	r = anfu_store_db(anfu_tx_exec_store(j->tx), &db);
 	if (r == 0 && db->tx_depth != 0)
 		r = ANFU_EINVAL;
 	if (r == 0)
-		r = insert_missing(j, db);
+		r = anfu_tx_run(j->tx, NULL, insert_missing_tx, j);
 	(void)pthread_mutex_lock(&j->mu);
 	if (r == 0) {
 		j->stop = false;

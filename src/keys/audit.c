@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "keys/keys_impl.h"
 
@@ -106,7 +107,7 @@ int anfu_keys_audit_sign(const struct anfu_keys *k, const void *msg, size_t len,
 int anfu_keys_load_audit_public(const char *datadir, struct anfu_sigkey **ret,
 				char kid[ANFU_KID_MAX])
 {
-	char path[KEYS_PATH_MAX];
+	char path[ANFU_LIMIT_KEY_PATH_BYTES];
 	int r;
 
 	if (!datadir || !ret || !kid)

@@ -18,34 +18,30 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "keys/keys_impl.h"
 
 #define KEK_INFO "anfu kek v1"
 #define FIELD_PREFIX "v1."
 #define DATAKEY_MAX 32 /* AES-256 */
-/* Longest data key id: the id and its separators must fit in a column. */
-#define DKID_MAX 63
-/* Largest field value: fields are names, numbers and addresses; documents
- * go through the file store. */
-#define FIELD_MAX (1024 * 1024)
 
 struct anfu_datakey {
 	enum anfu_aead_alg alg;
 	size_t keylen;
 	uint8_t key[DATAKEY_MAX];
-	char id[DKID_MAX + 1];
+	char id[ANFU_LIMIT_DATAKEY_ID_BYTES + 1];
 };
 
-/* 1..DKID_MAX of [A-Za-z0-9_-]: never a '.', which separates the fields. */
+/* 1..ANFU_LIMIT_DATAKEY_ID_BYTES of [A-Za-z0-9_-]: never a '.', which separates the fields. */
 static bool dkid_ok(const char *dkid)
 {
 	size_t n;
 
 	if (!dkid)
 		return false;
-	n = strnlen(dkid, DKID_MAX + 1);
-	if (n == 0 || n > DKID_MAX)
+	n = strnlen(dkid, ANFU_LIMIT_DATAKEY_ID_BYTES + 1);
+	if (n == 0 || n > ANFU_LIMIT_DATAKEY_ID_BYTES)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = dkid[i];
@@ -135,7 +131,7 @@ int anfu_keys_datakey_new(const struct anfu_keys *k, const char *dkid, struct an
 
 	if (!k || !dkid_ok(dkid) || !ret || !ret_wrapped)
 		return ANFU_EINVAL;
-	anfu_buf_init(&out, FIELD_MAX);
+	anfu_buf_init(&out, ANFU_LIMIT_VAULT_FIELD_BYTES);
 	d = anfu_xcalloc(1, sizeof(*d));
 	d->alg = anfu_keys_profile_aead(k->cp);
 	d->keylen = anfu_aead_key_len(d->alg);
@@ -207,7 +203,7 @@ out:
 }
 
 /* "v1.<dkid>.<b64>" of pt under d bound to aad; *ret is malloc'd. ANFU_EINVAL
- * for NULL arguments, ANFU_ELIMIT for a value above FIELD_MAX. */
+ * for NULL arguments, ANFU_ELIMIT for a value above ANFU_LIMIT_VAULT_FIELD_BYTES. */
 int anfu_datakey_encrypt(const struct anfu_datakey *d, const char *aad, const void *pt,
 			 size_t ptlen, char **ret)
 {
@@ -217,9 +213,9 @@ int anfu_datakey_encrypt(const struct anfu_datakey *d, const char *aad, const vo
 
 	if (!d || !aad || (!pt && ptlen) || !ret)
 		return ANFU_EINVAL;
-	if (ptlen > FIELD_MAX)
+	if (ptlen > ANFU_LIMIT_VAULT_FIELD_BYTES)
 		return ANFU_ELIMIT;
-	anfu_buf_init(&out, 2 * FIELD_MAX);
+	anfu_buf_init(&out, 2 * ANFU_LIMIT_VAULT_FIELD_BYTES);
 	r = seal_b64(d->alg, d->key, aad, strlen(aad), pt, ptlen, &b64);
 	if (r < 0)
 		goto out;

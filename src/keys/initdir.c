@@ -19,26 +19,24 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "keys/keys_impl.h"
 
-/* Validity of the development certificate: a year, then `anfu init` on a
- * directory without server.crt/server.key makes a new one. */
-#define TLS_DEV_DAYS 365
 #define TLS_DEV_CN "localhost"
 
 /* header + body as one wiped-on-free buffer, then created as dir/name. */
 static int write_key_file(const char *dir, const char *name, const char *kid, const char *alg,
 			  const char *body, mode_t mode)
 {
-	char header[KEYS_HEADER_MAX];
+	char header[ANFU_LIMIT_KEY_HEADER_BYTES];
 	struct anfu_buf b;
 	int r;
 
 	r = anfu_keyfile_header(header, sizeof(header), kid, alg);
 	if (r < 0)
 		return r;
-	anfu_buf_init_secret(&b, KEYS_FILE_MAX);
+	anfu_buf_init_secret(&b, ANFU_LIMIT_KEY_FILE_BYTES);
 	r = anfu_buf_appends(&b, header);
 	if (r == 0)
 		r = anfu_buf_appends(&b, body);
@@ -98,7 +96,7 @@ out:
 /* Writes audit-signing.pub from the private key file on disk. */
 static int make_audit_public(const char *dir)
 {
-	char path[KEYS_PATH_MAX], kid[ANFU_KID_MAX];
+	char path[ANFU_LIMIT_KEY_PATH_BYTES], kid[ANFU_KID_MAX];
 	struct anfu_sigkey *key = NULL;
 	char *pem = NULL;
 	int r, n;
@@ -152,7 +150,7 @@ static int init_master(const char *dir, struct anfu_keys_made *made)
 	anfu_crypto_random(raw, sizeof(raw));
 	random_kid(KEYS_MASTER_KID_PREFIX, kid);
 	b64 = anfu_base64_encode(raw, sizeof(raw));
-	anfu_buf_init_secret(&body, KEYS_FILE_MAX);
+	anfu_buf_init_secret(&body, ANFU_LIMIT_KEY_FILE_BYTES);
 	r = anfu_buf_appendf(&body, "%s\n", b64);
 	if (r == 0)
 		r = write_key_file(dir, KEYS_MASTER_KEY, kid, KEYS_MASTER_ALG, body.data, 0600);
@@ -182,7 +180,7 @@ static int init_tls(const char *dir, struct anfu_keys_made *made)
 		return 0;
 	if (have_crt || have_key)
 		return ANFU_ECONFLICT;
-	r = anfu_crypto_selfsigned_cert(TLS_DEV_CN, TLS_DEV_DAYS, &cert, &key);
+	r = anfu_crypto_selfsigned_cert(TLS_DEV_CN, ANFU_LIMIT_TLS_DEV_DAYS, &cert, &key);
 	if (r < 0)
 		return ANFU_ECRYPTO;
 	random_kid("tls-", kid);
@@ -214,7 +212,7 @@ out:
 int anfu_keys_init_dir(const char *datadir, enum anfu_crypto_profile cp, struct anfu_keys_made *ret)
 {
 	struct anfu_keys_made made = { 0 };
-	char keys[KEYS_PATH_MAX], tls[KEYS_PATH_MAX];
+	char keys[ANFU_LIMIT_KEY_PATH_BYTES], tls[ANFU_LIMIT_KEY_PATH_BYTES];
 	int lockfd = -1, r;
 
 	if (!datadir || (cp != ANFU_CRYPTO_INTL && cp != ANFU_CRYPTO_GM))

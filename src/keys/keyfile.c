@@ -21,6 +21,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/str.h"
 #include "keys/keys_impl.h"
@@ -62,16 +63,16 @@ static int errno_to_err(int e)
 	return e == ENOENT ? ANFU_ENOTFOUND : ANFU_EIO;
 }
 
-/* Reads up to KEYS_FILE_MAX bytes of fd; the file may change under us, so
+/* Reads up to ANFU_LIMIT_KEY_FILE_BYTES bytes of fd; the file may change under us, so
  * the size from fstat is only a hint. */
 static int read_all(int fd, char **ret, size_t *ret_len)
 {
-	char *buf = anfu_xmalloc(KEYS_FILE_MAX + 1);
+	char *buf = anfu_xmalloc(ANFU_LIMIT_KEY_FILE_BYTES + 1);
 	size_t len = 0;
 	int r = ANFU_EIO;
 
 	for (;;) {
-		ssize_t got = read(fd, buf + len, KEYS_FILE_MAX + 1 - len);
+		ssize_t got = read(fd, buf + len, ANFU_LIMIT_KEY_FILE_BYTES + 1 - len);
 
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -80,7 +81,7 @@ static int read_all(int fd, char **ret, size_t *ret_len)
 		if (got == 0)
 			break;
 		len += (size_t)got;
-		if (len > KEYS_FILE_MAX) {
+		if (len > ANFU_LIMIT_KEY_FILE_BYTES) {
 			r = ANFU_ELIMIT;
 			goto out;
 		}
@@ -91,7 +92,7 @@ static int read_all(int fd, char **ret, size_t *ret_len)
 	buf = NULL;
 	r = 0;
 out:
-	anfu_keyfile_release(buf, KEYS_FILE_MAX + 1);
+	anfu_keyfile_release(buf, ANFU_LIMIT_KEY_FILE_BYTES + 1);
 	return r;
 }
 
@@ -118,7 +119,7 @@ int anfu_keyfile_read(const char *path, bool is_private, bool nofollow, char **r
 		r = ANFU_EPERM;
 		goto out;
 	}
-	if (st.st_size > KEYS_FILE_MAX) {
+	if (st.st_size > ANFU_LIMIT_KEY_FILE_BYTES) {
 		r = ANFU_ELIMIT;
 		goto out;
 	}
@@ -138,7 +139,7 @@ void anfu_keyfile_release(char *buf, size_t len)
 
 int anfu_keyfile_exists(const char *dir, const char *name)
 {
-	char path[KEYS_PATH_MAX];
+	char path[ANFU_LIMIT_KEY_PATH_BYTES];
 	struct stat st;
 	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
 
@@ -300,7 +301,8 @@ static int parse_field(struct anfu_str f, struct keyfile_header *h)
 int anfu_keyfile_parse(const char *text, size_t len, struct keyfile_header *ret)
 {
 	struct keyfile_header h = { 0 };
-	const char *nl = memchr(text, '\n', len < KEYS_HEADER_MAX ? len : KEYS_HEADER_MAX);
+	const char *nl = memchr(
+		text, '\n', len < ANFU_LIMIT_KEY_HEADER_BYTES ? len : ANFU_LIMIT_KEY_HEADER_BYTES);
 	size_t i = sizeof(HEADER_PREFIX) - 1, end;
 
 	if (!nl || len < i || memcmp(text, HEADER_PREFIX, i) != 0)

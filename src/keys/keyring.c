@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "keys/keys_impl.h"
 
@@ -85,7 +86,7 @@ static int decode_master(const char *body, size_t len, uint8_t *dst)
 
 static int load_master(const char *datadir, struct anfu_keys *k)
 {
-	char path[KEYS_PATH_MAX];
+	char path[ANFU_LIMIT_KEY_PATH_BYTES];
 	struct keyfile_header h;
 	char *text = NULL;
 	size_t len = 0;
@@ -116,7 +117,7 @@ out:
 
 static int load_audit(const char *datadir, struct anfu_keys *k)
 {
-	char path[KEYS_PATH_MAX];
+	char path[ANFU_LIMIT_KEY_PATH_BYTES];
 	int r;
 
 	r = anfu_keys_path(path, sizeof(path), datadir, KEYS_DIR, KEYS_AUDIT_KEY);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/limits.h"
 #include "base/profile.h"
 #include "crypto/crypto.h"
 #include "keys/keys.h"
@@ -36,15 +37,6 @@
 
 /* Key ids carry 16 hex characters (64 bits) after their prefix. */
 #define KEYS_KID_HEX 16
-/* A key file or certificate is a few KiB at most; refuse anything bigger
- * rather than read an arbitrary file into memory. */
-#define KEYS_FILE_MAX (64 * 1024)
-/* A data directory path plus "/keys/audit-signing.pub" fits PATH_MAX. */
-#define KEYS_PATH_MAX 4096
-/* Longest header field value (alg names) we accept. */
-#define KEYS_ALG_MAX 32
-/* The header line: prefix, id, alg and a 24-character time fit easily. */
-#define KEYS_HEADER_MAX 256
 
 struct anfu_keys {
 	enum anfu_crypto_profile cp;
@@ -57,7 +49,7 @@ struct anfu_keys {
 /* The parsed "# anfu-key id=... alg=... created=..." first line. */
 struct keyfile_header {
 	char id[ANFU_KID_MAX];
-	char alg[KEYS_ALG_MAX];
+	char alg[ANFU_LIMIT_KEY_ALG_BYTES];
 	size_t body; /* offset of the line after the header */
 };
 
@@ -75,7 +67,7 @@ int anfu_keys_path(char *out, size_t cap, const char *datadir, const char *sub, 
  * is_private, a file with any group/other permission bit is refused
  * (ANFU_EPERM). With nofollow, a symbolic link is refused (ANFU_EPERM
  * too). ANFU_ENOTFOUND
- * when missing, ANFU_ELIMIT above KEYS_FILE_MAX, ANFU_EIO otherwise. Release
+ * when missing, ANFU_ELIMIT above ANFU_LIMIT_KEY_FILE_BYTES, ANFU_EIO otherwise. Release
  * the buffer with anfu_keyfile_release(). */
 int anfu_keyfile_read(const char *path, bool is_private, bool nofollow, char **ret,
 		      size_t *ret_len);

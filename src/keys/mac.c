@@ -12,22 +12,21 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "keys/keys_impl.h"
 
 #define MAC_INFO_PREFIX "anfu mac v1 "
-/* Purposes are names like "user.phone" or "session-id". */
-#define PURPOSE_MAX 64
 
-/* 1..PURPOSE_MAX visible ASCII characters (no spaces or controls). */
+/* 1..ANFU_LIMIT_MAC_PURPOSE_BYTES visible ASCII characters (no spaces or controls). */
 static bool purpose_ok(const char *purpose, size_t *ret_len)
 {
 	size_t n;
 
 	if (!purpose)
 		return false;
-	n = strnlen(purpose, PURPOSE_MAX + 1);
-	if (n == 0 || n > PURPOSE_MAX)
+	n = strnlen(purpose, ANFU_LIMIT_MAC_PURPOSE_BYTES + 1);
+	if (n == 0 || n > ANFU_LIMIT_MAC_PURPOSE_BYTES)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (purpose[i] < 0x21 || purpose[i] > 0x7e)
@@ -41,7 +40,7 @@ static bool purpose_ok(const char *purpose, size_t *ret_len)
 int anfu_keys_mac(const struct anfu_keys *k, const char *purpose, const void *msg, size_t len,
 		  uint8_t out[ANFU_HASH_LEN])
 {
-	char info[sizeof(MAC_INFO_PREFIX) - 1 + PURPOSE_MAX];
+	char info[sizeof(MAC_INFO_PREFIX) - 1 + ANFU_LIMIT_MAC_PURPOSE_BYTES];
 	uint8_t key[ANFU_HASH_LEN];
 	size_t plen = 0, ilen = sizeof(MAC_INFO_PREFIX) - 1;
 	int r;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "keys/keys_impl.h"
 
@@ -75,7 +76,7 @@ out:
 int anfu_keys_tls_default_paths(const char *datadir, char *cert, size_t certcap, char *key,
 				size_t keycap)
 {
-	char c[KEYS_PATH_MAX], k[KEYS_PATH_MAX];
+	char c[ANFU_LIMIT_KEY_PATH_BYTES], k[ANFU_LIMIT_KEY_PATH_BYTES];
 	size_t clen, klen;
 
 	if (!datadir || !cert || !key)

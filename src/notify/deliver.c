@@ -20,17 +20,14 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "notify/internal.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
-
-/* Messages read per query of a pass. */
-#define PASS_BATCH 32
-/* Extra time a claim holds a message beyond the sender's own timeout. */
-#define LEASE_SLACK_MS (60 * 1000)
 
 static const char *channel_name(enum anfu_channel ch)
 {
@@ -45,11 +42,11 @@ int64_t notify_retry_delay_ms(int64_t base_s, int64_t attempts)
 		base_s = 1;
 	if (attempts < 1)
 		attempts = 1;
-	if (__builtin_mul_overflow(base_s, (int64_t)1000, &d) || d > NOTIFY_RETRY_CAP_MS)
-		return NOTIFY_RETRY_CAP_MS;
+	if (__builtin_mul_overflow(base_s, (int64_t)1000, &d) || d > ANFU_LIMIT_NOTIFY_RETRY_CAP_MS)
+		return ANFU_LIMIT_NOTIFY_RETRY_CAP_MS;
 	for (int64_t i = 1; i < attempts; i++) {
-		if (d >= NOTIFY_RETRY_CAP_MS / 2)
-			return NOTIFY_RETRY_CAP_MS;
+		if (d >= ANFU_LIMIT_NOTIFY_RETRY_CAP_MS / 2)
+			return ANFU_LIMIT_NOTIFY_RETRY_CAP_MS;
 		d *= 2;
 	}
 	return d;
@@ -57,31 +54,42 @@ int64_t notify_retry_delay_ms(int64_t base_s, int64_t attempts)
 
 /* ---- database steps ------------------------------------------------------ */
 
+/* One statement of write_one(). */
+struct one {
+	const char *sql;
+	const struct anfu_param *p;
+	size_t np;
+	int64_t changes;
+};
+
+static int one_tx(struct anfu_tx *tx, void *ud)
+{
+	struct one *o = ud;
+
+	return anfu_db_exec(anfu_tx_db(tx), o->sql, o->p, o->np, NULL, NULL, &o->changes);
+}
+
 /* One statement in a write transaction of its own. */
-static int write_one(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+static int write_one(struct anfu_notify *n, const char *sql, const struct anfu_param *p, size_t np,
 		     int64_t *ret_changes)
 {
-	int r = anfu_db_begin(db);
+	struct one o = { sql, p, np, 0 };
+	int r = anfu_tx_run(n->tx, NULL, one_tx, &o);
 
-	if (r < 0)
-		return r;
-	r = anfu_db_exec(db, sql, p, np, NULL, NULL, ret_changes);
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0)
-		(void)anfu_db_rollback(db);
+	if (r == 0 && ret_changes)
+		*ret_changes = o.changes;
 	return r;
 }
 
 struct due {
 	char id[ANFU_ID_MAX];
-	char kind[NOTIFY_KIND_MAX + 1];
+	char kind[ANFU_LIMIT_NOTIFY_KIND_BYTES + 1];
 	enum anfu_channel ch;
 	int64_t attempts;
 };
 
 struct due_list {
-	struct due items[PASS_BATCH];
+	struct due items[ANFU_LIMIT_NOTIFY_QUERY_BATCH];
 	size_t n;
 };
 
@@ -99,7 +107,7 @@ static int due_row(void *ud, const struct anfu_row *row)
 	struct due *d;
 	const char *ch = anfu_row_text(row, 1, NULL);
 
-	if (l->n >= PASS_BATCH)
+	if (l->n >= ANFU_LIMIT_NOTIFY_QUERY_BATCH)
 		return 1;
 	d = &l->items[l->n++];
 	copy_text(d->id, sizeof(d->id), anfu_row_text(row, 0, NULL));
@@ -111,7 +119,7 @@ static int due_row(void *ud, const struct anfu_row *row)
 
 static int select_due(struct anfu_db *db, int64_t now, struct due_list *l)
 {
-	struct anfu_param p[] = { ANFU_PI(now), ANFU_PI(PASS_BATCH) };
+	struct anfu_param p[] = { ANFU_PI(now), ANFU_PI(ANFU_LIMIT_NOTIFY_QUERY_BATCH) };
 
 	l->n = 0;
 	return anfu_db_exec(db,
@@ -122,14 +130,14 @@ static int select_due(struct anfu_db *db, int64_t now, struct due_list *l)
 }
 
 /* 1 when this pass now owns the attempt, 0 when someone else does. */
-static int claim(struct anfu_notify *n, struct anfu_db *db, const struct due *d, int64_t now)
+static int claim(struct anfu_notify *n, const struct due *d, int64_t now)
 {
-	int64_t lease = (int64_t)n->cfg->mail.timeout_s * 1000 + LEASE_SLACK_MS;
+	int64_t lease = (int64_t)n->cfg->mail.timeout_s * 1000 + ANFU_LIMIT_NOTIFY_LEASE_SLACK_MS;
 	int64_t changes = 0;
 	struct anfu_param p[] = { ANFU_PS(d->id), ANFU_PI(now + lease), ANFU_PI(now) };
 	int r;
 
-	r = write_one(db,
+	r = write_one(n,
 		      "UPDATE notify_message SET next_attempt_ms = $2 WHERE id = $1 "
 		      "AND status = 'pending' AND next_attempt_ms <= $3",
 		      p, 3, &changes);
@@ -202,19 +210,19 @@ static int load_msg(struct anfu_notify *n, struct anfu_db *db, const struct due 
 	return r;
 }
 
-static int mark_sent(struct anfu_db *db, const struct notify_msg *m, int64_t now)
+static int mark_sent(struct anfu_notify *n, const struct notify_msg *m, int64_t now)
 {
 	struct anfu_param p[] = { ANFU_PS(m->id), ANFU_PI(now), ANFU_PI(m->attempts + 1) };
 
-	return write_one(db,
+	return write_one(n,
 			 "UPDATE notify_message SET status = 'sent', attempts = $3, "
 			 "sent_ms = $2, last_error = NULL WHERE id = $1",
 			 p, 3, NULL);
 }
 
 /* Records a failed attempt; permanent failures end the message now. */
-static int mark_failed(struct anfu_notify *n, struct anfu_db *db, const struct notify_msg *m,
-		       bool permanent, const char *err)
+static int mark_failed(struct anfu_notify *n, const struct notify_msg *m, bool permanent,
+		       const char *err)
 {
 	int64_t attempts = m->attempts + 1;
 	int64_t now = anfu_clock_now_ms();
@@ -234,7 +242,7 @@ static int mark_failed(struct anfu_notify *n, struct anfu_db *db, const struct n
 		anfu_log_warn("notify.retry",
 			      "id=%s kind=%s channel=%s attempts=%" PRId64 " error=%s", m->id,
 			      m->kind, channel_name(m->ch), attempts, err);
-	return write_one(db,
+	return write_one(n,
 			 "UPDATE notify_message SET status = $2, attempts = $3, "
 			 "next_attempt_ms = $4, last_error = $5 WHERE id = $1",
 			 p, 5, NULL);
@@ -247,10 +255,10 @@ static int mark_failed(struct anfu_notify *n, struct anfu_db *db, const struct n
 static int deliver_one(struct anfu_notify *n, struct anfu_db *db, const struct due *d)
 {
 	struct notify_msg m = { 0 };
-	char err[NOTIFY_ERR_MAX] = "";
+	char err[ANFU_LIMIT_NOTIFY_ERROR_BYTES] = "";
 	int r;
 
-	r = claim(n, db, d, anfu_clock_now_ms());
+	r = claim(n, d, anfu_clock_now_ms());
 	if (r <= 0)
 		return r;
 	r = load_msg(n, db, d, &m);
@@ -261,7 +269,7 @@ static int deliver_one(struct anfu_notify *n, struct anfu_db *db, const struct d
 		memcpy(m.kind, d->kind, sizeof(m.kind));
 		m.ch = d->ch;
 		m.attempts = d->attempts;
-		r = mark_failed(n, db, &m, true, "cannot decrypt");
+		r = mark_failed(n, &m, true, "cannot decrypt");
 		return r < 0 ? r : 0;
 	}
 	if (m.ch == ANFU_CHANNEL_SMS)
@@ -269,14 +277,14 @@ static int deliver_one(struct anfu_notify *n, struct anfu_db *db, const struct d
 	else
 		r = notify_smtp_send(n->cfg, &m, err, sizeof(err));
 	if (r == 0) {
-		r = mark_sent(db, &m, anfu_clock_now_ms());
+		r = mark_sent(n, &m, anfu_clock_now_ms());
 		if (r == 0) {
 			anfu_log_info("notify.sent", "id=%s kind=%s channel=%s", m.id, m.kind,
 				      channel_name(m.ch));
 			r = 1;
 		}
 	} else {
-		r = mark_failed(n, db, &m, r != ANFU_EIO, err[0] ? err : anfu_strerror(r));
+		r = mark_failed(n, &m, r != ANFU_EIO, err[0] ? err : anfu_strerror(r));
 	}
 	msg_clear(&m);
 	return r;
@@ -288,7 +296,7 @@ static int pass(struct anfu_notify *n, struct anfu_db *db, int *ret_sent)
 	struct due_list *l = anfu_xmalloc(sizeof(*l));
 	int sent = 0, seen = 0, r = 0;
 
-	while (seen < NOTIFY_PASS_MAX) {
+	while (seen < ANFU_LIMIT_NOTIFY_PASS) {
 		r = select_due(db, anfu_clock_now_ms(), l);
 		if (r < 0 || l->n == 0)
 			break;
@@ -302,13 +310,16 @@ static int pass(struct anfu_notify *n, struct anfu_db *db, int *ret_sent)
 		r = 0;
 	}
 	free(l);
+	if (r < 0)
+		return r;
 	*ret_sent = sent;
-	return r < 0 ? r : 0;
+	return 0;
 }
 
 /*
  * See notify.h. db must have no open transaction (ANFU_EINVAL): every
- * step commits on its own. Returns the first database error; messages
+ * step commits on its own, through the executor on the calling thread's
+ * connection (db is that connection). Returns the first database error; messages
  * that failed to send are not errors (they are retried or failed).
  */
 int anfu_notify_deliver_due(struct anfu_notify *n, struct anfu_db *db, int *ret_sent)
@@ -318,9 +329,11 @@ int anfu_notify_deliver_due(struct anfu_notify *n, struct anfu_db *db, int *ret_
 	if (!n || !db || db->tx_depth != 0)
 		return ANFU_EINVAL;
 	r = pass(n, db, &sent);
+	if (r < 0)
+		return r;
 	if (ret_sent)
 		*ret_sent = sent;
-	return r;
+	return 0;
 }
 
 /* ---- the thread ------------------------------------------------------------ */
@@ -330,7 +343,7 @@ static void deliver_now(struct anfu_notify *n)
 	struct anfu_db *db = NULL;
 	int sent = 0, r;
 
-	r = anfu_store_db(n->store, &db);
+	r = anfu_store_db(anfu_tx_exec_store(n->tx), &db);
 	if (r == 0)
 		r = pass(n, db, &sent);
 	if (r < 0)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/limits.h"
 #include "base/rand.h"
 #include "notify/notify.h"
 
@@ -21,23 +22,10 @@ struct anfu_buf;
 /* An email address is at most 254 bytes (RFC 5321 path limit); a phone
  * number far less. */
 #define NOTIFY_TARGET_MAX 254
-/* Subjects are one line of a template; 512 bytes is 170 CJK characters. */
-#define NOTIFY_SUBJECT_MAX 512
-/* Bodies are short notices and codes; 16 KiB is far above any template. */
-#define NOTIFY_BODY_MAX (16 * 1024)
-/* Kinds are template names such as "code.login". */
-#define NOTIFY_KIND_MAX 48
-/* Messages one delivery pass handles at most, so a pass is bounded even
- * with a large backlog; the next pass (a second later) continues. */
-#define NOTIFY_PASS_MAX 256
-/* Longest retry delay: doubling stops here (a day). */
-#define NOTIFY_RETRY_CAP_MS (24LL * 3600 * 1000)
-/* Room for a last_error text; it never holds personal data. */
-#define NOTIFY_ERR_MAX 128
 
 struct anfu_notify {
 	const struct anfu_config *cfg;
-	struct anfu_store *store;
+	struct anfu_tx_exec *tx;
 	struct anfu_vault *vault;
 	pthread_mutex_t mu; /* guards running, stop, wake */
 	pthread_cond_t cv;  /* on CLOCK_MONOTONIC */
@@ -50,7 +38,7 @@ struct anfu_notify {
 /* One claimed message, decrypted. The strings are wiped when freed. */
 struct notify_msg {
 	char id[ANFU_ID_MAX];
-	char kind[NOTIFY_KIND_MAX + 1];
+	char kind[ANFU_LIMIT_NOTIFY_KIND_BYTES + 1];
 	enum anfu_channel ch;
 	int64_t attempts; /* before this one */
 	char *target;
@@ -63,7 +51,7 @@ void notify_stop(struct anfu_notify *n);
 
 /* deliver.c: the delay before the next try after attempts failed ones
  * (attempts >= 1): base_s * 2^(attempts-1) seconds, capped at
- * NOTIFY_RETRY_CAP_MS. */
+ * ANFU_LIMIT_NOTIFY_RETRY_CAP_MS. */
 int64_t notify_retry_delay_ms(int64_t base_s, int64_t attempts);
 
 /*

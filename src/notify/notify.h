@@ -4,7 +4,8 @@
  *
  * Owns the table notify_message and the SMS gateway interface. A caller
  * enqueues inside its own transaction (so a notice is sent exactly when the
- * change it reports commits); target, subject and body are stored
+ * change it reports commits, and the delivery thread is woken by the
+ * transaction's post-commit hook); target, subject and body are stored
  * encrypted (src/vault/). The delivery thread sends through the channel's
  * gateway: email over SMTP with libcurl to [mail] smtp_url; SMS through
  * struct anfu_sms_gateway, whose built-in simulator appends JSON lines to
@@ -19,9 +20,10 @@
 #include <stddef.h>
 
 struct anfu_config;
-struct anfu_store;
 struct anfu_db;
 struct anfu_vault;
+struct anfu_tx_exec;
+struct anfu_tx;
 
 enum anfu_channel {
 	ANFU_CHANNEL_SMS = 0,
@@ -37,28 +39,42 @@ struct anfu_sms_gateway {
 };
 
 struct anfu_notify;
+struct anfu_migration_set;
 
-/* cfg, store and vault are borrowed and must outlive the notifier. */
-int anfu_notify_new(const struct anfu_config *cfg, struct anfu_store *store,
+/* Its migrations, src/notify/migrations/ (generated). */
+extern const struct anfu_migration_set anfu_notify_migrations;
+
+/* cfg, tx (the executor its delivery records go through, on its store)
+ * and vault are borrowed and must outlive the notifier. */
+int anfu_notify_new(const struct anfu_config *cfg, struct anfu_tx_exec *tx,
 		    struct anfu_vault *vault, struct anfu_notify **ret);
 /* Stops the delivery thread if running and frees; NULL-safe. */
 void anfu_notify_free(struct anfu_notify *n);
 
-/* Queues a message inside the caller's open write transaction on db.
- * kind names the template for logs and tests ("code.login", "lockout",
- * "new_device", ...). user_id may be NULL (registration). Returns
- * ANFU_EINVAL for an empty target or an over-long text. */
-int anfu_notify_enqueue(struct anfu_notify *n, struct anfu_db *db, enum anfu_channel ch,
+/* Queues a message inside the caller's transaction tx and registers the
+ * delivery thread's wake-up as tx's post-commit hook (once per
+ * transaction), so callers never wake it themselves. kind names the
+ * template for logs and tests ("code.login", "lockout", "new_device",
+ * ...). user_id may be NULL (registration). Returns ANFU_EINVAL for an
+ * empty target or an over-long text. */
+int anfu_notify_enqueue(struct anfu_notify *n, struct anfu_tx *tx, enum anfu_channel ch,
 			const char *user_id, const char *target, const char *kind,
 			const char *subject, const char *body);
 
+/* Registers the delivery thread's wake-up as tx's post-commit hook, as
+ * anfu_notify_enqueue() does (once per transaction): for a path that must
+ * cost what a real enqueue costs (the decoys of a password reset). */
+int anfu_notify_wake_on_commit(struct anfu_notify *n, struct anfu_tx *tx);
+
 /* Starts the delivery thread (uses its own connection). */
 int anfu_notify_start(struct anfu_notify *n);
-/* Wakes the delivery thread (after an enqueue commits). */
+/* Wakes the delivery thread (anfu_notify_enqueue has it done after the
+ * commit; tests and the clock hook call it directly). */
 void anfu_notify_poke(struct anfu_notify *n);
 
 /* Delivers every due message once, on the caller's thread (tests, CLI).
- * *ret_sent (may be NULL) counts the messages sent. */
+ * *ret_sent (may be NULL) counts the messages sent; it is written only
+ * on success (a database error returns it, and *ret_sent is untouched). */
 int anfu_notify_deliver_due(struct anfu_notify *n, struct anfu_db *db, int *ret_sent);
 
 #endif

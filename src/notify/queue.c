@@ -3,7 +3,8 @@
  *
  * Owns struct anfu_notify's lifetime and the INSERTs into notify_message.
  * A message is queued inside the caller's write transaction, so it exists
- * exactly when the change it reports commits; its target, subject and body
+ * exactly when the change it reports commits, and that commit wakes the
+ * delivery thread (a post-commit hook); its target, subject and body
  * are sealed by the vault with the message id as owner (fields
  * "notify.target", "notify.subject", "notify.body"), so the database never
  * holds them in clear and a ciphertext cannot be moved to another row.
@@ -17,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
@@ -25,23 +27,24 @@
 #include "config/config.h"
 #include "notify/internal.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
 
-/* User ids are public ids; anything longer is not one. */
-#define USER_ID_MAX 64
+_Static_assert(ANFU_ID_MAX <= ANFU_LIMIT_NOTIFY_USER_ID_BYTES,
+	       "every public id is a user id we accept");
 
 /*
- * Creates the notifier; cfg, store and vault are borrowed and must outlive
+ * Creates the notifier; cfg, tx and vault are borrowed and must outlive
  * it. ANFU_EINVAL for NULL arguments or an [sms] gateway this build does
  * not have. *ret is the caller's, freed with anfu_notify_free().
  */
-int anfu_notify_new(const struct anfu_config *cfg, struct anfu_store *store,
+int anfu_notify_new(const struct anfu_config *cfg, struct anfu_tx_exec *tx,
 		    struct anfu_vault *vault, struct anfu_notify **ret)
 {
 	struct anfu_notify *n;
 	pthread_condattr_t ca;
 
-	if (!cfg || !store || !vault || !ret)
+	if (!cfg || !tx || !vault || !ret)
 		return ANFU_EINVAL;
 	if (!notify_sms_gateway_known(cfg->sms.gateway)) {
 		anfu_log_error("notify.new", "unknown SMS gateway");
@@ -49,7 +52,7 @@ int anfu_notify_new(const struct anfu_config *cfg, struct anfu_store *store,
 	}
 	n = anfu_xcalloc(1, sizeof(*n));
 	n->cfg = cfg;
-	n->store = store;
+	n->tx = tx;
 	n->vault = vault;
 	(void)pthread_mutex_init(&n->mu, NULL);
 	(void)pthread_condattr_init(&ca);
@@ -78,8 +81,8 @@ static bool kind_ok(const char *s)
 
 	if (!s)
 		return false;
-	len = strnlen(s, NOTIFY_KIND_MAX + 1);
-	if (len == 0 || len > NOTIFY_KIND_MAX)
+	len = strnlen(s, ANFU_LIMIT_NOTIFY_KIND_BYTES + 1);
+	if (len == 0 || len > ANFU_LIMIT_NOTIFY_KIND_BYTES)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
@@ -139,13 +142,14 @@ static int check_message(enum anfu_channel ch, const char *user_id, const char *
 	if (!target_ok(ch, target) || !kind_ok(kind) || !body)
 		return ANFU_EINVAL;
 	if (user_id) {
-		size_t len = strnlen(user_id, USER_ID_MAX + 1);
+		size_t len = strnlen(user_id, ANFU_LIMIT_NOTIFY_USER_ID_BYTES + 1);
 
-		if (len == 0 || len > USER_ID_MAX || !printable_ascii(user_id, len))
+		if (len == 0 || len > ANFU_LIMIT_NOTIFY_USER_ID_BYTES ||
+		    !printable_ascii(user_id, len))
 			return ANFU_EINVAL;
 	}
-	if (!text_ok(subject ? subject : "", NOTIFY_SUBJECT_MAX, false) ||
-	    !text_ok(body, NOTIFY_BODY_MAX, true))
+	if (!text_ok(subject ? subject : "", ANFU_LIMIT_NOTIFY_SUBJECT_BYTES, false) ||
+	    !text_ok(body, ANFU_LIMIT_NOTIFY_BODY_BYTES, true))
 		return ANFU_EINVAL;
 	if (ch == ANFU_CHANNEL_EMAIL && (!subject || !*subject))
 		return ANFU_EINVAL;
@@ -183,22 +187,36 @@ static int seal_all(struct anfu_vault *v, const char *id, const char *target, co
 	return r;
 }
 
+/* The post-commit hook of a transaction that queued a message. */
+static void wake(void *ud)
+{
+	anfu_notify_poke(ud);
+}
+
+int anfu_notify_wake_on_commit(struct anfu_notify *n, struct anfu_tx *tx)
+{
+	if (!n || !tx)
+		return ANFU_EINVAL;
+	return anfu_tx_after_commit(tx, wake, n);
+}
+
 /*
- * See notify.h. db must be inside a write transaction (ANFU_EINVAL
- * otherwise): the row commits or rolls back with the caller's change.
- * subject may be NULL for SMS; email needs one. Database errors are
- * returned as the store gives them; the caller rolls back.
+ * See notify.h. The row commits or rolls back with the caller's change,
+ * and the wake-up runs only after a commit. subject may be NULL for SMS;
+ * email needs one. Database errors are returned as the store gives them;
+ * the caller's transaction then rolls back.
  */
-int anfu_notify_enqueue(struct anfu_notify *n, struct anfu_db *db, enum anfu_channel ch,
+int anfu_notify_enqueue(struct anfu_notify *n, struct anfu_tx *tx, enum anfu_channel ch,
 			const char *user_id, const char *target, const char *kind,
 			const char *subject, const char *body)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	struct sealed s = { NULL, NULL, NULL };
 	char id[ANFU_ID_MAX];
 	int64_t now;
 	int r;
 
-	if (!n || !db || db->tx_depth == 0)
+	if (!n || !db)
 		return ANFU_EINVAL;
 	r = check_message(ch, user_id, target, kind, subject, body);
 	if (r < 0)
@@ -229,6 +247,8 @@ int anfu_notify_enqueue(struct anfu_notify *n, struct anfu_db *db, enum anfu_cha
 				 "'pending', 0, $8)",
 				 p, sizeof(p) / sizeof(p[0]), NULL, NULL, NULL);
 	}
+	if (r == 0)
+		r = anfu_notify_wake_on_commit(n, tx);
 	if (r < 0)
 		goto out;
 	anfu_log_debug("notify.queued", "id=%s kind=%s channel=%s", id, kind,

@@ -20,13 +20,10 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "config/config.h"
 #include "notify/internal.h"
-
-/* One outbox line: the JSON escaping can grow a text six-fold. */
-#define LINE_MAX_BYTES (6 * NOTIFY_BODY_MAX + 1024)
-#define PATH_MAX_BYTES 4096
 
 /* What the simulator needs for one message. */
 struct sim_call {
@@ -73,7 +70,7 @@ int notify_sms_send(const struct anfu_config *cfg, const struct notify_msg *m, c
 /* Creates the missing directories above path, each 0700. */
 static int make_parents(const char *path)
 {
-	char dir[PATH_MAX_BYTES];
+	char dir[ANFU_LIMIT_NOTIFY_SMS_PATH_BYTES];
 	size_t len = strnlen(path, sizeof(dir));
 
 	if (len == 0 || len >= sizeof(dir))
@@ -135,7 +132,7 @@ int notify_sms_outbox_append(const char *path, const char *id, const char *phone
 
 	if (!path || !id || !phone || !text)
 		return ANFU_EINVAL;
-	anfu_buf_init_secret(&line, LINE_MAX_BYTES);
+	anfu_buf_init_secret(&line, ANFU_LIMIT_NOTIFY_SMS_LINE_BYTES);
 	r = format_line(&line, id, phone, text, ts_ms);
 	if (r < 0)
 		goto out;

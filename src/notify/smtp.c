@@ -22,14 +22,13 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "notify/internal.h"
 
-/* A formatted message: headers plus base64 of the body (4/3 + CRLFs). */
-#define MAIL_MAX (4 * NOTIFY_BODY_MAX + 8 * 1024)
 /* Raw bytes per encoded word: base64 of 39 bytes is 52 characters, so
  * "Subject: " + "=?UTF-8?B?" + 52 + "?=" is 73, within RFC 5322's 78 per
  * line (and each word within RFC 2047's 75). */
@@ -131,7 +130,7 @@ static int append_body(struct anfu_buf *out, const char *body)
 	size_t len;
 	int r = 0;
 
-	anfu_buf_init_secret(&canon, 2 * NOTIFY_BODY_MAX + 1);
+	anfu_buf_init_secret(&canon, 2 * ANFU_LIMIT_NOTIFY_BODY_BYTES + 1);
 	for (const char *p = body; *p && r == 0; p++) {
 		if (*p == '\n' && (p == body || p[-1] != '\r'))
 			r = anfu_buf_append(&canon, "\r\n", 2);
@@ -274,7 +273,7 @@ int notify_smtp_send(const struct anfu_config *cfg, const struct notify_msg *m, 
 		(void)snprintf(err, errcap, "smtp: bad sender or recipient address");
 		return ANFU_EINVAL;
 	}
-	anfu_buf_init_secret(&mail, MAIL_MAX);
+	anfu_buf_init_secret(&mail, ANFU_LIMIT_NOTIFY_MAIL_BYTES);
 	r = notify_mail_format(cfg->mail.from, m->target, m->id, anfu_clock_now_ms(), m->subject,
 			       m->body, &mail);
 	if (r < 0) {

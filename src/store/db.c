@@ -109,6 +109,11 @@ int anfu_db_rollback(struct anfu_db *db)
 	return db->ops->rollback(db);
 }
 
+int anfu_db_end_read(struct anfu_db *db)
+{
+	return anfu_db_rollback(db);
+}
+
 int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
 		 anfu_row_fn fn, void *ud, int64_t *ret_changes)
 {

@@ -21,23 +21,11 @@
 #include <sqlite3.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "store/row.h"
 #include "store/store.h"
-
-/* Prepared statements kept per connection. anfu has a few hundred distinct
- * statements at most; past this the least recently used one is dropped,
- * so a caller that (wrongly) varied its SQL text cannot grow memory. */
-#define STMT_CACHE_MAX 256
-#define STMT_BUCKETS 128
-
-/* Parameters in one statement: $1..$99 is far beyond any anfu statement
- * and keeps the "$n" names short. */
-#define PARAMS_MAX 99
-
-/* Default busy timeout when the configuration gives none. */
-#define BUSY_TIMEOUT_DEFAULT_MS 5000
 
 struct stmt_ent {
 	char *sql;
@@ -51,7 +39,7 @@ struct stmt_ent {
 struct sq_db {
 	struct anfu_db base; /* first: callers see only this */
 	sqlite3 *h;
-	struct stmt_ent *bucket[STMT_BUCKETS];
+	struct stmt_ent *bucket[ANFU_LIMIT_STMT_BUCKETS];
 	size_t nstmt;
 	uint64_t tick;
 };
@@ -161,7 +149,7 @@ static void cache_evict_lru(struct sq_db *d)
 {
 	struct stmt_ent **victim = NULL;
 
-	for (size_t b = 0; b < STMT_BUCKETS; b++)
+	for (size_t b = 0; b < ANFU_LIMIT_STMT_BUCKETS; b++)
 		for (struct stmt_ent **pp = &d->bucket[b]; *pp; pp = &(*pp)->next)
 			if (!(*pp)->busy && (!victim || (*pp)->used < (*victim)->used))
 				victim = pp;
@@ -186,7 +174,7 @@ static int stmt_get(struct sq_db *d, const char *sql, struct stmt_ent **ret_ent,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	for (e = d->bucket[h % STMT_BUCKETS]; e; e = e->next)
+	for (e = d->bucket[h % ANFU_LIMIT_STMT_BUCKETS]; e; e = e->next)
 		if (e->hash == h && strcmp(e->sql, sql) == 0)
 			break;
 	if (e && !e->busy) {
@@ -206,7 +194,7 @@ static int stmt_get(struct sq_db *d, const char *sql, struct stmt_ent **ret_ent,
 		*ret_owned = st;
 		return 0;
 	}
-	if (d->nstmt >= STMT_CACHE_MAX)
+	if (d->nstmt >= ANFU_LIMIT_STMT_CACHE)
 		cache_evict_lru(d);
 	e = anfu_xcalloc(1, sizeof(*e));
 	e->sql = anfu_xstrdup(sql);
@@ -214,8 +202,8 @@ static int stmt_get(struct sq_db *d, const char *sql, struct stmt_ent **ret_ent,
 	e->st = st;
 	e->busy = true;
 	e->used = ++d->tick;
-	e->next = d->bucket[h % STMT_BUCKETS];
-	d->bucket[h % STMT_BUCKETS] = e;
+	e->next = d->bucket[h % ANFU_LIMIT_STMT_BUCKETS];
+	d->bucket[h % ANFU_LIMIT_STMT_BUCKETS] = e;
 	d->nstmt++;
 	*ret_ent = e;
 	return 0;
@@ -223,7 +211,7 @@ static int stmt_get(struct sq_db *d, const char *sql, struct stmt_ent **ret_ent,
 
 static void cache_clear(struct sq_db *d)
 {
-	for (size_t b = 0; b < STMT_BUCKETS; b++) {
+	for (size_t b = 0; b < ANFU_LIMIT_STMT_BUCKETS; b++) {
 		struct stmt_ent *e = d->bucket[b];
 
 		while (e) {
@@ -293,7 +281,7 @@ static int bind_all(struct sq_db *d, sqlite3_stmt *st, const struct anfu_param *
 {
 	int r;
 
-	if (np > PARAMS_MAX || (np > 0 && !p))
+	if (np > ANFU_LIMIT_SQL_PARAMS || (np > 0 && !p))
 		return ANFU_EINVAL;
 	r = check_param_names(st, np, sql);
 	if (r < 0)
@@ -597,8 +585,9 @@ static int configure(struct sq_db *d, const struct anfu_store_cfg *cfg)
 	int r;
 
 	(void)sqlite3_extended_result_codes(d->h, 1);
-	(void)sqlite3_busy_timeout(d->h, cfg->busy_timeout_ms > 0 ? cfg->busy_timeout_ms
-								  : BUSY_TIMEOUT_DEFAULT_MS);
+	(void)sqlite3_busy_timeout(d->h, cfg->busy_timeout_ms > 0
+						 ? cfg->busy_timeout_ms
+						 : ANFU_LIMIT_DB_BUSY_TIMEOUT_MS_DEFAULT);
 	/* Defensive: no writable_schema or other ways to corrupt the file
 	 * through SQL; untrusted schema: triggers and views run only
 	 * innocuous functions. */

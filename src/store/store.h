@@ -9,7 +9,7 @@
  * Connections are per thread (anfu_store_db() hands each thread its own);
  * a connection is used by one thread at a time. Only this module includes
  * sqlite3.h / libpq-fe.h. Migrations (store/migrate.c) are numbered SQL
- * files compiled into the binary.
+ * files of each module compiled into the binary.
  */
 #ifndef ANFU_STORE_STORE_H
 #define ANFU_STORE_STORE_H
@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "base/hist.h"
+#include "base/limits.h"
 
 enum anfu_param_type {
 	ANFU_P_NULL = 0,
@@ -104,10 +105,18 @@ extern const struct anfu_store_ops anfu_store_sqlite_ops;
 /* Wrappers that dispatch through db->ops. */
 int anfu_db_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
 void anfu_db_close(struct anfu_db *db);
+/* Write transactions are begun, committed and rolled back by the
+ * transaction executor (src/tx/) and by migrations only; everyone else
+ * calls anfu_tx_run(). A read-only transaction (a consistent snapshot for
+ * verification, export, reports) is begun and ended here directly. */
 int anfu_db_begin(struct anfu_db *db);	    /* write transaction */
 int anfu_db_begin_read(struct anfu_db *db); /* read-only transaction */
 int anfu_db_commit(struct anfu_db *db);	    /* observed in the commit histogram */
 int anfu_db_rollback(struct anfu_db *db);   /* NULL-safe, no-op outside a tx */
+/* Ends the read-only transaction of anfu_db_begin_read() (it rolls back
+ * whatever is open, so it also ends one a caller left behind); NULL-safe,
+ * no-op outside a transaction. */
+int anfu_db_end_read(struct anfu_db *db);
 int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
 		 anfu_row_fn fn, void *ud, int64_t *ret_changes);
 /* Runs a query expected to return at most one row whose first column is an
@@ -130,29 +139,53 @@ int anfu_store_db(struct anfu_store *s, struct anfu_db **ret);
 
 /* ---- migrations ------------------------------------------------------ */
 
+/* Each module has its own sequence of migrations, src/<module>/migrations/
+ * NNNN_name.sql (+ .sqlite.sql / .pg.sql dialect parts), compiled into a
+ * table by scripts/embed_migrations.py, which refuses a gap. */
 struct anfu_migration {
-	int version;
+	const char *module; /* "core", "iam" */
+	int version;	    /* 1.. within the module */
 	const char *name;
 	const char *sql;	/* portable part */
 	const char *sql_sqlite; /* dialect part, or NULL */
 	const char *sql_pg;	/* dialect part, or NULL */
 };
 
-/* The migrations compiled into this binary, ordered by version. */
-extern const struct anfu_migration anfu_migrations[];
-extern const size_t anfu_migrations_count;
+/* One module's migrations, versions 1..n in order. */
+struct anfu_migration_set {
+	const char *module;
+	const struct anfu_migration *migrations;
+	size_t n;
+};
+
+/* Modules one anfu_migrate() call takes. */
+#define ANFU_MIGRATE_SETS_MAX ANFU_LIMIT_MODULES
 
 /* Called inside a migration's transaction after its SQL ran, so the caller
  * can append the "migration applied" audit record atomically. */
 typedef int (*anfu_migrate_fn)(void *ud, struct anfu_db *db, const struct anfu_migration *m);
 
-/* Schema version of db (0 when no schema table exists). */
-int anfu_migrate_version(struct anfu_db *db, int *ret);
-/* Latest version this binary knows. */
-int anfu_migrate_latest(void);
-/* Applies every missing migration, each in its own transaction. Refuses
- * (ANFU_ESCHEMA) a database newer than this binary. */
-int anfu_migrate(struct anfu_db *db, anfu_migrate_fn on_applied, void *ud, int *ret_from,
-		 int *ret_to);
+/* The version of module recorded in db: 0 when it has none or db has no
+ * schema table; a database of the legacy global numbering (1..5) answers
+ * through the legacy map. Changes nothing. ANFU_ESCHEMA for an implausible
+ * version. */
+int anfu_migrate_version(struct anfu_db *db, const char *module, int *ret);
+/* Latest version set knows (0 for an empty set or NULL). */
+int anfu_migrate_latest(const struct anfu_migration_set *set);
+/* Checks db against the n sets without changing it: ret_versions (n ints,
+ * may be NULL) gets each module's version, *ret_pending (may be NULL) the
+ * number of migrations not applied yet. ANFU_ESCHEMA (logged) when a
+ * module's version is newer than its set; outputs are then unwritten. */
+int anfu_migrate_status(struct anfu_db *db, const struct anfu_migration_set *sets, size_t n,
+			int *ret_versions, int *ret_pending);
+/* Brings db up to the n sets (at most ANFU_MIGRATE_SETS_MAX), set by set in
+ * the order given, each migration in its own transaction: a legacy
+ * schema_version is first converted through the legacy map, then every
+ * missing migration runs. Refuses (ANFU_ESCHEMA) a database newer than
+ * this binary in any module before changing anything. ret_from and ret_to
+ * (n ints each, may be NULL) get each module's version before and after,
+ * only on success. Call outside any transaction (ANFU_EINVAL otherwise). */
+int anfu_migrate(struct anfu_db *db, const struct anfu_migration_set *sets, size_t n,
+		 anfu_migrate_fn on_applied, void *ud, int *ret_from, int *ret_to);
 
 #endif

@@ -17,26 +17,17 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/rand.h"
 #include "keys/keys.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
-
-/* Field, kind and purpose names are ours: short [a-z0-9._-] words. */
-#define NAME_MAX_LEN 48
-/* Owner ids are public ids ("usr_...", "ntf_..."); 128 leaves room. */
-#define OWNER_MAX_LEN 128
-/* Data key ids as keys/ accepts them. */
-#define DKID_MAX_LEN 63
-/* Data keys one vault will hold: one per rotation, so years of monthly
- * rotations fit; more means something is creating keys in a loop. */
-#define VAULT_KEYS_MAX 4096
 
 struct anfu_vault {
 	const struct anfu_keys *keys;
-	struct anfu_store *store;
 	pthread_mutex_t mu; /* guards dks, n, cap */
 	struct anfu_datakey **dks;
 	size_t n, cap;
@@ -51,8 +42,8 @@ static bool name_ok(const char *s)
 
 	if (!s)
 		return false;
-	n = strnlen(s, NAME_MAX_LEN + 1);
-	if (n == 0 || n > NAME_MAX_LEN)
+	n = strnlen(s, ANFU_LIMIT_VAULT_NAME_BYTES + 1);
+	if (n == 0 || n > ANFU_LIMIT_VAULT_NAME_BYTES)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -72,8 +63,8 @@ static bool owner_ok(const char *s)
 
 	if (!s)
 		return false;
-	n = strnlen(s, OWNER_MAX_LEN + 1);
-	if (n == 0 || n > OWNER_MAX_LEN)
+	n = strnlen(s, ANFU_LIMIT_VAULT_OWNER_BYTES + 1);
+	if (n == 0 || n > ANFU_LIMIT_VAULT_OWNER_BYTES)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < 0x21 || s[i] > 0x7e)
@@ -81,7 +72,7 @@ static bool owner_ok(const char *s)
 	return true;
 }
 
-/* "<field>:<owner>" into out (cap >= NAME_MAX_LEN + OWNER_MAX_LEN + 2). */
+/* "<field>:<owner>" into out (cap >= ANFU_LIMIT_VAULT_NAME_BYTES + ANFU_LIMIT_VAULT_OWNER_BYTES + 2). */
 static int make_aad(const char *field, const char *owner, char *out, size_t cap)
 {
 	size_t fl, ol;
@@ -145,7 +136,7 @@ static int cache_add(struct anfu_vault *v, struct anfu_datakey **pd,
 	have = cache_find_locked(v, anfu_datakey_id(*pd));
 	if (have) {
 		anfu_datakey_free(*pd);
-	} else if (v->n >= VAULT_KEYS_MAX) {
+	} else if (v->n >= ANFU_LIMIT_VAULT_KEYS) {
 		anfu_datakey_free(*pd);
 		r = ANFU_ELIMIT;
 	} else {
@@ -253,31 +244,40 @@ out:
 	return r;
 }
 
-/* No active key was found: take the write lock, look again (another
- * process may have won the race), and create one if there still is none. */
-static int ensure_active(struct anfu_vault *v, struct anfu_db *db, const struct anfu_datakey **ret)
+/* What ensure_active's transaction works with. */
+struct ensure {
+	struct anfu_vault *v;
+	const struct anfu_datakey *active;
+	bool created;
+};
+
+static int ensure_tx(struct anfu_tx *tx, void *ud)
 {
-	const struct anfu_datakey *active = NULL;
-	bool created = false;
+	struct ensure *e = ud;
 	int r;
 
-	r = anfu_db_begin(db);
+	r = load_all(e->v, anfu_tx_db(tx), &e->active);
+	if (r == 0 && !e->active) {
+		r = create_active(e->v, anfu_tx_db(tx), &e->active);
+		e->created = r == 0;
+	}
+	return r;
+}
+
+/* No active key was found: take the write lock, look again (another
+ * process may have won the race), and create one if there still is none. */
+static int ensure_active(struct anfu_vault *v, struct anfu_tx_exec *ex,
+			 const struct anfu_datakey **ret)
+{
+	struct ensure e = { v, NULL, false };
+	int r;
+
+	r = anfu_tx_run(ex, NULL, ensure_tx, &e);
 	if (r < 0)
 		return r;
-	r = load_all(v, db, &active);
-	if (r == 0 && !active) {
-		r = create_active(v, db, &active);
-		created = r == 0;
-	}
-	if (r == 0)
-		r = anfu_db_commit(db);
-	if (r < 0) {
-		(void)anfu_db_rollback(db);
-		return r;
-	}
-	if (created)
-		anfu_log_info("vault.key_created", "active data key %s", anfu_datakey_id(active));
-	*ret = active;
+	if (e.created)
+		anfu_log_info("vault.key_created", "active data key %s", anfu_datakey_id(e.active));
+	*ret = e.active;
 	return 0;
 }
 
@@ -286,27 +286,26 @@ static int ensure_active(struct anfu_vault *v, struct anfu_db *db, const struct 
  * transaction open (ANFU_EINVAL). ANFU_ECRYPTO when a stored key does not
  * unwrap under this master key. *ret is the caller's.
  */
-int anfu_vault_open(const struct anfu_keys *keys, struct anfu_store *store, struct anfu_vault **ret)
+int anfu_vault_open(const struct anfu_keys *keys, struct anfu_tx_exec *tx, struct anfu_vault **ret)
 {
 	struct anfu_vault *v = NULL;
 	const struct anfu_datakey *active = NULL;
 	struct anfu_db *db = NULL;
 	int r;
 
-	if (!keys || !store || !ret)
+	if (!keys || !tx || !ret)
 		return ANFU_EINVAL;
-	r = anfu_store_db(store, &db);
+	r = anfu_store_db(anfu_tx_exec_store(tx), &db);
 	if (r < 0)
 		return r;
 	if (db->tx_depth != 0)
 		return ANFU_EINVAL;
 	v = anfu_xcalloc(1, sizeof(*v));
 	v->keys = keys;
-	v->store = store;
 	(void)pthread_mutex_init(&v->mu, NULL);
 	r = load_all(v, db, &active);
 	if (r == 0 && !active)
-		r = ensure_active(v, db, &active);
+		r = ensure_active(v, tx, &active);
 	if (r < 0)
 		goto out;
 	v->active = active;
@@ -336,7 +335,7 @@ void anfu_vault_free(struct anfu_vault *v)
 int anfu_vault_seal(struct anfu_vault *v, const char *field, const char *owner_id,
 		    const void *value, size_t len, char **ret)
 {
-	char aad[NAME_MAX_LEN + OWNER_MAX_LEN + 2];
+	char aad[ANFU_LIMIT_VAULT_NAME_BYTES + ANFU_LIMIT_VAULT_OWNER_BYTES + 2];
 	int r;
 
 	if (!v || (!value && len) || !ret)
@@ -348,7 +347,7 @@ int anfu_vault_seal(struct anfu_vault *v, const char *field, const char *owner_i
 }
 
 /* The dkid of "v1.<dkid>.<b64>" into out; ANFU_ECRYPTO when malformed. */
-static int parse_dkid(const char *ct, char out[DKID_MAX_LEN + 1])
+static int parse_dkid(const char *ct, char out[ANFU_LIMIT_DATAKEY_ID_BYTES + 1])
 {
 	const char *p, *dot;
 	size_t n;
@@ -356,11 +355,11 @@ static int parse_dkid(const char *ct, char out[DKID_MAX_LEN + 1])
 	if (strncmp(ct, "v1.", 3) != 0)
 		return ANFU_ECRYPTO;
 	p = ct + 3;
-	dot = memchr(p, '.', strnlen(p, DKID_MAX_LEN + 1));
+	dot = memchr(p, '.', strnlen(p, ANFU_LIMIT_DATAKEY_ID_BYTES + 1));
 	if (!dot)
 		return ANFU_ECRYPTO;
 	n = (size_t)(dot - p);
-	if (n == 0 || n > DKID_MAX_LEN)
+	if (n == 0 || n > ANFU_LIMIT_DATAKEY_ID_BYTES)
 		return ANFU_ECRYPTO;
 	memcpy(out, p, n);
 	out[n] = '\0';
@@ -416,8 +415,8 @@ static int find_key(struct anfu_vault *v, struct anfu_db *db, const char *dkid,
 int anfu_vault_open_field(struct anfu_vault *v, struct anfu_db *db, const char *field,
 			  const char *owner_id, const char *ct, char **ret, size_t *ret_len)
 {
-	char aad[NAME_MAX_LEN + OWNER_MAX_LEN + 2];
-	char dkid[DKID_MAX_LEN + 1];
+	char aad[ANFU_LIMIT_VAULT_NAME_BYTES + ANFU_LIMIT_VAULT_OWNER_BYTES + 2];
+	char dkid[ANFU_LIMIT_DATAKEY_ID_BYTES + 1];
 	const struct anfu_datakey *d = NULL;
 	char *pt = NULL;
 	size_t ptlen = 0;
@@ -449,7 +448,7 @@ int anfu_vault_open_field(struct anfu_vault *v, struct anfu_db *db, const char *
 int anfu_vault_index(struct anfu_vault *v, const char *kind, const char *value, size_t len,
 		     char out[2 * ANFU_HASH_LEN + 1])
 {
-	char purpose[NAME_MAX_LEN + 8];
+	char purpose[ANFU_LIMIT_VAULT_NAME_BYTES + 8];
 	int r;
 
 	if (!v || (!value && len) || !out)
@@ -464,7 +463,7 @@ int anfu_vault_index(struct anfu_vault *v, const char *kind, const char *value, 
 int anfu_vault_token_hash(struct anfu_vault *v, const char *purpose, const char *token, size_t len,
 			  char out[2 * ANFU_HASH_LEN + 1])
 {
-	char full[NAME_MAX_LEN + 8];
+	char full[ANFU_LIMIT_VAULT_NAME_BYTES + 8];
 	uint8_t mac[ANFU_HASH_LEN];
 	int r;
 

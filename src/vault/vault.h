@@ -17,16 +17,16 @@
 #include "crypto/crypto.h"
 
 struct anfu_keys;
-struct anfu_store;
 struct anfu_db;
+struct anfu_tx_exec;
 
 struct anfu_vault;
 
 /* Opens the vault: loads (unwraps) every data key and makes sure an active
- * one exists, creating it in a transaction of its own. keys and store are
- * borrowed and must outlive the vault. */
-int anfu_vault_open(const struct anfu_keys *keys, struct anfu_store *store,
-		    struct anfu_vault **ret);
+ * one exists, creating it in a transaction of its own (through tx, on the
+ * executor's store). keys and tx are borrowed; keys must outlive the
+ * vault. */
+int anfu_vault_open(const struct anfu_keys *keys, struct anfu_tx_exec *tx, struct anfu_vault **ret);
 void anfu_vault_free(struct anfu_vault *v);
 
 /* Encrypts value (len bytes) for field of owner_id; *ret is malloc'd text

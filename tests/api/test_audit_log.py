@@ -248,3 +248,51 @@ def test_readyz_fails_and_refusals_fail_closed_when_audit_cannot_be_written(make
     assert r.json()["checks"]["audit"] == "unwritable"
     s.fault(audit=False)
     assert s.get("/readyz").status_code == 200
+
+
+def _app_log_lines_from(s, offset):
+    with open(s.data / "log" / "anfud.log", "rb") as f:
+        f.seek(offset)
+        return [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+
+
+def test_one_failed_audit_append_is_logged_once(make_server):
+    """A write whose audit record cannot be appended is refused 503
+    audit_unavailable, and the failure is one line of the application log:
+    the executor's, which rolled back, naming the request; neither the HTTP
+    layer's 503 nor the service logs it again. req: AUD-THR-01"""
+    from iam import GOOD_PASSWORD, Client, register
+    s = make_server()
+    _, phone = register(s)
+    sessions = s.query("SELECT COUNT(*) AS n FROM iam_session")[0]["n"]
+    s.fault(audit=True)
+    mark = os.path.getsize(s.data / "log" / "anfud.log")
+    r = Client(s, device="log-once").login(phone, GOOD_PASSWORD)
+    lines = _app_log_lines_from(s, mark)
+    s.fault(audit=False)
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "audit_unavailable"
+    rid = r.json()["error"]["request_id"]
+    loud = [ln for ln in lines if ln["level"] in ("warn", "error")]
+    assert len(loud) == 1, loud
+    assert loud[0]["event"] == "tx.audit" and rid in loud[0]["msg"], loud
+    assert s.query("SELECT COUNT(*) AS n FROM iam_session")[0]["n"] == sessions
+
+
+def test_a_refusal_whose_record_cannot_be_appended_is_logged_once(make_server):
+    """A 401 whose "http.refused" record cannot be appended: the executor's
+    line is the only one (api/refusal.c does not log it again).
+    req: AUD-THR-01"""
+    s = make_server()
+    s.fault(audit=True)
+    mark = os.path.getsize(s.data / "log" / "anfud.log")
+    r = s.get("/api/v1/me")
+    lines = _app_log_lines_from(s, mark)
+    s.fault(audit=False)
+    assert r.status_code == 401, r.text
+    assert r.json()["error"]["code"] == "unauthorized"
+    rid = r.json()["error"]["request_id"]
+    loud = [ln for ln in lines if ln["level"] in ("warn", "error")]
+    assert len(loud) == 1, loud
+    assert loud[0]["event"] == "tx.audit" and rid in loud[0]["msg"], loud
+    assert s.query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'http.refused'")[0]["n"] == 0

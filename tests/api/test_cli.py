@@ -4,6 +4,7 @@ req: IAM-ACCT-10, DATA-ENC-04
 """
 import hashlib
 import os
+import re
 import stat
 
 import pytest
@@ -121,6 +122,23 @@ def test_db_status(tmp_path):
     assert "audit records:" in p.stdout
 
 
+def test_db_status_shows_each_modules_version(tmp_path):
+    """Versions are per module (store/migrate.c): one line each, with the
+    latest this anfu knows and what is pending."""
+    import sqlite3
+    data = tmp_path / "d"
+    run_cli("init", data=data)
+    out = run_cli("db", "status", data=data).stdout
+    lines = dict(re.findall(r"^  (\w+) +(\d+ \(this anfu knows \d+\))$", out, re.M))
+    assert lines["core"] == "3 (this anfu knows 3)", out
+    assert lines["notify"] == "1 (this anfu knows 1)", out
+    assert lines["iam"] == "3 (this anfu knows 3)", out
+    with sqlite3.connect(str(data / "anfu.db")) as c:
+        c.execute("DELETE FROM schema_version WHERE module = 'iam' AND version = 3")
+    out = run_cli("db", "status", data=data).stdout
+    assert "(1 pending)" in out and "  iam            2 (this anfu knows 3)" in out, out
+
+
 def test_keys_export_public_prints_only_public_keys(tmp_path):
     """req: DATA-ENC-04"""
     data = tmp_path / "d"
@@ -134,8 +152,10 @@ def test_keys_export_public_prints_only_public_keys(tmp_path):
 def test_anfud_refuses_a_database_newer_than_it_knows(make_server):
     s = make_server(start=False)
     import sqlite3
+    # Versions are per module (store/migrate.c): the core's here.
     with sqlite3.connect(str(s.data / "anfu.db")) as c:
-        c.execute("INSERT INTO schema_version (version, name, applied_ms) VALUES (999, 'future', 0)")
+        c.execute("INSERT INTO schema_version (module, version, name, applied_ms) "
+                  "VALUES ('core', 999, 'future', 0)")
     rc = s.start(expect_fail=True)
     assert rc != 0
     assert "database schema version 999 is newer than this binary" in s.read_stderr()

@@ -1,7 +1,9 @@
 """The documents stay true: docs/openapi.yaml is a valid OpenAPI 3.1
 document (Redocly CLI's recommended rules, pinned in tools/openapi/) that
-lists exactly the routes of the build with their access classes and
-permissions, and the production build has no test hooks.
+lists exactly the routes of the production build with their access classes
+and permissions, the production build has no test hooks, and the option
+reference of docs/configuration.md and etc/anfu.conf.example are what the
+production build's option tables generate.
 """
 import json
 import os
@@ -36,8 +38,12 @@ def routes():
 
 
 def contract_routes():
-    """The routes the contract covers: all but the test hooks."""
-    return [r for r in routes() if not r[1].startswith("/test/")]
+    """The routes the contract covers: the production build's (a test build
+    also has test hooks and the modules built for tests only, such as the
+    example module), test hooks left out all the same."""
+    prod = os.path.join(ensure_prod_build(), "anfu")
+    return [r for r in parse_routes(run_anfu([prod, "routes"], check=True).stdout)
+            if not r[1].startswith("/test/")]
 
 
 def load_spec():
@@ -196,6 +202,20 @@ def test_openapi_passes_redocly_recommended_rules():
     assert report["version"] == lock["packages"]["node_modules/@redocly/cli"]["version"]
     with open(os.path.join(LINTER_DIR, "redocly.yaml"), encoding="utf-8") as f:
         assert "recommended" in yaml.safe_load(f)["extends"]
+
+
+def test_configuration_docs_are_what_the_production_build_generates():
+    """docs/configuration.md holds the reference table, and
+    etc/anfu.conf.example is the example file, that the production build's
+    option tables (the platform's and every module's of its list) generate
+    (scripts/gen-config-docs.py BUILD_DIR regenerates both)."""
+    prod = os.path.join(ensure_prod_build(), "anfu")
+    table = run_anfu([prod, "config", "describe"], check=True).stdout
+    example = run_anfu([prod, "config", "example"], check=True).stdout
+    with open(os.path.join(ROOT, "docs", "configuration.md"), encoding="utf-8") as f:
+        assert table in f.read(), "docs/configuration.md: run scripts/gen-config-docs.py build"
+    with open(os.path.join(ROOT, "etc", "anfu.conf.example"), encoding="utf-8") as f:
+        assert f.read() == example, "etc/anfu.conf.example: run scripts/gen-config-docs.py build"
 
 
 def test_production_build_has_no_test_hooks():

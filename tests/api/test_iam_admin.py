@@ -187,11 +187,15 @@ def test_creating_an_operator_takes_two_people(staffed):
     assert r.status_code == 201, r.text
     a = r.json()["approval"]
     assert a["status"] == "pending" and a["number"] >= 1
+    # Undecided: no checker, decision, note or result yet; filing shows no payload.
+    assert (a["checker_id"], a["decided_ms"], a["note"], a["result"]) == (None, None, None, None)
+    assert a["type"] == "create_operator" and "payload" not in a
     staff = "SELECT COUNT(*) AS n FROM iam_user WHERE kind = 'staff'"
     assert s.query(staff)[0]["n"] == 2  # nothing happens before the approval
     r = approve_operator(officer, a["id"], "operator1", note="ok")
     assert r.status_code == 200, r.text
-    assert r.json()["approval"]["status"] == "executed"
+    decided = r.json()["approval"]
+    assert decided["status"] == "executed"
     assert s.query(staff)[0]["n"] == 3
     initial = admin_password_from_mail("operator1@staff.example.test")
     s.clock(advance_ms=30_000)
@@ -206,6 +210,12 @@ def test_creating_an_operator_takes_two_people(staffed):
     approved = s.audit("approval.approved")[-1]
     assert filed["actor_id"] == admin_id and filed["actor_type"] == "staff"
     assert approved["actor_id"] == officer_id and approved["ts_ms"] >= filed["ts_ms"] > 0
+    # The decision as the API shows it: who, when, why, and what the executor did.
+    new_id = s.query("SELECT user_id FROM iam_user_role WHERE approval_id = ?", a["id"])[0]["user_id"]
+    assert (decided["id"], decided["checker_id"], decided["note"]) == (a["id"], officer_id, "ok")
+    assert isinstance(decided["decided_ms"], int) and decided["decided_ms"] > 0
+    assert decided["result"] == {"user_id": new_id, "delivered_to": "email"}
+    assert "payload" not in decided
     logins = [x for x in s.audit("auth.login") if x["actor_id"] in (admin_id, officer_id)]
     assert logins and all(x["source_ip"] == "127.0.0.1" for x in logins)
     b = create_operator_request(admin, "operator2").json()["approval"]

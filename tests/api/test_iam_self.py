@@ -235,6 +235,24 @@ def test_payment_password_locks_payments_after_five_failures(make_server):
     assert hashes and hashes[0]["pay_hash"].startswith("$argon2id$")
 
 
+def test_an_unrecorded_wrong_payment_password_answers_like_an_unrecorded_right_one(make_server):
+    """While audit records cannot be written a wrong PIN is neither counted
+    nor answered as wrong: 503 like the right one, or the six digits would
+    have an oracle that no lock counts. req: AUD-THR-01, IAM-LOCK-03"""
+    s = make_server()
+    _, phone = register(s)
+    c = stepped_up(s, phone, "fc-pin")
+    assert c.post("/api/v1/me/payment-password", {"pin": "583016"}).status_code == 204
+    s.fault(audit=True)
+    wrong = c.post("/api/v1/me/payment-password/verify", {"pin": "000001"})
+    right = c.post("/api/v1/me/payment-password/verify", {"pin": "583016"})
+    s.fault(audit=False)
+    assert wrong.status_code == right.status_code == 503, (wrong.text, right.text)
+    assert err(wrong) == err(right) == "audit_unavailable"
+    assert s.query("SELECT pay_failures FROM iam_user")[0]["pay_failures"] == 0
+    assert s.audit("payment.password_failed") == []
+
+
 # ---- TOTP, devices ------------------------------------------------------------------
 
 def test_totp_enrolment_and_login_with_totp(make_server):

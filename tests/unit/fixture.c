@@ -1,7 +1,8 @@
 /*
  * tests/unit/fixture: builds and removes the data directory, keys,
- * configuration, store, audit writer, vault, notifier and IAM service of a
- * unit test, and answers the tests' small queries (fixture.h).
+ * configuration, store, audit writer, transaction executor, vault,
+ * notifier and IAM service of a unit test, and answers the tests' small
+ * queries (fixture.h).
  *
  * Owns everything it builds until fixture_close(). Trusts its caller:
  * one thread, anfu_crypto_init() done, SQL text from the test itself. The
@@ -19,18 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "audit/audit.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "config/config.h"
+#include "iam/config.h"
+#include "iam/iam.h"
 #include "keys/keys.h"
 #include "notify/notify.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
-#ifndef FIXTURE_NO_IAM
-#include "iam/iam.h"
-#endif
+#include "iam/api/module.h"
 
 #include "fixture.h"
 
@@ -44,7 +47,9 @@ static unsigned with_needs(unsigned flags)
 		flags |= FIXTURE_AUDIT | FIXTURE_NOTIFY;
 	if (flags & FIXTURE_NOTIFY)
 		flags |= FIXTURE_CONFIG | FIXTURE_VAULT;
-	if (flags & (FIXTURE_AUDIT | FIXTURE_VAULT))
+	if (flags & FIXTURE_VAULT)
+		flags |= FIXTURE_AUDIT;
+	if (flags & FIXTURE_AUDIT)
 		flags |= FIXTURE_KEYS;
 	return flags;
 }
@@ -61,18 +66,29 @@ static int build_keys(struct anfu_fixture *fx, const struct anfu_fixture_opts *o
 	return anfu_keys_load(fx->dir, fx->profile, &fx->keys);
 }
 
+/* The platform's options and iam's, the module the fixture builds. */
 static int build_config(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
-	int r = anfu_config_defaults(fx->dir, &fx->cfg);
+	const struct anfu_config_table *const tables[] = { &anfu_iam_config_table };
+	int r = anfu_config_defaults(fx->dir, tables, 1, &fx->cfg);
 
 	if (r < 0)
 		return r;
+	/* The fixture owns cfg; tests change iam's options in place. */
+	fx->iam_cfg = (struct anfu_iam_config *)anfu_config_module(fx->cfg, tables[0]);
+	if (!fx->iam_cfg)
+		return ANFU_EINTERNAL;
 	if (o->small_argon2) {
-		fx->cfg->argon2.opslimit = FIXTURE_ARGON2_OPSLIMIT;
-		fx->cfg->argon2.memlimit_kib = FIXTURE_ARGON2_MEMLIMIT_KIB;
+		fx->iam_cfg->argon2.opslimit = FIXTURE_ARGON2_OPSLIMIT;
+		fx->iam_cfg->argon2.memlimit_kib = FIXTURE_ARGON2_MEMLIMIT_KIB;
 	}
 	return 0;
 }
+
+/* The migrations of the platform and of iam, in the module list's
+ * order. */
+#define FIXTURE_NSCHEMA 3
+static struct anfu_migration_set fixture_schema[FIXTURE_NSCHEMA];
 
 static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
@@ -80,17 +96,21 @@ static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *
 	int r;
 
 	(void)o;
+	fixture_schema[0] = anfu_core_migrations;
+	fixture_schema[1] = anfu_notify_migrations;
+	fixture_schema[2] = anfu_iam_migrations;
 	r = anfu_store_new(&scfg, &fx->store);
 	if (r < 0)
 		return r;
 	r = anfu_store_db(fx->store, &fx->db);
 	if (r < 0)
 		return r;
-	return anfu_migrate(fx->db, NULL, NULL, NULL, NULL);
+	return anfu_migrate(fx->db, fixture_schema, FIXTURE_NSCHEMA, NULL, NULL, NULL, NULL);
 }
 
-/* The writer, and the public key a verifier would read from the directory,
- * which must be the writer's. */
+/* The writer, the public key a verifier would read from the directory
+ * (which must be the writer's), and the transaction executor on the
+ * store and the writer. */
 static int build_audit(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
 	struct anfu_audit_cfg acfg = { fx->hash, FIXTURE_CHECKPOINT_RECORDS,
@@ -105,34 +125,44 @@ static int build_audit(struct anfu_fixture *fx, const struct anfu_fixture_opts *
 		return r;
 	if (strcmp(kid, anfu_keys_audit_kid(fx->keys)) != 0)
 		return ANFU_ECRYPTO;
-	return anfu_audit_new(&acfg, fx->keys, &fx->audit);
+	r = anfu_audit_new(&acfg, fx->keys, &fx->audit);
+	if (r < 0)
+		return r;
+	return anfu_tx_exec_new(fx->store, fx->audit, &fx->tx);
 }
 
 static int build_vault(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
 	(void)o;
-	return anfu_vault_open(fx->keys, fx->store, &fx->vault);
+	return anfu_vault_open(fx->keys, fx->tx, &fx->vault);
 }
 
 static int build_notify(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
 	(void)o;
-	return anfu_notify_new(fx->cfg, fx->store, fx->vault, &fx->notify);
+	return anfu_notify_new(fx->cfg, fx->tx, fx->vault, &fx->notify);
 }
 
 static int build_iam(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
-#ifdef FIXTURE_NO_IAM
-	(void)fx;
-	(void)o;
-	return ANFU_EINVAL;
-#else
-	const struct anfu_iam_deps deps = { fx->cfg,   fx->store, fx->keys,
-					    fx->audit, fx->vault, fx->notify };
+	const struct anfu_iam_deps deps = {
+		.cfg = fx->iam_cfg,
+		.platform = fx->cfg,
+		.store = fx->store,
+		.keys = fx->keys,
+		.audit = fx->audit,
+		.tx = fx->tx,
+		.vault = fx->vault,
+		.notify = fx->notify,
+	};
+	int r;
 
 	(void)o;
-	return anfu_iam_new(&deps, &fx->iam);
-#endif
+	r = anfu_iam_new(&deps, &fx->iam);
+	/* As src/app/ does when it starts the module. */
+	if (r == 0)
+		r = anfu_app_register_approvals(&anfu_iam_module);
+	return r;
 }
 
 /* In anfud's order: each step finds what it needs already built. */
@@ -218,11 +248,13 @@ void fixture_close(struct anfu_fixture *fx)
 	if (fx->frozen_clock)
 		anfu_clock_reset();
 #endif
-#ifndef FIXTURE_NO_IAM
 	anfu_iam_free(fx->iam);
-#endif
 	anfu_notify_free(fx->notify);
 	anfu_vault_free(fx->vault);
+	/* A test may have started the checkpointer: its last checkpoint goes
+	 * through the executor. */
+	anfu_audit_stop(fx->audit);
+	anfu_tx_exec_free(fx->tx);
 	anfu_audit_free(fx->audit);
 	anfu_store_free(fx->store);
 	anfu_config_free(fx->cfg);

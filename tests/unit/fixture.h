@@ -3,8 +3,10 @@
  *
  * Owns a fresh temporary data directory and, as far as the caller asks,
  * what anfud would build inside it: real keys, a configuration, a migrated
- * SQLite store, an audit writer, a vault, a notifier (never started: queued
- * messages stay in notify_message) and the IAM service. Also owns the small
+ * SQLite store (the migrations of core, notify and iam), an audit writer
+ * with the transaction executor, a vault, a notifier (never started:
+ * queued messages stay in notify_message) and the IAM service with its
+ * approval types. Also owns the small
  * query helpers the tests share, the injectable clock's freeze when asked
  * for, and cmocka setup and teardown functions built on these. Trusts the
  * test that it runs on one thread and that anfu_crypto_init() already ran
@@ -26,9 +28,9 @@
 /* What fixture_open() builds besides the directory and the migrated
  * store, which it always builds. Each piece brings what it needs. */
 #define FIXTURE_KEYS (1u << 0)	 /* anfu_keys_init_dir + anfu_keys_load */
-#define FIXTURE_CONFIG (1u << 1) /* anfu_config_defaults for the directory */
-#define FIXTURE_AUDIT (1u << 2)	 /* + KEYS; the writer and its public key */
-#define FIXTURE_VAULT (1u << 3)	 /* + KEYS */
+#define FIXTURE_CONFIG (1u << 1) /* defaults of the platform and iam */
+#define FIXTURE_AUDIT (1u << 2)	 /* + KEYS; the writer, its public key, the executor */
+#define FIXTURE_VAULT (1u << 3)	 /* + AUDIT (its key is made through the executor) */
 #define FIXTURE_NOTIFY (1u << 4) /* + CONFIG, VAULT */
 #define FIXTURE_IAM (1u << 5)	 /* + AUDIT, NOTIFY: everything */
 
@@ -64,9 +66,11 @@ struct anfu_fixture {
 	struct anfu_keys *keys;
 	struct anfu_sigkey *audit_pub; /* verifies the audit chain */
 	struct anfu_config *cfg;
+	struct anfu_iam_config *iam_cfg; /* iam's options, owned by cfg */
 	struct anfu_store *store;
 	struct anfu_db *db; /* this thread's connection; belongs to store */
 	struct anfu_audit *audit;
+	struct anfu_tx_exec *tx; /* on store and audit (FIXTURE_AUDIT) */
 	struct anfu_vault *vault;
 	struct anfu_notify *notify;
 	struct anfu_iam *iam;
@@ -80,12 +84,12 @@ int fixture_mkdtemp(const char *name, char dir[FIXTURE_DIR_MAX]);
 
 /* Builds a fixture with the pieces of flags (FIXTURE_*; 0: directory and
  * migrated store only) and what they need, in anfud's order: directory,
- * keys, configuration, store, audit writer, vault, notifier, IAM service;
+ * keys, configuration, store, audit writer and executor, vault, notifier,
+ * IAM service;
  * then freezes the clock if opts asks. Returns 0 and the fixture in *ret
  * (the caller owns it: fixture_close), or the error of the first step that
  * failed, reported on stderr, having removed all it built; ANFU_EINVAL for
- * missing arguments, a name too long, or FIXTURE_IAM in the build made
- * with FIXTURE_NO_IAM (test_codes, whose stand-ins replace iam/service.c). */
+ * missing arguments or a name too long. */
 int fixture_open(unsigned flags, const struct anfu_fixture_opts *opts, struct anfu_fixture **ret);
 
 /* Resets the injectable clock if the fixture froze it, frees every piece

@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-#include "api/api.h"
+#include "app/app.h"
 #include "http/http.h"
 
 struct walk {
@@ -56,7 +56,7 @@ static void test_every_route_declares_access_and_permission(void **state)
 	struct walk w = { 0 };
 
 	(void)state;
-	assert_int_equal(anfu_api_register(r), 0);
+	assert_int_equal(anfu_app_register_routes(r), 0);
 	anfu_router_foreach(r, check, &w);
 	assert_true(w.routes > 40);
 	assert_int_equal(w.bad, 0);

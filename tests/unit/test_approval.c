@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_approval: the four-eyes approval service and what it
- * gates (src/iam/approval.c, admin.c), the bootstrap (bootstrap.c), the
- * admin operations (admin.c) and the reports (review.c).
+ * gates (src/iam/approval.c, admin_types.c), the bootstrap (bootstrap.c),
+ * the admin operations (admin_users.c, admin_actions.c, admin_tenure.c)
+ * and the reports (review.c).
  *
  * Each test gets a fresh data directory with real keys, a migrated SQLite
  * database, an audit writer, a vault, a notifier (not started: queued
@@ -26,13 +27,17 @@
 
 #include <jansson.h>
 
+#include "app/app.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/rand.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "iam/admin.h"
+#include "iam/api/module.h"
 #include "iam/approval.h"
+#include "iam/config.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
 #include "iam/pwhash.h"
@@ -104,7 +109,7 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(fixture_open(FIXTURE_IAM, &opts, &f->fx), 0);
-	assert_int_equal(iam_admin_register_types(), 0);
+	assert_int_equal(anfu_app_register_approvals(&anfu_iam_module), 0);
 	bootstrap_people(f);
 	*state = f;
 	return 0;
@@ -161,25 +166,32 @@ static json_t *role_payload(const char *user_id, const char *role)
 	return p;
 }
 
+static void clear_views(struct anfu_approval_view *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		anfu_approval_view_clear(&v[i]);
+}
+
 /* Files a request (payload consumed); 0 or the refusal. */
 static int file_req(struct fix *f, const struct who *w, const char *type, json_t *payload,
 		    char id[ANFU_ID_MAX], int64_t *number, struct anfu_iam_err *err)
 {
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	struct anfu_iam_err e = { NULL, NULL };
 	int r = anfu_iam_approval_file(f->fx->iam, &ctx, &w->p, type, payload, &out,
 				       err ? err : &e);
 
 	json_decref(payload);
 	if (r == 0) {
-		assert_string_equal(jstr(out, "status"), "pending");
+		assert_string_equal(out.status, "pending");
 		if (id)
-			(void)snprintf(id, ANFU_ID_MAX, "%s", jstr(out, "id"));
+			(void)snprintf(id, ANFU_ID_MAX, "%s", out.id);
 		if (number)
-			*number = json_integer_value(json_object_get(out, "number"));
-		json_decref(out);
+			*number = out.number;
+		anfu_approval_view_clear(&out);
 	} else {
-		assert_null(out);
+		assert_string_equal(out.id, "");
+		assert_null(out.result);
 	}
 	return r;
 }
@@ -190,26 +202,29 @@ static void file_ok(struct fix *f, const char *type, json_t *payload, char id[AN
 }
 
 /* Decides with what the checker confirms (borrowed, may be NULL); *ret
- * (may be NULL) gets the approval JSON on success. */
+ * (may be NULL) gets the approval on success (the caller clears it). */
 static int decide_confirm(struct fix *f, const struct who *w, const char *id, bool approve,
-			  const json_t *confirm, json_t **ret, struct anfu_iam_err *err)
+			  const json_t *confirm, struct anfu_approval_view *ret,
+			  struct anfu_iam_err *err)
 {
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	struct anfu_iam_err e = { NULL, NULL };
 	int r = anfu_iam_approval_decide(f->fx->iam, &ctx, &w->p, id, approve, "checked", confirm,
 					 &out, err ? err : &e);
 
+	if (r < 0)
+		assert_string_equal(out.id, "");
 	if (r == 0 && ret)
 		*ret = out;
 	else
-		json_decref(out);
+		anfu_approval_view_clear(&out);
 	return r;
 }
 
 /* Decides; an approval confirms OPS_EMAIL (what operator_payload() names;
  * other types ignore it). */
-static int decide(struct fix *f, const struct who *w, const char *id, bool approve, json_t **ret,
-		  struct anfu_iam_err *err)
+static int decide(struct fix *f, const struct who *w, const char *id, bool approve,
+		  struct anfu_approval_view *ret, struct anfu_iam_err *err)
 {
 	json_t *confirm = json_pack("{s:s}", "email", OPS_EMAIL);
 	int r;
@@ -471,7 +486,7 @@ static void test_file_and_decide_need_a_recent_second_factor(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_iam_err err = { NULL, NULL };
-	int64_t window = f->fx->cfg->mfa.stepup_window_s * 1000;
+	int64_t window = f->fx->iam_cfg->mfa.stepup_window_s * 1000;
 	char id[ANFU_ID_MAX], status[256], roles[256];
 
 	anfu_clock_advance_ms(window + 1);
@@ -529,7 +544,7 @@ static void test_decide_without_approve_permission_refused(void **state)
 static void test_approve_creates_operator(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char id[ANFU_ID_MAX], uid[ANFU_ID_MAX], text[256];
 
 	assert_int_equal(file_req(f, &f->admin, "create_operator",
@@ -545,11 +560,11 @@ static void test_approve_creates_operator(void **state)
 		assert_int_equal(decide_confirm(f, &f->checker, id, true, confirm, &out, NULL), 0);
 		json_decref(confirm);
 	}
-	assert_string_equal(jstr(out, "status"), "executed");
-	assert_string_equal(jstr(out, "checker_id"), f->checker.id);
-	assert_string_equal(jstr(json_object_get(out, "result"), "delivered_to"), "sms");
-	(void)snprintf(uid, sizeof(uid), "%s", jstr(json_object_get(out, "result"), "user_id"));
-	json_decref(out);
+	assert_string_equal(out.status, "executed");
+	assert_string_equal(out.checker_id, f->checker.id);
+	assert_string_equal(jstr(out.result, "delivered_to"), "sms");
+	(void)snprintf(uid, sizeof(uid), "%s", jstr(out.result, "user_id"));
+	anfu_approval_view_clear(&out);
 	assert_true(anfu_id_valid("usr", uid, strlen(uid)));
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM iam_user WHERE id = $1 AND kind = "
@@ -604,20 +619,19 @@ static void test_approve_creates_operator(void **state)
 static void test_failing_executor_marks_failed_and_changes_nothing(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX], roles[256];
 
 	/* Each grant is fine on its own; together they conflict. */
 	file_ok(f, "grant_role", role_payload(f->finance.id, "sysadmin"), a);
 	file_ok(f, "grant_role", role_payload(f->finance.id, "auditor"), b);
 	assert_int_equal(decide(f, &f->checker, a, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "executed");
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.status, "executed");
+	anfu_approval_view_clear(&out);
 	assert_int_equal(decide(f, &f->checker, b, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "failed");
-	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "role_conflict");
-	json_decref(out);
+	assert_string_equal(out.status, "failed");
+	assert_string_equal(jstr(out.result, "error"), "role_conflict");
+	anfu_approval_view_clear(&out);
 	roles_of(f, f->finance.id, roles);
 	assert_string_equal(roles, "finance,sysadmin");
 	/* The bootstrap grant of finance and the sysadmin grant. */
@@ -636,7 +650,7 @@ static void test_failing_executor_marks_failed_and_changes_nothing(void **state)
 static void test_create_of_taken_name_fails_at_execution(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
 	int64_t users = fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL);
 
@@ -644,9 +658,9 @@ static void test_create_of_taken_name_fails_at_execution(void **state)
 	file_ok(f, "create_operator", operator_payload("oscar", "finance"), b);
 	assert_int_equal(decide(f, &f->checker, a, true, NULL, NULL), 0);
 	assert_int_equal(decide(f, &f->checker, b, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "failed");
-	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "already_exists");
-	json_decref(out);
+	assert_string_equal(out.status, "failed");
+	assert_string_equal(jstr(out.result, "error"), "already_exists");
+	anfu_approval_view_clear(&out);
 	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_user", NULL),
 			 users + 1);
 	assert_int_equal(fixture_count(f->fx->db,
@@ -673,10 +687,11 @@ static int partial_validate(struct anfu_iam *iam, struct anfu_db *db, const json
 	return 0;
 }
 
-static int partial_execute(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *c,
+static int partial_execute(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *c,
 			   const char *approval_id, const json_t *payload, json_t **result,
 			   struct anfu_iam_err *err)
 {
+	struct anfu_db *db = anfu_tx_db(tx);
 	const char *mode = json_string_value(json_object_get(payload, "mode"));
 
 	(void)iam;
@@ -709,21 +724,34 @@ static void register_partial(void)
 static void test_failing_executor_changes_rolled_back(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
-	char id[ANFU_ID_MAX];
+	struct anfu_approval_view out = { 0 };
+	char id[ANFU_ID_MAX], details[FIXTURE_TEXT_MAX];
 
 	register_partial();
 	file_ok(f, "test_partial", json_pack("{s:s}", "mode", "refuse"), id);
 	assert_int_equal(decide(f, &f->checker, id, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "failed");
-	assert_string_equal(jstr(json_object_get(out, "result"), "error"), "role_conflict");
-	assert_null(json_object_get(json_object_get(out, "result"), "half"));
-	json_decref(out);
+	assert_string_equal(out.status, "failed");
+	assert_string_equal(jstr(out.result, "error"), "role_conflict");
+	assert_null(json_object_get(out.result, "half"));
+	anfu_approval_view_clear(&out);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM iam_counter WHERE name = 'partial'",
 				       NULL),
 			 0);
 	assert_int_equal(audits(f, "approval.failed", "failure"), 1);
+	/* Each record keeps the details it was made with: the failure's error
+	 * is on approval.failed only, not on the approval.approved before it
+	 * (records are appended at commit). */
+	fixture_text(f->fx->db,
+		     "SELECT details FROM audit_log WHERE action = 'approval.approved' AND"
+		     " object_id = $1",
+		     id, details);
+	assert_null(strstr(details, "error"));
+	fixture_text(f->fx->db,
+		     "SELECT details FROM audit_log WHERE action = 'approval.failed' AND"
+		     " object_id = $1",
+		     id, details);
+	assert_non_null(strstr(details, "\"error\":\"role_conflict\""));
 }
 
 /* A platform failure aborts the whole decision: still pending, nothing
@@ -758,15 +786,15 @@ static void test_reject_changes_nothing(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char id[ANFU_ID_MAX], roles[256];
 
 	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), id);
 	assert_int_equal(decide(f, &f->checker, id, false, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "rejected");
-	assert_string_equal(jstr(out, "note"), "checked");
-	assert_string_equal(jstr(out, "checker_id"), f->checker.id);
-	json_decref(out);
+	assert_string_equal(out.status, "rejected");
+	assert_string_equal(out.note, "checked");
+	assert_string_equal(out.checker_id, f->checker.id);
+	anfu_approval_view_clear(&out);
 	roles_of(f, f->finance.id, roles);
 	assert_string_equal(roles, "finance");
 	assert_int_equal(audits(f, "approval.rejected", "success"), 1);
@@ -809,13 +837,13 @@ static void test_double_decide_refused(void **state)
 static void test_revoke_role_through_approval(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view out = { 0 };
 	char id[ANFU_ID_MAX], roles[256];
 
 	file_ok(f, "revoke_role", role_payload(f->finance.id, "finance"), id);
 	assert_int_equal(decide(f, &f->checker, id, true, &out, NULL), 0);
-	assert_string_equal(jstr(out, "status"), "executed");
-	json_decref(out);
+	assert_string_equal(out.status, "executed");
+	anfu_approval_view_clear(&out);
 	roles_of(f, f->finance.id, roles);
 	assert_string_equal(roles, "");
 	assert_int_equal(fixture_count(f->fx->db,
@@ -832,25 +860,29 @@ static void test_revoke_role_through_approval(void **state)
 static void test_list_and_get_approvals(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_approval_view list[ANFU_LIMIT_APPROVAL_LIST];
+	struct anfu_approval_view out = { 0 };
 	struct who reader;
 	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
+	size_t n = 0;
 
 	file_ok(f, "create_operator", operator_payload("oscar", "operator"), a);
 	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), b);
 	assert_int_equal(decide(f, &f->checker, b, false, NULL, NULL), 0);
-	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, NULL, &out), 0);
-	assert_int_equal(json_array_size(out), 2);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "number")), 2);
-	json_decref(out);
-	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "pending", &out),
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, NULL, list,
+						ANFU_LIMIT_APPROVAL_LIST, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 1);
-	assert_string_equal(jstr(json_array_get(out, 0), "id"), a);
-	assert_string_equal(jstr(json_object_get(json_array_get(out, 0), "payload"), "email"),
-			    OPS_EMAIL);
-	json_decref(out);
-	out = NULL;
+	assert_int_equal(n, 2);
+	assert_int_equal(list[0].number, 2);
+	clear_views(list, n);
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "pending", list,
+						ANFU_LIMIT_APPROVAL_LIST, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, a);
+	assert_true(list[0].payload_read);
+	assert_string_equal(jstr(list[0].payload, "email"), OPS_EMAIL);
+	clear_views(list, n);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM audit_log WHERE action = "
 				       "'approval.viewed' AND actor_id = $1",
@@ -866,30 +898,50 @@ static void test_list_and_get_approvals(void **state)
 	(void)snprintf(reader.p.perms[reader.p.nperms++], ANFU_PERM_NAME_MAX, "%s",
 		       "iam.approval.read");
 	assert_int_equal(anfu_iam_approval_get(f->fx->iam, &ctx, &reader.p, a, &out), 0);
-	assert_true(json_is_null(json_object_get(out, "payload")));
-	{
-		char *text = json_dumps(out, 0);
-
-		assert_non_null(text);
-		assert_null(strstr(text, OPS_EMAIL));
-		free(text);
-	}
-	json_decref(out);
-	out = NULL;
+	assert_true(out.payload_read);
+	assert_null(out.payload);
+	assert_null(strstr(out.summary, OPS_EMAIL));
+	assert_false(out.has_note);
+	assert_null(out.result);
+	anfu_approval_view_clear(&out);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM audit_log WHERE action = "
 				       "'approval.viewed' AND actor_id = $1",
 				       f->finance.id),
 			 0);
-	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "bogus", &out),
+	n = 99;
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, "bogus", list,
+						ANFU_LIMIT_APPROVAL_LIST, &n),
 			 ANFU_EINVAL);
-	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->finance.p, NULL, &out),
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->finance.p, NULL, list,
+						ANFU_LIMIT_APPROVAL_LIST, &n),
 			 ANFU_EPERM);
-	assert_null(out);
+	assert_int_equal(n, 99);
 	assert_int_equal(anfu_iam_approval_get(f->fx->iam, &ctx, &f->admin.p, a, &out), 0);
-	assert_string_equal(jstr(out, "type"), "create_operator");
-	assert_string_equal(jstr(out, "maker_id"), f->admin.id);
-	json_decref(out);
+	assert_string_equal(out.type, "create_operator");
+	assert_string_equal(out.maker_id, f->admin.id);
+	anfu_approval_view_clear(&out);
+}
+
+/* A list never holds more than the caller's array (the newest first). */
+static void test_approval_list_stays_within_the_array(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_approval_view list[1];
+	char a[ANFU_ID_MAX], b[ANFU_ID_MAX];
+	size_t n = 0;
+
+	file_ok(f, "grant_role", role_payload(f->finance.id, "risk_officer"), a);
+	file_ok(f, "grant_role", role_payload(f->finance.id, "operator"), b);
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, NULL, list, 1, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, b);
+	clear_views(list, n);
+	n = 5;
+	assert_int_equal(anfu_iam_approval_list(f->fx->iam, &ctx, &f->checker.p, NULL, list, 0, &n),
+			 ANFU_EINVAL);
+	assert_int_equal(n, 5);
 }
 
 /* Approvals are archived (IAM-ACCT-03): the database refuses deleting a
@@ -947,8 +999,8 @@ static void test_bootstrap_admin_gets_random_policy_password(void **state)
 	const char *rule = NULL;
 
 	assert_int_equal(strlen(f->admin_pw), IAM_INITIAL_PASSWORD_LEN);
-	assert_int_equal(anfu_pwpolicy_check(&f->fx->cfg->password[ANFU_CLASS_ADMIN], f->admin_pw,
-					     strlen(f->admin_pw), NULL, &rule),
+	assert_int_equal(anfu_pwpolicy_check(&f->fx->iam_cfg->password[ANFU_CLASS_ADMIN],
+					     f->admin_pw, strlen(f->admin_pw), NULL, &rule),
 			 0);
 	fixture_text(f->fx->db, "SELECT pwd_hash FROM iam_user WHERE id = $1", f->admin.id, hash);
 	assert_null(strstr(hash, f->admin_pw));
@@ -1006,15 +1058,15 @@ static int act_filed(struct fix *f, const struct who *w, const char *uid, const 
 		     const char *reason, char *filed, struct anfu_iam_err *err)
 {
 	struct anfu_iam_err e = { NULL, NULL };
-	json_t *approval = NULL;
+	struct anfu_approval_view approval = { 0 };
 	int r = anfu_iam_admin_act(f->fx->iam, &ctx, &w->p, uid, action, reason, &approval,
 				   err ? err : &e);
 
 	if (filed)
-		(void)snprintf(filed, ANFU_ID_MAX, "%s", approval ? jstr(approval, "id") : "");
+		(void)snprintf(filed, ANFU_ID_MAX, "%s", approval.id);
 	if (r < 0)
-		assert_null(approval);
-	json_decref(approval);
+		assert_string_equal(approval.id, "");
+	anfu_approval_view_clear(&approval);
 	return r;
 }
 
@@ -1137,55 +1189,83 @@ static void test_admin_list_and_get_masked(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_user_filter filter = { "staff", NULL, NULL, 3 };
-	json_t *out = NULL, *rev;
+	struct anfu_user_view page[ANFU_LIMIT_ADMIN_LIST_MAX];
+	struct anfu_admin_user out = { 0 };
 	struct who revealer;
 	char after[ANFU_ID_MAX];
+	size_t n = 0;
 
-	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, &out),
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page,
+						   ANFU_LIMIT_ADMIN_LIST_MAX, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 3);
+	assert_int_equal(n, 3);
 	for (size_t i = 1; i < 3; i++)
-		assert_true(strcmp(jstr(json_array_get(out, i - 1), "id"),
-				   jstr(json_array_get(out, i), "id")) < 0);
-	(void)snprintf(after, sizeof(after), "%s", jstr(json_array_get(out, 2), "id"));
-	json_decref(out);
-	out = NULL;
+		assert_true(strcmp(page[i - 1].id, page[i].id) < 0);
+	(void)snprintf(after, sizeof(after), "%s", page[2].id);
 	filter.after = after;
-	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, &out),
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page,
+						   ANFU_LIMIT_ADMIN_LIST_MAX, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 1);
-	assert_true(strcmp(jstr(json_array_get(out, 0), "id"), after) > 0);
-	json_decref(out);
-	out = NULL;
+	assert_int_equal(n, 1);
+	assert_true(strcmp(page[0].id, after) > 0);
 	filter = (struct anfu_user_filter){ "merchant", NULL, NULL, 0 };
-	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, &out),
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page,
+						   ANFU_LIMIT_ADMIN_LIST_MAX, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 0);
-	json_decref(out);
-	out = NULL;
+	assert_int_equal(n, 0);
 	assert_int_equal(
 		anfu_iam_admin_get_user(f->fx->iam, &ctx, &f->auditor.p, f->admin.id, false, &out),
 		0);
-	assert_string_not_equal(jstr(out, "login"), "alice");
-	assert_null(json_object_get(out, "revealed"));
-	json_decref(out);
-	out = NULL;
+	assert_string_not_equal(out.view.login, "alice");
+	assert_false(out.revealed);
+	assert_null(out.login);
+	anfu_admin_user_clear(&out);
 	assert_int_equal(
 		anfu_iam_admin_get_user(f->fx->iam, &ctx, &f->auditor.p, f->admin.id, true, &out),
 		ANFU_EPERM);
-	assert_null(out);
+	assert_string_equal(out.view.id, "");
+	assert_false(out.revealed);
+	assert_null(out.login);
 	revealer = f->auditor;
 	(void)snprintf(revealer.p.perms[revealer.p.nperms++], ANFU_PERM_NAME_MAX, "%s",
 		       "iam.user.pii.reveal");
 	assert_int_equal(
 		anfu_iam_admin_get_user(f->fx->iam, &ctx, &revealer.p, f->admin.id, true, &out), 0);
-	rev = json_object_get(out, "revealed");
-	assert_string_equal(jstr(rev, "login"), "alice");
-	json_decref(out);
+	assert_true(out.revealed);
+	assert_string_equal(out.login, "alice");
+	anfu_admin_user_clear(&out);
 	assert_int_equal(audits(f, "user.pii_revealed", "success"), 1);
 	assert_int_equal(audits(f, "user.pii_revealed", "denied"), 1);
-	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->finance.p, &filter, &out),
+	n = 99;
+	assert_int_equal(anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->finance.p, &filter, page,
+						   ANFU_LIMIT_ADMIN_LIST_MAX, &n),
 			 ANFU_EPERM);
+	assert_int_equal(n, 99);
+}
+
+/* A page never holds more than the caller's array, whatever the filter
+ * asks for (ANFU_LIMIT_ADMIN_LIST_MAX, the array's cap). */
+static void test_admin_list_stays_within_the_array(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_user_filter filter = { NULL, NULL, NULL, 500 };
+	struct anfu_user_view page[2];
+	size_t n = 0;
+
+	assert_int_equal(
+		anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page, 2, &n),
+		0);
+	assert_int_equal(n, 2);
+	filter.limit = 1;
+	assert_int_equal(
+		anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page, 2, &n),
+		0);
+	assert_int_equal(n, 1);
+	n = 7;
+	assert_int_equal(
+		anfu_iam_admin_list_users(f->fx->iam, &ctx, &f->auditor.p, &filter, page, 0, &n),
+		ANFU_EINVAL);
+	assert_int_equal(n, 7);
 }
 
 /* req: IAM-PWD-12, IAM-ACCT-02 */
@@ -1201,17 +1281,16 @@ static void test_admin_create_merchant_user(void **state)
 				       0,
 				       false };
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL;
+	struct anfu_admin_user out = { 0 };
 	char uid[ANFU_ID_MAX], roles[256];
 
 	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 0);
-	assert_string_equal(jstr(out, "kind"), "merchant");
-	assert_string_equal(jstr(out, "delivered_to"), "email");
-	assert_null(strstr(jstr(out, "email"), "Keeper"));
-	(void)snprintf(uid, sizeof(uid), "%s", jstr(out, "id"));
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.view.kind, "merchant");
+	assert_string_equal(out.delivered_to, "email");
+	assert_null(strstr(out.view.email, "Keeper"));
+	(void)snprintf(uid, sizeof(uid), "%s", out.view.id);
+	anfu_admin_user_clear(&out);
 	roles_of(f, uid, roles);
 	assert_string_equal(roles, "merchant_admin");
 	assert_int_equal(fixture_count(f->fx->db,
@@ -1248,7 +1327,8 @@ static void test_admin_create_merchant_user(void **state)
 	assert_int_equal(
 		anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->checker.p, &c, &out, &err),
 		ANFU_EPERM);
-	assert_null(out);
+	assert_string_equal(out.view.id, "");
+	assert_null(out.delivered_to);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM iam_user WHERE kind = 'merchant'",
 				       NULL),
@@ -1264,37 +1344,42 @@ static void test_account_review_finds_dormant_expired_temporary(void **state)
 	struct anfu_admin_create c = { "merchant", "tempuser",	  "mch_0002", "merchant_staff",
 				       NULL,	   "13700137000", 0,	      true };
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL, *content;
+	struct anfu_admin_user created = { 0 };
+	struct anfu_report_view out = { 0 }, list[ANFU_LIMIT_REPORT_LIST];
+	json_t *content;
+	size_t n = 0;
 
 	c.expires_ms = anfu_clock_now_ms() + 10 * DAY_MS;
-	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
-			 0);
-	json_decref(out);
-	out = NULL;
+	assert_int_equal(
+		anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &created, &err), 0);
+	anfu_admin_user_clear(&created);
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
-	content = json_object_get(out, "content");
+	content = out.content;
 	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 0);
 	assert_int_equal(json_array_size(json_object_get(content, "expired")), 0);
 	assert_int_equal(json_array_size(json_object_get(content, "temporary")), 1);
-	json_decref(out);
-	out = NULL;
+	anfu_report_view_clear(&out);
 	/* 90 days (the default) later, nobody has logged in. */
 	anfu_clock_advance_ms(90 * DAY_MS + 1);
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
-	content = json_object_get(out, "content");
+	content = out.content;
 	assert_int_equal(json_array_size(json_object_get(content, "dormant")), 5);
 	assert_int_equal(json_array_size(json_object_get(content, "expired")), 1);
 	assert_int_equal(json_array_size(json_object_get(content, "temporary")), 1);
-	assert_string_equal(jstr(out, "kind"), "account_review");
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.kind, "account_review");
+	anfu_report_view_clear(&out);
 	assert_int_equal(audits(f, "report.account_review", "success"), 2);
-	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->auditor.p, "account_review", &out),
+	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->auditor.p, "account_review", list,
+					  ANFU_LIMIT_REPORT_LIST, &n),
 			 0);
-	assert_int_equal(json_array_size(out), 2);
-	json_decref(out);
-	out = NULL;
-	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->finance.p, NULL, &out), ANFU_EPERM);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++)
+		anfu_report_view_clear(&list[i]);
+	n = 99;
+	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->finance.p, NULL, list,
+					  ANFU_LIMIT_REPORT_LIST, &n),
+			 ANFU_EPERM);
+	assert_int_equal(n, 99);
 }
 
 /* req: IAM-ACCT-04 */
@@ -1302,12 +1387,14 @@ static void test_recertification_signed_off_by_another(void **state)
 {
 	struct fix *f = *state;
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL, *accounts;
+	struct anfu_report_view out = { 0 }, list[ANFU_LIMIT_REPORT_LIST];
+	json_t *accounts;
+	size_t n = 0;
 	char rid[ANFU_ID_MAX];
 
 	assert_int_equal(anfu_iam_recert_create(f->fx->iam, &ctx, &f->auditor.p, &out), 0);
-	(void)snprintf(rid, sizeof(rid), "%s", jstr(out, "id"));
-	accounts = json_object_get(json_object_get(out, "content"), "accounts");
+	(void)snprintf(rid, sizeof(rid), "%s", out.id);
+	accounts = json_object_get(out.content, "accounts");
 	assert_int_equal(json_array_size(accounts), 4);
 	{
 		size_t officers = 0;
@@ -1329,8 +1416,7 @@ static void test_recertification_signed_off_by_another(void **state)
 		assert_null(strstr(jstr(a, "login"), "alice"));
 		assert_true(json_is_array(json_object_get(a, "roles")));
 	}
-	json_decref(out);
-	out = NULL;
+	anfu_report_view_clear(&out);
 	assert_int_equal(
 		anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->auditor.p, rid, "ok", &out, &err),
 		ANFU_EPERM);
@@ -1343,10 +1429,10 @@ static void test_recertification_signed_off_by_another(void **state)
 	assert_int_equal(anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->checker.p, rid, "reviewed",
 						 &out, &err),
 			 0);
-	assert_string_equal(jstr(out, "signed_off_by"), f->checker.id);
-	assert_string_equal(jstr(out, "sign_off_note"), "reviewed");
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.signed_off_by, f->checker.id);
+	assert_true(out.has_note);
+	assert_string_equal(out.note, "reviewed");
+	anfu_report_view_clear(&out);
 	err.code = NULL;
 	assert_int_equal(
 		anfu_iam_recert_signoff(f->fx->iam, &ctx, &f->checker.p, rid, "again", &out, &err),
@@ -1354,9 +1440,11 @@ static void test_recertification_signed_off_by_another(void **state)
 	assert_int_equal(audits(f, "report.recertification", "success"), 1);
 	assert_int_equal(audits(f, "report.recertification_signed_off", "success"), 1);
 	assert_int_equal(audits(f, "report.recertification_signed_off", "denied"), 2);
-	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->checker.p, NULL, &out), 0);
-	assert_int_equal(json_array_size(out), 1);
-	json_decref(out);
+	assert_int_equal(anfu_iam_reports(f->fx->iam, &ctx, &f->checker.p, NULL, list,
+					  ANFU_LIMIT_REPORT_LIST, &n),
+			 0);
+	assert_int_equal(n, 1);
+	anfu_report_view_clear(&list[0]);
 }
 
 /* ---- the gap fixes: own-account decisions, summaries, step-up, notices, attribution ---- */
@@ -1436,10 +1524,10 @@ static void test_admin_actions_need_a_recent_second_factor(void **state)
 		"keeper@example.cn", NULL,	   0,	       false
 	};
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL;
+	struct anfu_admin_user out = { 0 };
 	char status[256];
 
-	anfu_clock_advance_ms(f->fx->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->fx->iam_cfg->mfa.stepup_window_s * 1000 + 1);
 	for (size_t i = 0; i < 3; i++) {
 		static const char *const acts[] = { "disable", "unlock", "force_password_change" };
 
@@ -1452,7 +1540,7 @@ static void test_admin_actions_need_a_recent_second_factor(void **state)
 	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
-	assert_null(out);
+	assert_string_equal(out.view.id, "");
 	fixture_text(f->fx->db, "SELECT status FROM iam_user WHERE id = $1", f->finance.id, status);
 	assert_string_equal(status, "active");
 	assert_int_equal(fixture_count(f->fx->db,
@@ -1486,7 +1574,7 @@ static void test_admin_actions_tell_the_user(void **state)
 		"keeper@example.cn", "13912345678", 0,		false
 	};
 	struct anfu_iam_err err = { NULL, NULL };
-	json_t *out = NULL;
+	struct anfu_admin_user out = { 0 };
 	char uid[ANFU_ID_MAX];
 	static const char sql[] = "SELECT COUNT(*) FROM notify_message WHERE user_id = $1 AND "
 				  "kind IN ('account_disabled', 'account_unlocked', "
@@ -1494,8 +1582,8 @@ static void test_admin_actions_tell_the_user(void **state)
 
 	assert_int_equal(anfu_iam_admin_create_user(f->fx->iam, &ctx, &f->admin.p, &c, &out, &err),
 			 0);
-	(void)snprintf(uid, sizeof(uid), "%s", jstr(out, "id"));
-	json_decref(out);
+	(void)snprintf(uid, sizeof(uid), "%s", out.view.id);
+	anfu_admin_user_clear(&out);
 	assert_int_equal(act(f, &f->admin, uid, "disable", "fraud", NULL), 0);
 	assert_int_equal(fixture_count(f->fx->db, sql, uid), 2); /* SMS and email */
 	assert_int_equal(act(f, &f->admin, uid, "enable", "cleared", NULL), 0);
@@ -1524,13 +1612,12 @@ static void test_admin_actions_tell_the_user(void **state)
 static void test_account_review_is_attributed_to_who_ran_it(void **state)
 {
 	struct fix *f = *state;
-	json_t *out = NULL;
+	struct anfu_report_view out = { 0 };
 	char by[256];
 
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, &f->auditor.p, &out), 0);
-	assert_string_equal(jstr(out, "created_by"), f->auditor.id);
-	json_decref(out);
-	out = NULL;
+	assert_string_equal(out.created_by, f->auditor.id);
+	anfu_report_view_clear(&out);
 	assert_int_equal(fixture_count(f->fx->db,
 				       "SELECT COUNT(*) FROM audit_log WHERE action = "
 				       "'report.account_review' AND outcome = 'success' AND "
@@ -1539,11 +1626,12 @@ static void test_account_review_is_attributed_to_who_ran_it(void **state)
 			 1);
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, &f->finance.p, &out),
 			 ANFU_EPERM);
-	assert_null(out);
+	assert_string_equal(out.id, "");
+	assert_null(out.content);
 	assert_int_equal(audits(f, "report.account_review", "denied"), 1);
 	assert_int_equal(fixture_count(f->fx->db, "SELECT COUNT(*) FROM iam_report", NULL), 1);
 	assert_int_equal(anfu_iam_account_review(f->fx->iam, &ctx, NULL, &out), 0);
-	json_decref(out);
+	anfu_report_view_clear(&out);
 	fixture_text(f->fx->db,
 		     "SELECT actor_type FROM audit_log WHERE action = 'report.account_review' AND "
 		     "outcome = 'success' AND actor_id <> $1",
@@ -1580,6 +1668,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_double_decide_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_role_through_approval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_and_get_approvals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approval_list_stays_within_the_array, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_approvals_are_archived, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bootstrap_admin_gets_random_policy_password,
 						setup, teardown),
@@ -1587,6 +1677,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_admin_actions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_action_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_list_and_get_masked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_list_stays_within_the_array, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_admin_create_merchant_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account_review_finds_dormant_expired_temporary,
 						setup, teardown),

@@ -25,6 +25,7 @@
 #include "audit/internal.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/profile.h"
 #include "crypto/crypto.h"
 #include "keys/keys.h"
@@ -711,21 +712,175 @@ static void test_append_outside_a_transaction_is_refused(void **state)
 	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 0);
 }
 
+/* ---- batches ------------------------------------------------------------- */
+
+#define BATCH_N 5
+
+/* BATCH_N events like append_one()'s; details (owned by the caller, one
+ * per event) in d. */
+static void batch_events(struct anfu_audit_event evs[BATCH_N], json_t *d[BATCH_N],
+			 char oids[BATCH_N][32])
+{
+	for (int i = 0; i < BATCH_N; i++) {
+		d[i] = json_pack("{s:i, s:s}", "i", i, "note", "line\nbreak \"quoted\" \\ é");
+		(void)snprintf(oids[i], 32, "thing_%d", i);
+		evs[i] = (struct anfu_audit_event){ &test_actor, "test.event", "thing",
+						    oids[i],	 "success",    d[i] };
+	}
+}
+
+static void batch_free(json_t *d[BATCH_N])
+{
+	for (int i = 0; i < BATCH_N; i++)
+		json_decref(d[i]);
+}
+
+/* The chain of the first BATCH_N records (each hash covers every field,
+ * the time and the hash before it), one text per database. */
+static void chain_text(struct anfu_fixture *f, struct anfu_buf *out)
+{
+	char row[FIXTURE_TEXT_MAX];
+
+	for (int64_t seq = 1; seq <= BATCH_N; seq++) {
+		char q[64];
+
+		(void)snprintf(q, sizeof(q), "%lld", (long long)seq);
+		fixture_text(f->db,
+			     "SELECT seq || '|' || ts_ms || '|' || prev_hash || '|' || hash"
+			     " FROM audit_log WHERE seq = CAST($1 AS INTEGER)",
+			     q, row);
+		assert_int_equal(anfu_buf_appends(out, row), 0);
+		assert_int_equal(anfu_buf_appends(out, "\n"), 0);
+	}
+}
+
 #ifdef ANFU_TEST_HOOKS
-static void test_audit_record_commits_on_its_own(void **state)
+/* One batch of n records chains exactly as n single appends do (same
+ * events, same time), and verifies. req: AUD-STO-02 */
+static void test_batch_append_chains_as_single_appends_do(void **state)
+{
+	const struct anfu_fixture_opts opts = { .name = "auditb", .frozen_clock = true };
+	struct anfu_fixture *one = NULL, *batch = NULL;
+	struct anfu_audit_event evs[BATCH_N];
+	json_t *d[BATCH_N];
+	char oids[BATCH_N][32];
+	struct anfu_buf a, b;
+	int64_t first = 0;
+
+	(void)state;
+	batch_events(evs, d, oids);
+	/* Both opened first: the clock stays frozen where the second left it. */
+	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &one), 0);
+	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &batch), 0);
+	assert_int_equal(anfu_db_begin(one->db), 0);
+	for (int i = 0; i < BATCH_N; i++)
+		assert_int_equal(anfu_audit_append(one->audit, one->db, &evs[i], NULL), 0);
+	assert_int_equal(anfu_db_commit(one->db), 0);
+	assert_int_equal(anfu_db_begin(batch->db), 0);
+	assert_int_equal(anfu_audit_append_batch(batch->audit, batch->db, evs, BATCH_N, &first), 0);
+	assert_int_equal(anfu_db_commit(batch->db), 0);
+	assert_int_equal(first, 1);
+	anfu_buf_init(&a, 64 * 1024);
+	anfu_buf_init(&b, 64 * 1024);
+	chain_text(one, &a);
+	chain_text(batch, &b);
+	assert_string_equal(a.data, b.data);
+	assert_int_equal(fixture_count(batch->db, "SELECT seq FROM audit_head", NULL), BATCH_N);
+	assert_int_equal(anfu_audit_chain_length(batch->audit), BATCH_N);
+	assert_int_equal(verify(batch), 0);
+	anfu_buf_free(&a);
+	anfu_buf_free(&b);
+	batch_free(d);
+	fixture_close(batch);
+	fixture_close(one);
+}
+#endif
+
+/* A batch that follows single appends goes on from their head. */
+static void test_batch_append_continues_the_chain(void **state)
 {
 	struct anfu_fixture *f = *state;
-	struct anfu_store_cfg cfg = { "sqlite", f->dbpath, 5000 };
-	struct anfu_store *s = NULL;
-	struct anfu_audit_event ev = { &test_actor, "server.start", "", "", "success", NULL };
+	struct anfu_audit_event evs[BATCH_N];
+	json_t *d[BATCH_N];
+	char oids[BATCH_N][32];
+	int64_t first = 0;
 
-	assert_int_equal(anfu_store_new(&cfg, &s), 0);
-	assert_int_equal(anfu_audit_record(f->audit, s, &ev), 0);
+	append_n(f, 3);
+	batch_events(evs, d, oids);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_audit_append_batch(f->audit, f->db, evs, BATCH_N, &first), 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(first, 4);
+	assert_int_equal(fixture_count(f->db, "SELECT seq FROM audit_head", NULL), 3 + BATCH_N);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 3 + BATCH_N);
+	assert_int_equal(verify(f), 0);
+	batch_free(d);
+}
+
+/* A refused event anywhere in the batch writes nothing of it, even
+ * before the caller rolls back. req: AUD-CNT-01, AUD-THR-01 */
+static void test_batch_with_a_bad_event_in_the_middle_appends_nothing(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_audit_event evs[BATCH_N];
+	json_t *d[BATCH_N], *bad = json_pack("{s:s}", "password", "x");
+	char oids[BATCH_N][32];
+	int64_t first = -7;
+
+	append_n(f, 2);
+	batch_events(evs, d, oids);
+	evs[BATCH_N / 2].details = bad;
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_audit_append_batch(f->audit, f->db, evs, BATCH_N, &first),
+			 ANFU_EINVAL);
+	assert_int_equal(first, -7);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 2);
+	assert_int_equal(fixture_count(f->db, "SELECT seq FROM audit_head", NULL), 2);
+	assert_int_equal(anfu_db_rollback(f->db), 0);
+	assert_int_equal(anfu_audit_chain_length(f->audit), 2);
+	assert_int_equal(verify(f), 0);
+	json_decref(bad);
+	batch_free(d);
+}
+
+/* req: AUD-THR-01 */
+static void test_batch_refuses_an_empty_or_oversized_call(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_audit_event ev = { &test_actor, "test.event", "", "", "success", NULL };
+	int64_t first = -7;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_audit_append_batch(f->audit, f->db, &ev, 0, &first), 0);
+	assert_int_equal(first, -7);
+	assert_int_equal(anfu_audit_append_batch(f->audit, f->db, &ev,
+						 ANFU_LIMIT_AUDIT_BATCH_RECORDS + 1, &first),
+			 ANFU_EINVAL);
+	assert_int_equal(anfu_audit_append_batch(f->audit, f->db, NULL, 1, &first), ANFU_EINVAL);
+	assert_int_equal(anfu_db_rollback(f->db), 0);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 0);
+}
+
+#ifdef ANFU_TEST_HOOKS
+/* req: AUD-THR-01 */
+static void test_batch_with_an_injected_fault_appends_nothing(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_audit_event evs[BATCH_N];
+	json_t *d[BATCH_N];
+	char oids[BATCH_N][32];
+
+	append_n(f, 1);
+	batch_events(evs, d, oids);
 	anfu_audit_inject_fault(f->audit, true);
-	assert_int_equal(anfu_audit_record(f->audit, s, &ev), ANFU_EAUDIT);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_audit_append_batch(f->audit, f->db, evs, BATCH_N, NULL), ANFU_EAUDIT);
+	assert_int_equal(anfu_db_rollback(f->db), 0);
 	anfu_audit_inject_fault(f->audit, false);
-	anfu_store_free(s);
 	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM audit_log", NULL), 1);
+	assert_int_equal(fixture_count(f->db, "SELECT seq FROM audit_head", NULL), 1);
+	assert_int_equal(verify(f), 0);
+	batch_free(d);
 }
 #endif
 
@@ -1333,8 +1488,12 @@ int main(void)
 #endif
 		T(test_full_database_fails_the_append_and_changes_nothing),
 		T(test_append_outside_a_transaction_is_refused),
+		T(test_batch_append_continues_the_chain),
+		T(test_batch_with_a_bad_event_in_the_middle_appends_nothing),
+		T(test_batch_refuses_an_empty_or_oversized_call),
 #ifdef ANFU_TEST_HOOKS
-		T(test_audit_record_commits_on_its_own),
+		cmocka_unit_test(test_batch_append_chains_as_single_appends_do),
+		T(test_batch_with_an_injected_fault_appends_nothing),
 #endif
 		T(test_credential_like_details_keys_are_refused),
 		T(test_malformed_events_are_refused),

@@ -1,7 +1,8 @@
 /*
- * Unit tests of boot: the refusal of simulator gateways that anfud of a
- * production build asks for (ANFU_BOOT_REFUSE_SIMULATORS), and the list of
- * simulators the configuration names.
+ * Unit tests of opening a data directory (app/open.c): the refusal of
+ * simulator gateways that anfud of a production build asks for
+ * (ANFU_APP_REFUSE_SIMULATORS), and the list of simulators the
+ * configuration names.
  *
  * Each test writes only an anfu.conf into a fresh directory: a refusal must
  * come before keys, database or audit log are looked at, and a start that
@@ -20,8 +21,8 @@
 
 #include <cmocka.h>
 
+#include "app/app.h"
 #include "base/err.h"
-#include "boot/boot.h"
 #include "config/config.h"
 
 struct fx {
@@ -65,11 +66,11 @@ static void write_conf(const struct fx *f, const char *text)
 /* Opens f's directory with flags; returns the result and the message. */
 static int open_dir(const struct fx *f, unsigned flags, char *err, size_t cap)
 {
-	struct anfu_boot *b = NULL;
+	struct anfu_app *b = NULL;
 	int r;
 
 	err[0] = '\0';
-	r = anfu_boot_open(f->dir, NULL, flags, &b, err, cap);
+	r = anfu_app_open(f->dir, NULL, flags, &b, err, cap);
 	assert_null(b);
 	return r;
 }
@@ -98,7 +99,7 @@ static void test_simulator_refused_when_asked_and_not_allowed(void **state)
 
 	write_conf(f, "[server]\nlevel = basic\n");
 	assert_int_equal(
-		open_dir(f, ANFU_BOOT_REFUSE_SIMULATORS | ANFU_BOOT_MIGRATE, err, sizeof(err)),
+		open_dir(f, ANFU_APP_REFUSE_SIMULATORS | ANFU_APP_MIGRATE, err, sizeof(err)),
 		ANFU_EPERM);
 	assert_non_null(strstr(err, "refusing to start: sms.gateway = simulator"));
 	assert_non_null(strstr(err, "set `allow_simulators = true` under [server] in "));
@@ -113,7 +114,7 @@ static void test_simulator_passes_when_allowed(void **state)
 	char err[1024];
 
 	write_conf(f, "[server]\nallow_simulators = true\n");
-	assert_int_not_equal(open_dir(f, ANFU_BOOT_REFUSE_SIMULATORS, err, sizeof(err)), 0);
+	assert_int_not_equal(open_dir(f, ANFU_APP_REFUSE_SIMULATORS, err, sizeof(err)), 0);
 	assert_null(strstr(err, "refusing"));
 	assert_non_null(strstr(err, "cannot load keys"));
 }
@@ -137,7 +138,7 @@ static void test_simulators_are_listed(void **state)
 	const char *names[2] = { NULL, NULL };
 
 	(void)state;
-	assert_int_equal(anfu_config_defaults("/tmp", &c), 0);
+	assert_int_equal(anfu_config_defaults("/tmp", NULL, 0, &c), 0);
 	assert_int_equal(anfu_config_simulators(c, names, 2), 1);
 	assert_string_equal(names[0], "sms.gateway");
 	assert_null(names[1]);

@@ -54,9 +54,9 @@ static void make_captcha_for(struct anfu_fixture *f, const struct anfu_captcha_u
 	size_t len = 0;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault, use, 5, TTL_MS, m->id, &png, &len,
-					     m->answer),
-			 0);
+	assert_int_equal(
+		anfu_captcha_create(f->db, f->vault, use, 5, TTL_MS, m->id, &png, &len, m->answer),
+		0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	free(png);
 }
@@ -78,10 +78,9 @@ static void make_captcha(struct anfu_fixture *f, int length, int64_t ttl_ms, str
 	size_t len = 0;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(
-		anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, length, ttl_ms, m->id, &png, &len,
-				    m->answer),
-		0);
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, length, ttl_ms, m->id,
+					     &png, &len, m->answer),
+			 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	assert_non_null(png);
 	assert_true(len > 8);
@@ -251,9 +250,9 @@ static void test_create_rejects_bad_arguments(void **state)
 	assert_int_equal(anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, 16, TTL_MS, id, &png,
 					     &len, answer),
 			 ANFU_EINVAL);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, 5, 0, id, &png, &len,
-					     answer),
-			 ANFU_EINVAL);
+	assert_int_equal(
+		anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, 5, 0, id, &png, &len, answer),
+		ANFU_EINVAL);
 	assert_int_equal(
 		anfu_captcha_create(f->db, f->vault, &bogus, 5, TTL_MS, id, &png, &len, answer),
 		ANFU_EINVAL);
@@ -416,7 +415,8 @@ static void test_check_runs_in_callers_transaction(void **state)
 
 	make_captcha(f, 5, TTL_MS, &m);
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_check(f->db, f->vault, m.id, "WRONG", &LOGIN_MAIN), ANFU_EAUTH);
+	assert_int_equal(anfu_captcha_check(f->db, f->vault, m.id, "WRONG", &LOGIN_MAIN),
+			 ANFU_EAUTH);
 	assert_int_equal(anfu_db_rollback(f->db), 0);
 	assert_int_equal(check(f, m.id, m.answer), 0);
 }
@@ -526,8 +526,9 @@ int main(void)
 		cmocka_unit_test(test_purposes_per_listener),
 		cmocka_unit_test_setup_teardown(test_check_refuses_another_purpose_and_uses_it_up,
 						setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_check_refuses_the_other_listener_and_uses_it_up,
-						setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_check_refuses_the_other_listener_and_uses_it_up, setup,
+			fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);

@@ -7,9 +7,10 @@
  * database, a vault and the default configuration. Time rules are crossed
  * by moving the injectable clock (test-hook builds), never by sleeping.
  *
- * challenge.c is tested as a unit: the helpers of iam/internal.h it calls
- * (connection, audit, notices, user records) are replaced below by
- * stand-ins that record what they were asked to do, so the tests see
+ * challenge.c is tested as a unit: it calls the rest of the service only
+ * through the table of iam/challenge.h (struct iam_challenge_ops), and the
+ * service handed to it here carries a table of stand-ins (audit, notices,
+ * user records) that record what they were asked to do, so the tests see
  * exactly which message went to which target and what was audited. The
  * real helpers are tested with the whole service in test_iam.
  */
@@ -31,10 +32,13 @@
 #include "config/config.h"
 #include "crypto/crypto.h"
 #include "iam/challenge.h"
+#include "iam/config.h"
+#include "iam/core.h"
 #include "iam/factors.h"
 #include "iam/iam.h"
 #include "iam/internal.h"
 #include "store/store.h"
+#include "tx/tx.h"
 #include "vault/vault.h"
 
 #include "fixture.h"
@@ -44,7 +48,7 @@
 #define MAX_ATTEMPTS 5
 #define HASH_HEX (2 * ANFU_HASH_LEN + 1)
 
-/* ---- stand-ins for the helpers of iam/internal.h ---------------------------- */
+/* ---- stand-ins for the helpers challenge.c calls (struct iam_challenge_ops) - */
 
 struct sent_msg {
 	char how[16]; /* "notice" (bound channels) or "notice_to" */
@@ -84,26 +88,20 @@ static const struct stub_user stub_users[] = {
 	{ "usr_emailonly0000000000000", NULL, "carol@example.com" },
 };
 
-int iam_db(struct anfu_iam *iam, struct anfu_db **ret)
-{
-	return anfu_store_db(iam->store, ret);
-}
-
-int iam_audit(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
-	      const struct anfu_principal *p, const char *actor_id, const char *action,
-	      const char *object_type, const char *object_id, const char *outcome,
-	      const json_t *details)
+static int stub_audit(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
+		      const struct anfu_principal *p, const char *actor_id, const char *action,
+		      const char *object_type, const char *object_id, const char *outcome,
+		      const json_t *details)
 {
 	struct audited *a;
 	char *d;
 
 	(void)iam;
-	(void)db;
 	(void)ctx;
 	(void)object_type;
 	(void)outcome;
 	assert_true(naudited < MAX_RECORDS);
-	assert_true(db->tx_depth > 0);
+	assert_true(anfu_tx_db(tx)->tx_depth > 0);
 	a = &audited[naudited++];
 	(void)snprintf(a->action, sizeof(a->action), "%s", action);
 	(void)snprintf(a->object_id, sizeof(a->object_id), "%s", object_id ? object_id : "");
@@ -138,28 +136,12 @@ static void record_msg(const char *how, const char *user_id, unsigned channels, 
 		(void)snprintf(m->args[i], sizeof(m->args[i]), "%s", args[i]);
 }
 
-int iam_notice(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
-	       unsigned channels, const char *tmpl, const char *const *args, int nargs)
+/* Delivery is woken only once the notices are committed: the notifier's
+ * wake-up is a post-commit hook of the transaction that queued them, which
+ * runs (once) after the commit. */
+static void poke(void *ud)
 {
-	(void)iam;
-	assert_true(db->tx_depth > 0);
-	record_msg("notice", u->id, channels, NULL, NULL, NULL, tmpl, args, nargs);
-	return 0;
-}
-
-int iam_notice_to(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
-		  const char *channel, const char *target, const char *lang, const char *tmpl,
-		  const char *const *args, int nargs)
-{
-	(void)iam;
-	assert_true(db->tx_depth > 0);
-	record_msg("notice_to", user_id, 0, channel, target, lang, tmpl, args, nargs);
-	return 0;
-}
-
-/* Delivery is woken only once the notices are committed. */
-void iam_notify_poke(struct anfu_iam *iam)
-{
+	struct anfu_iam *iam = ud;
 	struct anfu_db *db = NULL;
 
 	assert_int_equal(anfu_store_db(iam->store, &db), 0);
@@ -167,7 +149,24 @@ void iam_notify_poke(struct anfu_iam *iam)
 	npokes++;
 }
 
-void iam_user_clear(struct iam_user *u)
+static int stub_notice(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
+		       unsigned channels, const char *tmpl, const char *const *args, int nargs)
+{
+	assert_true(anfu_tx_db(tx)->tx_depth > 0);
+	record_msg("notice", u->id, channels, NULL, NULL, NULL, tmpl, args, nargs);
+	return anfu_tx_after_commit(tx, poke, iam);
+}
+
+static int stub_notice_to(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
+			  const char *channel, const char *target, const char *lang,
+			  const char *tmpl, const char *const *args, int nargs)
+{
+	assert_true(anfu_tx_db(tx)->tx_depth > 0);
+	record_msg("notice_to", user_id, 0, channel, target, lang, tmpl, args, nargs);
+	return anfu_tx_after_commit(tx, poke, iam);
+}
+
+static void stub_user_clear(struct iam_user *u)
 {
 	if (!u)
 		return;
@@ -178,7 +177,7 @@ void iam_user_clear(struct iam_user *u)
 
 /* The stand-in "encrypts" nothing: phone_enc and email_enc hold the clear
  * value, which iam_user_reveal hands back. */
-int iam_user_load(struct anfu_db *db, const char *id, struct iam_user *ret)
+static int stub_user_load(struct anfu_db *db, const char *id, struct iam_user *ret)
 {
 	(void)db;
 	for (size_t i = 0; i < sizeof(stub_users) / sizeof(stub_users[0]); i++) {
@@ -194,8 +193,8 @@ int iam_user_load(struct anfu_db *db, const char *id, struct iam_user *ret)
 	return ANFU_ENOTFOUND;
 }
 
-int iam_user_reveal(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
-		    const char *field, char **ret)
+static int stub_user_reveal(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+			    const char *field, char **ret)
 {
 	const char *v = NULL;
 
@@ -209,6 +208,18 @@ int iam_user_reveal(struct anfu_iam *iam, struct anfu_db *db, const struct iam_u
 	return 0;
 }
 
+/* The table challenge.c is handed: the stand-ins above; step-up is the
+ * service's own rule (iam/session.c). */
+static const struct iam_challenge_ops stub_ops = {
+	.audit = stub_audit,
+	.notice = stub_notice,
+	.notice_to = stub_notice_to,
+	.user_load = stub_user_load,
+	.user_reveal = stub_user_reveal,
+	.user_clear = stub_user_clear,
+	.stepped_up = iam_stepped_up,
+};
+
 /* ---- fixture ------------------------------------------------------------------ */
 
 static int setup(void **state)
@@ -218,10 +229,13 @@ static int setup(void **state)
 
 	assert_int_equal(fixture_open(FIXTURE_VAULT | FIXTURE_CONFIG, &opts, &f), 0);
 	memset(&service, 0, sizeof(service));
-	service.cfg = f->cfg;
+	service.cfg = f->iam_cfg;
+	service.platform = f->cfg;
 	service.store = f->store;
+	service.tx = f->tx;
 	service.keys = f->keys;
 	service.vault = f->vault;
+	service.challenge = &stub_ops;
 #ifdef ANFU_TEST_HOOKS
 	assert_int_equal(iam_test_captchas_new(&service.test_captchas), 0);
 #endif
@@ -634,9 +648,9 @@ static void test_captcha_new_gives_png_and_expiry_without_audit(void **state)
 	assert_true(c.png_len > 8);
 	assert_memory_equal(c.png, "\x89PNG", 4);
 #ifdef ANFU_TEST_HOOKS
-	assert_int_equal(c.expires_ms, now + f->cfg->captcha.ttl_s * 1000);
+	assert_int_equal(c.expires_ms, now + f->iam_cfg->captcha.ttl_s * 1000);
 #else
-	assert_true(c.expires_ms >= now + f->cfg->captcha.ttl_s * 1000);
+	assert_true(c.expires_ms >= now + f->iam_cfg->captcha.ttl_s * 1000);
 #endif
 	assert_int_equal(naudited, 0);
 	assert_int_equal(fixture_count(f->db, "SELECT COUNT(*) FROM iam_captcha", NULL), 1);
@@ -657,7 +671,7 @@ static void test_captcha_hook_answer_solves_captcha(void **state)
 
 	assert_int_equal(anfu_iam_captcha_new(&service, NULL, "register", &c, NULL), 0);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), 0);
-	assert_int_equal(strlen(answer), (size_t)f->cfg->captcha.length);
+	assert_int_equal(strlen(answer), (size_t)f->iam_cfg->captcha.length);
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(anfu_captcha_check(f->db, f->vault, c.id, answer,
 					    &(const struct anfu_captcha_use){ "register", false }),
@@ -677,7 +691,7 @@ static void test_captcha_hook_forgets_expired_and_unknown(void **state)
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, "cap_unknown", answer),
 			 ANFU_ENOTFOUND);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, "", answer), ANFU_ENOTFOUND);
-	anfu_clock_advance_ms(f->cfg->captcha.ttl_s * 1000 - 1);
+	anfu_clock_advance_ms(f->iam_cfg->captcha.ttl_s * 1000 - 1);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), 0);
 	anfu_clock_advance_ms(1);
 	assert_int_equal(anfu_iam_test_captcha_answer(&service, c.id, answer), ANFU_ENOTFOUND);
@@ -717,10 +731,10 @@ static void solved_captcha(struct anfu_fixture *f, char id[ANFU_ID_MAX], char an
 	size_t len = 0;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_captcha_create(f->db, f->vault,
-					     &(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER,
-									       false },
-					     5, 120000, id, &png, &len, answer),
+	assert_int_equal(anfu_captcha_create(
+				 f->db, f->vault,
+				 &(const struct anfu_captcha_use){ ANFU_CAPTCHA_REGISTER, false },
+				 5, 120000, id, &png, &len, answer),
 			 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	free(png);
@@ -1146,7 +1160,7 @@ static void test_send_bind_code_needs_a_recent_step_up(void **state)
 	assert_int_equal(send_code(f, &pending, &req, &out, &err), ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
 #ifdef ANFU_TEST_HOOKS
-	anfu_clock_advance_ms(f->cfg->mfa.stepup_window_s * 1000 + 1);
+	anfu_clock_advance_ms(f->iam_cfg->mfa.stepup_window_s * 1000 + 1);
 	assert_int_equal(send_code(f, &old, &req, &out, &err), ANFU_EPERM);
 	assert_string_equal(err.code, "step_up_required");
 #endif

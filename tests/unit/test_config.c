@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,13 +26,32 @@
 #include "base/limits.h"
 #include "base/mem.h"
 #include "config/config.h"
+#include "config/option.h"
+#include "iam/config.h"
 
 #define DATA "/srv/anfu-test-data"
+
+/* The option tables of the product's modules besides the platform's (a
+ * production build's module list: iam). tests/api/test_docs.py checks a
+ * production build's `anfu config describe|example` against the same
+ * files. */
+static const struct anfu_config_table *const TABLES[] = { &anfu_iam_config_table };
+#define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
+
+/* iam's options in c. */
+static const struct anfu_iam_config *iam_of(const struct anfu_config *c)
+{
+	const struct anfu_iam_config *i = anfu_config_module(c, &anfu_iam_config_table);
+
+	assert_non_null(i);
+	return i;
+}
 
 static int load(const char *text, struct anfu_config **ret, char *err, size_t errlen)
 {
 	err[0] = '\0';
-	return anfu_config_load_text(text, strlen(text), "t.conf", DATA, ret, err, errlen);
+	return anfu_config_load_text(text, strlen(text), "t.conf", DATA, TABLES, NTABLES, ret, err,
+				     errlen);
 }
 
 static struct anfu_config *load_ok(const char *text)
@@ -73,7 +93,7 @@ static char *option_names(void)
 	struct anfu_buf b;
 	char *names;
 
-	assert_int_equal(anfu_config_defaults(DATA, &c), 0);
+	assert_int_equal(anfu_config_defaults(DATA, TABLES, NTABLES, &c), 0);
 	anfu_buf_init(&b, 1024 * 1024);
 	assert_int_equal(anfu_config_dump(c, &b), 0);
 	anfu_config_free(c);
@@ -117,7 +137,7 @@ static void test_defaults_have_documented_values(void **state)
 	struct anfu_config *c = NULL;
 
 	(void)state;
-	assert_int_equal(anfu_config_defaults(DATA, &c), 0);
+	assert_int_equal(anfu_config_defaults(DATA, TABLES, NTABLES, &c), 0);
 	assert_string_equal(c->path, "");
 	assert_string_equal(c->data_dir, DATA);
 	assert_int_equal(c->level, ANFU_LEVEL_ENHANCED);
@@ -126,7 +146,7 @@ static void test_defaults_have_documented_values(void **state)
 	assert_int_equal(c->http.port, 8443);
 	assert_int_equal(c->http.threads, 4);
 	assert_int_equal(c->http.offload_threads, ANFU_LIMIT_OFFLOAD_THREADS_DEFAULT);
-	assert_int_equal(c->mfa.device_trust_days, 30);
+	assert_int_equal(iam_of(c)->mfa.device_trust_days, 30);
 	assert_string_equal(c->http.tls_priorities,
 			    "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"
 			    "-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:"
@@ -167,7 +187,7 @@ static void test_defaults_put_paths_inside_data_dir(void **state)
 	struct anfu_config *c = NULL;
 
 	(void)state;
-	assert_int_equal(anfu_config_defaults(DATA, &c), 0);
+	assert_int_equal(anfu_config_defaults(DATA, TABLES, NTABLES, &c), 0);
 	assert_string_equal(c->http.tls_cert, DATA "/tls/server.crt");
 	assert_string_equal(c->http.tls_key, DATA "/tls/server.key");
 	assert_string_equal(c->database.path, DATA "/anfu.db");
@@ -184,7 +204,7 @@ static void test_empty_file_gives_the_defaults(void **state)
 
 	(void)state;
 	c = load_ok("");
-	assert_int_equal(anfu_config_defaults(DATA, &d), 0);
+	assert_int_equal(anfu_config_defaults(DATA, TABLES, NTABLES, &d), 0);
 	anfu_buf_init(&a, 65536);
 	anfu_buf_init(&b, 65536);
 	assert_int_equal(anfu_config_dump(c, &a), 0);
@@ -203,17 +223,79 @@ static void test_config_free_accepts_null(void **state)
 	anfu_config_free(NULL);
 }
 
+/* ---- module tables ---------------------------------------------------------- */
+
+struct clash_config {
+	int64_t port;
+};
+
+#define ANFU_CONFIG_STRUCT struct clash_config
+static const struct anfu_config_option clash_options[] = {
+	ANFU_OPT_INT("http", "port", port, 1, 2, 1, NULL, NULL, "A second http.port."),
+};
+#undef ANFU_CONFIG_STRUCT
+static const struct anfu_config_table clash_table = { "clash", clash_options, 1,
+						      sizeof(struct clash_config) };
+
+/* A module's sections are its own: a table that names a section of
+ * another table (here the platform's [http]) is refused, whatever the
+ * call. */
+static void test_a_module_table_may_not_share_a_section(void **state)
+{
+	const struct anfu_config_table *const tables[] = { &anfu_iam_config_table, &clash_table };
+	struct anfu_config *c = (struct anfu_config *)&c;
+	struct anfu_buf b;
+	char err[512] = "";
+
+	(void)state;
+	assert_int_equal(anfu_config_defaults(DATA, tables, 2, &c), ANFU_EINVAL);
+	assert_ptr_equal(c, (struct anfu_config *)&c);
+	assert_int_equal(
+		anfu_config_load_text("", 0, "t.conf", DATA, tables, 2, &c, err, sizeof(err)),
+		ANFU_EINVAL);
+	assert_ptr_equal(c, (struct anfu_config *)&c);
+	anfu_buf_init(&b, 65536);
+	assert_int_equal(anfu_config_describe(tables, 2, &b), ANFU_EINVAL);
+	anfu_buf_free(&b);
+}
+
+/* A module's option is found by its own section and lands in its own
+ * struct, not in struct anfu_config; the platform's tables alone do not
+ * know it. */
+static void test_a_modules_options_are_parsed_into_its_own_struct(void **state)
+{
+	struct anfu_config *c = NULL;
+	char err[512];
+
+	(void)state;
+	c = load_ok("[lockout]\nuser_threshold = 3\n[http]\nport = 8444\n");
+	assert_int_equal(iam_of(c)->lockout.user_threshold, 3);
+	assert_int_equal(c->http.port, 8444);
+	anfu_config_free(c);
+	c = (struct anfu_config *)&c;
+	assert_int_equal(anfu_config_load_text("[lockout]\nuser_threshold = 3\n", 29, "t.conf",
+					       DATA, NULL, 0, &c, err, sizeof(err)),
+			 ANFU_EINVAL);
+	assert_string_equal(err, "t.conf:1: unknown section [lockout]");
+	assert_ptr_equal(c, (struct anfu_config *)&c);
+}
+
 /* ---- integer bounds (table-driven) ------------------------------------- */
 
 struct int_case {
 	const char *section, *key;
 	long long min, max;
 	size_t offset;
+	bool iam; /* a field of iam's struct, not of struct anfu_config */
 };
 
-#define IC(s, k, lo, hi, f)                                   \
-	{                                                     \
-		s, k, lo, hi, offsetof(struct anfu_config, f) \
+#define IC(s, k, lo, hi, f)                                          \
+	{                                                            \
+		s, k, lo, hi, offsetof(struct anfu_config, f), false \
+	}
+#define ICI(s, k, lo, hi, f)                                            \
+	{                                                               \
+		s, k, lo, hi, offsetof(struct anfu_iam_config, f), true \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -221,7 +303,7 @@ static const struct int_case int_cases[] = {
 	IC("http", "port", 0, 65535, http.port),
 	IC("http", "threads", 1, 64, http.threads),
 	IC("http", "offload_threads", 1, ANFU_LIMIT_OFFLOAD_THREADS_MAX, http.offload_threads),
-	IC("mfa", "device_trust_days", 1, 365, mfa.device_trust_days),
+	ICI("mfa", "device_trust_days", 1, 365, mfa.device_trust_days),
 	IC("http", "hsts_max_age", 0, 63072000, http.hsts_max_age),
 	IC("admin", "port", 0, 65535, admin.port),
 	IC("limits", "header_bytes", ANFU_LIMIT_HEADER_BYTES_MIN, ANFU_LIMIT_HEADER_BYTES_MAX,
@@ -245,68 +327,71 @@ static const struct int_case int_cases[] = {
 	IC("audit", "checkpoint_seconds", 1, 86400, audit.checkpoint_seconds),
 	/* Policies per role class and IAM: req: IAM-PWD-01, IAM-PWD-06, IAM-PWD-07,
 	 * req: IAM-LOCK-01, IAM-LOCK-02, IAM-SESS-01, IAM-SESS-05, IAM-MFA-07, C19 */
-	IC("password.customer", "min_length", 8, 128, password[ANFU_CLASS_CUSTOMER].min_length),
-	IC("password.customer", "classes_required", 3, 4,
-	   password[ANFU_CLASS_CUSTOMER].classes_required),
-	IC("password.customer", "history", 5, 24, password[ANFU_CLASS_CUSTOMER].history),
-	IC("password.customer", "max_age_days", 1, 180, password[ANFU_CLASS_CUSTOMER].max_age_days),
-	IC("password.customer", "remind_days", 1, 60, password[ANFU_CLASS_CUSTOMER].remind_days),
-	IC("password.merchant", "min_length", 8, 128, password[ANFU_CLASS_MERCHANT].min_length),
-	IC("password.merchant", "classes_required", 4, 4,
-	   password[ANFU_CLASS_MERCHANT].classes_required),
-	IC("password.merchant", "history", 5, 24, password[ANFU_CLASS_MERCHANT].history),
-	IC("password.merchant", "max_age_days", 1, 180, password[ANFU_CLASS_MERCHANT].max_age_days),
-	IC("password.merchant", "remind_days", 1, 60, password[ANFU_CLASS_MERCHANT].remind_days),
-	IC("password.operator", "min_length", 8, 128, password[ANFU_CLASS_OPERATOR].min_length),
-	IC("password.operator", "classes_required", 4, 4,
-	   password[ANFU_CLASS_OPERATOR].classes_required),
-	IC("password.operator", "history", 5, 24, password[ANFU_CLASS_OPERATOR].history),
-	IC("password.operator", "max_age_days", 1, 30, password[ANFU_CLASS_OPERATOR].max_age_days),
-	IC("password.operator", "remind_days", 1, 60, password[ANFU_CLASS_OPERATOR].remind_days),
-	IC("password.admin", "min_length", 8, 128, password[ANFU_CLASS_ADMIN].min_length),
-	IC("password.admin", "classes_required", 4, 4, password[ANFU_CLASS_ADMIN].classes_required),
-	IC("password.admin", "history", 5, 24, password[ANFU_CLASS_ADMIN].history),
-	IC("password.admin", "max_age_days", 1, 30, password[ANFU_CLASS_ADMIN].max_age_days),
-	IC("password.admin", "remind_days", 1, 60, password[ANFU_CLASS_ADMIN].remind_days),
-	IC("session.customer", "idle_minutes", 1, 30, session[ANFU_CLASS_CUSTOMER].idle_minutes),
-	IC("session.customer", "absolute_minutes", 10, 1440,
-	   session[ANFU_CLASS_CUSTOMER].absolute_minutes),
-	IC("session.customer", "max_sessions", 1, 10, session[ANFU_CLASS_CUSTOMER].max_sessions),
-	IC("session.merchant", "idle_minutes", 1, 30, session[ANFU_CLASS_MERCHANT].idle_minutes),
-	IC("session.merchant", "absolute_minutes", 10, 1440,
-	   session[ANFU_CLASS_MERCHANT].absolute_minutes),
-	IC("session.merchant", "max_sessions", 1, 10, session[ANFU_CLASS_MERCHANT].max_sessions),
-	IC("session.operator", "idle_minutes", 1, 10, session[ANFU_CLASS_OPERATOR].idle_minutes),
-	IC("session.operator", "absolute_minutes", 10, 720,
-	   session[ANFU_CLASS_OPERATOR].absolute_minutes),
-	IC("session.operator", "max_sessions", 1, 3, session[ANFU_CLASS_OPERATOR].max_sessions),
-	IC("session.admin", "idle_minutes", 1, 4, session[ANFU_CLASS_ADMIN].idle_minutes),
-	IC("session.admin", "absolute_minutes", 10, 720,
-	   session[ANFU_CLASS_ADMIN].absolute_minutes),
-	IC("session.admin", "max_sessions", 1, 3, session[ANFU_CLASS_ADMIN].max_sessions),
-	IC("argon2", "opslimit", 1, 10, argon2.opslimit),
-	IC("argon2", "memlimit_kib", 8192, 1048576, argon2.memlimit_kib),
-	IC("argon2", "max_concurrent", 1, 64, argon2.max_concurrent),
-	IC("lockout", "user_threshold", 1, 5, lockout.user_threshold),
-	IC("lockout", "user_minutes", 30, 10080, lockout.user_minutes),
-	IC("lockout", "staff_threshold", 1, 3, lockout.staff_threshold),
-	IC("lockout", "pay_threshold", 1, 5, lockout.pay_threshold),
-	IC("lockout", "pay_minutes", 30, 10080, lockout.pay_minutes),
-	IC("lockout", "ip_failures", 5, 10000, lockout.ip_failures),
-	IC("lockout", "ip_window", 60, 86400, lockout.ip_window_s),
-	IC("lockout", "ip_block", 60, 86400, lockout.ip_block_s),
-	IC("captcha", "after_failures", 0, 1, captcha.after_failures),
-	IC("captcha", "ttl", 30, 300, captcha.ttl_s),
-	IC("captcha", "length", 4, 8, captcha.length),
-	IC("mfa", "code_ttl", 60, 600, mfa.code_ttl_s),
-	IC("mfa", "code_max_attempts", 1, 10, mfa.code_max_attempts),
-	IC("mfa", "code_resend", 0, 600, mfa.code_resend_s),
-	IC("mfa", "stepup_window", 60, 900, mfa.stepup_window_s),
-	IC("mfa", "reset_ttl", 60, 600, mfa.reset_ttl_s),
-	IC("accounts", "dormant_days", 30, 365, accounts.dormant_days),
-	IC("accounts", "review_interval_days", 1, 30, accounts.review_interval_days),
-	IC("accounts", "temporary_max_days", 1, 90, accounts.temporary_max_days),
-	IC("alerts", "mail_window", 60, 3600, alerts.mail_window_s),
+	ICI("password.customer", "min_length", 8, 128, password[ANFU_CLASS_CUSTOMER].min_length),
+	ICI("password.customer", "classes_required", 3, 4,
+	    password[ANFU_CLASS_CUSTOMER].classes_required),
+	ICI("password.customer", "history", 5, 24, password[ANFU_CLASS_CUSTOMER].history),
+	ICI("password.customer", "max_age_days", 1, 180,
+	    password[ANFU_CLASS_CUSTOMER].max_age_days),
+	ICI("password.customer", "remind_days", 1, 60, password[ANFU_CLASS_CUSTOMER].remind_days),
+	ICI("password.merchant", "min_length", 8, 128, password[ANFU_CLASS_MERCHANT].min_length),
+	ICI("password.merchant", "classes_required", 4, 4,
+	    password[ANFU_CLASS_MERCHANT].classes_required),
+	ICI("password.merchant", "history", 5, 24, password[ANFU_CLASS_MERCHANT].history),
+	ICI("password.merchant", "max_age_days", 1, 180,
+	    password[ANFU_CLASS_MERCHANT].max_age_days),
+	ICI("password.merchant", "remind_days", 1, 60, password[ANFU_CLASS_MERCHANT].remind_days),
+	ICI("password.operator", "min_length", 8, 128, password[ANFU_CLASS_OPERATOR].min_length),
+	ICI("password.operator", "classes_required", 4, 4,
+	    password[ANFU_CLASS_OPERATOR].classes_required),
+	ICI("password.operator", "history", 5, 24, password[ANFU_CLASS_OPERATOR].history),
+	ICI("password.operator", "max_age_days", 1, 30, password[ANFU_CLASS_OPERATOR].max_age_days),
+	ICI("password.operator", "remind_days", 1, 60, password[ANFU_CLASS_OPERATOR].remind_days),
+	ICI("password.admin", "min_length", 8, 128, password[ANFU_CLASS_ADMIN].min_length),
+	ICI("password.admin", "classes_required", 4, 4,
+	    password[ANFU_CLASS_ADMIN].classes_required),
+	ICI("password.admin", "history", 5, 24, password[ANFU_CLASS_ADMIN].history),
+	ICI("password.admin", "max_age_days", 1, 30, password[ANFU_CLASS_ADMIN].max_age_days),
+	ICI("password.admin", "remind_days", 1, 60, password[ANFU_CLASS_ADMIN].remind_days),
+	ICI("session.customer", "idle_minutes", 1, 30, session[ANFU_CLASS_CUSTOMER].idle_minutes),
+	ICI("session.customer", "absolute_minutes", 10, 1440,
+	    session[ANFU_CLASS_CUSTOMER].absolute_minutes),
+	ICI("session.customer", "max_sessions", 1, 10, session[ANFU_CLASS_CUSTOMER].max_sessions),
+	ICI("session.merchant", "idle_minutes", 1, 30, session[ANFU_CLASS_MERCHANT].idle_minutes),
+	ICI("session.merchant", "absolute_minutes", 10, 1440,
+	    session[ANFU_CLASS_MERCHANT].absolute_minutes),
+	ICI("session.merchant", "max_sessions", 1, 10, session[ANFU_CLASS_MERCHANT].max_sessions),
+	ICI("session.operator", "idle_minutes", 1, 10, session[ANFU_CLASS_OPERATOR].idle_minutes),
+	ICI("session.operator", "absolute_minutes", 10, 720,
+	    session[ANFU_CLASS_OPERATOR].absolute_minutes),
+	ICI("session.operator", "max_sessions", 1, 3, session[ANFU_CLASS_OPERATOR].max_sessions),
+	ICI("session.admin", "idle_minutes", 1, 4, session[ANFU_CLASS_ADMIN].idle_minutes),
+	ICI("session.admin", "absolute_minutes", 10, 720,
+	    session[ANFU_CLASS_ADMIN].absolute_minutes),
+	ICI("session.admin", "max_sessions", 1, 3, session[ANFU_CLASS_ADMIN].max_sessions),
+	ICI("argon2", "opslimit", 1, 10, argon2.opslimit),
+	ICI("argon2", "memlimit_kib", 8192, 1048576, argon2.memlimit_kib),
+	ICI("argon2", "max_concurrent", 1, 64, argon2.max_concurrent),
+	ICI("lockout", "user_threshold", 1, 5, lockout.user_threshold),
+	ICI("lockout", "user_minutes", 30, 10080, lockout.user_minutes),
+	ICI("lockout", "staff_threshold", 1, 3, lockout.staff_threshold),
+	ICI("lockout", "pay_threshold", 1, 5, lockout.pay_threshold),
+	ICI("lockout", "pay_minutes", 30, 10080, lockout.pay_minutes),
+	ICI("lockout", "ip_failures", 5, 10000, lockout.ip_failures),
+	ICI("lockout", "ip_window", 60, 86400, lockout.ip_window_s),
+	ICI("lockout", "ip_block", 60, 86400, lockout.ip_block_s),
+	ICI("captcha", "after_failures", 0, 1, captcha.after_failures),
+	ICI("captcha", "ttl", 30, 300, captcha.ttl_s),
+	ICI("captcha", "length", 4, 8, captcha.length),
+	ICI("mfa", "code_ttl", 60, 600, mfa.code_ttl_s),
+	ICI("mfa", "code_max_attempts", 1, 10, mfa.code_max_attempts),
+	ICI("mfa", "code_resend", 0, 600, mfa.code_resend_s),
+	ICI("mfa", "stepup_window", 60, 900, mfa.stepup_window_s),
+	ICI("mfa", "reset_ttl", 60, 600, mfa.reset_ttl_s),
+	ICI("accounts", "dormant_days", 30, 365, accounts.dormant_days),
+	ICI("accounts", "review_interval_days", 1, 30, accounts.review_interval_days),
+	ICI("accounts", "temporary_max_days", 1, 90, accounts.temporary_max_days),
+	ICI("alerts", "mail_window", 60, 3600, alerts.mail_window_s),
 	IC("mail", "timeout", 1, 120, mail.timeout_s),
 	IC("notify", "max_attempts", 1, 50, notify.max_attempts),
 	IC("notify", "retry_base", 1, 3600, notify.retry_base_s),
@@ -333,7 +418,13 @@ static void test_int_options_accept_min_and_max(void **state)
 
 			int_text(text, sizeof(text), &int_cases[i], bounds[b]);
 			c = load_ok(text);
-			assert_int_equal(*(int64_t *)((char *)c + int_cases[i].offset), bounds[b]);
+			/* The value lands in the struct of the table that owns it. */
+			assert_int_equal(
+				*(const int64_t *)((const char *)(int_cases[i].iam
+									  ? (const void *)iam_of(c)
+									  : (const void *)c) +
+						   int_cases[i].offset),
+				bounds[b]);
 			anfu_config_free(c);
 		}
 	}
@@ -372,7 +463,7 @@ static void test_int_bounds_table_covers_every_int_option(void **state)
 
 	(void)state;
 	anfu_buf_init(&doc, 1024 * 1024);
-	assert_int_equal(anfu_config_describe(&doc), 0);
+	assert_int_equal(anfu_config_describe(TABLES, NTABLES, &doc), 0);
 	for (const char *p = doc.data; (p = strstr(p, "` | int | ")) != NULL; p++)
 		ints++;
 	assert_int_equal(ints, NINT);
@@ -541,7 +632,8 @@ static void test_refuses_line_over_line_max(void **state)
 	for (int i = 0; i < 4095; i++)
 		assert_int_equal(anfu_buf_appends(&b, "x"), 0);
 	assert_int_equal(anfu_buf_appends(&b, "\nport = 1\n"), 0);
-	assert_int_equal(anfu_config_load_text(b.data, b.len, "t.conf", DATA, &c, err, sizeof(err)),
+	assert_int_equal(anfu_config_load_text(b.data, b.len, "t.conf", DATA, TABLES, NTABLES, &c,
+					       err, sizeof(err)),
 			 ANFU_EINVAL);
 	assert_null(c);
 	assert_string_equal(err, "t.conf:3: line longer than 4096 bytes");
@@ -572,9 +664,9 @@ static void test_refuses_nul_byte(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(
-		anfu_config_load_text(text, sizeof(text) - 1, "t.conf", DATA, &c, err, sizeof(err)),
-		ANFU_EINVAL);
+	assert_int_equal(anfu_config_load_text(text, sizeof(text) - 1, "t.conf", DATA, TABLES,
+					       NTABLES, &c, err, sizeof(err)),
+			 ANFU_EINVAL);
 	assert_null(c);
 	assert_string_equal(err, "t.conf:2: NUL byte in the line");
 }
@@ -588,7 +680,8 @@ static void test_refuses_text_over_file_max(void **state)
 
 	(void)state;
 	memset(text, '\n', len);
-	assert_int_equal(anfu_config_load_text(text, len, "t.conf", DATA, &c, err, sizeof(err)),
+	assert_int_equal(anfu_config_load_text(text, len, "t.conf", DATA, TABLES, NTABLES, &c, err,
+					       sizeof(err)),
 			 ANFU_EINVAL);
 	assert_null(c);
 	assert_string_equal(err, "t.conf: file larger than 1048576 bytes");
@@ -732,7 +825,7 @@ static void test_relative_missing_data_dir_is_joined_to_cwd(void **state)
 
 	(void)state;
 	assert_non_null(cwd);
-	assert_int_equal(anfu_config_defaults("./no-such-anfu-dir/", &c), 0);
+	assert_int_equal(anfu_config_defaults("./no-such-anfu-dir/", TABLES, NTABLES, &c), 0);
 	(void)snprintf(want, sizeof(want), "%s/no-such-anfu-dir", cwd);
 	assert_string_equal(c->data_dir, want);
 	(void)snprintf(want, sizeof(want), "%s/no-such-anfu-dir/anfu.db", cwd);
@@ -752,7 +845,7 @@ static void test_existing_data_dir_is_resolved(void **state)
 	real = realpath(dir, NULL);
 	assert_non_null(real);
 	(void)snprintf(messy, sizeof(messy), "%s/./", dir);
-	assert_int_equal(anfu_config_defaults(messy, &c), 0);
+	assert_int_equal(anfu_config_defaults(messy, TABLES, NTABLES, &c), 0);
 	assert_string_equal(c->data_dir, real);
 	anfu_config_free(c);
 	free(real);
@@ -764,8 +857,8 @@ static void test_empty_data_dir_is_refused(void **state)
 	struct anfu_config *c = NULL;
 
 	(void)state;
-	assert_int_equal(anfu_config_defaults("", &c), ANFU_EINVAL);
-	assert_int_equal(anfu_config_defaults(NULL, &c), ANFU_EINVAL);
+	assert_int_equal(anfu_config_defaults("", TABLES, NTABLES, &c), ANFU_EINVAL);
+	assert_int_equal(anfu_config_defaults(NULL, TABLES, NTABLES, &c), ANFU_EINVAL);
 	assert_null(c);
 }
 
@@ -783,7 +876,7 @@ static void test_load_reads_file_and_records_path(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "[limits]\nbody_bytes = 2048\n", 27), 27);
 	close(fd);
-	assert_int_equal(anfu_config_load(path, DATA, &c, err, sizeof(err)), 0);
+	assert_int_equal(anfu_config_load(path, DATA, TABLES, NTABLES, &c, err, sizeof(err)), 0);
 	assert_string_equal(c->path, path);
 	assert_int_equal(c->limits.body_bytes, 2048);
 	anfu_config_free(c);
@@ -802,7 +895,8 @@ static void test_load_error_names_file_and_line(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "[limits]\n\nnope = 1\n", 19), 19);
 	close(fd);
-	assert_int_equal(anfu_config_load(path, DATA, &c, err, sizeof(err)), ANFU_EINVAL);
+	assert_int_equal(anfu_config_load(path, DATA, TABLES, NTABLES, &c, err, sizeof(err)),
+			 ANFU_EINVAL);
 	assert_null(c);
 	(void)snprintf(want, sizeof(want), "%s:3: unknown key 'nope' in section [limits]", path);
 	assert_string_equal(err, want);
@@ -815,7 +909,8 @@ static void test_load_missing_file_is_eio_with_message(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(anfu_config_load("/nonexistent/anfu.conf", DATA, &c, err, sizeof(err)),
+	assert_int_equal(anfu_config_load("/nonexistent/anfu.conf", DATA, TABLES, NTABLES, &c, err,
+					  sizeof(err)),
 			 ANFU_EIO);
 	assert_null(c);
 	assert_string_equal(err, "/nonexistent/anfu.conf: cannot open: No such file or "
@@ -828,7 +923,8 @@ static void test_load_directory_is_eio(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(anfu_config_load("/tmp", DATA, &c, err, sizeof(err)), ANFU_EIO);
+	assert_int_equal(anfu_config_load("/tmp", DATA, TABLES, NTABLES, &c, err, sizeof(err)),
+			 ANFU_EIO);
 	assert_null(c);
 	assert_string_equal(err, "/tmp: not a regular file");
 }
@@ -982,7 +1078,7 @@ static void test_example_file_is_the_generated_example(void **state)
 
 	(void)state;
 	anfu_buf_init(&b, 1024 * 1024);
-	assert_int_equal(anfu_config_example(&b), 0);
+	assert_int_equal(anfu_config_example(TABLES, NTABLES, &b), 0);
 	if (strcmp(file, b.data) != 0)
 		fail_msg("etc/anfu.conf.example is stale: regenerate it from "
 			 "anfu_config_example()");
@@ -1028,7 +1124,7 @@ static void test_example_file_parses_cleanly_with_every_key(void **state)
 	(void)state;
 	assert_non_null(root);
 	(void)snprintf(path, sizeof(path), "%s/etc/anfu.conf.example", root);
-	if (anfu_config_load(path, DATA, &c, err, sizeof(err)) != 0)
+	if (anfu_config_load(path, DATA, TABLES, NTABLES, &c, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	anfu_config_free(c);
 	text = read_source_file("etc/anfu.conf.example");
@@ -1043,7 +1139,7 @@ static void test_docs_contain_the_generated_reference(void **state)
 
 	(void)state;
 	anfu_buf_init(&b, 1024 * 1024);
-	assert_int_equal(anfu_config_describe(&b), 0);
+	assert_int_equal(anfu_config_describe(TABLES, NTABLES, &b), 0);
 	if (!strstr(doc, b.data))
 		fail_msg("docs/configuration.md does not hold the table that "
 			 "anfu_config_describe() generates; regenerate it");
@@ -1075,7 +1171,7 @@ static void test_describe_rows_carry_requirement_ids(void **state)
 
 	(void)state;
 	anfu_buf_init(&b, 1024 * 1024);
-	assert_int_equal(anfu_config_describe(&b), 0);
+	assert_int_equal(anfu_config_describe(TABLES, NTABLES, &b), 0);
 	assert_non_null(strstr(b.data, "| limits | `limits.conn_timeout` | int | `15` | "
 				       "1..600 s | WEB-CONC-04, WEB-DOS-01 |"));
 	assert_non_null(strstr(b.data, "| admin | `admin.allow` | cidr-list |"));
@@ -1091,6 +1187,8 @@ int main(void)
 		cmocka_unit_test(test_defaults_put_paths_inside_data_dir),
 		cmocka_unit_test(test_empty_file_gives_the_defaults),
 		cmocka_unit_test(test_config_free_accepts_null),
+		cmocka_unit_test(test_a_module_table_may_not_share_a_section),
+		cmocka_unit_test(test_a_modules_options_are_parsed_into_its_own_struct),
 		cmocka_unit_test(test_int_options_accept_min_and_max),
 		cmocka_unit_test(test_int_options_refuse_one_past_each_bound_naming_the_line),
 		cmocka_unit_test(test_int_bounds_table_covers_every_int_option),

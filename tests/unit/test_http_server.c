@@ -293,7 +293,7 @@ static int setup(void **state)
 	struct fx *f = anfu_xcalloc(1, sizeof(*f));
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-http-XXXXXX");
-	if (!mkdtemp(f->dir) || anfu_config_defaults(f->dir, &f->cfg) < 0)
+	if (!mkdtemp(f->dir) || anfu_config_defaults(f->dir, NULL, 0, &f->cfg) < 0)
 		return -1;
 	f->cfg->http.port = 0;
 	f->cfg->http.threads = 2;

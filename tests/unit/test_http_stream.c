@@ -659,7 +659,7 @@ static int setup(void **state)
 	struct anfu_http_opts o = { .tls_cert_pem = NULL };
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-stream-XXXXXX");
-	if (!mkdtemp(f->dir) || anfu_config_defaults(f->dir, &f->cfg) < 0)
+	if (!mkdtemp(f->dir) || anfu_config_defaults(f->dir, NULL, 0, &f->cfg) < 0)
 		return -1;
 	f->cfg->http.port = 0;
 	f->cfg->http.threads = 2;

@@ -36,7 +36,7 @@ static int setup(void **state)
 {
 	static const struct anfu_fixture_opts opts = { .name = "jobs", .frozen_clock = true };
 
-	return fixture_setup(state, 0, &opts);
+	return fixture_setup(state, FIXTURE_AUDIT, &opts);
 }
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -123,7 +123,7 @@ static void test_monthly_job_runs_when_the_clock_passes_it_and_not_before(void *
 	int64_t t0 = anfu_clock_now_ms();
 	struct sched_row s;
 
-	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
 	assert_int_equal(
 		anfu_jobs_add(j, "iam.account_review", MONTH_MS, MONTH_MS, count_job, &monthly), 0);
 	assert_int_equal(anfu_jobs_add(j, "probe", 1, 0, count_job, &probe), 0);
@@ -160,7 +160,7 @@ static void test_missed_intervals_run_once(void **state)
 	struct counter probe = { 0 };
 	struct anfu_jobs *j = NULL;
 
-	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
 	assert_int_equal(anfu_jobs_add(j, "daily", DAY_MS, DAY_MS, count_job, &daily), 0);
 	assert_int_equal(anfu_jobs_add(j, "probe", 1, 0, count_job, &probe), 0);
 	assert_int_equal(anfu_jobs_start(j), 0);
@@ -188,12 +188,12 @@ static void test_restart_keeps_the_stored_schedule(void **state)
 	struct anfu_jobs *j = NULL;
 	int64_t t0 = anfu_clock_now_ms();
 
-	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
 	assert_int_equal(anfu_jobs_add(j, "weekly", 7 * DAY_MS, 7 * DAY_MS, count_job, &c), 0);
 	assert_int_equal(anfu_jobs_start(j), 0);
 	anfu_jobs_free(j);
 	anfu_clock_advance_ms(DAY_MS);
-	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
 	assert_int_equal(anfu_jobs_add(j, "weekly", 7 * DAY_MS, 7 * DAY_MS, count_job, &c), 0);
 	assert_int_equal(anfu_jobs_start(j), 0);
 	assert_int_equal(sched(f, "weekly").next_run_ms, t0 + 7 * DAY_MS);
@@ -211,8 +211,8 @@ static void test_two_schedulers_on_one_store_run_a_due_job_once(void **state)
 	struct counter shared = { 0 }, tick_a = { 0 }, tick_b = { 0 };
 	struct anfu_jobs *a = NULL, *b = NULL;
 
-	assert_int_equal(anfu_jobs_new(f->store, &a), 0);
-	assert_int_equal(anfu_jobs_new(f->store, &b), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &a), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &b), 0);
 	assert_int_equal(anfu_jobs_add(a, "shared", MONTH_MS, DAY_MS, count_job, &shared), 0);
 	assert_int_equal(anfu_jobs_add(b, "shared", MONTH_MS, DAY_MS, count_job, &shared), 0);
 	assert_int_equal(anfu_jobs_add(a, "tick-a", 1, DAY_MS, count_job, &tick_a), 0);
@@ -271,7 +271,7 @@ static void test_stop_waits_for_a_running_job(void **state)
 	struct anfu_jobs *j = NULL;
 	pthread_t t;
 
-	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
 	assert_int_equal(anfu_jobs_add(j, "slow", DAY_MS, 0, slow_job, &s), 0);
 	assert_int_equal(anfu_jobs_start(j), 0);
 	assert_true(wait_for(&s.started, 1));
@@ -289,7 +289,7 @@ static void test_free_without_start_and_null_are_fine(void **state)
 
 	anfu_jobs_free(NULL);
 	anfu_jobs_poke(NULL);
-	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
 	anfu_jobs_poke(j);
 	anfu_jobs_free(j);
 }
@@ -303,7 +303,7 @@ static void test_failure_is_recorded_and_retried_next_interval(void **state)
 	struct counter c = { .rc = ANFU_EIO, .result = "report file not writable" };
 	struct anfu_jobs *j = NULL;
 
-	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
 	assert_int_equal(anfu_jobs_add(j, "report", DAY_MS, 0, count_job, &c), 0);
 	assert_int_equal(anfu_jobs_start(j), 0);
 	assert_true(wait_for(&c.runs, 1));
@@ -321,7 +321,7 @@ static void test_open_transaction_is_rolled_back(void **state)
 	struct counter c = { .leave_tx_open = true };
 	struct anfu_jobs *j = NULL;
 
-	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
 	assert_int_equal(anfu_jobs_add(j, "sloppy", DAY_MS, 0, count_job, &c), 0);
 	assert_int_equal(anfu_jobs_start(j), 0);
 	assert_true(wait_for(&c.runs, 1));
@@ -338,7 +338,7 @@ static void test_add_refuses_bad_jobs(void **state)
 	struct counter c = { 0 };
 	struct anfu_jobs *j = NULL;
 
-	assert_int_equal(anfu_jobs_new(f->store, &j), 0);
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
 	assert_int_equal(anfu_jobs_add(j, "", DAY_MS, 0, count_job, &c), ANFU_EINVAL);
 	assert_int_equal(anfu_jobs_add(j, "Bad Name", DAY_MS, 0, count_job, &c), ANFU_EINVAL);
 	assert_int_equal(anfu_jobs_add(j, "x", 0, 0, count_job, &c), ANFU_EINVAL);

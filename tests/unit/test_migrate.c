@@ -1,5 +1,14 @@
 /*
- * tests/unit/test_migrate: store/migrate.c on a fresh SQLite file per test.
+ * tests/unit/test_migrate: store/migrate.c on a fresh SQLite file per test:
+ * each module's own sequence (the real ones of core, notify and iam, and
+ * small made-up modules), the per-module refusal of a newer database, and
+ * the upgrade of databases made with the legacy global numbering 1..5.
+ *
+ * A legacy database is built here the way the code before modules built
+ * it: the migration files of that code, kept verbatim (SQLite parts) in
+ * tests/unit/legacy-migrations/, run in order with a schema_version row
+ * (version, name, applied_ms) after each. Trusts ANFU_SOURCE_ROOT (set by
+ * tests/unit/meson.build) to name the source tree.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,13 +21,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/app.h"
+#include "base/buf.h"
 #include "base/err.h"
+#include "iam/iam.h"
+#include "notify/notify.h"
 #include "store/store.h"
+
+/* The real modules with migrations in the fixture's order (core, notify,
+ * iam): what a build without optional modules migrates. */
+#define NREAL 3
+/* Migrations of the legacy global numbering. */
+#define LEGACY_LATEST 5
 
 struct fix {
 	char dir[64];
 	char path[128];
 	struct anfu_db *db;
+	struct anfu_migration_set real[NREAL];
+	int total; /* migrations of real[] together */
 };
 
 static int setup(void **state)
@@ -32,6 +53,11 @@ static int setup(void **state)
 	(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
 	cfg.path = f->path;
 	assert_int_equal(anfu_db_open(&cfg, &f->db), 0);
+	f->real[0] = anfu_core_migrations;
+	f->real[1] = anfu_notify_migrations;
+	f->real[2] = anfu_iam_migrations;
+	for (int i = 0; i < NREAL; i++)
+		f->total += anfu_migrate_latest(&f->real[i]);
 	*state = f;
 	return 0;
 }
@@ -61,129 +87,165 @@ static int64_t schema_objects(struct anfu_db *db)
 	return n;
 }
 
+static int64_t count(struct anfu_db *db, const char *sql)
+{
+	int64_t n = -1;
+
+	assert_int_equal(anfu_db_query_int(db, sql, NULL, 0, &n), 0);
+	return n;
+}
+
+static int version(struct anfu_db *db, const char *module)
+{
+	int v = -1;
+
+	assert_int_equal(anfu_migrate_version(db, module, &v), 0);
+	return v;
+}
+
 struct hook {
 	int calls;
 	int last_version;
-	int fail_at; /* version whose hook fails, or 0 */
+	const char *fail_module; /* module whose fail_at hook fails, or NULL */
+	int fail_at;
 	bool in_tx;
+	char order[256]; /* "module/version " of each call */
 };
 
 static int hook(void *ud, struct anfu_db *db, const struct anfu_migration *m)
 {
 	struct hook *h = ud;
+	size_t len = strlen(h->order);
 
 	h->calls++;
 	h->last_version = m->version;
 	h->in_tx = db->tx_depth > 0;
-	return m->version == h->fail_at ? ANFU_EAUDIT : 0;
+	(void)snprintf(h->order + len, sizeof(h->order) - len, "%s/%d ", m->module, m->version);
+	return h->fail_module && strcmp(m->module, h->fail_module) == 0 && m->version == h->fail_at
+		       ? ANFU_EAUDIT
+		       : 0;
 }
+
+/* ---- the real modules ----------------------------------------------------- */
 
 static void test_latest_is_the_last_compiled_migration(void **state)
 {
-	(void)state;
-	assert_true(anfu_migrations_count >= 1);
-	assert_int_equal(anfu_migrations[0].version, 1);
-	assert_int_equal(anfu_migrate_latest(), anfu_migrations[anfu_migrations_count - 1].version);
-	for (size_t i = 0; i < anfu_migrations_count; i++) {
-		assert_int_equal(anfu_migrations[i].version, (int)i + 1);
-		assert_non_null(anfu_migrations[i].sql);
+	struct fix *f = *state;
+
+	for (int k = 0; k < NREAL; k++) {
+		const struct anfu_migration_set *s = &f->real[k];
+
+		assert_true(s->n >= 1);
+		assert_int_equal(s->migrations[0].version, 1);
+		assert_int_equal(anfu_migrate_latest(s), s->migrations[s->n - 1].version);
+		for (size_t i = 0; i < s->n; i++) {
+			assert_int_equal(s->migrations[i].version, (int)i + 1);
+			assert_non_null(s->migrations[i].sql);
+			assert_string_equal(s->migrations[i].module, s->module);
+		}
 	}
+	assert_string_equal(f->real[0].module, "core");
+	assert_string_equal(f->real[1].module, "notify");
+	assert_string_equal(f->real[2].module, "iam");
 }
 
 static void test_fresh_database_has_version_zero(void **state)
 {
 	struct fix *f = *state;
-	int v = -1;
 
-	assert_int_equal(anfu_migrate_version(f->db, &v), 0);
-	assert_int_equal(v, 0);
+	for (int k = 0; k < NREAL; k++)
+		assert_int_equal(version(f->db, f->real[k].module), 0);
 }
 
 static void test_fresh_database_is_migrated_to_latest(void **state)
 {
 	struct fix *f = *state;
 	struct hook h = { 0 };
-	int from = -1, to = -1, v = -1;
-	int64_t n = 0;
+	int from[NREAL] = { -1, -1, -1 }, to[NREAL] = { -1, -1, -1 };
 
-	assert_int_equal(anfu_migrate(f->db, hook, &h, &from, &to), 0);
-	assert_int_equal(from, 0);
-	assert_int_equal(to, anfu_migrate_latest());
-	assert_int_equal(anfu_migrate_version(f->db, &v), 0);
-	assert_int_equal(v, anfu_migrate_latest());
-	assert_int_equal(h.calls, anfu_migrate_latest());
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, from, to), 0);
+	for (int k = 0; k < NREAL; k++) {
+		assert_int_equal(from[k], 0);
+		assert_int_equal(to[k], anfu_migrate_latest(&f->real[k]));
+		assert_int_equal(version(f->db, f->real[k].module),
+				 anfu_migrate_latest(&f->real[k]));
+	}
+	assert_int_equal(h.calls, f->total);
 	assert_true(h.in_tx);
-	assert_int_equal(
-		anfu_db_query_int(f->db, "SELECT count(*) FROM schema_version", NULL, 0, &n), 0);
-	assert_int_equal(n, anfu_migrate_latest());
+	/* Module by module, each in its own order. */
+	assert_string_equal(h.order, "core/1 core/2 core/3 notify/1 iam/1 iam/2 iam/3 ");
+	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version"), f->total);
 	/* The dialect parts ran too: the audit triggers exist (no update, no
-	 * delete, and, from 0003, no replace). */
-	assert_int_equal(anfu_db_query_int(f->db,
-					   "SELECT count(*) FROM sqlite_master WHERE type = "
-					   "'trigger' AND tbl_name = 'audit_log' AND name IN "
-					   "('audit_log_no_update', 'audit_log_no_delete', "
-					   "'audit_log_no_replace')",
-					   NULL, 0, &n),
-			 0);
-	assert_int_equal(n, 3);
+	 * delete, and, from core 0003, no replace). */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM sqlite_master WHERE type = "
+				      "'trigger' AND tbl_name = 'audit_log' AND name IN "
+				      "('audit_log_no_update', 'audit_log_no_delete', "
+				      "'audit_log_no_replace')"),
+			 3);
 }
 
 static void test_migrate_twice_applies_nothing_the_second_time(void **state)
 {
 	struct fix *f = *state;
 	struct hook h = { 0 };
-	int from = -1, to = -1;
+	int from[NREAL] = { -1, -1, -1 }, to[NREAL] = { -1, -1, -1 };
 	int64_t objects;
 
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, NULL, NULL, NULL, NULL), 0);
 	objects = schema_objects(f->db);
-	assert_int_equal(anfu_migrate(f->db, hook, &h, &from, &to), 0);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, from, to), 0);
 	assert_int_equal(h.calls, 0);
-	assert_int_equal(from, anfu_migrate_latest());
-	assert_int_equal(to, anfu_migrate_latest());
+	for (int k = 0; k < NREAL; k++) {
+		assert_int_equal(from[k], anfu_migrate_latest(&f->real[k]));
+		assert_int_equal(to[k], anfu_migrate_latest(&f->real[k]));
+	}
 	assert_int_equal(schema_objects(f->db), objects);
 }
 
 static void test_failing_hook_rolls_the_migration_back(void **state)
 {
 	struct fix *f = *state;
-	struct hook h = { .fail_at = 1 };
-	int from = -1, to = -1, v = -1;
+	struct hook h = { .fail_module = "core", .fail_at = 1 };
+	int from[NREAL] = { -1, -1, -1 }, to[NREAL] = { -1, -1, -1 };
 
-	assert_int_equal(anfu_migrate(f->db, hook, &h, &from, &to), ANFU_EAUDIT);
-	assert_int_equal(from, -1);
-	assert_int_equal(to, -1);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, from, to), ANFU_EAUDIT);
+	for (int k = 0; k < NREAL; k++) {
+		assert_int_equal(from[k], -1);
+		assert_int_equal(to[k], -1);
+	}
 	assert_int_equal(f->db->tx_depth, 0);
-	assert_int_equal(anfu_migrate_version(f->db, &v), 0);
-	assert_int_equal(v, 0);
+	assert_int_equal(version(f->db, "core"), 0);
+	/* Not even the bookkeeping table is left behind. */
 	assert_int_equal(schema_objects(f->db), 0);
 }
 
 static void test_newer_database_is_refused_unchanged(void **state)
 {
 	struct fix *f = *state;
-	const char *name = "future";
-	const struct anfu_param p[] = { ANFU_PI(anfu_migrate_latest() + 1), ANFU_PS(name),
-					ANFU_PI(0) };
+	const char *module = "core", *name = "future";
+	const struct anfu_param p[] = { ANFU_PS(module),
+					ANFU_PI(anfu_migrate_latest(&f->real[0]) + 1),
+					ANFU_PS(name), ANFU_PI(0) };
 	struct hook h = { 0 };
-	int from = -1, to = -1;
-	int64_t objects, rows = 0;
+	int from[NREAL] = { -1, -1, -1 }, to[NREAL] = { -1, -1, -1 };
+	int64_t objects;
 
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), 0);
-	assert_int_equal(anfu_db_exec(f->db,
-				      "INSERT INTO schema_version (version, name, applied_ms) "
-				      "VALUES ($1, $2, $3)",
-				      p, 3, NULL, NULL, NULL),
-			 0);
-	objects = schema_objects(f->db);
-	assert_int_equal(anfu_migrate(f->db, hook, &h, &from, &to), ANFU_ESCHEMA);
-	assert_int_equal(h.calls, 0);
-	assert_int_equal(from, -1);
-	assert_int_equal(to, -1);
-	assert_int_equal(schema_objects(f->db), objects);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, NULL, NULL, NULL, NULL), 0);
 	assert_int_equal(
-		anfu_db_query_int(f->db, "SELECT count(*) FROM schema_version", NULL, 0, &rows), 0);
-	assert_int_equal(rows, anfu_migrate_latest() + 1);
+		anfu_db_exec(f->db,
+			     "INSERT INTO schema_version (module, version, name, applied_ms) "
+			     "VALUES ($1, $2, $3, $4)",
+			     p, 4, NULL, NULL, NULL),
+		0);
+	objects = schema_objects(f->db);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, from, to), ANFU_ESCHEMA);
+	assert_int_equal(h.calls, 0);
+	for (int k = 0; k < NREAL; k++) {
+		assert_int_equal(from[k], -1);
+		assert_int_equal(to[k], -1);
+	}
+	assert_int_equal(schema_objects(f->db), objects);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version"), f->total + 1);
 }
 
 static void test_migrate_inside_a_transaction_is_einval(void **state)
@@ -191,8 +253,366 @@ static void test_migrate_inside_a_transaction_is_einval(void **state)
 	struct fix *f = *state;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_migrate(f->db, NULL, NULL, NULL, NULL), ANFU_EINVAL);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, NULL, NULL, NULL, NULL), ANFU_EINVAL);
 	assert_int_equal(anfu_db_rollback(f->db), 0);
+}
+
+/* ---- made-up modules: order, sequences, refusal per module ------------------ */
+
+/* Module "a" makes a table in 1 and fills it in 2; module "b" reads a's
+ * table, so it works only after a. */
+static const struct anfu_migration a_migrations[] = {
+	{ "a", 1, "make", "CREATE TABLE a_t (x INTEGER NOT NULL);", NULL, NULL },
+	{ "a", 2, "fill", "INSERT INTO a_t (x) VALUES (7);", "INSERT INTO a_t (x) VALUES (8);",
+	  "INSERT INTO a_t (x) VALUES (9);" },
+};
+static const struct anfu_migration b_migrations[] = {
+	{ "b", 1, "copy", "CREATE TABLE b_t AS SELECT x FROM a_t;", NULL, NULL },
+};
+static const struct anfu_migration_set ab[] = {
+	{ "a", a_migrations, 2 },
+	{ "b", b_migrations, 1 },
+};
+
+static void test_modules_are_applied_in_list_order_each_in_its_own_order(void **state)
+{
+	struct fix *f = *state;
+	struct hook h = { 0 };
+	int from[2] = { -1, -1 }, to[2] = { -1, -1 };
+
+	assert_int_equal(anfu_migrate(f->db, ab, 2, hook, &h, from, to), 0);
+	assert_string_equal(h.order, "a/1 a/2 b/1 ");
+	assert_int_equal(from[0], 0);
+	assert_int_equal(from[1], 0);
+	assert_int_equal(to[0], 2);
+	assert_int_equal(to[1], 1);
+	assert_int_equal(version(f->db, "a"), 2);
+	assert_int_equal(version(f->db, "b"), 1);
+	/* b copied what a wrote, portable part and SQLite part (not the
+	 * PostgreSQL part). */
+	assert_int_equal(count(f->db, "SELECT sum(x) FROM b_t"), 15);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version WHERE module = 'a' "
+				      "AND version = 2 AND name = 'fill'"),
+			 1);
+}
+
+static void test_a_module_added_later_gets_only_its_own_migrations(void **state)
+{
+	struct fix *f = *state;
+	struct hook h = { 0 };
+
+	assert_int_equal(anfu_migrate(f->db, ab, 1, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(version(f->db, "b"), 0);
+	assert_int_equal(anfu_migrate(f->db, ab, 2, hook, &h, NULL, NULL), 0);
+	assert_string_equal(h.order, "b/1 ");
+}
+
+static void test_a_module_newer_than_the_binary_refuses_the_whole_database(void **state)
+{
+	struct fix *f = *state;
+	struct hook h = { 0 };
+	int from[2] = { -1, -1 };
+	int64_t objects;
+
+	/* a is migrated, b is not; a's row says version 3 (this binary knows
+	 * 2): nothing is applied, not even b's. */
+	assert_int_equal(anfu_migrate(f->db, ab, 1, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(
+		anfu_db_exec(f->db,
+			     "INSERT INTO schema_version (module, version, name, applied_ms) "
+			     "VALUES ('a', 3, 'future', 0)",
+			     NULL, 0, NULL, NULL, NULL),
+		0);
+	objects = schema_objects(f->db);
+	assert_int_equal(anfu_migrate(f->db, ab, 2, hook, &h, from, NULL), ANFU_ESCHEMA);
+	assert_int_equal(h.calls, 0);
+	assert_int_equal(from[0], -1);
+	assert_int_equal(schema_objects(f->db), objects);
+	assert_int_equal(version(f->db, "b"), 0);
+	assert_int_equal(anfu_migrate_status(f->db, ab, 2, NULL, NULL), ANFU_ESCHEMA);
+}
+
+static void test_status_counts_what_is_pending_per_module(void **state)
+{
+	struct fix *f = *state;
+	int v[2] = { -1, -1 }, pending = -1;
+
+	assert_int_equal(anfu_migrate_status(f->db, ab, 2, v, &pending), 0);
+	assert_int_equal(v[0], 0);
+	assert_int_equal(v[1], 0);
+	assert_int_equal(pending, 3);
+	assert_int_equal(anfu_migrate(f->db, ab, 1, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(anfu_migrate_status(f->db, ab, 2, v, &pending), 0);
+	assert_int_equal(v[0], 2);
+	assert_int_equal(v[1], 0);
+	assert_int_equal(pending, 1);
+	/* Nothing changed: status never migrates. */
+	assert_int_equal(version(f->db, "b"), 0);
+}
+
+static void test_rows_of_a_module_the_binary_lacks_are_left_alone(void **state)
+{
+	struct fix *f = *state;
+
+	/* A build without an optional module opens a database made by one
+	 * with it. */
+	assert_int_equal(anfu_migrate(f->db, ab, 2, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(anfu_migrate(f->db, ab, 1, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(version(f->db, "b"), 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM b_t"), 2);
+}
+
+/* ---- legacy databases (global versions 1..5) ---------------------------------- */
+
+static char *read_source_file(const char *rel)
+{
+	const char *root = getenv("ANFU_SOURCE_ROOT");
+	struct anfu_buf b;
+	char path[4096], chunk[4096];
+	FILE *f;
+	size_t n;
+
+	assert_non_null(root);
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/%s", root, rel) < sizeof(path));
+	f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	anfu_buf_init(&b, 1024 * 1024);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		assert_int_equal(anfu_buf_append(&b, chunk, n), 0);
+	fclose(f);
+	return anfu_buf_steal(&b, NULL);
+}
+
+static const char *const legacy_names[LEGACY_LATEST] = {
+	"foundation", "iam", "audit_no_replace", "alerts_approvals", "iam_bindings",
+};
+
+static void exec_legacy_file(struct anfu_db *db, int v, const char *suffix, bool required)
+{
+	char rel[128];
+	char *sql;
+
+	(void)snprintf(rel, sizeof(rel), "tests/unit/legacy-migrations/%04d_%s%s", v,
+		       legacy_names[v - 1], suffix);
+	sql = read_source_file(rel);
+	if (!sql && !required)
+		return;
+	if (!sql)
+		fail_msg("cannot read %s", rel);
+	assert_int_equal(db->ops->exec_script(db, sql), 0);
+	free(sql);
+}
+
+/* Makes db what the code before modules made with migrations 1..upto. */
+static void make_legacy(struct anfu_db *db, int upto)
+{
+	for (int v = 1; v <= upto; v++) {
+		const struct anfu_param p[] = { ANFU_PI(v), ANFU_PS(legacy_names[v - 1]),
+						ANFU_PI(1000 + v) };
+
+		assert_int_equal(anfu_db_begin(db), 0);
+		exec_legacy_file(db, v, ".sql", true);
+		exec_legacy_file(db, v, ".sqlite.sql", false);
+		assert_int_equal(
+			anfu_db_exec(db,
+				     "INSERT INTO schema_version (version, name, applied_ms) "
+				     "VALUES ($1, $2, $3)",
+				     p, 3, NULL, NULL, NULL),
+			0);
+		assert_int_equal(anfu_db_commit(db), 0);
+	}
+}
+
+static int append_row(void *ud, const struct anfu_row *r)
+{
+	struct anfu_buf *b = ud;
+
+	for (int i = 0; i < anfu_row_count(r); i++) {
+		const char *t = anfu_row_text(r, i, NULL);
+
+		assert_int_equal(anfu_buf_appendf(b, "%s|", t ? t : "(null)"), 0);
+	}
+	return anfu_buf_appends(b, "\n");
+}
+
+/* Every schema object's definition and every table's rows, but those of
+ * the bookkeeping table, as text. */
+static char *snapshot(struct anfu_db *db)
+{
+	struct anfu_buf b, tables;
+	char *names, *out;
+
+	anfu_buf_init(&b, 16 * 1024 * 1024);
+	anfu_buf_init(&tables, 1024 * 1024);
+	assert_int_equal(anfu_db_exec(db,
+				      "SELECT type, name, tbl_name, sql FROM sqlite_master "
+				      "WHERE name NOT LIKE 'schema_version%' "
+				      "AND name NOT LIKE 'sqlite_autoindex_schema_version%' "
+				      "ORDER BY type, name",
+				      NULL, 0, append_row, &b, NULL),
+			 0);
+	assert_int_equal(anfu_db_exec(db,
+				      "SELECT name FROM sqlite_master WHERE type = 'table' "
+				      "AND name <> 'schema_version' ORDER BY name",
+				      NULL, 0, append_row, &tables, NULL),
+			 0);
+	names = anfu_buf_steal(&tables, NULL);
+	for (char *line = names; line && *line;) {
+		char *end = strchr(line, '|'), sql[128];
+
+		assert_non_null(end);
+		*end = '\0';
+		(void)snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1", line);
+		assert_int_equal(anfu_buf_appendf(&b, "-- %s\n", line), 0);
+		assert_int_equal(anfu_db_exec(db, sql, NULL, 0, append_row, &b, NULL), 0);
+		line = strchr(end + 1, '\n');
+		line = line ? line + 1 : NULL;
+	}
+	free(names);
+	out = anfu_buf_steal(&b, NULL);
+	return out;
+}
+
+/* The snapshot of a fresh database migrated with sets. */
+static char *fresh_snapshot(const struct fix *f)
+{
+	char path[160];
+	struct anfu_store_cfg cfg = { "sqlite", path, 2000 };
+	struct anfu_db *db = NULL;
+	char *snap;
+
+	(void)snprintf(path, sizeof(path), "%s/fresh.db", f->dir);
+	assert_int_equal(anfu_db_open(&cfg, &db), 0);
+	assert_int_equal(anfu_migrate(db, f->real, NREAL, NULL, NULL, NULL, NULL), 0);
+	snap = snapshot(db);
+	anfu_db_close(db);
+	(void)unlink(path);
+	return snap;
+}
+
+static void test_legacy_numbering_reads_through_the_map(void **state)
+{
+	struct fix *f = *state;
+	int v[NREAL] = { -1, -1, -1 }, pending = -1;
+
+	make_legacy(f->db, 3);
+	assert_int_equal(anfu_migrate_status(f->db, f->real, NREAL, v, &pending), 0);
+	assert_int_equal(v[0], 3); /* core: foundation, vault_jobs, audit_no_replace */
+	assert_int_equal(v[1], 1); /* notify: messages */
+	assert_int_equal(v[2], 1); /* iam: iam */
+	assert_int_equal(pending, f->total - 5);
+	/* Reading converted nothing: the old bookkeeping is still there. */
+	assert_int_equal(count(f->db, "SELECT count(*) FROM pragma_table_info('schema_version') "
+				      "WHERE name = 'module'"),
+			 0);
+}
+
+/* A database at legacy version 5 (the last before modules) is at every
+ * module's latest: the upgrade applies nothing, rewrites the bookkeeping
+ * through the map with the times the migrations were applied, and leaves
+ * exactly the schema and rows a fresh database gets. */
+static void test_legacy_database_at_5_upgrades_without_running_anything(void **state)
+{
+	struct fix *f = *state;
+	struct hook h = { 0 };
+	int from[NREAL] = { -1, -1, -1 }, to[NREAL] = { -1, -1, -1 };
+	char *fresh = fresh_snapshot(f), *upgraded;
+
+	make_legacy(f->db, LEGACY_LATEST);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, from, to), 0);
+	assert_int_equal(h.calls, 0);
+	for (int k = 0; k < NREAL; k++) {
+		assert_int_equal(from[k], anfu_migrate_latest(&f->real[k]));
+		assert_int_equal(to[k], anfu_migrate_latest(&f->real[k]));
+	}
+	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version"), f->total);
+	assert_int_equal(count(f->db,
+			       "SELECT count(*) FROM schema_version WHERE "
+			       "(module, version, name, applied_ms) IN (VALUES "
+			       "('core', 1, 'foundation', 1001), ('core', 2, 'vault_jobs', 1002), "
+			       "('notify', 1, 'messages', 1002), ('iam', 1, 'iam', 1002), "
+			       "('core', 3, 'audit_no_replace', 1003), "
+			       "('iam', 2, 'alerts_approvals', 1004), "
+			       "('iam', 3, 'iam_bindings', 1005))"),
+			 7);
+	upgraded = snapshot(f->db);
+	assert_string_equal(upgraded, fresh);
+	free(fresh);
+	free(upgraded);
+}
+
+/* A database made by an older binary (legacy version 3) gets what it
+ * lacks: iam 2 and 3 (legacy 4 and 5), then equals a fresh one. */
+static void test_legacy_database_at_3_gets_the_rest(void **state)
+{
+	struct fix *f = *state;
+	struct hook h = { 0 };
+	char *fresh = fresh_snapshot(f), *upgraded;
+
+	make_legacy(f->db, 3);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, NULL, NULL), 0);
+	assert_string_equal(h.order, "iam/2 iam/3 ");
+	assert_int_equal(version(f->db, "iam"), 3);
+	upgraded = snapshot(f->db);
+	assert_string_equal(upgraded, fresh);
+	free(fresh);
+	free(upgraded);
+}
+
+static void test_legacy_database_at_1_gets_the_rest(void **state)
+{
+	struct fix *f = *state;
+	struct hook h = { 0 };
+	char *fresh = fresh_snapshot(f), *upgraded;
+
+	make_legacy(f->db, 1);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, NULL, NULL), 0);
+	assert_string_equal(h.order, "core/2 core/3 notify/1 iam/1 iam/2 iam/3 ");
+	upgraded = snapshot(f->db);
+	assert_string_equal(upgraded, fresh);
+	free(fresh);
+	free(upgraded);
+}
+
+/* A legacy version beyond 5 came from a binary newer than this one. */
+static void test_legacy_database_newer_than_5_is_refused_unchanged(void **state)
+{
+	struct fix *f = *state;
+	struct hook h = { 0 };
+	int64_t objects;
+
+	make_legacy(f->db, LEGACY_LATEST);
+	assert_int_equal(anfu_db_exec(f->db,
+				      "INSERT INTO schema_version (version, name, applied_ms) "
+				      "VALUES (6, 'future', 0)",
+				      NULL, 0, NULL, NULL, NULL),
+			 0);
+	objects = schema_objects(f->db);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, NULL, NULL), ANFU_ESCHEMA);
+	assert_int_equal(h.calls, 0);
+	assert_int_equal(schema_objects(f->db), objects);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version"), LEGACY_LATEST + 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM pragma_table_info('schema_version') "
+				      "WHERE name = 'module'"),
+			 0);
+}
+
+/* Legacy rows must be 1..v: a gap means the bookkeeping cannot be
+ * trusted, and the database is refused unchanged. */
+static void test_legacy_database_with_a_gap_is_refused_unchanged(void **state)
+{
+	struct fix *f = *state;
+	int64_t objects;
+
+	make_legacy(f->db, 3);
+	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM schema_version WHERE version = 2", NULL,
+				      0, NULL, NULL, NULL),
+			 0);
+	objects = schema_objects(f->db);
+	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, NULL, NULL, NULL, NULL), ANFU_ESCHEMA);
+	assert_int_equal(schema_objects(f->db), objects);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version"), 2);
 }
 
 int main(void)
@@ -206,6 +626,17 @@ int main(void)
 		T(test_failing_hook_rolls_the_migration_back),
 		T(test_newer_database_is_refused_unchanged),
 		T(test_migrate_inside_a_transaction_is_einval),
+		T(test_modules_are_applied_in_list_order_each_in_its_own_order),
+		T(test_a_module_added_later_gets_only_its_own_migrations),
+		T(test_a_module_newer_than_the_binary_refuses_the_whole_database),
+		T(test_status_counts_what_is_pending_per_module),
+		T(test_rows_of_a_module_the_binary_lacks_are_left_alone),
+		T(test_legacy_numbering_reads_through_the_map),
+		T(test_legacy_database_at_5_upgrades_without_running_anything),
+		T(test_legacy_database_at_3_gets_the_rest),
+		T(test_legacy_database_at_1_gets_the_rest),
+		T(test_legacy_database_newer_than_5_is_refused_unchanged),
+		T(test_legacy_database_with_a_gap_is_refused_unchanged),
 #undef T
 	};
 

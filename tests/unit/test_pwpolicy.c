@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "base/err.h"
-#include "config/config.h"
+#include "iam/config.h"
 #include "iam/pwpolicy.h"
 
 /* Catalog defaults: staff need all 4 classes, customers 3 of 4. */

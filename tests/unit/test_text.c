@@ -36,50 +36,167 @@ static const struct row characters[] = {
 	{ "U+0009 TAB", "a\tb", ANFU_TEXT_CONTROL },
 	{ "U+000A LF", "a\nb", ANFU_TEXT_CONTROL },
 	{ "U+000D CR", "a\rb", ANFU_TEXT_CONTROL },
-	{ "U+001F", "a\x1f" "b", ANFU_TEXT_CONTROL },
-	{ "U+007F DEL", "a\x7f" "b", ANFU_TEXT_CONTROL },
-	{ "U+0080", "a\xc2\x80" "b", ANFU_TEXT_CONTROL },
-	{ "U+0085 NEL", "a\xc2\x85" "b", ANFU_TEXT_CONTROL },
-	{ "U+009F", "a\xc2\x9f" "b", ANFU_TEXT_CONTROL },
+	{ "U+001F",
+	  "a\x1f"
+	  "b",
+	  ANFU_TEXT_CONTROL },
+	{ "U+007F DEL",
+	  "a\x7f"
+	  "b",
+	  ANFU_TEXT_CONTROL },
+	{ "U+0080",
+	  "a\xc2\x80"
+	  "b",
+	  ANFU_TEXT_CONTROL },
+	{ "U+0085 NEL",
+	  "a\xc2\x85"
+	  "b",
+	  ANFU_TEXT_CONTROL },
+	{ "U+009F",
+	  "a\xc2\x9f"
+	  "b",
+	  ANFU_TEXT_CONTROL },
 	/* Cf */
-	{ "U+00AD soft hyphen", "a\xc2\xad" "b", ANFU_TEXT_FORMAT },
-	{ "U+061C arabic letter mark", "a\xd8\x9c" "b", ANFU_TEXT_FORMAT },
-	{ "U+180E mongolian vowel separator", "a\xe1\xa0\x8e" "b", ANFU_TEXT_FORMAT },
-	{ "U+200B zero width space", "a\xe2\x80\x8b" "b", ANFU_TEXT_FORMAT },
-	{ "U+200C ZWNJ", "a\xe2\x80\x8c" "b", ANFU_TEXT_FORMAT },
-	{ "U+200D ZWJ", "a\xe2\x80\x8d" "b", ANFU_TEXT_FORMAT },
-	{ "U+200E LRM", "a\xe2\x80\x8e" "b", ANFU_TEXT_FORMAT },
-	{ "U+200F RLM", "a\xe2\x80\x8f" "b", ANFU_TEXT_FORMAT },
-	{ "U+202A LRE", "a\xe2\x80\xaa" "b", ANFU_TEXT_FORMAT },
-	{ "U+202B RLE", "a\xe2\x80\xab" "b", ANFU_TEXT_FORMAT },
-	{ "U+202C PDF", "a\xe2\x80\xac" "b", ANFU_TEXT_FORMAT },
-	{ "U+202D LRO", "a\xe2\x80\xad" "b", ANFU_TEXT_FORMAT },
-	{ "U+202E RLO", "a\xe2\x80\xae" "b", ANFU_TEXT_FORMAT },
-	{ "U+2060 word joiner", "a\xe2\x81\xa0" "b", ANFU_TEXT_FORMAT },
-	{ "U+2066 LRI", "a\xe2\x81\xa6" "b", ANFU_TEXT_FORMAT },
-	{ "U+2067 RLI", "a\xe2\x81\xa7" "b", ANFU_TEXT_FORMAT },
-	{ "U+2068 FSI", "a\xe2\x81\xa8" "b", ANFU_TEXT_FORMAT },
-	{ "U+2069 PDI", "a\xe2\x81\xa9" "b", ANFU_TEXT_FORMAT },
-	{ "U+FEFF BOM", "a\xef\xbb\xbf" "b", ANFU_TEXT_FORMAT },
-	{ "U+FFF9 interlinear annotation", "a\xef\xbf\xb9" "b", ANFU_TEXT_FORMAT },
-	{ "U+E0001 language tag", "a\xf3\xa0\x80\x81" "b", ANFU_TEXT_FORMAT },
+	{ "U+00AD soft hyphen",
+	  "a\xc2\xad"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+061C arabic letter mark",
+	  "a\xd8\x9c"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+180E mongolian vowel separator",
+	  "a\xe1\xa0\x8e"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+200B zero width space",
+	  "a\xe2\x80\x8b"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+200C ZWNJ",
+	  "a\xe2\x80\x8c"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+200D ZWJ",
+	  "a\xe2\x80\x8d"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+200E LRM",
+	  "a\xe2\x80\x8e"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+200F RLM",
+	  "a\xe2\x80\x8f"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+202A LRE",
+	  "a\xe2\x80\xaa"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+202B RLE",
+	  "a\xe2\x80\xab"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+202C PDF",
+	  "a\xe2\x80\xac"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+202D LRO",
+	  "a\xe2\x80\xad"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+202E RLO",
+	  "a\xe2\x80\xae"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+2060 word joiner",
+	  "a\xe2\x81\xa0"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+2066 LRI",
+	  "a\xe2\x81\xa6"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+2067 RLI",
+	  "a\xe2\x81\xa7"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+2068 FSI",
+	  "a\xe2\x81\xa8"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+2069 PDI",
+	  "a\xe2\x81\xa9"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+FEFF BOM",
+	  "a\xef\xbb\xbf"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+FFF9 interlinear annotation",
+	  "a\xef\xbf\xb9"
+	  "b",
+	  ANFU_TEXT_FORMAT },
+	{ "U+E0001 language tag",
+	  "a\xf3\xa0\x80\x81"
+	  "b",
+	  ANFU_TEXT_FORMAT },
 	/* Zl, Zp */
-	{ "U+2028 line separator", "a\xe2\x80\xa8" "b", ANFU_TEXT_SEPARATOR },
-	{ "U+2029 paragraph separator", "a\xe2\x80\xa9" "b", ANFU_TEXT_SEPARATOR },
+	{ "U+2028 line separator",
+	  "a\xe2\x80\xa8"
+	  "b",
+	  ANFU_TEXT_SEPARATOR },
+	{ "U+2029 paragraph separator",
+	  "a\xe2\x80\xa9"
+	  "b",
+	  ANFU_TEXT_SEPARATOR },
 	/* neighbours and ordinary text: accepted */
 	{ "U+0020 space", "a b", ANFU_TEXT_OK },
 	{ "U+007E tilde", "a~b", ANFU_TEXT_OK },
-	{ "U+00A0 no-break space", "a\xc2\xa0" "b", ANFU_TEXT_OK },
-	{ "U+00AC not sign", "a\xc2\xac" "b", ANFU_TEXT_OK },
-	{ "U+00AE registered", "a\xc2\xae" "b", ANFU_TEXT_OK },
-	{ "U+200A hair space", "a\xe2\x80\x8a" "b", ANFU_TEXT_OK },
-	{ "U+2010 hyphen", "a\xe2\x80\x90" "b", ANFU_TEXT_OK },
-	{ "U+202F narrow no-break space", "a\xe2\x80\xaf" "b", ANFU_TEXT_OK },
-	{ "U+3000 ideographic space", "a\xe3\x80\x80" "b", ANFU_TEXT_OK },
-	{ "U+00B7 middle dot (names)", "a\xc2\xb7" "b", ANFU_TEXT_OK },
-	{ "U+0301 combining acute", "a\xcc\x81" "b", ANFU_TEXT_OK },
-	{ "U+1F600 emoji", "a\xf0\x9f\x98\x80" "b", ANFU_TEXT_OK },
-	{ "CJK name 张三", "a\xe5\xbc\xa0\xe4\xb8\x89" "b", ANFU_TEXT_OK },
+	{ "U+00A0 no-break space",
+	  "a\xc2\xa0"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "U+00AC not sign",
+	  "a\xc2\xac"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "U+00AE registered",
+	  "a\xc2\xae"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "U+200A hair space",
+	  "a\xe2\x80\x8a"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "U+2010 hyphen",
+	  "a\xe2\x80\x90"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "U+202F narrow no-break space",
+	  "a\xe2\x80\xaf"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "U+3000 ideographic space",
+	  "a\xe3\x80\x80"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "U+00B7 middle dot (names)",
+	  "a\xc2\xb7"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "U+0301 combining acute",
+	  "a\xcc\x81"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "U+1F600 emoji",
+	  "a\xf0\x9f\x98\x80"
+	  "b",
+	  ANFU_TEXT_OK },
+	{ "CJK name 张三",
+	  "a\xe5\xbc\xa0\xe4\xb8\x89"
+	  "b",
+	  ANFU_TEXT_OK },
 };
 
 /* The rows' strings hold a NUL, so their length is the literal's: the
@@ -158,9 +275,9 @@ static void test_text_normalize_gives_nfc(void **state)
 		char *out = NULL;
 		size_t n = 0;
 
-		assert_int_equal(anfu_text_normalize(nfc_rows[i].in, strlen(nfc_rows[i].in), &out,
-						     &n, NULL),
-				 0);
+		assert_int_equal(
+			anfu_text_normalize(nfc_rows[i].in, strlen(nfc_rows[i].in), &out, &n, NULL),
+			0);
 		if (n != strlen(nfc_rows[i].out) || strcmp(out, nfc_rows[i].out) != 0)
 			fail_msg("%s: got \"%s\"", nfc_rows[i].name, out);
 		free(out);
@@ -189,7 +306,10 @@ static void test_text_normalize_refuses_without_output(void **state)
 	enum anfu_text_fault f = ANFU_TEXT_OK;
 
 	(void)state;
-	assert_int_equal(anfu_text_normalize("a\xe2\x80\xae" "b", 5, &out, &n, &f), ANFU_EINVAL);
+	assert_int_equal(anfu_text_normalize("a\xe2\x80\xae"
+					     "b",
+					     5, &out, &n, &f),
+			 ANFU_EINVAL);
 	assert_int_equal(f, ANFU_TEXT_FORMAT);
 	assert_string_equal(out, "untouched");
 	assert_int_equal(n, 77);
@@ -239,10 +359,17 @@ static int decode(const char *json, struct body *b, struct anfu_jerr *e)
 static void test_json_string_field_refuses_control_and_format(void **state)
 {
 	static const char *const bad[] = {
-		"{\"name\":\"a\\u0009b\"}", "{\"name\":\"a\\nb\"}",	 "{\"name\":\"a\\u007fb\"}",
-		"{\"name\":\"a\\u0085b\"}", "{\"name\":\"a\\u00adb\"}", "{\"name\":\"a\\u200bb\"}",
-		"{\"name\":\"a\\u202eb\"}", "{\"name\":\"a\\u2066b\"}", "{\"name\":\"\\ufeffab\"}",
-		"{\"name\":\"a\xe2\x80\xae" "b\"}",
+		"{\"name\":\"a\\u0009b\"}",
+		"{\"name\":\"a\\nb\"}",
+		"{\"name\":\"a\\u007fb\"}",
+		"{\"name\":\"a\\u0085b\"}",
+		"{\"name\":\"a\\u00adb\"}",
+		"{\"name\":\"a\\u200bb\"}",
+		"{\"name\":\"a\\u202eb\"}",
+		"{\"name\":\"a\\u2066b\"}",
+		"{\"name\":\"\\ufeffab\"}",
+		"{\"name\":\"a\xe2\x80\xae"
+		"b\"}",
 	};
 	(void)state;
 	for (size_t i = 0; i < NITEMS(bad); i++) {

@@ -210,7 +210,7 @@ static void test_second_vault_on_the_same_store_decrypts(void **state)
 	char *pt = NULL;
 	size_t len = 0;
 
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
+	assert_int_equal(anfu_vault_open(f->keys, f->tx, &v2), 0);
 	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM vault_key", NULL), 1);
 	assert_int_equal(anfu_vault_open_field(v2, NULL, "name", OWNER, ct, &pt, &len), 0);
 	assert_string_equal(pt, "张三丰");
@@ -232,7 +232,7 @@ static void test_key_not_in_the_cache_is_loaded_from_the_database(void **state)
 	assert_int_equal(
 		anfu_db_exec(f->db, "UPDATE vault_key SET active = 0", NULL, 0, NULL, NULL, NULL),
 		0);
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
+	assert_int_equal(anfu_vault_open(f->keys, f->tx, &v2), 0);
 	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM vault_key", NULL), 2);
 	assert_int_equal(
 		fixture_count(f->db, "SELECT count(*) FROM vault_key WHERE active = 1", NULL), 1);
@@ -267,7 +267,7 @@ static void test_open_refuses_keys_of_another_master_key(void **state)
 	struct anfu_vault *v = NULL;
 
 	/* g's master key meets f's wrapped data key. */
-	assert_int_equal(anfu_vault_open(g->keys, f->store, &v), ANFU_ECRYPTO);
+	assert_int_equal(anfu_vault_open(g->keys, f->tx, &v), ANFU_ECRYPTO);
 	assert_null(v);
 	fixture_close(g);
 }
@@ -282,7 +282,7 @@ static void test_tampered_wrapped_key_is_refused(void **state)
 				      "length(wrapped) - 4) || 'AAA='",
 				      NULL, 0, NULL, NULL, NULL),
 			 0);
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &v), ANFU_ECRYPTO);
+	assert_int_equal(anfu_vault_open(f->keys, f->tx, &v), ANFU_ECRYPTO);
 	assert_null(v);
 }
 
@@ -321,7 +321,7 @@ static void test_concurrent_cache_misses_agree(void **state)
 	assert_int_equal(
 		anfu_db_exec(f->db, "UPDATE vault_key SET active = 0", NULL, 0, NULL, NULL, NULL),
 		0);
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
+	assert_int_equal(anfu_vault_open(f->keys, f->tx, &v2), 0);
 	assert_int_equal(anfu_vault_seal(v2, "phone", OTHER, "13900139000", 11, &ct), 0);
 	for (int i = 0; i < 6; i++) {
 		rc[i] = (struct race){ f, f->vault, ct, -1 };
@@ -357,7 +357,7 @@ static void test_blind_index_is_deterministic_and_kind_separated(void **state)
 
 	assert_int_equal(anfu_vault_index(f->vault, "phone", "13800138000", 11, a), 0);
 	assert_true(is_lower_hex64(a));
-	assert_int_equal(anfu_vault_open(f->keys, f->store, &v2), 0);
+	assert_int_equal(anfu_vault_open(f->keys, f->tx, &v2), 0);
 	assert_int_equal(anfu_vault_index(v2, "phone", "13800138000", 11, b), 0);
 	assert_string_equal(a, b);
 	assert_int_equal(anfu_vault_index(f->vault, "login", "13800138000", 11, c), 0);
@@ -495,7 +495,7 @@ static void test_gm_profile_seals_and_opens(void **state)
 	anfu_free_secret(pt);
 	assert_int_equal(anfu_vault_open_field(g->vault, g->db, "phone", OTHER, ct, &pt, &len),
 			 ANFU_ECRYPTO);
-	assert_int_equal(anfu_vault_open(g->keys, g->store, &v2), 0);
+	assert_int_equal(anfu_vault_open(g->keys, g->tx, &v2), 0);
 	assert_int_equal(anfu_vault_open_field(v2, NULL, "phone", OWNER, ct, &pt, &len), 0);
 	anfu_free_secret(pt);
 	assert_int_equal(anfu_vault_index(g->vault, "phone", "13800138000", 11, a), 0);

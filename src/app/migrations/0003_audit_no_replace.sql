@@ -1,0 +1,5 @@
+-- core 0003 audit (legacy 0003): no portable statements. SQLite's INSERT OR REPLACE deletes the
+-- conflicting row without firing DELETE triggers (unless recursive_triggers
+-- is on), so the append-only triggers of 0001 did not stop it; the SQLite
+-- part closes that. PostgreSQL has no REPLACE, and INSERT ... ON CONFLICT DO
+-- UPDATE fires the UPDATE triggers 0001 already has.

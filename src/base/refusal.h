@@ -1,0 +1,78 @@
+/*
+ * base/refusal: the stable refusal codes a service hands its caller, each
+ * declared once here (docs/errors.md, "Codes").
+ *
+ * A service refuses with one of these constants, never with the string
+ * itself; http/errors.c maps each to its HTTP status and its English and
+ * Chinese message, and tests/api/test_refusal_codes.py checks, at test
+ * time, that every constant has its row in that table, that every row's
+ * code is declared here (or by the JSON decoder or the HTTP layer), and
+ * that no source file outside this header spells a code as a bare string.
+ *
+ * To add a code: one line here, one row in http/errors.c, one row in
+ * docs/errors.md. Owns nothing; depends on nothing.
+ */
+#ifndef ANFU_BASE_REFUSAL_H
+#define ANFU_BASE_REFUSAL_H
+
+#define ANFU_R_INVALID_REQUEST "invalid_request"
+#define ANFU_R_UNAUTHORIZED "unauthorized"
+#define ANFU_R_EXPIRED "expired"
+#define ANFU_R_FORBIDDEN "forbidden"
+#define ANFU_R_NOT_FOUND "not_found"
+#define ANFU_R_CONFLICT "conflict"
+#define ANFU_R_ALREADY_EXISTS "already_exists"
+#define ANFU_R_PAYLOAD_TOO_LARGE "payload_too_large"
+#define ANFU_R_LOCKED "locked"
+#define ANFU_R_TOO_MANY_REQUESTS "too_many_requests"
+#define ANFU_R_INTERNAL_ERROR "internal_error"
+#define ANFU_R_UNAVAILABLE "unavailable"
+#define ANFU_R_OVERLOADED "overloaded"
+#define ANFU_R_AUDIT_UNAVAILABLE "audit_unavailable"
+#define ANFU_R_STORAGE_FULL "storage_full"
+#define ANFU_R_NOT_READY "not_ready"
+#define ANFU_R_INVALID_CREDENTIALS "invalid_credentials"
+#define ANFU_R_SESSION_EXPIRED "session_expired"
+#define ANFU_R_MFA_REQUIRED "mfa_required"
+#define ANFU_R_STEP_UP_REQUIRED "step_up_required"
+#define ANFU_R_PASSWORD_CHANGE_REQUIRED "password_change_required"
+#define ANFU_R_TOTP_ENROLMENT_REQUIRED "totp_enrolment_required"
+#define ANFU_R_CSRF_FAILED "csrf_failed"
+#define ANFU_R_CAPTCHA_REQUIRED "captcha_required"
+#define ANFU_R_CAPTCHA_INVALID "captcha_invalid"
+#define ANFU_R_CODE_INVALID "code_invalid"
+#define ANFU_R_CODE_EXPIRED "code_expired"
+#define ANFU_R_CODE_TOO_SOON "code_too_soon"
+#define ANFU_R_METHOD_UNAVAILABLE "method_unavailable"
+#define ANFU_R_NO_DELIVERY_CHANNEL "no_delivery_channel"
+#define ANFU_R_TOO_MANY_FAILURES "too_many_failures"
+#define ANFU_R_PAYMENT_PASSWORD_INVALID "payment_password_invalid"
+#define ANFU_R_PAYMENT_LOCKED "payment_locked"
+#define ANFU_R_PAYMENT_PASSWORD_UNSET "payment_password_unset"
+#define ANFU_R_RESET_INVALID "reset_invalid"
+#define ANFU_PW_EMPTY "password_empty"
+#define ANFU_PW_TOO_SHORT "password_too_short"
+#define ANFU_PW_TOO_LONG "password_too_long"
+#define ANFU_PW_INVALID_CHARS "password_invalid_characters"
+#define ANFU_PW_CLASSES "password_too_few_classes"
+#define ANFU_PW_DIGITS_ONLY "password_digits_only"
+#define ANFU_PW_DICTIONARY "password_dictionary_word"
+#define ANFU_PW_SEQUENCE "password_sequence"
+#define ANFU_PW_KEYBOARD "password_keyboard_run"
+#define ANFU_PW_REPEATED "password_repeated_characters"
+#define ANFU_PW_PERSONAL "password_personal_data"
+#define ANFU_PW_DEFAULT "password_default"
+#define ANFU_PW_REUSED "password_reused"
+#define ANFU_PIN_FORMAT "pin_format"
+#define ANFU_PIN_REPEATED "pin_repeated"
+#define ANFU_PIN_SEQUENCE "pin_sequence"
+#define ANFU_PIN_PATTERN "pin_pattern"
+#define ANFU_PIN_BIRTHDAY "pin_birthday"
+#define ANFU_R_ROLE_CONFLICT "role_conflict"
+#define ANFU_R_APPROVAL_SELF "approval_self"
+#define ANFU_R_APPROVAL_NOT_PENDING "approval_not_pending"
+#define ANFU_R_CONFIRMATION_MISMATCH "confirmation_mismatch"
+#define ANFU_R_SESSION_LIMIT "session_limit"
+#define ANFU_R_RESERVED_NAME "reserved_name"
+
+#endif

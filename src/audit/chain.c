@@ -1,6 +1,7 @@
 /*
- * audit/chain: the canonical encodings of records and checkpoints, and the
- * record hash.
+ * audit/chain: the canonical encodings of records and checkpoints, the
+ * record hash, and the first-problem report every verifier fills
+ * (audit_report_bad).
  *
  * Owns encoding v1 (docs/audit.md): a tag, then every field as a 4-byte
  * big-endian length and its bytes, in a fixed order. Lengths make the
@@ -9,6 +10,7 @@
  * field bytes; trusts callers for buffer ownership.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,4 +131,19 @@ bool audit_is_hash_hex(const char *s, size_t len)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	return true;
+}
+
+int audit_report_bad(struct anfu_audit_report *rep, int64_t seq, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (seq < 1)
+		seq = 1;
+	if (rep->first_bad_seq != 0 && rep->first_bad_seq <= seq)
+		return ANFU_ECORRUPT;
+	rep->first_bad_seq = seq;
+	va_start(ap, fmt);
+	(void)vsnprintf(rep->problem, sizeof(rep->problem), fmt, ap);
+	va_end(ap);
+	return ANFU_ECORRUPT;
 }

@@ -22,21 +22,6 @@
 /* Progress is reported every this many records. */
 #define PROGRESS_EVERY 10000
 
-int audit_report_bad(struct anfu_audit_report *rep, int64_t seq, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (seq < 1)
-		seq = 1;
-	if (rep->first_bad_seq != 0 && rep->first_bad_seq <= seq)
-		return ANFU_ECORRUPT;
-	rep->first_bad_seq = seq;
-	va_start(ap, fmt);
-	(void)vsnprintf(rep->problem, sizeof(rep->problem), fmt, ap);
-	va_end(ap);
-	return ANFU_ECORRUPT;
-}
-
 void audit_chain_init(struct audit_chain *c, enum anfu_hash_alg alg)
 {
 	memset(c, 0, sizeof(*c));

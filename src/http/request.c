@@ -482,37 +482,6 @@ struct anfu_str anfu_req_param(const struct anfu_req *req, const char *name)
 	return (struct anfu_str){ NULL, 0 };
 }
 
-static const char *lookup(const struct anfu_req *req, enum MHD_ValueKind kind, const char *name)
-{
-	if (!req || !req->conn || !name)
-		return NULL;
-	return MHD_lookup_connection_value(req->conn, kind, name);
-}
-
-const char *anfu_req_header(const struct anfu_req *req, const char *name)
-{
-	return lookup(req, MHD_HEADER_KIND, name);
-}
-
-const char *anfu_req_cookie(const struct anfu_req *req, const char *name)
-{
-	return lookup(req, MHD_COOKIE_KIND, name);
-}
-
-const char *anfu_req_query(const struct anfu_req *req, const char *name)
-{
-	return lookup(req, MHD_GET_ARGUMENT_KIND, name);
-}
-
-const char *anfu_req_lang(const struct anfu_req *req)
-{
-	const char *al = anfu_req_header(req, MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
-
-	while (al && (*al == ' ' || *al == '\t'))
-		al++;
-	return al && strncasecmp(al, "zh", 2) == 0 ? "zh" : "en";
-}
-
 int anfu_req_fail(struct anfu_req *req, int err, const char *code, const char *field)
 {
 	if (!req)
@@ -536,14 +505,3 @@ int anfu_req_json(struct anfu_req *req, const struct anfu_jfield *fields, size_t
 	return r;
 }
 
-int anfu_resp_header(struct anfu_resp *resp, const char *name, const char *value)
-{
-	if (!resp || !name || !value)
-		return ANFU_EINVAL;
-	if (resp->nheaders >= ANFU_LIMIT_RESPONSE_HEADERS)
-		return ANFU_ELIMIT;
-	resp->header_names[resp->nheaders] = name;
-	resp->header_values[resp->nheaders] = value;
-	resp->nheaders++;
-	return 0;
-}

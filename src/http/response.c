@@ -184,3 +184,15 @@ enum MHD_Result anfu_http_queue_resp(struct http_req *hr, struct anfu_resp *resp
 	}
 	return queue(hr, resp->status, body, len, ctype, resp);
 }
+
+int anfu_resp_header(struct anfu_resp *resp, const char *name, const char *value)
+{
+	if (!resp || !name || !value)
+		return ANFU_EINVAL;
+	if (resp->nheaders >= ANFU_LIMIT_RESPONSE_HEADERS)
+		return ANFU_ELIMIT;
+	resp->header_names[resp->nheaders] = name;
+	resp->header_values[resp->nheaders] = value;
+	resp->nheaders++;
+	return 0;
+}

@@ -18,14 +18,23 @@ import pytest
 
 from conftest import BUILD
 
-# Libraries checked: (library path in the build, name). The services and
-# the executor they copy. Not yet: audit (checkpoint.c and verify.c call
-# each other) and http (request.c and response.c).
+# Libraries checked: (library path in the build, name). Not checked, with
+# the reason: base (a failed ANFU_ASSERT logs, and the log formats into a
+# buffer that asserts: assert.c -> log.c -> buf.c -> assert.c, by design),
+# store (db.c dispatches to the SQLite driver through the ops table and the
+# driver uses db.c's helpers: the PostgreSQL driver joins the same pattern),
+# app (the generated module list and modules.c name each other).
 LIBRARIES = [
     ("src/iam/libanfu_iam.a", "iam"),
     ("src/iam/api/libanfu_iam_api.a", "iam/api"),
     ("src/notify/libanfu_notify.a", "notify"),
     ("src/tx/libanfu_tx.a", "tx"),
+    ("src/audit/libanfu_audit.a", "audit"),
+    ("src/http/libanfu_http.a", "http"),
+    ("src/api/libanfu_api.a", "api"),
+    ("src/crypto/libanfu_crypto.a", "crypto"),
+    ("src/keys/libanfu_keys.a", "keys"),
+    ("src/config/libanfu_config.a", "config"),
 ]
 
 

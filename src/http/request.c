@@ -504,4 +504,3 @@ int anfu_req_json(struct anfu_req *req, const struct anfu_jfield *fields, size_t
 		return anfu_req_fail(req, r, jerr.code, jerr.field[0] ? jerr.field : NULL);
 	return r;
 }
-

@@ -230,6 +230,7 @@ struct plan {
 	struct anfu_ledger_account dr, cr; /* their balances after it */
 	int64_t amount;			   /* as applied */
 	struct hold hold;		   /* post / void: the hold it closes */
+	enum ledger_hold_state next;	   /* and the state it leads the hold to */
 	char hash[LEDGER_HASH_HEX + 1];
 };
 
@@ -302,7 +303,9 @@ static int plan_hold(struct anfu_db *db, const struct anfu_ledger_transfer *t, s
 		 strcmp(p->hold.credit, t->credit_account) != 0 ||
 		 strcmp(p->hold.asset, t->asset) != 0)
 		*code = ANFU_R_LEDGER_PENDING_MISMATCH;
-	else if (p->hold.state != LEDGER_HOLD_PENDING)
+	else if (ledger_hold_next(p->hold.state, (t->flags & F_POST) ? LEDGER_HOLD_POST
+								    : LEDGER_HOLD_VOID,
+				  &p->next) < 0)
 		*code = ANFU_R_LEDGER_PENDING_NOT_PENDING;
 	else if ((t->flags & F_POST) && t->amount > p->hold.amount)
 		*code = ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED;
@@ -480,15 +483,11 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 				 q, 5, NULL, NULL, NULL);
 	}
 	if (r == 0 && (t->flags & (F_POST | F_VOID))) {
-		enum ledger_hold_state next;
 		int64_t changed = 0;
 
-		r = ledger_hold_next(p->hold.state,
-				     (t->flags & F_POST) ? LEDGER_HOLD_POST : LEDGER_HOLD_VOID, &next);
-		ANFU_ASSERT(r == 0); /* plan_hold refused every other state */
 		{
 			const struct anfu_param q[] = {
-				ANFU_PS(ledger_hold_state_name(next)),
+				ANFU_PS(ledger_hold_state_name(p->next)),
 				ANFU_PSN(id, strlen(id)),
 				ANFU_PS(t->pending_id),
 				ANFU_PS(ledger_hold_state_name(p->hold.state)),

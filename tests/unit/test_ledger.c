@@ -850,6 +850,7 @@ static void test_frozen_and_closed_accounts_refuse_what_their_state_forbids(void
 
 /* ---- the writer ------------------------------------------------------------------ */
 
+#ifdef ANFU_TEST_HOOKS
 /* Writer timestamps are strictly increasing even when the clock goes
  * back; a new service on the same data continues the journal, its
  * sequence and the chain. */
@@ -884,6 +885,7 @@ static void test_timestamps_increase_and_a_restart_continues_the_chain(void **st
 	anfu_clock_reset();
 	chain_verifies(t);
 }
+#endif
 
 struct sub {
 	struct lt *t;
@@ -1046,6 +1048,64 @@ static void test_a_deadline_passed_in_the_queue_is_never_applied(void **state)
 	bal(t, w.wallet, 0, 1, 0, 100);
 	teardown((void **)&t);
 }
+
+#ifdef ANFU_TEST_HOOKS
+/* req: TX-ATOM-01 — a batch that cannot commit (its audit records cannot
+ * be appended) leaves nothing behind and every caller of the batch gets
+ * the failure, none a false success; the same requests then apply in
+ * full, with the journal and its chain continuing without a gap. */
+static void test_a_failed_batch_fails_every_caller_and_changes_nothing(void **state)
+{
+	struct lt *t = lt_open(1000, 0, 4096, true);
+	struct world w;
+	struct sub s[3];
+	pthread_t th[3];
+	char before[SNAP_MAX], after[SNAP_MAX];
+
+	(void)state;
+	world(t, &w, 100);
+	anfu_ledger_free(t->l);
+	{
+		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
+
+		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
+	}
+	memset(s, 0, sizeof(s));
+	s[0].x[0] = tr("e1", w.wallet, w.merchant, 40);
+	s[1].x[0] = tr("e2", w.wallet, w.fee, 70); /* refused: 40 + 70 > 100 */
+	s[2].x[0] = tr("e3", w.reserve, w.wallet2, 5);
+	snap(t, before);
+	for (int i = 0; i < 3; i++) {
+		s[i].t = t;
+		s[i].caller = "svc";
+		s[i].n = 1;
+		assert_int_equal(pthread_create(&th[i], NULL, submitter, &s[i]), 0);
+		wait_queued(t, (size_t)i + 1);
+	}
+	anfu_audit_inject_fault(t->f->audit, true);
+	assert_int_equal(anfu_ledger_start(t->l), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(s[i].rc, ANFU_EAUDIT);
+	}
+	anfu_audit_inject_fault(t->f->audit, false);
+	snap(t, after);
+	assert_string_equal(before, after);
+	for (int i = 0; i < 3; i++) {
+		s[i].rc = -1;
+		submitter(&s[i]);
+		assert_int_equal(s[i].rc, 0);
+		assert_false(s[i].r[0].existed);
+	}
+	assert_null(s[0].r[0].code);
+	assert_string_equal(s[1].r[0].code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS);
+	assert_null(s[2].r[0].code);
+	bal(t, w.wallet, 0, 40, 0, 100);
+	bal(t, w.wallet2, 0, 0, 0, 5);
+	chain_verifies(t);
+	teardown((void **)&t);
+}
+#endif
 
 #define NTHREADS 8
 #define PER_THREAD 150
@@ -1400,7 +1460,10 @@ int main(void)
 		T(test_void_releases_the_hold),
 		T(test_balancing_flags_cut_the_amount),
 		T(test_frozen_and_closed_accounts_refuse_what_their_state_forbids),
+#ifdef ANFU_TEST_HOOKS
 		T(test_timestamps_increase_and_a_restart_continues_the_chain),
+		T0(test_a_failed_batch_fails_every_caller_and_changes_nothing),
+#endif
 		T0(test_one_batch_where_one_command_fails_and_the_others_commit),
 		T0(test_a_full_queue_refuses_at_once),
 		T0(test_a_deadline_passed_in_the_queue_is_never_applied),

@@ -303,8 +303,8 @@ static int plan_hold(struct anfu_db *db, const struct anfu_ledger_transfer *t, s
 		 strcmp(p->hold.credit, t->credit_account) != 0 ||
 		 strcmp(p->hold.asset, t->asset) != 0)
 		*code = ANFU_R_LEDGER_PENDING_MISMATCH;
-	else if (ledger_hold_next(p->hold.state, (t->flags & F_POST) ? LEDGER_HOLD_POST
-								    : LEDGER_HOLD_VOID,
+	else if (ledger_hold_next(p->hold.state,
+				  (t->flags & F_POST) ? LEDGER_HOLD_POST : LEDGER_HOLD_VOID,
 				  &p->next) < 0)
 		*code = ANFU_R_LEDGER_PENDING_NOT_PENDING;
 	else if ((t->flags & F_POST) && t->amount > p->hold.amount)
@@ -418,8 +418,85 @@ static int plan_transfer(struct anfu_db *db, const struct anfu_ledger_transfer *
 	return 0;
 }
 
+/* The journal row of a transfer as planned. */
+static int insert_row(struct anfu_db *db, const struct ledger_batch_ctx *b, const char *caller,
+		      const struct anfu_ledger_transfer *t, const struct plan *p, const char *id,
+		      int64_t seq, int64_t ts)
+{
+	const struct anfu_param q[] = {
+		ANFU_PI(seq),
+		ANFU_PS(id),
+		ANFU_PS(caller),
+		ANFU_PS(t->idem_key),
+		ANFU_PSN(p->hash, strlen(p->hash)),
+		ANFU_PS(t->debit_account),
+		ANFU_PS(t->credit_account),
+		ANFU_PI(p->amount),
+		ANFU_PS(t->asset),
+		ANFU_PS(t->code),
+		ANFU_PS(t->ref ? t->ref : ""),
+		ANFU_PI(t->flags),
+		ANFU_PS(t->pending_id),
+		ANFU_PI(t->timeout_ms),
+		ANFU_PS(on_timeout_of(t)),
+		ANFU_PI(ts),
+		ANFU_PI(b->batch_seq),
+	};
+
+	return anfu_db_exec(db,
+			    "INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
+			    "debit_account, credit_account, amount, asset, code, ref, flags, "
+			    "pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES ($1, $2, "
+			    "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+			    q, 17, NULL, NULL, NULL);
+}
+
+/* The hold a pending transfer opens, or the move of the hold a post or
+ * void closes (to the state plan_hold found in the table). */
+static int write_hold(struct anfu_db *db, const struct ledger_batch_ctx *b,
+		      const struct anfu_ledger_transfer *t, const struct plan *p, const char *id)
+{
+	int64_t changed = 0;
+	int r;
+
+	if (t->flags & F_PENDING) {
+		int64_t expires = t->timeout_ms > 0 ? b->now_ms + t->timeout_ms : 0;
+		const struct anfu_param q[] = {
+			ANFU_PS(id),
+			ANFU_PS(ledger_hold_state_name(LEDGER_HOLD_PENDING)),
+			ANFU_PI(p->amount),
+			ANFU_PI(expires),
+			ANFU_PS(on_timeout_of(t)),
+		};
+
+		return anfu_db_exec(
+			db,
+			"INSERT INTO ledger_hold (transfer_id, state, amount, expires_ms, "
+			"on_timeout) VALUES ($1, $2, $3, $4, $5)",
+			q, 5, NULL, NULL, NULL);
+	}
+	if (!(t->flags & (F_POST | F_VOID)))
+		return 0;
+	{
+		const struct anfu_param q[] = {
+			ANFU_PS(ledger_hold_state_name(p->next)),
+			ANFU_PS(id),
+			ANFU_PS(t->pending_id),
+			ANFU_PS(ledger_hold_state_name(p->hold.state)),
+		};
+
+		r = anfu_db_exec(db,
+				 "UPDATE ledger_hold SET state = $1, closed_by = $2 "
+				 "WHERE transfer_id = $3 AND state = $4",
+				 q, 4, NULL, NULL, &changed);
+	}
+	if (r == 0 && changed != 1)
+		r = ANFU_EINTERNAL;
+	return r;
+}
+
 /* Writes what the plan says: the journal row, both balances, the hold,
- * the audit record; moves the cursor. */
+ * the audit record; moves the cursor and fills *res. */
 static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
 			  const struct anfu_ledger_transfer *t, const struct plan *p,
 			  struct anfu_ledger_result *res)
@@ -432,82 +509,21 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 	if (ts <= b->cur.last_ts_us)
 		ts = b->cur.last_ts_us + 1;
 	r = anfu_id_new("trf", id, sizeof(id));
-	if (r < 0)
-		return r;
-	{
-		const struct anfu_param q[] = {
-			ANFU_PI(seq),
-			ANFU_PSN(id, strlen(id)),
-			ANFU_PS(caller),
-			ANFU_PS(t->idem_key),
-			ANFU_PSN(p->hash, strlen(p->hash)),
-			ANFU_PS(t->debit_account),
-			ANFU_PS(t->credit_account),
-			ANFU_PI(p->amount),
-			ANFU_PS(t->asset),
-			ANFU_PS(t->code),
-			ANFU_PS(t->ref ? t->ref : ""),
-			ANFU_PI(t->flags),
-			ANFU_PS(t->pending_id),
-			ANFU_PI(t->timeout_ms),
-			ANFU_PS(on_timeout_of(t)),
-			ANFU_PI(ts),
-			ANFU_PI(b->batch_seq),
-		};
-
-		r = anfu_db_exec(db,
-				 "INSERT INTO ledger_transfer (seq, id, caller, idem_key, "
-				 "content_hash, debit_account, credit_account, amount, asset, code, "
-				 "ref, flags, pending_id, timeout_ms, on_timeout, ts_us, batch_seq) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-				 "$14, $15, $16, $17)",
-				 q, 17, NULL, NULL, NULL);
-	}
+	if (r == 0)
+		r = insert_row(db, b, caller, t, p, id, seq, ts);
 	if (r == 0)
 		r = ledger_account_write_balances(db, &p->dr);
 	if (r == 0)
 		r = ledger_account_write_balances(db, &p->cr);
-	if (r == 0 && (t->flags & F_PENDING)) {
-		int64_t expires = t->timeout_ms > 0 ? b->now_ms + t->timeout_ms : 0;
-		const struct anfu_param q[] = {
-			ANFU_PSN(id, strlen(id)),
-			ANFU_PS(ledger_hold_state_name(LEDGER_HOLD_PENDING)),
-			ANFU_PI(p->amount),
-			ANFU_PI(expires),
-			ANFU_PS(on_timeout_of(t)),
-		};
-
-		r = anfu_db_exec(db,
-				 "INSERT INTO ledger_hold (transfer_id, state, amount, expires_ms, "
-				 "on_timeout) VALUES ($1, $2, $3, $4, $5)",
-				 q, 5, NULL, NULL, NULL);
-	}
-	if (r == 0 && (t->flags & (F_POST | F_VOID))) {
-		int64_t changed = 0;
-
-		{
-			const struct anfu_param q[] = {
-				ANFU_PS(ledger_hold_state_name(p->next)),
-				ANFU_PSN(id, strlen(id)),
-				ANFU_PS(t->pending_id),
-				ANFU_PS(ledger_hold_state_name(p->hold.state)),
-			};
-
-			r = anfu_db_exec(db,
-					 "UPDATE ledger_hold SET state = $1, closed_by = $2 "
-					 "WHERE transfer_id = $3 AND state = $4",
-					 q, 4, NULL, NULL, &changed);
-		}
-		if (r == 0 && changed != 1)
-			r = ANFU_EINTERNAL;
-	}
+	if (r == 0)
+		r = write_hold(db, b, t, p, id);
 	if (r == 0)
 		r = anfu_tx_audit(tx, "ledger.transfer", "ledger_transfer", id, "success",
 				  json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?}", "amount",
-					    (json_int_t)p->amount, "asset", t->asset, "debit_account",
-					    t->debit_account, "credit_account", t->credit_account,
-					    "code", t->code, "flags", (json_int_t)t->flags,
-					    "pending_id", t->pending_id));
+					    (json_int_t)p->amount, "asset", t->asset,
+					    "debit_account", t->debit_account, "credit_account",
+					    t->credit_account, "code", t->code, "flags",
+					    (json_int_t)t->flags, "pending_id", t->pending_id));
 	if (r < 0)
 		return r;
 	b->cur.last_transfer = seq;
@@ -611,8 +627,8 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 			b->cur = saved;
 			for (size_t k = 0; k < c.n; k++) {
 				memset(&c.res[k], 0, sizeof(c.res[k]));
-				c.res[k].code = k == c.failed ? c.code
-							      : ANFU_R_LEDGER_LINKED_EVENT_FAILED;
+				c.res[k].code =
+					k == c.failed ? c.code : ANFU_R_LEDGER_LINKED_EVENT_FAILED;
 			}
 		}
 		i = j + 1;

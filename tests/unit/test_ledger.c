@@ -54,8 +54,8 @@ static struct lt *lt_open(int64_t batch_max, int64_t wait_us, int64_t queue_max,
 
 	assert_non_null(t);
 	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &t->f), 0);
-	assert_int_equal(
-		anfu_migrate(t->f->db, &anfu_ledger_migrations, 1, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(anfu_migrate(t->f->db, &anfu_ledger_migrations, 1, NULL, NULL, NULL, NULL),
+			 0);
 	t->cfg.batch_max = batch_max;
 	t->cfg.batch_wait_us = wait_us;
 	t->cfg.queue_max = queue_max;
@@ -233,15 +233,18 @@ static void chain_verifies(struct lt *t)
 		first = count(t, "SELECT first_transfer FROM ledger_batch WHERE seq = $1", arg);
 		last = count(t, "SELECT last_transfer FROM ledger_batch WHERE seq = $1", arg);
 		assert_int_equal(first, next);
-		assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer WHERE seq >= "
-					  "(SELECT first_transfer FROM ledger_batch WHERE seq = $1) "
-					  "AND seq <= (SELECT last_transfer FROM ledger_batch "
-					  "WHERE seq = $1) AND batch_seq = $1",
-				     arg),
+		assert_int_equal(count(t,
+				       "SELECT count(*) FROM ledger_transfer WHERE seq >= "
+				       "(SELECT first_transfer FROM ledger_batch WHERE seq = $1) "
+				       "AND seq <= (SELECT last_transfer FROM ledger_batch "
+				       "WHERE seq = $1) AND batch_seq = $1",
+				       arg),
 				 last - first + 1);
-		fixture_text(t->f->db, "SELECT prev_hash FROM ledger_batch WHERE seq = $1", arg, text);
+		fixture_text(t->f->db, "SELECT prev_hash FROM ledger_batch WHERE seq = $1", arg,
+			     text);
 		assert_string_equal(text, prev);
-		assert_int_equal(ledger_batch_hash(t->f->db, t->f->hash, first, last, prev, got), 0);
+		assert_int_equal(ledger_batch_hash(t->f->db, t->f->hash, first, last, prev, got),
+				 0);
 		fixture_text(t->f->db, "SELECT hash FROM ledger_batch WHERE seq = $1", arg, text);
 		assert_string_equal(text, got);
 		memcpy(prev, got, sizeof(prev));
@@ -356,8 +359,9 @@ static void test_transfer_posts_both_legs_and_seals_its_batch(void **state)
 	bal(t, w.reserve, 0, 1, 0, 0);
 	bal(t, w.wallet, 0, 0, 0, 1);
 	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer", NULL), 1);
-	fixture_text(t->f->db, "SELECT debit_account || ' ' || credit_account || ' ' || amount || "
-			       "' ' || caller || ' ' || idem_key FROM ledger_transfer WHERE id = $1",
+	fixture_text(t->f->db,
+		     "SELECT debit_account || ' ' || credit_account || ' ' || amount || "
+		     "' ' || caller || ' ' || idem_key FROM ledger_transfer WHERE id = $1",
 		     r.id, text);
 	{
 		char want[FIXTURE_TEXT_MAX];
@@ -787,8 +791,9 @@ static void set_state(struct lt *t, const char *id, const char *st)
 {
 	const struct anfu_param p[] = { ANFU_PS(st), ANFU_PS(id) };
 
-	assert_int_equal(anfu_db_exec(t->f->db, "UPDATE ledger_account SET state = $1 WHERE id = $2",
-				      p, 2, NULL, NULL, NULL),
+	assert_int_equal(anfu_db_exec(t->f->db,
+				      "UPDATE ledger_account SET state = $1 WHERE id = $2", p, 2,
+				      NULL, NULL, NULL),
 			 0);
 }
 
@@ -952,8 +957,9 @@ static void test_one_batch_where_one_command_fails_and_the_others_commit(void **
 	assert_null(s[2].r[0].code);
 	/* The top-up's batch, then this one batch of two transfers. */
 	assert_int_equal(count(t, "SELECT count(*) FROM ledger_batch", NULL), 2);
-	assert_int_equal(count(t, "SELECT last_transfer - first_transfer + 1 FROM ledger_batch "
-				  "WHERE seq = 2",
+	assert_int_equal(count(t,
+			       "SELECT last_transfer - first_transfer + 1 FROM ledger_batch "
+			       "WHERE seq = 2",
 			       NULL),
 			 2);
 	bal(t, w.wallet, 0, 100, 0, 100);
@@ -1001,9 +1007,8 @@ static void test_a_full_queue_refuses_at_once(void **state)
 		assert_int_equal(s[i].rc, 0);
 		assert_null(s[i].r[0].code);
 	}
-	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer WHERE idem_key = 'f3'",
-			       NULL),
-			 0);
+	assert_int_equal(
+		count(t, "SELECT count(*) FROM ledger_transfer WHERE idem_key = 'f3'", NULL), 0);
 	bal(t, w.wallet, 0, 20, 0, 100);
 	teardown((void **)&t);
 }
@@ -1028,9 +1033,9 @@ static void test_a_deadline_passed_in_the_queue_is_never_applied(void **state)
 		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
 	}
 	x = tr("d1", w.wallet, w.merchant, 10);
-	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", &x, 1,
-					    anfu_clock_mono_us() / 1000 - 1, &r),
-			 ANFU_ETIMEDOUT);
+	assert_int_equal(
+		anfu_ledger_submit(t->l, &svc, "svc", &x, 1, anfu_clock_mono_us() / 1000 - 1, &r),
+		ANFU_ETIMEDOUT);
 	memset(&s, 0, sizeof(s));
 	s.t = t;
 	s.caller = "svc";
@@ -1044,8 +1049,9 @@ static void test_a_deadline_passed_in_the_queue_is_never_applied(void **state)
 	assert_int_equal(anfu_ledger_start(t->l), 0);
 	x = tr("d3", w.wallet, w.merchant, 1);
 	ok(t, &x, NULL);
-	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer WHERE idem_key IN "
-				  "('d1', 'd2')",
+	assert_int_equal(count(t,
+			       "SELECT count(*) FROM ledger_transfer WHERE idem_key IN "
+			       "('d1', 'd2')",
 			       NULL),
 			 0);
 	bal(t, w.wallet, 0, 1, 0, 100);
@@ -1170,7 +1176,8 @@ static void test_concurrent_submitters_get_their_own_results(void **state)
 	for (int k = 0; k < NTHREADS; k++)
 		for (int i = 0; i < PER_THREAD; i += 7) {
 			fixture_text(t->f->db,
-				     "SELECT caller || ' ' || idem_key FROM ledger_transfer WHERE id = $1",
+				     "SELECT caller || ' ' || idem_key FROM ledger_transfer WHERE "
+				     "id = $1",
 				     wk[k].ids[i], text);
 			snprintf(exp, sizeof(exp), "w%d k%d-%d", k, k, i);
 			assert_string_equal(text, exp);
@@ -1264,7 +1271,8 @@ static const char *m_apply(struct model *m, const struct m_tr *x, int64_t *ret_a
 			return ANFU_R_LEDGER_INSUFFICIENT_FUNDS;
 	}
 	if (x->kind == 1) {
-		if (__builtin_add_overflow(d.dp, a, &d.dp) || __builtin_add_overflow(c.cp, a, &c.cp))
+		if (__builtin_add_overflow(d.dp, a, &d.dp) ||
+		    __builtin_add_overflow(c.cp, a, &c.cp))
 			return ANFU_R_LEDGER_OVERFLOW;
 	} else if (x->kind != 3) {
 		if (__builtin_add_overflow(d.dpo, a, &d.dpo) ||
@@ -1274,7 +1282,8 @@ static const char *m_apply(struct model *m, const struct m_tr *x, int64_t *ret_a
 	{
 		int64_t s1, s2;
 
-		if (__builtin_add_overflow(d.dp, d.dpo, &s1) || __builtin_add_overflow(c.cp, c.cpo, &s2))
+		if (__builtin_add_overflow(d.dp, d.dpo, &s1) ||
+		    __builtin_add_overflow(c.cp, c.cpo, &s2))
 			return ANFU_R_LEDGER_OVERFLOW;
 		if ((d.flags & LIAB) && s1 > d.cpo)
 			return ANFU_R_LEDGER_INSUFFICIENT_FUNDS;
@@ -1311,9 +1320,9 @@ static void test_property_random_commands_match_a_reference_model(void **state)
 		uint32_t flags;
 	} kinds[M_ACCS] = {
 		{ "bank_reserve", "bank", ASSETF },	  { "bank_clearing", "bank", 0 },
-		{ "customer_wallet", "customer", LIAB }, { "customer_wallet", "customer", LIAB },
+		{ "customer_wallet", "customer", LIAB },  { "customer_wallet", "customer", LIAB },
 		{ "merchant_pending", "merchant", LIAB }, { "platform_fee", "platform", 0 },
-		{ "platform_escrow", "platform", LIAB }, { "suspense", "platform", 0 },
+		{ "platform_escrow", "platform", LIAB },  { "suspense", "platform", 0 },
 	};
 	const char *env = getenv("ANFU_LEDGER_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)anfu_clock_mono_us();
@@ -1362,7 +1371,8 @@ static void test_property_random_commands_match_a_reference_model(void **state)
 				if (z->kind == 3)
 					z->amount = rnd() % 4 == 0 ? 1 : 0;
 				else if (rnd() % 2)
-					z->amount = (int64_t)(rnd() % (uint64_t)(m.h[z->hold].amount + 2));
+					z->amount = (int64_t)(rnd() %
+							      (uint64_t)(m.h[z->hold].amount + 2));
 			}
 			z->bal_debit = z->kind <= 1 && rnd() % 5 == 0;
 			snprintf(key, sizeof(key), "p%d-%zu", q, i);
@@ -1394,11 +1404,13 @@ static void test_property_random_commands_match_a_reference_model(void **state)
 
 			if ((want[i] == NULL) != (got == NULL) ||
 			    (want[i] && strcmp(want[i], got) != 0))
-				fail_msg("seed %" PRIu64 " request %d transfer %zu: want %s, got %s",
+				fail_msg("seed %" PRIu64
+					 " request %d transfer %zu: want %s, got %s",
 					 seed, q, i, want[i] ? want[i] : "applied",
 					 got ? got : "applied");
 			if (!got && amt[i] != r[i].amount)
-				fail_msg("seed %" PRIu64 " request %d: amount %" PRId64 " != %" PRId64,
+				fail_msg("seed %" PRIu64 " request %d: amount %" PRId64
+					 " != %" PRId64,
 					 seed, q, amt[i], r[i].amount);
 			if (got)
 				refusals++;

@@ -204,7 +204,7 @@ static int earlier_row(void *ud, const struct anfu_row *row)
 struct hold {
 	bool found;
 	enum ledger_hold_state state;
-	int64_t amount;
+	int64_t amount, expires_ms;
 	char debit[ANFU_ID_MAX], credit[ANFU_ID_MAX], asset[ANFU_LEDGER_ASSET_MAX];
 };
 
@@ -220,6 +220,7 @@ static int hold_row(void *ud, const struct anfu_row *row)
 	    anfu_strlcpy(h->asset, a, sizeof(h->asset)) < 0)
 		return ANFU_ESCHEMA;
 	h->amount = anfu_row_int(row, 1);
+	h->expires_ms = anfu_row_int(row, 5);
 	ANFU_ASSERT(h->amount > 0);
 	h->found = true;
 	return 1;
@@ -282,16 +283,19 @@ static int64_t can_take(const struct anfu_ledger_account *a)
 	return v;
 }
 
-/* The hold rules of a post or a void; *code its refusal. */
-static int plan_hold(struct anfu_db *db, const struct anfu_ledger_transfer *t, struct plan *p,
-		     const char **code)
+/* The hold rules of a post or a void at now_ms; *code its refusal. A
+ * hold whose timeout has passed is no longer pending, even before the
+ * expiry job moved it: only the timeout's own outcome may close it. */
+static int plan_hold(struct anfu_db *db, int64_t now_ms, const struct anfu_ledger_transfer *t,
+		     struct plan *p, const char **code)
 {
 	const struct anfu_param q[] = { ANFU_PS(t->pending_id) };
 	int r;
 
 	memset(&p->hold, 0, sizeof(p->hold));
 	r = anfu_db_exec(db,
-			 "SELECT h.state, h.amount, t.debit_account, t.credit_account, t.asset "
+			 "SELECT h.state, h.amount, t.debit_account, t.credit_account, t.asset, "
+			 "h.expires_ms "
 			 "FROM ledger_hold h JOIN ledger_transfer t ON t.id = h.transfer_id "
 			 "WHERE h.transfer_id = $1",
 			 q, 1, hold_row, &p->hold, NULL);
@@ -306,6 +310,8 @@ static int plan_hold(struct anfu_db *db, const struct anfu_ledger_transfer *t, s
 	else if (ledger_hold_next(p->hold.state,
 				  (t->flags & F_POST) ? LEDGER_HOLD_POST : LEDGER_HOLD_VOID,
 				  &p->next) < 0)
+		*code = ANFU_R_LEDGER_PENDING_NOT_PENDING;
+	else if (p->hold.expires_ms != 0 && now_ms >= p->hold.expires_ms)
 		*code = ANFU_R_LEDGER_PENDING_NOT_PENDING;
 	else if ((t->flags & F_POST) && t->amount > p->hold.amount)
 		*code = ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED;
@@ -355,8 +361,8 @@ static void plan_balances(const struct anfu_ledger_transfer *t, struct plan *p, 
 
 /* Every rule of one transfer, nothing written; *code its refusal (NULL:
  * it may be applied as p says). */
-static int plan_transfer(struct anfu_db *db, const struct anfu_ledger_transfer *t, struct plan *p,
-			 const char **code)
+static int plan_transfer(struct anfu_db *db, int64_t now_ms, const struct anfu_ledger_transfer *t,
+			 struct plan *p, const char **code)
 {
 	enum ledger_acc_state ds, cs;
 	bool closes = (t->flags & (F_POST | F_VOID)) != 0;
@@ -395,7 +401,7 @@ static int plan_transfer(struct anfu_db *db, const struct anfu_ledger_transfer *
 	}
 	p->amount = t->amount;
 	if (closes) {
-		r = plan_hold(db, t, p, code);
+		r = plan_hold(db, now_ms, t, p, code);
 		if (r < 0 || *code)
 			return r;
 	}
@@ -568,7 +574,7 @@ static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char 
 		res->code = NULL;
 		return 0;
 	}
-	r = plan_transfer(db, t, &p, code);
+	r = plan_transfer(db, b->now_ms, t, &p, code);
 	if (r < 0 || *code)
 		return r;
 	return write_transfer(tx, b, caller, t, &p, res);

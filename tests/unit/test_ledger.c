@@ -750,6 +750,45 @@ static void test_void_releases_the_hold(void **state)
 	chain_verifies(t);
 }
 
+#ifdef ANFU_TEST_HOOKS
+/* A hold whose timeout has passed on the injectable clock can no longer
+ * be posted or voided by a caller (its timeout decides; the expiry job is
+ * phase 2); a second before, it can. */
+static void test_a_hold_past_its_timeout_is_no_longer_pending(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_transfer h, p;
+	struct anfu_ledger_result h1, h2;
+
+	anfu_clock_freeze(1);
+	world(t, &w, 100);
+	h = tr("x1", w.wallet, w.merchant, 50);
+	h.flags = ANFU_LEDGER_TRF_PENDING;
+	h.timeout_ms = 60000;
+	ok(t, &h, &h1);
+	h.idem_key = "x2";
+	h.amount = 30;
+	h.on_timeout = "void";
+	ok(t, &h, &h2);
+	anfu_clock_advance_ms(59999);
+	p = tr("x3", w.wallet, w.merchant, 0);
+	p.flags = ANFU_LEDGER_TRF_POST_PENDING;
+	p.pending_id = h1.id;
+	ok(t, &p, NULL);
+	anfu_clock_advance_ms(1);
+	p.idem_key = "x4";
+	p.pending_id = h2.id;
+	refused(t, &p, ANFU_R_LEDGER_PENDING_NOT_PENDING);
+	p.idem_key = "x5";
+	p.flags = ANFU_LEDGER_TRF_VOID_PENDING;
+	refused(t, &p, ANFU_R_LEDGER_PENDING_NOT_PENDING);
+	hold_state(t, h2.id, "pending", NULL);
+	bal(t, w.wallet, 30, 50, 0, 100);
+	anfu_clock_reset();
+}
+#endif
+
 /* ---- balancing ------------------------------------------------------------------ */
 
 /* BALANCING_DEBIT moves what the debit account has, at most the amount;
@@ -1116,6 +1155,132 @@ static void test_a_failed_batch_fails_every_caller_and_changes_nothing(void **st
 }
 #endif
 
+#define HOT_THREADS 6
+#define HOT_EACH 60
+
+struct spender {
+	struct lt *t;
+	const char *wallet, *merchant;
+	int k, applied, refused, errors;
+};
+
+/* Pays 3 fen per transfer from the shared wallet to the merchant. */
+static void *spender(void *ud)
+{
+	struct spender *sp = ud;
+	char caller[16], key[32];
+
+	snprintf(caller, sizeof(caller), "s%d", sp->k);
+	for (int i = 0; i < HOT_EACH; i++) {
+		struct anfu_ledger_transfer x;
+		struct anfu_ledger_result r;
+
+		snprintf(key, sizeof(key), "h%d", i);
+		x = tr(key, sp->wallet, sp->merchant, 3);
+		if (anfu_ledger_submit(sp->t->l, &svc, caller, &x, 1, later(), &r) != 0)
+			sp->errors++;
+		else if (!r.code)
+			sp->applied++;
+		else if (strcmp(r.code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS) == 0)
+			sp->refused++;
+		else
+			sp->errors++;
+	}
+	return NULL;
+}
+
+/* req: FUNC-ACCT-09 — concurrent callers spending one wallet (one hot
+ * account) never overdraw it: with 1000 fen and transfers of 3, exactly
+ * 333 pass whatever the order, the rest are refused. Batches of at most
+ * 10 with a wait for more (batch_max, batch_wait_us), so the writer's
+ * cap and wait are exercised; the chain verifies. */
+static void test_concurrent_spenders_never_overdraw_one_wallet(void **state)
+{
+	struct lt *t = lt_open(10, 2000, 4096, true);
+	struct world w;
+	struct spender sp[HOT_THREADS];
+	pthread_t th[HOT_THREADS];
+	int applied = 0, refusals = 0;
+
+	(void)state;
+	world(t, &w, 1000);
+	for (int k = 0; k < HOT_THREADS; k++) {
+		sp[k] = (struct spender){ t, w.wallet, w.merchant, k, 0, 0, 0 };
+		assert_int_equal(pthread_create(&th[k], NULL, spender, &sp[k]), 0);
+	}
+	for (int k = 0; k < HOT_THREADS; k++) {
+		pthread_join(th[k], NULL);
+		assert_int_equal(sp[k].errors, 0);
+		applied += sp[k].applied;
+		refusals += sp[k].refused;
+	}
+	assert_int_equal(applied, 333);
+	assert_int_equal(refusals, HOT_THREADS * HOT_EACH - 333);
+	bal(t, w.wallet, 0, 999, 0, 1000);
+	bal(t, w.merchant, 0, 0, 0, 999);
+	assert_true(count(t, "SELECT max(last_transfer - first_transfer + 1) FROM ledger_batch",
+			  NULL) <= 10);
+	chain_verifies(t);
+	teardown((void **)&t);
+}
+
+/* The writer takes whole requests up to batch_max transfers: with
+ * batch_max 2, five queued single transfers, a chain of two and a chain
+ * of three are batches of 2, 2, 1 (the chain of two does not fit beside
+ * the fifth), 2 and 3 (a request larger than batch_max alone, never
+ * split). */
+static void test_batches_hold_at_most_batch_max_transfers_and_requests_whole(void **state)
+{
+	static const char *const keys[] = { "g1", "g2", "g3", "g4", "g5",
+					    "g6", "g7", "g8", "g9", "g10" };
+	struct lt *t = lt_open(2, 0, 4096, true);
+	struct world w;
+	struct sub s[7];
+	pthread_t th[7];
+	char text[FIXTURE_TEXT_MAX];
+	int k = 0;
+
+	(void)state;
+	world(t, &w, 100);
+	anfu_ledger_free(t->l);
+	{
+		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
+
+		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
+	}
+	memset(s, 0, sizeof(s));
+	for (int i = 0; i < 7; i++) {
+		s[i].t = t;
+		s[i].caller = "svc";
+		s[i].n = i < 5 ? 1 : (size_t)i - 3; /* 1 1 1 1 1 2 3 */
+		for (size_t m = 0; m < s[i].n; m++) {
+			s[i].x[m] = tr(keys[k++], w.wallet, w.merchant, 1);
+			if (m + 1 < s[i].n)
+				s[i].x[m].flags = ANFU_LEDGER_TRF_LINKED;
+		}
+	}
+	for (int i = 0; i < 7; i++) {
+		assert_int_equal(pthread_create(&th[i], NULL, submitter, &s[i]), 0);
+		wait_queued(t, (size_t)i + 1);
+	}
+	assert_int_equal(anfu_ledger_start(t->l), 0);
+	for (int i = 0; i < 7; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(s[i].rc, 0);
+		for (size_t m = 0; m < s[i].n; m++)
+			assert_null(s[i].r[m].code);
+	}
+	/* The top-up's batch first. */
+	fixture_text(t->f->db,
+		     "SELECT group_concat(n, ',') FROM (SELECT last_transfer - first_transfer + 1 "
+		     "AS n FROM ledger_batch ORDER BY seq)",
+		     NULL, text);
+	assert_string_equal(text, "1,2,2,1,2,3");
+	bal(t, w.wallet, 0, 10, 0, 100);
+	chain_verifies(t);
+	teardown((void **)&t);
+}
+
 #define NTHREADS 8
 #define PER_THREAD 150
 
@@ -1473,6 +1638,9 @@ int main(void)
 		T(test_post_of_zero_posts_the_whole_hold),
 		T(test_post_beyond_or_beside_the_hold_is_refused),
 		T(test_void_releases_the_hold),
+#ifdef ANFU_TEST_HOOKS
+		T(test_a_hold_past_its_timeout_is_no_longer_pending),
+#endif
 		T(test_balancing_flags_cut_the_amount),
 		T(test_frozen_and_closed_accounts_refuse_what_their_state_forbids),
 #ifdef ANFU_TEST_HOOKS
@@ -1483,6 +1651,8 @@ int main(void)
 		T0(test_a_full_queue_refuses_at_once),
 		T0(test_a_deadline_passed_in_the_queue_is_never_applied),
 		T(test_concurrent_submitters_get_their_own_results),
+		T0(test_concurrent_spenders_never_overdraw_one_wallet),
+		T0(test_batches_hold_at_most_batch_max_transfers_and_requests_whole),
 		T(test_property_random_commands_match_a_reference_model),
 	};
 

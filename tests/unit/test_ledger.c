@@ -1353,6 +1353,15 @@ static void test_concurrent_submitters_get_their_own_results(void **state)
 	bal(t, w.clearing, 0, want, 0, 0);
 	assert_int_equal(fixture_audits(t->f->db, "ledger.transfer"), NTHREADS * PER_THREAD);
 	chain_verifies(t);
+	/* The batches' records joined the audit chain whole. */
+	{
+		struct anfu_audit_report rep;
+
+		memset(&rep, 0, sizeof(rep));
+		assert_int_equal(anfu_audit_verify(t->f->db, t->f->hash, t->f->audit_pub,
+						   t->f->ckfile, NULL, &rep),
+				 0);
+	}
 }
 
 /* ---- the property test ------------------------------------------------------------- */

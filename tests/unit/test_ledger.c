@@ -539,6 +539,58 @@ static void test_idempotency_same_and_different_content(void **state)
 	bal(t, w.wallet, 0, 60, 0, 100);
 }
 
+/* req: TX-DUP-01 — every field of a transfer is part of its content:
+ * the same key with any one field changed is refused. */
+static void test_idempotency_compares_every_field(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_transfer base, x;
+	struct anfu_ledger_result r;
+
+	world(t, &w, 100);
+	base = tr("all", w.wallet, w.merchant, 10);
+	base.flags = ANFU_LEDGER_TRF_PENDING;
+	base.timeout_ms = 5000;
+	base.on_timeout = "void";
+	ok(t, &base, &r);
+	for (int f = 0; f < 9; f++) {
+		x = base;
+		switch (f) {
+		case 0: x.debit_account = w.wallet2; break;
+		case 1: x.credit_account = w.fee; break;
+		case 2: x.amount = 11; break;
+		case 3: x.code = "refund"; break;
+		case 4: x.ref = "ord_9"; break;
+		case 5: x.flags |= ANFU_LEDGER_TRF_BALANCING_DEBIT; break;
+		case 6: x.timeout_ms = 5001; break;
+		case 7: x.on_timeout = "post"; break;
+		default: x.ref = NULL; break; /* "" differs from "ord_1" */
+		}
+		refused(t, &x, ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT);
+	}
+	/* NULL on_timeout of a hold is "void": the same content. */
+	x = base;
+	x.on_timeout = NULL;
+	ok(t, &x, &r);
+	assert_true(r.existed);
+	/* A post's hold is part of its content too. */
+	{
+		struct anfu_ledger_result h2;
+		struct anfu_ledger_transfer p;
+
+		x = base;
+		x.idem_key = "all2";
+		ok(t, &x, &h2);
+		p = tr("post", w.wallet, w.merchant, 0);
+		p.flags = ANFU_LEDGER_TRF_POST_PENDING;
+		p.pending_id = r.id;
+		ok(t, &p, NULL);
+		p.pending_id = h2.id;
+		refused(t, &p, ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT);
+	}
+}
+
 /* A refused transfer is not stored: its retry is evaluated again. */
 static void test_a_refused_transfer_is_evaluated_again(void **state)
 {
@@ -1640,6 +1692,7 @@ int main(void)
 		T(test_malformed_requests_are_refused_before_the_queue),
 		T(test_int64_max_posts_and_an_overflow_is_refused),
 		T(test_idempotency_same_and_different_content),
+		T(test_idempotency_compares_every_field),
 		T(test_a_refused_transfer_is_evaluated_again),
 		T(test_linked_chain_failing_in_the_middle_posts_nothing),
 		T(test_independent_transfers_of_a_request_stand_alone),

@@ -525,4 +525,45 @@ _Static_assert(ANFU_LIMIT_ALERT_LIST_DEFAULT <= ANFU_LIMIT_ALERT_LIST_MAX,
  * audit actions are far shorter). */
 #define ANFU_LIMIT_ALERT_TEXT 160
 
+/* ---- ledger ---- */
+/* Requests waiting for the ledger writer (src/ledger/writer.c): a full
+ * queue refuses at once (503 overloaded). 4096 requests is a few seconds
+ * of work at the writer's batched rate; a longer queue only makes callers
+ * wait past their deadlines. The [ledger] queue_max option may lower it. */
+#define ANFU_LIMIT_LEDGER_QUEUE 4096
+#define ANFU_LIMIT_LEDGER_QUEUE_MIN 1
+/* Transfers one writer batch holds at most ([ledger] batch_max, default
+ * 1000): every transfer stages one audit record and the batch's records
+ * are appended in one pass, so it stays within the records of one
+ * transaction; with the seal command the batch's commands stay within
+ * anfu_tx_run_batch()'s. */
+#define ANFU_LIMIT_LEDGER_BATCH 1000
+#define ANFU_LIMIT_LEDGER_BATCH_MIN 1
+_Static_assert(ANFU_LIMIT_LEDGER_BATCH <= ANFU_LIMIT_TX_RECORDS,
+	       "a batch's audit records fit one transaction");
+_Static_assert(ANFU_LIMIT_LEDGER_BATCH + 1 <= ANFU_LIMIT_TX_BATCH,
+	       "a batch's commands and its seal fit one anfu_tx_run_batch");
+/* Longest wait of the writer for more requests ([ledger] batch_wait_us):
+ * beyond 100 ms a caller's latency is dominated by the wait. */
+#define ANFU_LIMIT_LEDGER_BATCH_WAIT_US 100000
+/* Transfers of one request (a linked chain or independent ones): the
+ * writer always takes a request whole into one batch (even beyond a small
+ * batch_max), so it must fit the largest; real chains (payment, fee,
+ * points) have a handful of members. */
+#define ANFU_LIMIT_LEDGER_REQUEST 64
+_Static_assert(ANFU_LIMIT_LEDGER_REQUEST <= ANFU_LIMIT_LEDGER_BATCH,
+	       "a request fits one batch");
+/* Longest idempotency key (client-chosen; a UUID is 36, an order number
+ * with a prefix well under 64), code (payment, refund, top_up ...) and
+ * reference (an order or refund id) of a transfer, in bytes. */
+#define ANFU_LIMIT_LEDGER_IDEM_BYTES 64
+#define ANFU_LIMIT_LEDGER_CODE_BYTES 32
+#define ANFU_LIMIT_LEDGER_REF_BYTES 128
+/* Longest caller name (a service name or an actor id). */
+#define ANFU_LIMIT_LEDGER_CALLER_BYTES 64
+/* Longest canonical encoding of one journal row (ledger/chain.c): 17
+ * length-prefixed columns, the text ones bounded above, with room for a
+ * tampered row (which then fails verification with ELIMIT, not a crash). */
+#define ANFU_LIMIT_LEDGER_TRANSFER_ENC_BYTES 4096
+
 #endif

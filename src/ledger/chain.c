@@ -1,0 +1,132 @@
+/*
+ * ledger/chain: the batch hash of ledger/chain.h (encoding v1).
+ *
+ * Owns nothing between calls. Streams the rows through an incremental
+ * hash, one transfer's encoding in a buffer at a time, so a batch of any
+ * size takes the memory of one row.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/limits.h"
+#include "ledger/chain.h"
+#include "store/store.h"
+
+/* Columns of ledger_transfer, in table order; the SELECT below names them
+ * in this order and the integer ones are marked. */
+#define NCOLS 17
+static const bool col_is_int[NCOLS] = {
+	[0] = true,  /* seq */
+	[7] = true,  /* amount */
+	[11] = true, /* flags */
+	[13] = true, /* timeout_ms */
+	[15] = true, /* ts_us */
+	[16] = true, /* batch_seq */
+};
+
+#define NULL_LEN 0xFFFFFFFFu
+
+static int put_len(struct anfu_buf *out, uint32_t len)
+{
+	uint8_t be[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+			  (uint8_t)len };
+
+	return anfu_buf_append(out, be, sizeof(be));
+}
+
+static int put_field(struct anfu_buf *out, const char *p, size_t len)
+{
+	int r;
+
+	if (len >= NULL_LEN)
+		return ANFU_ELIMIT;
+	r = put_len(out, (uint32_t)len);
+	if (r == 0 && len > 0)
+		r = anfu_buf_append(out, p, len);
+	return r;
+}
+
+struct hash_walk {
+	struct anfu_hash_ctx *ctx;
+	struct anfu_buf enc;
+	int64_t next; /* the seq the next row must have */
+};
+
+static int hash_row(void *ud, const struct anfu_row *row)
+{
+	struct hash_walk *w = ud;
+	char num[24];
+	int r = 0;
+
+	if (anfu_row_int(row, 0) != w->next)
+		return ANFU_ECORRUPT;
+	w->next++;
+	anfu_buf_reset(&w->enc);
+	for (int c = 0; c < NCOLS && r == 0; c++) {
+		if (anfu_row_is_null(row, c)) {
+			r = put_len(&w->enc, NULL_LEN);
+		} else if (col_is_int[c]) {
+			int n = snprintf(num, sizeof(num), "%" PRId64, anfu_row_int(row, c));
+
+			r = put_field(&w->enc, num, (size_t)n);
+		} else {
+			size_t len = 0;
+			const char *s = anfu_row_text(row, c, &len);
+
+			r = put_field(&w->enc, s, len);
+		}
+	}
+	if (r == 0)
+		r = anfu_hash_update(w->ctx, w->enc.data, w->enc.len);
+	return r;
+}
+
+static bool is_hash_hex(const char *s)
+{
+	for (int i = 0; i < LEDGER_HASH_HEX; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[LEDGER_HASH_HEX] == '\0';
+}
+
+int ledger_batch_hash(struct anfu_db *db, enum anfu_hash_alg alg, int64_t first, int64_t last,
+		      const char *prev_hex, char out_hex[LEDGER_HASH_HEX + 1])
+{
+	const struct anfu_param p[] = { ANFU_PI(first), ANFU_PI(last) };
+	struct hash_walk w = { .ctx = NULL, .next = first };
+	uint8_t prev[ANFU_HASH_LEN], h[ANFU_HASH_LEN];
+	int r;
+
+	if (!db || !prev_hex || !out_hex || first < 1 || last < first)
+		return ANFU_EINVAL;
+	if (strnlen(prev_hex, LEDGER_HASH_HEX + 1) != LEDGER_HASH_HEX || !is_hash_hex(prev_hex) ||
+	    anfu_hex_decode(prev_hex, LEDGER_HASH_HEX, prev, sizeof(prev)) < 0)
+		return ANFU_EINVAL;
+	r = anfu_hash_begin(alg, &w.ctx);
+	if (r < 0)
+		return r;
+	anfu_buf_init(&w.enc, ANFU_LIMIT_LEDGER_TRANSFER_ENC_BYTES);
+	r = anfu_hash_update(w.ctx, prev, sizeof(prev));
+	if (r == 0)
+		r = anfu_db_exec(db,
+				 "SELECT seq, id, caller, idem_key, content_hash, debit_account, "
+				 "credit_account, amount, asset, code, ref, flags, pending_id, "
+				 "timeout_ms, on_timeout, ts_us, batch_seq FROM ledger_transfer "
+				 "WHERE seq >= $1 AND seq <= $2 ORDER BY seq",
+				 p, 2, hash_row, &w, NULL);
+	if (r == 0 && w.next != last + 1)
+		r = ANFU_ECORRUPT;
+	anfu_buf_free(&w.enc);
+	if (r < 0) {
+		anfu_hash_ctx_free(w.ctx);
+		return r;
+	}
+	r = anfu_hash_final(w.ctx, h);
+	if (r < 0)
+		return r;
+	anfu_hex_encode(h, sizeof(h), out_hex);
+	return 0;
+}

@@ -142,6 +142,13 @@ static int chain_row(void *ud, const struct anfu_row *row)
 			   "ledger_batch seq %" PRId64 ": a transfer of %" PRId64 "..%" PRId64
 			   " is missing",
 			   seq, first, last);
+	/* Only a row changed after the writer wrote it can be too long to
+	 * encode (the writer bounds every column). */
+	if (r == ANFU_ELIMIT)
+		return bad(w->rep, ANFU_LEDGER_CHECK_CHAIN,
+			   "ledger_batch seq %" PRId64 ": a transfer of %" PRId64 "..%" PRId64
+			   " is too long to be the writer's",
+			   seq, first, last);
 	if (r < 0)
 		return r;
 	if (strcmp(got, hash) != 0)

@@ -58,8 +58,10 @@ struct anfu_ledger_verify_report {
  * Returns 0 when everything verified; ANFU_ECORRUPT when a check found a
  * difference (rep->problem names the first bad row, rep->failed every
  * check that failed); ANFU_EINVAL for NULL arguments; the store's error
- * when the database could not be read (rep->problem says during which
- * check), e.g. ANFU_ESCHEMA-like errors when the ledger tables are missing.
+ * (ANFU_EIO, ANFU_EBUSY …) when the tables could not be read, e.g. when
+ * the ledger's tables are missing (then rep->failed is 0 and
+ * rep->problem says so). A balance sum that overflows int64 (possible
+ * only after tampering) is such a store error too.
  * Must not be called inside a transaction of db.
  */
 int anfu_ledger_verify(struct anfu_db *db, enum anfu_hash_alg alg,

@@ -356,6 +356,18 @@ static void test_verify_names_an_edited_journal_reference(void **state)
 		       "ledger_batch seq 3: hash does not match transfers 6..9");
 }
 
+/* A row made longer than any the writer writes is corruption, not a
+ * read error. */
+static void test_verify_names_an_overlong_journal_row(void **state)
+{
+	struct anfu_fixture *f = *state;
+
+	drop_triggers(f->db);
+	exec(f->db, "UPDATE ledger_transfer SET ref = printf('%.5000c', 'x') WHERE seq = 8");
+	expect_corrupt(f->db, ANFU_LEDGER_CHECK_CHAIN,
+		       "ledger_batch seq 3: a transfer of 6..9 is too long to be the writer's");
+}
+
 /* req: TX-INT-01 (a deleted journal row is detected) */
 static void test_verify_names_a_deleted_journal_row(void **state)
 {
@@ -735,6 +747,7 @@ int main(void)
 		T(test_verify_finds_balances_moved_between_accounts),
 		T(test_verify_names_an_edited_journal_amount),
 		T(test_verify_names_an_edited_journal_reference),
+		T(test_verify_names_an_overlong_journal_row),
 		T(test_verify_names_a_deleted_journal_row),
 		T(test_verify_names_a_deleted_last_journal_row),
 		T(test_verify_names_a_changed_batch_hash),

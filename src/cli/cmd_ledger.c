@@ -58,21 +58,29 @@ static int verify(struct anfu_app *b, struct anfu_db *db)
 	return 1;
 }
 
-/* The owner as operators may see it: customers and merchants masked. */
+/* Longest id prefix kept before the mask ("usr_", "mer_"). */
+#define OWNER_PREFIX_MAX 8
+
+/* The owner as operators may see it: customers and merchants masked
+ * ("***" when the id does not have the prefix_rest shape). */
 static void owner_text(const char *type, const char *id, char out[ANFU_MASK_MAX])
 {
 	const char *us = strchr(id, '_');
-	char tail[ANFU_MASK_MAX];
+	char tail[ANFU_MASK_MAX - OWNER_PREFIX_MAX];
+	size_t pre;
 
 	if (strcmp(type, "customer") != 0 && strcmp(type, "merchant") != 0) {
 		(void)snprintf(out, ANFU_MASK_MAX, "%s", id);
 		return;
 	}
-	if (us && (size_t)(us - id) < 8 &&
-	    anfu_mask_id_number(us + 1, strlen(us + 1), tail, sizeof(tail)) == 0)
-		(void)snprintf(out, ANFU_MASK_MAX, "%.*s%s", (int)(us - id + 1), id, tail);
-	else
+	pre = us ? (size_t)(us - id) + 1 : 0;
+	if (pre == 0 || pre > OWNER_PREFIX_MAX ||
+	    anfu_mask_id_number(us + 1, strlen(us + 1), tail, sizeof(tail)) < 0) {
 		(void)snprintf(out, ANFU_MASK_MAX, "***");
+		return;
+	}
+	memcpy(out, id, pre);
+	memcpy(out + pre, tail, strlen(tail) + 1);
 }
 
 static const char *text(const struct anfu_row *row, int c)

@@ -208,3 +208,14 @@ def test_ledger_usage_errors_exit_2(tmp_path, args):
     p = run_cli(*args, data=tmp_path, check=False)
     assert p.returncode == 2
     assert p.stdout == ""
+
+
+def test_ledger_accounts_hides_an_owner_id_it_cannot_mask(ledger_data):
+    """An owner id without the usual prefix is not shown at all."""
+    with sqlite3.connect(str(ledger_data / "anfu.db")) as c:
+        c.execute("INSERT INTO ledger_account (id, asset, kind, owner_type, owner_id, flags,"
+                  " state, created_ms) VALUES ('acc_odd', 'CNY', 'customer_wallet', 'customer',"
+                  " '13800001050', 1, 'normal', 1)")
+    p = run_cli("ledger", "account", "acc_odd", data=ledger_data)
+    assert "13800001050" not in p.stdout
+    assert p.stdout.splitlines()[1].split()[4] == "***"

@@ -27,6 +27,7 @@ const char *anfu_strerror(int err)
 	case ANFU_ERATE: return "ERATE";
 	case ANFU_EOVERLOAD: return "EOVERLOAD";
 	case ANFU_EINTERNAL: return "EINTERNAL";
+	case ANFU_ETIMEDOUT: return "ETIMEDOUT";
 	default: return "EUNKNOWN";
 	}
 }

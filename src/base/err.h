@@ -30,6 +30,7 @@ enum anfu_err {
 	ANFU_ERATE = -18,     /* rate limit exceeded */
 	ANFU_EOVERLOAD = -19, /* too much concurrent work; try again */
 	ANFU_EINTERNAL = -20, /* a bug or an unexpected library failure */
+	ANFU_ETIMEDOUT = -21, /* a deadline passed before the work was taken */
 };
 
 /* Returns a short, static, English name for an error code ("EINVAL"...). */

@@ -565,8 +565,14 @@ _Static_assert(ANFU_LIMIT_LEDGER_REQUEST <= ANFU_LIMIT_LEDGER_BATCH,
 #define ANFU_LIMIT_LEDGER_IDEM_BYTES 64
 #define ANFU_LIMIT_LEDGER_CODE_BYTES 32
 #define ANFU_LIMIT_LEDGER_REF_BYTES 128
-/* Longest caller name (a service name or an actor id). */
+/* Longest caller name (a service name or an actor id) and owner id of an
+ * account (usr_..., mer_..., 'platform', a bank code): ids are 26 bytes. */
 #define ANFU_LIMIT_LEDGER_CALLER_BYTES 64
+#define ANFU_LIMIT_LEDGER_OWNER_BYTES 64
+/* Longest timeout of a hold: an escrow that releases after a delivery
+ * window, an authorisation that lapses; a year and a month covers every
+ * real one and keeps now + timeout far from overflow. */
+#define ANFU_LIMIT_LEDGER_HOLD_TIMEOUT_MS (400LL * 24 * 3600 * 1000)
 /* Longest canonical encoding of one journal row (ledger/chain.c): 17
  * length-prefixed columns, the text ones bounded above, with room for a
  * tampered row (which then fails verification with ELIMIT, not a crash). */

@@ -75,4 +75,21 @@
 #define ANFU_R_SESSION_LIMIT "session_limit"
 #define ANFU_R_RESERVED_NAME "reserved_name"
 
+/* Ledger (src/ledger/): refusals of a transfer. */
+#define ANFU_R_LEDGER_ACCOUNT_NOT_FOUND "account_not_found"
+#define ANFU_R_LEDGER_ACCOUNT_FROZEN "account_frozen"
+#define ANFU_R_LEDGER_ACCOUNT_CLOSED "account_closed"
+#define ANFU_R_LEDGER_ASSET_MISMATCH "asset_mismatch"
+#define ANFU_R_LEDGER_SAME_ACCOUNT "same_account"
+#define ANFU_R_LEDGER_AMOUNT_INVALID "amount_invalid"
+#define ANFU_R_LEDGER_INSUFFICIENT_FUNDS "insufficient_funds"
+#define ANFU_R_LEDGER_CREDIT_LIMIT_EXCEEDED "credit_limit_exceeded"
+#define ANFU_R_LEDGER_OVERFLOW "overflow"
+#define ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT "idempotency_conflict"
+#define ANFU_R_LEDGER_PENDING_NOT_FOUND "pending_not_found"
+#define ANFU_R_LEDGER_PENDING_NOT_PENDING "pending_not_pending"
+#define ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED "pending_amount_exceeded"
+#define ANFU_R_LEDGER_PENDING_MISMATCH "pending_mismatch"
+#define ANFU_R_LEDGER_LINKED_EVENT_FAILED "linked_event_failed"
+
 #endif

@@ -7,14 +7,188 @@
  *
  * Owns the tables ledger_account, ledger_transfer, ledger_hold,
  * ledger_batch and ledger_head (src/ledger/migrations/); nothing else
- * writes them.
+ * writes them. Other services call anfu_ledger_submit() (synchronous from
+ * the caller's view, with a deadline); only the writer thread writes.
+ * Thread-safe: any thread may submit, open and read.
  */
 #ifndef ANFU_LEDGER_LEDGER_H
 #define ANFU_LEDGER_LEDGER_H
 
-struct anfu_migration_set;
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-/* Its migrations (generated). */
+#include "base/limits.h"
+#include "base/rand.h"
+#include "crypto/crypto.h"
+
+struct anfu_actor;
+struct anfu_config_table;
+struct anfu_migration_set;
+struct anfu_tx_exec;
+
+/* Account flags (ledger_account.flags), set from the account's kind. */
+enum {
+	/* debits_posted + debits_pending may not exceed credits_posted
+	 * (liabilities the platform owes: wallets, merchant balances). */
+	ANFU_LEDGER_ACC_DEBITS_MUST_NOT_EXCEED_CREDITS = 1u << 0,
+	/* credits_posted + credits_pending may not exceed debits_posted
+	 * (assets: the reserve at a bank). */
+	ANFU_LEDGER_ACC_CREDITS_MUST_NOT_EXCEED_DEBITS = 1u << 1,
+};
+
+/* Transfer flags (ledger_transfer.flags). */
+enum {
+	/* This transfer and the next one of the request commit or fail
+	 * together; the last of a chain has it clear. */
+	ANFU_LEDGER_TRF_LINKED = 1u << 0,
+	/* A hold: moves the amount into the pending balances. */
+	ANFU_LEDGER_TRF_PENDING = 1u << 1,
+	/* Posts the hold pending_id (all of it, or amount of it when
+	 * amount > 0): the rest of the hold is released. */
+	ANFU_LEDGER_TRF_POST_PENDING = 1u << 2,
+	/* Releases the hold pending_id. */
+	ANFU_LEDGER_TRF_VOID_PENDING = 1u << 3,
+	/* amount = min(amount, what the debit account has: credits_posted -
+	 * debits_posted - debits_pending). */
+	ANFU_LEDGER_TRF_BALANCING_DEBIT = 1u << 4,
+	/* amount = min(amount, what the credit account may take:
+	 * debits_posted - credits_posted - credits_pending). */
+	ANFU_LEDGER_TRF_BALANCING_CREDIT = 1u << 5,
+};
+#define ANFU_LEDGER_TRF_ALL ((1u << 6) - 1)
+
+/* The [ledger] options (ledger/options.c). */
+struct anfu_ledger_config {
+	int64_t batch_max;     /* transfers in one writer batch */
+	int64_t batch_wait_us; /* the writer's wait for more; 0: take what is queued */
+	int64_t queue_max;     /* requests waiting for the writer */
+};
+
+/* What the service is made from; borrowed, must outlive it. */
+struct anfu_ledger_deps {
+	struct anfu_tx_exec *tx; /* every write goes through it */
+	const struct anfu_ledger_config *cfg;
+	enum anfu_hash_alg hash; /* the deployment's (the audit chain's) */
+};
+
+/* Sizes of the text fields of an account. */
+#define ANFU_LEDGER_ASSET_MAX 8	      /* "POINTS" */
+#define ANFU_LEDGER_NAME_MAX 24	      /* the longest kind, owner type, state */
+#define ANFU_LEDGER_OWNER_MAX (ANFU_LIMIT_LEDGER_OWNER_BYTES + 1)
+
+struct anfu_ledger_account {
+	char id[ANFU_ID_MAX]; /* acc_... */
+	char asset[ANFU_LEDGER_ASSET_MAX];
+	char kind[ANFU_LEDGER_NAME_MAX];
+	char owner_type[ANFU_LEDGER_NAME_MAX];
+	char owner_id[ANFU_LEDGER_OWNER_MAX];
+	uint32_t flags; /* ANFU_LEDGER_ACC_* */
+	char state[ANFU_LEDGER_NAME_MAX];
+	int64_t debits_pending, debits_posted, credits_pending, credits_posted;
+	int64_t created_ms;
+};
+
+/* An account to open: kind (customer_wallet, merchant_pending,
+ * merchant_settled, platform_escrow, platform_fee, bank_reserve,
+ * bank_clearing, points_liability, customer_points, suspense), asset
+ * ("CNY" | "POINTS": the kind's), owner_type (customer, merchant,
+ * platform, bank: the kind's) and owner_id ([A-Za-z0-9_.-], 1..
+ * ANFU_LIMIT_LEDGER_OWNER_BYTES). Borrowed. */
+struct anfu_ledger_account_spec {
+	const char *kind, *asset, *owner_type, *owner_id;
+};
+
+/* One transfer of a request; strings borrowed for the call. */
+struct anfu_ledger_transfer {
+	const char *idem_key; /* client-chosen, unique per caller, 1..IDEM_BYTES */
+	const char *debit_account, *credit_account;
+	int64_t amount;	   /* fen or points, > 0; post: 0 = the whole hold */
+	const char *asset; /* "CNY" | "POINTS": both accounts' */
+	const char *code;  /* why: payment, refund, top_up, fee ... [a-z_], 1..CODE_BYTES */
+	const char *ref;   /* a reference (order id ...) or NULL / "" */
+	uint32_t flags;	   /* ANFU_LEDGER_TRF_* */
+	const char *pending_id; /* POST_PENDING / VOID_PENDING: the hold; else NULL */
+	int64_t timeout_ms;	/* PENDING: 0 = none; else 0 */
+	const char *on_timeout; /* PENDING: "void" (NULL: "void") | "post"; else NULL */
+};
+
+/* The outcome of one transfer of a request. */
+struct anfu_ledger_result {
+	char id[ANFU_ID_MAX]; /* trf_...: the transfer's (or the earlier one's) */
+	int64_t seq, ts_us;
+	int64_t amount;	  /* as applied (after balancing, or the posted part) */
+	bool existed;	  /* an idempotent replay of an earlier transfer */
+	const char *code; /* NULL: applied (or existed); else its refusal
+			   * (base/refusal.h), and nothing of it was written */
+};
+
+struct anfu_ledger;
+
+/* Makes the service (not started). Returns 0, ANFU_EINVAL for missing
+ * deps or options out of their range; *ret is the caller's. */
+int anfu_ledger_new(const struct anfu_ledger_deps *d, struct anfu_ledger **ret);
+/* Starts the writer thread: it reads its cursors from ledger_head and the
+ * journal first. Returns 0, ANFU_EINVAL when already started, or
+ * ANFU_EINTERNAL when the thread cannot be made. */
+int anfu_ledger_start(struct anfu_ledger *l);
+/* Stops taking requests, lets the writer finish every queued one, joins
+ * it and frees; NULL-safe. Call it when no other thread is inside a call
+ * of l (a service that was never started must have an empty queue). */
+void anfu_ledger_free(struct anfu_ledger *l);
+/* Requests waiting for the writer (not yet taken). Requests may queue
+ * before anfu_ledger_start(); the writer takes them once started. */
+size_t anfu_ledger_queued(struct anfu_ledger *l);
+
+/*
+ * Opens the account spec describes, through the writer, with the audit
+ * record "ledger.account_opened" of actor; or finds the one already open
+ * for the same owner, kind and asset (idempotent; no record). Its flags
+ * follow the kind (a table in account.c). *ret (only on success) is the
+ * account. Returns 0; ANFU_EINVAL for a spec the kind table refuses (a
+ * kind, asset or owner type that does not fit, a bad owner id); and
+ * the errors of anfu_ledger_submit (overload, deadline, the store's).
+ */
+int anfu_ledger_open(struct anfu_ledger *l, const struct anfu_actor *actor,
+		     const struct anfu_ledger_account_spec *s, int64_t deadline_ms,
+		     struct anfu_ledger_account *ret);
+
+/*
+ * Submits the n transfers t[0..n-1] of caller (a service name or an actor
+ * id, 1..ANFU_LIMIT_LEDGER_CALLER_BYTES) and waits for the writer's
+ * answer. Consecutive transfers with LINKED set form a chain with the
+ * first one after them that has it clear: they commit or fail together;
+ * every other transfer stands alone. Each applied transfer has the audit
+ * record "ledger.transfer" of actor (who asked).
+ *
+ * deadline_ms is on the monotonic clock (anfu_clock_mono_us() / 1000):
+ * when it passes before the writer took the request, the request is
+ * withdrawn and never applied (ANFU_ETIMEDOUT); once taken, the caller
+ * waits for the answer.
+ *
+ * Returns 0 when the request was decided: results[i] (n of them) holds
+ * each transfer's outcome: code NULL (applied, or existed: the same
+ * idempotency key with the same content), or its refusal (a failed
+ * chain: the failing member's code, ANFU_R_LEDGER_LINKED_EVENT_FAILED on
+ * the others). Otherwise nothing was applied and results are unwritten:
+ * ANFU_EINVAL for a malformed request (NULL or oversize fields, flags
+ * that do not go together, a chain left open at the end, n of 0 or
+ * beyond ANFU_LIMIT_LEDGER_REQUEST, the service stopping);
+ * ANFU_EOVERLOAD when the queue is full; ANFU_ETIMEDOUT (deadline); the
+ * batch's failure (the store's error, ANFU_EAUDIT).
+ */
+int anfu_ledger_submit(struct anfu_ledger *l, const struct anfu_actor *actor, const char *caller,
+		       const struct anfu_ledger_transfer *t, size_t n, int64_t deadline_ms,
+		       struct anfu_ledger_result *results);
+
+/* The account id as committed (read on the calling thread's connection,
+ * not through the writer); *ret only on success. ANFU_ENOTFOUND when there
+ * is none, ANFU_EINVAL for NULL arguments. */
+int anfu_ledger_account_get(struct anfu_ledger *l, const char *id,
+			    struct anfu_ledger_account *ret);
+
+/* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_ledger_migrations;
+extern const struct anfu_config_table anfu_ledger_config_table;
 
 #endif

@@ -28,6 +28,7 @@ LIBRARIES = [
     ("src/iam/libanfu_iam.a", "iam"),
     ("src/iam/api/libanfu_iam_api.a", "iam/api"),
     ("src/notify/libanfu_notify.a", "notify"),
+    ("src/ledger/libanfu_ledger.a", "ledger"),
     ("src/tx/libanfu_tx.a", "tx"),
     ("src/audit/libanfu_audit.a", "audit"),
     ("src/http/libanfu_http.a", "http"),

@@ -26,6 +26,7 @@ HEADERS = {
 ALLOWED = {
     ("src/iam/status.c", "locked"): "the account state stored in iam_user.status",
     ("src/iam/status.c", "expired"): "the account state stored in iam_user.status",
+    ("src/ledger/states.c", "expired"): "the hold state stored in ledger_hold.state",
     ("src/iam/review.c", "expired"): "the account review report's key for expired accounts",
 }
 STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')

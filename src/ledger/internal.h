@@ -1,0 +1,151 @@
+/*
+ * ledger/internal: what the files of src/ledger/ share, private to them.
+ *
+ * states.c: the account and hold state tables; account.c: the kind table,
+ * reading and writing account rows, opening; transfer.c: the rules of one
+ * transfer and of a request's chains, inside the writer's transaction;
+ * writer.c: the queue, the thread, the batches and their seal; ledger.c:
+ * the service object and the calls other threads make.
+ */
+#ifndef ANFU_LEDGER_INTERNAL_H
+#define ANFU_LEDGER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ledger/ledger.h"
+
+struct anfu_db;
+struct anfu_tx;
+
+/* ---- states.c ---------------------------------------------------------- */
+
+enum ledger_acc_state {
+	LEDGER_ACC_NORMAL = 0,
+	LEDGER_ACC_FROZEN_DEBIT,
+	LEDGER_ACC_FROZEN_CREDIT,
+	LEDGER_ACC_FROZEN,
+	LEDGER_ACC_CLOSED,
+	LEDGER_ACC_STATE_COUNT,
+};
+
+enum ledger_hold_state {
+	LEDGER_HOLD_PENDING = 0,
+	LEDGER_HOLD_POSTED,
+	LEDGER_HOLD_VOIDED,
+	LEDGER_HOLD_EXPIRED,
+	LEDGER_HOLD_STATE_COUNT,
+};
+
+enum ledger_hold_event {
+	LEDGER_HOLD_POST = 0,
+	LEDGER_HOLD_VOID,
+	LEDGER_HOLD_EXPIRE,
+	LEDGER_HOLD_EVENT_COUNT,
+};
+
+const char *ledger_acc_state_name(enum ledger_acc_state s);
+/* ANFU_EINVAL for a name that is not a state. */
+int ledger_acc_state_parse(const char *name, enum ledger_acc_state *ret);
+/* NULL when an account in state s may be debited (credited); else the
+ * refusal (account_frozen, account_closed). */
+const char *ledger_acc_debit_refusal(enum ledger_acc_state s);
+const char *ledger_acc_credit_refusal(enum ledger_acc_state s);
+
+const char *ledger_hold_state_name(enum ledger_hold_state s);
+int ledger_hold_state_parse(const char *name, enum ledger_hold_state *ret);
+/* The state event ev leads a hold in state from to, in *ret; ANFU_ECONFLICT
+ * when the table does not allow it (only a pending hold moves). */
+int ledger_hold_next(enum ledger_hold_state from, enum ledger_hold_event ev,
+		     enum ledger_hold_state *ret);
+
+/* ---- account.c --------------------------------------------------------- */
+
+/* The account row id into *ret (only when found: 0; ANFU_ENOTFOUND), its
+ * balances checked against its flags (ANFU_ASSERT: the writer never
+ * stores a row that breaks them). */
+int ledger_account_read(struct anfu_db *db, const char *id, struct anfu_ledger_account *ret);
+/* Writes a's four balances to its row, after asserting each is >= 0 and
+ * the flags hold. */
+int ledger_account_write_balances(struct anfu_db *db, const struct anfu_ledger_account *a);
+/* ANFU_EINVAL unless spec fits the kind table; *ret_flags the kind's. */
+int ledger_account_spec_check(const struct anfu_ledger_account_spec *s, uint32_t *ret_flags);
+/* Asserts a's balances are >= 0 and its flags hold. */
+void ledger_account_assert(const struct anfu_ledger_account *a);
+
+/* An open request, run as a writer command (account.c). */
+struct ledger_open {
+	const struct anfu_ledger_account_spec *spec;
+	uint32_t flags;
+	struct anfu_ledger_account acc; /* out */
+};
+int ledger_open_cmd(struct anfu_tx *tx, struct ledger_open *o, int64_t now_ms);
+
+/* ---- the writer's cursors (writer.c keeps them, transfer.c moves them) -- */
+
+struct ledger_cursor {
+	int64_t last_transfer; /* seq of the last journal row written */
+	int64_t last_ts_us;    /* its ts_us */
+};
+
+/* What one command of a batch sees of the writer. */
+struct ledger_batch_ctx {
+	struct ledger_cursor cur; /* moved by each applied transfer */
+	int64_t batch_seq;	  /* the batch's number (ledger_batch.seq) */
+	int64_t now_ms;		  /* the clock, read once per batch */
+	enum anfu_hash_alg hash;
+};
+
+/* ---- transfer.c -------------------------------------------------------- */
+
+/* ANFU_EINVAL unless the n transfers of caller are well-formed (see
+ * anfu_ledger_submit). */
+int ledger_request_check(const char *caller, const struct anfu_ledger_transfer *t, size_t n);
+
+/* Applies the request's transfers in tx, each chain (or lone transfer) in
+ * a step of its own, filling results[0..n-1]. Returns 0 (each result its
+ * outcome) or the store's error (the whole request undone). */
+int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
+			 const struct anfu_ledger_transfer *t, size_t n,
+			 struct anfu_ledger_result *results);
+
+/* ---- writer.c ---------------------------------------------------------- */
+
+enum ledger_req_kind { LEDGER_REQ_TRANSFERS, LEDGER_REQ_OPEN };
+enum ledger_req_state { LEDGER_REQ_QUEUED, LEDGER_REQ_TAKEN, LEDGER_REQ_DONE };
+
+/* One request on the queue; lives on the submitting thread's stack. */
+struct ledger_req {
+	enum ledger_req_kind kind;
+	const struct anfu_actor *actor;
+	const char *caller;
+	const struct anfu_ledger_transfer *t;
+	size_t n;
+	struct anfu_ledger_result *results; /* n; written by the writer */
+	struct ledger_open *open;
+	enum ledger_req_state state; /* under the queue's mutex */
+	int rc;			     /* DONE: 0 or the failure */
+	struct ledger_req *prev, *next;
+};
+
+struct anfu_ledger {
+	struct anfu_tx_exec *tx;
+	const struct anfu_ledger_config *cfg;
+	enum anfu_hash_alg hash;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* the writer waits here for requests */
+	pthread_cond_t done; /* callers wait here for their answers */
+	struct ledger_req *head, *tail;
+	size_t queued;
+	bool started, stopping;
+	pthread_t thread;
+};
+
+/* The writer thread's body (ud: the service). */
+void *ledger_writer_main(void *ud);
+/* Queues r and waits for its answer until deadline_ms (monotonic); see
+ * anfu_ledger_submit for the results. */
+int ledger_writer_call(struct anfu_ledger *l, struct ledger_req *r, int64_t deadline_ms);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * ledger/ledger: the service object and the calls other threads make:
+ * submit, open (both through the writer's queue) and reading an account.
+ *
+ * Owns struct anfu_ledger (its queue and writer thread, writer.c). Checks
+ * every request before it is queued; trusts the deps it was made from.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "ledger/internal.h"
+#include "store/store.h"
+#include "tx/tx.h"
+
+int anfu_ledger_new(const struct anfu_ledger_deps *d, struct anfu_ledger **ret)
+{
+	struct anfu_ledger *l;
+	pthread_condattr_t ca;
+
+	if (!d || !d->tx || !d->cfg || !ret)
+		return ANFU_EINVAL;
+	if (d->cfg->batch_max < ANFU_LIMIT_LEDGER_BATCH_MIN ||
+	    d->cfg->batch_max > ANFU_LIMIT_LEDGER_BATCH || d->cfg->batch_wait_us < 0 ||
+	    d->cfg->batch_wait_us > ANFU_LIMIT_LEDGER_BATCH_WAIT_US ||
+	    d->cfg->queue_max < ANFU_LIMIT_LEDGER_QUEUE_MIN ||
+	    d->cfg->queue_max > ANFU_LIMIT_LEDGER_QUEUE)
+		return ANFU_EINVAL;
+	l = anfu_xcalloc(1, sizeof(*l));
+	l->tx = d->tx;
+	l->cfg = d->cfg;
+	l->hash = d->hash;
+	pthread_mutex_init(&l->mu, NULL);
+	/* Deadlines and batch waits are on the monotonic clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->work, &ca);
+	pthread_cond_init(&l->done, &ca);
+	pthread_condattr_destroy(&ca);
+	*ret = l;
+	return 0;
+}
+
+int anfu_ledger_start(struct anfu_ledger *l)
+{
+	int r = 0;
+
+	if (!l)
+		return ANFU_EINVAL;
+	pthread_mutex_lock(&l->mu);
+	if (l->started)
+		r = ANFU_EINVAL;
+	else if (pthread_create(&l->thread, NULL, ledger_writer_main, l) != 0)
+		r = ANFU_EINTERNAL;
+	else
+		l->started = true;
+	pthread_mutex_unlock(&l->mu);
+	return r;
+}
+
+void anfu_ledger_free(struct anfu_ledger *l)
+{
+	bool started;
+
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stopping = true;
+	started = l->started;
+	pthread_cond_broadcast(&l->work);
+	pthread_mutex_unlock(&l->mu);
+	if (started)
+		pthread_join(l->thread, NULL);
+	pthread_cond_destroy(&l->work);
+	pthread_cond_destroy(&l->done);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+size_t anfu_ledger_queued(struct anfu_ledger *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->queued;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+int anfu_ledger_submit(struct anfu_ledger *l, const struct anfu_actor *actor, const char *caller,
+		       const struct anfu_ledger_transfer *t, size_t n, int64_t deadline_ms,
+		       struct anfu_ledger_result *results)
+{
+	struct anfu_ledger_result *tmp;
+	struct ledger_req r;
+	int rc;
+
+	if (!l || !actor || !results || ledger_request_check(caller, t, n) < 0)
+		return ANFU_EINVAL;
+	/* The writer writes a copy, so results stay unwritten on failure. */
+	tmp = anfu_xcalloc(n, sizeof(*tmp));
+	memset(&r, 0, sizeof(r));
+	r.kind = LEDGER_REQ_TRANSFERS;
+	r.actor = actor;
+	r.caller = caller;
+	r.t = t;
+	r.n = n;
+	r.results = tmp;
+	rc = ledger_writer_call(l, &r, deadline_ms);
+	if (rc == 0)
+		memcpy(results, tmp, n * sizeof(*tmp));
+	free(tmp);
+	return rc;
+}
+
+int anfu_ledger_open(struct anfu_ledger *l, const struct anfu_actor *actor,
+		     const struct anfu_ledger_account_spec *s, int64_t deadline_ms,
+		     struct anfu_ledger_account *ret)
+{
+	struct ledger_open o;
+	struct ledger_req r;
+	int rc;
+
+	if (!l || !actor || !ret)
+		return ANFU_EINVAL;
+	memset(&o, 0, sizeof(o));
+	if (ledger_account_spec_check(s, &o.flags) < 0)
+		return ANFU_EINVAL;
+	o.spec = s;
+	memset(&r, 0, sizeof(r));
+	r.kind = LEDGER_REQ_OPEN;
+	r.actor = actor;
+	r.open = &o;
+	rc = ledger_writer_call(l, &r, deadline_ms);
+	if (rc == 0)
+		*ret = o.acc;
+	return rc;
+}
+
+int anfu_ledger_account_get(struct anfu_ledger *l, const char *id,
+			    struct anfu_ledger_account *ret)
+{
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!l || !id || !ret)
+		return ANFU_EINVAL;
+	r = anfu_store_db(anfu_tx_exec_store(l->tx), &db);
+	if (r == 0)
+		r = ledger_account_read(db, id, ret);
+	return r;
+}

@@ -1,0 +1,621 @@
+/*
+ * ledger/transfer: the rules of one transfer and the chains of a request,
+ * applied inside the writer's transaction (docs/ledger.md, "Transfers").
+ *
+ * Owns the rows of ledger_transfer and ledger_hold. A transfer is checked
+ * whole before anything is written: idempotency first (the same caller
+ * and key: the same content is the earlier result, other content is
+ * refused), then the amount, the accounts, their assets and states, the
+ * hold it posts or voids, balancing, checked arithmetic on every balance
+ * and the accounts' flags; only then the journal row, the two balance
+ * rows, the hold and the audit record. A refused transfer writes nothing
+ * and is not stored (its retry is evaluated again). A chain runs in one
+ * step of the transaction: a refused member undoes the members before it.
+ * Trusts ledger_request_check() to have run on the request.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/assert.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/refusal.h"
+#include "base/str.h"
+#include "ledger/chain.h"
+#include "ledger/internal.h"
+#include "store/store.h"
+#include "tx/tx.h"
+
+#define F_LINKED ANFU_LEDGER_TRF_LINKED
+#define F_PENDING ANFU_LEDGER_TRF_PENDING
+#define F_POST ANFU_LEDGER_TRF_POST_PENDING
+#define F_VOID ANFU_LEDGER_TRF_VOID_PENDING
+#define F_BAL_DEBIT ANFU_LEDGER_TRF_BALANCING_DEBIT
+#define F_BAL_CREDIT ANFU_LEDGER_TRF_BALANCING_CREDIT
+
+/* ---- the request's shape ------------------------------------------------ */
+
+/* 1..max bytes, each printable ASCII (space too when space). */
+static bool text_ok(const char *s, size_t min, size_t max, bool space)
+{
+	size_t n = s ? strnlen(s, max + 1) : 0;
+
+	if (!s || n < min || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < (space ? 0x20 : 0x21) || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static bool code_ok(const char *s)
+{
+	size_t n = s ? strnlen(s, ANFU_LIMIT_LEDGER_CODE_BYTES + 1) : 0;
+
+	if (n == 0 || n > ANFU_LIMIT_LEDGER_CODE_BYTES)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static bool asset_ok(const char *s)
+{
+	return s && (strcmp(s, "CNY") == 0 || strcmp(s, "POINTS") == 0);
+}
+
+static bool transfer_ok(const struct anfu_ledger_transfer *t)
+{
+	uint32_t phase = t->flags & (F_PENDING | F_POST | F_VOID);
+	bool closes = (t->flags & (F_POST | F_VOID)) != 0;
+
+	if (!text_ok(t->idem_key, 1, ANFU_LIMIT_LEDGER_IDEM_BYTES, false) ||
+	    !text_ok(t->debit_account, 1, ANFU_ID_MAX - 1, false) ||
+	    !text_ok(t->credit_account, 1, ANFU_ID_MAX - 1, false) || !asset_ok(t->asset) ||
+	    !code_ok(t->code) || (t->ref && !text_ok(t->ref, 0, ANFU_LIMIT_LEDGER_REF_BYTES, true)))
+		return false;
+	if ((t->flags & ~(uint32_t)ANFU_LEDGER_TRF_ALL) != 0)
+		return false;
+	/* At most one phase; balancing only for a new transfer or hold. */
+	if (phase != 0 && (phase & (phase - 1)) != 0)
+		return false;
+	if (closes && (t->flags & (F_BAL_DEBIT | F_BAL_CREDIT)))
+		return false;
+	if (closes != (t->pending_id != NULL))
+		return false;
+	if (closes && !text_ok(t->pending_id, 1, ANFU_ID_MAX - 1, false))
+		return false;
+	if (t->flags & F_PENDING) {
+		if (t->timeout_ms < 0 || t->timeout_ms > ANFU_LIMIT_LEDGER_HOLD_TIMEOUT_MS)
+			return false;
+		if (t->on_timeout && strcmp(t->on_timeout, "void") != 0 &&
+		    strcmp(t->on_timeout, "post") != 0)
+			return false;
+	} else if (t->timeout_ms != 0 || (t->on_timeout && t->on_timeout[0])) {
+		return false;
+	}
+	return true;
+}
+
+int ledger_request_check(const char *caller, const struct anfu_ledger_transfer *t, size_t n)
+{
+	if (!text_ok(caller, 1, ANFU_LIMIT_LEDGER_CALLER_BYTES, false) || !t || n == 0 ||
+	    n > ANFU_LIMIT_LEDGER_REQUEST)
+		return ANFU_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!transfer_ok(&t[i]))
+			return ANFU_EINVAL;
+	if (t[n - 1].flags & F_LINKED)
+		return ANFU_EINVAL; /* a chain left open */
+	return 0;
+}
+
+/* ---- one transfer ----------------------------------------------------- */
+
+static const char *on_timeout_of(const struct anfu_ledger_transfer *t)
+{
+	if (!(t->flags & F_PENDING))
+		return "";
+	return t->on_timeout ? t->on_timeout : "void";
+}
+
+static int put_field(struct anfu_buf *b, const char *s, bool null)
+{
+	size_t len = null ? 0 : strlen(s);
+	uint32_t l = null ? 0xFFFFFFFFu : (uint32_t)len;
+	uint8_t be[4] = { (uint8_t)(l >> 24), (uint8_t)(l >> 16), (uint8_t)(l >> 8), (uint8_t)l };
+	int r = anfu_buf_append(b, be, sizeof(be));
+
+	if (r == 0 && len)
+		r = anfu_buf_append(b, s, len);
+	return r;
+}
+
+static int put_int(struct anfu_buf *b, int64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRId64, v);
+	return put_field(b, num, false);
+}
+
+/* The hash of the request's content (what idempotency compares): every
+ * field a client sets, length-prefixed, in struct order. */
+static int content_hash(enum anfu_hash_alg alg, const struct anfu_ledger_transfer *t,
+			char out[LEDGER_HASH_HEX + 1])
+{
+	struct anfu_buf b;
+	uint8_t h[ANFU_HASH_LEN];
+	int r;
+
+	anfu_buf_init(&b, ANFU_LIMIT_LEDGER_TRANSFER_ENC_BYTES);
+	r = put_field(&b, t->idem_key, false);
+	if (r == 0)
+		r = put_field(&b, t->debit_account, false);
+	if (r == 0)
+		r = put_field(&b, t->credit_account, false);
+	if (r == 0)
+		r = put_int(&b, t->amount);
+	if (r == 0)
+		r = put_field(&b, t->asset, false);
+	if (r == 0)
+		r = put_field(&b, t->code, false);
+	if (r == 0)
+		r = put_field(&b, t->ref ? t->ref : "", false);
+	if (r == 0)
+		r = put_int(&b, (int64_t)t->flags);
+	if (r == 0)
+		r = put_field(&b, t->pending_id ? t->pending_id : "", !t->pending_id);
+	if (r == 0)
+		r = put_int(&b, t->timeout_ms);
+	if (r == 0)
+		r = put_field(&b, on_timeout_of(t), false);
+	if (r == 0)
+		r = anfu_hash(alg, b.data, b.len, h);
+	anfu_buf_free(&b);
+	if (r == 0)
+		anfu_hex_encode(h, sizeof(h), out);
+	return r;
+}
+
+struct earlier {
+	bool found;
+	char hash[LEDGER_HASH_HEX + 1];
+	struct anfu_ledger_result res;
+};
+
+static int earlier_row(void *ud, const struct anfu_row *row)
+{
+	struct earlier *e = ud;
+	const char *id = anfu_row_text(row, 0, NULL), *h = anfu_row_text(row, 4, NULL);
+
+	if (!id || !h || anfu_strlcpy(e->res.id, id, sizeof(e->res.id)) < 0 ||
+	    anfu_strlcpy(e->hash, h, sizeof(e->hash)) < 0)
+		return ANFU_ESCHEMA;
+	e->res.seq = anfu_row_int(row, 1);
+	e->res.ts_us = anfu_row_int(row, 2);
+	e->res.amount = anfu_row_int(row, 3);
+	e->found = true;
+	return 1;
+}
+
+struct hold {
+	bool found;
+	enum ledger_hold_state state;
+	int64_t amount;
+	char debit[ANFU_ID_MAX], credit[ANFU_ID_MAX], asset[ANFU_LEDGER_ASSET_MAX];
+};
+
+static int hold_row(void *ud, const struct anfu_row *row)
+{
+	struct hold *h = ud;
+	const char *st = anfu_row_text(row, 0, NULL), *d = anfu_row_text(row, 2, NULL),
+		   *c = anfu_row_text(row, 3, NULL), *a = anfu_row_text(row, 4, NULL);
+
+	if (ledger_hold_state_parse(st, &h->state) < 0 || !d || !c || !a ||
+	    anfu_strlcpy(h->debit, d, sizeof(h->debit)) < 0 ||
+	    anfu_strlcpy(h->credit, c, sizeof(h->credit)) < 0 ||
+	    anfu_strlcpy(h->asset, a, sizeof(h->asset)) < 0)
+		return ANFU_ESCHEMA;
+	h->amount = anfu_row_int(row, 1);
+	ANFU_ASSERT(h->amount > 0);
+	h->found = true;
+	return 1;
+}
+
+/* What one transfer will do, worked out before anything is written. */
+struct plan {
+	struct anfu_ledger_account dr, cr; /* their balances after it */
+	int64_t amount;			   /* as applied */
+	struct hold hold;		   /* post / void: the hold it closes */
+	enum ledger_hold_state next;	   /* and the state it leads the hold to */
+	char hash[LEDGER_HASH_HEX + 1];
+};
+
+/* Reads an account; *code account_not_found when there is none. */
+static int read_acc(struct anfu_db *db, const char *id, struct anfu_ledger_account *a,
+		    const char **code)
+{
+	int r = ledger_account_read(db, id, a);
+
+	if (r == ANFU_ENOTFOUND) {
+		*code = ANFU_R_LEDGER_ACCOUNT_NOT_FOUND;
+		return 0;
+	}
+	return r;
+}
+
+static int state_of(const struct anfu_ledger_account *a, enum ledger_acc_state *ret)
+{
+	return ledger_acc_state_parse(a->state, ret) < 0 ? ANFU_ESCHEMA : 0;
+}
+
+/* v += d with the overflow refused (false). */
+static bool add(int64_t *v, int64_t d)
+{
+	return !__builtin_add_overflow(*v, d, v);
+}
+
+/* What the account holds to give: credits_posted - debits_posted -
+ * debits_pending (0 when it owes more than it holds). */
+static int64_t can_give(const struct anfu_ledger_account *a)
+{
+	int64_t v;
+
+	if (__builtin_sub_overflow(a->credits_posted, a->debits_posted, &v) ||
+	    __builtin_sub_overflow(v, a->debits_pending, &v) || v < 0)
+		return 0;
+	return v;
+}
+
+/* What the account may still take: debits_posted - credits_posted -
+ * credits_pending (0 when none). */
+static int64_t can_take(const struct anfu_ledger_account *a)
+{
+	int64_t v;
+
+	if (__builtin_sub_overflow(a->debits_posted, a->credits_posted, &v) ||
+	    __builtin_sub_overflow(v, a->credits_pending, &v) || v < 0)
+		return 0;
+	return v;
+}
+
+/* The hold rules of a post or a void; *code its refusal. */
+static int plan_hold(struct anfu_db *db, const struct anfu_ledger_transfer *t, struct plan *p,
+		     const char **code)
+{
+	const struct anfu_param q[] = { ANFU_PS(t->pending_id) };
+	int r;
+
+	memset(&p->hold, 0, sizeof(p->hold));
+	r = anfu_db_exec(db,
+			 "SELECT h.state, h.amount, t.debit_account, t.credit_account, t.asset "
+			 "FROM ledger_hold h JOIN ledger_transfer t ON t.id = h.transfer_id "
+			 "WHERE h.transfer_id = $1",
+			 q, 1, hold_row, &p->hold, NULL);
+	if (r < 0)
+		return r;
+	if (!p->hold.found)
+		*code = ANFU_R_LEDGER_PENDING_NOT_FOUND;
+	else if (strcmp(p->hold.debit, t->debit_account) != 0 ||
+		 strcmp(p->hold.credit, t->credit_account) != 0 ||
+		 strcmp(p->hold.asset, t->asset) != 0)
+		*code = ANFU_R_LEDGER_PENDING_MISMATCH;
+	else if (ledger_hold_next(p->hold.state, (t->flags & F_POST) ? LEDGER_HOLD_POST
+								    : LEDGER_HOLD_VOID,
+				  &p->next) < 0)
+		*code = ANFU_R_LEDGER_PENDING_NOT_PENDING;
+	else if ((t->flags & F_POST) && t->amount > p->hold.amount)
+		*code = ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED;
+	else if ((t->flags & F_VOID) && t->amount != 0 && t->amount != p->hold.amount)
+		*code = ANFU_R_LEDGER_PENDING_MISMATCH;
+	else if (t->flags & F_POST)
+		p->amount = t->amount == 0 ? p->hold.amount : t->amount;
+	else
+		p->amount = p->hold.amount;
+	return 0;
+}
+
+/* The balances after the transfer, with every rule of the arithmetic and
+ * the flags; *code its refusal. */
+static void plan_balances(const struct anfu_ledger_transfer *t, struct plan *p, const char **code)
+{
+	struct anfu_ledger_account *dr = &p->dr, *cr = &p->cr;
+	int64_t a = p->amount, dsum, csum;
+	bool ok = true;
+
+	if (t->flags & (F_POST | F_VOID)) {
+		/* The hold is inside the pending balances (the writer put it
+		 * there), so releasing it cannot go below zero. */
+		ANFU_ASSERT(dr->debits_pending >= p->hold.amount);
+		ANFU_ASSERT(cr->credits_pending >= p->hold.amount);
+		dr->debits_pending -= p->hold.amount;
+		cr->credits_pending -= p->hold.amount;
+	}
+	if (t->flags & F_PENDING)
+		ok = add(&dr->debits_pending, a) && add(&cr->credits_pending, a);
+	else if (!(t->flags & F_VOID))
+		ok = add(&dr->debits_posted, a) && add(&cr->credits_posted, a);
+	if (ok)
+		ok = !__builtin_add_overflow(dr->debits_pending, dr->debits_posted, &dsum) &&
+		     !__builtin_add_overflow(cr->credits_pending, cr->credits_posted, &csum);
+	if (!ok) {
+		*code = ANFU_R_LEDGER_OVERFLOW;
+		return;
+	}
+	if ((dr->flags & ANFU_LEDGER_ACC_DEBITS_MUST_NOT_EXCEED_CREDITS) &&
+	    dsum > dr->credits_posted)
+		*code = ANFU_R_LEDGER_INSUFFICIENT_FUNDS;
+	else if ((cr->flags & ANFU_LEDGER_ACC_CREDITS_MUST_NOT_EXCEED_DEBITS) &&
+		 csum > cr->debits_posted)
+		*code = ANFU_R_LEDGER_CREDIT_LIMIT_EXCEEDED;
+}
+
+/* Every rule of one transfer, nothing written; *code its refusal (NULL:
+ * it may be applied as p says). */
+static int plan_transfer(struct anfu_db *db, const struct anfu_ledger_transfer *t, struct plan *p,
+			 const char **code)
+{
+	enum ledger_acc_state ds, cs;
+	bool closes = (t->flags & (F_POST | F_VOID)) != 0;
+	int r;
+
+	if (closes ? t->amount < 0 : t->amount <= 0) {
+		*code = ANFU_R_LEDGER_AMOUNT_INVALID;
+		return 0;
+	}
+	if (strcmp(t->debit_account, t->credit_account) == 0) {
+		*code = ANFU_R_LEDGER_SAME_ACCOUNT;
+		return 0;
+	}
+	r = read_acc(db, t->debit_account, &p->dr, code);
+	if (r == 0 && !*code)
+		r = read_acc(db, t->credit_account, &p->cr, code);
+	if (r < 0 || *code)
+		return r;
+	if (strcmp(p->dr.asset, t->asset) != 0 || strcmp(p->cr.asset, t->asset) != 0) {
+		*code = ANFU_R_LEDGER_ASSET_MISMATCH;
+		return 0;
+	}
+	r = state_of(&p->dr, &ds);
+	if (r == 0)
+		r = state_of(&p->cr, &cs);
+	if (r < 0)
+		return r;
+	/* A void only gives back what a hold took: a frozen account may
+	 * have its holds released; a closed one has none. */
+	if (!(t->flags & F_VOID) || ds == LEDGER_ACC_CLOSED || cs == LEDGER_ACC_CLOSED) {
+		*code = ledger_acc_debit_refusal(ds);
+		if (!*code)
+			*code = ledger_acc_credit_refusal(cs);
+		if (*code)
+			return 0;
+	}
+	p->amount = t->amount;
+	if (closes) {
+		r = plan_hold(db, t, p, code);
+		if (r < 0 || *code)
+			return r;
+	}
+	if (t->flags & F_BAL_DEBIT) {
+		int64_t give = can_give(&p->dr);
+
+		p->amount = p->amount < give ? p->amount : give;
+		if (p->amount == 0)
+			*code = ANFU_R_LEDGER_INSUFFICIENT_FUNDS;
+	}
+	if (!*code && (t->flags & F_BAL_CREDIT)) {
+		int64_t take = can_take(&p->cr);
+
+		p->amount = p->amount < take ? p->amount : take;
+		if (p->amount == 0)
+			*code = ANFU_R_LEDGER_CREDIT_LIMIT_EXCEEDED;
+	}
+	if (!*code)
+		plan_balances(t, p, code);
+	return 0;
+}
+
+/* Writes what the plan says: the journal row, both balances, the hold,
+ * the audit record; moves the cursor. */
+static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
+			  const struct anfu_ledger_transfer *t, const struct plan *p,
+			  struct anfu_ledger_result *res)
+{
+	struct anfu_db *db = anfu_tx_db(tx);
+	int64_t seq = b->cur.last_transfer + 1, ts = b->now_ms * 1000;
+	char id[ANFU_ID_MAX];
+	int r;
+
+	if (ts <= b->cur.last_ts_us)
+		ts = b->cur.last_ts_us + 1;
+	r = anfu_id_new("trf", id, sizeof(id));
+	if (r < 0)
+		return r;
+	{
+		const struct anfu_param q[] = {
+			ANFU_PI(seq),
+			ANFU_PSN(id, strlen(id)),
+			ANFU_PS(caller),
+			ANFU_PS(t->idem_key),
+			ANFU_PSN(p->hash, strlen(p->hash)),
+			ANFU_PS(t->debit_account),
+			ANFU_PS(t->credit_account),
+			ANFU_PI(p->amount),
+			ANFU_PS(t->asset),
+			ANFU_PS(t->code),
+			ANFU_PS(t->ref ? t->ref : ""),
+			ANFU_PI(t->flags),
+			ANFU_PS(t->pending_id),
+			ANFU_PI(t->timeout_ms),
+			ANFU_PS(on_timeout_of(t)),
+			ANFU_PI(ts),
+			ANFU_PI(b->batch_seq),
+		};
+
+		r = anfu_db_exec(db,
+				 "INSERT INTO ledger_transfer (seq, id, caller, idem_key, "
+				 "content_hash, debit_account, credit_account, amount, asset, code, "
+				 "ref, flags, pending_id, timeout_ms, on_timeout, ts_us, batch_seq) "
+				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+				 "$14, $15, $16, $17)",
+				 q, 17, NULL, NULL, NULL);
+	}
+	if (r == 0)
+		r = ledger_account_write_balances(db, &p->dr);
+	if (r == 0)
+		r = ledger_account_write_balances(db, &p->cr);
+	if (r == 0 && (t->flags & F_PENDING)) {
+		int64_t expires = t->timeout_ms > 0 ? b->now_ms + t->timeout_ms : 0;
+		const struct anfu_param q[] = {
+			ANFU_PSN(id, strlen(id)),
+			ANFU_PS(ledger_hold_state_name(LEDGER_HOLD_PENDING)),
+			ANFU_PI(p->amount),
+			ANFU_PI(expires),
+			ANFU_PS(on_timeout_of(t)),
+		};
+
+		r = anfu_db_exec(db,
+				 "INSERT INTO ledger_hold (transfer_id, state, amount, expires_ms, "
+				 "on_timeout) VALUES ($1, $2, $3, $4, $5)",
+				 q, 5, NULL, NULL, NULL);
+	}
+	if (r == 0 && (t->flags & (F_POST | F_VOID))) {
+		int64_t changed = 0;
+
+		{
+			const struct anfu_param q[] = {
+				ANFU_PS(ledger_hold_state_name(p->next)),
+				ANFU_PSN(id, strlen(id)),
+				ANFU_PS(t->pending_id),
+				ANFU_PS(ledger_hold_state_name(p->hold.state)),
+			};
+
+			r = anfu_db_exec(db,
+					 "UPDATE ledger_hold SET state = $1, closed_by = $2 "
+					 "WHERE transfer_id = $3 AND state = $4",
+					 q, 4, NULL, NULL, &changed);
+		}
+		if (r == 0 && changed != 1)
+			r = ANFU_EINTERNAL;
+	}
+	if (r == 0)
+		r = anfu_tx_audit(tx, "ledger.transfer", "ledger_transfer", id, "success",
+				  json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?}", "amount",
+					    (json_int_t)p->amount, "asset", t->asset, "debit_account",
+					    t->debit_account, "credit_account", t->credit_account,
+					    "code", t->code, "flags", (json_int_t)t->flags,
+					    "pending_id", t->pending_id));
+	if (r < 0)
+		return r;
+	b->cur.last_transfer = seq;
+	b->cur.last_ts_us = ts;
+	memset(res, 0, sizeof(*res));
+	memcpy(res->id, id, sizeof(id));
+	res->seq = seq;
+	res->ts_us = ts;
+	res->amount = p->amount;
+	return 0;
+}
+
+/* One transfer: replayed, refused (*code) or applied. */
+static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
+		     const struct anfu_ledger_transfer *t, struct anfu_ledger_result *res,
+		     const char **code)
+{
+	struct anfu_db *db = anfu_tx_db(tx);
+	const struct anfu_param q[] = { ANFU_PS(caller), ANFU_PS(t->idem_key) };
+	struct earlier e;
+	struct plan p;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	memset(&e, 0, sizeof(e));
+	*code = NULL;
+	r = content_hash(b->hash, t, p.hash);
+	if (r == 0)
+		r = anfu_db_exec(db,
+				 "SELECT id, seq, ts_us, amount, content_hash FROM ledger_transfer "
+				 "WHERE caller = $1 AND idem_key = $2",
+				 q, 2, earlier_row, &e, NULL);
+	if (r < 0)
+		return r;
+	if (e.found) {
+		if (strcmp(e.hash, p.hash) != 0) {
+			*code = ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT;
+			return 0;
+		}
+		*res = e.res;
+		res->existed = true;
+		res->code = NULL;
+		return 0;
+	}
+	r = plan_transfer(db, t, &p, code);
+	if (r < 0 || *code)
+		return r;
+	return write_transfer(tx, b, caller, t, &p, res);
+}
+
+/* ---- chains ------------------------------------------------------------- */
+
+struct chain {
+	struct ledger_batch_ctx *b;
+	const char *caller;
+	const struct anfu_ledger_transfer *t; /* the chain's first */
+	size_t n;
+	struct anfu_ledger_result *res;
+	size_t failed;	  /* the refused member */
+	const char *code; /* its refusal, or NULL */
+};
+
+/* The chain's members in order; the first refusal undoes the chain (the
+ * step's savepoint). */
+static int chain_step(struct anfu_tx *tx, void *ud)
+{
+	struct chain *c = ud;
+
+	for (size_t k = 0; k < c->n; k++) {
+		int r = apply_one(tx, c->b, c->caller, &c->t[k], &c->res[k], &c->code);
+
+		if (r < 0)
+			return r;
+		if (c->code) {
+			c->failed = k;
+			return ANFU_ECONFLICT;
+		}
+	}
+	return 0;
+}
+
+int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
+			 const struct anfu_ledger_transfer *t, size_t n,
+			 struct anfu_ledger_result *results)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+		struct ledger_cursor saved = b->cur;
+		struct chain c = { b, caller, &t[i], 0, &results[i], 0, NULL };
+		int r;
+
+		while (j + 1 < n && (t[j].flags & F_LINKED))
+			j++;
+		c.n = j - i + 1;
+		r = anfu_tx_step(tx, chain_step, &c);
+		if (r < 0 && (!c.code || r != ANFU_ECONFLICT))
+			return r;
+		if (c.code) {
+			b->cur = saved;
+			for (size_t k = 0; k < c.n; k++) {
+				memset(&c.res[k], 0, sizeof(c.res[k]));
+				c.res[k].code = k == c.failed ? c.code
+							      : ANFU_R_LEDGER_LINKED_EVENT_FAILED;
+			}
+		}
+		i = j + 1;
+	}
+	return 0;
+}

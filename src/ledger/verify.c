@@ -20,14 +20,12 @@
 #include "ledger/verify.h"
 #include "store/store.h"
 
-/* Transfer and account flags, as SQL operands.
- * TEMPORARY: the bits of the design (TigerBeetle's order) until
- * ledger/ledger.h publishes ANFU_LEDGER_TRF_* and ANFU_LEDGER_ACC_*. */
-#define TRF_PENDING ((int64_t)1 << 1)
-#define TRF_POST ((int64_t)1 << 2)
-#define TRF_VOID ((int64_t)1 << 3)
-#define ACC_DEBITS_LIMITED ((int64_t)1 << 0)
-#define ACC_CREDITS_LIMITED ((int64_t)1 << 1)
+/* Transfer and account flags, as SQL operands. */
+#define TRF_PENDING ((int64_t)ANFU_LEDGER_TRF_PENDING)
+#define TRF_POST ((int64_t)ANFU_LEDGER_TRF_POST_PENDING)
+#define TRF_VOID ((int64_t)ANFU_LEDGER_TRF_VOID_PENDING)
+#define ACC_DEBITS_LIMITED ((int64_t)ANFU_LEDGER_ACC_DEBITS_MUST_NOT_EXCEED_CREDITS)
+#define ACC_CREDITS_LIMITED ((int64_t)ANFU_LEDGER_ACC_CREDITS_MUST_NOT_EXCEED_DEBITS)
 
 static const char zero_hash[LEDGER_HASH_HEX + 1] =
 	"0000000000000000000000000000000000000000000000000000000000000000";

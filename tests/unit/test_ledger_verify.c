@@ -21,9 +21,13 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "ledger/chain.h"
@@ -33,14 +37,11 @@
 
 #include "fixture.h"
 
-/* Flags (ledger/ledger.h's values). */
-#define PENDING (1 << 1)
-#define POST (1 << 2)
-#define VOID (1 << 3)
-#define DEBITS_LIMITED (1 << 0)
-#define CREDITS_LIMITED (1 << 1)
-
-#define ALL_CHECKS 0x1ffu
+#define PENDING ANFU_LEDGER_TRF_PENDING
+#define POST ANFU_LEDGER_TRF_POST_PENDING
+#define VOID ANFU_LEDGER_TRF_VOID_PENDING
+#define DEBITS_LIMITED ANFU_LEDGER_ACC_DEBITS_MUST_NOT_EXCEED_CREDITS
+#define CREDITS_LIMITED ANFU_LEDGER_ACC_CREDITS_MUST_NOT_EXCEED_DEBITS
 
 static const char zero_hex[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -734,6 +735,234 @@ static void test_verify_fails_without_the_ledger_tables(void **state)
 	fixture_close(f);
 }
 
+/* ---- a ledger written by the real writer ---------------------------------- */
+
+#define W_THREADS 4
+#define W_REQUESTS 150 /* per thread */
+#define W_HOLDS 64     /* per thread */
+
+static const struct anfu_actor w_actor = { "system", "system", "", "", "", "" };
+
+struct w_ledger {
+	struct anfu_fixture *f;
+	struct anfu_ledger_config cfg;
+	struct anfu_ledger *l;
+	char acc[8][ANFU_ID_MAX]; /* 0 reserve, 1 clearing, 2-3 wallets, 4 merchant, 5 fee,
+				   * 6 points liability, 7 customer points */
+};
+
+struct w_thread {
+	struct w_ledger *w;
+	int no;
+	uint64_t rng;
+	char holds[W_HOLDS][ANFU_ID_MAX];
+	int nholds;
+	int applied[4]; /* plain, pending, post, void */
+	int refused;
+};
+
+static uint64_t w_rand(struct w_thread *t)
+{
+	t->rng ^= t->rng << 13;
+	t->rng ^= t->rng >> 7;
+	t->rng ^= t->rng << 17;
+	return t->rng;
+}
+
+static int64_t w_later(void)
+{
+	return anfu_clock_mono_us() / 1000 + 60000;
+}
+
+/* One random transfer of thread t into x (key: its idempotency key). */
+static void w_transfer(struct w_thread *t, struct anfu_ledger_transfer *x, int *kind, char *key)
+{
+	int dr = (int)(w_rand(t) % 6), cr = (int)(w_rand(t) % 6);
+
+	memset(x, 0, sizeof(*x));
+	*kind = (int)(w_rand(t) % 4);
+	if (*kind >= 2 && t->nholds == 0)
+		*kind = 0;
+	x->idem_key = key;
+	x->asset = "CNY";
+	x->code = "payment";
+	x->ref = "ord_w";
+	x->amount = 1 + (int64_t)(w_rand(t) % 5000);
+	if (w_rand(t) % 10 == 0) { /* points */
+		dr = 6;
+		cr = 7;
+		x->asset = "POINTS";
+	}
+	x->debit_account = t->w->acc[dr];
+	x->credit_account = t->w->acc[cr];
+	if (*kind == 1) {
+		x->flags = ANFU_LEDGER_TRF_PENDING;
+		x->on_timeout = w_rand(t) % 2 ? "void" : "post";
+		x->timeout_ms = (int64_t)(w_rand(t) % 2) * 60000;
+	} else if (*kind >= 2) {
+		/* The hold's accounts are unknown here: a post or void with
+		 * other accounts is refused, which is fine too. */
+		x->pending_id = t->holds[w_rand(t) % (uint64_t)t->nholds];
+		x->flags = *kind == 2 ? ANFU_LEDGER_TRF_POST_PENDING : ANFU_LEDGER_TRF_VOID_PENDING;
+		x->amount = *kind == 2 ? (int64_t)(w_rand(t) % 3000) : 0;
+	}
+	if (*kind <= 1 && w_rand(t) % 5 == 0)
+		x->flags |= ANFU_LEDGER_TRF_BALANCING_DEBIT;
+}
+
+static void *w_submitter(void *ud)
+{
+	struct w_thread *t = ud;
+	char keys[3][32];
+
+	for (int q = 0; q < W_REQUESTS; q++) {
+		struct anfu_ledger_transfer x[3];
+		struct anfu_ledger_result r[3];
+		int kind[3];
+		size_t n = w_rand(t) % 5 == 0 ? 2 : 1;
+
+		for (size_t i = 0; i < n; i++) {
+			(void)snprintf(keys[i], sizeof(keys[i]), "w%d-%d-%zu", t->no, q, i);
+			w_transfer(t, &x[i], &kind[i], keys[i]);
+			if (i + 1 < n)
+				x[i].flags |= ANFU_LEDGER_TRF_LINKED;
+		}
+		if (anfu_ledger_submit(t->w->l, &w_actor, "verify-test", x, n, w_later(), r) != 0)
+			return "submit failed";
+		for (size_t i = 0; i < n; i++) {
+			if (r[i].code) {
+				t->refused++;
+				continue;
+			}
+			t->applied[kind[i]]++;
+			if (kind[i] == 1 && t->nholds < W_HOLDS)
+				memcpy(t->holds[t->nholds++], r[i].id, ANFU_ID_MAX);
+		}
+		/* A replay of the first transfer: idempotent, nothing new. */
+		if (q % 25 == 0 &&
+		    anfu_ledger_submit(t->w->l, &w_actor, "verify-test", x, n, w_later(), r) != 0)
+			return "replay failed";
+	}
+	return NULL;
+}
+
+static void w_open(struct w_ledger *w, int i, const char *kind, const char *asset,
+		   const char *otype, const char *owner)
+{
+	const struct anfu_ledger_account_spec s = { kind, asset, otype, owner };
+	struct anfu_ledger_account a;
+
+	assert_int_equal(anfu_ledger_open(w->l, &w_actor, &s, w_later(), &a), 0);
+	memcpy(w->acc[i], a.id, ANFU_ID_MAX);
+}
+
+/* Builds a ledger through anfu_ledger_submit: four threads of random
+ * plain transfers, holds, posts, voids, balancing and linked pairs, many
+ * refused, in batches of up to batch_max requests. */
+static void w_build(struct w_ledger *w)
+{
+	static const struct anfu_fixture_opts opts = { .name = "ledger-verify-writer" };
+	struct anfu_ledger_deps d;
+	struct w_thread th[W_THREADS];
+	pthread_t tid[W_THREADS];
+	int applied[4] = { 0 }, refused = 0;
+
+	memset(w, 0, sizeof(*w));
+	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &w->f), 0);
+	assert_int_equal(anfu_migrate(w->f->db, &anfu_ledger_migrations, 1, NULL, NULL, NULL, NULL),
+			 0);
+	w->cfg = (struct anfu_ledger_config){ .batch_max = 7,
+					      .batch_wait_us = 200,
+					      .queue_max = 4096 };
+	d = (struct anfu_ledger_deps){ .tx = w->f->tx, .cfg = &w->cfg, .hash = w->f->hash };
+	assert_int_equal(anfu_ledger_new(&d, &w->l), 0);
+	assert_int_equal(anfu_ledger_start(w->l), 0);
+	w_open(w, 0, "bank_reserve", "CNY", "bank", "ICBC");
+	w_open(w, 1, "bank_clearing", "CNY", "bank", "ICBC");
+	w_open(w, 2, "customer_wallet", "CNY", "customer", "usr_w1");
+	w_open(w, 3, "customer_wallet", "CNY", "customer", "usr_w2");
+	w_open(w, 4, "merchant_pending", "CNY", "merchant", "mer_w");
+	w_open(w, 5, "platform_fee", "CNY", "platform", "platform");
+	w_open(w, 6, "points_liability", "POINTS", "platform", "platform");
+	w_open(w, 7, "customer_points", "POINTS", "customer", "usr_w1");
+	for (int i = 0; i < W_THREADS; i++) {
+		th[i] = (struct w_thread){ .w = w,
+					   .no = i,
+					   .rng = 0x9e3779b97f4a7c15ull * (i + 1) };
+		assert_int_equal(pthread_create(&tid[i], NULL, w_submitter, &th[i]), 0);
+	}
+	for (int i = 0; i < W_THREADS; i++) {
+		void *rv = NULL;
+
+		assert_int_equal(pthread_join(tid[i], &rv), 0);
+		if (rv)
+			fail_msg("thread %d: %s", i, (const char *)rv);
+		for (int k = 0; k < 4; k++)
+			applied[k] += th[i].applied[k];
+		refused += th[i].refused;
+	}
+	/* The run exercised every kind of transfer and some refusals. */
+	for (int k = 0; k < 4; k++)
+		if (applied[k] == 0)
+			fail_msg("no transfer of kind %d was applied", k);
+	assert_true(refused > 0);
+	assert_true(fixture_count(w->f->db, "SELECT count(*) FROM ledger_batch", NULL) > 1);
+	assert_true(fixture_count(w->f->db,
+				  "SELECT count(*) FROM ledger_batch "
+				  "WHERE last_transfer > first_transfer",
+				  NULL) > 0);
+}
+
+static void w_close(struct w_ledger *w)
+{
+	anfu_ledger_free(w->l);
+	fixture_close(w->f);
+}
+
+/* What the writer writes verifies; a changed balance then does not.
+ * req: FUNC-ACCT-10 */
+static void test_verify_accepts_what_the_writer_wrote(void **state)
+{
+	struct anfu_ledger_verify_report rep;
+	struct w_ledger w;
+
+	(void)state;
+	w_build(&w);
+	assert_int_equal(anfu_ledger_verify(w.f->db, w.f->hash, &rep), 0);
+	assert_string_equal(rep.problem, "");
+	assert_int_equal(rep.transfers,
+			 fixture_count(w.f->db, "SELECT count(*) FROM ledger_transfer", NULL));
+	assert_int_equal(rep.accounts, 8);
+	assert_true(rep.holds > 0);
+	exec(w.f->db, "UPDATE ledger_account SET credits_posted = credits_posted + 1 "
+		      "WHERE kind = 'merchant_pending'");
+	assert_int_equal(anfu_ledger_verify(w.f->db, w.f->hash, &rep), ANFU_ECORRUPT);
+	assert_int_equal(rep.failed, ANFU_LEDGER_CHECK_BALANCES | ANFU_LEDGER_CHECK_ASSETS);
+	w_close(&w);
+}
+
+/* An edited row of the writer's journal is found by its batch.
+ * req: TX-INT-01 */
+static void test_verify_finds_an_edit_of_the_writers_journal(void **state)
+{
+	struct anfu_ledger_verify_report rep;
+	struct w_ledger w;
+	char want[128];
+	int64_t batch;
+
+	(void)state;
+	w_build(&w);
+	batch = fixture_count(w.f->db, "SELECT batch_seq FROM ledger_transfer WHERE seq = 5", NULL);
+	drop_triggers(w.f->db);
+	exec(w.f->db, "UPDATE ledger_transfer SET code = 'refund' WHERE seq = 5");
+	assert_int_equal(anfu_ledger_verify(w.f->db, w.f->hash, &rep), ANFU_ECORRUPT);
+	(void)snprintf(want, sizeof(want), "ledger_batch seq %" PRId64 ": hash does not match",
+		       batch);
+	assert_memory_equal(rep.problem, want, strlen(want));
+	assert_int_equal(rep.failed, ANFU_LEDGER_CHECK_CHAIN);
+	w_close(&w);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void)
@@ -770,6 +999,8 @@ int main(void)
 		T(test_verify_names_a_post_beyond_its_hold),
 		T(test_verify_refuses_null_arguments),
 		cmocka_unit_test(test_verify_fails_without_the_ledger_tables),
+		cmocka_unit_test(test_verify_accepts_what_the_writer_wrote),
+		cmocka_unit_test(test_verify_finds_an_edit_of_the_writers_journal),
 	};
 
 	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);

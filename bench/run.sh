@@ -9,11 +9,13 @@
 #     certificate, thread count and daemon settings; the goal is
 #     anfud >= 80 % of bare;
 #   - in-process audit appends per second (bench/bench_audit.c), intl and gm;
-#   - ledger: the raw ceiling of the ledger writer (bench/bench_ledger_raw.c:
-#     the same double-entry work with SQLite alone) in transactions of 1,
-#     10, 100 and 1000 transfers, uniform and hot-account workloads; the
-#     goals (writer >= 50 % of the raw ceiling, hot >= 90 % of uniform) are
-#     read against these numbers;
+#   - ledger: in-process transfers/s through the real writer
+#     (bench/bench_ledger.c, anfu_ledger_submit) and the raw ceiling
+#     (bench/bench_ledger_raw.c: the same double-entry work with SQLite
+#     alone), batches of 1, 10, 100 and 1000 transfers, uniform and
+#     hot-account workloads, in alternating pairs; then the ratios
+#     writer / raw (goal >= 50 %) and hot / uniform (goal >= 90 %), and the
+#     p50/p99 latency of anfu_ledger_submit at 64 callers;
 #   - login: password logins per second over HTTPS (wrk with
 #     bench/login.lua against a test-hooks anfud, customers made by
 #     bench/login_users.py) against raw Argon2id verifications per second
@@ -34,6 +36,7 @@
 #   BUILD [build]  THREADS [4]  WRK_THREADS [2]  WRK_CONNS [64]
 #   WRK_DURATION [10s]  AUDIT_SECONDS [5]  IDLE_PCT [10]  IDLE_WAIT [60]
 #   LEDGER_SECONDS [5] (per mode)  LEDGER_ACCOUNTS [10000] (customer wallets)
+#   LEDGER_THREADS [64]  LEDGER_PER_REQUEST [16] (bench_ledger's submitters)
 #   REPEAT [3]: alternating bare/anfud pairs; medians are reported
 #   BENCH_DIR [/var/tmp]: where the throw-away data directory goes (a disk,
 #   not tmpfs: the audit numbers include fsync).
@@ -65,6 +68,8 @@ WRK_DURATION=${WRK_DURATION:-10s}
 AUDIT_SECONDS=${AUDIT_SECONDS:-5}
 LEDGER_SECONDS=${LEDGER_SECONDS:-5}
 LEDGER_ACCOUNTS=${LEDGER_ACCOUNTS:-10000}
+LEDGER_THREADS=${LEDGER_THREADS:-64}
+LEDGER_PER_REQUEST=${LEDGER_PER_REQUEST:-16}
 IDLE_PCT=${IDLE_PCT:-10}
 IDLE_WAIT=${IDLE_WAIT:-60}
 REPEAT=${REPEAT:-3}
@@ -414,17 +419,43 @@ bench_audit() {
 	echo '```'
 }
 
-# bench_ledger_raw [ARGS...]: the raw ceiling of the ledger writer (SQLite
-# alone, the same double-entry work). Prints its output as a code block.
-bench_ledger_raw() {
-	local bin=$BUILD/bench/bench_ledger_raw
-	[ -x "$bin" ] || die "$bin not built (ninja -C $BUILD bench/bench_ledger_raw)"
-	echo '```'
+# bench_ledger: the writer (bench_ledger) and the raw ceiling
+# (bench_ledger_raw), each after the idle gate, their outputs as code
+# blocks, then a table of the ratios writer / raw per batch size and
+# workload, and hot / uniform for each.
+bench_ledger() {
+	local bin=$BUILD/bench/bench_ledger raw=$BUILD/bench/bench_ledger_raw wout rout
+	[ -x "$bin" ] || die "$bin not built (ninja -C $BUILD bench/bench_ledger)"
+	[ -x "$raw" ] || die "$raw not built (ninja -C $BUILD bench/bench_ledger_raw)"
+	wout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-XXXXXX")
+	rout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-raw-XXXXXX")
 	wait_idle
-	echo "# idle before: $IDLE_BEFORE"
-	"$bin" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" "$@" ||
-		return 1
-	echo '```'
+	echo "# idle before: $IDLE_BEFORE" >"$wout"
+	"$bin" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
+		--threads "$LEDGER_THREADS" --per-request "$LEDGER_PER_REQUEST" 2>/dev/null >>"$wout" ||
+		{ cat "$wout" >&2; rm -f "$wout" "$rout"; return 1; }
+	wait_idle
+	echo "# idle before: $IDLE_BEFORE" >"$rout"
+	"$raw" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
+		>>"$rout" || { cat "$rout" >&2; rm -f "$wout" "$rout"; return 1; }
+	printf '```\n'; cat "$wout"; printf '```\n\n```\n'; cat "$rout"; printf '```\n\n'
+	awk '
+		FNR == 1 { file++ }
+		file == 1 && ($1 == "uniform" || $1 == "hot") { w[$1 " " $2] = $7 }
+		file == 2 && ($1 == "uniform" || $1 == "hot") { r[$1 " " $2] = $6 }
+		END {
+			print "| batch | uniform: writer / raw | hot: writer / raw | writer: hot / uniform | raw: hot / uniform |"
+			print "|---|---|---|---|---|"
+			split("1 10 100 1000", b, " ")
+			for (i = 1; i <= 4; i++) {
+				u = "uniform " b[i]; h = "hot " b[i]
+				printf "| %s | %s | %s | %s | %s |\n", b[i], pct(w[u], r[u]), pct(w[h], r[h]),
+					pct(w[h], w[u]), pct(r[h], r[u])
+			}
+		}
+		function pct(a, d) { return d > 0 ? sprintf("%.1f %%", 100 * a / d) : "?" }
+	' "$wout" "$rout"
+	rm -f "$wout" "$rout"
 }
 
 # ---- the login benchmark ---------------------------------------------------
@@ -771,9 +802,9 @@ main() {
 	esac
 	case $what in
 	all | ledger)
-		echo "### Ledger transfers per second: the raw SQLite ceiling"
+		echo "### Ledger transfers per second: the writer against the raw SQLite ceiling"
 		echo
-		bench_ledger_raw
+		bench_ledger
 		echo
 		;;
 	esac

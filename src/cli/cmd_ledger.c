@@ -136,11 +136,14 @@ static int show_account(struct anfu_db *db, const char *id)
 	int64_t n = 0, holds = 0;
 	int r;
 
-	account_header();
-	r = anfu_db_exec(db, "SELECT " ACCOUNT_COLS " FROM ledger_account WHERE id = $1", p, 1,
-			 account_line, &n, NULL);
+	r = anfu_db_query_int(db, "SELECT count(*) FROM ledger_account WHERE id = $1", p, 1, &n);
 	if (r == 0 && n == 0)
 		return ANFU_ENOTFOUND;
+	if (r == 0) {
+		account_header();
+		r = anfu_db_exec(db, "SELECT " ACCOUNT_COLS " FROM ledger_account WHERE id = $1", p,
+				 1, account_line, &n, NULL);
+	}
 	if (r == 0)
 		r = anfu_db_query_int(db,
 				      "SELECT count(*) FROM ledger_hold h JOIN ledger_transfer t "

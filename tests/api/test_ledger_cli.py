@@ -185,6 +185,7 @@ def test_ledger_account_shows_one_account_and_its_open_holds(ledger_data):
     assert out[-1] == "open holds: 1"
     p = run_cli("ledger", "account", "acc_nobody", data=ledger_data, check=False)
     assert p.returncode == 1
+    assert p.stdout == ""
     assert "no account acc_nobody" in p.stderr
 
 

@@ -469,8 +469,8 @@ static int check_limits(struct anfu_db *db, struct anfu_ledger_verify_report *re
 
 /* ---- all of them --------------------------------------------------------- */
 
-/* Runs the checks in order; returns the first database error (with the
- * check it happened in noted), else 0 (the report says what failed). */
+/* Runs the checks in order; returns the first database error (the later
+ * checks are not run then), else 0 (the report says what failed). */
 static int run_checks(struct anfu_db *db, enum anfu_hash_alg alg,
 		      struct anfu_ledger_verify_report *rep)
 {

@@ -586,6 +586,20 @@ static void test_verify_names_an_overdrawn_wallet(void **state)
 		       "ledger_account acc_w1: debits_pending is 701, the journal gives 0");
 }
 
+/* A negative balance (the table's CHECK bypassed) breaks the limits too. */
+static void test_verify_finds_a_negative_balance(void **state)
+{
+	struct anfu_fixture *f = *state;
+
+	exec(f->db, "PRAGMA ignore_check_constraints = ON");
+	exec(f->db, "UPDATE ledger_account SET credits_pending = -1 WHERE id = 'acc_cp'");
+	exec(f->db, "PRAGMA ignore_check_constraints = OFF");
+	expect_corrupt(f->db,
+		       ANFU_LEDGER_CHECK_BALANCES | ANFU_LEDGER_CHECK_ASSETS |
+			       ANFU_LEDGER_CHECK_LIMITS,
+		       "ledger_account acc_cp: credits_pending is -1, the journal gives 0");
+}
+
 /* req: FUNC-ACCT-10 (pending holds match the journal) */
 static void test_verify_names_a_missing_hold(void **state)
 {
@@ -992,6 +1006,7 @@ int main(void)
 		T(test_verify_finds_debits_not_equal_to_credits),
 		T(test_verify_names_an_account_beyond_its_flags),
 		T(test_verify_names_an_overdrawn_wallet),
+		T(test_verify_finds_a_negative_balance),
 		T(test_verify_names_a_missing_hold),
 		T(test_verify_checks_each_hold),
 		T(test_verify_accepts_a_post_that_fits_its_hold),

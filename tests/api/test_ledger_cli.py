@@ -220,3 +220,14 @@ def test_ledger_accounts_hides_an_owner_id_it_cannot_mask(ledger_data):
     p = run_cli("ledger", "account", "acc_odd", data=ledger_data)
     assert "13800001050" not in p.stdout
     assert p.stdout.splitlines()[1].split()[4] == "***"
+
+
+def test_ledger_verify_runs_beside_a_running_anfud(make_server):
+    """verify reads a snapshot: it works while anfud (and its ledger writer)
+    runs on the same data directory, and after anfud stopped."""
+    s = make_server()
+    write_ledger(s.data / "anfu.db")
+    p = run_cli("ledger", "verify", data=s.data)
+    assert p.stdout == "OK: 5 transfers in 3 batches, 3 accounts, 2 holds verified\n"
+    s.stop()
+    assert run_cli("ledger", "verify", data=s.data).returncode == 0

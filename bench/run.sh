@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: the benchmarks behind `make bench`.
 #
-#   bench/run.sh [all|bare|anfud|audit|login]     (default: all)
+#   bench/run.sh [all|bare|anfud|audit|ledger|login]     (default: all)
 #
 # Measures, on this machine:
 #   - wrk against GET /healthz on the bare libmicrohttpd TLS server
@@ -9,6 +9,13 @@
 #     certificate, thread count and daemon settings; the goal is
 #     anfud >= 80 % of bare;
 #   - in-process audit appends per second (bench/bench_audit.c), intl and gm;
+#   - ledger: in-process transfers/s through the real writer
+#     (bench/bench_ledger.c, anfu_ledger_submit) and the raw ceiling
+#     (bench/bench_ledger_raw.c: the same double-entry work with SQLite
+#     alone), batches of 1, 10, 100 and 1000 transfers, uniform and
+#     hot-account workloads, in alternating pairs; then the ratios
+#     writer / raw (goal >= 50 %) and hot / uniform (goal >= 90 %), and the
+#     p50/p99 latency of anfu_ledger_submit at 64 callers;
 #   - login: password logins per second over HTTPS (wrk with
 #     bench/login.lua against a test-hooks anfud, customers made by
 #     bench/login_users.py) against raw Argon2id verifications per second
@@ -28,6 +35,8 @@
 # Environment (defaults in brackets):
 #   BUILD [build]  THREADS [4]  WRK_THREADS [2]  WRK_CONNS [64]
 #   WRK_DURATION [10s]  AUDIT_SECONDS [5]  IDLE_PCT [10]  IDLE_WAIT [60]
+#   LEDGER_SECONDS [5] (per mode)  LEDGER_ACCOUNTS [10000] (customer wallets)
+#   LEDGER_THREADS [64]  LEDGER_PER_REQUEST [16] (bench_ledger's submitters)
 #   REPEAT [3]: alternating bare/anfud pairs; medians are reported
 #   BENCH_DIR [/var/tmp]: where the throw-away data directory goes (a disk,
 #   not tmpfs: the audit numbers include fsync).
@@ -57,6 +66,10 @@ WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNS=${WRK_CONNS:-64}
 WRK_DURATION=${WRK_DURATION:-10s}
 AUDIT_SECONDS=${AUDIT_SECONDS:-5}
+LEDGER_SECONDS=${LEDGER_SECONDS:-5}
+LEDGER_ACCOUNTS=${LEDGER_ACCOUNTS:-10000}
+LEDGER_THREADS=${LEDGER_THREADS:-64}
+LEDGER_PER_REQUEST=${LEDGER_PER_REQUEST:-16}
 IDLE_PCT=${IDLE_PCT:-10}
 IDLE_WAIT=${IDLE_WAIT:-60}
 REPEAT=${REPEAT:-3}
@@ -146,7 +159,7 @@ conditions() {
 - Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); host OS: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"); kernel: $kernel
 - CPU: $model, $cores cores online; memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 - libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo '?'), GnuTLS $(pkg-config --modversion gnutls 2>/dev/null || echo '?'), SQLite $(pkg-config --modversion sqlite3 2>/dev/null || echo '?'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)
-- Build (healthz, audit): $BUILD ($(build_options)); the login section names its own
+- Build (healthz, audit, ledger): $BUILD ($(build_options)); the login section names its own
 - Idle gate before every measurement: < $IDLE_PCT % busy over 2 s, waiting at most $IDLE_WAIT s; "foreign CPU" is the share of all CPUs used during a measurement by anything other than the benchmark's own processes
 EOF
 }
@@ -404,6 +417,45 @@ bench_audit() {
 		done
 	fi
 	echo '```'
+}
+
+# bench_ledger: the writer (bench_ledger) and the raw ceiling
+# (bench_ledger_raw), each after the idle gate, their outputs as code
+# blocks, then a table of the ratios writer / raw per batch size and
+# workload, and hot / uniform for each.
+bench_ledger() {
+	local bin=$BUILD/bench/bench_ledger raw=$BUILD/bench/bench_ledger_raw wout rout
+	[ -x "$bin" ] || die "$bin not built (ninja -C $BUILD bench/bench_ledger)"
+	[ -x "$raw" ] || die "$raw not built (ninja -C $BUILD bench/bench_ledger_raw)"
+	wout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-XXXXXX")
+	rout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-raw-XXXXXX")
+	wait_idle
+	echo "# idle before: $IDLE_BEFORE" >"$wout"
+	"$bin" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
+		--threads "$LEDGER_THREADS" --per-request "$LEDGER_PER_REQUEST" 2>/dev/null >>"$wout" ||
+		{ cat "$wout" >&2; rm -f "$wout" "$rout"; return 1; }
+	wait_idle
+	echo "# idle before: $IDLE_BEFORE" >"$rout"
+	"$raw" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
+		>>"$rout" || { cat "$rout" >&2; rm -f "$wout" "$rout"; return 1; }
+	printf '```\n'; cat "$wout"; printf '```\n\n```\n'; cat "$rout"; printf '```\n\n'
+	awk '
+		FNR == 1 { file++ }
+		file == 1 && ($1 == "uniform" || $1 == "hot") { w[$1 " " $2] = $7 }
+		file == 2 && ($1 == "uniform" || $1 == "hot") { r[$1 " " $2] = $6 }
+		END {
+			print "| batch | uniform: writer / raw | hot: writer / raw | writer: hot / uniform | raw: hot / uniform |"
+			print "|---|---|---|---|---|"
+			split("1 10 100 1000", b, " ")
+			for (i = 1; i <= 4; i++) {
+				u = "uniform " b[i]; h = "hot " b[i]
+				printf "| %s | %s | %s | %s | %s |\n", b[i], pct(w[u], r[u]), pct(w[h], r[h]),
+					pct(w[h], w[u]), pct(r[h], r[u])
+			}
+		}
+		function pct(a, d) { return d > 0 ? sprintf("%.1f %%", 100 * a / d) : "?" }
+	' "$wout" "$rout"
+	rm -f "$wout" "$rout"
 }
 
 # ---- the login benchmark ---------------------------------------------------
@@ -712,11 +764,11 @@ http_header() {
 
 main() {
 	local what=${1:-all} data ratio
-	case $what in all | bare | anfud | audit | login) ;; *) die "usage: $0 [all|bare|anfud|audit|login]" ;; esac
+	case $what in all | bare | anfud | audit | ledger | login) ;; *) die "usage: $0 [all|bare|anfud|audit|ledger|login]" ;; esac
 	WORK=$(mktemp -d "$BENCH_DIR/anfu-bench-XXXXXX") || die "cannot create a directory in $BENCH_DIR"
 	trap cleanup EXIT
 	data=$WORK/data
-	if [ "$what" = login ] || [ "$what" = audit ]; then
+	if [ "$what" = login ] || [ "$what" = audit ] || [ "$what" = ledger ]; then
 		: # these make their own data
 	elif [ -x "$BUILD/anfu" ] || [ -x "$BUILD/src/cli/anfu" ]; then
 		prepare_data "$(ls "$BUILD/anfu" "$BUILD/src/cli/anfu" 2>/dev/null | head -1)" "$data" ||
@@ -745,6 +797,14 @@ main() {
 		echo "### Audit appends per second (in process, durable SQLite commits)"
 		echo
 		bench_audit
+		echo
+		;;
+	esac
+	case $what in
+	all | ledger)
+		echo "### Ledger transfers per second: the writer against the raw SQLite ceiling"
+		echo
+		bench_ledger
 		echo
 		;;
 	esac

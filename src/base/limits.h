@@ -525,6 +525,12 @@ _Static_assert(ANFU_LIMIT_ALERT_LIST_DEFAULT <= ANFU_LIMIT_ALERT_LIST_MAX,
  * audit actions are far shorter). */
 #define ANFU_LIMIT_ALERT_TEXT 160
 
+/* ---- ledger: the operator CLI (anfu ledger accounts|transfers) ---- */
+/* Rows one listing prints ([--limit N]): a terminal page by default; at
+ * most 10000, beyond which an operator wants an export, not a listing. */
+#define ANFU_LIMIT_LEDGER_CLI_ROWS_DEFAULT 50
+#define ANFU_LIMIT_LEDGER_CLI_ROWS 10000
+
 /* ---- ledger ---- */
 /* Requests waiting for the ledger writer (src/ledger/writer.c): a full
  * queue refuses at once (503 overloaded). 4096 requests is a few seconds

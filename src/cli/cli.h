@@ -13,16 +13,18 @@
 #include <stdint.h>
 
 struct cli_opts {
-	const char *data;   /* --data */
-	const char *config; /* --config */
-	const char *out;    /* --out */
-	const char *crypto; /* --crypto */
-	const char *level;  /* --level */
-	const char *admin;  /* --admin */
-	const char *name;   /* --name */
-	const char *role;   /* --role */
-	bool show;	    /* --show */
-	bool help;	    /* --help */
+	const char *data;    /* --data */
+	const char *config;  /* --config */
+	const char *out;     /* --out */
+	const char *crypto;  /* --crypto */
+	const char *level;   /* --level */
+	const char *admin;   /* --admin */
+	const char *name;    /* --name */
+	const char *role;    /* --role */
+	const char *account; /* --account */
+	const char *limit;   /* --limit */
+	bool show;	     /* --show */
+	bool help;	     /* --help */
 };
 
 /* Parses the options common to all commands (argv[0] is the command name).
@@ -40,5 +42,6 @@ int cmd_audit(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_staff(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
 
 #endif

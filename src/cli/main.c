@@ -25,6 +25,8 @@ static void usage(FILE *f)
 		"  db status             schema version and audit log state\n"
 		"  audit verify          recompute the audit hash chain, check checkpoints\n"
 		"  audit export          write the audit log as signed JSON lines\n"
+		"  ledger verify         recompute the ledger's balances, hash chain, holds\n"
+		"  ledger accounts|account ID|transfers   list the ledger (owners masked)\n"
 		"  keys export-public    print the public keys (for auditors)\n"
 		"  routes                list the HTTP routes, access classes, permissions\n"
 		"  staff bootstrap       create the second staff account four-eyes needs\n"
@@ -45,6 +47,8 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		{ "admin", required_argument, NULL, 'a' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "role", required_argument, NULL, 'r' },
+		{ "account", required_argument, NULL, 'A' },
+		{ "limit", required_argument, NULL, 'L' },
 		{ "show", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -70,6 +74,8 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		case 'a': o->admin = optarg; break;
 		case 'n': o->name = optarg; break;
 		case 'r': o->role = optarg; break;
+		case 'A': o->account = optarg; break;
+		case 'L': o->limit = optarg; break;
 		case 's': o->show = true; break;
 		case 'h': o->help = true; break;
 		}
@@ -123,6 +129,8 @@ int main(int argc, char **argv)
 		return cmd_db(argc - 1, argv + 1);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(argc - 1, argv + 1);
+	if (strcmp(cmd, "ledger") == 0)
+		return cmd_ledger(argc - 1, argv + 1);
 	if (strcmp(cmd, "keys") == 0)
 		return cmd_keys(argc - 1, argv + 1);
 	if (strcmp(cmd, "routes") == 0)

@@ -75,7 +75,8 @@ def test_version_and_help_for_every_command():
     assert run_cli("version").stdout.startswith("anfu ")
     for cmd in (["init"], ["config", "check"], ["db", "status"], ["audit", "verify"],
                 ["audit", "export"], ["keys", "export-public"], ["routes"],
-                ["staff", "bootstrap"], ["staff", "unlock"], ["config", "example"]):
+                ["staff", "bootstrap"], ["staff", "unlock"], ["config", "example"],
+                ["ledger", "verify"], ["ledger", "accounts"], ["ledger", "transfers"]):
         p = run_cli(*cmd, "--help")
         assert p.stdout.startswith("usage: anfu"), cmd
         # Every command works on a data directory except routes.

@@ -123,7 +123,11 @@ def copy_tree():
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         if (not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(src)
                 or os.path.getsize(dst) != os.path.getsize(src)):
-            shutil.copy2(src, dst)
+            # A fresh mtime, not the source's: a source edited before the
+            # copy's last build would otherwise look older than its
+            # objects, and ninja would keep the stale ones.
+            shutil.copyfile(src, dst)
+            shutil.copymode(src, dst)
     # Files the working tree no longer has must not linger in the copy.
     for dirpath, dirnames, filenames in os.walk(TREE):
         rel = os.path.relpath(dirpath, TREE)

@@ -557,8 +557,7 @@ _Static_assert(ANFU_LIMIT_LEDGER_BATCH + 1 <= ANFU_LIMIT_TX_BATCH,
  * batch_max), so it must fit the largest; real chains (payment, fee,
  * points) have a handful of members. */
 #define ANFU_LIMIT_LEDGER_REQUEST 64
-_Static_assert(ANFU_LIMIT_LEDGER_REQUEST <= ANFU_LIMIT_LEDGER_BATCH,
-	       "a request fits one batch");
+_Static_assert(ANFU_LIMIT_LEDGER_REQUEST <= ANFU_LIMIT_LEDGER_BATCH, "a request fits one batch");
 /* Longest idempotency key (client-chosen; a UUID is 36, an order number
  * with a prefix well under 64), code (payment, refund, top_up ...) and
  * reference (an order or refund id) of a transfer, in bytes. */

@@ -86,16 +86,19 @@ void ledger_account_assert(const struct anfu_ledger_account *a)
 		ANFU_ASSERT(a->credits_pending + a->credits_posted <= a->debits_posted);
 }
 
-#define ACCOUNT_COLS                                                                        \
+#define ACCOUNT_COLS                                                                           \
 	"id, asset, kind, owner_type, owner_id, flags, state, debits_pending, debits_posted, " \
 	"credits_pending, credits_posted, created_ms"
 
 static int account_row(void *ud, const struct anfu_row *row)
 {
 	struct anfu_ledger_account *a = ud;
-	char *const dst[] = { a->id, a->asset, a->kind, a->owner_type, a->owner_id, NULL, a->state };
-	const size_t cap[] = { sizeof(a->id), sizeof(a->asset), sizeof(a->kind),
-			       sizeof(a->owner_type), sizeof(a->owner_id), 0, sizeof(a->state) };
+	char *const dst[] = {
+		a->id, a->asset, a->kind, a->owner_type, a->owner_id, NULL, a->state
+	};
+	const size_t cap[] = { sizeof(a->id),	      sizeof(a->asset),	   sizeof(a->kind),
+			       sizeof(a->owner_type), sizeof(a->owner_id), 0,
+			       sizeof(a->state) };
 
 	for (int c = 0; c < 7; c++) {
 		const char *s = dst[c] ? anfu_row_text(row, c, NULL) : NULL;
@@ -113,8 +116,8 @@ static int account_row(void *ud, const struct anfu_row *row)
 }
 
 /* Runs sql (one row of ACCOUNT_COLS, parameters p) into *ret. */
-static int account_query(struct anfu_db *db, const char *sql, const struct anfu_param *p,
-			 size_t np, struct anfu_ledger_account *ret)
+static int account_query(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+			 struct anfu_ledger_account *ret)
 {
 	struct anfu_ledger_account a;
 	int r;
@@ -176,7 +179,7 @@ int ledger_open_cmd(struct anfu_tx *tx, struct ledger_open *o, int64_t now_ms)
 	if (r < 0)
 		return r;
 	{
-			const struct anfu_param p[] = { ANFU_PSN(id, strlen(id)),
+		const struct anfu_param p[] = { ANFU_PSN(id, strlen(id)),
 						ANFU_PS(s->asset),
 						ANFU_PS(s->kind),
 						ANFU_PS(s->owner_type),
@@ -185,10 +188,11 @@ int ledger_open_cmd(struct anfu_tx *tx, struct ledger_open *o, int64_t now_ms)
 						ANFU_PS(ledger_acc_state_name(LEDGER_ACC_NORMAL)),
 						ANFU_PI(now_ms) };
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO ledger_account (id, asset, kind, owner_type, owner_id, "
-				 "flags, state, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-				 p, 8, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO ledger_account (id, asset, kind, owner_type, owner_id, "
+			"flags, state, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+			p, 8, NULL, NULL, NULL);
 	}
 	if (r == 0)
 		r = anfu_tx_audit(tx, "ledger.account_opened", "ledger_account", id, "success",

@@ -112,8 +112,15 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 
 /* ---- writer.c ---------------------------------------------------------- */
 
-enum ledger_req_kind { LEDGER_REQ_TRANSFERS, LEDGER_REQ_OPEN };
-enum ledger_req_state { LEDGER_REQ_QUEUED, LEDGER_REQ_TAKEN, LEDGER_REQ_DONE };
+enum ledger_req_kind {
+	LEDGER_REQ_TRANSFERS,
+	LEDGER_REQ_OPEN
+};
+enum ledger_req_state {
+	LEDGER_REQ_QUEUED,
+	LEDGER_REQ_TAKEN,
+	LEDGER_REQ_DONE
+};
 
 /* One request on the queue; lives on the submitting thread's stack. */
 struct ledger_req {

@@ -139,8 +139,7 @@ int anfu_ledger_open(struct anfu_ledger *l, const struct anfu_actor *actor,
 	return rc;
 }
 
-int anfu_ledger_account_get(struct anfu_ledger *l, const char *id,
-			    struct anfu_ledger_account *ret)
+int anfu_ledger_account_get(struct anfu_ledger *l, const char *id, struct anfu_ledger_account *ret)
 {
 	struct anfu_db *db = NULL;
 	int r;

@@ -73,8 +73,8 @@ struct anfu_ledger_deps {
 };
 
 /* Sizes of the text fields of an account. */
-#define ANFU_LEDGER_ASSET_MAX 8	      /* "POINTS" */
-#define ANFU_LEDGER_NAME_MAX 24	      /* the longest kind, owner type, state */
+#define ANFU_LEDGER_ASSET_MAX 8 /* "POINTS" */
+#define ANFU_LEDGER_NAME_MAX 24 /* the longest kind, owner type, state */
 #define ANFU_LEDGER_OWNER_MAX (ANFU_LIMIT_LEDGER_OWNER_BYTES + 1)
 
 struct anfu_ledger_account {
@@ -103,11 +103,11 @@ struct anfu_ledger_account_spec {
 struct anfu_ledger_transfer {
 	const char *idem_key; /* client-chosen, unique per caller, 1..IDEM_BYTES */
 	const char *debit_account, *credit_account;
-	int64_t amount;	   /* fen or points, > 0; post: 0 = the whole hold */
-	const char *asset; /* "CNY" | "POINTS": both accounts' */
-	const char *code;  /* why: payment, refund, top_up, fee ... [a-z_], 1..CODE_BYTES */
-	const char *ref;   /* a reference (order id ...) or NULL / "" */
-	uint32_t flags;	   /* ANFU_LEDGER_TRF_* */
+	int64_t amount;		/* fen or points, > 0; post: 0 = the whole hold */
+	const char *asset;	/* "CNY" | "POINTS": both accounts' */
+	const char *code;	/* why: payment, refund, top_up, fee ... [a-z_], 1..CODE_BYTES */
+	const char *ref;	/* a reference (order id ...) or NULL / "" */
+	uint32_t flags;		/* ANFU_LEDGER_TRF_* */
 	const char *pending_id; /* POST_PENDING / VOID_PENDING: the hold; else NULL */
 	int64_t timeout_ms;	/* PENDING: 0 = none; else 0 */
 	const char *on_timeout; /* PENDING: "void" (NULL: "void") | "post"; else NULL */
@@ -184,8 +184,7 @@ int anfu_ledger_submit(struct anfu_ledger *l, const struct anfu_actor *actor, co
 /* The account id as committed (read on the calling thread's connection,
  * not through the writer); *ret only on success. ANFU_ENOTFOUND when there
  * is none, ANFU_EINVAL for NULL arguments. */
-int anfu_ledger_account_get(struct anfu_ledger *l, const char *id,
-			    struct anfu_ledger_account *ret);
+int anfu_ledger_account_get(struct anfu_ledger *l, const char *id, struct anfu_ledger_account *ret);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_ledger_migrations;

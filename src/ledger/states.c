@@ -19,8 +19,10 @@
 
 /* The only place the state names are spelled. */
 static const char *const acc_names[LEDGER_ACC_STATE_COUNT] = {
-	[LEDGER_ACC_NORMAL] = "normal", [LEDGER_ACC_FROZEN_DEBIT] = "frozen_debit",
-	[LEDGER_ACC_FROZEN_CREDIT] = "frozen_credit", [LEDGER_ACC_FROZEN] = "frozen",
+	[LEDGER_ACC_NORMAL] = "normal",
+	[LEDGER_ACC_FROZEN_DEBIT] = "frozen_debit",
+	[LEDGER_ACC_FROZEN_CREDIT] = "frozen_credit",
+	[LEDGER_ACC_FROZEN] = "frozen",
 	[LEDGER_ACC_CLOSED] = "closed",
 };
 
@@ -114,8 +116,8 @@ int ledger_hold_state_parse(const char *name, enum ledger_hold_state *ret)
 int ledger_hold_next(enum ledger_hold_state from, enum ledger_hold_event ev,
 		     enum ledger_hold_state *ret)
 {
-	if (from < 0 || from >= LEDGER_HOLD_STATE_COUNT || ev < 0 || ev >= LEDGER_HOLD_EVENT_COUNT ||
-	    !ret)
+	if (from < 0 || from >= LEDGER_HOLD_STATE_COUNT || ev < 0 ||
+	    ev >= LEDGER_HOLD_EVENT_COUNT || !ret)
 		return ANFU_EINVAL;
 	if (!(hold_table[ev].from & BIT(from)))
 		return ANFU_ECONFLICT;

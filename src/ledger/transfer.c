@@ -204,7 +204,7 @@ static int earlier_row(void *ud, const struct anfu_row *row)
 struct hold {
 	bool found;
 	enum ledger_hold_state state;
-	int64_t amount;
+	int64_t amount, expires_ms;
 	char debit[ANFU_ID_MAX], credit[ANFU_ID_MAX], asset[ANFU_LEDGER_ASSET_MAX];
 };
 
@@ -220,6 +220,7 @@ static int hold_row(void *ud, const struct anfu_row *row)
 	    anfu_strlcpy(h->asset, a, sizeof(h->asset)) < 0)
 		return ANFU_ESCHEMA;
 	h->amount = anfu_row_int(row, 1);
+	h->expires_ms = anfu_row_int(row, 5);
 	ANFU_ASSERT(h->amount > 0);
 	h->found = true;
 	return 1;
@@ -282,16 +283,19 @@ static int64_t can_take(const struct anfu_ledger_account *a)
 	return v;
 }
 
-/* The hold rules of a post or a void; *code its refusal. */
-static int plan_hold(struct anfu_db *db, const struct anfu_ledger_transfer *t, struct plan *p,
-		     const char **code)
+/* The hold rules of a post or a void at now_ms; *code its refusal. A
+ * hold whose timeout has passed is no longer pending, even before the
+ * expiry job moved it: only the timeout's own outcome may close it. */
+static int plan_hold(struct anfu_db *db, int64_t now_ms, const struct anfu_ledger_transfer *t,
+		     struct plan *p, const char **code)
 {
 	const struct anfu_param q[] = { ANFU_PS(t->pending_id) };
 	int r;
 
 	memset(&p->hold, 0, sizeof(p->hold));
 	r = anfu_db_exec(db,
-			 "SELECT h.state, h.amount, t.debit_account, t.credit_account, t.asset "
+			 "SELECT h.state, h.amount, t.debit_account, t.credit_account, t.asset, "
+			 "h.expires_ms "
 			 "FROM ledger_hold h JOIN ledger_transfer t ON t.id = h.transfer_id "
 			 "WHERE h.transfer_id = $1",
 			 q, 1, hold_row, &p->hold, NULL);
@@ -303,9 +307,11 @@ static int plan_hold(struct anfu_db *db, const struct anfu_ledger_transfer *t, s
 		 strcmp(p->hold.credit, t->credit_account) != 0 ||
 		 strcmp(p->hold.asset, t->asset) != 0)
 		*code = ANFU_R_LEDGER_PENDING_MISMATCH;
-	else if (ledger_hold_next(p->hold.state, (t->flags & F_POST) ? LEDGER_HOLD_POST
-								    : LEDGER_HOLD_VOID,
+	else if (ledger_hold_next(p->hold.state,
+				  (t->flags & F_POST) ? LEDGER_HOLD_POST : LEDGER_HOLD_VOID,
 				  &p->next) < 0)
+		*code = ANFU_R_LEDGER_PENDING_NOT_PENDING;
+	else if (p->hold.expires_ms != 0 && now_ms >= p->hold.expires_ms)
 		*code = ANFU_R_LEDGER_PENDING_NOT_PENDING;
 	else if ((t->flags & F_POST) && t->amount > p->hold.amount)
 		*code = ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED;
@@ -355,8 +361,8 @@ static void plan_balances(const struct anfu_ledger_transfer *t, struct plan *p, 
 
 /* Every rule of one transfer, nothing written; *code its refusal (NULL:
  * it may be applied as p says). */
-static int plan_transfer(struct anfu_db *db, const struct anfu_ledger_transfer *t, struct plan *p,
-			 const char **code)
+static int plan_transfer(struct anfu_db *db, int64_t now_ms, const struct anfu_ledger_transfer *t,
+			 struct plan *p, const char **code)
 {
 	enum ledger_acc_state ds, cs;
 	bool closes = (t->flags & (F_POST | F_VOID)) != 0;
@@ -395,7 +401,7 @@ static int plan_transfer(struct anfu_db *db, const struct anfu_ledger_transfer *
 	}
 	p->amount = t->amount;
 	if (closes) {
-		r = plan_hold(db, t, p, code);
+		r = plan_hold(db, now_ms, t, p, code);
 		if (r < 0 || *code)
 			return r;
 	}
@@ -418,8 +424,85 @@ static int plan_transfer(struct anfu_db *db, const struct anfu_ledger_transfer *
 	return 0;
 }
 
+/* The journal row of a transfer as planned. */
+static int insert_row(struct anfu_db *db, const struct ledger_batch_ctx *b, const char *caller,
+		      const struct anfu_ledger_transfer *t, const struct plan *p, const char *id,
+		      int64_t seq, int64_t ts)
+{
+	const struct anfu_param q[] = {
+		ANFU_PI(seq),
+		ANFU_PS(id),
+		ANFU_PS(caller),
+		ANFU_PS(t->idem_key),
+		ANFU_PSN(p->hash, strlen(p->hash)),
+		ANFU_PS(t->debit_account),
+		ANFU_PS(t->credit_account),
+		ANFU_PI(p->amount),
+		ANFU_PS(t->asset),
+		ANFU_PS(t->code),
+		ANFU_PS(t->ref ? t->ref : ""),
+		ANFU_PI(t->flags),
+		ANFU_PS(t->pending_id),
+		ANFU_PI(t->timeout_ms),
+		ANFU_PS(on_timeout_of(t)),
+		ANFU_PI(ts),
+		ANFU_PI(b->batch_seq),
+	};
+
+	return anfu_db_exec(db,
+			    "INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
+			    "debit_account, credit_account, amount, asset, code, ref, flags, "
+			    "pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES ($1, $2, "
+			    "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+			    q, 17, NULL, NULL, NULL);
+}
+
+/* The hold a pending transfer opens, or the move of the hold a post or
+ * void closes (to the state plan_hold found in the table). */
+static int write_hold(struct anfu_db *db, const struct ledger_batch_ctx *b,
+		      const struct anfu_ledger_transfer *t, const struct plan *p, const char *id)
+{
+	int64_t changed = 0;
+	int r;
+
+	if (t->flags & F_PENDING) {
+		int64_t expires = t->timeout_ms > 0 ? b->now_ms + t->timeout_ms : 0;
+		const struct anfu_param q[] = {
+			ANFU_PS(id),
+			ANFU_PS(ledger_hold_state_name(LEDGER_HOLD_PENDING)),
+			ANFU_PI(p->amount),
+			ANFU_PI(expires),
+			ANFU_PS(on_timeout_of(t)),
+		};
+
+		return anfu_db_exec(
+			db,
+			"INSERT INTO ledger_hold (transfer_id, state, amount, expires_ms, "
+			"on_timeout) VALUES ($1, $2, $3, $4, $5)",
+			q, 5, NULL, NULL, NULL);
+	}
+	if (!(t->flags & (F_POST | F_VOID)))
+		return 0;
+	{
+		const struct anfu_param q[] = {
+			ANFU_PS(ledger_hold_state_name(p->next)),
+			ANFU_PS(id),
+			ANFU_PS(t->pending_id),
+			ANFU_PS(ledger_hold_state_name(p->hold.state)),
+		};
+
+		r = anfu_db_exec(db,
+				 "UPDATE ledger_hold SET state = $1, closed_by = $2 "
+				 "WHERE transfer_id = $3 AND state = $4",
+				 q, 4, NULL, NULL, &changed);
+	}
+	if (r == 0 && changed != 1)
+		r = ANFU_EINTERNAL;
+	return r;
+}
+
 /* Writes what the plan says: the journal row, both balances, the hold,
- * the audit record; moves the cursor. */
+ * the audit record; moves the cursor and fills *res. */
 static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
 			  const struct anfu_ledger_transfer *t, const struct plan *p,
 			  struct anfu_ledger_result *res)
@@ -432,82 +515,21 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 	if (ts <= b->cur.last_ts_us)
 		ts = b->cur.last_ts_us + 1;
 	r = anfu_id_new("trf", id, sizeof(id));
-	if (r < 0)
-		return r;
-	{
-		const struct anfu_param q[] = {
-			ANFU_PI(seq),
-			ANFU_PSN(id, strlen(id)),
-			ANFU_PS(caller),
-			ANFU_PS(t->idem_key),
-			ANFU_PSN(p->hash, strlen(p->hash)),
-			ANFU_PS(t->debit_account),
-			ANFU_PS(t->credit_account),
-			ANFU_PI(p->amount),
-			ANFU_PS(t->asset),
-			ANFU_PS(t->code),
-			ANFU_PS(t->ref ? t->ref : ""),
-			ANFU_PI(t->flags),
-			ANFU_PS(t->pending_id),
-			ANFU_PI(t->timeout_ms),
-			ANFU_PS(on_timeout_of(t)),
-			ANFU_PI(ts),
-			ANFU_PI(b->batch_seq),
-		};
-
-		r = anfu_db_exec(db,
-				 "INSERT INTO ledger_transfer (seq, id, caller, idem_key, "
-				 "content_hash, debit_account, credit_account, amount, asset, code, "
-				 "ref, flags, pending_id, timeout_ms, on_timeout, ts_us, batch_seq) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-				 "$14, $15, $16, $17)",
-				 q, 17, NULL, NULL, NULL);
-	}
+	if (r == 0)
+		r = insert_row(db, b, caller, t, p, id, seq, ts);
 	if (r == 0)
 		r = ledger_account_write_balances(db, &p->dr);
 	if (r == 0)
 		r = ledger_account_write_balances(db, &p->cr);
-	if (r == 0 && (t->flags & F_PENDING)) {
-		int64_t expires = t->timeout_ms > 0 ? b->now_ms + t->timeout_ms : 0;
-		const struct anfu_param q[] = {
-			ANFU_PSN(id, strlen(id)),
-			ANFU_PS(ledger_hold_state_name(LEDGER_HOLD_PENDING)),
-			ANFU_PI(p->amount),
-			ANFU_PI(expires),
-			ANFU_PS(on_timeout_of(t)),
-		};
-
-		r = anfu_db_exec(db,
-				 "INSERT INTO ledger_hold (transfer_id, state, amount, expires_ms, "
-				 "on_timeout) VALUES ($1, $2, $3, $4, $5)",
-				 q, 5, NULL, NULL, NULL);
-	}
-	if (r == 0 && (t->flags & (F_POST | F_VOID))) {
-		int64_t changed = 0;
-
-		{
-			const struct anfu_param q[] = {
-				ANFU_PS(ledger_hold_state_name(p->next)),
-				ANFU_PSN(id, strlen(id)),
-				ANFU_PS(t->pending_id),
-				ANFU_PS(ledger_hold_state_name(p->hold.state)),
-			};
-
-			r = anfu_db_exec(db,
-					 "UPDATE ledger_hold SET state = $1, closed_by = $2 "
-					 "WHERE transfer_id = $3 AND state = $4",
-					 q, 4, NULL, NULL, &changed);
-		}
-		if (r == 0 && changed != 1)
-			r = ANFU_EINTERNAL;
-	}
+	if (r == 0)
+		r = write_hold(db, b, t, p, id);
 	if (r == 0)
 		r = anfu_tx_audit(tx, "ledger.transfer", "ledger_transfer", id, "success",
 				  json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?}", "amount",
-					    (json_int_t)p->amount, "asset", t->asset, "debit_account",
-					    t->debit_account, "credit_account", t->credit_account,
-					    "code", t->code, "flags", (json_int_t)t->flags,
-					    "pending_id", t->pending_id));
+					    (json_int_t)p->amount, "asset", t->asset,
+					    "debit_account", t->debit_account, "credit_account",
+					    t->credit_account, "code", t->code, "flags",
+					    (json_int_t)t->flags, "pending_id", t->pending_id));
 	if (r < 0)
 		return r;
 	b->cur.last_transfer = seq;
@@ -552,7 +574,7 @@ static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char 
 		res->code = NULL;
 		return 0;
 	}
-	r = plan_transfer(db, t, &p, code);
+	r = plan_transfer(db, b->now_ms, t, &p, code);
 	if (r < 0 || *code)
 		return r;
 	return write_transfer(tx, b, caller, t, &p, res);
@@ -611,8 +633,8 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 			b->cur = saved;
 			for (size_t k = 0; k < c.n; k++) {
 				memset(&c.res[k], 0, sizeof(c.res[k]));
-				c.res[k].code = k == c.failed ? c.code
-							      : ANFU_R_LEDGER_LINKED_EVENT_FAILED;
+				c.res[k].code =
+					k == c.failed ? c.code : ANFU_R_LEDGER_LINKED_EVENT_FAILED;
 			}
 		}
 		i = j + 1;

@@ -223,10 +223,11 @@ static int seal_cmd(struct anfu_tx *tx, void *ud)
 			ANFU_PSN(hash, strlen(hash)),
 		};
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO ledger_batch (seq, first_transfer, last_transfer, ts_us, "
-				 "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)",
-				 p, 6, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO ledger_batch (seq, first_transfer, last_transfer, ts_us, "
+			"prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)",
+			p, 6, NULL, NULL, NULL);
 	}
 	if (r == 0) {
 		const struct anfu_param p[] = {

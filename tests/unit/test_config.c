@@ -28,14 +28,16 @@
 #include "config/config.h"
 #include "config/option.h"
 #include "iam/config.h"
+#include "ledger/ledger.h"
 
 #define DATA "/srv/anfu-test-data"
 
 /* The option tables of the product's modules besides the platform's (a
- * production build's module list: iam). tests/api/test_docs.py checks a
- * production build's `anfu config describe|example` against the same
- * files. */
-static const struct anfu_config_table *const TABLES[] = { &anfu_iam_config_table };
+ * production build's module list: iam, ledger). tests/api/test_docs.py
+ * checks a production build's `anfu config describe|example` against the
+ * same files. */
+static const struct anfu_config_table *const TABLES[] = { &anfu_iam_config_table,
+							  &anfu_ledger_config_table };
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
 
 /* iam's options in c. */
@@ -45,6 +47,15 @@ static const struct anfu_iam_config *iam_of(const struct anfu_config *c)
 
 	assert_non_null(i);
 	return i;
+}
+
+/* The ledger's options in c. */
+static const struct anfu_ledger_config *ledger_of(const struct anfu_config *c)
+{
+	const struct anfu_ledger_config *l = anfu_config_module(c, &anfu_ledger_config_table);
+
+	assert_non_null(l);
+	return l;
 }
 
 static int load(const char *text, struct anfu_config **ret, char *err, size_t errlen)
@@ -286,16 +297,25 @@ struct int_case {
 	const char *section, *key;
 	long long min, max;
 	size_t offset;
-	bool iam; /* a field of iam's struct, not of struct anfu_config */
+	int owner; /* whose struct the field is in: OWN_CORE (struct anfu_config), ... */
+};
+enum {
+	OWN_CORE,
+	OWN_IAM,
+	OWN_LEDGER
 };
 
-#define IC(s, k, lo, hi, f)                                          \
-	{                                                            \
-		s, k, lo, hi, offsetof(struct anfu_config, f), false \
-	}
-#define ICI(s, k, lo, hi, f)                                            \
+#define IC(s, k, lo, hi, f)                                             \
 	{                                                               \
-		s, k, lo, hi, offsetof(struct anfu_iam_config, f), true \
+		s, k, lo, hi, offsetof(struct anfu_config, f), OWN_CORE \
+	}
+#define ICI(s, k, lo, hi, f)                                               \
+	{                                                                  \
+		s, k, lo, hi, offsetof(struct anfu_iam_config, f), OWN_IAM \
+	}
+#define ICL(s, k, lo, hi, f)                                                     \
+	{                                                                        \
+		s, k, lo, hi, offsetof(struct anfu_ledger_config, f), OWN_LEDGER \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -395,6 +415,9 @@ static const struct int_case int_cases[] = {
 	IC("mail", "timeout", 1, 120, mail.timeout_s),
 	IC("notify", "max_attempts", 1, 50, notify.max_attempts),
 	IC("notify", "retry_base", 1, 3600, notify.retry_base_s),
+	ICL("ledger", "batch_max", 1, 1000, batch_max),
+	ICL("ledger", "batch_wait_us", 0, 100000, batch_wait_us),
+	ICL("ledger", "queue_max", 1, 4096, queue_max),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -415,15 +438,19 @@ static void test_int_options_accept_min_and_max(void **state)
 
 		for (int b = 0; b < 2; b++) {
 			struct anfu_config *c;
+			const void *base;
 
 			int_text(text, sizeof(text), &int_cases[i], bounds[b]);
 			c = load_ok(text);
 			/* The value lands in the struct of the table that owns it. */
+			if (int_cases[i].owner == OWN_IAM)
+				base = iam_of(c);
+			else if (int_cases[i].owner == OWN_LEDGER)
+				base = ledger_of(c);
+			else
+				base = c;
 			assert_int_equal(
-				*(const int64_t *)((const char *)(int_cases[i].iam
-									  ? (const void *)iam_of(c)
-									  : (const void *)c) +
-						   int_cases[i].offset),
+				*(const int64_t *)((const char *)base + int_cases[i].offset),
 				bounds[b]);
 			anfu_config_free(c);
 		}

@@ -54,8 +54,8 @@ static struct lt *lt_open(int64_t batch_max, int64_t wait_us, int64_t queue_max,
 
 	assert_non_null(t);
 	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &t->f), 0);
-	assert_int_equal(
-		anfu_migrate(t->f->db, &anfu_ledger_migrations, 1, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(anfu_migrate(t->f->db, &anfu_ledger_migrations, 1, NULL, NULL, NULL, NULL),
+			 0);
 	t->cfg.batch_max = batch_max;
 	t->cfg.batch_wait_us = wait_us;
 	t->cfg.queue_max = queue_max;
@@ -233,15 +233,18 @@ static void chain_verifies(struct lt *t)
 		first = count(t, "SELECT first_transfer FROM ledger_batch WHERE seq = $1", arg);
 		last = count(t, "SELECT last_transfer FROM ledger_batch WHERE seq = $1", arg);
 		assert_int_equal(first, next);
-		assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer WHERE seq >= "
-					  "(SELECT first_transfer FROM ledger_batch WHERE seq = $1) "
-					  "AND seq <= (SELECT last_transfer FROM ledger_batch "
-					  "WHERE seq = $1) AND batch_seq = $1",
-				     arg),
+		assert_int_equal(count(t,
+				       "SELECT count(*) FROM ledger_transfer WHERE seq >= "
+				       "(SELECT first_transfer FROM ledger_batch WHERE seq = $1) "
+				       "AND seq <= (SELECT last_transfer FROM ledger_batch "
+				       "WHERE seq = $1) AND batch_seq = $1",
+				       arg),
 				 last - first + 1);
-		fixture_text(t->f->db, "SELECT prev_hash FROM ledger_batch WHERE seq = $1", arg, text);
+		fixture_text(t->f->db, "SELECT prev_hash FROM ledger_batch WHERE seq = $1", arg,
+			     text);
 		assert_string_equal(text, prev);
-		assert_int_equal(ledger_batch_hash(t->f->db, t->f->hash, first, last, prev, got), 0);
+		assert_int_equal(ledger_batch_hash(t->f->db, t->f->hash, first, last, prev, got),
+				 0);
 		fixture_text(t->f->db, "SELECT hash FROM ledger_batch WHERE seq = $1", arg, text);
 		assert_string_equal(text, got);
 		memcpy(prev, got, sizeof(prev));
@@ -356,8 +359,9 @@ static void test_transfer_posts_both_legs_and_seals_its_batch(void **state)
 	bal(t, w.reserve, 0, 1, 0, 0);
 	bal(t, w.wallet, 0, 0, 0, 1);
 	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer", NULL), 1);
-	fixture_text(t->f->db, "SELECT debit_account || ' ' || credit_account || ' ' || amount || "
-			       "' ' || caller || ' ' || idem_key FROM ledger_transfer WHERE id = $1",
+	fixture_text(t->f->db,
+		     "SELECT debit_account || ' ' || credit_account || ' ' || amount || "
+		     "' ' || caller || ' ' || idem_key FROM ledger_transfer WHERE id = $1",
 		     r.id, text);
 	{
 		char want[FIXTURE_TEXT_MAX];
@@ -533,6 +537,58 @@ static void test_idempotency_same_and_different_content(void **state)
 	assert_false(b.existed);
 	assert_string_not_equal(a.id, b.id);
 	bal(t, w.wallet, 0, 60, 0, 100);
+}
+
+/* req: TX-DUP-01 — every field of a transfer is part of its content:
+ * the same key with any one field changed is refused. */
+static void test_idempotency_compares_every_field(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_transfer base, x;
+	struct anfu_ledger_result r;
+
+	world(t, &w, 100);
+	base = tr("all", w.wallet, w.merchant, 10);
+	base.flags = ANFU_LEDGER_TRF_PENDING;
+	base.timeout_ms = 5000;
+	base.on_timeout = "void";
+	ok(t, &base, &r);
+	for (int f = 0; f < 9; f++) {
+		x = base;
+		switch (f) {
+		case 0: x.debit_account = w.wallet2; break;
+		case 1: x.credit_account = w.fee; break;
+		case 2: x.amount = 11; break;
+		case 3: x.code = "refund"; break;
+		case 4: x.ref = "ord_9"; break;
+		case 5: x.flags |= ANFU_LEDGER_TRF_BALANCING_DEBIT; break;
+		case 6: x.timeout_ms = 5001; break;
+		case 7: x.on_timeout = "post"; break;
+		default: x.ref = NULL; break; /* "" differs from "ord_1" */
+		}
+		refused(t, &x, ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT);
+	}
+	/* NULL on_timeout of a hold is "void": the same content. */
+	x = base;
+	x.on_timeout = NULL;
+	ok(t, &x, &r);
+	assert_true(r.existed);
+	/* A post's hold is part of its content too. */
+	{
+		struct anfu_ledger_result h2;
+		struct anfu_ledger_transfer p;
+
+		x = base;
+		x.idem_key = "all2";
+		ok(t, &x, &h2);
+		p = tr("post", w.wallet, w.merchant, 0);
+		p.flags = ANFU_LEDGER_TRF_POST_PENDING;
+		p.pending_id = r.id;
+		ok(t, &p, NULL);
+		p.pending_id = h2.id;
+		refused(t, &p, ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT);
+	}
 }
 
 /* A refused transfer is not stored: its retry is evaluated again. */
@@ -746,6 +802,45 @@ static void test_void_releases_the_hold(void **state)
 	chain_verifies(t);
 }
 
+#ifdef ANFU_TEST_HOOKS
+/* A hold whose timeout has passed on the injectable clock can no longer
+ * be posted or voided by a caller (its timeout decides; the expiry job is
+ * phase 2); a second before, it can. */
+static void test_a_hold_past_its_timeout_is_no_longer_pending(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_transfer h, p;
+	struct anfu_ledger_result h1, h2;
+
+	anfu_clock_freeze(1);
+	world(t, &w, 100);
+	h = tr("x1", w.wallet, w.merchant, 50);
+	h.flags = ANFU_LEDGER_TRF_PENDING;
+	h.timeout_ms = 60000;
+	ok(t, &h, &h1);
+	h.idem_key = "x2";
+	h.amount = 30;
+	h.on_timeout = "void";
+	ok(t, &h, &h2);
+	anfu_clock_advance_ms(59999);
+	p = tr("x3", w.wallet, w.merchant, 0);
+	p.flags = ANFU_LEDGER_TRF_POST_PENDING;
+	p.pending_id = h1.id;
+	ok(t, &p, NULL);
+	anfu_clock_advance_ms(1);
+	p.idem_key = "x4";
+	p.pending_id = h2.id;
+	refused(t, &p, ANFU_R_LEDGER_PENDING_NOT_PENDING);
+	p.idem_key = "x5";
+	p.flags = ANFU_LEDGER_TRF_VOID_PENDING;
+	refused(t, &p, ANFU_R_LEDGER_PENDING_NOT_PENDING);
+	hold_state(t, h2.id, "pending", NULL);
+	bal(t, w.wallet, 30, 50, 0, 100);
+	anfu_clock_reset();
+}
+#endif
+
 /* ---- balancing ------------------------------------------------------------------ */
 
 /* BALANCING_DEBIT moves what the debit account has, at most the amount;
@@ -787,8 +882,9 @@ static void set_state(struct lt *t, const char *id, const char *st)
 {
 	const struct anfu_param p[] = { ANFU_PS(st), ANFU_PS(id) };
 
-	assert_int_equal(anfu_db_exec(t->f->db, "UPDATE ledger_account SET state = $1 WHERE id = $2",
-				      p, 2, NULL, NULL, NULL),
+	assert_int_equal(anfu_db_exec(t->f->db,
+				      "UPDATE ledger_account SET state = $1 WHERE id = $2", p, 2,
+				      NULL, NULL, NULL),
 			 0);
 }
 
@@ -952,8 +1048,9 @@ static void test_one_batch_where_one_command_fails_and_the_others_commit(void **
 	assert_null(s[2].r[0].code);
 	/* The top-up's batch, then this one batch of two transfers. */
 	assert_int_equal(count(t, "SELECT count(*) FROM ledger_batch", NULL), 2);
-	assert_int_equal(count(t, "SELECT last_transfer - first_transfer + 1 FROM ledger_batch "
-				  "WHERE seq = 2",
+	assert_int_equal(count(t,
+			       "SELECT last_transfer - first_transfer + 1 FROM ledger_batch "
+			       "WHERE seq = 2",
 			       NULL),
 			 2);
 	bal(t, w.wallet, 0, 100, 0, 100);
@@ -990,7 +1087,10 @@ static void test_a_full_queue_refuses_at_once(void **state)
 		wait_queued(t, (size_t)i + 1);
 	}
 	x = tr("f3", w.wallet, w.merchant, 10);
-	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", &x, 1, later(), &r), ANFU_EOVERLOAD);
+	/* A short deadline: were it queued, it would end in ETIMEDOUT. */
+	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", &x, 1,
+					    anfu_clock_mono_us() / 1000 + 1000, &r),
+			 ANFU_EOVERLOAD);
 	assert_int_equal(anfu_ledger_queued(t->l), 2);
 	assert_int_equal(anfu_ledger_start(t->l), 0);
 	for (int i = 0; i < 2; i++) {
@@ -998,9 +1098,8 @@ static void test_a_full_queue_refuses_at_once(void **state)
 		assert_int_equal(s[i].rc, 0);
 		assert_null(s[i].r[0].code);
 	}
-	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer WHERE idem_key = 'f3'",
-			       NULL),
-			 0);
+	assert_int_equal(
+		count(t, "SELECT count(*) FROM ledger_transfer WHERE idem_key = 'f3'", NULL), 0);
 	bal(t, w.wallet, 0, 20, 0, 100);
 	teardown((void **)&t);
 }
@@ -1025,9 +1124,9 @@ static void test_a_deadline_passed_in_the_queue_is_never_applied(void **state)
 		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
 	}
 	x = tr("d1", w.wallet, w.merchant, 10);
-	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", &x, 1,
-					    anfu_clock_mono_us() / 1000 - 1, &r),
-			 ANFU_ETIMEDOUT);
+	assert_int_equal(
+		anfu_ledger_submit(t->l, &svc, "svc", &x, 1, anfu_clock_mono_us() / 1000 - 1, &r),
+		ANFU_ETIMEDOUT);
 	memset(&s, 0, sizeof(s));
 	s.t = t;
 	s.caller = "svc";
@@ -1041,8 +1140,9 @@ static void test_a_deadline_passed_in_the_queue_is_never_applied(void **state)
 	assert_int_equal(anfu_ledger_start(t->l), 0);
 	x = tr("d3", w.wallet, w.merchant, 1);
 	ok(t, &x, NULL);
-	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer WHERE idem_key IN "
-				  "('d1', 'd2')",
+	assert_int_equal(count(t,
+			       "SELECT count(*) FROM ledger_transfer WHERE idem_key IN "
+			       "('d1', 'd2')",
 			       NULL),
 			 0);
 	bal(t, w.wallet, 0, 1, 0, 100);
@@ -1107,6 +1207,132 @@ static void test_a_failed_batch_fails_every_caller_and_changes_nothing(void **st
 }
 #endif
 
+#define HOT_THREADS 6
+#define HOT_EACH 60
+
+struct spender {
+	struct lt *t;
+	const char *wallet, *merchant;
+	int k, applied, refused, errors;
+};
+
+/* Pays 3 fen per transfer from the shared wallet to the merchant. */
+static void *spender(void *ud)
+{
+	struct spender *sp = ud;
+	char caller[16], key[32];
+
+	snprintf(caller, sizeof(caller), "s%d", sp->k);
+	for (int i = 0; i < HOT_EACH; i++) {
+		struct anfu_ledger_transfer x;
+		struct anfu_ledger_result r;
+
+		snprintf(key, sizeof(key), "h%d", i);
+		x = tr(key, sp->wallet, sp->merchant, 3);
+		if (anfu_ledger_submit(sp->t->l, &svc, caller, &x, 1, later(), &r) != 0)
+			sp->errors++;
+		else if (!r.code)
+			sp->applied++;
+		else if (strcmp(r.code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS) == 0)
+			sp->refused++;
+		else
+			sp->errors++;
+	}
+	return NULL;
+}
+
+/* req: FUNC-ACCT-09 — concurrent callers spending one wallet (one hot
+ * account) never overdraw it: with 1000 fen and transfers of 3, exactly
+ * 333 pass whatever the order, the rest are refused. Batches of at most
+ * 10 with a wait for more (batch_max, batch_wait_us), so the writer's
+ * cap and wait are exercised; the chain verifies. */
+static void test_concurrent_spenders_never_overdraw_one_wallet(void **state)
+{
+	struct lt *t = lt_open(10, 2000, 4096, true);
+	struct world w;
+	struct spender sp[HOT_THREADS];
+	pthread_t th[HOT_THREADS];
+	int applied = 0, refusals = 0;
+
+	(void)state;
+	world(t, &w, 1000);
+	for (int k = 0; k < HOT_THREADS; k++) {
+		sp[k] = (struct spender){ t, w.wallet, w.merchant, k, 0, 0, 0 };
+		assert_int_equal(pthread_create(&th[k], NULL, spender, &sp[k]), 0);
+	}
+	for (int k = 0; k < HOT_THREADS; k++) {
+		pthread_join(th[k], NULL);
+		assert_int_equal(sp[k].errors, 0);
+		applied += sp[k].applied;
+		refusals += sp[k].refused;
+	}
+	assert_int_equal(applied, 333);
+	assert_int_equal(refusals, HOT_THREADS * HOT_EACH - 333);
+	bal(t, w.wallet, 0, 999, 0, 1000);
+	bal(t, w.merchant, 0, 0, 0, 999);
+	assert_true(count(t, "SELECT max(last_transfer - first_transfer + 1) FROM ledger_batch",
+			  NULL) <= 10);
+	chain_verifies(t);
+	teardown((void **)&t);
+}
+
+/* The writer takes whole requests up to batch_max transfers: with
+ * batch_max 2, five queued single transfers, a chain of two and a chain
+ * of three are batches of 2, 2, 1 (the chain of two does not fit beside
+ * the fifth), 2 and 3 (a request larger than batch_max alone, never
+ * split). */
+static void test_batches_hold_at_most_batch_max_transfers_and_requests_whole(void **state)
+{
+	static const char *const keys[] = { "g1", "g2", "g3", "g4", "g5",
+					    "g6", "g7", "g8", "g9", "g10" };
+	struct lt *t = lt_open(2, 0, 4096, true);
+	struct world w;
+	struct sub s[7];
+	pthread_t th[7];
+	char text[FIXTURE_TEXT_MAX];
+	int k = 0;
+
+	(void)state;
+	world(t, &w, 100);
+	anfu_ledger_free(t->l);
+	{
+		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
+
+		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
+	}
+	memset(s, 0, sizeof(s));
+	for (int i = 0; i < 7; i++) {
+		s[i].t = t;
+		s[i].caller = "svc";
+		s[i].n = i < 5 ? 1 : (size_t)i - 3; /* 1 1 1 1 1 2 3 */
+		for (size_t m = 0; m < s[i].n; m++) {
+			s[i].x[m] = tr(keys[k++], w.wallet, w.merchant, 1);
+			if (m + 1 < s[i].n)
+				s[i].x[m].flags = ANFU_LEDGER_TRF_LINKED;
+		}
+	}
+	for (int i = 0; i < 7; i++) {
+		assert_int_equal(pthread_create(&th[i], NULL, submitter, &s[i]), 0);
+		wait_queued(t, (size_t)i + 1);
+	}
+	assert_int_equal(anfu_ledger_start(t->l), 0);
+	for (int i = 0; i < 7; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(s[i].rc, 0);
+		for (size_t m = 0; m < s[i].n; m++)
+			assert_null(s[i].r[m].code);
+	}
+	/* The top-up's batch first. */
+	fixture_text(t->f->db,
+		     "SELECT group_concat(n, ',') FROM (SELECT last_transfer - first_transfer + 1 "
+		     "AS n FROM ledger_batch ORDER BY seq)",
+		     NULL, text);
+	assert_string_equal(text, "1,2,2,1,2,3");
+	bal(t, w.wallet, 0, 10, 0, 100);
+	chain_verifies(t);
+	teardown((void **)&t);
+}
+
 #define NTHREADS 8
 #define PER_THREAD 150
 
@@ -1167,7 +1393,8 @@ static void test_concurrent_submitters_get_their_own_results(void **state)
 	for (int k = 0; k < NTHREADS; k++)
 		for (int i = 0; i < PER_THREAD; i += 7) {
 			fixture_text(t->f->db,
-				     "SELECT caller || ' ' || idem_key FROM ledger_transfer WHERE id = $1",
+				     "SELECT caller || ' ' || idem_key FROM ledger_transfer WHERE "
+				     "id = $1",
 				     wk[k].ids[i], text);
 			snprintf(exp, sizeof(exp), "w%d k%d-%d", k, k, i);
 			assert_string_equal(text, exp);
@@ -1178,6 +1405,15 @@ static void test_concurrent_submitters_get_their_own_results(void **state)
 	bal(t, w.clearing, 0, want, 0, 0);
 	assert_int_equal(fixture_audits(t->f->db, "ledger.transfer"), NTHREADS * PER_THREAD);
 	chain_verifies(t);
+	/* The batches' records joined the audit chain whole. */
+	{
+		struct anfu_audit_report rep;
+
+		memset(&rep, 0, sizeof(rep));
+		assert_int_equal(anfu_audit_verify(t->f->db, t->f->hash, t->f->audit_pub,
+						   t->f->ckfile, NULL, &rep),
+				 0);
+	}
 }
 
 /* ---- the property test ------------------------------------------------------------- */
@@ -1261,7 +1497,8 @@ static const char *m_apply(struct model *m, const struct m_tr *x, int64_t *ret_a
 			return ANFU_R_LEDGER_INSUFFICIENT_FUNDS;
 	}
 	if (x->kind == 1) {
-		if (__builtin_add_overflow(d.dp, a, &d.dp) || __builtin_add_overflow(c.cp, a, &c.cp))
+		if (__builtin_add_overflow(d.dp, a, &d.dp) ||
+		    __builtin_add_overflow(c.cp, a, &c.cp))
 			return ANFU_R_LEDGER_OVERFLOW;
 	} else if (x->kind != 3) {
 		if (__builtin_add_overflow(d.dpo, a, &d.dpo) ||
@@ -1271,7 +1508,8 @@ static const char *m_apply(struct model *m, const struct m_tr *x, int64_t *ret_a
 	{
 		int64_t s1, s2;
 
-		if (__builtin_add_overflow(d.dp, d.dpo, &s1) || __builtin_add_overflow(c.cp, c.cpo, &s2))
+		if (__builtin_add_overflow(d.dp, d.dpo, &s1) ||
+		    __builtin_add_overflow(c.cp, c.cpo, &s2))
 			return ANFU_R_LEDGER_OVERFLOW;
 		if ((d.flags & LIAB) && s1 > d.cpo)
 			return ANFU_R_LEDGER_INSUFFICIENT_FUNDS;
@@ -1308,9 +1546,9 @@ static void test_property_random_commands_match_a_reference_model(void **state)
 		uint32_t flags;
 	} kinds[M_ACCS] = {
 		{ "bank_reserve", "bank", ASSETF },	  { "bank_clearing", "bank", 0 },
-		{ "customer_wallet", "customer", LIAB }, { "customer_wallet", "customer", LIAB },
+		{ "customer_wallet", "customer", LIAB },  { "customer_wallet", "customer", LIAB },
 		{ "merchant_pending", "merchant", LIAB }, { "platform_fee", "platform", 0 },
-		{ "platform_escrow", "platform", LIAB }, { "suspense", "platform", 0 },
+		{ "platform_escrow", "platform", LIAB },  { "suspense", "platform", 0 },
 	};
 	const char *env = getenv("ANFU_LEDGER_SEED");
 	uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)anfu_clock_mono_us();
@@ -1359,7 +1597,8 @@ static void test_property_random_commands_match_a_reference_model(void **state)
 				if (z->kind == 3)
 					z->amount = rnd() % 4 == 0 ? 1 : 0;
 				else if (rnd() % 2)
-					z->amount = (int64_t)(rnd() % (uint64_t)(m.h[z->hold].amount + 2));
+					z->amount = (int64_t)(rnd() %
+							      (uint64_t)(m.h[z->hold].amount + 2));
 			}
 			z->bal_debit = z->kind <= 1 && rnd() % 5 == 0;
 			snprintf(key, sizeof(key), "p%d-%zu", q, i);
@@ -1391,11 +1630,13 @@ static void test_property_random_commands_match_a_reference_model(void **state)
 
 			if ((want[i] == NULL) != (got == NULL) ||
 			    (want[i] && strcmp(want[i], got) != 0))
-				fail_msg("seed %" PRIu64 " request %d transfer %zu: want %s, got %s",
+				fail_msg("seed %" PRIu64
+					 " request %d transfer %zu: want %s, got %s",
 					 seed, q, i, want[i] ? want[i] : "applied",
 					 got ? got : "applied");
 			if (!got && amt[i] != r[i].amount)
-				fail_msg("seed %" PRIu64 " request %d: amount %" PRId64 " != %" PRId64,
+				fail_msg("seed %" PRIu64 " request %d: amount %" PRId64
+					 " != %" PRId64,
 					 seed, q, amt[i], r[i].amount);
 			if (got)
 				refusals++;
@@ -1451,6 +1692,7 @@ int main(void)
 		T(test_malformed_requests_are_refused_before_the_queue),
 		T(test_int64_max_posts_and_an_overflow_is_refused),
 		T(test_idempotency_same_and_different_content),
+		T(test_idempotency_compares_every_field),
 		T(test_a_refused_transfer_is_evaluated_again),
 		T(test_linked_chain_failing_in_the_middle_posts_nothing),
 		T(test_independent_transfers_of_a_request_stand_alone),
@@ -1458,6 +1700,9 @@ int main(void)
 		T(test_post_of_zero_posts_the_whole_hold),
 		T(test_post_beyond_or_beside_the_hold_is_refused),
 		T(test_void_releases_the_hold),
+#ifdef ANFU_TEST_HOOKS
+		T(test_a_hold_past_its_timeout_is_no_longer_pending),
+#endif
 		T(test_balancing_flags_cut_the_amount),
 		T(test_frozen_and_closed_accounts_refuse_what_their_state_forbids),
 #ifdef ANFU_TEST_HOOKS
@@ -1468,6 +1713,8 @@ int main(void)
 		T0(test_a_full_queue_refuses_at_once),
 		T0(test_a_deadline_passed_in_the_queue_is_never_applied),
 		T(test_concurrent_submitters_get_their_own_results),
+		T0(test_concurrent_spenders_never_overdraw_one_wallet),
+		T0(test_batches_hold_at_most_batch_max_transfers_and_requests_whole),
 		T(test_property_random_commands_match_a_reference_model),
 	};
 

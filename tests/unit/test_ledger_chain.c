@@ -25,8 +25,7 @@
 
 #include "fixture.h"
 
-static const char zero_hex[] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
+static const char zero_hex[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
 static int setup(void **state)
 {
@@ -55,13 +54,14 @@ static int add_row(struct anfu_db *db, int64_t seq, const char *pending, int64_t
 	p[3] = ANFU_PI(amount);
 	p[4] = ANFU_PS(pending);
 	p[5] = ANFU_PI(1000 + seq);
-	return anfu_db_exec(db,
-			    "INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
-			    "debit_account, credit_account, amount, asset, code, ref, flags, "
-			    "pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES "
-			    "($1, $2, 'svc', $3, 'ch', 'acc_a', 'acc_b', $4, 'CNY', 'payment', '', 0, "
-			    "$5, 0, '', $6, 1)",
-			    p, 6, NULL, NULL, NULL);
+	return anfu_db_exec(
+		db,
+		"INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
+		"debit_account, credit_account, amount, asset, code, ref, flags, "
+		"pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES "
+		"($1, $2, 'svc', $3, 'ch', 'acc_a', 'acc_b', $4, 'CNY', 'payment', '', 0, "
+		"$5, 0, '', $6, 1)",
+		p, 6, NULL, NULL, NULL);
 }
 
 static void put(uint8_t *buf, size_t *n, const char *s, bool null)
@@ -126,9 +126,8 @@ static void test_batch_hash_matches_the_documented_encoding(void **state)
 		assert_int_equal(anfu_hash((enum anfu_hash_alg)alg, buf, n, h), 0);
 		anfu_hex_encode(h, sizeof(h), want);
 		memset(got, 'x', sizeof(got));
-		assert_int_equal(ledger_batch_hash(f->db, (enum anfu_hash_alg)alg, 1, 2, zero_hex,
-						   got),
-				 0);
+		assert_int_equal(
+			ledger_batch_hash(f->db, (enum anfu_hash_alg)alg, 1, 2, zero_hex, got), 0);
 		assert_string_equal(got, want);
 	}
 }
@@ -202,9 +201,10 @@ static void test_batch_hash_refuses_gaps_and_bad_arguments(void **state)
 	assert_int_equal(ledger_batch_hash(f->db, ANFU_HASH_SHA256, 3, 1, zero_hex, out),
 			 ANFU_EINVAL);
 	assert_int_equal(ledger_batch_hash(f->db, ANFU_HASH_SHA256, 1, 1, "00", out), ANFU_EINVAL);
-	assert_int_equal(ledger_batch_hash(f->db, ANFU_HASH_SHA256, 1, 1,
-					   "000000000000000000000000000000000000000000000000000000000000000G",
-					   out),
+	assert_int_equal(ledger_batch_hash(
+				 f->db, ANFU_HASH_SHA256, 1, 1,
+				 "000000000000000000000000000000000000000000000000000000000000000G",
+				 out),
 			 ANFU_EINVAL);
 	assert_string_equal(out, "untouched");
 }
@@ -218,42 +218,43 @@ static void test_journal_and_batches_are_append_only(void **state)
 	char text[FIXTURE_TEXT_MAX];
 
 	assert_int_equal(add_row(f->db, 1, NULL, 5), 0);
-	assert_int_equal(anfu_db_exec(f->db,
-				      "INSERT INTO ledger_batch (seq, first_transfer, last_transfer, "
-				      "ts_us, prev_hash, hash) VALUES (1, 1, 1, 1001, 'p', 'h')",
-				      NULL, 0, NULL, NULL, NULL),
-			 0);
-	assert_int_equal(anfu_db_exec(f->db, "UPDATE ledger_transfer SET amount = 6", NULL, 0,
-				      NULL, NULL, NULL),
+	assert_int_equal(
+		anfu_db_exec(f->db,
+			     "INSERT INTO ledger_batch (seq, first_transfer, last_transfer, "
+			     "ts_us, prev_hash, hash) VALUES (1, 1, 1, 1001, 'p', 'h')",
+			     NULL, 0, NULL, NULL, NULL),
+		0);
+	assert_int_equal(anfu_db_exec(f->db, "UPDATE ledger_transfer SET amount = 6", NULL, 0, NULL,
+				      NULL, NULL),
 			 ANFU_ECONFLICT);
-	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM ledger_transfer", NULL, 0, NULL, NULL,
-				      NULL),
-			 ANFU_ECONFLICT);
-	assert_int_equal(anfu_db_exec(f->db,
-				      "INSERT OR REPLACE INTO ledger_transfer (seq, id, caller, "
-				      "idem_key, content_hash, debit_account, credit_account, amount, "
-				      "asset, code, ref, flags, pending_id, timeout_ms, on_timeout, "
-				      "ts_us, batch_seq) VALUES (1, 'trf_x', 'svc', 'k1', 'ch', 'acc_a', "
-				      "'acc_b', 99, 'CNY', 'payment', '', 0, NULL, 0, '', 5000, 1)",
-				      NULL, 0, NULL, NULL, NULL),
-			 ANFU_ECONFLICT);
+	assert_int_equal(
+		anfu_db_exec(f->db, "DELETE FROM ledger_transfer", NULL, 0, NULL, NULL, NULL),
+		ANFU_ECONFLICT);
+	assert_int_equal(
+		anfu_db_exec(f->db,
+			     "INSERT OR REPLACE INTO ledger_transfer (seq, id, caller, "
+			     "idem_key, content_hash, debit_account, credit_account, amount, "
+			     "asset, code, ref, flags, pending_id, timeout_ms, on_timeout, "
+			     "ts_us, batch_seq) VALUES (1, 'trf_x', 'svc', 'k1', 'ch', 'acc_a', "
+			     "'acc_b', 99, 'CNY', 'payment', '', 0, NULL, 0, '', 5000, 1)",
+			     NULL, 0, NULL, NULL, NULL),
+		ANFU_ECONFLICT);
 	assert_int_equal(anfu_db_exec(f->db, "UPDATE ledger_batch SET hash = 'x'", NULL, 0, NULL,
 				      NULL, NULL),
 			 ANFU_ECONFLICT);
-	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM ledger_batch", NULL, 0, NULL, NULL,
-				      NULL),
+	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM ledger_batch", NULL, 0, NULL, NULL, NULL),
 			 ANFU_ECONFLICT);
-	assert_int_equal(anfu_db_exec(f->db,
-				      "INSERT OR REPLACE INTO ledger_batch (seq, first_transfer, "
-				      "last_transfer, ts_us, prev_hash, hash) VALUES (1, 1, 1, 1, 'p', "
-				      "'forged')",
-				      NULL, 0, NULL, NULL, NULL),
-			 ANFU_ECONFLICT);
+	assert_int_equal(
+		anfu_db_exec(f->db,
+			     "INSERT OR REPLACE INTO ledger_batch (seq, first_transfer, "
+			     "last_transfer, ts_us, prev_hash, hash) VALUES (1, 1, 1, 1, 'p', "
+			     "'forged')",
+			     NULL, 0, NULL, NULL, NULL),
+		ANFU_ECONFLICT);
 	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM ledger_head", NULL, 0, NULL, NULL, NULL),
 			 ANFU_ECONFLICT);
-	assert_int_equal(fixture_count(f->db, "SELECT amount FROM ledger_transfer WHERE seq = 1",
-				       NULL),
-			 5);
+	assert_int_equal(
+		fixture_count(f->db, "SELECT amount FROM ledger_transfer WHERE seq = 1", NULL), 5);
 	fixture_text(f->db, "SELECT hash FROM ledger_batch WHERE seq = 1", NULL, text);
 	assert_string_equal(text, "h");
 	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM ledger_head", NULL), 1);

@@ -324,7 +324,8 @@ static int check_accounts(struct anfu_db *db, struct anfu_ledger_verify_report *
 }
 
 /* Holds: every pending transfer has its hold (same amount and timeout
- * action), every hold its pending transfer; a post or void transfer closes
+ * action, an expiry exactly when it has a timeout), every hold its pending
+ * transfer; a post or void transfer closes
  * exactly the hold it names (same accounts and asset; a post for no more
  * than the hold), which records it; an open hold records no closer. */
 static int check_holds(struct anfu_db *db, struct anfu_ledger_verify_report *rep)
@@ -337,10 +338,13 @@ static int check_holds(struct anfu_db *db, struct anfu_ledger_verify_report *rep
 		db, rep, ANFU_LEDGER_CHECK_HOLDS,
 		"ledger_transfer seq %s: the pending transfer %s has %s",
 		"SELECT t.seq, t.id, CASE WHEN h.transfer_id IS NULL THEN 'no hold' "
+		" WHEN (h.expires_ms = 0) != (t.timeout_ms = 0) "
+		"  THEN 'a hold whose expiry does not follow its timeout' "
 		" ELSE 'a hold of another amount or timeout action' END "
 		"FROM ledger_transfer t LEFT JOIN ledger_hold h ON h.transfer_id = t.id "
 		"WHERE (t.flags & $1) != 0 AND (h.transfer_id IS NULL "
-		" OR h.amount != t.amount OR h.on_timeout != t.on_timeout) "
+		" OR h.amount != t.amount OR h.on_timeout != t.on_timeout "
+		" OR (h.expires_ms = 0) != (t.timeout_ms = 0)) "
 		"ORDER BY t.seq LIMIT 1",
 		p, 1);
 	if (r != 0)

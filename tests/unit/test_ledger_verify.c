@@ -627,6 +627,11 @@ static void test_verify_checks_each_hold(void **state)
 		  ANFU_LEDGER_CHECK_HOLDS,
 		  "ledger_transfer seq 9: the pending transfer trf_9 has a hold of another amount "
 		  "or timeout action" },
+		{ "UPDATE ledger_hold SET expires_ms = 5000 WHERE transfer_id = 'trf_9'",
+		  "UPDATE ledger_hold SET expires_ms = 0 WHERE transfer_id = 'trf_9'",
+		  ANFU_LEDGER_CHECK_HOLDS,
+		  "ledger_transfer seq 9: the pending transfer trf_9 has a hold whose expiry does "
+		  "not follow its timeout" },
 		/* Released without a void: the pending balance no longer matches. */
 		{ "UPDATE ledger_hold SET state = 'voided' WHERE transfer_id = 'trf_9'",
 		  "UPDATE ledger_hold SET state = 'pending' WHERE transfer_id = 'trf_9'",

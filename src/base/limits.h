@@ -571,4 +571,17 @@ _Static_assert(ANFU_LIMIT_LEDGER_REQUEST <= ANFU_LIMIT_LEDGER_BATCH, "a request 
  * tampered row (which then fails verification with ELIMIT, not a crash). */
 #define ANFU_LIMIT_LEDGER_TRANSFER_ENC_BYTES 4096
 
+/* Holds one pass of the expiry job (src/ledger/jobs.c) closes at most:
+ * a pass is one writer request (a batch of its own when batch_max is
+ * smaller), so callers' transfers queue between passes instead of
+ * waiting behind thousands of expiries; 256 keeps a pass's batch well
+ * under a few milliseconds. */
+#define ANFU_LIMIT_LEDGER_EXPIRY_PASS 256
+_Static_assert(ANFU_LIMIT_LEDGER_EXPIRY_PASS <= ANFU_LIMIT_LEDGER_BATCH,
+	       "an expiry pass fits one batch");
+/* Passes one run of the expiry job makes at most: 64 x 256 = 16384
+ * holds a second; what is left waits for the next run (a second later),
+ * so one run never holds the job thread for long. */
+#define ANFU_LIMIT_LEDGER_EXPIRY_PASSES 64
+
 #endif

@@ -110,11 +110,35 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 			 const struct anfu_ledger_transfer *t, size_t n,
 			 struct anfu_ledger_result *results);
 
+/* The expiry job's transfers: their caller (idempotency keys
+ * "expiry.<hold id>", so a hold is closed on timeout at most once) and
+ * their code. */
+#define LEDGER_EXPIRY_CALLER "ledger.expiry"
+#define LEDGER_EXPIRY_CODE "hold_expiry"
+
+/* One pass of the expiry job, run as a writer command: at most max holds
+ * that are pending and due (0 < expires_ms <= the batch's now_ms), after
+ * the cursor (expires_ms, id) in that order, each closed by the outcome
+ * its on_timeout names (a void: hold 'expired'; a post: 'posted') through
+ * the transfer rules, with its journal row and audit record. */
+struct ledger_expire {
+	size_t max;		  /* 1..ANFU_LIMIT_LEDGER_EXPIRY_PASS */
+	int64_t after_expires_ms; /* in/out: the cursor */
+	char after_id[ANFU_ID_MAX];
+	size_t expired, posted; /* out: holds closed */
+	size_t refused;		/* out: due holds the rules refused */
+	bool more;		/* out: the pass was full */
+};
+/* Returns 0 (counts in *e; refusals are logged, their holds stay pending)
+ * or the store's error. */
+int ledger_expire_pass(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct ledger_expire *e);
+
 /* ---- writer.c ---------------------------------------------------------- */
 
 enum ledger_req_kind {
 	LEDGER_REQ_TRANSFERS,
-	LEDGER_REQ_OPEN
+	LEDGER_REQ_OPEN,
+	LEDGER_REQ_EXPIRE
 };
 enum ledger_req_state {
 	LEDGER_REQ_QUEUED,
@@ -131,6 +155,7 @@ struct ledger_req {
 	size_t n;
 	struct anfu_ledger_result *results; /* n; written by the writer */
 	struct ledger_open *open;
+	struct ledger_expire *expire;
 	enum ledger_req_state state; /* under the queue's mutex */
 	int rc;			     /* DONE: 0 or the failure */
 	struct ledger_req *prev, *next;

@@ -24,6 +24,7 @@
 
 struct anfu_actor;
 struct anfu_config_table;
+struct anfu_job_table;
 struct anfu_migration_set;
 struct anfu_tx_exec;
 
@@ -185,6 +186,33 @@ int anfu_ledger_submit(struct anfu_ledger *l, const struct anfu_actor *actor, co
  * not through the writer); *ret only on success. ANFU_ENOTFOUND when there
  * is none, ANFU_EINVAL for NULL arguments. */
 int anfu_ledger_account_get(struct anfu_ledger *l, const char *id, struct anfu_ledger_account *ret);
+
+/* What one run of the hold expiry did. */
+struct anfu_ledger_expiry_report {
+	int64_t passes;	 /* writer requests (each at most EXPIRY_PASS holds) */
+	int64_t expired; /* holds voided on timeout: state 'expired' */
+	int64_t posted;	 /* holds posted on timeout: state 'posted' */
+	int64_t refused; /* due holds the rules refused (a post into an
+			  * account frozen since): still pending, logged */
+};
+
+/*
+ * Closes every hold that is pending and due on the injectable clock
+ * (0 < expires_ms <= now) by the outcome its on_timeout names, through
+ * the writer, in passes of at most ANFU_LIMIT_LEDGER_EXPIRY_PASS holds
+ * (and batch_max), at most ANFU_LIMIT_LEDGER_EXPIRY_PASSES of them (the
+ * rest: the next run). Each closing transfer has caller "ledger.expiry",
+ * idempotency key "expiry.<hold id>", code "hold_expiry", and its audit
+ * record as the system actor. deadline_ms (monotonic) bounds each pass's
+ * wait for the writer. Returns 0 and *ret; or the first failing pass's
+ * error (anfu_ledger_submit's), the passes before it committed.
+ */
+int anfu_ledger_expire_due(struct anfu_ledger *l, int64_t deadline_ms,
+			   struct anfu_ledger_expiry_report *ret);
+
+/* Its jobs (ledger/jobs.c: "ledger.hold_expiry", every second), each
+ * with the service as ud. */
+extern const struct anfu_job_table anfu_ledger_jobs;
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_ledger_migrations;

@@ -192,6 +192,8 @@ static int request_cmd(struct anfu_tx *tx, void *ud)
 		return b->load_err ? b->load_err : ANFU_EINTERNAL;
 	if (c->req->kind == LEDGER_REQ_OPEN)
 		r = ledger_open_cmd(tx, c->req->open, b->ctx.now_ms);
+	else if (c->req->kind == LEDGER_REQ_EXPIRE)
+		r = ledger_expire_pass(tx, &b->ctx, c->req->expire);
 	else
 		r = ledger_request_apply(tx, &b->ctx, c->req->caller, c->req->t, c->req->n,
 					 c->req->results);
@@ -280,10 +282,13 @@ static void run_batch(struct anfu_ledger *l, struct ledger_req **reqs, size_t n)
 	free(cmds);
 }
 
-/* How many transfers a request adds to a batch (an open: one row). */
+/* How many transfers a request adds to a batch (an open: one row; an
+ * expiry pass: at most its max). */
 static size_t weight(const struct ledger_req *r)
 {
-	return r->kind == LEDGER_REQ_OPEN ? 1 : r->n;
+	if (r->kind == LEDGER_REQ_OPEN)
+		return 1;
+	return r->kind == LEDGER_REQ_EXPIRE ? r->expire->max : r->n;
 }
 
 void *ledger_writer_main(void *ud)

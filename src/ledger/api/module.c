@@ -2,8 +2,8 @@
  * ledger/api/module: the ledger module's descriptor: its migrations, its
  * options ([ledger]), and the service with its writer thread, started
  * with the platform and stopped (the queue drained) after the server.
- * Routes (a test-hook route, the read APIs), jobs (hold expiry) and
- * metrics join it in later phases (docs/ledger.md).
+ * its jobs (hold expiry, ledger/jobs.c). Routes (a test-hook route, the
+ * read APIs) join it later (docs/ledger.md).
  *
  * Trusts the app core to call start once, with the platform started, and
  * stop after the server and the scheduler stopped.
@@ -47,4 +47,5 @@ const struct anfu_module anfu_ledger_module = {
 	.config = &anfu_ledger_config_table,
 	.start = ledger_start,
 	.stop = ledger_stop,
+	.jobs = &anfu_ledger_jobs,
 };

@@ -1,0 +1,511 @@
+/*
+ * tests/unit/test_ledger_jobs: the ledger module's jobs (src/ledger/jobs.c):
+ * hold expiry on the injectable clock, through the writer, in bounded
+ * passes.
+ *
+ * Each test gets a fresh data directory with a migrated store, the audit
+ * writer and executor (FIXTURE_AUDIT) and a started ledger service; the
+ * clock is frozen and moved, never slept on. What a run left behind is
+ * read back with plain queries; "nothing changed" is a snapshot of every
+ * ledger row and the count of ledger audit records.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/refusal.h"
+#include "jobs/jobs.h"
+#include "ledger/chain.h"
+#include "ledger/ledger.h"
+#include "store/store.h"
+
+#include "fixture.h"
+
+#ifdef ANFU_TEST_HOOKS
+
+static const struct anfu_actor svc = { "svc", "system", "", "", "", "" };
+
+struct lt {
+	struct anfu_fixture *f;
+	struct anfu_ledger_config cfg;
+	struct anfu_ledger *l;
+};
+
+static struct lt *lt_open(int64_t batch_max)
+{
+	static const struct anfu_fixture_opts opts = { .name = "ledger_jobs" };
+	struct lt *t = calloc(1, sizeof(*t));
+	struct anfu_ledger_deps d;
+
+	assert_non_null(t);
+	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &t->f), 0);
+	assert_int_equal(anfu_migrate(t->f->db, &anfu_ledger_migrations, 1, NULL, NULL, NULL, NULL),
+			 0);
+	t->cfg.batch_max = batch_max;
+	t->cfg.batch_wait_us = 0;
+	t->cfg.queue_max = 4096;
+	d.tx = t->f->tx;
+	d.cfg = &t->cfg;
+	d.hash = t->f->hash;
+	assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
+	assert_int_equal(anfu_ledger_start(t->l), 0);
+	anfu_clock_freeze(1);
+	return t;
+}
+
+static int setup(void **state)
+{
+	*state = lt_open(1000);
+	return 0;
+}
+
+static int setup_small(void **state)
+{
+	*state = lt_open(10);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct lt *t = *state;
+
+	anfu_clock_reset();
+	anfu_ledger_free(t->l);
+	fixture_close(t->f);
+	free(t);
+	return 0;
+}
+
+static int64_t later(void)
+{
+	return anfu_clock_mono_us() / 1000 + 60000;
+}
+
+static void acc(struct lt *t, const char *kind, const char *asset, const char *otype,
+		const char *owner, char id[ANFU_ID_MAX])
+{
+	const struct anfu_ledger_account_spec s = { kind, asset, otype, owner };
+	struct anfu_ledger_account a;
+
+	assert_int_equal(anfu_ledger_open(t->l, &svc, &s, later(), &a), 0);
+	memcpy(id, a.id, ANFU_ID_MAX);
+}
+
+static struct anfu_ledger_transfer tr(const char *key, const char *dr, const char *cr,
+				      int64_t amount)
+{
+	struct anfu_ledger_transfer x;
+
+	memset(&x, 0, sizeof(x));
+	x.idem_key = key;
+	x.debit_account = dr;
+	x.credit_account = cr;
+	x.amount = amount;
+	x.asset = "CNY";
+	x.code = "payment";
+	return x;
+}
+
+static void ok(struct lt *t, const struct anfu_ledger_transfer *x, struct anfu_ledger_result *res)
+{
+	struct anfu_ledger_result tmp;
+
+	if (!res)
+		res = &tmp;
+	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", x, 1, later(), res), 0);
+	if (res->code)
+		fail_msg("transfer %s refused: %s", x->idem_key, res->code);
+}
+
+/* A hold of amount from dr to cr, timing out after timeout_ms by
+ * on_timeout; its id into id. */
+static void hold(struct lt *t, const char *key, const char *dr, const char *cr, int64_t amount,
+		 int64_t timeout_ms, const char *on_timeout, char id[ANFU_ID_MAX])
+{
+	struct anfu_ledger_transfer h = tr(key, dr, cr, amount);
+	struct anfu_ledger_result r;
+
+	h.flags = ANFU_LEDGER_TRF_PENDING;
+	h.timeout_ms = timeout_ms;
+	h.on_timeout = on_timeout;
+	ok(t, &h, &r);
+	memcpy(id, r.id, ANFU_ID_MAX);
+}
+
+static void bal(struct lt *t, const char *id, int64_t dp, int64_t dpo, int64_t cp, int64_t cpo)
+{
+	struct anfu_ledger_account a;
+
+	assert_int_equal(anfu_ledger_account_get(t->l, id, &a), 0);
+	assert_int_equal(a.debits_pending, dp);
+	assert_int_equal(a.debits_posted, dpo);
+	assert_int_equal(a.credits_pending, cp);
+	assert_int_equal(a.credits_posted, cpo);
+}
+
+static int64_t count(struct lt *t, const char *sql, const char *arg)
+{
+	return fixture_count(t->f->db, sql, arg);
+}
+
+static void text(struct lt *t, const char *sql, const char *arg, char out[FIXTURE_TEXT_MAX])
+{
+	fixture_text(t->f->db, sql, arg, out);
+}
+
+static void hold_is(struct lt *t, const char *id, const char *want)
+{
+	char s[FIXTURE_TEXT_MAX];
+
+	text(t, "SELECT state FROM ledger_hold WHERE transfer_id = $1", id, s);
+	assert_string_equal(s, want);
+}
+
+/* Runs the expiry once; its report. */
+static struct anfu_ledger_expiry_report expire(struct lt *t)
+{
+	struct anfu_ledger_expiry_report rep;
+
+	memset(&rep, 0xff, sizeof(rep));
+	assert_int_equal(anfu_ledger_expire_due(t->l, later(), &rep), 0);
+	return rep;
+}
+
+#define SNAP_MAX 65536
+
+struct snap_buf {
+	char *s;
+	size_t n;
+};
+
+static int snap_row(void *ud, const struct anfu_row *r)
+{
+	struct snap_buf *b = ud;
+
+	for (int c = 0; c < anfu_row_count(r); c++) {
+		const char *v = anfu_row_is_null(r, c) ? "NULL" : anfu_row_text(r, c, NULL);
+		int k = snprintf(b->s + b->n, SNAP_MAX - b->n, "%s|", v ? v : "?");
+
+		assert_true(k > 0 && (size_t)k < SNAP_MAX - b->n);
+		b->n += (size_t)k;
+	}
+	assert_true(b->n + 1 < SNAP_MAX);
+	b->s[b->n++] = '\n';
+	b->s[b->n] = '\0';
+	return 0;
+}
+
+static void snap(struct lt *t, char out[SNAP_MAX])
+{
+	static const char *const sql[] = {
+		"SELECT * FROM ledger_account ORDER BY id",
+		"SELECT * FROM ledger_transfer ORDER BY seq",
+		"SELECT * FROM ledger_hold ORDER BY transfer_id",
+		"SELECT * FROM ledger_batch ORDER BY seq",
+		"SELECT * FROM ledger_head",
+		"SELECT count(*) FROM audit_log WHERE action LIKE 'ledger.%'",
+	};
+	struct snap_buf b = { out, 0 };
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
+		assert_int_equal(anfu_db_exec(t->f->db, sql[i], NULL, 0, snap_row, &b, NULL), 0);
+}
+
+/* Every batch's hash recomputed and chained; the head on the last. */
+static void chain_verifies(struct lt *t)
+{
+	int64_t n = count(t, "SELECT count(*) FROM ledger_batch", NULL), next = 1;
+	char prev[65], got[65], s[FIXTURE_TEXT_MAX], arg[24];
+
+	memset(prev, '0', 64);
+	prev[64] = '\0';
+	for (int64_t b = 1; b <= n; b++) {
+		int64_t first, last;
+
+		snprintf(arg, sizeof(arg), "%" PRId64, b);
+		first = count(t, "SELECT first_transfer FROM ledger_batch WHERE seq = $1", arg);
+		last = count(t, "SELECT last_transfer FROM ledger_batch WHERE seq = $1", arg);
+		assert_int_equal(first, next);
+		text(t, "SELECT prev_hash FROM ledger_batch WHERE seq = $1", arg, s);
+		assert_string_equal(s, prev);
+		assert_int_equal(ledger_batch_hash(t->f->db, t->f->hash, first, last, prev, got),
+				 0);
+		text(t, "SELECT hash FROM ledger_batch WHERE seq = $1", arg, s);
+		assert_string_equal(s, got);
+		memcpy(prev, got, sizeof(prev));
+		next = last + 1;
+	}
+	assert_int_equal(count(t, "SELECT coalesce(max(seq), 0) FROM ledger_transfer", NULL),
+			 next - 1);
+	text(t, "SELECT last_hash FROM ledger_head", NULL, s);
+	assert_string_equal(s, prev);
+}
+
+struct world {
+	char reserve[ANFU_ID_MAX], wallet[ANFU_ID_MAX], merchant[ANFU_ID_MAX];
+};
+
+static void world(struct lt *t, struct world *w, int64_t funds)
+{
+	struct anfu_ledger_transfer x;
+
+	acc(t, "bank_reserve", "CNY", "bank", "ICBC", w->reserve);
+	acc(t, "customer_wallet", "CNY", "customer", "usr_a", w->wallet);
+	acc(t, "merchant_pending", "CNY", "merchant", "mer_a", w->merchant);
+	x = tr("fund", w->reserve, w->wallet, funds);
+	x.code = "top_up";
+	ok(t, &x, NULL);
+}
+
+/* ---- hold expiry ---------------------------------------------------------------- */
+
+/* req: FUNC-ACCT-10 — a hold voided on timeout gives its amount back
+ * exactly at its expiry, not a millisecond before: one journal row (a
+ * void of the whole hold by "ledger.expiry"), the hold 'expired' and
+ * closed by it, one audit record as the system actor, the batch chained;
+ * a second run finds nothing. */
+static void test_a_void_on_timeout_hold_gives_its_amount_back_at_expiry(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_expiry_report rep;
+	char h[ANFU_ID_MAX], s[FIXTURE_TEXT_MAX], before[SNAP_MAX], after[SNAP_MAX];
+	int64_t audits;
+
+	world(t, &w, 100);
+	hold(t, "h1", w.wallet, w.merchant, 40, 60000, "void", h);
+	bal(t, w.wallet, 40, 0, 0, 100);
+	anfu_clock_advance_ms(59999);
+	snap(t, before);
+	rep = expire(t);
+	assert_int_equal(rep.passes, 1);
+	assert_int_equal(rep.expired, 0);
+	assert_int_equal(rep.posted, 0);
+	assert_int_equal(rep.refused, 0);
+	snap(t, after);
+	assert_string_equal(before, after);
+	hold_is(t, h, "pending");
+
+	anfu_clock_advance_ms(1);
+	audits = count(t, "SELECT count(*) FROM audit_log WHERE action = 'ledger.transfer'", NULL);
+	rep = expire(t);
+	assert_int_equal(rep.expired, 1);
+	assert_int_equal(rep.posted, 0);
+	assert_int_equal(rep.refused, 0);
+	hold_is(t, h, "expired");
+	bal(t, w.wallet, 0, 0, 0, 100);
+	bal(t, w.merchant, 0, 0, 0, 0);
+	text(t, "SELECT closed_by FROM ledger_hold WHERE transfer_id = $1", h, s);
+	assert_int_equal(count(t,
+			       "SELECT count(*) FROM ledger_transfer WHERE id = $1 AND "
+			       "caller = 'ledger.expiry' AND code = 'hold_expiry' AND amount = 40 "
+			       "AND flags = 8",
+			       s),
+			 1);
+	assert_int_equal(count(t,
+			       "SELECT pending_id = $1 FROM ledger_transfer WHERE seq = "
+			       "(SELECT max(seq) FROM ledger_transfer)",
+			       h),
+			 1);
+	assert_int_equal(
+		count(t, "SELECT count(*) FROM audit_log WHERE action = 'ledger.transfer'", NULL),
+		audits + 1);
+	assert_int_equal(count(t,
+			       "SELECT count(*) FROM audit_log WHERE action = 'ledger.transfer' "
+			       "AND object_id = $1 AND actor_id = 'system'",
+			       s),
+			 1);
+	chain_verifies(t);
+
+	snap(t, before);
+	rep = expire(t);
+	assert_int_equal(rep.expired + rep.posted + rep.refused, 0);
+	snap(t, after);
+	assert_string_equal(before, after);
+}
+
+/* req: FUNC-PAY-03 — a hold posted on timeout (an escrow's auto-release)
+ * posts the whole hold to the merchant at expiry, through the job's own
+ * function as the scheduler runs it. */
+static void test_a_post_on_timeout_hold_posts_at_expiry(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	char h[ANFU_ID_MAX], s[FIXTURE_TEXT_MAX];
+	const char *result = NULL;
+
+	assert_int_equal(anfu_ledger_jobs.n, 1);
+	assert_string_equal(anfu_ledger_jobs.defs[0].name, "ledger.hold_expiry");
+	world(t, &w, 100);
+	hold(t, "h1", w.wallet, w.merchant, 40, 5000, "post", h);
+	anfu_clock_advance_ms(4999);
+	assert_int_equal(anfu_ledger_jobs.defs[0].fn(t->l, t->f->db, &result), 0);
+	hold_is(t, h, "pending");
+	anfu_clock_advance_ms(1);
+	assert_int_equal(anfu_ledger_jobs.defs[0].fn(t->l, t->f->db, &result), 0);
+	assert_string_equal(result, "ok");
+	hold_is(t, h, "posted");
+	bal(t, w.wallet, 0, 40, 0, 100);
+	bal(t, w.merchant, 0, 0, 0, 40);
+	text(t, "SELECT closed_by FROM ledger_hold WHERE transfer_id = $1", h, s);
+	assert_int_equal(count(t,
+			       "SELECT count(*) FROM ledger_transfer WHERE id = $1 AND "
+			       "caller = 'ledger.expiry' AND amount = 40 AND flags = 4",
+			       s),
+			 1);
+	chain_verifies(t);
+}
+
+/* A hold its owner posted a millisecond before its expiry is left alone
+ * by the expiry: nothing written, nothing audited. */
+static void test_a_hold_posted_just_before_expiry_is_left_alone(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_transfer p;
+	struct anfu_ledger_expiry_report rep;
+	char h[ANFU_ID_MAX], before[SNAP_MAX], after[SNAP_MAX];
+
+	world(t, &w, 100);
+	hold(t, "h1", w.wallet, w.merchant, 40, 60000, "void", h);
+	anfu_clock_advance_ms(59999);
+	p = tr("p1", w.wallet, w.merchant, 25);
+	p.flags = ANFU_LEDGER_TRF_POST_PENDING;
+	p.pending_id = h;
+	ok(t, &p, NULL);
+	anfu_clock_advance_ms(1);
+	snap(t, before);
+	rep = expire(t);
+	assert_int_equal(rep.expired + rep.posted + rep.refused, 0);
+	snap(t, after);
+	assert_string_equal(before, after);
+	hold_is(t, h, "posted");
+	bal(t, w.wallet, 0, 25, 0, 100);
+}
+
+/* Many due holds are closed in passes of at most batch_max (10 here):
+ * 25 due holds take three passes; a hold without timeout and one not yet
+ * due stay pending; every batch chains. */
+static void test_many_holds_over_several_passes(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_expiry_report rep;
+	char h[ANFU_ID_MAX], never[ANFU_ID_MAX], notyet[ANFU_ID_MAX], key[16];
+	int64_t batches;
+
+	world(t, &w, 1000);
+	for (int i = 0; i < 25; i++) {
+		snprintf(key, sizeof(key), "h%d", i);
+		hold(t, key, w.wallet, w.merchant, 2, 1000 + i, i % 5 == 0 ? "post" : "void", h);
+	}
+	hold(t, "never", w.wallet, w.merchant, 7, 0, NULL, never);
+	hold(t, "notyet", w.wallet, w.merchant, 9, 5000, "void", notyet);
+	anfu_clock_advance_ms(1024);
+	batches = count(t, "SELECT count(*) FROM ledger_batch", NULL);
+	rep = expire(t);
+	assert_int_equal(rep.passes, 3);
+	assert_int_equal(rep.expired, 20);
+	assert_int_equal(rep.posted, 5);
+	assert_int_equal(rep.refused, 0);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_batch", NULL), batches + 3);
+	assert_int_equal(
+		count(t, "SELECT max(last_transfer - first_transfer + 1) FROM ledger_batch", NULL),
+		10);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_hold WHERE state = 'expired'", NULL),
+			 20);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_hold WHERE state = 'posted'", NULL),
+			 5);
+	hold_is(t, never, "pending");
+	hold_is(t, notyet, "pending");
+	bal(t, w.wallet, 16, 10, 0, 1000);
+	bal(t, w.merchant, 0, 0, 16, 10);
+	chain_verifies(t);
+}
+
+/* A post on timeout into an account frozen for credits since the hold
+ * was made is refused by the transfer rules: the hold stays pending,
+ * the run reports it, the other due holds of the pass are closed; once
+ * the account is unfrozen the next run posts it. */
+static void test_a_refused_expiry_leaves_the_hold_for_the_next_run(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_expiry_report rep;
+	char h1[ANFU_ID_MAX], h2[ANFU_ID_MAX], other[ANFU_ID_MAX];
+	const struct anfu_param frz[] = { ANFU_PS("frozen_credit"), ANFU_PS(w.merchant) };
+	const char *result = NULL;
+
+	world(t, &w, 100);
+	acc(t, "merchant_pending", "CNY", "merchant", "mer_b", other);
+	hold(t, "h1", w.wallet, w.merchant, 30, 1000, "post", h1);
+	hold(t, "h2", w.wallet, other, 20, 2000, "post", h2);
+	assert_int_equal(anfu_db_exec(t->f->db,
+				      "UPDATE ledger_account SET state = $1 WHERE id = $2", frz, 2,
+				      NULL, NULL, NULL),
+			 0);
+	anfu_clock_advance_ms(2000);
+	assert_int_equal(anfu_ledger_jobs.defs[0].fn(t->l, t->f->db, &result), 0);
+	assert_string_equal(result, "some holds refused");
+	hold_is(t, h1, "pending");
+	hold_is(t, h2, "posted");
+	bal(t, w.merchant, 0, 0, 30, 0);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer WHERE pending_id = $1", h1),
+			 0);
+	assert_int_equal(anfu_db_exec(t->f->db,
+				      "UPDATE ledger_account SET state = 'normal' WHERE id = $1",
+				      &frz[1], 1, NULL, NULL, NULL),
+			 0);
+	rep = expire(t);
+	assert_int_equal(rep.posted, 1);
+	assert_int_equal(rep.refused, 0);
+	hold_is(t, h1, "posted");
+	bal(t, w.merchant, 0, 0, 0, 30);
+	bal(t, w.wallet, 0, 50, 0, 100);
+	chain_verifies(t);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_a_void_on_timeout_hold_gives_its_amount_back_at_expiry),
+		T(test_a_post_on_timeout_hold_posts_at_expiry),
+		T(test_a_hold_posted_just_before_expiry_is_left_alone),
+		cmocka_unit_test_setup_teardown(test_many_holds_over_several_passes, setup_small,
+						teardown),
+		T(test_a_refused_expiry_leaves_the_hold_for_the_next_run),
+	};
+
+	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
+}
+
+#else
+
+/* The clock cannot be moved without test hooks: nothing to run. */
+static void test_needs_test_hooks(void **state)
+{
+	(void)state;
+	skip();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_needs_test_hooks) };
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#endif

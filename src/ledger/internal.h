@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/hist.h"
 #include "ledger/ledger.h"
 
 struct anfu_db;
@@ -133,6 +134,25 @@ struct ledger_expire {
  * or the store's error. */
 int ledger_expire_pass(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct ledger_expire *e);
 
+/* ---- metrics.c --------------------------------------------------------- */
+
+#define LEDGER_SIZE_BUCKETS 10	/* the batch size histogram's bounds */
+#define LEDGER_REFUSAL_CODES 15 /* the refusals a transfer may get */
+
+/* What the writer counts (relaxed atomics; any thread renders). */
+struct ledger_metrics {
+	_Atomic uint64_t size_bucket[LEDGER_SIZE_BUCKETS + 1]; /* last: +Inf */
+	_Atomic uint64_t size_sum;
+	struct anfu_hist latency;
+	_Atomic uint64_t batches, batches_failed, transfers;
+	_Atomic uint64_t refusals[LEDGER_REFUSAL_CODES];
+};
+/* A batch that took us microseconds: committed with rows journal rows,
+ * or failed. */
+void ledger_metrics_batch(struct ledger_metrics *m, int64_t rows, int64_t us, bool committed);
+/* A transfer refused with code (one of base/refusal.h's ledger codes). */
+void ledger_metrics_refused(struct ledger_metrics *m, const char *code);
+
 /* ---- writer.c ---------------------------------------------------------- */
 
 enum ledger_req_kind {
@@ -172,6 +192,7 @@ struct anfu_ledger {
 	size_t queued;
 	bool started, stopping;
 	pthread_t thread;
+	struct ledger_metrics metrics;
 };
 
 /* The writer thread's body (ud: the service). */

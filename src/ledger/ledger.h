@@ -23,6 +23,7 @@
 #include "crypto/crypto.h"
 
 struct anfu_actor;
+struct anfu_buf;
 struct anfu_config_table;
 struct anfu_job_table;
 struct anfu_migration_set;
@@ -213,6 +214,15 @@ int anfu_ledger_expire_due(struct anfu_ledger *l, int64_t deadline_ms,
 /* Its jobs (ledger/jobs.c: "ledger.hold_expiry", every second), each
  * with the service as ud. */
 extern const struct anfu_job_table anfu_ledger_jobs;
+
+/* Appends the service's Prometheus lines (svc: a struct anfu_ledger;
+ * the module's metrics function): anfu_ledger_batch_transfers (histogram
+ * of the journal rows of each committed batch),
+ * anfu_ledger_batch_duration_seconds (histogram), anfu_ledger_batches_total
+ * {outcome}, anfu_ledger_transfers_total, anfu_ledger_queue_depth (gauge),
+ * anfu_ledger_refusals_total{code} (every ledger refusal, 0 included).
+ * Returns 0, ANFU_EINVAL for NULL, or the buffer's ANFU_ELIMIT. */
+int anfu_ledger_metrics(void *svc, struct anfu_buf *out);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_ledger_migrations;

@@ -1,7 +1,7 @@
 /*
  * tests/unit/test_ledger_jobs: the ledger module's jobs (src/ledger/jobs.c):
  * hold expiry on the injectable clock, through the writer, in bounded
- * passes.
+ * passes; and its metrics (src/ledger/metrics.c).
  *
  * Each test gets a fresh data directory with a migrated store, the audit
  * writer and executor (FIXTURE_AUDIT) and a started ledger service; the
@@ -16,11 +16,14 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit.h"
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/refusal.h"
@@ -41,7 +44,7 @@ struct lt {
 	struct anfu_ledger *l;
 };
 
-static struct lt *lt_open(int64_t batch_max)
+static struct lt *lt_open(int64_t batch_max, bool start)
 {
 	static const struct anfu_fixture_opts opts = { .name = "ledger_jobs" };
 	struct lt *t = calloc(1, sizeof(*t));
@@ -58,20 +61,28 @@ static struct lt *lt_open(int64_t batch_max)
 	d.cfg = &t->cfg;
 	d.hash = t->f->hash;
 	assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
-	assert_int_equal(anfu_ledger_start(t->l), 0);
+	if (start)
+		assert_int_equal(anfu_ledger_start(t->l), 0);
 	anfu_clock_freeze(1);
 	return t;
 }
 
 static int setup(void **state)
 {
-	*state = lt_open(1000);
+	*state = lt_open(1000, true);
+	return 0;
+}
+
+/* The service made, its writer not started (the test starts it). */
+static int setup_unstarted(void **state)
+{
+	*state = lt_open(1000, false);
 	return 0;
 }
 
 static int setup_small(void **state)
 {
-	*state = lt_open(10);
+	*state = lt_open(10, true);
 	return 0;
 }
 
@@ -476,6 +487,128 @@ static void test_a_refused_expiry_leaves_the_hold_for_the_next_run(void **state)
 	chain_verifies(t);
 }
 
+/* ---- metrics ------------------------------------------------------------------- */
+
+/* The value of the sample line that starts with "name " in the rendered
+ * text (the line must be there, once). */
+static int64_t sample(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	const char *hit = NULL;
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			if (hit)
+				fail_msg("%s twice", name);
+			hit = p;
+		}
+	if (!hit)
+		fail_msg("no sample %s in:\n%s", name, text);
+	return strtoll(hit + n + 1, NULL, 10);
+}
+
+static void render(struct lt *t, struct anfu_buf *b)
+{
+	anfu_buf_init(b, 1 << 16);
+	assert_int_equal(anfu_ledger_metrics(t->l, b), 0);
+	assert_int_equal(anfu_buf_appends(b, ""), 0);
+	assert_non_null(b->data);
+}
+
+/* The metrics count what the writer did: each batch in the size
+ * histogram by its journal rows, the transfers applied, each refusal by
+ * its code (a failed chain: the failing member's and linked_event_failed),
+ * the batch latency observed once per batch, an empty queue. */
+static void test_metrics_count_batches_transfers_and_refusals(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_transfer x[3];
+	struct anfu_ledger_result res[3];
+	struct anfu_buf b;
+
+	world(t, &w, 100); /* three opens and a top-up: four batches, one row */
+	x[0] = tr("big", w.wallet, w.merchant, 101);
+	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", x, 1, later(), res), 0);
+	assert_string_equal(res[0].code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS);
+	x[0] = tr("c1", w.wallet, w.merchant, 5);
+	x[0].flags = ANFU_LEDGER_TRF_LINKED;
+	x[1] = tr("c2", w.wallet, w.merchant, 0);
+	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", x, 2, later(), res), 0);
+	assert_string_equal(res[1].code, ANFU_R_LEDGER_AMOUNT_INVALID);
+	x[0] = tr("t1", w.wallet, w.merchant, 1);
+	x[1] = tr("t2", w.wallet, w.merchant, 2);
+	x[2] = tr("t3", w.wallet, w.merchant, 3);
+	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", x, 3, later(), res), 0);
+	render(t, &b);
+	assert_int_equal(sample(b.data, "anfu_ledger_transfers_total"), 4);
+	assert_int_equal(sample(b.data, "anfu_ledger_batches_total{outcome=\"committed\"}"), 7);
+	assert_int_equal(sample(b.data, "anfu_ledger_batches_total{outcome=\"failed\"}"), 0);
+	assert_int_equal(sample(b.data, "anfu_ledger_batch_transfers_count"), 7);
+	assert_int_equal(sample(b.data, "anfu_ledger_batch_transfers_sum"), 4);
+	assert_int_equal(sample(b.data, "anfu_ledger_batch_transfers_bucket{le=\"1\"}"), 6);
+	assert_int_equal(sample(b.data, "anfu_ledger_batch_transfers_bucket{le=\"2\"}"), 6);
+	assert_int_equal(sample(b.data, "anfu_ledger_batch_transfers_bucket{le=\"5\"}"), 7);
+	assert_int_equal(sample(b.data, "anfu_ledger_batch_transfers_bucket{le=\"+Inf\"}"), 7);
+	assert_int_equal(sample(b.data, "anfu_ledger_batch_duration_seconds_count{}"), 7);
+	assert_int_equal(sample(b.data, "anfu_ledger_queue_depth"), 0);
+	assert_int_equal(sample(b.data, "anfu_ledger_refusals_total{code=\"insufficient_funds\"}"),
+			 1);
+	assert_int_equal(sample(b.data, "anfu_ledger_refusals_total{code=\"amount_invalid\"}"), 1);
+	assert_int_equal(sample(b.data, "anfu_ledger_refusals_total{code=\"linked_event_failed\"}"),
+			 1);
+	assert_int_equal(sample(b.data, "anfu_ledger_refusals_total{code=\"overflow\"}"), 0);
+	assert_non_null(strstr(b.data, "# TYPE anfu_ledger_batch_transfers histogram\n"));
+	assert_non_null(strstr(b.data, "# TYPE anfu_ledger_queue_depth gauge\n"));
+	anfu_buf_free(&b);
+}
+
+struct waiter {
+	struct lt *t;
+	char dr[ANFU_ID_MAX], cr[ANFU_ID_MAX];
+	int rc;
+	struct anfu_ledger_result res;
+};
+
+static void *waiter(void *ud)
+{
+	struct waiter *w = ud;
+	struct anfu_ledger_transfer x = tr("q1", w->dr, w->cr, 1);
+
+	w->rc = anfu_ledger_submit(w->t->l, &svc, "svc", &x, 1, later(), &w->res);
+	return NULL;
+}
+
+/* The queue depth gauge is the requests waiting for the writer: one
+ * queued on a writer not started yet, none once it ran. */
+static void test_metrics_queue_depth_counts_waiting_requests(void **state)
+{
+	struct lt *t = *state;
+	struct waiter w;
+	struct anfu_buf b;
+	pthread_t th;
+
+	memset(&w, 0, sizeof(w));
+	w.t = t;
+	memcpy(w.dr, "acc_nosuch00000000000000a", 26);
+	memcpy(w.cr, "acc_nosuch00000000000000b", 26);
+	assert_int_equal(pthread_create(&th, NULL, waiter, &w), 0);
+	while (anfu_ledger_queued(t->l) < 1)
+		sched_yield();
+	render(t, &b);
+	assert_int_equal(sample(b.data, "anfu_ledger_queue_depth"), 1);
+	anfu_buf_free(&b);
+	assert_int_equal(anfu_ledger_start(t->l), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(w.rc, 0);
+	assert_string_equal(w.res.code, ANFU_R_LEDGER_ACCOUNT_NOT_FOUND);
+	render(t, &b);
+	assert_int_equal(sample(b.data, "anfu_ledger_queue_depth"), 0);
+	assert_int_equal(sample(b.data, "anfu_ledger_refusals_total{code=\"account_not_found\"}"),
+			 1);
+	anfu_buf_free(&b);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -487,6 +620,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_holds_over_several_passes, setup_small,
 						teardown),
 		T(test_a_refused_expiry_leaves_the_hold_for_the_next_run),
+		T(test_metrics_count_batches_transfers_and_refusals),
+		cmocka_unit_test_setup_teardown(test_metrics_queue_depth_counts_waiting_requests,
+						setup_unstarted, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);

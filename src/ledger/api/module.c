@@ -2,7 +2,7 @@
  * ledger/api/module: the ledger module's descriptor: its migrations, its
  * options ([ledger]), and the service with its writer thread, started
  * with the platform and stopped (the queue drained) after the server.
- * its jobs (hold expiry, ledger/jobs.c). Routes (a test-hook route, the
+ * its jobs (hold expiry, ledger/jobs.c) and metrics (ledger/metrics.c). Routes (a test-hook route, the
  * read APIs) join it later (docs/ledger.md).
  *
  * Trusts the app core to call start once, with the platform started, and
@@ -48,4 +48,5 @@ const struct anfu_module anfu_ledger_module = {
 	.start = ledger_start,
 	.stop = ledger_stop,
 	.jobs = &anfu_ledger_jobs,
+	.metrics = anfu_ledger_metrics,
 };

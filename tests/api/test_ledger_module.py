@@ -1,0 +1,43 @@
+"""The ledger module in a running anfud: its metrics on /metrics, its
+jobs, wallets opened for customers (src/ledger/jobs.c, metrics.c).
+
+The transfer rules themselves are proved in tests/unit/test_ledger.c (no
+HTTP route submits transfers yet)."""
+import re
+
+FAMILIES = {
+    "anfu_ledger_batch_transfers": "histogram",
+    "anfu_ledger_batch_duration_seconds": "histogram",
+    "anfu_ledger_batches_total": "counter",
+    "anfu_ledger_transfers_total": "counter",
+    "anfu_ledger_queue_depth": "gauge",
+    "anfu_ledger_refusals_total": "counter",
+}
+REFUSALS = ["account_not_found", "account_frozen", "account_closed", "asset_mismatch",
+            "same_account", "amount_invalid", "insufficient_funds", "credit_limit_exceeded",
+            "overflow", "idempotency_conflict", "pending_not_found", "pending_not_pending",
+            "pending_amount_exceeded", "pending_mismatch", "linked_event_failed"]
+
+
+def sample(text, name):
+    m = re.findall(r"^%s (\S+)$" % re.escape(name), text, re.M)
+    assert len(m) == 1, (name, text)
+    return float(m[0])
+
+
+def test_metrics_show_the_ledger_families(server):
+    """/metrics (admin listener) has every ledger family with its type, a
+    counter per refusal code, and the histograms' buckets consistent with
+    their counts."""
+    text = server.get("/metrics", admin=True).text
+    for name, kind in FAMILIES.items():
+        assert "# TYPE %s %s\n" % (name, kind) in text, name
+    for code in REFUSALS:
+        assert sample(text, 'anfu_ledger_refusals_total{code="%s"}' % code) >= 0
+    assert sample(text, "anfu_ledger_queue_depth") >= 0
+    committed = sample(text, 'anfu_ledger_batches_total{outcome="committed"}')
+    assert sample(text, 'anfu_ledger_batch_transfers_bucket{le="+Inf"}') == committed
+    assert sample(text, "anfu_ledger_batch_transfers_count") == committed
+    assert sample(text, "anfu_ledger_batch_duration_seconds_count{}") >= committed
+    assert sample(text, "anfu_ledger_transfers_total") == \
+        sample(text, "anfu_ledger_batch_transfers_sum")

@@ -193,6 +193,10 @@ struct anfu_ledger {
 	bool started, stopping;
 	pthread_t thread;
 	struct ledger_metrics metrics;
+	/* The wallet pass (wallets.c): its customer source and cursor. */
+	anfu_ledger_customers_fn customers;
+	void *customers_ud;
+	char wallet_after[ANFU_ID_MAX];
 };
 
 /* The writer thread's body (ud: the service). */

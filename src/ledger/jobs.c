@@ -1,6 +1,6 @@
 /*
- * ledger/jobs: the ledger module's scheduled jobs (jobs/jobs.h). The hold
- * expiry: holds whose timeout passed on the injectable clock are closed
+ * ledger/jobs: the ledger module's scheduled jobs (jobs/jobs.h): the
+ * wallet sweep (ledger/wallets.c) and the hold expiry: holds whose timeout passed on the injectable clock are closed
  * by the outcome their on_timeout names (a void: state 'expired'; a post:
  * 'posted'), through the writer like every ledger write, in bounded
  * passes (ANFU_LIMIT_LEDGER_EXPIRY_PASS holds, one writer request each,
@@ -75,7 +75,25 @@ static int expiry_job(void *ud, struct anfu_db *db, const char **result)
 	return r;
 }
 
+/* How often the wallet job sweeps the customers: a customer lacks the
+ * accounts only after a crash between a registration's commit and its
+ * hook (and before the first sweep), and the module's start sweeps too. */
+#define WALLET_INTERVAL_MS (10 * 60 * 1000)
+
+static int wallet_job(void *ud, struct anfu_db *db, const char **result)
+{
+	struct anfu_ledger_wallet_report rep;
+	int r;
+
+	(void)db; /* the writer writes */
+	r = anfu_ledger_wallet_pass(ud, anfu_clock_mono_us() / 1000 + EXPIRY_DEADLINE_MS, &rep);
+	if (result)
+		*result = r < 0 ? "failed" : rep.opened > 0 ? "opened missing accounts" : "ok";
+	return r;
+}
+
 static const struct anfu_job_def jobs[] = {
 	{ "ledger.hold_expiry", EXPIRY_INTERVAL_MS, -1, NULL, expiry_job },
+	{ "ledger.wallets", WALLET_INTERVAL_MS, -1, NULL, wallet_job },
 };
 const struct anfu_job_table anfu_ledger_jobs = { jobs, sizeof(jobs) / sizeof(jobs[0]) };

@@ -211,9 +211,42 @@ struct anfu_ledger_expiry_report {
 int anfu_ledger_expire_due(struct anfu_ledger *l, int64_t deadline_ms,
 			   struct anfu_ledger_expiry_report *ret);
 
-/* Its jobs (ledger/jobs.c: "ledger.hold_expiry", every second), each
- * with the service as ud. */
+/* Its jobs (ledger/jobs.c: "ledger.hold_expiry", every second;
+ * "ledger.wallets", anfu_ledger_wallet_pass every 10 minutes), each with
+ * the service as ud. */
 extern const struct anfu_job_table anfu_ledger_jobs;
+
+/* ---- wallets (ledger/wallets.c) ---- */
+
+/* A source of customer ids: at most cap ids after `after` ("": the
+ * first), in id order, into ids, their count in *ret_n (fewer than cap:
+ * the last page). Returns 0 or an error. */
+typedef int (*anfu_ledger_customers_fn)(void *ud, const char *after, char (*ids)[ANFU_ID_MAX],
+					size_t cap, size_t *ret_n);
+/* Sets the wallet pass's source (ud borrowed, must outlive the service).
+ * Returns 0, ANFU_EINVAL for NULL. */
+int anfu_ledger_set_customers(struct anfu_ledger *l, anfu_ledger_customers_fn fn, void *ud);
+/* Opens (idempotently, through the writer, as the system actor) the
+ * customer's CNY wallet (customer_wallet) and points account
+ * (customer_points). Returns 0, or anfu_ledger_open's error (the accounts
+ * opened before it stay). */
+int anfu_ledger_open_wallets(struct anfu_ledger *l, const char *customer_id, int64_t deadline_ms);
+
+/* What one wallet pass did. */
+struct anfu_ledger_wallet_report {
+	int64_t pages;	   /* pages of ids asked of the source */
+	int64_t customers; /* customers looked at */
+	int64_t opened;	   /* customers that lacked an account (now opened) */
+	bool complete;	   /* the sweep reached the last customer */
+};
+/* Opens the missing accounts of the customers the source lists, from
+ * where the last pass stopped, at most ANFU_LIMIT_LEDGER_WALLET_PAGES
+ * pages of ANFU_LIMIT_LEDGER_WALLET_PAGE ids; a sweep that reached the
+ * end starts over next time. deadline_ms bounds each open's wait for the
+ * writer. Returns 0 and *ret; ANFU_EINVAL without a source; the source's
+ * or an open's error (the cursor then stays where the pass began). */
+int anfu_ledger_wallet_pass(struct anfu_ledger *l, int64_t deadline_ms,
+			    struct anfu_ledger_wallet_report *ret);
 
 /* Appends the service's Prometheus lines (svc: a struct anfu_ledger;
  * the module's metrics function): anfu_ledger_batch_transfers (histogram

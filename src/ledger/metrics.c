@@ -3,7 +3,8 @@
  * text, like http/metrics.c): the size of each committed batch (journal
  * rows, a histogram), the batch latency (anfu_tx_run_batch, a histogram
  * in seconds), batches committed and failed, transfers applied, refusals
- * by code, and the queue depth (a gauge read when rendered).
+ * by code, and the queue depth (a gauge read under the queue's mutex when
+ * rendered).
  *
  * Owns struct ledger_metrics: relaxed atomics the writer thread adds to
  * and any thread renders (a scrape may see one batch half counted).
@@ -80,11 +81,15 @@ int anfu_ledger_metrics(void *svc, struct anfu_buf *out)
 	struct anfu_ledger *l = svc;
 	struct ledger_metrics *m;
 	uint64_t cum = 0;
+	size_t queued;
 	int r;
 
 	if (!l || !out)
 		return ANFU_EINVAL;
 	m = &l->metrics;
+	pthread_mutex_lock(&l->mu);
+	queued = l->queued;
+	pthread_mutex_unlock(&l->mu);
 	r = anfu_buf_appends(out, "# HELP anfu_ledger_batch_transfers Journal rows of each "
 				  "committed ledger batch.\n"
 				  "# TYPE anfu_ledger_batch_transfers histogram\n");
@@ -126,8 +131,7 @@ int anfu_ledger_metrics(void *svc, struct anfu_buf *out)
 			"anfu_ledger_queue_depth %zu\n"
 			"# HELP anfu_ledger_refusals_total Transfers the ledger refused, by code.\n"
 			"# TYPE anfu_ledger_refusals_total counter\n",
-			GET(m->batches), GET(m->batches_failed), GET(m->transfers),
-			anfu_ledger_queued(l));
+			GET(m->batches), GET(m->batches_failed), GET(m->transfers), queued);
 	for (size_t i = 0; i < LEDGER_REFUSAL_CODES && r == 0; i++)
 		r = anfu_buf_appendf(out, "anfu_ledger_refusals_total{code=\"%s\"} %" PRIu64 "\n",
 				     refusal_codes[i], GET(m->refusals[i]));

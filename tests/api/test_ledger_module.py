@@ -5,6 +5,8 @@ The transfer rules themselves are proved in tests/unit/test_ledger.c (no
 HTTP route submits transfers yet)."""
 import re
 
+from iam import login_customer, register
+
 FAMILIES = {
     "anfu_ledger_batch_transfers": "histogram",
     "anfu_ledger_batch_duration_seconds": "histogram",
@@ -41,3 +43,26 @@ def test_metrics_show_the_ledger_families(server):
     assert sample(text, "anfu_ledger_batch_duration_seconds_count{}") >= committed
     assert sample(text, "anfu_ledger_transfers_total") == \
         sample(text, "anfu_ledger_batch_transfers_sum")
+
+
+def test_a_registered_customer_gets_a_wallet_and_a_points_account(server):
+    """req: FUNC-ACCT-05 — registration opens the customer's CNY wallet and
+    points account (iam's post-commit call to the ledger), each audited
+    once as the system; before the registration the customer has none."""
+    before = server.query("SELECT count(*) AS n FROM ledger_account")[0]["n"]
+    _, phone = register(server)
+    uid = login_customer(server, phone).get("/api/v1/me").json()["user"]["id"]
+    rows = server.query("SELECT kind, asset, owner_type, state, flags, debits_pending, "
+                        "debits_posted, credits_pending, credits_posted, id "
+                        "FROM ledger_account WHERE owner_id = ? ORDER BY kind", uid)
+    assert [(r["kind"], r["asset"], r["owner_type"], r["state"]) for r in rows] == [
+        ("customer_points", "POINTS", "customer", "normal"),
+        ("customer_wallet", "CNY", "customer", "normal")]
+    for r in rows:
+        assert r["flags"] == 1  # debits must not exceed credits
+        assert (r["debits_pending"], r["debits_posted"], r["credits_pending"],
+                r["credits_posted"]) == (0, 0, 0, 0)
+        audits = server.query("SELECT actor_id FROM audit_log WHERE action = "
+                              "'ledger.account_opened' AND object_id = ?", r["id"])
+        assert [a["actor_id"] for a in audits] == ["system"]
+    assert server.query("SELECT count(*) AS n FROM ledger_account")[0]["n"] == before + 2

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_ledger_jobs: the ledger module's jobs (src/ledger/jobs.c):
  * hold expiry on the injectable clock, through the writer, in bounded
- * passes; and its metrics (src/ledger/metrics.c).
+ * passes; the wallet pass (src/ledger/wallets.c: every customer's wallet
+ * and points account); and its metrics (src/ledger/metrics.c).
  *
  * Each test gets a fresh data directory with a migrated store, the audit
  * writer and executor (FIXTURE_AUDIT) and a started ledger service; the
@@ -27,6 +28,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/refusal.h"
+#include "iam/iam.h"
 #include "jobs/jobs.h"
 #include "ledger/chain.h"
 #include "ledger/ledger.h"
@@ -44,14 +46,14 @@ struct lt {
 	struct anfu_ledger *l;
 };
 
-static struct lt *lt_open(int64_t batch_max, bool start)
+static struct lt *lt_open_with(unsigned flags, int64_t batch_max, bool start)
 {
 	static const struct anfu_fixture_opts opts = { .name = "ledger_jobs" };
 	struct lt *t = calloc(1, sizeof(*t));
 	struct anfu_ledger_deps d;
 
 	assert_non_null(t);
-	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &t->f), 0);
+	assert_int_equal(fixture_open(flags, &opts, &t->f), 0);
 	assert_int_equal(anfu_migrate(t->f->db, &anfu_ledger_migrations, 1, NULL, NULL, NULL, NULL),
 			 0);
 	t->cfg.batch_max = batch_max;
@@ -67,9 +69,22 @@ static struct lt *lt_open(int64_t batch_max, bool start)
 	return t;
 }
 
+static struct lt *lt_open(int64_t batch_max, bool start)
+{
+	return lt_open_with(FIXTURE_AUDIT, batch_max, start);
+}
+
 static int setup(void **state)
 {
 	*state = lt_open(1000, true);
+	return 0;
+}
+
+
+/* With the identity service (its users are the customers). */
+static int setup_iam(void **state)
+{
+	*state = lt_open_with(FIXTURE_IAM, 1000, true);
 	return 0;
 }
 
@@ -356,7 +371,7 @@ static void test_a_post_on_timeout_hold_posts_at_expiry(void **state)
 	char h[ANFU_ID_MAX], s[FIXTURE_TEXT_MAX];
 	const char *result = NULL;
 
-	assert_int_equal(anfu_ledger_jobs.n, 1);
+	assert_int_equal(anfu_ledger_jobs.n, 2);
 	assert_string_equal(anfu_ledger_jobs.defs[0].name, "ledger.hold_expiry");
 	world(t, &w, 100);
 	hold(t, "h1", w.wallet, w.merchant, 40, 5000, "post", h);
@@ -485,6 +500,125 @@ static void test_a_refused_expiry_leaves_the_hold_for_the_next_run(void **state)
 	bal(t, w.merchant, 0, 0, 0, 30);
 	bal(t, w.wallet, 0, 50, 0, 100);
 	chain_verifies(t);
+}
+
+/* ---- wallets ------------------------------------------------------------------- */
+
+/* A user row of iam (the columns the table requires). */
+static void insert_user(struct lt *t, const char *id, const char *kind)
+{
+	const struct anfu_param p[] = { ANFU_PS(id), ANFU_PS(kind) };
+
+	assert_int_equal(
+		anfu_db_exec(t->f->db,
+			     "INSERT INTO iam_user (id, kind, login_kind, login_index, "
+			     "login_enc, status, created_ms, created_by, lang) VALUES ($1, "
+			     "$2, 'username', $1, 'x', 'active', 1, 'system', 'en')",
+			     p, 2, NULL, NULL, NULL),
+		0);
+}
+
+static int iam_customers(void *ud, const char *after, char (*ids)[ANFU_ID_MAX], size_t cap,
+			 size_t *ret_n)
+{
+	return anfu_iam_user_ids(ud, ANFU_USER_CUSTOMER, after, ids, cap, ret_n);
+}
+
+/* Accounts the owner has of kind/asset. */
+static int64_t accounts(struct lt *t, const char *owner, const char *kind)
+{
+	const struct anfu_param p[] = { ANFU_PS(owner), ANFU_PS(kind) };
+	int64_t n = -1;
+
+	assert_int_equal(
+		anfu_db_query_int(t->f->db,
+				  "SELECT count(*) FROM ledger_account WHERE owner_type = "
+				  "'customer' AND owner_id = $1 AND kind = $2 AND state = "
+				  "'normal' AND asset = CASE $2 WHEN 'customer_wallet' THEN "
+				  "'CNY' ELSE 'POINTS' END",
+				  p, 2, &n),
+		0);
+	return n;
+}
+
+/* req: FUNC-ACCT-05 — customers without accounts (from before the ledger,
+ * or whose registration's call was lost) get a CNY wallet and a points
+ * account from the wallet pass, in pages of WALLET_PAGE ids (260
+ * customers: two pages); a customer with one of them gets the other; a
+ * merchant or staff user gets none; the next pass opens nothing, each
+ * account opened once, audited. */
+static void test_the_wallet_pass_opens_every_customers_missing_accounts(void **state)
+{
+	struct lt *t = *state;
+	struct anfu_ledger_wallet_report rep;
+	char id[ANFU_ID_MAX];
+	const struct anfu_ledger_account_spec half = { "customer_wallet", "CNY", "customer",
+						       "usr_c0007" };
+	struct anfu_ledger_account a;
+
+	assert_int_equal(anfu_ledger_wallet_pass(t->l, later(), &rep), ANFU_EINVAL);
+	assert_int_equal(anfu_ledger_set_customers(t->l, iam_customers, t->f->iam), 0);
+	for (int i = 0; i < ANFU_LIMIT_LEDGER_WALLET_PAGE + 4; i++) {
+		snprintf(id, sizeof(id), "usr_c%04d", i);
+		insert_user(t, id, "customer");
+	}
+	insert_user(t, "usr_m0001", "merchant");
+	insert_user(t, "usr_s0001", "staff");
+	assert_int_equal(anfu_ledger_open(t->l, &svc, &half, later(), &a), 0);
+	rep = (struct anfu_ledger_wallet_report){ -1, -1, -1, false };
+	assert_int_equal(anfu_ledger_wallet_pass(t->l, later(), &rep), 0);
+	assert_int_equal(rep.pages, 2);
+	assert_int_equal(rep.customers, ANFU_LIMIT_LEDGER_WALLET_PAGE + 4);
+	assert_int_equal(rep.opened, ANFU_LIMIT_LEDGER_WALLET_PAGE + 4);
+	assert_true(rep.complete);
+	for (int i = 0; i < ANFU_LIMIT_LEDGER_WALLET_PAGE + 4; i++) {
+		snprintf(id, sizeof(id), "usr_c%04d", i);
+		assert_int_equal(accounts(t, id, "customer_wallet"), 1);
+		assert_int_equal(accounts(t, id, "customer_points"), 1);
+	}
+	assert_int_equal(
+		count(t, "SELECT count(*) FROM ledger_account WHERE owner_id = $1", "usr_m0001"),
+		0);
+	assert_int_equal(
+		count(t, "SELECT count(*) FROM ledger_account WHERE owner_id = $1", "usr_s0001"),
+		0);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_account", NULL),
+			 2 * (ANFU_LIMIT_LEDGER_WALLET_PAGE + 4));
+	assert_int_equal(count(t,
+			       "SELECT count(*) FROM audit_log WHERE action = "
+			       "'ledger.account_opened'",
+			       NULL),
+			 2 * (ANFU_LIMIT_LEDGER_WALLET_PAGE + 4));
+
+	/* A new customer whose registration's call was lost. */
+	insert_user(t, "usr_d0001", "customer");
+	assert_int_equal(anfu_ledger_wallet_pass(t->l, later(), &rep), 0);
+	assert_int_equal(rep.opened, 1);
+	assert_int_equal(accounts(t, "usr_d0001", "customer_wallet"), 1);
+	assert_int_equal(accounts(t, "usr_d0001", "customer_points"), 1);
+	assert_int_equal(anfu_ledger_wallet_pass(t->l, later(), &rep), 0);
+	assert_int_equal(rep.opened, 0);
+	assert_int_equal(rep.customers, ANFU_LIMIT_LEDGER_WALLET_PAGE + 5);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_account", NULL),
+			 2 * (ANFU_LIMIT_LEDGER_WALLET_PAGE + 5));
+}
+
+/* anfu_ledger_open_wallets (what the registration's call does) opens
+ * both accounts, idempotently. */
+static void test_open_wallets_opens_both_accounts_once(void **state)
+{
+	struct lt *t = *state;
+
+	assert_int_equal(anfu_ledger_open_wallets(t->l, "usr_x", later()), 0);
+	assert_int_equal(anfu_ledger_open_wallets(t->l, "usr_x", later()), 0);
+	assert_int_equal(accounts(t, "usr_x", "customer_wallet"), 1);
+	assert_int_equal(accounts(t, "usr_x", "customer_points"), 1);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_account", NULL), 2);
+	assert_int_equal(count(t,
+			       "SELECT count(*) FROM audit_log WHERE action = "
+			       "'ledger.account_opened' AND actor_id = 'system'",
+			       NULL),
+			 2);
 }
 
 /* ---- metrics ------------------------------------------------------------------- */
@@ -620,6 +754,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_holds_over_several_passes, setup_small,
 						teardown),
 		T(test_a_refused_expiry_leaves_the_hold_for_the_next_run),
+		cmocka_unit_test_setup_teardown(
+			test_the_wallet_pass_opens_every_customers_missing_accounts, setup_iam,
+			teardown),
+		T(test_open_wallets_opens_both_accounts_once),
 		T(test_metrics_count_batches_transfers_and_refusals),
 		cmocka_unit_test_setup_teardown(test_metrics_queue_depth_counts_waiting_requests,
 						setup_unstarted, teardown),

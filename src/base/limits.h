@@ -571,6 +571,10 @@ _Static_assert(ANFU_LIMIT_LEDGER_REQUEST <= ANFU_LIMIT_LEDGER_BATCH, "a request 
  * tampered row (which then fails verification with ELIMIT, not a crash). */
 #define ANFU_LIMIT_LEDGER_TRANSFER_ENC_BYTES 4096
 
+/* Transfers one page of an account's history holds at most
+ * (ledger/history.c): a statement screen or an API page; each entry is
+ * ~300 bytes on the caller's side. */
+#define ANFU_LIMIT_LEDGER_HISTORY 100
 /* Observers told of each registration (iam/observers.c): the ledger's
  * wallets today, a handful of services later; a fixed array. */
 #define ANFU_LIMIT_IAM_OBSERVERS 8

@@ -216,6 +216,40 @@ int anfu_ledger_expire_due(struct anfu_ledger *l, int64_t deadline_ms,
  * the service as ud. */
 extern const struct anfu_job_table anfu_ledger_jobs;
 
+/* ---- history (ledger/history.c) ---- */
+
+/* An opaque page cursor ("" for none) and its size. */
+#define ANFU_LEDGER_CURSOR_MAX 24
+
+/* One journal row as an account's history shows it. */
+struct anfu_ledger_entry {
+	char id[ANFU_ID_MAX]; /* trf_... */
+	int64_t seq, ts_us;   /* the writer's order and time */
+	int64_t amount;	      /* as applied */
+	char debit_account[ANFU_ID_MAX], credit_account[ANFU_ID_MAX];
+	bool debit; /* the account asked about is the debit side */
+	char asset[ANFU_LEDGER_ASSET_MAX];
+	char code[ANFU_LIMIT_LEDGER_CODE_BYTES + 1];
+	char ref[ANFU_LIMIT_LEDGER_REF_BYTES + 1];
+	uint32_t flags;		      /* ANFU_LEDGER_TRF_* */
+	char pending_id[ANFU_ID_MAX]; /* post / void: the hold; else "" */
+};
+
+/*
+ * The committed transfers of account_id (either side), newest first: at
+ * most limit (1..ANFU_LIMIT_LEDGER_HISTORY) of them into out, their count
+ * in *ret_n, and in next the cursor of the page after (or "" when this
+ * was the last). cursor: NULL or "" for the newest page, else a next this
+ * call returned (pages never shift as transfers are added). Read on the
+ * calling thread's connection, not through the writer. *ret_n and next
+ * only on success (out's entries may be written on a failure). Returns 0; ANFU_EINVAL for NULL arguments, a limit out of
+ * range or a cursor this call did not make; ANFU_ENOTFOUND for no such
+ * account; or the store's error.
+ */
+int anfu_ledger_history(struct anfu_ledger *l, const char *account_id, const char *cursor,
+			size_t limit, struct anfu_ledger_entry *out, size_t *ret_n,
+			char next[ANFU_LEDGER_CURSOR_MAX]);
+
 /* ---- wallets (ledger/wallets.c) ---- */
 
 /* A source of customer ids: at most cap ids after `after` ("": the

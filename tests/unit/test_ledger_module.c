@@ -1,8 +1,9 @@
 /*
- * tests/unit/test_ledger_jobs: the ledger module's jobs (src/ledger/jobs.c):
+ * tests/unit/test_ledger_module: the ledger module's jobs (src/ledger/jobs.c):
  * hold expiry on the injectable clock, through the writer, in bounded
  * passes; the wallet pass (src/ledger/wallets.c: every customer's wallet
- * and points account); and its metrics (src/ledger/metrics.c).
+ * and points account); an account's history (src/ledger/history.c); and
+ * its metrics (src/ledger/metrics.c).
  *
  * Each test gets a fresh data directory with a migrated store, the audit
  * writer and executor (FIXTURE_AUDIT) and a started ledger service; the
@@ -48,7 +49,7 @@ struct lt {
 
 static struct lt *lt_open_with(unsigned flags, int64_t batch_max, bool start)
 {
-	static const struct anfu_fixture_opts opts = { .name = "ledger_jobs" };
+	static const struct anfu_fixture_opts opts = { .name = "ledger_module" };
 	struct lt *t = calloc(1, sizeof(*t));
 	struct anfu_ledger_deps d;
 
@@ -79,7 +80,6 @@ static int setup(void **state)
 	*state = lt_open(1000, true);
 	return 0;
 }
-
 
 /* With the identity service (its users are the customers). */
 static int setup_iam(void **state)
@@ -621,6 +621,155 @@ static void test_open_wallets_opens_both_accounts_once(void **state)
 			 2);
 }
 
+/* ---- history ------------------------------------------------------------------- */
+
+/* One page of the wallet's history; its entries' seqs into seqs. */
+static size_t page(struct lt *t, const char *acc_id, const char *cursor, size_t limit,
+		   struct anfu_ledger_entry *e, char next[ANFU_LEDGER_CURSOR_MAX])
+{
+	size_t n = 999;
+
+	assert_int_equal(anfu_ledger_history(t->l, acc_id, cursor, limit, e, &n, next), 0);
+	assert_true(n <= limit);
+	return n;
+}
+
+/* req: FUNC-ACCT-08 — an account's transfers (either side) come newest
+ * first in pages of the limit, each with its fields and the side the
+ * account is on, the cursor continuing below the last row; a transfer
+ * committed between two pages does not shift the next page; the last
+ * page says there is none after it (also when it is exactly full). */
+static void test_history_pages_newest_first_by_cursor(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_entry e[ANFU_LIMIT_LEDGER_HISTORY];
+	struct anfu_ledger_transfer x;
+	struct anfu_ledger_result hr, seqs[8];
+	char other[ANFU_ID_MAX], other2[ANFU_ID_MAX], next[ANFU_LEDGER_CURSOR_MAX],
+		cur[ANFU_LEDGER_CURSOR_MAX], key[16];
+	size_t n;
+
+	acc(t, "customer_wallet", "CNY", "customer", "usr_o", other);
+	acc(t, "bank_reserve", "CNY", "bank", "BOC", other2);
+	n = page(t, other, NULL, 10, e, next);
+	assert_int_equal(n, 0);
+	assert_string_equal(next, "");
+	world(t, &w, 100); /* seq 1: reserve -> wallet */
+	seqs[0].seq = 1;
+	for (int i = 1; i < 6; i++) {
+		/* The wallet pays the merchant i; the unrelated reserve funds
+		 * the other wallet between. */
+		snprintf(key, sizeof(key), "pay%d", i);
+		x = tr(key, w.wallet, w.merchant, i);
+		x.ref = "ord_9";
+		ok(t, &x, &seqs[i]);
+		snprintf(key, sizeof(key), "noise%d", i);
+		x = tr(key, other2, other, 1);
+		ok(t, &x, NULL);
+	}
+	x = tr("hold", w.wallet, w.merchant, 10);
+	x.flags = ANFU_LEDGER_TRF_PENDING;
+	ok(t, &x, &hr);
+	x = tr("post", w.wallet, w.merchant, 0);
+	x.flags = ANFU_LEDGER_TRF_POST_PENDING;
+	x.pending_id = hr.id;
+	ok(t, &x, &seqs[6]);
+	/* The wallet's rows: fund, pay1..pay5, hold, post: 8. */
+	n = page(t, w.wallet, "", 3, e, next);
+	assert_int_equal(n, 3);
+	assert_int_equal(e[0].seq, seqs[6].seq);
+	assert_string_equal(e[0].id, seqs[6].id);
+	assert_string_equal(e[0].pending_id, hr.id);
+	assert_int_equal(e[0].amount, 10);
+	assert_int_equal(e[0].flags, ANFU_LEDGER_TRF_POST_PENDING);
+	assert_true(e[0].debit);
+	assert_string_equal(e[1].id, hr.id);
+	assert_int_equal(e[1].flags, ANFU_LEDGER_TRF_PENDING);
+	assert_string_equal(e[2].id, seqs[5].id);
+	assert_int_equal(e[2].amount, 5);
+	assert_string_equal(e[2].code, "payment");
+	assert_string_equal(e[2].ref, "ord_9");
+	assert_string_equal(e[2].asset, "CNY");
+	assert_string_equal(e[2].debit_account, w.wallet);
+	assert_string_equal(e[2].credit_account, w.merchant);
+	assert_string_equal(e[2].pending_id, "");
+	assert_true(e[2].ts_us > 0 && e[2].ts_us < e[1].ts_us);
+	assert_string_not_equal(next, "");
+	memcpy(cur, next, sizeof(cur));
+	/* Committed between the pages: on no later page. */
+	x = tr("late", w.wallet, w.merchant, 1);
+	ok(t, &x, NULL);
+	n = page(t, w.wallet, cur, 3, e, next);
+	assert_int_equal(n, 3);
+	assert_string_equal(e[0].id, seqs[4].id);
+	assert_string_equal(e[1].id, seqs[3].id);
+	assert_string_equal(e[2].id, seqs[2].id);
+	memcpy(cur, next, sizeof(cur));
+	n = page(t, w.wallet, cur, 3, e, next);
+	assert_int_equal(n, 2);
+	assert_string_equal(e[0].id, seqs[1].id);
+	assert_int_equal(e[1].seq, 1);
+	assert_false(e[1].debit); /* the top-up credits the wallet */
+	assert_string_equal(e[1].code, "top_up");
+	assert_string_equal(next, "");
+	/* Exactly full last page: 9 rows now, pages of 3 three times. */
+	n = page(t, w.wallet, NULL, 3, e, next);
+	memcpy(cur, next, sizeof(cur));
+	n = page(t, w.wallet, cur, 3, e, next);
+	memcpy(cur, next, sizeof(cur));
+	n = page(t, w.wallet, cur, 3, e, next);
+	assert_int_equal(n, 3);
+	assert_int_equal(e[2].seq, 1);
+	assert_string_equal(next, "");
+	/* The other wallet: only its own five rows. */
+	n = page(t, other, NULL, ANFU_LIMIT_LEDGER_HISTORY, e, next);
+	assert_int_equal(n, 5);
+	for (size_t i = 0; i < n; i++)
+		assert_false(e[i].debit);
+}
+
+/* A limit out of 1..HISTORY, a cursor the call did not make, NULL
+ * arguments are refused; an unknown account is not found; nothing is
+ * output. */
+static void test_history_refuses_bad_limits_cursors_and_accounts(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_entry e[ANFU_LIMIT_LEDGER_HISTORY + 1];
+	static const char *const bad[] = { "x5",  "s",	 "s0",
+					   "s05", "s-1", "5",
+					   "s5a", "s 5", "s99999999999999999999" };
+	char next[ANFU_LEDGER_CURSOR_MAX];
+	size_t n = 4242;
+
+	world(t, &w, 100);
+	memcpy(next, "keep", 5);
+	assert_int_equal(anfu_ledger_history(t->l, w.wallet, NULL, 0, e, &n, next), ANFU_EINVAL);
+	assert_int_equal(anfu_ledger_history(t->l, w.wallet, NULL, ANFU_LIMIT_LEDGER_HISTORY + 1, e,
+					     &n, next),
+			 ANFU_EINVAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (anfu_ledger_history(t->l, w.wallet, bad[i], 10, e, &n, next) != ANFU_EINVAL)
+			fail_msg("cursor \"%s\" accepted", bad[i]);
+	assert_int_equal(anfu_ledger_history(t->l, NULL, NULL, 10, e, &n, next), ANFU_EINVAL);
+	assert_int_equal(anfu_ledger_history(t->l, w.wallet, NULL, 10, NULL, &n, next),
+			 ANFU_EINVAL);
+	assert_int_equal(
+		anfu_ledger_history(t->l, "acc_nosuch0000000000000000", NULL, 10, e, &n, next),
+		ANFU_ENOTFOUND);
+	assert_int_equal(n, 4242);
+	assert_string_equal(next, "keep");
+	assert_int_equal(anfu_ledger_history(t->l, w.wallet, "s2", 10, e, &n, next), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(anfu_ledger_history(t->l, w.wallet, "s1", 10, e, &n, next), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(
+		anfu_ledger_history(t->l, w.wallet, NULL, ANFU_LIMIT_LEDGER_HISTORY, e, &n, next),
+		0);
+	assert_int_equal(n, 1);
+}
+
 /* ---- metrics ------------------------------------------------------------------- */
 
 /* The value of the sample line that starts with "name " in the rendered
@@ -758,6 +907,8 @@ int main(void)
 			test_the_wallet_pass_opens_every_customers_missing_accounts, setup_iam,
 			teardown),
 		T(test_open_wallets_opens_both_accounts_once),
+		T(test_history_pages_newest_first_by_cursor),
+		T(test_history_refuses_bad_limits_cursors_and_accounts),
 		T(test_metrics_count_batches_transfers_and_refusals),
 		cmocka_unit_test_setup_teardown(test_metrics_queue_depth_counts_waiting_requests,
 						setup_unstarted, teardown),

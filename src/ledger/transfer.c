@@ -666,6 +666,9 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 
 /* ---- hold expiry ------------------------------------------------------ */
 
+_Static_assert(sizeof("expiry.") - 1 + ANFU_ID_MAX - 1 <= ANFU_LIMIT_LEDGER_IDEM_BYTES,
+	       "an expiry's idempotency key holds the whole hold id");
+
 /* One due hold, as the pass read it. */
 struct due {
 	char id[ANFU_ID_MAX], debit[ANFU_ID_MAX], credit[ANFU_ID_MAX];

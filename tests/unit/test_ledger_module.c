@@ -603,6 +603,51 @@ static void test_the_wallet_pass_opens_every_customers_missing_accounts(void **s
 			 2 * (ANFU_LIMIT_LEDGER_WALLET_PAGE + 5));
 }
 
+static int told;
+
+static void count_told(void *ud, const char *user_id, enum anfu_user_kind kind)
+{
+	(void)ud;
+	(void)user_id;
+	(void)kind;
+	told++;
+}
+
+/* iam's observer list takes ANFU_LIMIT_IAM_OBSERVERS observers, refuses
+ * one more (ELIMIT) and a NULL function or service (EINVAL); the user
+ * id list pages by id for one kind. */
+static void test_iam_observers_are_bounded_and_user_ids_page_by_kind(void **state)
+{
+	struct lt *t = *state;
+	char ids[2][ANFU_ID_MAX];
+	size_t n = 99;
+
+	for (int i = 0; i < ANFU_LIMIT_IAM_OBSERVERS; i++)
+		assert_int_equal(anfu_iam_on_registered(t->f->iam, count_told, NULL), 0);
+	assert_int_equal(anfu_iam_on_registered(t->f->iam, count_told, NULL), ANFU_ELIMIT);
+	assert_int_equal(anfu_iam_on_registered(t->f->iam, NULL, NULL), ANFU_EINVAL);
+	assert_int_equal(anfu_iam_on_registered(NULL, count_told, NULL), ANFU_EINVAL);
+	assert_int_equal(told, 0);
+	insert_user(t, "usr_b", "customer");
+	insert_user(t, "usr_a", "customer");
+	insert_user(t, "usr_c", "customer");
+	insert_user(t, "usr_ab", "merchant");
+	assert_int_equal(anfu_iam_user_ids(t->f->iam, ANFU_USER_CUSTOMER, "", ids, 2, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], "usr_a");
+	assert_string_equal(ids[1], "usr_b");
+	assert_int_equal(anfu_iam_user_ids(t->f->iam, ANFU_USER_CUSTOMER, "usr_b", ids, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "usr_c");
+	assert_int_equal(anfu_iam_user_ids(t->f->iam, ANFU_USER_MERCHANT, "", ids, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "usr_ab");
+	n = 99;
+	assert_int_equal(anfu_iam_user_ids(t->f->iam, ANFU_USER_CUSTOMER, "", ids, 0, &n),
+			 ANFU_EINVAL);
+	assert_int_equal(n, 99);
+}
+
 /* anfu_ledger_open_wallets (what the registration's call does) opens
  * both accounts, idempotently. */
 static void test_open_wallets_opens_both_accounts_once(void **state)
@@ -907,6 +952,9 @@ int main(void)
 			test_the_wallet_pass_opens_every_customers_missing_accounts, setup_iam,
 			teardown),
 		T(test_open_wallets_opens_both_accounts_once),
+		cmocka_unit_test_setup_teardown(
+			test_iam_observers_are_bounded_and_user_ids_page_by_kind, setup_iam,
+			teardown),
 		T(test_history_pages_newest_first_by_cursor),
 		T(test_history_refuses_bad_limits_cursors_and_accounts),
 		T(test_metrics_count_batches_transfers_and_refusals),

@@ -85,6 +85,17 @@ static void ledger_stop(void *svc)
 	anfu_ledger_free(svc);
 }
 
+#ifdef ANFU_TEST_HOOKS
+/* Test-hook routes only (test-hooks builds, loopback clients). */
+static const struct anfu_route routes[] = {
+	{ "POST", "/test/v1/ledger/accounts", ANFU_ACCESS_PUBLIC, "test.hooks",
+	  anfu_ledger_api_test_account, 0 },
+	{ "POST", "/test/v1/ledger/transfers", ANFU_ACCESS_PUBLIC, "test.hooks",
+	  anfu_ledger_api_test_transfer, 0 },
+};
+static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };
+#endif
+
 const struct anfu_module anfu_ledger_module = {
 	.name = "ledger",
 	.migrations = &anfu_ledger_migrations,
@@ -93,4 +104,7 @@ const struct anfu_module anfu_ledger_module = {
 	.stop = ledger_stop,
 	.jobs = &anfu_ledger_jobs,
 	.metrics = anfu_ledger_metrics,
+#ifdef ANFU_TEST_HOOKS
+	.routes = &route_table,
+#endif
 };

@@ -66,3 +66,28 @@ def test_a_registered_customer_gets_a_wallet_and_a_points_account(server):
                               "'ledger.account_opened' AND object_id = ?", r["id"])
         assert [a["actor_id"] for a in audits] == ["system"]
     assert server.query("SELECT count(*) AS n FROM ledger_account")[0]["n"] == before + 2
+
+
+def test_customers_without_accounts_get_them_when_the_ledger_starts(make_server):
+    """req: FUNC-ACCT-05 — a customer whose accounts are missing (from
+    before the ledger, or a crash between the registration's commit and
+    its call) gets both at the next start of anfud (the module's wallet
+    sweep), audited as the system."""
+    import sqlite3
+    s = make_server()
+    _, phone = register(s)
+    uid = login_customer(s, phone).get("/api/v1/me").json()["user"]["id"]
+    assert len(s.query("SELECT id FROM ledger_account WHERE owner_id = ?", uid)) == 2
+    s.stop()
+    with sqlite3.connect(str(s.data / "anfu.db")) as c:
+        c.execute("DELETE FROM ledger_account WHERE owner_id = ?", (uid,))
+    assert s.query("SELECT id FROM ledger_account WHERE owner_id = ?", uid) == []
+    s.start()
+    rows = s.query("SELECT kind, asset FROM ledger_account WHERE owner_id = ? ORDER BY kind",
+                   uid)
+    assert [(r["kind"], r["asset"]) for r in rows] == [("customer_points", "POINTS"),
+                                                       ("customer_wallet", "CNY")]
+    audits = s.query("SELECT actor_id FROM audit_log WHERE action = 'ledger.account_opened' "
+                     "AND object_id IN (SELECT id FROM ledger_account WHERE owner_id = ?)",
+                     uid)
+    assert [a["actor_id"] for a in audits] == ["system", "system"]

@@ -7,7 +7,8 @@
  * POST /test/v1/ledger/accounts {kind, asset, owner_type, owner_id}
  *   -> 200 {"id"}
  * POST /test/v1/ledger/transfers {caller, idem_key, debit_account,
- *   credit_account, amount, asset, code} -> 200 {"id", "seq", "existed",
+ *   credit_account, amount, asset, code; optional flags, pending_id,
+ *   timeout_ms, on_timeout} -> 200 {"id", "seq", "existed",
  *   "code"} (code: null when applied, else its refusal; nothing is
  *   written for a refusal); the service's errors as the API maps them
  *   (503 overloaded when the queue is full).
@@ -103,8 +104,8 @@ int anfu_ledger_api_test_account(struct anfu_req *req, struct anfu_resp *resp)
 }
 
 struct transfer_body {
-	struct anfu_str caller, idem_key, debit, credit, asset, code;
-	struct anfu_opt_i64 amount;
+	struct anfu_str caller, idem_key, debit, credit, asset, code, pending_id, on_timeout;
+	struct anfu_opt_i64 amount, flags, timeout_ms;
 };
 
 static const struct anfu_jfield transfer_fields[] = {
@@ -116,7 +117,15 @@ static const struct anfu_jfield transfer_fields[] = {
 	  NULL },
 	{ "asset", ANFU_JT_STRING, offsetof(struct transfer_body, asset), true, 1, 8, NULL },
 	{ "code", ANFU_JT_STRING, offsetof(struct transfer_body, code), true, 1, 32, NULL },
-	{ "amount", ANFU_JT_INT, offsetof(struct transfer_body, amount), true, 1, INT64_MAX, NULL },
+	{ "amount", ANFU_JT_INT, offsetof(struct transfer_body, amount), true, 0, INT64_MAX, NULL },
+	{ "flags", ANFU_JT_INT, offsetof(struct transfer_body, flags), false, 0,
+	  ANFU_LEDGER_TRF_ALL, NULL },
+	{ "pending_id", ANFU_JT_STRING, offsetof(struct transfer_body, pending_id), false, 1, 64,
+	  NULL },
+	{ "timeout_ms", ANFU_JT_INT, offsetof(struct transfer_body, timeout_ms), false, 0,
+	  ANFU_LIMIT_LEDGER_HOLD_TIMEOUT_MS, NULL },
+	{ "on_timeout", ANFU_JT_STRING, offsetof(struct transfer_body, on_timeout), false, 1, 8,
+	  NULL },
 };
 
 int anfu_ledger_api_test_transfer(struct anfu_req *req, struct anfu_resp *resp)
@@ -147,9 +156,15 @@ int anfu_ledger_api_test_transfer(struct anfu_req *req, struct anfu_resp *resp)
 		r = dup(req, b.asset, &t.asset);
 	if (r == 0)
 		r = dup(req, b.code, &t.code);
+	if (r == 0)
+		r = dup(req, b.pending_id, &t.pending_id);
+	if (r == 0)
+		r = dup(req, b.on_timeout, &t.on_timeout);
 	if (r < 0)
 		return r;
 	t.amount = b.amount.v;
+	t.flags = (uint32_t)b.flags.v;
+	t.timeout_ms = b.timeout_ms.v;
 	r = anfu_ledger_submit(l, &hook_actor, caller, &t, 1,
 			       anfu_clock_mono_us() / 1000 + HOOK_DEADLINE_MS, &res);
 	if (r < 0)

@@ -126,9 +126,10 @@ struct ledger_expire {
 	size_t max;		  /* 1..ANFU_LIMIT_LEDGER_EXPIRY_PASS */
 	int64_t after_expires_ms; /* in/out: the cursor */
 	char after_id[ANFU_ID_MAX];
-	size_t expired, posted; /* out: holds closed */
-	size_t refused;		/* out: due holds the rules refused */
-	bool more;		/* out: the pass was full */
+	size_t expired, posted;				     /* out: holds closed */
+	size_t refused;					     /* out: due holds the rules refused */
+	const char *refusals[ANFU_LIMIT_LEDGER_EXPIRY_PASS]; /* out: their codes */
+	bool more;					     /* out: the pass was full */
 };
 /* Returns 0 (counts in *e; refusals are logged, their holds stay pending)
  * or the store's error. */

@@ -762,7 +762,7 @@ int ledger_expire_pass(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct le
 			 * pending and the next run tries again. */
 			anfu_log_warn("ledger.expiry", "hold %s not closed on timeout: %s", d->id,
 				      code);
-			e->refused++;
+			e->refusals[e->refused++] = code;
 		} else if (d->post) {
 			e->posted++;
 		} else {

@@ -289,6 +289,9 @@ static void run_batch(struct anfu_ledger *l, struct ledger_req **reqs, size_t n)
 				if (reqs[i]->results[k].code)
 					ledger_metrics_refused(&l->metrics,
 							       reqs[i]->results[k].code);
+		if (reqs[i]->rc == 0 && reqs[i]->kind == LEDGER_REQ_EXPIRE)
+			for (size_t k = 0; k < reqs[i]->expire->refused; k++)
+				ledger_metrics_refused(&l->metrics, reqs[i]->expire->refusals[k]);
 	}
 	free(rc);
 	free(cmds);

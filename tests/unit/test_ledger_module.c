@@ -294,6 +294,9 @@ static void world(struct lt *t, struct world *w, int64_t funds)
 	ok(t, &x, NULL);
 }
 
+/* The metrics' count of refusals with code (metrics section below). */
+static int64_t refusals_of(struct lt *t, const char *code);
+
 /* ---- hold expiry ---------------------------------------------------------------- */
 
 /* req: FUNC-ACCT-10 — a hold voided on timeout gives its amount back
@@ -487,6 +490,7 @@ static void test_a_refused_expiry_leaves_the_hold_for_the_next_run(void **state)
 	hold_is(t, h1, "pending");
 	hold_is(t, h2, "posted");
 	bal(t, w.merchant, 0, 0, 30, 0);
+	assert_int_equal(refusals_of(t, "account_frozen"), 1);
 	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer WHERE pending_id = $1", h1),
 			 0);
 	assert_int_equal(anfu_db_exec(t->f->db,
@@ -841,6 +845,19 @@ static void render(struct lt *t, struct anfu_buf *b)
 	assert_int_equal(anfu_ledger_metrics(t->l, b), 0);
 	assert_int_equal(anfu_buf_appends(b, ""), 0);
 	assert_non_null(b->data);
+}
+
+static int64_t refusals_of(struct lt *t, const char *code)
+{
+	char name[96];
+	struct anfu_buf b;
+	int64_t v;
+
+	snprintf(name, sizeof(name), "anfu_ledger_refusals_total{code=\"%s\"}", code);
+	render(t, &b);
+	v = sample(b.data, name);
+	anfu_buf_free(&b);
+	return v;
 }
 
 /* The metrics count what the writer did: each batch in the size

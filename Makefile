@@ -5,7 +5,7 @@ DATA ?= $(CURDIR)/var
 ADMIN ?= opsadmin
 MESON_FLAGS ?=
 
-.PHONY: all build run test test-repeat bench lint fuzz clean deps mutate
+.PHONY: all build run test test-repeat bench lint fuzz clean deps mutate soak
 
 all: build
 
@@ -46,6 +46,19 @@ test-repeat:
 mutate: deps
 	@scripts/deps.sh test
 	@scripts/mutate.py $(if $(MUTANTS),--only '$(MUTANTS)')
+
+# The ledger's crash harness (tests/api/test_ledger_crash.py) for 1,000
+# kill -9 rounds instead of `make test`'s 20; ROUNDS=N for another count.
+ROUNDS ?= 1000
+soak: deps
+	@scripts/deps.sh test
+	@test -f build-test/build.ninja || meson setup build-test -Dtest_hooks=true >/dev/null
+	@ninja -C build-test
+	@test -f build/build.ninja || meson setup build -Dtest_hooks=false -Dtests=false >/dev/null
+	@ninja -C build
+	@ANFU_LEDGER_CRASH_ROUNDS=$(ROUNDS) ANFU_BUILD_DIR=$(CURDIR)/build-test \
+	  ANFU_PROD_BUILD_DIR=$(CURDIR)/build pytest-3 -q -p no:cacheprovider \
+	  tests/api/test_ledger_crash.py
 
 # Needs the production build and, for the login benchmark, the test-hooks
 # build (it registers its users through the test hooks).

@@ -577,4 +577,31 @@ _Static_assert(ANFU_LIMIT_LEDGER_REQUEST <= ANFU_LIMIT_LEDGER_BATCH, "a request 
  * tampered row (which then fails verification with ELIMIT, not a crash). */
 #define ANFU_LIMIT_LEDGER_TRANSFER_ENC_BYTES 4096
 
+/* Transfers one page of an account's history holds at most
+ * (ledger/history.c): a statement screen or an API page; each entry is
+ * ~300 bytes on the caller's side. */
+#define ANFU_LIMIT_LEDGER_HISTORY 100
+/* Observers told of each registration (iam/observers.c): the ledger's
+ * wallets today, a handful of services later; a fixed array. */
+#define ANFU_LIMIT_IAM_OBSERVERS 8
+/* Customers one wallet pass (src/ledger/wallets.c) looks at: one page of
+ * ids from iam, one query for which of them have both accounts; 256
+ * keeps a page's id array (~7 KB) and its query small. */
+#define ANFU_LIMIT_LEDGER_WALLET_PAGE 256
+/* Pages one run of the wallet job looks at (64 x 256 = 16384 customers);
+ * the rest: the next run, from where this one stopped. */
+#define ANFU_LIMIT_LEDGER_WALLET_PAGES 64
+/* Holds one pass of the expiry job (src/ledger/jobs.c) closes at most:
+ * a pass is one writer request (a batch of its own when batch_max is
+ * smaller), so callers' transfers queue between passes instead of
+ * waiting behind thousands of expiries; 256 keeps a pass's batch well
+ * under a few milliseconds. */
+#define ANFU_LIMIT_LEDGER_EXPIRY_PASS 256
+_Static_assert(ANFU_LIMIT_LEDGER_EXPIRY_PASS <= ANFU_LIMIT_LEDGER_BATCH,
+	       "an expiry pass fits one batch");
+/* Passes one run of the expiry job makes at most: 64 x 256 = 16384
+ * holds a second; what is left waits for the next run (a second later),
+ * so one run never holds the job thread for long. */
+#define ANFU_LIMIT_LEDGER_EXPIRY_PASSES 64
+
 #endif

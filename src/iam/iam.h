@@ -255,6 +255,23 @@ int anfu_iam_register(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		      const struct anfu_register_req *req, struct anfu_user_view *ret,
 		      struct anfu_iam_err *err);
 
+/* Told the new user's id and kind after a registration committed (a
+ * post-commit hook of its transaction, on the registering thread, before
+ * anfu_iam_register returns); must not fail the registration, so it
+ * returns nothing. A crash between the commit and the hook loses the
+ * call: observers sweep for what they missed (anfu_iam_user_ids). */
+typedef void (*anfu_iam_registered_fn)(void *ud, const char *user_id, enum anfu_user_kind kind);
+/* Adds an observer (ud borrowed, must outlive the service) before the
+ * service takes requests; at most ANFU_LIMIT_IAM_OBSERVERS. Returns 0,
+ * ANFU_EINVAL for NULL, ANFU_ELIMIT when full. */
+int anfu_iam_on_registered(struct anfu_iam *iam, anfu_iam_registered_fn fn, void *ud);
+/* The ids of users of kind after `after` ("" for the first), in id order,
+ * at most cap (> 0) of them into ids, their count in *ret_n (only on
+ * success; fewer than cap: the last page). Read on the calling thread's
+ * connection. ANFU_EINVAL for bad arguments, or the store's error. */
+int anfu_iam_user_ids(struct anfu_iam *iam, enum anfu_user_kind kind, const char *after,
+		      char (*ids)[ANFU_ID_MAX], size_t cap, size_t *ret_n);
+
 struct anfu_login_req {
 	const char *login;
 	const char *password;

@@ -36,11 +36,22 @@ struct anfu_iam {
 	struct anfu_pwhash *pwhash;
 	/* What challenge.c calls of the service (iam/challenge.h). */
 	const struct iam_challenge_ops *challenge;
+	/* Told after a registration commits (iam/observers.c); filled
+	 * before the service takes requests. */
+	struct {
+		anfu_iam_registered_fn fn;
+		void *ud;
+	} observers[ANFU_LIMIT_IAM_OBSERVERS];
+	size_t nobservers;
 #ifdef ANFU_TEST_HOOKS
 	/* Test hook: answers of live captchas (bounded ring). */
 	struct iam_test_captcha *test_captchas;
 #endif
 };
+
+/* Tells every observer that user_id (of kind) registered (iam/observers.c);
+ * called after the registration committed. */
+void iam_tell_registered(struct anfu_iam *iam, const char *user_id, enum anfu_user_kind kind);
 
 /* ---- shared helpers (iam/common.c) ------------------------------------------ */
 

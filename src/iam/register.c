@@ -194,6 +194,14 @@ struct registration {
 	bool taken; /* the login belongs to someone: told and audited, kept */
 };
 
+/* After the commit: the observers learn of the new customer. */
+static void registered_hook(void *ud)
+{
+	struct registration *c = ud;
+
+	iam_tell_registered(c->iam, c->view.id, ANFU_USER_CUSTOMER);
+}
+
 /* Inside the transaction: the code, the uniqueness, the account. */
 static int register_tx(struct anfu_tx *tx, void *ud)
 {
@@ -228,6 +236,8 @@ static int register_tx(struct anfu_tx *tx, void *ud)
 	r = create(iam, tx, c->ctx, c->req, g, &c->view);
 	if (r == ANFU_EEXIST)
 		iam_err_set(c->err, ANFU_R_ALREADY_EXISTS, "login");
+	if (r == 0 && iam->nobservers > 0)
+		r = anfu_tx_after_commit(tx, registered_hook, c);
 	return r;
 }
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/hist.h"
 #include "ledger/ledger.h"
 
 struct anfu_db;
@@ -110,11 +111,55 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 			 const struct anfu_ledger_transfer *t, size_t n,
 			 struct anfu_ledger_result *results);
 
+/* The expiry job's transfers: their caller (idempotency keys
+ * "expiry.<hold id>", so a hold is closed on timeout at most once) and
+ * their code. */
+#define LEDGER_EXPIRY_CALLER "ledger.expiry"
+#define LEDGER_EXPIRY_CODE "hold_expiry"
+
+/* One pass of the expiry job, run as a writer command: at most max holds
+ * that are pending and due (0 < expires_ms <= the batch's now_ms), after
+ * the cursor (expires_ms, id) in that order, each closed by the outcome
+ * its on_timeout names (a void: hold 'expired'; a post: 'posted') through
+ * the transfer rules, with its journal row and audit record. */
+struct ledger_expire {
+	size_t max;		  /* 1..ANFU_LIMIT_LEDGER_EXPIRY_PASS */
+	int64_t after_expires_ms; /* in/out: the cursor */
+	char after_id[ANFU_ID_MAX];
+	size_t expired, posted;				     /* out: holds closed */
+	size_t refused;					     /* out: due holds the rules refused */
+	const char *refusals[ANFU_LIMIT_LEDGER_EXPIRY_PASS]; /* out: their codes */
+	bool more;					     /* out: the pass was full */
+};
+/* Returns 0 (counts in *e; refusals are logged, their holds stay pending)
+ * or the store's error. */
+int ledger_expire_pass(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct ledger_expire *e);
+
+/* ---- metrics.c --------------------------------------------------------- */
+
+#define LEDGER_SIZE_BUCKETS 10	/* the batch size histogram's bounds */
+#define LEDGER_REFUSAL_CODES 15 /* the refusals a transfer may get */
+
+/* What the writer counts (relaxed atomics; any thread renders). */
+struct ledger_metrics {
+	_Atomic uint64_t size_bucket[LEDGER_SIZE_BUCKETS + 1]; /* last: +Inf */
+	_Atomic uint64_t size_sum;
+	struct anfu_hist latency;
+	_Atomic uint64_t batches, batches_failed, transfers;
+	_Atomic uint64_t refusals[LEDGER_REFUSAL_CODES];
+};
+/* A batch that took us microseconds: committed with rows journal rows,
+ * or failed. */
+void ledger_metrics_batch(struct ledger_metrics *m, int64_t rows, int64_t us, bool committed);
+/* A transfer refused with code (one of base/refusal.h's ledger codes). */
+void ledger_metrics_refused(struct ledger_metrics *m, const char *code);
+
 /* ---- writer.c ---------------------------------------------------------- */
 
 enum ledger_req_kind {
 	LEDGER_REQ_TRANSFERS,
-	LEDGER_REQ_OPEN
+	LEDGER_REQ_OPEN,
+	LEDGER_REQ_EXPIRE
 };
 enum ledger_req_state {
 	LEDGER_REQ_QUEUED,
@@ -131,6 +176,7 @@ struct ledger_req {
 	size_t n;
 	struct anfu_ledger_result *results; /* n; written by the writer */
 	struct ledger_open *open;
+	struct ledger_expire *expire;
 	enum ledger_req_state state; /* under the queue's mutex */
 	int rc;			     /* DONE: 0 or the failure */
 	struct ledger_req *prev, *next;
@@ -147,6 +193,11 @@ struct anfu_ledger {
 	size_t queued;
 	bool started, stopping;
 	pthread_t thread;
+	struct ledger_metrics metrics;
+	/* The wallet pass (wallets.c): its customer source and cursor. */
+	anfu_ledger_customers_fn customers;
+	void *customers_ud;
+	char wallet_after[ANFU_ID_MAX];
 };
 
 /* The writer thread's body (ud: the service). */

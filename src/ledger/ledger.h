@@ -23,7 +23,9 @@
 #include "crypto/crypto.h"
 
 struct anfu_actor;
+struct anfu_buf;
 struct anfu_config_table;
+struct anfu_job_table;
 struct anfu_migration_set;
 struct anfu_tx_exec;
 
@@ -185,6 +187,109 @@ int anfu_ledger_submit(struct anfu_ledger *l, const struct anfu_actor *actor, co
  * not through the writer); *ret only on success. ANFU_ENOTFOUND when there
  * is none, ANFU_EINVAL for NULL arguments. */
 int anfu_ledger_account_get(struct anfu_ledger *l, const char *id, struct anfu_ledger_account *ret);
+
+/* What one run of the hold expiry did. */
+struct anfu_ledger_expiry_report {
+	int64_t passes;	 /* writer requests (each at most EXPIRY_PASS holds) */
+	int64_t expired; /* holds voided on timeout: state 'expired' */
+	int64_t posted;	 /* holds posted on timeout: state 'posted' */
+	int64_t refused; /* due holds the rules refused (a post into an
+			  * account frozen since): still pending, logged */
+};
+
+/*
+ * Closes every hold that is pending and due on the injectable clock
+ * (0 < expires_ms <= now) by the outcome its on_timeout names, through
+ * the writer, in passes of at most ANFU_LIMIT_LEDGER_EXPIRY_PASS holds
+ * (and batch_max), at most ANFU_LIMIT_LEDGER_EXPIRY_PASSES of them (the
+ * rest: the next run). Each closing transfer has caller "ledger.expiry",
+ * idempotency key "expiry.<hold id>", code "hold_expiry", and its audit
+ * record as the system actor. deadline_ms (monotonic) bounds each pass's
+ * wait for the writer. Returns 0 and *ret; or the first failing pass's
+ * error (anfu_ledger_submit's), the passes before it committed.
+ */
+int anfu_ledger_expire_due(struct anfu_ledger *l, int64_t deadline_ms,
+			   struct anfu_ledger_expiry_report *ret);
+
+/* Its jobs (ledger/jobs.c: "ledger.hold_expiry", every second;
+ * "ledger.wallets", anfu_ledger_wallet_pass every 10 minutes), each with
+ * the service as ud. */
+extern const struct anfu_job_table anfu_ledger_jobs;
+
+/* ---- history (ledger/history.c) ---- */
+
+/* An opaque page cursor ("" for none) and its size. */
+#define ANFU_LEDGER_CURSOR_MAX 24
+
+/* One journal row as an account's history shows it. */
+struct anfu_ledger_entry {
+	char id[ANFU_ID_MAX]; /* trf_... */
+	int64_t seq, ts_us;   /* the writer's order and time */
+	int64_t amount;	      /* as applied */
+	char debit_account[ANFU_ID_MAX], credit_account[ANFU_ID_MAX];
+	bool debit; /* the account asked about is the debit side */
+	char asset[ANFU_LEDGER_ASSET_MAX];
+	char code[ANFU_LIMIT_LEDGER_CODE_BYTES + 1];
+	char ref[ANFU_LIMIT_LEDGER_REF_BYTES + 1];
+	uint32_t flags;		      /* ANFU_LEDGER_TRF_* */
+	char pending_id[ANFU_ID_MAX]; /* post / void: the hold; else "" */
+};
+
+/*
+ * The committed transfers of account_id (either side), newest first: at
+ * most limit (1..ANFU_LIMIT_LEDGER_HISTORY) of them into out, their count
+ * in *ret_n, and in next the cursor of the page after (or "" when this
+ * was the last). cursor: NULL or "" for the newest page, else a next this
+ * call returned (pages never shift as transfers are added). Read on the
+ * calling thread's connection, not through the writer. *ret_n and next
+ * only on success (out's entries may be written on a failure). Returns 0; ANFU_EINVAL for NULL arguments, a limit out of
+ * range or a cursor this call did not make; ANFU_ENOTFOUND for no such
+ * account; or the store's error.
+ */
+int anfu_ledger_history(struct anfu_ledger *l, const char *account_id, const char *cursor,
+			size_t limit, struct anfu_ledger_entry *out, size_t *ret_n,
+			char next[ANFU_LEDGER_CURSOR_MAX]);
+
+/* ---- wallets (ledger/wallets.c) ---- */
+
+/* A source of customer ids: at most cap ids after `after` ("": the
+ * first), in id order, into ids, their count in *ret_n (fewer than cap:
+ * the last page). Returns 0 or an error. */
+typedef int (*anfu_ledger_customers_fn)(void *ud, const char *after, char (*ids)[ANFU_ID_MAX],
+					size_t cap, size_t *ret_n);
+/* Sets the wallet pass's source (ud borrowed, must outlive the service).
+ * Returns 0, ANFU_EINVAL for NULL. */
+int anfu_ledger_set_customers(struct anfu_ledger *l, anfu_ledger_customers_fn fn, void *ud);
+/* Opens (idempotently, through the writer, as the system actor) the
+ * customer's CNY wallet (customer_wallet) and points account
+ * (customer_points). Returns 0, or anfu_ledger_open's error (the accounts
+ * opened before it stay). */
+int anfu_ledger_open_wallets(struct anfu_ledger *l, const char *customer_id, int64_t deadline_ms);
+
+/* What one wallet pass did. */
+struct anfu_ledger_wallet_report {
+	int64_t pages;	   /* pages of ids asked of the source */
+	int64_t customers; /* customers looked at */
+	int64_t opened;	   /* customers that lacked an account (now opened) */
+	bool complete;	   /* the sweep reached the last customer */
+};
+/* Opens the missing accounts of the customers the source lists, from
+ * where the last pass stopped, at most ANFU_LIMIT_LEDGER_WALLET_PAGES
+ * pages of ANFU_LIMIT_LEDGER_WALLET_PAGE ids; a sweep that reached the
+ * end starts over next time. deadline_ms bounds each open's wait for the
+ * writer. Returns 0 and *ret; ANFU_EINVAL without a source; the source's
+ * or an open's error (the cursor then stays where the pass began). */
+int anfu_ledger_wallet_pass(struct anfu_ledger *l, int64_t deadline_ms,
+			    struct anfu_ledger_wallet_report *ret);
+
+/* Appends the service's Prometheus lines (svc: a struct anfu_ledger;
+ * the module's metrics function): anfu_ledger_batch_transfers (histogram
+ * of the journal rows of each committed batch),
+ * anfu_ledger_batch_duration_seconds (histogram), anfu_ledger_batches_total
+ * {outcome}, anfu_ledger_transfers_total, anfu_ledger_queue_depth (gauge),
+ * anfu_ledger_refusals_total{code} (every ledger refusal, 0 included).
+ * Returns 0, ANFU_EINVAL for NULL, or the buffer's ANFU_ELIMIT. */
+int anfu_ledger_metrics(void *svc, struct anfu_buf *out);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_ledger_migrations;

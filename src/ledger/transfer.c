@@ -15,11 +15,14 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/assert.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
 #include "base/refusal.h"
 #include "base/str.h"
 #include "ledger/chain.h"
@@ -204,6 +207,7 @@ static int earlier_row(void *ud, const struct anfu_row *row)
 struct hold {
 	bool found;
 	enum ledger_hold_state state;
+	bool post_on_timeout; /* on_timeout 'post' (else 'void') */
 	int64_t amount, expires_ms;
 	char debit[ANFU_ID_MAX], credit[ANFU_ID_MAX], asset[ANFU_LEDGER_ASSET_MAX];
 };
@@ -221,6 +225,8 @@ static int hold_row(void *ud, const struct anfu_row *row)
 		return ANFU_ESCHEMA;
 	h->amount = anfu_row_int(row, 1);
 	h->expires_ms = anfu_row_int(row, 5);
+	h->post_on_timeout =
+		anfu_row_text(row, 6, NULL) && strcmp(anfu_row_text(row, 6, NULL), "post") == 0;
 	ANFU_ASSERT(h->amount > 0);
 	h->found = true;
 	return 1;
@@ -283,36 +289,51 @@ static int64_t can_take(const struct anfu_ledger_account *a)
 	return v;
 }
 
+/* The event a transfer is for a hold: a caller's post or void, or (expiry)
+ * the timeout's own outcome: a post, or the expiry of a hold voided on
+ * timeout. */
+static enum ledger_hold_event hold_event(const struct anfu_ledger_transfer *t, bool expiry)
+{
+	if (t->flags & F_POST)
+		return LEDGER_HOLD_POST;
+	return expiry ? LEDGER_HOLD_EXPIRE : LEDGER_HOLD_VOID;
+}
+
 /* The hold rules of a post or a void at now_ms; *code its refusal. A
  * hold whose timeout has passed is no longer pending, even before the
- * expiry job moved it: only the timeout's own outcome may close it. */
+ * expiry job moved it: only the timeout's own outcome may close it
+ * (expiry: the job's transfer, which must be that outcome, of a hold that
+ * is due). */
 static int plan_hold(struct anfu_db *db, int64_t now_ms, const struct anfu_ledger_transfer *t,
-		     struct plan *p, const char **code)
+		     bool expiry, struct plan *p, const char **code)
 {
+	bool due;
+
 	const struct anfu_param q[] = { ANFU_PS(t->pending_id) };
 	int r;
 
 	memset(&p->hold, 0, sizeof(p->hold));
 	r = anfu_db_exec(db,
 			 "SELECT h.state, h.amount, t.debit_account, t.credit_account, t.asset, "
-			 "h.expires_ms "
+			 "h.expires_ms, h.on_timeout "
 			 "FROM ledger_hold h JOIN ledger_transfer t ON t.id = h.transfer_id "
 			 "WHERE h.transfer_id = $1",
 			 q, 1, hold_row, &p->hold, NULL);
 	if (r < 0)
 		return r;
+	due = p->hold.found && p->hold.expires_ms != 0 && now_ms >= p->hold.expires_ms;
 	if (!p->hold.found)
 		*code = ANFU_R_LEDGER_PENDING_NOT_FOUND;
 	else if (strcmp(p->hold.debit, t->debit_account) != 0 ||
 		 strcmp(p->hold.credit, t->credit_account) != 0 ||
 		 strcmp(p->hold.asset, t->asset) != 0)
 		*code = ANFU_R_LEDGER_PENDING_MISMATCH;
-	else if (ledger_hold_next(p->hold.state,
-				  (t->flags & F_POST) ? LEDGER_HOLD_POST : LEDGER_HOLD_VOID,
-				  &p->next) < 0)
+	else if (ledger_hold_next(p->hold.state, hold_event(t, expiry), &p->next) < 0)
 		*code = ANFU_R_LEDGER_PENDING_NOT_PENDING;
-	else if (p->hold.expires_ms != 0 && now_ms >= p->hold.expires_ms)
+	else if (due != expiry)
 		*code = ANFU_R_LEDGER_PENDING_NOT_PENDING;
+	else if (expiry && p->hold.post_on_timeout != ((t->flags & F_POST) != 0))
+		*code = ANFU_R_LEDGER_PENDING_MISMATCH;
 	else if ((t->flags & F_POST) && t->amount > p->hold.amount)
 		*code = ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED;
 	else if ((t->flags & F_VOID) && t->amount != 0 && t->amount != p->hold.amount)
@@ -362,7 +383,7 @@ static void plan_balances(const struct anfu_ledger_transfer *t, struct plan *p, 
 /* Every rule of one transfer, nothing written; *code its refusal (NULL:
  * it may be applied as p says). */
 static int plan_transfer(struct anfu_db *db, int64_t now_ms, const struct anfu_ledger_transfer *t,
-			 struct plan *p, const char **code)
+			 bool expiry, struct plan *p, const char **code)
 {
 	enum ledger_acc_state ds, cs;
 	bool closes = (t->flags & (F_POST | F_VOID)) != 0;
@@ -401,7 +422,7 @@ static int plan_transfer(struct anfu_db *db, int64_t now_ms, const struct anfu_l
 	}
 	p->amount = t->amount;
 	if (closes) {
-		r = plan_hold(db, now_ms, t, p, code);
+		r = plan_hold(db, now_ms, t, expiry, p, code);
 		if (r < 0 || *code)
 			return r;
 	}
@@ -542,10 +563,11 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 	return 0;
 }
 
-/* One transfer: replayed, refused (*code) or applied. */
+/* One transfer: replayed, refused (*code) or applied. expiry: the expiry
+ * job's transfer closing a due hold (plan_hold). */
 static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
-		     const struct anfu_ledger_transfer *t, struct anfu_ledger_result *res,
-		     const char **code)
+		     const struct anfu_ledger_transfer *t, bool expiry,
+		     struct anfu_ledger_result *res, const char **code)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	const struct anfu_param q[] = { ANFU_PS(caller), ANFU_PS(t->idem_key) };
@@ -574,7 +596,7 @@ static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char 
 		res->code = NULL;
 		return 0;
 	}
-	r = plan_transfer(db, b->now_ms, t, &p, code);
+	r = plan_transfer(db, b->now_ms, t, expiry, &p, code);
 	if (r < 0 || *code)
 		return r;
 	return write_transfer(tx, b, caller, t, &p, res);
@@ -599,7 +621,7 @@ static int chain_step(struct anfu_tx *tx, void *ud)
 	struct chain *c = ud;
 
 	for (size_t k = 0; k < c->n; k++) {
-		int r = apply_one(tx, c->b, c->caller, &c->t[k], &c->res[k], &c->code);
+		int r = apply_one(tx, c->b, c->caller, &c->t[k], false, &c->res[k], &c->code);
 
 		if (r < 0)
 			return r;
@@ -640,4 +662,117 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 		i = j + 1;
 	}
 	return 0;
+}
+
+/* ---- hold expiry ------------------------------------------------------ */
+
+_Static_assert(sizeof("expiry.") - 1 + ANFU_ID_MAX - 1 <= ANFU_LIMIT_LEDGER_IDEM_BYTES,
+	       "an expiry's idempotency key holds the whole hold id");
+
+/* One due hold, as the pass read it. */
+struct due {
+	char id[ANFU_ID_MAX], debit[ANFU_ID_MAX], credit[ANFU_ID_MAX];
+	char asset[ANFU_LEDGER_ASSET_MAX];
+	int64_t expires_ms;
+	bool post;
+};
+
+struct due_list {
+	struct due *d;
+	size_t n, cap;
+};
+
+static int due_row(void *ud, const struct anfu_row *row)
+{
+	struct due_list *l = ud;
+	struct due *d;
+	const char *id = anfu_row_text(row, 0, NULL), *ot = anfu_row_text(row, 2, NULL),
+		   *dr = anfu_row_text(row, 3, NULL), *cr = anfu_row_text(row, 4, NULL),
+		   *as = anfu_row_text(row, 5, NULL);
+
+	ANFU_ASSERT(l->n < l->cap); /* the query's LIMIT */
+	d = &l->d[l->n];
+	if (!id || !ot || !dr || !cr || !as || anfu_strlcpy(d->id, id, sizeof(d->id)) < 0 ||
+	    anfu_strlcpy(d->debit, dr, sizeof(d->debit)) < 0 ||
+	    anfu_strlcpy(d->credit, cr, sizeof(d->credit)) < 0 ||
+	    anfu_strlcpy(d->asset, as, sizeof(d->asset)) < 0)
+		return ANFU_ESCHEMA;
+	d->expires_ms = anfu_row_int(row, 1);
+	d->post = strcmp(ot, "post") == 0;
+	l->n++;
+	return 0;
+}
+
+int ledger_expire_pass(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct ledger_expire *e)
+{
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct due_list l = { NULL, 0, e->max };
+	int r;
+
+	ANFU_ASSERT(e->max > 0 && e->max <= ANFU_LIMIT_LEDGER_EXPIRY_PASS);
+	e->expired = e->posted = e->refused = 0;
+	e->more = false;
+	l.d = anfu_xcalloc(e->max, sizeof(*l.d));
+	{
+		const struct anfu_param q[] = {
+			ANFU_PS(ledger_hold_state_name(LEDGER_HOLD_PENDING)),
+			ANFU_PI(b->now_ms),
+			ANFU_PI(e->after_expires_ms),
+			ANFU_PS(e->after_id),
+			ANFU_PI((int64_t)e->max),
+		};
+
+		/* Due holds after the run's cursor, oldest first (the index
+		 * ledger_hold_due). */
+		r = anfu_db_exec(
+			db,
+			"SELECT h.transfer_id, h.expires_ms, h.on_timeout, "
+			"t.debit_account, t.credit_account, t.asset "
+			"FROM ledger_hold h JOIN ledger_transfer t ON t.id = h.transfer_id "
+			"WHERE h.state = $1 AND h.expires_ms > 0 AND h.expires_ms <= $2 "
+			"AND (h.expires_ms > $3 OR (h.expires_ms = $3 AND "
+			"h.transfer_id > $4)) "
+			"ORDER BY h.expires_ms, h.transfer_id LIMIT $5",
+			q, 5, due_row, &l, NULL);
+	}
+	for (size_t i = 0; r == 0 && i < l.n; i++) {
+		const struct due *d = &l.d[i];
+		char key[ANFU_LIMIT_LEDGER_IDEM_BYTES + 1];
+		struct anfu_ledger_transfer t;
+		struct anfu_ledger_result res;
+		const char *code = NULL;
+
+		snprintf(key, sizeof(key), "expiry.%s", d->id);
+		memset(&t, 0, sizeof(t));
+		t.idem_key = key;
+		t.debit_account = d->debit;
+		t.credit_account = d->credit;
+		t.amount = 0; /* the whole hold */
+		t.asset = d->asset;
+		t.code = LEDGER_EXPIRY_CODE;
+		t.ref = "";
+		t.flags = d->post ? F_POST : F_VOID;
+		t.pending_id = d->id;
+		ANFU_ASSERT(transfer_ok(&t));
+		r = apply_one(tx, b, LEDGER_EXPIRY_CALLER, &t, true, &res, &code);
+		if (r < 0)
+			break;
+		if (code) {
+			/* A post into an account frozen since: the hold stays
+			 * pending and the next run tries again. */
+			anfu_log_warn("ledger.expiry", "hold %s not closed on timeout: %s", d->id,
+				      code);
+			e->refusals[e->refused++] = code;
+		} else if (d->post) {
+			e->posted++;
+		} else {
+			e->expired++;
+		}
+		e->after_expires_ms = d->expires_ms;
+		memcpy(e->after_id, d->id, sizeof(e->after_id));
+	}
+	if (r == 0)
+		e->more = l.n == e->max;
+	free(l.d);
+	return r;
 }

@@ -143,7 +143,8 @@ struct batch {
 	struct anfu_ledger *l;
 	struct ledger_batch_ctx ctx;
 	struct head head;
-	bool loaded; /* the first command read the cursors */
+	int64_t first_seq; /* the journal's last seq before the batch */
+	bool loaded;	   /* the first command read the cursors */
 	int load_err;
 	struct ledger_req **reqs;
 	size_t n;
@@ -171,6 +172,7 @@ static int load_cmd(struct anfu_tx *tx, void *ud)
 	ANFU_ASSERT(seq >= b->head.last_transfer && ts >= b->head.last_ts_us);
 	b->ctx.cur.last_transfer = seq;
 	b->ctx.cur.last_ts_us = ts;
+	b->first_seq = seq;
 	b->ctx.batch_seq = b->head.last_batch + 1;
 	b->loaded = true;
 	return 0;
@@ -192,6 +194,8 @@ static int request_cmd(struct anfu_tx *tx, void *ud)
 		return b->load_err ? b->load_err : ANFU_EINTERNAL;
 	if (c->req->kind == LEDGER_REQ_OPEN)
 		r = ledger_open_cmd(tx, c->req->open, b->ctx.now_ms);
+	else if (c->req->kind == LEDGER_REQ_EXPIRE)
+		r = ledger_expire_pass(tx, &b->ctx, c->req->expire);
 	else
 		r = ledger_request_apply(tx, &b->ctx, c->req->caller, c->req->t, c->req->n,
 					 c->req->results);
@@ -254,6 +258,7 @@ static void run_batch(struct anfu_ledger *l, struct ledger_req **reqs, size_t n)
 	struct anfu_tx_cmd *cmds = anfu_xcalloc(n + 2, sizeof(*cmds));
 	struct req_cmd *rc = anfu_xcalloc(n, sizeof(*rc));
 	struct batch b;
+	int64_t t0;
 	int r;
 
 	memset(&b, 0, sizeof(b));
@@ -268,22 +273,37 @@ static void run_batch(struct anfu_ledger *l, struct ledger_req **reqs, size_t n)
 		cmds[i + 1] = (struct anfu_tx_cmd){ reqs[i]->actor, request_cmd, &rc[i], 0 };
 	}
 	cmds[n + 1] = (struct anfu_tx_cmd){ NULL, seal_cmd, &b, 0 };
+	t0 = anfu_clock_mono_us();
 	r = anfu_tx_run_batch(l->tx, cmds, n + 2);
+	ledger_metrics_batch(&l->metrics, r == 0 ? b.ctx.cur.last_transfer - b.first_seq : 0,
+			     anfu_clock_mono_us() - t0, r == 0);
 	if (r == 0 && cmds[n + 1].result < 0)
 		anfu_log_error("ledger.seal",
 			       "batch %" PRId64 " committed without its seal (%s); the next "
 			       "batch's seal covers its transfers",
 			       b.ctx.batch_seq, anfu_strerror(cmds[n + 1].result));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		reqs[i]->rc = r < 0 ? r : cmds[i + 1].result;
+		if (reqs[i]->rc == 0 && reqs[i]->kind == LEDGER_REQ_TRANSFERS)
+			for (size_t k = 0; k < reqs[i]->n; k++)
+				if (reqs[i]->results[k].code)
+					ledger_metrics_refused(&l->metrics,
+							       reqs[i]->results[k].code);
+		if (reqs[i]->rc == 0 && reqs[i]->kind == LEDGER_REQ_EXPIRE)
+			for (size_t k = 0; k < reqs[i]->expire->refused; k++)
+				ledger_metrics_refused(&l->metrics, reqs[i]->expire->refusals[k]);
+	}
 	free(rc);
 	free(cmds);
 }
 
-/* How many transfers a request adds to a batch (an open: one row). */
+/* How many transfers a request adds to a batch (an open: one row; an
+ * expiry pass: at most its max). */
 static size_t weight(const struct ledger_req *r)
 {
-	return r->kind == LEDGER_REQ_OPEN ? 1 : r->n;
+	if (r->kind == LEDGER_REQ_OPEN)
+		return 1;
+	return r->kind == LEDGER_REQ_EXPIRE ? r->expire->max : r->n;
 }
 
 void *ledger_writer_main(void *ud)

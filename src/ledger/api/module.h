@@ -9,4 +9,12 @@
 
 extern const struct anfu_module anfu_ledger_module;
 
+#ifdef ANFU_TEST_HOOKS
+struct anfu_req;
+struct anfu_resp;
+/* The test-hook routes (ledger/api/testhooks.c). */
+int anfu_ledger_api_test_account(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_ledger_api_test_transfer(struct anfu_req *req, struct anfu_resp *resp);
+#endif
+
 #endif

@@ -10,7 +10,8 @@ ledger kept exactly its promises:
   now, never twice,
 - every balance equals the sum of its journal rows, debits equal credits,
 - the batches cover the journal without a gap and the head is on the last,
-- `anfu audit verify` passes.
+- `anfu ledger verify` (balances recomputed, the batch hash chain) and
+  `anfu audit verify` pass.
 
 ANFU_LEDGER_CRASH_ROUNDS rounds (default 20, `make soak`: 1000).
 ANFU_LEDGER_CRASH_SEED repeats a run (the seed is printed on failure)."""
@@ -120,6 +121,10 @@ def check(server, led):
     assert nxt == last + 1
     head = server.query("SELECT last_transfer, last_batch FROM ledger_head")[0]
     assert (head["last_transfer"], head["last_batch"]) == (last, len(batches))
+    # Every balance recomputed and every batch hash chained, by the tool an
+    # operator runs.
+    v = server.cli_run("ledger", "verify", check=False)
+    assert v.returncode == 0, v.stdout + v.stderr
 
 
 def retry_unknown(server, led):
@@ -177,5 +182,7 @@ def test_kill_9_at_random_moments_loses_nothing_acknowledged(make_server):
         print("round %d: acked %d refused %d" % (rnd, len(led.acked), len(led.refused)))
     assert applied > 0, "seed %d: nothing was applied" % seed
     assert led.refused, "seed %d: nothing was refused (the harness proves less)" % seed
+    v = s.cli_run("ledger", "verify")
+    assert v.returncode == 0, "seed %d: %s%s" % (seed, v.stdout, v.stderr)
     assert s.cli_run("audit", "verify").returncode == 0
     s.expected_exit = 0

@@ -126,5 +126,10 @@ void fixture_text(struct anfu_db *db, const char *sql, const char *arg, char out
 /* The number of audit records with this action. Fails the test on a
  * database error. */
 int64_t fixture_audits(struct anfu_db *db, const char *action);
+/* Every ledger row and the count of ledger audit records, as text (one
+ * line per row, columns '|'-separated): equal snapshots before and after
+ * a refusal prove it changed nothing. Fails the test when it overflows. */
+#define FIXTURE_LEDGER_SNAP_MAX 65536
+void fixture_ledger_snap(struct anfu_db *db, char out[FIXTURE_LEDGER_SNAP_MAX]);
 
 #endif

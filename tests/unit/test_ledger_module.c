@@ -207,45 +207,12 @@ static struct anfu_ledger_expiry_report expire(struct lt *t)
 	return rep;
 }
 
-#define SNAP_MAX 65536
+#define SNAP_MAX FIXTURE_LEDGER_SNAP_MAX
 
-struct snap_buf {
-	char *s;
-	size_t n;
-};
-
-static int snap_row(void *ud, const struct anfu_row *r)
-{
-	struct snap_buf *b = ud;
-
-	for (int c = 0; c < anfu_row_count(r); c++) {
-		const char *v = anfu_row_is_null(r, c) ? "NULL" : anfu_row_text(r, c, NULL);
-		int k = snprintf(b->s + b->n, SNAP_MAX - b->n, "%s|", v ? v : "?");
-
-		assert_true(k > 0 && (size_t)k < SNAP_MAX - b->n);
-		b->n += (size_t)k;
-	}
-	assert_true(b->n + 1 < SNAP_MAX);
-	b->s[b->n++] = '\n';
-	b->s[b->n] = '\0';
-	return 0;
-}
-
+/* Every ledger row and ledger audit record, as text. */
 static void snap(struct lt *t, char out[SNAP_MAX])
 {
-	static const char *const sql[] = {
-		"SELECT * FROM ledger_account ORDER BY id",
-		"SELECT * FROM ledger_transfer ORDER BY seq",
-		"SELECT * FROM ledger_hold ORDER BY transfer_id",
-		"SELECT * FROM ledger_batch ORDER BY seq",
-		"SELECT * FROM ledger_head",
-		"SELECT count(*) FROM audit_log WHERE action LIKE 'ledger.%'",
-	};
-	struct snap_buf b = { out, 0 };
-
-	out[0] = '\0';
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
-		assert_int_equal(anfu_db_exec(t->f->db, sql[i], NULL, 0, snap_row, &b, NULL), 0);
+	fixture_ledger_snap(t->f->db, out);
 }
 
 /* Every batch's hash recomputed and chained; the head on the last. */

@@ -8,9 +8,9 @@ BUILD_PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
   libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libssl-dev openssl \
   libsodium-dev libgcrypt20-dev liboath-dev libjansson-dev libinih-dev \
   libgd-dev libqrencode-dev libcurl4-openssl-dev libcmocka-dev \
-  libunistring-dev"
+  libunistring-dev libpq-dev"
 TEST_PKGS="python3 python3-pytest python3-requests python3-cryptography \
-  python3-aiosmtpd python3-yaml curl"
+  python3-aiosmtpd python3-yaml curl postgresql-15"
 BENCH_PKGS="wrk"
 
 what=${1:-test}

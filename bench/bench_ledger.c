@@ -21,7 +21,8 @@
  * and the conditions they were measured under.
  *
  * Usage: bench_ledger [--seconds S] [--dir PARENT] [--accounts N]
- *                     [--threads T] [--per-request K] [--keep]
+ *                     [--threads T] [--per-request K] [--batch B]
+ *                     [--no-latency] [--keep]
  */
 #include <errno.h>
 #include <ftw.h>
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +64,8 @@ struct options {
 	int accounts;
 	int threads;
 	int per_req;
+	int only_batch; /* 0: every batch_max */
+	bool skip_latency;
 	bool keep;
 };
 
@@ -116,7 +120,8 @@ static uint64_t next_rand(uint64_t *s)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_ledger [--seconds S] [--dir PARENT] [--accounts N]\n"
-		   "                    [--threads T] [--per-request K] [--keep]\n"
+		   "                    [--threads T] [--per-request K] [--batch B]\n"
+		   "                    [--no-latency] [--keep]\n"
 		   "  --seconds S      run time of each mode (default 5)\n"
 		   "  --dir PARENT     where the temporary data directory goes (default\n"
 		   "                   $TMPDIR or /var/tmp; must be the disk you mean to measure)\n"
@@ -125,6 +130,8 @@ static void usage(FILE *f)
 		   "  --per-request K  independent transfers per request (default 16: with 64\n"
 		   "                   threads up to 1024 transfers in flight, enough to fill a\n"
 		   "                   batch of 1000)\n"
+		   "  --batch B        only batch_max B (1, 10, 100 or 1000; for profiling)\n"
+		   "  --no-latency     skip the latency run\n"
 		   "  --keep           keep the data directory afterwards\n");
 }
 
@@ -150,6 +157,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "per-request", required_argument, NULL, 'k' },
 		{ "keep", no_argument, NULL, 'K' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "no-latency", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -185,6 +194,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			break;
 		case 'K': o->keep = true; break;
+		case 'b':
+			if (parse_int(optarg, 1, 1000, &o->only_batch) < 0)
+				return -1;
+			break;
+		case 'L': o->skip_latency = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -364,9 +378,23 @@ static void *worker_main(void *ud)
 struct run {
 	int64_t applied, refused, requests, batches, batch_transfers;
 	double seconds;
+	double cpu_s;  /* this process's user + system CPU time during the run */
 	int64_t *lat; /* all samples, or NULL */
 	int64_t nlat;
 };
+
+/* User + system CPU time of the whole process (every thread): the work a
+ * transfer costs, which other load on the machine does not inflate the
+ * way it inflates wall time. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0.0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 static int run_mode(struct bench *b, bool hot, int threads, int per_req, double seconds,
 		    bool latency, struct run *out)
@@ -374,12 +402,13 @@ static int run_mode(struct bench *b, bool hot, int threads, int per_req, double 
 	struct worker w[MAX_THREADS];
 	pthread_t tid[MAX_THREADS];
 	int64_t batches0 = 0, batches1 = 0, first = 0, last = 0;
-	double t0;
+	double t0, cpu0;
 	int r = 0;
 
 	memset(out, 0, sizeof(*out));
 	(void)anfu_db_query_int(b->db, "SELECT last_batch FROM ledger_head", NULL, 0, &batches0);
 	(void)anfu_db_query_int(b->db, "SELECT last_transfer FROM ledger_head", NULL, 0, &first);
+	cpu0 = cpu_s();
 	t0 = now_s();
 	for (int i = 0; i < threads; i++) {
 		w[i] = (struct worker){ .b = b,
@@ -397,6 +426,7 @@ static int run_mode(struct bench *b, bool hot, int threads, int per_req, double 
 	for (int i = 0; i < threads; i++)
 		(void)pthread_join(tid[i], NULL);
 	out->seconds = now_s() - t0;
+	out->cpu_s = cpu_s() - cpu0;
 	if (latency)
 		out->lat = anfu_xcalloc(LAT_SAMPLES, sizeof(int64_t));
 	for (int i = 0; i < threads; i++) {
@@ -454,10 +484,12 @@ static void teardown(struct bench *b, const struct options *o)
 
 static void print_row(const char *workload, int64_t batch_max, const struct run *r)
 {
-	printf("%-8s %9" PRId64 " %10" PRId64 " %8" PRId64 " %8" PRId64 " %8.2f %12.0f %10.1f\n",
+	printf("%-8s %9" PRId64 " %10" PRId64 " %8" PRId64 " %8" PRId64 " %8.2f %12.0f %10.1f"
+	       " %9.1f\n",
 	       workload, batch_max, r->applied, r->refused, r->batches, r->seconds,
 	       (double)r->applied / r->seconds,
-	       r->batches > 0 ? (double)r->batch_transfers / (double)r->batches : 0.0);
+	       r->batches > 0 ? (double)r->batch_transfers / (double)r->batches : 0.0,
+	       r->applied > 0 ? r->cpu_s * 1e6 / (double)r->applied : 0.0);
 }
 
 static int run_all(struct bench *b, const struct options *o)
@@ -466,14 +498,16 @@ static int run_all(struct bench *b, const struct options *o)
 	struct run run;
 	int r = 0;
 
-	printf("%-8s %9s %10s %8s %8s %8s %12s %10s\n", "workload", "batch_max", "transfers",
-	       "refused", "batches", "seconds", "transfers/s", "per batch");
+	printf("%-8s %9s %10s %8s %8s %8s %12s %10s %9s\n", "workload", "batch_max", "transfers",
+	       "refused", "batches", "seconds", "transfers/s", "per batch", "cpu us/t");
 	for (int hot = 0; r == 0 && hot < 2; hot++)
 		for (size_t i = 0; r == 0 && i < sizeof(batch_max) / sizeof(batch_max[0]); i++) {
 			/* A request is taken whole: batches of 1 and 10 transfers
 			 * need requests no larger. */
 			int per_req = o->per_req < batch_max[i] ? o->per_req : (int)batch_max[i];
 
+			if (o->only_batch && o->only_batch != batch_max[i])
+				continue;
 			r = start_ledger(b, batch_max[i]);
 			if (r == 0)
 				r = run_mode(b, hot, o->threads, per_req, o->seconds, false, &run);
@@ -481,6 +515,8 @@ static int run_all(struct bench *b, const struct options *o)
 				print_row(hot ? "hot" : "uniform", batch_max[i], &run);
 			fflush(stdout);
 		}
+	if (o->skip_latency)
+		return r;
 	if (r == 0)
 		r = start_ledger(b, 1000);
 	if (r == 0)

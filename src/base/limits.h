@@ -376,6 +376,21 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
 /* SQLite busy timeout when the configuration gives none: a write waits
  * this long for another connection's transaction before failing. */
 #define ANFU_LIMIT_DB_BUSY_TIMEOUT_MS_DEFAULT 5000
+/* Page cache of one SQLite connection, KiB (SQLite's default is 2000):
+ * the ledger writer's batch of 1000 transfers dirties a few MiB of journal,
+ * index, account and audit pages; with 2 MiB SQLite spilled dirty pages to
+ * the WAL in the middle of the transaction and read back what it evicted.
+ * SQLite allocates the cache as pages are used, so a connection that reads
+ * little (most request threads) stays small. */
+#define ANFU_LIMIT_DB_CACHE_KIB 16384
+/* WAL checkpoints (store/sqlite_ckpt.h): a commit that leaves the WAL at
+ * this many pages or more wakes the database's checkpointer thread
+ * (SQLite's own automatic threshold, 4 MiB of 4 KiB pages); at the second,
+ * 80 MiB, the checkpointer has fallen far behind and the committing
+ * connection checkpoints itself, as SQLite would, so the WAL (and the time
+ * to recover it after a crash) stays bounded. */
+#define ANFU_LIMIT_DB_WAL_CHECKPOINT_PAGES 1000
+#define ANFU_LIMIT_DB_WAL_INLINE_PAGES 20000
 
 /* One log line (base/log.c): a message with its fields; longer lines are
  * cut, so a runaway message cannot flood the log. */

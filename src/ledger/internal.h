@@ -179,6 +179,7 @@ struct ledger_req {
 	struct ledger_expire *expire;
 	enum ledger_req_state state; /* under the queue's mutex */
 	int rc;			     /* DONE: 0 or the failure */
+	pthread_cond_t cv;	     /* its caller waits here (monotonic clock) */
 	struct ledger_req *prev, *next;
 };
 
@@ -188,7 +189,6 @@ struct anfu_ledger {
 	enum anfu_hash_alg hash;
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* the writer waits here for requests */
-	pthread_cond_t done; /* callers wait here for their answers */
 	struct ledger_req *head, *tail;
 	size_t queued;
 	bool started, stopping;

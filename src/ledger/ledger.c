@@ -37,7 +37,6 @@ int anfu_ledger_new(const struct anfu_ledger_deps *d, struct anfu_ledger **ret)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->work, &ca);
-	pthread_cond_init(&l->done, &ca);
 	pthread_condattr_destroy(&ca);
 	*ret = l;
 	return 0;
@@ -74,7 +73,6 @@ void anfu_ledger_free(struct anfu_ledger *l)
 	if (started)
 		pthread_join(l->thread, NULL);
 	pthread_cond_destroy(&l->work);
-	pthread_cond_destroy(&l->done);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }

@@ -648,7 +648,16 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 		while (j + 1 < n && (t[j].flags & F_LINKED))
 			j++;
 		c.n = j - i + 1;
-		r = anfu_tx_step(tx, chain_step, &c);
+		/* A lone transfer needs no savepoint of its own: it is refused
+		 * only before it writes (idempotency and plan_transfer decide;
+		 * write_transfer fails only with the store's errors, which the
+		 * request's savepoint in the batch undoes). A chain's later
+		 * member can be refused after the earlier ones wrote. */
+		if (c.n == 1)
+			r = chain_step(tx, &c);
+		else
+			r = anfu_tx_step(tx, chain_step, &c);
+		ANFU_ASSERT(c.n > 1 || !c.code || b->cur.last_transfer == saved.last_transfer);
 		if (r < 0 && (!c.code || r != ANFU_ECONFLICT))
 			return r;
 		if (c.code) {

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
@@ -25,12 +26,22 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "store/row.h"
+#include "store/sqlite_ckpt.h"
 #include "store/store.h"
+
+/* Where each $k of a statement is: idx[k - 1] is SQLite's parameter index
+ * of $k (0: the statement does not use $k); max is the largest k named.
+ * Worked out once per prepared statement. */
+struct param_map {
+	int max;
+	uint8_t idx[ANFU_LIMIT_SQL_PARAMS];
+};
 
 struct stmt_ent {
 	char *sql;
 	uint32_t hash;
 	sqlite3_stmt *st;
+	struct param_map map;
 	bool busy; /* being stepped (a row callback may run nested SQL) */
 	uint64_t used;
 	struct stmt_ent *next;
@@ -39,6 +50,7 @@ struct stmt_ent {
 struct sq_db {
 	struct anfu_db base; /* first: callers see only this */
 	sqlite3 *h;
+	struct sq_ckpt *ckpt; /* its file's checkpointer, or NULL */
 	struct stmt_ent *bucket[ANFU_LIMIT_STMT_BUCKETS];
 	size_t nstmt;
 	uint64_t tick;
@@ -162,12 +174,16 @@ static void cache_evict_lru(struct sq_db *d)
 	}
 }
 
+static int param_map_of(sqlite3_stmt *st, const char *sql, struct param_map *m);
+
 /* Returns a statement for sql, ready to bind. It comes from the cache when
- * an idle one exists; if the cached one is busy (nested use from a row
- * callback) a private one is prepared and *ret_owned is set so the caller
- * finalizes it. */
+ * an idle one exists (its parameter map in the entry); if the cached one is
+ * busy (nested use from a row callback) a private one is prepared,
+ * *ret_owned is set so the caller finalizes it, and *owned_map gets its
+ * parameter map. A statement naming a parameter other than $1..$99 is
+ * refused (ANFU_EINVAL). */
 static int stmt_get(struct sq_db *d, const char *sql, struct stmt_ent **ret_ent,
-		    sqlite3_stmt **ret_owned)
+		    sqlite3_stmt **ret_owned, struct param_map *owned_map)
 {
 	uint32_t h = sql_hash(sql);
 	struct stmt_ent *e;
@@ -192,11 +208,17 @@ static int stmt_get(struct sq_db *d, const char *sql, struct stmt_ent **ret_ent,
 	}
 	if (e) {
 		*ret_owned = st;
+		*owned_map = e->map;
 		return 0;
+	}
+	if (param_map_of(st, sql, owned_map) < 0) {
+		(void)sqlite3_finalize(st);
+		return ANFU_EINVAL;
 	}
 	if (d->nstmt >= ANFU_LIMIT_STMT_CACHE)
 		cache_evict_lru(d);
 	e = anfu_xcalloc(1, sizeof(*e));
+	e->map = *owned_map;
 	e->sql = anfu_xstrdup(sql);
 	e->hash = h;
 	e->st = st;
@@ -227,13 +249,16 @@ static void cache_clear(struct sq_db *d)
 
 /* ---- binding ----------------------------------------------------------- */
 
-/* Every parameter the statement names must be one of $1..$np, and every
- * given parameter must be used: PostgreSQL is as strict, so a mismatch is
- * a bug worth catching on SQLite already. */
-static int check_param_names(sqlite3_stmt *st, size_t np, const char *sql)
+/* Maps the statement's parameter names. Every name must be $1..$99 (the
+ * store binds nothing else; PostgreSQL is as strict, so a stray name is a
+ * bug worth catching on SQLite already). */
+static int param_map_of(sqlite3_stmt *st, const char *sql, struct param_map *m)
 {
 	int n = sqlite3_bind_parameter_count(st);
 
+	memset(m, 0, sizeof(*m));
+	if (n > ANFU_LIMIT_SQL_PARAMS)
+		goto bad;
 	for (int i = 1; i <= n; i++) {
 		const char *name = sqlite3_bind_parameter_name(st, i);
 		char *end = NULL;
@@ -242,12 +267,15 @@ static int check_param_names(sqlite3_stmt *st, size_t np, const char *sql)
 		if (!name || name[0] != '$' || name[1] < '1' || name[1] > '9')
 			goto bad;
 		k = strtol(name + 1, &end, 10);
-		if (*end != '\0' || k < 1 || (size_t)k > np)
+		if (*end != '\0' || k < 1 || k > ANFU_LIMIT_SQL_PARAMS)
 			goto bad;
+		m->idx[k - 1] = (uint8_t)i;
+		if (k > m->max)
+			m->max = (int)k;
 	}
 	return 0;
 bad:
-	anfu_log_warn("store.sqlite", "statement parameters are not $1..$%zu: %.300s", np, sql);
+	anfu_log_warn("store.sqlite", "statement parameters are not $1..$n: %.300s", sql);
 	return ANFU_EINVAL;
 }
 
@@ -276,30 +304,31 @@ static int bind_one(struct sq_db *d, sqlite3_stmt *st, int idx, const struct anf
 	return 0;
 }
 
-static int bind_all(struct sq_db *d, sqlite3_stmt *st, const struct anfu_param *p, size_t np,
-		    const char *sql)
+/* Every parameter the statement names must be one of $1..$np, and every
+ * given parameter must be used. */
+static int bind_all(struct sq_db *d, sqlite3_stmt *st, const struct param_map *m,
+		    const struct anfu_param *p, size_t np, const char *sql)
 {
 	int r;
 
 	if (np > ANFU_LIMIT_SQL_PARAMS || (np > 0 && !p))
 		return ANFU_EINVAL;
-	r = check_param_names(st, np, sql);
-	if (r < 0)
-		return r;
+	if ((size_t)m->max > np) {
+		anfu_log_warn("store.sqlite", "statement parameters are not $1..$%zu: %.300s", np,
+			      sql);
+		return ANFU_EINVAL;
+	}
 	for (size_t i = 0; i < np; i++) {
-		char name[8];
-		int idx;
+		int idx = m->idx[i];
 
-		(void)snprintf(name, sizeof(name), "$%zu", i + 1);
-		idx = sqlite3_bind_parameter_index(st, name);
 		if (idx == 0) {
-			anfu_log_warn("store.sqlite", "parameter %s unused: %.300s", name, sql);
+			anfu_log_warn("store.sqlite", "parameter $%zu unused: %.300s", i + 1, sql);
 			return ANFU_EINVAL;
 		}
 		r = bind_one(d, st, idx, &p[i], sql);
 		if (r < 0) {
 			if (r == ANFU_EINVAL)
-				anfu_log_warn("store.sqlite", "bad value for %s: %.300s", name,
+				anfu_log_warn("store.sqlite", "bad value for $%zu: %.300s", i + 1,
 					      sql);
 			return r;
 		}
@@ -339,6 +368,7 @@ static int sq_exec(struct anfu_db *db, const char *sql, const struct anfu_param 
 	struct sq_db *d = sq(db);
 	struct stmt_ent *ent = NULL;
 	sqlite3_stmt *owned = NULL, *st;
+	struct param_map map;
 	int64_t changes = 0;
 	int r;
 
@@ -347,11 +377,11 @@ static int sq_exec(struct anfu_db *db, const char *sql, const struct anfu_param 
 	r = check_tx_alive(d, sql);
 	if (r < 0)
 		return r;
-	r = stmt_get(d, sql, &ent, &owned);
+	r = stmt_get(d, sql, &ent, &owned, &map);
 	if (r < 0)
 		return r;
 	st = owned ? owned : ent->st;
-	r = bind_all(d, st, p, np, sql);
+	r = bind_all(d, st, owned ? &map : &ent->map, p, np, sql);
 	if (r < 0)
 		goto out;
 	r = step_all(d, st, sql, fn, ud, &changes);
@@ -363,6 +393,28 @@ static int sq_exec(struct anfu_db *db, const char *sql, const struct anfu_param 
 out:
 	(void)sqlite3_reset(st);
 	(void)sqlite3_clear_bindings(st);
+	if (owned)
+		(void)sqlite3_finalize(owned);
+	else
+		ent->busy = false;
+	return r;
+}
+
+/* Runs one fixed statement with no parameters and no rows through the
+ * statement cache: BEGIN, COMMIT and the savepoints run thousands of times a
+ * second in the ledger writer, and sqlite3_exec() would compile each anew. */
+static int run_cached(struct sq_db *d, const char *sql)
+{
+	struct stmt_ent *ent = NULL;
+	sqlite3_stmt *owned = NULL, *st;
+	struct param_map map;
+	int r = stmt_get(d, sql, &ent, &owned, &map);
+
+	if (r < 0)
+		return r;
+	st = owned ? owned : ent->st;
+	r = step_all(d, st, sql, NULL, NULL, NULL);
+	(void)sqlite3_reset(st);
 	if (owned)
 		(void)sqlite3_finalize(owned);
 	else
@@ -408,7 +460,7 @@ static int sq_begin(struct anfu_db *db, bool write)
 	}
 	/* IMMEDIATE takes the write lock now, so a writer never fails to
 	 * upgrade a read lock halfway through its work. */
-	r = run(d, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	r = run_cached(d, write ? "BEGIN IMMEDIATE" : "BEGIN");
 	if (r < 0)
 		return r;
 	db->tx_depth = 1;
@@ -439,7 +491,7 @@ static int sq_commit(struct anfu_db *db)
 	}
 	r = check_tx_alive(d, "COMMIT");
 	if (r == 0)
-		r = run(d, "COMMIT");
+		r = run_cached(d, "COMMIT");
 	if (r < 0) {
 		/* Leave no transaction behind: the caller sees the failure
 		 * and nothing of the transaction is kept. */
@@ -482,7 +534,7 @@ static int savepoint_sql(struct anfu_db *db, const char *verb, const char *name)
 	if (r < 0)
 		return r;
 	(void)snprintf(sql, sizeof(sql), "%s %s", verb, name);
-	return run(sq(db), sql);
+	return run_cached(sq(db), sql);
 }
 
 static int sq_savepoint(struct anfu_db *db, const char *name)
@@ -602,6 +654,18 @@ static int configure(struct sq_db *d, const struct anfu_store_cfg *cfg)
 		r = run(d, "PRAGMA synchronous = FULL");
 	if (r == 0)
 		r = run(d, "PRAGMA foreign_keys = ON");
+	/* Statement journals (the undo of each savepoint) and temporary
+	 * tables in memory: every ledger request and transfer runs in a
+	 * savepoint, and a file per savepoint was a write() per page. */
+	if (r == 0)
+		r = run(d, "PRAGMA temp_store = MEMORY");
+	if (r == 0) {
+		char sql[64];
+
+		/* PRAGMA takes no parameters; the text is a constant number. */
+		(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", ANFU_LIMIT_DB_CACHE_KIB);
+		r = run(d, sql);
+	}
 	return r;
 }
 
@@ -612,9 +676,20 @@ static void sq_close(struct anfu_db *db)
 	if (!d)
 		return;
 	cache_clear(d);
+	sq_ckpt_detach(d->ckpt);
 	if (d->h && sqlite3_close(d->h) != SQLITE_OK)
 		anfu_log_warn("store.sqlite", "close: %s", sqlite3_errmsg(d->h));
 	free(d);
+}
+
+/* Process-wide settings, before SQLite initialises itself on the first
+ * open: no memory statistics (anfu reads none, and keeping them takes a
+ * global mutex on every allocation of every connection). */
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+
+static void sq_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 static int sq_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret)
@@ -624,6 +699,7 @@ static int sq_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret)
 
 	if (!cfg || !cfg->path || !ret)
 		return ANFU_EINVAL;
+	(void)pthread_once(&sq_once, sq_configure);
 	r = create_private(cfg->path);
 	if (r < 0)
 		return r;
@@ -639,6 +715,8 @@ static int sq_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret)
 	r = configure(d, cfg);
 	if (r < 0)
 		goto out;
+	/* In WAL mode now: checkpoints move to the file's checkpointer. */
+	d->ckpt = sq_ckpt_attach(d->h, cfg->path);
 	*ret = &d->base;
 	d = NULL;
 	r = 0;

@@ -137,7 +137,7 @@ struct sq_ckpt *sq_ckpt_attach(sqlite3 *h, const char *path)
 	pthread_mutex_unlock(&reg_mu);
 	if (!c)
 		return NULL;
-	(void)sqlite3_wal_autocheckpoint(h, 0);
+	/* Replaces SQLite's automatic checkpoint, which is itself a WAL hook. */
 	(void)sqlite3_wal_hook(h, wal_hook, c);
 	return c;
 }

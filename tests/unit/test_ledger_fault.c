@@ -386,6 +386,13 @@ static void assert_unwritten(const struct sub *s)
 
 static const int64_t ROWS_BEFORE = 3; /* two top-ups and the hold */
 
+/* req: TX-ATOM-01 — a database failure at any step of a batch leaves no
+ * half-applied posting: either the batch or the one request the failure
+ * hit is undone whole, every caller it hit gets an error (never a false
+ * success, its results unwritten), the others' postings stand, and after
+ * retries every posting is there exactly once.
+ * req: TX-INT-01 — a batch whose seal failed is covered by the next
+ * seal: the hash chain skips no journal row and verification passes. */
 static void test_fault(void **state)
 {
 	const struct fcase *c = *state;
@@ -450,6 +457,15 @@ static void test_fault(void **state)
 			     "FROM ledger_head",
 			     NULL, head2);
 		assert_string_equal(head, head2);
+		/* Until a batch seals them, verify names the first row no
+		 * batch covers (docs/ledger.md). */
+		{
+			struct anfu_ledger_verify_report rep;
+
+			assert_int_equal(anfu_ledger_verify(t->f->db, t->f->hash, &rep),
+					 ANFU_ECORRUPT);
+			assert_string_equal(rep.problem, "ledger_transfer seq 4 is in no batch");
+		}
 		break;
 	}
 

@@ -118,7 +118,9 @@ void anfu_tx_keep(struct anfu_tx *tx);
  * Steps nest. Returns fn's result (its staging failure when that undid
  * it); a failure of the savepoint itself (the store's error,
  * ANFU_EINTERNAL when fn ended the savepoint) fails the whole
- * transaction and is returned.
+ * transaction (inside a command of anfu_tx_run_batch: the command, unless
+ * the savepoint is left open, which fails the batch with that error) and
+ * is returned.
  */
 int anfu_tx_step(struct anfu_tx *tx, anfu_tx_fn fn, void *ud);
 

@@ -368,7 +368,9 @@ int anfu_tx_run(struct anfu_tx_exec *ex, const struct anfu_actor *actor, anfu_tx
 	if (r < 0)
 		goto out;
 	rv = fn(&tx, ud);
-	if (tx.db->tx_depth != 1) {
+	if (tx.db->tx_depth > 1 && tx.fail < 0) {
+		r = tx.fail; /* a step's savepoint failed: the store's error */
+	} else if (tx.db->tx_depth != 1) {
 		anfu_log_error("tx.run", "the transaction's function ended or nested it itself");
 		r = ANFU_EINTERNAL;
 	} else if (rv < 0 && !tx.keep) {

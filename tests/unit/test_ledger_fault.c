@@ -140,13 +140,27 @@ static void bal(struct lf *t, const char *id, int64_t dp, int64_t dpo, int64_t c
 	assert_int_equal(a.credits_posted, cpo);
 }
 
+/* The ledger and the audit chain verify. */
 static void verifies(struct lf *t)
 {
 	struct anfu_ledger_verify_report rep;
+	struct anfu_audit_report arep;
 	int r = anfu_ledger_verify(t->f->db, t->f->hash, &rep);
 
 	if (r != 0)
 		fail_msg("verify: %s (%s)", rep.problem, anfu_strerror(r));
+	r = anfu_audit_verify(t->f->db, t->f->hash, t->f->audit_pub, t->f->ckfile, NULL, &arep);
+	if (r != 0)
+		fail_msg("audit verify: %s (%s)", arep.problem, anfu_strerror(r));
+}
+
+/* The whole audit log: its count and head. */
+static void audit_state(struct lf *t, char out[FIXTURE_TEXT_MAX])
+{
+	fixture_text(t->f->db,
+		     "SELECT (SELECT count(*) FROM audit_log) || '|' || seq || '|' || hash "
+		     "FROM audit_head",
+		     NULL, out);
 }
 
 /* A new ledger service on the fixture's executor, not started. */
@@ -399,11 +413,12 @@ static void test_fault(void **state)
 	struct lf *t = lf_open();
 	struct sub s[NREQ];
 	static char before[SNAP_MAX], after[SNAP_MAX], head[FIXTURE_TEXT_MAX],
-		head2[FIXTURE_TEXT_MAX];
+		head2[FIXTURE_TEXT_MAX], audit[FIXTURE_TEXT_MAX], audit2[FIXTURE_TEXT_MAX];
 	int64_t batches = count(t, "SELECT count(*) FROM ledger_batch", NULL);
 	int64_t rows = ROWS_BEFORE;
 
 	fixture_ledger_snap(t->f->db, before);
+	audit_state(t, audit);
 	fixture_text(
 		t->f->db,
 		"SELECT last_transfer || '|' || last_batch || '|' || last_hash FROM ledger_head",
@@ -418,6 +433,8 @@ static void test_fault(void **state)
 		}
 		fixture_ledger_snap(t->f->db, after);
 		assert_string_equal(before, after);
+		audit_state(t, audit2);
+		assert_string_equal(audit, audit2);
 		break;
 	case ONE_FAILS:
 		for (int i = 0; i < NREQ; i++) {

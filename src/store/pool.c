@@ -5,8 +5,10 @@
  * through anfu_store_db(). A connection is created on a thread's first
  * call and kept in thread-specific data, so a thread always gets the same
  * one; all of them are also on a list so anfu_store_free() can close them.
- * A thread that exits closes its own connection. Trusts callers to free
- * the store only after every thread using it is gone.
+ * A thread that exits closes its own connection. In test-hook builds a
+ * test may have another opener open the new connections (a wrapper of the
+ * backend, tests/unit/faultstore.c). Trusts callers to free the store
+ * only after every thread using it is gone.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@ struct anfu_store {
 	char *backend;
 	char *path;
 	int busy_timeout_ms;
+	const struct anfu_store_ops *opener; /* test hook: NULL, or who opens */
 	pthread_key_t key;
 	pthread_mutex_t mu; /* guards conns */
 	struct conn *conns;
@@ -98,6 +101,26 @@ void anfu_store_free(struct anfu_store *s)
 	free(s);
 }
 
+#ifdef ANFU_TEST_HOOKS
+void anfu_store_set_opener(struct anfu_store *s, const struct anfu_store_ops *ops)
+{
+	(void)pthread_mutex_lock(&s->mu);
+	s->opener = ops;
+	(void)pthread_mutex_unlock(&s->mu);
+}
+#endif
+
+/* Opens a connection: through the backend cfg names, or the test's opener. */
+static int store_open(struct anfu_store *s, const struct anfu_store_cfg *cfg, struct anfu_db **ret)
+{
+	const struct anfu_store_ops *ops;
+
+	(void)pthread_mutex_lock(&s->mu);
+	ops = s->opener;
+	(void)pthread_mutex_unlock(&s->mu);
+	return ops ? ops->open(cfg, ret) : anfu_db_open(cfg, ret);
+}
+
 int anfu_store_db(struct anfu_store *s, struct anfu_db **ret)
 {
 	struct anfu_store_cfg cfg;
@@ -113,7 +136,7 @@ int anfu_store_db(struct anfu_store *s, struct anfu_db **ret)
 		return 0;
 	}
 	cfg = (struct anfu_store_cfg){ s->backend, s->path, s->busy_timeout_ms };
-	r = anfu_db_open(&cfg, &db);
+	r = store_open(s, &cfg, &db);
 	if (r < 0)
 		return r;
 	c = anfu_xcalloc(1, sizeof(*c));

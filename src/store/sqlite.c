@@ -458,6 +458,17 @@ static int sq_begin(struct anfu_db *db, bool write)
 		anfu_log_warn("store.sqlite", "begin inside an open transaction");
 		return ANFU_EINVAL;
 	}
+	/* A ROLLBACK that failed (sq_rollback counts the transaction ended
+	 * anyway) left the engine's open: end it, or no transaction could
+	 * ever begin on this connection again. Nobody counts it open, so
+	 * nothing of it was to be kept. */
+	if (!sqlite3_get_autocommit(d->h)) {
+		anfu_log_warn("store.sqlite",
+			      "rolling back a transaction a failed rollback left open");
+		r = run(d, "ROLLBACK");
+		if (r < 0)
+			return r;
+	}
 	/* IMMEDIATE takes the write lock now, so a writer never fails to
 	 * upgrade a read lock halfway through its work. */
 	r = run_cached(d, write ? "BEGIN IMMEDIATE" : "BEGIN");

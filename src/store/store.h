@@ -136,6 +136,15 @@ int anfu_store_new(const struct anfu_store_cfg *cfg, struct anfu_store **ret);
 void anfu_store_free(struct anfu_store *s);
 /* The calling thread's connection, opened on first use. */
 int anfu_store_db(struct anfu_store *s, struct anfu_db **ret);
+#ifdef ANFU_TEST_HOOKS
+/* Test hook: the connections s opens from now on are opened by
+ * ops->open (a test's wrapper of the backend, e.g. one that injects
+ * faults; its open sets the connection's ops) instead of the backend the
+ * configuration names; NULL goes back to that backend. Connections
+ * already open keep theirs, so a test sets it before the threads whose
+ * connections it wraps make their first call. */
+void anfu_store_set_opener(struct anfu_store *s, const struct anfu_store_ops *ops);
+#endif
 
 /* ---- migrations ------------------------------------------------------ */
 

@@ -310,6 +310,8 @@ int tx_step(struct anfu_tx *tx, const char *name, anfu_tx_fn fn, void *ud, int *
 	tx->keep = false;
 	tx->fail = 0;
 	rv = fn(tx, ud);
+	if (tx->db->tx_depth > depth + 1 && tx->fail < 0)
+		return tx->fail; /* a nested step's savepoint failed: the store's error */
 	if (tx->db->tx_depth != depth + 1) {
 		anfu_log_error("tx.step", "a step ended or nested its savepoint itself");
 		return ANFU_EINTERNAL;
@@ -366,7 +368,9 @@ int anfu_tx_run(struct anfu_tx_exec *ex, const struct anfu_actor *actor, anfu_tx
 	if (r < 0)
 		goto out;
 	rv = fn(&tx, ud);
-	if (tx.db->tx_depth != 1) {
+	if (tx.db->tx_depth > 1 && tx.fail < 0) {
+		r = tx.fail; /* a step's savepoint failed: the store's error */
+	} else if (tx.db->tx_depth != 1) {
 		anfu_log_error("tx.run", "the transaction's function ended or nested it itself");
 		r = ANFU_EINTERNAL;
 	} else if (rv < 0 && !tx.keep) {

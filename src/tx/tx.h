@@ -69,7 +69,7 @@ struct anfu_store *anfu_tx_exec_store(const struct anfu_tx_exec *ex);
  * ran no hook, and returns: fn's refusal; the first staging failure
  * (ANFU_EINVAL, ANFU_ELIMIT) even when fn ignored it; ANFU_EAUDIT when the
  * records could not be appended (logged here, once); the store's error of
- * begin or commit; ANFU_EINVAL when the thread's connection already has a
+ * begin or commit, or of a step's savepoint (anfu_tx_step); ANFU_EINVAL when the thread's connection already has a
  * transaction open (anfu_tx_run inside fn is refused: one transaction per
  * thread at a time) or fn ended the transaction itself (ANFU_EINTERNAL).
  */
@@ -118,7 +118,9 @@ void anfu_tx_keep(struct anfu_tx *tx);
  * Steps nest. Returns fn's result (its staging failure when that undid
  * it); a failure of the savepoint itself (the store's error,
  * ANFU_EINTERNAL when fn ended the savepoint) fails the whole
- * transaction and is returned.
+ * transaction (inside a command of anfu_tx_run_batch: the command, unless
+ * the savepoint is left open, which fails the batch with that error) and
+ * is returned.
  */
 int anfu_tx_step(struct anfu_tx *tx, anfu_tx_fn fn, void *ud);
 

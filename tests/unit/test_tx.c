@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@
 #include "store/store.h"
 #include "tx/tx.h"
 
+#include "faultstore.h"
 #include "fixture.h"
 
 static const struct anfu_actor alice = {
@@ -516,6 +518,71 @@ static void test_refused_step_undoes_only_itself(void **state)
 	assert_int_equal(verify(f), 0);
 }
 
+#ifdef ANFU_TEST_HOOKS
+/* A transaction that writes a row, stages a record and runs a step that
+ * writes another row; run on a thread of its own (so its connection goes
+ * through the fault store), hence no cmocka assertion inside. */
+static int row_step(struct anfu_tx *tx, void *ud)
+{
+	const struct anfu_param p[] = { ANFU_PS((const char *)ud) };
+
+	return anfu_db_exec(anfu_tx_db(tx), "INSERT INTO tx_row (k) VALUES ($1)", p, 1, NULL, NULL,
+			    NULL);
+}
+
+static int stepped_tx(struct anfu_tx *tx, void *ud)
+{
+	int r = row_step(tx, "outer");
+
+	(void)ud;
+	if (r == 0)
+		r = anfu_tx_audit(tx, "test.outer", "row", "outer", "success", NULL);
+	if (r == 0)
+		r = anfu_tx_step(tx, row_step, "stepped");
+	return r;
+}
+
+struct run_on_thread {
+	struct anfu_fixture *f;
+	int r;
+};
+
+static void *run_stepped(void *ud)
+{
+	struct run_on_thread *t = ud;
+
+	t->r = anfu_tx_run(t->f->tx, &alice, stepped_tx, NULL);
+	return NULL;
+}
+
+/* A step whose savepoint cannot be released (the store fails) fails the
+ * transaction with the store's error, not ANFU_EINTERNAL (tx.h), and
+ * nothing of it commits; the connection goes on working. */
+static void test_a_step_whose_release_fails_fails_with_the_store_error(void **state)
+{
+	struct anfu_fixture *f = *state;
+	const struct fault_rule rule = { FAULT_RELEASE, "anfu_tx_step", 1, ANFU_EBUSY, false };
+	struct run_on_thread t = { f, 1 };
+	pthread_t th;
+	int64_t recs = records(f);
+
+	anfu_store_set_opener(f->store, &faultstore_ops);
+	faultstore_arm(&rule, 1);
+	assert_int_equal(pthread_create(&th, NULL, run_stepped, &t), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(faultstore_fired(), 1);
+	faultstore_disarm();
+	anfu_store_set_opener(f->store, NULL);
+	assert_int_equal(t.r, ANFU_EBUSY);
+	assert_int_equal(rows(f), 0);
+	assert_int_equal(records(f), recs);
+	/* Then, without the fault, the same transaction commits. */
+	assert_int_equal(anfu_tx_run(f->tx, &alice, stepped_tx, NULL), 0);
+	assert_int_equal(rows(f), 2);
+	assert_int_equal(records(f), recs + 1);
+}
+#endif
+
 /* ---- the batching twin -------------------------------------------------------------- */
 
 /* Each command in its savepoint: a refusal rolls back only that command's
@@ -633,6 +700,7 @@ int main(void)
 		T(test_audit_failure_rolls_back_and_runs_no_hook),
 		T(test_record_commits_on_its_own),
 		T(test_batch_audit_failure_fails_every_command),
+		T(test_a_step_whose_release_fails_fails_with_the_store_error),
 #endif
 		T(test_refused_record_content_rolls_back),
 		T(test_commit_failure_rolls_back_and_runs_no_hook),

@@ -61,6 +61,19 @@ static int change_check(const struct anfu_ledger_state_change *c, enum ledger_ac
 	return ledger_acc_state_parse(c->to, ret_to);
 }
 
+const char *anfu_ledger_state_refusal(const char *from, const char *to)
+{
+	enum ledger_acc_state f, t;
+	const char *refusal = NULL;
+	bool needs_empty = false;
+
+	if (ledger_acc_state_parse(from, &f) < 0 || ledger_acc_state_parse(to, &t) < 0)
+		return ANFU_R_LEDGER_ACCOUNT_STATE_INVALID;
+	if (ledger_acc_change(f, t, &needs_empty, &refusal) < 0)
+		return refusal;
+	return NULL;
+}
+
 /* Empty: posted debits and credits equal, nothing pending, and no
  * pending hold names the account (either side). *ret_empty. */
 static int account_empty(struct anfu_db *db, const struct anfu_ledger_account *a, bool *ret_empty)

@@ -229,6 +229,12 @@ int anfu_ledger_set_state(struct anfu_ledger *l, const struct anfu_actor *actor,
 			  const struct anfu_ledger_state_change *c, int64_t deadline_ms,
 			  struct anfu_ledger_state_result *ret);
 
+/* NULL when the change table lets an account in state from change to
+ * state to (a close still needs the account empty when it runs); else the
+ * refusal: account_closed (closed is terminal), account_state_invalid (no
+ * such change, or a name that is not a state). */
+const char *anfu_ledger_state_refusal(const char *from, const char *to);
+
 /*
  * Runs fn(tx, ud) as one command of a writer batch (in its savepoint,
  * committed with the batch), tx's actor being actor: for a change whose

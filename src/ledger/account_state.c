@@ -1,9 +1,10 @@
 /*
  * ledger/account_state: changing an account's state (freeze, unfreeze,
  * close; docs/ledger.md "Account states and operator changes"), always as
- * a command of the single writer, and running a caller's function as such
- * a command (anfu_ledger_run: the decision of a four-eyes approval, whose
- * executor changes the state in the same transaction).
+ * a command of the single writer (ledger.c queues it: anfu_ledger_set_state,
+ * anfu_ledger_run), and running a caller's function as such a command
+ * (the decision of a four-eyes approval, whose executor changes the state
+ * in the same transaction).
  *
  * Owns the state column of ledger_account (the balances stay account.c's
  * and transfer.c's) and the audit record "ledger.account.state". Trusts
@@ -52,7 +53,8 @@ static bool reason_ok(const char *s)
 	return true;
 }
 
-static int change_check(const struct anfu_ledger_state_change *c, enum ledger_acc_state *ret_to)
+int ledger_state_change_check(const struct anfu_ledger_state_change *c,
+			      enum ledger_acc_state *ret_to)
 {
 	if (!c || !c->account_id || strnlen(c->account_id, ANFU_ID_MAX) >= ANFU_ID_MAX ||
 	    !reason_ok(c->reason) ||
@@ -156,57 +158,11 @@ int anfu_ledger_set_state_in(struct anfu_tx *tx, const struct anfu_ledger_state_
 	enum ledger_acc_state to;
 	int r;
 
-	if (!tx || tx != writer_cmd_tx || !ret || change_check(c, &to) < 0)
+	if (!tx || tx != writer_cmd_tx || !ret || ledger_state_change_check(c, &to) < 0)
 		return ANFU_EINVAL;
 	memset(&out, 0, sizeof(out));
 	r = change_apply(tx, c, to, &out);
 	if (r == 0)
 		*ret = out;
-	return r;
-}
-
-int anfu_ledger_run(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_tx_fn fn, void *ud,
-		    int64_t deadline_ms)
-{
-	struct ledger_call call = { fn, ud };
-	struct ledger_req r;
-
-	if (!l || !actor || !fn)
-		return ANFU_EINVAL;
-	memset(&r, 0, sizeof(r));
-	r.kind = LEDGER_REQ_CALL;
-	r.actor = actor;
-	r.n = 1; /* its weight in a batch: one row at most */
-	r.call = &call;
-	return ledger_writer_call(l, &r, deadline_ms);
-}
-
-struct set_state {
-	const struct anfu_ledger_state_change *c;
-	struct anfu_ledger_state_result out;
-};
-
-static int set_state_cmd(struct anfu_tx *tx, void *ud)
-{
-	struct set_state *s = ud;
-
-	return anfu_ledger_set_state_in(tx, s->c, &s->out);
-}
-
-int anfu_ledger_set_state(struct anfu_ledger *l, const struct anfu_actor *actor,
-			  const struct anfu_ledger_state_change *c, int64_t deadline_ms,
-			  struct anfu_ledger_state_result *ret)
-{
-	struct set_state s;
-	enum ledger_acc_state to;
-	int r;
-
-	if (!l || !actor || !ret || change_check(c, &to) < 0)
-		return ANFU_EINVAL;
-	memset(&s, 0, sizeof(s));
-	s.c = c;
-	r = anfu_ledger_run(l, actor, set_state_cmd, &s, deadline_ms);
-	if (r == 0)
-		*ret = s.out;
 	return r;
 }

@@ -103,6 +103,10 @@ struct ledger_call {
 };
 /* Runs c->fn in tx, tx marked as a writer command's meanwhile. */
 int ledger_call_cmd(struct anfu_tx *tx, struct ledger_call *c);
+/* ANFU_EINVAL unless c is well-formed (see anfu_ledger_set_state); else 0
+ * and *ret_to the state it asks for. */
+int ledger_state_change_check(const struct anfu_ledger_state_change *c,
+			      enum ledger_acc_state *ret_to);
 
 /* ---- the writer's cursors (writer.c keeps them, transfer.c moves them) -- */
 

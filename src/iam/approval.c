@@ -770,9 +770,13 @@ int anfu_iam_approval_decide(struct anfu_iam *iam, const struct anfu_iam_ctx *ct
 	if (!iam || !p || !approval_id || !ret)
 		return ANFU_EINVAL;
 	t = decision_runner(iam, approval_id);
-	if (t)
+	if (t) {
 		r = t->run(ctx, p, decide_tx, &c);
-	else
+		/* As iam_tx: a batch that could not append its records says
+		 * nothing of the request. */
+		if (r == ANFU_EAUDIT)
+			err_set(err, NULL, NULL);
+	} else
 		r = iam_tx(iam, decide_tx, &c, err);
 	if (r < 0) {
 		anfu_approval_view_clear(&c.out);

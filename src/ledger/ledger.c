@@ -164,7 +164,7 @@ int anfu_ledger_run(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_
 	memset(&r, 0, sizeof(r));
 	r.kind = LEDGER_REQ_CALL;
 	r.actor = actor;
-	r.n = 1; /* its weight in a batch: one row at most */
+	r.n = ANFU_LEDGER_RUN_RECORDS; /* its weight in a batch */
 	r.call = &call;
 	return ledger_writer_call(l, &r, deadline_ms);
 }

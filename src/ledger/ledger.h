@@ -235,11 +235,18 @@ int anfu_ledger_set_state(struct anfu_ledger *l, const struct anfu_actor *actor,
  * such change, or a name that is not a state). */
 const char *anfu_ledger_state_refusal(const char *from, const char *to);
 
+/* Audit records a function run by anfu_ledger_run may stage: its weight
+ * in a writer batch, so that a batch stays within one transaction's
+ * records (a four-eyes decision stages three: approved, executed or
+ * failed, and the state change's). */
+#define ANFU_LEDGER_RUN_RECORDS 4
+
 /*
  * Runs fn(tx, ud) as one command of a writer batch (in its savepoint,
  * committed with the batch), tx's actor being actor: for a change whose
  * other rows must commit with a state change, the decision of a four-eyes
- * approval (ledger/api/approvals.c). Returns fn's result (a refusal
+ * approval (ledger/api/approvals.c). fn stages at most
+ * ANFU_LEDGER_RUN_RECORDS audit records. Returns fn's result (a refusal
  * undid what fn wrote and staged), or anfu_ledger_submit's errors.
  */
 int anfu_ledger_run(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_tx_fn fn, void *ud,

@@ -91,5 +91,8 @@
 #define ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED "pending_amount_exceeded"
 #define ANFU_R_LEDGER_PENDING_MISMATCH "pending_mismatch"
 #define ANFU_R_LEDGER_LINKED_EVENT_FAILED "linked_event_failed"
+/* Ledger: refusals of an account state change (freeze, unfreeze, close). */
+#define ANFU_R_LEDGER_ACCOUNT_STATE_INVALID "account_state_invalid"
+#define ANFU_R_LEDGER_ACCOUNT_NOT_EMPTY "account_not_empty"
 
 #endif

@@ -58,6 +58,14 @@ struct anfu_approval_type {
 	int (*confirm)(const json_t *payload, const json_t *confirm, struct anfu_iam_err *err);
 	/* The maker may not file it about their own account (forbidden). */
 	bool maker_not_subject;
+	/* Optional (NULL: iam's own transaction): runs the decision's
+	 * transaction, fn(tx, ud), where the type's owner writes, and returns
+	 * what anfu_tx_run would: the ledger runs it as a command of its
+	 * single writer (anfu_ledger_run), so that the executor's change is
+	 * the writer's and commits with the decision. checker and ctx are the
+	 * decision's (for the records of the runner's transaction). */
+	int (*run)(const struct anfu_iam_ctx *ctx, const struct anfu_principal *checker,
+		   int (*fn)(struct anfu_tx *tx, void *ud), void *ud);
 };
 
 /* A module's approval types: the array and its length. */

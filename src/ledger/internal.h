@@ -4,7 +4,9 @@
  * states.c: the account and hold state tables; account.c: the kind table,
  * reading and writing account rows, opening; transfer.c: the rules of one
  * transfer and of a request's chains, inside the writer's transaction;
- * writer.c: the queue, the thread, the batches and their seal; ledger.c:
+ * account_state.c: changing an account's state, and running a function
+ * as a writer command; writer.c: the queue, the thread, the batches and
+ * their seal; ledger.c:
  * the service object and the calls other threads make.
  */
 #ifndef ANFU_LEDGER_INTERNAL_H
@@ -54,6 +56,15 @@ int ledger_acc_state_parse(const char *name, enum ledger_acc_state *ret);
 const char *ledger_acc_debit_refusal(enum ledger_acc_state s);
 const char *ledger_acc_credit_refusal(enum ledger_acc_state s);
 
+/* Whether an account in state from may change to state to (the change
+ * table): 0 with *ret_needs_empty (the change also needs a zero balance
+ * and no pending hold: closing); else ANFU_ECONFLICT with *ret_refusal
+ * (account_closed: closed is terminal; account_state_invalid: the table
+ * has no such change, a change to the same state included), or
+ * ANFU_EINVAL for a state out of range. */
+int ledger_acc_change(enum ledger_acc_state from, enum ledger_acc_state to, bool *ret_needs_empty,
+		      const char **ret_refusal);
+
 const char *ledger_hold_state_name(enum ledger_hold_state s);
 int ledger_hold_state_parse(const char *name, enum ledger_hold_state *ret);
 /* The state event ev leads a hold in state from to, in *ret; ANFU_ECONFLICT
@@ -82,6 +93,20 @@ struct ledger_open {
 	struct anfu_ledger_account acc; /* out */
 };
 int ledger_open_cmd(struct anfu_tx *tx, struct ledger_open *o, int64_t now_ms);
+
+/* ---- account_state.c -------------------------------------------------- */
+
+/* A function run as a writer command (anfu_ledger_run). */
+struct ledger_call {
+	anfu_tx_fn fn;
+	void *ud;
+};
+/* Runs c->fn in tx, tx marked as a writer command's meanwhile. */
+int ledger_call_cmd(struct anfu_tx *tx, struct ledger_call *c);
+/* ANFU_EINVAL unless c is well-formed (see anfu_ledger_set_state); else 0
+ * and *ret_to the state it asks for. */
+int ledger_state_change_check(const struct anfu_ledger_state_change *c,
+			      enum ledger_acc_state *ret_to);
 
 /* ---- the writer's cursors (writer.c keeps them, transfer.c moves them) -- */
 
@@ -159,7 +184,8 @@ void ledger_metrics_refused(struct ledger_metrics *m, const char *code);
 enum ledger_req_kind {
 	LEDGER_REQ_TRANSFERS,
 	LEDGER_REQ_OPEN,
-	LEDGER_REQ_EXPIRE
+	LEDGER_REQ_EXPIRE,
+	LEDGER_REQ_CALL
 };
 enum ledger_req_state {
 	LEDGER_REQ_QUEUED,
@@ -177,6 +203,7 @@ struct ledger_req {
 	struct anfu_ledger_result *results; /* n; written by the writer */
 	struct ledger_open *open;
 	struct ledger_expire *expire;
+	struct ledger_call *call;
 	enum ledger_req_state state; /* under the queue's mutex */
 	int rc;			     /* DONE: 0 or the failure */
 	pthread_cond_t cv;	     /* its caller waits here (monotonic clock) */

@@ -1,6 +1,7 @@
 /*
  * ledger/ledger: the service object and the calls other threads make:
- * submit, open (both through the writer's queue) and reading an account.
+ * submit, open, state changes and functions run as writer commands (all
+ * through the writer's queue) and reading an account.
  *
  * Owns struct anfu_ledger (its queue and writer thread, writer.c). Checks
  * every request before it is queued; trusts the deps it was made from.
@@ -147,5 +148,51 @@ int anfu_ledger_account_get(struct anfu_ledger *l, const char *id, struct anfu_l
 	r = anfu_store_db(anfu_tx_exec_store(l->tx), &db);
 	if (r == 0)
 		r = ledger_account_read(db, id, ret);
+	return r;
+}
+
+int anfu_ledger_run(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_tx_fn fn, void *ud,
+		    int64_t deadline_ms)
+{
+	struct ledger_call call = { fn, ud };
+	struct ledger_req r;
+
+	if (!l || !actor || !fn)
+		return ANFU_EINVAL;
+	memset(&r, 0, sizeof(r));
+	r.kind = LEDGER_REQ_CALL;
+	r.actor = actor;
+	r.n = ANFU_LEDGER_RUN_RECORDS; /* its weight in a batch */
+	r.call = &call;
+	return ledger_writer_call(l, &r, deadline_ms);
+}
+
+struct set_state {
+	const struct anfu_ledger_state_change *c;
+	struct anfu_ledger_state_result out;
+};
+
+static int set_state_cmd(struct anfu_tx *tx, void *ud)
+{
+	struct set_state *s = ud;
+
+	return anfu_ledger_set_state_in(tx, s->c, &s->out);
+}
+
+int anfu_ledger_set_state(struct anfu_ledger *l, const struct anfu_actor *actor,
+			  const struct anfu_ledger_state_change *c, int64_t deadline_ms,
+			  struct anfu_ledger_state_result *ret)
+{
+	struct set_state s;
+	enum ledger_acc_state to;
+	int r;
+
+	if (!l || !actor || !ret || ledger_state_change_check(c, &to) < 0)
+		return ANFU_EINVAL;
+	memset(&s, 0, sizeof(s));
+	s.c = c;
+	r = anfu_ledger_run(l, actor, set_state_cmd, &s, deadline_ms);
+	if (r == 0)
+		*ret = s.out;
 	return r;
 }

@@ -21,6 +21,7 @@
 #include "base/limits.h"
 #include "base/rand.h"
 #include "crypto/crypto.h"
+#include "tx/tx.h"
 
 struct anfu_actor;
 struct anfu_buf;
@@ -187,6 +188,79 @@ int anfu_ledger_submit(struct anfu_ledger *l, const struct anfu_actor *actor, co
  * not through the writer); *ret only on success. ANFU_ENOTFOUND when there
  * is none, ANFU_EINVAL for NULL arguments. */
 int anfu_ledger_account_get(struct anfu_ledger *l, const char *id, struct anfu_ledger_account *ret);
+
+/* ---- account states (ledger/account_state.c) ---- */
+
+/* A change of an account's state (docs/ledger.md, "Account states and
+ * operator changes"); strings borrowed for the call. */
+struct anfu_ledger_state_change {
+	const char *account_id;
+	const char *to;		 /* "normal", "frozen_debit", "frozen_credit", "frozen", "closed" */
+	const char *reason;	 /* why: 1..ANFU_LIMIT_ADMIN_REASON bytes of UTF-8, no
+				  * control characters */
+	const char *approval_id; /* the four-eyes approval that decided it, or NULL */
+};
+
+/* The outcome of a state change. */
+struct anfu_ledger_state_result {
+	const char *code;		 /* NULL: changed; else its refusal (account_not_found,
+			   * account_closed, account_state_invalid,
+			   * account_not_empty) and nothing was written */
+	char from[ANFU_LEDGER_NAME_MAX]; /* changed: the state it left */
+	struct anfu_ledger_account acc;	 /* changed: the account as it is now */
+};
+
+/*
+ * Changes an account's state through the writer, with the audit record
+ * "ledger.account.state" of actor (details: from, to, reason and the
+ * approval id when there is one) in the same transaction. The change
+ * must be a row of the change table (ledger/states.c): between normal
+ * and the frozen states and among those; to closed from any of them
+ * only when the account is empty (debits and credits posted equal,
+ * nothing pending, no pending hold on it); closed is terminal.
+ *
+ * Returns 0 when the change was decided: *ret (only then) holds its
+ * outcome (code NULL: changed; else the refusal, nothing written).
+ * Otherwise: ANFU_EINVAL for a malformed change (NULL account id, a
+ * state that is not one, a missing or bad reason); and
+ * anfu_ledger_submit's errors (overload, deadline, the store's).
+ */
+int anfu_ledger_set_state(struct anfu_ledger *l, const struct anfu_actor *actor,
+			  const struct anfu_ledger_state_change *c, int64_t deadline_ms,
+			  struct anfu_ledger_state_result *ret);
+
+/* NULL when the change table lets an account in state from change to
+ * state to (a close still needs the account empty when it runs); else the
+ * refusal: account_closed (closed is terminal), account_state_invalid (no
+ * such change, or a name that is not a state). */
+const char *anfu_ledger_state_refusal(const char *from, const char *to);
+
+/* Audit records a function run by anfu_ledger_run may stage: its weight
+ * in a writer batch, so that a batch stays within one transaction's
+ * records (a four-eyes decision stages three: approved, executed or
+ * failed, and the state change's). */
+#define ANFU_LEDGER_RUN_RECORDS 4
+
+/*
+ * Runs fn(tx, ud) as one command of a writer batch (in its savepoint,
+ * committed with the batch), tx's actor being actor: for a change whose
+ * other rows must commit with a state change, the decision of a four-eyes
+ * approval (ledger/api/approvals.c). fn stages at most
+ * ANFU_LEDGER_RUN_RECORDS audit records. Returns fn's result (a refusal
+ * undid what fn wrote and staged), or anfu_ledger_submit's errors.
+ */
+int anfu_ledger_run(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_tx_fn fn, void *ud,
+		    int64_t deadline_ms);
+
+/*
+ * anfu_ledger_set_state inside fn of anfu_ledger_run, on tx (its
+ * command's): the change and its record as tx's actor's. Returns 0 with
+ * *ret as anfu_ledger_set_state; ANFU_EINVAL for a malformed change or
+ * when tx is not the transaction of a running anfu_ledger_run command
+ * (no ledger row is written outside the writer); or the store's error.
+ */
+int anfu_ledger_set_state_in(struct anfu_tx *tx, const struct anfu_ledger_state_change *c,
+			     struct anfu_ledger_state_result *ret);
 
 /* What one run of the hold expiry did. */
 struct anfu_ledger_expiry_report {

@@ -39,6 +39,25 @@ static const struct acc_rule acc_table[LEDGER_ACC_STATE_COUNT] = {
 	[LEDGER_ACC_CLOSED] = { true, true, ANFU_R_LEDGER_ACCOUNT_CLOSED },
 };
 
+/* The change table: for each target state, the states an account may
+ * change to it from, and whether it must be empty first (closing). Closed
+ * is terminal: no row starts from it. A change to the state it is already
+ * in is not a change. */
+struct acc_change {
+	unsigned from; /* BIT() of each state the change may start from */
+	bool needs_empty;
+};
+#define NOT_CLOSED                                                                               \
+	(BIT(LEDGER_ACC_NORMAL) | BIT(LEDGER_ACC_FROZEN_DEBIT) | BIT(LEDGER_ACC_FROZEN_CREDIT) | \
+	 BIT(LEDGER_ACC_FROZEN))
+static const struct acc_change acc_changes[LEDGER_ACC_STATE_COUNT] = {
+	[LEDGER_ACC_NORMAL] = { NOT_CLOSED & ~BIT(LEDGER_ACC_NORMAL), false },
+	[LEDGER_ACC_FROZEN_DEBIT] = { NOT_CLOSED & ~BIT(LEDGER_ACC_FROZEN_DEBIT), false },
+	[LEDGER_ACC_FROZEN_CREDIT] = { NOT_CLOSED & ~BIT(LEDGER_ACC_FROZEN_CREDIT), false },
+	[LEDGER_ACC_FROZEN] = { NOT_CLOSED & ~BIT(LEDGER_ACC_FROZEN), false },
+	[LEDGER_ACC_CLOSED] = { NOT_CLOSED, true },
+};
+
 static const char *const hold_names[LEDGER_HOLD_STATE_COUNT] = {
 	[LEDGER_HOLD_PENDING] = "pending",
 	[LEDGER_HOLD_POSTED] = "posted",
@@ -95,6 +114,24 @@ const char *ledger_acc_credit_refusal(enum ledger_acc_state s)
 {
 	ANFU_ASSERT(s >= 0 && s < LEDGER_ACC_STATE_COUNT);
 	return acc_table[s].no_credit ? acc_table[s].refusal : NULL;
+}
+
+int ledger_acc_change(enum ledger_acc_state from, enum ledger_acc_state to, bool *ret_needs_empty,
+		      const char **ret_refusal)
+{
+	if (from < 0 || from >= LEDGER_ACC_STATE_COUNT || to < 0 || to >= LEDGER_ACC_STATE_COUNT ||
+	    !ret_needs_empty || !ret_refusal)
+		return ANFU_EINVAL;
+	if (from == LEDGER_ACC_CLOSED) {
+		*ret_refusal = ANFU_R_LEDGER_ACCOUNT_CLOSED;
+		return ANFU_ECONFLICT;
+	}
+	if (!(acc_changes[to].from & BIT(from))) {
+		*ret_refusal = ANFU_R_LEDGER_ACCOUNT_STATE_INVALID;
+		return ANFU_ECONFLICT;
+	}
+	*ret_needs_empty = acc_changes[to].needs_empty;
+	return 0;
 }
 
 const char *ledger_hold_state_name(enum ledger_hold_state s)

@@ -205,6 +205,8 @@ static int request_cmd(struct anfu_tx *tx, void *ud)
 		r = ledger_open_cmd(tx, c->req->open, b->ctx.now_ms);
 	else if (c->req->kind == LEDGER_REQ_EXPIRE)
 		r = ledger_expire_pass(tx, &b->ctx, c->req->expire);
+	else if (c->req->kind == LEDGER_REQ_CALL)
+		r = ledger_call_cmd(tx, c->req->call);
 	else
 		r = ledger_request_apply(tx, &b->ctx, c->req->caller, c->req->t, c->req->n,
 					 c->req->results);

@@ -2,8 +2,10 @@
  * ledger/api/module: the ledger module's descriptor: its migrations, its
  * options ([ledger]), and the service with its writer thread, started
  * with the platform and stopped (the queue drained) after the server.
- * its jobs (hold expiry, ledger/jobs.c) and metrics (ledger/metrics.c). Routes (a test-hook route, the
- * read APIs) join it later (docs/ledger.md).
+ * its jobs (hold expiry, ledger/jobs.c) and metrics (ledger/metrics.c),
+ * its four-eyes approval types (account states, ledger/api/approvals.c)
+ * and its operator routes (ledger/api/admin.c); the test-hook routes in
+ * test-hooks builds (docs/ledger.md).
  *
  * Trusts the app core to call start once, with the platform started, and
  * stop after the server and the scheduler stopped.
@@ -76,25 +78,37 @@ static int ledger_start(struct anfu_app *app, const void *config, void **ret_svc
 		anfu_ledger_free(l);
 		return r;
 	}
+	anfu_ledger_api_set_service(l);
 	*ret_svc = l;
 	return 0;
 }
 
 static void ledger_stop(void *svc)
 {
+	anfu_ledger_api_set_service(NULL);
 	anfu_ledger_free(svc);
 }
 
-#ifdef ANFU_TEST_HOOKS
-/* Test-hook routes only (test-hooks builds, loopback clients). */
+#define ADM ANFU_ACCESS_ADMIN
+/* The operator routes (admin listener), and the test-hook routes in
+ * test-hooks builds (loopback clients). */
 static const struct anfu_route routes[] = {
+	{ "GET", "/admin/v1/ledger/accounts/{id}", ADM, "ledger.account.read",
+	  anfu_ledger_api_admin_account, 0 },
+	{ "POST", "/admin/v1/ledger/accounts/{id}/state", ADM,
+	  "ledger.approval.account_state.request", anfu_ledger_api_admin_state, 0 },
+	{ "POST", "/admin/v1/ledger/approvals/{id}/approve", ADM,
+	  "ledger.approval.account_state.approve", anfu_ledger_api_admin_approve, 0 },
+	{ "POST", "/admin/v1/ledger/approvals/{id}/reject", ADM,
+	  "ledger.approval.account_state.approve", anfu_ledger_api_admin_reject, 0 },
+#ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/ledger/accounts", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_ledger_api_test_account, 0 },
 	{ "POST", "/test/v1/ledger/transfers", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_ledger_api_test_transfer, 0 },
+#endif
 };
 static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };
-#endif
 
 const struct anfu_module anfu_ledger_module = {
 	.name = "ledger",
@@ -104,7 +118,6 @@ const struct anfu_module anfu_ledger_module = {
 	.stop = ledger_stop,
 	.jobs = &anfu_ledger_jobs,
 	.metrics = anfu_ledger_metrics,
-#ifdef ANFU_TEST_HOOKS
 	.routes = &route_table,
-#endif
+	.approvals = &anfu_ledger_approvals,
 };

@@ -312,8 +312,9 @@ struct fcase {
 #define SP_STEP "anfu_tx_step"
 
 /* The order of the batch's calls: begin; the cursors (savepoint, three
- * reads, release); per request a savepoint, per chain (or lone transfer)
- * a savepoint, per transfer the idempotency lookup, both account reads
+ * reads, release); per request a savepoint, per chain of two or more a
+ * savepoint (a lone transfer has none: it is refused before it writes),
+ * per transfer the idempotency lookup, both account reads
  * (the hold's read for a post), the journal row, both balance writes (the
  * hold's row), the chain's release (rollback_to first when refused), the
  * request's release; the seal's savepoint, hash read, batch row, head,
@@ -327,9 +328,14 @@ static const struct fcase cases[] = {
 	{ "cursor_savepoint", R1(FAULT_SAVEPOINT, SP_CMD, 1, ANFU_EIO), BATCH_FAILS, ANFU_EIO, 0 },
 	{ "request_savepoint", R1(FAULT_SAVEPOINT, SP_CMD, 3, ANFU_EIO), BATCH_FAILS, ANFU_EIO, 0 },
 	{ "request_release", R1(FAULT_RELEASE, SP_CMD, 2, ANFU_EBUSY), BATCH_FAILS, ANFU_EBUSY, 0 },
-	{ "chain_release", R1(FAULT_RELEASE, SP_STEP, 4, ANFU_EIO), BATCH_FAILS, ANFU_EIO, 0 },
-	{ "chain_rollback_to", R1(FAULT_ROLLBACK_TO, SP_STEP, 1, ANFU_EIO), BATCH_FAILS, ANFU_EIO,
-	  0 },
+	/* c2's chain is the batch's only step savepoint (a lone transfer
+	 * has none). */
+	{ "chain_release", R1(FAULT_RELEASE, SP_STEP, 1, ANFU_EIO), BATCH_FAILS, ANFU_EIO, 0 },
+	/* The chain's second member fails; undoing the chain fails too. */
+	{ "chain_rollback_to",
+	  .rules = { { FAULT_EXEC, SQL_ACC_WRITE, 10, ANFU_EIO, false },
+		     { FAULT_ROLLBACK_TO, SP_STEP, 1, ANFU_EFULL, false } },
+	  .nrules = 2, BATCH_FAILS, ANFU_EFULL, 0 },
 	{ "request_rollback_to",
 	  .rules = { { FAULT_EXEC, SQL_JOURNAL, 3, ANFU_EIO, false },
 		     { FAULT_ROLLBACK_TO, SP_CMD, 1, ANFU_EFULL, false } },
@@ -360,8 +366,8 @@ static const struct fcase cases[] = {
 	{ "hold_read", R1(FAULT_EXEC, SQL_HOLD_READ, 1, ANFU_EIO), ONE_FAILS, ANFU_EIO, 3 },
 	{ "hold_move", R1(FAULT_EXEC, SQL_HOLD_MOVE, 1, ANFU_EFULL), ONE_FAILS, ANFU_EFULL, 3 },
 	{ "hold_insert", R1(FAULT_EXEC, SQL_HOLD_NEW, 1, ANFU_EIO), ONE_FAILS, ANFU_EIO, 3 },
-	{ "chain_savepoint", R1(FAULT_SAVEPOINT, SP_STEP, 3, ANFU_EBUSY), ONE_FAILS, ANFU_EBUSY,
-	  1 },
+	{ "chain_savepoint", R1(FAULT_SAVEPOINT, SP_STEP, 1, ANFU_EBUSY), ONE_FAILS, ANFU_EBUSY,
+	  2 },
 	/* The seal alone fails. */
 	{ "seal_hash_read", R1(FAULT_EXEC, SQL_SEAL_HASH, 1, ANFU_EIO), SEAL_FAILS, 0, 0 },
 	{ "seal_batch_row", R1(FAULT_EXEC, SQL_SEAL_BATCH, 1, ANFU_EFULL), SEAL_FAILS, 0, 0 },

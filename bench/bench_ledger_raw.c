@@ -4,7 +4,9 @@
  * A bare C program on SQLite alone (no anfu library, no executor, no audit
  * records, no hash chain, no threads or queue): it makes its own database
  * with the ledger's ledger_account and ledger_transfer tables (the columns,
- * checks and unique keys of src/ledger/migrations/0001_ledger.sql) and
+ * checks, unique keys and history indexes of
+ * src/ledger/migrations/0001_ledger.sql; anfu's page cache and in-memory
+ * savepoint journals) and
  * applies double-entry transfers the cheapest correct way:
  *
  *   per transfer: read both accounts (SELECT), check them (both exist, are
@@ -26,7 +28,7 @@
  * test (STYLE.md): it prints numbers and their conditions.
  *
  * Usage: bench_ledger_raw [--seconds S] [--dir PARENT] [--accounts N]
- *                         [--seed N] [--keep]
+ *                         [--seed N] [--no-checkpoint] [--keep]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -58,6 +60,7 @@ struct options {
 	const char *parent;
 	long accounts;
 	uint64_t seed;
+	bool no_checkpoint;
 	bool keep;
 };
 
@@ -108,12 +111,15 @@ static uint64_t next_rand(struct bench *b)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_ledger_raw [--seconds S] [--dir PARENT] [--accounts N]\n"
-		   "                        [--seed N] [--keep]\n"
+		   "                        [--seed N] [--no-checkpoint] [--keep]\n"
 		   "  --seconds S    run time of each mode (default 5)\n"
 		   "  --dir PARENT   where the temporary database goes (default $TMPDIR or\n"
 		   "                 /var/tmp; must be the disk you mean to measure)\n"
 		   "  --accounts N   customer wallets (default 10000)\n"
 		   "  --seed N       workload seed (default 1)\n"
+		   "  --no-checkpoint  no WAL checkpoint during the run (SQLite's automatic\n"
+		   "                 one runs in the committing thread; anfu's store runs\n"
+		   "                 checkpoints on a thread of their own): the upper bound\n"
 		   "  --keep         keep the database afterwards\n");
 }
 
@@ -125,6 +131,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "accounts", required_argument, NULL, 'a' },
 		{ "seed", required_argument, NULL, 'r' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "no-checkpoint", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -160,6 +167,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->seed = u;
 			break;
 		case 'k': o->keep = true; break;
+		case 'n': o->no_checkpoint = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -238,7 +246,9 @@ static const char schema_sql[] =
 	" on_timeout TEXT NOT NULL,"
 	" ts_us BIGINT NOT NULL UNIQUE,"
 	" batch_seq BIGINT NOT NULL,"
-	" UNIQUE (caller, idem_key));";
+	" UNIQUE (caller, idem_key));"
+	"CREATE INDEX ledger_transfer_debit ON ledger_transfer (debit_account, seq);"
+	"CREATE INDEX ledger_transfer_credit ON ledger_transfer (credit_account, seq);";
 
 static int make_accounts(struct bench *b)
 {
@@ -304,8 +314,12 @@ static int setup(struct bench *b, const struct options *o)
 	b->ts_us = wall_us();
 	if (exec_sql(b, "PRAGMA journal_mode = WAL") < 0 ||
 	    exec_sql(b, "PRAGMA synchronous = FULL") < 0 ||
-	    exec_sql(b, "PRAGMA foreign_keys = ON") < 0 || exec_sql(b, schema_sql) < 0 ||
-	    make_accounts(b) < 0)
+	    exec_sql(b, "PRAGMA foreign_keys = ON") < 0 ||
+	    /* anfu's store settings (src/store/sqlite.c, base/limits.h). */
+	    exec_sql(b, "PRAGMA temp_store = MEMORY") < 0 ||
+	    exec_sql(b, "PRAGMA cache_size = -16384") < 0 ||
+	    (o->no_checkpoint && exec_sql(b, "PRAGMA wal_autocheckpoint = 0") < 0) ||
+	    exec_sql(b, schema_sql) < 0 || make_accounts(b) < 0)
 		return -1;
 	if (prepare(b,
 		    "SELECT asset, flags, state, debits_pending, debits_posted,"
@@ -540,10 +554,12 @@ static void print_conditions(struct bench *b, const struct options *o)
 	printf("# bench_ledger_raw: SQLite %s, one thread, prepared statements; per transfer:"
 	       " SELECT x2, checks, UPDATE x2, INSERT journal row\n",
 	       sqlite3_libversion());
-	printf("# store: journal_mode=%s synchronous=%" PRId64 "%s, dir=%s (%s), %.1f s per"
-	       " mode, %ld customer wallets + 1 merchant, seed %" PRIu64 "\n",
-	       journal, sync, sync == 2 ? " (FULL)" : "", b->dir, fs_name(b->dir), o->seconds,
-	       o->accounts, o->seed);
+	printf("# store: journal_mode=%s synchronous=%" PRId64 "%s, cache 16 MiB, %s, dir=%s (%s),"
+	       " %.1f s per mode, %ld customer wallets + 1 merchant, seed %" PRIu64 "\n",
+	       journal, sync, sync == 2 ? " (FULL)" : "",
+	       o->no_checkpoint ? "no checkpoint during the run"
+				: "SQLite's automatic checkpoint (in the committing thread)",
+	       b->dir, fs_name(b->dir), o->seconds, o->accounts, o->seed);
 }
 
 int main(int argc, char **argv)

@@ -227,6 +227,13 @@ struct anfu_ledger {
 	char wallet_after[ANFU_ID_MAX];
 };
 
+/* Before the writer thread starts (in the starting thread, on its
+ * connection): seals the rows a failed seal left after the head (the batch
+ * committed, then the service stopped or crashed before another batch
+ * sealed them), so the chain covers every row before any request. Nothing
+ * to seal: an empty transaction. A failure is logged; the next batch's seal
+ * covers those rows then. */
+void ledger_seal_leftovers(struct anfu_ledger *l);
 /* The writer thread's body (ud: the service). */
 void *ledger_writer_main(void *ud);
 /* Queues r and waits for its answer until deadline_ms (monotonic); see

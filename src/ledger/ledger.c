@@ -50,6 +50,12 @@ int anfu_ledger_start(struct anfu_ledger *l)
 	if (!l)
 		return ANFU_EINVAL;
 	pthread_mutex_lock(&l->mu);
+	r = l->started ? ANFU_EINVAL : 0;
+	pthread_mutex_unlock(&l->mu);
+	if (r < 0)
+		return r;
+	ledger_seal_leftovers(l);
+	pthread_mutex_lock(&l->mu);
 	if (l->started)
 		r = ANFU_EINVAL;
 	else if (pthread_create(&l->thread, NULL, ledger_writer_main, l) != 0)

@@ -131,8 +131,10 @@ struct anfu_ledger;
 /* Makes the service (not started). Returns 0, ANFU_EINVAL for missing
  * deps or options out of their range; *ret is the caller's. */
 int anfu_ledger_new(const struct anfu_ledger_deps *d, struct anfu_ledger **ret);
-/* Starts the writer thread: it reads its cursors from ledger_head and the
- * journal first. Returns 0, ANFU_EINVAL when already started, or
+/* Seals, in the calling thread's transaction (outside any other), the
+ * journal rows a failed seal left after the head, then starts the writer
+ * thread: it reads its cursors from ledger_head and the journal first.
+ * Returns 0, ANFU_EINVAL when already started, or
  * ANFU_EINTERNAL when the thread cannot be made. */
 int anfu_ledger_start(struct anfu_ledger *l);
 /* Stops taking requests, lets the writer finish every queued one, joins

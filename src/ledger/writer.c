@@ -11,7 +11,7 @@
  * the head's hash, and the head moved to it. If the seal alone were ever
  * refused, the rows it missed stay in the head's uncovered range and the
  * next batch's seal covers them (with the same batch number, which they
- * carry): the chain never skips a row. The callers of a batch are woken
+ * carry), or the writer's start does: the chain never skips a row. The callers of a batch are woken
  * after it committed (or failed: then each gets its failure), each on its
  * own condition variable.
  * Trusts the requests to have been checked (ledger.c).
@@ -315,6 +315,31 @@ static size_t weight(const struct ledger_req *r)
 	if (r->kind == LEDGER_REQ_OPEN)
 		return 1;
 	return r->kind == LEDGER_REQ_EXPIRE ? r->expire->max : r->n;
+}
+
+void ledger_seal_leftovers(struct anfu_ledger *l)
+{
+	struct anfu_tx_cmd cmds[2];
+	struct batch b;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	b.l = l;
+	b.ctx.hash = l->hash;
+	b.ctx.now_ms = anfu_clock_now_ms();
+	cmds[0] = (struct anfu_tx_cmd){ NULL, load_cmd, &b, 0 };
+	cmds[1] = (struct anfu_tx_cmd){ NULL, seal_cmd, &b, 0 };
+	r = anfu_tx_run_batch(l->tx, cmds, 2);
+	if (r == 0)
+		r = cmds[1].result;
+	if (r < 0)
+		anfu_log_error("ledger.seal", "sealing the rows after the head at start: %s",
+			       anfu_strerror(r));
+	else if (b.loaded && b.head.last_transfer < b.first_seq)
+		anfu_log_info("ledger.seal",
+			      "sealed transfers %" PRId64 "..%" PRId64 " left unsealed before "
+			      "the start",
+			      b.head.last_transfer + 1, b.first_seq);
 }
 
 void *ledger_writer_main(void *ud)

@@ -547,15 +547,58 @@ static void test_fault(void **state)
 	lf_close(t);
 }
 
+/* A seal fails, then the service stops before another batch: the next
+ * start seals the rows it left (before any request), so verify passes
+ * without waiting for new traffic. */
+static void test_a_restart_seals_what_a_failed_seal_left(void **state)
+{
+	static const struct fcase c = { "seal_head_then_restart",
+					 R1(FAULT_EXEC, SQL_SEAL_HEAD, 1, ANFU_EBUSY), SEAL_FAILS,
+					 0, 0 };
+	struct lf *t = lf_open();
+	struct sub s[NREQ];
+	struct anfu_ledger_verify_report rep;
+	int64_t batches = count(t, "SELECT count(*) FROM ledger_batch", NULL), rows;
+
+	(void)state;
+	run_faulty_batch(t, &c, s);
+	for (int i = 0; i < NREQ; i++)
+		assert_int_equal(s[i].rc, 0);
+	rows = count(t, "SELECT count(*) FROM ledger_transfer", NULL);
+	assert_int_equal(rows, ROWS_BEFORE + 7);
+	assert_int_equal(anfu_ledger_verify(t->f->db, t->f->hash, &rep), ANFU_ECORRUPT);
+	anfu_ledger_free(t->l);
+	fresh_ledger(t);
+	assert_int_equal(anfu_ledger_start(t->l), 0);
+	/* The start's seal runs on the writer thread before any request: a
+	 * replay (same caller, same content, nothing new) answered means it
+	 * ran. */
+	{
+		struct anfu_ledger_transfer x = tr("b1", t->w2, t->merchant, 5);
+		struct anfu_ledger_result res;
+
+		assert_int_equal(anfu_ledger_submit(t->l, &svc, "c1", &x, 1, later(), &res), 0);
+		assert_true(res.existed);
+	}
+	bal(t, t->w1, 0, 47, 0, 1000);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_batch", NULL), batches + 1);
+	assert_int_equal(count(t, "SELECT last_transfer FROM ledger_head", NULL), rows);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer", NULL), rows);
+	verifies(t);
+	lf_close(t);
+}
+
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 int main(void)
 {
-	struct CMUnitTest tests[NCASES];
+	struct CMUnitTest tests[NCASES + 1];
 
 	for (size_t i = 0; i < NCASES; i++)
 		tests[i] = (struct CMUnitTest){ cases[i].name, test_fault, NULL, NULL,
 						(void *)&cases[i] };
+	tests[NCASES] = (struct CMUnitTest)cmocka_unit_test(
+		test_a_restart_seals_what_a_failed_seal_left);
 	return cmocka_run_group_tests_name("ledger_fault", tests, fixture_group_setup, NULL);
 }
 

@@ -59,17 +59,26 @@ typedef int (*anfu_row_fn)(void *ud, const struct anfu_row *r);
 struct anfu_db; /* one connection */
 
 struct anfu_store_cfg {
-	const char *backend; /* "sqlite" */
+	const char *backend; /* "sqlite" (or NULL / "") or "postgresql" */
 	const char *path;    /* sqlite: database file */
-	int busy_timeout_ms;
+	int busy_timeout_ms; /* sqlite: busy timeout; postgresql: lock_timeout */
+	/* postgresql only (all borrowed): */
+	const char *dsn;	  /* libpq conninfo or URI, without a password */
+	const char *password;	  /* NULL: libpq's own (PGPASSWORD, ~/.pgpass) */
+	const char *sslmode;	  /* NULL or "": libpq's default */
+	int statement_timeout_ms; /* 0: none */
+	int pool_size;		  /* connections anfu_store_db() opens; 0: no cap */
 };
 
 struct anfu_store_ops {
-	const char *name;    /* "sqlite" */
+	const char *name;    /* "sqlite" / "postgresql" */
 	const char *dialect; /* migration dialect suffix: "sqlite" / "pg" */
 	int (*open)(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
 	void (*close)(struct anfu_db *db);
-	/* BEGIN (write: take the write lock up front, BEGIN IMMEDIATE). */
+	/* BEGIN (write: take the write lock up front: BEGIN IMMEDIATE on
+	 * SQLite; on PostgreSQL READ COMMITTED plus one advisory lock every
+	 * write transaction takes, so writers run one at a time as on
+	 * SQLite. read: one snapshot for the whole transaction). */
 	int (*begin)(struct anfu_db *db, bool write);
 	int (*commit)(struct anfu_db *db);
 	int (*rollback)(struct anfu_db *db);
@@ -83,7 +92,8 @@ struct anfu_store_ops {
 	/* Several statements without parameters (migrations only). */
 	int (*exec_script)(struct anfu_db *db, const char *sql);
 	/* Test hook: cap the database size at its current size plus extra
-	 * pages, so the next growth fails with ANFU_EFULL. */
+	 * pages, so the next growth fails with ANFU_EFULL. SQLite only:
+	 * ANFU_EINVAL on PostgreSQL. */
 	int (*limit_size)(struct anfu_db *db, int64_t extra_pages);
 };
 
@@ -95,12 +105,28 @@ struct anfu_db {
 };
 
 extern const struct anfu_store_ops anfu_store_sqlite_ops;
+extern const struct anfu_store_ops anfu_store_pg_ops;
 
 /* Error mapping: unique/primary-key violations give ANFU_EEXIST, other
  * constraint violations (CHECK, foreign key, trigger RAISE) ANFU_ECONFLICT,
  * a full disk or size cap ANFU_EFULL, lock timeouts ANFU_EBUSY, anything
  * else ANFU_EIO. The SQL text and the engine's message are logged, never
- * returned to a client. */
+ * returned to a client.
+ *
+ * PostgreSQL, by SQLSTATE: 23505 ANFU_EEXIST; other 23xxx and P0001
+ * (RAISE) ANFU_ECONFLICT; 53100 ANFU_EFULL; 55P03, 40001, 40P01, 57014
+ * (lock, serialization, deadlock, statement timeout) ANFU_EBUSY; a lost
+ * connection (class 08, 57P0x, or libpq reports it bad) ANFU_EIO, and the
+ * connection reconnects at its next use outside a transaction. A failed
+ * statement inside a transaction fails the transaction on PostgreSQL:
+ * later statements give ANFU_EIO until the caller rolls back (or back to
+ * a savepoint). */
+
+/* Checks a PostgreSQL dsn without connecting: ANFU_EINVAL with a message
+ * in errbuf (which never quotes the dsn) when it does not parse, carries
+ * a password (password=, or a URI's user:password@) or sets sslmode
+ * (database.sslmode does). */
+int anfu_store_pg_check_dsn(const char *dsn, char *errbuf, size_t errlen);
 
 /* Wrappers that dispatch through db->ops. */
 int anfu_db_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret);

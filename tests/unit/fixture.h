@@ -132,4 +132,25 @@ int64_t fixture_audits(struct anfu_db *db, const char *action);
 #define FIXTURE_LEDGER_SNAP_MAX 65536
 void fixture_ledger_snap(struct anfu_db *db, char out[FIXTURE_LEDGER_SNAP_MAX]);
 
+/* ---- PostgreSQL ------------------------------------------------------ */
+
+/* The server the PostgreSQL variants of the tests use: the libpq conninfo
+ * (keyword form) in ANFU_TEST_PG_DSN, which scripts/test.sh sets after it
+ * started a throwaway cluster (scripts/pg-cluster.sh). NULL when unset:
+ * those variants then skip, with this reason. */
+#define FIXTURE_PG_SKIP_REASON "ANFU_TEST_PG_DSN is not set: PostgreSQL variant skipped"
+#define FIXTURE_PG_DSN_MAX 512
+const char *fixture_pg_dsn(void);
+
+/* Makes a fresh, empty schema in this test executable's own database
+ * (created on first use, dropped by fixture_pg_group_teardown; advisory
+ * locks are per database, so executables running at once do not wait for
+ * each other) and writes into dsn a conninfo whose search_path is that
+ * schema. Returns false, writing nothing, when ANFU_TEST_PG_DSN is unset;
+ * fails the test when the server refuses. */
+bool fixture_pg_fresh(char dsn[FIXTURE_PG_DSN_MAX]);
+
+/* cmocka group teardown: drops the executable's database, if made. */
+int fixture_pg_group_teardown(void **state);
+
 #endif

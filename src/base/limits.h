@@ -376,6 +376,10 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
 /* SQLite busy timeout when the configuration gives none: a write waits
  * this long for another connection's transaction before failing. */
 #define ANFU_LIMIT_DB_BUSY_TIMEOUT_MS_DEFAULT 5000
+/* Bytes of a PostgreSQL password file (database.password_file): far above
+ * any generated password (PostgreSQL's own limit for a cleartext password
+ * message is 1000 bytes), small enough to read at once. */
+#define ANFU_LIMIT_DB_PASSWORD_BYTES 1024
 
 /* One log line (base/log.c): a message with its fields; longer lines are
  * cut, so a runaway message cannot flood the log. */

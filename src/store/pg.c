@@ -517,8 +517,8 @@ static int pg_exec(struct anfu_db *db, const char *sql, const struct anfu_param 
 	r = stmt_get(d, sql, np, &pp, &name);
 	if (r < 0)
 		return r;
-	res = PQexecPrepared(d->conn, name, (int)np, np ? pp.values : NULL,
-			     np ? pp.lengths : NULL, np ? pp.formats : NULL, 0);
+	res = PQexecPrepared(d->conn, name, (int)np, np ? pp.values : NULL, np ? pp.lengths : NULL,
+			     np ? pp.formats : NULL, 0);
 	s = PQresultStatus(res);
 	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
 		r = fail(d, res, "exec", sql);

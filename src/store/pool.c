@@ -11,11 +11,16 @@
  * wiped when the store is freed. Trusts callers to free the store only
  * after every thread using it is gone.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "store/store.h"
@@ -81,17 +86,74 @@ static void conn_release(void *p)
 	free(c);
 }
 
+/* Reads a password file: a regular file (not a link) that group and
+ * others cannot touch, as for private keys. *ret is NULL when the file
+ * does not exist. The password is the first line. */
+static int read_password_file(const char *path, char **ret)
+{
+	char buf[ANFU_LIMIT_DB_PASSWORD_BYTES + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd, r = ANFU_EIO;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		*ret = NULL;
+		return 0;
+	}
+	if (fd < 0) {
+		anfu_log_error("store.new", "password_file %s: %m", path);
+		return errno == ELOOP ? ANFU_EPERM : ANFU_EIO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		anfu_log_error("store.new", "password_file %s: not a regular file", path);
+		r = ANFU_EPERM;
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		anfu_log_error("store.new",
+			       "password_file %s: group or others have access (chmod 600)", path);
+		r = ANFU_EPERM;
+		goto out;
+	}
+	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += (size_t)n;
+	if (len > ANFU_LIMIT_DB_PASSWORD_BYTES) {
+		anfu_log_error("store.new", "password_file %s: longer than %d bytes", path,
+			       ANFU_LIMIT_DB_PASSWORD_BYTES);
+		r = ANFU_ELIMIT;
+		goto out;
+	}
+	buf[len] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	*ret = anfu_xstrdup(buf);
+	r = 0;
+out:
+	anfu_wipe(buf, sizeof(buf));
+	(void)close(fd);
+	return r;
+}
+
 int anfu_store_new(const struct anfu_store_cfg *cfg, struct anfu_store **ret)
 {
 	struct anfu_store *s;
+	char *pw = NULL;
+	int r;
 
 	if (!cfg || !cfg->path || !ret || cfg->pool_size < 0)
 		return ANFU_EINVAL;
+	if (cfg->backend && strcmp(cfg->backend, "postgresql") == 0 && !cfg->password &&
+	    cfg->password_file) {
+		r = read_password_file(cfg->password_file, &pw);
+		if (r < 0)
+			return r;
+	}
 	s = anfu_xcalloc(1, sizeof(*s));
 	s->backend = anfu_xstrdup(cfg->backend ? cfg->backend : "sqlite");
 	s->path = anfu_xstrdup(cfg->path);
 	s->dsn = dup_or_null(cfg->dsn);
-	s->password = dup_or_null(cfg->password);
+	s->password = pw ? pw : dup_or_null(cfg->password);
 	s->sslmode = dup_or_null(cfg->sslmode);
 	s->busy_timeout_ms = cfg->busy_timeout_ms;
 	s->statement_timeout_ms = cfg->statement_timeout_ms;

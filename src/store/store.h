@@ -63,11 +63,13 @@ struct anfu_store_cfg {
 	const char *path;    /* sqlite: database file */
 	int busy_timeout_ms; /* sqlite: busy timeout; postgresql: lock_timeout */
 	/* postgresql only (all borrowed): */
-	const char *dsn;	  /* libpq conninfo or URI, without a password */
-	const char *password;	  /* NULL: libpq's own (PGPASSWORD, ~/.pgpass) */
-	const char *sslmode;	  /* NULL or "": libpq's default */
-	int statement_timeout_ms; /* 0: none */
-	int pool_size;		  /* connections anfu_store_db() opens; 0: no cap */
+	const char *dsn;	   /* libpq conninfo or URI, without a password */
+	const char *password;	   /* NULL: password_file, else libpq's own
+				   * (PGPASSWORD, ~/.pgpass) */
+	const char *password_file; /* read by anfu_store_new() when it exists */
+	const char *sslmode;	   /* NULL or "": libpq's default */
+	int statement_timeout_ms;  /* 0: none */
+	int pool_size;		   /* connections anfu_store_db() opens; 0: no cap */
 };
 
 struct anfu_store_ops {
@@ -157,6 +159,11 @@ extern struct anfu_hist anfu_store_commit_hist;
 
 struct anfu_store; /* configuration plus one connection per thread */
 
+/* Copies cfg. For PostgreSQL without cfg->password, reads the password
+ * from cfg->password_file when that file exists: ANFU_EPERM (logged) when
+ * it is not a regular file of mode 0600 or stricter or is a link,
+ * ANFU_ELIMIT when longer than ANFU_LIMIT_DB_PASSWORD_BYTES, ANFU_EIO when
+ * unreadable. Connects to nothing. */
 int anfu_store_new(const struct anfu_store_cfg *cfg, struct anfu_store **ret);
 /* Closes every connection; call after all threads using it are gone. */
 void anfu_store_free(struct anfu_store *s);

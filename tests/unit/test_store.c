@@ -252,12 +252,11 @@ static void test_trigger_raise_gives_econflict(void **state)
 
 	if (f->pg)
 		assert_int_equal(f->db->ops->exec_script(
-					 f->db,
-					 "CREATE FUNCTION t_no_delete() RETURNS trigger "
-					 "LANGUAGE plpgsql AS $$ BEGIN "
-					 "RAISE EXCEPTION 't is append-only'; END; $$; "
-					 "CREATE TRIGGER t_no_delete BEFORE DELETE ON t "
-					 "FOR EACH ROW EXECUTE FUNCTION t_no_delete()"),
+					 f->db, "CREATE FUNCTION t_no_delete() RETURNS trigger "
+						"LANGUAGE plpgsql AS $$ BEGIN "
+						"RAISE EXCEPTION 't is append-only'; END; $$; "
+						"CREATE TRIGGER t_no_delete BEFORE DELETE ON t "
+						"FOR EACH ROW EXECUTE FUNCTION t_no_delete()"),
 				 0);
 	else
 		assert_int_equal(anfu_db_exec(f->db,
@@ -811,9 +810,9 @@ static void test_pg_foreign_key_violation_gives_econflict(void **state)
 				      "REFERENCES t (id))",
 				      NULL, 0, NULL, NULL, NULL),
 			 0);
-	assert_int_equal(anfu_db_exec(f->db, "INSERT INTO c (id) VALUES ($1)", p, 1, NULL, NULL,
-				      NULL),
-			 ANFU_ECONFLICT);
+	assert_int_equal(
+		anfu_db_exec(f->db, "INSERT INTO c (id) VALUES ($1)", p, 1, NULL, NULL, NULL),
+		ANFU_ECONFLICT);
 	assert_int_equal(anfu_db_query_int(f->db, "SELECT count(*) FROM c", NULL, 0, &n), 0);
 	assert_int_equal(n, 0);
 }
@@ -856,24 +855,68 @@ static void test_pg_dsn_with_a_password_or_sslmode_is_refused(void **state)
 		assert_int_equal(anfu_db_open(&cfg, &db), ANFU_EINVAL);
 		assert_null(db);
 	}
-	assert_int_equal(anfu_store_pg_check_dsn("host=/run/postgresql dbname=anfu user=anfud",
-						 err, sizeof(err)),
+	assert_int_equal(anfu_store_pg_check_dsn("host=/run/postgresql dbname=anfu user=anfud", err,
+						 sizeof(err)),
 			 0);
 	assert_int_equal(anfu_store_pg_check_dsn("postgresql://anfud@db.example:5433/anfu", err,
 						 sizeof(err)),
 			 0);
 }
 
+/* No server needed: anfu_store_new() reads the file, connects to nothing. */
+static void test_pg_password_file_must_be_private(void **state)
+{
+	char dir[64], path[128], link[140];
+	struct anfu_store_cfg cfg = {
+		.backend = "postgresql", .path = "", .dsn = "dbname=anfu", .password_file = path
+	};
+	struct anfu_store *s = (struct anfu_store *)&cfg;
+	FILE *fp;
+
+	(void)state;
+	(void)snprintf(dir, sizeof(dir), "/tmp/anfu-store-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/db-password", dir);
+	(void)snprintf(link, sizeof(link), "%s/link", dir);
+	/* Missing: libpq's own sources (PGPASSWORD, ~/.pgpass) apply. */
+	assert_int_equal(anfu_store_new(&cfg, &s), 0);
+	anfu_store_free(s);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_true(fputs("s3cret\n", fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(path, 0640), 0);
+	s = (struct anfu_store *)&cfg;
+	assert_int_equal(anfu_store_new(&cfg, &s), ANFU_EPERM);
+	assert_ptr_equal(s, (struct anfu_store *)&cfg);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(symlink(path, link), 0);
+	cfg.password_file = link;
+	assert_int_equal(anfu_store_new(&cfg, &s), ANFU_EPERM);
+	assert_ptr_equal(s, (struct anfu_store *)&cfg);
+	cfg.password_file = path;
+	assert_int_equal(anfu_store_new(&cfg, &s), 0);
+	anfu_store_free(s);
+	(void)unlink(link);
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 /* Both engines; the PostgreSQL case is named "pg:<test>". */
-#define T(fn)                                                        \
-	{ #fn, fn, setup, teardown, (void *)&on_sqlite }, {          \
-		"pg:" #fn, fn, setup, teardown, (void *)&on_pg       \
+#define T(fn)                                             \
+	{ #fn, fn, setup, teardown, (void *)&on_sqlite }, \
+		{ "pg:" #fn, fn, setup, teardown, (void *)&on_pg }
+#define TS(fn)                                               \
+	{                                                    \
+#fn, fn, setup, teardown, (void *)&on_sqlite \
 	}
-#define TS(fn) { #fn, fn, setup, teardown, (void *)&on_sqlite }
-#define TP(fn) { #fn, fn, setup, teardown, (void *)&on_pg }
+#define TP(fn)                                           \
+	{                                                \
+#fn, fn, setup, teardown, (void *)&on_pg \
+	}
 		T(test_exec_binds_parameters_by_name),
 		T(test_exec_returns_rows_in_order_with_nulls),
 		T(test_row_callback_error_stops_and_is_returned),
@@ -907,6 +950,7 @@ int main(void)
 		TP(test_pg_foreign_key_violation_gives_econflict),
 		TP(test_pg_boolean_and_big_integers_read_as_integers),
 		cmocka_unit_test(test_pg_dsn_with_a_password_or_sslmode_is_refused),
+		cmocka_unit_test(test_pg_password_file_must_be_private),
 #undef T
 #undef TS
 #undef TP

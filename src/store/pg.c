@@ -153,7 +153,8 @@ static int run(struct pg_db *d, const char *sql)
 	ExecStatusType s = PQresultStatus(res);
 	int r = 0;
 
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+	/* EMPTY_QUERY: a migration part that is only comments. */
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY)
 		r = fail(d, res, "exec", sql);
 	PQclear(res);
 	return r;

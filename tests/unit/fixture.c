@@ -93,10 +93,18 @@ static struct anfu_migration_set fixture_schema[FIXTURE_NSCHEMA];
 
 static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
-	const struct anfu_store_cfg scfg = { "sqlite", fx->dbpath, FIXTURE_BUSY_TIMEOUT_MS };
+	char dsn[FIXTURE_PG_DSN_MAX];
+	struct anfu_store_cfg scfg = { .backend = "sqlite",
+				       .path = fx->dbpath,
+				       .busy_timeout_ms = FIXTURE_BUSY_TIMEOUT_MS };
 	int r;
 
-	(void)o;
+	if (o->pg) {
+		if (!fixture_pg_fresh(dsn))
+			return ANFU_EINVAL;
+		scfg.backend = "postgresql";
+		scfg.dsn = dsn;
+	}
 	fixture_schema[0] = anfu_core_migrations;
 	fixture_schema[1] = anfu_notify_migrations;
 	fixture_schema[2] = anfu_iam_migrations;

@@ -3,7 +3,8 @@
  *
  * Owns a fresh temporary data directory and, as far as the caller asks,
  * what anfud would build inside it: real keys, a configuration, a migrated
- * SQLite store (the migrations of core, notify and iam), an audit writer
+ * store (the migrations of core, notify and iam; SQLite in the directory,
+ * or a fresh PostgreSQL schema when opts ask), an audit writer
  * with the transaction executor, a vault, a notifier (never started:
  * queued messages stay in notify_message) and the IAM service with its
  * approval types. Also owns the small
@@ -52,6 +53,7 @@ struct anfu_fixture_opts {
 	bool small_argon2;		  /* CONFIG: the FIXTURE_ARGON2_* values */
 	int checkpoint_records;		  /* AUDIT: 0 for the default above */
 	bool frozen_clock;		  /* test-hook builds: freeze the clock once built */
+	bool pg; /* the store on PostgreSQL (fixture_pg_fresh; ANFU_EINVAL without one) */
 };
 
 /* Every pointer is NULL when its piece was not asked for. The fixture owns

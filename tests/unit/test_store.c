@@ -700,10 +700,15 @@ static void test_pg_writer_waits_and_sees_the_previous_commit(void **state)
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(pthread_create(&th, NULL, waiting_writer, &w), 0);
-	while (waiting == 0) {
+	/* Until the other writer waits for the lock (bounded: a writer that
+	 * never waits fails the test instead of hanging it). */
+	for (int i = 0; waiting == 0; i++) {
+		assert_true(i < 3000);
 		assert_int_equal(anfu_db_query_int(f->db,
-						   "SELECT count(*) FROM pg_locks WHERE "
-						   "locktype = 'advisory' AND NOT granted",
+						   "SELECT count(*) FROM pg_locks l JOIN "
+						   "pg_database d ON d.oid = l.database WHERE "
+						   "d.datname = current_database() AND "
+						   "l.locktype = 'advisory' AND NOT l.granted",
 						   NULL, 0, &waiting),
 				 0);
 		if (waiting == 0)

@@ -752,6 +752,71 @@ static void test_pg_statement_timeout_gives_ebusy(void **state)
 	assert_int_equal(count_rows(f->db), 1);
 }
 
+struct locker {
+	struct anfu_db *db;
+	int r;
+};
+
+static int advisory_lock(struct anfu_db *db, int64_t key)
+{
+	const struct anfu_param p[] = { ANFU_PI(key) };
+
+	return anfu_db_exec(db, "SELECT pg_advisory_lock($1)", p, 1, NULL, NULL, NULL);
+}
+
+static void *lock_two(void *p)
+{
+	struct locker *l = p;
+
+	l->r = advisory_lock(l->db, 2);
+	/* Session locks outlive the failed statement: the loser lets go. */
+	if (l->r == ANFU_EBUSY)
+		assert_int_equal(anfu_db_exec(l->db, "SELECT pg_advisory_unlock_all()", NULL, 0,
+					      NULL, NULL, NULL),
+				 0);
+	return NULL;
+}
+
+/* Two sessions each wait for the other's lock: the server breaks the
+ * deadlock (40P01) and the loser gets ANFU_EBUSY, the winner its lock. */
+static void test_pg_deadlock_gives_ebusy(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 10000);
+	struct locker a = { .r = -99 };
+	struct anfu_db *b = NULL;
+	int64_t waiting = 0;
+	pthread_t th;
+	int rb;
+
+	assert_int_equal(anfu_db_open(&cfg, &a.db), 0);
+	assert_int_equal(anfu_db_open(&cfg, &b), 0);
+	assert_int_equal(advisory_lock(a.db, 1), 0);
+	assert_int_equal(advisory_lock(b, 2), 0);
+	assert_int_equal(pthread_create(&th, NULL, lock_two, &a), 0);
+	for (int i = 0; waiting == 0; i++) {
+		assert_true(i < 3000);
+		assert_int_equal(anfu_db_query_int(f->db,
+						   "SELECT count(*) FROM pg_locks l JOIN "
+						   "pg_database d ON d.oid = l.database WHERE "
+						   "d.datname = current_database() AND "
+						   "l.locktype = 'advisory' AND NOT l.granted",
+						   NULL, 0, &waiting),
+				 0);
+		if (waiting == 0)
+			(void)usleep(10000);
+	}
+	rb = advisory_lock(b, 1);
+	if (rb == ANFU_EBUSY)
+		assert_int_equal(anfu_db_exec(b, "SELECT pg_advisory_unlock_all()", NULL, 0, NULL,
+					      NULL, NULL),
+				 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true((a.r == ANFU_EBUSY && rb == 0) || (a.r == 0 && rb == ANFU_EBUSY));
+	anfu_db_close(b);
+	anfu_db_close(a.db);
+}
+
 /* Ends f->db's server session from another connection. */
 static void kill_session(struct fix *f)
 {
@@ -950,6 +1015,7 @@ int main(void)
 		TP(test_pg_writer_waits_and_sees_the_previous_commit),
 		TP(test_pg_failed_statement_fails_the_transaction),
 		TP(test_pg_statement_timeout_gives_ebusy),
+		TP(test_pg_deadlock_gives_ebusy),
 		TP(test_pg_lost_connection_gives_eio_then_reconnects),
 		TP(test_pg_lost_connection_in_a_transaction_refuses_until_rollback),
 		TP(test_pg_foreign_key_violation_gives_econflict),

@@ -49,6 +49,9 @@
 #define OID_INT8 20
 #define OID_TEXT 25
 
+#define STR_(x) #x
+#define ANFU_STR(x) STR_(x)
+
 /* Key of the advisory lock every write transaction takes: "anfu". */
 #define WRITER_LOCK_KEY "1634625141"
 
@@ -394,8 +397,10 @@ static void cache_evict_lru(struct pg_db *d)
 
 		*victim = e->next;
 		(void)snprintf(sql, sizeof(sql), "DEALLOCATE %s", e->name);
-		if (d->base.tx_depth == 0)
-			(void)run(d, sql); /* inside a failed transaction it would fail */
+		/* Not transactional, so fine inside a transaction; not in a
+		 * failed one (the statement then stays until the session ends). */
+		if (!d->broken && PQtransactionStatus(d->conn) != PQTRANS_INERROR)
+			(void)run(d, sql);
 		pstmt_free(e);
 		d->nstmt--;
 	}
@@ -709,16 +714,22 @@ static void pg_close(struct anfu_db *db)
 
 /* Connects with the dsn plus the options anfu sets itself; the password
  * (may be NULL: libpq then uses PGPASSWORD or ~/.pgpass) is handed to
- * libpq as a parameter, never put in a string. */
+ * libpq as a parameter, never put in a string. Entries before the dsn are
+ * defaults it may override; those after it are ours alone (config refuses
+ * sslmode and password in the dsn). */
 static PGconn *connect_db(const struct anfu_store_cfg *cfg)
 {
-	const char *keys[5], *vals[5];
+	const char *keys[6], *vals[6];
 	int n = 0;
 
-	keys[n] = "dbname";
-	vals[n++] = cfg->dsn;
 	keys[n] = "application_name";
 	vals[n++] = "anfud";
+	/* A reconnect to an unreachable host must not hang a thread for
+	 * minutes (libpq waits forever by default). */
+	keys[n] = "connect_timeout";
+	vals[n++] = STR(ANFU_LIMIT_DB_CONNECT_TIMEOUT_S);
+	keys[n] = "dbname";
+	vals[n++] = cfg->dsn;
 	if (cfg->sslmode && cfg->sslmode[0]) {
 		keys[n] = "sslmode";
 		vals[n++] = cfg->sslmode;

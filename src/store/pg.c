@@ -50,7 +50,7 @@
 #define OID_TEXT 25
 
 #define STR_(x) #x
-#define ANFU_STR(x) STR_(x)
+#define STR(x) STR_(x)
 
 /* Key of the advisory lock every write transaction takes: "anfu". */
 #define WRITER_LOCK_KEY "1634625141"

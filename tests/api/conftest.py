@@ -254,7 +254,7 @@ class Server:
     """One anfud process on its own data directory."""
 
     def __init__(self, tmp_path, config=None, crypto="intl", binary=ANFUD, cli=ANFU,
-                 init_args=()):
+                 init_args=(), backend=None):
         self.dir = tmp_path
         self.data = tmp_path / "data"
         self.binary = binary
@@ -272,7 +272,7 @@ class Server:
         base = merge(BASE_CONFIG, {"server": {"crypto": crypto}})
         if SMTP["url"]:
             base = merge(base, {"mail": {"smtp_url": SMTP["url"]}})
-        if BACKEND == "postgresql":
+        if (backend or BACKEND) == "postgresql":
             # `anfu init` keeps a configuration it finds, so it migrates
             # and writes its first audit records on PostgreSQL already.
             self.pg_db = pg_new_database()

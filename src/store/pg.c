@@ -331,8 +331,10 @@ static int make_params(const struct anfu_param *p, size_t np, struct pg_params *
 		case ANFU_P_NULL:
 			pp->values[i] = NULL;
 			pp->lengths[i] = 0;
-			pp->types[i] = 0; /* the server infers it from the context */
-			pp->sig[i] = 'n';
+			/* ANFU_PS(NULL) is a NULL text; ANFU_PNULL's type comes
+			 * from where it stands (store.h). */
+			pp->types[i] = p[i].len == (size_t)-1 ? OID_TEXT : 0;
+			pp->sig[i] = p[i].len == (size_t)-1 ? 'N' : 'n';
 			break;
 		case ANFU_P_INT:
 			u = (uint64_t)p[i].i;

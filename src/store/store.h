@@ -35,6 +35,10 @@ struct anfu_param {
 	size_t len; /* (size_t)-1: strlen(s) */
 };
 
+/* ANFU_PS(NULL) is a NULL text: its len stays (size_t)-1, which tells
+ * PostgreSQL to type it text (needed where nothing else does, as in
+ * "$2 IS NULL OR id = $2"); ANFU_PNULL leaves the type to the statement
+ * (a NULL for an INTEGER or BIGINT column). */
 #define ANFU_PI(v) ((struct anfu_param){ .type = ANFU_P_INT, .i = (int64_t)(v) })
 #define ANFU_PS(v)            \
 	((struct anfu_param){ \

@@ -663,6 +663,28 @@ static void test_pool_size_caps_connections(void **state)
 	anfu_store_free(s);
 }
 
+/* A NULL text (ANFU_PS(NULL)) is typed even where only "$1 IS NULL"
+ * would say what it is; ANFU_PNULL takes the type of its column. */
+static void test_null_parameters_work_in_either_place(void **state)
+{
+	struct fix *f = fix_of(state);
+	const struct anfu_param none[] = { ANFU_PS(NULL) }, one[] = { ANFU_PS("a") };
+	const struct anfu_param p[] = { ANFU_PI(3), ANFU_PS("c"), ANFU_PNULL };
+	const char *del = "DELETE FROM t WHERE ($1 IS NULL OR name = $1)";
+	int64_t changes = -1;
+
+	assert_int_equal(insert(f->db, 1, "a", 0), 0);
+	assert_int_equal(insert(f->db, 2, "b", 0), 0);
+	assert_int_equal(anfu_db_exec(f->db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", p,
+				      3, NULL, NULL, NULL),
+			 0);
+	assert_int_equal(anfu_db_exec(f->db, del, one, 1, NULL, NULL, &changes), 0);
+	assert_int_equal(changes, 1);
+	assert_int_equal(anfu_db_exec(f->db, del, none, 1, NULL, NULL, &changes), 0);
+	assert_int_equal(changes, 2);
+	assert_int_equal(count_rows(f->db), 0);
+}
+
 /* ---- PostgreSQL only ------------------------------------------------------ */
 
 struct waiter {
@@ -1012,6 +1034,7 @@ int main(void)
 		T(test_rollback_to_savepoint_recovers_a_failed_statement),
 		T(test_read_transaction_keeps_one_snapshot),
 		T(test_pool_size_caps_connections),
+		T(test_null_parameters_work_in_either_place),
 		TP(test_pg_writer_waits_and_sees_the_previous_commit),
 		TP(test_pg_failed_statement_fails_the_transaction),
 		TP(test_pg_statement_timeout_gives_ebusy),

@@ -185,6 +185,27 @@ def run_test(t, log):
     return rc == 0
 
 
+def start_pg_cluster():
+    """The PostgreSQL variants of the unit tests need a server (they skip,
+    and a mutant of a PostgreSQL rule would survive, without one): unless
+    ANFU_TEST_PG_DSN names one, start a throwaway cluster as scripts/test.sh
+    does. Returns the function that stops it."""
+    if os.environ.get("ANFU_TEST_PG_DSN"):
+        return lambda: None
+    d = os.path.join(WORK, "pg")
+    script = os.path.join(ROOT, "scripts", "pg-cluster.sh")
+    p = subprocess.run([script, "start", d], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    if p.returncode != 0:
+        print("mutate: no PostgreSQL cluster (%s): PostgreSQL cases will skip"
+              % p.stdout.strip().splitlines()[-1:])
+        return lambda: None
+    port = [ln.split("=", 1)[1] for ln in p.stdout.splitlines() if ln.startswith("PGPORT=")][0]
+    os.environ["ANFU_TEST_PG_DSN"] = "host=%s port=%s user=anfu dbname=anfu" % (d, port)
+    return lambda: subprocess.run([script, "stop", d], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="run only mutants whose name matches this glob (several: "
@@ -211,6 +232,15 @@ def main():
         return 2
 
     os.makedirs(WORK, exist_ok=True)
+    stop_pg = start_pg_cluster()
+    try:
+        return run_all(a, mutants)
+    finally:
+        stop_pg()
+
+
+def run_all(a, mutants):
+    """Builds the copy, checks the baseline and runs every mutant."""
     log_path = os.path.join(WORK, "mutate.log")
     log = open(log_path, "w", encoding="utf-8")
     copy_tree()

@@ -5,6 +5,8 @@
 # Ends with the failing tests and their messages, one count line per build
 # and one line "N passed, N failed" (", N skipped" when any were); exits
 # non-zero on any failure. How the counts are made: docs/testing.md.
+# The unit tests run on SQLite and, through a throwaway PostgreSQL cluster
+# started here, on PostgreSQL too (docs/testing.md).
 #
 # Every build folder gets logs/ (setup.log, ninja.log, meson-test.log) and
 # logs/status, and its result files are deleted before it is built, so a
@@ -71,6 +73,28 @@ run_suite() {
     --junitxml="$dir/pytest-junit.xml" tests/api
   echo "api $?" >>"$dir/logs/status"
 }
+
+# A throwaway PostgreSQL cluster of our own (scripts/pg-cluster.sh) for the
+# PostgreSQL variants of the unit tests: they read ANFU_TEST_PG_DSN and
+# skip, saying so, without it. Stopped and removed on any exit; a cluster
+# that does not start is a failed stage, not a quiet skip.
+step "PostgreSQL test cluster"
+pgdir=$(mktemp -d /tmp/anfu-test-pg-XXXXXX)
+pg_cleanup() {
+  scripts/pg-cluster.sh stop "$pgdir" >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+}
+trap pg_cleanup EXIT
+trap 'exit 130' INT TERM
+if pgenv=$(scripts/pg-cluster.sh start "$pgdir"); then
+  pgport=$(printf '%s\n' "$pgenv" | sed -n 's/^PGPORT=//p')
+  export ANFU_TEST_PG_DSN="host=$pgdir port=$pgport user=anfu dbname=anfu"
+  echo "PostgreSQL on $pgdir port $pgport"
+  stages="$stages --stage pg-cluster=0"
+else
+  echo "the PostgreSQL cluster did not start: PostgreSQL variants will skip"
+  stages="$stages --stage pg-cluster=1"
+fi
 
 step "production build (no test hooks): build/"
 build build -Dtest_hooks=false -Dtests=false -Dexample_module=false

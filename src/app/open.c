@@ -71,7 +71,15 @@ static int open_store(struct anfu_app *app, unsigned flags, char *errbuf, size_t
 		.backend = app->cfg->database.backend,
 		.path = app->cfg->database.path,
 		.busy_timeout_ms = (int)app->cfg->database.busy_timeout_ms,
+		.dsn = app->cfg->database.dsn,
+		.password_file = app->cfg->database.password_file,
+		.sslmode = app->cfg->database.sslmode,
+		.statement_timeout_ms = (int)app->cfg->database.statement_timeout_ms,
+		.pool_size = (int)app->cfg->database.pool_size,
 	};
+	/* Messages name the database without the dsn (which may name hosts
+	 * and users, never a password: config refuses one). */
+	const char *where = strcmp(scfg.backend, "postgresql") == 0 ? "(PostgreSQL)" : scfg.path;
 	struct anfu_db *db = NULL;
 	int pending = 0;
 	int r;
@@ -80,14 +88,13 @@ static int open_store(struct anfu_app *app, unsigned flags, char *errbuf, size_t
 	if (r == 0)
 		r = anfu_store_db(app->store, &db);
 	if (r < 0) {
-		snprintf(errbuf, errlen, "cannot open database %s: %s", scfg.path,
-			 anfu_strerror(r));
+		snprintf(errbuf, errlen, "cannot open database %s: %s", where, anfu_strerror(r));
 		return r;
 	}
 	if (flags & ANFU_APP_MIGRATE) {
 		r = anfu_migrate(db, app->schema, app->nschema, migration_applied, app, NULL, NULL);
 		if (r < 0)
-			snprintf(errbuf, errlen, "database %s: migration failed (%s)%s", scfg.path,
+			snprintf(errbuf, errlen, "database %s: migration failed (%s)%s", where,
 				 anfu_strerror(r),
 				 r == ANFU_ESCHEMA ? ": the database is newer than this anfu" : "");
 		return r;
@@ -95,13 +102,13 @@ static int open_store(struct anfu_app *app, unsigned flags, char *errbuf, size_t
 	r = anfu_migrate_status(db, app->schema, app->nschema, NULL, &pending);
 	if (r == ANFU_ESCHEMA)
 		snprintf(errbuf, errlen, "database %s: the database is newer than this anfu",
-			 scfg.path);
+			 where);
 	else if (r < 0)
-		snprintf(errbuf, errlen, "database %s: cannot read the schema version: %s",
-			 scfg.path, anfu_strerror(r));
+		snprintf(errbuf, errlen, "database %s: cannot read the schema version: %s", where,
+			 anfu_strerror(r));
 	else if (pending > 0 && !(flags & ANFU_APP_NO_SCHEMA)) {
 		snprintf(errbuf, errlen, "database %s: %d migration(s) of this anfu not applied",
-			 scfg.path, pending);
+			 where, pending);
 		r = ANFU_ESCHEMA;
 	}
 	return r;

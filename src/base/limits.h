@@ -392,6 +392,16 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
 #define ANFU_LIMIT_DB_WAL_CHECKPOINT_PAGES 1000
 #define ANFU_LIMIT_DB_WAL_INLINE_PAGES 20000
 
+/* Bytes of a PostgreSQL password file (database.password_file): far above
+ * any generated password (PostgreSQL's own limit for a cleartext password
+ * message is 1000 bytes), small enough to read at once. */
+#define ANFU_LIMIT_DB_PASSWORD_BYTES 1024
+/* Seconds a PostgreSQL connect or reconnect may take (unless the dsn's
+ * connect_timeout says otherwise): long enough for a server across a
+ * data centre under load, short enough that a request on a thread that
+ * reconnects to a dead host fails within a client's patience. */
+#define ANFU_LIMIT_DB_CONNECT_TIMEOUT_S 10
+
 /* One log line (base/log.c): a message with its fields; longer lines are
  * cut, so a runaway message cannot flood the log. */
 #define ANFU_LIMIT_LOG_LINE_BYTES 8192

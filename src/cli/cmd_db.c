@@ -51,7 +51,11 @@ static int print_status(struct anfu_app *b)
 
 	if (r < 0)
 		return r;
-	printf("database:        %s (%s)\n", b->cfg->database.path, b->cfg->database.backend);
+	/* A PostgreSQL dsn is not printed: it names hosts and users. */
+	printf("database:        %s (%s)\n",
+	       strcmp(b->cfg->database.backend, "postgresql") == 0 ? "PostgreSQL server"
+								   : b->cfg->database.path,
+	       b->cfg->database.backend);
 	r = print_schema(b, db, &empty);
 	if (r < 0 || empty)
 		return r;

@@ -200,7 +200,9 @@ static int finish(struct anfu_app *b, const struct anfu_keys_made *made, bool co
 		return r;
 	(void)anfu_keys_tls_default_paths(b->data_dir, tls, sizeof(tls), key, sizeof(key));
 	report("config", conf_path, conf_created);
-	printf("  %-12s %s (schema ", "database", b->cfg->database.path);
+	printf("  %-12s %s (schema ", "database",
+	       strcmp(b->cfg->database.backend, "postgresql") == 0 ? "PostgreSQL server"
+								   : b->cfg->database.path);
 	for (size_t i = 0; i < b->nschema; i++)
 		printf("%s%s %d", i ? ", " : "", b->schema[i].module,
 		       anfu_migrate_latest(&b->schema[i]));

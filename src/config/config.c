@@ -21,6 +21,7 @@
 #include "base/limits.h"
 #include "base/mem.h"
 #include "config/config.h"
+#include "store/store.h"
 #include "config/options.h"
 
 /* dir + "/" + rel, without doubling the slash after "/". */
@@ -223,12 +224,26 @@ static void resolve_paths(struct anfu_config *c)
 	}
 }
 
+/* A PostgreSQL dsn must parse and carry no password (nor sslmode, which
+ * database.sslmode says); the message never quotes the dsn. */
+static int check_dsn(const struct anfu_config *c, const int *lines, int *ret_line, char *msg,
+		     size_t msglen)
+{
+	if (strcmp(c->database.backend, "postgresql") != 0 ||
+	    anfu_store_pg_check_dsn(c->database.dsn, msg, msglen) == 0)
+		return 0;
+	*ret_line = lines ? lines[option_index("database", "dsn")] : 0;
+	return ANFU_EINVAL;
+}
+
 int anfu_config_finish(struct anfu_config *c, const int *lines, int *ret_line, char *msg,
 		       size_t msglen)
 {
 	int line = 0, r;
 
 	r = check_ports(c, lines, &line, msg, msglen);
+	if (r == 0)
+		r = check_dsn(c, lines, &line, msg, msglen);
 	if (r < 0) {
 		*ret_line = line;
 		return r;

@@ -91,9 +91,14 @@ struct anfu_config {
 	struct anfu_config_limits limits;
 
 	struct {
-		char *backend; /* "sqlite" */
+		char *backend; /* "sqlite" | "postgresql" */
 		char *path;
 		int64_t busy_timeout_ms;
+		char *dsn;	     /* postgresql: libpq conninfo, never a password */
+		char *password_file; /* postgresql: used when it exists */
+		char *sslmode;	     /* postgresql */
+		int64_t statement_timeout_ms;
+		int64_t pool_size;
 	} database;
 
 	struct {

@@ -27,7 +27,10 @@ _Static_assert(sizeof(enum anfu_crypto_profile) == sizeof(int),
 /* Index order is the enum's numeric order (base/profile.h). */
 static const char *const level_values[] = { "basic", "enhanced", NULL };
 static const char *const crypto_values[] = { "intl", "gm", NULL };
-static const char *const backend_values[] = { "sqlite", NULL };
+static const char *const backend_values[] = { "sqlite", "postgresql", NULL };
+/* libpq's sslmode values that still encrypt (or, disable, say so). */
+static const char *const sslmode_values[] = { "verify-full", "verify-ca", "require", "disable",
+					      NULL };
 static const char *const log_level_values[] = { "debug", "info", "warn", "error", NULL };
 
 static const char *const sms_gateway_values[] = { "simulator", NULL };
@@ -166,10 +169,34 @@ static const struct anfu_config_option platform_options[] = {
 
 	/* [database] */
 	ANFU_OPT_ENUM_TEXT("database", "backend", database.backend, backend_values, "sqlite", NULL,
-			   "Storage backend (one SQLite file in the data directory)."),
+			   "Storage backend: sqlite (one SQLite file in the data directory) or "
+			   "postgresql (a PostgreSQL 15 server, see dsn; work in progress: "
+			   "docs/deployment.md)."),
 	ANFU_OPT_PATH("database", "path", database.path, "anfu.db", NULL, "SQLite database file."),
 	ANFU_OPT_INT("database", "busy_timeout_ms", database.busy_timeout_ms, 0, 600000, 5000, "ms",
-		     NULL, "How long a database call waits for a lock before it fails as busy."),
+		     NULL,
+		     "How long a database call waits for a lock before it fails as busy "
+		     "(PostgreSQL: lock_timeout)."),
+	ANFU_OPT_TEXT("database", "dsn", ANFU_OPT_STRING, database.dsn, "dbname=anfu", NULL,
+		      "PostgreSQL: libpq connection string or URI (host, port, dbname, user, "
+		      "sslrootcert...). A password in it is refused: use password_file or "
+		      "PGPASSWORD. sslmode too: use sslmode."),
+	ANFU_OPT_PATH("database", "password_file", database.password_file, "db-password", NULL,
+		      "PostgreSQL: file holding the password of the dsn's user, read at start "
+		      "when it exists (mode 0600 or stricter, or the start is refused); "
+		      "without it libpq uses PGPASSWORD or ~/.pgpass."),
+	ANFU_OPT_ENUM_TEXT("database", "sslmode", database.sslmode, sslmode_values, "verify-full",
+			   "DATA-TX-01",
+			   "PostgreSQL: TLS to the server (libpq sslmode). verify-full checks "
+			   "the certificate and the host name; a unix-socket host uses no TLS, "
+			   "a TCP host without TLS needs disable said explicitly."),
+	ANFU_OPT_INT("database", "statement_timeout_ms", database.statement_timeout_ms, 0, 3600000,
+		     0, "ms", NULL,
+		     "PostgreSQL: a statement running longer is cancelled and fails as busy "
+		     "(0: no limit)."),
+	ANFU_OPT_INT("database", "pool_size", database.pool_size, 0, 10000, 0, "connections", NULL,
+		     "Database connections anfud opens at most (one per thread that uses "
+		     "the database); a thread beyond it fails as busy. 0: no cap."),
 
 	/* [audit] */
 	ANFU_OPT_INT("audit", "checkpoint_records", audit.checkpoint_records, 1, 1000000,

@@ -50,12 +50,15 @@ const char *anfu_row_text(const struct anfu_row *r, int col, size_t *ret_len)
 
 /* ---- connection wrappers ------------------------------------------------ */
 
-/* Picks the implementation named by cfg->backend ("sqlite" or empty). */
+/* Picks the implementation named by cfg->backend ("sqlite" or empty,
+ * "postgresql"). */
 static const struct anfu_store_ops *backend(const struct anfu_store_cfg *cfg)
 {
 	if (!cfg->backend || cfg->backend[0] == '\0' ||
 	    strcmp(cfg->backend, anfu_store_sqlite_ops.name) == 0)
 		return &anfu_store_sqlite_ops;
+	if (strcmp(cfg->backend, anfu_store_pg_ops.name) == 0)
+		return &anfu_store_pg_ops;
 	return NULL;
 }
 

@@ -35,6 +35,10 @@ struct anfu_param {
 	size_t len; /* (size_t)-1: strlen(s) */
 };
 
+/* ANFU_PS(NULL) is a NULL text: its len stays (size_t)-1, which tells
+ * PostgreSQL to type it text (needed where nothing else does, as in
+ * "$2 IS NULL OR id = $2"); ANFU_PNULL leaves the type to the statement
+ * (a NULL for an INTEGER or BIGINT column). */
 #define ANFU_PI(v) ((struct anfu_param){ .type = ANFU_P_INT, .i = (int64_t)(v) })
 #define ANFU_PS(v)            \
 	((struct anfu_param){ \
@@ -59,17 +63,28 @@ typedef int (*anfu_row_fn)(void *ud, const struct anfu_row *r);
 struct anfu_db; /* one connection */
 
 struct anfu_store_cfg {
-	const char *backend; /* "sqlite" */
+	const char *backend; /* "sqlite" (or NULL / "") or "postgresql" */
 	const char *path;    /* sqlite: database file */
-	int busy_timeout_ms;
+	int busy_timeout_ms; /* sqlite: busy timeout; postgresql: lock_timeout */
+	/* postgresql only (all borrowed): */
+	const char *dsn;	   /* libpq conninfo or URI, without a password */
+	const char *password;	   /* NULL: password_file, else libpq's own
+				   * (PGPASSWORD, ~/.pgpass) */
+	const char *password_file; /* read by anfu_store_new() when it exists */
+	const char *sslmode;	   /* NULL or "": libpq's default */
+	int statement_timeout_ms;  /* 0: none */
+	int pool_size;		   /* connections anfu_store_db() opens; 0: no cap */
 };
 
 struct anfu_store_ops {
-	const char *name;    /* "sqlite" */
+	const char *name;    /* "sqlite" / "postgresql" */
 	const char *dialect; /* migration dialect suffix: "sqlite" / "pg" */
 	int (*open)(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
 	void (*close)(struct anfu_db *db);
-	/* BEGIN (write: take the write lock up front, BEGIN IMMEDIATE). */
+	/* BEGIN (write: take the write lock up front: BEGIN IMMEDIATE on
+	 * SQLite; on PostgreSQL READ COMMITTED plus one advisory lock every
+	 * write transaction takes, so writers run one at a time as on
+	 * SQLite. read: one snapshot for the whole transaction). */
 	int (*begin)(struct anfu_db *db, bool write);
 	int (*commit)(struct anfu_db *db);
 	int (*rollback)(struct anfu_db *db);
@@ -83,7 +98,8 @@ struct anfu_store_ops {
 	/* Several statements without parameters (migrations only). */
 	int (*exec_script)(struct anfu_db *db, const char *sql);
 	/* Test hook: cap the database size at its current size plus extra
-	 * pages, so the next growth fails with ANFU_EFULL. */
+	 * pages, so the next growth fails with ANFU_EFULL. SQLite only:
+	 * ANFU_EINVAL on PostgreSQL. */
 	int (*limit_size)(struct anfu_db *db, int64_t extra_pages);
 };
 
@@ -95,12 +111,28 @@ struct anfu_db {
 };
 
 extern const struct anfu_store_ops anfu_store_sqlite_ops;
+extern const struct anfu_store_ops anfu_store_pg_ops;
 
 /* Error mapping: unique/primary-key violations give ANFU_EEXIST, other
  * constraint violations (CHECK, foreign key, trigger RAISE) ANFU_ECONFLICT,
  * a full disk or size cap ANFU_EFULL, lock timeouts ANFU_EBUSY, anything
  * else ANFU_EIO. The SQL text and the engine's message are logged, never
- * returned to a client. */
+ * returned to a client.
+ *
+ * PostgreSQL, by SQLSTATE: 23505 ANFU_EEXIST; other 23xxx and P0001
+ * (RAISE) ANFU_ECONFLICT; 53100 ANFU_EFULL; 55P03, 40001, 40P01, 57014
+ * (lock, serialization, deadlock, statement timeout) ANFU_EBUSY; a lost
+ * connection (class 08, 57P0x, or libpq reports it bad) ANFU_EIO, and the
+ * connection reconnects at its next use outside a transaction. A failed
+ * statement inside a transaction fails the transaction on PostgreSQL:
+ * later statements give ANFU_EIO until the caller rolls back (or back to
+ * a savepoint). */
+
+/* Checks a PostgreSQL dsn without connecting: ANFU_EINVAL with a message
+ * in errbuf (which never quotes the dsn) when it does not parse, carries
+ * a password (password=, or a URI's user:password@) or sets sslmode
+ * (database.sslmode does). */
+int anfu_store_pg_check_dsn(const char *dsn, char *errbuf, size_t errlen);
 
 /* Wrappers that dispatch through db->ops. */
 int anfu_db_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
@@ -131,6 +163,11 @@ extern struct anfu_hist anfu_store_commit_hist;
 
 struct anfu_store; /* configuration plus one connection per thread */
 
+/* Copies cfg. For PostgreSQL without cfg->password, reads the password
+ * from cfg->password_file when that file exists: ANFU_EPERM (logged) when
+ * it is not a regular file of mode 0600 or stricter or is a link,
+ * ANFU_ELIMIT when longer than ANFU_LIMIT_DB_PASSWORD_BYTES, ANFU_EIO when
+ * unreadable. Connects to nothing. */
 int anfu_store_new(const struct anfu_store_cfg *cfg, struct anfu_store **ret);
 /* Closes every connection; call after all threads using it are gone. */
 void anfu_store_free(struct anfu_store *s);

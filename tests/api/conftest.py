@@ -42,6 +42,46 @@ BASE_CONFIG = {
     "argon2": {"opslimit": "1", "memlimit_kib": "8192"},
 }
 
+# The database backend of every test server: sqlite (the default) or, with
+# ANFU_TEST_BACKEND=postgresql, the PostgreSQL server in ANFU_TEST_PG_DSN (a
+# libpq conninfo, as scripts/test.sh exports it). Each Server then gets a
+# database of its own, made before `anfu init` and dropped when the run ends.
+BACKEND = os.environ.get("ANFU_TEST_BACKEND", "sqlite")
+PG_DSN = os.environ.get("ANFU_TEST_PG_DSN", "")
+PG_DATABASES = []
+
+
+def pg_connect(dbname=None):
+    import psycopg2  # Debian's python3-psycopg2, needed only for this backend
+    return psycopg2.connect(PG_DSN + (" dbname=%s" % dbname if dbname else ""))
+
+
+def pg_new_database():
+    """Makes an empty database (name made here, never from input)."""
+    assert PG_DSN, "ANFU_TEST_BACKEND=postgresql needs ANFU_TEST_PG_DSN"
+    name = "anfu_api_%d_%d" % (os.getpid(), len(PG_DATABASES))
+    c = pg_connect()
+    c.autocommit = True
+    with c.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+        cur.execute("CREATE DATABASE %s" % name)
+    c.close()
+    PG_DATABASES.append(name)
+    return name
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not PG_DATABASES:
+        return
+    c = pg_connect()
+    c.autocommit = True
+    with c.cursor() as cur:
+        for name in PG_DATABASES:
+            cur.execute("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+    c.close()
+    PG_DATABASES.clear()
+
+
 # Set by the smtp_sink fixture: every server sends mail to it.
 SMTP = {"url": None, "dir": None}
 
@@ -214,7 +254,7 @@ class Server:
     """One anfud process on its own data directory."""
 
     def __init__(self, tmp_path, config=None, crypto="intl", binary=ANFUD, cli=ANFU,
-                 init_args=()):
+                 init_args=(), backend=None):
         self.dir = tmp_path
         self.data = tmp_path / "data"
         self.binary = binary
@@ -228,10 +268,19 @@ class Server:
         self.expected_exit = 0
         self.exit_status = None
         self.marks = {}
-        self.init_out = self._init(init_args)
+        self.pg_db = None
         base = merge(BASE_CONFIG, {"server": {"crypto": crypto}})
         if SMTP["url"]:
             base = merge(base, {"mail": {"smtp_url": SMTP["url"]}})
+        if (backend or BACKEND) == "postgresql":
+            # `anfu init` keeps a configuration it finds, so it migrates
+            # and writes its first audit records on PostgreSQL already.
+            self.pg_db = pg_new_database()
+            base = merge(base, {"database": {"backend": "postgresql",
+                                             "dsn": "%s dbname=%s" % (PG_DSN, self.pg_db)}})
+            self.data.mkdir(mode=0o700)
+            write_config(self.data / "anfu.conf", merge(base, config))
+        self.init_out = self._init(init_args)
         self.config = merge(base, config)
         write_config(self.data / "anfu.conf", self.config)
         self.cert = str(self.data / "tls" / "server.crt")
@@ -375,8 +424,25 @@ class Server:
         return c
 
     def query(self, sql, *args):
+        if self.pg_db:
+            return self._pg_query(sql, args)
         with self.db() as c:
             return [dict(r) for r in c.execute(sql, args)]
+
+    def _pg_query(self, sql, args):
+        """query() on PostgreSQL: "?" placeholders become "%s"."""
+        import psycopg2.extras
+        c = pg_connect(self.pg_db)
+        try:
+            c.set_session(readonly=True, autocommit=True)
+            with c.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                if args:
+                    cur.execute(sql.replace("%", "%%").replace("?", "%s"), args)
+                else:
+                    cur.execute(sql)
+                return [dict(r) for r in cur.fetchall()] if cur.description else []
+        finally:
+            c.close()
 
     def audit(self, action=None):
         if action:

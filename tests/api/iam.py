@@ -73,9 +73,13 @@ def settle(s, wait=60.0):
 
 
 def message_kinds(s):
-    """{message id: (kind, queue order)} of every message s queued."""
+    """{message id: (kind, queue order)} of every message s queued. On
+    PostgreSQL, which has no rowid, the order is the queueing time, and
+    messages queued in the same millisecond tie (newest_code then goes by
+    the outbox order)."""
+    order = "created_ms" if getattr(s, "pg_db", None) else "rowid"
     return {r["id"]: (r["kind"], r["n"])
-            for r in s.query("SELECT id, kind, rowid AS n FROM notify_message")}
+            for r in s.query("SELECT id, kind, %s AS n FROM notify_message" % order)}
 
 
 def is_code_kind(kind):
@@ -158,11 +162,12 @@ def newest_code(kinds, items, what, kind=None):
     message is of a code kind (or exactly of kind)."""
     def wanted(k):
         return k == kind if kind else is_code_kind(k)
-    codes = [(kinds[i][1], t) for i, t in items if i in kinds and wanted(kinds[i][0])]
+    codes = [(kinds[i][1], pos, t) for pos, (i, t) in enumerate(items)
+             if i in kinds and wanted(kinds[i][0])]
     if not codes:
         raise AssertionError("no %s message %s; got: %r" % (
             kind or "code", what, [(kinds.get(i, ("?",))[0], t) for i, t in items]))
-    return last_code([max(codes)[1]])
+    return last_code([max(codes)[2]])
 
 
 def sms_code(s, phone, kind=None):

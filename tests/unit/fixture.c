@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,10 +93,18 @@ static struct anfu_migration_set fixture_schema[FIXTURE_NSCHEMA];
 
 static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
-	const struct anfu_store_cfg scfg = { "sqlite", fx->dbpath, FIXTURE_BUSY_TIMEOUT_MS };
+	char dsn[FIXTURE_PG_DSN_MAX];
+	struct anfu_store_cfg scfg = { .backend = "sqlite",
+				       .path = fx->dbpath,
+				       .busy_timeout_ms = FIXTURE_BUSY_TIMEOUT_MS };
 	int r;
 
-	(void)o;
+	if (o->pg) {
+		if (!fixture_pg_fresh(dsn))
+			return ANFU_EINVAL;
+		scfg.backend = "postgresql";
+		scfg.dsn = dsn;
+	}
 	fixture_schema[0] = anfu_core_migrations;
 	fixture_schema[1] = anfu_notify_migrations;
 	fixture_schema[2] = anfu_iam_migrations;
@@ -371,4 +380,83 @@ void fixture_ledger_snap(struct anfu_db *db, char out[FIXTURE_LEDGER_SNAP_MAX])
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
 		assert_int_equal(anfu_db_exec(db, sql[i], NULL, 0, snap_row, &b, NULL), 0);
+}
+
+/* ---- PostgreSQL ---------------------------------------------------------- */
+
+static char pg_dbname[64]; /* this executable's database, once made */
+static int pg_schemas;	   /* schemas made in it so far */
+
+const char *fixture_pg_dsn(void)
+{
+	const char *d = getenv("ANFU_TEST_PG_DSN");
+
+	return d && d[0] ? d : NULL;
+}
+
+/* A connection to dbname (NULL: the DSN's own database). */
+static struct anfu_db *pg_connect(const char *dbname)
+{
+	char dsn[FIXTURE_PG_DSN_MAX];
+	struct anfu_store_cfg cfg = { .backend = "postgresql", .path = "", .dsn = dsn };
+	struct anfu_db *db = NULL;
+	int n;
+
+	n = snprintf(dsn, sizeof(dsn), "%s%s%s", fixture_pg_dsn(), dbname ? " dbname=" : "",
+		     dbname ? dbname : "");
+	assert_true(n > 0 && (size_t)n < sizeof(dsn));
+	assert_int_equal(anfu_db_open(&cfg, &db), 0);
+	return db;
+}
+
+bool fixture_pg_fresh(char dsn[FIXTURE_PG_DSN_MAX])
+{
+	char sql[128], schema[32];
+	struct anfu_db *db;
+	int n;
+
+	if (!fixture_pg_dsn())
+		return false;
+	if (!pg_dbname[0]) {
+		/* Names are made here from the pid: splicing them is safe. */
+		(void)snprintf(pg_dbname, sizeof(pg_dbname), "anfu_t_%ld", (long)getpid());
+		db = pg_connect(NULL);
+		(void)snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+			       pg_dbname);
+		assert_int_equal(db->ops->exec_script(db, sql), 0);
+		(void)snprintf(sql, sizeof(sql), "CREATE DATABASE %s", pg_dbname);
+		assert_int_equal(db->ops->exec_script(db, sql), 0);
+		anfu_db_close(db);
+	}
+	(void)snprintf(schema, sizeof(schema), "s%d", ++pg_schemas);
+	db = pg_connect(pg_dbname);
+	(void)snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
+	assert_int_equal(db->ops->exec_script(db, sql), 0);
+	anfu_db_close(db);
+	n = snprintf(dsn, FIXTURE_PG_DSN_MAX, "%s dbname=%s options='-c search_path=%s'",
+		     fixture_pg_dsn(), pg_dbname, schema);
+	assert_true(n > 0 && n < FIXTURE_PG_DSN_MAX);
+	return true;
+}
+
+int fixture_pg_group_teardown(void **state)
+{
+	char sql[128];
+	struct anfu_db *db = NULL;
+	struct anfu_store_cfg cfg = { .backend = "postgresql", .path = "" };
+
+	(void)state;
+	if (!pg_dbname[0] || !fixture_pg_dsn())
+		return 0;
+	cfg.dsn = fixture_pg_dsn();
+	if (anfu_db_open(&cfg, &db) != 0)
+		return -1;
+	(void)snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", pg_dbname);
+	if (db->ops->exec_script(db, sql) != 0) {
+		anfu_db_close(db);
+		return -1;
+	}
+	anfu_db_close(db);
+	pg_dbname[0] = '\0';
+	return 0;
 }

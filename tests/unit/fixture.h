@@ -3,7 +3,8 @@
  *
  * Owns a fresh temporary data directory and, as far as the caller asks,
  * what anfud would build inside it: real keys, a configuration, a migrated
- * SQLite store (the migrations of core, notify and iam), an audit writer
+ * store (the migrations of core, notify and iam; SQLite in the directory,
+ * or a fresh PostgreSQL schema when opts ask), an audit writer
  * with the transaction executor, a vault, a notifier (never started:
  * queued messages stay in notify_message) and the IAM service with its
  * approval types. Also owns the small
@@ -52,6 +53,7 @@ struct anfu_fixture_opts {
 	bool small_argon2;		  /* CONFIG: the FIXTURE_ARGON2_* values */
 	int checkpoint_records;		  /* AUDIT: 0 for the default above */
 	bool frozen_clock;		  /* test-hook builds: freeze the clock once built */
+	bool pg; /* the store on PostgreSQL (fixture_pg_fresh; ANFU_EINVAL without one) */
 };
 
 /* Every pointer is NULL when its piece was not asked for. The fixture owns
@@ -131,5 +133,26 @@ int64_t fixture_audits(struct anfu_db *db, const char *action);
  * a refusal prove it changed nothing. Fails the test when it overflows. */
 #define FIXTURE_LEDGER_SNAP_MAX 65536
 void fixture_ledger_snap(struct anfu_db *db, char out[FIXTURE_LEDGER_SNAP_MAX]);
+
+/* ---- PostgreSQL ------------------------------------------------------ */
+
+/* The server the PostgreSQL variants of the tests use: the libpq conninfo
+ * (keyword form) in ANFU_TEST_PG_DSN, which scripts/test.sh sets after it
+ * started a throwaway cluster (scripts/pg-cluster.sh). NULL when unset:
+ * those variants then skip, with this reason. */
+#define FIXTURE_PG_SKIP_REASON "ANFU_TEST_PG_DSN is not set: PostgreSQL variant skipped"
+#define FIXTURE_PG_DSN_MAX 512
+const char *fixture_pg_dsn(void);
+
+/* Makes a fresh, empty schema in this test executable's own database
+ * (created on first use, dropped by fixture_pg_group_teardown; advisory
+ * locks are per database, so executables running at once do not wait for
+ * each other) and writes into dsn a conninfo whose search_path is that
+ * schema. Returns false, writing nothing, when ANFU_TEST_PG_DSN is unset;
+ * fails the test when the server refuses. */
+bool fixture_pg_fresh(char dsn[FIXTURE_PG_DSN_MAX]);
+
+/* cmocka group teardown: drops the executable's database, if made. */
+int fixture_pg_group_teardown(void **state);
 
 #endif

@@ -187,6 +187,10 @@ static void test_defaults_have_documented_values(void **state)
 	assert_int_equal(c->limits.shutdown_grace_s, 10);
 	assert_string_equal(c->database.backend, "sqlite");
 	assert_int_equal(c->database.busy_timeout_ms, 5000);
+	assert_string_equal(c->database.dsn, "dbname=anfu");
+	assert_string_equal(c->database.sslmode, "verify-full");
+	assert_int_equal(c->database.statement_timeout_ms, 0);
+	assert_int_equal(c->database.pool_size, 0);
 	assert_int_equal(c->audit.checkpoint_records, 1000);
 	assert_int_equal(c->audit.checkpoint_seconds, 60);
 	assert_string_equal(c->log.level, "info");
@@ -343,6 +347,8 @@ static const struct int_case int_cases[] = {
 	IC("limits", "concurrent_requests", 1, 100000, limits.concurrent_requests),
 	IC("limits", "shutdown_grace", 0, 300, limits.shutdown_grace_s),
 	IC("database", "busy_timeout_ms", 0, 600000, database.busy_timeout_ms),
+	IC("database", "statement_timeout_ms", 0, 3600000, database.statement_timeout_ms),
+	IC("database", "pool_size", 0, 10000, database.pool_size),
 	IC("audit", "checkpoint_records", 1, 1000000, audit.checkpoint_records),
 	IC("audit", "checkpoint_seconds", 1, 86400, audit.checkpoint_seconds),
 	/* Policies per role class and IAM: req: IAM-PWD-01, IAM-PWD-06, IAM-PWD-07,
@@ -547,7 +553,8 @@ static const struct refusal r_bad_log_level = {
 	"t.conf:2: log.level: 'trace' is not one of debug, info, warn, error"
 };
 static const struct refusal r_bad_backend = {
-	"[database]\nbackend = mysql\n", "t.conf:2: database.backend: 'mysql' is not one of sqlite"
+	"[database]\nbackend = mysql\n",
+	"t.conf:2: database.backend: 'mysql' is not one of sqlite, postgresql"
 };
 static const struct refusal r_bad_bool = { "[admin]\nenabled = yes\n",
 					   "t.conf:2: admin.enabled: 'yes' is not true or false" };
@@ -635,6 +642,23 @@ static const struct refusal r_admin_port_clashes_on_wildcard = {
 	"[http]\nlisten = ::\nport = 7000\n[admin]\nport = 7000\n",
 	"t.conf:5: admin.port 7000 is http.port too; the admin listener needs its own "
 	"port on an overlapping address"
+};
+static const struct refusal r_pg_dsn_with_a_password = {
+	"[database]\nbackend = postgresql\ndsn = host=db.example dbname=anfu password=hunter2\n",
+	"t.conf:3: database dsn contains a password; use database.password_file or PGPASSWORD"
+};
+static const struct refusal r_pg_dsn_uri_with_a_password = {
+	"[database]\ndsn = postgresql://anfu:hunter2@db.example/anfu\nbackend = postgresql\n",
+	"t.conf:2: database dsn contains a password; use database.password_file or PGPASSWORD"
+};
+static const struct refusal r_pg_dsn_with_sslmode = {
+	"[database]\nbackend = postgresql\ndsn = host=db.example sslmode=disable\n",
+	"t.conf:3: database dsn sets sslmode; use database.sslmode"
+};
+static const struct refusal r_pg_sslmode_prefer = {
+	"[database]\nsslmode = prefer\n",
+	"t.conf:2: database.sslmode: 'prefer' is not one of verify-full, verify-ca, require, "
+	"disable"
 };
 static const struct refusal r_long_value_echo_is_cut = {
 	"[http]\nlisten = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
@@ -1252,6 +1276,10 @@ int main(void)
 		REFUSES(first_error_wins),
 		REFUSES(crlf_lines_counted),
 		REFUSES(admin_port_equals_http_port),
+		REFUSES(pg_dsn_with_a_password),
+		REFUSES(pg_dsn_uri_with_a_password),
+		REFUSES(pg_dsn_with_sslmode),
+		REFUSES(pg_sslmode_prefer),
 		REFUSES(admin_port_clashes_on_wildcard),
 		REFUSES(long_value_echo_is_cut),
 		cmocka_unit_test(test_refuses_line_over_line_max),

@@ -1,5 +1,7 @@
 /*
- * tests/unit/test_migrate: store/migrate.c on a fresh SQLite file per test:
+ * tests/unit/test_migrate: store/migrate.c on a fresh SQLite file per test
+ * and, named "pg:<test>", on a fresh schema of the PostgreSQL server in
+ * ANFU_TEST_PG_DSN (skipped, saying so, without it):
  * each module's own sequence (the real ones of core, notify and iam, and
  * small made-up modules), the per-module refusal of a newer database, and
  * the upgrade of databases made with the legacy global numbering 1..5.
@@ -25,8 +27,11 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "iam/iam.h"
+#include "ledger/ledger.h"
 #include "notify/notify.h"
 #include "store/store.h"
+
+#include "fixture.h"
 
 /* The real modules with migrations in the fixture's order (core, notify,
  * iam): what a build without optional modules migrates. */
@@ -35,31 +40,60 @@
 #define LEGACY_LATEST 5
 
 struct fix {
+	bool pg;   /* the PostgreSQL variant */
+	bool skip; /* no server for it */
 	char dir[64];
 	char path[128];
+	char dsn[FIXTURE_PG_DSN_MAX];
 	struct anfu_db *db;
 	struct anfu_migration_set real[NREAL];
 	int total; /* migrations of real[] together */
 };
 
+static const bool on_sqlite = false, on_pg = true;
+
+/* *state: &on_sqlite or &on_pg, replaced by the fixture. */
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_store_cfg cfg = { "sqlite", NULL, 2000 };
+	struct anfu_store_cfg cfg = { .backend = "sqlite", .busy_timeout_ms = 2000 };
 
 	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-migrate-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	cfg.path = f->path;
-	assert_int_equal(anfu_db_open(&cfg, &f->db), 0);
+	f->pg = *(const bool *)*state;
+	*state = f;
 	f->real[0] = anfu_core_migrations;
 	f->real[1] = anfu_notify_migrations;
 	f->real[2] = anfu_iam_migrations;
 	for (int i = 0; i < NREAL; i++)
 		f->total += anfu_migrate_latest(&f->real[i]);
-	*state = f;
+	if (f->pg) {
+		if (!fixture_pg_fresh(f->dsn)) {
+			f->skip = true;
+			return 0;
+		}
+		cfg.backend = "postgresql";
+		cfg.path = "";
+		cfg.dsn = f->dsn;
+	} else {
+		(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-migrate-XXXXXX");
+		assert_non_null(mkdtemp(f->dir));
+		(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+		cfg.path = f->path;
+	}
+	assert_int_equal(anfu_db_open(&cfg, &f->db), 0);
 	return 0;
+}
+
+/* The test's fixture; skips the test when its backend is not there. */
+static struct fix *fix_of(void **state)
+{
+	struct fix *f = *state;
+
+	if (f->skip) {
+		print_message("%s\n", FIXTURE_PG_SKIP_REASON);
+		skip();
+	}
+	return f;
 }
 
 static int teardown(void **state)
@@ -69,21 +103,31 @@ static int teardown(void **state)
 	char p[160];
 
 	anfu_db_close(f->db);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; !f->pg && i < 3; i++) {
 		(void)snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
 		(void)unlink(p);
 	}
-	(void)rmdir(f->dir);
+	if (!f->pg)
+		(void)rmdir(f->dir);
 	free(f);
 	return 0;
 }
 
+/* Tables, indexes, triggers (and on PostgreSQL functions) there are. */
 static int64_t schema_objects(struct anfu_db *db)
 {
+	const char *sql = "SELECT count(*) FROM sqlite_master";
 	int64_t n = -1;
 
-	assert_int_equal(anfu_db_query_int(db, "SELECT count(*) FROM sqlite_master", NULL, 0, &n),
-			 0);
+	if (strcmp(db->ops->dialect, "pg") == 0)
+		sql = "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace s "
+		      "ON s.oid = c.relnamespace WHERE s.nspname = current_schema()) + "
+		      "(SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+		      "JOIN pg_namespace s ON s.oid = c.relnamespace "
+		      "WHERE s.nspname = current_schema() AND NOT t.tgisinternal) + "
+		      "(SELECT count(*) FROM pg_proc p JOIN pg_namespace s "
+		      "ON s.oid = p.pronamespace WHERE s.nspname = current_schema())";
+	assert_int_equal(anfu_db_query_int(db, sql, NULL, 0, &n), 0);
 	return n;
 }
 
@@ -130,7 +174,7 @@ static int hook(void *ud, struct anfu_db *db, const struct anfu_migration *m)
 
 static void test_latest_is_the_last_compiled_migration(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 
 	for (int k = 0; k < NREAL; k++) {
 		const struct anfu_migration_set *s = &f->real[k];
@@ -151,7 +195,7 @@ static void test_latest_is_the_last_compiled_migration(void **state)
 
 static void test_fresh_database_has_version_zero(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 
 	for (int k = 0; k < NREAL; k++)
 		assert_int_equal(version(f->db, f->real[k].module), 0);
@@ -159,7 +203,7 @@ static void test_fresh_database_has_version_zero(void **state)
 
 static void test_fresh_database_is_migrated_to_latest(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { 0 };
 	int from[NREAL] = { -1, -1, -1 }, to[NREAL] = { -1, -1, -1 };
 
@@ -176,17 +220,24 @@ static void test_fresh_database_is_migrated_to_latest(void **state)
 	assert_string_equal(h.order, "core/1 core/2 core/3 notify/1 iam/1 iam/2 iam/3 ");
 	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version"), f->total);
 	/* The dialect parts ran too: the audit triggers exist (no update, no
-	 * delete, and, from core 0003, no replace). */
-	assert_int_equal(count(f->db, "SELECT count(*) FROM sqlite_master WHERE type = "
-				      "'trigger' AND tbl_name = 'audit_log' AND name IN "
-				      "('audit_log_no_update', 'audit_log_no_delete', "
-				      "'audit_log_no_replace')"),
-			 3);
+	 * delete, and, from core 0003, no replace; on PostgreSQL one row
+	 * trigger for update and delete and one against TRUNCATE). */
+	if (f->pg)
+		assert_int_equal(count(f->db, "SELECT count(*) FROM pg_trigger WHERE "
+					      "tgname IN ('audit_log_append_only', "
+					      "'audit_log_no_truncate')"),
+				 2);
+	else
+		assert_int_equal(count(f->db, "SELECT count(*) FROM sqlite_master WHERE type = "
+					      "'trigger' AND tbl_name = 'audit_log' AND name IN "
+					      "('audit_log_no_update', 'audit_log_no_delete', "
+					      "'audit_log_no_replace')"),
+				 3);
 }
 
 static void test_migrate_twice_applies_nothing_the_second_time(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { 0 };
 	int from[NREAL] = { -1, -1, -1 }, to[NREAL] = { -1, -1, -1 };
 	int64_t objects;
@@ -204,7 +255,7 @@ static void test_migrate_twice_applies_nothing_the_second_time(void **state)
 
 static void test_failing_hook_rolls_the_migration_back(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { .fail_module = "core", .fail_at = 1 };
 	int from[NREAL] = { -1, -1, -1 }, to[NREAL] = { -1, -1, -1 };
 
@@ -221,7 +272,7 @@ static void test_failing_hook_rolls_the_migration_back(void **state)
 
 static void test_newer_database_is_refused_unchanged(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	const char *module = "core", *name = "future";
 	const struct anfu_param p[] = { ANFU_PS(module),
 					ANFU_PI(anfu_migrate_latest(&f->real[0]) + 1),
@@ -250,7 +301,7 @@ static void test_newer_database_is_refused_unchanged(void **state)
 
 static void test_migrate_inside_a_transaction_is_einval(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, NULL, NULL, NULL, NULL), ANFU_EINVAL);
@@ -276,7 +327,7 @@ static const struct anfu_migration_set ab[] = {
 
 static void test_modules_are_applied_in_list_order_each_in_its_own_order(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { 0 };
 	int from[2] = { -1, -1 }, to[2] = { -1, -1 };
 
@@ -288,9 +339,9 @@ static void test_modules_are_applied_in_list_order_each_in_its_own_order(void **
 	assert_int_equal(to[1], 1);
 	assert_int_equal(version(f->db, "a"), 2);
 	assert_int_equal(version(f->db, "b"), 1);
-	/* b copied what a wrote, portable part and SQLite part (not the
-	 * PostgreSQL part). */
-	assert_int_equal(count(f->db, "SELECT sum(x) FROM b_t"), 15);
+	/* b copied what a wrote, portable part and the engine's own dialect
+	 * part (SQLite 8, PostgreSQL 9), never the other's. */
+	assert_int_equal(count(f->db, "SELECT sum(x) FROM b_t"), f->pg ? 16 : 15);
 	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version WHERE module = 'a' "
 				      "AND version = 2 AND name = 'fill'"),
 			 1);
@@ -298,7 +349,7 @@ static void test_modules_are_applied_in_list_order_each_in_its_own_order(void **
 
 static void test_a_module_added_later_gets_only_its_own_migrations(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { 0 };
 
 	assert_int_equal(anfu_migrate(f->db, ab, 1, NULL, NULL, NULL, NULL), 0);
@@ -309,7 +360,7 @@ static void test_a_module_added_later_gets_only_its_own_migrations(void **state)
 
 static void test_a_module_newer_than_the_binary_refuses_the_whole_database(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { 0 };
 	int from[2] = { -1, -1 };
 	int64_t objects;
@@ -334,7 +385,7 @@ static void test_a_module_newer_than_the_binary_refuses_the_whole_database(void 
 
 static void test_status_counts_what_is_pending_per_module(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	int v[2] = { -1, -1 }, pending = -1;
 
 	assert_int_equal(anfu_migrate_status(f->db, ab, 2, v, &pending), 0);
@@ -352,7 +403,7 @@ static void test_status_counts_what_is_pending_per_module(void **state)
 
 static void test_rows_of_a_module_the_binary_lacks_are_left_alone(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 
 	/* A build without an optional module opens a database made by one
 	 * with it. */
@@ -493,7 +544,7 @@ static char *fresh_snapshot(const struct fix *f)
 
 static void test_legacy_numbering_reads_through_the_map(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	int v[NREAL] = { -1, -1, -1 }, pending = -1;
 
 	make_legacy(f->db, 3);
@@ -514,7 +565,7 @@ static void test_legacy_numbering_reads_through_the_map(void **state)
  * exactly the schema and rows a fresh database gets. */
 static void test_legacy_database_at_5_upgrades_without_running_anything(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { 0 };
 	int from[NREAL] = { -1, -1, -1 }, to[NREAL] = { -1, -1, -1 };
 	char *fresh = fresh_snapshot(f), *upgraded;
@@ -546,7 +597,7 @@ static void test_legacy_database_at_5_upgrades_without_running_anything(void **s
  * lacks: iam 2 and 3 (legacy 4 and 5), then equals a fresh one. */
 static void test_legacy_database_at_3_gets_the_rest(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { 0 };
 	char *fresh = fresh_snapshot(f), *upgraded;
 
@@ -562,7 +613,7 @@ static void test_legacy_database_at_3_gets_the_rest(void **state)
 
 static void test_legacy_database_at_1_gets_the_rest(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { 0 };
 	char *fresh = fresh_snapshot(f), *upgraded;
 
@@ -578,7 +629,7 @@ static void test_legacy_database_at_1_gets_the_rest(void **state)
 /* A legacy version beyond 5 came from a binary newer than this one. */
 static void test_legacy_database_newer_than_5_is_refused_unchanged(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct hook h = { 0 };
 	int64_t objects;
 
@@ -602,7 +653,7 @@ static void test_legacy_database_newer_than_5_is_refused_unchanged(void **state)
  * trusted, and the database is refused unchanged. */
 static void test_legacy_database_with_a_gap_is_refused_unchanged(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	int64_t objects;
 
 	make_legacy(f->db, 3);
@@ -615,11 +666,62 @@ static void test_legacy_database_with_a_gap_is_refused_unchanged(void **state)
 	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version"), 2);
 }
 
+/* Every module with migrations, ledger included, applies on a fresh
+ * database of either engine, and the append-only rules of the dialect
+ * parts hold there. req: AUD-PROT-01 */
+static void test_every_module_migrates_and_append_only_tables_refuse_changes(void **state)
+{
+	struct fix *f = fix_of(state);
+	const struct anfu_migration_set all[] = { anfu_core_migrations, anfu_notify_migrations,
+						  anfu_iam_migrations, anfu_ledger_migrations };
+	const size_t n = sizeof(all) / sizeof(all[0]);
+	int v[4] = { -1, -1, -1, -1 }, pending = -1;
+	static const char *const refused[] = {
+		"UPDATE audit_log SET outcome = 'x'",
+		"DELETE FROM audit_log",
+		"DELETE FROM audit_head",
+		"DELETE FROM ledger_head",
+	};
+
+	assert_int_equal(anfu_migrate(f->db, all, n, NULL, NULL, NULL, NULL), 0);
+	assert_int_equal(anfu_migrate_status(f->db, all, n, v, &pending), 0);
+	assert_int_equal(pending, 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(v[i], anfu_migrate_latest(&all[i]));
+	assert_int_equal(
+		anfu_db_exec(f->db,
+			     "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_type, "
+			     "actor_role, source_ip, device, request_id, action, "
+			     "object_type, object_id, outcome, details, prev_hash, hash) "
+			     "VALUES (1, 0, 'a', 'system', 'r', '', '', '', 'x', 'o', 'i', "
+			     "'success', '{}', 'p', 'h')",
+			     NULL, 0, NULL, NULL, NULL),
+		0);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		assert_int_equal(anfu_db_exec(f->db, refused[i], NULL, 0, NULL, NULL, NULL),
+				 ANFU_ECONFLICT);
+	if (f->pg)
+		assert_int_equal(
+			anfu_db_exec(f->db, "TRUNCATE ledger_transfer", NULL, 0, NULL, NULL, NULL),
+			ANFU_ECONFLICT);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_log WHERE outcome = 'success'"),
+			 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM audit_head"), 1);
+	assert_int_equal(count(f->db, "SELECT count(*) FROM ledger_head"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-		T(test_latest_is_the_last_compiled_migration),
+/* Both engines; the PostgreSQL case is named "pg:<test>". */
+#define T(fn)                                             \
+	{ #fn, fn, setup, teardown, (void *)&on_sqlite }, \
+		{ "pg:" #fn, fn, setup, teardown, (void *)&on_pg }
+#define TS(fn)                                               \
+	{                                                    \
+#fn, fn, setup, teardown, (void *)&on_sqlite \
+	}
+		TS(test_latest_is_the_last_compiled_migration),
 		T(test_fresh_database_has_version_zero),
 		T(test_fresh_database_is_migrated_to_latest),
 		T(test_migrate_twice_applies_nothing_the_second_time),
@@ -631,14 +733,16 @@ int main(void)
 		T(test_a_module_newer_than_the_binary_refuses_the_whole_database),
 		T(test_status_counts_what_is_pending_per_module),
 		T(test_rows_of_a_module_the_binary_lacks_are_left_alone),
-		T(test_legacy_numbering_reads_through_the_map),
-		T(test_legacy_database_at_5_upgrades_without_running_anything),
-		T(test_legacy_database_at_3_gets_the_rest),
-		T(test_legacy_database_at_1_gets_the_rest),
-		T(test_legacy_database_newer_than_5_is_refused_unchanged),
-		T(test_legacy_database_with_a_gap_is_refused_unchanged),
+		TS(test_legacy_numbering_reads_through_the_map),
+		TS(test_legacy_database_at_5_upgrades_without_running_anything),
+		TS(test_legacy_database_at_3_gets_the_rest),
+		TS(test_legacy_database_at_1_gets_the_rest),
+		TS(test_legacy_database_newer_than_5_is_refused_unchanged),
+		TS(test_legacy_database_with_a_gap_is_refused_unchanged),
+		T(test_every_module_migrates_and_append_only_tables_refuse_changes),
 #undef T
+#undef TS
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, fixture_pg_group_teardown);
 }

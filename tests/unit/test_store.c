@@ -1,7 +1,10 @@
 /*
- * tests/unit/test_store: the SQLite store (store/sqlite.c, db.c, pool.c).
+ * tests/unit/test_store: the store (store/sqlite.c, pg.c, db.c, pool.c).
  *
- * Each test gets a fresh database file in its own temporary directory.
+ * Most tests run twice: on SQLite (a fresh database file in its own
+ * temporary directory) and, named "pg:<test>", on PostgreSQL (a fresh
+ * schema of the server in ANFU_TEST_PG_DSN; without it those cases skip
+ * and say why). A few are about one engine only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,11 +25,43 @@
 #include "base/err.h"
 #include "store/store.h"
 
+#include "fixture.h"
+
 struct fix {
+	bool pg;   /* the PostgreSQL variant */
+	bool skip; /* no server for it */
 	char dir[64];
 	char path[128];
+	char dsn[FIXTURE_PG_DSN_MAX];
 	struct anfu_db *db;
 };
+
+static const bool on_sqlite = false, on_pg = true;
+
+/* The configuration of the test's database, with a busy timeout. */
+static struct anfu_store_cfg cfg_of(const struct fix *f, int busy_ms)
+{
+	if (f->pg)
+		return (struct anfu_store_cfg){ .backend = "postgresql",
+						.path = "",
+						.busy_timeout_ms = busy_ms,
+						.dsn = f->dsn };
+	return (struct anfu_store_cfg){ .backend = "sqlite",
+					.path = f->path,
+					.busy_timeout_ms = busy_ms };
+}
+
+/* The test's fixture; skips the test when its backend is not there. */
+static struct fix *fix_of(void **state)
+{
+	struct fix *f = *state;
+
+	if (f->skip) {
+		print_message("%s\n", FIXTURE_PG_SKIP_REASON);
+		skip();
+	}
+	return f;
+}
 
 static void remove_db_files(struct fix *f)
 {
@@ -40,23 +75,32 @@ static void remove_db_files(struct fix *f)
 	(void)rmdir(f->dir);
 }
 
+/* *state: &on_sqlite or &on_pg, replaced by the fixture. */
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_store_cfg cfg = { "sqlite", NULL, 2000 };
+	struct anfu_store_cfg cfg;
 
 	assert_non_null(f);
-	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	cfg.path = f->path;
+	f->pg = *(const bool *)*state;
+	*state = f;
+	if (f->pg) {
+		if (!fixture_pg_fresh(f->dsn)) {
+			f->skip = true;
+			return 0;
+		}
+	} else {
+		(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-store-XXXXXX");
+		assert_non_null(mkdtemp(f->dir));
+		(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	}
+	cfg = cfg_of(f, 2000);
 	assert_int_equal(anfu_db_open(&cfg, &f->db), 0);
 	assert_int_equal(anfu_db_exec(f->db,
 				      "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, "
 				      "name TEXT, n BIGINT CHECK (n >= 0))",
 				      NULL, 0, NULL, NULL, NULL),
 			 0);
-	*state = f;
 	return 0;
 }
 
@@ -65,7 +109,8 @@ static int teardown(void **state)
 	struct fix *f = *state;
 
 	anfu_db_close(f->db);
-	remove_db_files(f);
+	if (!f->pg)
+		remove_db_files(f);
 	free(f);
 	return 0;
 }
@@ -115,7 +160,7 @@ static int collect(void *ud, const struct anfu_row *r)
 
 static void test_exec_binds_parameters_by_name(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	const struct anfu_param p[] = { ANFU_PI(7), ANFU_PSN("alice-and-more", 5) };
 	struct rows rs = { 0 };
 	int64_t changes = -1;
@@ -134,7 +179,7 @@ static void test_exec_binds_parameters_by_name(void **state)
 
 static void test_exec_returns_rows_in_order_with_nulls(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct rows rs = { 0 };
 
 	assert_int_equal(insert(f->db, 2, "b", 0), 0);
@@ -159,7 +204,7 @@ static int stop_with_error(void *ud, const struct anfu_row *r)
 
 static void test_row_callback_error_stops_and_is_returned(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	int calls = 0;
 
 	assert_int_equal(insert(f->db, 1, "a", 0), 0);
@@ -172,7 +217,7 @@ static void test_row_callback_error_stops_and_is_returned(void **state)
 
 static void test_update_returning_gives_rows_and_changes(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	const struct anfu_param p[] = { ANFU_PI(1) };
 	int64_t v = 0;
 
@@ -186,7 +231,7 @@ static void test_update_returning_gives_rows_and_changes(void **state)
 
 static void test_unique_violation_gives_eexist(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 
 	assert_int_equal(insert(f->db, 1, "a", 0), 0);
 	assert_int_equal(insert(f->db, 1, "b", 0), ANFU_EEXIST);
@@ -195,7 +240,7 @@ static void test_unique_violation_gives_eexist(void **state)
 
 static void test_check_violation_gives_econflict(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 
 	assert_int_equal(insert(f->db, 1, "a", -1), ANFU_ECONFLICT);
 	assert_int_equal(count_rows(f->db), 0);
@@ -203,13 +248,22 @@ static void test_check_violation_gives_econflict(void **state)
 
 static void test_trigger_raise_gives_econflict(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 
-	assert_int_equal(anfu_db_exec(f->db,
-				      "CREATE TRIGGER t_no_delete BEFORE DELETE ON t BEGIN "
-				      "SELECT RAISE(ABORT, 't is append-only'); END",
-				      NULL, 0, NULL, NULL, NULL),
-			 0);
+	if (f->pg)
+		assert_int_equal(f->db->ops->exec_script(
+					 f->db, "CREATE FUNCTION t_no_delete() RETURNS trigger "
+						"LANGUAGE plpgsql AS $$ BEGIN "
+						"RAISE EXCEPTION 't is append-only'; END; $$; "
+						"CREATE TRIGGER t_no_delete BEFORE DELETE ON t "
+						"FOR EACH ROW EXECUTE FUNCTION t_no_delete()"),
+				 0);
+	else
+		assert_int_equal(anfu_db_exec(f->db,
+					      "CREATE TRIGGER t_no_delete BEFORE DELETE ON t BEGIN "
+					      "SELECT RAISE(ABORT, 't is append-only'); END",
+					      NULL, 0, NULL, NULL, NULL),
+				 0);
 	assert_int_equal(insert(f->db, 1, "a", 0), 0);
 	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM t", NULL, 0, NULL, NULL, NULL),
 			 ANFU_ECONFLICT);
@@ -218,7 +272,7 @@ static void test_trigger_raise_gives_econflict(void **state)
 
 static void test_unused_or_missing_parameter_is_einval(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	const struct anfu_param p[] = { ANFU_PI(1), ANFU_PI(2) };
 
 	/* $2 given but not used. */
@@ -237,7 +291,7 @@ static void test_unused_or_missing_parameter_is_einval(void **state)
 
 static void test_text_with_nul_is_refused(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	const struct anfu_param p[] = { ANFU_PI(1), ANFU_PSN("a\0b", 3), ANFU_PI(0) };
 
 	assert_int_equal(anfu_db_exec(f->db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", p,
@@ -248,7 +302,7 @@ static void test_text_with_nul_is_refused(void **state)
 
 static void test_rollback_changes_nothing(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 
 	assert_int_equal(insert(f->db, 1, "a", 0), 0);
 	assert_int_equal(anfu_db_begin(f->db), 0);
@@ -265,7 +319,7 @@ static void test_rollback_changes_nothing(void **state)
 
 static void test_commit_keeps_changes_and_is_observed(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	uint64_t before = atomic_load(&anfu_store_commit_hist.count);
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
@@ -277,7 +331,7 @@ static void test_commit_keeps_changes_and_is_observed(void **state)
 
 static void test_begin_inside_transaction_is_einval(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(anfu_db_begin(f->db), ANFU_EINVAL);
@@ -287,7 +341,7 @@ static void test_begin_inside_transaction_is_einval(void **state)
 
 static void test_savepoint_rollback_to_undoes_only_inner_work(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	const struct anfu_store_ops *ops = f->db->ops;
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
@@ -303,10 +357,16 @@ static void test_savepoint_rollback_to_undoes_only_inner_work(void **state)
 
 static void test_limit_size_gives_efull_and_keeps_data(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	char big[4000];
 	int r = 0;
 
+	if (f->pg) {
+		/* A client cannot cap a PostgreSQL database's size. */
+		assert_int_equal(f->db->ops->limit_size(f->db, 0), ANFU_EINVAL);
+		print_message("limit_size is SQLite only: skipped on PostgreSQL\n");
+		skip();
+	}
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(insert(f->db, 1, "a", 0), 0);
@@ -323,8 +383,8 @@ static void test_limit_size_gives_efull_and_keeps_data(void **state)
 
 static void test_busy_writer_gives_ebusy(void **state)
 {
-	struct fix *f = *state;
-	struct anfu_store_cfg cfg = { "sqlite", f->path, 50 };
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 50);
 	struct anfu_db *other = NULL;
 
 	assert_int_equal(anfu_db_open(&cfg, &other), 0);
@@ -352,7 +412,7 @@ static int pragma_text_cb(void *ud, const struct anfu_row *r)
 
 static void test_connection_uses_wal_full_sync_and_foreign_keys(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	struct pragma_text jm = { "" };
 	int64_t v = -1;
 	struct stat st;
@@ -370,7 +430,7 @@ static void test_connection_uses_wal_full_sync_and_foreign_keys(void **state)
 
 static void test_query_int_without_row_is_enotfound(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	int64_t v = 99;
 
 	assert_int_equal(anfu_db_query_int(f->db, "SELECT id FROM t", NULL, 0, &v), ANFU_ENOTFOUND);
@@ -399,7 +459,7 @@ static int nested_cb(void *ud, const struct anfu_row *r)
 
 static void test_nested_use_of_a_cached_statement_works(void **state)
 {
-	struct fix *f = *state;
+	struct fix *f = fix_of(state);
 	const struct anfu_param p[] = { ANFU_PI(0) };
 	struct nested n = { f->db, 0 };
 
@@ -413,8 +473,8 @@ static void test_nested_use_of_a_cached_statement_works(void **state)
 
 static void test_unknown_backend_is_einval(void **state)
 {
-	struct fix *f = *state;
-	struct anfu_store_cfg cfg = { "oracle", f->path, 0 };
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = { .backend = "oracle", .path = f->path };
 	struct anfu_db *db = NULL;
 
 	assert_int_equal(anfu_db_open(&cfg, &db), ANFU_EINVAL);
@@ -445,8 +505,8 @@ static void *thread_main(void *p)
 
 static void test_store_gives_each_thread_its_own_connection(void **state)
 {
-	struct fix *f = *state;
-	struct anfu_store_cfg cfg = { "sqlite", f->path, 2000 };
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 2000);
 	struct anfu_store *s = NULL;
 	struct anfu_db *mine = NULL, *mine2 = NULL;
 	struct thread_arg a[3];
@@ -483,8 +543,8 @@ static void *hold_thread(void *p)
 
 static void test_store_free_closes_every_connection(void **state)
 {
-	struct fix *f = *state;
-	struct anfu_store_cfg cfg = { "sqlite", f->path, 2000 };
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 2000);
 	struct anfu_store *s = NULL;
 	struct anfu_db *db = NULL;
 	struct thread_arg a = { 0 };
@@ -535,8 +595,8 @@ static bool others_could_lock_exclusively(const char *path)
  * reset the WAL under our readers: "database disk image is malformed". */
 static void test_opening_a_connection_keeps_the_locks_of_the_others(void **state)
 {
-	struct fix *f = *state;
-	struct anfu_store_cfg cfg = { "sqlite", f->path, 2000 };
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 2000);
 	struct anfu_db *second = NULL;
 
 	assert_int_equal(anfu_db_begin_read(f->db), 0);
@@ -548,10 +608,407 @@ static void test_opening_a_connection_keeps_the_locks_of_the_others(void **state
 	assert_int_equal(anfu_db_rollback(f->db), 0);
 }
 
+/* ---- both engines: more transaction semantics ----------------------------- */
+
+static void test_rollback_to_savepoint_recovers_a_failed_statement(void **state)
+{
+	struct fix *f = fix_of(state);
+	const struct anfu_store_ops *ops = f->db->ops;
+
+	assert_int_equal(insert(f->db, 1, "a", 0), 0);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(insert(f->db, 2, "b", 0), 0);
+	assert_int_equal(ops->savepoint(f->db, "cmd_1"), 0);
+	assert_int_equal(insert(f->db, 1, "dup", 0), ANFU_EEXIST);
+	assert_int_equal(ops->rollback_to(f->db, "cmd_1"), 0);
+	assert_int_equal(ops->release(f->db, "cmd_1"), 0);
+	assert_int_equal(insert(f->db, 3, "c", 0), 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(count_rows(f->db), 3);
+}
+
+static void test_read_transaction_keeps_one_snapshot(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 2000);
+	struct anfu_db *other = NULL;
+
+	assert_int_equal(anfu_db_open(&cfg, &other), 0);
+	assert_int_equal(anfu_db_begin_read(f->db), 0);
+	assert_int_equal(count_rows(f->db), 0);
+	assert_int_equal(insert(other, 1, "a", 0), 0);
+	assert_int_equal(count_rows(f->db), 0);
+	assert_int_equal(anfu_db_end_read(f->db), 0);
+	assert_int_equal(count_rows(f->db), 1);
+	anfu_db_close(other);
+}
+
+static void test_pool_size_caps_connections(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 2000);
+	struct anfu_store *s = NULL;
+	struct anfu_db *db = NULL;
+	struct thread_arg a = { 0 };
+	pthread_t th;
+
+	cfg.pool_size = 1;
+	assert_int_equal(anfu_store_new(&cfg, &s), 0);
+	assert_int_equal(anfu_store_db(s, &db), 0);
+	a.s = s;
+	assert_int_equal(pthread_create(&th, NULL, hold_thread, &a), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.r, ANFU_EBUSY);
+	assert_null(a.db);
+	anfu_store_free(s);
+}
+
+/* A NULL text (ANFU_PS(NULL)) is typed even where only "$1 IS NULL"
+ * would say what it is; ANFU_PNULL takes the type of its column. */
+static void test_null_parameters_work_in_either_place(void **state)
+{
+	struct fix *f = fix_of(state);
+	const struct anfu_param none[] = { ANFU_PS(NULL) }, one[] = { ANFU_PS("a") };
+	const struct anfu_param p[] = { ANFU_PI(3), ANFU_PS("c"), ANFU_PNULL };
+	const char *del = "DELETE FROM t WHERE ($1 IS NULL OR name = $1)";
+	int64_t changes = -1;
+
+	assert_int_equal(insert(f->db, 1, "a", 0), 0);
+	assert_int_equal(insert(f->db, 2, "b", 0), 0);
+	assert_int_equal(anfu_db_exec(f->db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", p,
+				      3, NULL, NULL, NULL),
+			 0);
+	assert_int_equal(anfu_db_exec(f->db, del, one, 1, NULL, NULL, &changes), 0);
+	assert_int_equal(changes, 1);
+	assert_int_equal(anfu_db_exec(f->db, del, none, 1, NULL, NULL, &changes), 0);
+	assert_int_equal(changes, 2);
+	assert_int_equal(count_rows(f->db), 0);
+}
+
+/* ---- PostgreSQL only ------------------------------------------------------ */
+
+struct waiter {
+	struct anfu_store_cfg cfg;
+	int r;
+	int64_t seen;
+};
+
+/* Begins a write transaction (waiting for the writer lock) and counts. */
+static void *waiting_writer(void *p)
+{
+	struct waiter *w = p;
+	struct anfu_db *db = NULL;
+
+	w->r = anfu_db_open(&w->cfg, &db);
+	if (w->r == 0)
+		w->r = anfu_db_begin(db);
+	if (w->r == 0)
+		w->r = anfu_db_query_int(db, "SELECT count(*) FROM t", NULL, 0, &w->seen);
+	(void)anfu_db_rollback(db);
+	anfu_db_close(db);
+	return NULL;
+}
+
+/* Write transactions run one at a time, as BEGIN IMMEDIATE makes them on
+ * SQLite, and one that waited sees what the one before it committed
+ * (READ COMMITTED: REPEATABLE READ would keep the snapshot taken before
+ * the wait). */
+static void test_pg_writer_waits_and_sees_the_previous_commit(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct waiter w = { .cfg = cfg_of(f, 10000), .r = -99, .seen = -1 };
+	int64_t waiting = 0;
+	pthread_t th;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(pthread_create(&th, NULL, waiting_writer, &w), 0);
+	/* Until the other writer waits for the lock (bounded: a writer that
+	 * never waits fails the test instead of hanging it). */
+	for (int i = 0; waiting == 0; i++) {
+		assert_true(i < 3000);
+		assert_int_equal(anfu_db_query_int(f->db,
+						   "SELECT count(*) FROM pg_locks l JOIN "
+						   "pg_database d ON d.oid = l.database WHERE "
+						   "d.datname = current_database() AND "
+						   "l.locktype = 'advisory' AND NOT l.granted",
+						   NULL, 0, &waiting),
+				 0);
+		if (waiting == 0)
+			(void)usleep(10000);
+	}
+	assert_int_equal(insert(f->db, 1, "a", 0), 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(w.r, 0);
+	assert_int_equal(w.seen, 1);
+}
+
+static void test_pg_failed_statement_fails_the_transaction(void **state)
+{
+	struct fix *f = fix_of(state);
+
+	assert_int_equal(insert(f->db, 1, "a", 0), 0);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(insert(f->db, 2, "b", 0), 0);
+	assert_int_equal(insert(f->db, 1, "dup", 0), ANFU_EEXIST);
+	/* Refused here, not run outside the transaction. */
+	assert_int_equal(insert(f->db, 3, "c", 0), ANFU_EIO);
+	assert_int_equal(anfu_db_commit(f->db), ANFU_EIO);
+	assert_int_equal(f->db->tx_depth, 0);
+	assert_int_equal(count_rows(f->db), 1);
+}
+
+static void test_pg_statement_timeout_gives_ebusy(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 2000);
+	struct anfu_db *db = NULL;
+
+	cfg.statement_timeout_ms = 50;
+	assert_int_equal(anfu_db_open(&cfg, &db), 0);
+	assert_int_equal(anfu_db_exec(db, "SELECT pg_sleep(5)", NULL, 0, NULL, NULL, NULL),
+			 ANFU_EBUSY);
+	/* The connection serves the next statement. */
+	assert_int_equal(insert(db, 1, "a", 0), 0);
+	anfu_db_close(db);
+	assert_int_equal(count_rows(f->db), 1);
+}
+
+struct locker {
+	struct anfu_db *db;
+	int r;
+};
+
+static int advisory_lock(struct anfu_db *db, int64_t key)
+{
+	const struct anfu_param p[] = { ANFU_PI(key) };
+
+	return anfu_db_exec(db, "SELECT pg_advisory_lock($1)", p, 1, NULL, NULL, NULL);
+}
+
+static void *lock_two(void *p)
+{
+	struct locker *l = p;
+
+	l->r = advisory_lock(l->db, 2);
+	/* Session locks outlive the failed statement: the loser lets go. */
+	if (l->r == ANFU_EBUSY)
+		assert_int_equal(anfu_db_exec(l->db, "SELECT pg_advisory_unlock_all()", NULL, 0,
+					      NULL, NULL, NULL),
+				 0);
+	return NULL;
+}
+
+/* Two sessions each wait for the other's lock: the server breaks the
+ * deadlock (40P01) and the loser gets ANFU_EBUSY, the winner its lock. */
+static void test_pg_deadlock_gives_ebusy(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 10000);
+	struct locker a = { .r = -99 };
+	struct anfu_db *b = NULL;
+	int64_t waiting = 0;
+	pthread_t th;
+	int rb;
+
+	assert_int_equal(anfu_db_open(&cfg, &a.db), 0);
+	assert_int_equal(anfu_db_open(&cfg, &b), 0);
+	assert_int_equal(advisory_lock(a.db, 1), 0);
+	assert_int_equal(advisory_lock(b, 2), 0);
+	assert_int_equal(pthread_create(&th, NULL, lock_two, &a), 0);
+	for (int i = 0; waiting == 0; i++) {
+		assert_true(i < 3000);
+		assert_int_equal(anfu_db_query_int(f->db,
+						   "SELECT count(*) FROM pg_locks l JOIN "
+						   "pg_database d ON d.oid = l.database WHERE "
+						   "d.datname = current_database() AND "
+						   "l.locktype = 'advisory' AND NOT l.granted",
+						   NULL, 0, &waiting),
+				 0);
+		if (waiting == 0)
+			(void)usleep(10000);
+	}
+	rb = advisory_lock(b, 1);
+	if (rb == ANFU_EBUSY)
+		assert_int_equal(anfu_db_exec(b, "SELECT pg_advisory_unlock_all()", NULL, 0, NULL,
+					      NULL, NULL),
+				 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true((a.r == ANFU_EBUSY && rb == 0) || (a.r == 0 && rb == ANFU_EBUSY));
+	anfu_db_close(b);
+	anfu_db_close(a.db);
+}
+
+/* Ends f->db's server session from another connection. */
+static void kill_session(struct fix *f)
+{
+	struct anfu_store_cfg cfg = cfg_of(f, 2000);
+	struct anfu_db *killer = NULL;
+	int64_t pid = 0, ok = 0;
+
+	assert_int_equal(anfu_db_query_int(f->db, "SELECT pg_backend_pid()", NULL, 0, &pid), 0);
+	assert_int_equal(anfu_db_open(&cfg, &killer), 0);
+	{
+		const struct anfu_param p[] = { ANFU_PI(pid) };
+
+		assert_int_equal(anfu_db_query_int(killer,
+						   "SELECT pg_terminate_backend($1::integer, 5000)",
+						   p, 1, &ok),
+				 0);
+	}
+	assert_int_equal(ok, 1);
+	anfu_db_close(killer);
+}
+
+static void test_pg_lost_connection_gives_eio_then_reconnects(void **state)
+{
+	struct fix *f = fix_of(state);
+
+	assert_int_equal(insert(f->db, 1, "a", 0), 0);
+	kill_session(f);
+	assert_int_equal(insert(f->db, 2, "b", 0), ANFU_EIO);
+	/* The next use reconnects by itself; its statement cache is new. */
+	assert_int_equal(insert(f->db, 3, "c", 0), 0);
+	assert_int_equal(count_rows(f->db), 2);
+}
+
+static void test_pg_lost_connection_in_a_transaction_refuses_until_rollback(void **state)
+{
+	struct fix *f = fix_of(state);
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(insert(f->db, 1, "a", 0), 0);
+	kill_session(f);
+	assert_int_equal(insert(f->db, 2, "b", 0), ANFU_EIO);
+	/* Not run in autocommit behind the caller's back. */
+	assert_int_equal(insert(f->db, 3, "c", 0), ANFU_EIO);
+	assert_int_equal(anfu_db_commit(f->db), ANFU_EIO);
+	assert_int_equal(f->db->tx_depth, 0);
+	assert_int_equal(count_rows(f->db), 0);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(insert(f->db, 4, "d", 0), 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(count_rows(f->db), 1);
+}
+
+static void test_pg_foreign_key_violation_gives_econflict(void **state)
+{
+	struct fix *f = fix_of(state);
+	const struct anfu_param p[] = { ANFU_PI(9) };
+	int64_t n = -1;
+
+	assert_int_equal(anfu_db_exec(f->db,
+				      "CREATE TABLE c (id BIGINT NOT NULL PRIMARY KEY "
+				      "REFERENCES t (id))",
+				      NULL, 0, NULL, NULL, NULL),
+			 0);
+	assert_int_equal(
+		anfu_db_exec(f->db, "INSERT INTO c (id) VALUES ($1)", p, 1, NULL, NULL, NULL),
+		ANFU_ECONFLICT);
+	assert_int_equal(anfu_db_query_int(f->db, "SELECT count(*) FROM c", NULL, 0, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_pg_boolean_and_big_integers_read_as_integers(void **state)
+{
+	struct fix *f = fix_of(state);
+	const struct anfu_param p[] = { ANFU_PI(INT64_MAX) };
+	int64_t v = 0;
+
+	assert_int_equal(anfu_db_query_int(f->db, "SELECT 1 = 1", NULL, 0, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(anfu_db_query_int(f->db, "SELECT 1 = 2", NULL, 0, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(anfu_db_query_int(f->db, "SELECT $1", p, 1, &v), 0);
+	assert_true(v == INT64_MAX);
+}
+
+/* No server needed: the dsn is checked before anything connects. */
+static void test_pg_dsn_with_a_password_or_sslmode_is_refused(void **state)
+{
+	static const char *const bad[] = {
+		"host=db.example dbname=anfu password=hunter2",
+		"postgresql://anfu:hunter2@db.example/anfu",
+		"postgresql://db.example/anfu?password=hunter2",
+		"host=db.example sslmode=disable",
+		"host=db.example dbname='unterminated",
+	};
+	char err[160];
+	struct anfu_store_cfg cfg = { .backend = "postgresql", .path = "" };
+	struct anfu_db *db = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(anfu_store_pg_check_dsn(bad[i], err, sizeof(err)), ANFU_EINVAL);
+		assert_true(err[0] != '\0');
+		assert_null(strstr(err, "hunter2"));
+		cfg.dsn = bad[i];
+		assert_int_equal(anfu_db_open(&cfg, &db), ANFU_EINVAL);
+		assert_null(db);
+	}
+	assert_int_equal(anfu_store_pg_check_dsn("host=/run/postgresql dbname=anfu user=anfud", err,
+						 sizeof(err)),
+			 0);
+	assert_int_equal(anfu_store_pg_check_dsn("postgresql://anfud@db.example:5433/anfu", err,
+						 sizeof(err)),
+			 0);
+}
+
+/* No server needed: anfu_store_new() reads the file, connects to nothing. */
+static void test_pg_password_file_must_be_private(void **state)
+{
+	char dir[64], path[128], link[140];
+	struct anfu_store_cfg cfg = {
+		.backend = "postgresql", .path = "", .dsn = "dbname=anfu", .password_file = path
+	};
+	struct anfu_store *s = (struct anfu_store *)&cfg;
+	FILE *fp;
+
+	(void)state;
+	(void)snprintf(dir, sizeof(dir), "/tmp/anfu-store-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(path, sizeof(path), "%s/db-password", dir);
+	(void)snprintf(link, sizeof(link), "%s/link", dir);
+	/* Missing: libpq's own sources (PGPASSWORD, ~/.pgpass) apply. */
+	assert_int_equal(anfu_store_new(&cfg, &s), 0);
+	anfu_store_free(s);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_true(fputs("s3cret\n", fp) >= 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(path, 0640), 0);
+	s = (struct anfu_store *)&cfg;
+	assert_int_equal(anfu_store_new(&cfg, &s), ANFU_EPERM);
+	assert_ptr_equal(s, (struct anfu_store *)&cfg);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(symlink(path, link), 0);
+	cfg.password_file = link;
+	assert_int_equal(anfu_store_new(&cfg, &s), ANFU_EPERM);
+	assert_ptr_equal(s, (struct anfu_store *)&cfg);
+	cfg.password_file = path;
+	assert_int_equal(anfu_store_new(&cfg, &s), 0);
+	anfu_store_free(s);
+	(void)unlink(link);
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+/* Both engines; the PostgreSQL case is named "pg:<test>". */
+#define T(fn)                                             \
+	{ #fn, fn, setup, teardown, (void *)&on_sqlite }, \
+		{ "pg:" #fn, fn, setup, teardown, (void *)&on_pg }
+#define TS(fn)                                               \
+	{                                                    \
+#fn, fn, setup, teardown, (void *)&on_sqlite \
+	}
+#define TP(fn)                                           \
+	{                                                \
+#fn, fn, setup, teardown, (void *)&on_pg \
+	}
 		T(test_exec_binds_parameters_by_name),
 		T(test_exec_returns_rows_in_order_with_nulls),
 		T(test_row_callback_error_stops_and_is_returned),
@@ -567,15 +1024,31 @@ int main(void)
 		T(test_savepoint_rollback_to_undoes_only_inner_work),
 		T(test_limit_size_gives_efull_and_keeps_data),
 		T(test_busy_writer_gives_ebusy),
-		T(test_connection_uses_wal_full_sync_and_foreign_keys),
+		TS(test_connection_uses_wal_full_sync_and_foreign_keys),
 		T(test_query_int_without_row_is_enotfound),
 		T(test_nested_use_of_a_cached_statement_works),
-		T(test_unknown_backend_is_einval),
+		TS(test_unknown_backend_is_einval),
 		T(test_store_gives_each_thread_its_own_connection),
 		T(test_store_free_closes_every_connection),
-		T(test_opening_a_connection_keeps_the_locks_of_the_others),
+		TS(test_opening_a_connection_keeps_the_locks_of_the_others),
+		T(test_rollback_to_savepoint_recovers_a_failed_statement),
+		T(test_read_transaction_keeps_one_snapshot),
+		T(test_pool_size_caps_connections),
+		T(test_null_parameters_work_in_either_place),
+		TP(test_pg_writer_waits_and_sees_the_previous_commit),
+		TP(test_pg_failed_statement_fails_the_transaction),
+		TP(test_pg_statement_timeout_gives_ebusy),
+		TP(test_pg_deadlock_gives_ebusy),
+		TP(test_pg_lost_connection_gives_eio_then_reconnects),
+		TP(test_pg_lost_connection_in_a_transaction_refuses_until_rollback),
+		TP(test_pg_foreign_key_violation_gives_econflict),
+		TP(test_pg_boolean_and_big_integers_read_as_integers),
+		cmocka_unit_test(test_pg_dsn_with_a_password_or_sslmode_is_refused),
+		cmocka_unit_test(test_pg_password_file_must_be_private),
 #undef T
+#undef TS
+#undef TP
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, fixture_pg_group_teardown);
 }

@@ -2,12 +2,14 @@
  * tests/unit/test_tx: the transaction executor and its batching twin
  * (src/tx/).
  *
- * Each test gets a fresh data directory with real keys, a migrated SQLite
- * store, the audit writer and the executor (FIXTURE_AUDIT), plus a table
+ * Each test gets a fresh data directory with real keys, a migrated store,
+ * the audit writer and the executor (FIXTURE_AUDIT), plus a table
  * of its own (tx_row) the transactions write to. What a transaction left
  * behind is read back with plain queries: its rows, its audit records (in
  * sequence order, with their actors), the chain head, the hooks that ran
- * and what they saw when they ran.
+ * and what they saw when they ran. Every test runs on SQLite and, named
+ * "pg:<test>", on PostgreSQL (ANFU_TEST_PG_DSN; skipped, saying so,
+ * without it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,11 +39,17 @@ static const struct anfu_actor bob = {
 	"usr_bob00000000000000000", "customer", "", "192.0.2.2", "dev_b", "req_b"
 };
 
+static const bool on_sqlite = false, on_pg = true;
+
+/* *state: &on_sqlite or &on_pg, replaced by the fixture (NULL: skip). */
 static int setup(void **state)
 {
-	static const struct anfu_fixture_opts opts = { .name = "tx" };
+	struct anfu_fixture_opts opts = { .name = "tx", .pg = *(const bool *)*state };
 	struct anfu_fixture *f = NULL;
 
+	*state = NULL;
+	if (opts.pg && !fixture_pg_dsn())
+		return 0;
 	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &f), 0);
 	/* Deferred: a dangling reference is refused by COMMIT, not by the
 	 * statement, which is how a test makes a commit fail. */
@@ -52,6 +60,16 @@ static int setup(void **state)
 			 0);
 	*state = f;
 	return 0;
+}
+
+/* The test's fixture; skips the test when its backend is not there. */
+static struct anfu_fixture *fx_of(void **state)
+{
+	if (!*state) {
+		print_message("%s\n", FIXTURE_PG_SKIP_REASON);
+		skip();
+	}
+	return *state;
 }
 
 /* ---- what the transactions do ----------------------------------------------------- */
@@ -177,7 +195,7 @@ static int verify(struct anfu_fixture *f)
  * req: AUD-CNT-02 */
 static void test_commit_appends_staged_records_in_order_then_runs_hooks(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct seen s = { .f = f };
 	struct hook_arg h1 = { &s, 1 }, h2 = { &s, 2 };
 	struct work w = { .rows = { "a", "b" },
@@ -208,7 +226,7 @@ static void test_commit_appends_staged_records_in_order_then_runs_hooks(void **s
 /* A refusal rolls back rows and records and runs no hook. */
 static void test_refusal_rolls_back_everything_and_runs_no_hook(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct seen s = { .f = f };
 	struct hook_arg h1 = { &s, 1 };
 	struct work ok = { .rows = { "a" }, .actions = { "test.ok" } };
@@ -232,7 +250,7 @@ static void test_refusal_rolls_back_everything_and_runs_no_hook(void **state)
  * is returned. req: AUD-CNT-02 */
 static void test_keep_commits_a_refusal_with_its_records(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct seen s = { .f = f };
 	struct hook_arg h1 = { &s, 1 };
 	struct work w = { .rows = { "counter" },
@@ -256,7 +274,7 @@ static void test_keep_commits_a_refusal_with_its_records(void **state)
  * refusal's too: no change without its record. req: AUD-THR-01 */
 static void test_audit_failure_rolls_back_and_runs_no_hook(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct seen s = { .f = f };
 	struct hook_arg h1 = { &s, 1 };
 	struct work w = { .rows = { "a" }, .actions = { "test.event" }, .hooks = { &h1 } };
@@ -281,7 +299,7 @@ static void test_audit_failure_rolls_back_and_runs_no_hook(void **state)
  * requests) commits on its own. req: AUD-THR-01 */
 static void test_record_commits_on_its_own(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct anfu_audit_event ev = { &alice, "server.start", "", "", "success", NULL };
 
 	assert_int_equal(anfu_tx_record(f->tx, &ev), 0);
@@ -305,7 +323,7 @@ static int secret_tx(struct anfu_tx *tx, void *ud)
 
 static void test_refused_record_content_rolls_back(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 
 	assert_int_equal(anfu_tx_run(f->tx, &alice, secret_tx, NULL), ANFU_EAUDIT);
 	assert_int_equal(rows(f), 0);
@@ -316,7 +334,7 @@ static void test_refused_record_content_rolls_back(void **state)
  * runs, the commit's error is returned. */
 static void test_commit_failure_rolls_back_and_runs_no_hook(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct seen s = { .f = f };
 	struct hook_arg h1 = { &s, 1 };
 	struct work w = {
@@ -349,7 +367,7 @@ static int bad_stage_tx(struct anfu_tx *tx, void *ud)
 
 static void test_staging_failure_fails_the_transaction(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	int which;
 
 	which = 0;
@@ -377,7 +395,7 @@ static int many_tx(struct anfu_tx *tx, void *ud)
 
 static void test_records_beyond_the_limit_fail_the_transaction(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 
 	assert_int_equal(anfu_tx_run(f->tx, &alice, many_tx, NULL), ANFU_ELIMIT);
 	assert_int_equal(rows(f), 0);
@@ -412,7 +430,7 @@ static int outer_tx(struct anfu_tx *tx, void *ud)
 
 static void test_nested_run_is_refused(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct nested n = { f, 0, false };
 
 	assert_int_equal(anfu_tx_run(f->tx, &alice, outer_tx, &n), 0);
@@ -432,7 +450,7 @@ static int sneaky_tx(struct anfu_tx *tx, void *ud)
 
 static void test_function_that_commits_itself_fails_the_run(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 
 	assert_int_equal(anfu_tx_run(f->tx, &alice, sneaky_tx, NULL), ANFU_EINTERNAL);
 	assert_int_equal(f->db->tx_depth, 0);
@@ -452,7 +470,7 @@ static int twice_tx(struct anfu_tx *tx, void *ud)
 
 static void test_a_hook_registered_twice_runs_once(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct seen s = { .f = f };
 	struct hook_arg h1 = { &s, 1 }, h2 = { &s, 2 };
 	struct hook_arg *h[2] = { &h1, &h2 };
@@ -486,7 +504,7 @@ static int stepping_tx(struct anfu_tx *tx, void *ud)
 
 static void test_refused_step_undoes_only_itself(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct seen s = { .f = f };
 	struct hook_arg h1 = { &s, 1 }, h2 = { &s, 2 };
 	struct stepping st = { .inner = { .rows = { "inner" },
@@ -590,7 +608,7 @@ static void test_a_step_whose_release_fails_fails_with_the_store_error(void **st
  * commits once and its records are one chain. req: AUD-CNT-02 */
 static void test_batch_refusal_rolls_back_only_that_command(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct seen s = { .f = f };
 	struct hook_arg h[3] = { { &s, 1 }, { &s, 2 }, { &s, 3 } };
 	struct work w[3] = {
@@ -635,7 +653,7 @@ static void test_batch_refusal_rolls_back_only_that_command(void **state)
  * others stand. */
 static void test_batch_command_with_a_bad_record_is_undone(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	int which = 0;
 	struct work ok = { .rows = { "two" }, .actions = { "cmd.two" } };
 	struct anfu_tx_cmd cmds[2] = { { &alice, bad_stage_tx, &which, 1 },
@@ -653,7 +671,7 @@ static void test_batch_command_with_a_bad_record_is_undone(void **state)
  * every command gets the failure, no hook runs. req: AUD-THR-01 */
 static void test_batch_audit_failure_fails_every_command(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct seen s = { .f = f };
 	struct hook_arg h1 = { &s, 1 };
 	struct work w[2] = { { .rows = { "one" }, .actions = { "cmd.one" }, .hooks = { &h1 } },
@@ -674,7 +692,7 @@ static void test_batch_audit_failure_fails_every_command(void **state)
 
 static void test_batch_refuses_bad_calls(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	struct work ok = { .rows = { "one" } };
 	struct anfu_tx_cmd cmds[2] = { { &alice, work_tx, &ok, 1 }, { &alice, NULL, NULL, 1 } };
 
@@ -692,7 +710,10 @@ static void test_batch_refuses_bad_calls(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
+/* Both engines; the PostgreSQL case is named "pg:<test>". */
+#define T(fn)                                                     \
+	{ #fn, fn, setup, fixture_teardown, (void *)&on_sqlite }, \
+		{ "pg:" #fn, fn, setup, fixture_teardown, (void *)&on_pg }
 		T(test_commit_appends_staged_records_in_order_then_runs_hooks),
 		T(test_refusal_rolls_back_everything_and_runs_no_hook),
 		T(test_keep_commits_a_refusal_with_its_records),
@@ -716,5 +737,5 @@ int main(void)
 #undef T
 	};
 
-	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
+	return cmocka_run_group_tests(tests, fixture_group_setup, fixture_pg_group_teardown);
 }

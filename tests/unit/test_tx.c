@@ -578,7 +578,7 @@ static void *run_stepped(void *ud)
  * nothing of it commits; the connection goes on working. */
 static void test_a_step_whose_release_fails_fails_with_the_store_error(void **state)
 {
-	struct anfu_fixture *f = *state;
+	struct anfu_fixture *f = fx_of(state);
 	const struct fault_rule rule = { FAULT_RELEASE, "anfu_tx_step", 1, ANFU_EBUSY, false };
 	struct run_on_thread t = { f, 1 };
 	pthread_t th;
@@ -721,7 +721,10 @@ int main(void)
 		T(test_audit_failure_rolls_back_and_runs_no_hook),
 		T(test_record_commits_on_its_own),
 		T(test_batch_audit_failure_fails_every_command),
-		T(test_a_step_whose_release_fails_fails_with_the_store_error),
+		/* SQLite only: the fault store wraps the SQLite ops. */
+		{ "test_a_step_whose_release_fails_fails_with_the_store_error",
+		  test_a_step_whose_release_fails_fails_with_the_store_error, setup,
+		  fixture_teardown, (void *)&on_sqlite },
 #endif
 		T(test_refused_record_content_rolls_back),
 		T(test_commit_failure_rolls_back_and_runs_no_hook),

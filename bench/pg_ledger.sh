@@ -17,15 +17,21 @@
 #     statement that does nothing when a check fails, COMMIT); afterwards
 #     bench/pg/check.sql must find every account equal to its opening plus
 #     the journal, no money made or lost, no flagged account overdrawn, and
-#     at least one journal row, else the script fails;
+#     at least one journal row and no failed (deadlocked) transaction, else
+#     the script fails;
+#   - the batched variant, one uniform/hot pair per size in PG_BATCHES:
+#     bench/pg/batch.sql calls bench_transfers of bench/pg/functions.sql
+#     (PL/pgSQL: BATCH transfers in one transaction, every account of the
+#     batch locked first, lower number first), same checks;
 #   - TPC-B: `pgbench -i -s PG_TPCB_SCALE` in a database of its own, then the
 #     built-in script with the same clients, threads, duration and protocol;
 #     bench/pg/tpcb-check.sql checks its balances.
 # Every run waits for the idle gate of bench/run.sh first (IDLE_PCT,
 # IDLE_WAIT; IDLE_WAIT=0 skips it). Prints the conditions as "#" lines,
 # then one table row per run, each followed by its "# check:" line, then
-# the ratio hot / uniform (median of the pairwise ratios). Exit status 0
-# only when every run ran and every check passed.
+# the ratio hot / uniform of transfers/s (median of the pairwise ratios; per
+# batch size for the batched runs), then "check: ok". Exit status 0 only
+# when every run ran and every check passed.
 #
 # Environment (defaults in brackets):
 #   PG_SECONDS [LEDGER_SECONDS or 5]: whole seconds per run
@@ -34,6 +40,8 @@
 #   PG_OPENING [1000000000000]: opening credit of each wallet in fen
 #     (bench_ledger_raw's; a small one makes the overdraft check refuse)
 #   PG_REPEAT [3]: uniform/hot pairs
+#   PG_BATCHES ["1 10 100"]: batch sizes of the batched variant (one
+#     uniform/hot pair each); empty skips it
 #   PG_TPCB_SCALE [32]: pgbench's scale factor (the pgbench manual: at least
 #     the number of clients, else branch updates contend); 0 skips TPC-B
 #   PG_SQL_DIR [bench/pg]: where the scripts are read from
@@ -54,6 +62,7 @@ PG_ACCOUNTS=${PG_ACCOUNTS:-$LEDGER_ACCOUNTS}
 PG_OPENING=${PG_OPENING:-1000000000000}
 PG_REPEAT=${PG_REPEAT:-3}
 PG_TPCB_SCALE=${PG_TPCB_SCALE:-32}
+PG_BATCHES=${PG_BATCHES-1 10 100}
 PG_SQL_DIR=${PG_SQL_DIR:-$ROOT/bench/pg}
 
 for v in PG_SECONDS PG_CLIENTS PG_JOBS PG_ACCOUNTS PG_OPENING PG_REPEAT PG_TPCB_SCALE; do
@@ -61,6 +70,9 @@ for v in PG_SECONDS PG_CLIENTS PG_JOBS PG_ACCOUNTS PG_OPENING PG_REPEAT PG_TPCB_
 done
 [ "$PG_SECONDS" -ge 1 ] && [ "$PG_CLIENTS" -ge 1 ] && [ "$PG_JOBS" -ge 1 ] &&
 	[ "$PG_ACCOUNTS" -ge 2 ] && [ "$PG_REPEAT" -ge 1 ] || die "PG_SECONDS, PG_CLIENTS, PG_JOBS, PG_REPEAT >= 1, PG_ACCOUNTS >= 2"
+for b in $PG_BATCHES; do
+	case $b in '' | 0* | *[!0-9]*) die "PG_BATCHES: whole numbers >= 1, not '$b'" ;; esac
+done
 case $PG_PROTOCOL in simple | extended | prepared) ;; *) die "PG_PROTOCOL: simple, extended or prepared" ;; esac
 
 PG_BIN=${ANFU_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
@@ -129,45 +141,61 @@ gate() {
 
 PGBENCH_ARGS=(-c "$PG_CLIENTS" -j "$PG_JOBS" -T "$PG_SECONDS" -M "$PG_PROTOCOL")
 
-row() { printf '%-8s %4s %7s %12s %6s %10s %11s  %s\n' "$@"; }
+row() { printf '%-8s %-11s %5s %4s %7s %12s %6s %9s %11s %11s  %s\n' "$@"; }
 
-# ledger_run WORKLOAD PAIR: fresh tables, one pgbench run of
-# PG_SQL_DIR/WORKLOAD.sql, the checks. Prints the row and the check line;
-# sets TPS. Fails (returns 1) when pgbench fails or a check does not pass.
+# ledger_run WORKLOAD BATCH PAIR: fresh tables, one pgbench run, the checks.
+# BATCH "-": the plain SQL script PG_SQL_DIR/WORKLOAD.sql (one transfer per
+# transaction); a number: PG_SQL_DIR/batch.sql, BATCH transfers per
+# transaction through bench_transfers (functions.sql). Prints the row and
+# the check line; sets XPS (transfers applied per second). Fails (returns
+# 1) when pgbench fails, a transaction failed or a check does not pass.
 ledger_run() {
-	local workload=$1 pair=$2 out line rows off diff overdrawn processed failed verdict
+	local workload=$1 batch=$2 pair=$3 out line rows off diff overdrawn processed failed
+	local verdict tps latency script args
 	pg_sql anfu -v accounts="$PG_ACCOUNTS" -v opening="$PG_OPENING" \
 		-f "$PG_SQL_DIR/schema.sql" >/dev/null || { log "schema.sql failed"; return 1; }
+	if [ "$batch" = - ]; then
+		script=$workload.sql
+		args=()
+		batch=1
+	else
+		pg_sql anfu -f "$PG_SQL_DIR/functions.sql" >/dev/null || { log "functions.sql failed"; return 1; }
+		script=batch.sql
+		args=(-D batch="$batch" -D hot="$([ "$workload" = hot ] && echo 1 || echo 0)")
+	fi
 	gate
 	out=$(mktemp "${TMPDIR:-/tmp}/anfu-pgbench-XXXXXX")
-	log "pg $workload, pair $pair: pgbench ${PGBENCH_ARGS[*]}"
-	if ! run_pgbench "$out" "${PGBENCH_ARGS[@]}" -n -f "$PG_SQL_DIR/$workload.sql" \
+	log "pg $workload, $script, batch $batch, pair $pair: pgbench ${PGBENCH_ARGS[*]}"
+	if ! run_pgbench "$out" "${PGBENCH_ARGS[@]}" -n -f "$PG_SQL_DIR/$script" "${args[@]}" \
 		-D accounts="$PG_ACCOUNTS" -D ts0="$(date +%s%6N)" anfu; then
 		cat "$out" >&2
 		rm -f "$out"
-		log "pgbench failed ($workload)"
+		log "pgbench failed ($workload, $script)"
 		return 1
 	fi
-	TPS=$(pgbench_field "$out" tps | awk '{printf "%.1f", $1}')
+	tps=$(pgbench_field "$out" tps)
 	processed=$(pgbench_field "$out" processed)
 	failed=$(pgbench_field "$out" failed)
-	row "$workload" "$pair" "$PG_CLIENTS" "${processed:-?}" "${failed:-?}" "${TPS:-?}" \
-		"$(pgbench_field "$out" latency)" "$IDLE_BEFORE"
-	[ -n "$TPS" ] && [ -n "$processed" ] && [ -n "$failed" ] || { cat "$out" >&2; rm -f "$out"; return 1; }
+	latency=$(pgbench_field "$out" latency)
+	[ -n "$tps" ] && [ -n "$processed" ] && [ -n "$failed" ] || { cat "$out" >&2; rm -f "$out"; return 1; }
 	rm -f "$out"
-	# A failed transaction is a deadlock or serialization failure (pgbench 15
-	# counts them and goes on): the scripts lock in one order and run in READ
-	# COMMITTED, so there must be none.
-	[ "$failed" = 0 ] || { echo "# check: FAILED, $failed transactions failed (deadlock?)"; return 1; }
 	line=$(pg_sql anfu -v opening="$PG_OPENING" -f "$PG_SQL_DIR/check.sql") ||
 		{ log "check.sql failed"; return 1; }
 	IFS='|' read -r rows off diff overdrawn <<<"$line"
+	# Transfers applied per second: pgbench's rate (without the connection
+	# time) times the journal rows per transaction.
+	XPS=$(awk -v t="$tps" -v r="$rows" -v p="$processed" 'BEGIN {printf "%.1f", (p > 0 ? t * r / p : 0)}')
+	row "$workload" "$script" "$batch" "$pair" "$PG_CLIENTS" "$processed" "$failed" \
+		"$(awk -v t="$tps" 'BEGIN {printf "%.1f", t}')" "$XPS" "$latency" "$IDLE_BEFORE"
+	# A failed transaction is a deadlock or serialization failure (pgbench 15
+	# counts them and goes on): the scripts lock in one order and run in READ
+	# COMMITTED, so there must be none.
 	verdict=FAILED
-	if [ "${rows:-0}" -ge 1 ] && [ "$rows" -le "$processed" ] && [ "$off" = 0 ] &&
-		[ "$diff" = 0 ] && [ "$overdrawn" = 0 ]; then
+	if [ "$failed" = 0 ] && [ "${rows:-0}" -ge 1 ] && [ "$rows" -le $((processed * batch)) ] &&
+		[ "$off" = 0 ] && [ "$diff" = 0 ] && [ "$overdrawn" = 0 ]; then
 		verdict=ok
 	fi
-	echo "# check: $verdict, $rows journal rows ($((processed - rows)) of $processed transactions refused), $off accounts off, credits - debits - opening = $diff, $overdrawn flagged accounts overdrawn"
+	echo "# check: $verdict, $failed failed transactions, $rows journal rows ($((processed * batch - rows)) of $((processed * batch)) transfers refused), $off accounts off, credits - debits - opening = $diff, $overdrawn flagged accounts overdrawn"
 	[ "$verdict" = ok ]
 }
 
@@ -195,7 +223,7 @@ tpcb_run() {
 	TPS=$(pgbench_field "$out" tps | awk '{printf "%.1f", $1}')
 	processed=$(pgbench_field "$out" processed)
 	failed=$(pgbench_field "$out" failed)
-	row tpcb - "$PG_CLIENTS" "${processed:-?}" "${failed:-?}" "${TPS:-?}" \
+	row tpcb '(built-in)' - - "$PG_CLIENTS" "${processed:-?}" "${failed:-?}" "${TPS:-?}" - \
 		"$(pgbench_field "$out" latency)" "$IDLE_BEFORE"
 	[ -n "$TPS" ] && [ -n "$processed" ] && [ -n "$failed" ] || { cat "$out" >&2; rm -f "$out"; return 1; }
 	rm -f "$out"
@@ -210,7 +238,7 @@ tpcb_run() {
 }
 
 pg_main() {
-	local env i u h ratio ratios=() utps=() htps=() settings
+	local env i b u h ratio ratios=() bratios=() utps=() htps=() settings
 	PG_DIR=$(mktemp -d "$BENCH_DIR/anfu-pg-bench-XXXXXX") || die "cannot create a directory in $BENCH_DIR"
 	env=$("$ROOT/scripts/pg-cluster.sh" start "$PG_DIR") || die "the cluster did not start"
 	while IFS= read -r line; do
@@ -231,23 +259,32 @@ pg_main() {
 	echo "# ledger scripts ($PG_SQL_DIR): uniform.sql, hot.sql: plain SQL, one transfer per transaction, SELECT ... FOR UPDATE of both accounts (lower number first), checks + UPDATE x2 + INSERT journal row in one conditional statement, COMMIT; $PG_REPEAT alternating uniform/hot pairs"
 	[ "$PG_TPCB_SCALE" = 0 ] || echo "# tpcb: pgbench's built-in TPC-B-like script, scale $PG_TPCB_SCALE, database tpcb, same cluster and pgbench options"
 	echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg); idle gate: < $IDLE_PCT % busy over 2 s, at most $IDLE_WAIT s (IDLE_WAIT=0: none)"
-	row workload pair clients transactions failed tps latency_ms "busy before"
+	[ -z "$PG_BATCHES" ] || echo "# batched ($PG_SQL_DIR): batch.sql calls bench_transfers(batch, hot) of functions.sql (PL/pgSQL): draws the batch, locks all its accounts lower number first, then each transfer as in uniform.sql; one commit per batch; one uniform/hot pair per batch size"
+	echo "# transfers/s = tps x journal rows / transactions (refused transfers do not count)"
+	row workload script batch pair clients transactions failed tps transfers/s latency_ms "busy before"
 
 	for i in $(seq 1 "$PG_REPEAT"); do
-		ledger_run uniform "$i" || exit 1
-		u=$TPS
-		ledger_run hot "$i" || exit 1
-		h=$TPS
+		ledger_run uniform - "$i" || exit 1
+		u=$XPS
+		ledger_run hot - "$i" || exit 1
+		h=$XPS
 		utps+=("$u")
 		htps+=("$h")
 		ratios+=("$(awk -v h="$h" -v u="$u" 'BEGIN {printf "%.1f", 100 * h / u}')")
+	done
+	for b in $PG_BATCHES; do
+		ledger_run uniform "$b" 1 || exit 1
+		u=$XPS
+		ledger_run hot "$b" 1 || exit 1
+		bratios+=("batch $b: $(awk -v h="$XPS" -v u="$u" 'BEGIN {printf "%.1f", 100 * h / u}') %")
 	done
 	if [ "$PG_TPCB_SCALE" != 0 ]; then
 		tpcb_run || exit 1
 	fi
 	ratio=$(median "${ratios[@]}")
-	echo "# medians of $PG_REPEAT pair(s): uniform $(median "${utps[@]}") tps, hot $(median "${htps[@]}") tps"
+	echo "# medians of $PG_REPEAT pair(s), one transfer per transaction (uniform.sql, hot.sql): uniform $(median "${utps[@]}") transfers/s, hot $(median "${htps[@]}") transfers/s"
 	echo "# hot / uniform: $ratio % (median of the pairwise ratios ${ratios[*]})"
+	[ -z "$PG_BATCHES" ] || echo "# hot / uniform, batched (bench_transfers, one pair each): $(IFS=,; echo "${bratios[*]}" | sed 's/,/, /g')"
 	echo "check: ok"
 }
 

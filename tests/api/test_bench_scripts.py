@@ -24,7 +24,8 @@ SCRIPT = os.path.join(ROOT, "bench", "pg_ledger.sh")
 SQL_DIR = os.path.join(ROOT, "bench", "pg")
 
 CHECK_LINE = re.compile(
-    r"^# check: (ok|FAILED), (\d+) journal rows \((\d+) of (\d+) transactions refused\), "
+    r"^# check: (ok|FAILED), (\d+) failed transactions, (\d+) journal rows "
+    r"\((\d+) of (\d+) transfers refused\), "
     r"(\d+) accounts off, credits - debits - opening = (-?\d+), (\d+) flagged accounts overdrawn$",
     re.M)
 
@@ -39,9 +40,10 @@ def bench_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def run_bench(bench_dir, sql_dir=SQL_DIR, tpcb_scale="1"):
+def run_bench(bench_dir, sql_dir=SQL_DIR, tpcb_scale="1", batches="10"):
     env = dict(os.environ, PG_SECONDS="1", PG_REPEAT="1", PG_ACCOUNTS="10",
-               PG_OPENING="5000", PG_TPCB_SCALE=tpcb_scale, PG_SQL_DIR=sql_dir,
+               PG_OPENING="5000", PG_TPCB_SCALE=tpcb_scale, PG_BATCHES=batches,
+               PG_SQL_DIR=sql_dir,
                IDLE_WAIT="0", BENCH_DIR=bench_dir,
                # A deadlock is found after deadlock_timeout (1 s by default,
                # as long as the run): sooner, so that a script that locks in
@@ -63,14 +65,14 @@ def test_pg_scripts_run_and_the_books_add_up(bench_dir):
             re.finditer(r"^(uniform|hot|tpcb) .*$", p.stdout, re.M)}
     assert sorted(rows) == ["hot", "tpcb", "uniform"], p.stdout
     checks = CHECK_LINE.findall(p.stdout)
-    assert len(checks) == 2, p.stdout
-    refused = 0
-    for verdict, journal, ref, total, off, diff, overdrawn in checks:
-        assert (verdict, off, diff, overdrawn) == ("ok", "0", "0", "0")
+    # uniform.sql, hot.sql, then batch.sql (batch 10) uniform and hot
+    assert len(checks) == 4, p.stdout
+    for verdict, failed, journal, ref, total, off, diff, overdrawn in checks:
+        assert (verdict, failed, off, diff, overdrawn) == ("ok", "0", "0", "0", "0")
         assert int(journal) >= 1 and int(journal) + int(ref) == int(total)
-        refused += int(ref)
-    # The overdraft rule refused transfers, and none overdrew (above).
-    assert refused > 0, p.stdout
+        # The overdraft rule refused transfers, and none overdrew (above).
+        assert int(ref) > 0, p.stdout
+    assert re.search(r"^hot +batch\.sql +10 ", p.stdout, re.M), p.stdout
     assert re.search(r"^# check: ok, tpcb: [1-9]\d* history rows", p.stdout, re.M), p.stdout
     assert re.search(r"^# hot / uniform: [\d.]+ % ", p.stdout, re.M), p.stdout
 
@@ -97,13 +99,13 @@ def test_a_broken_script_fails_the_books_check(bench_dir, tmp_path, name):
     text = (sql_dir / "uniform.sql").read_text()
     assert text.count(find) == 1
     (sql_dir / "uniform.sql").write_text(text.replace(find, replace))
-    p = run_bench(bench_dir, sql_dir=str(sql_dir), tpcb_scale="0")
+    p = run_bench(bench_dir, sql_dir=str(sql_dir), tpcb_scale="0", batches="")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "check: ok" not in p.stdout.splitlines()
     checks = CHECK_LINE.findall(p.stdout)
     # The first run (uniform) fails its check, and nothing runs after it.
     assert len(checks) == 1, p.stdout
-    verdict, _, _, _, off, diff, overdrawn = checks[0]
+    verdict, _, _, _, _, off, diff, overdrawn = checks[0]
     assert verdict == "FAILED"
     assert seen(int(off), int(diff), int(overdrawn)), checks[0]
     assert not re.search(r"^hot ", p.stdout, re.M)

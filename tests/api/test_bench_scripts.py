@@ -1,8 +1,10 @@
 """bench/pg_ledger.sh (`bench/run.sh pg`): its pgbench scripts parse and run,
 and the books check after every run passes on the committed scripts and fails
 on a broken one. Benchmarks stay out of `make test`: this runs one 1-second
-pair on 10 accounts (so that a script locking in no fixed order
-deadlocks at once) and a scale-1 TPC-B, and measures nothing.
+pair of each kind (uniform.sql/hot.sql, batch.sql at batch 10) on 10
+accounts (so that a script locking in no fixed order deadlocks at once) and
+measures nothing; TPC-B (pgbench's own script, bench/pg/tpcb-check.sql) is
+left out to keep the file under 10 s and runs only in `bench/run.sh pg`.
 
 Each run makes its own throwaway cluster (scripts/pg-cluster.sh) under a
 fresh BENCH_DIR, which must be empty again afterwards. The wallets open with
@@ -40,9 +42,9 @@ def bench_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-def run_bench(bench_dir, sql_dir=SQL_DIR, tpcb_scale="1", batches="10"):
+def run_bench(bench_dir, sql_dir=SQL_DIR, batches="10"):
     env = dict(os.environ, PG_SECONDS="1", PG_REPEAT="1", PG_ACCOUNTS="10",
-               PG_OPENING="5000", PG_TPCB_SCALE=tpcb_scale, PG_BATCHES=batches,
+               PG_OPENING="5000", PG_TPCB_SCALE="0", PG_BATCHES=batches,
                PG_SQL_DIR=sql_dir,
                IDLE_WAIT="0", BENCH_DIR=bench_dir,
                # A deadlock is found after deadlock_timeout (1 s by default,
@@ -63,7 +65,7 @@ def test_pg_scripts_run_and_the_books_add_up(bench_dir):
     assert re.search(r"^# settings \(SHOW\): fsync=on synchronous_commit=on ", p.stdout, re.M)
     rows = {m.group(0).split()[0]: m for m in
             re.finditer(r"^(uniform|hot|tpcb) .*$", p.stdout, re.M)}
-    assert sorted(rows) == ["hot", "tpcb", "uniform"], p.stdout
+    assert sorted(rows) == ["hot", "uniform"], p.stdout
     checks = CHECK_LINE.findall(p.stdout)
     # uniform.sql, hot.sql, then batch.sql (batch 10) uniform and hot
     assert len(checks) == 4, p.stdout
@@ -73,7 +75,6 @@ def test_pg_scripts_run_and_the_books_add_up(bench_dir):
         # The overdraft rule refused transfers, and none overdrew (above).
         assert int(ref) > 0, p.stdout
     assert re.search(r"^hot +batch\.sql +10 ", p.stdout, re.M), p.stdout
-    assert re.search(r"^# check: ok, tpcb: [1-9]\d* history rows", p.stdout, re.M), p.stdout
     assert re.search(r"^# hot / uniform: [\d.]+ % ", p.stdout, re.M), p.stdout
 
 
@@ -99,7 +100,7 @@ def test_a_broken_script_fails_the_books_check(bench_dir, tmp_path, name):
     text = (sql_dir / "uniform.sql").read_text()
     assert text.count(find) == 1
     (sql_dir / "uniform.sql").write_text(text.replace(find, replace))
-    p = run_bench(bench_dir, sql_dir=str(sql_dir), tpcb_scale="0", batches="")
+    p = run_bench(bench_dir, sql_dir=str(sql_dir), batches="")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "check: ok" not in p.stdout.splitlines()
     checks = CHECK_LINE.findall(p.stdout)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: the benchmarks behind `make bench`.
 #
-#   bench/run.sh [all|bare|anfud|audit|ledger|login]     (default: all)
+#   bench/run.sh [all|bare|anfud|audit|ledger|pg|login]  (default: all)
 #
 # Measures, on this machine:
 #   - wrk against GET /healthz on the bare libmicrohttpd TLS server
@@ -16,6 +16,9 @@
 #     hot-account workloads, in alternating pairs; then the ratios
 #     writer / raw (goal >= 50 %) and hot / uniform (goal >= 90 %), and the
 #     p50/p99 latency of anfu_ledger_submit at 64 callers;
+#   - pg: the same uniform and hot transfers on PostgreSQL with row locks
+#     (pgbench, 32 clients) and pgbench's TPC-B on the same throwaway cluster
+#     (bench/pg_ledger.sh, its PG_* variables; the ratio hot / uniform);
 #   - login: password logins per second over HTTPS (wrk with
 #     bench/login.lua against a test-hooks anfud, customers made by
 #     bench/login_users.py) against raw Argon2id verifications per second
@@ -771,11 +774,11 @@ http_header() {
 
 main() {
 	local what=${1:-all} data ratio
-	case $what in all | bare | anfud | audit | ledger | login) ;; *) die "usage: $0 [all|bare|anfud|audit|ledger|login]" ;; esac
+	case $what in all | bare | anfud | audit | ledger | pg | login) ;; *) die "usage: $0 [all|bare|anfud|audit|ledger|pg|login]" ;; esac
 	WORK=$(mktemp -d "$BENCH_DIR/anfu-bench-XXXXXX") || die "cannot create a directory in $BENCH_DIR"
 	trap cleanup EXIT
 	data=$WORK/data
-	if [ "$what" = login ] || [ "$what" = audit ] || [ "$what" = ledger ]; then
+	if [ "$what" = login ] || [ "$what" = audit ] || [ "$what" = ledger ] || [ "$what" = pg ]; then
 		: # these make their own data
 	elif [ -x "$BUILD/anfu" ] || [ -x "$BUILD/src/cli/anfu" ]; then
 		prepare_data "$(ls "$BUILD/anfu" "$BUILD/src/cli/anfu" 2>/dev/null | head -1)" "$data" ||
@@ -812,6 +815,16 @@ main() {
 		echo "### Ledger transfers per second: the writer against the raw SQLite ceiling"
 		echo
 		bench_ledger
+		echo
+		;;
+	esac
+	case $what in
+	all | pg)
+		echo "### Ledger transfers on PostgreSQL with row locks (pgbench), and TPC-B"
+		echo
+		echo '```'
+		"$ROOT/bench/pg_ledger.sh" || die "bench/pg_ledger.sh failed"
+		echo '```'
 		echo
 		;;
 	esac

@@ -1,0 +1,112 @@
+"""bench/pg_ledger.sh (`bench/run.sh pg`): its pgbench scripts parse and run,
+and the books check after every run passes on the committed scripts and fails
+on a broken one. Benchmarks stay out of `make test`: this runs one 1-second
+pair of each kind (uniform.sql/hot.sql, batch.sql at batch 10) on 10
+accounts (so that a script locking in no fixed order deadlocks at once) and
+measures nothing; TPC-B (pgbench's own script, bench/pg/tpcb-check.sql) is
+left out to keep the file under 10 s and runs only in `bench/run.sh pg`.
+
+Each run makes its own throwaway cluster (scripts/pg-cluster.sh) under a
+fresh BENCH_DIR, which must be empty again afterwards. The wallets open with
+5000 fen and transfers are 1..10000 fen, so the "debits must not exceed
+credits" rule refuses about half of the first debits of every wallet: the
+committed scripts must refuse some and overdraw none.
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import ROOT
+
+SCRIPT = os.path.join(ROOT, "bench", "pg_ledger.sh")
+SQL_DIR = os.path.join(ROOT, "bench", "pg")
+
+CHECK_LINE = re.compile(
+    r"^# check: (ok|FAILED), (\d+) failed transactions, (\d+) journal rows "
+    r"\((\d+) of (\d+) transfers refused\), "
+    r"(\d+) accounts off, credits - debits - opening = (-?\d+), (\d+) flagged accounts overdrawn$",
+    re.M)
+
+
+@pytest.fixture
+def bench_dir():
+    # Not pytest's tmp_path: the cluster runs as `nobody`, which cannot enter
+    # /tmp/pytest-of-root.
+    d = tempfile.mkdtemp(prefix="anfu-test-pgbench-", dir="/var/tmp")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def run_bench(bench_dir, sql_dir=SQL_DIR, batches="10"):
+    env = dict(os.environ, PG_SECONDS="1", PG_REPEAT="1", PG_ACCOUNTS="10",
+               PG_OPENING="5000", PG_TPCB_SCALE="0", PG_BATCHES=batches,
+               PG_SQL_DIR=sql_dir,
+               IDLE_WAIT="0", BENCH_DIR=bench_dir,
+               # A deadlock is found after deadlock_timeout (1 s by default,
+               # as long as the run): sooner, so that a script that locks in
+               # no fixed order fails within the run.
+               PGOPTIONS="-c deadlock_timeout=20ms")
+    p = subprocess.run([SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    # The cluster is stopped and its directory removed, whatever happened.
+    assert os.listdir(bench_dir) == [], (os.listdir(bench_dir), p.stderr)
+    return p
+
+
+def test_pg_scripts_run_and_the_books_add_up(bench_dir):
+    # No requirement ID: bench tooling (issue 8 §6), not a product rule.
+    p = run_bench(bench_dir)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.rstrip().splitlines()[-1] == "check: ok"
+    assert re.search(r"^# settings \(SHOW\): fsync=on synchronous_commit=on ", p.stdout, re.M)
+    rows = {m.group(0).split()[0]: m for m in
+            re.finditer(r"^(uniform|hot|tpcb) .*$", p.stdout, re.M)}
+    assert sorted(rows) == ["hot", "uniform"], p.stdout
+    checks = CHECK_LINE.findall(p.stdout)
+    # uniform.sql, hot.sql, then batch.sql (batch 10) uniform and hot
+    assert len(checks) == 4, p.stdout
+    for verdict, failed, journal, ref, total, off, diff, overdrawn in checks:
+        assert (verdict, failed, off, diff, overdrawn) == ("ok", "0", "0", "0", "0")
+        assert int(journal) >= 1 and int(journal) + int(ref) == int(total)
+        # The overdraft rule refused transfers, and none overdrew (above).
+        assert int(ref) > 0, p.stdout
+    assert re.search(r"^hot +batch\.sql +10 ", p.stdout, re.M), p.stdout
+    assert re.search(r"^# hot / uniform: [\d.]+ % ", p.stdout, re.M), p.stdout
+
+
+# (breakage of bench/pg/uniform.sql, what check.sql must see)
+BROKEN = {
+    # The credit is not posted: money vanishes.
+    "credit-lost": (("SET credits_posted = a.credits_posted + :amount",
+                     "SET credits_posted = a.credits_posted"),
+                    lambda off, diff, overdrawn: off > 0 and diff < 0),
+    # The debit account's balance is not checked: wallets overdraw.
+    "overdraft-unchecked": (("OR d.credits_posted - d.debits_posted - d.debits_pending >= :amount",
+                             "OR true"),
+                            lambda off, diff, overdrawn: off == 0 and diff == 0 and overdrawn > 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_broken_script_fails_the_books_check(bench_dir, tmp_path, name):
+    # No requirement ID: bench tooling; a check that cannot fail proves nothing.
+    (find, replace), seen = BROKEN[name]
+    sql_dir = tmp_path / "pg"
+    shutil.copytree(SQL_DIR, sql_dir)
+    text = (sql_dir / "uniform.sql").read_text()
+    assert text.count(find) == 1
+    (sql_dir / "uniform.sql").write_text(text.replace(find, replace))
+    p = run_bench(bench_dir, sql_dir=str(sql_dir), batches="")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "check: ok" not in p.stdout.splitlines()
+    checks = CHECK_LINE.findall(p.stdout)
+    # The first run (uniform) fails its check, and nothing runs after it.
+    assert len(checks) == 1, p.stdout
+    verdict, _, _, _, _, off, diff, overdrawn = checks[0]
+    assert verdict == "FAILED"
+    assert seen(int(off), int(diff), int(overdrawn)), checks[0]
+    assert not re.search(r"^hot ", p.stdout, re.M)

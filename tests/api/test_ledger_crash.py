@@ -59,7 +59,14 @@ def record(led, key, body, r):
             # as unknown so the retry decides.
             led.unknown[key] = body
             return
-        j = r.json()
+        try:
+            j = r.json()
+        except ValueError:
+            # A 200 whose body was cut by the kill (Debian's urllib3 does
+            # not enforce Content-Length): the answer never arrived whole,
+            # so the transfer is unknown, as if the connection had dropped.
+            led.unknown[key] = body
+            return
         if j["code"] is None:
             led.acked[key] = j["id"]
         else:

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -81,6 +82,7 @@ struct result {
 	int64_t transfers;
 	int64_t commits;
 	double seconds;
+	double cpu_s; /* the process's user + system CPU time during the mode */
 };
 
 static double now_s(void)
@@ -457,9 +459,21 @@ static int one_tx(struct bench *b, bool hot, int batch, int64_t batch_seq, int64
 	return exec_sql(b, "COMMIT");
 }
 
+/* User + system CPU time of the process (bench_ledger reports the same, so
+ * the two compare even on a machine other work slows down). */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0.0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static int run_mode(struct bench *b, bool hot, int batch, double seconds, struct result *res)
 {
-	double t0 = now_s(), t = t0;
+	double c0 = cpu_s(), t0 = now_s(), t = t0;
 	int64_t commits = 0, applied = 0;
 
 	while (t - t0 < seconds) {
@@ -468,7 +482,8 @@ static int run_mode(struct bench *b, bool hot, int batch, double seconds, struct
 		commits++;
 		t = now_s();
 	}
-	*res = (struct result){ hot ? "hot" : "uniform", batch, applied, commits, t - t0 };
+	*res = (struct result){ hot ? "hot" : "uniform", batch, applied, commits, t - t0,
+				cpu_s() - c0 };
 	return 0;
 }
 
@@ -586,13 +601,15 @@ int main(int argc, char **argv)
 			applied += res[n++].transfers;
 		}
 	if (r == 0) {
-		printf("%-10s %6s %10s %10s %9s %12s %10s\n", "workload", "batch", "transfers",
-		       "commits", "seconds", "transfers/s", "commits/s");
+		printf("%-10s %6s %10s %10s %9s %12s %10s %9s\n", "workload", "batch", "transfers",
+		       "commits", "seconds", "transfers/s", "commits/s", "cpu us/t");
 		for (size_t i = 0; i < n; i++)
-			printf("%-10s %6d %10" PRId64 " %10" PRId64 " %9.2f %12.0f %10.0f\n",
+			printf("%-10s %6d %10" PRId64 " %10" PRId64 " %9.2f %12.0f %10.0f %9.1f\n",
 			       res[i].workload, res[i].batch, res[i].transfers, res[i].commits,
 			       res[i].seconds, (double)res[i].transfers / res[i].seconds,
-			       (double)res[i].commits / res[i].seconds);
+			       (double)res[i].commits / res[i].seconds,
+			       res[i].transfers > 0 ? res[i].cpu_s * 1e6 / (double)res[i].transfers
+						    : 0.0);
 		fflush(stdout);
 		r = check(&b, applied);
 	}

@@ -451,16 +451,18 @@ bench_ledger() {
 	cat "$nout"; printf '```\n\n'
 	awk '
 		FNR == 1 { file++ }
-		file == 1 && ($1 == "uniform" || $1 == "hot") { w[$1 " " $2] = $7 }
-		file >= 2 && ($1 == "uniform" || $1 == "hot") && $6 > r[$1 " " $2] { r[$1 " " $2] = $6 }
+		file == 1 && ($1 == "uniform" || $1 == "hot") { w[$1 " " $2] = $7; wc[$1 " " $2] = $9 }
+		file >= 2 && ($1 == "uniform" || $1 == "hot") && $6 > r[$1 " " $2] {
+			r[$1 " " $2] = $6; rc[$1 " " $2] = $8
+		}
 		END {
-			print "| batch | uniform: writer / raw | hot: writer / raw | writer: hot / uniform | raw: hot / uniform |"
-			print "|---|---|---|---|---|"
+			print "| batch | uniform: writer / raw | hot: writer / raw | writer: hot / uniform | raw: hot / uniform | CPU per transfer, raw / writer (uniform, hot) |"
+			print "|---|---|---|---|---|---|"
 			split("1 10 100 1000", b, " ")
 			for (i = 1; i <= 4; i++) {
 				u = "uniform " b[i]; h = "hot " b[i]
-				printf "| %s | %s | %s | %s | %s |\n", b[i], pct(w[u], r[u]), pct(w[h], r[h]),
-					pct(w[h], w[u]), pct(r[h], r[u])
+				printf "| %s | %s | %s | %s | %s | %s, %s |\n", b[i], pct(w[u], r[u]), pct(w[h], r[h]),
+					pct(w[h], w[u]), pct(r[h], r[u]), pct(rc[u], wc[u]), pct(rc[h], wc[h])
 			}
 		}
 		function pct(a, d) { return d > 0 ? sprintf("%.1f %%", 100 * a / d) : "?" }

@@ -701,6 +701,49 @@ static int pg_limit_size(struct anfu_db *db, int64_t extra_pages)
 	return ANFU_EINVAL;
 }
 
+/* ---- cluster leases ---------------------------------------------------- */
+
+/* A lease is a session-level advisory lock in the two-key space (class
+ * LEASE_CLASS, the lease's key), which PostgreSQL keeps apart from the
+ * one-key space of the writers' transaction lock: a lease never blocks a
+ * writer. The server drops it with the session, so a node that dies, or
+ * whose connection is lost, releases its leases by itself. */
+#define LEASE_CLASS WRITER_LOCK_KEY
+
+static int pg_lease_try(struct anfu_db *db, int32_t key, bool *ret_held)
+{
+	const struct anfu_param p[] = { ANFU_PI(key) };
+	int64_t got = 0;
+	int r;
+
+	r = anfu_db_query_int(db,
+			      "SELECT CASE WHEN pg_try_advisory_lock(" LEASE_CLASS
+			      ", $1::int4) THEN 1 ELSE 0 END",
+			      p, 1, &got);
+	if (r < 0)
+		return r;
+	*ret_held = got == 1;
+	return 0;
+}
+
+static int pg_lease_release(struct anfu_db *db, int32_t key)
+{
+	const struct anfu_param p[] = { ANFU_PI(key) };
+	int64_t was_held = 0;
+	int r;
+
+	/* false (and a server WARNING, which the notice processor drops)
+	 * when the session that took it is gone: nothing left to release. */
+	r = anfu_db_query_int(db,
+			      "SELECT CASE WHEN pg_advisory_unlock(" LEASE_CLASS
+			      ", $1::int4) THEN 1 ELSE 0 END",
+			      p, 1, &was_held);
+	if (r == 0 && was_held != 1)
+		anfu_log_info("store.pg", "lease %" PRId32 " was no longer held (reconnected)",
+			      key);
+	return r;
+}
+
 /* ---- connections ------------------------------------------------------- */
 
 static void pg_close(struct anfu_db *db)
@@ -834,4 +877,6 @@ const struct anfu_store_ops anfu_store_pg_ops = {
 	.exec = pg_exec,
 	.exec_script = pg_exec_script,
 	.limit_size = pg_limit_size,
+	.lease_try = pg_lease_try,
+	.lease_release = pg_lease_release,
 };

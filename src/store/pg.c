@@ -27,7 +27,13 @@
  * - A lost connection (SQLSTATE class 08, or libpq reports it bad) fails
  *   the call with ANFU_EIO; the transaction it carried is gone, so the
  *   connection refuses statements until the caller rolls back, and the
- *   next call outside a transaction reconnects (PQreset) first.
+ *   next call outside a transaction reconnects (PQreset) first. A BEGIN
+ *   that finds its idle connection dead reconnects and is sent once more
+ *   (nothing ran yet), so a request that comes after the server is back
+ *   is not failed by the restart it never saw.
+ * - Cluster leases (store.h anfu_db_lease_try) are session-level advisory
+ *   locks in the two-key space, apart from the writers' lock; the server
+ *   drops them with their connection.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -572,14 +578,22 @@ static int pg_begin(struct anfu_db *db, bool write)
 		anfu_log_warn("store.pg", "begin inside an open transaction");
 		return ANFU_EINVAL;
 	}
-	r = ensure_conn(d);
-	if (r < 0)
-		return r;
-	/* One round trip; a lock timeout leaves the transaction open and
-	 * failed, so it is rolled back here. */
-	r = run(d, write ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
-			   "SELECT pg_advisory_xact_lock(" WRITER_LOCK_KEY ")"
-			 : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	/* A connection that died while idle (the server restarted or failed
+	 * over) is only found out by its next statement. When that is this
+	 * BEGIN, it is reconnected and the BEGIN sent once more: nothing of
+	 * a transaction ever ran, so the retry cannot repeat any work. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		r = ensure_conn(d);
+		if (r < 0)
+			return r;
+		/* One round trip; a lock timeout leaves the transaction open
+		 * and failed, so it is rolled back below. */
+		r = run(d, write ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
+				   "SELECT pg_advisory_xact_lock(" WRITER_LOCK_KEY ")"
+				 : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+		if (r == 0 || !d->broken)
+			break;
+	}
 	if (r < 0) {
 		if (!d->broken && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
 			(void)run(d, "ROLLBACK");

@@ -124,7 +124,7 @@ def node_worker(node, led, out, tag, n, reserve, wallets, seed, acked_here):
 
 
 def test_two_nodes_transfer_on_the_same_accounts_and_the_ledger_stays_whole(two_nodes):
-    """req: TX-ATOM-01 -- two nodes, each with its own writer, write
+    """req: FUNC-ACCT-10 -- two nodes, each with its own writer, write
     concurrently to the same accounts; the database serialises their
     batches (one advisory lock for every writer), so afterwards every
     acknowledged transfer exists exactly once, nothing refused exists,

@@ -116,7 +116,7 @@ static void test_lease_key_is_fnv1a_in_31_bits(void **state)
 			     anfu_db_lease_key("ledger.wallets"));
 }
 
-/* req: none -- SQLite serves one node: every lease is held. */
+/* SQLite serves one node: every lease is held. */
 static void test_every_lease_is_held_on_sqlite(void **state)
 {
 	struct anfu_fixture *f = NULL;
@@ -354,7 +354,7 @@ static void next_day(struct nodes *n)
 	fail_msg("no scheduler made a pass after the clock moved");
 }
 
-/* req: none -- issue 9: a job scheduled on two nodes runs once, never
+/* Issue 9: a job scheduled on two nodes runs once, never
  * beside itself: while one node's run lasts, the other node's passes find
  * the job due but its lease taken, and leave it; once the run ended and
  * released the lease, the next due run goes ahead. */
@@ -387,7 +387,7 @@ static void test_pg_a_job_on_two_nodes_never_runs_beside_itself(void **state)
 	assert_int_equal(atomic_load(&n->slow.most_inside), 1);
 }
 
-/* req: none -- issue 9: a node that dies releases the lease: its
+/* Issue 9: a node that dies releases the lease: its
  * connection's end frees it, and the other node runs the job at its next
  * due time although the dead node's run never finished. */
 static void test_pg_a_dead_holders_job_goes_to_the_other_node(void **state)

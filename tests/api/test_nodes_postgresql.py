@@ -221,15 +221,29 @@ def pg_cluster(*args):
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture
-def own_cluster(monkeypatch):
-    """A PostgreSQL cluster for this test alone (it is restarted), made
-    the one conftest's servers use while the test runs."""
+@pytest.fixture(scope="module")
+def cluster_dir():
+    """A PostgreSQL cluster for this module's restart tests alone (it is
+    restarted): its directory and conninfo."""
     d = tempfile.mkdtemp(prefix="anfu-nodes-pg-")
-    p = pg_cluster("start", d)
-    assert p.returncode == 0, p.stderr
-    env = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
-    dsn = "host=%s port=%s user=anfu dbname=anfu" % (env["PGHOST"], env["PGPORT"])
+    try:
+        p = pg_cluster("start", d)
+        assert p.returncode == 0, p.stderr
+        env = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
+        yield d, "host=%s port=%s user=anfu dbname=anfu" % (env["PGHOST"], env["PGPORT"])
+    finally:
+        pg_cluster("stop", d)
+        subprocess.run(["rm", "-rf", d], check=False)
+
+
+@pytest.fixture
+def own_cluster(cluster_dir, monkeypatch):
+    """cluster_dir's cluster, running, made the one conftest's servers use
+    while the test runs; yields its directory."""
+    d, dsn = cluster_dir
+    if not os.path.exists(os.path.join(d, "data", "postmaster.pid")):
+        p = pg_cluster("start", d)  # a test before stopped it and failed
+        assert p.returncode == 0, p.stderr
     monkeypatch.setattr(conftest, "PG_DSN", dsn)
     made = len(conftest.PG_DATABASES)
     try:
@@ -237,8 +251,6 @@ def own_cluster(monkeypatch):
     finally:
         # Its databases go with the cluster, not with the session's.
         del conftest.PG_DATABASES[made:]
-        pg_cluster("stop", d)
-        subprocess.run(["rm", "-rf", d], check=False)
 
 
 def wait_until(what, pred, timeout=120):

@@ -116,6 +116,33 @@ static void test_lease_key_is_fnv1a_in_31_bits(void **state)
 			     anfu_db_lease_key("ledger.wallets"));
 }
 
+static int noop_job(void *ud, struct anfu_db *db, const char **result)
+{
+	(void)ud;
+	(void)db;
+	(void)result;
+	return 0;
+}
+
+/* Two jobs sharing a lease key would exclude each other: refused. */
+static void test_jobs_refuse_a_name_whose_lease_key_is_taken(void **state)
+{
+	struct anfu_fixture *f = NULL;
+	struct anfu_fixture_opts opts = { .name = "lease" };
+	struct anfu_jobs *j = NULL;
+
+	(void)state;
+	assert_int_equal(fixture_open(FIXTURE_AUDIT, &opts, &f), 0);
+	/* Found by search: different names, one FNV-1a key in 31 bits. */
+	assert_int_equal(anfu_db_lease_key("job-33839"), anfu_db_lease_key("job-320410"));
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
+	assert_int_equal(anfu_jobs_add(j, "job-33839", DAY_MS, 0, noop_job, NULL), 0);
+	assert_int_equal(anfu_jobs_add(j, "job-320410", DAY_MS, 0, noop_job, NULL), ANFU_EEXIST);
+	assert_int_equal(anfu_jobs_add(j, "job-320411", DAY_MS, 0, noop_job, NULL), 0);
+	anfu_jobs_free(j);
+	fixture_close(f);
+}
+
 /* SQLite serves one node: every lease is held. */
 static void test_every_lease_is_held_on_sqlite(void **state)
 {
@@ -415,6 +442,7 @@ int main(void)
 #define PGN(fn) cmocka_unit_test_setup_teardown(fn, nodes_setup, nodes_teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lease_key_is_fnv1a_in_31_bits),
+		cmocka_unit_test(test_jobs_refuse_a_name_whose_lease_key_is_taken),
 		cmocka_unit_test(test_every_lease_is_held_on_sqlite),
 		cmocka_unit_test(test_pg_a_lease_is_held_by_one_connection_at_a_time),
 		cmocka_unit_test(test_pg_a_lease_does_not_meet_the_write_lock),

@@ -10,7 +10,13 @@
  * threads or nodes sharing the database run a due job once; after a long
  * gap (or a clock moved a month ahead) the job runs once, not once per
  * missed interval. The job then runs on the thread's own connection
- * outside any transaction and its outcome is written to last_result. The
+ * outside any transaction and its outcome is written to last_result.
+ * Around the claim and the run the thread holds the job's cluster lease
+ * (anfu_db_lease_try: on PostgreSQL a session advisory lock of its
+ * connection; on SQLite trivially held), so a run that outlasts its
+ * interval is never started a second time beside itself by another
+ * thread or node; a node that dies mid-run releases the lease with its
+ * connection, and the next due run goes to whoever claims it. The
  * schedule's writes go through the transaction executor (src/tx/), as
  * the jobs' own do. Trusts jobs to close their read transactions; one left
  * open is ended and logged.
@@ -39,6 +45,7 @@ struct job {
 	int64_t first_delay_ms;
 	anfu_job_fn fn;
 	void *ud;
+	int32_t lease; /* anfu_db_lease_key(name) */
 };
 
 struct anfu_jobs {
@@ -96,7 +103,8 @@ static bool name_ok(const char *s)
 /*
  * See jobs.h. ANFU_EINVAL for a bad name, a non-positive interval, a
  * negative delay or a call after anfu_jobs_start(); ANFU_EEXIST for a name
- * already registered here; ANFU_ELIMIT beyond ANFU_LIMIT_JOBS jobs.
+ * already registered here (or sharing its lease key); ANFU_ELIMIT beyond
+ * ANFU_LIMIT_JOBS jobs.
  */
 int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 		  int64_t first_delay_ms, anfu_job_fn fn, void *ud)
@@ -111,8 +119,10 @@ int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 		r = ANFU_EINVAL;
 		goto out;
 	}
+	/* Two names sharing a lease would exclude each other's runs. */
 	for (size_t i = 0; i < j->n; i++)
-		if (strcmp(j->jobs[i].name, name) == 0) {
+		if (strcmp(j->jobs[i].name, name) == 0 ||
+		    j->jobs[i].lease == anfu_db_lease_key(name)) {
 			r = ANFU_EEXIST;
 			goto out;
 		}
@@ -127,6 +137,7 @@ int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 	job->first_delay_ms = first_delay_ms;
 	job->fn = fn;
 	job->ud = ud;
+	job->lease = anfu_db_lease_key(name);
 out:
 	(void)pthread_mutex_unlock(&j->mu);
 	return r;
@@ -204,8 +215,8 @@ static int record(struct anfu_jobs *j, const struct job *job, int rc, const char
 	return anfu_tx_run(j->tx, NULL, record_tx, &o);
 }
 
-/* Runs job if it is due and ours to run. */
-static int run_if_due(struct anfu_jobs *j, struct anfu_db *db, const struct job *job)
+/* Claims and runs job if it is due; the caller holds its lease. */
+static int claim_and_run(struct anfu_jobs *j, struct anfu_db *db, const struct job *job)
 {
 	const char *result = NULL;
 	int64_t t0;
@@ -229,6 +240,22 @@ static int run_if_due(struct anfu_jobs *j, struct anfu_db *db, const struct job 
 		anfu_log_info("jobs.run", "job %s done in %" PRId64 " ms", job->name,
 			      (anfu_clock_mono_us() - t0) / 1000);
 	return record(j, job, rc, result);
+}
+
+/* Runs job if it is due and ours to run: its lease first (held by another
+ * connection, of this node or another: that one runs it, so this pass
+ * leaves it), then the claim of the due run. */
+static int run_if_due(struct anfu_jobs *j, struct anfu_db *db, const struct job *job)
+{
+	bool held = false;
+	int r, rr;
+
+	r = anfu_db_lease_try(db, job->lease, &held);
+	if (r < 0 || !held)
+		return r;
+	r = claim_and_run(j, db, job);
+	rr = anfu_db_lease_release(db, job->lease);
+	return r < 0 ? r : rr;
 }
 
 /* One pass over every job. */

@@ -8,7 +8,10 @@
  * runs its own transactions (through the executor, src/tx/) and audits its
  * own work. next_run_ms is
  * advanced in the database before the job runs, so several nodes sharing a
- * database run each due job once (the UPDATE that claims it is the lock).
+ * database run each due job once (the UPDATE that claims it is the lock),
+ * and the run holds the job's cluster lease (store.h, anfu_db_lease_try),
+ * so no two threads or nodes ever run one job at the same time; a node
+ * that dies releases its leases with its connections.
  */
 #ifndef ANFU_JOBS_JOBS_H
 #define ANFU_JOBS_JOBS_H
@@ -29,7 +32,9 @@ struct anfu_jobs;
  * on the calling thread's connection of its store. */
 int anfu_jobs_new(struct anfu_tx_exec *tx, struct anfu_jobs **ret);
 /* Registers a job before anfu_jobs_start(); first_delay_ms after the first
- * start it becomes due, then every interval_ms. ud is borrowed. */
+ * start it becomes due, then every interval_ms. ud is borrowed. ANFU_EEXIST
+ * for a name registered already, or one whose lease key
+ * (anfu_db_lease_key) another registered name has. */
 int anfu_jobs_add(struct anfu_jobs *j, const char *name, int64_t interval_ms,
 		  int64_t first_delay_ms, anfu_job_fn fn, void *ud);
 /* A job as a module declares it (its descriptor's job table). */

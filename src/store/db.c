@@ -157,3 +157,41 @@ int anfu_db_query_int(struct anfu_db *db, const char *sql, const struct anfu_par
 		*ret = q.v;
 	return 0;
 }
+
+/* ---- cluster leases ------------------------------------------------------ */
+
+/* See store.h. */
+int32_t anfu_db_lease_key(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *c = name ? name : ""; *c; c++) {
+		h ^= (uint8_t)*c;
+		h *= 16777619u;
+	}
+	return (int32_t)(h & 0x7fffffffu);
+}
+
+/* See store.h. */
+int anfu_db_lease_try(struct anfu_db *db, int32_t key, bool *ret_held)
+{
+	bool held = true;
+	int r = 0;
+
+	if (!db || !ret_held || db->tx_depth != 0)
+		return ANFU_EINVAL;
+	if (db->ops->lease_try)
+		r = db->ops->lease_try(db, key, &held);
+	if (r < 0)
+		return r;
+	*ret_held = held;
+	return 0;
+}
+
+/* See store.h. */
+int anfu_db_lease_release(struct anfu_db *db, int32_t key)
+{
+	if (!db || db->tx_depth != 0)
+		return ANFU_EINVAL;
+	return db->ops->lease_release ? db->ops->lease_release(db, key) : 0;
+}

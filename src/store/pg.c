@@ -27,7 +27,13 @@
  * - A lost connection (SQLSTATE class 08, or libpq reports it bad) fails
  *   the call with ANFU_EIO; the transaction it carried is gone, so the
  *   connection refuses statements until the caller rolls back, and the
- *   next call outside a transaction reconnects (PQreset) first.
+ *   next call outside a transaction reconnects (PQreset) first. A BEGIN
+ *   that finds its idle connection dead reconnects and is sent once more
+ *   (nothing ran yet), so a request that comes after the server is back
+ *   is not failed by the restart it never saw.
+ * - Cluster leases (store.h anfu_db_lease_try) are session-level advisory
+ *   locks in the two-key space, apart from the writers' lock; the server
+ *   drops them with their connection.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -572,14 +578,22 @@ static int pg_begin(struct anfu_db *db, bool write)
 		anfu_log_warn("store.pg", "begin inside an open transaction");
 		return ANFU_EINVAL;
 	}
-	r = ensure_conn(d);
-	if (r < 0)
-		return r;
-	/* One round trip; a lock timeout leaves the transaction open and
-	 * failed, so it is rolled back here. */
-	r = run(d, write ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
-			   "SELECT pg_advisory_xact_lock(" WRITER_LOCK_KEY ")"
-			 : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	/* A connection that died while idle (the server restarted or failed
+	 * over) is only found out by its next statement. When that is this
+	 * BEGIN, it is reconnected and the BEGIN sent once more: nothing of
+	 * a transaction ever ran, so the retry cannot repeat any work. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		r = ensure_conn(d);
+		if (r < 0)
+			return r;
+		/* One round trip; a lock timeout leaves the transaction open
+		 * and failed, so it is rolled back below. */
+		r = run(d, write ? "BEGIN ISOLATION LEVEL READ COMMITTED; "
+				   "SELECT pg_advisory_xact_lock(" WRITER_LOCK_KEY ")"
+				 : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+		if (r == 0 || !d->broken)
+			break;
+	}
 	if (r < 0) {
 		if (!d->broken && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
 			(void)run(d, "ROLLBACK");
@@ -699,6 +713,49 @@ static int pg_limit_size(struct anfu_db *db, int64_t extra_pages)
 	(void)extra_pages;
 	anfu_log_warn("store.pg", "limit_size is not supported on PostgreSQL");
 	return ANFU_EINVAL;
+}
+
+/* ---- cluster leases ---------------------------------------------------- */
+
+/* A lease is a session-level advisory lock in the two-key space (class
+ * LEASE_CLASS, the lease's key), which PostgreSQL keeps apart from the
+ * one-key space of the writers' transaction lock: a lease never blocks a
+ * writer. The server drops it with the session, so a node that dies, or
+ * whose connection is lost, releases its leases by itself. */
+#define LEASE_CLASS WRITER_LOCK_KEY
+
+static int pg_lease_try(struct anfu_db *db, int32_t key, bool *ret_held)
+{
+	const struct anfu_param p[] = { ANFU_PI(key) };
+	int64_t got = 0;
+	int r;
+
+	r = anfu_db_query_int(db,
+			      "SELECT CASE WHEN pg_try_advisory_lock(" LEASE_CLASS
+			      ", $1::int4) THEN 1 ELSE 0 END",
+			      p, 1, &got);
+	if (r < 0)
+		return r;
+	*ret_held = got == 1;
+	return 0;
+}
+
+static int pg_lease_release(struct anfu_db *db, int32_t key)
+{
+	const struct anfu_param p[] = { ANFU_PI(key) };
+	int64_t was_held = 0;
+	int r;
+
+	/* false (and a server WARNING, which the notice processor drops)
+	 * when the session that took it is gone: nothing left to release. */
+	r = anfu_db_query_int(db,
+			      "SELECT CASE WHEN pg_advisory_unlock(" LEASE_CLASS
+			      ", $1::int4) THEN 1 ELSE 0 END",
+			      p, 1, &was_held);
+	if (r == 0 && was_held != 1)
+		anfu_log_info("store.pg", "lease %" PRId32 " was no longer held (reconnected)",
+			      key);
+	return r;
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -834,4 +891,6 @@ const struct anfu_store_ops anfu_store_pg_ops = {
 	.exec = pg_exec,
 	.exec_script = pg_exec_script,
 	.limit_size = pg_limit_size,
+	.lease_try = pg_lease_try,
+	.lease_release = pg_lease_release,
 };

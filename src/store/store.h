@@ -101,6 +101,10 @@ struct anfu_store_ops {
 	 * pages, so the next growth fails with ANFU_EFULL. SQLite only:
 	 * ANFU_EINVAL on PostgreSQL. */
 	int (*limit_size)(struct anfu_db *db, int64_t extra_pages);
+	/* Cluster leases (anfu_db_lease_try below); NULL on a backend that
+	 * serves one node (SQLite): every lease is trivially held there. */
+	int (*lease_try)(struct anfu_db *db, int32_t key, bool *ret_held);
+	int (*lease_release)(struct anfu_db *db, int32_t key);
 };
 
 /* Base of every connection: the ops it belongs to. Implementations embed
@@ -155,6 +159,28 @@ int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p
  * integer; ANFU_ENOTFOUND when there is no row. */
 int anfu_db_query_int(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
 		      int64_t *ret);
+
+/* ---- cluster leases (several nodes on one database) ------------------ */
+
+/* The key of the lease named name (FNV-1a, 31 bits): the same on every
+ * node. Two names may share a key; whoever registers names refuses that
+ * (jobs/jobs.c). */
+int32_t anfu_db_lease_key(const char *name);
+/* Tries to take the lease key for db's connection without waiting:
+ * *ret_held is true when this connection holds it now (it was free), false
+ * when another connection holds it. On PostgreSQL a session-level advisory
+ * lock (two-key form, class "anfu", which never meets the writers'
+ * one-key lock): no other connection of any node can hold it until
+ * anfu_db_lease_release() or until this connection ends, so a node that
+ * dies (or loses its connection) releases its leases. Taking a lease
+ * already held by the same connection nests: release as often as taken.
+ * On SQLite (one node) always held. Outside a transaction only
+ * (ANFU_EINVAL); a lost connection gives ANFU_EIO. */
+int anfu_db_lease_try(struct anfu_db *db, int32_t key, bool *ret_held);
+/* Releases a lease db took; a lease the connection no longer holds (its
+ * session was lost and reconnected meanwhile) is no error. Outside a
+ * transaction only (ANFU_EINVAL). */
+int anfu_db_lease_release(struct anfu_db *db, int32_t key);
 
 /* Commit latency of every anfu_db_commit(), for /metrics. */
 extern struct anfu_hist anfu_store_commit_hist;

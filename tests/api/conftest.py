@@ -288,6 +288,32 @@ class Server:
         ALL_SERVERS.append(self)
         TEST_SERVERS.append(self)
 
+    def another_node(self, tmp_path):
+        """A second anfud node on this server's PostgreSQL database (several
+        nodes: docs/architecture.md): a data directory of its own holding a
+        copy of this one's keys, TLS certificate, configuration and audit
+        checkpoint file (as an operator deploys a node), no `anfu init`.
+        Not started; stopped and checked at teardown like any server."""
+        import copy
+        import shutil
+        assert self.pg_db, "several nodes share a PostgreSQL database"
+        node = copy.copy(self)
+        node.dir = tmp_path
+        node.data = tmp_path / "data"
+        node.data.mkdir(mode=0o700)
+        for part in ("keys", "tls", "audit"):
+            shutil.copytree(self.data / part, node.data / part)
+        shutil.copy2(self.data / "anfu.conf", node.data / "anfu.conf")
+        node.stderr_path = tmp_path / "anfud.stderr"
+        node.proc = node.stderr = node.exit_status = None
+        node.expected_exit = 0
+        node.marks = {}
+        node.cert = str(node.data / "tls" / "server.crt")
+        node.http = http_session(node.cert)
+        ALL_SERVERS.append(node)
+        TEST_SERVERS.append(node)
+        return node
+
     def _init(self, init_args):
         p = run_cli("init", *init_args, "--crypto", self.crypto, data=self.data, cli=self.cli)
         return p.stdout

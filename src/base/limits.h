@@ -396,6 +396,10 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
  * any generated password (PostgreSQL's own limit for a cleartext password
  * message is 1000 bytes), small enough to read at once. */
 #define ANFU_LIMIT_DB_PASSWORD_BYTES 1024
+/* Bytes of the role or grant SQL `anfu init --postgresql` and `anfu db
+ * migrate` build (cli/cmd_db_roles.c): about 3 KB today, room for the
+ * append-only list of many more modules. */
+#define ANFU_LIMIT_CLI_SQL_BYTES 16384
 /* Seconds a PostgreSQL connect or reconnect may take (unless the dsn's
  * connect_timeout says otherwise): long enough for a server across a
  * data centre under load, short enough that a request on a thread that

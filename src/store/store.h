@@ -134,6 +134,17 @@ extern const struct anfu_store_ops anfu_store_pg_ops;
  * (database.sslmode does). */
 int anfu_store_pg_check_dsn(const char *dsn, char *errbuf, size_t errlen);
 
+/* The user a PostgreSQL dsn names, into out (cap bytes): ANFU_ENOTFOUND
+ * when it names none, ANFU_EINVAL when it does not parse, ANFU_ELIMIT when
+ * out is too small (out is then unwritten). Connects to nothing. */
+int anfu_store_pg_dsn_user(const char *dsn, char *out, size_t cap);
+/* Sets the password of role over db (a PostgreSQL connection outside a
+ * transaction, of a role allowed to ALTER ROLE): the client computes the
+ * verifier (the server's password_encryption, SCRAM-SHA-256), so the
+ * password never reaches the server, its statement log or anfu's log.
+ * password is borrowed; the caller wipes it. ANFU_EINVAL on SQLite. */
+int anfu_store_pg_set_password(struct anfu_db *db, const char *role, const char *password);
+
 /* Wrappers that dispatch through db->ops. */
 int anfu_db_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
 void anfu_db_close(struct anfu_db *db);

@@ -400,6 +400,11 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
  * migrate` build (cli/cmd_db_roles.c): about 3 KB today, room for the
  * append-only list of many more modules. */
 #define ANFU_LIMIT_CLI_SQL_BYTES 16384
+/* Tables and columns per table `anfu db copy` handles (cli/cmd_db_copy.c):
+ * anfu has about 30 tables of at most 20 columns; beyond these the copy
+ * refuses (ANFU_ELIMIT) rather than guess. */
+#define ANFU_LIMIT_DB_COPY_TABLES 256
+#define ANFU_LIMIT_DB_COPY_COLUMNS 64
 /* Seconds a PostgreSQL connect or reconnect may take (unless the dsn's
  * connect_timeout says otherwise): long enough for a server across a
  * data centre under load, short enough that a request on a thread that

@@ -77,6 +77,11 @@ int cli_pg_grant(struct anfu_db *db, const struct cli_pg_roles *ro);
 int cli_pg_create_roles(const struct anfu_config *cfg, const struct cli_pg_roles *ro,
 			const char *admin_dsn);
 
+/* `anfu db copy` (cmd_db_copy.c); argv[0] is "copy". */
+int cmd_db_copy(int argc, char **argv);
+/* Its usage lines, for `anfu db --help`. */
+void cmd_db_copy_usage(void);
+
 int cmd_init(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_db(int argc, char **argv);

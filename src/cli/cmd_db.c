@@ -20,16 +20,26 @@
 
 static void db_usage(void)
 {
-	printf(DB_USAGE "\n"
-			"status prints the database path, the schema version of each module with\n"
-			"the latest version this anfu knows, the pending migrations, and the\n"
-			"audit log's length and last checkpoint. Exits 1 when the schema of a\n"
-			"module is newer than this anfu.\n"
-			"\n"
-			"migrate applies the missing migrations (each audited). On PostgreSQL\n"
-			"with [database] owner_dsn it connects as that owner role (anfud never\n"
-			"migrates then, and refuses to start on a schema behind) and grants the\n"
-			"application role (dsn's user) its privileges on the tables afterwards.\n");
+	printf(DB_USAGE);
+	cmd_db_copy_usage();
+	printf("\n"
+	       "status prints the database path, the schema version of each module with\n"
+	       "the latest version this anfu knows, the pending migrations, and the\n"
+	       "audit log's length and last checkpoint. Exits 1 when the schema of a\n"
+	       "module is newer than this anfu.\n"
+	       "\n"
+	       "migrate applies the missing migrations (each audited). On PostgreSQL\n"
+	       "with [database] owner_dsn it connects as that owner role (anfud never\n"
+	       "migrates then, and refuses to start on a schema behind) and grants the\n"
+	       "application role (dsn's user) its privileges on the tables afterwards.\n"
+	       "\n"
+	       "copy moves a stopped installation to the other backend: the target (an\n"
+	       "empty PostgreSQL database, its password from PGPASSWORD or ~/.pgpass,\n"
+	       "or a new SQLite file) is migrated to the same schema, every table is\n"
+	       "copied in one transaction, then the row counts are compared and the\n"
+	       "audit chain and the ledger verified on the target. Progress is shown\n"
+	       "on a terminal. The configuration is left alone: point [database] at the\n"
+	       "target afterwards.\n");
 }
 
 /* `anfu db migrate` on an opened (and migrated) app: the grants. */
@@ -117,8 +127,11 @@ int cmd_db(int argc, char **argv)
 		db_usage();
 		return 0;
 	}
+	if (argc >= 2 && strcmp(argv[1], "copy") == 0)
+		return cmd_db_copy(argc - 1, argv + 1);
 	if (argc < 2 || (strcmp(argv[1], "status") != 0 && strcmp(argv[1], "migrate") != 0)) {
 		fprintf(stderr, DB_USAGE);
+		fprintf(stderr, "       anfu db copy --to postgresql|sqlite TARGET (see --help)\n");
 		return 2;
 	}
 	migrate = strcmp(argv[1], "migrate") == 0;

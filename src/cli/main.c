@@ -24,6 +24,7 @@ static void usage(FILE *f)
 		"  config check          check a configuration file (--show prints it)\n"
 		"  db status             schema version and audit log state\n"
 		"  db migrate            apply missing migrations (as the owner role)\n"
+		"  db copy               move a stopped installation to PostgreSQL/SQLite\n"
 		"  audit verify          recompute the audit hash chain, check checkpoints\n"
 		"  audit export          write the audit log as signed JSON lines\n"
 		"  ledger verify         recompute the ledger's balances, hash chain, holds\n"

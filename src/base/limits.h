@@ -398,9 +398,10 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
 #define ANFU_LIMIT_DB_PASSWORD_BYTES 1024
 /* Bytes of the role or grant SQL `anfu init --postgresql` and `anfu db
  * migrate` build (cli/cmd_db_roles.c): about 3 KB today, room for the
- * append-only list of many more modules. */
+ * append-only list of many more modules; also of one table's SELECT,
+ * INSERT or UPDATE of `anfu db copy` (store/copy.c, under 1 KB). */
 #define ANFU_LIMIT_CLI_SQL_BYTES 16384
-/* Tables and columns per table `anfu db copy` handles (cli/cmd_db_copy.c):
+/* Tables and columns per table `anfu db copy` handles (store/copy.c):
  * anfu has about 30 tables of at most 20 columns; beyond these the copy
  * refuses (ANFU_ELIMIT) rather than guess. */
 #define ANFU_LIMIT_DB_COPY_TABLES 256

@@ -241,3 +241,13 @@ def test_copy_to_the_backend_it_is_on_is_refused(make_server, tmp_path):
     assert p.returncode == 1
     assert "the installation is on sqlite already" in p.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_to_is_an_option_of_copy_only(tmp_path):
+    """An option is one of a command's only as a whole name of its list:
+    --to (copy's) is not init's although init takes --crypto."""
+    data = tmp_path / "d"
+    p = run_cli("init", "--to", "sqlite", data=data, check=False)
+    assert p.returncode == 2
+    assert "anfu init: unknown option (see --help)" in p.stderr
+    assert not data.exists()

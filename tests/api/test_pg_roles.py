@@ -132,6 +132,24 @@ def roles_server(inst):
     return inst, s
 
 
+@pytest.fixture(scope="module")
+def stopped_roles_server(tmp_path_factory):
+    """One installation made like roles_server's, with a transfer in the
+    ledger, its anfud stopped: shared by the tests that only try what the
+    application role may do and check that nothing changed."""
+    inst = Install(tmp_path_factory.mktemp("roles"))
+    s = inst.server(("--postgresql", "--admin-dsn", inst.admin_dsn))
+    try:
+        s.start()
+        reserve = open_account(s, "bank_reserve", "bank", "ICBC")
+        transfer(s, "k1", reserve, open_account(s, "customer_wallet", "customer", "u1"), 5)
+        s.stop()
+        yield inst, s
+    finally:
+        s.assert_stopped_cleanly()
+        inst.drop()
+
+
 def open_account(s, kind, owner_type, owner_id):
     r = s.post("/test/v1/ledger/accounts", {"kind": kind, "asset": "CNY",
                                             "owner_type": owner_type, "owner_id": owner_id})
@@ -280,13 +298,10 @@ def test_anfud_runs_as_the_application_role(roles_server):
     "TRUNCATE %s",
 ])
 @pytest.mark.parametrize("table", APPEND_ONLY)
-def test_application_role_cannot_change_append_only_tables(roles_server, table, sql):
+def test_application_role_cannot_change_append_only_tables(stopped_roles_server, table, sql):
     """req: IAM-LP-02, AUD-PROT-01 (audit_log, audit_checkpoint)"""
     import psycopg2
-    inst, s = roles_server
-    reserve = open_account(s, "bank_reserve", "bank", "ICBC")
-    transfer(s, "k1", reserve, open_account(s, "customer_wallet", "customer", "u1"), 5)
-    s.stop()
+    inst, s = stopped_roles_server
     before = snapshot(inst)
     c = connect_as(inst.app, inst.db)
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
@@ -345,11 +360,10 @@ def test_application_role_cannot_change_them_with_the_triggers_dropped(roles_ser
     "ALTER TABLE audit_log OWNER TO CURRENT_USER",
     "INSERT INTO schema_version (module, version, name, applied_ms) VALUES ('x', 1, 'x', 0)",
 ])
-def test_application_role_has_no_ddl(roles_server, sql):
+def test_application_role_has_no_ddl(stopped_roles_server, sql):
     """req: IAM-LP-02"""
     import psycopg2
-    inst, s = roles_server
-    s.stop()
+    inst, s = stopped_roles_server
     tables = inst.query_all("SELECT count(*) FROM pg_class")
     triggers = inst.query_all("SELECT count(*) FROM pg_trigger WHERE tgenabled = 'O'")
     c = connect_as(inst.app, inst.db)
@@ -362,13 +376,13 @@ def test_application_role_has_no_ddl(roles_server, sql):
     assert inst.query_all("SELECT count(*) FROM schema_version WHERE module = 'x'") == [(0,)]
 
 
-def test_every_append_only_trigger_is_backed_by_a_privilege(roles_server):
+def test_every_append_only_trigger_is_backed_by_a_privilege(stopped_roles_server):
     """Every table whose trigger refuses UPDATE or DELETE (anfu_append_only,
     anfu_approval_archived for DELETE) is missing that privilege for the
     application role too, and nobody but the owner may TRUNCATE anything:
     a new append-only table left out of the list in src/cli/cmd_db_roles.c
     fails here. req: IAM-LP-02"""
-    inst, s = roles_server
+    inst, s = stopped_roles_server
     rows = inst.query_all(
         "SELECT c.relname, p.proname, t.tgtype FROM pg_trigger t "
         "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "

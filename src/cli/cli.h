@@ -14,22 +14,23 @@
 #include <stdint.h>
 
 struct cli_opts {
-	const char *data;      /* --data */
-	const char *config;    /* --config */
-	const char *out;       /* --out */
-	const char *crypto;    /* --crypto */
-	const char *level;     /* --level */
-	const char *admin;     /* --admin */
-	const char *name;      /* --name */
-	const char *role;      /* --role */
-	const char *account;   /* --account */
-	const char *limit;     /* --limit */
-	const char *admin_dsn; /* --admin-dsn */
-	const char *to;	       /* --to */
-	bool show;	       /* --show */
-	bool postgresql;       /* --postgresql */
-	bool print_sql;	       /* --print-sql */
-	bool help;	       /* --help */
+	const char *data;	   /* --data */
+	const char *config;	   /* --config */
+	const char *out;	   /* --out */
+	const char *crypto;	   /* --crypto */
+	const char *level;	   /* --level */
+	const char *admin;	   /* --admin */
+	const char *name;	   /* --name */
+	const char *role;	   /* --role */
+	const char *account;	   /* --account */
+	const char *limit;	   /* --limit */
+	const char *admin_dsn;	   /* --admin-dsn */
+	const char *readonly_role; /* --readonly-role */
+	const char *to;		   /* --to */
+	bool show;		   /* --show */
+	bool postgresql;	   /* --postgresql */
+	bool print_sql;		   /* --print-sql */
+	bool help;		   /* --help */
 };
 
 /* Parses the options common to all commands (argv[0] is the command name).
@@ -51,18 +52,21 @@ struct anfu_db;
 struct cli_pg_roles {
 	char owner[64];
 	char app[64];
+	char readonly[64]; /* "" or the read-only role (--readonly-role) */
 };
 
 /* Fills *ret from cfg (backend postgresql with owner_dsn; both users plain
- * lower-case names, distinct); otherwise ANFU_EINVAL with err saying why,
- * *ret unwritten. */
-int cli_pg_roles_of(const struct anfu_config *cfg, struct cli_pg_roles *ret, char *err,
-		    size_t errlen);
-/* Appends to out the SQL an administrator runs once (idempotent): both
+ * lower-case names, distinct) and readonly (NULL: none; else a plain name
+ * distinct from both); otherwise ANFU_EINVAL with err saying why, *ret
+ * unwritten. */
+int cli_pg_roles_of(const struct anfu_config *cfg, const char *readonly, struct cli_pg_roles *ret,
+		    char *err, size_t errlen);
+/* Appends to out the SQL an administrator runs once (idempotent): the
  * roles (LOGIN, no other attribute, no password), CONNECT on the database
  * for them only, the schema public owned by the owner with USAGE for the
- * application role, and default privileges (SELECT, INSERT) on what the
- * owner creates later. */
+ * others, and default privileges on what the owner creates later (SELECT,
+ * INSERT for the application role; SELECT for the read-only role, which
+ * also gets SELECT on the tables that exist). */
 int cli_pg_roles_sql(const struct cli_pg_roles *ro, struct anfu_buf *out);
 /* Appends to out the grants of the application role on the tables that
  * exist: everything but what the append-only list denies. */

@@ -53,7 +53,7 @@ static int migrate_done(struct anfu_app *b)
 	printf("migrations applied: %d\n", b->migrations_applied);
 	if (!anfu_config_pg_owner(b->cfg))
 		return 0;
-	r = cli_pg_roles_of(b->cfg, &ro, err, sizeof(err));
+	r = cli_pg_roles_of(b->cfg, NULL, &ro, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "anfu db: %s\n", err);
 		return r;

@@ -79,8 +79,8 @@ static int dsn_name(const char *dsn, const char *what, char *out, size_t cap, ch
 	return r < 0 ? r : ANFU_EINVAL;
 }
 
-int cli_pg_roles_of(const struct anfu_config *cfg, struct cli_pg_roles *ret, char *err,
-		    size_t errlen)
+int cli_pg_roles_of(const struct anfu_config *cfg, const char *readonly, struct cli_pg_roles *ret,
+		    char *err, size_t errlen)
 {
 	struct cli_pg_roles r = { 0 };
 	int rc;
@@ -101,16 +101,40 @@ int cli_pg_roles_of(const struct anfu_config *cfg, struct cli_pg_roles *ret, cha
 		snprintf(err, errlen, "[database] dsn and owner_dsn name the same user");
 		return ANFU_EINVAL;
 	}
+	if (readonly && (!plain_ident(readonly) || strcmp(readonly, r.app) == 0 ||
+			 strcmp(readonly, r.owner) == 0)) {
+		snprintf(err, errlen,
+			 "--readonly-role: a plain lower-case name other than the owner's and "
+			 "the application role's");
+		return ANFU_EINVAL;
+	}
+	if (readonly)
+		memcpy(r.readonly, readonly, strlen(readonly) + 1);
 	*ret = r;
 	return 0;
 }
 
+/* The read-only role (IAM-LP-02: reports, auditors): SELECT on every
+ * table, now and after later migrations, nothing else. */
+static int readonly_sql(const struct cli_pg_roles *ro, struct anfu_buf *out)
+{
+	return anfu_buf_appendf(
+		out,
+		"DO $$BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %%I TO \"%s\"', "
+		"current_database()); END$$;\n"
+		"GRANT USAGE ON SCHEMA public TO \"%s\";\n"
+		"ALTER DEFAULT PRIVILEGES FOR ROLE \"%s\" IN SCHEMA public GRANT SELECT ON TABLES "
+		"TO \"%s\";\n"
+		"GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"%s\";\n",
+		ro->readonly, ro->readonly, ro->owner, ro->readonly, ro->readonly);
+}
+
 int cli_pg_roles_sql(const struct cli_pg_roles *ro, struct anfu_buf *out)
 {
-	const char *roles[2] = { ro->owner, ro->app };
-	int r = 0;
+	const char *roles[3] = { ro->owner, ro->app, ro->readonly };
+	int n = ro->readonly[0] ? 3 : 2, r = 0;
 
-	for (int i = 0; i < 2 && r == 0; i++)
+	for (int i = 0; i < n && r == 0; i++)
 		r = anfu_buf_appendf(out,
 				     "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
 				     "rolname = '%s') THEN CREATE ROLE \"%s\" LOGIN; END IF; "
@@ -133,6 +157,8 @@ int cli_pg_roles_sql(const struct cli_pg_roles *ro, struct anfu_buf *out)
 			"SELECT ON SEQUENCES TO \"%s\";\n",
 			ro->owner, ro->app, ro->owner, ro->app, ro->owner, ro->app, ro->owner,
 			ro->app);
+	if (r == 0 && ro->readonly[0])
+		r = readonly_sql(ro, out);
 	return r;
 }
 
@@ -266,6 +292,9 @@ int cli_pg_create_roles(const struct anfu_config *cfg, const struct cli_pg_roles
 	r = role_password(db, ro->owner, cfg->database.owner_password_file);
 	if (r == 0)
 		r = role_password(db, ro->app, cfg->database.password_file);
+	if (r == 0 && ro->readonly[0])
+		printf("  %-12s %s: read-only; its password is yours to set (\\password)\n",
+		       "db role", ro->readonly);
 out:
 	anfu_db_close(db);
 	anfu_buf_free(&sql);

@@ -30,7 +30,8 @@
 static void init_usage(void)
 {
 	printf("usage: anfu init [--data DIR] [--crypto intl|gm] [--level basic|enhanced]\n"
-	       "                 [--admin NAME] [--postgresql [--print-sql | --admin-dsn DSN]]\n"
+	       "                 [--admin NAME] [--postgresql [--print-sql | --admin-dsn DSN]\n"
+	       "                 [--readonly-role NAME]]\n"
 	       "\n"
 	       "Creates the data directory DIR (mode 0700) with a configuration file,\n"
 	       "the database, a self-signed development TLS certificate, the audit\n"
@@ -54,7 +55,9 @@ static void init_usage(void)
 	       "and gives each a random password written to owner_password_file and\n"
 	       "password_file unless the file exists. Then, as without --postgresql,\n"
 	       "the migrations run as the owner and the application role gets its\n"
-	       "grants: no UPDATE or DELETE on append-only tables, no DDL.\n");
+	       "grants: no UPDATE or DELETE on append-only tables, no DDL.\n"
+	       "--readonly-role NAME adds a role with SELECT on every table and nothing\n"
+	       "else (reports, auditors; its password is the administrator's: \\password).\n");
 }
 
 /* The grants of the application role after the migrations ran as the
@@ -68,7 +71,7 @@ static int grant_app_role(struct anfu_app *b)
 
 	if (!anfu_config_pg_owner(b->cfg))
 		return 0;
-	r = cli_pg_roles_of(b->cfg, &ro, err, sizeof(err));
+	r = cli_pg_roles_of(b->cfg, NULL, &ro, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "anfu init: %s\n", err);
 		return r;
@@ -112,7 +115,7 @@ static int init_postgresql(const struct cli_opts *o, bool *ret_done)
 		fprintf(stderr, "anfu init: --postgresql needs %s/anfu.conf: %s\n", o->data, err);
 		return 1;
 	}
-	r = cli_pg_roles_of(cfg, &ro, err, sizeof(err));
+	r = cli_pg_roles_of(cfg, o->readonly_role, &ro, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "anfu init: %s\n", err);
 		anfu_config_free(cfg);
@@ -319,7 +322,9 @@ int cmd_init(int argc, char **argv)
 	char namebuf[64];
 	const char *admin;
 	bool done = false;
-	int r = cli_parse(argc, argv, "data,crypto,level,admin,postgresql,print-sql,admin-dsn", &o);
+	int r = cli_parse(argc, argv,
+			  "data,crypto,level,admin,postgresql,print-sql,admin-dsn,readonly-role",
+			  &o);
 
 	if (r != 0)
 		return r;
@@ -327,8 +332,9 @@ int cmd_init(int argc, char **argv)
 		init_usage();
 		return 0;
 	}
-	if ((o.print_sql || o.admin_dsn) && !o.postgresql) {
-		fprintf(stderr, "anfu init: --print-sql and --admin-dsn go with --postgresql\n");
+	if ((o.print_sql || o.admin_dsn || o.readonly_role) && !o.postgresql) {
+		fprintf(stderr, "anfu init: --print-sql, --admin-dsn and --readonly-role go with "
+				"--postgresql\n");
 		return 2;
 	}
 	if (o.postgresql) {

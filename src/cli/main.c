@@ -64,6 +64,7 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		{ "account", required_argument, NULL, 'A' },
 		{ "limit", required_argument, NULL, 'L' },
 		{ "admin-dsn", required_argument, NULL, 'D' },
+		{ "readonly-role", required_argument, NULL, 'R' },
 		{ "to", required_argument, NULL, 't' },
 		{ "show", no_argument, NULL, 's' },
 		{ "postgresql", no_argument, NULL, 'P' },
@@ -95,6 +96,7 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		case 'A': o->account = optarg; break;
 		case 'L': o->limit = optarg; break;
 		case 'D': o->admin_dsn = optarg; break;
+		case 'R': o->readonly_role = optarg; break;
 		case 't': o->to = optarg; break;
 		case 's': o->show = true; break;
 		case 'P': o->postgresql = true; break;

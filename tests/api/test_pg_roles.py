@@ -246,7 +246,8 @@ def test_print_sql_run_by_an_administrator_gives_the_same_privileges(inst):
 
 @pytest.mark.parametrize("args, err", [
     (["--postgresql"], "--postgresql needs --print-sql or --admin-dsn DSN"),
-    (["--print-sql"], "--print-sql and --admin-dsn go with --postgresql"),
+    (["--print-sql"], "--print-sql, --admin-dsn and --readonly-role go with --postgresql"),
+    (["--readonly-role", "ro"], "--print-sql, --admin-dsn and --readonly-role go with"),
     (["--postgresql", "--admin-dsn", "PASSWORD"], "contains a password"),
 ])
 def test_init_postgresql_usage_errors_create_nothing(inst, args, err):
@@ -256,6 +257,17 @@ def test_init_postgresql_usage_errors_create_nothing(inst, args, err):
     assert err in p.stderr
     assert "secret" not in p.stderr + p.stdout
     assert inst.roles() == {}
+    assert sorted(os.listdir(inst.data)) == ["anfu.conf"]
+
+
+@pytest.mark.parametrize("name", ["Robert", "ro;drop", "OWNER", "APP"])
+def test_init_postgresql_refuses_a_bad_readonly_role(inst, name):
+    name = {"OWNER": inst.owner, "APP": inst.app}.get(name, name)
+    p = run_cli("init", "--postgresql", "--print-sql", "--readonly-role", name,
+                data=inst.data, check=False)
+    assert p.returncode == 1
+    assert "--readonly-role: a plain lower-case name other than" in p.stderr
+    assert p.stdout == ""
     assert sorted(os.listdir(inst.data)) == ["anfu.conf"]
 
 
@@ -407,6 +419,48 @@ def test_every_append_only_trigger_is_backed_by_a_privilege(stopped_roles_server
     for table in ("ledger_account", "iam_session", "audit_head", "ledger_head"):
         assert inst.query_all("SELECT has_table_privilege(%s, %s, 'UPDATE')",
                               inst.app, table) == [(True,)], table
+
+
+def test_readonly_role_reads_every_table_and_changes_nothing(inst):
+    """--readonly-role: a third account for read-only work (reports,
+    auditors), beside the read-write application role. req: IAM-LP-02"""
+    import psycopg2
+    ro = inst.db + "_ro"
+    try:
+        s = inst.server(("--postgresql", "--admin-dsn", inst.admin_dsn,
+                         "--readonly-role", ro))
+        inst.servers.append(s)
+        assert "db role      %s: read-only" % ro in s.init_out
+        # The migrations ran after the role was made: default privileges
+        # gave it every table, and nothing but SELECT.
+        privs = inst.query_all(
+            "SELECT c.relname, has_table_privilege(%s, c.oid, 'SELECT'), "
+            "has_table_privilege(%s, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r'", ro, ro)
+        assert len(privs) > 20
+        assert [p for p in privs if p[1:] != (True, False)] == []
+        audit = inst.query_all("SELECT count(*) FROM audit_log")
+        c = connect_as(ro, inst.db)
+        with c.cursor() as cur:
+            cur.execute("SELECT count(*) FROM audit_log")
+            assert [cur.fetchone()] == audit
+        c.rollback()
+        for sql in ("INSERT INTO iam_counter (name, value) VALUES ('x', 0)",
+                    "UPDATE ledger_head SET last_ts_us = 1", "DELETE FROM iam_session",
+                    "CREATE TABLE evil (x int)"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                with c.cursor() as cur:
+                    cur.execute(sql)
+            c.rollback()
+        c.close()
+        assert inst.query_all("SELECT count(*) FROM iam_counter WHERE name = 'x'") == [(0,)]
+        assert inst.query_all("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
+                              "WHERE rolname = %s", ro) == [(False, False, False)]
+    finally:
+        # The database goes first: the role's privileges are in it.
+        inst.drop()
+        sql1(None, "DROP ROLE IF EXISTS %s" % ro)
 
 
 def test_db_migrate_grants_again_as_the_owner(roles_server):

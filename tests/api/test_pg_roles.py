@@ -271,6 +271,15 @@ def test_init_postgresql_refuses_a_bad_readonly_role(inst, name):
     assert sorted(os.listdir(inst.data)) == ["anfu.conf"]
 
 
+def test_config_check_refuses_a_password_in_owner_dsn(inst):
+    write_config(inst.data / "anfu.conf", merge(BASE_CONFIG, {"database": dict(
+        inst.database, owner_dsn=inst.database["owner_dsn"] + " password=secret")}))
+    p = run_cli("config", "check", data=inst.data, check=False)
+    assert p.returncode == 1
+    assert "database dsn contains a password" in p.stderr + p.stdout
+    assert "secret" not in p.stderr + p.stdout
+
+
 def test_init_postgresql_refuses_a_configuration_without_owner_dsn(inst):
     write_config(inst.data / "anfu.conf", merge(BASE_CONFIG, {"database": {
         "backend": "postgresql", "dsn": inst.database["dsn"]}}))

@@ -35,6 +35,12 @@ struct anfu_router;
  * allow_simulators is true (anfud of a production build; DESIGN.md). The
  * refusal comes before keys, database or audit log are touched. */
 #define ANFU_APP_REFUSE_SIMULATORS 0x8u
+/* PostgreSQL with [database] owner_dsn: connect as the owner role (its
+ * password from owner_password_file), which runs the migrations. Without
+ * this flag such a configuration never migrates (ANFU_APP_MIGRATE then
+ * only checks, and a schema behind is refused): anfud connects as the
+ * application role, which has no DDL (docs/deployment.md, roles). */
+#define ANFU_APP_OWNER 0x10u
 
 /* The module list of this build, dependencies first: the platform's
  * (core: audit, vault, jobs tables; notify), then the modules of the list

@@ -84,6 +84,14 @@ static int open_store(struct anfu_app *app, unsigned flags, char *errbuf, size_t
 	int pending = 0;
 	int r;
 
+	if (anfu_config_pg_owner(app->cfg)) {
+		if (flags & ANFU_APP_OWNER) {
+			scfg.dsn = app->cfg->database.owner_dsn;
+			scfg.password_file = app->cfg->database.owner_password_file;
+		} else {
+			flags &= ~ANFU_APP_MIGRATE;
+		}
+	}
 	r = anfu_store_new(&scfg, &app->store);
 	if (r == 0)
 		r = anfu_store_db(app->store, &db);
@@ -107,8 +115,11 @@ static int open_store(struct anfu_app *app, unsigned flags, char *errbuf, size_t
 		snprintf(errbuf, errlen, "database %s: cannot read the schema version: %s", where,
 			 anfu_strerror(r));
 	else if (pending > 0 && !(flags & ANFU_APP_NO_SCHEMA)) {
-		snprintf(errbuf, errlen, "database %s: %d migration(s) of this anfu not applied",
-			 where, pending);
+		snprintf(errbuf, errlen, "database %s: %d migration(s) of this anfu not applied%s",
+			 where, pending,
+			 anfu_config_pg_owner(app->cfg)
+				 ? " (the owner role runs them: `anfu db migrate`)"
+				 : "");
 		r = ANFU_ESCHEMA;
 	}
 	return r;

@@ -396,6 +396,16 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
  * any generated password (PostgreSQL's own limit for a cleartext password
  * message is 1000 bytes), small enough to read at once. */
 #define ANFU_LIMIT_DB_PASSWORD_BYTES 1024
+/* Bytes of the role or grant SQL `anfu init --postgresql` and `anfu db
+ * migrate` build (cli/cmd_db_roles.c): about 3 KB today, room for the
+ * append-only list of many more modules; also of one table's SELECT,
+ * INSERT or UPDATE of `anfu db copy` (store/copy.c, under 1 KB). */
+#define ANFU_LIMIT_CLI_SQL_BYTES 16384
+/* Tables and columns per table `anfu db copy` handles (store/copy.c):
+ * anfu has about 30 tables of at most 20 columns; beyond these the copy
+ * refuses (ANFU_ELIMIT) rather than guess. */
+#define ANFU_LIMIT_DB_COPY_TABLES 256
+#define ANFU_LIMIT_DB_COPY_COLUMNS 64
 /* Seconds a PostgreSQL connect or reconnect may take (unless the dsn's
  * connect_timeout says otherwise): long enough for a server across a
  * data centre under load, short enough that a request on a thread that

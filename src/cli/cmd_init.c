@@ -17,6 +17,7 @@
 #include "anfu_build.h"
 #include "app/app.h"
 #include "base/clock.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/str.h"
@@ -29,7 +30,8 @@
 static void init_usage(void)
 {
 	printf("usage: anfu init [--data DIR] [--crypto intl|gm] [--level basic|enhanced]\n"
-	       "                 [--admin NAME]\n"
+	       "                 [--admin NAME] [--postgresql [--print-sql | --admin-dsn DSN]\n"
+	       "                 [--readonly-role NAME]]\n"
 	       "\n"
 	       "Creates the data directory DIR (mode 0700) with a configuration file,\n"
 	       "the database, a self-signed development TLS certificate, the audit\n"
@@ -40,7 +42,102 @@ static void init_usage(void)
 	       "asks for) creates the account NAME (roles sysadmin and security_admin;\n"
 	       "names like admin or root are refused) and prints its random initial\n"
 	       "password once; it must be changed at the first login. No account and\n"
-	       "no default password exist otherwise.\n");
+	       "no default password exist otherwise.\n"
+	       "\n"
+	       "PostgreSQL with separate roles (docs/deployment.md): DIR/anfu.conf must\n"
+	       "exist with [database] backend = postgresql, dsn (user = the application\n"
+	       "role anfud connects as) and owner_dsn (user = the owner role that owns\n"
+	       "the schema and runs migrations). --postgresql --print-sql prints the\n"
+	       "SQL that creates both roles, for an administrator to run with psql\n"
+	       "(no passwords in it: set them with \\password), and creates nothing.\n"
+	       "--postgresql --admin-dsn DSN connects as a superuser (its password from\n"
+	       "PGPASSWORD or ~/.pgpass, never the command line), creates the roles,\n"
+	       "and gives each a random password written to owner_password_file and\n"
+	       "password_file unless the file exists. Then, as without --postgresql,\n"
+	       "the migrations run as the owner and the application role gets its\n"
+	       "grants: no UPDATE or DELETE on append-only tables, no DDL.\n"
+	       "--readonly-role NAME adds a role with SELECT on every table and nothing\n"
+	       "else (reports, auditors; its password is the administrator's: \\password).\n");
+}
+
+/* The grants of the application role after the migrations ran as the
+ * owner (a configuration without owner_dsn has a single role: nothing). */
+static int grant_app_role(struct anfu_app *b)
+{
+	struct cli_pg_roles ro;
+	struct anfu_db *db = NULL;
+	char err[256];
+	int r;
+
+	if (!anfu_config_pg_owner(b->cfg))
+		return 0;
+	r = cli_pg_roles_of(b->cfg, NULL, &ro, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "anfu init: %s\n", err);
+		return r;
+	}
+	r = anfu_store_db(b->store, &db);
+	if (r == 0)
+		r = cli_pg_grant(db, &ro);
+	if (r < 0) {
+		fprintf(stderr, "anfu init: cannot grant the application role %s: %s\n", ro.app,
+			anfu_strerror(r));
+		return r;
+	}
+	printf("  %-12s owner %s, application role %s (no UPDATE/DELETE on append-only "
+	       "tables, no DDL)\n",
+	       "db grants", ro.owner, ro.app);
+	return 0;
+}
+
+/* --postgresql: prints the roles SQL (--print-sql: *ret_done) or creates
+ * the roles with --admin-dsn. Exit status on failure: 1, or 2 for usage. */
+static int init_postgresql(const struct cli_opts *o, bool *ret_done)
+{
+	const struct anfu_config_table *tables[ANFU_LIMIT_MODULES];
+	size_t ntables = anfu_app_config_tables(tables);
+	struct anfu_config *cfg = NULL;
+	struct cli_pg_roles ro;
+	struct anfu_buf sql;
+	char conf[PATH_MAX], err[512];
+	int r;
+
+	if (!o->print_sql && !o->admin_dsn) {
+		fprintf(stderr, "anfu init: --postgresql needs --print-sql or --admin-dsn DSN\n");
+		return 2;
+	}
+	if (o->admin_dsn && anfu_store_pg_check_dsn(o->admin_dsn, err, sizeof(err)) < 0) {
+		fprintf(stderr, "anfu init: --admin-dsn: %s\n", err);
+		return 2;
+	}
+	if (anfu_app_config_path(o->data, conf, sizeof(conf)) < 0 ||
+	    anfu_config_load(conf, o->data, tables, ntables, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "anfu init: --postgresql needs %s/anfu.conf: %s\n", o->data, err);
+		return 1;
+	}
+	r = cli_pg_roles_of(cfg, o->readonly_role, &ro, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "anfu init: %s\n", err);
+		anfu_config_free(cfg);
+		return 1;
+	}
+	if (o->print_sql) {
+		anfu_buf_init(&sql, ANFU_LIMIT_CLI_SQL_BYTES);
+		r = cli_pg_roles_sql(&ro, &sql);
+		if (r == 0)
+			r = anfu_buf_appends(&sql, "-- After every migration run (anfu init and "
+						   "anfu db migrate run this as the owner):\n");
+		if (r == 0)
+			r = cli_pg_grants_sql(&ro, &sql);
+		if (r == 0)
+			fputs(sql.data, stdout);
+		anfu_buf_free(&sql);
+		*ret_done = true;
+	} else {
+		r = cli_pg_create_roles(cfg, &ro, o->admin_dsn);
+	}
+	anfu_config_free(cfg);
+	return r < 0 ? 1 : 0;
 }
 
 /* mkdir -p; the last component gets 0700, parents 0755. */
@@ -224,13 +321,26 @@ int cmd_init(int argc, char **argv)
 	enum anfu_crypto_profile cp;
 	char namebuf[64];
 	const char *admin;
-	int r = cli_parse(argc, argv, "data,crypto,level,admin", &o);
+	bool done = false;
+	int r = cli_parse(argc, argv,
+			  "data,crypto,level,admin,postgresql,print-sql,admin-dsn,readonly-role",
+			  &o);
 
 	if (r != 0)
 		return r;
 	if (o.help) {
 		init_usage();
 		return 0;
+	}
+	if ((o.print_sql || o.admin_dsn || o.readonly_role) && !o.postgresql) {
+		fprintf(stderr, "anfu init: --print-sql, --admin-dsn and --readonly-role go with "
+				"--postgresql\n");
+		return 2;
+	}
+	if (o.postgresql) {
+		r = init_postgresql(&o, &done);
+		if (r != 0 || done)
+			return r;
 	}
 	crypto_given = o.crypto != NULL;
 	if (!o.crypto)
@@ -263,11 +373,17 @@ int cmd_init(int argc, char **argv)
 		fprintf(stderr, "anfu init: cannot create keys: %s\n", anfu_strerror(r));
 		return 1;
 	}
-	r = anfu_app_open(o.data, NULL, ANFU_APP_MIGRATE, &b, err, sizeof(err));
+	/* With [database] owner_dsn the migrations run as the owner role. */
+	r = anfu_app_open(o.data, NULL, ANFU_APP_MIGRATE | ANFU_APP_OWNER, &b, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "anfu init: %s\n", err);
+	} else {
+		r = grant_app_role(b);
+		if (r < 0)
+			err[0] = 'x'; /* reported already */
+	}
 	if (r == 0)
 		r = finish(b, &made, conf_created, conf);
-	else
-		fprintf(stderr, "anfu init: %s\n", err);
 	admin = r == 0 ? admin_name(o.admin, namebuf, sizeof(namebuf)) : NULL;
 	if (admin) {
 		r = make_admin(b, admin);

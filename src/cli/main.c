@@ -23,6 +23,8 @@ static void usage(FILE *f)
 		"  version               print the version\n"
 		"  config check          check a configuration file (--show prints it)\n"
 		"  db status             schema version and audit log state\n"
+		"  db migrate            apply missing migrations (as the owner role)\n"
+		"  db copy               move a stopped installation to PostgreSQL/SQLite\n"
 		"  audit verify          recompute the audit hash chain, check checkpoints\n"
 		"  audit export          write the audit log as signed JSON lines\n"
 		"  ledger verify         recompute the ledger's balances, hash chain, holds\n"
@@ -34,6 +36,18 @@ static void usage(FILE *f)
 		"Every command takes --help and --data DIR (default %s,\n"
 		"or $ANFU_DATA).\n",
 		ANFU_DEFAULT_DATA_DIR);
+}
+
+/* Whether the comma-separated list has name as a whole entry ("to" is not
+ * in "crypto"). */
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
 }
 
 int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
@@ -49,7 +63,12 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		{ "role", required_argument, NULL, 'r' },
 		{ "account", required_argument, NULL, 'A' },
 		{ "limit", required_argument, NULL, 'L' },
+		{ "admin-dsn", required_argument, NULL, 'D' },
+		{ "readonly-role", required_argument, NULL, 'R' },
+		{ "to", required_argument, NULL, 't' },
 		{ "show", no_argument, NULL, 's' },
+		{ "postgresql", no_argument, NULL, 'P' },
+		{ "print-sql", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -61,7 +80,7 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 	while ((c = getopt_long(argc, argv, "h", all, &idx)) != -1) {
 		const char *name = c == 'h' ? "help" : all[idx].name;
 
-		if (c == '?' || (c != 'h' && !strstr(allowed, name))) {
+		if (c == '?' || (c != 'h' && !listed(allowed, name))) {
 			fprintf(stderr, "anfu %s: unknown option (see --help)\n", argv[0]);
 			return 2;
 		}
@@ -76,7 +95,12 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		case 'r': o->role = optarg; break;
 		case 'A': o->account = optarg; break;
 		case 'L': o->limit = optarg; break;
+		case 'D': o->admin_dsn = optarg; break;
+		case 'R': o->readonly_role = optarg; break;
+		case 't': o->to = optarg; break;
 		case 's': o->show = true; break;
+		case 'P': o->postgresql = true; break;
+		case 'S': o->print_sql = true; break;
 		case 'h': o->help = true; break;
 		}
 	}

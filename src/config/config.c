@@ -229,11 +229,24 @@ static void resolve_paths(struct anfu_config *c)
 static int check_dsn(const struct anfu_config *c, const int *lines, int *ret_line, char *msg,
 		     size_t msglen)
 {
-	if (strcmp(c->database.backend, "postgresql") != 0 ||
-	    anfu_store_pg_check_dsn(c->database.dsn, msg, msglen) == 0)
+	if (strcmp(c->database.backend, "postgresql") != 0)
 		return 0;
-	*ret_line = lines ? lines[option_index("database", "dsn")] : 0;
-	return ANFU_EINVAL;
+	if (anfu_store_pg_check_dsn(c->database.dsn, msg, msglen) < 0) {
+		*ret_line = lines ? lines[option_index("database", "dsn")] : 0;
+		return ANFU_EINVAL;
+	}
+	if (anfu_config_pg_owner(c) &&
+	    anfu_store_pg_check_dsn(c->database.owner_dsn, msg, msglen) < 0) {
+		*ret_line = lines ? lines[option_index("database", "owner_dsn")] : 0;
+		return ANFU_EINVAL;
+	}
+	return 0;
+}
+
+bool anfu_config_pg_owner(const struct anfu_config *c)
+{
+	return strcmp(c->database.backend, "postgresql") == 0 &&
+	       strcmp(c->database.owner_dsn, "none") != 0;
 }
 
 int anfu_config_finish(struct anfu_config *c, const int *lines, int *ret_line, char *msg,

@@ -94,9 +94,11 @@ struct anfu_config {
 		char *backend; /* "sqlite" | "postgresql" */
 		char *path;
 		int64_t busy_timeout_ms;
-		char *dsn;	     /* postgresql: libpq conninfo, never a password */
-		char *password_file; /* postgresql: used when it exists */
-		char *sslmode;	     /* postgresql */
+		char *dsn;		   /* postgresql: libpq conninfo, never a password */
+		char *password_file;	   /* postgresql: used when it exists */
+		char *sslmode;		   /* postgresql */
+		char *owner_dsn;	   /* postgresql: "" or the owner role's conninfo */
+		char *owner_password_file; /* postgresql: read by migrating commands */
 		int64_t statement_timeout_ms;
 		int64_t pool_size;
 	} database;
@@ -180,6 +182,10 @@ int anfu_config_dump(const struct anfu_config *c, struct anfu_buf *out);
  * ("sms.gateway"): writes up to cap static option names into names and
  * returns how many there are (possibly more than cap). */
 size_t anfu_config_simulators(const struct anfu_config *c, const char **names, size_t cap);
+/* Whether c is a PostgreSQL installation with a separate owner role
+ * ([database] owner_dsn other than "none"): migrations then run only as
+ * the owner (`anfu db migrate`), never by anfud. */
+bool anfu_config_pg_owner(const struct anfu_config *c);
 
 /* True when addr (family AF_INET/AF_INET6, raw bytes) is in any of the
  * CIDRs. An IPv4-mapped IPv6 address matches IPv4 CIDRs. */

@@ -185,6 +185,18 @@ static const struct anfu_config_option platform_options[] = {
 		      "PostgreSQL: file holding the password of the dsn's user, read at start "
 		      "when it exists (mode 0600 or stricter, or the start is refused); "
 		      "without it libpq uses PGPASSWORD or ~/.pgpass."),
+	ANFU_OPT_TEXT("database", "owner_dsn", ANFU_OPT_STRING, database.owner_dsn, "none",
+		      "IAM-LP-02",
+		      "PostgreSQL: connection of the owner role that owns the schema and runs "
+		      "the migrations (`anfu db migrate`, `anfu init`), as dsn (no password, no "
+		      "sslmode). none: dsn's user owns the schema and anfud migrates at start. "
+		      "Set: anfud never migrates and refuses to start on a schema behind "
+		      "(docs/deployment.md, roles)."),
+	ANFU_OPT_PATH("database", "owner_password_file", database.owner_password_file,
+		      "db-owner-password", "IAM-LP-02",
+		      "PostgreSQL: file holding the owner role's password, read by the "
+		      "migrating commands only, when it exists (mode 0600 or stricter); without "
+		      "it libpq uses PGPASSWORD or ~/.pgpass. anfud never reads it."),
 	ANFU_OPT_ENUM_TEXT("database", "sslmode", database.sslmode, sslmode_values, "verify-full",
 			   "DATA-TX-01",
 			   "PostgreSQL: TLS to the server (libpq sslmode). verify-full checks "

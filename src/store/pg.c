@@ -877,6 +877,75 @@ int anfu_store_pg_check_dsn(const char *dsn, char *errbuf, size_t errlen)
 	return r;
 }
 
+/* ---- roles (anfu init --postgresql, docs/deployment.md) ------------------ */
+
+int anfu_store_pg_dsn_user(const char *dsn, char *out, size_t cap)
+{
+	PQconninfoOption *opts = NULL;
+	int r = ANFU_ENOTFOUND;
+
+	if (!dsn || !out || cap == 0)
+		return ANFU_EINVAL;
+	opts = PQconninfoParse(dsn, NULL);
+	if (!opts)
+		return ANFU_EINVAL;
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (strcmp(o->keyword, "user") != 0 || !o->val || !o->val[0])
+			continue;
+		r = strlen(o->val) < cap ? 0 : ANFU_ELIMIT;
+		if (r == 0)
+			memcpy(out, o->val, strlen(o->val) + 1);
+	}
+	PQconninfoFree(opts);
+	return r;
+}
+
+/* The ALTER ROLE statement carries the verifier, never the password; it
+ * is not logged either (a verifier allows an offline guessing attack). */
+int anfu_store_pg_set_password(struct anfu_db *db, const char *role, const char *password)
+{
+	struct pg_db *d = NULL;
+	char *verifier = NULL, *ident = NULL, *sql = NULL;
+	PGresult *res = NULL;
+	size_t n;
+	int r;
+
+	if (!db || db->ops != &anfu_store_pg_ops || !role || !password || db->tx_depth > 0)
+		return ANFU_EINVAL;
+	d = pg(db);
+	r = ensure_conn(d);
+	if (r < 0)
+		return r;
+	/* NULL algorithm: the server's password_encryption (scram-sha-256). */
+	verifier = PQencryptPasswordConn(d->conn, password, role, NULL);
+	ident = PQescapeIdentifier(d->conn, role, strlen(role));
+	if (!verifier || !ident) {
+		anfu_log_error("store.pg", "cannot encrypt the password of a role: %s",
+			       PQerrorMessage(d->conn));
+		r = ANFU_EIO;
+		goto out;
+	}
+	n = strlen(ident) + strlen(verifier) + 32;
+	sql = anfu_xmalloc(n);
+	(void)snprintf(sql, n, "ALTER ROLE %s PASSWORD '%s'", ident, verifier);
+	res = PQexec(d->conn, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		r = fail(d, res, "set role password", "ALTER ROLE ... PASSWORD (not shown)");
+		goto out;
+	}
+	r = 0;
+out:
+	PQclear(res);
+	if (sql)
+		anfu_wipe(sql, strlen(sql));
+	free(sql);
+	if (verifier)
+		anfu_wipe(verifier, strlen(verifier));
+	PQfreemem(verifier);
+	PQfreemem(ident);
+	return r;
+}
+
 const struct anfu_store_ops anfu_store_pg_ops = {
 	.name = "postgresql",
 	.dialect = "pg",

@@ -138,6 +138,17 @@ extern const struct anfu_store_ops anfu_store_pg_ops;
  * (database.sslmode does). */
 int anfu_store_pg_check_dsn(const char *dsn, char *errbuf, size_t errlen);
 
+/* The user a PostgreSQL dsn names, into out (cap bytes): ANFU_ENOTFOUND
+ * when it names none, ANFU_EINVAL when it does not parse, ANFU_ELIMIT when
+ * out is too small (out is then unwritten). Connects to nothing. */
+int anfu_store_pg_dsn_user(const char *dsn, char *out, size_t cap);
+/* Sets the password of role over db (a PostgreSQL connection outside a
+ * transaction, of a role allowed to ALTER ROLE): the client computes the
+ * verifier (the server's password_encryption, SCRAM-SHA-256), so the
+ * password never reaches the server, its statement log or anfu's log.
+ * password is borrowed; the caller wipes it. ANFU_EINVAL on SQLite. */
+int anfu_store_pg_set_password(struct anfu_db *db, const char *role, const char *password);
+
 /* Wrappers that dispatch through db->ops. */
 int anfu_db_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret);
 void anfu_db_close(struct anfu_db *db);
@@ -208,6 +219,32 @@ int anfu_store_db(struct anfu_store *s, struct anfu_db **ret);
  * connections it wraps make their first call. */
 void anfu_store_set_opener(struct anfu_store *s, const struct anfu_store_ops *ops);
 #endif
+
+/* ---- copying a database (anfu db copy) -------------------------------- */
+
+struct anfu_store_copy_report {
+	int tables;	   /* tables copied */
+	int64_t rows;	   /* rows copied */
+	char problem[192]; /* what went wrong, for people ("" on success) */
+};
+
+/* Copies every table of `from` into `to`, both at the same schema (the
+ * caller migrated `to`; anfu's tables only, INTEGER/BIGINT and TEXT
+ * columns): from one read snapshot of `from`, in one write transaction of
+ * `to`, parents before the tables that reference them. Rows `to` holds
+ * (the migrations' seeds) give way to the source's: a table with one row
+ * on both sides (a chain's head, which may never be deleted) is updated,
+ * any other is emptied first. After the commit every table's row count is
+ * compared. progress (may be NULL) is called now and then and at the end.
+ * Returns 0 with *rep filled; ANFU_ESCHEMA when the two have different
+ * tables or a column type outside the subset, ANFU_ELIMIT beyond
+ * ANFU_LIMIT_DB_COPY_TABLES / _COLUMNS, the store's error of a statement
+ * (the transaction then rolled back: `to` is as before), ANFU_ECORRUPT
+ * when a count differs after the commit; rep->problem says which. Call
+ * outside any transaction of either connection. */
+int anfu_store_copy(struct anfu_db *from, struct anfu_db *to,
+		    void (*progress)(int64_t done, int64_t total),
+		    struct anfu_store_copy_report *rep);
 
 /* ---- migrations ------------------------------------------------------ */
 

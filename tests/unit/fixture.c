@@ -107,6 +107,7 @@ static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *
 			return ANFU_EINVAL;
 		scfg.backend = "postgresql";
 		scfg.dsn = dsn;
+		fx->pg = true;
 	}
 	fixture_schema[0] = anfu_core_migrations;
 	fixture_schema[1] = anfu_notify_migrations;

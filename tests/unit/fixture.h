@@ -78,6 +78,7 @@ struct anfu_fixture {
 	struct anfu_notify *notify;
 	struct anfu_iam *iam;
 	bool frozen_clock; /* close resets the clock */
+	bool pg;	   /* the store is on PostgreSQL */
 };
 
 /* Makes the directory /tmp/anfu-<name>-XXXXXX (mode 0700) and writes its

@@ -2,8 +2,10 @@
 
 Every server is made by `anfu init`, configured through its anfu.conf, and
 started as a subprocess. Tests talk HTTPS to it (verifying the development
-certificate the data directory holds) and check the resulting state in the
-SQLite database and the audit log.
+certificate the data directory holds) and check the resulting state in its
+database and the audit log: SQLite, or with ANFU_TEST_BACKEND=postgresql a
+PostgreSQL database of its own (Server.query(), Server.rw(),
+Server.db_bytes(): the same test on either backend; docs/testing.md).
 
 Every process of ours a test starts goes through run_anfu() (the anfu CLI,
 `anfud --help`) or Server (anfud): its stderr is scanned for sanitizer

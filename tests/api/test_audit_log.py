@@ -88,6 +88,20 @@ def test_truncate_of_the_audit_log_is_refused_by_the_database(make_server):
     assert len(s.audit()) == n
 
 
+@pytest.mark.skipif(BACKEND != "postgresql", reason="TRUNCATE is PostgreSQL's (SQLite has none)")
+@pytest.mark.xfail(strict=True, reason="known gap: core 0001's PostgreSQL part has no TRUNCATE "
+                   "trigger on audit_checkpoint (audit_log has one)")
+def test_truncate_of_the_checkpoints_is_refused_by_the_database(make_server):
+    """req: AUD-PROT-01"""
+    s = make_server()
+    cps = s.query("SELECT * FROM audit_checkpoint ORDER BY seq")
+    assert cps
+    with s.rw() as c:
+        with pytest.raises(c.Error, match="audit_checkpoint is append-only"):
+            c.execute("TRUNCATE audit_checkpoint")
+    assert s.query("SELECT * FROM audit_checkpoint ORDER BY seq") == cps
+
+
 # SQLite's REPLACE verbs (SQLite only); the upsert (ON CONFLICT DO
 # UPDATE), both backends'.
 REPLACES = {"sqlite": ["INSERT OR REPLACE", "REPLACE", "ON CONFLICT"],

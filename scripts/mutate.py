@@ -9,8 +9,9 @@ breakage of a rule that matters (a threshold, a timeout, a limit, a check):
     file    source file, relative to the repository root
     find    text that occurs exactly once in that file
     replace the broken text
-    tests   the tests that must catch it: "unit:<meson test name>" or
-            "api:<pytest path or node id>"
+    tests   the tests that must catch it: "unit:<meson test name>",
+            "api:<pytest path or node id>" or "api-pg:<the same>" (the API
+            test with every server on PostgreSQL, ANFU_TEST_BACKEND)
 
 The runner copies the working tree (tracked and untracked, not ignored
 files) to build-mutate/tree, builds it there with test hooks (and the
@@ -89,9 +90,10 @@ def load(root=ROOT):
                 raise ManifestError("%s: `find` occurs %d times in %s (must be once)"
                                     % (where, n, m["file"]))
             if not m["tests"] or not all(isinstance(t, str) and t.split(":", 1)[0]
-                                         in ("unit", "api") and ":" in t
+                                         in ("unit", "api", "api-pg") and ":" in t
                                          for t in m["tests"]):
-                raise ManifestError("%s: tests must be unit:NAME or api:PATH[::NODE]" % where)
+                raise ManifestError("%s: tests must be unit:NAME or api[-pg]:PATH[::NODE]"
+                                    % where)
             m["manifest"] = os.path.relpath(path, root)
             mutants.append(m)
     return mutants
@@ -143,7 +145,7 @@ def copy_tree():
 def targets_for(tests):
     """The ninja targets of build-test that tests need, or None for
     everything (API tests run the daemon and CLI of both builds)."""
-    if any(t.startswith("api:") for t in tests):
+    if any(t.startswith(("api:", "api-pg:")) for t in tests):
         return None
     return ["tests/unit/test_" + t.split(":", 1)[1] for t in tests]
 
@@ -176,6 +178,8 @@ def run_test(t, log):
     env = dict(os.environ)
     env["ANFU_BUILD_DIR"] = os.path.join(TREE, "build-test")
     env["ANFU_PROD_BUILD_DIR"] = os.path.join(TREE, "build")
+    if kind == "api-pg":
+        env["ANFU_TEST_BACKEND"] = "postgresql"
     if kind == "unit":
         cmd = ["meson", "test", "-C", "build-test", "--no-rebuild", "--print-errorlogs", what]
     else:

@@ -6,7 +6,8 @@
 # and one line "N passed, N failed" (", N skipped" when any were); exits
 # non-zero on any failure. How the counts are made: docs/testing.md.
 # The unit tests run on SQLite and, through a throwaway PostgreSQL cluster
-# started here, on PostgreSQL too (docs/testing.md).
+# started here, on PostgreSQL too; in the test-hooks build the API suite
+# runs a second time with every server on PostgreSQL (docs/testing.md).
 #
 # Every build folder gets logs/ (setup.log, ninja.log, meson-test.log) and
 # logs/status, and its result files are deleted before it is built, so a
@@ -57,8 +58,12 @@ build() {
   return $rc
 }
 
+# run_suite DIR NAME [pg]: unit tests and the API suite on SQLite; with
+# "pg", the API suite once more on PostgreSQL (ANFU_TEST_BACKEND), its
+# results in DIR/pytest-junit-pg.xml and the status line "api-pg"; not run
+# (the summary then counts a failure) when the cluster did not start.
 run_suite() {
-  dir=$1; name=$2
+  dir=$1; name=$2; pg=${3:-}
   mkdir -p "$dir/tests/unit/junit"
   step "$name: unit tests and fuzz corpus replay"
   meson test -C "$dir" --num-processes 2 --print-errorlogs >"$dir/logs/meson-test.log" 2>&1
@@ -69,9 +74,20 @@ run_suite() {
   grep -E '^(Ok|Fail|Timeout|Skipped|Expected Fail|Unexpected Pass):' "$dir/logs/meson-test.log"
   step "$name: API tests (pytest, real anfud over TLS)"
   ANFU_BUILD_DIR="$top/$dir" ANFU_PROD_BUILD_DIR="$top/build" \
-    timeout "$API_TIMEOUT" pytest-3 -q -p no:cacheprovider -rfEX \
+    timeout "$API_TIMEOUT" pytest-3 -q -p no:cacheprovider -rfEsX \
     --junitxml="$dir/pytest-junit.xml" tests/api
   echo "api $?" >>"$dir/logs/status"
+  if [ "$pg" = pg ]; then
+    step "$name: API tests on PostgreSQL (every server on the test cluster)"
+    if [ -n "${ANFU_TEST_PG_DSN:-}" ]; then
+      ANFU_TEST_BACKEND=postgresql ANFU_BUILD_DIR="$top/$dir" ANFU_PROD_BUILD_DIR="$top/build" \
+        timeout "$API_TIMEOUT" pytest-3 -q -p no:cacheprovider -rfEsX \
+        --junitxml="$dir/pytest-junit-pg.xml" tests/api
+      echo "api-pg $?" >>"$dir/logs/status"
+    else
+      echo "no PostgreSQL cluster: not run"
+    fi
+  fi
 }
 
 # A throwaway PostgreSQL cluster of our own (scripts/pg-cluster.sh) for the
@@ -104,7 +120,7 @@ build build -Dtest_hooks=false -Dtests=false -Dexample_module=false
 # do not.
 step "test build (test hooks): build-test/"
 if build build-test -Dtest_hooks=true -Dexample_module=true; then
-  run_suite build-test normal
+  run_suite build-test normal pg
 fi
 
 step "sanitizer build (ASan + UBSan, test hooks): build-asan/"
@@ -115,4 +131,4 @@ fi
 
 step "summary"
 # shellcheck disable=SC2086
-$PY scripts/test_summary.py $stages --build-only build build-test build-asan
+$PY scripts/test_summary.py $stages --build-only build --pg-api build-test build-test build-asan

@@ -5,17 +5,21 @@
 Usage:
   test_summary.py --clean BUILD...      delete BUILD's result files (test.sh
                                         does this before building BUILD)
-  test_summary.py [--stage NAME=RC]... [--build-only BUILD]... BUILD...
+  test_summary.py [--stage NAME=RC]... [--build-only BUILD]... [--pg-api BUILD]...
+                  BUILD...
 
 Sources, per test build directory BUILD, all written by this run of
 scripts/test.sh (see RESULT_FILES; --clean deletes exactly those):
   logs/status                one "<step> <exit status>" line per step run:
                              build (meson setup + ninja), unit (meson test),
-                             api (pytest)
+                             api (pytest), api-pg (pytest on PostgreSQL)
   meson-logs/testlog.json    one entry per test executable (meson test)
   tests/unit/junit/<t>.xml   one entry per cmocka test case; replaces its
                              executable's single meson entry
   pytest-junit.xml           one entry per pytest test
+  pytest-junit-pg.xml        the same for the API suite run a second time
+                             on PostgreSQL (ANFU_TEST_BACKEND=postgresql),
+                             for each BUILD named by --pg-api
 
 Rules (docs/testing.md):
   - a build whose status file is missing or whose build step failed counts
@@ -28,6 +32,9 @@ Rules (docs/testing.md):
     executable that passed without writing its JUnit file is a failure;
   - meson "Unexpected Pass" and pytest XPASS (strict) are failures;
   - skipped tests and expected failures are neither passed nor failed;
+  - a build named by --pg-api has a fourth step, api-pg, counted like api
+    (and likewise a failure when it did not run); its counts are part of
+    the build's line and are also shown on a line of their own;
   - --stage NAME=RC with RC != 0 (lint, dependencies) is one failure;
     --build-only BUILD (the production build) is one failure when its
     build step did not succeed.
@@ -47,7 +54,8 @@ STATUS = "logs/status"
 TESTLOG = "meson-logs/testlog.json"
 JUNIT_DIR = "tests/unit/junit"
 PYTEST_XML = "pytest-junit.xml"
-RESULT_FILES = (STATUS, TESTLOG, JUNIT_DIR, PYTEST_XML)
+PYTEST_PG_XML = "pytest-junit-pg.xml"
+RESULT_FILES = (STATUS, TESTLOG, JUNIT_DIR, PYTEST_XML, PYTEST_PG_XML)
 
 # Lines of a failure message printed per failure.
 MESSAGE_LINES = 25
@@ -204,18 +212,24 @@ def unit_counts(build, rc):
     return c
 
 
-def api_counts(build, rc):
-    path = os.path.join(build, PYTEST_XML)
-    c = junit_counts(path, "%s api" % build,
-                     lambda case: "%s api %s" % (build, pytest_case_name(case)))
+def api_counts(build, rc, step="api", xml=PYTEST_XML):
+    path = os.path.join(build, xml)
+    c = junit_counts(path, "%s %s" % (build, step),
+                     lambda case: "%s %s %s" % (build, step, pytest_case_name(case)))
     if rc != 0 and c.failed == 0:
-        c.fail("%s api" % build, "pytest exited %s without a failed test (5: nothing "
+        c.fail("%s %s" % (build, step), "pytest exited %s without a failed test (5: nothing "
                "collected; 124: killed by timeout)" % rc)
     return c
 
 
-def build_counts(build):
-    """Counts of one test build: a failed build is 0 passed, 1 failed."""
+def api_pg_counts(build, rc):
+    return api_counts(build, rc, "api-pg", PYTEST_PG_XML)
+
+
+def build_counts(build, pg_api=False, parts=None):
+    """Counts of one test build: a failed build is 0 passed, 1 failed.
+    pg_api: the build has the api-pg step too; its own counts then go
+    into parts["api-pg"] as well."""
     c = Counts()
     status = read_status(build)
     if status is None:
@@ -226,11 +240,18 @@ def build_counts(build):
                "%s/logs/ninja.log:\n%s" % (status.get("build"), build,
                                            file_tail(os.path.join(build, "logs", "ninja.log"))))
         return c
-    for step, counter in (("unit", unit_counts), ("api", api_counts)):
+    steps = [("unit", unit_counts), ("api", api_counts)]
+    if pg_api:
+        steps.append(("api-pg", api_pg_counts))
+    for step, counter in steps:
         if step not in status:
-            c.fail("%s %s" % (build, step), "the %s step did not run" % step)
+            one = Counts()
+            one.fail("%s %s" % (build, step), "the %s step did not run" % step)
         else:
-            c.add(counter(build, status[step]))
+            one = counter(build, status[step])
+        if parts is not None:
+            parts[step] = one
+        c.add(one)
     return c
 
 
@@ -240,6 +261,7 @@ def main(argv=None):
     ap.add_argument("--clean", action="store_true")
     ap.add_argument("--stage", action="append", default=[], metavar="NAME=RC")
     ap.add_argument("--build-only", action="append", default=[], metavar="BUILD")
+    ap.add_argument("--pg-api", action="append", default=[], metavar="BUILD")
     a = ap.parse_args(argv)
     if a.clean:
         for b in a.builds:
@@ -258,8 +280,11 @@ def main(argv=None):
                        "%s/logs/ninja.log:\n%s" % (b, file_tail(os.path.join(b, "logs",
                                                                              "ninja.log"))))
     for b in a.builds:
-        c = build_counts(b)
+        parts = {}
+        c = build_counts(b, b in a.pg_api, parts)
         per_build.append((b, c))
+        if "api-pg" in parts:
+            per_build.append(("%s, API on PostgreSQL (included above)" % b, parts["api-pg"]))
         total.add(c)
     if total.failures:
         print("failures (%d):" % len(total.failures))

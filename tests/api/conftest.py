@@ -2,8 +2,10 @@
 
 Every server is made by `anfu init`, configured through its anfu.conf, and
 started as a subprocess. Tests talk HTTPS to it (verifying the development
-certificate the data directory holds) and check the resulting state in the
-SQLite database and the audit log.
+certificate the data directory holds) and check the resulting state in its
+database and the audit log: SQLite, or with ANFU_TEST_BACKEND=postgresql a
+PostgreSQL database of its own (Server.query(), Server.rw(),
+Server.db_bytes(): the same test on either backend; docs/testing.md).
 
 Every process of ours a test starts goes through run_anfu() (the anfu CLI,
 `anfud --help`) or Server (anfud): its stderr is scanned for sanitizer
@@ -13,6 +15,8 @@ failing test's report carries the tail of each server's stderr and logs
 and the last HTTP exchanges (docs/testing.md).
 """
 import collections
+import contextlib
+import glob
 import json
 import os
 import signal
@@ -68,6 +72,137 @@ def pg_new_database():
     c.close()
     PG_DATABASES.append(name)
     return name
+
+
+class SqliteDb:
+    """Server.rw() on SQLite: the database file, opened read-write (never
+    created: a missing file is an error, not an empty database)."""
+
+    def __init__(self, path):
+        assert os.path.exists(path), "no SQLite database at %s" % path
+        self.Error = sqlite3.DatabaseError
+        self.c = sqlite3.connect("file:%s?mode=rw" % path, uri=True, timeout=10)
+
+    def execute(self, sql, *args):
+        """Runs sql ("?" placeholders); returns its rows as tuples."""
+        return [tuple(r) for r in self.c.execute(sql, args).fetchall()]
+
+    def one(self, sql, *args):
+        rows = self.execute(sql, *args)
+        return rows[0] if rows else None
+
+    def disable_triggers(self, *tables):
+        """As the file's holder would: drops every trigger of tables."""
+        for t in tables:
+            for (name,) in self.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                        " AND tbl_name = ?", t):
+                self.c.execute('DROP TRIGGER "%s"' % name)
+
+    def finish(self, commit):
+        if commit:
+            self.c.commit()
+        else:
+            self.c.rollback()
+        self.c.close()
+
+
+class PgDb:
+    """Server.rw() on PostgreSQL: one transaction in the server's database
+    as the test cluster's role (which owns the tables). Each statement runs
+    in a savepoint, so a refused one (pytest.raises) leaves the transaction
+    usable, as on SQLite."""
+
+    def __init__(self, dbname):
+        import psycopg2
+        self.Error = psycopg2.Error
+        self.c = pg_connect(dbname)
+        self.disabled = []
+
+    def execute(self, sql, *args):
+        """Runs sql ("?" placeholders become "%s"); returns its rows as
+        tuples (bytea as bytes)."""
+        with self.c.cursor() as cur:
+            cur.execute("SAVEPOINT rw_step")
+            try:
+                if args:
+                    cur.execute(sql.replace("%", "%%").replace("?", "%s"), args)
+                else:
+                    cur.execute(sql)
+            except BaseException:
+                cur.execute("ROLLBACK TO SAVEPOINT rw_step")
+                raise
+            rows = cur.fetchall() if cur.description else []
+            cur.execute("RELEASE SAVEPOINT rw_step")
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
+
+    def one(self, sql, *args):
+        rows = self.execute(sql, *args)
+        return rows[0] if rows else None
+
+    def disable_triggers(self, *tables):
+        """As the tables' owner would: ALTER TABLE ... DISABLE TRIGGER USER
+        (the append-only triggers; not the foreign keys), enabled again
+        before the transaction commits, so only the rows show the change."""
+        for t in tables:
+            self.execute('ALTER TABLE "%s" DISABLE TRIGGER USER' % t)
+            self.disabled.append(t)
+
+    def finish(self, commit):
+        try:
+            if commit:
+                for t in self.disabled:
+                    self.execute('ALTER TABLE "%s" ENABLE TRIGGER USER' % t)
+                self.c.commit()
+            else:
+                self.c.rollback()
+        finally:
+            self.c.close()
+
+
+def pg_database_bytes(dbname):
+    """Server.db_bytes() on PostgreSQL."""
+    import psycopg2
+    c = pg_connect(dbname)
+    out = []
+    try:
+        c.set_session(readonly=True, autocommit=True)
+        with c.cursor() as cur:
+            cur.execute("SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)"
+                        " FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+                        " AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+                        " ORDER BY 1")
+            tables = [r[0] for r in cur.fetchall()]
+            assert tables, "no table in database %s" % dbname
+            for t in tables:
+                cur.execute("SELECT * FROM %s" % t)
+                for r in cur.fetchall():
+                    for v in r:
+                        if isinstance(v, memoryview):
+                            out.append(bytes(v))
+                        elif v is not None:
+                            out.append(str(v).encode())
+        # The files too, where this process can read them: the dead row
+        # versions an UPDATE or DELETE left are there until VACUUM.
+        c2 = pg_connect(dbname)
+        c2.autocommit = True
+        try:
+            with c2.cursor() as cur:
+                cur.execute("CHECKPOINT")
+                cur.execute("SELECT current_setting('data_directory'), oid FROM pg_database"
+                            " WHERE datname = current_database()")
+                ddir, oid = cur.fetchone()
+        except psycopg2.Error:
+            ddir = None
+        finally:
+            c2.close()
+        if ddir and os.access(os.path.join(ddir, "base", str(oid)), os.R_OK):
+            base = os.path.join(ddir, "base", str(oid))
+            for name in sorted(os.listdir(base)):
+                with open(os.path.join(base, name), "rb") as f:
+                    out.append(f.read())
+    finally:
+        c.close()
+    return b"\n".join(out)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -469,6 +604,38 @@ class Server:
                 return [dict(r) for r in cur.fetchall()] if cur.description else []
         finally:
             c.close()
+
+    @contextlib.contextmanager
+    def rw(self):
+        """A read-write connection to the server's database whatever the
+        backend, as the database's owner (what someone holding the SQLite
+        file, or the owner role on PostgreSQL, can do): a Db. Commits when
+        the block ends, rolls back when it raises. For tests that change
+        the database behind anfud's back (tampering, a future schema)."""
+        db = PgDb(self.pg_db) if self.pg_db else SqliteDb(self.data / "anfu.db")
+        try:
+            yield db
+            db.finish(commit=True)
+        except BaseException:
+            db.finish(commit=False)
+            raise
+
+    def db_bytes(self):
+        """Everything the database holds, as bytes, for tests that a secret
+        is not stored in clear. SQLite: the database files (the WAL and
+        free pages included). PostgreSQL: every value of every row of every
+        table (bytea as its raw bytes, the rest as text) and, when the
+        cluster's files are readable here (the throwaway test cluster),
+        this database's files after a CHECKPOINT (dead row versions
+        included)."""
+        if not self.pg_db:
+            data = b""
+            for path in sorted(glob.glob(str(self.data / "anfu.db*"))):
+                with open(path, "rb") as f:
+                    data += f.read()
+            assert data, "no database file in %s" % self.data
+            return data
+        return pg_database_bytes(self.pg_db)
 
     def audit(self, action=None):
         if action:

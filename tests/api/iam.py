@@ -349,6 +349,22 @@ def register(server, phone=None, password=GOOD_PASSWORD, **extra):
     return c, phone
 
 
+def tick(s):
+    """Moves the server's injectable clock 1 ms forward: the next event it
+    records has a later time than the last, so rows ordered by their time
+    never tie (neither backend's tables have an insertion-order column:
+    SQLite's rowid is no column, PostgreSQL has none)."""
+    s.clock(advance_ms=1)
+
+
+def in_time_order(rows, key):
+    """rows, after checking that their key times strictly increase: their
+    order is the order of the events, not a tie-break's."""
+    times = [r[key] for r in rows]
+    assert times == sorted(set(times)), "times tie or go back: %r" % times
+    return rows
+
+
 def login_customer(server, phone, password=GOOD_PASSWORD, device="dev-1", trust=True):
     """Logs a customer in, doing the SMS second factor when asked; returns
     the client with an active session."""

@@ -153,9 +153,8 @@ def test_keys_export_public_prints_only_public_keys(tmp_path):
 
 def test_anfud_refuses_a_database_newer_than_it_knows(make_server):
     s = make_server(start=False)
-    import sqlite3
     # Versions are per module (store/migrate.c): the core's here.
-    with sqlite3.connect(str(s.data / "anfu.db")) as c:
+    with s.rw() as c:
         c.execute("INSERT INTO schema_version (module, version, name, applied_ms) "
                   "VALUES ('core', 999, 'future', 0)")
     rc = s.start(expect_fail=True)

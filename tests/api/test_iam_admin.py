@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import run_cli
-from iam import (GOOD_PASSWORD, OTHER_PASSWORD, THIRD_PASSWORD, Client, admin_password, deliver,
+from iam import (GOOD_PASSWORD, in_time_order, tick, OTHER_PASSWORD, THIRD_PASSWORD, Client, admin_password, deliver,
                  login_customer, mail_code, mails_to, register, settle, sms_wait, totp)
 
 ADMIN_NEW = "Ad9#kLw2!mQz"
@@ -474,6 +474,7 @@ def test_forced_password_change_is_told_and_recorded_as_admin_force(staffed):
     user_change. req: IAM-PWD-11, IAM-PWD-15, IAM-PWD-12"""
     s, admin, *_ = staffed
     _, phone = register(s)
+    tick(s)
     cust = login_customer(s, phone, device="forced")
     uid = cust.get("/api/v1/me").json()["user"]["id"]
     r = admin.post("/admin/v1/users/%s/force-password-change" % uid, {"reason": "leak"})
@@ -485,14 +486,14 @@ def test_forced_password_change_is_told_and_recorded_as_admin_force(staffed):
     r = c.post("/api/v1/me/password", {"current_password": GOOD_PASSWORD,
                                        "new_password": OTHER_PASSWORD})
     assert r.status_code == 200 and r.json()["state"] == "active", r.text
-    reasons = [h["reason"] for h in s.query(
-        "SELECT reason FROM iam_password_history WHERE user_id = ? AND kind = 'login' "
-        "ORDER BY changed_ms, rowid", uid)]
+    reasons = [h["reason"] for h in in_time_order(s.query(
+        "SELECT reason, changed_ms FROM iam_password_history WHERE user_id = ? AND kind = 'login' "
+        "ORDER BY changed_ms, id", uid), "changed_ms")]
     assert reasons == ["registration", "admin_force"]
     admin_id = admin.get("/admin/v1/me").json()["user"]["id"]
-    reasons = [h["reason"] for h in s.query(
-        "SELECT reason FROM iam_password_history WHERE user_id = ? ORDER BY changed_ms, rowid",
-        admin_id)]
+    reasons = [h["reason"] for h in in_time_order(s.query(
+        "SELECT reason, changed_ms FROM iam_password_history WHERE user_id = ? "
+        "ORDER BY changed_ms, id", admin_id), "changed_ms")]
     assert reasons == ["initial", "user_change"]
 
 
@@ -514,10 +515,12 @@ def test_admin_issues_temporary_password_to_the_users_own_channel(staffed):
     req: IAM-PWD-11, IAM-PWD-01"""
     s, admin, *_ = staffed
     _, phone = register(s)
+    tick(s)
     cust = login_customer(s, phone, device="reset-me")
     uid = cust.get("/api/v1/me").json()["user"]["id"]
     r = admin.post("/admin/v1/users/%s/reset-password" % uid, {"reason": "forgot, verified by phone"})
     assert r.status_code == 200, r.text
+    tick(s)
     assert r.json() == {"user_id": uid, "delivered_to": "sms", "must_change": True}
     texts = sms_wait(s, phone, lambda t: temporary_password(t) is not None)
     temp = temporary_password(texts)
@@ -538,8 +541,9 @@ def test_admin_issues_temporary_password_to_the_users_own_channel(staffed):
     r = c.post("/api/v1/me/password", {"current_password": temp, "new_password": THIRD_PASSWORD})
     assert r.status_code == 200 and r.json()["state"] == "active", r.text
     admin_id = admin.get("/admin/v1/me").json()["user"]["id"]
-    hist = s.query("SELECT reason, actor_id FROM iam_password_history WHERE user_id = ? "
-                   "AND kind = 'login' ORDER BY changed_ms, rowid", uid)
+    hist = in_time_order(s.query("SELECT reason, actor_id, changed_ms FROM iam_password_history "
+                                 "WHERE user_id = ? AND kind = 'login' ORDER BY changed_ms, id",
+                                 uid), "changed_ms")
     assert [(h["reason"], h["actor_id"]) for h in hist] == [
         ("registration", uid), ("admin_reset", admin_id), ("user_change", uid)]
     recs = s.audit("user.password_reset_by_admin")
@@ -791,6 +795,7 @@ def test_merchant_admin_adds_staff_of_its_own_merchant(staffed):
                                        "merchant_id": "mch_7", "role": "merchant_admin",
                                        "email": "mshop@example.test"})
     assert r.status_code == 201, r.text
+    tick(s)
     boss = merchant_first_login(s, "mshop", "mshop@example.test", THIRD_PASSWORD, "shop-pc")
     r = boss.post("/api/v1/merchant/users", {"username": "mclerk",
                                              "email": "mclerk@example.test"})
@@ -804,8 +809,11 @@ def test_merchant_admin_adds_staff_of_its_own_merchant(staffed):
     r = boss.post("/api/v1/merchant/users", {"username": "mclerk3", "email": "c3@example.test",
                                              "role": "merchant_admin"})
     assert r.status_code == 400
-    rows = s.query("SELECT u.merchant_id, r.role FROM iam_user u JOIN iam_user_role r "
-                   "ON r.user_id = u.id WHERE u.kind = 'merchant' ORDER BY u.created_ms, u.rowid")
+    rows = in_time_order(s.query(
+        "SELECT u.merchant_id, r.role, u.created_ms FROM iam_user u JOIN iam_user_role r "
+        "ON r.user_id = u.id WHERE u.kind = 'merchant' ORDER BY u.created_ms, u.id"),
+        "created_ms")
+    rows = [{"merchant_id": x["merchant_id"], "role": x["role"]} for x in rows]
     assert rows == [{"merchant_id": "mch_7", "role": "merchant_admin"},
                     {"merchant_id": "mch_7", "role": "merchant_staff"}]
     clerk = merchant_first_login(s, "mclerk", "mclerk@example.test", OTHER_PASSWORD,
@@ -908,8 +916,10 @@ def test_handover_gives_the_account_a_new_person_and_password(staffed):
                                        "email": "old-owner@example.test"})
     assert r.status_code == 201, r.text
     uid = r.json()["user"]["id"]
+    tick(s)
     first = merchant_first_login(s, "mdesk", "old-owner@example.test", THIRD_PASSWORD,
                                  "desk-pc")
+    tick(s)
     url = "/admin/v1/users/%s/handover" % uid
     # Another account's email: refused, nothing changed.
     _, phone = register(s)
@@ -935,8 +945,9 @@ def test_handover_gives_the_account_a_new_person_and_password(staffed):
     rec = s.audit("user.handed_over")
     assert [x["outcome"] for x in rec] == ["success"]
     assert "李四" not in rec[0]["details"] and "new-owner" not in rec[0]["details"]
-    hist = s.query("SELECT reason FROM iam_password_history WHERE user_id = ? "
-                   "ORDER BY changed_ms, rowid", uid)
+    hist = in_time_order(s.query("SELECT reason, changed_ms FROM iam_password_history "
+                                 "WHERE user_id = ? ORDER BY changed_ms, id", uid),
+                         "changed_ms")
     assert [h["reason"] for h in hist] == ["initial", "user_change", "admin_reset"]
 
 

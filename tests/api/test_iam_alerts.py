@@ -48,7 +48,7 @@ def alert_mails(s, user_id=None):
     """Alert mails queued (notify_message rows), to one recipient or all."""
     if user_id:
         return s.query("SELECT * FROM notify_message WHERE kind = 'privilege_alert' AND "
-                       "user_id = ? ORDER BY created_ms, rowid", user_id)
+                       "user_id = ? ORDER BY created_ms, id", user_id)
     return s.query("SELECT * FROM notify_message WHERE kind = 'privilege_alert'")
 
 

@@ -8,7 +8,7 @@ req: FUNC-ACCT-01, RISK-RN-03, WEB-ERR-02
 """
 import pytest
 
-from iam import (GOOD_PASSWORD, OTHER_PASSWORD, Client, login_customer, mail_code, new_phone,
+from iam import (GOOD_PASSWORD, in_time_order, tick, OTHER_PASSWORD, Client, login_customer, mail_code, new_phone,
                  register, sms_code, sms_to, sms_wait, totp)
 
 WRONG = "Wr0ng#Passw9x"
@@ -110,9 +110,10 @@ def test_admin_listener_offers_login_captchas_only(server):
     for purpose in ("register", "reset"):
         r = c.post(c.p("/captcha"), {"purpose": purpose}, csrf=False)
         assert r.status_code == 400 and err(r) == "invalid_field", r.text
-    assert c.post(c.p("/captcha"), {"purpose": "login"}, csrf=False).status_code == 201
-    row = server.query("SELECT purpose, admin FROM iam_captcha ORDER BY created_ms DESC,"
-                       " rowid DESC LIMIT 1")
+    r = c.post(c.p("/captcha"), {"purpose": "login"}, csrf=False)
+    assert r.status_code == 201
+    row = server.query("SELECT purpose, admin FROM iam_captcha WHERE id = ?",
+                       r.json()["captcha_id"])
     assert row == [{"purpose": "login", "admin": 1}]
 
 
@@ -259,12 +260,12 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(server):
 def test_login_needs_a_captcha_by_default(server):
     """The refusal is an attempt in the account's login history too.
     req: IAM-CAP-01, IAM-HIST-03"""
-    _, phone = register(server)
+    reg, phone = register(server)
+    uid = reg.last.json()["user"]["id"]
     r = Client(server).login(phone, GOOD_PASSWORD, captcha=False)
     assert r.status_code == 400 and err(r) == "captcha_required"
     last = server.query("SELECT a.result, a.reason, u.kind FROM iam_login_attempt a "
-                        "LEFT JOIN iam_user u ON u.id = a.user_id "
-                        "ORDER BY a.ts_ms DESC, a.rowid DESC LIMIT 1")
+                        "LEFT JOIN iam_user u ON u.id = a.user_id WHERE a.user_id = ?", uid)
     assert last == [{"result": "captcha_failed", "reason": "captcha_missing",
                      "kind": "customer"}]
 
@@ -345,9 +346,10 @@ def test_every_attempt_is_recorded(server):
     uid = reg.last.json()["user"]["id"]
     c = Client(server, device="hist-dev")
     assert c.login(phone, WRONG).status_code == 401
+    tick(server)
     assert c.login(phone, GOOD_PASSWORD).status_code == 200
-    rows = server.query("SELECT result, reason, ip, ts_ms FROM iam_login_attempt"
-                        " WHERE user_id = ? ORDER BY ts_ms, rowid", uid)
+    rows = in_time_order(server.query("SELECT result, reason, ip, ts_ms FROM iam_login_attempt"
+                                      " WHERE user_id = ? ORDER BY ts_ms, id", uid), "ts_ms")
     assert [(r["result"], r["reason"]) for r in rows] == [("failure", "bad_password"),
                                                          ("success", "mfa_pending")]
     assert all(r["ip"] == "127.0.0.1" and r["ts_ms"] > 0 for r in rows)
@@ -387,9 +389,9 @@ def test_credential_stuffing_is_throttled_and_recorded(make_server):
     assert throttled and all(t["user_id"] for t in throttled)
     r = c.login("nobody@example.test", WRONG)
     assert r.status_code == 429
-    last = s.query("SELECT user_id FROM iam_login_attempt WHERE result = 'throttled' "
-                   "ORDER BY ts_ms DESC, rowid DESC LIMIT 1")
-    assert last == [{"user_id": None}]
+    nameless = s.query("SELECT user_id FROM iam_login_attempt WHERE result = 'throttled' "
+                       "AND user_id IS NULL")
+    assert nameless == [{"user_id": None}]
 
 
 # ---- second factor ------------------------------------------------------------------

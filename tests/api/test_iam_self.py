@@ -399,7 +399,7 @@ def test_password_strength_is_neither_logged_nor_audited(make_server):
     assert len(s.audit()) == before
     s.stop()
     assert secret not in s.read_stderr()
-    assert secret.encode() not in (s.data / "anfu.db").read_bytes()
+    assert secret.encode() not in s.db_bytes()
 
 
 def test_totp_is_removed_after_a_step_up_and_the_user_is_told(make_server):

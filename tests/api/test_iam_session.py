@@ -38,7 +38,6 @@ def test_session_secrets_are_stored_only_as_keyed_hashes(make_server):
     database. Session secrets only: API signing keys do not exist yet.
     req: DATA-ENC-01"""
     import base64
-    import glob
     import hashlib
     s = make_server()
     _, phone = register(s)
@@ -48,7 +47,7 @@ def test_session_secrets_are_stored_only_as_keyed_hashes(make_server):
     rows = s.query("SELECT id_hash, csrf_hash FROM iam_session WHERE revoked_ms IS NULL")
     assert len(rows) == 1 and re.match(r"^[0-9a-f]{64}$", rows[0]["id_hash"])
     assert s.stop() == 0
-    blob = b"".join(open(p, "rb").read() for p in glob.glob(str(s.data / "anfu.db*")))
+    blob = s.db_bytes()
     for secret in (sid, token):
         for form in (secret, hashlib.sha256(secret.encode()).hexdigest(),
                      hashlib.sha256(bytes.fromhex(secret)).hexdigest()):

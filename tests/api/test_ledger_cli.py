@@ -5,11 +5,12 @@ batch hashes computed here from the encoding docs/ledger.md describes
 ("The hash chain"), independently of src/ledger/chain.c: a verify that
 passes on it also shows that the documented encoding is the one anfu uses.
 Then the database is changed one way at a time, as someone holding the
-file could (the append-only triggers dropped first), and verify must exit
-1 naming the first bad row.
+file could (the append-only triggers dropped first; on PostgreSQL, as the
+tables' owner could: the triggers disabled), and verify must exit 1 naming
+the first bad row. The data directories are made by Server (never
+started), so they are on the suite's backend (conftest.py BACKEND).
 """
 import hashlib
-import sqlite3
 import struct
 
 import pytest
@@ -57,8 +58,9 @@ def batch_hash(prev_hex, rows, alg="sha256"):
     return hashlib.new(alg, bytes.fromhex(prev_hex) + b"".join(enc(r) for r in rows)).hexdigest()
 
 
-def write_ledger(db_path, alg="sha256"):
-    with sqlite3.connect(str(db_path)) as c:
+def write_ledger(s, alg="sha256"):
+    """Writes the ledger into the database of s (a conftest Server)."""
+    with s.rw() as c:
         for acc, kind, owner_type, owner, flags, dp, dpo, cp, cpo in [
                 ("acc_reserve", "bank_reserve", "bank", "ICBC", CREDITS_LIMITED, 0, 100000, 0, 0),
                 ("acc_wallet", "customer_wallet", "customer", CUSTOMER, DEBITS_LIMITED,
@@ -68,36 +70,41 @@ def write_ledger(db_path, alg="sha256"):
             c.execute("INSERT INTO ledger_account (id, asset, kind, owner_type, owner_id, flags,"
                       " state, debits_pending, debits_posted, credits_pending, credits_posted,"
                       " created_ms) VALUES (?, 'CNY', ?, ?, ?, ?, 'normal', ?, ?, ?, ?, 1)",
-                      (acc, kind, owner_type, owner, flags, dp, dpo, cp, cpo))
+                      acc, kind, owner_type, owner, flags, dp, dpo, cp, cpo)
         rows = [row(t) for t in TRANSFERS]
-        c.executemany("INSERT INTO ledger_transfer VALUES (%s)" % ",".join("?" * 17), rows)
+        for r in rows:
+            c.execute("INSERT INTO ledger_transfer VALUES (%s)" % ",".join("?" * 17), *r)
         c.execute("INSERT INTO ledger_hold VALUES ('trf_3', 'posted', 2000, 0, 'void', 'trf_4')")
         c.execute("INSERT INTO ledger_hold VALUES ('trf_5', 'pending', 700, 0, 'void', NULL)")
         prev = ZERO
         for seq, first, last in BATCHES:
             h = batch_hash(prev, rows[first - 1:last], alg)
             c.execute("INSERT INTO ledger_batch VALUES (?, ?, ?, ?, ?, ?)",
-                      (seq, first, last, 1_000_000 + last, prev, h))
+                      seq, first, last, 1_000_000 + last, prev, h)
             prev = h
         c.execute("UPDATE ledger_head SET last_transfer = 5, last_batch = 3,"
-                  " last_ts_us = 1000005, last_hash = ?", (prev,))
+                  " last_ts_us = 1000005, last_hash = ?", prev)
 
 
-def tamper(db_path, *sql):
-    with sqlite3.connect(str(db_path)) as c:
-        for t in ("ledger_transfer_no_update", "ledger_transfer_no_delete",
-                  "ledger_batch_no_update", "ledger_batch_no_delete"):
-            c.execute("DROP TRIGGER IF EXISTS %s" % t)
-        for s in sql:
-            c.execute(s)
+def tamper(s, *sql):
+    with s.rw() as c:
+        c.disable_triggers("ledger_transfer", "ledger_batch")
+        for q in sql:
+            c.execute(q)
 
 
 @pytest.fixture
-def ledger_data(tmp_path):
-    data = tmp_path / "d"
-    run_cli("init", data=data)
-    write_ledger(data / "anfu.db")
-    return data
+def ledger_server(make_server):
+    """A data directory (on the suite's backend) holding the ledger above;
+    anfud is not started."""
+    s = make_server(start=False)
+    write_ledger(s)
+    return s
+
+
+@pytest.fixture
+def ledger_data(ledger_server):
+    return ledger_server.data
 
 
 def test_ledger_verify_passes_on_a_consistent_ledger(ledger_data):
@@ -107,23 +114,20 @@ def test_ledger_verify_passes_on_a_consistent_ledger(ledger_data):
     assert p.stdout == "OK: 5 transfers in 3 batches, 3 accounts, 2 holds verified\n"
 
 
-def test_ledger_verify_passes_on_a_fresh_data_directory(tmp_path):
-    data = tmp_path / "d"
-    run_cli("init", data=data)
+def test_ledger_verify_passes_on_a_fresh_data_directory(make_server):
+    data = make_server(start=False).data
     p = run_cli("ledger", "verify", data=data)
     assert p.stdout == "OK: 0 transfers in 0 batches, 0 accounts, 0 holds verified\n"
 
 
-def test_ledger_verify_uses_sm3_under_the_gm_profile(tmp_path):
+def test_ledger_verify_uses_sm3_under_the_gm_profile(make_server):
     """The chain hash follows the deployment's profile (SM3 under gm)."""
-    data = tmp_path / "d"
-    run_cli("init", "--crypto", "gm", data=data)
-    write_ledger(data / "anfu.db", alg="sm3")
-    assert run_cli("ledger", "verify", data=data).returncode == 0
-    data2 = tmp_path / "d2"
-    run_cli("init", "--crypto", "gm", data=data2)
-    write_ledger(data2 / "anfu.db", alg="sha256")
-    p = run_cli("ledger", "verify", data=data2, check=False)
+    s = make_server(crypto="gm", start=False)
+    write_ledger(s, alg="sm3")
+    assert run_cli("ledger", "verify", data=s.data).returncode == 0
+    s2 = make_server(crypto="gm", start=False)
+    write_ledger(s2, alg="sha256")
+    p = run_cli("ledger", "verify", data=s2.data, check=False)
     assert p.returncode == 1
     assert p.stdout == "FAILED: ledger_batch seq 1: hash does not match transfers 1..1\n"
 
@@ -143,17 +147,18 @@ def test_ledger_verify_uses_sm3_under_the_gm_profile(tmp_path):
     (["UPDATE ledger_hold SET state = 'voided' WHERE transfer_id = 'trf_5'"],
      "ledger_hold trf_5: state voided but closed_by names no transfer of it"),
 ])
-def test_ledger_verify_fails_naming_the_first_bad_row(ledger_data, sql, problem):
-    db = ledger_data / "anfu.db"
-    assert run_cli("ledger", "verify", data=ledger_data).returncode == 0
-    tamper(db, *sql)
-    p = run_cli("ledger", "verify", data=ledger_data, check=False)
+def test_ledger_verify_fails_naming_the_first_bad_row(ledger_server, sql, problem):
+    data = ledger_server.data
+    assert run_cli("ledger", "verify", data=data).returncode == 0
+    tamper(ledger_server, *sql)
+    p = run_cli("ledger", "verify", data=data, check=False)
     assert p.returncode == 1
     assert p.stdout == "FAILED: %s\n" % problem
 
 
-def test_ledger_verify_fails_without_the_ledger_tables(ledger_data):
-    with sqlite3.connect(str(ledger_data / "anfu.db")) as c:
+def test_ledger_verify_fails_without_the_ledger_tables(ledger_server):
+    ledger_data = ledger_server.data
+    with ledger_server.rw() as c:
         c.execute("DROP TABLE ledger_hold")
     p = run_cli("ledger", "verify", data=ledger_data, check=False)
     assert p.returncode == 1
@@ -211,9 +216,10 @@ def test_ledger_usage_errors_exit_2(tmp_path, args):
     assert p.stdout == ""
 
 
-def test_ledger_accounts_hides_an_owner_id_it_cannot_mask(ledger_data):
+def test_ledger_accounts_hides_an_owner_id_it_cannot_mask(ledger_server):
     """An owner id without the usual prefix is not shown at all."""
-    with sqlite3.connect(str(ledger_data / "anfu.db")) as c:
+    ledger_data = ledger_server.data
+    with ledger_server.rw() as c:
         c.execute("INSERT INTO ledger_account (id, asset, kind, owner_type, owner_id, flags,"
                   " state, created_ms) VALUES ('acc_odd', 'CNY', 'customer_wallet', 'customer',"
                   " '13800001050', 1, 'normal', 1)")
@@ -226,7 +232,7 @@ def test_ledger_verify_runs_beside_a_running_anfud(make_server):
     """verify reads a snapshot: it works while anfud (and its ledger writer)
     runs on the same data directory, and after anfud stopped."""
     s = make_server()
-    write_ledger(s.data / "anfu.db")
+    write_ledger(s)
     p = run_cli("ledger", "verify", data=s.data)
     assert p.stdout == "OK: 5 transfers in 3 batches, 3 accounts, 2 holds verified\n"
     s.stop()

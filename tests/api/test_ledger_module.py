@@ -75,14 +75,13 @@ def test_customers_without_accounts_get_them_when_the_ledger_starts(make_server)
     before the ledger, or a crash between the registration's commit and
     its call) gets both at the next start of anfud (the module's wallet
     sweep), audited as the system."""
-    import sqlite3
     s = make_server()
     _, phone = register(s)
     uid = login_customer(s, phone).get("/api/v1/me").json()["user"]["id"]
     assert len(s.query("SELECT id FROM ledger_account WHERE owner_id = ?", uid)) == 2
     s.stop()
-    with sqlite3.connect(str(s.data / "anfu.db")) as c:
-        c.execute("DELETE FROM ledger_account WHERE owner_id = ?", (uid,))
+    with s.rw() as c:
+        c.execute("DELETE FROM ledger_account WHERE owner_id = ?", uid)
     assert s.query("SELECT id FROM ledger_account WHERE owner_id = ?", uid) == []
     s.start()
     rows = s.query("SELECT kind, asset FROM ledger_account WHERE owner_id = ? ORDER BY kind",

@@ -50,6 +50,7 @@ def test_every_mutant_applies_and_names_existing_tests():
     for m in mutants:
         for t in m["tests"]:
             kind, what = t.split(":", 1)
+            # api-pg: the same API test, run with every server on PostgreSQL.
             ok = what in units if kind == "unit" else api_test_exists(what)
             if not ok:
                 bad.append("%s (%s): no test %s" % (m["name"], m["manifest"], t))

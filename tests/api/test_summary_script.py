@@ -42,10 +42,12 @@ def pytest_xml(passed=0, failed=0, skipped=0, xfailed=0):
             '</testsuite></testsuites>' % "".join(cases))
 
 
-def fabricate(build, status=None, unit=(("unit / clock", "OK"),), junit=None, api=None):
+def fabricate(build, status=None, unit=(("unit / clock", "OK"),), junit=None, api=None,
+              api_pg=None):
     """A build folder as scripts/test.sh leaves it. status: {step: rc};
     unit: (meson name, result) entries of testlog.json; junit: {short
-    name: XML text}; api: pytest JUnit text (None: no file)."""
+    name: XML text}; api, api_pg: pytest JUnit text of the API suite on
+    SQLite and on PostgreSQL (None: no file)."""
     os.makedirs(os.path.join(build, "logs"), exist_ok=True)
     os.makedirs(os.path.join(build, "meson-logs"), exist_ok=True)
     os.makedirs(os.path.join(build, "tests", "unit", "junit"), exist_ok=True)
@@ -68,6 +70,9 @@ def fabricate(build, status=None, unit=(("unit / clock", "OK"),), junit=None, ap
     if api is not None:
         with open(os.path.join(build, "pytest-junit.xml"), "w") as f:
             f.write(api)
+    if api_pg is not None:
+        with open(os.path.join(build, "pytest-junit-pg.xml"), "w") as f:
+            f.write(api_pg)
 
 
 def summary(cwd, *args):
@@ -102,11 +107,11 @@ def test_clean_deletes_every_result_file_so_nothing_stale_is_counted(tmp_path):
     """test.sh cleans a build folder before building it: afterwards the
     folder counts as not built, however much passed in it before."""
     b = tmp_path / "b"
-    fabricate(str(b), OK_STATUS, api=pytest_xml(passed=9))
+    fabricate(str(b), OK_STATUS, api=pytest_xml(passed=9), api_pg=pytest_xml(passed=9))
     rc, _, _ = summary(tmp_path, "--clean", "b")
     assert rc == 0
     for rel in ("logs/status", "meson-logs/testlog.json", "tests/unit/junit",
-                "pytest-junit.xml"):
+                "pytest-junit.xml", "pytest-junit-pg.xml"):
         assert not (b / rel).exists(), rel
     rc, lines, _ = summary(tmp_path, "b")
     assert lines[-2:] == ["b: 0 passed, 1 failed", "0 passed, 1 failed"]
@@ -219,6 +224,53 @@ def test_totals_add_up_over_builds(tmp_path):
     assert lines[-3:] == ["b1: 5 passed, 0 failed", "b2: 0 passed, 1 failed",
                           "5 passed, 1 failed"]
     assert rc == 1
+
+
+PG_STATUS = {"build": 0, "unit": 0, "api": 0, "api-pg": 0}
+
+
+def test_the_api_suite_on_postgresql_adds_its_counts_and_shows_them(tmp_path):
+    """--pg-api: the second API run's results are part of the build's and
+    the total's counts, its skips included, and have a line of their own."""
+    fabricate(str(tmp_path / "b"), PG_STATUS, api=pytest_xml(passed=4),
+              api_pg=pytest_xml(passed=2, skipped=1))
+    rc, lines, _ = summary(tmp_path, "--pg-api", "b", "b")
+    assert lines == ["b: 9 passed, 0 failed, 1 skipped",
+                     "b, API on PostgreSQL (included above): 2 passed, 0 failed, 1 skipped",
+                     "9 passed, 0 failed, 1 skipped"]
+    assert rc == 0
+
+
+def test_a_failure_on_postgresql_is_named_as_such(tmp_path):
+    fabricate(str(tmp_path / "b"), dict(PG_STATUS, **{"api-pg": 1}), api=pytest_xml(passed=4),
+              api_pg=pytest_xml(passed=1, failed=1))
+    rc, lines, out = summary(tmp_path, "--pg-api", "b", "b")
+    assert "FAIL b api-pg tests/api/test_x.py::test_bad0" in lines and "boom 0" in out
+    assert lines[-1] == "8 passed, 1 failed"
+    assert rc == 1
+
+
+def test_an_api_run_on_postgresql_that_did_not_run_or_left_no_file_is_a_failure(tmp_path):
+    fabricate(str(tmp_path / "b"), OK_STATUS, api=pytest_xml(passed=4),
+              api_pg=pytest_xml(passed=5))
+    rc, lines, out = summary(tmp_path, "--pg-api", "b", "b")
+    assert lines[-1] == "7 passed, 1 failed" and "FAIL b api-pg" in lines
+    assert "the api-pg step did not run" in out
+    assert rc == 1
+    fabricate(str(tmp_path / "c"), PG_STATUS, api=pytest_xml(passed=4))
+    rc, lines, _ = summary(tmp_path, "--pg-api", "c", "c")
+    assert lines[-1] == "7 passed, 1 failed" and "FAIL c api-pg" in lines
+    assert rc == 1
+
+
+def test_without_pg_api_a_build_has_no_postgresql_step(tmp_path):
+    """The sanitizer build runs the API suite on SQLite only: no api-pg
+    step is asked of it, and a stray result file counts for nothing."""
+    fabricate(str(tmp_path / "b"), OK_STATUS, api=pytest_xml(passed=4),
+              api_pg=pytest_xml(failed=3))
+    rc, lines, _ = summary(tmp_path, "b")
+    assert lines == ["b: 7 passed, 0 failed", "7 passed, 0 failed"]
+    assert rc == 0
 
 
 XPASS_TESTS = '''

@@ -91,6 +91,9 @@ static int build_config(struct anfu_fixture *fx, const struct anfu_fixture_opts 
 #define FIXTURE_NSCHEMA 3
 static struct anfu_migration_set fixture_schema[FIXTURE_NSCHEMA];
 
+/* fixture_pg_mode(): every fixture_open builds its store on PostgreSQL. */
+static bool pg_mode;
+
 static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *o)
 {
 	char dsn[FIXTURE_PG_DSN_MAX];
@@ -99,11 +102,12 @@ static int build_store(struct anfu_fixture *fx, const struct anfu_fixture_opts *
 				       .busy_timeout_ms = FIXTURE_BUSY_TIMEOUT_MS };
 	int r;
 
-	if (o->pg) {
+	if (o->pg || pg_mode) {
 		if (!fixture_pg_fresh(dsn))
 			return ANFU_EINVAL;
 		scfg.backend = "postgresql";
 		scfg.dsn = dsn;
+		fx->pg = true;
 	}
 	fixture_schema[0] = anfu_core_migrations;
 	fixture_schema[1] = anfu_notify_migrations;
@@ -459,4 +463,44 @@ int fixture_pg_group_teardown(void **state)
 	anfu_db_close(db);
 	pg_dbname[0] = '\0';
 	return 0;
+}
+
+void fixture_pg_mode(bool on)
+{
+	pg_mode = on;
+}
+
+int fixture_pg_on(void **state)
+{
+	(void)state;
+	pg_mode = true;
+	return 0;
+}
+
+int fixture_pg_off(void **state)
+{
+	(void)state;
+	pg_mode = false;
+	return 0;
+}
+
+/* The stand-in for a "pg:" case without a server to run it on. */
+static void pg_skipped(void **state)
+{
+	(void)state;
+	print_message("%s\n", FIXTURE_PG_SKIP_REASON);
+	skip();
+}
+
+void fixture_pg_cases(struct CMUnitTest *tests, size_t n)
+{
+	if (fixture_pg_dsn())
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(tests[i].name, "pg:", 3) != 0)
+			continue;
+		tests[i].test_func = pg_skipped;
+		tests[i].setup_func = NULL;
+		tests[i].teardown_func = NULL;
+	}
 }

@@ -20,6 +20,7 @@
 #define ANFU_TESTS_UNIT_FIXTURE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/profile.h"
@@ -77,6 +78,7 @@ struct anfu_fixture {
 	struct anfu_notify *notify;
 	struct anfu_iam *iam;
 	bool frozen_clock; /* close resets the clock */
+	bool pg;	   /* the store is on PostgreSQL */
 };
 
 /* Makes the directory /tmp/anfu-<name>-XXXXXX (mode 0700) and writes its
@@ -154,5 +156,24 @@ bool fixture_pg_fresh(char dsn[FIXTURE_PG_DSN_MAX]);
 
 /* cmocka group teardown: drops the executable's database, if made. */
 int fixture_pg_group_teardown(void **state);
+
+/* A test file whose every case runs on both backends: while the mode is
+ * on, fixture_open builds its store on PostgreSQL whatever opts->pg says
+ * (fixture_pg_fresh). The "pg:<test>" case's setup turns it on and the
+ * SQLite case's setup turns it off, so a case never inherits the mode of
+ * the one before, even one whose teardown did not run. fixture_pg_on and
+ * fixture_pg_off are cmocka setups doing just that (always 0), for cases
+ * that open their fixtures themselves. */
+void fixture_pg_mode(bool on);
+int fixture_pg_on(void **state);
+int fixture_pg_off(void **state);
+
+/* Prepares tests[0..n) for cmocka_run_group_tests: without
+ * ANFU_TEST_PG_DSN, every case whose name begins "pg:" becomes one that
+ * prints FIXTURE_PG_SKIP_REASON and skips, with no setup or teardown (a
+ * visible skip rather than a setup that fails). Changes nothing when the
+ * DSN is set. */
+struct CMUnitTest;
+void fixture_pg_cases(struct CMUnitTest *tests, size_t n);
 
 #endif

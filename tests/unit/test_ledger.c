@@ -10,7 +10,8 @@
  * the test starts it itself). What a call left behind is read back with
  * plain queries; "nothing changed" is a snapshot of every account row,
  * journal row, hold row, batch row and ledger audit record, compared
- * before and after.
+ * before and after. Every test runs on SQLite and, named "pg:<test>", on
+ * PostgreSQL (ANFU_TEST_PG_DSN; skipped, saying so, without it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,6 +71,15 @@ static struct lt *lt_open(int64_t batch_max, int64_t wait_us, int64_t queue_max,
 
 static int setup(void **state)
 {
+	fixture_pg_mode(false);
+	*state = lt_open(1000, 0, 4096, true);
+	return 0;
+}
+
+/* The same on PostgreSQL ("pg:<test>"). */
+static int setup_pg(void **state)
+{
+	fixture_pg_mode(true);
 	*state = lt_open(1000, 0, 4096, true);
 	return 0;
 }
@@ -196,22 +206,22 @@ static void chain_verifies(struct lt *t)
 		int64_t first, last;
 
 		snprintf(arg, sizeof(arg), "%" PRId64, s);
-		first = count(t, "SELECT first_transfer FROM ledger_batch WHERE seq = $1", arg);
-		last = count(t, "SELECT last_transfer FROM ledger_batch WHERE seq = $1", arg);
+		first = count(t, "SELECT first_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg);
+		last = count(t, "SELECT last_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg);
 		assert_int_equal(first, next);
 		assert_int_equal(count(t,
 				       "SELECT count(*) FROM ledger_transfer WHERE seq >= "
-				       "(SELECT first_transfer FROM ledger_batch WHERE seq = $1) "
+				       "(SELECT first_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)) "
 				       "AND seq <= (SELECT last_transfer FROM ledger_batch "
-				       "WHERE seq = $1) AND batch_seq = $1",
+				       "WHERE seq = CAST($1 AS BIGINT)) AND batch_seq = CAST($1 AS BIGINT)",
 				       arg),
 				 last - first + 1);
-		fixture_text(t->f->db, "SELECT prev_hash FROM ledger_batch WHERE seq = $1", arg,
+		fixture_text(t->f->db, "SELECT prev_hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg,
 			     text);
 		assert_string_equal(text, prev);
 		assert_int_equal(ledger_batch_hash(t->f->db, t->f->hash, first, last, prev, got),
 				 0);
-		fixture_text(t->f->db, "SELECT hash FROM ledger_batch WHERE seq = $1", arg, text);
+		fixture_text(t->f->db, "SELECT hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg, text);
 		assert_string_equal(text, got);
 		memcpy(prev, got, sizeof(prev));
 		next = last + 1;
@@ -1242,6 +1252,17 @@ static void test_concurrent_spenders_never_overdraw_one_wallet(void **state)
 	teardown((void **)&t);
 }
 
+/* An anfu_row_fn: appends the row's first column to ud, a
+ * char[FIXTURE_TEXT_MAX], after a comma unless it is the first. */
+static int join_ints(void *ud, const struct anfu_row *r)
+{
+	char *out = ud;
+	size_t n = strlen(out);
+
+	(void)snprintf(out + n, FIXTURE_TEXT_MAX - n, "%s%" PRId64, n ? "," : "", anfu_row_int(r, 0));
+	return 0;
+}
+
 /* The writer takes whole requests up to batch_max transfers: with
  * batch_max 2, five queued single transfers, a chain of two and a chain
  * of three are batches of 2, 2, 1 (the chain of two does not fit beside
@@ -1289,10 +1310,12 @@ static void test_batches_hold_at_most_batch_max_transfers_and_requests_whole(voi
 			assert_null(s[i].r[m].code);
 	}
 	/* The top-up's batch first. */
-	fixture_text(t->f->db,
-		     "SELECT group_concat(n, ',') FROM (SELECT last_transfer - first_transfer + 1 "
-		     "AS n FROM ledger_batch ORDER BY seq)",
-		     NULL, text);
+	text[0] = '\0';
+	assert_int_equal(anfu_db_exec(t->f->db,
+				      "SELECT last_transfer - first_transfer + 1 FROM ledger_batch "
+				      "ORDER BY seq",
+				      NULL, 0, join_ints, text, NULL),
+			 0);
 	assert_string_equal(text, "1,2,2,1,2,3");
 	bal(t, w.wallet, 0, 10, 0, 100);
 	chain_verifies(t);
@@ -1643,12 +1666,17 @@ static void test_property_random_commands_match_a_reference_model(void **state)
 	chain_verifies(t);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define T0(fn) cmocka_unit_test(fn)
+/* Every case runs on SQLite and, named "pg:<test>", on PostgreSQL
+ * (ANFU_TEST_PG_DSN; skipped, saying so, without it). T0 cases open their
+ * fixture themselves, in the mode their setup chose. */
+#define T(fn)                                            \
+	{ #fn, fn, setup, teardown, NULL }, { "pg:" #fn, fn, setup_pg, teardown, NULL }
+#define T0(fn)                                          \
+	{ #fn, fn, fixture_pg_off, NULL, NULL }, { "pg:" #fn, fn, fixture_pg_on, fixture_pg_off, NULL }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		T(test_open_is_idempotent_and_flags_follow_the_kind),
 		T(test_open_refuses_a_spec_that_does_not_fit_the_kind),
 		T(test_transfer_posts_both_legs_and_seals_its_batch),
@@ -1684,5 +1712,6 @@ int main(void)
 		T(test_property_random_commands_match_a_reference_model),
 	};
 
-	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
+	fixture_pg_cases(tests, sizeof(tests) / sizeof(tests[0]));
+	return cmocka_run_group_tests(tests, fixture_group_setup, fixture_pg_group_teardown);
 }

@@ -227,14 +227,14 @@ static void chain_verifies(struct lt *t)
 		int64_t first, last;
 
 		snprintf(arg, sizeof(arg), "%" PRId64, b);
-		first = count(t, "SELECT first_transfer FROM ledger_batch WHERE seq = $1", arg);
-		last = count(t, "SELECT last_transfer FROM ledger_batch WHERE seq = $1", arg);
+		first = count(t, "SELECT first_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg);
+		last = count(t, "SELECT last_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg);
 		assert_int_equal(first, next);
-		text(t, "SELECT prev_hash FROM ledger_batch WHERE seq = $1", arg, s);
+		text(t, "SELECT prev_hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg, s);
 		assert_string_equal(s, prev);
 		assert_int_equal(ledger_batch_hash(t->f->db, t->f->hash, first, last, prev, got),
 				 0);
-		text(t, "SELECT hash FROM ledger_batch WHERE seq = $1", arg, s);
+		text(t, "SELECT hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg, s);
 		assert_string_equal(s, got);
 		memcpy(prev, got, sizeof(prev));
 		next = last + 1;
@@ -921,32 +921,47 @@ static void test_metrics_queue_depth_counts_waiting_requests(void **state)
 	anfu_buf_free(&b);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+/* Every case runs on SQLite and, named "pg:<test>", on PostgreSQL
+ * (ANFU_TEST_PG_DSN; skipped, saying so, without it): each setup in a
+ * twin per backend, which sets fixture_pg_mode first. */
+#define BOTH(su)                                   \
+	static int su##_sqlite(void **state)       \
+	{                                          \
+		fixture_pg_mode(false);            \
+		return su(state);                  \
+	}                                          \
+	static int su##_pg(void **state)           \
+	{                                          \
+		fixture_pg_mode(true);             \
+		return su(state);                  \
+	}
+BOTH(setup)
+BOTH(setup_small)
+BOTH(setup_iam)
+BOTH(setup_unstarted)
+#define TS(fn, su) \
+	{ #fn, fn, su##_sqlite, teardown, NULL }, { "pg:" #fn, fn, su##_pg, teardown, NULL }
+#define T(fn) TS(fn, setup)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		T(test_a_void_on_timeout_hold_gives_its_amount_back_at_expiry),
 		T(test_a_post_on_timeout_hold_posts_at_expiry),
 		T(test_a_hold_posted_just_before_expiry_is_left_alone),
-		cmocka_unit_test_setup_teardown(test_many_holds_over_several_passes, setup_small,
-						teardown),
+		TS(test_many_holds_over_several_passes, setup_small),
 		T(test_a_refused_expiry_leaves_the_hold_for_the_next_run),
-		cmocka_unit_test_setup_teardown(
-			test_the_wallet_pass_opens_every_customers_missing_accounts, setup_iam,
-			teardown),
+		TS(test_the_wallet_pass_opens_every_customers_missing_accounts, setup_iam),
 		T(test_open_wallets_opens_both_accounts_once),
-		cmocka_unit_test_setup_teardown(
-			test_iam_observers_are_bounded_and_user_ids_page_by_kind, setup_iam,
-			teardown),
+		TS(test_iam_observers_are_bounded_and_user_ids_page_by_kind, setup_iam),
 		T(test_history_pages_newest_first_by_cursor),
 		T(test_history_refuses_bad_limits_cursors_and_accounts),
 		T(test_metrics_count_batches_transfers_and_refusals),
-		cmocka_unit_test_setup_teardown(test_metrics_queue_depth_counts_waiting_requests,
-						setup_unstarted, teardown),
+		TS(test_metrics_queue_depth_counts_waiting_requests, setup_unstarted),
 	};
 
-	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
+	fixture_pg_cases(tests, sizeof(tests) / sizeof(tests[0]));
+	return cmocka_run_group_tests(tests, fixture_group_setup, fixture_pg_group_teardown);
 }
 
 #else

@@ -539,36 +539,42 @@ static void test_run_commits_or_undoes_the_change_with_its_function(void **state
 	state_is(t, t->wallet, "frozen");
 }
 
+/* Every case runs on SQLite and, named "pg:<test>", on PostgreSQL
+ * (ANFU_TEST_PG_DSN; skipped, saying so, without it): the setup in a twin
+ * per backend, which sets fixture_pg_mode first. */
+static int setup_sqlite(void **state)
+{
+	fixture_pg_mode(false);
+	return setup(state);
+}
+
+static int setup_pg(void **state)
+{
+	fixture_pg_mode(true);
+	return setup(state);
+}
+
+#define T(fn) \
+	{ #fn, fn, setup_sqlite, teardown, NULL }, { "pg:" #fn, fn, setup_pg, teardown, NULL }
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_every_state_pair_follows_the_change_table,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_with_a_balance_is_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_close_with_debits_beyond_credits_is_refused,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_with_a_pending_hold_is_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_close_checks_the_hold_rows_too, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_empty_account_closes_from_every_open_state,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transfers_follow_freeze_and_unfreeze, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_closed_account_refuses_transfers, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_change_is_audited_with_its_reason, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_change_of_unknown_account_is_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_changes_are_invalid, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_change_outside_the_writer_is_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			test_run_commits_or_undoes_the_change_with_its_function, setup, teardown),
+	struct CMUnitTest tests[] = {
+		T(test_every_state_pair_follows_the_change_table),
+		T(test_close_with_a_balance_is_refused),
+		T(test_close_with_debits_beyond_credits_is_refused),
+		T(test_close_with_a_pending_hold_is_refused),
+		T(test_close_checks_the_hold_rows_too),
+		T(test_empty_account_closes_from_every_open_state),
+		T(test_transfers_follow_freeze_and_unfreeze),
+		T(test_closed_account_refuses_transfers),
+		T(test_change_is_audited_with_its_reason),
+		T(test_change_of_unknown_account_is_refused),
+		T(test_malformed_changes_are_invalid),
+		T(test_change_outside_the_writer_is_refused),
+		T(test_run_commits_or_undoes_the_change_with_its_function),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	fixture_pg_cases(tests, sizeof(tests) / sizeof(tests[0]));
+	return cmocka_run_group_tests(tests, NULL, fixture_pg_group_teardown);
 }

@@ -12,7 +12,9 @@
  *            9 w2 -> m 700 pending (still pending)
  * The balances are written by hand from that list, not computed by the
  * code under test. The batch hashes come from ledger_batch_hash (tested on
- * its own in test_ledger_chain).
+ * its own in test_ledger_chain). Every test runs on SQLite and, named
+ * "pg:<test>", on PostgreSQL (ANFU_TEST_PG_DSN; skipped, saying so,
+ * without it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,7 +193,8 @@ static void build_ledger(struct anfu_db *db, enum anfu_hash_alg alg)
 			 0);
 }
 
-static int setup(void **state)
+/* The hand-written ledger, on the backend fixture_pg_mode chose. */
+static int open_ledger(void **state)
 {
 	static const struct anfu_fixture_opts opts = { .name = "ledger-verify" };
 	struct anfu_fixture *f = NULL;
@@ -204,10 +207,31 @@ static int setup(void **state)
 	return 0;
 }
 
-/* Tampering as someone with the database file would: the append-only
- * triggers dropped first. */
-static void drop_triggers(struct anfu_db *db)
+static int setup(void **state)
 {
+	fixture_pg_mode(false);
+	return open_ledger(state);
+}
+
+/* The same on PostgreSQL ("pg:<test>"). */
+static int setup_pg(void **state)
+{
+	fixture_pg_mode(true);
+	return open_ledger(state);
+}
+
+/* Tampering as someone with the database file would: the append-only
+ * triggers dropped first. On PostgreSQL as the tables' owner would: their
+ * triggers disabled (ALTER TABLE ... DISABLE TRIGGER USER). */
+static void drop_triggers(struct anfu_fixture *f)
+{
+	struct anfu_db *db = f->db;
+
+	if (f->pg) {
+		exec(db, "ALTER TABLE ledger_transfer DISABLE TRIGGER USER");
+		exec(db, "ALTER TABLE ledger_batch DISABLE TRIGGER USER");
+		return;
+	}
 	exec(db, "DROP TRIGGER ledger_transfer_no_update");
 	exec(db, "DROP TRIGGER ledger_transfer_no_delete");
 	exec(db, "DROP TRIGGER ledger_transfer_no_replace");
@@ -339,7 +363,7 @@ static void test_verify_names_an_edited_journal_amount(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
+	drop_triggers(f);
 	exec(f->db, "UPDATE ledger_transfer SET amount = 3001 WHERE seq = 3");
 	expect_corrupt(f->db, ANFU_LEDGER_CHECK_CHAIN | ANFU_LEDGER_CHECK_BALANCES,
 		       "ledger_batch seq 2: hash does not match transfers 3..5");
@@ -351,7 +375,7 @@ static void test_verify_names_an_edited_journal_reference(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
+	drop_triggers(f);
 	exec(f->db, "UPDATE ledger_transfer SET ref = 'ord_forged' WHERE seq = 8");
 	expect_corrupt(f->db, ANFU_LEDGER_CHECK_CHAIN,
 		       "ledger_batch seq 3: hash does not match transfers 6..9");
@@ -363,8 +387,9 @@ static void test_verify_names_an_overlong_journal_row(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
-	exec(f->db, "UPDATE ledger_transfer SET ref = printf('%.5000c', 'x') WHERE seq = 8");
+	drop_triggers(f);
+	exec(f->db, f->pg ? "UPDATE ledger_transfer SET ref = repeat('x', 5000) WHERE seq = 8"
+			  : "UPDATE ledger_transfer SET ref = printf('%.5000c', 'x') WHERE seq = 8");
 	expect_corrupt(f->db, ANFU_LEDGER_CHECK_CHAIN,
 		       "ledger_batch seq 3: a transfer of 6..9 is too long to be the writer's");
 }
@@ -374,7 +399,7 @@ static void test_verify_names_a_deleted_journal_row(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
+	drop_triggers(f);
 	exec(f->db, "DELETE FROM ledger_transfer WHERE seq = 3");
 	expect_corrupt(f->db,
 		       ANFU_LEDGER_CHECK_JOURNAL | ANFU_LEDGER_CHECK_CHAIN |
@@ -387,7 +412,7 @@ static void test_verify_names_a_deleted_last_journal_row(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
+	drop_triggers(f);
 	exec(f->db, "DELETE FROM ledger_transfer WHERE seq = 9");
 	expect_corrupt(f->db,
 		       ANFU_LEDGER_CHECK_CHAIN | ANFU_LEDGER_CHECK_HOLDS |
@@ -400,7 +425,7 @@ static void test_verify_names_a_changed_batch_hash(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
+	drop_triggers(f);
 	exec(f->db, "UPDATE ledger_batch SET hash = '" /* any other 64 hex digits */
 		    "1111111111111111111111111111111111111111111111111111111111111111'"
 		    " WHERE seq = 2");
@@ -413,7 +438,7 @@ static void test_verify_names_a_broken_prev_hash(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
+	drop_triggers(f);
 	exec(f->db, "UPDATE ledger_batch SET prev_hash = '" /* not batch 1's hash */
 		    "0000000000000000000000000000000000000000000000000000000000000000'"
 		    " WHERE seq = 2");
@@ -425,7 +450,7 @@ static void test_verify_names_a_deleted_batch(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
+	drop_triggers(f);
 	exec(f->db, "DELETE FROM ledger_batch WHERE seq = 2");
 	expect_corrupt(f->db, ANFU_LEDGER_CHECK_CHAIN | ANFU_LEDGER_CHECK_BATCHES,
 		       "ledger_batch seq 2 is missing (the next row is seq 3)");
@@ -449,7 +474,7 @@ static void test_verify_names_a_timestamp_out_of_order(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
+	drop_triggers(f);
 	exec(f->db, "UPDATE ledger_transfer SET ts_us = 1035 WHERE seq = 5");
 	expect_corrupt(f->db, ANFU_LEDGER_CHECK_JOURNAL | ANFU_LEDGER_CHECK_CHAIN,
 		       "ledger_transfer seq 5: ts_us 1035 is not after the previous row's 1040");
@@ -495,7 +520,8 @@ static void test_verify_checks_the_head(void **state)
 			    "(SELECT hash FROM ledger_batch WHERE seq = 3)");
 		assert_int_equal(anfu_ledger_verify(f->db, ANFU_HASH_SHA256, &rep), 0);
 	}
-	exec(f->db, "DROP TRIGGER ledger_head_no_delete");
+	exec(f->db, f->pg ? "ALTER TABLE ledger_head DISABLE TRIGGER USER"
+			  : "DROP TRIGGER ledger_head_no_delete");
 	exec(f->db, "DELETE FROM ledger_head");
 	expect_corrupt(f->db, ANFU_LEDGER_CHECK_HEAD, "ledger_head has 0 rows, not 1");
 }
@@ -505,7 +531,7 @@ static void test_verify_names_a_transfer_in_the_wrong_batch(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	drop_triggers(f->db);
+	drop_triggers(f);
 	exec(f->db, "UPDATE ledger_transfer SET batch_seq = 3 WHERE seq = 5");
 	expect_corrupt(f->db, ANFU_LEDGER_CHECK_CHAIN | ANFU_LEDGER_CHECK_BATCHES,
 		       "ledger_batch seq 2: hash does not match transfers 3..5");
@@ -591,9 +617,16 @@ static void test_verify_finds_a_negative_balance(void **state)
 {
 	struct anfu_fixture *f = *state;
 
-	exec(f->db, "PRAGMA ignore_check_constraints = ON");
-	exec(f->db, "UPDATE ledger_account SET credits_pending = -1 WHERE id = 'acc_cp'");
-	exec(f->db, "PRAGMA ignore_check_constraints = OFF");
+	if (f->pg) {
+		/* As the table's owner would: the constraint dropped. */
+		exec(f->db, "ALTER TABLE ledger_account DROP CONSTRAINT "
+			    "ledger_account_credits_pending_check");
+		exec(f->db, "UPDATE ledger_account SET credits_pending = -1 WHERE id = 'acc_cp'");
+	} else {
+		exec(f->db, "PRAGMA ignore_check_constraints = ON");
+		exec(f->db, "UPDATE ledger_account SET credits_pending = -1 WHERE id = 'acc_cp'");
+		exec(f->db, "PRAGMA ignore_check_constraints = OFF");
+	}
 	expect_corrupt(f->db,
 		       ANFU_LEDGER_CHECK_BALANCES | ANFU_LEDGER_CHECK_ASSETS |
 			       ANFU_LEDGER_CHECK_LIMITS,
@@ -972,7 +1005,7 @@ static void test_verify_finds_an_edit_of_the_writers_journal(void **state)
 	(void)state;
 	w_build(&w);
 	batch = fixture_count(w.f->db, "SELECT batch_seq FROM ledger_transfer WHERE seq = 5", NULL);
-	drop_triggers(w.f->db);
+	drop_triggers(w.f);
 	exec(w.f->db, "UPDATE ledger_transfer SET code = 'refund' WHERE seq = 5");
 	assert_int_equal(anfu_ledger_verify(w.f->db, w.f->hash, &rep), ANFU_ECORRUPT);
 	(void)snprintf(want, sizeof(want), "ledger_batch seq %" PRId64 ": hash does not match",
@@ -982,14 +1015,20 @@ static void test_verify_finds_an_edit_of_the_writers_journal(void **state)
 	w_close(&w);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
+/* Every case runs on SQLite and, named "pg:<test>", on PostgreSQL
+ * (ANFU_TEST_PG_DSN; skipped, saying so, without it). T0 cases open their
+ * fixtures themselves, in the mode their setup chose. */
+#define T(fn)                                                    \
+	{ #fn, fn, setup, fixture_teardown, NULL }, { "pg:" #fn, fn, setup_pg, fixture_teardown, NULL }
+#define T0(fn)                                          \
+	{ #fn, fn, fixture_pg_off, NULL, NULL }, { "pg:" #fn, fn, fixture_pg_on, fixture_pg_off, NULL }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 		T(test_verify_accepts_a_consistent_ledger),
-		cmocka_unit_test(test_verify_accepts_an_empty_ledger),
-		cmocka_unit_test(test_verify_uses_the_given_hash),
+		T0(test_verify_accepts_an_empty_ledger),
+		T0(test_verify_uses_the_given_hash),
 		T(test_verify_names_an_account_whose_balance_changed),
 		T(test_verify_recomputes_every_balance),
 		T(test_verify_finds_balances_moved_between_accounts),
@@ -1018,10 +1057,11 @@ int main(void)
 		T(test_verify_names_a_post_of_other_accounts),
 		T(test_verify_names_a_post_beyond_its_hold),
 		T(test_verify_refuses_null_arguments),
-		cmocka_unit_test(test_verify_fails_without_the_ledger_tables),
-		cmocka_unit_test(test_verify_accepts_what_the_writer_wrote),
-		cmocka_unit_test(test_verify_finds_an_edit_of_the_writers_journal),
+		T0(test_verify_fails_without_the_ledger_tables),
+		T0(test_verify_accepts_what_the_writer_wrote),
+		T0(test_verify_finds_an_edit_of_the_writers_journal),
 	};
 
-	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);
+	fixture_pg_cases(tests, sizeof(tests) / sizeof(tests[0]));
+	return cmocka_run_group_tests(tests, fixture_group_setup, fixture_pg_group_teardown);
 }

@@ -89,8 +89,6 @@ def test_truncate_of_the_audit_log_is_refused_by_the_database(make_server):
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="TRUNCATE is PostgreSQL's (SQLite has none)")
-@pytest.mark.xfail(strict=True, reason="known gap: core 0001's PostgreSQL part has no TRUNCATE "
-                   "trigger on audit_checkpoint (audit_log has one)")
 def test_truncate_of_the_checkpoints_is_refused_by_the_database(make_server):
     """req: AUD-PROT-01"""
     s = make_server()

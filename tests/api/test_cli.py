@@ -131,7 +131,7 @@ def test_db_status_shows_each_modules_version(tmp_path):
     run_cli("init", data=data)
     out = run_cli("db", "status", data=data).stdout
     lines = dict(re.findall(r"^  (\w+) +(\d+ \(this anfu knows \d+\))$", out, re.M))
-    assert lines["core"] == "3 (this anfu knows 3)", out
+    assert lines["core"] == "4 (this anfu knows 4)", out
     assert lines["notify"] == "1 (this anfu knows 1)", out
     assert lines["iam"] == "3 (this anfu knows 3)", out
     assert lines["ledger"] == "2 (this anfu knows 2)", out

@@ -1,0 +1,4 @@
+-- core 0004 audit: no portable statements. PostgreSQL's TRUNCATE fires no
+-- row triggers, so 0001's UPDATE/DELETE triggers on audit_checkpoint and
+-- audit_head did not stop it (audit_log had its own TRUNCATE trigger); the
+-- PostgreSQL part closes that. SQLite has no TRUNCATE.

@@ -22,7 +22,7 @@
  *
  * Usage: bench_ledger [--seconds S] [--dir PARENT] [--accounts N]
  *                     [--threads T] [--per-request K] [--batch B]
- *                     [--no-latency] [--keep]
+ *                     [--no-latency] [--pg DSN] [--keep]
  */
 #include <errno.h>
 #include <ftw.h>
@@ -65,6 +65,7 @@ struct options {
 	int threads;
 	int per_req;
 	int only_batch; /* 0: every batch_max */
+	const char *pg_dsn; /* NULL: SQLite in the data directory */
 	bool skip_latency;
 	bool keep;
 };
@@ -121,7 +122,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_ledger [--seconds S] [--dir PARENT] [--accounts N]\n"
 		   "                    [--threads T] [--per-request K] [--batch B]\n"
-		   "                    [--no-latency] [--keep]\n"
+		   "                    [--no-latency] [--pg DSN] [--keep]\n"
 		   "  --seconds S      run time of each mode (default 5)\n"
 		   "  --dir PARENT     where the temporary data directory goes (default\n"
 		   "                   $TMPDIR or /var/tmp; must be the disk you mean to measure)\n"
@@ -132,6 +133,8 @@ static void usage(FILE *f)
 		   "                   batch of 1000)\n"
 		   "  --batch B        only batch_max B (1, 10, 100 or 1000; for profiling)\n"
 		   "  --no-latency     skip the latency run\n"
+		   "  --pg DSN         the store on PostgreSQL (libpq conninfo of an empty\n"
+		   "                   database; keys and audit files stay in the directory)\n"
 		   "  --keep           keep the data directory afterwards\n");
 }
 
@@ -159,6 +162,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "keep", no_argument, NULL, 'K' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "no-latency", no_argument, NULL, 'L' },
+		{ "pg", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -199,6 +203,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			break;
 		case 'L': o->skip_latency = true; break;
+		case 'P': o->pg_dsn = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -247,6 +252,10 @@ static int setup(struct bench *b, const struct options *o)
 	if (r == 0)
 		r = anfu_audit_new(&acfg, b->keys, &b->audit);
 	scfg.path = db_path;
+	if (o->pg_dsn) {
+		scfg.backend = "postgresql";
+		scfg.dsn = o->pg_dsn;
+	}
 	if (r == 0)
 		r = anfu_store_new(&scfg, &b->store);
 	if (r == 0)
@@ -577,9 +586,16 @@ int main(int argc, char **argv)
 		       o.threads, o.per_req, o.accounts);
 		int64_t sync = -1;
 
-		(void)anfu_db_query_int(b.db, "PRAGMA synchronous", NULL, 0, &sync);
-		printf("# store: sqlite WAL, synchronous=%" PRId64 "%s, dir=%s, %.1f s per mode\n",
-		       sync, sync == 2 ? " (FULL)" : "", b.dir, o.seconds);
+		if (o.pg_dsn) {
+			printf("# store: postgresql (%s), fsync and synchronous_commit as the "
+			       "cluster has them, %.1f s per mode\n",
+			       o.pg_dsn, o.seconds);
+		} else {
+			(void)anfu_db_query_int(b.db, "PRAGMA synchronous", NULL, 0, &sync);
+			printf("# store: sqlite WAL, synchronous=%" PRId64 "%s, dir=%s, %.1f s per "
+			       "mode\n",
+			       sync, sync == 2 ? " (FULL)" : "", b.dir, o.seconds);
+		}
 		r = run_all(&b, &o);
 	}
 	if (r == 0)

@@ -45,6 +45,8 @@
 #   PG_TPCB_SCALE [32]: pgbench's scale factor (the pgbench manual: at least
 #     the number of clients, else branch updates contend); 0 skips TPC-B
 #   PG_SQL_DIR [bench/pg]: where the scripts are read from
+#   PG_WRITER [none]: bench_ledger's path; when set, anfu's own ledger
+#     writer runs too (bench_ledger --pg, database writer, same cluster)
 #   BENCH_DIR [/var/tmp]: the cluster's parent directory (a disk, not tmpfs)
 #   ANFU_PG_BINDIR: the PostgreSQL binaries (as scripts/pg-cluster.sh)
 
@@ -64,6 +66,7 @@ PG_REPEAT=${PG_REPEAT:-3}
 PG_TPCB_SCALE=${PG_TPCB_SCALE:-32}
 PG_BATCHES=${PG_BATCHES-1 10 100}
 PG_SQL_DIR=${PG_SQL_DIR:-$ROOT/bench/pg}
+PG_WRITER=${PG_WRITER:-}
 
 for v in PG_SECONDS PG_CLIENTS PG_JOBS PG_ACCOUNTS PG_OPENING PG_REPEAT PG_TPCB_SCALE; do
 	case ${!v} in '' | *[!0-9]*) die "$v: a whole number, not '${!v}'" ;; esac
@@ -237,6 +240,26 @@ tpcb_run() {
 	return 1
 }
 
+# writer_run: anfu's own ledger writer (bench_ledger --pg) on the same
+# cluster, in a database of its own: transfers/s at batch_max 1, 10, 100,
+# 1000 (64 submitters), which issue 9 reads against TPC-B's tps.
+writer_run() {
+	local out
+	pg_sql anfu -c 'CREATE DATABASE writer' || return 1
+	wait_idle
+	out=$(mktemp "${TMPDIR:-/tmp}/anfu-pg-writer-XXXXXX")
+	if ! "$PG_WRITER" --pg "host=$PGHOST port=$PGPORT user=anfu dbname=writer" \
+		--seconds "$PG_SECONDS" --accounts "$PG_ACCOUNTS" --no-latency --dir "$PG_DIR" \
+		2>/dev/null >"$out"; then
+		cat "$out" >&2
+		rm -f "$out"
+		log "bench_ledger --pg failed"
+		return 1
+	fi
+	sed 's/^/# writer: /' "$out"
+	rm -f "$out"
+}
+
 pg_main() {
 	local env i b u h ratio ratios=() bratios=() utps=() htps=() settings
 	PG_DIR=$(mktemp -d "$BENCH_DIR/anfu-pg-bench-XXXXXX") || die "cannot create a directory in $BENCH_DIR"
@@ -280,6 +303,9 @@ pg_main() {
 	done
 	if [ "$PG_TPCB_SCALE" != 0 ]; then
 		tpcb_run || exit 1
+	fi
+	if [ -n "$PG_WRITER" ]; then
+		writer_run || exit 1
 	fi
 	ratio=$(median "${ratios[@]}")
 	echo "# medians of $PG_REPEAT pair(s), one transfer per transaction (uniform.sql, hot.sql): uniform $(median "${utps[@]}") transfers/s, hot $(median "${htps[@]}") transfers/s"

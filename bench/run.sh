@@ -825,7 +825,8 @@ main() {
 		echo "### Ledger transfers on PostgreSQL with row locks (pgbench), and TPC-B"
 		echo
 		echo '```'
-		"$ROOT/bench/pg_ledger.sh" || die "bench/pg_ledger.sh failed"
+		PG_WRITER=${PG_WRITER-$BUILD/bench/bench_ledger} "$ROOT/bench/pg_ledger.sh" ||
+			die "bench/pg_ledger.sh failed"
 		echo '```'
 		echo
 		;;

@@ -195,3 +195,20 @@ int anfu_db_lease_release(struct anfu_db *db, int32_t key)
 		return ANFU_EINVAL;
 	return db->ops->lease_release ? db->ops->lease_release(db, key) : 0;
 }
+
+/* Savepoint names are identifiers, which SQL cannot bind: accept only
+ * [a-z_][a-z0-9_]{0,31} so the text spliced in is always harmless. */
+bool anfu_store_savepoint_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 32 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}

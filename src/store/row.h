@@ -1,5 +1,6 @@
 /*
- * store/row: what a store implementation provides for result rows.
+ * store/row: what a store implementation provides for result rows, and
+ * the checks both backends share.
  *
  * Private to src/store/. struct anfu_row is opaque to callers; each
  * implementation hands its row callbacks a struct anfu_row whose ops read
@@ -24,5 +25,9 @@ struct anfu_row {
 	const struct anfu_row_ops *ops;
 	void *impl;
 };
+
+/* Savepoint names are spliced into SQL (they cannot be bound): true only
+ * for [a-z_][a-z0-9_]{0,31}. Both backends check with it (db.c). */
+bool anfu_store_savepoint_name_ok(const char *name);
 
 #endif

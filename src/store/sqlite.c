@@ -515,29 +515,12 @@ static int sq_commit(struct anfu_db *db)
 	return 0;
 }
 
-/* Savepoint names are identifiers, which SQL cannot bind: accept only
- * [a-z_][a-z0-9_]{0,31} so the text spliced in is always harmless. */
-static bool savepoint_name_ok(const char *name)
-{
-	size_t n = name ? strlen(name) : 0;
-
-	if (n == 0 || n > 32 || !((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-			return false;
-	}
-	return true;
-}
-
 static int savepoint_sql(struct anfu_db *db, const char *verb, const char *name)
 {
 	char sql[80];
 	int r;
 
-	if (db->tx_depth == 0 || !savepoint_name_ok(name)) {
+	if (db->tx_depth == 0 || !anfu_store_savepoint_name_ok(name)) {
 		anfu_log_warn("store.sqlite", "bad savepoint use: %s", verb);
 		return ANFU_EINVAL;
 	}

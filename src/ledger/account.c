@@ -160,19 +160,26 @@ int ledger_account_write_balances(struct anfu_db *db, const struct anfu_ledger_a
 	return r;
 }
 
+int ledger_account_find(struct anfu_db *db, const struct anfu_ledger_account_spec *s,
+			struct anfu_ledger_account *ret)
+{
+	const struct anfu_param q[] = { ANFU_PS(s->owner_type), ANFU_PS(s->owner_id),
+					ANFU_PS(s->kind), ANFU_PS(s->asset) };
+
+	return account_query(db,
+			     "SELECT " ACCOUNT_COLS " FROM ledger_account WHERE owner_type = $1 "
+			     "AND owner_id = $2 AND kind = $3 AND asset = $4",
+			     q, 4, ret);
+}
+
 int ledger_open_cmd(struct anfu_tx *tx, struct ledger_open *o, int64_t now_ms)
 {
 	const struct anfu_ledger_account_spec *s = o->spec;
-	const struct anfu_param q[] = { ANFU_PS(s->owner_type), ANFU_PS(s->owner_id),
-					ANFU_PS(s->kind), ANFU_PS(s->asset) };
 	struct anfu_db *db = anfu_tx_db(tx);
 	char id[ANFU_ID_MAX];
 	int r;
 
-	r = account_query(db,
-			  "SELECT " ACCOUNT_COLS " FROM ledger_account WHERE owner_type = $1 "
-			  "AND owner_id = $2 AND kind = $3 AND asset = $4",
-			  q, 4, &o->acc);
+	r = ledger_account_find(db, s, &o->acc);
 	if (r != ANFU_ENOTFOUND)
 		return r;
 	r = anfu_id_new("acc", id, sizeof(id));

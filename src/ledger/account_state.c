@@ -26,17 +26,31 @@
 #include "store/store.h"
 #include "tx/tx.h"
 
-/* The transaction of the writer command running on this thread, if any. */
+/* The transaction of the writer command running on this thread, if any,
+ * and its batch's context (the cursors its transfers move). */
 static _Thread_local struct anfu_tx *writer_cmd_tx;
+static _Thread_local struct ledger_batch_ctx *writer_cmd_ctx;
 
-int ledger_call_cmd(struct anfu_tx *tx, struct ledger_call *c)
+int ledger_call_cmd(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct ledger_call *c)
 {
 	int r;
 
 	writer_cmd_tx = tx;
+	writer_cmd_ctx = b;
 	r = c->fn(tx, c->ud);
 	writer_cmd_tx = NULL;
+	writer_cmd_ctx = NULL;
 	return r;
+}
+
+int anfu_ledger_submit_in(struct anfu_tx *tx, const char *caller,
+			  const struct anfu_ledger_transfer *t, size_t n,
+			  struct anfu_ledger_result *results)
+{
+	if (!tx || tx != writer_cmd_tx || !writer_cmd_ctx || !results ||
+	    ledger_request_check(caller, t, n) < 0)
+		return ANFU_EINVAL;
+	return ledger_request_apply(tx, writer_cmd_ctx, caller, t, n, results);
 }
 
 /* A reason: 1..ANFU_LIMIT_ADMIN_REASON bytes of UTF-8, one line (no

@@ -78,6 +78,10 @@ int ledger_hold_next(enum ledger_hold_state from, enum ledger_hold_event ev,
  * balances checked against its flags (ANFU_ASSERT: the writer never
  * stores a row that breaks them). */
 int ledger_account_read(struct anfu_db *db, const char *id, struct anfu_ledger_account *ret);
+/* The account of s's owner, kind and asset into *ret: 0, ANFU_ENOTFOUND,
+ * or the store's error. */
+int ledger_account_find(struct anfu_db *db, const struct anfu_ledger_account_spec *s,
+			struct anfu_ledger_account *ret);
 /* Writes a's four balances to its row, after asserting each is >= 0 and
  * the flags hold. */
 int ledger_account_write_balances(struct anfu_db *db, const struct anfu_ledger_account *a);
@@ -97,12 +101,14 @@ int ledger_open_cmd(struct anfu_tx *tx, struct ledger_open *o, int64_t now_ms);
 /* ---- account_state.c -------------------------------------------------- */
 
 /* A function run as a writer command (anfu_ledger_run). */
+struct ledger_batch_ctx;
 struct ledger_call {
 	anfu_tx_fn fn;
 	void *ud;
 };
-/* Runs c->fn in tx, tx marked as a writer command's meanwhile. */
-int ledger_call_cmd(struct anfu_tx *tx, struct ledger_call *c);
+/* Runs c->fn in tx, tx marked as a writer command's meanwhile (and b as
+ * its batch's context, for anfu_ledger_submit_in). */
+int ledger_call_cmd(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct ledger_call *c);
 /* ANFU_EINVAL unless c is well-formed (see anfu_ledger_set_state); else 0
  * and *ret_to the state it asks for. */
 int ledger_state_change_check(const struct anfu_ledger_state_change *c,

@@ -144,6 +144,20 @@ int anfu_ledger_open(struct anfu_ledger *l, const struct anfu_actor *actor,
 	return rc;
 }
 
+int anfu_ledger_account_find(struct anfu_ledger *l, const struct anfu_ledger_account_spec *s,
+			     struct anfu_ledger_account *ret)
+{
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!l || !ret || ledger_account_spec_check(s, &(uint32_t){ 0 }) < 0)
+		return ANFU_EINVAL;
+	r = anfu_store_db(anfu_tx_exec_store(l->tx), &db);
+	if (r == 0)
+		r = ledger_account_find(db, s, ret);
+	return r;
+}
+
 int anfu_ledger_account_get(struct anfu_ledger *l, const char *id, struct anfu_ledger_account *ret)
 {
 	struct anfu_db *db = NULL;
@@ -157,20 +171,26 @@ int anfu_ledger_account_get(struct anfu_ledger *l, const char *id, struct anfu_l
 	return r;
 }
 
-int anfu_ledger_run(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_tx_fn fn, void *ud,
-		    int64_t deadline_ms)
+int anfu_ledger_run_weighted(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_tx_fn fn,
+			     void *ud, size_t weight, int64_t deadline_ms)
 {
 	struct ledger_call call = { fn, ud };
 	struct ledger_req r;
 
-	if (!l || !actor || !fn)
+	if (!l || !actor || !fn || weight == 0 || weight > ANFU_LIMIT_LEDGER_REQUEST)
 		return ANFU_EINVAL;
 	memset(&r, 0, sizeof(r));
 	r.kind = LEDGER_REQ_CALL;
 	r.actor = actor;
-	r.n = ANFU_LEDGER_RUN_RECORDS; /* its weight in a batch */
+	r.n = weight; /* its weight in a batch */
 	r.call = &call;
 	return ledger_writer_call(l, &r, deadline_ms);
+}
+
+int anfu_ledger_run(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_tx_fn fn, void *ud,
+		    int64_t deadline_ms)
+{
+	return anfu_ledger_run_weighted(l, actor, fn, ud, ANFU_LEDGER_RUN_RECORDS, deadline_ms);
 }
 
 struct set_state {

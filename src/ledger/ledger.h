@@ -191,6 +191,13 @@ int anfu_ledger_submit(struct anfu_ledger *l, const struct anfu_actor *actor, co
  * is none, ANFU_EINVAL for NULL arguments. */
 int anfu_ledger_account_get(struct anfu_ledger *l, const char *id, struct anfu_ledger_account *ret);
 
+/* The account of s's owner, kind and asset as committed (or, on the
+ * writer's thread inside a command, as the command sees it), read on the
+ * calling thread's connection; *ret only on success. ANFU_ENOTFOUND when
+ * none is open, ANFU_EINVAL for a spec the kind table refuses. */
+int anfu_ledger_account_find(struct anfu_ledger *l, const struct anfu_ledger_account_spec *s,
+			     struct anfu_ledger_account *ret);
+
 /* ---- account states (ledger/account_state.c) ---- */
 
 /* A change of an account's state (docs/ledger.md, "Account states and
@@ -253,6 +260,28 @@ const char *anfu_ledger_state_refusal(const char *from, const char *to);
  */
 int anfu_ledger_run(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_tx_fn fn, void *ud,
 		    int64_t deadline_ms);
+
+/* anfu_ledger_run with the command's weight in a batch given: the
+ * transfers fn submits (anfu_ledger_submit_in) plus the audit records it
+ * stages, 1..ANFU_LIMIT_LEDGER_REQUEST (else ANFU_EINVAL). A service whose
+ * own rows must commit with its transfers (a withdrawal and its hold, a
+ * transfer and its confirmation row) runs them so. */
+int anfu_ledger_run_weighted(struct anfu_ledger *l, const struct anfu_actor *actor, anfu_tx_fn fn,
+			     void *ud, size_t weight, int64_t deadline_ms);
+
+/*
+ * anfu_ledger_submit inside fn of anfu_ledger_run(_weighted), on tx (its
+ * command's): the n transfers applied in the command's transaction, each
+ * with its "ledger.transfer" record as tx's actor's; results[i] as
+ * anfu_ledger_submit's (a refusal wrote nothing of its transfer or its
+ * chain; fn decides whether to go on or to return a negative code, which
+ * undoes everything the command wrote). Returns 0; ANFU_EINVAL for a
+ * malformed request or when tx is not a running command's; or the store's
+ * error (fn should return it).
+ */
+int anfu_ledger_submit_in(struct anfu_tx *tx, const char *caller,
+			  const struct anfu_ledger_transfer *t, size_t n,
+			  struct anfu_ledger_result *results);
 
 /*
  * anfu_ledger_set_state inside fn of anfu_ledger_run, on tx (its

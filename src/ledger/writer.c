@@ -206,7 +206,7 @@ static int request_cmd(struct anfu_tx *tx, void *ud)
 	else if (c->req->kind == LEDGER_REQ_EXPIRE)
 		r = ledger_expire_pass(tx, &b->ctx, c->req->expire);
 	else if (c->req->kind == LEDGER_REQ_CALL)
-		r = ledger_call_cmd(tx, c->req->call);
+		r = ledger_call_cmd(tx, &b->ctx, c->req->call);
 	else
 		r = ledger_request_apply(tx, &b->ctx, c->req->caller, c->req->t, c->req->n,
 					 c->req->results);

@@ -539,6 +539,129 @@ static void test_run_commits_or_undoes_the_change_with_its_function(void **state
 	state_is(t, t->wallet, "frozen");
 }
 
+/* anfu_ledger_submit_in: a command's transfers commit with it, or its
+ * failure undoes them with everything else it wrote; a refused transfer
+ * writes nothing of itself and lets the function decide; outside a
+ * command it is refused; the account is found inside the command. */
+struct moves {
+	struct lt *t;
+	int64_t amount;
+	int fail;		  /* returned after the transfers */
+	int r;			  /* anfu_ledger_submit_in's */
+	struct anfu_ledger_result res[2];
+	struct anfu_ledger_account seen; /* the wallet, as the command sees it */
+	const char *caller;		 /* NULL: "wallet" */
+};
+
+static int moves_tx(struct anfu_tx *tx, void *ud)
+{
+	struct moves *m = ud;
+	const struct anfu_ledger_account_spec ws = { "customer_wallet", "CNY", "customer", "usr_a" };
+	struct anfu_ledger_transfer x[2] = {
+		tr("in.1", m->t->reserve, m->t->wallet, m->amount),
+		tr("in.2", m->t->wallet, m->t->merchant, m->amount),
+	};
+
+	x[0].flags = ANFU_LEDGER_TRF_LINKED;
+	m->r = anfu_ledger_submit_in(tx, m->caller ? m->caller : "wallet", x, 2, m->res);
+	if (m->r < 0)
+		return m->r;
+	if (anfu_ledger_account_find(m->t->l, &ws, &m->seen) < 0)
+		return ANFU_EINTERNAL;
+	return m->fail;
+}
+
+static int64_t posted(struct lt *t, const char *id, bool credits)
+{
+	struct anfu_ledger_account a;
+
+	assert_int_equal(anfu_ledger_account_get(t->l, id, &a), 0);
+	return credits ? a.credits_posted : a.debits_posted;
+}
+
+static void test_submit_in_commits_or_undoes_with_the_command(void **state)
+{
+	struct lt *t = *state;
+	struct moves m = { t, 500, ANFU_ECONFLICT, 0, { { { 0 } } }, { { 0 } } };
+	static char before[FIXTURE_LEDGER_SNAP_MAX], after[FIXTURE_LEDGER_SNAP_MAX];
+
+	fixture_ledger_snap(t->f->db, before);
+	assert_int_equal(anfu_ledger_run_weighted(t->l, &op, moves_tx, &m, 2, later()),
+			 ANFU_ECONFLICT);
+	assert_int_equal(m.r, 0);
+	assert_null(m.res[0].code);
+	assert_int_equal(m.seen.credits_posted, 500); /* seen inside, then undone */
+	fixture_ledger_snap(t->f->db, after);
+	assert_string_equal(before, after);
+	m.fail = 0;
+	assert_int_equal(anfu_ledger_run_weighted(t->l, &op, moves_tx, &m, 2, later()), 0);
+	assert_null(m.res[0].code);
+	assert_null(m.res[1].code);
+	assert_int_equal(posted(t, t->wallet, true), 500);
+	assert_int_equal(posted(t, t->wallet, false), 500);
+	assert_int_equal(posted(t, t->merchant, true), 500);
+	/* The same keys again: replays, nothing new. */
+	assert_int_equal(anfu_ledger_run_weighted(t->l, &op, moves_tx, &m, 2, later()), 0);
+	assert_true(m.res[0].existed && m.res[1].existed);
+	assert_int_equal(posted(t, t->merchant, true), 500);
+}
+
+static void test_submit_in_refusal_is_the_functions_to_handle(void **state)
+{
+	struct lt *t = *state;
+	struct moves m = { t, 300, 0, 0, { { { 0 } } }, { { 0 } }, "" };
+	static char before[FIXTURE_LEDGER_SNAP_MAX], after[FIXTURE_LEDGER_SNAP_MAX];
+
+	/* An empty caller is malformed: EINVAL, the command undone. */
+	fixture_ledger_snap(t->f->db, before);
+	assert_int_equal(anfu_ledger_run_weighted(t->l, &op, moves_tx, &m, 2, later()),
+			 ANFU_EINVAL);
+	fixture_ledger_snap(t->f->db, after);
+	assert_string_equal(before, after);
+	/* A frozen wallet refuses the chain; the function returns 0: the
+	 * command commits nothing of the chain. */
+	{
+		struct inside in = { t->wallet, 0, { 0 } };
+
+		assert_int_equal(anfu_ledger_run(t->l, &op, inside_tx, &in, later()), 0);
+	}
+	fixture_ledger_snap(t->f->db, before);
+	m.caller = NULL;
+	assert_int_equal(anfu_ledger_run_weighted(t->l, &op, moves_tx, &m, 2, later()), 0);
+	assert_non_null(m.res[0].code);
+	assert_non_null(m.res[1].code);
+	assert_int_equal(posted(t, t->wallet, true), 0);
+	fixture_ledger_snap(t->f->db, after);
+	assert_string_equal(before, after);
+}
+
+static int submit_outside_tx(struct anfu_tx *tx, void *ud)
+{
+	struct lt *t = ud;
+	struct anfu_ledger_transfer x = tr("out.1", t->reserve, t->wallet, 1);
+	struct anfu_ledger_result res;
+
+	return anfu_ledger_submit_in(tx, "wallet", &x, 1, &res);
+}
+
+static void test_submit_in_outside_a_command_or_overweight_is_invalid(void **state)
+{
+	struct lt *t = *state;
+	struct moves m = { t, 1, 0, 0, { { { 0 } } }, { { 0 } } };
+
+	assert_int_equal(anfu_tx_run(t->f->tx, &op, submit_outside_tx, t), ANFU_EINVAL);
+	assert_int_equal(posted(t, t->wallet, true), 0);
+	assert_int_equal(anfu_ledger_run_weighted(t->l, &op, moves_tx, &m, 0, later()),
+			 ANFU_EINVAL);
+	assert_int_equal(anfu_ledger_run_weighted(t->l, &op, moves_tx, &m,
+						  ANFU_LIMIT_LEDGER_REQUEST + 1, later()),
+			 ANFU_EINVAL);
+	assert_int_equal(anfu_ledger_run_weighted(t->l, &op, moves_tx, &m,
+						  ANFU_LIMIT_LEDGER_REQUEST, later()),
+			 0);
+	assert_int_equal(posted(t, t->wallet, true), 1);
+}
+
 /* Every case runs on SQLite and, named "pg:<test>", on PostgreSQL
  * (ANFU_TEST_PG_DSN; skipped, saying so, without it): the setup in a twin
  * per backend, which sets fixture_pg_mode first. */
@@ -573,6 +696,9 @@ int main(void)
 		T(test_malformed_changes_are_invalid),
 		T(test_change_outside_the_writer_is_refused),
 		T(test_run_commits_or_undoes_the_change_with_its_function),
+		T(test_submit_in_commits_or_undoes_with_the_command),
+		T(test_submit_in_refusal_is_the_functions_to_handle),
+		T(test_submit_in_outside_a_command_or_overweight_is_invalid),
 	};
 
 	fixture_pg_cases(tests, sizeof(tests) / sizeof(tests[0]));

@@ -804,4 +804,26 @@ int anfu_iam_bootstrap_staff(struct anfu_iam *iam, const char *username, const c
  * ANFU_ECONFLICT when it is not locked. */
 int anfu_iam_breakglass_unlock(struct anfu_iam *iam, const char *username);
 
+struct anfu_tx;
+
+/* ---- notices from other services ------------------------------------------------- */
+
+/* A notice another service sends a user (a money movement, a redemption):
+ * its kind ([a-z_.], the notify kind) and its texts, already filled in,
+ * in both languages. Borrowed. */
+struct anfu_iam_notice {
+	const char *kind;
+	const char *subject_zh, *body_zh;
+	const char *subject_en, *body_en;
+};
+
+/* Queues n to user_id on the channels the user has bound (SMS to the
+ * phone, email), in the user's language, inside the caller's transaction
+ * tx (a writer command's or an executor's: sent exactly when it commits).
+ * A user with no bound channel gets nothing (logged, not an error).
+ * Returns 0; ANFU_EINVAL for NULL fields; ANFU_ENOTFOUND for no such user;
+ * the store's or the notifier's error. The texts are never logged. */
+int anfu_iam_notify_user(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
+			 const struct anfu_iam_notice *n);
+
 #endif

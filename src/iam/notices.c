@@ -24,6 +24,7 @@
 #include "iam/core.h"
 #include "iam/internal.h"
 #include "notify/notify.h"
+#include "tx/tx.h"
 
 struct notice_tmpl {
 	const char *name; /* also the notify kind */
@@ -332,4 +333,41 @@ void iam_time_text(int64_t ms, char out[32])
 	anfu_clock_format(ms, iso);
 	/* "2026-11-21T13:12:00.123Z" -> "2026-11-21 13:12 UTC" */
 	(void)snprintf(out, 32, "%.10s %.5s UTC", iso, iso + 11);
+}
+
+int anfu_iam_notify_user(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
+			 const struct anfu_iam_notice *n)
+{
+	static const struct {
+		const char *field;
+		enum anfu_channel ch;
+	} chans[] = { { "phone", ANFU_CHANNEL_SMS }, { "email", ANFU_CHANNEL_EMAIL } };
+	struct iam_user u;
+	int r, sent = 0;
+	bool en;
+
+	if (!iam || !tx || !user_id || !n || !n->kind || !n->subject_zh || !n->body_zh ||
+	    !n->subject_en || !n->body_en)
+		return ANFU_EINVAL;
+	r = iam_user_load(anfu_tx_db(tx), user_id, &u);
+	if (r < 0)
+		return r;
+	en = strcmp(u.lang, "en") == 0;
+	for (size_t i = 0; i < sizeof(chans) / sizeof(chans[0]) && r == 0; i++) {
+		char *target = NULL;
+
+		r = iam_user_reveal(iam, anfu_tx_db(tx), &u, chans[i].field, &target);
+		if (r == 0 && target && iam->notify) {
+			r = anfu_notify_enqueue(iam->notify, tx, chans[i].ch, u.id, target, n->kind,
+						en ? n->subject_en : n->subject_zh,
+						en ? n->body_en : n->body_zh);
+			sent++;
+		}
+		anfu_free_secret(target);
+	}
+	if (r == 0 && sent == 0)
+		anfu_log_info("iam.notice", "user %s: %s not sent (no bound channel or notifier)",
+			      u.id, n->kind);
+	iam_user_clear(&u);
+	return r;
 }

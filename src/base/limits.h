@@ -639,4 +639,28 @@ _Static_assert(ANFU_LIMIT_LEDGER_EXPIRY_PASS <= ANFU_LIMIT_LEDGER_BATCH,
  * so one run never holds the job thread for long. */
 #define ANFU_LIMIT_LEDGER_EXPIRY_PASSES 64
 
+/* ---- points (src/points/, docs/points.md) ---- */
+/* Points one earning, grant or redemption moves at most: 10^9 keeps every
+ * product the rules compute (points x quantity, points / unit x fen per
+ * unit, fen x points per yuan x multiplier) far inside int64. */
+#define ANFU_LIMIT_POINTS_AMOUNT 1000000000LL
+/* Items of one redemption: a catalogue redemption is a few items, not a
+ * wholesale order. */
+#define ANFU_LIMIT_POINTS_QUANTITY 10
+/* A client's request id and an earning's reference, in bytes: derived
+ * ledger idempotency keys ("rdm." + 26-byte id + ".cancel.cny") and
+ * refs stay within ANFU_LIMIT_LEDGER_IDEM_BYTES / _REF_BYTES. */
+#define ANFU_LIMIT_POINTS_REQUEST_ID 64
+#define ANFU_LIMIT_POINTS_REF 64
+_Static_assert(ANFU_LIMIT_POINTS_REF + 8 <= ANFU_LIMIT_LEDGER_REF_BYTES,
+	       "an earning's ref fits the ledger's ref");
+/* A catalogue item's name in each language, in code points (a product
+ * title on a phone screen). */
+#define ANFU_LIMIT_POINTS_NAME 64
+/* Rows of one history page, of one catalogue, campaign or redemption
+ * listing: one screen, and a bounded response. */
+#define ANFU_LIMIT_POINTS_PAGE 100
+/* Multiplier of a campaign, in percent (100 = x1): up to x100. */
+#define ANFU_LIMIT_POINTS_MULTIPLIER_PCT 10000
+
 #endif

@@ -95,4 +95,17 @@
 #define ANFU_R_LEDGER_ACCOUNT_STATE_INVALID "account_state_invalid"
 #define ANFU_R_LEDGER_ACCOUNT_NOT_EMPTY "account_not_empty"
 
+/* Points (src/points/, docs/points.md). */
+#define ANFU_R_POINTS_INSUFFICIENT "points_insufficient"
+#define ANFU_R_POINTS_ITEM_NOT_FOUND "points_item_not_found"
+#define ANFU_R_POINTS_ITEM_INACTIVE "points_item_inactive"
+#define ANFU_R_POINTS_OUT_OF_STOCK "points_out_of_stock"
+#define ANFU_R_POINTS_AMOUNT_INVALID "points_amount_invalid"
+#define ANFU_R_POINTS_REDEMPTION_NOT_FOUND "points_redemption_not_found"
+#define ANFU_R_POINTS_NOT_CANCELLABLE "points_not_cancellable"
+#define ANFU_R_POINTS_VALUE_SPENT "points_value_spent"
+#define ANFU_R_POINTS_CAMPAIGN_NOT_FOUND "points_campaign_not_found"
+#define ANFU_R_POINTS_WINDOW_INVALID "points_window_invalid"
+#define ANFU_R_POINTS_GRANT_TOO_LARGE "points_grant_too_large"
+
 #endif

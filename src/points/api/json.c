@@ -1,0 +1,58 @@
+/*
+ * points/api/json: what the points handlers share: the actor of a
+ * request, the JSON of an item and of a redemption, the response.
+ *
+ * Trusts the authenticator for the actor fields.
+ */
+#include <stdlib.h>
+
+#include "audit/audit.h"
+#include "base/err.h"
+#include "http/http.h"
+#include "points/api/module.h"
+#include "points/points.h"
+
+void anfu_points_api_actor(const struct anfu_req *req, struct anfu_actor *ret)
+{
+	ret->id = req->actor_id;
+	ret->type = req->actor_type ? req->actor_type : "";
+	ret->role = req->actor_role ? req->actor_role : "";
+	ret->ip = req->client_ip;
+	ret->device = "";
+	ret->request_id = req->request_id;
+}
+
+json_t *anfu_points_api_item_json(const struct anfu_points_item *it)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I}", "id", it->id, "name_zh",
+			      it->name_zh, "name_en", it->name_en, "price", (json_int_t)it->price,
+			      "stock", (json_int_t)it->stock, "active", it->active, "created_ms",
+			      (json_int_t)it->created_ms, "updated_ms", (json_int_t)it->updated_ms);
+
+	if (!o)
+		abort();
+	return o;
+}
+
+json_t *anfu_points_api_redemption_json(const struct anfu_points_redemption *d)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I}", "id", d->id,
+			      "request_id", d->request_id, "type", d->type, "state", d->state,
+			      "points", (json_int_t)d->points, "quantity", (json_int_t)d->quantity,
+			      "value_fen", (json_int_t)d->value_fen, "currency", "CNY", "item_id",
+			      d->item_id, "created_ms", (json_int_t)d->created_ms);
+
+	if (!o)
+		abort();
+	if (json_object_set_new(o, "cancelled_ms",
+				d->cancelled_ms ? json_integer(d->cancelled_ms) : json_null()) != 0)
+		abort();
+	return o;
+}
+
+int anfu_points_api_json_out(struct anfu_resp *resp, int status, json_t *body)
+{
+	resp->status = status;
+	resp->body = body;
+	return body ? 0 : ANFU_EINTERNAL;
+}

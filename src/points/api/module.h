@@ -1,0 +1,44 @@
+/*
+ * points/api/module: the points module's descriptor (api/module.h) and
+ * its handlers (docs/points.md "API").
+ */
+#ifndef ANFU_POINTS_API_MODULE_H
+#define ANFU_POINTS_API_MODULE_H
+
+#include "api/module.h"
+
+extern const struct anfu_module anfu_points_module;
+
+struct anfu_req;
+struct anfu_resp;
+
+/* ---- me.c: the customer's routes ---- */
+int anfu_points_api_balance(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_history(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_catalogue(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_redemptions(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_redeem(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_cancel(struct anfu_req *req, struct anfu_resp *resp);
+
+/* ---- admin.c: the operators' routes ---- */
+int anfu_points_api_admin_items(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_admin_item_add(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_admin_item_update(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_admin_campaigns(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_admin_campaign_add(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_admin_campaign_update(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_admin_grant(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_points_api_admin_cancel(struct anfu_req *req, struct anfu_resp *resp);
+
+/* ---- shared by me.c and admin.c (json.c) ---- */
+struct anfu_actor;
+struct anfu_points_item;
+struct anfu_points_redemption;
+struct anfu_points_outcome;
+#include <jansson.h>
+void anfu_points_api_actor(const struct anfu_req *req, struct anfu_actor *ret);
+json_t *anfu_points_api_item_json(const struct anfu_points_item *it);
+json_t *anfu_points_api_redemption_json(const struct anfu_points_redemption *d);
+int anfu_points_api_json_out(struct anfu_resp *resp, int status, json_t *body);
+
+#endif

@@ -13,7 +13,7 @@ import itertools
 import pytest
 
 from conftest import Server
-from iam import register, login_customer
+from iam import register, login_customer, sms_wait
 from test_iam_admin import ADMIN_NEW, OFFICER_NEW, admin_password, first_login
 from test_ledger_state import make_staff
 
@@ -50,6 +50,7 @@ def customer(d):
     c0, phone = register(d.s)
     c = login_customer(d.s, phone)
     c.uid = c.get("/api/v1/me").json()["user"]["id"]
+    c.phone = phone
     return c
 
 
@@ -120,6 +121,19 @@ def test_grant_credits_points_with_history_and_audit(desk):
     assert [(e["change"], e["balance"], e["reason"], e["ref"]) for e in h["entries"]] == \
         [(500, 500, "grant", g["id"])]
     assert h["next_cursor"] is None and h["entries"][0]["date"] and h["entries"][0]["time"]
+
+
+def test_grant_and_redemption_tell_the_customer_by_sms(desk):
+    """Earning and redeeming send the customer a notice on the bound phone
+    (in the customer's language: English for the test customers), queued in the same
+    writer command through iam's anfu_iam_notify_user."""
+    d = desk
+    c = customer(d)
+    assert grant(d, c.uid, 700).status_code == 201
+    sms_wait(d.s, c.phone, lambda t: "You earned 700 points; your points balance is now 700." in t)
+    r = redeem(c, type="item", item_id=item(d, price=300))
+    assert r.status_code == 201, r.text
+    sms_wait(d.s, c.phone, lambda t: "You redeemed 300 points; your points balance is now 400." in t)
 
 
 def test_grant_above_the_maximum_is_refused_and_changes_nothing(desk):

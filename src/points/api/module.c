@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "http/http.h"
+#include "iam/iam.h"
 #include "points/api/module.h"
 #include "points/points.h"
 
@@ -27,6 +28,17 @@ static struct anfu_ledger *ledger_of(const struct anfu_app *app)
 		if (strcmp(app->modules[i]->name, "ledger") == 0)
 			return app->services ? app->services[i] : NULL;
 	return NULL;
+}
+
+/* Notices go to the customer's bound channels through iam, in the
+ * writer command's transaction. */
+static int notice_via_iam(void *ud, struct anfu_tx *tx, const char *user_id,
+			  const struct anfu_points_notice *n)
+{
+	const struct anfu_iam_notice in = { n->kind, n->subject_zh, n->body_zh, n->subject_en,
+					    n->body_en };
+
+	return anfu_iam_notify_user(ud, tx, user_id, &in);
 }
 
 static int points_start(struct anfu_app *app, const void *config, void **ret_svc)
@@ -42,9 +54,8 @@ static int points_start(struct anfu_app *app, const void *config, void **ret_svc
 	r = anfu_points_new(config, app->tx, l, &p);
 	if (r < 0)
 		return r;
-	/* No notice hook yet: iam has no call that queues a notice to a
-	 * customer's bound channel from another module (docs/points.md
-	 * "Notices"). */
+	if (app->iam)
+		anfu_points_set_notice(p, notice_via_iam, app->iam);
 	*ret_svc = p;
 	return 0;
 }

@@ -557,7 +557,7 @@ static int confirm_check(struct anfu_db *db, const struct anfu_wallet_confirm_re
 	} else if (anfu_clock_now_ms() >= conf->expires_ms) {
 		out->code = ANFU_R_WALLET_CONFIRMATION_EXPIRED;
 		out->field = "confirmation_id";
-	} else if (conf->second_factor && req->mfa_ms < conf->created_ms) {
+	} else if (conf->second_factor && req->mfa_ms <= conf->created_ms) {
 		out->code = ANFU_R_STEP_UP_REQUIRED;
 	}
 	if (out->code)
@@ -594,7 +594,7 @@ static int confirm_run(struct anfu_wallet *w, const struct anfu_actor *actor, st
 	c.payee = &payee;
 	/* A second factor after the preview is this transfer's, asked for
 	 * or not: the stronger method's limits apply. */
-	c.auth = req->mfa_ms >= conf->created_ms ? ANFU_WALLET_AUTH_PIN_OTP : ANFU_WALLET_AUTH_PIN;
+	c.auth = req->mfa_ms > conf->created_ms ? ANFU_WALLET_AUTH_PIN_OTP : ANFU_WALLET_AUTH_PIN;
 	r = wallet_person_get(w, db, req->payer_id, true, &payer);
 	if (r == 0)
 		r = wallet_person_get(w, db, conf->payee, true, &payee);

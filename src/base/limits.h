@@ -663,4 +663,32 @@ _Static_assert(ANFU_LIMIT_POINTS_REF + 8 <= ANFU_LIMIT_LEDGER_REF_BYTES,
 /* Multiplier of a campaign, in percent (100 = x1): up to x100. */
 #define ANFU_LIMIT_POINTS_MULTIPLIER_PCT 10000
 
+/* ---- wallet (src/wallet/: transfers, limits, history) ---- */
+/* Largest amount (fen) a wallet request names: 10^11 fen (one billion
+ * yuan) is far above any configured cap, keeps every sum of a day's
+ * usage far from int64 overflow and every amount exact in a JSON number
+ * (< 2^53) for clients that read numbers as doubles. */
+#define ANFU_LIMIT_WALLET_AMOUNT 100000000000LL
+/* Bytes of a transfer's memo (附言), shown to both parties and in their
+ * notices: 64 bytes is ~21 Chinese characters, as payment apps allow. */
+#define ANFU_LIMIT_WALLET_MEMO_BYTES 64
+/* Bytes of a client's request id (idempotency key of a confirmation):
+ * a UUID (36) with room for a prefix. */
+#define ANFU_LIMIT_WALLET_REQUEST_ID_BYTES 64
+/* Bytes of the payee as typed (a mobile number, an email or a login
+ * name): iam's longest login identifier (an email, RFC 5321's 254). */
+#define ANFU_LIMIT_WALLET_PAYEE_BYTES 254
+/* Longest time a transfer's confirmation may stay valid (the [wallet]
+ * confirm_ttl_s option's ceiling): TX-CONFIRM-01 binds the time shown to
+ * the customer, so it stays minutes, not hours. */
+#define ANFU_LIMIT_WALLET_CONFIRM_TTL_S 600
+/* Rows one page of the transaction history (GET /api/v1/me/transactions)
+ * holds at most: the ledger's page (ANFU_LIMIT_LEDGER_HISTORY). */
+#define ANFU_LIMIT_WALLET_HISTORY ANFU_LIMIT_LEDGER_HISTORY
+/* Ledger rows one history request reads at most while it skips rows its
+ * filters (type, time range) drop: ten full pages; the answer then
+ * carries a cursor to go on from, so a sparse filter never scans a long
+ * history in one request. */
+#define ANFU_LIMIT_WALLET_HISTORY_SCAN (10 * ANFU_LIMIT_LEDGER_HISTORY)
+
 #endif

@@ -2,6 +2,7 @@
  * base/money: checked arithmetic on int64 minor units; parsing and
  * formatting of decimal amounts. No floating point.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -159,5 +160,108 @@ int anfu_money_format(int64_t minor, int exponent, char *out, size_t cap)
 	if (n < 0 || (size_t)n >= sizeof(tmp) || (size_t)n >= cap)
 		return ANFU_ELIMIT;
 	memcpy(out, tmp, (size_t)n + 1);
+	return 0;
+}
+
+static const char *const zh_digit[10] = { "零", "壹", "贰", "叁", "肆",
+					  "伍", "陆", "柒", "捌", "玖" };
+/* Units inside a group of four digits (thousands first), and the unit of
+ * each group from the lowest (a uint64 of yuan has at most five). */
+static const char *const zh_unit4[4] = { "仟", "佰", "拾", "" };
+static const char *const zh_group[5] = { "", "万", "亿", "万亿", "亿亿" };
+
+static int words_put(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*len + n >= cap)
+		return ANFU_ELIMIT;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[*len] = '\0';
+	return 0;
+}
+
+/* The yuan part (> 0): groups of four digits, highest first; a run of
+ * zeros (inside a group, a whole group, or a group that does not start
+ * with its thousands after a higher one) reads as one 零. */
+static int words_yuan(uint64_t yuan, char *buf, size_t cap, size_t *len)
+{
+	unsigned group[5];
+	int ngroups = 0, r = 0;
+	bool zero = false, started = false;
+
+	while (yuan > 0 && ngroups < 5) {
+		group[ngroups++] = (unsigned)(yuan % 10000);
+		yuan /= 10000;
+	}
+	for (int g = ngroups - 1; g >= 0 && r == 0; g--) {
+		unsigned d[4] = { group[g] / 1000, group[g] / 100 % 10, group[g] / 10 % 10,
+				  group[g] % 10 };
+
+		if (group[g] == 0) {
+			zero = started;
+			continue;
+		}
+		for (int i = 0; i < 4 && r == 0; i++) {
+			if (d[i] == 0) {
+				zero = started;
+				continue;
+			}
+			if (zero)
+				r = words_put(buf, cap, len, zh_digit[0]);
+			zero = false;
+			started = true;
+			if (r == 0)
+				r = words_put(buf, cap, len, zh_digit[d[i]]);
+			if (r == 0)
+				r = words_put(buf, cap, len, zh_unit4[i]);
+		}
+		if (r == 0)
+			r = words_put(buf, cap, len, zh_group[g]);
+		/* The next group's leading zeros are a gap after this unit. */
+		zero = false;
+	}
+	return r;
+}
+
+int anfu_money_words_zh(int64_t fen, char *out, size_t cap)
+{
+	char buf[ANFU_MONEY_WORDS_MAX];
+	size_t len = 0;
+	uint64_t mag, yuan;
+	unsigned jiao, cent;
+	int r = 0;
+
+	if (!out)
+		return ANFU_EINVAL;
+	buf[0] = '\0';
+	mag = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
+	yuan = mag / 100;
+	jiao = (unsigned)(mag / 10 % 10);
+	cent = (unsigned)(mag % 10);
+	if (fen < 0)
+		r = words_put(buf, sizeof(buf), &len, "负");
+	if (r == 0 && yuan > 0)
+		r = words_yuan(yuan, buf, sizeof(buf), &len);
+	if (r == 0 && (yuan > 0 || mag == 0))
+		r = words_put(buf, sizeof(buf), &len, yuan > 0 ? "元" : "零元");
+	if (r == 0 && jiao == 0 && cent == 0)
+		r = words_put(buf, sizeof(buf), &len, "整");
+	if (r == 0 && jiao > 0)
+		r = words_put(buf, sizeof(buf), &len, zh_digit[jiao]);
+	if (r == 0 && jiao > 0)
+		r = words_put(buf, sizeof(buf), &len, "角");
+	if (r == 0 && jiao == 0 && cent > 0 && yuan > 0)
+		r = words_put(buf, sizeof(buf), &len, zh_digit[0]);
+	if (r == 0 && cent > 0)
+		r = words_put(buf, sizeof(buf), &len, zh_digit[cent]);
+	if (r == 0 && cent > 0)
+		r = words_put(buf, sizeof(buf), &len, "分");
+	if (r < 0)
+		return r;
+	if (len >= cap)
+		return ANFU_ELIMIT;
+	memcpy(out, buf, len + 1);
 	return 0;
 }

@@ -39,4 +39,20 @@ int anfu_money_parse(struct anfu_str s, int exponent, int64_t *ret_minor);
 /* Formats minor units as a decimal major-unit string ("12.34"). */
 int anfu_money_format(int64_t minor, int exponent, char *out, size_t cap);
 
+/* Bytes that hold the words of any int64 amount (NUL included): at most
+ * 17 yuan digits with their units, 零s, 元角分, a sign; 3 bytes each. */
+#define ANFU_MONEY_WORDS_MAX 256
+
+/*
+ * Writes fen (CNY minor units) in Chinese capital numerals, as on a
+ * cheque or a transfer confirmation (大写金额, the rules of the PBOC's
+ * 《支付结算办法》 annex on writing amounts): 壹佰元整, 壹仟零伍元叁角,
+ * 壹佰元零伍分, 伍角, 零元整; 壹拾 (never a bare 拾); one 零 for a run of
+ * zeros inside the yuan part and between 元 and 分; 整 only after 元;
+ * 负 in front of a negative amount. UTF-8, NUL-terminated, into out (cap
+ * bytes; ANFU_MONEY_WORDS_MAX always suffices). Returns 0, ANFU_EINVAL
+ * for NULL out, ANFU_ELIMIT when cap is too small (out untouched).
+ */
+int anfu_money_words_zh(int64_t fen, char *out, size_t cap);
+
 #endif

@@ -108,4 +108,13 @@
 #define ANFU_R_POINTS_WINDOW_INVALID "points_window_invalid"
 #define ANFU_R_POINTS_GRANT_TOO_LARGE "points_grant_too_large"
 
+/* Wallet (src/wallet/): refusals of a transfer between customers. */
+#define ANFU_R_WALLET_PAYEE_NOT_FOUND "payee_not_found"
+#define ANFU_R_WALLET_TRANSFER_TO_SELF "transfer_to_self"
+#define ANFU_R_WALLET_LIMIT_SINGLE "limit_single_exceeded"
+#define ANFU_R_WALLET_LIMIT_DAILY "limit_daily_exceeded"
+#define ANFU_R_WALLET_CONFIRMATION_NOT_FOUND "confirmation_not_found"
+#define ANFU_R_WALLET_CONFIRMATION_EXPIRED "confirmation_expired"
+#define ANFU_R_WALLET_CONFIRMATION_USED "confirmation_used"
+
 #endif

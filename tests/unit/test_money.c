@@ -515,6 +515,65 @@ static void test_money_format_then_parse_round_trips(void **state)
 	}
 }
 
+/* The words of a table of amounts, each a rule of the PBOC's way of
+ * writing amounts: 整 after 元 only, one 零 per gap, 壹拾, 零 between 元
+ * and 分 when the 角 is zero, no 元 below one yuan. */
+static void test_money_words_zh_writes_capital_numerals(void **state)
+{
+	static const struct {
+		int64_t fen;
+		const char *words;
+	} cases[] = {
+		{ 0, "零元整" },
+		{ 1, "壹分" },
+		{ 50, "伍角" },
+		{ 55, "伍角伍分" },
+		{ 100, "壹元整" },
+		{ 1000, "壹拾元整" },
+		{ 1005, "壹拾元零伍分" },
+		{ 1050, "壹拾元伍角" },
+		{ 10000, "壹佰元整" },
+		{ 10005, "壹佰元零伍分" },
+		{ 100500, "壹仟零伍元整" },
+		{ 168032, "壹仟陆佰捌拾元叁角贰分" },
+		{ 1000000, "壹万元整" },
+		{ 1005000, "壹万零伍拾元整" },
+		{ 10000100, "壹拾万零壹元整" },
+		{ 100000000, "壹佰万元整" },
+		{ 10000000100, "壹亿零壹元整" },
+		{ 10001000000, "壹亿零壹万元整" },
+		{ 10000100000, "壹亿零壹仟元整" },
+		{ 12345678900, "壹亿贰仟叁佰肆拾伍万陆仟柒佰捌拾玖元整" },
+		{ 100000000000000, "壹万亿元整" },
+		{ -10000, "负壹佰元整" },
+		{ INT64_MAX, "玖亿亿贰仟贰佰叁拾叁万亿柒仟贰佰零叁亿陆仟捌佰伍拾肆万柒仟柒佰伍拾捌元零柒分" },
+		{ INT64_MIN, "负玖亿亿贰仟贰佰叁拾叁万亿柒仟贰佰零叁亿陆仟捌佰伍拾肆万柒仟柒佰伍拾捌元零捌分" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[ANFU_MONEY_WORDS_MAX];
+
+		assert_int_equal(anfu_money_words_zh(cases[i].fen, out, sizeof(out)), 0);
+		assert_string_equal(out, cases[i].words);
+	}
+}
+
+/* A buffer one byte short is refused and left untouched; the exact size
+ * passes. */
+static void test_money_words_zh_refuses_small_buffer_untouched(void **state)
+{
+	char out[64];
+	size_t need = strlen("壹佰元整") + 1;
+
+	(void)state;
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(anfu_money_words_zh(10000, out, need - 1), ANFU_ELIMIT);
+	assert_int_equal(out[0], 'x');
+	assert_int_equal(anfu_money_words_zh(10000, out, need), 0);
+	assert_string_equal(out, "壹佰元整");
+	assert_int_equal(anfu_money_words_zh(10000, NULL, 8), ANFU_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +595,8 @@ int main(void)
 		cmocka_unit_test(test_money_format_refuses_small_buffer_untouched),
 		cmocka_unit_test(test_money_format_refuses_bad_exponent),
 		cmocka_unit_test(test_money_format_then_parse_round_trips),
+		cmocka_unit_test(test_money_words_zh_writes_capital_numerals),
+		cmocka_unit_test(test_money_words_zh_refuses_small_buffer_untouched),
 	};
 
 	return cmocka_run_group_tests_name("money", tests, NULL, NULL);

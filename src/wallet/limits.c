@@ -1,0 +1,144 @@
+/*
+ * wallet/limits: the payment limits (RISK-LIM-01..03): per
+ * authentication method, per transaction and per calendar day in
+ * Asia/Shanghai, the day's usage kept in wallet_limit_usage.
+ *
+ * The decision is a pure function (unit-tested); the check that other
+ * services call runs inside their writer command and records the usage in
+ * the same transaction. Trusts its callers for the user id and the
+ * authentication method they established.
+ */
+#include <string.h>
+
+#include "base/err.h"
+#include "base/money.h"
+#include "base/refusal.h"
+#include "store/store.h"
+#include "tx/tx.h"
+#include "wallet/internal.h"
+#include "wallet/wallet.h"
+
+/* Asia/Shanghai is UTC+8 all year (no daylight saving since 1991). */
+#define CN_OFFSET_MS (8LL * 3600 * 1000)
+#define DAY_MS (24LL * 3600 * 1000)
+
+int64_t anfu_wallet_day_cn(int64_t ms)
+{
+	int64_t local = ms + CN_OFFSET_MS;
+
+	/* Floor division: a time before 1970 in Shanghai is day -1, not 0. */
+	return local >= 0 ? local / DAY_MS : -((-local + DAY_MS - 1) / DAY_MS);
+}
+
+int anfu_wallet_limit_of(const struct anfu_wallet *w, enum anfu_wallet_auth auth,
+			 struct anfu_wallet_limit *ret)
+{
+	if (!w || !ret)
+		return ANFU_EINVAL;
+	switch (auth) {
+	case ANFU_WALLET_AUTH_PIN:
+		*ret = (struct anfu_wallet_limit){ w->cfg.pin_single_max, w->cfg.pin_daily_max,
+						   "pin_single_max", "pin_daily_max" };
+		return 0;
+	case ANFU_WALLET_AUTH_PIN_OTP:
+		*ret = (struct anfu_wallet_limit){ w->cfg.otp_single_max, w->cfg.otp_daily_max,
+						   "otp_single_max", "otp_daily_max" };
+		return 0;
+	}
+	return ANFU_EINVAL;
+}
+
+const char *anfu_wallet_limits_decide(const struct anfu_wallet_limit *lim, int64_t used,
+				      int64_t amount, const char **ret_limit)
+{
+	int64_t total;
+
+	if (amount > lim->single_max) {
+		*ret_limit = lim->single_name;
+		return ANFU_R_WALLET_LIMIT_SINGLE;
+	}
+	if (anfu_money_add(used, amount, &total) < 0 || total > lim->daily_max) {
+		*ret_limit = lim->daily_name;
+		return ANFU_R_WALLET_LIMIT_DAILY;
+	}
+	return NULL;
+}
+
+int anfu_wallet_limits_used(struct anfu_db *db, const char *user_id, int64_t day,
+			    int64_t *ret_used)
+{
+	struct anfu_param p[2] = { ANFU_PS(user_id), ANFU_PI(day) };
+	int64_t used = 0;
+	int r;
+
+	if (!db || !user_id || !ret_used)
+		return ANFU_EINVAL;
+	r = anfu_db_query_int(db, "SELECT used FROM wallet_limit_usage WHERE user_id = $1 AND day = $2",
+			      p, 2, &used);
+	if (r == ANFU_ENOTFOUND) {
+		used = 0;
+		r = 0;
+	}
+	if (r == 0)
+		*ret_used = used;
+	return r;
+}
+
+/* Adds amount to the day's row when the total stays within daily_max: a
+ * conditional update, so that on PostgreSQL a second node's writer waits
+ * for this row's lock and then sees the new total. *ret_done: it fitted. */
+static int record(struct anfu_db *db, const char *user_id, int64_t day, int64_t amount,
+		  int64_t daily_max, bool *ret_done)
+{
+	struct anfu_param ins[2] = { ANFU_PS(user_id), ANFU_PI(day) };
+	struct anfu_param upd[4] = { ANFU_PI(amount), ANFU_PS(user_id), ANFU_PI(day),
+				     ANFU_PI(daily_max) };
+	int64_t changes = 0;
+	int r = anfu_db_exec(db,
+			     "INSERT INTO wallet_limit_usage (user_id, day, used, count)"
+			     " VALUES ($1, $2, 0, 0) ON CONFLICT (user_id, day) DO NOTHING",
+			     ins, 2, NULL, NULL, NULL);
+
+	if (r == 0)
+		r = anfu_db_exec(db,
+				 "UPDATE wallet_limit_usage SET used = used + $1, count = count + 1"
+				 " WHERE user_id = $2 AND day = $3 AND used + $1 <= $4",
+				 upd, 4, NULL, NULL, &changes);
+	if (r == 0)
+		*ret_done = changes == 1;
+	return r;
+}
+
+int anfu_wallet_limits_check_in(struct anfu_wallet *w, struct anfu_tx *tx, const char *user_id,
+				enum anfu_wallet_auth auth, int64_t amount, int64_t now_ms,
+				const char **ret_refusal, const char **ret_limit)
+{
+	struct anfu_wallet_limit lim;
+	struct anfu_db *db = tx ? anfu_tx_db(tx) : NULL;
+	const char *refusal = NULL, *limit = NULL;
+	int64_t day = anfu_wallet_day_cn(now_ms), used = 0;
+	bool done = false;
+	int r;
+
+	if (!w || !db || !user_id || !ret_refusal || !ret_limit || amount <= 0)
+		return ANFU_EINVAL;
+	r = anfu_wallet_limit_of(w, auth, &lim);
+	if (r == 0)
+		r = anfu_wallet_limits_used(db, user_id, day, &used);
+	if (r < 0)
+		return r;
+	refusal = anfu_wallet_limits_decide(&lim, used, amount, &limit);
+	if (!refusal) {
+		r = record(db, user_id, day, amount, lim.daily_max, &done);
+		if (r < 0)
+			return r;
+		/* Another node's writer took the rest of the day meanwhile. */
+		if (!done) {
+			refusal = ANFU_R_WALLET_LIMIT_DAILY;
+			limit = lim.daily_name;
+		}
+	}
+	*ret_refusal = refusal;
+	*ret_limit = refusal ? limit : NULL;
+	return 0;
+}

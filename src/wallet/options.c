@@ -1,0 +1,49 @@
+/*
+ * wallet/options: the option table of the wallet module: its section,
+ * [wallet], parsed into struct anfu_wallet_config.
+ *
+ * The defaults are the PBOC's caps for payment institutions' balance
+ * payments (中国人民银行公告〔2015〕第43号《非银行支付机构网络支付业务管理办法》
+ * art. 24): 1,000 yuan a day with fewer than two factors, 5,000 yuan a day
+ * with two factors without a digital certificate. Trusts nothing; the
+ * order of the limits is checked when the service is made.
+ */
+#include <stddef.h>
+
+#include "base/limits.h"
+#include "config/option.h"
+#include "wallet/wallet.h"
+
+#define ANFU_CONFIG_STRUCT struct anfu_wallet_config
+
+static const struct anfu_config_option wallet_options[] = {
+	ANFU_OPT_INT("wallet", "pin_single_max", pin_single_max, 1, ANFU_LIMIT_WALLET_AMOUNT,
+		     100000, "fen", "RISK-LIM-01, RISK-LIM-02",
+		     "Largest transfer confirmed with the payment PIN alone; above it the "
+		     "customer also presents a second factor (SMS or email code, TOTP)."),
+	ANFU_OPT_INT("wallet", "pin_daily_max", pin_daily_max, 1, ANFU_LIMIT_WALLET_AMOUNT, 100000,
+		     "fen", "RISK-LIM-01, RISK-LIM-03",
+		     "Largest outgoing total of one calendar day (Asia/Shanghai) that transfers "
+		     "confirmed with the PIN alone may reach; beyond it a second factor is "
+		     "needed."),
+	ANFU_OPT_INT("wallet", "otp_single_max", otp_single_max, 1, ANFU_LIMIT_WALLET_AMOUNT,
+		     500000, "fen", "RISK-LIM-01, RISK-LIM-02, IAM-MFA-04, TX-CONFIRM-02",
+		     "Largest transfer confirmed with the PIN and a second factor; above it a "
+		     "transfer is refused (limit_single_exceeded)."),
+	ANFU_OPT_INT("wallet", "otp_daily_max", otp_daily_max, 1, ANFU_LIMIT_WALLET_AMOUNT, 500000,
+		     "fen", "RISK-LIM-01, RISK-LIM-03",
+		     "Largest outgoing total of one calendar day (Asia/Shanghai) with the PIN "
+		     "and a second factor; beyond it a transfer is refused "
+		     "(limit_daily_exceeded)."),
+	ANFU_OPT_INT("wallet", "confirm_ttl_s", confirm_ttl_s, 30, ANFU_LIMIT_WALLET_CONFIRM_TTL_S,
+		     300, "seconds", "TX-CONFIRM-01",
+		     "How long a transfer's preview (the payee, amount and time shown) may be "
+		     "confirmed; after it the customer previews again."),
+};
+
+const struct anfu_config_table anfu_wallet_config_table = {
+	.owner = "wallet",
+	.options = wallet_options,
+	.noptions = sizeof(wallet_options) / sizeof(wallet_options[0]),
+	.size = sizeof(struct anfu_wallet_config),
+};

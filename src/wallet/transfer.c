@@ -1,0 +1,653 @@
+/*
+ * wallet/transfer: transfers between customers in two steps (docs/wallet.md):
+ * the preview stores a confirmation bound to what the payer is shown
+ * (TX-CONFIRM-01); the confirmation runs the transfer as one ledger writer
+ * command (its confirmation marked used, the day's limit usage, its row,
+ * the ledger transfer, its audit record and the notices commit together or
+ * not at all).
+ *
+ * Trusts its callers for the payer's identity and PIN (the handler
+ * verified them with iam) and for mfa_ms (the session's); everything a
+ * client sent is checked here against the stored confirmation.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit/audit.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/money.h"
+#include "base/refusal.h"
+#include "base/str.h"
+#include "crypto/crypto.h"
+#include "ledger/ledger.h"
+#include "notify/notify.h"
+#include "store/store.h"
+#include "tx/tx.h"
+#include "wallet/internal.h"
+#include "wallet/wallet.h"
+
+#define HASH_HEX (2 * ANFU_HASH_LEN + 1)
+
+/* The hash binding a confirmation's values (TX-CONFIRM-01). */
+static int confirmation_hash(const char *id, const char *payer, const char *payee, int64_t amount,
+			     const char *memo, int64_t created_ms, int64_t expires_ms,
+			     int second_factor, char out[HASH_HEX])
+{
+	char buf[1024];
+	uint8_t h[ANFU_HASH_LEN];
+	int n = snprintf(buf, sizeof(buf), "wallet.confirmation.v1|%s|%s|%s|%" PRId64 "|CNY|%" PRId64
+			 "|%" PRId64 "|%d|%s",
+			 id, payer, payee, amount, created_ms, expires_ms, second_factor, memo);
+	int r;
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return ANFU_ELIMIT;
+	r = anfu_hash(ANFU_HASH_SHA256, buf, (size_t)n, h);
+	if (r == 0)
+		anfu_hex_encode(h, sizeof(h), out);
+	return r;
+}
+
+/* "2026-12-06 20:00" in Asia/Shanghai. */
+static void time_cn(int64_t ms, char out[32])
+{
+	time_t t = (time_t)((ms + 8LL * 3600 * 1000) / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%d %H:%M", &tm) == 0)
+		(void)anfu_strlcpy(out, "-", 32);
+}
+
+/* The refusal of an account state for a transfer's side (debit: the
+ * payer's), or NULL. */
+static const char *state_refusal(const char *state, bool debit)
+{
+	if (strcmp(state, "closed") == 0)
+		return ANFU_R_LEDGER_ACCOUNT_CLOSED;
+	if (strcmp(state, "frozen") == 0 ||
+	    strcmp(state, debit ? "frozen_debit" : "frozen_credit") == 0)
+		return ANFU_R_LEDGER_ACCOUNT_FROZEN;
+	return NULL;
+}
+
+static int store_db(struct anfu_wallet *w, struct anfu_db **ret)
+{
+	return anfu_store_db(anfu_tx_exec_store(w->tx), ret);
+}
+
+/* ---- preview ---- */
+
+struct preview_tx {
+	const struct anfu_wallet_preview_req *req;
+	const char *payee_id;
+	const struct anfu_wallet_preview *p;
+	const char *hash;
+};
+
+static int preview_fn(struct anfu_tx *tx, void *ud)
+{
+	const struct preview_tx *c = ud;
+	const struct anfu_wallet_preview *p = c->p;
+	const char *memo = c->req->memo ? c->req->memo : "";
+	struct anfu_param v[13] = {
+		ANFU_PS(p->confirmation_id), ANFU_PS(c->req->payer_id), ANFU_PS(c->payee_id),
+		ANFU_PI(p->amount),	     ANFU_PS(memo),		ANFU_PS(p->payee_name),
+		ANFU_PS(p->payee_login),     ANFU_PI(p->created_ms),	ANFU_PI(p->expires_ms),
+		ANFU_PI(p->second_factor),   ANFU_PS(c->hash),
+	};
+	int r = anfu_db_exec(anfu_tx_db(tx),
+			     "INSERT INTO wallet_confirmation (id, payer_id, payee_id, amount, currency,"
+			     " memo, payee_name, payee_login, created_ms, expires_ms, second_factor,"
+			     " hash) VALUES ($1, $2, $3, $4, 'CNY', $5, $6, $7, $8, $9, $10, $11)",
+			     v, 11, NULL, NULL, NULL);
+
+	if (r == 0)
+		r = anfu_tx_audit(tx, "wallet.transfer.previewed", "wallet_confirmation",
+				  p->confirmation_id, "success",
+				  json_pack("{s:s, s:I, s:s, s:b}", "payee", c->payee_id, "amount",
+					    (json_int_t)p->amount, "currency", "CNY",
+					    "second_factor", p->second_factor));
+	return r;
+}
+
+/* The limits: the weakest method that allows amount, else the strongest
+ * method's refusal. */
+static void preview_limits(struct anfu_wallet *w, int64_t used, struct anfu_wallet_preview *p)
+{
+	const char *limit = NULL;
+
+	p->used_today = used;
+	for (int a = 0; a < ANFU_WALLET_AUTH_N; a++) {
+		(void)anfu_wallet_limit_of(w, (enum anfu_wallet_auth)a, &p->limit);
+		p->auth = (enum anfu_wallet_auth)a;
+		p->code = anfu_wallet_limits_decide(&p->limit, used, p->amount, &limit);
+		if (!p->code)
+			break;
+	}
+	p->field = p->code ? limit : NULL;
+	p->second_factor = p->auth != ANFU_WALLET_AUTH_PIN;
+}
+
+/* The checks of a preview on the calling thread's view: payee, accounts,
+ * balance, limits. p->code set on a refusal. */
+static int preview_check(struct anfu_wallet *w, struct anfu_db *db,
+			 const struct anfu_wallet_preview_req *req, struct wallet_person *payee,
+			 struct anfu_wallet_preview *p)
+{
+	struct anfu_ledger_account from, to;
+	int64_t used = 0;
+	int r = wallet_person_find(w, db, req->to, payee);
+
+	if (r == ANFU_ENOTFOUND || (r == 0 && (!payee->customer || !payee->active))) {
+		p->code = ANFU_R_WALLET_PAYEE_NOT_FOUND;
+		p->field = "to";
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (strcmp(payee->id, req->payer_id) == 0) {
+		p->code = ANFU_R_WALLET_TRANSFER_TO_SELF;
+		p->field = "to";
+		return 0;
+	}
+	r = wallet_account(w, req->payer_id, &from);
+	if (r == ANFU_ENOTFOUND) {
+		p->code = ANFU_R_LEDGER_ACCOUNT_NOT_FOUND;
+		return 0;
+	}
+	if (r == 0)
+		r = wallet_account(w, payee->id, &to);
+	if (r == ANFU_ENOTFOUND) {
+		p->code = ANFU_R_WALLET_PAYEE_NOT_FOUND;
+		p->field = "to";
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	p->available = from.credits_posted - from.debits_posted - from.debits_pending;
+	p->code = state_refusal(from.state, true);
+	if (!p->code && (p->code = state_refusal(to.state, false)) != NULL)
+		p->field = "to";
+	if (!p->code && p->amount > p->available)
+		p->code = ANFU_R_LEDGER_INSUFFICIENT_FUNDS;
+	if (p->code)
+		return 0;
+	r = anfu_wallet_limits_used(db, req->payer_id, anfu_wallet_day_cn(p->created_ms), &used);
+	if (r == 0)
+		preview_limits(w, used, p);
+	return r;
+}
+
+int anfu_wallet_preview(struct anfu_wallet *w, const struct anfu_actor *actor,
+			const struct anfu_wallet_preview_req *req, struct anfu_wallet_preview *ret)
+{
+	struct anfu_wallet_preview *p = NULL;
+	struct wallet_person payee;
+	struct anfu_db *db = NULL;
+	char hash[HASH_HEX];
+	int r;
+
+	if (!w || !actor || !req || !req->payer_id || !req->to || !ret || req->amount <= 0 ||
+	    req->amount > ANFU_LIMIT_WALLET_AMOUNT)
+		return ANFU_EINVAL;
+	memset(&payee, 0, sizeof(payee));
+	p = anfu_xcalloc(1, sizeof(*p));
+	p->amount = req->amount;
+	p->created_ms = anfu_clock_now_ms();
+	p->expires_ms = p->created_ms + w->cfg.confirm_ttl_s * 1000;
+	r = store_db(w, &db);
+	if (r == 0)
+		r = preview_check(w, db, req, &payee, p);
+	if (r < 0 || p->code)
+		goto out;
+	(void)anfu_strlcpy(p->payee_name, payee.name_masked, sizeof(p->payee_name));
+	(void)anfu_strlcpy(p->payee_login, payee.login_masked, sizeof(p->payee_login));
+	r = anfu_money_words_zh(p->amount, p->words, sizeof(p->words));
+	if (r == 0)
+		r = anfu_money_format(p->amount, 2, p->figures, sizeof(p->figures));
+	if (r == 0)
+		r = anfu_id_new("wcf", p->confirmation_id, sizeof(p->confirmation_id));
+	if (r == 0)
+		r = confirmation_hash(p->confirmation_id, req->payer_id, payee.id, p->amount,
+				      req->memo ? req->memo : "", p->created_ms, p->expires_ms,
+				      p->second_factor, hash);
+	if (r == 0) {
+		struct preview_tx c = { req, payee.id, p, hash };
+
+		r = anfu_tx_run(w->tx, actor, preview_fn, &c);
+	}
+out:
+	if (r == 0)
+		*ret = *p;
+	wallet_person_clear(&payee);
+	free(p);
+	return r;
+}
+
+/* ---- confirmation ---- */
+
+struct conf_row {
+	bool found;
+	char payer[ANFU_ID_MAX], payee[ANFU_ID_MAX];
+	int64_t amount, created_ms, expires_ms;
+	int second_factor;
+	char memo[ANFU_LIMIT_WALLET_MEMO_BYTES + 1];
+	char payee_name[ANFU_MASK_MAX], payee_login[ANFU_MASK_MAX];
+	char hash[HASH_HEX];
+	bool used;
+};
+
+static void col_copy(const struct anfu_row *r, int col, char *out, size_t cap)
+{
+	const char *s = anfu_row_text(r, col, NULL);
+
+	(void)anfu_strlcpy(out, s ? s : "", cap);
+}
+
+static int conf_row_fn(void *ud, const struct anfu_row *r)
+{
+	struct conf_row *c = ud;
+
+	c->found = true;
+	col_copy(r, 0, c->payer, sizeof(c->payer));
+	col_copy(r, 1, c->payee, sizeof(c->payee));
+	c->amount = anfu_row_int(r, 2);
+	col_copy(r, 3, c->memo, sizeof(c->memo));
+	col_copy(r, 4, c->payee_name, sizeof(c->payee_name));
+	col_copy(r, 5, c->payee_login, sizeof(c->payee_login));
+	c->created_ms = anfu_row_int(r, 6);
+	c->expires_ms = anfu_row_int(r, 7);
+	c->second_factor = (int)anfu_row_int(r, 8);
+	col_copy(r, 9, c->hash, sizeof(c->hash));
+	c->used = !anfu_row_is_null(r, 10);
+	return 1;
+}
+
+static int conf_load(struct anfu_db *db, const char *id, struct conf_row *ret)
+{
+	struct anfu_param p[1] = { ANFU_PS(id) };
+
+	memset(ret, 0, sizeof(*ret));
+	return anfu_db_exec(db,
+			    "SELECT payer_id, payee_id, amount, memo, payee_name, payee_login,"
+			    " created_ms, expires_ms, second_factor, hash, transfer_id"
+			    " FROM wallet_confirmation WHERE id = $1",
+			    p, 1, conf_row_fn, ret, NULL);
+}
+
+/* A transfer row as the idempotency check and the answer need it. */
+struct trf_row {
+	bool found;
+	char id[ANFU_ID_MAX], confirmation_id[ANFU_ID_MAX], ledger_id[ANFU_ID_MAX];
+	char payee_name[ANFU_MASK_MAX], payee_login[ANFU_MASK_MAX], auth[8];
+	int64_t amount, created_ms;
+};
+
+static int trf_row_fn(void *ud, const struct anfu_row *r)
+{
+	struct trf_row *t = ud;
+
+	t->found = true;
+	col_copy(r, 0, t->id, sizeof(t->id));
+	col_copy(r, 1, t->confirmation_id, sizeof(t->confirmation_id));
+	col_copy(r, 2, t->ledger_id, sizeof(t->ledger_id));
+	col_copy(r, 3, t->payee_name, sizeof(t->payee_name));
+	col_copy(r, 4, t->payee_login, sizeof(t->payee_login));
+	col_copy(r, 5, t->auth, sizeof(t->auth));
+	t->amount = anfu_row_int(r, 6);
+	t->created_ms = anfu_row_int(r, 7);
+	return 1;
+}
+
+static int trf_by_request(struct anfu_db *db, const char *payer, const char *request_id,
+			  struct trf_row *ret)
+{
+	struct anfu_param p[2] = { ANFU_PS(payer), ANFU_PS(request_id) };
+
+	memset(ret, 0, sizeof(*ret));
+	return anfu_db_exec(db,
+			    "SELECT id, confirmation_id, ledger_id, payee_name, payee_login, auth,"
+			    " amount, created_ms FROM wallet_transfer"
+			    " WHERE payer_id = $1 AND request_id = $2",
+			    p, 2, trf_row_fn, ret, NULL);
+}
+
+/* The answer of an earlier transfer of the same request, or its
+ * idempotency conflict. */
+static void replay(const struct trf_row *t, const struct anfu_wallet_confirm_req *req,
+		   struct anfu_wallet_transfer *out)
+{
+	if (strcmp(t->confirmation_id, req->confirmation_id) != 0 || t->amount != req->amount) {
+		out->code = ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT;
+		out->field = "request_id";
+		return;
+	}
+	out->existed = true;
+	(void)anfu_strlcpy(out->id, t->id, sizeof(out->id));
+	(void)anfu_strlcpy(out->ledger_id, t->ledger_id, sizeof(out->ledger_id));
+	(void)anfu_strlcpy(out->payee_name, t->payee_name, sizeof(out->payee_name));
+	(void)anfu_strlcpy(out->payee_login, t->payee_login, sizeof(out->payee_login));
+	out->amount = t->amount;
+	out->created_ms = t->created_ms;
+	out->auth = strcmp(t->auth, "pin_otp") == 0 ? "pin_otp" : "pin";
+}
+
+/* Everything the writer command needs, prepared on the caller's thread. */
+struct confirm_cmd {
+	struct anfu_wallet *w;
+	const struct anfu_wallet_confirm_req *req;
+	const struct conf_row *conf;
+	enum anfu_wallet_auth auth;
+	const struct wallet_person *payer, *payee;
+	char payer_acc[ANFU_ID_MAX], payee_acc[ANFU_ID_MAX];
+	char id[ANFU_ID_MAX];
+	char idem[ANFU_ID_MAX + 8];
+	struct anfu_wallet_transfer *out; /* the answer (code on a refusal) */
+};
+
+/* The notice of one party, in their language; a missing contact or
+ * notifier sends nothing. */
+static int notice(struct anfu_wallet *w, struct anfu_tx *tx, const struct wallet_person *to,
+		  const char *kind, bool incoming, const char *other, int64_t amount, int64_t ms)
+{
+	char figures[32], words[ANFU_MONEY_WORDS_MAX], when[32], body[768];
+	bool zh = strcmp(to->lang, "en") != 0;
+	int r;
+
+	if (!w->notify || !to->target || !to->channel[0])
+		return 0;
+	r = anfu_money_format(amount, 2, figures, sizeof(figures));
+	if (r == 0)
+		r = anfu_money_words_zh(amount, words, sizeof(words));
+	if (r < 0)
+		return r;
+	time_cn(ms, when);
+	if (zh && incoming)
+		(void)snprintf(body, sizeof(body), "【安付】%s 于 %s 向您转账 %s 元（%s），已入账余额。",
+			       other, when, figures, words);
+	else if (zh)
+		(void)snprintf(body, sizeof(body),
+			       "【安付】您于 %s 向 %s 转账 %s 元（%s）。如非本人操作，请立即联系客服。",
+			       when, other, figures, words);
+	else if (incoming)
+		(void)snprintf(body, sizeof(body),
+			       "[anfu] %s sent you CNY %s at %s (Beijing time); it is in your balance.",
+			       other, figures, when);
+	else
+		(void)snprintf(body, sizeof(body),
+			       "[anfu] You sent CNY %s to %s at %s (Beijing time). If this was not "
+			       "you, contact support now.",
+			       figures, other, when);
+	return anfu_notify_enqueue(w->notify, tx,
+				   strcmp(to->channel, "email") == 0 ? ANFU_CHANNEL_EMAIL
+								     : ANFU_CHANNEL_SMS,
+				   to->id, to->target, kind,
+				   zh ? "转账通知" : "Transfer notice", body);
+}
+
+/* What a party is called in the other's notice and history. */
+static const char *shown(const struct wallet_person *p)
+{
+	return p->name_masked[0] ? p->name_masked : p->login_masked;
+}
+
+/* Marks the confirmation used by this transfer, once and in time. */
+static int conf_take(struct anfu_db *db, const struct confirm_cmd *c, int64_t now, bool *ret_ok)
+{
+	struct anfu_param p[3] = { ANFU_PS(c->id), ANFU_PS(c->req->confirmation_id), ANFU_PI(now) };
+	int64_t changes = 0;
+	int r = anfu_db_exec(db,
+			     "UPDATE wallet_confirmation SET transfer_id = $1"
+			     " WHERE id = $2 AND transfer_id IS NULL AND expires_ms > $3",
+			     p, 3, NULL, NULL, &changes);
+
+	if (r == 0)
+		*ret_ok = changes == 1;
+	return r;
+}
+
+static int trf_insert(struct anfu_db *db, const struct confirm_cmd *c, const char *ledger_id,
+		      int64_t now)
+{
+	struct anfu_param p[15] = {
+		ANFU_PS(c->id),
+		ANFU_PS(c->req->payer_id),
+		ANFU_PS(c->conf->payee),
+		ANFU_PI(c->conf->amount),
+		ANFU_PS(c->conf->memo),
+		ANFU_PS(c->conf->payee_name),
+		ANFU_PS(c->conf->payee_login),
+		ANFU_PS(c->payer->name_masked),
+		ANFU_PS(c->payer->login_masked),
+		ANFU_PS(c->req->confirmation_id),
+		ANFU_PS(c->req->request_id),
+		ANFU_PS(wallet_auth_name(c->auth)),
+		ANFU_PS(ledger_id),
+		ANFU_PI(now),
+	};
+
+	return anfu_db_exec(db,
+			    "INSERT INTO wallet_transfer (id, payer_id, payee_id, amount, currency, memo,"
+			    " payee_name, payee_login, payer_name, payer_login, confirmation_id,"
+			    " request_id, auth, ledger_id, created_ms) VALUES ($1, $2, $3, $4, 'CNY',"
+			    " $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+			    p, 14, NULL, NULL, NULL);
+}
+
+/* A refusal of the command: the answer's code, and a negative result
+ * that undoes what the command wrote. */
+static int refuse(struct confirm_cmd *c, const char *code, const char *field)
+{
+	c->out->code = code;
+	c->out->field = field;
+	return ANFU_ECONFLICT;
+}
+
+/* Posts the ledger transfer; a ledger refusal becomes the command's. */
+static int post(struct anfu_tx *tx, struct confirm_cmd *c, struct anfu_ledger_result *res)
+{
+	const struct anfu_ledger_transfer t = {
+		.idem_key = c->idem,
+		.debit_account = c->payer_acc,
+		.credit_account = c->payee_acc,
+		.amount = c->conf->amount,
+		.asset = "CNY",
+		.code = "transfer",
+		.ref = c->id,
+	};
+	int r = anfu_ledger_submit_in(tx, WALLET_CALLER, &t, 1, res);
+
+	if (r < 0)
+		return r;
+	if (res->code)
+		return refuse(c, res->code, NULL);
+	return 0;
+}
+
+static int confirm_fn(struct anfu_tx *tx, void *ud)
+{
+	struct confirm_cmd *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_ledger_result res;
+	struct anfu_ledger_account acc;
+	struct trf_row earlier;
+	const char *refusal = NULL, *limit = NULL;
+	int64_t now = anfu_clock_now_ms();
+	bool ok = false;
+	int r = trf_by_request(db, c->req->payer_id, c->req->request_id, &earlier);
+
+	if (r == 0 && earlier.found) {
+		/* The same request raced this one to the writer. */
+		replay(&earlier, c->req, c->out);
+		return c->out->code ? ANFU_ECONFLICT : 0;
+	}
+	if (r == 0)
+		r = conf_take(db, c, now, &ok);
+	if (r == 0 && !ok)
+		return refuse(c, ANFU_R_WALLET_CONFIRMATION_USED, "confirmation_id");
+	if (r == 0)
+		r = anfu_wallet_limits_check_in(c->w, tx, c->req->payer_id, c->auth, c->conf->amount,
+						now, &refusal, &limit);
+	if (r == 0 && refusal)
+		return refuse(c, refusal, limit);
+	if (r == 0)
+		r = post(tx, c, &res);
+	if (r == 0)
+		r = trf_insert(db, c, res.id, now);
+	if (r == 0)
+		r = anfu_tx_audit(tx, "wallet.transfer", "wallet_transfer", c->id, "success",
+				  json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "payer",
+					    c->req->payer_id, "payee", c->conf->payee, "amount",
+					    (json_int_t)c->conf->amount, "currency", "CNY", "auth",
+					    wallet_auth_name(c->auth), "ledger_transfer", res.id,
+					    "confirmation", c->req->confirmation_id));
+	if (r == 0)
+		r = notice(c->w, tx, c->payer, "wallet.transfer_out", false, shown(c->payee),
+			   c->conf->amount, now);
+	if (r == 0)
+		r = notice(c->w, tx, c->payee, "wallet.transfer_in", true, shown(c->payer),
+			   c->conf->amount, now);
+	if (r == 0)
+		r = anfu_ledger_account_get(c->w->ledger, c->payer_acc, &acc);
+	if (r < 0)
+		return r;
+	(void)anfu_strlcpy(c->out->id, c->id, sizeof(c->out->id));
+	(void)anfu_strlcpy(c->out->ledger_id, res.id, sizeof(c->out->ledger_id));
+	(void)anfu_strlcpy(c->out->payee_name, c->conf->payee_name, sizeof(c->out->payee_name));
+	(void)anfu_strlcpy(c->out->payee_login, c->conf->payee_login, sizeof(c->out->payee_login));
+	c->out->amount = c->conf->amount;
+	c->out->created_ms = now;
+	c->out->auth = wallet_auth_name(c->auth);
+	c->out->balance = acc.credits_posted - acc.debits_posted;
+	return 0;
+}
+
+/* The checks of a confirmation before the writer: the stored values, the
+ * request's idempotency, the second factor. out->code set on a refusal. */
+static int confirm_check(struct anfu_db *db, const struct anfu_wallet_confirm_req *req,
+			 const struct conf_row *conf, struct anfu_wallet_transfer *out)
+{
+	struct trf_row earlier;
+	char hash[HASH_HEX];
+	int r;
+
+	if (!conf->found || strcmp(conf->payer, req->payer_id) != 0) {
+		out->code = ANFU_R_WALLET_CONFIRMATION_NOT_FOUND;
+		out->field = "confirmation_id";
+		return 0;
+	}
+	r = trf_by_request(db, req->payer_id, req->request_id, &earlier);
+	if (r < 0)
+		return r;
+	if (earlier.found) {
+		replay(&earlier, req, out);
+		return 0;
+	}
+	if (conf->used) {
+		out->code = ANFU_R_WALLET_CONFIRMATION_USED;
+		out->field = "confirmation_id";
+	} else if (req->amount != conf->amount) {
+		out->code = ANFU_R_CONFIRMATION_MISMATCH;
+		out->field = "amount";
+	} else if (anfu_clock_now_ms() >= conf->expires_ms) {
+		out->code = ANFU_R_WALLET_CONFIRMATION_EXPIRED;
+		out->field = "confirmation_id";
+	} else if (conf->second_factor && req->mfa_ms <= conf->created_ms) {
+		out->code = ANFU_R_STEP_UP_REQUIRED;
+	}
+	if (out->code)
+		return 0;
+	r = confirmation_hash(req->confirmation_id, conf->payer, conf->payee, conf->amount,
+			      conf->memo, conf->created_ms, conf->expires_ms, conf->second_factor,
+			      hash);
+	if (r == 0 && strcmp(hash, conf->hash) != 0) {
+		anfu_log_error("wallet.confirmation_altered", "confirmation %s does not match its hash",
+			       req->confirmation_id);
+		r = ANFU_ECORRUPT;
+	}
+	return r;
+}
+
+/* Prepares and runs the writer command of a checked confirmation. */
+static int confirm_run(struct anfu_wallet *w, const struct anfu_actor *actor, struct anfu_db *db,
+		       const struct anfu_wallet_confirm_req *req, const struct conf_row *conf,
+		       struct anfu_wallet_transfer *out)
+{
+	struct wallet_person payer, payee;
+	struct anfu_ledger_account a;
+	struct confirm_cmd c;
+	int r;
+
+	memset(&payer, 0, sizeof(payer));
+	memset(&payee, 0, sizeof(payee));
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.req = req;
+	c.conf = conf;
+	c.out = out;
+	c.payer = &payer;
+	c.payee = &payee;
+	/* A second factor after the preview is this transfer's, asked for
+	 * or not: the stronger method's limits apply. */
+	c.auth = req->mfa_ms > conf->created_ms ? ANFU_WALLET_AUTH_PIN_OTP : ANFU_WALLET_AUTH_PIN;
+	r = wallet_person_get(w, db, req->payer_id, true, &payer);
+	if (r == 0)
+		r = wallet_person_get(w, db, conf->payee, true, &payee);
+	if (r == 0)
+		r = wallet_account(w, req->payer_id, &a);
+	if (r == 0)
+		(void)anfu_strlcpy(c.payer_acc, a.id, sizeof(c.payer_acc));
+	if (r == 0)
+		r = wallet_account(w, conf->payee, &a);
+	if (r == 0)
+		(void)anfu_strlcpy(c.payee_acc, a.id, sizeof(c.payee_acc));
+	if (r == 0)
+		r = anfu_id_new("wtr", c.id, sizeof(c.id));
+	if (r == 0 && snprintf(c.idem, sizeof(c.idem), "trf.%s", c.id) >= (int)sizeof(c.idem))
+		r = ANFU_ELIMIT;
+	if (r == 0)
+		r = anfu_ledger_run_weighted(w->ledger, actor, confirm_fn, &c, 2,
+					     anfu_clock_mono_us() / 1000 + WALLET_DEADLINE_MS);
+	/* A refusal of the command is an answer, not an error. */
+	if (r == ANFU_ECONFLICT && out->code)
+		r = 0;
+	wallet_person_clear(&payer);
+	wallet_person_clear(&payee);
+	return r;
+}
+
+int anfu_wallet_confirm(struct anfu_wallet *w, const struct anfu_actor *actor,
+			const struct anfu_wallet_confirm_req *req, struct anfu_wallet_transfer *ret)
+{
+	struct anfu_wallet_transfer out;
+	struct conf_row conf;
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!w || !actor || !req || !req->payer_id || !req->confirmation_id || !req->request_id ||
+	    !req->request_id[0] || !ret)
+		return ANFU_EINVAL;
+	memset(&out, 0, sizeof(out));
+	r = store_db(w, &db);
+	if (r == 0)
+		r = conf_load(db, req->confirmation_id, &conf);
+	if (r == 0)
+		r = confirm_check(db, req, &conf, &out);
+	if (r == 0 && !out.code && !out.existed)
+		r = confirm_run(w, actor, db, req, &conf, &out);
+	if (r == 0 && out.existed) {
+		struct anfu_ledger_account a;
+
+		r = wallet_account(w, req->payer_id, &a);
+		if (r == 0)
+			out.balance = a.credits_posted - a.debits_posted;
+	}
+	if (r == 0)
+		*ret = out;
+	return r;
+}

@@ -1,0 +1,52 @@
+/*
+ * wallet/wallet: the service object and what its files share (the
+ * customer's CNY wallet account).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "ledger/ledger.h"
+#include "wallet/internal.h"
+#include "wallet/wallet.h"
+
+int anfu_wallet_new(const struct anfu_wallet_deps *d, struct anfu_wallet **ret)
+{
+	struct anfu_wallet *w;
+	const struct anfu_wallet_config *c;
+
+	if (!d || !d->cfg || !d->ledger || !d->tx || !d->vault || !ret)
+		return ANFU_EINVAL;
+	c = d->cfg;
+	/* A stronger method never has a lower limit; a single transfer
+	 * never exceeds the day. */
+	if (c->pin_single_max > c->otp_single_max || c->pin_daily_max > c->otp_daily_max ||
+	    c->pin_single_max > c->pin_daily_max || c->otp_single_max > c->otp_daily_max)
+		return ANFU_EINVAL;
+	w = anfu_xcalloc(1, sizeof(*w));
+	w->cfg = *c;
+	w->ledger = d->ledger;
+	w->tx = d->tx;
+	w->vault = d->vault;
+	w->notify = d->notify;
+	*ret = w;
+	return 0;
+}
+
+void anfu_wallet_free(struct anfu_wallet *w)
+{
+	free(w);
+}
+
+int wallet_account(struct anfu_wallet *w, const char *user_id, struct anfu_ledger_account *ret)
+{
+	const struct anfu_ledger_account_spec s = { "customer_wallet", "CNY", "customer", user_id };
+
+	return anfu_ledger_account_find(w->ledger, &s, ret);
+}
+
+const char *wallet_auth_name(enum anfu_wallet_auth a)
+{
+	return a == ANFU_WALLET_AUTH_PIN_OTP ? "pin_otp" : "pin";
+}

@@ -1,0 +1,263 @@
+/*
+ * wallet: money between customers (docs/wallet.md): transfers (转账) to
+ * another customer in two steps (a preview bound to the values shown, a
+ * confirmation with the payment PIN and, above the PIN-only limits, a
+ * fresh second factor), the payment limits per authentication method,
+ * per transaction and per calendar day (RISK-LIM-01..03), and the
+ * customer's history and balance (FUNC-PAY-15).
+ *
+ * Owns the tables wallet_confirmation, wallet_transfer and
+ * wallet_limit_usage (src/wallet/migrations/). Moves money only through
+ * the ledger's single writer: a transfer's row, its usage of the day's
+ * limit, its ledger transfer, its audit record and its notices are one
+ * writer command (anfu_ledger_run_weighted). Reads the payee and the
+ * parties' contacts from iam's user table (wallet/payee.c, read only).
+ *
+ * Thread-safe: any HTTP worker may call it; reads use the calling
+ * thread's connection.
+ */
+#ifndef ANFU_WALLET_WALLET_H
+#define ANFU_WALLET_WALLET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/limits.h"
+#include "base/mask.h"
+#include "base/money.h"
+#include "base/rand.h"
+
+struct anfu_actor;
+struct anfu_config_table;
+struct anfu_db;
+struct anfu_ledger;
+struct anfu_migration_set;
+struct anfu_notify;
+struct anfu_tx;
+struct anfu_tx_exec;
+struct anfu_vault;
+
+/* The [wallet] options (wallet/options.c); amounts in fen. */
+struct anfu_wallet_config {
+	int64_t pin_single_max; /* PIN only: one transfer (RISK-LIM-01, -02) */
+	int64_t pin_daily_max;	/* PIN only: the day's outgoing total (RISK-LIM-01, -03) */
+	int64_t otp_single_max; /* PIN + a second factor */
+	int64_t otp_daily_max;
+	int64_t confirm_ttl_s; /* a preview's confirmation stays valid (TX-CONFIRM-01) */
+};
+
+/* How a payment was authenticated, weakest first (RISK-LIM-01). */
+enum anfu_wallet_auth {
+	ANFU_WALLET_AUTH_PIN = 0,     /* the payment PIN alone */
+	ANFU_WALLET_AUTH_PIN_OTP = 1, /* the PIN and a second factor (SMS / email
+				       * code or TOTP) presented after the preview */
+};
+#define ANFU_WALLET_AUTH_N 2
+
+/* The limits of one authentication method, and the names of their
+ * options (a refusal names the one it hit). */
+struct anfu_wallet_limit {
+	int64_t single_max, daily_max;
+	const char *single_name, *daily_name; /* static */
+};
+
+/* What the service is made from; borrowed, must outlive it. */
+struct anfu_wallet_deps {
+	const struct anfu_wallet_config *cfg;
+	struct anfu_ledger *ledger; /* every money movement */
+	struct anfu_tx_exec *tx;    /* the confirmation rows (not money) */
+	struct anfu_vault *vault;   /* the parties' sealed contacts and names */
+	struct anfu_notify *notify; /* notices to both parties (may be NULL: none) */
+};
+
+struct anfu_wallet;
+
+/* Makes the service. Returns 0, ANFU_EINVAL for missing deps or limits
+ * that do not rise with the method (a PIN-only limit above the
+ * second-factor one, a single limit above the daily one); *ret is the
+ * caller's. */
+int anfu_wallet_new(const struct anfu_wallet_deps *d, struct anfu_wallet **ret);
+/* NULL-safe. */
+void anfu_wallet_free(struct anfu_wallet *w);
+
+/* ---- limits (wallet/limits.c) ---- */
+
+/* The calendar day of ms (Unix ms, UTC) in Asia/Shanghai (UTC+8, no
+ * daylight saving): days since 1970-01-01 there. The one helper every
+ * daily limit uses. */
+int64_t anfu_wallet_day_cn(int64_t ms);
+
+/* The limits of auth under w's options; *ret only on success. ANFU_EINVAL
+ * for an unknown method. */
+int anfu_wallet_limit_of(const struct anfu_wallet *w, enum anfu_wallet_auth auth,
+			 struct anfu_wallet_limit *ret);
+
+/* Pure: NULL when amount (> 0) fits lim after used (today's total so
+ * far, >= 0); else the refusal (ANFU_R_WALLET_LIMIT_SINGLE when amount is
+ * above the single limit, ANFU_R_WALLET_LIMIT_DAILY when used + amount is
+ * above the daily one or overflows), with *ret_limit the option it hit. */
+const char *anfu_wallet_limits_decide(const struct anfu_wallet_limit *lim, int64_t used,
+				      int64_t amount, const char **ret_limit);
+
+/* Today's outgoing total of user_id (day: anfu_wallet_day_cn) as db sees
+ * it; 0 when none. Returns 0 or the store's error. */
+int anfu_wallet_limits_used(struct anfu_db *db, const char *user_id, int64_t day,
+			    int64_t *ret_used);
+
+/*
+ * The limit check other services call inside their writer command (tx of
+ * anfu_ledger_run_weighted's fn): decides amount for user_id authenticated
+ * by auth at now_ms against the day's total, and when it fits records it
+ * in the same transaction (so two commands can never both pass one cap:
+ * the writer runs them one after the other, and on PostgreSQL the
+ * record is a conditional update that another node's writer waits on).
+ * Returns 0 with *ret_refusal NULL (recorded) or the refusal and
+ * *ret_limit (nothing recorded); ANFU_EINVAL for bad arguments; or the
+ * store's error (fn should return it).
+ */
+int anfu_wallet_limits_check_in(struct anfu_wallet *w, struct anfu_tx *tx, const char *user_id,
+				enum anfu_wallet_auth auth, int64_t amount, int64_t now_ms,
+				const char **ret_refusal, const char **ret_limit);
+
+/* ---- transfers (wallet/transfer.c) ---- */
+
+/* A preview asked for; strings borrowed. */
+struct anfu_wallet_preview_req {
+	const char *payer_id; /* the caller (usr_...) */
+	const char *to;	      /* the payee's mobile number, email or login name */
+	int64_t amount;	      /* fen, 1..ANFU_LIMIT_WALLET_AMOUNT */
+	const char *memo;     /* or NULL */
+};
+
+/* What the payer is shown before confirming (TX-CONFIRM-01). */
+struct anfu_wallet_preview {
+	const char *code;  /* NULL: made; else the refusal (nothing written) */
+	const char *field; /* the refusal's field or limit name, or NULL */
+	char confirmation_id[ANFU_ID_MAX];
+	char payee_name[ANFU_MASK_MAX];	 /* masked real name, or "" */
+	char payee_login[ANFU_MASK_MAX]; /* masked login */
+	int64_t amount;
+	char words[ANFU_MONEY_WORDS_MAX]; /* 壹佰元整 */
+	char figures[32];		  /* "100.00" */
+	int64_t created_ms, expires_ms;
+	enum anfu_wallet_auth auth; /* the weakest method that allows it */
+	bool second_factor;	    /* auth needs a second factor */
+	struct anfu_wallet_limit limit;
+	int64_t used_today;
+	int64_t available; /* the payer's available balance now */
+};
+
+/*
+ * Checks a transfer and, when it may run, stores its confirmation (the
+ * payer, the payee, the amount, the memo and the time, with their hash)
+ * valid for confirm_ttl_s on the clock, with the audit record
+ * "wallet.transfer.previewed". Refusals (ret->code): payee_not_found,
+ * transfer_to_self, the ledger's account_frozen / account_closed (either
+ * wallet), insufficient_funds, limit_single_exceeded /
+ * limit_daily_exceeded (of the strongest method; field: the limit).
+ * Returns 0 with *ret (only then); ANFU_EINVAL for bad arguments; or the
+ * store's error.
+ */
+int anfu_wallet_preview(struct anfu_wallet *w, const struct anfu_actor *actor,
+			const struct anfu_wallet_preview_req *req, struct anfu_wallet_preview *ret);
+
+/* A confirmation; strings borrowed. The PIN was verified by the caller. */
+struct anfu_wallet_confirm_req {
+	const char *payer_id;
+	const char *confirmation_id;
+	const char *request_id; /* client idempotency key, 1..REQUEST_ID_BYTES */
+	int64_t amount;		/* as the payer saw it: must equal the preview's */
+	int64_t mfa_ms;		/* the session's last second factor (0: none) */
+};
+
+/* A transfer as the payer sees it. */
+struct anfu_wallet_transfer {
+	const char *code;  /* NULL: done (or existed); else the refusal */
+	const char *field; /* the refusal's field or limit name, or NULL */
+	char id[ANFU_ID_MAX];
+	char ledger_id[ANFU_ID_MAX];
+	char payee_name[ANFU_MASK_MAX], payee_login[ANFU_MASK_MAX];
+	int64_t amount, created_ms;
+	const char *auth; /* "pin" | "pin_otp" */
+	int64_t balance;  /* the payer's posted balance after it */
+	bool existed;	  /* the same request id confirmed it before */
+};
+
+/*
+ * Runs a previewed transfer as one writer command: marks the
+ * confirmation used, records the day's usage (anfu_wallet_limits_check_in),
+ * writes the transfer row, posts the ledger transfer customer_wallet ->
+ * customer_wallet (caller "wallet", key "trf.<id>", code "transfer"),
+ * stages "wallet.transfer" and queues a notice to each party. The same
+ * request id with the same confirmation and amount answers the transfer
+ * it made (existed); with anything else: idempotency_conflict.
+ * Refusals (ret->code; nothing written): confirmation_not_found (unknown
+ * or another payer's), confirmation_expired, confirmation_used,
+ * confirmation_mismatch (another amount), step_up_required (the preview
+ * asked for a second factor and none came after it), the limits', the
+ * ledger's (insufficient_funds, account_frozen, account_closed).
+ * Returns 0 with *ret; ANFU_EINVAL for bad arguments; or the writer's
+ * and the store's errors.
+ */
+int anfu_wallet_confirm(struct anfu_wallet *w, const struct anfu_actor *actor,
+			const struct anfu_wallet_confirm_req *req, struct anfu_wallet_transfer *ret);
+
+/* ---- history (wallet/history.c) ---- */
+
+/* A history page cursor (opaque to clients) and its size. */
+#define ANFU_WALLET_CURSOR_MAX 96
+
+/* What to list; strings borrowed. */
+struct anfu_wallet_history_req {
+	const char *user_id;
+	int64_t from_ms, to_ms; /* [from, to); 0: unbounded */
+	const char *type;	/* "transfer_in", "transfer_out", a ledger code, or NULL */
+	const char *cursor;	/* NULL / "" for the newest page */
+	size_t limit;		/* 1..ANFU_LIMIT_WALLET_HISTORY */
+};
+
+/* One row of the history (FUNC-PAY-15). */
+struct anfu_wallet_entry {
+	char id[ANFU_ID_MAX]; /* the ledger transfer's trf_... */
+	int64_t time_ms;
+	char type[ANFU_LIMIT_LEDGER_CODE_BYTES + 8]; /* transfer_in, transfer_out, top_up ... */
+	bool credit;				     /* money came in */
+	bool pending;				     /* a hold: not in the balance yet */
+	int64_t amount;
+	int64_t balance;			   /* posted balance after the row */
+	char counterparty[ANFU_MASK_MAX];	   /* masked */
+	char memo[ANFU_LIMIT_WALLET_MEMO_BYTES + 1]; /* wallet transfers: the memo */
+};
+
+/*
+ * The ledger rows of the customer's CNY wallet, newest first, filtered,
+ * at most req->limit of them into out (cap >= limit) and their count in
+ * *ret_n; next: the cursor of the page after, "" when there is none.
+ * Reads one snapshot of the calling thread's connection. Returns 0;
+ * ANFU_EINVAL for bad arguments or a cursor this call did not make;
+ * ANFU_ENOTFOUND when the customer has no wallet; or the store's error.
+ */
+int anfu_wallet_history(struct anfu_wallet *w, const struct anfu_wallet_history_req *req,
+			struct anfu_wallet_entry *out, size_t cap, size_t *ret_n,
+			char next[ANFU_WALLET_CURSOR_MAX]);
+
+/* A customer's balances (fen). */
+struct anfu_wallet_balance {
+	int64_t posted;	   /* credits_posted - debits_posted */
+	int64_t held;	   /* debits_pending: on hold (withdrawals ...) */
+	int64_t incoming;  /* credits_pending: not yet available */
+	int64_t available; /* posted - held */
+	char state[24];	   /* the ledger account's state */
+};
+
+/* The balances of user_id's CNY wallet as committed. Returns 0;
+ * ANFU_ENOTFOUND without a wallet; or the store's error. */
+int anfu_wallet_balance(struct anfu_wallet *w, const char *user_id,
+			struct anfu_wallet_balance *ret);
+
+/* Its migrations (generated) and its option table. */
+extern const struct anfu_migration_set anfu_wallet_migrations;
+extern const struct anfu_config_table anfu_wallet_config_table;
+
+#endif

@@ -95,4 +95,9 @@
 #define ANFU_R_LEDGER_ACCOUNT_STATE_INVALID "account_state_invalid"
 #define ANFU_R_LEDGER_ACCOUNT_NOT_EMPTY "account_not_empty"
 
+
+/* Payment PIN (src/iam/pinmac.c; issue 10, engineer pin): the stored PIN
+ * record names a key src/keys does not hold, or does not parse. */
+#define ANFU_R_PAYMENT_PASSWORD_UNVERIFIABLE "payment_password_unverifiable"
+
 #endif

@@ -8,6 +8,10 @@
  * lower-case hex of that MAC, so the same purpose must not be used both
  * for blind indexes and for tokens handed to clients. Purposes are short
  * printable names chosen by our code; values are untrusted bytes.
+ *
+ * Also owns the payment PIN key (keys.h): the purpose "payment_pin" is
+ * reserved for it, and its inputs are tagged ("mac\0" for a record's
+ * MAC, "kid\0" for the key id) so that no record's MAC equals the id's.
  */
 #include <string.h>
 
@@ -71,4 +75,63 @@ int anfu_keys_blind_index(const struct anfu_keys *k, const char *purpose, const 
 	anfu_hex_encode(mac, sizeof(mac), out);
 	anfu_wipe(mac, sizeof(mac));
 	return 0;
+}
+
+/* ---- the payment PIN key ---------------------------------------------- */
+
+#define PIN_PURPOSE "payment_pin"
+#define PIN_KID_PREFIX "pin-"
+#define PIN_TAG_MAC "mac" /* "mac\0" || msg: a record's MAC */
+#define PIN_TAG_KID "kid" /* "kid\0": the key's id, never a record's input */
+
+/* HMAC(K_pin, tag || '\0' || msg); out written only on success. */
+static int pin_mac(const struct anfu_keys *k, const char *tag, const void *msg, size_t len,
+		   uint8_t out[ANFU_HASH_LEN])
+{
+	uint8_t buf[sizeof(PIN_TAG_MAC) + ANFU_LIMIT_PIN_MAC_MSG_BYTES];
+	size_t tlen = strlen(tag) + 1;
+	int r;
+
+	if (len > ANFU_LIMIT_PIN_MAC_MSG_BYTES || tlen > sizeof(PIN_TAG_MAC))
+		return ANFU_ELIMIT;
+	memcpy(buf, tag, tlen);
+	if (len)
+		memcpy(buf + tlen, msg, len);
+	r = anfu_keys_mac(k, PIN_PURPOSE, buf, tlen + len, out);
+	anfu_wipe(buf, sizeof(buf));
+	return r;
+}
+
+int anfu_keys_pin_kid_make(struct anfu_keys *k)
+{
+	uint8_t mac[ANFU_HASH_LEN];
+	size_t n = sizeof(PIN_KID_PREFIX) - 1;
+	int r = pin_mac(k, PIN_TAG_KID, NULL, 0, mac);
+
+	_Static_assert(sizeof(PIN_KID_PREFIX) - 1 + KEYS_KID_HEX == ANFU_PIN_KID_LEN,
+		       "ANFU_PIN_KID_LEN is the prefix and the hex");
+	_Static_assert(ANFU_PIN_KID_LEN < ANFU_KID_MAX, "a PIN key id fits a kid buffer");
+	if (r < 0)
+		return r;
+	memcpy(k->pin_kid, PIN_KID_PREFIX, n);
+	anfu_hex_encode(mac, KEYS_KID_HEX / 2, k->pin_kid + n);
+	k->pin_kid[n + KEYS_KID_HEX] = '\0';
+	anfu_wipe(mac, sizeof(mac));
+	return 0;
+}
+
+const char *anfu_keys_pin_kid(const struct anfu_keys *k)
+{
+	return k->pin_kid;
+}
+
+int anfu_keys_pin_mac(const struct anfu_keys *k, const char *kid, const void *msg, size_t len,
+		      uint8_t out[ANFU_HASH_LEN])
+{
+	if (!k || !kid || (!msg && len) || !out)
+		return ANFU_EINVAL;
+	/* The id is public; comparing it in variable time tells nothing. */
+	if (strnlen(kid, ANFU_KID_MAX) != ANFU_PIN_KID_LEN || strcmp(kid, k->pin_kid) != 0)
+		return ANFU_ENOTFOUND;
+	return pin_mac(k, PIN_TAG_MAC, msg, len, out);
 }

@@ -107,15 +107,18 @@ int iam_pin_record(const struct anfu_keys *keys, const char *user_id, const char
 		   char out[ANFU_LIMIT_PIN_RECORD_BYTES])
 {
 	struct rec rc;
-	char text[ANFU_LIMIT_PIN_RECORD_BYTES];
+	char text[ANFU_LIMIT_PIN_RECORD_BYTES], kid[ANFU_KID_MAX];
 	size_t plen = sizeof(IAM_PIN_RECORD_PREFIX) - 1, n;
 	int r;
 
 	if (!keys || !user_id || !out || !six_digits(pin, len))
 		return ANFU_EINVAL;
 	anfu_crypto_random(rc.salt, sizeof(rc.salt));
-	(void)anfu_strlcpy(rc.kid, anfu_keys_pin_kid(keys), sizeof(rc.kid));
-	r = rec_mac(keys, rc.kid, user_id, rc.salt, pin, rc.mac);
+	r = anfu_keys_pin_kid(keys, kid);
+	if (r == 0)
+		(void)anfu_strlcpy(rc.kid, kid, sizeof(rc.kid));
+	if (r == 0)
+		r = rec_mac(keys, rc.kid, user_id, rc.salt, pin, rc.mac);
 	if (r < 0)
 		goto out;
 	memcpy(text, IAM_PIN_RECORD_PREFIX, plen);
@@ -168,11 +171,13 @@ int iam_pin_check(const struct anfu_keys *keys, struct anfu_pwhash *pwh, const c
 bool iam_pin_outdated(const struct anfu_keys *keys, const char *stored)
 {
 	struct rec rc;
+	char kid[ANFU_KID_MAX];
 	bool current;
 
 	if (!keys || !stored || rec_parse(stored, &rc) < 0)
 		return true;
-	current = strcmp(rc.kid, anfu_keys_pin_kid(keys)) == 0;
+	/* Without the current id, "outdated": a rewrite would fail the same way. */
+	current = anfu_keys_pin_kid(keys, kid) == 0 && strcmp(rc.kid, kid) == 0;
 	anfu_wipe(&rc, sizeof(rc));
 	return !current;
 }

@@ -702,6 +702,7 @@ static int pay_convert(const struct pay_op *c, struct anfu_tx *tx, const struct 
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param q[3] = { iam_ps(u->id), iam_ps(c->fresh), iam_ps(c->old) };
 	int64_t changed = 0;
+	char kid[ANFU_KID_MAX];
 	json_t *det;
 	int r = anfu_db_exec(db, "UPDATE iam_user SET pay_hash = $2 WHERE id = $1 AND pay_hash = $3",
 			     q, 3, NULL, NULL, &changed);
@@ -712,10 +713,12 @@ static int pay_convert(const struct pay_op *c, struct anfu_tx *tx, const struct 
 			 "UPDATE iam_password_history SET hash = $2"
 			 " WHERE user_id = $1 AND kind = 'payment' AND hash = $3",
 			 q, 3, NULL, NULL, NULL);
+	if (r == 0)
+		r = anfu_keys_pin_kid(c->iam->keys, kid);
 	if (r < 0)
 		return r;
 	det = json_pack("{ssss}", "from", iam_pin_is_argon2(c->old) ? "argon2id" : "older_key",
-			"kid", anfu_keys_pin_kid(c->iam->keys));
+			"kid", kid);
 	r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "user.payment_password_converted", "user",
 		      u->id, "success", det);
 	json_decref(det);

@@ -149,8 +149,6 @@ int anfu_keys_load(const char *datadir, enum anfu_crypto_profile cp, struct anfu
 	if (r < 0)
 		goto out;
 	r = load_master(datadir, k);
-	if (r == 0)
-		r = anfu_keys_pin_kid_make(k);
 	if (r < 0)
 		goto out;
 	*ret = k;

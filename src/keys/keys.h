@@ -133,8 +133,9 @@ int anfu_keys_mac(const struct anfu_keys *k, const char *purpose, const void *ms
  * every record names the new one. */
 #define ANFU_PIN_KID_LEN 20 /* "pin-" + 16 hex */
 
-/* The id of the current PIN key (the one new records use). */
-const char *anfu_keys_pin_kid(const struct anfu_keys *k);
+/* The id of the current PIN key (the one new records use) into kid.
+ * ANFU_ECRYPTO from the library. */
+int anfu_keys_pin_kid(const struct anfu_keys *k, char kid[ANFU_KID_MAX]);
 
 /* HMAC(K, "mac\0" || msg) under the PIN key whose id is kid; out is
  * written only on success. ANFU_ENOTFOUND when no held key has that id,

@@ -44,7 +44,6 @@ struct anfu_keys {
 	char audit_kid[ANFU_KID_MAX];
 	uint8_t *master; /* KEYS_MASTER_LEN bytes on a page of its own */
 	char master_kid[ANFU_KID_MAX];
-	char pin_kid[ANFU_KID_MAX]; /* id of the PIN key derived from master (keys/mac.c) */
 };
 
 /* The parsed "# anfu-key id=... alg=... created=..." first line. */
@@ -110,8 +109,5 @@ int anfu_keys_read_sigkey(const char *path, bool is_private, struct anfu_sigkey 
 /* HKDF(master key, info) with the profile's hash into out (outlen bytes). */
 int anfu_keys_derive(const struct anfu_keys *k, const void *info, size_t infolen, void *out,
 		     size_t outlen);
-
-/* Fills k->pin_kid from the loaded master key (keys/mac.c). */
-int anfu_keys_pin_kid_make(struct anfu_keys *k);
 
 #endif

@@ -79,14 +79,15 @@ int anfu_keys_blind_index(const struct anfu_keys *k, const char *purpose, const 
 
 /* ---- the payment PIN key ---------------------------------------------- */
 
-#define PIN_PURPOSE "payment_pin"
+/* K_pin is anfu_keys_mac's key for this purpose (the same HKDF info). */
+#define PIN_INFO MAC_INFO_PREFIX "payment_pin"
 #define PIN_KID_PREFIX "pin-"
 #define PIN_TAG_MAC "mac" /* "mac\0" || msg: a record's MAC */
 #define PIN_TAG_KID "kid" /* "kid\0": the key's id, never a record's input */
 
-/* HMAC(K_pin, tag || '\0' || msg); out written only on success. */
-static int pin_mac(const struct anfu_keys *k, const char *tag, const void *msg, size_t len,
-		   uint8_t out[ANFU_HASH_LEN])
+/* HMAC(key, tag || '\0' || msg); out written only on success. */
+static int pin_hmac(const struct anfu_keys *k, const uint8_t key[ANFU_HASH_LEN], const char *tag,
+		    const void *msg, size_t len, uint8_t out[ANFU_HASH_LEN])
 {
 	uint8_t buf[sizeof(PIN_TAG_MAC) + ANFU_LIMIT_PIN_MAC_MSG_BYTES];
 	size_t tlen = strlen(tag) + 1;
@@ -97,41 +98,64 @@ static int pin_mac(const struct anfu_keys *k, const char *tag, const void *msg, 
 	memcpy(buf, tag, tlen);
 	if (len)
 		memcpy(buf + tlen, msg, len);
-	r = anfu_keys_mac(k, PIN_PURPOSE, buf, tlen + len, out);
+	r = anfu_hmac(anfu_keys_profile_hash(k->cp), key, ANFU_HASH_LEN, buf, tlen + len, out);
 	anfu_wipe(buf, sizeof(buf));
 	return r;
 }
 
-int anfu_keys_pin_kid_make(struct anfu_keys *k)
+/* K_pin and its id ("pin-" + 16 hex of HMAC(K_pin, "kid\0")). Both are
+ * written only on success; the caller wipes key. Derived on every call: a
+ * loaded struct anfu_keys is never modified, and an HKDF costs
+ * microseconds. */
+static int pin_key(const struct anfu_keys *k, uint8_t key[ANFU_HASH_LEN], char kid[ANFU_KID_MAX])
 {
-	uint8_t mac[ANFU_HASH_LEN];
+	uint8_t tmp[ANFU_HASH_LEN], mac[ANFU_HASH_LEN];
 	size_t n = sizeof(PIN_KID_PREFIX) - 1;
-	int r = pin_mac(k, PIN_TAG_KID, NULL, 0, mac);
+	int r = anfu_keys_derive(k, PIN_INFO, sizeof(PIN_INFO) - 1, tmp, sizeof(tmp));
 
 	_Static_assert(sizeof(PIN_KID_PREFIX) - 1 + KEYS_KID_HEX == ANFU_PIN_KID_LEN,
 		       "ANFU_PIN_KID_LEN is the prefix and the hex");
 	_Static_assert(ANFU_PIN_KID_LEN < ANFU_KID_MAX, "a PIN key id fits a kid buffer");
-	if (r < 0)
-		return r;
-	memcpy(k->pin_kid, PIN_KID_PREFIX, n);
-	anfu_hex_encode(mac, KEYS_KID_HEX / 2, k->pin_kid + n);
-	k->pin_kid[n + KEYS_KID_HEX] = '\0';
+	if (r == 0)
+		r = pin_hmac(k, tmp, PIN_TAG_KID, NULL, 0, mac);
+	if (r == 0) {
+		memcpy(key, tmp, sizeof(tmp));
+		memcpy(kid, PIN_KID_PREFIX, n);
+		anfu_hex_encode(mac, KEYS_KID_HEX / 2, kid + n);
+		kid[n + KEYS_KID_HEX] = '\0';
+	}
+	anfu_wipe(tmp, sizeof(tmp));
 	anfu_wipe(mac, sizeof(mac));
-	return 0;
+	return r;
 }
 
-const char *anfu_keys_pin_kid(const struct anfu_keys *k)
+int anfu_keys_pin_kid(const struct anfu_keys *k, char kid[ANFU_KID_MAX])
 {
-	return k->pin_kid;
+	uint8_t key[ANFU_HASH_LEN];
+	int r;
+
+	if (!k || !kid)
+		return ANFU_EINVAL;
+	r = pin_key(k, key, kid);
+	anfu_wipe(key, sizeof(key));
+	return r;
 }
 
 int anfu_keys_pin_mac(const struct anfu_keys *k, const char *kid, const void *msg, size_t len,
 		      uint8_t out[ANFU_HASH_LEN])
 {
+	uint8_t key[ANFU_HASH_LEN];
+	char cur[ANFU_KID_MAX];
+	int r;
+
 	if (!k || !kid || (!msg && len) || !out)
 		return ANFU_EINVAL;
+	r = pin_key(k, key, cur);
 	/* The id is public; comparing it in variable time tells nothing. */
-	if (strnlen(kid, ANFU_KID_MAX) != ANFU_PIN_KID_LEN || strcmp(kid, k->pin_kid) != 0)
-		return ANFU_ENOTFOUND;
-	return pin_mac(k, PIN_TAG_MAC, msg, len, out);
+	if (r == 0 && (strnlen(kid, ANFU_KID_MAX) != ANFU_PIN_KID_LEN || strcmp(kid, cur) != 0))
+		r = ANFU_ENOTFOUND;
+	if (r == 0)
+		r = pin_hmac(k, key, PIN_TAG_MAC, msg, len, out);
+	anfu_wipe(key, sizeof(key));
+	return r;
 }

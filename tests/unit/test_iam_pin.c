@@ -150,8 +150,9 @@ static void test_record_verifies_only_its_pin_and_user(void **state)
 {
 	struct anfu_fixture *f = *state;
 	char a[ANFU_LIMIT_PIN_RECORD_BYTES], b[ANFU_LIMIT_PIN_RECORD_BYTES], want[64];
-	const char *kid = anfu_keys_pin_kid(f->keys);
+	char kid[ANFU_KID_MAX];
 
+	assert_int_equal(anfu_keys_pin_kid(f->keys, kid), 0);
 	assert_int_equal(strlen(kid), ANFU_PIN_KID_LEN);
 	assert_int_equal(iam_pin_record(f->keys, "usr_a", PIN, 6, a), 0);
 	(void)snprintf(want, sizeof(want), "%s%s$", IAM_PIN_RECORD_PREFIX, kid);

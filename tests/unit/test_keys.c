@@ -844,9 +844,10 @@ static void test_pin_key_matches_the_documented_derivation(void **state)
 	struct fixture *f = *state;
 	struct anfu_keys *k = load_kat_master(f->data);
 	uint8_t mac[ANFU_HASH_LEN], plain[ANFU_HASH_LEN], untouched[ANFU_HASH_LEN] = { 7 };
-	char hex[2 * ANFU_HASH_LEN + 1];
+	char hex[2 * ANFU_HASH_LEN + 1], kid[ANFU_KID_MAX];
 
-	assert_string_equal(anfu_keys_pin_kid(k), "pin-344f5ec1750d336c");
+	assert_int_equal(anfu_keys_pin_kid(k, kid), 0);
+	assert_string_equal(kid, "pin-344f5ec1750d336c");
 	assert_int_equal(anfu_keys_pin_mac(k, "pin-344f5ec1750d336c", msg, sizeof(msg) - 1, mac),
 			 0);
 	anfu_hex_encode(mac, sizeof(mac), hex);
@@ -871,16 +872,20 @@ static void test_pin_key_id_differs_between_master_keys_and_profiles(void **stat
 	struct anfu_keys *k2 = init_and_load(f->other, ANFU_CRYPTO_INTL);
 	struct anfu_keys *g = NULL;
 	uint8_t mac[ANFU_HASH_LEN];
+	char id1[ANFU_KID_MAX], id2[ANFU_KID_MAX], idg[ANFU_KID_MAX];
 
-	assert_int_equal(strlen(anfu_keys_pin_kid(k1)), ANFU_PIN_KID_LEN);
-	assert_string_not_equal(anfu_keys_pin_kid(k1), anfu_keys_pin_kid(k2));
-	assert_int_equal(anfu_keys_pin_mac(k2, anfu_keys_pin_kid(k1), "m", 1, mac), ANFU_ENOTFOUND);
+	assert_int_equal(anfu_keys_pin_kid(k1, id1), 0);
+	assert_int_equal(anfu_keys_pin_kid(k2, id2), 0);
+	assert_int_equal(strlen(id1), ANFU_PIN_KID_LEN);
+	assert_string_not_equal(id1, id2);
+	assert_int_equal(anfu_keys_pin_mac(k2, id1, "m", 1, mac), ANFU_ENOTFOUND);
 	unlink_rel(f->data, "keys/audit-signing.key");
 	unlink_rel(f->data, "keys/audit-signing.pub");
 	assert_int_equal(anfu_keys_init_dir(f->data, ANFU_CRYPTO_GM, NULL), 0);
 	assert_int_equal(anfu_keys_load(f->data, ANFU_CRYPTO_GM, &g), 0);
-	assert_string_not_equal(anfu_keys_pin_kid(g), anfu_keys_pin_kid(k1));
-	assert_int_equal(anfu_keys_pin_mac(g, anfu_keys_pin_kid(g), "m", 1, mac), 0);
+	assert_int_equal(anfu_keys_pin_kid(g, idg), 0);
+	assert_string_not_equal(idg, id1);
+	assert_int_equal(anfu_keys_pin_mac(g, idg, "m", 1, mac), 0);
 	anfu_keys_free(k1);
 	anfu_keys_free(k2);
 	anfu_keys_free(g);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: the benchmarks behind `make bench`.
 #
-#   bench/run.sh [all|bare|anfud|audit|ledger|pg|login]  (default: all)
+#   bench/run.sh [all|bare|anfud|audit|ledger|pg|login|pin]  (default: all)
 #
 # Measures, on this machine:
 #   - wrk against GET /healthz on the bare libmicrohttpd TLS server
@@ -27,6 +27,10 @@
 #     Then the peak memory of a fresh anfud under 200 concurrent logins
 #     (VmHWM, sampled by bench/proc_watch.py) against the configured cap
 #     max_concurrent x memlimit_kib plus a stated slack.
+#   - pin: payment PIN verifications per second in process, the old
+#     Argon2id record against the keyed MAC (bench/bench_pin.c, both
+#     through iam_pin_check, same run), intl and gm; PIN_SECONDS [5] per
+#     path, the default [argon2] parameters and max_concurrent threads.
 #
 # The report (Markdown, with the conditions of every number) goes to stdout,
 # ready to append to docs/benchmarks.md (`bench/run.sh >> docs/benchmarks.md`);
@@ -422,6 +426,21 @@ bench_audit() {
 	echo '```'
 }
 
+# bench_pin: PIN verifications per second, the Argon2id record and the
+# keyed MAC in the same run (bench/bench_pin.c), intl and gm, each after the
+# idle gate. Prints its output as a code block.
+bench_pin() {
+	local bin=$BUILD/bench/bench_pin crypto
+	[ -x "$bin" ] || die "$bin not built (ninja -C $BUILD bench/bench_pin)"
+	echo '```'
+	for crypto in intl gm; do
+		wait_idle
+		echo "# idle before: $IDLE_BEFORE"
+		"$bin" --dir "$BENCH_DIR" --seconds "${PIN_SECONDS:-5}" --crypto "$crypto" || return 1
+	done
+	echo '```'
+}
+
 # bench_ledger: the writer (bench_ledger) and the raw ceiling
 # (bench_ledger_raw, once with SQLite's automatic checkpoint and once with
 # none during the run), each after the idle gate, their outputs as code
@@ -776,11 +795,12 @@ http_header() {
 
 main() {
 	local what=${1:-all} data ratio
-	case $what in all | bare | anfud | audit | ledger | pg | login) ;; *) die "usage: $0 [all|bare|anfud|audit|ledger|pg|login]" ;; esac
+	case $what in all | bare | anfud | audit | ledger | pg | login | pin) ;; *) die "usage: $0 [all|bare|anfud|audit|ledger|pg|login|pin]" ;; esac
 	WORK=$(mktemp -d "$BENCH_DIR/anfu-bench-XXXXXX") || die "cannot create a directory in $BENCH_DIR"
 	trap cleanup EXIT
 	data=$WORK/data
-	if [ "$what" = login ] || [ "$what" = audit ] || [ "$what" = ledger ] || [ "$what" = pg ]; then
+	if [ "$what" = login ] || [ "$what" = audit ] || [ "$what" = ledger ] || [ "$what" = pg ] ||
+		[ "$what" = pin ]; then
 		: # these make their own data
 	elif [ -x "$BUILD/anfu" ] || [ -x "$BUILD/src/cli/anfu" ]; then
 		prepare_data "$(ls "$BUILD/anfu" "$BUILD/src/cli/anfu" 2>/dev/null | head -1)" "$data" ||
@@ -836,6 +856,14 @@ main() {
 		echo "### Logins per second against raw Argon2id, and peak memory (IAM)"
 		echo
 		bench_login
+		echo
+		;;
+	esac
+	case $what in
+	all | pin)
+		echo "### Payment PIN verifications per second: Argon2id against the keyed MAC"
+		echo
+		bench_pin
 		echo
 		;;
 	esac

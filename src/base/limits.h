@@ -691,4 +691,12 @@ _Static_assert(ANFU_LIMIT_POINTS_REF + 8 <= ANFU_LIMIT_LEDGER_REF_BYTES,
  * history in one request. */
 #define ANFU_LIMIT_WALLET_HISTORY_SCAN (10 * ANFU_LIMIT_LEDGER_HISTORY)
 
+/* Payment PIN (src/keys/mac.c, src/iam/pinmac.c; issue 10, engineer pin):
+ * the message a PIN record's MAC covers is a user id (ANFU_ID_MAX), a
+ * separator, a 16-byte salt and six digits; 256 bytes hold it with room.
+ * A stored record is "$anfu-pin$v=1$k=" + a 20-character key id + "$" +
+ * 32 hex of salt + "$" + 64 hex of MAC: 134 characters, kept in 160. */
+#define ANFU_LIMIT_PIN_MAC_MSG_BYTES 256
+#define ANFU_LIMIT_PIN_RECORD_BYTES 160
+
 #endif

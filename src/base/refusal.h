@@ -117,4 +117,9 @@
 #define ANFU_R_WALLET_CONFIRMATION_EXPIRED "confirmation_expired"
 #define ANFU_R_WALLET_CONFIRMATION_USED "confirmation_used"
 
+
+/* Payment PIN (src/iam/pinmac.c; issue 10, engineer pin): the stored PIN
+ * record names a key src/keys does not hold, or does not parse. */
+#define ANFU_R_PAYMENT_PASSWORD_UNVERIFIABLE "payment_password_unverifiable"
+
 #endif

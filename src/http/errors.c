@@ -460,6 +460,12 @@ static const struct err_row table[] = {
 	  "您确认的信息与申请不一致" },
 	{ ANFU_R_SESSION_LIMIT, 409, { 0 }, "Too many active sessions", "活动会话数已达上限" },
 	{ ANFU_R_RESERVED_NAME, 400, { 0 }, "This name is reserved", "该名称为保留名称" },
+	/* Payment PIN (src/iam/pinmac.c). */
+	{ ANFU_R_PAYMENT_PASSWORD_UNVERIFIABLE,
+	  500,
+	  { 0 },
+	  "The payment password cannot be checked now; contact customer service",
+	  "暂时无法验证支付密码，请联系客服" },
 };
 
 #define NROWS (sizeof(table) / sizeof(table[0]))

@@ -156,7 +156,8 @@ int iam_user_insert(struct anfu_iam *iam, struct anfu_db *db, const struct iam_n
  * login password also clears an administrator's force, pwd_forced_ms). */
 int iam_password_store(struct anfu_db *db, const char *user_id, const char *kind, const char *hash,
 		       const char *reason, const char *actor_id, bool must_change, int64_t now_ms);
-/* ANFU_EEXIST when pw matches one of the last n hashes of kind. */
+/* ANFU_EEXIST when pw matches one of the last n hashes of kind (payment
+ * PINs: the records of iam/pinmac.h). */
 int iam_password_in_history(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,
 			    const char *kind, const char *pw, size_t len, int n);
 /* The user's personal data for the password rules; strings malloc'd into

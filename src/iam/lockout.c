@@ -165,6 +165,20 @@ bool iam_pay_locked(const struct iam_user *u, int64_t now_ms)
 	return u->pay_locked_until_ms > now_ms;
 }
 
+/* The notice of a wrong payment password that did not lock: when, and how
+ * many wrong entries are left before the lock. */
+static int fail_notice(struct anfu_iam *iam, struct anfu_tx *tx, const struct iam_user *u,
+		       int64_t now, int64_t left)
+{
+	char when[32], nleft[24];
+	const char *args[2] = { when, nleft };
+
+	iam_time_text(now, when);
+	(void)snprintf(nleft, sizeof(nleft), "%lld", (long long)left);
+	return iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, "payment_password_failed",
+			  args, 2);
+}
+
 /* A wrong payment password: counted, and at the threshold payments lock
  * for pay_minutes with a notice (IAM-LOCK-03, -04). */
 int iam_pay_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_ctx *ctx,
@@ -196,6 +210,10 @@ int iam_pay_failure_count(struct anfu_iam *iam, struct anfu_tx *tx, const struct
 	if (r == 0 && until)
 		r = iam_notice(iam, tx, u, ANFU_MFA_SMS | ANFU_MFA_EMAIL, ANFU_R_PAYMENT_LOCKED,
 			       args, 1);
+	/* Every other wrong entry is told too (issue 10): the customer learns
+	 * of someone trying PINs before the lock. */
+	if (r == 0 && !until)
+		r = fail_notice(iam, tx, u, now, cfg->lockout.pay_threshold - n);
 	if (r == 0)
 		r = iam_audit(iam, tx, ctx, p, NULL,
 			      until ? "payment.locked" : "payment.password_failed", "user", u->id,

@@ -130,6 +130,14 @@ static const struct notice_tmpl tmpls[] = {
 	  "Your payment password was set",
 	  "[anfu] Your payment password was set or changed at {1}. If this was not you, contact "
 	  "customer service now." },
+	/* {1} the time, {2} wrong entries left before payments lock. */
+	{ "payment_password_failed", "支付密码输入错误",
+	  "【安付】您的支付密码于{1}输入错误，再错{2}次支付功能将被锁定。如非本人操作，请立即修改"
+	  "登录密码和支付密码。",
+	  "A wrong payment password was entered",
+	  "[anfu] A wrong payment password was entered for your account at {1}; {2} more wrong "
+	  "entries will lock payments. If this was not you, change your login and payment "
+	  "passwords now." },
 	{ "session_ended", "会话已结束",
 	  "【安付】由于同时在线的会话超过上限，您于{1}"
 	  "登录的较早会话已被结束。如非本人操作，请立即修改密码。",

@@ -32,8 +32,10 @@
 #include "iam/factors.h"
 #include "iam/internal.h"
 #include "iam/lockout.h"
+#include "iam/pinmac.h"
 #include "iam/pwhash.h"
 #include "iam/pwpolicy.h"
+#include "keys/keys.h"
 #include "store/store.h"
 #include "vault/vault.h"
 
@@ -605,7 +607,9 @@ struct pay_op {
 	const struct anfu_iam_ctx *ctx;
 	const struct anfu_principal *p;
 	struct iam_user *u; /* setting: the user, loaded before */
-	const char *hash;   /* setting: the new hash */
+	const char *hash;   /* setting: the new record */
+	const char *old;    /* checking: the record the PIN was checked against */
+	const char *fresh;  /* checking: its replacement (a MAC record), or NULL */
 	bool right;	    /* checking: the PIN matched */
 	bool locked;	    /* checking: found locked inside the transaction */
 	int verdict;	    /* checking: the refusal of a wrong PIN, kept */
@@ -640,7 +644,7 @@ int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ct
 	struct iam_personal pe = { 0 };
 	struct pay_op c;
 	enum anfu_role_class cls;
-	char hash[ANFU_PWHASH_STR_LEN];
+	char hash[ANFU_LIMIT_PIN_RECORD_BYTES];
 	const char *rule = NULL;
 	size_t len = pin ? strnlen(pin, 16) : 0;
 	int r;
@@ -676,7 +680,7 @@ int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ct
 		r = ANFU_EINVAL;
 	}
 	if (r == 0)
-		r = anfu_pwhash_hash(iam->pwhash, pin, len, hash);
+		r = iam_pin_record(iam->keys, u.id, pin, len, hash);
 	if (r < 0)
 		goto out;
 	c = (struct pay_op){ .iam = iam, .ctx = ctx, .p = p, .u = &u, .hash = hash };
@@ -685,6 +689,39 @@ out:
 	anfu_wipe(hash, sizeof(hash));
 	iam_personal_clear(&pe);
 	iam_user_clear(&u);
+	return r;
+}
+
+/* Replaces the record the right PIN was checked against (an Argon2id hash,
+ * or a MAC under an older key) by c->fresh, a MAC record under the current
+ * key, in the transaction of the right entry: in iam_user and in the
+ * history row that holds the same record, unless the PIN changed meanwhile
+ * (then nothing). Audited. */
+static int pay_convert(const struct pay_op *c, struct anfu_tx *tx, const struct iam_user *u)
+{
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_param q[3] = { iam_ps(u->id), iam_ps(c->fresh), iam_ps(c->old) };
+	int64_t changed = 0;
+	char kid[ANFU_KID_MAX];
+	json_t *det;
+	int r = anfu_db_exec(db, "UPDATE iam_user SET pay_hash = $2 WHERE id = $1 AND pay_hash = $3",
+			     q, 3, NULL, NULL, &changed);
+
+	if (r < 0 || changed == 0)
+		return r;
+	r = anfu_db_exec(db,
+			 "UPDATE iam_password_history SET hash = $2"
+			 " WHERE user_id = $1 AND kind = 'payment' AND hash = $3",
+			 q, 3, NULL, NULL, NULL);
+	if (r == 0)
+		r = anfu_keys_pin_kid(c->iam->keys, kid);
+	if (r < 0)
+		return r;
+	det = json_pack("{ssss}", "from", iam_pin_is_argon2(c->old) ? "argon2id" : "older_key",
+			"kid", kid);
+	r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "user.payment_password_converted", "user",
+		      u->id, "success", det);
+	json_decref(det);
 	return r;
 }
 
@@ -704,6 +741,8 @@ static int pay_tx(struct anfu_tx *tx, void *ud)
 		r = c->verdict == ANFU_EAUTH || c->verdict == ANFU_ELOCKED ? 0 : c->verdict;
 	} else if (r == 0) {
 		r = iam_pay_failures_clear(db, u.id);
+		if (r == 0 && c->fresh)
+			r = pay_convert(c, tx, &u);
 		if (r == 0)
 			r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "payment.password_verified",
 				      "user", u.id, "success", NULL);
@@ -715,9 +754,11 @@ static int pay_tx(struct anfu_tx *tx, void *ud)
 /* Checks the PIN's verdict in a transaction: a wrong one is counted and
  * kept, then refused with its verdict. */
 static int pay_check(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, bool right, struct anfu_iam_err *err)
+		     const struct anfu_principal *p, bool right, const char *old,
+		     const char *fresh, struct anfu_iam_err *err)
 {
-	struct pay_op c = { .iam = iam, .ctx = ctx, .p = p, .right = right, .err = err };
+	struct pay_op c = { .iam = iam,	  .ctx = ctx,	  .p = p,     .old = old,
+			    .fresh = fresh, .right = right, .err = err };
 	int r = iam_tx(iam, pay_tx, &c, err);
 
 	/* Locked by a concurrent failure since the check before the hash. */
@@ -733,7 +774,9 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 {
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
+	char fresh[ANFU_LIMIT_PIN_RECORD_BYTES];
 	size_t len = pin ? strnlen(pin, 16) : 0;
+	bool convert = false;
 	int r, v;
 
 	if (!iam || !ctx || !p)
@@ -754,10 +797,24 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 		r = ANFU_ELOCKED;
 		goto out;
 	}
-	v = anfu_pwhash_check(iam->pwhash, len == ANFU_PIN_LEN ? u.pay_hash : NULL, pin ? pin : "",
-			      len);
-	r = pay_check(iam, ctx, p, v == 0, err);
+	v = iam_pin_check(iam->keys, iam->pwhash, u.id, u.pay_hash, pin, len);
+	if (v != 0 && v != ANFU_EAUTH) {
+		/* A record under a key src/keys does not hold, or one that does
+		 * not parse: no PIN can match it, and it is not the customer's
+		 * wrong entry either, so nothing is counted (fails closed). */
+		iam_err_set(err, ANFU_R_PAYMENT_PASSWORD_UNVERIFIABLE, "pin");
+		iam_audit_denied(iam, ctx, p, "payment.password_refused", "user", u.id,
+				 ANFU_R_PAYMENT_PASSWORD_UNVERIFIABLE);
+		r = v == ANFU_ENOTFOUND || v == ANFU_ECORRUPT ? ANFU_ECRYPTO : v;
+		goto out;
+	}
+	/* An Argon2id hash (or a MAC under an older key) is converted with the
+	 * right entry; without a new record it still verifies with the old. */
+	if (v == 0 && iam_pin_outdated(iam->keys, u.pay_hash))
+		convert = iam_pin_record(iam->keys, u.id, pin, len, fresh) == 0;
+	r = pay_check(iam, ctx, p, v == 0, u.pay_hash, convert ? fresh : NULL, err);
 out:
+	anfu_wipe(fresh, sizeof(fresh));
 	iam_user_clear(&u);
 	return r;
 }

@@ -24,6 +24,7 @@
 #include "iam/config.h"
 #include "iam/core.h"
 #include "iam/internal.h"
+#include "iam/pinmac.h"
 #include "iam/pwhash.h"
 #include "iam/rbac.h"
 #include "store/store.h"
@@ -514,15 +515,22 @@ int iam_password_in_history(struct anfu_iam *iam, struct anfu_db *db, const char
 	struct anfu_param p[4] = { iam_ps(user_id), iam_ps(kind), ANFU_PI(n),
 				   ANFU_PI(ANFU_LIMIT_IAM_HISTORY_SCAN) };
 	struct hist_q q = { { 0 }, 0 };
+	bool pay;
 	int r, found = 0;
 
 	if (!iam || !db || !user_id || !kind || !pw)
 		return ANFU_EINVAL;
+	pay = strcmp(kind, "payment") == 0;
 	if (n <= 0)
 		return 0;
 	r = anfu_db_exec(db, sql, p, 4, hist_row, &q, NULL);
 	for (int i = 0; i < q.n; i++) {
-		if (r == 0 && !found && anfu_pwhash_check(iam->pwhash, q.hashes[i], pw, len) == 0)
+		/* Payment PINs: MAC records or old Argon2id hashes (iam/pinmac.h);
+		 * one under a key no longer held cannot be compared, so it does
+		 * not count as a reuse. */
+		if (r == 0 && !found &&
+		    (pay ? iam_pin_check(iam->keys, iam->pwhash, user_id, q.hashes[i], pw, len)
+			 : anfu_pwhash_check(iam->pwhash, q.hashes[i], pw, len)) == 0)
 			found = 1;
 		anfu_free_secret(q.hashes[i]);
 	}

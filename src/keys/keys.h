@@ -120,4 +120,27 @@ int anfu_keys_blind_index(const struct anfu_keys *k, const char *purpose, const 
 int anfu_keys_mac(const struct anfu_keys *k, const char *purpose, const void *msg, size_t len,
 		  uint8_t out[ANFU_HASH_LEN]);
 
+/* ---- payment PIN verification key ------------------------------------ */
+
+/* The key that verifies payment PINs, in the role of a bank HSM's PIN
+ * verification key (docs/security.md "Payment PIN"): K_pin is the MAC key
+ * of purpose "payment_pin" under anfu_keys_mac's rule (HKDF of the master
+ * key; HMAC-SHA256, or HMAC-SM3 under crypto=gm). It never leaves src/keys
+ * and is never stored: records name it by its id, "pin-" + 16 hex of
+ * HMAC(K_pin, "kid\0"), which tells nothing about the key. Today one PIN
+ * key is held, the current one; a record naming any other id cannot be
+ * verified (ANFU_ENOTFOUND), so a rotation keeps the old key held until
+ * every record names the new one. */
+#define ANFU_PIN_KID_LEN 20 /* "pin-" + 16 hex */
+
+/* The id of the current PIN key (the one new records use) into kid.
+ * ANFU_ECRYPTO from the library. */
+int anfu_keys_pin_kid(const struct anfu_keys *k, char kid[ANFU_KID_MAX]);
+
+/* HMAC(K, "mac\0" || msg) under the PIN key whose id is kid; out is
+ * written only on success. ANFU_ENOTFOUND when no held key has that id,
+ * ANFU_EINVAL for missing arguments, ANFU_ECRYPTO from the library. */
+int anfu_keys_pin_mac(const struct anfu_keys *k, const char *kid, const void *msg, size_t len,
+		      uint8_t out[ANFU_HASH_LEN]);
+
 #endif

@@ -831,6 +831,66 @@ static void test_blind_index_matches_the_documented_derivation(void **state)
 	anfu_keys_free(k);
 }
 
+/* The payment PIN key (issue 10): K_pin = HKDF(master, "anfu mac v1
+ * payment_pin"); its id is "pin-" + 16 hex of HMAC(K_pin, "kid\0"), a
+ * record's MAC HMAC(K_pin, "mac\0" || msg); answers made outside anfu like
+ * the ones above. Another id is not held; the tag keeps the PIN MAC apart
+ * from anfu_keys_mac of the same purpose. req: DATA-KEY-01, IAM-PWD-14 */
+static void test_pin_key_matches_the_documented_derivation(void **state)
+{
+	static const uint8_t msg[] = "usr_kat\0\x40\x41\x42\x43\x44\x45\x46\x47\x48\x49\x4a"
+				     "\x4b\x4c\x4d\x4e\x4f"
+				     "582947";
+	struct fixture *f = *state;
+	struct anfu_keys *k = load_kat_master(f->data);
+	uint8_t mac[ANFU_HASH_LEN], plain[ANFU_HASH_LEN], untouched[ANFU_HASH_LEN] = { 7 };
+	char hex[2 * ANFU_HASH_LEN + 1], kid[ANFU_KID_MAX];
+
+	assert_int_equal(anfu_keys_pin_kid(k, kid), 0);
+	assert_string_equal(kid, "pin-344f5ec1750d336c");
+	assert_int_equal(anfu_keys_pin_mac(k, "pin-344f5ec1750d336c", msg, sizeof(msg) - 1, mac),
+			 0);
+	anfu_hex_encode(mac, sizeof(mac), hex);
+	assert_string_equal(hex,
+			    "1f88afbf3214e61625cbdd8fcd67892b9caea877d6e9d704ea6e9af5e0684798");
+	assert_int_equal(anfu_keys_pin_mac(k, "pin-0000000000000000", msg, sizeof(msg) - 1,
+					   untouched),
+			 ANFU_ENOTFOUND);
+	assert_int_equal(untouched[0], 7);
+	assert_int_equal(anfu_keys_mac(k, "payment_pin", msg, sizeof(msg) - 1, plain), 0);
+	assert_memory_not_equal(mac, plain, sizeof(mac));
+	anfu_keys_free(k);
+}
+
+/* Another master key, or the gm profile (HMAC-SM3), is another PIN key
+ * with another id: a record made under one names a key the other does not
+ * hold. req: DATA-KEY-01 */
+static void test_pin_key_id_differs_between_master_keys_and_profiles(void **state)
+{
+	struct fixture *f = *state;
+	struct anfu_keys *k1 = init_and_load(f->data, ANFU_CRYPTO_INTL);
+	struct anfu_keys *k2 = init_and_load(f->other, ANFU_CRYPTO_INTL);
+	struct anfu_keys *g = NULL;
+	uint8_t mac[ANFU_HASH_LEN];
+	char id1[ANFU_KID_MAX], id2[ANFU_KID_MAX], idg[ANFU_KID_MAX];
+
+	assert_int_equal(anfu_keys_pin_kid(k1, id1), 0);
+	assert_int_equal(anfu_keys_pin_kid(k2, id2), 0);
+	assert_int_equal(strlen(id1), ANFU_PIN_KID_LEN);
+	assert_string_not_equal(id1, id2);
+	assert_int_equal(anfu_keys_pin_mac(k2, id1, "m", 1, mac), ANFU_ENOTFOUND);
+	unlink_rel(f->data, "keys/audit-signing.key");
+	unlink_rel(f->data, "keys/audit-signing.pub");
+	assert_int_equal(anfu_keys_init_dir(f->data, ANFU_CRYPTO_GM, NULL), 0);
+	assert_int_equal(anfu_keys_load(f->data, ANFU_CRYPTO_GM, &g), 0);
+	assert_int_equal(anfu_keys_pin_kid(g, idg), 0);
+	assert_string_not_equal(idg, id1);
+	assert_int_equal(anfu_keys_pin_mac(g, idg, "m", 1, mac), 0);
+	anfu_keys_free(k1);
+	anfu_keys_free(k2);
+	anfu_keys_free(g);
+}
+
 /* A data key wrapped under HKDF(master, "anfu kek v1") with its id as AAD,
  * and a field sealed under it with "<field>:<owner>" as AAD, both made
  * outside anfu, open; the same bytes filed under another key id do not.
@@ -978,6 +1038,8 @@ int main(void)
 		T(test_mac_rejects_bad_purposes),
 		T(test_blind_index_matches_the_documented_derivation),
 		T(test_wrapped_key_and_field_made_elsewhere_open),
+		T(test_pin_key_matches_the_documented_derivation),
+		T(test_pin_key_id_differs_between_master_keys_and_profiles),
 		T(test_wrapped_key_of_the_wrong_length_is_refused),
 		T(test_tls_default_paths_are_under_tls),
 		T(test_tls_load_returns_clean_pem),

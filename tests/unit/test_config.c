@@ -29,15 +29,20 @@
 #include "config/option.h"
 #include "iam/config.h"
 #include "ledger/ledger.h"
+#include "points/points.h"
+#include "wallet/wallet.h"
 
 #define DATA "/srv/anfu-test-data"
 
 /* The option tables of the product's modules besides the platform's (a
- * production build's module list: iam, ledger). tests/api/test_docs.py
+ * production build's module list: iam, ledger, points, wallet).
+ * tests/api/test_docs.py
  * checks a production build's `anfu config describe|example` against the
  * same files. */
-static const struct anfu_config_table *const TABLES[] = { &anfu_iam_config_table,
-							  &anfu_ledger_config_table };
+static const struct anfu_config_table *const TABLES[] = {
+	&anfu_iam_config_table, &anfu_ledger_config_table, &anfu_points_config_table,
+	&anfu_wallet_config_table
+};
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
 
 /* iam's options in c. */
@@ -306,7 +311,9 @@ struct int_case {
 enum {
 	OWN_CORE,
 	OWN_IAM,
-	OWN_LEDGER
+	OWN_LEDGER,
+	OWN_POINTS,
+	OWN_WALLET
 };
 
 #define IC(s, k, lo, hi, f)                                             \
@@ -320,6 +327,14 @@ enum {
 #define ICL(s, k, lo, hi, f)                                                     \
 	{                                                                        \
 		s, k, lo, hi, offsetof(struct anfu_ledger_config, f), OWN_LEDGER \
+	}
+#define ICP(s, k, lo, hi, f)                                                     \
+	{                                                                        \
+		s, k, lo, hi, offsetof(struct anfu_points_config, f), OWN_POINTS \
+	}
+#define ICW(s, k, lo, hi, f)                                                     \
+	{                                                                        \
+		s, k, lo, hi, offsetof(struct anfu_wallet_config, f), OWN_WALLET \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -424,6 +439,15 @@ static const struct int_case int_cases[] = {
 	ICL("ledger", "batch_max", 1, 1000, batch_max),
 	ICL("ledger", "batch_wait_us", 0, 100000, batch_wait_us),
 	ICL("ledger", "queue_max", 1, 4096, queue_max),
+	ICP("points", "earn_per_yuan", 0, 1000, earn_per_yuan),
+	ICP("points", "redeem_unit_points", 1, 1000000, redeem_unit_points),
+	ICP("points", "redeem_unit_fen", 1, 1000000, redeem_unit_fen),
+	ICP("points", "grant_max_points", 1, ANFU_LIMIT_POINTS_AMOUNT, grant_max_points),
+	ICW("wallet", "pin_single_max", 1, ANFU_LIMIT_WALLET_AMOUNT, pin_single_max),
+	ICW("wallet", "pin_daily_max", 1, ANFU_LIMIT_WALLET_AMOUNT, pin_daily_max),
+	ICW("wallet", "otp_single_max", 1, ANFU_LIMIT_WALLET_AMOUNT, otp_single_max),
+	ICW("wallet", "otp_daily_max", 1, ANFU_LIMIT_WALLET_AMOUNT, otp_daily_max),
+	ICW("wallet", "confirm_ttl_s", 30, ANFU_LIMIT_WALLET_CONFIRM_TTL_S, confirm_ttl_s),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -453,6 +477,10 @@ static void test_int_options_accept_min_and_max(void **state)
 				base = iam_of(c);
 			else if (int_cases[i].owner == OWN_LEDGER)
 				base = ledger_of(c);
+			else if (int_cases[i].owner == OWN_POINTS)
+				base = anfu_config_module(c, &anfu_points_config_table);
+			else if (int_cases[i].owner == OWN_WALLET)
+				base = anfu_config_module(c, &anfu_wallet_config_table);
 			else
 				base = c;
 			assert_int_equal(

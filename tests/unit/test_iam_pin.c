@@ -84,8 +84,8 @@ static void make_customer(struct anfu_fixture *f, struct anfu_principal *p)
 	nu.pwd_reason = "initial";
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(iam_user_insert(f->iam, f->db, &nu, id), 0);
-	assert_int_equal(anfu_rbac_grant(f->db, id, "customer", "system", NULL,
-					 anfu_clock_now_ms(), reason, sizeof(reason)),
+	assert_int_equal(anfu_rbac_grant(f->db, id, "customer", "system", NULL, anfu_clock_now_ms(),
+					 reason, sizeof(reason)),
 			 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	memset(p, 0, sizeof(*p));
@@ -149,7 +149,8 @@ static void set_pay_hash(struct anfu_fixture *f, const char *uid, const char *ha
 static void test_record_verifies_only_its_pin_and_user(void **state)
 {
 	struct anfu_fixture *f = *state;
-	char a[ANFU_LIMIT_PIN_RECORD_BYTES], b[ANFU_LIMIT_PIN_RECORD_BYTES], want[64];
+	char a[ANFU_LIMIT_PIN_RECORD_BYTES], b[ANFU_LIMIT_PIN_RECORD_BYTES],
+		want[sizeof(IAM_PIN_RECORD_PREFIX) + ANFU_KID_MAX + 1];
 	char kid[ANFU_KID_MAX];
 
 	assert_int_equal(anfu_keys_pin_kid(f->keys, kid), 0);
@@ -393,8 +394,11 @@ static int setup_pg(void **state)
 	return setup(state);
 }
 
-#define T(fn) \
-	{ #fn, fn, setup_sqlite, teardown, NULL }, { "pg:" #fn, fn, setup_pg, teardown, NULL }
+#define T(fn)                                           \
+	{ #fn, fn, setup_sqlite, teardown, NULL },      \
+	{                                               \
+		"pg:" #fn, fn, setup_pg, teardown, NULL \
+	}
 
 int main(void)
 {

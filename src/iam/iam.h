@@ -826,7 +826,6 @@ struct anfu_iam_notice {
 int anfu_iam_notify_user(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 			 const struct anfu_iam_notice *n);
 
-
 /* ---- other users, as other services may see them (iam/lookup.c) ------------------ */
 
 /* A user as another service may know them (a transfer's payee and payer):

@@ -350,8 +350,8 @@ struct confirm_cmd {
 
 /* The notice of one party, in both languages: iam sends it on the
  * user's bound channels in the user's language (none bound: nothing). */
-static int notice(struct anfu_wallet *w, struct anfu_tx *tx, const char *user_id,
-		  const char *kind, bool incoming, const char *other, int64_t amount, int64_t ms)
+static int notice(struct anfu_wallet *w, struct anfu_tx *tx, const char *user_id, const char *kind,
+		  bool incoming, const char *other, int64_t amount, int64_t ms)
 {
 	char figures[32], words[ANFU_MONEY_WORDS_MAX], when[32], zh[768], en[768];
 	struct anfu_iam_notice n = { kind, "转账通知", zh, "Transfer notice", en };
@@ -363,15 +363,18 @@ static int notice(struct anfu_wallet *w, struct anfu_tx *tx, const char *user_id
 		return r;
 	time_cn(ms, when);
 	if (incoming) {
-		(void)snprintf(zh, sizeof(zh), "【安付】%s 于 %s 向您转账 %s 元（%s），已入账余额。",
-			       other, when, figures, words);
-		(void)snprintf(en, sizeof(en),
-			       "[anfu] %s sent you CNY %s at %s (Beijing time); it is in your balance.",
-			       other, figures, when);
-	} else {
 		(void)snprintf(zh, sizeof(zh),
-			       "【安付】您于 %s 向 %s 转账 %s 元（%s）。如非本人操作，请立即联系客服。",
-			       when, other, figures, words);
+			       "【安付】%s 于 %s 向您转账 %s 元（%s），已入账余额。", other, when,
+			       figures, words);
+		(void)snprintf(
+			en, sizeof(en),
+			"[anfu] %s sent you CNY %s at %s (Beijing time); it is in your balance.",
+			other, figures, when);
+	} else {
+		(void)snprintf(
+			zh, sizeof(zh),
+			"【安付】您于 %s 向 %s 转账 %s 元（%s）。如非本人操作，请立即联系客服。",
+			when, other, figures, words);
 		(void)snprintf(en, sizeof(en),
 			       "[anfu] You sent CNY %s to %s at %s (Beijing time). If this was not "
 			       "you, contact support now.",

@@ -171,7 +171,8 @@ static void test_only_an_active_customer_is_found(void **state)
 		{ "13800003001", "mobile", ANFU_USER_STAFF, NULL },
 		{ "13800003002", "mobile", ANFU_USER_MERCHANT, NULL },
 		{ "13800003003", "mobile", ANFU_USER_CUSTOMER, "status = 'disabled'" },
-		{ "13800003004", "mobile", ANFU_USER_CUSTOMER, "status = 'locked', locked_until_ms = 0" },
+		{ "13800003004", "mobile", ANFU_USER_CUSTOMER,
+		  "status = 'locked', locked_until_ms = 0" },
 		{ "13800003005", "mobile", ANFU_USER_CUSTOMER, "expires_ms = 1" },
 	};
 	static const char *const nobody[] = { "13800009999", "", "not a login!", "x",
@@ -209,8 +210,7 @@ static void test_customer_is_found_once_a_timed_lock_ran_out(void **state)
 	char id[ANFU_ID_MAX], assignment[96];
 
 	add_user(f, ANFU_USER_CUSTOMER, PHONE_A, "mobile", NULL, NULL, "zh", id);
-	(void)snprintf(assignment, sizeof(assignment),
-		       "status = 'locked', locked_until_ms = %lld",
+	(void)snprintf(assignment, sizeof(assignment), "status = 'locked', locked_until_ms = %lld",
 		       (long long)(anfu_clock_now_ms() + 60000));
 	set_col(f, id, assignment);
 	assert_int_equal(anfu_iam_customer_find(f->iam, PHONE_A, &v), ANFU_ENOTFOUND);
@@ -261,8 +261,11 @@ static int setup_pg(void **state)
 	return setup(state);
 }
 
-#define T(fn) \
-	{ #fn, fn, setup_sqlite, teardown, NULL }, { "pg:" #fn, fn, setup_pg, teardown, NULL }
+#define T(fn)                                           \
+	{ #fn, fn, setup_sqlite, teardown, NULL },      \
+	{                                               \
+		"pg:" #fn, fn, setup_pg, teardown, NULL \
+	}
 
 int main(void)
 {

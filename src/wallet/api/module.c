@@ -42,8 +42,9 @@ static int wallet_start(struct anfu_app *app, const void *config, void **ret_svc
 	int r = anfu_wallet_new(&d, &w);
 
 	if (r < 0) {
-		anfu_log_error("wallet.start", "wallet not started (%s): the ledger and iam must "
-			       "start first, the keys be loaded and the limits rise with the method",
+		anfu_log_error("wallet.start",
+			       "wallet not started (%s): the ledger, iam and the "
+			       "keys first; limits rising with the method",
 			       anfu_strerror(r));
 		return r;
 	}

@@ -826,4 +826,30 @@ struct anfu_iam_notice {
 int anfu_iam_notify_user(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 			 const struct anfu_iam_notice *n);
 
+/* ---- other users, as other services may see them (iam/lookup.c) ------------------ */
+
+/* A user as another service may know them (a transfer's payee and payer):
+ * nothing unmasked leaves iam (DATA-MASK-*). */
+struct anfu_iam_party {
+	char id[ANFU_ID_MAX];
+	enum anfu_user_kind kind;
+	const char *status;	      /* effective now: "active", "locked", "disabled", "expired" */
+	char lang[4];		      /* "zh" | "en": the language of the user's notices */
+	char real_name[64];	      /* masked, or "" without a real name */
+	char login[ANFU_ID_MAX + 64]; /* masked by the login's kind */
+};
+
+/* The active customer a payer means by `typed` (a mobile number, an email
+ * or a login name, normalised as at login: a mobile number without its +86,
+ * an email or a login name in lower case): the account whose login it is,
+ * else the account that bound that mobile number as its phone. Read on the
+ * calling thread's connection. Returns 0 with *ret (written only then);
+ * ANFU_ENOTFOUND when typed cannot be a login identifier, no account has
+ * it, or the account is not an active customer (the caller cannot tell
+ * which); ANFU_EINVAL for NULL; the store's or the vault's error. */
+int anfu_iam_customer_find(struct anfu_iam *iam, const char *typed, struct anfu_iam_party *ret);
+/* The same view of the user user_id, of any kind and status, on the
+ * calling thread's connection. ANFU_ENOTFOUND when there is none. */
+int anfu_iam_party_get(struct anfu_iam *iam, const char *user_id, struct anfu_iam_party *ret);
+
 #endif

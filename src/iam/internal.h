@@ -119,6 +119,13 @@ const char *iam_user_state(const struct iam_user *u, int64_t now_ms);
  * anfu_free_secret(). */
 int iam_user_reveal(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
 		    const char *field, char **ret);
+/* A sealed field of u ("login", "phone", "email", "name", "idno") opened
+ * and masked at once by its one rule (base/mask.h, DATA-MASK-*) into out
+ * (cap bytes): "" for an empty column, "***" for a value the rule does not
+ * accept. The clear text never leaves this call. ANFU_EINVAL for another
+ * field; the vault's error. */
+int iam_user_masked(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+		    const char *field, char *out, size_t cap);
 /* The masked view of u (DATA-MASK-*), roles included. */
 int iam_user_view(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
 		  struct anfu_user_view *ret);

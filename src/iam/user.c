@@ -274,19 +274,6 @@ static void mask_into(mask_fn fn, const char *v, char *out, size_t cap)
 		(void)anfu_strlcpy(out, "***", cap);
 }
 
-static int view_sealed(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
-		       const char *field, mask_fn fn, char *out, size_t cap)
-{
-	char *v = NULL;
-	int r = iam_user_reveal(iam, db, u, field, &v);
-
-	if (r < 0)
-		return r;
-	mask_into(fn, v, out, cap);
-	anfu_free_secret(v);
-	return 0;
-}
-
 static mask_fn login_mask(const char *login_kind)
 {
 	if (strcmp(login_kind, "mobile") == 0)
@@ -294,6 +281,42 @@ static mask_fn login_mask(const char *login_kind)
 	if (strcmp(login_kind, "email") == 0)
 		return anfu_mask_email;
 	return anfu_mask_nickname;
+}
+
+/* The one masking rule of each sealed field shown to anyone. */
+static mask_fn field_mask(const struct iam_user *u, const char *field)
+{
+	if (strcmp(field, "login") == 0)
+		return login_mask(u->login_kind);
+	if (strcmp(field, "phone") == 0)
+		return anfu_mask_mobile;
+	if (strcmp(field, "email") == 0)
+		return anfu_mask_email;
+	if (strcmp(field, "name") == 0)
+		return anfu_mask_name;
+	if (strcmp(field, "idno") == 0)
+		return anfu_mask_id_number;
+	return NULL;
+}
+
+int iam_user_masked(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
+		    const char *field, char *out, size_t cap)
+{
+	mask_fn fn;
+	char *v = NULL;
+	int r;
+
+	if (!iam || !u || !field || !out || cap == 0)
+		return ANFU_EINVAL;
+	fn = field_mask(u, field);
+	if (!fn)
+		return ANFU_EINVAL;
+	r = iam_user_reveal(iam, db, u, field, &v);
+	if (r < 0)
+		return r;
+	mask_into(fn, v, out, cap);
+	anfu_free_secret(v);
+	return 0;
 }
 
 int iam_user_view(struct anfu_iam *iam, struct anfu_db *db, const struct iam_user *u,
@@ -308,17 +331,15 @@ int iam_user_view(struct anfu_iam *iam, struct anfu_db *db, const struct iam_use
 	(void)anfu_strlcpy(v.id, u->id, sizeof(v.id));
 	v.kind = iam_kind_name(u->kind);
 	v.status = iam_user_state(u, anfu_clock_now_ms());
-	r = view_sealed(iam, db, u, "login", login_mask(u->login_kind), v.login, sizeof(v.login));
+	r = iam_user_masked(iam, db, u, "login", v.login, sizeof(v.login));
 	if (r == 0)
-		r = view_sealed(iam, db, u, "phone", anfu_mask_mobile, v.phone, sizeof(v.phone));
+		r = iam_user_masked(iam, db, u, "phone", v.phone, sizeof(v.phone));
 	if (r == 0)
-		r = view_sealed(iam, db, u, "email", anfu_mask_email, v.email, sizeof(v.email));
+		r = iam_user_masked(iam, db, u, "email", v.email, sizeof(v.email));
 	if (r == 0)
-		r = view_sealed(iam, db, u, "name", anfu_mask_name, v.real_name,
-				sizeof(v.real_name));
+		r = iam_user_masked(iam, db, u, "name", v.real_name, sizeof(v.real_name));
 	if (r == 0)
-		r = view_sealed(iam, db, u, "idno", anfu_mask_id_number, v.id_number,
-				sizeof(v.id_number));
+		r = iam_user_masked(iam, db, u, "idno", v.id_number, sizeof(v.id_number));
 	if (r < 0)
 		return r;
 	mask_into(anfu_mask_nickname, u->nickname, v.nickname, sizeof(v.nickname));

@@ -6,8 +6,9 @@
  *
  * The balance after each row is computed backwards from the balance now,
  * in one read snapshot; a page's cursor carries the ledger's cursor and
- * the balance after the next older row, with a keyed MAC (the vault's
- * token hash) so a client cannot make the server show another balance.
+ * the balance after the next older row, with a keyed MAC (anfu_keys_mac,
+ * purpose "wallet.history") so a client cannot make the server show
+ * another balance.
  * Trusts the ledger's rows; a cursor only once its MAC checks.
  */
 #include <inttypes.h>
@@ -22,7 +23,7 @@
 #include "ledger/ledger.h"
 #include "store/store.h"
 #include "tx/tx.h"
-#include "vault/vault.h"
+#include "keys/keys.h"
 #include "wallet/internal.h"
 #include "wallet/wallet.h"
 
@@ -31,15 +32,18 @@
 static int cursor_mac(struct anfu_wallet *w, const char *user_id, const char *lc, int64_t balance,
 		      char out[MAC_CHARS + 1])
 {
-	char text[256], mac[2 * ANFU_HASH_LEN + 1];
+	char text[256], hex[2 * ANFU_HASH_LEN + 1];
+	uint8_t mac[ANFU_HASH_LEN];
 	int n = snprintf(text, sizeof(text), "%s|%s|%" PRId64, user_id, lc, balance);
 	int r;
 
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return ANFU_EINVAL;
-	r = anfu_vault_token_hash(w->vault, "wallet.history", text, (size_t)n, mac);
-	if (r == 0)
-		(void)anfu_strlcpy(out, mac, MAC_CHARS + 1);
+	r = anfu_keys_mac(w->keys, "wallet.history", text, (size_t)n, mac);
+	if (r == 0) {
+		anfu_hex_encode(mac, sizeof(mac), hex);
+		(void)anfu_strlcpy(out, hex, MAC_CHARS + 1);
+	}
 	return r;
 }
 

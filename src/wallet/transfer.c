@@ -25,7 +25,6 @@
 #include "base/str.h"
 #include "crypto/crypto.h"
 #include "ledger/ledger.h"
-#include "notify/notify.h"
 #include "store/store.h"
 #include "tx/tx.h"
 #include "wallet/internal.h"
@@ -136,14 +135,14 @@ static void preview_limits(struct anfu_wallet *w, int64_t used, struct anfu_wall
 /* The checks of a preview on the calling thread's view: payee, accounts,
  * balance, limits. p->code set on a refusal. */
 static int preview_check(struct anfu_wallet *w, struct anfu_db *db,
-			 const struct anfu_wallet_preview_req *req, struct wallet_person *payee,
+			 const struct anfu_wallet_preview_req *req, struct anfu_iam_party *payee,
 			 struct anfu_wallet_preview *p)
 {
 	struct anfu_ledger_account from, to;
 	int64_t used = 0;
-	int r = wallet_person_find(w, db, req->to, payee);
+	int r = wallet_payee_find(w, req->to, payee);
 
-	if (r == ANFU_ENOTFOUND || (r == 0 && (!payee->customer || !payee->active))) {
+	if (r == ANFU_ENOTFOUND) {
 		p->code = ANFU_R_WALLET_PAYEE_NOT_FOUND;
 		p->field = "to";
 		return 0;
@@ -187,7 +186,7 @@ int anfu_wallet_preview(struct anfu_wallet *w, const struct anfu_actor *actor,
 			const struct anfu_wallet_preview_req *req, struct anfu_wallet_preview *ret)
 {
 	struct anfu_wallet_preview *p = NULL;
-	struct wallet_person payee;
+	struct anfu_iam_party payee;
 	struct anfu_db *db = NULL;
 	char hash[HASH_HEX];
 	int r;
@@ -205,8 +204,8 @@ int anfu_wallet_preview(struct anfu_wallet *w, const struct anfu_actor *actor,
 		r = preview_check(w, db, req, &payee, p);
 	if (r < 0 || p->code)
 		goto out;
-	(void)anfu_strlcpy(p->payee_name, payee.name_masked, sizeof(p->payee_name));
-	(void)anfu_strlcpy(p->payee_login, payee.login_masked, sizeof(p->payee_login));
+	(void)anfu_strlcpy(p->payee_name, payee.real_name, sizeof(p->payee_name));
+	(void)anfu_strlcpy(p->payee_login, payee.login, sizeof(p->payee_login));
 	r = anfu_money_words_zh(p->amount, p->words, sizeof(p->words));
 	if (r == 0)
 		r = anfu_money_format(p->amount, 2, p->figures, sizeof(p->figures));
@@ -224,7 +223,6 @@ int anfu_wallet_preview(struct anfu_wallet *w, const struct anfu_actor *actor,
 out:
 	if (r == 0)
 		*ret = *p;
-	wallet_person_clear(&payee);
 	free(p);
 	return r;
 }
@@ -343,57 +341,53 @@ struct confirm_cmd {
 	const struct anfu_wallet_confirm_req *req;
 	const struct conf_row *conf;
 	enum anfu_wallet_auth auth;
-	const struct wallet_person *payer, *payee;
+	const struct anfu_iam_party *payer;
 	char payer_acc[ANFU_ID_MAX], payee_acc[ANFU_ID_MAX];
 	char id[ANFU_ID_MAX];
 	char idem[ANFU_ID_MAX + 8];
 	struct anfu_wallet_transfer *out; /* the answer (code on a refusal) */
 };
 
-/* The notice of one party, in their language; a missing contact or
- * notifier sends nothing. */
-static int notice(struct anfu_wallet *w, struct anfu_tx *tx, const struct wallet_person *to,
-		  const char *kind, bool incoming, const char *other, int64_t amount, int64_t ms)
+/* The notice of one party, in both languages: iam sends it on the
+ * user's bound channels in the user's language (none bound: nothing). */
+static int notice(struct anfu_wallet *w, struct anfu_tx *tx, const char *user_id, const char *kind,
+		  bool incoming, const char *other, int64_t amount, int64_t ms)
 {
-	char figures[32], words[ANFU_MONEY_WORDS_MAX], when[32], body[768];
-	bool zh = strcmp(to->lang, "en") != 0;
-	int r;
+	char figures[32], words[ANFU_MONEY_WORDS_MAX], when[32], zh[768], en[768];
+	struct anfu_iam_notice n = { kind, "转账通知", zh, "Transfer notice", en };
+	int r = anfu_money_format(amount, 2, figures, sizeof(figures));
 
-	if (!w->notify || !to->target || !to->channel[0])
-		return 0;
-	r = anfu_money_format(amount, 2, figures, sizeof(figures));
 	if (r == 0)
 		r = anfu_money_words_zh(amount, words, sizeof(words));
 	if (r < 0)
 		return r;
 	time_cn(ms, when);
-	if (zh && incoming)
-		(void)snprintf(body, sizeof(body), "【安付】%s 于 %s 向您转账 %s 元（%s），已入账余额。",
-			       other, when, figures, words);
-	else if (zh)
-		(void)snprintf(body, sizeof(body),
-			       "【安付】您于 %s 向 %s 转账 %s 元（%s）。如非本人操作，请立即联系客服。",
-			       when, other, figures, words);
-	else if (incoming)
-		(void)snprintf(body, sizeof(body),
-			       "[anfu] %s sent you CNY %s at %s (Beijing time); it is in your balance.",
-			       other, figures, when);
-	else
-		(void)snprintf(body, sizeof(body),
+	if (incoming) {
+		(void)snprintf(zh, sizeof(zh),
+			       "【安付】%s 于 %s 向您转账 %s 元（%s），已入账余额。", other, when,
+			       figures, words);
+		(void)snprintf(
+			en, sizeof(en),
+			"[anfu] %s sent you CNY %s at %s (Beijing time); it is in your balance.",
+			other, figures, when);
+	} else {
+		(void)snprintf(
+			zh, sizeof(zh),
+			"【安付】您于 %s 向 %s 转账 %s 元（%s）。如非本人操作，请立即联系客服。",
+			when, other, figures, words);
+		(void)snprintf(en, sizeof(en),
 			       "[anfu] You sent CNY %s to %s at %s (Beijing time). If this was not "
 			       "you, contact support now.",
 			       figures, other, when);
-	return anfu_notify_enqueue(w->notify, tx,
-				   strcmp(to->channel, "email") == 0 ? ANFU_CHANNEL_EMAIL
-								     : ANFU_CHANNEL_SMS,
-				   to->id, to->target, kind,
-				   zh ? "转账通知" : "Transfer notice", body);
+	}
+	return anfu_iam_notify_user(w->iam, tx, user_id, &n);
 }
 
-/* What a party is called in the other's notice and history. */
-static const char *shown(const struct wallet_person *p)
+/* What a party is called in the other's notice and history: the masked
+ * real name, else the masked login. */
+static const char *shown(const char *name, const char *login)
 {
-	return p->name_masked[0] ? p->name_masked : p->login_masked;
+	return name[0] ? name : login;
 }
 
 /* Marks the confirmation used by this transfer, once and in time. */
@@ -422,8 +416,8 @@ static int trf_insert(struct anfu_db *db, const struct confirm_cmd *c, const cha
 		ANFU_PS(c->conf->memo),
 		ANFU_PS(c->conf->payee_name),
 		ANFU_PS(c->conf->payee_login),
-		ANFU_PS(c->payer->name_masked),
-		ANFU_PS(c->payer->login_masked),
+		ANFU_PS(c->payer->real_name),
+		ANFU_PS(c->payer->login),
 		ANFU_PS(c->req->confirmation_id),
 		ANFU_PS(c->req->request_id),
 		ANFU_PS(wallet_auth_name(c->auth)),
@@ -507,11 +501,11 @@ static int confirm_fn(struct anfu_tx *tx, void *ud)
 					    wallet_auth_name(c->auth), "ledger_transfer", res.id,
 					    "confirmation", c->req->confirmation_id));
 	if (r == 0)
-		r = notice(c->w, tx, c->payer, "wallet.transfer_out", false, shown(c->payee),
-			   c->conf->amount, now);
+		r = notice(c->w, tx, c->req->payer_id, "wallet.transfer_out", false,
+			   shown(c->conf->payee_name, c->conf->payee_login), c->conf->amount, now);
 	if (r == 0)
-		r = notice(c->w, tx, c->payee, "wallet.transfer_in", true, shown(c->payer),
-			   c->conf->amount, now);
+		r = notice(c->w, tx, c->conf->payee, "wallet.transfer_in", true,
+			   shown(c->payer->real_name, c->payer->login), c->conf->amount, now);
 	if (r == 0)
 		r = anfu_ledger_account_get(c->w->ledger, c->payer_acc, &acc);
 	if (r < 0)
@@ -574,30 +568,26 @@ static int confirm_check(struct anfu_db *db, const struct anfu_wallet_confirm_re
 }
 
 /* Prepares and runs the writer command of a checked confirmation. */
-static int confirm_run(struct anfu_wallet *w, const struct anfu_actor *actor, struct anfu_db *db,
+static int confirm_run(struct anfu_wallet *w, const struct anfu_actor *actor,
 		       const struct anfu_wallet_confirm_req *req, const struct conf_row *conf,
 		       struct anfu_wallet_transfer *out)
 {
-	struct wallet_person payer, payee;
+	struct anfu_iam_party payer;
 	struct anfu_ledger_account a;
 	struct confirm_cmd c;
 	int r;
 
 	memset(&payer, 0, sizeof(payer));
-	memset(&payee, 0, sizeof(payee));
 	memset(&c, 0, sizeof(c));
 	c.w = w;
 	c.req = req;
 	c.conf = conf;
 	c.out = out;
 	c.payer = &payer;
-	c.payee = &payee;
 	/* A second factor after the preview is this transfer's, asked for
 	 * or not: the stronger method's limits apply. */
 	c.auth = req->mfa_ms > conf->created_ms ? ANFU_WALLET_AUTH_PIN_OTP : ANFU_WALLET_AUTH_PIN;
-	r = wallet_person_get(w, db, req->payer_id, true, &payer);
-	if (r == 0)
-		r = wallet_person_get(w, db, conf->payee, true, &payee);
+	r = wallet_party_get(w, req->payer_id, &payer);
 	if (r == 0)
 		r = wallet_account(w, req->payer_id, &a);
 	if (r == 0)
@@ -616,8 +606,6 @@ static int confirm_run(struct anfu_wallet *w, const struct anfu_actor *actor, st
 	/* A refusal of the command is an answer, not an error. */
 	if (r == ANFU_ECONFLICT && out->code)
 		r = 0;
-	wallet_person_clear(&payer);
-	wallet_person_clear(&payee);
 	return r;
 }
 
@@ -639,7 +627,7 @@ int anfu_wallet_confirm(struct anfu_wallet *w, const struct anfu_actor *actor,
 	if (r == 0)
 		r = confirm_check(db, req, &conf, &out);
 	if (r == 0 && !out.code && !out.existed)
-		r = confirm_run(w, actor, db, req, &conf, &out);
+		r = confirm_run(w, actor, req, &conf, &out);
 	if (r == 0 && out.existed) {
 		struct anfu_ledger_account a;
 

@@ -16,7 +16,7 @@ int anfu_wallet_new(const struct anfu_wallet_deps *d, struct anfu_wallet **ret)
 	struct anfu_wallet *w;
 	const struct anfu_wallet_config *c;
 
-	if (!d || !d->cfg || !d->ledger || !d->tx || !d->vault || !ret)
+	if (!d || !d->cfg || !d->ledger || !d->tx || !d->iam || !d->keys || !ret)
 		return ANFU_EINVAL;
 	c = d->cfg;
 	/* A stronger method never has a lower limit; a single transfer
@@ -28,8 +28,8 @@ int anfu_wallet_new(const struct anfu_wallet_deps *d, struct anfu_wallet **ret)
 	w->cfg = *c;
 	w->ledger = d->ledger;
 	w->tx = d->tx;
-	w->vault = d->vault;
-	w->notify = d->notify;
+	w->iam = d->iam;
+	w->keys = d->keys;
 	*ret = w;
 	return 0;
 }

@@ -10,8 +10,9 @@
  * wallet_limit_usage (src/wallet/migrations/). Moves money only through
  * the ledger's single writer: a transfer's row, its usage of the day's
  * limit, its ledger transfer, its audit record and its notices are one
- * writer command (anfu_ledger_run_weighted). Reads the payee and the
- * parties' contacts from iam's user table (wallet/payee.c, read only).
+ * writer command (anfu_ledger_run_weighted). Knows people only through
+ * iam's functions (wallet/payee.c): the payee and the parties' masked
+ * names, and their notices (anfu_iam_notify_user).
  *
  * Thread-safe: any HTTP worker may call it; reads use the calling
  * thread's connection.
@@ -31,12 +32,12 @@
 struct anfu_actor;
 struct anfu_config_table;
 struct anfu_db;
+struct anfu_iam;
+struct anfu_keys;
 struct anfu_ledger;
 struct anfu_migration_set;
-struct anfu_notify;
 struct anfu_tx;
 struct anfu_tx_exec;
-struct anfu_vault;
 
 /* The [wallet] options (wallet/options.c); amounts in fen. */
 struct anfu_wallet_config {
@@ -67,8 +68,8 @@ struct anfu_wallet_deps {
 	const struct anfu_wallet_config *cfg;
 	struct anfu_ledger *ledger; /* every money movement */
 	struct anfu_tx_exec *tx;    /* the confirmation rows (not money) */
-	struct anfu_vault *vault;   /* the parties' sealed contacts and names */
-	struct anfu_notify *notify; /* notices to both parties (may be NULL: none) */
+	struct anfu_iam *iam;	    /* the parties (masked) and their notices */
+	const struct anfu_keys *keys; /* the MAC of history cursors */
 };
 
 struct anfu_wallet;

@@ -35,15 +35,17 @@ static int wallet_start(struct anfu_app *app, const void *config, void **ret_svc
 		.cfg = config,
 		.ledger = service_named(app, "ledger"),
 		.tx = app->tx,
-		.vault = app->vault,
-		.notify = app->notify,
+		.iam = app->iam,
+		.keys = app->keys,
 	};
 	struct anfu_wallet *w = NULL;
 	int r = anfu_wallet_new(&d, &w);
 
 	if (r < 0) {
-		anfu_log_error("wallet.start", "wallet not started (%s): the ledger must start "
-			       "first and the limits must rise with the method", anfu_strerror(r));
+		anfu_log_error("wallet.start",
+			       "wallet not started (%s): the ledger, iam and the "
+			       "keys first; limits rising with the method",
+			       anfu_strerror(r));
 		return r;
 	}
 	*ret_svc = w;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: the benchmarks behind `make bench`.
 #
-#   bench/run.sh [all|bare|anfud|audit|ledger|pg|login|pin]  (default: all)
+#   bench/run.sh [all|bare|anfud|audit|ledger|pg|login|pin|wallet]  (default: all)
 #
 # Measures, on this machine:
 #   - wrk against GET /healthz on the bare libmicrohttpd TLS server
@@ -31,6 +31,15 @@
 #     Argon2id record against the keyed MAC (bench/bench_pin.c, both
 #     through iam_pin_check, same run), intl and gm; PIN_SECONDS [5] per
 #     path, the default [argon2] parameters and max_concurrent threads.
+#   - wallet: PIN-confirmed transfers per second over HTTPS (issue 10):
+#     bench/bench_wallet.c keeps WALLET_CONNS keep-alive connections busy
+#     with preview + confirm pairs, each connection the session of its own
+#     payer (customers made by bench/wallet_users.py on a test-hooks anfud
+#     on SQLite), against pgbench's TPC-B on a throwaway PostgreSQL cluster
+#     in the same run, in alternating pairs; the goal is transfers/s >=
+#     3 x TPC-B tps with p99 < 25 ms. Also anfud's /metrics per run (ledger
+#     batches, commits) and a check that the server's wallet_transfer rows
+#     equal the 201s the client saw, then `anfu ledger verify`.
 #
 # The report (Markdown, with the conditions of every number) goes to stdout,
 # ready to append to docs/benchmarks.md (`bench/run.sh >> docs/benchmarks.md`);
@@ -60,6 +69,14 @@
 #   run each; more threads than max_concurrent leave the pool as the only cap)
 #   LOGIN_MEM_SLACK_KIB [32768]: allowance for TLS sessions, MHD connection
 #   pools and SQLite caches of the open connections on top of the cap
+# Wallet mode (defaults in brackets; BUILD_TEST as for login):
+#   WALLET_USERS [256] customers; the first WALLET_CONNS [64] are the payers
+#   WALLET_DURATION [20s] per run (TPC-B and transfers)  WALLET_WARMUP [3]
+#   seconds before bench_wallet measures  WALLET_REPEAT [3] pairs
+#   WALLET_MAX_AMOUNT [10] fen  WALLET_FUNDS [10000000] fen per customer
+#   WALLET_PIN [583016]  WALLET_HTTP_THREADS [THREADS]: anfud's [http] threads
+#   WALLET_TPCB_CLIENTS [WALLET_CONNS]  WALLET_TPCB_JOBS [2]
+#   WALLET_TPCB_SCALE [WALLET_TPCB_CLIENTS] (pgbench: scale >= clients)
 #
 # The functions can also be used on their own: `source bench/run.sh`.
 
@@ -94,6 +111,18 @@ LOGIN_MEM_CONNS=${LOGIN_MEM_CONNS:-200}
 LOGIN_MEM_DURATION=${LOGIN_MEM_DURATION:-10s}
 LOGIN_MEM_THREADS=${LOGIN_MEM_THREADS:-"$THREADS 16"}
 LOGIN_MEM_SLACK_KIB=${LOGIN_MEM_SLACK_KIB:-32768}
+WALLET_USERS=${WALLET_USERS:-256}
+WALLET_CONNS=${WALLET_CONNS:-64}
+WALLET_DURATION=${WALLET_DURATION:-20s}
+WALLET_WARMUP=${WALLET_WARMUP:-3}
+WALLET_REPEAT=${WALLET_REPEAT:-3}
+WALLET_MAX_AMOUNT=${WALLET_MAX_AMOUNT:-10}
+WALLET_FUNDS=${WALLET_FUNDS:-10000000}
+WALLET_PIN=${WALLET_PIN:-583016}
+WALLET_HTTP_THREADS=${WALLET_HTTP_THREADS:-$THREADS}
+WALLET_TPCB_CLIENTS=${WALLET_TPCB_CLIENTS:-$WALLET_CONNS}
+WALLET_TPCB_JOBS=${WALLET_TPCB_JOBS:-2}
+WALLET_TPCB_SCALE=${WALLET_TPCB_SCALE:-$WALLET_TPCB_CLIENTS}
 PYTHON=/usr/bin/python3 # Debian's: it has python3-requests (see the stack probe notes)
 
 WRK_ARGS="-t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency"
@@ -745,6 +774,220 @@ bench_login() {
 	echo "Peak memory within max_concurrent × memlimit_kib + slack in every row: $(printf '%s\n' "${MEM_VERDICTS[@]}" | grep -q NO && echo '**NOT met**' || echo met)."
 }
 
+# ---- the wallet transfer benchmark (issue 10) ------------------------------
+
+# INI text appended to prepare_data's config for the wallet runs.
+wallet_config() {
+	cat <<EOF
+# Wallet benchmark: customers are made by bench/wallet_users.py, which logs
+# them in with correct passwords only (no captcha needed).
+[captcha]
+mode = after_failures
+after_failures = 1
+
+# No failures are expected; the per-IP throttle must not shape the result.
+[lockout]
+ip_failures = 10000
+EOF
+}
+
+# anfud's /metrics (admin listener, port $1) into file $2.
+wallet_metrics() {
+	curl -s --max-time 10 --cacert "$WALLET_DIR/tls/server.crt" "https://127.0.0.1:$1/metrics" >"$2" 2>/dev/null
+}
+
+# What the server did during one run, from two /metrics snapshots ($1
+# before, $2 after; $3: the run's seconds, warm-up included; $4: the
+# transfers answered 201 in it): ledger writer batches, durable commits,
+# server-side request times. One line.
+wallet_where() {
+	/usr/bin/python3 - "$1" "$2" "$3" "$4" <<'PY'
+import sys
+def load(path):
+    m = {}
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("#"):
+            continue
+        k, _, v = line.rstrip().rpartition(" ")
+        try:
+            m[k] = float(v)
+        except ValueError:
+            pass
+    return m
+a, b = load(sys.argv[1]), load(sys.argv[2])
+secs, n = float(sys.argv[3]), max(float(sys.argv[4]), 1)
+d = lambda k: b.get(k, 0) - a.get(k, 0)
+bc = d('anfu_ledger_batches_total{outcome="committed"}')
+bt, bs = d("anfu_ledger_transfers_total"), d("anfu_ledger_batch_duration_seconds_sum{}")
+cc, cs = d("anfu_db_commit_duration_seconds_count{}"), d("anfu_db_commit_duration_seconds_sum{}")
+def route(method, r):
+    k = 'anfu_http_request_duration_seconds_%s{method="%s",route="%s",}'
+    c, s = d(k % ("count", method, r)), d(k % ("sum", method, r))
+    return "%.2f ms" % (1000 * s / c) if c else "?"
+print("ledger writer: %d batches, %.2f transfers per batch, %.2f ms per batch, busy %.0f %% of the run; "
+      "durable commits (all threads): %.1f per transfer, %.2f ms each on average; "
+      "server-side mean (handler to response): preview %s, confirm %s"
+      % (bc, bt / bc if bc else 0, 1000 * bs / bc if bc else 0, 100 * bs / secs if secs else 0,
+         cc / n, 1000 * cs / cc if cc else 0,
+         route("POST", "/api/v1/me/transfers/preview"), route("POST", "/api/v1/me/transfers")))
+PY
+}
+
+wallet_header() {
+	echo '| pair | TPC-B tps | TPC-B latency (avg) | TPC-B: busy before | transfers/s | confirm p50 | confirm p99 | pair p50 | pair p99 | preview p99 | errors | anfud CPU (of one core) | bench_wallet CPU | foreign CPU | transfers: busy before | **transfers ÷ TPC-B** |'
+	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
+}
+
+# wallet_tpcb: one pgbench TPC-B run in database tpcb. Sets TPCB_TPS,
+# TPCB_LAT, TPCB_IDLE.
+wallet_tpcb() {
+	local out
+	"$WALLET_PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d tpcb -c CHECKPOINT >/dev/null || return 1
+	wait_idle
+	TPCB_IDLE=$IDLE_BEFORE
+	out=$(mktemp "${TMPDIR:-/tmp}/anfu-tpcb-XXXXXX")
+	log "wallet: pgbench TPC-B -c $WALLET_TPCB_CLIENTS -j $WALLET_TPCB_JOBS -T $WALLET_SECS -M prepared"
+	"$WALLET_PG_BIN/pgbench" -c "$WALLET_TPCB_CLIENTS" -j "$WALLET_TPCB_JOBS" -T "$WALLET_SECS" \
+		-M prepared tpcb >"$out" 2>&1 || { cat "$out" >&2; rm -f "$out"; return 1; }
+	TPCB_TPS=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' "$out" |
+		awk '{printf "%.1f", $1}')
+	TPCB_LAT=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out")
+	TPCB_FAILED=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")
+	rm -f "$out"
+	[ -n "$TPCB_TPS" ] && [ "${TPCB_FAILED:-1}" = 0 ] || { log "pgbench: no tps, or failed transactions"; return 1; }
+}
+
+# wallet_run: one bench_wallet run against the running anfud, timed like
+# run_wrk. Sets the W_* variables of the table row and adds its transfers
+# (warm-up included) to WALLET_OK_TOTAL.
+wallet_run() {
+	local out timing b0 t0 b1 t1 s0 s1 cpu m0 m1
+	wait_idle
+	W_IDLE=$IDLE_BEFORE
+	out=$(mktemp "${TMPDIR:-/tmp}/anfu-wallet-XXXXXX")
+	timing=$(mktemp "${TMPDIR:-/tmp}/anfu-wallet-time-XXXXXX")
+	m0=$(mktemp "${TMPDIR:-/tmp}/anfu-metrics-XXXXXX")
+	m1=$(mktemp "${TMPDIR:-/tmp}/anfu-metrics-XXXXXX")
+	wallet_metrics "$WALLET_ADMIN_PORT" "$m0"
+	log "wallet: bench_wallet --conns $WALLET_CONNS --seconds $WALLET_SECS (+ $WALLET_WARMUP s warm-up) on port $ANFUD_PORT"
+	read -r b0 t0 < <(cpu_jiffies)
+	s0=$(proc_jiffies "$ANFUD_PID")
+	{ TIMEFORMAT='%U %S'; time "$BUILD_TEST/bench/bench_wallet" --url "https://127.0.0.1:$ANFUD_PORT" \
+		--cacert "$WALLET_DIR/tls/server.crt" --users "$WALLET_DIR/wallet-users.txt" \
+		--pin "$WALLET_PIN" --conns "$WALLET_CONNS" --seconds "$WALLET_SECS" \
+		--warmup "$WALLET_WARMUP" --max-amount "$WALLET_MAX_AMOUNT" >"$out" 2>&1; } 2>"$timing"
+	s1=$(proc_jiffies "$ANFUD_PID")
+	read -r b1 t1 < <(cpu_jiffies)
+	wallet_metrics "$WALLET_ADMIN_PORT" "$m1"
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($1 + $2) * hz}' "$timing")
+	W_FOREIGN=$(( (b1 - b0 - (s1 - s0) - cpu) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
+	[ "$W_FOREIGN" -lt 0 ] && W_FOREIGN=0
+	W_SERVER_CPU=$(( (s1 - s0) * 100 / ((t1 - t0) / $(nproc) > 0 ? (t1 - t0) / $(nproc) : 1) ))
+	W_CLIENT_CPU=$(( cpu * 100 / ((t1 - t0) / $(nproc) > 0 ? (t1 - t0) / $(nproc) : 1) ))
+	W_XPS=$(kv transfers_per_s "$out")
+	W_CP50=$(kv confirm_p50_ms "$out")
+	W_CP99=$(kv confirm_p99_ms "$out")
+	W_PP50=$(kv pair_p50_ms "$out")
+	W_PP99=$(kv pair_p99_ms "$out")
+	W_VP99=$(kv preview_p99_ms "$out")
+	W_ERRORS=$(kv errors "$out")
+	W_DETAIL=$(grep '^#' "$out")
+	W_WHERE=$(wallet_where "$m0" "$m1" "$((WALLET_SECS + WALLET_WARMUP))" "$(kv ok_total "$out")")
+	rm -f "$timing" "$m0" "$m1"
+	[ -n "$W_XPS" ] || { cat "$out" >&2; rm -f "$out"; return 1; }
+	WALLET_OK_TOTAL=$((WALLET_OK_TOTAL + $(kv ok_total "$out")))
+	rm -f "$out"
+}
+
+wallet_conditions() {
+	cat <<EOF
+- anfud: \`$BUILD_TEST/anfud\` ($(build_options "$BUILD_TEST")) on SQLite (WAL, synchronous = FULL: the defaults), data directory in $BENCH_DIR ($(findmnt -n -o FSTYPE -T "$BENCH_DIR" 2>/dev/null || echo '?')); [http] threads = $WALLET_HTTP_THREADS, the rest of [http] the defaults; TLS $TLS_PARAMS. The test hooks add routes; they are used only to make and fund the customers
+- Customers: $WALLET_USERS, made by bench/wallet_users.py (registered by SMS code with a real name, logged in from the benchmark's device with the SMS second factor, stepped up, payment PIN set, $WALLET_FUNDS fen credited through /test/v1/wallet/credit). [wallet] limits: the defaults (PIN alone: 100000 fen a transfer and a day; the amounts stay far below)
+- Load: \`bench_wallet --conns $WALLET_CONNS --seconds $WALLET_SECS --warmup $WALLET_WARMUP --max-amount $WALLET_MAX_AMOUNT\` (bench/bench_wallet.c, libcurl $(curl-config --version 2>/dev/null | cut -d' ' -f2)): $WALLET_CONNS threads, each with one keep-alive HTTPS connection and the session (cookie + CSRF token) of its own payer, repeating POST /api/v1/me/transfers/preview then POST /api/v1/me/transfers with the payment PIN; payee at random among the other $((WALLET_USERS - 1)) customers, amount 1..$WALLET_MAX_AMOUNT fen. A transfer counts when both requests answered 201 and the confirmation finished in the measured window; latencies are the client's: preview, confirm, and the pair (preview sent to confirmation answered)
+- TPC-B: $("$WALLET_PG_BIN/pgbench" --version) against a throwaway cluster (scripts/pg-cluster.sh: PostgreSQL's defaults, fsync and synchronous_commit on) in $BENCH_DIR; \`pgbench -i -s $WALLET_TPCB_SCALE\`, then \`pgbench -c $WALLET_TPCB_CLIENTS -j $WALLET_TPCB_JOBS -T $WALLET_SECS -M prepared\` (the built-in TPC-B-like script). The cluster is idle during the transfer runs, anfud idle during TPC-B
+- $WALLET_REPEAT alternating pairs (TPC-B, then transfers), each run after the idle gate; the ratio is taken per pair and its median reported. Goal (issue 10): transfers/s ≥ 3 × TPC-B tps, p99 < 25 ms
+- Load average before the pairs: $(cut -d' ' -f1-3 /proc/loadavg)
+EOF
+}
+
+# bench_wallet: the whole wallet section (see the header of this file).
+bench_wallet() {
+	local anfud=$BUILD_TEST/anfud anfu=$BUILD_TEST/anfu env line i ratio n_rows verify
+	local xps_l=() tpcb_l=() ratio_l=() cp99_l=() pp99_l=() where_l=() detail_l=()
+	[ -x "$anfud" ] && [ -x "$anfu" ] ||
+		die "$BUILD_TEST has no anfud/anfu (meson setup $BUILD_TEST -Dtest_hooks=true && ninja -C $BUILD_TEST)"
+	[ -x "$BUILD_TEST/bench/bench_wallet" ] ||
+		die "$BUILD_TEST/bench/bench_wallet not built (ninja -C $BUILD_TEST bench/bench_wallet)"
+	build_options "$BUILD_TEST" | grep -q 'test_hooks=True' ||
+		die "$BUILD_TEST is not a test-hooks build (meson configure $BUILD_TEST -Dtest_hooks=true)"
+	case $WALLET_DURATION in *[!0-9s]* | s* | '') die "WALLET_DURATION: whole seconds, e.g. 20s" ;; esac
+	WALLET_SECS=${WALLET_DURATION%s}
+	WALLET_PG_BIN=${ANFU_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+	[ -x "$WALLET_PG_BIN/pgbench" ] || die "no pgbench in '$WALLET_PG_BIN' (scripts/deps.sh test installs postgresql-15)"
+
+	# The throwaway cluster for TPC-B (cleanup stops it).
+	chmod 0755 "$WORK"
+	WALLET_PG_DIR=$WORK/pg
+	env=$("$ROOT/scripts/pg-cluster.sh" start "$WALLET_PG_DIR") || die "the cluster did not start"
+	while IFS= read -r line; do
+		case $line in PG*=*) export "${line?}" ;; esac
+	done <<<"$env"
+	"$WALLET_PG_BIN/psql" -X -q -d anfu -c 'CREATE DATABASE tpcb' || die "psql failed"
+	log "wallet: pgbench -i -s $WALLET_TPCB_SCALE"
+	"$WALLET_PG_BIN/pgbench" -i -s "$WALLET_TPCB_SCALE" -I dtGvp -q tpcb >/dev/null 2>&1 || die "pgbench -i failed"
+
+	# anfud on SQLite, its admin listener on (a free port) for /metrics.
+	WALLET_DIR=$WORK/wallet
+	prepare_data "$anfu" "$WALLET_DIR" "$(wallet_config)" || die "anfu init failed"
+	sed -i -e "s/^threads = .*/threads = $WALLET_HTTP_THREADS/" \
+		-e 's/^enabled = false$/enabled = true\nport = 0/' "$WALLET_DIR/anfu.conf"
+	start_anfud "$anfud" "$WALLET_DIR" || die "anfud did not start"
+	WALLET_ADMIN_PORT=$(sed -n 's/.*"admin_port": *\([0-9]*\).*/\1/p' "$WALLET_DIR/run/anfud.json")
+	TLS_PARAMS=$(tls_params "$ANFUD_PORT")
+	log "wallet: making $WALLET_USERS customers"
+	"$PYTHON" "$ROOT/bench/wallet_users.py" --port "$ANFUD_PORT" --cert "$WALLET_DIR/tls/server.crt" \
+		--users "$WALLET_USERS" --pin "$WALLET_PIN" --funds "$WALLET_FUNDS" \
+		--out "$WALLET_DIR/wallet-users.txt" || die "making the customers failed"
+
+	wallet_conditions
+	echo
+	wallet_header
+	WALLET_OK_TOTAL=0
+	for i in $(seq 1 "$WALLET_REPEAT"); do
+		wallet_tpcb || die "TPC-B failed"
+		wallet_run || die "bench_wallet failed"
+		ratio=$(awk -v a="$W_XPS" -v b="$TPCB_TPS" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}')
+		xps_l+=("$W_XPS")
+		tpcb_l+=("$TPCB_TPS")
+		ratio_l+=("$ratio")
+		cp99_l+=("$W_CP99")
+		pp99_l+=("$W_PP99")
+		where_l+=("pair $i: $W_WHERE")
+		detail_l+=("# pair $i" "$W_DETAIL")
+		printf '| %s | %s | %s ms | %s | %s | %s ms | %s ms | %s ms | %s ms | %s ms | %s | %s %% | %s %% | %s %% | %s | **%s ×** |\n' \
+			"$i" "$TPCB_TPS" "$TPCB_LAT" "$TPCB_IDLE" "$W_XPS" "$W_CP50" "$W_CP99" "$W_PP50" \
+			"$W_PP99" "$W_VP99" "$W_ERRORS" "$W_SERVER_CPU" "$W_CLIENT_CPU" "$W_FOREIGN" "$W_IDLE" "$ratio"
+	done
+	stop_anfud
+	echo
+	echo "What anfud did in each transfer run (its /metrics before and after, warm-up included):"
+	echo
+	printf -- '- %s\n' "${where_l[@]}"
+	echo
+	echo '```'
+	printf '%s\n' "${detail_l[@]}"
+	echo '```'
+	echo
+	# The server's books against the client's count.
+	n_rows=$(sqlite3 "$WALLET_DIR/anfu.db" 'SELECT COUNT(*) FROM wallet_transfer' 2>/dev/null)
+	verify=$("$anfu" ledger verify --data "$WALLET_DIR" 2>&1 | tail -1)
+	echo "Check: $WALLET_OK_TOTAL transfers answered 201 to bench_wallet (all runs, warm-ups included); wallet_transfer rows: ${n_rows:-?} ($([ "${n_rows:-x}" = "$WALLET_OK_TOTAL" ] && echo equal || echo '**DIFFERENT**')); \`anfu ledger verify\`: $verify"
+	echo
+	ratio=$(median "${ratio_l[@]}")
+	echo "Medians of $WALLET_REPEAT pair(s): TPC-B $(median "${tpcb_l[@]}") tps; transfers $(median "${xps_l[@]}")/s; confirm p99 $(median "${cp99_l[@]}") ms; pair p99 $(median "${pp99_l[@]}") ms."
+	echo "transfers ÷ TPC-B = **$ratio ×** (median of the pairwise ratios ${ratio_l[*]}; goal ≥ 3 ×: $(awk -v r="$ratio" 'BEGIN {print (r >= 3) ? "met" : "**NOT met**"}')); p99 < 25 ms: confirm $(awk -v r="$(median "${cp99_l[@]}")" 'BEGIN {print (r < 25) ? "met" : "**NOT met**"}'), pair $(awk -v r="$(median "${pp99_l[@]}")" 'BEGIN {print (r < 25) ? "met" : "**NOT met**"}')."
+}
+
 # ---- main ------------------------------------------------------------------
 
 # On exit: stops what this script started (by pid) and removes its files.
@@ -752,6 +995,10 @@ cleanup() {
 	[ -n "${WATCH_PID:-}" ] && kill -TERM "$WATCH_PID" 2>/dev/null
 	[ -n "${LATER_PID:-}" ] && kill -TERM "$LATER_PID" 2>/dev/null
 	stop_anfud
+	if [ -n "${WALLET_PG_DIR:-}" ]; then
+		"$ROOT/scripts/pg-cluster.sh" stop "$WALLET_PG_DIR" >/dev/null 2>&1 ||
+			log "could not stop the cluster in $WALLET_PG_DIR"
+	fi
 	rm -rf "$WORK"
 }
 
@@ -795,12 +1042,12 @@ http_header() {
 
 main() {
 	local what=${1:-all} data ratio
-	case $what in all | bare | anfud | audit | ledger | pg | login | pin) ;; *) die "usage: $0 [all|bare|anfud|audit|ledger|pg|login|pin]" ;; esac
+	case $what in all | bare | anfud | audit | ledger | pg | login | pin | wallet) ;; *) die "usage: $0 [all|bare|anfud|audit|ledger|pg|login|pin|wallet]" ;; esac
 	WORK=$(mktemp -d "$BENCH_DIR/anfu-bench-XXXXXX") || die "cannot create a directory in $BENCH_DIR"
 	trap cleanup EXIT
 	data=$WORK/data
 	if [ "$what" = login ] || [ "$what" = audit ] || [ "$what" = ledger ] || [ "$what" = pg ] ||
-		[ "$what" = pin ]; then
+		[ "$what" = pin ] || [ "$what" = wallet ]; then
 		: # these make their own data
 	elif [ -x "$BUILD/anfu" ] || [ -x "$BUILD/src/cli/anfu" ]; then
 		prepare_data "$(ls "$BUILD/anfu" "$BUILD/src/cli/anfu" 2>/dev/null | head -1)" "$data" ||
@@ -864,6 +1111,14 @@ main() {
 		echo "### Payment PIN verifications per second: Argon2id against the keyed MAC"
 		echo
 		bench_pin
+		echo
+		;;
+	esac
+	case $what in
+	all | wallet)
+		echo "### PIN-confirmed transfers per second over HTTPS against TPC-B"
+		echo
+		bench_wallet
 		echo
 		;;
 	esac

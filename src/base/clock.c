@@ -37,6 +37,27 @@ int64_t anfu_clock_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int64_t anfu_clock_day_cn(int64_t ms)
+{
+	const int64_t day = 24LL * 3600 * 1000;
+	int64_t local = ms + ANFU_CLOCK_CN_OFFSET_MS;
+
+	return local >= 0 ? local / day : -((-local + day - 1) / day);
+}
+
+void anfu_clock_format_cn(int64_t ms, char date[16], char tod[16])
+{
+	int64_t local = ms + ANFU_CLOCK_CN_OFFSET_MS;
+	time_t secs = (time_t)(local / 1000 - (local % 1000 < 0 ? 1 : 0));
+	struct tm tm;
+
+	date[0] = tod[0] = '\0';
+	if (!gmtime_r(&secs, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		return;
+	if (strftime(date, 16, "%Y-%m-%d", &tm) == 0 || strftime(tod, 16, "%H:%M:%S", &tm) == 0)
+		date[0] = tod[0] = '\0';
+}
+
 void anfu_clock_format(int64_t ms, char out[32])
 {
 	time_t secs = (time_t)(ms / 1000);

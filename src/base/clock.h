@@ -22,6 +22,17 @@ int64_t anfu_clock_mono_us(void);
 /* Writes "2026-11-21T13:12:00.123Z" (24 chars + NUL) into out. */
 void anfu_clock_format(int64_t ms, char out[32]);
 
+/* Calendar days and local times of mainland China (Asia/Shanghai: UTC+8
+ * all year, no daylight saving since 1991), on which daily limits and the
+ * dates customers see are counted. */
+#define ANFU_CLOCK_CN_OFFSET_MS (8LL * 3600 * 1000)
+/* The Shanghai calendar day of ms as days since 1970-01-01 (floor
+ * division: a time before 1970-01-01 00:00 in Shanghai is day -1). */
+int64_t anfu_clock_day_cn(int64_t ms);
+/* ms in Shanghai as "YYYY-MM-DD" into date and "HH:MM:SS" into tod (each
+ * "" when the time cannot be shown). */
+void anfu_clock_format_cn(int64_t ms, char date[16], char tod[16]);
+
 #ifdef ANFU_TEST_HOOKS
 /* Test hooks: move the clock forward by delta_ms (may be negative). */
 void anfu_clock_advance_ms(int64_t delta_ms);

@@ -12,23 +12,12 @@
 
 #include "base/err.h"
 #include "base/money.h"
+#include "base/clock.h"
 #include "base/refusal.h"
 #include "store/store.h"
 #include "tx/tx.h"
 #include "wallet/internal.h"
 #include "wallet/wallet.h"
-
-/* Asia/Shanghai is UTC+8 all year (no daylight saving since 1991). */
-#define CN_OFFSET_MS (8LL * 3600 * 1000)
-#define DAY_MS (24LL * 3600 * 1000)
-
-int64_t anfu_wallet_day_cn(int64_t ms)
-{
-	int64_t local = ms + CN_OFFSET_MS;
-
-	/* Floor division: a time before 1970 in Shanghai is day -1, not 0. */
-	return local >= 0 ? local / DAY_MS : -((-local + DAY_MS - 1) / DAY_MS);
-}
 
 int anfu_wallet_limit_of(const struct anfu_wallet *w, enum anfu_wallet_auth auth,
 			 struct anfu_wallet_limit *ret)
@@ -116,7 +105,7 @@ int anfu_wallet_limits_check_in(struct anfu_wallet *w, struct anfu_tx *tx, const
 	struct anfu_wallet_limit lim;
 	struct anfu_db *db = tx ? anfu_tx_db(tx) : NULL;
 	const char *refusal = NULL, *limit = NULL;
-	int64_t day = anfu_wallet_day_cn(now_ms), used = 0;
+	int64_t day = anfu_clock_day_cn(now_ms), used = 0;
 	bool done = false;
 	int r;
 

@@ -55,11 +55,13 @@ static int confirmation_hash(const char *id, const char *payer, const char *paye
 /* "2026-12-06 20:00" in Asia/Shanghai. */
 static void time_cn(int64_t ms, char out[32])
 {
-	time_t t = (time_t)((ms + 8LL * 3600 * 1000) / 1000);
-	struct tm tm;
+	char date[16], tod[16];
 
-	if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%d %H:%M", &tm) == 0)
+	anfu_clock_format_cn(ms, date, tod);
+	if (!date[0])
 		(void)anfu_strlcpy(out, "-", 32);
+	else
+		(void)snprintf(out, 32, "%s %.5s", date, tod);
 }
 
 /* The refusal of an account state for a transfer's side (debit: the
@@ -176,7 +178,7 @@ static int preview_check(struct anfu_wallet *w, struct anfu_db *db,
 		p->code = ANFU_R_LEDGER_INSUFFICIENT_FUNDS;
 	if (p->code)
 		return 0;
-	r = anfu_wallet_limits_used(db, req->payer_id, anfu_wallet_day_cn(p->created_ms), &used);
+	r = anfu_wallet_limits_used(db, req->payer_id, anfu_clock_day_cn(p->created_ms), &used);
 	if (r == 0)
 		preview_limits(w, used, p);
 	return r;

@@ -84,10 +84,6 @@ void anfu_wallet_free(struct anfu_wallet *w);
 
 /* ---- limits (wallet/limits.c) ---- */
 
-/* The calendar day of ms (Unix ms, UTC) in Asia/Shanghai (UTC+8, no
- * daylight saving): days since 1970-01-01 there. The one helper every
- * daily limit uses. */
-int64_t anfu_wallet_day_cn(int64_t ms);
 
 /* The limits of auth under w's options; *ret only on success. ANFU_EINVAL
  * for an unknown method. */
@@ -101,7 +97,7 @@ int anfu_wallet_limit_of(const struct anfu_wallet *w, enum anfu_wallet_auth auth
 const char *anfu_wallet_limits_decide(const struct anfu_wallet_limit *lim, int64_t used,
 				      int64_t amount, const char **ret_limit);
 
-/* Today's outgoing total of user_id (day: anfu_wallet_day_cn) as db sees
+/* Today's outgoing total of user_id (day: anfu_clock_day_cn) as db sees
  * it; 0 when none. Returns 0 or the store's error. */
 int anfu_wallet_limits_used(struct anfu_db *db, const char *user_id, int64_t day,
 			    int64_t *ret_used);

@@ -238,10 +238,36 @@ static void test_clock_reset_returns_to_real_time(void **state)
 }
 #endif
 
+/* Shanghai dates and days: UTC+8 all year; 16:00 UTC is the next day's
+ * midnight there; times before 1970 there floor to earlier days. */
+static void test_clock_shanghai_dates_and_days(void **state)
+{
+	const int64_t h = 3600LL * 1000;
+	char date[16], tod[16];
+
+	(void)state;
+	anfu_clock_format_cn(0, date, tod);
+	assert_string_equal(date, "1970-01-01");
+	assert_string_equal(tod, "08:00:00");
+	anfu_clock_format_cn(1796572799999LL, date, tod); /* 2026-12-06T15:59:59.999Z */
+	assert_string_equal(date, "2026-12-06");
+	assert_string_equal(tod, "23:59:59");
+	anfu_clock_format_cn(1796572800000LL, date, tod);
+	assert_string_equal(date, "2026-12-07");
+	assert_string_equal(tod, "00:00:00");
+	anfu_clock_format_cn(-8 * h - 1, date, tod);
+	assert_string_equal(date, "1969-12-31");
+	assert_string_equal(tod, "23:59:59");
+	assert_int_equal(anfu_clock_day_cn(-8 * h - 1), -1);
+	assert_int_equal(anfu_clock_day_cn(-8 * h), 0);
+	assert_int_equal(anfu_clock_day_cn(1796572800000LL), 20794);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clock_format_known_instants),
+		cmocka_unit_test(test_clock_shanghai_dates_and_days),
 		cmocka_unit_test(test_clock_format_negative_instants),
 		cmocka_unit_test(test_clock_format_marks_unrepresentable_years),
 		cmocka_unit_test(test_clock_now_follows_real_time),

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "base/clock.h"
 #include "base/refusal.h"
 #include "wallet/wallet.h"
 
@@ -72,16 +73,16 @@ static void test_day_cn_changes_at_shanghai_midnight(void **state)
 	const int64_t day = 86400000, h = 3600000;
 
 	(void)state;
-	assert_int_equal(anfu_wallet_day_cn(0), 0);
-	assert_int_equal(anfu_wallet_day_cn(16 * h - 1), 0);
-	assert_int_equal(anfu_wallet_day_cn(16 * h), 1);
-	assert_int_equal(anfu_wallet_day_cn(day + 16 * h - 1), 1);
-	assert_int_equal(anfu_wallet_day_cn(day + 16 * h), 2);
-	assert_int_equal(anfu_wallet_day_cn(-8 * h), 0);
-	assert_int_equal(anfu_wallet_day_cn(-8 * h - 1), -1);
+	assert_int_equal(anfu_clock_day_cn(0), 0);
+	assert_int_equal(anfu_clock_day_cn(16 * h - 1), 0);
+	assert_int_equal(anfu_clock_day_cn(16 * h), 1);
+	assert_int_equal(anfu_clock_day_cn(day + 16 * h - 1), 1);
+	assert_int_equal(anfu_clock_day_cn(day + 16 * h), 2);
+	assert_int_equal(anfu_clock_day_cn(-8 * h), 0);
+	assert_int_equal(anfu_clock_day_cn(-8 * h - 1), -1);
 	/* 2026-12-06 15:59:59.999Z is still 6 December in Beijing. */
-	assert_int_equal(anfu_wallet_day_cn(1796572799999LL), 20793);
-	assert_int_equal(anfu_wallet_day_cn(1796572800000LL), 20794);
+	assert_int_equal(anfu_clock_day_cn(1796572799999LL), 20793);
+	assert_int_equal(anfu_clock_day_cn(1796572800000LL), 20794);
 }
 
 int main(void)

@@ -18,11 +18,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api.h"
 #include "api/handlers.h"
 #include "audit/audit.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/mem.h"
@@ -33,7 +33,6 @@
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 /* Asia/Shanghai: UTC+8, no daylight saving time. */
-#define SHANGHAI_OFFSET_S (8 * 3600)
 
 static struct anfu_points *svc(struct anfu_req *req)
 {
@@ -60,20 +59,6 @@ int anfu_points_api_balance(struct anfu_req *req, struct anfu_resp *resp)
 		json_pack("{s:I, s:s, s:{s:I, s:I, s:s}}", "balance", (json_int_t)bal, "asset",
 			  "POINTS", "redeem_unit", "points", (json_int_t)cfg->redeem_unit_points,
 			  "fen", (json_int_t)cfg->redeem_unit_fen, "currency", "CNY"));
-}
-
-/* Date and time of ms in Asia/Shanghai: "YYYY-MM-DD", "HH:MM:SS". */
-static void shanghai(int64_t ms, char date[16], char tod[16])
-{
-	time_t t = (time_t)(ms / 1000 + SHANGHAI_OFFSET_S);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm)) {
-		date[0] = tod[0] = '\0';
-		return;
-	}
-	(void)strftime(date, 16, "%Y-%m-%d", &tm);
-	(void)strftime(tod, 16, "%H:%M:%S", &tm);
 }
 
 static int query_limit(struct anfu_req *req, size_t *ret)
@@ -123,7 +108,7 @@ int anfu_points_api_history(struct anfu_req *req, struct anfu_resp *resp)
 	for (size_t i = 0; list && i < n; i++) {
 		char date[16], tod[16];
 
-		shanghai(e[i].created_ms, date, tod);
+		anfu_clock_format_cn(e[i].created_ms, date, tod);
 		if (json_array_append_new(
 			    list, json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "n",
 					    (json_int_t)e[i].n, "date", date, "time", tod,

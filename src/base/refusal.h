@@ -95,4 +95,17 @@
 #define ANFU_R_LEDGER_ACCOUNT_STATE_INVALID "account_state_invalid"
 #define ANFU_R_LEDGER_ACCOUNT_NOT_EMPTY "account_not_empty"
 
+/* Bank channel (src/bank/): cards, top-ups, callbacks. */
+#define ANFU_R_BANK_IDENTITY_MISMATCH "identity_mismatch"
+#define ANFU_R_BANK_CARD_DECLINED "card_declined"
+#define ANFU_R_BANK_CARD_ALREADY_BOUND "card_already_bound"
+#define ANFU_R_BANK_CARD_BOUND_ELSEWHERE "card_bound_elsewhere"
+#define ANFU_R_BANK_CARD_NOT_BOUND "card_not_bound"
+#define ANFU_R_BANK_UNAVAILABLE "bank_unavailable"
+#define ANFU_R_BANK_TOPUP_LIMIT_TX "topup_limit_per_transaction"
+#define ANFU_R_BANK_TOPUP_LIMIT_DAILY "topup_limit_daily"
+#define ANFU_R_BANK_SIGNATURE_INVALID "signature_invalid"
+#define ANFU_R_BANK_REPLAYED "replayed"
+#define ANFU_R_BANK_AMOUNT_MISMATCH "bank_amount_mismatch"
+
 #endif

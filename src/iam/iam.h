@@ -804,4 +804,19 @@ int anfu_iam_bootstrap_staff(struct anfu_iam *iam, const char *username, const c
  * ANFU_ECONFLICT when it is not locked. */
 int anfu_iam_breakglass_unlock(struct anfu_iam *iam, const char *username);
 
+/* ---- identity for other services (iam/identity.c; issue 10, bank) ---- */
+
+/* A customer's identity in clear: each NULL when the account has none.
+ * Heap strings, wiped and freed by anfu_iam_identity_clear. */
+struct anfu_iam_identity {
+	char *real_name, *id_number, *phone;
+};
+/* The real name, resident ID number and phone (the login when it is a
+ * mobile number and no phone is bound) of customer user_id, read on the
+ * calling thread's connection; *ret (only on success) is the caller's to
+ * clear. ANFU_ENOTFOUND when there is no such customer. */
+int anfu_iam_identity(struct anfu_iam *iam, const char *user_id, struct anfu_iam_identity *ret);
+/* Wipes and frees what id holds and zeroes it; NULL-safe. */
+void anfu_iam_identity_clear(struct anfu_iam_identity *id);
+
 #endif

@@ -349,7 +349,7 @@ struct anfu_bank_query_report {
 int anfu_bank_query_due(struct anfu_bank *b, struct anfu_bank_query_report *ret);
 
 /* The Asia/Shanghai calendar day (UTC+8, no DST) of ms since the epoch as
- * YYYYMMDD: the day of daily limits (bank/bank.c). */
+ * YYYYMMDD: the day of daily limits (bank/wire.c). */
 int64_t anfu_bank_day_cn(int64_t ms);
 
 /* The simulator's connector (bank/simconn.c): HTTPS with libcurl to

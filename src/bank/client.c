@@ -49,12 +49,14 @@ static int sign_headers(const struct anfu_bank_call *c, struct curl_slist **h)
 	uint8_t rnd[ANFU_BANK_NONCE_LEN / 2], sig[ANFU_SIG_MAX];
 	char nonce[ANFU_BANK_NONCE_LEN + 1], line[512];
 	size_t siglen = sizeof(sig), len = 0;
-	int64_t ts = anfu_clock_now_ms();
+	int64_t ts = c->ts_ms ? c->ts_ms : anfu_clock_now_ms();
 	char *bytes = NULL, *b64 = NULL;
 	int r;
 
 	anfu_crypto_random(rnd, sizeof(rnd));
 	anfu_hex_encode(rnd, sizeof(rnd), nonce);
+	if (c->nonce && strlen(c->nonce) == ANFU_BANK_NONCE_LEN)
+		memcpy(nonce, c->nonce, sizeof(nonce));
 	r = anfu_bank_wire_signed_bytes(c->method, c->path, ts, nonce, c->body,
 					c->body ? strlen(c->body) : 0, &bytes, &len);
 	if (r == 0)

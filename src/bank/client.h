@@ -20,6 +20,10 @@ struct anfu_bank_call {
 	int64_t timeout_ms;
 	anfu_bank_sign_fn sign;
 	void *sign_ud;
+	/* NULL / 0: a fresh nonce and the clock's time. Set: these (the
+	 * simulator's "replay" behaviour sends one message twice). */
+	const char *nonce;
+	int64_t ts_ms;
 };
 
 /* Sends c signed and waits for the answer: 0 with *ret_status (HTTP) and

@@ -161,3 +161,24 @@ int anfu_bank_callback_parse(const char *body, size_t len, struct anfu_bank_call
 	*ret = cb;
 	return 0;
 }
+
+int64_t anfu_bank_day_cn(int64_t ms)
+{
+	/* UTC+8 without DST: the civil date of ms + 8 h (Howard Hinnant's
+	 * days-to-civil). */
+	int64_t z = (ms + 8LL * 3600 * 1000) / 86400000LL, era, doe, yoe, y, doy, mp, d, m;
+
+	if (ms < 0)
+		return 0;
+	z += 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	return y * 10000 + m * 100 + d;
+}

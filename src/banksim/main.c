@@ -27,7 +27,9 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/json.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "config/config.h"
 #include "crypto/crypto.h"
@@ -66,10 +68,10 @@ static int verify_request(struct anfu_req *req)
 	int r;
 
 	if (!ts || !nonce || !sig64 || anfu_parse_i64((struct anfu_str){ ts, strlen(ts) }, &t) < 0)
-		return anfu_req_fail(req, ANFU_EAUTH, "signature_invalid", NULL);
+		return anfu_req_fail(req, ANFU_EAUTH, ANFU_R_BANK_SIGNATURE_INVALID, NULL);
 	r = sim_peer_key(&sim, &peer);
 	if (r < 0)
-		return anfu_req_fail(req, ANFU_EAUTH, "signature_invalid", NULL);
+		return anfu_req_fail(req, ANFU_EAUTH, ANFU_R_BANK_SIGNATURE_INVALID, NULL);
 	r = anfu_base64_decode(sig64, strlen(sig64), &sig, &siglen);
 	if (r == 0)
 		r = anfu_bank_wire_signed_bytes(req->method, req->path, t, nonce,
@@ -80,10 +82,10 @@ static int verify_request(struct anfu_req *req)
 	free(bytes);
 	free(sig);
 	if (r < 0)
-		return anfu_req_fail(req, ANFU_EAUTH, "signature_invalid", NULL);
+		return anfu_req_fail(req, ANFU_EAUTH, ANFU_R_BANK_SIGNATURE_INVALID, NULL);
 	if (t < sim_now_ms(&sim) - WINDOW_MS || t > sim_now_ms(&sim) + WINDOW_MS ||
 	    sim_nonce(&sim, nonce, t) < 0)
-		return anfu_req_fail(req, ANFU_ECONFLICT, "replayed", NULL);
+		return anfu_req_fail(req, ANFU_ECONFLICT, ANFU_R_BANK_REPLAYED, NULL);
 	return 0;
 }
 
@@ -111,7 +113,7 @@ static int reply(struct anfu_req *req, struct anfu_resp *resp, int status, json_
 	if (status >= 400) {
 		json_decref(out);
 		return anfu_req_fail(req, status == 404 ? ANFU_ENOTFOUND : ANFU_EINVAL,
-				     status == 404 ? "not_found" : "invalid_request", NULL);
+				     status == 404 ? ANFU_R_NOT_FOUND : ANFU_R_INVALID_REQUEST, NULL);
 	}
 	resp->status = status;
 	resp->body = out ? out : json_object();
@@ -129,7 +131,7 @@ static int signed_json(struct anfu_req *req, struct anfu_resp *resp, json_op op)
 		return r;
 	in = body_json(req);
 	if (!in)
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_json", NULL);
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
 	r = op(&sim, in, &out);
 	json_decref(in);
 	return reply(req, resp, r, out);
@@ -155,7 +157,7 @@ static int payment(struct anfu_req *req, struct anfu_resp *resp, const char *kin
 		return r;
 	in = body_json(req);
 	if (!in)
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_json", NULL);
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
 	r = sim_payment(&sim, kind, in, &out, &hang);
 	json_decref(in);
 	if (hang)
@@ -178,7 +180,7 @@ static int param(struct anfu_req *req, const char *name, char *out, size_t cap)
 	struct anfu_str v = anfu_req_param(req, name);
 
 	if (!v.ptr || v.len == 0 || v.len >= cap)
-		return anfu_req_fail(req, ANFU_ENOTFOUND, "not_found", NULL);
+		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_NOT_FOUND, NULL);
 	memcpy(out, v.ptr, v.len);
 	out[v.len] = '\0';
 	return 0;
@@ -220,7 +222,7 @@ static int control_json(struct anfu_req *req, struct anfu_resp *resp, json_op op
 	int r;
 
 	if (!in)
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_json", NULL);
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
 	r = op(&sim, in, &out);
 	json_decref(in);
 	return reply(req, resp, r, out);
@@ -250,7 +252,7 @@ static int h_settle(struct anfu_req *req, struct anfu_resp *resp)
 	int r;
 
 	if (!in)
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_json", NULL);
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
 	r = sim_settle(&sim, json_string_value(json_object_get(in, "serial")),
 		       json_is_true(json_object_get(in, "late")), false, &out);
 	json_decref(in);
@@ -263,7 +265,7 @@ static int h_peer(struct anfu_req *req, struct anfu_resp *resp)
 	int r;
 
 	if (!in)
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_json", NULL);
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
 	r = sim_set_peer(&sim, json_string_value(json_object_get(in, "url")),
 			 json_string_value(json_object_get(in, "ca_file")),
 			 json_string_value(json_object_get(in, "public_key")));
@@ -292,7 +294,7 @@ static int h_clock(struct anfu_req *req, struct anfu_resp *resp)
 
 	if (!json_is_integer(adv)) {
 		json_decref(in);
-		return anfu_req_fail(req, ANFU_EINVAL, "invalid_request", NULL);
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_R_INVALID_REQUEST, NULL);
 	}
 	anfu_clock_advance_ms(json_integer_value(adv));
 	json_decref(in);

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/mask.h"
 #include "base/mem.h"
+#include "base/refusal.h"
 #include "base/str.h"
 #include "crypto/crypto.h"
 #include "keys/keys.h"
@@ -290,7 +291,7 @@ int sim_card_confirm(struct sim *s, json_t *in, json_t **ret)
 	}
 	if (r < 0)
 		return r;
-	*ret = changes == 1 ? answer("bound", NULL) : answer("declined", "code_invalid");
+	*ret = changes == 1 ? answer("bound", NULL) : answer("declined", ANFU_R_CODE_INVALID);
 	return 200;
 }
 

@@ -93,11 +93,20 @@ static int connect_simulator(struct anfu_app *app, const struct anfu_bank_config
 	anfu_log_warn("bank", "[bank] connector = simulator: no real bank is reached; never "
 			      "use it in production");
 	r = anfu_keys_named_open(app->data_dir, "bank-client", alg, &m->key);
-	if (r == 0)
-		r = anfu_keys_peer_load(cfg->public_key, &m->bank_pub);
 	if (r < 0) {
-		anfu_log_error("bank", "bank keys: %s (the bank's public key %s)", anfu_strerror(r),
-			       cfg->public_key);
+		anfu_log_error("bank", "the bank-client key: %s", anfu_strerror(r));
+		return r;
+	}
+	/* No key file yet (the bank not set up, or `anfu init` before the
+	 * simulator ran): no callback is taken (signature_invalid); the query
+	 * job still resolves every payment. */
+	r = anfu_keys_peer_load(cfg->public_key, &m->bank_pub);
+	if (r == ANFU_ENOTFOUND)
+		anfu_log_warn("bank", "no bank public key at %s: callbacks are refused until it "
+				      "exists and anfud restarts", cfg->public_key);
+	else if (r < 0) {
+		anfu_log_error("bank", "the bank's public key %s: %s", cfg->public_key,
+			       anfu_strerror(r));
 		return r;
 	}
 	return anfu_bank_simconn_new(cfg, sign, m->key, &m->ops);

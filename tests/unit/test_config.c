@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "config/option.h"
 #include "iam/config.h"
+#include "bank/bank.h"
 #include "ledger/ledger.h"
 
 #define DATA "/srv/anfu-test-data"
@@ -37,7 +38,8 @@
  * checks a production build's `anfu config describe|example` against the
  * same files. */
 static const struct anfu_config_table *const TABLES[] = { &anfu_iam_config_table,
-							  &anfu_ledger_config_table };
+							  &anfu_ledger_config_table,
+							  &anfu_bank_config_table };
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
 
 /* iam's options in c. */
@@ -306,7 +308,8 @@ struct int_case {
 enum {
 	OWN_CORE,
 	OWN_IAM,
-	OWN_LEDGER
+	OWN_LEDGER,
+	OWN_BANK
 };
 
 #define IC(s, k, lo, hi, f)                                             \
@@ -320,6 +323,11 @@ enum {
 #define ICL(s, k, lo, hi, f)                                                     \
 	{                                                                        \
 		s, k, lo, hi, offsetof(struct anfu_ledger_config, f), OWN_LEDGER \
+	}
+
+#define ICB(s, k, lo, hi, f)                                                 \
+	{                                                                    \
+		s, k, lo, hi, offsetof(struct anfu_bank_config, f), OWN_BANK \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -424,6 +432,11 @@ static const struct int_case int_cases[] = {
 	ICL("ledger", "batch_max", 1, 1000, batch_max),
 	ICL("ledger", "batch_wait_us", 0, 100000, batch_wait_us),
 	ICL("ledger", "queue_max", 1, 4096, queue_max),
+	ICB("bank", "timeout_ms", 100, 60000, timeout_ms),
+	ICB("bank", "query_after_s", 1, 86400, query_after_s),
+	ICB("bank", "callback_window_s", 10, 3600, callback_window_s),
+	ICB("bank", "topup_max", 1, 100000000, topup_max),
+	ICB("bank", "topup_daily_max", 1, 1000000000, topup_daily_max),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -453,6 +466,8 @@ static void test_int_options_accept_min_and_max(void **state)
 				base = iam_of(c);
 			else if (int_cases[i].owner == OWN_LEDGER)
 				base = ledger_of(c);
+			else if (int_cases[i].owner == OWN_BANK)
+				base = anfu_config_module(c, &anfu_bank_config_table);
 			else
 				base = c;
 			assert_int_equal(

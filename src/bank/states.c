@@ -7,6 +7,8 @@
  *   created    --sent-->        in_transit
  *   created    --declined-->    failed
  *   created    --no_answer-->   unknown
+ *   created    --confirmed-->   succeeded      (the callback outran the answer)
+ *   created    --failed-->      failed
  *   in_transit --confirmed-->   succeeded      (the ledger transfer with it)
  *   in_transit --failed-->      failed
  *   in_transit --not_at_bank--> failed         (a query: the bank has none)
@@ -32,6 +34,8 @@ static const struct row table[] = {
 	{ "created", ANFU_BANK_EV_SENT, "in_transit" },
 	{ "created", ANFU_BANK_EV_DECLINED, "failed" },
 	{ "created", ANFU_BANK_EV_NO_ANSWER, "unknown" },
+	{ "created", ANFU_BANK_EV_CONFIRMED, "succeeded" },
+	{ "created", ANFU_BANK_EV_FAILED, "failed" },
 	{ "in_transit", ANFU_BANK_EV_CONFIRMED, "succeeded" },
 	{ "in_transit", ANFU_BANK_EV_FAILED, "failed" },
 	{ "in_transit", ANFU_BANK_EV_NOT_AT_BANK, "failed" },

@@ -196,7 +196,8 @@ int anfu_bank_topup(struct anfu_bank *b, const struct anfu_actor *actor, const c
 	if (r < 0)
 		anfu_log_error("bank.topup", "%s: the answer was not recorded (%s): the query job "
 			       "resolves it", a.p.id, anfu_strerror(r));
-	r = 0;
+	/* As committed: a callback may have outrun the answer. */
+	r = anfu_bank_payment_get(b, actor->id, a.p.id, &a.p);
 done:
 	if (r == 0 && !*ret_refusal) {
 		*ret = a.p;

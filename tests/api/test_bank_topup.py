@@ -381,3 +381,32 @@ def test_ledger_verifies_after_topups(make_server, banksim):
     s.stop()
     out = s.cli_run("ledger", "verify")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_without_a_bank_cards_and_topups_answer_bank_unavailable(make_server):
+    """[bank] connector = none (the default): 503 bank_unavailable, nothing
+    written."""
+    s = make_server()
+    c, uid = customer(s)
+    before = counts(s, uid)
+    r = c.post("/api/v1/me/cards", {"card_number": new_card(), "holder_name": NAME,
+                                    "id_number": IDNO})
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "bank_unavailable"
+    assert counts(s, uid) == before
+
+
+def test_production_build_runs_the_simulator_bank_only_when_allowed(make_server, banksim):
+    """req: SDLC-04 — a production anfud takes [bank] connector = simulator
+    with [server] allow_simulators = true, and says so in its log."""
+    import os
+    from conftest import PROD_BUILD
+    prod = os.path.join(PROD_BUILD, "anfud")
+    if not os.path.exists(prod):
+        pytest.skip("no production build")
+    cfg = banksim.config()
+    cfg["server"] = {"allow_simulators": "true"}
+    s = make_server(config=cfg, binary=prod)
+    log = (s.data / "log" / "anfud.log").read_text()
+    assert "[bank] connector = simulator" in log
+    assert s.stop() == 0

@@ -37,6 +37,8 @@ static const char *expected(const char *from, enum anfu_bank_event ev)
 		return ev == ANFU_BANK_EV_SENT	       ? "in_transit"
 		       : ev == ANFU_BANK_EV_DECLINED  ? "failed"
 		       : ev == ANFU_BANK_EV_NO_ANSWER ? "unknown"
+		       : ev == ANFU_BANK_EV_CONFIRMED ? "succeeded"
+		       : ev == ANFU_BANK_EV_FAILED    ? "failed"
 						      : NULL;
 	if (strcmp(from, "in_transit") == 0)
 		return ev == ANFU_BANK_EV_CONFIRMED				      ? "succeeded"

@@ -95,8 +95,9 @@ int anfu_bank_new(const struct anfu_bank_deps *d, struct anfu_bank **ret)
 	b->bank_pub = d->bank_pub;
 	b->identity = d->identity;
 	b->identity_ud = d->identity_ud;
-	r = open_account(b, "bank_reserve", b->reserve_id);
-	if (r == 0)
+	/* No bank connected, no bank accounts: nothing can move money then. */
+	r = b->ops ? open_account(b, "bank_reserve", b->reserve_id) : 0;
+	if (r == 0 && b->ops)
 		r = open_account(b, "bank_clearing", b->clearing_id);
 	if (r < 0) {
 		free(b);

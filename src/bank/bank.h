@@ -223,8 +223,9 @@ struct anfu_bank_deps {
 	void *identity_ud;
 };
 
-/* Makes the service and opens (idempotently, through the writer, as the
- * system) the bank's bank_reserve and bank_clearing accounts. *ret is the
+/* Makes the service and, with a connector (d->ops), opens (idempotently,
+ * through the writer, as the system) the bank's bank_reserve and
+ * bank_clearing accounts. *ret is the
  * caller's. Returns 0, ANFU_EINVAL for missing deps, or the ledger's error. */
 int anfu_bank_new(const struct anfu_bank_deps *d, struct anfu_bank **ret);
 /* NULL-safe. */

@@ -32,13 +32,14 @@ import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
-# Top folders of src/ that are the platform or the entry points; every
+# Top folders of src/ that are the platform or the entry points (banksim:
+# the simulator bank's executable, docs/bank.md); every
 # other folder is a service (a module of the list).
 PLATFORM = {"base", "crypto", "image", "keys", "store", "audit", "config", "vault", "jobs",
-            "notify", "tx", "http", "api", "app", "daemon", "cli"}
+            "notify", "tx", "http", "api", "app", "daemon", "cli", "banksim"}
 # Platform folders that may include http/, api/ headers (above the HTTP
 # layer), in the order of the layers.
-ABOVE_HTTP = {"http", "api", "app", "daemon", "cli"}
+ABOVE_HTTP = {"http", "api", "app", "daemon", "cli", "banksim"}
 # Headers a service's api/ subfolder may take from the shared layers.
 SVC_API_MAY = {"http/http.h", "api/api.h", "api/handlers.h", "api/module.h"}
 

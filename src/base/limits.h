@@ -699,4 +699,19 @@ _Static_assert(ANFU_LIMIT_POINTS_REF + 8 <= ANFU_LIMIT_LEDGER_REF_BYTES,
 #define ANFU_LIMIT_PIN_MAC_MSG_BYTES 256
 #define ANFU_LIMIT_PIN_RECORD_BYTES 160
 
+/* ---- bank channel (src/bank/, src/banksim/; issue 10, bank) ---- */
+/* A bank message's path: "/bank/v1/payments/<serial>" and the like with
+ * room to spare; longer is refused before anything is signed. */
+#define ANFU_LIMIT_BANK_PATH_BYTES 256
+/* A bank message's body: the largest is a card check (~300 bytes); 8 KiB
+ * caps what a callback parser or the simulator ever reads. */
+#define ANFU_LIMIT_BANK_BODY_BYTES 8192
+/* A bank's answer the connector reads at most (a statement file of a
+ * day's payments in the simulator: 64 KiB is ~1000 lines). */
+#define ANFU_LIMIT_BANK_ANSWER_BYTES 65536
+/* Payments one run of the query job (bank.query) asks about: one
+ * synchronous request each, bounded by the connector's timeout; 32 keeps
+ * a run under a few seconds when the bank answers, the rest next run. */
+#define ANFU_LIMIT_BANK_QUERY_BATCH 32
+
 #endif

@@ -122,4 +122,17 @@
  * record names a key src/keys does not hold, or does not parse. */
 #define ANFU_R_PAYMENT_PASSWORD_UNVERIFIABLE "payment_password_unverifiable"
 
+/* Bank channel (src/bank/): cards, top-ups, callbacks. */
+#define ANFU_R_BANK_IDENTITY_MISMATCH "identity_mismatch"
+#define ANFU_R_BANK_CARD_DECLINED "card_declined"
+#define ANFU_R_BANK_CARD_ALREADY_BOUND "card_already_bound"
+#define ANFU_R_BANK_CARD_BOUND_ELSEWHERE "card_bound_elsewhere"
+#define ANFU_R_BANK_CARD_NOT_BOUND "card_not_bound"
+#define ANFU_R_BANK_UNAVAILABLE "bank_unavailable"
+#define ANFU_R_BANK_TOPUP_LIMIT_TX "topup_limit_per_transaction"
+#define ANFU_R_BANK_TOPUP_LIMIT_DAILY "topup_limit_daily"
+#define ANFU_R_BANK_SIGNATURE_INVALID "signature_invalid"
+#define ANFU_R_BANK_REPLAYED "replayed"
+#define ANFU_R_BANK_AMOUNT_MISMATCH "bank_amount_mismatch"
+
 #endif

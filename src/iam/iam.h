@@ -852,4 +852,19 @@ int anfu_iam_customer_find(struct anfu_iam *iam, const char *typed, struct anfu_
  * calling thread's connection. ANFU_ENOTFOUND when there is none. */
 int anfu_iam_party_get(struct anfu_iam *iam, const char *user_id, struct anfu_iam_party *ret);
 
+/* ---- identity for other services (iam/identity.c; issue 10, bank) ---- */
+
+/* A customer's identity in clear: each NULL when the account has none.
+ * Heap strings, wiped and freed by anfu_iam_identity_clear. */
+struct anfu_iam_identity {
+	char *real_name, *id_number, *phone;
+};
+/* The real name, resident ID number and phone (the login when it is a
+ * mobile number and no phone is bound) of customer user_id, read on the
+ * calling thread's connection; *ret (only on success) is the caller's to
+ * clear. ANFU_ENOTFOUND when there is no such customer. */
+int anfu_iam_identity(struct anfu_iam *iam, const char *user_id, struct anfu_iam_identity *ret);
+/* Wipes and frees what id holds and zeroes it; NULL-safe. */
+void anfu_iam_identity_clear(struct anfu_iam_identity *id);
+
 #endif

@@ -143,4 +143,25 @@ int anfu_keys_pin_kid(const struct anfu_keys *k, char kid[ANFU_KID_MAX]);
 int anfu_keys_pin_mac(const struct anfu_keys *k, const char *kid, const void *msg, size_t len,
 		      uint8_t out[ANFU_HASH_LEN]);
 
+/* ---- named signing keys (keys/named.c; issue 10, bank) -------------- */
+
+/* A private signing key of the data directory other than the audit key,
+ * by name: DATA/keys/<name>.key and <name>.pub. Opaque. */
+struct anfu_named_key;
+/* Loads key name ([a-z0-9-], 1..32) of alg, creating the pair first when
+ * <name>.key is missing (an existing file is never overwritten). *ret is
+ * the caller's (anfu_keys_named_free). ANFU_EINVAL for a bad name or a key
+ * of another algorithm; the key file errors of anfu_keys_load. */
+int anfu_keys_named_open(const char *datadir, const char *name, enum anfu_sig_alg alg,
+			 struct anfu_named_key **ret);
+/* Wipes and frees; NULL-safe. */
+void anfu_keys_named_free(struct anfu_named_key *k);
+/* Its key id ("" for NULL). */
+const char *anfu_keys_named_kid(const struct anfu_named_key *k);
+/* Signs msg (*siglen: capacity in, length out, >= ANFU_SIG_MAX). */
+int anfu_keys_named_sign(const struct anfu_named_key *k, const void *msg, size_t len, uint8_t *sig,
+			 size_t *siglen);
+/* A peer's public key from its "# anfu-key" .pub file; *ret the caller's. */
+int anfu_keys_peer_load(const char *path, struct anfu_sigkey **ret);
+
 #endif

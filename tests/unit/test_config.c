@@ -27,6 +27,7 @@
 #include "base/mem.h"
 #include "config/config.h"
 #include "config/option.h"
+#include "bank/bank.h"
 #include "iam/config.h"
 #include "ledger/ledger.h"
 #include "points/points.h"
@@ -35,13 +36,13 @@
 #define DATA "/srv/anfu-test-data"
 
 /* The option tables of the product's modules besides the platform's (a
- * production build's module list: iam, ledger, points, wallet).
+ * production build's module list: iam, ledger, points, wallet, bank).
  * tests/api/test_docs.py
  * checks a production build's `anfu config describe|example` against the
  * same files. */
 static const struct anfu_config_table *const TABLES[] = {
 	&anfu_iam_config_table, &anfu_ledger_config_table, &anfu_points_config_table,
-	&anfu_wallet_config_table
+	&anfu_wallet_config_table, &anfu_bank_config_table
 };
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
 
@@ -313,7 +314,8 @@ enum {
 	OWN_IAM,
 	OWN_LEDGER,
 	OWN_POINTS,
-	OWN_WALLET
+	OWN_WALLET,
+	OWN_BANK
 };
 
 #define IC(s, k, lo, hi, f)                                             \
@@ -335,6 +337,11 @@ enum {
 #define ICW(s, k, lo, hi, f)                                                     \
 	{                                                                        \
 		s, k, lo, hi, offsetof(struct anfu_wallet_config, f), OWN_WALLET \
+	}
+
+#define ICB(s, k, lo, hi, f)                                                 \
+	{                                                                    \
+		s, k, lo, hi, offsetof(struct anfu_bank_config, f), OWN_BANK \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -448,6 +455,11 @@ static const struct int_case int_cases[] = {
 	ICW("wallet", "otp_single_max", 1, ANFU_LIMIT_WALLET_AMOUNT, otp_single_max),
 	ICW("wallet", "otp_daily_max", 1, ANFU_LIMIT_WALLET_AMOUNT, otp_daily_max),
 	ICW("wallet", "confirm_ttl_s", 30, ANFU_LIMIT_WALLET_CONFIRM_TTL_S, confirm_ttl_s),
+	ICB("bank", "timeout_ms", 100, 60000, timeout_ms),
+	ICB("bank", "query_after_s", 1, 86400, query_after_s),
+	ICB("bank", "callback_window_s", 10, 3600, callback_window_s),
+	ICB("bank", "topup_max", 1, 100000000, topup_max),
+	ICB("bank", "topup_daily_max", 1, 1000000000, topup_daily_max),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -481,6 +493,8 @@ static void test_int_options_accept_min_and_max(void **state)
 				base = anfu_config_module(c, &anfu_points_config_table);
 			else if (int_cases[i].owner == OWN_WALLET)
 				base = anfu_config_module(c, &anfu_wallet_config_table);
+			else if (int_cases[i].owner == OWN_BANK)
+				base = anfu_config_module(c, &anfu_bank_config_table);
 			else
 				base = c;
 			assert_int_equal(

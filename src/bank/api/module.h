@@ -1,0 +1,31 @@
+/*
+ * bank/api/module: the bank module's descriptor (api/module.h) and its
+ * handlers (bank/api/handlers.c).
+ */
+#ifndef ANFU_BANK_API_MODULE_H
+#define ANFU_BANK_API_MODULE_H
+
+#include "api/module.h"
+
+extern const struct anfu_module anfu_bank_module;
+
+struct anfu_bank;
+struct anfu_req;
+struct anfu_resp;
+
+/* The bank service of a request's app, or NULL (module not started). */
+struct anfu_bank *anfu_bank_api_service(const struct anfu_req *req);
+
+int anfu_bank_api_card_start(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_card_confirm(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_cards(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_card_unbind(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_topup(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_topup_get(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_topups(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_callback(struct anfu_req *req, struct anfu_resp *resp);
+#ifdef ANFU_TEST_HOOKS
+int anfu_bank_api_test_query(struct anfu_req *req, struct anfu_resp *resp);
+#endif
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * bank: the bank channel (docs/bank.md): the connector interface every bank
+ * is reached through (struct anfu_bank_ops), bank payments with a unique
+ * serial each and one state table (bank/states.c), bank cards bound to a
+ * customer, and top-ups whose wallet credit commits in the same ledger
+ * writer command as the payment's state change.
+ *
+ * Owns the tables bank_card, bank_payment and bank_nonce
+ * (src/bank/migrations/) and the [bank] options (bank/options.c). Trusts
+ * the connector for the bank's synchronous answers, and a callback only
+ * after its signature, timestamp and nonce checked (bank/wire.c). Card
+ * numbers are sealed by the vault and never logged. Thread-safe: each call
+ * uses the calling thread's connection; ledger writes go through the
+ * ledger's writer.
+ */
+#ifndef ANFU_BANK_BANK_H
+#define ANFU_BANK_BANK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/rand.h"
+
+struct anfu_actor;
+struct anfu_config_table;
+struct anfu_job_table;
+struct anfu_migration_set;
+
+/* ---- the connector interface ------------------------------------------ */
+
+/* Sizes of the fields that cross the interface. */
+#define ANFU_BANK_SERIAL_MAX 40	  /* "bsn_" + 26: anfu_id_new's */
+#define ANFU_BANK_CARD_MAX 20	  /* 19 digits + NUL */
+#define ANFU_BANK_MASKED_MAX 32	  /* masked card or phone */
+#define ANFU_BANK_REF_MAX 64	  /* the bank's own reference */
+#define ANFU_BANK_CODE_MAX 8	  /* a verification code */
+#define ANFU_BANK_ID_MAX 17	  /* a bank code: [a-z0-9_], 1..16 */
+#define ANFU_BANK_REASON_MAX 32	  /* a bank's reason word */
+#define ANFU_BANK_REQ_ID_MAX 65	  /* a client request id: 1..64 */
+
+/* What a bank answered to a request. ANFU_BANK_NO_ANSWER: the request may
+ * or may not have reached the bank (timeout, lost connection): resolve by
+ * querying by serial, never by sending again. */
+enum anfu_bank_answer {
+	ANFU_BANK_ACCEPTED = 1, /* taken; the result comes by callback (or query) */
+	ANFU_BANK_DECLINED = 2, /* refused; nothing happened at the bank */
+	ANFU_BANK_NO_ANSWER = 3,
+};
+
+/* A payment's status as the bank reports it (query, callback). */
+enum anfu_bank_status {
+	ANFU_BANK_ST_PENDING = 1,   /* still in progress */
+	ANFU_BANK_ST_SUCCEEDED = 2, /* the money moved */
+	ANFU_BANK_ST_FAILED = 3,    /* it did not, and never will */
+	ANFU_BANK_ST_UNKNOWN = 4,   /* the bank has no such serial */
+};
+
+/* Binding a card: the card and its holder as the customer gave them. */
+struct anfu_bank_card_check {
+	const char *serial; /* unique per request */
+	const char *card_number, *holder_name, *id_number;
+};
+
+/* The answer to a card check: on ACCEPTED the bank sent a code to the
+ * phone it holds for the card (masked here). */
+struct anfu_bank_card_answer {
+	enum anfu_bank_answer answer;
+	char reason[ANFU_BANK_REASON_MAX];	/* DECLINED: why ("holder_mismatch" ...) */
+	char phone_masked[ANFU_BANK_MASKED_MAX]; /* ACCEPTED */
+};
+
+/* A debit (top-up) or a credit (withdrawal) of a card. */
+struct anfu_bank_payment_req {
+	const char *serial;
+	const char *card_number;
+	int64_t amount; /* fen, > 0 */
+	const char *currency; /* "CNY" */
+};
+
+struct anfu_bank_payment_answer {
+	enum anfu_bank_answer answer;
+	char reason[ANFU_BANK_REASON_MAX]; /* DECLINED */
+	char bank_ref[ANFU_BANK_REF_MAX];  /* ACCEPTED, may be "" */
+};
+
+/* A payment's status (query, callback). */
+struct anfu_bank_status_report {
+	char serial[ANFU_BANK_SERIAL_MAX];
+	enum anfu_bank_status status;
+	int64_t amount; /* as the bank has it; 0 for UNKNOWN */
+	char bank_ref[ANFU_BANK_REF_MAX];
+};
+
+/*
+ * The connector of one bank. Real banks connect through exactly this; the
+ * simulator's connector (bank/simconn.c) is one implementation. Every call
+ * is synchronous and bounded by the connector's own timeout; each returns 0
+ * with its answer written (a decline or NO_ANSWER is an answer, not an
+ * error), or ANFU_EINVAL for bad arguments / a connector error that is
+ * certain the request was not sent. Thread-safe; ud is the connector's.
+ */
+struct anfu_bank_ops {
+	const char *name; /* "simulator" */
+	/* Checks card + holder at the bank, which sends a code to its phone. */
+	int (*card_verify)(void *ud, const struct anfu_bank_card_check *c,
+			   struct anfu_bank_card_answer *ret);
+	/* Confirms the code of the card check serial: ACCEPTED when it matches. */
+	int (*card_confirm)(void *ud, const char *serial, const char *code,
+			    struct anfu_bank_card_answer *ret);
+	/* Debits a card (top-up). */
+	int (*debit)(void *ud, const struct anfu_bank_payment_req *p,
+		     struct anfu_bank_payment_answer *ret);
+	/* Credits a card (withdrawal). */
+	int (*credit)(void *ud, const struct anfu_bank_payment_req *p,
+		      struct anfu_bank_payment_answer *ret);
+	/* A payment's status by serial; NO_ANSWER in *ret_answer when the bank
+	 * did not answer (ret then unwritten). */
+	int (*query)(void *ud, const char *serial, enum anfu_bank_answer *ret_answer,
+		     struct anfu_bank_status_report *ret);
+	/* The statement file of day (YYYYMMDD) into a malloc'd text *ret
+	 * (the caller's); NO_ANSWER as query. */
+	int (*statement)(void *ud, const char *day, enum anfu_bank_answer *ret_answer, char **ret);
+	void *ud;
+};
+
+/* ---- wire format (bank/wire.c): shared with anfu-banksim ---------------- */
+
+/* The signed-message headers (docs/bank.md, "Messages and signatures"). */
+#define ANFU_BANK_H_TIMESTAMP "X-Anfu-Timestamp"
+#define ANFU_BANK_H_NONCE "X-Anfu-Nonce"
+#define ANFU_BANK_H_SIGNATURE "X-Anfu-Signature"
+/* Nonce: 32 lower-case hex characters. */
+#define ANFU_BANK_NONCE_LEN 32
+
+/* The bytes a message's signature covers, into a malloc'd *ret (*ret_len):
+ * "ANFU-BANK-1\n<method>\n<path>\n<timestamp ms>\n<nonce>\n" + body.
+ * Returns 0, ANFU_EINVAL for NULL or oversize parts. */
+int anfu_bank_wire_signed_bytes(const char *method, const char *path, int64_t ts_ms,
+				const char *nonce, const char *body, size_t body_len, char **ret,
+				size_t *ret_len);
+
+/* A callback body as parsed: {"serial": "...", "status": "succeeded" |
+ * "failed", "amount": n, "currency": "CNY", "bank_ref": "..."} and nothing
+ * else. */
+struct anfu_bank_callback {
+	char serial[ANFU_BANK_SERIAL_MAX];
+	enum anfu_bank_status status; /* SUCCEEDED or FAILED */
+	int64_t amount;
+	char bank_ref[ANFU_BANK_REF_MAX];
+};
+/* Parses a callback body (len bytes, not NUL-terminated, untrusted).
+ * Returns 0 and *ret, or ANFU_EINVAL for anything else (unknown or missing
+ * fields, wrong types, an amount <= 0, an oversize string). */
+int anfu_bank_callback_parse(const char *body, size_t len, struct anfu_bank_callback *ret);
+
+/* The name of a status ("pending", "succeeded", ...), and back (0, or
+ * ANFU_EINVAL for another word). */
+const char *anfu_bank_status_name(enum anfu_bank_status s);
+int anfu_bank_status_from(const char *s, enum anfu_bank_status *ret);
+
+/* ---- the payment state table (bank/states.c) ---------------------------- */
+
+/* The events of a payment's life. */
+enum anfu_bank_event {
+	ANFU_BANK_EV_SENT = 1,	    /* request sent, the bank accepted it */
+	ANFU_BANK_EV_DECLINED,	    /* the bank refused it at once */
+	ANFU_BANK_EV_NO_ANSWER,	    /* sent, no answer */
+	ANFU_BANK_EV_CONFIRMED,	    /* callback or query: succeeded */
+	ANFU_BANK_EV_FAILED,	    /* callback or query: failed */
+	ANFU_BANK_EV_NOT_AT_BANK,   /* query: the bank never had it */
+};
+
+/* The state a payment in state from goes to on ev ("created", "in_transit",
+ * "unknown", "succeeded", "failed"), or NULL when the table has no such
+ * row (the event is ignored: a late or duplicate report). */
+const char *anfu_bank_transition(const char *from, enum anfu_bank_event ev);
+/* True for succeeded and failed (nothing changes them any more). */
+bool anfu_bank_state_final(const char *state);
+
+/* ---- the service -------------------------------------------------------- */
+
+/* The [bank] options (bank/options.c). */
+struct anfu_bank_config {
+	char *connector;	   /* "none" | "simulator" */
+	char *bank_id;		   /* the bank's code (ledger owner, callback path) */
+	char *url;		   /* the simulator's base URL */
+	char *ca_file;		   /* its TLS certificate (pinned) */
+	char *public_key;	   /* its signing public key */
+	int64_t timeout_ms;	   /* one request to the bank */
+	int64_t query_after_s;	   /* in transit this long: the job queries */
+	int64_t callback_window_s; /* a callback's timestamp within +- this */
+	int64_t topup_max;	   /* fen, one top-up */
+	int64_t topup_daily_max;   /* fen, a customer's top-ups of a day */
+};
+
+struct anfu_bank;
+
+/* A customer's identity in clear (from iam, through the module's
+ * callback): heap strings or NULL, wiped by anfu_bank_identity_clear. */
+struct anfu_bank_identity {
+	char *real_name, *id_number, *phone;
+};
+typedef int (*anfu_bank_identity_fn)(void *ud, const char *user_id, struct anfu_bank_identity *ret);
+void anfu_bank_identity_clear(struct anfu_bank_identity *id);
+
+struct anfu_ledger;
+struct anfu_notify;
+struct anfu_sigkey;
+struct anfu_tx_exec;
+struct anfu_vault;
+
+/* What the service is made from; borrowed, must outlive it. */
+struct anfu_bank_deps {
+	const struct anfu_bank_config *cfg;
+	struct anfu_tx_exec *tx;
+	struct anfu_ledger *ledger;
+	struct anfu_vault *vault;
+	struct anfu_notify *notify;		   /* may be NULL: no notices */
+	const struct anfu_bank_ops *ops;	   /* NULL: no bank connected */
+	const struct anfu_sigkey *bank_pub;	   /* verifies callbacks; NULL: none taken */
+	anfu_bank_identity_fn identity;
+	void *identity_ud;
+};
+
+/* Makes the service and, with a connector (d->ops), opens (idempotently,
+ * through the writer, as the system) the bank's bank_reserve and
+ * bank_clearing accounts. *ret is the
+ * caller's. Returns 0, ANFU_EINVAL for missing deps, or the ledger's error. */
+int anfu_bank_new(const struct anfu_bank_deps *d, struct anfu_bank **ret);
+/* NULL-safe. */
+void anfu_bank_free(struct anfu_bank *b);
+/* The configured bank's code. */
+const char *anfu_bank_id(const struct anfu_bank *b);
+
+/* A bound (or binding) card as the customer sees it. */
+struct anfu_bank_card {
+	char id[ANFU_ID_MAX]; /* bcd_... */
+	char bank_id[ANFU_BANK_ID_MAX];
+	char masked[ANFU_BANK_MASKED_MAX]; /* first 6 + last 4 */
+	char state[16];			   /* pending, bound, unbound, failed */
+	char phone_masked[ANFU_BANK_MASKED_MAX];
+	int64_t created_ms, bound_ms;
+};
+
+/* Cards one list returns at most. */
+#define ANFU_BANK_CARDS_MAX 20
+
+/*
+ * Starts binding card_number (Luhn-valid digits) for customer actor->id:
+ * holder_name and id_number must be the customer's verified identity in
+ * iam and the bank's holder of the card; the bank sends a code to its
+ * phone. Returns 0 with *ret_refusal NULL and *ret the pending card, or
+ * with *ret_refusal a code (identity_mismatch, card_already_bound,
+ * card_bound_elsewhere, card_declined, bank_unavailable) and nothing
+ * written but its audit record; or an error.
+ */
+int anfu_bank_card_start(struct anfu_bank *b, const struct anfu_actor *actor,
+			 const char *card_number, const char *holder_name, const char *id_number,
+			 struct anfu_bank_card *ret, const char **ret_refusal);
+/* Confirms the code of pending card card_id of actor->id: bound. Refusals:
+ * not_found, conflict (not pending), code_invalid, card_bound_elsewhere,
+ * bank_unavailable. */
+int anfu_bank_card_confirm(struct anfu_bank *b, const struct anfu_actor *actor,
+			   const char *card_id, const char *code, struct anfu_bank_card *ret,
+			   const char **ret_refusal);
+/* Unbinds bound card card_id of actor->id. Refusals: not_found, conflict. */
+int anfu_bank_card_unbind(struct anfu_bank *b, const struct anfu_actor *actor,
+			  const char *card_id, const char **ret_refusal);
+/* The pending and bound cards of user_id (at most cap, and
+ * ANFU_BANK_CARDS_MAX), newest first; *ret_n how many. */
+int anfu_bank_cards_list(struct anfu_bank *b, const char *user_id, struct anfu_bank_card *out,
+			 size_t cap, size_t *ret_n);
+
+/* A bank payment (a top-up is a debit of the customer's card). */
+struct anfu_bank_payment {
+	char id[ANFU_ID_MAX]; /* bpy_... */
+	char serial[ANFU_BANK_SERIAL_MAX];
+	char kind[8]; /* "debit" (top-up) | "credit" (withdrawal) */
+	char user_id[ANFU_ID_MAX];
+	char card_id[ANFU_ID_MAX];
+	char card_masked[ANFU_BANK_MASKED_MAX];
+	int64_t amount;
+	char currency[4];
+	char state[16];
+	char client_request_id[ANFU_BANK_REQ_ID_MAX];
+	char reason[ANFU_BANK_REASON_MAX];
+	char transfer_id[ANFU_ID_MAX]; /* the ledger transfer once succeeded */
+	int64_t created_ms, updated_ms;
+};
+
+/* Payments one list returns at most. */
+#define ANFU_BANK_PAYMENTS_MAX 50
+
+/*
+ * A top-up of amount fen (currency "CNY") from bound card card_id of
+ * customer actor->id, idempotent per client_request_id: the same id with
+ * the same card and amount returns the payment it made (*ret_existed);
+ * with others refused idempotency_conflict. The payment is written
+ * (created), sent to the bank (debit), and moved by the bank's answer:
+ * in_transit (accepted), failed (declined: the customer is told), unknown
+ * (no answer: the query job resolves it). The wallet is credited only
+ * when the bank confirms (anfu_bank_callback, anfu_bank_query_due).
+ * Refusals (nothing written): not_found (card), card_not_bound,
+ * topup_limit_per_transaction, topup_limit_daily, idempotency_conflict,
+ * bank_unavailable (no connector).
+ */
+int anfu_bank_topup(struct anfu_bank *b, const struct anfu_actor *actor, const char *card_id,
+		    int64_t amount, const char *client_request_id, struct anfu_bank_payment *ret,
+		    bool *ret_existed, const char **ret_refusal);
+/* Payment id of user_id; ANFU_ENOTFOUND when it is not theirs. */
+int anfu_bank_payment_get(struct anfu_bank *b, const char *user_id, const char *id,
+			  struct anfu_bank_payment *ret);
+/* The newest top-ups of user_id (at most cap, ANFU_BANK_PAYMENTS_MAX). */
+int anfu_bank_payments_list(struct anfu_bank *b, const char *user_id,
+			    struct anfu_bank_payment *out, size_t cap, size_t *ret_n);
+
+/* A signed callback as the HTTP layer got it (all borrowed). */
+struct anfu_bank_callback_msg {
+	const char *bank_id; /* from the path */
+	const char *method, *path;
+	const char *timestamp, *nonce, *signature; /* headers, may be NULL */
+	const char *body;
+	size_t body_len;
+};
+/*
+ * Takes a bank's result callback: checks the bank id, the signature
+ * (the bank's public key), the timestamp (within callback_window_s of the
+ * clock) and the nonce (never seen before, stored with the change), then
+ * applies the result to the payment in one writer command: its state,
+ * and on success of a top-up the ledger transfer bank_reserve ->
+ * customer_wallet (code top_up, idempotency key "topup.<payment id>"),
+ * the audit records and the customer's notice. A result for a payment
+ * already final changes nothing (duplicate). Returns 0 with *ret_refusal
+ * NULL (applied or duplicate), or a refusal: signature_invalid,
+ * replayed (nonce seen, timestamp outside the window), not_found (serial
+ * or bank), bank_amount_mismatch, invalid_request (body); or an error.
+ */
+int anfu_bank_callback(struct anfu_bank *b, const struct anfu_bank_callback_msg *m,
+		       const char **ret_refusal);
+
+/* What one query run did. */
+struct anfu_bank_query_report {
+	int64_t queried, resolved, unanswered;
+};
+/* Queries the bank for every payment in_transit or unknown whose last
+ * change is query_after_s old or more (the clock), at most
+ * ANFU_LIMIT_BANK_QUERY_BATCH, and applies each answer as a callback's
+ * (succeeded, failed, not at the bank). Never sends a payment again. */
+int anfu_bank_query_due(struct anfu_bank *b, struct anfu_bank_query_report *ret);
+
+/* The Asia/Shanghai calendar day (UTC+8, no DST) of ms since the epoch as
+ * YYYYMMDD: the day of daily limits (bank/wire.c). */
+int64_t anfu_bank_day_cn(int64_t ms);
+
+/* The simulator's connector (bank/simconn.c): HTTPS with libcurl to
+ * cfg->url, the server certificate pinned to cfg->ca_file, each request
+ * signed by sign(sign_ud, ...). *ret (ops + its state) is the caller's
+ * (anfu_bank_simconn_free). */
+typedef int (*anfu_bank_sign_fn)(void *ud, const void *msg, size_t len, uint8_t *sig,
+				 size_t *siglen);
+int anfu_bank_simconn_new(const struct anfu_bank_config *cfg, anfu_bank_sign_fn sign,
+			  void *sign_ud, struct anfu_bank_ops **ret);
+void anfu_bank_simconn_free(struct anfu_bank_ops *ops);
+
+/* Its migrations (generated) and its option table. */
+extern const struct anfu_migration_set anfu_bank_migrations;
+extern const struct anfu_config_table anfu_bank_config_table;
+
+#endif

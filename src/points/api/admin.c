@@ -45,24 +45,10 @@ static struct anfu_points *svc(struct anfu_req *req)
 int anfu_points_api_admin_items(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_points *p = svc(req);
-	struct anfu_points_item *items;
-	json_t *list = json_array();
-	size_t n = 0;
-	int r;
 
-	if (!p || !list)
+	if (!p)
 		abort();
-	items = anfu_xcalloc(ANFU_LIMIT_POINTS_PAGE, sizeof(*items));
-	r = anfu_points_items(p, false, items, &n);
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (json_array_append_new(list, anfu_points_api_item_json(&items[i])) != 0)
-			abort();
-	free(items);
-	if (r < 0) {
-		json_decref(list);
-		return r;
-	}
-	return anfu_points_api_json_out(resp, 200, json_pack("{s:o}", "items", list));
+	return anfu_points_api_items_out(p, false, resp);
 }
 
 struct item_body {

@@ -8,6 +8,8 @@
 
 #include "audit/audit.h"
 #include "base/err.h"
+#include "base/limits.h"
+#include "base/mem.h"
 #include "http/http.h"
 #include "points/api/module.h"
 #include "points/points.h"
@@ -55,4 +57,26 @@ int anfu_points_api_json_out(struct anfu_resp *resp, int status, json_t *body)
 	resp->status = status;
 	resp->body = body;
 	return body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_points_api_items_out(struct anfu_points *p, bool active_only, struct anfu_resp *resp)
+{
+	struct anfu_points_item *items;
+	json_t *list = json_array();
+	size_t n = 0;
+	int r;
+
+	if (!list)
+		abort();
+	items = anfu_xcalloc(ANFU_LIMIT_POINTS_PAGE, sizeof(*items));
+	r = anfu_points_items(p, active_only, items, &n);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (json_array_append_new(list, anfu_points_api_item_json(&items[i])) != 0)
+			abort();
+	free(items);
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
+	return anfu_points_api_json_out(resp, 200, json_pack("{s:o}", "items", list));
 }

@@ -36,9 +36,14 @@ struct anfu_points_item;
 struct anfu_points_redemption;
 struct anfu_points_outcome;
 #include <jansson.h>
+#include <stdbool.h>
 void anfu_points_api_actor(const struct anfu_req *req, struct anfu_actor *ret);
 json_t *anfu_points_api_item_json(const struct anfu_points_item *it);
 json_t *anfu_points_api_redemption_json(const struct anfu_points_redemption *d);
 int anfu_points_api_json_out(struct anfu_resp *resp, int status, json_t *body);
+struct anfu_points;
+/* The catalogue's items (active_only: what customers see) as {"items":
+ * [...]} into resp; the service's error otherwise. */
+int anfu_points_api_items_out(struct anfu_points *p, bool active_only, struct anfu_resp *resp);
 
 #endif

@@ -1,0 +1,94 @@
+"""The wallet tour (tools/tour.py, README.md "The wallet tour") walked end
+to end: a test-hooks anfud with the real simulator bank (tests/api/banksim.py),
+the tour run as a person would run it, with --captcha-hook instead of a
+person reading the captchas and --settle-now instead of waiting for the
+simulator's delay. The end state is checked through the API and the
+database, not through what the tour printed."""
+import json
+import os
+import subprocess
+
+from banksim import banksim  # noqa: F401 (fixture)
+from conftest import ROOT
+from iam import login_customer
+
+TOUR = os.path.join(ROOT, "tools", "tour.py")
+TOPUP, TRANSFER, WITHDRAW = 100000, 20000, 30000
+
+
+def run_tour(s, sim, tmp_path, *extra):
+    summary = tmp_path / "tour.json"
+    p = subprocess.run(["/usr/bin/python3", TOUR, "--base-url", s.url(""),
+                        "--admin-url", s.url("", admin=True), "--bank-url", sim.url(""),
+                        "--data", str(s.data), "--bank-ca", sim.cert, "--captcha-hook",
+                        "--settle-now", "--summary", str(summary), *extra],
+                       capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    return p, json.loads(summary.read_text()) if summary.exists() else None
+
+
+def wallet(s, uid):
+    row = s.query("SELECT credits_posted - debits_posted AS bal, debits_pending AS held "
+                  "FROM ledger_account WHERE owner_id = ? AND kind = 'customer_wallet'", uid)
+    return row[0]["bal"], row[0]["held"]
+
+
+def test_the_tour_walks_the_wallet_path(make_server, banksim, tmp_path):
+    """req: FUNC-PAY-07, FUNC-PAY-08, FUNC-PAY-15, FUNC-ACCT-16 — the tour
+    registers A and B, binds A's card, tops up (credited once the bank
+    confirms), transfers to B, withdraws when the build has withdrawals, and
+    each movement is a row of A's history with the balance after it."""
+    s = make_server(config=banksim.config())
+    banksim.peer(s)
+    p, out = run_tour(s, banksim, tmp_path)
+    assert p.returncode == 0, p.stdout[-6000:] + p.stderr
+    a, b = out["a"], out["b"]
+
+    # the top-up: the bank's payment succeeded and was A's, from A's card
+    pay = s.query("SELECT user_id, card_id, kind, amount, state FROM bank_payment "
+                  "WHERE id = ?", out["topup_id"])
+    assert pay == [{"user_id": a["user_id"], "card_id": out["card_id"], "kind": "debit",
+                    "amount": TOPUP, "state": "succeeded"}]
+    card = s.query("SELECT user_id, state FROM bank_card WHERE id = ?", out["card_id"])
+    assert card == [{"user_id": a["user_id"], "state": "bound"}]
+    # the transfer A -> B
+    trf = s.query("SELECT payer_id, payee_id, amount FROM wallet_transfer WHERE id = ?",
+                  out["transfer_id"])
+    assert trf == [{"payer_id": a["user_id"], "payee_id": b["user_id"], "amount": TRANSFER}]
+
+    # the withdrawal, when this build has it: succeeded, amount + fee taken
+    w = out["withdrawal"]
+    if w is None:
+        assert "withdrawal not available in this build" in p.stdout
+        assert s.get("/api/v1/me/withdrawals").status_code == 404
+        spent = 0
+    else:
+        assert w["state"] == "succeeded", w
+        row = s.query("SELECT user_id, card_id, amount, fee, state FROM bank_withdrawal "
+                      "WHERE id = ?", w["id"])
+        assert [(r["user_id"], r["card_id"], r["amount"], r["state"]) for r in row] == [
+            (a["user_id"], out["card_id"], WITHDRAW, "succeeded")]
+        spent = WITHDRAW + row[0]["fee"]
+
+    a_left = TOPUP - TRANSFER - spent
+    assert wallet(s, a["user_id"]) == (a_left, 0)
+    assert wallet(s, b["user_id"]) == (TRANSFER, 0)
+    assert (a["available"], b["available"]) == (a_left, TRANSFER)
+
+    # A's history as A sees it: every movement with the balance after it
+    c = login_customer(s, a["phone"], password=out["a"]["password"], device="check-a")
+    items = c.get("/api/v1/me/transactions").json()["items"]
+    rows = [(i["type"], i["direction"], i["amount"], i["balance"]) for i in items]
+    expect = [("transfer_out", "out", TRANSFER, TOPUP - TRANSFER),
+              ("top_up", "in", TOPUP, TOPUP)]
+    if w is not None:
+        expect.insert(0, ("withdrawal", "out", spent, a_left))
+    assert rows == expect
+    assert c.get("/api/v1/me/balance").json()["available"] == a_left
+    c = login_customer(s, b["phone"], password=out["b"]["password"], device="check-b")
+    items = c.get("/api/v1/me/transactions").json()["items"]
+    assert [(i["type"], i["amount"], i["balance"]) for i in items] == [
+        ("transfer_in", TRANSFER, TRANSFER)]
+
+    s.stop()
+    v = s.cli_run("ledger", "verify")
+    assert v.returncode == 0 and v.stdout.startswith("OK"), v.stdout + v.stderr

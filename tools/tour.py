@@ -173,15 +173,16 @@ class Tour:
             raise TourError("the captcha needs a person at a terminal (or --captcha-hook "
                             "with a test-hooks build); its image: " + path)
         try:
-            answer = input("   Open %s and type what it shows: " % path).strip()
+            answer = input("   Open %s and type the letters and digits it shows "
+                           "(case does not matter): " % path).strip()
         finally:
             os.unlink(path)
         return cid, answer
 
     def with_captcha(self, http, purpose, method, path, body, expect):
         """Sends a request that carries a captcha; a person who misread the
-        captcha gets a new one (three tries)."""
-        for _ in range(3):
+        captcha gets a new one (five tries)."""
+        for _ in range(5):
             b = dict(body)
             b["captcha_id"], b["captcha_answer"] = self.captcha(http, purpose)
             st, out = http.call(method, path, b)
@@ -232,8 +233,7 @@ class Tour:
 
     def new_customer(self, label, real_name, id_number=None):
         phone = "139%08d" % secrets.randbelow(100000000)
-        chars = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-        password = "".join(secrets.choice(chars) for _ in range(12)) + "#7q"
+        password = self.new_password()
         http = Http(self.args.base_url, self.ca, "anfud (%s)" % label, device="tour-" + label)
         mark = self.sms_mark()
         self.with_captcha(http, "register", "POST", "/api/v1/auth/codes",
@@ -246,6 +246,18 @@ class Tour:
         print("   %s: mobile %s, password %s" % (label, phone, password))
         return {"label": label, "phone": phone, "password": password, "name": real_name,
                 "id_number": id_number, "user_id": out["user"]["id"]}
+
+    def new_password(self):
+        """A random password the server's policy takes (it refuses, e.g.,
+        sequences such as abc or 123): asked of /api/v1/password-strength."""
+        chars = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789#%+=@"
+        for _ in range(50):
+            password = "".join(secrets.choice(chars) for _ in range(14))
+            _, out = self.anon.call("POST", "/api/v1/password-strength",
+                                    {"password": password}, quiet=True, expect=200)
+            if out.get("acceptable"):
+                return password
+        raise TourError("no random password passed the password policy")
 
     def login(self, who):
         http = Http(self.args.base_url, self.ca, "anfud (%s)" % who["label"],

@@ -736,6 +736,10 @@ static void test_writer_of_another_process_meets_busy_handler(void **state)
 		struct anfu_db *db = NULL;
 		struct anfu_store_cfg ccfg = cfg_of(f, 2000);
 
+		/* Only the parent's ends of its pipes: should the parent fail,
+		 * the read below ends and so does the child. */
+		(void)close(to_child[1]);
+		(void)close(to_parent[0]);
 		if (anfu_db_open(&ccfg, &db) != 0 || anfu_db_begin(db) != 0 ||
 		    write(to_parent[1], "b", 1) != 1 || read(to_child[0], &c, 1) != 1)
 			_exit(1);

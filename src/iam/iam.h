@@ -502,8 +502,7 @@ struct anfu_iam_pin_ok {
  * does not commit (a refusal, an error, no transaction at all), with
  * anfu_iam_pin_ok_record(). Saves the payment a durable commit. With
  * pending = false everything was recorded here, as by the other. */
-int anfu_iam_verify_payment_password_deferred(struct anfu_iam *iam,
-					      const struct anfu_iam_ctx *ctx,
+int anfu_iam_verify_payment_password_deferred(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 					      const struct anfu_principal *p, const char *pin,
 					      struct anfu_iam_pin_ok *ret_ok,
 					      struct anfu_iam_err *err);

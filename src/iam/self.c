@@ -846,8 +846,7 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 }
 
 /* ret_ok NULL: the right PIN is recorded at once (the plain function). */
-int anfu_iam_verify_payment_password_deferred(struct anfu_iam *iam,
-					      const struct anfu_iam_ctx *ctx,
+int anfu_iam_verify_payment_password_deferred(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 					      const struct anfu_principal *p, const char *pin,
 					      struct anfu_iam_pin_ok *ret_ok,
 					      struct anfu_iam_err *err)

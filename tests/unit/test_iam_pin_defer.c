@@ -91,9 +91,6 @@ static void make_customer(struct anfu_fixture *f, struct anfu_principal *p)
 	assert_int_equal(anfu_rbac_load(f->db, id, p), 0);
 }
 
-
-
-
 static int64_t pay_failures(struct anfu_fixture *f, const char *uid)
 {
 	return fixture_count(f->db, "SELECT pay_failures FROM iam_user WHERE id = $1", uid);
@@ -155,8 +152,8 @@ static void test_right_pin_is_recorded_by_the_payments_commit(void **state)
 
 	make_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
-	assert_int_equal(
-		anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e), 0);
+	assert_int_equal(anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e),
+			 0);
 	assert_true(ok.pending);
 	assert_int_equal(verified(f), 0);
 	assert_int_equal(iam_tx(f->iam, pay_fn, &c, NULL), 0);
@@ -181,8 +178,8 @@ static void test_refused_payment_records_the_right_pin_on_its_own(void **state)
 
 	make_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
-	assert_int_equal(
-		anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e), 0);
+	assert_int_equal(anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e),
+			 0);
 	assert_int_equal(iam_tx(f->iam, pay_fn, &c, NULL), ANFU_ECONFLICT);
 	assert_int_equal(verified(f), 0);
 	ok.pending = true; /* the caller's rule: its transaction did not commit */
@@ -202,11 +199,10 @@ static void test_right_pin_after_failures_is_recorded_at_once(void **state)
 
 	make_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
-	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, WRONG, &e),
-			 ANFU_EAUTH);
+	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, WRONG, &e), ANFU_EAUTH);
 	assert_int_equal(pay_failures(f, p.user_id), 1);
-	assert_int_equal(
-		anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e), 0);
+	assert_int_equal(anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e),
+			 0);
 	assert_false(ok.pending);
 	assert_int_equal(pay_failures(f, p.user_id), 0);
 	assert_int_equal(verified(f), 1);
@@ -226,8 +222,8 @@ static void test_lock_found_in_the_payments_transaction_refuses_it(void **state)
 
 	make_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
-	assert_int_equal(
-		anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e), 0);
+	assert_int_equal(anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e),
+			 0);
 	assert_true(ok.pending);
 	locked_until(f, p.user_id, until);
 	assert_int_equal(iam_tx(f->iam, pay_fn, &c, NULL), ANFU_ELOCKED);
@@ -243,8 +239,8 @@ static void test_lock_found_in_the_payments_transaction_refuses_it(void **state)
 	assert_int_equal(fixture_audits(f->db, "payment.password_refused"), 1);
 	/* A count without a lock is cleared by the right entry. */
 	locked_until(f, p.user_id, 0);
-	assert_int_equal(
-		anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok2, &e), 0);
+	assert_int_equal(anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok2, &e),
+			 0);
 	assert_true(ok2.pending);
 	set_failures(f, p.user_id, 1);
 	assert_int_equal(iam_tx(f->iam, pay_fn, &c2, NULL), 0);

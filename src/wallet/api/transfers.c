@@ -212,9 +212,9 @@ int anfu_wallet_api_confirm(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
 	/* The right PIN is recorded with the transfer: one commit less. */
-	cr = (struct anfu_wallet_confirm_req){ p->user_id,  cstr(b.confirmation_id),
+	cr = (struct anfu_wallet_confirm_req){ p->user_id,	   cstr(b.confirmation_id),
 					       cstr(b.request_id), b.amount.v,
-					       p->mfa_ms,   &pin };
+					       p->mfa_ms,	   &pin };
 	actor_of(req, &actor);
 	r = anfu_wallet_confirm(w, &actor, &cr, out);
 	if (r < 0)

@@ -484,6 +484,42 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 				     const struct anfu_principal *p, const char *pin,
 				     struct anfu_iam_err *err);
 
+struct anfu_tx;
+
+/* A right payment PIN whose success (audit payment.password_verified) is
+ * still to be recorded, by the payment's own write transaction. ctx and p
+ * are borrowed from the caller and must outlive the struct. */
+struct anfu_iam_pin_ok {
+	bool pending; /* the success is not recorded yet */
+	const struct anfu_iam_ctx *ctx;
+	const struct anfu_principal *p;
+};
+/* As anfu_iam_verify_payment_password(), except that a right PIN with
+ * nothing to change (no failure count or lock to clear, no record to
+ * convert) is not written at once: *ret_ok (written only on success) gets
+ * pending = true and the caller records it with anfu_iam_pin_ok_record_in()
+ * inside the payment's own write transaction, or, when that transaction
+ * does not commit (a refusal, an error, no transaction at all), with
+ * anfu_iam_pin_ok_record(). Saves the payment a durable commit. With
+ * pending = false everything was recorded here, as by the other. */
+int anfu_iam_verify_payment_password_deferred(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+					      const struct anfu_principal *p, const char *pin,
+					      struct anfu_iam_pin_ok *ret_ok,
+					      struct anfu_iam_err *err);
+/* Records a pending right PIN inside the caller's open write transaction tx
+ * (any executor's, the ledger writer's too; one audit record): re-reads the
+ * user there, clears a failure count a concurrent wrong entry left, stages
+ * payment.password_verified, and sets ok->pending = false once staged (the
+ * caller's commit keeps it, its rollback does not: then pending is its to
+ * set again). ANFU_ELOCKED (nothing staged) when a concurrent wrong entry
+ * locked payments meanwhile: the payment must be refused (payment_locked).
+ * Not pending: 0, nothing done. */
+int anfu_iam_pin_ok_record_in(struct anfu_iam *iam, struct anfu_tx *tx, struct anfu_iam_pin_ok *ok);
+/* Records a pending right PIN in a transaction of its own (the payment's
+ * did not commit it). A lock found meanwhile is audited as the refusal
+ * (payment.password_refused) and is no error here. Not pending: 0. */
+int anfu_iam_pin_ok_record(struct anfu_iam *iam, struct anfu_iam_pin_ok *ok);
+
 struct anfu_totp_enrolment {
 	char secret[64];       /* base32 */
 	char uri[512];	       /* otpauth://totp/... */

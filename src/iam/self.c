@@ -768,9 +768,88 @@ static int pay_check(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 	return r < 0 ? r : c.verdict;
 }
 
+/* The right PIN's success, staged in tx: see anfu_iam_pin_ok_record_in(). */
+static int pin_ok_stage(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_iam_pin_ok *ok)
+{
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct iam_user u = { 0 };
+	int r = iam_user_load(db, ok->p->user_id, &u);
+
+	if (r == 0 && iam_pay_locked(&u, anfu_clock_now_ms()))
+		r = ANFU_ELOCKED;
+	/* Only a concurrent wrong entry left something to clear. */
+	if (r == 0 && (u.pay_failures != 0 || u.pay_locked_until_ms != 0))
+		r = iam_pay_failures_clear(db, u.id);
+	if (r == 0)
+		r = iam_audit(iam, tx, ok->ctx, ok->p, NULL, "payment.password_verified", "user",
+			      u.id, "success", NULL);
+	iam_user_clear(&u);
+	return r;
+}
+
+int anfu_iam_pin_ok_record_in(struct anfu_iam *iam, struct anfu_tx *tx, struct anfu_iam_pin_ok *ok)
+{
+	int r;
+
+	if (!iam || !tx || !ok)
+		return ANFU_EINVAL;
+	if (!ok->pending)
+		return 0;
+	if (!ok->ctx || !ok->p)
+		return ANFU_EINVAL;
+	r = pin_ok_stage(iam, tx, ok);
+	if (r == 0)
+		ok->pending = false;
+	return r;
+}
+
+struct pin_ok_op {
+	struct anfu_iam *iam;
+	const struct anfu_iam_pin_ok *ok;
+};
+
+static int pin_ok_tx(struct anfu_tx *tx, void *ud)
+{
+	const struct pin_ok_op *c = ud;
+
+	return pin_ok_stage(c->iam, tx, c->ok);
+}
+
+int anfu_iam_pin_ok_record(struct anfu_iam *iam, struct anfu_iam_pin_ok *ok)
+{
+	struct pin_ok_op c = { iam, ok };
+	int r;
+
+	if (!iam || !ok)
+		return ANFU_EINVAL;
+	if (!ok->pending)
+		return 0;
+	if (!ok->ctx || !ok->p)
+		return ANFU_EINVAL;
+
+	r = iam_tx(iam, pin_ok_tx, &c, NULL);
+	if (r == ANFU_ELOCKED) {
+		iam_audit_denied(iam, ok->ctx, ok->p, "payment.password_refused", "user",
+				 ok->p->user_id, ANFU_R_PAYMENT_LOCKED);
+		r = 0;
+	}
+	if (r == 0)
+		ok->pending = false;
+	return r;
+}
+
 int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				     const struct anfu_principal *p, const char *pin,
 				     struct anfu_iam_err *err)
+{
+	return anfu_iam_verify_payment_password_deferred(iam, ctx, p, pin, NULL, err);
+}
+
+/* ret_ok NULL: the right PIN is recorded at once (the plain function). */
+int anfu_iam_verify_payment_password_deferred(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+					      const struct anfu_principal *p, const char *pin,
+					      struct anfu_iam_pin_ok *ret_ok,
+					      struct anfu_iam_err *err)
 {
 	struct anfu_db *db = NULL;
 	struct iam_user u = { 0 };
@@ -812,7 +891,16 @@ int anfu_iam_verify_payment_password(struct anfu_iam *iam, const struct anfu_iam
 	 * right entry; without a new record it still verifies with the old. */
 	if (v == 0 && iam_pin_outdated(iam->keys, u.pay_hash))
 		convert = iam_pin_record(iam->keys, u.id, pin, len, fresh) == 0;
+	/* A right PIN that changes nothing: the payment's own transaction
+	 * records it (and re-checks the lock there). */
+	if (ret_ok && v == 0 && !convert && u.pay_failures == 0 && u.pay_locked_until_ms == 0) {
+		*ret_ok = (struct anfu_iam_pin_ok){ .pending = true, .ctx = ctx, .p = p };
+		r = 0;
+		goto out;
+	}
 	r = pay_check(iam, ctx, p, v == 0, u.pay_hash, convert ? fresh : NULL, err);
+	if (r == 0 && ret_ok)
+		*ret_ok = (struct anfu_iam_pin_ok){ .pending = false, .ctx = ctx, .p = p };
 out:
 	anfu_wipe(fresh, sizeof(fresh));
 	iam_user_clear(&u);

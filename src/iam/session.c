@@ -35,8 +35,13 @@
 
 #define TOKEN_BYTES (IAM_TOKEN_HEX / 2) /* 256 bits (WEB-SESS-01) */
 #define TOKEN_HEX IAM_TOKEN_HEX
-/* last_seen is written at most this often per session. */
-#define TOUCH_MS 1000
+/* last_seen is written at most this often per session: each write is a
+ * durable commit of its own on the request's path, and a busy customer
+ * makes several requests a second. Idle timeouts are whole minutes
+ * (IAM-SESS-01), so a session in use ends at most TOUCH_MS before
+ * idle_minutes after its true last request (never later); a request
+ * TOUCH_MS or more after the recorded one is always recorded. */
+#define TOUCH_MS 10000
 
 static const char *state_name(enum anfu_session_state s)
 {

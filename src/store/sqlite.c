@@ -8,14 +8,20 @@
  * trusts the SQL text to be written by anfu, never built from input;
  * values are always bound as $1..$n parameters. Engine messages are logged
  * here and mapped to ANFU_E* codes; they never leave this file.
+ *
+ * Also owns the in-process write lock of each database file (see "the
+ * write lock" below): the process's writers queue on it instead of sleeping
+ * in SQLite's busy handler behind one another.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,10 +53,15 @@ struct stmt_ent {
 	struct stmt_ent *next;
 };
 
+struct sq_wlock;
+
 struct sq_db {
 	struct anfu_db base; /* first: callers see only this */
 	sqlite3 *h;
-	struct sq_ckpt *ckpt; /* its file's checkpointer, or NULL */
+	struct sq_ckpt *ckpt;	/* its file's checkpointer, or NULL */
+	struct sq_wlock *wlock; /* its file's in-process write lock, or NULL */
+	bool wlock_held;	/* this connection holds wlock (BEGIN IMMEDIATE..end) */
+	int busy_timeout_ms;
 	struct stmt_ent *bucket[ANFU_LIMIT_STMT_BUCKETS];
 	size_t nstmt;
 	uint64_t tick;
@@ -447,6 +458,262 @@ static int sq_exec_script(struct anfu_db *db, const char *sql)
 	return run(d, sql);
 }
 
+/* ---- the write lock ------------------------------------------------------ */
+
+/*
+ * SQLite has one write lock per database file. A connection that finds it
+ * taken calls the busy handler, which sleeps 1..100 ms and tries again:
+ * between the threads of one process that turned every commit of a busy
+ * server into a queue of sleepers polling a free lock. So the connections
+ * of one process to one file (the same device and inode) share a FIFO lock,
+ * taken before BEGIN IMMEDIATE and released once the transaction has ended
+ * (COMMIT or ROLLBACK, whatever their outcome): a writer waits on its own
+ * condition variable and is woken, the lock handed to it, the moment the
+ * previous writer is done. The busy handler stays for other processes (the
+ * CLI next to anfud), and counts its calls (anfu_store_sqlite_busy_calls).
+ *
+ * Deadlocks: a thread that already holds the lock through one connection
+ * and begins on a second one does not queue (it would wait for itself); it
+ * goes straight to SQLite as before, whose busy handler gives ANFU_EBUSY
+ * after the busy timeout. Any other wait is bounded by the same busy
+ * timeout and then gives ANFU_EBUSY, so a holder that waits for another
+ * writer (it must not) costs what it did before: a timeout, not a hang.
+ * The WAL checkpointer takes no write lock (PASSIVE checkpoints only) and
+ * the in-line checkpoint of wal_hook runs inside a holder's COMMIT.
+ * PostgreSQL is not concerned (store/pg.c: its advisory lock).
+ */
+struct wl_waiter {
+	pthread_cond_t cv;
+	pthread_t self;
+	bool granted; /* under the lock's mu: the lock was handed over */
+	struct wl_waiter *next;
+};
+
+struct sq_wlock {
+	dev_t dev;
+	ino_t ino;
+	int users; /* connections attached (under wl_reg_mu) */
+	pthread_mutex_t mu;
+	bool held;		       /* under mu */
+	pthread_t owner;	       /* under mu, while held */
+	int waiting;		       /* under mu: length of the queue */
+	struct wl_waiter *head, *tail; /* under mu: the queue, first come first */
+	struct sq_wlock *next;
+};
+
+static pthread_mutex_t wl_reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sq_wlock *wl_reg;
+static atomic_uint_least64_t busy_calls;
+
+/* The lock of the file at path (created with its first connection), or
+ * NULL for a database that is no file (":memory:", ""). */
+static struct sq_wlock *wl_attach(const char *path)
+{
+	struct sq_wlock *w;
+	struct stat st;
+
+	if (path[0] == '\0' || strcmp(path, ":memory:") == 0 || stat(path, &st) != 0)
+		return NULL;
+	pthread_mutex_lock(&wl_reg_mu);
+	for (w = wl_reg; w; w = w->next)
+		if (w->dev == st.st_dev && w->ino == st.st_ino)
+			break;
+	if (!w) {
+		w = anfu_xcalloc(1, sizeof(*w));
+		w->dev = st.st_dev;
+		w->ino = st.st_ino;
+		pthread_mutex_init(&w->mu, NULL);
+		w->next = wl_reg;
+		wl_reg = w;
+	}
+	w->users++;
+	pthread_mutex_unlock(&wl_reg_mu);
+	return w;
+}
+
+static void wl_detach(struct sq_wlock *w)
+{
+	bool last;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&wl_reg_mu);
+	last = --w->users == 0;
+	if (last)
+		for (struct sq_wlock **pp = &wl_reg; *pp; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+	pthread_mutex_unlock(&wl_reg_mu);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+static void deadline_after(struct timespec *ts, int ms)
+{
+	(void)clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void wl_unqueue(struct sq_wlock *w, struct wl_waiter *me)
+{
+	struct wl_waiter *prev = NULL;
+
+	for (struct wl_waiter *q = w->head; q; prev = q, q = q->next)
+		if (q == me) {
+			if (prev)
+				prev->next = q->next;
+			else
+				w->head = q->next;
+			if (w->tail == q)
+				w->tail = prev;
+			w->waiting--;
+			return;
+		}
+}
+
+/* Waits (under w->mu) until the lock is handed to me or timeout_ms pass. */
+static bool wl_wait(struct sq_wlock *w, struct wl_waiter *me, int timeout_ms)
+{
+	pthread_condattr_t attr;
+	struct timespec until;
+
+	(void)pthread_condattr_init(&attr);
+	(void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	(void)pthread_cond_init(&me->cv, &attr);
+	(void)pthread_condattr_destroy(&attr);
+	if (w->tail)
+		w->tail->next = me;
+	else
+		w->head = me;
+	w->tail = me;
+	w->waiting++;
+	deadline_after(&until, timeout_ms);
+	while (!me->granted)
+		if (pthread_cond_timedwait(&me->cv, &w->mu, &until) == ETIMEDOUT && !me->granted) {
+			wl_unqueue(w, me);
+			break;
+		}
+	(void)pthread_cond_destroy(&me->cv);
+	return me->granted;
+}
+
+/* Takes d's write lock for a BEGIN IMMEDIATE, waiting at most the busy
+ * timeout. Sets d->wlock_held when taken; leaves it unset (and returns 0)
+ * when there is no lock or the calling thread holds it already. Returns
+ * ANFU_EBUSY (logged) when the wait timed out. */
+static int wl_acquire(struct sq_db *d)
+{
+	struct sq_wlock *w = d->wlock;
+	struct wl_waiter me = { .self = pthread_self() };
+	bool got;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	if (!w->held) {
+		w->held = true;
+		w->owner = me.self;
+		pthread_mutex_unlock(&w->mu);
+		d->wlock_held = true;
+		return 0;
+	}
+	if (pthread_equal(w->owner, me.self)) {
+		pthread_mutex_unlock(&w->mu);
+		return 0;
+	}
+	got = wl_wait(w, &me, d->busy_timeout_ms);
+	pthread_mutex_unlock(&w->mu);
+	if (!got) {
+		anfu_log_warn("store.sqlite", "write lock still taken after %d ms",
+			      d->busy_timeout_ms);
+		return ANFU_EBUSY;
+	}
+	d->wlock_held = true;
+	return 0;
+}
+
+/* Releases d's write lock if d holds it: hands it to the first waiter. */
+static void wl_release(struct sq_db *d)
+{
+	struct sq_wlock *w = d->wlock;
+	struct wl_waiter *next;
+
+	if (!d->wlock_held)
+		return;
+	d->wlock_held = false;
+	pthread_mutex_lock(&w->mu);
+	next = w->head;
+	if (next) {
+		w->head = next->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->waiting--;
+		w->owner = next->self;
+		next->granted = true;
+		pthread_cond_signal(&next->cv);
+	} else {
+		w->held = false;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* SQLite's own back-off (sqliteDefaultBusyCallback), counted: only another
+ * process should ever make an anfu connection wait here. */
+static int busy_cb(void *ud, int count)
+{
+	static const uint8_t delays[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 };
+	static const uint8_t totals[] = { 0, 1, 3, 8, 18, 33, 53, 78, 103, 128, 178, 228 };
+	const int n = (int)(sizeof(delays) / sizeof(delays[0]));
+	const struct sq_db *d = ud;
+	int delay, prior;
+
+	if (count < n) {
+		delay = delays[count];
+		prior = totals[count];
+	} else {
+		delay = delays[n - 1];
+		prior = totals[n - 1] + delay * (count - (n - 1));
+	}
+	if (prior + delay > d->busy_timeout_ms) {
+		delay = d->busy_timeout_ms - prior;
+		if (delay <= 0)
+			return 0;
+	}
+	(void)atomic_fetch_add(&busy_calls, 1);
+	(void)sqlite3_sleep(delay);
+	return 1;
+}
+
+uint64_t anfu_store_sqlite_busy_calls(void)
+{
+	return (uint64_t)atomic_load(&busy_calls);
+}
+
+#ifdef ANFU_TEST_HOOKS
+int anfu_store_sqlite_write_waiters(struct anfu_db *db)
+{
+	struct sq_wlock *w;
+	int n;
+
+	if (!db || db->ops != &anfu_store_sqlite_ops || !sq(db)->wlock)
+		return 0;
+	w = sq(db)->wlock;
+	pthread_mutex_lock(&w->mu);
+	n = w->waiting;
+	pthread_mutex_unlock(&w->mu);
+	return n;
+}
+#endif
+
 /* ---- transactions ------------------------------------------------------ */
 
 static int sq_begin(struct anfu_db *db, bool write)
@@ -470,10 +737,18 @@ static int sq_begin(struct anfu_db *db, bool write)
 			return r;
 	}
 	/* IMMEDIATE takes the write lock now, so a writer never fails to
-	 * upgrade a read lock halfway through its work. */
+	 * upgrade a read lock halfway through its work; the process's own
+	 * writers queue for it first. */
+	if (write) {
+		r = wl_acquire(d);
+		if (r < 0)
+			return r;
+	}
 	r = run_cached(d, write ? "BEGIN IMMEDIATE" : "BEGIN");
-	if (r < 0)
+	if (r < 0) {
+		wl_release(d);
 		return r;
+	}
 	db->tx_depth = 1;
 	return 0;
 }
@@ -488,6 +763,7 @@ static int sq_rollback(struct anfu_db *db)
 	if (!sqlite3_get_autocommit(d->h))
 		r = run(d, "ROLLBACK");
 	db->tx_depth = 0;
+	wl_release(d);
 	return r;
 }
 
@@ -509,9 +785,11 @@ static int sq_commit(struct anfu_db *db)
 		if (!sqlite3_get_autocommit(d->h))
 			(void)run(d, "ROLLBACK");
 		db->tx_depth = 0;
+		wl_release(d);
 		return r;
 	}
 	db->tx_depth = 0;
+	wl_release(d);
 	return 0;
 }
 
@@ -631,9 +909,9 @@ static int configure(struct sq_db *d, const struct anfu_store_cfg *cfg)
 	int r;
 
 	(void)sqlite3_extended_result_codes(d->h, 1);
-	(void)sqlite3_busy_timeout(d->h, cfg->busy_timeout_ms > 0
-						 ? cfg->busy_timeout_ms
-						 : ANFU_LIMIT_DB_BUSY_TIMEOUT_MS_DEFAULT);
+	d->busy_timeout_ms = cfg->busy_timeout_ms > 0 ? cfg->busy_timeout_ms
+						      : ANFU_LIMIT_DB_BUSY_TIMEOUT_MS_DEFAULT;
+	(void)sqlite3_busy_handler(d->h, busy_cb, d);
 	/* Defensive: no writable_schema or other ways to corrupt the file
 	 * through SQL; untrusted schema: triggers and views run only
 	 * innocuous functions. */
@@ -673,6 +951,9 @@ static void sq_close(struct anfu_db *db)
 	sq_ckpt_detach(d->ckpt);
 	if (d->h && sqlite3_close(d->h) != SQLITE_OK)
 		anfu_log_warn("store.sqlite", "close: %s", sqlite3_errmsg(d->h));
+	/* Closing ended any transaction still open: let the next writer in. */
+	wl_release(d);
+	wl_detach(d->wlock);
 	free(d);
 }
 
@@ -711,6 +992,7 @@ static int sq_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret)
 		goto out;
 	/* In WAL mode now: checkpoints move to the file's checkpointer. */
 	d->ckpt = sq_ckpt_attach(d->h, cfg->path);
+	d->wlock = wl_attach(cfg->path);
 	*ret = &d->base;
 	d = NULL;
 	r = 0;

@@ -196,6 +196,19 @@ int anfu_db_lease_release(struct anfu_db *db, int32_t key);
 /* Commit latency of every anfu_db_commit(), for /metrics. */
 extern struct anfu_hist anfu_store_commit_hist;
 
+/* How often, since the process started, an SQLite connection of this
+ * process slept in its busy handler (the write lock held by another
+ * connection). The process's own writers queue on an in-process lock per
+ * database file instead (store/sqlite.c), so this counts waits behind other
+ * processes, or behind the same thread's other connection. Any thread. */
+uint64_t anfu_store_sqlite_busy_calls(void);
+#ifdef ANFU_TEST_HOOKS
+/* Test hook: how many of this process's threads wait in the queue of db's
+ * database file's write lock now (0 for a connection of another backend
+ * or of no file). Any thread. */
+int anfu_store_sqlite_write_waiters(struct anfu_db *db);
+#endif
+
 /* ---- per-thread connections ----------------------------------------- */
 
 struct anfu_store; /* configuration plus one connection per thread */

@@ -220,7 +220,11 @@ int anfu_wallet_preview(struct anfu_wallet *w, const struct anfu_actor *actor,
 	if (r == 0) {
 		struct preview_tx c = { req, payee.id, p, hash };
 
-		r = anfu_tx_run(w->tx, actor, preview_fn, &c);
+		/* Through the ledger writer, though no money moves: it commits
+		 * with the other commands of its batch (one fsync for many),
+		 * not on its own (docs/benchmarks.md §8). Weight: one audit. */
+		r = anfu_ledger_run_weighted(w->ledger, actor, preview_fn, &c, 1,
+					     anfu_clock_mono_us() / 1000 + WALLET_DEADLINE_MS);
 	}
 out:
 	if (r == 0)
@@ -475,8 +479,13 @@ static int confirm_fn(struct anfu_tx *tx, void *ud)
 	const char *refusal = NULL, *limit = NULL;
 	int64_t now = anfu_clock_now_ms();
 	bool ok = false;
-	int r = trf_by_request(db, c->req->payer_id, c->req->request_id, &earlier);
+	int r = anfu_iam_pin_ok_record_in(c->w->iam, tx, c->req->pin);
 
+	/* A wrong entry on another request locked payments since the PIN. */
+	if (r == ANFU_ELOCKED)
+		return refuse(c, ANFU_R_PAYMENT_LOCKED, "pin");
+	if (r == 0)
+		r = trf_by_request(db, c->req->payer_id, c->req->request_id, &earlier);
 	if (r == 0 && earlier.found) {
 		/* The same request raced this one to the writer. */
 		replay(&earlier, c->req, c->out);
@@ -579,6 +588,8 @@ static int confirm_run(struct anfu_wallet *w, const struct anfu_actor *actor,
 	struct confirm_cmd c;
 	int r;
 
+	bool pin_pending = req->pin && req->pin->pending;
+
 	memset(&payer, 0, sizeof(payer));
 	memset(&c, 0, sizeof(c));
 	c.w = w;
@@ -602,9 +613,13 @@ static int confirm_run(struct anfu_wallet *w, const struct anfu_actor *actor,
 		r = anfu_id_new("wtr", c.id, sizeof(c.id));
 	if (r == 0 && snprintf(c.idem, sizeof(c.idem), "trf.%s", c.id) >= (int)sizeof(c.idem))
 		r = ANFU_ELIMIT;
+	/* weight: the transfer, its audit record and the PIN's. */
 	if (r == 0)
-		r = anfu_ledger_run_weighted(w->ledger, actor, confirm_fn, &c, 2,
+		r = anfu_ledger_run_weighted(w->ledger, actor, confirm_fn, &c, 3,
 					     anfu_clock_mono_us() / 1000 + WALLET_DEADLINE_MS);
+	/* The PIN's record went with a command that did not commit. */
+	if (r < 0 && req->pin)
+		req->pin->pending = pin_pending;
 	/* A refusal of the command is an answer, not an error. */
 	if (r == ANFU_ECONFLICT && out->code)
 		r = 0;
@@ -636,6 +651,13 @@ int anfu_wallet_confirm(struct anfu_wallet *w, const struct anfu_actor *actor,
 		r = wallet_account(w, req->payer_id, &a);
 		if (r == 0)
 			out.balance = a.credits_posted - a.debits_posted;
+	}
+	/* No command kept the PIN's record: it still gets one. */
+	if (req->pin && req->pin->pending) {
+		int pr = anfu_iam_pin_ok_record(w->iam, req->pin);
+
+		if (r == 0)
+			r = pr;
 	}
 	if (r == 0)
 		*ret = out;

@@ -166,6 +166,11 @@ struct anfu_wallet_confirm_req {
 	const char *request_id; /* client idempotency key, 1..REQUEST_ID_BYTES */
 	int64_t amount;		/* as the payer saw it: must equal the preview's */
 	int64_t mfa_ms;		/* the session's last second factor (0: none) */
+	/* The right PIN's success when still to be recorded (iam), or NULL:
+	 * recorded inside the transfer's writer command when it commits,
+	 * else in a transaction of its own before anfu_wallet_confirm()
+	 * returns (a refusal, a replay, an error). */
+	struct anfu_iam_pin_ok *pin;
 };
 
 /* A transfer as the payer sees it. */

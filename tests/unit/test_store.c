@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,6 +609,160 @@ static void test_opening_a_connection_keeps_the_locks_of_the_others(void **state
 	assert_int_equal(anfu_db_rollback(f->db), 0);
 }
 
+/* ---- SQLite: the in-process write lock ------------------------------------ */
+
+struct writer_arg {
+	struct anfu_store_cfg cfg;
+	int64_t first_id;
+	int n;	     /* transactions to run */
+	int r;	     /* the first failure, or 0 */
+	int r_begin; /* what the first anfu_db_begin() returned */
+};
+
+/* n write transactions, one row each, on a connection of its own. */
+static void *writer_main(void *p)
+{
+	struct writer_arg *a = p;
+	struct anfu_db *db = NULL;
+
+	a->r = anfu_db_open(&a->cfg, &db);
+	for (int i = 0; a->r == 0 && i < a->n; i++) {
+		a->r = anfu_db_begin(db);
+		if (i == 0)
+			a->r_begin = a->r;
+		if (a->r == 0)
+			a->r = insert(db, a->first_id + i, "w", 0);
+		if (a->r == 0)
+			a->r = anfu_db_commit(db);
+		else
+			(void)anfu_db_rollback(db);
+	}
+	anfu_db_close(db);
+	return NULL;
+}
+
+/* A writer that finds the write lock taken by another thread of the
+ * process waits in the queue, not in SQLite's busy handler, and goes on
+ * when the holder commits. */
+static void test_writer_waits_in_queue_not_in_busy_handler(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct writer_arg a = { .cfg = cfg_of(f, 2000), .first_id = 100, .n = 1 };
+	uint64_t busy0 = anfu_store_sqlite_busy_calls();
+	pthread_t th;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(insert(f->db, 1, "holder", 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, writer_main, &a), 0);
+	/* Until the other thread is queued, or (the lock broken) has slept
+	 * in the busy handler. */
+	while (anfu_store_sqlite_write_waiters(f->db) == 0 &&
+	       anfu_store_sqlite_busy_calls() == busy0)
+		(void)sched_yield();
+	assert_int_equal(anfu_store_sqlite_write_waiters(f->db), 1);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.r, 0);
+	assert_int_equal(anfu_store_sqlite_write_waiters(f->db), 0);
+	assert_true(anfu_store_sqlite_busy_calls() == busy0);
+	assert_int_equal(count_rows(f->db), 2);
+}
+
+/* Two threads committing as fast as they can never meet the busy handler. */
+static void test_two_writer_threads_never_sleep_in_busy_handler(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct writer_arg a[2];
+	uint64_t busy0 = anfu_store_sqlite_busy_calls();
+	pthread_t th[2];
+
+	for (int i = 0; i < 2; i++) {
+		a[i] = (struct writer_arg){ .cfg = cfg_of(f, 2000),
+					    .first_id = 1000 * (i + 1),
+					    .n = 300 };
+		assert_int_equal(pthread_create(&th[i], NULL, writer_main, &a[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(a[i].r, 0);
+	}
+	assert_true(anfu_store_sqlite_busy_calls() == busy0);
+	assert_int_equal(count_rows(f->db), 600);
+}
+
+/* A queued writer gives up with ANFU_EBUSY after its busy timeout, as the
+ * busy handler did, having written nothing; the holder is unaffected. */
+static void test_queued_writer_gives_ebusy_after_busy_timeout(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct writer_arg a = { .cfg = cfg_of(f, 50), .first_id = 100, .n = 1 };
+	uint64_t busy0 = anfu_store_sqlite_busy_calls();
+	pthread_t th;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(insert(f->db, 1, "holder", 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, writer_main, &a), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.r_begin, ANFU_EBUSY);
+	assert_int_equal(anfu_store_sqlite_write_waiters(f->db), 0);
+	assert_true(anfu_store_sqlite_busy_calls() == busy0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(count_rows(f->db), 1);
+	/* The lock is free again for the next writer of any thread. */
+	a = (struct writer_arg){ .cfg = cfg_of(f, 50), .first_id = 200, .n = 1 };
+	assert_int_equal(pthread_create(&th, NULL, writer_main, &a), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.r, 0);
+	assert_int_equal(count_rows(f->db), 2);
+}
+
+/* Another process (the CLI) still meets the busy handler: our writer
+ * sleeps in it and gives ANFU_EBUSY after its timeout. */
+static void test_writer_of_another_process_meets_busy_handler(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct anfu_store_cfg cfg = cfg_of(f, 50);
+	struct anfu_db *other = NULL;
+	int to_child[2], to_parent[2], status = 0;
+	uint64_t busy0;
+	char c = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(to_child), 0);
+	assert_int_equal(pipe(to_parent), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct anfu_db *db = NULL;
+		struct anfu_store_cfg ccfg = cfg_of(f, 2000);
+
+		/* Only the parent's ends of its pipes: should the parent fail,
+		 * the read below ends and so does the child. */
+		(void)close(to_child[1]);
+		(void)close(to_parent[0]);
+		if (anfu_db_open(&ccfg, &db) != 0 || anfu_db_begin(db) != 0 ||
+		    write(to_parent[1], "b", 1) != 1 || read(to_child[0], &c, 1) != 1)
+			_exit(1);
+		(void)anfu_db_rollback(db);
+		_exit(0);
+	}
+	assert_int_equal(read(to_parent[0], &c, 1), 1);
+	busy0 = anfu_store_sqlite_busy_calls();
+	assert_int_equal(anfu_db_open(&cfg, &other), 0);
+	assert_int_equal(anfu_db_begin(other), ANFU_EBUSY);
+	assert_true(anfu_store_sqlite_busy_calls() > busy0);
+	assert_int_equal(write(to_child[1], "e", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(anfu_db_begin(other), 0);
+	assert_int_equal(anfu_db_rollback(other), 0);
+	anfu_db_close(other);
+	for (int i = 0; i < 2; i++) {
+		(void)close(to_child[i]);
+		(void)close(to_parent[i]);
+	}
+}
+
 /* ---- both engines: more transaction semantics ----------------------------- */
 
 static void test_rollback_to_savepoint_recovers_a_failed_statement(void **state)
@@ -1031,6 +1186,10 @@ int main(void)
 		T(test_store_gives_each_thread_its_own_connection),
 		T(test_store_free_closes_every_connection),
 		TS(test_opening_a_connection_keeps_the_locks_of_the_others),
+		TS(test_writer_waits_in_queue_not_in_busy_handler),
+		TS(test_two_writer_threads_never_sleep_in_busy_handler),
+		TS(test_queued_writer_gives_ebusy_after_busy_timeout),
+		TS(test_writer_of_another_process_meets_busy_handler),
 		T(test_rollback_to_savepoint_recovers_a_failed_statement),
 		T(test_read_transaction_keeps_one_snapshot),
 		T(test_pool_size_caps_connections),

@@ -190,6 +190,7 @@ int anfu_wallet_api_confirm(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_wallet_confirm_req cr;
 	struct anfu_wallet_transfer *out = NULL;
 	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_pin_ok pin = { 0 };
 	struct anfu_iam_ctx ctx;
 	struct anfu_actor actor;
 	int r;
@@ -206,11 +207,14 @@ int anfu_wallet_api_confirm(struct anfu_req *req, struct anfu_resp *resp)
 		return r;
 	anfu_api_ctx(req, &ctx);
 	/* The PIN first: its failures count and lock (iam, IAM-LOCK-03). */
-	r = anfu_iam_verify_payment_password(app->iam, &ctx, p, cstr(b.payment_pin), &e);
+	r = anfu_iam_verify_payment_password_deferred(app->iam, &ctx, p, cstr(b.payment_pin), &pin,
+						      &e);
 	if (r < 0)
 		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
-	cr = (struct anfu_wallet_confirm_req){ p->user_id, cstr(b.confirmation_id),
-					       cstr(b.request_id), b.amount.v, p->mfa_ms };
+	/* The right PIN is recorded with the transfer: one commit less. */
+	cr = (struct anfu_wallet_confirm_req){ p->user_id,	   cstr(b.confirmation_id),
+					       cstr(b.request_id), b.amount.v,
+					       p->mfa_ms,	   &pin };
 	actor_of(req, &actor);
 	r = anfu_wallet_confirm(w, &actor, &cr, out);
 	if (r < 0)

@@ -394,9 +394,10 @@ static int load_users(void)
 			fclose(f);
 			return -1;
 		}
-		(void)snprintf(users[nusers].to, sizeof(users[0].to), "%s", a);
-		(void)snprintf(users[nusers].cookie, sizeof(users[0].cookie), "%s", b);
-		(void)snprintf(users[nusers].csrf, sizeof(users[0].csrf), "%s", c);
+		/* The lengths were checked above: the copies fit with their NUL. */
+		memcpy(users[nusers].to, a, strlen(a) + 1);
+		memcpy(users[nusers].cookie, b, strlen(b) + 1);
+		memcpy(users[nusers].csrf, c, strlen(c) + 1);
 		nusers++;
 	}
 	fclose(f);

@@ -28,6 +28,7 @@ ALLOWED = {
     ("src/iam/status.c", "expired"): "the account state stored in iam_user.status",
     ("src/ledger/states.c", "expired"): "the hold state stored in ledger_hold.state",
     ("src/iam/review.c", "expired"): "the account review report's key for expired accounts",
+    ("src/wallet/api/transfers.c", "replayed"): "the transfer answer's flag for an idempotent replay",
 }
 STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 COMMENT = re.compile(r"/\*.*?\*/", re.S)

@@ -164,8 +164,10 @@ int anfu_bank_wd_rules_set(struct anfu_tx *tx, const struct anfu_bank_wd_rules *
 			 p, 10, NULL, NULL, NULL);
 	if (r < 0)
 		return r;
-	return anfu_tx_audit(tx, "bank.withdraw_rules.changed", "bank_withdraw_rules", "1",
-			     "success",
+	/* The decision's transaction has no actor of its own: the record is
+	 * the system's, naming the approval (whose records name both people). */
+	return anfu_tx_audit_as(tx, &bank_system_actor, "bank.withdraw_rules.changed",
+				"bank_withdraw_rules", "1", "success",
 			     json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "min",
 				       (json_int_t)w->min, "max", (json_int_t)w->max, "daily_count",
 				       (json_int_t)w->daily_count, "daily_max",
@@ -369,10 +371,18 @@ static int wd_transfer(struct anfu_tx *tx, const struct anfu_bank_withdrawal *w,
 static int wd_close_hold(struct anfu_bank *b, struct anfu_tx *tx,
 			 const struct anfu_bank_withdrawal *w, bool post)
 {
+	const struct anfu_ledger_account_spec s = { "customer_wallet", "CNY", "customer",
+						    w->user_id };
+	struct anfu_ledger_account wallet;
 	struct anfu_ledger_transfer t = { 0 };
-	struct anfu_ledger_result res;
-	int r;
+	struct anfu_ledger_result res = { 0 };
+	int r = anfu_ledger_account_find(b->ledger, &s, &wallet);
 
+	if (r < 0)
+		return r;
+	/* The hold's accounts: the ledger checks them against the hold. */
+	t.debit_account = wallet.id;
+	t.credit_account = b->clearing_id;
 	t.flags = post ? ANFU_LEDGER_TRF_POST_PENDING : ANFU_LEDGER_TRF_VOID_PENDING;
 	t.pending_id = w->hold_id;
 	t.code = "withdrawal";

@@ -2,11 +2,14 @@
  * bank: the bank channel (docs/bank.md): the connector interface every bank
  * is reached through (struct anfu_bank_ops), bank payments with a unique
  * serial each and one state table (bank/states.c), bank cards bound to a
- * customer, and top-ups whose wallet credit commits in the same ledger
- * writer command as the payment's state change.
+ * customer, top-ups whose wallet credit commits in the same ledger
+ * writer command as the payment's state change, and withdrawals whose
+ * hold, review and postings commit with their state changes (a second
+ * state table in bank/states.c).
  *
- * Owns the tables bank_card, bank_payment and bank_nonce
- * (src/bank/migrations/) and the [bank] options (bank/options.c). Trusts
+ * Owns the tables bank_card, bank_payment, bank_nonce, bank_withdrawal and
+ * bank_withdraw_rules (src/bank/migrations/) and the [bank] options
+ * (bank/options.c). Trusts
  * the connector for the bank's synchronous answers, and a callback only
  * after its signature, timestamp and nonce checked (bank/wire.c). Card
  * numbers are sealed by the vault and never logged. Thread-safe: each call

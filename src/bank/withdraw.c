@@ -142,10 +142,11 @@ int anfu_bank_wd_rules_set(struct anfu_tx *tx, const struct anfu_bank_wd_rules *
 			   const char *approval_id)
 {
 	const struct anfu_param p[] = {
-		ANFU_PI(w->min),      ANFU_PI(w->max),	     ANFU_PI(w->daily_count),
-		ANFU_PI(w->daily_max), ANFU_PI(w->fee_fixed), ANFU_PI(w->fee_bp),
-		ANFU_PI(w->auto_max), ANFU_PI(w->large_over), ANFU_PS(approval_id),
-		ANFU_PI(anfu_clock_now_ms()),
+		ANFU_PI(w->min),	 ANFU_PI(w->max),
+		ANFU_PI(w->daily_count), ANFU_PI(w->daily_max),
+		ANFU_PI(w->fee_fixed),	 ANFU_PI(w->fee_bp),
+		ANFU_PI(w->auto_max),	 ANFU_PI(w->large_over),
+		ANFU_PS(approval_id),	 ANFU_PI(anfu_clock_now_ms()),
 	};
 	int r;
 
@@ -168,20 +169,20 @@ int anfu_bank_wd_rules_set(struct anfu_tx *tx, const struct anfu_bank_wd_rules *
 	 * the system's, naming the approval (whose records name both people). */
 	return anfu_tx_audit_as(tx, &bank_system_actor, "bank.withdraw_rules.changed",
 				"bank_withdraw_rules", "1", "success",
-			     json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "min",
-				       (json_int_t)w->min, "max", (json_int_t)w->max, "daily_count",
-				       (json_int_t)w->daily_count, "daily_max",
-				       (json_int_t)w->daily_max, "fee_fixed",
-				       (json_int_t)w->fee_fixed, "fee_bp", (json_int_t)w->fee_bp,
-				       "auto_max", (json_int_t)w->auto_max, "large_over",
-				       (json_int_t)w->large_over, "approval_id", approval_id));
+				json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}", "min",
+					  (json_int_t)w->min, "max", (json_int_t)w->max,
+					  "daily_count", (json_int_t)w->daily_count, "daily_max",
+					  (json_int_t)w->daily_max, "fee_fixed",
+					  (json_int_t)w->fee_fixed, "fee_bp", (json_int_t)w->fee_bp,
+					  "auto_max", (json_int_t)w->auto_max, "large_over",
+					  (json_int_t)w->large_over, "approval_id", approval_id));
 }
 
 /* ---- rows ------------------------------------------------------------------ */
 
-#define WD_COLS                                                                              \
-	"w.id, w.user_id, w.card_id, c.masked, w.amount, w.fee, w.state, w.review, "         \
-	"w.request_id, w.hold_id, w.payment_id, w.maker_id, w.checker_id, w.reason, "        \
+#define WD_COLS                                                                       \
+	"w.id, w.user_id, w.card_id, c.masked, w.amount, w.fee, w.state, w.review, "  \
+	"w.request_id, w.hold_id, w.payment_id, w.maker_id, w.checker_id, w.reason, " \
 	"w.created_ms, w.updated_ms"
 #define WD_FROM " FROM bank_withdrawal w JOIN bank_card c ON c.id = w.card_id "
 
@@ -317,16 +318,21 @@ static int wd_move(struct anfu_tx *tx, struct anfu_bank_withdrawal *w, enum anfu
 	if (!to)
 		return 0;
 	{
-		const struct anfu_param q[] = { ANFU_PS(to),	       ANFU_PS(w->reason),
-						ANFU_PS(w->maker_id),  ANFU_PS(w->checker_id),
-						ANFU_PS(w->payment_id), ANFU_PI(now),
-						ANFU_PS(w->id),	       ANFU_PS(w->state) };
+		const struct anfu_param q[] = { ANFU_PS(to),
+						ANFU_PS(w->reason),
+						ANFU_PS(w->maker_id),
+						ANFU_PS(w->checker_id),
+						ANFU_PS(w->payment_id),
+						ANFU_PI(now),
+						ANFU_PS(w->id),
+						ANFU_PS(w->state) };
 
-		r = anfu_db_exec(anfu_tx_db(tx),
-				 "UPDATE bank_withdrawal SET state = $1, reason = $2, maker_id = $3, "
-				 "checker_id = $4, payment_id = $5, updated_ms = $6 WHERE id = $7 "
-				 "AND state = $8",
-				 q, 8, NULL, NULL, &changes);
+		r = anfu_db_exec(
+			anfu_tx_db(tx),
+			"UPDATE bank_withdrawal SET state = $1, reason = $2, maker_id = $3, "
+			"checker_id = $4, payment_id = $5, updated_ms = $6 WHERE id = $7 "
+			"AND state = $8",
+			q, 8, NULL, NULL, &changes);
 	}
 	if (r < 0)
 		return r;
@@ -414,9 +420,8 @@ static int wd_close_hold(struct anfu_bank *b, struct anfu_tx *tx,
 static int wd_notify(struct anfu_bank *b, struct anfu_tx *tx, const struct anfu_bank_withdrawal *w)
 {
 	char zh[512], en[512], amount[32], fee[32];
-	const char *last4 = w->card_masked + (strlen(w->card_masked) >= 4
-						      ? strlen(w->card_masked) - 4
-						      : 0);
+	const char *last4 =
+		w->card_masked + (strlen(w->card_masked) >= 4 ? strlen(w->card_masked) - 4 : 0);
 	const char *kind;
 
 	if (!b->notice)
@@ -431,15 +436,16 @@ static int wd_notify(struct anfu_bank *b, struct anfu_tx *tx, const struct anfu_
 			       "【安付】您提现%s元至尾号%s的银行卡的申请已受理（手续费%s元），"
 			       "款项已冻结。如非本人操作，请立即联系客服。",
 			       amount, last4, fee);
-		(void)snprintf(en, sizeof(en),
-			       "[anfu] Your withdrawal of CNY %s to the card ending %s was received "
-			       "(fee CNY %s); the money is held. If this was not you, contact "
-			       "support now.",
-			       amount, last4, fee);
+		(void)snprintf(
+			en, sizeof(en),
+			"[anfu] Your withdrawal of CNY %s to the card ending %s was received "
+			"(fee CNY %s); the money is held. If this was not you, contact "
+			"support now.",
+			amount, last4, fee);
 	} else if (strcmp(w->state, "succeeded") == 0) {
 		kind = "bank.withdrawal_succeeded";
-		(void)snprintf(zh, sizeof(zh), "【安付】您提现的%s元已转入尾号%s的银行卡。",
-			       amount, last4);
+		(void)snprintf(zh, sizeof(zh), "【安付】您提现的%s元已转入尾号%s的银行卡。", amount,
+			       last4);
 		(void)snprintf(en, sizeof(en),
 			       "[anfu] Your withdrawal of CNY %s was paid to the card ending %s.",
 			       amount, last4);
@@ -473,18 +479,24 @@ static int wd_payment_add(struct anfu_bank *b, struct anfu_tx *tx, struct anfu_b
 		return r;
 	{
 		const struct anfu_param p[] = {
-			ANFU_PSN(id, strlen(id)), ANFU_PSN(serial, strlen(serial)),
+			ANFU_PSN(id, strlen(id)),
+			ANFU_PSN(serial, strlen(serial)),
 			ANFU_PS(b->cfg->bank_id),
-			ANFU_PS(w->user_id), ANFU_PS(w->card_id), ANFU_PI(w->amount),
-			ANFU_PS(w->id),	     ANFU_PI(anfu_bank_day_cn(now)), ANFU_PI(now),
+			ANFU_PS(w->user_id),
+			ANFU_PS(w->card_id),
+			ANFU_PI(w->amount),
+			ANFU_PS(w->id),
+			ANFU_PI(anfu_bank_day_cn(now)),
+			ANFU_PI(now),
 		};
 
-		r = anfu_db_exec(anfu_tx_db(tx),
-				 "INSERT INTO bank_payment (id, serial, bank_id, kind, user_id, "
-				 "card_id, amount, currency, state, client_request_id, day_cn, "
-				 "created_ms, updated_ms) VALUES ($1, $2, $3, 'credit', $4, $5, $6, "
-				 "'CNY', 'created', $7, $8, $9, $9)",
-				 p, 9, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			anfu_tx_db(tx),
+			"INSERT INTO bank_payment (id, serial, bank_id, kind, user_id, "
+			"card_id, amount, currency, state, client_request_id, day_cn, "
+			"created_ms, updated_ms) VALUES ($1, $2, $3, 'credit', $4, $5, $6, "
+			"'CNY', 'created', $7, $8, $9, $9)",
+			p, 9, NULL, NULL, NULL);
 	}
 	if (r == 0)
 		(void)anfu_strlcpy(w->payment_id, id, sizeof(w->payment_id));
@@ -548,10 +560,11 @@ static int wd_rules_check(struct wd_add *a, struct anfu_db *db, const struct anf
 		a->refusal = ANFU_R_BANK_WITHDRAW_ABOVE_MAX;
 		return 0;
 	}
-	r = anfu_db_query_int(db,
-			      "SELECT count(*) FROM bank_withdrawal WHERE user_id = $1 AND day_cn = "
-			      "$2 AND state NOT IN ('rejected', 'failed', 'returned')",
-			      p, 2, &n);
+	r = anfu_db_query_int(
+		db,
+		"SELECT count(*) FROM bank_withdrawal WHERE user_id = $1 AND day_cn = "
+		"$2 AND state NOT IN ('rejected', 'failed', 'returned')",
+		p, 2, &n);
 	if (r == 0)
 		r = anfu_db_query_int(db,
 				      "SELECT COALESCE(SUM(amount), 0) FROM bank_withdrawal WHERE "
@@ -624,7 +637,7 @@ static int wd_add_tx(struct anfu_tx *tx, void *ud)
 	if (r < 0 || a->refusal)
 		return r;
 	(void)anfu_strlcpy(a->w.review,
-			   a->w.amount <= ru.auto_max	  ? "auto"
+			   a->w.amount <= ru.auto_max	 ? "auto"
 			   : a->w.amount > ru.large_over ? "dual"
 							 : "single",
 			   sizeof(a->w.review));
@@ -633,18 +646,26 @@ static int wd_add_tx(struct anfu_tx *tx, void *ud)
 		return r; /* nothing written: the hold was refused */
 	{
 		const struct anfu_param p[] = {
-			ANFU_PS(a->w.id),	  ANFU_PS(a->w.user_id),  ANFU_PS(a->b->cfg->bank_id),
-			ANFU_PS(a->w.card_id),	  ANFU_PI(a->w.amount),	  ANFU_PI(a->w.fee),
-			ANFU_PS(a->w.review),	  ANFU_PS(a->w.request_id), ANFU_PI(a->day),
-			ANFU_PS(a->w.hold_id),	  ANFU_PI(a->w.created_ms),
+			ANFU_PS(a->w.id),
+			ANFU_PS(a->w.user_id),
+			ANFU_PS(a->b->cfg->bank_id),
+			ANFU_PS(a->w.card_id),
+			ANFU_PI(a->w.amount),
+			ANFU_PI(a->w.fee),
+			ANFU_PS(a->w.review),
+			ANFU_PS(a->w.request_id),
+			ANFU_PI(a->day),
+			ANFU_PS(a->w.hold_id),
+			ANFU_PI(a->w.created_ms),
 		};
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO bank_withdrawal (id, user_id, bank_id, card_id, amount, "
-				 "fee, currency, state, review, request_id, day_cn, hold_id, "
-				 "created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 'CNY', "
-				 "'submitted', $7, $8, $9, $10, $11, $11)",
-				 p, 11, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO bank_withdrawal (id, user_id, bank_id, card_id, amount, "
+			"fee, currency, state, review, request_id, day_cn, hold_id, "
+			"created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 'CNY', "
+			"'submitted', $7, $8, $9, $10, $11, $11)",
+			p, 11, NULL, NULL, NULL);
 	}
 	if (r == 0)
 		r = anfu_tx_audit(tx, "bank.withdrawal.submitted", "bank_withdrawal", a->w.id,
@@ -745,7 +766,7 @@ static int wd_send(struct anfu_bank *b, const struct anfu_actor *actor,
 		goto out;
 	if (refusal) {
 		ans.answer = ANFU_BANK_DECLINED;
-		(void)anfu_strlcpy(ans.reason, "card_not_bound", sizeof(ans.reason));
+		(void)anfu_strlcpy(ans.reason, ANFU_R_BANK_CARD_NOT_BOUND, sizeof(ans.reason));
 	} else {
 		const struct anfu_bank_payment_req req = { p.serial, number, p.amount, "CNY" };
 
@@ -756,7 +777,7 @@ static int wd_send(struct anfu_bank *b, const struct anfu_actor *actor,
 	a.ev = ans.answer == ANFU_BANK_ACCEPTED	  ? ANFU_BANK_EV_SENT
 	       : ans.answer == ANFU_BANK_DECLINED ? ANFU_BANK_EV_DECLINED
 						  : ANFU_BANK_EV_NO_ANSWER;
-	a.reason = ans.answer == ANFU_BANK_DECLINED ? (ans.reason[0] ? ans.reason : "declined")
+	a.reason = ans.answer == ANFU_BANK_DECLINED    ? (ans.reason[0] ? ans.reason : "declined")
 		   : ans.answer == ANFU_BANK_NO_ANSWER ? "no_answer"
 						       : "";
 	a.bank_ref = ans.bank_ref;
@@ -765,8 +786,10 @@ static int wd_send(struct anfu_bank *b, const struct anfu_actor *actor,
 out:
 	anfu_free_secret(number);
 	if (r < 0)
-		anfu_log_error("bank.withdraw", "%s: the credit's answer was not recorded (%s): the "
-			       "query job resolves it", w->id, anfu_strerror(r));
+		anfu_log_error("bank.withdraw",
+			       "%s: the credit's answer was not recorded (%s): the "
+			       "query job resolves it",
+			       w->id, anfu_strerror(r));
 	return r;
 }
 
@@ -901,9 +924,9 @@ static int wd_decide_tx(struct anfu_tx *tx, void *ud)
 	return r;
 }
 
-int anfu_bank_withdraw_decide(struct anfu_bank *b, const struct anfu_actor *actor,
-			      const char *id, bool approve, const char *reason,
-			      struct anfu_bank_withdrawal *ret, const char **ret_refusal)
+int anfu_bank_withdraw_decide(struct anfu_bank *b, const struct anfu_actor *actor, const char *id,
+			      bool approve, const char *reason, struct anfu_bank_withdrawal *ret,
+			      const char **ret_refusal)
 {
 	struct wd_decide *d;
 	int r;
@@ -916,8 +939,9 @@ int anfu_bank_withdraw_decide(struct anfu_bank *b, const struct anfu_actor *acto
 		return 0;
 	}
 	d = anfu_xcalloc(1, sizeof(*d));
-	*d = (struct wd_decide){ .b = b, .id = id, .actor_id = actor->id, .reason = reason,
-				 .approve = approve };
+	*d = (struct wd_decide){
+		.b = b, .id = id, .actor_id = actor->id, .reason = reason, .approve = approve
+	};
 	r = anfu_ledger_run_weighted(b->ledger, actor, wd_decide_tx, d, WD_WEIGHT,
 				     anfu_clock_mono_us() / 1000 + WD_DEADLINE_MS);
 	if (r < 0 || d->refusal) {

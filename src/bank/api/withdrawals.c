@@ -117,8 +117,8 @@ struct wd_body {
 static const struct anfu_jfield wd_fields[] = {
 	{ "card_id", ANFU_JT_STRING, offsetof(struct wd_body, card_id), true, 1, ANFU_ID_MAX - 1,
 	  NULL },
-	{ "amount", ANFU_JT_INT, offsetof(struct wd_body, amount), true, 1, ANFU_BANK_WD_AMOUNT_MAX * 10,
-	  NULL },
+	{ "amount", ANFU_JT_INT, offsetof(struct wd_body, amount), true, 1,
+	  ANFU_BANK_WD_AMOUNT_MAX * 10, NULL },
 	{ "currency", ANFU_JT_STRING, offsetof(struct wd_body, currency), true, 3, 3, cny },
 	{ "request_id", ANFU_JT_STRING, offsetof(struct wd_body, request_id), true, 1,
 	  ANFU_BANK_REQ_ID_MAX - 1, request_id_ok },
@@ -234,8 +234,8 @@ int anfu_bank_api_withdrawals(struct anfu_req *req, struct anfu_resp *resp)
 
 /* ---- the operators' ------------------------------------------------------------ */
 
-static const char *const wd_states[] = { "submitted", "review",	  "approved", "sent",
-					 "succeeded", "failed",	  "returned", "rejected" };
+static const char *const wd_states[] = { "submitted", "review", "approved", "sent",
+					 "succeeded", "failed", "returned", "rejected" };
 
 int anfu_bank_api_admin_withdrawals(struct anfu_req *req, struct anfu_resp *resp)
 {
@@ -305,12 +305,11 @@ int anfu_bank_api_admin_wd_reject(struct anfu_req *req, struct anfu_resp *resp)
 static json_t *rules_json(const struct anfu_bank_wd_rules *r)
 {
 	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "min", (json_int_t)r->min,
-			      "max", (json_int_t)r->max, "daily_count",
-			      (json_int_t)r->daily_count, "daily_max", (json_int_t)r->daily_max,
-			      "fee_fixed", (json_int_t)r->fee_fixed, "fee_bp",
-			      (json_int_t)r->fee_bp, "auto_max", (json_int_t)r->auto_max,
-			      "large_over", (json_int_t)r->large_over, "updated_ms",
-			      (json_int_t)r->updated_ms);
+			      "max", (json_int_t)r->max, "daily_count", (json_int_t)r->daily_count,
+			      "daily_max", (json_int_t)r->daily_max, "fee_fixed",
+			      (json_int_t)r->fee_fixed, "fee_bp", (json_int_t)r->fee_bp, "auto_max",
+			      (json_int_t)r->auto_max, "large_over", (json_int_t)r->large_over,
+			      "updated_ms", (json_int_t)r->updated_ms);
 
 	if (o)
 		anfu_json_set(o, "approval_id",
@@ -332,7 +331,7 @@ int anfu_bank_api_admin_rules(struct anfu_req *req, struct anfu_resp *resp)
 	return body_of(resp, 200, json_pack("{s:o}", "rules", rules_json(&r)));
 }
 
-static const char *const rule_keys[] = { "min",	     "max",    "daily_count", "daily_max",
+static const char *const rule_keys[] = { "min",	      "max",	"daily_count", "daily_max",
 					 "fee_fixed", "fee_bp", "auto_max",    "large_over" };
 
 /* A payload of exactly the eight rules, each an integer. */
@@ -452,8 +451,8 @@ int anfu_bank_api_admin_rules_file(struct anfu_req *req, struct anfu_resp *resp)
 	if (!payload)
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "body");
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_approval_file(((struct anfu_app *)req->app)->iam, &ctx, req->principal, "withdraw_rules", payload,
-				   &out, &e);
+	r = anfu_iam_approval_file(((struct anfu_app *)req->app)->iam, &ctx, req->principal,
+				   "withdraw_rules", payload, &out, &e);
 	json_decref(payload);
 	if (r < 0)
 		return iam_fail(req, r, &e);
@@ -483,8 +482,8 @@ static int rules_decide(struct anfu_req *req, struct anfu_resp *resp, bool appro
 	if (r < 0)
 		return r;
 	anfu_api_ctx(req, &ctx);
-	r = anfu_iam_approval_decide(((struct anfu_app *)req->app)->iam, &ctx, req->principal, id, approve, b.note.ptr,
-				     NULL, &a, &e);
+	r = anfu_iam_approval_decide(((struct anfu_app *)req->app)->iam, &ctx, req->principal, id,
+				     approve, b.note.ptr, NULL, &a, &e);
 	if (r < 0)
 		return iam_fail(req, r, &e);
 	return body_of(resp, 200, json_pack("{s:o}", "approval", approval_json(&a)));

@@ -77,6 +77,20 @@ static int open_account(struct anfu_bank *b, const char *kind, char *out)
 	return r;
 }
 
+/* The platform's fee income, where withdrawal fees go. */
+static int open_fee_account(struct anfu_bank *b)
+{
+	const struct anfu_ledger_account_spec s = { "platform_fee", "CNY", "platform",
+						    "platform" };
+	struct anfu_ledger_account acc;
+	int r = anfu_ledger_open(b->ledger, &bank_system_actor, &s,
+				 anfu_clock_mono_us() / 1000 + OPEN_DEADLINE_MS, &acc);
+
+	if (r == 0)
+		memcpy(b->fee_id, acc.id, sizeof(acc.id));
+	return r;
+}
+
 int anfu_bank_new(const struct anfu_bank_deps *d, struct anfu_bank **ret)
 {
 	struct anfu_bank *b;
@@ -95,10 +109,14 @@ int anfu_bank_new(const struct anfu_bank_deps *d, struct anfu_bank **ret)
 	b->bank_pub = d->bank_pub;
 	b->identity = d->identity;
 	b->identity_ud = d->identity_ud;
+	b->notice = d->notice;
+	b->notice_ud = d->notice_ud;
 	/* No bank connected, no bank accounts: nothing can move money then. */
 	r = b->ops ? open_account(b, "bank_reserve", b->reserve_id) : 0;
 	if (r == 0 && b->ops)
 		r = open_account(b, "bank_clearing", b->clearing_id);
+	if (r == 0 && b->ops)
+		r = open_fee_account(b);
 	if (r < 0) {
 		free(b);
 		return r;
@@ -200,6 +218,13 @@ int bank_payment_by_serial(struct anfu_db *db, const char *serial, struct anfu_b
 	const struct anfu_param p[] = { ANFU_PS(serial) };
 
 	return pay_one(db, "p.serial = $1", p, 1, ret);
+}
+
+int bank_payment_by_id(struct anfu_db *db, const char *id, struct anfu_bank_payment *ret)
+{
+	const struct anfu_param p[] = { ANFU_PS(id) };
+
+	return pay_one(db, "p.id = $1", p, 1, ret);
 }
 
 /* The payment of a user's request id (idempotency). */

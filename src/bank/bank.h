@@ -2,11 +2,14 @@
  * bank: the bank channel (docs/bank.md): the connector interface every bank
  * is reached through (struct anfu_bank_ops), bank payments with a unique
  * serial each and one state table (bank/states.c), bank cards bound to a
- * customer, and top-ups whose wallet credit commits in the same ledger
- * writer command as the payment's state change.
+ * customer, top-ups whose wallet credit commits in the same ledger
+ * writer command as the payment's state change, and withdrawals whose
+ * hold, review and postings commit with their state changes (a second
+ * state table in bank/states.c).
  *
- * Owns the tables bank_card, bank_payment and bank_nonce
- * (src/bank/migrations/) and the [bank] options (bank/options.c). Trusts
+ * Owns the tables bank_card, bank_payment, bank_nonce, bank_withdrawal and
+ * bank_withdraw_rules (src/bank/migrations/) and the [bank] options
+ * (bank/options.c). Trusts
  * the connector for the bank's synchronous answers, and a callback only
  * after its signature, timestamp and nonce checked (bank/wire.c). Card
  * numbers are sealed by the vault and never logged. Thread-safe: each call
@@ -20,12 +23,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/limits.h"
 #include "base/rand.h"
 
 struct anfu_actor;
 struct anfu_config_table;
 struct anfu_job_table;
 struct anfu_migration_set;
+struct anfu_tx;
 
 /* ---- the connector interface ------------------------------------------ */
 
@@ -178,6 +183,24 @@ const char *anfu_bank_transition(const char *from, enum anfu_bank_event ev);
 /* True for succeeded and failed (nothing changes them any more). */
 bool anfu_bank_state_final(const char *state);
 
+/* The events of a withdrawal's life (the second table of bank/states.c). */
+enum anfu_bank_wd_event {
+	ANFU_BANK_WD_AUTO_APPROVE = 1, /* submitted: at or below the auto-review threshold */
+	ANFU_BANK_WD_TO_REVIEW,	       /* submitted: above it, to the operators' queue */
+	ANFU_BANK_WD_MAKER_APPROVE,    /* review: the first operator of a large amount */
+	ANFU_BANK_WD_APPROVE,	       /* review: the (second) operator approves */
+	ANFU_BANK_WD_REJECT,	       /* review: an operator rejects */
+	ANFU_BANK_WD_SENT,	       /* approved: the credit accepted, or no answer */
+	ANFU_BANK_WD_DECLINED,	       /* approved: the bank refused the credit at once */
+	ANFU_BANK_WD_CONFIRMED,	       /* the bank paid the card */
+	ANFU_BANK_WD_RETURNED,	       /* the bank failed the credit after taking it */
+};
+
+/* The state a withdrawal in state from goes to on ev ("submitted",
+ * "review", "approved", "sent", "succeeded", "failed", "returned",
+ * "rejected"), or NULL when the table has no such row (ignored). */
+const char *anfu_bank_wd_transition(const char *from, enum anfu_bank_wd_event ev);
+
 /* ---- the service -------------------------------------------------------- */
 
 /* The [bank] options (bank/options.c). */
@@ -192,6 +215,14 @@ struct anfu_bank_config {
 	int64_t callback_window_s; /* a callback's timestamp within +- this */
 	int64_t topup_max;	   /* fen, one top-up */
 	int64_t topup_daily_max;   /* fen, a customer's top-ups of a day */
+	/* Withdrawal rules (FUNC-OPS-02): the defaults of struct
+	 * anfu_bank_wd_rules, overridden by the row operators change through
+	 * four eyes (bank_withdraw_rules). */
+	int64_t withdraw_min, withdraw_max;		/* fen, one withdrawal */
+	int64_t withdraw_daily_count, withdraw_daily_max; /* a customer's day */
+	int64_t withdraw_fee_fixed, withdraw_fee_bp;	/* fen + basis points */
+	int64_t withdraw_auto_max;			/* fen: at or below, no review */
+	int64_t withdraw_large_over;			/* fen: above, two operators */
 };
 
 struct anfu_bank;
@@ -203,6 +234,11 @@ struct anfu_bank_identity {
 };
 typedef int (*anfu_bank_identity_fn)(void *ud, const char *user_id, struct anfu_bank_identity *ret);
 void anfu_bank_identity_clear(struct anfu_bank_identity *id);
+
+/* Queues a notice to user_id (its kind, and its text in both languages)
+ * in tx: iam's anfu_iam_notify_user through the module. */
+typedef int (*anfu_bank_notice_fn)(void *ud, struct anfu_tx *tx, const char *user_id,
+				   const char *kind, const char *zh, const char *en);
 
 struct anfu_ledger;
 struct anfu_notify;
@@ -221,11 +257,14 @@ struct anfu_bank_deps {
 	const struct anfu_sigkey *bank_pub;	   /* verifies callbacks; NULL: none taken */
 	anfu_bank_identity_fn identity;
 	void *identity_ud;
+	anfu_bank_notice_fn notice; /* may be NULL: no withdrawal notices */
+	void *notice_ud;
 };
 
 /* Makes the service and, with a connector (d->ops), opens (idempotently,
  * through the writer, as the system) the bank's bank_reserve and
- * bank_clearing accounts. *ret is the
+ * bank_clearing accounts and the platform's platform_fee (withdrawal
+ * fees). *ret is the
  * caller's. Returns 0, ANFU_EINVAL for missing deps, or the ledger's error. */
 int anfu_bank_new(const struct anfu_bank_deps *d, struct anfu_bank **ret);
 /* NULL-safe. */
@@ -348,6 +387,101 @@ struct anfu_bank_query_report {
  * ANFU_LIMIT_BANK_QUERY_BATCH, and applies each answer as a callback's
  * (succeeded, failed, not at the bank). Never sends a payment again. */
 int anfu_bank_query_due(struct anfu_bank *b, struct anfu_bank_query_report *ret);
+
+/* ---- withdrawals (bank/withdraw.c) ------------------------------------- */
+
+/* The withdrawal rules in force (FUNC-OPS-02): amounts in fen. */
+struct anfu_bank_wd_rules {
+	int64_t min, max;	       /* one withdrawal: min <= amount <= max */
+	int64_t daily_count, daily_max; /* a customer's withdrawals of a day */
+	int64_t fee_fixed, fee_bp;     /* fee = fee_fixed + floor(amount * fee_bp / 10000) */
+	int64_t auto_max;	       /* amount <= auto_max: approved without review */
+	int64_t large_over;	       /* amount > large_over: two operators approve */
+	char approval_id[ANFU_ID_MAX]; /* the four-eyes request that set them; "" = options */
+	int64_t updated_ms;
+};
+
+/* Bounds of a rule (the [bank] options' and the four-eyes payload's). */
+#define ANFU_BANK_WD_AMOUNT_MAX 100000000  /* fen: 1 000 000 yuan */
+#define ANFU_BANK_WD_DAILY_MAX 1000000000  /* fen: 10 000 000 yuan */
+#define ANFU_BANK_WD_COUNT_MAX 100	   /* withdrawals a day */
+#define ANFU_BANK_WD_FEE_FIXED_MAX 100000  /* fen: 1 000 yuan */
+#define ANFU_BANK_WD_FEE_BP_MAX 1000	   /* 10 % */
+
+/* The fee of a withdrawal of amount fen: fee_fixed + amount * fee_bp /
+ * 10000 rounded down to the fen (in the customer's favour). Returns 0 and
+ * *ret, ANFU_EINVAL for a negative input or bp above 10000, ANFU_ELIMIT
+ * on overflow. */
+int anfu_bank_wd_fee(int64_t amount, int64_t fee_fixed, int64_t fee_bp, int64_t *ret);
+
+/* NULL when r is a consistent rule set within the bounds above (1 <= min
+ * <= max, auto_max <= large_over, ...); else the name of the first field
+ * that is not. */
+const char *anfu_bank_wd_rules_invalid(const struct anfu_bank_wd_rules *r);
+
+/* The rules in force: the operators' row when there is one, else the
+ * [bank] options. */
+int anfu_bank_wd_rules_get(struct anfu_bank *b, struct anfu_bank_wd_rules *ret);
+
+/* A withdrawal as the customer and the operators see it. */
+struct anfu_bank_withdrawal {
+	char id[ANFU_ID_MAX]; /* bwd_... */
+	char user_id[ANFU_ID_MAX];
+	char card_id[ANFU_ID_MAX];
+	char card_masked[ANFU_BANK_MASKED_MAX];
+	int64_t amount, fee;
+	char state[16];
+	char review[8]; /* "auto" | "single" | "dual" */
+	char request_id[ANFU_BANK_REQ_ID_MAX];
+	char hold_id[ANFU_ID_MAX];
+	char payment_id[ANFU_ID_MAX];
+	char maker_id[ANFU_ID_MAX], checker_id[ANFU_ID_MAX];
+	char reason[ANFU_LIMIT_ADMIN_REASON_API + 1]; /* a rejection's, or the bank's word */
+	int64_t created_ms, updated_ms;
+};
+
+/* Withdrawals one list returns at most. */
+#define ANFU_BANK_WITHDRAWALS_MAX 50
+
+/*
+ * A withdrawal of amount fen from the wallet of customer actor->id to
+ * their bound card card_id, idempotent per request_id (the same id with
+ * the same card and amount answers the earlier one, *ret_existed; else
+ * idempotency_conflict). The caller verified the payment PIN. One writer
+ * command writes the row, holds amount + fee on the wallet
+ * (customer_wallet -> bank_clearing, PENDING), re-checks the day's use,
+ * audits and tells the customer; the rules then approve it at once (and
+ * the credit is sent) or queue it for review. Refusals (nothing
+ * written): not_found (card), card_not_bound, withdraw_below_min,
+ * withdraw_above_max, withdraw_limit_daily_count,
+ * withdraw_limit_daily_amount, idempotency_conflict, the ledger's
+ * (insufficient_funds, account_frozen, account_closed ...),
+ * bank_unavailable.
+ */
+int anfu_bank_withdraw(struct anfu_bank *b, const struct anfu_actor *actor, const char *card_id,
+		       int64_t amount, const char *request_id, struct anfu_bank_withdrawal *ret,
+		       bool *ret_existed, const char **ret_refusal);
+/* An operator's decision on withdrawal id in review: approve (a large
+ * amount needs two different operators: the first approval records the
+ * maker and leaves it in review) or reject with reason (the hold voided,
+ * the customer told). Refusals: not_found, withdraw_not_in_review,
+ * withdraw_checker_is_maker. *ret the withdrawal as it is after. */
+int anfu_bank_withdraw_decide(struct anfu_bank *b, const struct anfu_actor *actor,
+			      const char *id, bool approve, const char *reason,
+			      struct anfu_bank_withdrawal *ret, const char **ret_refusal);
+/* Withdrawal id; of user_id only unless user_id is NULL (operators).
+ * ANFU_ENOTFOUND otherwise. */
+int anfu_bank_withdrawal_get(struct anfu_bank *b, const char *user_id, const char *id,
+			     struct anfu_bank_withdrawal *ret);
+/* The newest withdrawals of user_id (NULL: everyone's), in state (NULL:
+ * any), at most cap and ANFU_BANK_WITHDRAWALS_MAX. */
+int anfu_bank_withdrawals_list(struct anfu_bank *b, const char *user_id, const char *state,
+			       struct anfu_bank_withdrawal *out, size_t cap, size_t *ret_n);
+
+/* The four-eyes type "withdraw_rules" (bank/api: registered by the
+ * module): its executor writes the rules row in tx. */
+int anfu_bank_wd_rules_set(struct anfu_tx *tx, const struct anfu_bank_wd_rules *r,
+			   const char *approval_id);
 
 /* The Asia/Shanghai calendar day (UTC+8, no DST) of ms since the epoch as
  * YYYYMMDD: the day of daily limits (bank/wire.c). */

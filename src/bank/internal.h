@@ -19,8 +19,11 @@ struct anfu_bank {
 	const struct anfu_sigkey *bank_pub;
 	anfu_bank_identity_fn identity;
 	void *identity_ud;
+	anfu_bank_notice_fn notice;
+	void *notice_ud;
 	char reserve_id[ANFU_ID_MAX];  /* bank_reserve of cfg->bank_id */
 	char clearing_id[ANFU_ID_MAX]; /* bank_clearing of cfg->bank_id */
+	char fee_id[ANFU_ID_MAX];      /* platform_fee of "platform": withdrawal fees */
 };
 
 /* The actor of what the bank module does on its own (callbacks, jobs). */
@@ -38,6 +41,7 @@ int bank_apply_result(struct anfu_bank *b, const char *serial, enum anfu_bank_ev
 		      const char **ret_refusal);
 /* bank.c: one payment by serial, or by a user's request id, on db. */
 int bank_payment_by_serial(struct anfu_db *db, const char *serial, struct anfu_bank_payment *ret);
+int bank_payment_by_id(struct anfu_db *db, const char *id, struct anfu_bank_payment *ret);
 int bank_payment_by_request(struct anfu_db *db, const char *user_id, const char *req_id,
 			    struct anfu_bank_payment *ret);
 /* cards.c: the masked number and the sealed number in clear of bound card
@@ -45,5 +49,13 @@ int bank_payment_by_request(struct anfu_db *db, const char *user_id, const char 
 int bank_card_for_payment(struct anfu_bank *b, const char *user_id, const char *card_id,
 			  char masked[ANFU_BANK_MASKED_MAX], char **ret_number,
 			  const char **ret_refusal);
+
+/* withdraw.c: a bank's report on the credit payment p of a withdrawal,
+ * inside result.c's writer command, before p moves: the withdrawal's move
+ * (sent, succeeded: the hold posted and the money moved on; returned: the
+ * hold voided), its audit record and the customer's notice. Nothing when
+ * the table has no row (a duplicate). */
+int bank_wd_on_result(struct anfu_bank *b, struct anfu_tx *tx, const struct anfu_bank_payment *p,
+		      enum anfu_bank_event ev);
 
 #endif

@@ -2,7 +2,8 @@
  * bank/result: what the bank reports about a payment, by signed callback
  * or by the query job, applied in one ledger writer command: the nonce
  * (callbacks), the payment's move by the state table, on a confirmed
- * top-up the transfer bank_reserve -> customer_wallet, the audit records
+ * top-up the transfer bank_reserve -> customer_wallet, on a withdrawal's
+ * credit the withdrawal's move (bank/withdraw.c), the audit records
  * and the customer's notice.
  *
  * Owns nothing beyond the rows it writes. Trusts a callback's content only
@@ -27,9 +28,10 @@
 #include "tx/tx.h"
 
 #define RUN_DEADLINE_MS 10000
-/* A result command: one transfer and its record, the payment's record,
- * the nonce's none. */
-#define RESULT_WEIGHT 3
+/* A result command: a top-up's transfer and its record, or a
+ * withdrawal's three transfers and records and its own record; the
+ * payment's record, the nonce's none. */
+#define RESULT_WEIGHT 8
 
 struct result {
 	struct anfu_bank *b;
@@ -116,6 +118,11 @@ static int result_tx(struct anfu_tx *tx, void *ud)
 		return 0; /* a duplicate or late report: nothing changes */
 	if (a->ev == ANFU_BANK_EV_CONFIRMED && strcmp(p.kind, "debit") == 0) {
 		r = credit_wallet(a, tx, &p);
+		if (r < 0)
+			return r;
+	}
+	if (strcmp(p.kind, "credit") == 0) {
+		r = bank_wd_on_result(a->b, tx, &p, a->ev); /* a withdrawal's bank side */
 		if (r < 0)
 			return r;
 	}

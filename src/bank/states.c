@@ -17,6 +17,23 @@
  *   unknown    --failed-->      failed
  *   unknown    --not_at_bank--> failed         (never reached the bank)
  *
+ * The second table: a withdrawal (bank_withdrawal, docs/bank.md
+ * "Withdrawal"); its bank side is a bank payment of kind credit, moved by
+ * the first table.
+ *
+ *   submitted --auto_approve-->   approved   (at or below the auto-review threshold)
+ *   submitted --to_review-->      review
+ *   review    --maker_approve-->  review     (large: the first of two operators)
+ *   review    --approve-->        approved   (the hold stays; the credit is sent)
+ *   review    --reject-->         rejected   (the hold voided)
+ *   approved  --sent-->           sent       (the credit accepted, or no answer)
+ *   approved  --declined-->       failed     (refused at once: the hold voided)
+ *   approved  --confirmed-->      succeeded  (the callback outran the answer)
+ *   approved  --returned-->       returned
+ *   sent      --confirmed-->      succeeded  (the hold posted, the money moved on)
+ *   sent      --returned-->       returned   (the bank failed it: the hold voided)
+ *   sent      --declined-->       failed     (a query: the bank never had it)
+ *
  * Owns nothing; pure.
  */
 #include <stddef.h>
@@ -58,4 +75,35 @@ const char *anfu_bank_transition(const char *from, enum anfu_bank_event ev)
 bool anfu_bank_state_final(const char *state)
 {
 	return state && (strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0);
+}
+
+struct wd_row {
+	const char *from;
+	enum anfu_bank_wd_event ev;
+	const char *to;
+};
+
+static const struct wd_row wd_table[] = {
+	{ "submitted", ANFU_BANK_WD_AUTO_APPROVE, "approved" },
+	{ "submitted", ANFU_BANK_WD_TO_REVIEW, "review" },
+	{ "review", ANFU_BANK_WD_MAKER_APPROVE, "review" },
+	{ "review", ANFU_BANK_WD_APPROVE, "approved" },
+	{ "review", ANFU_BANK_WD_REJECT, "rejected" },
+	{ "approved", ANFU_BANK_WD_SENT, "sent" },
+	{ "approved", ANFU_BANK_WD_DECLINED, "failed" },
+	{ "approved", ANFU_BANK_WD_CONFIRMED, "succeeded" },
+	{ "approved", ANFU_BANK_WD_RETURNED, "returned" },
+	{ "sent", ANFU_BANK_WD_CONFIRMED, "succeeded" },
+	{ "sent", ANFU_BANK_WD_RETURNED, "returned" },
+	{ "sent", ANFU_BANK_WD_DECLINED, "failed" },
+};
+
+const char *anfu_bank_wd_transition(const char *from, enum anfu_bank_wd_event ev)
+{
+	if (!from)
+		return NULL;
+	for (size_t i = 0; i < sizeof(wd_table) / sizeof(wd_table[0]); i++)
+		if (wd_table[i].ev == ev && strcmp(wd_table[i].from, from) == 0)
+			return wd_table[i].to;
+	return NULL;
 }

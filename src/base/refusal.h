@@ -135,4 +135,12 @@
 #define ANFU_R_BANK_REPLAYED "replayed"
 #define ANFU_R_BANK_AMOUNT_MISMATCH "bank_amount_mismatch"
 
+/* Withdrawals (src/bank/withdraw.c; issue 10, engineer withdraw). */
+#define ANFU_R_BANK_WITHDRAW_BELOW_MIN "withdraw_below_min"
+#define ANFU_R_BANK_WITHDRAW_ABOVE_MAX "withdraw_above_max"
+#define ANFU_R_BANK_WITHDRAW_LIMIT_DAILY_COUNT "withdraw_limit_daily_count"
+#define ANFU_R_BANK_WITHDRAW_LIMIT_DAILY_AMOUNT "withdraw_limit_daily_amount"
+#define ANFU_R_BANK_WITHDRAW_NOT_IN_REVIEW "withdraw_not_in_review"
+#define ANFU_R_BANK_WITHDRAW_CHECKER_IS_MAKER "withdraw_checker_is_maker"
+
 #endif

@@ -226,6 +226,127 @@ static void test_day_cn_turns_at_16_00_utc(void **state)
 	assert_int_equal(anfu_bank_day_cn(951782400000LL), 20000229); /* 2000-02-29T00:00Z */
 }
 
+/* ---- withdrawals: the second state table, the fee, the rules ------------- */
+
+static const char *const wd_states[] = { "submitted", "review",	  "approved", "sent",
+					 "succeeded", "failed",	  "returned", "rejected" };
+static const enum anfu_bank_wd_event wd_events[] = {
+	ANFU_BANK_WD_AUTO_APPROVE, ANFU_BANK_WD_TO_REVIEW, ANFU_BANK_WD_MAKER_APPROVE,
+	ANFU_BANK_WD_APPROVE,	   ANFU_BANK_WD_REJECT,	   ANFU_BANK_WD_SENT,
+	ANFU_BANK_WD_DECLINED,	   ANFU_BANK_WD_CONFIRMED, ANFU_BANK_WD_RETURNED,
+};
+
+/* The withdrawal table as docs/bank.md draws it. */
+static const char *wd_expected(const char *from, enum anfu_bank_wd_event ev)
+{
+	if (strcmp(from, "submitted") == 0)
+		return ev == ANFU_BANK_WD_AUTO_APPROVE ? "approved"
+		       : ev == ANFU_BANK_WD_TO_REVIEW  ? "review"
+						       : NULL;
+	if (strcmp(from, "review") == 0)
+		return ev == ANFU_BANK_WD_MAKER_APPROVE ? "review"
+		       : ev == ANFU_BANK_WD_APPROVE	? "approved"
+		       : ev == ANFU_BANK_WD_REJECT	? "rejected"
+							: NULL;
+	if (strcmp(from, "approved") == 0)
+		return ev == ANFU_BANK_WD_SENT	     ? "sent"
+		       : ev == ANFU_BANK_WD_DECLINED  ? "failed"
+		       : ev == ANFU_BANK_WD_CONFIRMED ? "succeeded"
+		       : ev == ANFU_BANK_WD_RETURNED  ? "returned"
+						      : NULL;
+	if (strcmp(from, "sent") == 0)
+		return ev == ANFU_BANK_WD_CONFIRMED  ? "succeeded"
+		       : ev == ANFU_BANK_WD_RETURNED ? "returned"
+		       : ev == ANFU_BANK_WD_DECLINED ? "failed"
+						     : NULL;
+	return NULL; /* succeeded, failed, returned, rejected are final */
+}
+
+/* req: FUNC-OPS-03 — the statuses and the only moves between them; a
+ * final withdrawal accepts no event (a duplicate report changes nothing);
+ * nothing reaches approved without passing submitted or review. */
+static void test_withdrawal_table_is_exactly_the_documented_one(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(wd_states) / sizeof(wd_states[0]); i++)
+		for (size_t j = 0; j < sizeof(wd_events) / sizeof(wd_events[0]); j++) {
+			const char *got = anfu_bank_wd_transition(wd_states[i], wd_events[j]);
+			const char *want = wd_expected(wd_states[i], wd_events[j]);
+
+			if (!want)
+				assert_null(got);
+			else
+				assert_string_equal(got, want);
+		}
+	assert_null(anfu_bank_wd_transition(NULL, ANFU_BANK_WD_APPROVE));
+	assert_null(anfu_bank_wd_transition("nonsense", ANFU_BANK_WD_APPROVE));
+}
+
+/* req: FUNC-OPS-02 — fee = fixed + amount * bp / 10000 rounded down to the
+ * fen; overflow and bad inputs are refused, never wrapped. */
+static void test_withdrawal_fee_arithmetic(void **state)
+{
+	int64_t fee = -1;
+
+	(void)state;
+	assert_int_equal(anfu_bank_wd_fee(100000, 0, 10, &fee), 0);
+	assert_int_equal(fee, 100); /* 0.1 % of 1000 yuan: 1 yuan */
+	assert_int_equal(anfu_bank_wd_fee(100000, 200, 10, &fee), 0);
+	assert_int_equal(fee, 300); /* + 2 yuan fixed */
+	assert_int_equal(anfu_bank_wd_fee(9999, 0, 10, &fee), 0);
+	assert_int_equal(fee, 9); /* 9.999 fen rounded down */
+	assert_int_equal(anfu_bank_wd_fee(999, 0, 10, &fee), 0);
+	assert_int_equal(fee, 0);
+	assert_int_equal(anfu_bank_wd_fee(1000, 0, 10, &fee), 0);
+	assert_int_equal(fee, 1);
+	assert_int_equal(anfu_bank_wd_fee(12345, 7, 0, &fee), 0);
+	assert_int_equal(fee, 7);
+	assert_int_equal(anfu_bank_wd_fee(1, 0, 10000, &fee), 0);
+	assert_int_equal(fee, 1);
+	fee = 42;
+	assert_int_equal(anfu_bank_wd_fee(INT64_MAX, 0, 2, &fee), ANFU_ELIMIT);
+	assert_int_equal(anfu_bank_wd_fee(10000, INT64_MAX, 10000, &fee), ANFU_ELIMIT);
+	assert_int_equal(anfu_bank_wd_fee(-1, 0, 10, &fee), ANFU_EINVAL);
+	assert_int_equal(anfu_bank_wd_fee(1, -1, 10, &fee), ANFU_EINVAL);
+	assert_int_equal(anfu_bank_wd_fee(1, 0, -1, &fee), ANFU_EINVAL);
+	assert_int_equal(anfu_bank_wd_fee(1, 0, 10001, &fee), ANFU_EINVAL);
+	assert_int_equal(fee, 42); /* untouched on failure */
+}
+
+/* req: FUNC-OPS-02 — a rule set operators may file: consistent and within
+ * the options' bounds. */
+static void test_withdrawal_rules_consistency(void **state)
+{
+	const struct anfu_bank_wd_rules ok = { 100, 5000000, 3, 5000000, 0, 10, 100000, 1000000,
+					       "", 0 };
+	struct anfu_bank_wd_rules r;
+
+	(void)state;
+	assert_null(anfu_bank_wd_rules_invalid(&ok));
+	r = ok, r.min = 0;
+	assert_string_equal(anfu_bank_wd_rules_invalid(&r), "min");
+	r = ok, r.max = r.min - 1;
+	assert_string_equal(anfu_bank_wd_rules_invalid(&r), "max");
+	r = ok, r.max = r.min;
+	assert_null(anfu_bank_wd_rules_invalid(&r));
+	r = ok, r.max = ANFU_BANK_WD_AMOUNT_MAX + 1;
+	assert_string_equal(anfu_bank_wd_rules_invalid(&r), "max");
+	r = ok, r.daily_count = 0;
+	assert_string_equal(anfu_bank_wd_rules_invalid(&r), "daily_count");
+	r = ok, r.daily_max = 0;
+	assert_string_equal(anfu_bank_wd_rules_invalid(&r), "daily_max");
+	r = ok, r.fee_fixed = -1;
+	assert_string_equal(anfu_bank_wd_rules_invalid(&r), "fee_fixed");
+	r = ok, r.fee_bp = ANFU_BANK_WD_FEE_BP_MAX + 1;
+	assert_string_equal(anfu_bank_wd_rules_invalid(&r), "fee_bp");
+	r = ok, r.auto_max = -1;
+	assert_string_equal(anfu_bank_wd_rules_invalid(&r), "auto_max");
+	r = ok, r.large_over = r.auto_max - 1;
+	assert_string_equal(anfu_bank_wd_rules_invalid(&r), "large_over");
+	r = ok, r.large_over = r.auto_max;
+	assert_null(anfu_bank_wd_rules_invalid(&r));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +357,9 @@ int main(void)
 		cmocka_unit_test(test_callback_parse_accepts_the_documented_body),
 		cmocka_unit_test(test_callback_parse_refuses_everything_else),
 		cmocka_unit_test(test_day_cn_turns_at_16_00_utc),
+		cmocka_unit_test(test_withdrawal_table_is_exactly_the_documented_one),
+		cmocka_unit_test(test_withdrawal_fee_arithmetic),
+		cmocka_unit_test(test_withdrawal_rules_consistency),
 	};
 
 	if (anfu_crypto_init() < 0)

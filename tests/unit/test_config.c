@@ -460,6 +460,14 @@ static const struct int_case int_cases[] = {
 	ICB("bank", "callback_window_s", 10, 3600, callback_window_s),
 	ICB("bank", "topup_max", 1, 100000000, topup_max),
 	ICB("bank", "topup_daily_max", 1, 1000000000, topup_daily_max),
+	ICB("bank", "withdraw_min", 1, 100000000, withdraw_min),
+	ICB("bank", "withdraw_max", 1, 100000000, withdraw_max),
+	ICB("bank", "withdraw_daily_count", 1, 100, withdraw_daily_count),
+	ICB("bank", "withdraw_daily_max", 1, 1000000000, withdraw_daily_max),
+	ICB("bank", "withdraw_fee_fixed", 0, 100000, withdraw_fee_fixed),
+	ICB("bank", "withdraw_fee_bp", 0, 1000, withdraw_fee_bp),
+	ICB("bank", "withdraw_auto_max", 0, 100000000, withdraw_auto_max),
+	ICB("bank", "withdraw_large_over", 0, 100000000, withdraw_large_over),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))

@@ -22,6 +22,7 @@
 #include "http/http.h"
 #include "jobs/jobs.h"
 #include "crypto/crypto.h"
+#include "iam/approval.h"
 #include "iam/iam.h"
 #include "keys/keys.h"
 #include "ledger/ledger.h"
@@ -45,6 +46,15 @@ static int identity(void *ud, const char *user_id, struct anfu_bank_identity *re
 	ret->id_number = id.id_number;
 	ret->phone = id.phone;
 	return 0;
+}
+
+/* A withdrawal's notice, through iam (the user's channels and language). */
+static int notice(void *ud, struct anfu_tx *tx, const char *user_id, const char *kind,
+		  const char *zh, const char *en)
+{
+	const struct anfu_iam_notice n = { kind, "提现通知", zh, "Withdrawal notice", en };
+
+	return anfu_iam_notify_user(ud, tx, user_id, &n);
 }
 
 static int sign(void *ud, const void *msg, size_t len, uint8_t *sig, size_t *siglen)
@@ -132,6 +142,8 @@ static int bank_start(struct anfu_app *app, const void *config, void **ret_svc)
 	d.bank_pub = m->bank_pub;
 	d.identity = identity;
 	d.identity_ud = app->iam;
+	d.notice = notice;
+	d.notice_ud = app->iam;
 	if (r == 0 && (!d.ledger || !app->iam))
 		r = ANFU_EINVAL;
 	if (r == 0)
@@ -181,6 +193,23 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/me/topups", S, P, anfu_bank_api_topup, 0 },
 	{ "GET", "/api/v1/me/topups", S, P, anfu_bank_api_topups, 0 },
 	{ "GET", "/api/v1/me/topups/{id}", S, P, anfu_bank_api_topup_get, 0 },
+	{ "POST", "/api/v1/me/withdrawals", S, P, anfu_bank_api_withdraw, 0 },
+	{ "GET", "/api/v1/me/withdrawals", S, P, anfu_bank_api_withdrawals, 0 },
+	{ "GET", "/api/v1/me/withdrawals/{id}", S, P, anfu_bank_api_withdrawal_get, 0 },
+	{ "GET", "/admin/v1/bank/withdrawals", ANFU_ACCESS_ADMIN, "bank.withdrawal.read",
+	  anfu_bank_api_admin_withdrawals, 0 },
+	{ "POST", "/admin/v1/bank/withdrawals/{id}/approve", ANFU_ACCESS_ADMIN,
+	  "bank.withdrawal.review", anfu_bank_api_admin_wd_approve, 0 },
+	{ "POST", "/admin/v1/bank/withdrawals/{id}/reject", ANFU_ACCESS_ADMIN,
+	  "bank.withdrawal.review", anfu_bank_api_admin_wd_reject, 0 },
+	{ "GET", "/admin/v1/bank/withdraw-rules", ANFU_ACCESS_ADMIN, "bank.withdrawal.read",
+	  anfu_bank_api_admin_rules, 0 },
+	{ "POST", "/admin/v1/bank/withdraw-rules", ANFU_ACCESS_ADMIN,
+	  "bank.approval.withdraw_rules.request", anfu_bank_api_admin_rules_file, 0 },
+	{ "POST", "/admin/v1/bank/approvals/{id}/approve", ANFU_ACCESS_ADMIN,
+	  "bank.approval.withdraw_rules.approve", anfu_bank_api_admin_rules_approve, 0 },
+	{ "POST", "/admin/v1/bank/approvals/{id}/reject", ANFU_ACCESS_ADMIN,
+	  "bank.approval.withdraw_rules.approve", anfu_bank_api_admin_rules_reject, 0 },
 	{ "POST", "/bank/v1/callbacks/{bank_id}", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC,
 	  anfu_bank_api_callback, 0 },
 #ifdef ANFU_TEST_HOOKS
@@ -198,4 +227,5 @@ const struct anfu_module anfu_bank_module = {
 	.stop = bank_stop,
 	.routes = &route_table,
 	.jobs = &job_table,
+	.approvals = &anfu_bank_approvals,
 };

@@ -24,6 +24,19 @@ int anfu_bank_api_topup(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_bank_api_topup_get(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_bank_api_topups(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_bank_api_callback(struct anfu_req *req, struct anfu_resp *resp);
+/* bank/api/withdrawals.c */
+int anfu_bank_api_withdraw(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_withdrawals(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_withdrawal_get(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_admin_withdrawals(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_admin_wd_approve(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_admin_wd_reject(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_admin_rules(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_admin_rules_file(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_admin_rules_approve(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_admin_rules_reject(struct anfu_req *req, struct anfu_resp *resp);
+/* The four-eyes type "withdraw_rules". */
+extern const struct anfu_approval_table anfu_bank_approvals;
 #ifdef ANFU_TEST_HOOKS
 int anfu_bank_api_test_query(struct anfu_req *req, struct anfu_resp *resp);
 #endif

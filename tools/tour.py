@@ -385,7 +385,7 @@ class Tour:
 
         step(9, "A withdraws %s to the card" % yuan(w_amount))
         st, w = ha.call("POST", "/api/v1/me/withdrawals", {
-            "card_id": card_id, "amount": w_amount,
+            "card_id": card_id, "amount": w_amount, "currency": "CNY",
             "request_id": "tour-" + secrets.token_hex(8), "payment_pin": self.pin})
         if st == 404 and (w or {}).get("error", {}).get("code") == "not_found":
             print("   withdrawal not available in this build")

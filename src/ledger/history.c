@@ -80,6 +80,8 @@ static int entry_row(void *ud, const struct anfu_row *row)
 		r = copy(e->ref, sizeof(e->ref), anfu_row_text(row, 7, NULL));
 	if (r == 0 && !anfu_row_is_null(row, 9))
 		r = copy(e->pending_id, sizeof(e->pending_id), anfu_row_text(row, 9, NULL));
+	if (r == 0 && !anfu_row_is_null(row, 11))
+		r = copy(e->hold_state, sizeof(e->hold_state), anfu_row_text(row, 11, NULL));
 	if (r < 0)
 		return r;
 	e->amount = anfu_row_int(row, 4);
@@ -114,13 +116,14 @@ int anfu_ledger_history(struct anfu_ledger *l, const char *account_id, const cha
 		 * limit + 1 rows each; a transfer is never on both sides. */
 		r = anfu_db_exec(
 			db,
-			"SELECT seq, id, debit_account, credit_account, amount, asset, code, ref, "
-			"flags, pending_id, ts_us FROM ("
+			"SELECT h.seq, h.id, h.debit_account, h.credit_account, h.amount, h.asset, "
+			"h.code, h.ref, h.flags, h.pending_id, h.ts_us, lh.state FROM ("
 			"SELECT * FROM (SELECT * FROM ledger_transfer WHERE debit_account = $1 "
 			"AND seq < $2 ORDER BY seq DESC LIMIT $3) AS d UNION ALL "
 			"SELECT * FROM (SELECT * FROM ledger_transfer WHERE credit_account = $1 "
 			"AND seq < $2 ORDER BY seq DESC LIMIT $3) AS c) AS h "
-			"ORDER BY seq DESC LIMIT $3",
+			"LEFT JOIN ledger_hold AS lh ON lh.transfer_id = h.id "
+			"ORDER BY h.seq DESC LIMIT $3",
 			q, 3, entry_row, &p, NULL);
 	}
 	if (r < 0)

@@ -338,6 +338,9 @@ struct anfu_ledger_entry {
 	char ref[ANFU_LIMIT_LEDGER_REF_BYTES + 1];
 	uint32_t flags;		      /* ANFU_LEDGER_TRF_* */
 	char pending_id[ANFU_ID_MAX]; /* post / void: the hold; else "" */
+	/* A hold (PENDING): its state now ("pending", "posted", "voided",
+	 * "expired"); else "". */
+	char hold_state[ANFU_LEDGER_NAME_MAX];
 };
 
 /*

@@ -185,7 +185,11 @@ static int entry_from(struct anfu_wallet *w, struct anfu_db *db,
 				   sizeof(out->type));
 	else
 		(void)anfu_strlcpy(out->type, e->code, sizeof(out->type));
-	*ret_keep = type_matches(req->type, out->type) &&
+	/* A hold shows while it is pending; once posted, its posting is the
+	 * row (a voided or expired hold, and a void, moved no money). */
+	*ret_keep = !(e->flags & ANFU_LEDGER_TRF_VOID_PENDING) &&
+		    (!(e->flags & ANFU_LEDGER_TRF_PENDING) || strcmp(e->hold_state, "pending") == 0) &&
+		    type_matches(req->type, out->type) &&
 		    (req->to_ms <= 0 || out->time_ms < req->to_ms);
 	return *ret_keep ? describe(w, db, req->user_id, e, out) : 0;
 }

@@ -280,6 +280,36 @@ def test_manual_review_rejected_voids_the_hold_and_tells_the_customer(env):
     assert snapshot(e, c) == before
 
 
+def test_history_shows_a_held_withdrawal_once_and_a_voided_one_not_at_all(env):
+    """req: FUNC-PAY-15 — while a withdrawal waits, the customer's history
+    shows its hold as one pending row (the posted balance unchanged); once
+    the bank confirms, the posting is the one row, with the balance after
+    it; a rejected withdrawal (hold voided) leaves no row: no money moved."""
+    e = env
+    c = customer(e, funds=400000)
+
+    def rows():
+        r = c.http.get("/api/v1/me/transactions")
+        assert r.status_code == 200, r.text
+        return [(x["type"], x["direction"], x["amount"], x["balance"], x["pending"])
+                for x in r.json()["items"]]
+
+    top = [("top_up", "in", 400000, 400000, False)]
+    w = withdraw(c, 150000).json()
+    assert w["state"] == "review"
+    held = 150000 + fee(150000)
+    assert rows() == [("withdrawal", "out", held, 400000, True)] + top
+    assert e.op.post("/admin/v1/bank/withdrawals/%s/approve" % w["id"], {}).status_code == 200
+    e.sim.settle(serial_of(e, w["id"]))
+    assert row(e, w["id"])["state"] == "succeeded"
+    assert rows() == [("withdrawal", "out", held, 400000 - held, False)] + top
+    v = withdraw(c, 120000).json()
+    assert v["state"] == "review"
+    assert e.op.post("/admin/v1/bank/withdrawals/%s/reject" % v["id"],
+                     {"reason": "not today"}).status_code == 200
+    assert rows() == [("withdrawal", "out", held, 400000 - held, False)] + top
+
+
 def test_large_amount_needs_maker_and_checker(env):
     """req: FUNC-OPS-02, IAM-SOD-03 — above the large-amount threshold the
     first approval only records the maker; the same operator cannot give

@@ -6,6 +6,7 @@
  * the statement file (anfu_bank_statement_parse checks every byte); reads
  * and writes in one transaction of its own, and never touches the ledger.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,10 @@
 #include "tx/tx.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
+
+/* One reconciliation at a time in this process (the job and the test hook
+ * or a re-run): two at once would both replace the same day's rows. */
+static pthread_mutex_t recon_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- the statement file ---------------------------------------------------- */
 
@@ -572,7 +577,21 @@ static int recon_tx(struct anfu_tx *tx, void *ud)
 	return r;
 }
 
+static int reconcile_locked(struct anfu_bank *b, int64_t day, struct anfu_bank_recon_report *ret);
+
 int anfu_bank_reconcile(struct anfu_bank *b, int64_t day, struct anfu_bank_recon_report *ret)
+{
+	int r;
+
+	if (!b || !ret || !anfu_bank_day_valid(day) || !b->ops)
+		return ANFU_EINVAL;
+	(void)pthread_mutex_lock(&recon_lock);
+	r = reconcile_locked(b, day, ret);
+	(void)pthread_mutex_unlock(&recon_lock);
+	return r;
+}
+
+static int reconcile_locked(struct anfu_bank *b, int64_t day, struct anfu_bank_recon_report *ret)
 {
 	struct run a = { .b = b, .day = day };
 	enum anfu_bank_answer ans = ANFU_BANK_NO_ANSWER;
@@ -580,8 +599,6 @@ int anfu_bank_reconcile(struct anfu_bank *b, int64_t day, struct anfu_bank_recon
 	char dstr[16], *text = NULL;
 	int r;
 
-	if (!b || !ret || !anfu_bank_day_valid(day) || !b->ops)
-		return ANFU_EINVAL;
 	(void)snprintf(dstr, sizeof(dstr), "%lld", (long long)day);
 	r = b->ops->statement(b->ops->ud, dstr, &ans, &text);
 	if (r < 0 || ans != ANFU_BANK_ACCEPTED) {
@@ -685,7 +702,8 @@ static int recon_row(void *ud, const struct anfu_row *row)
 int anfu_bank_recon_list(struct anfu_bank *b, struct anfu_bank_recon *out, size_t cap,
 			 size_t *ret_n)
 {
-	struct recon_list l = { out, cap < ANFU_BANK_RECONS_MAX ? cap : ANFU_BANK_RECONS_MAX, 0 };
+	struct recon_list l = { .v = out,
+				.cap = cap < ANFU_BANK_RECONS_MAX ? cap : ANFU_BANK_RECONS_MAX };
 	struct anfu_db *db = NULL;
 	int r;
 
@@ -737,10 +755,10 @@ int anfu_bank_recon_get(struct anfu_bank *b, int64_t day, struct anfu_bank_recon
 			struct anfu_bank_recon_diff *diffs, size_t cap, size_t *ret_n)
 {
 	struct anfu_bank_recon one;
-	struct recon_list l = { &one, 1, 0 };
-	struct diff_read d = { diffs, cap < ANFU_BANK_RECON_DIFFS_MAX ? cap
-								    : ANFU_BANK_RECON_DIFFS_MAX,
-			       0 };
+	struct recon_list l = { .v = &one, .cap = 1 };
+	struct diff_read d = { .v = diffs,
+			       .cap = cap < ANFU_BANK_RECON_DIFFS_MAX ? cap
+								     : ANFU_BANK_RECON_DIFFS_MAX };
 	struct anfu_db *db = NULL;
 	const struct anfu_param p[] = { ANFU_PS(b ? b->cfg->bank_id : ""), ANFU_PI(day),
 					ANFU_PI(d.cap) };

@@ -134,13 +134,13 @@ static size_t duplicate_line(const struct anfu_bank_stmt_line *l, size_t n)
 }
 
 int anfu_bank_statement_parse(const char *text, size_t len, struct anfu_bank_stmt_line **ret,
-			      size_t *ret_n, size_t *ret_bad_line)
+			      size_t *ret_n, size_t *err_line)
 {
 	struct anfu_bank_stmt_line *out = NULL;
 	size_t n = 0, cap = 0, start = 0, bad = 0;
 	int r = 0;
 
-	if ((!text && len) || !ret || !ret_n || !ret_bad_line)
+	if ((!text && len) || !ret || !ret_n || !err_line)
 		return ANFU_EINVAL;
 	for (size_t i = 0; i < len && r == 0; i++) {
 		if (text[i] != '\n')
@@ -168,7 +168,7 @@ int anfu_bank_statement_parse(const char *text, size_t len, struct anfu_bank_stm
 		r = ANFU_EINVAL;
 	if (r < 0) {
 		free(out);
-		*ret_bad_line = bad;
+		*err_line = bad;
 		return r;
 	}
 	if (n == 0) {
@@ -333,7 +333,8 @@ static int line_vs(struct run *a, struct anfu_db *db, const struct anfu_bank_stm
 	if (!o) {
 		r = other_day(a, db, l->serial, &other);
 		if (r == ANFU_ENOTFOUND) {
-			diff_sides(diff_add(&a->diffs, ANFU_BANK_DIFF_NOT_OURS, l->serial), NULL, l);
+			diff_sides(diff_add(&a->diffs, ANFU_BANK_DIFF_NOT_OURS, l->serial), NULL,
+				   l);
 			return 0;
 		}
 		if (r < 0)
@@ -372,7 +373,7 @@ static int compare_all(struct run *a, struct anfu_db *db)
 	if (a->ours.n)
 		qsort(a->ours.v, a->ours.n, sizeof(*a->ours.v), ours_cmp);
 	while (r == 0 && (i < a->nlines || j < a->ours.n)) {
-		int c = i == a->nlines	? 1
+		int c = i == a->nlines	 ? 1
 			: j == a->ours.n ? -1
 					 : strcmp(v[i]->serial, a->ours.v[j].serial);
 
@@ -455,10 +456,11 @@ static int write_lines(struct run *a, struct anfu_db *db)
 						ANFU_PI(l->amount),
 						ANFU_PS(anfu_bank_status_name(l->status)) };
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO bank_recon_line (bank_id, day, line_no, serial, kind, "
-				 "amount, status) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-				 p, 7, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO bank_recon_line (bank_id, day, line_no, serial, kind, "
+			"amount, status) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			p, 7, NULL, NULL, NULL);
 	}
 	return r;
 }
@@ -473,28 +475,31 @@ static int write_diffs(struct run *a, struct anfu_tx *tx)
 	for (size_t i = 0; r == 0 && i < a->diffs.n; i++) {
 		const struct anfu_bank_recon_diff *x = &a->diffs.v[i];
 		const struct anfu_param p[] = {
-			ANFU_PS(a->b->cfg->bank_id), ANFU_PI(a->day),	    ANFU_PS(x->serial),
-			ANFU_PS(x->kind),	     ANFU_PS(x->payment_id), ANFU_PS(x->our_kind),
-			ANFU_PI(x->our_amount),	     ANFU_PS(x->our_state),  ANFU_PS(x->bank_kind),
-			ANFU_PI(x->bank_amount),     ANFU_PS(x->bank_status)
+			ANFU_PS(a->b->cfg->bank_id), ANFU_PI(a->day),
+			ANFU_PS(x->serial),	     ANFU_PS(x->kind),
+			ANFU_PS(x->payment_id),	     ANFU_PS(x->our_kind),
+			ANFU_PI(x->our_amount),	     ANFU_PS(x->our_state),
+			ANFU_PS(x->bank_kind),	     ANFU_PI(x->bank_amount),
+			ANFU_PS(x->bank_status)
 		};
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO bank_recon_diff (bank_id, day, serial, kind, "
-				 "payment_id, our_kind, our_amount, our_state, bank_kind, "
-				 "bank_amount, bank_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-				 "$9, $10, $11)",
-				 p, 11, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO bank_recon_diff (bank_id, day, serial, kind, "
+			"payment_id, our_kind, our_amount, our_state, bank_kind, "
+			"bank_amount, bank_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+			"$9, $10, $11)",
+			p, 11, NULL, NULL, NULL);
 		if (r == 0 && i < ANFU_LIMIT_BANK_RECON_AUDITED)
-			r = anfu_tx_audit(
-				tx, "bank.recon.difference", "bank_payment",
-				x->payment_id[0] ? x->payment_id : x->serial, "failure",
-				json_pack("{s:s,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:I}", "recon", oid, "day",
-					  (json_int_t)a->day, "serial", x->serial, "kind", x->kind,
-					  "our_state", x->our_state, "our_amount",
-					  (json_int_t)x->our_amount, "bank_status", x->bank_status,
-					  "bank_kind", x->bank_kind, "bank_amount",
-					  (json_int_t)x->bank_amount));
+			r = anfu_tx_audit(tx, "bank.recon.difference", "bank_payment",
+					  x->payment_id[0] ? x->payment_id : x->serial, "failure",
+					  json_pack("{s:s,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:I}",
+						    "recon", oid, "day", (json_int_t)a->day,
+						    "serial", x->serial, "kind", x->kind,
+						    "our_state", x->our_state, "our_amount",
+						    (json_int_t)x->our_amount, "bank_status",
+						    x->bank_status, "bank_kind", x->bank_kind,
+						    "bank_amount", (json_int_t)x->bank_amount));
 	}
 	return r;
 }
@@ -537,8 +542,8 @@ static int recon_tx(struct anfu_tx *tx, void *ud)
 	    strcmp(prior.outcome, a->outcome) == 0)
 		return 0; /* the same file, the same outcome: nothing to write */
 	a->rep.changed = true;
-	r = anfu_db_exec(db, "DELETE FROM bank_recon_line WHERE bank_id = $1 AND day = $2", key,
-			 2, NULL, NULL, NULL);
+	r = anfu_db_exec(db, "DELETE FROM bank_recon_line WHERE bank_id = $1 AND day = $2", key, 2,
+			 NULL, NULL, NULL);
 	if (r == 0)
 		r = anfu_db_exec(db, "DELETE FROM bank_recon_diff WHERE bank_id = $1 AND day = $2",
 				 key, 2, NULL, NULL, NULL);
@@ -547,16 +552,17 @@ static int recon_tx(struct anfu_tx *tx, void *ud)
 				 2, NULL, NULL, NULL);
 	if (r == 0) {
 		const struct anfu_param p[] = { ANFU_PS(a->b->cfg->bank_id), ANFU_PI(a->day),
-						ANFU_PS(rc->state),	      ANFU_PS(rc->sha256),
-						ANFU_PI(rc->lines),	      ANFU_PI(rc->matched),
-						ANFU_PI(rc->differences),     ANFU_PS(a->outcome),
+						ANFU_PS(rc->state),	     ANFU_PS(rc->sha256),
+						ANFU_PI(rc->lines),	     ANFU_PI(rc->matched),
+						ANFU_PI(rc->differences),    ANFU_PS(a->outcome),
 						ANFU_PI(rc->ran_ms) };
 
-		r = anfu_db_exec(db,
-				 "INSERT INTO bank_recon (bank_id, day, state, sha256, lines, "
-				 "matched, differences, outcome_hash, ran_ms) VALUES ($1, $2, $3, $4, "
-				 "$5, $6, $7, $8, $9)",
-				 p, 9, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO bank_recon (bank_id, day, state, sha256, lines, "
+			"matched, differences, outcome_hash, ran_ms) VALUES ($1, $2, $3, $4, "
+			"$5, $6, $7, $8, $9)",
+			p, 9, NULL, NULL, NULL);
 	}
 	if (r == 0)
 		r = write_lines(a, db);
@@ -617,8 +623,10 @@ static int reconcile_locked(struct anfu_bank *b, int64_t day, struct anfu_bank_r
 		anfu_hex_encode(h, sizeof(h), a.rep.recon.sha256);
 		r = anfu_bank_statement_parse(text, a.len, &a.lines, &a.nlines, &a.bad_line);
 		if (r == ANFU_EINVAL || r == ANFU_ELIMIT) {
-			anfu_log_error("bank.recon", "bank %s: the statement of %s is unreadable "
-						     "(line %zu)", b->cfg->bank_id, dstr, a.bad_line);
+			anfu_log_error("bank.recon",
+				       "bank %s: the statement of %s is unreadable "
+				       "(line %zu)",
+				       b->cfg->bank_id, dstr, a.bad_line);
 			a.unreadable = true;
 			a.nlines = 0;
 			r = 0;
@@ -758,7 +766,7 @@ int anfu_bank_recon_get(struct anfu_bank *b, int64_t day, struct anfu_bank_recon
 	struct recon_list l = { .v = &one, .cap = 1 };
 	struct diff_read d = { .v = diffs,
 			       .cap = cap < ANFU_BANK_RECON_DIFFS_MAX ? cap
-								     : ANFU_BANK_RECON_DIFFS_MAX };
+								      : ANFU_BANK_RECON_DIFFS_MAX };
 	struct anfu_db *db = NULL;
 	const struct anfu_param p[] = { ANFU_PS(b ? b->cfg->bank_id : ""), ANFU_PI(day),
 					ANFU_PI(d.cap) };
@@ -775,11 +783,12 @@ int anfu_bank_recon_get(struct anfu_bank *b, int64_t day, struct anfu_bank_recon
 	if (r == 0 && l.n == 0)
 		r = ANFU_ENOTFOUND;
 	if (r == 0)
-		r = anfu_db_exec(db,
-				 "SELECT serial, kind, payment_id, our_kind, our_amount, our_state, "
-				 "bank_kind, bank_amount, bank_status FROM bank_recon_diff WHERE "
-				 "bank_id = $1 AND day = $2 ORDER BY serial LIMIT $3",
-				 p, 3, diff_row, &d, NULL);
+		r = anfu_db_exec(
+			db,
+			"SELECT serial, kind, payment_id, our_kind, our_amount, our_state, "
+			"bank_kind, bank_amount, bank_status FROM bank_recon_diff WHERE "
+			"bank_id = $1 AND day = $2 ORDER BY serial LIMIT $3",
+			p, 3, diff_row, &d, NULL);
 	if (r < 0)
 		return r;
 	*ret = one;

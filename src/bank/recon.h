@@ -39,12 +39,12 @@ struct anfu_bank_stmt_line {
  * every line ends with '\n', no empty line, no serial twice, at most
  * ANFU_LIMIT_BANK_STATEMENT_LINES lines; "" is a day without payments.
  * Returns 0 with *ret (malloc'd, the caller's; NULL when *ret_n is 0) and
- * *ret_n; or ANFU_EINVAL with *ret_bad_line the 1-based line at fault
+ * *ret_n; or ANFU_EINVAL with *err_line the 1-based line at fault
  * (0: the file as a whole, e.g. a missing final newline is its last line)
  * and nothing allocated; ANFU_ELIMIT beyond the line limit.
  */
 int anfu_bank_statement_parse(const char *text, size_t len, struct anfu_bank_stmt_line **ret,
-			      size_t *ret_n, size_t *ret_bad_line);
+			      size_t *ret_n, size_t *err_line);
 
 /* The kinds of difference (bank_recon_diff.kind). */
 #define ANFU_BANK_DIFF_NOT_OURS "not_ours"		 /* on the statement only */
@@ -56,8 +56,8 @@ int anfu_bank_statement_parse(const char *text, size_t len, struct anfu_bank_stm
 /* A reconciliation of one bank and day. */
 struct anfu_bank_recon {
 	char bank_id[ANFU_BANK_ID_MAX];
-	int64_t day; /* YYYYMMDD, Asia/Shanghai */
-	char state[16]; /* reconciled | unreadable */
+	int64_t day;	 /* YYYYMMDD, Asia/Shanghai */
+	char state[16];	 /* reconciled | unreadable */
 	char sha256[65]; /* of the statement file, lower-case hex */
 	int64_t lines, matched, differences;
 	int64_t ran_ms;

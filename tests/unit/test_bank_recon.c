@@ -67,27 +67,27 @@ static void test_an_empty_file_is_a_day_without_payments(void **state)
 static void test_parse_names_the_bad_line(void **state)
 {
 	static const char *const bad_lines[] = {
-		"",					/* an empty line */
-		"bsn_03,debit,100\n",			/* three fields */
-		"bsn_03,debit,100,succeeded,x\n",	/* five */
-		"bsn_03,debit,100,pending\n",		/* not final */
-		"bsn_03,debit,100,Succeeded\n",		/* case */
-		"bsn_03,refund,100,failed\n",		/* kind */
-		"bsn_03,debit,0,failed\n",		/* zero */
-		"bsn_03,debit,-5,failed\n",		/* sign */
+		"",				  /* an empty line */
+		"bsn_03,debit,100\n",		  /* three fields */
+		"bsn_03,debit,100,succeeded,x\n", /* five */
+		"bsn_03,debit,100,pending\n",	  /* not final */
+		"bsn_03,debit,100,Succeeded\n",	  /* case */
+		"bsn_03,refund,100,failed\n",	  /* kind */
+		"bsn_03,debit,0,failed\n",	  /* zero */
+		"bsn_03,debit,-5,failed\n",	  /* sign */
 		"bsn_03,debit,+5,failed\n",
-		"bsn_03,debit,05,failed\n",		/* leading zero */
-		"bsn_03,debit,1.5,failed\n",		/* fraction */
+		"bsn_03,debit,05,failed\n",		     /* leading zero */
+		"bsn_03,debit,1.5,failed\n",		     /* fraction */
 		"bsn_03,debit,9223372036854775808,failed\n", /* INT64_MAX + 1 */
 		"bsn_03,debit,,failed\n",
-		"bsn_,debit,5,failed\n",		/* empty serial */
-		"bpy_03,debit,5,failed\n",		/* another prefix */
-		"bsn_0-3,debit,5,failed\n",		/* another character */
+		"bsn_,debit,5,failed\n",    /* empty serial */
+		"bpy_03,debit,5,failed\n",  /* another prefix */
+		"bsn_0-3,debit,5,failed\n", /* another character */
 		"bsn_03 ,debit,5,failed\n",
-		"bsn_03,debit,5,failed\r\n",		/* CR */
+		"bsn_03,debit,5,failed\r\n",				     /* CR */
 		"bsn_012345678901234567890123456789012345,debit,5,failed\n", /* 40 chars */
-		"bsn_03,debit,5,failed",		/* no final newline */
-		"bsn_01,debit,5,failed\n",		/* the serial of line 1 again */
+		"bsn_03,debit,5,failed",				     /* no final newline */
+		"bsn_01,debit,5,failed\n", /* the serial of line 1 again */
 	};
 	char text[256];
 
@@ -111,9 +111,8 @@ static void test_a_serial_of_35_characters_is_the_longest(void **state)
 	size_t n, bad;
 
 	(void)state;
-	assert_int_equal(parse("bsn_01234567890123456789012345678901234,debit,5,failed\n", &l,
-			       &n, &bad),
-			 0);
+	assert_int_equal(
+		parse("bsn_01234567890123456789012345678901234,debit,5,failed\n", &l, &n, &bad), 0);
 	assert_int_equal(strlen(l[0].serial), ANFU_BANK_SERIAL_MAX - 1);
 	free(l);
 }

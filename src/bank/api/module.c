@@ -169,8 +169,10 @@ static int recon_job(void *ud, struct anfu_db *db, const char **result)
 
 	(void)db;
 	if (result)
-		*result = r < 0 ? "failed" : rep.skipped ? "ok" : rep.recon.differences ? "differences"
-											: "reconciled";
+		*result = r < 0			  ? "failed"
+			  : rep.skipped		  ? "ok"
+			  : rep.recon.differences ? "differences"
+						  : "reconciled";
 	return r;
 }
 

@@ -25,6 +25,7 @@
 #include "bank/recon.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/mem.h"
 #include "base/refusal.h"
 #include "base/str.h"
 #include "http/http.h"
@@ -68,10 +69,10 @@ static json_t *recon_json(const struct anfu_bank_recon *x)
 static json_t *diff_json(const struct anfu_bank_recon_diff *x)
 {
 	return json_pack("{s:s,s:s,s:s,s:{s:s,s:I,s:s},s:{s:s,s:I,s:s}}", "serial", x->serial,
-			 "kind", x->kind, "payment_id", x->payment_id, "ours", "kind",
-			 x->our_kind, "amount", (json_int_t)x->our_amount, "state", x->our_state,
-			 "bank", "kind", x->bank_kind, "amount", (json_int_t)x->bank_amount,
-			 "status", x->bank_status);
+			 "kind", x->kind, "payment_id", x->payment_id, "ours", "kind", x->our_kind,
+			 "amount", (json_int_t)x->our_amount, "state", x->our_state, "bank", "kind",
+			 x->bank_kind, "amount", (json_int_t)x->bank_amount, "status",
+			 x->bank_status);
 }
 
 int anfu_bank_api_recons(struct anfu_req *req, struct anfu_resp *resp)
@@ -111,9 +112,7 @@ int anfu_bank_api_recon_get(struct anfu_req *req, struct anfu_resp *resp)
 		return ANFU_EINTERNAL;
 	if (!day_of(s.ptr, s.len, &day))
 		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_NOT_FOUND, NULL);
-	d = calloc(ANFU_BANK_RECON_DIFFS_MAX, sizeof(*d));
-	if (!d)
-		return ANFU_EINTERNAL;
+	d = anfu_xcalloc(ANFU_BANK_RECON_DIFFS_MAX, sizeof(*d));
 	r = anfu_bank_recon_get(b, day, &x, d, ANFU_BANK_RECON_DIFFS_MAX, &n);
 	if (r == ANFU_ENOTFOUND)
 		r = anfu_req_fail(req, r, ANFU_R_NOT_FOUND, NULL);

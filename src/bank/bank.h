@@ -383,7 +383,9 @@ struct anfu_bank_query_report {
 	int64_t queried, resolved, unanswered;
 };
 /* Queries the bank for every payment in_transit or unknown whose last
- * change is query_after_s old or more (the clock), at most
+ * change is query_after_s old or more (the clock), and every payment still
+ * created (a crash lost its send's answer) older than that and than twice
+ * timeout_ms, at most
  * ANFU_LIMIT_BANK_QUERY_BATCH, and applies each answer as a callback's
  * (succeeded, failed, not at the bank). Never sends a payment again. */
 int anfu_bank_query_due(struct anfu_bank *b, struct anfu_bank_query_report *ret);

@@ -9,6 +9,7 @@
  *   created    --no_answer-->   unknown
  *   created    --confirmed-->   succeeded      (the callback outran the answer)
  *   created    --failed-->      failed
+ *   created    --not_at_bank--> failed         (a query after a crash: never sent)
  *   in_transit --confirmed-->   succeeded      (the ledger transfer with it)
  *   in_transit --failed-->      failed
  *   in_transit --not_at_bank--> failed         (a query: the bank has none)
@@ -53,6 +54,7 @@ static const struct row table[] = {
 	{ "created", ANFU_BANK_EV_NO_ANSWER, "unknown" },
 	{ "created", ANFU_BANK_EV_CONFIRMED, "succeeded" },
 	{ "created", ANFU_BANK_EV_FAILED, "failed" },
+	{ "created", ANFU_BANK_EV_NOT_AT_BANK, "failed" },
 	{ "in_transit", ANFU_BANK_EV_CONFIRMED, "succeeded" },
 	{ "in_transit", ANFU_BANK_EV_FAILED, "failed" },
 	{ "in_transit", ANFU_BANK_EV_NOT_AT_BANK, "failed" },

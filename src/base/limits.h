@@ -714,4 +714,19 @@ _Static_assert(ANFU_LIMIT_POINTS_REF + 8 <= ANFU_LIMIT_LEDGER_REF_BYTES,
  * a run under a few seconds when the bank answers, the rest next run. */
 #define ANFU_LIMIT_BANK_QUERY_BATCH 32
 
+/* ---- bank reconciliation (src/bank/recon.c; issue 10, recon) ---- */
+/* Lines of one statement file: the connector hands over at most
+ * ANFU_LIMIT_BANK_ANSWER_BYTES (64 KiB) and a line is at least 21 bytes
+ * ("bsn_x,debit,1,failed\n"), so ~3100; 4096 takes any file it can get. */
+#define ANFU_LIMIT_BANK_STATEMENT_LINES 4096
+/* Payments of one bank and day a reconciliation compares in memory
+ * (~150 bytes each: 3 MB); more fails the run (logged) rather than
+ * reporting a partial comparison as complete. */
+#define ANFU_LIMIT_BANK_RECON_PAYMENTS 20000
+/* Differences audited one record each per run (the summary record carries
+ * the total): one transaction stages at most ANFU_LIMIT_TX_RECORDS. */
+#define ANFU_LIMIT_BANK_RECON_AUDITED 256
+_Static_assert(ANFU_LIMIT_BANK_RECON_AUDITED + 1 <= ANFU_LIMIT_TX_RECORDS,
+	       "a reconciliation's audit records fit one transaction");
+
 #endif

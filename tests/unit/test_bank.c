@@ -39,6 +39,7 @@ static const char *expected(const char *from, enum anfu_bank_event ev)
 		       : ev == ANFU_BANK_EV_NO_ANSWER ? "unknown"
 		       : ev == ANFU_BANK_EV_CONFIRMED ? "succeeded"
 		       : ev == ANFU_BANK_EV_FAILED    ? "failed"
+		       : ev == ANFU_BANK_EV_NOT_AT_BANK ? "failed"
 						      : NULL;
 	if (strcmp(from, "in_transit") == 0)
 		return ev == ANFU_BANK_EV_CONFIRMED				      ? "succeeded"

@@ -16,6 +16,7 @@
 #include "api/module.h"
 #include "bank/api/module.h"
 #include "bank/bank.h"
+#include "bank/recon.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "config/config.h"
@@ -170,8 +171,26 @@ static int query_job(void *ud, struct anfu_db *db, const char **result)
 	return r;
 }
 
+/* "bank.recon": yesterday's statement (Shanghai day) reconciled once,
+ * looked for every hour (bank/recon.h). */
+static int recon_job(void *ud, struct anfu_db *db, const char **result)
+{
+	struct bank_module *m = ud;
+	struct anfu_bank_recon_report rep;
+	int r = anfu_bank_recon_due(m->bank, &rep);
+
+	(void)db;
+	if (result)
+		*result = r < 0			  ? "failed"
+			  : rep.skipped		  ? "ok"
+			  : rep.recon.differences ? "differences"
+						  : "reconciled";
+	return r;
+}
+
 static const struct anfu_job_def jobs[] = {
 	{ "bank.query", 10000, 10000, NULL, query_job },
+	{ "bank.recon", 3600000, 60000, NULL, recon_job },
 };
 static const struct anfu_job_table job_table = { jobs, sizeof(jobs) / sizeof(jobs[0]) };
 
@@ -212,9 +231,15 @@ static const struct anfu_route routes[] = {
 	  "bank.approval.withdraw_rules.approve", anfu_bank_api_admin_rules_reject, 0 },
 	{ "POST", "/bank/v1/callbacks/{bank_id}", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC,
 	  anfu_bank_api_callback, 0 },
+	{ "GET", "/admin/v1/bank/reconciliations", ANFU_ACCESS_ADMIN, "bank.recon.read",
+	  anfu_bank_api_recons, 0 },
+	{ "GET", "/admin/v1/bank/reconciliations/{day}", ANFU_ACCESS_ADMIN, "bank.recon.read",
+	  anfu_bank_api_recon_get, 0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/bank/query", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_bank_api_test_query, 0 },
+	{ "POST", "/test/v1/bank/reconcile", ANFU_ACCESS_PUBLIC, "test.hooks",
+	  anfu_bank_api_test_reconcile, 0 },
 #endif
 };
 static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };

@@ -41,4 +41,11 @@ extern const struct anfu_approval_table anfu_bank_approvals;
 int anfu_bank_api_test_query(struct anfu_req *req, struct anfu_resp *resp);
 #endif
 
+/* recon.c: the reconciliation routes (admin) and its test hook. */
+int anfu_bank_api_recons(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_recon_get(struct anfu_req *req, struct anfu_resp *resp);
+#ifdef ANFU_TEST_HOOKS
+int anfu_bank_api_test_reconcile(struct anfu_req *req, struct anfu_resp *resp);
+#endif
+
 #endif

@@ -390,6 +390,19 @@ struct anfu_bank_query_report {
  * (succeeded, failed, not at the bank). Never sends a payment again. */
 int anfu_bank_query_due(struct anfu_bank *b, struct anfu_bank_query_report *ret);
 
+/* What one run of the withdrawal sender did. */
+struct anfu_bank_send_report {
+	int64_t due, sent; /* approved without a payment and due; of them, sent by this run */
+};
+/* Sends the credit of every approved withdrawal that has no bank payment
+ * yet and whose send_after_ms is past (the clock): one left by a crash
+ * between its approval and its send, or one approved after [bank]
+ * withdraw_cutoff (docs/bank.md 7.4), at most ANFU_LIMIT_BANK_QUERY_BATCH
+ * a run. Each is claimed in a writer command that writes its payment (a
+ * new serial) only while it has none, so no credit is sent twice; a
+ * payment already written (created) is the query job's, never sent again. */
+int anfu_bank_withdraw_send_due(struct anfu_bank *b, struct anfu_bank_send_report *ret);
+
 /* ---- withdrawals (bank/withdraw.c) ------------------------------------- */
 
 /* The withdrawal rules in force (FUNC-OPS-02): amounts in fen. */
@@ -440,6 +453,7 @@ struct anfu_bank_withdrawal {
 	char maker_id[ANFU_ID_MAX], checker_id[ANFU_ID_MAX];
 	char reason[ANFU_LIMIT_ADMIN_REASON_API + 1]; /* a rejection's, or the bank's word */
 	int64_t created_ms, updated_ms;
+	int64_t send_after_ms; /* approved: its credit is sent from then on (0 before) */
 };
 
 /* Withdrawals one list returns at most. */

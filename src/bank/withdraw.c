@@ -183,7 +183,7 @@ int anfu_bank_wd_rules_set(struct anfu_tx *tx, const struct anfu_bank_wd_rules *
 #define WD_COLS                                                                       \
 	"w.id, w.user_id, w.card_id, c.masked, w.amount, w.fee, w.state, w.review, "  \
 	"w.request_id, w.hold_id, w.payment_id, w.maker_id, w.checker_id, w.reason, " \
-	"w.created_ms, w.updated_ms"
+	"w.created_ms, w.updated_ms, w.send_after_ms"
 #define WD_FROM " FROM bank_withdrawal w JOIN bank_card c ON c.id = w.card_id "
 
 struct wd_list {
@@ -237,6 +237,7 @@ static int wd_row(void *ud, const struct anfu_row *row)
 	w->fee = anfu_row_int(row, 5);
 	w->created_ms = anfu_row_int(row, 14);
 	w->updated_ms = anfu_row_int(row, 15);
+	w->send_after_ms = anfu_row_int(row, 16);
 	l->n++;
 	return 0;
 }
@@ -325,14 +326,15 @@ static int wd_move(struct anfu_tx *tx, struct anfu_bank_withdrawal *w, enum anfu
 						ANFU_PS(w->payment_id),
 						ANFU_PI(now),
 						ANFU_PS(w->id),
-						ANFU_PS(w->state) };
+						ANFU_PS(w->state),
+						ANFU_PI(w->send_after_ms) };
 
 		r = anfu_db_exec(
 			anfu_tx_db(tx),
 			"UPDATE bank_withdrawal SET state = $1, reason = $2, maker_id = $3, "
-			"checker_id = $4, payment_id = $5, updated_ms = $6 WHERE id = $7 "
-			"AND state = $8",
-			q, 8, NULL, NULL, &changes);
+			"checker_id = $4, payment_id = $5, updated_ms = $6, send_after_ms = $9 "
+			"WHERE id = $7 AND state = $8",
+			q, 9, NULL, NULL, &changes);
 	}
 	if (r < 0)
 		return r;
@@ -503,15 +505,23 @@ static int wd_payment_add(struct anfu_bank *b, struct anfu_tx *tx, struct anfu_b
 	return r;
 }
 
-/* Approves w (submitted or review) by ev: the payment row, the move. */
+/* When a withdrawal approved at now may be sent to the bank. */
+static int64_t wd_send_after(const struct anfu_bank *b, int64_t now)
+{
+	(void)b;
+	return now;
+}
+
+/* Approves w (submitted or review) by ev: the move, with the time from
+ * which its credit may be sent (its payment is written when it is sent). */
 static int wd_approve(struct anfu_bank *b, struct anfu_tx *tx, struct anfu_bank_withdrawal *w,
 		      enum anfu_bank_wd_event ev)
 {
 	const char *to = NULL;
-	int r = wd_payment_add(b, tx, w);
+	int r;
 
-	if (r == 0)
-		r = wd_move(tx, w, ev, NULL, &to);
+	w->send_after_ms = wd_send_after(b, anfu_clock_now_ms());
+	r = wd_move(tx, w, ev, NULL, &to);
 	return r == 0 && !to ? ANFU_ECONFLICT : r;
 }
 
@@ -745,10 +755,54 @@ static int wd_answer_tx(struct anfu_tx *tx, void *ud)
 	return r;
 }
 
-/* Sends the credit of approved withdrawal w once and applies the answer
- * (a card unbound since the request: declined without asking the bank). */
-static int wd_send(struct anfu_bank *b, const struct anfu_actor *actor,
-		   const struct anfu_bank_withdrawal *w)
+struct wd_claim {
+	struct anfu_bank *b;
+	struct anfu_bank_withdrawal w;
+	bool claimed;
+};
+
+/* Claims the send of withdrawal c->w.id: while it is approved, due and
+ * without a payment, writes its payment (created, a new serial) and names
+ * it on the row (the bank's answer's record names it: sent, failed). Anything else (sent
+ * by another run, not due, moved on): nothing written, not claimed. */
+static int wd_claim_tx(struct anfu_tx *tx, void *ud)
+{
+	struct wd_claim *c = ud;
+	const struct anfu_param p[] = { ANFU_PS(c->w.id) };
+	int64_t now = anfu_clock_now_ms(), changes = 0;
+	int r = wd_one(anfu_tx_db(tx), "w.id = $1", p, 1, &c->w);
+
+	if (r < 0)
+		return r;
+	if (strcmp(c->w.state, "approved") != 0 || c->w.payment_id[0] != '\0' ||
+	    c->w.send_after_ms > now)
+		return 0;
+	r = wd_payment_add(c->b, tx, &c->w);
+	if (r == 0) {
+		const struct anfu_param q[] = { ANFU_PS(c->w.payment_id), ANFU_PI(now),
+						ANFU_PS(c->w.id) };
+
+		r = anfu_db_exec(anfu_tx_db(tx),
+				 "UPDATE bank_withdrawal SET payment_id = $1, updated_ms = $2 "
+				 "WHERE id = $3 AND state = 'approved' AND payment_id = ''",
+				 q, 3, NULL, NULL, &changes);
+	}
+	if (r == 0 && changes != 1)
+		r = ANFU_ECONFLICT;
+	if (r < 0)
+		return r;
+	c->w.updated_ms = now;
+	c->claimed = true;
+	return 0;
+}
+
+/* Sends the credit of approved withdrawal id once and applies the answer
+ * (a card unbound since the request: declined without asking the bank):
+ * first claims it (its payment written in a command of its own), then
+ * asks the bank. *ret_sent: claimed and asked by this call. A crash
+ * after the claim leaves the payment created: the query job's. */
+static int wd_send(struct anfu_bank *b, const struct anfu_actor *actor, const char *id,
+		   bool *ret_sent)
 {
 	struct anfu_bank_payment p;
 	struct anfu_bank_payment_answer ans = { 0 };
@@ -756,8 +810,19 @@ static int wd_send(struct anfu_bank *b, const struct anfu_actor *actor,
 	struct anfu_db *db = NULL;
 	const char *refusal = NULL;
 	char masked[ANFU_BANK_MASKED_MAX], *number = NULL;
-	int r = anfu_store_db(anfu_tx_exec_store(b->tx), &db);
+	struct wd_claim *c = anfu_xcalloc(1, sizeof(*c));
+	const struct anfu_bank_withdrawal *w = &c->w;
+	int r;
 
+	*ret_sent = false;
+	c->b = b;
+	(void)anfu_strlcpy(c->w.id, id, sizeof(c->w.id));
+	r = anfu_ledger_run_weighted(b->ledger, actor, wd_claim_tx, c, WD_WEIGHT,
+				     anfu_clock_mono_us() / 1000 + WD_DEADLINE_MS);
+	if (r < 0 || !c->claimed)
+		goto out;
+	*ret_sent = true;
+	r = anfu_store_db(anfu_tx_exec_store(b->tx), &db);
 	if (r == 0)
 		r = bank_payment_by_id(db, w->payment_id, &p);
 	if (r == 0)
@@ -787,10 +852,69 @@ out:
 	anfu_free_secret(number);
 	if (r < 0)
 		anfu_log_error("bank.withdraw",
-			       "%s: the credit's answer was not recorded (%s): the "
-			       "query job resolves it",
-			       w->id, anfu_strerror(r));
+			       "%s: the credit was not sent or its answer not recorded (%s): "
+			       "the send and query jobs resolve it",
+			       id, anfu_strerror(r));
+	free(c);
 	return r;
+}
+
+/* Ids of the withdrawals a send run takes. */
+struct wd_due {
+	char id[ANFU_LIMIT_BANK_QUERY_BATCH][ANFU_ID_MAX];
+	size_t n;
+};
+
+static int wd_due_row(void *ud, const struct anfu_row *row)
+{
+	struct wd_due *d = ud;
+
+	if (d->n >= ANFU_LIMIT_BANK_QUERY_BATCH)
+		return 1;
+	if (col(row, 0, d->id[d->n], ANFU_ID_MAX) < 0)
+		return ANFU_ESCHEMA;
+	d->n++;
+	return 0;
+}
+
+int anfu_bank_withdraw_send_due(struct anfu_bank *b, struct anfu_bank_send_report *ret)
+{
+	struct anfu_bank_send_report rep = { 0 };
+	struct wd_due *d = NULL;
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!b || !ret)
+		return ANFU_EINVAL;
+	if (!b->ops) {
+		*ret = rep;
+		return 0;
+	}
+	d = anfu_xcalloc(1, sizeof(*d));
+	r = anfu_store_db(anfu_tx_exec_store(b->tx), &db);
+	if (r == 0) {
+		const struct anfu_param p[] = { ANFU_PI(anfu_clock_now_ms()),
+						ANFU_PI(ANFU_LIMIT_BANK_QUERY_BATCH) };
+
+		r = anfu_db_exec(db,
+				 "SELECT id FROM bank_withdrawal WHERE state = 'approved' AND "
+				 "payment_id = '' AND send_after_ms <= $1 ORDER BY send_after_ms, "
+				 "id LIMIT $2",
+				 p, 2, wd_due_row, d, NULL);
+	}
+	for (size_t i = 0; r == 0 && i < d->n; i++) {
+		bool sent = false;
+
+		rep.due++;
+		/* One that fails is logged and taken again by the next run. */
+		(void)wd_send(b, &bank_system_actor, d->id[i], &sent);
+		rep.sent += sent;
+	}
+	free(d);
+	if (r < 0)
+		return r;
+	*ret = rep;
+	return 0;
 }
 
 /* ---- the bank's report (bank/result.c's command) ----------------------------- */
@@ -866,8 +990,12 @@ int anfu_bank_withdraw(struct anfu_bank *b, const struct anfu_actor *actor, cons
 		*ret_refusal = a->refusal;
 		goto out;
 	}
-	if (!a->existed && strcmp(a->w.state, "approved") == 0)
-		(void)wd_send(b, actor, &a->w); /* an error leaves it to the query job */
+	if (!a->existed && strcmp(a->w.state, "approved") == 0) {
+		bool sent;
+
+		/* An error, or a send not due yet: the send job's. */
+		(void)wd_send(b, actor, a->w.id, &sent);
+	}
 	/* As committed: the credit's answer, or a callback, may have moved it. */
 	r = anfu_bank_withdrawal_get(b, actor->id, a->w.id, ret);
 	if (r == 0)
@@ -948,8 +1076,11 @@ int anfu_bank_withdraw_decide(struct anfu_bank *b, const struct anfu_actor *acto
 		*ret_refusal = d->refusal;
 		goto out;
 	}
-	if (d->send)
-		(void)wd_send(b, actor, &d->w);
+	if (d->send) {
+		bool sent;
+
+		(void)wd_send(b, actor, id, &sent);
+	}
 	r = anfu_bank_withdrawal_get(b, NULL, id, ret);
 out:
 	free(d);

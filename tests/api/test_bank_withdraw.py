@@ -609,6 +609,86 @@ def test_daily_count_at_the_limit_passes_the_next_is_refused(env):
 
 
 
+# ---- crash recovery: the send job (these move the clock: after the staff's tests) ---------------------------------------------------
+
+
+def crashed_after_approval(e, c, amount):
+    """A withdrawal whose approval committed but whose send never ran (anfud
+    crashed between the two): made in review (nothing sent), then written
+    approved and due as the approval's command writes it, with no payment."""
+    w = withdraw(c, amount).json()
+    assert w["state"] == "review"
+    now = e.s.clock()
+    with e.s.rw() as db:
+        db.execute("UPDATE bank_withdrawal SET state = 'approved', send_after_ms = ?, "
+                   "updated_ms = ? WHERE id = ?", now, now, w["id"])
+    return w
+
+
+def credits(e, c):
+    return e.s.query("SELECT id, serial, state FROM bank_payment WHERE user_id = ? AND kind = "
+                     "'credit'", c.id)
+
+
+def test_an_approved_withdrawal_a_crash_left_unsent_is_sent_once_by_the_job(env):
+    """req: FUNC-OPS-03 — an approved withdrawal without a bank payment (a
+    crash between its approval and its send) is sent by the
+    bank.withdraw_send job: one payment, one serial, one request at the
+    bank; the next runs send nothing; the bank's confirmation posts the
+    hold."""
+    e = env
+    c = customer(e, funds=200000)
+    w = crashed_after_approval(e, c, 150000)
+    assert credits(e, c) == []
+    assert e.s.post("/test/v1/bank/withdraw-send").json() == {"due": 1, "sent": 1}
+    [p] = credits(e, c)
+    assert p["state"] == "in_transit"
+    assert row(e, w["id"])["payment_id"] == p["id"]
+    assert row(e, w["id"])["state"] == "sent"
+    assert e.sim.payment(p["serial"])["amount"] == 150000
+    assert e.s.post("/test/v1/bank/withdraw-send").json() == {"due": 0, "sent": 0}
+    assert [x["id"] for x in credits(e, c)] == [p["id"]]
+    assert [cb["status"] for cb in e.sim.settle(p["serial"])] == [200]
+    assert row(e, w["id"])["state"] == "succeeded"
+    assert wallet(e, c) == {"posted": 200000 - 150000 - fee(150000), "held": 0,
+                            "available": 200000 - 150000 - fee(150000)}
+    assert actions(e, w["id"]) == ["bank.withdrawal.submitted", "bank.withdrawal.review",
+                                   "bank.withdrawal.sent", "bank.withdrawal.succeeded"]
+
+
+def test_a_withdrawal_payment_a_crash_left_created_is_queried_never_sent_again(env):
+    """req: FUNC-OPS-03 — the payment written, its send lost to a crash
+    (created): the send job leaves it alone; the query job asks the bank,
+    which never had it: failed (not_at_bank), the hold voided, the bank
+    never asked to pay it."""
+    e = env
+    c = customer(e, funds=200000)
+    w = crashed_after_approval(e, c, 150000)
+    pid, serial = "bpy_crash" + w["id"][4:], "bsn_crash" + w["id"][4:]
+    now = e.s.clock()
+    with e.s.rw() as db:  # as the send's claim writes it (a copy of the top-up's row)
+        db.execute("INSERT INTO bank_payment (id, serial, bank_id, kind, user_id, card_id, "
+                   "amount, currency, state, client_request_id, day_cn, created_ms, "
+                   "updated_ms) SELECT ?, ?, bank_id, 'credit', user_id, card_id, 150000, "
+                   "currency, 'created', ?, day_cn, ?, ? FROM bank_payment WHERE user_id = ? "
+                   "AND kind = 'debit'", pid, serial, w["id"], now, now, c.id)
+        db.execute("UPDATE bank_withdrawal SET payment_id = ? WHERE id = ?", pid, w["id"])
+    held = wallet(e, c)["held"]
+    assert e.s.post("/test/v1/bank/withdraw-send").json() == {"due": 0, "sent": 0}
+    assert e.sim.payment(serial)["status"] == "unknown"
+    e.advance(61000)
+    assert e.s.post("/test/v1/bank/withdraw-send").json() == {"due": 0, "sent": 0}
+    e.s.post("/test/v1/bank/query")
+    assert e.s.query("SELECT state, reason FROM bank_payment WHERE id = ?", pid) == \
+        [{"state": "failed", "reason": "not_at_bank"}]
+    assert (row(e, w["id"])["state"], row(e, w["id"])["reason"]) == ("failed", "not_at_bank")
+    assert e.sim.payment(serial)["status"] == "unknown"  # never sent
+    assert held == 150000 + fee(150000)
+    assert wallet(e, c) == {"posted": 200000, "held": 0, "available": 200000}
+    assert [x["id"] for x in credits(e, c)] == [pid]
+    assert notices(e, c, "bank.withdrawal_failed") == 1
+
+
 def test_ledger_verifies_at_the_end(env):
     """Every hold posted or voided balanced: `anfu ledger verify` passes."""
     e = env

@@ -384,4 +384,22 @@ int anfu_bank_api_test_query(struct anfu_req *req, struct anfu_resp *resp)
 				 (json_int_t)rep.resolved, "unanswered",
 				 (json_int_t)rep.unanswered));
 }
+
+/* Runs the bank.withdraw_send job's work now (tests move the clock, then
+ * call it): {"due": n, "sent": n}. */
+int anfu_bank_api_test_withdraw_send(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_bank *b = anfu_bank_api_service(req);
+	struct anfu_bank_send_report rep;
+	int r;
+
+	if (!b)
+		return ANFU_EINTERNAL;
+	r = anfu_bank_withdraw_send_due(b, &rep);
+	if (r < 0)
+		return r;
+	return body_of(resp, 200,
+		       json_pack("{s:I,s:I}", "due", (json_int_t)rep.due, "sent",
+				 (json_int_t)rep.sent));
+}
 #endif

@@ -171,6 +171,21 @@ static int query_job(void *ud, struct anfu_db *db, const char **result)
 	return r;
 }
 
+/* "bank.withdraw_send": approved withdrawals without a payment whose send
+ * is due (a crash between approval and send, or after the cut-off), sent
+ * every 10 s (anfu_bank_withdraw_send_due). */
+static int withdraw_send_job(void *ud, struct anfu_db *db, const char **result)
+{
+	struct bank_module *m = ud;
+	struct anfu_bank_send_report rep;
+	int r = anfu_bank_withdraw_send_due(m->bank, &rep);
+
+	(void)db;
+	if (result)
+		*result = r < 0 ? "failed" : rep.sent ? "sent" : "ok";
+	return r;
+}
+
 /* "bank.recon": yesterday's statement (Shanghai day) reconciled once,
  * looked for every hour (bank/recon.h). */
 static int recon_job(void *ud, struct anfu_db *db, const char **result)
@@ -191,6 +206,7 @@ static int recon_job(void *ud, struct anfu_db *db, const char **result)
 static const struct anfu_job_def jobs[] = {
 	{ "bank.query", 10000, 10000, NULL, query_job },
 	{ "bank.recon", 3600000, 60000, NULL, recon_job },
+	{ "bank.withdraw_send", 10000, 10000, NULL, withdraw_send_job },
 };
 static const struct anfu_job_table job_table = { jobs, sizeof(jobs) / sizeof(jobs[0]) };
 
@@ -240,6 +256,8 @@ static const struct anfu_route routes[] = {
 	  anfu_bank_api_test_query, 0 },
 	{ "POST", "/test/v1/bank/reconcile", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_bank_api_test_reconcile, 0 },
+	{ "POST", "/test/v1/bank/withdraw-send", ANFU_ACCESS_PUBLIC, "test.hooks",
+	  anfu_bank_api_test_withdraw_send, 0 },
 #endif
 };
 static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };

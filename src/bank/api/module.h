@@ -39,6 +39,7 @@ int anfu_bank_api_admin_rules_reject(struct anfu_req *req, struct anfu_resp *res
 extern const struct anfu_approval_table anfu_bank_approvals;
 #ifdef ANFU_TEST_HOOKS
 int anfu_bank_api_test_query(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_bank_api_test_withdraw_send(struct anfu_req *req, struct anfu_resp *resp);
 #endif
 
 /* recon.c: the reconciliation routes (admin) and its test hook. */

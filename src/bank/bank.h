@@ -223,6 +223,7 @@ struct anfu_bank_config {
 	int64_t withdraw_fee_fixed, withdraw_fee_bp;	/* fen + basis points */
 	int64_t withdraw_auto_max;			/* fen: at or below, no review */
 	int64_t withdraw_large_over;			/* fen: above, two operators */
+	int64_t withdraw_stepup_over;			/* fen: above, a recent step-up too */
 };
 
 struct anfu_bank;
@@ -455,6 +456,11 @@ struct anfu_bank_withdrawal {
 	int64_t created_ms, updated_ms;
 	int64_t send_after_ms; /* approved: its credit is sent from then on (0 before) */
 };
+
+/* True when a withdrawal of amount needs, besides the payment PIN, a
+ * second factor proved within iam's step-up window (IAM-MFA-04): above
+ * [bank] withdraw_stepup_over (0: every withdrawal). */
+bool anfu_bank_wd_needs_step_up(const struct anfu_bank *b, int64_t amount);
 
 /* Withdrawals one list returns at most. */
 #define ANFU_BANK_WITHDRAWALS_MAX 50

@@ -73,6 +73,11 @@ static const struct anfu_config_option bank_options[] = {
 		     "fen", "FUNC-OPS-02",
 		     "A withdrawal above this needs two different operators to approve it "
 		     "(maker and checker; fen; default 10 000 yuan). Not below withdraw_auto_max."),
+	ANFU_OPT_INT("bank", "withdraw_stepup_over", withdraw_stepup_over, 0, ANFU_BANK_WD_AMOUNT_MAX,
+		     0, "fen", "IAM-MFA-04",
+		     "A withdrawal above this needs, besides the payment PIN, a second factor "
+		     "(step-up) proved within [mfa] stepup_window; else 403 step_up_required "
+		     "(fen; default 0: every withdrawal)."),
 };
 
 const struct anfu_config_table anfu_bank_config_table = {

@@ -75,6 +75,11 @@ const char *anfu_bank_wd_rules_invalid(const struct anfu_bank_wd_rules *r)
 	return NULL;
 }
 
+bool anfu_bank_wd_needs_step_up(const struct anfu_bank *b, int64_t amount)
+{
+	return !b || amount > b->cfg->withdraw_stepup_over;
+}
+
 static void rules_of_options(const struct anfu_bank_config *c, struct anfu_bank_wd_rules *r)
 {
 	memset(r, 0, sizeof(*r));

@@ -13,7 +13,8 @@ own, funded by a real top-up, so the daily rules of one test never see
 another's. The rules of the module's server ([bank] options):
 
     min 100, max 300000, 3 a day, 400000 a day, fee 100 fen + 10 bp,
-    review above 100000, two operators above 200000.
+    review above 100000, two operators above 200000, a step-up above 50000
+    (each customer steps up when made).
 """
 import itertools
 
@@ -30,7 +31,8 @@ PIN = "583016"
 SEQ = itertools.count(1)
 RULES = {"withdraw_min": 100, "withdraw_max": 300000, "withdraw_daily_count": 3,
          "withdraw_daily_max": 400000, "withdraw_fee_fixed": 100, "withdraw_fee_bp": 10,
-         "withdraw_auto_max": 100000, "withdraw_large_over": 200000}
+         "withdraw_auto_max": 100000, "withdraw_large_over": 200000,
+         "withdraw_stepup_over": 50000}
 
 
 def err(r):
@@ -687,6 +689,39 @@ def test_a_withdrawal_payment_a_crash_left_created_is_queried_never_sent_again(e
     assert wallet(e, c) == {"posted": 200000, "held": 0, "available": 200000}
     assert [x["id"] for x in credits(e, c)] == [pid]
     assert notices(e, c, "bank.withdrawal_failed") == 1
+
+
+# ---- the second factor (moves the clock past the step-up window) -----------------
+
+
+def test_above_stepup_over_a_withdrawal_needs_a_recent_step_up(env):
+    """req: IAM-MFA-04 — know + have: above [bank] withdraw_stepup_over
+    (50000 here) the payment PIN alone is not enough once the step-up
+    window ([mfa] stepup_window, 300 s) has passed: 403 step_up_required,
+    nothing changed and no PIN attempt counted (a wrong PIN gives the same
+    answer); at the threshold the PIN suffices; after a fresh step-up one
+    fen over passes."""
+    e = env
+    c = customer(e, funds=200000)
+    e.advance(301000)
+    before = snapshot(e, c)
+    pin_rows = e.s.query("SELECT pay_failures, pay_locked_until_ms FROM iam_user WHERE id = ?", c.id)
+    for pin in (PIN, "000000"):
+        r = withdraw(c, 50001, pin=pin)
+        assert r.status_code == 403, r.text
+        assert err(r) == "step_up_required"
+    assert snapshot(e, c) == before
+    assert e.s.query("SELECT pay_failures, pay_locked_until_ms FROM iam_user WHERE id = ?", c.id) == pin_rows
+    r = withdraw(c, 50000)
+    assert r.status_code == 201, r.text
+    e.s.clock(advance_ms=1)
+    assert c.http.send_code("step_up", "sms").status_code == 202
+    assert c.http.step_up("sms", sms_code(e.s, c.phone)).status_code == 200
+    e.s.clock(advance_ms=1)
+    r = withdraw(c, 50001)
+    assert r.status_code == 201, r.text
+    for w in c.http.get("/api/v1/me/withdrawals").json()["withdrawals"]:
+        e.sim.settle(serial_of(e, w["id"]))
 
 
 def test_ledger_verifies_at_the_end(env):

@@ -468,6 +468,7 @@ static const struct int_case int_cases[] = {
 	ICB("bank", "withdraw_fee_bp", 0, 1000, withdraw_fee_bp),
 	ICB("bank", "withdraw_auto_max", 0, 100000000, withdraw_auto_max),
 	ICB("bank", "withdraw_large_over", 0, 100000000, withdraw_large_over),
+	ICB("bank", "withdraw_stepup_over", 0, 100000000, withdraw_stepup_over),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))

@@ -39,10 +39,8 @@
 #include "base/mem.h"
 #include "base/refusal.h"
 #include "http/http.h"
-#include "base/clock.h"
 #include "config/config.h"
 #include "iam/approval.h"
-#include "iam/config.h"
 #include "iam/iam.h"
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
@@ -135,17 +133,6 @@ static const struct anfu_principal *customer(struct anfu_req *req)
 	return p && p->kind == ANFU_USER_CUSTOMER ? p : NULL;
 }
 
-/* True when p proved a second factor within iam's [mfa] stepup_window
- * (the clock), as iam's own sensitive operations count it. */
-static bool stepped_up(const struct anfu_app *app, const struct anfu_principal *p)
-{
-	const struct anfu_iam_config *ic = anfu_config_module(app->cfg, &anfu_iam_config_table);
-	int64_t now = anfu_clock_now_ms();
-
-	return ic && p->mfa_ms > 0 && now >= p->mfa_ms &&
-	       now - p->mfa_ms <= ic->mfa.stepup_window_s * 1000;
-}
-
 int anfu_bank_api_withdraw(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_bank *b = anfu_bank_api_service(req);
@@ -181,7 +168,7 @@ int anfu_bank_api_withdraw(struct anfu_req *req, struct anfu_resp *resp)
 	 * second factor within iam's step-up window, checked before the PIN
 	 * so that this refusal changes nothing (no PIN attempt counted). */
 	if (anfu_bank_wd_needs_step_up(b, in.amount.v) &&
-	    !stepped_up(req->app, p))
+	    !anfu_iam_stepped_up(((struct anfu_app *)req->app)->iam, p))
 		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_STEP_UP_REQUIRED, NULL);
 	anfu_api_ctx(req, &ctx);
 	/* The PIN first: its failures count and lock (iam). */

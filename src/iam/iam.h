@@ -330,6 +330,11 @@ int anfu_iam_mfa(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 int anfu_iam_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const char *method, const char *code,
 		     struct anfu_login_result *ret, struct anfu_iam_err *err);
+/* True when p's session proved a second factor within mfa.stepup_window
+ * at now_ms (for other modules' sensitive changes, e.g. the wallet's own
+ * limits, RISK-LIM-04). */
+bool anfu_iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p,
+			 int64_t now_ms);
 
 /* Ends the caller's session on the server (IAM-SESS-02, -04). */
 int anfu_iam_logout(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,

@@ -118,13 +118,15 @@ static int preview_fn(struct anfu_tx *tx, void *ud)
 
 /* The limits: the weakest method that allows amount, else the strongest
  * method's refusal. */
-static void preview_limits(struct anfu_wallet *w, int64_t used, struct anfu_wallet_preview *p)
+static void preview_limits(struct anfu_wallet *w, int64_t used,
+			   const struct anfu_wallet_own_limits *own, struct anfu_wallet_preview *p)
 {
 	const char *limit = NULL;
 
 	p->used_today = used;
 	for (int a = 0; a < ANFU_WALLET_AUTH_N; a++) {
 		(void)anfu_wallet_limit_of(w, (enum anfu_wallet_auth)a, &p->limit);
+		anfu_wallet_limit_lower(&p->limit, own);
 		p->auth = (enum anfu_wallet_auth)a;
 		p->code = anfu_wallet_limits_decide(&p->limit, used, p->amount, &limit);
 		if (!p->code)
@@ -141,6 +143,7 @@ static int preview_check(struct anfu_wallet *w, struct anfu_db *db,
 			 struct anfu_wallet_preview *p)
 {
 	struct anfu_ledger_account from, to;
+	struct anfu_wallet_own_limits own;
 	int64_t used = 0;
 	int r = wallet_payee_find(w, req->to, payee);
 
@@ -180,7 +183,9 @@ static int preview_check(struct anfu_wallet *w, struct anfu_db *db,
 		return 0;
 	r = anfu_wallet_limits_used(db, req->payer_id, anfu_clock_day_cn(p->created_ms), &used);
 	if (r == 0)
-		preview_limits(w, used, p);
+		r = anfu_wallet_own_limits_get(db, req->payer_id, &own);
+	if (r == 0)
+		preview_limits(w, used, &own, p);
 	return r;
 }
 

@@ -46,7 +46,12 @@ int wallet_account(struct anfu_wallet *w, const char *user_id, struct anfu_ledge
 	return anfu_ledger_account_find(w->ledger, &s, ret);
 }
 
-const char *wallet_auth_name(enum anfu_wallet_auth a)
+const char *anfu_wallet_auth_name(enum anfu_wallet_auth a)
 {
 	return a == ANFU_WALLET_AUTH_PIN_OTP ? "pin_otp" : "pin";
+}
+
+const char *wallet_auth_name(enum anfu_wallet_auth a)
+{
+	return anfu_wallet_auth_name(a);
 }

@@ -85,6 +85,9 @@ void anfu_wallet_free(struct anfu_wallet *w);
 /* ---- limits (wallet/limits.c) ---- */
 
 
+/* The method's name in rows and answers: "pin" | "pin_otp". */
+const char *anfu_wallet_auth_name(enum anfu_wallet_auth a);
+
 /* The limits of auth under w's options; *ret only on success. ANFU_EINVAL
  * for an unknown method. */
 int anfu_wallet_limit_of(const struct anfu_wallet *w, enum anfu_wallet_auth auth,
@@ -116,6 +119,45 @@ int anfu_wallet_limits_used(struct anfu_db *db, const char *user_id, int64_t day
 int anfu_wallet_limits_check_in(struct anfu_wallet *w, struct anfu_tx *tx, const char *user_id,
 				enum anfu_wallet_auth auth, int64_t amount, int64_t now_ms,
 				const char **ret_refusal, const char **ret_limit);
+
+/* A customer's own lower limits (RISK-LIM-04), fen; both 0 when the
+ * customer set none. */
+struct anfu_wallet_own_limits {
+	int64_t single_max, daily_max;
+	int64_t updated_ms;
+};
+
+/* The names of the customer's own limits in refusals' field. */
+#define ANFU_WALLET_OWN_SINGLE "customer_single_max"
+#define ANFU_WALLET_OWN_DAILY "customer_daily_max"
+
+/* user_id's own limits as db sees it (*ret zeroed when none). Returns 0
+ * or the store's error. */
+int anfu_wallet_own_limits_get(struct anfu_db *db, const char *user_id,
+			       struct anfu_wallet_own_limits *ret);
+
+/* Pure: lim lowered to own where own is lower (and set), the lowered
+ * limit then named ANFU_WALLET_OWN_SINGLE / _DAILY. */
+void anfu_wallet_limit_lower(struct anfu_wallet_limit *lim, const struct anfu_wallet_own_limits *own);
+
+/* The system's ceiling for own limits: the strongest method's limits. */
+void anfu_wallet_limit_ceiling(const struct anfu_wallet *w, struct anfu_wallet_limit *ret);
+
+/*
+ * Sets user_id's own limits (RISK-LIM-04): a sensitive-parameter change,
+ * so the caller passes whether the session stepped up recently
+ * (stepped_up, from iam). One writer command writes the row and the
+ * audit record "wallet.limits.changed" (old and new values). Refusals
+ * (*ret_refusal, *ret_field; nothing written): step_up_required,
+ * out_of_range (single_max / daily_max above the system's ceiling,
+ * anfu_wallet_limit_ceiling), invalid_request (single_max above
+ * daily_max, field single_max). Returns 0 (*ret_refusal NULL: set);
+ * ANFU_EINVAL for bad arguments (amounts < 1); or the writer's and the
+ * store's errors.
+ */
+int anfu_wallet_own_limits_set(struct anfu_wallet *w, const struct anfu_actor *actor,
+			       const char *user_id, int64_t single_max, int64_t daily_max,
+			       bool stepped_up, const char **ret_refusal, const char **ret_field);
 
 /* ---- transfers (wallet/transfer.c) ---- */
 

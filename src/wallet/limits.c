@@ -40,6 +40,10 @@ int anfu_wallet_limit_of(const struct anfu_wallet *w, enum anfu_wallet_auth auth
 		*ret = (struct anfu_wallet_limit){ w->cfg.otp_single_max, w->cfg.otp_daily_max,
 						   "otp_single_max", "otp_daily_max" };
 		return 0;
+	case ANFU_WALLET_AUTH_PIN_TOTP:
+		*ret = (struct anfu_wallet_limit){ w->cfg.totp_single_max, w->cfg.totp_daily_max,
+						   "totp_single_max", "totp_daily_max" };
+		return 0;
 	}
 	return ANFU_EINVAL;
 }

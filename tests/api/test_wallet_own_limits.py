@@ -42,7 +42,7 @@ def test_get_shows_system_limits_and_no_own(s):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["currency"] == "CNY" and body["own"] is None
-    assert [m["method"] for m in body["methods"]] == ["pin", "pin_otp"]
+    assert [m["method"] for m in body["methods"]] == ["pin", "pin_otp", "pin_totp"]
     assert body["methods"][0]["system"]["single_max"] == 100000
     assert body["methods"][1]["effective"] == body["methods"][1]["system"]
 
@@ -55,7 +55,7 @@ def test_set_own_limits_is_audited_and_lowers_every_method(s):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["own"]["single_max"] == 20000 and body["own"]["daily_max"] == 300000
-    pin, otp = body["methods"]
+    pin, otp, _ = body["methods"]
     # The lower of the customer's and the method's, named by its source.
     assert pin["effective"] == {"single_max": 20000, "daily_max": 100000,
                                 "single_name": "customer_single_max",

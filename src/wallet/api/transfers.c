@@ -104,7 +104,7 @@ static const struct anfu_jfield preview_fields[] = {
 static json_t *limits_json(const struct anfu_wallet_preview *p)
 {
 	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "method",
-			 p->auth == ANFU_WALLET_AUTH_PIN ? "pin" : "pin_otp", "single_max",
+			 anfu_wallet_auth_name(p->auth), "single_max",
 			 (json_int_t)p->limit.single_max, "daily_max",
 			 (json_int_t)p->limit.daily_max, "used_today", (json_int_t)p->used_today,
 			 "single_limit", p->limit.single_name, "daily_limit", p->limit.daily_name);
@@ -218,7 +218,8 @@ int anfu_wallet_api_confirm(struct anfu_req *req, struct anfu_resp *resp)
 	/* The right PIN is recorded with the transfer: one commit less. */
 	cr = (struct anfu_wallet_confirm_req){ p->user_id,	   cstr(b.confirmation_id),
 					       cstr(b.request_id), b.amount.v,
-					       p->mfa_ms,	   &pin };
+					       p->mfa_ms,	   p->mfa_method,
+					       &pin };
 	actor_of(req, &actor);
 	r = anfu_wallet_confirm(w, &actor, &cr, out);
 	if (r < 0)

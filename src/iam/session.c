@@ -803,8 +803,7 @@ bool iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, 
 	       now_ms - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
 }
 
-bool anfu_iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p,
-			 int64_t now_ms)
+bool anfu_iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, int64_t now_ms)
 {
 	return iam && p && iam_stepped_up(iam, p, now_ms);
 }

@@ -51,12 +51,9 @@ int wallet_account(struct anfu_wallet *w, const char *user_id, struct anfu_ledge
 const char *anfu_wallet_auth_name(enum anfu_wallet_auth a)
 {
 	switch (a) {
-	case ANFU_WALLET_AUTH_PIN_OTP:
-		return "pin_otp";
-	case ANFU_WALLET_AUTH_PIN_TOTP:
-		return "pin_totp";
-	case ANFU_WALLET_AUTH_PIN:
-		break;
+	case ANFU_WALLET_AUTH_PIN_OTP: return "pin_otp";
+	case ANFU_WALLET_AUTH_PIN_TOTP: return "pin_totp";
+	case ANFU_WALLET_AUTH_PIN: break;
 	}
 	return "pin";
 }
@@ -73,7 +70,7 @@ enum anfu_wallet_auth wallet_auth_of_name(const char *name)
 enum anfu_wallet_auth anfu_wallet_auth_of_factor(const char *mfa_method)
 {
 	return mfa_method && strcmp(mfa_method, "totp") == 0 ? ANFU_WALLET_AUTH_PIN_TOTP
-							      : ANFU_WALLET_AUTH_PIN_OTP;
+							     : ANFU_WALLET_AUTH_PIN_OTP;
 }
 
 const char *wallet_auth_name(enum anfu_wallet_auth a)

@@ -217,7 +217,8 @@ static void test_fresh_database_is_migrated_to_latest(void **state)
 	assert_int_equal(h.calls, f->total);
 	assert_true(h.in_tx);
 	/* Module by module, each in its own order. */
-	assert_string_equal(h.order, "core/1 core/2 core/3 core/4 notify/1 iam/1 iam/2 iam/3 iam/4 ");
+	assert_string_equal(h.order,
+			    "core/1 core/2 core/3 core/4 notify/1 iam/1 iam/2 iam/3 iam/4 ");
 	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version"), f->total);
 	/* The dialect parts ran too: the audit triggers exist (no update, no
 	 * delete, and, from core 0003, no replace; on PostgreSQL one row

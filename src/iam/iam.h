@@ -108,6 +108,8 @@ enum anfu_session_state {
 #define ANFU_RA_ENROL_TOTP 0x2u
 
 #define ANFU_PRINCIPAL_MAX_PERMS 64
+/* A second factor's method name ("email" and its NUL fit). */
+#define ANFU_MFA_METHOD_MAX 8
 #define ANFU_PERM_NAME_MAX 48
 
 /* An authenticated caller, filled by anfu_iam_authenticate(). */
@@ -121,6 +123,9 @@ struct anfu_principal {
 	char roles[256];   /* comma-separated, for audit records */
 	char merchant_id[ANFU_ID_MAX];
 	int64_t mfa_ms; /* last second factor in this session */
+	/* ... and its method: "sms", "email", "totp", or "" (none recorded;
+	 * sessions from before iam migration 0004) (RISK-LIM-01) */
+	char mfa_method[ANFU_MFA_METHOD_MAX];
 	int nperms;
 	char perms[ANFU_PRINCIPAL_MAX_PERMS][ANFU_PERM_NAME_MAX];
 };
@@ -330,6 +335,11 @@ int anfu_iam_mfa(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 int anfu_iam_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		     const struct anfu_principal *p, const char *method, const char *code,
 		     struct anfu_login_result *ret, struct anfu_iam_err *err);
+/* True when p's session proved a second factor within mfa.stepup_window
+ * at now_ms (for other modules' sensitive changes, e.g. the wallet's own
+ * limits, RISK-LIM-04). */
+bool anfu_iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p,
+			 int64_t now_ms);
 
 /* Ends the caller's session on the server (IAM-SESS-02, -04). */
 int anfu_iam_logout(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,

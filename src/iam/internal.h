@@ -221,10 +221,12 @@ int iam_session_create(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 		       enum anfu_session_state state, int64_t mfa_ms, struct anfu_login_result *ret,
 		       struct anfu_iam_err *err);
 /* Replaces the caller's session id (and CSRF token) keeping the session,
- * optionally moving it to state and recording a second factor now
- * (IAM-SESS-07). */
+ * optionally moving it to state and, with mfa_method ("sms", "email",
+ * "totp"; NULL: none), recording that second factor now: its time and
+ * its method (IAM-SESS-07, RISK-LIM-01). */
 int iam_session_rotate(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
-		       enum anfu_session_state state, bool mfa_now, struct anfu_login_result *ret);
+		       enum anfu_session_state state, const char *mfa_method,
+		       struct anfu_login_result *ret);
 /* Ends sessions: one by public id, or every session of user_id except
  * except_public_id (may be NULL), recording the reason. */
 int iam_session_end(struct anfu_iam *iam, struct anfu_db *db, const char *user_id,

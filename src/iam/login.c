@@ -980,7 +980,7 @@ static int factor_ok(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu
 	if (r == 0)
 		r = iam_lockout_login_ok(db, u->id, true, now);
 	if (r == 0)
-		r = iam_session_rotate(iam, tx, p, next, true, res);
+		r = iam_session_rotate(iam, tx, p, next, method, res);
 	if (r == ANFU_ECONFLICT)
 		iam_err_set(err, ANFU_R_SESSION_LIMIT, NULL);
 	if (r == 0 && login)

@@ -396,10 +396,10 @@ int anfu_iam_remove_device(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 /* ---- login password (IAM-PWD-*) ---------------------------------------------------------- */
 
 /* After the user's required actions changed: the session's new state
- * (optionally with a second factor now) under a new id and CSRF token
+ * (optionally with a second factor now: its method) under a new id and CSRF token
  * (IAM-SESS-07), written into *ret. */
 static int session_renew(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
-			 bool mfa_now, struct anfu_login_result *ret)
+			 const char *mfa_method, struct anfu_login_result *ret)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct iam_user u = { 0 };
@@ -413,7 +413,7 @@ static int session_renew(struct anfu_iam *iam, struct anfu_tx *tx, const struct 
 		ra = iam_required_actions(iam, &u, cls, anfu_clock_now_ms());
 		r = iam_session_rotate(iam, tx, p,
 				       ra ? ANFU_SESSION_REQUIRED_ACTIONS : ANFU_SESSION_ACTIVE,
-				       mfa_now, ret);
+				       mfa_method, ret);
 	}
 	if (r == 0)
 		ret->required = ra;
@@ -519,7 +519,7 @@ static int change_tx(struct anfu_tx *tx, void *ud)
 	if (r == 0)
 		r = iam_devices_forget(db, p->user_id);
 	if (r == 0)
-		r = session_renew(iam, tx, p, false, &c->res);
+		r = session_renew(iam, tx, p, NULL, &c->res);
 	if (r == 0)
 		r = iam_user_load(db, p->user_id, &u);
 	iam_time_text(now, when);
@@ -1114,7 +1114,7 @@ static int totp_confirm_tx(struct anfu_tx *tx, void *ud)
 	}
 	/* The code just proved the new factor: it counts as a step-up. */
 	if (r == 0)
-		r = session_renew(c->iam, tx, c->p, true, &c->res);
+		r = session_renew(c->iam, tx, c->p, "totp", &c->res);
 	if (r == 0)
 		r = iam_audit(c->iam, tx, c->ctx, c->p, NULL, "mfa.totp_enrolled", "user", c->u->id,
 			      "success", NULL);

@@ -419,7 +419,8 @@ static int rotate_limit(struct anfu_iam *iam, struct anfu_tx *tx, const struct a
 }
 
 int iam_session_rotate(struct anfu_iam *iam, struct anfu_tx *tx, const struct anfu_principal *p,
-		       enum anfu_session_state state, bool mfa_now, struct anfu_login_result *ret)
+		       enum anfu_session_state state, const char *mfa_method,
+		       struct anfu_login_result *ret)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param q[2] = { iam_ps(p ? p->session_id : NULL),
@@ -444,17 +445,19 @@ int iam_session_rotate(struct anfu_iam *iam, struct anfu_tx *tx, const struct an
 	if (r == 0)
 		r = token_new(iam, "csrf", csrf, h2);
 	if (r == 0) {
-		struct anfu_param u[6] = { iam_ps(h1),
+		struct anfu_param u[7] = { iam_ps(h1),
 					   iam_ps(h2),
 					   iam_ps(state_name(state)),
-					   ANFU_PI(mfa_now ? now : 0),
+					   ANFU_PI(mfa_method ? now : 0),
 					   ANFU_PI(now),
-					   iam_ps(p->session_id) };
+					   iam_ps(p->session_id),
+					   iam_ps(mfa_method ? mfa_method : "") };
 		r = anfu_db_exec(db,
 				 "UPDATE iam_session SET id_hash = $1, csrf_hash = $2, state = $3,"
 				 " mfa_ms = CASE WHEN $4 > 0 THEN $4 ELSE mfa_ms END,"
+				 " mfa_method = CASE WHEN $4 > 0 THEN $7 ELSE mfa_method END,"
 				 " last_seen_ms = $5 WHERE public_id = $6 AND revoked_ms IS NULL",
-				 u, 6, NULL, NULL, &changed);
+				 u, 7, NULL, NULL, &changed);
 	}
 	if (r == 0 && changed == 0)
 		r = ANFU_ENOTFOUND;
@@ -508,6 +511,7 @@ struct sess_row {
 	enum anfu_session_state state;
 	char csrf_hash[IAM_HASH_HEX];
 	int64_t last_seen_ms, absolute_ms, mfa_ms;
+	char mfa_method[ANFU_MFA_METHOD_MAX];
 	char ip[72];
 	char device_hash[IAM_HASH_HEX];
 };
@@ -534,6 +538,8 @@ static int sess_row(void *ud, const struct anfu_row *r)
 	(void)anfu_strlcpy(s->device_hash, (t = anfu_row_text(r, 10, NULL)) ? t : "",
 			   sizeof(s->device_hash));
 	s->revoked = !anfu_row_is_null(r, 11);
+	(void)anfu_strlcpy(s->mfa_method, (t = anfu_row_text(r, 12, NULL)) ? t : "",
+			   sizeof(s->mfa_method));
 	return 1;
 }
 
@@ -543,8 +549,8 @@ static int sess_load(struct anfu_db *db, const char *id_hash, struct sess_row *s
 
 	return anfu_db_exec(db,
 			    "SELECT user_id, public_id, admin, role_class, state, csrf_hash,"
-			    " last_seen_ms, absolute_ms, mfa_ms, ip, device_hash, revoked_ms"
-			    " FROM iam_session WHERE id_hash = $1",
+			    " last_seen_ms, absolute_ms, mfa_ms, ip, device_hash, revoked_ms,"
+			    " mfa_method FROM iam_session WHERE id_hash = $1",
 			    p, 1, sess_row, s, NULL);
 }
 
@@ -641,6 +647,7 @@ static int principal_fill(struct anfu_iam *iam, struct anfu_db *db, const struct
 	p->kind = u->kind;
 	p->role_class = (enum anfu_role_class)c;
 	p->mfa_ms = s->mfa_ms;
+	(void)anfu_strlcpy(p->mfa_method, s->mfa_method, sizeof(p->mfa_method));
 	r = anfu_rbac_load(db, u->id, p);
 	if (r < 0)
 		return r;
@@ -789,9 +796,14 @@ out:
 /* ---- step-up (IAM-MFA-05) ------------------------------------------------------ */
 
 /* A second factor within the window: mfa_ms is recorded by
- * iam_session_create() and iam_session_rotate(mfa_now) above. */
+ * iam_session_create() and iam_session_rotate(mfa_method) above. */
 bool iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, int64_t now_ms)
 {
 	return p->mfa_ms > 0 && now_ms >= p->mfa_ms &&
 	       now_ms - p->mfa_ms <= iam->cfg->mfa.stepup_window_s * 1000;
+}
+
+bool anfu_iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p, int64_t now_ms)
+{
+	return iam && p && iam_stepped_up(iam, p, now_ms);
 }

@@ -40,5 +40,7 @@ int wallet_account(struct anfu_wallet *w, const char *user_id, struct anfu_ledge
 
 /* The auth method's name in rows and answers. */
 const char *wallet_auth_name(enum anfu_wallet_auth a);
+/* The method named name in a row ("pin_otp", "pin_totp"; else PIN). */
+enum anfu_wallet_auth wallet_auth_of_name(const char *name);
 
 #endif

@@ -28,12 +28,23 @@ static const struct anfu_config_option wallet_options[] = {
 		     "needed."),
 	ANFU_OPT_INT("wallet", "otp_single_max", otp_single_max, 1, ANFU_LIMIT_WALLET_AMOUNT,
 		     500000, "fen", "RISK-LIM-01, RISK-LIM-02, IAM-MFA-04, TX-CONFIRM-02",
-		     "Largest transfer confirmed with the PIN and a second factor; above it a "
-		     "transfer is refused (limit_single_exceeded)."),
+		     "Largest transfer confirmed with the PIN and an SMS or email code; above "
+		     "it a TOTP code is needed (up to totp_single_max)."),
 	ANFU_OPT_INT("wallet", "otp_daily_max", otp_daily_max, 1, ANFU_LIMIT_WALLET_AMOUNT, 500000,
 		     "fen", "RISK-LIM-01, RISK-LIM-03",
 		     "Largest outgoing total of one calendar day (Asia/Shanghai) with the PIN "
-		     "and a second factor; beyond it a transfer is refused "
+		     "and an SMS or email code; beyond it a TOTP code is needed (up to "
+		     "totp_daily_max)."),
+	ANFU_OPT_INT("wallet", "totp_single_max", totp_single_max, 1, ANFU_LIMIT_WALLET_AMOUNT,
+		     500000, "fen", "RISK-LIM-01, RISK-LIM-02, IAM-MFA-04",
+		     "Largest transfer confirmed with the PIN and a TOTP code (a factor the "
+		     "customer holds, stronger than an SMS or email code); at least "
+		     "otp_single_max. The default equals it: a TOTP app is no digital "
+		     "certificate (PBOC 2015 No. 43 art. 24)."),
+	ANFU_OPT_INT("wallet", "totp_daily_max", totp_daily_max, 1, ANFU_LIMIT_WALLET_AMOUNT,
+		     500000, "fen", "RISK-LIM-01, RISK-LIM-03",
+		     "Largest outgoing total of one calendar day (Asia/Shanghai) with the PIN "
+		     "and a TOTP code; at least otp_daily_max. Beyond it a transfer is refused "
 		     "(limit_daily_exceeded)."),
 	ANFU_OPT_INT("wallet", "confirm_ttl_s", confirm_ttl_s, 30, ANFU_LIMIT_WALLET_CONFIRM_TTL_S,
 		     300, "seconds", "TX-CONFIRM-01",

@@ -100,35 +100,58 @@ static int preview_fn(struct anfu_tx *tx, void *ud)
 		ANFU_PI(p->amount),	     ANFU_PS(memo),		ANFU_PS(p->payee_name),
 		ANFU_PS(p->payee_login),     ANFU_PI(p->created_ms),	ANFU_PI(p->expires_ms),
 		ANFU_PI(p->second_factor),   ANFU_PS(c->hash),
+		ANFU_PS(wallet_auth_name(p->auth)),
 	};
 	int r = anfu_db_exec(anfu_tx_db(tx),
 			     "INSERT INTO wallet_confirmation (id, payer_id, payee_id, amount, currency,"
 			     " memo, payee_name, payee_login, created_ms, expires_ms, second_factor,"
-			     " hash) VALUES ($1, $2, $3, $4, 'CNY', $5, $6, $7, $8, $9, $10, $11)",
-			     v, 11, NULL, NULL, NULL);
+			     " hash, auth) VALUES ($1, $2, $3, $4, 'CNY', $5, $6, $7, $8, $9, $10, $11,"
+			     " $12)",
+			     v, 12, NULL, NULL, NULL);
 
 	if (r == 0)
 		r = anfu_tx_audit(tx, "wallet.transfer.previewed", "wallet_confirmation",
 				  p->confirmation_id, "success",
-				  json_pack("{s:s, s:I, s:s, s:b}", "payee", c->payee_id, "amount",
+				  json_pack("{s:s, s:I, s:s, s:b, s:s}", "payee", c->payee_id, "amount",
 					    (json_int_t)p->amount, "currency", "CNY",
-					    "second_factor", p->second_factor));
+					    "second_factor", p->second_factor, "auth",
+					    wallet_auth_name(p->auth)));
 	return r;
 }
 
 /* The limits: the weakest method that allows amount, else the strongest
  * method's refusal. */
-static void preview_limits(struct anfu_wallet *w, int64_t used, struct anfu_wallet_preview *p)
+static void preview_limits(struct anfu_wallet *w, int64_t used,
+			   const struct anfu_wallet_own_limits *own, struct anfu_wallet_preview *p)
 {
 	const char *limit = NULL;
 
 	p->used_today = used;
 	for (int a = 0; a < ANFU_WALLET_AUTH_N; a++) {
 		(void)anfu_wallet_limit_of(w, (enum anfu_wallet_auth)a, &p->limit);
+		anfu_wallet_limit_lower(&p->limit, own);
 		p->auth = (enum anfu_wallet_auth)a;
 		p->code = anfu_wallet_limits_decide(&p->limit, used, p->amount, &limit);
 		if (!p->code)
 			break;
+	}
+	/* Refused even by the strongest method: name the limit of the
+	 * weakest method that is as high (a stronger factor would not help;
+	 * with the default TOTP limits equal to the OTP ones: otp_*). */
+	for (int a = 0; p->code && a < ANFU_WALLET_AUTH_N - 1; a++) {
+		struct anfu_wallet_limit l;
+		const char *n = NULL, *code;
+		bool single = strcmp(p->code, ANFU_R_WALLET_LIMIT_SINGLE) == 0;
+
+		(void)anfu_wallet_limit_of(w, (enum anfu_wallet_auth)a, &l);
+		anfu_wallet_limit_lower(&l, own);
+		code = anfu_wallet_limits_decide(&l, used, p->amount, &n);
+		if (code && strcmp(code, p->code) == 0 &&
+		    (single ? l.single_max == p->limit.single_max
+			    : l.daily_max == p->limit.daily_max)) {
+			limit = n;
+			break;
+		}
 	}
 	p->field = p->code ? limit : NULL;
 	p->second_factor = p->auth != ANFU_WALLET_AUTH_PIN;
@@ -141,6 +164,7 @@ static int preview_check(struct anfu_wallet *w, struct anfu_db *db,
 			 struct anfu_wallet_preview *p)
 {
 	struct anfu_ledger_account from, to;
+	struct anfu_wallet_own_limits own;
 	int64_t used = 0;
 	int r = wallet_payee_find(w, req->to, payee);
 
@@ -180,7 +204,9 @@ static int preview_check(struct anfu_wallet *w, struct anfu_db *db,
 		return 0;
 	r = anfu_wallet_limits_used(db, req->payer_id, anfu_clock_day_cn(p->created_ms), &used);
 	if (r == 0)
-		preview_limits(w, used, p);
+		r = anfu_wallet_own_limits_get(db, req->payer_id, &own);
+	if (r == 0)
+		preview_limits(w, used, &own, p);
 	return r;
 }
 
@@ -216,7 +242,7 @@ int anfu_wallet_preview(struct anfu_wallet *w, const struct anfu_actor *actor,
 	if (r == 0)
 		r = confirmation_hash(p->confirmation_id, req->payer_id, payee.id, p->amount,
 				      req->memo ? req->memo : "", p->created_ms, p->expires_ms,
-				      p->second_factor, hash);
+				      (int)p->auth, hash);
 	if (r == 0) {
 		struct preview_tx c = { req, payee.id, p, hash };
 
@@ -240,6 +266,7 @@ struct conf_row {
 	char payer[ANFU_ID_MAX], payee[ANFU_ID_MAX];
 	int64_t amount, created_ms, expires_ms;
 	int second_factor;
+	enum anfu_wallet_auth auth; /* the weakest method the preview found enough */
 	char memo[ANFU_LIMIT_WALLET_MEMO_BYTES + 1];
 	char payee_name[ANFU_MASK_MAX], payee_login[ANFU_MASK_MAX];
 	char hash[HASH_HEX];
@@ -269,6 +296,7 @@ static int conf_row_fn(void *ud, const struct anfu_row *r)
 	c->second_factor = (int)anfu_row_int(r, 8);
 	col_copy(r, 9, c->hash, sizeof(c->hash));
 	c->used = !anfu_row_is_null(r, 10);
+	c->auth = wallet_auth_of_name(anfu_row_text(r, 11, NULL));
 	return 1;
 }
 
@@ -279,16 +307,27 @@ static int conf_load(struct anfu_db *db, const char *id, struct conf_row *ret)
 	memset(ret, 0, sizeof(*ret));
 	return anfu_db_exec(db,
 			    "SELECT payer_id, payee_id, amount, memo, payee_name, payee_login,"
-			    " created_ms, expires_ms, second_factor, hash, transfer_id"
+			    " created_ms, expires_ms, second_factor, hash, transfer_id, auth"
 			    " FROM wallet_confirmation WHERE id = $1",
 			    p, 1, conf_row_fn, ret, NULL);
+}
+
+/* The method the payer confirms with: the PIN and, when the session
+ * presented a second factor after the preview, that factor's (asked for
+ * or not: the stronger method's limits apply). */
+static enum anfu_wallet_auth confirm_auth(const struct anfu_wallet_confirm_req *req,
+					  const struct conf_row *conf)
+{
+	if (req->mfa_ms <= conf->created_ms)
+		return ANFU_WALLET_AUTH_PIN;
+	return anfu_wallet_auth_of_factor(req->mfa_method);
 }
 
 /* A transfer row as the idempotency check and the answer need it. */
 struct trf_row {
 	bool found;
 	char id[ANFU_ID_MAX], confirmation_id[ANFU_ID_MAX], ledger_id[ANFU_ID_MAX];
-	char payee_name[ANFU_MASK_MAX], payee_login[ANFU_MASK_MAX], auth[8];
+	char payee_name[ANFU_MASK_MAX], payee_login[ANFU_MASK_MAX], auth[12];
 	int64_t amount, created_ms;
 };
 
@@ -338,7 +377,7 @@ static void replay(const struct trf_row *t, const struct anfu_wallet_confirm_req
 	(void)anfu_strlcpy(out->payee_login, t->payee_login, sizeof(out->payee_login));
 	out->amount = t->amount;
 	out->created_ms = t->created_ms;
-	out->auth = strcmp(t->auth, "pin_otp") == 0 ? "pin_otp" : "pin";
+	out->auth = wallet_auth_name(wallet_auth_of_name(t->auth));
 }
 
 /* Everything the writer command needs, prepared on the caller's thread. */
@@ -562,14 +601,16 @@ static int confirm_check(struct anfu_db *db, const struct anfu_wallet_confirm_re
 	} else if (anfu_clock_now_ms() >= conf->expires_ms) {
 		out->code = ANFU_R_WALLET_CONFIRMATION_EXPIRED;
 		out->field = "confirmation_id";
-	} else if (conf->second_factor && req->mfa_ms <= conf->created_ms) {
+	} else if (confirm_auth(req, conf) < conf->auth) {
+		/* No factor after the preview, or a weaker one than it asked
+		 * for (an SMS code where the amount needs TOTP). */
 		out->code = ANFU_R_STEP_UP_REQUIRED;
+		out->field = conf->auth == ANFU_WALLET_AUTH_PIN_TOTP ? "totp" : NULL;
 	}
 	if (out->code)
 		return 0;
 	r = confirmation_hash(req->confirmation_id, conf->payer, conf->payee, conf->amount,
-			      conf->memo, conf->created_ms, conf->expires_ms, conf->second_factor,
-			      hash);
+			      conf->memo, conf->created_ms, conf->expires_ms, (int)conf->auth, hash);
 	if (r == 0 && strcmp(hash, conf->hash) != 0) {
 		anfu_log_error("wallet.confirmation_altered", "confirmation %s does not match its hash",
 			       req->confirmation_id);
@@ -599,7 +640,7 @@ static int confirm_run(struct anfu_wallet *w, const struct anfu_actor *actor,
 	c.payer = &payer;
 	/* A second factor after the preview is this transfer's, asked for
 	 * or not: the stronger method's limits apply. */
-	c.auth = req->mfa_ms > conf->created_ms ? ANFU_WALLET_AUTH_PIN_OTP : ANFU_WALLET_AUTH_PIN;
+	c.auth = confirm_auth(req, conf);
 	r = wallet_party_get(w, req->payer_id, &payer);
 	if (r == 0)
 		r = wallet_account(w, req->payer_id, &a);

@@ -6,7 +6,7 @@
  * per transaction and per calendar day (RISK-LIM-01..03), and the
  * customer's history and balance (FUNC-PAY-15).
  *
- * Owns the tables wallet_confirmation, wallet_transfer and
+ * Owns the tables wallet_confirmation, wallet_transfer, wallet_customer_limit and
  * wallet_limit_usage (src/wallet/migrations/). Moves money only through
  * the ledger's single writer: a transfer's row, its usage of the day's
  * limit, its ledger transfer, its audit record and its notices are one
@@ -45,16 +45,25 @@ struct anfu_wallet_config {
 	int64_t pin_daily_max;	/* PIN only: the day's outgoing total (RISK-LIM-01, -03) */
 	int64_t otp_single_max; /* PIN + a second factor */
 	int64_t otp_daily_max;
+	int64_t totp_single_max; /* PIN + TOTP (RISK-LIM-01: by the factor used) */
+	int64_t totp_daily_max;
 	int64_t confirm_ttl_s; /* a preview's confirmation stays valid (TX-CONFIRM-01) */
 };
 
 /* How a payment was authenticated, weakest first (RISK-LIM-01). */
 enum anfu_wallet_auth {
 	ANFU_WALLET_AUTH_PIN = 0,     /* the payment PIN alone */
-	ANFU_WALLET_AUTH_PIN_OTP = 1, /* the PIN and a second factor (SMS / email
-				       * code or TOTP) presented after the preview */
+	ANFU_WALLET_AUTH_PIN_OTP = 1, /* the PIN and an SMS or email code
+				       * presented after the preview */
+	ANFU_WALLET_AUTH_PIN_TOTP = 2, /* the PIN and a TOTP code presented
+					* after the preview */
 };
-#define ANFU_WALLET_AUTH_N 2
+#define ANFU_WALLET_AUTH_N 3
+
+/* The method a second factor (iam's principal mfa_method: "totp",
+ * "sms", "email"; "" for a session from before iam recorded it) makes
+ * with the PIN: TOTP is PIN_TOTP, anything else PIN_OTP. */
+enum anfu_wallet_auth anfu_wallet_auth_of_factor(const char *mfa_method);
 
 /* The limits of one authentication method, and the names of their
  * options (a refusal names the one it hit). */
@@ -75,8 +84,8 @@ struct anfu_wallet_deps {
 struct anfu_wallet;
 
 /* Makes the service. Returns 0, ANFU_EINVAL for missing deps or limits
- * that do not rise with the method (a PIN-only limit above the
- * second-factor one, a single limit above the daily one); *ret is the
+ * that do not rise with the method (PIN <= PIN+OTP <= PIN+TOTP, single
+ * and daily each; a single limit above its daily one); *ret is the
  * caller's. */
 int anfu_wallet_new(const struct anfu_wallet_deps *d, struct anfu_wallet **ret);
 /* NULL-safe. */
@@ -84,6 +93,9 @@ void anfu_wallet_free(struct anfu_wallet *w);
 
 /* ---- limits (wallet/limits.c) ---- */
 
+
+/* The method's name in rows and answers: "pin" | "pin_otp" | "pin_totp". */
+const char *anfu_wallet_auth_name(enum anfu_wallet_auth a);
 
 /* The limits of auth under w's options; *ret only on success. ANFU_EINVAL
  * for an unknown method. */
@@ -116,6 +128,45 @@ int anfu_wallet_limits_used(struct anfu_db *db, const char *user_id, int64_t day
 int anfu_wallet_limits_check_in(struct anfu_wallet *w, struct anfu_tx *tx, const char *user_id,
 				enum anfu_wallet_auth auth, int64_t amount, int64_t now_ms,
 				const char **ret_refusal, const char **ret_limit);
+
+/* A customer's own lower limits (RISK-LIM-04), fen; both 0 when the
+ * customer set none. */
+struct anfu_wallet_own_limits {
+	int64_t single_max, daily_max;
+	int64_t updated_ms;
+};
+
+/* The names of the customer's own limits in refusals' field. */
+#define ANFU_WALLET_OWN_SINGLE "customer_single_max"
+#define ANFU_WALLET_OWN_DAILY "customer_daily_max"
+
+/* user_id's own limits as db sees it (*ret zeroed when none). Returns 0
+ * or the store's error. */
+int anfu_wallet_own_limits_get(struct anfu_db *db, const char *user_id,
+			       struct anfu_wallet_own_limits *ret);
+
+/* Pure: lim lowered to own where own is lower (and set), the lowered
+ * limit then named ANFU_WALLET_OWN_SINGLE / _DAILY. */
+void anfu_wallet_limit_lower(struct anfu_wallet_limit *lim, const struct anfu_wallet_own_limits *own);
+
+/* The system's ceiling for own limits: the strongest method's limits. */
+void anfu_wallet_limit_ceiling(const struct anfu_wallet *w, struct anfu_wallet_limit *ret);
+
+/*
+ * Sets user_id's own limits (RISK-LIM-04): a sensitive-parameter change,
+ * so the caller passes whether the session stepped up recently
+ * (stepped_up, from iam). One writer command writes the row and the
+ * audit record "wallet.limits.changed" (old and new values). Refusals
+ * (*ret_refusal, *ret_field; nothing written): step_up_required,
+ * out_of_range (single_max / daily_max above the system's ceiling,
+ * anfu_wallet_limit_ceiling), invalid_request (single_max above
+ * daily_max, field single_max). Returns 0 (*ret_refusal NULL: set);
+ * ANFU_EINVAL for bad arguments (amounts < 1); or the writer's and the
+ * store's errors.
+ */
+int anfu_wallet_own_limits_set(struct anfu_wallet *w, const struct anfu_actor *actor,
+			       const char *user_id, int64_t single_max, int64_t daily_max,
+			       bool stepped_up, const char **ret_refusal, const char **ret_field);
 
 /* ---- transfers (wallet/transfer.c) ---- */
 
@@ -166,6 +217,7 @@ struct anfu_wallet_confirm_req {
 	const char *request_id; /* client idempotency key, 1..REQUEST_ID_BYTES */
 	int64_t amount;		/* as the payer saw it: must equal the preview's */
 	int64_t mfa_ms;		/* the session's last second factor (0: none) */
+	const char *mfa_method; /* ... and its method ("sms", "email", "totp", "") */
 	/* The right PIN's success when still to be recorded (iam), or NULL:
 	 * recorded inside the transfer's writer command when it commits,
 	 * else in a transaction of its own before anfu_wallet_confirm()
@@ -181,7 +233,7 @@ struct anfu_wallet_transfer {
 	char ledger_id[ANFU_ID_MAX];
 	char payee_name[ANFU_MASK_MAX], payee_login[ANFU_MASK_MAX];
 	int64_t amount, created_ms;
-	const char *auth; /* "pin" | "pin_otp" */
+	const char *auth; /* "pin" | "pin_otp" | "pin_totp" */
 	int64_t balance;  /* the payer's posted balance after it */
 	bool existed;	  /* the same request id confirmed it before */
 };

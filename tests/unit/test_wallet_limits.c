@@ -85,12 +85,42 @@ static void test_day_cn_changes_at_shanghai_midnight(void **state)
 	assert_int_equal(anfu_clock_day_cn(1796572800000LL), 20794);
 }
 
+/* The customer's own limits lower a method's only where they are lower
+ * and set; the lowered limit is then named as the customer's.
+ * req: RISK-LIM-04 */
+static void test_limit_lower_takes_the_lower_and_names_it(void **state)
+{
+	static const struct {
+		int64_t own_single, own_daily, single, daily;
+		const char *single_name, *daily_name;
+	} cases[] = {
+		{ 0, 0, 100000, 500000, "x_single", "x_daily" },
+		{ 99999, 0, 99999, 500000, ANFU_WALLET_OWN_SINGLE, "x_daily" },
+		{ 100000, 500000, 100000, 500000, "x_single", "x_daily" },
+		{ 200000, 499999, 100000, 499999, "x_single", ANFU_WALLET_OWN_DAILY },
+		{ 1, 1, 1, 1, ANFU_WALLET_OWN_SINGLE, ANFU_WALLET_OWN_DAILY },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct anfu_wallet_limit l = lim;
+		const struct anfu_wallet_own_limits own = { cases[i].own_single,
+							    cases[i].own_daily, 0 };
+
+		anfu_wallet_limit_lower(&l, &own);
+		assert_int_equal(l.single_max, cases[i].single);
+		assert_int_equal(l.daily_max, cases[i].daily);
+		assert_string_equal(l.single_name, cases[i].single_name);
+		assert_string_equal(l.daily_name, cases[i].daily_name);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_limits_decide_at_the_limits_and_one_fen_over),
 		cmocka_unit_test(test_limits_decide_refuses_overflowing_total),
 		cmocka_unit_test(test_day_cn_changes_at_shanghai_midnight),
+		cmocka_unit_test(test_limit_lower_takes_the_lower_and_names_it),
 	};
 
 	return cmocka_run_group_tests_name("wallet_limits", tests, NULL, NULL);

@@ -67,6 +67,8 @@ static const struct anfu_route routes[] = {
 	{ "GET", "/api/v1/me/balance", SES, ANFU_PERM_SESSION, anfu_wallet_api_balance, 0 },
 	{ "GET", "/api/v1/me/transactions", SES, ANFU_PERM_SESSION, anfu_wallet_api_transactions,
 	  0 },
+	{ "GET", "/api/v1/me/limits", SES, ANFU_PERM_SESSION, anfu_wallet_api_limits_get, 0 },
+	{ "PUT", "/api/v1/me/limits", SES, ANFU_PERM_SESSION, anfu_wallet_api_limits_put, 0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/wallet/credit", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_wallet_api_test_credit, 0 },

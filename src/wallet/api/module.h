@@ -17,6 +17,9 @@ int anfu_wallet_api_preview(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_wallet_api_confirm(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_wallet_api_balance(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_wallet_api_transactions(struct anfu_req *req, struct anfu_resp *resp);
+/* GET / PUT /api/v1/me/limits: the customer's own limits (RISK-LIM-04). */
+int anfu_wallet_api_limits_get(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_wallet_api_limits_put(struct anfu_req *req, struct anfu_resp *resp);
 
 #ifdef ANFU_TEST_HOOKS
 /* testhooks.c: money for tests (no top-up yet) and account states. */

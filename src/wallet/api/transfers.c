@@ -10,6 +10,8 @@
  * GET /api/v1/me/balance -> 200 {available, held, ...}
  * GET /api/v1/me/transactions?from&to&type&cursor&limit -> 200 {items,
  *   next_cursor}
+ * GET /api/v1/me/limits -> 200 {currency, methods, own}; PUT with
+ *   {single_max, daily_max} (a recent step-up) -> 200 the same
  *
  * The principal is the session's (a customer); every call is about that
  * customer only. Decodes from allowlists, checks the payment PIN with iam
@@ -24,6 +26,7 @@
 #include "api/handlers.h"
 #include "audit/audit.h"
 #include "base/arena.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -31,6 +34,7 @@
 #include "base/str.h"
 #include "http/http.h"
 #include "iam/iam.h"
+#include "store/store.h"
 #include "wallet/api/module.h"
 #include "wallet/wallet.h"
 
@@ -100,7 +104,7 @@ static const struct anfu_jfield preview_fields[] = {
 static json_t *limits_json(const struct anfu_wallet_preview *p)
 {
 	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "method",
-			 p->auth == ANFU_WALLET_AUTH_PIN ? "pin" : "pin_otp", "single_max",
+			 anfu_wallet_auth_name(p->auth), "single_max",
 			 (json_int_t)p->limit.single_max, "daily_max",
 			 (json_int_t)p->limit.daily_max, "used_today", (json_int_t)p->used_today,
 			 "single_limit", p->limit.single_name, "daily_limit", p->limit.daily_name);
@@ -214,7 +218,8 @@ int anfu_wallet_api_confirm(struct anfu_req *req, struct anfu_resp *resp)
 	/* The right PIN is recorded with the transfer: one commit less. */
 	cr = (struct anfu_wallet_confirm_req){ p->user_id,	   cstr(b.confirmation_id),
 					       cstr(b.request_id), b.amount.v,
-					       p->mfa_ms,	   &pin };
+					       p->mfa_ms,	   p->mfa_method,
+					       &pin };
 	actor_of(req, &actor);
 	r = anfu_wallet_confirm(w, &actor, &cr, out);
 	if (r < 0)
@@ -332,4 +337,113 @@ int anfu_wallet_api_transactions(struct anfu_req *req, struct anfu_resp *resp)
 	resp->body = json_pack("{s:o, s:s?}", "items", entries_json(v, n), "next_cursor",
 			       next[0] ? next : NULL);
 	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+/* ---- the customer's own limits (RISK-LIM-04) ---- */
+
+static json_t *limit_json(const struct anfu_wallet_limit *l)
+{
+	return json_pack("{s:I, s:I, s:s, s:s}", "single_max", (json_int_t)l->single_max,
+			 "daily_max", (json_int_t)l->daily_max, "single_name", l->single_name,
+			 "daily_name", l->daily_name);
+}
+
+/* {currency, methods: [{method, system, effective}], own: {...} | null}. */
+static int limits_out(struct anfu_wallet *w, struct anfu_db *db, const char *user_id,
+		      struct anfu_resp *resp)
+{
+	struct anfu_wallet_own_limits own;
+	json_t *methods = json_array(), *o = NULL;
+	int r = anfu_wallet_own_limits_get(db, user_id, &own);
+
+	for (int a = 0; r == 0 && methods && a < ANFU_WALLET_AUTH_N; a++) {
+		struct anfu_wallet_limit sys, eff;
+
+		r = anfu_wallet_limit_of(w, (enum anfu_wallet_auth)a, &sys);
+		eff = sys;
+		anfu_wallet_limit_lower(&eff, &own);
+		if (r == 0 &&
+		    json_array_append_new(methods, json_pack("{s:s, s:o, s:o}", "method",
+							     anfu_wallet_auth_name(
+								     (enum anfu_wallet_auth)a),
+							     "system", limit_json(&sys),
+							     "effective", limit_json(&eff))) < 0)
+			r = ANFU_EINTERNAL;
+	}
+	if (r == 0 && own.single_max > 0)
+		o = json_pack("{s:I, s:I, s:I}", "single_max", (json_int_t)own.single_max,
+			      "daily_max", (json_int_t)own.daily_max, "updated_ms",
+			      (json_int_t)own.updated_ms);
+	if (r < 0 || !methods) {
+		json_decref(methods);
+		json_decref(o);
+		return r < 0 ? r : ANFU_EINTERNAL;
+	}
+	resp->status = 200;
+	resp->body = json_pack("{s:s, s:o, s:o?}", "currency", "CNY", "methods", methods, "own",
+			       o ? o : json_null());
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_wallet_api_limits_get(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_wallet *w = service(req);
+	const struct anfu_principal *p = customer(req);
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!w)
+		return ANFU_EINTERNAL;
+	if (!p)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+	if (r < 0)
+		return r;
+	return limits_out(w, db, p->user_id, resp);
+}
+
+struct limits_body {
+	struct anfu_opt_i64 single_max, daily_max;
+};
+
+static const struct anfu_jfield limits_fields[] = {
+	{ "single_max", ANFU_JT_INT, offsetof(struct limits_body, single_max), true, 1,
+	  ANFU_LIMIT_WALLET_AMOUNT, NULL },
+	{ "daily_max", ANFU_JT_INT, offsetof(struct limits_body, daily_max), true, 1,
+	  ANFU_LIMIT_WALLET_AMOUNT, NULL },
+};
+
+int anfu_wallet_api_limits_put(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_wallet *w = service(req);
+	const struct anfu_principal *p = customer(req);
+	struct limits_body b;
+	struct anfu_actor actor;
+	struct anfu_db *db = NULL;
+	const char *refusal = NULL, *field = NULL;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	if (!w)
+		return ANFU_EINTERNAL;
+	if (!p)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_req_json(req, limits_fields, NFIELDS(limits_fields), &b);
+	if (r < 0)
+		return r;
+	actor_of(req, &actor);
+	r = anfu_wallet_own_limits_set(w, &actor, p->user_id, b.single_max.v, b.daily_max.v,
+				       anfu_iam_stepped_up(app->iam, p, anfu_clock_now_ms()),
+				       &refusal, &field);
+	if (r < 0)
+		return r;
+	if (refusal)
+		return anfu_req_fail(req, strcmp(refusal, ANFU_R_STEP_UP_REQUIRED) == 0 ? ANFU_EPERM
+											 : ANFU_EINVAL,
+				     refusal, field);
+	r = anfu_store_db(app->store, &db);
+	if (r < 0)
+		return r;
+	return limits_out(w, db, p->user_id, resp);
 }

@@ -913,9 +913,4 @@ int anfu_iam_identity(struct anfu_iam *iam, const char *user_id, struct anfu_iam
 /* Wipes and frees what id holds and zeroes it; NULL-safe. */
 void anfu_iam_identity_clear(struct anfu_iam_identity *id);
 
-/* True when p proved a second factor within [mfa] stepup_window (by the
- * injectable clock): what iam's own sensitive operations ask, for other
- * services' (a withdrawal, IAM-MFA-04). */
-bool anfu_iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p);
-
 #endif

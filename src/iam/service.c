@@ -9,7 +9,6 @@
  */
 #include <stdlib.h>
 
-#include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "iam/challenge.h"
@@ -77,8 +76,3 @@ uint64_t anfu_iam_test_pwhash_total(struct anfu_iam *iam)
 	return iam ? anfu_pwhash_total(iam->pwhash) : 0;
 }
 #endif
-
-bool anfu_iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p)
-{
-	return iam && p && iam_stepped_up(iam, p, anfu_clock_now_ms());
-}

@@ -33,6 +33,7 @@
 #include "bank/api/module.h"
 #include "bank/bank.h"
 #include "base/arena.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -168,7 +169,7 @@ int anfu_bank_api_withdraw(struct anfu_req *req, struct anfu_resp *resp)
 	 * second factor within iam's step-up window, checked before the PIN
 	 * so that this refusal changes nothing (no PIN attempt counted). */
 	if (anfu_bank_wd_needs_step_up(b, in.amount.v) &&
-	    !anfu_iam_stepped_up(((struct anfu_app *)req->app)->iam, p))
+	    !anfu_iam_stepped_up(((struct anfu_app *)req->app)->iam, p, anfu_clock_now_ms()))
 		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_STEP_UP_REQUIRED, NULL);
 	anfu_api_ctx(req, &ctx);
 	/* The PIN first: its failures count and lock (iam). */

@@ -65,6 +65,29 @@ static bool bank_id_ok(const char *s)
 	return true;
 }
 
+int anfu_bank_cutoff_parse(const char *s, int64_t *ret_ms)
+{
+	int h, m;
+
+	if (!s || !ret_ms)
+		return ANFU_EINVAL;
+	if (strcmp(s, "none") == 0) {
+		*ret_ms = -1;
+		return 0;
+	}
+	for (int i = 0; i < 5; i++)
+		if (i == 2 ? s[i] != ':' : !(s[i] >= '0' && s[i] <= '9'))
+			return ANFU_EINVAL;
+	if (s[5] != '\0')
+		return ANFU_EINVAL;
+	h = (s[0] - '0') * 10 + (s[1] - '0');
+	m = (s[3] - '0') * 10 + (s[4] - '0');
+	if (h > 23 || m > 59)
+		return ANFU_EINVAL;
+	*ret_ms = ((int64_t)h * 60 + m) * 60 * 1000;
+	return 0;
+}
+
 static int open_account(struct anfu_bank *b, const char *kind, char *out)
 {
 	const struct anfu_ledger_account_spec s = { kind, "CNY", "bank", b->cfg->bank_id };
@@ -94,13 +117,15 @@ static int open_fee_account(struct anfu_bank *b)
 int anfu_bank_new(const struct anfu_bank_deps *d, struct anfu_bank **ret)
 {
 	struct anfu_bank *b;
+	int64_t cutoff;
 	int r;
 
 	if (!d || !d->cfg || !d->tx || !d->ledger || !d->vault || !d->identity || !ret ||
-	    !bank_id_ok(d->cfg->bank_id))
+	    !bank_id_ok(d->cfg->bank_id) || anfu_bank_cutoff_parse(d->cfg->withdraw_cutoff, &cutoff) < 0)
 		return ANFU_EINVAL;
 	b = anfu_xcalloc(1, sizeof(*b));
 	b->cfg = d->cfg;
+	b->cutoff_ms = cutoff;
 	b->tx = d->tx;
 	b->ledger = d->ledger;
 	b->vault = d->vault;

@@ -224,6 +224,7 @@ struct anfu_bank_config {
 	int64_t withdraw_auto_max;			/* fen: at or below, no review */
 	int64_t withdraw_large_over;			/* fen: above, two operators */
 	int64_t withdraw_stepup_over;			/* fen: above, a recent step-up too */
+	char *withdraw_cutoff; /* "HH:MM" Asia/Shanghai, or "none" (validated at start) */
 };
 
 struct anfu_bank;
@@ -266,8 +267,15 @@ struct anfu_bank_deps {
  * through the writer, as the system) the bank's bank_reserve and
  * bank_clearing accounts and the platform's platform_fee (withdrawal
  * fees). *ret is the
- * caller's. Returns 0, ANFU_EINVAL for missing deps, or the ledger's error. */
+ * caller's. Returns 0, ANFU_EINVAL for missing deps or a bad
+ * bank_id or withdraw_cutoff, or the ledger's error. */
 int anfu_bank_new(const struct anfu_bank_deps *d, struct anfu_bank **ret);
+
+/* [bank] withdraw_cutoff s: "HH:MM" (00:00..23:59, exactly five chars) into
+ * *ret_ms as ms after Shanghai midnight, or "none" into -1. Returns 0 or
+ * ANFU_EINVAL (anything else; *ret_ms untouched). anfu_bank_new refuses a
+ * configuration it refuses. */
+int anfu_bank_cutoff_parse(const char *s, int64_t *ret_ms);
 /* NULL-safe. */
 void anfu_bank_free(struct anfu_bank *b);
 /* The configured bank's code. */

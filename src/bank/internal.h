@@ -24,6 +24,7 @@ struct anfu_bank {
 	char reserve_id[ANFU_ID_MAX];  /* bank_reserve of cfg->bank_id */
 	char clearing_id[ANFU_ID_MAX]; /* bank_clearing of cfg->bank_id */
 	char fee_id[ANFU_ID_MAX];      /* platform_fee of "platform": withdrawal fees */
+	int64_t cutoff_ms;	       /* withdraw_cutoff as ms after Shanghai midnight; -1 none */
 };
 
 /* The actor of what the bank module does on its own (callbacks, jobs). */

@@ -78,6 +78,12 @@ static const struct anfu_config_option bank_options[] = {
 		     "A withdrawal above this needs, besides the payment PIN, a second factor "
 		     "(step-up) proved within [mfa] stepup_window; else 403 step_up_required "
 		     "(fen; default 0: every withdrawal)."),
+	ANFU_OPT_TEXT("bank", "withdraw_cutoff", ANFU_OPT_STRING, withdraw_cutoff, "none",
+		      "FUNC-OPS-02",
+		      "The daily cut-off of withdrawals, HH:MM (00:00..23:59) in Asia/Shanghai: "
+		      "one approved at or after it is sent to the bank from the next Shanghai "
+		      "midnight on (send_after_ms); none: every one is sent at once. A value "
+		      "that is neither refuses to start."),
 };
 
 const struct anfu_config_table anfu_bank_config_table = {

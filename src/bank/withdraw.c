@@ -510,11 +510,18 @@ static int wd_payment_add(struct anfu_bank *b, struct anfu_tx *tx, struct anfu_b
 	return r;
 }
 
-/* When a withdrawal approved at now may be sent to the bank. */
+/* When a withdrawal approved at now may be sent to the bank: at once, or,
+ * approved at or after the day's cut-off ([bank] withdraw_cutoff, Shanghai
+ * time), from the next Shanghai midnight on (FUNC-OPS-02). */
 static int64_t wd_send_after(const struct anfu_bank *b, int64_t now)
 {
-	(void)b;
-	return now;
+	const int64_t day_ms = 86400LL * 1000;
+	int64_t day = anfu_clock_day_cn(now);
+	int64_t midnight = day * day_ms - ANFU_CLOCK_CN_OFFSET_MS; /* today's, in UTC ms */
+
+	if (b->cutoff_ms < 0 || now - midnight < b->cutoff_ms)
+		return now;
+	return midnight + day_ms;
 }
 
 /* Approves w (submitted or review) by ev: the move, with the time from

@@ -214,9 +214,16 @@ def test_automatic_path_holds_then_posts_when_the_bank_confirms(env):
     assert wallet(e, c) == {"posted": 200000, "held": 100200, "available": 99800}
     assert platform(e)["clearing_pending"] == before["clearing_pending"] + 100200
     assert e.sim.payment(serial_of(e, w["id"]))["amount"] == 100000
+    # req: FUNC-OPS-02 — without a cut-off it is due from its approval on,
+    # and both the customer's and the operators' answers say so
+    assert w["send_after_ms"] == row(e, w["id"])["send_after_ms"]
+    assert row(e, w["id"])["created_ms"] <= w["send_after_ms"] <= e.s.clock()
+    staff = e.op.get("/admin/v1/bank/withdrawals?state=sent").json()["withdrawals"]
+    assert [x["send_after_ms"] for x in staff if x["id"] == w["id"]] == [w["send_after_ms"]]
     assert [cb["status"] for cb in e.sim.settle(serial_of(e, w["id"]))] == [200]
     got = c.http.get("/api/v1/me/withdrawals/" + w["id"]).json()
     assert got["state"] == "succeeded"
+    assert got["send_after_ms"] == w["send_after_ms"]
     assert wallet(e, c) == {"posted": 99800, "held": 0, "available": 99800}
     after = platform(e)
     assert after["reserve"] == before["reserve"] - 100000
@@ -731,3 +738,110 @@ def test_ledger_verifies_at_the_end(env):
     e.s.stop()
     out = e.s.cli_run("ledger", "verify", check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+# ---- the cut-off ([bank] withdraw_cutoff; a server of its own) -------------------
+
+DAY_MS = 86400 * 1000
+CN_MS = 8 * 3600 * 1000
+CUTOFF_MS = 16 * 3600 * 1000  # "16:00" Asia/Shanghai
+
+
+@pytest.fixture(scope="module")
+def cut_env(tmp_path_factory):
+    e = Env()
+    e.sim = BankSim(tmp_path_factory.mktemp("cutbank"))
+    cfg = e.sim.config(query_after_s=60, callback_window_s=3600, withdraw_cutoff="16:00",
+                       **RULES)
+    cfg["lockout"] = {"ip_failures": "10000"}
+    e.s = Server(tmp_path_factory.mktemp("cut"), config=cfg).start()
+    e.sim.peer(e.s)
+    e.s.clock(freeze=True)  # only the tests move it: times to the millisecond
+    yield e
+    e.s.stop()
+    e.sim.stop()
+    e.s.assert_stopped_cleanly()
+
+
+def move_to_cn(e, tod_ms):
+    """Moves both clocks forward to the next tod_ms (ms after midnight,
+    Asia/Shanghai); returns the time reached."""
+    now = e.s.clock()
+    delta = (tod_ms - (now + CN_MS) % DAY_MS) % DAY_MS
+    if delta:
+        e.advance(delta)
+    now = e.s.clock()
+    assert (now + CN_MS) % DAY_MS == tod_ms
+    return now
+
+
+def next_midnight_cn(now):
+    return now - (now + CN_MS) % DAY_MS + DAY_MS
+
+
+def test_before_the_cut_off_a_withdrawal_is_sent_at_once(cut_env):
+    """req: FUNC-OPS-02 — approved one millisecond before the day's cut-off
+    (16:00 Shanghai) the credit goes to the bank at once; its answer shows
+    send_after_ms, the approval's time."""
+    e = cut_env
+    move_to_cn(e, CUTOFF_MS - 60 * 1000)
+    c = customer(e, funds=20000)
+    now = move_to_cn(e, CUTOFF_MS - 1)
+    r = withdraw(c, 1000)
+    assert r.status_code == 201, r.text
+    w = r.json()
+    assert (w["state"], w["send_after_ms"]) == ("sent", now)
+    assert e.sim.payment(serial_of(e, w["id"]))["amount"] == 1000
+    assert e.s.post("/test/v1/bank/withdraw-send").json() == {"due": 0, "sent": 0}
+
+
+def test_after_the_cut_off_it_waits_for_midnight_then_is_sent_once(cut_env):
+    """req: FUNC-OPS-02, FUNC-OPS-03 — approved at the cut-off (16:00
+    Shanghai) it stays approved, no payment, send_after_ms the next Shanghai
+    midnight (shown to the customer); the send job leaves it alone until
+    then, sends it once from midnight on; the bank's confirmation posts the
+    hold."""
+    e = cut_env
+    move_to_cn(e, CUTOFF_MS - 60 * 1000)
+    c = customer(e, funds=20000)
+    now = move_to_cn(e, CUTOFF_MS)
+    midnight = next_midnight_cn(now)
+    r = withdraw(c, 1000)
+    assert r.status_code == 201, r.text
+    w = r.json()
+    assert (w["state"], w["send_after_ms"]) == ("approved", midnight)
+    got = c.http.get("/api/v1/me/withdrawals/" + w["id"]).json()
+    assert (got["state"], got["send_after_ms"]) == ("approved", midnight)
+    assert (row(e, w["id"])["send_after_ms"], row(e, w["id"])["payment_id"]) == (midnight, "")
+    assert credits(e, c) == []
+    assert wallet(e, c)["held"] == 1000 + fee(1000)
+    assert e.s.post("/test/v1/bank/withdraw-send").json() == {"due": 0, "sent": 0}
+    e.advance(midnight - 1 - e.s.clock())  # 23:59:59.999
+    assert e.s.post("/test/v1/bank/withdraw-send").json() == {"due": 0, "sent": 0}
+    assert credits(e, c) == [] and row(e, w["id"])["state"] == "approved"
+    e.advance(1)  # midnight
+    assert e.s.post("/test/v1/bank/withdraw-send").json() == {"due": 1, "sent": 1}
+    assert e.s.post("/test/v1/bank/withdraw-send").json() == {"due": 0, "sent": 0}
+    [p] = credits(e, c)
+    assert row(e, w["id"])["state"] == "sent"
+    assert e.sim.payment(p["serial"])["amount"] == 1000
+    assert [cb["status"] for cb in e.sim.settle(p["serial"])] == [200]
+    assert row(e, w["id"])["state"] == "succeeded"
+    assert wallet(e, c) == {"posted": 20000 - 1000 - fee(1000), "held": 0,
+                            "available": 20000 - 1000 - fee(1000)}
+    assert actions(e, w["id"]) == ["bank.withdrawal.submitted", "bank.withdrawal.approved",
+                                   "bank.withdrawal.sent", "bank.withdrawal.succeeded"]
+
+
+@pytest.mark.parametrize("value", ["24:00", "16:60", "4:00", "16:00:00", "1600", ""])
+def test_a_bad_cut_off_refuses_to_start(tmp_path, value):
+    """req: FUNC-OPS-02 — [bank] withdraw_cutoff neither HH:MM (00:00..23:59)
+    nor none: anfud refuses to start and says why."""
+    s = Server(tmp_path, config={"bank": {"withdraw_cutoff": value}})
+    rc = s.start(expect_fail=True)
+    err = s.read_stderr()
+    log = s.data / "log" / "anfud.log"
+    err += log.read_text() if log.exists() else ""
+    assert rc == 1, err
+    assert "withdraw_cutoff" in err, err
+    assert not (s.data / "run" / "anfud.json").exists()

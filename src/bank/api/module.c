@@ -130,9 +130,16 @@ static int bank_start(struct anfu_app *app, const void *config, void **ret_svc)
 	struct anfu_bank_deps d = { 0 };
 	int r = 0;
 
+	int64_t cutoff;
+
 	if (!m)
 		return ANFU_EINTERNAL;
-	if (strcmp(cfg->connector, "simulator") == 0)
+	if (anfu_bank_cutoff_parse(cfg->withdraw_cutoff, &cutoff) < 0) {
+		anfu_log_error("bank", "[bank] withdraw_cutoff must be HH:MM (00:00..23:59, "
+				       "Asia/Shanghai) or none");
+		r = ANFU_EINVAL;
+	}
+	if (r == 0 && strcmp(cfg->connector, "simulator") == 0)
 		r = connect_simulator(app, cfg, m);
 	d.cfg = cfg;
 	d.tx = app->tx;

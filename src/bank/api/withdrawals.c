@@ -78,12 +78,13 @@ static int refused(struct anfu_req *req, const char *code)
 
 static json_t *wd_json(const struct anfu_bank_withdrawal *w, bool staff)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", w->id,
+	json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "id", w->id,
 			      "card_id", w->card_id, "card", w->card_masked, "amount",
 			      (json_int_t)w->amount, "fee", (json_int_t)w->fee, "currency", "CNY",
 			      "state", w->state, "review", w->review, "request_id", w->request_id,
 			      "reason", w->reason, "created_ms", (json_int_t)w->created_ms,
-			      "updated_ms", (json_int_t)w->updated_ms);
+			      "updated_ms", (json_int_t)w->updated_ms, "send_after_ms",
+			      (json_int_t)w->send_after_ms);
 
 	if (o && staff) {
 		anfu_json_set(o, "user_id", json_string(w->user_id));

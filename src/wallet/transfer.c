@@ -142,7 +142,6 @@ static int preview_fn(struct anfu_tx *tx, void *ud)
 
 	if (r == 0 && p->sms_code)
 		r = sms_code_send(tx, c);
-
 	if (r == 0)
 		r = anfu_tx_audit(tx, "wallet.transfer.previewed", "wallet_confirmation",
 				  p->confirmation_id, "success",
@@ -657,8 +656,8 @@ static int confirm_check(struct anfu_db *db, const struct anfu_wallet_confirm_re
 	if (out->code)
 		return 0;
 	r = confirmation_hash(req->confirmation_id, conf->payer, conf->payee, conf->amount,
-			      conf->memo, conf->created_ms, conf->expires_ms, (int)conf->auth, conf->sms,
-			      hash);
+			      conf->memo, conf->created_ms, conf->expires_ms, (int)conf->auth,
+			      conf->sms, hash);
 	if (r == 0 && strcmp(hash, conf->hash) != 0) {
 		anfu_log_error("wallet.confirmation_altered", "confirmation %s does not match its hash",
 			       req->confirmation_id);

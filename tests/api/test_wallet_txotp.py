@@ -153,3 +153,28 @@ def test_expired_with_its_confirmation(s):
     assert state(s, a, b) == before
     # The right code was not used up by the refused request.
     assert code_row(s, p["confirmation_id"]) == [{"attempts": 0, "used_ms": None}]
+
+
+def test_no_bound_phone_is_refused_at_preview(s):
+    """A payer without a bound phone cannot be sent the code: the preview
+    is refused and writes nothing (no confirmation, no code, no audit
+    record). req: TX-CONFIRM-02"""
+    a = customer(s, funds=300000)
+    b = customer(s)
+    # Behind anfud's back: as if the account had never bound a phone.
+    with s.rw() as db:
+        db.execute("UPDATE iam_user SET phone_enc = NULL, phone_index = NULL WHERE id = ?", a.id)
+    confs = s.query("SELECT COUNT(*) AS n FROM wallet_confirmation")[0]["n"]
+    codes = s.query("SELECT COUNT(*) AS n FROM iam_code WHERE purpose = 'tx'")[0]["n"]
+    previews = len(s.audit("wallet.transfer.previewed"))
+    r = a.http.post("/api/v1/me/transfers/preview",
+                    {"to": b.phone, "amount": OVER + 1, "currency": "CNY"})
+    assert r.status_code == 409 and err(r) == "no_delivery_channel", r.text
+    assert r.json()["error"]["field"] == "sms_code"
+    assert s.query("SELECT COUNT(*) AS n FROM wallet_confirmation")[0]["n"] == confs
+    assert s.query("SELECT COUNT(*) AS n FROM iam_code WHERE purpose = 'tx'")[0]["n"] == codes
+    assert len(s.audit("wallet.transfer.previewed")) == previews
+    # At the threshold no code is needed: the preview is made.
+    r = a.http.post("/api/v1/me/transfers/preview",
+                    {"to": b.phone, "amount": OVER, "currency": "CNY"})
+    assert r.status_code == 201, r.text

@@ -200,6 +200,7 @@ uint64_t anfu_iam_test_pwhash_total(struct anfu_iam *iam);
 #define ANFU_CODE_LOGIN "login"	    /* second factor at login */
 #define ANFU_CODE_STEP_UP "step_up" /* sensitive operation */
 #define ANFU_CODE_BIND "bind"	    /* bind a new phone or email */
+#define ANFU_CODE_TX "tx"	    /* one transaction (iam/txcode.c) */
 
 struct anfu_code_req {
 	const char *purpose; /* ANFU_CODE_* */
@@ -871,6 +872,27 @@ struct anfu_iam_notice {
  * the store's or the notifier's error. The texts are never logged. */
 int anfu_iam_notify_user(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 			 const struct anfu_iam_notice *n);
+
+/* ---- codes bound to a transaction (iam/txcode.c; IAM-MFA-11, TX-CONFIRM-02) ---- */
+
+/* Issues a one-time code (iam/codes.c, purpose ANFU_CODE_TX) for user_id
+ * bound to context (the caller's record, e.g. a transfer's confirmation
+ * id; only a check with the same context can use it), valid ttl_ms
+ * (0, 10 min], and queues it by SMS to the user's bound phone inside the
+ * caller's transaction tx: n's body in the user's language followed by
+ * the code (n's texts name what the code confirms: amount, payee).
+ * Returns 0; ANFU_ENOTFOUND when the user has no bound phone (or there
+ * is no notifier); ANFU_EINVAL for bad arguments; the store's, the
+ * vault's or the notifier's error. The code is never logged. */
+int anfu_iam_tx_code_send(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
+			  const char *context, int64_t ttl_ms, const struct anfu_iam_notice *n);
+/* Checks code (NULL counts as a wrong one) against the code of user_id
+ * and context and uses it up on a match: 0; ANFU_EEXPIRED when it has
+ * expired; ANFU_EAUTH when there is none, it was used or voided, or code
+ * is wrong (the attempt counts in tx: the caller must commit tx for it to
+ * count; after [mfa] code_max_attempts the code is void). */
+int anfu_iam_tx_code_check(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
+			   const char *context, const char *code);
 
 /* ---- other users, as other services may see them (iam/lookup.c) ------------------ */
 

@@ -50,6 +50,17 @@ static const struct anfu_config_option wallet_options[] = {
 		     300, "seconds", "TX-CONFIRM-01",
 		     "How long a transfer's preview (the payee, amount and time shown) may be "
 		     "confirmed; after it the customer previews again."),
+	/* Default: the PIN-only single limit, the strictest sensible value:
+	 * every transfer that needs more than the PIN also needs a code that
+	 * names its amount and payee (a session's step-up code names
+	 * neither). Lower would text a code for amounts the PIN alone may
+	 * move. */
+	ANFU_OPT_INT("wallet", "sms_confirm_over", sms_confirm_over, 1, ANFU_LIMIT_WALLET_AMOUNT,
+		     100000, "fen", "IAM-MFA-11, TX-CONFIRM-02",
+		     "Above this amount a transfer's preview also texts the payer a one-time "
+		     "code naming the amount and the masked payee, bound to that confirmation; "
+		     "the confirm needs it (sms_code) besides the PIN. The default equals "
+		     "pin_single_max's; the largest value turns it off."),
 };
 
 const struct anfu_config_table anfu_wallet_config_table = {

@@ -35,7 +35,7 @@
 /* The hash binding a confirmation's values (TX-CONFIRM-01). */
 static int confirmation_hash(const char *id, const char *payer, const char *payee, int64_t amount,
 			     const char *memo, int64_t created_ms, int64_t expires_ms,
-			     int second_factor, char out[HASH_HEX])
+			     int second_factor, bool sms, char out[HASH_HEX])
 {
 	char buf[1024];
 	uint8_t h[ANFU_HASH_LEN];
@@ -46,6 +46,14 @@ static int confirmation_hash(const char *id, const char *payer, const char *paye
 
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return ANFU_ELIMIT;
+	/* Appended only when set: the hashes of older rows stay as they were. */
+	if (sms) {
+		int m = snprintf(buf + n, sizeof(buf) - (size_t)n, "|sms");
+
+		if (m < 0 || (size_t)m >= sizeof(buf) - (size_t)n)
+			return ANFU_ELIMIT;
+		n += m;
+	}
 	r = anfu_hash(ANFU_HASH_SHA256, buf, (size_t)n, h);
 	if (r == 0)
 		anfu_hex_encode(h, sizeof(h), out);
@@ -88,11 +96,34 @@ struct preview_tx {
 	const char *payee_id;
 	const struct anfu_wallet_preview *p;
 	const char *hash;
+	struct anfu_wallet *w;
+	bool no_phone; /* the SMS code could not be sent: no bound phone */
 };
+
+/* The SMS code of a large transfer (IAM-MFA-11, TX-CONFIRM-02): bound to
+ * the confirmation by iam, its text names the amount and the masked
+ * payee. */
+static int sms_code_send(struct anfu_tx *tx, struct preview_tx *c)
+{
+	const struct anfu_wallet_preview *p = c->p;
+	const char *payee = p->payee_name[0] ? p->payee_name : p->payee_login;
+	char zh[768], en[768];
+	struct anfu_iam_notice n = { "code.tx", "转账验证码", zh, "Transfer code", en };
+	int r;
+
+	(void)snprintf(zh, sizeof(zh), "【安付】您正在向 %s 转账 %s 元（%s）。", payee, p->figures,
+		       p->words);
+	(void)snprintf(en, sizeof(en), "[anfu] You are sending CNY %s to %s.", p->figures, payee);
+	r = anfu_iam_tx_code_send(c->w->iam, tx, c->req->payer_id, p->confirmation_id,
+				  (p->expires_ms - p->created_ms), &n);
+	if (r == ANFU_ENOTFOUND)
+		c->no_phone = true;
+	return r;
+}
 
 static int preview_fn(struct anfu_tx *tx, void *ud)
 {
-	const struct preview_tx *c = ud;
+	struct preview_tx *c = ud;
 	const struct anfu_wallet_preview *p = c->p;
 	const char *memo = c->req->memo ? c->req->memo : "";
 	struct anfu_param v[13] = {
@@ -100,15 +131,17 @@ static int preview_fn(struct anfu_tx *tx, void *ud)
 		ANFU_PI(p->amount),	     ANFU_PS(memo),		ANFU_PS(p->payee_name),
 		ANFU_PS(p->payee_login),     ANFU_PI(p->created_ms),	ANFU_PI(p->expires_ms),
 		ANFU_PI(p->second_factor),   ANFU_PS(c->hash),
-		ANFU_PS(wallet_auth_name(p->auth)),
+		ANFU_PS(wallet_auth_name(p->auth)), ANFU_PI(p->sms_code),
 	};
 	int r = anfu_db_exec(anfu_tx_db(tx),
 			     "INSERT INTO wallet_confirmation (id, payer_id, payee_id, amount, currency,"
 			     " memo, payee_name, payee_login, created_ms, expires_ms, second_factor,"
-			     " hash, auth) VALUES ($1, $2, $3, $4, 'CNY', $5, $6, $7, $8, $9, $10, $11,"
-			     " $12)",
-			     v, 12, NULL, NULL, NULL);
+			     " hash, auth, sms_code) VALUES ($1, $2, $3, $4, 'CNY', $5, $6, $7, $8, $9,"
+			     " $10, $11, $12, $13)",
+			     v, 13, NULL, NULL, NULL);
 
+	if (r == 0 && p->sms_code)
+		r = sms_code_send(tx, c);
 	if (r == 0)
 		r = anfu_tx_audit(tx, "wallet.transfer.previewed", "wallet_confirmation",
 				  p->confirmation_id, "success",
@@ -234,6 +267,7 @@ int anfu_wallet_preview(struct anfu_wallet *w, const struct anfu_actor *actor,
 		goto out;
 	(void)anfu_strlcpy(p->payee_name, payee.real_name, sizeof(p->payee_name));
 	(void)anfu_strlcpy(p->payee_login, payee.login, sizeof(p->payee_login));
+	p->sms_code = p->amount > w->cfg.sms_confirm_over;
 	r = anfu_money_words_zh(p->amount, p->words, sizeof(p->words));
 	if (r == 0)
 		r = anfu_money_format(p->amount, 2, p->figures, sizeof(p->figures));
@@ -242,15 +276,21 @@ int anfu_wallet_preview(struct anfu_wallet *w, const struct anfu_actor *actor,
 	if (r == 0)
 		r = confirmation_hash(p->confirmation_id, req->payer_id, payee.id, p->amount,
 				      req->memo ? req->memo : "", p->created_ms, p->expires_ms,
-				      (int)p->auth, hash);
+				      (int)p->auth, p->sms_code, hash);
 	if (r == 0) {
-		struct preview_tx c = { req, payee.id, p, hash };
+		struct preview_tx c = { req, payee.id, p, hash, w, false };
 
 		/* Through the ledger writer, though no money moves: it commits
 		 * with the other commands of its batch (one fsync for many),
 		 * not on its own (docs/benchmarks.md §8). Weight: one audit. */
 		r = anfu_ledger_run_weighted(w->ledger, actor, preview_fn, &c, 1,
 					     anfu_clock_mono_us() / 1000 + WALLET_DEADLINE_MS);
+		/* Nowhere to send the code: refused, nothing written. */
+		if (r == ANFU_ENOTFOUND && c.no_phone) {
+			p->code = ANFU_R_NO_DELIVERY_CHANNEL;
+			p->field = "sms_code";
+			r = 0;
+		}
 	}
 out:
 	if (r == 0)
@@ -271,6 +311,7 @@ struct conf_row {
 	char payee_name[ANFU_MASK_MAX], payee_login[ANFU_MASK_MAX];
 	char hash[HASH_HEX];
 	bool used;
+	bool sms; /* the preview sent an SMS code for it */
 };
 
 static void col_copy(const struct anfu_row *r, int col, char *out, size_t cap)
@@ -297,6 +338,7 @@ static int conf_row_fn(void *ud, const struct anfu_row *r)
 	col_copy(r, 9, c->hash, sizeof(c->hash));
 	c->used = !anfu_row_is_null(r, 10);
 	c->auth = wallet_auth_of_name(anfu_row_text(r, 11, NULL));
+	c->sms = anfu_row_int(r, 12) != 0;
 	return 1;
 }
 
@@ -307,7 +349,7 @@ static int conf_load(struct anfu_db *db, const char *id, struct conf_row *ret)
 	memset(ret, 0, sizeof(*ret));
 	return anfu_db_exec(db,
 			    "SELECT payer_id, payee_id, amount, memo, payee_name, payee_login,"
-			    " created_ms, expires_ms, second_factor, hash, transfer_id, auth"
+			    " created_ms, expires_ms, second_factor, hash, transfer_id, auth, sms_code"
 			    " FROM wallet_confirmation WHERE id = $1",
 			    p, 1, conf_row_fn, ret, NULL);
 }
@@ -606,17 +648,62 @@ static int confirm_check(struct anfu_db *db, const struct anfu_wallet_confirm_re
 		 * for (an SMS code where the amount needs TOTP). */
 		out->code = ANFU_R_STEP_UP_REQUIRED;
 		out->field = conf->auth == ANFU_WALLET_AUTH_PIN_TOTP ? "totp" : NULL;
+	} else if (conf->sms && (!req->sms_code || !req->sms_code[0])) {
+		/* Missing: refused before the code is touched (no attempt). */
+		out->code = ANFU_R_CODE_INVALID;
+		out->field = "sms_code";
 	}
 	if (out->code)
 		return 0;
 	r = confirmation_hash(req->confirmation_id, conf->payer, conf->payee, conf->amount,
-			      conf->memo, conf->created_ms, conf->expires_ms, (int)conf->auth, hash);
+			      conf->memo, conf->created_ms, conf->expires_ms, (int)conf->auth,
+			      conf->sms, hash);
 	if (r == 0 && strcmp(hash, conf->hash) != 0) {
 		anfu_log_error("wallet.confirmation_altered", "confirmation %s does not match its hash",
 			       req->confirmation_id);
 		r = ANFU_ECORRUPT;
 	}
 	return r;
+}
+
+/* The SMS code's check, a writer command of its own: a wrong code's
+ * attempt must count though the transfer is refused. */
+struct code_cmd {
+	struct anfu_wallet *w;
+	const struct anfu_wallet_confirm_req *req;
+	int result; /* 0, ANFU_EAUTH or ANFU_EEXPIRED */
+};
+
+static int code_fn(struct anfu_tx *tx, void *ud)
+{
+	struct code_cmd *c = ud;
+	int r = anfu_iam_tx_code_check(c->w->iam, tx, c->req->payer_id, c->req->confirmation_id,
+				       c->req->sms_code);
+
+	if (r != 0 && r != ANFU_EAUTH && r != ANFU_EEXPIRED)
+		return r;
+	c->result = r;
+	return 0;
+}
+
+/* Uses up the confirmation's SMS code; out->code set when it is wrong,
+ * used or expired. */
+static int sms_code_check(struct anfu_wallet *w, const struct anfu_actor *actor,
+			  const struct anfu_wallet_confirm_req *req,
+			  struct anfu_wallet_transfer *out)
+{
+	struct code_cmd c = { w, req, 0 };
+	/* weight: no transfer, no audit record; 1, the least a command is. */
+	int r = anfu_ledger_run_weighted(w->ledger, actor, code_fn, &c, 1,
+					 anfu_clock_mono_us() / 1000 + WALLET_DEADLINE_MS);
+
+	if (r < 0)
+		return r;
+	if (c.result != 0) {
+		out->code = c.result == ANFU_EEXPIRED ? ANFU_R_CODE_EXPIRED : ANFU_R_CODE_INVALID;
+		out->field = "sms_code";
+	}
+	return 0;
 }
 
 /* Prepares and runs the writer command of a checked confirmation. */
@@ -684,6 +771,8 @@ int anfu_wallet_confirm(struct anfu_wallet *w, const struct anfu_actor *actor,
 		r = conf_load(db, req->confirmation_id, &conf);
 	if (r == 0)
 		r = confirm_check(db, req, &conf, &out);
+	if (r == 0 && !out.code && !out.existed && conf.sms)
+		r = sms_code_check(w, actor, req, &out);
 	if (r == 0 && !out.code && !out.existed)
 		r = confirm_run(w, actor, req, &conf, &out);
 	if (r == 0 && out.existed) {

@@ -48,6 +48,8 @@ struct anfu_wallet_config {
 	int64_t totp_single_max; /* PIN + TOTP (RISK-LIM-01: by the factor used) */
 	int64_t totp_daily_max;
 	int64_t confirm_ttl_s; /* a preview's confirmation stays valid (TX-CONFIRM-01) */
+	int64_t sms_confirm_over; /* above it the confirm also needs an SMS code bound to
+				   * the confirmation (IAM-MFA-11, TX-CONFIRM-02) */
 };
 
 /* How a payment was authenticated, weakest first (RISK-LIM-01). */
@@ -191,6 +193,8 @@ struct anfu_wallet_preview {
 	int64_t created_ms, expires_ms;
 	enum anfu_wallet_auth auth; /* the weakest method that allows it */
 	bool second_factor;	    /* auth needs a second factor */
+	bool sms_code;		    /* an SMS code naming the amount and the payee was sent
+				     * for this confirmation (amount > sms_confirm_over) */
 	struct anfu_wallet_limit limit;
 	int64_t used_today;
 	int64_t available; /* the payer's available balance now */
@@ -203,7 +207,11 @@ struct anfu_wallet_preview {
  * "wallet.transfer.previewed". Refusals (ret->code): payee_not_found,
  * transfer_to_self, the ledger's account_frozen / account_closed (either
  * wallet), insufficient_funds, limit_single_exceeded /
- * limit_daily_exceeded (of the strongest method; field: the limit).
+ * limit_daily_exceeded (of the strongest method; field: the limit),
+ * no_delivery_channel (the amount needs an SMS code and the payer has no
+ * bound phone). Above sms_confirm_over the same command has iam send the
+ * payer an SMS code bound to the confirmation (anfu_iam_tx_code_send),
+ * its text naming the amount and the masked payee.
  * Returns 0 with *ret (only then); ANFU_EINVAL for bad arguments; or the
  * store's error.
  */
@@ -223,6 +231,9 @@ struct anfu_wallet_confirm_req {
 	 * else in a transaction of its own before anfu_wallet_confirm()
 	 * returns (a refusal, a replay, an error). */
 	struct anfu_iam_pin_ok *pin;
+	/* The SMS code of the confirmation (needed when its preview sent one),
+	 * or NULL. */
+	const char *sms_code;
 };
 
 /* A transfer as the payer sees it. */
@@ -249,8 +260,13 @@ struct anfu_wallet_transfer {
  * Refusals (ret->code; nothing written): confirmation_not_found (unknown
  * or another payer's), confirmation_expired, confirmation_used,
  * confirmation_mismatch (another amount), step_up_required (the preview
- * asked for a second factor and none came after it), the limits', the
- * ledger's (insufficient_funds, account_frozen, account_closed).
+ * asked for a second factor and none came after it), code_invalid /
+ * code_expired (field sms_code: the preview sent an SMS code and it is
+ * missing, wrong, used or expired; a wrong one counts an attempt on the
+ * code, checked in a writer command of its own before the transfer's, so
+ * a right code is used up even when the transfer is then refused), the
+ * limits', the ledger's (insufficient_funds, account_frozen,
+ * account_closed).
  * Returns 0 with *ret; ANFU_EINVAL for bad arguments; or the writer's
  * and the store's errors.
  */

@@ -22,7 +22,9 @@ def s(tmp_path_factory):
         "wallet": {"pin_single_max": str(PIN_MAX), "pin_daily_max": str(PIN_MAX),
                    "otp_single_max": str(OTP_SINGLE), "otp_daily_max": str(OTP_DAILY),
                    "totp_single_max": str(TOTP_SINGLE),
-                   "totp_daily_max": str(TOTP_DAILY)}}).start()
+                   "totp_daily_max": str(TOTP_DAILY),
+                   # The SMS code of large transfers off: test_wallet_txotp.py.
+                   "sms_confirm_over": "100000000000"}}).start()
     yield srv
     srv.assert_stopped_cleanly()
 

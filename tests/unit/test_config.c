@@ -457,6 +457,7 @@ static const struct int_case int_cases[] = {
 	ICW("wallet", "totp_single_max", 1, ANFU_LIMIT_WALLET_AMOUNT, totp_single_max),
 	ICW("wallet", "totp_daily_max", 1, ANFU_LIMIT_WALLET_AMOUNT, totp_daily_max),
 	ICW("wallet", "confirm_ttl_s", 30, ANFU_LIMIT_WALLET_CONFIRM_TTL_S, confirm_ttl_s),
+	ICW("wallet", "sms_confirm_over", 1, ANFU_LIMIT_WALLET_AMOUNT, sms_confirm_over),
 	ICB("bank", "timeout_ms", 100, 60000, timeout_ms),
 	ICB("bank", "query_after_s", 1, 86400, query_after_s),
 	ICB("bank", "callback_window_s", 10, 3600, callback_window_s),

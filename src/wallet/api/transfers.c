@@ -144,13 +144,14 @@ int anfu_wallet_api_preview(struct anfu_req *req, struct anfu_resp *resp)
 		return refused(req, out->code, out->field);
 	resp->status = 201;
 	resp->body = json_pack(
-		"{s:s, s:I, s:I, s:{s:s, s:s}, s:I, s:s, s:s, s:s, s:I, s:o, s:b, s:I}",
+		"{s:s, s:I, s:I, s:{s:s, s:s}, s:I, s:s, s:s, s:s, s:I, s:o, s:b, s:b, s:I}",
 		"confirmation_id", out->confirmation_id, "created_ms", (json_int_t)out->created_ms,
 		"expires_ms", (json_int_t)out->expires_ms, "payee", "name", out->payee_name,
 		"login", out->payee_login, "amount", (json_int_t)out->amount, "currency", "CNY",
 		"amount_words", out->words, "amount_text", out->figures, "available",
 		(json_int_t)out->available, "limits", limits_json(out),
-		"second_factor_required", out->second_factor, "time_ms",
+		"second_factor_required", out->second_factor, "sms_code_required", out->sms_code,
+		"time_ms",
 		(json_int_t)out->created_ms);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
@@ -158,7 +159,7 @@ int anfu_wallet_api_preview(struct anfu_req *req, struct anfu_resp *resp)
 /* ---- confirmation ---- */
 
 struct confirm_body {
-	struct anfu_str confirmation_id, request_id, payment_pin;
+	struct anfu_str confirmation_id, request_id, payment_pin, sms_code;
 	struct anfu_opt_i64 amount;
 };
 
@@ -171,6 +172,7 @@ static const struct anfu_jfield confirm_fields[] = {
 	  ANFU_LIMIT_WALLET_AMOUNT, NULL },
 	{ "payment_pin", ANFU_JT_SECRET, offsetof(struct confirm_body, payment_pin), true, 1, 16,
 	  NULL },
+	{ "sms_code", ANFU_JT_SECRET, offsetof(struct confirm_body, sms_code), false, 1, 16, NULL },
 };
 
 static int transfer_out(struct anfu_resp *resp, const struct anfu_wallet_transfer *t)
@@ -219,7 +221,7 @@ int anfu_wallet_api_confirm(struct anfu_req *req, struct anfu_resp *resp)
 	cr = (struct anfu_wallet_confirm_req){ p->user_id,	   cstr(b.confirmation_id),
 					       cstr(b.request_id), b.amount.v,
 					       p->mfa_ms,	   p->mfa_method,
-					       &pin };
+					       &pin,		   cstr(b.sms_code) };
 	actor_of(req, &actor);
 	r = anfu_wallet_confirm(w, &actor, &cr, out);
 	if (r < 0)

@@ -21,7 +21,7 @@ import itertools
 import pytest
 
 from banksim import BankSim
-from conftest import Server
+from conftest import Server, merge, write_config
 from iam import THIRD_PASSWORD, login_customer, register, sms_code
 from test_bank_topup import IDNO, NAME, bind, new_card, topup
 from test_iam_admin import (ADMIN_NEW, OFFICER_NEW, admin_password, admin_password_from_mail,
@@ -837,7 +837,11 @@ def test_after_the_cut_off_it_waits_for_midnight_then_is_sent_once(cut_env):
 def test_a_bad_cut_off_refuses_to_start(tmp_path, value):
     """req: FUNC-OPS-02 — [bank] withdraw_cutoff neither HH:MM (00:00..23:59)
     nor none: anfud refuses to start and says why."""
-    s = Server(tmp_path, config={"bank": {"withdraw_cutoff": value}})
+    # The value goes in after `anfu init` (on PostgreSQL init reads the
+    # configuration it finds): the refusal to check is anfud's.
+    s = Server(tmp_path)
+    s.config = merge(s.config, {"bank": {"withdraw_cutoff": value}})
+    write_config(s.data / "anfu.conf", s.config)
     rc = s.start(expect_fail=True)
     err = s.read_stderr()
     log = s.data / "log" / "anfud.log"

@@ -245,35 +245,12 @@ int anfu_points_api_redeem(struct anfu_req *req, struct anfu_resp *resp)
 	return outcome(req, resp, &d, &o, 201);
 }
 
-struct cancel_body {
-	struct anfu_str reason;
-};
-
-static const struct anfu_jfield cancel_fields[] = {
-	{ "reason", ANFU_JT_STRING, offsetof(struct cancel_body, reason), false, 1,
-	  ANFU_LIMIT_ADMIN_REASON_API, NULL },
-};
-
 int anfu_points_api_cancel(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_points *p = svc(req);
-	struct cancel_body b;
-	struct anfu_actor actor;
 	struct anfu_points_redemption d;
 	struct anfu_points_outcome o = { 0 };
-	char *id = NULL;
-	int r = anfu_api_path_id(req, "prd", &id);
+	int r = anfu_points_api_cancel_run(req, true, &d, &o);
 
-	memset(&b, 0, sizeof(b));
-	if (r == 0 && req->body_len > 0)
-		r = anfu_req_json(req, cancel_fields, NFIELDS(cancel_fields), &b);
-	if (r < 0)
-		return r;
-	if (!p || !req->actor_id)
-		return ANFU_EINTERNAL;
-	anfu_points_api_actor(req, &actor);
-	r = anfu_points_cancel(p, &actor, req->actor_id, id,
-			       b.reason.ptr ? b.reason.ptr : "cancelled by the customer", &d, &o);
 	if (r < 0)
 		return r;
 	return outcome(req, resp, &d, &o, 200);

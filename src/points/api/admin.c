@@ -266,18 +266,6 @@ static bool customer_ok(const char *s, size_t len)
 	return anfu_id_valid("usr", s, len);
 }
 
-static bool request_id_ok(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == ':' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 struct grant_body {
 	struct anfu_str customer_id, reason, request_id;
 	struct anfu_opt_i64 points;
@@ -292,7 +280,7 @@ static const struct anfu_jfield grant_fields[] = {
 	{ "reason", ANFU_JT_STRING, offsetof(struct grant_body, reason), true, 1,
 	  ANFU_LIMIT_ADMIN_REASON_API, NULL },
 	{ "request_id", ANFU_JT_STRING, offsetof(struct grant_body, request_id), true, 1,
-	  ANFU_LIMIT_POINTS_REF - 6, request_id_ok },
+	  ANFU_LIMIT_POINTS_REF - 6, anfu_points_api_request_id_ok },
 };
 
 int anfu_points_api_admin_grant(struct anfu_req *req, struct anfu_resp *resp)

@@ -86,6 +86,18 @@ int anfu_points_api_items_out(struct anfu_points *p, bool active_only, struct an
 	return anfu_points_api_json_out(resp, 200, json_pack("{s:o}", "items", list));
 }
 
+bool anfu_points_api_request_id_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 struct cancel_body {

@@ -164,21 +164,9 @@ struct redeem_body {
 	struct anfu_opt_i64 quantity, points;
 };
 
-static bool request_id_ok(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == ':' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 static const struct anfu_jfield redeem_fields[] = {
 	{ "request_id", ANFU_JT_STRING, offsetof(struct redeem_body, request_id), true, 1,
-	  ANFU_LIMIT_POINTS_REQUEST_ID, request_id_ok },
+	  ANFU_LIMIT_POINTS_REQUEST_ID, anfu_points_api_request_id_ok },
 	{ "type", ANFU_JT_STRING, offsetof(struct redeem_body, type), true, 1, 8, NULL },
 	{ "item_id", ANFU_JT_STRING, offsetof(struct redeem_body, item_id), false, 1,
 	  ANFU_ID_MAX - 1, NULL },

@@ -37,7 +37,11 @@ struct anfu_points_redemption;
 struct anfu_points_outcome;
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 void anfu_points_api_actor(const struct anfu_req *req, struct anfu_actor *ret);
+/* A request_id's characters (letters, digits, "_", ".", ":", "-"); the
+ * decoder checks its length. */
+bool anfu_points_api_request_id_ok(const char *s, size_t len);
 json_t *anfu_points_api_item_json(const struct anfu_points_item *it);
 json_t *anfu_points_api_redemption_json(const struct anfu_points_redemption *d);
 int anfu_points_api_json_out(struct anfu_resp *resp, int status, json_t *body);

@@ -33,13 +33,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "app/app.h"
 #include "base/err.h"
-#include "config/config.h"
 #include "crypto/crypto.h"
-#include "iam/config.h"
 
-#define THREADS_MAX 64
+#include "harness.h"
+
 /* The password of tests/api/iam.py (12 characters, four classes). */
 #define BENCH_PASSWORD "Tq7#vLm9!zRw"
 
@@ -56,27 +54,18 @@ struct shared {
 	const struct options *o;
 	struct anfu_pwhash_params params;
 	char encoded[ANFU_PWHASH_STR_LEN];
-	pthread_barrier_t start;
+	struct bench_crew crew;
 	double t0;     /* set by the main thread before the barrier */
 	long hwm_base; /* VmHWM (KiB) before the first hash */
 	atomic_int failures;
 };
 
 struct worker {
-	pthread_t tid;
 	struct shared *sh;
 	int64_t ops;
 	double t_last; /* when its last operation finished */
 	double busy;   /* seconds spent inside Argon2id */
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double cpu_s(void)
 {
@@ -154,7 +143,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	while (r == 0 && (ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': o->config = optarg; break;
-		case 't': r = parse_int(optarg, 1, THREADS_MAX, &o->threads); break;
+		case 't': r = parse_int(optarg, 1, BENCH_THREADS_MAX, &o->threads); break;
 		case 'o': r = parse_int(optarg, 1, 10, &o->opslimit); break;
 		case 'm': r = parse_int(optarg, 8, 4194304, &o->memlimit_kib); break;
 		case 's':
@@ -183,31 +172,19 @@ static int parse_args(int argc, char **argv, struct options *o)
  * defaults). On failure says why on stderr. */
 static int apply_config(struct options *o)
 {
-	const struct anfu_config_table *tables[ANFU_LIMIT_MODULES];
-	size_t ntables = anfu_app_config_tables(tables);
-	const struct anfu_iam_config *icfg;
-	struct anfu_config *cfg = NULL;
-	char err[512] = "";
-	int r;
+	struct bench_argon2 a;
+	int r = bench_argon2_config("bench_argon2", o->config, &a);
 
-	if (o->config)
-		r = anfu_config_load(o->config, "/", tables, ntables, &cfg, err, sizeof(err));
-	else
-		r = anfu_config_defaults("/", tables, ntables, &cfg);
-	if (r < 0) {
-		fprintf(stderr, "bench_argon2: config: %s\n", err[0] ? err : anfu_strerror(r));
+	if (r < 0)
 		return r;
-	}
-	icfg = anfu_config_module(cfg, &anfu_iam_config_table);
 	if (o->opslimit == 0)
-		o->opslimit = icfg->argon2.opslimit;
+		o->opslimit = a.opslimit;
 	if (o->memlimit_kib == 0)
-		o->memlimit_kib = icfg->argon2.memlimit_kib;
+		o->memlimit_kib = a.memlimit_kib;
 	if (o->threads == 0)
-		o->threads = icfg->argon2.max_concurrent;
-	anfu_config_free(cfg);
-	if (o->threads > THREADS_MAX) {
-		fprintf(stderr, "bench_argon2: more than %d threads\n", THREADS_MAX);
+		o->threads = a.max_concurrent;
+	if (o->threads > BENCH_THREADS_MAX) {
+		fprintf(stderr, "bench_argon2: more than %d threads\n", BENCH_THREADS_MAX);
 		return ANFU_ELIMIT;
 	}
 	return 0;
@@ -222,15 +199,15 @@ static void *worker_main(void *arg)
 	double end, t, t1;
 	int r;
 
-	(void)pthread_barrier_wait(&sh->start);
+	bench_crew_wait(&sh->crew);
 	end = sh->t0 + sh->o->seconds;
-	t = now_s();
+	t = bench_now_s();
 	/* Each thread finishes the hash it started before the deadline: the
 	 * rate divides by the time up to the last finish, not the deadline. */
 	while (t < end) {
 		r = sh->o->hash ? anfu_pwhash(&sh->params, BENCH_PASSWORD, len, out)
 				: anfu_pwhash_verify(sh->encoded, BENCH_PASSWORD, len);
-		t1 = now_s();
+		t1 = bench_now_s();
 		if (r != 0)
 			atomic_fetch_add(&sh->failures, 1);
 		else
@@ -246,30 +223,24 @@ static void *worker_main(void *arg)
 static int run(struct shared *sh)
 {
 	const struct options *o = sh->o;
-	struct worker w[THREADS_MAX];
-	int64_t ops = 0, started = 0;
+	struct worker w[BENCH_THREADS_MAX];
+	int64_t ops = 0;
 	double c0, c1, t_end = 0, busy = 0, elapsed;
 	long hwm0, hwm1;
 	const char *what = o->hash ? "hashes" : "verifies";
 	int r = 0;
 
 	memset(w, 0, sizeof(w));
-	if (pthread_barrier_init(&sh->start, NULL, (unsigned)o->threads + 1) != 0)
-		return ANFU_EINTERNAL;
-	for (; started < o->threads; started++) {
-		w[started].sh = sh;
-		if (pthread_create(&w[started].tid, NULL, worker_main, &w[started]) != 0) {
-			/* The barrier would never open: there is no way back. */
-			fprintf(stderr, "bench_argon2: pthread_create failed\n");
-			abort();
-		}
-	}
+	for (int64_t i = 0; i < BENCH_THREADS_MAX; i++)
+		w[i].sh = sh;
+	r = bench_crew_start("bench_argon2", &sh->crew, o->threads, worker_main, w, sizeof(w[0]));
+	if (r < 0)
+		return r;
 	hwm0 = proc_status_kib("VmHWM");
 	c0 = cpu_s();
-	sh->t0 = now_s();
-	(void)pthread_barrier_wait(&sh->start);
-	for (int64_t i = 0; i < started; i++) {
-		(void)pthread_join(w[i].tid, NULL);
+	bench_crew_go(&sh->crew, &sh->t0);
+	bench_crew_join(&sh->crew);
+	for (int64_t i = 0; i < o->threads; i++) {
 		ops += w[i].ops;
 		busy += w[i].busy;
 		if (w[i].t_last > t_end)
@@ -277,7 +248,6 @@ static int run(struct shared *sh)
 	}
 	c1 = cpu_s();
 	hwm1 = proc_status_kib("VmHWM");
-	(void)pthread_barrier_destroy(&sh->start);
 	elapsed = t_end - sh->t0;
 	if (atomic_load(&sh->failures) > 0 || ops == 0) {
 		fprintf(stderr, "bench_argon2: %d operations failed\n", atomic_load(&sh->failures));

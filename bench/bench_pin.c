@@ -32,17 +32,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "app/app.h"
 #include "base/err.h"
 #include "base/limits.h"
-#include "config/config.h"
 #include "crypto/crypto.h"
-#include "iam/config.h"
 #include "iam/pinmac.h"
 #include "iam/pwhash.h"
 #include "keys/keys.h"
 
-#define THREADS_MAX 64
+#include "harness.h"
+
 #define BENCH_PIN "583016"
 #define BENCH_USER "usr_bench_pin_000000000000"
 
@@ -60,23 +58,14 @@ struct shared {
 	struct anfu_pwhash *pwh;
 	const char *record; /* the stored form under test */
 	double seconds;
-	pthread_barrier_t start;
+	struct bench_crew crew;
 	atomic_int failures;
 };
 
 struct worker {
-	pthread_t tid;
 	struct shared *sh;
 	int64_t ops;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -99,7 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 't':
 			errno = 0;
 			o->threads = strtoll(optarg, &end, 10);
-			if (errno || *end || o->threads < 1 || o->threads > THREADS_MAX)
+			if (errno || *end || o->threads < 1 || o->threads > BENCH_THREADS_MAX)
 				return ANFU_EINVAL;
 			break;
 		case 's':
@@ -125,28 +114,20 @@ static int parse_args(int argc, char **argv, struct options *o)
 /* [argon2] from the config file (or the defaults). */
 static int apply_config(struct options *o)
 {
-	const struct anfu_config_table *tables[ANFU_LIMIT_MODULES];
-	size_t ntables = anfu_app_config_tables(tables);
-	const struct anfu_iam_config *icfg;
-	struct anfu_config *cfg = NULL;
-	char err[512] = "";
-	int r;
+	struct bench_argon2 a;
+	int r = bench_argon2_config("bench_pin", o->config, &a);
 
-	if (o->config)
-		r = anfu_config_load(o->config, "/", tables, ntables, &cfg, err, sizeof(err));
-	else
-		r = anfu_config_defaults("/", tables, ntables, &cfg);
-	if (r < 0) {
-		fprintf(stderr, "bench_pin: config: %s\n", err[0] ? err : anfu_strerror(r));
+	if (r < 0)
 		return r;
-	}
-	icfg = anfu_config_module(cfg, &anfu_iam_config_table);
-	o->opslimit = icfg->argon2.opslimit;
-	o->memlimit_kib = icfg->argon2.memlimit_kib;
-	o->max_concurrent = icfg->argon2.max_concurrent;
+	o->opslimit = a.opslimit;
+	o->memlimit_kib = a.memlimit_kib;
+	o->max_concurrent = a.max_concurrent;
 	if (o->threads == 0)
 		o->threads = o->max_concurrent;
-	anfu_config_free(cfg);
+	if (o->threads > BENCH_THREADS_MAX) {
+		fprintf(stderr, "bench_pin: more than %d threads\n", BENCH_THREADS_MAX);
+		return ANFU_ELIMIT;
+	}
 	return 0;
 }
 
@@ -156,9 +137,9 @@ static void *worker_main(void *arg)
 	struct shared *sh = w->sh;
 	double end;
 
-	(void)pthread_barrier_wait(&sh->start);
-	end = now_s() + sh->seconds;
-	while (now_s() < end) {
+	bench_crew_wait(&sh->crew);
+	end = bench_now_s() + sh->seconds;
+	while (bench_now_s() < end) {
 		if (iam_pin_check(sh->keys, sh->pwh, BENCH_USER, sh->record, BENCH_PIN,
 				  sizeof(BENCH_PIN) - 1) != 0)
 			atomic_fetch_add(&sh->failures, 1);
@@ -170,25 +151,21 @@ static void *worker_main(void *arg)
 /* Verifications per second of record on n threads for s seconds. */
 static int run(struct shared *sh, int64_t n, double *ret)
 {
-	struct worker w[THREADS_MAX];
+	struct worker w[BENCH_THREADS_MAX];
 	int64_t ops = 0;
 	double t0, t1;
+	int r;
 
-	if (pthread_barrier_init(&sh->start, NULL, (unsigned)n + 1) != 0)
-		return ANFU_EINTERNAL;
-	for (int64_t i = 0; i < n; i++) {
+	for (int64_t i = 0; i < n && i < BENCH_THREADS_MAX; i++)
 		w[i] = (struct worker){ .sh = sh };
-		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]) != 0)
-			abort();
-	}
-	t0 = now_s();
-	(void)pthread_barrier_wait(&sh->start);
-	for (int64_t i = 0; i < n; i++) {
-		(void)pthread_join(w[i].tid, NULL);
+	r = bench_crew_start("bench_pin", &sh->crew, n, worker_main, w, sizeof(w[0]));
+	if (r < 0)
+		return r;
+	bench_crew_go(&sh->crew, &t0);
+	bench_crew_join(&sh->crew);
+	t1 = bench_now_s();
+	for (int64_t i = 0; i < n; i++)
 		ops += w[i].ops;
-	}
-	t1 = now_s();
-	(void)pthread_barrier_destroy(&sh->start);
 	*ret = (double)ops / (t1 - t0);
 	return atomic_load(&sh->failures) ? ANFU_EAUTH : 0;
 }

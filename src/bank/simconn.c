@@ -74,6 +74,36 @@ static void copy_str(json_t *o, const char *key, char *out, size_t cap)
 		out[0] = '\0';
 }
 
+/* POSTs body to path and reads the bank's verdict, for the operations
+ * that answer {"result": ..., "reason"?: ...}: ANFU_BANK_DECLINED for a
+ * refusal (HTTP 4xx or result "declined"; its reason copied into reason),
+ * ANFU_BANK_ACCEPTED for result ok, ANFU_BANK_NO_ANSWER otherwise.
+ * Returns 0 with *ret_answer and *ret_ans (the answer object, NULL for
+ * none; the caller's to decref), or the error of the call, writing
+ * nothing. body is borrowed; NULL (a failed json_pack) is ANFU_EINTERNAL
+ * and sends nothing. */
+static int post_verdict(struct simconn *s, const char *path, json_t *body, const char *ok,
+			enum anfu_bank_answer *ret_answer, char *reason, size_t reason_cap,
+			json_t **ret_ans)
+{
+	json_t *ans = NULL;
+	bool declined = false;
+	int r = body ? call(s, "POST", path, body, &ans, &declined) : ANFU_EINTERNAL;
+	const char *res = json_string_value(json_object_get(ans, "result"));
+
+	if (r < 0)
+		return r;
+	*ret_answer = ANFU_BANK_NO_ANSWER;
+	if (declined || (res && strcmp(res, "declined") == 0)) {
+		*ret_answer = ANFU_BANK_DECLINED;
+		copy_str(ans, "reason", reason, reason_cap);
+	} else if (res && strcmp(res, ok) == 0) {
+		*ret_answer = ANFU_BANK_ACCEPTED;
+	}
+	*ret_ans = ans;
+	return 0;
+}
+
 static int card_verify(void *ud, const struct anfu_bank_card_check *c,
 		       struct anfu_bank_card_answer *ret)
 {
@@ -82,21 +112,14 @@ static int card_verify(void *ud, const struct anfu_bank_card_check *c,
 				 c->id_number);
 	struct anfu_bank_card_answer a = { ANFU_BANK_NO_ANSWER, "", "" };
 	json_t *ans = NULL;
-	bool declined = false;
-	int r = body ? call(ud, "POST", "/bank/v1/cards/verify", body, &ans, &declined)
-		     : ANFU_EINTERNAL;
-	const char *res = json_string_value(json_object_get(ans, "result"));
+	int r = post_verdict(ud, "/bank/v1/cards/verify", body, "code_sent", &a.answer, a.reason,
+			     sizeof(a.reason), &ans);
 
 	json_decref(body);
 	if (r < 0)
 		return r;
-	if (declined || (res && strcmp(res, "declined") == 0)) {
-		a.answer = ANFU_BANK_DECLINED;
-		copy_str(ans, "reason", a.reason, sizeof(a.reason));
-	} else if (res && strcmp(res, "code_sent") == 0) {
-		a.answer = ANFU_BANK_ACCEPTED;
+	if (a.answer == ANFU_BANK_ACCEPTED)
 		copy_str(ans, "phone_masked", a.phone_masked, sizeof(a.phone_masked));
-	}
 	json_decref(ans);
 	*ret = a;
 	return 0;
@@ -108,20 +131,12 @@ static int card_confirm(void *ud, const char *serial, const char *code,
 	json_t *body = json_pack("{s:s,s:s}", "serial", serial, "code", code);
 	struct anfu_bank_card_answer a = { ANFU_BANK_NO_ANSWER, "", "" };
 	json_t *ans = NULL;
-	bool declined = false;
-	int r = body ? call(ud, "POST", "/bank/v1/cards/confirm", body, &ans, &declined)
-		     : ANFU_EINTERNAL;
-	const char *res = json_string_value(json_object_get(ans, "result"));
+	int r = post_verdict(ud, "/bank/v1/cards/confirm", body, "bound", &a.answer, a.reason,
+			     sizeof(a.reason), &ans);
 
 	json_decref(body);
 	if (r < 0)
 		return r;
-	if (declined || (res && strcmp(res, "declined") == 0)) {
-		a.answer = ANFU_BANK_DECLINED;
-		copy_str(ans, "reason", a.reason, sizeof(a.reason));
-	} else if (res && strcmp(res, "bound") == 0) {
-		a.answer = ANFU_BANK_ACCEPTED;
-	}
 	json_decref(ans);
 	*ret = a;
 	return 0;
@@ -135,20 +150,14 @@ static int payment(struct simconn *s, const char *path, const struct anfu_bank_p
 				 p->currency);
 	struct anfu_bank_payment_answer a = { ANFU_BANK_NO_ANSWER, "", "" };
 	json_t *ans = NULL;
-	bool declined = false;
-	int r = body ? call(s, "POST", path, body, &ans, &declined) : ANFU_EINTERNAL;
-	const char *res = json_string_value(json_object_get(ans, "result"));
+	int r = post_verdict(s, path, body, "accepted", &a.answer, a.reason, sizeof(a.reason),
+			     &ans);
 
 	json_decref(body);
 	if (r < 0)
 		return r;
-	if (declined || (res && strcmp(res, "declined") == 0)) {
-		a.answer = ANFU_BANK_DECLINED;
-		copy_str(ans, "reason", a.reason, sizeof(a.reason));
-	} else if (res && strcmp(res, "accepted") == 0) {
-		a.answer = ANFU_BANK_ACCEPTED;
+	if (a.answer == ANFU_BANK_ACCEPTED)
 		copy_str(ans, "bank_ref", a.bank_ref, sizeof(a.bank_ref));
-	}
 	json_decref(ans);
 	*ret = a;
 	return 0;
@@ -166,17 +175,24 @@ static int credit(void *ud, const struct anfu_bank_payment_req *p,
 	return payment(ud, "/bank/v1/credits", p, ret);
 }
 
+/* GETs prefix + arg (a serial, a day): *ret the answer object, NULL for
+ * no usable one (a 4xx is none either); the caller's to decref. */
+static int get_answer(struct simconn *s, const char *prefix, const char *arg, json_t **ret)
+{
+	char path[128];
+	bool declined = false;
+
+	(void)snprintf(path, sizeof(path), "%s%s", prefix, arg);
+	return call(s, "GET", path, NULL, ret, &declined);
+}
+
 static int query(void *ud, const char *serial, enum anfu_bank_answer *ret_answer,
 		 struct anfu_bank_status_report *ret)
 {
 	struct anfu_bank_status_report st = { 0 };
-	char path[128];
 	json_t *ans = NULL, *amount;
-	bool declined = false;
-	int r;
+	int r = get_answer(ud, "/bank/v1/payments/", serial, &ans);
 
-	(void)snprintf(path, sizeof(path), "/bank/v1/payments/%s", serial);
-	r = call(ud, "GET", path, NULL, &ans, &declined);
 	if (r < 0)
 		return r;
 	*ret_answer = ANFU_BANK_NO_ANSWER;
@@ -196,14 +212,10 @@ static int query(void *ud, const char *serial, enum anfu_bank_answer *ret_answer
 
 static int statement(void *ud, const char *day, enum anfu_bank_answer *ret_answer, char **ret)
 {
-	char path[128];
 	json_t *ans = NULL;
-	bool declined = false;
 	const char *text;
-	int r;
+	int r = get_answer(ud, "/bank/v1/statements/", day, &ans);
 
-	(void)snprintf(path, sizeof(path), "/bank/v1/statements/%s", day);
-	r = call(ud, "GET", path, NULL, &ans, &declined);
 	if (r < 0)
 		return r;
 	*ret_answer = ANFU_BANK_NO_ANSWER;

@@ -122,19 +122,27 @@ static int reply(struct anfu_req *req, struct anfu_resp *resp, int status, json_
 
 typedef int (*json_op)(struct sim *s, json_t *in, json_t **ret);
 
-static int signed_json(struct anfu_req *req, struct anfu_resp *resp, json_op op)
+/* op on the request's JSON body, its answer the reply. */
+static int body_op(struct anfu_req *req, struct anfu_resp *resp, json_op op)
 {
-	json_t *in, *out = NULL;
-	int r = verify_request(req);
+	json_t *in = body_json(req), *out = NULL;
+	int r;
 
-	if (r < 0)
-		return r;
-	in = body_json(req);
 	if (!in)
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
 	r = op(&sim, in, &out);
 	json_decref(in);
 	return reply(req, resp, r, out);
+}
+
+/* The bank API's: body_op on a request anfud signed. */
+static int signed_json(struct anfu_req *req, struct anfu_resp *resp, json_op op)
+{
+	int r = verify_request(req);
+
+	if (r < 0)
+		return r;
+	return body_op(req, resp, op);
 }
 
 static int h_verify(struct anfu_req *req, struct anfu_resp *resp)
@@ -186,18 +194,27 @@ static int param(struct anfu_req *req, const char *name, char *out, size_t cap)
 	return 0;
 }
 
-static int h_status(struct anfu_req *req, struct anfu_resp *resp)
+/* GET /sim/v1/payments/{serial} (control API), and the bank API's
+ * status query once its signature is checked. */
+static int h_payment(struct anfu_req *req, struct anfu_resp *resp)
 {
 	char serial[ANFU_BANK_SERIAL_MAX];
 	json_t *out = NULL;
-	int r = verify_request(req);
+	int r = param(req, "serial", serial, sizeof(serial));
 
-	if (r == 0)
-		r = param(req, "serial", serial, sizeof(serial));
 	if (r < 0)
 		return r;
 	r = sim_payment_status(&sim, serial, &out);
 	return reply(req, resp, r, out);
+}
+
+static int h_status(struct anfu_req *req, struct anfu_resp *resp)
+{
+	int r = verify_request(req);
+
+	if (r < 0)
+		return r;
+	return h_payment(req, resp);
 }
 
 static int h_statement(struct anfu_req *req, struct anfu_resp *resp)
@@ -216,26 +233,14 @@ static int h_statement(struct anfu_req *req, struct anfu_resp *resp)
 
 /* ---- control API ----------------------------------------------------------- */
 
-static int control_json(struct anfu_req *req, struct anfu_resp *resp, json_op op)
-{
-	json_t *in = body_json(req), *out = NULL;
-	int r;
-
-	if (!in)
-		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
-	r = op(&sim, in, &out);
-	json_decref(in);
-	return reply(req, resp, r, out);
-}
-
 static int h_add_card(struct anfu_req *req, struct anfu_resp *resp)
 {
-	return control_json(req, resp, sim_add_card);
+	return body_op(req, resp, sim_add_card);
 }
 
 static int h_behaviour(struct anfu_req *req, struct anfu_resp *resp)
 {
-	return control_json(req, resp, sim_set_behaviour);
+	return body_op(req, resp, sim_set_behaviour);
 }
 
 static int h_sms(struct anfu_req *req, struct anfu_resp *resp)
@@ -271,18 +276,6 @@ static int h_peer(struct anfu_req *req, struct anfu_resp *resp)
 			 json_string_value(json_object_get(in, "public_key")));
 	json_decref(in);
 	return reply(req, resp, r < 0 ? 400 : 200, NULL);
-}
-
-static int h_payment(struct anfu_req *req, struct anfu_resp *resp)
-{
-	char serial[ANFU_BANK_SERIAL_MAX];
-	json_t *out = NULL;
-	int r = param(req, "serial", serial, sizeof(serial));
-
-	if (r < 0)
-		return r;
-	r = sim_payment_status(&sim, serial, &out);
-	return reply(req, resp, r, out);
 }
 
 #ifdef ANFU_TEST_HOOKS

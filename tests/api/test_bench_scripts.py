@@ -11,7 +11,14 @@ fresh BENCH_DIR, which must be empty again afterwards. The wallets open with
 5000 fen and transfers are 1..10000 fen, so the "debits must not exceed
 credits" rule refuses about half of the first debits of every wallet: the
 committed scripts must refuse some and overdraw none.
+
+The scripts that make the benchmarks' customers (bench/login_users.py,
+bench/wallet_users.py, their shared bench/customers.py) run against a
+test-hooks anfud of the test's own, making two customers each; what they
+write must be what bench/login.lua and bench_wallet use: a login that a
+trusted device completes at once, a funded session.
 """
+import json
 import os
 import re
 import shutil
@@ -110,3 +117,48 @@ def test_a_broken_script_fails_the_books_check(bench_dir, tmp_path, name):
     assert verdict == "FAILED"
     assert seen(int(off), int(diff), int(overdrawn)), checks[0]
     assert not re.search(r"^hot ", p.stdout, re.M)
+
+
+# bench/run.sh's login_config and wallet_config: correct passwords only, so
+# no captcha for a login and no per-IP throttle.
+USERS_CONFIG = {"captcha": {"mode": "after_failures", "after_failures": "1"},
+                "lockout": {"ip_failures": "10000"}}
+
+
+def run_users(script, srv, out, *args):
+    p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", script),
+                        "--port", str(srv.port), "--cert", srv.cert, "--users", "2",
+                        "--workers", "2", "--out", str(out), *args],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2, lines
+    return [line.split("\t") for line in lines]
+
+
+def test_login_users_makes_customers_whose_trusted_device_logs_in(make_server, tmp_path):
+    # No requirement ID: bench tooling (the login benchmark's customers).
+    s = make_server(config=USERS_CONFIG)
+    rows = run_users("login_users.py", s, tmp_path / "bodies.txt")
+    assert len({r[0] for r in rows}) == 2
+    for body, token in rows:
+        # What bench/login.lua sends: the body, the device, its secret.
+        r = s.post("/api/v1/auth/login", json.loads(body),
+                   headers={"X-Device-Id": "bench-device", "User-Agent": "anfu-bench/1.0",
+                            "X-Device-Token": token})
+        assert (r.status_code, r.json().get("state")) == (200, "active"), r.text
+
+
+def test_wallet_users_makes_funded_customers_with_live_sessions(make_server, tmp_path):
+    # No requirement ID: bench tooling (the wallet benchmark's customers).
+    s = make_server(config=USERS_CONFIG)
+    rows = run_users("wallet_users.py", s, tmp_path / "users.txt",
+                     "--pin", "583016", "--funds", "1000")
+    assert len({r[0] for r in rows}) == 2
+    for phone, cookie, csrf in rows:
+        assert re.fullmatch(r"138\d{8}", phone) and csrf
+        # What bench_wallet sends with every request.
+        r = s.get("/api/v1/me/balance",
+                  headers={"Cookie": cookie, "X-Device-Id": "bench-wallet",
+                           "User-Agent": "anfu-bench/1.0"})
+        assert (r.status_code, r.json().get("available")) == (200, 1000), r.text

@@ -286,6 +286,46 @@ def test_item_cancel_returns_points_and_stock(desk):
     assert len(recs) == 1 and "goods never shipped" in str(recs[0]["details"])
 
 
+def test_cancel_the_operator_must_give_a_reason_the_customer_need_send_no_body(desk):
+    # The two cancel routes share one decoder (src/points/api/json.c).
+    d = desk
+    c = customer(d)
+    assert grant(d, c.uid, 200).status_code == 201
+    first = redeem(c, type="value", points=100).json()["redemption"]
+    second = redeem(c, type="value", points=100).json()["redemption"]
+    before = state(d, c.uid)
+    r = d.op.post("/admin/v1/points/redemptions/%s/cancel" % first["id"], {})
+    assert (r.status_code, err(r)) == (400, "missing_field"), r.text
+    r = d.op.post("/admin/v1/points/redemptions/%s/cancel" % first["id"], {"reason": ""})
+    assert r.status_code == 400, r.text
+    assert state(d, c.uid) == before
+    # A customer's request without any body: the default reason.
+    r = c.post("/api/v1/me/points/redemptions/%s/cancel" % first["id"])
+    assert r.status_code == 200, r.text
+    assert (r.json()["redemption"]["state"], r.json()["balance"]) == ("cancelled", 100)
+    # ... or with one: its reason.
+    r = c.post("/api/v1/me/points/redemptions/%s/cancel" % second["id"],
+               {"reason": "changed my mind"})
+    assert r.status_code == 200, r.text
+    details = {x["object_id"]: str(x["details"])
+               for x in d.s.audit("points.redemption_cancelled")}
+    assert "cancelled by the customer" in details[first["id"]]
+    assert "changed my mind" in details[second["id"]]
+
+
+def test_request_id_with_other_characters_is_refused(desk):
+    d = desk
+    c = customer(d)
+    assert grant(d, c.uid, 100, rid="ok_id.1:2-3").status_code == 201
+    before = state(d, c.uid)
+    for bad in ("has space", "semi;colon", "斜杠"):
+        r = grant(d, c.uid, 100, rid=bad)
+        assert (r.status_code, err(r)) == (400, "invalid_field"), r.text
+        r = redeem(c, rid=bad, type="value", points=100)
+        assert (r.status_code, err(r)) == (400, "invalid_field"), r.text
+    assert state(d, c.uid) == before
+
+
 @pytest.mark.parametrize("who,code", [("op", 201), ("risk", 403), ("fin", 403),
                                       ("admin", 403), ("officer", 403)])
 def test_only_the_operator_manages_the_catalogue(desk, who, code):

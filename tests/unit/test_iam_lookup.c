@@ -4,7 +4,7 @@
  *
  * Each case gets the full fixture (real keys, a migrated store, the vault,
  * the IAM service) on a frozen clock, and runs on SQLite and, named
- * "pg:<case>", on PostgreSQL. Users are inserted the way the service
+ * "pg:<case>", on PostgreSQL (tests/unit/iamfix.h). Users are inserted the way the service
  * inserts them (iam_user_insert: sealed and indexed); states the service
  * reaches through its own flows (disabled, locked, expired) are set on the
  * row directly.
@@ -25,27 +25,10 @@
 #include "store/store.h"
 
 #include "fixture.h"
+#include "iamfix.h"
 
 #define PHONE_A "13800001111"
 #define PHONE_B "13900002222"
-
-static int setup(void **state)
-{
-	static const struct anfu_fixture_opts opts = { .name = "iamlookup",
-						       .small_argon2 = true,
-						       .frozen_clock = true };
-	struct anfu_fixture *f = NULL;
-
-	assert_int_equal(fixture_open(FIXTURE_IAM, &opts, &f), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture_close(*state);
-	return 0;
-}
 
 /* Inserts a user as the service does (sealed, indexed); its id into id. */
 static void add_user(struct anfu_fixture *f, enum anfu_user_kind kind, const char *login,
@@ -249,23 +232,9 @@ static void test_party_by_id_of_any_kind_and_status(void **state)
 	assert_untouched(&v);
 }
 
-static int setup_sqlite(void **state)
-{
-	fixture_pg_mode(false);
-	return setup(state);
-}
+static struct anfu_fixture_opts opts = IAMFIX_OPTS("iamlookup");
 
-static int setup_pg(void **state)
-{
-	fixture_pg_mode(true);
-	return setup(state);
-}
-
-#define T(fn)                                           \
-	{ #fn, fn, setup_sqlite, teardown, NULL },      \
-	{                                               \
-		"pg:" #fn, fn, setup_pg, teardown, NULL \
-	}
+#define T(fn) IAMFIX_CASES(fn, &opts)
 
 int main(void)
 {

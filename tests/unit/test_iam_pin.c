@@ -5,10 +5,11 @@
  * Each case gets the full fixture (real keys, a migrated store, audit,
  * vault, an unstarted notifier whose messages stay in notify_message, the
  * IAM service with small Argon2 parameters) on a frozen clock, and runs on
- * SQLite and, named "pg:<case>", on PostgreSQL. Customers are made the way
- * the service makes them; old Argon2id PIN hashes are made with the old
- * code path (anfu_pwhash_hash + iam_password_store), as the code before
- * issue 10 stored them.
+ * SQLite and, named "pg:<case>", on PostgreSQL (tests/unit/iamfix.h).
+ * Customers are made the way the service makes them (iamfix_customer);
+ * old Argon2id PIN hashes are made with the old code path
+ * (anfu_pwhash_hash + iam_password_store), as the code before issue 10
+ * stored them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,9 +38,8 @@
 #include "store/store.h"
 
 #include "fixture.h"
+#include "iamfix.h"
 
-#define PW1 "Kx9#mQ2$vLp7"
-#define PHONE1 "13800001111"
 #define PIN "582947"
 #define PIN2 "629173"
 #define WRONG "582948"
@@ -47,54 +47,6 @@
 static const struct anfu_iam_ctx web = { "198.51.100.7", "Mozilla/5.0 (test)",
 					 "dev_a",	 "req_1",
 					 "en",		 false };
-
-static int setup(void **state)
-{
-	static const struct anfu_fixture_opts opts = { .name = "iampin",
-						       .small_argon2 = true,
-						       .frozen_clock = true };
-	struct anfu_fixture *f = NULL;
-
-	assert_int_equal(fixture_open(FIXTURE_IAM, &opts, &f), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture_close(*state);
-	return 0;
-}
-
-/* A customer with a phone, and its principal just stepped up. */
-static void make_customer(struct anfu_fixture *f, struct anfu_principal *p)
-{
-	char hash[ANFU_PWHASH_STR_LEN], reason[128];
-	struct iam_new_user nu = { 0 };
-	char id[ANFU_ID_MAX];
-
-	assert_int_equal(anfu_pwhash_hash(f->iam->pwhash, PW1, strlen(PW1), hash), 0);
-	nu.kind = ANFU_USER_CUSTOMER;
-	nu.login = PHONE1;
-	nu.login_kind = "mobile";
-	nu.password_hash = hash;
-	nu.phone = PHONE1;
-	nu.lang = "en";
-	nu.created_by = "system";
-	nu.pwd_reason = "initial";
-	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(iam_user_insert(f->iam, f->db, &nu, id), 0);
-	assert_int_equal(anfu_rbac_grant(f->db, id, "customer", "system", NULL, anfu_clock_now_ms(),
-					 reason, sizeof(reason)),
-			 0);
-	assert_int_equal(anfu_db_commit(f->db), 0);
-	memset(p, 0, sizeof(*p));
-	(void)snprintf(p->user_id, sizeof(p->user_id), "%s", id);
-	p->kind = ANFU_USER_CUSTOMER;
-	p->state = ANFU_SESSION_ACTIVE;
-	p->mfa_ms = anfu_clock_now_ms();
-	assert_int_equal(anfu_rbac_load(f->db, id, p), 0);
-}
 
 static void pay_hash(struct anfu_fixture *f, const char *uid, char out[FIXTURE_TEXT_MAX])
 {
@@ -113,11 +65,6 @@ static void pay_history(struct anfu_fixture *f, const char *uid, char out[FIXTUR
 static int64_t notices(struct anfu_fixture *f, const char *kind)
 {
 	return fixture_count(f->db, "SELECT COUNT(*) FROM notify_message WHERE kind = $1", kind);
-}
-
-static int64_t pay_failures(struct anfu_fixture *f, const char *uid)
-{
-	return fixture_count(f->db, "SELECT pay_failures FROM iam_user WHERE id = $1", uid);
 }
 
 /* Sets the PIN as the code before issue 10 did: an Argon2id hash. */
@@ -223,7 +170,7 @@ static void test_set_pin_is_stored_as_a_mac_and_verified_without_argon2(void **s
 	char h[FIXTURE_TEXT_MAX], hist[FIXTURE_TEXT_MAX];
 	uint64_t runs;
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
 	pay_hash(f, p.user_id, h);
 	pay_history(f, p.user_id, hist);
@@ -250,13 +197,13 @@ static void test_every_wrong_pin_is_counted_and_told_until_the_lock(void **state
 	struct anfu_iam_err e = { NULL, NULL };
 	int64_t threshold = f->iam_cfg->lockout.pay_threshold;
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
 	for (int64_t i = 1; i < threshold; i++) {
 		assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, WRONG, &e),
 				 ANFU_EAUTH);
 		assert_string_equal(e.code, "payment_password_invalid");
-		assert_int_equal(pay_failures(f, p.user_id), i);
+		assert_int_equal(iamfix_pay_failures(f, p.user_id), i);
 		assert_int_equal(notices(f, "payment_password_failed"), i);
 	}
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, WRONG, &e),
@@ -269,7 +216,7 @@ static void test_every_wrong_pin_is_counted_and_told_until_the_lock(void **state
 	assert_int_equal(notices(f, "payment_password_failed"), threshold - 1);
 	anfu_clock_advance_ms(f->iam_cfg->lockout.pay_minutes * 60 * 1000);
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, PIN, &e), 0);
-	assert_int_equal(pay_failures(f, p.user_id), 0);
+	assert_int_equal(iamfix_pay_failures(f, p.user_id), 0);
 }
 
 /* An Argon2id PIN hash of the old code verifies, is converted to a MAC
@@ -284,12 +231,12 @@ static void test_argon2_pin_is_converted_at_the_next_right_entry(void **state)
 	char old[FIXTURE_TEXT_MAX], h[FIXTURE_TEXT_MAX], hist[FIXTURE_TEXT_MAX];
 	uint64_t runs;
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	seed_argon2_pin(f, p.user_id, PIN);
 	pay_hash(f, p.user_id, old);
 	assert_true(iam_pin_is_argon2(old));
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, WRONG, &e), ANFU_EAUTH);
-	assert_int_equal(pay_failures(f, p.user_id), 1);
+	assert_int_equal(iamfix_pay_failures(f, p.user_id), 1);
 	pay_hash(f, p.user_id, h);
 	assert_string_equal(h, old);
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, PIN, &e), 0);
@@ -301,7 +248,7 @@ static void test_argon2_pin_is_converted_at_the_next_right_entry(void **state)
 				       "SELECT COUNT(*) FROM iam_password_history WHERE hash = $1",
 				       old),
 			 0);
-	assert_int_equal(pay_failures(f, p.user_id), 0);
+	assert_int_equal(iamfix_pay_failures(f, p.user_id), 0);
 	assert_int_equal(fixture_audits(f->db, "user.payment_password_converted"), 1);
 	runs = anfu_iam_test_pwhash_total(f->iam);
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, PIN, &e), 0);
@@ -319,7 +266,7 @@ static void test_conversion_is_undone_with_its_entry(void **state)
 	struct anfu_iam_err e = { NULL, NULL };
 	char old[FIXTURE_TEXT_MAX], h[FIXTURE_TEXT_MAX];
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	seed_argon2_pin(f, p.user_id, PIN);
 	pay_hash(f, p.user_id, old);
 	anfu_audit_inject_fault(f->audit, true);
@@ -344,7 +291,7 @@ static void test_a_record_under_an_unknown_key_fails_closed(void **state)
 	char h[FIXTURE_TEXT_MAX], after[FIXTURE_TEXT_MAX];
 	size_t plen = strlen(IAM_PIN_RECORD_PREFIX);
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
 	pay_hash(f, p.user_id, h);
 	memcpy(h + plen, "pin-0000000000000000", ANFU_PIN_KID_LEN);
@@ -355,7 +302,7 @@ static void test_a_record_under_an_unknown_key_fails_closed(void **state)
 			 ANFU_ECRYPTO);
 	pay_hash(f, p.user_id, after);
 	assert_string_equal(after, h);
-	assert_int_equal(pay_failures(f, p.user_id), 0);
+	assert_int_equal(iamfix_pay_failures(f, p.user_id), 0);
 	assert_int_equal(notices(f, "payment_password_failed"), 0);
 	assert_int_equal(fixture_audits(f->db, "payment.password_verified"), 0);
 	assert_int_equal(fixture_audits(f->db, "payment.password_failed"), 0);
@@ -370,7 +317,7 @@ static void test_reuse_is_found_in_mac_and_argon2_history(void **state)
 	struct anfu_principal p;
 	struct anfu_iam_err e = { NULL, NULL };
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	seed_argon2_pin(f, p.user_id, "730418");
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN2, &e), 0);
@@ -382,23 +329,9 @@ static void test_reuse_is_found_in_mac_and_argon2_history(void **state)
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, PIN2, &e), 0);
 }
 
-static int setup_sqlite(void **state)
-{
-	fixture_pg_mode(false);
-	return setup(state);
-}
+static struct anfu_fixture_opts opts = IAMFIX_OPTS("iampin");
 
-static int setup_pg(void **state)
-{
-	fixture_pg_mode(true);
-	return setup(state);
-}
-
-#define T(fn)                                           \
-	{ #fn, fn, setup_sqlite, teardown, NULL },      \
-	{                                               \
-		"pg:" #fn, fn, setup_pg, teardown, NULL \
-	}
+#define T(fn) IAMFIX_CASES(fn, &opts)
 
 int main(void)
 {

@@ -5,7 +5,7 @@
  * anfu_iam_pin_ok_record; issue 10, one durable commit less per transfer).
  *
  * The full fixture on a frozen clock, on SQLite and, named "pg:<case>", on
- * PostgreSQL (the setup of tests/unit/test_iam_pin.c).
+ * PostgreSQL (the setup of tests/unit/iamfix.h, as test_iam_pin.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,68 +33,14 @@
 #include "store/store.h"
 
 #include "fixture.h"
+#include "iamfix.h"
 
-#define PW1 "Kx9#mQ2$vLp7"
-#define PHONE1 "13800001111"
 #define PIN "582947"
 #define WRONG "582948"
 
 static const struct anfu_iam_ctx web = { "198.51.100.7", "Mozilla/5.0 (test)",
 					 "dev_a",	 "req_1",
 					 "en",		 false };
-
-static int setup(void **state)
-{
-	static const struct anfu_fixture_opts opts = { .name = "iampin",
-						       .small_argon2 = true,
-						       .frozen_clock = true };
-	struct anfu_fixture *f = NULL;
-
-	assert_int_equal(fixture_open(FIXTURE_IAM, &opts, &f), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture_close(*state);
-	return 0;
-}
-
-/* A customer with a phone, and its principal just stepped up. */
-static void make_customer(struct anfu_fixture *f, struct anfu_principal *p)
-{
-	char hash[ANFU_PWHASH_STR_LEN], reason[128];
-	struct iam_new_user nu = { 0 };
-	char id[ANFU_ID_MAX];
-
-	assert_int_equal(anfu_pwhash_hash(f->iam->pwhash, PW1, strlen(PW1), hash), 0);
-	nu.kind = ANFU_USER_CUSTOMER;
-	nu.login = PHONE1;
-	nu.login_kind = "mobile";
-	nu.password_hash = hash;
-	nu.phone = PHONE1;
-	nu.lang = "en";
-	nu.created_by = "system";
-	nu.pwd_reason = "initial";
-	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(iam_user_insert(f->iam, f->db, &nu, id), 0);
-	assert_int_equal(anfu_rbac_grant(f->db, id, "customer", "system", NULL, anfu_clock_now_ms(),
-					 reason, sizeof(reason)),
-			 0);
-	assert_int_equal(anfu_db_commit(f->db), 0);
-	memset(p, 0, sizeof(*p));
-	(void)snprintf(p->user_id, sizeof(p->user_id), "%s", id);
-	p->kind = ANFU_USER_CUSTOMER;
-	p->state = ANFU_SESSION_ACTIVE;
-	p->mfa_ms = anfu_clock_now_ms();
-	assert_int_equal(anfu_rbac_load(f->db, id, p), 0);
-}
-
-static int64_t pay_failures(struct anfu_fixture *f, const char *uid)
-{
-	return fixture_count(f->db, "SELECT pay_failures FROM iam_user WHERE id = $1", uid);
-}
 
 static int64_t verified(struct anfu_fixture *f)
 {
@@ -150,7 +96,7 @@ static void test_right_pin_is_recorded_by_the_payments_commit(void **state)
 	struct anfu_iam_pin_ok ok = { 0 };
 	struct pay c = { f->iam, &ok, false, 1 };
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
 	assert_int_equal(anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e),
 			 0);
@@ -163,7 +109,7 @@ static void test_right_pin_is_recorded_by_the_payments_commit(void **state)
 	/* Recorded once: a second call does nothing. */
 	assert_int_equal(anfu_iam_pin_ok_record(f->iam, &ok), 0);
 	assert_int_equal(verified(f), 1);
-	assert_int_equal(pay_failures(f, p.user_id), 0);
+	assert_int_equal(iamfix_pay_failures(f, p.user_id), 0);
 }
 
 /* A payment refused after staging the record keeps nothing; the record is
@@ -176,7 +122,7 @@ static void test_refused_payment_records_the_right_pin_on_its_own(void **state)
 	struct anfu_iam_pin_ok ok = { 0 };
 	struct pay c = { f->iam, &ok, true, 1 };
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
 	assert_int_equal(anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e),
 			 0);
@@ -197,14 +143,14 @@ static void test_right_pin_after_failures_is_recorded_at_once(void **state)
 	struct anfu_iam_err e = { NULL, NULL };
 	struct anfu_iam_pin_ok ok = { 0 };
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
 	assert_int_equal(anfu_iam_verify_payment_password(f->iam, &web, &p, WRONG, &e), ANFU_EAUTH);
-	assert_int_equal(pay_failures(f, p.user_id), 1);
+	assert_int_equal(iamfix_pay_failures(f, p.user_id), 1);
 	assert_int_equal(anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e),
 			 0);
 	assert_false(ok.pending);
-	assert_int_equal(pay_failures(f, p.user_id), 0);
+	assert_int_equal(iamfix_pay_failures(f, p.user_id), 0);
 	assert_int_equal(verified(f), 1);
 }
 
@@ -220,7 +166,7 @@ static void test_lock_found_in_the_payments_transaction_refuses_it(void **state)
 	struct pay c = { f->iam, &ok, false, 1 }, c2 = { f->iam, &ok2, false, 1 };
 	int64_t until = anfu_clock_now_ms() + 60000;
 
-	make_customer(f, &p);
+	iamfix_customer(f, &p);
 	assert_int_equal(anfu_iam_set_payment_password(f->iam, &web, &p, PIN, &e), 0);
 	assert_int_equal(anfu_iam_verify_payment_password_deferred(f->iam, &web, &p, PIN, &ok, &e),
 			 0);
@@ -244,27 +190,13 @@ static void test_lock_found_in_the_payments_transaction_refuses_it(void **state)
 	assert_true(ok2.pending);
 	set_failures(f, p.user_id, 1);
 	assert_int_equal(iam_tx(f->iam, pay_fn, &c2, NULL), 0);
-	assert_int_equal(pay_failures(f, p.user_id), 0);
+	assert_int_equal(iamfix_pay_failures(f, p.user_id), 0);
 	assert_int_equal(verified(f), 1);
 }
 
-static int setup_sqlite(void **state)
-{
-	fixture_pg_mode(false);
-	return setup(state);
-}
+static struct anfu_fixture_opts opts = IAMFIX_OPTS("iampin");
 
-static int setup_pg(void **state)
-{
-	fixture_pg_mode(true);
-	return setup(state);
-}
-
-#define T(fn)                                           \
-	{ #fn, fn, setup_sqlite, teardown, NULL },      \
-	{                                               \
-		"pg:" #fn, fn, setup_pg, teardown, NULL \
-	}
+#define T(fn) IAMFIX_CASES(fn, &opts)
 
 int main(void)
 {

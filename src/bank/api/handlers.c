@@ -281,23 +281,39 @@ int anfu_bank_api_topup(struct anfu_req *req, struct anfu_resp *resp)
 	return body_of(resp, existed ? 200 : 201, payment_json(&p));
 }
 
-int anfu_bank_api_topup_get(struct anfu_req *req, struct anfu_resp *resp)
+int anfu_bank_api_get_own(struct anfu_req *req, struct anfu_resp *resp, const char *prefix,
+			  anfu_bank_api_read_fn read)
 {
 	struct anfu_bank *b = anfu_bank_api_service(req);
-	struct anfu_bank_payment p;
+	json_t *body = NULL;
 	char *id = NULL;
 	int r;
 
 	if (!b || !req->actor_id)
 		return ANFU_EINTERNAL;
-	r = anfu_api_path_id(req, "bpy", &id);
+	r = anfu_api_path_id(req, prefix, &id);
 	if (r == 0)
-		r = anfu_bank_payment_get(b, req->actor_id, id, &p);
+		r = read(b, req->actor_id, id, &body);
 	if (r == ANFU_ENOTFOUND)
 		return anfu_req_fail(req, r, ANFU_R_NOT_FOUND, NULL);
 	if (r < 0)
 		return r;
-	return body_of(resp, 200, payment_json(&p));
+	return body_of(resp, 200, body);
+}
+
+static int payment_read(struct anfu_bank *b, const char *user_id, const char *id, json_t **ret)
+{
+	struct anfu_bank_payment p;
+	int r = anfu_bank_payment_get(b, user_id, id, &p);
+
+	if (r == 0)
+		*ret = payment_json(&p);
+	return r;
+}
+
+int anfu_bank_api_topup_get(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return anfu_bank_api_get_own(req, resp, "bpy", payment_read);
 }
 
 int anfu_bank_api_topups(struct anfu_req *req, struct anfu_resp *resp)

@@ -16,6 +16,20 @@ struct anfu_resp;
 /* The bank service of a request's app, or NULL (module not started). */
 struct anfu_bank *anfu_bank_api_service(const struct anfu_req *req);
 
+/* One of the caller's own records as a JSON body: 0 and *ret (the
+ * caller's; NULL when encoding failed), ANFU_ENOTFOUND for an unknown id
+ * or one of another user, or the service's error. */
+struct json_t;
+typedef int (*anfu_bank_api_read_fn)(struct anfu_bank *b, const char *user_id, const char *id,
+				     struct json_t **ret);
+
+/* GET /api/v1/me/<records>/{id} (handlers.c; top-ups and withdrawals):
+ * the {id} of type prefix from the path, read by read for the caller
+ * (req->actor_id), 200 with its body; 404 not_found for an unknown id or
+ * another user's, so that a caller learns nothing of others' records. */
+int anfu_bank_api_get_own(struct anfu_req *req, struct anfu_resp *resp, const char *prefix,
+			  anfu_bank_api_read_fn read);
+
 int anfu_bank_api_card_start(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_bank_api_card_confirm(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_bank_api_cards(struct anfu_req *req, struct anfu_resp *resp);

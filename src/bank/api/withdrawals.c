@@ -186,23 +186,19 @@ int anfu_bank_api_withdraw(struct anfu_req *req, struct anfu_resp *resp)
 	return body_of(resp, existed ? 200 : 201, wd_json(w, false));
 }
 
+static int withdrawal_read(struct anfu_bank *b, const char *user_id, const char *id, json_t **ret)
+{
+	struct anfu_bank_withdrawal w;
+	int r = anfu_bank_withdrawal_get(b, user_id, id, &w);
+
+	if (r == 0)
+		*ret = wd_json(&w, false);
+	return r;
+}
+
 int anfu_bank_api_withdrawal_get(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_bank *b = anfu_bank_api_service(req);
-	struct anfu_bank_withdrawal w;
-	char *id = NULL;
-	int r;
-
-	if (!b || !req->actor_id)
-		return ANFU_EINTERNAL;
-	r = anfu_api_path_id(req, "bwd", &id);
-	if (r == 0)
-		r = anfu_bank_withdrawal_get(b, req->actor_id, id, &w);
-	if (r == ANFU_ENOTFOUND)
-		return anfu_req_fail(req, r, ANFU_R_NOT_FOUND, NULL);
-	if (r < 0)
-		return r;
-	return body_of(resp, 200, wd_json(&w, false));
+	return anfu_bank_api_get_own(req, resp, "bwd", withdrawal_read);
 }
 
 static int list_out(struct anfu_req *req, struct anfu_resp *resp, const char *user_id,

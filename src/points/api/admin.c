@@ -266,18 +266,6 @@ static bool customer_ok(const char *s, size_t len)
 	return anfu_id_valid("usr", s, len);
 }
 
-static bool request_id_ok(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == ':' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 struct grant_body {
 	struct anfu_str customer_id, reason, request_id;
 	struct anfu_opt_i64 points;
@@ -292,7 +280,7 @@ static const struct anfu_jfield grant_fields[] = {
 	{ "reason", ANFU_JT_STRING, offsetof(struct grant_body, reason), true, 1,
 	  ANFU_LIMIT_ADMIN_REASON_API, NULL },
 	{ "request_id", ANFU_JT_STRING, offsetof(struct grant_body, request_id), true, 1,
-	  ANFU_LIMIT_POINTS_REF - 6, request_id_ok },
+	  ANFU_LIMIT_POINTS_REF - 6, anfu_points_api_request_id_ok },
 };
 
 int anfu_points_api_admin_grant(struct anfu_req *req, struct anfu_resp *resp)
@@ -329,34 +317,12 @@ int anfu_points_api_admin_grant(struct anfu_req *req, struct anfu_resp *resp)
 			  (json_int_t)res.balance));
 }
 
-struct cancel_body {
-	struct anfu_str reason;
-};
-
-static const struct anfu_jfield cancel_fields[] = {
-	{ "reason", ANFU_JT_STRING, offsetof(struct cancel_body, reason), true, 1,
-	  ANFU_LIMIT_ADMIN_REASON_API, NULL },
-};
-
 int anfu_points_api_admin_cancel(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_points *p = svc(req);
-	struct cancel_body b;
-	struct anfu_actor actor;
 	struct anfu_points_redemption d;
 	struct anfu_points_outcome o = { 0 };
-	char *id = NULL;
-	int r = anfu_api_path_id(req, "prd", &id);
+	int r = anfu_points_api_cancel_run(req, false, &d, &o);
 
-	memset(&b, 0, sizeof(b));
-	if (r == 0)
-		r = anfu_req_json(req, cancel_fields, NFIELDS(cancel_fields), &b);
-	if (r < 0)
-		return r;
-	if (!p)
-		return ANFU_EINTERNAL;
-	anfu_points_api_actor(req, &actor);
-	r = anfu_points_cancel(p, &actor, NULL, id, b.reason.ptr, &d, &o);
 	if (r < 0)
 		return r;
 	if (o.code)

@@ -4,10 +4,15 @@
  *
  * Trusts the authenticator for the actor fields.
  */
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "api/api.h"
+#include "api/handlers.h"
 #include "audit/audit.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "base/limits.h"
 #include "base/mem.h"
 #include "http/http.h"
@@ -79,4 +84,60 @@ int anfu_points_api_items_out(struct anfu_points *p, bool active_only, struct an
 		return r;
 	}
 	return anfu_points_api_json_out(resp, 200, json_pack("{s:o}", "items", list));
+}
+
+bool anfu_points_api_request_id_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == ':' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+struct cancel_body {
+	struct anfu_str reason;
+};
+
+/* An operator must give a reason; a customer may. */
+static const struct anfu_jfield staff_cancel_fields[] = {
+	{ "reason", ANFU_JT_STRING, offsetof(struct cancel_body, reason), true, 1,
+	  ANFU_LIMIT_ADMIN_REASON_API, NULL },
+};
+
+static const struct anfu_jfield customer_cancel_fields[] = {
+	{ "reason", ANFU_JT_STRING, offsetof(struct cancel_body, reason), false, 1,
+	  ANFU_LIMIT_ADMIN_REASON_API, NULL },
+};
+
+int anfu_points_api_cancel_run(struct anfu_req *req, bool customer,
+			       struct anfu_points_redemption *ret, struct anfu_points_outcome *out)
+{
+	struct anfu_points *p = anfu_api_service(req->app, &anfu_points_module);
+	const struct anfu_jfield *fields = customer ? customer_cancel_fields : staff_cancel_fields;
+	size_t nfields = customer ? NFIELDS(customer_cancel_fields) : NFIELDS(staff_cancel_fields);
+	struct cancel_body b;
+	struct anfu_actor actor;
+	const char *reason;
+	char *id = NULL;
+	int r = anfu_api_path_id(req, "prd", &id);
+
+	memset(&b, 0, sizeof(b));
+	/* A customer may send no body at all. */
+	if (r == 0 && (!customer || req->body_len > 0))
+		r = anfu_req_json(req, fields, nfields, &b);
+	if (r < 0)
+		return r;
+	if (!p || (customer && !req->actor_id))
+		return ANFU_EINTERNAL;
+	reason = b.reason.ptr;
+	if (customer && !reason)
+		reason = "cancelled by the customer";
+	anfu_points_api_actor(req, &actor);
+	return anfu_points_cancel(p, &actor, customer ? req->actor_id : NULL, id, reason, ret, out);
 }

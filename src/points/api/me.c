@@ -164,21 +164,9 @@ struct redeem_body {
 	struct anfu_opt_i64 quantity, points;
 };
 
-static bool request_id_ok(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == ':' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 static const struct anfu_jfield redeem_fields[] = {
 	{ "request_id", ANFU_JT_STRING, offsetof(struct redeem_body, request_id), true, 1,
-	  ANFU_LIMIT_POINTS_REQUEST_ID, request_id_ok },
+	  ANFU_LIMIT_POINTS_REQUEST_ID, anfu_points_api_request_id_ok },
 	{ "type", ANFU_JT_STRING, offsetof(struct redeem_body, type), true, 1, 8, NULL },
 	{ "item_id", ANFU_JT_STRING, offsetof(struct redeem_body, item_id), false, 1,
 	  ANFU_ID_MAX - 1, NULL },
@@ -245,35 +233,12 @@ int anfu_points_api_redeem(struct anfu_req *req, struct anfu_resp *resp)
 	return outcome(req, resp, &d, &o, 201);
 }
 
-struct cancel_body {
-	struct anfu_str reason;
-};
-
-static const struct anfu_jfield cancel_fields[] = {
-	{ "reason", ANFU_JT_STRING, offsetof(struct cancel_body, reason), false, 1,
-	  ANFU_LIMIT_ADMIN_REASON_API, NULL },
-};
-
 int anfu_points_api_cancel(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_points *p = svc(req);
-	struct cancel_body b;
-	struct anfu_actor actor;
 	struct anfu_points_redemption d;
 	struct anfu_points_outcome o = { 0 };
-	char *id = NULL;
-	int r = anfu_api_path_id(req, "prd", &id);
+	int r = anfu_points_api_cancel_run(req, true, &d, &o);
 
-	memset(&b, 0, sizeof(b));
-	if (r == 0 && req->body_len > 0)
-		r = anfu_req_json(req, cancel_fields, NFIELDS(cancel_fields), &b);
-	if (r < 0)
-		return r;
-	if (!p || !req->actor_id)
-		return ANFU_EINTERNAL;
-	anfu_points_api_actor(req, &actor);
-	r = anfu_points_cancel(p, &actor, req->actor_id, id,
-			       b.reason.ptr ? b.reason.ptr : "cancelled by the customer", &d, &o);
 	if (r < 0)
 		return r;
 	return outcome(req, resp, &d, &o, 200);

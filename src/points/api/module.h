@@ -37,7 +37,11 @@ struct anfu_points_redemption;
 struct anfu_points_outcome;
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 void anfu_points_api_actor(const struct anfu_req *req, struct anfu_actor *ret);
+/* A request_id's characters (letters, digits, "_", ".", ":", "-"); the
+ * decoder checks its length. */
+bool anfu_points_api_request_id_ok(const char *s, size_t len);
 json_t *anfu_points_api_item_json(const struct anfu_points_item *it);
 json_t *anfu_points_api_redemption_json(const struct anfu_points_redemption *d);
 int anfu_points_api_json_out(struct anfu_resp *resp, int status, json_t *body);
@@ -45,5 +49,15 @@ struct anfu_points;
 /* The catalogue's items (active_only: what customers see) as {"items":
  * [...]} into resp; the service's error otherwise. */
 int anfu_points_api_items_out(struct anfu_points *p, bool active_only, struct anfu_resp *resp);
+/* POST .../redemptions/{id}/cancel, both routes: the redemption id from
+ * the path, the body {reason} and the cancellation by the request's
+ * actor. An operator's (customer false) body must carry a reason and any
+ * customer's redemption may be cancelled; a customer's body may be empty
+ * or leave the reason out ("cancelled by the customer") and only their own
+ * redemption is found. Returns anfu_points_cancel's result (*ret and *out
+ * as it writes them; a refusal is out->code), or the error of the path or
+ * body, already answered on req. */
+int anfu_points_api_cancel_run(struct anfu_req *req, bool customer,
+			       struct anfu_points_redemption *ret, struct anfu_points_outcome *out);
 
 #endif

@@ -87,6 +87,7 @@ static const struct {
 	{ "login.code", "Verification code", "验证码" },
 	{ "login.code_submit", "Verify", "验证" },
 	{ "login.code_send", "Send the code", "发送验证码" },
+	{ "login.code_sent", "The code was sent by SMS.", "验证码已通过短信发送。" },
 	{ "login.failed", "Wrong login name or password.", "登录名或密码错误。" },
 	{ "login.error", "Sign-in is not possible right now.", "暂时无法登录。" },
 	{ "login.code_failed", "Wrong or expired code.", "验证码错误或已过期。" },

@@ -180,12 +180,13 @@ int anfu_web_api_login_page(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_web_api_page_head(&out, lang, T(lang, "login.title"), "login.js");
 	if (r == 0) {
 		const char *v[] = { lang, next, T(lang, "login.failed"), T(lang, "login.error"),
-				    T(lang, "login.code_failed") };
+				    T(lang, "login.code_failed"), T(lang, "login.code_sent") };
 
 		r = anfu_web_html(&out,
 				  " data-lang=\"{0}\" data-next=\"{1}\" data-failed=\"{2}\" "
-				  "data-error=\"{3}\" data-code-failed=\"{4}\">",
-				  v, 5);
+				  "data-error=\"{3}\" data-code-failed=\"{4}\" "
+				  "data-code-sent=\"{5}\">",
+				  v, 6);
 	}
 	if (r == 0)
 		r = anfu_web_api_page_bar(req, &out, lang);

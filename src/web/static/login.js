@@ -50,7 +50,10 @@
   });
   document.getElementById('code-send').addEventListener('click', function () {
     post('/api/v1/auth/codes', { purpose: 'login', channel: 'sms' },
-         sessionStorage.getItem('anfu_csrf'));
+         sessionStorage.getItem('anfu_csrf'))
+      .then(function (r) {
+        if (r.status === 202) { show(page.codeSent, 'ok'); } else { show(page.error, 'error'); }
+      });
   });
   mfa.addEventListener('submit', function (e) {
     e.preventDefault();

@@ -132,11 +132,12 @@ static int keypad_row(void *ud, const struct anfu_row *row)
 	return 0;
 }
 
-static bool positions_ok(const char *positions, size_t cap)
+/* 1..ANFU_LIMIT_WEB_KEYPAD_PRESSES key positions, each '0'..'9'. */
+static bool positions_ok(const char *positions)
 {
 	size_t n = positions ? strnlen(positions, ANFU_LIMIT_WEB_KEYPAD_PRESSES + 1) : 0;
 
-	if (n == 0 || n > ANFU_LIMIT_WEB_KEYPAD_PRESSES || n >= cap)
+	if (n == 0 || n > ANFU_LIMIT_WEB_KEYPAD_PRESSES)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (positions[i] < '0' || positions[i] > '9')
@@ -165,10 +166,10 @@ int anfu_web_keypad_take(struct anfu_db *db, int64_t now_ms, const char *user_id
 	if (!db || !user_id || !keypad_id || !pin || cap == 0)
 		return ANFU_EINVAL;
 	pin[0] = '\0';
-	if (!positions_ok(positions, cap))
-		return refuse(why, strnlen(positions ? positions : "", cap) >= cap ? ANFU_ELIMIT
-										   : ANFU_EINVAL,
-			      ANFU_R_WEB_KEYPAD_POSITIONS, "positions");
+	if (!positions_ok(positions))
+		return refuse(why, ANFU_EINVAL, ANFU_R_WEB_KEYPAD_POSITIONS, "positions");
+	if (strlen(positions) >= cap)
+		return ANFU_ELIMIT;
 	if (!anfu_id_valid("kpd", keypad_id, strlen(keypad_id)))
 		return refuse(why, ANFU_ENOTFOUND, ANFU_R_WEB_KEYPAD_NOT_FOUND, NULL);
 	r = anfu_db_exec(db,

@@ -114,7 +114,6 @@ struct keypad_row {
 	char user_id[ANFU_ID_MAX];
 	char layout[ANFU_WEB_KEYPAD_KEYS + 1];
 	int64_t expires_ms;
-	int64_t used;
 };
 
 static int keypad_row(void *ud, const struct anfu_row *row)
@@ -127,7 +126,6 @@ static int keypad_row(void *ud, const struct anfu_row *row)
 		return ANFU_ESCHEMA;
 	memcpy(k->layout, l, ANFU_WEB_KEYPAD_KEYS + 1);
 	k->expires_ms = anfu_row_int(row, 2);
-	k->used = anfu_row_int(row, 3);
 	k->found = true;
 	return 0;
 }
@@ -173,15 +171,15 @@ int anfu_web_keypad_take(struct anfu_db *db, int64_t now_ms, const char *user_id
 	if (!anfu_id_valid("kpd", keypad_id, strlen(keypad_id)))
 		return refuse(why, ANFU_ENOTFOUND, ANFU_R_WEB_KEYPAD_NOT_FOUND, NULL);
 	r = anfu_db_exec(db,
-			 "SELECT user_id, layout, expires_ms, used FROM web_keypad WHERE id = $1",
+			 "SELECT user_id, layout, expires_ms FROM web_keypad WHERE id = $1",
 			 p, 1, keypad_row, &k, NULL);
 	if (r < 0)
 		return r;
 	/* Another user's keypad is answered as a missing one (WEB-ERR-02). */
 	if (!k.found || strcmp(k.user_id, user_id) != 0)
 		return refuse(why, ANFU_ENOTFOUND, ANFU_R_WEB_KEYPAD_NOT_FOUND, NULL);
-	if (k.used)
-		return refuse(why, ANFU_ECONFLICT, ANFU_R_WEB_KEYPAD_USED, NULL);
+	/* Single use: the row is taken only while unused, so two takes
+	 * racing on two connections cannot both win. */
 	r = anfu_db_exec(db, "UPDATE web_keypad SET used = 1 WHERE id = $1 AND used = 0", p, 1,
 			 NULL, NULL, &changed);
 	if (r < 0)

@@ -113,7 +113,7 @@ struct anfu_web_keypad_refusal {
  * the digits into pin (cap bytes, NUL-terminated). Returns 0;
  * ANFU_EINVAL (positions malformed: nothing changes), ANFU_ENOTFOUND (no
  * such keypad, or another user's), ANFU_ECONFLICT (already used),
- * ANFU_EEXPIRED (too old; it is spent all the same), ANFU_ELIMIT (cap too
+ * ANFU_EEXPIRED (too old: never usable again), ANFU_ELIMIT (cap too
  * small), or a store error. On failure pin is wiped and *why (may be
  * NULL) names the refusal. */
 int anfu_web_keypad_take(struct anfu_db *db, int64_t now_ms, const char *user_id,

@@ -72,7 +72,10 @@ run_suite() {
   # On failure the whole log: meson prints each failing test's output.
   if [ $rc -ne 0 ]; then cat "$dir/logs/meson-test.log"; fi
   grep -E '^(Ok|Fail|Timeout|Skipped|Expected Fail|Unexpected Pass):' "$dir/logs/meson-test.log"
-  step "$name: API tests (pytest, real anfud over TLS)"
+  # tests/api includes the browser tests (test_web_browser.py: headless
+  # Chromium, screenshots in $dir/browser-screenshots/); they skip
+  # themselves in the PostgreSQL pass below.
+  step "$name: API tests (pytest, real anfud over TLS; browser tests included)"
   ANFU_BUILD_DIR="$top/$dir" ANFU_PROD_BUILD_DIR="$top/build" \
     timeout "$API_TIMEOUT" pytest-3 -q -p no:cacheprovider -rfEsX \
     --junitxml="$dir/pytest-junit.xml" tests/api

@@ -729,4 +729,21 @@ _Static_assert(ANFU_LIMIT_POINTS_REF + 8 <= ANFU_LIMIT_LEDGER_REF_BYTES,
 _Static_assert(ANFU_LIMIT_BANK_RECON_AUDITED + 1 <= ANFU_LIMIT_TX_RECORDS,
 	       "a reconciliation's audit records fit one transaction");
 
+/* ---- web pages (src/web/; issue 11, web) ---- */
+/* A ?next= path after login: the longest local path a page of ours has
+ * (/pay/{order}?... ) is under 200 bytes; 512 leaves room and keeps the
+ * login page's size bounded. */
+#define ANFU_LIMIT_WEB_NEXT_BYTES 512
+/* Keys one keypad take maps: a payment PIN is 6 digits; 16 leaves room
+ * for a longer numeric secret and bounds the work. */
+#define ANFU_LIMIT_WEB_KEYPAD_PRESSES 16
+/* An HTML page we render: the account page is ~4 KiB; 64 KiB caps a
+ * template bug or a long value list. */
+#define ANFU_LIMIT_WEB_PAGE_BYTES 65536
+/* The anti-phishing reserved message (WEB-PHISH-01): a short phrase the
+ * customer recognises, shown on login and payment pages; 32 characters
+ * (of up to 4 bytes of UTF-8) fit one line of a phone screen. */
+#define ANFU_LIMIT_RESERVED_MESSAGE_CHARS 32
+#define ANFU_LIMIT_RESERVED_MESSAGE_BYTES (4 * ANFU_LIMIT_RESERVED_MESSAGE_CHARS)
+
 #endif

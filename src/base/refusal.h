@@ -143,4 +143,12 @@
 #define ANFU_R_BANK_WITHDRAW_NOT_IN_REVIEW "withdraw_not_in_review"
 #define ANFU_R_BANK_WITHDRAW_CHECKER_IS_MAKER "withdraw_checker_is_maker"
 
+/* Web pages and the shuffled keypad (src/web/; issue 11, engineer web). */
+#define ANFU_R_WEB_KEYPAD_NOT_FOUND "keypad_not_found"
+#define ANFU_R_WEB_KEYPAD_USED "keypad_used"
+#define ANFU_R_WEB_KEYPAD_EXPIRED "keypad_expired"
+#define ANFU_R_WEB_KEYPAD_POSITIONS "keypad_positions_invalid"
+/* The anti-phishing reserved message (src/iam/reserved.c; issue 11, web). */
+#define ANFU_R_RESERVED_MESSAGE_INVALID "reserved_message_invalid"
+
 #endif

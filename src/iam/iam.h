@@ -485,6 +485,25 @@ struct anfu_pw_strength {
 int anfu_iam_password_strength(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *pw,
 			       size_t len, struct anfu_pw_strength *ret);
 
+/* The anti-phishing reserved message (WEB-PHISH-01; iam/reserved.c). */
+/* The reserved message of user user_id into out (cap bytes, at least
+ * ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1), "" when not set. Returns 0,
+ * ANFU_ENOTFOUND (no such user), ANFU_EINVAL or a store error. Reads only;
+ * for the pages that show it (the account page, the cashier page). */
+int anfu_iam_reserved_message_of(struct anfu_iam *iam, const char *user_id, char *out,
+				 size_t cap);
+/* True when msg (NUL-terminated) may be a reserved message: at most
+ * ANFU_LIMIT_RESERVED_MESSAGE_CHARS code points, well-formed text without
+ * control, format or line-separator characters; "" clears the message. */
+bool anfu_iam_reserved_message_ok(const char *msg);
+/* Sets the principal's reserved message (customers only: ANFU_EPERM
+ * "forbidden" for others), audited "user.reserved_message_set" with its
+ * length. ANFU_EINVAL "reserved_message_invalid" when msg is not ok;
+ * nothing changes on a refusal. */
+int anfu_iam_reserved_message_set(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+				  const struct anfu_principal *p, const char *msg,
+				  struct anfu_iam_err *err);
+
 /* Sets or changes the 6-digit payment password (IAM-PWD-14): step-up. */
 int anfu_iam_set_payment_password(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 				  const struct anfu_principal *p, const char *pin,

@@ -32,17 +32,18 @@
 #include "ledger/ledger.h"
 #include "points/points.h"
 #include "wallet/wallet.h"
+#include "web/web.h"
 
 #define DATA "/srv/anfu-test-data"
 
 /* The option tables of the product's modules besides the platform's (a
- * production build's module list: iam, ledger, points, wallet, bank).
+ * production build's module list: iam, web, ledger, points, wallet, bank).
  * tests/api/test_docs.py
  * checks a production build's `anfu config describe|example` against the
  * same files. */
 static const struct anfu_config_table *const TABLES[] = {
-	&anfu_iam_config_table, &anfu_ledger_config_table, &anfu_points_config_table,
-	&anfu_wallet_config_table, &anfu_bank_config_table
+	&anfu_iam_config_table,	   &anfu_web_config_table,    &anfu_ledger_config_table,
+	&anfu_points_config_table, &anfu_wallet_config_table, &anfu_bank_config_table
 };
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
 
@@ -315,7 +316,8 @@ enum {
 	OWN_LEDGER,
 	OWN_POINTS,
 	OWN_WALLET,
-	OWN_BANK
+	OWN_BANK,
+	OWN_WEB
 };
 
 #define IC(s, k, lo, hi, f)                                             \
@@ -342,6 +344,10 @@ enum {
 #define ICB(s, k, lo, hi, f)                                                 \
 	{                                                                    \
 		s, k, lo, hi, offsetof(struct anfu_bank_config, f), OWN_BANK \
+	}
+#define ICWEB(s, k, lo, hi, f)                                             \
+	{                                                                  \
+		s, k, lo, hi, offsetof(struct anfu_web_config, f), OWN_WEB \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -458,6 +464,7 @@ static const struct int_case int_cases[] = {
 	ICW("wallet", "totp_daily_max", 1, ANFU_LIMIT_WALLET_AMOUNT, totp_daily_max),
 	ICW("wallet", "confirm_ttl_s", 30, ANFU_LIMIT_WALLET_CONFIRM_TTL_S, confirm_ttl_s),
 	ICW("wallet", "sms_confirm_over", 1, ANFU_LIMIT_WALLET_AMOUNT, sms_confirm_over),
+	ICWEB("web", "keypad_ttl_s", 10, 900, keypad_ttl_s),
 	ICB("bank", "timeout_ms", 100, 60000, timeout_ms),
 	ICB("bank", "query_after_s", 1, 86400, query_after_s),
 	ICB("bank", "callback_window_s", 10, 3600, callback_window_s),
@@ -507,6 +514,8 @@ static void test_int_options_accept_min_and_max(void **state)
 				base = anfu_config_module(c, &anfu_wallet_config_table);
 			else if (int_cases[i].owner == OWN_BANK)
 				base = anfu_config_module(c, &anfu_bank_config_table);
+			else if (int_cases[i].owner == OWN_WEB)
+				base = anfu_config_module(c, &anfu_web_config_table);
 			else
 				base = c;
 			assert_int_equal(

@@ -71,6 +71,9 @@ int anfu_api_me_devices(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_devices_remove(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_phone(struct anfu_req *req, struct anfu_resp *resp);
+/* reserved.c: the anti-phishing reserved message (WEB-PHISH-01). */
+int anfu_api_me_reserved_get(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_me_reserved_put(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_email(struct anfu_req *req, struct anfu_resp *resp);
 
 /* admin.c: /admin/v1/users, approvals, reports */

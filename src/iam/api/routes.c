@@ -42,6 +42,10 @@ static const struct anfu_route routes[] = {
 	/* Self service. */
 	{ "GET", "/api/v1/me", SES, "self.profile.read", anfu_api_me, RA },
 	{ "GET", "/api/v1/me/logins", SES, "self.profile.read", anfu_api_me_logins, 0 },
+	{ "GET", "/api/v1/me/reserved-message", SES, "self.profile.read", anfu_api_me_reserved_get,
+	  0 },
+	{ "PUT", "/api/v1/me/reserved-message", SES, "self.profile.update",
+	  anfu_api_me_reserved_put, 0 },
 	{ "GET", "/api/v1/me/sessions", SES, "self.sessions.manage", anfu_api_me_sessions, 0 },
 	{ "DELETE", "/api/v1/me/sessions", SES, "self.sessions.manage", anfu_api_me_sessions_end,
 	  0 },

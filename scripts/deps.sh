@@ -11,7 +11,7 @@ BUILD_PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
   libunistring-dev libpq-dev"
 TEST_PKGS="python3 python3-pytest python3-requests python3-cryptography \
   python3-aiosmtpd python3-yaml curl postgresql-15 python3-psycopg2 \
-  chromium chromium-driver python3-selenium"
+  chromium chromium-driver python3-selenium fonts-wqy-microhei"
 BENCH_PKGS="wrk"
 
 what=${1:-test}

@@ -77,6 +77,9 @@
 #   WALLET_PIN [583016]  WALLET_HTTP_THREADS [THREADS]: anfud's [http] threads
 #   WALLET_TPCB_CLIENTS [WALLET_CONNS]  WALLET_TPCB_JOBS [2]
 #   WALLET_TPCB_SCALE [WALLET_TPCB_CLIENTS] (pgbench: scale >= clients)
+#   WALLET_PERF [unset]: when set, `perf record -e cpu-clock` samples anfud
+#   during each transfer run into WALLET_PERF.<pair> (linux-perf);
+#   WALLET_PERF_FREQ [499] Hz, WALLET_PERF_CALLGRAPH [dwarf,16384]
 #
 # The functions can also be used on their own: `source bench/run.sh`.
 
@@ -120,6 +123,9 @@ WALLET_MAX_AMOUNT=${WALLET_MAX_AMOUNT:-10}
 WALLET_FUNDS=${WALLET_FUNDS:-10000000}
 WALLET_PIN=${WALLET_PIN:-583016}
 WALLET_HTTP_THREADS=${WALLET_HTTP_THREADS:-$THREADS}
+WALLET_PERF=${WALLET_PERF:-}
+WALLET_PERF_FREQ=${WALLET_PERF_FREQ:-499}
+WALLET_PERF_CALLGRAPH=${WALLET_PERF_CALLGRAPH:-dwarf,16384}
 WALLET_TPCB_CLIENTS=${WALLET_TPCB_CLIENTS:-$WALLET_CONNS}
 WALLET_TPCB_JOBS=${WALLET_TPCB_JOBS:-2}
 WALLET_TPCB_SCALE=${WALLET_TPCB_SCALE:-$WALLET_TPCB_CLIENTS}
@@ -870,6 +876,11 @@ wallet_run() {
 	m1=$(mktemp "${TMPDIR:-/tmp}/anfu-metrics-XXXXXX")
 	wallet_metrics "$WALLET_ADMIN_PORT" "$m0"
 	log "wallet: bench_wallet --conns $WALLET_CONNS --seconds $WALLET_SECS (+ $WALLET_WARMUP s warm-up) on port $ANFUD_PORT"
+	if [ -n "$WALLET_PERF" ]; then
+		perf record -q -e cpu-clock -F "$WALLET_PERF_FREQ" --call-graph "$WALLET_PERF_CALLGRAPH" \
+			-p "$ANFUD_PID" -o "$WALLET_PERF.$WALLET_RUN_NO" >/dev/null 2>&1 &
+		WALLET_PERF_PID=$!
+	fi
 	read -r b0 t0 < <(cpu_jiffies)
 	s0=$(proc_jiffies "$ANFUD_PID")
 	{ TIMEFORMAT='%U %S'; time "$BUILD_TEST/bench/bench_wallet" --url "https://127.0.0.1:$ANFUD_PORT" \
@@ -878,6 +889,11 @@ wallet_run() {
 		--warmup "$WALLET_WARMUP" --max-amount "$WALLET_MAX_AMOUNT" >"$out" 2>&1; } 2>"$timing"
 	s1=$(proc_jiffies "$ANFUD_PID")
 	read -r b1 t1 < <(cpu_jiffies)
+	if [ -n "${WALLET_PERF_PID:-}" ]; then
+		kill -INT "$WALLET_PERF_PID" 2>/dev/null
+		wait "$WALLET_PERF_PID" 2>/dev/null
+		WALLET_PERF_PID=
+	fi
 	wallet_metrics "$WALLET_ADMIN_PORT" "$m1"
 	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($1 + $2) * hz}' "$timing")
 	W_FOREIGN=$(( (b1 - b0 - (s1 - s0) - cpu) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
@@ -955,6 +971,7 @@ bench_wallet() {
 	WALLET_OK_TOTAL=0
 	for i in $(seq 1 "$WALLET_REPEAT"); do
 		wallet_tpcb || die "TPC-B failed"
+		WALLET_RUN_NO=$i
 		wallet_run || die "bench_wallet failed"
 		ratio=$(awk -v a="$W_XPS" -v b="$TPCB_TPS" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}')
 		xps_l+=("$W_XPS")
@@ -994,6 +1011,7 @@ bench_wallet() {
 cleanup() {
 	[ -n "${WATCH_PID:-}" ] && kill -TERM "$WATCH_PID" 2>/dev/null
 	[ -n "${LATER_PID:-}" ] && kill -TERM "$LATER_PID" 2>/dev/null
+	[ -n "${WALLET_PERF_PID:-}" ] && kill -INT "$WALLET_PERF_PID" 2>/dev/null
 	stop_anfud
 	if [ -n "${WALLET_PG_DIR:-}" ]; then
 		"$ROOT/scripts/pg-cluster.sh" stop "$WALLET_PG_DIR" >/dev/null 2>&1 ||

@@ -401,6 +401,15 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
  * to recover it after a crash) stays bounded. */
 #define ANFU_LIMIT_DB_WAL_CHECKPOINT_PAGES 1000
 #define ANFU_LIMIT_DB_WAL_INLINE_PAGES 20000
+/* The checkpointer's second step (store/sqlite_ckpt.h): it waits at most
+ * this long in the queue of the process's write lock (behind writers that
+ * each hold it for one transaction) before it skips the WAL restart this
+ * time, and, holding the lock, at most this long for readers of the old
+ * WAL to finish (SQLite's busy handler) before it gives up the restart:
+ * writers of the process queue meanwhile, so the wait stays short, and a
+ * request's read transaction lasts well under it. */
+#define ANFU_LIMIT_DB_CKPT_LOCK_WAIT_MS 1000
+#define ANFU_LIMIT_DB_CKPT_READER_WAIT_MS 20
 
 /* Bytes of a PostgreSQL password file (database.password_file): far above
  * any generated password (PostgreSQL's own limit for a cleartext password

@@ -60,10 +60,10 @@ int64_t notify_retry_delay_ms(int64_t base_s, int64_t attempts)
 
 /* What became of one claimed message in this step. */
 enum verdict {
-	V_NONE,	   /* not claimed here, or not tried (a database error came first) */
-	V_SENT,	   /* the channel accepted it */
-	V_RETRY,   /* failed; retried later unless max_attempts is reached */
-	V_FAILED,  /* can never be sent */
+	V_NONE,	  /* not claimed here, or not tried (a database error came first) */
+	V_SENT,	  /* the channel accepted it */
+	V_RETRY,  /* failed; retried later unless max_attempts is reached */
+	V_FAILED, /* can never be sent */
 };
 
 struct due {
@@ -181,7 +181,8 @@ static int record_one(struct anfu_notify *n, struct anfu_db *db, const struct du
 	}
 	final = d->v == V_FAILED || attempts >= n->cfg->notify.max_attempts;
 	{
-		int64_t next = d->at_ms + notify_retry_delay_ms(n->cfg->notify.retry_base_s, attempts);
+		int64_t next =
+			d->at_ms + notify_retry_delay_ms(n->cfg->notify.retry_base_s, attempts);
 		struct anfu_param p[] = {
 			ANFU_PS(d->id),	   ANFU_PS(final ? "failed" : "pending"),
 			ANFU_PI(attempts), ANFU_PI(next),
@@ -353,8 +354,8 @@ static int step(struct anfu_notify *n, struct anfu_db *db, struct due *items, si
 	for (size_t i = 0; i < count; i++) {
 		if (items[i].v != V_SENT)
 			continue;
-		anfu_log_info("notify.sent", "id=%s kind=%s channel=%s", items[i].id,
-			      items[i].kind, channel_name(items[i].ch));
+		anfu_log_info("notify.sent", "id=%s kind=%s channel=%s", items[i].id, items[i].kind,
+			      channel_name(items[i].ch));
 		sent++;
 	}
 	*ret_sent = sent;

@@ -452,7 +452,9 @@ static void test_sms_is_written_to_the_simulator_outbox(void **state)
 static void test_a_pass_claims_and_records_messages_in_steps(void **state)
 {
 	struct fix *f = *state;
-	struct enqueue e = { f, ANFU_CHANNEL_SMS, NULL, PHONE, "code.register", NULL, "code", 20, 0 };
+	struct enqueue e = {
+		f, ANFU_CHANNEL_SMS, NULL, PHONE, "code.register", NULL, "code", 20, 0
+	};
 	uint64_t c0;
 	json_t *lines;
 	int sent = -1;

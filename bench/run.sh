@@ -917,7 +917,7 @@ wallet_run() {
 
 wallet_conditions() {
 	cat <<EOF
-- anfud: \`$BUILD_TEST/anfud\` ($(build_options "$BUILD_TEST")) on SQLite (WAL, synchronous = FULL: the defaults), data directory in $BENCH_DIR ($(findmnt -n -o FSTYPE -T "$BENCH_DIR" 2>/dev/null || echo '?')); [http] threads = $WALLET_HTTP_THREADS_USED$([ -z "$WALLET_HTTP_THREADS" ] && echo ' (the default)'), the rest of [http] the defaults; TLS $TLS_PARAMS. The test hooks add routes; they are used only to make and fund the customers
+- anfud: \`$BUILD_TEST/anfud\` ($(build_options "$BUILD_TEST")) on SQLite (WAL, synchronous = FULL: the defaults), data directory in $BENCH_DIR ($(findmnt -n -o FSTYPE -T "$BENCH_DIR" 2>/dev/null || echo '?')); [http] threads = $WALLET_HTTP_THREADS_USED, the rest of [http] the defaults; TLS $TLS_PARAMS. The test hooks add routes; they are used only to make and fund the customers
 - Customers: $WALLET_USERS, made by bench/wallet_users.py (registered by SMS code with a real name, logged in from the benchmark's device with the SMS second factor, stepped up, payment PIN set, $WALLET_FUNDS fen credited through /test/v1/wallet/credit). [wallet] limits: the defaults (PIN alone: 100000 fen a transfer and a day; the amounts stay far below)
 - Load: \`bench_wallet --conns $WALLET_CONNS --seconds $WALLET_SECS --warmup $WALLET_WARMUP --max-amount $WALLET_MAX_AMOUNT\` (bench/bench_wallet.c, libcurl $(curl-config --version 2>/dev/null | cut -d' ' -f2)): $WALLET_CONNS threads, each with one keep-alive HTTPS connection and the session (cookie + CSRF token) of its own payer, repeating POST /api/v1/me/transfers/preview then POST /api/v1/me/transfers with the payment PIN; payee at random among the other $((WALLET_USERS - 1)) customers, amount 1..$WALLET_MAX_AMOUNT fen. A transfer counts when both requests answered 201 and the confirmation finished in the measured window; latencies are the client's: preview, confirm, and the pair (preview sent to confirmation answered)
 - TPC-B: $("$WALLET_PG_BIN/pgbench" --version) against a throwaway cluster (scripts/pg-cluster.sh: PostgreSQL's defaults, fsync and synchronous_commit on) in $BENCH_DIR; \`pgbench -i -s $WALLET_TPCB_SCALE\`, then \`pgbench -c $WALLET_TPCB_CLIENTS -j $WALLET_TPCB_JOBS -T $WALLET_SECS -M prepared\` (the built-in TPC-B-like script). The cluster is idle during the transfer runs, anfud idle during TPC-B
@@ -955,10 +955,16 @@ bench_wallet() {
 	# anfud on SQLite, its admin listener on (a free port) for /metrics.
 	WALLET_DIR=$WORK/wallet
 	prepare_data "$anfu" "$WALLET_DIR" "$(wallet_config)" || die "anfu init failed"
-	[ -n "$WALLET_HTTP_THREADS" ] &&
+	# prepare_data wrote threads = $THREADS: set WALLET_HTTP_THREADS, or drop
+	# the line so that anfud's own default applies.
+	if [ -n "$WALLET_HTTP_THREADS" ]; then
 		sed -i -e "/^\[http\]/,/^\[/ s/^threads = .*/threads = $WALLET_HTTP_THREADS/" "$WALLET_DIR/anfu.conf"
+		WALLET_HTTP_THREADS_USED=$WALLET_HTTP_THREADS
+	else
+		sed -i -e '/^\[http\]/,/^\[/ {/^threads = /d}' "$WALLET_DIR/anfu.conf"
+		WALLET_HTTP_THREADS_USED="$("$anfu" config example | sed -n '/^\[http\]/,/^\[/ s/^threads = //p') (the default)"
+	fi
 	sed -i -e 's/^enabled = false$/enabled = true\nport = 0/' "$WALLET_DIR/anfu.conf"
-	WALLET_HTTP_THREADS_USED=$(sed -n '/^\[http\]/,/^\[/ s/^threads = //p' "$WALLET_DIR/anfu.conf")
 	start_anfud "$anfud" "$WALLET_DIR" || die "anfud did not start"
 	WALLET_ADMIN_PORT=$(sed -n 's/.*"admin_port": *\([0-9]*\).*/\1/p' "$WALLET_DIR/run/anfud.json")
 	TLS_PARAMS=$(tls_params "$ANFUD_PORT")

@@ -74,9 +74,12 @@
 #   WALLET_DURATION [20s] per run (TPC-B and transfers)  WALLET_WARMUP [3]
 #   seconds before bench_wallet measures  WALLET_REPEAT [3] pairs
 #   WALLET_MAX_AMOUNT [10] fen  WALLET_FUNDS [10000000] fen per customer
-#   WALLET_PIN [583016]  WALLET_HTTP_THREADS [THREADS]: anfud's [http] threads
+#   WALLET_PIN [583016]  WALLET_HTTP_THREADS [anfud's default]: [http] threads
 #   WALLET_TPCB_CLIENTS [WALLET_CONNS]  WALLET_TPCB_JOBS [2]
 #   WALLET_TPCB_SCALE [WALLET_TPCB_CLIENTS] (pgbench: scale >= clients)
+#   WALLET_PERF [unset]: when set, `perf record -e cpu-clock` samples anfud
+#   during each transfer run into WALLET_PERF.<pair> (linux-perf);
+#   WALLET_PERF_FREQ [499] Hz, WALLET_PERF_CALLGRAPH [dwarf,16384]
 #
 # The functions can also be used on their own: `source bench/run.sh`.
 
@@ -119,7 +122,10 @@ WALLET_REPEAT=${WALLET_REPEAT:-3}
 WALLET_MAX_AMOUNT=${WALLET_MAX_AMOUNT:-10}
 WALLET_FUNDS=${WALLET_FUNDS:-10000000}
 WALLET_PIN=${WALLET_PIN:-583016}
-WALLET_HTTP_THREADS=${WALLET_HTTP_THREADS:-$THREADS}
+WALLET_HTTP_THREADS=${WALLET_HTTP_THREADS:-}
+WALLET_PERF=${WALLET_PERF:-}
+WALLET_PERF_FREQ=${WALLET_PERF_FREQ:-499}
+WALLET_PERF_CALLGRAPH=${WALLET_PERF_CALLGRAPH:-dwarf,16384}
 WALLET_TPCB_CLIENTS=${WALLET_TPCB_CLIENTS:-$WALLET_CONNS}
 WALLET_TPCB_JOBS=${WALLET_TPCB_JOBS:-2}
 WALLET_TPCB_SCALE=${WALLET_TPCB_SCALE:-$WALLET_TPCB_CLIENTS}
@@ -870,6 +876,11 @@ wallet_run() {
 	m1=$(mktemp "${TMPDIR:-/tmp}/anfu-metrics-XXXXXX")
 	wallet_metrics "$WALLET_ADMIN_PORT" "$m0"
 	log "wallet: bench_wallet --conns $WALLET_CONNS --seconds $WALLET_SECS (+ $WALLET_WARMUP s warm-up) on port $ANFUD_PORT"
+	if [ -n "$WALLET_PERF" ]; then
+		perf record -q -e cpu-clock -F "$WALLET_PERF_FREQ" --call-graph "$WALLET_PERF_CALLGRAPH" \
+			-p "$ANFUD_PID" -o "$WALLET_PERF.$WALLET_RUN_NO" >/dev/null 2>&1 &
+		WALLET_PERF_PID=$!
+	fi
 	read -r b0 t0 < <(cpu_jiffies)
 	s0=$(proc_jiffies "$ANFUD_PID")
 	{ TIMEFORMAT='%U %S'; time "$BUILD_TEST/bench/bench_wallet" --url "https://127.0.0.1:$ANFUD_PORT" \
@@ -878,6 +889,11 @@ wallet_run() {
 		--warmup "$WALLET_WARMUP" --max-amount "$WALLET_MAX_AMOUNT" >"$out" 2>&1; } 2>"$timing"
 	s1=$(proc_jiffies "$ANFUD_PID")
 	read -r b1 t1 < <(cpu_jiffies)
+	if [ -n "${WALLET_PERF_PID:-}" ]; then
+		kill -INT "$WALLET_PERF_PID" 2>/dev/null
+		wait "$WALLET_PERF_PID" 2>/dev/null
+		WALLET_PERF_PID=
+	fi
 	wallet_metrics "$WALLET_ADMIN_PORT" "$m1"
 	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($1 + $2) * hz}' "$timing")
 	W_FOREIGN=$(( (b1 - b0 - (s1 - s0) - cpu) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
@@ -901,7 +917,7 @@ wallet_run() {
 
 wallet_conditions() {
 	cat <<EOF
-- anfud: \`$BUILD_TEST/anfud\` ($(build_options "$BUILD_TEST")) on SQLite (WAL, synchronous = FULL: the defaults), data directory in $BENCH_DIR ($(findmnt -n -o FSTYPE -T "$BENCH_DIR" 2>/dev/null || echo '?')); [http] threads = $WALLET_HTTP_THREADS, the rest of [http] the defaults; TLS $TLS_PARAMS. The test hooks add routes; they are used only to make and fund the customers
+- anfud: \`$BUILD_TEST/anfud\` ($(build_options "$BUILD_TEST")) on SQLite (WAL, synchronous = FULL: the defaults), data directory in $BENCH_DIR ($(findmnt -n -o FSTYPE -T "$BENCH_DIR" 2>/dev/null || echo '?')); [http] threads = $WALLET_HTTP_THREADS_USED, the rest of [http] the defaults; TLS $TLS_PARAMS. The test hooks add routes; they are used only to make and fund the customers
 - Customers: $WALLET_USERS, made by bench/wallet_users.py (registered by SMS code with a real name, logged in from the benchmark's device with the SMS second factor, stepped up, payment PIN set, $WALLET_FUNDS fen credited through /test/v1/wallet/credit). [wallet] limits: the defaults (PIN alone: 100000 fen a transfer and a day; the amounts stay far below)
 - Load: \`bench_wallet --conns $WALLET_CONNS --seconds $WALLET_SECS --warmup $WALLET_WARMUP --max-amount $WALLET_MAX_AMOUNT\` (bench/bench_wallet.c, libcurl $(curl-config --version 2>/dev/null | cut -d' ' -f2)): $WALLET_CONNS threads, each with one keep-alive HTTPS connection and the session (cookie + CSRF token) of its own payer, repeating POST /api/v1/me/transfers/preview then POST /api/v1/me/transfers with the payment PIN; payee at random among the other $((WALLET_USERS - 1)) customers, amount 1..$WALLET_MAX_AMOUNT fen. A transfer counts when both requests answered 201 and the confirmation finished in the measured window; latencies are the client's: preview, confirm, and the pair (preview sent to confirmation answered)
 - TPC-B: $("$WALLET_PG_BIN/pgbench" --version) against a throwaway cluster (scripts/pg-cluster.sh: PostgreSQL's defaults, fsync and synchronous_commit on) in $BENCH_DIR; \`pgbench -i -s $WALLET_TPCB_SCALE\`, then \`pgbench -c $WALLET_TPCB_CLIENTS -j $WALLET_TPCB_JOBS -T $WALLET_SECS -M prepared\` (the built-in TPC-B-like script). The cluster is idle during the transfer runs, anfud idle during TPC-B
@@ -939,8 +955,16 @@ bench_wallet() {
 	# anfud on SQLite, its admin listener on (a free port) for /metrics.
 	WALLET_DIR=$WORK/wallet
 	prepare_data "$anfu" "$WALLET_DIR" "$(wallet_config)" || die "anfu init failed"
-	sed -i -e "s/^threads = .*/threads = $WALLET_HTTP_THREADS/" \
-		-e 's/^enabled = false$/enabled = true\nport = 0/' "$WALLET_DIR/anfu.conf"
+	# prepare_data wrote threads = $THREADS: set WALLET_HTTP_THREADS, or drop
+	# the line so that anfud's own default applies.
+	if [ -n "$WALLET_HTTP_THREADS" ]; then
+		sed -i -e "/^\[http\]/,/^\[/ s/^threads = .*/threads = $WALLET_HTTP_THREADS/" "$WALLET_DIR/anfu.conf"
+		WALLET_HTTP_THREADS_USED=$WALLET_HTTP_THREADS
+	else
+		sed -i -e '/^\[http\]/,/^\[/ {/^threads = /d}' "$WALLET_DIR/anfu.conf"
+		WALLET_HTTP_THREADS_USED="$("$anfu" config example | sed -n '/^\[http\]/,/^\[/ s/^threads = //p') (the default)"
+	fi
+	sed -i -e 's/^enabled = false$/enabled = true\nport = 0/' "$WALLET_DIR/anfu.conf"
 	start_anfud "$anfud" "$WALLET_DIR" || die "anfud did not start"
 	WALLET_ADMIN_PORT=$(sed -n 's/.*"admin_port": *\([0-9]*\).*/\1/p' "$WALLET_DIR/run/anfud.json")
 	TLS_PARAMS=$(tls_params "$ANFUD_PORT")
@@ -955,6 +979,7 @@ bench_wallet() {
 	WALLET_OK_TOTAL=0
 	for i in $(seq 1 "$WALLET_REPEAT"); do
 		wallet_tpcb || die "TPC-B failed"
+		WALLET_RUN_NO=$i
 		wallet_run || die "bench_wallet failed"
 		ratio=$(awk -v a="$W_XPS" -v b="$TPCB_TPS" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}')
 		xps_l+=("$W_XPS")
@@ -994,6 +1019,7 @@ bench_wallet() {
 cleanup() {
 	[ -n "${WATCH_PID:-}" ] && kill -TERM "$WATCH_PID" 2>/dev/null
 	[ -n "${LATER_PID:-}" ] && kill -TERM "$LATER_PID" 2>/dev/null
+	[ -n "${WALLET_PERF_PID:-}" ] && kill -INT "$WALLET_PERF_PID" 2>/dev/null
 	stop_anfud
 	if [ -n "${WALLET_PG_DIR:-}" ]; then
 		"$ROOT/scripts/pg-cluster.sh" stop "$WALLET_PG_DIR" >/dev/null 2>&1 ||

@@ -233,6 +233,16 @@ _Static_assert(ANFU_LIMIT_CONFIG_VALUE_BYTES >= ANFU_LIMIT_CONFIG_LINE_BYTES,
 #define ANFU_LIMIT_NOTIFY_QUERY_BATCH 32
 _Static_assert(ANFU_LIMIT_NOTIFY_QUERY_BATCH <= ANFU_LIMIT_NOTIFY_PASS,
 	       "one query must not read more than a pass may handle");
+/* Messages one delivery step claims in one transaction and records (sent,
+ * retried, failed) in one more: two commits for up to this many messages
+ * instead of two each, so the deliverer keeps up with two notices a
+ * transfer. The claim's lease covers every send of the step
+ * (n x [mail] timeout + ANFU_LIMIT_NOTIFY_LEASE_SLACK_MS), so a node that
+ * dies mid-step leaves its messages for at most 16 x 120 s + 60 s at the
+ * largest timeout (3 min 40 s at the default 10 s). */
+#define ANFU_LIMIT_NOTIFY_SEND_BATCH 16
+_Static_assert(ANFU_LIMIT_NOTIFY_SEND_BATCH <= ANFU_LIMIT_NOTIFY_QUERY_BATCH,
+	       "a step handles messages of one query");
 /* Longest retry delay: doubling stops at a day, so a message to a host
  * that is down for a week is still tried daily. */
 #define ANFU_LIMIT_NOTIFY_RETRY_CAP_MS (24LL * 3600 * 1000)
@@ -391,6 +401,15 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
  * to recover it after a crash) stays bounded. */
 #define ANFU_LIMIT_DB_WAL_CHECKPOINT_PAGES 1000
 #define ANFU_LIMIT_DB_WAL_INLINE_PAGES 20000
+/* The checkpointer's second step (store/sqlite_ckpt.h): it waits at most
+ * this long in the queue of the process's write lock (behind writers that
+ * each hold it for one transaction) before it skips the WAL restart this
+ * time, and, holding the lock, at most this long for readers of the old
+ * WAL to finish (SQLite's busy handler) before it gives up the restart:
+ * writers of the process queue meanwhile, so the wait stays short, and a
+ * request's read transaction lasts well under it. */
+#define ANFU_LIMIT_DB_CKPT_LOCK_WAIT_MS 1000
+#define ANFU_LIMIT_DB_CKPT_READER_WAIT_MS 20
 
 /* Bytes of a PostgreSQL password file (database.password_file): far above
  * any generated password (PostgreSQL's own limit for a cleartext password

@@ -62,9 +62,20 @@ static const struct anfu_config_option platform_options[] = {
 		      "0.0.0.0 or :: for every interface)."),
 	ANFU_OPT_INT("http", "port", http.port, 0, 65535, 8443, NULL, NULL,
 		     "TCP port of the public HTTPS listener; 0 picks a free port (tests)."),
-	ANFU_OPT_INT("http", "threads", http.threads, 1, 64, 4, NULL, REQ_DOS,
+	/* 16, not 4: a money request spends most of its time waiting for the
+	 * single ledger writer's commit, and the writer batches only what is
+	 * in flight. With 4 workers its batches stayed at one transfer; with
+	 * 16 they grew to 2.6-3.7 and transfers/s per TPC-B tps nearly
+	 * doubled (docs/benchmarks.md 8.1, 8.2). Memory: each worker has its
+	 * own SQLite connection, whose page cache grows only with what it
+	 * reads (base/limits.h ANFU_LIMIT_DB_CACHE_KIB); logins hash on the
+	 * offload pool, so their Argon2id memory cap does not depend on this,
+	 * and 200 concurrent logins stayed within cap + slack at 16 (3, 3b). */
+	ANFU_OPT_INT("http", "threads", http.threads, 1, 64, 16, NULL, REQ_DOS,
 		     "Worker threads serving requests: a fixed pool, never a thread per "
-		     "connection."),
+		     "connection. Money requests wait for the single ledger writer, which "
+		     "batches the requests in flight: fewer threads, smaller batches "
+		     "(docs/benchmarks.md 8.2)."),
 	ANFU_OPT_INT("http", "offload_threads", http.offload_threads, 1,
 		     ANFU_LIMIT_OFFLOAD_THREADS_MAX, ANFU_LIMIT_OFFLOAD_THREADS_DEFAULT, NULL,
 		     REQ_DOS,

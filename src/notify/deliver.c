@@ -3,15 +3,19 @@
  *
  * Owns the status, attempts, next_attempt_ms, sent_ms and last_error
  * columns of notify_message. A pass picks due pending messages on the
- * injectable clock and claims each with an UPDATE that moves its
- * next_attempt_ms past a lease (changes == 1 means this pass owns the
+ * injectable clock and takes them in steps of up to
+ * ANFU_LIMIT_NOTIFY_SEND_BATCH: one transaction claims the step's
+ * messages, each with an UPDATE that moves its next_attempt_ms past a
+ * lease covering the whole step (changes == 1 means this step owns the
  * attempt), so two threads or two nodes never send one attempt twice and
- * a node that dies mid-send leaves the message to be retried when the
- * lease ends. The message is decrypted, sent outside any transaction and
- * the outcome written back: sent, or retried after base * 2^(attempts-1)
- * seconds, or failed after [notify] max_attempts (or at once when it can
- * never be sent). Only ids, kinds and channels are logged. Trusts the
- * vault for the texts and the channel senders for their verdicts.
+ * a node that dies mid-step leaves the messages to be retried when the
+ * lease ends. Each message is decrypted and sent outside any transaction;
+ * one more transaction writes every outcome back: sent, or retried after
+ * base * 2^(attempts-1) seconds, or failed after [notify] max_attempts (or
+ * at once when it can never be sent). Two commits a step, not two a
+ * message: under load the deliverer would otherwise queue for the write
+ * lock once per notice. Only ids, kinds and channels are logged. Trusts
+ * the vault for the texts and the channel senders for their verdicts.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -54,38 +58,24 @@ int64_t notify_retry_delay_ms(int64_t base_s, int64_t attempts)
 
 /* ---- database steps ------------------------------------------------------ */
 
-/* One statement of write_one(). */
-struct one {
-	const char *sql;
-	const struct anfu_param *p;
-	size_t np;
-	int64_t changes;
+/* What became of one claimed message in this step. */
+enum verdict {
+	V_NONE,	  /* not claimed here, or not tried (a database error came first) */
+	V_SENT,	  /* the channel accepted it */
+	V_RETRY,  /* failed; retried later unless max_attempts is reached */
+	V_FAILED, /* can never be sent */
 };
-
-static int one_tx(struct anfu_tx *tx, void *ud)
-{
-	struct one *o = ud;
-
-	return anfu_db_exec(anfu_tx_db(tx), o->sql, o->p, o->np, NULL, NULL, &o->changes);
-}
-
-/* One statement in a write transaction of its own. */
-static int write_one(struct anfu_notify *n, const char *sql, const struct anfu_param *p, size_t np,
-		     int64_t *ret_changes)
-{
-	struct one o = { sql, p, np, 0 };
-	int r = anfu_tx_run(n->tx, NULL, one_tx, &o);
-
-	if (r == 0 && ret_changes)
-		*ret_changes = o.changes;
-	return r;
-}
 
 struct due {
 	char id[ANFU_ID_MAX];
 	char kind[ANFU_LIMIT_NOTIFY_KIND_BYTES + 1];
 	enum anfu_channel ch;
 	int64_t attempts;
+	/* set by the step */
+	bool owned;
+	enum verdict v;
+	int64_t at_ms; /* when the verdict was reached */
+	char err[ANFU_LIMIT_NOTIFY_ERROR_BYTES];
 };
 
 struct due_list {
@@ -110,6 +100,7 @@ static int due_row(void *ud, const struct anfu_row *row)
 	if (l->n >= ANFU_LIMIT_NOTIFY_QUERY_BATCH)
 		return 1;
 	d = &l->items[l->n++];
+	memset(d, 0, sizeof(*d));
 	copy_text(d->id, sizeof(d->id), anfu_row_text(row, 0, NULL));
 	d->ch = ch && strcmp(ch, "sms") == 0 ? ANFU_CHANNEL_SMS : ANFU_CHANNEL_EMAIL;
 	copy_text(d->kind, sizeof(d->kind), anfu_row_text(row, 2, NULL));
@@ -129,21 +120,92 @@ static int select_due(struct anfu_db *db, int64_t now, struct due_list *l)
 			    p, 2, due_row, l, NULL);
 }
 
-/* 1 when this pass now owns the attempt, 0 when someone else does. */
-static int claim(struct anfu_notify *n, const struct due *d, int64_t now)
-{
-	int64_t lease = (int64_t)n->cfg->mail.timeout_s * 1000 + ANFU_LIMIT_NOTIFY_LEASE_SLACK_MS;
-	int64_t changes = 0;
-	struct anfu_param p[] = { ANFU_PS(d->id), ANFU_PI(now + lease), ANFU_PI(now) };
-	int r;
+/* The messages of one step: items[0..n) of a due list. */
+struct step {
+	struct anfu_notify *n;
+	struct due *items;
+	size_t count;
+	int64_t now;
+};
 
-	r = write_one(n,
-		      "UPDATE notify_message SET next_attempt_ms = $2 WHERE id = $1 "
-		      "AND status = 'pending' AND next_attempt_ms <= $3",
-		      p, 3, &changes);
+/* Claims every message of the step in one transaction: an UPDATE per
+ * message moves its next_attempt_ms past a lease that covers all the
+ * step's sends; changes == 1 means this step owns the attempt. */
+static int claim_tx(struct anfu_tx *tx, void *ud)
+{
+	struct step *st = ud;
+	int64_t lease = ((int64_t)st->n->cfg->mail.timeout_s * 1000) * (int64_t)st->count +
+			ANFU_LIMIT_NOTIFY_LEASE_SLACK_MS;
+	int r = 0;
+
+	for (size_t i = 0; i < st->count; i++)
+		st->items[i].owned = false; /* nothing owned if this attempt rolls back */
+	for (size_t i = 0; i < st->count && r == 0; i++) {
+		struct due *d = &st->items[i];
+		struct anfu_param p[] = { ANFU_PS(d->id), ANFU_PI(st->now + lease),
+					  ANFU_PI(st->now) };
+		int64_t changes = 0;
+
+		r = anfu_db_exec(anfu_tx_db(tx),
+				 "UPDATE notify_message SET next_attempt_ms = $2 WHERE id = $1 "
+				 "AND status = 'pending' AND next_attempt_ms <= $3",
+				 p, 3, NULL, NULL, &changes);
+		d->owned = r == 0 && changes == 1;
+	}
+	return r;
+}
+
+static int claim_all(struct step *st)
+{
+	int r = anfu_tx_run(st->n->tx, NULL, claim_tx, st);
+
 	if (r < 0)
-		return r;
-	return changes == 1 ? 1 : 0;
+		for (size_t i = 0; i < st->count; i++)
+			st->items[i].owned = false;
+	return r;
+}
+
+/* Writes one verdict (V_SENT, V_RETRY or V_FAILED) on its message. */
+static int record_one(struct anfu_notify *n, struct anfu_db *db, const struct due *d)
+{
+	int64_t attempts = d->attempts + 1;
+	bool final;
+
+	if (d->v == V_SENT) {
+		struct anfu_param p[] = { ANFU_PS(d->id), ANFU_PI(d->at_ms), ANFU_PI(attempts) };
+
+		return anfu_db_exec(db,
+				    "UPDATE notify_message SET status = 'sent', attempts = $3, "
+				    "sent_ms = $2, last_error = NULL WHERE id = $1",
+				    p, 3, NULL, NULL, NULL);
+	}
+	final = d->v == V_FAILED || attempts >= n->cfg->notify.max_attempts;
+	{
+		int64_t next =
+			d->at_ms + notify_retry_delay_ms(n->cfg->notify.retry_base_s, attempts);
+		struct anfu_param p[] = {
+			ANFU_PS(d->id),	   ANFU_PS(final ? "failed" : "pending"),
+			ANFU_PI(attempts), ANFU_PI(next),
+			ANFU_PS(d->err),
+		};
+
+		return anfu_db_exec(db,
+				    "UPDATE notify_message SET status = $2, attempts = $3, "
+				    "next_attempt_ms = $4, last_error = $5 WHERE id = $1",
+				    p, 5, NULL, NULL, NULL);
+	}
+}
+
+/* Records every verdict of the step in one transaction. */
+static int record_tx(struct anfu_tx *tx, void *ud)
+{
+	struct step *st = ud;
+	int r = 0;
+
+	for (size_t i = 0; i < st->count && r == 0; i++)
+		if (st->items[i].v != V_NONE)
+			r = record_one(st->n, anfu_tx_db(tx), &st->items[i]);
+	return r;
 }
 
 struct enc_row {
@@ -210,83 +272,93 @@ static int load_msg(struct anfu_notify *n, struct anfu_db *db, const struct due 
 	return r;
 }
 
-static int mark_sent(struct anfu_notify *n, const struct notify_msg *m, int64_t now)
+/* Logs a failed attempt the way the operator reads it. */
+static void log_failure(struct anfu_notify *n, const struct due *d)
 {
-	struct anfu_param p[] = { ANFU_PS(m->id), ANFU_PI(now), ANFU_PI(m->attempts + 1) };
+	int64_t attempts = d->attempts + 1;
 
-	return write_one(n,
-			 "UPDATE notify_message SET status = 'sent', attempts = $3, "
-			 "sent_ms = $2, last_error = NULL WHERE id = $1",
-			 p, 3, NULL);
-}
-
-/* Records a failed attempt; permanent failures end the message now. */
-static int mark_failed(struct anfu_notify *n, const struct notify_msg *m, bool permanent,
-		       const char *err)
-{
-	int64_t attempts = m->attempts + 1;
-	int64_t now = anfu_clock_now_ms();
-	bool final = permanent || attempts >= n->cfg->notify.max_attempts;
-	int64_t next = now + notify_retry_delay_ms(n->cfg->notify.retry_base_s, attempts);
-	struct anfu_param p[] = {
-		ANFU_PS(m->id),	   ANFU_PS(final ? "failed" : "pending"),
-		ANFU_PI(attempts), ANFU_PI(next),
-		ANFU_PS(err),
-	};
-
-	if (final)
+	if (d->v == V_FAILED || attempts >= n->cfg->notify.max_attempts)
 		anfu_log_error("notify.failed",
-			       "id=%s kind=%s channel=%s attempts=%" PRId64 " error=%s", m->id,
-			       m->kind, channel_name(m->ch), attempts, err);
+			       "id=%s kind=%s channel=%s attempts=%" PRId64 " error=%s", d->id,
+			       d->kind, channel_name(d->ch), attempts, d->err);
 	else
 		anfu_log_warn("notify.retry",
-			      "id=%s kind=%s channel=%s attempts=%" PRId64 " error=%s", m->id,
-			      m->kind, channel_name(m->ch), attempts, err);
-	return write_one(n,
-			 "UPDATE notify_message SET status = $2, attempts = $3, "
-			 "next_attempt_ms = $4, last_error = $5 WHERE id = $1",
-			 p, 5, NULL);
+			      "id=%s kind=%s channel=%s attempts=%" PRId64 " error=%s", d->id,
+			      d->kind, channel_name(d->ch), attempts, d->err);
 }
 
-/* ---- one message ---------------------------------------------------------- */
+/* ---- one step ------------------------------------------------------------- */
 
-/* Claims, sends and records d. 1 when sent, 0 when not (retried, failed
- * or claimed elsewhere), negative on database errors. */
-static int deliver_one(struct anfu_notify *n, struct anfu_db *db, const struct due *d)
+/* Sends one claimed message outside any transaction and notes its
+ * verdict in d. Negative only on a database error (d keeps V_NONE: the
+ * lease retries it). */
+static int send_one(struct anfu_notify *n, struct anfu_db *db, struct due *d)
 {
 	struct notify_msg m = { 0 };
-	char err[ANFU_LIMIT_NOTIFY_ERROR_BYTES] = "";
 	int r;
 
-	r = claim(n, d, anfu_clock_now_ms());
-	if (r <= 0)
-		return r;
 	r = load_msg(n, db, d, &m);
 	if (r < 0) {
 		if (r != ANFU_ECRYPTO && r != ANFU_ENOTFOUND)
-			return r; /* a database error: the lease retries it */
-		memcpy(m.id, d->id, sizeof(m.id));
-		memcpy(m.kind, d->kind, sizeof(m.kind));
-		m.ch = d->ch;
-		m.attempts = d->attempts;
-		r = mark_failed(n, &m, true, "cannot decrypt");
-		return r < 0 ? r : 0;
+			return r;
+		d->v = V_FAILED;
+		d->at_ms = anfu_clock_now_ms();
+		copy_text(d->err, sizeof(d->err), "cannot decrypt");
+		log_failure(n, d);
+		return 0;
 	}
 	if (m.ch == ANFU_CHANNEL_SMS)
-		r = notify_sms_send(n->cfg, &m, err, sizeof(err));
+		r = notify_sms_send(n->cfg, &m, d->err, sizeof(d->err));
 	else
-		r = notify_smtp_send(n->cfg, &m, err, sizeof(err));
+		r = notify_smtp_send(n->cfg, &m, d->err, sizeof(d->err));
+	d->at_ms = anfu_clock_now_ms();
 	if (r == 0) {
-		r = mark_sent(n, &m, anfu_clock_now_ms());
-		if (r == 0) {
-			anfu_log_info("notify.sent", "id=%s kind=%s channel=%s", m.id, m.kind,
-				      channel_name(m.ch));
-			r = 1;
-		}
+		d->v = V_SENT;
 	} else {
-		r = mark_failed(n, &m, r != ANFU_EIO, err[0] ? err : anfu_strerror(r));
+		d->v = r != ANFU_EIO ? V_FAILED : V_RETRY;
+		if (!d->err[0])
+			copy_text(d->err, sizeof(d->err), anfu_strerror(r));
+		log_failure(n, d);
 	}
 	msg_clear(&m);
+	return 0;
+}
+
+/*
+ * One step over items[0..count): claims them in one transaction, sends
+ * the ones it owns, then records every verdict in one transaction, also
+ * after a database error stopped the sends (what was sent is recorded;
+ * the rest waits for the lease). A message is marked sent only after its
+ * channel accepted it, and a crash between the send and the record sends
+ * it again when the lease ends: at least once, as before. Sets *ret_sent
+ * to the messages recorded as sent.
+ */
+static int step(struct anfu_notify *n, struct anfu_db *db, struct due *items, size_t count,
+		int *ret_sent)
+{
+	struct step st = { n, items, count, anfu_clock_now_ms() };
+	int r, r2, sent = 0;
+	bool any = false;
+
+	r = claim_all(&st);
+	for (size_t i = 0; i < count && r == 0; i++)
+		if (items[i].owned)
+			r = send_one(n, db, &items[i]);
+	for (size_t i = 0; i < count; i++)
+		any = any || items[i].v != V_NONE;
+	if (!any)
+		return r;
+	r2 = anfu_tx_run(n->tx, NULL, record_tx, &st);
+	if (r2 < 0)
+		return r < 0 ? r : r2;
+	for (size_t i = 0; i < count; i++) {
+		if (items[i].v != V_SENT)
+			continue;
+		anfu_log_info("notify.sent", "id=%s kind=%s channel=%s", items[i].id, items[i].kind,
+			      channel_name(items[i].ch));
+		sent++;
+	}
+	*ret_sent = sent;
 	return r;
 }
 
@@ -300,14 +372,18 @@ static int pass(struct anfu_notify *n, struct anfu_db *db, int *ret_sent)
 		r = select_due(db, anfu_clock_now_ms(), l);
 		if (r < 0 || l->n == 0)
 			break;
-		for (size_t i = 0; i < l->n && r >= 0; i++, seen++) {
-			r = deliver_one(n, db, &l->items[i]);
-			if (r == 1)
-				sent++;
+		for (size_t i = 0; i < l->n && r >= 0; i += ANFU_LIMIT_NOTIFY_SEND_BATCH) {
+			size_t k = l->n - i < ANFU_LIMIT_NOTIFY_SEND_BATCH
+					   ? l->n - i
+					   : ANFU_LIMIT_NOTIFY_SEND_BATCH;
+			int s = 0;
+
+			r = step(n, db, &l->items[i], k, &s);
+			sent += s;
+			seen += (int)k;
 		}
 		if (r < 0)
 			break;
-		r = 0;
 	}
 	free(l);
 	if (r < 0)

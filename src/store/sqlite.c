@@ -478,8 +478,10 @@ static int sq_exec_script(struct anfu_db *db, const char *sql)
  * after the busy timeout. Any other wait is bounded by the same busy
  * timeout and then gives ANFU_EBUSY, so a holder that waits for another
  * writer (it must not) costs what it did before: a timeout, not a hang.
- * The WAL checkpointer takes no write lock (PASSIVE checkpoints only) and
- * the in-line checkpoint of wal_hook runs inside a holder's COMMIT.
+ * The WAL checkpointer takes the lock only to finish a checkpoint and
+ * restart the WAL (store/sqlite_ckpt.c), never while it waits for anything
+ * but readers; the in-line checkpoint of wal_hook runs inside a holder's
+ * COMMIT.
  * PostgreSQL is not concerned (store/pg.c: its advisory lock).
  */
 struct wl_waiter {
@@ -606,50 +608,35 @@ static bool wl_wait(struct sq_wlock *w, struct wl_waiter *me, int timeout_ms)
 	return me->granted;
 }
 
-/* Takes d's write lock for a BEGIN IMMEDIATE, waiting at most the busy
- * timeout. Sets d->wlock_held when taken; leaves it unset (and returns 0)
- * when there is no lock or the calling thread holds it already. Returns
- * ANFU_EBUSY (logged) when the wait timed out. */
-static int wl_acquire(struct sq_db *d)
+/* Takes w for the calling thread, waiting at most timeout_ms. 1 when
+ * taken, 0 when the calling thread holds it already (take nothing), -1
+ * when the wait timed out. */
+static int wl_take(struct sq_wlock *w, int timeout_ms)
 {
-	struct sq_wlock *w = d->wlock;
 	struct wl_waiter me = { .self = pthread_self() };
 	bool got;
 
-	if (!w)
-		return 0;
 	pthread_mutex_lock(&w->mu);
 	if (!w->held) {
 		w->held = true;
 		w->owner = me.self;
 		pthread_mutex_unlock(&w->mu);
-		d->wlock_held = true;
-		return 0;
+		return 1;
 	}
 	if (pthread_equal(w->owner, me.self)) {
 		pthread_mutex_unlock(&w->mu);
 		return 0;
 	}
-	got = wl_wait(w, &me, d->busy_timeout_ms);
+	got = wl_wait(w, &me, timeout_ms);
 	pthread_mutex_unlock(&w->mu);
-	if (!got) {
-		anfu_log_warn("store.sqlite", "write lock still taken after %d ms",
-			      d->busy_timeout_ms);
-		return ANFU_EBUSY;
-	}
-	d->wlock_held = true;
-	return 0;
+	return got ? 1 : -1;
 }
 
-/* Releases d's write lock if d holds it: hands it to the first waiter. */
-static void wl_release(struct sq_db *d)
+/* Hands w to the first waiter, or frees it. */
+static void wl_give(struct sq_wlock *w)
 {
-	struct sq_wlock *w = d->wlock;
 	struct wl_waiter *next;
 
-	if (!d->wlock_held)
-		return;
-	d->wlock_held = false;
 	pthread_mutex_lock(&w->mu);
 	next = w->head;
 	if (next) {
@@ -664,6 +651,60 @@ static void wl_release(struct sq_db *d)
 		w->held = false;
 	}
 	pthread_mutex_unlock(&w->mu);
+}
+
+/* Takes d's write lock for a BEGIN IMMEDIATE, waiting at most the busy
+ * timeout. Sets d->wlock_held when taken; leaves it unset (and returns 0)
+ * when there is no lock or the calling thread holds it already. Returns
+ * ANFU_EBUSY (logged) when the wait timed out. */
+static int wl_acquire(struct sq_db *d)
+{
+	int got;
+
+	if (!d->wlock)
+		return 0;
+	got = wl_take(d->wlock, d->busy_timeout_ms);
+	if (got < 0) {
+		anfu_log_warn("store.sqlite", "write lock still taken after %d ms",
+			      d->busy_timeout_ms);
+		return ANFU_EBUSY;
+	}
+	d->wlock_held = got == 1;
+	return 0;
+}
+
+/* Releases d's write lock if d holds it: hands it to the first waiter. */
+static void wl_release(struct sq_db *d)
+{
+	if (!d->wlock_held)
+		return;
+	d->wlock_held = false;
+	wl_give(d->wlock);
+}
+
+/* See sqlite_ckpt.h. */
+struct sq_wlock *sq_wlock_attach(const char *path)
+{
+	return wl_attach(path);
+}
+
+/* See sqlite_ckpt.h. */
+void sq_wlock_detach(struct sq_wlock *w)
+{
+	wl_detach(w);
+}
+
+/* See sqlite_ckpt.h. */
+bool sq_wlock_take(struct sq_wlock *w, int timeout_ms)
+{
+	return w && wl_take(w, timeout_ms) == 1;
+}
+
+/* See sqlite_ckpt.h. */
+void sq_wlock_give(struct sq_wlock *w)
+{
+	if (w)
+		wl_give(w);
 }
 
 /* SQLite's own back-off (sqliteDefaultBusyCallback), counted: only another
@@ -935,7 +976,8 @@ static int configure(struct sq_db *d, const struct anfu_store_cfg *cfg)
 		char sql[64];
 
 		/* PRAGMA takes no parameters; the text is a constant number. */
-		(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", ANFU_LIMIT_DB_CACHE_KIB);
+		(void)snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d",
+			       ANFU_LIMIT_DB_CACHE_KIB);
 		r = run(d, sql);
 	}
 	return r;

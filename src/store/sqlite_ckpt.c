@@ -20,8 +20,9 @@
 
 struct sq_ckpt {
 	char *path;
-	int users; /* attached connections (under reg_mu) */
-	sqlite3 *h;  /* the thread's own connection */
+	int users;		/* attached connections (under reg_mu) */
+	sqlite3 *h;		/* the thread's own connection */
+	struct sq_wlock *wlock; /* the file's in-process write lock (NULL: none) */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -32,6 +33,27 @@ struct sq_ckpt {
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct sq_ckpt *reg;
+
+/* BUSY: another connection is checkpointing, or a reader still reads the
+ * old WAL (RESTART); the next commit past the threshold asks again. */
+static void ckpt_log(struct sq_ckpt *c, int rc)
+{
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		anfu_log_warn("store.sqlite", "checkpoint of %s: %s", c->path,
+			      sqlite3_errmsg(c->h));
+}
+
+/* The bulk of the copying and the database file's fsync without any lock,
+ * then, with the writers of this process queued behind the write lock,
+ * the frames committed meanwhile and the restart of the WAL. */
+static void checkpoint(struct sq_ckpt *c)
+{
+	ckpt_log(c, sqlite3_wal_checkpoint_v2(c->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL));
+	if (!sq_wlock_take(c->wlock, ANFU_LIMIT_DB_CKPT_LOCK_WAIT_MS))
+		return;
+	ckpt_log(c, sqlite3_wal_checkpoint_v2(c->h, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL));
+	sq_wlock_give(c->wlock);
+}
 
 static void *ckpt_main(void *ud)
 {
@@ -45,16 +67,7 @@ static void *ckpt_main(void *ud)
 			break;
 		c->wanted = false;
 		pthread_mutex_unlock(&c->mu);
-		{
-			int rc = sqlite3_wal_checkpoint_v2(c->h, NULL, SQLITE_CHECKPOINT_PASSIVE,
-							   NULL, NULL);
-
-			/* BUSY: another connection is checkpointing; the next
-			 * commit past the threshold asks again. */
-			if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-				anfu_log_warn("store.sqlite", "checkpoint of %s: %s", c->path,
-					      sqlite3_errmsg(c->h));
-		}
+		checkpoint(c);
 		pthread_mutex_lock(&c->mu);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -93,20 +106,25 @@ static struct sq_ckpt *ckpt_start(const char *path)
 		goto fail;
 	}
 	(void)sqlite3_wal_autocheckpoint(c->h, 0);
+	/* Only the RESTART checkpoint waits, for readers of the old WAL. */
+	(void)sqlite3_busy_timeout(c->h, ANFU_LIMIT_DB_CKPT_READER_WAIT_MS);
 	/* A connection learns that the file is in WAL mode (and opens the
 	 * WAL) on its first read; until then a checkpoint does nothing. */
 	if (sqlite3_exec(c->h, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
-		anfu_log_warn("store.sqlite", "checkpointer for %s: %s", path, sqlite3_errmsg(c->h));
+		anfu_log_warn("store.sqlite", "checkpointer for %s: %s", path,
+			      sqlite3_errmsg(c->h));
 		goto fail;
 	}
 	c->path = anfu_xstrdup(path);
+	c->wlock = sq_wlock_attach(path);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
 		anfu_log_warn("store.sqlite", "checkpointer for %s: no thread", path);
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
+		sq_wlock_detach(c->wlock);
 		free(c->path);
 		goto fail;
 	}
@@ -169,6 +187,7 @@ void sq_ckpt_detach(struct sq_ckpt *c)
 		anfu_log_warn("store.sqlite", "checkpointer close: %s", sqlite3_errmsg(c->h));
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
+	sq_wlock_detach(c->wlock);
 	free(c->path);
 	free(c);
 }

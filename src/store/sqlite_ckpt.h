@@ -8,14 +8,22 @@
  * gets one checkpointer thread with its own connection; a connection's
  * commit only tells it that the WAL has grown past the threshold, and the
  * thread runs a PASSIVE checkpoint (which never blocks a writer or a
- * reader). If the checkpointer ever falls far behind, the committing
- * connection checkpoints itself, so the WAL stays bounded. Durability is
- * unchanged: a commit is durable once its WAL frames are synced, as before.
+ * reader), then takes the process's write lock for the file and runs a
+ * RESTART checkpoint: it copies the few frames committed meanwhile and
+ * starts the WAL over from its beginning. Without that second step a WAL
+ * under steady writes never restarts (every writer's snapshot has frames
+ * not yet copied), so it grows past the threshold for good, every commit
+ * wakes the thread again and every checkpoint walks the whole WAL. If the
+ * checkpointer ever falls far behind, the committing connection
+ * checkpoints itself, so the WAL stays bounded. Durability is unchanged: a
+ * commit is durable once its WAL frames are synced, as before, and SQLite
+ * syncs the database file before a checkpoint lets the WAL restart.
  */
 #ifndef ANFU_STORE_SQLITE_CKPT_H
 #define ANFU_STORE_SQLITE_CKPT_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 struct sq_ckpt;
 
@@ -31,5 +39,17 @@ struct sq_ckpt *sq_ckpt_attach(sqlite3 *h, const char *path);
  * the last sqlite3_close() still checkpoints and removes the WAL.
  * NULL-safe. */
 void sq_ckpt_detach(struct sq_ckpt *c);
+
+/* sqlite.c: the in-process write lock of a database file (sqlite.c says
+ * why), for the checkpointer. attach returns NULL for a database that is
+ * no file; detach is NULL-safe. take waits at most timeout_ms and is true
+ * when the calling thread now holds the lock (false on timeout, or when
+ * it held it already: then give nothing); give hands it to the next
+ * writer in the queue. */
+struct sq_wlock;
+struct sq_wlock *sq_wlock_attach(const char *path);
+void sq_wlock_detach(struct sq_wlock *w);
+bool sq_wlock_take(struct sq_wlock *w, int timeout_ms);
+void sq_wlock_give(struct sq_wlock *w);
 
 #endif

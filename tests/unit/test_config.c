@@ -162,7 +162,7 @@ static void test_defaults_have_documented_values(void **state)
 	assert_int_equal(c->crypto, ANFU_CRYPTO_INTL);
 	assert_string_equal(c->http.listen, "127.0.0.1");
 	assert_int_equal(c->http.port, 8443);
-	assert_int_equal(c->http.threads, 4);
+	assert_int_equal(c->http.threads, 16);
 	assert_int_equal(c->http.offload_threads, ANFU_LIMIT_OFFLOAD_THREADS_DEFAULT);
 	assert_int_equal(iam_of(c)->mfa.device_trust_days, 30);
 	assert_string_equal(c->http.tls_priorities,

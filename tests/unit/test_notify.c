@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/hist.h"
 #include "base/limits.h"
 #include "base/str.h"
 #include "config/config.h"
@@ -444,6 +446,41 @@ static void test_sms_is_written_to_the_simulator_outbox(void **state)
 	assert_int_equal(sent, 0);
 }
 
+/* Two commits a step of up to ANFU_LIMIT_NOTIFY_SEND_BATCH messages (the
+ * claim and the outcomes), not two a message: 20 messages are two steps,
+ * four commits, and every one is sent once and marked sent. */
+static void test_a_pass_claims_and_records_messages_in_steps(void **state)
+{
+	struct fix *f = *state;
+	struct enqueue e = {
+		f, ANFU_CHANNEL_SMS, NULL, PHONE, "code.register", NULL, "code", 20, 0
+	};
+	uint64_t c0;
+	json_t *lines;
+	int sent = -1;
+
+	_Static_assert(ANFU_LIMIT_NOTIFY_SEND_BATCH == 16, "the counts below assume 16");
+	assert_int_equal(anfu_tx_run(f->fx->tx, NULL, enqueue_tx, &e), 0);
+	c0 = atomic_load(&anfu_store_commit_hist.count);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
+	assert_int_equal(atomic_load(&anfu_store_commit_hist.count) - c0, 4);
+	assert_int_equal(sent, 20);
+	assert_int_equal(count_sql(f, "status = 'sent' AND attempts = 1 AND last_error IS NULL"),
+			 20);
+	lines = read_jsonl(f->outbox);
+	assert_int_equal(json_array_size(lines), 20);
+	for (size_t i = 0; i < 20; i++)
+		for (size_t j = i + 1; j < 20; j++)
+			assert_string_not_equal(jstr(json_array_get(lines, i), "id"),
+						jstr(json_array_get(lines, j), "id"));
+	json_decref(lines);
+	/* Nothing left: the next pass commits nothing. */
+	c0 = atomic_load(&anfu_store_commit_hist.count);
+	assert_int_equal(anfu_notify_deliver_due(f->fx->notify, f->fx->db, &sent), 0);
+	assert_int_equal(sent, 0);
+	assert_int_equal(atomic_load(&anfu_store_commit_hist.count) - c0, 0);
+}
+
 struct racer {
 	struct fix *f;
 	int sent;
@@ -776,6 +813,7 @@ int main(void)
 		T(test_enqueue_refuses_bad_messages),
 		T(test_sms_is_written_to_the_simulator_outbox),
 		T(test_concurrent_passes_send_each_message_once),
+		T(test_a_pass_claims_and_records_messages_in_steps),
 		T(test_delivery_thread_sends_after_a_poke),
 		T(test_commit_of_an_enqueue_wakes_the_delivery_thread),
 		T(test_email_reaches_a_real_smtp_sink),

@@ -122,6 +122,32 @@ static void test_checkpointer_copies_the_wal_into_the_database(void **state)
 	anfu_db_close(db);
 }
 
+/* Under steady writes the WAL starts over from its beginning after each
+ * checkpoint instead of growing until the committing connection has to
+ * checkpoint in line (ANFU_LIMIT_DB_WAL_INLINE_PAGES): the checkpointer
+ * finishes its checkpoint with the process's writers queued behind it and
+ * restarts the WAL. 2000 commits of a row of about one page write about
+ * 10000 frames (the row, the index and the pages above) without a pause;
+ * the WAL file (which only grows) must stay within a few thresholds. This relies on the checkpointer thread being
+ * scheduled at least once in those commits (no timing assertion: it only
+ * has to run, not to be quick). */
+static void test_wal_restarts_under_steady_writes(void **state)
+{
+	struct fix *f = *state;
+	struct anfu_db *db = NULL;
+	int64_t v = -1, commits = 2 * ANFU_LIMIT_DB_WAL_CHECKPOINT_PAGES;
+
+	assert_int_equal(anfu_db_open(&f->cfg, &db), 0);
+	exec(db, "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, body TEXT NOT NULL)");
+	for (int64_t i = 1; i <= commits; i++)
+		fill(db, (int)i, 1);
+	assert_true(file_size(f->wal) > 0);
+	assert_true(file_size(f->wal) <= 4 * ANFU_LIMIT_DB_WAL_CHECKPOINT_PAGES * (4096 + 24));
+	assert_int_equal(anfu_db_query_int(db, "SELECT count(*) FROM t", NULL, 0, &v), 0);
+	assert_int_equal(v, commits);
+	anfu_db_close(db);
+}
+
 /* The last connection to close still checkpoints and removes the WAL, as
  * SQLite does without a checkpointer: the checkpointer's own connection
  * is closed first. */
@@ -178,8 +204,8 @@ static void test_cached_transaction_statements_repeat(void **state)
 
 		assert_int_equal(anfu_db_begin(db), 0);
 		assert_int_equal(db->ops->savepoint(db, "sp"), 0);
-		assert_int_equal(anfu_db_exec(db, "INSERT INTO t (id, body) VALUES ($1, 'kept')",
-					      p, 1, NULL, NULL, NULL),
+		assert_int_equal(anfu_db_exec(db, "INSERT INTO t (id, body) VALUES ($1, 'kept')", p,
+					      1, NULL, NULL, NULL),
 				 0);
 		assert_int_equal(db->ops->release(db, "sp"), 0);
 		assert_int_equal(db->ops->savepoint(db, "sp"), 0);
@@ -191,7 +217,8 @@ static void test_cached_transaction_statements_repeat(void **state)
 		assert_int_equal(i % 2 ? anfu_db_commit(db) : anfu_db_rollback(db), 0);
 	}
 	assert_int_equal(
-		anfu_db_query_int(db, "SELECT count(*) FROM t WHERE body = 'kept'", NULL, 0, &v), 0);
+		anfu_db_query_int(db, "SELECT count(*) FROM t WHERE body = 'kept'", NULL, 0, &v),
+		0);
 	assert_int_equal(v, 25);
 	assert_int_equal(anfu_db_query_int(db, "SELECT count(*) FROM t", NULL, 0, &v), 0);
 	assert_int_equal(v, 25);
@@ -204,6 +231,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_checkpointer_copies_the_wal_into_the_database),
 		T(test_last_close_removes_the_wal),
+		T(test_wal_restarts_under_steady_writes),
 		T(test_connection_settings),
 		T(test_cached_transaction_statements_repeat),
 #undef T

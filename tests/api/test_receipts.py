@@ -246,3 +246,47 @@ def test_gm_receipts_are_sm2_and_verify(make_server, tmp_path):
     assert r.status_code == 200, r.text
     assert json.loads(r.content)["alg"] == "sm2"
     check_verifiers(s, tmp_path, r.content, "sm2")
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    """A server with an administrator, a security officer, an operator
+    (receipt.read) and a finance officer (without it)."""
+    from test_iam_admin import ADMIN_NEW, OFFICER_NEW, admin_password, first_login
+    from test_ledger_state import make_staff
+
+    srv = Server(tmp_path_factory.mktemp("rdesk"), init_args=("--admin", "rctadmin"), config={
+        "lockout": {"ip_failures": "10000"},
+        "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    admin, _ = first_login(srv, "rctadmin", admin_password(srv.init_out), ADMIN_NEW)
+    out = srv.cli_run("staff", "bootstrap", "--name", "rctofficer", "--role",
+                      "security_officer").stdout
+    officer, _ = first_login(srv, "rctofficer", admin_password(out), OFFICER_NEW,
+                             device="console-2")
+    srv.op = make_staff(srv, admin, officer, "rctop", "operator", "console-3")
+    srv.fin = make_staff(srv, admin, officer, "rctfin", "finance", "console-4")
+    srv.op_id = srv.op.get("/admin/v1/me").json()["user"]["id"]
+    yield srv
+    srv.assert_stopped_cleanly()
+
+
+def test_operators_with_receipt_read_get_any_receipt(desk):
+    """An operator (receipt.read) gets any transaction's receipt, the same
+    bytes its parties get, audited as the operator; the finance officer
+    (no receipt.read) is refused 403 and a customer session does not reach
+    the admin route; an unknown transaction is 404. req: IAM-RBAC-01"""
+    s = desk
+    a, _, tid = transfer(s)
+    path = "/admin/v1/receipts/wallet_transfer/%s" % tid
+    r = s.fin.get(path)
+    assert r.status_code == 403 and err(r) == "forbidden", r.text
+    assert a.http.get(path).status_code == 404
+    assert receipts_of(s, tid) == []
+    r = s.op.get(path)
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Disposition"].startswith('attachment; filename="rct_')
+    assert a.http.get(url(tid)).content == r.content
+    dl = s.audit("receipt.download")
+    assert dl[0]["actor_id"] == s.op_id and dl[0]["object_id"] == receipts_of(s, tid)[0]["id"]
+    r = s.op.get("/admin/v1/receipts/wallet_transfer/wtr_nosuchtransfer00000000")
+    assert r.status_code == 404 and err(r) == "not_found", r.text

@@ -151,8 +151,8 @@ static json_t *body_json(const struct anfu_receipt_facts *f, const char *id, int
 }
 
 int anfu_receipt_build(const struct anfu_receipt_facts *f, const char *id, int64_t issued_ms,
-		       enum anfu_sig_alg alg, const char *kid, anfu_receipt_sign_fn sign,
-		       void *ud, char **ret_body, size_t *ret_body_len, char **ret_sig_b64)
+		       anfu_receipt_sign_fn sign, void *ud, char **ret_body, size_t *ret_body_len,
+		       char **ret_sig_b64)
 {
 	uint8_t sig[ANFU_SIG_MAX];
 	size_t siglen = sizeof(sig);
@@ -161,8 +161,7 @@ int anfu_receipt_build(const struct anfu_receipt_facts *f, const char *id, int64
 	char *b64 = NULL;
 	int r;
 
-	(void)alg;
-	if (!f || !id || !kid || !sign || !ret_body || !ret_body_len || !ret_sig_b64)
+	if (!f || !id || !sign || !ret_body || !ret_body_len || !ret_sig_b64)
 		return ANFU_EINVAL;
 	anfu_buf_init(&b, ANFU_LIMIT_RECEIPT_BYTES);
 	body = body_json(f, id, issued_ms);
@@ -279,8 +278,8 @@ static int issue_new(struct anfu_tx *tx, struct issue *is)
 	int r = anfu_id_new("rct", id, sizeof(id));
 
 	if (r == 0)
-		r = anfu_receipt_build(is->f, id, now, is->r->alg, kid, sign_named, is->r->key,
-				       &body, &blen, &sig);
+		r = anfu_receipt_build(is->f, id, now, sign_named, is->r->key, &body, &blen,
+				       &sig);
 	if (r == 0) {
 		const struct anfu_param p[8] = {
 			ANFU_PSN(id, strlen(id)), ANFU_PSN(is->f->kind, strlen(is->f->kind)),

@@ -136,14 +136,16 @@ int anfu_receipt_get(struct anfu_receipt *r, const struct anfu_actor *actor,
 int anfu_receipt_key(const struct anfu_receipt *r, char kid[ANFU_KID_MAX], const char **ret_alg,
 		     char **ret_pem);
 
-/* Builds the document for facts with receipt id and issue time, signed
- * by sign(ud, ...) under kid/alg (used by the service; exposed for the
- * unit tests). *ret_doc malloc'd, the caller's. */
+/* The canonical body of facts f with receipt id and issue time, and its
+ * signature by sign(ud, ...) in base64 (used by the service; exposed for
+ * the unit tests). *ret_body and *ret_sig_b64 are malloc'd, the
+ * caller's, written only on success. ANFU_EINVAL for a string that is
+ * not UTF-8, ANFU_ECRYPTO when sign fails. */
 typedef int (*anfu_receipt_sign_fn)(void *ud, const void *msg, size_t len, uint8_t *sig,
 				    size_t *siglen);
 int anfu_receipt_build(const struct anfu_receipt_facts *f, const char *id, int64_t issued_ms,
-		       enum anfu_sig_alg alg, const char *kid, anfu_receipt_sign_fn sign,
-		       void *ud, char **ret_body, size_t *ret_body_len, char **ret_sig_b64);
+		       anfu_receipt_sign_fn sign, void *ud, char **ret_body, size_t *ret_body_len,
+		       char **ret_sig_b64);
 /* The document from its stored parts (canonical: keys alg, body, kid,
  * sig). *ret malloc'd, the caller's. */
 int anfu_receipt_document(const char *alg, const char *body, size_t body_len, const char *kid,

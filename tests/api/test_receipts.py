@@ -8,6 +8,7 @@ import itertools
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,30 @@ def test_the_stored_receipt_comes_back_unchanged(s):
         assert r.status_code == 200 and r.content == first
     assert len(receipts_of(s, tid)) == 1
     assert len(s.audit("receipt.issue")) == issued
+
+
+def test_racing_first_requests_issue_one_receipt(s):
+    """Both parties asking at once, several times each, before any receipt
+    exists: one row, one receipt.issue record, the same bytes for all.
+    req: TX-NR-01"""
+    a, b, tid = transfer(s)
+    issued = len(s.audit("receipt.issue"))
+    got = []
+    barrier = threading.Barrier(6)
+
+    def fetch(c):
+        barrier.wait()
+        got.append(c.http.get(url(tid)))
+
+    threads = [threading.Thread(target=fetch, args=(c,)) for c in (a, b) * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in got] == [200] * 6, [r.text for r in got]
+    assert len({r.content for r in got}) == 1
+    assert len(receipts_of(s, tid)) == 1
+    assert len(s.audit("receipt.issue")) == issued + 1
 
 
 def test_others_get_404_and_nothing_is_issued(s):

@@ -82,7 +82,7 @@ static int send_receipt(struct anfu_req *req, struct anfu_resp *resp, const char
 		.request_id = req->request_id,
 	};
 	char kind[ANFU_RECEIPT_KIND_MAX], ref[ANFU_ID_MAX], id[ANFU_ID_MAX], disp[96];
-	char *doc = NULL, *copy = NULL;
+	char *doc = NULL, *copy = NULL, *dispo = NULL;
 	size_t len = 0;
 	int rc;
 
@@ -100,9 +100,9 @@ static int send_receipt(struct anfu_req *req, struct anfu_resp *resp, const char
 	if (rc < 0)
 		return rc;
 	(void)snprintf(disp, sizeof(disp), "attachment; filename=\"%s.json\"", id);
-	rc = anfu_arena_strndup(req->arena, disp, strlen(disp), &doc);
+	rc = anfu_arena_strndup(req->arena, disp, strlen(disp), &dispo);
 	if (rc == 0)
-		rc = anfu_resp_header(resp, "Content-Disposition", doc);
+		rc = anfu_resp_header(resp, "Content-Disposition", dispo);
 	if (rc < 0)
 		return rc;
 	resp->raw = copy;

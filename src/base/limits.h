@@ -765,4 +765,24 @@ _Static_assert(ANFU_LIMIT_BANK_RECON_AUDITED + 1 <= ANFU_LIMIT_TX_RECORDS,
 #define ANFU_LIMIT_RESERVED_MESSAGE_CHARS 32
 #define ANFU_LIMIT_RESERVED_MESSAGE_BYTES (4 * ANFU_LIMIT_RESERVED_MESSAGE_CHARS)
 
+/* ---- electronic receipts (src/receipt/; issue 11, receipt) ---- */
+/* Receipt kinds providers register: wallet transfers, payments, refunds
+ * and the few issue 11's wave 2 adds; 16 leaves room without a list. */
+#define ANFU_LIMIT_RECEIPT_KINDS 16
+/* Ledger transfer ids one receipt names: a payment posts at most its
+ * amount and its fee (2), a refund its reversal and fee return (2), an
+ * escrow release one; 8 is the most any flow planned needs, doubled. */
+#define ANFU_LIMIT_RECEIPT_TRANSFERS 8
+/* A receipt's memo or subject: the wallet memo (64 B) and the order
+ * subject (128 characters of up to 4 bytes = 512 B) fit, with its NUL. */
+#define ANFU_LIMIT_RECEIPT_MEMO_BYTES 513
+/* A receipt document: the body (facts of fixed size: two masked parties
+ * <= 2 x 256 B, memo <= 512 B, 8 ids, numbers) escaped (x6 at worst for
+ * controls in the memo: ~4 KiB) and a signature; 16 KiB bounds what
+ * `anfu receipts verify` reads and what the service builds. */
+#define ANFU_LIMIT_RECEIPT_BYTES 16384
+/* Nesting of a receipt body: the document, the body, a party object and
+ * the transfer array are 3 levels; 8 refuses anything built to recurse. */
+#define ANFU_LIMIT_RECEIPT_DEPTH 8
+
 #endif

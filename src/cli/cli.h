@@ -27,6 +27,7 @@ struct cli_opts {
 	const char *admin_dsn;	   /* --admin-dsn */
 	const char *readonly_role; /* --readonly-role */
 	const char *to;		   /* --to */
+	const char *key;	   /* --key */
 	bool show;		   /* --show */
 	bool postgresql;	   /* --postgresql */
 	bool print_sql;		   /* --print-sql */
@@ -94,5 +95,7 @@ int cmd_keys(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_staff(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
+/* cmd_receipts.c: `anfu receipts key|verify` (docs/receipts.md). */
+int cmd_receipts(int argc, char **argv);
 
 #endif

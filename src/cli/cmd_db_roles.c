@@ -44,6 +44,7 @@ static const struct {
 	{ "ledger_batch", "UPDATE, DELETE" },	  /* the chain of batches */
 	{ "ledger_head", "DELETE" },
 	{ "iam_approval", "DELETE" }, /* archived (IAM-ACCT-03); updates while pending */
+	{ "receipt", "UPDATE, DELETE" }, /* a signed receipt never changes (docs/receipts.md) */
 	{ "schema_version", "INSERT, UPDATE, DELETE" }, /* the owner's migrations only */
 };
 

@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"  ledger verify         recompute the ledger's balances, hash chain, holds\n"
 		"  ledger accounts|account ID|transfers   list the ledger (owners masked)\n"
 		"  keys export-public    print the public keys (for auditors)\n"
+		"  receipts key|verify FILE   print the receipt key, verify a receipt\n"
 		"  routes                list the HTTP routes, access classes, permissions\n"
 		"  staff bootstrap       create the second staff account four-eyes needs\n"
 		"\n"
@@ -66,6 +67,7 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		{ "admin-dsn", required_argument, NULL, 'D' },
 		{ "readonly-role", required_argument, NULL, 'R' },
 		{ "to", required_argument, NULL, 't' },
+		{ "key", required_argument, NULL, 'k' },
 		{ "show", no_argument, NULL, 's' },
 		{ "postgresql", no_argument, NULL, 'P' },
 		{ "print-sql", no_argument, NULL, 'S' },
@@ -98,6 +100,7 @@ int cli_parse(int argc, char **argv, const char *allowed, struct cli_opts *o)
 		case 'D': o->admin_dsn = optarg; break;
 		case 'R': o->readonly_role = optarg; break;
 		case 't': o->to = optarg; break;
+		case 'k': o->key = optarg; break;
 		case 's': o->show = true; break;
 		case 'P': o->postgresql = true; break;
 		case 'S': o->print_sql = true; break;
@@ -155,6 +158,8 @@ int main(int argc, char **argv)
 		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "ledger") == 0)
 		return cmd_ledger(argc - 1, argv + 1);
+	if (strcmp(cmd, "receipts") == 0)
+		return cmd_receipts(argc - 1, argv + 1);
 	if (strcmp(cmd, "keys") == 0)
 		return cmd_keys(argc - 1, argv + 1);
 	if (strcmp(cmd, "routes") == 0)

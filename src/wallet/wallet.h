@@ -326,6 +326,17 @@ struct anfu_wallet_balance {
 int anfu_wallet_balance(struct anfu_wallet *w, const char *user_id,
 			struct anfu_wallet_balance *ret);
 
+/* ---- electronic receipts (wallet/receipt.c; issue 11) ---------------- */
+
+struct anfu_receipt_facts;
+/* The receipt kind of a wallet transfer. */
+#define ANFU_WALLET_RECEIPT_KIND "wallet_transfer"
+/* The receipt facts of wallet transfer ref (wtr_...), read on db: an
+ * anfu_receipt_facts_fn (receipt/receipt.h) for the kind above; ud is
+ * unused. ANFU_ENOTFOUND when there is no such transfer. */
+int anfu_wallet_receipt_facts(void *ud, struct anfu_db *db, const char *ref,
+			      struct anfu_receipt_facts *ret);
+
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_wallet_migrations;
 extern const struct anfu_config_table anfu_wallet_config_table;

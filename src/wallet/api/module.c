@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "http/http.h"
 #include "iam/iam.h"
+#include "receipt/receipt.h"
 #include "wallet/api/module.h"
 #include "wallet/wallet.h"
 
@@ -38,13 +39,20 @@ static int wallet_start(struct anfu_app *app, const void *config, void **ret_svc
 		.iam = app->iam,
 		.keys = app->keys,
 	};
+	struct anfu_receipt *rc = service_named(app, "receipt");
 	struct anfu_wallet *w = NULL;
-	int r = anfu_wallet_new(&d, &w);
+	int r = rc ? anfu_wallet_new(&d, &w) : ANFU_EINVAL;
 
+	/* Its transfers' receipts (the receipt module is earlier in the list). */
+	if (r == 0)
+		r = anfu_receipt_register(rc, ANFU_WALLET_RECEIPT_KIND, anfu_wallet_receipt_facts,
+					  NULL);
 	if (r < 0) {
+		anfu_wallet_free(w);
 		anfu_log_error("wallet.start",
-			       "wallet not started (%s): the ledger, iam and the "
-			       "keys first; limits rising with the method",
+			       "wallet not started (%s): the ledger, the receipt "
+			       "service, iam and the keys first; limits rising "
+			       "with the method",
 			       anfu_strerror(r));
 		return r;
 	}

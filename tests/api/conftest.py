@@ -651,6 +651,16 @@ class Server:
         assert r.status_code == 200, r.text
         return r.json()["now_ms"]
 
+    def to_cn_hour(self, hour):
+        """Moves the clock forward to the next hour:00 of a calendar day in
+        Asia/Shanghai (UTC+8), so a test that spends several of its days'
+        minutes (daily limits) cannot cross midnight there, whatever the
+        real time it runs at. Returns the new now_ms."""
+        day, cn = 86400000, 8 * 3600000
+        now = self.clock(advance_ms=0)
+        into = (now + cn) % day
+        return self.clock(advance_ms=(hour * 3600000 - into) % day or day)
+
     def fault(self, **body):
         r = self.post("/test/v1/faults", body)
         assert r.status_code == 200, r.text

@@ -109,6 +109,8 @@ def test_totp_single_limit_at_and_over(s):
 def test_daily_totals_by_factor(s):
     """The day's total: SMS up to otp_daily_max, TOTP up to totp_daily_max.
     req: RISK-LIM-01, RISK-LIM-03"""
+    # The steps below move the clock by minutes: start early in a day.
+    s.to_cn_hour(1)
     a = with_totp(s, customer(s, funds=2000000))
     b = customer(s)
     for amount in (OTP_SINGLE, OTP_DAILY - OTP_SINGLE):

@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "config/option.h"
 #include "bank/bank.h"
+#include "dispute/dispute.h"
 #include "iam/config.h"
 #include "ledger/ledger.h"
 #include "points/points.h"
@@ -36,13 +37,15 @@
 #define DATA "/srv/anfu-test-data"
 
 /* The option tables of the product's modules besides the platform's (a
- * production build's module list: iam, ledger, points, wallet, bank).
+ * production build's module list: iam, ledger, points, wallet, bank,
+ * dispute).
  * tests/api/test_docs.py
  * checks a production build's `anfu config describe|example` against the
  * same files. */
 static const struct anfu_config_table *const TABLES[] = {
 	&anfu_iam_config_table, &anfu_ledger_config_table, &anfu_points_config_table,
-	&anfu_wallet_config_table, &anfu_bank_config_table
+	&anfu_wallet_config_table, &anfu_bank_config_table,
+	&anfu_dispute_config_table,
 };
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
 

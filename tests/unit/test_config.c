@@ -318,7 +318,8 @@ enum {
 	OWN_LEDGER,
 	OWN_POINTS,
 	OWN_WALLET,
-	OWN_BANK
+	OWN_BANK,
+	OWN_DISPUTE
 };
 
 #define IC(s, k, lo, hi, f)                                             \
@@ -345,6 +346,10 @@ enum {
 #define ICB(s, k, lo, hi, f)                                                 \
 	{                                                                    \
 		s, k, lo, hi, offsetof(struct anfu_bank_config, f), OWN_BANK \
+	}
+#define ICD(s, k, lo, hi, f)                                                       \
+	{                                                                          \
+		s, k, lo, hi, offsetof(struct anfu_dispute_config, f), OWN_DISPUTE \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -475,6 +480,9 @@ static const struct int_case int_cases[] = {
 	ICB("bank", "withdraw_auto_max", 0, 100000000, withdraw_auto_max),
 	ICB("bank", "withdraw_large_over", 0, 100000000, withdraw_large_over),
 	ICB("bank", "withdraw_stepup_over", 0, 100000000, withdraw_stepup_over),
+	ICD("dispute", "take_hours", 1, 720, take_hours),
+	ICD("dispute", "handle_days", 1, 180, handle_days),
+	ICD("dispute", "confirm_days", 1, 180, confirm_days),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -510,6 +518,8 @@ static void test_int_options_accept_min_and_max(void **state)
 				base = anfu_config_module(c, &anfu_wallet_config_table);
 			else if (int_cases[i].owner == OWN_BANK)
 				base = anfu_config_module(c, &anfu_bank_config_table);
+			else if (int_cases[i].owner == OWN_DISPUTE)
+				base = anfu_config_module(c, &anfu_dispute_config_table);
 			else
 				base = c;
 			assert_int_equal(

@@ -37,7 +37,7 @@ static const struct anfu_actor system_actor = { "system", "system", "", "", "", 
 #define DAY_MS (24 * HOUR_MS)
 
 static const char *const categories[] = {
-	"not_received", "not_as_described", "wrong_amount", "unauthorized", "duplicate", "other",
+	"not_received", "not_as_described", "wrong_amount", "not_authorized", "duplicate", "other",
 };
 
 static bool category_ok(const char *c)

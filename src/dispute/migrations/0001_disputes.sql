@@ -20,7 +20,7 @@ CREATE TABLE dispute (
     description      TEXT    NOT NULL,
     category         TEXT    NOT NULL
                      CHECK (category IN ('not_received', 'not_as_described', 'wrong_amount',
-                                         'unauthorized', 'duplicate', 'other')),
+                                         'not_authorized', 'duplicate', 'other')),
     reason           TEXT    NOT NULL,
     state            TEXT    NOT NULL
                      CHECK (state IN ('open', 'in_progress', 'resolved', 'confirmed',

@@ -785,4 +785,30 @@ _Static_assert(ANFU_LIMIT_BANK_RECON_AUDITED + 1 <= ANFU_LIMIT_TX_RECORDS,
  * the transfer array are 3 levels; 8 refuses anything built to recurse. */
 #define ANFU_LIMIT_RECEIPT_DEPTH 8
 
+
+/* ---- disputes (src/dispute/; issue 11, dispute) ---- */
+/* A subject kind's name ("transfer", "payment"): short lowercase words. */
+#define ANFU_LIMIT_DISPUTE_KIND_BYTES 16
+/* A subject reference: the owning module's public id (48 bytes at most,
+ * ANFU_ID_MAX) with room for a merchant's order number. */
+#define ANFU_LIMIT_DISPUTE_REF_BYTES 64
+/* A subject's masked description ("转账给 张* (138****0000)"): one line. */
+#define ANFU_LIMIT_DISPUTE_DESC_BYTES 256
+/* A complaint, a resolution or a message: 500 code points, as a form's
+ * text area; 4 bytes each in UTF-8 and the NUL. */
+#define ANFU_LIMIT_DISPUTE_TEXT_CHARS 500
+#define ANFU_LIMIT_DISPUTE_TEXT_BYTES (4 * ANFU_LIMIT_DISPUTE_TEXT_CHARS + 1)
+/* Providers registered at start: one per module that owns transactions
+ * (wallet, pay, later others) and the tests' own. */
+#define ANFU_LIMIT_DISPUTE_KINDS 8
+/* Disputes one list page returns (~3 KB each in memory). */
+#define ANFU_LIMIT_DISPUTE_PAGE 50
+/* Events (state changes and messages) one dispute keeps: a dispute is a
+ * conversation of a few turns; more messages are refused (the operator
+ * calls the customer instead), so a detail page stays bounded. */
+#define ANFU_LIMIT_DISPUTE_EVENTS 64
+/* Disputes one run of the deadline job handles per rule; the rest next
+ * run (each is one small transaction). */
+#define ANFU_LIMIT_DISPUTE_DEADLINE_BATCH 100
+
 #endif

@@ -151,4 +151,16 @@
 /* The anti-phishing reserved message (src/iam/reserved.c; issue 11, web). */
 #define ANFU_R_RESERVED_MESSAGE_INVALID "reserved_message_invalid"
 
+
+/* Disputes (src/dispute/; issue 11, engineer dispute). */
+#define ANFU_R_DISPUTE_NOT_FOUND "dispute_not_found"
+#define ANFU_R_DISPUTE_KIND_UNKNOWN "dispute_kind_unknown"
+#define ANFU_R_DISPUTE_SUBJECT_NOT_FOUND "dispute_subject_not_found"
+#define ANFU_R_DISPUTE_ALREADY_OPEN "dispute_already_open"
+#define ANFU_R_DISPUTE_STATE_INVALID "dispute_state_invalid"
+#define ANFU_R_DISPUTE_REFUND_UNSUPPORTED "dispute_refund_unsupported"
+#define ANFU_R_DISPUTE_REFUND_TOO_LARGE "dispute_refund_too_large"
+#define ANFU_R_DISPUTE_RESOLUTION_DIFFERS "dispute_resolution_differs"
+#define ANFU_R_DISPUTE_TOO_MANY_EVENTS "dispute_too_many_events"
+
 #endif

@@ -337,6 +337,25 @@ struct anfu_receipt_facts;
 int anfu_wallet_receipt_facts(void *ud, struct anfu_db *db, const char *ref,
 			      struct anfu_receipt_facts *ret);
 
+/* ---- a transfer as a dispute's subject (wallet/dispute.c) ---- */
+
+/* A transfer as one of its parties sees it, for a dispute about it. */
+struct anfu_wallet_transfer_facts {
+	char party_id[ANFU_ID_MAX];	 /* the asking party */
+	char counterparty_id[ANFU_ID_MAX]; /* the other one */
+	bool payer;			 /* the asking party paid */
+	int64_t amount;			 /* fen */
+	char currency[4];
+	int64_t created_ms;
+	char description[128]; /* "转账给 张* / transfer to 张*" (masked) */
+};
+
+/* The transfer transfer_id when user_id is its payer or payee: 0 and
+ * *ret; ANFU_ENOTFOUND otherwise (no such transfer, or not user_id's);
+ * the store's error. Reads committed rows only. */
+int anfu_wallet_transfer_facts(struct anfu_wallet *w, const char *transfer_id,
+			       const char *user_id, struct anfu_wallet_transfer_facts *ret);
+
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_wallet_migrations;
 extern const struct anfu_config_table anfu_wallet_config_table;

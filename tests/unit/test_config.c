@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "config/option.h"
 #include "bank/bank.h"
+#include "dispute/dispute.h"
 #include "iam/config.h"
 #include "ledger/ledger.h"
 #include "points/points.h"
@@ -37,13 +38,15 @@
 #define DATA "/srv/anfu-test-data"
 
 /* The option tables of the product's modules besides the platform's (a
- * production build's module list: iam, web, ledger, points, wallet, bank).
+ * production build's module list: iam, web, ledger, points, wallet, bank,
+ * dispute).
  * tests/api/test_docs.py
  * checks a production build's `anfu config describe|example` against the
  * same files. */
 static const struct anfu_config_table *const TABLES[] = {
 	&anfu_iam_config_table,	   &anfu_web_config_table,    &anfu_ledger_config_table,
-	&anfu_points_config_table, &anfu_wallet_config_table, &anfu_bank_config_table
+	&anfu_points_config_table, &anfu_wallet_config_table, &anfu_bank_config_table,
+	&anfu_dispute_config_table,
 };
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
 
@@ -317,7 +320,8 @@ enum {
 	OWN_POINTS,
 	OWN_WALLET,
 	OWN_BANK,
-	OWN_WEB
+	OWN_WEB,
+	OWN_DISPUTE
 };
 
 #define IC(s, k, lo, hi, f)                                             \
@@ -348,6 +352,10 @@ enum {
 #define ICWEB(s, k, lo, hi, f)                                             \
 	{                                                                  \
 		s, k, lo, hi, offsetof(struct anfu_web_config, f), OWN_WEB \
+	}
+#define ICD(s, k, lo, hi, f)                                                       \
+	{                                                                          \
+		s, k, lo, hi, offsetof(struct anfu_dispute_config, f), OWN_DISPUTE \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -479,6 +487,9 @@ static const struct int_case int_cases[] = {
 	ICB("bank", "withdraw_auto_max", 0, 100000000, withdraw_auto_max),
 	ICB("bank", "withdraw_large_over", 0, 100000000, withdraw_large_over),
 	ICB("bank", "withdraw_stepup_over", 0, 100000000, withdraw_stepup_over),
+	ICD("dispute", "take_hours", 1, 720, take_hours),
+	ICD("dispute", "handle_days", 1, 180, handle_days),
+	ICD("dispute", "confirm_days", 1, 180, confirm_days),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -516,6 +527,8 @@ static void test_int_options_accept_min_and_max(void **state)
 				base = anfu_config_module(c, &anfu_bank_config_table);
 			else if (int_cases[i].owner == OWN_WEB)
 				base = anfu_config_module(c, &anfu_web_config_table);
+			else if (int_cases[i].owner == OWN_DISPUTE)
+				base = anfu_config_module(c, &anfu_dispute_config_table);
 			else
 				base = c;
 			assert_int_equal(

@@ -1,0 +1,546 @@
+"""Disputes (交易纠纷) over HTTPS against a real anfud (src/dispute/;
+docs/disputes.md; FUNC-PAY-13).
+
+One server for the module (the clock frozen, moved by the tests). The
+subjects are the wallet's transfers (kind "transfer", registered from the
+wallet) and the test hooks' kind "test" (a provider with a refund that
+records each key it executes: the refund path before pay exists).
+"Nothing changed" is checked on the dispute tables, the notices queued and
+the audit records. The deadline test moves the clock by days and runs last.
+"""
+import itertools
+import uuid
+
+import pytest
+
+from conftest import Server
+from iam import THIRD_PASSWORD, Client, login_customer, register, sms_code, tick
+from test_iam_admin import (ADMIN_NEW, OFFICER_NEW, admin_password, admin_password_from_mail,
+                            approve_operator, create_operator_request, first_login,
+                            merchant_first_login)
+
+SEQ = itertools.count(1)
+PIN = "583016"
+HOUR_MS = 3600000
+DAY_MS = 24 * HOUR_MS
+
+
+def err(r):
+    return r.json()["error"]["code"]
+
+
+def make_staff(s, admin, officer, name, role, device):
+    a = create_operator_request(admin, name, roles=(role,)).json()["approval"]
+    r = approve_operator(officer, a["id"], name)
+    assert r.json()["approval"]["status"] == "executed", r.text
+    initial = admin_password_from_mail("%s@staff.example.test" % name)
+    s.clock(advance_ms=30_000)  # a fresh TOTP step
+    c, _ = first_login(s, name, initial, THIRD_PASSWORD, device=device)
+    return c
+
+
+class Env:
+    pass
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    e = Env()
+    e.s = s = Server(tmp_path_factory.mktemp("disputes"), config={
+        "lockout": {"ip_failures": "10000"},
+        "wallet": {"sms_confirm_over": "100000000000"}},
+        init_args=("--admin", "dspadmin")).start()
+    s.clock(freeze=True)
+    e.admin, _ = first_login(s, "dspadmin", admin_password(s.init_out), ADMIN_NEW)
+    out = s.cli_run("staff", "bootstrap", "--name", "dspofficer", "--role",
+                    "security_officer").stdout
+    e.officer, _ = first_login(s, "dspofficer", admin_password(out), OFFICER_NEW,
+                               device="console-2")
+    e.op = make_staff(s, e.admin, e.officer, "dspop1", "operator", "console-3")
+    e.fin = make_staff(s, e.admin, e.officer, "dspfin", "finance", "console-4")
+    e.risk = make_staff(s, e.admin, e.officer, "dsprisk", "risk_officer", "console-5")
+    r = e.admin.post("/admin/v1/users", {"kind": "merchant", "username": "dspshop",
+                                         "merchant_id": "mch_dsp1", "role": "merchant_admin",
+                                         "email": "dspshop@example.test"})
+    assert r.status_code == 201, r.text
+    tick(s)
+    e.merchant = merchant_first_login(s, "dspshop", "dspshop@example.test", THIRD_PASSWORD,
+                                      "shop-pc")
+    yield e
+    s.stop()
+    s.assert_stopped_cleanly()
+
+
+class Customer:
+    pass
+
+
+def customer(s, funds=0, name="李四"):
+    _, phone = register(s, real_name=name)
+    c = Customer()
+    c.phone = phone
+    c.http = login_customer(s, phone, device="dsp-%d" % next(SEQ))
+    c.id = c.http.get("/api/v1/me").json()["user"]["id"]
+    if funds:
+        s.clock(advance_ms=1)
+        assert c.http.send_code("step_up", "sms").status_code == 202
+        assert c.http.step_up("sms", sms_code(s, phone)).status_code == 200
+        r = c.http.post("/api/v1/me/payment-password", {"pin": PIN})
+        assert r.status_code == 204, r.text
+        r = s.post("/test/v1/wallet/credit", {"user_id": c.id, "amount": funds,
+                                              "key": uuid.uuid4().hex})
+        assert r.status_code == 200 and r.json()["code"] is None, r.text
+    s.clock(advance_ms=1)
+    return c
+
+
+def transfer(s, payer, payee, amount):
+    r = payer.http.post("/api/v1/me/transfers/preview",
+                        {"to": payee.phone, "amount": amount, "currency": "CNY"})
+    assert r.status_code == 201, r.text
+    s.clock(advance_ms=1)
+    r = payer.http.post("/api/v1/me/transfers", {
+        "confirmation_id": r.json()["confirmation_id"], "request_id": uuid.uuid4().hex,
+        "amount": amount, "payment_pin": PIN})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def test_subject(s, c, amount=10000, merchant_id=None):
+    ref = "tst-%d-%s" % (next(SEQ), uuid.uuid4().hex[:8])
+    body = {"ref": ref, "customer_id": c.id, "amount": amount}
+    if merchant_id:
+        body["merchant_id"] = merchant_id
+    r = s.post("/test/v1/dispute/subjects", body)
+    assert r.status_code == 201, r.text
+    return ref
+
+
+test_subject.__test__ = False
+
+
+def lodge(c, kind, ref, category="not_received", description="没有收到 / not received"):
+    return c.http.post("/api/v1/me/disputes", {"kind": kind, "ref": ref, "category": category,
+                                              "description": description})
+
+
+def lodged(s, c, ref, kind="test"):
+    r = lodge(c, kind, ref)
+    assert r.status_code == 201, r.text
+    s.clock(advance_ms=1)
+    return r.json()["id"]
+
+
+def state(s):
+    """What a refusal must leave as it was."""
+    return (s.query("SELECT * FROM dispute ORDER BY id"),
+            s.query("SELECT COUNT(*) AS n FROM dispute_event")[0]["n"],
+            s.query("SELECT COUNT(*) AS n FROM dispute_reminder")[0]["n"],
+            s.query("SELECT COUNT(*) AS n FROM notify_message WHERE kind = 'dispute'")[0]["n"],
+            s.query("SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE 'dispute.%'")[0]["n"])
+
+
+def refunds(s):
+    r = s.get("/test/v1/dispute/refunds")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def notices(s, user_id):
+    return s.query("SELECT COUNT(*) AS n FROM notify_message WHERE kind = 'dispute' "
+                   "AND user_id = ?", user_id)[0]["n"]
+
+
+# ---- lodging ----------------------------------------------------------------------
+
+def test_customer_lodges_about_own_transfer_and_the_payee_sees_it(env):
+    """req: FUNC-PAY-13 — the payer of a wallet transfer lodges a dispute
+    about it: open, recorded (event, audit) and notified; the payee
+    (counterparty) reads it, read only; another customer does not see it."""
+    s = env.s
+    payer, payee, other = customer(s, funds=50000), customer(s), customer(s)
+    tid = transfer(s, payer, payee, 1234)
+    r = lodge(payer, "transfer", tid, "wrong_amount", "金额不对")
+    assert r.status_code == 201, r.text
+    d = r.json()
+    assert (d["state"], d["kind"], d["ref"], d["amount"], d["currency"], d["role"]) == \
+        ("open", "transfer", tid, 1234, "CNY", "complainant")
+    assert d["description"].startswith("转账给 / transfer to ")
+    assert payee.phone not in d["description"]
+    rows = s.query("SELECT customer_id, counterparty_id, state FROM dispute WHERE id = ?",
+                   d["id"])
+    assert rows == [{"customer_id": payer.id, "counterparty_id": payee.id, "state": "open"}]
+    assert [a["object_id"] for a in s.audit("dispute.lodged")][-1] == d["id"]
+    assert notices(s, payer.id) == 1
+    r = payer.http.get("/api/v1/me/disputes/%s" % d["id"])
+    assert r.status_code == 200
+    assert [(e["event"], e["from"], e["to"], e["note"]) for e in r.json()["events"]] == \
+        [("lodge", "", "open", "金额不对")]
+    r = payee.http.get("/api/v1/me/disputes/%s" % d["id"])
+    assert r.status_code == 200 and r.json()["role"] == "counterparty"
+    assert [x["id"] for x in payee.http.get("/api/v1/me/disputes").json()["items"]] == [d["id"]]
+    # read only for the counterparty, invisible to anyone else
+    before = state(s)
+    for c in (payee, other):
+        assert err(c.http.post("/api/v1/me/disputes/%s/withdraw" % d["id"])) == \
+            "dispute_not_found"
+    r = other.http.get("/api/v1/me/disputes/%s" % d["id"])
+    assert r.status_code == 404 and err(r) == "dispute_not_found"
+    assert other.http.get("/api/v1/me/disputes").json()["items"] == []
+    assert state(s) == before
+
+
+def test_one_open_dispute_per_subject(env):
+    """req: FUNC-PAY-13 — a second dispute about a transaction with one
+    still open is refused (the payee's too); after it is withdrawn a new
+    one may be lodged."""
+    s = env.s
+    payer, payee = customer(s, funds=50000), customer(s)
+    tid = transfer(s, payer, payee, 500)
+    did = lodged(s, payer, tid, "transfer")
+    before = state(s)
+    for c in (payer, payee):
+        r = lodge(c, "transfer", tid)
+        assert r.status_code == 409 and err(r) == "dispute_already_open", r.text
+    assert state(s) == before
+    r = payer.http.post("/api/v1/me/disputes/%s/withdraw" % did)
+    assert r.status_code == 200 and r.json()["state"] == "withdrawn"
+    s.clock(advance_ms=1)
+    assert lodge(payee, "transfer", tid).status_code == 201
+
+
+def test_lodge_refusals_change_nothing(env):
+    """req: FUNC-PAY-13 — an unknown kind, a transaction that is not the
+    customer's or does not exist, a bad category or description, a
+    merchant user and no session are refused; nothing is written."""
+    s = env.s
+    payer, payee, other = customer(s, funds=50000), customer(s), customer(s)
+    tid = transfer(s, payer, payee, 700)
+    before = state(s)
+    cases = [
+        (other, "transfer", tid, "not_received", "x", 404, "dispute_subject_not_found"),
+        (payer, "transfer", "wtr_nosuchtransfer", "not_received", "x", 404,
+         "dispute_subject_not_found"),
+        (payer, "payment", tid, "not_received", "x", 400, "dispute_kind_unknown"),
+        (payer, "transfer", tid, "bored", "x", 400, "field_out_of_range"),
+        (payer, "transfer", tid, "other", "", 400, None),
+        (payer, "transfer", tid, "other", "长" * 501, 400, None),
+    ]
+    for c, kind, ref, cat, text, status, code in cases:
+        r = lodge(c, kind, ref, cat, text)
+        assert r.status_code == status, (kind, ref, cat, r.text)
+        if code:
+            assert err(r) == code
+    r = payer.http.post("/api/v1/me/disputes", {"kind": "transfer", "ref": tid,
+                                                "category": "other", "description": "x",
+                                                "extra": 1})
+    assert r.status_code == 400
+    r = env.merchant.post("/api/v1/me/disputes", {"kind": "transfer", "ref": tid,
+                                                  "category": "other", "description": "x"})
+    assert r.status_code == 403
+    r = Client(s).post("/api/v1/me/disputes", {"kind": "transfer", "ref": tid,
+                                               "category": "other", "description": "x"})
+    assert r.status_code == 401
+    assert state(s) == before
+
+
+# ---- handling ---------------------------------------------------------------------
+
+def test_operator_takes_resolves_with_refund_and_customer_confirms(env):
+    """req: FUNC-PAY-13 — open -> in_progress (the operator takes it) ->
+    resolved (with a refund the provider executes once) -> confirmed (the
+    customer); every change an event with actor and time, an audit record
+    and a notice to the customer."""
+    s = env.s
+    c = customer(s)
+    ref = test_subject(s, c, amount=8000)
+    did = lodged(s, c, ref)
+    op_id = env.op.get("/admin/v1/me").json()["user"]["id"]
+    r = env.op.post("/admin/v1/disputes/%s/take" % did)
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["operator_id"]) == ("in_progress", op_id)
+    s.clock(advance_ms=1)
+    r = env.op.post("/admin/v1/disputes/%s/messages" % did, {"text": "请提供截图"})
+    assert r.status_code == 201, r.text
+    r = c.http.post("/api/v1/me/disputes/%s/messages" % did, {"text": "截图已上传"})
+    assert r.status_code == 201, r.text
+    s.clock(advance_ms=1)
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                    {"resolution": "退款 30 元", "refund_amount": 3000})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert (d["state"], d["resolution"], d["refund"]) == \
+        ("resolved", "退款 30 元", {"amount": 3000, "state": "done"})
+    rf = [x for x in refunds(s)["refunds"] if x["ref"] == ref]
+    assert rf == [{"key": "dispute.%s.refund" % did, "ref": ref, "id": d["refund_ref"],
+                   "amount": 3000, "calls": 1}]
+    s.clock(advance_ms=1)
+    r = c.http.post("/api/v1/me/disputes/%s/confirm" % did)
+    assert r.status_code == 200 and r.json()["state"] == "confirmed", r.text
+    assert r.json()["closed_ms"] > 0
+    ev = c.http.get("/api/v1/me/disputes/%s" % did).json()["events"]
+    assert [(e["event"], e["from"], e["to"], e["actor_type"]) for e in ev] == [
+        ("lodge", "", "open", "customer"),
+        ("take", "open", "in_progress", "staff"),
+        ("message", "in_progress", "in_progress", "staff"),
+        ("message", "in_progress", "in_progress", "customer"),
+        ("resolve", "in_progress", "resolved", "staff"),
+        ("refund", "resolved", "resolved", "staff"),
+        ("confirm", "resolved", "confirmed", "customer")]
+    assert [e["seq"] for e in ev] == list(range(1, 8))
+    assert all(ev[i]["at_ms"] <= ev[i + 1]["at_ms"] for i in range(len(ev) - 1))
+    assert "actor_id" not in ev[1]
+    adm = env.op.get("/admin/v1/disputes/%s" % did).json()["events"]
+    assert adm[1]["actor_id"] == op_id
+    for action in ("dispute.lodged", "dispute.take", "dispute.resolve", "dispute.refunded",
+                   "dispute.confirm", "dispute.message"):
+        assert did in [a["object_id"] for a in s.audit(action)], action
+    assert notices(s, c.id) == 4  # open, in_progress, resolved, confirmed
+
+
+def test_retried_resolve_executes_the_refund_once(env):
+    """req: FUNC-PAY-13 — the same resolution sent again answers the
+    dispute as it is and executes nothing; another resolution is refused."""
+    s = env.s
+    c = customer(s)
+    ref = test_subject(s, c, amount=5000)
+    did = lodged(s, c, ref)
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    body = {"resolution": "全额退款", "refund_amount": 5000}
+    first = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert first.status_code == 200, first.text
+    before = state(s)
+    again = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert again.status_code == 200 and again.json() == first.json()
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                    {"resolution": "全额退款", "refund_amount": 4000})
+    assert r.status_code == 409 and err(r) == "dispute_resolution_differs"
+    assert state(s) == before
+    assert [x["calls"] for x in refunds(s)["refunds"] if x["ref"] == ref] == [1]
+
+
+def test_failed_refund_stays_pending_and_is_executed_once_on_retry(env):
+    """req: FUNC-PAY-13 — the provider failing leaves the resolution with
+    its refund pending; the retried resolve executes it once, and the
+    deadline job then has nothing to retry."""
+    s = env.s
+    c = customer(s)
+    ref = test_subject(s, c, amount=5000)
+    did = lodged(s, c, ref)
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    assert s.post("/test/v1/dispute/refund-fail", {"fail": True}).status_code == 200
+    try:
+        body = {"resolution": "退款 10 元", "refund_amount": 1000}
+        r = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+        assert r.status_code == 200 and r.json()["refund"]["state"] == "pending", r.text
+        r = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+        assert r.json()["refund"]["state"] == "pending"
+        assert [x for x in refunds(s)["refunds"] if x["ref"] == ref] == []
+    finally:
+        assert s.post("/test/v1/dispute/refund-fail", {"fail": False}).status_code == 200
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert r.status_code == 200 and r.json()["refund"]["state"] == "done", r.text
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert r.json()["refund"]["state"] == "done"
+    assert [x["calls"] for x in refunds(s)["refunds"] if x["ref"] == ref] == [1]
+    assert s.query("SELECT COUNT(*) AS n FROM dispute_event WHERE dispute_id = ? AND "
+                   "event = 'refund'", did)[0]["n"] == 1
+
+
+def test_refund_refusals_change_nothing(env):
+    """req: FUNC-PAY-13 — a refund above the transaction's amount, or of a
+    kind without a refund (a transfer), is refused; nothing changed."""
+    s = env.s
+    c = customer(s)
+    ref = test_subject(s, c, amount=2000)
+    did = lodged(s, c, ref)
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    payer, payee = customer(s, funds=50000), customer(s)
+    tdid = lodged(s, payer, transfer(s, payer, payee, 900), "transfer")
+    assert env.op.post("/admin/v1/disputes/%s/take" % tdid).status_code == 200
+    before, calls = state(s), refunds(s)
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                    {"resolution": "x", "refund_amount": 2001})
+    assert r.status_code == 409 and err(r) == "dispute_refund_too_large"
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % tdid,
+                    {"resolution": "x", "refund_amount": 1})
+    assert r.status_code == 409 and err(r) == "dispute_refund_unsupported"
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                    {"resolution": "x", "refund_amount": -1})
+    assert r.status_code == 400
+    assert state(s) == before and refunds(s) == calls
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                    {"resolution": "x", "refund_amount": 2000})
+    assert r.status_code == 200 and r.json()["refund"] == {"amount": 2000, "state": "done"}
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % tdid, {"resolution": "已核实，转账无误"})
+    assert r.status_code == 200 and r.json()["refund"] == {"amount": 0, "state": "none"}
+
+
+def test_transitions_outside_the_table_are_refused(env):
+    """req: FUNC-PAY-13 — every event the table has no row for is
+    refused (dispute_state_invalid) and changes nothing; withdrawal from
+    in_progress is allowed; nothing leaves a final state."""
+    s = env.s
+    c = customer(s)
+    did = lodged(s, c, test_subject(s, c))
+    path = "/api/v1/me/disputes/%s/" % did
+    adm = "/admin/v1/disputes/%s/" % did
+
+    def refused(calls):
+        before = state(s)
+        for fn in calls:
+            r = fn()
+            assert r.status_code == 409 and err(r) == "dispute_state_invalid", r.text
+        assert state(s) == before
+
+    # open: no confirm, no resolve
+    refused([lambda: c.http.post(path + "confirm"),
+             lambda: env.op.post(adm + "resolve", {"resolution": "x"})])
+    assert env.op.post(adm + "take").status_code == 200
+    # in_progress: no take, no confirm
+    refused([lambda: env.op.post(adm + "take"), lambda: c.http.post(path + "confirm")])
+    assert env.op.post(adm + "resolve", {"resolution": "说明"}).status_code == 200
+    # resolved: no take, no withdraw
+    refused([lambda: env.op.post(adm + "take"), lambda: c.http.post(path + "withdraw")])
+    assert c.http.post(path + "confirm").status_code == 200
+    # confirmed: nothing, not even a message
+    refused([lambda: env.op.post(adm + "take"), lambda: c.http.post(path + "confirm"),
+             lambda: c.http.post(path + "withdraw"),
+             lambda: env.op.post(adm + "resolve", {"resolution": "说明"}),
+             lambda: c.http.post(path + "messages", {"text": "x"})])
+    # in_progress -> withdrawn, then final
+    did2 = lodged(s, c, test_subject(s, c))
+    assert env.op.post("/admin/v1/disputes/%s/take" % did2).status_code == 200
+    r = c.http.post("/api/v1/me/disputes/%s/withdraw" % did2)
+    assert r.status_code == 200 and r.json()["state"] == "withdrawn"
+    refused([lambda: env.op.post("/admin/v1/disputes/%s/take" % did2),
+             lambda: c.http.post("/api/v1/me/disputes/%s/withdraw" % did2)])
+
+
+# ---- who may do what --------------------------------------------------------------
+
+def test_roles(env):
+    """req: FUNC-PAY-13 — operators read and handle; a risk officer reads
+    only; finance neither; another customer cannot act on or see the
+    dispute; a merchant user reads its own merchant's disputes only; no
+    session is 401. Refusals change nothing."""
+    s = env.s
+    c, other = customer(s), customer(s)
+    mine = lodged(s, c, test_subject(s, c, merchant_id="mch_dsp1"))
+    theirs = lodged(s, c, test_subject(s, c, merchant_id="mch_other"))
+    before = state(s)
+    assert env.fin.get("/admin/v1/disputes").status_code == 403
+    assert env.fin.get("/admin/v1/disputes/%s" % mine).status_code == 403
+    assert env.fin.post("/admin/v1/disputes/%s/take" % mine).status_code == 403
+    assert env.risk.get("/admin/v1/disputes/%s" % mine).status_code == 200
+    assert env.risk.post("/admin/v1/disputes/%s/take" % mine).status_code == 403
+    assert env.risk.post("/admin/v1/disputes/%s/resolve" % mine,
+                         {"resolution": "x"}).status_code == 403
+    for path in ("confirm", "withdraw"):
+        r = other.http.post("/api/v1/me/disputes/%s/%s" % (mine, path))
+        assert r.status_code == 404 and err(r) == "dispute_not_found"
+    r = other.http.post("/api/v1/me/disputes/%s/messages" % mine, {"text": "x"})
+    assert r.status_code == 404 and err(r) == "dispute_not_found"
+    r = env.merchant.get("/api/v1/merchant/disputes")
+    assert r.status_code == 200
+    ids = [x["id"] for x in r.json()["items"]]
+    assert mine in ids and theirs not in ids
+    assert "customer_id" not in r.json()["items"][0]
+    assert env.merchant.get("/api/v1/merchant/disputes/%s" % mine).status_code == 200
+    r = env.merchant.get("/api/v1/merchant/disputes/%s" % theirs)
+    assert r.status_code == 404 and err(r) == "dispute_not_found"
+    assert env.merchant.post("/api/v1/me/disputes/%s/withdraw" % mine).status_code == 403
+    assert c.http.get("/api/v1/merchant/disputes").status_code == 403
+    anon = Client(s)
+    assert anon.get("/api/v1/me/disputes").status_code == 401
+    assert anon.get("/api/v1/merchant/disputes").status_code == 401
+    assert Client(s, admin=True).get("/admin/v1/disputes").status_code == 401
+    assert state(s)[:4] == before[:4]
+
+
+def test_operators_list_by_state_with_a_cursor(env):
+    """req: FUNC-PAY-13 — operators list disputes by state, oldest first,
+    page by page; an unknown state or a bad cursor is refused."""
+    s = env.s
+    c = customer(s)
+    made = [lodged(s, c, test_subject(s, c)) for _ in range(52)]
+    seen, cursor = [], None
+    while True:
+        q = "/admin/v1/disputes?state=open" + ("&cursor=%s" % cursor if cursor else "")
+        r = env.op.get(q)
+        assert r.status_code == 200, r.text
+        assert all(x["state"] == "open" for x in r.json()["items"])
+        seen += [x["id"] for x in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen))
+    assert [i for i in seen if i in made] == made
+    assert env.op.get("/admin/v1/disputes?state=closed").status_code == 400
+    assert env.op.get("/admin/v1/disputes?cursor=abc").status_code == 400
+    for did in made:  # out of the way of the deadline test
+        assert c.http.post("/api/v1/me/disputes/%s/withdraw" % did).status_code == 200
+
+
+# ---- deadlines (moves the clock by days: last) ------------------------------------
+
+def job(s):
+    r = s.post("/test/v1/dispute/deadlines")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_deadlines_remind_once_and_auto_confirm_at_the_deadline(env):
+    """req: FUNC-PAY-13 — with the defaults (take within 24 h, handle within
+    7 days, confirm within 7 days): one reminder each at the deadline, not a
+    millisecond before, never twice; a resolution unconfirmed for 7 days is
+    confirmed by the job (a system event, the customer told)."""
+    s = env.s
+    c = customer(s)
+    open_id = lodged(s, c, test_subject(s, c))
+    res_id = lodged(s, c, test_subject(s, c))
+    assert env.op.post("/admin/v1/disputes/%s/take" % res_id).status_code == 200
+    assert env.op.post("/admin/v1/disputes/%s/resolve" % res_id,
+                       {"resolution": "说明"}).status_code == 200
+    t_open = s.query("SELECT created_ms FROM dispute WHERE id = ?", open_id)[0]["created_ms"]
+    t_res = s.query("SELECT resolved_ms FROM dispute WHERE id = ?", res_id)[0]["resolved_ms"]
+    now = s.clock(advance_ms=0)
+    zero = {"take_reminders": 0, "handle_reminders": 0, "auto_confirmed": 0,
+            "refunds_retried": 0}
+
+    def reminders():
+        return s.query("SELECT dispute_id, kind FROM dispute_reminder WHERE dispute_id IN "
+                       "(?, ?) ORDER BY kind", open_id, res_id)
+
+    # (earlier tests' disputes are due too: the counts are checked on ours)
+    now = s.clock(advance_ms=t_open + 24 * HOUR_MS - 1 - now)
+    job(s)
+    assert reminders() == []
+    now = s.clock(advance_ms=1)
+    assert job(s)["take_reminders"] >= 1
+    assert reminders() == [{"dispute_id": open_id, "kind": "take"}]
+    assert job(s) == zero
+    assert reminders() == [{"dispute_id": open_id, "kind": "take"}]
+    assert [a["object_id"] for a in s.audit("dispute.reminder")][-1] == open_id
+
+    before = notices(s, c.id)
+    now = s.clock(advance_ms=t_open + 7 * DAY_MS - 1 - now)
+    job(s)
+    assert reminders() == [{"dispute_id": open_id, "kind": "take"}]
+    now = s.clock(advance_ms=1)
+    job(s)
+    assert reminders() == [{"dispute_id": open_id, "kind": "handle"},
+                           {"dispute_id": open_id, "kind": "take"}]
+    now = s.clock(advance_ms=t_res + 7 * DAY_MS - 1 - now)
+    job(s)
+    assert s.query("SELECT state FROM dispute WHERE id = ?", res_id)[0]["state"] == "resolved"
+    now = s.clock(advance_ms=1)
+    assert job(s)["auto_confirmed"] >= 1
+    assert s.query("SELECT state FROM dispute WHERE id = ?", res_id)[0]["state"] == "confirmed"
+    ev = s.query("SELECT event, actor_id, from_state, to_state FROM dispute_event WHERE "
+                 "dispute_id = ? ORDER BY seq DESC LIMIT 1", res_id)
+    assert ev == [{"event": "auto_confirm", "actor_id": "system", "from_state": "resolved",
+                   "to_state": "confirmed"}]
+    assert notices(s, c.id) == before + 1
+    assert job(s) == zero
+    assert len(reminders()) == 2

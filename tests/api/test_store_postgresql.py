@@ -28,6 +28,7 @@ def test_anfud_migrates_and_serves_on_postgresql(make_server):
     versions = {r["module"]: r["v"] for r in s.query(
         "SELECT module, max(version) AS v FROM schema_version GROUP BY module")}
     assert versions["core"] == 4 and versions["iam"] == 4 and versions["ledger"] == 2
+    assert versions["pay"] == 2
     assert len(s.audit("db.migration_applied")) == sum(versions.values())
     # Nothing went to a SQLite file.
     assert not (s.data / "anfu.db").exists()

@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "config/option.h"
 #include "bank/bank.h"
+#include "pay/pay.h"
 #include "iam/config.h"
 #include "ledger/ledger.h"
 #include "points/points.h"
@@ -42,7 +43,7 @@
  * same files. */
 static const struct anfu_config_table *const TABLES[] = {
 	&anfu_iam_config_table, &anfu_ledger_config_table, &anfu_points_config_table,
-	&anfu_wallet_config_table, &anfu_bank_config_table
+	&anfu_wallet_config_table, &anfu_bank_config_table, &anfu_pay_config_table
 };
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
 
@@ -315,7 +316,8 @@ enum {
 	OWN_LEDGER,
 	OWN_POINTS,
 	OWN_WALLET,
-	OWN_BANK
+	OWN_BANK,
+	OWN_PAY
 };
 
 #define IC(s, k, lo, hi, f)                                             \
@@ -342,6 +344,10 @@ enum {
 #define ICB(s, k, lo, hi, f)                                                 \
 	{                                                                    \
 		s, k, lo, hi, offsetof(struct anfu_bank_config, f), OWN_BANK \
+	}
+#define ICY(s, k, lo, hi, f)                                               \
+	{                                                                   \
+		s, k, lo, hi, offsetof(struct anfu_pay_config, f), OWN_PAY \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -472,6 +478,13 @@ static const struct int_case int_cases[] = {
 	ICB("bank", "withdraw_auto_max", 0, 100000000, withdraw_auto_max),
 	ICB("bank", "withdraw_large_over", 0, 100000000, withdraw_large_over),
 	ICB("bank", "withdraw_stepup_over", 0, 100000000, withdraw_stepup_over),
+	ICY("pay", "order_ttl_default_s", 60, ANFU_LIMIT_PAY_ORDER_TTL_S, order_ttl_default_s),
+	ICY("pay", "order_ttl_max_s", 60, ANFU_LIMIT_PAY_ORDER_TTL_S, order_ttl_max_s),
+	ICY("pay", "fee_bps_default", 0, 10000, fee_bps_default),
+	ICY("pay", "escrow_days_default", 1, ANFU_LIMIT_PAY_ESCROW_DAYS, escrow_days_default),
+	ICY("pay", "escrow_days_min", 1, ANFU_LIMIT_PAY_ESCROW_DAYS, escrow_days_min),
+	ICY("pay", "escrow_days_max", 1, ANFU_LIMIT_PAY_ESCROW_DAYS, escrow_days_max),
+	ICY("pay", "second_factor_fresh_s", 30, 3600, second_factor_fresh_s),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -507,6 +520,8 @@ static void test_int_options_accept_min_and_max(void **state)
 				base = anfu_config_module(c, &anfu_wallet_config_table);
 			else if (int_cases[i].owner == OWN_BANK)
 				base = anfu_config_module(c, &anfu_bank_config_table);
+			else if (int_cases[i].owner == OWN_PAY)
+				base = anfu_config_module(c, &anfu_pay_config_table);
 			else
 				base = c;
 			assert_int_equal(

@@ -46,6 +46,11 @@ static const struct anfu_config_option pay_options[] = {
 		     "A second factor the customer presented in the session this recently "
 		     "counts for a payment: its method's (higher) limits apply; older, only "
 		     "the PIN-only limits."),
+	ANFU_OPT_INT("pay", "expire_interval_s", expire_interval_s, 1, 86400, 1, "seconds",
+		     "FUNC-PAY-19",
+		     "How often the job pay.expire looks for orders whose expiry passed. An "
+		     "order is unpayable from its expiry on whatever the job does; the job "
+		     "only moves it to closed (and audits it)."),
 };
 
 const struct anfu_config_table anfu_pay_config_table = {

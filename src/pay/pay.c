@@ -60,6 +60,13 @@ int anfu_pay_open_platform(struct anfu_pay *p, const struct anfu_actor *actor)
 	return r;
 }
 
+int64_t anfu_pay_expire_interval(const void *svc)
+{
+	const struct anfu_pay *p = svc;
+
+	return p->cfg.expire_interval_s * 1000;
+}
+
 int pay_db(struct anfu_pay *p, struct anfu_db **ret)
 {
 	return anfu_store_db(anfu_tx_exec_store(p->tx), ret);

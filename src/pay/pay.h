@@ -44,6 +44,7 @@ struct anfu_pay_config {
 	int64_t escrow_days_default; /* escrow auto-release (FUNC-PAY-02/03) */
 	int64_t escrow_days_min, escrow_days_max; /* bounds of a merchant's override */
 	int64_t second_factor_fresh_s; /* a session's second factor counts for a payment this long */
+	int64_t expire_interval_s;     /* the job pay.expire runs this often (on the clock) */
 };
 
 /* ---- the order state table (pay/states.c) ---- */
@@ -197,6 +198,9 @@ int anfu_pay_merchant_get(struct anfu_db *db, const char *merchant_id,
  * (1..ANFU_LIMIT_PAY_PAGE) into out, count in *ret_n. */
 int anfu_pay_merchant_list(struct anfu_db *db, const char *after, struct anfu_pay_merchant *out,
 			   size_t cap, size_t *ret_n);
+/* The interval of the job pay.expire, ms ([pay] expire_interval_s); svc
+ * is the service. */
+int64_t anfu_pay_expire_interval(const void *svc);
 /* The escrow days that apply to m (its override, else the default). */
 int64_t anfu_pay_escrow_days(const struct anfu_pay *p, const struct anfu_pay_merchant *m);
 

@@ -30,7 +30,7 @@ def merchant_user(d, merchant_id, role="merchant_admin"):
     """A merchant administrator of merchant_id (made by the security admin),
     signed in on the main listener."""
     n = next(SEQ)
-    name = "m%s%d" % (merchant_id.replace("_", ""), n)
+    name = "pay%s%d" % (merchant_id.replace("_", ""), n)
     email = "%s@shop.example.test" % name
     r = d.admin.post("/admin/v1/users", {"kind": "merchant", "username": name,
                                          "merchant_id": merchant_id, "role": role,
@@ -42,7 +42,7 @@ def merchant_user(d, merchant_id, role="merchant_admin"):
 
 def merchant_staff(d, boss):
     n = next(SEQ)
-    name = "clerk%d" % n
+    name = "payclerk%d" % n
     email = "%s@shop.example.test" % name
     r = boss.post("/api/v1/merchant/users", {"username": name, "email": email})
     assert r.status_code == 201, r.text
@@ -58,7 +58,9 @@ def register_merchant(d, merchant_id, **extra):
     return r.json()
 
 
-def make_desk(s):
+def make_desk(s, prefix):
+    """prefix: unique per test module (staff names are mail addresses of
+    the session-wide mail sink)."""
     s.clock(freeze=True)
     d = Desk()
     d.s = s
@@ -67,8 +69,8 @@ def make_desk(s):
                     "security_officer").stdout
     d.officer, _ = first_login(s, "secofficer", admin_password(out), OFFICER_NEW,
                                device="console-2")
-    d.op = make_staff(s, d.admin, d.officer, "payop", "operator", "console-3")
-    d.risk = make_staff(s, d.admin, d.officer, "payrisk", "risk_officer", "console-4")
+    d.op = make_staff(s, d.admin, d.officer, prefix + "op", "operator", "console-3")
+    d.risk = make_staff(s, d.admin, d.officer, prefix + "risk", "risk_officer", "console-4")
     return d
 
 

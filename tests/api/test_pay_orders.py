@@ -20,8 +20,12 @@ from test_wallet_transfers import customer
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
     s = Server(tmp_path_factory.mktemp("payorders"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"}}).start()
-    d = make_desk(s)
+               config={"lockout": {"ip_failures": "10000"},
+                       # The expiry job once at the start, then not within the
+                       # module's clock moves: tests close orders with
+                       # POST /test/v1/pay/expire, deterministically.
+                       "pay": {"expire_interval_s": "86400"}}).start()
+    d = make_desk(s, "payord")
     yield d
     s.assert_stopped_cleanly()
 

@@ -65,7 +65,8 @@ static void pay_stop(void *svc)
 	anfu_pay_free(svc);
 }
 
-/* "pay.expire": orders whose expiry passed, closed every second. */
+/* "pay.expire": orders whose expiry passed, closed every [pay]
+ * expire_interval_s (1 s by default). */
 static int expire_job(void *ud, struct anfu_db *db, const char **result)
 {
 	struct anfu_pay_expiry_report rep = { 0 };
@@ -78,7 +79,7 @@ static int expire_job(void *ud, struct anfu_db *db, const char **result)
 }
 
 static const struct anfu_job_def jobs[] = {
-	{ "pay.expire", 1000, 1000, NULL, expire_job },
+	{ "pay.expire", 1000, 1000, anfu_pay_expire_interval, expire_job },
 };
 static const struct anfu_job_table job_table = { jobs, sizeof(jobs) / sizeof(jobs[0]) };
 

@@ -430,7 +430,8 @@ static int cancel_fn(struct anfu_tx *tx, void *ud)
 	bool ok = false;
 	int r = anfu_pay_order_get(db, c->id, c->o);
 
-	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(c->o->merchant_id, c->merchant_id) != 0)) {
+	if (r == ANFU_ENOTFOUND ||
+	    (r == 0 && c->merchant_id && strcmp(c->o->merchant_id, c->merchant_id) != 0)) {
 		c->code = ANFU_R_PAY_ORDER_NOT_FOUND;
 		return ANFU_ECONFLICT;
 	}
@@ -446,7 +447,7 @@ static int cancel_fn(struct anfu_tx *tx, void *ud)
 		r = ANFU_EINTERNAL; /* the writer runs one command at a time */
 	if (r == 0)
 		r = anfu_tx_audit(tx, "pay.order.cancelled", "pay_order", c->id, "success",
-				  json_pack("{s:s, s:s, s:s}", "merchant", c->merchant_id, "from",
+				  json_pack("{s:s, s:s, s:s}", "merchant", c->o->merchant_id, "from",
 					    anfu_pay_state_name(from), "to",
 					    anfu_pay_state_name(next)));
 	if (r == 0) {
@@ -463,7 +464,7 @@ int anfu_pay_order_cancel(struct anfu_pay *p, const struct anfu_actor *actor,
 	struct cancel_cmd c = { merchant_id, id, ret, NULL };
 	int r;
 
-	if (!p || !actor || !merchant_id || !id || !ret || !ret_code)
+	if (!p || !actor || !id || !ret || !ret_code)
 		return ANFU_EINVAL;
 	/* weight: its audit record. */
 	r = anfu_ledger_run_weighted(p->ledger, actor, cancel_fn, &c, 1, pay_deadline());

@@ -272,8 +272,10 @@ int anfu_pay_order_list(struct anfu_db *db, const char *merchant_id, const char 
 /*
  * Cancels order id of merchant_id (FUNC-PAY-06) through the writer: the
  * state table's cancel (created or paying -> closed) with the audit
- * record "pay.order.cancelled". Refusals (*ret_code): order_not_found
- * (none, or another merchant's), order_paid (payment completed),
+ * record "pay.order.cancelled" of actor. merchant_id NULL: a customer's
+ * cancel (any merchant's order: the customer holds its unguessable id).
+ * Refusals (*ret_code): order_not_found (none, or another merchant's),
+ * order_paid (payment completed),
  * order_closed. Returns 0 (*ret, the order as it is now, when no
  * refusal); the writer's and the store's errors.
  */

@@ -231,3 +231,31 @@ def test_above_the_pin_only_limit_a_fresh_second_factor_is_needed(d):
     r = pay(c, large["id"])
     assert r.status_code == 201 and r.json()["auth"] == "pin_otp", r.text
     assert balance(c) == 300000 - 200001
+
+
+def test_a_customer_cancels_an_unpaid_order_but_not_a_paid_one(d):
+    """req: FUNC-PAY-06"""
+    s = d.s
+    c = customer(s, funds=1000)
+    o = create_order(d.boss, amount=100)
+    r = c.http.post("/api/v1/me/orders/%s/cancel" % o["id"])
+    assert r.status_code == 200 and r.json()["state"] == "closed", r.text
+    rec = [json.loads(a["details"]) for a in s.audit("pay.order.cancelled")
+           if a["object_id"] == o["id"]]
+    assert rec == [{"merchant": "mch_pay", "from": "created", "to": "closed"}]
+    before = snapshot(d, c)
+    r = pay(c, o["id"])
+    assert r.status_code == 409 and err(r) == "order_closed", r.text
+    assert snapshot(d, c) == before
+    paid = create_order(d.boss, amount=100)
+    assert pay(c, paid["id"]).status_code == 201
+    before = snapshot(d, c)
+    r = c.http.post("/api/v1/me/orders/%s/cancel" % paid["id"])
+    assert r.status_code == 409 and err(r) == "order_paid", r.text
+    other = customer(s, pin=False)
+    r = other.http.post("/api/v1/me/orders/%s/cancel" % paid["id"])
+    assert r.status_code == 404 and err(r) == "order_not_found", r.text
+    assert state_of(d, paid["id"]) == "paid"
+    assert snapshot(d, c) == before
+    r = d.boss.post("/api/v1/me/orders/%s/cancel" % o["id"])
+    assert r.status_code == 403

@@ -8,6 +8,9 @@
  *   the unguessable cashier link); once paid, only the payer.
  * POST /api/v1/me/orders/{id}/pay {payment_password, request_id} -> 201
  *   the payment (200 with "existed": true for the same request id)
+ * POST /api/v1/me/orders/{id}/cancel -> 200 {id, state}: the customer
+ *   cancels an order before its payment completes (FUNC-PAY-06); once
+ *   paid, refused (order_paid; another customer's: order_not_found)
  *
  * Checks the payment PIN with iam before the service (its failures count
  * and lock), then maps the service's refusals to their codes. Trusts the
@@ -148,5 +151,41 @@ int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 			       "fee_ledger_transfer",
 			       out->fee_ledger_id[0] ? out->fee_ledger_id : NULL, "existed",
 			       out->existed);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	const struct anfu_principal *pr = customer(req);
+	struct anfu_pay_order *o = NULL;
+	struct anfu_actor actor;
+	const char *code = NULL;
+	char *id = NULL;
+	int r;
+
+	if (!p)
+		return ANFU_EINTERNAL;
+	if (!pr)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
+	if (r == 0)
+		r = anfu_api_path_id(req, "ord", &id);
+	if (r < 0)
+		return r;
+	anfu_pay_api_actor(req, &actor);
+	r = anfu_pay_order_cancel(p, &actor, NULL, id, o, &code);
+	if (r < 0)
+		return r;
+	/* Paid by another customer: none of this one's business. */
+	if (code && strcmp(code, ANFU_R_PAY_ORDER_PAID) == 0 && o->payer_id[0] &&
+	    strcmp(o->payer_id, pr->user_id) != 0)
+		code = ANFU_R_PAY_ORDER_NOT_FOUND;
+	if (code)
+		return anfu_req_fail(req,
+				     strcmp(code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ? ANFU_ENOTFOUND
+										 : ANFU_ECONFLICT,
+				     code, NULL);
+	resp->body = json_pack("{s:s, s:s}", "id", o->id, "state", anfu_pay_state_name(o->state));
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }

@@ -102,6 +102,8 @@ static const struct anfu_route routes[] = {
 	  anfu_pay_api_order_cancel, 0 },
 	{ "GET", "/api/v1/me/orders/{id}", SES, ANFU_PERM_SESSION, anfu_pay_api_me_order, 0 },
 	{ "POST", "/api/v1/me/orders/{id}/pay", SES, ANFU_PERM_SESSION, anfu_pay_api_me_pay, 0 },
+	{ "POST", "/api/v1/me/orders/{id}/cancel", SES, ANFU_PERM_SESSION, anfu_pay_api_me_cancel,
+	  0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_pay_api_test_expire, 0 },

@@ -33,6 +33,7 @@ int anfu_pay_api_order_cancel(struct anfu_req *req, struct anfu_resp *resp);
 /* customer.c: customers' routes, /api/v1/me/orders */
 int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp);
 
 #ifdef ANFU_TEST_HOOKS
 /* POST /test/v1/pay/expire: one expiry run now. */

@@ -259,3 +259,23 @@ def test_a_customer_cancels_an_unpaid_order_but_not_a_paid_one(d):
     assert snapshot(d, c) == before
     r = d.boss.post("/api/v1/me/orders/%s/cancel" % o["id"])
     assert r.status_code == 403
+
+
+def test_a_frozen_wallet_pays_nothing_and_the_limit_usage_stays(d):
+    """The ledger's refusal inside the command undoes the command: no
+    transfer, no payment row, the order still payable, the day's limit
+    usage not taken (the wallet's row written in the same command)."""
+    s = d.s
+    c = customer(s, funds=1000)
+    o = create_order(d.boss, amount=100)
+    used = s.query("SELECT COALESCE(SUM(used), 0) AS n FROM wallet_limit_usage "
+                   "WHERE user_id = ?", c.id)[0]["n"]
+    assert s.post("/test/v1/wallet/state", {"user_id": c.id, "state": "frozen"}).json()[
+        "code"] is None
+    before = snapshot(d, c)
+    r = pay(c, o["id"])
+    assert r.status_code == 409 and err(r) == "account_frozen", r.text
+    assert snapshot(d, c) == before
+    assert state_of(d, o["id"]) == "created"
+    assert s.query("SELECT COALESCE(SUM(used), 0) AS n FROM wallet_limit_usage "
+                   "WHERE user_id = ?", c.id)[0]["n"] == used

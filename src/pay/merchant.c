@@ -22,7 +22,7 @@
 #include "store/store.h"
 #include "tx/tx.h"
 
-#define COLS                                                                                \
+#define COLS                                                                                  \
 	"merchant_id, name_zh, name_en, fee_bps, escrow_days, state, account_id, created_ms," \
 	" updated_ms"
 
@@ -112,8 +112,8 @@ static const char *ranges(const struct anfu_pay *p, const struct anfu_pay_mercha
 
 static json_t *merchant_json(const struct anfu_pay_merchant *m)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:s}", "name_zh", m->name_zh, "name_en",
-			 m->name_en, "fee_bps", (json_int_t)m->fee_bps, "escrow_days",
+	return json_pack("{s:s, s:s, s:I, s:I, s:s}", "name_zh", m->name_zh, "name_en", m->name_en,
+			 "fee_bps", (json_int_t)m->fee_bps, "escrow_days",
 			 (json_int_t)m->escrow_days, "state", m->state);
 }
 
@@ -145,8 +145,9 @@ static int create_fn(struct anfu_tx *tx, void *ud)
 	}
 	if (r == 0)
 		r = anfu_tx_audit(tx, "pay.merchant.created", "pay_merchant", m->merchant_id,
-				  "success", json_pack("{s:o, s:s}", "profile", merchant_json(m),
-						       "account", m->account_id));
+				  "success",
+				  json_pack("{s:o, s:s}", "profile", merchant_json(m), "account",
+					    m->account_id));
 	return r;
 }
 
@@ -166,8 +167,9 @@ static int update_fn(struct anfu_tx *tx, void *ud)
 
 	if (r == 0)
 		r = anfu_tx_audit(tx, "pay.merchant.updated", "pay_merchant", m->merchant_id,
-				  "success", json_pack("{s:o, s:o}", "old", merchant_json(c->old),
-						       "new", merchant_json(m)));
+				  "success",
+				  json_pack("{s:o, s:o}", "old", merchant_json(c->old), "new",
+					    merchant_json(m)));
 	return r;
 }
 

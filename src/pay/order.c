@@ -32,9 +32,9 @@
 
 static const struct anfu_actor system_actor = { "system", "system", "", "", "", "" };
 
-#define ORDER_COLS                                                                         \
-	"o.id, o.merchant_id, o.out_trade_no, o.kind, o.state, o.amount, o.subject,"       \
-	" o.return_url, o.notify_url, o.content_hash, o.created_by, o.payer_id,"           \
+#define ORDER_COLS                                                                   \
+	"o.id, o.merchant_id, o.out_trade_no, o.kind, o.state, o.amount, o.subject," \
+	" o.return_url, o.notify_url, o.content_hash, o.created_by, o.payer_id,"     \
 	" o.created_ms, o.expires_ms, o.updated_ms, o.paid_ms, o.closed_ms, p.id, p.fee"
 #define ORDER_FROM " FROM pay_order o LEFT JOIN pay_payment p ON p.order_id = o.id"
 
@@ -164,9 +164,9 @@ int anfu_pay_order_list(struct anfu_db *db, const char *merchant_id, const char 
 	if (cursor && cursor[0]) {
 		struct anfu_param v[2] = { ANFU_PS(cursor), ANFU_PS(merchant_id) };
 
-		r = anfu_db_exec(db,
-				 "SELECT created_ms FROM pay_order WHERE id = $1 AND merchant_id = $2",
-				 v, 2, cursor_fn, &c, NULL);
+		r = anfu_db_exec(
+			db, "SELECT created_ms FROM pay_order WHERE id = $1 AND merchant_id = $2",
+			v, 2, cursor_fn, &c, NULL);
 		if (r == 0 && !c.found)
 			return ANFU_EINVAL;
 	}
@@ -208,7 +208,7 @@ static int content_hash(const struct anfu_pay_order_req *q, char out[65])
 
 	anfu_buf_init(&b, 64 * 1024);
 	r = anfu_buf_appendf(&b, "pay.order.v1|%" PRId64 "|CNY|%" PRId64 "|%zu|", q->amount,
-			    q->ttl_s, q->nlines);
+			     q->ttl_s, q->nlines);
 	if (r == 0)
 		r = field(&b, q->out_trade_no);
 	if (r == 0)
@@ -224,8 +224,8 @@ static int content_hash(const struct anfu_pay_order_req *q, char out[65])
 
 		r = field(&b, l->name);
 		if (r == 0)
-			r = anfu_buf_appendf(&b, "%" PRId64 "|%" PRId64 "|%" PRId64 "|", l->quantity,
-					    l->unit_amount, l->amount);
+			r = anfu_buf_appendf(&b, "%" PRId64 "|%" PRId64 "|%" PRId64 "|",
+					     l->quantity, l->unit_amount, l->amount);
 	}
 	if (r == 0)
 		r = anfu_hash(ANFU_HASH_SHA256, b.data, b.len, h);
@@ -248,8 +248,8 @@ static int lines_insert(struct anfu_db *db, const struct anfu_pay_order *o,
 
 	for (size_t i = 0; r == 0 && i < q->nlines; i++) {
 		const struct anfu_pay_line *l = &q->lines[i];
-		struct anfu_param v[6] = { ANFU_PS(o->id),	  ANFU_PI(i),
-					   ANFU_PS(l->name),	  ANFU_PI(l->quantity),
+		struct anfu_param v[6] = { ANFU_PS(o->id),	    ANFU_PI(i),
+					   ANFU_PS(l->name),	    ANFU_PI(l->quantity),
 					   ANFU_PI(l->unit_amount), ANFU_PI(l->amount) };
 
 		r = anfu_db_exec(db,
@@ -266,10 +266,10 @@ static int create_fn(struct anfu_tx *tx, void *ud)
 	const struct anfu_pay_order *o = c->o;
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param v[14] = {
-		ANFU_PS(o->id),		 ANFU_PS(o->merchant_id), ANFU_PS(o->out_trade_no),
-		ANFU_PS(o->content_hash), ANFU_PS(o->kind),	  ANFU_PI(o->amount),
-		ANFU_PS(o->subject),	 ANFU_PS(o->return_url), ANFU_PS(o->notify_url),
-		ANFU_PS(o->created_by),	 ANFU_PI(o->created_ms), ANFU_PI(o->expires_ms),
+		ANFU_PS(o->id),		  ANFU_PS(o->merchant_id), ANFU_PS(o->out_trade_no),
+		ANFU_PS(o->content_hash), ANFU_PS(o->kind),	   ANFU_PI(o->amount),
+		ANFU_PS(o->subject),	  ANFU_PS(o->return_url),  ANFU_PS(o->notify_url),
+		ANFU_PS(o->created_by),	  ANFU_PI(o->created_ms),  ANFU_PI(o->expires_ms),
 	};
 	int64_t changes = 0;
 	int r = anfu_db_exec(db,
@@ -289,10 +289,10 @@ static int create_fn(struct anfu_tx *tx, void *ud)
 	if (r == 0)
 		r = anfu_tx_audit(tx, "pay.order.created", "pay_order", o->id, "success",
 				  json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "merchant",
-					    o->merchant_id, "out_trade_no", o->out_trade_no,
-					    "kind", o->kind, "amount", (json_int_t)o->amount,
-					    "currency", "CNY", "lines", (json_int_t)c->q->nlines,
-					    "expires_ms", (json_int_t)o->expires_ms));
+					    o->merchant_id, "out_trade_no", o->out_trade_no, "kind",
+					    o->kind, "amount", (json_int_t)o->amount, "currency",
+					    "CNY", "lines", (json_int_t)c->q->nlines, "expires_ms",
+					    (json_int_t)o->expires_ms));
 	return r;
 }
 
@@ -447,8 +447,8 @@ static int cancel_fn(struct anfu_tx *tx, void *ud)
 		r = ANFU_EINTERNAL; /* the writer runs one command at a time */
 	if (r == 0)
 		r = anfu_tx_audit(tx, "pay.order.cancelled", "pay_order", c->id, "success",
-				  json_pack("{s:s, s:s, s:s}", "merchant", c->o->merchant_id, "from",
-					    anfu_pay_state_name(from), "to",
+				  json_pack("{s:s, s:s, s:s}", "merchant", c->o->merchant_id,
+					    "from", anfu_pay_state_name(from), "to",
 					    anfu_pay_state_name(next)));
 	if (r == 0) {
 		c->o->state = next;

@@ -62,12 +62,12 @@ enum anfu_pay_state {
 #define ANFU_PAY_STATE_N 8
 
 enum anfu_pay_event {
-	ANFU_PAY_EV_PAY_START = 0, /* a payment began and waits (payment code confirmation) */
-	ANFU_PAY_EV_PAY_SUCCEED,   /* the money moved (general, agreement, payment code) */
-	ANFU_PAY_EV_PAY_FAIL,	   /* a payment that began did not complete */
-	ANFU_PAY_EV_CANCEL,	   /* the merchant (or customer) cancelled (FUNC-PAY-06) */
-	ANFU_PAY_EV_EXPIRE,	   /* the expiry passed on the clock */
-	ANFU_PAY_EV_ESCROW_HOLD,   /* escrow payment: the money is held (FUNC-PAY-02) */
+	ANFU_PAY_EV_PAY_START = 0,  /* a payment began and waits (payment code confirmation) */
+	ANFU_PAY_EV_PAY_SUCCEED,    /* the money moved (general, agreement, payment code) */
+	ANFU_PAY_EV_PAY_FAIL,	    /* a payment that began did not complete */
+	ANFU_PAY_EV_CANCEL,	    /* the merchant (or customer) cancelled (FUNC-PAY-06) */
+	ANFU_PAY_EV_EXPIRE,	    /* the expiry passed on the clock */
+	ANFU_PAY_EV_ESCROW_HOLD,    /* escrow payment: the money is held (FUNC-PAY-02) */
 	ANFU_PAY_EV_ESCROW_RELEASE, /* receipt confirmed or the deadline passed */
 	ANFU_PAY_EV_REFUND_PARTIAL, /* a refund of part of what is left */
 	ANFU_PAY_EV_REFUND_FULL,    /* a refund of all that is left */
@@ -156,15 +156,15 @@ struct anfu_pay_merchant {
 	char merchant_id[ANFU_LIMIT_LEDGER_OWNER_BYTES + 1];
 	char name_zh[ANFU_PAY_NAME_MAX], name_en[ANFU_PAY_NAME_MAX];
 	int64_t fee_bps;
-	int64_t escrow_days; /* 0: the platform's default */
-	char state[16];	     /* "active" | "disabled" */
+	int64_t escrow_days;	      /* 0: the platform's default */
+	char state[16];		      /* "active" | "disabled" */
 	char account_id[ANFU_ID_MAX]; /* its merchant_pending account */
 	int64_t created_ms, updated_ms;
 };
 
 /* A profile to register, or a change (set fields only). Borrowed. */
 struct anfu_pay_merchant_req {
-	const char *merchant_id; /* create: [A-Za-z0-9_.-], 1..LEDGER_OWNER_BYTES */
+	const char *merchant_id;       /* create: [A-Za-z0-9_.-], 1..LEDGER_OWNER_BYTES */
 	const char *name_zh, *name_en; /* create: both; patch: NULL keeps */
 	bool fee_set;
 	int64_t fee_bps; /* 0..10000 */
@@ -219,9 +219,9 @@ struct anfu_pay_order {
 	char return_url[ANFU_LIMIT_PAY_URL_BYTES + 1], notify_url[ANFU_LIMIT_PAY_URL_BYTES + 1];
 	char content_hash[65]; /* SHA-256 hex of the canonical content */
 	char created_by[ANFU_ID_MAX];
-	char payer_id[ANFU_ID_MAX]; /* "" until paid */
+	char payer_id[ANFU_ID_MAX];   /* "" until paid */
 	char payment_id[ANFU_ID_MAX]; /* "" until paid */
-	int64_t fee; /* the payment's fee (0 until paid) */
+	int64_t fee;		      /* the payment's fee (0 until paid) */
 	int64_t created_ms, expires_ms, updated_ms;
 	int64_t paid_ms, closed_ms; /* 0 when not */
 	size_t nlines;
@@ -236,7 +236,7 @@ struct anfu_pay_order_req {
 	int64_t amount;
 	const char *subject;
 	const char *kind;
-	int64_t ttl_s; /* 0: order_ttl_default_s; else 1..order_ttl_max_s */
+	int64_t ttl_s;			     /* 0: order_ttl_default_s; else 1..order_ttl_max_s */
 	const char *return_url, *notify_url; /* or NULL */
 	const struct anfu_pay_line *lines;
 	size_t nlines;
@@ -300,9 +300,9 @@ int anfu_pay_expire_due(struct anfu_pay *p, struct anfu_pay_expiry_report *ret);
 struct anfu_pay_pay_req {
 	const char *order_id;
 	const char *payer_id;
-	const char *request_id; /* client idempotency key */
-	int64_t mfa_ms;		/* the session's last second factor (0: none) */
-	const char *mfa_method; /* ... and its method */
+	const char *request_id;	     /* client idempotency key */
+	int64_t mfa_ms;		     /* the session's last second factor (0: none) */
+	const char *mfa_method;	     /* ... and its method */
 	struct anfu_iam_pin_ok *pin; /* as in struct anfu_wallet_confirm_req */
 };
 

@@ -83,9 +83,10 @@ static void replay(const struct pay_row *e, const struct anfu_pay_pay_req *req,
 	out->amount = e->amount;
 	out->fee = e->fee;
 	out->created_ms = e->created_ms;
-	out->auth = anfu_wallet_auth_name(strcmp(e->auth, "pin_totp") == 0  ? ANFU_WALLET_AUTH_PIN_TOTP
-					  : strcmp(e->auth, "pin_otp") == 0 ? ANFU_WALLET_AUTH_PIN_OTP
-									    : ANFU_WALLET_AUTH_PIN);
+	out->auth =
+		anfu_wallet_auth_name(strcmp(e->auth, "pin_totp") == 0	? ANFU_WALLET_AUTH_PIN_TOTP
+				      : strcmp(e->auth, "pin_otp") == 0 ? ANFU_WALLET_AUTH_PIN_OTP
+									: ANFU_WALLET_AUTH_PIN);
 }
 
 /* Everything the writer command needs, prepared on the caller's thread. */
@@ -209,15 +210,17 @@ static int payment_insert(struct anfu_db *db, const struct pay_cmd *c, int64_t n
 		ANFU_PS(out->fee_ledger_id[0] ? out->fee_ledger_id : NULL),
 		ANFU_PI(now),
 	};
-	int r = anfu_db_exec(db,
-			     "INSERT INTO pay_payment (id, order_id, payer_id, request_id, amount,"
-			     " fee_bps, fee, auth, ledger_id, fee_ledger_id, created_ms) VALUES ($1,"
-			     " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-			     v, 11, NULL, NULL, NULL);
+	int r = anfu_db_exec(
+		db,
+		"INSERT INTO pay_payment (id, order_id, payer_id, request_id, amount,"
+		" fee_bps, fee, auth, ledger_id, fee_ledger_id, created_ms) VALUES ($1,"
+		" $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+		v, 11, NULL, NULL, NULL);
 	struct anfu_param w[3] = { ANFU_PS(c->req->payer_id), ANFU_PI(now), ANFU_PS(c->o.id) };
 
 	if (r == 0)
-		r = anfu_db_exec(db, "UPDATE pay_order SET payer_id = $1, paid_ms = $2 WHERE id = $3",
+		r = anfu_db_exec(db,
+				 "UPDATE pay_order SET payer_id = $1, paid_ms = $2 WHERE id = $3",
 				 w, 3, NULL, NULL, NULL);
 	return r;
 }
@@ -234,9 +237,10 @@ static int notice(struct pay_cmd *c, struct anfu_tx *tx, int64_t now)
 	if (r < 0)
 		return r;
 	anfu_clock_format_cn(now, date, tod);
-	(void)snprintf(zh, sizeof(zh),
-		       "【安付】您于 %s %.5s 向 %s 支付 %s 元（%s）。如非本人操作，请立即联系客服。",
-		       date, tod, c->m.name_zh, figures, words);
+	(void)snprintf(
+		zh, sizeof(zh),
+		"【安付】您于 %s %.5s 向 %s 支付 %s 元（%s）。如非本人操作，请立即联系客服。", date,
+		tod, c->m.name_zh, figures, words);
 	(void)snprintf(en, sizeof(en),
 		       "[anfu] You paid CNY %s to %s at %s %.5s (Beijing time). If this was not "
 		       "you, contact support now.",
@@ -339,10 +343,10 @@ static int prepare(struct anfu_pay *p, const struct anfu_pay_pay_req *req, struc
 		(void)anfu_strlcpy(c->fee_acc, a.id, sizeof(c->fee_acc));
 	if (r == 0)
 		r = anfu_id_new("pmt", c->id, sizeof(c->id));
-	if (r == 0 && (snprintf(c->key, sizeof(c->key), "pay.%s", req->order_id) >=
-			       (int)sizeof(c->key) ||
-		       snprintf(c->fee_key, sizeof(c->fee_key), "pay.%s.fee", req->order_id) >=
-			       (int)sizeof(c->fee_key)))
+	if (r == 0 &&
+	    (snprintf(c->key, sizeof(c->key), "pay.%s", req->order_id) >= (int)sizeof(c->key) ||
+	     snprintf(c->fee_key, sizeof(c->fee_key), "pay.%s.fee", req->order_id) >=
+		     (int)sizeof(c->fee_key)))
 		r = ANFU_ELIMIT;
 	return r;
 }

@@ -62,8 +62,8 @@ static const struct row table[] = {
 };
 
 static const char *const state_names[ANFU_PAY_STATE_N] = {
-	"created", "paying", "paid", "closed", "partially_refunded", "refunded", "escrow_held",
-	"escrow_released",
+	"created",     "paying",	  "paid", "closed", "partially_refunded", "refunded",
+	"escrow_held", "escrow_released",
 };
 
 static const char *const event_names[ANFU_PAY_EVENT_N] = {

@@ -38,14 +38,10 @@
  * Events in enum order: pay_start, pay_succeed, pay_fail, cancel, expire,
  * escrow_hold, escrow_release, refund_partial, refund_full. */
 static const int expected[ANFU_PAY_STATE_N][ANFU_PAY_EVENT_N] = {
-	[C] = { G, P, NO, X, X, H, NO, NO, NO },
-	[G] = { NO, P, C, X, X, H, NO, NO, NO },
-	[P] = { NO, NO, NO, NO, NO, NO, NO, PR, R },
-	[X] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
-	[PR] = { NO, NO, NO, NO, NO, NO, NO, PR, R },
-	[R] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
-	[H] = { NO, NO, NO, NO, NO, NO, L, H, R },
-	[L] = { NO, NO, NO, NO, NO, NO, NO, PR, R },
+	[C] = { G, P, NO, X, X, H, NO, NO, NO },      [G] = { NO, P, C, X, X, H, NO, NO, NO },
+	[P] = { NO, NO, NO, NO, NO, NO, NO, PR, R },  [X] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
+	[PR] = { NO, NO, NO, NO, NO, NO, NO, PR, R }, [R] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
+	[H] = { NO, NO, NO, NO, NO, NO, L, H, R },    [L] = { NO, NO, NO, NO, NO, NO, NO, PR, R },
 };
 
 /* Every pair: the legal ones go where the diagram says, every other one
@@ -88,9 +84,9 @@ static void test_transition_refuses_values_out_of_the_enums(void **state)
 	assert_int_equal(anfu_pay_transition((enum anfu_pay_state)ANFU_PAY_STATE_N,
 					     ANFU_PAY_EV_CANCEL, &next),
 			 ANFU_EINVAL);
-	assert_int_equal(anfu_pay_transition(ANFU_PAY_CREATED,
-					     (enum anfu_pay_event)ANFU_PAY_EVENT_N, &next),
-			 ANFU_EINVAL);
+	assert_int_equal(
+		anfu_pay_transition(ANFU_PAY_CREATED, (enum anfu_pay_event)ANFU_PAY_EVENT_N, &next),
+		ANFU_EINVAL);
 	assert_int_equal(anfu_pay_transition(ANFU_PAY_CREATED, ANFU_PAY_EV_CANCEL, NULL),
 			 ANFU_EINVAL);
 	assert_int_equal(next, ANFU_PAY_CREATED);
@@ -102,8 +98,8 @@ static void test_state_names_round_trip(void **state)
 
 	(void)state;
 	for (int i = 0; i < ANFU_PAY_STATE_N; i++) {
-		assert_int_equal(anfu_pay_state_parse(anfu_pay_state_name((enum anfu_pay_state)i), &s),
-				 0);
+		assert_int_equal(
+			anfu_pay_state_parse(anfu_pay_state_name((enum anfu_pay_state)i), &s), 0);
 		assert_int_equal(s, i);
 	}
 	assert_int_equal(anfu_pay_state_parse("cancelled", &s), ANFU_EINVAL);
@@ -130,19 +126,19 @@ struct fee_case {
 static void test_fee_rounds_half_up(void **state)
 {
 	static const struct fee_case cases[] = {
-		{ 100, 50, 1 },	     /* 0.5 fen -> 1 */
-		{ 99, 50, 0 },	     /* 0.495 fen -> 0 */
-		{ 1, 5000, 1 },	     /* 0.5 fen -> 1 */
-		{ 1, 4999, 0 },	     /* 0.4999 fen -> 0 */
-		{ 1, 10000, 1 },     /* the whole amount */
-		{ 1, 0, 0 },	     /* 0 bps: no fee */
-		{ 123456, 0, 0 },    /* 0 bps: no fee */
-		{ 10000, 60, 60 },   /* 0.6% of 100 yuan */
-		{ 10050, 60, 60 },   /* 60.3 -> 60 */
-		{ 10084, 60, 61 },   /* 60.504 -> 61 */
-		{ 3, 1667, 1 },	     /* 0.5001 -> 1 */
+		{ 100, 50, 1 },	   /* 0.5 fen -> 1 */
+		{ 99, 50, 0 },	   /* 0.495 fen -> 0 */
+		{ 1, 5000, 1 },	   /* 0.5 fen -> 1 */
+		{ 1, 4999, 0 },	   /* 0.4999 fen -> 0 */
+		{ 1, 10000, 1 },   /* the whole amount */
+		{ 1, 0, 0 },	   /* 0 bps: no fee */
+		{ 123456, 0, 0 },  /* 0 bps: no fee */
+		{ 10000, 60, 60 }, /* 0.6% of 100 yuan */
+		{ 10050, 60, 60 }, /* 60.3 -> 60 */
+		{ 10084, 60, 61 }, /* 60.504 -> 61 */
+		{ 3, 1667, 1 },	   /* 0.5001 -> 1 */
 		{ 0, 100, 0 },
-		{ INT64_MAX, 10000, INT64_MAX }, /* no overflow */
+		{ INT64_MAX, 10000, INT64_MAX },   /* no overflow */
 		{ INT64_MAX, 1, 922337203685478 }, /* 922337203685477.5807 -> up */
 	};
 
@@ -242,9 +238,9 @@ static void test_lines_count_bounds(void **state)
 	for (size_t i = 0; i < ANFU_LIMIT_PAY_LINES + 1; i++)
 		l[i] = (struct anfu_pay_line){ "x", 1, 1, 1 };
 	assert_null(anfu_pay_lines_check(l, ANFU_LIMIT_PAY_LINES, ANFU_LIMIT_PAY_LINES, &idx));
-	assert_string_equal(anfu_pay_lines_check(l, ANFU_LIMIT_PAY_LINES + 1,
-						 ANFU_LIMIT_PAY_LINES + 1, &idx),
-			    ANFU_JERR_OUT_OF_RANGE);
+	assert_string_equal(
+		anfu_pay_lines_check(l, ANFU_LIMIT_PAY_LINES + 1, ANFU_LIMIT_PAY_LINES + 1, &idx),
+		ANFU_JERR_OUT_OF_RANGE);
 	assert_string_equal(anfu_pay_lines_check(l, 0, 0, &idx), ANFU_JERR_OUT_OF_RANGE);
 }
 

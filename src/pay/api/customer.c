@@ -76,13 +76,12 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 					 "quantity", (json_int_t)o->lines[i].quantity,
 					 "unit_amount", (json_int_t)o->lines[i].unit_amount,
 					 "amount", (json_int_t)o->lines[i].amount));
-	resp->body = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:b}",
-			       "id", o->id, "merchant", "name_zh", m.name_zh, "name_en",
-			       m.name_en, "kind", o->kind, "subject", o->subject, "amount",
-			       (json_int_t)o->amount, "currency", "CNY", "lines", lines, "state",
-			       anfu_pay_state_name(o->state), "created_ms",
-			       (json_int_t)o->created_ms, "expires_ms", (json_int_t)o->expires_ms,
-			       "paid_by_me", o->payer_id[0] != '\0');
+	resp->body = json_pack(
+		"{s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:b}", "id", o->id,
+		"merchant", "name_zh", m.name_zh, "name_en", m.name_en, "kind", o->kind, "subject",
+		o->subject, "amount", (json_int_t)o->amount, "currency", "CNY", "lines", lines,
+		"state", anfu_pay_state_name(o->state), "created_ms", (json_int_t)o->created_ms,
+		"expires_ms", (json_int_t)o->expires_ms, "paid_by_me", o->payer_id[0] != '\0');
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
@@ -130,8 +129,8 @@ int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 						      &pin, &e);
 	if (r < 0)
 		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
-	q = (struct anfu_pay_pay_req){ id, pr->user_id, b.request_id.ptr, pr->mfa_ms,
-				       pr->mfa_method, &pin };
+	q = (struct anfu_pay_pay_req){ id,	   pr->user_id,	   b.request_id.ptr,
+				       pr->mfa_ms, pr->mfa_method, &pin };
 	anfu_pay_api_actor(req, &actor);
 	r = anfu_pay_pay(p, &actor, &q, out);
 	if (r < 0)
@@ -143,14 +142,13 @@ int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 					     : ANFU_ECONFLICT,
 				     out->code, out->field);
 	resp->status = out->existed ? 200 : 201;
-	resp->body = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:s?, s:b}", "id",
-			       out->id, "order_id", out->order_id, "status", "succeeded", "amount",
-			       (json_int_t)out->amount, "currency", "CNY", "fee",
-			       (json_int_t)out->fee, "created_ms", (json_int_t)out->created_ms,
-			       "auth", out->auth, "ledger_transfer", out->ledger_id,
-			       "fee_ledger_transfer",
-			       out->fee_ledger_id[0] ? out->fee_ledger_id : NULL, "existed",
-			       out->existed);
+	resp->body = json_pack(
+		"{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:s?, s:b}", "id", out->id,
+		"order_id", out->order_id, "status", "succeeded", "amount", (json_int_t)out->amount,
+		"currency", "CNY", "fee", (json_int_t)out->fee, "created_ms",
+		(json_int_t)out->created_ms, "auth", out->auth, "ledger_transfer", out->ledger_id,
+		"fee_ledger_transfer", out->fee_ledger_id[0] ? out->fee_ledger_id : NULL, "existed",
+		out->existed);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
@@ -184,7 +182,7 @@ int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp)
 	if (code)
 		return anfu_req_fail(req,
 				     strcmp(code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ? ANFU_ENOTFOUND
-										 : ANFU_ECONFLICT,
+										   : ANFU_ECONFLICT,
 				     code, NULL);
 	resp->body = json_pack("{s:s, s:s}", "id", o->id, "state", anfu_pay_state_name(o->state));
 	return resp->body ? 0 : ANFU_EINTERNAL;

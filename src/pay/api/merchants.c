@@ -186,7 +186,8 @@ int anfu_pay_api_merchant_patch(struct anfu_req *req, struct anfu_resp *resp)
 		r = anfu_req_json(req, patch_fields, NFIELDS(patch_fields), &b);
 	if (r < 0)
 		return r;
-	if (b.state.ptr && strcmp(b.state.ptr, "active") != 0 && strcmp(b.state.ptr, "disabled") != 0)
+	if (b.state.ptr && strcmp(b.state.ptr, "active") != 0 &&
+	    strcmp(b.state.ptr, "disabled") != 0)
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "state");
 	to_req(&b, &q);
 	q.merchant_id = id;

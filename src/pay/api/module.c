@@ -86,8 +86,8 @@ static const struct anfu_job_table job_table = { jobs, sizeof(jobs) / sizeof(job
 #define SES ANFU_ACCESS_SESSION
 #define ADM ANFU_ACCESS_ADMIN
 static const struct anfu_route routes[] = {
-	{ "POST", "/admin/v1/merchants", ADM, "pay.merchant.manage",
-	  anfu_pay_api_merchant_create, 0 },
+	{ "POST", "/admin/v1/merchants", ADM, "pay.merchant.manage", anfu_pay_api_merchant_create,
+	  0 },
 	{ "GET", "/admin/v1/merchants", ADM, "pay.merchant.read", anfu_pay_api_merchants, 0 },
 	{ "GET", "/admin/v1/merchants/{merchant_id}", ADM, "pay.merchant.read",
 	  anfu_pay_api_merchant_get, 0 },
@@ -96,8 +96,7 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/merchant/orders", SES, "pay.order.create", anfu_pay_api_order_create,
 	  0 },
 	{ "GET", "/api/v1/merchant/orders", SES, "pay.order.read", anfu_pay_api_orders, 0 },
-	{ "GET", "/api/v1/merchant/orders/{id}", SES, "pay.order.read", anfu_pay_api_order_get,
-	  0 },
+	{ "GET", "/api/v1/merchant/orders/{id}", SES, "pay.order.read", anfu_pay_api_order_get, 0 },
 	{ "POST", "/api/v1/merchant/orders/{id}/cancel", SES, "pay.order.cancel",
 	  anfu_pay_api_order_cancel, 0 },
 	{ "GET", "/api/v1/me/orders/{id}", SES, ANFU_PERM_SESSION, anfu_pay_api_me_order, 0 },
@@ -105,8 +104,8 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/me/orders/{id}/cancel", SES, ANFU_PERM_SESSION, anfu_pay_api_me_cancel,
 	  0 },
 #ifdef ANFU_TEST_HOOKS
-	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks",
-	  anfu_pay_api_test_expire, 0 },
+	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
+	  0 },
 #endif
 };
 static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };

@@ -94,8 +94,8 @@ static bool fail(struct body_err *e, const char *code, const char *field)
 
 /* A string member of o: absent (NULL, unless required), or 1..max_cp
  * code points of text (already NFC, control characters refused). */
-static bool str_of(json_t *o, const char *key, bool required, size_t max_bytes,
-		   const char **ret, struct body_err *e)
+static bool str_of(json_t *o, const char *key, bool required, size_t max_bytes, const char **ret,
+		   struct body_err *e)
 {
 	json_t *v = json_object_get(o, key);
 	size_t len;
@@ -112,8 +112,8 @@ static bool str_of(json_t *o, const char *key, bool required, size_t max_bytes,
 	return true;
 }
 
-static bool int_of(json_t *o, const char *key, bool required, int64_t lo, int64_t hi,
-		   int64_t *ret, struct body_err *e)
+static bool int_of(json_t *o, const char *key, bool required, int64_t lo, int64_t hi, int64_t *ret,
+		   struct body_err *e)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -134,7 +134,8 @@ static bool only(json_t *o, const char *const *keys, size_t n, struct body_err *
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		size_t i = 0;
 
 		(void)v;
@@ -205,7 +206,8 @@ static bool order_of(json_t *root, struct anfu_pay_order_req *q, struct anfu_pay
 		return fail(e, ANFU_JERR_INVALID_FIELD, "lines");
 	if (json_array_size(arr) < 1 || json_array_size(arr) > ANFU_LIMIT_PAY_LINES)
 		return fail(e, ANFU_JERR_OUT_OF_RANGE, "lines");
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		memset(&lines[i], 0, sizeof(lines[i]));
 		if (!line_of(v, &lines[i], e))
 			return false;
@@ -228,7 +230,8 @@ static int body_json(struct anfu_req *req, json_t **ret)
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
 	if (anfu_json_normalize_strings(root, &jerr) < 0) {
 		json_decref(root);
-		return anfu_req_fail(req, ANFU_EINVAL, jerr.code, jerr.field[0] ? jerr.field : NULL);
+		return anfu_req_fail(req, ANFU_EINVAL, jerr.code,
+				     jerr.field[0] ? jerr.field : NULL);
 	}
 	*ret = root;
 	return 0;
@@ -342,7 +345,7 @@ int anfu_pay_api_order_cancel(struct anfu_req *req, struct anfu_resp *resp)
 	if (code)
 		return anfu_req_fail(req,
 				     strcmp(code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ? ANFU_ENOTFOUND
-										 : ANFU_ECONFLICT,
+										   : ANFU_ECONFLICT,
 				     code, NULL);
 	resp->body = order_json(o, true);
 	return resp->body ? 0 : ANFU_EINTERNAL;

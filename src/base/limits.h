@@ -811,4 +811,46 @@ _Static_assert(ANFU_LIMIT_BANK_RECON_AUDITED + 1 <= ANFU_LIMIT_TX_RECORDS,
  * run (each is one small transaction). */
 #define ANFU_LIMIT_DISPUTE_DEADLINE_BATCH 100
 
+/* ---- pay (src/pay/: merchants' orders and payments; issue 11, core) ---- */
+/* Bytes of a merchant order number (out_trade_no): 64, as Alipay allows
+ * (WeChat Pay: 32); [A-Za-z0-9_-] only, so it is safe in any protocol,
+ * file name or log line. */
+#define ANFU_LIMIT_PAY_OUT_TRADE_NO 64
+/* Bytes of an order's subject (商品描述): WeChat Pay's description is
+ * 127 characters, Alipay's subject 256; 256 bytes is ~85 Chinese
+ * characters, one line on the cashier page. */
+#define ANFU_LIMIT_PAY_SUBJECT_BYTES 256
+/* Bytes of a return or notify URL: both wire protocols the open platform
+ * will speak allow 256. */
+#define ANFU_LIMIT_PAY_URL_BYTES 256
+/* Bill lines of one order (FUNC-PAY-19): the cashier page shows them all
+ * before the PIN; 32 lines is a long shopping cart and a bounded page and
+ * row (struct anfu_pay_order holds them inline). */
+#define ANFU_LIMIT_PAY_LINES 32
+/* Bytes of a bill line's name: 128 (~42 Chinese characters). */
+#define ANFU_LIMIT_PAY_LINE_NAME_BYTES 128
+/* Largest quantity of one bill line: a million pieces is beyond any
+ * retail cart and keeps quantity * unit_amount far from int64 overflow
+ * for amounts within ANFU_LIMIT_WALLET_AMOUNT. */
+#define ANFU_LIMIT_PAY_LINE_QUANTITY 1000000
+/* Bytes of a merchant's display name (either language). */
+#define ANFU_LIMIT_PAY_MERCHANT_NAME_BYTES 128
+/* Rows of one page of orders or merchant profiles. */
+#define ANFU_LIMIT_PAY_PAGE 100
+/* Orders one expiry command closes (each with its audit record, so it
+ * stays within one transaction's records), and commands per run: the
+ * rest waits for the next run (every second). */
+#define ANFU_LIMIT_PAY_EXPIRE_PASS 32
+#define ANFU_LIMIT_PAY_EXPIRE_PASSES 16
+_Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS <= ANFU_LIMIT_LEDGER_REQUEST,
+	       "an expiry command's weight fits one writer request");
+_Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS + 1 <= ANFU_LIMIT_TX_RECORDS,
+	       "an expiry command's audit records fit one transaction");
+/* The longest expiry an option may allow: 30 days (an unpaid order does
+ * not hold anything; a month covers invoices paid by link). */
+#define ANFU_LIMIT_PAY_ORDER_TTL_S (30LL * 86400)
+/* The longest escrow auto-release an option may allow (FUNC-PAY-03): 90
+ * days, the longest confirmation window e-commerce platforms grant. */
+#define ANFU_LIMIT_PAY_ESCROW_DAYS 90
+
 #endif

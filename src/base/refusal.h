@@ -163,4 +163,18 @@
 #define ANFU_R_DISPUTE_RESOLUTION_DIFFERS "dispute_resolution_differs"
 #define ANFU_R_DISPUTE_TOO_MANY_EVENTS "dispute_too_many_events"
 
+
+/* Pay (src/pay/; issue 11, core): merchants, orders, general payment. */
+#define ANFU_R_PAY_MERCHANT_NOT_FOUND "merchant_not_found"
+#define ANFU_R_PAY_MERCHANT_EXISTS "merchant_exists"
+#define ANFU_R_PAY_MERCHANT_DISABLED "merchant_disabled"
+#define ANFU_R_PAY_ORDER_NOT_FOUND "order_not_found"
+#define ANFU_R_PAY_OUT_TRADE_NO_CONFLICT "out_trade_no_conflict"
+#define ANFU_R_PAY_LINES_MISMATCH "order_lines_mismatch"
+#define ANFU_R_PAY_ORDER_EXPIRED "order_expired"
+#define ANFU_R_PAY_ORDER_CLOSED "order_closed"
+#define ANFU_R_PAY_ORDER_PAID "order_paid"
+#define ANFU_R_PAY_ORDER_STATE "order_state_invalid"
+#define ANFU_R_PAY_KIND_UNSUPPORTED "payment_kind_unsupported"
+
 #endif

@@ -234,9 +234,10 @@ def test_ledger_verify_runs_beside_a_running_anfud(make_server):
     s = make_server()
     write_ledger(s)
     # The three accounts write_ledger opened, and the platform accounts the
-    # modules open at start (points: points_liability and its CNY fund).
+    # modules open at start (points: points_liability and its CNY fund;
+    # pay: platform_fee and platform_escrow).
     n = s.query("SELECT count(*) AS n FROM ledger_account")[0]["n"]
-    assert n == 3 + 2
+    assert n == 3 + 2 + 2
     p = run_cli("ledger", "verify", data=s.data)
     assert p.stdout == "OK: 5 transfers in 3 batches, %d accounts, 2 holds verified\n" % n
     s.stop()

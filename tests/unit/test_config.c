@@ -29,6 +29,7 @@
 #include "config/option.h"
 #include "bank/bank.h"
 #include "dispute/dispute.h"
+#include "pay/pay.h"
 #include "iam/config.h"
 #include "ledger/ledger.h"
 #include "points/points.h"
@@ -38,15 +39,15 @@
 #define DATA "/srv/anfu-test-data"
 
 /* The option tables of the product's modules besides the platform's (a
- * production build's module list: iam, web, ledger, points, wallet, bank,
- * dispute).
+ * production build's module list: iam, web, ledger, receipt (no options),
+ * points, wallet, bank, dispute, pay).
  * tests/api/test_docs.py
  * checks a production build's `anfu config describe|example` against the
  * same files. */
 static const struct anfu_config_table *const TABLES[] = {
 	&anfu_iam_config_table,	   &anfu_web_config_table,    &anfu_ledger_config_table,
 	&anfu_points_config_table, &anfu_wallet_config_table, &anfu_bank_config_table,
-	&anfu_dispute_config_table,
+	&anfu_dispute_config_table, &anfu_pay_config_table,
 };
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))
 
@@ -321,7 +322,8 @@ enum {
 	OWN_WALLET,
 	OWN_BANK,
 	OWN_WEB,
-	OWN_DISPUTE
+	OWN_DISPUTE,
+	OWN_PAY
 };
 
 #define IC(s, k, lo, hi, f)                                             \
@@ -356,6 +358,10 @@ enum {
 #define ICD(s, k, lo, hi, f)                                                       \
 	{                                                                          \
 		s, k, lo, hi, offsetof(struct anfu_dispute_config, f), OWN_DISPUTE \
+	}
+#define ICY(s, k, lo, hi, f)                                               \
+	{                                                                   \
+		s, k, lo, hi, offsetof(struct anfu_pay_config, f), OWN_PAY \
 	}
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
@@ -490,6 +496,14 @@ static const struct int_case int_cases[] = {
 	ICD("dispute", "take_hours", 1, 720, take_hours),
 	ICD("dispute", "handle_days", 1, 180, handle_days),
 	ICD("dispute", "confirm_days", 1, 180, confirm_days),
+	ICY("pay", "order_ttl_default_s", 60, ANFU_LIMIT_PAY_ORDER_TTL_S, order_ttl_default_s),
+	ICY("pay", "order_ttl_max_s", 60, ANFU_LIMIT_PAY_ORDER_TTL_S, order_ttl_max_s),
+	ICY("pay", "fee_bps_default", 0, 10000, fee_bps_default),
+	ICY("pay", "escrow_days_default", 1, ANFU_LIMIT_PAY_ESCROW_DAYS, escrow_days_default),
+	ICY("pay", "escrow_days_min", 1, ANFU_LIMIT_PAY_ESCROW_DAYS, escrow_days_min),
+	ICY("pay", "escrow_days_max", 1, ANFU_LIMIT_PAY_ESCROW_DAYS, escrow_days_max),
+	ICY("pay", "second_factor_fresh_s", 30, 3600, second_factor_fresh_s),
+	ICY("pay", "expire_interval_s", 1, 86400, expire_interval_s),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))
@@ -529,6 +543,8 @@ static void test_int_options_accept_min_and_max(void **state)
 				base = anfu_config_module(c, &anfu_web_config_table);
 			else if (int_cases[i].owner == OWN_DISPUTE)
 				base = anfu_config_module(c, &anfu_dispute_config_table);
+			else if (int_cases[i].owner == OWN_PAY)
+				base = anfu_config_module(c, &anfu_pay_config_table);
 			else
 				base = c;
 			assert_int_equal(

@@ -1,0 +1,189 @@
+/*
+ * pay/api/customer: customers' routes of orders (docs/payments.md,
+ * "General payment"):
+ *
+ * GET /api/v1/me/orders/{id} -> 200 what the customer is shown before
+ *   paying: the merchant's display name, subject, bill lines
+ *   (FUNC-PAY-19), amount, state, expiry. Any customer session (the id is
+ *   the unguessable cashier link); once paid, only the payer.
+ * POST /api/v1/me/orders/{id}/pay {payment_password, request_id} -> 201
+ *   the payment (200 with "existed": true for the same request id)
+ * POST /api/v1/me/orders/{id}/cancel -> 200 {id, state}: the customer
+ *   cancels an order before its payment completes (FUNC-PAY-06); once
+ *   paid, refused (order_paid; another customer's: order_not_found)
+ *
+ * Checks the payment PIN with iam before the service (its failures count
+ * and lock), then maps the service's refusals to their codes. Trusts the
+ * service for every rule.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "audit/audit.h"
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/refusal.h"
+#include "base/str.h"
+#include "http/http.h"
+#include "iam/iam.h"
+#include "pay/api/module.h"
+#include "pay/pay.h"
+#include "store/store.h"
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct anfu_principal *customer(struct anfu_req *req)
+{
+	const struct anfu_principal *p = req->principal;
+
+	return p && p->kind == ANFU_USER_CUSTOMER ? p : NULL;
+}
+
+int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
+{
+	const struct anfu_principal *pr = customer(req);
+	struct anfu_pay_order *o = NULL;
+	struct anfu_pay_merchant m;
+	struct anfu_db *db = NULL;
+	json_t *lines;
+	char *id = NULL;
+	int r;
+
+	if (!pr)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
+	if (r == 0)
+		r = anfu_api_path_id(req, "ord", &id);
+	if (r == 0)
+		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+	if (r == 0)
+		r = anfu_pay_order_get(db, id, o);
+	if (r == 0)
+		r = anfu_pay_merchant_get(db, o->merchant_id, &m);
+	/* Paid by another customer: none of this one's business. */
+	if (r == ANFU_ENOTFOUND || (r == 0 && o->payer_id[0] && strcmp(o->payer_id, pr->user_id)))
+		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
+	if (r < 0)
+		return r;
+	lines = json_array();
+	for (size_t i = 0; lines && i < o->nlines; i++)
+		(void)json_array_append_new(
+			lines, json_pack("{s:s, s:I, s:I, s:I}", "name", o->lines[i].name,
+					 "quantity", (json_int_t)o->lines[i].quantity,
+					 "unit_amount", (json_int_t)o->lines[i].unit_amount,
+					 "amount", (json_int_t)o->lines[i].amount));
+	resp->body = json_pack(
+		"{s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:b}", "id", o->id,
+		"merchant", "name_zh", m.name_zh, "name_en", m.name_en, "kind", o->kind, "subject",
+		o->subject, "amount", (json_int_t)o->amount, "currency", "CNY", "lines", lines,
+		"state", anfu_pay_state_name(o->state), "created_ms", (json_int_t)o->created_ms,
+		"expires_ms", (json_int_t)o->expires_ms, "paid_by_me", o->payer_id[0] != '\0');
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+struct pay_body {
+	struct anfu_str payment_password, request_id;
+};
+
+static const struct anfu_jfield pay_fields[] = {
+	{ "payment_password", ANFU_JT_SECRET, offsetof(struct pay_body, payment_password), true, 1,
+	  16, NULL },
+	{ "request_id", ANFU_JT_STRING, offsetof(struct pay_body, request_id), true, 1,
+	  ANFU_LIMIT_WALLET_REQUEST_ID_BYTES, NULL },
+};
+
+int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	const struct anfu_principal *pr = customer(req);
+	struct pay_body b;
+	struct anfu_pay_pay_req q;
+	struct anfu_pay_payment *out = NULL;
+	struct anfu_iam_err e = { 0 };
+	struct anfu_iam_pin_ok pin = { 0 };
+	struct anfu_iam_ctx ctx;
+	struct anfu_actor actor;
+	char *id = NULL;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	if (!p)
+		return ANFU_EINTERNAL;
+	if (!pr)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_api_path_id(req, "ord", &id);
+	if (r == 0)
+		r = anfu_req_json(req, pay_fields, NFIELDS(pay_fields), &b);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*out), (void **)&out);
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	/* The PIN first: its failures count and lock (iam, IAM-LOCK-03). */
+	r = anfu_iam_verify_payment_password_deferred(app->iam, &ctx, pr, b.payment_password.ptr,
+						      &pin, &e);
+	if (r < 0)
+		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
+	q = (struct anfu_pay_pay_req){ id,	   pr->user_id,	   b.request_id.ptr,
+				       pr->mfa_ms, pr->mfa_method, &pin };
+	anfu_pay_api_actor(req, &actor);
+	r = anfu_pay_pay(p, &actor, &q, out);
+	if (r < 0)
+		return r;
+	if (out->code)
+		return anfu_req_fail(req,
+				     strcmp(out->code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0
+					     ? ANFU_ENOTFOUND
+					     : ANFU_ECONFLICT,
+				     out->code, out->field);
+	resp->status = out->existed ? 200 : 201;
+	resp->body = json_pack(
+		"{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:s?, s:b}", "id", out->id,
+		"order_id", out->order_id, "status", "succeeded", "amount", (json_int_t)out->amount,
+		"currency", "CNY", "fee", (json_int_t)out->fee, "created_ms",
+		(json_int_t)out->created_ms, "auth", out->auth, "ledger_transfer", out->ledger_id,
+		"fee_ledger_transfer", out->fee_ledger_id[0] ? out->fee_ledger_id : NULL, "existed",
+		out->existed);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	const struct anfu_principal *pr = customer(req);
+	struct anfu_pay_order *o = NULL;
+	struct anfu_actor actor;
+	const char *code = NULL;
+	char *id = NULL;
+	int r;
+
+	if (!p)
+		return ANFU_EINTERNAL;
+	if (!pr)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
+	if (r == 0)
+		r = anfu_api_path_id(req, "ord", &id);
+	if (r < 0)
+		return r;
+	anfu_pay_api_actor(req, &actor);
+	r = anfu_pay_order_cancel(p, &actor, NULL, id, o, &code);
+	if (r < 0)
+		return r;
+	/* Paid by another customer: none of this one's business. */
+	if (code && strcmp(code, ANFU_R_PAY_ORDER_PAID) == 0 && o->payer_id[0] &&
+	    strcmp(o->payer_id, pr->user_id) != 0)
+		code = ANFU_R_PAY_ORDER_NOT_FOUND;
+	if (code)
+		return anfu_req_fail(req,
+				     strcmp(code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ? ANFU_ENOTFOUND
+										   : ANFU_ECONFLICT,
+				     code, NULL);
+	resp->body = json_pack("{s:s, s:s}", "id", o->id, "state", anfu_pay_state_name(o->state));
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}

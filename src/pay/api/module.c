@@ -1,0 +1,121 @@
+/*
+ * pay/api/module: the pay module's descriptor: its migrations, its
+ * options ([pay]), the service (made on the ledger's, iam's and the
+ * wallet's, which come before it in the module list; it opens the
+ * platform's fee and escrow accounts), its routes, its expiry job and, in
+ * test-hooks builds, its test hook (docs/payments.md).
+ *
+ * Trusts the app core to call start once, after the ledger's and the
+ * wallet's starts, and stop before theirs.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/module.h"
+#include "audit/audit.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "http/http.h"
+#include "iam/iam.h"
+#include "jobs/jobs.h"
+#include "pay/api/module.h"
+#include "pay/pay.h"
+
+static const struct anfu_actor system_actor = { "system", "system", "", "", "", "" };
+
+/* The started service of the module named name. */
+static void *service_named(const struct anfu_app *app, const char *name)
+{
+	for (size_t i = 0; i < app->nmodules; i++)
+		if (strcmp(app->modules[i]->name, name) == 0)
+			return app->services ? app->services[i] : NULL;
+	return NULL;
+}
+
+static int pay_start(struct anfu_app *app, const void *config, void **ret_svc)
+{
+	const struct anfu_pay_deps d = {
+		.cfg = config,
+		.ledger = service_named(app, "ledger"),
+		.tx = app->tx,
+		.iam = app->iam,
+		.wallet = service_named(app, "wallet"),
+	};
+	struct anfu_pay *p = NULL;
+	int r = anfu_pay_new(&d, &p);
+
+	if (r == 0)
+		r = anfu_pay_open_platform(p, &system_actor);
+	if (r < 0) {
+		anfu_log_error("pay.start",
+			       "pay not started (%s): the ledger, iam and the wallet first; "
+			       "escrow_days_min <= escrow_days_default <= escrow_days_max, "
+			       "order_ttl_default_s <= order_ttl_max_s",
+			       anfu_strerror(r));
+		anfu_pay_free(p);
+		return r;
+	}
+	*ret_svc = p;
+	return 0;
+}
+
+static void pay_stop(void *svc)
+{
+	anfu_pay_free(svc);
+}
+
+/* "pay.expire": orders whose expiry passed, closed every [pay]
+ * expire_interval_s (1 s by default). */
+static int expire_job(void *ud, struct anfu_db *db, const char **result)
+{
+	struct anfu_pay_expiry_report rep = { 0 };
+	int r = anfu_pay_expire_due(ud, &rep);
+
+	(void)db;
+	if (result)
+		*result = r < 0 ? "failed" : rep.closed ? "closed" : "ok";
+	return r;
+}
+
+static const struct anfu_job_def jobs[] = {
+	{ "pay.expire", 1000, 1000, anfu_pay_expire_interval, expire_job },
+};
+static const struct anfu_job_table job_table = { jobs, sizeof(jobs) / sizeof(jobs[0]) };
+
+#define SES ANFU_ACCESS_SESSION
+#define ADM ANFU_ACCESS_ADMIN
+static const struct anfu_route routes[] = {
+	{ "POST", "/admin/v1/merchants", ADM, "pay.merchant.manage", anfu_pay_api_merchant_create,
+	  0 },
+	{ "GET", "/admin/v1/merchants", ADM, "pay.merchant.read", anfu_pay_api_merchants, 0 },
+	{ "GET", "/admin/v1/merchants/{merchant_id}", ADM, "pay.merchant.read",
+	  anfu_pay_api_merchant_get, 0 },
+	{ "PATCH", "/admin/v1/merchants/{merchant_id}", ADM, "pay.merchant.manage",
+	  anfu_pay_api_merchant_patch, 0 },
+	{ "POST", "/api/v1/merchant/orders", SES, "pay.order.create", anfu_pay_api_order_create,
+	  0 },
+	{ "GET", "/api/v1/merchant/orders", SES, "pay.order.read", anfu_pay_api_orders, 0 },
+	{ "GET", "/api/v1/merchant/orders/{id}", SES, "pay.order.read", anfu_pay_api_order_get, 0 },
+	{ "POST", "/api/v1/merchant/orders/{id}/cancel", SES, "pay.order.cancel",
+	  anfu_pay_api_order_cancel, 0 },
+	{ "GET", "/api/v1/me/orders/{id}", SES, ANFU_PERM_SESSION, anfu_pay_api_me_order, 0 },
+	{ "POST", "/api/v1/me/orders/{id}/pay", SES, ANFU_PERM_SESSION, anfu_pay_api_me_pay, 0 },
+	{ "POST", "/api/v1/me/orders/{id}/cancel", SES, ANFU_PERM_SESSION, anfu_pay_api_me_cancel,
+	  0 },
+#ifdef ANFU_TEST_HOOKS
+	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
+	  0 },
+#endif
+};
+static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };
+
+const struct anfu_module anfu_pay_module = {
+	.name = "pay",
+	.migrations = &anfu_pay_migrations,
+	.config = &anfu_pay_config_table,
+	.start = pay_start,
+	.stop = pay_stop,
+	.routes = &route_table,
+	.jobs = &job_table,
+};

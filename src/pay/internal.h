@@ -1,0 +1,39 @@
+/*
+ * pay/internal: what the pay module's files share (not for other modules).
+ */
+#ifndef ANFU_PAY_INTERNAL_H
+#define ANFU_PAY_INTERNAL_H
+
+#include <stdint.h>
+
+#include "pay/pay.h"
+
+struct anfu_db;
+struct anfu_row;
+
+struct anfu_pay {
+	struct anfu_pay_config cfg;
+	struct anfu_ledger *ledger;
+	struct anfu_tx_exec *tx;
+	struct anfu_iam *iam;
+	struct anfu_wallet *wallet;
+};
+
+/* The caller name of pay's ledger transfers (idempotency keys are unique
+ * per caller). */
+#define PAY_CALLER "pay"
+/* How long a pay request waits for the ledger writer. */
+#define PAY_DEADLINE_MS 10000
+
+/* The calling thread's connection. */
+int pay_db(struct anfu_pay *p, struct anfu_db **ret);
+/* The writer's deadline of a request starting now (monotonic ms). */
+int64_t pay_deadline(void);
+/* Copies column col of r (NULL: "") into out (cap bytes, cut). */
+void pay_col(const struct anfu_row *r, int col, char *out, size_t cap);
+/* Writes the order's new state (and the time columns the state sets) if
+ * it is still from; *ret_ok false when another command moved it first. */
+int pay_order_set_state(struct anfu_db *db, const char *id, enum anfu_pay_state from,
+			enum anfu_pay_state to, int64_t now, bool *ret_ok);
+
+#endif

@@ -1,0 +1,349 @@
+/*
+ * pay: paying merchants (docs/payments.md): merchants' payment profiles
+ * (display names, fee rate, escrow days), their orders (merchant order
+ * number unique per merchant, bill lines, kind, expiry), the order state
+ * table (pay/states.c), general payments (wallet -> merchant_pending,
+ * the fee -> platform_fee, as linked ledger transfers), cancel and expiry.
+ *
+ * Owns the tables pay_merchant, pay_order, pay_order_line and pay_payment
+ * (src/pay/migrations/). Moves money only through the ledger's single
+ * writer: a payment's row, the order's new state, its ledger transfers,
+ * the wallet's limit usage, its audit record and the payer's notice are
+ * one writer command (anfu_ledger_run_weighted); so are a cancel and an
+ * expiry (no money, but one writer orders them against a payment).
+ * Knows customers only through iam (notices) and the wallet (limits).
+ *
+ * Thread-safe: any HTTP worker or the job thread may call it; reads use
+ * the calling thread's connection.
+ */
+#ifndef ANFU_PAY_PAY_H
+#define ANFU_PAY_PAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/limits.h"
+#include "base/rand.h"
+
+struct anfu_actor;
+struct anfu_config_table;
+struct anfu_db;
+struct anfu_iam;
+struct anfu_iam_pin_ok;
+struct anfu_ledger;
+struct anfu_migration_set;
+struct anfu_tx_exec;
+struct anfu_wallet;
+
+/* The [pay] options (pay/options.c). */
+struct anfu_pay_config {
+	int64_t order_ttl_default_s; /* an order's expiry when the merchant names none */
+	int64_t order_ttl_max_s;     /* the longest expiry a merchant may name */
+	int64_t fee_bps_default;     /* a new merchant's fee rate, basis points */
+	int64_t escrow_days_default; /* escrow auto-release (FUNC-PAY-02/03) */
+	int64_t escrow_days_min, escrow_days_max; /* bounds of a merchant's override */
+	int64_t second_factor_fresh_s; /* a session's second factor counts for a payment this long */
+	int64_t expire_interval_s;     /* the job pay.expire runs this often (on the clock) */
+};
+
+/* ---- the order state table (pay/states.c) ---- */
+
+enum anfu_pay_state {
+	ANFU_PAY_CREATED = 0,
+	ANFU_PAY_PAYING,
+	ANFU_PAY_PAID,
+	ANFU_PAY_CLOSED,
+	ANFU_PAY_PARTIALLY_REFUNDED,
+	ANFU_PAY_REFUNDED,
+	ANFU_PAY_ESCROW_HELD,
+	ANFU_PAY_ESCROW_RELEASED,
+};
+#define ANFU_PAY_STATE_N 8
+
+enum anfu_pay_event {
+	ANFU_PAY_EV_PAY_START = 0,  /* a payment began and waits (payment code confirmation) */
+	ANFU_PAY_EV_PAY_SUCCEED,    /* the money moved (general, agreement, payment code) */
+	ANFU_PAY_EV_PAY_FAIL,	    /* a payment that began did not complete */
+	ANFU_PAY_EV_CANCEL,	    /* the merchant (or customer) cancelled (FUNC-PAY-06) */
+	ANFU_PAY_EV_EXPIRE,	    /* the expiry passed on the clock */
+	ANFU_PAY_EV_ESCROW_HOLD,    /* escrow payment: the money is held (FUNC-PAY-02) */
+	ANFU_PAY_EV_ESCROW_RELEASE, /* receipt confirmed or the deadline passed */
+	ANFU_PAY_EV_REFUND_PARTIAL, /* a refund of part of what is left */
+	ANFU_PAY_EV_REFUND_FULL,    /* a refund of all that is left */
+};
+#define ANFU_PAY_EVENT_N 9
+
+/* Pure, the one table: 0 and *ret_next when event may happen to an order
+ * in state; ANFU_ECONFLICT (nothing written to *ret_next) when the table
+ * has no such row; ANFU_EINVAL for a value out of the enums or NULL. */
+int anfu_pay_transition(enum anfu_pay_state state, enum anfu_pay_event event,
+			enum anfu_pay_state *ret_next);
+/* The refusal code (base/refusal.h) of an event the table refuses in
+ * state: order_closed (closed), order_paid (the payment completed: paid,
+ * refunded, escrow states), else order_state_invalid. */
+const char *anfu_pay_state_refusal(enum anfu_pay_state state);
+/* A state's name in rows and answers ("created", ...); "" when out of range. */
+const char *anfu_pay_state_name(enum anfu_pay_state s);
+/* An event's name in audit records ("pay_start", ...); "" when out of range. */
+const char *anfu_pay_event_name(enum anfu_pay_event e);
+/* The state named name; ANFU_EINVAL (nothing written) for no state's name. */
+int anfu_pay_state_parse(const char *name, enum anfu_pay_state *ret);
+
+/* ---- pure rules (pay/rules.c) ---- */
+
+/*
+ * The fee of amount (fen, >= 0) at bps basis points (0..10000):
+ * amount * bps / 10000 rounded half up to the fen (a remainder of exactly
+ * half a fen rounds up, anything less rounds down). Returns 0 and *ret;
+ * ANFU_EINVAL for a negative amount or bps out of range (nothing written).
+ * Computed with a 128-bit intermediate: no overflow for any int64 amount.
+ */
+int anfu_pay_fee(int64_t amount, int64_t bps, int64_t *ret);
+
+/* A merchant order number: 1..ANFU_LIMIT_PAY_OUT_TRADE_NO bytes of
+ * [A-Za-z0-9_-]. */
+bool anfu_pay_out_trade_no_ok(const char *s, size_t len);
+/* A return or notify URL: https://, a host, at most
+ * ANFU_LIMIT_PAY_URL_BYTES bytes of printable ASCII without spaces,
+ * quotes, angle brackets or backslashes. */
+bool anfu_pay_url_ok(const char *s, size_t len);
+
+/* One bill line (FUNC-PAY-19); name borrowed in requests. */
+struct anfu_pay_line {
+	char name[ANFU_LIMIT_PAY_LINE_NAME_BYTES + 1];
+	int64_t quantity;    /* 1..ANFU_LIMIT_PAY_LINE_QUANTITY */
+	int64_t unit_amount; /* fen, >= 1 */
+	int64_t amount;	     /* quantity * unit_amount */
+};
+
+/* Pure: NULL when the n lines (1..ANFU_LIMIT_PAY_LINES) are consistent
+ * with amount: each line's quantity * unit_amount (overflow-checked)
+ * equals its amount, and the amounts sum to amount; else the refusal
+ * (order_lines_mismatch, or field_out_of_range for a count out of range)
+ * with *ret_index the first bad line (-1 for the count or the sum). */
+const char *anfu_pay_lines_check(const struct anfu_pay_line *lines, size_t n, int64_t amount,
+				 int *ret_index);
+
+/* ---- the service (pay/pay.c) ---- */
+
+/* What the service is made from; borrowed, must outlive it. */
+struct anfu_pay_deps {
+	const struct anfu_pay_config *cfg;
+	struct anfu_ledger *ledger;
+	struct anfu_tx_exec *tx;
+	struct anfu_iam *iam;
+	struct anfu_wallet *wallet; /* the payment limits */
+};
+
+struct anfu_pay;
+
+/* Makes the service. ANFU_EINVAL for missing deps or escrow bounds out of
+ * order (min <= default <= max). *ret is the caller's. */
+int anfu_pay_new(const struct anfu_pay_deps *d, struct anfu_pay **ret);
+/* NULL-safe. */
+void anfu_pay_free(struct anfu_pay *p);
+/* Opens the platform's fee income (platform_fee) and escrow
+ * (platform_escrow) accounts through the writer (idempotent), outside any
+ * writer command. Returns 0 or anfu_ledger_open's error. */
+int anfu_pay_open_platform(struct anfu_pay *p, const struct anfu_actor *actor);
+
+/* ---- merchants' payment profiles (pay/merchant.c) ---- */
+
+#define ANFU_PAY_NAME_MAX (ANFU_LIMIT_PAY_MERCHANT_NAME_BYTES + 1)
+
+struct anfu_pay_merchant {
+	char merchant_id[ANFU_LIMIT_LEDGER_OWNER_BYTES + 1];
+	char name_zh[ANFU_PAY_NAME_MAX], name_en[ANFU_PAY_NAME_MAX];
+	int64_t fee_bps;
+	int64_t escrow_days;	      /* 0: the platform's default */
+	char state[16];		      /* "active" | "disabled" */
+	char account_id[ANFU_ID_MAX]; /* its merchant_pending account */
+	int64_t created_ms, updated_ms;
+};
+
+/* A profile to register, or a change (set fields only). Borrowed. */
+struct anfu_pay_merchant_req {
+	const char *merchant_id;       /* create: [A-Za-z0-9_.-], 1..LEDGER_OWNER_BYTES */
+	const char *name_zh, *name_en; /* create: both; patch: NULL keeps */
+	bool fee_set;
+	int64_t fee_bps; /* 0..10000 */
+	bool escrow_set;
+	int64_t escrow_days; /* 0: the default; else escrow_days_min..max */
+	const char *state;   /* patch: "active" | "disabled" | NULL keeps */
+};
+
+/*
+ * Registers a merchant's payment profile: opens its merchant_pending
+ * account first (anfu_ledger_open, idempotent: a retry after a failure
+ * finds it), then one transaction writes the row and the audit record
+ * "pay.merchant.created". Refusals (*ret_code, *ret_field; nothing
+ * written but possibly the account): merchant_exists, field_out_of_range
+ * (escrow_days outside the bounds, fee_bps). Unset fee: fee_bps_default.
+ * Returns 0 (*ret filled when no refusal); ANFU_EINVAL for a missing or
+ * malformed merchant id or name; the ledger's and the store's errors.
+ */
+int anfu_pay_merchant_create(struct anfu_pay *p, const struct anfu_actor *actor,
+			     const struct anfu_pay_merchant_req *req, struct anfu_pay_merchant *ret,
+			     const char **ret_code, const char **ret_field);
+/* Changes the set fields, with "pay.merchant.updated" (old and new).
+ * Refusals: merchant_not_found, field_out_of_range. Returns as create. */
+int anfu_pay_merchant_update(struct anfu_pay *p, const struct anfu_actor *actor,
+			     const struct anfu_pay_merchant_req *req, struct anfu_pay_merchant *ret,
+			     const char **ret_code, const char **ret_field);
+/* The profile of merchant_id as db sees it. ANFU_ENOTFOUND when none. */
+int anfu_pay_merchant_get(struct anfu_db *db, const char *merchant_id,
+			  struct anfu_pay_merchant *ret);
+/* Profiles in merchant id order after `after` ("" first), at most cap
+ * (1..ANFU_LIMIT_PAY_PAGE) into out, count in *ret_n. */
+int anfu_pay_merchant_list(struct anfu_db *db, const char *after, struct anfu_pay_merchant *out,
+			   size_t cap, size_t *ret_n);
+/* The interval of the job pay.expire, ms ([pay] expire_interval_s); svc
+ * is the service. */
+int64_t anfu_pay_expire_interval(const void *svc);
+/* The escrow days that apply to m (its override, else the default). */
+int64_t anfu_pay_escrow_days(const struct anfu_pay *p, const struct anfu_pay_merchant *m);
+
+/* ---- orders (pay/order.c) ---- */
+
+#define ANFU_PAY_KIND_MAX 16
+
+struct anfu_pay_order {
+	char id[ANFU_ID_MAX]; /* ord_... (random: the cashier link is /pay/{id}) */
+	char merchant_id[ANFU_LIMIT_LEDGER_OWNER_BYTES + 1];
+	char out_trade_no[ANFU_LIMIT_PAY_OUT_TRADE_NO + 1];
+	char kind[ANFU_PAY_KIND_MAX]; /* "general" | "escrow" | "agreement" */
+	enum anfu_pay_state state;
+	int64_t amount; /* fen, CNY */
+	char subject[ANFU_LIMIT_PAY_SUBJECT_BYTES + 1];
+	char return_url[ANFU_LIMIT_PAY_URL_BYTES + 1], notify_url[ANFU_LIMIT_PAY_URL_BYTES + 1];
+	char content_hash[65]; /* SHA-256 hex of the canonical content */
+	char created_by[ANFU_ID_MAX];
+	char payer_id[ANFU_ID_MAX];   /* "" until paid */
+	char payment_id[ANFU_ID_MAX]; /* "" until paid */
+	int64_t fee;		      /* the payment's fee (0 until paid) */
+	int64_t created_ms, expires_ms, updated_ms;
+	int64_t paid_ms, closed_ms; /* 0 when not */
+	size_t nlines;
+	struct anfu_pay_line lines[ANFU_LIMIT_PAY_LINES];
+};
+
+/* An order asked for; strings borrowed. */
+struct anfu_pay_order_req {
+	const char *merchant_id; /* the caller's (the session's), never the body's */
+	const char *user_id;	 /* the merchant user creating it */
+	const char *out_trade_no;
+	int64_t amount;
+	const char *subject;
+	const char *kind;
+	int64_t ttl_s;			     /* 0: order_ttl_default_s; else 1..order_ttl_max_s */
+	const char *return_url, *notify_url; /* or NULL */
+	const struct anfu_pay_line *lines;
+	size_t nlines;
+};
+
+/*
+ * Creates an order (FUNC-PAY-19, -21) in one transaction with its lines
+ * and the audit record "pay.order.created". The same merchant order
+ * number with the same content (hash of the canonical content) answers
+ * the order it made (*ret_existed, no write); with other content:
+ * out_trade_no_conflict. Refusals (*ret_code, *ret_field; nothing
+ * written): merchant_not_found (no profile), merchant_disabled,
+ * order_lines_mismatch, field_out_of_range (ttl_s). Returns 0 (*ret when
+ * no refusal); ANFU_EINVAL for malformed fields (the handler checked
+ * them); the store's errors.
+ */
+int anfu_pay_order_create(struct anfu_pay *p, const struct anfu_actor *actor,
+			  const struct anfu_pay_order_req *req, struct anfu_pay_order *ret,
+			  bool *ret_existed, const char **ret_code, const char **ret_field);
+
+/* The order id with its lines as db sees it. ANFU_ENOTFOUND when none. */
+int anfu_pay_order_get(struct anfu_db *db, const char *id, struct anfu_pay_order *ret);
+/* The order of merchant_id with merchant order number out_trade_no. */
+int anfu_pay_order_by_out_trade_no(struct anfu_db *db, const char *merchant_id,
+				   const char *out_trade_no, struct anfu_pay_order *ret);
+/* Orders of merchant_id, newest first, before the cursor (the id of the
+ * last order of the page before; NULL or "" for the newest), at most cap
+ * (1..ANFU_LIMIT_PAY_PAGE) into out without their lines; count in
+ * *ret_n. ANFU_EINVAL for a cursor that is no order of the merchant. */
+int anfu_pay_order_list(struct anfu_db *db, const char *merchant_id, const char *cursor,
+			struct anfu_pay_order *out, size_t cap, size_t *ret_n);
+
+/*
+ * Cancels order id of merchant_id (FUNC-PAY-06) through the writer: the
+ * state table's cancel (created or paying -> closed) with the audit
+ * record "pay.order.cancelled" of actor. merchant_id NULL: a customer's
+ * cancel (any merchant's order: the customer holds its unguessable id).
+ * Refusals (*ret_code): order_not_found (none, or another merchant's),
+ * order_paid (payment completed),
+ * order_closed. Returns 0 (*ret, the order as it is now, when no
+ * refusal); the writer's and the store's errors.
+ */
+int anfu_pay_order_cancel(struct anfu_pay *p, const struct anfu_actor *actor,
+			  const char *merchant_id, const char *id, struct anfu_pay_order *ret,
+			  const char **ret_code);
+
+/* What one expiry pass did. */
+struct anfu_pay_expiry_report {
+	int64_t closed; /* orders closed */
+};
+/* Closes (the state table's expire) every created or paying order whose
+ * expires_ms <= now on the clock, at most ANFU_LIMIT_PAY_EXPIRE_PASS of
+ * them per writer command and ANFU_LIMIT_PAY_EXPIRE_PASSES commands per
+ * call, each with "pay.order.expired" as the system actor. Returns 0 and
+ * *ret, or the first failing command's error. */
+int anfu_pay_expire_due(struct anfu_pay *p, struct anfu_pay_expiry_report *ret);
+
+/* ---- general payment (pay/payment.c) ---- */
+
+/* A payment asked for; strings borrowed. The PIN was verified by the caller. */
+struct anfu_pay_pay_req {
+	const char *order_id;
+	const char *payer_id;
+	const char *request_id;	     /* client idempotency key */
+	int64_t mfa_ms;		     /* the session's last second factor (0: none) */
+	const char *mfa_method;	     /* ... and its method */
+	struct anfu_iam_pin_ok *pin; /* as in struct anfu_wallet_confirm_req */
+};
+
+/* A payment's answer. */
+struct anfu_pay_payment {
+	const char *code;  /* NULL: paid (or existed); else the refusal */
+	const char *field; /* the refusal's field or limit name, or NULL */
+	char id[ANFU_ID_MAX];
+	char order_id[ANFU_ID_MAX];
+	char ledger_id[ANFU_ID_MAX], fee_ledger_id[ANFU_ID_MAX]; /* fee: "" when no fee */
+	int64_t amount, fee, created_ms;
+	const char *auth; /* "pin" | "pin_otp" | "pin_totp" */
+	bool existed;	  /* the same request id paid it before */
+};
+
+/*
+ * Pays a general order (FUNC-PAY-01) as one writer command: re-checks the
+ * order's state (the table's pay_succeed) and expiry on the clock, the
+ * merchant (active), the payer's limits (anfu_wallet_limits_check_in with
+ * the session's method: the PIN, or the PIN and a second factor presented
+ * within second_factor_fresh_s), posts customer_wallet -> merchant_pending
+ * (amount, key "pay.<order>", code "payment") and merchant_pending ->
+ * platform_fee (the fee, key "pay.<order>.fee", code "fee"; none for a
+ * fee of 0) as one linked chain, writes the payment row and the order's
+ * new state, stages "pay.order.paid" and notices the payer. The same
+ * request id for the same order answers that payment (existed); for
+ * another order: idempotency_conflict.
+ * Refusals (ret->code; nothing written but the PIN's success):
+ * order_not_found, payment_kind_unsupported (escrow, agreement),
+ * order_expired, order_closed, order_paid, order_state_invalid,
+ * merchant_disabled, step_up_required, the limits',
+ * the ledger's (insufficient_funds, account_frozen, account_closed),
+ * payment_locked.
+ * Returns 0 with *ret; ANFU_EINVAL for bad arguments; the writer's and
+ * the store's errors.
+ */
+int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
+		 const struct anfu_pay_pay_req *req, struct anfu_pay_payment *ret);
+
+/* Its migrations (generated) and its option table. */
+extern const struct anfu_migration_set anfu_pay_migrations;
+extern const struct anfu_config_table anfu_pay_config_table;
+
+#endif

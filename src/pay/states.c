@@ -1,0 +1,122 @@
+/*
+ * pay/states: the one transition table of an order (docs/payments.md,
+ * "States"). Every change of pay_order.state is a row here; an event
+ * with no row in the order's state is refused (the caller answers
+ * anfu_pay_state_refusal()), never applied.
+ *
+ *   created            --pay_start-->       paying     (a payment waits: payment code)
+ *   created            --pay_succeed-->     paid       (general payment: at once)
+ *   created            --escrow_hold-->     escrow_held
+ *   created            --cancel-->          closed     (FUNC-PAY-06)
+ *   created            --expire-->          closed
+ *   paying             --pay_succeed-->     paid
+ *   paying             --pay_fail-->        created    (payable again)
+ *   paying             --escrow_hold-->     escrow_held
+ *   paying             --cancel-->          closed     (the waiting payment then fails)
+ *   paying             --expire-->          closed
+ *   paid               --refund_partial-->  partially_refunded
+ *   paid               --refund_full-->     refunded
+ *   partially_refunded --refund_partial-->  partially_refunded
+ *   partially_refunded --refund_full-->     refunded
+ *   escrow_held        --escrow_release-->  escrow_released
+ *   escrow_held        --refund_partial-->  escrow_held (part of the hold voided)
+ *   escrow_held        --refund_full-->     refunded    (the hold voided)
+ *   escrow_released    --refund_partial-->  partially_refunded
+ *   escrow_released    --refund_full-->     refunded
+ *
+ * closed and refunded are terminal. Owns nothing; pure.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/refusal.h"
+#include "pay/pay.h"
+
+struct row {
+	enum anfu_pay_state from;
+	enum anfu_pay_event ev;
+	enum anfu_pay_state to;
+};
+
+static const struct row table[] = {
+	{ ANFU_PAY_CREATED, ANFU_PAY_EV_PAY_START, ANFU_PAY_PAYING },
+	{ ANFU_PAY_CREATED, ANFU_PAY_EV_PAY_SUCCEED, ANFU_PAY_PAID },
+	{ ANFU_PAY_CREATED, ANFU_PAY_EV_ESCROW_HOLD, ANFU_PAY_ESCROW_HELD },
+	{ ANFU_PAY_CREATED, ANFU_PAY_EV_CANCEL, ANFU_PAY_CLOSED },
+	{ ANFU_PAY_CREATED, ANFU_PAY_EV_EXPIRE, ANFU_PAY_CLOSED },
+	{ ANFU_PAY_PAYING, ANFU_PAY_EV_PAY_SUCCEED, ANFU_PAY_PAID },
+	{ ANFU_PAY_PAYING, ANFU_PAY_EV_PAY_FAIL, ANFU_PAY_CREATED },
+	{ ANFU_PAY_PAYING, ANFU_PAY_EV_ESCROW_HOLD, ANFU_PAY_ESCROW_HELD },
+	{ ANFU_PAY_PAYING, ANFU_PAY_EV_CANCEL, ANFU_PAY_CLOSED },
+	{ ANFU_PAY_PAYING, ANFU_PAY_EV_EXPIRE, ANFU_PAY_CLOSED },
+	{ ANFU_PAY_PAID, ANFU_PAY_EV_REFUND_PARTIAL, ANFU_PAY_PARTIALLY_REFUNDED },
+	{ ANFU_PAY_PAID, ANFU_PAY_EV_REFUND_FULL, ANFU_PAY_REFUNDED },
+	{ ANFU_PAY_PARTIALLY_REFUNDED, ANFU_PAY_EV_REFUND_PARTIAL, ANFU_PAY_PARTIALLY_REFUNDED },
+	{ ANFU_PAY_PARTIALLY_REFUNDED, ANFU_PAY_EV_REFUND_FULL, ANFU_PAY_REFUNDED },
+	{ ANFU_PAY_ESCROW_HELD, ANFU_PAY_EV_ESCROW_RELEASE, ANFU_PAY_ESCROW_RELEASED },
+	{ ANFU_PAY_ESCROW_HELD, ANFU_PAY_EV_REFUND_PARTIAL, ANFU_PAY_ESCROW_HELD },
+	{ ANFU_PAY_ESCROW_HELD, ANFU_PAY_EV_REFUND_FULL, ANFU_PAY_REFUNDED },
+	{ ANFU_PAY_ESCROW_RELEASED, ANFU_PAY_EV_REFUND_PARTIAL, ANFU_PAY_PARTIALLY_REFUNDED },
+	{ ANFU_PAY_ESCROW_RELEASED, ANFU_PAY_EV_REFUND_FULL, ANFU_PAY_REFUNDED },
+};
+
+static const char *const state_names[ANFU_PAY_STATE_N] = {
+	"created",     "paying",	  "paid", "closed", "partially_refunded", "refunded",
+	"escrow_held", "escrow_released",
+};
+
+static const char *const event_names[ANFU_PAY_EVENT_N] = {
+	"pay_start",   "pay_succeed",	 "pay_fail",	   "cancel",	  "expire",
+	"escrow_hold", "escrow_release", "refund_partial", "refund_full",
+};
+
+int anfu_pay_transition(enum anfu_pay_state state, enum anfu_pay_event event,
+			enum anfu_pay_state *ret_next)
+{
+	if (!ret_next || (unsigned)state >= ANFU_PAY_STATE_N || (unsigned)event >= ANFU_PAY_EVENT_N)
+		return ANFU_EINVAL;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].from == state && table[i].ev == event) {
+			*ret_next = table[i].to;
+			return 0;
+		}
+	return ANFU_ECONFLICT;
+}
+
+const char *anfu_pay_state_refusal(enum anfu_pay_state state)
+{
+	switch (state) {
+	case ANFU_PAY_CLOSED: return ANFU_R_PAY_ORDER_CLOSED;
+	case ANFU_PAY_PAID:
+	case ANFU_PAY_PARTIALLY_REFUNDED:
+	case ANFU_PAY_REFUNDED:
+	case ANFU_PAY_ESCROW_HELD:
+	case ANFU_PAY_ESCROW_RELEASED: return ANFU_R_PAY_ORDER_PAID;
+	case ANFU_PAY_CREATED:
+	case ANFU_PAY_PAYING: break;
+	}
+	return ANFU_R_PAY_ORDER_STATE;
+}
+
+const char *anfu_pay_state_name(enum anfu_pay_state s)
+{
+	return (unsigned)s < ANFU_PAY_STATE_N ? state_names[s] : "";
+}
+
+const char *anfu_pay_event_name(enum anfu_pay_event e)
+{
+	return (unsigned)e < ANFU_PAY_EVENT_N ? event_names[e] : "";
+}
+
+int anfu_pay_state_parse(const char *name, enum anfu_pay_state *ret)
+{
+	if (!name || !ret)
+		return ANFU_EINVAL;
+	for (int i = 0; i < ANFU_PAY_STATE_N; i++)
+		if (strcmp(state_names[i], name) == 0) {
+			*ret = (enum anfu_pay_state)i;
+			return 0;
+		}
+	return ANFU_EINVAL;
+}

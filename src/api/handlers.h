@@ -38,6 +38,7 @@ int anfu_api_test_captcha(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_test_outbox(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_test_deliver(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_test_jobs(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_test_jobs_hold(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_test_pwhash(struct anfu_req *req, struct anfu_resp *resp);
 #endif
 

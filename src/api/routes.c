@@ -37,6 +37,8 @@ static const struct anfu_route test_routes[] = {
 	{ "POST", "/test/v1/notify/deliver", PUB, "test.hooks", anfu_api_test_deliver,
 	  ANFU_ROUTE_BOTH },
 	{ "POST", "/test/v1/jobs/run", PUB, "test.hooks", anfu_api_test_jobs, ANFU_ROUTE_BOTH },
+	{ "POST", "/test/v1/jobs/hold", PUB, "test.hooks", anfu_api_test_jobs_hold,
+	  ANFU_ROUTE_BOTH },
 	{ "GET", "/test/v1/pwhash-total", PUB, "test.hooks", anfu_api_test_pwhash,
 	  ANFU_ROUTE_BOTH },
 	/* A session route for refusal tests that needs no IAM state. */

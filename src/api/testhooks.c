@@ -192,6 +192,36 @@ int anfu_api_test_pwhash(struct anfu_req *req, struct anfu_resp *resp)
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
+struct hold_body {
+	struct anfu_str name;
+	struct anfu_opt_bool hold;
+};
+
+static const struct anfu_jfield hold_fields[] = {
+	{ "name", ANFU_JT_STRING, offsetof(struct hold_body, name), true, 1, 64, NULL },
+	{ "hold", ANFU_JT_BOOL, offsetof(struct hold_body, hold), true, 0, 0, NULL },
+};
+
+/* POST /test/v1/jobs/hold {name, hold}: the scheduler leaves the job alone
+ * (hold true) or runs it again when due (false), so a test that runs the
+ * job's work through its own hook does not race the scheduler for it. */
+int anfu_api_test_jobs_hold(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct hold_body b = { 0 };
+	int r = loopback_only(req);
+
+	if (r == 0)
+		r = anfu_req_json(req, hold_fields, sizeof(hold_fields) / sizeof(hold_fields[0]),
+				  &b);
+	if (r == 0)
+		r = app->jobs ? anfu_jobs_hold(app->jobs, b.name.ptr, b.hold.v) : ANFU_ENOTFOUND;
+	if (r < 0)
+		return r;
+	resp->body = json_pack("{s:s,s:b}", "name", b.name.ptr, "held", b.hold.v);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
 int anfu_api_test_jobs(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;

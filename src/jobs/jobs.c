@@ -46,6 +46,7 @@ struct job {
 	anfu_job_fn fn;
 	void *ud;
 	int32_t lease; /* anfu_db_lease_key(name) */
+	bool held;     /* anfu_jobs_hold(): the scheduler leaves it; under mu */
 };
 
 struct anfu_jobs {
@@ -270,9 +271,12 @@ static void run_due(struct anfu_jobs *j)
 		return;
 	}
 	for (size_t i = 0; i < j->n; i++) {
-		bool stop;
+		bool stop, held;
 
-		r = run_if_due(j, db, &j->jobs[i]);
+		(void)pthread_mutex_lock(&j->mu);
+		held = j->jobs[i].held;
+		(void)pthread_mutex_unlock(&j->mu);
+		r = held ? 0 : run_if_due(j, db, &j->jobs[i]);
 		if (r < 0)
 			anfu_log_error("jobs.run", "job %s: schedule: %s", j->jobs[i].name,
 				       anfu_strerror(r));
@@ -308,6 +312,23 @@ static void *scheduler(void *p)
 	}
 	(void)pthread_mutex_unlock(&j->mu);
 	return NULL;
+}
+
+/* See jobs.h. */
+int anfu_jobs_hold(struct anfu_jobs *j, const char *name, bool hold)
+{
+	int r = ANFU_ENOTFOUND;
+
+	if (!j || !name)
+		return ANFU_EINVAL;
+	(void)pthread_mutex_lock(&j->mu);
+	for (size_t i = 0; i < j->n; i++)
+		if (strcmp(j->jobs[i].name, name) == 0) {
+			j->jobs[i].held = hold;
+			r = 0;
+		}
+	(void)pthread_mutex_unlock(&j->mu);
+	return r;
 }
 
 /* See jobs.h: the interval from the service when d says so. */

@@ -16,6 +16,7 @@
 #ifndef ANFU_JOBS_JOBS_H
 #define ANFU_JOBS_JOBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,13 @@ int anfu_jobs_add_def(struct anfu_jobs *j, const struct anfu_job_def *d, void *s
 int anfu_jobs_start(struct anfu_jobs *j);
 /* Wakes the thread to look for due jobs now (after a clock change). */
 void anfu_jobs_poke(struct anfu_jobs *j);
+/* Holds (hold true) or releases the job named name: the scheduler does
+ * not run a held job (its schedule is left alone, so once released it runs
+ * at the next pass it is due). For tests that run a job's work through a
+ * hook of their own and must not race the scheduler for it (a run already
+ * under way finishes). 0; ANFU_ENOTFOUND for a name not registered;
+ * ANFU_EINVAL for NULL arguments. */
+int anfu_jobs_hold(struct anfu_jobs *j, const char *name, bool hold);
 /* Stops the thread (waiting for a running job) and frees; NULL-safe. */
 void anfu_jobs_free(struct anfu_jobs *j);
 

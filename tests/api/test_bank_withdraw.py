@@ -23,7 +23,7 @@ import pytest
 from banksim import BankSim
 from conftest import Server, merge, write_config
 from iam import THIRD_PASSWORD, login_customer, register, sms_code
-from test_bank_topup import IDNO, NAME, bind, new_card, topup
+from test_bank_topup import BANK_HOOK_JOBS, IDNO, NAME, bind, new_card, topup
 from test_iam_admin import (ADMIN_NEW, OFFICER_NEW, admin_password, admin_password_from_mail,
                             approve_operator, create_operator_request, first_login)
 
@@ -65,6 +65,7 @@ def env(tmp_path_factory):
     e.s = Server(tmp_path_factory.mktemp("wd"), config=cfg,
                  init_args=("--admin", "wdadmin")).start()
     e.sim.peer(e.s)
+    e.s.hold_jobs(*BANK_HOOK_JOBS)
     s = e.s
     e.admin, _ = first_login(s, "wdadmin", admin_password(s.init_out), ADMIN_NEW)
     out = s.cli_run("staff", "bootstrap", "--name", "wdofficer", "--role",
@@ -756,6 +757,7 @@ def cut_env(tmp_path_factory):
     cfg["lockout"] = {"ip_failures": "10000"}
     e.s = Server(tmp_path_factory.mktemp("cut"), config=cfg).start()
     e.sim.peer(e.s)
+    e.s.hold_jobs(*BANK_HOOK_JOBS)
     e.s.clock(freeze=True)  # only the tests move it: times to the millisecond
     yield e
     e.s.stop()

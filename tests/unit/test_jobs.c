@@ -179,6 +179,37 @@ static void test_missed_intervals_run_once(void **state)
 	anfu_jobs_free(j);
 }
 
+/* A held job is left by the scheduler while due (the passes that run the
+ * probe after it go by it); released, it runs at the next pass. */
+static void test_a_held_job_waits_until_released(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct counter daily = { 0 };
+	struct counter probe = { 0 };
+	struct anfu_jobs *j = NULL;
+
+	assert_int_equal(anfu_jobs_new(f->tx, &j), 0);
+	assert_int_equal(anfu_jobs_add(j, "daily", DAY_MS, DAY_MS, count_job, &daily), 0);
+	assert_int_equal(anfu_jobs_add(j, "probe", 1, 0, count_job, &probe), 0);
+	assert_int_equal(anfu_jobs_hold(j, "nosuch", true), ANFU_ENOTFOUND);
+	assert_int_equal(anfu_jobs_hold(j, "daily", true), 0);
+	assert_int_equal(anfu_jobs_start(j), 0);
+	assert_true(wait_for(&probe.runs, 1));
+	anfu_clock_advance_ms(DAY_MS);
+	anfu_jobs_poke(j);
+	assert_true(wait_for(&probe.runs, 2));
+	anfu_clock_advance_ms(1);
+	anfu_jobs_poke(j);
+	assert_true(wait_for(&probe.runs, 3));
+	assert_int_equal(atomic_load(&daily.runs), 0);
+	assert_int_equal(anfu_jobs_hold(j, "daily", false), 0);
+	anfu_clock_advance_ms(1);
+	anfu_jobs_poke(j);
+	assert_true(wait_for(&daily.runs, 1));
+	anfu_jobs_free(j);
+	assert_int_equal(atomic_load(&daily.runs), 1);
+}
+
 /* A restart keeps the schedule in the database; first_delay counts only
  * at the very first start. */
 static void test_restart_keeps_the_stored_schedule(void **state)
@@ -358,6 +389,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_monthly_job_runs_when_the_clock_passes_it_and_not_before),
 		T(test_missed_intervals_run_once),
+		T(test_a_held_job_waits_until_released),
 		T(test_restart_keeps_the_stored_schedule),
 		T(test_two_schedulers_on_one_store_run_a_due_job_once),
 		T(test_stop_waits_for_a_running_job),

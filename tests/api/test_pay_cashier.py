@@ -69,7 +69,8 @@ def test_without_a_session_the_page_sends_to_login_with_next(d):
     for lang in ("en", "zh"):
         r = d.s.get("/pay/%s?lang=%s" % (o["id"], lang), allow_redirects=False)
         assert r.status_code == 303
-        assert r.headers["Location"] == "/login?next=%%2Fpay%%2F%s&lang=%s" % (o["id"], lang)
+        assert r.headers["Location"] == "/login?next=%%2Fpay%%2F%s%%3Flang%%3D%s&lang=%s" % (
+            o["id"], lang, lang)
 
 
 def test_the_page_shows_the_bill_and_the_reserved_message_escaped(d):

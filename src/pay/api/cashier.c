@@ -290,8 +290,9 @@ int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp)
 
 		req->err_code = NULL;
 		anfu_buf_init(&loc, ANFU_LIMIT_WEB_NEXT_BYTES * 4);
-		r = anfu_buf_appendf(&loc, "/login?next=%%2Fpay%%2F%s&lang=%s", id ? id : "",
-				     lang);
+		/* next keeps the language: the login page goes back to it. */
+		r = anfu_buf_appendf(&loc, "/login?next=%%2Fpay%%2F%s%%3Flang%%3D%s&lang=%s",
+				     id ? id : "", lang, lang);
 		if (r == 0)
 			r = anfu_arena_strndup(req->arena, loc.data, loc.len, &where);
 		anfu_buf_free(&loc);

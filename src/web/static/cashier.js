@@ -24,7 +24,7 @@
     var a = document.getElementById('retry-link');
     var here = window.location.pathname + '?lang=' + page.lang;
     a.href = loginFirst
-      ? '/login?lang=' + page.lang + '&next=' + encodeURIComponent(window.location.pathname)
+      ? '/login?lang=' + page.lang + '&next=' + encodeURIComponent(here)
       : here;
     document.getElementById('retry').className = '';
   }
@@ -49,7 +49,14 @@
       var e = r.body.error || {};
       if (r.status === 401) { show(page.sessionLost); retry(true); return; }
       if (e.code === 'step_up_required') { show(page.stepUp); retry(true); return; }
-      show(e.message || page.failed);
+      /* The API's message is in the page's language (Accept-Language);
+       * the field it may name is for developers, not shown. */
+      var text = e.message || page.failed;
+      [': ', '\uff1a'].forEach(function (sep) {
+        var tail = sep + (e.field || '');
+        if (e.field && text.slice(-tail.length) === tail) text = text.slice(0, -tail.length);
+      });
+      show(text);
       retry(false);
     }, function () {
       show(page.failed);

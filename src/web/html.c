@@ -140,7 +140,8 @@ static const struct {
 	{ "cashier.step_up",
 	  "This amount needs a second factor besides the payment password: sign in again with "
 	  "an SMS code (use \"Try again\"), then pay within a few minutes.",
-	  "此金额除支付密码外还需要第二重验证：请使用短信验证码重新登录（点击“重试”），并在几分钟内完成支付。" },
+	  "此金额除支付密码外还需要第二重验证：请使用短信验证码重新登录（点击“重试”），并在几分钟内"
+	  "完成支付。" },
 	{ "cashier.state_paid", "This order has been paid.", "该订单已支付。" },
 	{ "cashier.state_refunded", "This order has been paid and refunded (in part or in full).",
 	  "该订单已支付并已（部分或全部）退款。" },

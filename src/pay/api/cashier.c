@@ -133,16 +133,13 @@ static const char *state_text(const char *lang, const struct anfu_pay_order *o, 
 {
 	switch (o->state) {
 	case ANFU_PAY_CREATED:
-	case ANFU_PAY_PAYING:
-		return now >= o->expires_ms ? T(lang, "cashier.state_expired") : NULL;
+	case ANFU_PAY_PAYING: return now >= o->expires_ms ? T(lang, "cashier.state_expired") : NULL;
 	case ANFU_PAY_CLOSED:
 		return o->expires_ms <= o->closed_ms ? T(lang, "cashier.state_expired")
 						     : T(lang, "cashier.state_closed");
 	case ANFU_PAY_PARTIALLY_REFUNDED:
-	case ANFU_PAY_REFUNDED:
-		return T(lang, "cashier.state_refunded");
-	default:
-		return T(lang, "cashier.state_paid");
+	case ANFU_PAY_REFUNDED: return T(lang, "cashier.state_refunded");
+	default: return T(lang, "cashier.state_paid");
 	}
 }
 
@@ -172,14 +169,15 @@ static int summary(struct anfu_buf *out, const char *lang, const struct anfu_pay
 				    expires,
 				    T(lang, "cashier.order") };
 
-		r = anfu_web_html(out,
-				  "<dl class=\"order\"><dt>{0}</dt><dd id=\"merchant-name\">{1}</dd>"
-				  "<dt>{2}</dt><dd id=\"subject\">{3}</dd>"
-				  "<dt>{4}</dt><dd><strong id=\"amount\">{5}</strong> "
-				  "<span id=\"amount-words\">{6}</span></dd>"
-				  "<dt>{7}</dt><dd id=\"expires\">{8}</dd>"
-				  "<dt>{9}</dt><dd id=\"order-id\">",
-				  v, 10);
+		r = anfu_web_html(
+			out,
+			"<dl class=\"order\"><dt>{0}</dt><dd id=\"merchant-name\">{1}</dd>"
+			"<dt>{2}</dt><dd id=\"subject\">{3}</dd>"
+			"<dt>{4}</dt><dd><strong id=\"amount\">{5}</strong> "
+			"<span id=\"amount-words\">{6}</span></dd>"
+			"<dt>{7}</dt><dd id=\"expires\">{8}</dd>"
+			"<dt>{9}</dt><dd id=\"order-id\">",
+			v, 10);
 	}
 	if (r == 0)
 		r = anfu_web_html(out, "{0}</dd></dl>", (const char *[]){ o->id }, 1);
@@ -197,8 +195,9 @@ static int return_link(struct anfu_buf *out, const char *lang, const struct anfu
 
 	if (!o->return_url[0])
 		return 0;
-	return anfu_web_html(out, "<p class=\"return{2}\" id=\"return\"><a id=\"return-link\" "
-				  "href=\"{0}\">{1}</a></p>",
+	return anfu_web_html(out,
+			     "<p class=\"return{2}\" id=\"return\"><a id=\"return-link\" "
+			     "href=\"{0}\">{1}</a></p>",
 			     v, 3);
 }
 
@@ -318,10 +317,8 @@ int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp)
 	anfu_buf_init(&out, ANFU_LIMIT_WEB_PAGE_BYTES);
 	r = anfu_web_api_page_head(&out, lang, T(lang, "cashier.title"), "cashier.js");
 	if (r == 0) {
-		const char *v[] = { lang,
-				    status == 200 ? o->id : "",
-				    T(lang, "account.session_lost"),
-				    T(lang, "cashier.step_up"),
+		const char *v[] = { lang, status == 200 ? o->id : "",
+				    T(lang, "account.session_lost"), T(lang, "cashier.step_up"),
 				    T(lang, "cashier.failed") };
 
 		r = anfu_web_html(&out,

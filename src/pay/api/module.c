@@ -105,8 +105,7 @@ static const struct anfu_route routes[] = {
 	  0 },
 	/* The hosted cashier page (cashier.c): public, it looks for the
 	 * session itself and sends a browser without one to the login page. */
-	{ "GET", "/pay/{id}", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, anfu_pay_api_cashier_page,
-	  0 },
+	{ "GET", "/pay/{id}", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, anfu_pay_api_cashier_page, 0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
 	  0 },

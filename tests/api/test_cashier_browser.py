@@ -44,6 +44,7 @@ def srv(tmp_path_factory):
     s.stop()
     out = s.cli_run("ledger", "verify", check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+    s.assert_stopped_cleanly()
 
 
 def sign_in_from_cashier(d, s, c, order_id, lang):

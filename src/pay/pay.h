@@ -346,4 +346,14 @@ int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 extern const struct anfu_migration_set anfu_pay_migrations;
 extern const struct anfu_config_table anfu_pay_config_table;
 
+/* ---- the cashier page (pay/cashier.c) ---- */
+
+struct anfu_buf;
+
+/* Appends fen (>= 0, under 10^16 yuan) in Chinese capital numerals as on
+ * a bill ("壹佰元捌角肆分", "零元整") to out. Returns 0; ANFU_EINVAL for a
+ * negative or too large amount (nothing appended); ANFU_ELIMIT (out's
+ * cap: part may be appended). */
+int anfu_pay_amount_words_zh(int64_t fen, struct anfu_buf *out);
+
 #endif

@@ -113,6 +113,45 @@ static const struct {
 	{ "keypad.clear", "Clear", "清除" },
 	{ "keypad.ok", "OK", "确定" },
 	{ "keypad.label", "Payment password keypad (digits shuffled)", "支付密码键盘（数字随机排列）" },
+	/* The cashier page (pay/api/cashier.c, issue 11). */
+	{ "cashier.title", "Checkout", "收银台" },
+	{ "cashier.merchant", "Merchant", "商户" },
+	{ "cashier.subject", "Item", "商品" },
+	{ "cashier.amount", "Amount", "金额" },
+	{ "cashier.expires", "Pay before (China time)", "支付截止（北京时间）" },
+	{ "cashier.order", "Order", "订单号" },
+	{ "cashier.line_name", "Item", "商品" },
+	{ "cashier.line_qty", "Qty", "数量" },
+	{ "cashier.line_unit", "Unit price", "单价" },
+	{ "cashier.line_amount", "Subtotal", "小计" },
+	{ "cashier.reserved_check",
+	  "Check that this is the reserved message you set. If it is not, do not enter your "
+	  "payment password.",
+	  "请核对以上是您设置的预留信息。如不一致，请勿输入支付密码。" },
+	{ "cashier.reserved_unset",
+	  "You have not set a reserved message. Set one on your account page: anfu then shows it "
+	  "here, so that you can tell a genuine page.",
+	  "您尚未设置预留信息。请在账户页面设置，安付会在此显示，便于您识别真实页面。" },
+	{ "cashier.pin", "Enter your payment password", "请输入支付密码" },
+	{ "cashier.paid", "Payment successful", "支付成功" },
+	{ "cashier.return", "Back to the merchant", "返回商户" },
+	{ "cashier.retry", "Try again", "重试" },
+	{ "cashier.failed", "The payment did not go through.", "支付未完成。" },
+	{ "cashier.step_up",
+	  "This amount needs a second factor besides the payment password: sign in again with "
+	  "an SMS code (use \"Try again\"), then pay within a few minutes.",
+	  "此金额除支付密码外还需要第二重验证：请使用短信验证码重新登录（点击“重试”），并在几分钟内"
+	  "完成支付。" },
+	{ "cashier.state_paid", "This order has been paid.", "该订单已支付。" },
+	{ "cashier.state_refunded", "This order has been paid and refunded (in part or in full).",
+	  "该订单已支付并已（部分或全部）退款。" },
+	{ "cashier.state_closed", "This order has been closed and can no longer be paid.",
+	  "该订单已关闭，无法支付。" },
+	{ "cashier.state_expired", "This order has expired and can no longer be paid.",
+	  "该订单已过期，无法支付。" },
+	{ "cashier.not_found", "There is no such order.", "订单不存在。" },
+	{ "cashier.customers_only", "Only a customer can pay an order here.",
+	  "只有个人用户可以在此支付订单。" },
 };
 
 const char *anfu_web_text(const char *lang, const char *key)

@@ -26,6 +26,7 @@
 #include "base/err.h"
 #include "base/json.h"
 #include "base/limits.h"
+#include "base/mem.h"
 #include "base/refusal.h"
 #include "base/str.h"
 #include "http/http.h"
@@ -87,14 +88,54 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 
 struct pay_body {
 	struct anfu_str payment_password, request_id;
+	/* The cashier page: the shuffled keypad's id and the positions
+	 * pressed instead of payment_password (docs/web.md). */
+	struct anfu_str keypad_id, positions;
 };
 
 static const struct anfu_jfield pay_fields[] = {
-	{ "payment_password", ANFU_JT_SECRET, offsetof(struct pay_body, payment_password), true, 1,
+	{ "payment_password", ANFU_JT_SECRET, offsetof(struct pay_body, payment_password), false, 1,
 	  16, NULL },
 	{ "request_id", ANFU_JT_STRING, offsetof(struct pay_body, request_id), true, 1,
 	  ANFU_LIMIT_WALLET_REQUEST_ID_BYTES, NULL },
+	{ "keypad_id", ANFU_JT_STRING, offsetof(struct pay_body, keypad_id), false, 1, ANFU_ID_MAX,
+	  NULL },
+	{ "positions", ANFU_JT_SECRET, offsetof(struct pay_body, positions), false, 1,
+	  ANFU_LIMIT_WEB_KEYPAD_PRESSES, NULL },
 };
+
+/* The PIN of body b into pin (cap bytes): payment_password, or the
+ * cashier page's keypad (taken: single use). Exactly one of the two:
+ * neither is missing_field payment_password, both or half a keypad
+ * invalid_field. Returns 0 or the refusal failed on req. */
+static int pin_of(struct anfu_req *req, const struct pay_body *b, char *pin, size_t cap)
+{
+	char *kid = NULL, *pos = NULL;
+	int r;
+
+	if (!b->keypad_id.ptr && !b->positions.ptr) {
+		if (!b->payment_password.ptr)
+			return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_MISSING_FIELD,
+					     "payment_password");
+		if (b->payment_password.len >= cap)
+			return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD,
+					     "payment_password");
+		memcpy(pin, b->payment_password.ptr, b->payment_password.len);
+		pin[b->payment_password.len] = '\0';
+		return 0;
+	}
+	if (b->payment_password.ptr || !b->keypad_id.ptr || !b->positions.ptr)
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD,
+				     b->payment_password.ptr ? "payment_password"
+				     : b->keypad_id.ptr	     ? "positions"
+							     : "keypad_id");
+	r = anfu_arena_strndup(req->arena, b->keypad_id.ptr, b->keypad_id.len, &kid);
+	if (r == 0)
+		r = anfu_arena_strndup(req->arena, b->positions.ptr, b->positions.len, &pos);
+	if (r < 0)
+		return r;
+	return anfu_pay_api_keypad_pin(req, kid, pos, pin, cap);
+}
 
 int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 {
@@ -108,6 +149,8 @@ int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_pin_ok pin = { 0 };
 	struct anfu_iam_ctx ctx;
 	struct anfu_actor actor;
+	/* payment_password: at most 16 characters of up to 4 bytes each. */
+	char digits[16 * 4 + 1];
 	char *id = NULL;
 	int r;
 
@@ -119,14 +162,19 @@ int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_api_path_id(req, "ord", &id);
 	if (r == 0)
 		r = anfu_req_json(req, pay_fields, NFIELDS(pay_fields), &b);
+	if (r < 0 && req->err_code && strcmp(req->err_field, "positions") == 0)
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_R_WEB_KEYPAD_POSITIONS, "positions");
 	if (r == 0)
 		r = anfu_arena_alloc(req->arena, sizeof(*out), (void **)&out);
 	if (r < 0)
 		return r;
+	r = pin_of(req, &b, digits, sizeof(digits));
+	if (r < 0)
+		return r;
 	anfu_api_ctx(req, &ctx);
 	/* The PIN first: its failures count and lock (iam, IAM-LOCK-03). */
-	r = anfu_iam_verify_payment_password_deferred(app->iam, &ctx, pr, b.payment_password.ptr,
-						      &pin, &e);
+	r = anfu_iam_verify_payment_password_deferred(app->iam, &ctx, pr, digits, &pin, &e);
+	anfu_wipe(digits, sizeof(digits));
 	if (r < 0)
 		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
 	q = (struct anfu_pay_pay_req){ id,	   pr->user_id,	   b.request_id.ptr,

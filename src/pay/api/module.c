@@ -103,6 +103,9 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/me/orders/{id}/pay", SES, ANFU_PERM_SESSION, anfu_pay_api_me_pay, 0 },
 	{ "POST", "/api/v1/me/orders/{id}/cancel", SES, ANFU_PERM_SESSION, anfu_pay_api_me_cancel,
 	  0 },
+	/* The hosted cashier page (cashier.c): public, it looks for the
+	 * session itself and sends a browser without one to the login page. */
+	{ "GET", "/pay/{id}", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, anfu_pay_api_cashier_page, 0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
 	  0 },

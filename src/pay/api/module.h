@@ -5,6 +5,8 @@
 #ifndef ANFU_PAY_API_MODULE_H
 #define ANFU_PAY_API_MODULE_H
 
+#include <stddef.h>
+
 #include "api/module.h"
 
 extern const struct anfu_module anfu_pay_module;
@@ -39,5 +41,15 @@ int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp);
 /* POST /test/v1/pay/expire: one expiry run now. */
 int anfu_pay_api_test_expire(struct anfu_req *req, struct anfu_resp *resp);
 #endif
+
+/* cashier.c: the hosted cashier page GET /pay/{id} (docs/payments.md,
+ * "Cashier page"), and the keypad entry of the pay route: takes keypad
+ * keypad_id of the session's user in a transaction of its own (single
+ * use) and writes the digits of positions into pin (cap bytes). Returns 0,
+ * or the keypad's refusal already failed on req (keypad_not_found,
+ * keypad_used, keypad_expired, keypad_positions_invalid; pin wiped). */
+int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_keypad_pin(struct anfu_req *req, const char *keypad_id, const char *positions,
+			    char *pin, size_t cap);
 
 #endif

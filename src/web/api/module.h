@@ -22,20 +22,7 @@ int anfu_web_api_account_page(struct anfu_req *req, struct anfu_resp *resp);
  * entered on a shuffled keypad, checked. */
 int anfu_web_api_keypad_check(struct anfu_req *req, struct anfu_resp *resp);
 
-/* For pages of other modules (the cashier page, wave 2): the page's
- * language ("zh"/"en": ?lang=, then Accept-Language); the page head up to
- * and including <body followed by nothing (the caller adds its data-
- * attributes and ">"); the header bar with the language switch for
- * path; and the end. Each returns 0 or ANFU_ELIMIT. */
-const char *anfu_web_api_lang(const struct anfu_req *req);
-int anfu_web_api_page_head(struct anfu_buf *out, const char *lang, const char *title,
-			   const char *script);
-int anfu_web_api_page_bar(struct anfu_req *req, struct anfu_buf *out, const char *lang);
-int anfu_web_api_page_end(struct anfu_buf *out);
-/* Hands the finished page out to resp (200 text/html, no-store: pages
- * may show personal data, WEB-BACK-01); out is emptied. */
-int anfu_web_api_page_send(struct anfu_req *req, struct anfu_resp *resp, struct anfu_buf *out);
-/* A 303 to location (an arena or static string). */
-int anfu_web_api_redirect(struct anfu_resp *resp, const char *location);
+/* The page frame other modules use too (the cashier page): web/page.h. */
+#include "web/page.h"
 
 #endif

@@ -101,6 +101,11 @@ int anfu_web_api_page_bar(struct anfu_req *req, struct anfu_buf *out, const char
 	return r;
 }
 
+struct anfu_web *anfu_web_api_service_of(const struct anfu_app *app)
+{
+	return anfu_api_service(app, &anfu_web_module);
+}
+
 int anfu_web_api_page_end(struct anfu_buf *out)
 {
 	return anfu_buf_appends(out, "</main></body></html>\n");

@@ -1,0 +1,168 @@
+"""The hosted cashier page in a real browser (headless Chromium through
+chromium-driver and python3-selenium, as tests/api/test_web_browser.py):
+a merchant user creates an order through the API, a funded customer opens
+/pay/{id}, is sent to the login page, signs in (SMS second factor), sees
+the bill and the reserved message, pays on the shuffled keypad, sees the
+result and follows the link to the order's return URL; the money and the
+order's state are checked through the API. A wrong PIN shows the
+localized refusal and changes nothing; a refusal in Chinese; the step-up
+message above the PIN-only limit.
+
+Screenshots of every step worth seeing are kept under
+$ANFU_BUILD_DIR/browser-screenshots/cashier-*.png (the fixture's last page
+as <test>.png)."""
+import os
+
+import pytest
+
+from pay import create_order, make_desk, merchant_user, register_merchant
+from test_wallet_transfers import PIN, balance, customer
+from test_web_browser import (CONFIG, WAIT_S, browser, go, press, shoot,  # noqa: F401
+                              wait_text)
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.environ.get("ANFU_TEST_BACKEND") == "postgresql",
+                                reason="browser tests run in the SQLite pass only")
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    from conftest import Server
+    config = dict(CONFIG)
+    config.update({"pay": {"expire_interval_s": "86400"},
+                   "wallet": {"sms_confirm_over": "100000000000"}})
+    s = Server(tmp_path_factory.mktemp("cashier"), init_args=("--admin", "opsadmin"),
+               config=config).start()
+    d = make_desk(s, "cashb")
+    register_merchant(d, "mch_web", fee_bps=60)
+    s.desk = d
+    s.boss = merchant_user(d, "mch_web")
+    yield s
+    s.stop()
+    out = s.cli_run("ledger", "verify", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    s.assert_stopped_cleanly()
+
+
+def sign_in_from_cashier(d, s, c, order_id, lang):
+    """Opens /pay/{id} without a session: the login page (next kept), then
+    the SMS second factor through the page, back on the cashier page."""
+    from iam import GOOD_PASSWORD, sms_code, sms_mark
+    go(d, "/pay/%s?lang=%s" % (order_id, lang))
+    WebDriverWait(d, WAIT_S).until(EC.url_contains("/login?next=%2Fpay%2F" + order_id))
+    d.find_element(By.ID, "login").send_keys(c.phone)
+    d.find_element(By.ID, "password").send_keys(GOOD_PASSWORD)
+    d.find_element(By.ID, "login-submit").click()
+    WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "code-send")))
+    s.sms_mark = sms_mark(s)
+    d.find_element(By.ID, "code-send").click()
+    WebDriverWait(d, WAIT_S).until(
+        lambda drv: drv.find_element(By.ID, "login-msg").text.strip() != "")
+    d.find_element(By.ID, "code").send_keys(sms_code(s, c.phone))
+    d.find_element(By.ID, "code-submit").click()
+    WebDriverWait(d, WAIT_S).until(EC.url_contains("/pay/" + order_id))
+    WebDriverWait(d, WAIT_S).until(EC.presence_of_element_located((By.ID, "amount")))
+
+
+def text(d, elem_id):
+    return d.find_element(By.ID, elem_id).text
+
+
+def order_state(s, order_id):
+    r = s.boss.get("/api/v1/merchant/orders/%s" % order_id)
+    assert r.status_code == 200, r.text
+    return r.json()["state"]
+
+
+def test_a_customer_pays_an_order_in_the_cashier_page(srv, browser):
+    """End to end in English: login from the page, bill lines and reserved
+    message shown, a wrong PIN refused with its message and nothing
+    changed, the right PIN pays, the result page, the return URL.
+    req: FUNC-PAY-01, FUNC-PAY-19, WEB-PHISH-01, WEB-KBD-01, WEB-REDIR-01"""
+    s, d = srv, browser
+    c = customer(s, funds=50000)
+    assert c.http.req("PUT", "/api/v1/me/reserved-message",
+                      {"message": "蓝色的猫"}).status_code == 200
+    back = s.url("/static/back.html?shop=mch_web")
+    o = create_order(s.boss, amount=12345, subject="Tea & cups",
+                     lines=[{"name": "Longjing tea 250g", "quantity": 2, "unit_amount": 5000,
+                             "amount": 10000},
+                            {"name": "Cup", "quantity": 3, "unit_amount": 781,
+                             "amount": 2343},
+                            {"name": "Shipping", "quantity": 1, "unit_amount": 2,
+                             "amount": 2}],
+                     return_url=back)
+    merchant0 = s.boss.get("/api/v1/merchant/orders/%s" % o["id"]).json()
+    assert merchant0["state"] == "created"
+    sign_in_from_cashier(d, s, c, o["id"], "en")
+    assert text(d, "merchant-name") == "Tea Shop"
+    assert text(d, "subject") == "Tea & cups"
+    rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in d.find_elements(By.CSS_SELECTOR, "tr.bill-line")]
+    assert rows == [["Longjing tea 250g", "2", "¥50.00", "¥100.00"],
+                    ["Cup", "3", "¥7.81", "¥23.43"], ["Shipping", "1", "¥0.02", "¥0.02"]]
+    assert text(d, "amount") == "¥123.45"
+    assert text(d, "amount-words") == "壹佰贰拾叁元肆角伍分"
+    assert text(d, "reserved") == "蓝色的猫"
+    shoot(d, "cashier-1-bill-en")
+    # A wrong PIN: the API's message in English; nothing moves.
+    press(d, "000001" if PIN != "000001" else "000002")
+    assert wait_text(d, "pay-msg", "incorrect") == "The payment password is incorrect"
+    shoot(d, "cashier-2-wrong-pin-en")
+    assert balance(c) == 50000 and order_state(s, o["id"]) == "created"
+    assert s.query("SELECT COUNT(*) AS n FROM pay_payment WHERE order_id = ?", o["id"]) == \
+        [{"n": 0}]
+    # Try again: a new keypad (a keypad is single use), the right PIN.
+    d.find_element(By.ID, "retry-link").click()
+    WebDriverWait(d, WAIT_S).until(EC.presence_of_element_located((By.ID, "amount")))
+    press(d, PIN)
+    assert wait_text(d, "result-title", "successful") == "Payment successful"
+    assert text(d, "result-amount") == "¥123.45"
+    shoot(d, "cashier-3-paid-en")
+    assert balance(c) == 50000 - 12345
+    got = s.boss.get("/api/v1/merchant/orders/%s" % o["id"]).json()
+    assert got["state"] == "paid" and got["fee"] == 74  # 0.6 % of 123.45, half up
+    link = d.find_element(By.ID, "return-link")
+    assert link.get_attribute("href") == back
+    link.click()
+    WebDriverWait(d, WAIT_S).until(EC.url_to_be(back))
+    # Back on the page: paid, no keypad.
+    go(d, "/pay/%s?lang=en" % o["id"])
+    assert text(d, "order-state") == "This order has been paid."
+    assert not d.find_elements(By.CSS_SELECTOR, ".keypad-box")
+    shoot(d, "cashier-4-paid-page-en")
+
+
+def test_refusals_in_chinese_and_the_step_up_message(srv, browser):
+    """In Chinese: insufficient balance shows 余额不足 and moves nothing;
+    above the PIN-only limit (the session's second factor no longer
+    fresh) the page says a second factor is needed and offers to sign in
+    again. req: FUNC-PAY-01, WEB-ERR-02"""
+    s, d = srv, browser
+    c = customer(s, funds=100)
+    o = create_order(s.boss, amount=1000)
+    sign_in_from_cashier(d, s, c, o["id"], "zh")
+    assert text(d, "merchant-name") == "茶叶小铺"
+    assert text(d, "amount-words") == "壹拾元整"
+    assert "尚未设置预留信息" in text(d, "reserved-hint")
+    press(d, PIN)
+    assert wait_text(d, "pay-msg", "余额不足") == "余额不足"
+    shoot(d, "cashier-5-insufficient-zh")
+    assert balance(c) == 100 and order_state(s, o["id"]) == "created"
+    # PIN alone pays at most 100000 fen ([wallet] default); past the
+    # session's fresh second factor a larger order needs a step-up.
+    from test_wallet_transfers import credit
+    credit(s, c, 200000)
+    big = create_order(s.boss, amount=150000)
+    s.clock(advance_ms=301_000)
+    go(d, "/pay/%s?lang=zh" % big["id"])
+    press(d, PIN)
+    msg = wait_text(d, "pay-msg", "第二重验证")
+    assert msg.startswith("此金额除支付密码外还需要第二重验证")
+    href = d.find_element(By.ID, "retry-link").get_attribute("href")
+    assert "/login?lang=zh&next=%2Fpay%2F" + big["id"] in href
+    shoot(d, "cashier-6-step-up-zh")
+    assert balance(c) == 200100 and order_state(s, big["id"]) == "created"

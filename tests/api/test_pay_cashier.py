@@ -1,0 +1,212 @@
+"""The hosted cashier page GET /pay/{order} and the keypad entry of
+POST /api/v1/me/orders/{id}/pay {keypad_id, positions, request_id}
+(src/pay/api/cashier.c, src/pay/cashier.c; docs/payments.md, "Cashier
+page"), over HTTPS against a real anfud, on both backends. The browser side
+is tests/api/test_cashier_browser.py.
+
+"Nothing changed" on a refusal is checked on the balance, pay's and the
+ledger's rows, the keypad row and the audit records.
+"""
+import html
+import re
+import uuid
+
+import pytest
+
+from conftest import Server
+from pay import create_order, err, make_desk, merchant_user, register_merchant
+from test_wallet_transfers import PIN, balance, customer
+from test_web_pages import data_attr, keypad, positions_for
+
+
+@pytest.fixture(scope="module")
+def d(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("paycashier"), init_args=("--admin", "opsadmin"),
+               config={"lockout": {"ip_failures": "10000"},
+                       "pay": {"expire_interval_s": "86400"},
+                       "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    d = make_desk(s, "paycash")
+    register_merchant(d, "mch_cash", fee_bps=0)
+    d.boss = merchant_user(d, "mch_cash")
+    yield d
+    s.stop()
+    out = s.cli_run("ledger", "verify", check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    s.assert_stopped_cleanly()
+
+
+def page(c, order_id, lang="en"):
+    r = c.http.get("/pay/%s?lang=%s" % (order_id, lang), allow_redirects=False)
+    assert r.headers["Cache-Control"] == "no-store"
+    return r
+
+
+def text_of(body, elem_id):
+    m = re.search(r'id="%s"[^>]*>([^<]*)<' % elem_id, body)
+    assert m, elem_id
+    return html.unescape(m.group(1))
+
+
+def keypad_pay(c, order_id, kid, positions, request_id=None, **extra):
+    body = {"keypad_id": kid, "positions": positions,
+            "request_id": request_id or uuid.uuid4().hex}
+    body.update(extra)
+    return c.http.post("/api/v1/me/orders/%s/pay" % order_id, body)
+
+
+def snapshot(d, c, kid=None):
+    s = d.s
+    return (balance(c), s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
+            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
+            s.query("SELECT COUNT(*) AS n FROM pay_order WHERE state <> 'created'")[0]["n"],
+            len(s.audit("pay.order.paid")),
+            s.query("SELECT used FROM web_keypad WHERE id = ?", kid) if kid else None)
+
+
+def test_without_a_session_the_page_sends_to_login_with_next(d):
+    """req: WEB-REDIR-01"""
+    o = create_order(d.boss)
+    for lang in ("en", "zh"):
+        r = d.s.get("/pay/%s?lang=%s" % (o["id"], lang), allow_redirects=False)
+        assert r.status_code == 303
+        assert r.headers["Location"] == "/login?next=%%2Fpay%%2F%s%%3Flang%%3D%s&lang=%s" % (
+            o["id"], lang, lang)
+
+
+def test_the_page_shows_the_bill_and_the_reserved_message_escaped(d):
+    """Merchant name in the page's language, subject, every bill line,
+    amount in figures and capital numerals, the reserved message, a
+    keypad of the customer's; values escaped. req: FUNC-PAY-19,
+    WEB-PHISH-01, WEB-XSS-01, WEB-KBD-01"""
+    c = customer(d.s, funds=0)
+    o = create_order(d.boss, amount=10084, subject="<b>茶</b>&\"x'",
+                     lines=[{"name": "龙井<i>", "quantity": 2, "unit_amount": 5000,
+                             "amount": 10000},
+                            {"name": "运费", "quantity": 1, "unit_amount": 84, "amount": 84}])
+    r = page(c, o["id"])
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    t = r.text
+    assert text_of(t, "merchant-name") == "Tea Shop"
+    assert text_of(t, "subject") == "<b>茶</b>&\"x'" and "<b>茶" not in t
+    assert "龙井&lt;i&gt;" in t and "<i>" not in t
+    rows = re.findall(r'<tr class="bill-line">(.*?)</tr>', t)
+    assert [re.findall(r"<td>([^<]*)</td>", row) for row in rows] == \
+        [["龙井&lt;i&gt;", "2", "¥50.00", "¥100.00"], ["运费", "1", "¥0.84", "¥0.84"]]
+    assert text_of(t, "amount") == "¥100.84"
+    assert text_of(t, "amount-words") == "壹佰元捌角肆分"
+    assert data_attr(t, "order") == o["id"]
+    # No reserved message yet: the hint to set one.
+    assert "You have not set a reserved message" in text_of(t, "reserved-hint")
+    assert "<script>" not in t and "style=" not in t
+    assert c.http.req("PUT", "/api/v1/me/reserved-message",
+                      {"message": "蓝猫<3"}).status_code == 200
+    t = page(c, o["id"], "zh").text
+    assert text_of(t, "reserved") == "蓝猫<3" and "蓝猫&lt;3" in t
+    assert text_of(t, "merchant-name") == "茶叶小铺"
+    kid, _ = keypad(t)
+    assert d.s.query("SELECT user_id, used FROM web_keypad WHERE id = ?", kid) == \
+        [{"user_id": c.id, "used": 0}]
+
+
+@pytest.mark.parametrize("fen,words", [
+    (5, "伍分"), (50, "伍角"), (1000, "壹拾元整"), (100005, "壹仟元零伍分"),
+    (10000000, "壹拾万元整"), (1000500, "壹万零伍元整"), (1010000, "壹万零壹佰元整"),
+    (12345678901, "壹亿贰仟叁佰肆拾伍万陆仟柒佰捌拾玖元零壹分"),
+    (10000000001, "壹亿元零壹分"), (1234, "壹拾贰元叁角肆分")])
+def test_the_amount_in_capital_numerals(d, fen, words):
+    """The amount as on a bill (大写金额); 0 and the bounds are in
+    tests/unit/test_pay_cashier.c. req: FUNC-PAY-19"""
+    c = customer(d.s)
+    o = create_order(d.boss, amount=fen)
+    assert text_of(page(c, o["id"], "zh").text, "amount-words") == words
+
+
+def test_paying_with_the_keypad_and_the_paid_page(d):
+    """The keypad's positions pay the order (the same service as
+    payment_password); the keypad is spent; the paid order's page shows
+    its state and the return link, no keypad. req: FUNC-PAY-01, WEB-KBD-01"""
+    s = d.s
+    c = customer(s, funds=20000)
+    o = create_order(d.boss, amount=1234)
+    kid, layout = keypad(page(c, o["id"]).text)
+    r = keypad_pay(c, o["id"], kid, positions_for(layout, PIN))
+    assert r.status_code == 201, r.text
+    assert r.json()["amount"] == 1234 and r.json()["order_id"] == o["id"]
+    assert balance(c) == 20000 - 1234
+    assert s.query("SELECT used FROM web_keypad WHERE id = ?", kid) == [{"used": 1}]
+    assert d.boss.get("/api/v1/merchant/orders/%s" % o["id"]).json()["state"] == "paid"
+    t = page(c, o["id"]).text
+    assert text_of(t, "order-state") == "This order has been paid."
+    assert "keypad-box" not in t
+    assert re.search(r'<a id="return-link" href="https://shop.example/return">', t)
+    # Another customer: not found, and nothing of the order shown.
+    other = customer(s)
+    r = page(other, o["id"])
+    assert r.status_code == 404 and "Tea Shop" not in r.text and "keypad-box" not in r.text
+
+
+def test_a_wrong_pin_a_spent_keypad_or_half_an_entry_change_nothing(d):
+    """req: WEB-KBD-01, IAM-LOCK-03"""
+    s = d.s
+    c = customer(s, funds=20000)
+    other = customer(s, funds=5000)
+    o = create_order(d.boss, amount=700)
+    kid, layout = keypad(page(c, o["id"]).text)
+    before = snapshot(d, c)
+    wrong = "000001" if PIN != "000001" else "000002"
+    r = keypad_pay(c, o["id"], kid, positions_for(layout, wrong))
+    assert r.status_code == 403 and err(r) == "payment_password_invalid", r.text
+    assert snapshot(d, c) == before
+    # The keypad is single use, even after a wrong PIN.
+    r = keypad_pay(c, o["id"], kid, positions_for(layout, PIN))
+    assert r.status_code == 409 and err(r) == "keypad_used", r.text
+    assert snapshot(d, c) == before
+    kid, layout = keypad(page(c, o["id"]).text)
+    for body, code, field in (
+            ({"keypad_id": kid}, "invalid_field", "positions"),
+            ({"positions": positions_for(layout, PIN)}, "invalid_field", "keypad_id"),
+            ({"keypad_id": kid, "positions": positions_for(layout, PIN),
+              "payment_password": PIN}, "invalid_field", "payment_password"),
+            ({}, "missing_field", "payment_password"),
+            ({"keypad_id": kid, "positions": "12a"}, "keypad_positions_invalid", "positions"),
+            ({"keypad_id": "kpd_" + "a" * 20, "positions": "123456"}, "keypad_not_found",
+             None)):
+        body["request_id"] = uuid.uuid4().hex
+        r = c.http.post("/api/v1/me/orders/%s/pay" % o["id"], body)
+        assert r.status_code in (400, 404) and err(r) == code, (body, r.text)
+        if field:
+            assert r.json()["error"].get("field") == field, r.text
+        assert snapshot(d, c, kid) == before[:5] + ([{"used": 0}],)
+    # Another customer's keypad is not found.
+    r = keypad_pay(other, o["id"], kid, positions_for(layout, PIN))
+    assert r.status_code == 404 and err(r) == "keypad_not_found", r.text
+    assert snapshot(d, c, kid) == before[:5] + ([{"used": 0}],)
+    r = keypad_pay(c, o["id"], kid, positions_for(layout, PIN))
+    assert r.status_code == 201, r.text
+
+
+def test_an_expired_or_closed_order_shows_its_state_and_no_keypad(d):
+    """req: FUNC-PAY-06"""
+    s = d.s
+    c = customer(s)
+    o = create_order(d.boss, ttl_s=60)
+    s.clock(advance_ms=60_000)
+    t = page(c, o["id"], "zh").text
+    assert text_of(t, "order-state") == "该订单已过期，无法支付。" and "keypad-box" not in t
+    o2 = create_order(d.boss)
+    assert d.boss.post("/api/v1/merchant/orders/%s/cancel" % o2["id"]).status_code == 200
+    t = page(c, o2["id"]).text
+    assert text_of(t, "order-state") == \
+        "This order has been closed and can no longer be paid." and "keypad-box" not in t
+    assert s.query("SELECT COUNT(*) AS n FROM web_keypad WHERE user_id = ?", c.id) == \
+        [{"n": 0}]
+
+
+def test_merchant_users_and_unknown_orders_get_no_keypad(d):
+    o = create_order(d.boss)
+    r = d.boss.get("/pay/%s?lang=en" % o["id"], allow_redirects=False)
+    assert r.status_code == 404 and "Only a customer" in r.text and "keypad-box" not in r.text
+    c = customer(d.s)
+    for path in ("/pay/ord_" + "b" * 24, "/pay/nonsense"):
+        r = c.http.get(path + "?lang=en", allow_redirects=False)
+        assert r.status_code == 404 and "There is no such order." in r.text, r.text

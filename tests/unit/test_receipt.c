@@ -82,21 +82,21 @@ static void test_canonical_refuses_reals_and_deep_nesting(void **state)
 static void facts(struct anfu_receipt_facts *f)
 {
 	memset(f, 0, sizeof(*f));
-	strcpy(f->kind, "wallet_transfer");
-	strcpy(f->ref, "wtr_AAAAAAAAAAAAAAAAAAAAAA");
+	(void)snprintf(f->kind, sizeof(f->kind), "%s", "wallet_transfer");
+	(void)snprintf(f->ref, sizeof(f->ref), "%s", "wtr_AAAAAAAAAAAAAAAAAAAAAA");
 	f->time_ms = 1796569296595;
 	f->amount = 1234;
-	strcpy(f->currency, "CNY");
-	strcpy(f->state, "completed");
-	strcpy(f->payer.type, "customer");
-	strcpy(f->payer.id, "usr_payer");
-	strcpy(f->payer.shown, "*\xe4\xb8\x89");
-	strcpy(f->payee.type, "customer");
-	strcpy(f->payee.id, "usr_payee");
-	strcpy(f->payee.shown, "*\xe5\x9b\x9b");
-	strcpy(f->memo, "\xe5\x8d\x88\xe9\xa5\xad \"AA\"\n");
+	(void)snprintf(f->currency, sizeof(f->currency), "%s", "CNY");
+	(void)snprintf(f->state, sizeof(f->state), "%s", "completed");
+	(void)snprintf(f->payer.type, sizeof(f->payer.type), "%s", "customer");
+	(void)snprintf(f->payer.id, sizeof(f->payer.id), "%s", "usr_payer");
+	(void)snprintf(f->payer.shown, sizeof(f->payer.shown), "%s", "*\xe4\xb8\x89");
+	(void)snprintf(f->payee.type, sizeof(f->payee.type), "%s", "customer");
+	(void)snprintf(f->payee.id, sizeof(f->payee.id), "%s", "usr_payee");
+	(void)snprintf(f->payee.shown, sizeof(f->payee.shown), "%s", "*\xe5\x9b\x9b");
+	(void)snprintf(f->memo, sizeof(f->memo), "%s", "\xe5\x8d\x88\xe9\xa5\xad \"AA\"\n");
 	f->ntransfers = 1;
-	strcpy(f->transfers[0], "trf_BBBBBBBBBBBBBBBBBBBBBB");
+	(void)snprintf(f->transfers[0], sizeof(f->transfers[0]), "%s", "trf_BBBBBBBBBBBBBBBBBBBBBB");
 }
 
 static int sign_with(void *ud, const void *msg, size_t len, uint8_t *sig, size_t *siglen)

@@ -6,6 +6,7 @@
 #define ANFU_PAY_API_MODULE_H
 
 #include "api/module.h"
+#include "base/json.h"
 
 extern const struct anfu_module anfu_pay_module;
 
@@ -38,6 +39,15 @@ int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp);
 #ifdef ANFU_TEST_HOOKS
 /* POST /test/v1/pay/expire: one expiry run now. */
 int anfu_pay_api_test_expire(struct anfu_req *req, struct anfu_resp *resp);
+#endif
+
+/* escrow.c: escrow (customers' confirm-receipt) and its test hooks */
+struct anfu_pay_escrow;
+json_t *anfu_pay_api_escrow_json(const struct anfu_pay_escrow *e);
+int anfu_pay_api_me_confirm_receipt(struct anfu_req *req, struct anfu_resp *resp);
+#ifdef ANFU_TEST_HOOKS
+int anfu_pay_api_test_escrow_release(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_test_escrow_refund(struct anfu_req *req, struct anfu_resp *resp);
 #endif
 
 #endif

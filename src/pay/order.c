@@ -417,6 +417,7 @@ int anfu_pay_order_create(struct anfu_pay *p, const struct anfu_actor *actor,
 
 struct cancel_cmd {
 	const char *merchant_id, *id;
+	const char *customer_id; /* a customer's cancel: the customer */
 	struct anfu_pay_order *o;
 	const char *code;
 };
@@ -435,6 +436,11 @@ static int cancel_fn(struct anfu_tx *tx, void *ud)
 		c->code = ANFU_R_PAY_ORDER_NOT_FOUND;
 		return ANFU_ECONFLICT;
 	}
+	/* A shared order: only its requester cancels it (pay/behalf.c). */
+	if (r == 0 && c->customer_id)
+		r = pay_share_cancel_check(db, c->id, c->customer_id, &c->code);
+	if (r == 0 && c->code)
+		return ANFU_ECONFLICT;
 	if (r < 0)
 		return r;
 	from = c->o->state;
@@ -461,11 +467,13 @@ int anfu_pay_order_cancel(struct anfu_pay *p, const struct anfu_actor *actor,
 			  const char *merchant_id, const char *id, struct anfu_pay_order *ret,
 			  const char **ret_code)
 {
-	struct cancel_cmd c = { merchant_id, id, ret, NULL };
+	struct cancel_cmd c = { merchant_id, id, NULL, ret, NULL };
 	int r;
 
 	if (!p || !actor || !id || !ret || !ret_code)
 		return ANFU_EINVAL;
+	if (!merchant_id)
+		c.customer_id = actor->id;
 	/* weight: its audit record. */
 	r = anfu_ledger_run_weighted(p->ledger, actor, cancel_fn, &c, 1, pay_deadline());
 	if (r == ANFU_ECONFLICT && c.code) {

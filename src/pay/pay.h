@@ -46,6 +46,7 @@ struct anfu_pay_config {
 	int64_t escrow_days_min, escrow_days_max; /* bounds of a merchant's override */
 	int64_t second_factor_fresh_s; /* a session's second factor counts for a payment this long */
 	int64_t expire_interval_s;     /* the job pay.expire runs this often (on the clock) */
+	int64_t share_ttl_s;	       /* a pay-on-behalf link's life (FUNC-PAY-17) */
 };
 
 /* ---- the order state table (pay/states.c) ---- */
@@ -274,7 +275,8 @@ int anfu_pay_order_list(struct anfu_db *db, const char *merchant_id, const char 
  * Cancels order id of merchant_id (FUNC-PAY-06) through the writer: the
  * state table's cancel (created or paying -> closed) with the audit
  * record "pay.order.cancelled" of actor. merchant_id NULL: a customer's
- * cancel (any merchant's order: the customer holds its unguessable id).
+ * cancel (any merchant's order: the customer holds its unguessable id;
+ * once shared for pay-on-behalf, only its requester, actor->id).
  * Refusals (*ret_code): order_not_found (none, or another merchant's),
  * order_paid (payment completed),
  * order_closed. Returns 0 (*ret, the order as it is now, when no
@@ -305,6 +307,8 @@ struct anfu_pay_pay_req {
 	int64_t mfa_ms;		     /* the session's last second factor (0: none) */
 	const char *mfa_method;	     /* ... and its method */
 	struct anfu_iam_pin_ok *pin; /* as in struct anfu_wallet_confirm_req */
+	const char *share_token;     /* pay-on-behalf: the link's token (re-checked at
+				      * commit), else NULL */
 };
 
 /* A payment's answer. */
@@ -442,6 +446,39 @@ struct anfu_pay_escrow_refund_result {
 int anfu_pay_escrow_refund_test(struct anfu_pay *p, const char *order_id, int64_t amount,
 				const char *refund_id, struct anfu_pay_escrow_refund_result *ret);
 #endif
+
+/* ---- pay-on-behalf (pay/behalf.c; FUNC-PAY-17) ---- */
+/*
+ * A customer shares an unpaid order: a link with a random token
+ * (returned once, stored as its SHA-256), valid share_ttl_s and never past
+ * the order's expiry. The customer who shared it first is the order's
+ * requester: only they may share it again (a new token replaces the old)
+ * or cancel it. Another customer resolves the link and pays with their own
+ * PIN and limits (anfu_pay_pay with share_token: the link is re-checked
+ * at commit); the payment is the payer's (payer_id); both see the order.
+ */
+struct anfu_pay_share {
+	char order_id[ANFU_ID_MAX];
+	char requester_id[ANFU_ID_MAX];
+	char token[ANFU_ID_MAX]; /* create's answer only; "" when read */
+	int64_t created_ms, expires_ms;
+};
+
+/* Shares order_id for requester_id, one writer command with the audit
+ * record "pay.order.shared". Refusals (*ret_code; nothing written):
+ * order_not_found (none, or shared by another customer), order_expired,
+ * order_paid, order_closed (the table's: only an order that may still be
+ * cancelled is shared). Returns 0 (*ret when no refusal); the writer's and
+ * the store's errors. */
+int anfu_pay_share_create(struct anfu_pay *p, const struct anfu_actor *actor,
+			  const char *order_id, const char *requester_id,
+			  struct anfu_pay_share *ret, const char **ret_code);
+/* The share of token as db sees it at now: 0 and *ret; refusal in
+ * *ret_code: share_not_found, share_expired (expires_ms <= now). */
+int anfu_pay_share_resolve(struct anfu_db *db, const char *token, int64_t now,
+			   struct anfu_pay_share *ret, const char **ret_code);
+/* The share of order_id. ANFU_ENOTFOUND when it was never shared. */
+int anfu_pay_share_get(struct anfu_db *db, const char *order_id, struct anfu_pay_share *ret);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_pay_migrations;

@@ -290,6 +290,11 @@ static int pay_fn(struct anfu_tx *tx, void *ud)
 	if (r < 0)
 		return r == ANFU_ENOTFOUND ? refuse(c, ANFU_R_PAY_ORDER_NOT_FOUND, NULL) : r;
 	code = order_check(c, now, &next);
+	/* Pay-on-behalf: the link still valid at commit (pay/behalf.c). */
+	if (!code && c->req->share_token)
+		r = pay_share_check(db, c->req->share_token, c->o.id, now, &code);
+	if (r < 0)
+		return r;
 	if (code)
 		return refuse(c, code, NULL);
 	r = limits(tx, c, now);

@@ -23,3 +23,16 @@ CREATE TABLE pay_escrow (
     fee_ledger_id      TEXT
 );
 CREATE INDEX pay_escrow_due ON pay_escrow (released_ms, release_ms);
+
+-- A share link of an unpaid order (pay-on-behalf): the customer who first
+-- shared it is its requester (only they may share it again or cancel it);
+-- the link is the token, stored as its SHA-256 (hex); sharing again
+-- replaces it. The payer is pay_order.payer_id once paid.
+CREATE TABLE pay_share (
+    order_id      TEXT   NOT NULL PRIMARY KEY REFERENCES pay_order (id),
+    requester_id  TEXT   NOT NULL,
+    token_hash    TEXT   NOT NULL UNIQUE,
+    created_ms    BIGINT NOT NULL,
+    expires_ms    BIGINT NOT NULL
+);
+CREATE INDEX pay_share_requester ON pay_share (requester_id);

@@ -164,15 +164,17 @@ static int share_fn(struct anfu_tx *tx, void *ud)
 	{
 		struct anfu_param d[1] = { ANFU_PS(c->order_id) };
 		struct anfu_param v[5] = { ANFU_PS(c->order_id), ANFU_PS(c->requester_id),
-					   ANFU_PSN(c->hash, strlen(c->hash)), ANFU_PI(now), ANFU_PI(expires) };
+					   ANFU_PSN(c->hash, strlen(c->hash)), ANFU_PI(now),
+					   ANFU_PI(expires) };
 
 		r = anfu_db_exec(db, "DELETE FROM pay_share WHERE order_id = $1", d, 1, NULL, NULL,
 				 NULL);
 		if (r == 0)
-			r = anfu_db_exec(db,
-					 "INSERT INTO pay_share (order_id, requester_id, token_hash,"
-					 " created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5)",
-					 v, 5, NULL, NULL, NULL);
+			r = anfu_db_exec(
+				db,
+				"INSERT INTO pay_share (order_id, requester_id, token_hash,"
+				" created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5)",
+				v, 5, NULL, NULL, NULL);
 	}
 	if (r == 0)
 		r = anfu_tx_audit(tx, "pay.order.shared", "pay_order", c->order_id, "success",
@@ -191,9 +193,9 @@ out:
 	return r;
 }
 
-int anfu_pay_share_create(struct anfu_pay *p, const struct anfu_actor *actor,
-			  const char *order_id, const char *requester_id,
-			  struct anfu_pay_share *ret, const char **ret_code)
+int anfu_pay_share_create(struct anfu_pay *p, const struct anfu_actor *actor, const char *order_id,
+			  const char *requester_id, struct anfu_pay_share *ret,
+			  const char **ret_code)
 {
 	struct anfu_pay_share out;
 	struct share_cmd c = { p, order_id, requester_id, "", &out, NULL };

@@ -143,7 +143,8 @@ static int refuse(const char **slot, const char *code)
 
 static int keys(struct release_cmd *c)
 {
-	if (snprintf(c->key, sizeof(c->key), "pay.%s.release", c->order_id) >= (int)sizeof(c->key) ||
+	if (snprintf(c->key, sizeof(c->key), "pay.%s.release", c->order_id) >=
+		    (int)sizeof(c->key) ||
 	    snprintf(c->fee_key, sizeof(c->fee_key), "pay.%s.release.fee", c->order_id) >=
 		    (int)sizeof(c->fee_key) ||
 	    snprintf(c->post_key, sizeof(c->post_key), "pay.%s.escrow.post", c->order_id) >=
@@ -209,8 +210,8 @@ static int release_post(struct anfu_tx *tx, struct release_cmd *c, int64_t left,
 static int release_notice(struct release_cmd *c, struct anfu_tx *tx, int64_t left)
 {
 	char figures[32], zh[1024], en[1024];
-	struct anfu_iam_notice n = { "pay.escrow_released", "担保交易通知", zh,
-				     "Escrow notice", en };
+	struct anfu_iam_notice n = { "pay.escrow_released", "担保交易通知", zh, "Escrow notice",
+				     en };
 	int r = anfu_money_format(left, 2, figures, sizeof(figures));
 
 	if (r < 0)
@@ -218,8 +219,9 @@ static int release_notice(struct release_cmd *c, struct anfu_tx *tx, int64_t lef
 	(void)snprintf(zh, sizeof(zh), "【安付】您的担保交易（%s）已确认，%s 元已付给 %s。%s",
 		       c->o.subject, figures, c->m.name_zh,
 		       strcmp(c->by, "customer") == 0 ? "" : "确认收货期限已到，系统自动确认。");
-	(void)snprintf(en, sizeof(en), "[anfu] Your escrow payment (%s) is complete: CNY %s to %s.%s",
-		       c->o.subject, figures, c->m.name_en,
+	(void)snprintf(en, sizeof(en),
+		       "[anfu] Your escrow payment (%s) is complete: CNY %s to %s.%s", c->o.subject,
+		       figures, c->m.name_en,
 		       strcmp(c->by, "customer") == 0
 			       ? ""
 			       : " The confirmation deadline passed and it was released.");
@@ -274,11 +276,12 @@ static int release_fn(struct anfu_tx *tx, void *ud)
 					   ANFU_PS(c->order_id),
 					   ANFU_PI(1) };
 
-		r = anfu_db_exec(db,
-				 "UPDATE pay_escrow SET released_ms = $1, released_by = $2,"
-				 " release_ledger_id = $3, fee = $4, fee_ledger_id = $5, posted = $7"
-				 " WHERE order_id = $6",
-				 v, 7, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"UPDATE pay_escrow SET released_ms = $1, released_by = $2,"
+			" release_ledger_id = $3, fee = $4, fee_ledger_id = $5, posted = $7"
+			" WHERE order_id = $6",
+			v, 7, NULL, NULL, NULL);
 	}
 	if (r == 0)
 		r = pay_order_set_state(db, c->o.id, c->o.state, next, now, &ok);
@@ -554,8 +557,7 @@ static int refund_test_fn(struct anfu_tx *tx, void *ud)
 					    "left", (json_int_t)c->out->left, "ledger_transfer",
 					    c->out->ledger_id));
 	if (r == 0)
-		(void)anfu_strlcpy(c->out->state, anfu_pay_state_name(next),
-				   sizeof(c->out->state));
+		(void)anfu_strlcpy(c->out->state, anfu_pay_state_name(next), sizeof(c->out->state));
 	return r;
 }
 

@@ -365,8 +365,8 @@ struct anfu_pay_escrow {
 	int64_t refunded; /* taken back by refunds during escrow */
 	bool posted;	  /* the hold was posted into platform_escrow (first refund) */
 	char hold_id[ANFU_ID_MAX];
-	int64_t release_ms;  /* the deadline on the clock */
-	int64_t released_ms; /* 0 until released */
+	int64_t release_ms;   /* the deadline on the clock */
+	int64_t released_ms;  /* 0 until released */
 	char released_by[16]; /* "customer" | "deadline" | "" */
 	char release_ledger_id[ANFU_ID_MAX], fee_ledger_id[ANFU_ID_MAX];
 	int64_t fee; /* of amount - refunded, at release */
@@ -470,9 +470,9 @@ struct anfu_pay_share {
  * order_paid, order_closed (the table's: only an order that may still be
  * cancelled is shared). Returns 0 (*ret when no refusal); the writer's and
  * the store's errors. */
-int anfu_pay_share_create(struct anfu_pay *p, const struct anfu_actor *actor,
-			  const char *order_id, const char *requester_id,
-			  struct anfu_pay_share *ret, const char **ret_code);
+int anfu_pay_share_create(struct anfu_pay *p, const struct anfu_actor *actor, const char *order_id,
+			  const char *requester_id, struct anfu_pay_share *ret,
+			  const char **ret_code);
 /* The share of token as db sees it at now: 0 and *ret; refusal in
  * *ret_code: share_not_found, share_expired (expires_ms <= now). */
 int anfu_pay_share_resolve(struct anfu_db *db, const char *token, int64_t now,

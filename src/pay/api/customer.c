@@ -87,12 +87,13 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 					 "unit_amount", (json_int_t)o->lines[i].unit_amount,
 					 "amount", (json_int_t)o->lines[i].amount));
 	resp->body = json_pack(
-		"{s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:b, s:b}", "id", o->id,
-		"merchant", "name_zh", m.name_zh, "name_en", m.name_en, "kind", o->kind, "subject",
-		o->subject, "amount", (json_int_t)o->amount, "currency", "CNY", "lines", lines,
-		"state", anfu_pay_state_name(o->state), "created_ms", (json_int_t)o->created_ms,
-		"expires_ms", (json_int_t)o->expires_ms, "paid_by_me",
-		o->payer_id[0] && strcmp(o->payer_id, pr->user_id) == 0, "requested_by_me", requested);
+		"{s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:b, s:b}", "id",
+		o->id, "merchant", "name_zh", m.name_zh, "name_en", m.name_en, "kind", o->kind,
+		"subject", o->subject, "amount", (json_int_t)o->amount, "currency", "CNY", "lines",
+		lines, "state", anfu_pay_state_name(o->state), "created_ms",
+		(json_int_t)o->created_ms, "expires_ms", (json_int_t)o->expires_ms, "paid_by_me",
+		o->payer_id[0] && strcmp(o->payer_id, pr->user_id) == 0, "requested_by_me",
+		requested);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
@@ -147,18 +148,20 @@ int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const c
 	if (r < 0)
 		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
 	q = (struct anfu_pay_pay_req){ id,	   pr->user_id,	   b.request_id.ptr,
-				       pr->mfa_ms, pr->mfa_method, &pin, share_token };
+				       pr->mfa_ms, pr->mfa_method, &pin,
+				       share_token };
 	anfu_pay_api_actor(req, &actor);
 	r = anfu_pay_pay(p, &actor, &q, out);
 	if (r < 0)
 		return r;
 	if (out->code)
-		return anfu_req_fail(req,
-				     strcmp(out->code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ||
-						     strcmp(out->code, ANFU_R_PAY_SHARE_NOT_FOUND) == 0
-					     ? ANFU_ENOTFOUND
-					     : ANFU_ECONFLICT,
-				     out->code, out->field);
+		return anfu_req_fail(
+			req,
+			strcmp(out->code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ||
+					strcmp(out->code, ANFU_R_PAY_SHARE_NOT_FOUND) == 0
+				? ANFU_ENOTFOUND
+				: ANFU_ECONFLICT,
+			out->code, out->field);
 	resp->status = out->existed ? 200 : 201;
 	resp->body = json_pack(
 		"{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:s?, s:b}", "id", out->id,

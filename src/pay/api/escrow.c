@@ -35,8 +35,8 @@
 
 json_t *anfu_pay_api_escrow_json(const struct anfu_pay_escrow *e)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:s?, s:I}", "amount",
-			 (json_int_t)e->amount, "refunded", (json_int_t)e->refunded, "release_ms",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:s?, s:I}", "amount", (json_int_t)e->amount,
+			 "refunded", (json_int_t)e->refunded, "release_ms",
 			 (json_int_t)e->release_ms, "released_ms", (json_int_t)e->released_ms,
 			 "fee", (json_int_t)e->fee, "released_by",
 			 e->released_by[0] ? e->released_by : NULL, "left",
@@ -48,8 +48,8 @@ struct confirm_body {
 };
 
 static const struct anfu_jfield confirm_fields[] = {
-	{ "payment_password", ANFU_JT_SECRET, offsetof(struct confirm_body, payment_password),
-	  true, 1, 16, NULL },
+	{ "payment_password", ANFU_JT_SECRET, offsetof(struct confirm_body, payment_password), true,
+	  1, 16, NULL },
 };
 
 int anfu_pay_api_me_confirm_receipt(struct anfu_req *req, struct anfu_resp *resp)
@@ -140,7 +140,8 @@ int anfu_pay_api_test_escrow_refund(struct anfu_req *req, struct anfu_resp *resp
 		return ANFU_EINTERNAL;
 	r = anfu_req_json(req, refund_fields, NFIELDS(refund_fields), &b);
 	if (r == 0)
-		r = anfu_pay_escrow_refund_test(p, b.order_id.ptr, b.amount.v, b.refund_id.ptr, &out);
+		r = anfu_pay_escrow_refund_test(p, b.order_id.ptr, b.amount.v, b.refund_id.ptr,
+						&out);
 	if (r < 0)
 		return r;
 	if (out.code)

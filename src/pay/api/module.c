@@ -127,8 +127,8 @@ static const struct anfu_route routes[] = {
 	/* pay-on-behalf (pay/api/behalf.c) */
 	{ "POST", "/api/v1/me/orders/{id}/share", SES, ANFU_PERM_SESSION, anfu_pay_api_me_share,
 	  0 },
-	{ "GET", "/api/v1/me/shared-orders/{id}", SES, ANFU_PERM_SESSION,
-	  anfu_pay_api_shared_get, 0 },
+	{ "GET", "/api/v1/me/shared-orders/{id}", SES, ANFU_PERM_SESSION, anfu_pay_api_shared_get,
+	  0 },
 	{ "POST", "/api/v1/me/shared-orders/{id}/pay", SES, ANFU_PERM_SESSION,
 	  anfu_pay_api_shared_pay, 0 },
 #ifdef ANFU_TEST_HOOKS

@@ -852,5 +852,9 @@ _Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS + 1 <= ANFU_LIMIT_TX_RECORDS,
 /* The longest escrow auto-release an option may allow (FUNC-PAY-03): 90
  * days, the longest confirmation window e-commerce platforms grant. */
 #define ANFU_LIMIT_PAY_ESCROW_DAYS 90
+/* Escrow orders one run of pay.escrow_release releases (one writer
+ * command each: up to three transfers, an audit record and a notice); the
+ * rest waits for the next run (every second). */
+#define ANFU_LIMIT_PAY_RELEASE_PASS 64
 
 #endif

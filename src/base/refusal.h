@@ -176,5 +176,8 @@
 #define ANFU_R_PAY_ORDER_PAID "order_paid"
 #define ANFU_R_PAY_ORDER_STATE "order_state_invalid"
 #define ANFU_R_PAY_KIND_UNSUPPORTED "payment_kind_unsupported"
+/* Pay-on-behalf (src/pay/behalf.c; issue 11, escrow). */
+#define ANFU_R_PAY_SHARE_NOT_FOUND "share_not_found"
+#define ANFU_R_PAY_SHARE_EXPIRED "share_expired"
 
 #endif

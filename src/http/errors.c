@@ -670,6 +670,16 @@ static const struct err_row table[] = {
 	  { 0 },
 	  "This order cannot be paid this way",
 	  "该订单不支持此支付方式" },
+	{ ANFU_R_PAY_SHARE_NOT_FOUND,
+	  404,
+	  { 0 },
+	  "The pay-on-behalf link is not valid",
+	  "代付链接无效" },
+	{ ANFU_R_PAY_SHARE_EXPIRED,
+	  409,
+	  { 0 },
+	  "The pay-on-behalf link has expired",
+	  "代付链接已过期" },
 };
 
 #define NROWS (sizeof(table) / sizeof(table[0]))

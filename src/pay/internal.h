@@ -36,4 +36,21 @@ void pay_col(const struct anfu_row *r, int col, char *out, size_t cap);
 int pay_order_set_state(struct anfu_db *db, const char *id, enum anfu_pay_state from,
 			enum anfu_pay_state to, int64_t now, bool *ret_ok);
 
+/* escrow.c: writes the escrow row of order o (kind escrow) that payment
+ * hold_id (wallet_acc -> escrow_acc, PENDING) just held, in the payment's
+ * writer command; the release is due at now + the merchant's escrow days. */
+int pay_escrow_hold_in(struct anfu_pay *p, struct anfu_db *db, const struct anfu_pay_order *o,
+		       const struct anfu_pay_merchant *m, const char *hold_id,
+		       const char *wallet_acc, const char *escrow_acc, int64_t now);
+
+/* behalf.c: the refusal of a payment of order_id through the link token
+ * at now, or NULL (share_not_found: no such link, or another order's;
+ * share_expired). */
+int pay_share_check(struct anfu_db *db, const char *token, const char *order_id, int64_t now,
+		    const char **ret_code);
+/* behalf.c: the refusal of customer_id's cancel of order_id, or NULL:
+ * order_not_found when another customer shared it. */
+int pay_share_cancel_check(struct anfu_db *db, const char *order_id, const char *customer_id,
+			   const char **ret_code);
+
 #endif

@@ -51,6 +51,10 @@ static const struct anfu_config_option pay_options[] = {
 		     "How often the job pay.expire looks for orders whose expiry passed. An "
 		     "order is unpayable from its expiry on whatever the job does; the job "
 		     "only moves it to closed (and audits it)."),
+	ANFU_OPT_INT("pay", "share_ttl_s", share_ttl_s, 60, ANFU_LIMIT_PAY_ORDER_TTL_S, 86400,
+		     "seconds", "FUNC-PAY-17",
+		     "How long a pay-on-behalf link stays valid (never past the order's own "
+		     "expiry). A day: long enough to reach the person who pays."),
 };
 
 const struct anfu_config_table anfu_pay_config_table = {

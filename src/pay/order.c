@@ -417,6 +417,7 @@ int anfu_pay_order_create(struct anfu_pay *p, const struct anfu_actor *actor,
 
 struct cancel_cmd {
 	const char *merchant_id, *id;
+	const char *customer_id; /* a customer's cancel: the customer */
 	struct anfu_pay_order *o;
 	const char *code;
 };
@@ -435,6 +436,11 @@ static int cancel_fn(struct anfu_tx *tx, void *ud)
 		c->code = ANFU_R_PAY_ORDER_NOT_FOUND;
 		return ANFU_ECONFLICT;
 	}
+	/* A shared order: only its requester cancels it (pay/behalf.c). */
+	if (r == 0 && c->customer_id)
+		r = pay_share_cancel_check(db, c->id, c->customer_id, &c->code);
+	if (r == 0 && c->code)
+		return ANFU_ECONFLICT;
 	if (r < 0)
 		return r;
 	from = c->o->state;
@@ -461,11 +467,13 @@ int anfu_pay_order_cancel(struct anfu_pay *p, const struct anfu_actor *actor,
 			  const char *merchant_id, const char *id, struct anfu_pay_order *ret,
 			  const char **ret_code)
 {
-	struct cancel_cmd c = { merchant_id, id, ret, NULL };
+	struct cancel_cmd c = { merchant_id, id, NULL, ret, NULL };
 	int r;
 
 	if (!p || !actor || !id || !ret || !ret_code)
 		return ANFU_EINVAL;
+	if (!merchant_id)
+		c.customer_id = actor->id;
 	/* weight: its audit record. */
 	r = anfu_ledger_run_weighted(p->ledger, actor, cancel_fn, &c, 1, pay_deadline());
 	if (r == ANFU_ECONFLICT && c.code) {
@@ -476,6 +484,11 @@ int anfu_pay_order_cancel(struct anfu_pay *p, const struct anfu_actor *actor,
 		*ret_code = NULL;
 	return r;
 }
+
+/* The orders due at $1 (now), at most $2: due at expires_ms exactly, closed
+ * when now has reached it. */
+static const char DUE_SQL[] = "SELECT id, state FROM pay_order WHERE state IN ('created', 'paying')"
+			      " AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2";
 
 struct due {
 	char ids[ANFU_LIMIT_PAY_EXPIRE_PASS][ANFU_ID_MAX];
@@ -508,11 +521,7 @@ static int expire_fn(struct anfu_tx *tx, void *ud)
 
 	d->n = 0;
 	d->closed = 0;
-	/* Due at expires_ms exactly: closed when now has reached it. */
-	r = anfu_db_exec(db,
-			 "SELECT id, state FROM pay_order WHERE state IN ('created', 'paying')"
-			 " AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2",
-			 v, 2, due_row, d, NULL);
+	r = anfu_db_exec(db, DUE_SQL, v, 2, due_row, d, NULL);
 	for (size_t i = 0; r == 0 && i < d->n; i++) {
 		enum anfu_pay_state from, next;
 		bool ok = false;
@@ -547,10 +556,7 @@ static int any_due(struct anfu_pay *p, bool *ret)
 	if (r < 0)
 		return r;
 	d = anfu_xcalloc(1, sizeof(*d));
-	r = anfu_db_exec(db,
-			 "SELECT id, state FROM pay_order WHERE state IN ('created', 'paying')"
-			 " AND expires_ms <= $1 ORDER BY expires_ms, id LIMIT $2",
-			 v, 2, due_row, d, NULL);
+	r = anfu_db_exec(db, DUE_SQL, v, 2, due_row, d, NULL);
 	if (r == 0)
 		*ret = d->n > 0;
 	free(d);

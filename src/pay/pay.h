@@ -33,6 +33,7 @@ struct anfu_iam;
 struct anfu_iam_pin_ok;
 struct anfu_ledger;
 struct anfu_migration_set;
+struct anfu_tx;
 struct anfu_tx_exec;
 struct anfu_wallet;
 
@@ -45,6 +46,7 @@ struct anfu_pay_config {
 	int64_t escrow_days_min, escrow_days_max; /* bounds of a merchant's override */
 	int64_t second_factor_fresh_s; /* a session's second factor counts for a payment this long */
 	int64_t expire_interval_s;     /* the job pay.expire runs this often (on the clock) */
+	int64_t share_ttl_s;	       /* a pay-on-behalf link's life (FUNC-PAY-17) */
 };
 
 /* ---- the order state table (pay/states.c) ---- */
@@ -273,7 +275,8 @@ int anfu_pay_order_list(struct anfu_db *db, const char *merchant_id, const char 
  * Cancels order id of merchant_id (FUNC-PAY-06) through the writer: the
  * state table's cancel (created or paying -> closed) with the audit
  * record "pay.order.cancelled" of actor. merchant_id NULL: a customer's
- * cancel (any merchant's order: the customer holds its unguessable id).
+ * cancel (any merchant's order: the customer holds its unguessable id;
+ * once shared for pay-on-behalf, only its requester, actor->id).
  * Refusals (*ret_code): order_not_found (none, or another merchant's),
  * order_paid (payment completed),
  * order_closed. Returns 0 (*ret, the order as it is now, when no
@@ -304,6 +307,8 @@ struct anfu_pay_pay_req {
 	int64_t mfa_ms;		     /* the session's last second factor (0: none) */
 	const char *mfa_method;	     /* ... and its method */
 	struct anfu_iam_pin_ok *pin; /* as in struct anfu_wallet_confirm_req */
+	const char *share_token;     /* pay-on-behalf: the link's token (re-checked at
+				      * commit), else NULL */
 };
 
 /* A payment's answer. */
@@ -331,7 +336,7 @@ struct anfu_pay_payment {
  * request id for the same order answers that payment (existed); for
  * another order: idempotency_conflict.
  * Refusals (ret->code; nothing written but the PIN's success):
- * order_not_found, payment_kind_unsupported (escrow, agreement),
+ * order_not_found, payment_kind_unsupported (agreement),
  * order_expired, order_closed, order_paid, order_state_invalid,
  * merchant_disabled, step_up_required, the limits',
  * the ledger's (insufficient_funds, account_frozen, account_closed),
@@ -341,6 +346,139 @@ struct anfu_pay_payment {
  */
 int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 		 const struct anfu_pay_pay_req *req, struct anfu_pay_payment *ret);
+
+/* ---- escrow payment (pay/escrow.c; FUNC-PAY-02/03) ---- */
+/*
+ * anfu_pay_pay pays an escrow order with a hold customer_wallet ->
+ * platform_escrow (PENDING, key "pay.<order>") and no fee: the order goes
+ * to escrow_held and its release is due at the paid time + the
+ * merchant's escrow days. The release (the customer confirms receipt, or
+ * the deadline passes) moves what is left of it (amount - refunded)
+ * platform_escrow -> merchant_pending and the fee of what is left
+ * merchant_pending -> platform_fee.
+ */
+
+/* An escrow order's hold. */
+struct anfu_pay_escrow {
+	char order_id[ANFU_ID_MAX];
+	int64_t amount;	  /* held at payment */
+	int64_t refunded; /* taken back by refunds during escrow */
+	bool posted;	  /* the hold was posted into platform_escrow (first refund) */
+	char hold_id[ANFU_ID_MAX];
+	int64_t release_ms;   /* the deadline on the clock */
+	int64_t released_ms;  /* 0 until released */
+	char released_by[16]; /* "customer" | "deadline" | "" */
+	char release_ledger_id[ANFU_ID_MAX], fee_ledger_id[ANFU_ID_MAX];
+	int64_t fee; /* of amount - refunded, at release */
+};
+
+/* The escrow row of order_id as db sees it. ANFU_ENOTFOUND when none. */
+int anfu_pay_escrow_get(struct anfu_db *db, const char *order_id, struct anfu_pay_escrow *ret);
+
+/* A customer confirming receipt; strings borrowed, the PIN verified. */
+struct anfu_pay_confirm_req {
+	const char *order_id;
+	const char *payer_id;
+	struct anfu_iam_pin_ok *pin;
+};
+
+/*
+ * Releases the escrow of order_id at its payer's request, one writer
+ * command: the state table's escrow_release, POST_PENDING of the hold
+ * (unless a refund posted it), platform_escrow -> merchant_pending
+ * (amount - refunded, key "pay.<order>.release") and the fee to
+ * platform_fee (key "pay.<order>.release.fee"), LINKED; the audit record
+ * "pay.escrow.released" and the payer's notice. Refusals (*ret_code;
+ * nothing written but the PIN's success): order_not_found (none, or not
+ * this payer's), order_state_invalid (not escrow_held: not an escrow
+ * order or released already), payment_locked. Returns 0 (*ret when no
+ * refusal); the writer's and the store's errors.
+ */
+int anfu_pay_escrow_confirm(struct anfu_pay *p, const struct anfu_actor *actor,
+			    const struct anfu_pay_confirm_req *req, struct anfu_pay_escrow *ret,
+			    const char **ret_code);
+
+struct anfu_pay_release_report {
+	int64_t released;
+};
+/* Releases (as confirm, by the system actor, released_by "deadline")
+ * every escrow_held order whose release_ms <= now on the clock, one
+ * writer command each, at most ANFU_LIMIT_PAY_RELEASE_PASS per call.
+ * Returns 0 and *ret, or the first failing command's error. */
+int anfu_pay_escrow_release_due(struct anfu_pay *p, struct anfu_pay_release_report *ret);
+
+/*
+ * For a refund of amount (fen, > 0) of escrow order order_id, inside the
+ * caller's writer command tx (the refund's): gives amount back to the
+ * payer out of the escrow. While the hold is whole, a partial refund
+ * posts amount - amount_refunded of it into platform_escrow
+ * (POST_PENDING, key "pay.<order>.escrow.post") and so releases the rest
+ * to the wallet; a full refund voids it (key "pay.<order>.escrow.void").
+ * Once posted, a refund moves platform_escrow -> customer_wallet (key
+ * "pay.<order>.escrow.refund.<refund_id>"). The row's refunded grows by
+ * amount: the release later moves amount - refunded to the merchant.
+ * Does not change the order's state (the refund's caller applies the
+ * table's refund_partial / refund_full: *ret_left 0 means full). Refusals
+ * (*ret_code; the caller's command must fail): order_state_invalid (no
+ * escrow row or released already), pending_amount_exceeded (over what is
+ * held), the ledger's. ret_ledger_id (ANFU_ID_MAX) gets the transfer.
+ * Returns 0; ANFU_ECONFLICT with *ret_code; ANFU_EINVAL; the store's.
+ */
+int anfu_pay_escrow_refund_in(struct anfu_pay *p, struct anfu_tx *tx, const char *order_id,
+			      int64_t amount, const char *refund_id, char *ret_ledger_id,
+			      int64_t *ret_left, const char **ret_code);
+
+/* The interval of the job pay.escrow_release, ms (as pay.expire's). */
+int64_t anfu_pay_release_interval(const void *svc);
+
+#ifdef ANFU_TEST_HOOKS
+/* A refund's answer in the test hook. */
+struct anfu_pay_escrow_refund_result {
+	const char *code; /* NULL: done; else the refusal */
+	char ledger_id[ANFU_ID_MAX];
+	int64_t left;	/* still held after it */
+	char state[24]; /* the order's new state */
+};
+/* Test hooks only (POST /test/v1/pay/escrow-refund): one writer command
+ * that calls anfu_pay_escrow_refund_in for an escrow_held order and
+ * applies the table's refund_partial / refund_full, as the refund's own
+ * command will. Refusals in ret->code. */
+int anfu_pay_escrow_refund_test(struct anfu_pay *p, const char *order_id, int64_t amount,
+				const char *refund_id, struct anfu_pay_escrow_refund_result *ret);
+#endif
+
+/* ---- pay-on-behalf (pay/behalf.c; FUNC-PAY-17) ---- */
+/*
+ * A customer shares an unpaid order: a link with a random token
+ * (returned once, stored as its SHA-256), valid share_ttl_s and never past
+ * the order's expiry. The customer who shared it first is the order's
+ * requester: only they may share it again (a new token replaces the old)
+ * or cancel it. Another customer resolves the link and pays with their own
+ * PIN and limits (anfu_pay_pay with share_token: the link is re-checked
+ * at commit); the payment is the payer's (payer_id); both see the order.
+ */
+struct anfu_pay_share {
+	char order_id[ANFU_ID_MAX];
+	char requester_id[ANFU_ID_MAX];
+	char token[ANFU_ID_MAX]; /* create's answer only; "" when read */
+	int64_t created_ms, expires_ms;
+};
+
+/* Shares order_id for requester_id, one writer command with the audit
+ * record "pay.order.shared". Refusals (*ret_code; nothing written):
+ * order_not_found (none, or shared by another customer), order_expired,
+ * order_paid, order_closed (the table's: only an order that may still be
+ * cancelled is shared). Returns 0 (*ret when no refusal); the writer's and
+ * the store's errors. */
+int anfu_pay_share_create(struct anfu_pay *p, const struct anfu_actor *actor, const char *order_id,
+			  const char *requester_id, struct anfu_pay_share *ret,
+			  const char **ret_code);
+/* The share of token as db sees it at now: 0 and *ret; refusal in
+ * *ret_code: share_not_found, share_expired (expires_ms <= now). */
+int anfu_pay_share_resolve(struct anfu_db *db, const char *token, int64_t now,
+			   struct anfu_pay_share *ret, const char **ret_code);
+/* The share of order_id. ANFU_ENOTFOUND when it was never shared. */
+int anfu_pay_share_get(struct anfu_db *db, const char *order_id, struct anfu_pay_share *ret);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_pay_migrations;

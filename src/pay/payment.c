@@ -94,7 +94,8 @@ struct pay_cmd {
 	struct anfu_pay *p;
 	const struct anfu_pay_pay_req *req;
 	enum anfu_wallet_auth auth;
-	char payer_acc[ANFU_ID_MAX], fee_acc[ANFU_ID_MAX];
+	char payer_acc[ANFU_ID_MAX], fee_acc[ANFU_ID_MAX], escrow_acc[ANFU_ID_MAX];
+	bool escrow; /* the order's kind is escrow: a hold, no fee yet */
 	char id[ANFU_ID_MAX];
 	char key[ANFU_ID_MAX + 8], fee_key[ANFU_ID_MAX + 8];
 	struct anfu_pay_order o;
@@ -140,16 +141,21 @@ static int limits(struct anfu_tx *tx, struct pay_cmd *c, int64_t now)
 }
 
 /* The order's refusals at commit time, or NULL: its kind, its state (the
- * table's pay_succeed), its expiry on the clock, its merchant. */
+ * table's pay_succeed, or escrow_hold for an escrow order), its expiry on
+ * the clock, its merchant. */
 static const char *order_check(struct pay_cmd *c, int64_t now, enum anfu_pay_state *ret_next)
 {
 	const struct anfu_pay_order *o = &c->o;
+	enum anfu_pay_event ev = ANFU_PAY_EV_PAY_SUCCEED;
 
 	if (o->payer_id[0] && strcmp(o->payer_id, c->req->payer_id) != 0)
 		return ANFU_R_PAY_ORDER_NOT_FOUND; /* another customer's payment */
-	if (anfu_pay_transition(o->state, ANFU_PAY_EV_PAY_SUCCEED, ret_next) < 0)
+	c->escrow = strcmp(o->kind, "escrow") == 0;
+	if (c->escrow)
+		ev = ANFU_PAY_EV_ESCROW_HOLD;
+	if (anfu_pay_transition(o->state, ev, ret_next) < 0)
 		return anfu_pay_state_refusal(o->state);
-	if (strcmp(o->kind, "general") != 0)
+	if (strcmp(o->kind, "general") != 0 && !c->escrow)
 		return ANFU_R_PAY_KIND_UNSUPPORTED;
 	/* Expired at expires_ms exactly, whether the job ran or not. */
 	if (now >= o->expires_ms)
@@ -159,7 +165,9 @@ static const char *order_check(struct pay_cmd *c, int64_t now, enum anfu_pay_sta
 	return NULL;
 }
 
-/* Posts the payment and its fee as one linked chain. */
+/* Posts the payment and its fee as one linked chain; an escrow payment
+ * is one hold customer_wallet -> platform_escrow (its fee comes at the
+ * release, pay/escrow.c). */
 static int post(struct anfu_tx *tx, struct pay_cmd *c, struct anfu_ledger_result res[2])
 {
 	struct anfu_ledger_transfer t[2] = {
@@ -181,6 +189,12 @@ static int post(struct anfu_tx *tx, struct pay_cmd *c, struct anfu_ledger_result
 	size_t n = c->out->fee > 0 ? 2 : 1;
 	int r;
 
+	if (c->escrow) {
+		t[0].credit_account = c->escrow_acc;
+		t[0].code = "escrow_hold";
+		t[0].flags = ANFU_LEDGER_TRF_PENDING;
+		n = 1;
+	}
 	if (n == 2)
 		t[0].flags = ANFU_LEDGER_TRF_LINKED;
 	r = anfu_ledger_submit_in(tx, PAY_CALLER, t, n, res);
@@ -276,10 +290,15 @@ static int pay_fn(struct anfu_tx *tx, void *ud)
 	if (r < 0)
 		return r == ANFU_ENOTFOUND ? refuse(c, ANFU_R_PAY_ORDER_NOT_FOUND, NULL) : r;
 	code = order_check(c, now, &next);
+	/* Pay-on-behalf: the link still valid at commit (pay/behalf.c). */
+	if (!code && c->req->share_token)
+		r = pay_share_check(db, c->req->share_token, c->o.id, now, &code);
+	if (r < 0)
+		return r;
 	if (code)
 		return refuse(c, code, NULL);
 	r = limits(tx, c, now);
-	if (r == 0)
+	if (r == 0 && !c->escrow)
 		r = anfu_pay_fee(c->o.amount, c->m.fee_bps, &c->out->fee);
 	if (r == 0)
 		r = post(tx, c, res);
@@ -289,6 +308,9 @@ static int pay_fn(struct anfu_tx *tx, void *ud)
 	if (c->out->fee > 0)
 		(void)anfu_strlcpy(c->out->fee_ledger_id, res[1].id, sizeof(c->out->fee_ledger_id));
 	r = payment_insert(db, c, now);
+	if (r == 0 && c->escrow)
+		r = pay_escrow_hold_in(c->p, db, &c->o, &c->m, res[0].id, c->payer_acc,
+				       c->escrow_acc, now);
 	if (r == 0)
 		r = pay_order_set_state(db, c->o.id, c->o.state, next, now, &ok);
 	if (r == 0 && !ok)
@@ -332,6 +354,8 @@ static int prepare(struct anfu_pay *p, const struct anfu_pay_pay_req *req, struc
 							 req->payer_id };
 	const struct anfu_ledger_account_spec fee = { "platform_fee", "CNY", "platform",
 						      "platform" };
+	const struct anfu_ledger_account_spec escrow = { "platform_escrow", "CNY", "platform",
+							 "platform" };
 	struct anfu_ledger_account a;
 	int r = anfu_ledger_account_find(p->ledger, &wallet, &a);
 
@@ -341,6 +365,10 @@ static int prepare(struct anfu_pay *p, const struct anfu_pay_pay_req *req, struc
 		r = anfu_ledger_account_find(p->ledger, &fee, &a);
 	if (r == 0)
 		(void)anfu_strlcpy(c->fee_acc, a.id, sizeof(c->fee_acc));
+	if (r == 0)
+		r = anfu_ledger_account_find(p->ledger, &escrow, &a);
+	if (r == 0)
+		(void)anfu_strlcpy(c->escrow_acc, a.id, sizeof(c->escrow_acc));
 	if (r == 0)
 		r = anfu_id_new("pmt", c->id, sizeof(c->id));
 	if (r == 0 &&

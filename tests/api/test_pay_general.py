@@ -153,7 +153,7 @@ def test_a_paid_order_cannot_be_cancelled_and_others_do_not_see_it(d):
 
 
 def test_refusals_change_nothing(d):
-    """Insufficient funds, a wrong PIN, a closed order, an escrow order, a
+    """Insufficient funds, a wrong PIN, a closed order, an agreement order, a
     disabled merchant: each refused with its code; no balance, row or
     record changes."""
     s = d.s
@@ -161,7 +161,7 @@ def test_refusals_change_nothing(d):
     big = create_order(d.boss, amount=101)
     closed = create_order(d.boss, amount=10)
     assert d.boss.post("/api/v1/merchant/orders/%s/cancel" % closed["id"]).status_code == 200
-    escrow = create_order(d.boss, amount=10, kind="escrow")
+    escrow = create_order(d.boss, amount=10, kind="agreement")
     before = snapshot(d, c)
     r = pay(c, big["id"])
     assert r.status_code == 409 and err(r) == "insufficient_funds", r.text

@@ -49,7 +49,9 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 	const struct anfu_principal *pr = customer(req);
 	struct anfu_pay_order *o = NULL;
 	struct anfu_pay_merchant m;
+	struct anfu_pay_share share;
 	struct anfu_db *db = NULL;
+	bool requested = false;
 	json_t *lines;
 	char *id = NULL;
 	int r;
@@ -65,8 +67,16 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 		r = anfu_pay_order_get(db, id, o);
 	if (r == 0)
 		r = anfu_pay_merchant_get(db, o->merchant_id, &m);
+	/* Pay-on-behalf: the requester sees it too (pay/behalf.c). */
+	if (r == 0) {
+		r = anfu_pay_share_get(db, o->id, &share);
+		requested = r == 0 && strcmp(share.requester_id, pr->user_id) == 0;
+		if (r == ANFU_ENOTFOUND)
+			r = 0;
+	}
 	/* Paid by another customer: none of this one's business. */
-	if (r == ANFU_ENOTFOUND || (r == 0 && o->payer_id[0] && strcmp(o->payer_id, pr->user_id)))
+	if (r == ANFU_ENOTFOUND ||
+	    (r == 0 && o->payer_id[0] && strcmp(o->payer_id, pr->user_id) && !requested))
 		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
 	if (r < 0)
 		return r;
@@ -78,11 +88,13 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 					 "unit_amount", (json_int_t)o->lines[i].unit_amount,
 					 "amount", (json_int_t)o->lines[i].amount));
 	resp->body = json_pack(
-		"{s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:b}", "id", o->id,
-		"merchant", "name_zh", m.name_zh, "name_en", m.name_en, "kind", o->kind, "subject",
-		o->subject, "amount", (json_int_t)o->amount, "currency", "CNY", "lines", lines,
-		"state", anfu_pay_state_name(o->state), "created_ms", (json_int_t)o->created_ms,
-		"expires_ms", (json_int_t)o->expires_ms, "paid_by_me", o->payer_id[0] != '\0');
+		"{s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:b, s:b}", "id",
+		o->id, "merchant", "name_zh", m.name_zh, "name_en", m.name_en, "kind", o->kind,
+		"subject", o->subject, "amount", (json_int_t)o->amount, "currency", "CNY", "lines",
+		lines, "state", anfu_pay_state_name(o->state), "created_ms",
+		(json_int_t)o->created_ms, "expires_ms", (json_int_t)o->expires_ms, "paid_by_me",
+		o->payer_id[0] && strcmp(o->payer_id, pr->user_id) == 0, "requested_by_me",
+		requested);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
@@ -139,6 +151,15 @@ static int pin_of(struct anfu_req *req, const struct pay_body *b, char *pin, siz
 
 int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 {
+	char *id = NULL;
+	int r = anfu_api_path_id(req, "ord", &id);
+
+	return r < 0 ? r : anfu_pay_api_pay_order(req, resp, id, NULL);
+}
+
+int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const char *id,
+			   const char *share_token)
+{
 	struct anfu_app *app = req->app;
 	struct anfu_pay *p = anfu_pay_api_service(req);
 	const struct anfu_principal *pr = customer(req);
@@ -151,7 +172,6 @@ int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_actor actor;
 	/* payment_password: at most 16 characters of up to 4 bytes each. */
 	char digits[16 * 4 + 1];
-	char *id = NULL;
 	int r;
 
 	memset(&b, 0, sizeof(b));
@@ -159,9 +179,7 @@ int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 		return ANFU_EINTERNAL;
 	if (!pr)
 		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_api_path_id(req, "ord", &id);
-	if (r == 0)
-		r = anfu_req_json(req, pay_fields, NFIELDS(pay_fields), &b);
+	r = anfu_req_json(req, pay_fields, NFIELDS(pay_fields), &b);
 	if (r < 0 && req->err_code && strcmp(req->err_field, "positions") == 0)
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_R_WEB_KEYPAD_POSITIONS, "positions");
 	if (r == 0)
@@ -178,17 +196,20 @@ int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
 	q = (struct anfu_pay_pay_req){ id,	   pr->user_id,	   b.request_id.ptr,
-				       pr->mfa_ms, pr->mfa_method, &pin };
+				       pr->mfa_ms, pr->mfa_method, &pin,
+				       share_token };
 	anfu_pay_api_actor(req, &actor);
 	r = anfu_pay_pay(p, &actor, &q, out);
 	if (r < 0)
 		return r;
 	if (out->code)
-		return anfu_req_fail(req,
-				     strcmp(out->code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0
-					     ? ANFU_ENOTFOUND
-					     : ANFU_ECONFLICT,
-				     out->code, out->field);
+		return anfu_req_fail(
+			req,
+			strcmp(out->code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ||
+					strcmp(out->code, ANFU_R_PAY_SHARE_NOT_FOUND) == 0
+				? ANFU_ENOTFOUND
+				: ANFU_ECONFLICT,
+			out->code, out->field);
 	resp->status = out->existed ? 200 : 201;
 	resp->body = json_pack(
 		"{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:s?, s:b}", "id", out->id,

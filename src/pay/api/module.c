@@ -78,8 +78,22 @@ static int expire_job(void *ud, struct anfu_db *db, const char **result)
 	return r;
 }
 
+/* "pay.escrow_release": escrow orders whose release deadline passed,
+ * released to their merchants (pay/escrow.c), as often as pay.expire. */
+static int release_job(void *ud, struct anfu_db *db, const char **result)
+{
+	struct anfu_pay_release_report rep = { 0 };
+	int r = anfu_pay_escrow_release_due(ud, &rep);
+
+	(void)db;
+	if (result)
+		*result = r < 0 ? "failed" : rep.released ? "released" : "ok";
+	return r;
+}
+
 static const struct anfu_job_def jobs[] = {
 	{ "pay.expire", 1000, 1000, anfu_pay_expire_interval, expire_job },
+	{ "pay.escrow_release", 1000, 1000, anfu_pay_release_interval, release_job },
 };
 static const struct anfu_job_table job_table = { jobs, sizeof(jobs) / sizeof(jobs[0]) };
 
@@ -109,6 +123,22 @@ static const struct anfu_route routes[] = {
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
 	  0 },
+#endif
+	/* escrow (pay/api/escrow.c) */
+	{ "POST", "/api/v1/me/orders/{id}/confirm-receipt", SES, ANFU_PERM_SESSION,
+	  anfu_pay_api_me_confirm_receipt, 0 },
+	/* pay-on-behalf (pay/api/behalf.c) */
+	{ "POST", "/api/v1/me/orders/{id}/share", SES, ANFU_PERM_SESSION, anfu_pay_api_me_share,
+	  0 },
+	{ "GET", "/api/v1/me/shared-orders/{id}", SES, ANFU_PERM_SESSION, anfu_pay_api_shared_get,
+	  0 },
+	{ "POST", "/api/v1/me/shared-orders/{id}/pay", SES, ANFU_PERM_SESSION,
+	  anfu_pay_api_shared_pay, 0 },
+#ifdef ANFU_TEST_HOOKS
+	{ "POST", "/test/v1/pay/escrow-release", ANFU_ACCESS_PUBLIC, "test.hooks",
+	  anfu_pay_api_test_escrow_release, 0 },
+	{ "POST", "/test/v1/pay/escrow-refund", ANFU_ACCESS_PUBLIC, "test.hooks",
+	  anfu_pay_api_test_escrow_refund, 0 },
 #endif
 };
 static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "api/module.h"
+#include "base/json.h"
 
 extern const struct anfu_module anfu_pay_module;
 
@@ -36,6 +37,9 @@ int anfu_pay_api_order_cancel(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp);
+/* Pays order id (share_token: through a pay-on-behalf link, else NULL). */
+int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const char *id,
+			   const char *share_token);
 
 #ifdef ANFU_TEST_HOOKS
 /* POST /test/v1/pay/expire: one expiry run now. */
@@ -51,5 +55,18 @@ int anfu_pay_api_test_expire(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_keypad_pin(struct anfu_req *req, const char *keypad_id, const char *positions,
 			    char *pin, size_t cap);
+
+/* escrow.c: escrow (customers' confirm-receipt) and its test hooks */
+struct anfu_pay_escrow;
+json_t *anfu_pay_api_escrow_json(const struct anfu_pay_escrow *e);
+int anfu_pay_api_me_confirm_receipt(struct anfu_req *req, struct anfu_resp *resp);
+/* behalf.c: pay-on-behalf */
+int anfu_pay_api_me_share(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_shared_get(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_shared_pay(struct anfu_req *req, struct anfu_resp *resp);
+#ifdef ANFU_TEST_HOOKS
+int anfu_pay_api_test_escrow_release(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_test_escrow_refund(struct anfu_req *req, struct anfu_resp *resp);
+#endif
 
 #endif

@@ -124,6 +124,12 @@ def test_rows_show_date_time_masked_party_and_amount(d):
     mine = page(d.alice.http, "/api/v1/me/payments")["transactions"][-1]
     assert mine["id"] == p0["id"] and mine["counterparty"] == "茶叶小铺"
     assert "fee" not in mine and "out_trade_no" not in mine
+    # The resulting balance of a customer's payment is in the wallet history
+    # (the decision of docs/payments.md): its ledger row, with the balance.
+    items = page(d.alice.http, "/api/v1/me/transactions", type="payment", limit=50)["items"]
+    assert [i["amount"] for i in items] == [5000, 3000, 2000, 1000]
+    assert [i["balance"] for i in items] == [1000000 - 11000, 1000000 - 6000, 1000000 - 3000,
+                                             1000000 - 1000]
 
 
 def test_filters_time_status_type_counterparty(d):

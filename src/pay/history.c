@@ -80,7 +80,8 @@ int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
 	int r;
 
 	if (!p || !q || !out || !ret_n || q->limit < 1 || cap < q->limit ||
-	    (q->status && q->status[0] && anfu_pay_state_parse(q->status, &(enum anfu_pay_state){ 0 }) < 0) ||
+	    (q->status && q->status[0] &&
+	     anfu_pay_state_parse(q->status, &(enum anfu_pay_state){ 0 }) < 0) ||
 	    (q->type && q->type[0] && strcmp(q->type, "payment") != 0))
 		return ANFU_EINVAL;
 	if (q->status)
@@ -106,10 +107,12 @@ int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
 				" pp.payer_id, o.state, pp.amount, pp.fee, pp.created_ms, o.subject"
 				" FROM pay_payment pp JOIN pay_order o ON o.id = pp.order_id"
 				" JOIN pay_merchant m ON m.merchant_id = o.merchant_id"
-				" WHERE ($1 = '' OR o.merchant_id = $1) AND ($2 = '' OR pp.payer_id = $2)"
+				" WHERE ($1 = '' OR o.merchant_id = $1) AND ($2 = '' OR "
+				"pp.payer_id = $2)"
 				" AND pp.created_ms >= $3 AND pp.created_ms < $4"
 				" AND ($5 = '' OR o.state = $5)"
-				" AND ($7 = '' OR pp.created_ms < $6 OR (pp.created_ms = $6 AND pp.id < $7))"
+				" AND ($7 = '' OR pp.created_ms < $6 OR (pp.created_ms = $6 AND "
+				"pp.id < $7))"
 				" ORDER BY pp.created_ms DESC, pp.id DESC LIMIT $8",
 				v, 8, tx_row, &t, NULL);
 	}

@@ -73,7 +73,8 @@ int anfu_pay_receipt_facts(void *ud, struct anfu_db *db, const char *ref,
 	else if (r < 0)
 		return r;
 	else
-		(void)anfu_strlcpy(f.payer.shown, payer.real_name[0] ? payer.real_name : payer.login,
+		(void)anfu_strlcpy(f.payer.shown,
+				   payer.real_name[0] ? payer.real_name : payer.login,
 				   sizeof(f.payer.shown));
 	(void)anfu_strlcpy(f.kind, ANFU_PAY_RECEIPT_KIND, sizeof(f.kind));
 	(void)anfu_strlcpy(f.ref, ref, sizeof(f.ref));

@@ -44,7 +44,11 @@
 #define MAC_CHARS 32
 #define CURSOR_MAX (24 + ANFU_ID_MAX + MAC_CHARS + 4)
 
-enum view { VIEW_CUSTOMER, VIEW_MERCHANT, VIEW_OPERATOR };
+enum view {
+	VIEW_CUSTOMER,
+	VIEW_MERCHANT,
+	VIEW_OPERATOR
+};
 
 struct hq {
 	enum view view;
@@ -184,8 +188,8 @@ static int parse_query(struct anfu_req *req, struct hq *h, char after_id[ANFU_ID
 		bad = "customer";
 	if (!bad && h->view == VIEW_OPERATOR && !id_param(req, "merchant", &h->q.merchant_id))
 		bad = "merchant";
-	if (!bad && cursor && (h->csv || cursor_parse(req, h->scope, cursor, &h->q.after_ms,
-						      after_id) < 0))
+	if (!bad && cursor &&
+	    (h->csv || cursor_parse(req, h->scope, cursor, &h->q.after_ms, after_id) < 0))
 		bad = "cursor";
 	if (bad)
 		return anfu_req_fail(req, ANFU_EINVAL, code, bad);
@@ -218,9 +222,9 @@ static json_t *row_json(const struct hq *h, const struct anfu_pay_tx_row *o)
 	if (j)
 		(void)json_object_set_new(j, "subject", json_string(o->subject));
 	if (j)
-		(void)json_object_set_new(j, "counterparty",
-					  json_string(h->view == VIEW_CUSTOMER ? o->merchant_name
-									      : o->payer_shown));
+		(void)json_object_set_new(
+			j, "counterparty",
+			json_string(h->view == VIEW_CUSTOMER ? o->merchant_name : o->payer_shown));
 	return j;
 }
 
@@ -273,8 +277,9 @@ static int audit_download(struct anfu_req *req, const struct hq *h, size_t rows,
 			      "merchant", h->q.merchant_id, "customer", h->q.payer_id, "from",
 			      (json_int_t)h->q.from_ms, "to", (json_int_t)h->q.to_ms, "type",
 			      h->q.type, "status", h->q.status, "rows", (json_int_t)rows);
-	struct anfu_audit_event ev = { &a, "pay.transactions.download", "pay_transactions",
-				       h->scope, outcome, d };
+	struct anfu_audit_event ev = {
+		&a, "pay.transactions.download", "pay_transactions", h->scope, outcome, d
+	};
 	int r;
 
 	anfu_pay_api_actor(req, &a);

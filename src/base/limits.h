@@ -837,6 +837,12 @@ _Static_assert(ANFU_LIMIT_BANK_RECON_AUDITED + 1 <= ANFU_LIMIT_TX_RECORDS,
 #define ANFU_LIMIT_PAY_MERCHANT_NAME_BYTES 128
 /* Rows of one page of orders or merchant profiles. */
 #define ANFU_LIMIT_PAY_PAGE 100
+/* Rows of one CSV download of transactions (FUNC-PAY-16): the file is
+ * built in the request's arena (4 x the body limit + 64 KiB: 320 KiB by
+ * default) and one row is at most ~1.2 KiB (a 256-byte subject with every
+ * quote doubled, ids, a 128-byte merchant name), so 200 rows fit. A
+ * download matching more is refused: the caller narrows the time range. */
+#define ANFU_LIMIT_PAY_CSV_ROWS 200
 /* Orders one expiry command closes (each with its audit record, so it
  * stays within one transaction's records), and commands per run: the
  * rest waits for the next run (every second). */

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "base/limits.h"
+#include "base/mask.h"
 #include "base/rand.h"
 
 struct anfu_actor;
@@ -479,6 +480,61 @@ int anfu_pay_share_resolve(struct anfu_db *db, const char *token, int64_t now,
 			   struct anfu_pay_share *ret, const char **ret_code);
 /* The share of order_id. ANFU_ENOTFOUND when it was never shared. */
 int anfu_pay_share_get(struct anfu_db *db, const char *order_id, struct anfu_pay_share *ret);
+
+/* ---- receipts, history and download (pay/receipt_payment.c,
+ * pay/history.c; FUNC-PAY-14/15/16, docs/payments.md) ---- */
+
+struct anfu_buf;
+struct anfu_receipt_facts;
+
+/* The receipt kind of a completed payment (ref: its pmt_ id). */
+#define ANFU_PAY_RECEIPT_KIND "payment"
+
+/* The receipt module's facts function of kind "payment" (ud: the
+ * service): payer (customer, masked by iam), payee (merchant, its Chinese
+ * name), amount, the order's subject, the payment's and the fee's ledger
+ * transfer ids. ANFU_ENOTFOUND when there is no such payment. */
+int anfu_pay_receipt_facts(void *ud, struct anfu_db *db, const char *ref,
+			   struct anfu_receipt_facts *ret);
+
+/* What to list; strings borrowed. The route sets the scope from the
+ * session: a merchant user's merchant_id, a customer's payer_id. */
+struct anfu_pay_tx_query {
+	const char *merchant_id; /* NULL / "": any merchant */
+	const char *payer_id;	 /* NULL / "": any payer */
+	int64_t from_ms, to_ms;	 /* [from, to) of the payment time; 0: unbounded */
+	const char *type;	 /* NULL / "" / "payment" (refunds: not yet) */
+	const char *status;	 /* NULL / "": any; else an order state name */
+	int64_t after_ms;	 /* the cursor: rows strictly older than */
+	const char *after_id;	 /* (after_ms, after_id); NULL / "": the newest */
+	size_t limit;		 /* >= 1 */
+};
+
+/* One row (FUNC-PAY-15). */
+struct anfu_pay_tx_row {
+	char type[16];	      /* "payment" */
+	char id[ANFU_ID_MAX]; /* pmt_... */
+	char order_id[ANFU_ID_MAX];
+	char out_trade_no[ANFU_LIMIT_PAY_OUT_TRADE_NO + 1];
+	char merchant_id[ANFU_LIMIT_LEDGER_OWNER_BYTES + 1];
+	char merchant_name[ANFU_PAY_NAME_MAX];
+	char payer_id[ANFU_ID_MAX];
+	char payer_shown[ANFU_MASK_MAX]; /* masked by iam */
+	enum anfu_pay_state status;	 /* the order's state now */
+	int64_t amount, fee, time_ms;
+	char subject[ANFU_LIMIT_PAY_SUBJECT_BYTES + 1];
+};
+
+/* The completed payments matching q, newest first by (time, id), at most
+ * q->limit into out (cap >= limit), count in *ret_n. Returns 0; ANFU_EINVAL
+ * for bad arguments, an unknown status or type; the store's errors. */
+int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
+			  struct anfu_pay_tx_row *out, size_t cap, size_t *ret_n);
+
+/* Appends s as one CSV cell (RFC 4180: quoted, quotes doubled) to out; a
+ * cell starting with = + - @, tab or CR gets a leading ' so spreadsheets
+ * show it as text (CSV injection). Returns 0 or anfu_buf's ANFU_ELIMIT. */
+int anfu_pay_csv_cell(struct anfu_buf *out, const char *s);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_pay_migrations;

@@ -21,6 +21,7 @@
 #include "jobs/jobs.h"
 #include "pay/api/module.h"
 #include "pay/pay.h"
+#include "receipt/receipt.h"
 
 static const struct anfu_actor system_actor = { "system", "system", "", "", "", "" };
 
@@ -47,6 +48,12 @@ static int pay_start(struct anfu_app *app, const void *config, void **ret_svc)
 
 	if (r == 0)
 		r = anfu_pay_open_platform(p, &system_actor);
+	/* Payments' receipts (the receipt module is earlier in the list). */
+	if (r == 0)
+		r = service_named(app, "receipt")
+			    ? anfu_receipt_register(service_named(app, "receipt"),
+						    ANFU_PAY_RECEIPT_KIND, anfu_pay_receipt_facts, p)
+			    : ANFU_EINVAL;
 	if (r < 0) {
 		anfu_log_error("pay.start",
 			       "pay not started (%s): the ledger, iam and the wallet first; "
@@ -120,6 +127,15 @@ static const struct anfu_route routes[] = {
 	/* The hosted cashier page (cashier.c): public, it looks for the
 	 * session itself and sends a browser without one to the login page. */
 	{ "GET", "/pay/{id}", ANFU_ACCESS_PUBLIC, ANFU_PERM_PUBLIC, anfu_pay_api_cashier_page, 0 },
+
+	/* history and download, merchants' receipts (api/history.c) */
+	{ "GET", "/api/v1/me/payments", SES, ANFU_PERM_SESSION, anfu_pay_api_me_payments, 0 },
+	{ "GET", "/api/v1/merchant/transactions", SES, "pay.order.read",
+	  anfu_pay_api_merchant_transactions, 0 },
+	{ "GET", "/admin/v1/transactions", ADM, "pay.transaction.read",
+	  anfu_pay_api_admin_transactions, 0 },
+	{ "GET", "/api/v1/merchant/receipts/{kind}/{ref}", SES, "pay.order.read",
+	  anfu_pay_api_merchant_receipt, 0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
 	  0 },

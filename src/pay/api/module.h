@@ -41,6 +41,12 @@ int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const char *id,
 			   const char *share_token);
 
+/* history.c: transaction history, its CSV download, merchants' receipts */
+int anfu_pay_api_me_payments(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_merchant_transactions(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_admin_transactions(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_merchant_receipt(struct anfu_req *req, struct anfu_resp *resp);
+
 #ifdef ANFU_TEST_HOOKS
 /* POST /test/v1/pay/expire: one expiry run now. */
 int anfu_pay_api_test_expire(struct anfu_req *req, struct anfu_resp *resp);

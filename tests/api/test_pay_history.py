@@ -1,0 +1,282 @@
+"""Transaction history and its CSV download (FUNC-PAY-14/15/16;
+src/pay/history.c, src/pay/api/history.c; docs/payments.md "History and
+download"): customers see their own payments, merchant users their
+merchant's, operators with pay.transaction.read anyone's; filters by time,
+type, status and counterparty; MAC'd cursors bound to the caller's scope;
+CSV with masking, neutralised formulas, a row limit, and an audit record
+of every download."""
+import csv
+import io
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from conftest import Server
+from pay import create_order, err, make_desk, merchant_staff, merchant_user, register_merchant
+from test_wallet_transfers import PIN, customer
+
+CN = timezone(timedelta(hours=8))
+CSV_ROWS = 200  # ANFU_LIMIT_PAY_CSV_ROWS
+
+
+@pytest.fixture(scope="module")
+def d(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("payhistory"), init_args=("--admin", "opsadmin"),
+               config={"lockout": {"ip_failures": "10000"},
+                       "pay": {"expire_interval_s": "86400"},
+                       "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    d = make_desk(s, "payhis")
+    register_merchant(d, "mch_his", fee_bps=100)
+    register_merchant(d, "mch_his2", fee_bps=0)
+    d.boss = merchant_user(d, "mch_his")
+    d.clerk = merchant_staff(d, d.boss)
+    d.boss2 = merchant_user(d, "mch_his2")
+    d.alice = customer(s, name="张三", funds=1000000)
+    d.bob = customer(s, name="李四", funds=1000000)
+    # alice pays mch_his three times and mch_his2 once; bob pays mch_his once.
+    d.pays = []
+    for who, m, amount, subject in ((d.alice, d.boss, 1000, "=HYPERLINK(\"http://x\")"),
+                                    (d.alice, d.boss, 2000, "+1 龙井"),
+                                    (d.alice, d.boss2, 3000, "@SUM(A1)"),
+                                    (d.bob, d.boss, 4000, "-2 \"普洱\""),
+                                    (d.alice, d.boss, 5000, "绿茶")):
+        s.clock(advance_ms=60000)
+        d.pays.append(pay(who, m, amount, subject))
+    yield d
+    s.stop()
+    s.assert_stopped_cleanly()
+
+
+def pay(c, m, amount, subject):
+    o = create_order(m, amount=amount, subject=subject)
+    r = c.http.post("/api/v1/me/orders/%s/pay" % o["id"],
+                    {"payment_password": PIN, "request_id": uuid.uuid4().hex})
+    assert r.status_code == 201, r.text
+    p = r.json()
+    p["order"] = o
+    return p
+
+
+def ids(rows):
+    return [t["id"] for t in rows]
+
+
+def page(client, path, **q):
+    r = client.get(path, params=q)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def walk(client, path, limit, **q):
+    """Every row, page by page; the pages' sizes."""
+    rows, sizes, cursor = [], [], None
+    while True:
+        args = dict(q, limit=limit)
+        if cursor:
+            args["cursor"] = cursor
+        j = page(client, path, **args)
+        rows += j["transactions"]
+        sizes.append(len(j["transactions"]))
+        cursor = j.get("next_cursor")
+        if not cursor:
+            return rows, sizes
+
+
+def downloads(s):
+    return s.audit("pay.transactions.download")
+
+
+def test_each_role_sees_only_its_own(d):
+    """A customer sees only their payments, a merchant's users only their
+    merchant's, another merchant only its own; newest first. req:
+    FUNC-PAY-14, IAM-RBAC-01"""
+    p = [x["id"] for x in d.pays]
+    mine = page(d.alice.http, "/api/v1/me/payments")["transactions"]
+    assert ids(mine) == [p[4], p[2], p[1], p[0]]
+    assert ids(page(d.bob.http, "/api/v1/me/payments")["transactions"]) == [p[3]]
+    for m in (d.boss, d.clerk):
+        assert ids(page(m, "/api/v1/merchant/transactions")["transactions"]) == \
+            [p[4], p[3], p[1], p[0]]
+    assert ids(page(d.boss2, "/api/v1/merchant/transactions")["transactions"]) == [p[2]]
+    # The other class's route: refused.
+    r = d.alice.http.get("/api/v1/merchant/transactions")
+    assert r.status_code == 403 and err(r) == "forbidden", r.text
+    r = d.boss.get("/api/v1/me/payments")
+    assert r.status_code == 403 and err(r) == "forbidden", r.text
+
+
+def test_rows_show_date_time_masked_party_and_amount(d):
+    """Each row: date and time (Beijing), the masked counterparty, the
+    amount in fen, CNY; merchants see the fee, customers do not; the payer's
+    id and real name are not shown to merchants. req: FUNC-PAY-15,
+    DATA-MASK-04"""
+    p0 = d.pays[0]
+    row = page(d.boss, "/api/v1/merchant/transactions", limit=5)["transactions"][-1]
+    assert row["id"] == p0["id"] and row["order_id"] == p0["order"]["id"]
+    assert row["amount"] == 1000 and row["currency"] == "CNY" and row["fee"] == 10
+    assert row["type"] == "payment" and row["status"] == "paid"
+    assert row["counterparty"] == "*三" and row["payer"] == "*三"
+    assert "payer_id" not in row and d.alice.id not in json.dumps(row)
+    t = datetime.fromtimestamp(row["time_ms"] / 1000, CN)
+    assert row["date"] == t.strftime("%Y-%m-%d") and row["time"] == t.strftime("%H:%M:%S")
+    mine = page(d.alice.http, "/api/v1/me/payments")["transactions"][-1]
+    assert mine["id"] == p0["id"] and mine["counterparty"] == "茶叶小铺"
+    assert "fee" not in mine and "out_trade_no" not in mine
+    # The resulting balance of a customer's payment is in the wallet history
+    # (the decision of docs/payments.md): its ledger row, with the balance.
+    items = page(d.alice.http, "/api/v1/me/transactions", type="payment", limit=50)["items"]
+    assert [i["amount"] for i in items] == [5000, 3000, 2000, 1000]
+    assert [i["balance"] for i in items] == [1000000 - 11000, 1000000 - 6000, 1000000 - 3000,
+                                             1000000 - 1000]
+
+
+def test_filters_time_status_type_counterparty(d):
+    """from (inclusive) and to (exclusive) on the payment time, status,
+    type, and a customer's counterparty (merchant id). req: FUNC-PAY-14"""
+    p = d.pays
+    t1, t3 = p[1]["created_ms"], p[3]["created_ms"]
+    got = page(d.boss, "/api/v1/merchant/transactions", **{"from": t1, "to": t3})
+    assert ids(got["transactions"]) == [p[1]["id"]]
+    got = page(d.boss, "/api/v1/merchant/transactions", **{"from": t1, "to": t3 + 1})
+    assert ids(got["transactions"]) == [p[3]["id"], p[1]["id"]]
+    assert page(d.boss, "/api/v1/merchant/transactions", status="paid",
+                type="payment")["transactions"] != []
+    assert page(d.boss, "/api/v1/merchant/transactions", status="closed")["transactions"] == []
+    got = page(d.alice.http, "/api/v1/me/payments", counterparty="mch_his2")
+    assert ids(got["transactions"]) == [p[2]["id"]]
+    for q, field in (({"type": "refund"}, "type"), ({"status": "lost"}, "status"),
+                     ({"from": "-1"}, "from"), ({"to": "x"}, "to"),
+                     ({"format": "pdf"}, "format"), ({"counterparty": "a b"}, "counterparty")):
+        r = d.alice.http.get("/api/v1/me/payments", params=q)
+        assert r.status_code == 400 and err(r) == "invalid_field", r.text
+        assert r.json()["error"]["field"] == field
+
+
+def test_cursors_page_through_and_are_bound_to_the_scope(d):
+    """limit 1..100; pages of one give every row once in order; a changed
+    cursor, or one from another merchant, is refused. req: FUNC-PAY-14"""
+    rows, sizes = walk(d.boss, "/api/v1/merchant/transactions", 1)
+    assert ids(rows) == ids(page(d.boss, "/api/v1/merchant/transactions")["transactions"])
+    assert sizes == [1, 1, 1, 1]
+    rows, sizes = walk(d.boss, "/api/v1/merchant/transactions", 3)
+    assert sizes == [3, 1] and len(set(ids(rows))) == 4
+    full = page(d.boss, "/api/v1/merchant/transactions", limit=4)
+    assert "next_cursor" not in full or full["next_cursor"] is None
+    for lim in ("0", "101", "x"):
+        r = d.boss.get("/api/v1/merchant/transactions", params={"limit": lim})
+        assert r.status_code == 400 and err(r) == "field_out_of_range", r.text
+    assert len(page(d.boss, "/api/v1/merchant/transactions", limit=100)["transactions"]) == 4
+    cur = page(d.boss, "/api/v1/merchant/transactions", limit=1)["next_cursor"]
+    ms, pid, mac = cur.split(".")
+    forged = "%d.%s.%s" % (int(ms) + 60000, pid, mac)
+    for c in (forged, cur[:-1] + ("0" if cur[-1] != "0" else "1"), "garbage"):
+        r = d.boss.get("/api/v1/merchant/transactions", params={"cursor": c})
+        assert r.status_code == 400 and err(r) == "invalid_field", r.text
+        assert r.json()["error"]["field"] == "cursor"
+    # Another merchant (and a customer) cannot use mch_his's cursor.
+    r = d.boss2.get("/api/v1/merchant/transactions", params={"cursor": cur})
+    assert r.status_code == 400 and err(r) == "invalid_field", r.text
+    r = d.alice.http.get("/api/v1/me/payments", params={"cursor": cur})
+    assert r.status_code == 400 and err(r) == "invalid_field", r.text
+    # The staff member of the same merchant can.
+    r = d.clerk.get("/api/v1/merchant/transactions", params={"cursor": cur})
+    assert r.status_code == 200 and len(r.json()["transactions"]) == 3
+
+
+def test_operators_need_the_permission(d):
+    """/admin/v1/transactions: an operator without pay.transaction.read is
+    refused; a risk officer with it queries by customer and merchant.
+    req: FUNC-PAY-14, IAM-RBAC-01, IAM-LP-01"""
+    p = d.pays
+    r = d.op.get("/admin/v1/transactions", params={"customer": d.alice.id})
+    assert r.status_code == 403 and err(r) == "forbidden", r.text
+    got = page(d.risk, "/admin/v1/transactions", customer=d.alice.id)
+    assert ids(got["transactions"]) == [p[4]["id"], p[2]["id"], p[1]["id"], p[0]["id"]]
+    assert got["transactions"][0]["payer_id"] == d.alice.id
+    got = page(d.risk, "/admin/v1/transactions", customer=d.alice.id, merchant="mch_his2")
+    assert ids(got["transactions"]) == [p[2]["id"]]
+    assert len(page(d.risk, "/admin/v1/transactions")["transactions"]) == 5
+    r = d.risk.get("/admin/v1/transactions", params={"customer": "usr x"})
+    assert r.status_code == 400 and err(r) == "invalid_field", r.text
+
+
+def parse_csv(r):
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert r.headers["Content-Disposition"] == 'attachment; filename="transactions.csv"'
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(r.content.decode("utf-8")[1:], newline="")))
+
+
+def test_csv_download_is_masked_neutralised_and_audited(d):
+    """The same query as CSV (UTF-8 with BOM, CRLF, every cell quoted):
+    masked counterparty, amounts in yuan, formula cells prefixed with ';
+    the download audited with who, the filter and the rows. req:
+    FUNC-PAY-16, DATA-MASK-04"""
+    s = d.s
+    before = len(downloads(s))
+    r = d.boss.get("/api/v1/merchant/transactions", params={"format": "csv"})
+    rows = parse_csv(r)
+    assert rows[0] == ["date", "time", "type", "id", "order_id", "counterparty", "amount_cny",
+                       "currency", "status", "subject", "fee_cny"]
+    body = rows[1:]
+    assert [x[3] for x in body] == [d.pays[i]["id"] for i in (4, 3, 1, 0)]
+    by_id = {x[3]: x for x in body}
+    first = by_id[d.pays[0]["id"]]
+    assert first[5] == "*三" and first[6] == "10.00" and first[7] == "CNY" and first[10] == "0.10"
+    assert first[9] == "'=HYPERLINK(\"http://x\")"
+    assert by_id[d.pays[1]["id"]][9] == "'+1 龙井"
+    assert by_id[d.pays[3]["id"]][9] == "'-2 \"普洱\"" and by_id[d.pays[3]["id"]][5] == "*四"
+    assert by_id[d.pays[4]["id"]][9] == "绿茶"
+    assert d.alice.id not in r.text and "张三" not in r.text
+    recs = downloads(s)[before:]
+    assert len(recs) == 1
+    a = recs[0]
+    det = json.loads(a["details"])
+    boss_id = d.boss.get("/api/v1/me").json()["user"]["id"]
+    assert a["outcome"] == "success" and a["actor_id"] == boss_id
+    assert det["rows"] == 4 and det["merchant"] == "mch_his" and det["scope"] == "m:mch_his"
+    # A customer's CSV: their own rows, the merchant's name, no fee column;
+    # with a filter, recorded in the audit record.
+    r = d.alice.http.get("/api/v1/me/payments",
+                         params={"format": "csv", "counterparty": "mch_his2"})
+    rows = parse_csv(r)
+    assert len(rows[0]) == 10 and [x[3] for x in rows[1:]] == [d.pays[2]["id"]]
+    assert rows[1][5] == "茶叶小铺" and rows[1][9] == "'@SUM(A1)"
+    rec = downloads(s)[-1]
+    det = json.loads(rec["details"])
+    assert rec["actor_id"] == d.alice.id and det["rows"] == 1
+    assert det["merchant"] == "mch_his2" and det["customer"] == d.alice.id
+    # Operators' downloads are audited too.
+    r = d.risk.get("/admin/v1/transactions", params={"format": "csv", "customer": d.bob.id})
+    assert [x[3] for x in parse_csv(r)[1:]] == [d.pays[3]["id"]]
+    assert json.loads(downloads(s)[-1]["details"])["customer"] == d.bob.id
+
+
+def test_csv_row_limit(d):
+    """A download has at most ANFU_LIMIT_PAY_CSV_ROWS rows (limit names a
+    smaller cap); a query matching more is refused (narrow the range),
+    audited as a failure, and no file is sent. req: FUNC-PAY-16"""
+    s = d.s
+    r = d.boss.get("/api/v1/merchant/transactions",
+                   params={"format": "csv", "limit": str(CSV_ROWS + 1)})
+    assert r.status_code == 400 and err(r) == "field_out_of_range", r.text
+    assert r.json()["error"]["field"] == "limit"
+    r = d.boss.get("/api/v1/merchant/transactions",
+                   params={"format": "csv", "limit": str(CSV_ROWS)})
+    assert len(parse_csv(r)) == 1 + 4
+    r = d.boss.get("/api/v1/merchant/transactions", params={"format": "csv", "limit": "4"})
+    assert len(parse_csv(r)) == 1 + 4
+    before = len(downloads(s))
+    r = d.boss.get("/api/v1/merchant/transactions", params={"format": "csv", "limit": "3"})
+    assert r.status_code == 400 and err(r) == "field_out_of_range", r.text
+    assert r.json()["error"]["field"] == "to"
+    recs = downloads(s)[before:]
+    assert len(recs) == 1 and recs[0]["outcome"] == "failure"
+    assert json.loads(recs[0]["details"])["rows"] == 0
+    # A CSV takes no cursor.
+    cur = page(d.boss, "/api/v1/merchant/transactions", limit=1)["next_cursor"]
+    r = d.boss.get("/api/v1/merchant/transactions", params={"format": "csv", "cursor": cur})
+    assert r.status_code == 400 and err(r) == "invalid_field", r.text

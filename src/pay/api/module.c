@@ -78,8 +78,22 @@ static int expire_job(void *ud, struct anfu_db *db, const char **result)
 	return r;
 }
 
+/* "pay.refund_retry": refunds waiting for the merchant's funds, executed
+ * again every [pay] refund_retry_interval_s. */
+static int refund_retry_job(void *ud, struct anfu_db *db, const char **result)
+{
+	int64_t done = 0;
+	int r = anfu_pay_refund_retry_due(ud, &done);
+
+	(void)db;
+	if (result)
+		*result = r < 0 ? "failed" : done ? "refunded" : "ok";
+	return r;
+}
+
 static const struct anfu_job_def jobs[] = {
 	{ "pay.expire", 1000, 1000, anfu_pay_expire_interval, expire_job },
+	{ "pay.refund_retry", 1000, 1000, anfu_pay_refund_retry_interval, refund_retry_job },
 };
 static const struct anfu_job_table job_table = { jobs, sizeof(jobs) / sizeof(jobs[0]) };
 
@@ -103,9 +117,20 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/me/orders/{id}/pay", SES, ANFU_PERM_SESSION, anfu_pay_api_me_pay, 0 },
 	{ "POST", "/api/v1/me/orders/{id}/cancel", SES, ANFU_PERM_SESSION, anfu_pay_api_me_cancel,
 	  0 },
+	/* refunds (api/refunds.c) */
+	{ "POST", "/api/v1/merchant/orders/{id}/refunds", SES, "pay.refund.create",
+	  anfu_pay_api_refund_create, 0 },
+	{ "GET", "/api/v1/merchant/refunds/{id}", SES, "pay.refund.read", anfu_pay_api_refund_get,
+	  0 },
+	{ "POST", "/admin/v1/refunds/{id}/approve", ADM, "pay.refund.review",
+	  anfu_pay_api_refund_approve, 0 },
+	{ "POST", "/admin/v1/refunds/{id}/reject", ADM, "pay.refund.review",
+	  anfu_pay_api_refund_reject, 0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
 	  0 },
+	{ "POST", "/test/v1/pay/refund-retry", ANFU_ACCESS_PUBLIC, "test.hooks",
+	  anfu_pay_api_test_refund_retry, 0 },
 #endif
 };
 static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };

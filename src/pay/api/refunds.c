@@ -1,0 +1,204 @@
+/*
+ * pay/api/refunds: the routes of refunds (docs/payments.md, "Refunds"):
+ *
+ * POST /api/v1/merchant/orders/{id}/refunds {out_refund_no, amount,
+ *   currency, reason} -> 201 the refund (200 with "existed": true for the
+ *   same refund number with the same content)
+ * GET /api/v1/merchant/refunds/{id} -> 200 the refund
+ * POST /admin/v1/refunds/{id}/approve -> 200 the refund
+ * POST /admin/v1/refunds/{id}/reject -> 200 the refund
+ * GET /admin/v1/refunds?state=reviewing|waiting_funds -> 200 {refunds}
+ *
+ * A merchant user works on its own merchant's orders and refunds (the
+ * session's merchant_id, never the body's): another merchant's are not
+ * found. Operators review (the router checked the permission).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "audit/audit.h"
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/refusal.h"
+#include "base/str.h"
+#include "http/http.h"
+#include "iam/iam.h"
+#include "pay/api/module.h"
+#include "pay/pay.h"
+#include "store/store.h"
+
+#define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct anfu_principal *merchant_user(struct anfu_req *req)
+{
+	const struct anfu_principal *pr = req->principal;
+
+	return pr && pr->kind == ANFU_USER_MERCHANT && pr->merchant_id[0] ? pr : NULL;
+}
+
+static json_t *refund_json(const struct anfu_pay_refund *x)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:s?, s:s?, "
+			 "s:I, s:I}",
+			 "id", x->id, "order_id", x->order_id, "merchant_id", x->merchant_id,
+			 "out_refund_no", x->out_refund_no, "state",
+			 anfu_pay_refund_state_name(x->state), "amount", (json_int_t)x->amount,
+			 "currency", "CNY", "fee_back", (json_int_t)x->fee_back, "reason",
+			 x->reason, "origin", x->origin, "reviewed_by", x->reviewed_by,
+			 "ledger_transfer", x->ledger_id[0] ? x->ledger_id : NULL,
+			 "fee_ledger_transfer", x->fee_ledger_id[0] ? x->fee_ledger_id : NULL,
+			 "created_ms", (json_int_t)x->created_ms, "updated_ms",
+			 (json_int_t)x->updated_ms);
+}
+
+static int refusal(struct anfu_req *req, const char *code, const char *field)
+{
+	bool nf = strcmp(code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ||
+		  strcmp(code, ANFU_R_PAY_REFUND_NOT_FOUND) == 0;
+
+	return anfu_req_fail(req, nf ? ANFU_ENOTFOUND : ANFU_ECONFLICT, code, field);
+}
+
+static bool refund_no_ok(const char *s, size_t len)
+{
+	return anfu_pay_out_trade_no_ok(s, len);
+}
+
+struct refund_body {
+	struct anfu_str out_refund_no, currency, reason;
+	struct anfu_opt_i64 amount;
+};
+
+static const struct anfu_jfield refund_fields[] = {
+	{ "out_refund_no", ANFU_JT_STRING, offsetof(struct refund_body, out_refund_no), true, 1,
+	  ANFU_LIMIT_PAY_OUT_TRADE_NO, refund_no_ok },
+	{ "amount", ANFU_JT_INT, offsetof(struct refund_body, amount), true, 1,
+	  ANFU_LIMIT_WALLET_AMOUNT, NULL },
+	{ "currency", ANFU_JT_STRING, offsetof(struct refund_body, currency), true, 3, 3, NULL },
+	{ "reason", ANFU_JT_STRING, offsetof(struct refund_body, reason), true, 1,
+	  ANFU_LIMIT_PAY_SUBJECT_BYTES, NULL },
+};
+
+int anfu_pay_api_refund_create(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	const struct anfu_principal *pr = merchant_user(req);
+	struct anfu_pay_refund *x = NULL;
+	struct anfu_pay_refund_req q;
+	struct refund_body b;
+	struct anfu_actor actor;
+	const char *code = NULL, *field = NULL;
+	bool existed = false;
+	char *id = NULL;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	if (!p)
+		return ANFU_EINTERNAL;
+	if (!pr)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_api_path_id(req, "ord", &id);
+	if (r == 0)
+		r = anfu_req_json(req, refund_fields, NFIELDS(refund_fields), &b);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*x), (void **)&x);
+	if (r < 0)
+		return r;
+	if (strcmp(b.currency.ptr, "CNY") != 0)
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "currency");
+	q = (struct anfu_pay_refund_req){ pr->merchant_id,     pr->user_id,  id,
+					  b.out_refund_no.ptr, b.amount.v,   b.reason.ptr };
+	anfu_pay_api_actor(req, &actor);
+	r = anfu_pay_refund_apply(p, &actor, &q, x, &existed, &code, &field);
+	if (r < 0)
+		return r;
+	if (code)
+		return refusal(req, code, field);
+	resp->status = existed ? 200 : 201;
+	resp->body = refund_json(x);
+	if (resp->body)
+		(void)anfu_json_set(resp->body, "existed", json_boolean(existed));
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_pay_api_refund_get(struct anfu_req *req, struct anfu_resp *resp)
+{
+	const struct anfu_principal *pr = merchant_user(req);
+	struct anfu_pay_refund *x = NULL;
+	struct anfu_db *db = NULL;
+	char *id = NULL;
+	int r;
+
+	if (!pr)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_api_path_id(req, "rfd", &id);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*x), (void **)&x);
+	if (r == 0)
+		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+	if (r == 0)
+		r = anfu_pay_refund_get(db, id, x);
+	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(x->merchant_id, pr->merchant_id) != 0))
+		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_PAY_REFUND_NOT_FOUND, NULL);
+	if (r < 0)
+		return r;
+	resp->body = refund_json(x);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+static int review(struct anfu_req *req, struct anfu_resp *resp, bool approve)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	struct anfu_pay_refund *x = NULL;
+	struct anfu_actor actor;
+	const char *code = NULL;
+	char *id = NULL;
+	int r;
+
+	if (!p)
+		return ANFU_EINTERNAL;
+	r = anfu_api_path_id(req, "rfd", &id);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*x), (void **)&x);
+	if (r < 0)
+		return r;
+	anfu_pay_api_actor(req, &actor);
+	r = anfu_pay_refund_review(p, &actor, id, approve, x, &code);
+	if (r < 0)
+		return r;
+	if (code)
+		return refusal(req, code, NULL);
+	resp->body = refund_json(x);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_pay_api_refund_approve(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return review(req, resp, true);
+}
+
+int anfu_pay_api_refund_reject(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return review(req, resp, false);
+}
+
+#ifdef ANFU_TEST_HOOKS
+int anfu_pay_api_test_refund_retry(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	int64_t done = 0;
+	int r;
+
+	if (!p)
+		return ANFU_EINTERNAL;
+	r = anfu_pay_refund_retry_due(p, &done);
+	if (r < 0)
+		return r;
+	resp->body = json_pack("{s:I}", "succeeded", (json_int_t)done);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+#endif

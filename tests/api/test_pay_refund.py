@@ -81,7 +81,7 @@ def test_a_refund_within_the_rules_moves_the_money_and_the_fee_back(d):
     fee back (rounded down on the cumulative share) and the money back as
     one linked chain; the order goes partially_refunded, then refunded;
     the same refund number answers the same refund; other content is a
-    conflict. req: FUNC-SETL-08"""
+    conflict. req: FUNC-SETL-08, FUNC-SETL-10, FUNC-OPS-04, FUNC-OPS-05"""
     s = d.s
     c = customer(s, funds=20000)
     o = paid_order(d, c, 10084)  # fee 61 at 60 bps
@@ -131,7 +131,7 @@ def test_a_refund_within_the_rules_moves_the_money_and_the_fee_back(d):
 
 def test_refunds_add_up_to_the_amount_paid_and_not_a_fen_more(d):
     """Cumulative refunds = the amount paid passes; +1 fen is refused and
-    changes nothing. req: FUNC-SETL-08"""
+    changes nothing. req: FUNC-SETL-10"""
     s = d.s
     c = customer(s, funds=10000)
     o = paid_order(d, c, 3000)
@@ -148,7 +148,7 @@ def test_refunds_add_up_to_the_amount_paid_and_not_a_fen_more(d):
 
 def test_racing_refunds_cannot_both_pass(d):
     """Two refunds of 60% of one order at once: the writer orders them;
-    exactly one succeeds, the other is refused. req: FUNC-SETL-08"""
+    exactly one succeeds, the other is refused. req: FUNC-SETL-10"""
     s = d.s
     c = customer(s, funds=10000)
     o = paid_order(d, c, 4000)
@@ -292,7 +292,7 @@ def account_id(s, kind, owner):
 def test_a_short_merchant_balance_waits_and_the_job_retries(d):
     """The merchant's balance is short: the refund waits (waiting_funds),
     nothing moves, its amount still counts; once the balance is back the
-    job pay.refund_retry (on the clock) executes it. req: FUNC-SETL-08"""
+    job pay.refund_retry (on the clock) executes it. req: FUNC-OPS-05"""
     s = d.s
     c = customer(s, funds=10000)
     sink = customer(s)
@@ -326,3 +326,70 @@ def test_a_short_merchant_balance_waits_and_the_job_retries(d):
         time.sleep(0.2)
     assert st == "succeeded"
     assert balance(c) == c0 + 3000 and state_of(d, o["id"]) == "partially_refunded"
+
+
+def batch(m, items):
+    return m.post("/api/v1/merchant/refund-batches", {"items": items})
+
+
+def item(order_id, amount, no=None, **extra):
+    it = {"order_id": order_id, "out_refund_no": no or "B" + uuid.uuid4().hex[:20],
+          "amount": amount, "currency": "CNY", "reason": "批量退款"}
+    it.update(extra)
+    return it
+
+
+def test_a_batch_refunds_item_by_item(d):
+    """Each item goes the single refund's way and gets its own result:
+    the good ones apply, the bad ones are refused alone; the same batch
+    again answers the same refunds. req: FUNC-SETL-09, FUNC-SETL-10"""
+    s = d.s
+    c = customer(s, funds=20000)
+    a, b = paid_order(d, c, 1000), paid_order(d, c, 2000)
+    unpaid = create_order(d.boss, amount=300)
+    c0 = balance(c)
+    items = [item(a["id"], 1000), item(b["id"], 2001), item(unpaid["id"], 100),
+             item(b["id"], 500), item(b["id"], AUTO_MAX + 1)]
+    r = batch(d.boss, items)
+    assert r.status_code == 200, r.text
+    res = r.json()["results"]
+    assert [x["index"] for x in res] == [0, 1, 2, 3, 4]
+    assert [x["status"] for x in res] == ["applied", "refused", "refused", "applied", "refused"]
+    assert res[0]["refund"]["state"] == "succeeded" and res[3]["refund"]["state"] == "succeeded"
+    assert [res[i]["error"]["code"] for i in (1, 2, 4)] == \
+        ["refund_amount_exceeded", "order_state_invalid", "refund_amount_exceeded"]
+    assert r.json()["accepted"] == 2 and r.json()["refused"] == 3
+    assert balance(c) == c0 + 1500
+    assert state_of(d, a["id"]) == "refunded" and state_of(d, b["id"]) == "partially_refunded"
+    before = snapshot(d, c)
+    r = batch(d.boss, [items[0], items[3]])
+    assert [x["status"] for x in r.json()["results"]] == ["existed", "existed"], r.text
+    assert snapshot(d, c) == before
+
+
+def test_a_malformed_or_oversized_batch_is_refused_whole(d):
+    """A malformed item, no items, or more than the limit (50): 400, not
+    one item applied. req: FUNC-SETL-09"""
+    s = d.s
+    c = customer(s, funds=5000)
+    a = paid_order(d, c, 1000)
+    before = snapshot(d, c)
+    for items, code, field in (
+            ([item(a["id"], 100), item(a["id"], 0)], "invalid_field", "amount"),
+            ([item(a["id"], 100), item("usr_" + "z" * 22, 1)], "invalid_field", "order_id"),
+            ([item(a["id"], 100), item(a["id"], 1, currency="USD")], "invalid_field",
+             "currency"),
+            ([item(a["id"], 100), dict(item(a["id"], 1), x=1)], "invalid_field", "items"),
+            ([], "field_out_of_range", "items"),
+            ([item(a["id"], 1) for _ in range(51)], "field_out_of_range", "items")):
+        r = batch(d.boss, items)
+        assert r.status_code == 400 and err(r) == code, r.text
+        assert r.json()["error"].get("field") == field, r.text
+    r = d.boss.post("/api/v1/merchant/refund-batches", {"items": [], "more": 1})
+    assert r.status_code == 400 and err(r) == "unknown_field", r.text
+    r = batch(d.clerk, [item(a["id"], 1)])
+    assert r.status_code == 403, r.text
+    assert snapshot(d, c) == before
+    # 50 items: the limit itself passes.
+    r = batch(d.boss, [item(a["id"], 1) for _ in range(50)])
+    assert r.status_code == 200 and r.json()["accepted"] == 50, r.text

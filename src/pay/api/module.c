@@ -120,6 +120,8 @@ static const struct anfu_route routes[] = {
 	/* refunds (api/refunds.c) */
 	{ "POST", "/api/v1/merchant/orders/{id}/refunds", SES, "pay.refund.create",
 	  anfu_pay_api_refund_create, 0 },
+	{ "POST", "/api/v1/merchant/refund-batches", SES, "pay.refund.create",
+	  anfu_pay_api_refund_batch, 0 },
 	{ "GET", "/api/v1/merchant/refunds/{id}", SES, "pay.refund.read", anfu_pay_api_refund_get,
 	  0 },
 	{ "POST", "/admin/v1/refunds/{id}/approve", ADM, "pay.refund.review",

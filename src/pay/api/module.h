@@ -42,6 +42,7 @@ int anfu_pay_api_test_expire(struct anfu_req *req, struct anfu_resp *resp);
 
 /* refunds.c: refunds (merchant users and operators) */
 int anfu_pay_api_refund_create(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_batch(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_get(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_approve(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_reject(struct anfu_req *req, struct anfu_resp *resp);

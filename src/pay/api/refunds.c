@@ -4,10 +4,12 @@
  * POST /api/v1/merchant/orders/{id}/refunds {out_refund_no, amount,
  *   currency, reason} -> 201 the refund (200 with "existed": true for the
  *   same refund number with the same content)
+ * POST /api/v1/merchant/refund-batches {items[{order_id, out_refund_no,
+ *   amount, currency, reason}]} -> 200 {results[{index, status, refund |
+ *   error}], accepted, refused}: item by item (FUNC-SETL-09)
  * GET /api/v1/merchant/refunds/{id} -> 200 the refund
  * POST /admin/v1/refunds/{id}/approve -> 200 the refund
  * POST /admin/v1/refunds/{id}/reject -> 200 the refund
- * GET /admin/v1/refunds?state=reviewing|waiting_funds -> 200 {refunds}
  *
  * A merchant user works on its own merchant's orders and refunds (the
  * session's merchant_id, never the body's): another merchant's are not
@@ -23,6 +25,7 @@
 #include "base/err.h"
 #include "base/json.h"
 #include "base/limits.h"
+#include "base/rand.h"
 #include "base/refusal.h"
 #include "base/str.h"
 #include "http/http.h"
@@ -122,6 +125,146 @@ int anfu_pay_api_refund_create(struct anfu_req *req, struct anfu_resp *resp)
 	resp->body = refund_json(x);
 	if (resp->body)
 		(void)anfu_json_set(resp->body, "existed", json_boolean(existed));
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+/* ---- batch refunds (FUNC-SETL-09) ---- */
+
+struct batch_item {
+	const char *order_id, *out_refund_no, *reason;
+	int64_t amount;
+};
+
+static const char *const item_keys[] = { "order_id", "out_refund_no", "amount", "currency",
+					 "reason" };
+
+/* The string member key of o: 1..max bytes (already NFC), or NULL. */
+static const char *item_str(json_t *o, const char *key, size_t max)
+{
+	json_t *v = json_object_get(o, key);
+	size_t len;
+
+	if (!json_is_string(v))
+		return NULL;
+	len = json_string_length(v);
+	if (len < 1 || len > max || strlen(json_string_value(v)) != len)
+		return NULL;
+	return json_string_value(v);
+}
+
+/* One item's fields, or the field that is wrong (*ret_field). */
+static bool item_of(json_t *v, struct batch_item *it, const char **ret_field)
+{
+	const char *k, *cur;
+	json_t *m, *a;
+
+	*ret_field = "items";
+	if (!json_is_object(v))
+		return false;
+	json_object_foreach(v, k, m)
+	{
+		size_t i = 0;
+
+		(void)m;
+		while (i < NFIELDS(item_keys) && strcmp(item_keys[i], k) != 0)
+			i++;
+		if (i == NFIELDS(item_keys))
+			return false;
+	}
+	it->order_id = item_str(v, "order_id", ANFU_ID_MAX - 1);
+	it->out_refund_no = item_str(v, "out_refund_no", ANFU_LIMIT_PAY_OUT_TRADE_NO);
+	it->reason = item_str(v, "reason", ANFU_LIMIT_PAY_SUBJECT_BYTES);
+	cur = item_str(v, "currency", 3);
+	a = json_object_get(v, "amount");
+	if (!it->order_id || !anfu_id_valid("ord", it->order_id, strlen(it->order_id)))
+		return (*ret_field = "order_id", false);
+	if (!it->out_refund_no ||
+	    !anfu_pay_out_trade_no_ok(it->out_refund_no, strlen(it->out_refund_no)))
+		return (*ret_field = "out_refund_no", false);
+	if (!it->reason)
+		return (*ret_field = "reason", false);
+	if (!cur || strcmp(cur, "CNY") != 0)
+		return (*ret_field = "currency", false);
+	if (!json_is_integer(a) || json_integer_value(a) < 1 ||
+	    json_integer_value(a) > ANFU_LIMIT_WALLET_AMOUNT)
+		return (*ret_field = "amount", false);
+	it->amount = json_integer_value(a);
+	return true;
+}
+
+int anfu_pay_api_refund_batch(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	const struct anfu_principal *pr = merchant_user(req);
+	struct anfu_jerr jerr = { 0 };
+	struct batch_item *items = NULL;
+	struct anfu_pay_refund *x = NULL;
+	struct anfu_actor actor;
+	json_t *root = NULL, *arr = NULL, *v, *results = NULL;
+	const char *field = NULL;
+	size_t i, n, ok = 0;
+	int r;
+
+	if (!p)
+		return ANFU_EINTERNAL;
+	if (!pr)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	if (!req->body || req->body_len == 0)
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
+	root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+	if (!root || !json_is_object(root))
+		r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_JSON, NULL);
+	else if (anfu_json_normalize_strings(root, &jerr) < 0)
+		r = anfu_req_fail(req, ANFU_EINVAL, jerr.code, jerr.field[0] ? jerr.field : NULL);
+	else if (json_object_size(root) != 1 || !(arr = json_object_get(root, "items")))
+		r = anfu_req_fail(req, ANFU_EINVAL,
+				  json_object_get(root, "items") ? ANFU_JERR_UNKNOWN_FIELD
+								 : ANFU_JERR_MISSING_FIELD,
+				  json_object_get(root, "items") ? "body" : "items");
+	else if (!json_is_array(arr))
+		r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "items");
+	else if (json_array_size(arr) < 1 || json_array_size(arr) > ANFU_LIMIT_PAY_REFUND_BATCH)
+		r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "items");
+	else
+		r = anfu_arena_alloc(req->arena, sizeof(*items) * ANFU_LIMIT_PAY_REFUND_BATCH,
+				     (void **)&items);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*x), (void **)&x);
+	/* Every item well formed, or the whole batch is refused: nothing applied. */
+	n = r == 0 ? json_array_size(arr) : 0;
+	for (i = 0; r == 0 && i < n; i++)
+		if (!item_of(json_array_get(arr, i), &items[i], &field))
+			r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, field);
+	if (r == 0) {
+		results = json_array();
+		r = results ? 0 : ANFU_EINTERNAL;
+	}
+	anfu_pay_api_actor(req, &actor);
+	/* Item by item, each its own writer command: partial success. */
+	for (i = 0; r == 0 && i < n; i++) {
+		struct anfu_pay_refund_req q = { pr->merchant_id,	  pr->user_id,
+						 items[i].order_id,	  items[i].out_refund_no,
+						 items[i].amount,	  items[i].reason };
+		const char *code = NULL, *f = NULL;
+		bool existed = false;
+
+		r = anfu_pay_refund_apply(p, &actor, &q, x, &existed, &code, &f);
+		if (r < 0)
+			break;
+		v = code ? json_pack("{s:I, s:s, s:{s:s, s:s?}}", "index", (json_int_t)i, "status",
+				     "refused", "error", "code", code, "field", f)
+			 : json_pack("{s:I, s:s, s:o}", "index", (json_int_t)i, "status",
+				     existed ? "existed" : "applied", "refund", refund_json(x));
+		ok += code ? 0 : 1;
+		(void)json_array_append_new(results, v);
+	}
+	json_decref(root);
+	if (r < 0) {
+		json_decref(results);
+		return r;
+	}
+	resp->body = json_pack("{s:o, s:I, s:I}", "results", results, "accepted", (json_int_t)ok,
+			       "refused", (json_int_t)(n - ok));
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 

@@ -416,6 +416,9 @@ struct anfu_pay_refund_req {
 	const char *out_refund_no; /* as an out_trade_no */
 	int64_t amount;		   /* fen, >= 1 */
 	const char *reason;
+	const char *origin;   /* NULL: "merchant"; "dispute" from the provider */
+	const char *reviewer; /* NULL: the review rules; else who already decided
+			       * (a dispute's operator): approved, executed at once */
 };
 
 /*
@@ -457,6 +460,17 @@ int anfu_pay_refund_retry_due(struct anfu_pay *p, int64_t *ret_done);
 int anfu_pay_refund_get(struct anfu_db *db, const char *id, struct anfu_pay_refund *ret);
 /* The interval of the job pay.refund_retry, ms; svc is the service. */
 int64_t anfu_pay_refund_retry_interval(const void *svc);
+
+/* ---- the order as a dispute subject (pay/dispute.c) ---- */
+
+struct anfu_disputes;
+/* Registers kind "order" with the dispute service (docs/disputes.md):
+ * lookup answers a paid order to its payer (parties: the payer and the
+ * merchant); refund executes a refund of origin "dispute", already
+ * reviewed by the resolving operator, with the refund number
+ * "dispute-<dispute id>-refund" (the dispute's key with '.' as '-'), so
+ * a retry finds the same refund. Returns anfu_dispute_register's code. */
+int anfu_pay_dispute_register(struct anfu_pay *p, struct anfu_disputes *d);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_pay_migrations;

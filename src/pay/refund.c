@@ -419,7 +419,7 @@ static int apply_fn(struct anfu_tx *tx, void *ud)
 	(void)anfu_strlcpy(x->out_refund_no, q->out_refund_no, sizeof(x->out_refund_no));
 	(void)anfu_strlcpy(x->payer_id, c->o.payer_id, sizeof(x->payer_id));
 	(void)anfu_strlcpy(x->reason, q->reason, sizeof(x->reason));
-	(void)anfu_strlcpy(x->origin, "merchant", sizeof(x->origin));
+	(void)anfu_strlcpy(x->origin, q->origin ? q->origin : "merchant", sizeof(x->origin));
 	(void)anfu_strlcpy(x->created_by, q->user_id, sizeof(x->created_by));
 	x->state = ANFU_PAY_RF_REVIEWING;
 	x->amount = q->amount;
@@ -431,10 +431,11 @@ static int apply_fn(struct anfu_tx *tx, void *ud)
 					    "merchant", x->merchant_id, "out_refund_no",
 					    x->out_refund_no, "amount", (json_int_t)x->amount,
 					    "currency", "CNY"));
-	if (r < 0 || x->amount > c->p->cfg.refund_auto_max)
+	if (r < 0 || (!q->reviewer && x->amount > c->p->cfg.refund_auto_max))
 		return r;
-	/* Within the rules: approved at once, executed in this command. */
-	(void)anfu_strlcpy(x->reviewed_by, "rules", sizeof(x->reviewed_by));
+	/* Within the rules (or decided already): approved, executed in this command. */
+	(void)anfu_strlcpy(x->reviewed_by, q->reviewer ? q->reviewer : "rules",
+			   sizeof(x->reviewed_by));
 	r = refund_move(tx, x, ANFU_PAY_RF_EV_APPROVE, "pay.refund.approved");
 	if (r == 0)
 		r = execute_in(tx, &c->acc, &c->o, x, &c->code);

@@ -276,58 +276,6 @@ def test_a_large_refund_needs_two_different_operators(d):
     assert state_of(d, o["id"]) == "partially_refunded"
 
 
-def ledger_move(s, key, dr, cr, amount):
-    r = s.post("/test/v1/ledger/transfers", {
-        "caller": "test", "idem_key": key, "debit_account": dr, "credit_account": cr,
-        "amount": amount, "asset": "CNY", "code": "payment"})
-    assert r.status_code == 200, r.text
-    assert r.json()["code"] is None, r.text
-
-
-def account_id(s, kind, owner):
-    return s.query("SELECT id FROM ledger_account WHERE kind = ? AND owner_id = ?",
-                   kind, owner)[0]["id"]
-
-
-def test_a_short_merchant_balance_waits_and_the_job_retries(d):
-    """The merchant's balance is short: the refund waits (waiting_funds),
-    nothing moves, its amount still counts; once the balance is back the
-    job pay.refund_retry (on the clock) executes it. req: FUNC-OPS-05"""
-    s = d.s
-    c = customer(s, funds=10000)
-    sink = customer(s)
-    o = paid_order(d, c, 4000, merchant=d.other)  # mch_other: no fee
-    mch = account_id(s, "merchant_pending", "mch_other")
-    wal = account_id(s, "customer_wallet", sink.id)
-    held = account(s, "merchant_pending", "mch_other")
-    ledger_move(s, "drain-" + o["id"], mch, wal, held)
-    c0 = balance(c)
-    r = refund(d.other, o["id"], 3000)
-    assert r.status_code == 201 and r.json()["state"] == "waiting_funds", r.text
-    x = r.json()
-    assert balance(c) == c0 and state_of(d, o["id"]) == "paid"
-    assert len([a for a in s.audit("pay.refund.waiting_funds") if a["object_id"] == x["id"]]) == 1
-    # Still short: the retry changes nothing.
-    r = s.post("/test/v1/pay/refund-retry")
-    assert r.status_code == 200 and r.json()["succeeded"] == 0, r.text
-    assert s.query("SELECT state FROM pay_refund WHERE id = ?", x["id"])[0]["state"] == \
-        "waiting_funds"
-    r = refund(d.other, o["id"], 1001)
-    assert r.status_code == 409 and err(r) == "refund_amount_exceeded", r.text
-    ledger_move(s, "back-" + o["id"], wal, mch, held)
-    s.clock(advance_ms=601_000)
-    s.post("/test/v1/jobs/run")
-    deadline = time.time() + 60  # a deadline: the loop ends when the job ran
-    st = None
-    while time.time() < deadline:
-        st = s.query("SELECT state FROM pay_refund WHERE id = ?", x["id"])[0]["state"]
-        if st == "succeeded":
-            break
-        time.sleep(0.2)
-    assert st == "succeeded"
-    assert balance(c) == c0 + 3000 and state_of(d, o["id"]) == "partially_refunded"
-
-
 def batch(m, items):
     return m.post("/api/v1/merchant/refund-batches", {"items": items})
 
@@ -393,3 +341,101 @@ def test_a_malformed_or_oversized_batch_is_refused_whole(d):
     # 50 items: the limit itself passes.
     r = batch(d.boss, [item(a["id"], 1) for _ in range(50)])
     assert r.status_code == 200 and r.json()["accepted"] == 50, r.text
+
+
+def test_a_dispute_about_an_order_refunds_through_the_refund_flow(d):
+    """Kind "order" (src/pay/dispute.c): the payer lodges about a paid
+    order (another customer may not), the merchant is a party; the
+    operator's resolution refunds through the single refund's command
+    (origin dispute, reviewed by that operator, above refund_auto_max
+    too), once: the refund number comes from the dispute.
+    req: FUNC-PAY-13, FUNC-SETL-08"""
+    s = d.s
+    c = customer(s, funds=30000)
+    stranger = customer(s)
+    o = paid_order(d, c, 12000)
+    r = stranger.http.post("/api/v1/me/disputes", {"kind": "order", "ref": o["id"],
+                                                   "category": "not_received",
+                                                   "description": "没有收到"})
+    assert r.status_code == 404, r.text
+    r = c.http.post("/api/v1/me/disputes", {"kind": "order", "ref": o["id"],
+                                            "category": "not_received",
+                                            "description": "没有收到 / not received"})
+    assert r.status_code == 201, r.text
+    did = r.json()["id"]
+    s.clock(advance_ms=1)
+    assert d.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    c0 = balance(c)
+    body = {"resolution": "退款 70 元", "refund_amount": AUTO_MAX + 1000}
+    r = d.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert r.status_code == 200, r.text
+    assert r.json()["refund"] == {"amount": AUTO_MAX + 1000, "state": "done"}, r.text
+    rows = s.query("SELECT id, out_refund_no, origin, state, reviewed_by, amount FROM pay_refund"
+                   " WHERE order_id = ?", o["id"])
+    assert len(rows) == 1 and rows[0]["origin"] == "dispute", rows
+    assert rows[0]["out_refund_no"] == "dispute-%s-refund" % did
+    assert rows[0]["state"] == "succeeded" and rows[0]["reviewed_by"] != "rules"
+    assert r.json()["refund_ref"] == rows[0]["id"]
+    assert balance(c) == c0 + AUTO_MAX + 1000
+    assert state_of(d, o["id"]) == "partially_refunded"
+    before = snapshot(d, c)
+    again = d.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert again.status_code == 200, again.text
+    assert snapshot(d, c) == before
+    # Merchants may not use the disputes' refund numbers.
+    r = refund(d.boss, o["id"], 1, no="dispute-%s-refund" % did)
+    assert r.status_code == 400 and err(r) == "invalid_field", r.text
+    assert snapshot(d, c) == before
+
+
+def ledger_move(s, key, dr, cr, amount):
+    r = s.post("/test/v1/ledger/transfers", {
+        "caller": "test", "idem_key": key, "debit_account": dr, "credit_account": cr,
+        "amount": amount, "asset": "CNY", "code": "payment"})
+    assert r.status_code == 200, r.text
+    assert r.json()["code"] is None, r.text
+
+
+def account_id(s, kind, owner):
+    return s.query("SELECT id FROM ledger_account WHERE kind = ? AND owner_id = ?",
+                   kind, owner)[0]["id"]
+
+
+def test_a_short_merchant_balance_waits_and_the_job_retries(d):
+    """Last in the module: it moves the clock past staff sessions' idle time.
+    The merchant's balance is short: the refund waits (waiting_funds),
+    nothing moves, its amount still counts; once the balance is back the
+    job pay.refund_retry (on the clock) executes it. req: FUNC-OPS-05"""
+    s = d.s
+    c = customer(s, funds=10000)
+    sink = customer(s)
+    o = paid_order(d, c, 4000, merchant=d.other)  # mch_other: no fee
+    mch = account_id(s, "merchant_pending", "mch_other")
+    wal = account_id(s, "customer_wallet", sink.id)
+    held = account(s, "merchant_pending", "mch_other")
+    ledger_move(s, "drain-" + o["id"], mch, wal, held)
+    c0 = balance(c)
+    r = refund(d.other, o["id"], 3000)
+    assert r.status_code == 201 and r.json()["state"] == "waiting_funds", r.text
+    x = r.json()
+    assert balance(c) == c0 and state_of(d, o["id"]) == "paid"
+    assert len([a for a in s.audit("pay.refund.waiting_funds") if a["object_id"] == x["id"]]) == 1
+    # Still short: the retry changes nothing.
+    r = s.post("/test/v1/pay/refund-retry")
+    assert r.status_code == 200 and r.json()["succeeded"] == 0, r.text
+    assert s.query("SELECT state FROM pay_refund WHERE id = ?", x["id"])[0]["state"] == \
+        "waiting_funds"
+    r = refund(d.other, o["id"], 1001)
+    assert r.status_code == 409 and err(r) == "refund_amount_exceeded", r.text
+    ledger_move(s, "back-" + o["id"], wal, mch, held)
+    s.clock(advance_ms=601_000)
+    s.post("/test/v1/jobs/run")
+    deadline = time.time() + 60  # a deadline: the loop ends when the job ran
+    st = None
+    while time.time() < deadline:
+        st = s.query("SELECT state FROM pay_refund WHERE id = ?", x["id"])[0]["state"]
+        if st == "succeeded":
+            break
+        time.sleep(0.2)
+    assert st == "succeeded"
+    assert balance(c) == c0 + 3000 and state_of(d, o["id"]) == "partially_refunded"

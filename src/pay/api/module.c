@@ -16,6 +16,7 @@
 #include "audit/audit.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "dispute/api/module.h"
 #include "http/http.h"
 #include "iam/iam.h"
 #include "jobs/jobs.h"
@@ -47,6 +48,9 @@ static int pay_start(struct anfu_app *app, const void *config, void **ret_svc)
 
 	if (r == 0)
 		r = anfu_pay_open_platform(p, &system_actor);
+	/* Orders are dispute subjects (kind "order"; pay/dispute.c). */
+	if (r == 0 && service_named(app, "dispute"))
+		r = anfu_pay_dispute_register(p, anfu_dispute_api_of(service_named(app, "dispute")));
 	if (r < 0) {
 		anfu_log_error("pay.start",
 			       "pay not started (%s): the ledger, iam and the wallet first; "

@@ -66,9 +66,11 @@ static int refusal(struct anfu_req *req, const char *code, const char *field)
 	return anfu_req_fail(req, nf ? ANFU_ENOTFOUND : ANFU_ECONFLICT, code, field);
 }
 
+/* A merchant's refund number: as an order number, but not in the
+ * namespace of disputes' refunds ("dispute-...", pay/dispute.c). */
 static bool refund_no_ok(const char *s, size_t len)
 {
-	return anfu_pay_out_trade_no_ok(s, len);
+	return anfu_pay_out_trade_no_ok(s, len) && !(len >= 8 && memcmp(s, "dispute-", 8) == 0);
 }
 
 struct refund_body {
@@ -179,7 +181,7 @@ static bool item_of(json_t *v, struct batch_item *it, const char **ret_field)
 	if (!it->order_id || !anfu_id_valid("ord", it->order_id, strlen(it->order_id)))
 		return (*ret_field = "order_id", false);
 	if (!it->out_refund_no ||
-	    !anfu_pay_out_trade_no_ok(it->out_refund_no, strlen(it->out_refund_no)))
+	    !refund_no_ok(it->out_refund_no, strlen(it->out_refund_no)))
 		return (*ret_field = "out_refund_no", false);
 	if (!it->reason)
 		return (*ret_field = "reason", false);

@@ -472,6 +472,17 @@ struct anfu_disputes;
  * a retry finds the same refund. Returns anfu_dispute_register's code. */
 int anfu_pay_dispute_register(struct anfu_pay *p, struct anfu_disputes *d);
 
+/* ---- refund receipts (pay/receipt_refund.c) ---- */
+
+#define ANFU_PAY_REFUND_RECEIPT_KIND "refund"
+struct anfu_receipt_facts;
+/* The receipt facts of refund ref (an anfu_receipt_facts_fn, ud unused):
+ * a succeeded refund, payer the merchant (its Chinese name), payee the
+ * customer (no name shown), the money back's ledger transfer, the reason
+ * as memo. ANFU_ENOTFOUND for no such refund or one not succeeded. */
+int anfu_pay_refund_receipt_facts(void *ud, struct anfu_db *db, const char *ref,
+				  struct anfu_receipt_facts *ret);
+
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_pay_migrations;
 extern const struct anfu_config_table anfu_pay_config_table;

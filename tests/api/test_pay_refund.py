@@ -388,6 +388,37 @@ def test_a_dispute_about_an_order_refunds_through_the_refund_flow(d):
     assert snapshot(d, c) == before
 
 
+def test_a_succeeded_refund_has_a_receipt_for_its_customer(d):
+    """Kind "refund" (src/pay/receipt_refund.c): the customer downloads the
+    signed receipt of a succeeded refund (the merchant pays, the money
+    back's ledger transfer, the reason as memo); another customer and a
+    refund still in review get 404 and nothing is issued.
+    req: PKI-SIG-01, FUNC-SETL-08"""
+    s = d.s
+    c = customer(s, funds=20000)
+    other = customer(s)
+    o = paid_order(d, c, 9000)
+    x = refund(d.boss, o["id"], 1000, reason="尺码不合适").json()
+    held = refund(d.boss, o["id"], AUTO_MAX + 1).json()
+    assert x["state"] == "succeeded" and held["state"] == "reviewing"
+    issued = len(s.audit("receipt.issue"))
+    r = other.http.get("/api/v1/me/receipts/refund/%s" % x["id"])
+    assert r.status_code == 404, r.text
+    r = c.http.get("/api/v1/me/receipts/refund/%s" % held["id"])
+    assert r.status_code == 404, r.text
+    assert len(s.audit("receipt.issue")) == issued
+    r = c.http.get("/api/v1/me/receipts/refund/%s" % x["id"])
+    assert r.status_code == 200, r.text
+    body = r.json()["body"]
+    assert body["kind"] == "refund" and body["ref"] == x["id"]
+    assert body["amount"] == 1000 and body["currency"] == "CNY" and body["state"] == "refunded"
+    assert body["memo"] == "尺码不合适"
+    assert body["ledger_transfers"] == [x["ledger_transfer"]]
+    assert body["payer"] == {"type": "merchant", "name": "茶叶小铺"}
+    assert body["payee"]["type"] == "customer"
+    assert len(s.audit("receipt.issue")) == issued + 1
+
+
 def ledger_move(s, key, dr, cr, amount):
     r = s.post("/test/v1/ledger/transfers", {
         "caller": "test", "idem_key": key, "debit_account": dr, "credit_account": cr,

@@ -22,6 +22,7 @@
 #include "jobs/jobs.h"
 #include "pay/api/module.h"
 #include "pay/pay.h"
+#include "receipt/receipt.h"
 
 static const struct anfu_actor system_actor = { "system", "system", "", "", "", "" };
 
@@ -48,6 +49,10 @@ static int pay_start(struct anfu_app *app, const void *config, void **ret_svc)
 
 	if (r == 0)
 		r = anfu_pay_open_platform(p, &system_actor);
+	/* Refunds' receipts (pay/receipt_refund.c; receipt is earlier in the list). */
+	if (r == 0 && service_named(app, "receipt"))
+		r = anfu_receipt_register(service_named(app, "receipt"), ANFU_PAY_REFUND_RECEIPT_KIND,
+					  anfu_pay_refund_receipt_facts, NULL);
 	/* Orders are dispute subjects (kind "order"; pay/dispute.c). */
 	if (r == 0 && service_named(app, "dispute"))
 		r = anfu_pay_dispute_register(p, anfu_dispute_api_of(service_named(app, "dispute")));

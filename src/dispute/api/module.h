@@ -15,9 +15,6 @@ struct dispute_test_provider;
 
 /* The service of a handler's request (the module's). */
 struct anfu_disputes *anfu_dispute_api_service(const struct anfu_req *req);
-/* The dispute service of the module's started service svc (for a module
- * listed after this one that registers its kinds at its start), or NULL. */
-struct anfu_disputes *anfu_dispute_api_of(void *svc);
 
 /* handlers.c: customers, merchant users, operators. */
 int anfu_dispute_api_lodge(struct anfu_req *req, struct anfu_resp *resp);

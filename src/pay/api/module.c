@@ -16,7 +16,7 @@
 #include "audit/audit.h"
 #include "base/err.h"
 #include "base/log.h"
-#include "dispute/api/module.h"
+#include "dispute/dispute.h"
 #include "http/http.h"
 #include "iam/iam.h"
 #include "jobs/jobs.h"

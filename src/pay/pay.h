@@ -452,6 +452,26 @@ int anfu_pay_refund_apply(struct anfu_pay *p, const struct anfu_actor *actor,
  */
 int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
 			   bool approve, struct anfu_pay_refund *ret, const char **ret_code);
+/*
+ * A customer's refund request (FUNC-SETL-08) of its paid order order_id
+ * (payer_id, the session's), one writer command: the order's refusals as
+ * for a merchant's refund (order_not_found for another customer's order)
+ * and refund_state_invalid while a request of the order is open; writes
+ * the refund in requested (origin "customer", number "customer-<id>");
+ * it does not count against the order until the merchant accepts.
+ */
+int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
+			    const char *order_id, const char *payer_id, int64_t amount,
+			    const char *reason, struct anfu_pay_refund *ret, const char **ret_code,
+			    const char **ret_field);
+/* The merchant's answer to request id: decline ends it; accept checks the
+ * bound and the order as an application does, then the rules review it
+ * (up to refund_auto_max: executed at once; above: operators). Refusals:
+ * refund_not_found (none, or another merchant's), refund_state_invalid,
+ * the order's and the bound's, the ledger's. */
+int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
+			   const char *merchant_id, const char *id, bool accept,
+			   struct anfu_pay_refund *ret, const char **ret_code, const char **ret_field);
 /* Executes every waiting_funds refund again (at most
  * ANFU_LIMIT_PAY_EXPIRE_PASS, one writer command each); *ret_done counts
  * those that succeeded. */

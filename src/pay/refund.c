@@ -663,3 +663,201 @@ int64_t anfu_pay_refund_retry_interval(const void *svc)
 
 	return p->cfg.refund_retry_interval_s * 1000;
 }
+
+/* ---- a customer's request, the merchant's answer ---- */
+
+struct request_cmd {
+	struct anfu_pay *p;
+	const struct anfu_actor *actor;
+	const char *order_id, *payer_id, *merchant_id, *id, *reason;
+	int64_t amount;
+	bool accept; /* the merchant's answer */
+	struct accounts acc;
+	struct anfu_pay_order o;
+	struct anfu_pay_refund x;
+	const char *code, *field;
+};
+
+static int req_refuse(struct request_cmd *c, const char *code, const char *field)
+{
+	c->code = code;
+	c->field = field;
+	return ANFU_ECONFLICT;
+}
+
+/* The order's refusal of a refund of amount at commit, or NULL. */
+static const char *refundable(const struct anfu_pay_order *o, const struct sums *s,
+			      int64_t amount, const char **ret_field)
+{
+	enum anfu_pay_state next;
+
+	*ret_field = NULL;
+	if (strcmp(o->kind, "escrow") == 0)
+		return ANFU_R_PAY_REFUND_ESCROW;
+	if (o->state != ANFU_PAY_REFUNDED &&
+	    anfu_pay_transition(o->state, ANFU_PAY_EV_REFUND_PARTIAL, &next) < 0)
+		return o->state == ANFU_PAY_CLOSED ? ANFU_R_PAY_ORDER_CLOSED : ANFU_R_PAY_ORDER_STATE;
+	if (amount > o->amount - s->reserved) {
+		*ret_field = "amount";
+		return ANFU_R_PAY_REFUND_EXCEEDED;
+	}
+	return NULL;
+}
+
+static int request_fn(struct anfu_tx *tx, void *ud)
+{
+	struct request_cmd *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_param v[1] = { ANFU_PS(c->order_id) };
+	struct anfu_pay_refund *x = &c->x;
+	const char *code, *field;
+	struct sums s;
+	int64_t now = anfu_clock_now_ms(), open = 0;
+	int r = anfu_pay_order_get(db, c->order_id, &c->o);
+
+	/* Another customer's order: none of this one's business. */
+	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(c->o.payer_id, c->payer_id) != 0))
+		return req_refuse(c, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
+	if (r == 0)
+		r = order_sums(db, c->o.id, &s);
+	if (r == 0)
+		r = anfu_db_query_int(db,
+				      "SELECT COUNT(*) FROM pay_refund WHERE order_id = $1 AND"
+				      " state = 'requested'",
+				      v, 1, &open);
+	if (r < 0)
+		return r;
+	/* One open request per order: the merchant answers it first. */
+	if (open > 0)
+		return req_refuse(c, ANFU_R_PAY_REFUND_STATE, NULL);
+	code = refundable(&c->o, &s, c->amount, &field);
+	if (code)
+		return req_refuse(c, code, field);
+	memset(x, 0, sizeof(*x));
+	(void)anfu_strlcpy(x->id, c->id, sizeof(x->id));
+	(void)anfu_strlcpy(x->order_id, c->o.id, sizeof(x->order_id));
+	(void)anfu_strlcpy(x->merchant_id, c->o.merchant_id, sizeof(x->merchant_id));
+	/* Its number: in the customers' namespace, unique by the id. */
+	(void)snprintf(x->out_refund_no, sizeof(x->out_refund_no), "customer-%s", c->id);
+	(void)anfu_strlcpy(x->payer_id, c->o.payer_id, sizeof(x->payer_id));
+	(void)anfu_strlcpy(x->reason, c->reason, sizeof(x->reason));
+	(void)anfu_strlcpy(x->origin, "customer", sizeof(x->origin));
+	(void)anfu_strlcpy(x->created_by, c->payer_id, sizeof(x->created_by));
+	x->state = ANFU_PAY_RF_REQUESTED;
+	x->amount = c->amount;
+	x->created_ms = x->updated_ms = now;
+	r = refund_insert(db, x);
+	if (r == 0)
+		r = anfu_tx_audit(tx, "pay.refund.requested", "pay_refund", x->id, "success",
+				  json_pack("{s:s, s:s, s:I, s:s}", "order", x->order_id,
+					    "merchant", x->merchant_id, "amount",
+					    (json_int_t)x->amount, "currency", "CNY"));
+	return r;
+}
+
+int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
+			    const char *order_id, const char *payer_id, int64_t amount,
+			    const char *reason, struct anfu_pay_refund *ret, const char **ret_code,
+			    const char **ret_field)
+{
+	struct request_cmd *c = NULL;
+	char id[ANFU_ID_MAX];
+	int r;
+
+	if (!p || !actor || !order_id || !payer_id || amount < 1 || !reason || !ret || !ret_code ||
+	    !ret_field)
+		return ANFU_EINVAL;
+	r = anfu_id_new("rfd", id, sizeof(id));
+	if (r < 0)
+		return r;
+	c = anfu_xcalloc(1, sizeof(*c));
+	*c = (struct request_cmd){ .p = p, .actor = actor, .order_id = order_id,
+				   .payer_id = payer_id, .id = id, .reason = reason,
+				   .amount = amount };
+	/* weight: its audit record. */
+	r = anfu_ledger_run_weighted(p->ledger, actor, request_fn, c, 1, pay_deadline());
+	if (r == ANFU_ECONFLICT && c->code) {
+		*ret_code = c->code;
+		*ret_field = c->field;
+		r = 0;
+	} else if (r == 0) {
+		*ret_code = NULL;
+		*ret_field = NULL;
+		*ret = c->x;
+	}
+	free(c);
+	return r;
+}
+
+static int answer_fn(struct anfu_tx *tx, void *ud)
+{
+	struct request_cmd *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_pay_refund *x = &c->x;
+	enum anfu_pay_refund_state next;
+	const char *code, *field;
+	struct sums s;
+	int r = anfu_pay_refund_get(db, c->id, x);
+
+	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(x->merchant_id, c->merchant_id) != 0))
+		return req_refuse(c, ANFU_R_PAY_REFUND_NOT_FOUND, NULL);
+	if (r < 0)
+		return r;
+	if (anfu_pay_refund_transition(x->state, ANFU_PAY_RF_EV_ACCEPT, &next) < 0)
+		return req_refuse(c, ANFU_R_PAY_REFUND_STATE, NULL);
+	if (!c->accept)
+		return refund_move(tx, x, ANFU_PAY_RF_EV_DECLINE, "pay.refund.declined");
+	r = anfu_pay_order_get(db, x->order_id, &c->o);
+	if (r == 0)
+		r = order_sums(db, x->order_id, &s);
+	if (r < 0)
+		return r;
+	code = refundable(&c->o, &s, x->amount, &field);
+	if (code)
+		return req_refuse(c, code, field);
+	r = refund_move(tx, x, ANFU_PAY_RF_EV_ACCEPT, "pay.refund.accepted");
+	if (r < 0 || x->amount > c->p->cfg.refund_auto_max)
+		return r;
+	(void)anfu_strlcpy(x->reviewed_by, "rules", sizeof(x->reviewed_by));
+	r = refund_move(tx, x, ANFU_PAY_RF_EV_APPROVE, "pay.refund.approved");
+	if (r == 0)
+		r = execute_in(tx, &c->acc, &c->o, x, &c->code);
+	return r;
+}
+
+int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
+			   const char *merchant_id, const char *id, bool accept,
+			   struct anfu_pay_refund *ret, const char **ret_code, const char **ret_field)
+{
+	struct request_cmd *c = NULL;
+	struct anfu_pay_refund x;
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!p || !actor || !merchant_id || !id || !ret || !ret_code || !ret_field)
+		return ANFU_EINVAL;
+	c = anfu_xcalloc(1, sizeof(*c));
+	*c = (struct request_cmd){ .p = p, .actor = actor, .merchant_id = merchant_id, .id = id,
+				   .accept = accept };
+	r = pay_db(p, &db);
+	if (r == 0)
+		r = anfu_pay_refund_get(db, id, &x);
+	if (r == 0)
+		r = accounts_of(p, db, x.order_id, &c->acc);
+	if (r == ANFU_ENOTFOUND)
+		r = 0; /* the command says refund_not_found */
+	/* weight: two transfers and five audit records. */
+	if (r == 0)
+		r = anfu_ledger_run_weighted(p->ledger, actor, answer_fn, c, 7, pay_deadline());
+	if (r == ANFU_ECONFLICT && c->code) {
+		*ret_code = c->code;
+		*ret_field = c->field;
+		r = 0;
+	} else if (r == 0) {
+		*ret_code = NULL;
+		*ret_field = NULL;
+		*ret = c->x;
+	}
+	free(c);
+	return r;
+}

@@ -419,6 +419,62 @@ def test_a_succeeded_refund_has_a_receipt_for_its_customer(d):
     assert len(s.audit("receipt.issue")) == issued + 1
 
 
+def request(c, order_id, amount, reason="不想要了"):
+    return c.http.post("/api/v1/me/orders/%s/refund-requests" % order_id,
+                       {"amount": amount, "currency": "CNY", "reason": reason})
+
+
+def test_a_customer_requests_and_the_merchant_answers(d):
+    """The payer asks (requested: nothing moves, one open request per
+    order); another customer cannot; the merchant declines (declined) or
+    accepts (then the rules: executed at once); the bound holds at the
+    request and at the acceptance. req: FUNC-SETL-08, FUNC-SETL-10"""
+    s = d.s
+    c = customer(s, funds=20000)
+    stranger = customer(s)
+    o = paid_order(d, c, 3000)
+    c0 = balance(c)
+    r = request(stranger, o["id"], 100)
+    assert r.status_code == 404 and err(r) == "order_not_found", r.text
+    r = request(c, o["id"], 3001)
+    assert r.status_code == 409 and err(r) == "refund_amount_exceeded", r.text
+    r = request(c, o["id"], 1200)
+    assert r.status_code == 201 and r.json()["state"] == "requested", r.text
+    first = r.json()["id"]
+    before = snapshot(d, c)
+    r = request(c, o["id"], 100)
+    assert r.status_code == 409 and err(r) == "refund_state_invalid", r.text
+    r = d.other.post("/api/v1/merchant/refunds/%s/accept" % first, {})
+    assert r.status_code == 404 and err(r) == "refund_not_found", r.text
+    r = d.clerk.post("/api/v1/merchant/refunds/%s/accept" % first, {})
+    assert r.status_code == 403, r.text
+    assert snapshot(d, c) == before and balance(c) == c0
+    r = d.boss.post("/api/v1/merchant/refunds/%s/decline" % first, {})
+    assert r.status_code == 200 and r.json()["state"] == "declined", r.text
+    r = d.boss.post("/api/v1/merchant/refunds/%s/accept" % first, {})
+    assert r.status_code == 409 and err(r) == "refund_state_invalid", r.text
+    assert balance(c) == c0 and state_of(d, o["id"]) == "paid"
+    r = request(c, o["id"], 1200)
+    assert r.status_code == 201, r.text
+    second = r.json()["id"]
+    # Meanwhile the merchant refunds 2000 itself: the request no longer fits.
+    assert refund(d.boss, o["id"], 2000).status_code == 201
+    before = snapshot(d, c)
+    r = d.boss.post("/api/v1/merchant/refunds/%s/accept" % second, {})
+    assert r.status_code == 409 and err(r) == "refund_amount_exceeded", r.text
+    assert snapshot(d, c) == before
+    r = d.boss.post("/api/v1/merchant/refunds/%s/decline" % second, {})
+    assert r.status_code == 200, r.text
+    third = request(c, o["id"], 1000).json()["id"]
+    r = d.boss.post("/api/v1/merchant/refunds/%s/accept" % third, {})
+    assert r.status_code == 200 and r.json()["state"] == "succeeded", r.text
+    assert r.json()["origin"] == "customer"
+    assert balance(c) == c0 + 3000 and state_of(d, o["id"]) == "refunded"
+    acts = [a["action"] for a in s.audit() if a["object_id"] == third]
+    assert acts == ["pay.refund.requested", "pay.refund.accepted", "pay.refund.approved",
+                    "pay.refund.succeeded"], acts
+
+
 def ledger_move(s, key, dr, cr, amount):
     r = s.post("/test/v1/ledger/transfers", {
         "caller": "test", "idem_key": key, "debit_account": dr, "credit_account": cr,

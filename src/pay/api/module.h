@@ -44,6 +44,9 @@ int anfu_pay_api_test_expire(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_create(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_batch(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_get(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_accept(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_decline(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_me_refund_request(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_approve(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_reject(struct anfu_req *req, struct anfu_resp *resp);
 #ifdef ANFU_TEST_HOOKS

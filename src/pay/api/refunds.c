@@ -8,6 +8,10 @@
  *   amount, currency, reason}]} -> 200 {results[{index, status, refund |
  *   error}], accepted, refused}: item by item (FUNC-SETL-09)
  * GET /api/v1/merchant/refunds/{id} -> 200 the refund
+ * POST /api/v1/merchant/refunds/{id}/accept | /decline -> 200 the refund
+ *   (a customer's request)
+ * POST /api/v1/me/orders/{id}/refund-requests {amount, currency, reason}
+ *   -> 201 the request (requested)
  * POST /admin/v1/refunds/{id}/approve -> 200 the refund
  * POST /admin/v1/refunds/{id}/reject -> 200 the refund
  *
@@ -67,10 +71,12 @@ static int refusal(struct anfu_req *req, const char *code, const char *field)
 }
 
 /* A merchant's refund number: as an order number, but not in the
- * namespace of disputes' refunds ("dispute-...", pay/dispute.c). */
+ * namespaces of disputes' refunds ("dispute-...", pay/dispute.c) and of
+ * customers' requests ("customer-..."). */
 static bool refund_no_ok(const char *s, size_t len)
 {
-	return anfu_pay_out_trade_no_ok(s, len) && !(len >= 8 && memcmp(s, "dispute-", 8) == 0);
+	return anfu_pay_out_trade_no_ok(s, len) && !(len >= 8 && memcmp(s, "dispute-", 8) == 0) &&
+	       !(len >= 9 && memcmp(s, "customer-", 9) == 0);
 }
 
 struct refund_body {
@@ -293,6 +299,100 @@ int anfu_pay_api_refund_get(struct anfu_req *req, struct anfu_resp *resp)
 		return r;
 	resp->body = refund_json(x);
 	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+/* ---- a customer's request and the merchant's answer ---- */
+
+struct request_body {
+	struct anfu_str currency, reason;
+	struct anfu_opt_i64 amount;
+};
+
+static const struct anfu_jfield request_fields[] = {
+	{ "amount", ANFU_JT_INT, offsetof(struct request_body, amount), true, 1,
+	  ANFU_LIMIT_WALLET_AMOUNT, NULL },
+	{ "currency", ANFU_JT_STRING, offsetof(struct request_body, currency), true, 3, 3, NULL },
+	{ "reason", ANFU_JT_STRING, offsetof(struct request_body, reason), true, 1,
+	  ANFU_LIMIT_PAY_SUBJECT_BYTES, NULL },
+};
+
+int anfu_pay_api_me_refund_request(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	const struct anfu_principal *pr = req->principal;
+	struct anfu_pay_refund *x = NULL;
+	struct request_body b;
+	struct anfu_actor actor;
+	const char *code = NULL, *field = NULL;
+	char *id = NULL;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	if (!p)
+		return ANFU_EINTERNAL;
+	if (!pr || pr->kind != ANFU_USER_CUSTOMER)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_api_path_id(req, "ord", &id);
+	if (r == 0)
+		r = anfu_req_json(req, request_fields, NFIELDS(request_fields), &b);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*x), (void **)&x);
+	if (r < 0)
+		return r;
+	if (strcmp(b.currency.ptr, "CNY") != 0)
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "currency");
+	anfu_pay_api_actor(req, &actor);
+	r = anfu_pay_refund_request(p, &actor, id, pr->user_id, b.amount.v, b.reason.ptr, x, &code,
+				    &field);
+	if (r < 0)
+		return r;
+	if (code)
+		return refusal(req, code, field);
+	resp->status = 201;
+	resp->body = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "id", x->id, "order_id",
+			       x->order_id, "state", anfu_pay_refund_state_name(x->state), "amount",
+			       (json_int_t)x->amount, "currency", "CNY", "reason", x->reason,
+			       "created_ms", (json_int_t)x->created_ms);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+static int answer(struct anfu_req *req, struct anfu_resp *resp, bool accept)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	const struct anfu_principal *pr = merchant_user(req);
+	struct anfu_pay_refund *x = NULL;
+	struct anfu_actor actor;
+	const char *code = NULL, *field = NULL;
+	char *id = NULL;
+	int r;
+
+	if (!p)
+		return ANFU_EINTERNAL;
+	if (!pr)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_api_path_id(req, "rfd", &id);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*x), (void **)&x);
+	if (r < 0)
+		return r;
+	anfu_pay_api_actor(req, &actor);
+	r = anfu_pay_refund_answer(p, &actor, pr->merchant_id, id, accept, x, &code, &field);
+	if (r < 0)
+		return r;
+	if (code)
+		return refusal(req, code, field);
+	resp->body = refund_json(x);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_pay_api_refund_accept(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return answer(req, resp, true);
+}
+
+int anfu_pay_api_refund_decline(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return answer(req, resp, false);
 }
 
 static int review(struct anfu_req *req, struct anfu_resp *resp, bool approve)

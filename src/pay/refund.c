@@ -53,7 +53,7 @@ int anfu_pay_refund_fee(int64_t fee, int64_t order_amount, int64_t refunded_befo
 
 #define REFUND_COLS                                                                            \
 	"id, order_id, merchant_id, out_refund_no, payer_id, state, amount, fee_back, reason," \
-	" origin, created_by, reviewed_by, approved_by, ledger_id, fee_ledger_id, created_ms,"  \
+	" origin, created_by, reviewed_by, approved_by, ledger_id, fee_ledger_id, created_ms," \
 	" updated_ms"
 
 struct refund_find {
@@ -168,11 +168,12 @@ static int refund_store(struct anfu_db *db, const struct anfu_pay_refund *x,
 		ANFU_PS(anfu_pay_refund_state_name(from)),
 	};
 	int64_t n = 0;
-	int r = anfu_db_exec(db,
-			     "UPDATE pay_refund SET state = $1, fee_back = $2, reviewed_by = $3,"
-			     " approved_by = $4, ledger_id = $5, fee_ledger_id = $6, updated_ms = $7"
-			     " WHERE id = $8 AND state = $9",
-			     v, 9, NULL, NULL, &n);
+	int r = anfu_db_exec(
+		db,
+		"UPDATE pay_refund SET state = $1, fee_back = $2, reviewed_by = $3,"
+		" approved_by = $4, ledger_id = $5, fee_ledger_id = $6, updated_ms = $7"
+		" WHERE id = $8 AND state = $9",
+		v, 9, NULL, NULL, &n);
 
 	if (r == 0 && n != 1)
 		r = ANFU_EINTERNAL; /* the writer runs one command at a time */
@@ -180,8 +181,8 @@ static int refund_store(struct anfu_db *db, const struct anfu_pay_refund *x,
 }
 
 /* A move of x by the refund table, stored, with its audit record. */
-static int refund_move(struct anfu_tx *tx, struct anfu_pay_refund *x,
-		       enum anfu_pay_refund_event ev, const char *action)
+static int refund_move(struct anfu_tx *tx, struct anfu_pay_refund *x, enum anfu_pay_refund_event ev,
+		       const char *action)
 {
 	enum anfu_pay_refund_state from = x->state, next;
 	int r = anfu_pay_refund_transition(from, ev, &next);
@@ -353,12 +354,12 @@ static int apply_refuse(struct apply_cmd *c, const char *code, const char *field
 static int refund_insert(struct anfu_db *db, const struct anfu_pay_refund *x)
 {
 	struct anfu_param v[13] = {
-		ANFU_PS(x->id),		    ANFU_PS(x->order_id),
-		ANFU_PS(x->merchant_id),    ANFU_PS(x->out_refund_no),
-		ANFU_PS(x->payer_id),	    ANFU_PS(anfu_pay_refund_state_name(x->state)),
-		ANFU_PI(x->amount),	    ANFU_PS(x->reason),
-		ANFU_PS(x->origin),	    ANFU_PS(x->created_by),
-		ANFU_PI(x->created_ms),	    ANFU_PI(x->updated_ms),
+		ANFU_PS(x->id),		 ANFU_PS(x->order_id),
+		ANFU_PS(x->merchant_id), ANFU_PS(x->out_refund_no),
+		ANFU_PS(x->payer_id),	 ANFU_PS(anfu_pay_refund_state_name(x->state)),
+		ANFU_PI(x->amount),	 ANFU_PS(x->reason),
+		ANFU_PS(x->origin),	 ANFU_PS(x->created_by),
+		ANFU_PI(x->created_ms),	 ANFU_PI(x->updated_ms),
 		ANFU_PS(x->reviewed_by),
 	};
 
@@ -686,8 +687,8 @@ static int req_refuse(struct request_cmd *c, const char *code, const char *field
 }
 
 /* The order's refusal of a refund of amount at commit, or NULL. */
-static const char *refundable(const struct anfu_pay_order *o, const struct sums *s,
-			      int64_t amount, const char **ret_field)
+static const char *refundable(const struct anfu_pay_order *o, const struct sums *s, int64_t amount,
+			      const char **ret_field)
 {
 	enum anfu_pay_state next;
 
@@ -696,7 +697,8 @@ static const char *refundable(const struct anfu_pay_order *o, const struct sums 
 		return ANFU_R_PAY_REFUND_ESCROW;
 	if (o->state != ANFU_PAY_REFUNDED &&
 	    anfu_pay_transition(o->state, ANFU_PAY_EV_REFUND_PARTIAL, &next) < 0)
-		return o->state == ANFU_PAY_CLOSED ? ANFU_R_PAY_ORDER_CLOSED : ANFU_R_PAY_ORDER_STATE;
+		return o->state == ANFU_PAY_CLOSED ? ANFU_R_PAY_ORDER_CLOSED
+						   : ANFU_R_PAY_ORDER_STATE;
 	if (amount > o->amount - s->reserved) {
 		*ret_field = "amount";
 		return ANFU_R_PAY_REFUND_EXCEEDED;
@@ -771,8 +773,12 @@ int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
 	if (r < 0)
 		return r;
 	c = anfu_xcalloc(1, sizeof(*c));
-	*c = (struct request_cmd){ .p = p, .actor = actor, .order_id = order_id,
-				   .payer_id = payer_id, .id = id, .reason = reason,
+	*c = (struct request_cmd){ .p = p,
+				   .actor = actor,
+				   .order_id = order_id,
+				   .payer_id = payer_id,
+				   .id = id,
+				   .reason = reason,
 				   .amount = amount };
 	/* weight: its audit record. */
 	r = anfu_ledger_run_weighted(p->ledger, actor, request_fn, c, 1, pay_deadline());
@@ -827,7 +833,8 @@ static int answer_fn(struct anfu_tx *tx, void *ud)
 
 int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
 			   const char *merchant_id, const char *id, bool accept,
-			   struct anfu_pay_refund *ret, const char **ret_code, const char **ret_field)
+			   struct anfu_pay_refund *ret, const char **ret_code,
+			   const char **ret_field)
 {
 	struct request_cmd *c = NULL;
 	struct anfu_pay_refund x;
@@ -837,8 +844,9 @@ int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
 	if (!p || !actor || !merchant_id || !id || !ret || !ret_code || !ret_field)
 		return ANFU_EINVAL;
 	c = anfu_xcalloc(1, sizeof(*c));
-	*c = (struct request_cmd){ .p = p, .actor = actor, .merchant_id = merchant_id, .id = id,
-				   .accept = accept };
+	*c = (struct request_cmd){
+		.p = p, .actor = actor, .merchant_id = merchant_id, .id = id, .accept = accept
+	};
 	r = pay_db(p, &db);
 	if (r == 0)
 		r = anfu_pay_refund_get(db, id, &x);

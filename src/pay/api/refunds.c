@@ -49,17 +49,16 @@ static const struct anfu_principal *merchant_user(struct anfu_req *req)
 
 static json_t *refund_json(const struct anfu_pay_refund *x)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:s?, s:s?, "
-			 "s:I, s:I}",
-			 "id", x->id, "order_id", x->order_id, "merchant_id", x->merchant_id,
-			 "out_refund_no", x->out_refund_no, "state",
-			 anfu_pay_refund_state_name(x->state), "amount", (json_int_t)x->amount,
-			 "currency", "CNY", "fee_back", (json_int_t)x->fee_back, "reason",
-			 x->reason, "origin", x->origin, "reviewed_by", x->reviewed_by,
-			 "ledger_transfer", x->ledger_id[0] ? x->ledger_id : NULL,
-			 "fee_ledger_transfer", x->fee_ledger_id[0] ? x->fee_ledger_id : NULL,
-			 "created_ms", (json_int_t)x->created_ms, "updated_ms",
-			 (json_int_t)x->updated_ms);
+	return json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:s?, s:s?, "
+		"s:I, s:I}",
+		"id", x->id, "order_id", x->order_id, "merchant_id", x->merchant_id,
+		"out_refund_no", x->out_refund_no, "state", anfu_pay_refund_state_name(x->state),
+		"amount", (json_int_t)x->amount, "currency", "CNY", "fee_back",
+		(json_int_t)x->fee_back, "reason", x->reason, "origin", x->origin, "reviewed_by",
+		x->reviewed_by, "ledger_transfer", x->ledger_id[0] ? x->ledger_id : NULL,
+		"fee_ledger_transfer", x->fee_ledger_id[0] ? x->fee_ledger_id : NULL, "created_ms",
+		(json_int_t)x->created_ms, "updated_ms", (json_int_t)x->updated_ms);
 }
 
 static int refusal(struct anfu_req *req, const char *code, const char *field)
@@ -121,8 +120,8 @@ int anfu_pay_api_refund_create(struct anfu_req *req, struct anfu_resp *resp)
 		return r;
 	if (strcmp(b.currency.ptr, "CNY") != 0)
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "currency");
-	q = (struct anfu_pay_refund_req){ pr->merchant_id,     pr->user_id,  id,
-					  b.out_refund_no.ptr, b.amount.v,   b.reason.ptr };
+	q = (struct anfu_pay_refund_req){ pr->merchant_id,     pr->user_id, id,
+					  b.out_refund_no.ptr, b.amount.v,  b.reason.ptr };
 	anfu_pay_api_actor(req, &actor);
 	r = anfu_pay_refund_apply(p, &actor, &q, x, &existed, &code, &field);
 	if (r < 0)
@@ -186,8 +185,7 @@ static bool item_of(json_t *v, struct batch_item *it, const char **ret_field)
 	a = json_object_get(v, "amount");
 	if (!it->order_id || !anfu_id_valid("ord", it->order_id, strlen(it->order_id)))
 		return (*ret_field = "order_id", false);
-	if (!it->out_refund_no ||
-	    !refund_no_ok(it->out_refund_no, strlen(it->out_refund_no)))
+	if (!it->out_refund_no || !refund_no_ok(it->out_refund_no, strlen(it->out_refund_no)))
 		return (*ret_field = "out_refund_no", false);
 	if (!it->reason)
 		return (*ret_field = "reason", false);
@@ -250,9 +248,9 @@ int anfu_pay_api_refund_batch(struct anfu_req *req, struct anfu_resp *resp)
 	anfu_pay_api_actor(req, &actor);
 	/* Item by item, each its own writer command: partial success. */
 	for (i = 0; r == 0 && i < n; i++) {
-		struct anfu_pay_refund_req q = { pr->merchant_id,	  pr->user_id,
-						 items[i].order_id,	  items[i].out_refund_no,
-						 items[i].amount,	  items[i].reason };
+		struct anfu_pay_refund_req q = { pr->merchant_id,   pr->user_id,
+						 items[i].order_id, items[i].out_refund_no,
+						 items[i].amount,   items[i].reason };
 		const char *code = NULL, *f = NULL;
 		bool existed = false;
 

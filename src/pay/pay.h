@@ -447,7 +447,7 @@ int anfu_pay_refund_apply(struct anfu_pay *p, const struct anfu_actor *actor,
  * executes it (as above); reject ends it. Above [pay]
  * refund_four_eyes_min fen, an approval needs two different operators:
  * the first is recorded (approved_by) and the state stays reviewing.
- * The applicant may not review. Refusals: refund_not_found,
+ * (The applicant is a merchant user, never an operator.) Refusals: refund_not_found,
  * refund_state_invalid, four_eyes_same_person, the ledger's.
  */
 int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,

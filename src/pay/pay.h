@@ -448,7 +448,7 @@ int anfu_pay_refund_apply(struct anfu_pay *p, const struct anfu_actor *actor,
  * refund_four_eyes_min fen, an approval needs two different operators:
  * the first is recorded (approved_by) and the state stays reviewing.
  * (The applicant is a merchant user, never an operator.) Refusals: refund_not_found,
- * refund_state_invalid, four_eyes_same_person, the ledger's.
+ * refund_state_invalid, refund_checker_is_maker, the ledger's.
  */
 int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
 			   bool approve, struct anfu_pay_refund *ret, const char **ret_code);

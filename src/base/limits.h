@@ -863,4 +863,9 @@ _Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS + 1 <= ANFU_LIMIT_TX_RECORDS,
  * rest waits for the next run (every second). */
 #define ANFU_LIMIT_PAY_RELEASE_PASS 64
 
+/* Items of one batch refund (FUNC-SETL-09): each is its own writer
+ * command, so a batch of 50 holds one HTTP worker for at most 50 short
+ * commands; 50 items of at most ~500 bytes fit the default 64 KiB body. */
+#define ANFU_LIMIT_PAY_REFUND_BATCH 50
+
 #endif

@@ -165,6 +165,11 @@ void anfu_disputes_free(struct anfu_disputes *d);
  * ANFU_LIMIT_DISPUTE_KINDS. */
 int anfu_dispute_register(struct anfu_disputes *d, const char *kind,
 			  const struct anfu_dispute_subject_ops *ops, void *ud);
+/* The dispute service inside the dispute module's started service svc
+ * (what the app keeps for the module "dispute"; it also holds the test
+ * provider), for a module listed after it that registers its kinds at its
+ * start; NULL for NULL. Defined by dispute/api/module.c. */
+struct anfu_disputes *anfu_dispute_api_of(void *svc);
 
 /*
  * The operations. Each returns 0 with *ret_refusal NULL and *ret (when

@@ -55,6 +55,20 @@ static const struct anfu_config_option pay_options[] = {
 		     "seconds", "FUNC-PAY-17",
 		     "How long a pay-on-behalf link stays valid (never past the order's own "
 		     "expiry). A day: long enough to reach the person who pays."),
+
+	/* ---- refunds (pay/refund.c) ---- */
+	ANFU_OPT_INT("pay", "refund_auto_max", refund_auto_max, 0, ANFU_LIMIT_WALLET_AMOUNT, 50000,
+		     "fen", "FUNC-SETL-08, FUNC-OPS-04",
+		     "A merchant's refund up to this amount is approved by the rules and executes "
+		     "at once; above it an operator reviews it. 0: every refund is reviewed."),
+	ANFU_OPT_INT("pay", "refund_four_eyes_min", refund_four_eyes_min, 0,
+		     ANFU_LIMIT_WALLET_AMOUNT, 1000000, "fen", "FUNC-OPS-04",
+		     "A refund above this amount needs the approvals of two different operators "
+		     "(maker and checker; default 10 000 yuan), as a large withdrawal does."),
+	ANFU_OPT_INT("pay", "refund_retry_interval_s", refund_retry_interval_s, 1, 86400, 300,
+		     "seconds", "FUNC-SETL-08",
+		     "How often the job pay.refund_retry executes again the refunds waiting for "
+		     "the merchant's funds (on the clock)."),
 };
 
 const struct anfu_config_table anfu_pay_config_table = {

@@ -48,6 +48,11 @@ struct anfu_pay_config {
 	int64_t second_factor_fresh_s; /* a session's second factor counts for a payment this long */
 	int64_t expire_interval_s;     /* the job pay.expire runs this often (on the clock) */
 	int64_t share_ttl_s;	       /* a pay-on-behalf link's life (FUNC-PAY-17) */
+
+	/* refunds (pay/refund.c) */
+	int64_t refund_auto_max;	  /* fen: the rules approve up to this */
+	int64_t refund_four_eyes_min;	  /* fen: above, two operators approve */
+	int64_t refund_retry_interval_s; /* the job pay.refund_retry */
 };
 
 /* ---- the order state table (pay/states.c) ---- */
@@ -535,6 +540,163 @@ int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
  * cell starting with = + - @, tab or CR gets a leading ' so spreadsheets
  * show it as text (CSV injection). Returns 0 or anfu_buf's ANFU_ELIMIT. */
 int anfu_pay_csv_cell(struct anfu_buf *out, const char *s);
+
+/* ---- refunds (pay/refund.c; docs/payments.md, "Refunds") ---- */
+
+/* The refund state table (pay/states.c, its second table). */
+enum anfu_pay_refund_state {
+	ANFU_PAY_RF_REQUESTED = 0, /* a customer asked; the merchant decides */
+	ANFU_PAY_RF_DECLINED,	   /* the merchant declined the customer's request */
+	ANFU_PAY_RF_REVIEWING,	   /* applied; waits for review (rules or an operator) */
+	ANFU_PAY_RF_APPROVED,	   /* reviewed; executes in the same writer command */
+	ANFU_PAY_RF_REJECTED,	   /* an operator rejected it */
+	ANFU_PAY_RF_WAITING_FUNDS, /* the merchant's balance was short: a job retries */
+	ANFU_PAY_RF_SUCCEEDED,	   /* the money went back */
+};
+#define ANFU_PAY_RF_STATE_N 7
+
+enum anfu_pay_refund_event {
+	ANFU_PAY_RF_EV_ACCEPT = 0, /* the merchant accepts a customer's request */
+	ANFU_PAY_RF_EV_DECLINE,	   /* ... or declines it */
+	ANFU_PAY_RF_EV_APPROVE,	   /* review passed (automatic rule or operator) */
+	ANFU_PAY_RF_EV_REJECT,	   /* an operator rejected it */
+	ANFU_PAY_RF_EV_WAIT_FUNDS, /* execution found the merchant's balance short */
+	ANFU_PAY_RF_EV_SUCCEED,	   /* execution moved the money */
+};
+#define ANFU_PAY_RF_EVENT_N 6
+
+/* Pure, the refund table: 0 and *ret_next; ANFU_ECONFLICT for no row;
+ * ANFU_EINVAL for values out of the enums or NULL. */
+int anfu_pay_refund_transition(enum anfu_pay_refund_state state, enum anfu_pay_refund_event ev,
+			       enum anfu_pay_refund_state *ret_next);
+/* A refund state's name ("requested", ...); "" when out of range. */
+const char *anfu_pay_refund_state_name(enum anfu_pay_refund_state s);
+/* The state named name; ANFU_EINVAL (nothing written) for none. */
+int anfu_pay_refund_state_parse(const char *name, enum anfu_pay_refund_state *ret);
+
+/*
+ * The fee that goes back with a refund (pure): the fee charged times the
+ * share of the order refunded in total after this refund, rounded DOWN,
+ * minus the fee already given back:
+ *   floor(fee * (refunded_before + amount) / order_amount) - fee_back_before.
+ * Cumulative rounding: the refunds' fee never exceeds the fee charged and
+ * a full refund gives exactly all of it back. ANFU_EINVAL when the totals
+ * are inconsistent (negative, or above the order amount).
+ */
+int anfu_pay_refund_fee(int64_t fee, int64_t order_amount, int64_t refunded_before,
+			int64_t fee_back_before, int64_t amount, int64_t *ret);
+
+struct anfu_pay_refund {
+	char id[ANFU_ID_MAX]; /* rfd_... */
+	char order_id[ANFU_ID_MAX];
+	char merchant_id[ANFU_LIMIT_LEDGER_OWNER_BYTES + 1];
+	char out_refund_no[ANFU_LIMIT_PAY_OUT_TRADE_NO + 1];
+	char payer_id[ANFU_ID_MAX];
+	enum anfu_pay_refund_state state;
+	int64_t amount, fee_back; /* fen; fee_back 0 until it succeeded */
+	char reason[ANFU_LIMIT_PAY_SUBJECT_BYTES + 1];
+	char origin[16];	   /* "merchant" | "customer" | "dispute" */
+	char created_by[ANFU_ID_MAX];
+	char reviewed_by[ANFU_ID_MAX]; /* "rules" for the automatic review; "" before */
+	char approved_by[ANFU_ID_MAX]; /* the first of two operators (four eyes) */
+	char ledger_id[ANFU_ID_MAX], fee_ledger_id[ANFU_ID_MAX];
+	int64_t created_ms, updated_ms;
+};
+
+/* A refund applied for; strings borrowed. */
+struct anfu_pay_refund_req {
+	const char *merchant_id; /* the session's */
+	const char *user_id;	 /* the merchant user */
+	const char *order_id;
+	const char *out_refund_no; /* as an out_trade_no */
+	int64_t amount;		   /* fen, >= 1 */
+	const char *reason;
+	const char *origin;   /* NULL: "merchant"; "dispute" from the provider */
+	const char *reviewer; /* NULL: the review rules; else who already decided
+			       * (a dispute's operator): approved, executed at once */
+};
+
+/*
+ * A merchant's refund of its order (FUNC-SETL-08), one writer command:
+ * the same out_refund_no with the same order, amount and reason answers
+ * that refund (*ret_existed), with other content refund_no_conflict;
+ * re-checks the order (its merchant's, paid, general) and that the
+ * refunds not rejected or declined, with this one, stay within the paid
+ * amount; writes the refund (reviewing). Up to [pay] refund_auto_max fen
+ * the rules approve it and it executes in the same command (below).
+ * Execution: platform_fee -> merchant_pending (the fee back,
+ * anfu_pay_refund_fee) linked with merchant_pending -> customer_wallet
+ * (amount), keys "refund.<id>[.fee]"; the order's refund_partial or
+ * refund_full; a short merchant balance leaves it waiting_funds.
+ * Refusals (*ret_code, *ret_field; nothing written): order_not_found,
+ * order_closed, order_state_invalid, refund_escrow_unsupported,
+ * refund_amount_exceeded, refund_no_conflict, the ledger's (but
+ * insufficient_funds). Returns 0 (*ret when no refusal); ANFU_EINVAL for
+ * bad arguments; the writer's and the store's errors.
+ */
+int anfu_pay_refund_apply(struct anfu_pay *p, const struct anfu_actor *actor,
+			  const struct anfu_pay_refund_req *req, struct anfu_pay_refund *ret,
+			  bool *ret_existed, const char **ret_code, const char **ret_field);
+/*
+ * An operator's review (FUNC-OPS-04) of refund id in reviewing: approve
+ * executes it (as above); reject ends it. Above [pay]
+ * refund_four_eyes_min fen, an approval needs two different operators:
+ * the first is recorded (approved_by) and the state stays reviewing.
+ * (The applicant is a merchant user, never an operator.) Refusals: refund_not_found,
+ * refund_state_invalid, refund_checker_is_maker, the ledger's.
+ */
+int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
+			   bool approve, struct anfu_pay_refund *ret, const char **ret_code);
+/*
+ * A customer's refund request (FUNC-SETL-08) of its paid order order_id
+ * (payer_id, the session's), one writer command: the order's refusals as
+ * for a merchant's refund (order_not_found for another customer's order)
+ * and refund_state_invalid while a request of the order is open; writes
+ * the refund in requested (origin "customer", number "customer-<id>");
+ * it does not count against the order until the merchant accepts.
+ */
+int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
+			    const char *order_id, const char *payer_id, int64_t amount,
+			    const char *reason, struct anfu_pay_refund *ret, const char **ret_code,
+			    const char **ret_field);
+/* The merchant's answer to request id: decline ends it; accept checks the
+ * bound and the order as an application does, then the rules review it
+ * (up to refund_auto_max: executed at once; above: operators). Refusals:
+ * refund_not_found (none, or another merchant's), refund_state_invalid,
+ * the order's and the bound's, the ledger's. */
+int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
+			   const char *merchant_id, const char *id, bool accept,
+			   struct anfu_pay_refund *ret, const char **ret_code, const char **ret_field);
+/* Executes every waiting_funds refund again (at most
+ * ANFU_LIMIT_PAY_EXPIRE_PASS, one writer command each); *ret_done counts
+ * those that succeeded. */
+int anfu_pay_refund_retry_due(struct anfu_pay *p, int64_t *ret_done);
+/* The refund id as db sees it; ANFU_ENOTFOUND when none. */
+int anfu_pay_refund_get(struct anfu_db *db, const char *id, struct anfu_pay_refund *ret);
+/* The interval of the job pay.refund_retry, ms; svc is the service. */
+int64_t anfu_pay_refund_retry_interval(const void *svc);
+
+/* ---- the order as a dispute subject (pay/dispute.c) ---- */
+
+struct anfu_disputes;
+/* Registers kind "order" with the dispute service (docs/disputes.md):
+ * lookup answers a paid order to its payer (parties: the payer and the
+ * merchant); refund executes a refund of origin "dispute", already
+ * reviewed by the resolving operator, with the refund number
+ * "dispute-<dispute id>-refund" (the dispute's key with '.' as '-'), so
+ * a retry finds the same refund. Returns anfu_dispute_register's code. */
+int anfu_pay_dispute_register(struct anfu_pay *p, struct anfu_disputes *d);
+
+/* ---- refund receipts (pay/receipt_refund.c) ---- */
+
+#define ANFU_PAY_REFUND_RECEIPT_KIND "refund"
+struct anfu_receipt_facts;
+/* The receipt facts of refund ref (an anfu_receipt_facts_fn, ud unused):
+ * a succeeded refund, payer the merchant (its Chinese name), payee the
+ * customer (no name shown), the money back's ledger transfer, the reason
+ * as memo. ANFU_ENOTFOUND for no such refund or one not succeeded. */
+int anfu_pay_refund_receipt_facts(void *ud, struct anfu_db *db, const char *ref,
+				  struct anfu_receipt_facts *ret);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_pay_migrations;

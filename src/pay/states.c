@@ -120,3 +120,68 @@ int anfu_pay_state_parse(const char *name, enum anfu_pay_state *ret)
 		}
 	return ANFU_EINVAL;
 }
+
+/* ---- the refund state table (docs/payments.md, "Refunds") ----
+ *
+ *   requested     --accept-->     reviewing     (the merchant accepts a customer's request)
+ *   requested     --decline-->    declined
+ *   reviewing     --approve-->    approved      (the rules, or an operator; four eyes above a size)
+ *   reviewing     --reject-->     rejected
+ *   approved      --succeed-->    succeeded     (the money moved, same writer command)
+ *   approved      --wait_funds--> waiting_funds (the merchant's balance was short)
+ *   waiting_funds --succeed-->    succeeded     (the job pay.refund_retry)
+ *
+ * declined, rejected and succeeded are terminal. "Executing" is no stored
+ * state: an approved refund executes inside the writer command that
+ * approved it, so no row is ever seen half executed.
+ */
+struct refund_row {
+	enum anfu_pay_refund_state from;
+	enum anfu_pay_refund_event ev;
+	enum anfu_pay_refund_state to;
+};
+
+static const struct refund_row refund_table[] = {
+	{ ANFU_PAY_RF_REQUESTED, ANFU_PAY_RF_EV_ACCEPT, ANFU_PAY_RF_REVIEWING },
+	{ ANFU_PAY_RF_REQUESTED, ANFU_PAY_RF_EV_DECLINE, ANFU_PAY_RF_DECLINED },
+	{ ANFU_PAY_RF_REVIEWING, ANFU_PAY_RF_EV_APPROVE, ANFU_PAY_RF_APPROVED },
+	{ ANFU_PAY_RF_REVIEWING, ANFU_PAY_RF_EV_REJECT, ANFU_PAY_RF_REJECTED },
+	{ ANFU_PAY_RF_APPROVED, ANFU_PAY_RF_EV_SUCCEED, ANFU_PAY_RF_SUCCEEDED },
+	{ ANFU_PAY_RF_APPROVED, ANFU_PAY_RF_EV_WAIT_FUNDS, ANFU_PAY_RF_WAITING_FUNDS },
+	{ ANFU_PAY_RF_WAITING_FUNDS, ANFU_PAY_RF_EV_SUCCEED, ANFU_PAY_RF_SUCCEEDED },
+};
+
+static const char *const refund_state_names[ANFU_PAY_RF_STATE_N] = {
+	"requested", "declined", "reviewing", "approved", "rejected", "waiting_funds", "succeeded",
+};
+
+int anfu_pay_refund_transition(enum anfu_pay_refund_state state, enum anfu_pay_refund_event ev,
+			       enum anfu_pay_refund_state *ret_next)
+{
+	if (!ret_next || (unsigned)state >= ANFU_PAY_RF_STATE_N ||
+	    (unsigned)ev >= ANFU_PAY_RF_EVENT_N)
+		return ANFU_EINVAL;
+	for (size_t i = 0; i < sizeof(refund_table) / sizeof(refund_table[0]); i++)
+		if (refund_table[i].from == state && refund_table[i].ev == ev) {
+			*ret_next = refund_table[i].to;
+			return 0;
+		}
+	return ANFU_ECONFLICT;
+}
+
+const char *anfu_pay_refund_state_name(enum anfu_pay_refund_state s)
+{
+	return (unsigned)s < ANFU_PAY_RF_STATE_N ? refund_state_names[s] : "";
+}
+
+int anfu_pay_refund_state_parse(const char *name, enum anfu_pay_refund_state *ret)
+{
+	if (!name || !ret)
+		return ANFU_EINVAL;
+	for (int i = 0; i < ANFU_PAY_RF_STATE_N; i++)
+		if (strcmp(refund_state_names[i], name) == 0) {
+			*ret = (enum anfu_pay_refund_state)i;
+			return 0;
+		}
+	return ANFU_EINVAL;
+}

@@ -504,6 +504,10 @@ static const struct int_case int_cases[] = {
 	ICY("pay", "escrow_days_max", 1, ANFU_LIMIT_PAY_ESCROW_DAYS, escrow_days_max),
 	ICY("pay", "second_factor_fresh_s", 30, 3600, second_factor_fresh_s),
 	ICY("pay", "expire_interval_s", 1, 86400, expire_interval_s),
+	ICY("pay", "refund_auto_max", 0, ANFU_LIMIT_WALLET_AMOUNT, refund_auto_max),
+	ICY("pay", "refund_four_eyes_min", 0, ANFU_LIMIT_WALLET_AMOUNT, refund_four_eyes_min),
+	ICY("pay", "refund_retry_interval_s", 1, 86400, refund_retry_interval_s),
+	ICY("pay", "share_ttl_s", 60, ANFU_LIMIT_PAY_ORDER_TTL_S, share_ttl_s),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))

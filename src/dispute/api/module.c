@@ -117,6 +117,13 @@ static int dispute_start(struct anfu_app *app, const void *config, void **ret_sv
 	return 0;
 }
 
+struct anfu_disputes *anfu_dispute_api_of(void *svc)
+{
+	struct dispute_module *m = svc;
+
+	return m ? m->d : NULL;
+}
+
 struct anfu_disputes *anfu_dispute_api_service(const struct anfu_req *req)
 {
 	struct dispute_module *m = anfu_api_service(req->app, &anfu_dispute_module);

@@ -16,6 +16,7 @@
 #include "audit/audit.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "dispute/dispute.h"
 #include "http/http.h"
 #include "iam/iam.h"
 #include "jobs/jobs.h"
@@ -54,6 +55,14 @@ static int pay_start(struct anfu_app *app, const void *config, void **ret_svc)
 			    ? anfu_receipt_register(service_named(app, "receipt"),
 						    ANFU_PAY_RECEIPT_KIND, anfu_pay_receipt_facts, p)
 			    : ANFU_EINVAL;
+
+	/* Refunds' receipts (pay/receipt_refund.c; receipt is earlier in the list). */
+	if (r == 0 && service_named(app, "receipt"))
+		r = anfu_receipt_register(service_named(app, "receipt"), ANFU_PAY_REFUND_RECEIPT_KIND,
+					  anfu_pay_refund_receipt_facts, NULL);
+	/* Orders are dispute subjects (kind "order"; pay/dispute.c). */
+	if (r == 0 && service_named(app, "dispute"))
+		r = anfu_pay_dispute_register(p, anfu_dispute_api_of(service_named(app, "dispute")));
 	if (r < 0) {
 		anfu_log_error("pay.start",
 			       "pay not started (%s): the ledger, iam and the wallet first; "
@@ -98,9 +107,23 @@ static int release_job(void *ud, struct anfu_db *db, const char **result)
 	return r;
 }
 
+/* "pay.refund_retry": refunds waiting for the merchant's funds, executed
+ * again every [pay] refund_retry_interval_s. */
+static int refund_retry_job(void *ud, struct anfu_db *db, const char **result)
+{
+	int64_t done = 0;
+	int r = anfu_pay_refund_retry_due(ud, &done);
+
+	(void)db;
+	if (result)
+		*result = r < 0 ? "failed" : done ? "refunded" : "ok";
+	return r;
+}
+
 static const struct anfu_job_def jobs[] = {
 	{ "pay.expire", 1000, 1000, anfu_pay_expire_interval, expire_job },
 	{ "pay.escrow_release", 1000, 1000, anfu_pay_release_interval, release_job },
+	{ "pay.refund_retry", 1000, 1000, anfu_pay_refund_retry_interval, refund_retry_job },
 };
 static const struct anfu_job_table job_table = { jobs, sizeof(jobs) / sizeof(jobs[0]) };
 
@@ -136,9 +159,29 @@ static const struct anfu_route routes[] = {
 	  anfu_pay_api_admin_transactions, 0 },
 	{ "GET", "/api/v1/merchant/receipts/{kind}/{ref}", SES, "pay.order.read",
 	  anfu_pay_api_merchant_receipt, 0 },
+
+	/* refunds (api/refunds.c) */
+	{ "POST", "/api/v1/merchant/orders/{id}/refunds", SES, "pay.refund.create",
+	  anfu_pay_api_refund_create, 0 },
+	{ "POST", "/api/v1/merchant/refund-batches", SES, "pay.refund.create",
+	  anfu_pay_api_refund_batch, 0 },
+	{ "GET", "/api/v1/merchant/refunds/{id}", SES, "pay.refund.read", anfu_pay_api_refund_get,
+	  0 },
+	{ "POST", "/api/v1/merchant/refunds/{id}/accept", SES, "pay.refund.create",
+	  anfu_pay_api_refund_accept, 0 },
+	{ "POST", "/api/v1/merchant/refunds/{id}/decline", SES, "pay.refund.create",
+	  anfu_pay_api_refund_decline, 0 },
+	{ "POST", "/api/v1/me/orders/{id}/refund-requests", SES, ANFU_PERM_SESSION,
+	  anfu_pay_api_me_refund_request, 0 },
+	{ "POST", "/admin/v1/refunds/{id}/approve", ADM, "pay.refund.review",
+	  anfu_pay_api_refund_approve, 0 },
+	{ "POST", "/admin/v1/refunds/{id}/reject", ADM, "pay.refund.review",
+	  anfu_pay_api_refund_reject, 0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
 	  0 },
+	{ "POST", "/test/v1/pay/refund-retry", ANFU_ACCESS_PUBLIC, "test.hooks",
+	  anfu_pay_api_test_refund_retry, 0 },
 #endif
 	/* escrow (pay/api/escrow.c) */
 	{ "POST", "/api/v1/me/orders/{id}/confirm-receipt", SES, ANFU_PERM_SESSION,

@@ -75,4 +75,18 @@ int anfu_pay_api_test_escrow_release(struct anfu_req *req, struct anfu_resp *res
 int anfu_pay_api_test_escrow_refund(struct anfu_req *req, struct anfu_resp *resp);
 #endif
 
+/* refunds.c: refunds (merchant users and operators) */
+int anfu_pay_api_refund_create(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_batch(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_get(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_accept(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_decline(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_me_refund_request(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_approve(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_reject(struct anfu_req *req, struct anfu_resp *resp);
+#ifdef ANFU_TEST_HOOKS
+/* POST /test/v1/pay/refund-retry: one run of pay.refund_retry now. */
+int anfu_pay_api_test_refund_retry(struct anfu_req *req, struct anfu_resp *resp);
+#endif
+
 #endif

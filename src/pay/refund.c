@@ -1,0 +1,871 @@
+/*
+ * pay/refund: refunds of paid orders (FUNC-SETL-08, FUNC-OPS-04;
+ * docs/payments.md, "Refunds"): a merchant's application with its refund
+ * number's idempotency, the review (the rules up to refund_auto_max, one
+ * operator above, two different operators above refund_four_eyes_min),
+ * the execution (the fee back and the money back as one linked ledger
+ * chain with the order's new state), waiting for funds and its retry.
+ *
+ * Every decision that must hold at commit (the order's state, the
+ * cumulative amount, the refund's state, the balances) is made inside
+ * ONE writer command (anfu_ledger_run_weighted): two racing refunds of
+ * one order are ordered by the writer and the second sees the first.
+ * Trusts its callers for the merchant id (the session's) and the fields'
+ * formats (the handler checked them).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "base/clock.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "base/refusal.h"
+#include "base/str.h"
+#include "ledger/ledger.h"
+#include "pay/internal.h"
+#include "pay/pay.h"
+#include "store/store.h"
+#include "tx/tx.h"
+
+static const struct anfu_actor system_actor = { "system", "system", "", "", "", "" };
+
+int anfu_pay_refund_fee(int64_t fee, int64_t order_amount, int64_t refunded_before,
+			int64_t fee_back_before, int64_t amount, int64_t *ret)
+{
+	__int128 share;
+
+	if (!ret || fee < 0 || order_amount <= 0 || refunded_before < 0 || amount < 0 ||
+	    fee_back_before < 0 || refunded_before > order_amount ||
+	    amount > order_amount - refunded_before)
+		return ANFU_EINVAL;
+	/* Rounded down on the cumulative total: the sum of the fees back is
+	 * floor(fee * refunded / order_amount) <= fee, exactly fee at a full
+	 * refund; the product of two int64 fits 128 bits. */
+	share = (__int128)fee * (refunded_before + amount) / order_amount;
+	if (share < fee_back_before)
+		return ANFU_EINVAL;
+	*ret = (int64_t)(share - fee_back_before);
+	return 0;
+}
+
+#define REFUND_COLS                                                                            \
+	"id, order_id, merchant_id, out_refund_no, payer_id, state, amount, fee_back, reason," \
+	" origin, created_by, reviewed_by, approved_by, ledger_id, fee_ledger_id, created_ms," \
+	" updated_ms"
+
+struct refund_find {
+	bool found, bad_state;
+	struct anfu_pay_refund *out;
+};
+
+static int refund_row(void *ud, const struct anfu_row *r)
+{
+	struct refund_find *f = ud;
+	struct anfu_pay_refund *x = f->out;
+	char state[24];
+
+	f->found = true;
+	memset(x, 0, sizeof(*x));
+	pay_col(r, 0, x->id, sizeof(x->id));
+	pay_col(r, 1, x->order_id, sizeof(x->order_id));
+	pay_col(r, 2, x->merchant_id, sizeof(x->merchant_id));
+	pay_col(r, 3, x->out_refund_no, sizeof(x->out_refund_no));
+	pay_col(r, 4, x->payer_id, sizeof(x->payer_id));
+	pay_col(r, 5, state, sizeof(state));
+	if (anfu_pay_refund_state_parse(state, &x->state) < 0)
+		f->bad_state = true;
+	x->amount = anfu_row_int(r, 6);
+	x->fee_back = anfu_row_int(r, 7);
+	pay_col(r, 8, x->reason, sizeof(x->reason));
+	pay_col(r, 9, x->origin, sizeof(x->origin));
+	pay_col(r, 10, x->created_by, sizeof(x->created_by));
+	pay_col(r, 11, x->reviewed_by, sizeof(x->reviewed_by));
+	pay_col(r, 12, x->approved_by, sizeof(x->approved_by));
+	pay_col(r, 13, x->ledger_id, sizeof(x->ledger_id));
+	pay_col(r, 14, x->fee_ledger_id, sizeof(x->fee_ledger_id));
+	x->created_ms = anfu_row_int(r, 15);
+	x->updated_ms = anfu_row_int(r, 16);
+	return 0;
+}
+
+static int refund_query(struct anfu_db *db, const char *where, struct anfu_param *v, int n,
+			struct anfu_pay_refund *ret)
+{
+	char sql[512];
+	struct anfu_pay_refund x;
+	struct refund_find f = { false, false, &x };
+	int r;
+
+	if (snprintf(sql, sizeof(sql), "SELECT " REFUND_COLS " FROM pay_refund WHERE %s", where) >=
+	    (int)sizeof(sql))
+		return ANFU_ELIMIT;
+	r = anfu_db_exec(db, sql, v, n, refund_row, &f, NULL);
+	if (r == 0 && !f.found)
+		r = ANFU_ENOTFOUND;
+	if (r == 0 && f.bad_state)
+		r = ANFU_EINTERNAL;
+	if (r == 0)
+		*ret = x;
+	return r;
+}
+
+int anfu_pay_refund_get(struct anfu_db *db, const char *id, struct anfu_pay_refund *ret)
+{
+	struct anfu_param v[1] = { ANFU_PS(id) };
+
+	if (!db || !id || !ret)
+		return ANFU_EINVAL;
+	return refund_query(db, "id = $1", v, 1, ret);
+}
+
+/* Sums of the order's refunds: all that count against the amount paid
+ * (every state but declined, rejected and requested), and the succeeded
+ * ones with their fee back. */
+struct sums {
+	int64_t reserved, refunded, fee_back;
+};
+
+static int sums_row(void *ud, const struct anfu_row *r)
+{
+	struct sums *s = ud;
+
+	s->reserved = anfu_row_int(r, 0);
+	s->refunded = anfu_row_int(r, 1);
+	s->fee_back = anfu_row_int(r, 2);
+	return 0;
+}
+
+static int order_sums(struct anfu_db *db, const char *order_id, struct sums *ret)
+{
+	struct anfu_param v[1] = { ANFU_PS(order_id) };
+
+	memset(ret, 0, sizeof(*ret));
+	return anfu_db_exec(
+		db,
+		"SELECT COALESCE(SUM(CASE WHEN state IN ('reviewing', 'approved', 'waiting_funds',"
+		" 'succeeded') THEN amount ELSE 0 END), 0), COALESCE(SUM(CASE WHEN state ="
+		" 'succeeded' THEN amount ELSE 0 END), 0), COALESCE(SUM(CASE WHEN state ="
+		" 'succeeded' THEN fee_back ELSE 0 END), 0) FROM pay_refund WHERE order_id = $1",
+		v, 1, sums_row, ret, NULL);
+}
+
+/* Writes x's state and the columns a move sets, if it is still from. */
+static int refund_store(struct anfu_db *db, const struct anfu_pay_refund *x,
+			enum anfu_pay_refund_state from)
+{
+	struct anfu_param v[9] = {
+		ANFU_PS(anfu_pay_refund_state_name(x->state)),
+		ANFU_PI(x->fee_back),
+		ANFU_PS(x->reviewed_by),
+		ANFU_PS(x->approved_by),
+		ANFU_PS(x->ledger_id[0] ? x->ledger_id : NULL),
+		ANFU_PS(x->fee_ledger_id[0] ? x->fee_ledger_id : NULL),
+		ANFU_PI(x->updated_ms),
+		ANFU_PS(x->id),
+		ANFU_PS(anfu_pay_refund_state_name(from)),
+	};
+	int64_t n = 0;
+	int r = anfu_db_exec(
+		db,
+		"UPDATE pay_refund SET state = $1, fee_back = $2, reviewed_by = $3,"
+		" approved_by = $4, ledger_id = $5, fee_ledger_id = $6, updated_ms = $7"
+		" WHERE id = $8 AND state = $9",
+		v, 9, NULL, NULL, &n);
+
+	if (r == 0 && n != 1)
+		r = ANFU_EINTERNAL; /* the writer runs one command at a time */
+	return r;
+}
+
+/* A move of x by the refund table, stored, with its audit record. */
+static int refund_move(struct anfu_tx *tx, struct anfu_pay_refund *x, enum anfu_pay_refund_event ev,
+		       const char *action)
+{
+	enum anfu_pay_refund_state from = x->state, next;
+	int r = anfu_pay_refund_transition(from, ev, &next);
+
+	if (r < 0)
+		return r;
+	x->state = next;
+	x->updated_ms = anfu_clock_now_ms();
+	r = refund_store(anfu_tx_db(tx), x, from);
+	if (r == 0)
+		r = anfu_tx_audit(tx, action, "pay_refund", x->id, "success",
+				  json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "order",
+					    x->order_id, "merchant", x->merchant_id, "amount",
+					    (json_int_t)x->amount, "fee_back",
+					    (json_int_t)x->fee_back, "currency", "CNY", "from",
+					    anfu_pay_refund_state_name(from), "to",
+					    anfu_pay_refund_state_name(next)));
+	return r;
+}
+
+/* The accounts an execution posts on, found outside the writer. */
+struct accounts {
+	char merchant[ANFU_ID_MAX], payer[ANFU_ID_MAX], fee[ANFU_ID_MAX];
+};
+
+static int accounts_of(struct anfu_pay *p, struct anfu_db *db, const char *order_id,
+		       struct accounts *ret)
+{
+	struct anfu_pay_order *o = anfu_xcalloc(1, sizeof(*o));
+	struct anfu_pay_merchant m;
+	struct anfu_ledger_account a;
+	int r = anfu_pay_order_get(db, order_id, o);
+
+	if (r == 0)
+		r = anfu_pay_merchant_get(db, o->merchant_id, &m);
+	if (r == 0 && !o->payer_id[0])
+		r = ANFU_ENOTFOUND; /* not paid: the command refuses it */
+	if (r == 0) {
+		const struct anfu_ledger_account_spec w = { "customer_wallet", "CNY", "customer",
+							    o->payer_id };
+		const struct anfu_ledger_account_spec f = { "platform_fee", "CNY", "platform",
+							    "platform" };
+
+		(void)anfu_strlcpy(ret->merchant, m.account_id, sizeof(ret->merchant));
+		r = anfu_ledger_account_find(p->ledger, &w, &a);
+		if (r == 0)
+			(void)anfu_strlcpy(ret->payer, a.id, sizeof(ret->payer));
+		if (r == 0)
+			r = anfu_ledger_account_find(p->ledger, &f, &a);
+		if (r == 0)
+			(void)anfu_strlcpy(ret->fee, a.id, sizeof(ret->fee));
+	}
+	free(o);
+	return r;
+}
+
+/* Executes approved (or waiting_funds) refund x of order o inside the
+ * writer: the fee back and the money back as one linked chain; a short
+ * merchant balance moves x to waiting_funds; any other ledger refusal
+ * is *ret_code (the caller undoes the command). */
+static int execute_in(struct anfu_tx *tx, const struct accounts *acc, struct anfu_pay_order *o,
+		      struct anfu_pay_refund *x, const char **ret_code)
+{
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_ledger_result res[2];
+	char key[ANFU_ID_MAX + 16], fee_key[ANFU_ID_MAX + 16];
+	enum anfu_pay_state next;
+	struct sums s;
+	int64_t fee_back = 0, now = anfu_clock_now_ms();
+	size_t n, money;
+	bool ok = false;
+	int r = order_sums(db, o->id, &s);
+
+	if (r == 0)
+		r = anfu_pay_refund_fee(o->fee, o->amount, s.refunded, s.fee_back, x->amount,
+					&fee_back);
+	if (r < 0)
+		return r;
+	(void)snprintf(key, sizeof(key), "refund.%s", x->id);
+	(void)snprintf(fee_key, sizeof(fee_key), "refund.%s.fee", x->id);
+	{
+		/* The fee back first: the merchant's balance then counts it. */
+		struct anfu_ledger_transfer t[2] = {
+			{ .idem_key = fee_key,
+			  .debit_account = acc->fee,
+			  .credit_account = acc->merchant,
+			  .amount = fee_back,
+			  .asset = "CNY",
+			  .code = "fee_refund",
+			  .ref = o->id,
+			  .flags = ANFU_LEDGER_TRF_LINKED },
+			{ .idem_key = key,
+			  .debit_account = acc->merchant,
+			  .credit_account = acc->payer,
+			  .amount = x->amount,
+			  .asset = "CNY",
+			  .code = "refund",
+			  .ref = o->id },
+		};
+
+		n = fee_back > 0 ? 2 : 1;
+		money = n - 1;
+		r = anfu_ledger_submit_in(tx, PAY_CALLER, fee_back > 0 ? t : t + 1, n, res);
+	}
+	if (r < 0)
+		return r;
+	if (res[money].code) {
+		const char *code = res[money].code;
+
+		for (size_t i = 0; i < n; i++)
+			if (res[i].code &&
+			    strcmp(res[i].code, ANFU_R_LEDGER_LINKED_EVENT_FAILED) != 0)
+				code = res[i].code;
+		if (strcmp(code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS) == 0) {
+			if (x->state == ANFU_PAY_RF_WAITING_FUNDS)
+				return 0; /* still short: it waits on */
+			return refund_move(tx, x, ANFU_PAY_RF_EV_WAIT_FUNDS,
+					   "pay.refund.waiting_funds");
+		}
+		*ret_code = code;
+		return ANFU_ECONFLICT;
+	}
+	x->fee_back = fee_back;
+	(void)anfu_strlcpy(x->ledger_id, res[money].id, sizeof(x->ledger_id));
+	if (fee_back > 0)
+		(void)anfu_strlcpy(x->fee_ledger_id, res[0].id, sizeof(x->fee_ledger_id));
+	r = refund_move(tx, x, ANFU_PAY_RF_EV_SUCCEED, "pay.refund.succeeded");
+	if (r == 0)
+		r = anfu_pay_transition(o->state,
+					s.refunded + x->amount == o->amount
+						? ANFU_PAY_EV_REFUND_FULL
+						: ANFU_PAY_EV_REFUND_PARTIAL,
+					&next);
+	if (r == 0)
+		r = pay_order_set_state(db, o->id, o->state, next, now, &ok);
+	if (r == 0 && !ok)
+		r = ANFU_EINTERNAL;
+	if (r == 0)
+		r = anfu_tx_audit(tx, "pay.order.refunded", "pay_order", o->id, "success",
+				  json_pack("{s:s, s:I, s:s, s:s}", "refund", x->id, "amount",
+					    (json_int_t)x->amount, "from",
+					    anfu_pay_state_name(o->state), "to",
+					    anfu_pay_state_name(next)));
+	if (r == 0)
+		o->state = next;
+	return r;
+}
+
+/* ---- the application ---- */
+
+struct apply_cmd {
+	struct anfu_pay *p;
+	const struct anfu_pay_refund_req *req;
+	struct accounts acc;
+	char id[ANFU_ID_MAX];
+	struct anfu_pay_order o;
+	struct anfu_pay_refund x;
+	bool existed;
+	const char *code, *field;
+};
+
+static int apply_refuse(struct apply_cmd *c, const char *code, const char *field)
+{
+	c->code = code;
+	c->field = field;
+	return ANFU_ECONFLICT;
+}
+
+static int refund_insert(struct anfu_db *db, const struct anfu_pay_refund *x)
+{
+	struct anfu_param v[13] = {
+		ANFU_PS(x->id),		 ANFU_PS(x->order_id),
+		ANFU_PS(x->merchant_id), ANFU_PS(x->out_refund_no),
+		ANFU_PS(x->payer_id),	 ANFU_PS(anfu_pay_refund_state_name(x->state)),
+		ANFU_PI(x->amount),	 ANFU_PS(x->reason),
+		ANFU_PS(x->origin),	 ANFU_PS(x->created_by),
+		ANFU_PI(x->created_ms),	 ANFU_PI(x->updated_ms),
+		ANFU_PS(x->reviewed_by),
+	};
+
+	return anfu_db_exec(db,
+			    "INSERT INTO pay_refund (id, order_id, merchant_id, out_refund_no,"
+			    " payer_id, state, amount, fee_back, reason, origin, created_by,"
+			    " created_ms, updated_ms, reviewed_by, approved_by) VALUES ($1, $2, $3,"
+			    " $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13, '')",
+			    v, 13, NULL, NULL, NULL);
+}
+
+static int apply_fn(struct anfu_tx *tx, void *ud)
+{
+	struct apply_cmd *c = ud;
+	const struct anfu_pay_refund_req *q = c->req;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_param v[2] = { ANFU_PS(q->merchant_id), ANFU_PS(q->out_refund_no) };
+	struct anfu_pay_refund *x = &c->x;
+	enum anfu_pay_state next;
+	struct sums s;
+	int64_t now = anfu_clock_now_ms();
+	int r = refund_query(db, "merchant_id = $1 AND out_refund_no = $2", v, 2, x);
+
+	if (r == 0) {
+		if (strcmp(x->order_id, q->order_id) != 0 || x->amount != q->amount ||
+		    strcmp(x->reason, q->reason) != 0)
+			return apply_refuse(c, ANFU_R_PAY_REFUND_NO_CONFLICT, "out_refund_no");
+		c->existed = true;
+		return 0;
+	}
+	if (r != ANFU_ENOTFOUND)
+		return r;
+	r = anfu_pay_order_get(db, q->order_id, &c->o);
+	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(c->o.merchant_id, q->merchant_id) != 0))
+		return apply_refuse(c, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
+	if (r < 0)
+		return r;
+	if (strcmp(c->o.kind, "escrow") == 0)
+		return apply_refuse(c, ANFU_R_PAY_REFUND_ESCROW, NULL);
+	r = order_sums(db, c->o.id, &s);
+	if (r < 0)
+		return r;
+	/* A refunded order has nothing left: the amount's refusal says so. */
+	if (c->o.state != ANFU_PAY_REFUNDED &&
+	    anfu_pay_transition(c->o.state, ANFU_PAY_EV_REFUND_PARTIAL, &next) < 0)
+		return apply_refuse(c,
+				    c->o.state == ANFU_PAY_CLOSED ? ANFU_R_PAY_ORDER_CLOSED
+								  : ANFU_R_PAY_ORDER_STATE,
+				    NULL);
+	if (q->amount > c->o.amount - s.reserved)
+		return apply_refuse(c, ANFU_R_PAY_REFUND_EXCEEDED, "amount");
+	if (!c->acc.payer[0])
+		return ANFU_EINTERNAL; /* paid, yet no wallet found before */
+	memset(x, 0, sizeof(*x));
+	(void)anfu_strlcpy(x->id, c->id, sizeof(x->id));
+	(void)anfu_strlcpy(x->order_id, c->o.id, sizeof(x->order_id));
+	(void)anfu_strlcpy(x->merchant_id, c->o.merchant_id, sizeof(x->merchant_id));
+	(void)anfu_strlcpy(x->out_refund_no, q->out_refund_no, sizeof(x->out_refund_no));
+	(void)anfu_strlcpy(x->payer_id, c->o.payer_id, sizeof(x->payer_id));
+	(void)anfu_strlcpy(x->reason, q->reason, sizeof(x->reason));
+	(void)anfu_strlcpy(x->origin, q->origin ? q->origin : "merchant", sizeof(x->origin));
+	(void)anfu_strlcpy(x->created_by, q->user_id, sizeof(x->created_by));
+	x->state = ANFU_PAY_RF_REVIEWING;
+	x->amount = q->amount;
+	x->created_ms = x->updated_ms = now;
+	r = refund_insert(db, x);
+	if (r == 0)
+		r = anfu_tx_audit(tx, "pay.refund.applied", "pay_refund", x->id, "success",
+				  json_pack("{s:s, s:s, s:s, s:I, s:s}", "order", x->order_id,
+					    "merchant", x->merchant_id, "out_refund_no",
+					    x->out_refund_no, "amount", (json_int_t)x->amount,
+					    "currency", "CNY"));
+	if (r < 0 || (!q->reviewer && x->amount > c->p->cfg.refund_auto_max))
+		return r;
+	/* Within the rules (or decided already): approved, executed in this command. */
+	(void)anfu_strlcpy(x->reviewed_by, q->reviewer ? q->reviewer : "rules",
+			   sizeof(x->reviewed_by));
+	r = refund_move(tx, x, ANFU_PAY_RF_EV_APPROVE, "pay.refund.approved");
+	if (r == 0)
+		r = execute_in(tx, &c->acc, &c->o, x, &c->code);
+	return r;
+}
+
+int anfu_pay_refund_apply(struct anfu_pay *p, const struct anfu_actor *actor,
+			  const struct anfu_pay_refund_req *req, struct anfu_pay_refund *ret,
+			  bool *ret_existed, const char **ret_code, const char **ret_field)
+{
+	struct apply_cmd *c = NULL;
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!p || !actor || !req || !req->merchant_id || !req->user_id || !req->order_id ||
+	    !req->out_refund_no || !req->reason || req->amount < 1 || !ret || !ret_existed ||
+	    !ret_code || !ret_field)
+		return ANFU_EINVAL;
+	c = anfu_xcalloc(1, sizeof(*c));
+	c->p = p;
+	c->req = req;
+	r = pay_db(p, &db);
+	if (r == 0)
+		r = accounts_of(p, db, req->order_id, &c->acc);
+	/* No order or no payment yet: the command gives the refusal. */
+	if (r == ANFU_ENOTFOUND)
+		r = 0;
+	if (r == 0)
+		r = anfu_id_new("rfd", c->id, sizeof(c->id));
+	/* weight: two transfers and four audit records. */
+	if (r == 0)
+		r = anfu_ledger_run_weighted(p->ledger, actor, apply_fn, c, 6, pay_deadline());
+	if (r == ANFU_ECONFLICT && c->code) {
+		*ret_code = c->code;
+		*ret_field = c->field;
+		r = 0;
+	} else if (r == 0) {
+		*ret_code = NULL;
+		*ret_field = NULL;
+		*ret = c->x;
+		*ret_existed = c->existed;
+	}
+	free(c);
+	return r;
+}
+
+/* ---- the operators' review ---- */
+
+struct review_cmd {
+	struct anfu_pay *p;
+	const struct anfu_actor *actor;
+	const char *id;
+	bool approve;
+	struct accounts acc;
+	struct anfu_pay_order o;
+	struct anfu_pay_refund x;
+	const char *code;
+};
+
+static int review_fn(struct anfu_tx *tx, void *ud)
+{
+	struct review_cmd *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_pay_refund *x = &c->x;
+	enum anfu_pay_refund_state next;
+	int r = anfu_pay_refund_get(db, c->id, x);
+
+	if (r == ANFU_ENOTFOUND) {
+		c->code = ANFU_R_PAY_REFUND_NOT_FOUND;
+		return ANFU_ECONFLICT;
+	}
+	if (r < 0)
+		return r;
+	if (anfu_pay_refund_transition(x->state, ANFU_PAY_RF_EV_APPROVE, &next) < 0) {
+		c->code = ANFU_R_PAY_REFUND_STATE;
+		return ANFU_ECONFLICT;
+	}
+	if (!c->approve) {
+		(void)anfu_strlcpy(x->reviewed_by, c->actor->id, sizeof(x->reviewed_by));
+		return refund_move(tx, x, ANFU_PAY_RF_EV_REJECT, "pay.refund.rejected");
+	}
+	if (x->amount > c->p->cfg.refund_four_eyes_min) {
+		if (!x->approved_by[0]) {
+			/* The maker's approval: recorded, still in review. */
+			(void)anfu_strlcpy(x->approved_by, c->actor->id, sizeof(x->approved_by));
+			x->updated_ms = anfu_clock_now_ms();
+			r = refund_store(db, x, x->state);
+			if (r == 0)
+				r = anfu_tx_audit(tx, "pay.refund.maker_approved", "pay_refund",
+						  x->id, "success",
+						  json_pack("{s:s, s:I}", "order", x->order_id,
+							    "amount", (json_int_t)x->amount));
+			return r;
+		}
+		if (strcmp(x->approved_by, c->actor->id) == 0) {
+			c->code = ANFU_R_PAY_REFUND_CHECKER_IS_MAKER;
+			return ANFU_ECONFLICT;
+		}
+	}
+	(void)anfu_strlcpy(x->reviewed_by, c->actor->id, sizeof(x->reviewed_by));
+	r = anfu_pay_order_get(db, x->order_id, &c->o);
+	if (r == 0)
+		r = refund_move(tx, x, ANFU_PAY_RF_EV_APPROVE, "pay.refund.approved");
+	if (r == 0)
+		r = execute_in(tx, &c->acc, &c->o, x, &c->code);
+	return r;
+}
+
+int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
+			   bool approve, struct anfu_pay_refund *ret, const char **ret_code)
+{
+	struct review_cmd *c = NULL;
+	struct anfu_pay_refund x;
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!p || !actor || !actor->id || !id || !ret || !ret_code)
+		return ANFU_EINVAL;
+	c = anfu_xcalloc(1, sizeof(*c));
+	*c = (struct review_cmd){ .p = p, .actor = actor, .id = id, .approve = approve };
+	r = pay_db(p, &db);
+	if (r == 0)
+		r = anfu_pay_refund_get(db, id, &x);
+	if (r == 0)
+		r = accounts_of(p, db, x.order_id, &c->acc);
+	if (r == ANFU_ENOTFOUND)
+		r = 0; /* the command says refund_not_found */
+	if (r == 0)
+		r = anfu_ledger_run_weighted(p->ledger, actor, review_fn, c, 6, pay_deadline());
+	if (r == ANFU_ECONFLICT && c->code) {
+		*ret_code = c->code;
+		r = 0;
+	} else if (r == 0) {
+		*ret_code = NULL;
+		*ret = c->x;
+	}
+	free(c);
+	return r;
+}
+
+/* ---- waiting for funds ---- */
+
+struct waiting {
+	char ids[ANFU_LIMIT_PAY_EXPIRE_PASS][ANFU_ID_MAX];
+	size_t n;
+};
+
+static int waiting_row(void *ud, const struct anfu_row *r)
+{
+	struct waiting *w = ud;
+
+	if (w->n < ANFU_LIMIT_PAY_EXPIRE_PASS)
+		pay_col(r, 0, w->ids[w->n++], ANFU_ID_MAX);
+	return 0;
+}
+
+struct retry_cmd {
+	struct accounts acc;
+	struct anfu_pay_order o;
+	struct anfu_pay_refund x;
+	const char *id;
+	const char *code;
+	bool done;
+};
+
+static int retry_fn(struct anfu_tx *tx, void *ud)
+{
+	struct retry_cmd *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	int r = anfu_pay_refund_get(db, c->id, &c->x);
+
+	if (r < 0 || c->x.state != ANFU_PAY_RF_WAITING_FUNDS)
+		return r;
+	r = anfu_pay_order_get(db, c->x.order_id, &c->o);
+	if (r == 0)
+		r = execute_in(tx, &c->acc, &c->o, &c->x, &c->code);
+	if (r == 0)
+		c->done = c->x.state == ANFU_PAY_RF_SUCCEEDED;
+	return r;
+}
+
+int anfu_pay_refund_retry_due(struct anfu_pay *p, int64_t *ret_done)
+{
+	struct waiting *w = NULL;
+	struct retry_cmd *c = NULL;
+	struct anfu_db *db = NULL;
+	int64_t done = 0;
+	int r;
+
+	if (!p || !ret_done)
+		return ANFU_EINVAL;
+	w = anfu_xcalloc(1, sizeof(*w));
+	c = anfu_xcalloc(1, sizeof(*c));
+	r = pay_db(p, &db);
+	if (r == 0)
+		r = anfu_db_exec(db,
+				 "SELECT id FROM pay_refund WHERE state = 'waiting_funds'"
+				 " ORDER BY updated_ms, id",
+				 NULL, 0, waiting_row, w, NULL);
+	for (size_t i = 0; r == 0 && i < w->n; i++) {
+		memset(c, 0, sizeof(*c));
+		c->id = w->ids[i];
+		r = anfu_pay_refund_get(db, c->id, &c->x);
+		if (r == 0)
+			r = accounts_of(p, db, c->x.order_id, &c->acc);
+		if (r == 0)
+			r = anfu_ledger_run_weighted(p->ledger, &system_actor, retry_fn, c, 6,
+						     pay_deadline());
+		/* Another refusal (a closed wallet): it stays waiting, reported. */
+		if (r == ANFU_ECONFLICT && c->code)
+			r = 0;
+		if (r == 0 && c->done)
+			done++;
+	}
+	free(c);
+	free(w);
+	if (r == 0)
+		*ret_done = done;
+	return r;
+}
+
+int64_t anfu_pay_refund_retry_interval(const void *svc)
+{
+	const struct anfu_pay *p = svc;
+
+	return p->cfg.refund_retry_interval_s * 1000;
+}
+
+/* ---- a customer's request, the merchant's answer ---- */
+
+struct request_cmd {
+	struct anfu_pay *p;
+	const struct anfu_actor *actor;
+	const char *order_id, *payer_id, *merchant_id, *id, *reason;
+	int64_t amount;
+	bool accept; /* the merchant's answer */
+	struct accounts acc;
+	struct anfu_pay_order o;
+	struct anfu_pay_refund x;
+	const char *code, *field;
+};
+
+static int req_refuse(struct request_cmd *c, const char *code, const char *field)
+{
+	c->code = code;
+	c->field = field;
+	return ANFU_ECONFLICT;
+}
+
+/* The order's refusal of a refund of amount at commit, or NULL. */
+static const char *refundable(const struct anfu_pay_order *o, const struct sums *s, int64_t amount,
+			      const char **ret_field)
+{
+	enum anfu_pay_state next;
+
+	*ret_field = NULL;
+	if (strcmp(o->kind, "escrow") == 0)
+		return ANFU_R_PAY_REFUND_ESCROW;
+	if (o->state != ANFU_PAY_REFUNDED &&
+	    anfu_pay_transition(o->state, ANFU_PAY_EV_REFUND_PARTIAL, &next) < 0)
+		return o->state == ANFU_PAY_CLOSED ? ANFU_R_PAY_ORDER_CLOSED
+						   : ANFU_R_PAY_ORDER_STATE;
+	if (amount > o->amount - s->reserved) {
+		*ret_field = "amount";
+		return ANFU_R_PAY_REFUND_EXCEEDED;
+	}
+	return NULL;
+}
+
+static int request_fn(struct anfu_tx *tx, void *ud)
+{
+	struct request_cmd *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_param v[1] = { ANFU_PS(c->order_id) };
+	struct anfu_pay_refund *x = &c->x;
+	const char *code, *field;
+	struct sums s;
+	int64_t now = anfu_clock_now_ms(), open = 0;
+	int r = anfu_pay_order_get(db, c->order_id, &c->o);
+
+	/* Another customer's order: none of this one's business. */
+	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(c->o.payer_id, c->payer_id) != 0))
+		return req_refuse(c, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
+	if (r == 0)
+		r = order_sums(db, c->o.id, &s);
+	if (r == 0)
+		r = anfu_db_query_int(db,
+				      "SELECT COUNT(*) FROM pay_refund WHERE order_id = $1 AND"
+				      " state = 'requested'",
+				      v, 1, &open);
+	if (r < 0)
+		return r;
+	/* One open request per order: the merchant answers it first. */
+	if (open > 0)
+		return req_refuse(c, ANFU_R_PAY_REFUND_STATE, NULL);
+	code = refundable(&c->o, &s, c->amount, &field);
+	if (code)
+		return req_refuse(c, code, field);
+	memset(x, 0, sizeof(*x));
+	(void)anfu_strlcpy(x->id, c->id, sizeof(x->id));
+	(void)anfu_strlcpy(x->order_id, c->o.id, sizeof(x->order_id));
+	(void)anfu_strlcpy(x->merchant_id, c->o.merchant_id, sizeof(x->merchant_id));
+	/* Its number: in the customers' namespace, unique by the id. */
+	(void)snprintf(x->out_refund_no, sizeof(x->out_refund_no), "customer-%s", c->id);
+	(void)anfu_strlcpy(x->payer_id, c->o.payer_id, sizeof(x->payer_id));
+	(void)anfu_strlcpy(x->reason, c->reason, sizeof(x->reason));
+	(void)anfu_strlcpy(x->origin, "customer", sizeof(x->origin));
+	(void)anfu_strlcpy(x->created_by, c->payer_id, sizeof(x->created_by));
+	x->state = ANFU_PAY_RF_REQUESTED;
+	x->amount = c->amount;
+	x->created_ms = x->updated_ms = now;
+	r = refund_insert(db, x);
+	if (r == 0)
+		r = anfu_tx_audit(tx, "pay.refund.requested", "pay_refund", x->id, "success",
+				  json_pack("{s:s, s:s, s:I, s:s}", "order", x->order_id,
+					    "merchant", x->merchant_id, "amount",
+					    (json_int_t)x->amount, "currency", "CNY"));
+	return r;
+}
+
+int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
+			    const char *order_id, const char *payer_id, int64_t amount,
+			    const char *reason, struct anfu_pay_refund *ret, const char **ret_code,
+			    const char **ret_field)
+{
+	struct request_cmd *c = NULL;
+	char id[ANFU_ID_MAX];
+	int r;
+
+	if (!p || !actor || !order_id || !payer_id || amount < 1 || !reason || !ret || !ret_code ||
+	    !ret_field)
+		return ANFU_EINVAL;
+	r = anfu_id_new("rfd", id, sizeof(id));
+	if (r < 0)
+		return r;
+	c = anfu_xcalloc(1, sizeof(*c));
+	*c = (struct request_cmd){ .p = p,
+				   .actor = actor,
+				   .order_id = order_id,
+				   .payer_id = payer_id,
+				   .id = id,
+				   .reason = reason,
+				   .amount = amount };
+	/* weight: its audit record. */
+	r = anfu_ledger_run_weighted(p->ledger, actor, request_fn, c, 1, pay_deadline());
+	if (r == ANFU_ECONFLICT && c->code) {
+		*ret_code = c->code;
+		*ret_field = c->field;
+		r = 0;
+	} else if (r == 0) {
+		*ret_code = NULL;
+		*ret_field = NULL;
+		*ret = c->x;
+	}
+	free(c);
+	return r;
+}
+
+static int answer_fn(struct anfu_tx *tx, void *ud)
+{
+	struct request_cmd *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_pay_refund *x = &c->x;
+	enum anfu_pay_refund_state next;
+	const char *code, *field;
+	struct sums s;
+	int r = anfu_pay_refund_get(db, c->id, x);
+
+	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(x->merchant_id, c->merchant_id) != 0))
+		return req_refuse(c, ANFU_R_PAY_REFUND_NOT_FOUND, NULL);
+	if (r < 0)
+		return r;
+	if (anfu_pay_refund_transition(x->state, ANFU_PAY_RF_EV_ACCEPT, &next) < 0)
+		return req_refuse(c, ANFU_R_PAY_REFUND_STATE, NULL);
+	if (!c->accept)
+		return refund_move(tx, x, ANFU_PAY_RF_EV_DECLINE, "pay.refund.declined");
+	r = anfu_pay_order_get(db, x->order_id, &c->o);
+	if (r == 0)
+		r = order_sums(db, x->order_id, &s);
+	if (r < 0)
+		return r;
+	code = refundable(&c->o, &s, x->amount, &field);
+	if (code)
+		return req_refuse(c, code, field);
+	r = refund_move(tx, x, ANFU_PAY_RF_EV_ACCEPT, "pay.refund.accepted");
+	if (r < 0 || x->amount > c->p->cfg.refund_auto_max)
+		return r;
+	(void)anfu_strlcpy(x->reviewed_by, "rules", sizeof(x->reviewed_by));
+	r = refund_move(tx, x, ANFU_PAY_RF_EV_APPROVE, "pay.refund.approved");
+	if (r == 0)
+		r = execute_in(tx, &c->acc, &c->o, x, &c->code);
+	return r;
+}
+
+int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
+			   const char *merchant_id, const char *id, bool accept,
+			   struct anfu_pay_refund *ret, const char **ret_code,
+			   const char **ret_field)
+{
+	struct request_cmd *c = NULL;
+	struct anfu_pay_refund x;
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!p || !actor || !merchant_id || !id || !ret || !ret_code || !ret_field)
+		return ANFU_EINVAL;
+	c = anfu_xcalloc(1, sizeof(*c));
+	*c = (struct request_cmd){
+		.p = p, .actor = actor, .merchant_id = merchant_id, .id = id, .accept = accept
+	};
+	r = pay_db(p, &db);
+	if (r == 0)
+		r = anfu_pay_refund_get(db, id, &x);
+	if (r == 0)
+		r = accounts_of(p, db, x.order_id, &c->acc);
+	if (r == ANFU_ENOTFOUND)
+		r = 0; /* the command says refund_not_found */
+	/* weight: two transfers and five audit records. */
+	if (r == 0)
+		r = anfu_ledger_run_weighted(p->ledger, actor, answer_fn, c, 7, pay_deadline());
+	if (r == ANFU_ECONFLICT && c->code) {
+		*ret_code = c->code;
+		*ret_field = c->field;
+		r = 0;
+	} else if (r == 0) {
+		*ret_code = NULL;
+		*ret_field = NULL;
+		*ret = c->x;
+	}
+	free(c);
+	return r;
+}

@@ -853,4 +853,10 @@ _Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS + 1 <= ANFU_LIMIT_TX_RECORDS,
  * days, the longest confirmation window e-commerce platforms grant. */
 #define ANFU_LIMIT_PAY_ESCROW_DAYS 90
 
+/* ---- pay, payment codes (issue 11, wave 2) ---- */
+/* Orders one answer of a customer's waiting payment-code payments lists:
+ * one live code at a time makes more than one rare; 8 orders with their
+ * lines fit a request's arena. */
+#define ANFU_LIMIT_PAY_PAYCODE_PENDING 8
+
 #endif

@@ -177,4 +177,9 @@
 #define ANFU_R_PAY_ORDER_STATE "order_state_invalid"
 #define ANFU_R_PAY_KIND_UNSUPPORTED "payment_kind_unsupported"
 
+/* Pay, payment codes (issue 11, wave 2). */
+#define ANFU_R_PAY_PAYCODE_INVALID "paycode_invalid"
+#define ANFU_R_PAY_PAYCODE_EXPIRED "paycode_expired"
+#define ANFU_R_PAY_PAYCODE_USED "paycode_used"
+
 #endif

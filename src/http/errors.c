@@ -670,6 +670,21 @@ static const struct err_row table[] = {
 	  { 0 },
 	  "This order cannot be paid this way",
 	  "该订单不支持此支付方式" },
+	{ ANFU_R_PAY_PAYCODE_INVALID,
+	  409,
+	  { 0 },
+	  "The payment code is not valid",
+	  "付款码无效" },
+	{ ANFU_R_PAY_PAYCODE_EXPIRED,
+	  409,
+	  { 0 },
+	  "The payment code has expired; ask the customer to refresh it",
+	  "付款码已过期，请让顾客刷新" },
+	{ ANFU_R_PAY_PAYCODE_USED,
+	  409,
+	  { 0 },
+	  "The payment code has already been used",
+	  "付款码已使用" },
 };
 
 #define NROWS (sizeof(table) / sizeof(table[0]))

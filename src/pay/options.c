@@ -51,6 +51,14 @@ static const struct anfu_config_option pay_options[] = {
 		     "How often the job pay.expire looks for orders whose expiry passed. An "
 		     "order is unpayable from its expiry on whatever the job does; the job "
 		     "only moves it to closed (and audits it)."),
+	/* Payment code (issue 11, wave 2). No catalogue row names a value: 200
+	 * yuan is below the common wallets' own no-PIN defaults for barcode
+	 * payments, so a stolen screen pays little. */
+	ANFU_OPT_INT("pay", "paycode_nopin_max", paycode_nopin_max, 0, ANFU_LIMIT_WALLET_AMOUNT,
+		     20000, "fen", "FUNC-PAY-01",
+		     "A payment-code payment of at most this many fen is paid at once without "
+		     "the PIN; a larger one waits (paying) for the customer's confirmation with "
+		     "the PIN in the wallet. 0: every payment-code payment is confirmed."),
 };
 
 const struct anfu_config_table anfu_pay_config_table = {

@@ -33,6 +33,7 @@ struct anfu_iam;
 struct anfu_iam_pin_ok;
 struct anfu_ledger;
 struct anfu_migration_set;
+struct anfu_tx;
 struct anfu_tx_exec;
 struct anfu_wallet;
 
@@ -45,6 +46,7 @@ struct anfu_pay_config {
 	int64_t escrow_days_min, escrow_days_max; /* bounds of a merchant's override */
 	int64_t second_factor_fresh_s; /* a session's second factor counts for a payment this long */
 	int64_t expire_interval_s;     /* the job pay.expire runs this often (on the clock) */
+	int64_t paycode_nopin_max;     /* payment code: fen paid without the PIN */
 };
 
 /* ---- the order state table (pay/states.c) ---- */
@@ -304,6 +306,17 @@ struct anfu_pay_pay_req {
 	int64_t mfa_ms;		     /* the session's last second factor (0: none) */
 	const char *mfa_method;	     /* ... and its method */
 	struct anfu_iam_pin_ok *pin; /* as in struct anfu_wallet_confirm_req */
+	/* Agreement and payment-code payments (pay/agreement.c,
+	 * pay/paycode.c); all zero for a general payment. */
+	bool agreement;	       /* pays an order of kind "agreement" (else: general only) */
+	const char *auth_name; /* the payment's auth ("paycode", "agreement"); NULL: the PIN's */
+	/* Runs inside the writer command once the order passed its checks,
+	 * before the money moves: NULL or 0 with *ret_code a refusal (the
+	 * command undoes everything), or an error. weight: what it stages. */
+	int (*within)(struct anfu_tx *tx, void *ud, const struct anfu_pay_order *o, int64_t now,
+		      const char **ret_code, const char **ret_field);
+	void *within_ud;
+	int within_weight;
 };
 
 /* A payment's answer. */
@@ -341,6 +354,67 @@ struct anfu_pay_payment {
  */
 int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 		 const struct anfu_pay_pay_req *req, struct anfu_pay_payment *ret);
+
+/* ---- payment codes (pay/paycode.c; docs/payments.md, "Payment code") ---- */
+
+struct anfu_keys;
+
+/* A payment code: 18 digits, the fixed prefix and 16 random ones. */
+#define ANFU_PAY_PAYCODE_DIGITS 18
+#define ANFU_PAY_PAYCODE_PREFIX "66"
+/* A code is valid this long on the clock: refused from issue + 60 s on. */
+#define ANFU_PAY_PAYCODE_TTL_MS 60000
+
+struct anfu_pay_paycode {
+	char code[ANFU_PAY_PAYCODE_DIGITS + 1];
+	int64_t created_ms, expires_ms;
+};
+
+/*
+ * Issues a one-time payment code of customer_id in one transaction: the
+ * customer's earlier live codes are voided, the new one is stored only as
+ * its keyed hash (anfu_keys_blind_index, purpose "pay_paycode") with
+ * "pay.paycode.issued". Returns 0 and *ret; ANFU_EINVAL; the store's
+ * errors.
+ */
+int anfu_pay_paycode_issue(struct anfu_pay *p, const struct anfu_keys *k,
+			   const struct anfu_actor *actor, const char *customer_id,
+			   struct anfu_pay_paycode *ret);
+
+/* A merchant's collection with a code; order->kind is set to "general". */
+struct anfu_pay_paycode_req {
+	struct anfu_pay_order_req *order;
+	const char *auth_code;
+};
+
+struct anfu_pay_paycode_result {
+	const char *code, *field; /* NULL, or the refusal */
+	bool waiting;		  /* above paycode_nopin_max: paying, the customer confirms */
+	bool paid;		  /* payment is the payment */
+	struct anfu_pay_payment payment;
+	char order_id[ANFU_ID_MAX];
+};
+
+/*
+ * Collects order with a customer's payment code (barcode payment). The
+ * code is checked first: malformed or unknown (paycode_invalid), used or
+ * replaced (paycode_used), at or past its expiry (paycode_expired):
+ * nothing written. Then the order is made (anfu_pay_order_create, kind
+ * general; its refusals) and, in one writer command, the code is used
+ * (once: the command re-checks it) and either paid at once without PIN
+ * (amount <= [pay] paycode_nopin_max; anfu_pay_pay with auth "paycode")
+ * or moved to paying for the code's customer, who confirms with the PIN
+ * (POST /api/v1/me/orders/{id}/pay). Returns 0 and *ret; errors as
+ * anfu_pay_pay.
+ */
+int anfu_pay_paycode_collect(struct anfu_pay *p, const struct anfu_keys *k,
+			     const struct anfu_actor *actor, const struct anfu_pay_paycode_req *req,
+			     struct anfu_pay_paycode_result *ret);
+
+/* The orders waiting for customer_id's confirmation (paying, by a code),
+ * oldest first, at most cap into out (without lines); count in *ret_n. */
+int anfu_pay_paycode_pending(struct anfu_db *db, const char *customer_id,
+			     struct anfu_pay_order *out, size_t cap, size_t *ret_n);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_pay_migrations;

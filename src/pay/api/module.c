@@ -103,6 +103,12 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/me/orders/{id}/pay", SES, ANFU_PERM_SESSION, anfu_pay_api_me_pay, 0 },
 	{ "POST", "/api/v1/me/orders/{id}/cancel", SES, ANFU_PERM_SESSION, anfu_pay_api_me_cancel,
 	  0 },
+	/* Payment codes (pay/api/paycode.c). */
+	{ "POST", "/api/v1/me/paycode", SES, ANFU_PERM_SESSION, anfu_pay_api_me_paycode, 0 },
+	{ "GET", "/api/v1/me/paycode/pending", SES, ANFU_PERM_SESSION,
+	  anfu_pay_api_me_paycode_pending, 0 },
+	{ "POST", "/api/v1/merchant/paycode-payments", SES, "pay.paycode.collect",
+	  anfu_pay_api_paycode_collect, 0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
 	  0 },

@@ -196,3 +196,20 @@ def test_who_may_issue_and_collect(d):
     clerk = merchant_staff(d, d.boss)
     r = collect(clerk, code, 10)
     assert r.status_code == 201 and r.json()["state"] == "paid", r.text
+
+
+def test_racing_collections_of_one_code_pay_once(d):
+    """Six tills collect one code at once (different orders): the code's
+    use inside the writer command lets exactly one pay; the others are
+    refused paycode_used and the money moved once."""
+    from concurrent.futures import ThreadPoolExecutor
+    s = d.s
+    c = customer(s, funds=1000)
+    code = issue(c)["code"]
+    tills = [merchant_user(d, "mch_code") for _ in range(6)]
+    with ThreadPoolExecutor(len(tills)) as ex:
+        rs = list(ex.map(lambda m: collect(m, code, 100), tills))
+    assert sorted(r.status_code for r in rs) == [201] + [409] * 5, [r.text for r in rs]
+    assert all(err(r) == "paycode_used" for r in rs if r.status_code == 409)
+    assert balance(c) == 900
+    assert s.query("SELECT COUNT(*) AS n FROM pay_payment WHERE payer_id = ?", c.id)[0]["n"] == 1

@@ -504,6 +504,7 @@ static const struct int_case int_cases[] = {
 	ICY("pay", "escrow_days_max", 1, ANFU_LIMIT_PAY_ESCROW_DAYS, escrow_days_max),
 	ICY("pay", "second_factor_fresh_s", 30, 3600, second_factor_fresh_s),
 	ICY("pay", "expire_interval_s", 1, 86400, expire_interval_s),
+	ICY("pay", "paycode_nopin_max", 0, ANFU_LIMIT_WALLET_AMOUNT, paycode_nopin_max),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))

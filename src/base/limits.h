@@ -858,5 +858,10 @@ _Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS + 1 <= ANFU_LIMIT_TX_RECORDS,
  * one live code at a time makes more than one rare; 8 orders with their
  * lines fit a request's arena. */
 #define ANFU_LIMIT_PAY_PAYCODE_PENDING 8
+/* The longest agreement (协议支付) a customer may sign: 5 years, as the
+ * common wallets' recurring-debit agreements; longer is field_out_of_range. */
+#define ANFU_LIMIT_PAY_AGREEMENT_DAYS (5 * 366)
+/* Agreements one list answer carries. */
+#define ANFU_LIMIT_PAY_AGREEMENTS 100
 
 #endif

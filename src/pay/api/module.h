@@ -52,6 +52,13 @@ int anfu_pay_api_me_paycode(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_me_paycode_pending(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_paycode_collect(struct anfu_req *req, struct anfu_resp *resp);
 
+/* agreements.c: agreements (docs/payments.md, "Agreement payment") */
+int anfu_pay_api_me_agreement_sign(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_me_agreements(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_me_agreement_get(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_me_agreement_revoke(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_agreement_debit(struct anfu_req *req, struct anfu_resp *resp);
+
 #ifdef ANFU_TEST_HOOKS
 /* POST /test/v1/pay/expire: one expiry run now. */
 int anfu_pay_api_test_expire(struct anfu_req *req, struct anfu_resp *resp);

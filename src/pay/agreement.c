@@ -37,8 +37,8 @@
 
 /* ---- rows ---- */
 
-#define AGR_COLS                                                                               \
-	"id, customer_id, merchant_id, scope, per_debit_max, period, period_max, state, kid,"  \
+#define AGR_COLS                                                                              \
+	"id, customer_id, merchant_id, scope, per_debit_max, period, period_max, state, kid," \
 	" created_ms, expires_ms, revoked_ms, document"
 
 struct agr_rows {
@@ -133,10 +133,10 @@ static int sign_fn(struct anfu_tx *tx, void *ud)
 	struct sign_cmd *c = ud;
 	const struct anfu_pay_agreement *a = c->a;
 	struct anfu_param v[12] = {
-		ANFU_PS(a->id),		ANFU_PS(a->customer_id), ANFU_PS(a->merchant_id),
+		ANFU_PS(a->id),		ANFU_PS(a->customer_id),   ANFU_PS(a->merchant_id),
 		ANFU_PS(a->scope),	ANFU_PI(a->per_debit_max), ANFU_PS(a->period),
-		ANFU_PI(a->period_max), ANFU_PS(a->kid),	 ANFU_PI(a->created_ms),
-		ANFU_PI(a->expires_ms), ANFU_PS(c->doc),	 ANFU_PS("active"),
+		ANFU_PI(a->period_max), ANFU_PS(a->kid),	   ANFU_PI(a->created_ms),
+		ANFU_PI(a->expires_ms), ANFU_PS(c->doc),	   ANFU_PS("active"),
 	};
 	int r = c->pin ? anfu_iam_pin_ok_record_in(c->p->iam, tx, c->pin) : 0;
 
@@ -153,7 +153,8 @@ static int sign_fn(struct anfu_tx *tx, void *ud)
 					    a->customer_id, "merchant", a->merchant_id,
 					    "per_debit_max", (json_int_t)a->per_debit_max, "period",
 					    a->period, "period_max", (json_int_t)a->period_max,
-					    "expires_ms", (json_int_t)a->expires_ms, "kid", a->kid));
+					    "expires_ms", (json_int_t)a->expires_ms, "kid",
+					    a->kid));
 	return r;
 }
 
@@ -169,7 +170,8 @@ static json_t *agreement_body(const struct anfu_pay_agreement *a)
 }
 
 int anfu_pay_agreement_sign(struct anfu_pay *p, struct anfu_receipt *rc,
-			    const struct anfu_actor *actor, const struct anfu_pay_agreement_req *req,
+			    const struct anfu_actor *actor,
+			    const struct anfu_pay_agreement_req *req,
 			    struct anfu_pay_agreement *ret, char **ret_doc, const char **ret_code,
 			    const char **ret_field)
 {
@@ -216,7 +218,8 @@ int anfu_pay_agreement_sign(struct anfu_pay *p, struct anfu_receipt *rc,
 		*ret_field = "period_max";
 		return 0;
 	}
-	if (req->expires_ms <= now || req->expires_ms - now > ANFU_LIMIT_PAY_AGREEMENT_DAYS * DAY_MS) {
+	if (req->expires_ms <= now ||
+	    req->expires_ms - now > ANFU_LIMIT_PAY_AGREEMENT_DAYS * DAY_MS) {
 		*ret_code = ANFU_JERR_OUT_OF_RANGE;
 		*ret_field = "expires_ms";
 		return 0;
@@ -289,8 +292,8 @@ static int revoke_fn(struct anfu_tx *tx, void *ud)
 	}
 	if (r == 0)
 		r = anfu_tx_audit(tx, "pay.agreement.revoked", "pay_agreement", c->id, "success",
-				  json_pack("{s:s, s:s}", "customer", c->a.customer_id,
-					    "merchant", c->a.merchant_id));
+				  json_pack("{s:s, s:s}", "customer", c->a.customer_id, "merchant",
+					    c->a.merchant_id));
 	if (r == 0) {
 		(void)anfu_strlcpy(c->a.state, "revoked", sizeof(c->a.state));
 		c->a.revoked_ms = now;
@@ -409,9 +412,11 @@ static int debit_within(struct anfu_tx *tx, void *ud, const struct anfu_pay_orde
 		return 0;
 	}
 	{
-		struct anfu_param v[3] = { ANFU_PS(a.id), ANFU_PSN(key, strlen(key)), ANFU_PI(o->amount) };
-		struct anfu_param w[5] = { ANFU_PS(o->id), ANFU_PS(a.id), ANFU_PSN(key, strlen(key)),
-					   ANFU_PI(o->amount), ANFU_PI(now) };
+		struct anfu_param v[3] = { ANFU_PS(a.id), ANFU_PSN(key, strlen(key)),
+					   ANFU_PI(o->amount) };
+		struct anfu_param w[5] = { ANFU_PS(o->id), ANFU_PS(a.id),
+					   ANFU_PSN(key, strlen(key)), ANFU_PI(o->amount),
+					   ANFU_PI(now) };
 
 		r = anfu_db_exec(db,
 				 "INSERT INTO pay_agreement_usage (agreement_id, period_key, used)"
@@ -419,10 +424,11 @@ static int debit_within(struct anfu_tx *tx, void *ud, const struct anfu_pay_orde
 				 " DO UPDATE SET used = pay_agreement_usage.used + excluded.used",
 				 v, 3, NULL, NULL, NULL);
 		if (r == 0)
-			r = anfu_db_exec(db,
-					 "INSERT INTO pay_agreement_debit (order_id, agreement_id,"
-					 " period_key, amount, created_ms) VALUES ($1, $2, $3, $4, $5)",
-					 w, 5, NULL, NULL, NULL);
+			r = anfu_db_exec(
+				db,
+				"INSERT INTO pay_agreement_debit (order_id, agreement_id,"
+				" period_key, amount, created_ms) VALUES ($1, $2, $3, $4, $5)",
+				w, 5, NULL, NULL, NULL);
 	}
 	return r;
 }
@@ -459,8 +465,8 @@ int anfu_pay_agreement_debit(struct anfu_pay *p, const struct anfu_actor *actor,
 		return r;
 	/* Checked before anything is written; the payment's command again. */
 	period_key(&a, now, key);
-	out.code = debit_refusal(db, &a, req->order->merchant_id, req->order->amount, now, key,
-				 &err);
+	out.code =
+		debit_refusal(db, &a, req->order->merchant_id, req->order->amount, now, key, &err);
 	if (err < 0)
 		return err;
 	if (out.code) {

@@ -240,8 +240,8 @@ static int wait_fn(struct anfu_tx *tx, void *ud)
 	if (r == 0) {
 		struct anfu_param v[2] = { ANFU_PS(c->u.customer_id), ANFU_PS(o.id) };
 
-		r = anfu_db_exec(db, "UPDATE pay_order SET payer_id = $1 WHERE id = $2", v, 2,
-				 NULL, NULL, NULL);
+		r = anfu_db_exec(db, "UPDATE pay_order SET payer_id = $1 WHERE id = $2", v, 2, NULL,
+				 NULL, NULL);
 	}
 	if (r == 0)
 		r = anfu_tx_audit(tx, "pay.order.paying", "pay_order", o.id, "success",

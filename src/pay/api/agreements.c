@@ -62,13 +62,13 @@ static struct anfu_receipt *receipt_service(const struct anfu_app *app)
 
 static json_t *agreement_json(const struct anfu_pay_agreement *a, const char *doc)
 {
-	json_t *j = json_pack(
-		"{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I}", "id", a->id,
-		"customer_id", a->customer_id, "merchant_id", a->merchant_id, "scope", a->scope,
-		"per_debit_max", (json_int_t)a->per_debit_max, "period", a->period, "period_max",
-		(json_int_t)a->period_max, "currency", "CNY", "state", a->state, "kid", a->kid,
-		"created_ms", (json_int_t)a->created_ms, "expires_ms", (json_int_t)a->expires_ms,
-		"revoked_ms", (json_int_t)a->revoked_ms);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I}",
+			      "id", a->id, "customer_id", a->customer_id, "merchant_id",
+			      a->merchant_id, "scope", a->scope, "per_debit_max",
+			      (json_int_t)a->per_debit_max, "period", a->period, "period_max",
+			      (json_int_t)a->period_max, "currency", "CNY", "state", a->state,
+			      "kid", a->kid, "created_ms", (json_int_t)a->created_ms, "expires_ms",
+			      (json_int_t)a->expires_ms, "revoked_ms", (json_int_t)a->revoked_ms);
 
 	if (j && doc)
 		(void)anfu_json_set(j, "document", json_string(doc));
@@ -244,8 +244,9 @@ int anfu_pay_api_me_agreement_revoke(struct anfu_req *req, struct anfu_resp *res
 		return r;
 	if (code)
 		return anfu_req_fail(req,
-				     strcmp(code, ANFU_R_PAY_AGREEMENT_NOT_FOUND) == 0 ? ANFU_ENOTFOUND
-											: ANFU_ECONFLICT,
+				     strcmp(code, ANFU_R_PAY_AGREEMENT_NOT_FOUND) == 0
+					     ? ANFU_ENOTFOUND
+					     : ANFU_ECONFLICT,
 				     code, NULL);
 	resp->body = agreement_json(&a, NULL);
 	return resp->body ? 0 : ANFU_EINTERNAL;

@@ -114,11 +114,13 @@ int anfu_pay_api_me_paycode_pending(struct anfu_req *req, struct anfu_resp *resp
 
 	if (!pr)
 		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_PAYCODE_PENDING, (void **)&out);
+	r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_PAYCODE_PENDING,
+			     (void **)&out);
 	if (r == 0)
 		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
 	if (r == 0)
-		r = anfu_pay_paycode_pending(db, pr->user_id, out, ANFU_LIMIT_PAY_PAYCODE_PENDING, &n);
+		r = anfu_pay_paycode_pending(db, pr->user_id, out, ANFU_LIMIT_PAY_PAYCODE_PENDING,
+					     &n);
 	if (r < 0)
 		return r;
 	items = json_array();
@@ -133,9 +135,9 @@ int anfu_pay_api_me_paycode_pending(struct anfu_req *req, struct anfu_resp *resp
 		}
 		o = anfu_pay_api_order_json(&out[i]);
 		if (o)
-			(void)anfu_json_set(o, "merchant_name",
-					    json_pack("{s:s, s:s}", "zh", m.name_zh, "en",
-						      m.name_en));
+			(void)anfu_json_set(
+				o, "merchant_name",
+				json_pack("{s:s, s:s}", "zh", m.name_zh, "en", m.name_en));
 		(void)json_array_append_new(items, o);
 	}
 	resp->body = json_pack("{s:o}", "orders", items);

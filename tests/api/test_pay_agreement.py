@@ -216,6 +216,21 @@ def test_who_may_sign_and_debit(d):
     assert r.status_code == 403
     assert balance(c) == 1000
 
+def test_an_agreement_order_is_not_paid_on_the_general_route(d):
+    """The payment function's kind switch pays an agreement order only for
+    a debit of its agreement: with the PIN on the general route,
+    payment_kind_unsupported and nothing changed."""
+    s = d.s
+    c = customer(s, funds=1000)
+    r = d.boss.post("/api/v1/merchant/orders", order_body(amount=10, kind="agreement"))
+    assert r.status_code == 201, r.text
+    before = snapshot(d, c)
+    r = c.http.post("/api/v1/me/orders/%s/pay" % r.json()["id"],
+                    {"payment_password": PIN, "request_id": uuid.uuid4().hex})
+    assert r.status_code == 409 and err(r) == "payment_kind_unsupported", r.text
+    assert snapshot(d, c) == before
+
+
 def test_signing_needs_the_pin_and_a_fresh_second_factor(d):
     """Without a second factor within second_factor_fresh_s:
     step_up_required; a wrong PIN: payment_password_invalid; a period limit

@@ -868,4 +868,15 @@ _Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS + 1 <= ANFU_LIMIT_TX_RECORDS,
  * commands; 50 items of at most ~500 bytes fit the default 64 KiB body. */
 #define ANFU_LIMIT_PAY_REFUND_BATCH 50
 
+/* ---- pay, payment codes (issue 11, wave 2) ---- */
+/* Orders one answer of a customer's waiting payment-code payments lists:
+ * one live code at a time makes more than one rare; 8 orders with their
+ * lines fit a request's arena. */
+#define ANFU_LIMIT_PAY_PAYCODE_PENDING 8
+/* The longest agreement (协议支付) a customer may sign: 5 years, as the
+ * common wallets' recurring-debit agreements; longer is field_out_of_range. */
+#define ANFU_LIMIT_PAY_AGREEMENT_DAYS (5 * 366)
+/* Agreements one list answer carries. */
+#define ANFU_LIMIT_PAY_AGREEMENTS 100
+
 #endif

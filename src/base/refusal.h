@@ -188,4 +188,16 @@
 #define ANFU_R_PAY_REFUND_STATE "refund_state_invalid"
 #define ANFU_R_PAY_REFUND_CHECKER_IS_MAKER "refund_checker_is_maker"
 
+/* Pay, payment codes (issue 11, wave 2). */
+#define ANFU_R_PAY_PAYCODE_INVALID "paycode_invalid"
+#define ANFU_R_PAY_PAYCODE_EXPIRED "paycode_expired"
+#define ANFU_R_PAY_PAYCODE_USED "paycode_used"
+
+/* Pay, agreements (issue 11, wave 2). */
+#define ANFU_R_PAY_AGREEMENT_NOT_FOUND "agreement_not_found"
+#define ANFU_R_PAY_AGREEMENT_REVOKED "agreement_revoked"
+#define ANFU_R_PAY_AGREEMENT_EXPIRED "agreement_expired"
+#define ANFU_R_PAY_AGREEMENT_DEBIT_LIMIT "agreement_debit_limit"
+#define ANFU_R_PAY_AGREEMENT_PERIOD_LIMIT "agreement_period_limit"
+
 #endif

@@ -26,6 +26,7 @@
 #include "base/limits.h"
 #include "base/mask.h"
 #include "base/rand.h"
+#include "keys/keys.h"
 
 struct anfu_actor;
 struct anfu_config_table;
@@ -53,6 +54,8 @@ struct anfu_pay_config {
 	int64_t refund_auto_max;	  /* fen: the rules approve up to this */
 	int64_t refund_four_eyes_min;	  /* fen: above, two operators approve */
 	int64_t refund_retry_interval_s; /* the job pay.refund_retry */
+
+	int64_t paycode_nopin_max; /* payment code: fen paid without the PIN */
 };
 
 /* ---- the order state table (pay/states.c) ---- */
@@ -315,6 +318,17 @@ struct anfu_pay_pay_req {
 	struct anfu_iam_pin_ok *pin; /* as in struct anfu_wallet_confirm_req */
 	const char *share_token;     /* pay-on-behalf: the link's token (re-checked at
 				      * commit), else NULL */
+	/* Agreement and payment-code payments (pay/agreement.c,
+	 * pay/paycode.c); all zero for a general payment. */
+	bool agreement;	       /* pays an order of kind "agreement" (else: general only) */
+	const char *auth_name; /* the payment's auth ("paycode", "agreement"); NULL: the PIN's */
+	/* Runs inside the writer command once the order passed its checks,
+	 * before the money moves: NULL or 0 with *ret_code a refusal (the
+	 * command undoes everything), or an error. weight: what it stages. */
+	int (*within)(struct anfu_tx *tx, void *ud, const struct anfu_pay_order *o, int64_t now,
+		      const char **ret_code, const char **ret_field);
+	void *within_ud;
+	int within_weight;
 };
 
 /* A payment's answer. */
@@ -352,6 +366,146 @@ struct anfu_pay_payment {
  */
 int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 		 const struct anfu_pay_pay_req *req, struct anfu_pay_payment *ret);
+
+/* ---- payment codes (pay/paycode.c; docs/payments.md, "Payment code") ---- */
+
+struct anfu_keys;
+
+/* A payment code: 18 digits, the fixed prefix and 16 random ones. */
+#define ANFU_PAY_PAYCODE_DIGITS 18
+#define ANFU_PAY_PAYCODE_PREFIX "66"
+/* A code is valid this long on the clock: refused from issue + 60 s on. */
+#define ANFU_PAY_PAYCODE_TTL_MS 60000
+
+struct anfu_pay_paycode {
+	char code[ANFU_PAY_PAYCODE_DIGITS + 1];
+	int64_t created_ms, expires_ms;
+};
+
+/*
+ * Issues a one-time payment code of customer_id in one transaction: the
+ * customer's earlier live codes are voided, the new one is stored only as
+ * its keyed hash (anfu_keys_blind_index, purpose "pay_paycode") with
+ * "pay.paycode.issued". Returns 0 and *ret; ANFU_EINVAL; the store's
+ * errors.
+ */
+int anfu_pay_paycode_issue(struct anfu_pay *p, const struct anfu_keys *k,
+			   const struct anfu_actor *actor, const char *customer_id,
+			   struct anfu_pay_paycode *ret);
+
+/* A merchant's collection with a code; order->kind is set to "general". */
+struct anfu_pay_paycode_req {
+	struct anfu_pay_order_req *order;
+	const char *auth_code;
+};
+
+struct anfu_pay_paycode_result {
+	const char *code, *field; /* NULL, or the refusal */
+	bool waiting;		  /* above paycode_nopin_max: paying, the customer confirms */
+	bool paid;		  /* payment is the payment */
+	struct anfu_pay_payment payment;
+	char order_id[ANFU_ID_MAX];
+};
+
+/*
+ * Collects order with a customer's payment code (barcode payment). The
+ * code is checked first: malformed or unknown (paycode_invalid), used or
+ * replaced (paycode_used), at or past its expiry (paycode_expired):
+ * nothing written. Then the order is made (anfu_pay_order_create, kind
+ * general; its refusals) and, in one writer command, the code is used
+ * (once: the command re-checks it) and either paid at once without PIN
+ * (amount <= [pay] paycode_nopin_max; anfu_pay_pay with auth "paycode")
+ * or moved to paying for the code's customer, who confirms with the PIN
+ * (POST /api/v1/me/orders/{id}/pay). Returns 0 and *ret; errors as
+ * anfu_pay_pay.
+ */
+int anfu_pay_paycode_collect(struct anfu_pay *p, const struct anfu_keys *k,
+			     const struct anfu_actor *actor, const struct anfu_pay_paycode_req *req,
+			     struct anfu_pay_paycode_result *ret);
+
+/* The orders waiting for customer_id's confirmation (paying, by a code),
+ * oldest first, at most cap into out (without lines); count in *ret_n. */
+int anfu_pay_paycode_pending(struct anfu_db *db, const char *customer_id,
+			     struct anfu_pay_order *out, size_t cap, size_t *ret_n);
+
+/* ---- agreements (pay/agreement.c; docs/payments.md, "Agreement payment") ---- */
+
+struct anfu_receipt;
+
+#define ANFU_PAY_SCOPE_MAX (ANFU_LIMIT_PAY_SUBJECT_BYTES + 1)
+
+struct anfu_pay_agreement {
+	char id[ANFU_ID_MAX]; /* agr_... */
+	char customer_id[ANFU_ID_MAX];
+	char merchant_id[ANFU_LIMIT_LEDGER_OWNER_BYTES + 1];
+	char scope[ANFU_PAY_SCOPE_MAX];
+	int64_t per_debit_max, period_max; /* fen */
+	char period[8];			   /* "day" | "month" (Shanghai calendar) */
+	char state[16];			   /* "active" | "revoked" */
+	char kid[ANFU_KID_MAX];		   /* the key that signed its document */
+	int64_t created_ms, expires_ms, revoked_ms;
+};
+
+/* An agreement asked for; strings borrowed. The handler verified the PIN
+ * (pin, recorded with the agreement) and the second factor's freshness. */
+struct anfu_pay_agreement_req {
+	const char *customer_id, *merchant_id, *scope, *period;
+	int64_t per_debit_max, period_max, expires_ms;
+	int64_t mfa_ms; /* the session's last second factor (0: none) */
+	struct anfu_iam_pin_ok *pin;
+};
+
+/*
+ * Signs an agreement: the record's canonical JSON signed by the platform's
+ * receipt key (anfu_receipt_sign_json), stored with its key id, with
+ * "pay.agreement.signed", in one transaction. Refusals (*ret_code,
+ * *ret_field; nothing written but the PIN's success): step_up_required
+ * (no second factor within [pay] second_factor_fresh_s), merchant_not_found,
+ * merchant_disabled, field_out_of_range (period_max below per_debit_max,
+ * expires_ms not in the future or beyond ANFU_LIMIT_PAY_AGREEMENT_DAYS).
+ * *ret_doc (malloc'd, the caller's) is the signed document.
+ */
+int anfu_pay_agreement_sign(struct anfu_pay *p, struct anfu_receipt *rc,
+			    const struct anfu_actor *actor, const struct anfu_pay_agreement_req *req,
+			    struct anfu_pay_agreement *ret, char **ret_doc, const char **ret_code,
+			    const char **ret_field);
+/* The agreement id as db sees it, with its signed document when ret_doc
+ * (malloc'd). ANFU_ENOTFOUND when none. */
+int anfu_pay_agreement_get(struct anfu_db *db, const char *id, struct anfu_pay_agreement *ret,
+			   char **ret_doc);
+/* customer_id's agreements, newest first, at most cap into out. */
+int anfu_pay_agreement_list(struct anfu_db *db, const char *customer_id,
+			    struct anfu_pay_agreement *out, size_t cap, size_t *ret_n);
+/* Revokes customer_id's agreement id at once through the writer (a debit
+ * after it is refused), audited "pay.agreement.revoked". Refusals:
+ * agreement_not_found (none, another's), agreement_revoked. */
+int anfu_pay_agreement_revoke(struct anfu_pay *p, const struct anfu_actor *actor,
+			      const char *customer_id, const char *id,
+			      struct anfu_pay_agreement *ret, const char **ret_code);
+
+struct anfu_pay_debit_req {
+	struct anfu_pay_order_req *order; /* kind set to "agreement" */
+	const char *agreement_id;
+};
+
+struct anfu_pay_debit_result {
+	const char *code, *field; /* NULL, or the refusal */
+	char order_id[ANFU_ID_MAX];
+	struct anfu_pay_payment payment;
+};
+
+/*
+ * A merchant's debit under an agreement (FUNC-PAY-04/05), without the
+ * customer: checked first (nothing written on a refusal), then the order
+ * is made and paid by anfu_pay_pay (auth "agreement", the customer's
+ * PIN-only wallet limits and daily totals) whose writer command re-checks
+ * the agreement and records the period's usage: agreement_not_found
+ * (none, or another merchant's), agreement_revoked, agreement_expired (at
+ * expires_ms exactly), agreement_debit_limit, agreement_period_limit.
+ */
+int anfu_pay_agreement_debit(struct anfu_pay *p, const struct anfu_actor *actor,
+			     const struct anfu_pay_debit_req *req,
+			     struct anfu_pay_debit_result *ret);
 
 /* ---- escrow payment (pay/escrow.c; FUNC-PAY-02/03) ---- */
 /*

@@ -103,6 +103,12 @@ struct pay_cmd {
 	struct anfu_pay_payment *out;
 };
 
+/* The payment's auth: the caller's name (no PIN asked), else the PIN's. */
+static const char *auth_name(const struct pay_cmd *c)
+{
+	return c->req->auth_name ? c->req->auth_name : anfu_wallet_auth_name(c->auth);
+}
+
 static int refuse(struct pay_cmd *c, const char *code, const char *field)
 {
 	c->out->code = code;
@@ -155,7 +161,10 @@ static const char *order_check(struct pay_cmd *c, int64_t now, enum anfu_pay_sta
 		ev = ANFU_PAY_EV_ESCROW_HOLD;
 	if (anfu_pay_transition(o->state, ev, ret_next) < 0)
 		return anfu_pay_state_refusal(o->state);
-	if (strcmp(o->kind, "general") != 0 && !c->escrow)
+	/* The kind switch: general and escrow here; agreement only from a
+	 * debit of its agreement (pay/agreement.c). */
+	if (c->escrow ? c->req->agreement
+		      : strcmp(o->kind, c->req->agreement ? "agreement" : "general") != 0)
 		return ANFU_R_PAY_KIND_UNSUPPORTED;
 	/* Expired at expires_ms exactly, whether the job ran or not. */
 	if (now >= o->expires_ms)
@@ -219,7 +228,7 @@ static int payment_insert(struct anfu_db *db, const struct pay_cmd *c, int64_t n
 		ANFU_PI(c->o.amount),
 		ANFU_PI(c->m.fee_bps),
 		ANFU_PI(out->fee),
-		ANFU_PS(anfu_wallet_auth_name(c->auth)),
+		ANFU_PS(auth_name(c)),
 		ANFU_PS(out->ledger_id),
 		ANFU_PS(out->fee_ledger_id[0] ? out->fee_ledger_id : NULL),
 		ANFU_PI(now),
@@ -297,6 +306,16 @@ static int pay_fn(struct anfu_tx *tx, void *ud)
 		return r;
 	if (code)
 		return refuse(c, code, NULL);
+	/* Agreement and payment code: their own checks and records. */
+	if (c->req->within) {
+		const char *field = NULL;
+
+		r = c->req->within(tx, c->req->within_ud, &c->o, now, &code, &field);
+		if (r < 0)
+			return r;
+		if (code)
+			return refuse(c, code, field);
+	}
 	r = limits(tx, c, now);
 	if (r == 0 && !c->escrow)
 		r = anfu_pay_fee(c->o.amount, c->m.fee_bps, &c->out->fee);
@@ -322,7 +341,7 @@ static int pay_fn(struct anfu_tx *tx, void *ud)
 				  c->id, "merchant", c->o.merchant_id, "payer", c->req->payer_id,
 				  "amount", (json_int_t)c->o.amount, "fee", (json_int_t)c->out->fee,
 				  "fee_bps", (json_int_t)c->m.fee_bps, "currency", "CNY", "auth",
-				  anfu_wallet_auth_name(c->auth), "ledger_transfer",
+				  auth_name(c), "ledger_transfer",
 				  c->out->ledger_id, "from", anfu_pay_state_name(c->o.state)));
 	if (r == 0)
 		r = notice(c, tx, now);
@@ -332,7 +351,7 @@ static int pay_fn(struct anfu_tx *tx, void *ud)
 	(void)anfu_strlcpy(c->out->order_id, c->o.id, sizeof(c->out->order_id));
 	c->out->amount = c->o.amount;
 	c->out->created_ms = now;
-	c->out->auth = anfu_wallet_auth_name(c->auth);
+	c->out->auth = auth_name(c);
 	return 0;
 }
 
@@ -403,7 +422,8 @@ int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 		r = 0;
 	} else if (r == 0) {
 		/* weight: two transfers, the payment's record, the PIN's. */
-		r = anfu_ledger_run_weighted(p->ledger, actor, pay_fn, c, 4, pay_deadline());
+		r = anfu_ledger_run_weighted(p->ledger, actor, pay_fn, c, 4 + req->within_weight,
+					     pay_deadline());
 		/* The PIN's record went with a command that did not commit. */
 		if (r < 0 && req->pin)
 			req->pin->pending = pin_pending;

@@ -393,3 +393,33 @@ out:
 	free(f);
 	return rc;
 }
+
+int anfu_receipt_sign_json(struct anfu_receipt *r, const json_t *body, char **ret_doc,
+			   size_t *ret_len, char kid[ANFU_KID_MAX])
+{
+	uint8_t sig[ANFU_SIG_MAX];
+	size_t siglen = sizeof(sig);
+	struct anfu_buf b;
+	char *b64 = NULL;
+	int rc;
+
+	if (!r || !body || !ret_doc || !ret_len || !kid)
+		return ANFU_EINVAL;
+	anfu_buf_init(&b, ANFU_LIMIT_RECEIPT_BYTES);
+	rc = anfu_receipt_canonical(body, &b);
+	if (rc == 0 && sign_named(r->key, b.data, b.len, sig, &siglen) < 0)
+		rc = ANFU_ECRYPTO;
+	if (rc == 0) {
+		b64 = anfu_base64_encode(sig, siglen);
+		if (!b64)
+			rc = ANFU_EINTERNAL;
+	}
+	if (rc == 0)
+		rc = anfu_receipt_document(anfu_sig_name(r->alg), (const char *)b.data, b.len,
+					   anfu_keys_named_kid(r->key), b64, ret_doc, ret_len);
+	if (rc == 0)
+		(void)anfu_strlcpy(kid, anfu_keys_named_kid(r->key), ANFU_KID_MAX);
+	free(b64);
+	anfu_buf_free(&b);
+	return rc;
+}

@@ -151,6 +151,14 @@ int anfu_receipt_build(const struct anfu_receipt_facts *f, const char *id, int64
 int anfu_receipt_document(const char *alg, const char *body, size_t body_len, const char *kid,
 			  const char *sig_b64, char **ret, size_t *ret_len);
 
+/* Another module's signed record (pay's agreements): the document
+ * (anfu_receipt_document's form, verified by anfu_receipt_verify and the
+ * offline verifiers) of body's canonical form signed by the receipt key,
+ * and the key's id. *ret_doc malloc'd, the caller's; written only on
+ * success. Errors as anfu_receipt_build. Any thread. */
+int anfu_receipt_sign_json(struct anfu_receipt *r, const json_t *body, char **ret_doc,
+			   size_t *ret_len, char kid[ANFU_KID_MAX]);
+
 /* ---- offline verification (receipt/verify.c) ------------------------- */
 
 /* Verifies document doc (len bytes, untrusted) with key (kid its id).

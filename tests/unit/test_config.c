@@ -508,6 +508,7 @@ static const struct int_case int_cases[] = {
 	ICY("pay", "refund_four_eyes_min", 0, ANFU_LIMIT_WALLET_AMOUNT, refund_four_eyes_min),
 	ICY("pay", "refund_retry_interval_s", 1, 86400, refund_retry_interval_s),
 	ICY("pay", "share_ttl_s", 60, ANFU_LIMIT_PAY_ORDER_TTL_S, share_ttl_s),
+	ICY("pay", "paycode_nopin_max", 0, ANFU_LIMIT_WALLET_AMOUNT, paycode_nopin_max),
 };
 
 #define NINT (sizeof(int_cases) / sizeof(int_cases[0]))

@@ -293,6 +293,50 @@ static void test_register_refuses_bad_and_duplicate_kinds(void **state)
 	assert_int_equal(fixture_rmtree(dir), 0);
 }
 
+/* anfu_receipt_sign_json (pay's agreements): the canonical body signed by
+ * the receipt key in the receipts' document form, its kid the key's; it
+ * verifies with the public half and a changed byte does not. */
+static void test_sign_json_signs_another_modules_record(void **state)
+{
+	struct anfu_receipt_deps d = { .tx = (struct anfu_tx_exec *)state,
+				       .alg = ANFU_SIG_ED25519 };
+	struct anfu_receipt *r = NULL;
+	struct anfu_sigkey *pub = NULL;
+	char dir[FIXTURE_DIR_MAX], path[FIXTURE_DIR_MAX + 32], kid[ANFU_KID_MAX];
+	json_t *in = json_pack("{s:s, s:I, s:s}", "type", "anfu.pay.agreement", "period_max",
+			       (json_int_t)8000, "scope", "\xe5\x81\xa5\xe8\xba\xab");
+	json_t *body = NULL;
+	char *doc = NULL;
+	size_t len = 0;
+
+	assert_int_equal(fixture_mkdtemp("receiptsj", dir), 0);
+	assert_int_equal(anfu_keys_named_open(dir, "receipt", ANFU_SIG_ED25519, &d.key), 0);
+	(void)snprintf(path, sizeof(path), "%s/keys/receipt.pub", dir);
+	assert_int_equal(anfu_keys_peer_load(path, &d.pub), 0);
+	assert_int_equal(anfu_keys_peer_load(path, &pub), 0);
+	assert_int_equal(anfu_receipt_new(&d, &r), 0);
+	assert_int_equal(anfu_receipt_sign_json(r, in, &doc, &len, kid), 0);
+	assert_int_equal(len, strlen(doc));
+	assert_int_equal(anfu_receipt_verify(doc, len, pub, kid, &body), 0);
+	assert_true(json_equal(body, in));
+	json_decref(body);
+	body = NULL;
+	/* 8000 -> 9000 in the body: refused. */
+	{
+		char *at = strstr(doc, "8000");
+
+		assert_non_null(at);
+		at[0] = '9';
+		assert_int_equal(anfu_receipt_verify(doc, len, pub, kid, &body), ANFU_ECRYPTO);
+	}
+	assert_int_equal(anfu_receipt_sign_json(r, NULL, &doc, &len, kid), ANFU_EINVAL);
+	free(doc);
+	json_decref(in);
+	anfu_sigkey_free(pub);
+	anfu_receipt_free(r);
+	assert_int_equal(fixture_rmtree(dir), 0);
+}
+
 #define T(f) cmocka_unit_test(f)
 int main(void)
 {
@@ -303,6 +347,7 @@ int main(void)
 		T(test_sm2_receipt_verifies_and_refuses_tampering),
 		T(test_document_of_another_algorithm_is_refused),
 		T(test_register_refuses_bad_and_duplicate_kinds),
+		T(test_sign_json_signs_another_modules_record),
 	};
 
 	return cmocka_run_group_tests(tests, fixture_group_setup, NULL);

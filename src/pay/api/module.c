@@ -177,6 +177,23 @@ static const struct anfu_route routes[] = {
 	  anfu_pay_api_refund_approve, 0 },
 	{ "POST", "/admin/v1/refunds/{id}/reject", ADM, "pay.refund.review",
 	  anfu_pay_api_refund_reject, 0 },
+
+	/* Payment codes (pay/api/paycode.c). */
+	{ "POST", "/api/v1/me/paycode", SES, ANFU_PERM_SESSION, anfu_pay_api_me_paycode, 0 },
+	{ "GET", "/api/v1/me/paycode/pending", SES, ANFU_PERM_SESSION,
+	  anfu_pay_api_me_paycode_pending, 0 },
+	{ "POST", "/api/v1/merchant/paycode-payments", SES, "pay.paycode.collect",
+	  anfu_pay_api_paycode_collect, 0 },
+	/* Agreements (pay/api/agreements.c). */
+	{ "POST", "/api/v1/me/agreements", SES, ANFU_PERM_SESSION, anfu_pay_api_me_agreement_sign,
+	  0 },
+	{ "GET", "/api/v1/me/agreements", SES, ANFU_PERM_SESSION, anfu_pay_api_me_agreements, 0 },
+	{ "GET", "/api/v1/me/agreements/{id}", SES, ANFU_PERM_SESSION,
+	  anfu_pay_api_me_agreement_get, 0 },
+	{ "POST", "/api/v1/me/agreements/{id}/revoke", SES, ANFU_PERM_SESSION,
+	  anfu_pay_api_me_agreement_revoke, 0 },
+	{ "POST", "/api/v1/merchant/agreement-debits", SES, "pay.agreement.debit",
+	  anfu_pay_api_agreement_debit, 0 },
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/expire", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_pay_api_test_expire,
 	  0 },

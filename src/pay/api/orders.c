@@ -396,3 +396,25 @@ int anfu_pay_api_orders(struct anfu_req *req, struct anfu_resp *resp)
 			       n > 0 && n == (size_t)limit ? out[n - 1].id : NULL);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
+
+/* ---- shared with the payment-code and agreement routes (module.h) ---- */
+
+int anfu_pay_api_body(struct anfu_req *req, json_t **ret)
+{
+	return body_json(req, ret);
+}
+
+int anfu_pay_api_order_decode(struct anfu_req *req, json_t *root, struct anfu_pay_order_req *q,
+			      struct anfu_pay_line *lines)
+{
+	struct body_err e = { NULL, NULL };
+
+	if (!order_of(root, q, lines, &e))
+		return anfu_req_fail(req, ANFU_EINVAL, e.code, e.field);
+	return 0;
+}
+
+json_t *anfu_pay_api_order_json(const struct anfu_pay_order *o)
+{
+	return order_json(o, true);
+}

@@ -661,6 +661,13 @@ class Server:
             assert r.status_code == 200, r.text
         return self
 
+    def release_jobs(self, *names):
+        """Undoes hold_jobs: the scheduler runs these jobs again when due."""
+        for name in names:
+            r = self.post("/test/v1/jobs/hold", {"name": name, "hold": False})
+            assert r.status_code == 200, r.text
+        return self
+
     def to_cn_hour(self, hour):
         """Moves the clock forward to the next hour:00 of a calendar day in
         Asia/Shanghai (UTC+8), so a test that spends several of its days'

@@ -496,6 +496,16 @@ def test_deadlines_remind_once_and_auto_confirm_at_the_deadline(env):
     millisecond before, never twice; a resolution unconfirmed for 7 days is
     confirmed by the job (a system event, the customer told)."""
     s = env.s
+    # The test runs the job through its hook and counts what each run did;
+    # moving the clock would wake the scheduler to race it for the work.
+    s.hold_jobs("dispute.deadlines")
+    try:
+        deadlines_at_the_deadline(env, s)
+    finally:
+        s.release_jobs("dispute.deadlines")
+
+
+def deadlines_at_the_deadline(env, s):
     c = customer(s)
     open_id = lodged(s, c, test_subject(s, c))
     res_id = lodged(s, c, test_subject(s, c))

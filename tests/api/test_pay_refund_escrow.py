@@ -280,6 +280,38 @@ def test_an_operator_approves_a_held_refund_out_of_the_escrow_or_after_the_relea
     assert state_of(d, o["id"]) == "partially_refunded"
 
 
+def test_a_frozen_or_closed_wallet_refuses_an_escrow_refund_and_nothing_changes(d):
+    """The refund goes back to the payer's wallet only (a bound card is
+    not used yet: docs/payments.md, "Not yet"): a frozen wallet refuses
+    the escrow's part (account_frozen), a closed one too (account_closed);
+    the refund is not written, nothing moves; unfrozen, it passes.
+    req: FUNC-SETL-08"""
+    s = d.s
+    c = customer(s, funds=1000)
+    o = held_order(d, c, 1000)
+    assert refund(d.boss, o["id"], 400).status_code == 201  # the hold posted: 600 held
+    r = s.post("/test/v1/wallet/state", {"user_id": c.id, "state": "frozen"})
+    assert r.status_code == 200 and r.json()["code"] is None, r.text
+    before = snapshot(d, c)
+    r = refund(d.boss, o["id"], 100)
+    assert r.status_code == 409 and err(r) == "account_frozen", r.text
+    assert snapshot(d, c) == before
+    r = s.post("/test/v1/wallet/state", {"user_id": c.id, "state": "normal"})
+    assert r.status_code == 200 and r.json()["code"] is None, r.text
+    r = refund(d.boss, o["id"], 100)
+    assert r.status_code == 201 and r.json()["state"] == "succeeded", r.text
+    # Spent to zero, then closed: the escrow's money has nowhere to go.
+    spend = create_order(d.boss, amount=500)
+    assert pay(c, spend["id"]).status_code == 201 and balance(c) == 0
+    r = s.post("/test/v1/wallet/state", {"user_id": c.id, "state": "closed"})
+    assert r.status_code == 200 and r.json()["code"] is None, r.text
+    before = snapshot(d, c)
+    r = refund(d.boss, o["id"], 100)
+    assert r.status_code == 409 and err(r) == "account_closed", r.text
+    assert snapshot(d, c) == before
+    assert escrow_row(d, o["id"])["refunded"] == 500 and state_of(d, o["id"]) == "escrow_held"
+
+
 def test_the_deadline_releases_only_what_the_refunds_left(d):
     """A refund during escrow, then the deadline (the merchant's 3 days):
     a millisecond before the job releases nothing; at it, amount - refund

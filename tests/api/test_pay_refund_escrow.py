@@ -97,7 +97,7 @@ def test_refunds_of_a_held_order_come_out_of_the_escrow_and_the_release_takes_th
     fee on that only. Then refunds after the release are ordinary (from the
     merchant's balance, the release's fee back pro rata) until refunded.
     The escrow refund's receipt verifies.
-    req: FUNC-PAY-02, FUNC-SETL-08, FUNC-SETL-09, FUNC-SETL-10, PKI-SIG-02"""
+    req: FUNC-PAY-02, FUNC-SETL-08, FUNC-SETL-09, FUNC-SETL-10"""
     s = d.s
     c = customer(s, funds=10000)
     o = held_order(d, c, 10000)

@@ -184,7 +184,6 @@
 #define ANFU_R_PAY_REFUND_NOT_FOUND "refund_not_found"
 #define ANFU_R_PAY_REFUND_NO_CONFLICT "refund_no_conflict"
 #define ANFU_R_PAY_REFUND_EXCEEDED "refund_amount_exceeded"
-#define ANFU_R_PAY_REFUND_ESCROW "refund_escrow_unsupported"
 #define ANFU_R_PAY_REFUND_STATE "refund_state_invalid"
 #define ANFU_R_PAY_REFUND_CHECKER_IS_MAKER "refund_checker_is_maker"
 

@@ -481,7 +481,7 @@ int anfu_pay_escrow_refund_in(struct anfu_pay *p, struct anfu_tx *tx, const char
 		t.amount = left - amount;
 		posts = true;
 	} else {
-		n = snprintf(key, sizeof(key), "pay.%s.escrow.refund.%s", order_id, refund_id);
+		n = snprintf(key, sizeof(key), "refund.%s", refund_id);
 		t.debit_account = w->escrow_acc;
 		t.credit_account = w->wallet_acc;
 		t.code = "refund";
@@ -512,72 +512,3 @@ out:
 	free(w);
 	return r;
 }
-
-#ifdef ANFU_TEST_HOOKS
-/* The test hook's refund during escrow (what the refund's own command
- * does around anfu_pay_escrow_refund_in): the money, then the table's
- * refund_partial or refund_full, and an audit record. */
-struct refund_test {
-	struct anfu_pay *p;
-	const char *order_id, *refund_id;
-	int64_t amount;
-	struct anfu_pay_escrow_refund_result *out;
-};
-
-static int refund_test_fn(struct anfu_tx *tx, void *ud)
-{
-	struct refund_test *c = ud;
-	struct anfu_db *db = anfu_tx_db(tx);
-	struct anfu_pay_order o;
-	enum anfu_pay_state next;
-	int64_t now = anfu_clock_now_ms();
-	bool ok = false;
-	int r = anfu_pay_order_get(db, c->order_id, &o);
-
-	if (r == ANFU_ENOTFOUND)
-		return refuse(&c->out->code, ANFU_R_PAY_ORDER_NOT_FOUND);
-	if (r < 0)
-		return r;
-	if (o.state != ANFU_PAY_ESCROW_HELD)
-		return refuse(&c->out->code, ANFU_R_PAY_ORDER_STATE);
-	r = anfu_pay_escrow_refund_in(c->p, tx, c->order_id, c->amount, c->refund_id,
-				      c->out->ledger_id, &c->out->left, &c->out->code);
-	if (r < 0)
-		return r;
-	r = anfu_pay_transition(o.state,
-				c->out->left ? ANFU_PAY_EV_REFUND_PARTIAL : ANFU_PAY_EV_REFUND_FULL,
-				&next);
-	if (r == 0)
-		r = pay_order_set_state(db, o.id, o.state, next, now, &ok);
-	if (r == 0 && !ok)
-		r = ANFU_EINTERNAL;
-	if (r == 0)
-		r = anfu_tx_audit(tx, "pay.escrow.refunded", "pay_order", o.id, "success",
-				  json_pack("{s:I, s:I, s:s}", "amount", (json_int_t)c->amount,
-					    "left", (json_int_t)c->out->left, "ledger_transfer",
-					    c->out->ledger_id));
-	if (r == 0)
-		(void)anfu_strlcpy(c->out->state, anfu_pay_state_name(next), sizeof(c->out->state));
-	return r;
-}
-
-int anfu_pay_escrow_refund_test(struct anfu_pay *p, const char *order_id, int64_t amount,
-				const char *refund_id, struct anfu_pay_escrow_refund_result *ret)
-{
-	struct anfu_pay_escrow_refund_result out;
-	struct refund_test c = { p, order_id, refund_id, amount, &out };
-	int r;
-
-	if (!p || !order_id || !refund_id || !ret)
-		return ANFU_EINVAL;
-	memset(&out, 0, sizeof(out));
-	/* weight: a transfer and the audit record. */
-	r = anfu_ledger_run_weighted(p->ledger, &system_actor, refund_test_fn, &c, 2,
-				     pay_deadline());
-	if (r == ANFU_ECONFLICT && out.code)
-		r = 0;
-	if (r == 0)
-		*ret = out;
-	return r;
-}
-#endif

@@ -569,13 +569,15 @@ int anfu_pay_escrow_release_due(struct anfu_pay *p, struct anfu_pay_release_repo
 
 /*
  * For a refund of amount (fen, > 0) of escrow order order_id, inside the
- * caller's writer command tx (the refund's): gives amount back to the
+ * caller's writer command tx (pay/refund.c's execution of a refund of an
+ * escrow_held order; refund_id is the refund's id): gives amount back to the
  * payer out of the escrow. While the hold is whole, a partial refund
  * posts amount - amount_refunded of it into platform_escrow
  * (POST_PENDING, key "pay.<order>.escrow.post") and so releases the rest
  * to the wallet; a full refund voids it (key "pay.<order>.escrow.void").
  * Once posted, a refund moves platform_escrow -> customer_wallet (key
- * "pay.<order>.escrow.refund.<refund_id>"). The row's refunded grows by
+ * "refund.<refund_id>", as an ordinary refund's money back: the
+ * refund executes one way or the other, once). The row's refunded grows by
  * amount: the release later moves amount - refunded to the merchant.
  * Does not change the order's state (the refund's caller applies the
  * table's refund_partial / refund_full: *ret_left 0 means full). Refusals
@@ -590,22 +592,6 @@ int anfu_pay_escrow_refund_in(struct anfu_pay *p, struct anfu_tx *tx, const char
 
 /* The interval of the job pay.escrow_release, ms (as pay.expire's). */
 int64_t anfu_pay_release_interval(const void *svc);
-
-#ifdef ANFU_TEST_HOOKS
-/* A refund's answer in the test hook. */
-struct anfu_pay_escrow_refund_result {
-	const char *code; /* NULL: done; else the refusal */
-	char ledger_id[ANFU_ID_MAX];
-	int64_t left;	/* still held after it */
-	char state[24]; /* the order's new state */
-};
-/* Test hooks only (POST /test/v1/pay/escrow-refund): one writer command
- * that calls anfu_pay_escrow_refund_in for an escrow_held order and
- * applies the table's refund_partial / refund_full, as the refund's own
- * command will. Refusals in ret->code. */
-int anfu_pay_escrow_refund_test(struct anfu_pay *p, const char *order_id, int64_t amount,
-				const char *refund_id, struct anfu_pay_escrow_refund_result *ret);
-#endif
 
 /* ---- pay-on-behalf (pay/behalf.c; FUNC-PAY-17) ---- */
 /*
@@ -774,17 +760,21 @@ struct anfu_pay_refund_req {
  * A merchant's refund of its order (FUNC-SETL-08), one writer command:
  * the same out_refund_no with the same order, amount and reason answers
  * that refund (*ret_existed), with other content refund_no_conflict;
- * re-checks the order (its merchant's, paid, general) and that the
- * refunds not rejected or declined, with this one, stay within the paid
- * amount; writes the refund (reviewing). Up to [pay] refund_auto_max fen
- * the rules approve it and it executes in the same command (below).
- * Execution: platform_fee -> merchant_pending (the fee back,
- * anfu_pay_refund_fee) linked with merchant_pending -> customer_wallet
+ * re-checks the order (its merchant's, paid or escrow_held or after
+ * either) and that the refunds not rejected or declined, with this one,
+ * stay within the paid amount; writes the refund (reviewing). Up to
+ * [pay] refund_auto_max fen the rules approve it and it executes in the
+ * same command (below).
+ * Execution of an escrow_held order's refund: out of the escrow
+ * (anfu_pay_escrow_refund_in), no fee back (none was charged), the
+ * order's refund_partial (still escrow_held) or refund_full. Otherwise:
+ * platform_fee -> merchant_pending (the fee back, anfu_pay_refund_fee of
+ * the payment's fee, or for a released escrow order of the release's fee
+ * on what was released) linked with merchant_pending -> customer_wallet
  * (amount), keys "refund.<id>[.fee]"; the order's refund_partial or
  * refund_full; a short merchant balance leaves it waiting_funds.
  * Refusals (*ret_code, *ret_field; nothing written): order_not_found,
- * order_closed, order_state_invalid, refund_escrow_unsupported,
- * refund_amount_exceeded, refund_no_conflict, the ledger's (but
+ * order_closed, order_state_invalid, refund_amount_exceeded, refund_no_conflict, the ledger's (but
  * insufficient_funds). Returns 0 (*ret when no refusal); ANFU_EINVAL for
  * bad arguments; the writer's and the store's errors.
  */

@@ -239,28 +239,84 @@ static int accounts_of(struct anfu_pay *p, struct anfu_db *db, const char *order
 	return r;
 }
 
+/* The end of refund x's execution inside the writer: x succeeded, the
+ * order's refund_full (full) or refund_partial by the table, audited. */
+static int executed_in(struct anfu_tx *tx, struct anfu_pay_order *o, struct anfu_pay_refund *x,
+		       bool full)
+{
+	enum anfu_pay_state next;
+	bool ok = false;
+	int r = refund_move(tx, x, ANFU_PAY_RF_EV_SUCCEED, "pay.refund.succeeded");
+
+	if (r == 0)
+		r = anfu_pay_transition(o->state,
+					full ? ANFU_PAY_EV_REFUND_FULL : ANFU_PAY_EV_REFUND_PARTIAL,
+					&next);
+	if (r == 0)
+		r = pay_order_set_state(anfu_tx_db(tx), o->id, o->state, next, anfu_clock_now_ms(),
+					&ok);
+	if (r == 0 && !ok)
+		r = ANFU_EINTERNAL;
+	if (r == 0)
+		r = anfu_tx_audit(tx, "pay.order.refunded", "pay_order", o->id, "success",
+				  json_pack("{s:s, s:I, s:s, s:s}", "refund", x->id, "amount",
+					    (json_int_t)x->amount, "from",
+					    anfu_pay_state_name(o->state), "to",
+					    anfu_pay_state_name(next)));
+	if (r == 0)
+		o->state = next;
+	return r;
+}
+
+/* The fee an execution gives back: of the payment's fee on the amount
+ * paid; for an escrow order released, of the release's fee on what was
+ * released (the refunds during escrow were never charged a fee). */
+static int fee_back_of(struct anfu_db *db, const struct anfu_pay_order *o, const struct sums *s,
+		       int64_t amount, int64_t *ret)
+{
+	struct anfu_pay_escrow e;
+	int r;
+
+	if (o->state == ANFU_PAY_ESCROW_HELD) {
+		*ret = 0;
+		return 0;
+	}
+	if (strcmp(o->kind, "escrow") != 0)
+		return anfu_pay_refund_fee(o->fee, o->amount, s->refunded, s->fee_back, amount,
+					   ret);
+	r = anfu_pay_escrow_get(db, o->id, &e);
+	if (r < 0)
+		return r;
+	return anfu_pay_refund_fee(e.fee, e.amount - e.refunded, s->refunded - e.refunded,
+				   s->fee_back, amount, ret);
+}
+
 /* Executes approved (or waiting_funds) refund x of order o inside the
- * writer: the fee back and the money back as one linked chain; a short
- * merchant balance moves x to waiting_funds; any other ledger refusal
- * is *ret_code (the caller undoes the command). */
-static int execute_in(struct anfu_tx *tx, const struct accounts *acc, struct anfu_pay_order *o,
-		      struct anfu_pay_refund *x, const char **ret_code)
+ * writer. An escrow_held order: the amount comes out of the escrow
+ * (anfu_pay_escrow_refund_in), no fee back. Else the fee back and the
+ * money back as one linked chain; a short merchant balance moves x to
+ * waiting_funds. Any other ledger refusal is *ret_code (the caller
+ * undoes the command). */
+static int execute_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts *acc,
+		      struct anfu_pay_order *o, struct anfu_pay_refund *x, const char **ret_code)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_ledger_result res[2];
 	char key[ANFU_ID_MAX + 16], fee_key[ANFU_ID_MAX + 16];
-	enum anfu_pay_state next;
 	struct sums s;
-	int64_t fee_back = 0, now = anfu_clock_now_ms();
+	int64_t fee_back = 0, left = 0;
 	size_t n, money;
-	bool ok = false;
 	int r = order_sums(db, o->id, &s);
 
 	if (r == 0)
-		r = anfu_pay_refund_fee(o->fee, o->amount, s.refunded, s.fee_back, x->amount,
-					&fee_back);
+		r = fee_back_of(db, o, &s, x->amount, &fee_back);
 	if (r < 0)
 		return r;
+	if (o->state == ANFU_PAY_ESCROW_HELD) {
+		r = anfu_pay_escrow_refund_in(p, tx, o->id, x->amount, x->id, x->ledger_id, &left,
+					      ret_code);
+		return r < 0 ? r : executed_in(tx, o, x, left == 0);
+	}
 	(void)snprintf(key, sizeof(key), "refund.%s", x->id);
 	(void)snprintf(fee_key, sizeof(fee_key), "refund.%s.fee", x->id);
 	{
@@ -309,26 +365,7 @@ static int execute_in(struct anfu_tx *tx, const struct accounts *acc, struct anf
 	(void)anfu_strlcpy(x->ledger_id, res[money].id, sizeof(x->ledger_id));
 	if (fee_back > 0)
 		(void)anfu_strlcpy(x->fee_ledger_id, res[0].id, sizeof(x->fee_ledger_id));
-	r = refund_move(tx, x, ANFU_PAY_RF_EV_SUCCEED, "pay.refund.succeeded");
-	if (r == 0)
-		r = anfu_pay_transition(o->state,
-					s.refunded + x->amount == o->amount
-						? ANFU_PAY_EV_REFUND_FULL
-						: ANFU_PAY_EV_REFUND_PARTIAL,
-					&next);
-	if (r == 0)
-		r = pay_order_set_state(db, o->id, o->state, next, now, &ok);
-	if (r == 0 && !ok)
-		r = ANFU_EINTERNAL;
-	if (r == 0)
-		r = anfu_tx_audit(tx, "pay.order.refunded", "pay_order", o->id, "success",
-				  json_pack("{s:s, s:I, s:s, s:s}", "refund", x->id, "amount",
-					    (json_int_t)x->amount, "from",
-					    anfu_pay_state_name(o->state), "to",
-					    anfu_pay_state_name(next)));
-	if (r == 0)
-		o->state = next;
-	return r;
+	return executed_in(tx, o, x, s.refunded + x->amount == o->amount);
 }
 
 /* ---- the application ---- */
@@ -397,8 +434,6 @@ static int apply_fn(struct anfu_tx *tx, void *ud)
 		return apply_refuse(c, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
 	if (r < 0)
 		return r;
-	if (strcmp(c->o.kind, "escrow") == 0)
-		return apply_refuse(c, ANFU_R_PAY_REFUND_ESCROW, NULL);
 	r = order_sums(db, c->o.id, &s);
 	if (r < 0)
 		return r;
@@ -439,7 +474,7 @@ static int apply_fn(struct anfu_tx *tx, void *ud)
 			   sizeof(x->reviewed_by));
 	r = refund_move(tx, x, ANFU_PAY_RF_EV_APPROVE, "pay.refund.approved");
 	if (r == 0)
-		r = execute_in(tx, &c->acc, &c->o, x, &c->code);
+		r = execute_in(c->p, tx, &c->acc, &c->o, x, &c->code);
 	return r;
 }
 
@@ -541,7 +576,7 @@ static int review_fn(struct anfu_tx *tx, void *ud)
 	if (r == 0)
 		r = refund_move(tx, x, ANFU_PAY_RF_EV_APPROVE, "pay.refund.approved");
 	if (r == 0)
-		r = execute_in(tx, &c->acc, &c->o, x, &c->code);
+		r = execute_in(c->p, tx, &c->acc, &c->o, x, &c->code);
 	return r;
 }
 
@@ -594,6 +629,7 @@ static int waiting_row(void *ud, const struct anfu_row *r)
 }
 
 struct retry_cmd {
+	struct anfu_pay *p;
 	struct accounts acc;
 	struct anfu_pay_order o;
 	struct anfu_pay_refund x;
@@ -612,7 +648,7 @@ static int retry_fn(struct anfu_tx *tx, void *ud)
 		return r;
 	r = anfu_pay_order_get(db, c->x.order_id, &c->o);
 	if (r == 0)
-		r = execute_in(tx, &c->acc, &c->o, &c->x, &c->code);
+		r = execute_in(c->p, tx, &c->acc, &c->o, &c->x, &c->code);
 	if (r == 0)
 		c->done = c->x.state == ANFU_PAY_RF_SUCCEEDED;
 	return r;
@@ -638,6 +674,7 @@ int anfu_pay_refund_retry_due(struct anfu_pay *p, int64_t *ret_done)
 				 NULL, 0, waiting_row, w, NULL);
 	for (size_t i = 0; r == 0 && i < w->n; i++) {
 		memset(c, 0, sizeof(*c));
+		c->p = p;
 		c->id = w->ids[i];
 		r = anfu_pay_refund_get(db, c->id, &c->x);
 		if (r == 0)
@@ -693,8 +730,6 @@ static const char *refundable(const struct anfu_pay_order *o, const struct sums 
 	enum anfu_pay_state next;
 
 	*ret_field = NULL;
-	if (strcmp(o->kind, "escrow") == 0)
-		return ANFU_R_PAY_REFUND_ESCROW;
 	if (o->state != ANFU_PAY_REFUNDED &&
 	    anfu_pay_transition(o->state, ANFU_PAY_EV_REFUND_PARTIAL, &next) < 0)
 		return o->state == ANFU_PAY_CLOSED ? ANFU_R_PAY_ORDER_CLOSED
@@ -827,7 +862,7 @@ static int answer_fn(struct anfu_tx *tx, void *ud)
 	(void)anfu_strlcpy(x->reviewed_by, "rules", sizeof(x->reviewed_by));
 	r = refund_move(tx, x, ANFU_PAY_RF_EV_APPROVE, "pay.refund.approved");
 	if (r == 0)
-		r = execute_in(tx, &c->acc, &c->o, x, &c->code);
+		r = execute_in(c->p, tx, &c->acc, &c->o, x, &c->code);
 	return r;
 }
 

@@ -5,8 +5,8 @@ docs/payments.md, "Escrow payment").
 Paying an escrow order holds the money (customer_wallet -> platform_escrow,
 PENDING); confirming receipt or the deadline (the merchant's escrow days on
 the clock) releases what is left of it to the merchant less the fee; a
-refund during escrow gives part of the hold back (test hook standing in for
-the refund's command). The release job runs only through
+refund during escrow gives part of the hold back (the merchant's refund
+route; tests/api/test_pay_refund_escrow.py tests every refund path). The release job runs only through
 POST /test/v1/pay/escrow-release here (its interval is a day), so the
 deadline is tested by moving the clock, never by sleeping.
 """
@@ -88,10 +88,17 @@ def release_job(d):
     return r.json()["released"]
 
 
-def escrow_refund(d, order_id, amount, refund_id=None):
-    return d.s.post("/test/v1/pay/escrow-refund",
-                    {"order_id": order_id, "amount": amount,
-                     "refund_id": refund_id or uuid.uuid4().hex[:16]})
+def escrow_refund(d, order_id, amount):
+    """The merchant's refund (the rules approve it: refund_auto_max is the
+    default 50 000 fen here), executed out of the escrow while held."""
+    return d.boss.post("/api/v1/merchant/orders/%s/refunds" % order_id,
+                       {"out_refund_no": "R" + uuid.uuid4().hex[:20], "amount": amount,
+                        "currency": "CNY", "reason": "escrow refund"})
+
+
+def held_left(d, order_id):
+    row = escrow_row(d, order_id)
+    return row["amount"] - row["refunded"]
 
 
 def test_an_escrow_payment_holds_and_confirming_releases_less_the_fee(d):
@@ -192,18 +199,18 @@ def test_refunds_during_escrow_void_part_of_the_hold(d):
     e0 = account(s, "platform_escrow", "platform")
     m0 = account(s, "merchant_pending", "mch_esc")
     r = escrow_refund(d, o["id"], 3000)
-    assert r.status_code == 200 and r.json() == {
-        "ledger_transfer": r.json()["ledger_transfer"], "left": 7000, "state": "escrow_held"}
+    assert r.status_code == 201 and r.json()["state"] == "succeeded", r.text
+    assert held_left(d, o["id"]) == 7000 and state_of(d, o["id"]) == "escrow_held"
     assert balance(c) == 3000
     assert account(s, "customer_wallet", c.id) == (3000, 0)
     assert account(s, "platform_escrow", "platform") == (e0[0] + 7000, e0[1] - 10000)
     r = escrow_refund(d, o["id"], 2000)
-    assert r.status_code == 200 and r.json()["left"] == 5000, r.text
+    assert r.status_code == 201 and held_left(d, o["id"]) == 5000, r.text
     assert balance(c) == 5000
-    # More than is held: refused, nothing moves.
+    # More than is held (the refunds' bound): refused, nothing moves.
     before = snapshot(d, c)
     r = escrow_refund(d, o["id"], 5001)
-    assert r.status_code == 409 and err(r) == "pending_amount_exceeded", r.text
+    assert r.status_code == 409 and err(r) == "refund_amount_exceeded", r.text
     assert snapshot(d, c) == before
     r = confirm(c, o["id"])
     assert r.status_code == 200, r.text
@@ -211,11 +218,13 @@ def test_refunds_during_escrow_void_part_of_the_hold(d):
     assert account(s, "merchant_pending", "mch_esc") == (m0[0] + 5000 - 50, m0[1])
     assert account(s, "platform_escrow", "platform") == (e0[0], e0[1] - 10000)
     assert balance(c) == 5000
-    # Released: the escrow refund no longer applies.
-    before = snapshot(d, c)
+    # Released: a refund no longer comes out of the escrow but from the
+    # merchant's balance (the release's fee back: floor(50 * 1 / 5000) = 0).
     r = escrow_refund(d, o["id"], 1)
-    assert r.status_code == 409 and err(r) == "order_state_invalid", r.text
-    assert snapshot(d, c) == before
+    assert r.status_code == 201 and r.json()["fee_back"] == 0, r.text
+    assert account(s, "platform_escrow", "platform") == (e0[0], e0[1] - 10000)
+    assert account(s, "merchant_pending", "mch_esc") == (m0[0] + 5000 - 50 - 1, m0[1])
+    assert escrow_row(d, o["id"])["refunded"] == 5000 and balance(c) == 5001
 
 
 def test_a_full_refund_during_escrow_voids_the_hold(d):
@@ -227,7 +236,8 @@ def test_a_full_refund_during_escrow_voids_the_hold(d):
     assert pay(c, o["id"]).status_code == 201
     e0 = account(s, "platform_escrow", "platform")
     r = escrow_refund(d, o["id"], 800)
-    assert r.status_code == 200 and r.json()["left"] == 0 and r.json()["state"] == "refunded"
+    assert r.status_code == 201 and r.json()["state"] == "succeeded", r.text
+    assert held_left(d, o["id"]) == 0 and state_of(d, o["id"]) == "refunded"
     assert balance(c) == 800
     assert account(s, "customer_wallet", c.id) == (800, 0)
     assert account(s, "platform_escrow", "platform") == (e0[0], e0[1] - 800)

@@ -7,8 +7,6 @@
  *   released to the merchant (FUNC-PAY-02). Another customer's or no
  *   order: 404 order_not_found; not escrow_held: 409 order_state_invalid.
  * POST /test/v1/pay/escrow-release -> {released}: one run of the job.
- * POST /test/v1/pay/escrow-refund {order_id, amount, refund_id} -> the
- *   refund during escrow, as the refund's command will call it.
  *
  * Checks the payment PIN with iam before the service (its failures count
  * and lock). Trusts the service for every rule.
@@ -114,40 +112,6 @@ int anfu_pay_api_test_escrow_release(struct anfu_req *req, struct anfu_resp *res
 	if (r < 0)
 		return r;
 	resp->body = json_pack("{s:I}", "released", (json_int_t)rep.released);
-	return resp->body ? 0 : ANFU_EINTERNAL;
-}
-
-struct refund_body {
-	struct anfu_str order_id, refund_id;
-	struct anfu_opt_i64 amount;
-};
-
-static const struct anfu_jfield refund_fields[] = {
-	{ "order_id", ANFU_JT_STRING, offsetof(struct refund_body, order_id), true, 1, 64, NULL },
-	{ "refund_id", ANFU_JT_STRING, offsetof(struct refund_body, refund_id), true, 1, 64, NULL },
-	{ "amount", ANFU_JT_INT, offsetof(struct refund_body, amount), true, 1, INT64_MAX, NULL },
-};
-
-int anfu_pay_api_test_escrow_refund(struct anfu_req *req, struct anfu_resp *resp)
-{
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	struct anfu_pay_escrow_refund_result out;
-	struct refund_body b;
-	int r;
-
-	memset(&b, 0, sizeof(b));
-	if (!p)
-		return ANFU_EINTERNAL;
-	r = anfu_req_json(req, refund_fields, NFIELDS(refund_fields), &b);
-	if (r == 0)
-		r = anfu_pay_escrow_refund_test(p, b.order_id.ptr, b.amount.v, b.refund_id.ptr,
-						&out);
-	if (r < 0)
-		return r;
-	if (out.code)
-		return anfu_req_fail(req, ANFU_ECONFLICT, out.code, NULL);
-	resp->body = json_pack("{s:s, s:I, s:s}", "ledger_transfer", out.ledger_id, "left",
-			       (json_int_t)out.left, "state", out.state);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 #endif

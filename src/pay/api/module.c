@@ -213,8 +213,6 @@ static const struct anfu_route routes[] = {
 #ifdef ANFU_TEST_HOOKS
 	{ "POST", "/test/v1/pay/escrow-release", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_pay_api_test_escrow_release, 0 },
-	{ "POST", "/test/v1/pay/escrow-refund", ANFU_ACCESS_PUBLIC, "test.hooks",
-	  anfu_pay_api_test_escrow_refund, 0 },
 #endif
 };
 static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };

@@ -95,7 +95,6 @@ int anfu_pay_api_shared_get(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_shared_pay(struct anfu_req *req, struct anfu_resp *resp);
 #ifdef ANFU_TEST_HOOKS
 int anfu_pay_api_test_escrow_release(struct anfu_req *req, struct anfu_resp *resp);
-int anfu_pay_api_test_escrow_refund(struct anfu_req *req, struct anfu_resp *resp);
 #endif
 
 /* refunds.c: refunds (merchant users and operators) */

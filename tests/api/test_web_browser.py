@@ -9,8 +9,9 @@ script error in the console of any page.
 
 Screenshots of every test's last page are kept under
 $ANFU_BUILD_DIR/browser-screenshots/ (not written is not a failure).
-The server runs with [captcha] mode = after_failures: the login page does
-not show captchas yet (docs/web.md, "Open points")."""
+The server runs with [captcha] mode = after_failures, so that these tests
+sign in without one; the login page with the default mode (a captcha on
+every login) is tests/api/test_login_captcha_browser.py."""
 import base64
 import hashlib
 import os

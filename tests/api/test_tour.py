@@ -19,13 +19,17 @@ TOPUP, TRANSFER, WITHDRAW = 100000, 20000, 30000
 ORDER, REFUND = 12345, 2343
 
 
-def run_tour(s, sim, tmp_path, *extra):
+def run_tour(s, sim, tmp_path, *extra, first=True):
+    """Runs the tour; first: with the administrator's initial password
+    (later runs log the staff in from DATA/tour-staff.json)."""
     summary = tmp_path / "tour.json"
+    if summary.exists():
+        summary.unlink()
+    admin = ["--admin-password", admin_password(s.init_out)] if first else []
     p = subprocess.run(["/usr/bin/python3", TOUR, "--base-url", s.url(""),
                         "--admin-url", s.url("", admin=True), "--bank-url", sim.url(""),
                         "--data", str(s.data), "--bank-ca", sim.cert, "--captcha-hook",
-                        "--settle-now", "--summary", str(summary),
-                        "--admin-password", admin_password(s.init_out),
+                        "--settle-now", "--summary", str(summary), *admin,
                         "--anfu", s.cli or ANFU, *extra],
                        capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
     return p, json.loads(summary.read_text()) if summary.exists() else None
@@ -145,3 +149,35 @@ def check_payments(s, out, a, c, tmp_path):
         body = json.loads(r.content)["body"]
         assert body == pay["receipts"][kind]["body"]
         assert body["amount"] == amount and body["kind"] == kind, body
+
+
+def test_a_second_run_logs_the_same_staff_in(make_server, banksim, tmp_path):
+    """The payments tour again on the same data: the staff of the first run
+    (DATA/tour-staff.json, mode 0600) log in with password + TOTP, no new
+    staff are made, and a second merchant's order is paid and refunded.
+    Without the file and without --admin-password it is skipped, said so.
+    req: IAM-MFA-13"""
+    s = make_server(config=banksim.config(), init_args=("--admin", "opsadmin"))
+    banksim.peer(s)
+    p, _ = run_tour(s, banksim, tmp_path, first=False)
+    assert p.returncode == 0, p.stdout[-6000:] + p.stderr
+    assert "The payments tour is skipped" in p.stdout
+    staff = "SELECT COUNT(*) AS n FROM iam_user WHERE kind = 'staff'"
+    assert s.query(staff) == [{"n": 1}] and s.query("SELECT COUNT(*) AS n FROM pay_order") == \
+        [{"n": 0}]
+    p, one = run_tour(s, banksim, tmp_path)
+    assert p.returncode == 0, p.stdout[-6000:] + p.stderr
+    kept = s.data / "tour-staff.json"
+    assert os.stat(kept).st_mode & 0o777 == 0o600
+    names = {k: v["name"] for k, v in json.loads(kept.read_text()).items()}
+    assert sorted(names) == ["admin", "officer", "operator"] and names["admin"] == "opsadmin"
+    assert s.query(staff) == [{"n": 3}]
+    p, two = run_tour(s, banksim, tmp_path, first=False)
+    assert p.returncode == 0, p.stdout[-6000:] + p.stderr
+    assert s.query(staff) == [{"n": 3}]
+    assert {k: v["name"] for k, v in json.loads(kept.read_text()).items()} == names
+    assert one["payments"]["merchant_id"] != two["payments"]["merchant_id"]
+    for run in (one, two):
+        pay = run["payments"]
+        assert s.query("SELECT state FROM pay_order WHERE id = ?", pay["order_id"]) == [
+            {"state": "partially_refunded"}]

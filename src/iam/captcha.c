@@ -112,9 +112,12 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v,
 	b64 = anfu_base64_encode(png, png_len);
 	{
 		const struct anfu_param p[] = {
-			ANFU_PSN(cid, strlen(cid)), ANFU_PSN(hash, strlen(hash)),
-			ANFU_PI(now),		    ANFU_PI(now + ttl_ms),
-			ANFU_PS(use->purpose),	    ANFU_PI(use->admin),
+			ANFU_PSN(cid, strlen(cid)),
+			ANFU_PSN(hash, strlen(hash)),
+			ANFU_PI(now),
+			ANFU_PI(now + ttl_ms),
+			ANFU_PS(use->purpose),
+			ANFU_PI(use->admin),
 			ANFU_PS(b64),
 		};
 

@@ -503,9 +503,8 @@ static void test_image_is_the_png_made_while_live(void **state)
 			 0);
 	assert_int_equal(anfu_db_commit(f->db), 0);
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(anfu_captcha_image(f->db, id, false, anfu_clock_now_ms(), &png,
-						    &len),
-				 0);
+		assert_int_equal(
+			anfu_captcha_image(f->db, id, false, anfu_clock_now_ms(), &png, &len), 0);
 		assert_true(is_png(png, len));
 		assert_int_equal(len, made_len);
 		assert_memory_equal(png, made, len);
@@ -539,9 +538,9 @@ static void test_image_not_found_unless_live_and_of_this_listener(void **state)
 	assert_int_equal(anfu_captcha_image(f->db, m.id, true, now, &png, &len), ANFU_ENOTFOUND);
 	assert_int_equal(anfu_captcha_image(f->db, m.id, false, now + TTL_MS, &png, &len),
 			 ANFU_ENOTFOUND);
-	assert_int_equal(anfu_captcha_image(f->db, "cap_0000000000000000000000", false, now, &png,
-					    &len),
-			 ANFU_ENOTFOUND);
+	assert_int_equal(
+		anfu_captcha_image(f->db, "cap_0000000000000000000000", false, now, &png, &len),
+		ANFU_ENOTFOUND);
 	assert_int_equal(anfu_captcha_image(f->db, "cap_' OR 1=1 --", false, now, &png, &len),
 			 ANFU_ENOTFOUND);
 	assert_int_equal(anfu_captcha_image(f->db, NULL, false, now, &png, &len), ANFU_ENOTFOUND);

@@ -78,8 +78,7 @@ int anfu_api_captcha(struct anfu_req *req, struct anfu_resp *resp)
 			       ctx.admin ? "/admin" : "/api", c.id);
 		resp->status = 201;
 		resp->body = json_pack("{s:s,s:s,s:s,s:I}", "captcha_id", c.id, "image", uri,
-				       "image_url", url, "expires_at_ms",
-				       (json_int_t)c.expires_ms);
+				       "image_url", url, "expires_at_ms", (json_int_t)c.expires_ms);
 	}
 	anfu_captcha_clear(&c);
 	return r;

@@ -145,9 +145,9 @@ int anfu_web_api_redirect(struct anfu_resp *resp, const char *location)
 
 static int login_form(struct anfu_buf *out, const char *lang)
 {
-	const char *v[] = { T(lang, "login.title"),  T(lang, "login.name"),
-			    T(lang, "login.password"), T(lang, "login.submit"),
-			    T(lang, "login.code"),   T(lang, "login.code_send"),
+	const char *v[] = { T(lang, "login.title"),	  T(lang, "login.name"),
+			    T(lang, "login.password"),	  T(lang, "login.submit"),
+			    T(lang, "login.code"),	  T(lang, "login.code_send"),
 			    T(lang, "login.code_submit"), T(lang, "login.captcha"),
 			    T(lang, "login.captcha_alt"), T(lang, "login.captcha_refresh") };
 

@@ -1,7 +1,9 @@
 /*
  * iam/captcha: image captchas (IAM-CAP-01, IAM-CAP-02).
  *
- * Owns the rows of iam_captcha and the drawing of the image. An answer is
+ * Owns the rows of iam_captcha and the drawing of the image, which is kept
+ * (base64, column image) until the first attempt so that pages can load it
+ * from this origin (anfu_captcha_image). An answer is
  * random characters of ANFU_CAPTCHA_ALPHABET; only its keyed hash
  * (anfu_vault_token_hash, purpose "captcha", bound to the captcha id) is
  * stored. The image is image/'s (anfu_image_captcha_png). A captcha is

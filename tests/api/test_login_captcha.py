@@ -138,7 +138,7 @@ def test_login_page_shows_captcha_at_once_by_default(server, lang, label, refres
     captcha before the first attempt (data-captcha="always"); the captcha
     box (image, refresh button, answer field) is in the page in both
     languages, with the texts for captcha_required / captcha_invalid.
-    req: IAM-CAP-01, WEB-XSS-01"""
+    req: IAM-CAP-01"""
     r = server.get("/login?lang=" + lang)
     assert r.status_code == 200
     html = r.text

@@ -235,6 +235,7 @@ def test_after_failures_the_page_shows_a_captcha_when_asked(srv, browser):
     answer (read through the test hook) the person signs in. The window is
     crossed with the clock at the end. req: IAM-CAP-01, WEB-ERR-02"""
     from iam import GOOD_PASSWORD, Client
+    from test_login_captcha_browser import answer, shown_captcha
     s, d = srv, browser
     _, phone = register(s)
     go(d, "/login?lang=en&next=/account")
@@ -248,15 +249,10 @@ def test_after_failures_the_page_shows_a_captcha_when_asked(srv, browser):
         d.find_element(By.ID, "login-submit").click()
         text = "Type the characters shown in the image."
         assert wait_text(d, "login-msg", text) == text
-        WebDriverWait(d, WAIT_S).until(
-            EC.visibility_of_element_located((By.ID, "captcha-img")))
-        src = d.find_element(By.ID, "captcha-img").get_attribute("src")
-        m = re.search(r"/api/v1/captcha/(cap_[0-9A-Za-z]+)/image$", src)
-        assert m and src.startswith(d.base.rstrip("/")), src
-        answer = s.get("/test/v1/captcha/" + m.group(1)).json()["answer"]
+        cid = shown_captcha(d, s)
         assert d.find_element(By.ID, "password").get_attribute("value") == ""
         d.find_element(By.ID, "password").send_keys(GOOD_PASSWORD)
-        d.find_element(By.ID, "captcha-answer").send_keys(answer)
+        d.find_element(By.ID, "captcha-answer").send_keys(answer(s, cid))
         d.find_element(By.ID, "login-submit").click()
         WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "code-send")))
     finally:

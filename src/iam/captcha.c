@@ -1,7 +1,9 @@
 /*
  * iam/captcha: image captchas (IAM-CAP-01, IAM-CAP-02).
  *
- * Owns the rows of iam_captcha and the drawing of the image. An answer is
+ * Owns the rows of iam_captcha and the drawing of the image, which is kept
+ * (base64, column image) until the first attempt so that pages can load it
+ * from this origin (anfu_captcha_image). An answer is
  * random characters of ANFU_CAPTCHA_ALPHABET; only its keyed hash
  * (anfu_vault_token_hash, purpose "captcha", bound to the captcha id) is
  * stored. The image is image/'s (anfu_image_captcha_png). A captcha is
@@ -87,6 +89,7 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v,
 	static const char alphabet[] = ANFU_CAPTCHA_ALPHABET;
 	char cid[ANFU_ID_MAX], ans[MAX_LEN + 1], hash[HASH_HEX];
 	unsigned char *png = NULL;
+	char *b64 = NULL;
 	size_t png_len = 0;
 	int64_t now = anfu_clock_now_ms();
 	int r;
@@ -106,6 +109,9 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v,
 	r = anfu_captcha_render(ans, &png, &png_len);
 	if (r < 0)
 		goto out;
+	/* The image is kept while the captcha is live, for the same-origin
+	 * image route (anfu_captcha_image). */
+	b64 = anfu_base64_encode(png, png_len);
 	{
 		const struct anfu_param p[] = {
 			ANFU_PSN(cid, strlen(cid)),
@@ -114,13 +120,14 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v,
 			ANFU_PI(now + ttl_ms),
 			ANFU_PS(use->purpose),
 			ANFU_PI(use->admin),
+			ANFU_PS(b64),
 		};
 
 		r = anfu_db_exec(
 			db,
 			"INSERT INTO iam_captcha (id, answer_hash, created_ms, expires_ms, purpose,"
-			" admin) VALUES ($1, $2, $3, $4, $5, $6)",
-			p, 6, NULL, NULL, NULL);
+			" admin, image) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			p, 7, NULL, NULL, NULL);
 	}
 	if (r < 0)
 		goto out;
@@ -133,6 +140,7 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v,
 out:
 	anfu_wipe(ans, sizeof(ans));
 	free(png);
+	free(b64);
 	return r;
 }
 
@@ -173,8 +181,9 @@ static int mark_used(struct anfu_db *db, const char *id, int64_t now, bool *ret_
 	int r;
 
 	r = anfu_db_exec(db,
-			 "UPDATE iam_captcha SET used_ms = $2 WHERE id = $1 AND used_ms IS NULL", p,
-			 2, NULL, NULL, &changes);
+			 "UPDATE iam_captcha SET used_ms = $2, image = NULL"
+			 " WHERE id = $1 AND used_ms IS NULL",
+			 p, 2, NULL, NULL, &changes);
 	if (r < 0)
 		return r;
 	*ret_won = changes == 1;
@@ -232,4 +241,64 @@ int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id,
 	if (r < 0)
 		return r;
 	return anfu_crypto_equal(hash, cr.hash, HASH_HEX - 1) ? 0 : ANFU_EAUTH;
+}
+
+struct image_row {
+	char *b64; /* malloc'd copy */
+};
+
+static int image_row_fn(void *ud, const struct anfu_row *row)
+{
+	struct image_row *ir = ud;
+	size_t len = 0;
+	const char *t = anfu_row_text(row, 0, &len);
+
+	if (!t || len == 0)
+		return 1; /* no image kept (made before iam 0006) */
+	ir->b64 = anfu_xstrndup(t, len);
+	return 1;
+}
+
+/* The PNG of a live captcha (unused, expires_ms > now) made on the
+ * listener admin: *ret_png (malloc'd, caller frees) and *ret_len on
+ * success. ANFU_ENOTFOUND, alike, for a malformed, unknown, used, expired
+ * or other listener's id, or one kept without image. Reads only: looking
+ * does not use the captcha up. */
+int anfu_captcha_image(struct anfu_db *db, const char *id, bool admin, int64_t now_ms,
+		       unsigned char **ret_png, size_t *ret_len)
+{
+	struct image_row ir = { NULL };
+	uint8_t *png = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!db || !ret_png || !ret_len)
+		return ANFU_EINVAL;
+	if (!id || !anfu_id_valid("cap", id, strnlen(id, ANFU_ID_MAX)))
+		return ANFU_ENOTFOUND;
+	{
+		const struct anfu_param p[] = { ANFU_PS(id), ANFU_PI(now_ms), ANFU_PI(admin) };
+
+		r = anfu_db_exec(db,
+				 "SELECT image FROM iam_captcha WHERE id = $1 AND used_ms IS NULL"
+				 " AND expires_ms > $2 AND admin = $3",
+				 p, 3, image_row_fn, &ir, NULL);
+	}
+	if (r < 0)
+		goto out;
+	if (!ir.b64) {
+		r = ANFU_ENOTFOUND;
+		goto out;
+	}
+	r = anfu_base64_decode(ir.b64, strlen(ir.b64), &png, &len);
+	if (r < 0) {
+		r = ANFU_ECORRUPT;
+		goto out;
+	}
+	*ret_png = png;
+	*ret_len = len;
+	r = 0;
+out:
+	free(ir.b64);
+	return r;
 }

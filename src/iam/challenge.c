@@ -215,6 +215,34 @@ void anfu_captcha_clear(struct anfu_captcha *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The PNG of a live captcha made on the listener of ctx (the main one when
+ * ctx is NULL), for GET /api/v1/captcha/{id}/image: *ret_png malloc'd
+ * (caller frees). ANFU_ENOTFOUND for any captcha that cannot be shown
+ * (unknown, used, expired, the other listener's). Reads only. */
+int anfu_iam_captcha_image(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *id,
+			   unsigned char **ret_png, size_t *ret_len)
+{
+	struct anfu_db *db = NULL;
+	int r;
+
+	if (!iam || !ret_png || !ret_len)
+		return ANFU_EINVAL;
+	r = iam_db(iam, &db);
+	if (r == 0)
+		r = anfu_captcha_image(db, id, ctx && ctx->admin, anfu_clock_now_ms(), ret_png,
+				       ret_len);
+	return r;
+}
+
+/* True when every password login asks for a captcha before its first
+ * attempt (captcha.mode always, or after_failures with after_failures 0),
+ * so that a login page shows one at once. */
+bool anfu_iam_captcha_always(const struct anfu_iam *iam)
+{
+	return !iam || strcmp(iam->cfg->captcha.mode, "after_failures") != 0 ||
+	       iam->cfg->captcha.after_failures <= 0;
+}
+
 /* ---- one-time codes --------------------------------------------------------------- */
 
 /* What a send-code request resolves to. */

@@ -63,6 +63,14 @@ int anfu_captcha_create(struct anfu_db *db, struct anfu_vault *v,
  * purpose or listener. */
 int anfu_captcha_check(struct anfu_db *db, struct anfu_vault *v, const char *id, const char *answer,
 		       const struct anfu_captcha_use *use);
+/* The PNG of a live captcha (unused, expires_ms > now_ms) made on that
+ * listener, for the same-origin image route: *ret_png (malloc'd, the
+ * caller's) and *ret_len written only on success. ANFU_ENOTFOUND alike for
+ * an unknown, malformed, used, expired or other listener's captcha;
+ * ANFU_ECORRUPT when the kept image does not decode; other negative codes
+ * are database failures. Reads only: looking does not use it up. */
+int anfu_captcha_image(struct anfu_db *db, const char *id, bool admin, int64_t now_ms,
+		       unsigned char **ret_png, size_t *ret_len);
 
 /* ---- TOTP (RFC 6238: SHA-1, 6 digits, 30 s) --------------------------------- */
 

@@ -187,6 +187,16 @@ struct anfu_captcha {
 int anfu_iam_captcha_new(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *purpose,
 			 struct anfu_captcha *ret, struct anfu_iam_err *err);
 void anfu_captcha_clear(struct anfu_captcha *c);
+/* The PNG of a live captcha (unused, unexpired) made on the listener of
+ * ctx: *ret_png malloc'd (caller frees). ANFU_ENOTFOUND alike for an
+ * unknown, used, expired or other listener's captcha; looking does not use
+ * it up. */
+int anfu_iam_captcha_image(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx, const char *id,
+			   unsigned char **ret_png, size_t *ret_len);
+/* True when every password login needs a captcha from its first attempt
+ * (captcha.mode always, or after_failures = 0): a login page shows one at
+ * once instead of waiting for captcha_required. */
+bool anfu_iam_captcha_always(const struct anfu_iam *iam);
 
 #ifdef ANFU_TEST_HOOKS
 /* Test hook: the answer of a live captcha (kept only in test builds). */

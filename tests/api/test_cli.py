@@ -133,7 +133,7 @@ def test_db_status_shows_each_modules_version(tmp_path):
     lines = dict(re.findall(r"^  (\w+) +(\d+ \(this anfu knows \d+\))$", out, re.M))
     assert lines["core"] == "4 (this anfu knows 4)", out
     assert lines["notify"] == "1 (this anfu knows 1)", out
-    assert lines["iam"] == "5 (this anfu knows 5)", out
+    assert lines["iam"] == "6 (this anfu knows 6)", out
     assert lines["web"] == "1 (this anfu knows 1)", out
     assert lines["ledger"] == "2 (this anfu knows 2)", out
     assert lines["receipt"] == "1 (this anfu knows 1)", out
@@ -143,9 +143,9 @@ def test_db_status_shows_each_modules_version(tmp_path):
 
     assert lines["pay"] == "6 (this anfu knows 6)", out
     with sqlite3.connect(str(data / "anfu.db")) as c:
-        c.execute("DELETE FROM schema_version WHERE module = 'iam' AND version = 5")
+        c.execute("DELETE FROM schema_version WHERE module = 'iam' AND version = 6")
     out = run_cli("db", "status", data=data).stdout
-    assert "(1 pending)" in out and "  iam            4 (this anfu knows 5)" in out, out
+    assert "(1 pending)" in out and "  iam            5 (this anfu knows 6)" in out, out
 
 
 def test_keys_export_public_prints_only_public_keys(tmp_path):

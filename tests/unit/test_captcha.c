@@ -486,6 +486,71 @@ static void test_check_refuses_the_other_listener_and_uses_it_up(void **state)
 			 0);
 }
 
+/* ---- the image kept for GET /api/v1/captcha/{id}/image ------------------- */
+
+/* The image made with the captcha, as often as asked while it is live;
+ * looking does not use it up. req: IAM-CAP-02 */
+static void test_image_is_the_png_made_while_live(void **state)
+{
+	struct anfu_fixture *f = *state;
+	unsigned char *made = NULL, *png = NULL;
+	size_t made_len = 0, len = 0;
+	char id[ANFU_ID_MAX], answer[16];
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_captcha_create(f->db, f->vault, &LOGIN_MAIN, 5, TTL_MS, id, &made,
+					     &made_len, answer),
+			 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(
+			anfu_captcha_image(f->db, id, false, anfu_clock_now_ms(), &png, &len), 0);
+		assert_true(is_png(png, len));
+		assert_int_equal(len, made_len);
+		assert_memory_equal(png, made, len);
+		free(png);
+		png = NULL;
+	}
+	assert_int_equal(check(f, id, answer), 0);
+	free(made);
+}
+
+/* Used (by a wrong answer too), expired, the other listener's, unknown or
+ * malformed: all ANFU_ENOTFOUND, outputs untouched; the image is no longer
+ * kept once used. req: IAM-CAP-01, IAM-CAP-02 */
+static void test_image_not_found_unless_live_and_of_this_listener(void **state)
+{
+	struct anfu_fixture *f = *state;
+	unsigned char *png = (unsigned char *)"untouched";
+	size_t len = 7;
+	int64_t now = anfu_clock_now_ms();
+	struct made m, used;
+
+	make_captcha(f, 5, TTL_MS, &m);
+	make_captcha(f, 5, TTL_MS, &used);
+	assert_int_equal(check(f, used.id, "00000"), ANFU_EAUTH);
+	assert_int_equal(anfu_captcha_image(f->db, used.id, false, now, &png, &len),
+			 ANFU_ENOTFOUND);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT COUNT(*) FROM iam_captcha WHERE image IS NOT NULL",
+				       NULL),
+			 1);
+	assert_int_equal(anfu_captcha_image(f->db, m.id, true, now, &png, &len), ANFU_ENOTFOUND);
+	assert_int_equal(anfu_captcha_image(f->db, m.id, false, now + TTL_MS, &png, &len),
+			 ANFU_ENOTFOUND);
+	assert_int_equal(
+		anfu_captcha_image(f->db, "cap_0000000000000000000000", false, now, &png, &len),
+		ANFU_ENOTFOUND);
+	assert_int_equal(anfu_captcha_image(f->db, "cap_' OR 1=1 --", false, now, &png, &len),
+			 ANFU_ENOTFOUND);
+	assert_int_equal(anfu_captcha_image(f->db, NULL, false, now, &png, &len), ANFU_ENOTFOUND);
+	assert_string_equal((const char *)png, "untouched");
+	assert_int_equal(len, 7);
+	/* One millisecond before expiry it is still there. */
+	assert_int_equal(anfu_captcha_image(f->db, m.id, false, now + TTL_MS - 1, &png, &len), 0);
+	free(png);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +593,11 @@ int main(void)
 						setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_check_refuses_the_other_listener_and_uses_it_up, setup,
+			fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_image_is_the_png_made_while_live, setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_image_not_found_unless_live_and_of_this_listener, setup,
 			fixture_teardown),
 	};
 

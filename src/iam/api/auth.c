@@ -9,6 +9,7 @@
  * cookie (api/session_out.c).
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/limits.h"
+#include "base/refusal.h"
 #include "base/validate.h"
 #include "http/http.h"
 #include "iam/api/handlers.h"
@@ -68,11 +70,50 @@ int anfu_api_captcha(struct anfu_req *req, struct anfu_resp *resp)
 		return anfu_api_iam_fail(req, r, &e);
 	r = anfu_api_png_uri(req, c.png, c.png_len, &uri);
 	if (r == 0) {
+		/* image_url: the same PNG from this origin, for pages (the CSP's
+		 * img-src 'self' does not take the data: URI). */
+		char url[sizeof("/admin/v1/captcha//image") + ANFU_ID_MAX];
+
+		(void)snprintf(url, sizeof(url), "%s/v1/captcha/%s/image",
+			       ctx.admin ? "/admin" : "/api", c.id);
 		resp->status = 201;
-		resp->body = json_pack("{s:s,s:s,s:I}", "captcha_id", c.id, "image", uri,
-				       "expires_at_ms", (json_int_t)c.expires_ms);
+		resp->body = json_pack("{s:s,s:s,s:s,s:I}", "captcha_id", c.id, "image", uri,
+				       "image_url", url, "expires_at_ms", (json_int_t)c.expires_ms);
 	}
 	anfu_captcha_clear(&c);
+	return r;
+}
+
+/* GET /api/v1/captcha/{id}/image (and the admin twin): the PNG of a live
+ * captcha of this listener, for an <img> under img-src 'self'. Anything
+ * else (unknown, used, expired, the other listener's) is the same 404;
+ * looking does not use the captcha up. No-store (http/headers.c: /api/,
+ * /admin/). */
+int anfu_api_captcha_image(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_app *app = req->app;
+	struct anfu_iam_ctx ctx;
+	unsigned char *png = NULL;
+	size_t len = 0;
+	char *id = NULL, *out = NULL;
+	int r = anfu_api_path_id(req, "cap", &id);
+
+	if (r < 0)
+		return r;
+	anfu_api_ctx(req, &ctx);
+	r = anfu_iam_captcha_image(app->iam, &ctx, id, &png, &len);
+	if (r == ANFU_ENOTFOUND)
+		return anfu_req_fail(req, r, ANFU_R_NOT_FOUND, NULL);
+	if (r < 0)
+		return r;
+	r = anfu_arena_alloc(req->arena, len, (void **)&out);
+	if (r == 0) {
+		memcpy(out, png, len);
+		resp->raw = out;
+		resp->raw_len = len;
+		resp->content_type = "image/png";
+	}
+	free(png);
 	return r;
 }
 

@@ -44,6 +44,7 @@ int anfu_api_png_uri(struct anfu_req *req, const unsigned char *png, size_t len,
 
 /* auth.c: /api/v1/captcha, /api/v1/auth/... and the admin twins */
 int anfu_api_captcha(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_api_captcha_image(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_codes(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_register_user(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_login(struct anfu_req *req, struct anfu_resp *resp);

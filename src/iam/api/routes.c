@@ -29,6 +29,7 @@
 static const struct anfu_route routes[] = {
 	/* Customers and merchant users: anonymous and half-way steps. */
 	{ "POST", "/api/v1/captcha", PUB, PP, anfu_api_captcha, 0 },
+	{ "GET", "/api/v1/captcha/{id}/image", PUB, PP, anfu_api_captcha_image, 0 },
 	{ "POST", "/api/v1/auth/codes", PUB, PP, anfu_api_codes, MFA },
 	{ "POST", "/api/v1/auth/register", PUB, PP, anfu_api_register_user, OFF },
 	{ "POST", "/api/v1/auth/login", PUB, PP, anfu_api_login, OFF },
@@ -80,6 +81,7 @@ static const struct anfu_route routes[] = {
 	/* Operators, on the admin listener. */
 	{ "GET", "/admin/v1/banner", PUB, PP, anfu_api_banner, ADML },
 	{ "POST", "/admin/v1/captcha", PUB, PP, anfu_api_captcha, ADML },
+	{ "GET", "/admin/v1/captcha/{id}/image", PUB, PP, anfu_api_captcha_image, ADML },
 	{ "POST", "/admin/v1/auth/codes", PUB, PP, anfu_api_codes, ADML | MFA },
 	{ "POST", "/admin/v1/auth/login", PUB, PP, anfu_api_login, ADML | OFF },
 	{ "POST", "/admin/v1/auth/mfa", ADM, PS, anfu_api_mfa, MFA },

@@ -145,10 +145,11 @@ int anfu_web_api_redirect(struct anfu_resp *resp, const char *location)
 
 static int login_form(struct anfu_buf *out, const char *lang)
 {
-	const char *v[] = { T(lang, "login.title"),  T(lang, "login.name"),
-			    T(lang, "login.password"), T(lang, "login.submit"),
-			    T(lang, "login.code"),   T(lang, "login.code_send"),
-			    T(lang, "login.code_submit") };
+	const char *v[] = { T(lang, "login.title"),	  T(lang, "login.name"),
+			    T(lang, "login.password"),	  T(lang, "login.submit"),
+			    T(lang, "login.code"),	  T(lang, "login.code_send"),
+			    T(lang, "login.code_submit"), T(lang, "login.captcha"),
+			    T(lang, "login.captcha_alt"), T(lang, "login.captcha_refresh") };
 
 	return anfu_web_html(
 		out,
@@ -159,6 +160,14 @@ static int login_form(struct anfu_buf *out, const char *lang)
 		"<label for=\"password\">{2}</label>"
 		"<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"off\" "
 		"required>"
+		/* Shown by login.js when the login API asks for a captcha; the
+		 * image comes from /api/v1/captcha/{id}/image (img-src 'self'). */
+		"<div id=\"captcha-box\" class=\"captcha hidden\">"
+		"<label for=\"captcha-answer\">{7}</label>"
+		"<img id=\"captcha-img\" alt=\"{8}\" width=\"160\" height=\"60\">"
+		"<button type=\"button\" id=\"captcha-refresh\">{9}</button>"
+		"<input type=\"text\" id=\"captcha-answer\" autocomplete=\"off\" "
+		"autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"16\"></div>"
 		"<button type=\"submit\" id=\"login-submit\">{3}</button></form>"
 		"<form id=\"mfa-form\" class=\"hidden\" autocomplete=\"off\">"
 		"<button type=\"button\" id=\"code-send\">{5}</button>"
@@ -167,11 +176,12 @@ static int login_form(struct anfu_buf *out, const char *lang)
 		"autocomplete=\"one-time-code\">"
 		"<button type=\"submit\" id=\"code-submit\">{6}</button></form>"
 		"<div id=\"login-msg\" class=\"msg\" role=\"alert\"></div>",
-		v, 7);
+		v, 10);
 }
 
 int anfu_web_api_login_page(struct anfu_req *req, struct anfu_resp *resp)
 {
+	const struct anfu_app *app = req->app;
 	const char *lang = anfu_web_api_lang(req);
 	const char *next = anfu_req_query(req, "next");
 	struct anfu_buf out;
@@ -184,14 +194,25 @@ int anfu_web_api_login_page(struct anfu_req *req, struct anfu_resp *resp)
 	anfu_buf_init(&out, ANFU_LIMIT_WEB_PAGE_BYTES);
 	r = anfu_web_api_page_head(&out, lang, T(lang, "login.title"), "login.js");
 	if (r == 0) {
-		const char *v[] = { lang, next, T(lang, "login.failed"), T(lang, "login.error"),
-				    T(lang, "login.code_failed"), T(lang, "login.code_sent") };
+		/* data-captcha: "always" when every login needs a captcha (the
+		 * page shows one at once), else "on_demand" (shown when the API
+		 * answers captcha_required, and after a failed attempt). */
+		const char *v[] = { lang,
+				    next,
+				    T(lang, "login.failed"),
+				    T(lang, "login.error"),
+				    T(lang, "login.code_failed"),
+				    T(lang, "login.code_sent"),
+				    anfu_iam_captcha_always(app->iam) ? "always" : "on_demand",
+				    T(lang, "login.captcha_required"),
+				    T(lang, "login.captcha_invalid") };
 
 		r = anfu_web_html(&out,
 				  " data-lang=\"{0}\" data-next=\"{1}\" data-failed=\"{2}\" "
 				  "data-error=\"{3}\" data-code-failed=\"{4}\" "
-				  "data-code-sent=\"{5}\">",
-				  v, 6);
+				  "data-code-sent=\"{5}\" data-captcha=\"{6}\" "
+				  "data-captcha-required=\"{7}\" data-captcha-invalid=\"{8}\">",
+				  v, 9);
 	}
 	if (r == 0)
 		r = anfu_web_api_page_bar(req, &out, lang);

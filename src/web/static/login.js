@@ -1,6 +1,10 @@
 /* The login page (/login): calls the JSON login API, then its second
  * factor (SMS code) when the API asks for one, keeps the CSRF token for
  * this tab (sessionStorage) and goes to the page's checked ?next= path.
+ * Captcha: with data-captcha="always" the page shows one at once; else
+ * when the API answers captcha_required, and after every failed attempt
+ * (an attempt uses its captcha up; the next may need one). The image is
+ * loaded from the captcha's same-origin image_url (CSP img-src 'self').
  * No inline script: the page's strings come from data- attributes. */
 'use strict';
 (function () {
@@ -8,6 +12,10 @@
   var mfa = document.getElementById('mfa-form');
   var msg = document.getElementById('login-msg');
   var page = document.body.dataset;
+  var captchaBox = document.getElementById('captcha-box');
+  var captchaImg = document.getElementById('captcha-img');
+  var captchaAnswer = document.getElementById('captcha-answer');
+  var captchaId = null;
 
   function show(text, cls) {
     msg.textContent = text;
@@ -23,6 +31,23 @@
           .then(function (j) { return { status: r.status, body: j }; });
       });
   }
+  function newCaptcha() {
+    captchaId = null;
+    captchaAnswer.value = '';
+    return post('/api/v1/captcha', { purpose: 'login' }).then(function (r) {
+      if (r.status !== 201) { show(page.error, 'error'); return; }
+      captchaId = r.body.captcha_id;
+      captchaImg.src = r.body.image_url;
+      captchaBox.classList.remove('hidden');
+      captchaAnswer.required = true;
+    });
+  }
+  function errorText(code) {
+    if (code === 'invalid_credentials') { return page.failed; }
+    if (code === 'captcha_required') { return page.captchaRequired; }
+    if (code === 'captcha_invalid') { return page.captchaInvalid; }
+    return page.error;
+  }
   function done(j) {
     sessionStorage.setItem('anfu_csrf', j.csrf_token);
     window.location.assign(page.next);
@@ -30,13 +55,18 @@
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     var pw = document.getElementById('password');
-    post('/api/v1/auth/login', { login: document.getElementById('login').value,
-                                 password: pw.value })
+    var body = { login: document.getElementById('login').value, password: pw.value };
+    if (captchaId) {
+      body.captcha_id = captchaId;
+      body.captcha_answer = captchaAnswer.value;
+    }
+    post('/api/v1/auth/login', body)
       .then(function (r) {
         pw.value = '';
         if (r.status !== 200) {
-          show(r.body.error && r.body.error.code === 'invalid_credentials'
-               ? page.failed : page.error, 'error');
+          var text = errorText(r.body.error && r.body.error.code);
+          // The attempt used the captcha up: a new one for the next try.
+          newCaptcha().then(function () { show(text, 'error'); });
           return;
         }
         if (r.body.state === 'mfa_required') {
@@ -48,6 +78,10 @@
         done(r.body);
       });
   });
+  document.getElementById('captcha-refresh').addEventListener('click', function () {
+    newCaptcha();
+  });
+  if (page.captcha === 'always') { newCaptcha(); }
   document.getElementById('code-send').addEventListener('click', function () {
     post('/api/v1/auth/codes', { purpose: 'login', channel: 'sms' },
          sessionStorage.getItem('anfu_csrf'))

@@ -37,17 +37,23 @@ def merchant_user(d, merchant_id, role="merchant_admin"):
                                          "email": email})
     assert r.status_code == 201, r.text
     tick(d.s)
-    return merchant_first_login(d.s, name, email, THIRD_PASSWORD, "shop-%d" % n)
+    c = merchant_first_login(d.s, name, email, THIRD_PASSWORD, "shop-%d" % n)
+    c.email = email
+    return c
 
 
-def merchant_staff(d, boss):
+def merchant_staff(d, boss, **kw):
+    """kw: more arguments of the creating request (headers: an
+    Accept-Language gives the account its notices' language)."""
     n = next(SEQ)
     name = "payclerk%d" % n
     email = "%s@shop.example.test" % name
-    r = boss.post("/api/v1/merchant/users", {"username": name, "email": email})
+    r = boss.post("/api/v1/merchant/users", {"username": name, "email": email}, **kw)
     assert r.status_code == 201, r.text
     tick(d.s)
-    return merchant_first_login(d.s, name, email, OTHER_PASSWORD, "till-%d" % n)
+    c = merchant_first_login(d.s, name, email, OTHER_PASSWORD, "till-%d" % n)
+    c.email = email
+    return c
 
 
 def register_merchant(d, merchant_id, **extra):

@@ -42,13 +42,11 @@ def merchant_user(d, merchant_id, role="merchant_admin"):
     return c
 
 
-def merchant_staff(d, boss, **kw):
-    """kw: more arguments of the creating request (headers: an
-    Accept-Language gives the account its notices' language)."""
+def merchant_staff(d, boss):
     n = next(SEQ)
     name = "payclerk%d" % n
     email = "%s@shop.example.test" % name
-    r = boss.post("/api/v1/merchant/users", {"username": name, "email": email}, **kw)
+    r = boss.post("/api/v1/merchant/users", {"username": name, "email": email})
     assert r.status_code == 201, r.text
     tick(d.s)
     c = merchant_first_login(d.s, name, email, OTHER_PASSWORD, "till-%d" % n)

@@ -63,11 +63,13 @@ static void test_a_full_buffer_is_an_error(void **state)
  * refund state (refunds) and nothing else. req: FUNC-PAY-14 */
 static void test_status_is_an_order_or_a_refund_state(void **state)
 {
-	static const char *const ok[] = { "created",	 "paid",      "closed",	   "refunded",
-					   "partially_refunded", "escrow_held", "requested",
-					   "reviewing",	 "waiting_funds", "succeeded", "rejected" };
-	static const char *const bad[] = { "", "PAID", "refund", "payment", "succeed",
-					    "waiting", "paid ", "lost" };
+	static const char *const ok[] = {
+		"created",     "paid",	    "closed",	 "refunded",	  "partially_refunded",
+		"escrow_held", "requested", "reviewing", "waiting_funds", "succeeded",
+		"rejected"
+	};
+	static const char *const bad[] = { "",	      "PAID",	 "refund", "payment",
+					   "succeed", "waiting", "paid ",  "lost" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)

@@ -80,7 +80,7 @@ static int cursor_mac(const struct anfu_req *req, const char *scope, int64_t ms,
 
 /* "<ms>.<id>.<mac>" into (ms, id) when the MAC is ours for scope. */
 int anfu_pay_api_cursor_parse(const struct anfu_req *req, const char *scope, const char *c,
-			int64_t *ret_ms, char id[ANFU_ID_MAX])
+			      int64_t *ret_ms, char id[ANFU_ID_MAX])
 {
 	size_t len = strnlen(c, CURSOR_MAX);
 	const char *d1 = memchr(c, '.', len), *d2;
@@ -215,8 +215,8 @@ static json_t *row_json(const struct hq *h, const struct anfu_pay_tx_row *o)
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s, s:s}", "type",
 		      o->type, "id", o->id, "order_id", o->order_id, "merchant_id", o->merchant_id,
 		      "merchant_name", o->merchant_name, "payer", o->payer_shown, "amount",
-		      (json_int_t)o->amount, "currency", "CNY", "status", o->status_name, "time_ms", (json_int_t)o->time_ms, "date",
-		      date, "time", tod);
+		      (json_int_t)o->amount, "currency", "CNY", "status", o->status_name, "time_ms",
+		      (json_int_t)o->time_ms, "date", date, "time", tod);
 	if (j && h->view != VIEW_CUSTOMER) {
 		(void)json_object_set_new(j, "fee", json_integer(o->fee));
 		(void)json_object_set_new(j, "out_trade_no", json_string(o->out_trade_no));

@@ -9,7 +9,8 @@ caller's scope. A refund that waits for the merchant's funds is told to the
 merchant's users once (FUNC-OPS-05).
 
 One server for the module with [pay] refund_auto_max = 6000 fen (above it
-an operator reviews) and refund_retry_interval_s = 600.
+an operator reviews), refund_four_eyes_min = 8000 fen (above it two do)
+and refund_retry_interval_s = 600.
 """
 import uuid
 
@@ -25,6 +26,7 @@ from test_pay_refund import account_id, ledger_move
 from test_wallet_transfers import balance, customer
 
 AUTO_MAX = 6000
+FOUR_EYES = 8000
 NOTICE = "pay.refund.waiting_funds"
 
 
@@ -34,6 +36,7 @@ def d(tmp_path_factory):
                config={"lockout": {"ip_failures": "10000"},
                        "pay": {"expire_interval_s": "86400",
                                "refund_auto_max": str(AUTO_MAX),
+                               "refund_four_eyes_min": str(FOUR_EYES),
                                "refund_retry_interval_s": "600"},
                        "wallet": {"sms_confirm_over": "100000000000"}}).start()
     d = make_desk(s, "payrl")
@@ -172,6 +175,24 @@ def test_the_review_queue_and_the_filters(d):
         r = d.boss.get(MR, params={"limit": lim})
         assert r.status_code == 400 and err(r) == "field_out_of_range", r.text
         assert r.json()["error"]["field"] == "limit"
+
+
+def test_the_queue_shows_operators_the_first_approval_of_four_eyes(d):
+    """An operator's item carries the payer and approved_by; after the first
+    of two approvals the refund stays in the queue (reviewing) naming that
+    operator, so the second can tell; merchants' items are the refund as
+    its route shows it, without them. req: FUNC-OPS-04"""
+    x = d.refunds[1]
+    (item,) = page(d.op, AR, status="reviewing")["refunds"]
+    assert item["id"] == x["id"] and item["approved_by"] is None
+    assert item["payer_id"] == d.alice.id
+    r = d.op.post("/admin/v1/refunds/%s/approve" % x["id"], {})
+    assert r.status_code == 200 and r.json()["state"] == "reviewing", r.text
+    op_id = d.op.get("/admin/v1/me").json()["user"]["id"]
+    (item,) = page(d.op, AR, status="reviewing")["refunds"]
+    assert item["id"] == x["id"] and item["approved_by"] == op_id
+    (mine,) = page(d.boss, MR, status="reviewing")["refunds"]
+    assert "approved_by" not in mine and "payer_id" not in mine
 
 
 def test_cursors_page_through_and_are_bound_to_the_scope(d):

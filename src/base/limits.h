@@ -879,4 +879,11 @@ _Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS + 1 <= ANFU_LIMIT_TX_RECORDS,
 /* Agreements one list answer carries. */
 #define ANFU_LIMIT_PAY_AGREEMENTS 100
 
+/* ---- pay, refunds reported to merchants (issue 11, wave 3) ---- */
+/* Users of one merchant a notice to the merchant reaches (iam's
+ * anfu_iam_notify_merchant; a refund waiting for funds, FUNC-OPS-05): the
+ * oldest 32 active accounts. A merchant has an administrator and a few
+ * staff; 32 notices keep one writer command short. */
+#define ANFU_LIMIT_IAM_MERCHANT_NOTICE_USERS 32
+
 #endif

@@ -901,6 +901,13 @@ struct anfu_iam_notice {
  * the store's or the notifier's error. The texts are never logged. */
 int anfu_iam_notify_user(struct anfu_iam *iam, struct anfu_tx *tx, const char *user_id,
 			 const struct anfu_iam_notice *n);
+/* Queues n, as anfu_iam_notify_user does, to every user of merchant
+ * merchant_id (kind merchant, status active or locked; the oldest
+ * ANFU_LIMIT_IAM_MERCHANT_NOTICE_USERS) inside tx (iam/merchant_notice.c).
+ * *ret_users (may be NULL) counts them. Returns 0 (also for none);
+ * ANFU_EINVAL for NULL fields; the store's or the notifier's error. */
+int anfu_iam_notify_merchant(struct anfu_iam *iam, struct anfu_tx *tx, const char *merchant_id,
+			     const struct anfu_iam_notice *n, size_t *ret_users);
 
 /* ---- codes bound to a transaction (iam/txcode.c; IAM-MFA-11, TX-CONFIRM-02) ---- */
 

@@ -3,9 +3,10 @@
  * of the pay module (FUNC-PAY-14/15) and its CSV form (FUNC-PAY-16),
  * docs/payments.md "History and download".
  *
- * Rows are completed payments (pay_payment with its order and merchant),
- * newest first by (time, id); refunds are not rows yet (their table is
- * another change). The scope (a merchant's, a payer's) is always part of
+ * Rows are completed payments (pay_payment with its order and merchant)
+ * and refunds (pay_refund, any state, with its order and merchant), one
+ * UNION ALL, newest first by (time, id): a payment's time is when it was
+ * paid, a refund's when it was applied for. The scope (a merchant's, a payer's) is always part of
  * the query, so a cursor can only move within what the caller may see;
  * the route layer MACs cursors anyway (pay/api/history.c).
  * Owns nothing; trusts its own rows; masks the payer through iam.
@@ -30,6 +31,7 @@ static int tx_row(void *ud, const struct anfu_row *row)
 {
 	struct tx_rows *t = ud;
 	struct anfu_pay_tx_row *o;
+	enum anfu_pay_refund_state rs;
 	enum anfu_pay_state st;
 	char state[24];
 
@@ -37,19 +39,28 @@ static int tx_row(void *ud, const struct anfu_row *row)
 		return 1;
 	o = &t->out[t->n];
 	memset(o, 0, sizeof(*o));
-	(void)anfu_strlcpy(o->type, "payment", sizeof(o->type));
-	pay_col(row, 0, o->id, sizeof(o->id));
-	pay_col(row, 1, o->order_id, sizeof(o->order_id));
-	pay_col(row, 2, o->out_trade_no, sizeof(o->out_trade_no));
-	pay_col(row, 3, o->merchant_id, sizeof(o->merchant_id));
-	pay_col(row, 4, o->merchant_name, sizeof(o->merchant_name));
-	pay_col(row, 5, o->payer_id, sizeof(o->payer_id));
-	pay_col(row, 6, state, sizeof(state));
-	o->status = anfu_pay_state_parse(state, &st) == 0 ? st : ANFU_PAY_PAID;
-	o->amount = anfu_row_int(row, 7);
-	o->fee = anfu_row_int(row, 8);
-	o->time_ms = anfu_row_int(row, 9);
-	pay_col(row, 10, o->subject, sizeof(o->subject));
+	pay_col(row, 0, o->type, sizeof(o->type));
+	pay_col(row, 1, o->id, sizeof(o->id));
+	pay_col(row, 2, o->order_id, sizeof(o->order_id));
+	pay_col(row, 3, o->out_trade_no, sizeof(o->out_trade_no));
+	pay_col(row, 4, o->merchant_id, sizeof(o->merchant_id));
+	pay_col(row, 5, o->merchant_name, sizeof(o->merchant_name));
+	pay_col(row, 6, o->payer_id, sizeof(o->payer_id));
+	pay_col(row, 7, state, sizeof(state));
+	o->amount = anfu_row_int(row, 8);
+	o->fee = anfu_row_int(row, 9);
+	o->time_ms = anfu_row_int(row, 10);
+	pay_col(row, 11, o->subject, sizeof(o->subject));
+	pay_col(row, 12, o->out_refund_no, sizeof(o->out_refund_no));
+	if (strcmp(o->type, "refund") == 0) {
+		o->status = ANFU_PAY_PAID;
+		o->status_name = anfu_pay_refund_state_parse(state, &rs) == 0
+					 ? anfu_pay_refund_state_name(rs)
+					 : "";
+	} else {
+		o->status = anfu_pay_state_parse(state, &st) == 0 ? st : ANFU_PAY_PAID;
+		o->status_name = anfu_pay_state_name(o->status);
+	}
 	t->n++;
 	return 0;
 }
@@ -71,6 +82,12 @@ static int payer_shown(struct anfu_pay *p, struct anfu_pay_tx_row *o)
 	return r;
 }
 
+bool anfu_pay_tx_status_ok(const char *name)
+{
+	return anfu_pay_state_parse(name, &(enum anfu_pay_state){ 0 }) == 0 ||
+	       anfu_pay_refund_state_parse(name, &(enum anfu_pay_refund_state){ 0 }) == 0;
+}
+
 int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
 			  struct anfu_pay_tx_row *out, size_t cap, size_t *ret_n)
 {
@@ -80,15 +97,15 @@ int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
 	int r;
 
 	if (!p || !q || !out || !ret_n || q->limit < 1 || cap < q->limit ||
-	    (q->status && q->status[0] &&
-	     anfu_pay_state_parse(q->status, &(enum anfu_pay_state){ 0 }) < 0) ||
-	    (q->type && q->type[0] && strcmp(q->type, "payment") != 0))
+	    (q->status && q->status[0] && !anfu_pay_tx_status_ok(q->status)) ||
+	    (q->type && q->type[0] && strcmp(q->type, "payment") != 0 &&
+	     strcmp(q->type, "refund") != 0))
 		return ANFU_EINVAL;
 	if (q->status)
 		status = q->status;
 	t.cap = q->limit;
 	{
-		const struct anfu_param v[8] = {
+		const struct anfu_param v[9] = {
 			ANFU_PS(q->merchant_id ? q->merchant_id : ""),
 			ANFU_PS(q->payer_id ? q->payer_id : ""),
 			ANFU_PI(q->from_ms > 0 ? q->from_ms : 0),
@@ -97,24 +114,45 @@ int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
 			ANFU_PI(q->after_id && q->after_id[0] ? q->after_ms : INT64_MAX),
 			ANFU_PS(q->after_id && q->after_id[0] ? q->after_id : ""),
 			ANFU_PI((int64_t)q->limit),
+			ANFU_PS(q->type ? q->type : ""),
 		};
 
+		/* Both branches carry the scope and the filters; the cursor
+		 * and the order are the union's. */
 		r = pay_db(p, &db);
 		if (r == 0)
 			r = anfu_db_exec(
 				db,
-				"SELECT pp.id, o.id, o.out_trade_no, o.merchant_id, m.name_zh,"
-				" pp.payer_id, o.state, pp.amount, pp.fee, pp.created_ms, o.subject"
+				"SELECT h.type, h.id, h.order_id, h.out_trade_no, h.merchant_id,"
+				" h.name_zh, h.payer_id, h.state, h.amount, h.fee, h.t, h.subject,"
+				" h.out_refund_no FROM ("
+				"SELECT 'payment' AS type, pp.id AS id, o.id AS order_id,"
+				" o.out_trade_no AS out_trade_no, o.merchant_id AS merchant_id,"
+				" m.name_zh AS name_zh, pp.payer_id AS payer_id, o.state AS state,"
+				" pp.amount AS amount, pp.fee AS fee, pp.created_ms AS t,"
+				" o.subject AS subject, '' AS out_refund_no"
 				" FROM pay_payment pp JOIN pay_order o ON o.id = pp.order_id"
 				" JOIN pay_merchant m ON m.merchant_id = o.merchant_id"
-				" WHERE ($1 = '' OR o.merchant_id = $1) AND ($2 = '' OR "
+				" WHERE ($9 = '' OR $9 = 'payment')"
+				" AND ($1 = '' OR o.merchant_id = $1) AND ($2 = '' OR "
 				"pp.payer_id = $2)"
 				" AND pp.created_ms >= $3 AND pp.created_ms < $4"
 				" AND ($5 = '' OR o.state = $5)"
-				" AND ($7 = '' OR pp.created_ms < $6 OR (pp.created_ms = $6 AND "
-				"pp.id < $7))"
-				" ORDER BY pp.created_ms DESC, pp.id DESC LIMIT $8",
-				v, 8, tx_row, &t, NULL);
+				" UNION ALL "
+				"SELECT 'refund', rf.id, o.id, o.out_trade_no, rf.merchant_id,"
+				" m.name_zh, rf.payer_id, rf.state, rf.amount, rf.fee_back,"
+				" rf.created_ms, o.subject, rf.out_refund_no"
+				" FROM pay_refund rf JOIN pay_order o ON o.id = rf.order_id"
+				" JOIN pay_merchant m ON m.merchant_id = rf.merchant_id"
+				" WHERE ($9 = '' OR $9 = 'refund')"
+				" AND ($1 = '' OR rf.merchant_id = $1) AND ($2 = '' OR "
+				"rf.payer_id = $2)"
+				" AND rf.created_ms >= $3 AND rf.created_ms < $4"
+				" AND ($5 = '' OR rf.state = $5)"
+				") h"
+				" WHERE ($7 = '' OR h.t < $6 OR (h.t = $6 AND h.id < $7))"
+				" ORDER BY h.t DESC, h.id DESC LIMIT $8",
+				v, 9, tx_row, &t, NULL);
 	}
 	for (size_t i = 0; r == 0 && i < t.n; i++)
 		r = payer_shown(p, &out[i]);

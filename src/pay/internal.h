@@ -53,4 +53,13 @@ int pay_share_check(struct anfu_db *db, const char *token, const char *order_id,
 int pay_share_cancel_check(struct anfu_db *db, const char *order_id, const char *customer_id,
 			   const char **ret_code);
 
+/* refund_list.c: the notice of refund x of order o entering
+ * waiting_funds (FUNC-OPS-05) to its merchant's users, zh-CN and English,
+ * inside the refund's writer command tx (sent when it commits). The
+ * caller calls it on the move into waiting_funds only, so it goes once
+ * per refund, not on every retry. */
+struct anfu_pay_refund;
+int pay_refund_waiting_notice_in(struct anfu_pay *p, struct anfu_tx *tx,
+				 const struct anfu_pay_order *o, const struct anfu_pay_refund *x);
+
 #endif

@@ -647,34 +647,44 @@ int anfu_pay_receipt_facts(void *ud, struct anfu_db *db, const char *ref,
 struct anfu_pay_tx_query {
 	const char *merchant_id; /* NULL / "": any merchant */
 	const char *payer_id;	 /* NULL / "": any payer */
-	int64_t from_ms, to_ms;	 /* [from, to) of the payment time; 0: unbounded */
-	const char *type;	 /* NULL / "" / "payment" (refunds: not yet) */
-	const char *status;	 /* NULL / "": any; else an order state name */
+	int64_t from_ms, to_ms;	 /* [from, to) of the row's time; 0: unbounded */
+	const char *type;	 /* NULL / "": both; "payment" | "refund" */
+	const char *status;	 /* NULL / "": any; else an order state name
+				  * (payments) or a refund state name (refunds) */
 	int64_t after_ms;	 /* the cursor: rows strictly older than */
 	const char *after_id;	 /* (after_ms, after_id); NULL / "": the newest */
 	size_t limit;		 /* >= 1 */
 };
 
-/* One row (FUNC-PAY-15). */
+/* One row (FUNC-PAY-15): a completed payment, or a refund (any state)
+ * of an order (time: when it was applied for or requested). */
 struct anfu_pay_tx_row {
-	char type[16];	      /* "payment" */
-	char id[ANFU_ID_MAX]; /* pmt_... */
+	char type[16];	      /* "payment" | "refund" */
+	char id[ANFU_ID_MAX]; /* pmt_... | rfd_... */
 	char order_id[ANFU_ID_MAX];
 	char out_trade_no[ANFU_LIMIT_PAY_OUT_TRADE_NO + 1];
 	char merchant_id[ANFU_LIMIT_LEDGER_OWNER_BYTES + 1];
 	char merchant_name[ANFU_PAY_NAME_MAX];
 	char payer_id[ANFU_ID_MAX];
 	char payer_shown[ANFU_MASK_MAX]; /* masked by iam */
-	enum anfu_pay_state status;	 /* the order's state now */
-	int64_t amount, fee, time_ms;
-	char subject[ANFU_LIMIT_PAY_SUBJECT_BYTES + 1];
+	enum anfu_pay_state status;	 /* payments: the order's state now */
+	int64_t amount, fee, time_ms;	 /* refunds: fee is the fee given back */
+	char subject[ANFU_LIMIT_PAY_SUBJECT_BYTES + 1]; /* the order's */
+	/* The status shown (static): the order's state of a payment, the
+	 * refund's state of a refund. */
+	const char *status_name;
+	char out_refund_no[ANFU_LIMIT_PAY_OUT_TRADE_NO + 1]; /* refunds; else "" */
 };
 
-/* The completed payments matching q, newest first by (time, id), at most
- * q->limit into out (cap >= limit), count in *ret_n. Returns 0; ANFU_EINVAL
- * for bad arguments, an unknown status or type; the store's errors. */
+/* The completed payments and the refunds matching q, in one order:
+ * newest first by (time, id), at most q->limit into out (cap >= limit),
+ * count in *ret_n. Returns 0; ANFU_EINVAL for bad arguments, an unknown
+ * status or type; the store's errors. */
 int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
 			  struct anfu_pay_tx_row *out, size_t cap, size_t *ret_n);
+/* Whether name is a status the history filters by: an order state's or a
+ * refund state's name (pure). */
+bool anfu_pay_tx_status_ok(const char *name);
 
 /* Appends s as one CSV cell (RFC 4180: quoted, quotes doubled) to out; a
  * cell starting with = + - @, tab or CR gets a leading ' so spreadsheets
@@ -855,5 +865,27 @@ struct anfu_buf;
  * negative or too large amount (nothing appended); ANFU_ELIMIT (out's
  * cap: part may be appended). */
 int anfu_pay_amount_words_zh(int64_t fen, struct anfu_buf *out);
+
+/* ---- lists of refunds (pay/refund_list.c; docs/payments.md "Refund
+ * lists") ---- */
+
+/* What to list; strings borrowed. The route sets the scope from the
+ * session: a merchant user's merchant_id, a customer's payer_id. */
+struct anfu_pay_refund_query {
+	const char *merchant_id; /* NULL / "": any merchant */
+	const char *payer_id;	 /* NULL / "": any payer */
+	const char *order_id;	 /* NULL / "": any order */
+	const char *status;	 /* NULL / "": any; else a refund state name */
+	int64_t from_ms, to_ms;	 /* [from, to) of created_ms; 0: unbounded */
+	int64_t after_ms;	 /* the cursor: refunds strictly older than */
+	const char *after_id;	 /* (after_ms, after_id); NULL / "": the newest */
+	size_t limit;		 /* >= 1 */
+};
+
+/* The refunds matching q, newest first by (created_ms, id), at most
+ * q->limit into out (cap >= limit), count in *ret_n. Returns 0;
+ * ANFU_EINVAL for bad arguments or an unknown status; the store's errors. */
+int anfu_pay_refunds(struct anfu_pay *p, const struct anfu_pay_refund_query *q,
+		     struct anfu_pay_refund *out, size_t cap, size_t *ret_n);
 
 #endif

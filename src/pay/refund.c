@@ -206,6 +206,7 @@ static int refund_move(struct anfu_tx *tx, struct anfu_pay_refund *x, enum anfu_
 /* The accounts an execution posts on, found outside the writer. */
 struct accounts {
 	char merchant[ANFU_ID_MAX], payer[ANFU_ID_MAX], fee[ANFU_ID_MAX];
+	struct anfu_pay *p; /* the service (the waiting notice) */
 };
 
 static int accounts_of(struct anfu_pay *p, struct anfu_db *db, const char *order_id,
@@ -227,6 +228,7 @@ static int accounts_of(struct anfu_pay *p, struct anfu_db *db, const char *order
 							    "platform" };
 
 		(void)anfu_strlcpy(ret->merchant, m.account_id, sizeof(ret->merchant));
+		ret->p = p;
 		r = anfu_ledger_account_find(p->ledger, &w, &a);
 		if (r == 0)
 			(void)anfu_strlcpy(ret->payer, a.id, sizeof(ret->payer));
@@ -355,8 +357,9 @@ static int execute_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accou
 		if (strcmp(code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS) == 0) {
 			if (x->state == ANFU_PAY_RF_WAITING_FUNDS)
 				return 0; /* still short: it waits on */
-			return refund_move(tx, x, ANFU_PAY_RF_EV_WAIT_FUNDS,
-					   "pay.refund.waiting_funds");
+			r = refund_move(tx, x, ANFU_PAY_RF_EV_WAIT_FUNDS,
+					"pay.refund.waiting_funds");
+			return r < 0 ? r : pay_refund_waiting_notice_in(acc->p, tx, o, x);
 		}
 		*ret_code = code;
 		return ANFU_ECONFLICT;

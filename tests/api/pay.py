@@ -37,7 +37,9 @@ def merchant_user(d, merchant_id, role="merchant_admin"):
                                          "email": email})
     assert r.status_code == 201, r.text
     tick(d.s)
-    return merchant_first_login(d.s, name, email, THIRD_PASSWORD, "shop-%d" % n)
+    c = merchant_first_login(d.s, name, email, THIRD_PASSWORD, "shop-%d" % n)
+    c.email = email
+    return c
 
 
 def merchant_staff(d, boss):
@@ -47,7 +49,9 @@ def merchant_staff(d, boss):
     r = boss.post("/api/v1/merchant/users", {"username": name, "email": email})
     assert r.status_code == 201, r.text
     tick(d.s)
-    return merchant_first_login(d.s, name, email, OTHER_PASSWORD, "till-%d" % n)
+    c = merchant_first_login(d.s, name, email, OTHER_PASSWORD, "till-%d" % n)
+    c.email = email
+    return c
 
 
 def register_merchant(d, merchant_id, **extra):

@@ -146,7 +146,7 @@ def test_filters_time_status_type_counterparty(d):
     assert page(d.boss, "/api/v1/merchant/transactions", status="closed")["transactions"] == []
     got = page(d.alice.http, "/api/v1/me/payments", counterparty="mch_his2")
     assert ids(got["transactions"]) == [p[2]["id"]]
-    for q, field in (({"type": "refund"}, "type"), ({"status": "lost"}, "status"),
+    for q, field in (({"type": "transfer"}, "type"), ({"status": "lost"}, "status"),
                      ({"from": "-1"}, "from"), ({"to": "x"}, "to"),
                      ({"format": "pdf"}, "format"), ({"counterparty": "a b"}, "counterparty")):
         r = d.alice.http.get("/api/v1/me/payments", params=q)
@@ -280,3 +280,151 @@ def test_csv_row_limit(d):
     cur = page(d.boss, "/api/v1/merchant/transactions", limit=1)["next_cursor"]
     r = d.boss.get("/api/v1/merchant/transactions", params={"format": "csv", "cursor": cur})
     assert r.status_code == 400 and err(r) == "invalid_field", r.text
+
+
+# ---- refunds in the history (wave 3) ----------------------------------------
+# These run after the tests above (file order) and add refunds to the same
+# server: the rows above stay as they are, refunds join them.
+
+def refund_of(m, order_id, amount):
+    r = m.post("/api/v1/merchant/orders/%s/refunds" % order_id,
+               {"out_refund_no": "R" + uuid.uuid4().hex[:20], "amount": amount,
+                "currency": "CNY", "reason": "退货"})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture(scope="module")
+def hr(d):
+    """Three refunds, a minute apart, after every payment: bob's order (p3)
+    refunded in full, alice's p4 in part (both succeed: within the rules),
+    and alice's request on p0 (requested: waits for the merchant)."""
+    s, p = d.s, d.pays
+    s.clock(advance_ms=60000)
+    d.rb = refund_of(d.boss, p[3]["order"]["id"], 4000)
+    s.clock(advance_ms=60000)
+    d.ra = refund_of(d.boss, p[4]["order"]["id"], 1000)
+    s.clock(advance_ms=60000)
+    r = d.alice.http.post("/api/v1/me/orders/%s/refund-requests" % p[0]["order"]["id"],
+                          {"amount": 500, "currency": "CNY", "reason": "不想要了"})
+    assert r.status_code == 201, r.text
+    d.rq = r.json()
+    assert (d.rb["state"], d.ra["state"], d.rq["state"]) == \
+        ("succeeded", "succeeded", "requested")
+    return d
+
+
+def test_refunds_are_rows_in_one_time_order_with_payments(hr):
+    """A customer's, a merchant's and another merchant's history list
+    refunds as their own rows (type refund: amount, state, the order; the
+    merchant also its refund number; a succeeded one its receipt), newest
+    first together with the payments. req: FUNC-PAY-14, FUNC-PAY-15"""
+    d = hr
+    p = [x["id"] for x in d.pays]
+    ra, rb, rq = d.ra["id"], d.rb["id"], d.rq["id"]
+    mine = page(d.alice.http, "/api/v1/me/payments")["transactions"]
+    assert ids(mine) == [rq, ra, p[4], p[2], p[1], p[0]]
+    assert ids(page(d.bob.http, "/api/v1/me/payments")["transactions"]) == [rb, p[3]]
+    for m in (d.boss, d.clerk):
+        assert ids(page(m, "/api/v1/merchant/transactions")["transactions"]) == \
+            [rq, ra, rb, p[4], p[3], p[1], p[0]]
+    assert ids(page(d.boss2, "/api/v1/merchant/transactions")["transactions"]) == [p[2]]
+    row = page(d.boss, "/api/v1/merchant/transactions", limit=3)["transactions"][1]
+    assert row["type"] == "refund" and row["id"] == ra and row["amount"] == 1000
+    assert row["status"] == "succeeded" and row["currency"] == "CNY"
+    assert row["order_id"] == d.pays[4]["order"]["id"]
+    assert row["out_refund_no"] == d.ra["out_refund_no"] and row["fee"] == d.ra["fee_back"]
+    assert row["receipt"] == {"kind": "refund", "ref": ra}
+    assert row["counterparty"] == "*三" and d.alice.id not in json.dumps(row)
+    first = page(d.boss, "/api/v1/merchant/transactions", limit=1)["transactions"][0]
+    assert first["status"] == "requested" and "receipt" not in first
+    # The customer: the merchant's name, no merchant refund number, no fee.
+    c = mine[1]
+    assert c["type"] == "refund" and c["counterparty"] == "茶叶小铺" and c["amount"] == 1000
+    assert "out_refund_no" not in c and "fee" not in c
+    assert c["receipt"] == {"kind": "refund", "ref": ra}
+    # The receipt it names is the customer's to download.
+    r = d.alice.http.get("/api/v1/me/receipts/refund/%s" % ra)
+    assert r.status_code == 200, r.text
+    # A payment's status stays its order's state now.
+    assert mine[2]["type"] == "payment" and mine[2]["status"] == "partially_refunded"
+
+
+def test_refund_rows_filter_by_type_status_time_and_party(hr):
+    """type payment | refund, status (an order state for payments, a
+    refund state for refunds), from/to on the refund's time, a customer's
+    counterparty, an operator's customer and merchant. req: FUNC-PAY-14"""
+    d = hr
+    p = [x["id"] for x in d.pays]
+    ra, rb, rq = d.ra["id"], d.rb["id"], d.rq["id"]
+    mt = "/api/v1/merchant/transactions"
+    assert ids(page(d.boss, mt, type="refund")["transactions"]) == [rq, ra, rb]
+    assert ids(page(d.boss, mt, type="payment")["transactions"]) == [p[4], p[3], p[1], p[0]]
+    assert ids(page(d.boss, mt, status="succeeded")["transactions"]) == [ra, rb]
+    assert ids(page(d.boss, mt, status="requested")["transactions"]) == [rq]
+    assert ids(page(d.boss, mt, status="refunded")["transactions"]) == [p[3]]
+    assert page(d.boss, mt, type="payment", status="succeeded")["transactions"] == []
+    t = d.ra["created_ms"]
+    assert ids(page(d.boss, mt, **{"from": t, "to": t + 1})["transactions"]) == [ra]
+    assert ids(page(d.alice.http, "/api/v1/me/payments", type="refund",
+                    counterparty="mch_his2")["transactions"]) == []
+    assert ids(page(d.alice.http, "/api/v1/me/payments", type="refund",
+                    counterparty="mch_his")["transactions"]) == [rq, ra]
+    got = page(d.risk, "/admin/v1/transactions", customer=d.bob.id)["transactions"]
+    assert ids(got) == [rb, p[3]] and got[0]["payer_id"] == d.bob.id
+    assert ids(page(d.risk, "/admin/v1/transactions", type="refund",
+                    merchant="mch_his2")["transactions"]) == []
+    assert ids(page(d.risk, "/admin/v1/transactions", type="refund")["transactions"]) == \
+        [rq, ra, rb]
+    r = d.op.get("/admin/v1/transactions", params={"type": "refund"})
+    assert r.status_code == 403 and err(r) == "forbidden", r.text
+    for q, field in (({"type": "refunds"}, "type"), ({"status": "refunding"}, "status")):
+        r = d.boss.get(mt, params=q)
+        assert r.status_code == 400 and err(r) == "invalid_field", r.text
+        assert r.json()["error"]["field"] == field
+
+
+def test_cursor_pages_through_payments_and_refunds(hr):
+    """Pages of one walk payments and refunds in one order, each row once;
+    the cursor of a refund row is bound to the scope like any. req:
+    FUNC-PAY-14"""
+    d = hr
+    mt = "/api/v1/merchant/transactions"
+    rows, sizes = walk(d.boss, mt, 1)
+    assert ids(rows) == ids(page(d.boss, mt)["transactions"]) and sizes == [1] * 7
+    rows, sizes = walk(d.alice.http, "/api/v1/me/payments", 4)
+    assert sizes == [4, 2] and len(set(ids(rows))) == 6
+    cur = page(d.boss, mt, limit=1)["next_cursor"]
+    assert cur.split(".")[1] == d.rq["id"]
+    r = d.boss2.get(mt, params={"cursor": cur})
+    assert r.status_code == 400 and err(r) == "invalid_field", r.text
+    got = page(d.clerk, mt, cursor=cur)["transactions"]
+    assert ids(got)[0] == d.ra["id"]
+
+
+def test_csv_download_has_refund_rows_masked_and_audited(hr):
+    """The CSV lists refund rows (type refund, its state, the amount in
+    yuan, the fee given back), the payer masked; the download is audited
+    with the type filter. req: FUNC-PAY-16, DATA-MASK-04"""
+    d = hr
+    s = d.s
+    before = len(downloads(s))
+    r = d.boss.get("/api/v1/merchant/transactions", params={"format": "csv", "type": "refund"})
+    rows = parse_csv(r)
+    assert rows[0][2] == "type" and len(rows) == 1 + 3
+    by_id = {x[3]: x for x in rows[1:]}
+    b = by_id[d.rb["id"]]
+    assert b[2] == "refund" and b[4] == d.pays[3]["order"]["id"] and b[5] == "*四"
+    assert b[6] == "40.00" and b[8] == "succeeded"
+    assert b[10] == "%d.%02d" % (d.rb["fee_back"] // 100, d.rb["fee_back"] % 100)
+    assert by_id[d.rq["id"]][8] == "requested"
+    assert d.bob.id not in r.text and "李四" not in r.text
+    recs = downloads(s)[before:]
+    assert len(recs) == 1 and recs[0]["outcome"] == "success"
+    det = json.loads(recs[0]["details"])
+    assert det["type"] == "refund" and det["rows"] == 3 and det["scope"] == "m:mch_his"
+    # A customer's file: their refunds and payments, the merchant's name.
+    rows = parse_csv(d.bob.http.get("/api/v1/me/payments", params={"format": "csv"}))
+    assert [(x[2], x[3]) for x in rows[1:]] == [("refund", d.rb["id"]),
+                                                 ("payment", d.pays[3]["id"])]
+    assert rows[1][5] == "茶叶小铺"

@@ -1,11 +1,12 @@
 /*
  * pay/api/history: transaction history, its CSV download and merchants'
  * receipts (FUNC-PAY-14/15/16; docs/payments.md "History and download"):
- * GET /api/v1/me/payments                a customer's payments as payer
+ * GET /api/v1/me/payments                a customer's payments and refunds
  * GET /api/v1/merchant/transactions      a merchant user's merchant's
  * GET /admin/v1/transactions             operators with pay.transaction.read
  * GET /api/v1/merchant/receipts/{kind}/{ref}  a merchant's receipts
- * Each list takes from, to (ms), type, status, counterparty (customers: a
+ * Rows are payments and refunds (type "payment" | "refund") in one time
+ * order. Each list takes from, to (ms), type, status, counterparty (customers: a
  * merchant id; operators: customer, merchant), cursor, limit; format=csv
  * answers the same query as a CSV file of at most ANFU_LIMIT_PAY_CSV_ROWS
  * rows (more: field_out_of_range "to"), and every download is audited
@@ -42,7 +43,7 @@
 #include "tx/tx.h"
 
 #define MAC_CHARS 32
-#define CURSOR_MAX (24 + ANFU_ID_MAX + MAC_CHARS + 4)
+#define CURSOR_MAX ANFU_PAY_API_CURSOR_MAX
 
 enum view {
 	VIEW_CUSTOMER,
@@ -57,6 +58,7 @@ struct hq {
 	bool csv;
 };
 
+/* The cursor helpers are also the refund lists' (pay/api/refund_list.c). */
 static int cursor_mac(const struct anfu_req *req, const char *scope, int64_t ms, const char *id,
 		      char out[MAC_CHARS + 1])
 {
@@ -77,8 +79,8 @@ static int cursor_mac(const struct anfu_req *req, const char *scope, int64_t ms,
 }
 
 /* "<ms>.<id>.<mac>" into (ms, id) when the MAC is ours for scope. */
-static int cursor_parse(const struct anfu_req *req, const char *scope, const char *c,
-			int64_t *ret_ms, char id[ANFU_ID_MAX])
+int anfu_pay_api_cursor_parse(const struct anfu_req *req, const char *scope, const char *c,
+			      int64_t *ret_ms, char id[ANFU_ID_MAX])
 {
 	size_t len = strnlen(c, CURSOR_MAX);
 	const char *d1 = memchr(c, '.', len), *d2;
@@ -105,21 +107,21 @@ static int cursor_parse(const struct anfu_req *req, const char *scope, const cha
 	return 0;
 }
 
-static int cursor_make(const struct anfu_req *req, const char *scope,
-		       const struct anfu_pay_tx_row *row, char out[CURSOR_MAX])
+int anfu_pay_api_cursor_make(const struct anfu_req *req, const char *scope, int64_t ms,
+			     const char *id, char out[ANFU_PAY_API_CURSOR_MAX])
 {
 	char mac[MAC_CHARS + 1];
-	int r = cursor_mac(req, scope, row->time_ms, row->id, mac);
+	int r = cursor_mac(req, scope, ms, id, mac);
 	int n;
 
 	if (r < 0)
 		return r;
-	n = snprintf(out, CURSOR_MAX, "%" PRId64 ".%s.%s", row->time_ms, row->id, mac);
+	n = snprintf(out, CURSOR_MAX, "%" PRId64 ".%s.%s", ms, id, mac);
 	return n < 0 || n >= CURSOR_MAX ? ANFU_ELIMIT : 0;
 }
 
 /* An optional non-negative ms query parameter. */
-static bool ms_param(const struct anfu_req *req, const char *name, int64_t *ret)
+bool anfu_pay_api_ms_param(const struct anfu_req *req, const char *name, int64_t *ret)
 {
 	const char *s = anfu_req_query(req, name);
 	long long v;
@@ -133,7 +135,7 @@ static bool ms_param(const struct anfu_req *req, const char *name, int64_t *ret)
 }
 
 /* An optional id-like query parameter ([A-Za-z0-9_.-], < ANFU_ID_MAX). */
-static bool id_param(const struct anfu_req *req, const char *name, const char **ret)
+bool anfu_pay_api_id_param(const struct anfu_req *req, const char *name, const char **ret)
 {
 	const char *s = anfu_req_query(req, name);
 	size_t n;
@@ -161,7 +163,6 @@ static int parse_query(struct anfu_req *req, struct hq *h, char after_id[ANFU_ID
 	const char *lim = anfu_req_query(req, "limit");
 	const char *cursor = anfu_req_query(req, "cursor");
 	const char *bad = NULL, *code = ANFU_JERR_INVALID_FIELD;
-	enum anfu_pay_state st;
 	long long limit = 20;
 
 	*ret_refused = true;
@@ -174,22 +175,26 @@ static int parse_query(struct anfu_req *req, struct hq *h, char after_id[ANFU_ID
 	    (anfu_parse_i64(anfu_str_c(lim), &limit) < 0 || limit < 1 ||
 	     limit > (h->csv ? ANFU_LIMIT_PAY_CSV_ROWS : ANFU_LIMIT_PAY_PAGE)))
 		bad = "limit", code = ANFU_JERR_OUT_OF_RANGE;
-	if (!bad && !ms_param(req, "from", &h->q.from_ms))
+	if (!bad && !anfu_pay_api_ms_param(req, "from", &h->q.from_ms))
 		bad = "from";
-	if (!bad && !ms_param(req, "to", &h->q.to_ms))
+	if (!bad && !anfu_pay_api_ms_param(req, "to", &h->q.to_ms))
 		bad = "to";
-	if (!bad && type && strcmp(type, "payment") != 0)
+	if (!bad && type && strcmp(type, "payment") != 0 && strcmp(type, "refund") != 0)
 		bad = "type";
-	if (!bad && status && anfu_pay_state_parse(status, &st) < 0)
+	if (!bad && status && !anfu_pay_tx_status_ok(status))
 		bad = "status";
-	if (!bad && h->view == VIEW_CUSTOMER && !id_param(req, "counterparty", &h->q.merchant_id))
+	if (!bad && h->view == VIEW_CUSTOMER &&
+	    !anfu_pay_api_id_param(req, "counterparty", &h->q.merchant_id))
 		bad = "counterparty";
-	if (!bad && h->view == VIEW_OPERATOR && !id_param(req, "customer", &h->q.payer_id))
+	if (!bad && h->view == VIEW_OPERATOR &&
+	    !anfu_pay_api_id_param(req, "customer", &h->q.payer_id))
 		bad = "customer";
-	if (!bad && h->view == VIEW_OPERATOR && !id_param(req, "merchant", &h->q.merchant_id))
+	if (!bad && h->view == VIEW_OPERATOR &&
+	    !anfu_pay_api_id_param(req, "merchant", &h->q.merchant_id))
 		bad = "merchant";
 	if (!bad && cursor &&
-	    (h->csv || cursor_parse(req, h->scope, cursor, &h->q.after_ms, after_id) < 0))
+	    (h->csv ||
+	     anfu_pay_api_cursor_parse(req, h->scope, cursor, &h->q.after_ms, after_id) < 0))
 		bad = "cursor";
 	if (bad)
 		return anfu_req_fail(req, ANFU_EINVAL, code, bad);
@@ -210,15 +215,21 @@ static json_t *row_json(const struct hq *h, const struct anfu_pay_tx_row *o)
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I, s:s, s:s}", "type",
 		      o->type, "id", o->id, "order_id", o->order_id, "merchant_id", o->merchant_id,
 		      "merchant_name", o->merchant_name, "payer", o->payer_shown, "amount",
-		      (json_int_t)o->amount, "currency", "CNY", "status",
-		      anfu_pay_state_name(o->status), "time_ms", (json_int_t)o->time_ms, "date",
-		      date, "time", tod);
+		      (json_int_t)o->amount, "currency", "CNY", "status", o->status_name, "time_ms",
+		      (json_int_t)o->time_ms, "date", date, "time", tod);
 	if (j && h->view != VIEW_CUSTOMER) {
 		(void)json_object_set_new(j, "fee", json_integer(o->fee));
 		(void)json_object_set_new(j, "out_trade_no", json_string(o->out_trade_no));
 	}
 	if (j && h->view == VIEW_OPERATOR)
 		(void)json_object_set_new(j, "payer_id", json_string(o->payer_id));
+	if (j && h->view != VIEW_CUSTOMER && o->out_refund_no[0])
+		(void)json_object_set_new(j, "out_refund_no", json_string(o->out_refund_no));
+	/* A succeeded refund's receipt (kind "refund", ref its id). */
+	if (j && strcmp(o->type, "refund") == 0 && strcmp(o->status_name, "succeeded") == 0)
+		(void)json_object_set_new(j, "receipt",
+					  json_pack("{s:s, s:s}", "kind",
+						    ANFU_PAY_REFUND_RECEIPT_KIND, "ref", o->id));
 	if (j)
 		(void)json_object_set_new(j, "subject", json_string(o->subject));
 	if (j)
@@ -252,7 +263,7 @@ static int csv_row(struct anfu_buf *b, const struct hq *h, const struct anfu_pay
 	cells[n++] = h->view == VIEW_CUSTOMER ? o->merchant_name : o->payer_shown;
 	cells[n++] = amt;
 	cells[n++] = "CNY";
-	cells[n++] = anfu_pay_state_name(o->status);
+	cells[n++] = o->status_name;
 	cells[n++] = o->subject;
 	if (h->view != VIEW_CUSTOMER)
 		cells[n++] = fee;
@@ -358,7 +369,8 @@ static int list(struct anfu_req *req, struct anfu_resp *resp, struct hq *h)
 	if (more)
 		n = h->q.limit;
 	if (more)
-		r = cursor_make(req, h->scope, &rows[n - 1], next);
+		r = anfu_pay_api_cursor_make(req, h->scope, rows[n - 1].time_ms, rows[n - 1].id,
+					     next);
 	items = r == 0 ? json_array() : NULL;
 	for (size_t i = 0; items && i < n; i++)
 		(void)json_array_append_new(items, row_json(h, &rows[i]));

@@ -214,6 +214,11 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/test/v1/pay/escrow-release", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_pay_api_test_escrow_release, 0 },
 #endif
+	/* lists of refunds (api/refund_list.c) */
+	{ "GET", "/api/v1/merchant/refunds", SES, "pay.refund.read", anfu_pay_api_merchant_refunds,
+	  0 },
+	{ "GET", "/admin/v1/refunds", ADM, "pay.refund.list", anfu_pay_api_admin_refunds, 0 },
+	{ "GET", "/api/v1/me/refunds", SES, ANFU_PERM_SESSION, anfu_pay_api_me_refunds, 0 },
 };
 static const struct anfu_route_table route_table = { routes, sizeof(routes) / sizeof(routes[0]) };
 

@@ -5,10 +5,13 @@
 #ifndef ANFU_PAY_API_MODULE_H
 #define ANFU_PAY_API_MODULE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api/module.h"
 #include "base/json.h"
+#include "base/rand.h"
 
 extern const struct anfu_module anfu_pay_module;
 
@@ -110,5 +113,28 @@ int anfu_pay_api_refund_reject(struct anfu_req *req, struct anfu_resp *resp);
 /* POST /test/v1/pay/refund-retry: one run of pay.refund_retry now. */
 int anfu_pay_api_test_refund_retry(struct anfu_req *req, struct anfu_resp *resp);
 #endif
+
+/* history.c: the cursors and query parameters of the lists (also
+ * refund_list.c's). A cursor is "<ms>.<id>.<mac>", the MAC (purpose
+ * "pay.history") over scope and the position. */
+#define ANFU_PAY_API_CURSOR_MAX (24 + ANFU_ID_MAX + 32 + 4)
+/* (ms, id) of cursor c when its MAC is ours for scope; ANFU_EINVAL else. */
+int anfu_pay_api_cursor_parse(const struct anfu_req *req, const char *scope, const char *c,
+			      int64_t *ret_ms, char id[ANFU_ID_MAX]);
+/* The cursor of position (ms, id) in scope. */
+int anfu_pay_api_cursor_make(const struct anfu_req *req, const char *scope, int64_t ms,
+			     const char *id, char out[ANFU_PAY_API_CURSOR_MAX]);
+/* Query parameter name, when present, as a ms value >= 0 (false: bad). */
+bool anfu_pay_api_ms_param(const struct anfu_req *req, const char *name, int64_t *ret);
+/* ... as an id ([A-Za-z0-9_.-], 1..ANFU_ID_MAX-1 bytes; false: bad). */
+bool anfu_pay_api_id_param(const struct anfu_req *req, const char *name, const char **ret);
+
+/* refunds.c: a refund's JSON (the refund routes' body). */
+struct anfu_pay_refund;
+json_t *anfu_pay_api_refund_json(const struct anfu_pay_refund *x);
+/* refund_list.c: lists of refunds (merchants, operators, customers) */
+int anfu_pay_api_merchant_refunds(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_admin_refunds(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_me_refunds(struct anfu_req *req, struct anfu_resp *resp);
 
 #endif

@@ -445,3 +445,9 @@ int anfu_pay_api_test_refund_retry(struct anfu_req *req, struct anfu_resp *resp)
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 #endif
+
+/* The refund's JSON for the refund lists (pay/api/refund_list.c). */
+json_t *anfu_pay_api_refund_json(const struct anfu_pay_refund *x)
+{
+	return refund_json(x);
+}

@@ -206,7 +206,6 @@ static int refund_move(struct anfu_tx *tx, struct anfu_pay_refund *x, enum anfu_
 /* The accounts an execution posts on, found outside the writer. */
 struct accounts {
 	char merchant[ANFU_ID_MAX], payer[ANFU_ID_MAX], fee[ANFU_ID_MAX];
-	struct anfu_pay *p; /* the service (the waiting notice) */
 };
 
 static int accounts_of(struct anfu_pay *p, struct anfu_db *db, const char *order_id,
@@ -228,7 +227,6 @@ static int accounts_of(struct anfu_pay *p, struct anfu_db *db, const char *order
 							    "platform" };
 
 		(void)anfu_strlcpy(ret->merchant, m.account_id, sizeof(ret->merchant));
-		ret->p = p;
 		r = anfu_ledger_account_find(p->ledger, &w, &a);
 		if (r == 0)
 			(void)anfu_strlcpy(ret->payer, a.id, sizeof(ret->payer));
@@ -359,7 +357,7 @@ static int execute_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accou
 				return 0; /* still short: it waits on */
 			r = refund_move(tx, x, ANFU_PAY_RF_EV_WAIT_FUNDS,
 					"pay.refund.waiting_funds");
-			return r < 0 ? r : pay_refund_waiting_notice_in(acc->p, tx, o, x);
+			return r < 0 ? r : pay_refund_waiting_notice_in(p, tx, o, x);
 		}
 		*ret_code = code;
 		return ANFU_ECONFLICT;

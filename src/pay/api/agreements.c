@@ -37,15 +37,6 @@
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The receipt service (its key signs agreements), by module name. */
-static struct anfu_receipt *receipt_service(const struct anfu_app *app)
-{
-	for (size_t i = 0; i < app->nmodules; i++)
-		if (strcmp(app->modules[i]->name, "receipt") == 0)
-			return app->services ? app->services[i] : NULL;
-	return NULL;
-}
-
 static json_t *agreement_json(const struct anfu_pay_agreement *a, const char *doc)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I}",
@@ -91,7 +82,8 @@ int anfu_pay_api_me_agreement_sign(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	struct anfu_pay *p = anfu_pay_api_service(req);
-	struct anfu_receipt *rc = receipt_service(app);
+	/* The receipt service: its key signs agreements. */
+	struct anfu_receipt *rc = anfu_api_service_named(app, "receipt");
 	const struct anfu_principal *pr = anfu_pay_api_customer(req);
 	struct sign_body b;
 	struct anfu_pay_agreement_req q;

@@ -10,21 +10,15 @@ import json
 
 import pytest
 
-from conftest import Server
 from iam import Client
 from pay import (create_order, err, make_desk, merchant_staff, merchant_user, order_body,
-                 register_merchant)
+                 register_merchant, start_server)
 from test_wallet_transfers import customer
 
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("payorders"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"},
-                       # The expiry job once at the start, then not within the
-                       # module's clock moves: tests close orders with
-                       # POST /test/v1/pay/expire, deterministically.
-                       "pay": {"expire_interval_s": "86400"}}).start()
+    s = start_server(tmp_path_factory, "payorders", wallet=False)
     d = make_desk(s, "payord")
     yield d
     s.assert_stopped_cleanly()

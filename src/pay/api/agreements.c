@@ -145,18 +145,17 @@ int anfu_pay_api_me_agreement_sign(struct anfu_req *req, struct anfu_resp *resp)
 
 int anfu_pay_api_me_agreements(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = anfu_pay_api_customer(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_agreement *out = NULL;
 	struct anfu_db *db = NULL;
 	size_t n = 0;
 	json_t *items;
 	int r;
 
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_AGREEMENTS, (void **)&out);
+	r = anfu_pay_api_reader(req, false, &pr, &db);
 	if (r == 0)
-		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+		r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_AGREEMENTS,
+				     (void **)&out);
 	if (r == 0)
 		r = anfu_pay_agreement_list(db, pr->user_id, out, ANFU_LIMIT_PAY_AGREEMENTS, &n);
 	if (r < 0)
@@ -170,17 +169,15 @@ int anfu_pay_api_me_agreements(struct anfu_req *req, struct anfu_resp *resp)
 
 int anfu_pay_api_me_agreement_get(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = anfu_pay_api_customer(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_agreement a;
 	struct anfu_db *db = NULL;
 	char *id = NULL, *doc = NULL;
 	int r;
 
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_api_path_id(req, "agr", &id);
+	r = anfu_pay_api_reader(req, false, &pr, &db);
 	if (r == 0)
-		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+		r = anfu_api_path_id(req, "agr", &id);
 	if (r == 0)
 		r = anfu_pay_agreement_get(db, id, &a, &doc);
 	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(a.customer_id, pr->user_id) != 0)) {

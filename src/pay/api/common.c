@@ -17,6 +17,7 @@
 #include "iam/iam.h"
 #include "pay/api/module.h"
 #include "pay/pay.h"
+#include "store/store.h"
 
 struct anfu_pay *anfu_pay_api_service(struct anfu_req *req)
 {
@@ -65,6 +66,21 @@ int anfu_pay_api_who(struct anfu_req *req, bool merchant, struct anfu_pay **ret_
 	*ret_p = p;
 	*ret_pr = pr;
 	return 0;
+}
+
+int anfu_pay_api_reader(struct anfu_req *req, bool merchant, const struct anfu_principal **ret_pr,
+			struct anfu_db **ret_db)
+{
+	const struct anfu_principal *pr =
+		merchant ? anfu_pay_api_merchant_user(req) : anfu_pay_api_customer(req);
+	int r;
+
+	if (!pr)
+		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_store_db(((struct anfu_app *)req->app)->store, ret_db);
+	if (r == 0)
+		*ret_pr = pr;
+	return r;
 }
 
 int anfu_pay_api_refuse(struct anfu_req *req, const char *code, const char *field,

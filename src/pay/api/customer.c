@@ -39,7 +39,7 @@
 
 int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = anfu_pay_api_customer(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_order *o = NULL;
 	struct anfu_pay_merchant m;
 	struct anfu_pay_share share;
@@ -49,13 +49,11 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 	char *id = NULL;
 	int r;
 
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
+	r = anfu_pay_api_reader(req, false, &pr, &db);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
 	if (r == 0)
 		r = anfu_api_path_id(req, "ord", &id);
-	if (r == 0)
-		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
 	if (r == 0)
 		r = anfu_pay_order_get(db, id, o);
 	if (r == 0)

@@ -24,6 +24,7 @@ struct anfu_pay_order_req;
 struct anfu_principal;
 struct anfu_iam_ctx;
 struct anfu_iam_pin_ok;
+struct anfu_db;
 
 /* common.c: what the handlers share */
 struct anfu_pay *anfu_pay_api_service(struct anfu_req *req);
@@ -38,6 +39,11 @@ const struct anfu_principal *anfu_pay_api_merchant_user(const struct anfu_req *r
  * without the service, or the request's 403 forbidden. */
 int anfu_pay_api_who(struct anfu_req *req, bool merchant, struct anfu_pay **ret_p,
 		     const struct anfu_principal **ret_pr);
+/* A read route's session principal (merchant: a user of a merchant, else
+ * a customer) and the store's connection of this thread: 0 with *ret_pr
+ * and *ret_db, the request's 403 forbidden, or an error. */
+int anfu_pay_api_reader(struct anfu_req *req, bool merchant, const struct anfu_principal **ret_pr,
+			struct anfu_db **ret_db);
 /* Fails req with the service's refusal code (field may be NULL): 404 when
  * code is not_found or not_found2 (either may be NULL), else 409. */
 int anfu_pay_api_refuse(struct anfu_req *req, const char *code, const char *field,

@@ -91,19 +91,17 @@ int anfu_pay_api_me_paycode(struct anfu_req *req, struct anfu_resp *resp)
 
 int anfu_pay_api_me_paycode_pending(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = anfu_pay_api_customer(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_order *out = NULL;
 	struct anfu_db *db = NULL;
 	size_t n = 0;
 	json_t *items;
 	int r;
 
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_PAYCODE_PENDING,
-			     (void **)&out);
+	r = anfu_pay_api_reader(req, false, &pr, &db);
 	if (r == 0)
-		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+		r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_PAYCODE_PENDING,
+				     (void **)&out);
 	if (r == 0)
 		r = anfu_pay_paycode_pending(db, pr->user_id, out, ANFU_LIMIT_PAY_PAYCODE_PENDING,
 					     &n);

@@ -145,3 +145,8 @@ def ledger_balance(s, kind, owner_id):
     assert len(rows) == 1, rows
     r = rows[0]
     return (r["credits_posted"] - r["debits_posted"], r["credits_pending"] - r["debits_pending"])
+
+
+def row_counts(s, *froms):
+    """The number of rows of each "table [WHERE ...]" of froms, in order."""
+    return tuple(s.query("SELECT COUNT(*) AS n FROM " + f)[0]["n"] for f in froms)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pay import (err, ledger_balance, make_desk, merchant_order, merchant_staff, merchant_user,
-                 order_body, register_merchant, start_server, stop_server)
+                 order_body, register_merchant, row_counts, start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer
 
 DAY_MS = 86400000
@@ -66,9 +66,7 @@ def wallet(s, c):
 def snapshot(d, c):
     s = d.s
     return (balance(c),
-            s.query("SELECT COUNT(*) AS n FROM pay_order")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
+            *row_counts(s, "pay_order", "pay_payment", "ledger_transfer"),
             [(r["agreement_id"], r["period_key"], r["used"]) for r in
              s.query("SELECT * FROM pay_agreement_usage ORDER BY agreement_id, period_key")],
             len(s.audit("pay.order.paid")))

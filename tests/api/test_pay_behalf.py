@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from pay import (create_order, err, make_desk, merchant_user, register_merchant, start_server,
-                 stop_server)
+from pay import (create_order, err, make_desk, merchant_user, register_merchant, row_counts,
+                 start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer
 
 TTL_MS = 600_000
@@ -44,8 +44,7 @@ def snapshot(d):
     return ([tuple(r.values()) for r in s.query("SELECT * FROM pay_share ORDER BY order_id")],
             [tuple(r.values()) for r in s.query(
                 "SELECT id, state, payer_id FROM pay_order ORDER BY id")],
-            s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
+            *row_counts(s, "pay_payment", "ledger_transfer"),
             len(s.audit("pay.order.shared")), len(s.audit("pay.order.cancelled")))
 
 

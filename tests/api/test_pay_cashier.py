@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from pay import (create_order, err, make_desk, merchant_user, register_merchant, start_server,
-                 stop_server)
+from pay import (create_order, err, make_desk, merchant_user, register_merchant, row_counts,
+                 start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer
 from test_web_pages import data_attr, keypad, positions_for
 
@@ -50,9 +50,9 @@ def keypad_pay(c, order_id, kid, positions, request_id=None, **extra):
 
 def snapshot(d, c, kid=None):
     s = d.s
-    return (balance(c), s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_order WHERE state <> 'created'")[0]["n"],
+    return (balance(c),
+            *row_counts(s, "pay_payment", "ledger_transfer",
+                        "pay_order WHERE state <> 'created'"),
             len(s.audit("pay.order.paid")),
             s.query("SELECT used FROM web_keypad WHERE id = ?", kid) if kid else None)
 

@@ -16,8 +16,8 @@ import pytest
 
 from iam import sms_code
 from pay import (create_order, err, ledger_balance, make_desk, merchant_user,
-                 order_state as state_of, pay_order as pay, register_merchant, start_server,
-                 stop_server)
+                 order_state as state_of, pay_order as pay, register_merchant, row_counts,
+                 start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer, step_up
 
 FRESH_MS = 300_000
@@ -46,9 +46,8 @@ def fee_income(s):
 def snapshot(d, c):
     s = d.s
     return (balance(c), account(s, "merchant_pending", "mch_pay"), fee_income(s),
-            s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_order WHERE state <> 'created'")[0]["n"],
+            *row_counts(s, "pay_payment", "ledger_transfer",
+                        "pay_order WHERE state <> 'created'"),
             len(s.audit("pay.order.paid")))
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from iam import Client
 from pay import (create_order, err, make_desk, merchant_staff, merchant_user, order_body,
-                 register_merchant, start_server)
+                 register_merchant, row_counts, start_server)
 from test_wallet_transfers import customer
 
 
@@ -25,10 +25,8 @@ def d(tmp_path_factory):
 
 
 def snapshot(s):
-    return (s.query("SELECT COUNT(*) AS n FROM pay_merchant")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_order")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_order_line")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE 'pay.%'")[0]["n"])
+    return row_counts(s, "pay_merchant", "pay_order", "pay_order_line",
+                      "audit_log WHERE action LIKE 'pay.%'")
 
 
 # ---- merchants' profiles ---------------------------------------------------------

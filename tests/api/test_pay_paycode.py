@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from pay import (err, make_desk, merchant_order, merchant_staff, merchant_user, order_body,
-                 register_merchant, start_server, stop_server)
+                 register_merchant, row_counts, start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer
 
 NOPIN_MAX = 20000
@@ -44,9 +44,7 @@ def collect(m, code, amount, **kw):
 def snapshot(d, c):
     s = d.s
     return (balance(c),
-            s.query("SELECT COUNT(*) AS n FROM pay_order")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
+            *row_counts(s, "pay_order", "pay_payment", "ledger_transfer"),
             [(r["state"], r["order_id"]) for r in
              s.query("SELECT state, order_id FROM pay_paycode ORDER BY created_ms, hash")])
 

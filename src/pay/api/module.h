@@ -44,8 +44,10 @@ int anfu_pay_api_who(struct anfu_req *req, bool merchant, struct anfu_pay **ret_
  * and *ret_db, the request's 403 forbidden, or an error. */
 int anfu_pay_api_reader(struct anfu_req *req, bool merchant, const struct anfu_principal **ret_pr,
 			struct anfu_db **ret_db);
-/* Fails req with the service's refusal code (field may be NULL): 404 when
- * code is not_found or not_found2 (either may be NULL), else 409. */
+/* Fails req with the service's refusal code (field may be NULL): returns
+ * ANFU_ENOTFOUND when code is not_found or not_found2 (either may be
+ * NULL), else ANFU_ECONFLICT. (The answer's status is the code's row of
+ * the error table, src/http/errors.c: 404 for the not-found codes.) */
 int anfu_pay_api_refuse(struct anfu_req *req, const char *code, const char *field,
 			const char *not_found, const char *not_found2);
 /* Checks pr's payment PIN with iam, deferred (its failures count and
@@ -106,7 +108,8 @@ struct anfu_pay_api_order_in {
 	struct anfu_pay_order_req q;
 	json_t *root;
 };
-/* Decodes a merchant user's order-making request into *in. key NULL: the
+/* Decodes a merchant user's order-making request into *in (written only
+ * on success; buf may be written either way). key NULL: the
  * body is the order's fields. Else the body also has the string field
  * `key` (1 to cap - 1 bytes, copied into buf and taken out of the body)
  * and the route makes an order of kind `kind` (a kind in the body is
@@ -119,9 +122,10 @@ int anfu_pay_api_order_begin(struct anfu_req *req, const char *key, char *buf, s
  * for an order that existed. */
 int anfu_pay_api_order_reply(struct anfu_resp *resp, const struct anfu_pay_order *o, bool existed);
 /* Ends a merchant user's order-making request after the service call: r
- * its result, code and field its refusal (or NULL: 404 when code is
- * not_found, else 409), id the order it made or found, answered as
- * anfu_pay_api_order_reply() does. */
+ * its result, code and field its refusal or NULL (failed on req as
+ * anfu_pay_api_refuse() does, not_found its not-found code or NULL), id
+ * the order it made or found, answered as anfu_pay_api_order_reply()
+ * does. */
 int anfu_pay_api_order_end(struct anfu_req *req, struct anfu_resp *resp, int r, const char *code,
 			   const char *field, const char *not_found, const char *id, bool existed);
 

@@ -373,12 +373,13 @@ json_t *anfu_pay_api_order_json(const struct anfu_pay_order *o)
 int anfu_pay_api_order_begin(struct anfu_req *req, const char *key, char *buf, size_t cap,
 			     const char *kind, struct anfu_pay_api_order_in *in)
 {
+	struct anfu_pay_api_order_in x;
 	struct anfu_pay_line *lines = NULL;
 	json_t *root = NULL, *v = NULL;
 	int r;
 
-	memset(in, 0, sizeof(*in));
-	r = anfu_pay_api_who(req, true, &in->p, &in->pr);
+	memset(&x, 0, sizeof(x));
+	r = anfu_pay_api_who(req, true, &x.p, &x.pr);
 	if (r == 0)
 		r = anfu_arena_alloc(req->arena, sizeof(*lines) * ANFU_LIMIT_PAY_LINES,
 				     (void **)&lines);
@@ -405,15 +406,16 @@ int anfu_pay_api_order_begin(struct anfu_req *req, const char *key, char *buf, s
 			(void)json_object_set_new(root, "kind", json_string(kind));
 	}
 	if (r == 0)
-		r = anfu_pay_api_order_decode(req, root, &in->q, lines);
+		r = anfu_pay_api_order_decode(req, root, &x.q, lines);
 	if (r < 0) {
 		json_decref(root);
 		return r;
 	}
-	in->q.merchant_id = in->pr->merchant_id;
-	in->q.user_id = in->pr->user_id;
-	anfu_pay_api_actor(req, &in->actor);
-	in->root = root;
+	x.q.merchant_id = x.pr->merchant_id;
+	x.q.user_id = x.pr->user_id;
+	anfu_pay_api_actor(req, &x.actor);
+	x.root = root;
+	*in = x;
 	return 0;
 }
 

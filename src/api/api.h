@@ -61,6 +61,10 @@ struct anfu_app {
 /* The service module m started in app, or NULL (not in the list, or not
  * started). A handler of src/<svc>/api/ asks for its own module's. */
 void *anfu_api_service(const struct anfu_app *app, const struct anfu_module *m);
+/* The started service of the module named name in app, or NULL (no such
+ * module, or not started): for a module that uses another module's
+ * service without including its api/ header (svc-api rule). */
+void *anfu_api_service_named(const struct anfu_app *app, const char *name);
 
 /* Registers the platform's routes (health, readiness, metrics), and the
  * test hooks' (test-hooks builds only; a no-op otherwise). The app core

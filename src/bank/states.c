@@ -38,17 +38,11 @@
  * Owns nothing; pure.
  */
 #include <stddef.h>
-#include <string.h>
 
 #include "bank/bank.h"
+#include "base/states.h"
 
-struct row {
-	const char *from;
-	enum anfu_bank_event ev;
-	const char *to;
-};
-
-static const struct row table[] = {
+static const struct anfu_state_row rows[] = {
 	{ "created", ANFU_BANK_EV_SENT, "in_transit" },
 	{ "created", ANFU_BANK_EV_DECLINED, "failed" },
 	{ "created", ANFU_BANK_EV_NO_ANSWER, "unknown" },
@@ -64,28 +58,21 @@ static const struct row table[] = {
 	{ "unknown", ANFU_BANK_EV_NOT_AT_BANK, "failed" },
 };
 
+static const struct anfu_state_table table = ANFU_STATE_TABLE(rows);
+
+static const char *const finals[] = { "succeeded", "failed" };
+
 const char *anfu_bank_transition(const char *from, enum anfu_bank_event ev)
 {
-	if (!from)
-		return NULL;
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (table[i].ev == ev && strcmp(table[i].from, from) == 0)
-			return table[i].to;
-	return NULL;
+	return anfu_state_next(&table, from, (int)ev);
 }
 
 bool anfu_bank_state_final(const char *state)
 {
-	return state && (strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0);
+	return anfu_state_in(state, finals, sizeof(finals) / sizeof(finals[0]));
 }
 
-struct wd_row {
-	const char *from;
-	enum anfu_bank_wd_event ev;
-	const char *to;
-};
-
-static const struct wd_row wd_table[] = {
+static const struct anfu_state_row wd_rows[] = {
 	{ "submitted", ANFU_BANK_WD_AUTO_APPROVE, "approved" },
 	{ "submitted", ANFU_BANK_WD_TO_REVIEW, "review" },
 	{ "review", ANFU_BANK_WD_MAKER_APPROVE, "review" },
@@ -100,12 +87,9 @@ static const struct wd_row wd_table[] = {
 	{ "sent", ANFU_BANK_WD_DECLINED, "failed" },
 };
 
+static const struct anfu_state_table wd_table = ANFU_STATE_TABLE(wd_rows);
+
 const char *anfu_bank_wd_transition(const char *from, enum anfu_bank_wd_event ev)
 {
-	if (!from)
-		return NULL;
-	for (size_t i = 0; i < sizeof(wd_table) / sizeof(wd_table[0]); i++)
-		if (wd_table[i].ev == ev && strcmp(wd_table[i].from, from) == 0)
-			return wd_table[i].to;
-	return NULL;
+	return anfu_state_next(&wd_table, from, (int)ev);
 }

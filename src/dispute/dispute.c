@@ -158,20 +158,49 @@ int anfu_dispute_get(struct anfu_disputes *d, const char *id, struct anfu_disput
 	return 0;
 }
 
-struct events_read {
-	struct anfu_dispute_event_row *out;
-	size_t cap, n;
+/* Rows into the caller's array out of cap elements of size bytes each:
+ * fill decodes one (0, or an error that stops the read); a row past cap
+ * stops the read. */
+struct rows_read {
+	void *out;
+	size_t size, cap, n;
+	int (*fill)(void *el, const struct anfu_row *row);
 };
 
-static int event_row(void *ud, const struct anfu_row *row)
+static int rows_row(void *ud, const struct anfu_row *row)
 {
-	struct events_read *q = ud;
-	struct anfu_dispute_event_row *e;
-	int r = 0;
+	struct rows_read *q = ud;
+	int r;
 
 	if (q->n >= q->cap)
 		return 1;
-	e = &q->out[q->n];
+	r = q->fill((char *)q->out + q->n * q->size, row);
+	if (r == 0)
+		q->n++;
+	return r;
+}
+
+/* Runs sql (np parameters p) on d's store into q: 0 with *ret_n the rows
+ * read, or the error. */
+static int read_rows(struct anfu_disputes *d, const char *sql, const struct anfu_param *p,
+		     size_t np, struct rows_read *q, size_t *ret_n)
+{
+	struct anfu_db *db = NULL;
+	int r = anfu_store_db(anfu_tx_exec_store(d->tx), &db);
+
+	if (r == 0)
+		r = anfu_db_exec(db, sql, p, np, rows_row, q, NULL);
+	if (r < 0)
+		return r;
+	*ret_n = q->n;
+	return 0;
+}
+
+static int event_fill(void *el, const struct anfu_row *row)
+{
+	struct anfu_dispute_event_row *e = el;
+	int r = 0;
+
 	memset(e, 0, sizeof(*e));
 	e->seq = anfu_row_int(row, 0);
 	e->at_ms = anfu_row_int(row, 1);
@@ -181,57 +210,35 @@ static int event_row(void *ud, const struct anfu_row *row)
 	r = r ? r : text_col(row, 5, e->from_state, sizeof(e->from_state));
 	r = r ? r : text_col(row, 6, e->to_state, sizeof(e->to_state));
 	r = r ? r : text_col(row, 7, e->note, sizeof(e->note));
-	if (r == 0)
-		q->n++;
 	return r;
 }
 
-int anfu_dispute_events(struct anfu_disputes *d, const char *id,
-			struct anfu_dispute_event_row *out, size_t cap, size_t *ret_n)
+int anfu_dispute_events(struct anfu_disputes *d, const char *id, struct anfu_dispute_event_row *out,
+			size_t cap, size_t *ret_n)
 {
-	struct events_read q = { out, cap, 0 };
+	struct rows_read q = { out, sizeof(*out), cap, 0, event_fill };
 	const struct anfu_param p[] = { ANFU_PS(id), ANFU_PI(cap) };
-	struct anfu_db *db = NULL;
-	int r;
 
 	if (!d || !id || (!out && cap > 0) || !ret_n)
 		return ANFU_EINVAL;
-	r = anfu_store_db(anfu_tx_exec_store(d->tx), &db);
-	if (r == 0)
-		r = anfu_db_exec(db,
-				 "SELECT seq, at_ms, actor_id, actor_type, event, from_state, "
-				 "to_state, note FROM dispute_event WHERE dispute_id = $1 "
-				 "ORDER BY seq LIMIT $2",
-				 p, 2, event_row, &q, NULL);
-	if (r < 0)
-		return r;
-	*ret_n = q.n;
-	return 0;
+	return read_rows(d,
+			 "SELECT seq, at_ms, actor_id, actor_type, event, from_state, "
+			 "to_state, note FROM dispute_event WHERE dispute_id = $1 "
+			 "ORDER BY seq LIMIT $2",
+			 p, 2, &q, ret_n);
 }
 
-struct list_read {
-	struct anfu_dispute *out;
-	size_t cap, n;
-};
-
-static int list_row(void *ud, const struct anfu_row *row)
+static int dispute_fill(void *el, const struct anfu_row *row)
 {
-	struct list_read *q = ud;
-	int r;
-
-	if (q->n >= q->cap)
-		return 1;
-	r = dispute_row(&q->out[q->n], row);
-	if (r == 0)
-		q->n++;
-	return r;
+	return dispute_row(el, row);
 }
 
 int anfu_dispute_list(struct anfu_disputes *d, const struct anfu_dispute_filter *f,
 		      struct anfu_dispute *out, size_t cap, size_t *ret_n)
 {
-	struct list_read q = { out, cap < ANFU_LIMIT_DISPUTE_PAGE ? cap : ANFU_LIMIT_DISPUTE_PAGE,
-			       0 };
+	struct rows_read q = { out, sizeof(*out),
+			       cap < ANFU_LIMIT_DISPUTE_PAGE ? cap : ANFU_LIMIT_DISPUTE_PAGE, 0,
+			       dispute_fill };
 	/* NULL filters match everything: ($n = '' OR col = $n) keeps one
 	 * statement for every combination (a typed parameter for PostgreSQL). */
 	const struct anfu_param p[] = {
@@ -243,24 +250,15 @@ int anfu_dispute_list(struct anfu_disputes *d, const struct anfu_dispute_filter 
 		ANFU_PS(f && f->after_id ? f->after_id : ""),
 		ANFU_PI(q.cap),
 	};
-	struct anfu_db *db = NULL;
-	int r;
 
 	if (!d || !f || (!out && cap > 0) || !ret_n)
 		return ANFU_EINVAL;
-	r = anfu_store_db(anfu_tx_exec_store(d->tx), &db);
-	if (r == 0)
-		r = anfu_db_exec(
-			db,
-			"SELECT " DISPUTE_COLUMNS " FROM dispute "
-			"WHERE ($1 = '' OR customer_id = $1) "
-			"AND ($2 = '' OR customer_id = $2 OR counterparty_id = $2) "
-			"AND ($3 = '' OR merchant_id = $3) AND ($4 = '' OR state = $4) "
-			"AND (created_ms > $5 OR (created_ms = $5 AND id > $6)) "
-			"ORDER BY created_ms, id LIMIT $7",
-			p, 7, list_row, &q, NULL);
-	if (r < 0)
-		return r;
-	*ret_n = q.n;
-	return 0;
+	return read_rows(d,
+			 "SELECT " DISPUTE_COLUMNS " FROM dispute "
+			 "WHERE ($1 = '' OR customer_id = $1) "
+			 "AND ($2 = '' OR customer_id = $2 OR counterparty_id = $2) "
+			 "AND ($3 = '' OR merchant_id = $3) AND ($4 = '' OR state = $4) "
+			 "AND (created_ms > $5 OR (created_ms = $5 AND id > $6)) "
+			 "ORDER BY created_ms, id LIMIT $7",
+			 p, 7, &q, ret_n);
 }

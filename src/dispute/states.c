@@ -18,17 +18,11 @@
  * Owns nothing; pure.
  */
 #include <stddef.h>
-#include <string.h>
 
+#include "base/states.h"
 #include "dispute/dispute.h"
 
-struct row {
-	const char *from;
-	enum anfu_dispute_event ev;
-	const char *to;
-};
-
-static const struct row table[] = {
+static const struct anfu_state_row rows[] = {
 	{ "open", ANFU_DISPUTE_EV_TAKE, "in_progress" },
 	{ "open", ANFU_DISPUTE_EV_WITHDRAW, "withdrawn" },
 	{ "in_progress", ANFU_DISPUTE_EV_RESOLVE, "resolved" },
@@ -41,19 +35,18 @@ const char *const anfu_dispute_states[ANFU_DISPUTE_NSTATES] = {
 	"open", "in_progress", "resolved", "confirmed", "withdrawn",
 };
 
+static const struct anfu_state_table table = ANFU_STATE_TABLE(rows);
+
+static const char *const finals[] = { "confirmed", "withdrawn" };
+
 const char *anfu_dispute_transition(const char *from, enum anfu_dispute_event ev)
 {
-	if (!from)
-		return NULL;
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (table[i].ev == ev && strcmp(table[i].from, from) == 0)
-			return table[i].to;
-	return NULL;
+	return anfu_state_next(&table, from, (int)ev);
 }
 
 bool anfu_dispute_state_final(const char *state)
 {
-	return state && (strcmp(state, "confirmed") == 0 || strcmp(state, "withdrawn") == 0);
+	return anfu_state_in(state, finals, sizeof(finals) / sizeof(finals[0]));
 }
 
 const char *anfu_dispute_event_name(enum anfu_dispute_event ev)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Server
-from pay import err, make_desk, merchant_staff, merchant_user, order_body, register_merchant
+from pay import (err, ledger_balance, make_desk, merchant_order, merchant_staff, merchant_user,
+                 order_body, register_merchant, row_counts, start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer
 
 DAY_MS = 86400000
@@ -28,10 +28,7 @@ VERIFY_PY = Path(__file__).resolve().parents[2] / "tools" / "verify_receipt.py"
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("payagree"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"},
-                       "pay": {"expire_interval_s": "86400"},
-                       "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    s = start_server(tmp_path_factory, "payagree")
     # 01:00 in Shanghai: the module's few minutes of clock stay in one day.
     s.clock(freeze=True)
     s.to_cn_hour(1)
@@ -44,10 +41,7 @@ def d(tmp_path_factory):
     d.tills = [merchant_user(d, "mch_gym") for _ in range(4)]
     d.clerk = merchant_staff(d, d.boss)
     yield d
-    s.stop()
-    out = s.cli_run("ledger", "verify", check=False)
-    assert out.returncode == 0, out.stdout + out.stderr
-    s.assert_stopped_cleanly()
+    stop_server(s)
 
 
 def sign(c, merchant_id="mch_gym", pin=PIN, **kw):
@@ -59,26 +53,20 @@ def sign(c, merchant_id="mch_gym", pin=PIN, **kw):
 
 
 def debit(m, agreement_no, amount, **kw):
-    body = order_body(amount=amount, **kw)
-    del body["kind"]
-    body["agreement_no"] = agreement_no
-    return m.post("/api/v1/merchant/agreement-debits", body)
+    return merchant_order(m, "/api/v1/merchant/agreement-debits", "agreement_no", agreement_no,
+                          amount, **kw)
 
 
 def wallet(s, c):
     """The customer's balance from the ledger's rows (sessions end when a
     test moves the clock by hours)."""
-    rows = s.query("SELECT debits_posted, credits_posted FROM ledger_account "
-                   "WHERE kind = 'customer_wallet' AND owner_id = ?", c.id)
-    return rows[0]["credits_posted"] - rows[0]["debits_posted"]
+    return ledger_balance(s, "customer_wallet", c.id)[0]
 
 
 def snapshot(d, c):
     s = d.s
     return (balance(c),
-            s.query("SELECT COUNT(*) AS n FROM pay_order")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
+            *row_counts(s, "pay_order", "pay_payment", "ledger_transfer"),
             [(r["agreement_id"], r["period_key"], r["used"]) for r in
              s.query("SELECT * FROM pay_agreement_usage ORDER BY agreement_id, period_key")],
             len(s.audit("pay.order.paid")))

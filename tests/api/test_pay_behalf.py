@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from conftest import Server
-from pay import create_order, err, make_desk, merchant_user, register_merchant
+from pay import (create_order, err, make_desk, merchant_user, register_merchant, row_counts,
+                 start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer
 
 TTL_MS = 600_000
@@ -22,18 +22,12 @@ TTL_MS = 600_000
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("paybehalf"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"},
-                       "pay": {"expire_interval_s": "86400", "share_ttl_s": "600"},
-                       "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    s = start_server(tmp_path_factory, "paybehalf", pay={"share_ttl_s": "600"})
     d = make_desk(s, "paybeh")
     register_merchant(d, "mch_beh", fee_bps=0)
     d.boss = merchant_user(d, "mch_beh")
     yield d
-    s.stop()
-    out = s.cli_run("ledger", "verify", check=False)
-    assert out.returncode == 0, out.stdout + out.stderr
-    s.assert_stopped_cleanly()
+    stop_server(s)
 
 
 def share(c, order_id):
@@ -50,8 +44,7 @@ def snapshot(d):
     return ([tuple(r.values()) for r in s.query("SELECT * FROM pay_share ORDER BY order_id")],
             [tuple(r.values()) for r in s.query(
                 "SELECT id, state, payer_id FROM pay_order ORDER BY id")],
-            s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
+            *row_counts(s, "pay_payment", "ledger_transfer"),
             len(s.audit("pay.order.shared")), len(s.audit("pay.order.cancelled")))
 
 

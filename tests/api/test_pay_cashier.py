@@ -13,26 +13,20 @@ import uuid
 
 import pytest
 
-from conftest import Server
-from pay import create_order, err, make_desk, merchant_user, register_merchant
+from pay import (create_order, err, make_desk, merchant_user, register_merchant, row_counts,
+                 start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer
 from test_web_pages import data_attr, keypad, positions_for
 
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("paycashier"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"},
-                       "pay": {"expire_interval_s": "86400"},
-                       "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    s = start_server(tmp_path_factory, "paycashier")
     d = make_desk(s, "paycash")
     register_merchant(d, "mch_cash", fee_bps=0)
     d.boss = merchant_user(d, "mch_cash")
     yield d
-    s.stop()
-    out = s.cli_run("ledger", "verify", check=False)
-    assert out.returncode == 0, out.stdout + out.stderr
-    s.assert_stopped_cleanly()
+    stop_server(s)
 
 
 def page(c, order_id, lang="en"):
@@ -56,9 +50,9 @@ def keypad_pay(c, order_id, kid, positions, request_id=None, **extra):
 
 def snapshot(d, c, kid=None):
     s = d.s
-    return (balance(c), s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_order WHERE state <> 'created'")[0]["n"],
+    return (balance(c),
+            *row_counts(s, "pay_payment", "ledger_transfer",
+                        "pay_order WHERE state <> 'created'"),
             len(s.audit("pay.order.paid")),
             s.query("SELECT used FROM web_keypad WHERE id = ?", kid) if kid else None)
 

@@ -15,8 +15,9 @@ import uuid
 
 import pytest
 
-from conftest import Server
-from pay import create_order, err, make_desk, merchant_user, register_merchant
+from pay import (create_order, err, ledger_balance as account, make_desk, merchant_user,
+                 order_state as state_of, pay_order as pay, register_merchant, start_server,
+                 stop_server)
 from test_wallet_transfers import PIN, balance, customer
 
 DAY_MS = 86400 * 1000
@@ -24,42 +25,19 @@ DAY_MS = 86400 * 1000
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("payescrow"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"},
-                       "pay": {"expire_interval_s": "86400"},
-                       "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    s = start_server(tmp_path_factory, "payescrow")
     d = make_desk(s, "payesc")
     register_merchant(d, "mch_esc", fee_bps=100)
     register_merchant(d, "mch_esc3", fee_bps=0, escrow_days=3)
     d.boss = merchant_user(d, "mch_esc")
     d.boss3 = merchant_user(d, "mch_esc3")
     yield d
-    s.stop()
-    out = s.cli_run("ledger", "verify", check=False)
-    assert out.returncode == 0, out.stdout + out.stderr
-    s.assert_stopped_cleanly()
-
-
-def account(s, kind, owner_id):
-    rows = s.query("SELECT credits_posted, debits_posted, credits_pending, debits_pending "
-                   "FROM ledger_account WHERE kind = ? AND owner_id = ?", kind, owner_id)
-    assert len(rows) == 1, rows
-    r = rows[0]
-    return (r["credits_posted"] - r["debits_posted"], r["credits_pending"] - r["debits_pending"])
-
-
-def pay(c, order_id, pin=PIN):
-    return c.http.post("/api/v1/me/orders/%s/pay" % order_id,
-                       {"payment_password": pin, "request_id": uuid.uuid4().hex})
+    stop_server(s)
 
 
 def confirm(c, order_id, pin=PIN):
     return c.http.post("/api/v1/me/orders/%s/confirm-receipt" % order_id,
                        {"payment_password": pin})
-
-
-def state_of(d, order_id):
-    return d.s.query("SELECT state FROM pay_order WHERE id = ?", order_id)[0]["state"]
 
 
 def escrow_row(d, order_id):

@@ -14,9 +14,10 @@ import uuid
 
 import pytest
 
-from conftest import Server
 from iam import sms_code
-from pay import create_order, err, make_desk, merchant_user, register_merchant
+from pay import (create_order, err, ledger_balance, make_desk, merchant_user,
+                 order_state as state_of, pay_order as pay, register_merchant, row_counts,
+                 start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer, step_up
 
 FRESH_MS = 300_000
@@ -24,52 +25,30 @@ FRESH_MS = 300_000
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("paygeneral"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"},
-                       # The expiry job once at the start, then not within the
-                       # module's clock moves: tests close orders with
-                       # POST /test/v1/pay/expire, deterministically.
-                       "pay": {"expire_interval_s": "86400"},
-                       "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    s = start_server(tmp_path_factory, "paygeneral")
     d = make_desk(s, "paygen")
     register_merchant(d, "mch_pay", fee_bps=60)
     register_merchant(d, "mch_free", fee_bps=0)
     d.boss = merchant_user(d, "mch_pay")
     d.free = merchant_user(d, "mch_free")
     yield d
-    s.stop()
-    out = s.cli_run("ledger", "verify", check=False)
-    assert out.returncode == 0, out.stdout + out.stderr
-    s.assert_stopped_cleanly()
+    stop_server(s)
 
 
 def account(s, kind, owner_id):
-    rows = s.query("SELECT id, debits_posted, credits_posted FROM ledger_account "
-                   "WHERE kind = ? AND owner_id = ?", kind, owner_id)
-    assert len(rows) == 1, rows
-    return rows[0]["credits_posted"] - rows[0]["debits_posted"]
+    return ledger_balance(s, kind, owner_id)[0]
 
 
 def fee_income(s):
     return account(s, "platform_fee", "platform")
 
 
-def pay(c, order_id, request_id=None, pin=PIN):
-    return c.http.post("/api/v1/me/orders/%s/pay" % order_id,
-                       {"payment_password": pin, "request_id": request_id or uuid.uuid4().hex})
-
-
 def snapshot(d, c):
     s = d.s
     return (balance(c), account(s, "merchant_pending", "mch_pay"), fee_income(s),
-            s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_order WHERE state <> 'created'")[0]["n"],
+            *row_counts(s, "pay_payment", "ledger_transfer",
+                        "pay_order WHERE state <> 'created'"),
             len(s.audit("pay.order.paid")))
-
-
-def state_of(d, order_id):
-    return d.s.query("SELECT state FROM pay_order WHERE id = ?", order_id)[0]["state"]
 
 
 def test_a_general_payment_moves_the_money_and_the_fee(d):

@@ -10,31 +10,23 @@ import json
 
 import pytest
 
-from conftest import Server
 from iam import Client
 from pay import (create_order, err, make_desk, merchant_staff, merchant_user, order_body,
-                 register_merchant)
+                 register_merchant, row_counts, start_server)
 from test_wallet_transfers import customer
 
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("payorders"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"},
-                       # The expiry job once at the start, then not within the
-                       # module's clock moves: tests close orders with
-                       # POST /test/v1/pay/expire, deterministically.
-                       "pay": {"expire_interval_s": "86400"}}).start()
+    s = start_server(tmp_path_factory, "payorders", wallet=False)
     d = make_desk(s, "payord")
     yield d
     s.assert_stopped_cleanly()
 
 
 def snapshot(s):
-    return (s.query("SELECT COUNT(*) AS n FROM pay_merchant")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_order")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_order_line")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE 'pay.%'")[0]["n"])
+    return row_counts(s, "pay_merchant", "pay_order", "pay_order_line",
+                      "audit_log WHERE action LIKE 'pay.%'")
 
 
 # ---- merchants' profiles ---------------------------------------------------------

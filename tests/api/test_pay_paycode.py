@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from conftest import Server
-from pay import err, make_desk, merchant_staff, merchant_user, order_body, register_merchant
+from pay import (err, make_desk, merchant_order, merchant_staff, merchant_user, order_body,
+                 register_merchant, row_counts, start_server, stop_server)
 from test_wallet_transfers import PIN, balance, customer
 
 NOPIN_MAX = 20000
@@ -22,18 +22,12 @@ NOPIN_MAX = 20000
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("paycode"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"},
-                       "pay": {"expire_interval_s": "86400"},
-                       "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    s = start_server(tmp_path_factory, "paycode")
     d = make_desk(s, "paycode")
     register_merchant(d, "mch_code", fee_bps=60)
     d.boss = merchant_user(d, "mch_code")
     yield d
-    s.stop()
-    out = s.cli_run("ledger", "verify", check=False)
-    assert out.returncode == 0, out.stdout + out.stderr
-    s.assert_stopped_cleanly()
+    stop_server(s)
 
 
 def issue(c):
@@ -43,18 +37,14 @@ def issue(c):
 
 
 def collect(m, code, amount, **kw):
-    body = order_body(amount=amount, **kw)
-    del body["kind"]
-    body["auth_code"] = code
-    return m.post("/api/v1/merchant/paycode-payments", body)
+    return merchant_order(m, "/api/v1/merchant/paycode-payments", "auth_code", code, amount,
+                          **kw)
 
 
 def snapshot(d, c):
     s = d.s
     return (balance(c),
-            s.query("SELECT COUNT(*) AS n FROM pay_order")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM pay_payment")[0]["n"],
-            s.query("SELECT COUNT(*) AS n FROM ledger_transfer")[0]["n"],
+            *row_counts(s, "pay_order", "pay_payment", "ledger_transfer"),
             [(r["state"], r["order_id"]) for r in
              s.query("SELECT state, order_id FROM pay_paycode ORDER BY created_ms, hash")])
 

@@ -9,18 +9,15 @@ import uuid
 
 import pytest
 
-from conftest import Server
-from pay import create_order, err, make_desk, merchant_staff, merchant_user, register_merchant
+from pay import (create_order, err, make_desk, merchant_staff, merchant_user, register_merchant,
+                 start_server, stop_server)
 from test_receipts import check_verifiers
 from test_wallet_transfers import PIN, customer
 
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("payreceipts"), init_args=("--admin", "opsadmin"),
-               config={"lockout": {"ip_failures": "10000"},
-                       "pay": {"expire_interval_s": "86400"},
-                       "wallet": {"sms_confirm_over": "100000000000"}}).start()
+    s = start_server(tmp_path_factory, "payreceipts")
     d = make_desk(s, "payrct")
     register_merchant(d, "mch_rct", fee_bps=60)
     register_merchant(d, "mch_rct2", fee_bps=0)
@@ -28,8 +25,7 @@ def d(tmp_path_factory):
     d.clerk = merchant_staff(d, d.boss)
     d.other = merchant_user(d, "mch_rct2")
     yield d
-    s.stop()
-    s.assert_stopped_cleanly()
+    stop_server(s, verify=False)
 
 
 def paid(d, amount=10084, subject="龙井茶 250g"):

@@ -60,15 +60,6 @@ static const struct anfu_iam_config *iam_of(const struct anfu_config *c)
 	return i;
 }
 
-/* The ledger's options in c. */
-static const struct anfu_ledger_config *ledger_of(const struct anfu_config *c)
-{
-	const struct anfu_ledger_config *l = anfu_config_module(c, &anfu_ledger_config_table);
-
-	assert_non_null(l);
-	return l;
-}
-
 static int load(const char *text, struct anfu_config **ret, char *err, size_t errlen)
 {
 	err[0] = '\0';
@@ -312,57 +303,24 @@ struct int_case {
 	const char *section, *key;
 	long long min, max;
 	size_t offset;
-	int owner; /* whose struct the field is in: OWN_CORE (struct anfu_config), ... */
-};
-enum {
-	OWN_CORE,
-	OWN_IAM,
-	OWN_LEDGER,
-	OWN_POINTS,
-	OWN_WALLET,
-	OWN_BANK,
-	OWN_WEB,
-	OWN_DISPUTE,
-	OWN_PAY
+	/* the table whose struct the field is in; NULL: struct anfu_config */
+	const struct anfu_config_table *owner;
 };
 
-#define IC(s, k, lo, hi, f)                                             \
-	{                                                               \
-		s, k, lo, hi, offsetof(struct anfu_config, f), OWN_CORE \
+/* A case of the option whose field f is in struct `type` of table tbl. */
+#define ICX(tbl, type, s, k, lo, hi, f)              \
+	{                                            \
+		s, k, lo, hi, offsetof(type, f), tbl \
 	}
-#define ICI(s, k, lo, hi, f)                                               \
-	{                                                                  \
-		s, k, lo, hi, offsetof(struct anfu_iam_config, f), OWN_IAM \
-	}
-#define ICL(s, k, lo, hi, f)                                                     \
-	{                                                                        \
-		s, k, lo, hi, offsetof(struct anfu_ledger_config, f), OWN_LEDGER \
-	}
-#define ICP(s, k, lo, hi, f)                                                     \
-	{                                                                        \
-		s, k, lo, hi, offsetof(struct anfu_points_config, f), OWN_POINTS \
-	}
-#define ICW(s, k, lo, hi, f)                                                     \
-	{                                                                        \
-		s, k, lo, hi, offsetof(struct anfu_wallet_config, f), OWN_WALLET \
-	}
-
-#define ICB(s, k, lo, hi, f)                                                 \
-	{                                                                    \
-		s, k, lo, hi, offsetof(struct anfu_bank_config, f), OWN_BANK \
-	}
-#define ICWEB(s, k, lo, hi, f)                                             \
-	{                                                                  \
-		s, k, lo, hi, offsetof(struct anfu_web_config, f), OWN_WEB \
-	}
-#define ICD(s, k, lo, hi, f)                                                       \
-	{                                                                          \
-		s, k, lo, hi, offsetof(struct anfu_dispute_config, f), OWN_DISPUTE \
-	}
-#define ICY(s, k, lo, hi, f)                                               \
-	{                                                                   \
-		s, k, lo, hi, offsetof(struct anfu_pay_config, f), OWN_PAY \
-	}
+#define IC(...) ICX(NULL, struct anfu_config, __VA_ARGS__)
+#define ICI(...) ICX(&anfu_iam_config_table, struct anfu_iam_config, __VA_ARGS__)
+#define ICL(...) ICX(&anfu_ledger_config_table, struct anfu_ledger_config, __VA_ARGS__)
+#define ICP(...) ICX(&anfu_points_config_table, struct anfu_points_config, __VA_ARGS__)
+#define ICW(...) ICX(&anfu_wallet_config_table, struct anfu_wallet_config, __VA_ARGS__)
+#define ICB(...) ICX(&anfu_bank_config_table, struct anfu_bank_config, __VA_ARGS__)
+#define ICWEB(...) ICX(&anfu_web_config_table, struct anfu_web_config, __VA_ARGS__)
+#define ICD(...) ICX(&anfu_dispute_config_table, struct anfu_dispute_config, __VA_ARGS__)
+#define ICY(...) ICX(&anfu_pay_config_table, struct anfu_pay_config, __VA_ARGS__)
 
 /* The configurable caps: req: WEB-DOS-01, WEB-CONC-01, WEB-CONC-03, WEB-CONC-04 */
 static const struct int_case int_cases[] = {
@@ -534,24 +492,9 @@ static void test_int_options_accept_min_and_max(void **state)
 			int_text(text, sizeof(text), &int_cases[i], bounds[b]);
 			c = load_ok(text);
 			/* The value lands in the struct of the table that owns it. */
-			if (int_cases[i].owner == OWN_IAM)
-				base = iam_of(c);
-			else if (int_cases[i].owner == OWN_LEDGER)
-				base = ledger_of(c);
-			else if (int_cases[i].owner == OWN_POINTS)
-				base = anfu_config_module(c, &anfu_points_config_table);
-			else if (int_cases[i].owner == OWN_WALLET)
-				base = anfu_config_module(c, &anfu_wallet_config_table);
-			else if (int_cases[i].owner == OWN_BANK)
-				base = anfu_config_module(c, &anfu_bank_config_table);
-			else if (int_cases[i].owner == OWN_WEB)
-				base = anfu_config_module(c, &anfu_web_config_table);
-			else if (int_cases[i].owner == OWN_DISPUTE)
-				base = anfu_config_module(c, &anfu_dispute_config_table);
-			else if (int_cases[i].owner == OWN_PAY)
-				base = anfu_config_module(c, &anfu_pay_config_table);
-			else
-				base = c;
+			base = int_cases[i].owner ? anfu_config_module(c, int_cases[i].owner)
+						  : (const void *)c;
+			assert_non_null(base);
 			assert_int_equal(
 				*(const int64_t *)((const char *)base + int_cases[i].offset),
 				bounds[b]);

@@ -16,7 +16,6 @@
  * after the server and the scheduler stopped.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "api/api.h"
 #include "api/module.h"
@@ -34,15 +33,6 @@ struct dispute_module {
 	struct anfu_disputes *d;
 	struct dispute_test_provider *tp;
 };
-
-/* The started service of the module named name. */
-static void *service_named(const struct anfu_app *app, const char *name)
-{
-	for (size_t i = 0; i < app->nmodules; i++)
-		if (strcmp(app->modules[i]->name, name) == 0)
-			return app->services ? app->services[i] : NULL;
-	return NULL;
-}
 
 static int notice(void *ud, struct anfu_tx *tx, const char *user_id, const char *zh,
 		  const char *en)
@@ -95,7 +85,7 @@ static int dispute_start(struct anfu_app *app, const void *config, void **ret_sv
 {
 	const struct anfu_dispute_deps deps = { config, app->tx, notice, app->iam };
 	struct dispute_module *m = calloc(1, sizeof(*m));
-	struct anfu_wallet *w = service_named(app, "wallet");
+	struct anfu_wallet *w = anfu_api_service_named(app, "wallet");
 	int r;
 
 	if (!m)

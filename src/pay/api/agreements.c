@@ -37,29 +37,6 @@
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
-static const struct anfu_principal *customer(struct anfu_req *req)
-{
-	const struct anfu_principal *p = req->principal;
-
-	return p && p->kind == ANFU_USER_CUSTOMER ? p : NULL;
-}
-
-static const struct anfu_principal *merchant_user(struct anfu_req *req)
-{
-	const struct anfu_principal *pr = req->principal;
-
-	return pr && pr->kind == ANFU_USER_MERCHANT && pr->merchant_id[0] ? pr : NULL;
-}
-
-/* The receipt service (its key signs agreements), by module name. */
-static struct anfu_receipt *receipt_service(const struct anfu_app *app)
-{
-	for (size_t i = 0; i < app->nmodules; i++)
-		if (strcmp(app->modules[i]->name, "receipt") == 0)
-			return app->services ? app->services[i] : NULL;
-	return NULL;
-}
-
 static json_t *agreement_json(const struct anfu_pay_agreement *a, const char *doc)
 {
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I}",
@@ -105,12 +82,12 @@ int anfu_pay_api_me_agreement_sign(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	struct anfu_pay *p = anfu_pay_api_service(req);
-	struct anfu_receipt *rc = receipt_service(app);
-	const struct anfu_principal *pr = customer(req);
+	/* The receipt service: its key signs agreements. */
+	struct anfu_receipt *rc = anfu_api_service_named(app, "receipt");
+	const struct anfu_principal *pr = anfu_pay_api_customer(req);
 	struct sign_body b;
 	struct anfu_pay_agreement_req q;
 	struct anfu_pay_agreement a;
-	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_pin_ok pin = { 0 };
 	struct anfu_iam_ctx ctx;
 	struct anfu_actor actor;
@@ -124,14 +101,10 @@ int anfu_pay_api_me_agreement_sign(struct anfu_req *req, struct anfu_resp *resp)
 	if (!pr)
 		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
 	r = anfu_req_json(req, sign_fields, NFIELDS(sign_fields), &b);
+	if (r == 0)
+		r = anfu_pay_api_pin(req, &ctx, pr, b.payment_password.ptr, &pin);
 	if (r < 0)
 		return r;
-	anfu_api_ctx(req, &ctx);
-	/* The PIN first: its failures count and lock (iam, IAM-LOCK-03). */
-	r = anfu_iam_verify_payment_password_deferred(app->iam, &ctx, pr, b.payment_password.ptr,
-						      &pin, &e);
-	if (r < 0)
-		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
 	q = (struct anfu_pay_agreement_req){
 		.customer_id = pr->user_id,
 		.merchant_id = b.merchant_id.ptr,
@@ -172,18 +145,17 @@ int anfu_pay_api_me_agreement_sign(struct anfu_req *req, struct anfu_resp *resp)
 
 int anfu_pay_api_me_agreements(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = customer(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_agreement *out = NULL;
 	struct anfu_db *db = NULL;
 	size_t n = 0;
 	json_t *items;
 	int r;
 
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_AGREEMENTS, (void **)&out);
+	r = anfu_pay_api_reader(req, false, &pr, &db);
 	if (r == 0)
-		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+		r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_AGREEMENTS,
+				     (void **)&out);
 	if (r == 0)
 		r = anfu_pay_agreement_list(db, pr->user_id, out, ANFU_LIMIT_PAY_AGREEMENTS, &n);
 	if (r < 0)
@@ -197,17 +169,15 @@ int anfu_pay_api_me_agreements(struct anfu_req *req, struct anfu_resp *resp)
 
 int anfu_pay_api_me_agreement_get(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = customer(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_agreement a;
 	struct anfu_db *db = NULL;
 	char *id = NULL, *doc = NULL;
 	int r;
 
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_api_path_id(req, "agr", &id);
+	r = anfu_pay_api_reader(req, false, &pr, &db);
 	if (r == 0)
-		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+		r = anfu_api_path_id(req, "agr", &id);
 	if (r == 0)
 		r = anfu_pay_agreement_get(db, id, &a, &doc);
 	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(a.customer_id, pr->user_id) != 0)) {
@@ -223,19 +193,17 @@ int anfu_pay_api_me_agreement_get(struct anfu_req *req, struct anfu_resp *resp)
 
 int anfu_pay_api_me_agreement_revoke(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = customer(req);
+	struct anfu_pay *p = NULL;
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_agreement a;
 	struct anfu_actor actor;
 	const char *code = NULL;
 	char *id = NULL;
 	int r;
 
-	if (!p)
-		return ANFU_EINTERNAL;
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_api_path_id(req, "agr", &id);
+	r = anfu_pay_api_who(req, false, &p, &pr);
+	if (r == 0)
+		r = anfu_api_path_id(req, "agr", &id);
 	if (r < 0)
 		return r;
 	anfu_pay_api_actor(req, &actor);
@@ -243,89 +211,29 @@ int anfu_pay_api_me_agreement_revoke(struct anfu_req *req, struct anfu_resp *res
 	if (r < 0)
 		return r;
 	if (code)
-		return anfu_req_fail(req,
-				     strcmp(code, ANFU_R_PAY_AGREEMENT_NOT_FOUND) == 0
-					     ? ANFU_ENOTFOUND
-					     : ANFU_ECONFLICT,
-				     code, NULL);
+		return anfu_pay_api_refuse(req, code, NULL, ANFU_R_PAY_AGREEMENT_NOT_FOUND, NULL);
 	resp->body = agreement_json(&a, NULL);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
 int anfu_pay_api_agreement_debit(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_app *app = req->app;
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = merchant_user(req);
-	struct anfu_pay_line *lines = NULL;
-	struct anfu_pay_order *o = NULL;
-	struct anfu_pay_order_req q;
+	struct anfu_pay_api_order_in in;
 	struct anfu_pay_debit_req dq;
 	struct anfu_pay_debit_result *res = NULL;
-	struct anfu_actor actor;
-	struct anfu_db *db = NULL;
 	char agr[ANFU_ID_MAX];
-	json_t *root = NULL, *an;
-	int r;
+	int r = anfu_arena_alloc(req->arena, sizeof(*res), (void **)&res);
 
-	memset(&q, 0, sizeof(q));
-	if (!p)
-		return ANFU_EINTERNAL;
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*lines) * ANFU_LIMIT_PAY_LINES, (void **)&lines);
+	/* An agreement debit's order is of kind agreement. */
 	if (r == 0)
-		r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
-	if (r == 0)
-		r = anfu_arena_alloc(req->arena, sizeof(*res), (void **)&res);
-	if (r == 0)
-		r = anfu_pay_api_body(req, &root);
+		r = anfu_pay_api_order_begin(req, "agreement_no", agr, sizeof(agr), "agreement",
+					     &in);
 	if (r < 0)
 		return r;
-	an = json_is_object(root) ? json_object_get(root, "agreement_no") : NULL;
-	if (json_is_object(root) && !an)
-		r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_MISSING_FIELD, "agreement_no");
-	else if (an && !json_is_string(an))
-		r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "agreement_no");
-	else if (an && (json_string_length(an) < 1 || json_string_length(an) >= sizeof(agr)))
-		r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "agreement_no");
-	if (r == 0 && an) {
-		(void)anfu_strlcpy(agr, json_string_value(an), sizeof(agr));
-		(void)json_object_del(root, "agreement_no");
-		/* An agreement debit's order is of kind agreement: not the body's. */
-		if (json_object_get(root, "kind"))
-			r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_UNKNOWN_FIELD, "body");
-		else
-			(void)json_object_set_new(root, "kind", json_string("agreement"));
-	}
-	if (r == 0)
-		r = anfu_pay_api_order_decode(req, root, &q, lines);
-	if (r < 0) {
-		json_decref(root);
-		return r;
-	}
-	q.merchant_id = pr->merchant_id;
-	q.user_id = pr->user_id;
-	dq = (struct anfu_pay_debit_req){ &q, agr };
-	anfu_pay_api_actor(req, &actor);
-	r = anfu_pay_agreement_debit(p, &actor, &dq, res);
-	json_decref(root);
-	if (r < 0)
-		return r;
-	if (res->code)
-		return anfu_req_fail(req,
-				     strcmp(res->code, ANFU_R_PAY_AGREEMENT_NOT_FOUND) == 0
-					     ? ANFU_ENOTFOUND
-					     : ANFU_ECONFLICT,
-				     res->code, res->field);
-	r = anfu_store_db(app->store, &db);
-	if (r == 0)
-		r = anfu_pay_order_get(db, res->order_id, o);
-	if (r < 0)
-		return r;
-	resp->status = res->payment.existed ? 200 : 201;
-	resp->body = anfu_pay_api_order_json(o);
-	if (resp->body)
-		(void)anfu_json_set(resp->body, "existed", json_boolean(res->payment.existed));
-	return resp->body ? 0 : ANFU_EINTERNAL;
+	dq = (struct anfu_pay_debit_req){ &in.q, agr };
+	r = anfu_pay_agreement_debit(in.p, &in.actor, &dq, res);
+	json_decref(in.root);
+	return anfu_pay_api_order_end(req, resp, r, res->code, res->field,
+				      ANFU_R_PAY_AGREEMENT_NOT_FOUND, res->order_id,
+				      res->payment.existed);
 }

@@ -33,27 +33,16 @@
 #include "pay/pay.h"
 #include "store/store.h"
 
-static const struct anfu_principal *customer(struct anfu_req *req)
-{
-	const struct anfu_principal *p = req->principal;
-
-	return p && p->kind == ANFU_USER_CUSTOMER ? p : NULL;
-}
-
 static int refusal(struct anfu_req *req, const char *code)
 {
-	return anfu_req_fail(req,
-			     strcmp(code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ||
-					     strcmp(code, ANFU_R_PAY_SHARE_NOT_FOUND) == 0
-				     ? ANFU_ENOTFOUND
-				     : ANFU_ECONFLICT,
-			     code, NULL);
+	return anfu_pay_api_refuse(req, code, NULL, ANFU_R_PAY_ORDER_NOT_FOUND,
+				   ANFU_R_PAY_SHARE_NOT_FOUND);
 }
 
 int anfu_pay_api_me_share(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = customer(req);
+	struct anfu_pay *p = NULL;
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_share s;
 	struct anfu_actor actor;
 	const char *code = NULL;
@@ -61,11 +50,9 @@ int anfu_pay_api_me_share(struct anfu_req *req, struct anfu_resp *resp)
 	char *id = NULL;
 	int r;
 
-	if (!p)
-		return ANFU_EINTERNAL;
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_api_path_id(req, "ord", &id);
+	r = anfu_pay_api_who(req, false, &p, &pr);
+	if (r == 0)
+		r = anfu_api_path_id(req, "ord", &id);
 	if (r < 0)
 		return r;
 	anfu_pay_api_actor(req, &actor);
@@ -99,7 +86,7 @@ static int resolve(struct anfu_req *req, struct anfu_pay_share *s, char **ret_to
 
 int anfu_pay_api_shared_get(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = customer(req);
+	const struct anfu_principal *pr = anfu_pay_api_customer(req);
 	struct anfu_pay_share s;
 	char *token = NULL;
 	int r;
@@ -121,7 +108,7 @@ int anfu_pay_api_shared_pay(struct anfu_req *req, struct anfu_resp *resp)
 	char *token = NULL, *id = NULL;
 	int r;
 
-	if (!customer(req))
+	if (!anfu_pay_api_customer(req))
 		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
 	r = resolve(req, &s, &token);
 	if (r == 0)

@@ -37,16 +37,9 @@
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
-static const struct anfu_principal *customer(struct anfu_req *req)
-{
-	const struct anfu_principal *p = req->principal;
-
-	return p && p->kind == ANFU_USER_CUSTOMER ? p : NULL;
-}
-
 int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = customer(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_order *o = NULL;
 	struct anfu_pay_merchant m;
 	struct anfu_pay_share share;
@@ -56,13 +49,11 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 	char *id = NULL;
 	int r;
 
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
+	r = anfu_pay_api_reader(req, false, &pr, &db);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
 	if (r == 0)
 		r = anfu_api_path_id(req, "ord", &id);
-	if (r == 0)
-		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
 	if (r == 0)
 		r = anfu_pay_order_get(db, id, o);
 	if (r == 0)
@@ -160,13 +151,11 @@ int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const char *id,
 			   const char *share_token)
 {
-	struct anfu_app *app = req->app;
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = customer(req);
+	struct anfu_pay *p = NULL;
+	const struct anfu_principal *pr = NULL;
 	struct pay_body b;
 	struct anfu_pay_pay_req q;
 	struct anfu_pay_payment *out = NULL;
-	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_pin_ok pin = { 0 };
 	struct anfu_iam_ctx ctx;
 	struct anfu_actor actor;
@@ -175,10 +164,9 @@ int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const c
 	int r;
 
 	memset(&b, 0, sizeof(b));
-	if (!p)
-		return ANFU_EINTERNAL;
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
+	r = anfu_pay_api_who(req, false, &p, &pr);
+	if (r < 0)
+		return r;
 	r = anfu_req_json(req, pay_fields, NFIELDS(pay_fields), &b);
 	if (r < 0 && req->err_code && strcmp(req->err_field, "positions") == 0)
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_R_WEB_KEYPAD_POSITIONS, "positions");
@@ -189,12 +177,10 @@ int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const c
 	r = pin_of(req, &b, digits, sizeof(digits));
 	if (r < 0)
 		return r;
-	anfu_api_ctx(req, &ctx);
-	/* The PIN first: its failures count and lock (iam, IAM-LOCK-03). */
-	r = anfu_iam_verify_payment_password_deferred(app->iam, &ctx, pr, digits, &pin, &e);
+	r = anfu_pay_api_pin(req, &ctx, pr, digits, &pin);
 	anfu_wipe(digits, sizeof(digits));
 	if (r < 0)
-		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
+		return r;
 	q = (struct anfu_pay_pay_req){ id,	   pr->user_id,	   b.request_id.ptr,
 				       pr->mfa_ms, pr->mfa_method, &pin,
 				       share_token };
@@ -203,13 +189,8 @@ int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const c
 	if (r < 0)
 		return r;
 	if (out->code)
-		return anfu_req_fail(
-			req,
-			strcmp(out->code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ||
-					strcmp(out->code, ANFU_R_PAY_SHARE_NOT_FOUND) == 0
-				? ANFU_ENOTFOUND
-				: ANFU_ECONFLICT,
-			out->code, out->field);
+		return anfu_pay_api_refuse(req, out->code, out->field, ANFU_R_PAY_ORDER_NOT_FOUND,
+					   ANFU_R_PAY_SHARE_NOT_FOUND);
 	resp->status = out->existed ? 200 : 201;
 	resp->body = json_pack(
 		"{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:s?, s:b}", "id", out->id,
@@ -223,25 +204,11 @@ int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const c
 
 int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = customer(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_order *o = NULL;
-	struct anfu_actor actor;
 	const char *code = NULL;
-	char *id = NULL;
-	int r;
+	int r = anfu_pay_api_cancel(req, false, &pr, &o, &code);
 
-	if (!p)
-		return ANFU_EINTERNAL;
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
-	if (r == 0)
-		r = anfu_api_path_id(req, "ord", &id);
-	if (r < 0)
-		return r;
-	anfu_pay_api_actor(req, &actor);
-	r = anfu_pay_order_cancel(p, &actor, NULL, id, o, &code);
 	if (r < 0)
 		return r;
 	/* Paid by another customer: none of this one's business. */
@@ -249,10 +216,7 @@ int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp)
 	    strcmp(o->payer_id, pr->user_id) != 0)
 		code = ANFU_R_PAY_ORDER_NOT_FOUND;
 	if (code)
-		return anfu_req_fail(req,
-				     strcmp(code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ? ANFU_ENOTFOUND
-										   : ANFU_ECONFLICT,
-				     code, NULL);
+		return anfu_pay_api_refuse(req, code, NULL, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
 	resp->body = json_pack("{s:s, s:s}", "id", o->id, "state", anfu_pay_state_name(o->state));
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }

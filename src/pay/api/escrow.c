@@ -52,13 +52,11 @@ static const struct anfu_jfield confirm_fields[] = {
 
 int anfu_pay_api_me_confirm_receipt(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_app *app = req->app;
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = req->principal;
+	struct anfu_pay *p = NULL;
+	const struct anfu_principal *pr = NULL;
 	struct confirm_body b;
 	struct anfu_pay_confirm_req q;
 	struct anfu_pay_escrow *e = NULL;
-	struct anfu_iam_err err = { 0 };
 	struct anfu_iam_pin_ok pin = { 0 };
 	struct anfu_iam_ctx ctx;
 	struct anfu_actor actor;
@@ -67,33 +65,24 @@ int anfu_pay_api_me_confirm_receipt(struct anfu_req *req, struct anfu_resp *resp
 	int r;
 
 	memset(&b, 0, sizeof(b));
-	if (!p)
-		return ANFU_EINTERNAL;
-	if (!pr || pr->kind != ANFU_USER_CUSTOMER)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_api_path_id(req, "ord", &id);
+	r = anfu_pay_api_who(req, false, &p, &pr);
+	if (r == 0)
+		r = anfu_api_path_id(req, "ord", &id);
 	if (r == 0)
 		r = anfu_req_json(req, confirm_fields, NFIELDS(confirm_fields), &b);
 	if (r == 0)
 		r = anfu_arena_alloc(req->arena, sizeof(*e), (void **)&e);
+	if (r == 0)
+		r = anfu_pay_api_pin(req, &ctx, pr, b.payment_password.ptr, &pin);
 	if (r < 0)
 		return r;
-	anfu_api_ctx(req, &ctx);
-	/* The PIN first: its failures count and lock (iam, IAM-LOCK-03). */
-	r = anfu_iam_verify_payment_password_deferred(app->iam, &ctx, pr, b.payment_password.ptr,
-						      &pin, &err);
-	if (r < 0)
-		return err.code ? anfu_req_fail(req, r, err.code, err.field) : r;
 	q = (struct anfu_pay_confirm_req){ id, pr->user_id, &pin };
 	anfu_pay_api_actor(req, &actor);
 	r = anfu_pay_escrow_confirm(p, &actor, &q, e, &code);
 	if (r < 0)
 		return r;
 	if (code)
-		return anfu_req_fail(req,
-				     strcmp(code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ? ANFU_ENOTFOUND
-										   : ANFU_ECONFLICT,
-				     code, NULL);
+		return anfu_pay_api_refuse(req, code, NULL, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
 	resp->body = json_pack("{s:s, s:s, s:o}", "id", id, "state", "escrow_released", "escrow",
 			       anfu_pay_api_escrow_json(e));
 	return resp->body ? 0 : ANFU_EINTERNAL;

@@ -10,8 +10,10 @@
 #include <stdint.h>
 
 #include "api/module.h"
+#include "audit/audit.h"
 #include "base/json.h"
 #include "base/rand.h"
+#include "pay/pay.h"
 
 extern const struct anfu_module anfu_pay_module;
 
@@ -21,11 +23,47 @@ struct anfu_actor;
 struct anfu_pay_line;
 struct anfu_pay_order;
 struct anfu_pay_order_req;
+struct anfu_principal;
+struct anfu_iam_ctx;
+struct anfu_iam_pin_ok;
+struct anfu_db;
 
 /* common.c: what the handlers share */
 struct anfu_pay *anfu_pay_api_service(struct anfu_req *req);
 /* The audit actor of req (strings borrowed from req). */
 void anfu_pay_api_actor(const struct anfu_req *req, struct anfu_actor *a);
+/* The session's principal when it is a customer, else NULL. */
+const struct anfu_principal *anfu_pay_api_customer(const struct anfu_req *req);
+/* The session's principal when it is a user of a merchant, else NULL. */
+const struct anfu_principal *anfu_pay_api_merchant_user(const struct anfu_req *req);
+/* The service and the session's principal (merchant: a user of a
+ * merchant, else a customer): 0 with *ret_p and *ret_pr, ANFU_EINTERNAL
+ * without the service, or the request's 403 forbidden. */
+int anfu_pay_api_who(struct anfu_req *req, bool merchant, struct anfu_pay **ret_p,
+		     const struct anfu_principal **ret_pr);
+/* A read route's session principal (merchant: a user of a merchant, else
+ * a customer) and the store's connection of this thread: 0 with *ret_pr
+ * and *ret_db, the request's 403 forbidden, or an error. */
+int anfu_pay_api_reader(struct anfu_req *req, bool merchant, const struct anfu_principal **ret_pr,
+			struct anfu_db **ret_db);
+/* Fails req with the service's refusal code (field may be NULL): returns
+ * ANFU_ENOTFOUND when code is not_found or not_found2 (either may be
+ * NULL), else ANFU_ECONFLICT. (The answer's status is the code's row of
+ * the error table, src/http/errors.c: 404 for the not-found codes.) */
+int anfu_pay_api_refuse(struct anfu_req *req, const char *code, const char *field,
+			const char *not_found, const char *not_found2);
+/* Checks pr's payment PIN with iam, deferred (its failures count and
+ * lock): 0 with *ret_ok set (ctx filled from req; both must outlive
+ * *ret_ok), or iam's refusal failed on req, or an error. */
+int anfu_pay_api_pin(struct anfu_req *req, struct anfu_iam_ctx *ctx,
+		     const struct anfu_principal *pr, const char *pin,
+		     struct anfu_iam_pin_ok *ret_ok);
+/* Cancels the path's order {id} for the session's principal (merchant: a
+ * user of a merchant, its own merchant's orders only; else a customer):
+ * 0 with *ret_pr, *ret_o (the request's arena) and *ret_code (the
+ * service's refusal or NULL), or as anfu_pay_api_who(), or an error. */
+int anfu_pay_api_cancel(struct anfu_req *req, bool merchant, const struct anfu_principal **ret_pr,
+			struct anfu_pay_order **ret_o, const char **ret_code);
 
 /* merchants.c: operators' routes, /admin/v1/merchants */
 int anfu_pay_api_merchant_create(struct anfu_req *req, struct anfu_resp *resp);
@@ -60,6 +98,38 @@ int anfu_pay_api_body(struct anfu_req *req, json_t **ret);
 int anfu_pay_api_order_decode(struct anfu_req *req, json_t *root, struct anfu_pay_order_req *q,
 			      struct anfu_pay_line *lines);
 json_t *anfu_pay_api_order_json(const struct anfu_pay_order *o);
+/* A merchant user's request that makes an order, decoded by
+ * anfu_pay_api_order_begin(): the service, the principal, the audit actor,
+ * the order's fields (q's strings borrowed from root, its lines in the
+ * request's arena; q.merchant_id and q.user_id the principal's). The
+ * caller decrefs root after the service call. */
+struct anfu_pay_api_order_in {
+	struct anfu_pay *p;
+	const struct anfu_principal *pr;
+	struct anfu_actor actor;
+	struct anfu_pay_order_req q;
+	json_t *root;
+};
+/* Decodes a merchant user's order-making request into *in (written only
+ * on success; buf may be written either way). key NULL: the
+ * body is the order's fields. Else the body also has the string field
+ * `key` (1 to cap - 1 bytes, copied into buf and taken out of the body)
+ * and the route makes an order of kind `kind` (a kind in the body is
+ * unknown_field). Returns 0, ANFU_EINTERNAL without the service, or the
+ * request's failure: 403 forbidden (no merchant user), 400 missing_field /
+ * invalid_field / out_of_range for key, those of the order's fields. */
+int anfu_pay_api_order_begin(struct anfu_req *req, const char *key, char *buf, size_t cap,
+			     const char *kind, struct anfu_pay_api_order_in *in);
+/* Answers with order o as its merchant sees it and "existed": 201, or 200
+ * for an order that existed. */
+int anfu_pay_api_order_reply(struct anfu_resp *resp, const struct anfu_pay_order *o, bool existed);
+/* Ends a merchant user's order-making request after the service call: r
+ * its result, code and field its refusal or NULL (failed on req as
+ * anfu_pay_api_refuse() does, not_found its not-found code or NULL), id
+ * the order it made or found, answered as anfu_pay_api_order_reply()
+ * does. */
+int anfu_pay_api_order_end(struct anfu_req *req, struct anfu_resp *resp, int r, const char *code,
+			   const char *field, const char *not_found, const char *id, bool existed);
 
 /* paycode.c: payment codes (docs/payments.md, "Payment code") */
 int anfu_pay_api_me_paycode(struct anfu_req *req, struct anfu_resp *resp);

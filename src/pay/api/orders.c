@@ -38,13 +38,6 @@
 #include "store/store.h"
 
 /* Only merchant users with a merchant have orders. */
-static const struct anfu_principal *merchant_user(struct anfu_req *req)
-{
-	const struct anfu_principal *pr = req->principal;
-
-	return pr && pr->kind == ANFU_USER_MERCHANT && pr->merchant_id[0] ? pr : NULL;
-}
-
 static json_t *lines_json(const struct anfu_pay_order *o)
 {
 	json_t *a = json_array();
@@ -239,48 +232,23 @@ static int body_json(struct anfu_req *req, json_t **ret)
 
 int anfu_pay_api_order_create(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = merchant_user(req);
-	struct anfu_pay_line *lines = NULL;
+	struct anfu_pay_api_order_in in;
 	struct anfu_pay_order *o = NULL;
-	struct anfu_pay_order_req q;
-	struct body_err e = { NULL, NULL };
-	struct anfu_actor actor;
 	const char *code = NULL, *field = NULL;
-	json_t *root = NULL;
 	bool existed = false;
-	int r;
+	int r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
 
-	memset(&q, 0, sizeof(q));
-	if (!p)
-		return ANFU_EINTERNAL;
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*lines) * ANFU_LIMIT_PAY_LINES, (void **)&lines);
 	if (r == 0)
-		r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
-	if (r == 0)
-		r = body_json(req, &root);
+		r = anfu_pay_api_order_begin(req, NULL, NULL, 0, NULL, &in);
 	if (r < 0)
 		return r;
-	if (!order_of(root, &q, lines, &e)) {
-		json_decref(root);
-		return anfu_req_fail(req, ANFU_EINVAL, e.code, e.field);
-	}
-	q.merchant_id = pr->merchant_id;
-	q.user_id = pr->user_id;
-	anfu_pay_api_actor(req, &actor);
-	r = anfu_pay_order_create(p, &actor, &q, o, &existed, &code, &field);
-	json_decref(root);
+	r = anfu_pay_order_create(in.p, &in.actor, &in.q, o, &existed, &code, &field);
+	json_decref(in.root);
 	if (r < 0)
 		return r;
 	if (code)
 		return anfu_req_fail(req, ANFU_ECONFLICT, code, field);
-	resp->status = existed ? 200 : 201;
-	resp->body = order_json(o, true);
-	if (resp->body)
-		(void)anfu_json_set(resp->body, "existed", json_boolean(existed));
-	return resp->body ? 0 : ANFU_EINTERNAL;
+	return anfu_pay_api_order_reply(resp, o, existed);
 }
 
 /* The order {id} of the caller's merchant, or the request's 404. */
@@ -304,7 +272,7 @@ static int own_order(struct anfu_req *req, const struct anfu_principal *pr,
 
 int anfu_pay_api_order_get(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = merchant_user(req);
+	const struct anfu_principal *pr = anfu_pay_api_merchant_user(req);
 	struct anfu_pay_order *o = NULL;
 	int r;
 
@@ -321,39 +289,22 @@ int anfu_pay_api_order_get(struct anfu_req *req, struct anfu_resp *resp)
 
 int anfu_pay_api_order_cancel(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = merchant_user(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_order *o = NULL;
-	struct anfu_actor actor;
 	const char *code = NULL;
-	char *id = NULL;
-	int r;
+	int r = anfu_pay_api_cancel(req, true, &pr, &o, &code);
 
-	if (!p)
-		return ANFU_EINTERNAL;
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
-	if (r == 0)
-		r = anfu_api_path_id(req, "ord", &id);
-	if (r < 0)
-		return r;
-	anfu_pay_api_actor(req, &actor);
-	r = anfu_pay_order_cancel(p, &actor, pr->merchant_id, id, o, &code);
 	if (r < 0)
 		return r;
 	if (code)
-		return anfu_req_fail(req,
-				     strcmp(code, ANFU_R_PAY_ORDER_NOT_FOUND) == 0 ? ANFU_ENOTFOUND
-										   : ANFU_ECONFLICT,
-				     code, NULL);
+		return anfu_pay_api_refuse(req, code, NULL, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
 	resp->body = order_json(o, true);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
 int anfu_pay_api_orders(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = merchant_user(req);
+	const struct anfu_principal *pr = anfu_pay_api_merchant_user(req);
 	const char *otn = anfu_req_query(req, "out_trade_no");
 	const char *cursor = anfu_req_query(req, "cursor");
 	const char *lim = anfu_req_query(req, "limit");
@@ -417,4 +368,82 @@ int anfu_pay_api_order_decode(struct anfu_req *req, json_t *root, struct anfu_pa
 json_t *anfu_pay_api_order_json(const struct anfu_pay_order *o)
 {
 	return order_json(o, true);
+}
+
+int anfu_pay_api_order_begin(struct anfu_req *req, const char *key, char *buf, size_t cap,
+			     const char *kind, struct anfu_pay_api_order_in *in)
+{
+	struct anfu_pay_api_order_in x;
+	struct anfu_pay_line *lines = NULL;
+	json_t *root = NULL, *v = NULL;
+	int r;
+
+	memset(&x, 0, sizeof(x));
+	r = anfu_pay_api_who(req, true, &x.p, &x.pr);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*lines) * ANFU_LIMIT_PAY_LINES,
+				     (void **)&lines);
+	if (r == 0)
+		r = body_json(req, &root);
+	if (r < 0)
+		return r;
+	if (key) {
+		v = json_is_object(root) ? json_object_get(root, key) : NULL;
+		if (json_is_object(root) && !v)
+			r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_MISSING_FIELD, key);
+		else if (v && !json_is_string(v))
+			r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, key);
+		else if (v && (json_string_length(v) < 1 || json_string_length(v) >= cap))
+			r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, key);
+	}
+	if (r == 0 && v) {
+		(void)anfu_strlcpy(buf, json_string_value(v), cap);
+		(void)json_object_del(root, key);
+		/* The route decides the order's kind: not the body. */
+		if (json_object_get(root, "kind"))
+			r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_UNKNOWN_FIELD, "body");
+		else
+			(void)json_object_set_new(root, "kind", json_string(kind));
+	}
+	if (r == 0)
+		r = anfu_pay_api_order_decode(req, root, &x.q, lines);
+	if (r < 0) {
+		json_decref(root);
+		return r;
+	}
+	x.q.merchant_id = x.pr->merchant_id;
+	x.q.user_id = x.pr->user_id;
+	anfu_pay_api_actor(req, &x.actor);
+	x.root = root;
+	*in = x;
+	return 0;
+}
+
+int anfu_pay_api_order_reply(struct anfu_resp *resp, const struct anfu_pay_order *o, bool existed)
+{
+	resp->status = existed ? 200 : 201;
+	resp->body = order_json(o, true);
+	if (resp->body)
+		(void)anfu_json_set(resp->body, "existed", json_boolean(existed));
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_pay_api_order_end(struct anfu_req *req, struct anfu_resp *resp, int r, const char *code,
+			   const char *field, const char *not_found, const char *id, bool existed)
+{
+	struct anfu_pay_order *o = NULL;
+	struct anfu_db *db = NULL;
+
+	if (r < 0)
+		return r;
+	if (code)
+		return anfu_pay_api_refuse(req, code, field, not_found, NULL);
+	r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
+	if (r == 0)
+		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+	if (r == 0)
+		r = anfu_pay_order_get(db, id, o);
+	if (r < 0)
+		return r;
+	return anfu_pay_api_order_reply(resp, o, existed);
 }

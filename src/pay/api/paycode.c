@@ -36,20 +36,6 @@
 #include "pay/pay.h"
 #include "store/store.h"
 
-static const struct anfu_principal *customer(struct anfu_req *req)
-{
-	const struct anfu_principal *p = req->principal;
-
-	return p && p->kind == ANFU_USER_CUSTOMER ? p : NULL;
-}
-
-static const struct anfu_principal *merchant_user(struct anfu_req *req)
-{
-	const struct anfu_principal *pr = req->principal;
-
-	return pr && pr->kind == ANFU_USER_MERCHANT && pr->merchant_id[0] ? pr : NULL;
-}
-
 /* png as a data URI in the request's arena. */
 static int png_uri(struct anfu_req *req, const unsigned char *png, size_t len, const char **ret)
 {
@@ -72,7 +58,7 @@ int anfu_pay_api_me_paycode(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
 	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = customer(req);
+	const struct anfu_principal *pr = anfu_pay_api_customer(req);
 	struct anfu_pay_paycode c;
 	struct anfu_actor actor;
 	unsigned char *png = NULL;
@@ -105,19 +91,17 @@ int anfu_pay_api_me_paycode(struct anfu_req *req, struct anfu_resp *resp)
 
 int anfu_pay_api_me_paycode_pending(struct anfu_req *req, struct anfu_resp *resp)
 {
-	const struct anfu_principal *pr = customer(req);
+	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_order *out = NULL;
 	struct anfu_db *db = NULL;
 	size_t n = 0;
 	json_t *items;
 	int r;
 
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_PAYCODE_PENDING,
-			     (void **)&out);
+	r = anfu_pay_api_reader(req, false, &pr, &db);
 	if (r == 0)
-		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
+		r = anfu_arena_alloc(req->arena, sizeof(*out) * ANFU_LIMIT_PAY_PAYCODE_PENDING,
+				     (void **)&out);
 	if (r == 0)
 		r = anfu_pay_paycode_pending(db, pr->user_id, out, ANFU_LIMIT_PAY_PAYCODE_PENDING,
 					     &n);
@@ -147,74 +131,24 @@ int anfu_pay_api_me_paycode_pending(struct anfu_req *req, struct anfu_resp *resp
 int anfu_pay_api_paycode_collect(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_app *app = req->app;
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	const struct anfu_principal *pr = merchant_user(req);
-	struct anfu_pay_line *lines = NULL;
-	struct anfu_pay_order *o = NULL;
-	struct anfu_pay_order_req q;
+	struct anfu_pay_api_order_in in;
 	struct anfu_pay_paycode_req cq;
 	struct anfu_pay_paycode_result *res = NULL;
-	struct anfu_actor actor;
-	struct anfu_db *db = NULL;
 	char code[ANFU_PAY_PAYCODE_DIGITS + 1];
-	json_t *root = NULL, *ac;
 	int r;
 
-	memset(&q, 0, sizeof(q));
-	if (!p || !app->keys)
+	if (!app->keys)
 		return ANFU_EINTERNAL;
-	if (!pr)
-		return anfu_req_fail(req, ANFU_EPERM, ANFU_R_FORBIDDEN, NULL);
-	r = anfu_arena_alloc(req->arena, sizeof(*lines) * ANFU_LIMIT_PAY_LINES, (void **)&lines);
+	r = anfu_arena_alloc(req->arena, sizeof(*res), (void **)&res);
+	/* A payment-code order is a general one. */
 	if (r == 0)
-		r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
-	if (r == 0)
-		r = anfu_arena_alloc(req->arena, sizeof(*res), (void **)&res);
-	if (r == 0)
-		r = anfu_pay_api_body(req, &root);
+		r = anfu_pay_api_order_begin(req, "auth_code", code, sizeof(code), "general", &in);
 	if (r < 0)
 		return r;
-	ac = json_is_object(root) ? json_object_get(root, "auth_code") : NULL;
-	if (json_is_object(root) && !ac)
-		r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_MISSING_FIELD, "auth_code");
-	else if (ac && !json_is_string(ac))
-		r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "auth_code");
-	else if (ac && (json_string_length(ac) < 1 || json_string_length(ac) >= sizeof(code)))
-		r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_OUT_OF_RANGE, "auth_code");
-	if (r == 0 && ac) {
-		(void)anfu_strlcpy(code, json_string_value(ac), sizeof(code));
-		(void)json_object_del(root, "auth_code");
-		/* A payment-code order is a general one: the kind is not the body's. */
-		if (json_object_get(root, "kind"))
-			r = anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_UNKNOWN_FIELD, "body");
-		else
-			(void)json_object_set_new(root, "kind", json_string("general"));
-	}
-	if (r == 0)
-		r = anfu_pay_api_order_decode(req, root, &q, lines);
-	if (r < 0) {
-		json_decref(root);
-		return r;
-	}
-	q.merchant_id = pr->merchant_id;
-	q.user_id = pr->user_id;
-	cq = (struct anfu_pay_paycode_req){ &q, code };
-	anfu_pay_api_actor(req, &actor);
-	r = anfu_pay_paycode_collect(p, app->keys, &actor, &cq, res);
-	json_decref(root);
+	cq = (struct anfu_pay_paycode_req){ &in.q, code };
+	r = anfu_pay_paycode_collect(in.p, app->keys, &in.actor, &cq, res);
+	json_decref(in.root);
 	anfu_wipe(code, sizeof(code));
-	if (r < 0)
-		return r;
-	if (res->code)
-		return anfu_req_fail(req, ANFU_ECONFLICT, res->code, res->field);
-	r = anfu_store_db(app->store, &db);
-	if (r == 0)
-		r = anfu_pay_order_get(db, res->order_id, o);
-	if (r < 0)
-		return r;
-	resp->status = res->payment.existed ? 200 : 201;
-	resp->body = anfu_pay_api_order_json(o);
-	if (resp->body)
-		(void)anfu_json_set(resp->body, "existed", json_boolean(res->payment.existed));
-	return resp->body ? 0 : ANFU_EINTERNAL;
+	return anfu_pay_api_order_end(req, resp, r, res->code, res->field, NULL, res->order_id,
+				      res->payment.existed);
 }

@@ -539,6 +539,11 @@ struct anfu_bank_refund_credit {
 	const char *user_id;	/* the payer: their newest bound card is credited */
 	const char *account_id; /* the ledger account the amount is held on */
 	int64_t amount;		/* fen, >= 1 */
+	/* A fee given back to account_id first (>= 0; 0: none), from
+	 * fee_account, in the chain of the hold (the hold may use it); its
+	 * transfer's ref (the caller's record, e.g. an order id). */
+	int64_t fee_back;
+	const char *fee_account, *ref;
 };
 
 /*
@@ -546,7 +551,9 @@ struct anfu_bank_refund_credit {
  * newest bound card of c->user_id, as a withdrawal without fee, rules or
  * review: the row (approved at once; kept out of the customer's list and
  * daily use) and the hold c->account_id -> bank_clearing (PENDING, key
- * "wd.hold.<id>" of caller "bank"), audited. The bank.withdraw_send job
+ * "wd.hold.<id>" of caller "bank"), with c->fee_back linked before it
+ * ("wd.fee_back.<id>"; its transfer id in ret_fee_id, "" for none),
+ * audited. The bank.withdraw_send job
  * (or anfu_bank_withdraw_send after the commit) sends it, the bank's
  * report ends it as a withdrawal's (posted, then clearing -> reserve; or
  * voided) and calls the refund hook in that command. Refusals (nothing
@@ -556,7 +563,8 @@ struct anfu_bank_refund_credit {
  */
 int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
 			       const struct anfu_bank_refund_credit *c,
-			       struct anfu_bank_withdrawal *ret, const char **ret_refusal);
+			       struct anfu_bank_withdrawal *ret, char ret_fee_id[ANFU_ID_MAX],
+			       const char **ret_refusal);
 
 /* Sends the credit of approved withdrawal id now (not inside a writer
  * command): as the send job does, once; an error is logged and left to

@@ -1136,15 +1136,67 @@ static int card_of_row(void *ud, const struct anfu_row *row)
 	return 1;
 }
 
+/* The hold of refund credit a->w on c->account_id with, first and linked
+ * (both or neither), the fee given back to that account: one chain, so
+ * the hold may use the fee back. A ledger refusal is a->refusal. */
+static int refund_hold(struct wd_add *a, struct anfu_tx *tx,
+		       const struct anfu_bank_refund_credit *c, char ret_fee_id[ANFU_ID_MAX])
+{
+	char fkey[ANFU_ID_MAX + 16], hkey[ANFU_ID_MAX + 16];
+	struct anfu_ledger_result res[2];
+	int r;
+
+	if (c->fee_back == 0)
+		return wd_hold_on(a, tx, c->account_id);
+	(void)snprintf(fkey, sizeof(fkey), "wd.fee_back.%s", a->w.id);
+	(void)snprintf(hkey, sizeof(hkey), "wd.hold.%s", a->w.id);
+	{
+		const struct anfu_ledger_transfer t[2] = {
+			{ .idem_key = fkey,
+			  .debit_account = c->fee_account,
+			  .credit_account = c->account_id,
+			  .amount = c->fee_back,
+			  .asset = "CNY",
+			  .code = "fee_refund",
+			  .ref = c->ref,
+			  .flags = ANFU_LEDGER_TRF_LINKED },
+			{ .idem_key = hkey,
+			  .debit_account = c->account_id,
+			  .credit_account = a->b->clearing_id,
+			  .amount = a->w.amount,
+			  .asset = "CNY",
+			  .code = "withdrawal",
+			  .ref = a->w.id,
+			  .flags = ANFU_LEDGER_TRF_PENDING },
+		};
+
+		memset(res, 0, sizeof(res));
+		r = anfu_ledger_submit_in(tx, "bank", t, 2, res);
+	}
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < 2; i++)
+		if (res[i].code && (!a->refusal || strcmp(res[i].code,
+							  ANFU_R_LEDGER_LINKED_EVENT_FAILED) != 0))
+			a->refusal = res[i].code;
+	if (a->refusal)
+		return 0;
+	(void)anfu_strlcpy(ret_fee_id, res[0].id, ANFU_ID_MAX);
+	(void)anfu_strlcpy(a->w.hold_id, res[1].id, sizeof(a->w.hold_id));
+	return 0;
+}
+
 int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
 			       const struct anfu_bank_refund_credit *c,
-			       struct anfu_bank_withdrawal *ret, const char **ret_refusal)
+			       struct anfu_bank_withdrawal *ret, char ret_fee_id[ANFU_ID_MAX],
+			       const char **ret_refusal)
 {
 	struct wd_add *a = NULL;
 	int r;
 
 	if (!b || !tx || !c || !c->refund_id || !c->user_id || !c->account_id || c->amount < 1 ||
-	    !ret || !ret_refusal)
+	    c->fee_back < 0 || (c->fee_back > 0 && (!c->fee_account || !c->ref)) || !ret ||
+	    !ret_fee_id || !ret_refusal)
 		return ANFU_EINVAL;
 	*ret_refusal = NULL;
 	if (!b->ops) {
@@ -1185,7 +1237,8 @@ int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
 	a->w.amount = c->amount;
 	a->w.created_ms = a->w.updated_ms = anfu_clock_now_ms();
 	a->day = anfu_bank_day_cn(a->w.created_ms);
-	r = wd_hold_on(a, tx, c->account_id);
+	ret_fee_id[0] = '\0';
+	r = refund_hold(a, tx, c, ret_fee_id);
 	if (r < 0 || a->refusal) {
 		*ret_refusal = a->refusal; /* nothing written: the hold was refused */
 		goto out;

@@ -296,7 +296,7 @@ static int fee_back_of(struct anfu_db *db, const struct anfu_pay_order *o, const
 }
 
 static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts *acc,
-		   struct anfu_pay_refund *x, const char **code);
+		   struct anfu_pay_refund *x, int64_t fee_back, const char **code);
 static void card_send(struct anfu_pay *p, const struct anfu_actor *actor,
 		      struct anfu_pay_refund *x);
 
@@ -362,7 +362,7 @@ static int execute_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accou
 			if (res[i].code &&
 			    strcmp(res[i].code, ANFU_R_LEDGER_LINKED_EVENT_FAILED) != 0)
 				code = res[i].code;
-		r = card_in(p, tx, acc, x, &code);
+		r = card_in(p, tx, acc, x, fee_back, &code);
 		if (r < 0 || !code)
 			return r; /* sent to the bound card */
 		if (strcmp(code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS) == 0) {
@@ -947,22 +947,24 @@ static bool wallet_cannot_take(const char *code)
 
 /* Inside execute_in's command, the money back refused with *code: when
  * that is the payer's wallet closed or frozen and the payer has a bound
- * card, the bank's credit of x->amount held on the merchant's balance and
- * x sending (*code NULL; no fee back yet: it goes back when the bank
- * paid). A short merchant balance: *code insufficient_funds. No card, no
- * bank: *code as it was (today's refusal). */
+ * card, the fee back and the bank's credit of x->amount held on the
+ * merchant's balance as one chain, and x sending (*code NULL). A short
+ * merchant balance: *code insufficient_funds. No card, no bank: *code as
+ * it was (today's refusal). */
 static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts *acc,
-		   struct anfu_pay_refund *x, const char **code)
+		   struct anfu_pay_refund *x, int64_t fee_back, const char **code)
 {
-	const struct anfu_bank_refund_credit c = { x->id, x->payer_id, acc->merchant, x->amount };
+	const struct anfu_bank_refund_credit c = { x->id,    x->payer_id, acc->merchant, x->amount,
+						   fee_back, acc->fee,	  x->order_id };
 	struct anfu_bank_withdrawal *w = NULL;
+	char fee_id[ANFU_ID_MAX];
 	const char *why = NULL;
 	int r;
 
 	if (!p->bank || !wallet_cannot_take(*code))
 		return 0;
 	w = anfu_xcalloc(1, sizeof(*w));
-	r = anfu_bank_refund_credit_in(p->bank, tx, &c, w, &why);
+	r = anfu_bank_refund_credit_in(p->bank, tx, &c, w, fee_id, &why);
 	if (r < 0 || (why && (strcmp(why, ANFU_R_BANK_CARD_NOT_BOUND) == 0 ||
 			      strcmp(why, ANFU_R_BANK_UNAVAILABLE) == 0)))
 		goto out;
@@ -974,6 +976,8 @@ static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts
 	(void)anfu_strlcpy(x->card, w->card_masked, sizeof(x->card));
 	(void)anfu_strlcpy(x->withdrawal_id, w->id, sizeof(x->withdrawal_id));
 	(void)anfu_strlcpy(x->ledger_id, w->hold_id, sizeof(x->ledger_id));
+	(void)anfu_strlcpy(x->fee_ledger_id, fee_id, sizeof(x->fee_ledger_id));
+	x->fee_back = fee_back;
 	r = refund_move(tx, x, ANFU_PAY_RF_EV_SEND_CARD, "pay.refund.sending");
 	if (r == 0)
 		r = card_store(anfu_tx_db(tx), x);
@@ -998,10 +1002,41 @@ static void card_send(struct anfu_pay *p, const struct anfu_actor *actor,
 		(void)anfu_pay_refund_get(db, x->id, x);
 }
 
-/* The bank's end of credit w inside its command: paid, the fee back to the
- * merchant and x succeeded with the order's move (as execute_in ends);
- * else x failed (the bank voided the hold: the money is the merchant's
- * again). */
+/* Refund x (sending) failed at the bank, in its command: the fee back
+ * (if any) returns to the platform, x failed with no fee back. */
+static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_refund *x)
+{
+	struct accounts acc;
+	struct anfu_ledger_result res;
+	char key[ANFU_ID_MAX + 16];
+	int r = 0;
+
+	if (x->fee_back > 0) {
+		struct anfu_ledger_transfer t = { .idem_key = key,
+						  .asset = "CNY",
+						  .code = "fee_refund",
+						  .ref = x->order_id };
+
+		r = accounts_of(p, anfu_tx_db(tx), x->order_id, &acc);
+		(void)snprintf(key, sizeof(key), "refund.%s.fee.undo", x->id);
+		t.debit_account = acc.merchant;
+		t.credit_account = acc.fee;
+		t.amount = x->fee_back;
+		if (r == 0)
+			r = anfu_ledger_submit_in(tx, PAY_CALLER, &t, 1, &res);
+		/* The voided hold gave the merchant at least the fee back. */
+		if (r == 0 && res.code)
+			r = ANFU_ECONFLICT;
+	}
+	x->fee_back = 0;
+	x->fee_ledger_id[0] = '\0';
+	return r < 0 ? r : refund_move(tx, x, ANFU_PAY_RF_EV_CARD_FAILED, "pay.refund.failed");
+}
+
+/* The bank's end of credit w inside its command: paid, x succeeded with
+ * the order's move (as execute_in ends); else x failed: the bank voided
+ * the hold (the amount is the merchant's again) and the fee back returns
+ * to the platform. */
 static int card_result(void *ud, struct anfu_tx *tx, const struct anfu_bank_withdrawal *w,
 		       bool paid)
 {
@@ -1009,42 +1044,17 @@ static int card_result(void *ud, struct anfu_tx *tx, const struct anfu_bank_with
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_pay_refund x;
 	struct anfu_pay_order *o = NULL;
-	struct accounts acc;
-	struct anfu_ledger_result res;
-	char fee_key[ANFU_ID_MAX + 16];
 	struct sums s;
-	int64_t fee_back = 0;
 	int r = anfu_pay_refund_get(db, w->refund_id, &x);
 
 	if (r < 0 || x.state != ANFU_PAY_RF_SENDING)
 		return r; /* ended already: a duplicate report */
 	if (!paid)
-		return refund_move(tx, &x, ANFU_PAY_RF_EV_CARD_FAILED, "pay.refund.failed");
+		return card_failed(p, tx, &x);
 	o = anfu_xcalloc(1, sizeof(*o));
 	r = anfu_pay_order_get(db, x.order_id, o);
 	if (r == 0)
-		r = accounts_of(p, db, x.order_id, &acc);
-	if (r == 0)
 		r = order_sums(db, o->id, &s);
-	if (r == 0)
-		r = fee_back_of(db, o, &s, x.amount, &fee_back);
-	if (r == 0 && fee_back > 0) {
-		struct anfu_ledger_transfer t = { .idem_key = fee_key,
-						  .debit_account = acc.fee,
-						  .credit_account = acc.merchant,
-						  .amount = fee_back,
-						  .asset = "CNY",
-						  .code = "fee_refund",
-						  .ref = o->id };
-
-		(void)snprintf(fee_key, sizeof(fee_key), "refund.%s.fee", x.id);
-		r = anfu_ledger_submit_in(tx, PAY_CALLER, &t, 1, &res);
-		if (r == 0 && res.code)
-			r = ANFU_ECONFLICT; /* the platform's fee account refused: logged by the bank */
-		if (r == 0)
-			(void)anfu_strlcpy(x.fee_ledger_id, res.id, sizeof(x.fee_ledger_id));
-	}
-	x.fee_back = fee_back;
 	if (r == 0)
 		r = executed_in(tx, o, &x, s.refunded + x.amount == o->amount);
 	free(o);

@@ -166,7 +166,8 @@ def test_a_refund_to_a_closed_wallet_is_paid_to_the_bound_card(d):
     the amount on the merchant's balance into the bank's clearing account
     (as a withdrawal holds the wallet) and the refund is `sending`,
     destination card, the card masked; not the customer's withdrawal (not
-    in their list). The bank pays: the hold posted, clearing -> reserve,
+    in their list); its amount counts against the amount paid. The bank
+    pays: the hold posted, clearing -> reserve,
     the refund succeeded, the order partially_refunded, the receipt names the
     card. The same refund number answers the same refund at every step.
     req: FUNC-SETL-08, FUNC-SETL-10"""
@@ -194,6 +195,11 @@ def test_a_refund_to_a_closed_wallet_is_paid_to_the_bound_card(d):
     assert r.status_code == 200 and r.json()["withdrawals"] == [], r.text
     assert c.http.get("/api/v1/me/withdrawals/" + w["id"]).status_code == 404
     assert order_state(d, o["id"]) == "paid"
+    # While it is sending its amount counts: one fen over the rest is refused.
+    before = snapshot(d)
+    r = refund(d, o["id"], 6001)
+    assert r.status_code == 409 and err(r) == "refund_amount_exceeded", r.text
+    assert snapshot(d) == before
     # The same number while the bank pays: the same refund, nothing new.
     again = refund(d, o["id"], 4000, no=no)
     assert again.status_code == 200 and again.json()["id"] == x["id"], again.text

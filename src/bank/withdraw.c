@@ -600,11 +600,12 @@ static int wd_rules_check(struct wd_add *a, struct anfu_db *db, const struct anf
 		"$2 AND refund_id = '' AND state NOT IN ('rejected', 'failed', 'returned')",
 		p, 2, &n);
 	if (r == 0)
-		r = anfu_db_query_int(db,
-				      "SELECT COALESCE(SUM(amount), 0) FROM bank_withdrawal WHERE "
-				      "user_id = $1 AND day_cn = $2 AND refund_id = '' AND state NOT "
-				      "IN ('rejected', 'failed', 'returned')",
-				      p, 2, &sum);
+		r = anfu_db_query_int(
+			db,
+			"SELECT COALESCE(SUM(amount), 0) FROM bank_withdrawal WHERE "
+			"user_id = $1 AND day_cn = $2 AND refund_id = '' AND state NOT "
+			"IN ('rejected', 'failed', 'returned')",
+			p, 2, &sum);
 	if (r < 0)
 		return r;
 	if (n + 1 > ru->daily_count) {
@@ -667,12 +668,10 @@ static int wd_hold(struct wd_add *a, struct anfu_tx *tx)
 static int wd_insert(struct wd_add *a, struct anfu_tx *tx)
 {
 	const struct anfu_param p[] = {
-		ANFU_PS(a->w.id),	    ANFU_PS(a->w.user_id),
-		ANFU_PS(a->b->cfg->bank_id), ANFU_PS(a->w.card_id),
-		ANFU_PI(a->w.amount),	    ANFU_PI(a->w.fee),
-		ANFU_PS(a->w.review),	    ANFU_PS(a->w.request_id),
-		ANFU_PI(a->day),	    ANFU_PS(a->w.hold_id),
-		ANFU_PI(a->w.created_ms),   ANFU_PS(a->w.hold_account),
+		ANFU_PS(a->w.id),	 ANFU_PS(a->w.user_id),	   ANFU_PS(a->b->cfg->bank_id),
+		ANFU_PS(a->w.card_id),	 ANFU_PI(a->w.amount),	   ANFU_PI(a->w.fee),
+		ANFU_PS(a->w.review),	 ANFU_PS(a->w.request_id), ANFU_PI(a->day),
+		ANFU_PS(a->w.hold_id),	 ANFU_PI(a->w.created_ms), ANFU_PS(a->w.hold_account),
 		ANFU_PS(a->w.refund_id),
 	};
 	int r = anfu_db_exec(
@@ -685,8 +684,7 @@ static int wd_insert(struct wd_add *a, struct anfu_tx *tx)
 
 	if (r < 0)
 		return r;
-	return anfu_tx_audit(tx, "bank.withdrawal.submitted", "bank_withdrawal", a->w.id,
-			     "success",
+	return anfu_tx_audit(tx, "bank.withdrawal.submitted", "bank_withdrawal", a->w.id, "success",
 			     json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:s}", "card_id", a->w.card_id,
 				       "amount", (json_int_t)a->w.amount, "fee",
 				       (json_int_t)a->w.fee, "review", a->w.review, "hold_id",
@@ -1176,8 +1174,8 @@ static int refund_hold(struct wd_add *a, struct anfu_tx *tx,
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < 2; i++)
-		if (res[i].code && (!a->refusal || strcmp(res[i].code,
-							  ANFU_R_LEDGER_LINKED_EVENT_FAILED) != 0))
+		if (res[i].code &&
+		    (!a->refusal || strcmp(res[i].code, ANFU_R_LEDGER_LINKED_EVENT_FAILED) != 0))
 			a->refusal = res[i].code;
 	if (a->refusal)
 		return 0;

@@ -692,8 +692,8 @@ enum anfu_pay_refund_state {
 	ANFU_PAY_RF_REJECTED,	   /* an operator rejected it */
 	ANFU_PAY_RF_WAITING_FUNDS, /* the merchant's balance was short: a job retries */
 	ANFU_PAY_RF_SUCCEEDED,	   /* the money went back */
-	ANFU_PAY_RF_SENDING,	   /* the wallet could not take it: a bound card's credit is on its way */
-	ANFU_PAY_RF_FAILED,	   /* the bank did not pay the card: the money is the merchant's again */
+	ANFU_PAY_RF_SENDING,	   /* to the bound card: the bank's credit on its way */
+	ANFU_PAY_RF_FAILED,	   /* the bank did not pay the card: money back to the merchant */
 };
 #define ANFU_PAY_RF_STATE_N 9
 
@@ -704,8 +704,8 @@ enum anfu_pay_refund_event {
 	ANFU_PAY_RF_EV_REJECT,	   /* an operator rejected it */
 	ANFU_PAY_RF_EV_WAIT_FUNDS, /* execution found the merchant's balance short */
 	ANFU_PAY_RF_EV_SUCCEED,	   /* execution moved the money */
-	ANFU_PAY_RF_EV_SEND_CARD,  /* the wallet refused it: credited to the bound card */
-	ANFU_PAY_RF_EV_CARD_FAILED, /* the bank did not pay the card */
+	ANFU_PAY_RF_EV_SEND_CARD,  /* the wallet refused it: to the bound card */
+	ANFU_PAY_RF_EV_CARD_FAIL,  /* the bank did not pay the card */
 };
 #define ANFU_PAY_RF_EVENT_N 8
 

@@ -150,9 +150,10 @@ static int order_sums(struct anfu_db *db, const char *order_id, struct sums *ret
 	return anfu_db_exec(
 		db,
 		"SELECT COALESCE(SUM(CASE WHEN state IN ('reviewing', 'approved', 'waiting_funds',"
-		" 'succeeded', 'sending') THEN amount ELSE 0 END), 0), COALESCE(SUM(CASE WHEN state ="
-		" 'succeeded' THEN amount ELSE 0 END), 0), COALESCE(SUM(CASE WHEN state ="
-		" 'succeeded' THEN fee_back ELSE 0 END), 0) FROM pay_refund WHERE order_id = $1",
+		" 'succeeded', 'sending') THEN amount ELSE 0 END), 0),"
+		" COALESCE(SUM(CASE WHEN state = 'succeeded' THEN amount ELSE 0 END), 0),"
+		" COALESCE(SUM(CASE WHEN state = 'succeeded' THEN fee_back ELSE 0 END), 0)"
+		" FROM pay_refund WHERE order_id = $1",
 		v, 1, sums_row, ret, NULL);
 }
 
@@ -990,8 +991,7 @@ out:
 
 /* After the command that made x sending committed: its credit sent now
  * (the bank.withdraw_send job's otherwise), x as it is then. */
-static void card_send(struct anfu_pay *p, const struct anfu_actor *actor,
-		      struct anfu_pay_refund *x)
+static void card_send(struct anfu_pay *p, const struct anfu_actor *actor, struct anfu_pay_refund *x)
 {
 	struct anfu_db *db = NULL;
 
@@ -1012,10 +1012,9 @@ static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_r
 	int r = 0;
 
 	if (x->fee_back > 0) {
-		struct anfu_ledger_transfer t = { .idem_key = key,
-						  .asset = "CNY",
-						  .code = "fee_refund",
-						  .ref = x->order_id };
+		struct anfu_ledger_transfer t = {
+			.idem_key = key, .asset = "CNY", .code = "fee_refund", .ref = x->order_id
+		};
 
 		r = accounts_of(p, anfu_tx_db(tx), x->order_id, &acc);
 		(void)snprintf(key, sizeof(key), "refund.%s.fee.undo", x->id);
@@ -1030,7 +1029,7 @@ static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_r
 	}
 	x->fee_back = 0;
 	x->fee_ledger_id[0] = '\0';
-	return r < 0 ? r : refund_move(tx, x, ANFU_PAY_RF_EV_CARD_FAILED, "pay.refund.failed");
+	return r < 0 ? r : refund_move(tx, x, ANFU_PAY_RF_EV_CARD_FAIL, "pay.refund.failed");
 }
 
 /* The bank's end of credit w inside its command: paid, x succeeded with

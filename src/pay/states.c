@@ -156,12 +156,12 @@ static const struct refund_row refund_table[] = {
 	{ ANFU_PAY_RF_APPROVED, ANFU_PAY_RF_EV_SEND_CARD, ANFU_PAY_RF_SENDING },
 	{ ANFU_PAY_RF_WAITING_FUNDS, ANFU_PAY_RF_EV_SEND_CARD, ANFU_PAY_RF_SENDING },
 	{ ANFU_PAY_RF_SENDING, ANFU_PAY_RF_EV_SUCCEED, ANFU_PAY_RF_SUCCEEDED },
-	{ ANFU_PAY_RF_SENDING, ANFU_PAY_RF_EV_CARD_FAILED, ANFU_PAY_RF_FAILED },
+	{ ANFU_PAY_RF_SENDING, ANFU_PAY_RF_EV_CARD_FAIL, ANFU_PAY_RF_FAILED },
 };
 
 static const char *const refund_state_names[ANFU_PAY_RF_STATE_N] = {
-	"requested", "declined", "reviewing", "approved", "rejected", "waiting_funds", "succeeded",
-	"sending",   "failed",
+	"requested",	 "declined",  "reviewing", "approved", "rejected",
+	"waiting_funds", "succeeded", "sending",   "failed",
 };
 
 int anfu_pay_refund_transition(enum anfu_pay_refund_state state, enum anfu_pay_refund_event ev,

@@ -31,7 +31,9 @@ SEQ = itertools.count(1)
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
     sim = BankSim(tmp_path_factory.mktemp("rcbank"))
-    cfg = sim.config(query_after_s=60, callback_window_s=3600)
+    # One withdrawal a day: a refund credit must not use it up.
+    cfg = sim.config(query_after_s=60, callback_window_s=3600, withdraw_min=100,
+                     withdraw_daily_count=1, withdraw_stepup_over=100000000)
     cfg.update({"lockout": {"ip_failures": "10000"},
                 "pay": {"expire_interval_s": "86400", "refund_auto_max": "1000000",
                         "refund_four_eyes_min": "2000000", "refund_retry_interval_s": "600"},
@@ -317,6 +319,26 @@ def test_no_bound_card_keeps_the_refusal_and_changes_nothing(d):
     r = refund(d, o["id"], 500)
     assert r.status_code == 409 and err(r) == "account_closed", r.text
     assert snapshot(d) == before
+
+
+def test_a_refund_credit_is_not_the_customers_withdrawal(d):
+    """A card refund paid, the wallet unfrozen: the customer's one
+    withdrawal of the day ([bank] withdraw_daily_count = 1) still passes,
+    and their list shows that withdrawal only. req: FUNC-PAY-09"""
+    c = customer(d, funds=6000)
+    o = paid_order(d, c, 3000)
+    wallet_state(d, c, "frozen")
+    x = refund(d, o["id"], 3000).json()
+    [w] = credit_row(d, x["id"])
+    assert [cb["status"] for cb in d.sim.settle(serial(d, w))] == [200]
+    assert refund_row(d, x["id"])["state"] == "succeeded"
+    wallet_state(d, c, "normal")
+    r = c.http.post("/api/v1/me/withdrawals", {
+        "card_id": c.card, "amount": 1000, "currency": "CNY", "request_id": "rc-wd-1",
+        "payment_pin": PIN})
+    assert r.status_code == 201, r.text
+    got = c.http.get("/api/v1/me/withdrawals").json()["withdrawals"]
+    assert [g["id"] for g in got] == [r.json()["id"]]
 
 
 def test_a_lost_answer_is_resolved_by_the_query_never_sent_twice(d):

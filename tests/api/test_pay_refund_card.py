@@ -7,8 +7,8 @@ real simulator bank.
 
 One anfud and one simulator for the module; bank.query and
 bank.withdraw_send are held (driven by their test hooks). The merchant
-mch_rc charges 60 bps; refund_auto_max is high enough that the rules
-approve every refund here at once. Each test has customers of its own,
+mch_rc charges 60 bps; refund_auto_max is 9000 fen (the rules approve the
+refunds up to it at once; one test goes through an operator). Each test has customers of its own,
 with a bound card (the simulator's) and a wallet that is then closed
 (emptied by the payment first) or frozen.
 """
@@ -26,6 +26,7 @@ from test_pay_general import pay
 from test_wallet_transfers import PIN, credit, step_up
 
 SEQ = itertools.count(1)
+AUTO_MAX = 9000  # every refund here up to it executes at once
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def d(tmp_path_factory):
     cfg = sim.config(query_after_s=60, callback_window_s=3600, withdraw_min=100,
                      withdraw_daily_count=1, withdraw_stepup_over=100000000)
     cfg.update({"lockout": {"ip_failures": "10000"},
-                "pay": {"expire_interval_s": "86400", "refund_auto_max": "1000000",
+                "pay": {"expire_interval_s": "86400", "refund_auto_max": str(AUTO_MAX),
                         "refund_four_eyes_min": "2000000", "refund_retry_interval_s": "600"},
                 "wallet": {"sms_confirm_over": "100000000000"}})
     s = Server(tmp_path_factory.mktemp("payrc"), config=cfg,
@@ -319,6 +320,24 @@ def test_no_bound_card_keeps_the_refusal_and_changes_nothing(d):
     r = refund(d, o["id"], 500)
     assert r.status_code == 409 and err(r) == "account_closed", r.text
     assert snapshot(d) == before
+
+
+def test_an_operator_approves_a_refund_the_wallet_cannot_take_and_it_goes_to_the_card(d):
+    """Above refund_auto_max the refund waits for an operator; the payer's
+    wallet closed meanwhile: the approval sends it to the bound card
+    (sending), the bank pays, it succeeds. req: FUNC-SETL-08, FUNC-OPS-04"""
+    c = customer(d, funds=9500)
+    o = paid_order(d, c, 9500)
+    x = refund(d, o["id"], AUTO_MAX + 1).json()
+    assert x["state"] == "reviewing", x
+    wallet_state(d, c, "closed")
+    r = d.op.post("/admin/v1/refunds/%s/approve" % x["id"], {})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "sending" and r.json()["card"] == c.masked, r.text
+    [w] = credit_row(d, x["id"])
+    assert [cb["status"] for cb in d.sim.settle(serial(d, w))] == [200]
+    assert refund_row(d, x["id"])["state"] == "succeeded"
+    assert order_state(d, o["id"]) == "partially_refunded"
 
 
 def test_a_refund_credit_is_not_the_customers_withdrawal(d):

@@ -340,6 +340,26 @@ def test_an_operator_approves_a_refund_the_wallet_cannot_take_and_it_goes_to_the
     assert order_state(d, o["id"]) == "partially_refunded"
 
 
+def test_a_customers_request_the_merchant_accepts_goes_to_the_card(d):
+    """The payer asks for a refund, then their wallet is closed; the
+    merchant accepts (within the rules: executed at once): to the bound
+    card, paid by the bank. req: FUNC-SETL-08"""
+    c = customer(d, funds=2500)
+    o = paid_order(d, c, 2500)
+    r = c.http.post("/api/v1/me/orders/%s/refund-requests" % o["id"],
+                    {"amount": 2500, "currency": "CNY", "reason": "不想要了"})
+    assert r.status_code == 201, r.text
+    wallet_state(d, c, "closed")
+    r = d.boss.post("/api/v1/merchant/refunds/%s/accept" % r.json()["id"], {})
+    assert r.status_code == 200, r.text
+    x = r.json()
+    assert x["state"] == "sending" and x["destination"] == "card", x
+    [w] = credit_row(d, x["id"])
+    assert [cb["status"] for cb in d.sim.settle(serial(d, w))] == [200]
+    assert refund_row(d, x["id"])["state"] == "succeeded"
+    assert order_state(d, o["id"]) == "refunded"
+
+
 def test_a_refund_credit_is_not_the_customers_withdrawal(d):
     """A card refund paid, the wallet unfrozen: the customer's one
     withdrawal of the day ([bank] withdraw_daily_count = 1) still passes,

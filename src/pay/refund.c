@@ -296,6 +296,10 @@ static int fee_back_of(struct anfu_db *db, const struct anfu_pay_order *o, const
 				   s->fee_back, amount, ret);
 }
 
+/* What a refund to a card adds to a command's weight: the bank credit's
+ * two records (submitted, approved) and the refund's sending record. */
+#define CARD_WEIGHT 3
+
 static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts *acc,
 		   struct anfu_pay_refund *x, int64_t fee_back, const char **code);
 static void card_send(struct anfu_pay *p, const struct anfu_actor *actor,
@@ -517,7 +521,8 @@ int anfu_pay_refund_apply(struct anfu_pay *p, const struct anfu_actor *actor,
 		r = anfu_id_new("rfd", c->id, sizeof(c->id));
 	/* weight: two transfers and four audit records. */
 	if (r == 0)
-		r = anfu_ledger_run_weighted(p->ledger, actor, apply_fn, c, 6, pay_deadline());
+		r = anfu_ledger_run_weighted(p->ledger, actor, apply_fn, c, 6 + CARD_WEIGHT,
+					     pay_deadline());
 	if (r == ANFU_ECONFLICT && c->code) {
 		*ret_code = c->code;
 		*ret_field = c->field;
@@ -616,7 +621,8 @@ int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, c
 	if (r == ANFU_ENOTFOUND)
 		r = 0; /* the command says refund_not_found */
 	if (r == 0)
-		r = anfu_ledger_run_weighted(p->ledger, actor, review_fn, c, 6, pay_deadline());
+		r = anfu_ledger_run_weighted(p->ledger, actor, review_fn, c, 6 + CARD_WEIGHT,
+					     pay_deadline());
 	if (r == ANFU_ECONFLICT && c->code) {
 		*ret_code = c->code;
 		r = 0;
@@ -697,8 +703,8 @@ int anfu_pay_refund_retry_due(struct anfu_pay *p, int64_t *ret_done)
 		if (r == 0)
 			r = accounts_of(p, db, c->x.order_id, &c->acc);
 		if (r == 0)
-			r = anfu_ledger_run_weighted(p->ledger, &system_actor, retry_fn, c, 6,
-						     pay_deadline());
+			r = anfu_ledger_run_weighted(p->ledger, &system_actor, retry_fn, c,
+						     6 + CARD_WEIGHT, pay_deadline());
 		/* Another refusal (a closed wallet): it stays waiting, reported. */
 		if (r == ANFU_ECONFLICT && c->code)
 			r = 0;
@@ -910,7 +916,8 @@ int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
 		r = 0; /* the command says refund_not_found */
 	/* weight: two transfers and five audit records. */
 	if (r == 0)
-		r = anfu_ledger_run_weighted(p->ledger, actor, answer_fn, c, 7, pay_deadline());
+		r = anfu_ledger_run_weighted(p->ledger, actor, answer_fn, c, 7 + CARD_WEIGHT,
+					     pay_deadline());
 	if (r == ANFU_ECONFLICT && c->code) {
 		*ret_code = c->code;
 		*ret_field = c->field;

@@ -463,6 +463,10 @@ struct anfu_bank_withdrawal {
 	char reason[ANFU_LIMIT_ADMIN_REASON_API + 1]; /* a rejection's, or the bank's word */
 	int64_t created_ms, updated_ms;
 	int64_t send_after_ms; /* approved: its credit is sent from then on (0 before) */
+	/* A refund credit (anfu_bank_refund_credit_in): the ledger account of
+	 * its hold and the pay refund it pays; both "" for a withdrawal. */
+	char hold_account[ANFU_ID_MAX];
+	char refund_id[ANFU_ID_MAX];
 };
 
 /* True when a withdrawal of amount needs, besides the payment PIN, a
@@ -526,6 +530,58 @@ typedef int (*anfu_bank_sign_fn)(void *ud, const void *msg, size_t len, uint8_t 
 int anfu_bank_simconn_new(const struct anfu_bank_config *cfg, anfu_bank_sign_fn sign,
 			  void *sign_ud, struct anfu_bank_ops **ret);
 void anfu_bank_simconn_free(struct anfu_bank_ops *ops);
+
+/* ---- refund credits (bank/withdraw.c; docs/bank.md "Refund credits") ---- */
+
+/* A merchant's refund paid to the payer's bound card; strings borrowed. */
+struct anfu_bank_refund_credit {
+	const char *refund_id;	/* the caller's record: one credit per refund */
+	const char *user_id;	/* the payer: their newest bound card is credited */
+	const char *account_id; /* the ledger account the amount is held on */
+	int64_t amount;		/* fen, >= 1 */
+	/* A fee given back to account_id first (>= 0; 0: none), from
+	 * fee_account, in the chain of the hold (the hold may use it); its
+	 * transfer's ref (the caller's record, e.g. an order id). */
+	int64_t fee_back;
+	const char *fee_account, *ref;
+};
+
+/*
+ * Inside the caller's writer command tx: a credit of c->amount to the
+ * newest bound card of c->user_id, as a withdrawal without fee, rules or
+ * review: the row (approved at once; kept out of the customer's list and
+ * daily use) and the hold c->account_id -> bank_clearing (PENDING, key
+ * "wd.hold.<id>" of caller "bank"), with c->fee_back linked before it
+ * ("wd.fee_back.<id>"; its transfer id in ret_fee_id, "" for none),
+ * audited. The bank.withdraw_send job
+ * (or anfu_bank_withdraw_send after the commit) sends it, the bank's
+ * report ends it as a withdrawal's (posted, then clearing -> reserve; or
+ * voided) and calls the refund hook in that command. Refusals (nothing
+ * written): bank_unavailable, card_not_bound (no bound card), the
+ * ledger's on the hold (insufficient_funds, account_frozen ...). *ret the
+ * row as written.
+ */
+int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
+			       const struct anfu_bank_refund_credit *c,
+			       struct anfu_bank_withdrawal *ret, char ret_fee_id[ANFU_ID_MAX],
+			       const char **ret_refusal);
+
+/* Sends the credit of approved withdrawal id now (not inside a writer
+ * command): as the send job does, once; an error is logged and left to
+ * the send and query jobs. */
+void anfu_bank_withdraw_send(struct anfu_bank *b, const struct anfu_actor *actor, const char *id);
+
+/* Called inside the command that ends refund credit w (the bank paid the
+ * card: paid; else the hold was voided): the caller's rows in tx. A
+ * negative return undoes the command (the report is applied again later). */
+typedef int (*anfu_bank_refund_fn)(void *ud, struct anfu_tx *tx,
+				   const struct anfu_bank_withdrawal *w, bool paid);
+/* The bank of the bank module's started service svc (another module's
+ * start finds svc in the app's services; defined in bank/api/module.c),
+ * or NULL. */
+struct anfu_bank *anfu_bank_of_service(void *svc);
+/* Sets the refund hook (once, at start, before any request). */
+void anfu_bank_set_refund_hook(struct anfu_bank *b, anfu_bank_refund_fn fn, void *ud);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_bank_migrations;

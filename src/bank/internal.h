@@ -25,6 +25,8 @@ struct anfu_bank {
 	char clearing_id[ANFU_ID_MAX]; /* bank_clearing of cfg->bank_id */
 	char fee_id[ANFU_ID_MAX];      /* platform_fee of "platform": withdrawal fees */
 	int64_t cutoff_ms;	       /* withdraw_cutoff as ms after Shanghai midnight; -1 none */
+	anfu_bank_refund_fn refund_hook; /* NULL: no refund credits end anywhere */
+	void *refund_ud;
 };
 
 /* The actor of what the bank module does on its own (callbacks, jobs). */

@@ -30,8 +30,9 @@
 #define RUN_DEADLINE_MS 10000
 /* A result command: a top-up's transfer and its record, or a
  * withdrawal's three transfers and records and its own record; the
- * payment's record, the nonce's none. */
-#define RESULT_WEIGHT 8
+ * payment's record, the nonce's none; a refund credit's refund hook
+ * (pay: a transfer and three records). */
+#define RESULT_WEIGHT 12
 
 struct result {
 	struct anfu_bank *b;

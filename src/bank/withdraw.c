@@ -34,8 +34,9 @@
 /* How long a withdrawal's writer command may wait for the writer. */
 #define WD_DEADLINE_MS 10000
 /* A command's weight: a hold, post or void and two more transfers with
- * their records, the withdrawal's and the payment's records. */
-#define WD_WEIGHT 10
+ * their records, the withdrawal's and the payment's records; a refund
+ * credit's refund hook (a transfer and three records). */
+#define WD_WEIGHT 14
 
 /* ---- rules and fee (pure) ------------------------------------------------ */
 
@@ -188,7 +189,7 @@ int anfu_bank_wd_rules_set(struct anfu_tx *tx, const struct anfu_bank_wd_rules *
 #define WD_COLS                                                                       \
 	"w.id, w.user_id, w.card_id, c.masked, w.amount, w.fee, w.state, w.review, "  \
 	"w.request_id, w.hold_id, w.payment_id, w.maker_id, w.checker_id, w.reason, " \
-	"w.created_ms, w.updated_ms, w.send_after_ms"
+	"w.created_ms, w.updated_ms, w.send_after_ms, w.hold_account, w.refund_id"
 #define WD_FROM " FROM bank_withdrawal w JOIN bank_card c ON c.id = w.card_id "
 
 struct wd_list {
@@ -236,6 +237,10 @@ static int wd_row(void *ud, const struct anfu_row *row)
 		r = col(row, 12, w->checker_id, sizeof(w->checker_id));
 	if (r == 0)
 		r = col(row, 13, w->reason, sizeof(w->reason));
+	if (r == 0)
+		r = col(row, 17, w->hold_account, sizeof(w->hold_account));
+	if (r == 0)
+		r = col(row, 18, w->refund_id, sizeof(w->refund_id));
 	if (r < 0)
 		return r;
 	w->amount = anfu_row_int(row, 4);
@@ -277,7 +282,7 @@ int anfu_bank_withdrawal_get(struct anfu_bank *b, const char *user_id, const cha
 	r = anfu_store_db(anfu_tx_exec_store(b->tx), &db);
 	if (r < 0)
 		return r;
-	return user_id ? wd_one(db, "w.id = $1 AND w.user_id = $2", p, 2, ret)
+	return user_id ? wd_one(db, "w.id = $1 AND w.user_id = $2 AND w.refund_id = ''", p, 2, ret)
 		       : wd_one(db, "w.id = $1", p, 1, ret);
 }
 
@@ -296,8 +301,9 @@ int anfu_bank_withdrawals_list(struct anfu_bank *b, const char *user_id, const c
 	r = anfu_store_db(anfu_tx_exec_store(b->tx), &db);
 	if (r == 0)
 		r = anfu_db_exec(db,
-				 "SELECT " WD_COLS WD_FROM "WHERE ($1 = '' OR w.user_id = $1) AND "
-				 "($2 = '' OR w.state = $2) ORDER BY w.created_ms DESC, w.id DESC "
+				 "SELECT " WD_COLS WD_FROM "WHERE ($1 = '' OR (w.user_id = $1 AND "
+				 "w.refund_id = '')) AND ($2 = '' OR w.state = $2) ORDER BY "
+				 "w.created_ms DESC, w.id DESC "
 				 "LIMIT $3",
 				 p, 3, wd_row, &l, NULL);
 	if (r < 0)
@@ -389,8 +395,13 @@ static int wd_close_hold(struct anfu_bank *b, struct anfu_tx *tx,
 	struct anfu_ledger_account wallet;
 	struct anfu_ledger_transfer t = { 0 };
 	struct anfu_ledger_result res = { 0 };
-	int r = anfu_ledger_account_find(b->ledger, &s, &wallet);
+	int r = 0;
 
+	/* A refund credit's hold is on the account it names. */
+	if (w->hold_account[0])
+		(void)anfu_strlcpy(wallet.id, w->hold_account, sizeof(wallet.id));
+	else
+		r = anfu_ledger_account_find(b->ledger, &s, &wallet);
 	if (r < 0)
 		return r;
 	/* The hold's accounts: the ledger checks them against the hold. */
@@ -431,7 +442,8 @@ static int wd_notify(struct anfu_bank *b, struct anfu_tx *tx, const struct anfu_
 		w->card_masked + (strlen(w->card_masked) >= 4 ? strlen(w->card_masked) - 4 : 0);
 	const char *kind;
 
-	if (!b->notice)
+	/* A refund credit is not the customer's withdrawal: pay tells. */
+	if (!b->notice || w->refund_id[0])
 		return 0;
 	if (anfu_money_format(w->amount, 2, amount, sizeof(amount)) < 0 ||
 	    anfu_money_format(w->fee, 2, fee, sizeof(fee)) < 0)
@@ -585,14 +597,15 @@ static int wd_rules_check(struct wd_add *a, struct anfu_db *db, const struct anf
 	r = anfu_db_query_int(
 		db,
 		"SELECT count(*) FROM bank_withdrawal WHERE user_id = $1 AND day_cn = "
-		"$2 AND state NOT IN ('rejected', 'failed', 'returned')",
+		"$2 AND refund_id = '' AND state NOT IN ('rejected', 'failed', 'returned')",
 		p, 2, &n);
 	if (r == 0)
-		r = anfu_db_query_int(db,
-				      "SELECT COALESCE(SUM(amount), 0) FROM bank_withdrawal WHERE "
-				      "user_id = $1 AND day_cn = $2 AND state NOT IN ('rejected', "
-				      "'failed', 'returned')",
-				      p, 2, &sum);
+		r = anfu_db_query_int(
+			db,
+			"SELECT COALESCE(SUM(amount), 0) FROM bank_withdrawal WHERE "
+			"user_id = $1 AND day_cn = $2 AND refund_id = '' AND state NOT "
+			"IN ('rejected', 'failed', 'returned')",
+			p, 2, &sum);
 	if (r < 0)
 		return r;
 	if (n + 1 > ru->daily_count) {
@@ -606,29 +619,21 @@ static int wd_rules_check(struct wd_add *a, struct anfu_db *db, const struct anf
 	return anfu_bank_wd_fee(a->w.amount, ru->fee_fixed, ru->fee_bp, &a->w.fee);
 }
 
-/* The hold of amount + fee: customer_wallet -> bank_clearing, PENDING,
- * no timeout (it ends when the bank answers or an operator rejects). */
-static int wd_hold(struct wd_add *a, struct anfu_tx *tx)
+/* The hold of amount + fee on account_id: -> bank_clearing, PENDING, no
+ * timeout (it ends when the bank answers or an operator rejects). A
+ * ledger refusal is a->refusal. */
+static int wd_hold_on(struct wd_add *a, struct anfu_tx *tx, const char *account_id)
 {
-	const struct anfu_ledger_account_spec s = { "customer_wallet", "CNY", "customer",
-						    a->w.user_id };
-	struct anfu_ledger_account wallet;
 	struct anfu_ledger_transfer t = { 0 };
 	struct anfu_ledger_result res;
 	int64_t total;
-	int r = anfu_ledger_account_find(a->b->ledger, &s, &wallet);
+	int r;
 
-	if (r == ANFU_ENOTFOUND) {
-		a->refusal = ANFU_R_LEDGER_ACCOUNT_NOT_FOUND;
-		return 0;
-	}
-	if (r < 0)
-		return r;
 	if (anfu_money_add(a->w.amount, a->w.fee, &total) < 0) {
 		a->refusal = ANFU_R_BANK_WITHDRAW_ABOVE_MAX;
 		return 0;
 	}
-	t.debit_account = wallet.id;
+	t.debit_account = account_id;
 	t.credit_account = a->b->clearing_id;
 	t.amount = total;
 	t.code = "withdrawal";
@@ -641,6 +646,50 @@ static int wd_hold(struct wd_add *a, struct anfu_tx *tx)
 	if (r == 0)
 		(void)anfu_strlcpy(a->w.hold_id, res.id, sizeof(a->w.hold_id));
 	return r;
+}
+
+/* The hold of a withdrawal: on the customer's wallet. */
+static int wd_hold(struct wd_add *a, struct anfu_tx *tx)
+{
+	const struct anfu_ledger_account_spec s = { "customer_wallet", "CNY", "customer",
+						    a->w.user_id };
+	struct anfu_ledger_account wallet;
+	int r = anfu_ledger_account_find(a->b->ledger, &s, &wallet);
+
+	if (r == ANFU_ENOTFOUND) {
+		a->refusal = ANFU_R_LEDGER_ACCOUNT_NOT_FOUND;
+		return 0;
+	}
+	return r < 0 ? r : wd_hold_on(a, tx, wallet.id);
+}
+
+/* The row of new withdrawal a->w (submitted, its hold made) and its
+ * record "bank.withdrawal.submitted". */
+static int wd_insert(struct wd_add *a, struct anfu_tx *tx)
+{
+	const struct anfu_param p[] = {
+		ANFU_PS(a->w.id),	 ANFU_PS(a->w.user_id),	   ANFU_PS(a->b->cfg->bank_id),
+		ANFU_PS(a->w.card_id),	 ANFU_PI(a->w.amount),	   ANFU_PI(a->w.fee),
+		ANFU_PS(a->w.review),	 ANFU_PS(a->w.request_id), ANFU_PI(a->day),
+		ANFU_PS(a->w.hold_id),	 ANFU_PI(a->w.created_ms), ANFU_PS(a->w.hold_account),
+		ANFU_PS(a->w.refund_id),
+	};
+	int r = anfu_db_exec(
+		anfu_tx_db(tx),
+		"INSERT INTO bank_withdrawal (id, user_id, bank_id, card_id, amount, fee, "
+		"currency, state, review, request_id, day_cn, hold_id, created_ms, updated_ms, "
+		"hold_account, refund_id) VALUES ($1, $2, $3, $4, $5, $6, 'CNY', 'submitted', $7, "
+		"$8, $9, $10, $11, $11, $12, $13)",
+		p, 13, NULL, NULL, NULL);
+
+	if (r < 0)
+		return r;
+	return anfu_tx_audit(tx, "bank.withdrawal.submitted", "bank_withdrawal", a->w.id, "success",
+			     json_pack("{s:s,s:I,s:I,s:s,s:s,s:s,s:s}", "card_id", a->w.card_id,
+				       "amount", (json_int_t)a->w.amount, "fee",
+				       (json_int_t)a->w.fee, "review", a->w.review, "hold_id",
+				       a->w.hold_id, "request_id", a->w.request_id, "refund_id",
+				       a->w.refund_id));
 }
 
 static int wd_add_tx(struct anfu_tx *tx, void *ud)
@@ -666,36 +715,7 @@ static int wd_add_tx(struct anfu_tx *tx, void *ud)
 	r = wd_hold(a, tx);
 	if (r < 0 || a->refusal)
 		return r; /* nothing written: the hold was refused */
-	{
-		const struct anfu_param p[] = {
-			ANFU_PS(a->w.id),
-			ANFU_PS(a->w.user_id),
-			ANFU_PS(a->b->cfg->bank_id),
-			ANFU_PS(a->w.card_id),
-			ANFU_PI(a->w.amount),
-			ANFU_PI(a->w.fee),
-			ANFU_PS(a->w.review),
-			ANFU_PS(a->w.request_id),
-			ANFU_PI(a->day),
-			ANFU_PS(a->w.hold_id),
-			ANFU_PI(a->w.created_ms),
-		};
-
-		r = anfu_db_exec(
-			db,
-			"INSERT INTO bank_withdrawal (id, user_id, bank_id, card_id, amount, "
-			"fee, currency, state, review, request_id, day_cn, hold_id, "
-			"created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, 'CNY', "
-			"'submitted', $7, $8, $9, $10, $11, $11)",
-			p, 11, NULL, NULL, NULL);
-	}
-	if (r == 0)
-		r = anfu_tx_audit(tx, "bank.withdrawal.submitted", "bank_withdrawal", a->w.id,
-				  "success",
-				  json_pack("{s:s,s:I,s:I,s:s,s:s,s:s}", "card_id", a->w.card_id,
-					    "amount", (json_int_t)a->w.amount, "fee",
-					    (json_int_t)a->w.fee, "review", a->w.review, "hold_id",
-					    a->w.hold_id, "request_id", a->w.request_id));
+	r = wd_insert(a, tx);
 	if (r < 0)
 		return r;
 	if (strcmp(a->w.review, "auto") == 0)
@@ -730,6 +750,9 @@ static int wd_end(struct anfu_bank *b, struct anfu_tx *tx, struct anfu_bank_with
 		r = wd_move(tx, w, ev, NULL, &to);
 	if (r == 0)
 		r = wd_notify(b, tx, w);
+	/* A refund credit ended: its refund's end in the same command. */
+	if (r == 0 && w->refund_id[0] && b->refund_hook)
+		r = b->refund_hook(b->refund_ud, tx, w, strcmp(w->state, "succeeded") == 0);
 	return r;
 }
 
@@ -1097,4 +1120,149 @@ int anfu_bank_withdraw_decide(struct anfu_bank *b, const struct anfu_actor *acto
 out:
 	free(d);
 	return r;
+}
+
+/* ---- refund credits ------------------------------------------------------------- */
+
+static int card_of_row(void *ud, const struct anfu_row *row)
+{
+	struct anfu_bank_withdrawal *w = ud;
+
+	if (col(row, 0, w->card_id, sizeof(w->card_id)) < 0 ||
+	    col(row, 1, w->card_masked, sizeof(w->card_masked)) < 0)
+		return ANFU_ESCHEMA;
+	return 1;
+}
+
+/* The hold of refund credit a->w on c->account_id with, first and linked
+ * (both or neither), the fee given back to that account: one chain, so
+ * the hold may use the fee back. A ledger refusal is a->refusal. */
+static int refund_hold(struct wd_add *a, struct anfu_tx *tx,
+		       const struct anfu_bank_refund_credit *c, char ret_fee_id[ANFU_ID_MAX])
+{
+	char fkey[ANFU_ID_MAX + 16], hkey[ANFU_ID_MAX + 16];
+	struct anfu_ledger_result res[2];
+	int r;
+
+	if (c->fee_back == 0)
+		return wd_hold_on(a, tx, c->account_id);
+	(void)snprintf(fkey, sizeof(fkey), "wd.fee_back.%s", a->w.id);
+	(void)snprintf(hkey, sizeof(hkey), "wd.hold.%s", a->w.id);
+	{
+		const struct anfu_ledger_transfer t[2] = {
+			{ .idem_key = fkey,
+			  .debit_account = c->fee_account,
+			  .credit_account = c->account_id,
+			  .amount = c->fee_back,
+			  .asset = "CNY",
+			  .code = "fee_refund",
+			  .ref = c->ref,
+			  .flags = ANFU_LEDGER_TRF_LINKED },
+			{ .idem_key = hkey,
+			  .debit_account = c->account_id,
+			  .credit_account = a->b->clearing_id,
+			  .amount = a->w.amount,
+			  .asset = "CNY",
+			  .code = "withdrawal",
+			  .ref = a->w.id,
+			  .flags = ANFU_LEDGER_TRF_PENDING },
+		};
+
+		memset(res, 0, sizeof(res));
+		r = anfu_ledger_submit_in(tx, "bank", t, 2, res);
+	}
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < 2; i++)
+		if (res[i].code &&
+		    (!a->refusal || strcmp(res[i].code, ANFU_R_LEDGER_LINKED_EVENT_FAILED) != 0))
+			a->refusal = res[i].code;
+	if (a->refusal)
+		return 0;
+	(void)anfu_strlcpy(ret_fee_id, res[0].id, ANFU_ID_MAX);
+	(void)anfu_strlcpy(a->w.hold_id, res[1].id, sizeof(a->w.hold_id));
+	return 0;
+}
+
+int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
+			       const struct anfu_bank_refund_credit *c,
+			       struct anfu_bank_withdrawal *ret, char ret_fee_id[ANFU_ID_MAX],
+			       const char **ret_refusal)
+{
+	struct wd_add *a = NULL;
+	int r;
+
+	if (!b || !tx || !c || !c->refund_id || !c->user_id || !c->account_id || c->amount < 1 ||
+	    c->fee_back < 0 || (c->fee_back > 0 && (!c->fee_account || !c->ref)) || !ret ||
+	    !ret_fee_id || !ret_refusal)
+		return ANFU_EINVAL;
+	*ret_refusal = NULL;
+	if (!b->ops) {
+		*ret_refusal = ANFU_R_BANK_UNAVAILABLE;
+		return 0;
+	}
+	a = anfu_xcalloc(1, sizeof(*a));
+	a->b = b;
+	{
+		const struct anfu_param p[] = { ANFU_PS(c->user_id) };
+
+		r = anfu_db_exec(anfu_tx_db(tx),
+				 "SELECT id, masked FROM bank_card WHERE user_id = $1 AND state = "
+				 "'bound' ORDER BY bound_ms DESC, id DESC LIMIT 1",
+				 p, 1, card_of_row, &a->w, NULL);
+	}
+	if (r < 0)
+		goto out;
+	if (!a->w.card_id[0]) {
+		*ret_refusal = ANFU_R_BANK_CARD_NOT_BOUND;
+		goto out;
+	}
+	r = anfu_id_new("bwd", a->w.id, sizeof(a->w.id));
+	/* ':' is no customer's request id: a refund's never meets one. */
+	if (r == 0 && snprintf(a->w.request_id, sizeof(a->w.request_id), "refund:%s",
+			       c->refund_id) >= (int)sizeof(a->w.request_id))
+		r = ANFU_EINVAL;
+	if (r == 0)
+		r = anfu_strlcpy(a->w.user_id, c->user_id, sizeof(a->w.user_id));
+	if (r == 0)
+		r = anfu_strlcpy(a->w.hold_account, c->account_id, sizeof(a->w.hold_account));
+	if (r == 0)
+		r = anfu_strlcpy(a->w.refund_id, c->refund_id, sizeof(a->w.refund_id));
+	if (r < 0)
+		goto out;
+	(void)anfu_strlcpy(a->w.state, "submitted", sizeof(a->w.state));
+	(void)anfu_strlcpy(a->w.review, "auto", sizeof(a->w.review));
+	a->w.amount = c->amount;
+	a->w.created_ms = a->w.updated_ms = anfu_clock_now_ms();
+	a->day = anfu_bank_day_cn(a->w.created_ms);
+	ret_fee_id[0] = '\0';
+	r = refund_hold(a, tx, c, ret_fee_id);
+	if (r < 0 || a->refusal) {
+		*ret_refusal = a->refusal; /* nothing written: the hold was refused */
+		goto out;
+	}
+	r = wd_insert(a, tx);
+	if (r == 0)
+		r = wd_approve(b, tx, &a->w, ANFU_BANK_WD_AUTO_APPROVE);
+	if (r == 0)
+		*ret = a->w;
+out:
+	free(a);
+	return r;
+}
+
+void anfu_bank_withdraw_send(struct anfu_bank *b, const struct anfu_actor *actor, const char *id)
+{
+	bool sent;
+
+	if (b && actor && id && b->ops)
+		(void)wd_send(b, actor, id, &sent);
+}
+
+void anfu_bank_set_refund_hook(struct anfu_bank *b, anfu_bank_refund_fn fn, void *ud)
+{
+	if (!b)
+		return;
+	b->refund_hook = fn;
+	b->refund_ud = ud;
 }

@@ -17,6 +17,7 @@ struct anfu_pay {
 	struct anfu_tx_exec *tx;
 	struct anfu_iam *iam;
 	struct anfu_wallet *wallet;
+	struct anfu_bank *bank; /* NULL: refunds go to the wallet only */
 };
 
 /* The caller name of pay's ledger transfers (idempotency keys are unique

@@ -702,8 +702,10 @@ enum anfu_pay_refund_state {
 	ANFU_PAY_RF_REJECTED,	   /* an operator rejected it */
 	ANFU_PAY_RF_WAITING_FUNDS, /* the merchant's balance was short: a job retries */
 	ANFU_PAY_RF_SUCCEEDED,	   /* the money went back */
+	ANFU_PAY_RF_SENDING,	   /* to the bound card: the bank's credit on its way */
+	ANFU_PAY_RF_FAILED,	   /* the bank did not pay the card: money back to the merchant */
 };
-#define ANFU_PAY_RF_STATE_N 7
+#define ANFU_PAY_RF_STATE_N 9
 
 enum anfu_pay_refund_event {
 	ANFU_PAY_RF_EV_ACCEPT = 0, /* the merchant accepts a customer's request */
@@ -712,8 +714,10 @@ enum anfu_pay_refund_event {
 	ANFU_PAY_RF_EV_REJECT,	   /* an operator rejected it */
 	ANFU_PAY_RF_EV_WAIT_FUNDS, /* execution found the merchant's balance short */
 	ANFU_PAY_RF_EV_SUCCEED,	   /* execution moved the money */
+	ANFU_PAY_RF_EV_SEND_CARD,  /* the wallet refused it: to the bound card */
+	ANFU_PAY_RF_EV_CARD_FAIL,  /* the bank did not pay the card */
 };
-#define ANFU_PAY_RF_EVENT_N 6
+#define ANFU_PAY_RF_EVENT_N 8
 
 /* Pure, the refund table: 0 and *ret_next; ANFU_ECONFLICT for no row;
  * ANFU_EINVAL for values out of the enums or NULL. */
@@ -751,6 +755,11 @@ struct anfu_pay_refund {
 	char approved_by[ANFU_ID_MAX]; /* the first of two operators (four eyes) */
 	char ledger_id[ANFU_ID_MAX], fee_ledger_id[ANFU_ID_MAX];
 	int64_t created_ms, updated_ms;
+	/* Where the money goes: "wallet", or "card" (the payer's wallet could
+	 * not take it) with the card's masked number and the bank's credit. */
+	char destination[8];
+	char card[32];
+	char withdrawal_id[ANFU_ID_MAX];
 };
 
 /* A refund applied for; strings borrowed. */
@@ -887,5 +896,16 @@ struct anfu_pay_refund_query {
  * ANFU_EINVAL for bad arguments or an unknown status; the store's errors. */
 int anfu_pay_refunds(struct anfu_pay *p, const struct anfu_pay_refund_query *q,
 		     struct anfu_pay_refund *out, size_t cap, size_t *ret_n);
+
+/* ---- refunds to a bound card (pay/refund.c; docs/payments.md "Refunds to
+ * a bound card") ---- */
+
+struct anfu_bank;
+/* Gives p the bank channel (the bank module's, earlier in the list; once,
+ * at start, before any request): a refund the payer's wallet cannot take
+ * (closed; frozen for credits) then goes to the payer's newest bound card,
+ * and the bank's report on that credit ends the refund (its hook). b NULL:
+ * refunds go to the wallet only. */
+void anfu_pay_set_bank(struct anfu_pay *p, struct anfu_bank *b);
 
 #endif

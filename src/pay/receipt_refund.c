@@ -47,6 +47,9 @@ int anfu_pay_refund_receipt_facts(void *ud, struct anfu_db *db, const char *ref,
 	(void)anfu_strlcpy(f.payer.shown, m.name_zh, sizeof(f.payer.shown));
 	(void)anfu_strlcpy(f.payee.type, "customer", sizeof(f.payee.type));
 	(void)anfu_strlcpy(f.payee.id, x.payer_id, sizeof(f.payee.id));
+	/* Paid to a bound card: the card's masked number names where it went. */
+	if (strcmp(x.destination, "card") == 0)
+		(void)anfu_strlcpy(f.payee.shown, x.card, sizeof(f.payee.shown));
 	(void)anfu_strlcpy(f.memo, x.reason, sizeof(f.memo));
 	f.ntransfers = 1;
 	(void)anfu_strlcpy(f.transfers[0], x.ledger_id, sizeof(f.transfers[0]));

@@ -24,6 +24,7 @@
 #include "base/mem.h"
 #include "base/refusal.h"
 #include "base/str.h"
+#include "bank/bank.h"
 #include "ledger/ledger.h"
 #include "pay/internal.h"
 #include "pay/pay.h"
@@ -54,7 +55,7 @@ int anfu_pay_refund_fee(int64_t fee, int64_t order_amount, int64_t refunded_befo
 #define REFUND_COLS                                                                            \
 	"id, order_id, merchant_id, out_refund_no, payer_id, state, amount, fee_back, reason," \
 	" origin, created_by, reviewed_by, approved_by, ledger_id, fee_ledger_id, created_ms," \
-	" updated_ms"
+	" updated_ms, destination, card, withdrawal_id"
 
 struct refund_find {
 	bool found, bad_state;
@@ -88,6 +89,9 @@ static int refund_row(void *ud, const struct anfu_row *r)
 	pay_col(r, 14, x->fee_ledger_id, sizeof(x->fee_ledger_id));
 	x->created_ms = anfu_row_int(r, 15);
 	x->updated_ms = anfu_row_int(r, 16);
+	pay_col(r, 17, x->destination, sizeof(x->destination));
+	pay_col(r, 18, x->card, sizeof(x->card));
+	pay_col(r, 19, x->withdrawal_id, sizeof(x->withdrawal_id));
 	return 0;
 }
 
@@ -122,8 +126,8 @@ int anfu_pay_refund_get(struct anfu_db *db, const char *id, struct anfu_pay_refu
 }
 
 /* Sums of the order's refunds: all that count against the amount paid
- * (every state but declined, rejected and requested), and the succeeded
- * ones with their fee back. */
+ * (every state but declined, rejected, requested and failed), and the
+ * succeeded ones with their fee back. */
 struct sums {
 	int64_t reserved, refunded, fee_back;
 };
@@ -146,9 +150,10 @@ static int order_sums(struct anfu_db *db, const char *order_id, struct sums *ret
 	return anfu_db_exec(
 		db,
 		"SELECT COALESCE(SUM(CASE WHEN state IN ('reviewing', 'approved', 'waiting_funds',"
-		" 'succeeded') THEN amount ELSE 0 END), 0), COALESCE(SUM(CASE WHEN state ="
-		" 'succeeded' THEN amount ELSE 0 END), 0), COALESCE(SUM(CASE WHEN state ="
-		" 'succeeded' THEN fee_back ELSE 0 END), 0) FROM pay_refund WHERE order_id = $1",
+		" 'succeeded', 'sending') THEN amount ELSE 0 END), 0),"
+		" COALESCE(SUM(CASE WHEN state = 'succeeded' THEN amount ELSE 0 END), 0),"
+		" COALESCE(SUM(CASE WHEN state = 'succeeded' THEN fee_back ELSE 0 END), 0)"
+		" FROM pay_refund WHERE order_id = $1",
 		v, 1, sums_row, ret, NULL);
 }
 
@@ -291,11 +296,21 @@ static int fee_back_of(struct anfu_db *db, const struct anfu_pay_order *o, const
 				   s->fee_back, amount, ret);
 }
 
+/* What a refund to a card adds to a command's weight: the bank credit's
+ * two records (submitted, approved) and the refund's sending record. */
+#define CARD_WEIGHT 3
+
+static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts *acc,
+		   struct anfu_pay_refund *x, int64_t fee_back, const char **code);
+static void card_send(struct anfu_pay *p, const struct anfu_actor *actor,
+		      struct anfu_pay_refund *x);
+
 /* Executes approved (or waiting_funds) refund x of order o inside the
  * writer. An escrow_held order: the amount comes out of the escrow
  * (anfu_pay_escrow_refund_in), no fee back. Else the fee back and the
  * money back as one linked chain; a short merchant balance moves x to
- * waiting_funds. Any other ledger refusal is *ret_code (the caller
+ * waiting_funds; a payer's wallet that cannot take it (closed, frozen)
+ * sends it to their bound card (card_in: x sending) when they have one. Any other ledger refusal is *ret_code (the caller
  * undoes the command). */
 static int execute_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts *acc,
 		      struct anfu_pay_order *o, struct anfu_pay_refund *x, const char **ret_code)
@@ -352,6 +367,9 @@ static int execute_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accou
 			if (res[i].code &&
 			    strcmp(res[i].code, ANFU_R_LEDGER_LINKED_EVENT_FAILED) != 0)
 				code = res[i].code;
+		r = card_in(p, tx, acc, x, fee_back, &code);
+		if (r < 0 || !code)
+			return r; /* sent to the bound card */
 		if (strcmp(code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS) == 0) {
 			if (x->state == ANFU_PAY_RF_WAITING_FUNDS)
 				return 0; /* still short: it waits on */
@@ -504,12 +522,15 @@ int anfu_pay_refund_apply(struct anfu_pay *p, const struct anfu_actor *actor,
 		r = anfu_id_new("rfd", c->id, sizeof(c->id));
 	/* weight: two transfers and four audit records. */
 	if (r == 0)
-		r = anfu_ledger_run_weighted(p->ledger, actor, apply_fn, c, 6, pay_deadline());
+		r = anfu_ledger_run_weighted(p->ledger, actor, apply_fn, c, 6 + CARD_WEIGHT,
+					     pay_deadline());
 	if (r == ANFU_ECONFLICT && c->code) {
 		*ret_code = c->code;
 		*ret_field = c->field;
 		r = 0;
 	} else if (r == 0) {
+		if (!c->existed)
+			card_send(p, actor, &c->x);
 		*ret_code = NULL;
 		*ret_field = NULL;
 		*ret = c->x;
@@ -601,11 +622,13 @@ int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, c
 	if (r == ANFU_ENOTFOUND)
 		r = 0; /* the command says refund_not_found */
 	if (r == 0)
-		r = anfu_ledger_run_weighted(p->ledger, actor, review_fn, c, 6, pay_deadline());
+		r = anfu_ledger_run_weighted(p->ledger, actor, review_fn, c, 6 + CARD_WEIGHT,
+					     pay_deadline());
 	if (r == ANFU_ECONFLICT && c->code) {
 		*ret_code = c->code;
 		r = 0;
 	} else if (r == 0) {
+		card_send(p, actor, &c->x);
 		*ret_code = NULL;
 		*ret = c->x;
 	}
@@ -681,11 +704,13 @@ int anfu_pay_refund_retry_due(struct anfu_pay *p, int64_t *ret_done)
 		if (r == 0)
 			r = accounts_of(p, db, c->x.order_id, &c->acc);
 		if (r == 0)
-			r = anfu_ledger_run_weighted(p->ledger, &system_actor, retry_fn, c, 6,
-						     pay_deadline());
+			r = anfu_ledger_run_weighted(p->ledger, &system_actor, retry_fn, c,
+						     6 + CARD_WEIGHT, pay_deadline());
 		/* Another refusal (a closed wallet): it stays waiting, reported. */
 		if (r == ANFU_ECONFLICT && c->code)
 			r = 0;
+		else if (r == 0)
+			card_send(p, &system_actor, &c->x);
 		if (r == 0 && c->done)
 			done++;
 	}
@@ -892,16 +917,161 @@ int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
 		r = 0; /* the command says refund_not_found */
 	/* weight: two transfers and five audit records. */
 	if (r == 0)
-		r = anfu_ledger_run_weighted(p->ledger, actor, answer_fn, c, 7, pay_deadline());
+		r = anfu_ledger_run_weighted(p->ledger, actor, answer_fn, c, 7 + CARD_WEIGHT,
+					     pay_deadline());
 	if (r == ANFU_ECONFLICT && c->code) {
 		*ret_code = c->code;
 		*ret_field = c->field;
 		r = 0;
 	} else if (r == 0) {
+		card_send(p, actor, &c->x);
 		*ret_code = NULL;
 		*ret_field = NULL;
 		*ret = c->x;
 	}
 	free(c);
 	return r;
+}
+
+/* ---- refunds to the payer's bound card (docs/payments.md, "Refunds to a
+ * bound card") ---- */
+
+/* x's destination columns as x has them, in tx. */
+static int card_store(struct anfu_db *db, const struct anfu_pay_refund *x)
+{
+	struct anfu_param v[4] = { ANFU_PS(x->destination), ANFU_PS(x->card),
+				   ANFU_PS(x->withdrawal_id), ANFU_PS(x->id) };
+
+	return anfu_db_exec(db,
+			    "UPDATE pay_refund SET destination = $1, card = $2, withdrawal_id = $3"
+			    " WHERE id = $4",
+			    v, 4, NULL, NULL, NULL);
+}
+
+static bool wallet_cannot_take(const char *code)
+{
+	return strcmp(code, ANFU_R_LEDGER_ACCOUNT_CLOSED) == 0 ||
+	       strcmp(code, ANFU_R_LEDGER_ACCOUNT_FROZEN) == 0;
+}
+
+/* Inside execute_in's command, the money back refused with *code: when
+ * that is the payer's wallet closed or frozen and the payer has a bound
+ * card, the fee back and the bank's credit of x->amount held on the
+ * merchant's balance as one chain, and x sending (*code NULL). A short
+ * merchant balance: *code insufficient_funds. No card, no bank: *code as
+ * it was (today's refusal). */
+static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts *acc,
+		   struct anfu_pay_refund *x, int64_t fee_back, const char **code)
+{
+	const struct anfu_bank_refund_credit c = { x->id,    x->payer_id, acc->merchant, x->amount,
+						   fee_back, acc->fee,	  x->order_id };
+	struct anfu_bank_withdrawal *w = NULL;
+	char fee_id[ANFU_ID_MAX];
+	const char *why = NULL;
+	int r;
+
+	if (!p->bank || !wallet_cannot_take(*code))
+		return 0;
+	w = anfu_xcalloc(1, sizeof(*w));
+	r = anfu_bank_refund_credit_in(p->bank, tx, &c, w, fee_id, &why);
+	if (r < 0 || (why && (strcmp(why, ANFU_R_BANK_CARD_NOT_BOUND) == 0 ||
+			      strcmp(why, ANFU_R_BANK_UNAVAILABLE) == 0)))
+		goto out;
+	if (why) {
+		*code = why;
+		goto out;
+	}
+	(void)anfu_strlcpy(x->destination, "card", sizeof(x->destination));
+	(void)anfu_strlcpy(x->card, w->card_masked, sizeof(x->card));
+	(void)anfu_strlcpy(x->withdrawal_id, w->id, sizeof(x->withdrawal_id));
+	(void)anfu_strlcpy(x->ledger_id, w->hold_id, sizeof(x->ledger_id));
+	(void)anfu_strlcpy(x->fee_ledger_id, fee_id, sizeof(x->fee_ledger_id));
+	x->fee_back = fee_back;
+	r = refund_move(tx, x, ANFU_PAY_RF_EV_SEND_CARD, "pay.refund.sending");
+	if (r == 0)
+		r = card_store(anfu_tx_db(tx), x);
+	if (r == 0)
+		*code = NULL;
+out:
+	free(w);
+	return r;
+}
+
+/* After the command that made x sending committed: its credit sent now
+ * (the bank.withdraw_send job's otherwise), x as it is then. */
+static void card_send(struct anfu_pay *p, const struct anfu_actor *actor, struct anfu_pay_refund *x)
+{
+	struct anfu_db *db = NULL;
+
+	if (x->state != ANFU_PAY_RF_SENDING || !x->withdrawal_id[0] || !p->bank)
+		return;
+	anfu_bank_withdraw_send(p->bank, actor, x->withdrawal_id);
+	if (pay_db(p, &db) == 0)
+		(void)anfu_pay_refund_get(db, x->id, x);
+}
+
+/* Refund x (sending) failed at the bank, in its command: the fee back
+ * (if any) returns to the platform, x failed with no fee back. */
+static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_refund *x)
+{
+	struct accounts acc;
+	struct anfu_ledger_result res;
+	char key[ANFU_ID_MAX + 16];
+	int r = 0;
+
+	if (x->fee_back > 0) {
+		struct anfu_ledger_transfer t = {
+			.idem_key = key, .asset = "CNY", .code = "fee_refund", .ref = x->order_id
+		};
+
+		r = accounts_of(p, anfu_tx_db(tx), x->order_id, &acc);
+		(void)snprintf(key, sizeof(key), "refund.%s.fee.undo", x->id);
+		t.debit_account = acc.merchant;
+		t.credit_account = acc.fee;
+		t.amount = x->fee_back;
+		if (r == 0)
+			r = anfu_ledger_submit_in(tx, PAY_CALLER, &t, 1, &res);
+		/* The voided hold gave the merchant at least the fee back. */
+		if (r == 0 && res.code)
+			r = ANFU_ECONFLICT;
+	}
+	x->fee_back = 0;
+	x->fee_ledger_id[0] = '\0';
+	return r < 0 ? r : refund_move(tx, x, ANFU_PAY_RF_EV_CARD_FAIL, "pay.refund.failed");
+}
+
+/* The bank's end of credit w inside its command: paid, x succeeded with
+ * the order's move (as execute_in ends); else x failed: the bank voided
+ * the hold (the amount is the merchant's again) and the fee back returns
+ * to the platform. */
+static int card_result(void *ud, struct anfu_tx *tx, const struct anfu_bank_withdrawal *w,
+		       bool paid)
+{
+	struct anfu_pay *p = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_pay_refund x;
+	struct anfu_pay_order *o = NULL;
+	struct sums s;
+	int r = anfu_pay_refund_get(db, w->refund_id, &x);
+
+	if (r < 0 || x.state != ANFU_PAY_RF_SENDING)
+		return r; /* ended already: a duplicate report */
+	if (!paid)
+		return card_failed(p, tx, &x);
+	o = anfu_xcalloc(1, sizeof(*o));
+	r = anfu_pay_order_get(db, x.order_id, o);
+	if (r == 0)
+		r = order_sums(db, o->id, &s);
+	if (r == 0)
+		r = executed_in(tx, o, &x, s.refunded + x.amount == o->amount);
+	free(o);
+	return r;
+}
+
+void anfu_pay_set_bank(struct anfu_pay *p, struct anfu_bank *b)
+{
+	if (!p)
+		return;
+	p->bank = b;
+	anfu_bank_set_refund_hook(b, card_result, p);
 }

@@ -130,8 +130,12 @@ int anfu_pay_state_parse(const char *name, enum anfu_pay_state *ret)
  *   approved      --succeed-->    succeeded     (the money moved, same writer command)
  *   approved      --wait_funds--> waiting_funds (the merchant's balance was short)
  *   waiting_funds --succeed-->    succeeded     (the job pay.refund_retry)
+ *   approved      --send_card-->  sending       (the payer's wallet closed or frozen:
+ *   waiting_funds --send_card-->  sending        the bound card's credit, bank module)
+ *   sending       --succeed-->    succeeded     (the bank paid the card)
+ *   sending       --card_failed--> failed       (the bank did not: money back to the merchant)
  *
- * declined, rejected and succeeded are terminal. "Executing" is no stored
+ * declined, rejected, succeeded and failed are terminal. "Executing" is no stored
  * state: an approved refund executes inside the writer command that
  * approved it, so no row is ever seen half executed.
  */
@@ -149,10 +153,15 @@ static const struct refund_row refund_table[] = {
 	{ ANFU_PAY_RF_APPROVED, ANFU_PAY_RF_EV_SUCCEED, ANFU_PAY_RF_SUCCEEDED },
 	{ ANFU_PAY_RF_APPROVED, ANFU_PAY_RF_EV_WAIT_FUNDS, ANFU_PAY_RF_WAITING_FUNDS },
 	{ ANFU_PAY_RF_WAITING_FUNDS, ANFU_PAY_RF_EV_SUCCEED, ANFU_PAY_RF_SUCCEEDED },
+	{ ANFU_PAY_RF_APPROVED, ANFU_PAY_RF_EV_SEND_CARD, ANFU_PAY_RF_SENDING },
+	{ ANFU_PAY_RF_WAITING_FUNDS, ANFU_PAY_RF_EV_SEND_CARD, ANFU_PAY_RF_SENDING },
+	{ ANFU_PAY_RF_SENDING, ANFU_PAY_RF_EV_SUCCEED, ANFU_PAY_RF_SUCCEEDED },
+	{ ANFU_PAY_RF_SENDING, ANFU_PAY_RF_EV_CARD_FAIL, ANFU_PAY_RF_FAILED },
 };
 
 static const char *const refund_state_names[ANFU_PAY_RF_STATE_N] = {
-	"requested", "declined", "reviewing", "approved", "rejected", "waiting_funds", "succeeded",
+	"requested",	 "declined",  "reviewing", "approved", "rejected",
+	"waiting_funds", "succeeded", "sending",   "failed",
 };
 
 int anfu_pay_refund_transition(enum anfu_pay_refund_state state, enum anfu_pay_refund_event ev,

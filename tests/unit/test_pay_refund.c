@@ -23,15 +23,19 @@
 #define RJ ANFU_PAY_RF_REJECTED
 #define WF ANFU_PAY_RF_WAITING_FUNDS
 #define OK ANFU_PAY_RF_SUCCEEDED
+#define SD ANFU_PAY_RF_SENDING
+#define FL ANFU_PAY_RF_FAILED
 #define NO (-1)
 
 /* The table as docs/payments.md draws it: [state][event] -> state, or NO.
- * Events: accept, decline, approve, reject, wait_funds, succeed. */
+ * Events: accept, decline, approve, reject, wait_funds, succeed,
+ * send_card, card_failed. */
 static const int expected[ANFU_PAY_RF_STATE_N][ANFU_PAY_RF_EVENT_N] = {
-	[RQ] = { RV, DC, NO, NO, NO, NO }, [DC] = { NO, NO, NO, NO, NO, NO },
-	[RV] = { NO, NO, AP, RJ, NO, NO }, [AP] = { NO, NO, NO, NO, WF, OK },
-	[RJ] = { NO, NO, NO, NO, NO, NO }, [WF] = { NO, NO, NO, NO, NO, OK },
-	[OK] = { NO, NO, NO, NO, NO, NO },
+	[RQ] = { RV, DC, NO, NO, NO, NO, NO, NO }, [DC] = { NO, NO, NO, NO, NO, NO, NO, NO },
+	[RV] = { NO, NO, AP, RJ, NO, NO, NO, NO }, [AP] = { NO, NO, NO, NO, WF, OK, SD, NO },
+	[RJ] = { NO, NO, NO, NO, NO, NO, NO, NO }, [WF] = { NO, NO, NO, NO, NO, OK, SD, NO },
+	[OK] = { NO, NO, NO, NO, NO, NO, NO, NO }, [SD] = { NO, NO, NO, NO, NO, OK, NO, FL },
+	[FL] = { NO, NO, NO, NO, NO, NO, NO, NO },
 };
 
 /* Every pair: the legal ones go where the diagram says, every other one

@@ -225,6 +225,13 @@ struct anfu_bank *anfu_bank_api_service(const struct anfu_req *req)
 	return m ? m->bank : NULL;
 }
 
+struct anfu_bank *anfu_bank_of_service(void *svc)
+{
+	struct bank_module *m = svc;
+
+	return m ? m->bank : NULL;
+}
+
 #define S ANFU_ACCESS_SESSION
 #define P ANFU_PERM_SESSION
 static const struct anfu_route routes[] = {

@@ -15,6 +15,7 @@
 #include "api/module.h"
 #include "audit/audit.h"
 #include "base/err.h"
+#include "bank/bank.h"
 #include "base/log.h"
 #include "dispute/dispute.h"
 #include "http/http.h"
@@ -60,6 +61,9 @@ static int pay_start(struct anfu_app *app, const void *config, void **ret_svc)
 	if (r == 0 && service_named(app, "receipt"))
 		r = anfu_receipt_register(service_named(app, "receipt"), ANFU_PAY_REFUND_RECEIPT_KIND,
 					  anfu_pay_refund_receipt_facts, NULL);
+	/* Refunds to a bound card: the bank channel (bank is earlier in the list). */
+	if (r == 0)
+		anfu_pay_set_bank(p, anfu_bank_of_service(service_named(app, "bank")));
 	/* Orders are dispute subjects (kind "order"; pay/dispute.c). */
 	if (r == 0 && service_named(app, "dispute"))
 		r = anfu_pay_dispute_register(p, anfu_dispute_api_of(service_named(app, "dispute")));

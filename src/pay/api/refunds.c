@@ -49,16 +49,19 @@ static const struct anfu_principal *merchant_user(struct anfu_req *req)
 
 static json_t *refund_json(const struct anfu_pay_refund *x)
 {
+	bool card = strcmp(x->destination, "card") == 0;
+
 	return json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:s?, s:s?, "
-		"s:I, s:I}",
+		"s:I, s:I, s:s, s:s?}",
 		"id", x->id, "order_id", x->order_id, "merchant_id", x->merchant_id,
 		"out_refund_no", x->out_refund_no, "state", anfu_pay_refund_state_name(x->state),
 		"amount", (json_int_t)x->amount, "currency", "CNY", "fee_back",
 		(json_int_t)x->fee_back, "reason", x->reason, "origin", x->origin, "reviewed_by",
 		x->reviewed_by, "ledger_transfer", x->ledger_id[0] ? x->ledger_id : NULL,
 		"fee_ledger_transfer", x->fee_ledger_id[0] ? x->fee_ledger_id : NULL, "created_ms",
-		(json_int_t)x->created_ms, "updated_ms", (json_int_t)x->updated_ms);
+		(json_int_t)x->created_ms, "updated_ms", (json_int_t)x->updated_ms, "destination",
+		card ? "card" : "wallet", "card", card ? x->card : NULL);
 }
 
 static int refusal(struct anfu_req *req, const char *code, const char *field)

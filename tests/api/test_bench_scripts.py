@@ -23,15 +23,16 @@ payments in the books.
 """
 import json
 import os
-import uuid
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
+import uuid
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import BUILD, ROOT, pg_connect
 
 SCRIPT = os.path.join(ROOT, "bench", "pg_ledger.sh")
 SQL_DIR = os.path.join(ROOT, "bench", "pg")
@@ -229,3 +230,25 @@ def test_paycode_users_and_bench_paycode_pay_and_the_books_add_up(make_server, t
     s.stop()
     out = s.cli_run("ledger", "verify", check=False)
     assert out.returncode == 0, out.stdout + out.stderr
+    # The check can fail: a payment whose fee, or whose payer, is not its
+    # ledger chain's counts as chain_bad (the stopped server's rows changed
+    # behind its back).
+    paid = s.query("SELECT id, fee FROM pay_payment ORDER BY fee DESC, id")
+    tamper(s, "UPDATE pay_payment SET fee = fee + 1 WHERE id = '%s'" % paid[0]["id"])
+    assert paycode_books(s)["chain_bad"] == 1
+    tamper(s, "UPDATE pay_payment SET payer_id = 'usr_nobody' WHERE id = '%s'" % paid[-1]["id"])
+    assert paycode_books(s)["chain_bad"] == 2
+
+
+def tamper(s, sql):
+    """Runs sql on the (stopped) server's database, bypassing anfud."""
+    if s.pg_db:
+        c = pg_connect(s.pg_db)
+        c.autocommit = True
+    else:
+        c = sqlite3.connect(str(s.data / "anfu.db"))
+    try:
+        c.cursor().execute(sql)
+        c.commit()
+    finally:
+        c.close()

@@ -270,6 +270,17 @@ int main(int argc, char **argv)
 	       ok, dur, dur > 0 ? (double)ok / dur : 0, errs, bl_pct_ms(&pay, 50), bl_pct_ms(&pay, 99),
 	       bl_pct_ms(&issue, 50), bl_pct_ms(&issue, 99), bl_pct_ms(&cycle, 50),
 	       bl_pct_ms(&cycle, 99), amount, ok_all, amount_all, err_all, set_cookie);
+	bl_samples_free(&issue);
+	bl_samples_free(&pay);
+	bl_samples_free(&cycle);
+	for (int i = 0; i < nconns; i++) {
+		bl_samples_free(&conns[i].issue);
+		bl_samples_free(&conns[i].pay);
+		bl_samples_free(&conns[i].cycle);
+	}
+	free(conns);
+	free(users);
+	free(tills);
 	curl_global_cleanup();
 	return 0;
 }

@@ -219,6 +219,16 @@ int main(int argc, char **argv)
 	       ok, dur, dur > 0 ? (double)ok / dur : 0, errs, bl_pct_ms(&conf, 50), bl_pct_ms(&conf, 99),
 	       bl_pct_ms(&pair, 50), bl_pct_ms(&pair, 99), bl_pct_ms(&prev, 50), bl_pct_ms(&prev, 99),
 	       ok_all, err_all, set_cookie);
+	bl_samples_free(&prev);
+	bl_samples_free(&conf);
+	bl_samples_free(&pair);
+	for (int i = 0; i < nconns; i++) {
+		bl_samples_free(&conns[i].prev);
+		bl_samples_free(&conns[i].conf);
+		bl_samples_free(&conns[i].pair);
+	}
+	free(conns);
+	free(users);
 	curl_global_cleanup();
 	return 0;
 }

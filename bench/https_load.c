@@ -56,6 +56,12 @@ int bl_samples_add(struct bl_samples *s, int64_t us)
 	return 0;
 }
 
+void bl_samples_free(struct bl_samples *s)
+{
+	free(s->v);
+	*s = (struct bl_samples){ 0 };
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct bl_conn *c = ud;

@@ -82,6 +82,9 @@ uint64_t bl_nonce(void);
 /* Appends one sample (clamped to 0..UINT32_MAX us). 0, or -1 out of memory. */
 int bl_samples_add(struct bl_samples *s, int64_t us);
 
+/* Frees s's samples (s is empty again). */
+void bl_samples_free(struct bl_samples *s);
+
 /* The string value of "key" in a flat JSON body into out; false when
  * missing, not a string or longer than cap - 1. Enough for the server's
  * compact JSON. */

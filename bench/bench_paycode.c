@@ -55,8 +55,15 @@
 #include "https_load.h"
 
 /* Line fields: customers (bench/wallet_users.py's format) and tills. */
-enum { U_PHONE, U_COOKIE, U_CSRF };
-enum { M_COOKIE, M_CSRF };
+enum {
+	U_PHONE,
+	U_COOKIE,
+	U_CSRF
+};
+enum {
+	M_COOKIE,
+	M_CSRF
+};
 
 struct conn {
 	struct bl_conn b; /* first: the harness's part */
@@ -131,15 +138,18 @@ static void *worker(void *arg)
 		t0 = bl_mono_us();
 		cr = bl_post(&c->b, me, url, "/api/v1/me/paycode", "{}", &st);
 		t1 = bl_mono_us();
-		if (cr != CURLE_OK || st != 201 || !bl_json_str(c->b.body, "code", code, sizeof(code))) {
+		if (cr != CURLE_OK || st != 201 ||
+		    !bl_json_str(c->b.body, "code", code, sizeof(code))) {
 			if (bl_in_window(t1))
-				bl_count_error(&c->b, "issue", st, cr != CURLE_OK ? curl_easy_strerror(cr) : NULL);
+				bl_count_error(&c->b, "issue", st,
+					       cr != CURLE_OK ? curl_easy_strerror(cr) : NULL);
 			else
 				c->b.err_all++;
 			continue;
 		}
 		(void)snprintf(body, sizeof(body),
-			       "{\"auth_code\":\"%s\",\"out_trade_no\":\"B%016" PRIx64 "-%d-%" PRIu64
+			       "{\"auth_code\":\"%s\",\"out_trade_no\":\"B%016" PRIx64
+			       "-%d-%" PRIu64
 			       "\",\"amount\":%d,\"currency\":\"CNY\",\"subject\":\"bench\","
 			       "\"lines\":[{\"name\":\"tea\",\"quantity\":1,\"unit_amount\":%d,"
 			       "\"amount\":%d}]}",
@@ -150,9 +160,9 @@ static void *worker(void *arg)
 		if (cr != CURLE_OK || st != 201 || !strstr(c->b.body, "\"state\":\"paid\"")) {
 			if (bl_in_window(t3))
 				bl_count_error(&c->b, "pay", st,
-					       cr != CURLE_OK			       ? curl_easy_strerror(cr)
-					       : st == 201			       ? "not-paid"
-										       : NULL);
+					       cr != CURLE_OK ? curl_easy_strerror(cr)
+					       : st == 201    ? "not-paid"
+							      : NULL);
 			else
 				c->b.err_all++;
 			continue;
@@ -162,8 +172,8 @@ static void *worker(void *arg)
 		if (bl_in_window(t3)) {
 			c->ok++;
 			c->amount += (uint64_t)amount;
-			if (bl_samples_add(&c->issue, t1 - t0) || bl_samples_add(&c->pay, t3 - t2) ||
-			    bl_samples_add(&c->cycle, t3 - t0))
+			if (bl_samples_add(&c->issue, t1 - t0) ||
+			    bl_samples_add(&c->pay, t3 - t2) || bl_samples_add(&c->cycle, t3 - t0))
 				break;
 		}
 	}
@@ -177,19 +187,25 @@ static void *worker(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_paycode --url https://127.0.0.1:PORT --cacert FILE --users FILE "
-			"--merchants FILE [--conns N] [--seconds S] [--warmup S] [--max-amount FEN] "
-			"[--device ID] [--ua UA]\n");
+	fprintf(stderr,
+		"usage: bench_paycode --url https://127.0.0.1:PORT --cacert FILE --users FILE "
+		"--merchants FILE [--conns N] [--seconds S] [--warmup S] [--max-amount FEN] "
+		"[--device ID] [--ua UA]\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },     { "cacert", required_argument, NULL, 'c' },
-		{ "users", required_argument, NULL, 'f' },   { "merchants", required_argument, NULL, 'm' },
-		{ "conns", required_argument, NULL, 'n' },   { "seconds", required_argument, NULL, 's' },
-		{ "warmup", required_argument, NULL, 'w' },  { "max-amount", required_argument, NULL, 'a' },
-		{ "device", required_argument, NULL, 'd' },  { "ua", required_argument, NULL, 'A' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "cacert", required_argument, NULL, 'c' },
+		{ "users", required_argument, NULL, 'f' },
+		{ "merchants", required_argument, NULL, 'm' },
+		{ "conns", required_argument, NULL, 'n' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "max-amount", required_argument, NULL, 'a' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "ua", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bl_samples issue, pay, cycle;
@@ -232,8 +248,9 @@ int main(int argc, char **argv)
 	    bl_load_rows("bench_paycode", tills_path, 2, &tills, &ntills))
 		return 1;
 	if (nusers < (size_t)nconns || ntills < 1) {
-		fprintf(stderr, "bench_paycode: %zu customers in %s and %zu tills in %s; need at least "
-				"conns = %d customers and one till\n",
+		fprintf(stderr,
+			"bench_paycode: %zu customers in %s and %zu tills in %s; need at least "
+			"conns = %d customers and one till\n",
 			nusers, users_path, ntills, tills_path, nconns);
 		return 1;
 	}
@@ -251,8 +268,8 @@ int main(int argc, char **argv)
 	cycle = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, cycle));
 	printf("# bench_paycode: %d connections, %zu customers (%zu or %zu a connection), %zu till "
 	       "session(s), amounts 1..%d fen, %.1f s warm-up, %.1f s measured\n",
-	       nconns, nusers, nusers / (size_t)nconns, (nusers + (size_t)nconns - 1) / (size_t)nconns,
-	       ntills, max_amount, warmup, dur);
+	       nconns, nusers, nusers / (size_t)nconns,
+	       (nusers + (size_t)nconns - 1) / (size_t)nconns, ntills, max_amount, warmup, dur);
 	for (int i = 0; i < nconns; i++) {
 		ok += conns[i].ok;
 		amount += conns[i].amount;
@@ -267,9 +284,10 @@ int main(int argc, char **argv)
 	       " pay_p50_ms=%.2f pay_p99_ms=%.2f issue_p50_ms=%.2f issue_p99_ms=%.2f"
 	       " cycle_p50_ms=%.2f cycle_p99_ms=%.2f amount=%" PRIu64 " ok_total=%" PRIu64
 	       " amount_total=%" PRIu64 " errors_total=%" PRIu64 " set_cookie=%" PRIu64 "\n",
-	       ok, dur, dur > 0 ? (double)ok / dur : 0, errs, bl_pct_ms(&pay, 50), bl_pct_ms(&pay, 99),
-	       bl_pct_ms(&issue, 50), bl_pct_ms(&issue, 99), bl_pct_ms(&cycle, 50),
-	       bl_pct_ms(&cycle, 99), amount, ok_all, amount_all, err_all, set_cookie);
+	       ok, dur, dur > 0 ? (double)ok / dur : 0, errs, bl_pct_ms(&pay, 50),
+	       bl_pct_ms(&pay, 99), bl_pct_ms(&issue, 50), bl_pct_ms(&issue, 99),
+	       bl_pct_ms(&cycle, 50), bl_pct_ms(&cycle, 99), amount, ok_all, amount_all, err_all,
+	       set_cookie);
 	bl_samples_free(&issue);
 	bl_samples_free(&pay);
 	bl_samples_free(&cycle);

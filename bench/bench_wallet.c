@@ -47,7 +47,11 @@
 #include "https_load.h"
 
 /* A users file line: payee identifier, Cookie header, CSRF token. */
-enum { U_TO, U_COOKIE, U_CSRF };
+enum {
+	U_TO,
+	U_COOKIE,
+	U_CSRF
+};
 
 struct conn {
 	struct bl_conn b; /* first: the harness's part */
@@ -90,7 +94,8 @@ static void *worker(void *arg)
 
 		if (payee >= (size_t)c->b.idx)
 			payee++; /* never oneself */
-		(void)snprintf(body, sizeof(body), "{\"to\":\"%s\",\"amount\":%d,\"currency\":\"CNY\"}",
+		(void)snprintf(body, sizeof(body),
+			       "{\"to\":\"%s\",\"amount\":%d,\"currency\":\"CNY\"}",
 			       users[payee].f[U_TO], amount);
 		t0 = bl_mono_us();
 		cr = bl_post(&c->b, &sess, url, "/api/v1/me/transfers/preview", body, &st);
@@ -98,21 +103,23 @@ static void *worker(void *arg)
 		if (cr != CURLE_OK || st != 201 ||
 		    !bl_json_str(c->b.body, "confirmation_id", conf_id, sizeof(conf_id))) {
 			if (bl_in_window(t1))
-				bl_count_error(&c->b, "preview", st, cr != CURLE_OK ? curl_easy_strerror(cr) : NULL);
+				bl_count_error(&c->b, "preview", st,
+					       cr != CURLE_OK ? curl_easy_strerror(cr) : NULL);
 			else
 				c->b.err_all++;
 			continue;
 		}
 		(void)snprintf(body, sizeof(body),
-			       "{\"confirmation_id\":\"%s\",\"request_id\":\"b%016" PRIx64 "-%d-%" PRIu64
-			       "\",\"amount\":%d,\"payment_pin\":\"%s\"}",
+			       "{\"confirmation_id\":\"%s\",\"request_id\":\"b%016" PRIx64
+			       "-%d-%" PRIu64 "\",\"amount\":%d,\"payment_pin\":\"%s\"}",
 			       conf_id, nonce, c->b.idx, seq++, amount, pin);
 		t2 = bl_mono_us();
 		cr = bl_post(&c->b, &sess, url, "/api/v1/me/transfers", body, &st);
 		t3 = bl_mono_us();
 		if (cr != CURLE_OK || st != 201) {
 			if (bl_in_window(t3))
-				bl_count_error(&c->b, "confirm", st, cr != CURLE_OK ? curl_easy_strerror(cr) : NULL);
+				bl_count_error(&c->b, "confirm", st,
+					       cr != CURLE_OK ? curl_easy_strerror(cr) : NULL);
 			else
 				c->b.err_all++;
 			continue;
@@ -120,8 +127,8 @@ static void *worker(void *arg)
 		c->b.ok_all++;
 		if (bl_in_window(t3)) {
 			c->ok++;
-			if (bl_samples_add(&c->prev, t1 - t0) || bl_samples_add(&c->conf, t3 - t2) ||
-			    bl_samples_add(&c->pair, t3 - t0))
+			if (bl_samples_add(&c->prev, t1 - t0) ||
+			    bl_samples_add(&c->conf, t3 - t2) || bl_samples_add(&c->pair, t3 - t0))
 				break;
 		}
 	}
@@ -132,19 +139,25 @@ static void *worker(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_wallet --url https://127.0.0.1:PORT --cacert FILE --users FILE "
-			"--pin PIN [--conns N] [--seconds S] [--warmup S] [--max-amount FEN] "
-			"[--device ID] [--ua UA]\n");
+	fprintf(stderr,
+		"usage: bench_wallet --url https://127.0.0.1:PORT --cacert FILE --users FILE "
+		"--pin PIN [--conns N] [--seconds S] [--warmup S] [--max-amount FEN] "
+		"[--device ID] [--ua UA]\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },     { "cacert", required_argument, NULL, 'c' },
-		{ "users", required_argument, NULL, 'f' },   { "pin", required_argument, NULL, 'p' },
-		{ "conns", required_argument, NULL, 'n' },   { "seconds", required_argument, NULL, 's' },
-		{ "warmup", required_argument, NULL, 'w' },  { "max-amount", required_argument, NULL, 'a' },
-		{ "device", required_argument, NULL, 'd' },  { "ua", required_argument, NULL, 'A' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "cacert", required_argument, NULL, 'c' },
+		{ "users", required_argument, NULL, 'f' },
+		{ "pin", required_argument, NULL, 'p' },
+		{ "conns", required_argument, NULL, 'n' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "max-amount", required_argument, NULL, 'a' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "ua", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bl_samples prev, conf, pair;
@@ -202,7 +215,8 @@ int main(int argc, char **argv)
 	prev = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, prev));
 	conf = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, conf));
 	pair = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, pair));
-	printf("# bench_wallet: %d connections (one payer session each), %zu customers, amounts 1..%d "
+	printf("# bench_wallet: %d connections (one payer session each), %zu customers, amounts "
+	       "1..%d "
 	       "fen, %.1f s warm-up, %.1f s measured\n",
 	       nconns, nusers, max_amount, warmup, dur);
 	for (int i = 0; i < nconns; i++)
@@ -216,9 +230,9 @@ int main(int argc, char **argv)
 	       " confirm_p50_ms=%.2f confirm_p99_ms=%.2f pair_p50_ms=%.2f pair_p99_ms=%.2f"
 	       " preview_p50_ms=%.2f preview_p99_ms=%.2f ok_total=%" PRIu64 " errors_total=%" PRIu64
 	       " set_cookie=%" PRIu64 "\n",
-	       ok, dur, dur > 0 ? (double)ok / dur : 0, errs, bl_pct_ms(&conf, 50), bl_pct_ms(&conf, 99),
-	       bl_pct_ms(&pair, 50), bl_pct_ms(&pair, 99), bl_pct_ms(&prev, 50), bl_pct_ms(&prev, 99),
-	       ok_all, err_all, set_cookie);
+	       ok, dur, dur > 0 ? (double)ok / dur : 0, errs, bl_pct_ms(&conf, 50),
+	       bl_pct_ms(&conf, 99), bl_pct_ms(&pair, 50), bl_pct_ms(&pair, 99),
+	       bl_pct_ms(&prev, 50), bl_pct_ms(&prev, 99), ok_all, err_all, set_cookie);
 	bl_samples_free(&prev);
 	bl_samples_free(&conf);
 	bl_samples_free(&pair);

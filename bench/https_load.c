@@ -390,7 +390,8 @@ int bl_load_rows(const char *prog, const char *path, size_t nfields, struct bl_r
 			char *e = k + 1 < nfields ? strchr(p, '\t') : p + strlen(p);
 
 			if (!e || strchr(p, '\t') != (k + 1 < nfields ? e : NULL)) {
-				fprintf(stderr, "%s: %s: a line without %zu fields\n", prog, path, nfields);
+				fprintf(stderr, "%s: %s: a line without %zu fields\n", prog, path,
+					nfields);
 				goto fail;
 			}
 			if ((size_t)(e - p) >= BL_FIELD_MAX) {

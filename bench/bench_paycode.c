@@ -77,32 +77,35 @@ struct conn {
 static struct bl_row *users, *tills;
 static size_t nusers, ntills;
 static struct conn *conns;
-static int nconns = 64;
-static const char *url, *cacert, *users_path, *tills_path;
-static const char *device = "bench-paycode";
-static const char *ua = "anfu-bench/1.0";
-static double seconds = 10, warmup = 2;
-static int max_amount = 10;
+static const char *users_path, *tills_path;
+static struct bl_opts opt = {
+	.device = "bench-paycode",
+	.ua = "anfu-bench/1.0",
+	.conns = 64,
+	.seconds = 10,
+	.warmup = 2,
+	.max_amount = 10,
+};
 static uint64_t nonce;
 
-/* The sessions of connection c: its customers' (every nconns-th from
+/* The sessions of connection c: its customers' (every opt.conns-th from
  * c->b.idx) and its till's. 0, or -1 (those made are freed). */
 static int sessions(const struct conn *c, struct bl_session **ret_cust, size_t *ret_n,
 		    struct bl_session *ret_till)
 {
-	size_t n = (nusers - (size_t)c->b.idx + (size_t)nconns - 1) / (size_t)nconns, k = 0;
+	size_t n = (nusers - (size_t)c->b.idx + (size_t)opt.conns - 1) / (size_t)opt.conns, k = 0;
 	struct bl_session *s = calloc(n, sizeof(*s));
 	const struct bl_row *t = &tills[(size_t)c->b.idx % ntills];
 
 	if (!s)
 		return -1;
 	for (; k < n; k++) {
-		const struct bl_row *u = &users[(size_t)c->b.idx + k * (size_t)nconns];
+		const struct bl_row *u = &users[(size_t)c->b.idx + k * (size_t)opt.conns];
 
-		if (bl_session_make(&s[k], u->f[U_COOKIE], u->f[U_CSRF], device))
+		if (bl_session_make(&s[k], u->f[U_COOKIE], u->f[U_CSRF], opt.device))
 			goto fail;
 	}
-	if (bl_session_make(ret_till, t->f[M_COOKIE], t->f[M_CSRF], device))
+	if (bl_session_make(ret_till, t->f[M_COOKIE], t->f[M_CSRF], opt.device))
 		goto fail;
 	*ret_cust = s;
 	*ret_n = n;
@@ -122,7 +125,7 @@ static void *worker(void *arg)
 	char body[1024], code[64];
 	uint64_t seq = 0;
 
-	if (bl_conn_open(&c->b, cacert, ua))
+	if (bl_conn_open(&c->b, opt.cacert, opt.ua))
 		return NULL;
 	if (sessions(c, &cust, &ncust, &till)) {
 		bl_conn_close(&c->b);
@@ -130,13 +133,13 @@ static void *worker(void *arg)
 	}
 	while (!bl_stopping()) {
 		const struct bl_session *me = &cust[next++ % ncust];
-		int amount = 1 + (int)(bl_rng(&c->b.rng) % (uint64_t)max_amount);
+		int amount = 1 + (int)(bl_rng(&c->b.rng) % (uint64_t)opt.max_amount);
 		int64_t t0, t1, t2, t3;
 		long st;
 		CURLcode cr;
 
 		t0 = bl_mono_us();
-		cr = bl_post(&c->b, me, url, "/api/v1/me/paycode", "{}", &st);
+		cr = bl_post(&c->b, me, opt.url, "/api/v1/me/paycode", "{}", &st);
 		t1 = bl_mono_us();
 		if (cr != CURLE_OK || st != 201 ||
 		    !bl_json_str(c->b.body, "code", code, sizeof(code))) {
@@ -155,7 +158,7 @@ static void *worker(void *arg)
 			       "\"amount\":%d}]}",
 			       code, nonce, c->b.idx, seq++, amount, amount, amount);
 		t2 = bl_mono_us();
-		cr = bl_post(&c->b, &till, url, "/api/v1/merchant/paycode-payments", body, &st);
+		cr = bl_post(&c->b, &till, opt.url, "/api/v1/merchant/paycode-payments", body, &st);
 		t3 = bl_mono_us();
 		if (cr != CURLE_OK || st != 201 || !strstr(c->b.body, "\"state\":\"paid\"")) {
 			if (bl_in_window(t3))
@@ -196,86 +199,65 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "cacert", required_argument, NULL, 'c' },
+		BL_OPTIONS,
 		{ "users", required_argument, NULL, 'f' },
 		{ "merchants", required_argument, NULL, 'm' },
-		{ "conns", required_argument, NULL, 'n' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "max-amount", required_argument, NULL, 'a' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "ua", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bl_samples issue, pay, cycle;
 	uint64_t ok = 0, amount = 0, amount_all = 0, ok_all, err_all, errs, set_cookie;
-	double v, dur;
+	double dur;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int taken = bl_opt(&opt, o, optarg);
+
+		if (taken < 0)
+			return usage(), 2;
+		if (taken)
+			continue;
 		switch (o) {
-		case 'u': url = optarg; break;
-		case 'c': cacert = optarg; break;
 		case 'f': users_path = optarg; break;
 		case 'm': tills_path = optarg; break;
-		case 'd': device = optarg; break;
-		case 'A': ua = optarg; break;
-		case 'n':
-			if (!bl_parse_num(optarg, 1, BL_CONNS_MAX, &v))
-				return usage(), 2;
-			nconns = (int)v;
-			break;
-		case 's':
-			if (!bl_parse_num(optarg, 0.1, 86400, &seconds))
-				return usage(), 2;
-			break;
-		case 'w':
-			if (!bl_parse_num(optarg, 0, 3600, &warmup))
-				return usage(), 2;
-			break;
-		case 'a':
-			if (!bl_parse_num(optarg, 1, 1000000, &v))
-				return usage(), 2;
-			max_amount = (int)v;
-			break;
 		default: return usage(), 2;
 		}
 	}
-	if (!url || !cacert || !users_path || !tills_path)
+	if (!opt.url || !opt.cacert || !users_path || !tills_path)
 		return usage(), 2;
 	if (bl_load_rows("bench_paycode", users_path, 3, &users, &nusers) ||
 	    bl_load_rows("bench_paycode", tills_path, 2, &tills, &ntills))
 		return 1;
-	if (nusers < (size_t)nconns || ntills < 1) {
+	if (nusers < (size_t)opt.conns || ntills < 1) {
 		fprintf(stderr,
 			"bench_paycode: %zu customers in %s and %zu tills in %s; need at least "
 			"conns = %d customers and one till\n",
-			nusers, users_path, ntills, tills_path, nconns);
+			nusers, users_path, ntills, tills_path, opt.conns);
 		return 1;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
-	conns = calloc((size_t)nconns, sizeof(*conns));
+	conns = calloc((size_t)opt.conns, sizeof(*conns));
 	if (!conns)
 		return 1;
 	nonce = bl_nonce();
-	if (bl_run("bench_paycode", conns, nconns, sizeof(*conns), worker, warmup, seconds, &dur))
+	if (bl_run("bench_paycode", conns, opt.conns, sizeof(*conns), worker, opt.warmup,
+		   opt.seconds, &dur))
 		return 1;
 
-	issue = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, issue));
-	pay = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, pay));
-	cycle = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, cycle));
+	issue = bl_merged(conns, opt.conns, sizeof(*conns), offsetof(struct conn, issue));
+	pay = bl_merged(conns, opt.conns, sizeof(*conns), offsetof(struct conn, pay));
+	cycle = bl_merged(conns, opt.conns, sizeof(*conns), offsetof(struct conn, cycle));
 	printf("# bench_paycode: %d connections, %zu customers (%zu or %zu a connection), %zu till "
 	       "session(s), amounts 1..%d fen, %.1f s warm-up, %.1f s measured\n",
-	       nconns, nusers, nusers / (size_t)nconns,
-	       (nusers + (size_t)nconns - 1) / (size_t)nconns, ntills, max_amount, warmup, dur);
-	for (int i = 0; i < nconns; i++) {
+	       opt.conns, nusers, nusers / (size_t)opt.conns,
+	       (nusers + (size_t)opt.conns - 1) / (size_t)opt.conns, ntills, opt.max_amount,
+	       opt.warmup, dur);
+	for (int i = 0; i < opt.conns; i++) {
 		ok += conns[i].ok;
 		amount += conns[i].amount;
 		amount_all += conns[i].amount_all;
 	}
-	errs = bl_print_errors(conns, nconns, sizeof(*conns), &ok_all, &err_all, &set_cookie);
+	errs = bl_print_errors(conns, opt.conns, sizeof(*conns), &ok_all, &err_all, &set_cookie);
 	printf("# latency ms       p50      p90      p99    p99.9      max     mean\n");
 	bl_print_latency("pay", &pay);
 	bl_print_latency("issue", &issue);
@@ -291,7 +273,7 @@ int main(int argc, char **argv)
 	bl_samples_free(&issue);
 	bl_samples_free(&pay);
 	bl_samples_free(&cycle);
-	for (int i = 0; i < nconns; i++) {
+	for (int i = 0; i < opt.conns; i++) {
 		bl_samples_free(&conns[i].issue);
 		bl_samples_free(&conns[i].pay);
 		bl_samples_free(&conns[i].cycle);

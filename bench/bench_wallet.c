@@ -63,12 +63,15 @@ struct conn {
 static struct bl_row *users;
 static size_t nusers;
 static struct conn *conns;
-static int nconns = 64;
-static const char *url, *cacert, *users_path, *pin;
-static const char *device = "bench-wallet";
-static const char *ua = "anfu-bench/1.0";
-static double seconds = 10, warmup = 2;
-static int max_amount = 10;
+static const char *users_path, *pin;
+static struct bl_opts opt = {
+	.device = "bench-wallet",
+	.ua = "anfu-bench/1.0",
+	.conns = 64,
+	.seconds = 10,
+	.warmup = 2,
+	.max_amount = 10,
+};
 static uint64_t nonce;
 
 static void *worker(void *arg)
@@ -79,15 +82,15 @@ static void *worker(void *arg)
 	char body[BL_FIELD_MAX + 256], conf_id[128];
 	uint64_t seq = 0;
 
-	if (bl_conn_open(&c->b, cacert, ua))
+	if (bl_conn_open(&c->b, opt.cacert, opt.ua))
 		return NULL;
-	if (bl_session_make(&sess, me->f[U_COOKIE], me->f[U_CSRF], device)) {
+	if (bl_session_make(&sess, me->f[U_COOKIE], me->f[U_CSRF], opt.device)) {
 		bl_conn_close(&c->b);
 		return NULL;
 	}
 	while (!bl_stopping()) {
 		size_t payee = (size_t)(bl_rng(&c->b.rng) % (nusers - 1));
-		int amount = 1 + (int)(bl_rng(&c->b.rng) % (uint64_t)max_amount);
+		int amount = 1 + (int)(bl_rng(&c->b.rng) % (uint64_t)opt.max_amount);
 		int64_t t0, t1, t2, t3;
 		long st;
 		CURLcode cr;
@@ -98,7 +101,7 @@ static void *worker(void *arg)
 			       "{\"to\":\"%s\",\"amount\":%d,\"currency\":\"CNY\"}",
 			       users[payee].f[U_TO], amount);
 		t0 = bl_mono_us();
-		cr = bl_post(&c->b, &sess, url, "/api/v1/me/transfers/preview", body, &st);
+		cr = bl_post(&c->b, &sess, opt.url, "/api/v1/me/transfers/preview", body, &st);
 		t1 = bl_mono_us();
 		if (cr != CURLE_OK || st != 201 ||
 		    !bl_json_str(c->b.body, "confirmation_id", conf_id, sizeof(conf_id))) {
@@ -114,7 +117,7 @@ static void *worker(void *arg)
 			       "-%d-%" PRIu64 "\",\"amount\":%d,\"payment_pin\":\"%s\"}",
 			       conf_id, nonce, c->b.idx, seq++, amount, pin);
 		t2 = bl_mono_us();
-		cr = bl_post(&c->b, &sess, url, "/api/v1/me/transfers", body, &st);
+		cr = bl_post(&c->b, &sess, opt.url, "/api/v1/me/transfers", body, &st);
 		t3 = bl_mono_us();
 		if (cr != CURLE_OK || st != 201) {
 			if (bl_in_window(t3))
@@ -148,80 +151,58 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
-		{ "cacert", required_argument, NULL, 'c' },
+		BL_OPTIONS,
 		{ "users", required_argument, NULL, 'f' },
 		{ "pin", required_argument, NULL, 'p' },
-		{ "conns", required_argument, NULL, 'n' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "max-amount", required_argument, NULL, 'a' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "ua", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bl_samples prev, conf, pair;
 	uint64_t ok = 0, ok_all, err_all, errs, set_cookie;
-	double v, dur;
+	double dur;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		int taken = bl_opt(&opt, o, optarg);
+
+		if (taken < 0)
+			return usage(), 2;
+		if (taken)
+			continue;
 		switch (o) {
-		case 'u': url = optarg; break;
-		case 'c': cacert = optarg; break;
 		case 'f': users_path = optarg; break;
 		case 'p': pin = optarg; break;
-		case 'd': device = optarg; break;
-		case 'A': ua = optarg; break;
-		case 'n':
-			if (!bl_parse_num(optarg, 1, BL_CONNS_MAX, &v))
-				return usage(), 2;
-			nconns = (int)v;
-			break;
-		case 's':
-			if (!bl_parse_num(optarg, 0.1, 86400, &seconds))
-				return usage(), 2;
-			break;
-		case 'w':
-			if (!bl_parse_num(optarg, 0, 3600, &warmup))
-				return usage(), 2;
-			break;
-		case 'a':
-			if (!bl_parse_num(optarg, 1, 1000000, &v))
-				return usage(), 2;
-			max_amount = (int)v;
-			break;
 		default: return usage(), 2;
 		}
 	}
-	if (!url || !cacert || !users_path || !pin)
+	if (!opt.url || !opt.cacert || !users_path || !pin)
 		return usage(), 2;
 	if (bl_load_rows("bench_wallet", users_path, 3, &users, &nusers))
 		return 1;
-	if (nusers < (size_t)nconns + 1) {
+	if (nusers < (size_t)opt.conns + 1) {
 		fprintf(stderr, "bench_wallet: %zu customers in %s; need at least conns + 1 = %d\n",
-			nusers, users_path, nconns + 1);
+			nusers, users_path, opt.conns + 1);
 		return 1;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
-	conns = calloc((size_t)nconns, sizeof(*conns));
+	conns = calloc((size_t)opt.conns, sizeof(*conns));
 	if (!conns)
 		return 1;
 	nonce = bl_nonce();
-	if (bl_run("bench_wallet", conns, nconns, sizeof(*conns), worker, warmup, seconds, &dur))
+	if (bl_run("bench_wallet", conns, opt.conns, sizeof(*conns), worker, opt.warmup,
+		   opt.seconds, &dur))
 		return 1;
 
-	prev = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, prev));
-	conf = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, conf));
-	pair = bl_merged(conns, nconns, sizeof(*conns), offsetof(struct conn, pair));
+	prev = bl_merged(conns, opt.conns, sizeof(*conns), offsetof(struct conn, prev));
+	conf = bl_merged(conns, opt.conns, sizeof(*conns), offsetof(struct conn, conf));
+	pair = bl_merged(conns, opt.conns, sizeof(*conns), offsetof(struct conn, pair));
 	printf("# bench_wallet: %d connections (one payer session each), %zu customers, amounts "
 	       "1..%d "
 	       "fen, %.1f s warm-up, %.1f s measured\n",
-	       nconns, nusers, max_amount, warmup, dur);
-	for (int i = 0; i < nconns; i++)
+	       opt.conns, nusers, opt.max_amount, opt.warmup, dur);
+	for (int i = 0; i < opt.conns; i++)
 		ok += conns[i].ok;
-	errs = bl_print_errors(conns, nconns, sizeof(*conns), &ok_all, &err_all, &set_cookie);
+	errs = bl_print_errors(conns, opt.conns, sizeof(*conns), &ok_all, &err_all, &set_cookie);
 	printf("# latency ms       p50      p90      p99    p99.9      max     mean\n");
 	bl_print_latency("preview", &prev);
 	bl_print_latency("confirm", &conf);
@@ -236,7 +217,7 @@ int main(int argc, char **argv)
 	bl_samples_free(&prev);
 	bl_samples_free(&conf);
 	bl_samples_free(&pair);
-	for (int i = 0; i < nconns; i++) {
+	for (int i = 0; i < opt.conns; i++) {
 		bl_samples_free(&conns[i].prev);
 		bl_samples_free(&conns[i].conf);
 		bl_samples_free(&conns[i].pair);

@@ -426,3 +426,28 @@ bool bl_parse_num(const char *s, double lo, double hi, double *ret)
 	*ret = v;
 	return true;
 }
+
+int bl_opt(struct bl_opts *opts, int o, const char *arg)
+{
+	double v;
+
+	switch (o) {
+	case 'u': opts->url = arg; return 1;
+	case 'c': opts->cacert = arg; return 1;
+	case 'd': opts->device = arg; return 1;
+	case 'A': opts->ua = arg; return 1;
+	case 'n':
+		if (!bl_parse_num(arg, 1, BL_CONNS_MAX, &v))
+			return -1;
+		opts->conns = (int)v;
+		return 1;
+	case 's': return bl_parse_num(arg, 0.1, 86400, &opts->seconds) ? 1 : -1;
+	case 'w': return bl_parse_num(arg, 0, 3600, &opts->warmup) ? 1 : -1;
+	case 'a':
+		if (!bl_parse_num(arg, 1, 1000000, &v))
+			return -1;
+		opts->max_amount = (int)v;
+		return 1;
+	default: return 0;
+	}
+}

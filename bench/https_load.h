@@ -148,4 +148,28 @@ int bl_load_rows(const char *prog, const char *path, size_t nfields, struct bl_r
 /* Parses a number in lo..hi into *ret. */
 bool bl_parse_num(const char *s, double lo, double hi, double *ret);
 
+/* The options every load generator takes (--url, --cacert, --conns,
+ * --seconds, --warmup, --max-amount, --device, --ua). */
+struct bl_opts {
+	const char *url, *cacert, *device, *ua;
+	int conns, max_amount;
+	double seconds, warmup;
+};
+
+/* Their getopt_long entries (vals 'u' 'c' 'n' 's' 'w' 'a' 'd' 'A'). */
+#define BL_OPTIONS                                                                           \
+	{ "url", required_argument, NULL, 'u' }, { "cacert", required_argument, NULL, 'c' }, \
+		{ "conns", required_argument, NULL, 'n' },                                   \
+		{ "seconds", required_argument, NULL, 's' },                                 \
+		{ "warmup", required_argument, NULL, 'w' },                                  \
+		{ "max-amount", required_argument, NULL, 'a' },                              \
+		{ "device", required_argument, NULL, 'd' },                                  \
+	{                                                                                    \
+		"ua", required_argument, NULL, 'A'                                           \
+	}
+
+/* Takes option o (getopt_long's val) with its argument into *opts.
+ * Returns 1, 0 when o is not one of BL_OPTIONS, -1 for a bad value. */
+int bl_opt(struct bl_opts *opts, int o, const char *arg);
+
 #endif

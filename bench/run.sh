@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: the benchmarks behind `make bench`.
 #
-#   bench/run.sh [all|bare|anfud|audit|ledger|pg|login|pin|wallet]  (default: all)
+#   bench/run.sh [all|bare|anfud|audit|ledger|pg|login|pin|wallet|paycode]  (default: all)
 #
 # Measures, on this machine:
 #   - wrk against GET /healthz on the bare libmicrohttpd TLS server
@@ -40,6 +40,15 @@
 #     3 x TPC-B tps with p99 < 25 ms. Also anfud's /metrics per run (ledger
 #     batches, commits) and a check that the server's wallet_transfer rows
 #     equal the 201s the client saw, then `anfu ledger verify`.
+#   - paycode: payment-code payments per second over HTTPS (issue 11):
+#     bench/bench_paycode.c keeps PAYCODE_CONNS keep-alive connections
+#     busy, each issuing a customer's code then collecting it as a till of
+#     the merchant (people made by bench/paycode_users.py on a test-hooks
+#     anfud on SQLite; only the collection is timed), against pgbench's
+#     TPC-B in the same run, in alternating pairs, as the wallet mode; the
+#     goal is payments/s >= 3 x TPC-B tps with p99 < 25 ms. Then the books
+#     (bench/paycode_check.sql: one paid order and one ledger chain per
+#     201) and `anfu ledger verify`.
 #
 # The report (Markdown, with the conditions of every number) goes to stdout,
 # ready to append to docs/benchmarks.md (`bench/run.sh >> docs/benchmarks.md`);
@@ -80,6 +89,15 @@
 #   WALLET_PERF [unset]: when set, `perf record -e cpu-clock` samples anfud
 #   during each transfer run into WALLET_PERF.<pair> (linux-perf);
 #   WALLET_PERF_FREQ [499] Hz, WALLET_PERF_CALLGRAPH [dwarf,16384]
+# Paycode mode (defaults in brackets; BUILD_TEST as for login; the TPC-B,
+# duration, warm-up, repeat, HTTP threads, funds and perf knobs are the
+# wallet mode's WALLET_* above):
+#   PAYCODE_USERS [256] customers  PAYCODE_CONNS [64] connections
+#   PAYCODE_TILLS [2] sessions of the merchant user (connection i uses
+#   till i mod PAYCODE_TILLS)  PAYCODE_MAX_AMOUNT [200] fen (at most
+#   [pay] paycode_nopin_max)  PAYCODE_FEE_BPS [60]: the merchant's fee (at
+#   60 bps payments of 84 fen and more carry a 1 fen fee, so both chain
+#   shapes occur)
 #
 # The functions can also be used on their own: `source bench/run.sh`.
 
@@ -129,6 +147,11 @@ WALLET_PERF_CALLGRAPH=${WALLET_PERF_CALLGRAPH:-dwarf,16384}
 WALLET_TPCB_CLIENTS=${WALLET_TPCB_CLIENTS:-$WALLET_CONNS}
 WALLET_TPCB_JOBS=${WALLET_TPCB_JOBS:-2}
 WALLET_TPCB_SCALE=${WALLET_TPCB_SCALE:-$WALLET_TPCB_CLIENTS}
+PAYCODE_USERS=${PAYCODE_USERS:-256}
+PAYCODE_CONNS=${PAYCODE_CONNS:-64}
+PAYCODE_TILLS=${PAYCODE_TILLS:-2}
+PAYCODE_MAX_AMOUNT=${PAYCODE_MAX_AMOUNT:-200}
+PAYCODE_FEE_BPS=${PAYCODE_FEE_BPS:-60}
 PYTHON=/usr/bin/python3 # Debian's: it has python3-requests (see the stack probe notes)
 
 WRK_ARGS="-t$WRK_THREADS -c$WRK_CONNS -d$WRK_DURATION --latency"
@@ -804,10 +827,12 @@ wallet_metrics() {
 
 # What the server did during one run, from two /metrics snapshots ($1
 # before, $2 after; $3: the run's seconds, warm-up included; $4: the
-# transfers answered 201 in it): ledger writer batches, durable commits,
-# server-side request times. One line.
+# transfers (or payments) answered 2xx in it; $5: what $4 counts, e.g.
+# "transfer"; then LABEL=METHOD:ROUTE words: the routes whose server-side
+# mean time to show): ledger writer batches, durable commits, server-side
+# request times. One line.
 wallet_where() {
-	/usr/bin/python3 - "$1" "$2" "$3" "$4" <<'PY'
+	/usr/bin/python3 - "$@" <<'PY'
 import sys
 def load(path):
     m = {}
@@ -830,12 +855,14 @@ def route(method, r):
     k = 'anfu_http_request_duration_seconds_%s{method="%s",route="%s",}'
     c, s = d(k % ("count", method, r)), d(k % ("sum", method, r))
     return "%.2f ms" % (1000 * s / c) if c else "?"
+what = sys.argv[5]
+routes = ", ".join("%s %s" % (lab, route(*mr.split(":", 1)))
+                   for lab, _, mr in (w.partition("=") for w in sys.argv[6:]))
 print("ledger writer: %d batches, %.2f transfers per batch, %.2f ms per batch, busy %.0f %% of the run; "
-      "durable commits (all threads): %.1f per transfer, %.2f ms each on average; "
-      "server-side mean (handler to response): preview %s, confirm %s"
+      "durable commits (all threads): %.1f per %s, %.2f ms each on average; "
+      "server-side mean (handler to response): %s"
       % (bc, bt / bc if bc else 0, 1000 * bs / bc if bc else 0, 100 * bs / secs if secs else 0,
-         cc / n, 1000 * cs / cc if cc else 0,
-         route("POST", "/api/v1/me/transfers/preview"), route("POST", "/api/v1/me/transfers")))
+         cc / n, what, 1000 * cs / cc if cc else 0, routes))
 PY
 }
 
@@ -863,19 +890,20 @@ wallet_tpcb() {
 	[ -n "$TPCB_TPS" ] && [ "${TPCB_FAILED:-1}" = 0 ] || { log "pgbench: no tps, or failed transactions"; return 1; }
 }
 
-# wallet_run: one bench_wallet run against the running anfud, timed like
-# run_wrk. Sets the W_* variables of the table row and adds its transfers
-# (warm-up included) to WALLET_OK_TOTAL.
-wallet_run() {
-	local out timing b0 t0 b1 t1 s0 s1 cpu m0 m1
+# timed_load OUT CMD [ARGS...]: one run of a load generator (CMD, its
+# stdout and stderr into OUT) against the running anfud, after the idle
+# gate, timed like run_wrk: sets W_IDLE, W_FOREIGN, W_SERVER_CPU,
+# W_CLIENT_CPU and W_M0 / W_M1 (anfud's /metrics before and after; the
+# caller removes them); with WALLET_PERF, perf samples anfud meanwhile.
+timed_load() {
+	local out=$1 timing b0 t0 b1 t1 s0 s1 cpu
+	shift
 	wait_idle
 	W_IDLE=$IDLE_BEFORE
-	out=$(mktemp "${TMPDIR:-/tmp}/anfu-wallet-XXXXXX")
-	timing=$(mktemp "${TMPDIR:-/tmp}/anfu-wallet-time-XXXXXX")
-	m0=$(mktemp "${TMPDIR:-/tmp}/anfu-metrics-XXXXXX")
-	m1=$(mktemp "${TMPDIR:-/tmp}/anfu-metrics-XXXXXX")
-	wallet_metrics "$WALLET_ADMIN_PORT" "$m0"
-	log "wallet: bench_wallet --conns $WALLET_CONNS --seconds $WALLET_SECS (+ $WALLET_WARMUP s warm-up) on port $ANFUD_PORT"
+	timing=$(mktemp "${TMPDIR:-/tmp}/anfu-load-time-XXXXXX")
+	W_M0=$(mktemp "${TMPDIR:-/tmp}/anfu-metrics-XXXXXX")
+	W_M1=$(mktemp "${TMPDIR:-/tmp}/anfu-metrics-XXXXXX")
+	wallet_metrics "$WALLET_ADMIN_PORT" "$W_M0"
 	if [ -n "$WALLET_PERF" ]; then
 		perf record -q -e cpu-clock -F "$WALLET_PERF_FREQ" --call-graph "$WALLET_PERF_CALLGRAPH" \
 			-p "$ANFUD_PID" -o "$WALLET_PERF.$WALLET_RUN_NO" >/dev/null 2>&1 &
@@ -883,10 +911,7 @@ wallet_run() {
 	fi
 	read -r b0 t0 < <(cpu_jiffies)
 	s0=$(proc_jiffies "$ANFUD_PID")
-	{ TIMEFORMAT='%U %S'; time "$BUILD_TEST/bench/bench_wallet" --url "https://127.0.0.1:$ANFUD_PORT" \
-		--cacert "$WALLET_DIR/tls/server.crt" --users "$WALLET_DIR/wallet-users.txt" \
-		--pin "$WALLET_PIN" --conns "$WALLET_CONNS" --seconds "$WALLET_SECS" \
-		--warmup "$WALLET_WARMUP" --max-amount "$WALLET_MAX_AMOUNT" >"$out" 2>&1; } 2>"$timing"
+	{ TIMEFORMAT='%U %S'; time "$@" >"$out" 2>&1; } 2>"$timing"
 	s1=$(proc_jiffies "$ANFUD_PID")
 	read -r b1 t1 < <(cpu_jiffies)
 	if [ -n "${WALLET_PERF_PID:-}" ]; then
@@ -894,12 +919,26 @@ wallet_run() {
 		wait "$WALLET_PERF_PID" 2>/dev/null
 		WALLET_PERF_PID=
 	fi
-	wallet_metrics "$WALLET_ADMIN_PORT" "$m1"
+	wallet_metrics "$WALLET_ADMIN_PORT" "$W_M1"
 	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($1 + $2) * hz}' "$timing")
 	W_FOREIGN=$(( (b1 - b0 - (s1 - s0) - cpu) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
 	[ "$W_FOREIGN" -lt 0 ] && W_FOREIGN=0
 	W_SERVER_CPU=$(( (s1 - s0) * 100 / ((t1 - t0) / $(nproc) > 0 ? (t1 - t0) / $(nproc) : 1) ))
 	W_CLIENT_CPU=$(( cpu * 100 / ((t1 - t0) / $(nproc) > 0 ? (t1 - t0) / $(nproc) : 1) ))
+	rm -f "$timing"
+}
+
+# wallet_run: one bench_wallet run against the running anfud (timed_load).
+# Sets the W_* variables of the table row and adds its transfers (warm-up
+# included) to WALLET_OK_TOTAL.
+wallet_run() {
+	local out
+	out=$(mktemp "${TMPDIR:-/tmp}/anfu-wallet-XXXXXX")
+	log "wallet: bench_wallet --conns $WALLET_CONNS --seconds $WALLET_SECS (+ $WALLET_WARMUP s warm-up) on port $ANFUD_PORT"
+	timed_load "$out" "$BUILD_TEST/bench/bench_wallet" --url "https://127.0.0.1:$ANFUD_PORT" \
+		--cacert "$WALLET_DIR/tls/server.crt" --users "$WALLET_DIR/wallet-users.txt" \
+		--pin "$WALLET_PIN" --conns "$WALLET_CONNS" --seconds "$WALLET_SECS" \
+		--warmup "$WALLET_WARMUP" --max-amount "$WALLET_MAX_AMOUNT"
 	W_XPS=$(kv transfers_per_s "$out")
 	W_CP50=$(kv confirm_p50_ms "$out")
 	W_CP99=$(kv confirm_p99_ms "$out")
@@ -908,8 +947,9 @@ wallet_run() {
 	W_VP99=$(kv preview_p99_ms "$out")
 	W_ERRORS=$(kv errors "$out")
 	W_DETAIL=$(grep '^#' "$out")
-	W_WHERE=$(wallet_where "$m0" "$m1" "$((WALLET_SECS + WALLET_WARMUP))" "$(kv ok_total "$out")")
-	rm -f "$timing" "$m0" "$m1"
+	W_WHERE=$(wallet_where "$W_M0" "$W_M1" "$((WALLET_SECS + WALLET_WARMUP))" "$(kv ok_total "$out")" \
+		transfer preview=POST:/api/v1/me/transfers/preview confirm=POST:/api/v1/me/transfers)
+	rm -f "$W_M0" "$W_M1"
 	[ -n "$W_XPS" ] || { cat "$out" >&2; rm -f "$out"; return 1; }
 	WALLET_OK_TOTAL=$((WALLET_OK_TOTAL + $(kv ok_total "$out")))
 	rm -f "$out"
@@ -926,22 +966,26 @@ wallet_conditions() {
 EOF
 }
 
-# bench_wallet: the whole wallet section (see the header of this file).
-bench_wallet() {
-	local anfud=$BUILD_TEST/anfud anfu=$BUILD_TEST/anfu env line i ratio n_rows verify
-	local xps_l=() tpcb_l=() ratio_l=() cp99_l=() pp99_l=() where_l=() detail_l=()
-	[ -x "$anfud" ] && [ -x "$anfu" ] ||
+# hooks_build_check PROGRAM: BUILD_TEST is a test-hooks build with anfud,
+# anfu and bench/PROGRAM.
+hooks_build_check() {
+	[ -x "$BUILD_TEST/anfud" ] && [ -x "$BUILD_TEST/anfu" ] ||
 		die "$BUILD_TEST has no anfud/anfu (meson setup $BUILD_TEST -Dtest_hooks=true && ninja -C $BUILD_TEST)"
-	[ -x "$BUILD_TEST/bench/bench_wallet" ] ||
-		die "$BUILD_TEST/bench/bench_wallet not built (ninja -C $BUILD_TEST bench/bench_wallet)"
+	[ -x "$BUILD_TEST/bench/$1" ] ||
+		die "$BUILD_TEST/bench/$1 not built (ninja -C $BUILD_TEST bench/$1)"
 	build_options "$BUILD_TEST" | grep -q 'test_hooks=True' ||
 		die "$BUILD_TEST is not a test-hooks build (meson configure $BUILD_TEST -Dtest_hooks=true)"
+}
+
+# tpcb_cluster WHAT: checks WALLET_DURATION (sets WALLET_SECS), starts the
+# throwaway PostgreSQL cluster of TPC-B in $WORK/pg (cleanup stops it) and
+# loads pgbench's tables at WALLET_TPCB_SCALE. WHAT prefixes the progress.
+tpcb_cluster() {
+	local env line
 	case $WALLET_DURATION in *[!0-9s]* | s* | '') die "WALLET_DURATION: whole seconds, e.g. 20s" ;; esac
 	WALLET_SECS=${WALLET_DURATION%s}
 	WALLET_PG_BIN=${ANFU_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 	[ -x "$WALLET_PG_BIN/pgbench" ] || die "no pgbench in '$WALLET_PG_BIN' (scripts/deps.sh test installs postgresql-15)"
-
-	# The throwaway cluster for TPC-B (cleanup stops it).
 	chmod 0755 "$WORK"
 	WALLET_PG_DIR=$WORK/pg
 	env=$("$ROOT/scripts/pg-cluster.sh" start "$WALLET_PG_DIR") || die "the cluster did not start"
@@ -949,11 +993,18 @@ bench_wallet() {
 		case $line in PG*=*) export "${line?}" ;; esac
 	done <<<"$env"
 	"$WALLET_PG_BIN/psql" -X -q -d anfu -c 'CREATE DATABASE tpcb' || die "psql failed"
-	log "wallet: pgbench -i -s $WALLET_TPCB_SCALE"
+	log "$1: pgbench -i -s $WALLET_TPCB_SCALE"
 	"$WALLET_PG_BIN/pgbench" -i -s "$WALLET_TPCB_SCALE" -I dtGvp -q tpcb >/dev/null 2>&1 || die "pgbench -i failed"
+}
 
-	# anfud on SQLite, its admin listener on (a free port) for /metrics.
-	WALLET_DIR=$WORK/wallet
+# hooks_anfud DIR: a test-hooks anfud ($BUILD_TEST) on SQLite in DIR
+# (prepare_data with wallet_config), its admin listener on (a free port)
+# for /metrics, [http] threads WALLET_HTTP_THREADS or anfud's default.
+# Sets WALLET_DIR, WALLET_ADMIN_PORT, WALLET_HTTP_THREADS_USED, TLS_PARAMS
+# and what start_anfud sets.
+hooks_anfud() {
+	local anfu=$BUILD_TEST/anfu
+	WALLET_DIR=$1
 	prepare_data "$anfu" "$WALLET_DIR" "$(wallet_config)" || die "anfu init failed"
 	# prepare_data wrote threads = $THREADS: set WALLET_HTTP_THREADS, or drop
 	# the line so that anfud's own default applies.
@@ -965,9 +1016,18 @@ bench_wallet() {
 		WALLET_HTTP_THREADS_USED="$("$anfu" config example | sed -n '/^\[http\]/,/^\[/ s/^threads = //p') (the default)"
 	fi
 	sed -i -e 's/^enabled = false$/enabled = true\nport = 0/' "$WALLET_DIR/anfu.conf"
-	start_anfud "$anfud" "$WALLET_DIR" || die "anfud did not start"
+	start_anfud "$BUILD_TEST/anfud" "$WALLET_DIR" || die "anfud did not start"
 	WALLET_ADMIN_PORT=$(sed -n 's/.*"admin_port": *\([0-9]*\).*/\1/p' "$WALLET_DIR/run/anfud.json")
 	TLS_PARAMS=$(tls_params "$ANFUD_PORT")
+}
+
+# bench_wallet: the whole wallet section (see the header of this file).
+bench_wallet() {
+	local anfu=$BUILD_TEST/anfu i ratio n_rows verify
+	local xps_l=() tpcb_l=() ratio_l=() cp99_l=() pp99_l=() where_l=() detail_l=()
+	hooks_build_check bench_wallet
+	tpcb_cluster wallet
+	hooks_anfud "$WORK/wallet"
 	log "wallet: making $WALLET_USERS customers"
 	"$PYTHON" "$ROOT/bench/wallet_users.py" --port "$ANFUD_PORT" --cert "$WALLET_DIR/tls/server.crt" \
 		--users "$WALLET_USERS" --pin "$WALLET_PIN" --funds "$WALLET_FUNDS" \
@@ -1011,6 +1071,118 @@ bench_wallet() {
 	ratio=$(median "${ratio_l[@]}")
 	echo "Medians of $WALLET_REPEAT pair(s): TPC-B $(median "${tpcb_l[@]}") tps; transfers $(median "${xps_l[@]}")/s; confirm p99 $(median "${cp99_l[@]}") ms; pair p99 $(median "${pp99_l[@]}") ms."
 	echo "transfers ÷ TPC-B = **$ratio ×** (median of the pairwise ratios ${ratio_l[*]}; goal ≥ 3 ×: $(awk -v r="$ratio" 'BEGIN {print (r >= 3) ? "met" : "**NOT met**"}')); p99 < 25 ms: confirm $(awk -v r="$(median "${cp99_l[@]}")" 'BEGIN {print (r < 25) ? "met" : "**NOT met**"}'), pair $(awk -v r="$(median "${pp99_l[@]}")" 'BEGIN {print (r < 25) ? "met" : "**NOT met**"}')."
+}
+
+# ---- the payment-code benchmark (issue 11) ---------------------------------
+
+# paycode_run: one bench_paycode run against the running anfud
+# (timed_load). Sets the W_* variables of the table row and adds its
+# payments and their fen (warm-up included) to PAYCODE_OK_TOTAL and
+# PAYCODE_AMOUNT_TOTAL.
+paycode_run() {
+	local out
+	out=$(mktemp "${TMPDIR:-/tmp}/anfu-paycode-XXXXXX")
+	log "paycode: bench_paycode --conns $PAYCODE_CONNS --seconds $WALLET_SECS (+ $WALLET_WARMUP s warm-up) on port $ANFUD_PORT"
+	timed_load "$out" "$BUILD_TEST/bench/bench_paycode" --url "https://127.0.0.1:$ANFUD_PORT" \
+		--cacert "$WALLET_DIR/tls/server.crt" --users "$WALLET_DIR/paycode-users.txt" \
+		--merchants "$WALLET_DIR/paycode-tills.txt" --conns "$PAYCODE_CONNS" \
+		--seconds "$WALLET_SECS" --warmup "$WALLET_WARMUP" --max-amount "$PAYCODE_MAX_AMOUNT"
+	W_XPS=$(kv payments_per_s "$out")
+	W_CP50=$(kv pay_p50_ms "$out")
+	W_CP99=$(kv pay_p99_ms "$out")
+	W_PP99=$(kv cycle_p99_ms "$out")
+	W_VP99=$(kv issue_p99_ms "$out")
+	W_ERRORS=$(kv errors "$out")
+	W_DETAIL=$(grep '^#' "$out")
+	W_WHERE=$(wallet_where "$W_M0" "$W_M1" "$((WALLET_SECS + WALLET_WARMUP))" "$(kv ok_total "$out")" \
+		payment pay=POST:/api/v1/merchant/paycode-payments issue=POST:/api/v1/me/paycode)
+	rm -f "$W_M0" "$W_M1"
+	[ -n "$W_XPS" ] || { cat "$out" >&2; rm -f "$out"; return 1; }
+	PAYCODE_OK_TOTAL=$((PAYCODE_OK_TOTAL + $(kv ok_total "$out")))
+	PAYCODE_AMOUNT_TOTAL=$((PAYCODE_AMOUNT_TOTAL + $(kv amount_total "$out")))
+	rm -f "$out"
+}
+
+paycode_conditions() {
+	cat <<EOF
+- anfud: \`$BUILD_TEST/anfud\` ($(build_options "$BUILD_TEST")) on SQLite (WAL, synchronous = FULL: the defaults), data directory in $BENCH_DIR ($(findmnt -n -o FSTYPE -T "$BENCH_DIR" 2>/dev/null || echo '?')); [http] threads = $WALLET_HTTP_THREADS_USED, the rest of [http] the defaults; [pay] the defaults (paycode_nopin_max 20000 fen); TLS $TLS_PARAMS. The test hooks add routes; they are used only to make and fund the customers
+- People: $PAYCODE_USERS customers made by bench/paycode_users.py as bench/wallet_users.py makes them ($WALLET_FUNDS fen each through /test/v1/wallet/credit; [wallet] limits the defaults: PIN alone 100000 fen a payment and a day, far above what a customer pays here); the merchant mch_bench with a payment profile at $PAYCODE_FEE_BPS bps, registered by a bootstrapped operator; one merchant administrator (made by a bootstrapped security administrator, initial password by SMS) with $PAYCODE_TILLS till session(s)
+- Load: \`bench_paycode --conns $PAYCODE_CONNS --seconds $WALLET_SECS --warmup $WALLET_WARMUP --max-amount $PAYCODE_MAX_AMOUNT\` (bench/bench_paycode.c, libcurl $(curl-config --version 2>/dev/null | cut -d' ' -f2)): $PAYCODE_CONNS threads, each one keep-alive HTTPS connection that owns every $PAYCODE_CONNS-th customer and a till session; per payment it issues a fresh code as its next customer (POST /api/v1/me/paycode: one live code per customer, so no pool ahead) and then, timed, collects it as the till (POST /api/v1/merchant/paycode-payments with a new out_trade_no, amount 1..$PAYCODE_MAX_AMOUNT fen: paid at once, no PIN). payments/s counts the 201 "paid" answers finished in the measured window, whose time also holds the code issues; "pay" is the merchant's request, "issue" the customer's, "cycle" both
+- TPC-B: $("$WALLET_PG_BIN/pgbench" --version) against a throwaway cluster (scripts/pg-cluster.sh: PostgreSQL's defaults, fsync and synchronous_commit on) in $BENCH_DIR; \`pgbench -i -s $WALLET_TPCB_SCALE\`, then \`pgbench -c $WALLET_TPCB_CLIENTS -j $WALLET_TPCB_JOBS -T $WALLET_SECS -M prepared\` (the built-in TPC-B-like script). The cluster is idle during the payment runs, anfud idle during TPC-B
+- $WALLET_REPEAT alternating pairs (TPC-B, then payments), each run after the idle gate; the ratio is taken per pair and its median reported. Goal (issue 11): payments/s ≥ 3 × TPC-B tps, p99 < 25 ms
+- Load average before the pairs: $(cut -d' ' -f1-3 /proc/loadavg)
+EOF
+}
+
+# paycode_books ROW OK AMOUNT: the verdict on bench/paycode_check.sql's row
+# (orders|paid|payments|amount|fee|chain_bad|pending_net|transfers) against
+# the client's OK payments of AMOUNT fen (all runs, warm-ups included).
+paycode_books() {
+	local orders paid payments amount fee bad net transfers verdict=ok
+	IFS='|' read -r orders paid payments amount fee bad net transfers <<<"$1"
+	if [ "$orders" != "$2" ] || [ "$paid" != "$2" ] || [ "$payments" != "$2" ] ||
+		[ "$amount" != "$3" ] || [ "$bad" != 0 ] || [ "$net" != "$((amount - fee))" ] ||
+		[ "$transfers" -lt "$payments" ] || [ "$transfers" -gt "$((2 * payments))" ]; then
+		verdict='**FAILED**'
+	fi
+	echo "$verdict: $2 payments ($3 fen) answered 201 paid to bench_paycode (all runs, warm-ups included); the merchant's orders $orders, paid $paid, pay_payment rows by code $payments, $amount fen, fees $fee fen; ledger chains not as paid: $bad; merchant_pending net $net fen (amount - fees: $((amount - fee))); the chains' ledger transfers: $transfers"
+}
+
+# bench_paycode: the whole payment-code section (see the header of this file).
+bench_paycode() {
+	local anfu=$BUILD_TEST/anfu i ratio books verify
+	local xps_l=() tpcb_l=() ratio_l=() cp99_l=() pp99_l=() where_l=() detail_l=()
+	hooks_build_check bench_paycode
+	tpcb_cluster paycode
+	hooks_anfud "$WORK/paycode"
+	log "paycode: making $PAYCODE_USERS customers and the merchant"
+	"$PYTHON" "$ROOT/bench/paycode_users.py" --port "$ANFUD_PORT" --cert "$WALLET_DIR/tls/server.crt" \
+		--users "$PAYCODE_USERS" --pin "$WALLET_PIN" --funds "$WALLET_FUNDS" \
+		--admin-port "$WALLET_ADMIN_PORT" --anfu "$anfu" --data "$WALLET_DIR" \
+		--fee-bps "$PAYCODE_FEE_BPS" --tills "$PAYCODE_TILLS" \
+		--out "$WALLET_DIR/paycode-users.txt" --merchants-out "$WALLET_DIR/paycode-tills.txt" ||
+		die "making the customers and the merchant failed"
+
+	paycode_conditions
+	echo
+	echo '| pair | TPC-B tps | TPC-B latency (avg) | TPC-B: busy before | payments/s | pay p50 | pay p99 | issue p99 | cycle p99 | errors | anfud CPU (of one core) | bench_paycode CPU | foreign CPU | payments: busy before | **payments ÷ TPC-B** |'
+	echo '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|'
+	PAYCODE_OK_TOTAL=0
+	PAYCODE_AMOUNT_TOTAL=0
+	for i in $(seq 1 "$WALLET_REPEAT"); do
+		wallet_tpcb || die "TPC-B failed"
+		WALLET_RUN_NO=$i
+		paycode_run || die "bench_paycode failed"
+		ratio=$(awk -v a="$W_XPS" -v b="$TPCB_TPS" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}')
+		xps_l+=("$W_XPS")
+		tpcb_l+=("$TPCB_TPS")
+		ratio_l+=("$ratio")
+		cp99_l+=("$W_CP99")
+		pp99_l+=("$W_PP99")
+		where_l+=("pair $i: $W_WHERE")
+		detail_l+=("# pair $i" "$W_DETAIL")
+		printf '| %s | %s | %s ms | %s | %s | %s ms | %s ms | %s ms | %s ms | %s | %s %% | %s %% | %s %% | %s | **%s ×** |\n' \
+			"$i" "$TPCB_TPS" "$TPCB_LAT" "$TPCB_IDLE" "$W_XPS" "$W_CP50" "$W_CP99" "$W_VP99" \
+			"$W_PP99" "$W_ERRORS" "$W_SERVER_CPU" "$W_CLIENT_CPU" "$W_FOREIGN" "$W_IDLE" "$ratio"
+	done
+	stop_anfud
+	echo
+	echo "What anfud did in each payment run (its /metrics before and after, warm-up included):"
+	echo
+	printf -- '- %s\n' "${where_l[@]}"
+	echo
+	echo '```'
+	printf '%s\n' "${detail_l[@]}"
+	echo '```'
+	echo
+	# The server's books against the client's count (bench/paycode_check.sql).
+	books=$(sqlite3 -list "$WALLET_DIR/anfu.db" <"$ROOT/bench/paycode_check.sql" 2>&1)
+	verify=$("$anfu" ledger verify --data "$WALLET_DIR" 2>&1 | tail -1)
+	echo "Check: $(paycode_books "$books" "$PAYCODE_OK_TOTAL" "$PAYCODE_AMOUNT_TOTAL"); \`anfu ledger verify\`: $verify"
+	echo
+	ratio=$(median "${ratio_l[@]}")
+	echo "Medians of $WALLET_REPEAT pair(s): TPC-B $(median "${tpcb_l[@]}") tps; payments $(median "${xps_l[@]}")/s; pay p99 $(median "${cp99_l[@]}") ms; cycle p99 $(median "${pp99_l[@]}") ms."
+	echo "payments ÷ TPC-B = **$ratio ×** (median of the pairwise ratios ${ratio_l[*]}; goal ≥ 3 ×: $(awk -v r="$ratio" 'BEGIN {print (r >= 3) ? "met" : "**NOT met**"}')); p99 < 25 ms: pay $(awk -v r="$(median "${cp99_l[@]}")" 'BEGIN {print (r < 25) ? "met" : "**NOT met**"}')."
 }
 
 # ---- main ------------------------------------------------------------------
@@ -1068,12 +1240,12 @@ http_header() {
 
 main() {
 	local what=${1:-all} data ratio
-	case $what in all | bare | anfud | audit | ledger | pg | login | pin | wallet) ;; *) die "usage: $0 [all|bare|anfud|audit|ledger|pg|login|pin|wallet]" ;; esac
+	case $what in all | bare | anfud | audit | ledger | pg | login | pin | wallet | paycode) ;; *) die "usage: $0 [all|bare|anfud|audit|ledger|pg|login|pin|wallet|paycode]" ;; esac
 	WORK=$(mktemp -d "$BENCH_DIR/anfu-bench-XXXXXX") || die "cannot create a directory in $BENCH_DIR"
 	trap cleanup EXIT
 	data=$WORK/data
 	if [ "$what" = login ] || [ "$what" = audit ] || [ "$what" = ledger ] || [ "$what" = pg ] ||
-		[ "$what" = pin ] || [ "$what" = wallet ]; then
+		[ "$what" = pin ] || [ "$what" = wallet ] || [ "$what" = paycode ]; then
 		: # these make their own data
 	elif [ -x "$BUILD/anfu" ] || [ -x "$BUILD/src/cli/anfu" ]; then
 		prepare_data "$(ls "$BUILD/anfu" "$BUILD/src/cli/anfu" 2>/dev/null | head -1)" "$data" ||
@@ -1145,6 +1317,14 @@ main() {
 		echo "### PIN-confirmed transfers per second over HTTPS against TPC-B"
 		echo
 		bench_wallet
+		echo
+		;;
+	esac
+	case $what in
+	all | paycode)
+		echo "### Payment-code payments per second over HTTPS against TPC-B"
+		echo
+		bench_paycode
 		echo
 		;;
 	esac

@@ -203,3 +203,36 @@ def test_racing_collections_of_one_code_pay_once(d):
     assert all(err(r) == "paycode_used" for r in rs if r.status_code == 409)
     assert balance(c) == 900
     assert s.query("SELECT COUNT(*) AS n FROM pay_payment WHERE payer_id = ?", c.id)[0]["n"] == 1
+
+
+def committed_batches(s):
+    from test_ledger_module import sample
+    return sample(s.get("/metrics", admin=True).text,
+                  'anfu_ledger_batches_total{outcome="committed"}')
+
+
+def test_a_code_and_an_order_commit_in_the_ledger_writers_batches(d):
+    """Issuing a code and making an order move no money but run through the
+    ledger writer, so they commit with the other commands of its batch (one
+    fsync for many; docs/benchmarks.md §9): each adds a committed writer
+    batch (the module's clock is frozen: no job's pass runs meanwhile), and
+    each still writes its row and its audit record. No requirement ID: a
+    performance property (the payment-code benchmark, issue 11)."""
+    s = d.s
+    c = customer(s, funds=100)
+    before = committed_batches(s)
+    pc = issue(c)
+    assert committed_batches(s) >= before + 1
+    assert s.query("SELECT state FROM pay_paycode WHERE customer_id = ?", c.id) == [
+        {"state": "live"}]
+    assert s.query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'pay.paycode.issued' "
+                   "AND object_id = ?", c.id)[0]["n"] == 1
+    before = committed_batches(s)
+    r = d.boss.post("/api/v1/merchant/orders", order_body(amount=10))
+    assert r.status_code == 201, r.text
+    assert committed_batches(s) >= before + 1
+    assert s.query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'pay.order.created' "
+                   "AND object_id = ?", r.json()["id"])[0]["n"] == 1
+    # The code is still the customer's to pay with.
+    r = collect(d.boss, pc["code"], 10)
+    assert r.status_code == 201 and r.json()["state"] == "paid", r.text

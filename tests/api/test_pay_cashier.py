@@ -264,6 +264,9 @@ def test_a_shared_link_opens_the_page_for_another_customer_who_pays_on_it(d):
     assert re.findall(r'<tr class="bill-line"><td>([^<]*)</td>', t) == ["龙井"]
     assert text_of(t, "reserved") == "B的猫" and "A的狗" not in t
     assert data_attr(t, "share") == sh["token"] and data_attr(t, "order") == o["id"]
+    # The language switch keeps the link.
+    assert re.search(r'id="lang-switch" href="/pay/%s\?lang=zh&amp;share=%s"' % (
+        o["id"], sh["token"]), t)
     kid, layout = keypad(t)
     assert s.query("SELECT user_id, used FROM web_keypad WHERE id = ?", kid) == \
         [{"user_id": b.id, "used": 0}]

@@ -165,7 +165,8 @@ static const struct {
 	  "Another customer shared this order with you: you pay it on their behalf, from your own "
 	  "balance with your own payment password.",
 	  "其他用户向您分享了此订单：您将代其支付，使用您自己的余额和支付密码。" },
-	{ "cashier.share_not_found", "This payment link is not valid (unknown, or replaced by a newer one).",
+	{ "cashier.share_not_found",
+	  "This payment link is not valid (unknown, or replaced by a newer one).",
 	  "此代付链接无效（不存在或已被新链接取代）。" },
 	{ "cashier.share_expired", "This payment link has expired.", "此代付链接已过期。" },
 };

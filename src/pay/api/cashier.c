@@ -55,7 +55,13 @@
 /* The payment PIN's digits on the keypad. */
 #define PIN_DIGITS 6
 
-/* ---- the keypad entry of the pay route ---- */
+/* ---- the keypad entry of the pay route ----
+ *
+ * The rule (docs/web.md, "The shuffled keypad"): a keypad display is spent
+ * by the first attempt that sends its positions, whatever follows. The
+ * take commits here, before the PIN is checked, so a wrong PIN spends the
+ * display as surely as a refusal for money or a success: the same layout
+ * is never a second guess. */
 
 struct take {
 	const char *user_id, *keypad_id, *positions;
@@ -335,7 +341,8 @@ int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp)
 		 * the login page goes back to it. */
 		if (share && id && anfu_id_valid("shr", share, strlen(share)))
 			r = anfu_buf_appendf(
-				&loc, "/login?next=%%2Fpay%%2F%s%%3Fshare%%3D%s%%26lang%%3D%s&lang=%s",
+				&loc,
+				"/login?next=%%2Fpay%%2F%s%%3Fshare%%3D%s%%26lang%%3D%s&lang=%s",
 				id, share, lang, lang);
 		else
 			r = anfu_buf_appendf(&loc,

@@ -284,11 +284,13 @@ def test_a_shared_link_opens_the_page_for_another_customer_who_pays_on_it(d):
     seen = a.http.get("/api/v1/me/orders/%s" % o["id"]).json()
     assert seen["state"] == "paid" and not seen["paid_by_me"] and seen["requested_by_me"]
     assert b.http.get("/api/v1/me/orders/%s" % o["id"]).json()["paid_by_me"]
-    # The requester's link page and the payer's: paid, no keypad.
+    # The requester's link page and the payer's: paid, no keypad; the
+    # shared notice is for the payer only.
     for c in (a, b):
         t = link_page(c, sh["link"]).text
         assert text_of(t, "order-state") == "This order has been paid.", t
         assert "keypad-box" not in t
+        assert ('id="shared"' in t) == (c is b)
     # A third customer: nothing of the order, even with the link.
     other = customer(s)
     r = link_page(other, sh["link"])

@@ -218,11 +218,12 @@ static int return_link(struct anfu_buf *out, const char *lang, const struct anfu
 			     v, 3);
 }
 
-/* A customer's page of order o (found, theirs or unpaid); share is the
- * valid pay-on-behalf link it was opened with, or NULL. */
+/* A customer's page of order o (found, theirs or unpaid); shared: opened
+ * with a valid pay-on-behalf link by a customer other than its requester
+ * (the notice that they pay another's order). */
 static int customer_page(struct anfu_req *req, struct anfu_buf *out, const char *lang,
 			 const struct anfu_pay_order *o, const struct anfu_pay_merchant *m,
-			 const char *share)
+			 bool shared)
 {
 	struct anfu_app *app = req->app;
 	struct anfu_web *w = anfu_web_api_service_of(app);
@@ -233,7 +234,7 @@ static int customer_page(struct anfu_req *req, struct anfu_buf *out, const char 
 	struct anfu_actor actor;
 	int r = 0;
 
-	if (share)
+	if (shared)
 		r = anfu_web_html(out, "<p id=\"shared\" class=\"msg\">{0}</p>",
 				  (const char *[]){ T(lang, "cashier.shared") }, 1);
 	if (r == 0)
@@ -408,7 +409,7 @@ int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp)
 		r = anfu_web_html(&out, "<p id=\"order-state\" class=\"msg error\">{0}</p>",
 				  (const char *[]){ failed }, 1);
 	else if (r == 0)
-		r = customer_page(req, &out, lang, o, &m, share);
+		r = customer_page(req, &out, lang, o, &m, share && !shared_by_me);
 	if (r == 0)
 		r = anfu_web_api_page_end(&out);
 	if (r == 0)

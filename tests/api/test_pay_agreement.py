@@ -329,6 +329,29 @@ def usage(s, agreement_id):
         "ORDER BY period_key", agreement_id)]
 
 
+def period_refuses(d, m, c, a, amount):
+    """A debit of amount over a's period limit: refused, nothing changed."""
+    before = snapshot(d, c)
+    r = debit(m, a["id"], amount)
+    assert r.status_code == 409 and err(r) == "agreement_period_limit", r.text
+    assert snapshot(d, c) == before
+
+
+def resets_at(d, m, c, a, boundary, fmt):
+    """At boundary - 1 ms (now), with 8000 of a's 8000 used from a wallet of
+    100000: one fen more is refused; at boundary exactly 5000 pass, kept
+    under the new period's key (fmt of the Shanghai time)."""
+    s = d.s
+    assert s.clock(advance_ms=0) == boundary - 1 and wallet(s, c) == 100000 - 8000
+    period_refuses(d, m, c, a, 1)
+    s.clock(advance_ms=1)
+    r = debit(m, a["id"], 5000)
+    assert r.status_code == 201, r.text
+    assert wallet(s, c) == 100000 - 13000
+    assert usage(s, a["id"]) == [(cn_key(boundary - 1, fmt), 8000),
+                                 (cn_key(boundary, fmt), 5000)]
+
+
 def test_the_day_period_resets_at_midnight_china_time(d):
     """A day period's usage is the Shanghai calendar day's: a millisecond
     before 00:00 (China time, 16:00 UTC) the day's debits still count
@@ -344,16 +367,7 @@ def test_the_day_period_resets_at_midnight_china_time(d):
     assert debit(m, a["id"], 5000).status_code == 201
     assert debit(m, a["id"], 3000).status_code == 201
     clock_to(s, midnight - 1)
-    before = snapshot(d, c)
-    r = debit(m, a["id"], 1)
-    assert r.status_code == 409 and err(r) == "agreement_period_limit", r.text
-    assert snapshot(d, c) == before
-    s.clock(advance_ms=1)
-    r = debit(m, a["id"], 5000)
-    assert r.status_code == 201, r.text
-    assert wallet(s, c) == 100000 - 13000
-    assert usage(s, a["id"]) == [(cn_key(midnight - 1, "%Y-%m-%d"), 8000),
-                                 (cn_key(midnight, "%Y-%m-%d"), 5000)]
+    resets_at(d, m, c, a, midnight, "%Y-%m-%d")
 
 
 def test_the_month_period_resets_at_the_calendar_month_in_china_time(d):
@@ -375,22 +389,10 @@ def test_the_month_period_resets_at_the_calendar_month_in_china_time(d):
     assert debit(m, a["id"], 5000).status_code == 201
     # A day boundary inside the month: the month's usage stays.
     clock_to(s, last_day)
-    before = snapshot(d, c)
-    r = debit(m, a["id"], 3001)
-    assert r.status_code == 409 and err(r) == "agreement_period_limit", r.text
-    assert snapshot(d, c) == before
+    period_refuses(d, m, c, a, 3001)
     assert debit(m, a["id"], 3000).status_code == 201
-    # 1 ms before the month's end: still counted.
+    # The month's end.
     clock_to(s, first - 1)
     m = till.again()
     c = again(s, c)
-    before = snapshot(d, c)
-    r = debit(m, a["id"], 1)
-    assert r.status_code == 409 and err(r) == "agreement_period_limit", r.text
-    assert before[0] == 100000 - 8000 and snapshot(d, c) == before
-    s.clock(advance_ms=1)
-    r = debit(m, a["id"], 5000)
-    assert r.status_code == 201, r.text
-    assert wallet(s, c) == 100000 - 13000
-    assert usage(s, a["id"]) == [(cn_key(first - 1, "%Y-%m"), 8000),
-                                 (cn_key(first, "%Y-%m"), 5000)]
+    resets_at(d, m, c, a, first, "%Y-%m")

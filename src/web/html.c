@@ -160,6 +160,15 @@ static const struct {
 	{ "cashier.not_found", "There is no such order.", "订单不存在。" },
 	{ "cashier.customers_only", "Only a customer can pay an order here.",
 	  "只有个人用户可以在此支付订单。" },
+	/* Pay-on-behalf links on the cashier page (issue 11, FUNC-PAY-17). */
+	{ "cashier.shared",
+	  "Another customer shared this order with you: you pay it on their behalf, from your own "
+	  "balance with your own payment password.",
+	  "其他用户向您分享了此订单：您将代其支付，使用您自己的余额和支付密码。" },
+	{ "cashier.share_not_found",
+	  "This payment link is not valid (unknown, or replaced by a newer one).",
+	  "此代付链接无效（不存在或已被新链接取代）。" },
+	{ "cashier.share_expired", "This payment link has expired.", "此代付链接已过期。" },
 };
 
 const char *anfu_web_text(const char *lang, const char *key)

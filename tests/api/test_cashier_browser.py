@@ -10,7 +10,8 @@ message above the PIN-only limit.
 
 Screenshots of every step worth seeing are kept under
 $ANFU_BUILD_DIR/browser-screenshots/cashier-*.png (the fixture's last page
-as <test>.png)."""
+as <test>.png). A pay-on-behalf link opened by another customer is paid
+in the page too (cashier-7..9)."""
 import os
 
 import pytest
@@ -47,11 +48,12 @@ def srv(tmp_path_factory):
     s.assert_stopped_cleanly()
 
 
-def sign_in_from_cashier(d, s, c, order_id, lang):
-    """Opens /pay/{id} without a session: the login page (next kept), then
-    the SMS second factor through the page, back on the cashier page."""
+def sign_in_from_cashier(d, s, c, order_id, lang, share=None):
+    """Opens /pay/{id} (with a pay-on-behalf link's token when share)
+    without a session: the login page (next kept), then the SMS second
+    factor through the page, back on the cashier page."""
     from iam import GOOD_PASSWORD, sms_code, sms_mark
-    go(d, "/pay/%s?lang=%s" % (order_id, lang))
+    go(d, "/pay/%s?%slang=%s" % (order_id, "share=%s&" % share if share else "", lang))
     WebDriverWait(d, WAIT_S).until(EC.url_contains("/login?next=%2Fpay%2F" + order_id))
     d.find_element(By.ID, "login").send_keys(c.phone)
     d.find_element(By.ID, "password").send_keys(GOOD_PASSWORD)
@@ -166,3 +168,55 @@ def test_refusals_in_chinese_and_the_step_up_message(srv, browser):
     assert "/login?lang=zh&next=%2Fpay%2F" + big["id"] in href
     shoot(d, "cashier-6-step-up-zh")
     assert balance(c) == 200100 and order_state(s, big["id"]) == "created"
+
+
+def test_another_customer_pays_a_shared_link_in_the_cashier_page(srv, browser):
+    """Customer A shares an order; customer B opens the link in the
+    browser, signs in, sees the shared notice, the bill and B's own
+    reserved message; the page pays through the link (a link A replaced
+    meanwhile is refused, nothing moves); with the new link B pays on the
+    keypad; A sees the order paid by B (API). An unknown link shows its
+    page without a keypad. req: FUNC-PAY-17, WEB-PHISH-01, WEB-KBD-01"""
+    s, d = srv, browser
+    a = customer(s, funds=0)
+    b = customer(s, funds=30000)
+    assert b.http.req("PUT", "/api/v1/me/reserved-message",
+                      {"message": "代付的猫"}).status_code == 200
+    o = create_order(s.boss, amount=2500, subject="Gift tea",
+                     lines=[{"name": "Longjing tea 100g", "quantity": 1, "unit_amount": 2500,
+                             "amount": 2500}])
+    r = a.http.post("/api/v1/me/orders/%s/share" % o["id"], {})
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    sign_in_from_cashier(d, s, b, o["id"], "en", share=token)
+    assert "share=" + token in d.current_url
+    assert "shared this order with you" in text(d, "shared")
+    assert text(d, "merchant-name") == "Tea Shop" and text(d, "amount") == "¥25.00"
+    rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in d.find_elements(By.CSS_SELECTOR, "tr.bill-line")]
+    assert rows == [["Longjing tea 100g", "1", "¥25.00", "¥25.00"]]
+    assert text(d, "reserved") == "代付的猫"
+    shoot(d, "cashier-7-shared-en")
+    # The page pays through the link: A replaces it, B's entry is refused
+    # with the API's message and nothing moves.
+    r = a.http.post("/api/v1/me/orders/%s/share" % o["id"], {})
+    assert r.status_code == 201, r.text
+    token = r.json()["token"]
+    press(d, PIN)
+    assert wait_text(d, "pay-msg", "link") == "The pay-on-behalf link is not valid"
+    assert balance(b) == 30000 and order_state(s, o["id"]) == "created"
+    # The new link, in the page: paid.
+    go(d, "/pay/%s?share=%s&lang=en" % (o["id"], token))
+    WebDriverWait(d, WAIT_S).until(EC.presence_of_element_located((By.ID, "shared")))
+    press(d, PIN)
+    assert wait_text(d, "result-title", "successful") == "Payment successful"
+    shoot(d, "cashier-8-shared-paid-en")
+    assert balance(b) == 30000 - 2500 and balance(a) == 0
+    seen = a.http.get("/api/v1/me/orders/%s" % o["id"]).json()
+    assert seen["state"] == "paid" and seen["requested_by_me"] and not seen["paid_by_me"]
+    assert s.query("SELECT payer_id FROM pay_order WHERE id = ?", o["id"]) == \
+        [{"payer_id": b.id}]
+    go(d, "/pay/%s?share=shr_%s&lang=zh" % (o["id"], "d" * 24))
+    assert text(d, "order-state").startswith("此代付链接无效")
+    assert not d.find_elements(By.CSS_SELECTOR, ".keypad-box")
+    shoot(d, "cashier-9-link-not-valid-zh")

@@ -8,6 +8,7 @@ merchant then debits quoting it, without the customer. "Nothing changed"
 on a refusal is checked on balances, pay's and the ledger's rows, the
 period usage and the audit records.
 """
+import datetime
 import json
 import subprocess
 import sys
@@ -241,3 +242,145 @@ def test_signing_needs_the_pin_and_a_fresh_second_factor(d):
     assert s.query("SELECT COUNT(*) AS n FROM pay_agreement")[0]["n"] == n0
     assert s.audit("pay.agreement.signed") == [] or all(
         x["actor_id"] != c.id for x in s.audit("pay.agreement.signed"))
+
+
+# ---- the period limit's calendar in China time (issue 11 wave 3) ----
+
+CN = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def cn_midnight_after(ms):
+    """The next 00:00 in Asia/Shanghai after ms, in ms."""
+    t = datetime.datetime.fromtimestamp(ms / 1000, CN)
+    day = (t + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int(day.timestamp() * 1000)
+
+
+def cn_month_after(ms):
+    """The first day of the next month 00:00 in Asia/Shanghai after ms, in ms."""
+    t = datetime.datetime.fromtimestamp(ms / 1000, CN)
+    first = (t.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+             + datetime.timedelta(days=32)).replace(day=1)
+    return int(first.timestamp() * 1000)
+
+
+def cn_key(ms, fmt):
+    return datetime.datetime.fromtimestamp(ms / 1000, CN).strftime(fmt)
+
+
+def clock_to(s, ms):
+    return s.clock(advance_ms=ms - s.clock(advance_ms=0))
+
+
+class Till:
+    """One of the module's merchant administrators (d.tills), signing in
+    again after the clock moved past its session's life (same device, the
+    e-mail code when asked; its username is its mail's local part)."""
+
+    def __init__(self, d, i):
+        self.d = d
+        self.m = d.tills[i]
+        self.name = self.m.email.split("@")[0]
+
+    def again(self):
+        from iam import Client, THIRD_PASSWORD, mails_to
+        from iam import mail_code
+        s = self.d.s
+        now = s.clock(advance_ms=0)
+        c = Client(s, device=self.m.device_key[1])
+        n = len(mails_to(self.m.email, wait=0))
+        r = c.login(self.name, THIRD_PASSWORD)
+        assert r.status_code == 200, r.text
+        if r.json()["state"] == "mfa_required":
+            assert c.send_code("login", "email").status_code == 202
+            r = c.mfa("email", mail_code(s, self.m.email, n), trust_device=True)
+            assert r.status_code == 200, r.text
+        assert r.json()["state"] == "active", r.text
+        assert s.clock(advance_ms=0) == now
+        c.email = self.m.email
+        self.m = c
+        return c
+
+
+def again(s, c):
+    """Customer c signed in again (the clock moved past its session)."""
+    from iam import login_customer
+    now = s.clock(advance_ms=0)
+    c.http = login_customer(s, c.phone, device=c.http.device_key[1])
+    assert s.clock(advance_ms=0) == now
+    return c
+
+
+def usage(s, agreement_id):
+    return [(u["period_key"], u["used"]) for u in s.query(
+        "SELECT period_key, used FROM pay_agreement_usage WHERE agreement_id = ? "
+        "ORDER BY period_key", agreement_id)]
+
+
+def period_refuses(d, m, c, a, amount):
+    """A debit of amount over a's period limit: refused, nothing changed."""
+    before = snapshot(d, c)
+    r = debit(m, a["id"], amount)
+    assert r.status_code == 409 and err(r) == "agreement_period_limit", r.text
+    assert snapshot(d, c) == before
+
+
+def resets_at(d, m, c, a, boundary, fmt):
+    """At boundary - 1 ms (now), with 8000 of a's 8000 used from a wallet of
+    100000: one fen more is refused; at boundary exactly 5000 pass, kept
+    under the new period's key (fmt of the Shanghai time)."""
+    s = d.s
+    assert s.clock(advance_ms=0) == boundary - 1 and wallet(s, c) == 100000 - 8000
+    period_refuses(d, m, c, a, 1)
+    s.clock(advance_ms=1)
+    r = debit(m, a["id"], 5000)
+    assert r.status_code == 201, r.text
+    assert wallet(s, c) == 100000 - 13000
+    assert usage(s, a["id"]) == [(cn_key(boundary - 1, fmt), 8000),
+                                 (cn_key(boundary, fmt), 5000)]
+
+
+def test_the_day_period_resets_at_midnight_china_time(d):
+    """A day period's usage is the Shanghai calendar day's: a millisecond
+    before 00:00 (China time, 16:00 UTC) the day's debits still count
+    (over the limit: refused, nothing changed), at 00:00 exactly the usage
+    starts again. req: FUNC-PAY-05"""
+    s = d.s
+    till = Till(d, 0)
+    midnight = cn_midnight_after(s.clock(advance_ms=0) + 3_600_000)
+    clock_to(s, midnight - 600_000)  # 23:50 in Shanghai
+    m = till.again()
+    c = customer(s, funds=100000)
+    a = signed(d, c, period="day", period_max=8000)
+    assert debit(m, a["id"], 5000).status_code == 201
+    assert debit(m, a["id"], 3000).status_code == 201
+    clock_to(s, midnight - 1)
+    resets_at(d, m, c, a, midnight, "%Y-%m-%d")
+
+
+def test_the_month_period_resets_at_the_calendar_month_in_china_time(d):
+    """A month period's usage is the Shanghai calendar month's: it is kept
+    across a day boundary inside the month, still counts a millisecond
+    before the 1st 00:00 (China time) and starts again at it exactly.
+    req: FUNC-PAY-05"""
+    s = d.s
+    till = Till(d, 1)
+    now = s.clock(advance_ms=0)
+    first = cn_month_after(now)
+    if first - 86_400_000 - 600_000 <= now:  # already in the month's last day
+        first = cn_month_after(first)
+    last_day = first - 86_400_000
+    clock_to(s, last_day - 600_000)  # the day before the last, 23:50
+    m = till.again()
+    c = customer(s, funds=100000)
+    a = signed(d, c, period="month", period_max=8000)
+    assert debit(m, a["id"], 5000).status_code == 201
+    # A day boundary inside the month: the month's usage stays.
+    clock_to(s, last_day)
+    period_refuses(d, m, c, a, 3001)
+    assert debit(m, a["id"], 3000).status_code == 201
+    # The month's end.
+    clock_to(s, first - 1)
+    m = till.again()
+    c = again(s, c)
+    resets_at(d, m, c, a, first, "%Y-%m")

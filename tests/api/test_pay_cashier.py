@@ -15,7 +15,7 @@ import pytest
 
 from pay import (create_order, err, make_desk, merchant_user, register_merchant, row_counts,
                  start_server, stop_server)
-from test_wallet_transfers import PIN, balance, customer
+from test_wallet_transfers import PIN, balance, credit, customer
 from test_web_pages import data_attr, keypad, positions_for
 
 
@@ -204,3 +204,174 @@ def test_merchant_users_and_unknown_orders_get_no_keypad(d):
     for path in ("/pay/ord_" + "b" * 24, "/pay/nonsense"):
         r = c.http.get(path + "?lang=en", allow_redirects=False)
         assert r.status_code == 404 and "There is no such order." in r.text, r.text
+
+
+# ---- pay-on-behalf links on the page; the keypad spent by every attempt ----
+
+def share_link(c, order_id):
+    r = c.http.post("/api/v1/me/orders/%s/share" % order_id, {})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def link_page(c, link, lang="en"):
+    r = c.http.get("%s&lang=%s" % (link, lang), allow_redirects=False)
+    assert r.headers["Cache-Control"] == "no-store"
+    return r
+
+
+def keypads_of(d, c):
+    return d.s.query("SELECT COUNT(*) AS n FROM web_keypad WHERE user_id = ?", c.id)[0]["n"]
+
+
+def test_a_shared_link_opens_the_page_for_another_customer_who_pays_on_it(d):
+    """The share link /pay/{order}?share=shr_... opens the cashier page for
+    another logged-in customer: the shared notice, the bill, THEIR reserved
+    message and keypad, data-share for the script; the keypad's positions
+    pay through the pay-on-behalf route; the order is the payer's, the
+    requester sees it paid (API and the link's page), a third customer
+    sees nothing. Without a session the login keeps the link.
+    req: FUNC-PAY-17, FUNC-PAY-19, WEB-PHISH-01, WEB-KBD-01, WEB-REDIR-01"""
+    s = d.s
+    a = customer(s, funds=0)
+    b = customer(s, funds=20000)
+    assert a.http.req("PUT", "/api/v1/me/reserved-message",
+                      {"message": "A的狗"}).status_code == 200
+    assert b.http.req("PUT", "/api/v1/me/reserved-message",
+                      {"message": "B的猫"}).status_code == 200
+    o = create_order(d.boss, amount=1234,
+                     lines=[{"name": "龙井", "quantity": 1, "unit_amount": 1234,
+                             "amount": 1234}])
+    sh = share_link(a, o["id"])
+    assert sh["link"] == "/pay/%s?share=%s" % (o["id"], sh["token"])
+    # No session: the login page comes back to the link, language kept.
+    r = s.get("%s&lang=zh" % sh["link"], allow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["Location"] == \
+        "/login?next=%%2Fpay%%2F%s%%3Fshare%%3D%s%%26lang%%3Dzh&lang=zh" % (
+            o["id"], sh["token"])
+    r = link_page(b, sh["link"])
+    assert r.status_code == 200, r.text
+    t = r.text
+    assert "shared this order with you" in text_of(t, "shared")
+    assert text_of(t, "merchant-name") == "Tea Shop" and text_of(t, "amount") == "¥12.34"
+    assert re.findall(r'<tr class="bill-line"><td>([^<]*)</td>', t) == ["龙井"]
+    assert text_of(t, "reserved") == "B的猫" and "A的狗" not in t
+    assert data_attr(t, "share") == sh["token"] and data_attr(t, "order") == o["id"]
+    # The language switch keeps the link.
+    assert re.search(r'id="lang-switch" href="/pay/%s\?lang=zh&amp;share=%s"' % (
+        o["id"], sh["token"]), t)
+    kid, layout = keypad(t)
+    assert s.query("SELECT user_id, used FROM web_keypad WHERE id = ?", kid) == \
+        [{"user_id": b.id, "used": 0}]
+    # The plain page (no link) has no share for the script.
+    assert data_attr(page(b, o["id"]).text, "share") == ""
+    r = b.http.post("/api/v1/me/shared-orders/%s/pay" % sh["token"],
+                    {"keypad_id": kid, "positions": positions_for(layout, PIN),
+                     "request_id": uuid.uuid4().hex})
+    assert r.status_code == 201, r.text
+    assert r.json()["order_id"] == o["id"] and r.json()["amount"] == 1234
+    assert balance(b) == 20000 - 1234 and balance(a) == 0
+    assert s.query("SELECT used FROM web_keypad WHERE id = ?", kid) == [{"used": 1}]
+    assert s.query("SELECT payer_id FROM pay_order WHERE id = ?", o["id"]) == \
+        [{"payer_id": b.id}]
+    seen = a.http.get("/api/v1/me/orders/%s" % o["id"]).json()
+    assert seen["state"] == "paid" and not seen["paid_by_me"] and seen["requested_by_me"]
+    assert b.http.get("/api/v1/me/orders/%s" % o["id"]).json()["paid_by_me"]
+    # The requester's link page and the payer's: paid, no keypad; the
+    # shared notice is for the payer only.
+    for c in (a, b):
+        t = link_page(c, sh["link"]).text
+        assert text_of(t, "order-state") == "This order has been paid.", t
+        assert "keypad-box" not in t
+        assert ('id="shared"' in t) == (c is b)
+    # A third customer: nothing of the order, even with the link.
+    other = customer(s)
+    r = link_page(other, sh["link"])
+    assert r.status_code == 404 and "Tea Shop" not in r.text and "keypad-box" not in r.text
+
+
+def test_unknown_replaced_foreign_or_expired_links_show_no_order_and_no_keypad(d):
+    """An unknown token, one not shaped as a token, another order's, a
+    replaced one: 404 "not valid"; an expired one (at expires_ms exactly,
+    1 ms before it still pays): 410 "expired"; in English and Chinese,
+    without the order or a keypad, no keypad stored. req: FUNC-PAY-17"""
+    s = d.s
+    a = customer(s, funds=0)
+    b = customer(s, funds=5000)
+    o1 = create_order(d.boss, amount=300)
+    o2 = create_order(d.boss, amount=300)
+    sh1 = share_link(a, o1["id"])
+    sh2 = share_link(a, o2["id"])
+    old = share_link(a, o1["id"])
+    sh1 = share_link(a, o1["id"])
+    assert old["token"] != sh1["token"]
+    for path in ("/pay/%s?share=shr_%s" % (o1["id"], "c" * 24),
+                 "/pay/%s?share=nonsense" % o1["id"],
+                 "/pay/%s?share=%s" % (o1["id"], sh2["token"]),
+                 old["link"]):
+        for lang, words in (("en", "This payment link is not valid"),
+                            ("zh", "此代付链接无效")):
+            r = link_page(b, path, lang)
+            assert r.status_code == 404, (path, r.text)
+            assert words in text_of(r.text, "order-state")
+            assert "Tea Shop" not in r.text and "茶叶小铺" not in r.text
+            assert "keypad-box" not in r.text and data_attr(r.text, "order") == ""
+    assert keypads_of(d, b) == 0
+    # Expiry: the link dies with its order here (ttl 120 s < share_ttl_s).
+    s.clock(freeze=True)
+    try:
+        o3 = create_order(d.boss, amount=300, ttl_s=120)
+        sh3 = share_link(a, o3["id"])
+        now = s.clock(advance_ms=0)
+        s.clock(advance_ms=sh3["expires_ms"] - 1 - now)
+        t = link_page(b, sh3["link"]).text
+        assert "keypad-box" in t and data_attr(t, "share") == sh3["token"]
+        n = keypads_of(d, b)
+        s.clock(advance_ms=1)
+        for lang, words in (("en", "This payment link has expired."),
+                            ("zh", "此代付链接已过期。")):
+            r = link_page(b, sh3["link"], lang)
+            assert r.status_code == 410 and text_of(r.text, "order-state") == words
+            assert "keypad-box" not in r.text and "Tea Shop" not in r.text
+        assert keypads_of(d, b) == n
+    finally:
+        s.clock(freeze=False)
+
+
+def test_a_payment_refused_for_money_spends_its_keypad_and_changes_nothing_else(d):
+    """The rule (docs/web.md, "Keypad"): a keypad display is spent by the
+    first attempt that sends its positions, whatever follows (a wrong PIN,
+    a refusal for money or limits, success): the take commits before the
+    PIN check, so every guess needs a new display. A payment refused for
+    insufficient funds spends the keypad and changes nothing else; the
+    same keypad replayed is keypad_used, on the pay route and on the
+    pay-on-behalf route, and changes nothing. req: WEB-KBD-01, FUNC-PAY-01"""
+    s = d.s
+    c = customer(s, funds=100)
+    o = create_order(d.boss, amount=1000)
+    kid, layout = keypad(page(c, o["id"]).text)
+    before = snapshot(d, c)
+    r = keypad_pay(c, o["id"], kid, positions_for(layout, PIN))
+    assert r.status_code == 409 and err(r) == "insufficient_funds", r.text
+    assert snapshot(d, c, kid) == before[:5] + ([{"used": 1}],)
+    credit(s, c, 5000)
+    before = snapshot(d, c, kid)
+    r = keypad_pay(c, o["id"], kid, positions_for(layout, PIN))
+    assert r.status_code == 409 and err(r) == "keypad_used", r.text
+    assert snapshot(d, c, kid) == before
+    # The same on a shared order's route.
+    a = customer(s)
+    sh = share_link(a, o["id"])
+    r = c.http.post("/api/v1/me/shared-orders/%s/pay" % sh["token"],
+                    {"keypad_id": kid, "positions": positions_for(layout, PIN),
+                     "request_id": uuid.uuid4().hex})
+    assert r.status_code == 409 and err(r) == "keypad_used", r.text
+    assert snapshot(d, c, kid) == before
+    # A new display pays.
+    kid2, layout2 = keypad(link_page(c, sh["link"]).text)
+    r = c.http.post("/api/v1/me/shared-orders/%s/pay" % sh["token"],
+                    {"keypad_id": kid2, "positions": positions_for(layout2, PIN),
+                     "request_id": uuid.uuid4().hex})
+    assert r.status_code == 201, r.text
+    assert balance(c) == 5100 - 1000

@@ -13,6 +13,16 @@
  * paid, closed or past its expiry shows its state and no keypad; another
  * customer's paid order and an unknown id are "not found" (404).
  *
+ * Pay-on-behalf (FUNC-PAY-17): /pay/{order}?share=shr_... (the link
+ * POST /api/v1/me/orders/{id}/share hands out) opens the same page for
+ * any logged-in customer while the link is valid for that order: a notice
+ * that they pay a shared order, their OWN reserved message and keypad, and
+ * data-share so that static/cashier.js pays through
+ * POST /api/v1/me/shared-orders/{token}/pay (the link re-checked at
+ * commit). An unknown link (or another order's) is a 404 page, an expired
+ * one a 410 page, neither with the order or a keypad. The requester of a
+ * valid link also sees the order once another customer paid it.
+ *
  * Trusts the session authenticator for the principal, the pay service for
  * every rule of the payment; nothing in the path, the query or the
  * keypad positions. Every value goes through the escaping writer.
@@ -34,6 +44,7 @@
 #include "http/http.h"
 #include "iam/iam.h"
 #include "pay/api/module.h"
+#include "pay/internal.h"
 #include "pay/pay.h"
 #include "store/store.h"
 #include "tx/tx.h"
@@ -44,7 +55,13 @@
 /* The payment PIN's digits on the keypad. */
 #define PIN_DIGITS 6
 
-/* ---- the keypad entry of the pay route ---- */
+/* ---- the keypad entry of the pay route ----
+ *
+ * The rule (docs/web.md, "The shuffled keypad"): a keypad display is spent
+ * by the first attempt that sends its positions, whatever follows. The
+ * take commits here, before the PIN is checked, so a wrong PIN spends the
+ * display as surely as a refusal for money or a success: the same layout
+ * is never a second guess. */
 
 struct take {
 	const char *user_id, *keypad_id, *positions;
@@ -201,9 +218,12 @@ static int return_link(struct anfu_buf *out, const char *lang, const struct anfu
 			     v, 3);
 }
 
-/* A customer's page of order o (found, theirs or unpaid). */
+/* A customer's page of order o (found, theirs or unpaid); shared: opened
+ * with a valid pay-on-behalf link by a customer other than its requester
+ * (the notice that they pay another's order). */
 static int customer_page(struct anfu_req *req, struct anfu_buf *out, const char *lang,
-			 const struct anfu_pay_order *o, const struct anfu_pay_merchant *m)
+			 const struct anfu_pay_order *o, const struct anfu_pay_merchant *m,
+			 bool shared)
 {
 	struct anfu_app *app = req->app;
 	struct anfu_web *w = anfu_web_api_service_of(app);
@@ -212,8 +232,13 @@ static int customer_page(struct anfu_req *req, struct anfu_buf *out, const char 
 	char msg[ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1];
 	struct anfu_web_keypad k;
 	struct anfu_actor actor;
-	int r = summary(out, lang, o, m);
+	int r = 0;
 
+	if (shared)
+		r = anfu_web_html(out, "<p id=\"shared\" class=\"msg\">{0}</p>",
+				  (const char *[]){ T(lang, "cashier.shared") }, 1);
+	if (r == 0)
+		r = summary(out, lang, o, m);
 	if (r == 0 && st) {
 		r = anfu_web_html(out, "<p id=\"order-state\" class=\"msg\">{0}</p>",
 				  (const char *[]){ st }, 1);
@@ -264,9 +289,33 @@ static int customer_page(struct anfu_req *req, struct anfu_buf *out, const char 
 	return r;
 }
 
+/* The refusal of the pay-on-behalf link share for order id as db sees it
+ * now into *ret_code (NULL: valid), and whether user_id requested it. A
+ * token not shaped as one is share_not_found. */
+static int share_of(struct anfu_db *db, const char *share, const char *id, const char *user_id,
+		    const char **ret_code, bool *ret_mine)
+{
+	struct anfu_pay_share s;
+	int r;
+
+	*ret_code = ANFU_R_PAY_SHARE_NOT_FOUND;
+	*ret_mine = false;
+	if (!id || !anfu_id_valid("shr", share, strlen(share)))
+		return 0;
+	r = pay_share_check(db, share, id, anfu_clock_now_ms(), ret_code);
+	if (r == 0 && !*ret_code)
+		r = anfu_pay_share_get(db, id, &s);
+	if (r == 0 && !*ret_code)
+		*ret_mine = strcmp(s.requester_id, user_id) == 0;
+	return r;
+}
+
 int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp)
 {
 	const char *lang = anfu_web_api_lang(req);
+	const char *share = anfu_req_query(req, "share"), *share_code = NULL;
+	const char *failed = NULL;
+	bool shared_by_me = false;
 	const struct anfu_principal *p;
 	struct anfu_pay_order *o = NULL;
 	struct anfu_pay_merchant m;
@@ -289,9 +338,17 @@ int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp)
 
 		req->err_code = NULL;
 		anfu_buf_init(&loc, ANFU_LIMIT_WEB_NEXT_BYTES * 4);
-		/* next keeps the language: the login page goes back to it. */
-		r = anfu_buf_appendf(&loc, "/login?next=%%2Fpay%%2F%s%%3Flang%%3D%s&lang=%s",
-				     id ? id : "", lang, lang);
+		/* next keeps the language (and a link's token shaped as one):
+		 * the login page goes back to it. */
+		if (share && id && anfu_id_valid("shr", share, strlen(share)))
+			r = anfu_buf_appendf(
+				&loc,
+				"/login?next=%%2Fpay%%2F%s%%3Fshare%%3D%s%%26lang%%3D%s&lang=%s",
+				id, share, lang, lang);
+		else
+			r = anfu_buf_appendf(&loc,
+					     "/login?next=%%2Fpay%%2F%s%%3Flang%%3D%s&lang=%s",
+					     id ? id : "", lang, lang);
 		if (r == 0)
 			r = anfu_arena_strndup(req->arena, loc.data, loc.len, &where);
 		anfu_buf_free(&loc);
@@ -301,44 +358,58 @@ int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_arena_alloc(req->arena, sizeof(*o), (void **)&o);
 	if (r == 0)
 		r = anfu_store_db(((struct anfu_app *)req->app)->store, &db);
-	if (r == 0 && id && p->kind == ANFU_USER_CUSTOMER)
+	/* A pay-on-behalf link: valid for this order, or nothing of it. */
+	if (r == 0 && share && p->kind == ANFU_USER_CUSTOMER)
+		r = share_of(db, share, id, p->user_id, &share_code, &shared_by_me);
+	if (r == 0 && share_code) {
+		bool expired = strcmp(share_code, ANFU_R_PAY_SHARE_EXPIRED) == 0;
+
+		failed = T(lang, expired ? "cashier.share_expired" : "cashier.share_not_found");
+		status = expired ? 410 : 404;
+	} else if (r == 0 && id && p->kind == ANFU_USER_CUSTOMER) {
 		r = anfu_pay_order_get(db, id, o);
-	else if (r == 0)
+	} else if (r == 0) {
 		r = ANFU_ENOTFOUND;
-	if (r == 0)
+	}
+	if (r == 0 && !failed)
 		r = anfu_pay_merchant_get(db, o->merchant_id, &m);
-	/* Paid by another customer: none of this one's business. */
-	if (r == 0 && o->payer_id[0] && strcmp(o->payer_id, p->user_id) != 0)
+	/* Paid by another customer: none of this one's business, but for the
+	 * requester of a valid link. */
+	if (r == 0 && !failed && o->payer_id[0] && strcmp(o->payer_id, p->user_id) != 0 &&
+	    !shared_by_me)
 		r = ANFU_ENOTFOUND;
-	if (r == ANFU_ENOTFOUND)
+	if (r == ANFU_ENOTFOUND) {
 		status = 404;
-	else if (r < 0)
+		failed = T(lang, p->kind == ANFU_USER_CUSTOMER ? "cashier.not_found"
+							       : "cashier.customers_only");
+	} else if (r < 0) {
 		return r;
+	}
 	anfu_buf_init(&out, ANFU_LIMIT_WEB_PAGE_BYTES);
 	r = anfu_web_api_page_head(&out, lang, T(lang, "cashier.title"), "cashier.js");
 	if (r == 0) {
-		const char *v[] = { lang, status == 200 ? o->id : "",
-				    T(lang, "account.session_lost"), T(lang, "cashier.step_up"),
-				    T(lang, "cashier.failed") };
+		const char *v[] = { lang,
+				    failed ? "" : o->id,
+				    T(lang, "account.session_lost"),
+				    T(lang, "cashier.step_up"),
+				    T(lang, "cashier.failed"),
+				    failed || !share ? "" : share };
 
 		r = anfu_web_html(&out,
 				  " data-lang=\"{0}\" data-order=\"{1}\" data-session-lost=\"{2}\" "
-				  "data-step-up=\"{3}\" data-failed=\"{4}\">",
-				  v, 5);
+				  "data-step-up=\"{3}\" data-failed=\"{4}\" data-share=\"{5}\">",
+				  v, 6);
 	}
 	if (r == 0)
 		r = anfu_web_api_page_bar(req, &out, lang);
 	if (r == 0)
 		r = anfu_web_html(&out, "<h1>{0}</h1>",
 				  (const char *[]){ T(lang, "cashier.title") }, 1);
-	if (r == 0 && status == 404)
+	if (r == 0 && failed)
 		r = anfu_web_html(&out, "<p id=\"order-state\" class=\"msg error\">{0}</p>",
-				  (const char *[]){ p->kind == ANFU_USER_CUSTOMER
-							    ? T(lang, "cashier.not_found")
-							    : T(lang, "cashier.customers_only") },
-				  1);
+				  (const char *[]){ failed }, 1);
 	else if (r == 0)
-		r = customer_page(req, &out, lang, o, &m);
+		r = customer_page(req, &out, lang, o, &m, share && !shared_by_me);
 	if (r == 0)
 		r = anfu_web_api_page_end(&out);
 	if (r == 0)

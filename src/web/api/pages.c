@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/limits.h"
+#include "base/rand.h"
 #include "http/http.h"
 #include "iam/iam.h"
 #include "web/api/module.h"
@@ -78,11 +79,16 @@ static int url_encode(struct anfu_buf *out, const char *s)
 int anfu_web_api_page_bar(struct anfu_req *req, struct anfu_buf *out, const char *lang)
 {
 	const char *next = anfu_req_query(req, "next");
+	/* The cashier page's pay-on-behalf link (pay/api/cashier.c) stays
+	 * with the language: a token shaped as one, nothing else. */
+	const char *share = anfu_req_query(req, "share");
 	struct anfu_buf href;
 	int r;
 
 	anfu_buf_init(&href, ANFU_LIMIT_WEB_PAGE_BYTES);
 	r = anfu_buf_appendf(&href, "%s?lang=%s", req->path, strcmp(lang, "en") == 0 ? "zh" : "en");
+	if (r == 0 && share && anfu_id_valid("shr", share, strlen(share)))
+		r = anfu_buf_appendf(&href, "&share=%s", share);
 	if (r == 0 && anfu_web_next_ok(next))
 		r = anfu_buf_appends(&href, "&next=");
 	if (r == 0 && anfu_web_next_ok(next))

@@ -4,7 +4,10 @@
  * Success shows the result and the merchant's return link (the order's
  * stored return URL, written by the server); a refusal shows the API's
  * message in the page's language and offers a new keypad (a keypad is
- * single use). The CSRF token is the one the login page kept for this tab. */
+ * single use). Opened from a pay-on-behalf link (data-share, the link's
+ * token), it pays through POST /api/v1/me/shared-orders/{token}/pay with
+ * the same body, and "Try again" keeps the link. The CSRF token is the one
+ * the login page kept for this tab. */
 'use strict';
 (function () {
   var page = document.body.dataset;
@@ -22,14 +25,18 @@
   }
   function retry(loginFirst) {
     var a = document.getElementById('retry-link');
-    var here = window.location.pathname + '?lang=' + page.lang;
+    var here = window.location.pathname + '?' +
+      (page.share ? 'share=' + encodeURIComponent(page.share) + '&' : '') + 'lang=' + page.lang;
     a.href = loginFirst
       ? '/login?lang=' + page.lang + '&next=' + encodeURIComponent(here)
       : here;
     document.getElementById('retry').className = '';
   }
   window.anfuKeypad(kp, function (id, positions) {
-    fetch('/api/v1/me/orders/' + encodeURIComponent(page.order) + '/pay', {
+    var url = page.share
+      ? '/api/v1/me/shared-orders/' + encodeURIComponent(page.share) + '/pay'
+      : '/api/v1/me/orders/' + encodeURIComponent(page.order) + '/pay';
+    fetch(url, {
       method: 'POST', credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'Accept-Language': page.lang,
                  'X-CSRF-Token': csrf || '' },

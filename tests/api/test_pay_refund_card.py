@@ -23,6 +23,7 @@ from iam import login_customer, register
 from pay import create_order, err, make_desk, merchant_user, register_merchant
 from test_bank_topup import BANK_HOOK_JOBS, IDNO, NAME, bind, topup
 from test_pay_general import pay
+from test_pay_refund import ledger_move
 from test_wallet_transfers import PIN, credit, step_up
 
 SEQ = itertools.count(1)
@@ -429,10 +430,7 @@ def test_a_refund_waiting_for_funds_goes_to_the_card_when_the_wallet_closed_mean
     short = b["merchant"] - b["merchant_held"]  # all the merchant may spend
     mch = acct(d, "merchant_pending", "mch_rc")["id"]
     out = acct(d, "customer_wallet", sink.id)["id"]
-    r = s.post("/test/v1/ledger/transfers", {
-        "caller": "test", "idem_key": "rc-drain-" + o["id"], "debit_account": mch,
-        "credit_account": out, "amount": short, "asset": "CNY", "code": "payment"})
-    assert r.status_code == 200 and r.json()["code"] is None, r.text
+    ledger_move(s, "rc-drain-" + o["id"], mch, out, short)
     b0 = books(d)
     r = refund(d, o["id"], 3000)
     assert r.status_code == 201, r.text
@@ -448,10 +446,7 @@ def test_a_refund_waiting_for_funds_goes_to_the_card_when_the_wallet_closed_mean
     assert snapshot(d) == before
     assert refund_row(d, x["id"])["state"] == "waiting_funds"
     # The merchant has its money again: the job sends the refund to the card.
-    r = s.post("/test/v1/ledger/transfers", {
-        "caller": "test", "idem_key": "rc-back-" + o["id"], "debit_account": out,
-        "credit_account": mch, "amount": short, "asset": "CNY", "code": "payment"})
-    assert r.status_code == 200 and r.json()["code"] is None, r.text
+    ledger_move(s, "rc-back-" + o["id"], out, mch, short)
     b1 = books(d)
     r = s.post("/test/v1/pay/refund-retry")
     assert r.status_code == 200 and r.json()["succeeded"] == 0, r.text  # sending, not yet paid

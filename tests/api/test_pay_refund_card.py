@@ -23,6 +23,7 @@ from iam import login_customer, register
 from pay import create_order, err, make_desk, merchant_user, register_merchant
 from test_bank_topup import BANK_HOOK_JOBS, IDNO, NAME, bind, topup
 from test_pay_general import pay
+from test_pay_refund import ledger_move
 from test_wallet_transfers import PIN, credit, step_up
 
 SEQ = itertools.count(1)
@@ -409,3 +410,100 @@ def test_a_lost_answer_is_resolved_by_the_query_never_sent_twice(d):
     assert s.query("SELECT count(*) AS n FROM bank_payment WHERE user_id = ? AND kind = "
                    "'credit'", c.id)[0]["n"] == 1
     assert actions(d, x["id"]).count("pay.refund.succeeded") == 1
+
+
+def test_a_refund_waiting_for_funds_goes_to_the_card_when_the_wallet_closed_meanwhile(d):
+    """The merchant's balance short: the refund waits (waiting_funds),
+    nothing moves. The payer's wallet is closed meanwhile. While the balance
+    is still short the job leaves it waiting (the card's hold is short too:
+    no credit, nothing moves). Once the merchant has the money again the job
+    pay.refund_retry (held; run through its hook) sends it to the bound card
+    (waiting_funds -> sending, the fee back and the hold as one chain), the
+    bank pays, it succeeds; the wallet never moves.
+    req: FUNC-OPS-05, FUNC-SETL-08"""
+    s = d.s
+    s.hold_jobs("pay.refund_retry")
+    c = customer(d, funds=5000)
+    sink = customer(d, funds=0, card=False)
+    o = paid_order(d, c, 5000)  # fee 30 at 60 bps
+    b = books(d)
+    short = b["merchant"] - b["merchant_held"]  # all the merchant may spend
+    mch = acct(d, "merchant_pending", "mch_rc")["id"]
+    out = acct(d, "customer_wallet", sink.id)["id"]
+    ledger_move(s, "rc-drain-" + o["id"], mch, out, short)
+    b0 = books(d)
+    r = refund(d, o["id"], 3000)
+    assert r.status_code == 201, r.text
+    x = r.json()
+    assert x["state"] == "waiting_funds" and x["fee_back"] == 0, x
+    assert books(d) == b0 and credit_row(d, x["id"]) == []
+    wallet_state(d, c, "closed")
+    wal = acct(d, "customer_wallet", c.id)
+    # Still short: the card's hold is short as well; nothing moves.
+    before = snapshot(d)
+    r = s.post("/test/v1/pay/refund-retry")
+    assert r.status_code == 200 and r.json()["succeeded"] == 0, r.text
+    assert snapshot(d) == before
+    assert refund_row(d, x["id"])["state"] == "waiting_funds"
+    # The merchant has its money again: the job sends the refund to the card.
+    ledger_move(s, "rc-back-" + o["id"], out, mch, short)
+    b1 = books(d)
+    r = s.post("/test/v1/pay/refund-retry")
+    assert r.status_code == 200 and r.json()["succeeded"] == 0, r.text  # sending, not yet paid
+    y = refund_row(d, x["id"])
+    assert (y["state"], y["destination"], y["card"], y["fee_back"]) == \
+        ("sending", "card", c.masked, 18), y
+    [w] = credit_row(d, x["id"])
+    assert (w["state"], w["amount"], w["user_id"], w["card_id"], w["id"]) == \
+        ("sent", 3000, c.id, c.card, y["withdrawal_id"])
+    assert y["ledger_id"] == w["hold_id"]
+    assert books(d) == moved(b1, merchant=18, merchant_held=3000, clearing_pending=3000,
+                             fee=-18)
+    assert order_state(d, o["id"]) == "paid"
+    # Another run finds nothing waiting: it sends nothing twice.
+    r = s.post("/test/v1/pay/refund-retry")
+    assert r.status_code == 200 and r.json()["succeeded"] == 0, r.text
+    assert len(credit_row(d, x["id"])) == 1
+    assert [cb["status"] for cb in d.sim.settle(serial(d, w))] == [200]
+    assert refund_row(d, x["id"])["state"] == "succeeded"
+    assert credit_row(d, x["id"])[0]["state"] == "succeeded"
+    assert books(d) == moved(b1, merchant=-3000 + 18, reserve=-3000, fee=-18)
+    assert order_state(d, o["id"]) == "partially_refunded"
+    assert acct(d, "customer_wallet", c.id) == wal
+    acts = actions(d, x["id"])
+    for a in ("pay.refund.waiting_funds", "pay.refund.sending", "pay.refund.succeeded"):
+        assert acts.count(a) == 1, (a, acts)
+    s.release_jobs("pay.refund_retry")
+
+
+def test_an_escrow_refund_never_goes_to_the_card_yet_and_changes_nothing(d):
+    """An escrow_held order whose payer has a bound card: a refund out of the
+    held escrow still goes to the wallet only (docs/payments.md, "Refunds to
+    a bound card", "Escrow orders (designed, not built)"). The hold posted by
+    a first refund, the wallet frozen: account_frozen; emptied and closed:
+    account_closed; no card credit, no refund written, nothing moves, the
+    order still escrow_held with what it held. req: FUNC-SETL-08"""
+    s = d.s
+    c = customer(d, funds=1000)
+    o = create_order(d.boss, amount=1000, kind="escrow")
+    assert pay(c, o["id"]).status_code == 201
+    assert order_state(d, o["id"]) == "escrow_held"
+    assert refund(d, o["id"], 400).json()["state"] == "succeeded"  # the hold posted
+    wallet_state(d, c, "frozen")
+    before = snapshot(d)
+    r = refund(d, o["id"], 100)
+    assert r.status_code == 409 and err(r) == "account_frozen", r.text
+    assert snapshot(d) == before
+    wallet_state(d, c, "normal")
+    spend = paid_order(d, c, 400)  # the wallet empty: it may close
+    assert spend["id"] != o["id"]
+    wallet_state(d, c, "closed")
+    before = snapshot(d)
+    r = refund(d, o["id"], 100)
+    assert r.status_code == 409 and err(r) == "account_closed", r.text
+    assert snapshot(d) == before
+    assert s.query("SELECT count(*) AS n FROM bank_withdrawal WHERE user_id = ?",
+                   c.id)[0]["n"] == 0
+    assert order_state(d, o["id"]) == "escrow_held"
+    assert s.query("SELECT refunded FROM pay_escrow WHERE order_id = ?",
+                   o["id"])[0]["refunded"] == 400

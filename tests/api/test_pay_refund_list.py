@@ -12,8 +12,6 @@ One server for the module with [pay] refund_auto_max = 6000 fen (above it
 an operator reviews), refund_four_eyes_min = 8000 fen (above it two do)
 and refund_retry_interval_s = 600.
 """
-import csv
-import io
 import json
 import uuid
 
@@ -25,6 +23,7 @@ from pay import create_order, err, make_desk, merchant_staff, merchant_user, reg
 from test_pay_general import account, pay
 from test_iam_admin import mail_wait
 from test_ledger_state import make_staff
+from test_pay_history import parse_csv
 from test_pay_refund import account_id, ledger_move
 # The card-refund fixtures (a bank simulator, customers with a bound card);
 # rc is that module's server.
@@ -352,15 +351,12 @@ def test_a_customer_sees_whether_a_refund_went_to_the_wallet_or_the_card(rc):
     assert [cb["status"] for cb in rc.sim.settle(serial(rc, cr))] == [200]
     views("succeeded")
     # The CSV: the customer's and the merchant's name the destination.
-    r = c.http.get("/api/v1/me/payments", params={"format": "csv", "type": "refund"})
-    assert r.status_code == 200, r.text
-    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8")[1:], newline="")))
+    rows = parse_csv(c.http.get("/api/v1/me/payments", params={"format": "csv", "type": "refund"}))
     assert rows[0][-1] == "destination"
     assert {x[3]: x[-1] for x in rows[1:]} == {w["id"]: "wallet", k["id"]: "card"}
     r = rc.boss.get("/api/v1/merchant/transactions",
                     params={"format": "csv", "type": "refund", "from": o["created_ms"]})
-    assert r.status_code == 200, r.text
-    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8")[1:], newline="")))
+    rows = parse_csv(r)
     got = {x[3]: (x[12], x[13]) for x in rows[1:]}
     assert got[w["id"]] == (w["out_refund_no"], "wallet")
     assert got[k["id"]] == (k["out_refund_no"], "card")

@@ -125,7 +125,7 @@ def test_merchant_users_download_a_refunds_receipt_the_customers_copy(d, tmp_pat
     /api/v1/merchant/receipts/refund/{id}: the one stored receipt, the same
     bytes as the customer's copy, the merchant paying the customer back;
     each download audited; the verifiers accept it and refuse tampering.
-    req: FUNC-PAY-14, PKI-SIG-02, TX-VER-01"""
+    req: TX-NR-01, PKI-SIG-02, TX-VER-01"""
     s = d.s
     c, o, x = refunded(d)
     r = d.boss.get("/api/v1/merchant/receipts/refund/%s" % x["id"])
@@ -157,7 +157,7 @@ def test_refund_receipt_refusals_on_the_merchant_route_change_nothing(d):
     request waiting for the merchant), an unknown refund: 404 not_found; a
     customer (even the payee) is not a merchant user: 403 forbidden;
     operators' sessions (the admin listener) have no merchant route: 404.
-    No receipt is issued, nothing is audited. req: FUNC-PAY-14"""
+    No receipt is issued, nothing is audited. req: IAM-RBAC-04"""
     s = d.s
     c, o, x = refunded(d, amount=1000)
     r = c.http.post("/api/v1/me/orders/%s/refund-requests" % o["id"],

@@ -317,7 +317,7 @@ def test_a_customer_sees_whether_a_refund_went_to_the_wallet_or_the_card(rc):
     destination wallet (card null), or card with the card's masked number
     once the wallet could not take it (frozen) — as the merchant's refund
     JSON.
-    req: FUNC-SETL-08, FUNC-PAY-15, DATA-MASK-04"""
+    req: FUNC-SETL-08, FUNC-PAY-15, DATA-MASK-07, DATA-MASK-08"""
     c = card_customer(rc, funds=10000)
     o = paid_order(rc, c, 6000)
     r = card_refund(rc, o["id"], 1000)

@@ -25,9 +25,8 @@ from test_iam_admin import mail_wait
 from test_ledger_state import make_staff
 from test_pay_history import parse_csv
 from test_pay_refund import account_id, ledger_move
-# The card-refund fixtures (a bank simulator, customers with a bound card);
-# rc is that module's server.
-from test_pay_refund_card import credit_row, d as rc, paid_order, serial, wallet_state
+# The card-refund fixtures (a bank simulator, customers with a bound card).
+from test_pay_refund_card import card_desk, credit_row, paid_order, serial, wallet_state
 from test_pay_refund_card import customer as card_customer, refund as card_refund
 from test_wallet_transfers import balance, customer
 
@@ -309,7 +308,12 @@ def test_a_refund_waiting_for_funds_is_reported_once(d):
 
 
 # ---- where a customer's refund went (wave 4) ---------------------------------
-# On the card-refund server of tests/api/test_pay_refund_card.py (fixture rc).
+# On a server of tests/api/test_pay_refund_card.py's kind (its card_desk).
+
+@pytest.fixture(scope="module")
+def rc(tmp_path_factory):
+    yield from card_desk(tmp_path_factory, "payrlrc")
+
 
 def test_a_customer_sees_whether_a_refund_went_to_the_wallet_or_the_card(rc):
     """A customer's own refund views (GET /api/v1/me/refunds, the refund

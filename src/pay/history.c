@@ -8,7 +8,8 @@
  * UNION ALL, newest first by (time, id): a payment's time is when it was
  * paid, a refund's when it was applied for. The scope (a merchant's, a payer's) is always part of
  * the query, so a cursor can only move within what the caller may see;
- * the route layer MACs cursors anyway (pay/api/history.c).
+ * the route layer MACs cursors anyway (pay/api/history.c). A refund row
+ * names where its money goes (the wallet, or the bound card, masked).
  * Owns nothing; trusts its own rows; masks the payer through iam.
  */
 #include <inttypes.h>
@@ -33,7 +34,7 @@ static int tx_row(void *ud, const struct anfu_row *row)
 	struct anfu_pay_tx_row *o;
 	enum anfu_pay_refund_state rs;
 	enum anfu_pay_state st;
-	char state[24];
+	char state[24], dest[8];
 
 	if (t->n >= t->cap)
 		return 1;
@@ -53,6 +54,11 @@ static int tx_row(void *ud, const struct anfu_row *row)
 	pay_col(row, 11, o->subject, sizeof(o->subject));
 	pay_col(row, 12, o->out_refund_no, sizeof(o->out_refund_no));
 	if (strcmp(o->type, "refund") == 0) {
+		pay_col(row, 13, dest, sizeof(dest));
+		(void)anfu_strlcpy(o->destination, strcmp(dest, "card") == 0 ? "card" : "wallet",
+				   sizeof(o->destination));
+		if (strcmp(dest, "card") == 0)
+			pay_col(row, 14, o->card, sizeof(o->card));
 		o->status = ANFU_PAY_PAID;
 		o->status_name = anfu_pay_refund_state_parse(state, &rs) == 0
 					 ? anfu_pay_refund_state_name(rs)
@@ -125,12 +131,13 @@ int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
 				db,
 				"SELECT h.type, h.id, h.order_id, h.out_trade_no, h.merchant_id,"
 				" h.name_zh, h.payer_id, h.state, h.amount, h.fee, h.t, h.subject,"
-				" h.out_refund_no FROM ("
+				" h.out_refund_no, h.destination, h.card FROM ("
 				"SELECT 'payment' AS type, pp.id AS id, o.id AS order_id,"
 				" o.out_trade_no AS out_trade_no, o.merchant_id AS merchant_id,"
 				" m.name_zh AS name_zh, pp.payer_id AS payer_id, o.state AS state,"
 				" pp.amount AS amount, pp.fee AS fee, pp.created_ms AS t,"
-				" o.subject AS subject, '' AS out_refund_no"
+				" o.subject AS subject, '' AS out_refund_no, '' AS destination,"
+				" '' AS card"
 				" FROM pay_payment pp JOIN pay_order o ON o.id = pp.order_id"
 				" JOIN pay_merchant m ON m.merchant_id = o.merchant_id"
 				" WHERE ($9 = '' OR $9 = 'payment')"
@@ -141,7 +148,8 @@ int anfu_pay_transactions(struct anfu_pay *p, const struct anfu_pay_tx_query *q,
 				" UNION ALL "
 				"SELECT 'refund', rf.id, o.id, o.out_trade_no, rf.merchant_id,"
 				" m.name_zh, rf.payer_id, rf.state, rf.amount, rf.fee_back,"
-				" rf.created_ms, o.subject, rf.out_refund_no"
+				" rf.created_ms, o.subject, rf.out_refund_no,"
+				" rf.destination, rf.card"
 				" FROM pay_refund rf JOIN pay_order o ON o.id = rf.order_id"
 				" JOIN pay_merchant m ON m.merchant_id = rf.merchant_id"
 				" WHERE ($9 = '' OR $9 = 'refund')"

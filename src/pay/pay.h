@@ -674,6 +674,10 @@ struct anfu_pay_tx_row {
 	 * refund's state of a refund. */
 	const char *status_name;
 	char out_refund_no[ANFU_LIMIT_PAY_OUT_TRADE_NO + 1]; /* refunds; else "" */
+	/* Refunds: where the money goes, "wallet" | "card", and the card's
+	 * masked number ("" unless card); payments: both "". */
+	char destination[8];
+	char card[32];
 };
 
 /* The completed payments and the refunds matching q, in one order:

@@ -220,7 +220,8 @@ def test_csv_download_is_masked_neutralised_and_audited(d):
     r = d.boss.get("/api/v1/merchant/transactions", params={"format": "csv"})
     rows = parse_csv(r)
     assert rows[0] == ["date", "time", "type", "id", "order_id", "counterparty", "amount_cny",
-                       "currency", "status", "subject", "fee_cny"]
+                       "currency", "status", "subject", "fee_cny", "out_trade_no",
+                       "out_refund_no", "destination"]
     body = rows[1:]
     assert [x[3] for x in body] == [d.pays[i]["id"] for i in (4, 3, 1, 0)]
     by_id = {x[3]: x for x in body}
@@ -230,6 +231,9 @@ def test_csv_download_is_masked_neutralised_and_audited(d):
     assert by_id[d.pays[1]["id"]][9] == "'+1 龙井"
     assert by_id[d.pays[3]["id"]][9] == "'-2 \"普洱\"" and by_id[d.pays[3]["id"]][5] == "*四"
     assert by_id[d.pays[4]["id"]][9] == "绿茶"
+    # The merchant's own order number; a payment has no refund number or
+    # destination.
+    assert first[11:] == [d.pays[0]["order"]["out_trade_no"], "", ""]
     assert d.alice.id not in r.text and "张三" not in r.text
     recs = downloads(s)[before:]
     assert len(recs) == 1
@@ -243,8 +247,10 @@ def test_csv_download_is_masked_neutralised_and_audited(d):
     r = d.alice.http.get("/api/v1/me/payments",
                          params={"format": "csv", "counterparty": "mch_his2"})
     rows = parse_csv(r)
-    assert len(rows[0]) == 10 and [x[3] for x in rows[1:]] == [d.pays[2]["id"]]
-    assert rows[1][5] == "茶叶小铺" and rows[1][9] == "'@SUM(A1)"
+    assert rows[0] == ["date", "time", "type", "id", "order_id", "counterparty", "amount_cny",
+                       "currency", "status", "subject", "destination"]
+    assert [x[3] for x in rows[1:]] == [d.pays[2]["id"]]
+    assert rows[1][5] == "茶叶小铺" and rows[1][9] == "'@SUM(A1)" and rows[1][10] == ""
     rec = downloads(s)[-1]
     det = json.loads(rec["details"])
     assert rec["actor_id"] == d.alice.id and det["rows"] == 1
@@ -336,12 +342,16 @@ def test_refunds_are_rows_in_one_time_order_with_payments(hr):
     assert row["out_refund_no"] == d.ra["out_refund_no"] and row["fee"] == d.ra["fee_back"]
     assert row["receipt"] == {"kind": "refund", "ref": ra}
     assert row["counterparty"] == "*三" and d.alice.id not in json.dumps(row)
+    assert row["destination"] == "wallet" and row["card"] is None
+    assert "destination" not in page(d.boss, "/api/v1/merchant/transactions",
+                                     type="payment", limit=1)["transactions"][0]
     first = page(d.boss, "/api/v1/merchant/transactions", limit=1)["transactions"][0]
     assert first["status"] == "requested" and "receipt" not in first
     # The customer: the merchant's name, no merchant refund number, no fee.
     c = mine[1]
     assert c["type"] == "refund" and c["counterparty"] == "茶叶小铺" and c["amount"] == 1000
     assert "out_refund_no" not in c and "fee" not in c
+    assert c["destination"] == "wallet" and c["card"] is None
     assert c["receipt"] == {"kind": "refund", "ref": ra}
     # The receipt it names is the customer's to download.
     r = d.alice.http.get("/api/v1/me/receipts/refund/%s" % ra)
@@ -418,6 +428,11 @@ def test_csv_download_has_refund_rows_masked_and_audited(hr):
     assert b[6] == "40.00" and b[8] == "succeeded"
     assert b[10] == "%d.%02d" % (d.rb["fee_back"] // 100, d.rb["fee_back"] % 100)
     assert by_id[d.rq["id"]][8] == "requested"
+    # What the merchant reconciles a refund by: the order's number, its own
+    # refund number, where the money went (to the card: the card's tests).
+    assert b[11:] == [d.pays[3]["order"]["out_trade_no"], d.rb["out_refund_no"], "wallet"]
+    rq_no = d.boss.get("/api/v1/merchant/refunds/" + d.rq["id"]).json()["out_refund_no"]
+    assert by_id[d.rq["id"]][12] == rq_no and rq_no.startswith("customer-")
     assert d.bob.id not in r.text and "李四" not in r.text
     recs = downloads(s)[before:]
     assert len(recs) == 1 and recs[0]["outcome"] == "success"
@@ -428,3 +443,4 @@ def test_csv_download_has_refund_rows_masked_and_audited(hr):
     assert [(x[2], x[3]) for x in rows[1:]] == [("refund", d.rb["id"]),
                                                  ("payment", d.pays[3]["id"])]
     assert rows[1][5] == "茶叶小铺"
+    assert rows[1][10] == "wallet" and rows[2][10] == ""

@@ -11,6 +11,7 @@ import pytest
 
 from pay import (create_order, err, make_desk, merchant_staff, merchant_user, register_merchant,
                  start_server, stop_server)
+from test_pay_history import refund_of
 from test_receipts import check_verifiers
 from test_wallet_transfers import PIN, customer
 
@@ -104,3 +105,77 @@ def test_verifiers_accept_a_payment_receipt_and_refuse_tampering(d, tmp_path):
     r = d.boss.get("/api/v1/merchant/receipts/payment/%s" % p["id"])
     assert r.status_code == 200, r.text
     check_verifiers(d.s, tmp_path, r.content, "ed25519")
+
+
+# ---- refunds' receipts on the merchant route (wave 4) ------------------------
+
+def refunded(d, amount=3000):
+    """A paid order and a refund of part of it that succeeds at once
+    (within the rules)."""
+    c, o, _ = paid(d)
+    x = refund_of(d.boss, o["id"], amount)
+    assert x["state"] == "succeeded", x
+    return c, o, x
+
+
+def test_merchant_users_download_a_refunds_receipt_the_customers_copy(d, tmp_path):
+    """The order's merchant's users (merchant_admin, merchant_staff: both
+    hold pay.order.read) download a succeeded refund's receipt at
+    /api/v1/merchant/receipts/refund/{id}: the one stored receipt, the same
+    bytes as the customer's copy, the merchant paying the customer back;
+    each download audited; the verifiers accept it and refuse tampering.
+    req: TX-NR-01, PKI-SIG-02, TX-VER-01"""
+    s = d.s
+    c, o, x = refunded(d)
+    r = d.boss.get("/api/v1/merchant/receipts/refund/%s" % x["id"])
+    assert r.status_code == 200, r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.headers["Content-Disposition"].startswith("attachment; filename=\"rct_")
+    doc = r.content
+    body = json.loads(doc)["body"]
+    assert body["kind"] == "refund" and body["ref"] == x["id"]
+    assert body["amount"] == 3000 and body["currency"] == "CNY"
+    assert body["state"] == "refunded" and body["memo"] == "退货"
+    assert body["payer"] == {"type": "merchant", "name": "茶叶小铺"}
+    assert body["payee"]["type"] == "customer"
+    assert body["ledger_transfers"] == [x["ledger_transfer"]]
+    assert c.id not in doc.decode()
+    r = d.clerk.get("/api/v1/merchant/receipts/refund/%s" % x["id"])
+    assert r.status_code == 200 and r.content == doc, r.text
+    r = c.http.get("/api/v1/me/receipts/refund/%s" % x["id"])
+    assert r.status_code == 200 and r.content == doc, r.text
+    assert s.query("SELECT COUNT(*) AS n FROM receipt WHERE kind = 'refund' AND ref_id = ?",
+                   x["id"])[0]["n"] == 1
+    downloads = [a for a in s.audit("receipt.download") if x["id"] in a["details"]]
+    assert len(downloads) == 3 and len({a["actor_id"] for a in downloads}) == 3
+    check_verifiers(s, tmp_path, doc, "ed25519")
+
+
+def test_refund_receipt_refusals_on_the_merchant_route_change_nothing(d):
+    """Another merchant's user, a refund not yet succeeded (a customer's
+    request waiting for the merchant), an unknown refund: 404 not_found; a
+    customer (even the payee) is not a merchant user: 403 forbidden;
+    operators' sessions (the admin listener) have no merchant route: 404.
+    No receipt is issued, nothing is audited. req: IAM-RBAC-04"""
+    s = d.s
+    c, o, x = refunded(d, amount=1000)
+    r = c.http.post("/api/v1/me/orders/%s/refund-requests" % o["id"],
+                    {"amount": 500, "currency": "CNY", "reason": "不想要了"})
+    assert r.status_code == 201 and r.json()["state"] == "requested", r.text
+    rq = r.json()
+    before = counts(s)
+    r = d.other.get("/api/v1/merchant/receipts/refund/%s" % x["id"])
+    assert r.status_code == 404 and err(r) == "not_found", r.text
+    for m in (d.boss, d.clerk):
+        r = m.get("/api/v1/merchant/receipts/refund/%s" % rq["id"])
+        assert r.status_code == 404 and err(r) == "not_found", r.text
+    r = d.boss.get("/api/v1/merchant/receipts/refund/rfd_nosuchrefund")
+    assert r.status_code == 404 and err(r) == "not_found", r.text
+    r = c.http.get("/api/v1/merchant/receipts/refund/%s" % x["id"])
+    assert r.status_code == 403 and err(r) == "forbidden", r.text
+    for staff in (d.op, d.risk):
+        r = staff.get("/api/v1/merchant/receipts/refund/%s" % x["id"])
+        assert r.status_code == 404 and err(r) == "not_found", r.text
+    assert counts(s) == before
+    # The refund is the merchant's all the same: the payee's own route.
+    assert c.http.get("/api/v1/me/receipts/refund/%s" % x["id"]).status_code == 200

@@ -30,8 +30,9 @@ SEQ = itertools.count(1)
 AUTO_MAX = 9000  # every refund here up to it executes at once
 
 
-@pytest.fixture(scope="module")
-def d(tmp_path_factory):
+def card_desk(tmp_path_factory, prefix):
+    """The server of these tests (a generator for a module-scoped fixture;
+    prefix: make_desk's, unique per test module that uses it)."""
     sim = BankSim(tmp_path_factory.mktemp("rcbank"))
     # One withdrawal a day: a refund credit must not use it up.
     cfg = sim.config(query_after_s=60, callback_window_s=3600, withdraw_min=100,
@@ -44,7 +45,7 @@ def d(tmp_path_factory):
                init_args=("--admin", "opsadmin")).start()
     sim.peer(s)
     s.hold_jobs(*BANK_HOOK_JOBS)
-    d = make_desk(s, "payrc")
+    d = make_desk(s, prefix)
     d.sim = sim
     register_merchant(d, "mch_rc", fee_bps=60)
     d.boss = merchant_user(d, "mch_rc")
@@ -61,6 +62,11 @@ def d(tmp_path_factory):
     out = s.cli_run("ledger", "verify", check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     s.assert_stopped_cleanly()
+
+
+@pytest.fixture(scope="module")
+def d(tmp_path_factory):
+    yield from card_desk(tmp_path_factory, "payrc")
 
 
 class Customer:

@@ -12,6 +12,7 @@ One server for the module with [pay] refund_auto_max = 6000 fen (above it
 an operator reviews), refund_four_eyes_min = 8000 fen (above it two do)
 and refund_retry_interval_s = 600.
 """
+import json
 import uuid
 
 import pytest
@@ -22,7 +23,11 @@ from pay import create_order, err, make_desk, merchant_staff, merchant_user, reg
 from test_pay_general import account, pay
 from test_iam_admin import mail_wait
 from test_ledger_state import make_staff
+from test_pay_history import parse_csv
 from test_pay_refund import account_id, ledger_move
+# The card-refund fixtures (a bank simulator, customers with a bound card).
+from test_pay_refund_card import card_desk, credit_row, paid_order, serial, wallet_state
+from test_pay_refund_card import customer as card_customer, refund as card_refund
 from test_wallet_transfers import balance, customer
 
 AUTO_MAX = 6000
@@ -300,3 +305,63 @@ def test_a_refund_waiting_for_funds_is_reported_once(d):
         assert others and all(notices(s, u) == [] for u in others)
     finally:
         s.release_jobs("pay.refund_retry")
+
+
+# ---- where a customer's refund went (wave 4) ---------------------------------
+# On a server of tests/api/test_pay_refund_card.py's kind (its card_desk).
+
+@pytest.fixture(scope="module")
+def rc(tmp_path_factory):
+    yield from card_desk(tmp_path_factory, "payrlrc")
+
+
+def test_a_customer_sees_whether_a_refund_went_to_the_wallet_or_the_card(rc):
+    """A customer's own refund views (GET /api/v1/me/refunds, the refund
+    rows of /api/v1/me/payments and its CSV) name where the money went:
+    destination wallet (card null), or card with the card's masked number
+    once the wallet could not take it (frozen) — as the merchant's refund
+    JSON.
+    req: FUNC-SETL-08, FUNC-PAY-15, DATA-MASK-07, DATA-MASK-08"""
+    c = card_customer(rc, funds=10000)
+    o = paid_order(rc, c, 6000)
+    r = card_refund(rc, o["id"], 1000)
+    assert r.status_code == 201 and r.json()["state"] == "succeeded", r.text
+    w = r.json()
+    assert w["destination"] == "wallet"
+    wallet_state(rc, c, "frozen")  # frozen for credits: the next refund goes to the card
+    r = card_refund(rc, o["id"], 2000)
+    assert r.status_code == 201 and r.json()["state"] == "sending", r.text
+    k = r.json()
+    assert k["destination"] == "card" and k["card"] == c.masked
+
+    def views(state):
+        mine = {x["id"]: x for x in page(c.http, CR)["refunds"]}
+        assert set(mine) == {w["id"], k["id"]}
+        assert (mine[w["id"]]["destination"], mine[w["id"]]["card"]) == ("wallet", None)
+        assert (mine[k["id"]]["destination"], mine[k["id"]]["card"]) == ("card", c.masked)
+        assert mine[k["id"]]["state"] == state
+        rows = {x["id"]: x for x in page(c.http, "/api/v1/me/payments",
+                                         type="refund")["transactions"]}
+        assert set(rows) == {w["id"], k["id"]}
+        assert (rows[w["id"]]["destination"], rows[w["id"]]["card"]) == ("wallet", None)
+        assert (rows[k["id"]]["destination"], rows[k["id"]]["card"]) == ("card", c.masked)
+        assert rows[k["id"]]["status"] == state
+        # The full card number is never shown, nor the payer's id.
+        assert c.number not in json.dumps([mine, rows])
+        return mine
+
+    views("sending")
+    [cr] = credit_row(rc, k["id"])
+    assert [cb["status"] for cb in rc.sim.settle(serial(rc, cr))] == [200]
+    views("succeeded")
+    # The CSV: the customer's and the merchant's name the destination.
+    rows = parse_csv(c.http.get("/api/v1/me/payments", params={"format": "csv", "type": "refund"}))
+    assert rows[0][-1] == "destination"
+    assert {x[3]: x[-1] for x in rows[1:]} == {w["id"]: "wallet", k["id"]: "card"}
+    r = rc.boss.get("/api/v1/merchant/transactions",
+                    params={"format": "csv", "type": "refund", "from": o["created_ms"]})
+    rows = parse_csv(r)
+    got = {x[3]: (x[12], x[13]) for x in rows[1:]}
+    assert got[w["id"]] == (w["out_refund_no"], "wallet")
+    assert got[k["id"]] == (k["out_refund_no"], "card")
+    assert c.number not in r.text and c.id not in r.text

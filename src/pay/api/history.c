@@ -4,7 +4,9 @@
  * GET /api/v1/me/payments                a customer's payments and refunds
  * GET /api/v1/merchant/transactions      a merchant user's merchant's
  * GET /admin/v1/transactions             operators with pay.transaction.read
- * GET /api/v1/merchant/receipts/{kind}/{ref}  a merchant's receipts
+ * GET /api/v1/merchant/receipts/{kind}/{ref}  a merchant's receipts: kind
+ *     "payment" (pmt_) and "refund" (rfd_, once succeeded), of the caller's
+ *     merchant only (the receipt service checks the party), pay.order.read
  * Rows are payments and refunds (type "payment" | "refund") in one time
  * order. Each list takes from, to (ms), type, status, counterparty (customers: a
  * merchant id; operators: customer, merchant), cursor, limit; format=csv
@@ -225,6 +227,12 @@ static json_t *row_json(const struct hq *h, const struct anfu_pay_tx_row *o)
 		(void)json_object_set_new(j, "payer_id", json_string(o->payer_id));
 	if (j && h->view != VIEW_CUSTOMER && o->out_refund_no[0])
 		(void)json_object_set_new(j, "out_refund_no", json_string(o->out_refund_no));
+	/* Where a refund's money goes: the wallet, or the bound card (masked). */
+	if (j && strcmp(o->type, "refund") == 0) {
+		(void)json_object_set_new(j, "destination", json_string(o->destination));
+		(void)json_object_set_new(j, "card",
+					  o->card[0] ? json_string(o->card) : json_null());
+	}
 	/* A succeeded refund's receipt (kind "refund", ref its id). */
 	if (j && strcmp(o->type, "refund") == 0 && strcmp(o->status_name, "succeeded") == 0)
 		(void)json_object_set_new(j, "receipt",
@@ -248,7 +256,7 @@ static void yuan(int64_t fen, char out[32])
 static int csv_row(struct anfu_buf *b, const struct hq *h, const struct anfu_pay_tx_row *o)
 {
 	char date[16], tod[16], amt[32], fee[32];
-	const char *cells[11];
+	const char *cells[14];
 	size_t n = 0;
 	int r = 0;
 
@@ -265,8 +273,13 @@ static int csv_row(struct anfu_buf *b, const struct hq *h, const struct anfu_pay
 	cells[n++] = "CNY";
 	cells[n++] = o->status_name;
 	cells[n++] = o->subject;
-	if (h->view != VIEW_CUSTOMER)
+	if (h->view != VIEW_CUSTOMER) {
 		cells[n++] = fee;
+		/* What a merchant reconciles a row by: its own numbers. */
+		cells[n++] = o->out_trade_no;
+		cells[n++] = o->out_refund_no;
+	}
+	cells[n++] = o->destination; /* refunds: wallet | card; payments "" */
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (i > 0)
 			r = anfu_buf_append(b, ",", 1);
@@ -304,10 +317,11 @@ static int send_csv(struct anfu_req *req, struct anfu_resp *resp, const struct h
 {
 	static const char head_c[] =
 		"\xEF\xBB\xBF\"date\",\"time\",\"type\",\"id\",\"order_id\",\"counterparty\","
-		"\"amount_cny\",\"currency\",\"status\",\"subject\"\r\n";
+		"\"amount_cny\",\"currency\",\"status\",\"subject\",\"destination\"\r\n";
 	static const char head_m[] =
 		"\xEF\xBB\xBF\"date\",\"time\",\"type\",\"id\",\"order_id\",\"counterparty\","
-		"\"amount_cny\",\"currency\",\"status\",\"subject\",\"fee_cny\"\r\n";
+		"\"amount_cny\",\"currency\",\"status\",\"subject\",\"fee_cny\","
+		"\"out_trade_no\",\"out_refund_no\",\"destination\"\r\n";
 	struct anfu_buf b;
 	char *copy = NULL;
 	int r;

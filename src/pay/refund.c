@@ -244,6 +244,22 @@ static int accounts_of(struct anfu_pay *p, struct anfu_db *db, const char *order
 	return r;
 }
 
+/* The accounts of refund id's order, for a command on an existing refund:
+ * 0 with *ret filled; 0 with *ret untouched when the refund or its order is
+ * unknown (the command then answers refund_not_found); the store's errors. */
+static int accounts_of_refund(struct anfu_pay *p, const char *id, struct accounts *ret)
+{
+	struct anfu_pay_refund x;
+	struct anfu_db *db = NULL;
+	int r = pay_db(p, &db);
+
+	if (r == 0)
+		r = anfu_pay_refund_get(db, id, &x);
+	if (r == 0)
+		r = accounts_of(p, db, x.order_id, ret);
+	return r == ANFU_ENOTFOUND ? 0 : r;
+}
+
 /* The end of refund x's execution inside the writer: x succeeded, the
  * order's refund_full (full) or refund_partial by the table, audited. */
 static int executed_in(struct anfu_tx *tx, struct anfu_pay_order *o, struct anfu_pay_refund *x,
@@ -606,21 +622,13 @@ int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, c
 			   bool approve, struct anfu_pay_refund *ret, const char **ret_code)
 {
 	struct review_cmd *c = NULL;
-	struct anfu_pay_refund x;
-	struct anfu_db *db = NULL;
 	int r;
 
 	if (!p || !actor || !actor->id || !id || !ret || !ret_code)
 		return ANFU_EINVAL;
 	c = anfu_xcalloc(1, sizeof(*c));
 	*c = (struct review_cmd){ .p = p, .actor = actor, .id = id, .approve = approve };
-	r = pay_db(p, &db);
-	if (r == 0)
-		r = anfu_pay_refund_get(db, id, &x);
-	if (r == 0)
-		r = accounts_of(p, db, x.order_id, &c->acc);
-	if (r == ANFU_ENOTFOUND)
-		r = 0; /* the command says refund_not_found */
+	r = accounts_of_refund(p, id, &c->acc);
 	if (r == 0)
 		r = anfu_ledger_run_weighted(p->ledger, actor, review_fn, c, 6 + CARD_WEIGHT,
 					     pay_deadline());
@@ -898,8 +906,6 @@ int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
 			   const char **ret_field)
 {
 	struct request_cmd *c = NULL;
-	struct anfu_pay_refund x;
-	struct anfu_db *db = NULL;
 	int r;
 
 	if (!p || !actor || !merchant_id || !id || !ret || !ret_code || !ret_field)
@@ -908,13 +914,7 @@ int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
 	*c = (struct request_cmd){
 		.p = p, .actor = actor, .merchant_id = merchant_id, .id = id, .accept = accept
 	};
-	r = pay_db(p, &db);
-	if (r == 0)
-		r = anfu_pay_refund_get(db, id, &x);
-	if (r == 0)
-		r = accounts_of(p, db, x.order_id, &c->acc);
-	if (r == ANFU_ENOTFOUND)
-		r = 0; /* the command says refund_not_found */
+	r = accounts_of_refund(p, id, &c->acc);
 	/* weight: two transfers and five audit records. */
 	if (r == 0)
 		r = anfu_ledger_run_weighted(p->ledger, actor, answer_fn, c, 7 + CARD_WEIGHT,

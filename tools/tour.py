@@ -781,7 +781,8 @@ def main(argv=None):
                     help="the first administrator (make run's ADMIN)")
     ap.add_argument("--admin-password", help="its initial password, printed by `anfu init`: "
                     "needed on the payments tour's first run (later runs use "
-                    "DATA/tour-staff.json)")
+                    "DATA/tour-staff.json); write --admin-password=VALUE, as "
+                    "a generated password may begin with '-'")
     ap.add_argument("--anfu", default=os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))), "build", "anfu"),
         help="the anfu command line (staff bootstrap, ledger verify; default build/anfu)")

@@ -25,7 +25,7 @@ def run_tour(s, sim, tmp_path, *extra, first=True):
     summary = tmp_path / "tour.json"
     if summary.exists():
         summary.unlink()
-    admin = ["--admin-password", admin_password(s.init_out)] if first else []
+    admin = ["--admin-password=" + admin_password(s.init_out)] if first else []
     p = subprocess.run(["/usr/bin/python3", TOUR, "--base-url", s.url(""),
                         "--admin-url", s.url("", admin=True), "--bank-url", sim.url(""),
                         "--data", str(s.data), "--bank-ca", sim.cert, "--captcha-hook",

@@ -63,6 +63,7 @@ struct options {
 	uint64_t seed;
 	bool no_checkpoint;
 	bool keep;
+	int only_batch; /* 0: every batch size */
 };
 
 struct bench {
@@ -113,7 +114,7 @@ static uint64_t next_rand(struct bench *b)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_ledger_raw [--seconds S] [--dir PARENT] [--accounts N]\n"
-		   "                        [--seed N] [--no-checkpoint] [--keep]\n"
+		   "                        [--seed N] [--no-checkpoint] [--batch B] [--keep]\n"
 		   "  --seconds S    run time of each mode (default 5)\n"
 		   "  --dir PARENT   where the temporary database goes (default $TMPDIR or\n"
 		   "                 /var/tmp; must be the disk you mean to measure)\n"
@@ -122,6 +123,8 @@ static void usage(FILE *f)
 		   "  --no-checkpoint  no WAL checkpoint during the run (SQLite's automatic\n"
 		   "                 one runs in the committing thread; anfu's store runs\n"
 		   "                 checkpoints on a thread of their own): the upper bound\n"
+		   "  --batch B      only batches of B (1, 10, 100 or 1000), to run in\n"
+		   "                 alternating pairs with bench_ledger --batch B\n"
 		   "  --keep         keep the database afterwards\n");
 }
 
@@ -134,6 +137,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "seed", required_argument, NULL, 'r' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "no-checkpoint", no_argument, NULL, 'n' },
+		{ "batch", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -170,6 +174,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'k': o->keep = true; break;
 		case 'n': o->no_checkpoint = true; break;
+		case 'b':
+			o->only_batch = (int)strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    (o->only_batch != 1 && o->only_batch != 10 && o->only_batch != 100 &&
+			     o->only_batch != 1000))
+				return -1;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -597,6 +608,8 @@ int main(int argc, char **argv)
 		print_conditions(&b, &o);
 	for (int hot = 0; r == 0 && hot < 2; hot++)
 		for (size_t i = 0; r == 0 && i < sizeof(batches) / sizeof(batches[0]); i++) {
+			if (o.only_batch && o.only_batch != batches[i])
+				continue;
 			r = run_mode(&b, hot, batches[i], o.seconds, &res[n]);
 			applied += res[n++].transfers;
 		}

@@ -62,6 +62,8 @@
 #   WRK_DURATION [10s]  AUDIT_SECONDS [5]  IDLE_PCT [10]  IDLE_WAIT [60]
 #   LEDGER_SECONDS [5] (per mode)  LEDGER_ACCOUNTS [10000] (customer wallets)
 #   LEDGER_THREADS [64]  LEDGER_PER_REQUEST [16] (bench_ledger's submitters)
+#   LEDGER_ROUNDS [3]: alternating rounds of (writer, raw, raw without
+#   checkpoint); the goal's ratios are the medians of the rounds' ratios
 #   REPEAT [3]: alternating bare/anfud pairs; medians are reported
 #   BENCH_DIR [/var/tmp]: where the throw-away data directory goes (a disk,
 #   not tmpfs: the audit numbers include fsync).
@@ -115,6 +117,7 @@ LEDGER_SECONDS=${LEDGER_SECONDS:-5}
 LEDGER_ACCOUNTS=${LEDGER_ACCOUNTS:-10000}
 LEDGER_THREADS=${LEDGER_THREADS:-64}
 LEDGER_PER_REQUEST=${LEDGER_PER_REQUEST:-16}
+LEDGER_ROUNDS=${LEDGER_ROUNDS:-3}
 IDLE_PCT=${IDLE_PCT:-10}
 IDLE_WAIT=${IDLE_WAIT:-60}
 REPEAT=${REPEAT:-3}
@@ -501,50 +504,85 @@ bench_pin() {
 
 # bench_ledger: the writer (bench_ledger) and the raw ceiling
 # (bench_ledger_raw, once with SQLite's automatic checkpoint and once with
-# none during the run), each after the idle gate, their outputs as code
-# blocks, then a table of the ratios writer / raw ceiling (the better of the
-# two raw runs) per batch size and workload, and hot / uniform for each.
+# none during the run), LEDGER_ROUNDS alternating rounds of the three, each
+# after the idle gate; their outputs as code blocks, then per round a table
+# of the ratios writer / raw ceiling (the better of the round's two raw
+# runs) per batch size and workload, and hot / uniform for each; last the
+# medians of the rounds' ratios (the goal's verdict).
 bench_ledger() {
-	local bin=$BUILD/bench/bench_ledger raw=$BUILD/bench/bench_ledger_raw wout rout nout
+	local bin=$BUILD/bench/bench_ledger raw=$BUILD/bench/bench_ledger_raw round ratios
+	local wout rout nout
 	[ -x "$bin" ] || die "$bin not built (ninja -C $BUILD bench/bench_ledger)"
 	[ -x "$raw" ] || die "$raw not built (ninja -C $BUILD bench/bench_ledger_raw)"
-	wout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-XXXXXX")
-	rout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-raw-XXXXXX")
-	nout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-raw-XXXXXX")
-	wait_idle
-	echo "# idle before: $IDLE_BEFORE" >"$wout"
-	"$bin" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
-		--threads "$LEDGER_THREADS" --per-request "$LEDGER_PER_REQUEST" 2>/dev/null >>"$wout" ||
-		{ cat "$wout" >&2; rm -f "$wout" "$rout" "$nout"; return 1; }
-	wait_idle
-	echo "# idle before: $IDLE_BEFORE" >"$rout"
-	"$raw" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
-		>>"$rout" || { cat "$rout" >&2; rm -f "$wout" "$rout" "$nout"; return 1; }
-	wait_idle
-	echo "# idle before: $IDLE_BEFORE" >"$nout"
-	"$raw" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
-		--no-checkpoint >>"$nout" || { cat "$nout" >&2; rm -f "$wout" "$rout" "$nout"; return 1; }
-	printf '```\n'; cat "$wout"; printf '```\n\n```\n'; cat "$rout"; printf '```\n\n```\n'
-	cat "$nout"; printf '```\n\n'
+	ratios=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-ratios-XXXXXX")
+	for round in $(seq 1 "$LEDGER_ROUNDS"); do
+		wout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-XXXXXX")
+		rout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-raw-XXXXXX")
+		nout=$(mktemp "${TMPDIR:-/tmp}/anfu-ledger-raw-XXXXXX")
+		wait_idle
+		echo "# idle before: $IDLE_BEFORE" >"$wout"
+		"$bin" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
+			--threads "$LEDGER_THREADS" --per-request "$LEDGER_PER_REQUEST" 2>/dev/null >>"$wout" ||
+			{ cat "$wout" >&2; rm -f "$wout" "$rout" "$nout" "$ratios"; return 1; }
+		wait_idle
+		echo "# idle before: $IDLE_BEFORE" >"$rout"
+		"$raw" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
+			>>"$rout" || { cat "$rout" >&2; rm -f "$wout" "$rout" "$nout" "$ratios"; return 1; }
+		wait_idle
+		echo "# idle before: $IDLE_BEFORE" >"$nout"
+		"$raw" --dir "$BENCH_DIR" --seconds "$LEDGER_SECONDS" --accounts "$LEDGER_ACCOUNTS" \
+			--no-checkpoint >>"$nout" ||
+			{ cat "$nout" >&2; rm -f "$wout" "$rout" "$nout" "$ratios"; return 1; }
+		echo "#### Round $round"
+		echo
+		printf '```\n'; cat "$wout"; printf '```\n\n```\n'; cat "$rout"; printf '```\n\n```\n'
+		cat "$nout"; printf '```\n\n'
+		awk -v round="$round" -v ratios="$ratios" '
+			FNR == 1 { file++ }
+			file == 1 && ($1 == "uniform" || $1 == "hot") { w[$1 " " $2] = $7; wc[$1 " " $2] = $9 }
+			file >= 2 && ($1 == "uniform" || $1 == "hot") && $6 > r[$1 " " $2] {
+				r[$1 " " $2] = $6; rc[$1 " " $2] = $8
+			}
+			END {
+				print "| batch | uniform: writer / raw | hot: writer / raw | writer: hot / uniform | raw: hot / uniform | CPU per transfer, raw / writer (uniform, hot) |"
+				print "|---|---|---|---|---|---|"
+				split("1 10 100 1000", b, " ")
+				for (i = 1; i <= 4; i++) {
+					u = "uniform " b[i]; h = "hot " b[i]
+					printf "| %s | %s | %s | %s | %s | %s, %s |\n", b[i], pct(w[u], r[u]), pct(w[h], r[h]),
+						pct(w[h], w[u]), pct(r[h], r[u]), pct(rc[u], wc[u]), pct(rc[h], wc[h])
+					if (r[u] > 0 && r[h] > 0)
+						printf "%s %s %.4f %.4f\n", round, b[i], w[u] / r[u], w[h] / r[h] >> ratios
+				}
+			}
+			function pct(a, d) { return d > 0 ? sprintf("%.1f %%", 100 * a / d) : "?" }
+		' "$wout" "$rout" "$nout"
+		echo
+		rm -f "$wout" "$rout" "$nout"
+	done
+	echo "#### Medians of $LEDGER_ROUNDS round(s)"
+	echo
 	awk '
-		FNR == 1 { file++ }
-		file == 1 && ($1 == "uniform" || $1 == "hot") { w[$1 " " $2] = $7; wc[$1 " " $2] = $9 }
-		file >= 2 && ($1 == "uniform" || $1 == "hot") && $6 > r[$1 " " $2] {
-			r[$1 " " $2] = $6; rc[$1 " " $2] = $8
+		{ u[$2] = u[$2] " " $3; h[$2] = h[$2] " " $4 }
+		function med(list,    a, n, i, j, t) {
+			n = split(list, a, " ")
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+		function each(list,    a, n, i, s) {
+			n = split(list, a, " "); s = ""
+			for (i = 1; i <= n; i++) s = s sprintf("%s%.1f", i > 1 ? " / " : "", 100 * a[i])
+			return s
 		}
 		END {
-			print "| batch | uniform: writer / raw | hot: writer / raw | writer: hot / uniform | raw: hot / uniform | CPU per transfer, raw / writer (uniform, hot) |"
-			print "|---|---|---|---|---|---|"
+			print "| batch | uniform: writer / raw (rounds) | median | hot: writer / raw (rounds) | median |"
+			print "|---|---|---|---|---|"
 			split("1 10 100 1000", b, " ")
-			for (i = 1; i <= 4; i++) {
-				u = "uniform " b[i]; h = "hot " b[i]
-				printf "| %s | %s | %s | %s | %s | %s, %s |\n", b[i], pct(w[u], r[u]), pct(w[h], r[h]),
-					pct(w[h], w[u]), pct(r[h], r[u]), pct(rc[u], wc[u]), pct(rc[h], wc[h])
-			}
+			for (i = 1; i <= 4; i++)
+				printf "| %s | %s %% | **%.1f %%** | %s %% | %.1f %% |\n", b[i], each(u[b[i]]), 100 * med(u[b[i]]), each(h[b[i]]), 100 * med(h[b[i]])
 		}
-		function pct(a, d) { return d > 0 ? sprintf("%.1f %%", 100 * a / d) : "?" }
-	' "$wout" "$rout" "$nout"
-	rm -f "$wout" "$rout" "$nout"
+	' "$ratios"
+	rm -f "$ratios"
 }
 
 # ---- the login benchmark ---------------------------------------------------

@@ -630,6 +630,12 @@ _Static_assert(ANFU_LIMIT_LEDGER_REQUEST <= ANFU_LIMIT_LEDGER_BATCH, "a request 
  * length-prefixed columns, the text ones bounded above, with room for a
  * tampered row (which then fails verification with ELIMIT, not a crash). */
 #define ANFU_LIMIT_LEDGER_TRANSFER_ENC_BYTES 4096
+/* The writer's in-memory copy of one batch's rows for its seal
+ * (ledger/chain.c, struct ledger_seal): a row encodes to ~350 bytes, so a
+ * full batch (plus the request that overshoots it) takes ~400 KiB; beyond
+ * this bound (rows near their column limits) the seal reads the rows back
+ * from the table as before. */
+#define ANFU_LIMIT_LEDGER_SEAL_BYTES (2 * 1024 * 1024)
 
 /* Transfers one page of an account's history holds at most
  * (ledger/history.c): a statement screen or an API page; each entry is

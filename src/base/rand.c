@@ -16,6 +16,9 @@
 #include "base/rand.h"
 
 #define ID_CHARS 22 /* 22 base62 chars = 130.9 bits */
+/* anfu_id_new_ordered: 9 base62 digits hold any millisecond up to 62^9
+ * (about 428,000 years); the other 13 chars are random (77.4 bits). */
+#define ID_TIME_CHARS 9
 
 void anfu_rand_bytes(void *buf, size_t n)
 {
@@ -68,15 +71,12 @@ static int prefix_ok(const char *prefix, size_t *ret_len)
  * 248/256, so 32 bytes almost always suffice and a shortfall refills. */
 #define ID_POOL 32
 
-int anfu_id_new(const char *prefix, char *out, size_t cap)
+/* Fills out[from..ID_CHARS) of the id body with uniform base62. */
+static void random_chars(char *body, size_t from)
 {
 	unsigned char pool[ID_POOL];
-	size_t n, used = ID_POOL, i = 0;
+	size_t used = ID_POOL, i = from;
 
-	if (!prefix_ok(prefix, &n) || cap < n + 1 + ID_CHARS + 1)
-		return ANFU_EINVAL;
-	memcpy(out, prefix, n);
-	out[n] = '_';
 	while (i < ID_CHARS) {
 		if (used == ID_POOL) {
 			anfu_rand_bytes(pool, sizeof(pool));
@@ -84,11 +84,41 @@ int anfu_id_new(const char *prefix, char *out, size_t cap)
 		}
 		/* 248 = 4 * 62: bytes below it map onto base62 without bias. */
 		if (pool[used] < 248)
-			out[n + 1 + i++] = b62[pool[used] % 62];
+			body[i++] = b62[pool[used] % 62];
 		used++;
 	}
-	out[n + 1 + ID_CHARS] = '\0';
 	explicit_bzero(pool, sizeof(pool));
+}
+
+int anfu_id_new(const char *prefix, char *out, size_t cap)
+{
+	size_t n;
+
+	if (!prefix_ok(prefix, &n) || cap < n + 1 + ID_CHARS + 1)
+		return ANFU_EINVAL;
+	memcpy(out, prefix, n);
+	out[n] = '_';
+	random_chars(out + n + 1, 0);
+	out[n + 1 + ID_CHARS] = '\0';
+	return 0;
+}
+
+int anfu_id_new_ordered(const char *prefix, int64_t ms, char *out, size_t cap)
+{
+	uint64_t v = ms > 0 ? (uint64_t)ms : 0;
+	size_t n;
+
+	if (!prefix_ok(prefix, &n) || cap < n + 1 + ID_CHARS + 1)
+		return ANFU_EINVAL;
+	memcpy(out, prefix, n);
+	out[n] = '_';
+	/* b62 is in ASCII order, so fixed-width digits sort as the numbers. */
+	for (int i = ID_TIME_CHARS - 1; i >= 0; i--) {
+		out[n + 1 + (size_t)i] = b62[v % 62];
+		v /= 62;
+	}
+	random_chars(out + n + 1, ID_TIME_CHARS);
+	out[n + 1 + ID_CHARS] = '\0';
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 #include "base/hist.h"
 #include "ledger/ledger.h"
 
+struct ledger_seal; /* ledger/chain.h */
+
 struct anfu_db;
 struct anfu_tx;
 
@@ -127,6 +129,7 @@ struct ledger_batch_ctx {
 	int64_t batch_seq;	  /* the batch's number (ledger_batch.seq) */
 	int64_t now_ms;		  /* the clock, read once per batch */
 	enum anfu_hash_alg hash;
+	struct ledger_seal *seal; /* the writer's copy of its rows, or NULL */
 };
 
 /* ---- transfer.c -------------------------------------------------------- */

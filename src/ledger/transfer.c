@@ -470,12 +470,37 @@ static int insert_row(struct anfu_db *db, const struct ledger_batch_ctx *b, cons
 		ANFU_PI(b->batch_seq),
 	};
 
-	return anfu_db_exec(db,
-			    "INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
-			    "debit_account, credit_account, amount, asset, code, ref, flags, "
-			    "pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES ($1, $2, "
-			    "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-			    q, 17, NULL, NULL, NULL);
+	int r = anfu_db_exec(db,
+			     "INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
+			     "debit_account, credit_account, amount, asset, code, ref, flags, "
+			     "pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES ($1, $2, "
+			     "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+			     q, 17, NULL, NULL, NULL);
+
+	if (r == 0 && b->seal) {
+		const struct ledger_row row = {
+			.seq = seq,
+			.id = id,
+			.caller = caller,
+			.idem_key = t->idem_key,
+			.content_hash = p->hash,
+			.debit_account = t->debit_account,
+			.credit_account = t->credit_account,
+			.amount = p->amount,
+			.asset = t->asset,
+			.code = t->code,
+			.ref = t->ref ? t->ref : "",
+			.flags = t->flags,
+			.pending_id = t->pending_id,
+			.timeout_ms = t->timeout_ms,
+			.on_timeout = on_timeout_of(t),
+			.ts_us = ts,
+			.batch_seq = b->batch_seq,
+		};
+
+		ledger_seal_add(b->seal, &row);
+	}
+	return r;
 }
 
 /* The hold a pending transfer opens, or the move of the hold a post or
@@ -535,7 +560,9 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 
 	if (ts <= b->cur.last_ts_us)
 		ts = b->cur.last_ts_us + 1;
-	r = anfu_id_new("trf", id, sizeof(id));
+	/* Time-ordered: the journal's id index grows at its end (one page a
+	 * batch dirtied there, not one per transfer). */
+	r = anfu_id_new_ordered("trf", b->now_ms, id, sizeof(id));
 	if (r == 0)
 		r = insert_row(db, b, caller, t, p, id, seq, ts);
 	if (r == 0)

@@ -179,6 +179,8 @@ static int load_cmd(struct anfu_tx *tx, void *ud)
 		return r;
 	}
 	ANFU_ASSERT(seq >= b->head.last_transfer && ts >= b->head.last_ts_us);
+	if (b->ctx.seal)
+		ledger_seal_reset(b->ctx.seal);
 	b->ctx.cur.last_transfer = seq;
 	b->ctx.cur.last_ts_us = ts;
 	b->first_seq = seq;
@@ -227,7 +229,13 @@ static int seal_cmd(struct anfu_tx *tx, void *ud)
 
 	if (!b->loaded || last < first)
 		return 0;
-	r = ledger_batch_hash(db, b->ctx.hash, first, last, b->head.last_hash, hash);
+	/* From the rows as written; from the table when rows a failed seal
+	 * left come first, or the copy is incomplete. */
+	r = b->ctx.seal ? ledger_seal_hash(b->ctx.seal, b->ctx.hash, first, last,
+					   b->head.last_hash, hash)
+			: ANFU_ENOTFOUND;
+	if (r == ANFU_ENOTFOUND)
+		r = ledger_batch_hash(db, b->ctx.hash, first, last, b->head.last_hash, hash);
 	if (r == 0) {
 		const struct anfu_param p[] = {
 			ANFU_PI(b->ctx.batch_seq),
@@ -264,7 +272,8 @@ static int seal_cmd(struct anfu_tx *tx, void *ud)
 }
 
 /* Runs the taken requests as one batch and sets each one's rc. */
-static void run_batch(struct anfu_ledger *l, struct ledger_req **reqs, size_t n)
+static void run_batch(struct anfu_ledger *l, struct ledger_seal *seal, struct ledger_req **reqs,
+		      size_t n)
 {
 	struct anfu_tx_cmd *cmds = anfu_xcalloc(n + 2, sizeof(*cmds));
 	struct req_cmd *rc = anfu_xcalloc(n, sizeof(*rc));
@@ -278,6 +287,7 @@ static void run_batch(struct anfu_ledger *l, struct ledger_req **reqs, size_t n)
 	b.n = n;
 	b.ctx.hash = l->hash;
 	b.ctx.now_ms = anfu_clock_now_ms();
+	b.ctx.seal = seal;
 	cmds[0] = (struct anfu_tx_cmd){ NULL, load_cmd, &b, 0 };
 	for (size_t i = 0; i < n; i++) {
 		rc[i] = (struct req_cmd){ &b, reqs[i] };
@@ -347,7 +357,9 @@ void *ledger_writer_main(void *ud)
 	struct anfu_ledger *l = ud;
 	size_t cap = (size_t)l->cfg->batch_max;
 	struct ledger_req **reqs = anfu_xcalloc(cap, sizeof(*reqs));
+	struct ledger_seal seal;
 
+	ledger_seal_init(&seal);
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
 		size_t n = 0, w = 0;
@@ -383,7 +395,7 @@ void *ledger_writer_main(void *ud)
 			reqs[n++] = q;
 		}
 		pthread_mutex_unlock(&l->mu);
-		run_batch(l, reqs, n);
+		run_batch(l, &seal, reqs, n);
 		pthread_mutex_lock(&l->mu);
 		for (size_t i = 0; i < n; i++) {
 			reqs[i]->state = LEDGER_REQ_DONE;
@@ -391,6 +403,7 @@ void *ledger_writer_main(void *ud)
 		}
 	}
 	pthread_mutex_unlock(&l->mu);
+	ledger_seal_free(&seal);
 	free(reqs);
 	return NULL;
 }

@@ -21,6 +21,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/rand.h"
 #include "crypto/crypto.h"
 
 /* Decodes hex of either case (test vectors are printed both ways). */
@@ -855,6 +856,32 @@ static void test_random_fills_with_fresh_bytes(void **state)
 	assert_memory_not_equal(a, b, sizeof(a));
 }
 
+/* Time-ordered ids (the ledger journal's): they sort by their
+ * millisecond, keep the shape of every id, and differ within one
+ * millisecond. */
+static void test_ordered_ids_sort_by_their_millisecond(void **state)
+{
+	const int64_t ms[] = { -5, 0, 1, 61, 62, 1765000000000, 1765000000001, 1765000086400000 };
+	char prev[ANFU_ID_MAX] = "", id[ANFU_ID_MAX], again[ANFU_ID_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		assert_int_equal(anfu_id_new_ordered("trf", ms[i], id, sizeof(id)), 0);
+		assert_true(anfu_id_valid("trf", id, strlen(id)));
+		if (i > 1) /* -5 and 0 are both time 0 */
+			assert_true(strcmp(prev, id) < 0);
+		memcpy(prev, id, sizeof(prev));
+	}
+	assert_int_equal(anfu_id_new_ordered("trf", 62 * 62 + 61, id, sizeof(id)), 0);
+	assert_memory_equal(id, "trf_00000010z", 4 + 9); /* 62^2 + 61 in base62 */
+	assert_int_equal(anfu_id_new_ordered("trf", 1765000000000, id, sizeof(id)), 0);
+	assert_int_equal(anfu_id_new_ordered("trf", 1765000000000, again, sizeof(again)), 0);
+	assert_memory_equal(id, again, 4 + 9);	    /* the same millisecond */
+	assert_string_not_equal(id + 13, again + 13); /* 77 random bits after it */
+	assert_int_equal(anfu_id_new_ordered("TRF", 1, id, sizeof(id)), ANFU_EINVAL);
+	assert_int_equal(anfu_id_new_ordered("trf", 1, id, 4 + 22), ANFU_EINVAL);
+}
+
 /* ---- development certificate ------------------------------------------ */
 
 static bool san_has(GENERAL_NAMES *names, int type, const uint8_t *val, size_t len)
@@ -977,6 +1004,7 @@ int main(void)
 		cmocka_unit_test(test_base64_decode_rejects_non_canonical_input),
 		cmocka_unit_test(test_crypto_equal_compares_every_byte),
 		cmocka_unit_test(test_random_fills_with_fresh_bytes),
+		cmocka_unit_test(test_ordered_ids_sort_by_their_millisecond),
 		cmocka_unit_test(test_selfsigned_cert_has_the_development_profile),
 		cmocka_unit_test(test_selfsigned_cert_rejects_bad_arguments),
 	};

@@ -132,6 +132,81 @@ static void test_batch_hash_matches_the_documented_encoding(void **state)
 	}
 }
 
+/* The row add_row(seq, pending, amount) wrote, as the writer hands it to
+ * its seal copy (ids in buffers of the caller's). */
+static struct ledger_row row_of(int64_t seq, const char *pending, int64_t amount, char id[32],
+				char key[32])
+{
+	snprintf(id, 32, "trf_%018" PRId64, seq);
+	snprintf(key, 32, "k%" PRId64, seq);
+	return (struct ledger_row){ .seq = seq,
+				    .id = id,
+				    .caller = "svc",
+				    .idem_key = key,
+				    .content_hash = "ch",
+				    .debit_account = "acc_a",
+				    .credit_account = "acc_b",
+				    .amount = amount,
+				    .asset = "CNY",
+				    .code = "payment",
+				    .ref = "",
+				    .flags = 0,
+				    .pending_id = pending,
+				    .timeout_ms = 0,
+				    .on_timeout = "",
+				    .ts_us = 1000 + seq,
+				    .batch_seq = 1 };
+}
+
+/* The writer's copy of its rows gives the hash the table gives (so verify
+ * agrees with every seal), also after rows a savepoint undid were written
+ * again under the same numbers; it declines (ANFU_ENOTFOUND: read the
+ * table) when it does not hold exactly the range. */
+static void test_the_writers_copy_hashes_as_the_table(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct ledger_seal seal;
+	struct ledger_row r;
+	char id[32], key[32], want[65], got[65];
+
+	ledger_seal_init(&seal);
+	assert_int_equal(add_row(f->db, 1, NULL, 5), 0);
+	assert_int_equal(add_row(f->db, 2, "trf_000000000000000001", 7), 0);
+	assert_int_equal(add_row(f->db, 3, NULL, 9), 0);
+	/* 2 and 3 written with other amounts, undone, written again. */
+	r = row_of(1, NULL, 5, id, key);
+	ledger_seal_add(&seal, &r);
+	r = row_of(2, NULL, 70, id, key);
+	ledger_seal_add(&seal, &r);
+	r = row_of(3, NULL, 90, id, key);
+	ledger_seal_add(&seal, &r);
+	r = row_of(2, "trf_000000000000000001", 7, id, key);
+	ledger_seal_add(&seal, &r);
+	r = row_of(3, NULL, 9, id, key);
+	ledger_seal_add(&seal, &r);
+	/* And a fourth undone at the end. */
+	r = row_of(4, NULL, 1, id, key);
+	ledger_seal_add(&seal, &r);
+	for (int alg = ANFU_HASH_SHA256; alg <= ANFU_HASH_SM3; alg++) {
+		assert_int_equal(
+			ledger_batch_hash(f->db, (enum anfu_hash_alg)alg, 1, 3, zero_hex, want), 0);
+		memset(got, 'x', sizeof(got));
+		assert_int_equal(
+			ledger_seal_hash(&seal, (enum anfu_hash_alg)alg, 1, 3, zero_hex, got), 0);
+		assert_string_equal(got, want);
+	}
+	/* Rows before the copy's first (a failed seal's) or a range past it. */
+	assert_int_equal(ledger_seal_hash(&seal, ANFU_HASH_SHA256, 2, 3, zero_hex, got),
+			 ANFU_ENOTFOUND);
+	assert_int_equal(ledger_seal_hash(&seal, ANFU_HASH_SHA256, 1, 4, zero_hex, got),
+			 ANFU_ENOTFOUND);
+	assert_int_equal(ledger_seal_hash(&seal, ANFU_HASH_SHA256, 1, 3, "0", got), ANFU_EINVAL);
+	ledger_seal_reset(&seal);
+	assert_int_equal(ledger_seal_hash(&seal, ANFU_HASH_SHA256, 1, 1, zero_hex, got),
+			 ANFU_ENOTFOUND);
+	ledger_seal_free(&seal);
+}
+
 /* The previous hash is chained in: another prev gives another hash; a
  * one-row range hashes only that row. */
 static void test_batch_hash_chains_prev_and_covers_only_its_range(void **state)
@@ -302,6 +377,7 @@ int main(void)
 {
 	struct CMUnitTest tests[] = {
 		T(test_batch_hash_matches_the_documented_encoding),
+		T(test_the_writers_copy_hashes_as_the_table),
 		T(test_batch_hash_chains_prev_and_covers_only_its_range),
 		T(test_batch_hash_tells_null_from_empty),
 		T(test_batch_hash_refuses_gaps_and_bad_arguments),

@@ -369,7 +369,9 @@ static const struct fcase cases[] = {
 	{ "chain_savepoint", R1(FAULT_SAVEPOINT, SP_STEP, 1, ANFU_EBUSY), ONE_FAILS, ANFU_EBUSY,
 	  2 },
 	/* The seal alone fails. */
-	{ "seal_hash_read", R1(FAULT_EXEC, SQL_SEAL_HASH, 1, ANFU_EIO), SEAL_FAILS, 0, 0 },
+	/* (The batch's seal hashes the rows the writer wrote from its own
+	 * copy; reading them back happens only for rows a failed seal left:
+	 * test_a_failed_read_back_leaves_the_rows_to_the_next_seal.) */
 	{ "seal_batch_row", R1(FAULT_EXEC, SQL_SEAL_BATCH, 1, ANFU_EFULL), SEAL_FAILS, 0, 0 },
 	{ "seal_head", R1(FAULT_EXEC, SQL_SEAL_HEAD, 1, ANFU_EBUSY), SEAL_FAILS, 0, 0 },
 };
@@ -579,17 +581,55 @@ static void test_a_restart_seals_what_a_failed_seal_left(void **state)
 	lf_close(t);
 }
 
+/* The rows a failed seal left are read back from the table by the next
+ * batch's seal (the writer's copy holds only its own batch): when that
+ * read fails too, both batches' rows stay after the head, and the seal of
+ * the batch after that covers all of them; verify then passes. */
+static void test_a_failed_read_back_leaves_the_rows_to_the_next_seal(void **state)
+{
+	static const struct fcase c = { "seal_head_then_read_back",
+					 R1(FAULT_EXEC, SQL_SEAL_HEAD, 1, ANFU_EBUSY), SEAL_FAILS,
+					 0, 0 };
+	static const struct fault_rule read_back[] = { { FAULT_EXEC, SQL_SEAL_HASH, 1, ANFU_EIO,
+							 false } };
+	struct lf *t = lf_open();
+	struct sub s[NREQ];
+	struct anfu_ledger_verify_report rep;
+	struct anfu_ledger_transfer x;
+	int64_t batches = count(t, "SELECT count(*) FROM ledger_batch", NULL);
+
+	(void)state;
+	run_faulty_batch(t, &c, s);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_transfer", NULL), ROWS_BEFORE + 7);
+	faultstore_arm(read_back, 1);
+	x = tr("after1", t->w2, t->merchant, 1);
+	ok(t, &x, NULL);
+	assert_int_equal(faultstore_fired(), 1);
+	faultstore_disarm();
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_batch", NULL), batches);
+	assert_int_equal(anfu_ledger_verify(t->f->db, t->f->hash, &rep), ANFU_ECORRUPT);
+	x = tr("after2", t->w2, t->merchant, 1);
+	ok(t, &x, NULL);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_batch", NULL), batches + 1);
+	assert_int_equal(count(t, "SELECT last_transfer FROM ledger_head", NULL), ROWS_BEFORE + 9);
+	bal(t, t->w2, 20, 12 + 2, 0, 1000); /* b1 5 + b2 7, then the two */
+	verifies(t);
+	lf_close(t);
+}
+
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
 int main(void)
 {
-	struct CMUnitTest tests[NCASES + 1];
+	struct CMUnitTest tests[NCASES + 2];
 
 	for (size_t i = 0; i < NCASES; i++)
 		tests[i] = (struct CMUnitTest){ cases[i].name, test_fault, NULL, NULL,
 						(void *)&cases[i] };
 	tests[NCASES] = (struct CMUnitTest)cmocka_unit_test(
 		test_a_restart_seals_what_a_failed_seal_left);
+	tests[NCASES + 1] = (struct CMUnitTest)cmocka_unit_test(
+		test_a_failed_read_back_leaves_the_rows_to_the_next_seal);
 	return cmocka_run_group_tests_name("ledger_fault", tests, fixture_group_setup, NULL);
 }
 

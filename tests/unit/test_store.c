@@ -472,6 +472,26 @@ static void test_nested_use_of_a_cached_statement_works(void **state)
 	assert_int_equal(n.inner, 2);
 }
 
+/* The statement cache finds SQL by its text's address first: a buffer
+ * that held one statement and now holds another runs the new text. */
+static void test_a_reused_sql_buffer_runs_its_new_text(void **state)
+{
+	struct fix *f = fix_of(state);
+	char sql[64];
+	int64_t v = 0;
+
+	assert_int_equal(insert(f->db, 1, "a", 0), 0);
+	assert_int_equal(insert(f->db, 2, "b", 0), 0);
+	for (int round = 0; round < 3; round++) {
+		(void)snprintf(sql, sizeof(sql), "SELECT count(*) FROM t");
+		assert_int_equal(anfu_db_query_int(f->db, sql, NULL, 0, &v), 0);
+		assert_int_equal(v, 2);
+		(void)snprintf(sql, sizeof(sql), "SELECT max(id) * 10 FROM t");
+		assert_int_equal(anfu_db_query_int(f->db, sql, NULL, 0, &v), 0);
+		assert_int_equal(v, 20);
+	}
+}
+
 static void test_unknown_backend_is_einval(void **state)
 {
 	struct fix *f = fix_of(state);
@@ -1182,6 +1202,7 @@ int main(void)
 		TS(test_connection_uses_wal_full_sync_and_foreign_keys),
 		T(test_query_int_without_row_is_enotfound),
 		T(test_nested_use_of_a_cached_statement_works),
+		T(test_a_reused_sql_buffer_runs_its_new_text),
 		TS(test_unknown_backend_is_einval),
 		T(test_store_gives_each_thread_its_own_connection),
 		T(test_store_free_closes_every_connection),

@@ -5,9 +5,10 @@
  * PIN and a fresh second factor; the record is canonical JSON signed by
  * the platform's receipt key (receipt/'s signer) and stored with its key
  * id. The merchant then debits quoting the agreement without the
- * customer: the general payment's writer command (anfu_pay_pay, kind
- * agreement) re-checks the agreement and records the period's usage, so
- * two racing debits cannot both pass the period limit.
+ * customer: the order is made and paid in one writer command
+ * (pay_order_pay, kind agreement; a refusal leaves no order), which
+ * re-checks the agreement and records the period's usage, so two racing
+ * debits cannot both pass the period limit.
  *
  * Owns the tables pay_agreement, pay_agreement_usage and
  * pay_agreement_debit. Trusts its callers for the customer's identity,

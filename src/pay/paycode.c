@@ -9,7 +9,8 @@
  * (HMAC under a key derived from the master key), never in clear. A code
  * is used once: the conditional update that uses it runs inside the
  * payment's writer command, so two collections of one code cannot both
- * pass. Reuses the general payment (anfu_pay_pay) for the money.
+ * pass. Reuses the general payment for the money: the order made and
+ * paid in one writer command (pay_order_pay), so a refusal leaves none.
  *
  * Trusts its callers for the customer's identity (the session's) and the
  * merchant's (the session's merchant_id).

@@ -4,7 +4,9 @@
  * fee going from the merchant's balance to the platform's fee income, as
  * ONE ledger writer command with the order's state, the payment row, the
  * wallet's limit usage, the PIN's success, the audit record and the
- * payer's notice.
+ * payer's notice. A payment-code collection and an agreement debit make
+ * their order in the same command (pay_order_pay), so a refusal leaves no
+ * order behind.
  *
  * Trusts its callers for the payer's identity and PIN (the handler
  * verified them with iam) and for mfa_ms / mfa_method (the session's);

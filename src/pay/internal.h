@@ -92,7 +92,6 @@ int pay_order_insert_in(struct anfu_tx *tx, const struct anfu_pay_order_req *q,
  * when no order exists); errors as anfu_pay_pay. */
 int pay_order_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 		  const struct anfu_pay_order_req *q, struct anfu_pay_pay_req *req,
-		  const char *prefix, char ret_order_id[ANFU_ID_MAX],
-		  struct anfu_pay_payment *ret);
+		  const char *prefix, char ret_order_id[ANFU_ID_MAX], struct anfu_pay_payment *ret);
 
 #endif

@@ -326,8 +326,7 @@ int anfu_pay_paycode_collect(struct anfu_pay *p, const struct anfu_keys *k,
 
 		/* The order made and paid in one writer command: a refusal
 		 * leaves no order, and the code live. */
-		r = pay_order_pay(p, actor, req->order, &q, "paycode", out.order_id,
-				  &out.payment);
+		r = pay_order_pay(p, actor, req->order, &q, "paycode", out.order_id, &out.payment);
 		if (r == 0 && out.payment.code) {
 			out.code = out.payment.code;
 			out.field = out.payment.field;
@@ -338,8 +337,7 @@ int anfu_pay_paycode_collect(struct anfu_pay *p, const struct anfu_keys *k,
 
 		/* The order must exist for the customer to confirm it. */
 		o = anfu_xcalloc(1, sizeof(*o));
-		r = anfu_pay_order_create(p, actor, req->order, o, &existed, &out.code,
-					  &out.field);
+		r = anfu_pay_order_create(p, actor, req->order, o, &existed, &out.code, &out.field);
 		if (r < 0 || out.code)
 			goto out;
 		(void)anfu_strlcpy(out.order_id, o->id, sizeof(out.order_id));

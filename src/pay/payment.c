@@ -451,8 +451,7 @@ static int run(struct anfu_pay *p, const struct anfu_actor *actor,
 		/* weight: two transfers, the payment's record, the PIN's; the
 		 * new order's record. */
 		r = anfu_ledger_run_weighted(p->ledger, actor, pay_fn, &k,
-					     4 + req->within_weight + (o ? 1 : 0),
-					     pay_deadline());
+					     4 + req->within_weight + (o ? 1 : 0), pay_deadline());
 		/* The PIN's record went with a command that did not commit. */
 		if (r < 0 && req->pin)
 			req->pin->pending = pin_pending;
@@ -488,8 +487,7 @@ int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 
 int pay_order_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 		  const struct anfu_pay_order_req *q, struct anfu_pay_pay_req *req,
-		  const char *prefix, char ret_order_id[ANFU_ID_MAX],
-		  struct anfu_pay_payment *ret)
+		  const char *prefix, char ret_order_id[ANFU_ID_MAX], struct anfu_pay_payment *ret)
 {
 	struct anfu_pay_payment out;
 	struct anfu_pay_order *o = NULL;

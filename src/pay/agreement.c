@@ -5,9 +5,10 @@
  * PIN and a fresh second factor; the record is canonical JSON signed by
  * the platform's receipt key (receipt/'s signer) and stored with its key
  * id. The merchant then debits quoting the agreement without the
- * customer: the general payment's writer command (anfu_pay_pay, kind
- * agreement) re-checks the agreement and records the period's usage, so
- * two racing debits cannot both pass the period limit.
+ * customer: the order is made and paid in one writer command
+ * (pay_order_pay, kind agreement; a refusal leaves no order), which
+ * re-checks the agreement and records the period's usage, so two racing
+ * debits cannot both pass the period limit.
  *
  * Owns the tables pay_agreement, pay_agreement_usage and
  * pay_agreement_debit. Trusts its callers for the customer's identity,
@@ -439,11 +440,17 @@ int anfu_pay_agreement_debit(struct anfu_pay *p, const struct anfu_actor *actor,
 {
 	struct anfu_pay_debit_result out;
 	struct anfu_pay_agreement a;
-	struct anfu_pay_order *o = NULL;
 	struct anfu_db *db = NULL;
 	struct debit_ctx d;
+	struct anfu_iam_pin_ok none = { 0 }; /* the customer is not here */
+	struct anfu_pay_pay_req q = {
+		.pin = &none,
+		.agreement = true,
+		.auth_name = "agreement",
+		.within = debit_within,
+		.within_ud = &d,
+	};
 	char key[16];
-	bool existed = false;
 	int64_t now = anfu_clock_now_ms();
 	int err = 0;
 	int r;
@@ -474,32 +481,15 @@ int anfu_pay_agreement_debit(struct anfu_pay *p, const struct anfu_actor *actor,
 		*ret = out;
 		return 0;
 	}
-	o = anfu_xcalloc(1, sizeof(*o));
-	r = anfu_pay_order_create(p, actor, req->order, o, &existed, &out.code, &out.field);
-	if (r == 0 && !out.code) {
-		struct anfu_iam_pin_ok none = { 0 }; /* the customer is not here */
-		char request_id[ANFU_ID_MAX + 12];
-		struct anfu_pay_pay_req q = {
-			.order_id = o->id,
-			.payer_id = a.customer_id,
-			.request_id = request_id,
-			.pin = &none,
-			.agreement = true,
-			.auth_name = "agreement",
-			.within = debit_within,
-			.within_ud = &d,
-		};
-
-		d.agreement_id = a.id;
-		(void)anfu_strlcpy(out.order_id, o->id, sizeof(out.order_id));
-		(void)snprintf(request_id, sizeof(request_id), "agreement.%s", o->id);
-		r = anfu_pay_pay(p, actor, &q, &out.payment);
-		if (r == 0 && out.payment.code) {
-			out.code = out.payment.code;
-			out.field = out.payment.field;
-		}
+	d.agreement_id = a.id;
+	q.payer_id = a.customer_id;
+	/* The order made and paid in one writer command: a refusal leaves no
+	 * order and no usage. */
+	r = pay_order_pay(p, actor, req->order, &q, "agreement", out.order_id, &out.payment);
+	if (r == 0 && out.payment.code) {
+		out.code = out.payment.code;
+		out.field = out.payment.field;
 	}
-	free(o);
 	if (r == 0)
 		*ret = out;
 	return r;

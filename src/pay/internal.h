@@ -63,4 +63,35 @@ struct anfu_pay_refund;
 int pay_refund_waiting_notice_in(struct anfu_pay *p, struct anfu_tx *tx,
 				 const struct anfu_pay_order *o, const struct anfu_pay_refund *x);
 
+/* order.c: the order q (a merchant's request) stands for, before anything
+ * is written: the order of its merchant order number made before
+ * (*ret_existed; the same content), a refusal (*ret_code, *ret_field:
+ * out_trade_no_conflict, merchant_not_found, merchant_disabled, ttl_s out
+ * of range, the lines'), else *ret is the new order (id, times, lines)
+ * for pay_order_insert_in. ANFU_EINVAL for bad arguments (as
+ * anfu_pay_order_create); the store's errors. */
+int pay_order_new(struct anfu_pay *p, const struct anfu_pay_order_req *q,
+		  struct anfu_pay_order *ret, bool *ret_existed, const char **ret_code,
+		  const char **ret_field);
+/* order.c: inside a writer command: inserts new order o (pay_order_new)
+ * of q with its lines and stages "pay.order.created" (weight 1).
+ * ANFU_ECONFLICT and *ret_raced true when another command inserted its
+ * merchant order number first; the store's and the audit's errors. */
+int pay_order_insert_in(struct anfu_tx *tx, const struct anfu_pay_order_req *q,
+			const struct anfu_pay_order *o, bool *ret_raced);
+/* payment.c: makes order q (pay_order_new) and pays it with req (its
+ * order_id and request_id "<prefix>.<order id>" set here) in ONE writer
+ * command: the order's insert and record, then anfu_pay_pay's checks,
+ * req->within, the transfers and records. A refusal in the command undoes
+ * all of it: no order, no lines, no record, nothing of req->within (the
+ * project's rule: a refusal changes nothing; a retry tries again). An
+ * order of the same number and content made before (or by a racing
+ * command) is paid as it is by anfu_pay_pay (an earlier payment of the
+ * same request answers existed). Returns 0 with *ret (ret->code: the
+ * order's or the payment's refusal) and ret_order_id (the order's id, ""
+ * when no order exists); errors as anfu_pay_pay. */
+int pay_order_pay(struct anfu_pay *p, const struct anfu_actor *actor,
+		  const struct anfu_pay_order_req *q, struct anfu_pay_pay_req *req,
+		  const char *prefix, char ret_order_id[ANFU_ID_MAX], struct anfu_pay_payment *ret);
+
 #endif

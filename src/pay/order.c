@@ -235,12 +235,6 @@ static int content_hash(const struct anfu_pay_order_req *q, char out[65])
 	return r;
 }
 
-struct create_cmd {
-	const struct anfu_pay_order_req *q;
-	const struct anfu_pay_order *o;
-	bool raced; /* the same number was inserted first by another request */
-};
-
 static int lines_insert(struct anfu_db *db, const struct anfu_pay_order *o,
 			const struct anfu_pay_order_req *q)
 {
@@ -260,10 +254,9 @@ static int lines_insert(struct anfu_db *db, const struct anfu_pay_order *o,
 	return r;
 }
 
-static int create_fn(struct anfu_tx *tx, void *ud)
+int pay_order_insert_in(struct anfu_tx *tx, const struct anfu_pay_order_req *q,
+			const struct anfu_pay_order *o, bool *ret_raced)
 {
-	struct create_cmd *c = ud;
-	const struct anfu_pay_order *o = c->o;
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_param v[14] = {
 		ANFU_PS(o->id),		  ANFU_PS(o->merchant_id), ANFU_PS(o->out_trade_no),
@@ -281,17 +274,17 @@ static int create_fn(struct anfu_tx *tx, void *ud)
 			     v, 12, NULL, NULL, &changes);
 
 	if (r == 0 && changes != 1) {
-		c->raced = true;
+		*ret_raced = true;
 		return ANFU_ECONFLICT;
 	}
 	if (r == 0)
-		r = lines_insert(db, o, c->q);
+		r = lines_insert(db, o, q);
 	if (r == 0)
 		r = anfu_tx_audit(tx, "pay.order.created", "pay_order", o->id, "success",
 				  json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "merchant",
 					    o->merchant_id, "out_trade_no", o->out_trade_no, "kind",
 					    o->kind, "amount", (json_int_t)o->amount, "currency",
-					    "CNY", "lines", (json_int_t)c->q->nlines, "expires_ms",
+					    "CNY", "lines", (json_int_t)q->nlines, "expires_ms",
 					    (json_int_t)o->expires_ms));
 	return r;
 }
@@ -345,27 +338,28 @@ static const char *order_refusal(struct anfu_pay *p, struct anfu_db *db,
 	return code;
 }
 
-int anfu_pay_order_create(struct anfu_pay *p, const struct anfu_actor *actor,
-			  const struct anfu_pay_order_req *q, struct anfu_pay_order *ret,
-			  bool *ret_existed, const char **ret_code, const char **ret_field)
+int pay_order_new(struct anfu_pay *p, const struct anfu_pay_order_req *q,
+		  struct anfu_pay_order *ret, bool *ret_existed, const char **ret_code,
+		  const char **ret_field)
 {
 	struct anfu_pay_order *o = ret;
-	struct create_cmd c = { q, ret, false };
 	struct anfu_db *db = NULL;
 	const char *code = NULL, *fld = NULL;
 	char hash[65];
 	int64_t now;
 	int r;
 
-	if (!p || !actor || !q || !q->merchant_id || !q->user_id || !q->out_trade_no ||
-	    !q->subject || !q->kind || !ret || !ret_existed || !ret_code || !ret_field ||
-	    q->amount < 1 || q->amount > ANFU_LIMIT_WALLET_AMOUNT ||
+	if (!p || !q || !q->merchant_id || !q->user_id || !q->out_trade_no || !q->subject ||
+	    !q->kind || !ret || !ret_existed || !ret_code || !ret_field || q->amount < 1 ||
+	    q->amount > ANFU_LIMIT_WALLET_AMOUNT ||
 	    !anfu_pay_out_trade_no_ok(q->out_trade_no, strlen(q->out_trade_no)))
 		return ANFU_EINVAL;
 	if (strcmp(q->kind, "general") != 0 && strcmp(q->kind, "escrow") != 0 &&
 	    strcmp(q->kind, "agreement") != 0)
 		return ANFU_EINVAL;
 	*ret_existed = false;
+	*ret_code = NULL;
+	*ret_field = NULL;
 	r = pay_db(p, &db);
 	if (r == 0)
 		r = content_hash(q, hash);
@@ -403,16 +397,43 @@ int anfu_pay_order_create(struct anfu_pay *p, const struct anfu_actor *actor,
 	o->expires_ms = now + 1000 * (q->ttl_s ? q->ttl_s : p->cfg.order_ttl_default_s);
 	o->nlines = q->nlines;
 	memcpy(o->lines, q->lines, q->nlines * sizeof(q->lines[0]));
+	return 0;
+}
+
+struct create_cmd {
+	const struct anfu_pay_order_req *q;
+	const struct anfu_pay_order *o;
+	bool raced; /* the same number was inserted first by another request */
+};
+
+static int create_fn(struct anfu_tx *tx, void *ud)
+{
+	struct create_cmd *c = ud;
+
+	return pay_order_insert_in(tx, c->q, c->o, &c->raced);
+}
+
+int anfu_pay_order_create(struct anfu_pay *p, const struct anfu_actor *actor,
+			  const struct anfu_pay_order_req *q, struct anfu_pay_order *ret,
+			  bool *ret_existed, const char **ret_code, const char **ret_field)
+{
+	struct create_cmd c = { q, ret, false };
+	int r;
+
+	if (!actor)
+		return ANFU_EINVAL;
+	r = pay_order_new(p, q, ret, ret_existed, ret_code, ret_field);
+	if (r < 0 || *ret_existed || *ret_code)
+		return r;
 	/* Through the ledger writer, though no money moves: the order commits
-	 * with the other commands of its batch (one fsync for many; a
-	 * payment-code collection's payment follows at once), not on its own
-	 * (docs/benchmarks.md §9). Weight: one audit record. */
+	 * with the other commands of its batch (one fsync for many), not on
+	 * its own (docs/benchmarks.md §9). Weight: one audit record. */
 	r = anfu_ledger_run_weighted(p->ledger, actor, create_fn, &c, 1, pay_deadline());
-	if (r == ANFU_ECONFLICT && c.raced)
-		return existing(db, q, hash, ret, ret_existed, ret_code, ret_field);
-	if (r == 0) {
-		*ret_code = NULL;
-		*ret_field = NULL;
+	/* Another request made the same number first: its answer. */
+	if (r == ANFU_ECONFLICT && c.raced) {
+		r = pay_order_new(p, q, ret, ret_existed, ret_code, ret_field);
+		if (r == 0 && !*ret_existed && !*ret_code)
+			r = ANFU_ECONFLICT; /* not seen yet: the caller may retry */
 	}
 	return r;
 }

@@ -411,13 +411,15 @@ struct anfu_pay_paycode_result {
  * Collects order with a customer's payment code (barcode payment). The
  * code is checked first: malformed or unknown (paycode_invalid), used or
  * replaced (paycode_used), at or past its expiry (paycode_expired):
- * nothing written. Then the order is made (anfu_pay_order_create, kind
- * general; its refusals) and, in one writer command, the code is used
- * (once: the command re-checks it) and either paid at once without PIN
- * (amount <= [pay] paycode_nopin_max; anfu_pay_pay with auth "paycode")
- * or moved to paying for the code's customer, who confirms with the PIN
- * (POST /api/v1/me/orders/{id}/pay). Returns 0 and *ret; errors as
- * anfu_pay_pay.
+ * nothing written. Up to [pay] paycode_nopin_max the order (kind
+ * general; its refusals, nothing written) is made AND paid without PIN in
+ * ONE writer command (anfu_pay_pay's checks with auth "paycode"), which
+ * uses the code (once: the command re-checks it); a refusal in it leaves
+ * nothing (no order, the code live). Above, the order is made
+ * (anfu_pay_order_create) and one writer command uses the code and moves
+ * the order to paying for the code's customer, who confirms with the PIN
+ * (POST /api/v1/me/orders/{id}/pay). Returns 0 and *ret (order_id ""
+ * when no order exists); errors as anfu_pay_pay.
  */
 int anfu_pay_paycode_collect(struct anfu_pay *p, const struct anfu_keys *k,
 			     const struct anfu_actor *actor, const struct anfu_pay_paycode_req *req,
@@ -497,9 +499,10 @@ struct anfu_pay_debit_result {
 /*
  * A merchant's debit under an agreement (FUNC-PAY-04/05), without the
  * customer: checked first (nothing written on a refusal), then the order
- * is made and paid by anfu_pay_pay (auth "agreement", the customer's
- * PIN-only wallet limits and daily totals) whose writer command re-checks
- * the agreement and records the period's usage: agreement_not_found
+ * is made AND paid in ONE writer command (anfu_pay_pay's checks with auth
+ * "agreement", the customer's PIN-only wallet limits and daily totals)
+ * which re-checks the agreement and records the period's usage; a refusal
+ * in it leaves nothing (no order, no usage): agreement_not_found
  * (none, or another merchant's), agreement_revoked, agreement_expired (at
  * expires_ms exactly), agreement_debit_limit, agreement_period_limit.
  */

@@ -9,7 +9,8 @@
  * (HMAC under a key derived from the master key), never in clear. A code
  * is used once: the conditional update that uses it runs inside the
  * payment's writer command, so two collections of one code cannot both
- * pass. Reuses the general payment (anfu_pay_pay) for the money.
+ * pass. Reuses the general payment for the money: the order made and
+ * paid in one writer command (pay_order_pay), so a refusal leaves none.
  *
  * Trusts its callers for the customer's identity (the session's) and the
  * merchant's (the session's merchant_id).
@@ -312,35 +313,35 @@ int anfu_pay_paycode_collect(struct anfu_pay *p, const struct anfu_keys *k,
 		*ret = out;
 		return 0;
 	}
-	o = anfu_xcalloc(1, sizeof(*o));
-	r = anfu_pay_order_create(p, actor, req->order, o, &existed, &out.code, &out.field);
-	if (r < 0 || out.code)
-		goto out;
-	(void)anfu_strlcpy(out.order_id, o->id, sizeof(out.order_id));
 	u = (struct use_ctx){ hash, row.customer_id };
-	if (o->amount <= p->cfg.paycode_nopin_max) {
+	if (req->order->amount <= p->cfg.paycode_nopin_max) {
 		struct anfu_iam_pin_ok none = { 0 }; /* no PIN: nothing to record */
-		char request_id[ANFU_ID_MAX + 8];
 		struct anfu_pay_pay_req q = {
-			.order_id = o->id,
 			.payer_id = row.customer_id,
-			.request_id = request_id,
 			.pin = &none,
 			.auth_name = "paycode",
 			.within = use_within,
 			.within_ud = &u,
 		};
 
-		(void)snprintf(request_id, sizeof(request_id), "paycode.%s", o->id);
-		r = anfu_pay_pay(p, actor, &q, &out.payment);
+		/* The order made and paid in one writer command: a refusal
+		 * leaves no order, and the code live. */
+		r = pay_order_pay(p, actor, req->order, &q, "paycode", out.order_id, &out.payment);
 		if (r == 0 && out.payment.code) {
 			out.code = out.payment.code;
 			out.field = out.payment.field;
 		}
 		out.paid = r == 0 && !out.code;
 	} else {
-		struct wait_cmd w = { u, o->id, NULL, NULL };
+		struct wait_cmd w = { u, NULL, NULL, NULL };
 
+		/* The order must exist for the customer to confirm it. */
+		o = anfu_xcalloc(1, sizeof(*o));
+		r = anfu_pay_order_create(p, actor, req->order, o, &existed, &out.code, &out.field);
+		if (r < 0 || out.code)
+			goto out;
+		(void)anfu_strlcpy(out.order_id, o->id, sizeof(out.order_id));
+		w.order_id = o->id;
 		/* weight: the audit record. */
 		r = anfu_ledger_run_weighted(p->ledger, actor, wait_fn, &w, 1, pay_deadline());
 		if (r == ANFU_ECONFLICT && w.code) {

@@ -4,7 +4,9 @@
  * fee going from the merchant's balance to the platform's fee income, as
  * ONE ledger writer command with the order's state, the payment row, the
  * wallet's limit usage, the PIN's success, the audit record and the
- * payer's notice.
+ * payer's notice. A payment-code collection and an agreement debit make
+ * their order in the same command (pay_order_pay), so a refusal leaves no
+ * order behind.
  *
  * Trusts its callers for the payer's identity and PIN (the handler
  * verified them with iam) and for mfa_ms / mfa_method (the session's);
@@ -271,9 +273,11 @@ static int notice(struct pay_cmd *c, struct anfu_tx *tx, int64_t now)
 	return anfu_iam_notify_user(c->p->iam, tx, c->req->payer_id, &n);
 }
 
-static int pay_fn(struct anfu_tx *tx, void *ud)
+/* The payment inside its writer command: everything anfu_pay_pay
+ * promises, on the order as the command sees it (a new order inserted by
+ * the same command included). */
+static int pay_in(struct anfu_tx *tx, struct pay_cmd *c)
 {
-	struct pay_cmd *c = ud;
 	struct anfu_db *db = anfu_tx_db(tx);
 	struct anfu_ledger_result res[2];
 	enum anfu_pay_state next;
@@ -355,6 +359,27 @@ static int pay_fn(struct anfu_tx *tx, void *ud)
 	return 0;
 }
 
+/* The payment's command, and with it the insert of new order o when o is
+ * not NULL (pay_order_pay). */
+struct pay_run {
+	struct pay_cmd *c;
+	const struct anfu_pay_order_req *q;
+	const struct anfu_pay_order *o;
+	bool raced;
+};
+
+static int pay_fn(struct anfu_tx *tx, void *ud)
+{
+	struct pay_run *k = ud;
+	int r = 0;
+
+	if (k->o)
+		r = pay_order_insert_in(tx, k->q, k->o, &k->raced);
+	if (r == 0)
+		r = pay_in(tx, k->c);
+	return r;
+}
+
 /* The method the session's factors make with the PIN (RISK-LIM-01). */
 static enum anfu_wallet_auth auth_of(const struct anfu_pay *p, const struct anfu_pay_pay_req *q)
 {
@@ -398,32 +423,35 @@ static int prepare(struct anfu_pay *p, const struct anfu_pay_pay_req *req, struc
 	return r;
 }
 
-int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
-		 const struct anfu_pay_pay_req *req, struct anfu_pay_payment *ret)
+/* Runs the payment req (with the insert of new order o of q when o is
+ * not NULL) as one writer command; 0 with *ret, its refusal included;
+ * ANFU_ECONFLICT and *raced true when o's number was taken first
+ * (nothing committed). */
+static int run(struct anfu_pay *p, const struct anfu_actor *actor,
+	       const struct anfu_pay_pay_req *req, const struct anfu_pay_order_req *q,
+	       const struct anfu_pay_order *o, struct anfu_pay_payment *ret, bool *raced)
 {
 	struct anfu_pay_payment out;
-	struct pay_cmd *c = NULL;
-	bool pin_pending = req && req->pin && req->pin->pending;
+	struct pay_run k = { NULL, q, o, false };
+	bool pin_pending = req->pin && req->pin->pending;
 	int r;
 
-	if (!p || !actor || !req || !req->order_id || !req->payer_id || !req->request_id ||
-	    !req->request_id[0] || !ret)
-		return ANFU_EINVAL;
 	memset(&out, 0, sizeof(out));
-	c = anfu_xcalloc(1, sizeof(*c));
-	c->p = p;
-	c->req = req;
-	c->out = &out;
-	c->auth = auth_of(p, req);
-	r = prepare(p, req, c);
+	k.c = anfu_xcalloc(1, sizeof(*k.c));
+	k.c->p = p;
+	k.c->req = req;
+	k.c->out = &out;
+	k.c->auth = auth_of(p, req);
+	r = prepare(p, req, k.c);
 	if (r == ANFU_ENOTFOUND) {
 		/* No wallet (not a customer's yet): as the ledger would say. */
 		out.code = ANFU_R_LEDGER_ACCOUNT_NOT_FOUND;
 		r = 0;
 	} else if (r == 0) {
-		/* weight: two transfers, the payment's record, the PIN's. */
-		r = anfu_ledger_run_weighted(p->ledger, actor, pay_fn, c, 4 + req->within_weight,
-					     pay_deadline());
+		/* weight: two transfers, the payment's record, the PIN's; the
+		 * new order's record. */
+		r = anfu_ledger_run_weighted(p->ledger, actor, pay_fn, &k,
+					     4 + req->within_weight + (o ? 1 : 0), pay_deadline());
 		/* The PIN's record went with a command that did not commit. */
 		if (r < 0 && req->pin)
 			req->pin->pending = pin_pending;
@@ -431,7 +459,7 @@ int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 		if (r == ANFU_ECONFLICT && out.code)
 			r = 0;
 	}
-	free(c);
+	free(k.c);
 	/* No command kept the PIN's record: it still gets one. */
 	if (req->pin && req->pin->pending) {
 		int pr = anfu_iam_pin_ok_record(p->iam, req->pin);
@@ -439,6 +467,63 @@ int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 		if (r == 0)
 			r = pr;
 	}
+	if (r == ANFU_ECONFLICT && k.raced)
+		*raced = true;
+	if (r == 0)
+		*ret = out;
+	return r;
+}
+
+int anfu_pay_pay(struct anfu_pay *p, const struct anfu_actor *actor,
+		 const struct anfu_pay_pay_req *req, struct anfu_pay_payment *ret)
+{
+	bool raced = false;
+
+	if (!p || !actor || !req || !req->order_id || !req->payer_id || !req->request_id ||
+	    !req->request_id[0] || !ret)
+		return ANFU_EINVAL;
+	return run(p, actor, req, NULL, NULL, ret, &raced);
+}
+
+int pay_order_pay(struct anfu_pay *p, const struct anfu_actor *actor,
+		  const struct anfu_pay_order_req *q, struct anfu_pay_pay_req *req,
+		  const char *prefix, char ret_order_id[ANFU_ID_MAX], struct anfu_pay_payment *ret)
+{
+	struct anfu_pay_payment out;
+	struct anfu_pay_order *o = NULL;
+	char request_id[ANFU_ID_MAX + 16];
+	bool existed = false, raced = false;
+	int r = 0;
+
+	if (!p || !actor || !q || !req || !req->payer_id || !prefix || !ret_order_id || !ret)
+		return ANFU_EINVAL;
+	memset(&out, 0, sizeof(out));
+	o = anfu_xcalloc(1, sizeof(*o));
+	/* Twice at most: a racing command's order is there the second time. */
+	for (int i = 0; i < 2; i++) {
+		raced = false;
+		r = pay_order_new(p, q, o, &existed, &out.code, &out.field);
+		if (r < 0 || out.code)
+			break;
+		if (snprintf(request_id, sizeof(request_id), "%s.%s", prefix, o->id) >=
+		    (int)sizeof(request_id)) {
+			r = ANFU_ELIMIT;
+			break;
+		}
+		req->order_id = o->id;
+		req->request_id = request_id;
+		r = run(p, actor, req, q, existed ? NULL : o, &out, &raced);
+		if (!raced)
+			break;
+	}
+	if (r == 0 && (existed || !out.code))
+		(void)anfu_strlcpy(ret_order_id, o->id, ANFU_ID_MAX);
+	else if (r == 0)
+		ret_order_id[0] = '\0';
+	/* req borrowed them for the command only. */
+	req->order_id = NULL;
+	req->request_id = NULL;
+	free(o);
 	if (r == 0)
 		*ret = out;
 	return r;

@@ -158,14 +158,17 @@ def test_unknown_malformed_and_replaced_codes_are_refused(d):
 
 
 def test_a_refused_payment_leaves_the_code_live(d):
-    """Insufficient funds: refused, the code stays live and no money moves
-    (the order, made first, stays created and expires)."""
+    """Insufficient funds: refused, the code stays live, no money moves and
+    no order is left (made and refused in one writer command; more in
+    test_pay_onecmd.py)."""
     s = d.s
     c = customer(s, funds=5)
     code = issue(c)["code"]
+    orders = row_counts(s, "pay_order")
     r = collect(d.boss, code, 6)
     assert r.status_code == 409 and err(r) == "insufficient_funds", r.text
     assert balance(c) == 5
+    assert row_counts(s, "pay_order") == orders
     assert s.query("SELECT state FROM pay_paycode WHERE customer_id = ?",
                    c.id) == [{"state": "live"}]
     assert collect(d.boss, code, 5).status_code == 201
@@ -216,8 +219,10 @@ def test_a_code_and_an_order_commit_in_the_ledger_writers_batches(d):
     ledger writer, so they commit with the other commands of its batch (one
     fsync for many; docs/benchmarks.md §9): each adds a committed writer
     batch (the module's clock is frozen: no job's pass runs meanwhile), and
-    each still writes its row and its audit record. No requirement ID: a
-    performance property (the payment-code benchmark, issue 11)."""
+    each still writes its row and its audit record; a collection without
+    the PIN makes its order and pays it in ONE writer command: exactly one
+    committed batch. No requirement ID: a performance property (the
+    payment-code benchmark, issue 11)."""
     s = d.s
     c = customer(s, funds=100)
     before = committed_batches(s)
@@ -234,5 +239,7 @@ def test_a_code_and_an_order_commit_in_the_ledger_writers_batches(d):
     assert s.query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'pay.order.created' "
                    "AND object_id = ?", r.json()["id"])[0]["n"] == 1
     # The code is still the customer's to pay with.
+    before = committed_batches(s)
     r = collect(d.boss, pc["code"], 10)
     assert r.status_code == 201 and r.json()["state"] == "paid", r.text
+    assert committed_batches(s) == before + 1

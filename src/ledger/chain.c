@@ -100,6 +100,18 @@ static bool is_hash_hex(const char *s)
 	return s[LEDGER_HASH_HEX] == '\0';
 }
 
+/* Checks the range and decodes prev_hex (64 lower-case hex digits) into
+ * prev; ANFU_EINVAL otherwise. */
+static int range_prev(int64_t first, int64_t last, const char *prev_hex,
+		      uint8_t prev[ANFU_HASH_LEN])
+{
+	if (!prev_hex || first < 1 || last < first ||
+	    strnlen(prev_hex, LEDGER_HASH_HEX + 1) != LEDGER_HASH_HEX || !is_hash_hex(prev_hex) ||
+	    anfu_hex_decode(prev_hex, LEDGER_HASH_HEX, prev, ANFU_HASH_LEN) < 0)
+		return ANFU_EINVAL;
+	return 0;
+}
+
 int ledger_batch_hash(struct anfu_db *db, enum anfu_hash_alg alg, int64_t first, int64_t last,
 		      const char *prev_hex, char out_hex[LEDGER_HASH_HEX + 1])
 {
@@ -108,10 +120,7 @@ int ledger_batch_hash(struct anfu_db *db, enum anfu_hash_alg alg, int64_t first,
 	uint8_t prev[ANFU_HASH_LEN], h[ANFU_HASH_LEN];
 	int r;
 
-	if (!db || !prev_hex || !out_hex || first < 1 || last < first)
-		return ANFU_EINVAL;
-	if (strnlen(prev_hex, LEDGER_HASH_HEX + 1) != LEDGER_HASH_HEX || !is_hash_hex(prev_hex) ||
-	    anfu_hex_decode(prev_hex, LEDGER_HASH_HEX, prev, sizeof(prev)) < 0)
+	if (!db || !out_hex || range_prev(first, last, prev_hex, prev) < 0)
 		return ANFU_EINVAL;
 	r = anfu_hash_begin(alg, &w.ctx);
 	if (r < 0)
@@ -241,10 +250,7 @@ int ledger_seal_hash(struct ledger_seal *s, enum anfu_hash_alg alg, int64_t firs
 	uint8_t prev[ANFU_HASH_LEN], h[ANFU_HASH_LEN];
 	int r;
 
-	if (!s || !prev_hex || !out_hex || first < 1 || last < first)
-		return ANFU_EINVAL;
-	if (strnlen(prev_hex, LEDGER_HASH_HEX + 1) != LEDGER_HASH_HEX || !is_hash_hex(prev_hex) ||
-	    anfu_hex_decode(prev_hex, LEDGER_HASH_HEX, prev, sizeof(prev)) < 0)
+	if (!s || !out_hex || range_prev(first, last, prev_hex, prev) < 0)
 		return ANFU_EINVAL;
 	seal_keep(s, last);
 	/* Consecutive by construction: each row is the seq after the one

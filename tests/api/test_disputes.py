@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import Server
+from conftest import BACKEND, Server
 from iam import THIRD_PASSWORD, Client, login_customer, register, sms_code, tick
 from test_iam_admin import (ADMIN_NEW, OFFICER_NEW, admin_password, admin_password_from_mail,
                             approve_operator, create_operator_request, first_login,
@@ -188,6 +188,37 @@ def test_customer_lodges_about_own_transfer_and_the_payee_sees_it(env):
     assert r.status_code == 404 and err(r) == "dispute_not_found"
     assert other.http.get("/api/v1/me/disputes").json()["items"] == []
     assert state(s) == before
+
+
+def test_the_history_of_a_dispute_cannot_be_changed_in_the_database(env):
+    """A dispute's events are its record (who did what, when, with which
+    note): the database refuses to update, delete, replace or (PostgreSQL)
+    truncate them, even for the database's owner, and they stay as they
+    were. req: DATA-INT-01"""
+    s = env.s
+    payer, payee = customer(s, funds=50000), customer(s)
+    did = lodged(s, payer, transfer(s, payer, payee, 700), "transfer")
+    before = s.query("SELECT * FROM dispute_event WHERE dispute_id = ? ORDER BY seq", did)
+    assert [e["event"] for e in before] == ["lodge"]
+    cols = [k for k in before[0] if k != "note"]
+    verbs = ["UPDATE dispute_event SET note = 'x' WHERE dispute_id = ?",
+             "DELETE FROM dispute_event WHERE dispute_id = ?"]
+    if BACKEND == "sqlite":
+        verbs += ["%s INTO dispute_event (note, %s) SELECT 'x', %s FROM dispute_event "
+                  "WHERE dispute_id = ?" % (v, ", ".join(cols), ", ".join(cols))
+                  for v in ("INSERT OR REPLACE", "REPLACE")]
+    verbs.append("INSERT INTO dispute_event SELECT * FROM dispute_event WHERE dispute_id = ? "
+                 "ON CONFLICT (dispute_id, seq) DO UPDATE SET note = 'x'")
+    for sql in verbs:
+        with s.rw() as c:
+            with pytest.raises(c.Error, match="dispute_event is append-only"):
+                c.execute(sql, did)
+    if BACKEND == "postgresql":
+        with s.rw() as c:
+            with pytest.raises(c.Error, match="dispute_event is append-only"):
+                c.execute("TRUNCATE dispute_event")
+    assert s.query("SELECT * FROM dispute_event WHERE dispute_id = ? ORDER BY seq",
+                   did) == before
 
 
 def test_one_open_dispute_per_subject(env):

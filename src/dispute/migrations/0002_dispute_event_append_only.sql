@@ -1,0 +1,3 @@
+-- dispute 0002: the history of every dispute (dispute_event) cannot be
+-- changed or deleted in the database, only added to; the parts are
+-- per dialect (0002_dispute_event_append_only.sqlite.sql, .pg.sql).

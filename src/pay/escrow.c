@@ -2,8 +2,11 @@
  * pay/escrow: escrow payment (担保支付; FUNC-PAY-02/03; docs/payments.md,
  * "Escrow payment"): the hold an escrow payment made (pay/payment.c
  * writes it with pay_escrow_hold_in), its release to the merchant when
- * the payer confirms receipt or the deadline passes on the clock, and the
- * part of it a refund during escrow gives back.
+ * the payer confirms receipt or the deadline passes on the clock (not
+ * while a refund of it is sending to the payer's card), the part of it a
+ * refund during escrow gives back, and the escrow side of such a refund
+ * to the card (posted hold, the row's count; undone when the bank fails
+ * it).
  *
  * Every change is one ledger writer command with the order's state (the
  * table of pay/states.c), the escrow row, the transfers, the audit record

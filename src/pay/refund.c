@@ -329,7 +329,9 @@ static void card_send(struct anfu_pay *p, const struct anfu_actor *actor,
 
 /* Executes approved (or waiting_funds) refund x of order o inside the
  * writer. An escrow_held order: the amount comes out of the escrow
- * (anfu_pay_escrow_refund_in), no fee back. Else the fee back and the
+ * (anfu_pay_escrow_refund_in), no fee back; a payer's wallet that cannot
+ * take it sends it out of the escrow to their bound card (escrow_card_in).
+ * Else the fee back and the
  * money back as one linked chain; a short merchant balance moves x to
  * waiting_funds; a payer's wallet that cannot take it (closed, frozen)
  * sends it to their bound card (card_in: x sending) when they have one. Any other ledger refusal is *ret_code (the caller
@@ -1114,8 +1116,8 @@ static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_r
 
 /* The bank's end of credit w inside its command: paid, x succeeded with
  * the order's move (as execute_in ends); else x failed: the bank voided
- * the hold (the amount is the merchant's again) and the fee back returns
- * to the platform. */
+ * the hold (the amount is the merchant's again, or a held escrow's, which
+ * its row counts no more) and the fee back returns to the platform. */
 static int card_result(void *ud, struct anfu_tx *tx, const struct anfu_bank_withdrawal *w,
 		       bool paid)
 {

@@ -2,8 +2,11 @@
  * pay/escrow: escrow payment (担保支付; FUNC-PAY-02/03; docs/payments.md,
  * "Escrow payment"): the hold an escrow payment made (pay/payment.c
  * writes it with pay_escrow_hold_in), its release to the merchant when
- * the payer confirms receipt or the deadline passes on the clock, and the
- * part of it a refund during escrow gives back.
+ * the payer confirms receipt or the deadline passes on the clock (not
+ * while a refund of it is sending to the payer's card), the part of it a
+ * refund during escrow gives back, and the escrow side of such a refund
+ * to the card (posted hold, the row's count; undone when the bank fails
+ * it).
  *
  * Every change is one ledger writer command with the order's state (the
  * table of pay/states.c), the escrow row, the transfers, the audit record
@@ -228,12 +231,23 @@ static int release_notice(struct release_cmd *c, struct anfu_tx *tx, int64_t lef
 	return anfu_iam_notify_user(c->p->iam, tx, c->o.payer_id, &n);
 }
 
+/* The order's refunds in state sending (to the payer's card). */
+static int refunds_sending(struct anfu_db *db, const char *order_id, int64_t *ret)
+{
+	struct anfu_param v[1] = { ANFU_PS(order_id) };
+
+	return anfu_db_query_int(db,
+				 "SELECT COUNT(*) FROM pay_refund WHERE order_id = $1 AND"
+				 " state = 'sending'",
+				 v, 1, ret);
+}
+
 static int release_fn(struct anfu_tx *tx, void *ud)
 {
 	struct release_cmd *c = ud;
 	struct anfu_db *db = anfu_tx_db(tx);
 	enum anfu_pay_state next;
-	int64_t now = anfu_clock_now_ms(), left, fee = 0;
+	int64_t now = anfu_clock_now_ms(), left, fee = 0, sending = 0;
 	bool ok = false;
 	int r = c->pin ? anfu_iam_pin_ok_record_in(c->p->iam, tx, c->pin) : 0;
 
@@ -254,6 +268,16 @@ static int release_fn(struct anfu_tx *tx, void *ud)
 	}
 	/* The job: due at release_ms exactly, not a millisecond before. */
 	if (!c->payer_id && now < c->w.e.release_ms) {
+		c->skipped = true;
+		return refuse(&c->code, ANFU_R_PAY_ORDER_STATE);
+	}
+	/* A refund of it on its way to the payer's card: the bank's failure
+	 * would give the amount back to this escrow, so no release before
+	 * the bank answers. */
+	r = refunds_sending(db, c->order_id, &sending);
+	if (r < 0)
+		return r;
+	if (sending > 0) {
 		c->skipped = true;
 		return refuse(&c->code, ANFU_R_PAY_ORDER_STATE);
 	}
@@ -402,7 +426,9 @@ int anfu_pay_escrow_release_due(struct anfu_pay *p, struct anfu_pay_release_repo
 		r = anfu_db_exec(db,
 				 "SELECT e.order_id FROM pay_escrow e JOIN pay_order o ON o.id ="
 				 " e.order_id WHERE e.released_ms IS NULL AND e.release_ms <= $1"
-				 " AND o.state = 'escrow_held' ORDER BY e.release_ms, e.order_id"
+				 " AND o.state = 'escrow_held' AND NOT EXISTS (SELECT 1 FROM"
+				 " pay_refund f WHERE f.order_id = e.order_id AND f.state ="
+				 " 'sending') ORDER BY e.release_ms, e.order_id"
 				 " LIMIT $2",
 				 v, 2, due_row, d, NULL);
 	}
@@ -508,6 +534,105 @@ int anfu_pay_escrow_refund_in(struct anfu_pay *p, struct anfu_tx *tx, const char
 		*ret_left = left - amount;
 		*ret_code = NULL;
 	}
+out:
+	free(w);
+	return r;
+}
+
+/* ---- refunds during escrow to the payer's bound card ---- */
+
+int pay_escrow_card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *order_id, int64_t amount,
+		       char *ret_escrow_acc, const char **ret_code)
+{
+	struct anfu_db *db;
+	struct escrow_row *w;
+	char key[ANFU_ID_MAX + 64];
+	int r;
+
+	if (!p || !tx || !order_id || amount <= 0 || !ret_escrow_acc || !ret_code)
+		return ANFU_EINVAL;
+	db = anfu_tx_db(tx);
+	w = anfu_xcalloc(1, sizeof(*w));
+	r = escrow_read(db, order_id, w);
+	if (r < 0)
+		goto out;
+	if (!w->found || w->e.released_ms) {
+		r = refuse(ret_code, ANFU_R_PAY_ORDER_STATE);
+		goto out;
+	}
+	if (amount > w->e.amount - w->e.refunded) {
+		r = refuse(ret_code, ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED);
+		goto out;
+	}
+	if (!w->e.posted) {
+		/* All of it into the escrow: the refund must not go back to the
+		 * wallet as the unposted part of the hold. Only a wallet that
+		 * takes debits allows it (frozen both ways: account_frozen). */
+		struct anfu_ledger_transfer t = { .idem_key = key,
+						  .debit_account = w->wallet_acc,
+						  .credit_account = w->escrow_acc,
+						  .amount = w->e.amount,
+						  .asset = "CNY",
+						  .code = "escrow_post",
+						  .ref = order_id,
+						  .flags = ANFU_LEDGER_TRF_POST_PENDING,
+						  .pending_id = w->e.hold_id };
+		struct anfu_ledger_result res;
+
+		if (snprintf(key, sizeof(key), "pay.%s.escrow.post", order_id) >=
+		    (int)sizeof(key)) {
+			r = ANFU_ELIMIT;
+			goto out;
+		}
+		r = anfu_ledger_submit_in(tx, PAY_CALLER, &t, 1, &res);
+		if (r == 0 && res.code)
+			r = refuse(ret_code, res.code);
+		if (r < 0)
+			goto out;
+	}
+	/* Counted at once, as the bound counts a sending refund: a release
+	 * could only move what the escrow account still has available. */
+	{
+		struct anfu_param v[2] = { ANFU_PI(amount), ANFU_PS(order_id) };
+
+		r = anfu_db_exec(db,
+				 "UPDATE pay_escrow SET refunded = refunded + $1, posted = 1"
+				 " WHERE order_id = $2",
+				 v, 2, NULL, NULL, NULL);
+	}
+	if (r == 0)
+		(void)anfu_strlcpy(ret_escrow_acc, w->escrow_acc, ANFU_ID_MAX);
+out:
+	free(w);
+	return r;
+}
+
+int pay_escrow_card_failed_in(struct anfu_tx *tx, const char *order_id, const char *hold_account,
+			      int64_t amount)
+{
+	struct anfu_db *db;
+	struct escrow_row *w;
+	int64_t n = 0;
+	int r;
+
+	if (!tx || !order_id || !hold_account || amount <= 0)
+		return ANFU_EINVAL;
+	db = anfu_tx_db(tx);
+	w = anfu_xcalloc(1, sizeof(*w));
+	r = escrow_read(db, order_id, w);
+	if (r < 0 || !w->found || strcmp(w->escrow_acc, hold_account) != 0)
+		goto out;
+	{
+		struct anfu_param v[2] = { ANFU_PI(amount), ANFU_PS(order_id) };
+
+		/* Not released: the release waits while a refund is sending. */
+		r = anfu_db_exec(db,
+				 "UPDATE pay_escrow SET refunded = refunded - $1"
+				 " WHERE order_id = $2 AND released_ms IS NULL AND refunded >= $1",
+				 v, 2, NULL, NULL, &n);
+	}
+	if (r == 0 && n != 1)
+		r = ANFU_EINTERNAL;
 out:
 	free(w);
 	return r;

@@ -44,6 +44,24 @@ int pay_escrow_hold_in(struct anfu_pay *p, struct anfu_db *db, const struct anfu
 		       const struct anfu_pay_merchant *m, const char *hold_id,
 		       const char *wallet_acc, const char *escrow_acc, int64_t now);
 
+/* escrow.c, a refund of amount out of order_id's held escrow going to the
+ * payer's bound card (docs/payments.md, "Escrow orders"), inside the
+ * refund's writer command tx: the hold posted whole if it is not yet (key
+ * pay.<order>.escrow.post) and the row counting the refund (refunded +=
+ * amount); ret_escrow_acc (ANFU_ID_MAX) the escrow account the card's
+ * credit holds it on. ANFU_ECONFLICT with *ret_code: the post refused (a
+ * wallet frozen both ways: account_frozen), order_state_invalid (no row,
+ * released), pending_amount_exceeded (more than is left). */
+int pay_escrow_card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *order_id, int64_t amount,
+		       char *ret_escrow_acc, const char **ret_code);
+/* escrow.c: the bank failed the card credit of amount held on
+ * hold_account for a refund of order_id, in the bank's result command:
+ * when that is the order's escrow account, the row counts it no more
+ * (refunded -= amount): the amount stays in the escrow for the release.
+ * Another account (a refund from the merchant's balance): nothing. */
+int pay_escrow_card_failed_in(struct anfu_tx *tx, const char *order_id, const char *hold_account,
+			      int64_t amount);
+
 /* behalf.c: the refusal of a payment of order_id through the link token
  * at now, or NULL (share_not_found: no such link, or another order's;
  * share_expired). */

@@ -22,9 +22,11 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/money.h"
 #include "base/refusal.h"
 #include "base/str.h"
 #include "bank/bank.h"
+#include "iam/iam.h"
 #include "ledger/ledger.h"
 #include "pay/internal.h"
 #include "pay/pay.h"
@@ -313,17 +315,23 @@ static int fee_back_of(struct anfu_db *db, const struct anfu_pay_order *o, const
 }
 
 /* What a refund to a card adds to a command's weight: the bank credit's
- * two records (submitted, approved) and the refund's sending record. */
-#define CARD_WEIGHT 3
+ * two records (submitted, approved), the refund's sending record, the
+ * payer's notice and, out of a held escrow, the hold's post. */
+#define CARD_WEIGHT 5
 
-static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts *acc,
-		   struct anfu_pay_refund *x, int64_t fee_back, const char **code);
+static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *hold_acc,
+		   const char *fee_acc, struct anfu_pay_refund *x, int64_t fee_back,
+		   const char **code);
+static int escrow_card_in(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_refund *x,
+			  const char **code);
 static void card_send(struct anfu_pay *p, const struct anfu_actor *actor,
 		      struct anfu_pay_refund *x);
 
 /* Executes approved (or waiting_funds) refund x of order o inside the
  * writer. An escrow_held order: the amount comes out of the escrow
- * (anfu_pay_escrow_refund_in), no fee back. Else the fee back and the
+ * (anfu_pay_escrow_refund_in), no fee back; a payer's wallet that cannot
+ * take it sends it out of the escrow to their bound card (escrow_card_in).
+ * Else the fee back and the
  * money back as one linked chain; a short merchant balance moves x to
  * waiting_funds; a payer's wallet that cannot take it (closed, frozen)
  * sends it to their bound card (card_in: x sending) when they have one. Any other ledger refusal is *ret_code (the caller
@@ -346,6 +354,8 @@ static int execute_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accou
 	if (o->state == ANFU_PAY_ESCROW_HELD) {
 		r = anfu_pay_escrow_refund_in(p, tx, o->id, x->amount, x->id, x->ledger_id, &left,
 					      ret_code);
+		if (r == ANFU_ECONFLICT && *ret_code)
+			return escrow_card_in(p, tx, x, ret_code);
 		return r < 0 ? r : executed_in(tx, o, x, left == 0);
 	}
 	(void)snprintf(key, sizeof(key), "refund.%s", x->id);
@@ -383,7 +393,7 @@ static int execute_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accou
 			if (res[i].code &&
 			    strcmp(res[i].code, ANFU_R_LEDGER_LINKED_EVENT_FAILED) != 0)
 				code = res[i].code;
-		r = card_in(p, tx, acc, x, fee_back, &code);
+		r = card_in(p, tx, acc->merchant, acc->fee, x, fee_back, &code);
 		if (r < 0 || !code)
 			return r; /* sent to the bound card */
 		if (strcmp(code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS) == 0) {
@@ -954,17 +964,41 @@ static bool wallet_cannot_take(const char *code)
 	       strcmp(code, ANFU_R_LEDGER_ACCOUNT_FROZEN) == 0;
 }
 
+/* The payer's notice that refund x went to their card (x->card, masked),
+ * zh-CN and English, in the command that made it sending: once per
+ * refund. */
+static int card_notice_in(struct anfu_pay *p, struct anfu_tx *tx, const struct anfu_pay_refund *x)
+{
+	char figures[32], zh[512], en[512];
+	struct anfu_iam_notice n = { "pay.refund_card", "退款通知", zh, "Refund notice", en };
+	int r = anfu_money_format(x->amount, 2, figures, sizeof(figures));
+
+	if (r < 0)
+		return r;
+	(void)snprintf(zh, sizeof(zh),
+		       "【安付】您的退款 %s 元（订单 %s）无法退回安付钱包，已退往您的银行卡 %s，"
+		       "请留意银行到账。",
+		       figures, x->order_id, x->card);
+	(void)snprintf(en, sizeof(en),
+		       "[anfu] Your refund of CNY %s (order %s) could not go back to your anfu "
+		       "wallet; it is being paid to your bank card %s.",
+		       figures, x->order_id, x->card);
+	return anfu_iam_notify_user(p->iam, tx, x->payer_id, &n);
+}
+
 /* Inside execute_in's command, the money back refused with *code: when
  * that is the payer's wallet closed or frozen and the payer has a bound
- * card, the fee back and the bank's credit of x->amount held on the
- * merchant's balance as one chain, and x sending (*code NULL). A short
- * merchant balance: *code insufficient_funds. No card, no bank: *code as
- * it was (today's refusal). */
-static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts *acc,
-		   struct anfu_pay_refund *x, int64_t fee_back, const char **code)
+ * card, the fee back (from fee_acc) and the bank's credit of x->amount
+ * held on hold_acc (the merchant's balance, or a held escrow) as one
+ * chain, x sending (*code NULL) and the payer told. A short balance:
+ * *code insufficient_funds. No card, no bank: *code as it was (today's
+ * refusal). */
+static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *hold_acc,
+		   const char *fee_acc, struct anfu_pay_refund *x, int64_t fee_back,
+		   const char **code)
 {
-	const struct anfu_bank_refund_credit c = { x->id,    x->payer_id, acc->merchant, x->amount,
-						   fee_back, acc->fee,	  x->order_id };
+	const struct anfu_bank_refund_credit c = { x->id,    x->payer_id, hold_acc,   x->amount,
+						   fee_back, fee_acc,	  x->order_id };
 	struct anfu_bank_withdrawal *w = NULL;
 	char fee_id[ANFU_ID_MAX];
 	const char *why = NULL;
@@ -991,10 +1025,45 @@ static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const struct accounts
 	if (r == 0)
 		r = card_store(anfu_tx_db(tx), x);
 	if (r == 0)
+		r = card_notice_in(p, tx, x);
+	if (r == 0)
 		*code = NULL;
 out:
 	free(w);
 	return r;
+}
+
+/* Inside execute_in's command, the refund of x out of its order's held
+ * escrow refused with *code (docs/payments.md, "Escrow orders"): when the
+ * payer's wallet cannot take it and they have a bound card, the hold
+ * posted whole (if not yet), the escrow row counting x and the bank's
+ * credit held on the escrow account, no fee back (none was charged); x
+ * sending, the order still escrow_held. Else ANFU_ECONFLICT with *code:
+ * the refusal as it was (no card, no bank, a wallet frozen both ways on
+ * an unposted hold). */
+static int escrow_card_in(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_refund *x,
+			  const char **code)
+{
+	char escrow_acc[ANFU_ID_MAX];
+	const char *why = *code;
+	int r;
+
+	if (!p->bank || !wallet_cannot_take(*code))
+		return ANFU_ECONFLICT;
+	r = pay_escrow_card_in(p, tx, x->order_id, x->amount, escrow_acc, &why);
+	if (r == ANFU_ECONFLICT && why)
+		*code = why;
+	if (r < 0)
+		return r;
+	r = card_in(p, tx, escrow_acc, NULL, x, 0, &why);
+	if (r < 0)
+		return r;
+	if (why) {
+		*code = why;
+		return ANFU_ECONFLICT;
+	}
+	*code = NULL;
+	return 0;
 }
 
 /* After the command that made x sending committed: its credit sent now
@@ -1011,8 +1080,11 @@ static void card_send(struct anfu_pay *p, const struct anfu_actor *actor, struct
 }
 
 /* Refund x (sending) failed at the bank, in its command: the fee back
- * (if any) returns to the platform, x failed with no fee back. */
-static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_refund *x)
+ * (if any) returns to the platform; a credit out of a held escrow (w's
+ * hold on the escrow account) is counted by the escrow row no more; x
+ * failed with no fee back. */
+static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_refund *x,
+		       const struct anfu_bank_withdrawal *w)
 {
 	struct accounts acc;
 	struct anfu_ledger_result res;
@@ -1035,6 +1107,8 @@ static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_r
 		if (r == 0 && res.code)
 			r = ANFU_ECONFLICT;
 	}
+	if (r == 0)
+		r = pay_escrow_card_failed_in(tx, x->order_id, w->hold_account, x->amount);
 	x->fee_back = 0;
 	x->fee_ledger_id[0] = '\0';
 	return r < 0 ? r : refund_move(tx, x, ANFU_PAY_RF_EV_CARD_FAIL, "pay.refund.failed");
@@ -1042,8 +1116,8 @@ static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_r
 
 /* The bank's end of credit w inside its command: paid, x succeeded with
  * the order's move (as execute_in ends); else x failed: the bank voided
- * the hold (the amount is the merchant's again) and the fee back returns
- * to the platform. */
+ * the hold (the amount is the merchant's again, or a held escrow's, which
+ * its row counts no more) and the fee back returns to the platform. */
 static int card_result(void *ud, struct anfu_tx *tx, const struct anfu_bank_withdrawal *w,
 		       bool paid)
 {
@@ -1057,7 +1131,7 @@ static int card_result(void *ud, struct anfu_tx *tx, const struct anfu_bank_with
 	if (r < 0 || x.state != ANFU_PAY_RF_SENDING)
 		return r; /* ended already: a duplicate report */
 	if (!paid)
-		return card_failed(p, tx, &x);
+		return card_failed(p, tx, &x, w);
 	o = anfu_xcalloc(1, sizeof(*o));
 	r = anfu_pay_order_get(db, x.order_id, o);
 	if (r == 0)

@@ -481,35 +481,3 @@ def test_a_refund_waiting_for_funds_goes_to_the_card_when_the_wallet_closed_mean
         assert acts.count(a) == 1, (a, acts)
     s.release_jobs("pay.refund_retry")
 
-
-def test_an_escrow_refund_never_goes_to_the_card_yet_and_changes_nothing(d):
-    """An escrow_held order whose payer has a bound card: a refund out of the
-    held escrow still goes to the wallet only (docs/payments.md, "Refunds to
-    a bound card", "Escrow orders (designed, not built)"). The hold posted by
-    a first refund, the wallet frozen: account_frozen; emptied and closed:
-    account_closed; no card credit, no refund written, nothing moves, the
-    order still escrow_held with what it held. req: FUNC-SETL-08"""
-    s = d.s
-    c = customer(d, funds=1000)
-    o = create_order(d.boss, amount=1000, kind="escrow")
-    assert pay(c, o["id"]).status_code == 201
-    assert order_state(d, o["id"]) == "escrow_held"
-    assert refund(d, o["id"], 400).json()["state"] == "succeeded"  # the hold posted
-    wallet_state(d, c, "frozen")
-    before = snapshot(d)
-    r = refund(d, o["id"], 100)
-    assert r.status_code == 409 and err(r) == "account_frozen", r.text
-    assert snapshot(d) == before
-    wallet_state(d, c, "normal")
-    spend = paid_order(d, c, 400)  # the wallet empty: it may close
-    assert spend["id"] != o["id"]
-    wallet_state(d, c, "closed")
-    before = snapshot(d)
-    r = refund(d, o["id"], 100)
-    assert r.status_code == 409 and err(r) == "account_closed", r.text
-    assert snapshot(d) == before
-    assert s.query("SELECT count(*) AS n FROM bank_withdrawal WHERE user_id = ?",
-                   c.id)[0]["n"] == 0
-    assert order_state(d, o["id"]) == "escrow_held"
-    assert s.query("SELECT refunded FROM pay_escrow WHERE order_id = ?",
-                   o["id"])[0]["refunded"] == 400

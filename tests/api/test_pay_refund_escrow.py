@@ -313,8 +313,9 @@ def test_a_dispute_about_a_held_order_refunds_out_of_the_escrow(d):
 
 
 def test_a_frozen_or_closed_wallet_refuses_an_escrow_refund_and_nothing_changes(d):
-    """The refund goes back to the payer's wallet only (a bound card is
-    not used yet: docs/payments.md, "Not yet"): a frozen wallet refuses
+    """No bank here (so no bound card): the refund can go back to the
+    payer's wallet only (with a card: tests/api/test_pay_refund_escrow_card.py;
+    docs/payments.md, "Escrow orders"): a frozen wallet refuses
     the escrow's part (account_frozen), a closed one too (account_closed);
     the refund is not written, nothing moves; unfrozen, it passes.
     req: FUNC-SETL-08"""

@@ -144,6 +144,24 @@ static int refuse(const char **slot, const char *code)
 	return ANFU_ECONFLICT;
 }
 
+/* Reads order_id's escrow row into *w and checks that amount may still
+ * come out of it: refused (*ret_code) order_state_invalid when nothing is
+ * held (no escrow, or released), pending_amount_exceeded beyond what is
+ * left after the refunds. */
+static int held_for(struct anfu_db *db, const char *order_id, int64_t amount,
+		    struct escrow_row *w, const char **ret_code)
+{
+	int r = escrow_read(db, order_id, w);
+
+	if (r < 0)
+		return r;
+	if (!w->found || w->e.released_ms)
+		return refuse(ret_code, ANFU_R_PAY_ORDER_STATE);
+	if (amount > w->e.amount - w->e.refunded)
+		return refuse(ret_code, ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED);
+	return 0;
+}
+
 static int keys(struct release_cmd *c)
 {
 	if (snprintf(c->key, sizeof(c->key), "pay.%s.release", c->order_id) >=
@@ -473,18 +491,10 @@ int anfu_pay_escrow_refund_in(struct anfu_pay *p, struct anfu_tx *tx, const char
 		return ANFU_EINVAL;
 	db = anfu_tx_db(tx);
 	w = anfu_xcalloc(1, sizeof(*w));
-	r = escrow_read(db, order_id, w);
+	r = held_for(db, order_id, amount, w, ret_code);
 	if (r < 0)
 		goto out;
-	if (!w->found || w->e.released_ms) {
-		r = refuse(ret_code, ANFU_R_PAY_ORDER_STATE);
-		goto out;
-	}
 	left = w->e.amount - w->e.refunded;
-	if (amount > left) {
-		r = refuse(ret_code, ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED);
-		goto out;
-	}
 	memset(&t, 0, sizeof(t));
 	t.asset = "CNY";
 	t.ref = order_id;
@@ -553,17 +563,9 @@ int pay_escrow_card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *order
 		return ANFU_EINVAL;
 	db = anfu_tx_db(tx);
 	w = anfu_xcalloc(1, sizeof(*w));
-	r = escrow_read(db, order_id, w);
+	r = held_for(db, order_id, amount, w, ret_code);
 	if (r < 0)
 		goto out;
-	if (!w->found || w->e.released_ms) {
-		r = refuse(ret_code, ANFU_R_PAY_ORDER_STATE);
-		goto out;
-	}
-	if (amount > w->e.amount - w->e.refunded) {
-		r = refuse(ret_code, ANFU_R_LEDGER_PENDING_AMOUNT_EXCEEDED);
-		goto out;
-	}
 	if (!w->e.posted) {
 		/* All of it into the escrow: the refund must not go back to the
 		 * wallet as the unposted part of the hold. Only a wallet that

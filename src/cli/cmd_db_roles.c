@@ -45,6 +45,7 @@ static const struct {
 	{ "ledger_head", "DELETE" },
 	{ "iam_approval", "DELETE" }, /* archived (IAM-ACCT-03); updates while pending */
 	{ "receipt", "UPDATE, DELETE" }, /* a signed receipt never changes (docs/receipts.md) */
+	{ "dispute_event", "UPDATE, DELETE" }, /* a dispute's history (docs/disputes.md) */
 	{ "schema_version", "INSERT, UPDATE, DELETE" }, /* the owner's migrations only */
 };
 

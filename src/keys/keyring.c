@@ -9,8 +9,11 @@
  * comes from anfu_keys_derive(): HKDF with the profile's hash (SHA-256, or
  * SM3 under crypto=gm), no salt, and an info string that names its use.
  * Trusts nothing read from disk. A loaded struct anfu_keys is never
- * modified, so any thread may use it.
+ * modified, so any thread may use it; the one exception is its memo of
+ * derived keys (on a locked page of its own like the master key, behind
+ * a mutex), which only ever gains entries equal to what HKDF gives.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -51,6 +54,72 @@ static void secret_page_free(uint8_t *p)
 	anfu_wipe(p, n);
 	(void)munlock(p, n);
 	(void)munmap(p, n);
+}
+
+/* The derived keys anfu_keys_derive already computed, by info string.
+ * Only 32-byte keys (every caller's length) are kept. */
+#define MEMO_KEY_LEN 32
+struct keys_memo {
+	pthread_mutex_t mu;
+	size_t n;
+	struct {
+		size_t infolen;
+		uint8_t info[ANFU_LIMIT_KEYS_MEMO_INFO_BYTES];
+		uint8_t key[MEMO_KEY_LEN];
+	} e[ANFU_LIMIT_KEYS_MEMO];
+};
+
+_Static_assert(sizeof(struct keys_memo) <= 4096, "the memo fits one (the smallest) page");
+
+static struct keys_memo *memo_new(void)
+{
+	struct keys_memo *m = (struct keys_memo *)secret_page();
+
+	if (pthread_mutex_init(&m->mu, NULL) != 0)
+		abort();
+	return m;
+}
+
+static void memo_free(struct keys_memo *m)
+{
+	if (!m)
+		return;
+	(void)pthread_mutex_destroy(&m->mu);
+	secret_page_free((uint8_t *)m);
+}
+
+/* Copies the remembered key of info into out: true when there is one. */
+static bool memo_get(struct keys_memo *m, const void *info, size_t infolen, void *out)
+{
+	bool found = false;
+
+	(void)pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n && !found; i++) {
+		if (m->e[i].infolen == infolen && memcmp(m->e[i].info, info, infolen) == 0) {
+			memcpy(out, m->e[i].key, MEMO_KEY_LEN);
+			found = true;
+		}
+	}
+	(void)pthread_mutex_unlock(&m->mu);
+	return found;
+}
+
+/* Remembers key for info while there is room (another thread may have
+ * added the same one meanwhile: equal keys, first one kept). */
+static void memo_put(struct keys_memo *m, const void *info, size_t infolen, const void *key)
+{
+	bool have = false;
+
+	(void)pthread_mutex_lock(&m->mu);
+	for (size_t i = 0; i < m->n && !have; i++)
+		have = m->e[i].infolen == infolen && memcmp(m->e[i].info, info, infolen) == 0;
+	if (!have && m->n < ANFU_LIMIT_KEYS_MEMO) {
+		m->e[m->n].infolen = infolen;
+		memcpy(m->e[m->n].info, info, infolen);
+		memcpy(m->e[m->n].key, key, MEMO_KEY_LEN);
+		m->n++;
+	}
+	(void)pthread_mutex_unlock(&m->mu);
 }
 
 /* "mk-" + 16 lower-case hex characters. */
@@ -145,6 +214,7 @@ int anfu_keys_load(const char *datadir, enum anfu_crypto_profile cp, struct anfu
 		return ANFU_EINVAL;
 	k = anfu_xcalloc(1, sizeof(*k));
 	k->cp = cp;
+	k->memo = memo_new();
 	r = load_audit(datadir, k);
 	if (r < 0)
 		goto out;
@@ -165,6 +235,7 @@ void anfu_keys_free(struct anfu_keys *k)
 		return;
 	anfu_sigkey_free(k->audit);
 	secret_page_free(k->master);
+	memo_free(k->memo);
 	anfu_wipe(k, sizeof(*k));
 	free(k);
 }
@@ -177,6 +248,14 @@ const char *anfu_keys_master_kid(const struct anfu_keys *k)
 int anfu_keys_derive(const struct anfu_keys *k, const void *info, size_t infolen, void *out,
 		     size_t outlen)
 {
-	return anfu_hkdf(anfu_keys_profile_hash(k->cp), k->master, KEYS_MASTER_LEN, NULL, 0, info,
-			 infolen, out, outlen);
+	bool keep = k->memo && outlen == MEMO_KEY_LEN && infolen <= ANFU_LIMIT_KEYS_MEMO_INFO_BYTES;
+	int r;
+
+	if (keep && memo_get(k->memo, info, infolen, out))
+		return 0;
+	r = anfu_hkdf(anfu_keys_profile_hash(k->cp), k->master, KEYS_MASTER_LEN, NULL, 0, info,
+		      infolen, out, outlen);
+	if (r == 0 && keep)
+		memo_put(k->memo, info, infolen, out);
+	return r;
 }

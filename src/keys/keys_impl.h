@@ -44,6 +44,7 @@ struct anfu_keys {
 	char audit_kid[ANFU_KID_MAX];
 	uint8_t *master; /* KEYS_MASTER_LEN bytes on a page of its own */
 	char master_kid[ANFU_KID_MAX];
+	struct keys_memo *memo; /* derived keys (keyring.c), a page of its own */
 };
 
 /* The parsed "# anfu-key id=... alg=... created=..." first line. */
@@ -106,7 +107,9 @@ int anfu_keyfile_parse(const char *text, size_t len, struct keyfile_header *ret)
 int anfu_keys_read_sigkey(const char *path, bool is_private, struct anfu_sigkey **ret,
 			  char kid[ANFU_KID_MAX]);
 
-/* HKDF(master key, info) with the profile's hash into out (outlen bytes). */
+/* HKDF(master key, info) with the profile's hash into out (outlen bytes).
+ * A 32-byte key is remembered per info string (ANFU_LIMIT_KEYS_MEMO of
+ * them): the same info gives the same bytes without another HKDF. */
 int anfu_keys_derive(const struct anfu_keys *k, const void *info, size_t infolen, void *out,
 		     size_t outlen);
 

@@ -104,9 +104,8 @@ static int pin_hmac(const struct anfu_keys *k, const uint8_t key[ANFU_HASH_LEN],
 }
 
 /* K_pin and its id ("pin-" + 16 hex of HMAC(K_pin, "kid\0")). Both are
- * written only on success; the caller wipes key. Derived on every call: a
- * loaded struct anfu_keys is never modified, and an HKDF costs
- * microseconds. */
+ * written only on success; the caller wipes key. Derived on every call
+ * (anfu_keys_derive remembers K_pin, so that is one HKDF per key set). */
 static int pin_key(const struct anfu_keys *k, uint8_t key[ANFU_HASH_LEN], char kid[ANFU_KID_MAX])
 {
 	uint8_t tmp[ANFU_HASH_LEN], mac[ANFU_HASH_LEN];

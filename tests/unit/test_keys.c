@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "crypto/crypto.h"
 #include "keys/keys.h"
@@ -780,6 +781,46 @@ static void test_blind_index_differs_between_master_keys_and_profiles(void **sta
 	anfu_keys_free(g);
 }
 
+/* The derived keys a key set remembers (keyring.c's memo) give the MACs
+ * a fresh key set computes: purposes that are prefixes of each other stay
+ * apart, a purpose asked for again gets its own key back, and purposes
+ * beyond the memo's room are still right. req: DATA-KEY-01 */
+static void test_remembered_mac_keys_equal_fresh_ones(void **state)
+{
+	struct fixture *f = *state;
+	struct anfu_keys *k1 = init_and_load(f->data, ANFU_CRYPTO_INTL);
+	struct anfu_keys *k2 = NULL;
+	enum { N = ANFU_LIMIT_KEYS_MEMO + 8 };
+	char a[N][65], b[65], purpose[16];
+
+	assert_int_equal(anfu_keys_load(f->data, ANFU_CRYPTO_INTL, &k2), 0);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			(void)snprintf(purpose, sizeof(purpose), "p%.*s", i % 12 + 1,
+				       "abcdefghijkl");
+			if (i >= 12)
+				(void)snprintf(purpose, sizeof(purpose), "q.%d", i);
+			assert_int_equal(anfu_keys_blind_index(k1, purpose, "v", 1, b), 0);
+			if (round == 0)
+				memcpy(a[i], b, sizeof(b));
+			else
+				assert_string_equal(a[i], b);
+		}
+	}
+	/* k2 derives each key afresh, in the other order. */
+	for (int i = N - 1; i >= 0; i--) {
+		(void)snprintf(purpose, sizeof(purpose), "p%.*s", i % 12 + 1, "abcdefghijkl");
+		if (i >= 12)
+			(void)snprintf(purpose, sizeof(purpose), "q.%d", i);
+		assert_int_equal(anfu_keys_blind_index(k2, purpose, "v", 1, b), 0);
+		assert_string_equal(a[i], b);
+		if (i > 0)
+			assert_string_not_equal(a[i], a[i - 1]);
+	}
+	anfu_keys_free(k1);
+	anfu_keys_free(k2);
+}
+
 static void test_mac_rejects_bad_purposes(void **state)
 {
 	struct fixture *f = *state;
@@ -1035,6 +1076,7 @@ int main(void)
 		T(test_datakey_unwrap_rejects_another_dkid),
 		T(test_blind_index_is_deterministic_per_purpose),
 		T(test_blind_index_differs_between_master_keys_and_profiles),
+		T(test_remembered_mac_keys_equal_fresh_ones),
 		T(test_mac_rejects_bad_purposes),
 		T(test_blind_index_matches_the_documented_derivation),
 		T(test_wrapped_key_and_field_made_elsewhere_open),

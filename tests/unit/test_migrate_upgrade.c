@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app/app.h"
 #include "base/buf.h"
@@ -70,10 +69,9 @@ struct hook {
 };
 
 struct fix {
-	bool pg;   /* the PostgreSQL variant */
-	bool skip; /* no server for it */
-	char dir[64];
-	char path[128];
+	bool pg; /* the PostgreSQL variant */
+	char dir[FIXTURE_DIR_MAX];
+	char path[FIXTURE_DIR_MAX + 8];
 	char dsn[FIXTURE_PG_DSN_MAX];
 	struct anfu_db *db;
 	struct anfu_migration_set all[ANFU_LIMIT_MODULES]; /* this build's list */
@@ -118,14 +116,6 @@ static char *dump(struct anfu_db *db, const char *sql, const char *param)
 	out = anfu_buf_steal(&b, NULL);
 	assert_non_null(out);
 	return out;
-}
-
-static int64_t count(struct anfu_db *db, const char *sql)
-{
-	int64_t n = -1;
-
-	assert_int_equal(anfu_db_query_int(db, sql, NULL, 0, &n), 0);
-	return n;
 }
 
 static int64_t changes(struct anfu_db *db, const char *sql)
@@ -343,16 +333,13 @@ static int setup(void **state)
 	*state = f;
 	f->h.fk_on = -1;
 	if (f->pg) {
-		if (!fixture_pg_fresh(f->dsn)) {
-			f->skip = true;
-			return 0;
-		}
+		/* fixture_pg_cases() skips the case, setup included, without a server. */
+		assert_true(fixture_pg_fresh(f->dsn));
 		cfg.backend = "postgresql";
 		cfg.path = "";
 		cfg.dsn = f->dsn;
 	} else {
-		(void)snprintf(f->dir, sizeof(f->dir), "/tmp/anfu-upgrade-XXXXXX");
-		assert_non_null(mkdtemp(f->dir));
+		assert_int_equal(fixture_mkdtemp("upgrade", f->dir), 0);
 		(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
 		cfg.path = f->path;
 	}
@@ -388,23 +375,9 @@ static int setup(void **state)
 	return 0;
 }
 
-/* The test's fixture; skips the test when its backend is not there. */
-static struct fix *fix_of(void **state)
-{
-	struct fix *f = *state;
-
-	if (f->skip) {
-		print_message("%s\n", FIXTURE_PG_SKIP_REASON);
-		skip();
-	}
-	return f;
-}
-
 static int teardown(void **state)
 {
-	static const char *const suffix[] = { "", "-wal", "-shm" };
 	struct fix *f = *state;
-	char p[160];
 
 	anfu_db_close(f->db);
 	for (size_t t = 0; t < NWATCHED; t++) {
@@ -413,12 +386,8 @@ static int teardown(void **state)
 		free(f->objects[t]);
 	}
 	free(f->fkeys);
-	for (size_t i = 0; !f->pg && !f->skip && i < 3; i++) {
-		(void)snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		(void)unlink(p);
-	}
-	if (!f->pg && !f->skip)
-		(void)rmdir(f->dir);
+	if (!f->pg)
+		assert_int_equal(fixture_rmtree(f->dir), 0);
 	free(f);
 	return 0;
 }
@@ -465,7 +434,7 @@ static void refused(struct anfu_db *db, const char *sql)
  * (schema and rows). req: DATA-INT-01 */
 static void test_upgrade_keeps_every_row_and_a_second_run_changes_nothing(void **state)
 {
-	struct fix *f = fix_of(state);
+	struct fix *f = *state;
 	struct hook again = { .fk_on = -1 };
 	char *schema_after, *again_schema, *cols[NWATCHED], *after[NWATCHED];
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
@@ -511,7 +480,7 @@ static void test_upgrade_keeps_every_row_and_a_second_run_changes_nothing(void *
  * while the checks still refuse what they refused. req: DATA-INT-01 */
 static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void **state)
 {
-	struct fix *f = fix_of(state);
+	struct fix *f = *state;
 	char *now, *objs, *fk;
 
 	/* Before the upgrade the check refused the new states. */
@@ -522,43 +491,56 @@ static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void
 	upgrade(f);
 	now = rows(f->db, "pay_refund", f->cols[W_PAY_REFUND]);
 	assert_string_equal(now, f->rows[W_PAY_REFUND]);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM pay_refund WHERE destination = "
-				      "'wallet' AND card = '' AND withdrawal_id = ''"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT count(*) FROM pay_refund WHERE destination = "
+				       "'wallet' AND card = '' AND withdrawal_id = ''",
+				       NULL),
 			 7);
 	objs = objects(f->db, "pay_refund");
 	assert_string_equal(objs, f->objects[W_PAY_REFUND]);
 	/* Both indexes and the UNIQUE one are there, not just the same as before. */
 	if (f->pg)
-		assert_int_equal(count(f->db,
-				       "SELECT count(*) FROM pg_indexes WHERE schemaname = "
-				       "current_schema() AND tablename = 'pay_refund' AND "
-				       "indexname IN ('pay_refund_order', 'pay_refund_state')"),
-				 2);
+		assert_int_equal(
+			fixture_count(f->db,
+				      "SELECT count(*) FROM pg_indexes WHERE schemaname = "
+				      "current_schema() AND tablename = 'pay_refund' AND "
+				      "indexname IN ('pay_refund_order', 'pay_refund_state')",
+				      NULL),
+			2);
 	else
-		assert_int_equal(count(f->db, "SELECT count(*) FROM sqlite_master WHERE type = "
-					      "'index' AND tbl_name = 'pay_refund' AND name IN "
-					      "('pay_refund_order', 'pay_refund_state', "
-					      "'sqlite_autoindex_pay_refund_1')"),
+		assert_int_equal(fixture_count(f->db,
+					       "SELECT count(*) FROM sqlite_master WHERE type = "
+					       "'index' AND tbl_name = 'pay_refund' AND name IN "
+					       "('pay_refund_order', 'pay_refund_state', "
+					       "'sqlite_autoindex_pay_refund_1')",
+					       NULL),
 				 3);
 	fk = refund_fkeys(f->db);
 	assert_string_equal(fk, f->fkeys);
 	assert_true(fk[0] != '\0');
 	/* No table refers to pay_refund (had one rows there, SQLite's DROP in
 	 * the rebuild would have failed with foreign keys on). */
-	assert_int_equal(count(f->db, f->pg ? "SELECT count(*) FROM pg_constraint WHERE "
-					      "confrelid = 'pay_refund'::regclass"
-					    : "SELECT count(*) FROM sqlite_master m, "
-					      "pragma_foreign_key_list(m.name) k WHERE m.type = "
-					      "'table' AND k.\"table\" = 'pay_refund'"),
+	assert_int_equal(fixture_count(f->db,
+				       f->pg ? "SELECT count(*) FROM pg_constraint WHERE "
+					       "confrelid = 'pay_refund'::regclass"
+					     : "SELECT count(*) FROM sqlite_master m, "
+					       "pragma_foreign_key_list(m.name) k WHERE m.type = "
+					       "'table' AND k.\"table\" = 'pay_refund'",
+				       NULL),
 			 0);
 	if (f->pg) {
-		assert_int_equal(count(f->db, "SELECT count(*) FROM pg_constraint WHERE conrelid = "
-					      "'pay_refund'::regclass AND contype = 'f' AND "
-					      "convalidated"),
-				 2);
+		assert_int_equal(
+			fixture_count(f->db,
+				      "SELECT count(*) FROM pg_constraint WHERE conrelid = "
+				      "'pay_refund'::regclass AND contype = 'f' AND "
+				      "convalidated",
+				      NULL),
+			2);
 	} else {
 		assert_int_equal(f->h.fk_on, 1);
-		assert_int_equal(count(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+		assert_int_equal(
+			fixture_count(f->db, "SELECT count(*) FROM pragma_foreign_key_check", NULL),
+			0);
 	}
 	/* The foreign keys still hold: a refund of an unknown order or
 	 * merchant is refused; the unique merchant refund number too. */
@@ -592,11 +574,14 @@ static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void
 	refused(f->db, "UPDATE pay_refund SET state = 'lost' WHERE id = 'r5'");
 	refused(f->db, "UPDATE pay_refund SET destination = 'bank' WHERE id = 'r5'");
 	refused(f->db, "UPDATE pay_refund SET amount = 0 WHERE id = 'r5'");
-	assert_int_equal(count(f->db, "SELECT count(*) FROM pay_refund WHERE id = 'r4' AND state = "
-				      "'failed' AND destination = 'card' AND card = '6222****1234' "
-				      "AND withdrawal_id = 'w9'"),
-			 1);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM pay_refund"), 7);
+	assert_int_equal(
+		fixture_count(f->db,
+			      "SELECT count(*) FROM pay_refund WHERE id = 'r4' AND state = "
+			      "'failed' AND destination = 'card' AND card = '6222****1234' "
+			      "AND withdrawal_id = 'w9'",
+			      NULL),
+		1);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM pay_refund", NULL), 7);
 	free(now);
 	free(objs);
 	free(fk);
@@ -608,23 +593,27 @@ static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void
  * req: DATA-INT-01 */
 static void test_bank_0005_keeps_old_withdrawals(void **state)
 {
-	struct fix *f = fix_of(state);
+	struct fix *f = *state;
 	char *now, *objs;
 
 	upgrade(f);
 	now = rows(f->db, "bank_withdrawal", f->cols[W_BANK_WITHDRAWAL]);
 	assert_string_equal(now, f->rows[W_BANK_WITHDRAWAL]);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM bank_withdrawal WHERE hold_account = "
-				      "'' AND refund_id = ''"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT count(*) FROM bank_withdrawal WHERE hold_account = "
+				       "'' AND refund_id = ''",
+				       NULL),
 			 5);
 	objs = objects(f->db, "bank_withdrawal");
 	assert_string_equal(objs, f->objects[W_BANK_WITHDRAWAL]);
 	assert_int_equal(changes(f->db, "UPDATE bank_withdrawal SET hold_account = 'acc-m1', "
 					"refund_id = 'r4' WHERE id = 'w1'"),
 			 1);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM bank_withdrawal WHERE id = 'w1' AND "
-				      "hold_account = 'acc-m1' AND refund_id = 'r4' AND amount = "
-				      "1000"),
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT count(*) FROM bank_withdrawal WHERE id = 'w1' AND "
+				       "hold_account = 'acc-m1' AND refund_id = 'r4' AND amount = "
+				       "1000",
+				       NULL),
 			 1);
 	free(now);
 	free(objs);
@@ -636,7 +625,7 @@ static void test_bank_0005_keeps_old_withdrawals(void **state)
  * new events are still appended. req: DATA-INT-01 */
 static void test_dispute_0002_makes_old_events_append_only(void **state)
 {
-	struct fix *f = fix_of(state);
+	struct fix *f = *state;
 	char *now;
 	int64_t n = 0;
 
@@ -652,18 +641,23 @@ static void test_dispute_0002_makes_old_events_append_only(void **state)
 
 	upgrade(f);
 	if (f->pg)
-		assert_int_equal(count(f->db, "SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = "
-					      "'dispute_event'::regclass "
-					      "AND t.tgname IN ('dispute_event_append_only', "
-					      "'dispute_event_no_truncate')"),
-				 2);
+		assert_int_equal(
+			fixture_count(f->db,
+				      "SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = "
+				      "'dispute_event'::regclass "
+				      "AND t.tgname IN ('dispute_event_append_only', "
+				      "'dispute_event_no_truncate')",
+				      NULL),
+			2);
 	else
-		assert_int_equal(count(f->db,
-				       "SELECT count(*) FROM sqlite_master WHERE type = "
-				       "'trigger' AND tbl_name = 'dispute_event' AND name IN "
-				       "('dispute_event_no_update', 'dispute_event_no_delete', "
-				       "'dispute_event_no_replace')"),
-				 3);
+		assert_int_equal(
+			fixture_count(f->db,
+				      "SELECT count(*) FROM sqlite_master WHERE type = "
+				      "'trigger' AND tbl_name = 'dispute_event' AND name IN "
+				      "('dispute_event_no_update', 'dispute_event_no_delete', "
+				      "'dispute_event_no_replace')",
+				      NULL),
+			3);
 	refused(f->db, "UPDATE dispute_event SET note = 'x' WHERE dispute_id = 'd2' AND seq = 2");
 	refused(f->db, "DELETE FROM dispute_event WHERE dispute_id = 'd1'");
 	refused(f->db, "INSERT INTO dispute_event (dispute_id, seq, at_ms, actor_id, actor_type, "
@@ -683,13 +677,13 @@ static void test_dispute_0002_makes_old_events_append_only(void **state)
 					"VALUES ('d1', 2, 5005, 'op1', 'operator', 'take', 'open', "
 					"'in_progress', '')"),
 			 1);
-	assert_int_equal(count(f->db, "SELECT count(*) FROM dispute_event"), 5);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM dispute_event", NULL), 5);
 	free(now);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	struct CMUnitTest tests[] = {
 /* Both engines; the PostgreSQL case is named "pg:<test>". */
 #define T(fn)                                             \
 	{ #fn, fn, setup, teardown, (void *)&on_sqlite }, \
@@ -701,5 +695,6 @@ int main(void)
 #undef T
 	};
 
+	fixture_pg_cases(tests, sizeof(tests) / sizeof(tests[0]));
 	return cmocka_run_group_tests(tests, NULL, fixture_pg_group_teardown);
 }

@@ -1,0 +1,700 @@
+/*
+ * tests/unit/test_migrate_upgrade: the newest migrations that change tables
+ * already holding rows, run as an UPGRADE of a database an older anfu made:
+ * pay 0007 (pay_refund gains destination, card, withdrawal_id and the
+ * states sending and failed; on SQLite the table is REBUILT: new table,
+ * copy, drop, rename, indexes), bank 0005 (bank_withdrawal gains
+ * hold_account and refund_id), dispute 0002 (dispute_event becomes
+ * append-only by triggers).
+ *
+ * Each case runs on a fresh SQLite file and, named "pg:<test>", on a fresh
+ * schema of the PostgreSQL server in ANFU_TEST_PG_DSN (skipped, saying so,
+ * without it). Its setup makes the older database: every module of this
+ * build migrated by anfu_migrate() with its compiled-in migrations (the
+ * files of src/<module>/migrations/, embedded by
+ * scripts/embed_migrations.py), pay held at 0006, bank at 0004 and dispute
+ * at 0001 by handing anfu_migrate() those sets cut short (no production
+ * hook); then rows written with SQL as those versions knew the tables, and
+ * a copy, as text, of each watched table's rows, indexes and triggers. The
+ * case then runs the normal anfu_migrate() of the whole module list.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "store/store.h"
+
+#include "fixture.h"
+
+/* The migrations under test: the version each module is held at, and the
+ * name of the next one (the set must still have it there). */
+static const struct held {
+	const char *module;
+	int before;
+	const char *next;
+} held[] = {
+	{ "bank", 4, "withdraw_refund" },
+	{ "dispute", 1, "dispute_event_append_only" },
+	{ "pay", 6, "pay_refund_card" },
+};
+#define NHELD (sizeof(held) / sizeof(held[0]))
+
+/* The tables whose rows the upgrade must keep, parents first. */
+static const char *const watched[] = {
+	"pay_merchant",	   "pay_order", "pay_refund",	 "bank_card",
+	"bank_withdrawal", "dispute",	"dispute_event",
+};
+#define NWATCHED (sizeof(watched) / sizeof(watched[0]))
+enum {
+	W_PAY_REFUND = 2,
+	W_BANK_WITHDRAWAL = 4,
+	W_DISPUTE_EVENT = 6
+};
+
+/* Records what the upgrade ran, and (SQLite) whether foreign keys were
+ * enforced inside pay 0007's transaction. */
+struct hook {
+	int calls;
+	char order[256]; /* "module/version " of each migration applied */
+	int64_t fk_on;	 /* PRAGMA foreign_keys during pay 0007; -1: not seen */
+};
+
+struct fix {
+	bool pg; /* the PostgreSQL variant */
+	char dir[FIXTURE_DIR_MAX];
+	char path[FIXTURE_DIR_MAX + 8];
+	char dsn[FIXTURE_PG_DSN_MAX];
+	struct anfu_db *db;
+	struct anfu_migration_set all[ANFU_LIMIT_MODULES]; /* this build's list */
+	struct anfu_migration_set old[ANFU_LIMIT_MODULES]; /* the same, held back */
+	size_t n;
+	char *cols[NWATCHED];	 /* each watched table's columns before, "a, b, c" */
+	char *rows[NWATCHED];	 /* its rows before (those columns) */
+	char *objects[NWATCHED]; /* its indexes and triggers before */
+	char *fkeys;		 /* pay_refund's foreign keys before */
+	struct hook h;
+};
+
+static const bool on_sqlite = false, on_pg = true;
+
+/* ---- reading the database as text ------------------------------------------ */
+
+/* Appends a row as "v1|v2|...\n"; a NULL is "\N", which no value here is. */
+static int append_row(void *ud, const struct anfu_row *r)
+{
+	struct anfu_buf *b = ud;
+
+	for (int i = 0; i < anfu_row_count(r); i++) {
+		const char *t = anfu_row_text(r, i, NULL);
+		int rc = anfu_buf_appendf(b, "%s|", anfu_row_is_null(r, i) ? "\\N" : t);
+
+		if (rc < 0)
+			return rc;
+	}
+	return anfu_buf_appends(b, "\n");
+}
+
+/* The rows of sql (with up to one text parameter, may be NULL) as text. */
+static char *dump(struct anfu_db *db, const char *sql, const char *param)
+{
+	const struct anfu_param p[] = { ANFU_PS(param) };
+	struct anfu_buf b;
+	char *out;
+
+	anfu_buf_init(&b, 4 * 1024 * 1024);
+	assert_int_equal(anfu_db_exec(db, sql, p, param ? 1 : 0, append_row, &b, NULL), 0);
+	assert_int_equal(anfu_buf_appends(&b, ""), 0); /* "" for no row, not NULL */
+	out = anfu_buf_steal(&b, NULL);
+	assert_non_null(out);
+	return out;
+}
+
+static int64_t changes(struct anfu_db *db, const char *sql)
+{
+	int64_t n = -1;
+
+	assert_int_equal(anfu_db_exec(db, sql, NULL, 0, NULL, NULL, &n), 0);
+	return n;
+}
+
+static int version(struct anfu_db *db, const char *module)
+{
+	int v = -1;
+
+	assert_int_equal(anfu_migrate_version(db, module, &v), 0);
+	return v;
+}
+
+/* table's columns in their order, as "a, b, c". */
+static char *columns(struct anfu_db *db, const char *table)
+{
+	const char *sql = "SELECT name FROM pragma_table_info($1) ORDER BY cid";
+	char *names, *out;
+	struct anfu_buf b;
+
+	if (strcmp(db->ops->dialect, "pg") == 0)
+		sql = "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+		      "current_schema() AND table_name = $1 ORDER BY ordinal_position";
+	names = dump(db, sql, table);
+	assert_true(names[0] != '\0');
+	anfu_buf_init(&b, 4096);
+	for (char *line = names; *line;) {
+		char *end = strchr(line, '|');
+
+		assert_non_null(end);
+		*end = '\0';
+		assert_int_equal(anfu_buf_appendf(&b, "%s%s", line == names ? "" : ", ", line), 0);
+		line = end + 2; /* past "|\n" */
+	}
+	free(names);
+	out = anfu_buf_steal(&b, NULL);
+	return out;
+}
+
+/* The rows of table, the columns cols only, in primary-key order (each
+ * watched table's key is its first column or its first two). */
+static char *rows(struct anfu_db *db, const char *table, const char *cols)
+{
+	char sql[1024];
+	int n = snprintf(sql, sizeof(sql), "SELECT %s FROM %s ORDER BY 1, 2", cols, table);
+
+	assert_true(n > 0 && (size_t)n < sizeof(sql));
+	return dump(db, sql, NULL);
+}
+
+/* table's indexes and triggers, names and definitions. */
+static char *objects(struct anfu_db *db, const char *table)
+{
+	if (strcmp(db->ops->dialect, "pg") == 0)
+		return dump(db,
+			    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = "
+			    "current_schema() AND tablename = $1 "
+			    "UNION ALL SELECT t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+			    "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace s "
+			    "ON s.oid = c.relnamespace WHERE s.nspname = current_schema() "
+			    "AND c.relname = $1 AND NOT t.tgisinternal ORDER BY 1",
+			    table);
+	return dump(db,
+		    "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = $1 "
+		    "AND type IN ('index', 'trigger') ORDER BY name",
+		    table);
+}
+
+/* pay_refund's foreign keys: columns, the table and columns they name. */
+static char *refund_fkeys(struct anfu_db *db)
+{
+	if (strcmp(db->ops->dialect, "pg") == 0)
+		return dump(db,
+			    "SELECT conname, pg_get_constraintdef(oid), convalidated "
+			    "FROM pg_constraint WHERE conrelid = 'pay_refund'::regclass "
+			    "AND contype = 'f' ORDER BY 1",
+			    NULL);
+	return dump(db,
+		    "SELECT \"table\", \"from\", \"to\", on_update, on_delete "
+		    "FROM pragma_foreign_key_list('pay_refund') ORDER BY 1, 2",
+		    NULL);
+}
+
+/* The whole schema, but the bookkeeping table, as text: on SQLite every
+ * object's definition; on PostgreSQL every column, constraint, index and
+ * trigger of the schema (without the schema's name, which differs from
+ * one database of the test to the next). */
+static char *schema(struct anfu_db *db)
+{
+	if (strcmp(db->ops->dialect, "pg") == 0)
+		return dump(
+			db,
+			"SELECT 'col ' || table_name || ' ' || ordinal_position || ' ' || "
+			"column_name || ' ' || data_type || ' ' || is_nullable || ' ' || "
+			"COALESCE(column_default, '') FROM information_schema.columns "
+			"WHERE table_schema = current_schema() AND table_name <> 'schema_version' "
+			"UNION ALL SELECT 'con ' || c.conrelid::regclass::text || ' ' || c.conname "
+			"|| ' ' || pg_get_constraintdef(c.oid) FROM pg_constraint c "
+			"JOIN pg_namespace s ON s.oid = c.connamespace "
+			"WHERE s.nspname = current_schema() "
+			"AND c.conrelid <> 'schema_version'::regclass "
+			"UNION ALL SELECT 'idx ' || tablename || ' ' || indexname || ' ' || "
+			"replace(indexdef, current_schema() || '.', '') FROM pg_indexes "
+			"WHERE schemaname = current_schema() AND tablename <> 'schema_version' "
+			"UNION ALL SELECT 'trg ' || c.relname || ' ' || t.tgname || ' ' || "
+			"replace(pg_get_triggerdef(t.oid), current_schema() || '.', '') "
+			"FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+			"JOIN pg_namespace s ON s.oid = c.relnamespace "
+			"WHERE s.nspname = current_schema() AND NOT t.tgisinternal ORDER BY 1",
+			NULL);
+	return dump(db,
+		    "SELECT type, name, tbl_name, sql FROM sqlite_master "
+		    "WHERE tbl_name <> 'schema_version' ORDER BY type, name",
+		    NULL);
+}
+
+/* ---- the older database ------------------------------------------------------- */
+
+/* Rows as the held-back versions know the tables: every state of a refund
+ * pay 0006 allows, orders of each kind and most states, one with every
+ * column set and one with every nullable column NULL; withdrawals in
+ * several states, one with every column set; disputes with events and a
+ * reminder. Texts with quotes and Chinese, amounts beyond 2^53. */
+static const char *const old_rows[] = {
+	"INSERT INTO pay_merchant (merchant_id, name_zh, name_en, fee_bps, escrow_days, state, "
+	"account_id, created_ms, updated_ms) VALUES "
+	"('m1', '商户一', 'Merchant One', 60, NULL, 'active', 'acc-m1', 1000, 1001), "
+	"('m2', '商户''二', 'Merchant \"Two\"', 10000, 7, 'disabled', 'acc-m2', 1002, 1003)",
+	"INSERT INTO pay_order (id, merchant_id, out_trade_no, content_hash, kind, state, amount, "
+	"currency, subject, return_url, notify_url, created_by, payer_id, created_ms, expires_ms, "
+	"updated_ms, paid_ms, closed_ms) VALUES "
+	"('o1', 'm1', 'T1', 'h1', 'general', 'created', 100, 'CNY', '咖啡', '', '', 'u-m1', NULL, "
+	"2000, 2900, 2000, NULL, NULL), "
+	"('o2', 'm1', 'T2', 'h2', 'general', 'paid', 9007199254740993, 'CNY', 'big', "
+	"'https://m1.example/r', 'https://m1.example/n', 'u-m1', 'c1', 2001, 2901, 2101, 2100, "
+	"NULL), "
+	"('o3', 'm1', 'T3', 'h3', 'general', 'partially_refunded', 5000, 'CNY', 's3', '', '', "
+	"'u-m1', 'c1', 2002, 2902, 2302, 2102, NULL), "
+	"('o4', 'm1', 'T4', 'h4', 'general', 'refunded', 7000, 'CNY', 'it''s', 'https://r', "
+	"'https://n', 'u-m1', 'c2', 2003, 2903, 2403, 2103, 2403), "
+	"('o5', 'm2', 'T1', 'h5', 'escrow', 'escrow_held', 8000, 'CNY', 's5', '', '', 'u-m2', "
+	"'c2', 2004, 2904, 2104, 2104, NULL), "
+	"('o6', 'm2', 'T2', 'h6', 'general', 'closed', 300, 'CNY', 's6', '', '', 'u-m2', NULL, "
+	"2005, 2905, 2905, NULL, 2905), "
+	"('o7', 'm2', 'T3', 'h7', 'agreement', 'paid', 400, 'CNY', 's7', '', '', 'u-m2', 'c1', "
+	"2006, 2906, 2106, 2106, NULL)",
+	"INSERT INTO pay_refund (id, order_id, merchant_id, out_refund_no, payer_id, state, "
+	"amount, "
+	"fee_back, reason, origin, created_by, reviewed_by, approved_by, ledger_id, fee_ledger_id, "
+	"created_ms, updated_ms) VALUES "
+	"('r1', 'o3', 'm1', 'R1', 'c1', 'requested', 100, 0, '', 'merchant', 'u-m1', '', '', NULL, "
+	"NULL, 3000, 3000), "
+	"('r2', 'o3', 'm1', 'R2', 'c1', 'declined', 200, 1, '余额不足', 'customer', 'c1', '', '', "
+	"NULL, NULL, 3001, 3011), "
+	"('r3', 'o3', 'm1', 'R3', 'c1', 'reviewing', 9007199254740993, 0, 'large', 'merchant', "
+	"'u-m1', '', '', NULL, NULL, 3002, 3012), "
+	"('r4', 'o3', 'm1', 'R4', 'c1', 'approved', 400, 2, 'ok', 'merchant', 'u-m1', 'op1', "
+	"'op2', NULL, NULL, 3003, 3013), "
+	"('r5', 'o3', 'm1', 'R5', 'c1', 'rejected', 500, 0, 'no \"way\"', 'merchant', 'u-m1', "
+	"'op1', '', NULL, NULL, 3004, 3014), "
+	"('r6', 'o4', 'm1', 'R6', 'c2', 'waiting_funds', 600, 3, 'wait', 'dispute', 'sys', 'op1', "
+	"'op2', 'L6', NULL, 3005, 3015), "
+	"('r7', 'o4', 'm1', 'R7', 'c2', 'succeeded', 6400, 38, '退款''全额', 'customer', 'c2', "
+	"'op1', 'op2', 'L7', 'F7', 3006, 3016)",
+	"INSERT INTO bank_card (id, user_id, bank_id, card_enc, card_index, masked, phone_masked, "
+	"serial, state, created_ms, bound_ms, unbound_ms) VALUES "
+	"('k1', 'c1', 'icbc', 'enc1', 'idx1', '6222****1234', '****1050', 's1', 'bound', 500, "
+	"501, 0)",
+	"INSERT INTO bank_withdrawal (id, user_id, bank_id, card_id, amount, fee, currency, state, "
+	"review, request_id, day_cn, hold_id, payment_id, maker_id, checker_id, reason, "
+	"created_ms, updated_ms, send_after_ms) VALUES "
+	"('w1', 'c1', 'icbc', 'k1', 1000, 0, 'CNY', 'submitted', 'auto', 'q1', 20260101, '', '', "
+	"'', '', '', 4000, 4000, 0), "
+	"('w2', 'c1', 'icbc', 'k1', 900000, 90, 'CNY', 'review', 'dual', 'q2', 20260101, 'H2', "
+	"'', 'op1', '', '', 4001, 4011, 0), "
+	"('w3', 'c1', 'icbc', 'k1', 9007199254740993, 2, 'CNY', 'succeeded', 'single', 'q3', "
+	"20260102, 'H3', 'P3', 'op1', 'op2', '复核通过', 4002, 4012, 4500), "
+	"('w4', 'c1', 'icbc', 'k1', 300, 0, 'CNY', 'failed', 'auto', 'q4', 20260102, 'H4', 'P4', "
+	"'', '', 'bank says \"no\"', 4003, 4013, 0), "
+	"('w5', 'c1', 'icbc', 'k1', 500, 0, 'CNY', 'returned', 'auto', 'q5', 20260103, 'H5', "
+	"'P5', '', '', 'it''s back', 4004, 4014, 0)",
+	"INSERT INTO dispute (id, kind, ref, active_key, customer_id, counterparty_id, "
+	"merchant_id, "
+	"amount, currency, subject_ms, description, category, reason, state, operator_id, "
+	"resolution, refund_amount, refund_state, refund_ref, created_ms, taken_ms, resolved_ms, "
+	"closed_ms, updated_ms) VALUES "
+	"('d1', 'payment', 'o2', 'payment:o2', 'c1', '', 'm1', 100, 'CNY', 2100, '没收到', "
+	"'not_received', '', 'open', '', '', 0, 'none', '', 5000, 0, 0, 0, 5000), "
+	"('d2', 'payment', 'o4', NULL, 'c2', 'x', 'm1', 7000, 'CNY', 2103, 'it''s wrong', "
+	"'wrong_amount', 'r', 'resolved', 'op1', 'refund', 7000, 'done', 'r7', 5001, 5002, 5003, "
+	"5004, 5004)",
+	"INSERT INTO dispute_event (dispute_id, seq, at_ms, actor_id, actor_type, event, "
+	"from_state, to_state, note) VALUES "
+	"('d1', 1, 5000, 'c1', 'customer', 'open', '', 'open', '没收到'), "
+	"('d2', 1, 5001, 'c2', 'customer', 'open', '', 'open', ''), "
+	"('d2', 2, 5002, 'op1', 'operator', 'take', 'open', 'in_progress', 'mine'), "
+	"('d2', 3, 5003, 'op1', 'operator', 'resolve', 'in_progress', 'resolved', 'it''s done')",
+	"INSERT INTO dispute_reminder (dispute_id, kind, at_ms) VALUES ('d1', 'take', 6000)",
+};
+
+/* *state: &on_sqlite or &on_pg, replaced by the fixture. */
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	struct anfu_store_cfg cfg = { .backend = "sqlite", .busy_timeout_ms = 2000 };
+	size_t found = 0;
+
+	assert_non_null(f);
+	f->pg = *(const bool *)*state;
+	*state = f;
+	f->h.fk_on = -1;
+	if (f->pg) {
+		/* fixture_pg_cases() skips the case, setup included, without a server. */
+		assert_true(fixture_pg_fresh(f->dsn));
+		cfg.backend = "postgresql";
+		cfg.path = "";
+		cfg.dsn = f->dsn;
+	} else {
+		assert_int_equal(fixture_mkdtemp("upgrade", f->dir), 0);
+		(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+		cfg.path = f->path;
+	}
+	assert_int_equal(anfu_db_open(&cfg, &f->db), 0);
+	f->n = anfu_app_schema(f->all);
+	memcpy(f->old, f->all, f->n * sizeof(f->all[0]));
+	for (size_t i = 0; i < f->n; i++)
+		for (size_t k = 0; k < NHELD; k++) {
+			struct anfu_migration_set *s = &f->old[i];
+
+			if (strcmp(s->module, held[k].module) != 0)
+				continue;
+			/* The migration under test is the one after the held version. */
+			assert_true(s->n > (size_t)held[k].before);
+			assert_int_equal(s->migrations[held[k].before].version, held[k].before + 1);
+			assert_string_equal(s->migrations[held[k].before].name, held[k].next);
+			s->n = (size_t)held[k].before;
+			found++;
+		}
+	assert_int_equal(found, NHELD);
+	assert_int_equal(anfu_migrate(f->db, f->old, f->n, NULL, NULL, NULL, NULL), 0);
+	for (size_t k = 0; k < NHELD; k++)
+		assert_int_equal(version(f->db, held[k].module), held[k].before);
+	for (size_t i = 0; i < sizeof(old_rows) / sizeof(old_rows[0]); i++)
+		assert_true(changes(f->db, old_rows[i]) > 0);
+	for (size_t t = 0; t < NWATCHED; t++) {
+		f->cols[t] = columns(f->db, watched[t]);
+		f->rows[t] = rows(f->db, watched[t], f->cols[t]);
+		assert_true(f->rows[t][0] != '\0');
+		f->objects[t] = objects(f->db, watched[t]);
+	}
+	f->fkeys = refund_fkeys(f->db);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	anfu_db_close(f->db);
+	for (size_t t = 0; t < NWATCHED; t++) {
+		free(f->cols[t]);
+		free(f->rows[t]);
+		free(f->objects[t]);
+	}
+	free(f->fkeys);
+	if (!f->pg)
+		assert_int_equal(fixture_rmtree(f->dir), 0);
+	free(f);
+	return 0;
+}
+
+static int hook(void *ud, struct anfu_db *db, const struct anfu_migration *m)
+{
+	struct hook *h = ud;
+	size_t len = strlen(h->order);
+
+	h->calls++;
+	(void)snprintf(h->order + len, sizeof(h->order) - len, "%s/%d ", m->module, m->version);
+	if (strcmp(db->ops->dialect, "sqlite") == 0 && strcmp(m->module, "pay") == 0 &&
+	    m->version == 7)
+		return anfu_db_query_int(db, "PRAGMA foreign_keys", NULL, 0, &h->fk_on);
+	return 0;
+}
+
+/* The normal migration of the whole list: it runs exactly the held-back
+ * migrations, each module ends at its latest version. */
+static void upgrade(struct fix *f)
+{
+	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
+
+	assert_int_equal(anfu_migrate(f->db, f->all, f->n, hook, &f->h, from, to), 0);
+	assert_string_equal(f->h.order, "bank/5 dispute/2 pay/7 ");
+	for (size_t i = 0; i < f->n; i++) {
+		assert_int_equal(to[i], anfu_migrate_latest(&f->all[i]));
+		assert_int_equal(version(f->db, f->all[i].module), to[i]);
+		assert_int_equal(from[i], anfu_migrate_latest(&f->old[i]));
+	}
+}
+
+/* A write that must be refused by a constraint or trigger. */
+static void refused(struct anfu_db *db, const char *sql)
+{
+	assert_int_equal(anfu_db_exec(db, sql, NULL, 0, NULL, NULL, NULL), ANFU_ECONFLICT);
+}
+
+/* ---- cases ------------------------------------------------------------------- */
+
+/* The upgrade runs bank 0005, dispute 0002 and pay 0007 once: the versions
+ * read the new numbers, every watched table's old columns hold the same
+ * rows, and a second migration applies nothing and changes nothing
+ * (schema and rows). req: DATA-INT-01 */
+static void test_upgrade_keeps_every_row_and_a_second_run_changes_nothing(void **state)
+{
+	struct fix *f = *state;
+	struct hook again = { .fk_on = -1 };
+	char *schema_after, *again_schema, *cols[NWATCHED], *after[NWATCHED];
+	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
+
+	upgrade(f);
+	assert_int_equal(version(f->db, "pay"), 7);
+	assert_int_equal(version(f->db, "bank"), 5);
+	assert_int_equal(version(f->db, "dispute"), 2);
+	for (size_t t = 0; t < NWATCHED; t++) {
+		char *old_cols = rows(f->db, watched[t], f->cols[t]);
+
+		assert_string_equal(old_cols, f->rows[t]);
+		free(old_cols);
+		cols[t] = columns(f->db, watched[t]);
+		after[t] = rows(f->db, watched[t], cols[t]);
+	}
+	schema_after = schema(f->db);
+	assert_int_equal(anfu_migrate(f->db, f->all, f->n, hook, &again, from, to), 0);
+	assert_int_equal(again.calls, 0);
+	for (size_t i = 0; i < f->n; i++) {
+		assert_int_equal(from[i], anfu_migrate_latest(&f->all[i]));
+		assert_int_equal(to[i], from[i]);
+	}
+	again_schema = schema(f->db);
+	assert_string_equal(again_schema, schema_after);
+	for (size_t t = 0; t < NWATCHED; t++) {
+		char *now = rows(f->db, watched[t], cols[t]);
+
+		assert_string_equal(now, after[t]);
+		free(now);
+		free(cols[t]);
+		free(after[t]);
+	}
+	free(schema_after);
+	free(again_schema);
+}
+
+/* pay 0007 on refunds made before it: every old column keeps its value
+ * (compared row by row), the new columns read their defaults, the indexes
+ * and foreign keys of pay_refund are those it had (on SQLite, where the
+ * table is rebuilt, with foreign keys enforced during the rebuild and none
+ * broken after it), and an old refund can now be put in sending or failed
+ * while the checks still refuse what they refused. req: DATA-INT-01 */
+static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void **state)
+{
+	struct fix *f = *state;
+	char *now, *objs, *fk;
+
+	/* Before the upgrade the check refused the new states. */
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	refused(f->db, "UPDATE pay_refund SET state = 'sending' WHERE id = 'r4'");
+	assert_int_equal(anfu_db_rollback(f->db), 0);
+
+	upgrade(f);
+	now = rows(f->db, "pay_refund", f->cols[W_PAY_REFUND]);
+	assert_string_equal(now, f->rows[W_PAY_REFUND]);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT count(*) FROM pay_refund WHERE destination = "
+				       "'wallet' AND card = '' AND withdrawal_id = ''",
+				       NULL),
+			 7);
+	objs = objects(f->db, "pay_refund");
+	assert_string_equal(objs, f->objects[W_PAY_REFUND]);
+	/* Both indexes and the UNIQUE one are there, not just the same as before. */
+	if (f->pg)
+		assert_int_equal(
+			fixture_count(f->db,
+				      "SELECT count(*) FROM pg_indexes WHERE schemaname = "
+				      "current_schema() AND tablename = 'pay_refund' AND "
+				      "indexname IN ('pay_refund_order', 'pay_refund_state')",
+				      NULL),
+			2);
+	else
+		assert_int_equal(fixture_count(f->db,
+					       "SELECT count(*) FROM sqlite_master WHERE type = "
+					       "'index' AND tbl_name = 'pay_refund' AND name IN "
+					       "('pay_refund_order', 'pay_refund_state', "
+					       "'sqlite_autoindex_pay_refund_1')",
+					       NULL),
+				 3);
+	fk = refund_fkeys(f->db);
+	assert_string_equal(fk, f->fkeys);
+	assert_true(fk[0] != '\0');
+	/* No table refers to pay_refund (had one rows there, SQLite's DROP in
+	 * the rebuild would have failed with foreign keys on). */
+	assert_int_equal(fixture_count(f->db,
+				       f->pg ? "SELECT count(*) FROM pg_constraint WHERE "
+					       "confrelid = 'pay_refund'::regclass"
+					     : "SELECT count(*) FROM sqlite_master m, "
+					       "pragma_foreign_key_list(m.name) k WHERE m.type = "
+					       "'table' AND k.\"table\" = 'pay_refund'",
+				       NULL),
+			 0);
+	if (f->pg) {
+		assert_int_equal(
+			fixture_count(f->db,
+				      "SELECT count(*) FROM pg_constraint WHERE conrelid = "
+				      "'pay_refund'::regclass AND contype = 'f' AND "
+				      "convalidated",
+				      NULL),
+			2);
+	} else {
+		assert_int_equal(f->h.fk_on, 1);
+		assert_int_equal(
+			fixture_count(f->db, "SELECT count(*) FROM pragma_foreign_key_check", NULL),
+			0);
+	}
+	/* The foreign keys still hold: a refund of an unknown order or
+	 * merchant is refused; the unique merchant refund number too. */
+	refused(f->db, "INSERT INTO pay_refund (id, order_id, merchant_id, out_refund_no, "
+		       "payer_id, state, "
+		       "amount, fee_back, reason, origin, created_by, reviewed_by, approved_by, "
+		       "created_ms, "
+		       "updated_ms) VALUES ('r9', 'nope', 'm1', 'R9', 'c1', 'requested', 1, 0, '', "
+		       "'merchant', 'u', '', '', 1, 1)");
+	refused(f->db, "INSERT INTO pay_refund (id, order_id, merchant_id, out_refund_no, "
+		       "payer_id, state, "
+		       "amount, fee_back, reason, origin, created_by, reviewed_by, approved_by, "
+		       "created_ms, "
+		       "updated_ms) VALUES ('r9', 'o3', 'nope', 'R9', 'c1', 'requested', 1, 0, '', "
+		       "'merchant', 'u', '', '', 1, 1)");
+	assert_int_equal(anfu_db_exec(f->db,
+				      "INSERT INTO pay_refund (id, order_id, merchant_id, "
+				      "out_refund_no, payer_id, state, amount, fee_back, reason, "
+				      "origin, created_by, reviewed_by, approved_by, created_ms, "
+				      "updated_ms) VALUES ('r9', 'o3', 'm1', 'R1', 'c1', "
+				      "'requested', 1, 0, '', 'merchant', 'u', '', '', 1, 1)",
+				      NULL, 0, NULL, NULL, NULL),
+			 ANFU_EEXIST);
+	/* The new rules on old rows. */
+	assert_int_equal(changes(f->db, "UPDATE pay_refund SET state = 'sending', destination = "
+					"'card', card = '6222****1234', withdrawal_id = 'w9' "
+					"WHERE id = 'r4'"),
+			 1);
+	assert_int_equal(changes(f->db, "UPDATE pay_refund SET state = 'failed' WHERE id = 'r4'"),
+			 1);
+	refused(f->db, "UPDATE pay_refund SET state = 'lost' WHERE id = 'r5'");
+	refused(f->db, "UPDATE pay_refund SET destination = 'bank' WHERE id = 'r5'");
+	refused(f->db, "UPDATE pay_refund SET amount = 0 WHERE id = 'r5'");
+	assert_int_equal(
+		fixture_count(f->db,
+			      "SELECT count(*) FROM pay_refund WHERE id = 'r4' AND state = "
+			      "'failed' AND destination = 'card' AND card = '6222****1234' "
+			      "AND withdrawal_id = 'w9'",
+			      NULL),
+		1);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM pay_refund", NULL), 7);
+	free(now);
+	free(objs);
+	free(fk);
+}
+
+/* bank 0005 on withdrawals made before it: every old column keeps its
+ * value, the new ones read '' (a withdrawal, not a refund credit), the
+ * indexes are those it had, and an old row takes the new columns.
+ * req: DATA-INT-01 */
+static void test_bank_0005_keeps_old_withdrawals(void **state)
+{
+	struct fix *f = *state;
+	char *now, *objs;
+
+	upgrade(f);
+	now = rows(f->db, "bank_withdrawal", f->cols[W_BANK_WITHDRAWAL]);
+	assert_string_equal(now, f->rows[W_BANK_WITHDRAWAL]);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT count(*) FROM bank_withdrawal WHERE hold_account = "
+				       "'' AND refund_id = ''",
+				       NULL),
+			 5);
+	objs = objects(f->db, "bank_withdrawal");
+	assert_string_equal(objs, f->objects[W_BANK_WITHDRAWAL]);
+	assert_int_equal(changes(f->db, "UPDATE bank_withdrawal SET hold_account = 'acc-m1', "
+					"refund_id = 'r4' WHERE id = 'w1'"),
+			 1);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT count(*) FROM bank_withdrawal WHERE id = 'w1' AND "
+				       "hold_account = 'acc-m1' AND refund_id = 'r4' AND amount = "
+				       "1000",
+				       NULL),
+			 1);
+	free(now);
+	free(objs);
+}
+
+/* dispute 0002 on events made before it: they are kept, its triggers
+ * exist, and those old events can no longer be updated, deleted, replaced
+ * (SQLite), upserted or truncated (PostgreSQL), which they could before;
+ * new events are still appended. req: DATA-INT-01 */
+static void test_dispute_0002_makes_old_events_append_only(void **state)
+{
+	struct fix *f = *state;
+	char *now;
+	int64_t n = 0;
+
+	/* Before the upgrade an old event could be changed (rolled back). */
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(anfu_db_exec(f->db,
+				      "UPDATE dispute_event SET note = 'x' WHERE "
+				      "dispute_id = 'd2' AND seq = 2",
+				      NULL, 0, NULL, NULL, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(anfu_db_rollback(f->db), 0);
+
+	upgrade(f);
+	if (f->pg)
+		assert_int_equal(
+			fixture_count(f->db,
+				      "SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = "
+				      "'dispute_event'::regclass "
+				      "AND t.tgname IN ('dispute_event_append_only', "
+				      "'dispute_event_no_truncate')",
+				      NULL),
+			2);
+	else
+		assert_int_equal(
+			fixture_count(f->db,
+				      "SELECT count(*) FROM sqlite_master WHERE type = "
+				      "'trigger' AND tbl_name = 'dispute_event' AND name IN "
+				      "('dispute_event_no_update', 'dispute_event_no_delete', "
+				      "'dispute_event_no_replace')",
+				      NULL),
+			3);
+	refused(f->db, "UPDATE dispute_event SET note = 'x' WHERE dispute_id = 'd2' AND seq = 2");
+	refused(f->db, "DELETE FROM dispute_event WHERE dispute_id = 'd1'");
+	refused(f->db, "INSERT INTO dispute_event (dispute_id, seq, at_ms, actor_id, actor_type, "
+		       "event, from_state, to_state, note) VALUES ('d2', 3, 1, 'a', 'b', 'c', "
+		       "'d', 'e', 'f') ON CONFLICT (dispute_id, seq) DO UPDATE SET note = 'f'");
+	if (f->pg)
+		refused(f->db, "TRUNCATE dispute_event");
+	else
+		refused(f->db,
+			"INSERT OR REPLACE INTO dispute_event (dispute_id, seq, at_ms, actor_id, "
+			"actor_type, event, from_state, to_state, note) VALUES ('d2', 3, 1, 'a', "
+			"'b', 'c', 'd', 'e', 'f')");
+	now = rows(f->db, "dispute_event", f->cols[W_DISPUTE_EVENT]);
+	assert_string_equal(now, f->rows[W_DISPUTE_EVENT]);
+	assert_int_equal(changes(f->db, "INSERT INTO dispute_event (dispute_id, seq, at_ms, "
+					"actor_id, actor_type, event, from_state, to_state, note) "
+					"VALUES ('d1', 2, 5005, 'op1', 'operator', 'take', 'open', "
+					"'in_progress', '')"),
+			 1);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM dispute_event", NULL), 5);
+	free(now);
+}
+
+int main(void)
+{
+	struct CMUnitTest tests[] = {
+/* Both engines; the PostgreSQL case is named "pg:<test>". */
+#define T(fn)                                             \
+	{ #fn, fn, setup, teardown, (void *)&on_sqlite }, \
+		{ "pg:" #fn, fn, setup, teardown, (void *)&on_pg }
+		T(test_upgrade_keeps_every_row_and_a_second_run_changes_nothing),
+		T(test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed),
+		T(test_bank_0005_keeps_old_withdrawals),
+		T(test_dispute_0002_makes_old_events_append_only),
+#undef T
+	};
+
+	fixture_pg_cases(tests, sizeof(tests) / sizeof(tests[0]));
+	return cmocka_run_group_tests(tests, NULL, fixture_pg_group_teardown);
+}

@@ -100,7 +100,7 @@ static bool fault_injected(struct anfu_audit *a)
 
 /* ---- validating an event ------------------------------------------------ */
 
-static bool looks_secret(const char *key)
+bool audit_key_looks_secret(const char *key)
 {
 	char low[128];
 	size_t n = strlen(key);
@@ -129,7 +129,7 @@ static int check_keys(const json_t *v, int depth, const char **ret_key)
 	if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, k, child)
 		{
-			if (looks_secret(k)) {
+			if (audit_key_looks_secret(k)) {
 				*ret_key = k;
 				return ANFU_EINVAL;
 			}
@@ -350,8 +350,18 @@ static int batch_fields(const struct anfu_audit_event *evs, size_t n, struct aud
 		if (!evs[i].actor)
 			return ANFU_EINVAL;
 		r = event_fields(&evs[i], &recs[i]);
-		if (r == 0)
-			r = details_text(evs[i].details, &texts[i]);
+		if (r < 0)
+			return r;
+		/* Text from anfu_audit_details_text: checked when it was made. */
+		if (!evs[i].details && evs[i].details_text) {
+			size_t len = strlen(evs[i].details_text);
+
+			if (len > ANFU_LIMIT_AUDIT_DETAILS_BYTES || evs[i].details_text[0] != '{')
+				return ANFU_EINVAL;
+			recs[i].f[AF_DETAILS] = (struct anfu_str){ evs[i].details_text, len };
+			continue;
+		}
+		r = details_text(evs[i].details, &texts[i]);
 		if (r < 0)
 			return r;
 		recs[i].f[AF_DETAILS] = (struct anfu_str){ texts[i].data, texts[i].len };

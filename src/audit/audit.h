@@ -51,6 +51,18 @@ struct anfu_audit_event {
 	const char *object_id;	 /* or "" */
 	const char *outcome;	 /* "success", "failure", "denied" */
 	const json_t *details;	 /* JSON object, no secrets, or NULL */
+	/* Or (details NULL) the details as anfu_audit_details_text() made
+	 * them: stored as they are, without jansson. */
+	const char *details_text;
+};
+
+/* One member of a record's details for anfu_audit_details_text(): a
+ * string s, JSON null when s is NULL, or the integer i when is_int. */
+struct anfu_audit_kv {
+	const char *key;
+	const char *s;
+	int64_t i;
+	bool is_int;
 };
 
 struct anfu_audit_cfg {
@@ -75,6 +87,18 @@ void anfu_audit_free(struct anfu_audit *a);
  * sequence number. */
 int anfu_audit_append(struct anfu_audit *a, struct anfu_db *db, const struct anfu_audit_event *ev,
 		      int64_t *ret_seq);
+
+/*
+ * Appends to out the details text an append stores for the JSON object of
+ * the n members kv (compact, keys sorted by byte: what jansson's dump
+ * gives), after the checks an append makes of a json_t's details: no
+ * credential-like key, UTF-8, at most ANFU_LIMIT_AUDIT_DETAILS_BYTES. The
+ * keys must come in strictly increasing strcmp order and need no JSON
+ * escaping. For a hot path (one record per ledger transfer): no json_t is
+ * made, packed, sorted or freed. ANFU_EINVAL for a refused member (out
+ * then holds part of the text), ANFU_ELIMIT beyond the size.
+ */
+int anfu_audit_details_text(struct anfu_buf *out, const struct anfu_audit_kv *kv, size_t n);
 
 /* Appends evs[0..n-1], in that order, inside the caller's open write
  * transaction on db, reading and moving the chain head once for the whole

@@ -95,6 +95,11 @@ struct anfu_audit {
 	struct anfu_store *store; /* borrowed, while running */
 };
 
+/* ---- append.c ------------------------------------------------------------ */
+
+/* True for a details key that looks like a credential (AUD-CNT-01). */
+bool audit_key_looks_secret(const char *key);
+
 /* ---- chain.c: canonical encodings and hashing ------------------------- */
 
 /* Appends the canonical encoding v1 of r (docs/audit.md). */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "base/assert.h"
 #include "base/buf.h"
 #include "base/err.h"
@@ -571,13 +572,21 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 		r = ledger_account_write_balances(db, &p->cr);
 	if (r == 0)
 		r = write_hold(db, b, t, p, id);
-	if (r == 0)
-		r = anfu_tx_audit(tx, "ledger.transfer", "ledger_transfer", id, "success",
-				  json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?}", "amount",
-					    (json_int_t)p->amount, "asset", t->asset,
-					    "debit_account", t->debit_account, "credit_account",
-					    t->credit_account, "code", t->code, "flags",
-					    (json_int_t)t->flags, "pending_id", t->pending_id));
+	if (r == 0) {
+		/* Keys in byte order: the text jansson would make of them. */
+		const struct anfu_audit_kv d[] = {
+			{ .key = "amount", .i = p->amount, .is_int = true },
+			{ .key = "asset", .s = t->asset },
+			{ .key = "code", .s = t->code },
+			{ .key = "credit_account", .s = t->credit_account },
+			{ .key = "debit_account", .s = t->debit_account },
+			{ .key = "flags", .i = t->flags, .is_int = true },
+			{ .key = "pending_id", .s = t->pending_id }, /* null when none */
+		};
+
+		r = anfu_tx_audit_kv(tx, "ledger.transfer", "ledger_transfer", id, "success", d,
+				     sizeof(d) / sizeof(d[0]));
+	}
 	if (r < 0)
 		return r;
 	b->cur.last_transfer = seq;

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "base/assert.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -92,6 +94,7 @@ static void record_free(struct tx_record *rec)
 {
 	free(rec->strings);
 	json_decref(rec->details);
+	free(rec->details_text);
 }
 
 void tx_truncate(struct anfu_tx *tx, size_t nrecs, size_t nhooks)
@@ -203,6 +206,33 @@ int anfu_tx_audit_as(struct anfu_tx *tx, const struct anfu_actor *actor, const c
 	ANFU_ASSERT(tx->nrecs <= ANFU_LIMIT_TX_RECORDS && tx->nrecs <= tx->caprecs);
 	record_fill(rec, actor, action, object_type, object_id, outcome);
 	rec->details = details;
+	rec->details_text = NULL;
+	return 0;
+}
+
+int anfu_tx_audit_kv(struct anfu_tx *tx, const char *action, const char *object_type,
+		     const char *object_id, const char *outcome, const struct anfu_audit_kv *kv,
+		     size_t n)
+{
+	struct anfu_buf b;
+	int r;
+
+	if (!tx)
+		return ANFU_EINVAL;
+	if (tx->fail)
+		return tx->fail;
+	anfu_buf_init(&b, ANFU_LIMIT_AUDIT_DETAILS_BYTES + 1);
+	r = anfu_audit_details_text(&b, kv, n);
+	if (r < 0) {
+		anfu_buf_free(&b);
+		return stage_fail(tx, r, "record", action);
+	}
+	r = anfu_tx_audit(tx, action, object_type, object_id, outcome, NULL);
+	if (r < 0) {
+		anfu_buf_free(&b);
+		return r;
+	}
+	tx->recs[tx->nrecs - 1].details_text = anfu_buf_steal(&b, NULL);
 	return 0;
 }
 
@@ -253,7 +283,8 @@ static int append_staged(struct anfu_tx *tx)
 	for (size_t i = 0; i < tx->nrecs; i++)
 		evs[i] = (struct anfu_audit_event){ &tx->recs[i].actor,	     tx->recs[i].action,
 						    tx->recs[i].object_type, tx->recs[i].object_id,
-						    tx->recs[i].outcome,     tx->recs[i].details };
+						    tx->recs[i].outcome,     tx->recs[i].details,
+						    tx->recs[i].details_text };
 	r = anfu_audit_append_batch(tx->ex->audit, tx->db, evs, tx->nrecs, NULL);
 	/* The one log line of this failure: the callers that see ANFU_EAUDIT
 	 * (the HTTP layer's 503, the refusal hook, the job runner) do not log

@@ -26,6 +26,7 @@ struct tx_record {
 	const char *action, *object_type, *object_id, *outcome;
 	char *strings;
 	json_t *details;
+	char *details_text; /* or this, from anfu_audit_details_text */
 };
 
 struct tx_hook {

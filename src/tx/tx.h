@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 struct anfu_store;
+struct anfu_audit_kv;
 struct anfu_audit;
 struct anfu_db;
 struct anfu_actor;
@@ -96,6 +97,14 @@ int anfu_tx_audit(struct anfu_tx *tx, const char *action, const char *object_typ
 int anfu_tx_audit_as(struct anfu_tx *tx, const struct anfu_actor *actor, const char *action,
 		     const char *object_type, const char *object_id, const char *outcome,
 		     json_t *details);
+
+/* The same with details made by anfu_audit_details_text from the n
+ * members kv (keys in strcmp order): the record jansson's json_t would
+ * give, for a record staged on every ledger transfer. A refused member
+ * fails the transaction like a bad record. */
+int anfu_tx_audit_kv(struct anfu_tx *tx, const char *action, const char *object_type,
+		     const char *object_id, const char *outcome, const struct anfu_audit_kv *kv,
+		     size_t n);
 
 /* Registers fn(ud) to run after a successful commit, after the hooks
  * registered before it; ud is borrowed until then (it must outlive

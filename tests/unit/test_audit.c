@@ -246,6 +246,126 @@ static void test_details_are_stored_compact_with_sorted_keys(void **state)
 	assert_string_equal(t.v, "{}");
 }
 
+/* Details made by anfu_audit_details_text are byte for byte jansson's
+ * compact sorted dump of the same object (what an append of a json_t
+ * stores), for integers at their limits, null, empty and plain strings,
+ * and strings jansson escapes or that carry UTF-8; and an append stores
+ * the text as it is. req: AUD-CNT-02 */
+static void test_details_text_is_what_jansson_would_store(void **state)
+{
+	static const char *const strs[] = {
+		"",
+		"CNY",
+		"acc_0123456789abcdefghijklm",
+		"a\"quote",
+		"back\\slash",
+		"line\nfeed",
+		"tab\tand\rcr",
+		"\x01\x1f ctl",
+		"del\x7f",
+		"slash/ok",
+		"支付 ok",
+		"\xe2\x80\xa8 ls",
+	};
+	static const int64_t ints[] = { 0, -1, 1, INT64_MAX, INT64_MIN, 123456789012345 };
+	struct anfu_fixture *f = *state;
+	struct text t;
+
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		const int64_t v = ints[i % (sizeof(ints) / sizeof(ints[0]))];
+		const struct anfu_audit_kv kv[] = {
+			{ .key = "amount", .i = v, .is_int = true },
+			{ .key = "b_null", .s = NULL },
+			{ .key = "code", .s = strs[i] },
+			{ .key = "z", .s = strs[(i + 1) % (sizeof(strs) / sizeof(strs[0]))] },
+		};
+		json_t *o = json_pack("{s:I, s:n, s:s, s:s}", "amount", (json_int_t)v, "b_null",
+				      "code", kv[2].s, "z", kv[3].s);
+		struct anfu_buf want, got;
+
+		assert_non_null(o);
+		anfu_buf_init(&want, 4096);
+		anfu_buf_init(&got, 4096);
+		{
+			char *dump = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+			assert_non_null(dump);
+			assert_int_equal(anfu_buf_appends(&want, dump), 0);
+			free(dump);
+		}
+		assert_int_equal(anfu_audit_details_text(&got, kv, 4), 0);
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.data, want.data, want.len);
+		if (i == 3) {
+			struct anfu_audit_event ev = { &test_actor, "test.kv", "",	"",
+						       "success",   NULL,      got.data };
+
+			assert_int_equal(anfu_db_begin(f->db), 0);
+			assert_int_equal(anfu_audit_append(f->audit, f->db, &ev, NULL), 0);
+			assert_int_equal(anfu_db_commit(f->db), 0);
+			text_of(f->db, "SELECT details FROM audit_log WHERE seq = $1", 1, &t);
+			assert_string_equal(t.v, want.data);
+		}
+		json_decref(o);
+		anfu_buf_free(&want);
+		anfu_buf_free(&got);
+	}
+	{
+		const struct anfu_audit_kv none[1] = { { .key = "x" } };
+		struct anfu_buf b;
+
+		anfu_buf_init(&b, 64);
+		assert_int_equal(anfu_audit_details_text(&b, none, 0), 0);
+		assert_string_equal(b.data, "{}");
+		anfu_buf_free(&b);
+	}
+}
+
+/* The text builder refuses what an append refuses of a json_t: a
+ * credential-like key, a string that is not UTF-8, details beyond the
+ * size limit (and at the limit they pass). req: AUD-CNT-01 */
+static void test_details_text_refuses_secrets_bad_utf8_and_oversize(void **state)
+{
+	static const char *const secret[] = { "password", "pin_hash", "access_token",
+					      "client_secret" };
+	char *big = malloc(ANFU_LIMIT_AUDIT_DETAILS_BYTES + 2);
+	struct anfu_buf b;
+	size_t room = ANFU_LIMIT_AUDIT_DETAILS_BYTES - sizeof("{\"k\":\"\"}") + 1;
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		const struct anfu_audit_kv kv[] = { { .key = secret[i], .s = "x" } };
+
+		anfu_buf_init(&b, 4096);
+		assert_int_equal(anfu_audit_details_text(&b, kv, 1), ANFU_EINVAL);
+		anfu_buf_free(&b);
+	}
+	{
+		const struct anfu_audit_kv kv[] = { { .key = "k", .s = "bad \xff utf8" } };
+
+		anfu_buf_init(&b, 4096);
+		assert_int_equal(anfu_audit_details_text(&b, kv, 1), ANFU_EINVAL);
+		anfu_buf_free(&b);
+	}
+	memset(big, 'a', room);
+	big[room] = '\0';
+	{
+		const struct anfu_audit_kv kv[] = { { .key = "k", .s = big } };
+
+		anfu_buf_init(&b, ANFU_LIMIT_AUDIT_DETAILS_BYTES * 2);
+		assert_int_equal(anfu_audit_details_text(&b, kv, 1), 0);
+		assert_int_equal(b.len, ANFU_LIMIT_AUDIT_DETAILS_BYTES);
+		anfu_buf_free(&b);
+		big[room] = 'a';
+		big[room + 1] = '\0';
+		anfu_buf_init(&b, ANFU_LIMIT_AUDIT_DETAILS_BYTES * 2);
+		assert_int_equal(anfu_audit_details_text(&b, kv, 1), ANFU_ELIMIT);
+		anfu_buf_free(&b);
+	}
+	free(big);
+}
+
 static void test_chain_length_follows_appends_and_checkpoints(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -1496,6 +1616,8 @@ int main(void)
 		T(test_batch_with_an_injected_fault_appends_nothing),
 #endif
 		T(test_credential_like_details_keys_are_refused),
+		T(test_details_text_is_what_jansson_would_store),
+		cmocka_unit_test(test_details_text_refuses_secrets_bad_utf8_and_oversize),
 		T(test_malformed_events_are_refused),
 		T(test_largest_accepted_record_exports_and_verifies),
 		T(test_checkpoint_goes_to_database_and_file),

@@ -790,7 +790,9 @@ static void test_remembered_mac_keys_equal_fresh_ones(void **state)
 	struct fixture *f = *state;
 	struct anfu_keys *k1 = init_and_load(f->data, ANFU_CRYPTO_INTL);
 	struct anfu_keys *k2 = NULL;
-	enum { N = ANFU_LIMIT_KEYS_MEMO + 8 };
+	enum {
+		N = ANFU_LIMIT_KEYS_MEMO + 8
+	};
 	char a[N][65], b[65], purpose[16];
 
 	assert_int_equal(anfu_keys_load(f->data, ANFU_CRYPTO_INTL, &k2), 0);
@@ -894,9 +896,9 @@ static void test_pin_key_matches_the_documented_derivation(void **state)
 	anfu_hex_encode(mac, sizeof(mac), hex);
 	assert_string_equal(hex,
 			    "1f88afbf3214e61625cbdd8fcd67892b9caea877d6e9d704ea6e9af5e0684798");
-	assert_int_equal(anfu_keys_pin_mac(k, "pin-0000000000000000", msg, sizeof(msg) - 1,
-					   untouched),
-			 ANFU_ENOTFOUND);
+	assert_int_equal(
+		anfu_keys_pin_mac(k, "pin-0000000000000000", msg, sizeof(msg) - 1, untouched),
+		ANFU_ENOTFOUND);
 	assert_int_equal(untouched[0], 7);
 	assert_int_equal(anfu_keys_mac(k, "payment_pin", msg, sizeof(msg) - 1, plain), 0);
 	assert_memory_not_equal(mac, plain, sizeof(mac));

@@ -206,22 +206,31 @@ static void chain_verifies(struct lt *t)
 		int64_t first, last;
 
 		snprintf(arg, sizeof(arg), "%" PRId64, s);
-		first = count(t, "SELECT first_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg);
-		last = count(t, "SELECT last_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg);
+		first = count(
+			t, "SELECT first_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)",
+			arg);
+		last = count(
+			t, "SELECT last_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)",
+			arg);
 		assert_int_equal(first, next);
-		assert_int_equal(count(t,
-				       "SELECT count(*) FROM ledger_transfer WHERE seq >= "
-				       "(SELECT first_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)) "
-				       "AND seq <= (SELECT last_transfer FROM ledger_batch "
-				       "WHERE seq = CAST($1 AS BIGINT)) AND batch_seq = CAST($1 AS BIGINT)",
-				       arg),
-				 last - first + 1);
-		fixture_text(t->f->db, "SELECT prev_hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg,
-			     text);
+		assert_int_equal(
+			count(t,
+			      "SELECT count(*) FROM ledger_transfer WHERE seq >= "
+			      "(SELECT first_transfer FROM ledger_batch WHERE seq = CAST($1 AS "
+			      "BIGINT)) "
+			      "AND seq <= (SELECT last_transfer FROM ledger_batch "
+			      "WHERE seq = CAST($1 AS BIGINT)) AND batch_seq = CAST($1 AS BIGINT)",
+			      arg),
+			last - first + 1);
+		fixture_text(t->f->db,
+			     "SELECT prev_hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)",
+			     arg, text);
 		assert_string_equal(text, prev);
 		assert_int_equal(ledger_batch_hash(t->f->db, t->f->hash, first, last, prev, got),
 				 0);
-		fixture_text(t->f->db, "SELECT hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg, text);
+		fixture_text(t->f->db,
+			     "SELECT hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg,
+			     text);
 		assert_string_equal(text, got);
 		memcpy(prev, got, sizeof(prev));
 		next = last + 1;
@@ -350,6 +359,19 @@ static void test_transfer_posts_both_legs_and_seals_its_batch(void **state)
 	fixture_text(t->f->db, "SELECT object_id FROM audit_log WHERE action = 'ledger.transfer'",
 		     NULL, text);
 	assert_string_equal(text, r.id);
+	/* Its details: what jansson's compact sorted dump made of them before
+	 * anfu_tx_audit_kv (a non-pending transfer's pending_id is null). */
+	fixture_text(t->f->db, "SELECT details FROM audit_log WHERE action = 'ledger.transfer'",
+		     NULL, text);
+	{
+		char want[FIXTURE_TEXT_MAX];
+
+		snprintf(want, sizeof(want),
+			 "{\"amount\":1,\"asset\":\"%s\",\"code\":\"%s\",\"credit_account\":\"%s\","
+			 "\"debit_account\":\"%s\",\"flags\":0,\"pending_id\":null}",
+			 x.asset, x.code, w.wallet, w.reserve);
+		assert_string_equal(text, want);
+	}
 	chain_verifies(t);
 }
 
@@ -1259,7 +1281,8 @@ static int join_ints(void *ud, const struct anfu_row *r)
 	char *out = ud;
 	size_t n = strlen(out);
 
-	(void)snprintf(out + n, FIXTURE_TEXT_MAX - n, "%s%" PRId64, n ? "," : "", anfu_row_int(r, 0));
+	(void)snprintf(out + n, FIXTURE_TEXT_MAX - n, "%s%" PRId64, n ? "," : "",
+		       anfu_row_int(r, 0));
 	return 0;
 }
 
@@ -1669,10 +1692,16 @@ static void test_property_random_commands_match_a_reference_model(void **state)
 /* Every case runs on SQLite and, named "pg:<test>", on PostgreSQL
  * (ANFU_TEST_PG_DSN; skipped, saying so, without it). T0 cases open their
  * fixture themselves, in the mode their setup chose. */
-#define T(fn)                                            \
-	{ #fn, fn, setup, teardown, NULL }, { "pg:" #fn, fn, setup_pg, teardown, NULL }
-#define T0(fn)                                          \
-	{ #fn, fn, fixture_pg_off, NULL, NULL }, { "pg:" #fn, fn, fixture_pg_on, fixture_pg_off, NULL }
+#define T(fn)                                           \
+	{ #fn, fn, setup, teardown, NULL },             \
+	{                                               \
+		"pg:" #fn, fn, setup_pg, teardown, NULL \
+	}
+#define T0(fn)                                                     \
+	{ #fn, fn, fixture_pg_off, NULL, NULL },                   \
+	{                                                          \
+		"pg:" #fn, fn, fixture_pg_on, fixture_pg_off, NULL \
+	}
 
 int main(void)
 {

@@ -380,6 +380,40 @@ static void test_staging_failure_fails_the_transaction(void **state)
 	assert_int_equal(records(f), 0);
 }
 
+/* anfu_tx_audit_kv: ud[0] the key of the second member. */
+static int kv_tx(struct anfu_tx *tx, void *ud)
+{
+	const char *key = ud;
+	const struct anfu_audit_kv kv[] = {
+		{ .key = "amount", .i = 42, .is_int = true },
+		{ .key = key, .s = "CNY" },
+	};
+
+	insert(tx, key, NULL);
+	(void)anfu_tx_audit_kv(tx, "test.kv", "thing", "thg_1", "success", kv, 2);
+	return 0;
+}
+
+/* A record staged with members commits with jansson's text of them; a
+ * credential-like key fails the transaction: no row, no record.
+ * req: AUD-CNT-01 */
+static void test_a_record_with_members_commits_or_fails_the_transaction(void **state)
+{
+	struct anfu_fixture *f = fx_of(state);
+	char details[FIXTURE_TEXT_MAX];
+
+	assert_int_equal(anfu_tx_run(f->tx, &alice, kv_tx, "asset"), 0);
+	assert_int_equal(rows(f), 1);
+	assert_int_equal(records(f), 1);
+	fixture_text(f->db, "SELECT details FROM audit_log WHERE seq = CAST($1 AS INTEGER)", "1",
+		     details);
+	assert_string_equal(details, "{\"amount\":42,\"asset\":\"CNY\"}");
+	assert_int_equal(anfu_tx_run(f->tx, &alice, kv_tx, "card_pin"), ANFU_EINVAL);
+	assert_int_equal(rows(f), 1);
+	assert_int_equal(records(f), 1);
+	assert_int_equal(verify(f), 0);
+}
+
 /* More records than ANFU_LIMIT_TX_RECORDS: the transaction fails. */
 static int many_tx(struct anfu_tx *tx, void *ud)
 {
@@ -729,6 +763,7 @@ int main(void)
 		T(test_refused_record_content_rolls_back),
 		T(test_commit_failure_rolls_back_and_runs_no_hook),
 		T(test_staging_failure_fails_the_transaction),
+		T(test_a_record_with_members_commits_or_fails_the_transaction),
 		T(test_records_beyond_the_limit_fail_the_transaction),
 		T(test_nested_run_is_refused),
 		T(test_function_that_commits_itself_fails_the_run),

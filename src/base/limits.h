@@ -243,6 +243,16 @@ _Static_assert(ANFU_LIMIT_NOTIFY_QUERY_BATCH <= ANFU_LIMIT_NOTIFY_PASS,
 #define ANFU_LIMIT_NOTIFY_SEND_BATCH 16
 _Static_assert(ANFU_LIMIT_NOTIFY_SEND_BATCH <= ANFU_LIMIT_NOTIFY_QUERY_BATCH,
 	       "a step handles messages of one query");
+/* Shortest time between the starts of two delivery passes of the
+ * notifier's thread, ms. A poke (every payment's notice pokes) within this
+ * time of the last pass waits for its end, so under load a pass finds
+ * many messages and claims and records up to ANFU_LIMIT_NOTIFY_SEND_BATCH
+ * of them in two commits, where a pass per poke made two commits for one
+ * or two messages; each commit holds the database's write lock through its
+ * fdatasync, and the ledger writer waits for it (docs/benchmarks.md §9.6).
+ * The first notice after a quiet spell goes at once; none waits longer
+ * than this, which nobody reading an SMS or a mail can tell. */
+#define ANFU_LIMIT_NOTIFY_PASS_GAP_MS 50
 /* Longest retry delay: doubling stops at a day, so a message to a host
  * that is down for a week is still tried daily. */
 #define ANFU_LIMIT_NOTIFY_RETRY_CAP_MS (24LL * 3600 * 1000)

@@ -426,23 +426,50 @@ static void deliver_now(struct anfu_notify *n)
 		anfu_log_error("notify.deliver", "delivery pass: %s", anfu_strerror(r));
 }
 
+int64_t notify_pass_due_ms(int64_t last_ms, int64_t now_ms)
+{
+	if (last_ms <= 0 || now_ms - last_ms >= ANFU_LIMIT_NOTIFY_PASS_GAP_MS)
+		return now_ms;
+	return last_ms + ANFU_LIMIT_NOTIFY_PASS_GAP_MS;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timespec mono_at(int64_t ms)
+{
+	return (struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+}
+
 static void *deliverer(void *p)
 {
 	struct anfu_notify *n = p;
+	int64_t last = 0;
 
 	(void)pthread_mutex_lock(&n->mu);
 	while (!n->stop) {
-		struct timespec ts;
+		struct timespec ts = mono_at(mono_ms() + 1000);
+		int64_t due;
 
-		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += 1;
 		while (!n->stop && !n->wake)
+			if (pthread_cond_timedwait(&n->cv, &n->mu, &ts) != 0)
+				break;
+		/* Pokes that come while the gap runs join this pass. */
+		due = notify_pass_due_ms(last, mono_ms());
+		ts = mono_at(due);
+		while (!n->stop && mono_ms() < due)
 			if (pthread_cond_timedwait(&n->cv, &n->mu, &ts) != 0)
 				break;
 		n->wake = false;
 		if (n->stop)
 			break;
 		(void)pthread_mutex_unlock(&n->mu);
+		last = mono_ms();
 		deliver_now(n);
 		(void)pthread_mutex_lock(&n->mu);
 	}

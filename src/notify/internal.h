@@ -54,6 +54,12 @@ void notify_stop(struct anfu_notify *n);
  * ANFU_LIMIT_NOTIFY_RETRY_CAP_MS. */
 int64_t notify_retry_delay_ms(int64_t base_s, int64_t attempts);
 
+/* deliver.c: when the delivery thread may start its next pass, on the
+ * monotonic clock in ms, given when its last one started (0: none yet):
+ * now after a quiet spell of ANFU_LIMIT_NOTIFY_PASS_GAP_MS or more, else
+ * that long after the last start. */
+int64_t notify_pass_due_ms(int64_t last_ms, int64_t now_ms);
+
 /*
  * smtp.c: formats the RFC 5322 message (CRLF lines, base64 body) into
  * out. from and to must be plain addresses without controls (ANFU_EINVAL);

@@ -660,6 +660,23 @@ static void test_retry_delays_double_up_to_a_cap(void **state)
 	assert_int_equal(notify_retry_delay_ms(INT64_MAX, 1), ANFU_LIMIT_NOTIFY_RETRY_CAP_MS);
 }
 
+/* The delivery thread's passes start at once after a quiet spell of the
+ * gap or more (and before any pass), else the gap after the last start:
+ * pokes within the gap wait and join one pass. */
+static void test_passes_keep_the_gap_between_their_starts(void **state)
+{
+	const int64_t g = ANFU_LIMIT_NOTIFY_PASS_GAP_MS, t = 1000000;
+
+	(void)state;
+	assert_int_equal(notify_pass_due_ms(0, t), t);
+	assert_int_equal(notify_pass_due_ms(t, t), t + g);
+	assert_int_equal(notify_pass_due_ms(t, t + 1), t + g);
+	assert_int_equal(notify_pass_due_ms(t, t + g - 1), t + g);
+	assert_int_equal(notify_pass_due_ms(t, t + g), t + g);
+	assert_int_equal(notify_pass_due_ms(t, t + g + 1), t + g + 1);
+	assert_int_equal(notify_pass_due_ms(t, t + 10 * g), t + 10 * g);
+}
+
 /* A message whose texts were swapped with another row's cannot be opened
  * and is failed at once rather than retried. */
 static void test_tampered_message_fails_without_retries(void **state)
@@ -819,6 +836,7 @@ int main(void)
 		T(test_email_reaches_a_real_smtp_sink),
 		T(test_refusing_relay_retries_with_doubling_delays_then_fails),
 		cmocka_unit_test(test_retry_delays_double_up_to_a_cap),
+		cmocka_unit_test(test_passes_keep_the_gap_between_their_starts),
 		T(test_tampered_message_fails_without_retries),
 		T(test_failed_pass_leaves_the_sent_count_untouched),
 		T(test_database_holds_no_plaintext_of_targets_or_texts),

@@ -19,13 +19,16 @@
 #include "http/http.h"
 
 /* POST /test/v1/pause/{name}/{action}: action arm (the next request to
- * reach name stops there, at most ANFU_LIMIT_PAUSE_MS), wait (until one
- * stopped, at most as long: {"stopped": bool}) or release (the stopped
- * request goes on, or the point is disarmed: {"released": bool}). */
+ * reach name stops there, at most ANFU_LIMIT_PAUSE_MS, and logs "pause
+ * point NAME stopped a request (arm N)": {"arm": N}) or release (the
+ * stopped request goes on, or the point is disarmed: {"released": bool}).
+ * No wait action: a request for it could be queued on the stopped
+ * request's worker thread; tests wait for the log line. */
 int anfu_api_test_pause(struct anfu_req *req, struct anfu_resp *resp)
 {
 	struct anfu_str n = anfu_req_param(req, "name"), a = anfu_req_param(req, "action");
 	char *name = NULL;
+	uint64_t arm = 0;
 	int r = strcmp(req->client_ip, "127.0.0.1") == 0 || strcmp(req->client_ip, "::1") == 0
 			? 0
 			: ANFU_ENOTFOUND;
@@ -37,15 +40,10 @@ int anfu_api_test_pause(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return r;
 	if (anfu_str_eqc(a, "arm")) {
-		r = anfu_pause_arm(name, ANFU_LIMIT_PAUSE_MS);
+		r = anfu_pause_arm(name, ANFU_LIMIT_PAUSE_MS, &arm);
 		if (r < 0)
 			return r;
-		resp->body = json_pack("{s:s,s:b}", "name", name, "armed", 1);
-	} else if (anfu_str_eqc(a, "wait")) {
-		r = anfu_pause_wait(name, ANFU_LIMIT_PAUSE_MS);
-		if (r < 0 && r != ANFU_ETIMEDOUT && r != ANFU_ENOTFOUND)
-			return r;
-		resp->body = json_pack("{s:s,s:b}", "name", name, "stopped", r == 0);
+		resp->body = json_pack("{s:s,s:I}", "name", name, "arm", (json_int_t)arm);
 	} else if (anfu_str_eqc(a, "release")) {
 		r = anfu_pause_release(name);
 		if (r < 0 && r != ANFU_ENOTFOUND)

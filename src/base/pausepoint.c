@@ -7,6 +7,7 @@
 #ifdef ANFU_TEST_HOOKS
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@ enum pause_state {
 struct pause_point {
 	enum pause_state state;
 	int64_t max_ms;
+	uint64_t arm; /* the arming's number, in the log line */
 	char name[ANFU_LIMIT_PAUSE_NAME + 1];
 };
 
@@ -35,6 +37,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
 static pthread_once_t cv_once = PTHREAD_ONCE_INIT;
 static struct pause_point points[ANFU_LIMIT_PAUSE_POINTS];
+static uint64_t arms; /* armings so far */
 
 /* Waits are bounded on the monotonic clock: the test clock may be moved
  * or frozen while a request stops. */
@@ -83,8 +86,9 @@ static struct timespec deadline_of(int64_t max_ms)
 	return t;
 }
 
-int anfu_pause_arm(const char *name, int64_t max_ms)
+int anfu_pause_arm(const char *name, int64_t max_ms, uint64_t *ret_arm)
 {
+	uint64_t arm = 0;
 	struct pause_point *pt;
 	int r = 0;
 
@@ -103,9 +107,12 @@ int anfu_pause_arm(const char *name, int64_t max_ms)
 	if (r == 0) {
 		pt->state = PAUSE_ARMED;
 		pt->max_ms = max_ms;
+		pt->arm = arm = ++arms;
 		memcpy(pt->name, name, strlen(name) + 1);
 	}
 	(void)pthread_mutex_unlock(&mu);
+	if (r == 0 && ret_arm)
+		*ret_arm = arm;
 	return r;
 }
 
@@ -127,7 +134,9 @@ int anfu_pause_at(const char *name)
 	pt->state = PAUSE_STOPPED;
 	until = deadline_of(pt->max_ms);
 	(void)pthread_cond_broadcast(&cv);
-	anfu_log_info("test.pause", "stopped at pause point %s", name);
+	/* API tests wait for this line to know the request stopped. */
+	anfu_log_info("test.pause", "pause point %s stopped a request (arm %" PRIu64 ")", name,
+		      pt->arm);
 	while (pt->state == PAUSE_STOPPED && r == 0)
 		if (pthread_cond_timedwait(&cv, &mu, &until) == ETIMEDOUT &&
 		    pt->state == PAUSE_STOPPED)

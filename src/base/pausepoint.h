@@ -19,10 +19,12 @@
 #ifdef ANFU_TEST_HOOKS
 /* Arms point name (1..ANFU_LIMIT_PAUSE_NAME bytes): the next caller of
  * anfu_pause_at(name) stops there for at most max_ms (1 ..
- * ANFU_LIMIT_PAUSE_MS). Arming an armed point sets its bound again.
- * 0; ANFU_EINVAL (bad name or bound), ANFU_EEXIST (a caller is still
- * stopped at name), ANFU_ELIMIT (ANFU_LIMIT_PAUSE_POINTS points in use). */
-int anfu_pause_arm(const char *name, int64_t max_ms);
+ * ANFU_LIMIT_PAUSE_MS) and logs "pause point NAME stopped a request (arm
+ * N)" (test.pause), N the arming's number, into *ret_arm when not NULL.
+ * Arming an armed point sets its bound and number again. 0; ANFU_EINVAL
+ * (bad name or bound), ANFU_EEXIST (a caller is still stopped at name),
+ * ANFU_ELIMIT (ANFU_LIMIT_PAUSE_POINTS points in use). */
+int anfu_pause_arm(const char *name, int64_t max_ms, uint64_t *ret_arm);
 
 /* The pause point name: returns at once when name is not armed (0);
  * otherwise disarms it, stops the calling thread until anfu_pause_release
@@ -30,7 +32,8 @@ int anfu_pause_arm(const char *name, int64_t max_ms);
 int anfu_pause_at(const char *name);
 
 /* Waits at most max_ms (1 .. ANFU_LIMIT_PAUSE_MS) until a caller stops at
- * name. 0 when one is stopped there; ANFU_ETIMEDOUT when none came in
+ * name (for in-process tests; an API test waits for the log line, as a
+ * request over HTTP may share the stopped request's worker thread). 0 when one is stopped there; ANFU_ETIMEDOUT when none came in
  * time; ANFU_ENOTFOUND when name is neither armed nor holding a caller;
  * ANFU_EINVAL for a bad name or bound. */
 int anfu_pause_wait(const char *name, int64_t max_ms);

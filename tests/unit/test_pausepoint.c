@@ -59,7 +59,7 @@ static void test_a_point_not_armed_does_not_pause(void **state)
 	assert_int_equal(anfu_pause_wait("t.idle", 1000), ANFU_ENOTFOUND);
 	assert_int_equal(anfu_pause_release("t.idle"), ANFU_ENOTFOUND);
 	/* Another point armed does not stop this one. */
-	assert_int_equal(anfu_pause_arm("t.other", 1000), 0);
+	assert_int_equal(anfu_pause_arm("t.other", 1000, NULL), 0);
 	assert_int_equal(anfu_pause_at("t.idle"), 0);
 	assert_int_equal(anfu_pause_release("t.other"), 0);
 	assert_int_equal(anfu_pause_at("t.other"), 0);
@@ -71,12 +71,12 @@ static void test_an_armed_point_stops_its_first_caller_until_released(void **sta
 	pthread_t th;
 
 	(void)state;
-	assert_int_equal(anfu_pause_arm("t.stop", ANFU_LIMIT_PAUSE_MS), 0);
+	assert_int_equal(anfu_pause_arm("t.stop", ANFU_LIMIT_PAUSE_MS, NULL), 0);
 	assert_int_equal(pthread_create(&th, NULL, call_at, &c), 0);
 	assert_int_equal(anfu_pause_wait("t.stop", ANFU_LIMIT_PAUSE_MS), 0);
 	/* Stopped: it cannot have returned, and the point is taken. */
 	assert_false(is_done(&c));
-	assert_int_equal(anfu_pause_arm("t.stop", 1000), ANFU_EEXIST);
+	assert_int_equal(anfu_pause_arm("t.stop", 1000, NULL), ANFU_EEXIST);
 	/* One-shot: a second caller passes while the first is stopped. */
 	assert_int_equal(anfu_pause_at("t.stop"), 0);
 	assert_false(is_done(&c));
@@ -87,14 +87,14 @@ static void test_an_armed_point_stops_its_first_caller_until_released(void **sta
 	/* Released and gone: the next caller passes, the point can be armed. */
 	assert_int_equal(anfu_pause_at("t.stop"), 0);
 	assert_int_equal(anfu_pause_release("t.stop"), ANFU_ENOTFOUND);
-	assert_int_equal(anfu_pause_arm("t.stop", 1000), 0);
+	assert_int_equal(anfu_pause_arm("t.stop", 1000, NULL), 0);
 	assert_int_equal(anfu_pause_release("t.stop"), 0);
 }
 
 static void test_a_stop_not_released_ends_at_its_bound(void **state)
 {
 	(void)state;
-	assert_int_equal(anfu_pause_arm("t.bound", 30), 0);
+	assert_int_equal(anfu_pause_arm("t.bound", 30, NULL), 0);
 	assert_int_equal(anfu_pause_at("t.bound"), ANFU_ETIMEDOUT);
 	/* The point is free again: nothing left to release, it passes. */
 	assert_int_equal(anfu_pause_release("t.bound"), ANFU_ENOTFOUND);
@@ -104,7 +104,7 @@ static void test_a_stop_not_released_ends_at_its_bound(void **state)
 static void test_a_wait_for_a_caller_ends_at_its_bound(void **state)
 {
 	(void)state;
-	assert_int_equal(anfu_pause_arm("t.wait", 1000), 0);
+	assert_int_equal(anfu_pause_arm("t.wait", 1000, NULL), 0);
 	assert_int_equal(anfu_pause_wait("t.wait", 30), ANFU_ETIMEDOUT);
 	/* Released before anyone came: disarmed, the next caller passes. */
 	assert_int_equal(anfu_pause_release("t.wait"), 0);
@@ -119,18 +119,35 @@ static void test_bad_names_and_bounds_are_refused(void **state)
 	(void)state;
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	assert_int_equal(anfu_pause_arm(NULL, 1000), ANFU_EINVAL);
-	assert_int_equal(anfu_pause_arm("", 1000), ANFU_EINVAL);
-	assert_int_equal(anfu_pause_arm(longname, 1000), ANFU_EINVAL);
-	assert_int_equal(anfu_pause_arm("t.bad", 0), ANFU_EINVAL);
-	assert_int_equal(anfu_pause_arm("t.bad", ANFU_LIMIT_PAUSE_MS + 1), ANFU_EINVAL);
+	assert_int_equal(anfu_pause_arm(NULL, 1000, NULL), ANFU_EINVAL);
+	assert_int_equal(anfu_pause_arm("", 1000, NULL), ANFU_EINVAL);
+	assert_int_equal(anfu_pause_arm(longname, 1000, NULL), ANFU_EINVAL);
+	assert_int_equal(anfu_pause_arm("t.bad", 0, NULL), ANFU_EINVAL);
+	assert_int_equal(anfu_pause_arm("t.bad", ANFU_LIMIT_PAUSE_MS + 1, NULL), ANFU_EINVAL);
 	assert_int_equal(anfu_pause_wait("t.bad", 0), ANFU_EINVAL);
 	assert_int_equal(anfu_pause_release(NULL), ANFU_EINVAL);
 	assert_int_equal(anfu_pause_at(NULL), 0);
 	/* The longest name is a name. */
 	longname[ANFU_LIMIT_PAUSE_NAME] = '\0';
-	assert_int_equal(anfu_pause_arm(longname, 1000), 0);
+	assert_int_equal(anfu_pause_arm(longname, 1000, NULL), 0);
 	assert_int_equal(anfu_pause_release(longname), 0);
+}
+
+static void test_each_arming_has_a_new_number(void **state)
+{
+	uint64_t a = 0, b = 0, c = 0;
+
+	(void)state;
+	assert_int_equal(anfu_pause_arm("t.num", 1000, &a), 0);
+	assert_int_equal(anfu_pause_arm("t.num", 1000, &b), 0);
+	assert_int_equal(anfu_pause_arm("t.num2", 1000, &c), 0);
+	assert_true(a > 0 && b > a && c > b);
+	assert_int_equal(anfu_pause_release("t.num"), 0);
+	assert_int_equal(anfu_pause_release("t.num2"), 0);
+	/* A refused arming writes no number. */
+	a = 7;
+	assert_int_equal(anfu_pause_arm("", 1000, &a), ANFU_EINVAL);
+	assert_int_equal(a, 7);
 }
 
 static void test_the_table_has_a_fixed_size(void **state)
@@ -140,16 +157,16 @@ static void test_the_table_has_a_fixed_size(void **state)
 	(void)state;
 	for (int i = 0; i < ANFU_LIMIT_PAUSE_POINTS; i++) {
 		(void)snprintf(name, sizeof(name), "t.full.%d", i);
-		assert_int_equal(anfu_pause_arm(name, 1000), 0);
+		assert_int_equal(anfu_pause_arm(name, 1000, NULL), 0);
 	}
-	assert_int_equal(anfu_pause_arm("t.full.more", 1000), ANFU_ELIMIT);
+	assert_int_equal(anfu_pause_arm("t.full.more", 1000, NULL), ANFU_ELIMIT);
 	/* Arming an armed point takes no new place. */
-	assert_int_equal(anfu_pause_arm("t.full.0", 1000), 0);
+	assert_int_equal(anfu_pause_arm("t.full.0", 1000, NULL), 0);
 	for (int i = 0; i < ANFU_LIMIT_PAUSE_POINTS; i++) {
 		(void)snprintf(name, sizeof(name), "t.full.%d", i);
 		assert_int_equal(anfu_pause_release(name), 0);
 	}
-	assert_int_equal(anfu_pause_arm("t.full.more", 1000), 0);
+	assert_int_equal(anfu_pause_arm("t.full.more", 1000, NULL), 0);
 	assert_int_equal(anfu_pause_release("t.full.more"), 0);
 }
 
@@ -161,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_a_stop_not_released_ends_at_its_bound),
 		cmocka_unit_test(test_a_wait_for_a_caller_ends_at_its_bound),
 		cmocka_unit_test(test_bad_names_and_bounds_are_refused),
+		cmocka_unit_test(test_each_arming_has_a_new_number),
 		cmocka_unit_test(test_the_table_has_a_fixed_size),
 	};
 

@@ -45,8 +45,8 @@ static void cv_init(void)
 {
 	pthread_condattr_t a;
 
-	if (pthread_condattr_init(&a) != 0 ||
-	    pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0 || pthread_cond_init(&cv, &a) != 0) {
+	if (pthread_condattr_init(&a) != 0 || pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&cv, &a) != 0) {
 		anfu_log_error("test.pause", "cannot make the pause points' condition variable");
 		abort(); /* like out of memory: nothing to go on with */
 	}

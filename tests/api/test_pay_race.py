@@ -6,8 +6,8 @@ competing request runs to completion; then the first goes on.
 
 (a) the order's number made meanwhile by the other request: the first
     request's command sees the race (nothing committed), looks again and
-    answers the other request's order (existed), never a second order or
-    payment;
+    answers the other request's order (existed), or out_trade_no_conflict
+    when that order has other contents, never a second order or payment;
 (b) the payment code used meanwhile by another till: the command's re-check
     refuses paycode_used and nothing of the losing request commits (no
     order, no audit record, no transfer).
@@ -160,6 +160,33 @@ def test_a_code_collection_that_lost_its_number_answers_the_winners_order(d):
     assert first.status_code == 200, first.text
     assert first.json()["existed"] is True and first.json()["id"] == won["id"]
     assert first.json()["state"] == "paid"
+    paid_once(d, otn, won["id"], c.id)
+    after = world(d, c)
+    only_the_winners(d, before, after, won)
+    assert before["codes"] == [("live", None)] and after["codes"] == [("used", won["id"])]
+
+
+def test_a_code_collection_that_lost_its_number_to_other_contents_is_refused(d):
+    """(a) As above, but the second till's order of the number has another
+    amount: the first's command finds the number taken, nothing of it
+    commits, and its second look refuses it: 409 out_trade_no_conflict
+    (field out_trade_no); only the second's order exists, paid once.
+    req: FUNC-PAY-21"""
+    s = d.s
+    c = customer(s, funds=1000)
+    code = issue(c)["code"]
+    tills = [merchant_user(d, MERCHANT) for _ in range(2)]
+    otn = "RC" + uuid.uuid4().hex[:16]
+    before = world(d, c)
+    send = lambda: collect(tills[0], code, 400, out_trade_no=otn)  # noqa: E731
+    with stopped_first(s, tills[0], send) as first:
+        fresh(tills[1])
+        second = collect(tills[1], code, 500, out_trade_no=otn)
+        assert second.status_code == 201, second.text
+    first = first[0]
+    assert first.status_code == 409 and err(first) == "out_trade_no_conflict", first.text
+    assert first.json()["error"]["field"] == "out_trade_no"
+    won = second.json()
     paid_once(d, otn, won["id"], c.id)
     after = world(d, c)
     only_the_winners(d, before, after, won)

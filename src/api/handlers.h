@@ -40,6 +40,8 @@ int anfu_api_test_deliver(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_test_jobs(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_test_jobs_hold(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_test_pwhash(struct anfu_req *req, struct anfu_resp *resp);
+/* testpause.c */
+int anfu_api_test_pause(struct anfu_req *req, struct anfu_resp *resp);
 #endif
 
 #endif

@@ -921,4 +921,17 @@ _Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS + 1 <= ANFU_LIMIT_TX_RECORDS,
  * staff; 32 notices keep one writer command short. */
 #define ANFU_LIMIT_IAM_MERCHANT_NOTICE_USERS 32
 
+/* ---- test hooks: pause points (issue 11, wave 6; base/pausepoint.h) ---- */
+/* Pause points armed at once: a race test holds one request, rarely two;
+ * 8 leaves room for tests of other modules without growing a table. */
+#define ANFU_LIMIT_PAUSE_POINTS 8
+/* Bytes of a pause point's name ("pay.order_pay"): a module's name and a
+ * place, well inside a route's path parameter. */
+#define ANFU_LIMIT_PAUSE_NAME 48
+/* The longest a request stops at a pause point, and a test waits for one
+ * to stop (ms): a race test needs the competing request's time (well
+ * under a second); 20 s stays below the API tests' 30 s client timeout,
+ * so a test that forgets the release gets its answer, not a hang. */
+#define ANFU_LIMIT_PAUSE_MS 20000
+
 #endif

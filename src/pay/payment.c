@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/pausepoint.h"
 #include "base/money.h"
 #include "base/refusal.h"
 #include "base/str.h"
@@ -512,6 +513,10 @@ int pay_order_pay(struct anfu_pay *p, const struct anfu_actor *actor,
 		}
 		req->order_id = o->id;
 		req->request_id = request_id;
+		/* Test builds: a race test stops a request here, after its
+		 * pre-checks and before its command (docs/testing.md, "Pause
+		 * points"); nothing in production builds. */
+		(void)anfu_pause_at("pay.order_pay");
 		r = run(p, actor, req, q, existed ? NULL : o, &out, &raced);
 		if (!raced)
 			break;

@@ -139,6 +139,13 @@ int anfu_api_metrics(struct anfu_req *req, struct anfu_resp *resp)
 		r = anfu_hist_render(&anfu_store_commit_hist, "anfu_db_commit_duration_seconds", "",
 				     &b);
 	if (r == 0)
+		r = anfu_buf_appends(&b, "# HELP anfu_db_write_lock_wait_seconds Wait of a SQLite "
+					 "write transaction for the process's write lock.\n"
+					 "# TYPE anfu_db_write_lock_wait_seconds histogram\n");
+	if (r == 0)
+		r = anfu_hist_render(&anfu_store_wlock_wait_hist, "anfu_db_write_lock_wait_seconds",
+				     "", &b);
+	if (r == 0)
 		r = anfu_buf_appendf(&b,
 				     "# HELP anfu_audit_chain_length Sequence number of the newest "
 				     "audit record.\n"

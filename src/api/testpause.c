@@ -20,7 +20,7 @@
 
 /* POST /test/v1/pause/{name}/{action}: action arm (the next request to
  * reach name stops there, at most ANFU_LIMIT_PAUSE_MS, and logs "pause
- * point NAME stopped a request (arm N)": {"arm": N}) or release (the
+ * point NAME stopped a request (arm N)": {"arm": N}) or resume (the
  * stopped request goes on, or the point is disarmed: {"released": bool}).
  * No wait action: a request for it could be queued on the stopped
  * request's worker thread; tests wait for the log line. */
@@ -44,7 +44,7 @@ int anfu_api_test_pause(struct anfu_req *req, struct anfu_resp *resp)
 		if (r < 0)
 			return r;
 		resp->body = json_pack("{s:s,s:I}", "name", name, "arm", (json_int_t)arm);
-	} else if (anfu_str_eqc(a, "release")) {
+	} else if (anfu_str_eqc(a, "resume")) {
 		r = anfu_pause_release(name);
 		if (r < 0 && r != ANFU_ENOTFOUND)
 			return r;

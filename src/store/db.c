@@ -15,6 +15,7 @@
 #include "store/store.h"
 
 struct anfu_hist anfu_store_commit_hist;
+struct anfu_hist anfu_store_wlock_wait_hist;
 
 /* ---- rows -------------------------------------------------------------- */
 

@@ -27,6 +27,7 @@
 
 #include <sqlite3.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -639,6 +640,7 @@ static bool wl_wait(struct sq_wlock *w, struct wl_waiter *me, int timeout_ms)
 static int wl_take(struct sq_wlock *w, int timeout_ms)
 {
 	struct wl_waiter me = { .self = pthread_self() };
+	int64_t t0;
 	bool got;
 
 	pthread_mutex_lock(&w->mu);
@@ -646,14 +648,18 @@ static int wl_take(struct sq_wlock *w, int timeout_ms)
 		w->held = true;
 		w->owner = me.self;
 		pthread_mutex_unlock(&w->mu);
+		anfu_hist_observe(&anfu_store_wlock_wait_hist, 0);
 		return 1;
 	}
 	if (pthread_equal(w->owner, me.self)) {
 		pthread_mutex_unlock(&w->mu);
 		return 0;
 	}
+	t0 = anfu_clock_mono_us();
 	got = wl_wait(w, &me, timeout_ms);
 	pthread_mutex_unlock(&w->mu);
+	if (got)
+		anfu_hist_observe(&anfu_store_wlock_wait_hist, anfu_clock_mono_us() - t0);
 	return got ? 1 : -1;
 }
 

@@ -195,6 +195,10 @@ int anfu_db_lease_release(struct anfu_db *db, int32_t key);
 
 /* Commit latency of every anfu_db_commit(), for /metrics. */
 extern struct anfu_hist anfu_store_commit_hist;
+/* How long each write transaction on SQLite waited for the process's write
+ * lock of its file (held by another connection's transaction, or by the
+ * checkpointer's RESTART), for /metrics; a take without waiting counts 0. */
+extern struct anfu_hist anfu_store_wlock_wait_hist;
 
 /* How often, since the process started, an SQLite connection of this
  * process slept in its busy handler (the write lock held by another

@@ -30,6 +30,9 @@ def test_metrics_are_prometheus_text(server):
     assert re.search(r'^anfu_http_request_duration_seconds_bucket\{method="GET",route="/healthz",'
                      r'le="\+Inf"\} \d+$', text, re.M)
     assert re.search(r"^anfu_db_commit_duration_seconds_count\{\} \d+$", text, re.M)
+    if server.pg_db is None:  # SQLite: the process's write lock
+        m = re.search(r"^anfu_db_write_lock_wait_seconds_count\{\} (\d+)$", text, re.M)
+        assert m and int(m.group(1)) >= 1
     m = re.search(r"^anfu_audit_chain_length (\d+)$", text, re.M)
     assert m and int(m.group(1)) >= 5
 

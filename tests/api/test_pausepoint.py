@@ -21,9 +21,9 @@ def test_arm_numbers_each_arming_and_release_disarms(server):
     assert first["name"] == "test.route" and first["arm"] >= 1
     r = hook(server, "test.route", "arm")
     assert r.status_code == 200 and r.json()["arm"] > first["arm"], r.text
-    r = hook(server, "test.route", "release")
+    r = hook(server, "test.route", "resume")
     assert r.status_code == 200 and r.json() == {"name": "test.route", "released": True}
-    r = hook(server, "test.route", "release")
+    r = hook(server, "test.route", "resume")
     assert r.status_code == 200 and r.json() == {"name": "test.route", "released": False}
 
 
@@ -39,7 +39,7 @@ def test_an_unknown_action_or_overlong_name_is_refused(server):
     assert r.json()["error"]["field"] == "name"
     r = hook(server, "n" * 48, "arm")
     assert r.status_code == 200, r.text
-    r = hook(server, "n" * 48, "release")
+    r = hook(server, "n" * 48, "resume")
     assert r.status_code == 200 and r.json()["released"] is True
-    r = hook(server, "test.route2", "release")
+    r = hook(server, "test.route2", "resume")
     assert r.status_code == 200 and r.json()["released"] is False

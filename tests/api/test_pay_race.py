@@ -75,9 +75,9 @@ def stopped_first(s, first, send):
         try:
             s.wait_log("pause point %s stopped a request (arm %d)" % (POINT, arm))
             yield answer
-            assert pause(s, "release")["released"] is True
+            assert pause(s, "resume")["released"] is True
         finally:
-            pause(s, "release")
+            pause(s, "resume")
             answer.append(fut.result())
 
 

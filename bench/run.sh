@@ -889,6 +889,7 @@ d = lambda k: b.get(k, 0) - a.get(k, 0)
 bc = d('anfu_ledger_batches_total{outcome="committed"}')
 bt, bs = d("anfu_ledger_transfers_total"), d("anfu_ledger_batch_duration_seconds_sum{}")
 cc, cs = d("anfu_db_commit_duration_seconds_count{}"), d("anfu_db_commit_duration_seconds_sum{}")
+wc, ws = d("anfu_db_write_lock_wait_seconds_count{}"), d("anfu_db_write_lock_wait_seconds_sum{}")
 def route(method, r):
     k = 'anfu_http_request_duration_seconds_%s{method="%s",route="%s",}'
     c, s = d(k % ("count", method, r)), d(k % ("sum", method, r))
@@ -897,10 +898,12 @@ what = sys.argv[5]
 routes = ", ".join("%s %s" % (lab, route(*mr.split(":", 1)))
                    for lab, _, mr in (w.partition("=") for w in sys.argv[6:]))
 print("ledger writer: %d batches, %.2f transfers per batch, %.2f ms per batch, busy %.0f %% of the run; "
-      "durable commits (all threads): %.1f per %s, %.2f ms each on average; "
+      "durable commits (all threads): %.2f per %s, %.2f ms each on average; "
+      "waits for the write lock: %.1f ms per second of the run (%.2f ms per write transaction); "
       "server-side mean (handler to response): %s"
       % (bc, bt / bc if bc else 0, 1000 * bs / bc if bc else 0, 100 * bs / secs if secs else 0,
-         cc / n, what, 1000 * cs / cc if cc else 0, routes))
+         cc / n, what, 1000 * cs / cc if cc else 0, 1000 * ws / secs if secs else 0,
+         1000 * ws / wc if wc else 0, routes))
 PY
 }
 

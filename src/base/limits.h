@@ -410,18 +410,6 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
  * SQLite allocates the cache as pages are used, so a connection that reads
  * little (most request threads) stays small. */
 #define ANFU_LIMIT_DB_CACHE_KIB 16384
-/* Memory map of a SQLite database file, bytes (PRAGMA mmap_size; SQLite's
- * default is none). In WAL mode a connection drops its whole page cache
- * whenever another connection committed, so with the writer committing
- * every few milliseconds every request thread read its pages back with
- * pread(): 7-8 % of anfud's CPU under payment load (docs/benchmarks.md
- * §9.6). Mapped, those reads are memory reads of the kernel's page cache.
- * SQLite maps read-only (writes still go through write()), so a stray
- * pointer cannot change the file; an I/O error on a mapped page is a
- * SIGBUS that ends anfud, which loses nothing acknowledged (every commit
- * is durable before it is answered). Address space, not memory: 1 GiB per
- * connection covers a database of that size and leaves the rest read. */
-#define ANFU_LIMIT_DB_MMAP_BYTES (1024LL * 1024 * 1024)
 /* WAL checkpoints (store/sqlite_ckpt.h): a commit that leaves the WAL at
  * this many pages or more wakes the database's checkpointer thread
  * (SQLite's own automatic threshold, 4 MiB of 4 KiB pages); at the second,

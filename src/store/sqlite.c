@@ -1011,15 +1011,6 @@ static int configure(struct sq_db *d, const struct anfu_store_cfg *cfg)
 			       ANFU_LIMIT_DB_CACHE_KIB);
 		r = run(d, sql);
 	}
-	/* Reads through a memory map (limits.h: what it saves, and why a
-	 * read-only map is safe). */
-	if (r == 0) {
-		char sql[64];
-
-		(void)snprintf(sql, sizeof(sql), "PRAGMA mmap_size = %lld",
-			       (long long)ANFU_LIMIT_DB_MMAP_BYTES);
-		r = run(d, sql);
-	}
 	return r;
 }
 

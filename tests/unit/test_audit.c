@@ -250,7 +250,7 @@ static void test_details_are_stored_compact_with_sorted_keys(void **state)
  * compact sorted dump of the same object (what an append of a json_t
  * stores), for integers at their limits, null, empty and plain strings,
  * and strings jansson escapes or that carry UTF-8; and an append stores
- * the text as it is. req: AUD-CNT-02 */
+ * the text as it is. */
 static void test_details_text_is_what_jansson_would_store(void **state)
 {
 	static const char *const strs[] = {

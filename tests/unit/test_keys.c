@@ -784,7 +784,7 @@ static void test_blind_index_differs_between_master_keys_and_profiles(void **sta
 /* The derived keys a key set remembers (keyring.c's memo) give the MACs
  * a fresh key set computes: purposes that are prefixes of each other stay
  * apart, a purpose asked for again gets its own key back, and purposes
- * beyond the memo's room are still right. req: DATA-KEY-01 */
+ * beyond the memo's room are still right. req: DATA-ENC-03 */
 static void test_remembered_mac_keys_equal_fresh_ones(void **state)
 {
 	struct fixture *f = *state;

@@ -976,16 +976,22 @@ struct card_notice {
 /* x went to the card (the command that made it sending: once per refund). */
 static const struct card_notice card_sending = {
 	"pay.refund_card",
-	"退款通知", "无法退回安付钱包，已退往您的银行卡 ", "，请留意银行到账。",
-	"Refund notice", " could not go back to your anfu wallet; it is being paid to your bank card ",
+	"退款通知",
+	"无法退回安付钱包，已退往您的银行卡 ",
+	"，请留意银行到账。",
+	"Refund notice",
+	" could not go back to your anfu wallet; it is being paid to your bank card ",
 	"."
 };
 /* The bank failed x's credit (the command that ended x failed: once per
  * refund); the amount is the merchant's again (docs/payments.md). */
 static const struct card_notice card_failed_merchant = {
 	"pay.refund_card_failed",
-	"退款未成功通知", "退往银行卡 ", " 未成功，款项已退回商户，请联系商户重新退款。",
-	"Refund failed", " to your bank card ",
+	"退款未成功通知",
+	"退往银行卡 ",
+	" 未成功，款项已退回商户，请联系商户重新退款。",
+	"Refund failed",
+	" to your bank card ",
 	" did not go through; the money went back to the merchant, who can refund you again."
 };
 /* The same for a refund out of a held escrow: the amount is in the
@@ -993,10 +999,12 @@ static const struct card_notice card_failed_merchant = {
  * payer's confirmation or the deadline) unless refunded again before. */
 static const struct card_notice card_failed_escrow = {
 	"pay.refund_card_failed",
-	"退款未成功通知", "退往银行卡 ",
+	"退款未成功通知",
+	"退往银行卡 ",
 	" 未成功，款项已回到订单的担保资金中：您确认收货或担保期满时将付给商户，"
 	"在此之前商户可重新为您退款。",
-	"Refund failed", " to your bank card ",
+	"Refund failed",
+	" to your bank card ",
 	" did not go through; the money is back in the order's escrow: it goes to the merchant "
 	"when you confirm receipt or when the escrow period ends, and until then the merchant "
 	"can refund you again."

@@ -31,8 +31,8 @@
 /* A result command: a top-up's transfer and its record, or a
  * withdrawal's three transfers and records and its own record; the
  * payment's record, the nonce's none; a refund credit's refund hook
- * (pay: a transfer and three records). */
-#define RESULT_WEIGHT 12
+ * (pay: a transfer, three records and the payer's notice). */
+#define RESULT_WEIGHT 13
 
 struct result {
 	struct anfu_bank *b;

@@ -35,8 +35,9 @@
 #define WD_DEADLINE_MS 10000
 /* A command's weight: a hold, post or void and two more transfers with
  * their records, the withdrawal's and the payment's records; a refund
- * credit's refund hook (a transfer and three records). */
-#define WD_WEIGHT 14
+ * credit's refund hook (a transfer, three records and the payer's
+ * notice). */
+#define WD_WEIGHT 15
 
 /* ---- rules and fee (pure) ------------------------------------------------ */
 

@@ -633,8 +633,8 @@ int pay_escrow_card_failed_in(struct anfu_tx *tx, const char *order_id, const ch
 				 " WHERE order_id = $2 AND released_ms IS NULL AND refunded >= $1",
 				 v, 2, NULL, NULL, &n);
 	}
-	if (r == 0 && n != 1)
-		r = ANFU_EINTERNAL;
+	if (r == 0)
+		r = n == 1 ? 1 : ANFU_EINTERNAL;
 out:
 	free(w);
 	return r;

@@ -57,8 +57,9 @@ int pay_escrow_card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *order
 /* escrow.c: the bank failed the card credit of amount held on
  * hold_account for a refund of order_id, in the bank's result command:
  * when that is the order's escrow account, the row counts it no more
- * (refunded -= amount): the amount stays in the escrow for the release.
- * Another account (a refund from the merchant's balance): nothing. */
+ * (refunded -= amount): the amount stays in the escrow for the release;
+ * returns 1. Another account (a refund from the merchant's balance):
+ * nothing, returns 0. */
 int pay_escrow_card_failed_in(struct anfu_tx *tx, const char *order_id, const char *hold_account,
 			      int64_t amount);
 

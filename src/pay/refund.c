@@ -964,25 +964,67 @@ static bool wallet_cannot_take(const char *code)
 	       strcmp(code, ANFU_R_LEDGER_ACCOUNT_FROZEN) == 0;
 }
 
-/* The payer's notice that refund x went to their card (x->card, masked),
- * zh-CN and English, in the command that made it sending: once per
- * refund. */
-static int card_notice_in(struct anfu_pay *p, struct anfu_tx *tx, const struct anfu_pay_refund *x)
+/* A notice to the payer about refund x's card credit: kind, subjects and
+ * the words around the masked card (x->card) after "your refund of N
+ * (order ...)", zh-CN and English. */
+struct card_notice {
+	const char *kind;
+	const char *subject_zh, *before_zh, *after_zh;
+	const char *subject_en, *before_en, *after_en;
+};
+
+/* x went to the card (the command that made it sending: once per refund). */
+static const struct card_notice card_sending = {
+	"pay.refund_card",
+	"退款通知",
+	"无法退回安付钱包，已退往您的银行卡 ",
+	"，请留意银行到账。",
+	"Refund notice",
+	" could not go back to your anfu wallet; it is being paid to your bank card ",
+	"."
+};
+/* The bank failed x's credit (the command that ended x failed: once per
+ * refund); the amount is the merchant's again (docs/payments.md). */
+static const struct card_notice card_failed_merchant = {
+	"pay.refund_card_failed",
+	"退款未成功通知",
+	"退往银行卡 ",
+	" 未成功，款项已退回商户，请联系商户重新退款。",
+	"Refund failed",
+	" to your bank card ",
+	" did not go through; the money went back to the merchant, who can refund you again."
+};
+/* The same for a refund out of a held escrow: the amount is in the
+ * escrow again and goes to the merchant at the order's release (the
+ * payer's confirmation or the deadline) unless refunded again before. */
+static const struct card_notice card_failed_escrow = {
+	"pay.refund_card_failed",
+	"退款未成功通知",
+	"退往银行卡 ",
+	" 未成功，款项已回到订单的担保资金中：您确认收货或担保期满时将付给商户，"
+	"在此之前商户可重新为您退款。",
+	"Refund failed",
+	" to your bank card ",
+	" did not go through; the money is back in the order's escrow: it goes to the merchant "
+	"when you confirm receipt or when the escrow period ends, and until then the merchant "
+	"can refund you again."
+};
+
+/* Queues notice k about refund x to its payer in tx (sent when tx
+ * commits, in the payer's language, the masked card only). */
+static int card_notice_in(struct anfu_pay *p, struct anfu_tx *tx, const struct anfu_pay_refund *x,
+			  const struct card_notice *k)
 {
-	char figures[32], zh[512], en[512];
-	struct anfu_iam_notice n = { "pay.refund_card", "退款通知", zh, "Refund notice", en };
+	char figures[32], zh[1024], en[1024];
+	struct anfu_iam_notice n = { k->kind, k->subject_zh, zh, k->subject_en, en };
 	int r = anfu_money_format(x->amount, 2, figures, sizeof(figures));
 
 	if (r < 0)
 		return r;
-	(void)snprintf(zh, sizeof(zh),
-		       "【安付】您的退款 %s 元（订单 %s）无法退回安付钱包，已退往您的银行卡 %s，"
-		       "请留意银行到账。",
-		       figures, x->order_id, x->card);
-	(void)snprintf(en, sizeof(en),
-		       "[anfu] Your refund of CNY %s (order %s) could not go back to your anfu "
-		       "wallet; it is being paid to your bank card %s.",
-		       figures, x->order_id, x->card);
+	(void)snprintf(zh, sizeof(zh), "【安付】您的退款 %s 元（订单 %s）%s%s%s", figures,
+		       x->order_id, k->before_zh, x->card, k->after_zh);
+	(void)snprintf(en, sizeof(en), "[anfu] Your refund of CNY %s (order %s)%s%s%s", figures,
+		       x->order_id, k->before_en, x->card, k->after_en);
 	return anfu_iam_notify_user(p->iam, tx, x->payer_id, &n);
 }
 
@@ -1025,7 +1067,7 @@ static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *hold_acc,
 	if (r == 0)
 		r = card_store(anfu_tx_db(tx), x);
 	if (r == 0)
-		r = card_notice_in(p, tx, x);
+		r = card_notice_in(p, tx, x, &card_sending);
 	if (r == 0)
 		*code = NULL;
 out:
@@ -1082,13 +1124,15 @@ static void card_send(struct anfu_pay *p, const struct anfu_actor *actor, struct
 /* Refund x (sending) failed at the bank, in its command: the fee back
  * (if any) returns to the platform; a credit out of a held escrow (w's
  * hold on the escrow account) is counted by the escrow row no more; x
- * failed with no fee back. */
+ * failed with no fee back and its payer told (pay.refund_card_failed,
+ * the escrow's words for an escrow's credit). */
 static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_refund *x,
 		       const struct anfu_bank_withdrawal *w)
 {
 	struct accounts acc;
 	struct anfu_ledger_result res;
 	char key[ANFU_ID_MAX + 16];
+	bool escrow;
 	int r = 0;
 
 	if (x->fee_back > 0) {
@@ -1109,9 +1153,14 @@ static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_r
 	}
 	if (r == 0)
 		r = pay_escrow_card_failed_in(tx, x->order_id, w->hold_account, x->amount);
+	escrow = r == 1;
 	x->fee_back = 0;
 	x->fee_ledger_id[0] = '\0';
-	return r < 0 ? r : refund_move(tx, x, ANFU_PAY_RF_EV_CARD_FAIL, "pay.refund.failed");
+	if (r >= 0)
+		r = refund_move(tx, x, ANFU_PAY_RF_EV_CARD_FAIL, "pay.refund.failed");
+	if (r == 0)
+		r = card_notice_in(p, tx, x, escrow ? &card_failed_escrow : &card_failed_merchant);
+	return r;
 }
 
 /* The bank's end of credit w inside its command: paid, x succeeded with

@@ -335,10 +335,13 @@ def new_phone(last6=None):
             return phone
 
 
-def register(server, phone=None, password=GOOD_PASSWORD, **extra):
-    """Registers a customer by SMS code; returns (client, phone)."""
+def register(server, phone=None, password=GOOD_PASSWORD, lang=None, **extra):
+    """Registers a customer by SMS code; returns (client, phone). lang: the
+    request's Accept-Language (the account's language), else none (en)."""
     phone = phone or new_phone()
     c = Client(server, device="registration-device")
+    if lang:
+        c.http.headers["Accept-Language"] = lang
     r = c.send_code("register", "sms", phone, captcha=True)
     assert r.status_code == 202, r.text
     code = sms_code(server, phone)

@@ -19,7 +19,7 @@ import pytest
 
 from banksim import BankSim
 from conftest import Server
-from iam import login_customer, register
+from iam import login_customer, register, sms_to
 from pay import create_order, err, make_desk, merchant_user, register_merchant
 from test_bank_topup import BANK_HOOK_JOBS, IDNO, NAME, bind, topup
 from test_pay_general import pay
@@ -73,11 +73,12 @@ class Customer:
     pass
 
 
-def customer(d, funds, card=True):
+def customer(d, funds, card=True, lang=None):
     """A customer with a payment PIN, funds in the wallet and (card) a
-    card bound through the simulator."""
+    card bound through the simulator; lang: the account's language
+    (register's)."""
     s = d.s
-    _, phone = register(s, real_name=NAME, id_number=IDNO)
+    _, phone = register(s, real_name=NAME, id_number=IDNO, lang=lang)
     c = Customer()
     c.phone = phone
     c.http = login_customer(s, phone, device="rc-%d" % next(SEQ))
@@ -299,6 +300,97 @@ def test_a_failure_reported_later_returns_the_money_to_the_merchant(d):
     assert credit_row(d, x["id"])[0]["state"] == "returned"
     assert refund_row(d, x["id"])["state"] == "failed"
     assert books(d) == b0 and order_state(d, o["id"]) == "paid"
+
+
+FAILED = "pay.refund_card_failed"
+
+
+def failed_notices(d, c):
+    """The payer's notices that a refund's card credit failed."""
+    return d.s.query("SELECT id FROM notify_message WHERE kind = ? AND user_id = ?",
+                     FAILED, c.id)
+
+
+def failed_texts(d, c, words):
+    """The SMS texts to c naming the masked card and words (waits for one)."""
+    return [t for t in sms_to(d.s, c.phone, min_count=1) if c.masked in t and words in t]
+
+
+def test_a_failed_card_credit_tells_the_payer_once_in_their_language(d):
+    """The bank declines the credit at once (a payer whose account is in
+    Chinese) or reports it failed later (one in English): one notice
+    pay.refund_card_failed each to the payer, in their language, naming
+    the amount, the order and the masked card (never the full number),
+    saying the money went back to the merchant. req: FUNC-OPS-05,
+    TX-NOTIF-01"""
+    c = customer(d, funds=8000, lang="zh-CN")
+    o = paid_order(d, c, 8000)
+    wallet_state(d, c, "closed")
+    d.sim.behaviour(c.number, "decline", once=True)
+    x = refund(d, o["id"], 8000).json()
+    assert x["state"] == "failed", x
+    assert len(failed_notices(d, c)) == 1
+    texts = failed_texts(d, c, "未成功")
+    assert len(texts) == 1, sms_to(d.s, c.phone)
+    t = texts[0]
+    assert "80.00 元" in t and o["id"] in t and "款项已退回商户" in t, t
+    assert c.number not in t, t
+    e = customer(d, funds=3000)
+    p = paid_order(d, e, 3000)
+    wallet_state(d, e, "frozen")
+    d.sim.behaviour(e.number, "fail", once=True)
+    y = refund(d, p["id"], 1500).json()
+    assert y["state"] == "sending", y
+    assert failed_notices(d, e) == []
+    [w] = credit_row(d, y["id"])
+    assert [cb["status"] for cb in d.sim.settle(serial(d, w))] == [200]
+    assert refund_row(d, y["id"])["state"] == "failed"
+    assert len(failed_notices(d, e)) == 1
+    texts = failed_texts(d, e, "did not go through")
+    assert len(texts) == 1, sms_to(d.s, e.phone)
+    t = texts[0]
+    assert "CNY 15.00" in t and p["id"] in t and "went back to the merchant" in t, t
+    assert e.number not in t and "escrow" not in t, t
+
+
+def test_a_paid_card_credit_sends_no_failure_notice(d):
+    """The bank pays the credit: the refund succeeded and the payer gets the
+    one notice of the refund to the card, none of a failure.
+    req: FUNC-OPS-05"""
+    c = customer(d, funds=2000)
+    o = paid_order(d, c, 2000)
+    wallet_state(d, c, "closed")
+    x = refund(d, o["id"], 2000).json()
+    assert x["state"] == "sending", x
+    [w] = credit_row(d, x["id"])
+    assert [cb["status"] for cb in d.sim.settle(serial(d, w))] == [200]
+    assert refund_row(d, x["id"])["state"] == "succeeded"
+    assert failed_notices(d, c) == []
+    assert len(d.s.query("SELECT id FROM notify_message WHERE user_id = ? AND kind LIKE "
+                         "'pay.refund%'", c.id)) == 1
+
+
+def test_a_failure_the_bank_reports_twice_tells_the_payer_once(d):
+    """The bank fails the credit (the card cannot take it) and sends its
+    answer twice: the refund failed once, one pay.refund_card_failed
+    notice; settling again sends nothing and changes nothing.
+    req: FUNC-OPS-05"""
+    c = customer(d, funds=4000)
+    o = paid_order(d, c, 4000)
+    wallet_state(d, c, "closed")
+    # The card's balance so low that the bank's credit fails; its answers twice.
+    d.sim.add_card(c.number, NAME, IDNO, "13900001111", balance=-10**12)
+    d.sim.behaviour(c.number, "twice", once=True)
+    x = refund(d, o["id"], 4000).json()
+    assert x["state"] == "sending", x
+    [w] = credit_row(d, x["id"])
+    assert [cb["status"] for cb in d.sim.settle(serial(d, w))] == [200, 200]
+    assert refund_row(d, x["id"])["state"] == "failed"
+    assert actions(d, x["id"]).count("pay.refund.failed") == 1
+    assert len(failed_notices(d, c)) == 1
+    assert d.sim.settle(serial(d, w)) == []
+    assert len(failed_notices(d, c)) == 1
+    assert len(failed_texts(d, c, "did not go through")) == 1
 
 
 def test_no_bound_card_keeps_the_refusal_and_changes_nothing(d):

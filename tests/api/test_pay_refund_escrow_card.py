@@ -17,9 +17,9 @@ from iam import sms_to
 from pay import create_order, err
 from test_pay_escrow import confirm, escrow_row, release_job
 from test_pay_general import pay
-from test_pay_refund_card import (acct, actions, books, card_desk, credit_row, customer, moved,
-                                  order_state, paid_order, refund, refund_row, serial, snapshot,
-                                  wallet_state)
+from test_pay_refund_card import (acct, actions, books, card_desk, credit_row, customer,
+                                  failed_notices, failed_texts, moved, order_state, paid_order,
+                                  refund, refund_row, serial, snapshot, wallet_state)
 
 NOTICE = "pay.refund_card"
 
@@ -55,11 +55,11 @@ def verify(d):
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def held_then_closed(d, amount, first):
-    """An escrow order of amount paid by a new customer with a bound card; a
-    first refund (to the wallet) posts the hold; the wallet spent to zero
-    and closed."""
-    c = customer(d, funds=amount)
+def held_then_closed(d, amount, first, lang=None):
+    """An escrow order of amount paid by a new customer (lang: their
+    account's language) with a bound card; a first refund (to the wallet)
+    posts the hold; the wallet spent to zero and closed."""
+    c = customer(d, funds=amount, lang=lang)
     o = create_order(d.boss, amount=amount, kind="escrow")
     assert pay(c, o["id"]).status_code == 201
     r = refund(d, o["id"], first)
@@ -167,6 +167,37 @@ def test_a_failed_card_refund_leaves_the_amount_in_the_escrow_for_the_release(d)
     assert r.status_code == 200, r.text
     assert ebooks(d) == moved(b0, escrow=-5000, merchant=5000 - 30, fee=30)
     assert escrow_row(d, o["id"])["fee"] == 30
+    verify(d)
+
+
+def test_a_failed_escrow_card_credit_tells_the_payer_the_money_is_in_the_escrow(d):
+    """An escrow order's refund to the card fails at the bank (reported
+    later; one payer in English, one in Chinese): one notice
+    pay.refund_card_failed each, in their language, with the amount, the
+    order and the masked card only, saying what really happens: the money
+    is back in the order's escrow, goes to the merchant at the payer's
+    confirmation or the escrow's end, and the merchant may refund again
+    until then (not "back to the merchant"). req: FUNC-OPS-05, TX-NOTIF-01"""
+    for lang, words, amount, back in ((None, "did not go through", "CNY 20.00",
+                                       "back in the order's escrow"),
+                                      ("zh-CN", "未成功", "20.00 元", "款项已回到订单的担保资金中")):
+        c, o = held_then_closed(d, 6000, 1000, lang=lang)
+        d.sim.behaviour(c.number, "fail", once=True)
+        x = refund(d, o["id"], 2000).json()
+        assert x["state"] == "sending", x
+        assert failed_notices(d, c) == []
+        [w] = credit_row(d, x["id"])
+        assert [cb["status"] for cb in d.sim.settle(serial(d, w))] == [200]
+        assert refund_row(d, x["id"])["state"] == "failed"
+        assert escrow_row(d, o["id"])["refunded"] == 1000
+        assert len(failed_notices(d, c)) == 1
+        assert len(notices(d, c)) == 1  # the one of the refund to the card
+        texts = failed_texts(d, c, words)
+        assert len(texts) == 1, sms_to(d.s, c.phone)
+        t = texts[0]
+        assert amount in t and o["id"] in t and back in t, t
+        assert c.number not in t and "went back to the merchant" not in t, t
+        assert "退回商户" not in t, t
     verify(d)
 
 

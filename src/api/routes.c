@@ -41,12 +41,12 @@ static const struct anfu_route test_routes[] = {
 	  ANFU_ROUTE_BOTH },
 	{ "GET", "/test/v1/pwhash-total", PUB, "test.hooks", anfu_api_test_pwhash,
 	  ANFU_ROUTE_BOTH },
-	/* A session route for refusal tests that needs no IAM state. */
-	{ "GET", "/test/v1/session-probe", SES, "test.hooks", anfu_api_test_sleep,
-	  ANFU_ROUTE_NO_CSRF },
 	/* Pause points (api/testpause.c): arm, resume. */
 	{ "POST", "/test/v1/pause/{name}/{action}", PUB, "test.hooks", anfu_api_test_pause,
 	  ANFU_ROUTE_BOTH },
+	/* A session route for refusal tests that needs no IAM state. */
+	{ "GET", "/test/v1/session-probe", SES, "test.hooks", anfu_api_test_sleep,
+	  ANFU_ROUTE_NO_CSRF },
 };
 #endif
 

@@ -88,6 +88,8 @@
 #   WALLET_PIN [583016]  WALLET_HTTP_THREADS [anfud's default]: [http] threads
 #   WALLET_TPCB_CLIENTS [WALLET_CONNS]  WALLET_TPCB_JOBS [2]
 #   WALLET_TPCB_SCALE [WALLET_TPCB_CLIENTS] (pgbench: scale >= clients)
+#   WALLET_BATCH_WAIT_US [unset]: [ledger] batch_wait_us of the wallet and
+#   paycode runs' anfud (unset: anfud's default, 0)
 #   WALLET_PERF [unset]: when set, `perf record -e cpu-clock` samples anfud
 #   during each transfer run into WALLET_PERF.<pair> (linux-perf);
 #   WALLET_PERF_FREQ [499] Hz, WALLET_PERF_CALLGRAPH [dwarf,16384]
@@ -145,6 +147,7 @@ WALLET_FUNDS=${WALLET_FUNDS:-10000000}
 WALLET_PIN=${WALLET_PIN:-583016}
 WALLET_HTTP_THREADS=${WALLET_HTTP_THREADS:-}
 WALLET_PERF=${WALLET_PERF:-}
+WALLET_BATCH_WAIT_US=${WALLET_BATCH_WAIT_US:-}
 WALLET_PERF_FREQ=${WALLET_PERF_FREQ:-499}
 WALLET_PERF_CALLGRAPH=${WALLET_PERF_CALLGRAPH:-dwarf,16384}
 WALLET_TPCB_CLIENTS=${WALLET_TPCB_CLIENTS:-$WALLET_CONNS}
@@ -856,6 +859,9 @@ after_failures = 1
 [lockout]
 ip_failures = 10000
 EOF
+	if [ -n "$WALLET_BATCH_WAIT_US" ]; then
+		printf '\n[ledger]\nbatch_wait_us = %s\n' "$WALLET_BATCH_WAIT_US"
+	fi
 }
 
 # anfud's /metrics (admin listener, port $1) into file $2.

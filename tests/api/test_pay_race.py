@@ -136,6 +136,22 @@ def after_otn(after, oid):
     return [o[1] for o in after["orders"] if o[0] == oid][0]
 
 
+def lost_number(d, c, code, amount, prefix):
+    """Two tills collect code with one new order number: the first (amount)
+    stops after its pre-checks while the second (500) pays. Returns the
+    first's answer, the second's, the number and world() before."""
+    s = d.s
+    tills = [merchant_user(d, MERCHANT) for _ in range(2)]
+    otn = prefix + uuid.uuid4().hex[:16]
+    before = world(d, c)
+    send = lambda: collect(tills[0], code, amount, out_trade_no=otn)  # noqa: E731
+    with stopped_first(s, tills[0], send) as first:
+        fresh(tills[1])
+        second = collect(tills[1], code, 500, out_trade_no=otn)
+        assert second.status_code == 201, second.text
+    return first[0], second, otn, before
+
+
 def test_a_code_collection_that_lost_its_number_answers_the_winners_order(d):
     """(a) Two tills collect one code with one order number; the first
     stops after its pre-checks (no order of the number), the second pays;
@@ -146,15 +162,7 @@ def test_a_code_collection_that_lost_its_number_answers_the_winners_order(d):
     s = d.s
     c = customer(s, funds=1000)
     code = issue(c)["code"]
-    tills = [merchant_user(d, MERCHANT) for _ in range(2)]
-    otn = "RA" + uuid.uuid4().hex[:16]
-    before = world(d, c)
-    send = lambda: collect(tills[0], code, 500, out_trade_no=otn)  # noqa: E731
-    with stopped_first(s, tills[0], send) as first:
-        fresh(tills[1])
-        second = collect(tills[1], code, 500, out_trade_no=otn)
-        assert second.status_code == 201, second.text
-    first = first[0]
+    first, second, otn, before = lost_number(d, c, code, 500, "RA")
     won = second.json()
     assert won["existed"] is False and won["state"] == "paid"
     assert first.status_code == 200, first.text
@@ -175,15 +183,7 @@ def test_a_code_collection_that_lost_its_number_to_other_contents_is_refused(d):
     s = d.s
     c = customer(s, funds=1000)
     code = issue(c)["code"]
-    tills = [merchant_user(d, MERCHANT) for _ in range(2)]
-    otn = "RC" + uuid.uuid4().hex[:16]
-    before = world(d, c)
-    send = lambda: collect(tills[0], code, 400, out_trade_no=otn)  # noqa: E731
-    with stopped_first(s, tills[0], send) as first:
-        fresh(tills[1])
-        second = collect(tills[1], code, 500, out_trade_no=otn)
-        assert second.status_code == 201, second.text
-    first = first[0]
+    first, second, otn, before = lost_number(d, c, code, 400, "RC")
     assert first.status_code == 409 and err(first) == "out_trade_no_conflict", first.text
     assert first.json()["error"]["field"] == "out_trade_no"
     won = second.json()

@@ -22,7 +22,7 @@
  *
  * Usage: bench_ledger [--seconds S] [--dir PARENT] [--accounts N]
  *                     [--threads T] [--per-request K] [--batch B]
- *                     [--no-latency] [--pg DSN] [--keep]
+ *                     [--wait-us W] [--no-latency] [--pg DSN] [--keep]
  */
 #include <errno.h>
 #include <ftw.h>
@@ -64,7 +64,8 @@ struct options {
 	int accounts;
 	int threads;
 	int per_req;
-	int only_batch; /* 0: every batch_max */
+	int only_batch;	    /* 0: every batch_max */
+	int wait_us;	    /* [ledger] batch_wait_us */
 	const char *pg_dsn; /* NULL: SQLite in the data directory */
 	bool skip_latency;
 	bool keep;
@@ -78,6 +79,7 @@ struct bench {
 	struct anfu_audit *audit;
 	struct anfu_tx_exec *tx;
 	struct anfu_ledger_config cfg;
+	int64_t wait_us; /* [ledger] batch_wait_us of every run */
 	struct anfu_ledger *l;
 	char (*wallets)[ANFU_ID_MAX];
 	int nwallets;
@@ -122,7 +124,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_ledger [--seconds S] [--dir PARENT] [--accounts N]\n"
 		   "                    [--threads T] [--per-request K] [--batch B]\n"
-		   "                    [--no-latency] [--pg DSN] [--keep]\n"
+		   "                    [--wait-us W] [--no-latency] [--pg DSN] [--keep]\n"
 		   "  --seconds S      run time of each mode (default 5)\n"
 		   "  --dir PARENT     where the temporary data directory goes (default\n"
 		   "                   $TMPDIR or /var/tmp; must be the disk you mean to measure)\n"
@@ -132,6 +134,8 @@ static void usage(FILE *f)
 		   "                   threads up to 1024 transfers in flight, enough to fill a\n"
 		   "                   batch of 1000)\n"
 		   "  --batch B        only batch_max B (1, 10, 100 or 1000; for profiling)\n"
+		   "  --wait-us W      [ledger] batch_wait_us of the writer (default 0: take\n"
+		   "                   what is queued; anfud's default is 1000)\n"
 		   "  --no-latency     skip the latency run\n"
 		   "  --pg DSN         the store on PostgreSQL (libpq conninfo of an empty\n"
 		   "                   database; keys and audit files stay in the directory)\n"
@@ -163,6 +167,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "no-latency", no_argument, NULL, 'L' },
 		{ "pg", required_argument, NULL, 'P' },
+		{ "wait-us", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -204,6 +209,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'L': o->skip_latency = true; break;
 		case 'P': o->pg_dsn = optarg; break;
+		case 'W':
+			if (parse_int(optarg, 0, ANFU_LIMIT_LEDGER_BATCH_WAIT_US, &o->wait_us) < 0)
+				return -1;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -278,7 +287,7 @@ static int start_ledger(struct bench *b, int64_t batch_max)
 	anfu_ledger_free(b->l);
 	b->l = NULL;
 	b->cfg = (struct anfu_ledger_config){ .batch_max = batch_max,
-					      .batch_wait_us = 0,
+					      .batch_wait_us = b->wait_us,
 					      .queue_max = ANFU_LIMIT_LEDGER_QUEUE };
 	r = anfu_ledger_new(&d, &b->l);
 	if (r == 0)
@@ -571,6 +580,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	b.nwallets = o.accounts;
+	b.wait_us = o.wait_us;
 	b.wallets = anfu_xcalloc((size_t)o.accounts, ANFU_ID_MAX);
 	r = anfu_crypto_init();
 	if (r == 0)
@@ -582,8 +592,8 @@ int main(int argc, char **argv)
 	if (r == 0) {
 		printf("# bench_ledger: in process through anfu_ledger_submit; %d submitter "
 		       "threads, %d independent transfers per request; %d customer wallets + 1 "
-		       "merchant; batch_wait_us 0; audit hash sha256\n",
-		       o.threads, o.per_req, o.accounts);
+		       "merchant; batch_wait_us %d; audit hash sha256\n",
+		       o.threads, o.per_req, o.accounts, o.wait_us);
 		int64_t sync = -1;
 
 		if (o.pg_dsn) {

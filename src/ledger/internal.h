@@ -180,11 +180,14 @@ struct ledger_metrics {
 	_Atomic uint64_t size_sum;
 	struct anfu_hist latency;
 	_Atomic uint64_t batches, batches_failed, transfers;
+	_Atomic uint64_t waits; /* waits for more requests ([ledger] batch_wait_us) */
 	_Atomic uint64_t refusals[LEDGER_REFUSAL_CODES];
 };
 /* A batch that took us microseconds: committed with rows journal rows,
  * or failed. */
 void ledger_metrics_batch(struct ledger_metrics *m, int64_t rows, int64_t us, bool committed);
+/* The writer began a wait for more requests before a batch. */
+void ledger_metrics_wait(struct ledger_metrics *m);
 /* A transfer refused with code (one of base/refusal.h's ledger codes). */
 void ledger_metrics_refused(struct ledger_metrics *m, const char *code);
 

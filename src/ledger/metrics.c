@@ -66,6 +66,11 @@ void ledger_metrics_batch(struct ledger_metrics *m, int64_t rows, int64_t us, bo
 	ADD(m->size_sum, rows);
 }
 
+void ledger_metrics_wait(struct ledger_metrics *m)
+{
+	ADD(m->waits, 1);
+}
+
 void ledger_metrics_refused(struct ledger_metrics *m, const char *code)
 {
 	for (size_t i = 0; i < LEDGER_REFUSAL_CODES; i++)
@@ -126,12 +131,17 @@ int anfu_ledger_metrics(void *svc, struct anfu_buf *out)
 			"# HELP anfu_ledger_transfers_total Transfers the ledger applied.\n"
 			"# TYPE anfu_ledger_transfers_total counter\n"
 			"anfu_ledger_transfers_total %" PRIu64 "\n"
+			"# HELP anfu_ledger_batch_waits_total Times the ledger writer waited "
+			"for more requests before a batch ([ledger] batch_wait_us).\n"
+			"# TYPE anfu_ledger_batch_waits_total counter\n"
+			"anfu_ledger_batch_waits_total %" PRIu64 "\n"
 			"# HELP anfu_ledger_queue_depth Requests waiting for the ledger writer.\n"
 			"# TYPE anfu_ledger_queue_depth gauge\n"
 			"anfu_ledger_queue_depth %zu\n"
 			"# HELP anfu_ledger_refusals_total Transfers the ledger refused, by code.\n"
 			"# TYPE anfu_ledger_refusals_total counter\n",
-			GET(m->batches), GET(m->batches_failed), GET(m->transfers), queued);
+			GET(m->batches), GET(m->batches_failed), GET(m->transfers), GET(m->waits),
+			queued);
 	for (size_t i = 0; i < LEDGER_REFUSAL_CODES && r == 0; i++)
 		r = anfu_buf_appendf(out, "anfu_ledger_refusals_total{code=\"%s\"} %" PRIu64 "\n",
 				     refusal_codes[i], GET(m->refusals[i]));

@@ -20,9 +20,10 @@ static const struct anfu_config_option ledger_options[] = {
 		     "one fsync). A request is never split: one larger than this is a batch "
 		     "of its own."),
 	ANFU_OPT_INT("ledger", "batch_wait_us", batch_wait_us, 0, ANFU_LIMIT_LEDGER_BATCH_WAIT_US,
-		     0, "microseconds", NULL,
+		     1000, "microseconds", NULL,
 		     "How long the ledger writer waits for more requests before it commits a "
-		     "batch that is not full; 0 takes what is queued at once."),
+		     "batch that is not full, when its batch before held more than one "
+		     "request (a lone caller never waits); 0 takes what is queued at once."),
 	ANFU_OPT_INT("ledger", "queue_max", queue_max, ANFU_LIMIT_LEDGER_QUEUE_MIN,
 		     ANFU_LIMIT_LEDGER_QUEUE, ANFU_LIMIT_LEDGER_QUEUE, "requests", NULL,
 		     "Requests that may wait for the ledger writer; beyond it a request is "

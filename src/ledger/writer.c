@@ -359,6 +359,12 @@ void *ledger_writer_main(void *ud)
 	struct ledger_req **reqs = anfu_xcalloc(cap, sizeof(*reqs));
 	struct ledger_seal seal;
 
+	/* Requests of the batch before: the writer waits for more only when it
+	 * had company (PostgreSQL's commit_delay waits only with
+	 * commit_siblings). A lone caller's batches hold one request each, and
+	 * a wait would only add to its latency. */
+	size_t last_n = 0;
+
 	ledger_seal_init(&seal);
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
@@ -368,13 +374,15 @@ void *ledger_writer_main(void *ud)
 			pthread_cond_wait(&l->work, &l->mu);
 		if (!l->head && l->stopping)
 			break;
-		if (l->cfg->batch_wait_us > 0 && !l->stopping) {
+		if (l->cfg->batch_wait_us > 0 && last_n > 1 && !l->stopping) {
 			/* Wait a little for more, unless a full batch is there. */
 			struct timespec until;
 			size_t have = 0;
 
 			for (struct ledger_req *q = l->head; q && have < cap; q = q->next)
 				have += weight(q);
+			if (have < cap)
+				ledger_metrics_wait(&l->metrics);
 			abs_mono(anfu_clock_mono_us() + l->cfg->batch_wait_us, &until);
 			while (have < cap && !l->stopping &&
 			       pthread_cond_timedwait(&l->work, &l->mu, &until) != ETIMEDOUT) {
@@ -394,6 +402,7 @@ void *ledger_writer_main(void *ud)
 			w += weight(q);
 			reqs[n++] = q;
 		}
+		last_n = n;
 		pthread_mutex_unlock(&l->mu);
 		run_batch(l, &seal, reqs, n);
 		pthread_mutex_lock(&l->mu);

@@ -14,6 +14,7 @@ FAMILIES = {
     "anfu_ledger_batch_duration_seconds": "histogram",
     "anfu_ledger_batches_total": "counter",
     "anfu_ledger_transfers_total": "counter",
+    "anfu_ledger_batch_waits_total": "counter",
     "anfu_ledger_queue_depth": "gauge",
     "anfu_ledger_refusals_total": "counter",
 }
@@ -39,6 +40,7 @@ def test_metrics_show_the_ledger_families(server):
     for code in REFUSALS:
         assert sample(text, 'anfu_ledger_refusals_total{code="%s"}' % code) >= 0
     assert sample(text, "anfu_ledger_queue_depth") >= 0
+    assert sample(text, "anfu_ledger_batch_waits_total") >= 0
     committed = sample(text, 'anfu_ledger_batches_total{outcome="committed"}')
     assert sample(text, 'anfu_ledger_batch_transfers_bucket{le="+Inf"}') == committed
     assert sample(text, "anfu_ledger_batch_transfers_count") == committed

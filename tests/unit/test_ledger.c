@@ -27,8 +27,10 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/refusal.h"
 #include "ledger/chain.h"
 #include "ledger/ledger.h"
@@ -1345,6 +1347,101 @@ static void test_batches_hold_at_most_batch_max_transfers_and_requests_whole(voi
 	teardown((void **)&t);
 }
 
+/* The writer's count of waits for more requests, from its /metrics text. */
+static int64_t waits_of(struct lt *t)
+{
+	static const char name[] = "\nanfu_ledger_batch_waits_total ";
+	struct anfu_buf b;
+	const char *p;
+	int64_t n;
+
+	anfu_buf_init(&b, 1 << 16);
+	assert_int_equal(anfu_ledger_metrics(t->l, &b), 0);
+	assert_int_equal(anfu_buf_appends(&b, ""), 0);
+	p = strstr(b.data, name);
+	assert_non_null(p);
+	n = strtoll(p + sizeof(name) - 1, NULL, 10);
+	anfu_buf_free(&b);
+	return n;
+}
+
+/* A lone caller never waits for company: with the longest wait
+ * configured, five transfers one after the other are five batches of one
+ * request and not one wait (each would add 100 ms to the caller's
+ * latency). No requirement ID: a latency property of the writer. */
+static void test_a_lone_caller_never_waits_for_more(void **state)
+{
+	struct lt *t = lt_open(1000, ANFU_LIMIT_LEDGER_BATCH_WAIT_US, 4096, true);
+	struct world w;
+	int64_t before;
+
+	(void)state;
+	world(t, &w, 100);
+	before = waits_of(t);
+	for (int i = 0; i < 5; i++) {
+		char key[16];
+		struct anfu_ledger_transfer x;
+		struct anfu_ledger_result r;
+
+		snprintf(key, sizeof(key), "lone%d", i);
+		x = tr(key, w.wallet, w.merchant, 1);
+		assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", &x, 1, later(), &r), 0);
+		assert_null(r.code);
+	}
+	assert_int_equal(waits_of(t), before);
+	bal(t, w.wallet, 0, 5, 0, 100);
+	teardown((void **)&t);
+}
+
+/* After a batch of more than one request, a batch that is not full
+ * waits for more: with batch_max 2, three single transfers queued before
+ * the writer starts are a batch of two (no batch before it: no wait),
+ * then the third alone after one wait. */
+static void test_after_a_batch_with_company_the_writer_waits_for_more(void **state)
+{
+	static const char *const keys[] = { "c1", "c2", "c3" };
+	struct lt *t = lt_open(2, 1000, 4096, true);
+	struct world w;
+	struct sub s[3];
+	pthread_t th[3];
+	char text[FIXTURE_TEXT_MAX];
+
+	(void)state;
+	world(t, &w, 100);
+	anfu_ledger_free(t->l);
+	{
+		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
+
+		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
+	}
+	memset(s, 0, sizeof(s));
+	for (int i = 0; i < 3; i++) {
+		s[i].t = t;
+		s[i].caller = "svc";
+		s[i].n = 1;
+		s[i].x[0] = tr(keys[i], w.wallet, w.merchant, 1);
+		assert_int_equal(pthread_create(&th[i], NULL, submitter, &s[i]), 0);
+		wait_queued(t, (size_t)i + 1);
+	}
+	assert_int_equal(waits_of(t), 0);
+	assert_int_equal(anfu_ledger_start(t->l), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(s[i].rc, 0);
+		assert_null(s[i].r[0].code);
+	}
+	text[0] = '\0';
+	assert_int_equal(anfu_db_exec(t->f->db,
+				      "SELECT last_transfer - first_transfer + 1 FROM ledger_batch "
+				      "ORDER BY seq",
+				      NULL, 0, join_ints, text, NULL),
+			 0);
+	assert_string_equal(text, "1,2,1"); /* the top-up's batch first */
+	assert_int_equal(waits_of(t), 1);
+	bal(t, w.wallet, 0, 3, 0, 100);
+	teardown((void **)&t);
+}
+
 #define NTHREADS 8
 #define PER_THREAD 150
 
@@ -1738,6 +1835,8 @@ int main(void)
 		T(test_concurrent_submitters_get_their_own_results),
 		T0(test_concurrent_spenders_never_overdraw_one_wallet),
 		T0(test_batches_hold_at_most_batch_max_transfers_and_requests_whole),
+		T0(test_a_lone_caller_never_waits_for_more),
+		T0(test_after_a_batch_with_company_the_writer_waits_for_more),
 		T(test_property_random_commands_match_a_reference_model),
 	};
 

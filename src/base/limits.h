@@ -717,6 +717,9 @@ _Static_assert(ANFU_LIMIT_POINTS_REF + 8 <= ANFU_LIMIT_LEDGER_REF_BYTES,
 /* Bytes of a client's request id (idempotency key of a confirmation):
  * a UUID (36) with room for a prefix. */
 #define ANFU_LIMIT_WALLET_REQUEST_ID_BYTES 64
+/* Bytes of a customer's refund request id (its idempotency key): as a
+ * wallet transfer's, a UUID with room for a prefix. */
+#define ANFU_LIMIT_PAY_REFUND_REQUEST_ID_BYTES 64
 /* Bytes of the payee as typed (a mobile number, an email or a login
  * name): iam's longest login identifier (an email, RFC 5321's 254). */
 #define ANFU_LIMIT_WALLET_PAYEE_BYTES 254

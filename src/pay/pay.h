@@ -824,11 +824,17 @@ int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, c
  * and refund_state_invalid while a request of the order is open; writes
  * the refund in requested (origin "customer", number "customer-<id>");
  * it does not count against the order until the merchant accepts.
+ * request_id (NULL: none; else 1..ANFU_LIMIT_PAY_REFUND_REQUEST_ID_BYTES)
+ * is the client's idempotency key, per payer and order: the same key with
+ * the same amount and reason answers the request it made, as it is now
+ * (*ret_existed true, nothing written), with another amount or reason
+ * idempotency_conflict (field request_id); its number is then
+ * "customer-k<hash>".
  */
 int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
 			    const char *order_id, const char *payer_id, int64_t amount,
-			    const char *reason, struct anfu_pay_refund *ret, const char **ret_code,
-			    const char **ret_field);
+			    const char *reason, const char *request_id, struct anfu_pay_refund *ret,
+			    bool *ret_existed, const char **ret_code, const char **ret_field);
 /* The merchant's answer to request id: decline ends it; accept checks the
  * bound and the order as an application does, then the rules review it
  * (up to refund_auto_max: executed at once; above: operators). Refusals:

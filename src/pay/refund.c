@@ -26,6 +26,7 @@
 #include "base/refusal.h"
 #include "base/str.h"
 #include "bank/bank.h"
+#include "crypto/crypto.h"
 #include "iam/iam.h"
 #include "ledger/ledger.h"
 #include "pay/internal.h"
@@ -752,8 +753,10 @@ struct request_cmd {
 	struct anfu_pay *p;
 	const struct anfu_actor *actor;
 	const char *order_id, *payer_id, *merchant_id, *id, *reason;
+	const char *request_id; /* the customer's idempotency key, or NULL */
 	int64_t amount;
-	bool accept; /* the merchant's answer */
+	bool accept;  /* the merchant's answer */
+	bool existed; /* a request of the same key was there: answered as it is */
 	struct accounts acc;
 	struct anfu_pay_order o;
 	struct anfu_pay_refund x;
@@ -765,6 +768,40 @@ static int req_refuse(struct request_cmd *c, const char *code, const char *field
 	c->code = code;
 	c->field = field;
 	return ANFU_ECONFLICT;
+}
+
+/* The number of a customer's request with the client's key: in the
+ * customers' namespace, one per (payer, order, key). A hash, so any key a
+ * client chooses fits the number's 64 bytes and no two payers' keys
+ * meet; "customer-k" never begins a refund id's number ("customer-rfd_"). */
+#define REQUEST_NUMBER_HASH 20 /* bytes of the hash in the number: 160 bits */
+static int request_number(const char *payer_id, const char *order_id, const char *key,
+			  char out[ANFU_LIMIT_PAY_OUT_TRADE_NO + 1])
+{
+	uint8_t h[ANFU_HASH_LEN];
+	char hex[2 * REQUEST_NUMBER_HASH + 1];
+	struct anfu_hash_ctx *ctx = NULL;
+	int r = anfu_hash_begin(ANFU_HASH_SHA256, &ctx);
+
+	/* Lengths first: ("ab", "c") and ("a", "bc") are different inputs. */
+	for (int i = 0; r == 0 && i < 3; i++) {
+		const char *part = i == 0 ? payer_id : i == 1 ? order_id : key;
+		char len[24];
+
+		(void)snprintf(len, sizeof(len), "%zu:", strlen(part));
+		r = anfu_hash_update(ctx, len, strlen(len));
+		if (r == 0)
+			r = anfu_hash_update(ctx, part, strlen(part));
+	}
+	if (r == 0)
+		r = anfu_hash_final(ctx, h); /* frees ctx */
+	else if (ctx)
+		anfu_hash_ctx_free(ctx);
+	if (r < 0)
+		return r;
+	anfu_hex_encode(h, REQUEST_NUMBER_HASH, hex);
+	(void)snprintf(out, ANFU_LIMIT_PAY_OUT_TRADE_NO + 1, "customer-k%s", hex);
+	return 0;
 }
 
 /* The order's refusal of a refund of amount at commit, or NULL. */
@@ -799,8 +836,29 @@ static int request_fn(struct anfu_tx *tx, void *ud)
 	/* Another customer's order: none of this one's business. */
 	if (r == ANFU_ENOTFOUND || (r == 0 && strcmp(c->o.payer_id, c->payer_id) != 0))
 		return req_refuse(c, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
-	if (r == 0)
-		r = order_sums(db, c->o.id, &s);
+	if (r < 0)
+		return r;
+	memset(x, 0, sizeof(*x));
+	if (c->request_id) {
+		/* The same key again: the request as it is now (its content the
+		 * same), or a conflict; never a second request. */
+		struct anfu_param k[2] = { ANFU_PS(c->o.merchant_id), ANFU_PS(x->out_refund_no) };
+
+		r = request_number(c->payer_id, c->o.id, c->request_id, x->out_refund_no);
+		if (r == 0)
+			r = refund_query(db, "merchant_id = $1 AND out_refund_no = $2", k, 2, x);
+		if (r == 0) {
+			if (x->amount != c->amount || strcmp(x->reason, c->reason) != 0)
+				return req_refuse(c, ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT,
+						  "request_id");
+			c->existed = true;
+			return 0;
+		}
+		if (r != ANFU_ENOTFOUND)
+			return r;
+		r = 0;
+	}
+	r = order_sums(db, c->o.id, &s);
 	if (r == 0)
 		r = anfu_db_query_int(db,
 				      "SELECT COUNT(*) FROM pay_refund WHERE order_id = $1 AND"
@@ -814,12 +872,13 @@ static int request_fn(struct anfu_tx *tx, void *ud)
 	code = refundable(&c->o, &s, c->amount, &field);
 	if (code)
 		return req_refuse(c, code, field);
-	memset(x, 0, sizeof(*x));
 	(void)anfu_strlcpy(x->id, c->id, sizeof(x->id));
 	(void)anfu_strlcpy(x->order_id, c->o.id, sizeof(x->order_id));
 	(void)anfu_strlcpy(x->merchant_id, c->o.merchant_id, sizeof(x->merchant_id));
-	/* Its number: in the customers' namespace, unique by the id. */
-	(void)snprintf(x->out_refund_no, sizeof(x->out_refund_no), "customer-%s", c->id);
+	/* Its number: in the customers' namespace, unique by the id (or by
+	 * the client's key: request_number() above). */
+	if (!c->request_id)
+		(void)snprintf(x->out_refund_no, sizeof(x->out_refund_no), "customer-%s", c->id);
 	(void)anfu_strlcpy(x->payer_id, c->o.payer_id, sizeof(x->payer_id));
 	(void)anfu_strlcpy(x->reason, c->reason, sizeof(x->reason));
 	(void)anfu_strlcpy(x->origin, "customer", sizeof(x->origin));
@@ -838,15 +897,17 @@ static int request_fn(struct anfu_tx *tx, void *ud)
 
 int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
 			    const char *order_id, const char *payer_id, int64_t amount,
-			    const char *reason, struct anfu_pay_refund *ret, const char **ret_code,
-			    const char **ret_field)
+			    const char *reason, const char *request_id, struct anfu_pay_refund *ret,
+			    bool *ret_existed, const char **ret_code, const char **ret_field)
 {
 	struct request_cmd *c = NULL;
 	char id[ANFU_ID_MAX];
 	int r;
 
-	if (!p || !actor || !order_id || !payer_id || amount < 1 || !reason || !ret || !ret_code ||
-	    !ret_field)
+	if (!p || !actor || !order_id || !payer_id || amount < 1 || !reason || !ret ||
+	    !ret_existed || !ret_code || !ret_field ||
+	    (request_id &&
+	     (!request_id[0] || strlen(request_id) > ANFU_LIMIT_PAY_REFUND_REQUEST_ID_BYTES)))
 		return ANFU_EINVAL;
 	r = anfu_id_new("rfd", id, sizeof(id));
 	if (r < 0)
@@ -858,6 +919,7 @@ int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
 				   .payer_id = payer_id,
 				   .id = id,
 				   .reason = reason,
+				   .request_id = request_id,
 				   .amount = amount };
 	/* weight: its audit record. */
 	r = anfu_ledger_run_weighted(p->ledger, actor, request_fn, c, 1, pay_deadline());
@@ -869,6 +931,7 @@ int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
 		*ret_code = NULL;
 		*ret_field = NULL;
 		*ret = c->x;
+		*ret_existed = c->existed;
 	}
 	free(c);
 	return r;

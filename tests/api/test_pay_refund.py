@@ -477,6 +477,64 @@ def test_a_customer_requests_and_the_merchant_answers(d):
                     "pay.refund.succeeded"], acts
 
 
+def test_a_customers_request_with_a_request_id_is_made_once(d):
+    """A retried request with the same request_id (same amount and reason)
+    answers the request it made, as it is now (200; the first answer was
+    201), writes nothing and needs no open-request check; another amount
+    or reason under that id is 409 idempotency_conflict (field request_id)
+    and changes nothing; the id is the payer's for that order: on another
+    order it makes a new request. The boundary of the id's length: 64
+    bytes pass, 65 are 400. Without request_id a request is as before.
+    req: FUNC-SETL-08"""
+    s = d.s
+    c = customer(s, funds=20000)
+    o = paid_order(d, c, 3000)
+    o2 = paid_order(d, c, 2000)
+    key = "k" * 64
+
+    def ask(order_id, amount, reason="不想要了", request_id=key):
+        return c.http.post("/api/v1/me/orders/%s/refund-requests" % order_id,
+                           {"amount": amount, "currency": "CNY", "reason": reason,
+                            "request_id": request_id})
+
+    before = snapshot(d, c)
+    r = ask(o["id"], 500, request_id="k" * 65)
+    assert r.status_code == 400, r.text
+    assert snapshot(d, c) == before
+    r = ask(o["id"], 500)
+    assert r.status_code == 201 and r.json()["state"] == "requested", r.text
+    first = r.json()
+    assert s.query("SELECT out_refund_no FROM pay_refund WHERE id = ?",
+                   first["id"])[0]["out_refund_no"].startswith("customer-k")
+    before = snapshot(d, c)
+    audits = len(s.audit())
+    r = ask(o["id"], 500)
+    assert r.status_code == 200, r.text
+    assert r.json() == first
+    for amount, reason in ((501, "不想要了"), (500, "other reason")):
+        r = ask(o["id"], amount, reason)
+        assert r.status_code == 409 and err(r) == "idempotency_conflict", r.text
+        assert r.json()["error"].get("field") == "request_id", r.text
+    assert snapshot(d, c) == before and len(s.audit()) == audits
+    # Another request of the same order under a new id: one open request.
+    r = ask(o["id"], 500, request_id="another")
+    assert r.status_code == 409 and err(r) == "refund_state_invalid", r.text
+    # The same id on another order of the payer: a request of its own.
+    r = ask(o2["id"], 500)
+    assert r.status_code == 201 and r.json()["id"] != first["id"], r.text
+    # Declined: the same id still answers that request, declined.
+    r = d.boss.post("/api/v1/merchant/refunds/%s/decline" % first["id"], {})
+    assert r.status_code == 200, r.text
+    r = ask(o["id"], 500)
+    assert r.status_code == 200 and r.json()["id"] == first["id"], r.text
+    assert r.json()["state"] == "declined", r.text
+    # Without request_id: a new request, numbered by its own id.
+    r = request(c, o["id"], 500)
+    assert r.status_code == 201 and r.json()["id"] != first["id"], r.text
+    assert s.query("SELECT out_refund_no FROM pay_refund WHERE id = ?",
+                   r.json()["id"])[0]["out_refund_no"] == "customer-" + r.json()["id"]
+
+
 def ledger_move(s, key, dr, cr, amount):
     r = s.post("/test/v1/ledger/transfers", {
         "caller": "test", "idem_key": key, "debit_account": dr, "credit_account": cr,

@@ -10,7 +10,7 @@
  * GET /api/v1/merchant/refunds/{id} -> 200 the refund
  * POST /api/v1/merchant/refunds/{id}/accept | /decline -> 200 the refund
  *   (a customer's request)
- * POST /api/v1/me/orders/{id}/refund-requests {amount, currency, reason}
+ * POST /api/v1/me/orders/{id}/refund-requests {amount, currency, reason, request_id?}
  *   -> 201 the request (requested)
  * POST /admin/v1/refunds/{id}/approve -> 200 the refund
  * POST /admin/v1/refunds/{id}/reject -> 200 the refund
@@ -305,7 +305,7 @@ int anfu_pay_api_refund_get(struct anfu_req *req, struct anfu_resp *resp)
 /* ---- a customer's request and the merchant's answer ---- */
 
 struct request_body {
-	struct anfu_str currency, reason;
+	struct anfu_str currency, reason, request_id;
 	struct anfu_opt_i64 amount;
 };
 
@@ -315,6 +315,8 @@ static const struct anfu_jfield request_fields[] = {
 	{ "currency", ANFU_JT_STRING, offsetof(struct request_body, currency), true, 3, 3, NULL },
 	{ "reason", ANFU_JT_STRING, offsetof(struct request_body, reason), true, 1,
 	  ANFU_LIMIT_PAY_SUBJECT_BYTES, NULL },
+	{ "request_id", ANFU_JT_STRING, offsetof(struct request_body, request_id), false, 1,
+	  ANFU_LIMIT_PAY_REFUND_REQUEST_ID_BYTES, NULL },
 };
 
 int anfu_pay_api_me_refund_request(struct anfu_req *req, struct anfu_resp *resp)
@@ -326,6 +328,7 @@ int anfu_pay_api_me_refund_request(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_actor actor;
 	const char *code = NULL, *field = NULL;
 	char *id = NULL;
+	bool existed = false;
 	int r;
 
 	memset(&b, 0, sizeof(b));
@@ -343,13 +346,13 @@ int anfu_pay_api_me_refund_request(struct anfu_req *req, struct anfu_resp *resp)
 	if (strcmp(b.currency.ptr, "CNY") != 0)
 		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "currency");
 	anfu_pay_api_actor(req, &actor);
-	r = anfu_pay_refund_request(p, &actor, id, pr->user_id, b.amount.v, b.reason.ptr, x, &code,
-				    &field);
+	r = anfu_pay_refund_request(p, &actor, id, pr->user_id, b.amount.v, b.reason.ptr,
+				    b.request_id.ptr, x, &existed, &code, &field);
 	if (r < 0)
 		return r;
 	if (code)
 		return refusal(req, code, field);
-	resp->status = 201;
+	resp->status = existed ? 200 : 201;
 	resp->body = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "id", x->id, "order_id",
 			       x->order_id, "state", anfu_pay_refund_state_name(x->state), "amount",
 			       (json_int_t)x->amount, "currency", "CNY", "reason", x->reason,

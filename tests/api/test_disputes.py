@@ -689,8 +689,8 @@ def test_reopen_refusals_change_nothing(env):
 def test_only_the_complainant_reopens(env):
     """req: FUNC-PAY-13 — another customer and the counterparty get
     dispute_not_found, a merchant user and staff (an operator, a risk
-    officer) are refused as for the other customer events (withdraw), no
-    session is 401; nothing changes."""
+    officer, finance) are refused as for the other customer events
+    (withdraw), no session is 401; nothing changes."""
     s = env.s
     c, other = customer(s), customer(s)
     _, did = resolved_dispute(env, c)
@@ -705,7 +705,7 @@ def test_only_the_complainant_reopens(env):
     r = reopen(payee, tdid)
     assert r.status_code == 404 and err(r) == "dispute_not_found"
     path = "/api/v1/me/disputes/%s/%s"
-    for staff in (env.merchant, env.op, env.risk):
+    for staff in (env.merchant, env.op, env.risk, env.fin):
         w = staff.post(path % (did, "withdraw"))
         r = staff.post(path % (did, "reopen"), {"reason": "x"})
         # a merchant session: 403; staff (the admin listener has no such route): 404
@@ -720,11 +720,10 @@ def test_only_the_complainant_reopens(env):
 # ---- the other party's notices ----------------------------------------------------
 
 def test_the_counterparty_is_told_of_each_change(env):
-    """req: FUNC-PAY-13 — the other party of a transfer is told (zh-CN and
-    English, in their language) when the dispute is lodged, resolved,
-    reopened, withdrawn or confirmed, not when it is taken; the notice
-    shows the dispute id, the amount and what happened, no more (no
-    complainant's phone, name or id)."""
+    """req: FUNC-PAY-13 — the other party of a transfer is told when the
+    dispute is lodged, resolved, reopened, withdrawn or confirmed, not when
+    it is taken; the notice (the SMS in the payee's language) shows the
+    dispute id and the amount, not the complainant's phone, name or id."""
     s = env.s
     payer, payee = customer(s, funds=50000, name="王五"), customer(s)
     tid = transfer(s, payer, payee, 1234)

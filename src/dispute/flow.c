@@ -106,7 +106,8 @@ static int notify_other(struct anfu_disputes *d, struct anfu_tx *tx, const struc
 	} texts[] = {
 		{ "lodge", "对方提出了交易纠纷，等待客服处理", "lodged by the other party" },
 		{ "resolve", "客服已给出处理结果", "resolved by an operator" },
-		{ "reopen", "对方不同意处理结果，已重新提出", "reopened: the other party disagrees" },
+		{ "reopen", "对方不同意处理结果，已重新提出",
+		  "reopened: the other party disagrees" },
 		{ "withdraw", "对方已撤销", "withdrawn by the other party" },
 		{ "confirm", "已结束", "closed" },
 		{ "auto_confirm", "已结束", "closed" },
@@ -162,11 +163,13 @@ static int notify(struct anfu_disputes *d, struct anfu_tx *tx, const struct anfu
 		if (strcmp(texts[i].state, to) != 0)
 			continue;
 		if (strcmp(ev, "reopen") == 0) {
-			(void)snprintf(zh, sizeof(zh), "您的交易纠纷 %s：您已重新提出，客服将再次处理。",
-				       x->id);
-			(void)snprintf(en, sizeof(en),
-				       "Your dispute %s: you reopened it; an operator will handle it "
-				       "again.", x->id);
+			(void)snprintf(zh, sizeof(zh),
+				       "您的交易纠纷 %s：您已重新提出，客服将再次处理。", x->id);
+			(void)snprintf(
+				en, sizeof(en),
+				"Your dispute %s: you reopened it; an operator will handle it "
+				"again.",
+				x->id);
 		} else {
 			(void)snprintf(zh, sizeof(zh), "您的交易纠纷 %s：%s", x->id, texts[i].zh);
 			(void)snprintf(en, sizeof(en), "Your dispute %s: %s", x->id, texts[i].en);

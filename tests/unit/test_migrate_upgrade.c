@@ -452,9 +452,8 @@ static void test_upgrade_keeps_every_row_and_a_second_run_changes_nothing(void *
 						   "AND refunded = 0",
 						   NULL, 0, &n),
 				 0);
-		assert_int_equal(anfu_db_query_int(f->db, "SELECT COUNT(*) FROM dispute", NULL,
-						   0, &all),
-				 0);
+		assert_int_equal(
+			anfu_db_query_int(f->db, "SELECT COUNT(*) FROM dispute", NULL, 0, &all), 0);
 		assert_true(all > 0);
 		assert_int_equal(n, all);
 	}

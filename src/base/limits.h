@@ -836,6 +836,14 @@ _Static_assert(ANFU_LIMIT_BANK_RECON_AUDITED + 1 <= ANFU_LIMIT_TX_RECORDS,
 /* Disputes one run of the deadline job handles per rule; the rest next
  * run (each is one small transaction). */
 #define ANFU_LIMIT_DISPUTE_DEADLINE_BATCH 100
+/* Reopens of one dispute by its complainant (resolved -> open): 1. It
+ * bounds the loop of resolution and disagreement (each round costs an
+ * operator's work and may move money); after it the customer escalates
+ * outside the platform (the regulator's or the bank's complaint line). */
+#define ANFU_LIMIT_DISPUTE_REOPENS 1
+/* A refund's idempotency key "dispute.<id>.refund.<n>": the id (< 48, ANFU_ID_MAX
+ * bytes), the words and the resolution's number (20 digits), the NUL. */
+#define ANFU_LIMIT_DISPUTE_REFUND_KEY_BYTES 96
 
 /* ---- pay (src/pay/: merchants' orders and payments; issue 11, core) ---- */
 /* Bytes of a merchant order number (out_trade_no): 64, as Alipay allows

@@ -162,6 +162,8 @@
 #define ANFU_R_DISPUTE_REFUND_TOO_LARGE "dispute_refund_too_large"
 #define ANFU_R_DISPUTE_RESOLUTION_DIFFERS "dispute_resolution_differs"
 #define ANFU_R_DISPUTE_TOO_MANY_EVENTS "dispute_too_many_events"
+#define ANFU_R_DISPUTE_REOPEN_LIMIT "dispute_reopen_limit"
+#define ANFU_R_DISPUTE_REFUND_PENDING "dispute_refund_pending"
 
 
 /* Pay (src/pay/; issue 11, core): merchants, orders, general payment. */

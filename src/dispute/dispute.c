@@ -112,6 +112,8 @@ int dispute_row(struct anfu_dispute *o, const struct anfu_row *row)
 	o->resolved_ms = anfu_row_int(row, 20);
 	o->closed_ms = anfu_row_int(row, 21);
 	o->updated_ms = anfu_row_int(row, 22);
+	o->reopens = anfu_row_int(row, 23);
+	o->refunded_before = anfu_row_int(row, 24);
 	return r;
 }
 

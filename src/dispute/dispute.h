@@ -70,6 +70,13 @@ struct anfu_dispute_subject_ops {
 	int (*refund)(void *ud, const struct anfu_actor *actor, const char *ref, int64_t amount,
 		      const char *reason, const char *key,
 		      struct anfu_dispute_refund_result *ret);
+	/* Optional (NULL: the merchant party is told nothing). Queues a
+	 * notice (zh-CN and English, the texts the dispute module made) to
+	 * the users of merchant_id, the merchant party of ref, inside the
+	 * dispute module's transaction tx. 0 or a negative code (the change
+	 * is then not made). */
+	int (*notice)(void *ud, struct anfu_tx *tx, const char *ref, const char *merchant_id,
+		      const char *zh, const char *en);
 };
 
 /* ---- disputes ---- */
@@ -80,8 +87,9 @@ enum anfu_dispute_event {
 	ANFU_DISPUTE_EV_CONFIRM,      /* the customer accepts the resolution */
 	ANFU_DISPUTE_EV_AUTO_CONFIRM, /* the confirmation deadline passed */
 	ANFU_DISPUTE_EV_WITHDRAW,     /* the customer withdraws the complaint */
+	ANFU_DISPUTE_EV_REOPEN,	      /* the customer disagrees with the resolution */
 };
-#define ANFU_DISPUTE_NEVENTS 5
+#define ANFU_DISPUTE_NEVENTS 6
 #define ANFU_DISPUTE_NSTATES 5
 
 /* The state after event in state from, or NULL when the table has no such
@@ -108,6 +116,8 @@ struct anfu_dispute {
 	char refund_state[8]; /* "none", "pending", "done" */
 	char refund_ref[ANFU_ID_MAX];
 	int64_t created_ms, taken_ms, resolved_ms, closed_ms, updated_ms;
+	int64_t reopens;	 /* times the complainant reopened it */
+	int64_t refunded_before; /* fen the refunds of earlier resolutions made */
 };
 
 struct anfu_dispute_event_row {
@@ -195,6 +205,13 @@ int anfu_dispute_confirm(struct anfu_disputes *d, const struct anfu_actor *actor
 int anfu_dispute_withdraw(struct anfu_disputes *d, const struct anfu_actor *actor,
 			  const char *customer_id, const char *id, struct anfu_dispute *ret,
 			  const char **ret_refusal);
+/* The complainant disagrees with the resolution: resolved -> open (the
+ * operators' queue again), reason the note. At most
+ * ANFU_LIMIT_DISPUTE_REOPENS per dispute (dispute_reopen_limit); not while
+ * the resolution's refund is pending (dispute_refund_pending). */
+int anfu_dispute_reopen(struct anfu_disputes *d, const struct anfu_actor *actor,
+			const char *customer_id, const char *id, const char *reason,
+			struct anfu_dispute *ret, const char **ret_refusal);
 /* A message (evidence text) of the customer (customer_id) or an operator
  * (customer_id NULL) while the dispute is not final. */
 int anfu_dispute_message(struct anfu_disputes *d, const struct anfu_actor *actor,

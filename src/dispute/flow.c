@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/money.h"
 #include "base/mem.h"
 #include "base/refusal.h"
 #include "base/str.h"
@@ -93,9 +94,55 @@ static int event_add(struct anfu_tx *tx, const struct anfu_actor *actor, const c
 			    p, 9, NULL, NULL, NULL);
 }
 
-/* The customer's notice of a change, in tx (none without a notifier). */
+/* The other party's notice of a change (docs/disputes.md, "Notices"): the
+ * counterparty customer through the notifier, the merchant party through
+ * its provider. What they may see only: the dispute id, the amount and
+ * what happened; none for an event they are not told of (take). */
+static int notify_other(struct anfu_disputes *d, struct anfu_tx *tx, const struct anfu_dispute *x,
+			const char *ev)
+{
+	static const struct {
+		const char *ev, *zh, *en;
+	} texts[] = {
+		{ "lodge", "对方提出了交易纠纷，等待客服处理", "lodged by the other party" },
+		{ "resolve", "客服已给出处理结果", "resolved by an operator" },
+		{ "reopen", "对方不同意处理结果，已重新提出",
+		  "reopened: the other party disagrees" },
+		{ "withdraw", "对方已撤销", "withdrawn by the other party" },
+		{ "confirm", "已结束", "closed" },
+		{ "auto_confirm", "已结束", "closed" },
+	};
+	const struct anfu_dispute_subject *s = &x->subject;
+	const struct provider *pv = dispute_provider(d, x->kind);
+	char figures[32], zh[512], en[512];
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		if (strcmp(texts[i].ev, ev) != 0)
+			continue;
+		r = anfu_money_format(s->amount, 2, figures, sizeof(figures));
+		if (r < 0)
+			return r;
+		(void)snprintf(zh, sizeof(zh), "与您有关的一笔交易（%s 元）的交易纠纷 %s：%s。",
+			       figures, x->id, texts[i].zh);
+		(void)snprintf(en, sizeof(en),
+			       "The dispute %s about a transaction with you (CNY %s): %s.", x->id,
+			       figures, texts[i].en);
+		if (s->counterparty_id[0] && d->notice)
+			r = d->notice(d->notice_ud, tx, s->counterparty_id, zh, en);
+		if (r == ANFU_ENOTFOUND) /* no such user (any more): no one to tell */
+			r = 0;
+		if (r == 0 && s->merchant_id[0] && pv && pv->ops->notice)
+			r = pv->ops->notice(pv->ud, tx, x->ref, s->merchant_id, zh, en);
+		return r;
+	}
+	return 0;
+}
+
+/* The customer's notice of a change (event ev, to state to), in tx (none
+ * without a notifier), and the other party's. */
 static int notify(struct anfu_disputes *d, struct anfu_tx *tx, const struct anfu_dispute *x,
-		  const char *to)
+		  const char *to, const char *ev)
 {
 	static const struct {
 		const char *state, *zh, *en;
@@ -108,17 +155,29 @@ static int notify(struct anfu_disputes *d, struct anfu_tx *tx, const struct anfu
 		{ "withdrawn", "您已撤销。", "you withdrew it." },
 	};
 	char zh[256], en[256];
+	int r = 0;
 
 	if (!d->notice)
-		return 0;
+		return notify_other(d, tx, x, ev);
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		if (strcmp(texts[i].state, to) != 0)
 			continue;
-		(void)snprintf(zh, sizeof(zh), "您的交易纠纷 %s：%s", x->id, texts[i].zh);
-		(void)snprintf(en, sizeof(en), "Your dispute %s: %s", x->id, texts[i].en);
-		return d->notice(d->notice_ud, tx, x->subject.customer_id, zh, en);
+		if (strcmp(ev, "reopen") == 0) {
+			(void)snprintf(zh, sizeof(zh),
+				       "您的交易纠纷 %s：您已重新提出，客服将再次处理。", x->id);
+			(void)snprintf(
+				en, sizeof(en),
+				"Your dispute %s: you reopened it; an operator will handle it "
+				"again.",
+				x->id);
+		} else {
+			(void)snprintf(zh, sizeof(zh), "您的交易纠纷 %s：%s", x->id, texts[i].zh);
+			(void)snprintf(en, sizeof(en), "Your dispute %s: %s", x->id, texts[i].en);
+		}
+		r = d->notice(d->notice_ud, tx, x->subject.customer_id, zh, en);
+		break;
 	}
-	return 0;
+	return r < 0 ? r : notify_other(d, tx, x, ev);
 }
 
 /* ---- lodging ---- */
@@ -177,7 +236,7 @@ static int lodge_tx(struct anfu_tx *tx, void *ud)
 					    "category", x->category, "amount",
 					    (json_int_t)x->subject.amount));
 	if (r == 0)
-		r = notify(a->d, tx, x, "open");
+		r = notify(a->d, tx, x, "open", "lodge");
 	return r;
 }
 
@@ -269,6 +328,22 @@ static const char *resolve_refusal(const struct change *c)
 		return ANFU_R_DISPUTE_REFUND_UNSUPPORTED;
 	if (c->refund_amount > c->x.subject.amount)
 		return ANFU_R_DISPUTE_REFUND_TOO_LARGE;
+	/* The refunds of earlier resolutions stay made: all of them together
+	 * refund at most the subject's amount. */
+	if (c->refund_amount > c->x.subject.amount - c->x.refunded_before)
+		return ANFU_R_DISPUTE_REFUND_TOO_LARGE;
+	return NULL;
+}
+
+/* What a reopen needs beyond the table: a reopen left, and the
+ * resolution's refund made (so the next resolution's bound is known and
+ * the pending one is not retried under the next resolution's key). */
+static const char *reopen_refusal(const struct change *c)
+{
+	if (c->x.reopens >= ANFU_LIMIT_DISPUTE_REOPENS)
+		return ANFU_R_DISPUTE_REOPEN_LIMIT;
+	if (strcmp(c->x.refund_state, "pending") == 0)
+		return ANFU_R_DISPUTE_REFUND_PENDING;
 	return NULL;
 }
 
@@ -289,6 +364,7 @@ static int change_row(struct anfu_tx *tx, struct change *c, const char *to)
 		ANFU_PI(c->ev == ANFU_DISPUTE_EV_RESOLVE ? c->refund_amount : 0),
 		ANFU_PS(refund ? "pending" : "none"),
 		ANFU_PI(final ? 1 : 0),
+		ANFU_PI(c->ev == ANFU_DISPUTE_EV_REOPEN ? 1 : 0),
 	};
 	/* The state guard makes a concurrent change of the same dispute
 	 * (two operators, the job and the customer) apply once. */
@@ -302,9 +378,12 @@ static int change_row(struct anfu_tx *tx, struct change *c, const char *to)
 		"refund_amount = CASE WHEN $7 = 1 THEN $9 ELSE refund_amount END, "
 		"refund_state = CASE WHEN $7 = 1 THEN $10 ELSE refund_state END, "
 		"closed_ms = CASE WHEN $11 = 1 THEN $4 ELSE closed_ms END, "
-		"active_key = CASE WHEN $11 = 1 THEN NULL ELSE active_key END "
+		"active_key = CASE WHEN $11 = 1 THEN NULL ELSE active_key END, "
+		"reopens = CASE WHEN $12 = 1 THEN reopens + 1 ELSE reopens END, "
+		"refunded = CASE WHEN $12 = 1 AND refund_state = 'done' "
+		"THEN refunded + refund_amount ELSE refunded END "
 		"WHERE id = $1 AND state = $2",
-		p, 11, NULL, NULL, &changes);
+		p, 12, NULL, NULL, &changes);
 
 	if (r < 0)
 		return r;
@@ -336,6 +415,8 @@ static int change_tx(struct anfu_tx *tx, void *ud)
 	}
 	if (c->ev == ANFU_DISPUTE_EV_RESOLVE && (c->refusal = resolve_refusal(c)) != NULL)
 		return 0;
+	if (c->ev == ANFU_DISPUTE_EV_REOPEN && (c->refusal = reopen_refusal(c)) != NULL)
+		return 0;
 	r = change_row(tx, c, to);
 	if (r == 0)
 		r = event_add(tx, c->actor, c->id, ev, c->x.state, to, c->note);
@@ -348,7 +429,7 @@ static int change_tx(struct anfu_tx *tx, void *ud)
 		r = anfu_tx_audit_as(tx, &system_actor, action, "dispute", c->id, "success",
 				     json_pack("{s:s,s:s}", "from", c->x.state, "to", to));
 	if (r == 0)
-		r = notify(c->d, tx, &c->x, to);
+		r = notify(c->d, tx, &c->x, to, ev);
 	return r;
 }
 
@@ -389,6 +470,18 @@ int anfu_dispute_confirm(struct anfu_disputes *d, const struct anfu_actor *actor
 			    .ev = ANFU_DISPUTE_EV_CONFIRM };
 
 	if (!d || !actor || !customer_id || !id || !ret || !ret_refusal)
+		return ANFU_EINVAL;
+	return change_run(&c, ret, ret_refusal);
+}
+
+int anfu_dispute_reopen(struct anfu_disputes *d, const struct anfu_actor *actor,
+			const char *customer_id, const char *id, const char *reason,
+			struct anfu_dispute *ret, const char **ret_refusal)
+{
+	struct change c = { .d = d, .actor = actor, .id = id, .customer_id = customer_id,
+			    .ev = ANFU_DISPUTE_EV_REOPEN, .note = reason };
+
+	if (!d || !actor || !customer_id || !id || !reason || !ret || !ret_refusal)
 		return ANFU_EINVAL;
 	return change_run(&c, ret, ret_refusal);
 }
@@ -437,7 +530,8 @@ static int refund_done_tx(struct anfu_tx *tx, void *ud)
 }
 
 /* Executes the pending refund of x through its provider (key
- * "dispute.<id>.refund": a retry executes nothing twice) and marks it
+ * "dispute.<id>.refund", "dispute.<id>.refund.<n>" for the n-th
+ * resolution after a reopen: a retry executes nothing twice) and marks it
  * done. A provider's failure leaves it pending (logged) for a retry. */
 static int refund_run(struct anfu_disputes *d, const struct anfu_actor *actor,
 		      const struct anfu_dispute *x)
@@ -445,14 +539,20 @@ static int refund_run(struct anfu_disputes *d, const struct anfu_actor *actor,
 	const struct provider *pv = dispute_provider(d, x->kind);
 	struct anfu_dispute_refund_result res = { { 0 } };
 	struct refund_done a = { x->id, res.ref, x->refund_amount };
-	char key[ANFU_ID_MAX + 16];
+	char key[ANFU_LIMIT_DISPUTE_REFUND_KEY_BYTES];
 	int r;
 
 	if (strcmp(x->refund_state, "pending") != 0)
 		return 0;
 	if (!pv || !pv->ops->refund)
 		return ANFU_EINTERNAL;
-	(void)snprintf(key, sizeof(key), "dispute.%s.refund", x->id);
+	/* The first resolution's key as before a reopen existed; resolution
+	 * n >= 2 (after n - 1 reopens) its own, so each executes once. */
+	if (x->reopens == 0)
+		(void)snprintf(key, sizeof(key), "dispute.%s.refund", x->id);
+	else
+		(void)snprintf(key, sizeof(key), "dispute.%s.refund.%" PRId64, x->id,
+			       x->reopens + 1);
 	r = pv->ops->refund(pv->ud, actor, x->ref, x->refund_amount, x->resolution, key, &res);
 	if (r < 0) {
 		anfu_log_warn("dispute.refund", "refund of %s not executed (%s); retried later",

@@ -30,7 +30,7 @@ struct anfu_disputes {
 	"id, kind, ref, customer_id, counterparty_id, merchant_id, amount, currency, "     \
 	"subject_ms, description, category, reason, state, operator_id, resolution, "      \
 	"refund_amount, refund_state, refund_ref, created_ms, taken_ms, resolved_ms, "     \
-	"closed_ms, updated_ms"
+	"closed_ms, updated_ms, reopens, refunded"
 
 /* Fills the struct anfu_dispute at ud from a row of DISPUTE_COLUMNS. */
 int dispute_row(struct anfu_dispute *out, const struct anfu_row *row);

@@ -10,10 +10,12 @@
  *   in_progress --withdraw-->      withdrawn    (the customer)
  *   resolved    --confirm-->       confirmed    (the customer accepts)
  *   resolved    --auto_confirm-->  confirmed    (confirm_days passed)
+ *   resolved    --reopen-->        open         (the customer disagrees)
  *
- * A resolution is final for this wave: no reopening and no withdrawal
- * after it (a refund may already have moved money); a customer who
- * disagrees lodges nothing new about the subject until it is confirmed.
+ * No withdrawal after a resolution (a refund may already have moved
+ * money). A customer who disagrees reopens it (at most
+ * ANFU_LIMIT_DISPUTE_REOPENS times, checked by dispute/flow.c: a count,
+ * not a state) and an operator takes and resolves it again.
  *
  * Owns nothing; pure.
  */
@@ -29,6 +31,7 @@ static const struct anfu_state_row rows[] = {
 	{ "in_progress", ANFU_DISPUTE_EV_WITHDRAW, "withdrawn" },
 	{ "resolved", ANFU_DISPUTE_EV_CONFIRM, "confirmed" },
 	{ "resolved", ANFU_DISPUTE_EV_AUTO_CONFIRM, "confirmed" },
+	{ "resolved", ANFU_DISPUTE_EV_REOPEN, "open" },
 };
 
 const char *const anfu_dispute_states[ANFU_DISPUTE_NSTATES] = {
@@ -57,6 +60,7 @@ const char *anfu_dispute_event_name(enum anfu_dispute_event ev)
 	case ANFU_DISPUTE_EV_CONFIRM: return "confirm";
 	case ANFU_DISPUTE_EV_AUTO_CONFIRM: return "auto_confirm";
 	case ANFU_DISPUTE_EV_WITHDRAW: return "withdraw";
+	case ANFU_DISPUTE_EV_REOPEN: return "reopen";
 	}
 	return "unknown";
 }

@@ -18,6 +18,7 @@
 #include "base/mem.h"
 #include "base/str.h"
 #include "dispute/dispute.h"
+#include "iam/iam.h"
 #include "pay/internal.h"
 #include "pay/pay.h"
 
@@ -103,7 +104,22 @@ static int order_refund(void *ud, const struct anfu_actor *actor, const char *re
 	return r;
 }
 
-static const struct anfu_dispute_subject_ops order_ops = { order_lookup, order_refund };
+/* The merchant party's notice of a change of a dispute about one of its
+ * orders: to its users through iam, as pay tells a merchant of a refund
+ * waiting for funds (pay/refund_list.c). The texts are the dispute
+ * module's (what the merchant may see of it). */
+static int order_notice(void *ud, struct anfu_tx *tx, const char *ref, const char *merchant_id,
+			const char *zh, const char *en)
+{
+	struct anfu_pay *p = ud;
+	const struct anfu_iam_notice n = { "dispute", "交易纠纷通知", zh, "Dispute notice", en };
+
+	(void)ref;
+	return anfu_iam_notify_merchant(p->iam, tx, merchant_id, &n, NULL);
+}
+
+static const struct anfu_dispute_subject_ops order_ops = { order_lookup, order_refund,
+							   order_notice };
 
 int anfu_pay_dispute_register(struct anfu_pay *p, struct anfu_disputes *d)
 {

@@ -14,10 +14,10 @@ import uuid
 import pytest
 
 from conftest import BACKEND, Server
-from iam import THIRD_PASSWORD, Client, login_customer, register, sms_code, tick
+from iam import THIRD_PASSWORD, Client, login_customer, register, sms_code, sms_wait, tick, totp
 from test_iam_admin import (ADMIN_NEW, OFFICER_NEW, admin_password, admin_password_from_mail,
                             approve_operator, create_operator_request, first_login,
-                            merchant_first_login)
+                            merchant_first_login, now_s)
 
 SEQ = itertools.count(1)
 PIN = "583016"
@@ -35,7 +35,20 @@ def make_staff(s, admin, officer, name, role, device):
     assert r.json()["approval"]["status"] == "executed", r.text
     initial = admin_password_from_mail("%s@staff.example.test" % name)
     s.clock(advance_ms=30_000)  # a fresh TOTP step
-    c, _ = first_login(s, name, initial, THIRD_PASSWORD, device=device)
+    c, secret = first_login(s, name, initial, THIRD_PASSWORD, device=device)
+    c.relogin = lambda: relogin(s, name, secret, device)
+    return c
+
+
+def relogin(s, name, secret, device):
+    """A later login of a staff member (password, then TOTP): a session
+    the clock moved past its end is renewed."""
+    s.clock(advance_ms=30_000)  # a fresh TOTP step
+    c = Client(s, admin=True, device=device)
+    r = c.login(name, THIRD_PASSWORD)
+    assert r.status_code == 200 and r.json()["state"] == "mfa_required", r.text
+    r = c.mfa("totp", totp(secret, now_s(s)))
+    assert r.status_code == 200, r.text
     return c
 
 
@@ -513,6 +526,235 @@ def test_operators_list_by_state_with_a_cursor(env):
         assert c.http.post("/api/v1/me/disputes/%s/withdraw" % did).status_code == 200
 
 
+# ---- reopening a resolution -------------------------------------------------------
+
+def reopen(c, did, reason="不同意处理结果 / I disagree"):
+    return c.http.post("/api/v1/me/disputes/%s/reopen" % did, {"reason": reason})
+
+
+def resolved_dispute(env, c, amount=10000, refund=0, resolution="说明", op=None):
+    """A dispute of c about a new test subject, taken and resolved (by op,
+    the operator env.op by default)."""
+    s, op = env.s, op or env.op
+    ref = test_subject(s, c, amount=amount)
+    did = lodged(s, c, ref)
+    assert op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    body = {"resolution": resolution}
+    if refund:
+        body["refund_amount"] = refund
+    r = op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert r.status_code == 200 and r.json()["state"] == "resolved", r.text
+    s.clock(advance_ms=1)
+    return ref, did
+
+
+def test_the_complainant_reopens_a_resolution_and_it_is_resolved_again(env):
+    """req: FUNC-PAY-13 — the complainant who disagrees reopens a resolved
+    dispute with a reason: resolved -> open (an event with actor and time,
+    an audit record, the customer's notice), back in the operators' queue;
+    an operator takes and resolves it again and the customer confirms."""
+    s = env.s
+    c = customer(s)
+    _, did = resolved_dispute(env, c)
+    n0, audits = notices(s, c.id), len(s.audit("dispute.reopen"))
+    r = reopen(c, did, "没有解决问题")
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert (d["state"], d["reopens"], d["role"]) == ("open", 1, "complainant")
+    assert env.op.get("/admin/v1/disputes/%s" % did).json()["state"] == "open"
+    assert s.query("SELECT state, reopens, active_key IS NOT NULL AS active FROM dispute "
+                   "WHERE id = ?", did) == [{"state": "open", "reopens": 1, "active": 1}]
+    ev = c.http.get("/api/v1/me/disputes/%s" % did).json()["events"]
+    assert (ev[-1]["event"], ev[-1]["from"], ev[-1]["to"], ev[-1]["note"],
+            ev[-1]["actor_type"]) == ("reopen", "resolved", "open", "没有解决问题", "customer")
+    assert env.op.get("/admin/v1/disputes/%s" % did).json()["events"][-1]["actor_id"] == c.id
+    assert len(s.audit("dispute.reopen")) == audits + 1
+    assert s.audit("dispute.reopen")[-1]["object_id"] == did
+    assert notices(s, c.id) == n0 + 1
+    # still one dispute at a time about the subject
+    ref = s.query("SELECT ref FROM dispute WHERE id = ?", did)[0]["ref"]
+    r = lodge(c, "test", ref)
+    assert r.status_code == 409 and err(r) == "dispute_already_open"
+    # an operator takes and resolves it again; the customer confirms
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    s.clock(advance_ms=1)
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did, {"resolution": "再次核实"})
+    assert r.status_code == 200 and r.json()["resolution"] == "再次核实", r.text
+    r = c.http.post("/api/v1/me/disputes/%s/confirm" % did)
+    assert r.status_code == 200 and r.json()["state"] == "confirmed", r.text
+    assert [e["event"] for e in c.http.get("/api/v1/me/disputes/%s" % did).json()["events"]] \
+        == ["lodge", "take", "resolve", "reopen", "take", "resolve", "confirm"]
+
+
+def test_a_second_resolution_refunds_at_most_the_rest(env):
+    """req: FUNC-PAY-13 — the first resolution's refund stays made; after a
+    reopen the second resolution refunds at most amount - that refund:
+    the rest passes, one fen more is refused with nothing changed; each
+    resolution's refund has its own key (the first's unchanged), so each
+    is executed once however often the resolve is retried."""
+    s = env.s
+    c = customer(s)
+    ref, did = resolved_dispute(env, c, amount=8000, refund=3000)
+    assert reopen(c, did).status_code == 200
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    before, calls = state(s), refunds(s)
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                    {"resolution": "再退", "refund_amount": 5001})
+    assert r.status_code == 409 and err(r) == "dispute_refund_too_large", r.text
+    assert state(s) == before and refunds(s) == calls
+    body = {"resolution": "再退", "refund_amount": 5000}
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert r.status_code == 200, r.text
+    assert r.json()["refund"] == {"amount": 5000, "state": "done"}
+    again = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert again.status_code == 200 and again.json() == r.json()
+    rf = sorted([(x["key"], x["amount"], x["calls"]) for x in refunds(s)["refunds"]
+                 if x["ref"] == ref])
+    assert rf == [("dispute.%s.refund" % did, 3000, 1), ("dispute.%s.refund.2" % did, 5000, 1)]
+    assert s.query("SELECT refunded, refund_amount FROM dispute WHERE id = ?", did) == \
+        [{"refunded": 3000, "refund_amount": 5000}]
+    assert s.query("SELECT COUNT(*) AS n FROM dispute_event WHERE dispute_id = ? AND "
+                   "event = 'refund'", did)[0]["n"] == 2
+
+
+def test_a_dispute_is_reopened_at_most_once(env):
+    """req: FUNC-PAY-13 — ANFU_LIMIT_DISPUTE_REOPENS (1): the first reopen
+    (with a reason of 500 characters, the bound) passes, the second is
+    refused (dispute_reopen_limit) with nothing changed; the customer can
+    still confirm."""
+    s = env.s
+    c = customer(s)
+    _, did = resolved_dispute(env, c)
+    assert reopen(c, did, "理" * 500).status_code == 200
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    assert env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                       {"resolution": "维持原结果"}).status_code == 200
+    s.clock(advance_ms=1)
+    before = state(s)
+    r = reopen(c, did)
+    assert r.status_code == 409 and err(r) == "dispute_reopen_limit", r.text
+    assert state(s) == before
+    r = c.http.post("/api/v1/me/disputes/%s/confirm" % did)
+    assert r.status_code == 200 and r.json()["state"] == "confirmed"
+
+
+def test_reopen_refusals_change_nothing(env):
+    """req: FUNC-PAY-13 — a reopen outside `resolved` (open, in_progress,
+    confirmed, withdrawn) is dispute_state_invalid; a reason missing,
+    empty or of 501 characters is refused; while the resolution's refund
+    is pending it is dispute_refund_pending. Nothing changes."""
+    s = env.s
+    c = customer(s)
+
+    def refused(did, code, status=409, **kw):
+        before, calls = state(s), refunds(s)
+        r = reopen(c, did, **kw) if kw else reopen(c, did)
+        assert r.status_code == status and err(r) == code, r.text
+        assert state(s) == before and refunds(s) == calls
+
+    did = lodged(s, c, test_subject(s, c))
+    refused(did, "dispute_state_invalid")  # open
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    refused(did, "dispute_state_invalid")  # in_progress
+    assert c.http.post("/api/v1/me/disputes/%s/withdraw" % did).status_code == 200
+    refused(did, "dispute_state_invalid")  # withdrawn
+    _, did = resolved_dispute(env, c)
+    before = state(s)
+    for body in ({}, {"reason": ""}, {"reason": "理" * 501}, {"reason": 5},
+                 {"reason": "x", "more": 1}):
+        r = c.http.post("/api/v1/me/disputes/%s/reopen" % did, body)
+        assert r.status_code == 400, (body, r.text)
+    assert state(s) == before
+    assert c.http.post("/api/v1/me/disputes/%s/confirm" % did).status_code == 200
+    refused(did, "dispute_state_invalid")  # confirmed
+    # the resolution's refund still pending: made first, then reopened
+    ref = test_subject(s, c, amount=5000)
+    did = lodged(s, c, ref)
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    assert s.post("/test/v1/dispute/refund-fail", {"fail": True}).status_code == 200
+    body = {"resolution": "退款 10 元", "refund_amount": 1000}
+    try:
+        r = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+        assert r.status_code == 200 and r.json()["refund"]["state"] == "pending", r.text
+        refused(did, "dispute_refund_pending")
+    finally:
+        assert s.post("/test/v1/dispute/refund-fail", {"fail": False}).status_code == 200
+    r = env.op.post("/admin/v1/disputes/%s/resolve" % did, body)
+    assert r.json()["refund"]["state"] == "done", r.text
+    r = reopen(c, did)
+    assert r.status_code == 200 and r.json()["state"] == "open", r.text
+    assert s.query("SELECT refunded FROM dispute WHERE id = ?", did)[0]["refunded"] == 1000
+
+
+def test_only_the_complainant_reopens(env):
+    """req: FUNC-PAY-13 — another customer and the counterparty get
+    dispute_not_found, a merchant user and staff (an operator, a risk
+    officer, finance) are refused as for the other customer events
+    (withdraw), no session is 401; nothing changes."""
+    s = env.s
+    c, other = customer(s), customer(s)
+    _, did = resolved_dispute(env, c)
+    payer, payee = customer(s, funds=50000), customer(s)
+    tdid = lodged(s, payer, transfer(s, payer, payee, 700), "transfer")
+    assert env.op.post("/admin/v1/disputes/%s/take" % tdid).status_code == 200
+    assert env.op.post("/admin/v1/disputes/%s/resolve" % tdid,
+                       {"resolution": "说明"}).status_code == 200
+    before = state(s)
+    r = reopen(other, did)
+    assert r.status_code == 404 and err(r) == "dispute_not_found"
+    r = reopen(payee, tdid)
+    assert r.status_code == 404 and err(r) == "dispute_not_found"
+    path = "/api/v1/me/disputes/%s/%s"
+    for staff in (env.merchant, env.op, env.risk, env.fin):
+        w = staff.post(path % (did, "withdraw"))
+        r = staff.post(path % (did, "reopen"), {"reason": "x"})
+        # a merchant session: 403; staff (the admin listener has no such route): 404
+        assert r.status_code == w.status_code and r.status_code in (403, 404), r.text
+        assert r.status_code == 404 or err(r) == err(w)
+    assert Client(s).post(path % (did, "reopen"), {"reason": "x"}).status_code == 401
+    assert state(s) == before
+    r = reopen(payer, tdid)
+    assert r.status_code == 200 and r.json()["state"] == "open", r.text
+
+
+# ---- the other party's notices ----------------------------------------------------
+
+def test_the_counterparty_is_told_of_each_change(env):
+    """req: FUNC-PAY-13 — the other party of a transfer is told when the
+    dispute is lodged, resolved, reopened, withdrawn or confirmed, not when
+    it is taken; the notice (the SMS in the payee's language) shows the
+    dispute id and the amount, not the complainant's phone, name or id."""
+    s = env.s
+    payer, payee = customer(s, funds=50000, name="王五"), customer(s)
+    tid = transfer(s, payer, payee, 1234)
+    n0, p0 = notices(s, payee.id), notices(s, payer.id)
+    did = lodged(s, payer, tid, "transfer")
+    assert notices(s, payee.id) == n0 + 1
+    texts = sms_wait(s, payee.phone, lambda t: any(did in x for x in t))
+    text = [x for x in texts if did in x][0]
+    assert "12.34" in text
+    for secret in (payer.phone, payer.phone[-4:], "王", payer.id):
+        assert secret not in text, text
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    assert notices(s, payee.id) == n0 + 1  # not told of the take
+    assert env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                       {"resolution": "说明"}).status_code == 200
+    assert notices(s, payee.id) == n0 + 2
+    assert reopen(payer, did).status_code == 200
+    assert notices(s, payee.id) == n0 + 3
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    assert env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                       {"resolution": "再说明"}).status_code == 200
+    assert payer.http.post("/api/v1/me/disputes/%s/confirm" % did).status_code == 200
+    assert notices(s, payee.id) == n0 + 5
+    # the complainant's own notices: lodge, take, resolve, reopen, take, resolve, confirm
+    assert notices(s, payer.id) == p0 + 7
+    tid2 = transfer(s, payer, payee, 500)
+    did2 = lodged(s, payer, tid2, "transfer")
+    assert payer.http.post("/api/v1/me/disputes/%s/withdraw" % did2).status_code == 200
+    assert notices(s, payee.id) == n0 + 7
+
+
 # ---- deadlines (moves the clock by days: last) ------------------------------------
 
 def job(s):
@@ -585,3 +827,49 @@ def deadlines_at_the_deadline(env, s):
     assert notices(s, c.id) == before + 1
     assert job(s) == zero
     assert len(reminders()) == 2
+
+
+def test_the_job_does_not_confirm_a_reopened_dispute_and_times_the_new_resolution(env):
+    """req: FUNC-PAY-13 — a dispute reopened a millisecond before its
+    confirmation deadline is not confirmed by the job at or after that
+    deadline (it is no longer resolved); after the second resolution the
+    deadline is counted from it: not confirmed a millisecond before
+    confirm_days, confirmed at it (the counterparty told too)."""
+    s = env.s
+    s.hold_jobs("dispute.deadlines")
+    try:
+        op = env.op.relogin()  # the deadline test before moved the clock by days
+        c = customer(s)
+        _, did = resolved_dispute(env, c, op=op)
+        t1 = s.query("SELECT resolved_ms FROM dispute WHERE id = ?", did)[0]["resolved_ms"]
+        now = s.clock(advance_ms=0)
+        now = s.clock(advance_ms=t1 + 7 * DAY_MS - 1 - now)
+        c.http = login_customer(s, c.phone, device="dsp-%d" % next(SEQ))  # a week later
+        now = s.clock(advance_ms=t1 + 7 * DAY_MS - 1 - s.clock(advance_ms=0))
+        assert reopen(c, did).status_code == 200
+        now = s.clock(advance_ms=1)
+        job(s)
+        now = s.clock(advance_ms=DAY_MS)
+        job(s)
+        assert s.query("SELECT state FROM dispute WHERE id = ?", did)[0]["state"] == "open"
+        op = env.op.relogin()  # a week later: the session ended
+        now = s.clock(advance_ms=0)
+        assert op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+        assert op.post("/admin/v1/disputes/%s/resolve" % did,
+                       {"resolution": "再说明"}).status_code == 200
+        t2 = s.query("SELECT resolved_ms FROM dispute WHERE id = ?", did)[0]["resolved_ms"]
+        assert t2 > t1 + 7 * DAY_MS
+        now = s.clock(advance_ms=t2 + 7 * DAY_MS - 1 - now)
+        job(s)
+        assert s.query("SELECT state FROM dispute WHERE id = ?", did)[0]["state"] == "resolved"
+        now = s.clock(advance_ms=1)
+        assert job(s)["auto_confirmed"] >= 1
+        assert s.query("SELECT state FROM dispute WHERE id = ?", did)[0]["state"] == "confirmed"
+        ev = s.query("SELECT event FROM dispute_event WHERE dispute_id = ? ORDER BY seq", did)
+        assert [e["event"] for e in ev] == ["lodge", "take", "resolve", "reopen", "take",
+                                             "resolve", "auto_confirm"]
+        c.http = login_customer(s, c.phone, device="dsp-%d" % next(SEQ))
+        r = reopen(c, did)
+        assert r.status_code == 409 and err(r) == "dispute_state_invalid", r.text
+    finally:
+        s.release_jobs("dispute.deadlines")

@@ -390,6 +390,60 @@ def test_a_dispute_about_an_order_refunds_through_the_refund_flow(d):
     assert snapshot(d, c) == before
 
 
+def merchant_dispute_notices(s, merchant_id):
+    return s.query("SELECT COUNT(*) AS n FROM notify_message WHERE kind = 'dispute' AND "
+                   "user_id IN (SELECT id FROM iam_user WHERE merchant_id = ?)",
+                   merchant_id)[0]["n"]
+
+
+def test_a_reopened_order_dispute_refunds_the_rest_and_the_merchant_is_told(d):
+    """Kind "order" after a reopen: the first resolution's refund stays,
+    the second refunds at most the rest of the order (one fen more is
+    refused, nothing changed) under its own refund number
+    dispute-<id>-refund-2; the merchant's users are told of the lodging,
+    each resolution and the reopen through pay's merchant notice (not of
+    the take). req: FUNC-PAY-13"""
+    s = d.s
+    c = customer(s, funds=30000)
+    o = paid_order(d, c, 12000)
+    m0 = merchant_dispute_notices(s, "mch_rf")
+    r = c.http.post("/api/v1/me/disputes", {"kind": "order", "ref": o["id"],
+                                            "category": "not_as_described",
+                                            "description": "货不对板"})
+    assert r.status_code == 201, r.text
+    did = r.json()["id"]
+    per = merchant_dispute_notices(s, "mch_rf") - m0  # one per merchant user and channel
+    assert per >= 1
+    s.clock(advance_ms=1)
+    assert d.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    assert merchant_dispute_notices(s, "mch_rf") == m0 + per
+    r = d.op.post("/admin/v1/disputes/%s/resolve" % did,
+                  {"resolution": "部分退款", "refund_amount": 4000})
+    assert r.status_code == 200 and r.json()["refund"]["state"] == "done", r.text
+    assert merchant_dispute_notices(s, "mch_rf") == m0 + 2 * per
+    r = c.http.post("/api/v1/me/disputes/%s/reopen" % did, {"reason": "还有问题"})
+    assert r.status_code == 200 and r.json()["state"] == "open", r.text
+    assert merchant_dispute_notices(s, "mch_rf") == m0 + 3 * per
+    assert d.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    before = snapshot(d, c)
+    r = d.op.post("/admin/v1/disputes/%s/resolve" % did,
+                  {"resolution": "全部退款", "refund_amount": 8001})
+    assert r.status_code == 409 and err(r) == "dispute_refund_too_large", r.text
+    assert snapshot(d, c) == before
+    assert merchant_dispute_notices(s, "mch_rf") == m0 + 3 * per
+    c0 = balance(c)
+    r = d.op.post("/admin/v1/disputes/%s/resolve" % did,
+                  {"resolution": "全部退款", "refund_amount": 8000})
+    assert r.status_code == 200 and r.json()["refund"]["state"] == "done", r.text
+    rows = s.query("SELECT out_refund_no, amount FROM pay_refund WHERE order_id = ? "
+                   "ORDER BY created_ms", o["id"])
+    assert rows == [{"out_refund_no": "dispute-%s-refund" % did, "amount": 4000},
+                    {"out_refund_no": "dispute-%s-refund-2" % did, "amount": 8000}]
+    assert balance(c) == c0 + 8000
+    assert state_of(d, o["id"]) == "refunded"
+    assert merchant_dispute_notices(s, "mch_rf") == m0 + 4 * per
+
+
 def test_a_succeeded_refund_has_a_receipt_for_its_customer(d):
     """Kind "refund" (src/pay/receipt_refund.c): the customer downloads the
     signed receipt of a succeeded refund (the merchant pays, the money

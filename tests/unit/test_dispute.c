@@ -19,21 +19,22 @@
 
 static const enum anfu_dispute_event events[ANFU_DISPUTE_NEVENTS] = {
 	ANFU_DISPUTE_EV_TAKE,	  ANFU_DISPUTE_EV_RESOLVE,  ANFU_DISPUTE_EV_CONFIRM,
-	ANFU_DISPUTE_EV_AUTO_CONFIRM, ANFU_DISPUTE_EV_WITHDRAW,
+	ANFU_DISPUTE_EV_AUTO_CONFIRM, ANFU_DISPUTE_EV_WITHDRAW, ANFU_DISPUTE_EV_REOPEN,
 };
 
 /* The whole table as FUNC-PAY-13 and docs/disputes.md state it: the next
  * state of [state][event], NULL where the event is refused. */
 static const char *const expected[ANFU_DISPUTE_NSTATES][ANFU_DISPUTE_NEVENTS] = {
-	/* take, resolve, confirm, auto_confirm, withdraw */
-	[0] = { "in_progress", NULL, NULL, NULL, "withdrawn" },	 /* open */
-	[1] = { NULL, "resolved", NULL, NULL, "withdrawn" },	 /* in_progress */
-	[2] = { NULL, NULL, "confirmed", "confirmed", NULL },	 /* resolved */
-	[3] = { NULL, NULL, NULL, NULL, NULL },			 /* confirmed */
-	[4] = { NULL, NULL, NULL, NULL, NULL },			 /* withdrawn */
+	/* take, resolve, confirm, auto_confirm, withdraw, reopen */
+	[0] = { "in_progress", NULL, NULL, NULL, "withdrawn", NULL }, /* open */
+	[1] = { NULL, "resolved", NULL, NULL, "withdrawn", NULL },    /* in_progress */
+	[2] = { NULL, NULL, "confirmed", "confirmed", NULL, "open" }, /* resolved */
+	[3] = { NULL, NULL, NULL, NULL, NULL, NULL },		      /* confirmed */
+	[4] = { NULL, NULL, NULL, NULL, NULL, NULL },		      /* withdrawn */
 };
 
-/* req: FUNC-PAY-13 */
+/* Every pair, the reopen edge (resolved -> open) among them; a reopen
+ * from any other state is refused. req: FUNC-PAY-13 */
 static void test_every_state_event_pair_follows_the_table(void **state)
 {
 	char what[64];
@@ -44,6 +45,7 @@ static void test_every_state_event_pair_follows_the_table(void **state)
 	assert_string_equal(anfu_dispute_states[2], "resolved");
 	assert_string_equal(anfu_dispute_states[3], "confirmed");
 	assert_string_equal(anfu_dispute_states[4], "withdrawn");
+	assert_string_equal(anfu_dispute_event_name(ANFU_DISPUTE_EV_REOPEN), "reopen");
 	for (int s = 0; s < ANFU_DISPUTE_NSTATES; s++)
 		for (int e = 0; e < ANFU_DISPUTE_NEVENTS; e++) {
 			const char *got = anfu_dispute_transition(anfu_dispute_states[s], events[e]);

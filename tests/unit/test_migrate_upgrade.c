@@ -5,7 +5,8 @@
  * states sending and failed; on SQLite the table is REBUILT: new table,
  * copy, drop, rename, indexes), bank 0005 (bank_withdrawal gains
  * hold_account and refund_id), dispute 0002 (dispute_event becomes
- * append-only by triggers).
+ * append-only by triggers) and dispute 0003 (dispute gains reopens and
+ * refunded, 0 for the rows it finds).
  *
  * Each case runs on a fresh SQLite file and, named "pg:<test>", on a fresh
  * schema of the PostgreSQL server in ANFU_TEST_PG_DSN (skipped, saying so,
@@ -412,7 +413,7 @@ static void upgrade(struct fix *f)
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
 
 	assert_int_equal(anfu_migrate(f->db, f->all, f->n, hook, &f->h, from, to), 0);
-	assert_string_equal(f->h.order, "bank/5 dispute/2 pay/7 ");
+	assert_string_equal(f->h.order, "bank/5 dispute/2 dispute/3 pay/7 ");
 	for (size_t i = 0; i < f->n; i++) {
 		assert_int_equal(to[i], anfu_migrate_latest(&f->all[i]));
 		assert_int_equal(version(f->db, f->all[i].module), to[i]);
@@ -428,7 +429,7 @@ static void refused(struct anfu_db *db, const char *sql)
 
 /* ---- cases ------------------------------------------------------------------- */
 
-/* The upgrade runs bank 0005, dispute 0002 and pay 0007 once: the versions
+/* The upgrade runs bank 0005, dispute 0002 and 0003 and pay 0007 once: the versions
  * read the new numbers, every watched table's old columns hold the same
  * rows, and a second migration applies nothing and changes nothing
  * (schema and rows). req: DATA-INT-01 */
@@ -442,7 +443,20 @@ static void test_upgrade_keeps_every_row_and_a_second_run_changes_nothing(void *
 	upgrade(f);
 	assert_int_equal(version(f->db, "pay"), 7);
 	assert_int_equal(version(f->db, "bank"), 5);
-	assert_int_equal(version(f->db, "dispute"), 2);
+	assert_int_equal(version(f->db, "dispute"), 3);
+	{ /* dispute 0003: the disputes it found were never reopened */
+		int64_t n = -1, all = -1;
+
+		assert_int_equal(anfu_db_query_int(f->db,
+						   "SELECT COUNT(*) FROM dispute WHERE reopens = 0 "
+						   "AND refunded = 0",
+						   NULL, 0, &n),
+				 0);
+		assert_int_equal(
+			anfu_db_query_int(f->db, "SELECT COUNT(*) FROM dispute", NULL, 0, &all), 0);
+		assert_true(all > 0);
+		assert_int_equal(n, all);
+	}
 	for (size_t t = 0; t < NWATCHED; t++) {
 		char *old_cols = rows(f->db, watched[t], f->cols[t]);
 

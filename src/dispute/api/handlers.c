@@ -10,6 +10,7 @@
  *   GET  /api/v1/me/disputes/{id} -> 200 the dispute with its events
  *   POST /api/v1/me/disputes/{id}/confirm | /withdraw -> 200 (own only)
  *   POST /api/v1/me/disputes/{id}/messages {text} -> 201 (own only)
+ *   POST /api/v1/me/disputes/{id}/reopen {reason} -> 200 (own only)
  * merchant users (a merchant session; read only, their merchant's):
  *   GET  /api/v1/merchant/disputes?cursor, /api/v1/merchant/disputes/{id}
  * operators (dispute.read, dispute.handle):
@@ -88,6 +89,7 @@ static json_t *dispute_json(const struct anfu_dispute *x, enum view v)
 
 	if (!o)
 		return NULL;
+	(void)json_object_set_new(o, "reopens", json_integer((json_int_t)x->reopens));
 	if (v == VIEW_CUSTOMER || v == VIEW_COUNTERPARTY)
 		(void)json_object_set_new(o, "role", json_string(v == VIEW_CUSTOMER ? "complainant"
 										    : "counterparty"));
@@ -332,6 +334,34 @@ int anfu_dispute_api_confirm(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_dispute_api_withdraw(struct anfu_req *req, struct anfu_resp *resp)
 {
 	return customer_change(req, resp, anfu_dispute_withdraw);
+}
+
+struct reopen_body {
+	struct anfu_str reason;
+};
+
+static const struct anfu_jfield reopen_fields[] = {
+	{ "reason", ANFU_JT_STRING, offsetof(struct reopen_body, reason), true, 1,
+	  ANFU_LIMIT_DISPUTE_TEXT_CHARS, NULL },
+};
+
+int anfu_dispute_api_reopen(struct anfu_req *req, struct anfu_resp *resp)
+{
+	const struct anfu_principal *p = of_kind(req, ANFU_USER_CUSTOMER);
+	const struct anfu_actor actor = actor_of(req);
+	struct anfu_dispute *x = anfu_xcalloc(1, sizeof(*x));
+	struct reopen_body b = { 0 };
+	const char *id = NULL, *refusal = NULL;
+	int r = p ? path_id(req, &id) : ANFU_EPERM;
+
+	if (r == 0)
+		r = anfu_req_json(req, reopen_fields, NFIELDS(reopen_fields), &b);
+	if (r == 0)
+		r = anfu_dispute_reopen(anfu_dispute_api_service(req), &actor, p->user_id, id,
+					b.reason.ptr, x, &refusal);
+	r = answer(req, resp, r, refusal, x, VIEW_CUSTOMER, 200);
+	free(x);
+	return r;
 }
 
 struct message_body {

@@ -162,6 +162,7 @@ static const struct anfu_route routes[] = {
 	{ "POST", "/api/v1/me/disputes/{id}/confirm", S, P, anfu_dispute_api_confirm, 0 },
 	{ "POST", "/api/v1/me/disputes/{id}/withdraw", S, P, anfu_dispute_api_withdraw, 0 },
 	{ "POST", "/api/v1/me/disputes/{id}/messages", S, P, anfu_dispute_api_message, 0 },
+	{ "POST", "/api/v1/me/disputes/{id}/reopen", S, P, anfu_dispute_api_reopen, 0 },
 	{ "GET", "/api/v1/merchant/disputes", S, P, anfu_dispute_api_merchant_list, 0 },
 	{ "GET", "/api/v1/merchant/disputes/{id}", S, P, anfu_dispute_api_merchant_get, 0 },
 	{ "GET", "/admin/v1/disputes", A, "dispute.read", anfu_dispute_api_admin_list, 0 },

@@ -23,6 +23,7 @@ int anfu_dispute_api_mine_get(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_dispute_api_confirm(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_dispute_api_withdraw(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_dispute_api_message(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_dispute_api_reopen(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_dispute_api_merchant_list(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_dispute_api_merchant_get(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_dispute_api_admin_list(struct anfu_req *req, struct anfu_resp *resp);

@@ -44,7 +44,7 @@ struct test_subject {
 };
 
 struct test_refund {
-	char key[ANFU_ID_MAX + 16];
+	char key[ANFU_LIMIT_DISPUTE_REFUND_KEY_BYTES];
 	char ref[ANFU_LIMIT_DISPUTE_REF_BYTES];
 	char id[ANFU_ID_MAX];
 	int64_t amount;

@@ -5,7 +5,7 @@
  * name" goes back. Then it calls the JSON login API, then its second
  * factor (SMS code) when the API asks for one, keeps the CSRF token for
  * this tab (sessionStorage) and goes to the page's checked ?next= path.
- * Captcha: with data-captcha="always" the page shows one at once; else
+ * Captcha: with data-captcha="always" the password step shows one; else
  * when the API answers captcha_required, and after every failed attempt
  * (an attempt uses its captcha up; the next may need one). The image is
  * loaded from the captcha's same-origin image_url (CSP img-src 'self').
@@ -78,6 +78,8 @@
     form.classList.remove('hidden');
     pwInput.disabled = false;
     show('', '');
+    // A fresh captcha for the password step, when one is shown.
+    if (page.captcha === 'always' || captchaId) { newCaptcha(); }
     pwInput.focus();
   }
   nameForm.addEventListener('submit', function (e) {
@@ -130,7 +132,6 @@
   document.getElementById('captcha-refresh').addEventListener('click', function () {
     newCaptcha();
   });
-  if (page.captcha === 'always') { newCaptcha(); }
   document.getElementById('code-send').addEventListener('click', function () {
     post('/api/v1/auth/codes', { purpose: 'login', channel: 'sms' },
          sessionStorage.getItem('anfu_csrf'))

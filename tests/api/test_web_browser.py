@@ -190,7 +190,8 @@ def test_login_shows_the_reserved_message_before_the_password(srv, browser):
     c = login_customer(s, phone, device="phish-set")
     assert c.req("PUT", "/api/v1/me/reserved-message", {"message": message}).status_code == 200
     go(d, "/login?lang=en&next=/account")
-    assert not password_shown(d)
+    pw = d.find_element(By.ID, "password")
+    assert not pw.is_displayed() and not pw.is_enabled()
     assert not d.find_element(By.ID, "reserved-box").is_displayed()
     d.find_element(By.ID, "login").send_keys(phone)
     d.find_element(By.ID, "name-next").click()
@@ -202,7 +203,7 @@ def test_login_shows_the_reserved_message_before_the_password(srv, browser):
     shoot(d, "phish-1-message-en")
     d.find_element(By.ID, "change-name").click()
     WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "name-next")))
-    assert not password_shown(d)
+    assert not pw.is_displayed() and not pw.is_enabled()
     assert d.find_element(By.ID, "reserved-text").get_attribute("textContent") == ""
     d.find_element(By.ID, "name-next").click()
     assert wait_text(d, "reserved-text", message) == message

@@ -4,7 +4,8 @@
  * and the per-address counter that bounds these lookups.
  *
  * Owns the in-memory lookup counter (struct iam_reserved_limiter): one
- * fixed window of lockout.ip_window per client address, at most
+ * fixed window of lockout.ip_window per client address (an IPv6 one by
+ * its /64), at most
  * ANFU_LIMIT_IAM_RESERVED_LOOKUPS lookups in it, at most
  * ANFU_LIMIT_IAM_RESERVED_LOOKUP_IPS addresses remembered. Reads iam_user
  * through the login's blind index; writes nothing to the store, logs and
@@ -13,7 +14,9 @@
  * active and customers without a message all answer "" after the same
  * lookup, so the answer tells nothing about which names exist.
  */
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +101,23 @@ static struct lookup_slot *slot_find(struct iam_reserved_limiter *l, const char 
 	return pick;
 }
 
+/* The counter's key of address ip into out: an IPv4 address (or an
+ * IPv4-mapped IPv6 one) as itself, an IPv6 address as its /64 (one host
+ * usually holds the whole /64, as the platform's rate limit counts it). */
+static void key_of(const char *ip, char out[48])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		(void)anfu_strlcpy(out, ip, 48);
+	else if (memcmp(a, mapped, sizeof(mapped)) == 0)
+		(void)snprintf(out, 48, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+	else
+		(void)snprintf(out, 48, "%x:%x:%x:%x::/64", (a[0] << 8) | a[1], (a[2] << 8) | a[3],
+			       (a[4] << 8) | a[5], (a[6] << 8) | a[7]);
+}
+
 /* Counts one lookup of ip at now; ANFU_ERATE (and *ret_wait_s, the seconds
  * until its window ends) when the address already made
  * ANFU_LIMIT_IAM_RESERVED_LOOKUPS in its window. */
@@ -105,10 +125,12 @@ static int limiter_take(struct iam_reserved_limiter *l, const char *ip, int64_t 
 			int *ret_wait_s)
 {
 	struct lookup_slot *s;
+	char key[48];
 	int r = 0;
 
+	key_of(ip, key);
 	(void)pthread_mutex_lock(&l->mu);
-	s = slot_find(l, ip, now, win);
+	s = slot_find(l, key, now, win);
 	if (now - s->start_ms >= win || now < s->start_ms) {
 		s->start_ms = now;
 		s->n = 0;
@@ -131,9 +153,8 @@ static bool shows_message(const struct iam_user *u, const struct anfu_iam_ctx *c
 }
 
 /* The message of the customer named login, "" for every other name. */
-static int message_of_name(struct anfu_iam *iam, struct anfu_db *db,
-			   const struct anfu_iam_ctx *ctx, const char *login, int64_t now,
-			   char *out, size_t cap)
+static int message_of_name(struct anfu_iam *iam, struct anfu_db *db, const struct anfu_iam_ctx *ctx,
+			   const char *login, int64_t now, char *out, size_t cap)
 {
 	struct iam_user u = { 0 };
 	char idx[IAM_HASH_HEX];

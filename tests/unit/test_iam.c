@@ -845,8 +845,8 @@ static int reserved_lookup(struct anfu_fixture *f, const struct anfu_iam_ctx *ct
 
 /* The login page's lookup (WEB-PHISH-01): ANFU_LIMIT_IAM_RESERVED_LOOKUPS
  * per address within lockout.ip_window, the next refused with the seconds
- * left; another address has a count of its own; the next window counts
- * afresh. req: WEB-PHISH-01 */
+ * left; another address has a count of its own, an IPv6 /64 one for all
+ * its hosts; the next window counts afresh. req: WEB-PHISH-01 */
 static void test_reserved_lookups_are_bounded_per_address(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -865,6 +865,13 @@ static void test_reserved_lookups_are_bounded_per_address(void **state)
 	assert_int_equal(reserved_lookup(f, &a, PHONE2, out, &code, &wait), ANFU_ERATE);
 	assert_string_equal(code, "too_many_requests");
 	assert_int_equal(wait, 1);
+	assert_int_equal(reserved_lookup(f, &b, PHONE2, out, &code, &wait), 0);
+	b.ip = "2001:db8:1:2::1";
+	for (int i = 0; i < ANFU_LIMIT_IAM_RESERVED_LOOKUPS; i++)
+		assert_int_equal(reserved_lookup(f, &b, PHONE2, out, &code, &wait), 0);
+	b.ip = "2001:db8:1:2:ffff::7";
+	assert_int_equal(reserved_lookup(f, &b, PHONE2, out, &code, &wait), ANFU_ERATE);
+	b.ip = "2001:db8:1:3::1";
 	assert_int_equal(reserved_lookup(f, &b, PHONE2, out, &code, &wait), 0);
 	anfu_clock_advance_ms(1000);
 	assert_int_equal(reserved_lookup(f, &a, PHONE2, out, &code, &wait), 0);

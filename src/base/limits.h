@@ -790,6 +790,19 @@ _Static_assert(ANFU_LIMIT_BANK_RECON_AUDITED + 1 <= ANFU_LIMIT_TX_RECORDS,
  * (of up to 4 bytes of UTF-8) fit one line of a phone screen. */
 #define ANFU_LIMIT_RESERVED_MESSAGE_CHARS 32
 #define ANFU_LIMIT_RESERVED_MESSAGE_BYTES (4 * ANFU_LIMIT_RESERVED_MESSAGE_CHARS)
+/* Reserved-message lookups before the password (POST
+ * /api/v1/auth/reserved-message) one client address may make within
+ * lockout.ip_window: a person enters a name a few times per login, an
+ * office behind one address logs in a few dozen times in ten minutes; 30
+ * lets them and keeps a phisher from harvesting the messages of many
+ * names to mimic the login page. */
+#define ANFU_LIMIT_IAM_RESERVED_LOOKUPS 30
+/* Client addresses the lookup counter remembers (in memory, ~64 B each):
+ * 4096 bound its memory at 256 KiB; when full, the address whose window
+ * started longest ago is forgotten. */
+#define ANFU_LIMIT_IAM_RESERVED_LOOKUP_IPS 4096
+/* Slots of that table one address may land in (probe length). */
+#define ANFU_LIMIT_IAM_RESERVED_LOOKUP_PROBES 8
 
 /* ---- electronic receipts (src/receipt/; issue 11, receipt) ---- */
 /* Receipt kinds providers register: wallet transfers, payments, refunds

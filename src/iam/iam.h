@@ -506,6 +506,18 @@ int anfu_iam_reserved_message_of(struct anfu_iam *iam, const char *user_id, char
  * ANFU_LIMIT_RESERVED_MESSAGE_CHARS code points, well-formed text without
  * control, format or line-separator characters; "" clears the message. */
 bool anfu_iam_reserved_message_ok(const char *msg);
+/* The login page's first step (WEB-PHISH-01): the reserved message of the
+ * customer named login into out (cap bytes, at least
+ * ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1), and "" alike for an unknown
+ * name, a name that is not an active customer's (or any name on the admin
+ * listener) and a customer without one. Refuses with ANFU_ERATE
+ * "too_many_failures" an address throttled for failed logins, and
+ * "too_many_requests" (*ret_wait_s: seconds to wait; may be NULL) the
+ * lookup past ANFU_LIMIT_IAM_RESERVED_LOOKUPS of the address within
+ * lockout.ip_window. Writes, logs and audits nothing. Thread-safe. */
+int anfu_iam_reserved_message_for_login(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
+					const char *login, char *out, size_t cap, int *ret_wait_s,
+					struct anfu_iam_err *err);
 /* Sets the principal's reserved message (customers only: ANFU_EPERM
  * "forbidden" for others), audited "user.reserved_message_set" with its
  * length. ANFU_EINVAL "reserved_message_invalid" when msg is not ok;

@@ -23,6 +23,7 @@
 struct anfu_db;
 struct anfu_pwhash;
 struct iam_challenge_ops;
+struct iam_reserved_limiter;
 
 struct anfu_iam {
 	const struct anfu_iam_config *cfg;
@@ -43,6 +44,8 @@ struct anfu_iam {
 		void *ud;
 	} observers[ANFU_LIMIT_IAM_OBSERVERS];
 	size_t nobservers;
+	/* Reserved-message lookups per address (iam/reserved_lookup.c). */
+	struct iam_reserved_limiter *reserved_limiter;
 #ifdef ANFU_TEST_HOOKS
 	/* Test hook: answers of live captchas (bounded ring). */
 	struct iam_test_captcha *test_captchas;
@@ -256,5 +259,17 @@ int iam_device_hash(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
 		    char out[2 * ANFU_HASH_LEN + 1]);
 /* The /24 (IPv4) or /48 (IPv6) network of an address, for anomaly checks. */
 void iam_network_of(const char *ip, char *out, size_t cap);
+
+/* ---- login throttling and the reserved-message lookup ----------------------- */
+
+/* *ret: true when address ip is refused logins for failures across
+ * accounts (IAM-ANOM-02: lockout.ip_failures within lockout.ip_window, for
+ * lockout.ip_block); iam/login.c. Reads only. */
+int iam_login_ip_blocked(struct anfu_iam *iam, struct anfu_db *db, const char *ip, int64_t now,
+			 bool *ret);
+/* The per-address lookup counter of iam/reserved_lookup.c; *ret is owned
+ * by the caller, freed with iam_reserved_limiter_free() (NULL-safe). */
+int iam_reserved_limiter_new(struct iam_reserved_limiter **ret);
+void iam_reserved_limiter_free(struct iam_reserved_limiter *l);
 
 #endif

@@ -245,6 +245,14 @@ done:
 	return 0;
 }
 
+int iam_login_ip_blocked(struct anfu_iam *iam, struct anfu_db *db, const char *ip, int64_t now,
+			 bool *ret)
+{
+	if (!iam || !db || !ret)
+		return ANFU_EINVAL;
+	return ip_blocked(iam, db, ip, now, ret);
+}
+
 /* Runs fn(l) in one transaction with l->tx set while it runs. */
 struct login_step {
 	struct login *l;

@@ -46,6 +46,8 @@ int anfu_iam_new(const struct anfu_iam_deps *d, struct anfu_iam **ret)
 	iam->challenge = &iam_challenge_helpers;
 	r = anfu_pwhash_new(d->cfg->argon2.opslimit, d->cfg->argon2.memlimit_kib,
 			    d->cfg->argon2.max_concurrent, &iam->pwhash);
+	if (r == 0)
+		r = iam_reserved_limiter_new(&iam->reserved_limiter);
 #ifdef ANFU_TEST_HOOKS
 	if (r == 0)
 		r = iam_test_captchas_new(&iam->test_captchas);
@@ -65,6 +67,7 @@ void anfu_iam_free(struct anfu_iam *iam)
 	if (!iam)
 		return;
 	anfu_pwhash_free(iam->pwhash);
+	iam_reserved_limiter_free(iam->reserved_limiter);
 #ifdef ANFU_TEST_HOOKS
 	iam_test_captchas_free(iam->test_captchas);
 #endif

@@ -18,8 +18,8 @@ import pytest
 
 from pay import create_order, make_desk, merchant_user, register_merchant
 from test_wallet_transfers import PIN, balance, customer
-from test_web_browser import (CONFIG, WAIT_S, browser, go, press, shoot,  # noqa: F401
-                              wait_text)
+from test_web_browser import (CONFIG, WAIT_S, browser, enter_name, go, press,  # noqa: F401
+                              shoot, wait_text)
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -55,7 +55,7 @@ def sign_in_from_cashier(d, s, c, order_id, lang, share=None):
     from iam import GOOD_PASSWORD, sms_code, sms_mark
     go(d, "/pay/%s?%slang=%s" % (order_id, "share=%s&" % share if share else "", lang))
     WebDriverWait(d, WAIT_S).until(EC.url_contains("/login?next=%2Fpay%2F" + order_id))
-    d.find_element(By.ID, "login").send_keys(c.phone)
+    enter_name(d, c.phone)
     d.find_element(By.ID, "password").send_keys(GOOD_PASSWORD)
     d.find_element(By.ID, "login-submit").click()
     WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "code-send")))

@@ -16,7 +16,7 @@ import pytest
 from iam import GOOD_PASSWORD, sms_code, sms_mark
 from pay import create_order, make_desk, merchant_user, register_merchant
 from test_wallet_transfers import customer
-from test_web_browser import WAIT_S, browser, go, shoot, wait_text  # noqa: F401
+from test_web_browser import WAIT_S, browser, enter_name, go, shoot, wait_text  # noqa: F401
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -87,11 +87,11 @@ def test_default_captcha_login_reaches_the_cashier_page(srv, browser):
     o = create_order(s.boss, amount=12345)
     go(d, "/pay/%s?lang=en" % o["id"])
     WebDriverWait(d, WAIT_S).until(EC.url_contains("/login?next=%2Fpay%2F" + o["id"]))
+    enter_name(d, c.phone)
     first = shown_captcha(d, s)
     d.find_element(By.ID, "captcha-refresh").click()
     cid = shown_captcha(d, s, old=first)
     shoot(d, "captcha-1-login-en")
-    d.find_element(By.ID, "login").send_keys(c.phone)
     d.find_element(By.ID, "password").send_keys(GOOD_PASSWORD)
     d.find_element(By.ID, "captcha-answer").send_keys(answer(s, cid).lower())
     d.find_element(By.ID, "login-submit").click()
@@ -124,8 +124,8 @@ def test_a_wrong_captcha_answer_is_told_and_signs_nobody_in(srv, browser, lang, 
     before = attempts(s, c.id)
     n0 = sessions(s, c.id)
     go(d, "/login?lang=%s&next=/account" % lang)
+    enter_name(d, c.phone)
     cid = shown_captcha(d, s)
-    d.find_element(By.ID, "login").send_keys(c.phone)
     d.find_element(By.ID, "password").send_keys(GOOD_PASSWORD)
     d.find_element(By.ID, "captcha-answer").send_keys(WRONG_ANSWER)
     d.find_element(By.ID, "login-submit").click()

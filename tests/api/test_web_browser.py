@@ -101,22 +101,39 @@ def wait_text(d, elem_id, text):
     return d.find_element(By.ID, elem_id).text
 
 
-def login_in_page(d, s, phone, password, lang="en"):
-    """Signs in through /login (SMS second factor through the page)."""
-    from iam import GOOD_PASSWORD
-    go(d, "/login?lang=%s&next=/account" % lang)
-    d.find_element(By.ID, "login").send_keys(phone)
-    d.find_element(By.ID, "password").send_keys(password or GOOD_PASSWORD)
-    d.find_element(By.ID, "login-submit").click()
+def password_shown(d):
+    pw = d.find_element(By.ID, "password")
+    return pw.is_displayed() and pw.is_enabled()
+
+
+def enter_name(d, name):
+    """The login page's first step: the name, then "Next"; waits for the
+    second step (the password field shown and enabled)."""
+    d.find_element(By.ID, "login").send_keys(name)
+    d.find_element(By.ID, "name-next").click()
+    WebDriverWait(d, WAIT_S).until(password_shown)
+
+
+def finish_sms_login(d, s, phone):
+    """The second factor through the page, on to ?next=/account."""
     WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "code-send")))
     s.sms_mark = sms_mark(s)
     d.find_element(By.ID, "code-send").click()
     wait_text(d, "login-msg", "sent")
-    code = sms_code(s, phone)
-    d.find_element(By.ID, "code").send_keys(code)
+    d.find_element(By.ID, "code").send_keys(sms_code(s, phone))
     d.find_element(By.ID, "code-submit").click()
     WebDriverWait(d, WAIT_S).until(EC.url_contains("/account"))
     WebDriverWait(d, WAIT_S).until(EC.presence_of_element_located((By.ID, "logout")))
+
+
+def login_in_page(d, s, phone, password, lang="en"):
+    """Signs in through /login (SMS second factor through the page)."""
+    from iam import GOOD_PASSWORD
+    go(d, "/login?lang=%s&next=/account" % lang)
+    enter_name(d, phone)
+    d.find_element(By.ID, "password").send_keys(password or GOOD_PASSWORD)
+    d.find_element(By.ID, "login-submit").click()
+    finish_sms_login(d, s, phone)
 
 
 def customer_with_pin(s, device):
@@ -160,6 +177,63 @@ def test_login_reserved_message_and_logout(srv, browser):
     assert "/login?next=%2Faccount" in d.current_url
 
 
+def test_login_shows_the_reserved_message_before_the_password(srv, browser):
+    """The login page asks the name first, with no password field shown or
+    enabled; "Next" shows the customer's reserved message (as text: the
+    markup in it is not markup) and only then the password field; "change
+    the name" goes back to the first step, clearing the message; then the
+    customer signs in. req: WEB-PHISH-01"""
+    from iam import GOOD_PASSWORD
+    s, d = srv, browser
+    message = "<b>蓝猫</b> & 7"
+    _, phone = register(s)
+    c = login_customer(s, phone, device="phish-set")
+    assert c.req("PUT", "/api/v1/me/reserved-message", {"message": message}).status_code == 200
+    go(d, "/login?lang=en&next=/account")
+    pw = d.find_element(By.ID, "password")
+    assert not pw.is_displayed() and not pw.is_enabled()
+    assert not d.find_element(By.ID, "reserved-box").is_displayed()
+    d.find_element(By.ID, "login").send_keys(phone)
+    d.find_element(By.ID, "name-next").click()
+    assert wait_text(d, "reserved-text", message) == message
+    assert d.find_element(By.ID, "reserved-box").text == "Your reserved message: " + message
+    assert d.find_elements(By.CSS_SELECTOR, "#reserved-text b") == []
+    assert not d.find_element(By.ID, "reserved-unset").is_displayed()
+    assert password_shown(d)
+    shoot(d, "phish-1-message-en")
+    d.find_element(By.ID, "change-name").click()
+    WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "name-next")))
+    assert not pw.is_displayed() and not pw.is_enabled()
+    assert d.find_element(By.ID, "reserved-text").get_attribute("textContent") == ""
+    d.find_element(By.ID, "name-next").click()
+    assert wait_text(d, "reserved-text", message) == message
+    d.find_element(By.ID, "password").send_keys(GOOD_PASSWORD)
+    d.find_element(By.ID, "login-submit").click()
+    finish_sms_login(d, s, phone)
+
+
+@pytest.mark.parametrize("lang,text", [
+    ("en", "You have not set a reserved message."),
+    ("zh", "您尚未设置预留信息。")])
+def test_without_a_message_the_page_says_where_to_set_one(srv, browser, lang, text):
+    """A customer without a message and an unknown name get the same
+    neutral line, in the page's language, naming the account page; no
+    message box. req: WEB-PHISH-01"""
+    from iam import new_phone
+    s, d = srv, browser
+    _, phone = register(s)
+    shown = []
+    for name in (phone, new_phone()):
+        go(d, "/login?lang=%s&next=/account" % lang)
+        enter_name(d, name)
+        assert wait_text(d, "reserved-unset", text).startswith(text)
+        assert not d.find_element(By.ID, "reserved-box").is_displayed()
+        shown.append(d.find_element(By.ID, "reserved-unset").text)
+    assert shown[0] == shown[1]
+    assert ("My account" if lang == "en" else "我的账户") in shown[0]
+    shoot(d, "phish-2-unset-" + lang)
+
+
 def test_wrong_password_message_in_both_languages(srv, browser):
     """The page tells a wrong password in the page's language, and the
     password field is emptied and never autocompleted. The captcha window
@@ -172,7 +246,7 @@ def test_wrong_password_message_in_both_languages(srv, browser):
         pw = d.find_element(By.ID, "password")
         assert pw.get_attribute("autocomplete") == "off" and pw.get_attribute("type") == \
             "password"
-        d.find_element(By.ID, "login").send_keys(phone)
+        enter_name(d, phone)
         pw.send_keys("Wrong#Passw0rd!")
         d.find_element(By.ID, "login-submit").click()
         assert wait_text(d, "login-msg", text) == text
@@ -244,7 +318,7 @@ def test_after_failures_the_page_shows_a_captcha_when_asked(srv, browser):
     try:
         r = Client(s, device="other").login(phone, "Wrong#Passw0rd!", captcha=False)
         assert r.status_code == 401, r.text
-        d.find_element(By.ID, "login").send_keys(phone)
+        enter_name(d, phone)
         d.find_element(By.ID, "password").send_keys(GOOD_PASSWORD)
         d.find_element(By.ID, "login-submit").click()
         text = "Type the characters shown in the image."

@@ -29,6 +29,7 @@
 #include "audit/audit.h"
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/limits.h"
 #include "base/mem.h"
 #include "base/profile.h"
 #include "base/rand.h"
@@ -828,6 +829,54 @@ static void test_ip_throttled_while_its_failures_are_in_the_window(void **state)
 }
 
 /* req: IAM-ACCT-02 */
+/* One reserved-message lookup of name from ctx: its result, the message
+ * in out, the refusal code in *ret_code and the wait in *ret_wait. */
+static int reserved_lookup(struct anfu_fixture *f, const struct anfu_iam_ctx *ctx,
+			   const char *name, char *out, const char **ret_code, int *ret_wait)
+{
+	struct anfu_iam_err e = { NULL, NULL };
+	int r = anfu_iam_reserved_message_for_login(f->iam, ctx, name, out,
+						    ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1, ret_wait,
+						    &e);
+
+	*ret_code = e.code;
+	return r;
+}
+
+/* The login page's lookup (WEB-PHISH-01): ANFU_LIMIT_IAM_RESERVED_LOOKUPS
+ * per address within lockout.ip_window, the next refused with the seconds
+ * left; another address has a count of its own, an IPv6 /64 one for all
+ * its hosts; the next window counts afresh. req: WEB-PHISH-01 */
+static void test_reserved_lookups_are_bounded_per_address(void **state)
+{
+	struct anfu_fixture *f = *state;
+	struct anfu_iam_ctx a = web, b = web;
+	char out[ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1];
+	const char *code = NULL;
+	int wait = 0;
+
+	a.ip = "203.0.113.90";
+	b.ip = "203.0.113.91";
+	for (int i = 0; i < ANFU_LIMIT_IAM_RESERVED_LOOKUPS; i++) {
+		assert_int_equal(reserved_lookup(f, &a, PHONE2, out, &code, &wait), 0);
+		assert_string_equal(out, "");
+	}
+	anfu_clock_advance_ms(f->iam_cfg->lockout.ip_window_s * 1000 - 1000);
+	assert_int_equal(reserved_lookup(f, &a, PHONE2, out, &code, &wait), ANFU_ERATE);
+	assert_string_equal(code, "too_many_requests");
+	assert_int_equal(wait, 1);
+	assert_int_equal(reserved_lookup(f, &b, PHONE2, out, &code, &wait), 0);
+	b.ip = "2001:db8:1:2::1";
+	for (int i = 0; i < ANFU_LIMIT_IAM_RESERVED_LOOKUPS; i++)
+		assert_int_equal(reserved_lookup(f, &b, PHONE2, out, &code, &wait), 0);
+	b.ip = "2001:db8:1:2:ffff::7";
+	assert_int_equal(reserved_lookup(f, &b, PHONE2, out, &code, &wait), ANFU_ERATE);
+	b.ip = "2001:db8:1:3::1";
+	assert_int_equal(reserved_lookup(f, &b, PHONE2, out, &code, &wait), 0);
+	anfu_clock_advance_ms(1000);
+	assert_int_equal(reserved_lookup(f, &a, PHONE2, out, &code, &wait), 0);
+}
+
 static void test_login_names_are_case_insensitive(void **state)
 {
 	struct anfu_fixture *f = *state;
@@ -2094,6 +2143,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_ip_throttled_while_its_failures_are_in_the_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reserved_lookups_are_bounded_per_address, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_login_names_are_case_insensitive, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_audit_failure_changes_nothing, setup,

@@ -73,6 +73,9 @@ int anfu_api_me_device_remove(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_devices_remove(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_phone(struct anfu_req *req, struct anfu_resp *resp);
 /* reserved.c: the anti-phishing reserved message (WEB-PHISH-01). */
+/* POST /api/v1/auth/reserved-message: the message of the name given, ""
+ * for every name without one to show (the login page's first step). */
+int anfu_api_auth_reserved(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_reserved_get(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_reserved_put(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_api_me_email(struct anfu_req *req, struct anfu_resp *resp);

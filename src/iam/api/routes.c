@@ -32,6 +32,7 @@ static const struct anfu_route routes[] = {
 	{ "GET", "/api/v1/captcha/{id}/image", PUB, PP, anfu_api_captcha_image, 0 },
 	{ "POST", "/api/v1/auth/codes", PUB, PP, anfu_api_codes, MFA },
 	{ "POST", "/api/v1/auth/register", PUB, PP, anfu_api_register_user, OFF },
+	{ "POST", "/api/v1/auth/reserved-message", PUB, PP, anfu_api_auth_reserved, 0 },
 	{ "POST", "/api/v1/auth/login", PUB, PP, anfu_api_login, OFF },
 	{ "POST", "/api/v1/auth/mfa", SES, PS, anfu_api_mfa, MFA },
 	{ "POST", "/api/v1/auth/step-up", SES, PS, anfu_api_step_up, 0 },

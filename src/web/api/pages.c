@@ -149,6 +149,33 @@ int anfu_web_api_redirect(struct anfu_resp *resp, const char *location)
 	return 0;
 }
 
+/* The login's first step and the head of its second (WEB-PHISH-01): the
+ * name ("Next"), then the reserved message (login.js writes it as text,
+ * or shows the line for an unset one) and the way back to the name. */
+static int login_name_step(struct anfu_buf *out, const char *lang)
+{
+	const char *v[] = { T(lang, "login.title"),	     T(lang, "login.name"),
+			    T(lang, "login.next"),	     T(lang, "login.reserved"),
+			    T(lang, "login.reserved_unset"), T(lang, "login.change_name") };
+
+	return anfu_web_html(
+		out,
+		"<h1>{0}</h1><form id=\"name-form\" autocomplete=\"off\">"
+		"<label for=\"login\">{1}</label>"
+		"<input type=\"text\" id=\"login\" name=\"login\" autocomplete=\"username\" "
+		"maxlength=\"254\" required>"
+		"<button type=\"submit\" id=\"name-next\">{2}</button></form>"
+		"<form id=\"login-form\" class=\"hidden\" autocomplete=\"off\">"
+		"<p id=\"reserved-box\" class=\"reserved hidden\"><span>{3}</span>"
+		"<strong id=\"reserved-text\"></strong></p>"
+		"<p id=\"reserved-unset\" class=\"reserved-unset hidden\">{4}</p>"
+		"<p class=\"login-who\"><span id=\"login-who\"></span> "
+		"<a href=\"#\" id=\"change-name\">{5}</a></p>",
+		v, 6);
+}
+
+/* The rest of the second step: the password (disabled until the message
+ * was asked for), the captcha, and the second factor's form. */
 static int login_form(struct anfu_buf *out, const char *lang)
 {
 	const char *v[] = { T(lang, "login.title"),	  T(lang, "login.name"),
@@ -156,16 +183,15 @@ static int login_form(struct anfu_buf *out, const char *lang)
 			    T(lang, "login.code"),	  T(lang, "login.code_send"),
 			    T(lang, "login.code_submit"), T(lang, "login.captcha"),
 			    T(lang, "login.captcha_alt"), T(lang, "login.captcha_refresh") };
+	int r = login_name_step(out, lang);
 
+	if (r < 0)
+		return r;
 	return anfu_web_html(
 		out,
-		"<h1>{0}</h1><form id=\"login-form\" autocomplete=\"off\">"
-		"<label for=\"login\">{1}</label>"
-		"<input type=\"text\" id=\"login\" name=\"login\" autocomplete=\"username\" "
-		"maxlength=\"254\" required>"
 		"<label for=\"password\">{2}</label>"
 		"<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"off\" "
-		"required>"
+		"required disabled>"
 		/* Shown by login.js when the login API asks for a captcha; the
 		 * image comes from /api/v1/captcha/{id}/image (img-src 'self'). */
 		"<div id=\"captcha-box\" class=\"captcha hidden\">"
@@ -211,14 +237,16 @@ int anfu_web_api_login_page(struct anfu_req *req, struct anfu_resp *resp)
 				    T(lang, "login.code_sent"),
 				    anfu_iam_captcha_always(app->iam) ? "always" : "on_demand",
 				    T(lang, "login.captcha_required"),
-				    T(lang, "login.captcha_invalid") };
+				    T(lang, "login.captcha_invalid"),
+				    T(lang, "login.too_many") };
 
 		r = anfu_web_html(&out,
 				  " data-lang=\"{0}\" data-next=\"{1}\" data-failed=\"{2}\" "
 				  "data-error=\"{3}\" data-code-failed=\"{4}\" "
 				  "data-code-sent=\"{5}\" data-captcha=\"{6}\" "
-				  "data-captcha-required=\"{7}\" data-captcha-invalid=\"{8}\">",
-				  v, 9);
+				  "data-captcha-required=\"{7}\" data-captcha-invalid=\"{8}\" "
+				  "data-too-many=\"{9}\">",
+				  v, 10);
 	}
 	if (r == 0)
 		r = anfu_web_api_page_bar(req, &out, lang);

@@ -1,14 +1,24 @@
-/* The login page (/login): calls the JSON login API, then its second
+/* The login page (/login), in two steps (WEB-PHISH-01): the name first;
+ * "Next" asks /api/v1/auth/reserved-message for the name's reserved
+ * message and shows it (as text, never HTML; a neutral line when there is
+ * none) above the password field, which is enabled only then; "change the
+ * name" goes back. Then it calls the JSON login API, then its second
  * factor (SMS code) when the API asks for one, keeps the CSRF token for
  * this tab (sessionStorage) and goes to the page's checked ?next= path.
- * Captcha: with data-captcha="always" the page shows one at once; else
+ * Captcha: with data-captcha="always" the password step shows one; else
  * when the API answers captcha_required, and after every failed attempt
  * (an attempt uses its captcha up; the next may need one). The image is
  * loaded from the captcha's same-origin image_url (CSP img-src 'self').
  * No inline script: the page's strings come from data- attributes. */
 'use strict';
 (function () {
+  var nameForm = document.getElementById('name-form');
   var form = document.getElementById('login-form');
+  var nameInput = document.getElementById('login');
+  var pwInput = document.getElementById('password');
+  var reservedBox = document.getElementById('reserved-box');
+  var reservedText = document.getElementById('reserved-text');
+  var reservedUnset = document.getElementById('reserved-unset');
   var mfa = document.getElementById('mfa-form');
   var msg = document.getElementById('login-msg');
   var page = document.body.dataset;
@@ -48,14 +58,55 @@
     if (code === 'captcha_invalid') { return page.captchaInvalid; }
     return page.error;
   }
+  function nameStep() {
+    pwInput.value = '';
+    pwInput.disabled = true;
+    reservedText.textContent = '';
+    reservedBox.classList.add('hidden');
+    reservedUnset.classList.add('hidden');
+    form.classList.add('hidden');
+    nameForm.classList.remove('hidden');
+    show('', '');
+    nameInput.focus();
+  }
+  function passwordStep(message) {
+    reservedText.textContent = message;
+    reservedBox.classList.toggle('hidden', message === '');
+    reservedUnset.classList.toggle('hidden', message !== '');
+    document.getElementById('login-who').textContent = nameInput.value;
+    nameForm.classList.add('hidden');
+    form.classList.remove('hidden');
+    pwInput.disabled = false;
+    show('', '');
+    // A fresh captcha for the password step, when one is shown.
+    if (page.captcha === 'always' || captchaId) { newCaptcha(); }
+    pwInput.focus();
+  }
+  nameForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    post('/api/v1/auth/reserved-message', { login: nameInput.value })
+      .then(function (r) {
+        if (r.status === 200 && typeof r.body.message === 'string') {
+          passwordStep(r.body.message);
+          return;
+        }
+        var code = r.body.error && r.body.error.code;
+        show(code === 'too_many_requests' || code === 'too_many_failures'
+          ? page.tooMany : page.error, 'error');
+      });
+  });
+  document.getElementById('change-name').addEventListener('click', function (e) {
+    e.preventDefault();
+    nameStep();
+  });
   function done(j) {
     sessionStorage.setItem('anfu_csrf', j.csrf_token);
     window.location.assign(page.next);
   }
   form.addEventListener('submit', function (e) {
     e.preventDefault();
-    var pw = document.getElementById('password');
-    var body = { login: document.getElementById('login').value, password: pw.value };
+    var pw = pwInput;
+    var body = { login: nameInput.value, password: pw.value };
     if (captchaId) {
       body.captcha_id = captchaId;
       body.captcha_answer = captchaAnswer.value;
@@ -81,7 +132,6 @@
   document.getElementById('captcha-refresh').addEventListener('click', function () {
     newCaptcha();
   });
-  if (page.captcha === 'always') { newCaptcha(); }
   document.getElementById('code-send').addEventListener('click', function () {
     post('/api/v1/auth/codes', { purpose: 'login', channel: 'sms' },
          sessionStorage.getItem('anfu_csrf'))

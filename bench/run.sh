@@ -89,7 +89,7 @@
 #   WALLET_TPCB_CLIENTS [WALLET_CONNS]  WALLET_TPCB_JOBS [2]
 #   WALLET_TPCB_SCALE [WALLET_TPCB_CLIENTS] (pgbench: scale >= clients)
 #   WALLET_BATCH_WAIT_US [unset]: [ledger] batch_wait_us of the wallet and
-#   paycode runs' anfud (unset: anfud's default, 0)
+#   paycode runs' anfud (unset: anfud's default, 1000)
 #   WALLET_PERF [unset]: when set, `perf record -e cpu-clock` samples anfud
 #   during each transfer run into WALLET_PERF.<pair> (linux-perf);
 #   WALLET_PERF_FREQ [499] Hz, WALLET_PERF_CALLGRAPH [dwarf,16384]

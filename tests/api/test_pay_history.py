@@ -154,6 +154,41 @@ def test_filters_time_status_type_counterparty(d):
         assert r.json()["error"]["field"] == field
 
 
+def test_a_merchant_filters_by_the_payer_it_knows(d):
+    """A merchant's payer filter takes what the customer tells the till (a
+    mobile number, with or without +86): only that payer's rows of this
+    merchant, masked as ever; a name that is no active customer, or a
+    customer who never paid this merchant, both give an empty list (nobody
+    learns which); 254 bytes pass, 255 are 400 invalid_field payer; the
+    filter is the merchant's only (a customer's payer= does not filter).
+    req: FUNC-PAY-14"""
+    p = d.pays
+    got = page(d.boss, "/api/v1/merchant/transactions", payer=d.alice.phone)
+    assert ids(got["transactions"]) == [p[4]["id"], p[1]["id"], p[0]["id"]]
+    assert all(t["payer"] == "*三" for t in got["transactions"])
+    assert d.alice.id not in json.dumps(got)
+    got = page(d.boss, "/api/v1/merchant/transactions", payer="+86" + d.bob.phone)
+    assert ids(got["transactions"]) == [p[3]["id"]]
+    got = page(d.boss2, "/api/v1/merchant/transactions", payer=d.bob.phone)
+    assert got["transactions"] == []
+    for nobody in ("13900000000", "no-such-login", "x" * 254):
+        got = page(d.boss, "/api/v1/merchant/transactions", payer=nobody)
+        assert got["transactions"] == [], nobody
+    r = d.boss.get("/api/v1/merchant/transactions", params={"payer": "x" * 255})
+    assert r.status_code == 400 and err(r) == "invalid_field", r.text
+    assert r.json()["error"]["field"] == "payer"
+    r = d.boss.get("/api/v1/merchant/transactions", params={"payer": ""})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "payer", r.text
+    # The CSV download takes the same filter.
+    r = d.boss.get("/api/v1/merchant/transactions", params={"payer": d.bob.phone,
+                                                            "format": "csv"})
+    assert r.status_code == 200, r.text
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == 2 and p[3]["id"] in rows[1], rows
+    mine = page(d.alice.http, "/api/v1/me/payments", payer=d.bob.phone)["transactions"]
+    assert ids(mine) == [p[4]["id"], p[2]["id"], p[1]["id"], p[0]["id"]]
+
+
 def test_cursors_page_through_and_are_bound_to_the_scope(d):
     """limit 1..100; pages of one give every row once in order; a changed
     cursor, or one from another merchant, is refused. req: FUNC-PAY-14"""

@@ -9,7 +9,8 @@
  *     merchant only (the receipt service checks the party), pay.order.read
  * Rows are payments and refunds (type "payment" | "refund") in one time
  * order. Each list takes from, to (ms), type, status, counterparty (customers: a
- * merchant id; operators: customer, merchant), cursor, limit; format=csv
+ * merchant id; merchants: payer, the payer's mobile, email or login; operators:
+ * customer, merchant), cursor, limit; format=csv
  * answers the same query as a CSV file of at most ANFU_LIMIT_PAY_CSV_ROWS
  * rows (more: field_out_of_range "to"), and every download is audited
  * "pay.transactions.download" (who, the filter, the rows).
@@ -58,7 +59,41 @@ struct hq {
 	struct anfu_pay_tx_query q;
 	const char *scope; /* what the cursor MAC binds: "c:usr_..", "m:..", "o:" */
 	bool csv;
+	char payer[ANFU_ID_MAX]; /* a merchant's payer filter, as iam found it */
 };
+
+/* A merchant's payer filter that names no active customer: no row has
+ * this payer ("-" is no user id), so the answer is an empty list, as for
+ * a customer who never paid the merchant (nobody learns which). */
+#define NO_PAYER "-"
+
+/* The merchant's payer=<mobile, email or login name>: the customer iam
+ * finds by it (as a transfer's payee is found), or NO_PAYER. Returns false
+ * for a value that cannot be one. */
+static bool payer_param(struct anfu_req *req, struct hq *h, int *ret_err)
+{
+	const struct anfu_app *app = req->app;
+	const char *s = anfu_req_query(req, "payer");
+	struct anfu_iam_party party;
+	size_t n;
+	int r;
+
+	*ret_err = 0;
+	if (!s)
+		return true;
+	n = strlen(s);
+	if (n == 0 || n > ANFU_LIMIT_WALLET_PAYEE_BYTES)
+		return false;
+	r = anfu_iam_customer_find(app->iam, s, &party);
+	if (r == 0)
+		(void)anfu_strlcpy(h->payer, party.id, sizeof(h->payer));
+	else if (r == ANFU_ENOTFOUND)
+		(void)anfu_strlcpy(h->payer, NO_PAYER, sizeof(h->payer));
+	else
+		*ret_err = r;
+	h->q.payer_id = h->payer;
+	return true;
+}
 
 /* The cursor helpers are also the refund lists' (pay/api/refund_list.c). */
 static int cursor_mac(const struct anfu_req *req, const char *scope, int64_t ms, const char *id,
@@ -194,6 +229,14 @@ static int parse_query(struct anfu_req *req, struct hq *h, char after_id[ANFU_ID
 	if (!bad && h->view == VIEW_OPERATOR &&
 	    !anfu_pay_api_id_param(req, "merchant", &h->q.merchant_id))
 		bad = "merchant";
+	if (!bad && h->view == VIEW_MERCHANT) {
+		int e;
+
+		if (!payer_param(req, h, &e))
+			bad = "payer";
+		else if (e < 0)
+			return e;
+	}
 	if (!bad && cursor &&
 	    (h->csv ||
 	     anfu_pay_api_cursor_parse(req, h->scope, cursor, &h->q.after_ms, after_id) < 0))

@@ -735,6 +735,9 @@ _Static_assert(ANFU_LIMIT_POINTS_REF + 8 <= ANFU_LIMIT_LEDGER_REF_BYTES,
  * carries a cursor to go on from, so a sparse filter never scans a long
  * history in one request. */
 #define ANFU_LIMIT_WALLET_HISTORY_SCAN (10 * ANFU_LIMIT_LEDGER_HISTORY)
+/* Ledger rows a merchant's balance history reads for one page at most:
+ * as a wallet's (its filter by type may skip many). */
+#define ANFU_LIMIT_PAY_STATEMENT_SCAN ANFU_LIMIT_WALLET_HISTORY_SCAN
 
 /* Payment PIN (src/keys/mac.c, src/iam/pinmac.c; issue 10, engineer pin):
  * the message a PIN record's MAC covers is a user id (ANFU_ID_MAX), a

@@ -358,6 +358,47 @@ int anfu_ledger_history(struct anfu_ledger *l, const char *account_id, const cha
 			size_t limit, struct anfu_ledger_entry *out, size_t *ret_n,
 			char next[ANFU_LEDGER_CURSOR_MAX]);
 
+/* ---- statements (ledger/statement.c) ---- */
+
+/* A statement's cursor: a ledger cursor, a balance and a 32-hex MAC. */
+#define ANFU_LEDGER_STATEMENT_CURSOR_MAX 96
+
+/* The caller's keyed MAC of a cursor's text (its own purpose). */
+typedef int (*anfu_ledger_mac_fn)(void *ud, const char *text, size_t len, uint8_t out[32]);
+/* The caller's view of row e of the statement, with the posted balance
+ * after it; index: the number of rows kept before it on this page. Sets
+ * *ret_keep when it shows the row (it passed the caller's filters). */
+typedef int (*anfu_ledger_row_fn)(void *ud, const struct anfu_ledger_entry *e,
+				  int64_t balance_after, size_t index, bool *ret_keep);
+
+struct anfu_ledger_statement_req {
+	const char *account;	/* acc_... */
+	const char *scope;	/* what the cursor's MAC binds (the user, the merchant) */
+	const char *cursor;	/* NULL / "": the newest page; else a next of this scope */
+	int64_t from_ms, to_ms; /* [from, to) of the writer's time; 0: unbounded */
+	size_t limit;		/* rows kept: 1..ANFU_LIMIT_LEDGER_HISTORY */
+	size_t scan_max;	/* rows read at most for one page (>= limit) */
+	anfu_ledger_mac_fn mac;
+	void *mac_ud;
+	anfu_ledger_row_fn row;
+	void *row_ud;
+};
+
+/*
+ * The statement of q->account, newest first: each row with the posted
+ * balance after it, computed backwards from balance_now (the account's
+ * posted balance in the same read snapshot as these reads: the caller
+ * begins it), through q->row until q->limit rows are kept, the history
+ * or the time range ends, or q->scan_max rows were read. Holds count 0
+ * towards the balance, postings their amount. *ret_n: the rows kept;
+ * next: the cursor of the page after, "" when there is none. Returns 0;
+ * ANFU_EINVAL for bad arguments or a cursor whose MAC is not this scope's;
+ * the row function's, the ledger's or the store's error.
+ */
+int anfu_ledger_statement(struct anfu_ledger *l, const struct anfu_ledger_statement_req *q,
+			  int64_t balance_now, size_t *ret_n,
+			  char next[ANFU_LEDGER_STATEMENT_CURSOR_MAX]);
+
 /* ---- wallets (ledger/wallets.c) ---- */
 
 /* A source of customer ids: at most cap ids after `after` ("": the

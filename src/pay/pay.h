@@ -27,6 +27,7 @@
 #include "base/mask.h"
 #include "base/rand.h"
 #include "keys/keys.h"
+#include "ledger/ledger.h"
 
 struct anfu_actor;
 struct anfu_config_table;
@@ -682,6 +683,50 @@ struct anfu_pay_tx_row {
 	char destination[8];
 	char card[32];
 };
+
+/* ---- a merchant's balance and its history (pay/statement.c) ---- */
+
+/* The merchant's merchant_pending account (what it is owed until
+ * settlement), in fen: posted, held (debits pending: refunds on their way
+ * to a card), incoming (credits pending), available = posted - held. */
+struct anfu_pay_merchant_balance {
+	int64_t posted, available, held, incoming;
+};
+/* Its balance now. ANFU_ENOTFOUND for a merchant without the account. */
+int anfu_pay_merchant_balance(struct anfu_pay *p, const char *merchant_id,
+			      struct anfu_pay_merchant_balance *ret);
+
+struct anfu_pay_statement_req {
+	const char *merchant_id;
+	const char *scope;	/* what the cursor's MAC binds ("m:<merchant>") */
+	const char *cursor;	/* NULL / "": the newest page */
+	const char *type;	/* a ledger code (payment, fee, refund, ...) or NULL */
+	int64_t from_ms, to_ms; /* [from, to); 0: unbounded */
+	size_t limit;		/* 1..ANFU_LIMIT_LEDGER_HISTORY */
+	anfu_ledger_mac_fn mac; /* the caller's keyed MAC of cursors */
+	void *mac_ud;
+};
+/* One movement of the merchant's balance with the posted balance after it. */
+struct anfu_pay_statement_row {
+	char id[ANFU_ID_MAX]; /* the ledger transfer (trf_...) */
+	int64_t time_ms;
+	char type[ANFU_LIMIT_LEDGER_CODE_BYTES + 1]; /* the ledger code */
+	char ref[ANFU_LIMIT_LEDGER_REF_BYTES + 1];   /* what it was for (an order, a refund) */
+	bool credit;				     /* money came in */
+	bool pending;				     /* a hold: not in the balance yet */
+	int64_t amount, balance;
+};
+/*
+ * The merchant's balance history, newest first (at most req->limit rows
+ * into out, cap >= limit; their count in *ret_n; next: the page after, ""
+ * when none) and its balance now in *ret_balance, in one read snapshot.
+ * Returns 0; ANFU_EINVAL for bad arguments or a cursor not of this scope;
+ * ANFU_ENOTFOUND without the account; the ledger's or the store's error.
+ */
+int anfu_pay_merchant_statement(struct anfu_pay *p, const struct anfu_pay_statement_req *req,
+				struct anfu_pay_statement_row *out, size_t cap, size_t *ret_n,
+				char next[ANFU_LEDGER_STATEMENT_CURSOR_MAX],
+				struct anfu_pay_merchant_balance *ret_balance);
 
 /* The completed payments and the refunds matching q, in one order:
  * newest first by (time, id), at most q->limit into out (cap >= limit),

@@ -4,11 +4,10 @@
  * with its time, type, direction, amount, masked counterparty and the
  * posted balance after it.
  *
- * The balance after each row is computed backwards from the balance now,
- * in one read snapshot; a page's cursor carries the ledger's cursor and
- * the balance after the next older row, with a keyed MAC (anfu_keys_mac,
- * purpose "wallet.history") so a client cannot make the server show
- * another balance.
+ * The balance after each row is computed by the ledger's statement
+ * (ledger/statement.c) backwards from the balance now, in one read
+ * snapshot; a page's cursor is MAC'd with the master key's purpose
+ * "wallet.history", bound to the customer.
  * Trusts the ledger's rows; a cursor only once its MAC checks.
  */
 #include <inttypes.h>
@@ -27,76 +26,15 @@
 #include "wallet/internal.h"
 #include "wallet/wallet.h"
 
-#define MAC_CHARS 32
+_Static_assert(ANFU_WALLET_CURSOR_MAX == ANFU_LEDGER_STATEMENT_CURSOR_MAX,
+	       "a wallet history cursor is a ledger statement's");
 
-static int cursor_mac(struct anfu_wallet *w, const char *user_id, const char *lc, int64_t balance,
-		      char out[MAC_CHARS + 1])
+/* The cursors' MAC: the master key's purpose "wallet.history". */
+static int history_mac(void *ud, const char *text, size_t len, uint8_t out[32])
 {
-	char text[256], hex[2 * ANFU_HASH_LEN + 1];
-	uint8_t mac[ANFU_HASH_LEN];
-	int n = snprintf(text, sizeof(text), "%s|%s|%" PRId64, user_id, lc, balance);
-	int r;
+	struct anfu_wallet *w = ud;
 
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return ANFU_EINVAL;
-	r = anfu_keys_mac(w->keys, "wallet.history", text, (size_t)n, mac);
-	if (r == 0) {
-		anfu_hex_encode(mac, sizeof(mac), hex);
-		(void)anfu_strlcpy(out, hex, MAC_CHARS + 1);
-	}
-	return r;
-}
-
-static int cursor_make(struct anfu_wallet *w, const char *user_id, const char *lc,
-		       int64_t balance, char out[ANFU_WALLET_CURSOR_MAX])
-{
-	char mac[MAC_CHARS + 1];
-	int r = cursor_mac(w, user_id, lc, balance, mac);
-	int n;
-
-	if (r < 0)
-		return r;
-	n = snprintf(out, ANFU_WALLET_CURSOR_MAX, "%s.%" PRId64 ".%s", lc, balance, mac);
-	return n < 0 || n >= ANFU_WALLET_CURSOR_MAX ? ANFU_ELIMIT : 0;
-}
-
-/* "<ledger cursor>.<balance>.<mac>": the ledger's part and the balance,
- * only when the MAC is this server's for this user. */
-static int cursor_parse(struct anfu_wallet *w, const char *user_id, const char *c,
-			char lc[ANFU_LEDGER_CURSOR_MAX], int64_t *ret_balance)
-{
-	const char *d1, *d2;
-	char num[24], mac[MAC_CHARS + 1];
-	long long v;
-	size_t len = strnlen(c, ANFU_WALLET_CURSOR_MAX);
-
-	if (len >= ANFU_WALLET_CURSOR_MAX)
-		return ANFU_EINVAL;
-	d1 = memchr(c, '.', len);
-	d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - c)) : NULL;
-	if (!d1 || !d2 || d1 == c || (size_t)(d1 - c) >= ANFU_LEDGER_CURSOR_MAX ||
-	    (size_t)(d2 - d1 - 1) >= sizeof(num) || d2 == d1 + 1 ||
-	    strlen(d2 + 1) != MAC_CHARS)
-		return ANFU_EINVAL;
-	memcpy(lc, c, (size_t)(d1 - c));
-	lc[d1 - c] = '\0';
-	memcpy(num, d1 + 1, (size_t)(d2 - d1 - 1));
-	num[d2 - d1 - 1] = '\0';
-	if (anfu_parse_i64(anfu_str_c(num), &v) < 0)
-		return ANFU_EINVAL;
-	if (cursor_mac(w, user_id, lc, (int64_t)v, mac) < 0 ||
-	    !anfu_crypto_equal(mac, d2 + 1, MAC_CHARS))
-		return ANFU_EINVAL;
-	*ret_balance = (int64_t)v;
-	return 0;
-}
-
-/* What e does to the posted balance of the account it was read for. */
-static int64_t effect(const struct anfu_ledger_entry *e)
-{
-	if (e->flags & (ANFU_LEDGER_TRF_PENDING | ANFU_LEDGER_TRF_VOID_PENDING))
-		return 0;
-	return e->debit ? -e->amount : e->amount;
+	return anfu_keys_mac(w->keys, "wallet.history", text, len, out);
 }
 
 struct party_row {
@@ -168,11 +106,21 @@ static bool type_matches(const char *want, const char *type)
 	return !want || !want[0] || strcmp(want, type) == 0;
 }
 
-/* Fills out from e; *ret_keep: it passes the filters. */
-static int entry_from(struct anfu_wallet *w, struct anfu_db *db,
-		      const struct anfu_wallet_history_req *req, const struct anfu_ledger_entry *e,
-		      int64_t balance_after, struct anfu_wallet_entry *out, bool *ret_keep)
+struct history_walk {
+	struct anfu_wallet *w;
+	struct anfu_db *db;
+	const struct anfu_wallet_history_req *req;
+	struct anfu_wallet_entry *out;
+};
+
+/* The statement's row function (anfu_ledger_row_fn): fills out[index]
+ * from e; *ret_keep: it passes the filters. */
+static int entry_from(void *ud, const struct anfu_ledger_entry *e, int64_t balance_after,
+		      size_t index, bool *ret_keep)
 {
+	struct history_walk *h = ud;
+	struct anfu_wallet_entry *out = &h->out[index];
+
 	memset(out, 0, sizeof(*out));
 	(void)anfu_strlcpy(out->id, e->id, sizeof(out->id));
 	out->time_ms = e->ts_us / 1000;
@@ -189,46 +137,8 @@ static int entry_from(struct anfu_wallet *w, struct anfu_db *db,
 	 * row (a voided or expired hold, and a void, moved no money). */
 	*ret_keep = !(e->flags & ANFU_LEDGER_TRF_VOID_PENDING) &&
 		    (!(e->flags & ANFU_LEDGER_TRF_PENDING) || strcmp(e->hold_state, "pending") == 0) &&
-		    type_matches(req->type, out->type) &&
-		    (req->to_ms <= 0 || out->time_ms < req->to_ms);
-	return *ret_keep ? describe(w, db, req->user_id, e, out) : 0;
-}
-
-struct walk {
-	char lc[ANFU_LEDGER_CURSOR_MAX];
-	int64_t running; /* the posted balance after the next row to read */
-	size_t n, scanned;
-	bool end;
-};
-
-/* One ledger page into out; w->end when the history (or the range) ends. */
-static int walk_page(struct anfu_wallet *w, struct anfu_db *db, const char *acc,
-		     const struct anfu_wallet_history_req *req, struct anfu_ledger_entry *buf,
-		     struct walk *k, struct anfu_wallet_entry *out)
-{
-	char next[ANFU_LEDGER_CURSOR_MAX];
-	size_t got = 0;
-	int r = anfu_ledger_history(w->ledger, acc, k->lc, req->limit - k->n, buf, &got, next);
-
-	for (size_t i = 0; r == 0 && i < got; i++) {
-		int64_t after = k->running;
-		bool keep = false;
-
-		k->scanned++;
-		k->running -= effect(&buf[i]);
-		if (req->from_ms > 0 && buf[i].ts_us / 1000 < req->from_ms) {
-			k->end = true;
-			return 0;
-		}
-		r = entry_from(w, db, req, &buf[i], after, &out[k->n], &keep);
-		if (r == 0 && keep)
-			k->n++;
-	}
-	if (r == 0) {
-		(void)anfu_strlcpy(k->lc, next, sizeof(k->lc));
-		k->end = next[0] == '\0';
-	}
-	return r;
+		    type_matches(h->req->type, out->type);
+	return *ret_keep ? describe(h->w, h->db, h->req->user_id, e, out) : 0;
 }
 
 static int history_read(struct anfu_wallet *w, struct anfu_db *db,
@@ -236,30 +146,26 @@ static int history_read(struct anfu_wallet *w, struct anfu_db *db,
 			size_t *ret_n, char next[ANFU_WALLET_CURSOR_MAX])
 {
 	struct anfu_ledger_account acc;
-	struct anfu_ledger_entry *buf = NULL;
-	struct walk k;
+	struct history_walk h = { w, db, req, out };
+	struct anfu_ledger_statement_req q = {
+		.scope = req->user_id,
+		.cursor = req->cursor,
+		.from_ms = req->from_ms,
+		.to_ms = req->to_ms,
+		.limit = req->limit,
+		.scan_max = ANFU_LIMIT_WALLET_HISTORY_SCAN,
+		.mac = history_mac,
+		.mac_ud = w,
+		.row = entry_from,
+		.row_ud = &h,
+	};
 	int r = wallet_account(w, req->user_id, &acc);
 
-	memset(&k, 0, sizeof(k));
 	if (r < 0)
 		return r;
-	if (req->cursor && req->cursor[0])
-		r = cursor_parse(w, req->user_id, req->cursor, k.lc, &k.running);
-	else
-		k.running = acc.credits_posted - acc.debits_posted;
-	if (r < 0)
-		return r;
-	buf = anfu_xcalloc(ANFU_LIMIT_LEDGER_HISTORY, sizeof(*buf));
-	while (r == 0 && !k.end && k.n < req->limit && k.scanned < ANFU_LIMIT_WALLET_HISTORY_SCAN)
-		r = walk_page(w, db, acc.id, req, buf, &k, out);
-	free(buf);
-	if (r == 0 && k.end)
-		next[0] = '\0';
-	else if (r == 0)
-		r = cursor_make(w, req->user_id, k.lc, k.running, next);
-	if (r == 0)
-		*ret_n = k.n;
-	return r;
+	q.account = acc.id;
+	return anfu_ledger_statement(w->ledger, &q, acc.credits_posted - acc.debits_posted, ret_n,
+				     next);
 }
 
 int anfu_wallet_history(struct anfu_wallet *w, const struct anfu_wallet_history_req *req,

@@ -276,7 +276,7 @@ int anfu_wallet_confirm(struct anfu_wallet *w, const struct anfu_actor *actor,
 /* ---- history (wallet/history.c) ---- */
 
 /* A history page cursor (opaque to clients) and its size. */
-#define ANFU_WALLET_CURSOR_MAX 96
+#define ANFU_WALLET_CURSOR_MAX 96 /* ANFU_LEDGER_STATEMENT_CURSOR_MAX: wallet/history.c asserts it */
 
 /* What to list; strings borrowed. */
 struct anfu_wallet_history_req {

@@ -189,6 +189,84 @@ def test_a_merchant_filters_by_the_payer_it_knows(d):
     assert ids(mine) == [p[4]["id"], p[2]["id"], p[1]["id"], p[0]["id"]]
 
 
+def test_a_merchants_balance_history_shows_the_balance_after_each_movement(d):
+    """The merchant's balance (merchant_pending) and its movements newest
+    first, each with the posted balance after it: every payment in, its
+    fee out; the newest row's balance is the balance now and each older
+    one is the next newer minus that row's effect; pages of one give the
+    same rows; a type filter (fee) keeps the running balance; a changed
+    cursor or another merchant's is 400 invalid_field cursor; limit
+    1..100; customers are refused; the merchant's staff may read it.
+    req: FUNC-PAY-15"""
+    s = d.s
+    bal = page(d.boss, "/api/v1/merchant/balance")
+    acc = s.query("SELECT credits_posted - debits_posted AS posted, debits_pending AS held "
+                  "FROM ledger_account WHERE kind = 'merchant_pending' AND owner_id = 'mch_his'")[0]
+    assert bal["posted"] == acc["posted"] and bal["held"] == acc["held"]
+    assert bal["available"] == bal["posted"] - bal["held"] and bal["currency"] == "CNY"
+    j = page(d.boss, "/api/v1/merchant/statement", limit=100)
+    rows = j["items"]
+    assert j["balance"] == bal and j["next_cursor"] is None
+    assert rows[0]["balance"] == bal["posted"]
+    for newer, older in zip(rows, rows[1:]):
+        sign = 1 if newer["direction"] == "in" else -1
+        assert older["balance"] == newer["balance"] - sign * newer["amount"], (newer, older)
+    last = rows[-1]
+    assert last["balance"] == (last["amount"] if last["direction"] == "in" else -last["amount"])
+    pays = [(r["type"], r["direction"], r["amount"]) for r in rows if r["type"] == "payment"]
+    assert pays == [("payment", "in", 5000), ("payment", "in", 4000), ("payment", "in", 2000),
+                    ("payment", "in", 1000)]
+    fees = [r for r in rows if r["direction"] == "out"]
+    assert [r["amount"] for r in fees] == [50, 40, 20, 10]
+    t = datetime.fromtimestamp(rows[0]["time_ms"] / 1000, CN)
+    assert rows[0]["date"] == t.strftime("%Y-%m-%d") and rows[0]["time"] == t.strftime("%H:%M:%S")
+    # Pages of one: the same rows and balances.
+    got, cursor = [], None
+    while True:
+        q = {"limit": 1}
+        if cursor:
+            q["cursor"] = cursor
+        pg = page(d.clerk, "/api/v1/merchant/statement", **q)
+        got += pg["items"]
+        cursor = pg.get("next_cursor")
+        if not cursor:
+            break
+    assert got == rows
+    # A type filter keeps the balance after each kept row.
+    only = page(d.boss, "/api/v1/merchant/statement", type=fees[0]["type"])["items"]
+    assert only == [r for r in rows if r["type"] == fees[0]["type"]]
+    # [from, to) on the writer's time.
+    mid = rows[2]["time_ms"]
+    assert page(d.boss, "/api/v1/merchant/statement", to=mid)["items"] == \
+        [r for r in rows if r["time_ms"] < mid]
+    assert page(d.boss, "/api/v1/merchant/statement", **{"from": mid})["items"] == \
+        [r for r in rows if r["time_ms"] >= mid]
+    # Cursors: a changed balance, or another merchant's, are refused.
+    c1 = page(d.boss, "/api/v1/merchant/statement", limit=1)["next_cursor"]
+    lc, balance, mac = c1.split(".")
+    for bad in ("%s.%d.%s" % (lc, int(balance) + 1, mac), c1[:-1] + ("0" if c1[-1] != "0" else "1"),
+                "x.y.z"):
+        r = d.boss.get("/api/v1/merchant/statement", params={"cursor": bad})
+        assert r.status_code == 400 and err(r) == "invalid_field", r.text
+        assert r.json()["error"]["field"] == "cursor"
+    r = d.boss2.get("/api/v1/merchant/statement", params={"cursor": c1})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "cursor", r.text
+    for q, code, field in (({"limit": 0}, "field_out_of_range", "limit"),
+                           ({"limit": 101}, "field_out_of_range", "limit"),
+                           ({"type": "Fee!"}, "invalid_field", "type"),
+                           ({"from": "x"}, "invalid_field", "from")):
+        r = d.boss.get("/api/v1/merchant/statement", params=q)
+        assert r.status_code == 400 and err(r) == code and r.json()["error"]["field"] == field, \
+            r.text
+    assert len(page(d.boss, "/api/v1/merchant/statement", limit=100)["items"]) == len(rows)
+    for path in ("/api/v1/merchant/balance", "/api/v1/merchant/statement"):
+        r = d.alice.http.get(path)
+        assert r.status_code == 403 and err(r) == "forbidden", r.text
+    # Another merchant sees its own only.
+    other = page(d.boss2, "/api/v1/merchant/statement")["items"]
+    assert [r["amount"] for r in other if r["type"] == "payment"] == [3000]
+
+
 def test_cursors_page_through_and_are_bound_to_the_scope(d):
     """limit 1..100; pages of one give every row once in order; a changed
     cursor, or one from another merchant, is refused. req: FUNC-PAY-14"""

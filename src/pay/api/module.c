@@ -159,6 +159,11 @@ static const struct anfu_route routes[] = {
 	{ "GET", "/api/v1/me/payments", SES, ANFU_PERM_SESSION, anfu_pay_api_me_payments, 0 },
 	{ "GET", "/api/v1/merchant/transactions", SES, "pay.order.read",
 	  anfu_pay_api_merchant_transactions, 0 },
+	/* a merchant's balance and its history (api/statement.c) */
+	{ "GET", "/api/v1/merchant/balance", SES, "pay.order.read", anfu_pay_api_merchant_balance,
+	  0 },
+	{ "GET", "/api/v1/merchant/statement", SES, "pay.order.read",
+	  anfu_pay_api_merchant_statement, 0 },
 	{ "GET", "/admin/v1/transactions", ADM, "pay.transaction.read",
 	  anfu_pay_api_admin_transactions, 0 },
 	{ "GET", "/api/v1/merchant/receipts/{kind}/{ref}", SES, "pay.order.read",

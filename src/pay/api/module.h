@@ -88,6 +88,8 @@ int anfu_pay_api_pay_order(struct anfu_req *req, struct anfu_resp *resp, const c
 /* history.c: transaction history, its CSV download, merchants' receipts */
 int anfu_pay_api_me_payments(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_merchant_transactions(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_merchant_balance(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_merchant_statement(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_admin_transactions(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_merchant_receipt(struct anfu_req *req, struct anfu_resp *resp);
 

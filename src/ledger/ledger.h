@@ -358,6 +358,10 @@ int anfu_ledger_history(struct anfu_ledger *l, const char *account_id, const cha
 			size_t limit, struct anfu_ledger_entry *out, size_t *ret_n,
 			char next[ANFU_LEDGER_CURSOR_MAX]);
 
+/* A transfer's code (why: payment, refund, fee, ...): 1..
+ * ANFU_LIMIT_LEDGER_CODE_BYTES of [a-z_]; what callers may filter by. */
+bool anfu_ledger_code_ok(const char *s);
+
 /* ---- statements (ledger/statement.c) ---- */
 
 /* A statement's cursor: a ledger cursor, a balance and a 32-hex MAC. */
@@ -370,6 +374,11 @@ typedef int (*anfu_ledger_mac_fn)(void *ud, const char *text, size_t len, uint8_
  * *ret_keep when it shows the row (it passed the caller's filters). */
 typedef int (*anfu_ledger_row_fn)(void *ud, const struct anfu_ledger_entry *e,
 				  int64_t balance_after, size_t index, bool *ret_keep);
+
+/* Whether a statement shows row e: a hold while it is pending (once posted,
+ * its posting is the row; a voided or expired hold moved no money), never
+ * a void, every other transfer. */
+bool anfu_ledger_entry_shown(const struct anfu_ledger_entry *e);
 
 struct anfu_ledger_statement_req {
 	const char *account;	/* acc_... */

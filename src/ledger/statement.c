@@ -94,6 +94,12 @@ static int64_t effect(const struct anfu_ledger_entry *e)
 	return e->debit ? -e->amount : e->amount;
 }
 
+bool anfu_ledger_entry_shown(const struct anfu_ledger_entry *e)
+{
+	return !(e->flags & ANFU_LEDGER_TRF_VOID_PENDING) &&
+	       (!(e->flags & ANFU_LEDGER_TRF_PENDING) || strcmp(e->hold_state, "pending") == 0);
+}
+
 struct walk {
 	char lc[ANFU_LEDGER_CURSOR_MAX];
 	int64_t running; /* the posted balance after the next row to read */

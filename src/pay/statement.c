@@ -54,18 +54,16 @@ struct walk {
 	struct anfu_pay_statement_row *out;
 };
 
-/* The statement's row function: a hold shows while it is pending (a
- * refund's money held for the bank), its posting once posted; a void
- * moved no money. */
+/* The statement's row function: the rows the ledger shows (a hold while
+ * pending: a refund's money held for the bank), of the type asked. */
 static int row_from(void *ud, const struct anfu_ledger_entry *e, int64_t balance_after,
 		    size_t index, bool *ret_keep)
 {
 	struct walk *k = ud;
 	struct anfu_pay_statement_row *o = &k->out[index];
 
-	*ret_keep = !(e->flags & ANFU_LEDGER_TRF_VOID_PENDING) &&
-		    (!(e->flags & ANFU_LEDGER_TRF_PENDING) || strcmp(e->hold_state, "pending") == 0) &&
-		    (!k->req->type || strcmp(k->req->type, e->code) == 0);
+	*ret_keep =
+		anfu_ledger_entry_shown(e) && (!k->req->type || strcmp(k->req->type, e->code) == 0);
 	if (!*ret_keep)
 		return 0;
 	memset(o, 0, sizeof(*o));

@@ -133,11 +133,7 @@ static int entry_from(void *ud, const struct anfu_ledger_entry *e, int64_t balan
 				   sizeof(out->type));
 	else
 		(void)anfu_strlcpy(out->type, e->code, sizeof(out->type));
-	/* A hold shows while it is pending; once posted, its posting is the
-	 * row (a voided or expired hold, and a void, moved no money). */
-	*ret_keep = !(e->flags & ANFU_LEDGER_TRF_VOID_PENDING) &&
-		    (!(e->flags & ANFU_LEDGER_TRF_PENDING) || strcmp(e->hold_state, "pending") == 0) &&
-		    type_matches(h->req->type, out->type);
+	*ret_keep = anfu_ledger_entry_shown(e) && type_matches(h->req->type, out->type);
 	return *ret_keep ? describe(h->w, h->db, h->req->user_id, e, out) : 0;
 }
 
@@ -189,8 +185,7 @@ int anfu_wallet_history(struct anfu_wallet *w, const struct anfu_wallet_history_
 	return r;
 }
 
-int anfu_wallet_balance(struct anfu_wallet *w, const char *user_id,
-			struct anfu_wallet_balance *ret)
+int anfu_wallet_balance(struct anfu_wallet *w, const char *user_id, struct anfu_wallet_balance *ret)
 {
 	struct anfu_ledger_account a;
 	int r;

@@ -1002,6 +1002,16 @@ static void *submitter(void *ud)
 	return NULL;
 }
 
+/* Replaces t's ledger with a new one that is not started: requests
+ * submitted now wait in its queue until anfu_ledger_start(). */
+static void unstarted(struct lt *t)
+{
+	struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
+
+	anfu_ledger_free(t->l);
+	assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
+}
+
 static void wait_queued(struct lt *t, size_t n)
 {
 	while (anfu_ledger_queued(t->l) < n)
@@ -1021,12 +1031,7 @@ static void test_one_batch_where_one_command_fails_and_the_others_commit(void **
 	/* Accounts through a started writer first, then a fresh one. */
 	assert_int_equal(anfu_ledger_start(t->l), 0);
 	world(t, &w, 100);
-	anfu_ledger_free(t->l);
-	{
-		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
-
-		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
-	}
+	unstarted(t);
 	memset(s, 0, sizeof(s));
 	s[0].x[0] = tr("q1", w.wallet, w.merchant, 40);
 	s[1].x[0] = tr("q2", w.wallet, w.merchant, 500);
@@ -1071,12 +1076,7 @@ static void test_a_full_queue_refuses_at_once(void **state)
 
 	(void)state;
 	world(t, &w, 100);
-	anfu_ledger_free(t->l);
-	{
-		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
-
-		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
-	}
+	unstarted(t);
 	memset(s, 0, sizeof(s));
 	for (int i = 0; i < 2; i++) {
 		s[i].t = t;
@@ -1117,12 +1117,7 @@ static void test_a_deadline_passed_in_the_queue_is_never_applied(void **state)
 
 	(void)state;
 	world(t, &w, 100);
-	anfu_ledger_free(t->l);
-	{
-		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
-
-		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
-	}
+	unstarted(t);
 	x = tr("d1", w.wallet, w.merchant, 10);
 	assert_int_equal(
 		anfu_ledger_submit(t->l, &svc, "svc", &x, 1, anfu_clock_mono_us() / 1000 - 1, &r),
@@ -1164,12 +1159,7 @@ static void test_a_failed_batch_fails_every_caller_and_changes_nothing(void **st
 
 	(void)state;
 	world(t, &w, 100);
-	anfu_ledger_free(t->l);
-	{
-		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
-
-		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
-	}
+	unstarted(t);
 	memset(s, 0, sizeof(s));
 	s[0].x[0] = tr("e1", w.wallet, w.merchant, 40);
 	s[1].x[0] = tr("e2", w.wallet, w.fee, 70); /* refused: 40 + 70 > 100 */
@@ -1306,12 +1296,7 @@ static void test_batches_hold_at_most_batch_max_transfers_and_requests_whole(voi
 
 	(void)state;
 	world(t, &w, 100);
-	anfu_ledger_free(t->l);
-	{
-		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
-
-		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
-	}
+	unstarted(t);
 	memset(s, 0, sizeof(s));
 	for (int i = 0; i < 7; i++) {
 		s[i].t = t;
@@ -1408,12 +1393,7 @@ static void test_after_a_batch_with_company_the_writer_waits_for_more(void **sta
 
 	(void)state;
 	world(t, &w, 100);
-	anfu_ledger_free(t->l);
-	{
-		struct anfu_ledger_deps d = { t->f->tx, &t->cfg, t->f->hash };
-
-		assert_int_equal(anfu_ledger_new(&d, &t->l), 0);
-	}
+	unstarted(t);
 	memset(s, 0, sizeof(s));
 	for (int i = 0; i < 3; i++) {
 		s[i].t = t;

@@ -68,19 +68,6 @@ int anfu_pay_api_merchant_balance(struct anfu_req *req, struct anfu_resp *resp)
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
-/* A ledger code as a filter: 1..ANFU_LIMIT_LEDGER_CODE_BYTES of [a-z_]. */
-static bool code_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > ANFU_LIMIT_LEDGER_CODE_BYTES)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
-			return false;
-	return true;
-}
-
 static json_t *row_json(const struct anfu_pay_statement_row *o)
 {
 	char date[16], tod[16];
@@ -127,7 +114,7 @@ int anfu_pay_api_merchant_statement(struct anfu_req *req, struct anfu_resp *resp
 		bad = "from";
 	if (!bad && !anfu_pay_api_ms_param(req, "to", &q.to_ms))
 		bad = "to";
-	if (!bad && q.type && !code_ok(q.type))
+	if (!bad && q.type && !anfu_ledger_code_ok(q.type))
 		bad = "type";
 	if (!bad && q.cursor && strlen(q.cursor) >= ANFU_LEDGER_STATEMENT_CURSOR_MAX)
 		bad = "cursor";

@@ -251,12 +251,14 @@ static int insert_rec(struct anfu_db *db, const struct audit_rec *r)
 		p[2 + i] = ANFU_PSN(r->f[i].ptr, r->f[i].len);
 	p[2 + AF_COUNT] = ANFU_PSN(r->prev_hash, strlen(r->prev_hash));
 	p[3 + AF_COUNT] = ANFU_PSN(r->hash, strlen(r->hash));
-	return anfu_db_exec(db,
+	/* Without waiting: the head's update after the batch reads the
+	 * outcome of every insert with its own (store.h anfu_db_send). */
+	return anfu_db_send(db,
 			    "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_type, actor_role, "
 			    "source_ip, device, request_id, action, object_type, object_id, "
 			    "outcome, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, "
 			    "$7, $8, $9, $10, $11, $12, $13, $14, $15)",
-			    p, 4 + AF_COUNT, NULL, NULL, NULL);
+			    p, 4 + AF_COUNT, NULL, NULL, 1);
 }
 
 /* Advances the head by n in one statement: *ret_first is the first of

@@ -400,6 +400,13 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
 /* Parameters in one statement: $1..$99 is far beyond any anfu statement
  * and keeps the "$n" names two digits. */
 #define ANFU_LIMIT_SQL_PARAMS 99
+/* Statements a PostgreSQL connection sends in pipeline mode before it
+ * reads their outcomes (store.h anfu_db_send): the server's answers to
+ * them (about 20 bytes each for a write, a row for a read) stay far below
+ * a socket buffer, so neither side blocks writing while the other does
+ * too (libpq's "pipeline deadlock"); a batch's 512 audit inserts go out
+ * in two round trips instead of 512. */
+#define ANFU_LIMIT_DB_PIPELINE 256
 /* SQLite busy timeout when the configuration gives none: a write waits
  * this long for another connection's transaction before failing. */
 #define ANFU_LIMIT_DB_BUSY_TIMEOUT_MS_DEFAULT 5000

@@ -9,6 +9,7 @@
  * (each balance >= 0, the flags honoured): they hold unless the ledger
  * itself is broken, and a broken ledger must stop.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "audit/audit.h"
@@ -142,22 +143,96 @@ int ledger_account_read(struct anfu_db *db, const char *id, struct anfu_ledger_a
 			     ret);
 }
 
+/* A row of the pair to the account whose id it carries. */
+static int pair_row(void *ud, const struct anfu_row *row)
+{
+	struct ledger_pair_read *pr = ud;
+	const char *id = anfu_row_text(row, 0, NULL);
+
+	for (int i = 0; i < 2; i++)
+		if (id && strcmp(id, pr->ids[i]) == 0)
+			return account_row(pr->acc[i], row) < 0 ? ANFU_ESCHEMA : 0;
+	return ANFU_ESCHEMA;
+}
+
+int ledger_account_send_read2(struct anfu_db *db, struct ledger_pair_read *pr)
+{
+	const struct anfu_param p[] = { ANFU_PS(pr->ids[0]), ANFU_PS(pr->ids[1]) };
+
+	ANFU_ASSERT(strcmp(pr->ids[0], pr->ids[1]) != 0);
+	memset(pr->acc[0], 0, sizeof(*pr->acc[0]));
+	memset(pr->acc[1], 0, sizeof(*pr->acc[1]));
+	return anfu_db_send(db, "SELECT " ACCOUNT_COLS " FROM ledger_account WHERE id IN ($1, $2)",
+			    p, 2, pair_row, pr, -1);
+}
+
+bool ledger_account_sent_ok(const struct anfu_ledger_account *a)
+{
+	if (a->id[0] == '\0')
+		return false;
+	ledger_account_assert(a);
+	return true;
+}
+
+/* The statement of ledger_account_write_many for k accounts: only its
+ * placeholders vary ("$1".."$95"), never a value. */
+static void write_many_sql(size_t k, char *sql, size_t cap)
+{
+	size_t len;
+
+	ANFU_ASSERT(k >= 1 && k <= LEDGER_BALANCE_ROWS);
+	len = (size_t)snprintf(sql, cap,
+			       "UPDATE ledger_account SET debits_pending = v.column2, "
+			       "debits_posted = v.column3, credits_pending = v.column4, "
+			       "credits_posted = v.column5 FROM (VALUES ");
+	for (size_t i = 0; i < k; i++) {
+		size_t b = 5 * i;
+
+		ANFU_ASSERT(len < cap);
+		len += (size_t)snprintf(sql + len, cap - len, "%s($%zu, $%zu, $%zu, $%zu, $%zu)",
+					i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5);
+	}
+	ANFU_ASSERT(len < cap);
+	len += (size_t)snprintf(sql + len, cap - len, ") AS v WHERE ledger_account.id = v.column1");
+	ANFU_ASSERT(len < cap);
+}
+
+int ledger_account_write_many(struct anfu_db *db, const struct anfu_ledger_account *a, size_t n)
+{
+	char sql[256 + LEDGER_BALANCE_ROWS * 32];
+	struct anfu_param p[LEDGER_BALANCE_ROWS * 5];
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i += LEDGER_BALANCE_ROWS) {
+		size_t k = n - i < LEDGER_BALANCE_ROWS ? n - i : LEDGER_BALANCE_ROWS;
+
+		for (size_t j = 0; j < k; j++) {
+			const struct anfu_ledger_account *x = &a[i + j];
+
+			ledger_account_assert(x);
+			p[5 * j] = ANFU_PSN(x->id, strlen(x->id));
+			p[5 * j + 1] = ANFU_PI(x->debits_pending);
+			p[5 * j + 2] = ANFU_PI(x->debits_posted);
+			p[5 * j + 3] = ANFU_PI(x->credits_pending);
+			p[5 * j + 4] = ANFU_PI(x->credits_posted);
+		}
+		write_many_sql(k, sql, sizeof(sql));
+		r = anfu_db_send(db, sql, p, 5 * k, NULL, NULL, (int64_t)k);
+	}
+	return r;
+}
+
 int ledger_account_write_balances(struct anfu_db *db, const struct anfu_ledger_account *a)
 {
 	const struct anfu_param p[] = { ANFU_PI(a->debits_pending), ANFU_PI(a->debits_posted),
 					ANFU_PI(a->credits_pending), ANFU_PI(a->credits_posted),
 					ANFU_PSN(a->id, strlen(a->id)) };
-	int64_t changed = 0;
-	int r;
 
 	ledger_account_assert(a);
-	r = anfu_db_exec(db,
-			 "UPDATE ledger_account SET debits_pending = $1, debits_posted = $2, "
-			 "credits_pending = $3, credits_posted = $4 WHERE id = $5",
-			 p, 5, NULL, NULL, &changed);
-	if (r == 0 && changed != 1)
-		r = ANFU_EINTERNAL;
-	return r;
+	return anfu_db_send(db,
+			    "UPDATE ledger_account SET debits_pending = $1, debits_posted = $2, "
+			    "credits_pending = $3, credits_posted = $4 WHERE id = $5",
+			    p, 5, NULL, NULL, 1);
 }
 
 int ledger_account_find(struct anfu_db *db, const struct anfu_ledger_account_spec *s,

@@ -242,19 +242,6 @@ struct plan {
 	char hash[LEDGER_HASH_HEX + 1];
 };
 
-/* Reads an account; *code account_not_found when there is none. */
-static int read_acc(struct anfu_db *db, const char *id, struct anfu_ledger_account *a,
-		    const char **code)
-{
-	int r = ledger_account_read(db, id, a);
-
-	if (r == ANFU_ENOTFOUND) {
-		*code = ANFU_R_LEDGER_ACCOUNT_NOT_FOUND;
-		return 0;
-	}
-	return r;
-}
-
 static int state_of(const struct anfu_ledger_account *a, enum ledger_acc_state *ret)
 {
 	return ledger_acc_state_parse(a->state, ret) < 0 ? ANFU_ESCHEMA : 0;
@@ -381,8 +368,16 @@ static void plan_balances(const struct anfu_ledger_transfer *t, struct plan *p, 
 		*code = ANFU_R_LEDGER_CREDIT_LIMIT_EXCEEDED;
 }
 
+/* An amount a transfer may carry: a post or void 0 (the whole hold) or
+ * more, anything else more than 0. */
+static bool amount_ok(const struct anfu_ledger_transfer *t)
+{
+	return (t->flags & (F_POST | F_VOID)) ? t->amount >= 0 : t->amount > 0;
+}
+
 /* Every rule of one transfer, nothing written; *code its refusal (NULL:
- * it may be applied as p says). */
+ * it may be applied as p says). p->dr and p->cr: the two accounts as
+ * apply_one read them (an empty id: not found). */
 static int plan_transfer(struct anfu_db *db, int64_t now_ms, const struct anfu_ledger_transfer *t,
 			 bool expiry, struct plan *p, const char **code)
 {
@@ -390,7 +385,7 @@ static int plan_transfer(struct anfu_db *db, int64_t now_ms, const struct anfu_l
 	bool closes = (t->flags & (F_POST | F_VOID)) != 0;
 	int r;
 
-	if (closes ? t->amount < 0 : t->amount <= 0) {
+	if (!amount_ok(t)) {
 		*code = ANFU_R_LEDGER_AMOUNT_INVALID;
 		return 0;
 	}
@@ -398,11 +393,10 @@ static int plan_transfer(struct anfu_db *db, int64_t now_ms, const struct anfu_l
 		*code = ANFU_R_LEDGER_SAME_ACCOUNT;
 		return 0;
 	}
-	r = read_acc(db, t->debit_account, &p->dr, code);
-	if (r == 0 && !*code)
-		r = read_acc(db, t->credit_account, &p->cr, code);
-	if (r < 0 || *code)
-		return r;
+	if (!ledger_account_sent_ok(&p->dr) || !ledger_account_sent_ok(&p->cr)) {
+		*code = ANFU_R_LEDGER_ACCOUNT_NOT_FOUND;
+		return 0;
+	}
 	if (strcmp(p->dr.asset, t->asset) != 0 || strcmp(p->cr.asset, t->asset) != 0) {
 		*code = ANFU_R_LEDGER_ASSET_MISMATCH;
 		return 0;
@@ -471,12 +465,12 @@ static int insert_row(struct anfu_db *db, const struct ledger_batch_ctx *b, cons
 		ANFU_PI(b->batch_seq),
 	};
 
-	int r = anfu_db_exec(db,
+	int r = anfu_db_send(db,
 			     "INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
 			     "debit_account, credit_account, amount, asset, code, ref, flags, "
 			     "pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES ($1, $2, "
 			     "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-			     q, 17, NULL, NULL, NULL);
+			     q, 17, NULL, NULL, 1);
 
 	if (r == 0 && b->seal) {
 		const struct ledger_row row = {
@@ -505,13 +499,11 @@ static int insert_row(struct anfu_db *db, const struct ledger_batch_ctx *b, cons
 }
 
 /* The hold a pending transfer opens, or the move of the hold a post or
- * void closes (to the state plan_hold found in the table). */
+ * void closes (to the state plan_hold found in the table); sent without
+ * waiting, as the rest of the transfer's writes. */
 static int write_hold(struct anfu_db *db, const struct ledger_batch_ctx *b,
 		      const struct anfu_ledger_transfer *t, const struct plan *p, const char *id)
 {
-	int64_t changed = 0;
-	int r;
-
 	if (t->flags & F_PENDING) {
 		int64_t expires = t->timeout_ms > 0 ? b->now_ms + t->timeout_ms : 0;
 		const struct anfu_param q[] = {
@@ -522,11 +514,10 @@ static int write_hold(struct anfu_db *db, const struct ledger_batch_ctx *b,
 			ANFU_PS(on_timeout_of(t)),
 		};
 
-		return anfu_db_exec(
-			db,
-			"INSERT INTO ledger_hold (transfer_id, state, amount, expires_ms, "
-			"on_timeout) VALUES ($1, $2, $3, $4, $5)",
-			q, 5, NULL, NULL, NULL);
+		return anfu_db_send(db,
+				    "INSERT INTO ledger_hold (transfer_id, state, amount, expires_ms, "
+				    "on_timeout) VALUES ($1, $2, $3, $4, $5)",
+				    q, 5, NULL, NULL, 1);
 	}
 	if (!(t->flags & (F_POST | F_VOID)))
 		return 0;
@@ -538,21 +529,50 @@ static int write_hold(struct anfu_db *db, const struct ledger_batch_ctx *b,
 			ANFU_PS(ledger_hold_state_name(p->hold.state)),
 		};
 
-		r = anfu_db_exec(db,
-				 "UPDATE ledger_hold SET state = $1, closed_by = $2 "
-				 "WHERE transfer_id = $3 AND state = $4",
-				 q, 4, NULL, NULL, &changed);
+		/* One row: plan_hold read it in that state. */
+		return anfu_db_send(db,
+				    "UPDATE ledger_hold SET state = $1, closed_by = $2 "
+				    "WHERE transfer_id = $3 AND state = $4",
+				    q, 4, NULL, NULL, 1);
 	}
-	if (r == 0 && changed != 1)
-		r = ANFU_EINTERNAL;
-	return r;
 }
 
-/* Writes what the plan says: the journal row, both balances, the hold,
- * the audit record; moves the cursor and fills *res. */
+/* The accounts a request moved, as they stand after its transfers so far:
+ * their balances are written once, at the request's end
+ * (ledger_account_write_many), and a later transfer of the request takes
+ * them from here, not from the table (whose rows are older). */
+#define MOVED_MAX (2 * ANFU_LIMIT_LEDGER_REQUEST)
+
+struct moved {
+	struct anfu_ledger_account a[MOVED_MAX];
+	size_t n;
+};
+
+static struct anfu_ledger_account *moved_find(struct moved *m, const char *id)
+{
+	for (size_t i = 0; m && i < m->n; i++)
+		if (strcmp(m->a[i].id, id) == 0)
+			return &m->a[i];
+	return NULL;
+}
+
+static void moved_put(struct moved *m, const struct anfu_ledger_account *a)
+{
+	struct anfu_ledger_account *e = moved_find(m, a->id);
+
+	if (!e) {
+		ANFU_ASSERT(m->n < MOVED_MAX); /* two accounts a transfer */
+		e = &m->a[m->n++];
+	}
+	*e = *a;
+}
+
+/* Writes what the plan says: the journal row, both balances (into *m
+ * when the request keeps them, else to the table), the hold, the audit
+ * record; moves the cursor and fills *res. */
 static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
 			  const struct anfu_ledger_transfer *t, const struct plan *p,
-			  struct anfu_ledger_result *res)
+			  struct moved *m, struct anfu_ledger_result *res)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	int64_t seq = b->cur.last_transfer + 1, ts = b->now_ms * 1000;
@@ -566,10 +586,14 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 	r = anfu_id_new_ordered("trf", b->now_ms, id, sizeof(id));
 	if (r == 0)
 		r = insert_row(db, b, caller, t, p, id, seq, ts);
-	if (r == 0)
+	if (r == 0 && m) {
+		moved_put(m, &p->dr);
+		moved_put(m, &p->cr);
+	} else if (r == 0) {
 		r = ledger_account_write_balances(db, &p->dr);
-	if (r == 0)
-		r = ledger_account_write_balances(db, &p->cr);
+		if (r == 0)
+			r = ledger_account_write_balances(db, &p->cr);
+	}
 	if (r == 0)
 		r = write_hold(db, b, t, p, id);
 	if (r == 0) {
@@ -600,15 +624,19 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 }
 
 /* One transfer: replayed, refused (*code) or applied. expiry: the expiry
- * job's transfer closing a due hold (plan_hold). */
+ * job's transfer closing a due hold (plan_hold). m: the accounts its
+ * request moved so far (NULL: none kept, balances written at once). */
 static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
-		     const struct anfu_ledger_transfer *t, bool expiry,
+		     const struct anfu_ledger_transfer *t, bool expiry, struct moved *m,
 		     struct anfu_ledger_result *res, const char **code)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	const struct anfu_param q[] = { ANFU_PS(caller), ANFU_PS(t->idem_key) };
 	struct earlier e;
 	struct plan p;
+	struct ledger_pair_read pair = { { t->debit_account, t->credit_account }, { &p.dr, &p.cr } };
+	const struct anfu_ledger_account *mdr = moved_find(m, t->debit_account),
+					 *mcr = moved_find(m, t->credit_account);
 	int r;
 
 	memset(&p, 0, sizeof(p));
@@ -616,12 +644,24 @@ static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char 
 	*code = NULL;
 	r = content_hash(b->hash, t, p.hash);
 	if (r == 0)
-		r = anfu_db_exec(db,
+		r = anfu_db_send(db,
 				 "SELECT id, seq, ts_us, amount, content_hash FROM ledger_transfer "
 				 "WHERE caller = $1 AND idem_key = $2",
-				 q, 2, earlier_row, &e, NULL);
+				 q, 2, earlier_row, &e, -1);
+	/* Its two accounts in the same round trip, unless the first checks
+	 * of plan_transfer refuse it without them. */
+	if (r == 0 && amount_ok(t) && strcmp(t->debit_account, t->credit_account) != 0 &&
+	    !(mdr && mcr))
+		r = ledger_account_send_read2(db, &pair);
+	if (r == 0)
+		r = anfu_db_flush(db);
 	if (r < 0)
 		return r;
+	/* What the request moved stands over the table's older rows. */
+	if (mdr)
+		p.dr = *mdr;
+	if (mcr)
+		p.cr = *mcr;
 	if (e.found) {
 		if (strcmp(e.hash, p.hash) != 0) {
 			*code = ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT;
@@ -635,13 +675,14 @@ static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char 
 	r = plan_transfer(db, b->now_ms, t, expiry, &p, code);
 	if (r < 0 || *code)
 		return r;
-	return write_transfer(tx, b, caller, t, &p, res);
+	return write_transfer(tx, b, caller, t, &p, m, res);
 }
 
 /* ---- chains ------------------------------------------------------------- */
 
 struct chain {
 	struct ledger_batch_ctx *b;
+	struct moved *m;
 	const char *caller;
 	const struct anfu_ledger_transfer *t; /* the chain's first */
 	size_t n;
@@ -657,7 +698,7 @@ static int chain_step(struct anfu_tx *tx, void *ud)
 	struct chain *c = ud;
 
 	for (size_t k = 0; k < c->n; k++) {
-		int r = apply_one(tx, c->b, c->caller, &c->t[k], false, &c->res[k], &c->code);
+		int r = apply_one(tx, c->b, c->caller, &c->t[k], false, c->m, &c->res[k], &c->code);
 
 		if (r < 0)
 			return r;
@@ -673,13 +714,16 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 			 const struct anfu_ledger_transfer *t, size_t n,
 			 struct anfu_ledger_result *results)
 {
+	struct moved *m = anfu_xmalloc(sizeof(*m)), *before = NULL;
 	size_t i = 0;
+	int r = 0;
 
+	ANFU_ASSERT(n <= ANFU_LIMIT_LEDGER_REQUEST);
+	m->n = 0;
 	while (i < n) {
 		size_t j = i;
 		struct ledger_cursor saved = b->cur;
-		struct chain c = { b, caller, &t[i], 0, &results[i], 0, NULL };
-		int r;
+		struct chain c = { b, m, caller, &t[i], 0, &results[i], 0, NULL };
 
 		while (j + 1 < n && (t[j].flags & F_LINKED))
 			j++;
@@ -689,13 +733,25 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 		 * write_transfer fails only with the store's errors, which the
 		 * request's savepoint in the batch undoes). A chain's later
 		 * member can be refused after the earlier ones wrote. */
-		if (c.n == 1)
+		if (c.n == 1) {
 			r = chain_step(tx, &c);
-		else
+		} else {
+			/* The step's savepoint undoes a refused chain's rows;
+			 * the copy, what it moved. */
+			if (!before)
+				before = anfu_xmalloc(sizeof(*before));
+			before->n = m->n;
+			memcpy(before->a, m->a, m->n * sizeof(m->a[0]));
 			r = anfu_tx_step(tx, chain_step, &c);
+			if (c.code) {
+				m->n = before->n;
+				memcpy(m->a, before->a, m->n * sizeof(m->a[0]));
+			}
+		}
 		ANFU_ASSERT(c.n > 1 || !c.code || b->cur.last_transfer == saved.last_transfer);
 		if (r < 0 && (!c.code || r != ANFU_ECONFLICT))
-			return r;
+			goto out;
+		r = 0;
 		if (c.code) {
 			b->cur = saved;
 			for (size_t k = 0; k < c.n; k++) {
@@ -706,7 +762,14 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 		}
 		i = j + 1;
 	}
-	return 0;
+	/* Every balance the request moved, in one statement per
+	 * LEDGER_BALANCE_ROWS accounts (their outcome read with the
+	 * command's: its savepoint undoes the request on a failure). */
+	r = ledger_account_write_many(anfu_tx_db(tx), m->a, m->n);
+out:
+	free(before);
+	free(m);
+	return r;
 }
 
 /* ---- hold expiry ------------------------------------------------------ */
@@ -799,7 +862,7 @@ int ledger_expire_pass(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct le
 		t.flags = d->post ? F_POST : F_VOID;
 		t.pending_id = d->id;
 		ANFU_ASSERT(transfer_ok(&t));
-		r = apply_one(tx, b, LEDGER_EXPIRY_CALLER, &t, true, &res, &code);
+		r = apply_one(tx, b, LEDGER_EXPIRY_CALLER, &t, true, NULL, &res, &code);
 		if (r < 0)
 			break;
 		if (code) {

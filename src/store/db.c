@@ -5,6 +5,7 @@
  * accessors, and the commit-latency histogram. Trusts the implementation
  * behind db->ops to keep tx_depth true and to log its own failures.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,6 +125,32 @@ int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p
 	if (!db || !sql)
 		return ANFU_EINVAL;
 	return db->ops->exec(db, sql, p, np, fn, ud, ret_changes);
+}
+
+int anfu_db_send(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		 anfu_row_fn fn, void *ud, int64_t expect_changes)
+{
+	int64_t changes = 0;
+	int r;
+
+	if (!db || !sql || db->tx_depth == 0)
+		return ANFU_EINVAL;
+	if (db->ops->send)
+		return db->ops->send(db, sql, p, np, fn, ud, expect_changes);
+	r = db->ops->exec(db, sql, p, np, fn, ud, &changes);
+	if (r == 0 && expect_changes >= 0 && changes != expect_changes) {
+		anfu_log_warn("store", "%" PRId64 " rows changed, %" PRId64 " expected: %.300s",
+			      changes, expect_changes, sql);
+		r = ANFU_EINTERNAL;
+	}
+	return r;
+}
+
+int anfu_db_flush(struct anfu_db *db)
+{
+	if (!db)
+		return ANFU_EINVAL;
+	return db->ops->flush ? db->ops->flush(db) : 0;
 }
 
 struct query_int {

@@ -44,6 +44,7 @@
 
 #include <libpq-fe.h>
 
+#include "base/assert.h"
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -70,10 +71,23 @@ struct pstmt {
 	struct pstmt *next;
 };
 
+/* A statement sent in pipeline mode whose outcome is not read yet. */
+struct pending {
+	const char *sql; /* its cache entry's text (no eviction until read) */
+	anfu_row_fn fn;
+	void *ud;
+	int64_t expect;	      /* rows it must change; -1: any */
+	int64_t *ret_changes; /* may be NULL */
+};
+
 struct pg_db {
 	struct anfu_db base; /* first: callers see only this */
 	PGconn *conn;
 	bool broken; /* connection lost: reconnect before the next use */
+	/* Sent in pipeline mode, outcome not read yet (in the order sent);
+	 * npend > 0 exactly while the connection is in pipeline mode. */
+	struct pending pend[ANFU_LIMIT_DB_PIPELINE];
+	size_t npend;
 	struct pstmt *bucket[ANFU_LIMIT_STMT_BUCKETS];
 	size_t nstmt;
 	uint64_t tick;
@@ -140,6 +154,9 @@ static int check_tx_alive(struct pg_db *d, const char *sql)
 
 	if (d->base.tx_depth == 0)
 		return 0;
+	/* Statements in flight: the server's answer tells (pipe_sync). */
+	if (d->npend > 0 && !d->broken)
+		return 0;
 	ts = d->broken ? PQTRANS_UNKNOWN : PQtransactionStatus(d->conn);
 	if (ts == PQTRANS_INTRANS)
 		return 0;
@@ -158,7 +175,10 @@ static void notice_ignore(void *arg, const char *message)
 /* Runs fixed SQL text (possibly several statements) without parameters. */
 static int run(struct pg_db *d, const char *sql)
 {
-	PGresult *res = PQexec(d->conn, sql);
+	PGresult *res;
+
+	ANFU_ASSERT(d->npend == 0); /* PQexec is refused in pipeline mode */
+	res = PQexec(d->conn, sql);
 	ExecStatusType s = PQresultStatus(res);
 	int r = 0;
 
@@ -430,10 +450,13 @@ static void cache_clear(struct pg_db *d)
 	d->nstmt = 0;
 }
 
-/* The name of a prepared statement for sql with these parameter types,
- * preparing it on first use. */
+static int pipe_sync(struct pg_db *d);
+
+/* The cache entry of a prepared statement for sql with these parameter
+ * types, preparing it on first use (PQprepare waits for the server: what
+ * is in flight is read first). */
 static int stmt_get(struct pg_db *d, const char *sql, size_t np, const struct pg_params *pp,
-		    const char **ret_name)
+		    struct pstmt **ret)
 {
 	size_t sqllen = strlen(sql), keylen = sqllen + 1 + np;
 	char *key = anfu_xmalloc(keylen);
@@ -451,8 +474,13 @@ static int stmt_get(struct pg_db *d, const char *sql, size_t np, const struct pg
 	if (e) {
 		free(key);
 		e->used = ++d->tick;
-		*ret_name = e->name;
+		*ret = e;
 		return 0;
+	}
+	r = pipe_sync(d);
+	if (r < 0) {
+		free(key);
+		return r;
 	}
 	if (d->nstmt >= ANFU_LIMIT_STMT_CACHE)
 		cache_evict_lru(d);
@@ -473,11 +501,11 @@ static int stmt_get(struct pg_db *d, const char *sql, size_t np, const struct pg
 	e->next = d->bucket[h % ANFU_LIMIT_STMT_BUCKETS];
 	d->bucket[h % ANFU_LIMIT_STMT_BUCKETS] = e;
 	d->nstmt++;
-	*ret_name = e->name;
+	*ret = e;
 	return 0;
 }
 
-/* ---- statements -------------------------------------------------------- */
+/* ---- results ----------------------------------------------------------- */
 
 static int deliver_rows(const PGresult *res, anfu_row_fn fn, void *ud)
 {
@@ -501,13 +529,117 @@ static int64_t changes_of(const PGresult *res)
 	return t && t[0] ? strtoll(t, NULL, 10) : 0;
 }
 
-static int pg_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
-		   anfu_row_fn fn, void *ud, int64_t *ret_changes)
+/* ---- pipeline mode ------------------------------------------------------ */
+
+/* The outcome of pending statement q in res; first: the failure of an
+ * earlier one (its rows are then not delivered). */
+static int pipe_result(struct pg_db *d, PGresult *res, const struct pending *q, int first)
+{
+	ExecStatusType s = PQresultStatus(res);
+	int64_t changes;
+	int r;
+
+	if (s == PGRES_PIPELINE_ABORTED)
+		return ANFU_EIO; /* not run: an earlier statement failed */
+	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK)
+		return fail(d, res, "exec", q->sql);
+	if (first < 0)
+		return 0;
+	changes = s == PGRES_TUPLES_OK && strncmp(PQcmdStatus(res), "SELECT", 6) == 0
+			  ? 0
+			  : changes_of(res);
+	r = deliver_rows(res, q->fn, q->ud);
+	if (r < 0)
+		return r;
+	if (q->ret_changes)
+		*q->ret_changes = changes;
+	if (q->expect >= 0 && changes != q->expect) {
+		anfu_log_warn("store.pg", "%" PRId64 " rows changed, %" PRId64 " expected: %.300s",
+			      changes, q->expect, q->sql);
+		return ANFU_EINTERNAL;
+	}
+	return 0;
+}
+
+/* Sends a sync after everything in flight, reads every outcome (one round
+ * trip) and leaves pipeline mode: 0, or the first failure. A failed
+ * statement fails the transaction on the server, which skips the rest
+ * until the sync; a lost connection leaves d broken (PQreset ends the
+ * pipeline with the session). */
+static int pipe_sync(struct pg_db *d)
+{
+	size_t n = d->npend;
+	PGresult *res;
+	int first = 0;
+
+	if (n == 0)
+		return 0;
+	d->npend = 0;
+	if (!PQpipelineSync(d->conn)) {
+		d->broken = true;
+		return fail(d, NULL, "pipeline sync", d->pend[0].sql);
+	}
+	for (size_t i = 0; i < n && !d->broken; i++) {
+		while ((res = PQgetResult(d->conn)) != NULL) {
+			int r = pipe_result(d, res, &d->pend[i], first);
+
+			if (r < 0 && first == 0)
+				first = r;
+			PQclear(res);
+		}
+		if (PQstatus(d->conn) != CONNECTION_OK)
+			d->broken = true;
+	}
+	if (!d->broken) {
+		res = PQgetResult(d->conn);
+		if (PQresultStatus(res) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(d->conn)) {
+			anfu_log_warn("store.pg", "pipeline did not end at its sync: %s",
+				      PQerrorMessage(d->conn));
+			d->broken = true;
+		}
+		PQclear(res);
+	}
+	if (d->broken && first == 0)
+		first = fail(d, NULL, "pipeline", d->pend[0].sql);
+	return first;
+}
+
+/* Sends prepared statement e with its parameters, or (e NULL) the
+ * command text cmd without any, in pipeline mode (entering it first); q
+ * says what to do with its outcome. */
+static int pipe_send(struct pg_db *d, const struct pstmt *e, const char *cmd, size_t np,
+		     const struct pg_params *pp, const struct pending *q)
+{
+	int sent;
+
+	if (d->npend == 0 && !PQenterPipelineMode(d->conn))
+		return fail(d, NULL, "enter pipeline mode", q->sql);
+	sent = e ? PQsendQueryPrepared(d->conn, e->name, (int)np, np ? pp->values : NULL,
+				       np ? pp->lengths : NULL, np ? pp->formats : NULL, 0)
+		 : PQsendQueryParams(d->conn, cmd, 0, NULL, NULL, NULL, NULL, 0);
+	if (!sent) {
+		/* What went out and what did not is unknown: the transaction
+		 * is lost, as with a lost connection. */
+		d->broken = true;
+		d->npend = 0;
+		return fail(d, NULL, "send", q->sql);
+	}
+	d->pend[d->npend++] = *q;
+	ANFU_ASSERT(d->npend <= ANFU_LIMIT_DB_PIPELINE);
+	return d->npend == ANFU_LIMIT_DB_PIPELINE ? pipe_sync(d) : 0;
+}
+
+/* ---- statements -------------------------------------------------------- */
+
+/* One statement: sent in pipeline mode when defer (or when statements are
+ * already in flight, then read with them), else run and read at once. */
+static int pg_stmt(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		   anfu_row_fn fn, void *ud, int64_t *ret_changes, int64_t expect, bool defer)
 {
 	struct pg_db *d = pg(db);
 	struct pg_params pp;
 	PGresult *res = NULL;
-	const char *name = NULL;
+	struct pstmt *e = NULL;
 	ExecStatusType s;
 	int64_t changes;
 	int r;
@@ -528,11 +660,19 @@ static int pg_exec(struct anfu_db *db, const char *sql, const struct anfu_param 
 		anfu_log_warn("store.pg", "bad parameter value: %.300s", sql);
 		return r;
 	}
-	r = stmt_get(d, sql, np, &pp, &name);
+	r = stmt_get(d, sql, np, &pp, &e);
 	if (r < 0)
 		return r;
-	res = PQexecPrepared(d->conn, name, (int)np, np ? pp.values : NULL, np ? pp.lengths : NULL,
-			     np ? pp.formats : NULL, 0);
+	if (defer || d->npend > 0) {
+		const struct pending q = { e->key, fn, ud, expect, ret_changes };
+
+		r = pipe_send(d, e, NULL, np, &pp, &q);
+		if (r == 0 && !defer)
+			r = pipe_sync(d);
+		return r;
+	}
+	res = PQexecPrepared(d->conn, e->name, (int)np, np ? pp.values : NULL,
+			     np ? pp.lengths : NULL, np ? pp.formats : NULL, 0);
 	s = PQresultStatus(res);
 	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
 		r = fail(d, res, "exec", sql);
@@ -552,6 +692,23 @@ out:
 	return r;
 }
 
+static int pg_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		   anfu_row_fn fn, void *ud, int64_t *ret_changes)
+{
+	return pg_stmt(db, sql, p, np, fn, ud, ret_changes, -1, false);
+}
+
+static int pg_send(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		   anfu_row_fn fn, void *ud, int64_t expect_changes)
+{
+	return pg_stmt(db, sql, p, np, fn, ud, NULL, expect_changes, true);
+}
+
+static int pg_flush(struct anfu_db *db)
+{
+	return pipe_sync(pg(db));
+}
+
 static int pg_exec_script(struct anfu_db *db, const char *sql)
 {
 	struct pg_db *d = pg(db);
@@ -559,7 +716,9 @@ static int pg_exec_script(struct anfu_db *db, const char *sql)
 
 	if (!sql)
 		return ANFU_EINVAL;
-	r = check_tx_alive(d, "(script)");
+	r = pipe_sync(d);
+	if (r == 0)
+		r = check_tx_alive(d, "(script)");
 	if (r == 0)
 		r = ensure_conn(d);
 	if (r < 0)
@@ -611,6 +770,7 @@ static int pg_rollback(struct anfu_db *db)
 	if (db->tx_depth == 0)
 		return 0;
 	db->tx_depth = 0;
+	(void)pipe_sync(d); /* what is in flight is undone with the rest */
 	/* A lost connection took its transaction with it. */
 	if (!d->broken && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
 		r = run(d, "ROLLBACK");
@@ -627,7 +787,9 @@ static int pg_commit(struct anfu_db *db)
 		return ANFU_EINVAL;
 	}
 	/* COMMIT of a failed transaction "succeeds" as a rollback: refuse. */
-	r = check_tx_alive(d, "COMMIT");
+	r = pipe_sync(d);
+	if (r == 0)
+		r = check_tx_alive(d, "COMMIT");
 	if (r == 0) {
 		r = run(d, "COMMIT");
 		if (r < 0 && d->broken)
@@ -640,7 +802,10 @@ static int pg_commit(struct anfu_db *db)
 	return r;
 }
 
-static int savepoint_sql(struct anfu_db *db, const char *verb, const char *name, bool in_error_ok)
+/* SAVEPOINT and RELEASE go out in pipeline mode (their outcome is read
+ * with the next statement's: a failure fails the transaction, as it
+ * would at once); ROLLBACK TO waits, after what is in flight. */
+static int savepoint_sql(struct anfu_db *db, const char *verb, const char *name, bool rollback_to)
 {
 	struct pg_db *d = pg(db);
 	char sql[80];
@@ -650,12 +815,19 @@ static int savepoint_sql(struct anfu_db *db, const char *verb, const char *name,
 		anfu_log_warn("store.pg", "bad savepoint use: %s", verb);
 		return ANFU_EINVAL;
 	}
+	if (rollback_to)
+		(void)pipe_sync(d); /* undone by the rollback; failures logged */
 	/* ROLLBACK TO is the one statement a failed transaction accepts. */
-	if (d->broken || !in_error_ok || PQtransactionStatus(d->conn) != PQTRANS_INERROR)
+	if (d->broken || !rollback_to || PQtransactionStatus(d->conn) != PQTRANS_INERROR)
 		r = check_tx_alive(d, verb);
 	if (r < 0)
 		return r;
 	(void)snprintf(sql, sizeof(sql), "%s %s", verb, name);
+	if (!rollback_to) {
+		const struct pending q = { verb, NULL, NULL, -1, NULL };
+
+		return pipe_send(d, NULL, sql, 0, NULL, &q);
+	}
 	return run(d, sql);
 }
 
@@ -942,6 +1114,8 @@ const struct anfu_store_ops anfu_store_pg_ops = {
 	.rollback_to = pg_rollback_to,
 	.exec = pg_exec,
 	.exec_script = pg_exec_script,
+	.send = pg_send,
+	.flush = pg_flush,
 	.limit_size = pg_limit_size,
 	.lease_try = pg_lease_try,
 	.lease_release = pg_lease_release,

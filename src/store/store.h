@@ -97,6 +97,11 @@ struct anfu_store_ops {
 		    anfu_row_fn fn, void *ud, int64_t *ret_changes);
 	/* Several statements without parameters (migrations only). */
 	int (*exec_script)(struct anfu_db *db, const char *sql);
+	/* Pipelining (anfu_db_send below); NULL on a backend whose statements
+	 * cost no round trip (SQLite): anfu_db_send then runs exec at once. */
+	int (*send)(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		    anfu_row_fn fn, void *ud, int64_t expect_changes);
+	int (*flush)(struct anfu_db *db);
 	/* Test hook: cap the database size at its current size plus extra
 	 * pages, so the next growth fails with ANFU_EFULL. SQLite only:
 	 * ANFU_EINVAL on PostgreSQL. */
@@ -166,6 +171,23 @@ int anfu_db_rollback(struct anfu_db *db);   /* NULL-safe, no-op outside a tx */
 int anfu_db_end_read(struct anfu_db *db);
 int anfu_db_exec(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
 		 anfu_row_fn fn, void *ud, int64_t *ret_changes);
+/* Sends a statement without waiting for its outcome. On PostgreSQL it
+ * goes out in libpq's pipeline mode, and its outcome is read with those of
+ * everything else sent, in one round trip, by the next anfu_db_flush() or
+ * by any other call on db (a statement, a savepoint, the commit), which
+ * returns the first failure among them; on SQLite (no round trips) it runs
+ * at once and send returns its outcome. Either way the failure is the
+ * store's own (it fails the transaction, or the step, as an exec's would);
+ * statements after a failed one are not run. fn (may be NULL) gets the
+ * rows when the outcome arrives, so ud must live until the flush; the
+ * parameters are copied at once. expect_changes >= 0: the statement must
+ * change exactly that many rows, else ANFU_EINTERNAL (-1: any). Inside a
+ * write transaction only, on the thread that owns db. */
+int anfu_db_send(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,
+		 anfu_row_fn fn, void *ud, int64_t expect_changes);
+/* Reads the outcome of every statement sent and not yet read: 0, or the
+ * first failure (see anfu_db_send). Nothing sent: 0 at no cost. */
+int anfu_db_flush(struct anfu_db *db);
 /* Runs a query expected to return at most one row whose first column is an
  * integer; ANFU_ENOTFOUND when there is no row. */
 int anfu_db_query_int(struct anfu_db *db, const char *sql, const struct anfu_param *p, size_t np,

@@ -347,6 +347,11 @@ int tx_step(struct anfu_tx *tx, const char *name, anfu_tx_fn fn, void *ud, int *
 		anfu_log_error("tx.step", "a step ended or nested its savepoint itself");
 		return ANFU_EINTERNAL;
 	}
+	/* The outcome of the statements the step sent without waiting
+	 * (anfu_db_send) is the step's: its savepoint undoes them. */
+	r = anfu_db_flush(tx->db);
+	if (r < 0 && tx->fail == 0)
+		tx->fail = r;
 	if (tx->fail || (rv < 0 && !tx->keep)) {
 		if (tx->fail)
 			rv = tx->fail;

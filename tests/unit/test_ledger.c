@@ -33,6 +33,7 @@
 #include "base/limits.h"
 #include "base/refusal.h"
 #include "ledger/chain.h"
+#include "ledger/internal.h" /* LEDGER_BALANCE_ROWS */
 #include "ledger/ledger.h"
 #include "store/store.h"
 
@@ -664,6 +665,55 @@ static void test_independent_transfers_of_a_request_stand_alone(void **state)
 	assert_null(r[2].code);
 	assert_int_equal(r[2].seq, r[0].seq + 1);
 	bal(t, w.wallet, 0, 100, 0, 100);
+	chain_verifies(t);
+}
+
+/* A request that moves more accounts than one balance statement holds
+ * (LEDGER_BALANCE_ROWS): every account's balances are written, the
+ * wallet a request moves twice with both moves, the one it moves in a
+ * refused chain with neither. */
+static void test_a_request_moving_many_accounts_writes_every_balance(void **state)
+{
+	enum { N = LEDGER_BALANCE_ROWS + 3 };
+	struct lt *t = *state;
+	struct world w;
+	static char ids[N][ANFU_ID_MAX], keys[N + 3][16];
+	struct anfu_ledger_transfer x[N + 3];
+	struct anfu_ledger_result r[N + 3];
+
+	_Static_assert(N + 3 <= ANFU_LIMIT_LEDGER_REQUEST, "one request");
+	world(t, &w, 0);
+	for (int i = 0; i < N; i++) {
+		char owner[16];
+
+		(void)snprintf(owner, sizeof(owner), "usr_m%d", i);
+		acc(t, "customer_wallet", "CNY", "customer", owner, ids[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		(void)snprintf(keys[i], sizeof(keys[i]), "many%d", i);
+		x[i] = tr(keys[i], w.reserve, ids[i], 100 + i);
+	}
+	/* The first wallet again, then a chain that moves the second and is
+	 * refused (its second member overdraws the second wallet). */
+	(void)snprintf(keys[N], sizeof(keys[N]), "again");
+	x[N] = tr(keys[N], ids[0], w.merchant, 30);
+	(void)snprintf(keys[N + 1], sizeof(keys[N + 1]), "chain1");
+	x[N + 1] = tr(keys[N + 1], ids[1], w.merchant, 1);
+	x[N + 1].flags = ANFU_LEDGER_TRF_LINKED;
+	(void)snprintf(keys[N + 2], sizeof(keys[N + 2]), "chain2");
+	x[N + 2] = tr(keys[N + 2], ids[1], w.fee, 101);
+	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", x, N + 3, later(), r), 0);
+	for (int i = 0; i <= N; i++)
+		assert_null(r[i].code);
+	assert_string_equal(r[N + 1].code, ANFU_R_LEDGER_LINKED_EVENT_FAILED);
+	assert_string_equal(r[N + 2].code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS);
+	bal(t, ids[0], 0, 30, 0, 100);
+	bal(t, ids[1], 0, 0, 0, 101);
+	for (int i = 2; i < N; i++)
+		bal(t, ids[i], 0, 0, 0, 100 + i);
+	bal(t, w.merchant, 0, 0, 0, 30);
+	bal(t, w.fee, 0, 0, 0, 0);
+	bal(t, w.reserve, 0, (int64_t)N * 100 + (int64_t)N * (N - 1) / 2, 0, 0);
 	chain_verifies(t);
 }
 
@@ -1796,6 +1846,7 @@ int main(void)
 		T(test_a_refused_transfer_is_evaluated_again),
 		T(test_linked_chain_failing_in_the_middle_posts_nothing),
 		T(test_independent_transfers_of_a_request_stand_alone),
+		T(test_a_request_moving_many_accounts_writes_every_balance),
 		T(test_post_for_less_than_the_hold_releases_the_rest),
 		T(test_post_of_zero_posts_the_whole_hold),
 		T(test_post_beyond_or_beside_the_hold_is_refused),

@@ -297,7 +297,7 @@ struct fcase {
 #define SQL_MAXSEQ "coalesce(max(seq), 0) FROM ledger_transfer"
 #define SQL_MAXTS "coalesce(max(ts_us), 0) FROM ledger_transfer"
 #define SQL_IDEM "WHERE caller = $1 AND idem_key = $2"
-#define SQL_ACC_READ "FROM ledger_account WHERE id = $1"
+#define SQL_ACC_READ "FROM ledger_account WHERE id IN ($1, $2)"
 #define SQL_ACC_WRITE "UPDATE ledger_account"
 #define SQL_JOURNAL "INSERT INTO ledger_transfer"
 #define SQL_HOLD_READ "FROM ledger_hold h JOIN ledger_transfer"
@@ -314,11 +314,14 @@ struct fcase {
 /* The order of the batch's calls: begin; the cursors (savepoint, three
  * reads, release); per request a savepoint, per chain of two or more a
  * savepoint (a lone transfer has none: it is refused before it writes),
- * per transfer the idempotency lookup, both account reads
- * (the hold's read for a post), the journal row, both balance writes (the
- * hold's row), the chain's release (rollback_to first when refused), the
- * request's release; the seal's savepoint, hash read, batch row, head,
- * release; the audit append; commit. */
+ * per transfer the idempotency lookup, one read of both accounts (none
+ * when the request moved both already: a1 and a2 share theirs; reads #1
+ * a1, #2 b1, #3 b2, #4 c1, #5 c2, #6 d1, #7 d2), the hold's read for a
+ * post, the journal row (the hold's row), the chain's release
+ * (rollback_to first when refused); the request's balance write (one
+ * statement for every account it moved: #1 c0 ... #4 c3), the request's
+ * release; the seal's savepoint, hash read, batch row, head, release; the
+ * audit append; commit. */
 static const struct fcase cases[] = {
 	/* The batch fails. */
 	{ "begin", R1(FAULT_BEGIN, NULL, 1, ANFU_EBUSY), BATCH_FAILS, ANFU_EBUSY, 0 },
@@ -333,7 +336,7 @@ static const struct fcase cases[] = {
 	{ "chain_release", R1(FAULT_RELEASE, SP_STEP, 1, ANFU_EIO), BATCH_FAILS, ANFU_EIO, 0 },
 	/* The chain's second member fails; undoing the chain fails too. */
 	{ "chain_rollback_to",
-	  .rules = { { FAULT_EXEC, SQL_ACC_WRITE, 10, ANFU_EIO, false },
+	  .rules = { { FAULT_EXEC, SQL_JOURNAL, 5, ANFU_EIO, false },
 		     { FAULT_ROLLBACK_TO, SP_STEP, 1, ANFU_EFULL, false } },
 	  .nrules = 2, BATCH_FAILS, ANFU_EFULL, 0 },
 	{ "request_rollback_to",
@@ -353,15 +356,15 @@ static const struct fcase cases[] = {
 	  .nrules = 2, BATCH_FAILS, ANFU_EBUSY, 0 },
 	/* One request fails. */
 	{ "idempotency_lookup", R1(FAULT_EXEC, SQL_IDEM, 1, ANFU_EIO), ONE_FAILS, ANFU_EIO, 0 },
-	{ "account_read", R1(FAULT_EXEC, SQL_ACC_READ, 6, ANFU_EBUSY), ONE_FAILS, ANFU_EBUSY, 1 },
+	{ "account_read", R1(FAULT_EXEC, SQL_ACC_READ, 2, ANFU_EBUSY), ONE_FAILS, ANFU_EBUSY, 1 },
 	/* c1's second transfer, after its first moved the cursors. */
-	{ "account_read_after_a_transfer", R1(FAULT_EXEC, SQL_ACC_READ, 5, ANFU_EIO), ONE_FAILS,
+	{ "account_read_after_a_transfer", R1(FAULT_EXEC, SQL_ACC_READ, 3, ANFU_EIO), ONE_FAILS,
 	  ANFU_EIO, 1 },
 	{ "journal_insert", R1(FAULT_EXEC, SQL_JOURNAL, 3, ANFU_EFULL), ONE_FAILS, ANFU_EFULL, 1 },
-	{ "balance_update", R1(FAULT_EXEC, SQL_ACC_WRITE, 2, ANFU_EBUSY), ONE_FAILS, ANFU_EBUSY,
+	{ "balance_update", R1(FAULT_EXEC, SQL_ACC_WRITE, 1, ANFU_EBUSY), ONE_FAILS, ANFU_EBUSY,
 	  0 },
-	/* The chain's second member. */
-	{ "balance_update_in_a_chain", R1(FAULT_EXEC, SQL_ACC_WRITE, 10, ANFU_EIO), ONE_FAILS,
+	/* After the chain, which committed to its step. */
+	{ "balance_update_after_a_chain", R1(FAULT_EXEC, SQL_ACC_WRITE, 3, ANFU_EIO), ONE_FAILS,
 	  ANFU_EIO, 2 },
 	{ "hold_read", R1(FAULT_EXEC, SQL_HOLD_READ, 1, ANFU_EIO), ONE_FAILS, ANFU_EIO, 3 },
 	{ "hold_move", R1(FAULT_EXEC, SQL_HOLD_MOVE, 1, ANFU_EFULL), ONE_FAILS, ANFU_EFULL, 3 },

@@ -840,6 +840,136 @@ static void test_pool_size_caps_connections(void **state)
 
 /* A NULL text (ANFU_PS(NULL)) is typed even where only "$1 IS NULL"
  * would say what it is; ANFU_PNULL takes the type of its column. */
+/* ---- statements sent without waiting (anfu_db_send) ------------------ */
+
+static int send_insert(struct anfu_db *db, int64_t id, const char *name)
+{
+	const struct anfu_param p[] = { ANFU_PI(id), ANFU_PS(name), ANFU_PI(0) };
+
+	return anfu_db_send(db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", p, 3, NULL,
+			    NULL, 1);
+}
+
+/* Sent statements run in the order sent; a read sent after a write sees
+ * it, and its rows arrive with the flush (on PostgreSQL not before: they
+ * were not waited for). */
+static void test_sent_statements_run_in_order_and_rows_come_at_the_flush(void **state)
+{
+	struct fix *f = fix_of(state);
+	struct rows rs = { 0 };
+	const struct anfu_param one[] = { ANFU_PI(1) };
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(send_insert(f->db, 1, "a"), 0);
+	assert_int_equal(anfu_db_send(f->db, "UPDATE t SET name = 'b' WHERE id = $1", one, 1, NULL,
+				      NULL, 1),
+			 0);
+	assert_int_equal(anfu_db_send(f->db, "SELECT id, name FROM t", NULL, 0, collect, &rs, -1),
+			 0);
+	if (f->pg)
+		assert_int_equal(rs.seen, 0);
+	assert_int_equal(anfu_db_flush(f->db), 0);
+	assert_int_equal(rs.seen, 1);
+	assert_int_equal(rs.id[0], 1);
+	assert_string_equal(rs.name[0], "b");
+	/* Nothing left in flight: a second flush is free and fine. */
+	assert_int_equal(anfu_db_flush(f->db), 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(count_rows(f->db), 1);
+}
+
+/* A failed sent statement fails where its outcome is read (on SQLite at
+ * once), with the store's code; what was sent after it does not run; the
+ * savepoint around them undoes the rest, and the transaction goes on. */
+static void test_a_failed_sent_statement_is_reported_and_stops_the_rest(void **state)
+{
+	struct fix *f = fix_of(state);
+	int r;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(send_insert(f->db, 1, "a"), 0);
+	assert_int_equal(f->db->ops->savepoint(f->db, "s"), 0);
+	assert_int_equal(send_insert(f->db, 2, "b"), 0);
+	r = send_insert(f->db, 1, "dup");
+	if (f->pg) {
+		assert_int_equal(r, 0);
+		assert_int_equal(send_insert(f->db, 3, "c"), 0);
+		assert_int_equal(anfu_db_flush(f->db), ANFU_EEXIST);
+	} else {
+		assert_int_equal(r, ANFU_EEXIST);
+	}
+	assert_int_equal(f->db->ops->rollback_to(f->db, "s"), 0);
+	assert_int_equal(f->db->ops->release(f->db, "s"), 0);
+	assert_int_equal(send_insert(f->db, 4, "d"), 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(count_rows(f->db), 2); /* 1 and 4 */
+}
+
+/* expect_changes: a statement that changed another number of rows fails
+ * (ANFU_EINTERNAL) where its outcome is read, as a failed one does. */
+static void test_a_sent_statement_changing_other_than_expected_fails(void **state)
+{
+	struct fix *f = fix_of(state);
+	const struct anfu_param missing[] = { ANFU_PI(99) };
+	int r;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(send_insert(f->db, 1, "a"), 0);
+	/* 0 rows expected and changed: fine. */
+	assert_int_equal(anfu_db_send(f->db, "UPDATE t SET n = 1 WHERE id = $1", missing, 1, NULL,
+				      NULL, 0),
+			 0);
+	r = anfu_db_send(f->db, "UPDATE t SET n = 1 WHERE id = $1", missing, 1, NULL, NULL, 1);
+	if (f->pg) {
+		assert_int_equal(r, 0);
+		assert_int_equal(anfu_db_flush(f->db), ANFU_EINTERNAL);
+	} else {
+		assert_int_equal(r, ANFU_EINTERNAL);
+	}
+	assert_int_equal(anfu_db_rollback(f->db), 0);
+	assert_int_equal(count_rows(f->db), 0);
+}
+
+/* A statement run the usual way after sent ones reads their outcome with
+ * its own: their failure is its failure; their rows are seen by it. */
+static void test_a_statement_after_sent_ones_reports_their_failure(void **state)
+{
+	struct fix *f = fix_of(state);
+	int64_t n = -1;
+
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	assert_int_equal(send_insert(f->db, 1, "a"), 0);
+	assert_int_equal(anfu_db_query_int(f->db, "SELECT count(*) FROM t", NULL, 0, &n), 0);
+	assert_int_equal(n, 1);
+	if (f->pg) {
+		assert_int_equal(send_insert(f->db, 1, "dup"), 0);
+		assert_int_equal(anfu_db_query_int(f->db, "SELECT count(*) FROM t", NULL, 0, &n),
+				 ANFU_EEXIST);
+		/* The transaction failed: the commit is refused, nothing kept. */
+		assert_int_equal(anfu_db_commit(f->db), ANFU_EIO);
+		assert_int_equal(count_rows(f->db), 0);
+	} else {
+		assert_int_equal(anfu_db_commit(f->db), 0);
+		assert_int_equal(count_rows(f->db), 1);
+	}
+}
+
+/* More statements than one pipeline holds (ANFU_LIMIT_DB_PIPELINE): the
+ * connection reads the outcomes when it is full and goes on. Outside a
+ * transaction, send is refused. */
+static void test_more_sent_statements_than_a_pipeline_holds_all_run(void **state)
+{
+	struct fix *f = fix_of(state);
+	const int64_t n = ANFU_LIMIT_DB_PIPELINE * 2 + 3;
+
+	assert_int_equal(send_insert(f->db, 1, "a"), ANFU_EINVAL);
+	assert_int_equal(anfu_db_begin(f->db), 0);
+	for (int64_t i = 1; i <= n; i++)
+		assert_int_equal(send_insert(f->db, i, "x"), 0);
+	assert_int_equal(anfu_db_commit(f->db), 0);
+	assert_int_equal(count_rows(f->db), n);
+}
+
 static void test_null_parameters_work_in_either_place(void **state)
 {
 	struct fix *f = fix_of(state);
@@ -1215,6 +1345,11 @@ int main(void)
 		T(test_read_transaction_keeps_one_snapshot),
 		T(test_pool_size_caps_connections),
 		T(test_null_parameters_work_in_either_place),
+		T(test_sent_statements_run_in_order_and_rows_come_at_the_flush),
+		T(test_a_failed_sent_statement_is_reported_and_stops_the_rest),
+		T(test_a_sent_statement_changing_other_than_expected_fails),
+		T(test_a_statement_after_sent_ones_reports_their_failure),
+		T(test_more_sent_statements_than_a_pipeline_holds_all_run),
 		TP(test_pg_writer_waits_and_sees_the_previous_commit),
 		TP(test_pg_failed_statement_fails_the_transaction),
 		TP(test_pg_statement_timeout_gives_ebusy),

@@ -570,6 +570,56 @@ static void test_refused_step_undoes_only_itself(void **state)
 	assert_int_equal(verify(f), 0);
 }
 
+/* A step that sends its writes without waiting (anfu_db_send), the last
+ * of which fails: on PostgreSQL the failure is only read by the step's
+ * flush, after the step returned 0. */
+static int sending_step(struct anfu_tx *tx, void *ud)
+{
+	const struct anfu_param a[] = { ANFU_PS("sent") }, b[] = { ANFU_PS("before") };
+	int r;
+
+	(void)ud;
+	r = anfu_db_send(anfu_tx_db(tx), "INSERT INTO tx_row (k) VALUES ($1)", a, 1, NULL, NULL, 1);
+	if (r == 0)
+		r = anfu_tx_audit(tx, "test.sent", "", "", "success", NULL);
+	if (r == 0) /* "before" exists: a primary key violation */
+		r = anfu_db_send(anfu_tx_db(tx), "INSERT INTO tx_row (k) VALUES ($1)", b, 1, NULL,
+				 NULL, 1);
+	return r;
+}
+
+struct sending {
+	int step_result;
+};
+
+static int sending_tx(struct anfu_tx *tx, void *ud)
+{
+	struct sending *s = ud;
+
+	insert(tx, "before", NULL);
+	s->step_result = anfu_tx_step(tx, sending_step, NULL);
+	insert(tx, "after", NULL);
+	return anfu_tx_audit(tx, "test.after", "", "", "success", NULL);
+}
+
+/* The failure of a statement a step sent is the step's: its savepoint
+ * undoes the step (rows and records), and the transaction commits the
+ * rest, on both engines. */
+static void test_a_step_whose_sent_statement_fails_undoes_only_itself(void **state)
+{
+	struct anfu_fixture *f = fx_of(state);
+	struct sending s = { 1 };
+	int64_t recs = records(f);
+
+	assert_int_equal(anfu_tx_run(f->tx, &alice, sending_tx, &s), 0);
+	assert_int_equal(s.step_result, ANFU_EEXIST);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM tx_row WHERE k = 'sent'", NULL),
+			 0);
+	assert_int_equal(rows(f), 2);
+	assert_int_equal(records(f), recs + 1);
+	assert_int_equal(verify(f), 0);
+}
+
 #ifdef ANFU_TEST_HOOKS
 /* A transaction that writes a row, stages a record and runs a step that
  * writes another row; run on a thread of its own (so its connection goes
@@ -769,6 +819,7 @@ int main(void)
 		T(test_function_that_commits_itself_fails_the_run),
 		T(test_a_hook_registered_twice_runs_once),
 		T(test_refused_step_undoes_only_itself),
+		T(test_a_step_whose_sent_statement_fails_undoes_only_itself),
 		T(test_batch_refusal_rolls_back_only_that_command),
 		T(test_batch_command_with_a_bad_record_is_undone),
 		T(test_batch_refuses_bad_calls),

@@ -465,12 +465,13 @@ static int insert_row(struct anfu_db *db, const struct ledger_batch_ctx *b, cons
 		ANFU_PI(b->batch_seq),
 	};
 
-	int r = anfu_db_send(db,
-			     "INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
-			     "debit_account, credit_account, amount, asset, code, ref, flags, "
-			     "pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES ($1, $2, "
-			     "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-			     q, 17, NULL, NULL, 1);
+	int r = anfu_db_send(
+		db,
+		"INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
+		"debit_account, credit_account, amount, asset, code, ref, flags, "
+		"pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES ($1, $2, "
+		"$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+		q, 17, NULL, NULL, 1);
 
 	if (r == 0 && b->seal) {
 		const struct ledger_row row = {
@@ -514,10 +515,11 @@ static int write_hold(struct anfu_db *db, const struct ledger_batch_ctx *b,
 			ANFU_PS(on_timeout_of(t)),
 		};
 
-		return anfu_db_send(db,
-				    "INSERT INTO ledger_hold (transfer_id, state, amount, expires_ms, "
-				    "on_timeout) VALUES ($1, $2, $3, $4, $5)",
-				    q, 5, NULL, NULL, 1);
+		return anfu_db_send(
+			db,
+			"INSERT INTO ledger_hold (transfer_id, state, amount, expires_ms, "
+			"on_timeout) VALUES ($1, $2, $3, $4, $5)",
+			q, 5, NULL, NULL, 1);
 	}
 	if (!(t->flags & (F_POST | F_VOID)))
 		return 0;
@@ -634,7 +636,8 @@ static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char 
 	const struct anfu_param q[] = { ANFU_PS(caller), ANFU_PS(t->idem_key) };
 	struct earlier e;
 	struct plan p;
-	struct ledger_pair_read pair = { { t->debit_account, t->credit_account }, { &p.dr, &p.cr } };
+	struct ledger_pair_read pair = { { t->debit_account, t->credit_account },
+					 { &p.dr, &p.cr } };
 	const struct anfu_ledger_account *mdr = moved_find(m, t->debit_account),
 					 *mcr = moved_find(m, t->credit_account);
 	int r;

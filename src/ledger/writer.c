@@ -251,10 +251,11 @@ static int seal_cmd(struct anfu_tx *tx, void *ud)
 		};
 
 		/* Its outcome comes with the head's update. */
-		r = anfu_db_send(db,
-				 "INSERT INTO ledger_batch (seq, first_transfer, last_transfer, ts_us, "
-				 "prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)",
-				 p, 6, NULL, NULL, 1);
+		r = anfu_db_send(
+			db,
+			"INSERT INTO ledger_batch (seq, first_transfer, last_transfer, ts_us, "
+			"prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6)",
+			p, 6, NULL, NULL, 1);
 	}
 	if (r == 0) {
 		const struct anfu_param p[] = {

@@ -1,8 +1,8 @@
 /*
  * store: database access behind a table of function pointers.
  *
- * struct anfu_store_ops has an SQLite implementation (store/sqlite.c) and,
- * later, a PostgreSQL one. Every statement anfu runs is portable SQL for
+ * struct anfu_store_ops has an SQLite implementation (store/sqlite.c) and a
+ * PostgreSQL one (store/pg.c). Every statement anfu runs is portable SQL for
  * SQLite 3.40 and PostgreSQL 15 (docs/architecture.md lists the subset) and
  * is parameterised with $1..$n; nothing is ever concatenated into SQL.
  *

@@ -674,7 +674,9 @@ static void test_independent_transfers_of_a_request_stand_alone(void **state)
  * refused chain with neither. */
 static void test_a_request_moving_many_accounts_writes_every_balance(void **state)
 {
-	enum { N = LEDGER_BALANCE_ROWS + 3 };
+	enum {
+		N = LEDGER_BALANCE_ROWS + 3
+	};
 	struct lt *t = *state;
 	struct world w;
 	static char ids[N][ANFU_ID_MAX], keys[N + 3][16];

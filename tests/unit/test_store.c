@@ -846,8 +846,8 @@ static int send_insert(struct anfu_db *db, int64_t id, const char *name)
 {
 	const struct anfu_param p[] = { ANFU_PI(id), ANFU_PS(name), ANFU_PI(0) };
 
-	return anfu_db_send(db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", p, 3, NULL,
-			    NULL, 1);
+	return anfu_db_send(db, "INSERT INTO t (id, name, n) VALUES ($1, $2, $3)", p, 3, NULL, NULL,
+			    1);
 }
 
 /* Sent statements run in the order sent; a read sent after a write sees
@@ -861,9 +861,9 @@ static void test_sent_statements_run_in_order_and_rows_come_at_the_flush(void **
 
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(send_insert(f->db, 1, "a"), 0);
-	assert_int_equal(anfu_db_send(f->db, "UPDATE t SET name = 'b' WHERE id = $1", one, 1, NULL,
-				      NULL, 1),
-			 0);
+	assert_int_equal(
+		anfu_db_send(f->db, "UPDATE t SET name = 'b' WHERE id = $1", one, 1, NULL, NULL, 1),
+		0);
 	assert_int_equal(anfu_db_send(f->db, "SELECT id, name FROM t", NULL, 0, collect, &rs, -1),
 			 0);
 	if (f->pg)
@@ -916,9 +916,9 @@ static void test_a_sent_statement_changing_other_than_expected_fails(void **stat
 	assert_int_equal(anfu_db_begin(f->db), 0);
 	assert_int_equal(send_insert(f->db, 1, "a"), 0);
 	/* 0 rows expected and changed: fine. */
-	assert_int_equal(anfu_db_send(f->db, "UPDATE t SET n = 1 WHERE id = $1", missing, 1, NULL,
-				      NULL, 0),
-			 0);
+	assert_int_equal(
+		anfu_db_send(f->db, "UPDATE t SET n = 1 WHERE id = $1", missing, 1, NULL, NULL, 0),
+		0);
 	r = anfu_db_send(f->db, "UPDATE t SET n = 1 WHERE id = $1", missing, 1, NULL, NULL, 1);
 	if (f->pg) {
 		assert_int_equal(r, 0);

@@ -15,14 +15,18 @@
  * whole) for S seconds. Then one latency run: 64 callers,
  * one transfer per request, batch_max 1000: p50 and p99 of
  * anfu_ledger_submit(). At the end `anfu_ledger_verify()` must pass, so
- * the numbers are for work that verifies.
+ * the numbers are for work that verifies. With --nodes 2 (PostgreSQL) a
+ * second writer runs beside the first on the same database, as a second
+ * anfud node would: a store (connections), audit writer, executor and
+ * ledger service of its own; the odd-numbered submitter threads use it.
  *
  * Trusts its command line only. Not a test (STYLE.md): it prints numbers
  * and the conditions they were measured under.
  *
  * Usage: bench_ledger [--seconds S] [--dir PARENT] [--accounts N]
  *                     [--threads T] [--per-request K] [--batch B]
- *                     [--wait-us W] [--no-latency] [--pg DSN] [--keep]
+ *                     [--wait-us W] [--no-latency] [--pg DSN] [--nodes N]
+ *                     [--keep]
  */
 #include <errno.h>
 #include <ftw.h>
@@ -67,6 +71,7 @@ struct options {
 	int only_batch;	    /* 0: every batch_max */
 	int wait_us;	    /* [ledger] batch_wait_us */
 	const char *pg_dsn; /* NULL: SQLite in the data directory */
+	int nodes;	    /* writers on the database (2: PostgreSQL only) */
 	bool skip_latency;
 	bool keep;
 };
@@ -81,6 +86,16 @@ struct bench {
 	struct anfu_ledger_config cfg;
 	int64_t wait_us; /* [ledger] batch_wait_us of every run */
 	struct anfu_ledger *l;
+	/* --nodes 2: the second node's own store, audit writer, executor and
+	 * ledger service, on the same database. */
+	int nodes;
+	struct {
+		struct anfu_store *store;
+		struct anfu_audit *audit;
+		struct anfu_tx_exec *tx;
+		struct anfu_ledger_config cfg;
+		struct anfu_ledger *l;
+	} n2;
 	char (*wallets)[ANFU_ID_MAX];
 	int nwallets;
 	char merchant[ANFU_ID_MAX];
@@ -92,6 +107,7 @@ static const struct anfu_actor bench_actor = { "system", "system", "", "", "", "
 
 struct worker {
 	struct bench *b;
+	struct anfu_ledger *l; /* the node it submits to */
 	bool hot;
 	int per_req;
 	double until_s;
@@ -124,7 +140,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_ledger [--seconds S] [--dir PARENT] [--accounts N]\n"
 		   "                    [--threads T] [--per-request K] [--batch B]\n"
-		   "                    [--wait-us W] [--no-latency] [--pg DSN] [--keep]\n"
+		   "                    [--wait-us W] [--no-latency] [--pg DSN] [--nodes N]\n"
+		   "                    [--keep]\n"
 		   "  --seconds S      run time of each mode (default 5)\n"
 		   "  --dir PARENT     where the temporary data directory goes (default\n"
 		   "                   $TMPDIR or /var/tmp; must be the disk you mean to measure)\n"
@@ -139,6 +156,9 @@ static void usage(FILE *f)
 		   "  --no-latency     skip the latency run\n"
 		   "  --pg DSN         the store on PostgreSQL (libpq conninfo of an empty\n"
 		   "                   database; keys and audit files stay in the directory)\n"
+		   "  --nodes N        writers on the database, each with its own connections,\n"
+		   "                   audit writer and executor, as anfud nodes (1 or 2;\n"
+		   "                   2 needs --pg; the odd-numbered threads use the second)\n"
 		   "  --keep           keep the data directory afterwards\n");
 }
 
@@ -168,6 +188,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "no-latency", no_argument, NULL, 'L' },
 		{ "pg", required_argument, NULL, 'P' },
 		{ "wait-us", required_argument, NULL, 'W' },
+		{ "nodes", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -179,7 +200,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			       .parent = tmp && tmp[0] ? tmp : "/var/tmp",
 			       .accounts = 10000,
 			       .threads = 64,
-			       .per_req = 16 };
+			       .per_req = 16,
+			       .nodes = 1 };
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -213,10 +235,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (parse_int(optarg, 0, ANFU_LIMIT_LEDGER_BATCH_WAIT_US, &o->wait_us) < 0)
 				return -1;
 			break;
+		case 'N':
+			if (parse_int(optarg, 1, 2, &o->nodes) < 0)
+				return -1;
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
 	}
+	if (o->nodes > 1 && !o->pg_dsn)
+		return -1; /* one SQLite file serves one node */
 	return optind == argc ? 0 : -1;
 }
 
@@ -273,6 +301,17 @@ static int setup(struct bench *b, const struct options *o)
 		r = anfu_migrate(b->db, schema, nschema, NULL, NULL, NULL, NULL);
 	if (r == 0)
 		r = anfu_tx_exec_new(b->store, b->audit, &b->tx);
+	if (r == 0 && b->nodes == 2) {
+		/* The second node: the same keys, its own checkpoint file. */
+		if (path_join(ckpt, audit_dir, "checkpoints-2.jsonl") < 0)
+			r = ANFU_EIO;
+		if (r == 0)
+			r = anfu_audit_new(&acfg, b->keys, &b->n2.audit);
+		if (r == 0)
+			r = anfu_store_new(&scfg, &b->n2.store);
+		if (r == 0)
+			r = anfu_tx_exec_new(b->n2.store, b->n2.audit, &b->n2.tx);
+	}
 	if (r < 0)
 		fprintf(stderr, "bench_ledger: setup: %s\n", anfu_strerror(r));
 	return r;
@@ -292,6 +331,18 @@ static int start_ledger(struct bench *b, int64_t batch_max)
 	r = anfu_ledger_new(&d, &b->l);
 	if (r == 0)
 		r = anfu_ledger_start(b->l);
+	anfu_ledger_free(b->n2.l);
+	b->n2.l = NULL;
+	if (r == 0 && b->nodes == 2) {
+		struct anfu_ledger_deps d2 = { .tx = b->n2.tx,
+					       .cfg = &b->n2.cfg,
+					       .hash = ANFU_HASH_SHA256 };
+
+		b->n2.cfg = b->cfg;
+		r = anfu_ledger_new(&d2, &b->n2.l);
+		if (r == 0)
+			r = anfu_ledger_start(b->n2.l);
+	}
 	if (r < 0)
 		fprintf(stderr, "bench_ledger: ledger: %s\n", anfu_strerror(r));
 	return r;
@@ -376,7 +427,7 @@ static void *worker_main(void *ud)
 			};
 		}
 		t0 = anfu_clock_mono_us();
-		w->rc = anfu_ledger_submit(b->l, &bench_actor, "bench", t, (size_t)w->per_req,
+		w->rc = anfu_ledger_submit(w->l, &bench_actor, "bench", t, (size_t)w->per_req,
 					   later_ms(), res);
 		if (w->rc < 0)
 			return NULL;
@@ -430,6 +481,7 @@ static int run_mode(struct bench *b, bool hot, int threads, int per_req, double 
 	t0 = now_s();
 	for (int i = 0; i < threads; i++) {
 		w[i] = (struct worker){ .b = b,
+					.l = b->nodes == 2 && (i & 1) ? b->n2.l : b->l,
 					.hot = hot,
 					.per_req = per_req,
 					.until_s = t0 + seconds,
@@ -486,6 +538,10 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void teardown(struct bench *b, const struct options *o)
 {
+	anfu_ledger_free(b->n2.l);
+	anfu_tx_exec_free(b->n2.tx);
+	anfu_audit_free(b->n2.audit);
+	anfu_store_free(b->n2.store);
 	anfu_ledger_free(b->l);
 	anfu_tx_exec_free(b->tx);
 	anfu_audit_free(b->audit);
@@ -561,6 +617,8 @@ static int verify(struct bench *b)
 
 	anfu_ledger_free(b->l);
 	b->l = NULL;
+	anfu_ledger_free(b->n2.l);
+	b->n2.l = NULL;
 	r = anfu_ledger_verify(b->db, ANFU_HASH_SHA256, &rep);
 	printf("# verify: %s, %" PRId64 " transfers in %" PRId64 " batches, %.2f s%s%s\n",
 	       r == 0 ? "ok" : "FAILED", rep.transfers, rep.batches, now_s() - t0,
@@ -580,6 +638,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	b.nwallets = o.accounts;
+	b.nodes = o.nodes;
 	b.wait_us = o.wait_us;
 	b.wallets = anfu_xcalloc((size_t)o.accounts, ANFU_ID_MAX);
 	r = anfu_crypto_init();
@@ -592,8 +651,12 @@ int main(int argc, char **argv)
 	if (r == 0) {
 		printf("# bench_ledger: in process through anfu_ledger_submit; %d submitter "
 		       "threads, %d independent transfers per request; %d customer wallets + 1 "
-		       "merchant; batch_wait_us %d; audit hash sha256\n",
-		       o.threads, o.per_req, o.accounts, o.wait_us);
+		       "merchant; batch_wait_us %d; audit hash sha256; %d writer node(s) on "
+		       "the database%s\n",
+		       o.threads, o.per_req, o.accounts, o.wait_us, o.nodes,
+		       o.nodes > 1 ? " (each its own connections, audit writer and executor; "
+				     "odd-numbered threads on the second)"
+				   : "");
 		int64_t sync = -1;
 
 		if (o.pg_dsn) {

@@ -174,6 +174,61 @@ bool ledger_account_sent_ok(const struct anfu_ledger_account *a)
 	return true;
 }
 
+void ledger_sql_in_list(char *out, size_t cap, const char *head, size_t f, size_t k,
+			const char *tail)
+{
+	size_t len = (size_t)snprintf(out, cap, "%s", head);
+
+	ANFU_ASSERT(k >= 1);
+	for (size_t i = 0; i < k; i++) {
+		ANFU_ASSERT(len < cap);
+		len += (size_t)snprintf(out + len, cap - len, "%s$%zu", i ? ", " : "", f + i);
+	}
+	ANFU_ASSERT(len < cap);
+	len += (size_t)snprintf(out + len, cap - len, "%s", tail);
+	ANFU_ASSERT(len < cap);
+}
+
+/* A row of ledger_account_send_reads to its taker. */
+static int reads_row(void *ud, const struct anfu_row *row)
+{
+	struct ledger_reads *rd = ud;
+	struct anfu_ledger_account a;
+
+	memset(&a, 0, sizeof(a));
+	if (account_row(&a, row) < 0)
+		return ANFU_ESCHEMA;
+	ledger_account_assert(&a);
+	rd->take(rd->ud, &a);
+	return 0;
+}
+
+_Static_assert(LEDGER_READ_IDS <= ANFU_LIMIT_SQL_PARAMS, "one statement's ids");
+
+int ledger_account_send_reads(struct anfu_db *db, const char *const *ids, size_t n,
+			      struct ledger_reads *rd)
+{
+	char sql[256 + LEDGER_READ_IDS * 8];
+	struct anfu_param p[LEDGER_READ_IDS];
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i += LEDGER_READ_IDS) {
+		size_t k = n - i < LEDGER_READ_IDS ? n - i : LEDGER_READ_IDS, w = 1;
+
+		/* Lists of 1, 2, 4 ... 64 ids (the last one repeated to fill):
+		 * a few statements to prepare, not one per length. */
+		while (w < k)
+			w *= 2;
+		for (size_t j = 0; j < w; j++)
+			p[j] = ANFU_PS(ids[i + (j < k ? j : k - 1)]);
+		ledger_sql_in_list(sql, sizeof(sql),
+				   "SELECT " ACCOUNT_COLS " FROM ledger_account WHERE id IN (", 1, w,
+				   ")");
+		r = anfu_db_send(db, sql, p, w, reads_row, rd, -1);
+	}
+	return r;
+}
+
 /* The statement of ledger_account_write_many for k accounts: only its
  * placeholders vary ("$1".."$95"), never a value. */
 static void write_many_sql(size_t k, char *sql, size_t cap)

@@ -96,6 +96,22 @@ int ledger_account_send_read2(struct anfu_db *db, struct ledger_pair_read *pr);
 /* An account read by ledger_account_send_read and found: true, with its
  * balances asserted as ledger_account_read does; false when not found. */
 bool ledger_account_sent_ok(const struct anfu_ledger_account *a);
+/* The accounts ids[0..n-1] read in statements sent without waiting
+ * (anfu_db_send, one per LEDGER_READ_IDS ids): at the flush, take(ud, a)
+ * gets each that exists (its balances asserted), in no order; an id
+ * without an account gets nothing. rd must live until the flush. */
+#define LEDGER_READ_IDS 64
+struct ledger_reads {
+	void (*take)(void *ud, const struct anfu_ledger_account *a);
+	void *ud;
+};
+int ledger_account_send_reads(struct anfu_db *db, const char *const *ids, size_t n,
+			      struct ledger_reads *rd);
+/* The statement text "<head>$f, $f+1, ... $f+k-1<tail>" of k placeholders
+ * into out (cap bytes; asserted to fit): statements whose IN lists vary
+ * only in their length, never in a value. */
+void ledger_sql_in_list(char *out, size_t cap, const char *head, size_t f, size_t k,
+			const char *tail);
 /* Writes the four balances of the n accounts a[0..n-1] (distinct ids),
  * each asserted as below, in one statement per LEDGER_BALANCE_ROWS of
  * them, sent without waiting (anfu_db_send; each must change its rows).

@@ -205,6 +205,48 @@ static int earlier_row(void *ud, const struct anfu_row *row)
 	return 1;
 }
 
+/* What a request reads before its first transfer, in one round trip
+ * (with the writes of the command before): the rows of its idempotency
+ * keys and its accounts (into its struct moved). */
+struct prefetch {
+	const struct anfu_ledger_transfer *t;
+	size_t n;
+	struct anfu_ledger_result *results; /* the request's, filled as it goes */
+	struct earlier *e;		    /* [n]: the table's row of t[i]'s key */
+	char (*hash)[LEDGER_HASH_HEX + 1];  /* [n]: t[i]'s content hash */
+};
+
+/* A row of the keys' read: the earlier row of every transfer with its key. */
+static int prefetch_row(void *ud, const struct anfu_row *row)
+{
+	struct prefetch *pf = ud;
+	const char *key = anfu_row_text(row, 5, NULL);
+
+	if (!key)
+		return ANFU_ESCHEMA;
+	for (size_t i = 0; i < pf->n; i++)
+		if (strcmp(pf->t[i].idem_key, key) == 0 && earlier_row(&pf->e[i], row) < 0)
+			return ANFU_ESCHEMA;
+	return 0;
+}
+
+/* The earlier row of transfer g by its key: a transfer before it in the
+ * request that stands (written after the read), else the table's. */
+static void prefetch_earlier(const struct prefetch *pf, size_t g, struct earlier *out)
+{
+	*out = pf->e[g];
+	for (size_t j = g; j-- > 0;) {
+		const struct anfu_ledger_result *r = &pf->results[j];
+
+		if (strcmp(pf->t[j].idem_key, pf->t[g].idem_key) != 0 || r->code || r->existed)
+			continue;
+		out->found = true;
+		out->res = *r;
+		memcpy(out->hash, pf->hash[j], sizeof(out->hash));
+		return;
+	}
+}
+
 struct hold {
 	bool found;
 	enum ledger_hold_state state;
@@ -547,6 +589,7 @@ static int write_hold(struct anfu_db *db, const struct ledger_batch_ctx *b,
 
 struct moved {
 	struct anfu_ledger_account a[MOVED_MAX];
+	bool dirty[MOVED_MAX]; /* moved (else only read) */
 	size_t n;
 };
 
@@ -558,15 +601,24 @@ static struct anfu_ledger_account *moved_find(struct moved *m, const char *id)
 	return NULL;
 }
 
-static void moved_put(struct moved *m, const struct anfu_ledger_account *a)
+/* a as it stands now; dirty: a transfer moved it (else: as read). */
+static void moved_put(struct moved *m, const struct anfu_ledger_account *a, bool dirty)
 {
 	struct anfu_ledger_account *e = moved_find(m, a->id);
 
 	if (!e) {
 		ANFU_ASSERT(m->n < MOVED_MAX); /* two accounts a transfer */
+		m->dirty[m->n] = false;
 		e = &m->a[m->n++];
 	}
 	*e = *a;
+	m->dirty[e - m->a] |= dirty;
+}
+
+/* An account the request's read found (ledger_account_send_reads). */
+static void moved_take(void *ud, const struct anfu_ledger_account *a)
+{
+	moved_put(ud, a, false);
 }
 
 /* Writes what the plan says: the journal row, both balances (into *m
@@ -589,8 +641,8 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 	if (r == 0)
 		r = insert_row(db, b, caller, t, p, id, seq, ts);
 	if (r == 0 && m) {
-		moved_put(m, &p->dr);
-		moved_put(m, &p->cr);
+		moved_put(m, &p->dr, true);
+		moved_put(m, &p->cr, true);
 	} else if (r == 0) {
 		r = ledger_account_write_balances(db, &p->dr);
 		if (r == 0)
@@ -627,10 +679,13 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 
 /* One transfer: replayed, refused (*code) or applied. expiry: the expiry
  * job's transfer closing a due hold (plan_hold). m: the accounts its
- * request moved so far (NULL: none kept, balances written at once). */
+ * request read and moved so far (NULL: none kept, each transfer reads its
+ * own and writes its balances at once); pf (with m): what the request
+ * read, g the transfer's place in it. */
 static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
 		     const struct anfu_ledger_transfer *t, bool expiry, struct moved *m,
-		     struct anfu_ledger_result *res, const char **code)
+		     const struct prefetch *pf, size_t g, struct anfu_ledger_result *res,
+		     const char **code)
 {
 	struct anfu_db *db = anfu_tx_db(tx);
 	const struct anfu_param q[] = { ANFU_PS(caller), ANFU_PS(t->idem_key) };
@@ -645,21 +700,29 @@ static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char 
 	memset(&p, 0, sizeof(p));
 	memset(&e, 0, sizeof(e));
 	*code = NULL;
-	r = content_hash(b->hash, t, p.hash);
-	if (r == 0)
-		r = anfu_db_send(db,
-				 "SELECT id, seq, ts_us, amount, content_hash FROM ledger_transfer "
-				 "WHERE caller = $1 AND idem_key = $2",
-				 q, 2, earlier_row, &e, -1);
-	/* Its two accounts in the same round trip, unless the first checks
-	 * of plan_transfer refuse it without them. */
-	if (r == 0 && amount_ok(t) && strcmp(t->debit_account, t->credit_account) != 0 &&
-	    !(mdr && mcr))
-		r = ledger_account_send_read2(db, &pair);
-	if (r == 0)
-		r = anfu_db_flush(db);
-	if (r < 0)
-		return r;
+	if (pf) {
+		/* Read before the request's first transfer: its accounts are
+		 * in m or do not exist. */
+		ANFU_ASSERT(m && g < pf->n && t == &pf->t[g]);
+		memcpy(p.hash, pf->hash[g], sizeof(p.hash));
+		prefetch_earlier(pf, g, &e);
+	} else {
+		r = content_hash(b->hash, t, p.hash);
+		if (r == 0)
+			r = anfu_db_send(db,
+					 "SELECT id, seq, ts_us, amount, content_hash FROM "
+					 "ledger_transfer WHERE caller = $1 AND idem_key = $2",
+					 q, 2, earlier_row, &e, -1);
+		/* Its two accounts in the same round trip, unless the first
+		 * checks of plan_transfer refuse it without them. */
+		if (r == 0 && amount_ok(t) && strcmp(t->debit_account, t->credit_account) != 0 &&
+		    !(mdr && mcr))
+			r = ledger_account_send_read2(db, &pair);
+		if (r == 0)
+			r = anfu_db_flush(db);
+		if (r < 0)
+			return r;
+	}
 	/* What the request moved stands over the table's older rows. */
 	if (mdr)
 		p.dr = *mdr;
@@ -686,6 +749,8 @@ static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char 
 struct chain {
 	struct ledger_batch_ctx *b;
 	struct moved *m;
+	const struct prefetch *pf;
+	size_t base; /* the chain's first in the request */
 	const char *caller;
 	const struct anfu_ledger_transfer *t; /* the chain's first */
 	size_t n;
@@ -701,7 +766,8 @@ static int chain_step(struct anfu_tx *tx, void *ud)
 	struct chain *c = ud;
 
 	for (size_t k = 0; k < c->n; k++) {
-		int r = apply_one(tx, c->b, c->caller, &c->t[k], false, c->m, &c->res[k], &c->code);
+		int r = apply_one(tx, c->b, c->caller, &c->t[k], false, c->m, c->pf, c->base + k,
+				  &c->res[k], &c->code);
 
 		if (r < 0)
 			return r;
@@ -713,20 +779,73 @@ static int chain_step(struct anfu_tx *tx, void *ud)
 	return 0;
 }
 
+/* Sends the request's reads: the rows of its keys (into pf) and its
+ * accounts (into m), and waits for them (one round trip). */
+static int prefetch(struct anfu_db *db, enum anfu_hash_alg alg, const char *caller,
+		    const struct anfu_ledger_transfer *t, size_t n,
+		    struct anfu_ledger_result *results, struct moved *m, struct prefetch *pf)
+{
+	const char *ids[MOVED_MAX];
+	struct anfu_param p[1 + ANFU_LIMIT_LEDGER_REQUEST];
+	char sql[256 + ANFU_LIMIT_LEDGER_REQUEST * 8];
+	struct ledger_reads rd = { moved_take, m };
+	size_t nids = 0, w = 1;
+	int r = 0;
+
+	_Static_assert(1 + ANFU_LIMIT_LEDGER_REQUEST <= ANFU_LIMIT_SQL_PARAMS,
+		       "a request's keys in one statement");
+	ANFU_ASSERT(n >= 1 && n <= ANFU_LIMIT_LEDGER_REQUEST);
+	*pf = (struct prefetch){ t, n, results, anfu_xcalloc(n, sizeof(*pf->e)),
+				 anfu_xcalloc(n, sizeof(*pf->hash)) };
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const char *acc[2] = { t[i].debit_account, t[i].credit_account };
+
+		r = content_hash(alg, &t[i], pf->hash[i]);
+		for (int k = 0; k < 2; k++) {
+			size_t j = 0;
+
+			while (j < nids && strcmp(ids[j], acc[k]) != 0)
+				j++;
+			if (j == nids)
+				ids[nids++] = acc[k];
+		}
+	}
+	/* Key lists of 1, 2, 4 ... 64 (the last repeated to fill): a few
+	 * statements to prepare, not one per length. */
+	while (w < n)
+		w *= 2;
+	p[0] = ANFU_PS(caller);
+	for (size_t j = 0; j < w; j++)
+		p[1 + j] = ANFU_PS(t[j < n ? j : n - 1].idem_key);
+	ledger_sql_in_list(sql, sizeof(sql),
+			   "SELECT id, seq, ts_us, amount, content_hash, idem_key FROM "
+			   "ledger_transfer WHERE caller = $1 AND idem_key IN (",
+			   2, w, ")");
+	if (r == 0)
+		r = anfu_db_send(db, sql, p, 1 + w, prefetch_row, pf, -1);
+	if (r == 0)
+		r = ledger_account_send_reads(db, ids, nids, &rd);
+	if (r == 0)
+		r = anfu_db_flush(db);
+	return r;
+}
+
 int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
 			 const struct anfu_ledger_transfer *t, size_t n,
 			 struct anfu_ledger_result *results)
 {
 	struct moved *m = anfu_xmalloc(sizeof(*m)), *before = NULL;
-	size_t i = 0;
-	int r = 0;
+	struct prefetch pf = { 0 };
+	size_t i = 0, nd = 0;
+	int r;
 
 	ANFU_ASSERT(n <= ANFU_LIMIT_LEDGER_REQUEST);
 	m->n = 0;
-	while (i < n) {
+	r = prefetch(anfu_tx_db(tx), b->hash, caller, t, n, results, m, &pf);
+	while (r == 0 && i < n) {
 		size_t j = i;
 		struct ledger_cursor saved = b->cur;
-		struct chain c = { b, m, caller, &t[i], 0, &results[i], 0, NULL };
+		struct chain c = { b, m, &pf, i, caller, &t[i], 0, &results[i], 0, NULL };
 
 		while (j + 1 < n && (t[j].flags & F_LINKED))
 			j++;
@@ -745,10 +864,12 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 				before = anfu_xmalloc(sizeof(*before));
 			before->n = m->n;
 			memcpy(before->a, m->a, m->n * sizeof(m->a[0]));
+			memcpy(before->dirty, m->dirty, m->n * sizeof(m->dirty[0]));
 			r = anfu_tx_step(tx, chain_step, &c);
 			if (c.code) {
 				m->n = before->n;
 				memcpy(m->a, before->a, m->n * sizeof(m->a[0]));
+				memcpy(m->dirty, before->dirty, m->n * sizeof(m->dirty[0]));
 			}
 		}
 		ANFU_ASSERT(c.n > 1 || !c.code || b->cur.last_transfer == saved.last_transfer);
@@ -768,8 +889,14 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 	/* Every balance the request moved, in one statement per
 	 * LEDGER_BALANCE_ROWS accounts (their outcome read with the
 	 * command's: its savepoint undoes the request on a failure). */
-	r = ledger_account_write_many(anfu_tx_db(tx), m->a, m->n);
+	for (size_t x = 0; r == 0 && x < m->n; x++)
+		if (m->dirty[x])
+			m->a[nd++] = m->a[x];
+	if (r == 0)
+		r = ledger_account_write_many(anfu_tx_db(tx), m->a, nd);
 out:
+	free(pf.e);
+	free(pf.hash);
 	free(before);
 	free(m);
 	return r;
@@ -865,7 +992,7 @@ int ledger_expire_pass(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct le
 		t.flags = d->post ? F_POST : F_VOID;
 		t.pending_id = d->id;
 		ANFU_ASSERT(transfer_ok(&t));
-		r = apply_one(tx, b, LEDGER_EXPIRY_CALLER, &t, true, NULL, &res, &code);
+		r = apply_one(tx, b, LEDGER_EXPIRY_CALLER, &t, true, NULL, NULL, 0, &res, &code);
 		if (r < 0)
 			break;
 		if (code) {

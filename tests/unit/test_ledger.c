@@ -540,6 +540,57 @@ static void test_idempotency_same_and_different_content(void **state)
 	bal(t, w.wallet, 0, 60, 0, 100);
 }
 
+/* req: TX-DUP-01 — a key repeated inside one request (read before the
+ * request's first transfer) is answered as across requests: the same
+ * content replays the transfer before it, other content is refused; a
+ * key whose first use was refused, or undone with its chain, is evaluated
+ * again; a key the table holds replays that row. */
+static void test_a_key_repeated_inside_a_request_is_answered_as_across_requests(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_transfer old, x[8];
+	struct anfu_ledger_result o, r[8];
+
+	world(t, &w, 100);
+	old = tr("old", w.wallet, w.merchant, 1);
+	ok(t, &old, &o);
+	x[0] = tr("dup", w.wallet, w.merchant, 10);
+	x[1] = tr("dup", w.wallet, w.merchant, 10);   /* replays x[0] */
+	x[2] = tr("dup", w.wallet, w.merchant, 11);   /* conflicts with x[0] */
+	x[3] = tr("poor", w.wallet, w.merchant, 500); /* refused: funds */
+	x[4] = tr("poor", w.wallet, w.merchant, 5);   /* evaluated again */
+	x[5] = tr("link", w.wallet, w.fee, 2);
+	x[5].flags = ANFU_LEDGER_TRF_LINKED;
+	x[6] = tr("link2", w.wallet, w.fee, 900); /* fails the chain */
+	x[7] = tr("old", w.wallet, w.merchant, 1); /* replays the table's row */
+	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", x, 8, later(), r), 0);
+	assert_null(r[0].code);
+	assert_false(r[0].existed);
+	assert_null(r[1].code);
+	assert_true(r[1].existed);
+	assert_string_equal(r[1].id, r[0].id);
+	assert_int_equal(r[1].seq, r[0].seq);
+	assert_int_equal(r[1].amount, 10);
+	assert_string_equal(r[2].code, ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT);
+	assert_string_equal(r[3].code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS);
+	assert_null(r[4].code);
+	assert_false(r[4].existed);
+	assert_string_equal(r[5].code, ANFU_R_LEDGER_LINKED_EVENT_FAILED);
+	assert_string_equal(r[6].code, ANFU_R_LEDGER_INSUFFICIENT_FUNDS);
+	assert_null(r[7].code);
+	assert_true(r[7].existed);
+	assert_string_equal(r[7].id, o.id);
+	bal(t, w.wallet, 0, 16, 0, 100);
+	bal(t, w.merchant, 0, 0, 0, 16);
+	bal(t, w.fee, 0, 0, 0, 0);
+	/* The chain's key is free again: a later request applies it. */
+	x[5].flags = 0;
+	ok(t, &x[5], NULL);
+	bal(t, w.fee, 0, 0, 0, 2);
+	chain_verifies(t);
+}
+
 /* req: TX-DUP-01 — every field of a transfer is part of its content:
  * the same key with any one field changed is refused. */
 static void test_idempotency_compares_every_field(void **state)
@@ -1849,6 +1900,7 @@ int main(void)
 		T(test_linked_chain_failing_in_the_middle_posts_nothing),
 		T(test_independent_transfers_of_a_request_stand_alone),
 		T(test_a_request_moving_many_accounts_writes_every_balance),
+		T(test_a_key_repeated_inside_a_request_is_answered_as_across_requests),
 		T(test_post_for_less_than_the_hold_releases_the_rest),
 		T(test_post_of_zero_posts_the_whole_hold),
 		T(test_post_beyond_or_beside_the_hold_is_refused),

@@ -296,8 +296,8 @@ struct fcase {
 #define SQL_HEAD "FROM ledger_head WHERE id = 1"
 #define SQL_MAXSEQ "coalesce(max(seq), 0) FROM ledger_transfer"
 #define SQL_MAXTS "coalesce(max(ts_us), 0) FROM ledger_transfer"
-#define SQL_IDEM "WHERE caller = $1 AND idem_key = $2"
-#define SQL_ACC_READ "FROM ledger_account WHERE id IN ($1, $2)"
+#define SQL_IDEM "WHERE caller = $1 AND idem_key IN ("
+#define SQL_ACC_READ "FROM ledger_account WHERE id IN ("
 #define SQL_ACC_WRITE "UPDATE ledger_account"
 #define SQL_JOURNAL "INSERT INTO ledger_transfer"
 #define SQL_HOLD_READ "FROM ledger_hold h JOIN ledger_transfer"
@@ -312,11 +312,10 @@ struct fcase {
 #define SP_STEP "anfu_tx_step"
 
 /* The order of the batch's calls: begin; the cursors (savepoint, three
- * reads, release); per request a savepoint, per chain of two or more a
- * savepoint (a lone transfer has none: it is refused before it writes),
- * per transfer the idempotency lookup, one read of both accounts (none
- * when the request moved both already: a1 and a2 share theirs; reads #1
- * a1, #2 b1, #3 b2, #4 c1, #5 c2, #6 d1, #7 d2), the hold's read for a
+ * reads, release); per request a savepoint, the request's reads (one of
+ * the rows of its idempotency keys, one of its accounts: #1 c0 ... #4 c3
+ * each), per chain of two or more a savepoint (a lone transfer has none:
+ * it is refused before it writes), per transfer the hold's read for a
  * post, the journal row (the hold's row), the chain's release
  * (rollback_to first when refused); the request's balance write (one
  * statement for every account it moved: #1 c0 ... #4 c3), the request's
@@ -357,9 +356,11 @@ static const struct fcase cases[] = {
 	/* One request fails. */
 	{ "idempotency_lookup", R1(FAULT_EXEC, SQL_IDEM, 1, ANFU_EIO), ONE_FAILS, ANFU_EIO, 0 },
 	{ "account_read", R1(FAULT_EXEC, SQL_ACC_READ, 2, ANFU_EBUSY), ONE_FAILS, ANFU_EBUSY, 1 },
-	/* c1's second transfer, after its first moved the cursors. */
-	{ "account_read_after_a_transfer", R1(FAULT_EXEC, SQL_ACC_READ, 3, ANFU_EIO), ONE_FAILS,
-	  ANFU_EIO, 1 },
+	/* c2's, after two requests moved the cursors and the balances. */
+	{ "account_read_of_a_chain", R1(FAULT_EXEC, SQL_ACC_READ, 3, ANFU_EIO), ONE_FAILS, ANFU_EIO,
+	  2 },
+	{ "idempotency_lookup_of_a_later_request", R1(FAULT_EXEC, SQL_IDEM, 4, ANFU_EFULL),
+	  ONE_FAILS, ANFU_EFULL, 3 },
 	{ "journal_insert", R1(FAULT_EXEC, SQL_JOURNAL, 3, ANFU_EFULL), ONE_FAILS, ANFU_EFULL, 1 },
 	{ "balance_update", R1(FAULT_EXEC, SQL_ACC_WRITE, 1, ANFU_EBUSY), ONE_FAILS, ANFU_EBUSY,
 	  0 },

@@ -222,8 +222,8 @@ int ledger_account_send_reads(struct anfu_db *db, const char *const *ids, size_t
 		for (size_t j = 0; j < w; j++)
 			p[j] = ANFU_PS(ids[i + (j < k ? j : k - 1)]);
 		ledger_sql_in_list(sql, sizeof(sql),
-				   "SELECT " ACCOUNT_COLS " FROM ledger_account WHERE id IN (", 1, w,
-				   ")");
+				   "SELECT " ACCOUNT_COLS " FROM ledger_account WHERE id IN (", 1,
+				   w, ")");
 		r = anfu_db_send(db, sql, p, w, reads_row, rd, -1);
 	}
 	return r;

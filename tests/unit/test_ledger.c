@@ -562,7 +562,7 @@ static void test_a_key_repeated_inside_a_request_is_answered_as_across_requests(
 	x[4] = tr("poor", w.wallet, w.merchant, 5);   /* evaluated again */
 	x[5] = tr("link", w.wallet, w.fee, 2);
 	x[5].flags = ANFU_LEDGER_TRF_LINKED;
-	x[6] = tr("link2", w.wallet, w.fee, 900); /* fails the chain */
+	x[6] = tr("link2", w.wallet, w.fee, 900);  /* fails the chain */
 	x[7] = tr("old", w.wallet, w.merchant, 1); /* replays the table's row */
 	assert_int_equal(anfu_ledger_submit(t->l, &svc, "svc", x, 8, later(), r), 0);
 	assert_null(r[0].code);

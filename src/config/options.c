@@ -181,8 +181,8 @@ static const struct anfu_config_option platform_options[] = {
 	/* [database] */
 	ANFU_OPT_ENUM_TEXT("database", "backend", database.backend, backend_values, "sqlite", NULL,
 			   "Storage backend: sqlite (one SQLite file in the data directory) or "
-			   "postgresql (a PostgreSQL 15 server, see dsn; work in progress: "
-			   "docs/deployment.md)."),
+			   "postgresql (a PostgreSQL 15 server, see dsn; several nodes may share "
+			   "it: docs/deployment.md)."),
 	ANFU_OPT_PATH("database", "path", database.path, "anfu.db", NULL, "SQLite database file."),
 	ANFU_OPT_INT("database", "busy_timeout_ms", database.busy_timeout_ms, 0, 600000, 5000, "ms",
 		     NULL,

@@ -143,29 +143,6 @@ int ledger_account_read(struct anfu_db *db, const char *id, struct anfu_ledger_a
 			     ret);
 }
 
-/* A row of the pair to the account whose id it carries. */
-static int pair_row(void *ud, const struct anfu_row *row)
-{
-	struct ledger_pair_read *pr = ud;
-	const char *id = anfu_row_text(row, 0, NULL);
-
-	for (int i = 0; i < 2; i++)
-		if (id && strcmp(id, pr->ids[i]) == 0)
-			return account_row(pr->acc[i], row) < 0 ? ANFU_ESCHEMA : 0;
-	return ANFU_ESCHEMA;
-}
-
-int ledger_account_send_read2(struct anfu_db *db, struct ledger_pair_read *pr)
-{
-	const struct anfu_param p[] = { ANFU_PS(pr->ids[0]), ANFU_PS(pr->ids[1]) };
-
-	ANFU_ASSERT(strcmp(pr->ids[0], pr->ids[1]) != 0);
-	memset(pr->acc[0], 0, sizeof(*pr->acc[0]));
-	memset(pr->acc[1], 0, sizeof(*pr->acc[1]));
-	return anfu_db_send(db, "SELECT " ACCOUNT_COLS " FROM ledger_account WHERE id IN ($1, $2)",
-			    p, 2, pair_row, pr, -1);
-}
-
 bool ledger_account_sent_ok(const struct anfu_ledger_account *a)
 {
 	if (a->id[0] == '\0')
@@ -275,19 +252,6 @@ int ledger_account_write_many(struct anfu_db *db, const struct anfu_ledger_accou
 		r = anfu_db_send(db, sql, p, 5 * k, NULL, NULL, (int64_t)k);
 	}
 	return r;
-}
-
-int ledger_account_write_balances(struct anfu_db *db, const struct anfu_ledger_account *a)
-{
-	const struct anfu_param p[] = { ANFU_PI(a->debits_pending), ANFU_PI(a->debits_posted),
-					ANFU_PI(a->credits_pending), ANFU_PI(a->credits_posted),
-					ANFU_PSN(a->id, strlen(a->id)) };
-
-	ledger_account_assert(a);
-	return anfu_db_send(db,
-			    "UPDATE ledger_account SET debits_pending = $1, debits_posted = $2, "
-			    "credits_pending = $3, credits_posted = $4 WHERE id = $5",
-			    p, 5, NULL, NULL, 1);
 }
 
 int ledger_account_find(struct anfu_db *db, const struct anfu_ledger_account_spec *s,

@@ -84,17 +84,9 @@ int ledger_account_read(struct anfu_db *db, const char *id, struct anfu_ledger_a
  * or the store's error. */
 int ledger_account_find(struct anfu_db *db, const struct anfu_ledger_account_spec *s,
 			struct anfu_ledger_account *ret);
-/* Two accounts read in one statement sent without waiting (anfu_db_send):
- * after the flush, acc[i]->id is empty when there is no account ids[i],
- * else call ledger_account_sent_ok(acc[i]). The two ids differ; the pair
- * and its accounts must live until the flush. */
-struct ledger_pair_read {
-	const char *ids[2];
-	struct anfu_ledger_account *acc[2];
-};
-int ledger_account_send_read2(struct anfu_db *db, struct ledger_pair_read *pr);
-/* An account read by ledger_account_send_read and found: true, with its
- * balances asserted as ledger_account_read does; false when not found. */
+/* An account of a request (read by ledger_account_send_reads, or moved
+ * since) and found: true, with its balances asserted as
+ * ledger_account_read does; false when not found. */
 bool ledger_account_sent_ok(const struct anfu_ledger_account *a);
 /* The accounts ids[0..n-1] read in statements sent without waiting
  * (anfu_db_send, one per LEDGER_READ_IDS ids): at the flush, take(ud, a)
@@ -119,10 +111,6 @@ void ledger_sql_in_list(char *out, size_t cap, const char *head, size_t f, size_
  * once per statement: one statement for many accounts saves that. */
 #define LEDGER_BALANCE_ROWS (ANFU_LIMIT_SQL_PARAMS / 5)
 int ledger_account_write_many(struct anfu_db *db, const struct anfu_ledger_account *a, size_t n);
-/* Writes a's four balances to its row, after asserting each is >= 0 and
- * the flags hold; sent without waiting (anfu_db_send: the flush, or the
- * next statement, reports the failure, and a row that did not change). */
-int ledger_account_write_balances(struct anfu_db *db, const struct anfu_ledger_account *a);
 /* ANFU_EINVAL unless spec fits the kind table; *ret_flags the kind's. */
 int ledger_account_spec_check(const struct anfu_ledger_account_spec *s, uint32_t *ret_flags);
 /* Asserts a's balances are >= 0 and its flags hold. */

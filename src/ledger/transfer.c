@@ -621,9 +621,9 @@ static void moved_take(void *ud, const struct anfu_ledger_account *a)
 	moved_put(ud, a, false);
 }
 
-/* Writes what the plan says: the journal row, both balances (into *m
- * when the request keeps them, else to the table), the hold, the audit
- * record; moves the cursor and fills *res. */
+/* Writes what the plan says: the journal row, both balances (into *m:
+ * the request writes them at its end), the hold, the audit record; moves
+ * the cursor and fills *res. */
 static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
 			  const struct anfu_ledger_transfer *t, const struct plan *p,
 			  struct moved *m, struct anfu_ledger_result *res)
@@ -640,13 +640,9 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 	r = anfu_id_new_ordered("trf", b->now_ms, id, sizeof(id));
 	if (r == 0)
 		r = insert_row(db, b, caller, t, p, id, seq, ts);
-	if (r == 0 && m) {
+	if (r == 0) {
 		moved_put(m, &p->dr, true);
 		moved_put(m, &p->cr, true);
-	} else if (r == 0) {
-		r = ledger_account_write_balances(db, &p->dr);
-		if (r == 0)
-			r = ledger_account_write_balances(db, &p->cr);
 	}
 	if (r == 0)
 		r = write_hold(db, b, t, p, id);
@@ -677,52 +673,28 @@ static int write_transfer(struct anfu_tx *tx, struct ledger_batch_ctx *b, const 
 	return 0;
 }
 
-/* One transfer: replayed, refused (*code) or applied. expiry: the expiry
- * job's transfer closing a due hold (plan_hold). m: the accounts its
- * request read and moved so far (NULL: none kept, each transfer reads its
- * own and writes its balances at once); pf (with m): what the request
- * read, g the transfer's place in it. */
+/* One transfer of a request: replayed, refused (*code) or applied.
+ * expiry: the expiry job's transfer closing a due hold (plan_hold). m: the
+ * accounts the request read and moved so far; pf: what the request read,
+ * g the transfer's place in it. */
 static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
 		     const struct anfu_ledger_transfer *t, bool expiry, struct moved *m,
 		     const struct prefetch *pf, size_t g, struct anfu_ledger_result *res,
 		     const char **code)
 {
-	struct anfu_db *db = anfu_tx_db(tx);
-	const struct anfu_param q[] = { ANFU_PS(caller), ANFU_PS(t->idem_key) };
-	struct earlier e;
-	struct plan p;
-	struct ledger_pair_read pair = { { t->debit_account, t->credit_account },
-					 { &p.dr, &p.cr } };
 	const struct anfu_ledger_account *mdr = moved_find(m, t->debit_account),
 					 *mcr = moved_find(m, t->credit_account);
+	struct earlier e;
+	struct plan p;
 	int r;
 
+	/* Read before the request's first transfer: its accounts are in m
+	 * or do not exist. */
+	ANFU_ASSERT(m && pf && g < pf->n && t == &pf->t[g]);
 	memset(&p, 0, sizeof(p));
-	memset(&e, 0, sizeof(e));
 	*code = NULL;
-	if (pf) {
-		/* Read before the request's first transfer: its accounts are
-		 * in m or do not exist. */
-		ANFU_ASSERT(m && g < pf->n && t == &pf->t[g]);
-		memcpy(p.hash, pf->hash[g], sizeof(p.hash));
-		prefetch_earlier(pf, g, &e);
-	} else {
-		r = content_hash(b->hash, t, p.hash);
-		if (r == 0)
-			r = anfu_db_send(db,
-					 "SELECT id, seq, ts_us, amount, content_hash FROM "
-					 "ledger_transfer WHERE caller = $1 AND idem_key = $2",
-					 q, 2, earlier_row, &e, -1);
-		/* Its two accounts in the same round trip, unless the first
-		 * checks of plan_transfer refuse it without them. */
-		if (r == 0 && amount_ok(t) && strcmp(t->debit_account, t->credit_account) != 0 &&
-		    !(mdr && mcr))
-			r = ledger_account_send_read2(db, &pair);
-		if (r == 0)
-			r = anfu_db_flush(db);
-		if (r < 0)
-			return r;
-	}
+	memcpy(p.hash, pf->hash[g], sizeof(p.hash));
+	prefetch_earlier(pf, g, &e);
 	/* What the request moved stands over the table's older rows. */
 	if (mdr)
 		p.dr = *mdr;
@@ -738,7 +710,7 @@ static int apply_one(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char 
 		res->code = NULL;
 		return 0;
 	}
-	r = plan_transfer(db, b->now_ms, t, expiry, &p, code);
+	r = plan_transfer(anfu_tx_db(tx), b->now_ms, t, expiry, &p, code);
 	if (r < 0 || *code)
 		return r;
 	return write_transfer(tx, b, caller, t, &p, m, res);
@@ -751,6 +723,7 @@ struct chain {
 	struct moved *m;
 	const struct prefetch *pf;
 	size_t base; /* the chain's first in the request */
+	bool expiry; /* the expiry job's transfers */
 	const char *caller;
 	const struct anfu_ledger_transfer *t; /* the chain's first */
 	size_t n;
@@ -766,8 +739,8 @@ static int chain_step(struct anfu_tx *tx, void *ud)
 	struct chain *c = ud;
 
 	for (size_t k = 0; k < c->n; k++) {
-		int r = apply_one(tx, c->b, c->caller, &c->t[k], false, c->m, c->pf, c->base + k,
-				  &c->res[k], &c->code);
+		int r = apply_one(tx, c->b, c->caller, &c->t[k], c->expiry, c->m, c->pf,
+				  c->base + k, &c->res[k], &c->code);
 
 		if (r < 0)
 			return r;
@@ -830,9 +803,12 @@ static int prefetch(struct anfu_db *db, enum anfu_hash_alg alg, const char *call
 	return r;
 }
 
-int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
-			 const struct anfu_ledger_transfer *t, size_t n,
-			 struct anfu_ledger_result *results)
+/* The request t[0..n): its reads in one round trip, its chains in order,
+ * the balances it moved written at its end. expiry: the expiry job's
+ * transfers (ledger_expire_pass), each closing a due hold. */
+static int request_run(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
+		       const struct anfu_ledger_transfer *t, size_t n, bool expiry,
+		       struct anfu_ledger_result *results)
 {
 	struct moved *m = anfu_xmalloc(sizeof(*m)), *before = NULL;
 	struct prefetch pf = { 0 };
@@ -845,7 +821,7 @@ int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const c
 	while (r == 0 && i < n) {
 		size_t j = i;
 		struct ledger_cursor saved = b->cur;
-		struct chain c = { b, m, &pf, i, caller, &t[i], 0, &results[i], 0, NULL };
+		struct chain c = { b, m, &pf, i, expiry, caller, &t[i], 0, &results[i], 0, NULL };
 
 		while (j + 1 < n && (t[j].flags & F_LINKED))
 			j++;
@@ -900,6 +876,13 @@ out:
 	free(before);
 	free(m);
 	return r;
+}
+
+int ledger_request_apply(struct anfu_tx *tx, struct ledger_batch_ctx *b, const char *caller,
+			 const struct anfu_ledger_transfer *t, size_t n,
+			 struct anfu_ledger_result *results)
+{
+	return request_run(tx, b, caller, t, n, false, results);
 }
 
 /* ---- hold expiry ------------------------------------------------------ */
@@ -973,41 +956,50 @@ int ledger_expire_pass(struct anfu_tx *tx, struct ledger_batch_ctx *b, struct le
 			"ORDER BY h.expires_ms, h.transfer_id LIMIT $5",
 			q, 5, due_row, &l, NULL);
 	}
-	for (size_t i = 0; r == 0 && i < l.n; i++) {
-		const struct due *d = &l.d[i];
-		char key[ANFU_LIMIT_LEDGER_IDEM_BYTES + 1];
-		struct anfu_ledger_transfer t;
-		struct anfu_ledger_result res;
-		const char *code = NULL;
+	/* The closings as requests of the expiry caller, at most a request's
+	 * worth at a time: each request reads its keys and accounts once and
+	 * writes the balances it moved once (as a caller's would). */
+	for (size_t i = 0; r == 0 && i < l.n; i += ANFU_LIMIT_LEDGER_REQUEST) {
+		size_t n =
+			l.n - i < ANFU_LIMIT_LEDGER_REQUEST ? l.n - i : ANFU_LIMIT_LEDGER_REQUEST;
+		char keys[ANFU_LIMIT_LEDGER_REQUEST][ANFU_LIMIT_LEDGER_IDEM_BYTES + 1];
+		struct anfu_ledger_transfer t[ANFU_LIMIT_LEDGER_REQUEST];
+		struct anfu_ledger_result res[ANFU_LIMIT_LEDGER_REQUEST];
 
-		snprintf(key, sizeof(key), "expiry.%s", d->id);
-		memset(&t, 0, sizeof(t));
-		t.idem_key = key;
-		t.debit_account = d->debit;
-		t.credit_account = d->credit;
-		t.amount = 0; /* the whole hold */
-		t.asset = d->asset;
-		t.code = LEDGER_EXPIRY_CODE;
-		t.ref = "";
-		t.flags = d->post ? F_POST : F_VOID;
-		t.pending_id = d->id;
-		ANFU_ASSERT(transfer_ok(&t));
-		r = apply_one(tx, b, LEDGER_EXPIRY_CALLER, &t, true, NULL, NULL, 0, &res, &code);
-		if (r < 0)
-			break;
-		if (code) {
-			/* A post into an account frozen since: the hold stays
-			 * pending and the next run tries again. */
-			anfu_log_warn("ledger.expiry", "hold %s not closed on timeout: %s", d->id,
-				      code);
-			e->refusals[e->refused++] = code;
-		} else if (d->post) {
-			e->posted++;
-		} else {
-			e->expired++;
+		memset(t, 0, n * sizeof(t[0]));
+		for (size_t k = 0; k < n; k++) {
+			const struct due *d = &l.d[i + k];
+
+			snprintf(keys[k], sizeof(keys[k]), "expiry.%s", d->id);
+			t[k].idem_key = keys[k];
+			t[k].debit_account = d->debit;
+			t[k].credit_account = d->credit;
+			t[k].amount = 0; /* the whole hold */
+			t[k].asset = d->asset;
+			t[k].code = LEDGER_EXPIRY_CODE;
+			t[k].ref = "";
+			t[k].flags = d->post ? F_POST : F_VOID;
+			t[k].pending_id = d->id;
+			ANFU_ASSERT(transfer_ok(&t[k]));
 		}
-		e->after_expires_ms = d->expires_ms;
-		memcpy(e->after_id, d->id, sizeof(e->after_id));
+		r = request_run(tx, b, LEDGER_EXPIRY_CALLER, t, n, true, res);
+		for (size_t k = 0; r == 0 && k < n; k++) {
+			const struct due *d = &l.d[i + k];
+
+			if (res[k].code) {
+				/* A post into an account frozen since: the hold
+				 * stays pending and the next run tries again. */
+				anfu_log_warn("ledger.expiry", "hold %s not closed on timeout: %s",
+					      d->id, res[k].code);
+				e->refusals[e->refused++] = res[k].code;
+			} else if (d->post) {
+				e->posted++;
+			} else {
+				e->expired++;
+			}
+			e->after_expires_ms = d->expires_ms;
+			memcpy(e->after_id, d->id, sizeof(e->after_id));
+		}
 	}
 	if (r == 0)
 		e->more = l.n == e->max;

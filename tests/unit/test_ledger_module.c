@@ -473,6 +473,55 @@ static void test_a_refused_expiry_leaves_the_hold_for_the_next_run(void **state)
 	chain_verifies(t);
 }
 
+/* One pass of more due holds than a request holds (150 in a pass of up
+ * to 256: requests of 64, 64 and 22 in one batch), all on the same
+ * wallet: each closing moves the wallet as the closings before it left
+ * it, not as the table had it before the pass. One post among them goes
+ * into an account frozen for credits: it alone is refused and stays
+ * pending; the others close once. */
+static void test_a_pass_of_more_holds_than_a_request_closes_each_once(void **state)
+{
+	struct lt *t = *state;
+	struct world w;
+	struct anfu_ledger_expiry_report rep;
+	char h[ANFU_ID_MAX], refused[ANFU_ID_MAX], other[ANFU_ID_MAX], key[16];
+	const char *op = other;
+	const struct anfu_param frz[] = { ANFU_PS(op) };
+	int64_t batches;
+
+	world(t, &w, 10000);
+	acc(t, "merchant_pending", "CNY", "merchant", "mer_b", other);
+	for (int i = 0; i < 150; i++) {
+		snprintf(key, sizeof(key), "h%d", i);
+		hold(t, key, w.wallet, i == 99 ? other : w.merchant, 3, 1000 + i,
+		     i % 3 == 0 ? "post" : "void", i == 99 ? refused : h);
+	}
+	assert_int_equal(anfu_db_exec(t->f->db,
+				      "UPDATE ledger_account SET state = 'frozen_credit' "
+				      "WHERE id = $1",
+				      frz, 1, NULL, NULL, NULL),
+			 0);
+	anfu_clock_advance_ms(1149);
+	batches = count(t, "SELECT count(*) FROM ledger_batch", NULL);
+	rep = expire(t);
+	assert_int_equal(rep.passes, 1);
+	assert_int_equal(rep.posted, 49);
+	assert_int_equal(rep.expired, 100);
+	assert_int_equal(rep.refused, 1);
+	assert_int_equal(count(t, "SELECT count(*) FROM ledger_batch", NULL), batches + 1);
+	assert_int_equal(count(t,
+			       "SELECT count(*) FROM ledger_transfer WHERE caller = "
+			       "'ledger.expiry'",
+			       NULL),
+			 149);
+	hold_is(t, refused, "pending");
+	hold_is(t, h, "expired"); /* the last: i = 149, void on timeout */
+	bal(t, w.wallet, 3, 147, 0, 10000);
+	bal(t, w.merchant, 0, 0, 0, 147);
+	bal(t, other, 0, 0, 3, 0);
+	chain_verifies(t);
+}
+
 /* ---- wallets ------------------------------------------------------------------- */
 
 /* A user row of iam (the columns the table requires). */
@@ -951,6 +1000,7 @@ int main(void)
 		T(test_a_hold_posted_just_before_expiry_is_left_alone),
 		TS(test_many_holds_over_several_passes, setup_small),
 		T(test_a_refused_expiry_leaves_the_hold_for_the_next_run),
+		T(test_a_pass_of_more_holds_than_a_request_closes_each_once),
 		TS(test_the_wallet_pass_opens_every_customers_missing_accounts, setup_iam),
 		T(test_open_wallets_opens_both_accounts_once),
 		TS(test_iam_observers_are_bounded_and_user_ids_page_by_kind, setup_iam),

@@ -137,7 +137,7 @@ static int sign_fn(struct anfu_tx *tx, void *ud)
 		ANFU_PS(a->id),		ANFU_PS(a->customer_id),   ANFU_PS(a->merchant_id),
 		ANFU_PS(a->scope),	ANFU_PI(a->per_debit_max), ANFU_PS(a->period),
 		ANFU_PI(a->period_max), ANFU_PS(a->kid),	   ANFU_PI(a->created_ms),
-		ANFU_PI(a->expires_ms), ANFU_PS(c->doc),	   ANFU_PS("active"),
+		ANFU_PI(a->expires_ms), ANFU_PS(c->doc),	   ANFU_PSN("active", 6),
 	};
 	int r = c->pin ? anfu_iam_pin_ok_record_in(c->p->iam, tx, c->pin) : 0;
 

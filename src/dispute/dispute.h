@@ -157,11 +157,19 @@ struct anfu_disputes;
 typedef int (*anfu_dispute_notice_fn)(void *ud, struct anfu_tx *tx, const char *user_id,
 				      const char *zh, const char *en);
 
+/* How user_id is shown to another party of a transaction, into out (cap
+ * bytes): masked (DATA-MASK-*), never in clear. 0; ANFU_ENOTFOUND for no
+ * such user; another negative code (the change is then not made). Called
+ * inside the dispute module's transaction, on its thread. */
+typedef int (*anfu_dispute_shown_fn)(void *ud, const char *user_id, char *out, size_t cap);
+
 struct anfu_dispute_deps {
 	const struct anfu_dispute_config *cfg; /* borrowed, outlives the service */
 	struct anfu_tx_exec *tx;	       /* borrowed */
 	anfu_dispute_notice_fn notice;	       /* NULL: no notices */
 	void *notice_ud;
+	anfu_dispute_shown_fn shown; /* NULL: the complainant is shown as "***" */
+	void *shown_ud;
 };
 
 /* Makes the service (deps' pointers borrowed). 0 or ANFU_EINVAL. */

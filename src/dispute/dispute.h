@@ -32,8 +32,8 @@ struct anfu_tx_exec;
 
 /* The [dispute] options (dispute/options.c). */
 struct anfu_dispute_config {
-	int64_t take_hours;    /* an open dispute should be taken within */
-	int64_t handle_days;   /* a dispute should be resolved within, from lodging */
+	int64_t take_hours;    /* an open dispute should be taken within, per round */
+	int64_t handle_days;   /* a dispute should be resolved within, per round */
 	int64_t confirm_days;  /* a resolution is confirmed by itself after */
 };
 
@@ -235,11 +235,12 @@ int anfu_dispute_events(struct anfu_disputes *d, const char *id,
 int anfu_dispute_list(struct anfu_disputes *d, const struct anfu_dispute_filter *f,
 		      struct anfu_dispute *out, size_t cap, size_t *ret_n);
 
-/* The deadlines (job "dispute.deadlines"): a reminder once per dispute
- * when it is not taken take_hours after lodging, or not resolved
- * handle_days after lodging (an audit record "dispute.reminder" and an
- * operator alert in the log); a resolution confirm_days old is
- * confirmed; refunds left pending are retried. Idempotent. */
+/* The deadlines (job "dispute.deadlines"): a reminder once per dispute and
+ * round of handling (from lodging, from each reopen) when it is not taken
+ * take_hours after the round began, or not resolved handle_days after it
+ * (an audit record "dispute.reminder" and an operator alert in the log);
+ * a resolution confirm_days old is confirmed; refunds left pending are
+ * retried. Idempotent. */
 int anfu_dispute_deadlines(struct anfu_disputes *d, struct anfu_dispute_deadline_report *ret);
 
 extern const struct anfu_migration_set anfu_dispute_migrations;

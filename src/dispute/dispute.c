@@ -26,6 +26,8 @@ int anfu_disputes_new(const struct anfu_dispute_deps *deps, struct anfu_disputes
 	d->tx = deps->tx;
 	d->notice = deps->notice;
 	d->notice_ud = deps->notice_ud;
+	d->shown = deps->shown;
+	d->shown_ud = deps->shown_ud;
 	*ret = d;
 	return 0;
 }

@@ -32,8 +32,8 @@ struct anfu_tx_exec;
 
 /* The [dispute] options (dispute/options.c). */
 struct anfu_dispute_config {
-	int64_t take_hours;    /* an open dispute should be taken within */
-	int64_t handle_days;   /* a dispute should be resolved within, from lodging */
+	int64_t take_hours;    /* an open dispute should be taken within, per round */
+	int64_t handle_days;   /* a dispute should be resolved within, per round */
 	int64_t confirm_days;  /* a resolution is confirmed by itself after */
 };
 
@@ -157,11 +157,19 @@ struct anfu_disputes;
 typedef int (*anfu_dispute_notice_fn)(void *ud, struct anfu_tx *tx, const char *user_id,
 				      const char *zh, const char *en);
 
+/* How user_id is shown to another party of a transaction, into out (cap
+ * bytes): masked (DATA-MASK-*), never in clear. 0; ANFU_ENOTFOUND for no
+ * such user; another negative code (the change is then not made). Called
+ * inside the dispute module's transaction, on its thread. */
+typedef int (*anfu_dispute_shown_fn)(void *ud, const char *user_id, char *out, size_t cap);
+
 struct anfu_dispute_deps {
 	const struct anfu_dispute_config *cfg; /* borrowed, outlives the service */
 	struct anfu_tx_exec *tx;	       /* borrowed */
 	anfu_dispute_notice_fn notice;	       /* NULL: no notices */
 	void *notice_ud;
+	anfu_dispute_shown_fn shown; /* NULL: the complainant is shown as "***" */
+	void *shown_ud;
 };
 
 /* Makes the service (deps' pointers borrowed). 0 or ANFU_EINVAL. */
@@ -227,11 +235,12 @@ int anfu_dispute_events(struct anfu_disputes *d, const char *id,
 int anfu_dispute_list(struct anfu_disputes *d, const struct anfu_dispute_filter *f,
 		      struct anfu_dispute *out, size_t cap, size_t *ret_n);
 
-/* The deadlines (job "dispute.deadlines"): a reminder once per dispute
- * when it is not taken take_hours after lodging, or not resolved
- * handle_days after lodging (an audit record "dispute.reminder" and an
- * operator alert in the log); a resolution confirm_days old is
- * confirmed; refunds left pending are retried. Idempotent. */
+/* The deadlines (job "dispute.deadlines"): a reminder once per dispute and
+ * round of handling (from lodging, from each reopen) when it is not taken
+ * take_hours after the round began, or not resolved handle_days after it
+ * (an audit record "dispute.reminder" and an operator alert in the log);
+ * a resolution confirm_days old is confirmed; refunds left pending are
+ * retried. Idempotent. */
 int anfu_dispute_deadlines(struct anfu_disputes *d, struct anfu_dispute_deadline_report *ret);
 
 extern const struct anfu_migration_set anfu_dispute_migrations;

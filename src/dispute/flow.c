@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/mask.h"
 #include "base/money.h"
 #include "base/mem.h"
 #include "base/refusal.h"
@@ -94,17 +95,31 @@ static int event_add(struct anfu_tx *tx, const struct anfu_actor *actor, const c
 			    p, 9, NULL, NULL, NULL);
 }
 
+/* How the complainant user_id is shown to the other party, into out (cap
+ * bytes): masked by the service's shown function (the masked real name,
+ * else the masked login); "***" for a user it does not know (any more) or
+ * without one. 0 or its error. */
+static int complainant_shown(struct anfu_disputes *d, const char *user_id, char *out, size_t cap)
+{
+	int r = d->shown ? d->shown(d->shown_ud, user_id, out, cap) : ANFU_ENOTFOUND;
+
+	if (r == ANFU_ENOTFOUND)
+		r = anfu_strlcpy(out, "***", cap) < 0 ? ANFU_ELIMIT : 0;
+	return r;
+}
+
 /* The other party's notice of a change (docs/disputes.md, "Notices"): the
  * counterparty customer through the notifier, the merchant party through
- * its provider. What they may see only: the dispute id, the amount and
- * what happened; none for an event they are not told of (take). */
+ * its provider. What they may see only: the dispute id, who lodged it
+ * (masked), the amount and what happened; none for an event they are not
+ * told of (take). */
 static int notify_other(struct anfu_disputes *d, struct anfu_tx *tx, const struct anfu_dispute *x,
 			const char *ev)
 {
 	static const struct {
 		const char *ev, *zh, *en;
 	} texts[] = {
-		{ "lodge", "对方提出了交易纠纷，等待客服处理", "lodged by the other party" },
+		{ "lodge", "等待客服处理", "waiting for an operator" },
 		{ "resolve", "客服已给出处理结果", "resolved by an operator" },
 		{ "reopen", "对方不同意处理结果，已重新提出",
 		  "reopened: the other party disagrees" },
@@ -114,20 +129,25 @@ static int notify_other(struct anfu_disputes *d, struct anfu_tx *tx, const struc
 	};
 	const struct anfu_dispute_subject *s = &x->subject;
 	const struct provider *pv = dispute_provider(d, x->kind);
-	char figures[32], zh[512], en[512];
+	char figures[32], who[ANFU_MASK_MAX], zh[768], en[768];
 	int r = 0;
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		if (strcmp(texts[i].ev, ev) != 0)
 			continue;
 		r = anfu_money_format(s->amount, 2, figures, sizeof(figures));
+		if (r == 0)
+			r = complainant_shown(d, s->customer_id, who, sizeof(who));
 		if (r < 0)
 			return r;
-		(void)snprintf(zh, sizeof(zh), "与您有关的一笔交易（%s 元）的交易纠纷 %s：%s。",
+		(void)snprintf(zh, sizeof(zh),
+			       "%s 就与您有关的一笔交易（%s 元）提出的交易纠纷 %s：%s。", who,
 			       figures, x->id, texts[i].zh);
-		(void)snprintf(en, sizeof(en),
-			       "The dispute %s about a transaction with you (CNY %s): %s.", x->id,
-			       figures, texts[i].en);
+		(void)snprintf(
+			en, sizeof(en),
+			"The dispute %s that %s lodged about a transaction with you (CNY %s): "
+			"%s.",
+			x->id, who, figures, texts[i].en);
 		if (s->counterparty_id[0] && d->notice)
 			r = d->notice(d->notice_ud, tx, s->counterparty_id, zh, en);
 		if (r == ANFU_ENOTFOUND) /* no such user (any more): no one to tell */
@@ -223,9 +243,9 @@ static int lodge_tx(struct anfu_tx *tx, void *ud)
 		r = anfu_db_exec(anfu_tx_db(tx),
 				 "INSERT INTO dispute (id, kind, ref, active_key, customer_id, "
 				 "counterparty_id, merchant_id, amount, currency, subject_ms, "
-				 "description, category, reason, state, created_ms, updated_ms) "
-				 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-				 "'open', $14, $14)",
+				 "description, category, reason, state, created_ms, updated_ms, "
+				 "round_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+				 "$12, $13, 'open', $14, $14, $14)",
 				 p, 14, NULL, NULL, NULL);
 	}
 	if (r == 0)
@@ -368,22 +388,22 @@ static int change_row(struct anfu_tx *tx, struct change *c, const char *to)
 	};
 	/* The state guard makes a concurrent change of the same dispute
 	 * (two operators, the job and the customer) apply once. */
-	int r = anfu_db_exec(
-		anfu_tx_db(tx),
-		"UPDATE dispute SET state = $3, updated_ms = $4, "
-		"taken_ms = CASE WHEN $5 = 1 THEN $4 ELSE taken_ms END, "
-		"operator_id = CASE WHEN $5 = 1 THEN $6 ELSE operator_id END, "
-		"resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, "
-		"resolution = CASE WHEN $7 = 1 THEN $8 ELSE resolution END, "
-		"refund_amount = CASE WHEN $7 = 1 THEN $9 ELSE refund_amount END, "
-		"refund_state = CASE WHEN $7 = 1 THEN $10 ELSE refund_state END, "
-		"closed_ms = CASE WHEN $11 = 1 THEN $4 ELSE closed_ms END, "
-		"active_key = CASE WHEN $11 = 1 THEN NULL ELSE active_key END, "
-		"reopens = CASE WHEN $12 = 1 THEN reopens + 1 ELSE reopens END, "
-		"refunded = CASE WHEN $12 = 1 AND refund_state = 'done' "
-		"THEN refunded + refund_amount ELSE refunded END "
-		"WHERE id = $1 AND state = $2",
-		p, 12, NULL, NULL, &changes);
+	int r = anfu_db_exec(anfu_tx_db(tx),
+			     "UPDATE dispute SET state = $3, updated_ms = $4, "
+			     "taken_ms = CASE WHEN $5 = 1 THEN $4 ELSE taken_ms END, "
+			     "operator_id = CASE WHEN $5 = 1 THEN $6 ELSE operator_id END, "
+			     "resolved_ms = CASE WHEN $7 = 1 THEN $4 ELSE resolved_ms END, "
+			     "resolution = CASE WHEN $7 = 1 THEN $8 ELSE resolution END, "
+			     "refund_amount = CASE WHEN $7 = 1 THEN $9 ELSE refund_amount END, "
+			     "refund_state = CASE WHEN $7 = 1 THEN $10 ELSE refund_state END, "
+			     "closed_ms = CASE WHEN $11 = 1 THEN $4 ELSE closed_ms END, "
+			     "active_key = CASE WHEN $11 = 1 THEN NULL ELSE active_key END, "
+			     "reopens = CASE WHEN $12 = 1 THEN reopens + 1 ELSE reopens END, "
+			     "round_ms = CASE WHEN $12 = 1 THEN $4 ELSE round_ms END, "
+			     "refunded = CASE WHEN $12 = 1 AND refund_state = 'done' "
+			     "THEN refunded + refund_amount ELSE refunded END "
+			     "WHERE id = $1 AND state = $2",
+			     p, 12, NULL, NULL, &changes);
 
 	if (r < 0)
 		return r;
@@ -634,8 +654,11 @@ int anfu_dispute_message(struct anfu_disputes *d, const struct anfu_actor *actor
 
 /* ---- deadlines (job dispute.deadlines) ---- */
 
+/* Disputes a query of the job found: ids, and (a reminder's query) the
+ * round each is in. */
 struct id_list {
 	char ids[ANFU_LIMIT_DISPUTE_DEADLINE_BATCH][ANFU_ID_MAX];
+	int64_t rounds[ANFU_LIMIT_DISPUTE_DEADLINE_BATCH];
 	size_t n;
 };
 
@@ -648,6 +671,7 @@ static int id_row(void *ud, const struct anfu_row *row)
 		return 1;
 	if (!id || anfu_strlcpy(l->ids[l->n], id, ANFU_ID_MAX) < 0)
 		return ANFU_ESCHEMA;
+	l->rounds[l->n] = anfu_row_count(row) > 1 ? anfu_row_int(row, 1) : 0;
 	l->n++;
 	return 0;
 }
@@ -664,51 +688,66 @@ static int ids_due(struct anfu_disputes *d, const char *sql, int64_t bound, stru
 
 struct reminder {
 	const char *id, *kind;
+	int64_t round; /* 1 from lodging, n + 1 after the n-th reopen */
 	bool raised;
 };
 
 static int reminder_tx(struct anfu_tx *tx, void *ud)
 {
 	struct reminder *m = ud;
-	const struct anfu_param p[] = { ANFU_PS(m->id), ANFU_PS(m->kind),
+	const struct anfu_param p[] = { ANFU_PS(m->id), ANFU_PS(m->kind), ANFU_PI(m->round),
 					ANFU_PI(anfu_clock_now_ms()) };
 	int64_t have = 0;
 	int r = anfu_db_query_int(anfu_tx_db(tx),
 				  "SELECT COUNT(*) FROM dispute_reminder WHERE dispute_id = $1 AND "
-				  "kind = $2",
-				  p, 2, &have);
+				  "kind = $2 AND round = $3",
+				  p, 3, &have);
 
 	if (r < 0 || have > 0)
 		return r;
 	r = anfu_db_exec(anfu_tx_db(tx),
-			 "INSERT INTO dispute_reminder (dispute_id, kind, at_ms) VALUES ($1, $2, $3)",
-			 p, 3, NULL, NULL, NULL);
+			 "INSERT INTO dispute_reminder (dispute_id, kind, round, at_ms) "
+			 "VALUES ($1, $2, $3, $4)",
+			 p, 4, NULL, NULL, NULL);
 	if (r == 0)
-		r = anfu_tx_audit(tx, "dispute.reminder", "dispute", m->id, "success",
-				  json_pack("{s:s}", "deadline", m->kind));
+		r = anfu_tx_audit(
+			tx, "dispute.reminder", "dispute", m->id, "success",
+			json_pack("{s:s,s:I}", "deadline", m->kind, "round", (json_int_t)m->round));
 	m->raised = r == 0;
 	return r;
 }
 
-/* One reminder of kind for each dispute the query finds due. */
+/* One reminder of kind for each dispute the query finds due, in the
+ * round the query found it in. */
 static int remind(struct anfu_disputes *d, struct id_list *l, const char *kind, const char *sql,
 		  int64_t bound, int *count)
 {
 	int r = ids_due(d, sql, bound, l);
 
 	for (size_t i = 0; r >= 0 && i < l->n; i++) {
-		struct reminder m = { l->ids[i], kind, false };
+		struct reminder m = { l->ids[i], kind, l->rounds[i], false };
 
 		r = anfu_tx_run(d->tx, &system_actor, reminder_tx, &m);
 		if (r == 0 && m.raised) {
 			/* The operators' alert: the log's alert line. */
-			anfu_log_warn("dispute.alert", "dispute %s is past its %s deadline",
-				      l->ids[i], kind);
+			anfu_log_warn("dispute.alert",
+				      "dispute %s is past its %s deadline (round %" PRId64 ")",
+				      l->ids[i], kind, m.round);
 			(*count)++;
 		}
 	}
 	return r < 0 ? r : 0;
 }
+
+/* The disputes of a reminder's query: in states, whose current round
+ * began at or before $1 (the deadline is due at the instant itself:
+ * round_ms + N <= now) and that have no reminder of kind in that round;
+ * the round as the second column. */
+#define DUE_SQL(states, kind)                                                       \
+	"SELECT id, reopens + 1 FROM dispute d WHERE state IN " states " AND "      \
+	"round_ms <= $1 AND NOT EXISTS (SELECT 1 FROM dispute_reminder m WHERE "    \
+	"m.dispute_id = d.id AND m.kind = '" kind "' AND m.round = d.reopens + 1) " \
+	"ORDER BY round_ms, id LIMIT $2"
 
 int anfu_dispute_deadlines(struct anfu_disputes *d, struct anfu_dispute_deadline_report *ret)
 {
@@ -720,18 +759,11 @@ int anfu_dispute_deadlines(struct anfu_disputes *d, struct anfu_dispute_deadline
 	if (!d || !ret)
 		return ANFU_EINVAL;
 	l = anfu_xcalloc(1, sizeof(*l));
-	/* Due at the deadline itself: created_ms + N <= now. */
-	r = remind(d, l, "take",
-		   "SELECT id FROM dispute WHERE state = 'open' AND created_ms <= $1 AND id NOT IN "
-		   "(SELECT dispute_id FROM dispute_reminder WHERE kind = 'take') "
-		   "ORDER BY created_ms, id LIMIT $2",
-		   now - d->cfg->take_hours * HOUR_MS, &rep.take_reminders);
+	/* Each round (from lodging, from each reopen) has its own deadlines. */
+	r = remind(d, l, "take", DUE_SQL("('open')", "take"), now - d->cfg->take_hours * HOUR_MS,
+		   &rep.take_reminders);
 	if (r == 0)
-		r = remind(d, l, "handle",
-			   "SELECT id FROM dispute WHERE state IN ('open', 'in_progress') AND "
-			   "created_ms <= $1 AND id NOT IN (SELECT dispute_id FROM "
-			   "dispute_reminder WHERE kind = 'handle') ORDER BY created_ms, id "
-			   "LIMIT $2",
+		r = remind(d, l, "handle", DUE_SQL("('open', 'in_progress')", "handle"),
 			   now - d->cfg->handle_days * DAY_MS, &rep.handle_reminders);
 	if (r == 0)
 		r = ids_due(d,

@@ -21,6 +21,8 @@ struct anfu_disputes {
 	struct anfu_tx_exec *tx;
 	anfu_dispute_notice_fn notice;
 	void *notice_ud;
+	anfu_dispute_shown_fn shown;
+	void *shown_ud;
 	struct provider providers[ANFU_LIMIT_DISPUTE_KINDS];
 	size_t nproviders;
 };

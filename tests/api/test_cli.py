@@ -139,7 +139,7 @@ def test_db_status_shows_each_modules_version(tmp_path):
     assert lines["receipt"] == "1 (this anfu knows 1)", out
     assert lines["wallet"] == "4 (this anfu knows 4)", out
     assert lines["bank"] == "5 (this anfu knows 5)", out
-    assert lines["dispute"] == "3 (this anfu knows 3)", out
+    assert lines["dispute"] == "4 (this anfu knows 4)", out
 
     assert lines["pay"] == "7 (this anfu knows 7)", out
     with sqlite3.connect(str(data / "anfu.db")) as c:

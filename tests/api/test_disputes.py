@@ -9,6 +9,7 @@ records each key it executes: the refund path before pay exists).
 the audit records. The deadline test moves the clock by days and runs last.
 """
 import itertools
+import json
 import uuid
 
 import pytest
@@ -88,8 +89,10 @@ class Customer:
     pass
 
 
-def customer(s, funds=0, name="李四"):
-    _, phone = register(s, real_name=name)
+def customer(s, funds=0, name="李四", lang=None):
+    """A customer with a real name (name; None: none) and a language
+    (lang, the Accept-Language of the registration; None: English)."""
+    _, phone = register(s, lang=lang, **({"real_name": name} if name else {}))
     c = Customer()
     c.phone = phone
     c.http = login_customer(s, phone, device="dsp-%d" % next(SEQ))
@@ -755,6 +758,61 @@ def test_the_counterparty_is_told_of_each_change(env):
     assert notices(s, payee.id) == n0 + 7
 
 
+def test_notices(s, ref):
+    """The merchant party's notices of test subject ref (test hooks)."""
+    r = s.get("/test/v1/dispute/notices")
+    assert r.status_code == 200, r.text
+    return [(n["merchant_id"], n["zh"], n["en"]) for n in r.json()["notices"] if n["ref"] == ref]
+
+
+test_notices.__test__ = False
+
+
+def test_the_other_party_is_told_who_lodged_it_masked(env):
+    """req: FUNC-PAY-13, DATA-MASK-01 — the other party's notice names who
+    lodged the dispute, masked as a transfer's parties see each other: the
+    masked real name ("*" for all but the last character), else the
+    masked login ("****" and its last 4 digits). In zh-CN (a Chinese
+    payee's SMS) and English (an English payee's SMS), and to a merchant
+    party (the texts its users are sent, both languages). Never the full
+    name, its surname, the phone (the login) or the user id."""
+    s = env.s
+    # a payer with a real name, the payee reading Chinese
+    payer, payee = customer(s, funds=50000, name="王小明"), customer(s, lang="zh-CN")
+    did = lodged(s, payer, transfer(s, payer, payee, 1234), "transfer")
+    text = [x for x in sms_wait(s, payee.phone, lambda t: any(did in x for x in t))
+            if did in x][0]
+    assert "**明 就与您有关的一笔交易（12.34 元）提出的交易纠纷 %s：等待客服处理。" % did in text, text
+    for secret in ("王小明", "王", "小明", payer.phone, payer.phone[-4:], payer.id):
+        assert secret not in text, (secret, text)
+    # a payer without a real name: the masked login; the payee reading English
+    payer, payee = customer(s, funds=50000, name=None), customer(s)
+    did = lodged(s, payer, transfer(s, payer, payee, 500), "transfer")
+    text = [x for x in sms_wait(s, payee.phone, lambda t: any(did in x for x in t))
+            if did in x][0]
+    assert ("The dispute %s that ****%s lodged about a transaction with you (CNY 5.00): "
+            "waiting for an operator." % (did, payer.phone[-4:])) in text, text
+    for secret in (payer.phone, payer.phone[-5:], payer.id):
+        assert secret not in text, (secret, text)
+    # a merchant party: both languages, at each change it is told of
+    c = customer(s, name="赵六一")
+    ref = test_subject(s, c, amount=10000, merchant_id="mch_dsp1")
+    did = lodged(s, c, ref)
+    assert env.op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+    assert env.op.post("/admin/v1/disputes/%s/resolve" % did,
+                       {"resolution": "说明"}).status_code == 200
+    assert test_notices(s, ref) == [
+        ("mch_dsp1", "**一 就与您有关的一笔交易（100.00 元）提出的交易纠纷 %s：等待客服处理。" % did,
+         "The dispute %s that **一 lodged about a transaction with you (CNY 100.00): "
+         "waiting for an operator." % did),
+        ("mch_dsp1", "**一 就与您有关的一笔交易（100.00 元）提出的交易纠纷 %s：客服已给出处理结果。" % did,
+         "The dispute %s that **一 lodged about a transaction with you (CNY 100.00): "
+         "resolved by an operator." % did)]
+    for _, zh, en in test_notices(s, ref):
+        for secret in ("赵六一", "赵", "六一", c.phone, c.phone[-4:], c.id):
+            assert secret not in zh and secret not in en, (secret, zh, en)
+
+
 # ---- deadlines (moves the clock by days: last) ------------------------------------
 
 def job(s):
@@ -873,3 +931,80 @@ def test_the_job_does_not_confirm_a_reopened_dispute_and_times_the_new_resolutio
         assert r.status_code == 409 and err(r) == "dispute_state_invalid", r.text
     finally:
         s.release_jobs("dispute.deadlines")
+
+
+def test_a_reopened_dispute_is_reminded_again_from_the_reopen(env):
+    """req: FUNC-PAY-13 — a reopen begins a new round of handling: its take
+    and handle deadlines count from the reopen (not from lodging), at the
+    deadline itself and not a millisecond before, and the reminders of the
+    first round do not stand for the second's: exactly one reminder per
+    kind and round however often the job runs (an audit record and an
+    alert line naming the round). A dispute taken in the new round gets
+    no take reminder of it, but its handle reminder."""
+    s = env.s
+    s.hold_jobs("dispute.deadlines")
+    try:
+        reminded_again_from_the_reopen(env, s)
+    finally:
+        s.release_jobs("dispute.deadlines")
+
+
+def reminded_again_from_the_reopen(env, s):
+    c = customer(s)
+    a = lodged(s, c, test_subject(s, c))
+    b = lodged(s, c, test_subject(s, c))
+
+    def reminders():
+        """Ours, by round."""
+        return sorted([(x["dispute_id"], x["kind"], x["round"]) for x in s.query(
+            "SELECT dispute_id, kind, round FROM dispute_reminder WHERE dispute_id IN (?, ?)",
+            a, b)], key=lambda t: (t[2], t[0], t[1]))
+
+    def past(ms):
+        """Moves the clock to ms and runs the job."""
+        s.clock(advance_ms=ms - s.clock(advance_ms=0))
+        job(s)
+
+    first = sorted([(a, "handle", 1), (a, "take", 1), (b, "handle", 1), (b, "take", 1)])
+    # the first round: both reminders of both disputes
+    past(s.query("SELECT created_ms FROM dispute WHERE id = ?", b)[0]["created_ms"] + 7 * DAY_MS)
+    assert reminders() == first
+    # handled and resolved, then reopened by the complainant (the same instant)
+    op = env.op.relogin()
+    for did in (a, b):
+        assert op.post("/admin/v1/disputes/%s/take" % did).status_code == 200
+        assert op.post("/admin/v1/disputes/%s/resolve" % did,
+                       {"resolution": "说明"}).status_code == 200
+    c.http = login_customer(s, c.phone, device="dsp-%d" % next(SEQ))
+    s.clock(advance_ms=1)
+    assert reopen(c, a).status_code == 200 and reopen(c, b).status_code == 200
+    t2 = s.query("SELECT at_ms FROM dispute_event WHERE dispute_id = ? AND event = 'reopen'",
+                 a)[0]["at_ms"]
+    assert s.query("SELECT id, round_ms FROM dispute WHERE id IN (?, ?) ORDER BY id", a, b) == \
+        [{"id": x, "round_ms": t2} for x in sorted((a, b))]
+    job(s)
+    assert reminders() == first  # the first round's deadlines passed long ago: nothing
+    s.clock(advance_ms=HOUR_MS)
+    op = env.op.relogin()  # an hour later: the session ended
+    assert op.post("/admin/v1/disputes/%s/take" % b).status_code == 200  # b taken again
+    # the second round's take deadline: take_hours after the reopen
+    past(t2 + 24 * HOUR_MS - 1)
+    assert reminders() == first
+    past(t2 + 24 * HOUR_MS)
+    assert reminders() == first + [(a, "take", 2)]
+    job(s)
+    assert reminders() == first + [(a, "take", 2)]
+    audit = s.audit("dispute.reminder")[-1]
+    assert (audit["object_id"], json.loads(audit["details"])) == \
+        (a, {"deadline": "take", "round": 2})
+    log = (s.data / "log" / "anfud.log").read_text(encoding="utf-8")
+    assert "dispute %s is past its take deadline (round 2)" % a in log
+    # the second round's handle deadline: handle_days after the reopen
+    past(t2 + 7 * DAY_MS - 1)
+    assert reminders() == first + [(a, "take", 2)]
+    past(t2 + 7 * DAY_MS)
+    second = sorted([(a, "take", 2), (a, "handle", 2), (b, "handle", 2)])
+    assert reminders() == first + second
+    job(s)
+    assert reminders() == first + second
+    assert len([x for x in s.audit("dispute.reminder") if x["object_id"] in (a, b)]) == 7

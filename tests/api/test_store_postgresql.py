@@ -30,7 +30,7 @@ def test_anfud_migrates_and_serves_on_postgresql(make_server):
     assert versions["core"] == 4 and versions["iam"] == 6 and versions["ledger"] == 2
     assert versions["web"] == 1
     assert versions["receipt"] == 1
-    assert versions["dispute"] == 3
+    assert versions["dispute"] == 4
     assert versions["pay"] == 7
     assert len(s.audit("db.migration_applied")) == sum(versions.values())
     # Nothing went to a SQLite file.

@@ -5,8 +5,10 @@
  * states sending and failed; on SQLite the table is REBUILT: new table,
  * copy, drop, rename, indexes), bank 0005 (bank_withdrawal gains
  * hold_account and refund_id), dispute 0002 (dispute_event becomes
- * append-only by triggers) and dispute 0003 (dispute gains reopens and
- * refunded, 0 for the rows it finds).
+ * append-only by triggers), dispute 0003 (dispute gains reopens and
+ * refunded, 0 for the rows it finds) and dispute 0004 (dispute gains
+ * round_ms, dispute_reminder a round in its primary key; on SQLite the
+ * reminders' table is REBUILT).
  *
  * Each case runs on a fresh SQLite file and, named "pg:<test>", on a fresh
  * schema of the PostgreSQL server in ANFU_TEST_PG_DSN (skipped, saying so,
@@ -52,13 +54,14 @@ static const struct held {
 /* The tables whose rows the upgrade must keep, parents first. */
 static const char *const watched[] = {
 	"pay_merchant",	   "pay_order", "pay_refund",	 "bank_card",
-	"bank_withdrawal", "dispute",	"dispute_event",
+	"bank_withdrawal", "dispute",	"dispute_event", "dispute_reminder",
 };
 #define NWATCHED (sizeof(watched) / sizeof(watched[0]))
 enum {
 	W_PAY_REFUND = 2,
 	W_BANK_WITHDRAWAL = 4,
-	W_DISPUTE_EVENT = 6
+	W_DISPUTE_EVENT = 6,
+	W_DISPUTE_REMINDER = 7
 };
 
 /* Records what the upgrade ran, and (SQLite) whether foreign keys were
@@ -243,8 +246,10 @@ static char *schema(struct anfu_db *db)
 /* Rows as the held-back versions know the tables: every state of a refund
  * pay 0006 allows, orders of each kind and most states, one with every
  * column set and one with every nullable column NULL; withdrawals in
- * several states, one with every column set; disputes with events and a
- * reminder. Texts with quotes and Chinese, amounts beyond 2^53. */
+ * several states, one with every column set; disputes with events and
+ * reminders (d3's reopen event stands for one made under dispute 0003:
+ * 0001 did not restrict the events' names, and 0004 reads the rounds from
+ * the events). Texts with quotes and Chinese, amounts beyond 2^53. */
 static const char *const old_rows[] = {
 	"INSERT INTO pay_merchant (merchant_id, name_zh, name_en, fee_bps, escrow_days, state, "
 	"account_id, created_ms, updated_ms) VALUES "
@@ -312,14 +317,21 @@ static const char *const old_rows[] = {
 	"'not_received', '', 'open', '', '', 0, 'none', '', 5000, 0, 0, 0, 5000), "
 	"('d2', 'payment', 'o4', NULL, 'c2', 'x', 'm1', 7000, 'CNY', 2103, 'it''s wrong', "
 	"'wrong_amount', 'r', 'resolved', 'op1', 'refund', 7000, 'done', 'r7', 5001, 5002, 5003, "
-	"5004, 5004)",
+	"5004, 5004), "
+	"('d3', 'payment', 'o3', 'payment:o3', 'c1', '', 'm1', 5000, 'CNY', 2102, 's3', "
+	"'other', 'x', 'open', 'op1', 'first', 0, 'none', '', 5010, 5011, 5012, 0, 5020)",
 	"INSERT INTO dispute_event (dispute_id, seq, at_ms, actor_id, actor_type, event, "
 	"from_state, to_state, note) VALUES "
 	"('d1', 1, 5000, 'c1', 'customer', 'open', '', 'open', '没收到'), "
 	"('d2', 1, 5001, 'c2', 'customer', 'open', '', 'open', ''), "
 	"('d2', 2, 5002, 'op1', 'operator', 'take', 'open', 'in_progress', 'mine'), "
-	"('d2', 3, 5003, 'op1', 'operator', 'resolve', 'in_progress', 'resolved', 'it''s done')",
-	"INSERT INTO dispute_reminder (dispute_id, kind, at_ms) VALUES ('d1', 'take', 6000)",
+	"('d2', 3, 5003, 'op1', 'operator', 'resolve', 'in_progress', 'resolved', 'it''s done'), "
+	"('d3', 1, 5010, 'c1', 'customer', 'lodge', '', 'open', 'x'), "
+	"('d3', 2, 5011, 'op1', 'staff', 'take', 'open', 'in_progress', ''), "
+	"('d3', 3, 5012, 'op1', 'staff', 'resolve', 'in_progress', 'resolved', 'first'), "
+	"('d3', 4, 5020, 'c1', 'customer', 'reopen', 'resolved', 'open', 'no')",
+	"INSERT INTO dispute_reminder (dispute_id, kind, at_ms) VALUES ('d1', 'take', 6000), "
+	"('d3', 'take', 5011), ('d3', 'handle', 5020), ('d1', 'handle', 7000)",
 };
 
 /* *state: &on_sqlite or &on_pg, replaced by the fixture. */
@@ -413,7 +425,7 @@ static void upgrade(struct fix *f)
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
 
 	assert_int_equal(anfu_migrate(f->db, f->all, f->n, hook, &f->h, from, to), 0);
-	assert_string_equal(f->h.order, "bank/5 dispute/2 dispute/3 pay/7 ");
+	assert_string_equal(f->h.order, "bank/5 dispute/2 dispute/3 dispute/4 pay/7 ");
 	for (size_t i = 0; i < f->n; i++) {
 		assert_int_equal(to[i], anfu_migrate_latest(&f->all[i]));
 		assert_int_equal(version(f->db, f->all[i].module), to[i]);
@@ -429,7 +441,7 @@ static void refused(struct anfu_db *db, const char *sql)
 
 /* ---- cases ------------------------------------------------------------------- */
 
-/* The upgrade runs bank 0005, dispute 0002 and 0003 and pay 0007 once: the versions
+/* The upgrade runs bank 0005, dispute 0002 to 0004 and pay 0007 once: the versions
  * read the new numbers, every watched table's old columns hold the same
  * rows, and a second migration applies nothing and changes nothing
  * (schema and rows). req: DATA-INT-01 */
@@ -443,7 +455,7 @@ static void test_upgrade_keeps_every_row_and_a_second_run_changes_nothing(void *
 	upgrade(f);
 	assert_int_equal(version(f->db, "pay"), 7);
 	assert_int_equal(version(f->db, "bank"), 5);
-	assert_int_equal(version(f->db, "dispute"), 3);
+	assert_int_equal(version(f->db, "dispute"), 4);
 	{ /* dispute 0003: the disputes it found were never reopened */
 		int64_t n = -1, all = -1;
 
@@ -691,8 +703,61 @@ static void test_dispute_0002_makes_old_events_append_only(void **state)
 					"VALUES ('d1', 2, 5005, 'op1', 'operator', 'take', 'open', "
 					"'in_progress', '')"),
 			 1);
-	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM dispute_event", NULL), 5);
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM dispute_event", NULL), 9);
 	free(now);
+}
+
+/* dispute 0004 on disputes and reminders made before it: a round begins
+ * at the latest reopen, else at lodging (round_ms); each reminder belongs
+ * to round 1 + the reopens at or before it (d3's take before its reopen:
+ * round 1; its handle at the reopen's instant: round 2); every old column
+ * keeps its value; the primary key is (dispute, kind, round): a reminder
+ * of the same kind in the next round is taken, a second one in the same
+ * round refused, round 0 refused, the foreign key still holds.
+ * req: DATA-INT-01, FUNC-PAY-13 */
+static void test_dispute_0004_gives_old_reminders_their_rounds(void **state)
+{
+	struct fix *f = *state;
+	char *now;
+
+	upgrade(f);
+	assert_int_equal(fixture_count(f->db,
+				       "SELECT count(*) FROM dispute WHERE (id = 'd1' AND "
+				       "round_ms = 5000) OR (id = 'd2' AND round_ms = 5001) OR "
+				       "(id = 'd3' AND round_ms = 5020)",
+				       NULL),
+			 3);
+	now = dump(f->db,
+		   "SELECT dispute_id, kind, at_ms, round FROM dispute_reminder ORDER BY 1, 2",
+		   NULL);
+	assert_string_equal(now, "d1|handle|7000|1|\n"
+				 "d1|take|6000|1|\n"
+				 "d3|handle|5020|2|\n"
+				 "d3|take|5011|1|\n");
+	free(now);
+	now = rows(f->db, "dispute_reminder", f->cols[W_DISPUTE_REMINDER]);
+	assert_string_equal(now, f->rows[W_DISPUTE_REMINDER]);
+	free(now);
+	assert_int_equal(fixture_count(f->db,
+				       f->pg ? "SELECT count(*) FROM pg_indexes WHERE schemaname = "
+					       "current_schema() AND indexname = 'dispute_round'"
+					     : "SELECT count(*) FROM sqlite_master WHERE type = "
+					       "'index' AND name = 'dispute_round'",
+				       NULL),
+			 1);
+	assert_int_equal(changes(f->db, "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, "
+					"round) VALUES ('d1', 'take', 9000, 2)"),
+			 1);
+	assert_int_equal(anfu_db_exec(f->db,
+				      "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, "
+				      "round) VALUES ('d1', 'take', 9001, 2)",
+				      NULL, 0, NULL, NULL, NULL),
+			 ANFU_EEXIST);
+	refused(f->db, "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, round) VALUES "
+		       "('d2', 'take', 9000, 0)");
+	refused(f->db, "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, round) VALUES "
+		       "('nope', 'take', 9000, 1)");
+	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM dispute_reminder", NULL), 5);
 }
 
 int main(void)
@@ -706,6 +771,7 @@ int main(void)
 		T(test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed),
 		T(test_bank_0005_keeps_old_withdrawals),
 		T(test_dispute_0002_makes_old_events_append_only),
+		T(test_dispute_0004_gives_old_reminders_their_rounds),
 #undef T
 	};
 

@@ -42,6 +42,21 @@ static int notice(void *ud, struct anfu_tx *tx, const char *user_id, const char 
 	return anfu_iam_notify_user(ud, tx, user_id, &n);
 }
 
+/* How a complainant is shown to the other party: the masked real name,
+ * else the masked login, as iam masks them (the rule of a wallet
+ * transfer's parties in each other's notices). */
+static int party_shown(void *ud, const char *user_id, char *out, size_t cap)
+{
+	struct anfu_iam_party p;
+	int r = anfu_iam_party_get(ud, user_id, &p);
+
+	if (r < 0)
+		return r;
+	if (anfu_strlcpy(out, p.real_name[0] ? p.real_name : p.login, cap) < 0)
+		return ANFU_ELIMIT;
+	return 0;
+}
+
 /* ---- the wallet's transfers (kind "transfer"): payer and payee ---- */
 
 static int transfer_lookup(void *ud, const char *ref, const char *user_id,
@@ -83,7 +98,12 @@ static void dispute_stop(void *svc)
 
 static int dispute_start(struct anfu_app *app, const void *config, void **ret_svc)
 {
-	const struct anfu_dispute_deps deps = { config, app->tx, notice, app->iam };
+	const struct anfu_dispute_deps deps = { .cfg = config,
+						.tx = app->tx,
+						.notice = notice,
+						.notice_ud = app->iam,
+						.shown = party_shown,
+						.shown_ud = app->iam };
 	struct dispute_module *m = calloc(1, sizeof(*m));
 	struct anfu_wallet *w = anfu_api_service_named(app, "wallet");
 	int r;
@@ -177,6 +197,8 @@ static const struct anfu_route routes[] = {
 	  anfu_dispute_api_test_subject, 0 },
 	{ "GET", "/test/v1/dispute/refunds", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_dispute_api_test_refunds, 0 },
+	{ "GET", "/test/v1/dispute/notices", ANFU_ACCESS_PUBLIC, "test.hooks",
+	  anfu_dispute_api_test_notices, 0 },
 	{ "POST", "/test/v1/dispute/refund-fail", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_dispute_api_test_refund_fail, 0 },
 	{ "POST", "/test/v1/dispute/deadlines", ANFU_ACCESS_PUBLIC, "test.hooks",

@@ -39,6 +39,7 @@ void dispute_test_provider_free(struct dispute_test_provider *tp);
 struct dispute_test_provider *anfu_dispute_api_test_provider(const struct anfu_req *req);
 int anfu_dispute_api_test_subject(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_dispute_api_test_refunds(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_dispute_api_test_notices(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_dispute_api_test_refund_fail(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_dispute_api_test_deadlines(struct anfu_req *req, struct anfu_resp *resp);
 #endif

@@ -12,6 +12,10 @@
  *   as a real provider's idempotency would answer them)
  * POST /test/v1/dispute/refund-fail {fail} -> 200: the provider fails
  *   every refund while set (the refund stays pending)
+ * GET /test/v1/dispute/notices -> 200 {"notices": [{ref, merchant_id, zh,
+ *   en}]}: the newest TEST_NOTICES notices the dispute module gave the
+ *   provider for a subject's merchant party, oldest first (the texts as
+ *   made, before any channel: what the merchant's users are sent)
  * POST /test/v1/dispute/deadlines -> 200 the report of one run of the
  *   dispute.deadlines job
  *
@@ -37,6 +41,8 @@
 
 #define TEST_SUBJECTS 256
 #define TEST_REFUNDS 256
+#define TEST_NOTICES 64 /* kept, the newest; older ones are overwritten */
+#define TEST_NOTICE_BYTES 1024
 
 struct test_subject {
 	char ref[ANFU_LIMIT_DISPUTE_REF_BYTES];
@@ -51,12 +57,20 @@ struct test_refund {
 	int calls;
 };
 
+struct test_notice {
+	char ref[ANFU_LIMIT_DISPUTE_REF_BYTES];
+	char merchant_id[ANFU_ID_MAX];
+	char zh[TEST_NOTICE_BYTES], en[TEST_NOTICE_BYTES];
+};
+
 struct dispute_test_provider {
 	pthread_mutex_t mu;
 	struct test_subject subjects[TEST_SUBJECTS];
 	size_t nsubjects;
 	struct test_refund refunds[TEST_REFUNDS];
 	size_t nrefunds;
+	struct test_notice notices[TEST_NOTICES];
+	size_t nnotices; /* ever given; the newest TEST_NOTICES are kept */
 	int calls_failed;
 	bool fail;
 };
@@ -111,7 +125,27 @@ static int test_refund(void *ud, const struct anfu_actor *actor, const char *ref
 	return r;
 }
 
-static const struct anfu_dispute_subject_ops test_ops = { test_lookup, test_refund };
+/* The merchant party's notice: kept for GET /test/v1/dispute/notices (no
+ * channel: a test subject's merchant need not exist). */
+static int test_notice(void *ud, struct anfu_tx *tx, const char *ref, const char *merchant_id,
+		       const char *zh, const char *en)
+{
+	struct dispute_test_provider *tp = ud;
+	struct test_notice *n;
+
+	(void)tx;
+	pthread_mutex_lock(&tp->mu);
+	n = &tp->notices[tp->nnotices % TEST_NOTICES];
+	(void)anfu_strlcpy(n->ref, ref, sizeof(n->ref));
+	(void)anfu_strlcpy(n->merchant_id, merchant_id, sizeof(n->merchant_id));
+	(void)anfu_strlcpy(n->zh, zh, sizeof(n->zh));
+	(void)anfu_strlcpy(n->en, en, sizeof(n->en));
+	tp->nnotices++;
+	pthread_mutex_unlock(&tp->mu);
+	return 0;
+}
+
+static const struct anfu_dispute_subject_ops test_ops = { test_lookup, test_refund, test_notice };
 
 int dispute_test_provider_new(struct anfu_disputes *d, struct dispute_test_provider **ret)
 {
@@ -208,6 +242,30 @@ int anfu_dispute_api_test_refunds(struct anfu_req *req, struct anfu_resp *resp)
 	}
 	resp->body = json_pack("{s:o,s:i}", "refunds", list, "failed_calls", tp->calls_failed);
 	pthread_mutex_unlock(&tp->mu);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+int anfu_dispute_api_test_notices(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct dispute_test_provider *tp = anfu_dispute_api_test_provider(req);
+	json_t *list = json_array();
+	size_t first;
+
+	if (!tp || !list) {
+		json_decref(list);
+		return ANFU_EINTERNAL;
+	}
+	pthread_mutex_lock(&tp->mu);
+	first = tp->nnotices > TEST_NOTICES ? tp->nnotices - TEST_NOTICES : 0;
+	for (size_t i = first; i < tp->nnotices; i++) {
+		const struct test_notice *n = &tp->notices[i % TEST_NOTICES];
+
+		(void)json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s}", "ref", n->ref,
+							    "merchant_id", n->merchant_id, "zh",
+							    n->zh, "en", n->en));
+	}
+	pthread_mutex_unlock(&tp->mu);
+	resp->body = json_pack("{s:o}", "notices", list);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 

@@ -224,7 +224,8 @@ static int prepare(struct bench *b, const char *sql, sqlite3_stmt **st)
 	return -1;
 }
 
-/* The two tables as the ledger's migration makes them (0001_ledger.sql). */
+/* The two tables as the ledger's migrations make them on SQLite
+ * (0001_ledger.sql; 0003_ledger_rowid.sqlite.sql: seq is the rowid). */
 static const char schema_sql[] =
 	"CREATE TABLE ledger_account ("
 	" id TEXT NOT NULL PRIMARY KEY,"
@@ -242,7 +243,7 @@ static const char schema_sql[] =
 	" created_ms BIGINT NOT NULL,"
 	" UNIQUE (owner_type, owner_id, kind, asset));"
 	"CREATE TABLE ledger_transfer ("
-	" seq BIGINT NOT NULL PRIMARY KEY,"
+	" seq INTEGER NOT NULL PRIMARY KEY,"
 	" id TEXT NOT NULL UNIQUE,"
 	" caller TEXT NOT NULL,"
 	" idem_key TEXT NOT NULL,"

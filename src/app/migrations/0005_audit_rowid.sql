@@ -1,0 +1,5 @@
+-- core 0005 audit: no portable statements. On SQLite a key declared
+-- BIGINT PRIMARY KEY is not the table's rowid: 0001's audit_log kept a
+-- second b-tree for seq beside the table, one more index page written for
+-- every record (docs/benchmarks.md §6.8). The SQLite part rebuilds the
+-- table with seq as its rowid. PostgreSQL has no rowid: nothing changes.

@@ -1,0 +1,6 @@
+-- ledger 0003: no portable statements. On SQLite a key declared BIGINT
+-- PRIMARY KEY is not the table's rowid: 0001's ledger_transfer and
+-- ledger_batch kept a second b-tree for seq beside each table, one more
+-- index page written for every journal row and every batch
+-- (docs/benchmarks.md §6.8). The SQLite part rebuilds both with seq as
+-- their rowid. PostgreSQL has no rowid: nothing changes.

@@ -1208,8 +1208,14 @@ static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *hold_acc,
 		   const char **code)
 {
 	const struct anfu_bank_refund_credit c = {
-		x->id,	  x->payer_id, hold_acc,    x->amount,
-		fee_back, fee_acc,     x->order_id, x->chosen_card_id[0] ? x->chosen_card_id : NULL
+		.refund_id = x->id,
+		.user_id = x->payer_id,
+		.account_id = hold_acc,
+		.amount = x->amount,
+		.fee_back = fee_back,
+		.fee_account = fee_acc,
+		.ref = x->order_id,
+		.card_id = x->chosen_card_id[0] ? x->chosen_card_id : NULL, /* NULL: the newest */
 	};
 	struct anfu_bank_withdrawal *w = NULL;
 	char fee_id[ANFU_ID_MAX];

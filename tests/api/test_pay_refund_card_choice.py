@@ -349,6 +349,49 @@ def test_a_chosen_card_unbound_before_the_execution_refuses_it_never_another_car
     verify(d)
 
 
+def test_a_waiting_refund_whose_chosen_card_was_unbound_waits_on(d):
+    """A refund waiting for funds with the older card chosen; the payer
+    unbinds it. Once the merchant's balance is enough the job does not send
+    the refund to the newest card the operator did not choose: it stays
+    waiting_funds, nothing moves (no credit, no transfer, no notice); an
+    operator chooses the newest, and the next run sends it there.
+    req: FUNC-OPS-05, FUNC-SETL-08"""
+    s = d.s
+    s.hold_jobs("pay.refund_retry")
+    try:
+        c = payer(d, funds=4000)
+        sink = customer(d, funds=0, card=False)
+        o = paid_order(d, c, 4000)
+        b = books(d)
+        short = b["merchant"] - b["merchant_held"]
+        mch = acct(d, "merchant_pending", "mch_rc")["id"]
+        out = acct(d, "customer_wallet", sink.id)["id"]
+        ledger_move(s, "rcc-drain-" + o["id"], mch, out, short)
+        x = refund(d, o["id"], 2000).json()
+        assert x["state"] == "waiting_funds", x
+        wallet_state(d, c, "closed")
+        assert choose(d.op, x["id"], c.older["id"]).status_code == 200
+        assert c.http.delete("/api/v1/me/cards/" + c.older["id"]).status_code in (200, 204)
+        ledger_move(s, "rcc-back-" + o["id"], out, mch, short)
+        before = unchanged(d)
+        r = s.post("/test/v1/pay/refund-retry")
+        assert r.status_code == 200 and r.json()["succeeded"] == 0, r.text
+        assert unchanged(d) == before
+        assert refund_row(d, x["id"])["state"] == "waiting_funds"
+        assert choose(d.op, x["id"], c.newest["id"]).status_code == 200
+        r = s.post("/test/v1/pay/refund-retry")
+        assert r.status_code == 200, r.text
+        y = refund_row(d, x["id"])
+        assert (y["state"], y["card"]) == ("sending", c.newest["masked"]), y
+        [w] = credit_row(d, x["id"])
+        assert w["card_id"] == c.newest["id"]
+        assert [cb["status"] for cb in d.sim.settle(serial(d, w))] == [200]
+        assert refund_row(d, x["id"])["state"] == "succeeded"
+        verify(d)
+    finally:
+        s.release_jobs("pay.refund_retry")
+
+
 def test_four_eyes_approve_the_refund_with_the_card_chosen(d):
     """Above refund_four_eyes_min: the maker approves (still reviewing) and
     chooses the card; the choice is no approval (the maker again is

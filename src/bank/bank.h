@@ -319,6 +319,13 @@ int anfu_bank_card_unbind(struct anfu_bank *b, const struct anfu_actor *actor,
  * ANFU_BANK_CARDS_MAX), newest first; *ret_n how many. */
 int anfu_bank_cards_list(struct anfu_bank *b, const char *user_id, struct anfu_bank_card *out,
 			 size_t cap, size_t *ret_n);
+/* Inside the caller's writer command tx: 0 with card_id's masked number
+ * (first 6 + last 4) in ret_masked when card_id is a card of user_id in
+ * state bound; ANFU_ENOTFOUND (ret_masked untouched) when it is another
+ * user's, unknown, pending, unbound or failed; the store's errors. Reads
+ * only. */
+int anfu_bank_card_bound_in(struct anfu_bank *b, struct anfu_tx *tx, const char *user_id,
+			    const char *card_id, char ret_masked[ANFU_BANK_MASKED_MAX]);
 
 /* A bank payment (a top-up is a debit of the customer's card). */
 struct anfu_bank_payment {
@@ -536,7 +543,7 @@ void anfu_bank_simconn_free(struct anfu_bank_ops *ops);
 /* A merchant's refund paid to the payer's bound card; strings borrowed. */
 struct anfu_bank_refund_credit {
 	const char *refund_id;	/* the caller's record: one credit per refund */
-	const char *user_id;	/* the payer: their newest bound card is credited */
+	const char *user_id;	/* the payer: their card is credited */
 	const char *account_id; /* the ledger account the amount is held on */
 	int64_t amount;		/* fen, >= 1 */
 	/* A fee given back to account_id first (>= 0; 0: none), from
@@ -544,11 +551,15 @@ struct anfu_bank_refund_credit {
 	 * transfer's ref (the caller's record, e.g. an order id). */
 	int64_t fee_back;
 	const char *fee_account, *ref;
+	/* The card credited: card_id, a bound card of user_id (an operator's
+	 * choice), or NULL: user_id's newest bound card. */
+	const char *card_id;
 };
 
 /*
- * Inside the caller's writer command tx: a credit of c->amount to the
- * newest bound card of c->user_id, as a withdrawal without fee, rules or
+ * Inside the caller's writer command tx: a credit of c->amount to bound
+ * card c->card_id of c->user_id (NULL: their newest bound card), as a
+ * withdrawal without fee, rules or
  * review: the row (approved at once; kept out of the customer's list and
  * daily use) and the hold c->account_id -> bank_clearing (PENDING, key
  * "wd.hold.<id>" of caller "bank"), with c->fee_back linked before it
@@ -557,7 +568,8 @@ struct anfu_bank_refund_credit {
  * (or anfu_bank_withdraw_send after the commit) sends it, the bank's
  * report ends it as a withdrawal's (posted, then clearing -> reserve; or
  * voided) and calls the refund hook in that command. Refusals (nothing
- * written): bank_unavailable, card_not_bound (no bound card), the
+ * written): bank_unavailable, card_not_bound (no bound card; c->card_id
+ * not a bound card of c->user_id), the
  * ledger's on the hold (insufficient_funds, account_frozen ...). *ret the
  * row as written.
  */

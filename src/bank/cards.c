@@ -101,6 +101,36 @@ int anfu_bank_cards_list(struct anfu_bank *b, const char *user_id, struct anfu_b
 	return 0;
 }
 
+static int masked_row(void *ud, const struct anfu_row *row)
+{
+	const char *m = anfu_row_text(row, 0, NULL);
+
+	if (!m || anfu_strlcpy(ud, m, ANFU_BANK_MASKED_MAX) < 0)
+		return ANFU_ESCHEMA;
+	return 1;
+}
+
+int anfu_bank_card_bound_in(struct anfu_bank *b, struct anfu_tx *tx, const char *user_id,
+			    const char *card_id, char ret_masked[ANFU_BANK_MASKED_MAX])
+{
+	const struct anfu_param p[] = { ANFU_PS(card_id), ANFU_PS(user_id) };
+	char masked[ANFU_BANK_MASKED_MAX] = "";
+	int r;
+
+	if (!b || !tx || !user_id || !card_id || !ret_masked)
+		return ANFU_EINVAL;
+	r = anfu_db_exec(anfu_tx_db(tx),
+			 "SELECT masked FROM bank_card WHERE id = $1 AND user_id = $2 AND"
+			 " state = 'bound'",
+			 p, 2, masked_row, masked, NULL);
+	if (r < 0)
+		return r;
+	if (!masked[0])
+		return ANFU_ENOTFOUND;
+	memcpy(ret_masked, masked, ANFU_BANK_MASKED_MAX);
+	return 0;
+}
+
 /* Resident ID numbers compare with the check letter in upper case. */
 static bool same_id_number(const char *a, const char *b)
 {

@@ -1205,12 +1205,16 @@ int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
 	a = anfu_xcalloc(1, sizeof(*a));
 	a->b = b;
 	{
-		const struct anfu_param p[] = { ANFU_PS(c->user_id) };
+		const struct anfu_param p[] = { ANFU_PS(c->user_id),
+						ANFU_PS(c->card_id ? c->card_id : "") };
 
+		/* The card named, or the newest: never another user's, never
+		 * one that is not bound (now, in this command). */
 		r = anfu_db_exec(anfu_tx_db(tx),
 				 "SELECT id, masked FROM bank_card WHERE user_id = $1 AND state = "
-				 "'bound' ORDER BY bound_ms DESC, id DESC LIMIT 1",
-				 p, 1, card_of_row, &a->w, NULL);
+				 "'bound' AND ($2 = '' OR id = $2) ORDER BY bound_ms DESC, id DESC"
+				 " LIMIT 1",
+				 p, 2, card_of_row, &a->w, NULL);
 	}
 	if (r < 0)
 		goto out;

@@ -716,6 +716,11 @@ static const struct err_row table[] = {
 	  { 0 },
 	  "Another operator must give the second approval",
 	  "第二次审批须由另一名操作员完成" },
+	{ ANFU_R_PAY_REFUND_CARD_INVALID,
+	  409,
+	  { 0 },
+	  "The card is not a bound card of the payer",
+	  "该卡不是付款人已绑定的银行卡" },
 
 	{ ANFU_R_PAY_PAYCODE_INVALID,
 	  409,

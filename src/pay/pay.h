@@ -768,8 +768,9 @@ enum anfu_pay_refund_event {
 	ANFU_PAY_RF_EV_SUCCEED,	   /* execution moved the money */
 	ANFU_PAY_RF_EV_SEND_CARD,  /* the wallet refused it: to the bound card */
 	ANFU_PAY_RF_EV_CARD_FAIL,  /* the bank did not pay the card */
+	ANFU_PAY_RF_EV_CHOOSE_CARD, /* an operator chose the payer's card (state unchanged) */
 };
-#define ANFU_PAY_RF_EVENT_N 8
+#define ANFU_PAY_RF_EVENT_N 9
 
 /* Pure, the refund table: 0 and *ret_next; ANFU_ECONFLICT for no row;
  * ANFU_EINVAL for values out of the enums or NULL. */
@@ -812,6 +813,11 @@ struct anfu_pay_refund {
 	char destination[8];
 	char card[32];
 	char withdrawal_id[ANFU_ID_MAX];
+	/* An operator's choice of the payer's bound card, should the money go
+	 * to a card (anfu_pay_refund_choose_card): its id and masked number;
+	 * "" for none (the payer's newest bound card). */
+	char chosen_card_id[ANFU_ID_MAX];
+	char chosen_card[32];
 };
 
 /* A refund applied for; strings borrowed. */
@@ -862,6 +868,25 @@ int anfu_pay_refund_apply(struct anfu_pay *p, const struct anfu_actor *actor,
  */
 int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
 			   bool approve, struct anfu_pay_refund *ret, const char **ret_code);
+/*
+ * An operator's choice (actor; the caller checked pay.refund.review) of
+ * card_id, a card of refund id's payer in state bound, as the card the
+ * refund goes to should the payer's wallet not take it ("Refunds to a
+ * bound card"): one writer command, allowed where the refund table has a
+ * choose_card row (reviewing, waiting_funds; the state stays), the choice
+ * stored (chosen_card_id, chosen_card masked; a later choice replaces it)
+ * and audited pay.refund.card_chosen (the actor, the masked card and the
+ * one it replaced). The execution then credits that card, not the
+ * newest; a card no longer bound by then refuses the execution with
+ * refund_card_invalid. Refusals (*ret_code; nothing written):
+ * refund_not_found, refund_state_invalid, refund_card_invalid (another
+ * user's card, an unknown, pending or unbound one). Returns 0 (*ret the
+ * refund when no refusal); ANFU_EINVAL for bad arguments; the writer's
+ * and the store's errors.
+ */
+int anfu_pay_refund_choose_card(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
+				const char *card_id, struct anfu_pay_refund *ret,
+				const char **ret_code);
 /*
  * A customer's refund request (FUNC-SETL-08) of its paid order order_id
  * (payer_id, the session's), one writer command: the order's refusals as

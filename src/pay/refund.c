@@ -3,7 +3,8 @@
  * docs/payments.md, "Refunds"): a merchant's application with its refund
  * number's idempotency, the review (the rules up to refund_auto_max, one
  * operator above, two different operators above refund_four_eyes_min),
- * the execution (the fee back and the money back as one linked ledger
+ * an operator's choice of the payer's bound card it goes to should it go
+ * to a card, the execution (the fee back and the money back as one linked ledger
  * chain with the order's new state), waiting for funds and its retry.
  *
  * Every decision that must hold at commit (the order's state, the
@@ -58,7 +59,7 @@ int anfu_pay_refund_fee(int64_t fee, int64_t order_amount, int64_t refunded_befo
 #define REFUND_COLS                                                                            \
 	"id, order_id, merchant_id, out_refund_no, payer_id, state, amount, fee_back, reason," \
 	" origin, created_by, reviewed_by, approved_by, ledger_id, fee_ledger_id, created_ms," \
-	" updated_ms, destination, card, withdrawal_id"
+	" updated_ms, destination, card, withdrawal_id, chosen_card_id, chosen_card"
 
 struct refund_find {
 	bool found, bad_state;
@@ -95,6 +96,8 @@ static int refund_row(void *ud, const struct anfu_row *r)
 	pay_col(r, 17, x->destination, sizeof(x->destination));
 	pay_col(r, 18, x->card, sizeof(x->card));
 	pay_col(r, 19, x->withdrawal_id, sizeof(x->withdrawal_id));
+	pay_col(r, 20, x->chosen_card_id, sizeof(x->chosen_card_id));
+	pay_col(r, 21, x->chosen_card, sizeof(x->chosen_card));
 	return 0;
 }
 
@@ -655,6 +658,107 @@ int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, c
 	return r;
 }
 
+/* ---- an operator's choice of the card ---- */
+
+struct choose_cmd {
+	struct anfu_pay *p;
+	const char *id, *card_id;
+	struct anfu_pay_refund x;
+	const char *code;
+};
+
+static int choose_refuse(struct choose_cmd *c, const char *code)
+{
+	c->code = code;
+	return ANFU_ECONFLICT;
+}
+
+/* x's chosen card as x has it, with its state and time if still from. */
+static int choice_store(struct anfu_db *db, const struct anfu_pay_refund *x,
+			enum anfu_pay_refund_state from)
+{
+	struct anfu_param v[6] = {
+		ANFU_PS(x->chosen_card_id),
+		ANFU_PS(x->chosen_card),
+		ANFU_PS(anfu_pay_refund_state_name(x->state)),
+		ANFU_PI(x->updated_ms),
+		ANFU_PS(x->id),
+		ANFU_PS(anfu_pay_refund_state_name(from)),
+	};
+	int64_t n = 0;
+	int r = anfu_db_exec(db,
+			     "UPDATE pay_refund SET chosen_card_id = $1, chosen_card = $2,"
+			     " state = $3, updated_ms = $4 WHERE id = $5 AND state = $6",
+			     v, 6, NULL, NULL, &n);
+
+	if (r == 0 && n != 1)
+		r = ANFU_EINTERNAL; /* the writer runs one command at a time */
+	return r;
+}
+
+static int choose_fn(struct anfu_tx *tx, void *ud)
+{
+	struct choose_cmd *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_pay_refund *x = &c->x;
+	enum anfu_pay_refund_state from, next;
+	char masked[ANFU_BANK_MASKED_MAX], before[sizeof(x->chosen_card)];
+	int r = anfu_pay_refund_get(db, c->id, x);
+
+	if (r == ANFU_ENOTFOUND)
+		return choose_refuse(c, ANFU_R_PAY_REFUND_NOT_FOUND);
+	if (r < 0)
+		return r;
+	from = x->state;
+	if (anfu_pay_refund_transition(from, ANFU_PAY_RF_EV_CHOOSE_CARD, &next) < 0)
+		return choose_refuse(c, ANFU_R_PAY_REFUND_STATE);
+	/* The payer's own card, bound now: no bank, no card. */
+	r = c->p->bank ? anfu_bank_card_bound_in(c->p->bank, tx, x->payer_id, c->card_id, masked)
+		       : ANFU_ENOTFOUND;
+	if (r == ANFU_ENOTFOUND)
+		return choose_refuse(c, ANFU_R_PAY_REFUND_CARD_INVALID);
+	if (r < 0)
+		return r;
+	(void)anfu_strlcpy(before, x->chosen_card, sizeof(before));
+	(void)anfu_strlcpy(x->chosen_card_id, c->card_id, sizeof(x->chosen_card_id));
+	(void)anfu_strlcpy(x->chosen_card, masked, sizeof(x->chosen_card));
+	x->state = next;
+	x->updated_ms = anfu_clock_now_ms();
+	r = choice_store(db, x, from);
+	if (r == 0)
+		r = anfu_tx_audit(tx, "pay.refund.card_chosen", "pay_refund", x->id, "success",
+				  json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s}", "order", x->order_id,
+					    "merchant", x->merchant_id, "card_id",
+					    x->chosen_card_id, "card", x->chosen_card, "replaced",
+					    before[0] ? before : NULL, "state",
+					    anfu_pay_refund_state_name(next)));
+	return r;
+}
+
+int anfu_pay_refund_choose_card(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
+				const char *card_id, struct anfu_pay_refund *ret,
+				const char **ret_code)
+{
+	struct choose_cmd *c = NULL;
+	int r;
+
+	if (!p || !actor || !id || !card_id || !card_id[0] || !ret || !ret_code)
+		return ANFU_EINVAL;
+	c = anfu_xcalloc(1, sizeof(*c));
+	*c = (struct choose_cmd){ .p = p, .id = id, .card_id = card_id };
+	/* weight: its audit record. */
+	r = anfu_ledger_run_weighted(p->ledger, actor, choose_fn, c, 1, pay_deadline());
+	if (r == ANFU_ECONFLICT && c->code) {
+		*ret_code = c->code;
+		r = 0;
+	} else if (r == 0) {
+		*ret_code = NULL;
+		*ret = c->x;
+	}
+	free(c);
+	return r;
+}
+
 /* ---- waiting for funds ---- */
 
 struct waiting {
@@ -1093,17 +1197,26 @@ static int card_notice_in(struct anfu_pay *p, struct anfu_tx *tx, const struct a
 
 /* Inside execute_in's command, the money back refused with *code: when
  * that is the payer's wallet closed or frozen and the payer has a bound
- * card, the fee back (from fee_acc) and the bank's credit of x->amount
+ * card (the operator's choice, x->chosen_card_id, else the newest), the fee back (from fee_acc) and the bank's credit of x->amount
  * held on hold_acc (the merchant's balance, or a held escrow) as one
  * chain, x sending (*code NULL) and the payer told. A short balance:
- * *code insufficient_funds. No card, no bank: *code as it was (today's
+ * *code insufficient_funds. The chosen card no longer bound: *code
+ * refund_card_invalid. No card, no bank: *code as it was (today's
  * refusal). */
 static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *hold_acc,
 		   const char *fee_acc, struct anfu_pay_refund *x, int64_t fee_back,
 		   const char **code)
 {
-	const struct anfu_bank_refund_credit c = { x->id,    x->payer_id, hold_acc,   x->amount,
-						   fee_back, fee_acc,	  x->order_id };
+	const struct anfu_bank_refund_credit c = {
+		.refund_id = x->id,
+		.user_id = x->payer_id,
+		.account_id = hold_acc,
+		.amount = x->amount,
+		.fee_back = fee_back,
+		.fee_account = fee_acc,
+		.ref = x->order_id,
+		.card_id = x->chosen_card_id[0] ? x->chosen_card_id : NULL, /* NULL: the newest */
+	};
 	struct anfu_bank_withdrawal *w = NULL;
 	char fee_id[ANFU_ID_MAX];
 	const char *why = NULL;
@@ -1113,6 +1226,10 @@ static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *hold_acc,
 		return 0;
 	w = anfu_xcalloc(1, sizeof(*w));
 	r = anfu_bank_refund_credit_in(p->bank, tx, &c, w, fee_id, &why);
+	/* The operator's card unbound since it was chosen: refused as such,
+	 * never credited to another card nor answered as no card at all. */
+	if (r == 0 && why && x->chosen_card_id[0] && strcmp(why, ANFU_R_BANK_CARD_NOT_BOUND) == 0)
+		why = ANFU_R_PAY_REFUND_CARD_INVALID;
 	if (r < 0 || (why && (strcmp(why, ANFU_R_BANK_CARD_NOT_BOUND) == 0 ||
 			      strcmp(why, ANFU_R_BANK_UNAVAILABLE) == 0)))
 		goto out;

@@ -134,6 +134,8 @@ int anfu_pay_state_parse(const char *name, enum anfu_pay_state *ret)
  *   waiting_funds --send_card-->  sending        the bound card's credit, bank module)
  *   sending       --succeed-->    succeeded     (the bank paid the card)
  *   sending       --card_failed--> failed       (the bank did not: money back to the merchant)
+ *   reviewing     --choose_card--> reviewing    (an operator chose the payer's bound card
+ *   waiting_funds --choose_card--> waiting_funds  the money goes to, should it go to a card)
  *
  * declined, rejected, succeeded and failed are terminal. "Executing" is no stored
  * state: an approved refund executes inside the writer command that
@@ -157,6 +159,8 @@ static const struct refund_row refund_table[] = {
 	{ ANFU_PAY_RF_WAITING_FUNDS, ANFU_PAY_RF_EV_SEND_CARD, ANFU_PAY_RF_SENDING },
 	{ ANFU_PAY_RF_SENDING, ANFU_PAY_RF_EV_SUCCEED, ANFU_PAY_RF_SUCCEEDED },
 	{ ANFU_PAY_RF_SENDING, ANFU_PAY_RF_EV_CARD_FAIL, ANFU_PAY_RF_FAILED },
+	{ ANFU_PAY_RF_REVIEWING, ANFU_PAY_RF_EV_CHOOSE_CARD, ANFU_PAY_RF_REVIEWING },
+	{ ANFU_PAY_RF_WAITING_FUNDS, ANFU_PAY_RF_EV_CHOOSE_CARD, ANFU_PAY_RF_WAITING_FUNDS },
 };
 
 static const char *const refund_state_names[ANFU_PAY_RF_STATE_N] = {

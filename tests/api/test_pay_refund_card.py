@@ -30,16 +30,18 @@ SEQ = itertools.count(1)
 AUTO_MAX = 9000  # every refund here up to it executes at once
 
 
-def card_desk(tmp_path_factory, prefix):
+def card_desk(tmp_path_factory, prefix, **pay):
     """The server of these tests (a generator for a module-scoped fixture;
-    prefix: make_desk's, unique per test module that uses it)."""
+    prefix: make_desk's, unique per test module that uses it; pay: [pay]
+    options instead of these tests')."""
     sim = BankSim(tmp_path_factory.mktemp("rcbank"))
     # One withdrawal a day: a refund credit must not use it up.
     cfg = sim.config(query_after_s=60, callback_window_s=3600, withdraw_min=100,
                      withdraw_daily_count=1, withdraw_stepup_over=100000000)
     cfg.update({"lockout": {"ip_failures": "10000"},
                 "pay": {"expire_interval_s": "86400", "refund_auto_max": str(AUTO_MAX),
-                        "refund_four_eyes_min": "2000000", "refund_retry_interval_s": "600"},
+                        "refund_four_eyes_min": "2000000", "refund_retry_interval_s": "600",
+                        **pay},
                 "wallet": {"sms_confirm_over": "100000000000"}})
     s = Server(tmp_path_factory.mktemp("payrc"), config=cfg,
                init_args=("--admin", "opsadmin")).start()

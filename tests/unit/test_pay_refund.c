@@ -29,13 +29,18 @@
 
 /* The table as docs/payments.md draws it: [state][event] -> state, or NO.
  * Events: accept, decline, approve, reject, wait_funds, succeed,
- * send_card, card_failed. */
+ * send_card, card_failed, choose_card (an operator's choice of the card:
+ * in review and while waiting for funds only, the state unchanged). */
 static const int expected[ANFU_PAY_RF_STATE_N][ANFU_PAY_RF_EVENT_N] = {
-	[RQ] = { RV, DC, NO, NO, NO, NO, NO, NO }, [DC] = { NO, NO, NO, NO, NO, NO, NO, NO },
-	[RV] = { NO, NO, AP, RJ, NO, NO, NO, NO }, [AP] = { NO, NO, NO, NO, WF, OK, SD, NO },
-	[RJ] = { NO, NO, NO, NO, NO, NO, NO, NO }, [WF] = { NO, NO, NO, NO, NO, OK, SD, NO },
-	[OK] = { NO, NO, NO, NO, NO, NO, NO, NO }, [SD] = { NO, NO, NO, NO, NO, OK, NO, FL },
-	[FL] = { NO, NO, NO, NO, NO, NO, NO, NO },
+	[RQ] = { RV, DC, NO, NO, NO, NO, NO, NO, NO },
+	[DC] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
+	[RV] = { NO, NO, AP, RJ, NO, NO, NO, NO, RV },
+	[AP] = { NO, NO, NO, NO, WF, OK, SD, NO, NO },
+	[RJ] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
+	[WF] = { NO, NO, NO, NO, NO, OK, SD, NO, WF },
+	[OK] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
+	[SD] = { NO, NO, NO, NO, NO, OK, NO, FL, NO },
+	[FL] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
 };
 
 /* Every pair: the legal ones go where the diagram says, every other one

@@ -181,6 +181,7 @@ int anfu_pay_api_refund_decline(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_me_refund_request(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_approve(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_reject(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_choose_card(struct anfu_req *req, struct anfu_resp *resp);
 #ifdef ANFU_TEST_HOOKS
 /* POST /test/v1/pay/refund-retry: one run of pay.refund_retry now. */
 int anfu_pay_api_test_refund_retry(struct anfu_req *req, struct anfu_resp *resp);
@@ -204,6 +205,9 @@ bool anfu_pay_api_id_param(const struct anfu_req *req, const char *name, const c
 /* refunds.c: a refund's JSON (the refund routes' body). */
 struct anfu_pay_refund;
 json_t *anfu_pay_api_refund_json(const struct anfu_pay_refund *x);
+/* ... and as operators see it (with payer_id, approved_by, chosen_card_id,
+ * chosen_card); NULL on out-of-memory. */
+json_t *anfu_pay_api_refund_operator_json(const struct anfu_pay_refund *x);
 /* refund_list.c: lists of refunds (merchants, operators, customers) */
 int anfu_pay_api_merchant_refunds(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_admin_refunds(struct anfu_req *req, struct anfu_resp *resp);

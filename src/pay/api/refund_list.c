@@ -9,7 +9,8 @@
  * created_ms), cursor, limit (1..ANFU_LIMIT_PAY_PAGE, 20); operators also
  * merchant and customer, customers counterparty (a merchant id). Answers
  * {refunds: [the refund as its routes show it], next_cursor}; operators'
- * items also carry payer_id and approved_by (four eyes' first, or null).
+ * items also carry payer_id, approved_by (four eyes' first, or null) and
+ * the card an operator chose (chosen_card_id, chosen_card, or null).
  *
  * The scope comes from the session (the merchant id, the customer id),
  * never from the query; cursors are the history's (pay/api/history.c),
@@ -112,17 +113,12 @@ static int list(struct anfu_req *req, struct anfu_resp *resp, enum view view, co
 	}
 	items = r == 0 ? json_array() : NULL;
 	for (size_t i = 0; items && i < n; i++) {
-		json_t *j = anfu_pay_api_refund_json(&rows[i]);
+		/* Operators also see the payer, the first approver of four eyes
+		 * (the second operator must be another one) and the card an
+		 * operator chose. */
+		json_t *j = view == VIEW_OPERATOR ? anfu_pay_api_refund_operator_json(&rows[i])
+						  : anfu_pay_api_refund_json(&rows[i]);
 
-		/* Operators also see the payer and the first approver of four
-		 * eyes (the second operator must be another one). */
-		if (j && view == VIEW_OPERATOR) {
-			(void)json_object_set_new(j, "payer_id", json_string(rows[i].payer_id));
-			(void)json_object_set_new(j, "approved_by",
-						  rows[i].approved_by[0]
-							  ? json_string(rows[i].approved_by)
-							  : json_null());
-		}
 		(void)json_array_append_new(items, j);
 	}
 	if (r == 0) {

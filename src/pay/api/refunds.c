@@ -14,6 +14,11 @@
  *   -> 201 the request (requested)
  * POST /admin/v1/refunds/{id}/approve -> 200 the refund
  * POST /admin/v1/refunds/{id}/reject -> 200 the refund
+ * POST /admin/v1/refunds/{id}/card {card_id} -> 200 the refund: the
+ *   payer's bound card it goes to should it go to a card
+ *   (anfu_pay_refund_choose_card)
+ * Operators' answers carry the operators' fields too (payer_id,
+ * approved_by, chosen_card_id, chosen_card).
  *
  * A merchant user works on its own merchant's orders and refunds (the
  * session's merchant_id, never the body's): another merchant's are not
@@ -62,6 +67,28 @@ static json_t *refund_json(const struct anfu_pay_refund *x)
 		"fee_ledger_transfer", x->fee_ledger_id[0] ? x->fee_ledger_id : NULL, "created_ms",
 		(json_int_t)x->created_ms, "updated_ms", (json_int_t)x->updated_ms, "destination",
 		card ? "card" : "wallet", "card", card ? x->card : NULL);
+}
+
+/* The refund as operators see it: the refund's JSON, the payer, the first
+ * approver of four eyes (the second must be another operator) and the
+ * card an operator chose (null: none, the payer's newest bound card). */
+static json_t *operator_json(const struct anfu_pay_refund *x)
+{
+	json_t *j = refund_json(x);
+	bool chosen = x->chosen_card_id[0] != '\0';
+
+	if (j && (json_object_set_new(j, "payer_id", json_string(x->payer_id)) < 0 ||
+		  json_object_set_new(j, "approved_by",
+				      x->approved_by[0] ? json_string(x->approved_by)
+							: json_null()) < 0 ||
+		  json_object_set_new(j, "chosen_card_id",
+				      chosen ? json_string(x->chosen_card_id) : json_null()) < 0 ||
+		  json_object_set_new(j, "chosen_card",
+				      chosen ? json_string(x->chosen_card) : json_null()) < 0)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
 }
 
 static int refusal(struct anfu_req *req, const char *code, const char *field)
@@ -421,7 +448,7 @@ static int review(struct anfu_req *req, struct anfu_resp *resp, bool approve)
 		return r;
 	if (code)
 		return refusal(req, code, NULL);
-	resp->body = refund_json(x);
+	resp->body = operator_json(x);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
@@ -433,6 +460,54 @@ int anfu_pay_api_refund_approve(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_pay_api_refund_reject(struct anfu_req *req, struct anfu_resp *resp)
 {
 	return review(req, resp, false);
+}
+
+/* ---- an operator's choice of the payer's card ---- */
+
+struct card_body {
+	struct anfu_str card_id;
+};
+
+static bool card_id_ok(const char *s, size_t len)
+{
+	return anfu_id_valid("bcd", s, len) != 0;
+}
+
+static const struct anfu_jfield card_fields[] = {
+	{ "card_id", ANFU_JT_STRING, offsetof(struct card_body, card_id), true, 1, ANFU_ID_MAX - 1,
+	  card_id_ok },
+};
+
+int anfu_pay_api_refund_choose_card(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	struct anfu_pay_refund *x = NULL;
+	struct anfu_actor actor;
+	struct card_body b;
+	const char *code = NULL;
+	char *id = NULL;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	if (!p)
+		return ANFU_EINTERNAL;
+	r = anfu_api_path_id(req, "rfd", &id);
+	if (r == 0)
+		r = anfu_req_json(req, card_fields, NFIELDS(card_fields), &b);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*x), (void **)&x);
+	if (r < 0)
+		return r;
+	anfu_pay_api_actor(req, &actor);
+	r = anfu_pay_refund_choose_card(p, &actor, id, b.card_id.ptr, x, &code);
+	if (r < 0)
+		return r;
+	if (code)
+		return refusal(req, code,
+			       strcmp(code, ANFU_R_PAY_REFUND_CARD_INVALID) == 0 ? "card_id"
+										 : NULL);
+	resp->body = operator_json(x);
+	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
 #ifdef ANFU_TEST_HOOKS
@@ -456,4 +531,9 @@ int anfu_pay_api_test_refund_retry(struct anfu_req *req, struct anfu_resp *resp)
 json_t *anfu_pay_api_refund_json(const struct anfu_pay_refund *x)
 {
 	return refund_json(x);
+}
+
+json_t *anfu_pay_api_refund_operator_json(const struct anfu_pay_refund *x)
+{
+	return operator_json(x);
 }

@@ -163,7 +163,7 @@ static int identity_matches(struct anfu_bank *b, const char *user_id, const char
 /* Who holds a bound card with this index: *ret_user "" when nobody. */
 static int bound_owner(struct anfu_bank *b, const char *index, char ret_user[ANFU_ID_MAX])
 {
-	struct anfu_bank_card c;
+	struct anfu_bank_card c = { 0 };
 	struct card_row l = { &c, 1, 0, "", "" };
 	const struct anfu_param p[] = { ANFU_PS(index) };
 	struct anfu_db *db = NULL;
@@ -353,7 +353,7 @@ int anfu_bank_card_confirm(struct anfu_bank *b, const struct anfu_actor *actor,
 {
 	struct anfu_bank_card_answer ans = { 0 };
 	char serial[ANFU_BANK_SERIAL_MAX];
-	struct anfu_bank_card c;
+	struct anfu_bank_card c = { 0 };
 	struct card_move m = { &c, "pending", "bound", "bank.card.bound", NULL };
 	struct anfu_db *db = NULL;
 	int r;
@@ -394,7 +394,7 @@ int anfu_bank_card_confirm(struct anfu_bank *b, const struct anfu_actor *actor,
 int anfu_bank_card_unbind(struct anfu_bank *b, const struct anfu_actor *actor,
 			  const char *card_id, const char **ret_refusal)
 {
-	struct anfu_bank_card c;
+	struct anfu_bank_card c = { 0 };
 	struct card_move m = { &c, "bound", "unbound", "bank.card.unbound", NULL };
 	struct anfu_db *db = NULL;
 	int r;
@@ -437,7 +437,7 @@ int bank_card_for_payment(struct anfu_bank *b, const char *user_id, const char *
 	char *enc = NULL, *number = NULL, state[16] = "";
 	size_t len = 0;
 	int r = anfu_store_db(anfu_tx_exec_store(b->tx), &db);
-	struct anfu_bank_card c;
+	struct anfu_bank_card c = { 0 };
 
 	if (r == 0)
 		r = card_get(db, user_id, card_id, &c, NULL);

@@ -148,6 +148,11 @@ int anfu_bank_wd_rules_get(struct anfu_bank *b, struct anfu_bank_wd_rules *ret)
 int anfu_bank_wd_rules_set(struct anfu_tx *tx, const struct anfu_bank_wd_rules *w,
 			   const char *approval_id)
 {
+	int r;
+
+	/* Checked before the parameters below read *w. */
+	if (!tx || !w || !approval_id || anfu_bank_wd_rules_invalid(w))
+		return ANFU_EINVAL;
 	const struct anfu_param p[] = {
 		ANFU_PI(w->min),	 ANFU_PI(w->max),
 		ANFU_PI(w->daily_count), ANFU_PI(w->daily_max),
@@ -155,10 +160,6 @@ int anfu_bank_wd_rules_set(struct anfu_tx *tx, const struct anfu_bank_wd_rules *
 		ANFU_PI(w->auto_max),	 ANFU_PI(w->large_over),
 		ANFU_PS(approval_id),	 ANFU_PI(anfu_clock_now_ms()),
 	};
-	int r;
-
-	if (!tx || !w || !approval_id || anfu_bank_wd_rules_invalid(w))
-		return ANFU_EINVAL;
 	r = anfu_db_exec(anfu_tx_db(tx),
 			 "INSERT INTO bank_withdraw_rules (id, min_amount, max_amount, "
 			 "daily_count, daily_amount, fee_fixed, fee_bp, auto_max, large_over, "

@@ -147,7 +147,7 @@ int dispute_read(struct anfu_db *db, const char *id, struct anfu_dispute *ret)
 
 int anfu_dispute_get(struct anfu_disputes *d, const char *id, struct anfu_dispute *ret)
 {
-	struct anfu_dispute tmp;
+	struct anfu_dispute tmp = { 0 };
 	struct anfu_db *db = NULL;
 	int r;
 

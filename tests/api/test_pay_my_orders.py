@@ -20,6 +20,7 @@ from test_wallet_transfers import PIN, customer
 
 PATH = "/api/v1/me/orders"
 PAGE_MAX = 100  # ANFU_LIMIT_PAY_PAGE
+MAX_PAGES = 20  # more than any walk here needs
 
 
 @pytest.fixture(scope="module")
@@ -108,18 +109,22 @@ def ids(j):
 
 
 def walk(c, limit, **q):
-    """Every order, page by page; the pages' sizes."""
+    """Every order, page by page; the pages' sizes. A cursor that does not
+    move on (a row again) fails at once rather than loop."""
     rows, sizes, cursor = [], [], None
-    while True:
+    for _ in range(MAX_PAGES):
         args = dict(q, limit=limit)
         if cursor:
             args["cursor"] = cursor
         j = listing(c, **args)
+        seen = {o["id"] for o in rows}
+        assert not [o["id"] for o in j["orders"] if o["id"] in seen], (rows, j)
         rows += j["orders"]
         sizes.append(len(j["orders"]))
         cursor = j.get("next_cursor")
         if not cursor:
             return rows, sizes
+    raise AssertionError("more than %d pages: %r" % (MAX_PAGES, sizes))
 
 
 def test_requester_and_payer_each_see_the_order_once_with_their_flags(d):

@@ -630,6 +630,41 @@ int anfu_pay_share_resolve(struct anfu_db *db, const char *token, int64_t now,
 /* The share of order_id. ANFU_ENOTFOUND when it was never shared. */
 int anfu_pay_share_get(struct anfu_db *db, const char *order_id, struct anfu_pay_share *ret);
 
+/* ---- a customer's orders (pay/customer_orders.c; FUNC-PAY-17) ---- */
+
+/* What to list; strings borrowed. The route sets customer_id from the
+ * session, never from the query. */
+struct anfu_pay_customer_order_query {
+	const char *customer_id; /* required: the orders they paid or shared */
+	const char *status;	 /* NULL / "": any; else an order state name */
+	int64_t from_ms, to_ms;	 /* [from, to) of the order's created_ms; 0: unbounded */
+	int64_t after_ms;	 /* the cursor: orders strictly older than */
+	const char *after_id;	 /* (after_ms, after_id); NULL / "": the newest */
+	size_t limit;		 /* >= 1 */
+};
+
+/* One order of the list, as the customer's single read shows it. */
+struct anfu_pay_customer_order {
+	struct anfu_pay_order order;
+	struct anfu_pay_merchant merchant; /* the order's */
+	bool requested_by_me;		   /* the customer is its share's requester */
+};
+
+/* The orders q->customer_id is party to: those whose payer they are
+ * (pay_order.payer_id) and those they requested through a share
+ * (pay_share.requester_id), each once, newest first by (created_ms, id),
+ * at most q->limit into out (cap >= limit), count in *ret_n; the ids and
+ * each order, its merchant and its share read in one snapshot. Returns 0;
+ * ANFU_EINVAL for bad arguments or an unknown status; the store's errors
+ * (ANFU_ECORRUPT: an order without its merchant). */
+int anfu_pay_customer_orders(struct anfu_pay *p, const struct anfu_pay_customer_order_query *q,
+			     struct anfu_pay_customer_order *out, size_t cap, size_t *ret_n);
+/* Its SQL (parameters $1 customer, $2 from, $3 the upper bound of the
+ * time (to, or past the cursor), $4 status or "", $5 and $6 the cursor,
+ * $7 limit), for the test of its query plan
+ * (tests/unit/test_pay_customer_orders.c). */
+extern const char anfu_pay_customer_orders_sql[];
+
 /* ---- receipts, history and download (pay/receipt_payment.c,
  * pay/history.c; FUNC-PAY-14/15/16, docs/payments.md) ---- */
 

@@ -4,7 +4,8 @@
  * pay 0007 (pay_refund gains destination, card, withdrawal_id and the
  * states sending and failed; on SQLite the table is REBUILT: new table,
  * copy, drop, rename, indexes), pay 0008 (pay_refund gains chosen_card_id
- * and chosen_card, '' for the rows it finds), bank 0005 (bank_withdrawal gains
+ * and chosen_card, '' for the rows it finds), pay 0009 (an index of
+ * pay_order, built over the orders there), bank 0005 (bank_withdrawal gains
  * hold_account and refund_id), dispute 0002 (dispute_event becomes
  * append-only by triggers), dispute 0003 (dispute gains reopens and
  * refunded, 0 for the rows it finds) and dispute 0004 (dispute gains
@@ -426,7 +427,7 @@ static void upgrade(struct fix *f)
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
 
 	assert_int_equal(anfu_migrate(f->db, f->all, f->n, hook, &f->h, from, to), 0);
-	assert_string_equal(f->h.order, "bank/5 dispute/2 dispute/3 dispute/4 pay/7 pay/8 ");
+	assert_string_equal(f->h.order, "bank/5 dispute/2 dispute/3 dispute/4 pay/7 pay/8 pay/9 ");
 	for (size_t i = 0; i < f->n; i++) {
 		assert_int_equal(to[i], anfu_migrate_latest(&f->all[i]));
 		assert_int_equal(version(f->db, f->all[i].module), to[i]);
@@ -442,7 +443,8 @@ static void refused(struct anfu_db *db, const char *sql)
 
 /* ---- cases ------------------------------------------------------------------- */
 
-/* The upgrade runs bank 0005, dispute 0002 to 0004 and pay 0007 and 0008 once: the versions
+/* The upgrade runs bank 0005, dispute 0002 to 0004 and pay 0007 to 0009
+ * (0009: an index of pay_order, which holds rows) once: the versions
  * read the new numbers, every watched table's old columns hold the same
  * rows, and a second migration applies nothing and changes nothing
  * (schema and rows). req: DATA-INT-01 */
@@ -454,7 +456,7 @@ static void test_upgrade_keeps_every_row_and_a_second_run_changes_nothing(void *
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
 
 	upgrade(f);
-	assert_int_equal(version(f->db, "pay"), 8);
+	assert_int_equal(version(f->db, "pay"), 9);
 	assert_int_equal(version(f->db, "bank"), 5);
 	assert_int_equal(version(f->db, "dispute"), 4);
 	{ /* dispute 0003: the disputes it found were never reopened */

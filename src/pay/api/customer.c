@@ -5,7 +5,14 @@
  * GET /api/v1/me/orders/{id} -> 200 what the customer is shown before
  *   paying: the merchant's display name, subject, bill lines
  *   (FUNC-PAY-19), amount, state, expiry. Any customer session (the id is
- *   the unguessable cashier link); once paid, only the payer.
+ *   the unguessable cashier link); once paid, only the payer and (pay-on-
+ *   behalf) the requester; paid_by_me and requested_by_me say which.
+ * GET /api/v1/me/orders?status&from&to&cursor&limit -> 200 {orders,
+ *   next_cursor}: the orders the customer paid or asked another customer
+ *   to pay through a share (FUNC-PAY-17), each as the single read shows
+ *   it, newest first by creation; the query's rules are the history's
+ *   (pay/api/history.c), its MAC'd cursors its own (scope
+ *   "orders.c:<customer>").
  * POST /api/v1/me/orders/{id}/pay {payment_password, request_id} -> 201
  *   the payment (200 with "existed": true for the same request id)
  * POST /api/v1/me/orders/{id}/cancel -> 200 {id, state}: the customer
@@ -17,6 +24,8 @@
  * service for every rule.
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -37,6 +46,29 @@
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The order as customer_id is shown it (the single read's and the list's
+ * rows): nothing of another customer beyond whether it is theirs. */
+static json_t *me_order_json(const struct anfu_pay_order *o, const struct anfu_pay_merchant *m,
+			     const char *customer_id, bool requested)
+{
+	json_t *lines = json_array();
+
+	for (size_t i = 0; lines && i < o->nlines; i++)
+		(void)json_array_append_new(
+			lines, json_pack("{s:s, s:I, s:I, s:I}", "name", o->lines[i].name,
+					 "quantity", (json_int_t)o->lines[i].quantity,
+					 "unit_amount", (json_int_t)o->lines[i].unit_amount,
+					 "amount", (json_int_t)o->lines[i].amount));
+	return json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:b, s:b}",
+			 "id", o->id, "merchant", "name_zh", m->name_zh, "name_en", m->name_en,
+			 "kind", o->kind, "subject", o->subject, "amount", (json_int_t)o->amount,
+			 "currency", "CNY", "lines", lines, "state", anfu_pay_state_name(o->state),
+			 "created_ms", (json_int_t)o->created_ms, "expires_ms",
+			 (json_int_t)o->expires_ms, "paid_by_me",
+			 o->payer_id[0] && strcmp(o->payer_id, customer_id) == 0, "requested_by_me",
+			 requested);
+}
+
 int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 {
 	const struct anfu_principal *pr = NULL;
@@ -45,7 +77,6 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_pay_share share;
 	struct anfu_db *db = NULL;
 	bool requested = false;
-	json_t *lines;
 	char *id = NULL;
 	int r;
 
@@ -71,22 +102,90 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_PAY_ORDER_NOT_FOUND, NULL);
 	if (r < 0)
 		return r;
-	lines = json_array();
-	for (size_t i = 0; lines && i < o->nlines; i++)
-		(void)json_array_append_new(
-			lines, json_pack("{s:s, s:I, s:I, s:I}", "name", o->lines[i].name,
-					 "quantity", (json_int_t)o->lines[i].quantity,
-					 "unit_amount", (json_int_t)o->lines[i].unit_amount,
-					 "amount", (json_int_t)o->lines[i].amount));
-	resp->body = json_pack(
-		"{s:s, s:{s:s, s:s}, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:I, s:b, s:b}", "id",
-		o->id, "merchant", "name_zh", m.name_zh, "name_en", m.name_en, "kind", o->kind,
-		"subject", o->subject, "amount", (json_int_t)o->amount, "currency", "CNY", "lines",
-		lines, "state", anfu_pay_state_name(o->state), "created_ms",
-		(json_int_t)o->created_ms, "expires_ms", (json_int_t)o->expires_ms, "paid_by_me",
-		o->payer_id[0] && strcmp(o->payer_id, pr->user_id) == 0, "requested_by_me",
-		requested);
+	resp->body = me_order_json(o, &m, pr->user_id, requested);
 	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+/* The list's query into q; a refusal already answered otherwise. The
+ * rules are the history's (pay/api/history.c): limit 1..ANFU_LIMIT_PAY_PAGE
+ * (20), from and to ms, status an order state, the MAC'd cursor of scope. */
+static int my_orders_query(struct anfu_req *req, const char *scope,
+			   struct anfu_pay_customer_order_query *q, char after_id[ANFU_ID_MAX],
+			   bool *ret_refused)
+{
+	const char *status = anfu_req_query(req, "status");
+	const char *lim = anfu_req_query(req, "limit");
+	const char *cursor = anfu_req_query(req, "cursor");
+	const char *bad = NULL, *code = ANFU_JERR_INVALID_FIELD;
+	long long limit = 20;
+
+	*ret_refused = true;
+	if (lim && (anfu_parse_i64(anfu_str_c(lim), &limit) < 0 || limit < 1 ||
+		    limit > ANFU_LIMIT_PAY_PAGE))
+		bad = "limit", code = ANFU_JERR_OUT_OF_RANGE;
+	if (!bad && !anfu_pay_api_ms_param(req, "from", &q->from_ms))
+		bad = "from";
+	if (!bad && !anfu_pay_api_ms_param(req, "to", &q->to_ms))
+		bad = "to";
+	if (!bad && status && anfu_pay_state_parse(status, &(enum anfu_pay_state){ 0 }) < 0)
+		bad = "status";
+	if (!bad && cursor &&
+	    anfu_pay_api_cursor_parse(req, scope, cursor, &q->after_ms, after_id) < 0)
+		bad = "cursor";
+	if (bad)
+		return anfu_req_fail(req, ANFU_EINVAL, code, bad);
+	q->status = status;
+	q->after_id = cursor ? after_id : NULL;
+	q->limit = (size_t)limit;
+	*ret_refused = false;
+	return 0;
+}
+
+int anfu_pay_api_me_orders(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_pay *p = NULL;
+	const struct anfu_principal *pr = NULL;
+	struct anfu_pay_customer_order_query q;
+	struct anfu_pay_customer_order *rows = NULL;
+	char scope[ANFU_ID_MAX + 16], after_id[ANFU_ID_MAX], next[ANFU_PAY_API_CURSOR_MAX];
+	bool refused = false, more;
+	size_t n = 0;
+	json_t *items;
+	int r = anfu_pay_api_who(req, false, &p, &pr);
+
+	if (r < 0)
+		return r;
+	memset(&q, 0, sizeof(q));
+	q.customer_id = pr->user_id;
+	/* Its own cursors: not the history's, not another customer's. */
+	(void)snprintf(scope, sizeof(scope), "orders.c:%s", pr->user_id);
+	r = my_orders_query(req, scope, &q, after_id, &refused);
+	if (refused || r < 0)
+		return r;
+	/* One row more than asked tells whether there is more. */
+	rows = anfu_xcalloc(q.limit + 1, sizeof(*rows));
+	q.limit++;
+	r = anfu_pay_customer_orders(p, &q, rows, q.limit, &n);
+	q.limit--;
+	more = r == 0 && n > q.limit;
+	next[0] = '\0';
+	if (more) {
+		n = q.limit;
+		r = anfu_pay_api_cursor_make(req, scope, rows[n - 1].order.created_ms,
+					     rows[n - 1].order.id, next);
+	}
+	items = r == 0 ? json_array() : NULL;
+	for (size_t i = 0; items && i < n; i++)
+		(void)json_array_append_new(items,
+					    me_order_json(&rows[i].order, &rows[i].merchant,
+							  pr->user_id, rows[i].requested_by_me));
+	if (r == 0) {
+		resp->body = json_pack("{s:o, s:s?}", "orders", items, "next_cursor",
+				       next[0] ? next : NULL);
+		r = resp->body ? 0 : ANFU_EINTERNAL;
+	}
+	free(rows);
+	return r;
 }
 
 struct pay_body {

@@ -147,6 +147,7 @@ static const struct anfu_route routes[] = {
 	{ "GET", "/api/v1/merchant/orders/{id}", SES, "pay.order.read", anfu_pay_api_order_get, 0 },
 	{ "POST", "/api/v1/merchant/orders/{id}/cancel", SES, "pay.order.cancel",
 	  anfu_pay_api_order_cancel, 0 },
+	{ "GET", "/api/v1/me/orders", SES, ANFU_PERM_SESSION, anfu_pay_api_me_orders, 0 },
 	{ "GET", "/api/v1/me/orders/{id}", SES, ANFU_PERM_SESSION, anfu_pay_api_me_order, 0 },
 	{ "POST", "/api/v1/me/orders/{id}/pay", SES, ANFU_PERM_SESSION, anfu_pay_api_me_pay, 0 },
 	{ "POST", "/api/v1/me/orders/{id}/cancel", SES, ANFU_PERM_SESSION, anfu_pay_api_me_cancel,

@@ -79,6 +79,8 @@ int anfu_pay_api_order_cancel(struct anfu_req *req, struct anfu_resp *resp);
 
 /* customer.c: customers' routes, /api/v1/me/orders */
 int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp);
+/* The orders the customer paid or shared, a page with a cursor. */
+int anfu_pay_api_me_orders(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_me_pay(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_me_cancel(struct anfu_req *req, struct anfu_resp *resp);
 /* Pays order id (share_token: through a pay-on-behalf link, else NULL). */

@@ -447,7 +447,7 @@ static void *worker_main(void *ud)
 struct run {
 	int64_t applied, refused, requests, batches, batch_transfers;
 	double seconds;
-	double cpu_s;  /* this process's user + system CPU time during the run */
+	double cpu_s; /* this process's user + system CPU time during the run */
 	int64_t *lat; /* all samples, or NULL */
 	int64_t nlat;
 };

@@ -494,8 +494,9 @@ static int run_mode(struct bench *b, bool hot, int batch, double seconds, struct
 		commits++;
 		t = now_s();
 	}
-	*res = (struct result){ hot ? "hot" : "uniform", batch, applied, commits, t - t0,
-				cpu_s() - c0 };
+	*res = (struct result){
+		hot ? "hot" : "uniform", batch, applied, commits, t - t0, cpu_s() - c0
+	};
 	return 0;
 }
 

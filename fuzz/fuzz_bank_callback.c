@@ -28,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ANFU_ASSERT(memchr(cb.serial, '\0', sizeof(cb.serial)) != NULL);
 	ANFU_ASSERT(memchr(cb.bank_ref, '\0', sizeof(cb.bank_ref)) != NULL);
 	if (anfu_bank_wire_signed_bytes("POST", "/bank/v1/callbacks/sim", 1,
-					"0123456789abcdef0123456789abcdef", (const char *)data, size,
-					&bytes, &len) == 0)
+					"0123456789abcdef0123456789abcdef", (const char *)data,
+					size, &bytes, &len) == 0)
 		free(bytes);
 	return 0;
 }

@@ -40,7 +40,12 @@
 #define RESULT_WEIGHT 4
 
 const struct anfu_actor bank_system_actor = {
-	.id = "system", .type = "system", .role = "", .ip = "", .device = "", .request_id = "",
+	.id = "system",
+	.type = "system",
+	.role = "",
+	.ip = "",
+	.device = "",
+	.request_id = "",
 };
 
 void anfu_bank_identity_clear(struct anfu_bank_identity *id)
@@ -103,8 +108,7 @@ static int open_account(struct anfu_bank *b, const char *kind, char *out)
 /* The platform's fee income, where withdrawal fees go. */
 static int open_fee_account(struct anfu_bank *b)
 {
-	const struct anfu_ledger_account_spec s = { "platform_fee", "CNY", "platform",
-						    "platform" };
+	const struct anfu_ledger_account_spec s = { "platform_fee", "CNY", "platform", "platform" };
 	struct anfu_ledger_account acc;
 	int r = anfu_ledger_open(b->ledger, &bank_system_actor, &s,
 				 anfu_clock_mono_us() / 1000 + OPEN_DEADLINE_MS, &acc);
@@ -121,7 +125,8 @@ int anfu_bank_new(const struct anfu_bank_deps *d, struct anfu_bank **ret)
 	int r;
 
 	if (!d || !d->cfg || !d->tx || !d->ledger || !d->vault || !d->identity || !ret ||
-	    !bank_id_ok(d->cfg->bank_id) || anfu_bank_cutoff_parse(d->cfg->withdraw_cutoff, &cutoff) < 0)
+	    !bank_id_ok(d->cfg->bank_id) ||
+	    anfu_bank_cutoff_parse(d->cfg->withdraw_cutoff, &cutoff) < 0)
 		return ANFU_EINVAL;
 	b = anfu_xcalloc(1, sizeof(*b));
 	b->cfg = d->cfg;
@@ -162,8 +167,8 @@ const char *anfu_bank_id(const struct anfu_bank *b)
 
 /* ---- payment rows ------------------------------------------------------- */
 
-#define PAY_COLS                                                                          \
-	"p.id, p.serial, p.kind, p.user_id, p.card_id, c.masked, p.amount, p.currency, "  \
+#define PAY_COLS                                                                         \
+	"p.id, p.serial, p.kind, p.user_id, p.card_id, c.masked, p.amount, p.currency, " \
 	"p.state, p.client_request_id, p.reason, p.transfer_id, p.created_ms, p.updated_ms"
 #define PAY_FROM " FROM bank_payment p JOIN bank_card c ON c.id = p.card_id "
 
@@ -258,8 +263,8 @@ int bank_payment_by_request(struct anfu_db *db, const char *user_id, const char 
 {
 	const struct anfu_param p[] = { ANFU_PS(user_id), ANFU_PS(req_id) };
 
-	return pay_one(db, "p.user_id = $1 AND p.kind = 'debit' AND p.client_request_id = $2", p,
-		       2, ret);
+	return pay_one(db, "p.user_id = $1 AND p.kind = 'debit' AND p.client_request_id = $2", p, 2,
+		       ret);
 }
 
 int anfu_bank_payment_get(struct anfu_bank *b, const char *user_id, const char *id,
@@ -277,8 +282,8 @@ int anfu_bank_payment_get(struct anfu_bank *b, const char *user_id, const char *
 	return pay_one(db, "p.id = $1 AND p.user_id = $2", p, 2, ret);
 }
 
-int anfu_bank_payments_list(struct anfu_bank *b, const char *user_id,
-			    struct anfu_bank_payment *out, size_t cap, size_t *ret_n)
+int anfu_bank_payments_list(struct anfu_bank *b, const char *user_id, struct anfu_bank_payment *out,
+			    size_t cap, size_t *ret_n)
 {
 	struct pay_list l = { out, cap < ANFU_BANK_PAYMENTS_MAX ? cap : ANFU_BANK_PAYMENTS_MAX, 0 };
 	const struct anfu_param p[] = { ANFU_PS(user_id), ANFU_PI(l.cap) };
@@ -290,7 +295,8 @@ int anfu_bank_payments_list(struct anfu_bank *b, const char *user_id,
 	r = anfu_store_db(anfu_tx_exec_store(b->tx), &db);
 	if (r == 0)
 		r = anfu_db_exec(db,
-				 "SELECT " PAY_COLS PAY_FROM "WHERE p.user_id = $1 AND p.kind = 'debit' "
+				 "SELECT " PAY_COLS PAY_FROM
+				 "WHERE p.user_id = $1 AND p.kind = 'debit' "
 				 "ORDER BY p.created_ms DESC, p.id DESC LIMIT $2",
 				 p, 2, pay_row, &l, NULL);
 	if (r < 0)
@@ -314,10 +320,13 @@ int bank_payment_move(struct anfu_tx *tx, struct anfu_bank_payment *p, enum anfu
 	if (!to)
 		return 0;
 	{
-		const struct anfu_param q[] = { ANFU_PS(to), ANFU_PS(reason ? reason : p->reason),
+		const struct anfu_param q[] = { ANFU_PS(to),
+						ANFU_PS(reason ? reason : p->reason),
 						ANFU_PS(bank_ref ? bank_ref : ""),
-						ANFU_PS(p->transfer_id), ANFU_PI(now),
-						ANFU_PS(p->id), ANFU_PS(p->state) };
+						ANFU_PS(p->transfer_id),
+						ANFU_PI(now),
+						ANFU_PS(p->id),
+						ANFU_PS(p->state) };
 
 		r = anfu_db_exec(anfu_tx_db(tx),
 				 "UPDATE bank_payment SET state = $1, reason = $2, "
@@ -356,9 +365,8 @@ int bank_notify_topup(struct anfu_bank *b, struct anfu_tx *tx, const struct anfu
 		      const char *phone)
 {
 	char text[320], amount[32];
-	const char *last4 = p->card_masked + (strlen(p->card_masked) >= 4
-						      ? strlen(p->card_masked) - 4
-						      : 0);
+	const char *last4 =
+		p->card_masked + (strlen(p->card_masked) >= 4 ? strlen(p->card_masked) - 4 : 0);
 	bool ok = strcmp(p->state, "succeeded") == 0;
 
 	if (!b->notify || !phone || !phone[0])

@@ -35,14 +35,14 @@ struct anfu_tx;
 /* ---- the connector interface ------------------------------------------ */
 
 /* Sizes of the fields that cross the interface. */
-#define ANFU_BANK_SERIAL_MAX 40	  /* "bsn_" + 26: anfu_id_new's */
-#define ANFU_BANK_CARD_MAX 20	  /* 19 digits + NUL */
-#define ANFU_BANK_MASKED_MAX 32	  /* masked card or phone */
-#define ANFU_BANK_REF_MAX 64	  /* the bank's own reference */
-#define ANFU_BANK_CODE_MAX 8	  /* a verification code */
-#define ANFU_BANK_ID_MAX 17	  /* a bank code: [a-z0-9_], 1..16 */
-#define ANFU_BANK_REASON_MAX 32	  /* a bank's reason word */
-#define ANFU_BANK_REQ_ID_MAX 65	  /* a client request id: 1..64 */
+#define ANFU_BANK_SERIAL_MAX 40 /* "bsn_" + 26: anfu_id_new's */
+#define ANFU_BANK_CARD_MAX 20	/* 19 digits + NUL */
+#define ANFU_BANK_MASKED_MAX 32 /* masked card or phone */
+#define ANFU_BANK_REF_MAX 64	/* the bank's own reference */
+#define ANFU_BANK_CODE_MAX 8	/* a verification code */
+#define ANFU_BANK_ID_MAX 17	/* a bank code: [a-z0-9_], 1..16 */
+#define ANFU_BANK_REASON_MAX 32 /* a bank's reason word */
+#define ANFU_BANK_REQ_ID_MAX 65 /* a client request id: 1..64 */
 
 /* What a bank answered to a request. ANFU_BANK_NO_ANSWER: the request may
  * or may not have reached the bank (timeout, lost connection): resolve by
@@ -71,7 +71,7 @@ struct anfu_bank_card_check {
  * phone it holds for the card (masked here). */
 struct anfu_bank_card_answer {
 	enum anfu_bank_answer answer;
-	char reason[ANFU_BANK_REASON_MAX];	/* DECLINED: why ("holder_mismatch" ...) */
+	char reason[ANFU_BANK_REASON_MAX];	 /* DECLINED: why ("holder_mismatch" ...) */
 	char phone_masked[ANFU_BANK_MASKED_MAX]; /* ACCEPTED */
 };
 
@@ -79,7 +79,7 @@ struct anfu_bank_card_answer {
 struct anfu_bank_payment_req {
 	const char *serial;
 	const char *card_number;
-	int64_t amount; /* fen, > 0 */
+	int64_t amount;	      /* fen, > 0 */
 	const char *currency; /* "CNY" */
 };
 
@@ -168,12 +168,12 @@ int anfu_bank_status_from(const char *s, enum anfu_bank_status *ret);
 
 /* The events of a payment's life. */
 enum anfu_bank_event {
-	ANFU_BANK_EV_SENT = 1,	    /* request sent, the bank accepted it */
-	ANFU_BANK_EV_DECLINED,	    /* the bank refused it at once */
-	ANFU_BANK_EV_NO_ANSWER,	    /* sent, no answer */
-	ANFU_BANK_EV_CONFIRMED,	    /* callback or query: succeeded */
-	ANFU_BANK_EV_FAILED,	    /* callback or query: failed */
-	ANFU_BANK_EV_NOT_AT_BANK,   /* query: the bank never had it */
+	ANFU_BANK_EV_SENT = 1,	  /* request sent, the bank accepted it */
+	ANFU_BANK_EV_DECLINED,	  /* the bank refused it at once */
+	ANFU_BANK_EV_NO_ANSWER,	  /* sent, no answer */
+	ANFU_BANK_EV_CONFIRMED,	  /* callback or query: succeeded */
+	ANFU_BANK_EV_FAILED,	  /* callback or query: failed */
+	ANFU_BANK_EV_NOT_AT_BANK, /* query: the bank never had it */
 };
 
 /* The state a payment in state from goes to on ev ("created", "in_transit",
@@ -218,12 +218,12 @@ struct anfu_bank_config {
 	/* Withdrawal rules (FUNC-OPS-02): the defaults of struct
 	 * anfu_bank_wd_rules, overridden by the row operators change through
 	 * four eyes (bank_withdraw_rules). */
-	int64_t withdraw_min, withdraw_max;		/* fen, one withdrawal */
+	int64_t withdraw_min, withdraw_max;		  /* fen, one withdrawal */
 	int64_t withdraw_daily_count, withdraw_daily_max; /* a customer's day */
-	int64_t withdraw_fee_fixed, withdraw_fee_bp;	/* fen + basis points */
-	int64_t withdraw_auto_max;			/* fen: at or below, no review */
-	int64_t withdraw_large_over;			/* fen: above, two operators */
-	int64_t withdraw_stepup_over;			/* fen: above, a recent step-up too */
+	int64_t withdraw_fee_fixed, withdraw_fee_bp;	  /* fen + basis points */
+	int64_t withdraw_auto_max;			  /* fen: at or below, no review */
+	int64_t withdraw_large_over;			  /* fen: above, two operators */
+	int64_t withdraw_stepup_over;			  /* fen: above, a recent step-up too */
 	char *withdraw_cutoff; /* "HH:MM" Asia/Shanghai, or "none" (validated at start) */
 };
 
@@ -254,9 +254,9 @@ struct anfu_bank_deps {
 	struct anfu_tx_exec *tx;
 	struct anfu_ledger *ledger;
 	struct anfu_vault *vault;
-	struct anfu_notify *notify;		   /* may be NULL: no notices */
-	const struct anfu_bank_ops *ops;	   /* NULL: no bank connected */
-	const struct anfu_sigkey *bank_pub;	   /* verifies callbacks; NULL: none taken */
+	struct anfu_notify *notify;	    /* may be NULL: no notices */
+	const struct anfu_bank_ops *ops;    /* NULL: no bank connected */
+	const struct anfu_sigkey *bank_pub; /* verifies callbacks; NULL: none taken */
 	anfu_bank_identity_fn identity;
 	void *identity_ud;
 	anfu_bank_notice_fn notice; /* may be NULL: no withdrawal notices */
@@ -309,12 +309,11 @@ int anfu_bank_card_start(struct anfu_bank *b, const struct anfu_actor *actor,
 /* Confirms the code of pending card card_id of actor->id: bound. Refusals:
  * not_found, conflict (not pending), code_invalid, card_bound_elsewhere,
  * bank_unavailable. */
-int anfu_bank_card_confirm(struct anfu_bank *b, const struct anfu_actor *actor,
-			   const char *card_id, const char *code, struct anfu_bank_card *ret,
-			   const char **ret_refusal);
+int anfu_bank_card_confirm(struct anfu_bank *b, const struct anfu_actor *actor, const char *card_id,
+			   const char *code, struct anfu_bank_card *ret, const char **ret_refusal);
 /* Unbinds bound card card_id of actor->id. Refusals: not_found, conflict. */
-int anfu_bank_card_unbind(struct anfu_bank *b, const struct anfu_actor *actor,
-			  const char *card_id, const char **ret_refusal);
+int anfu_bank_card_unbind(struct anfu_bank *b, const struct anfu_actor *actor, const char *card_id,
+			  const char **ret_refusal);
 /* The pending and bound cards of user_id (at most cap, and
  * ANFU_BANK_CARDS_MAX), newest first; *ret_n how many. */
 int anfu_bank_cards_list(struct anfu_bank *b, const char *user_id, struct anfu_bank_card *out,
@@ -367,8 +366,8 @@ int anfu_bank_topup(struct anfu_bank *b, const struct anfu_actor *actor, const c
 int anfu_bank_payment_get(struct anfu_bank *b, const char *user_id, const char *id,
 			  struct anfu_bank_payment *ret);
 /* The newest top-ups of user_id (at most cap, ANFU_BANK_PAYMENTS_MAX). */
-int anfu_bank_payments_list(struct anfu_bank *b, const char *user_id,
-			    struct anfu_bank_payment *out, size_t cap, size_t *ret_n);
+int anfu_bank_payments_list(struct anfu_bank *b, const char *user_id, struct anfu_bank_payment *out,
+			    size_t cap, size_t *ret_n);
 
 /* A signed callback as the HTTP layer got it (all borrowed). */
 struct anfu_bank_callback_msg {
@@ -423,21 +422,21 @@ int anfu_bank_withdraw_send_due(struct anfu_bank *b, struct anfu_bank_send_repor
 
 /* The withdrawal rules in force (FUNC-OPS-02): amounts in fen. */
 struct anfu_bank_wd_rules {
-	int64_t min, max;	       /* one withdrawal: min <= amount <= max */
+	int64_t min, max;		/* one withdrawal: min <= amount <= max */
 	int64_t daily_count, daily_max; /* a customer's withdrawals of a day */
-	int64_t fee_fixed, fee_bp;     /* fee = fee_fixed + floor(amount * fee_bp / 10000) */
-	int64_t auto_max;	       /* amount <= auto_max: approved without review */
-	int64_t large_over;	       /* amount > large_over: two operators approve */
-	char approval_id[ANFU_ID_MAX]; /* the four-eyes request that set them; "" = options */
+	int64_t fee_fixed, fee_bp;	/* fee = fee_fixed + floor(amount * fee_bp / 10000) */
+	int64_t auto_max;		/* amount <= auto_max: approved without review */
+	int64_t large_over;		/* amount > large_over: two operators approve */
+	char approval_id[ANFU_ID_MAX];	/* the four-eyes request that set them; "" = options */
 	int64_t updated_ms;
 };
 
 /* Bounds of a rule (the [bank] options' and the four-eyes payload's). */
-#define ANFU_BANK_WD_AMOUNT_MAX 100000000  /* fen: 1 000 000 yuan */
-#define ANFU_BANK_WD_DAILY_MAX 1000000000  /* fen: 10 000 000 yuan */
-#define ANFU_BANK_WD_COUNT_MAX 100	   /* withdrawals a day */
-#define ANFU_BANK_WD_FEE_FIXED_MAX 100000  /* fen: 1 000 yuan */
-#define ANFU_BANK_WD_FEE_BP_MAX 1000	   /* 10 % */
+#define ANFU_BANK_WD_AMOUNT_MAX 100000000 /* fen: 1 000 000 yuan */
+#define ANFU_BANK_WD_DAILY_MAX 1000000000 /* fen: 10 000 000 yuan */
+#define ANFU_BANK_WD_COUNT_MAX 100	  /* withdrawals a day */
+#define ANFU_BANK_WD_FEE_FIXED_MAX 100000 /* fen: 1 000 yuan */
+#define ANFU_BANK_WD_FEE_BP_MAX 1000	  /* 10 % */
 
 /* The fee of a withdrawal of amount fen: fee_fixed + amount * fee_bp /
  * 10000 rounded down to the fen (in the customer's favour). Returns 0 and
@@ -507,9 +506,9 @@ int anfu_bank_withdraw(struct anfu_bank *b, const struct anfu_actor *actor, cons
  * maker and leaves it in review) or reject with reason (the hold voided,
  * the customer told). Refusals: not_found, withdraw_not_in_review,
  * withdraw_checker_is_maker. *ret the withdrawal as it is after. */
-int anfu_bank_withdraw_decide(struct anfu_bank *b, const struct anfu_actor *actor,
-			      const char *id, bool approve, const char *reason,
-			      struct anfu_bank_withdrawal *ret, const char **ret_refusal);
+int anfu_bank_withdraw_decide(struct anfu_bank *b, const struct anfu_actor *actor, const char *id,
+			      bool approve, const char *reason, struct anfu_bank_withdrawal *ret,
+			      const char **ret_refusal);
 /* Withdrawal id; of user_id only unless user_id is NULL (operators).
  * ANFU_ENOTFOUND otherwise. */
 int anfu_bank_withdrawal_get(struct anfu_bank *b, const char *user_id, const char *id,
@@ -534,8 +533,8 @@ int64_t anfu_bank_day_cn(int64_t ms);
  * (anfu_bank_simconn_free). */
 typedef int (*anfu_bank_sign_fn)(void *ud, const void *msg, size_t len, uint8_t *sig,
 				 size_t *siglen);
-int anfu_bank_simconn_new(const struct anfu_bank_config *cfg, anfu_bank_sign_fn sign,
-			  void *sign_ud, struct anfu_bank_ops **ret);
+int anfu_bank_simconn_new(const struct anfu_bank_config *cfg, anfu_bank_sign_fn sign, void *sign_ud,
+			  struct anfu_bank_ops **ret);
 void anfu_bank_simconn_free(struct anfu_bank_ops *ops);
 
 /* ---- refund credits (bank/withdraw.c; docs/bank.md "Refund credits") ---- */

@@ -66,9 +66,13 @@ static int card_get(struct anfu_db *db, const char *user_id, const char *id,
 		    struct anfu_bank_card *ret, char serial[ANFU_BANK_SERIAL_MAX])
 {
 	const struct anfu_param p[] = { ANFU_PS(id), ANFU_PS(user_id) };
-	struct card_row l = { ret, 1, 0, "", "" };
-	int r = anfu_db_exec(db, "SELECT " CARD_COLS " FROM bank_card WHERE id = $1 AND user_id = $2",
-			     p, 2, card_row_fn, &l, NULL);
+	struct card_row l = { NULL, 1, 0, "", "" };
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	l.out = ret;
+	r = anfu_db_exec(db, "SELECT " CARD_COLS " FROM bank_card WHERE id = $1 AND user_id = $2",
+			 p, 2, card_row_fn, &l, NULL);
 
 	if (r < 0)
 		return r;
@@ -82,7 +86,8 @@ static int card_get(struct anfu_db *db, const char *user_id, const char *id,
 int anfu_bank_cards_list(struct anfu_bank *b, const char *user_id, struct anfu_bank_card *out,
 			 size_t cap, size_t *ret_n)
 {
-	struct card_row l = { out, cap < ANFU_BANK_CARDS_MAX ? cap : ANFU_BANK_CARDS_MAX, 0, "", "" };
+	struct card_row l = { out, cap < ANFU_BANK_CARDS_MAX ? cap : ANFU_BANK_CARDS_MAX, 0, "",
+			      "" };
 	const struct anfu_param p[] = { ANFU_PS(user_id), ANFU_PI(l.cap) };
 	struct anfu_db *db = NULL;
 	int r;
@@ -92,7 +97,8 @@ int anfu_bank_cards_list(struct anfu_bank *b, const char *user_id, struct anfu_b
 	r = anfu_store_db(anfu_tx_exec_store(b->tx), &db);
 	if (r == 0)
 		r = anfu_db_exec(db,
-				 "SELECT " CARD_COLS " FROM bank_card WHERE user_id = $1 AND state IN "
+				 "SELECT " CARD_COLS
+				 " FROM bank_card WHERE user_id = $1 AND state IN "
 				 "('pending', 'bound') ORDER BY created_ms DESC, id DESC LIMIT $2",
 				 p, 2, card_row_fn, &l, NULL);
 	if (r < 0)
@@ -163,7 +169,7 @@ static int identity_matches(struct anfu_bank *b, const char *user_id, const char
 /* Who holds a bound card with this index: *ret_user "" when nobody. */
 static int bound_owner(struct anfu_bank *b, const char *index, char ret_user[ANFU_ID_MAX])
 {
-	struct anfu_bank_card c = { 0 };
+	struct anfu_bank_card c;
 	struct card_row l = { &c, 1, 0, "", "" };
 	const struct anfu_param p[] = { ANFU_PS(index) };
 	struct anfu_db *db = NULL;
@@ -188,9 +194,9 @@ struct card_add {
 static int card_add_tx(struct anfu_tx *tx, void *ud)
 {
 	struct card_add *a = ud;
-	const struct anfu_param p[] = { ANFU_PS(a->c.id),      ANFU_PS(a->user_id),
-					ANFU_PS(a->c.bank_id), ANFU_PS(a->enc),
-					ANFU_PS(a->index),     ANFU_PS(a->c.masked),
+	const struct anfu_param p[] = { ANFU_PS(a->c.id),	    ANFU_PS(a->user_id),
+					ANFU_PS(a->c.bank_id),	    ANFU_PS(a->enc),
+					ANFU_PS(a->index),	    ANFU_PS(a->c.masked),
 					ANFU_PS(a->c.phone_masked), ANFU_PS(a->serial),
 					ANFU_PI(a->c.created_ms) };
 	int r = anfu_db_exec(anfu_tx_db(tx),
@@ -249,7 +255,9 @@ int anfu_bank_card_start(struct anfu_bank *b, const struct anfu_actor *actor,
 			 struct anfu_bank_card *ret, const char **ret_refusal)
 {
 	char index[2 * ANFU_HASH_LEN + 1], serial[ANFU_BANK_SERIAL_MAX];
-	struct card_add a = { .user_id = actor ? actor->id : NULL, .index = index, .serial = serial };
+	struct card_add a = { .user_id = actor ? actor->id : NULL,
+			      .index = index,
+			      .serial = serial };
 	char *enc = NULL;
 	int r;
 
@@ -309,13 +317,14 @@ static int card_move_tx(struct anfu_tx *tx, void *ud)
 	int64_t now = anfu_clock_now_ms(), changes = 0;
 	const struct anfu_param p[] = { ANFU_PS(m->to), ANFU_PI(now), ANFU_PS(m->c->id),
 					ANFU_PS(m->from) };
-	int r = anfu_db_exec(anfu_tx_db(tx),
-			     strcmp(m->to, "bound") == 0
-				     ? "UPDATE bank_card SET state = $1, bound_ms = $2 WHERE id = $3 "
-				       "AND state = $4"
-				     : "UPDATE bank_card SET state = $1, unbound_ms = $2 WHERE id = "
-				       "$3 AND state = $4",
-			     p, 4, NULL, NULL, &changes);
+	int r = anfu_db_exec(
+		anfu_tx_db(tx),
+		strcmp(m->to, "bound") == 0
+			? "UPDATE bank_card SET state = $1, bound_ms = $2 WHERE id = $3 "
+			  "AND state = $4"
+			: "UPDATE bank_card SET state = $1, unbound_ms = $2 WHERE id = "
+			  "$3 AND state = $4",
+		p, 4, NULL, NULL, &changes);
 
 	if (r == ANFU_EEXIST) {
 		m->refusal = ANFU_R_BANK_CARD_BOUND_ELSEWHERE;
@@ -347,13 +356,12 @@ static int card_move(struct anfu_bank *b, const struct anfu_actor *actor, struct
 	return r;
 }
 
-int anfu_bank_card_confirm(struct anfu_bank *b, const struct anfu_actor *actor,
-			   const char *card_id, const char *code, struct anfu_bank_card *ret,
-			   const char **ret_refusal)
+int anfu_bank_card_confirm(struct anfu_bank *b, const struct anfu_actor *actor, const char *card_id,
+			   const char *code, struct anfu_bank_card *ret, const char **ret_refusal)
 {
 	struct anfu_bank_card_answer ans = { 0 };
 	char serial[ANFU_BANK_SERIAL_MAX];
-	struct anfu_bank_card c = { 0 };
+	struct anfu_bank_card c;
 	struct card_move m = { &c, "pending", "bound", "bank.card.bound", NULL };
 	struct anfu_db *db = NULL;
 	int r;
@@ -391,10 +399,10 @@ int anfu_bank_card_confirm(struct anfu_bank *b, const struct anfu_actor *actor,
 	return r;
 }
 
-int anfu_bank_card_unbind(struct anfu_bank *b, const struct anfu_actor *actor,
-			  const char *card_id, const char **ret_refusal)
+int anfu_bank_card_unbind(struct anfu_bank *b, const struct anfu_actor *actor, const char *card_id,
+			  const char **ret_refusal)
 {
-	struct anfu_bank_card c = { 0 };
+	struct anfu_bank_card c;
 	struct card_move m = { &c, "bound", "unbound", "bank.card.unbound", NULL };
 	struct anfu_db *db = NULL;
 	int r;
@@ -437,7 +445,7 @@ int bank_card_for_payment(struct anfu_bank *b, const char *user_id, const char *
 	char *enc = NULL, *number = NULL, state[16] = "";
 	size_t len = 0;
 	int r = anfu_store_db(anfu_tx_exec_store(b->tx), &db);
-	struct anfu_bank_card c = { 0 };
+	struct anfu_bank_card c;
 
 	if (r == 0)
 		r = card_get(db, user_id, card_id, &c, NULL);

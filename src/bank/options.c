@@ -47,34 +47,34 @@ static const struct anfu_config_option bank_options[] = {
 	 * override them through four eyes (bank_withdraw_rules). The bounds are
 	 * ANFU_BANK_WD_* (bank/bank.h), also the four-eyes payload's. */
 	ANFU_OPT_INT("bank", "withdraw_min", withdraw_min, 1, ANFU_BANK_WD_AMOUNT_MAX, 100, "fen",
-		     "FUNC-OPS-02",
-		     "Smallest withdrawal (fen; default 1 yuan)."),
-	ANFU_OPT_INT("bank", "withdraw_max", withdraw_max, 1, ANFU_BANK_WD_AMOUNT_MAX, 5000000, "fen",
-		     "FUNC-OPS-02",
-		     "Largest single withdrawal (fen; default 50 000 yuan)."),
-	ANFU_OPT_INT("bank", "withdraw_daily_count", withdraw_daily_count, 1, ANFU_BANK_WD_COUNT_MAX, 3, NULL,
-		     "FUNC-OPS-02",
+		     "FUNC-OPS-02", "Smallest withdrawal (fen; default 1 yuan)."),
+	ANFU_OPT_INT("bank", "withdraw_max", withdraw_max, 1, ANFU_BANK_WD_AMOUNT_MAX, 5000000,
+		     "fen", "FUNC-OPS-02", "Largest single withdrawal (fen; default 50 000 yuan)."),
+	ANFU_OPT_INT("bank", "withdraw_daily_count", withdraw_daily_count, 1,
+		     ANFU_BANK_WD_COUNT_MAX, 3, NULL, "FUNC-OPS-02",
 		     "Most withdrawals a customer may request in one calendar day (Asia/Shanghai); "
 		     "rejected, failed and returned ones not counted."),
-	ANFU_OPT_INT("bank", "withdraw_daily_max", withdraw_daily_max, 1, ANFU_BANK_WD_DAILY_MAX, 5000000,
-		     "fen", "FUNC-OPS-02",
+	ANFU_OPT_INT("bank", "withdraw_daily_max", withdraw_daily_max, 1, ANFU_BANK_WD_DAILY_MAX,
+		     5000000, "fen", "FUNC-OPS-02",
 		     "Most a customer may withdraw in one calendar day (Asia/Shanghai), rejected, "
 		     "failed and returned withdrawals not counted (fen; default 50 000 yuan)."),
-	ANFU_OPT_INT("bank", "withdraw_fee_fixed", withdraw_fee_fixed, 0, ANFU_BANK_WD_FEE_FIXED_MAX, 0, "fen",
-		     "FUNC-OPS-02", "Fixed part of a withdrawal's fee (fen)."),
-	ANFU_OPT_INT("bank", "withdraw_fee_bp", withdraw_fee_bp, 0, ANFU_BANK_WD_FEE_BP_MAX, 10, "bp", "FUNC-OPS-02",
+	ANFU_OPT_INT("bank", "withdraw_fee_fixed", withdraw_fee_fixed, 0,
+		     ANFU_BANK_WD_FEE_FIXED_MAX, 0, "fen", "FUNC-OPS-02",
+		     "Fixed part of a withdrawal's fee (fen)."),
+	ANFU_OPT_INT("bank", "withdraw_fee_bp", withdraw_fee_bp, 0, ANFU_BANK_WD_FEE_BP_MAX, 10,
+		     "bp", "FUNC-OPS-02",
 		     "Proportional part of a withdrawal's fee in basis points of the amount, "
 		     "rounded down to the fen (default 0.1 %)."),
-	ANFU_OPT_INT("bank", "withdraw_auto_max", withdraw_auto_max, 0, ANFU_BANK_WD_AMOUNT_MAX, 100000, "fen",
-		     "FUNC-OPS-02",
+	ANFU_OPT_INT("bank", "withdraw_auto_max", withdraw_auto_max, 0, ANFU_BANK_WD_AMOUNT_MAX,
+		     100000, "fen", "FUNC-OPS-02",
 		     "A withdrawal at or below this is approved by the rules alone; above it an "
 		     "operator reviews it (fen; default 1 000 yuan; 0: every one reviewed)."),
-	ANFU_OPT_INT("bank", "withdraw_large_over", withdraw_large_over, 0, ANFU_BANK_WD_AMOUNT_MAX, 1000000,
-		     "fen", "FUNC-OPS-02",
+	ANFU_OPT_INT("bank", "withdraw_large_over", withdraw_large_over, 0, ANFU_BANK_WD_AMOUNT_MAX,
+		     1000000, "fen", "FUNC-OPS-02",
 		     "A withdrawal above this needs two different operators to approve it "
 		     "(maker and checker; fen; default 10 000 yuan). Not below withdraw_auto_max."),
-	ANFU_OPT_INT("bank", "withdraw_stepup_over", withdraw_stepup_over, 0, ANFU_BANK_WD_AMOUNT_MAX,
-		     0, "fen", "IAM-MFA-04",
+	ANFU_OPT_INT("bank", "withdraw_stepup_over", withdraw_stepup_over, 0,
+		     ANFU_BANK_WD_AMOUNT_MAX, 0, "fen", "IAM-MFA-04",
 		     "A withdrawal above this needs, besides the payment PIN, a second factor "
 		     "(step-up) proved within [mfa] stepup_window; else 403 step_up_required "
 		     "(fen; default 0: every withdrawal)."),

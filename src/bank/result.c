@@ -128,7 +128,7 @@ static int result_tx(struct anfu_tx *tx, void *ud)
 			return r;
 	}
 	r = bank_payment_move(tx, &p, a->ev,
-			      a->ev == ANFU_BANK_EV_FAILED	    ? "bank_failed"
+			      a->ev == ANFU_BANK_EV_FAILED	  ? "bank_failed"
 			      : a->ev == ANFU_BANK_EV_NOT_AT_BANK ? "not_at_bank"
 								  : "",
 			      a->bank_ref, &to);
@@ -154,8 +154,13 @@ int bank_apply_result(struct anfu_bank *b, const char *serial, enum anfu_bank_ev
 		      int64_t amount, const char *bank_ref, const char *nonce, int64_t nonce_ts,
 		      const char **ret_refusal)
 {
-	struct result a = { .b = b, .serial = serial, .ev = ev, .amount = amount,
-			    .bank_ref = bank_ref, .nonce = nonce, .nonce_ts = nonce_ts };
+	struct result a = { .b = b,
+			    .serial = serial,
+			    .ev = ev,
+			    .amount = amount,
+			    .bank_ref = bank_ref,
+			    .nonce = nonce,
+			    .nonce_ts = nonce_ts };
 	struct anfu_bank_identity who = { 0 };
 	int r;
 
@@ -279,15 +284,9 @@ static int query_one(struct anfu_bank *b, const char *serial, struct anfu_bank_q
 		return 0;
 	}
 	switch (st.status) {
-	case ANFU_BANK_ST_SUCCEEDED:
-		ev = ANFU_BANK_EV_CONFIRMED;
-		break;
-	case ANFU_BANK_ST_FAILED:
-		ev = ANFU_BANK_EV_FAILED;
-		break;
-	case ANFU_BANK_ST_UNKNOWN:
-		ev = ANFU_BANK_EV_NOT_AT_BANK;
-		break;
+	case ANFU_BANK_ST_SUCCEEDED: ev = ANFU_BANK_EV_CONFIRMED; break;
+	case ANFU_BANK_ST_FAILED: ev = ANFU_BANK_EV_FAILED; break;
+	case ANFU_BANK_ST_UNKNOWN: ev = ANFU_BANK_EV_NOT_AT_BANK; break;
 	default:
 		ev = ANFU_BANK_EV_SENT; /* unknown -> in_transit; in transit: no row */
 		break;
@@ -323,8 +322,8 @@ int anfu_bank_query_due(struct anfu_bank *b, struct anfu_bank_query_report *ret)
 		 * (timeout_ms) long before, so querying its serial cannot race
 		 * the send (docs/bank.md, "The query job"). */
 		int64_t now = anfu_clock_now_ms(), after = b->cfg->query_after_s * 1000;
-		int64_t created_after = after > 2 * b->cfg->timeout_ms ? after
-									: 2 * b->cfg->timeout_ms;
+		int64_t created_after =
+			after > 2 * b->cfg->timeout_ms ? after : 2 * b->cfg->timeout_ms;
 		const struct anfu_param p[] = { ANFU_PI(now - after),
 						ANFU_PI(ANFU_LIMIT_BANK_QUERY_BATCH),
 						ANFU_PI(now - created_after) };

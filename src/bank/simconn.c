@@ -32,12 +32,12 @@ struct simconn {
 
 /* One call: the answer parsed as a JSON object (*ret: NULL for no usable
  * answer: timeout, 5xx, not JSON). 4xx: *ret_declined. */
-static int call(struct simconn *s, const char *method, const char *path, json_t *body,
-		json_t **ret, bool *ret_declined)
+static int call(struct simconn *s, const char *method, const char *path, json_t *body, json_t **ret,
+		bool *ret_declined)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	const struct anfu_bank_call c = { s->url, s->ca_file, method, path, text, s->timeout_ms,
-					  s->sign, s->sign_ud };
+	const struct anfu_bank_call c = { s->url, s->ca_file,	 method,  path,
+					  text,	  s->timeout_ms, s->sign, s->sign_ud };
 	char *answer = NULL;
 	int status = 0, r;
 
@@ -107,9 +107,9 @@ static int post_verdict(struct simconn *s, const char *path, json_t *body, const
 static int card_verify(void *ud, const struct anfu_bank_card_check *c,
 		       struct anfu_bank_card_answer *ret)
 {
-	json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "serial", c->serial, "card_number",
-				 c->card_number, "holder_name", c->holder_name, "id_number",
-				 c->id_number);
+	json_t *body =
+		json_pack("{s:s,s:s,s:s,s:s}", "serial", c->serial, "card_number", c->card_number,
+			  "holder_name", c->holder_name, "id_number", c->id_number);
 	struct anfu_bank_card_answer a = { ANFU_BANK_NO_ANSWER, "", "" };
 	json_t *ans = NULL;
 	int r = post_verdict(ud, "/bank/v1/cards/verify", body, "code_sent", &a.answer, a.reason,
@@ -145,9 +145,9 @@ static int card_confirm(void *ud, const char *serial, const char *code,
 static int payment(struct simconn *s, const char *path, const struct anfu_bank_payment_req *p,
 		   struct anfu_bank_payment_answer *ret)
 {
-	json_t *body = json_pack("{s:s,s:s,s:I,s:s}", "serial", p->serial, "card_number",
-				 p->card_number, "amount", (json_int_t)p->amount, "currency",
-				 p->currency);
+	json_t *body =
+		json_pack("{s:s,s:s,s:I,s:s}", "serial", p->serial, "card_number", p->card_number,
+			  "amount", (json_int_t)p->amount, "currency", p->currency);
 	struct anfu_bank_payment_answer a = { ANFU_BANK_NO_ANSWER, "", "" };
 	json_t *ans = NULL;
 	int r = post_verdict(s, path, body, "accepted", &a.answer, a.reason, sizeof(a.reason),
@@ -197,8 +197,9 @@ static int query(void *ud, const char *serial, enum anfu_bank_answer *ret_answer
 		return r;
 	*ret_answer = ANFU_BANK_NO_ANSWER;
 	amount = json_object_get(ans, "amount");
-	if (ans && anfu_bank_status_from(json_string_value(json_object_get(ans, "status")),
-					 &st.status) == 0 &&
+	if (ans &&
+	    anfu_bank_status_from(json_string_value(json_object_get(ans, "status")), &st.status) ==
+		    0 &&
 	    json_is_integer(amount) && json_integer_value(amount) >= 0) {
 		st.amount = json_integer_value(amount);
 		copy_str(ans, "bank_ref", st.bank_ref, sizeof(st.bank_ref));
@@ -228,8 +229,8 @@ static int statement(void *ud, const char *day, enum anfu_bank_answer *ret_answe
 	return 0;
 }
 
-int anfu_bank_simconn_new(const struct anfu_bank_config *cfg, anfu_bank_sign_fn sign,
-			  void *sign_ud, struct anfu_bank_ops **ret)
+int anfu_bank_simconn_new(const struct anfu_bank_config *cfg, anfu_bank_sign_fn sign, void *sign_ud,
+			  struct anfu_bank_ops **ret)
 {
 	struct simconn *s;
 
@@ -241,8 +242,8 @@ int anfu_bank_simconn_new(const struct anfu_bank_config *cfg, anfu_bank_sign_fn 
 	s->timeout_ms = cfg->timeout_ms;
 	s->sign = sign;
 	s->sign_ud = sign_ud;
-	s->ops = (struct anfu_bank_ops){ "simulator", card_verify, card_confirm, debit, credit,
-					 query, statement, s };
+	s->ops = (struct anfu_bank_ops){ "simulator", card_verify, card_confirm, debit,
+					 credit,      query,	   statement,	 s };
 	/* ops is the first member: the caller frees through it. */
 	*ret = &s->ops;
 	return 0;

@@ -58,10 +58,11 @@ static int daily_check(struct topup_add *a, struct anfu_db *db)
 {
 	const struct anfu_param p[] = { ANFU_PS(a->user_id), ANFU_PI(a->day) };
 	int64_t sum = 0, total;
-	int r = anfu_db_query_int(db,
-				  "SELECT COALESCE(SUM(amount), 0) FROM bank_payment WHERE user_id = "
-				  "$1 AND kind = 'debit' AND day_cn = $2 AND state <> 'failed'",
-				  p, 2, &sum);
+	int r = anfu_db_query_int(
+		db,
+		"SELECT COALESCE(SUM(amount), 0) FROM bank_payment WHERE user_id = "
+		"$1 AND kind = 'debit' AND day_cn = $2 AND state <> 'failed'",
+		p, 2, &sum);
 
 	if (r < 0)
 		return r;
@@ -83,9 +84,15 @@ static int topup_add_tx(struct anfu_tx *tx, void *ud)
 		return r;
 	{
 		const struct anfu_param p[] = {
-			ANFU_PS(a->p.id),	ANFU_PS(a->p.serial),	ANFU_PS(a->b->cfg->bank_id),
-			ANFU_PS(a->user_id),	ANFU_PS(a->p.card_id), ANFU_PI(a->p.amount),
-			ANFU_PS(a->p.client_request_id), ANFU_PI(a->day),  ANFU_PI(a->p.created_ms),
+			ANFU_PS(a->p.id),
+			ANFU_PS(a->p.serial),
+			ANFU_PS(a->b->cfg->bank_id),
+			ANFU_PS(a->user_id),
+			ANFU_PS(a->p.card_id),
+			ANFU_PI(a->p.amount),
+			ANFU_PS(a->p.client_request_id),
+			ANFU_PI(a->day),
+			ANFU_PI(a->p.created_ms),
 		};
 
 		r = anfu_db_exec(db,
@@ -133,10 +140,10 @@ static int topup_send(struct anfu_bank *b, const struct anfu_actor *actor,
 
 	if (r < 0)
 		ans.answer = ANFU_BANK_NO_ANSWER;
-	a.ev = ans.answer == ANFU_BANK_ACCEPTED   ? ANFU_BANK_EV_SENT
+	a.ev = ans.answer == ANFU_BANK_ACCEPTED	  ? ANFU_BANK_EV_SENT
 	       : ans.answer == ANFU_BANK_DECLINED ? ANFU_BANK_EV_DECLINED
 						  : ANFU_BANK_EV_NO_ANSWER;
-	a.reason = ans.answer == ANFU_BANK_DECLINED ? (ans.reason[0] ? ans.reason : "declined")
+	a.reason = ans.answer == ANFU_BANK_DECLINED    ? (ans.reason[0] ? ans.reason : "declined")
 		   : ans.answer == ANFU_BANK_NO_ANSWER ? "no_answer"
 						       : "";
 	a.bank_ref = ans.bank_ref;
@@ -194,8 +201,10 @@ int anfu_bank_topup(struct anfu_bank *b, const struct anfu_actor *actor, const c
 	}
 	r = topup_send(b, actor, &a.p, number);
 	if (r < 0)
-		anfu_log_error("bank.topup", "%s: the answer was not recorded (%s): the query job "
-			       "resolves it", a.p.id, anfu_strerror(r));
+		anfu_log_error("bank.topup",
+			       "%s: the answer was not recorded (%s): the query job "
+			       "resolves it",
+			       a.p.id, anfu_strerror(r));
 	/* As committed: a callback may have outrun the answer. */
 	r = anfu_bank_payment_get(b, actor->id, a.p.id, &a.p);
 done:

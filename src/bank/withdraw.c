@@ -970,18 +970,15 @@ int bank_wd_on_result(struct anfu_bank *b, struct anfu_tx *tx, const struct anfu
 	if (r < 0)
 		return r;
 	switch (ev) {
-	case ANFU_BANK_EV_CONFIRMED:
-		return wd_end(b, tx, &w, ANFU_BANK_WD_CONFIRMED);
+	case ANFU_BANK_EV_CONFIRMED: return wd_end(b, tx, &w, ANFU_BANK_WD_CONFIRMED);
 	case ANFU_BANK_EV_FAILED:
 		(void)anfu_strlcpy(w.reason, "bank_failed", sizeof(w.reason));
 		return wd_end(b, tx, &w, ANFU_BANK_WD_RETURNED);
 	case ANFU_BANK_EV_NOT_AT_BANK:
 		(void)anfu_strlcpy(w.reason, "not_at_bank", sizeof(w.reason));
 		return wd_end(b, tx, &w, ANFU_BANK_WD_DECLINED);
-	case ANFU_BANK_EV_SENT:
-		return wd_move(tx, &w, ANFU_BANK_WD_SENT, NULL, &to);
-	default:
-		return 0;
+	case ANFU_BANK_EV_SENT: return wd_move(tx, &w, ANFU_BANK_WD_SENT, NULL, &to);
+	default: return 0;
 	}
 }
 

@@ -46,7 +46,8 @@ static volatile sig_atomic_t stopping;
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: anfu-banksim --data DIR [--port N] [--bank-id ID] [--delay-ms N]\n"
-		   "                    [--hang-ms N] [--peer-url URL --peer-ca FILE --peer-key FILE]\n"
+		   "                    [--hang-ms N] [--peer-url URL --peer-ca FILE --peer-key "
+		   "FILE]\n"
 		   "The simulator bank (development and tests only; docs/bank.md).\n"
 		   "  --delay-ms N  settle payments N ms after they arrive (0: only when\n"
 		   "                POST /sim/v1/settle says so; default 0)\n"
@@ -113,7 +114,8 @@ static int reply(struct anfu_req *req, struct anfu_resp *resp, int status, json_
 	if (status >= 400) {
 		json_decref(out);
 		return anfu_req_fail(req, status == 404 ? ANFU_ENOTFOUND : ANFU_EINVAL,
-				     status == 404 ? ANFU_R_NOT_FOUND : ANFU_R_INVALID_REQUEST, NULL);
+				     status == 404 ? ANFU_R_NOT_FOUND : ANFU_R_INVALID_REQUEST,
+				     NULL);
 	}
 	resp->status = status;
 	resp->body = out ? out : json_object();
@@ -359,11 +361,16 @@ struct args {
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
-		{ "data", required_argument, NULL, 'd' },     { "port", required_argument, NULL, 'p' },
-		{ "bank-id", required_argument, NULL, 'b' },  { "delay-ms", required_argument, NULL, 'D' },
-		{ "hang-ms", required_argument, NULL, 'H' },  { "peer-url", required_argument, NULL, 'u' },
-		{ "peer-ca", required_argument, NULL, 'c' },  { "peer-key", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },	      { NULL, 0, NULL, 0 },
+		{ "data", required_argument, NULL, 'd' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "bank-id", required_argument, NULL, 'b' },
+		{ "delay-ms", required_argument, NULL, 'D' },
+		{ "hang-ms", required_argument, NULL, 'H' },
+		{ "peer-url", required_argument, NULL, 'u' },
+		{ "peer-ca", required_argument, NULL, 'c' },
+		{ "peer-key", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 

@@ -178,8 +178,8 @@ static int select_rows(struct sim *s, const char *sql, const struct anfu_param *
 
 static json_t *card_get(struct sim *s, const char *number)
 {
-	static const char *const names[] = { "number", "holder_name", "id_number", "phone",
-					     "#balance", "behaviour", "#once" };
+	static const char *const names[] = { "number",	 "holder_name", "id_number", "phone",
+					     "#balance", "behaviour",	"#once" };
 	const struct anfu_param p[] = { ANFU_PS(number) };
 	json_t *rows = NULL, *one;
 
@@ -205,14 +205,15 @@ static int exec(struct sim *s, const char *sql, const struct anfu_param *p, size
 /* The card's behaviour for this request; a "once" behaviour is used up. */
 static const char *take_behaviour(struct sim *s, json_t *card)
 {
-	static const char *const modes[] = { "normal", "decline", "fail",    "timeout",
+	static const char *const modes[] = { "normal", "decline", "fail",   "timeout",
 					     "late",   "twice",	  "replay", "misreport" };
 	const char *b = jstr(card, "behaviour");
 
 	if (json_integer_value(json_object_get(card, "once"))) {
 		const struct anfu_param p[] = { ANFU_PS(jstr(card, "number")) };
 
-		(void)exec(s, "UPDATE sim_card SET behaviour = 'normal', once = 0 WHERE number = $1",
+		(void)exec(s,
+			   "UPDATE sim_card SET behaviour = 'normal', once = 0 WHERE number = $1",
 			   p, 1, NULL);
 	}
 	for (size_t i = 0; b && i < sizeof(modes) / sizeof(modes[0]); i++)
@@ -249,7 +250,8 @@ int sim_card_verify(struct sim *s, json_t *in, json_t **ret)
 	anfu_crypto_random(&rnd, sizeof(rnd));
 	(void)snprintf(code, sizeof(code), "%06u", (unsigned)(rnd % 1000000u));
 	{
-		const struct anfu_param p[] = { ANFU_PS(serial), ANFU_PS(number), ANFU_PSN(code, strlen(code)) };
+		const struct anfu_param p[] = { ANFU_PS(serial), ANFU_PS(number),
+						ANFU_PSN(code, strlen(code)) };
 
 		r = exec(s,
 			 "INSERT INTO sim_code (serial, number, code, state) VALUES ($1, $2, $3, "
@@ -258,7 +260,8 @@ int sim_card_verify(struct sim *s, json_t *in, json_t **ret)
 	}
 	(void)snprintf(text, sizeof(text), "[banksim] card binding code %s", code);
 	if (r == 0) {
-		const struct anfu_param p[] = { ANFU_PS(jstr(card, "phone")), ANFU_PSN(text, strlen(text)),
+		const struct anfu_param p[] = { ANFU_PS(jstr(card, "phone")),
+						ANFU_PSN(text, strlen(text)),
 						ANFU_PI(sim_now_ms(s)) };
 
 		r = exec(s, "INSERT INTO sim_sms (phone, text, ts_ms) VALUES ($1, $2, $3)", p, 3,
@@ -297,16 +300,16 @@ int sim_card_confirm(struct sim *s, json_t *in, json_t **ret)
 
 static json_t *payment_get(struct sim *s, const char *serial)
 {
-	static const char *const names[] = { "serial", "kind",	    "number",	   "#amount",
-					     "status", "behaviour", "bank_ref",    "#held",
-					     "day" };
+	static const char *const names[] = { "serial",	  "kind",     "number", "#amount", "status",
+					     "behaviour", "bank_ref", "#held",	"day" };
 	const struct anfu_param p[] = { ANFU_PS(serial) };
 	json_t *rows = NULL, *one;
 
-	if (select_rows(s,
-			"SELECT serial, kind, number, amount, status, behaviour, bank_ref, held, day "
-			"FROM sim_payment WHERE serial = $1",
-			p, 1, names, 9, &rows) < 0)
+	if (select_rows(
+		    s,
+		    "SELECT serial, kind, number, amount, status, behaviour, bank_ref, held, day "
+		    "FROM sim_payment WHERE serial = $1",
+		    p, 1, names, 9, &rows) < 0)
 		return NULL;
 	one = json_incref(json_array_get(rows, 0));
 	json_decref(rows);
@@ -357,23 +360,29 @@ int sim_payment(struct sim *s, const char *kind, json_t *in, json_t **ret, bool 
 	(void)snprintf(ref, sizeof(ref), "SIM%s", serial + 4);
 	(void)snprintf(day, sizeof(day), "%lld", (long long)anfu_bank_day_cn(sim_now_ms(s)));
 	{
-		const struct anfu_param p[] = { ANFU_PS(serial), ANFU_PS(kind), ANFU_PS(number),
-						ANFU_PI(amount), ANFU_PS(strcmp(b, "decline") == 0
-										  ? "failed"
+		const struct anfu_param p[] = { ANFU_PS(serial),
+						ANFU_PS(kind),
+						ANFU_PS(number),
+						ANFU_PI(amount),
+						ANFU_PS(strcmp(b, "decline") == 0 ? "failed"
 										  : "pending"),
-						ANFU_PS(b), ANFU_PSN(ref, strlen(ref)), ANFU_PI(sim_now_ms(s)),
+						ANFU_PS(b),
+						ANFU_PSN(ref, strlen(ref)),
+						ANFU_PI(sim_now_ms(s)),
 						ANFU_PSN(day, strlen(day)) };
 
-		r = exec(s,
-			 "INSERT INTO sim_payment (serial, kind, number, amount, status, behaviour, "
-			 "bank_ref, created_ms, day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			 p, 9, NULL);
+		r = exec(
+			s,
+			"INSERT INTO sim_payment (serial, kind, number, amount, status, behaviour, "
+			"bank_ref, created_ms, day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			p, 9, NULL);
 	}
 	if (r < 0)
 		return r;
 	*ret_hang = strcmp(b, "timeout") == 0;
-	*ret = strcmp(b, "decline") == 0 ? answer("declined", "declined")
-					 : json_pack("{s:s,s:s}", "result", "accepted", "bank_ref", ref);
+	*ret = strcmp(b, "decline") == 0
+		       ? answer("declined", "declined")
+		       : json_pack("{s:s,s:s}", "result", "accepted", "bank_ref", ref);
 	return 200;
 }
 
@@ -387,7 +396,8 @@ int sim_payment_status(struct sim *s, const char *serial, json_t **ret)
 		return 200;
 	}
 	*ret = json_pack("{s:s,s:s,s:O,s:s}", "serial", serial, "status", jstr(pay, "status"),
-			 "amount", json_object_get(pay, "amount"), "bank_ref", jstr(pay, "bank_ref"));
+			 "amount", json_object_get(pay, "amount"), "bank_ref",
+			 jstr(pay, "bank_ref"));
 	json_decref(pay);
 	return 200;
 }
@@ -416,10 +426,10 @@ int sim_statement(struct sim *s, const char *day, json_t **ret)
 
 		if (strcmp(jstr(row, "behaviour"), "misreport") == 0)
 			st = strcmp(st, "succeeded") == 0 ? "failed" : "succeeded";
-		len += (size_t)snprintf(text + len, cap - len, "%s,%s,%lld,%s\n", jstr(row, "serial"),
-				       jstr(row, "kind"),
-				       (long long)json_integer_value(json_object_get(row, "amount")),
-				       st);
+		len += (size_t)snprintf(
+			text + len, cap - len, "%s,%s,%lld,%s\n", jstr(row, "serial"),
+			jstr(row, "kind"),
+			(long long)json_integer_value(json_object_get(row, "amount")), st);
 	}
 	*ret = json_pack("{s:s,s:s}", "day", day, "statement", text);
 	free(text);
@@ -482,7 +492,8 @@ int sim_sms(struct sim *s, const char *phone, json_t **ret)
 	static const char *const names[] = { "phone", "text", "#ts_ms" };
 	const struct anfu_param p[] = { ANFU_PS(phone ? phone : "") };
 	json_t *rows = NULL;
-	int r = select_rows(s, "SELECT phone, text, ts_ms FROM sim_sms WHERE phone = $1 ORDER BY id",
+	int r = select_rows(s,
+			    "SELECT phone, text, ts_ms FROM sim_sms WHERE phone = $1 ORDER BY id",
 			    p, 1, names, 3, &rows);
 
 	if (r < 0)
@@ -518,8 +529,9 @@ static void send_callback(struct sim *s, json_t *pay, json_t *out)
 	(void)pthread_mutex_lock(&s->lock);
 	for (int i = 0; i < times; i++) {
 		const bool same = strcmp(b, "replay") == 0;
-		const struct anfu_bank_call c = { s->peer_url, s->peer_ca, "POST", path, text,
-						  5000, sim_sign, s->key, same ? nonce : NULL,
+		const struct anfu_bank_call c = { s->peer_url,	s->peer_ca, "POST",
+						  path,		text,	    5000,
+						  sim_sign,	s->key,	    same ? nonce : NULL,
 						  same ? ts : 0 };
 		char *ans = NULL;
 		int status = 0;
@@ -546,7 +558,7 @@ static int settle_one(struct sim *s, json_t *pay)
 
 	if (!fail) {
 		const struct anfu_param p[] = { ANFU_PI(strcmp(kind, "debit") == 0 ? -amount
-										     : amount),
+										   : amount),
 						ANFU_PS(jstr(pay, "number")) };
 
 		r = exec(s,
@@ -558,9 +570,10 @@ static int settle_one(struct sim *s, json_t *pay)
 		fail = changes != 1;
 	}
 	{
-		const struct anfu_param p[] = { ANFU_PS(fail ? "failed" : "succeeded"),
-						ANFU_PI(strcmp(jstr(pay, "behaviour"), "late") == 0),
-						ANFU_PS(serial) };
+		const struct anfu_param p[] = {
+			ANFU_PS(fail ? "failed" : "succeeded"),
+			ANFU_PI(strcmp(jstr(pay, "behaviour"), "late") == 0), ANFU_PS(serial)
+		};
 
 		r = exec(s,
 			 "UPDATE sim_payment SET status = $1, held = $2 WHERE serial = $3 AND "
@@ -581,11 +594,12 @@ int sim_settle(struct sim *s, const char *serial, bool late, bool due_only, json
 							 : INT64_MAX) };
 	json_t *rows = NULL, *pay, *out = json_array();
 	size_t i;
-	int r = select_rows(s,
-			    "SELECT serial, kind, number, amount, status, behaviour, bank_ref, held "
-			    "FROM sim_payment WHERE ($1 = '' OR serial = $1) AND (status = 'pending' "
-			    "OR held = 1) AND created_ms <= $2 ORDER BY created_ms",
-			    p, 2, names, 8, &rows);
+	int r = select_rows(
+		s,
+		"SELECT serial, kind, number, amount, status, behaviour, bank_ref, held "
+		"FROM sim_payment WHERE ($1 = '' OR serial = $1) AND (status = 'pending' "
+		"OR held = 1) AND created_ms <= $2 ORDER BY created_ms",
+		p, 2, names, 8, &rows);
 
 	if (r < 0) {
 		json_decref(out);

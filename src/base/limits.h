@@ -834,7 +834,6 @@ _Static_assert(ANFU_LIMIT_BANK_RECON_AUDITED + 1 <= ANFU_LIMIT_TX_RECORDS,
  * the transfer array are 3 levels; 8 refuses anything built to recurse. */
 #define ANFU_LIMIT_RECEIPT_DEPTH 8
 
-
 /* ---- disputes (src/dispute/; issue 11, dispute) ---- */
 /* A subject kind's name ("transfer", "payment"): short lowercase words. */
 #define ANFU_LIMIT_DISPUTE_KIND_BYTES 16

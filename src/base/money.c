@@ -163,8 +163,9 @@ int anfu_money_format(int64_t minor, int exponent, char *out, size_t cap)
 	return 0;
 }
 
-static const char *const zh_digit[10] = { "零", "壹", "贰", "叁", "肆",
-					  "伍", "陆", "柒", "捌", "玖" };
+static const char *const zh_digit[10] = {
+	"零", "壹", "贰", "叁", "肆", "伍", "陆", "柒", "捌", "玖"
+};
 /* Units inside a group of four digits (thousands first), and the unit of
  * each group from the lowest (a uint64 of yuan has at most five). */
 static const char *const zh_unit4[4] = { "仟", "佰", "拾", "" };

@@ -117,7 +117,6 @@
 #define ANFU_R_WALLET_CONFIRMATION_EXPIRED "confirmation_expired"
 #define ANFU_R_WALLET_CONFIRMATION_USED "confirmation_used"
 
-
 /* Payment PIN (src/iam/pinmac.c; issue 10, engineer pin): the stored PIN
  * record names a key src/keys does not hold, or does not parse. */
 #define ANFU_R_PAYMENT_PASSWORD_UNVERIFIABLE "payment_password_unverifiable"
@@ -151,7 +150,6 @@
 /* The anti-phishing reserved message (src/iam/reserved.c; issue 11, web). */
 #define ANFU_R_RESERVED_MESSAGE_INVALID "reserved_message_invalid"
 
-
 /* Disputes (src/dispute/; issue 11, engineer dispute). */
 #define ANFU_R_DISPUTE_NOT_FOUND "dispute_not_found"
 #define ANFU_R_DISPUTE_KIND_UNKNOWN "dispute_kind_unknown"
@@ -164,7 +162,6 @@
 #define ANFU_R_DISPUTE_TOO_MANY_EVENTS "dispute_too_many_events"
 #define ANFU_R_DISPUTE_REOPEN_LIMIT "dispute_reopen_limit"
 #define ANFU_R_DISPUTE_REFUND_PENDING "dispute_refund_pending"
-
 
 /* Pay (src/pay/; issue 11, core): merchants, orders, general payment. */
 #define ANFU_R_PAY_MERCHANT_NOT_FOUND "merchant_not_found"

@@ -43,9 +43,9 @@ static const struct {
 	{ "ledger_transfer", "UPDATE, DELETE" },  /* the journal (docs/ledger.md) */
 	{ "ledger_batch", "UPDATE, DELETE" },	  /* the chain of batches */
 	{ "ledger_head", "DELETE" },
-	{ "iam_approval", "DELETE" }, /* archived (IAM-ACCT-03); updates while pending */
+	{ "iam_approval", "DELETE" },	 /* archived (IAM-ACCT-03); updates while pending */
 	{ "receipt", "UPDATE, DELETE" }, /* a signed receipt never changes (docs/receipts.md) */
-	{ "dispute_event", "UPDATE, DELETE" }, /* a dispute's history (docs/disputes.md) */
+	{ "dispute_event", "UPDATE, DELETE" },		/* a dispute's history (docs/disputes.md) */
 	{ "schema_version", "INSERT, UPDATE, DELETE" }, /* the owner's migrations only */
 };
 

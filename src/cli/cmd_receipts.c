@@ -122,7 +122,8 @@ static void print_facts(const char *kid, json_t *body)
 	json_t *v;
 
 	printf("receipt verified: signed by %s\n", kid);
-	json_object_foreach(body, name, v) {
+	json_object_foreach(body, name, v)
+	{
 		char *t = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 
 		printf("%s: %s\n", name, t ? t : json_is_string(v) ? json_string_value(v) : "?");
@@ -159,12 +160,14 @@ static int receipts_verify(const struct cli_opts *o, const char *file)
 		fprintf(stderr, "receipt NOT verified: malformed receipt (not {alg, body, kid, "
 				"sig} JSON)\n");
 	else if (r == ANFU_ENOTFOUND && doc)
-		fprintf(stderr, "receipt NOT verified: unknown key id (the receipt names "
-				"another key than %s)\n",
+		fprintf(stderr,
+			"receipt NOT verified: unknown key id (the receipt names "
+			"another key than %s)\n",
 			kid);
 	else if (r == ANFU_ECRYPTO)
-		fprintf(stderr, "receipt NOT verified: bad signature: the receipt was changed "
-				"or not signed by key %s\n",
+		fprintf(stderr,
+			"receipt NOT verified: bad signature: the receipt was changed "
+			"or not signed by key %s\n",
 			kid);
 	if (r == 0)
 		print_facts(kid, body);

@@ -136,9 +136,13 @@ static int one_row(void *ud, const struct anfu_row *row)
 int dispute_read(struct anfu_db *db, const char *id, struct anfu_dispute *ret)
 {
 	const struct anfu_param p[] = { ANFU_PS(id) };
-	struct one_read q = { ret, false };
-	int r = anfu_db_exec(db, "SELECT " DISPUTE_COLUMNS " FROM dispute WHERE id = $1", p, 1,
-			     one_row, &q, NULL);
+	struct one_read q = { NULL, false };
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	q.out = ret;
+	r = anfu_db_exec(db, "SELECT " DISPUTE_COLUMNS " FROM dispute WHERE id = $1", p, 1, one_row,
+			 &q, NULL);
 
 	if (r < 0)
 		return r;
@@ -147,7 +151,7 @@ int dispute_read(struct anfu_db *db, const char *id, struct anfu_dispute *ret)
 
 int anfu_dispute_get(struct anfu_disputes *d, const char *id, struct anfu_dispute *ret)
 {
-	struct anfu_dispute tmp = { 0 };
+	struct anfu_dispute tmp;
 	struct anfu_db *db = NULL;
 	int r;
 

@@ -32,20 +32,20 @@ struct anfu_tx_exec;
 
 /* The [dispute] options (dispute/options.c). */
 struct anfu_dispute_config {
-	int64_t take_hours;    /* an open dispute should be taken within, per round */
-	int64_t handle_days;   /* a dispute should be resolved within, per round */
-	int64_t confirm_days;  /* a resolution is confirmed by itself after */
+	int64_t take_hours;   /* an open dispute should be taken within, per round */
+	int64_t handle_days;  /* a dispute should be resolved within, per round */
+	int64_t confirm_days; /* a resolution is confirmed by itself after */
 };
 
 /* ---- subjects: what the owning module tells about a transaction ---- */
 
 struct anfu_dispute_subject {
-	char customer_id[ANFU_ID_MAX];	   /* the party that may lodge (the asker) */
-	char counterparty_id[ANFU_ID_MAX]; /* the other user party, or "" */
-	char merchant_id[ANFU_ID_MAX];	   /* the merchant party, or "" */
-	int64_t amount;			   /* fen, > 0 */
-	char currency[4];		   /* "CNY" */
-	int64_t time_ms;		   /* when the transaction happened */
+	char customer_id[ANFU_ID_MAX];			 /* the party that may lodge (the asker) */
+	char counterparty_id[ANFU_ID_MAX];		 /* the other user party, or "" */
+	char merchant_id[ANFU_ID_MAX];			 /* the merchant party, or "" */
+	int64_t amount;					 /* fen, > 0 */
+	char currency[4];				 /* "CNY" */
+	int64_t time_ms;				 /* when the transaction happened */
 	char description[ANFU_LIMIT_DISPUTE_DESC_BYTES]; /* masked, for people */
 };
 
@@ -68,8 +68,7 @@ struct anfu_dispute_subject_ops {
 	 * and answers the first result. 0 and *ret; a negative code when it
 	 * did not happen (the dispute module retries with the same key). */
 	int (*refund)(void *ud, const struct anfu_actor *actor, const char *ref, int64_t amount,
-		      const char *reason, const char *key,
-		      struct anfu_dispute_refund_result *ret);
+		      const char *reason, const char *key, struct anfu_dispute_refund_result *ret);
 	/* Optional (NULL: the merchant party is told nothing). Queues a
 	 * notice (zh-CN and English, the texts the dispute module made) to
 	 * the users of merchant_id, the merchant party of ref, inside the
@@ -229,8 +228,8 @@ int anfu_dispute_message(struct anfu_disputes *d, const struct anfu_actor *actor
 /* The dispute id: 0 and *ret, or ANFU_ENOTFOUND. */
 int anfu_dispute_get(struct anfu_disputes *d, const char *id, struct anfu_dispute *ret);
 /* Its events in order into out (cap, the caller's); *ret_n how many. */
-int anfu_dispute_events(struct anfu_disputes *d, const char *id,
-			struct anfu_dispute_event_row *out, size_t cap, size_t *ret_n);
+int anfu_dispute_events(struct anfu_disputes *d, const char *id, struct anfu_dispute_event_row *out,
+			size_t cap, size_t *ret_n);
 /* Disputes matching f, oldest first, at most cap (<= ANFU_LIMIT_DISPUTE_PAGE). */
 int anfu_dispute_list(struct anfu_disputes *d, const struct anfu_dispute_filter *f,
 		      struct anfu_dispute *out, size_t cap, size_t *ret_n);

@@ -56,8 +56,8 @@ static int next_seq(struct anfu_db *db, const char *id, int64_t *ret)
 {
 	const struct anfu_param p[] = { ANFU_PS(id) };
 	int64_t n = 0;
-	int r = anfu_db_query_int(db, "SELECT COUNT(*) FROM dispute_event WHERE dispute_id = $1",
-				  p, 1, &n);
+	int r = anfu_db_query_int(db, "SELECT COUNT(*) FROM dispute_event WHERE dispute_id = $1", p,
+				  1, &n);
 
 	if (r < 0)
 		return r;
@@ -88,11 +88,12 @@ static int event_add(struct anfu_tx *tx, const struct anfu_actor *actor, const c
 
 	if (r < 0)
 		return r;
-	return anfu_db_exec(db,
-			    "INSERT INTO dispute_event (dispute_id, seq, at_ms, actor_id, actor_type, "
-			    "event, from_state, to_state, note) "
-			    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-			    p, 9, NULL, NULL, NULL);
+	return anfu_db_exec(
+		db,
+		"INSERT INTO dispute_event (dispute_id, seq, at_ms, actor_id, actor_type, "
+		"event, from_state, to_state, note) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		p, 9, NULL, NULL, NULL);
 }
 
 /* How the complainant user_id is shown to the other party, into out (cap
@@ -486,7 +487,10 @@ int anfu_dispute_confirm(struct anfu_disputes *d, const struct anfu_actor *actor
 			 const char *customer_id, const char *id, struct anfu_dispute *ret,
 			 const char **ret_refusal)
 {
-	struct change c = { .d = d, .actor = actor, .id = id, .customer_id = customer_id,
+	struct change c = { .d = d,
+			    .actor = actor,
+			    .id = id,
+			    .customer_id = customer_id,
 			    .ev = ANFU_DISPUTE_EV_CONFIRM };
 
 	if (!d || !actor || !customer_id || !id || !ret || !ret_refusal)
@@ -498,8 +502,12 @@ int anfu_dispute_reopen(struct anfu_disputes *d, const struct anfu_actor *actor,
 			const char *customer_id, const char *id, const char *reason,
 			struct anfu_dispute *ret, const char **ret_refusal)
 {
-	struct change c = { .d = d, .actor = actor, .id = id, .customer_id = customer_id,
-			    .ev = ANFU_DISPUTE_EV_REOPEN, .note = reason };
+	struct change c = { .d = d,
+			    .actor = actor,
+			    .id = id,
+			    .customer_id = customer_id,
+			    .ev = ANFU_DISPUTE_EV_REOPEN,
+			    .note = reason };
 
 	if (!d || !actor || !customer_id || !id || !reason || !ret || !ret_refusal)
 		return ANFU_EINVAL;
@@ -510,7 +518,10 @@ int anfu_dispute_withdraw(struct anfu_disputes *d, const struct anfu_actor *acto
 			  const char *customer_id, const char *id, struct anfu_dispute *ret,
 			  const char **ret_refusal)
 {
-	struct change c = { .d = d, .actor = actor, .id = id, .customer_id = customer_id,
+	struct change c = { .d = d,
+			    .actor = actor,
+			    .id = id,
+			    .customer_id = customer_id,
 			    .ev = ANFU_DISPUTE_EV_WITHDRAW };
 
 	if (!d || !actor || !customer_id || !id || !ret || !ret_refusal)
@@ -586,8 +597,12 @@ int anfu_dispute_resolve(struct anfu_disputes *d, const struct anfu_actor *actor
 			 const char *resolution, int64_t refund_amount, struct anfu_dispute *ret,
 			 const char **ret_refusal)
 {
-	struct change c = { .d = d, .actor = actor, .id = id, .ev = ANFU_DISPUTE_EV_RESOLVE,
-			    .note = resolution, .refund_amount = refund_amount };
+	struct change c = { .d = d,
+			    .actor = actor,
+			    .id = id,
+			    .ev = ANFU_DISPUTE_EV_RESOLVE,
+			    .note = resolution,
+			    .refund_amount = refund_amount };
 	struct anfu_dispute now;
 	int r;
 
@@ -678,7 +693,8 @@ static int id_row(void *ud, const struct anfu_row *row)
 
 static int ids_due(struct anfu_disputes *d, const char *sql, int64_t bound, struct id_list *l)
 {
-	const struct anfu_param p[] = { ANFU_PI(bound), ANFU_PI(ANFU_LIMIT_DISPUTE_DEADLINE_BATCH) };
+	const struct anfu_param p[] = { ANFU_PI(bound),
+					ANFU_PI(ANFU_LIMIT_DISPUTE_DEADLINE_BATCH) };
 	struct anfu_db *db = NULL;
 	int r = anfu_store_db(anfu_tx_exec_store(d->tx), &db);
 
@@ -771,7 +787,9 @@ int anfu_dispute_deadlines(struct anfu_disputes *d, struct anfu_dispute_deadline
 			    "ORDER BY resolved_ms, id LIMIT $2",
 			    now - d->cfg->confirm_days * DAY_MS, l);
 	for (size_t i = 0; r >= 0 && i < l->n; i++) {
-		struct change c = { .d = d, .id = l->ids[i], .ev = ANFU_DISPUTE_EV_AUTO_CONFIRM,
+		struct change c = { .d = d,
+				    .id = l->ids[i],
+				    .ev = ANFU_DISPUTE_EV_AUTO_CONFIRM,
 				    .note = "confirm_days passed" };
 		const char *refusal = NULL;
 

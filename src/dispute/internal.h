@@ -28,10 +28,10 @@ struct anfu_disputes {
 };
 
 /* The columns dispute_row reads, in its order. */
-#define DISPUTE_COLUMNS                                                                     \
-	"id, kind, ref, customer_id, counterparty_id, merchant_id, amount, currency, "     \
-	"subject_ms, description, category, reason, state, operator_id, resolution, "      \
-	"refund_amount, refund_state, refund_ref, created_ms, taken_ms, resolved_ms, "     \
+#define DISPUTE_COLUMNS                                                                \
+	"id, kind, ref, customer_id, counterparty_id, merchant_id, amount, currency, " \
+	"subject_ms, description, category, reason, state, operator_id, resolution, "  \
+	"refund_amount, refund_state, refund_ref, created_ms, taken_ms, resolved_ms, " \
 	"closed_ms, updated_ms, reopens, refunded"
 
 /* Fills the struct anfu_dispute at ud from a row of DISPUTE_COLUMNS. */

@@ -500,8 +500,7 @@ int anfu_iam_password_strength(struct anfu_iam *iam, const struct anfu_iam_ctx *
  * ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1), "" when not set. Returns 0,
  * ANFU_ENOTFOUND (no such user), ANFU_EINVAL or a store error. Reads only;
  * for the pages that show it (the account page, the cashier page). */
-int anfu_iam_reserved_message_of(struct anfu_iam *iam, const char *user_id, char *out,
-				 size_t cap);
+int anfu_iam_reserved_message_of(struct anfu_iam *iam, const char *user_id, char *out, size_t cap);
 /* True when msg (NUL-terminated) may be a reserved message: at most
  * ANFU_LIMIT_RESERVED_MESSAGE_CHARS code points, well-formed text without
  * control, format or line-separator characters; "" clears the message. */

@@ -24,7 +24,7 @@
 #define SALT_HEX (2 * IAM_PIN_SALT_LEN)
 #define MAC_HEX (2 * ANFU_HASH_LEN)
 /* prefix, kid, '$', salt, '$', MAC */
-#define RECORD_LEN                                                                              \
+#define RECORD_LEN \
 	(sizeof(IAM_PIN_RECORD_PREFIX) - 1 + ANFU_PIN_KID_LEN + 1 + SALT_HEX + 1 + MAC_HEX)
 _Static_assert(RECORD_LEN < ANFU_LIMIT_PIN_RECORD_BYTES, "a record and its NUL fit");
 _Static_assert(ANFU_ID_MAX + IAM_PIN_SALT_LEN + ANFU_PIN_LEN <= ANFU_LIMIT_PIN_MAC_MSG_BYTES,
@@ -84,7 +84,8 @@ static int rec_parse(const char *s, struct rec *ret)
 	size_t plen = sizeof(IAM_PIN_RECORD_PREFIX) - 1;
 	const char *kid, *salt, *mac;
 
-	if (strnlen(s, RECORD_LEN + 1) != RECORD_LEN || strncmp(s, IAM_PIN_RECORD_PREFIX, plen) != 0)
+	if (strnlen(s, RECORD_LEN + 1) != RECORD_LEN ||
+	    strncmp(s, IAM_PIN_RECORD_PREFIX, plen) != 0)
 		return ANFU_ECORRUPT;
 	kid = s + plen;
 	salt = kid + ANFU_PIN_KID_LEN + 1;

@@ -77,11 +77,12 @@ static int reserved_set_tx(struct anfu_tx *tx, void *ud)
 {
 	const struct reserved_set *s = ud;
 	const struct anfu_param p[] = { ANFU_PS(s->msg), ANFU_PS(s->p->user_id) };
-	json_t *details = json_pack("{s:I}", "chars",
-				    (json_int_t)anfu_utf8_count(s->msg, strlen(s->msg)));
+	json_t *details =
+		json_pack("{s:I}", "chars", (json_int_t)anfu_utf8_count(s->msg, strlen(s->msg)));
 	int64_t changed = 0;
-	int r = anfu_db_exec(anfu_tx_db(tx), "UPDATE iam_user SET reserved_message = $1 WHERE id = $2",
-			     p, 2, NULL, NULL, &changed);
+	int r = anfu_db_exec(anfu_tx_db(tx),
+			     "UPDATE iam_user SET reserved_message = $1 WHERE id = $2", p, 2, NULL,
+			     NULL, &changed);
 
 	if (r == 0 && changed != 1)
 		r = ANFU_ENOTFOUND;

@@ -704,8 +704,9 @@ static int pay_convert(const struct pay_op *c, struct anfu_tx *tx, const struct 
 	int64_t changed = 0;
 	char kid[ANFU_KID_MAX];
 	json_t *det;
-	int r = anfu_db_exec(db, "UPDATE iam_user SET pay_hash = $2 WHERE id = $1 AND pay_hash = $3",
-			     q, 3, NULL, NULL, &changed);
+	int r = anfu_db_exec(db,
+			     "UPDATE iam_user SET pay_hash = $2 WHERE id = $1 AND pay_hash = $3", q,
+			     3, NULL, NULL, &changed);
 
 	if (r < 0 || changed == 0)
 		return r;
@@ -754,11 +755,16 @@ static int pay_tx(struct anfu_tx *tx, void *ud)
 /* Checks the PIN's verdict in a transaction: a wrong one is counted and
  * kept, then refused with its verdict. */
 static int pay_check(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
-		     const struct anfu_principal *p, bool right, const char *old,
-		     const char *fresh, struct anfu_iam_err *err)
+		     const struct anfu_principal *p, bool right, const char *old, const char *fresh,
+		     struct anfu_iam_err *err)
 {
-	struct pay_op c = { .iam = iam,	  .ctx = ctx,	  .p = p,     .old = old,
-			    .fresh = fresh, .right = right, .err = err };
+	struct pay_op c = { .iam = iam,
+			    .ctx = ctx,
+			    .p = p,
+			    .old = old,
+			    .fresh = fresh,
+			    .right = right,
+			    .err = err };
 	int r = iam_tx(iam, pay_tx, &c, err);
 
 	/* Locked by a concurrent failure since the check before the hash. */

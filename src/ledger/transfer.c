@@ -78,7 +78,8 @@ static bool transfer_ok(const struct anfu_ledger_transfer *t)
 	if (!text_ok(t->idem_key, 1, ANFU_LIMIT_LEDGER_IDEM_BYTES, false) ||
 	    !text_ok(t->debit_account, 1, ANFU_ID_MAX - 1, false) ||
 	    !text_ok(t->credit_account, 1, ANFU_ID_MAX - 1, false) || !asset_ok(t->asset) ||
-	    !anfu_ledger_code_ok(t->code) || (t->ref && !text_ok(t->ref, 0, ANFU_LIMIT_LEDGER_REF_BYTES, true)))
+	    !anfu_ledger_code_ok(t->code) ||
+	    (t->ref && !text_ok(t->ref, 0, ANFU_LIMIT_LEDGER_REF_BYTES, true)))
 		return false;
 	if ((t->flags & ~(uint32_t)ANFU_LEDGER_TRF_ALL) != 0)
 		return false;

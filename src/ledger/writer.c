@@ -235,8 +235,8 @@ static int seal_cmd(struct anfu_tx *tx, void *ud)
 		return 0;
 	/* From the rows as written; from the table when rows a failed seal
 	 * left come first, or the copy is incomplete. */
-	r = b->ctx.seal ? ledger_seal_hash(b->ctx.seal, b->ctx.hash, first, last,
-					   b->head.last_hash, hash)
+	r = b->ctx.seal ? ledger_seal_hash(b->ctx.seal, b->ctx.hash, first, last, b->head.last_hash,
+					   hash)
 			: ANFU_ENOTFOUND;
 	if (r == ANFU_ENOTFOUND)
 		r = ledger_batch_hash(db, b->ctx.hash, first, last, b->head.last_hash, hash);

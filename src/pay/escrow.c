@@ -148,8 +148,8 @@ static int refuse(const char **slot, const char *code)
  * come out of it: refused (*ret_code) order_state_invalid when nothing is
  * held (no escrow, or released), pending_amount_exceeded beyond what is
  * left after the refunds. */
-static int held_for(struct anfu_db *db, const char *order_id, int64_t amount,
-		    struct escrow_row *w, const char **ret_code)
+static int held_for(struct anfu_db *db, const char *order_id, int64_t amount, struct escrow_row *w,
+		    const char **ret_code)
 {
 	int r = escrow_read(db, order_id, w);
 

@@ -52,8 +52,8 @@ struct anfu_pay_config {
 	int64_t share_ttl_s;	       /* a pay-on-behalf link's life (FUNC-PAY-17) */
 
 	/* refunds (pay/refund.c) */
-	int64_t refund_auto_max;	  /* fen: the rules approve up to this */
-	int64_t refund_four_eyes_min;	  /* fen: above, two operators approve */
+	int64_t refund_auto_max;	 /* fen: the rules approve up to this */
+	int64_t refund_four_eyes_min;	 /* fen: above, two operators approve */
 	int64_t refund_retry_interval_s; /* the job pay.refund_retry */
 
 	int64_t paycode_nopin_max; /* payment code: fen paid without the PIN */
@@ -469,7 +469,8 @@ struct anfu_pay_agreement_req {
  * *ret_doc (malloc'd, the caller's) is the signed document.
  */
 int anfu_pay_agreement_sign(struct anfu_pay *p, struct anfu_receipt *rc,
-			    const struct anfu_actor *actor, const struct anfu_pay_agreement_req *req,
+			    const struct anfu_actor *actor,
+			    const struct anfu_pay_agreement_req *req,
 			    struct anfu_pay_agreement *ret, char **ret_doc, const char **ret_code,
 			    const char **ret_field);
 /* The agreement id as db sees it, with its signed document when ret_doc
@@ -705,9 +706,9 @@ struct anfu_pay_tx_row {
 	char merchant_id[ANFU_LIMIT_LEDGER_OWNER_BYTES + 1];
 	char merchant_name[ANFU_PAY_NAME_MAX];
 	char payer_id[ANFU_ID_MAX];
-	char payer_shown[ANFU_MASK_MAX]; /* masked by iam */
-	enum anfu_pay_state status;	 /* payments: the order's state now */
-	int64_t amount, fee, time_ms;	 /* refunds: fee is the fee given back */
+	char payer_shown[ANFU_MASK_MAX];		/* masked by iam */
+	enum anfu_pay_state status;			/* payments: the order's state now */
+	int64_t amount, fee, time_ms;			/* refunds: fee is the fee given back */
 	char subject[ANFU_LIMIT_PAY_SUBJECT_BYTES + 1]; /* the order's */
 	/* The status shown (static): the order's state of a payment, the
 	 * refund's state of a refund. */
@@ -795,14 +796,14 @@ enum anfu_pay_refund_state {
 #define ANFU_PAY_RF_STATE_N 9
 
 enum anfu_pay_refund_event {
-	ANFU_PAY_RF_EV_ACCEPT = 0, /* the merchant accepts a customer's request */
-	ANFU_PAY_RF_EV_DECLINE,	   /* ... or declines it */
-	ANFU_PAY_RF_EV_APPROVE,	   /* review passed (automatic rule or operator) */
-	ANFU_PAY_RF_EV_REJECT,	   /* an operator rejected it */
-	ANFU_PAY_RF_EV_WAIT_FUNDS, /* execution found the merchant's balance short */
-	ANFU_PAY_RF_EV_SUCCEED,	   /* execution moved the money */
-	ANFU_PAY_RF_EV_SEND_CARD,  /* the wallet refused it: to the bound card */
-	ANFU_PAY_RF_EV_CARD_FAIL,  /* the bank did not pay the card */
+	ANFU_PAY_RF_EV_ACCEPT = 0,  /* the merchant accepts a customer's request */
+	ANFU_PAY_RF_EV_DECLINE,	    /* ... or declines it */
+	ANFU_PAY_RF_EV_APPROVE,	    /* review passed (automatic rule or operator) */
+	ANFU_PAY_RF_EV_REJECT,	    /* an operator rejected it */
+	ANFU_PAY_RF_EV_WAIT_FUNDS,  /* execution found the merchant's balance short */
+	ANFU_PAY_RF_EV_SUCCEED,	    /* execution moved the money */
+	ANFU_PAY_RF_EV_SEND_CARD,   /* the wallet refused it: to the bound card */
+	ANFU_PAY_RF_EV_CARD_FAIL,   /* the bank did not pay the card */
 	ANFU_PAY_RF_EV_CHOOSE_CARD, /* an operator chose the payer's card (state unchanged) */
 };
 #define ANFU_PAY_RF_EVENT_N 9
@@ -837,7 +838,7 @@ struct anfu_pay_refund {
 	enum anfu_pay_refund_state state;
 	int64_t amount, fee_back; /* fen; fee_back 0 until it succeeded */
 	char reason[ANFU_LIMIT_PAY_SUBJECT_BYTES + 1];
-	char origin[16];	   /* "merchant" | "customer" | "dispute" */
+	char origin[16]; /* "merchant" | "customer" | "dispute" */
 	char created_by[ANFU_ID_MAX];
 	char reviewed_by[ANFU_ID_MAX]; /* "rules" for the automatic review; "" before */
 	char approved_by[ANFU_ID_MAX]; /* the first of two operators (four eyes) */
@@ -947,7 +948,8 @@ int anfu_pay_refund_request(struct anfu_pay *p, const struct anfu_actor *actor,
  * the order's and the bound's, the ledger's. */
 int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
 			   const char *merchant_id, const char *id, bool accept,
-			   struct anfu_pay_refund *ret, const char **ret_code, const char **ret_field);
+			   struct anfu_pay_refund *ret, const char **ret_code,
+			   const char **ret_field);
 /* Executes every waiting_funds refund again (at most
  * ANFU_LIMIT_PAY_EXPIRE_PASS, one writer command each); *ret_done counts
  * those that succeeded. */

@@ -340,14 +340,14 @@ static int pay_in(struct anfu_tx *tx, struct pay_cmd *c)
 	if (r == 0 && !ok)
 		r = ANFU_EINTERNAL; /* the writer runs one command at a time */
 	if (r == 0)
-		r = anfu_tx_audit(
-			tx, "pay.order.paid", "pay_order", c->o.id, "success",
-			json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s}", "payment",
-				  c->id, "merchant", c->o.merchant_id, "payer", c->req->payer_id,
-				  "amount", (json_int_t)c->o.amount, "fee", (json_int_t)c->out->fee,
-				  "fee_bps", (json_int_t)c->m.fee_bps, "currency", "CNY", "auth",
-				  auth_name(c), "ledger_transfer",
-				  c->out->ledger_id, "from", anfu_pay_state_name(c->o.state)));
+		r = anfu_tx_audit(tx, "pay.order.paid", "pay_order", c->o.id, "success",
+				  json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s}",
+					    "payment", c->id, "merchant", c->o.merchant_id, "payer",
+					    c->req->payer_id, "amount", (json_int_t)c->o.amount,
+					    "fee", (json_int_t)c->out->fee, "fee_bps",
+					    (json_int_t)c->m.fee_bps, "currency", "CNY", "auth",
+					    auth_name(c), "ledger_transfer", c->out->ledger_id,
+					    "from", anfu_pay_state_name(c->o.state)));
 	if (r == 0)
 		r = notice(c, tx, now);
 	if (r < 0)

@@ -18,7 +18,8 @@
 #include "tx/tx.h"
 
 #define ITEM_COLS "id, name_zh, name_en, price, stock, active, created_ms, updated_ms"
-#define CAMPAIGN_COLS "id, merchant_id, multiplier_pct, bonus, starts_ms, ends_ms, active, created_ms"
+#define CAMPAIGN_COLS \
+	"id, merchant_id, multiplier_pct, bonus, starts_ms, ends_ms, active, created_ms"
 
 struct items {
 	struct anfu_points_item *out;
@@ -58,9 +59,9 @@ static json_t *item_details(const struct anfu_points_item *it)
 static int item_insert_tx(struct anfu_tx *tx, void *ud)
 {
 	const struct anfu_points_item *it = ud;
-	const struct anfu_param q[] = { ANFU_PS(it->id),     ANFU_PS(it->name_zh),
-					ANFU_PS(it->name_en), ANFU_PI(it->price),
-					ANFU_PI(it->stock),   ANFU_PI(it->active ? 1 : 0),
+	const struct anfu_param q[] = { ANFU_PS(it->id),	ANFU_PS(it->name_zh),
+					ANFU_PS(it->name_en),	ANFU_PI(it->price),
+					ANFU_PI(it->stock),	ANFU_PI(it->active ? 1 : 0),
 					ANFU_PI(it->created_ms) };
 	int r = anfu_db_exec(anfu_tx_db(tx),
 			     "INSERT INTO points_item (" ITEM_COLS
@@ -125,13 +126,12 @@ static int item_update_tx(struct anfu_tx *tx, void *ud)
 		u->it.active = c->active != 0;
 	u->it.updated_ms = anfu_clock_now_ms();
 	{
-		const struct anfu_param q[] = { ANFU_PS(u->id),
-						ANFU_PS(u->it.name_zh),
-						ANFU_PS(u->it.name_en),
-						ANFU_PI(u->it.price),
-						ANFU_PI(u->it.stock),
-						ANFU_PI(u->it.active ? 1 : 0),
-						ANFU_PI(u->it.updated_ms) };
+		const struct anfu_param q[] = {
+			ANFU_PS(u->id),		  ANFU_PS(u->it.name_zh),
+			ANFU_PS(u->it.name_en),	  ANFU_PI(u->it.price),
+			ANFU_PI(u->it.stock),	  ANFU_PI(u->it.active ? 1 : 0),
+			ANFU_PI(u->it.updated_ms)
+		};
 
 		r = anfu_db_exec(anfu_tx_db(tx),
 				 "UPDATE points_item SET name_zh = $2, name_en = $3, price = $4, "
@@ -241,7 +241,8 @@ static int campaign_insert_tx(struct anfu_tx *tx, void *ud)
 }
 
 int anfu_points_campaign_add(struct anfu_points *p, const struct anfu_actor *actor,
-			     const struct anfu_points_campaign *in, struct anfu_points_campaign *ret)
+			     const struct anfu_points_campaign *in,
+			     struct anfu_points_campaign *ret)
 {
 	struct anfu_points_campaign c;
 	int r;
@@ -319,9 +320,9 @@ int anfu_points_campaigns(struct anfu_points *p, struct anfu_points_campaign *ou
 		return ANFU_EINVAL;
 	r = anfu_store_db(anfu_tx_exec_store(p->tx), &db);
 	if (r == 0)
-		r = anfu_db_exec(db,
-				 "SELECT " CAMPAIGN_COLS " FROM points_campaign ORDER BY id LIMIT $1",
-				 q, 1, campaign_row, &l, NULL);
+		r = anfu_db_exec(
+			db, "SELECT " CAMPAIGN_COLS " FROM points_campaign ORDER BY id LIMIT $1", q,
+			1, campaign_row, &l, NULL);
 	if (r < 0)
 		return r;
 	*ret_n = l.n;

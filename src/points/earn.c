@@ -167,11 +167,12 @@ static int earning_insert(struct anfu_tx *tx, const struct anfu_points_earn *e,
 		ANFU_PI(anfu_clock_now_ms()),
 	};
 
-	return anfu_db_exec(anfu_tx_db(tx),
-			    "INSERT INTO points_earning (id, kind, ref, customer_id, merchant_id, "
-			    "paid_fen, points, campaign_id, reason, transfer_id, created_ms) VALUES "
-			    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-			    q, 11, NULL, NULL, NULL);
+	return anfu_db_exec(
+		anfu_tx_db(tx),
+		"INSERT INTO points_earning (id, kind, ref, customer_id, merchant_id, "
+		"paid_fen, points, campaign_id, reason, transfer_id, created_ms) VALUES "
+		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+		q, 11, NULL, NULL, NULL);
 }
 
 /* The transfer, then the rows that say why: a refused transfer wrote
@@ -225,8 +226,8 @@ static int earn_apply(struct anfu_points *p, struct anfu_tx *tx, const struct an
 			"success",
 			json_pack("{s:s, s:s, s:I, s:I, s:s, s:s}", "customer_id", e->customer_id,
 				  "ref", e->ref, "paid_fen", (json_int_t)e->paid_fen, "points",
-				  (json_int_t)res->points, "campaign_id", res->campaign_id, "reason",
-				  e->reason ? e->reason : ""));
+				  (json_int_t)res->points, "campaign_id", res->campaign_id,
+				  "reason", e->reason ? e->reason : ""));
 	if (r == 0 && res->points > 0)
 		r = points_notify(p, tx, e->customer_id, "points.earned", res->points, res->balance,
 				  0);
@@ -308,8 +309,9 @@ int anfu_points_grant(struct anfu_points *p, const struct anfu_actor *actor,
 	if (!p || !actor || !e || !ret || e->points <= 0 || !earn_ok(e))
 		return ANFU_EINVAL;
 	if (e->points > p->cfg->grant_max_points) {
-		const struct anfu_points_earn_result refused = { .code =
-									 ANFU_R_POINTS_GRANT_TOO_LARGE };
+		const struct anfu_points_earn_result refused = {
+			.code = ANFU_R_POINTS_GRANT_TOO_LARGE
+		};
 
 		*ret = refused;
 		return 0;

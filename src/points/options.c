@@ -18,8 +18,8 @@ static const struct anfu_config_option points_options[] = {
 		     "Points a customer earns per whole yuan paid, before a merchant campaign's "
 		     "multiplier and bonus; fractions of a point are dropped (floor). 0 earns "
 		     "nothing but campaign bonuses."),
-	ANFU_OPT_INT("points", "redeem_unit_points", redeem_unit_points, 1, 1000000, 100,
-		     "points", "FUNC-PAY-11",
+	ANFU_OPT_INT("points", "redeem_unit_points", redeem_unit_points, 1, 1000000, 100, "points",
+		     "FUNC-PAY-11",
 		     "A value redemption's unit: the points a customer redeems must be a positive "
 		     "multiple of this, and each unit buys redeem_unit_fen fen of wallet value."),
 	ANFU_OPT_INT("points", "redeem_unit_fen", redeem_unit_fen, 1, 1000000, 100, "fen",

@@ -118,20 +118,24 @@ int points_entry_add(struct anfu_points *p, struct anfu_tx *tx, const char *cust
 	bal = points_available(&a);
 	/* The writer is the only one to append: max + 1 cannot race. */
 	r = anfu_db_query_int(anfu_tx_db(tx),
-			      "SELECT COALESCE(MAX(n), 0) FROM points_entry WHERE customer_id = $1", q,
-			      1, &n);
+			      "SELECT COALESCE(MAX(n), 0) FROM points_entry WHERE customer_id = $1",
+			      q, 1, &n);
 	if (r < 0)
 		return r;
 	{
-		const struct anfu_param e[] = { ANFU_PS(customer_id), ANFU_PI(n + 1),
-						ANFU_PI(delta),	      ANFU_PI(bal),
-						ANFU_PS(reason),      ANFU_PS(ref),
+		const struct anfu_param e[] = { ANFU_PS(customer_id),
+						ANFU_PI(n + 1),
+						ANFU_PI(delta),
+						ANFU_PI(bal),
+						ANFU_PS(reason),
+						ANFU_PS(ref),
 						ANFU_PI(anfu_clock_now_ms()) };
 
-		r = anfu_db_exec(anfu_tx_db(tx),
-				 "INSERT INTO points_entry (customer_id, n, delta, balance, reason, "
-				 "ref, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-				 e, 7, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			anfu_tx_db(tx),
+			"INSERT INTO points_entry (customer_id, n, delta, balance, reason, "
+			"ref, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			e, 7, NULL, NULL, NULL);
 	}
 	if (r < 0)
 		return r;
@@ -204,19 +208,21 @@ int anfu_points_history(struct anfu_points *p, const char *customer_id, const ch
 		const struct anfu_param q[] = { ANFU_PS(customer_id), ANFU_PI(below),
 						ANFU_PI(limit) };
 
-		r = anfu_db_exec(db,
-				 "SELECT n, delta, balance, reason, ref, created_ms FROM points_entry "
-				 "WHERE customer_id = $1 AND n < $2 ORDER BY n DESC LIMIT $3",
-				 q, 3, entry_row, &h, NULL);
+		r = anfu_db_exec(
+			db,
+			"SELECT n, delta, balance, reason, ref, created_ms FROM points_entry "
+			"WHERE customer_id = $1 AND n < $2 ORDER BY n DESC LIMIT $3",
+			q, 3, entry_row, &h, NULL);
 	}
 	if (r == 0 && h.n == limit) {
 		const struct anfu_param q[] = { ANFU_PS(customer_id), ANFU_PI(out[h.n - 1].n) };
 		struct history more = { extra, 1, 0 };
 
-		r = anfu_db_exec(db,
-				 "SELECT n, delta, balance, reason, ref, created_ms FROM points_entry "
-				 "WHERE customer_id = $1 AND n < $2 ORDER BY n DESC LIMIT 1",
-				 q, 2, entry_row, &more, NULL);
+		r = anfu_db_exec(
+			db,
+			"SELECT n, delta, balance, reason, ref, created_ms FROM points_entry "
+			"WHERE customer_id = $1 AND n < $2 ORDER BY n DESC LIMIT 1",
+			q, 2, entry_row, &more, NULL);
 		if (r == 0 && more.n == 1)
 			(void)snprintf(next, ANFU_POINTS_CURSOR_MAX, "%" PRId64, out[h.n - 1].n);
 		else if (r == 0)

@@ -161,9 +161,9 @@ int anfu_points_balance(struct anfu_points *p, const char *customer_id, int64_t 
 
 /* One change of a customer's points. */
 struct anfu_points_entry {
-	int64_t n;	 /* 1, 2, 3 ... per customer */
-	int64_t change;	 /* + earned / returned, - redeemed */
-	int64_t balance; /* after it */
+	int64_t n;			     /* 1, 2, 3 ... per customer */
+	int64_t change;			     /* + earned / returned, - redeemed */
+	int64_t balance;		     /* after it */
 	char reason[ANFU_POINTS_REASON_MAX]; /* earn, grant, redeem, cancel */
 	char ref[ANFU_ID_MAX];		     /* the earning's or redemption's id */
 	int64_t created_ms;
@@ -217,7 +217,8 @@ struct anfu_points_campaign {
 /* Adds a campaign, audited "points.campaign_created"; ANFU_EINVAL when
  * ends_ms <= starts_ms (the handler reports points_window_invalid). */
 int anfu_points_campaign_add(struct anfu_points *p, const struct anfu_actor *actor,
-			     const struct anfu_points_campaign *in, struct anfu_points_campaign *ret);
+			     const struct anfu_points_campaign *in,
+			     struct anfu_points_campaign *ret);
 /* Activates or ends a campaign, audited "points.campaign_updated".
  * ANFU_ENOTFOUND. */
 int anfu_points_campaign_set_active(struct anfu_points *p, const struct anfu_actor *actor,

@@ -25,7 +25,7 @@
 /* A command's weight: two transfers and one audit record. */
 #define REDEEM_WEIGHT 3
 
-#define RED_COLS                                                                            \
+#define RED_COLS                                                                           \
 	"id, customer_id, request_id, type, item_id, state, quantity, points, value_fen, " \
 	"created_ms, cancelled_ms"
 
@@ -70,7 +70,8 @@ struct redeem_cmd {
 	struct anfu_points_outcome out;
 };
 
-static bool same_request(const struct anfu_points_redemption *d, const struct anfu_points_redeem *in)
+static bool same_request(const struct anfu_points_redemption *d,
+			 const struct anfu_points_redeem *in)
 {
 	if (in->type == ANFU_POINTS_REDEEM_ITEM)
 		return strcmp(d->type, "item") == 0 && strcmp(d->item_id, in->item_id) == 0 &&
@@ -116,10 +117,12 @@ static int redemption_insert(struct anfu_tx *tx, const struct anfu_points_redemp
 			     const char *trf)
 {
 	const struct anfu_param q[] = {
-		ANFU_PS(d->id),	    ANFU_PS(d->customer_id), ANFU_PS(d->request_id),
-		ANFU_PS(d->type),   ANFU_PS(d->item_id),     ANFU_PS(d->state),
-		ANFU_PI(d->quantity), ANFU_PI(d->points),   ANFU_PI(d->value_fen),
-		ANFU_PI(d->created_ms), ANFU_PS(trf),
+		ANFU_PS(d->id),		ANFU_PS(d->customer_id),
+		ANFU_PS(d->request_id), ANFU_PS(d->type),
+		ANFU_PS(d->item_id),	ANFU_PS(d->state),
+		ANFU_PI(d->quantity),	ANFU_PI(d->points),
+		ANFU_PI(d->value_fen),	ANFU_PI(d->created_ms),
+		ANFU_PS(trf),
 	};
 
 	return anfu_db_exec(anfu_tx_db(tx),
@@ -155,11 +158,20 @@ static int redeem_post(struct redeem_cmd *c, struct anfu_tx *tx, const char *poi
 	char k0[ANFU_ID_MAX + 16], k1[ANFU_ID_MAX + 16];
 	bool value = wallet != NULL;
 	struct anfu_ledger_transfer t[2] = {
-		{ .idem_key = k0, .debit_account = points_acc, .credit_account = p->liability,
-		  .amount = c->red.points, .asset = "POINTS", .code = "points_redeem",
-		  .ref = c->red.id, .flags = value ? ANFU_LEDGER_TRF_LINKED : 0 },
-		{ .idem_key = k1, .debit_account = p->fund, .credit_account = wallet,
-		  .amount = c->red.value_fen, .asset = "CNY", .code = "points_value",
+		{ .idem_key = k0,
+		  .debit_account = points_acc,
+		  .credit_account = p->liability,
+		  .amount = c->red.points,
+		  .asset = "POINTS",
+		  .code = "points_redeem",
+		  .ref = c->red.id,
+		  .flags = value ? ANFU_LEDGER_TRF_LINKED : 0 },
+		{ .idem_key = k1,
+		  .debit_account = p->fund,
+		  .credit_account = wallet,
+		  .amount = c->red.value_fen,
+		  .asset = "CNY",
+		  .code = "points_value",
 		  .ref = c->red.id },
 	};
 	struct anfu_ledger_result res[2];
@@ -225,7 +237,8 @@ static int redeem_fn(struct anfu_tx *tx, void *ud)
 		const struct anfu_param q[] = { ANFU_PS(in->customer_id), ANFU_PS(in->request_id) };
 
 		r = anfu_db_exec(anfu_tx_db(tx),
-				 "SELECT " RED_COLS " FROM points_redemption WHERE customer_id = $1 "
+				 "SELECT " RED_COLS
+				 " FROM points_redemption WHERE customer_id = $1 "
 				 "AND request_id = $2",
 				 q, 2, red_row, &prior, NULL);
 	}
@@ -235,7 +248,8 @@ static int redeem_fn(struct anfu_tx *tx, void *ud)
 		if (!same_request(&c->red, in))
 			c->out.code = ANFU_R_LEDGER_IDEMPOTENCY_CONFLICT;
 		c->out.existed = !c->out.code;
-		return c->out.code ? 0 : anfu_points_balance(c->p, in->customer_id, &c->red.balance);
+		return c->out.code ? 0
+				   : anfu_points_balance(c->p, in->customer_id, &c->red.balance);
 	}
 	memset(&c->red, 0, sizeof(c->red));
 	(void)anfu_strlcpy(c->red.customer_id, in->customer_id, sizeof(c->red.customer_id));
@@ -332,11 +346,20 @@ static int cancel_post(struct cancel_cmd *c, struct anfu_tx *tx, const char *poi
 	char k0[ANFU_ID_MAX + 16], k1[ANFU_ID_MAX + 16];
 	bool value = wallet != NULL;
 	struct anfu_ledger_transfer t[2] = {
-		{ .idem_key = k0, .debit_account = wallet, .credit_account = p->fund,
-		  .amount = c->red.value_fen, .asset = "CNY", .code = "points_value_return",
-		  .ref = c->red.id, .flags = ANFU_LEDGER_TRF_LINKED },
-		{ .idem_key = k1, .debit_account = p->liability, .credit_account = points_acc,
-		  .amount = c->red.points, .asset = "POINTS", .code = "points_return",
+		{ .idem_key = k0,
+		  .debit_account = wallet,
+		  .credit_account = p->fund,
+		  .amount = c->red.value_fen,
+		  .asset = "CNY",
+		  .code = "points_value_return",
+		  .ref = c->red.id,
+		  .flags = ANFU_LEDGER_TRF_LINKED },
+		{ .idem_key = k1,
+		  .debit_account = p->liability,
+		  .credit_account = points_acc,
+		  .amount = c->red.points,
+		  .asset = "POINTS",
+		  .code = "points_return",
 		  .ref = c->red.id },
 	};
 	struct anfu_ledger_result res[2];
@@ -366,8 +389,11 @@ static int cancel_post(struct cancel_cmd *c, struct anfu_tx *tx, const char *poi
 static int cancel_write(struct cancel_cmd *c, struct anfu_tx *tx, const char *trf)
 {
 	const char *to = anfu_points_redemption_next(c->red.state, ANFU_POINTS_EV_CANCEL);
-	const struct anfu_param q[] = { ANFU_PS(c->red.id), ANFU_PS(to), ANFU_PS(trf),
-					ANFU_PS(c->reason), ANFU_PI(anfu_clock_now_ms()),
+	const struct anfu_param q[] = { ANFU_PS(c->red.id),
+					ANFU_PS(to),
+					ANFU_PS(trf),
+					ANFU_PS(c->reason),
+					ANFU_PI(anfu_clock_now_ms()),
 					ANFU_PS(c->red.state) };
 	int64_t changes = 0;
 	bool ok = true;
@@ -378,10 +404,11 @@ static int cancel_write(struct cancel_cmd *c, struct anfu_tx *tx, const char *tr
 	if (r == 0 && !ok)
 		r = ANFU_ERANGE; /* a stock beyond the schema's range: undone */
 	if (r == 0)
-		r = anfu_db_exec(anfu_tx_db(tx),
-				 "UPDATE points_redemption SET state = $2, cancel_transfer_id = $3, "
-				 "cancel_reason = $4, cancelled_ms = $5 WHERE id = $1 AND state = $6",
-				 q, 6, NULL, NULL, &changes);
+		r = anfu_db_exec(
+			anfu_tx_db(tx),
+			"UPDATE points_redemption SET state = $2, cancel_transfer_id = $3, "
+			"cancel_reason = $4, cancelled_ms = $5 WHERE id = $1 AND state = $6",
+			q, 6, NULL, NULL, &changes);
 	if (r == 0 && changes != 1)
 		r = ANFU_ECONFLICT; /* the writer is the only one to change it */
 	if (r < 0)
@@ -433,7 +460,8 @@ static int cancel_fn(struct anfu_tx *tx, void *ud)
 	value = strcmp(c->red.type, "value") == 0;
 	r = points_customer_account(c->p, c->red.customer_id, "customer_points", "POINTS", &pts);
 	if (r == 0 && value)
-		r = points_customer_account(c->p, c->red.customer_id, "customer_wallet", "CNY", &wal);
+		r = points_customer_account(c->p, c->red.customer_id, "customer_wallet", "CNY",
+					    &wal);
 	if (r == ANFU_ENOTFOUND) {
 		c->out.code = ANFU_R_LEDGER_ACCOUNT_NOT_FOUND;
 		return 0;
@@ -476,7 +504,8 @@ int anfu_points_redemptions(struct anfu_points *p, const char *customer_id,
 	r = anfu_store_db(anfu_tx_exec_store(p->tx), &db);
 	if (r == 0)
 		r = anfu_db_exec(db,
-				 "SELECT " RED_COLS " FROM points_redemption WHERE customer_id = $1 "
+				 "SELECT " RED_COLS
+				 " FROM points_redemption WHERE customer_id = $1 "
 				 "ORDER BY created_ms DESC, id DESC LIMIT $2",
 				 q, 2, red_row, &l, NULL);
 	if (r < 0)

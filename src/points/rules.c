@@ -21,7 +21,8 @@ int anfu_points_earned(int64_t paid_fen, int64_t per_yuan, const struct anfu_poi
 	int64_t v, pts;
 
 	if (!ret || paid_fen < 0 || per_yuan < 0 || per_yuan > 1000 || mult < 1 ||
-	    mult > ANFU_LIMIT_POINTS_MULTIPLIER_PCT || bonus < 0 || bonus > ANFU_LIMIT_POINTS_AMOUNT)
+	    mult > ANFU_LIMIT_POINTS_MULTIPLIER_PCT || bonus < 0 ||
+	    bonus > ANFU_LIMIT_POINTS_AMOUNT)
 		return ANFU_EINVAL;
 	/* fen x per_yuan x pct / (100 fen a yuan x 100 percent), floored:
 	 * no fraction of a point is ever given. */

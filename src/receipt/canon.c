@@ -65,8 +65,7 @@ static int put_object(const json_t *v, struct anfu_buf *out, int depth)
 	keys = calloc(n, sizeof(*keys));
 	if (!keys)
 		return ANFU_EINTERNAL;
-	json_object_foreach((json_t *)v, k, m)
-		keys[i++] = k;
+	json_object_foreach((json_t *)v, k, m) keys[i++] = k;
 	qsort(keys, n, sizeof(*keys), key_cmp);
 	r = anfu_buf_append(out, "{", 1);
 	for (i = 0; i < n && r == 0; i++) {
@@ -106,8 +105,7 @@ static int put(const json_t *v, struct anfu_buf *out, int depth)
 	case JSON_OBJECT: return put_object(v, out, depth);
 	case JSON_ARRAY: return put_array(v, out, depth);
 	case JSON_STRING: return put_string(out, json_string_value(v), json_string_length(v));
-	case JSON_INTEGER:
-		return anfu_buf_appendf(out, "%" PRId64, (int64_t)json_integer_value(v));
+	case JSON_INTEGER: return anfu_buf_appendf(out, "%" PRId64, (int64_t)json_integer_value(v));
 	case JSON_TRUE: return anfu_buf_append(out, "true", 4);
 	case JSON_FALSE: return anfu_buf_append(out, "false", 5);
 	case JSON_NULL: return anfu_buf_append(out, "null", 4);

@@ -278,14 +278,16 @@ static int issue_new(struct anfu_tx *tx, struct issue *is)
 	int r = anfu_id_new("rct", id, sizeof(id));
 
 	if (r == 0)
-		r = anfu_receipt_build(is->f, id, now, sign_named, is->r->key, &body, &blen,
-				       &sig);
+		r = anfu_receipt_build(is->f, id, now, sign_named, is->r->key, &body, &blen, &sig);
 	if (r == 0) {
-		const struct anfu_param p[8] = {
-			ANFU_PSN(id, strlen(id)), ANFU_PSN(is->f->kind, strlen(is->f->kind)),
-			ANFU_PSN(is->f->ref, strlen(is->f->ref)), ANFU_PSN(body, blen),
-			ANFU_PS(alg), ANFU_PS(kid), ANFU_PS(sig), ANFU_PI(now)
-		};
+		const struct anfu_param p[8] = { ANFU_PSN(id, strlen(id)),
+						 ANFU_PSN(is->f->kind, strlen(is->f->kind)),
+						 ANFU_PSN(is->f->ref, strlen(is->f->ref)),
+						 ANFU_PSN(body, blen),
+						 ANFU_PS(alg),
+						 ANFU_PS(kid),
+						 ANFU_PS(sig),
+						 ANFU_PI(now) };
 
 		r = anfu_db_exec(anfu_tx_db(tx),
 				 "INSERT INTO receipt (id, kind, ref_id, body, alg, kid, sig,"
@@ -317,8 +319,7 @@ static int issue_fn(struct anfu_tx *tx, void *ud)
 	}
 	if (r == 0)
 		r = anfu_tx_audit(tx, "receipt.download", "receipt", is->s.id, "success",
-				  json_pack("{s:s, s:s}", "kind", is->f->kind, "ref",
-					    is->f->ref));
+				  json_pack("{s:s, s:s}", "kind", is->f->kind, "ref", is->f->ref));
 	return r;
 }
 

@@ -89,7 +89,7 @@ int anfu_receipt_canonical(const json_t *v, struct anfu_buf *out);
 struct anfu_receipt;
 
 struct anfu_receipt_deps {
-	struct anfu_tx_exec *tx;     /* borrowed: writes (and reads through its store) */
+	struct anfu_tx_exec *tx;    /* borrowed: writes (and reads through its store) */
 	struct anfu_named_key *key; /* taken over (also on failure; NULLed) */
 	struct anfu_sigkey *pub;    /* its public half: taken over the same way */
 	enum anfu_sig_alg alg;
@@ -166,7 +166,7 @@ int anfu_receipt_sign_json(struct anfu_receipt *r, const json_t *body, char **re
  * receipt; ANFU_EINVAL for a malformed document, ANFU_ENOTFOUND when it
  * names another key id or algorithm, ANFU_ECRYPTO for a signature that
  * does not verify over the canonical body. */
-int anfu_receipt_verify(const char *doc, size_t len, const struct anfu_sigkey *key,
-			const char *kid, json_t **ret_body);
+int anfu_receipt_verify(const char *doc, size_t len, const struct anfu_sigkey *key, const char *kid,
+			json_t **ret_body);
 
 #endif

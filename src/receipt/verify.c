@@ -29,8 +29,8 @@ static bool shape_ok(const json_t *doc)
 	       json_is_object(json_object_get(doc, "body"));
 }
 
-int anfu_receipt_verify(const char *doc, size_t len, const struct anfu_sigkey *key,
-			const char *kid, json_t **ret_body)
+int anfu_receipt_verify(const char *doc, size_t len, const struct anfu_sigkey *key, const char *kid,
+			json_t **ret_body)
 {
 	const char *sig_b64;
 	uint8_t *sig = NULL;

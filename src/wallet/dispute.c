@@ -57,8 +57,8 @@ static int facts_row(void *ud, const struct anfu_row *row)
 	return 0;
 }
 
-int anfu_wallet_transfer_facts(struct anfu_wallet *w, const char *transfer_id,
-			       const char *user_id, struct anfu_wallet_transfer_facts *ret)
+int anfu_wallet_transfer_facts(struct anfu_wallet *w, const char *transfer_id, const char *user_id,
+			       struct anfu_wallet_transfer_facts *ret)
 {
 	struct facts_read q = { .user_id = user_id };
 	const struct anfu_param p[] = { ANFU_PS(transfer_id) };

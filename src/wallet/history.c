@@ -76,10 +76,11 @@ static int describe(struct anfu_wallet *w, struct anfu_db *db, const char *user_
 		struct party_row m;
 
 		memset(&m, 0, sizeof(m));
-		r = anfu_db_exec(db,
-				 "SELECT payer_id, payer_name, payer_login, payee_name, payee_login,"
-				 " memo FROM wallet_transfer WHERE id = $1",
-				 p, 1, party_row_fn, &m, NULL);
+		r = anfu_db_exec(
+			db,
+			"SELECT payer_id, payer_name, payer_login, payee_name, payee_login,"
+			" memo FROM wallet_transfer WHERE id = $1",
+			p, 1, party_row_fn, &m, NULL);
 		if (r < 0 || m.found) {
 			(void)anfu_strlcpy(out->counterparty,
 					   strcmp(m.payer, user_id) == 0 ? m.payee_shown

@@ -64,8 +64,7 @@ const char *anfu_wallet_limits_decide(const struct anfu_wallet_limit *lim, int64
 	return NULL;
 }
 
-int anfu_wallet_limits_used(struct anfu_db *db, const char *user_id, int64_t day,
-			    int64_t *ret_used)
+int anfu_wallet_limits_used(struct anfu_db *db, const char *user_id, int64_t day, int64_t *ret_used)
 {
 	struct anfu_param p[2] = { ANFU_PS(user_id), ANFU_PI(day) };
 	int64_t used = 0;
@@ -73,7 +72,8 @@ int anfu_wallet_limits_used(struct anfu_db *db, const char *user_id, int64_t day
 
 	if (!db || !user_id || !ret_used)
 		return ANFU_EINVAL;
-	r = anfu_db_query_int(db, "SELECT used FROM wallet_limit_usage WHERE user_id = $1 AND day = $2",
+	r = anfu_db_query_int(db,
+			      "SELECT used FROM wallet_limit_usage WHERE user_id = $1 AND day = $2",
 			      p, 2, &used);
 	if (r == ANFU_ENOTFOUND) {
 		used = 0;
@@ -177,7 +177,8 @@ int anfu_wallet_own_limits_get(struct anfu_db *db, const char *user_id,
 	return r;
 }
 
-void anfu_wallet_limit_lower(struct anfu_wallet_limit *lim, const struct anfu_wallet_own_limits *own)
+void anfu_wallet_limit_lower(struct anfu_wallet_limit *lim,
+			     const struct anfu_wallet_own_limits *own)
 {
 	if (own->single_max > 0 && own->single_max < lim->single_max) {
 		lim->single_max = own->single_max;
@@ -209,12 +210,13 @@ static int own_set_fn(struct anfu_tx *tx, void *ud)
 	int r = anfu_wallet_own_limits_get(db, c->user_id, &old);
 
 	if (r == 0)
-		r = anfu_db_exec(db,
-				 "INSERT INTO wallet_customer_limit (user_id, single_max, daily_max,"
-				 " updated_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE"
-				 " SET single_max = excluded.single_max, daily_max = excluded.daily_max,"
-				 " updated_ms = excluded.updated_ms",
-				 v, 4, NULL, NULL, NULL);
+		r = anfu_db_exec(
+			db,
+			"INSERT INTO wallet_customer_limit (user_id, single_max, daily_max,"
+			" updated_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO UPDATE"
+			" SET single_max = excluded.single_max, daily_max = excluded.daily_max,"
+			" updated_ms = excluded.updated_ms",
+			v, 4, NULL, NULL, NULL);
 	if (r == 0)
 		r = anfu_tx_audit(tx, "wallet.limits.changed", "user", c->user_id, "success",
 				  json_pack("{s:I, s:I, s:I, s:I}", "old_single_max",

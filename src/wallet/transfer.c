@@ -39,8 +39,9 @@ static int confirmation_hash(const char *id, const char *payer, const char *paye
 {
 	char buf[1024];
 	uint8_t h[ANFU_HASH_LEN];
-	int n = snprintf(buf, sizeof(buf), "wallet.confirmation.v1|%s|%s|%s|%" PRId64 "|CNY|%" PRId64
-			 "|%" PRId64 "|%d|%s",
+	int n = snprintf(buf, sizeof(buf),
+			 "wallet.confirmation.v1|%s|%s|%s|%" PRId64 "|CNY|%" PRId64 "|%" PRId64
+			 "|%d|%s",
 			 id, payer, payee, amount, created_ms, expires_ms, second_factor, memo);
 	int r;
 
@@ -127,26 +128,35 @@ static int preview_fn(struct anfu_tx *tx, void *ud)
 	const struct anfu_wallet_preview *p = c->p;
 	const char *memo = c->req->memo ? c->req->memo : "";
 	struct anfu_param v[13] = {
-		ANFU_PS(p->confirmation_id), ANFU_PS(c->req->payer_id), ANFU_PS(c->payee_id),
-		ANFU_PI(p->amount),	     ANFU_PS(memo),		ANFU_PS(p->payee_name),
-		ANFU_PS(p->payee_login),     ANFU_PI(p->created_ms),	ANFU_PI(p->expires_ms),
-		ANFU_PI(p->second_factor),   ANFU_PS(c->hash),
-		ANFU_PS(wallet_auth_name(p->auth)), ANFU_PI(p->sms_code),
+		ANFU_PS(p->confirmation_id),
+		ANFU_PS(c->req->payer_id),
+		ANFU_PS(c->payee_id),
+		ANFU_PI(p->amount),
+		ANFU_PS(memo),
+		ANFU_PS(p->payee_name),
+		ANFU_PS(p->payee_login),
+		ANFU_PI(p->created_ms),
+		ANFU_PI(p->expires_ms),
+		ANFU_PI(p->second_factor),
+		ANFU_PS(c->hash),
+		ANFU_PS(wallet_auth_name(p->auth)),
+		ANFU_PI(p->sms_code),
 	};
-	int r = anfu_db_exec(anfu_tx_db(tx),
-			     "INSERT INTO wallet_confirmation (id, payer_id, payee_id, amount, currency,"
-			     " memo, payee_name, payee_login, created_ms, expires_ms, second_factor,"
-			     " hash, auth, sms_code) VALUES ($1, $2, $3, $4, 'CNY', $5, $6, $7, $8, $9,"
-			     " $10, $11, $12, $13)",
-			     v, 13, NULL, NULL, NULL);
+	int r = anfu_db_exec(
+		anfu_tx_db(tx),
+		"INSERT INTO wallet_confirmation (id, payer_id, payee_id, amount, currency,"
+		" memo, payee_name, payee_login, created_ms, expires_ms, second_factor,"
+		" hash, auth, sms_code) VALUES ($1, $2, $3, $4, 'CNY', $5, $6, $7, $8, $9,"
+		" $10, $11, $12, $13)",
+		v, 13, NULL, NULL, NULL);
 
 	if (r == 0 && p->sms_code)
 		r = sms_code_send(tx, c);
 	if (r == 0)
 		r = anfu_tx_audit(tx, "wallet.transfer.previewed", "wallet_confirmation",
 				  p->confirmation_id, "success",
-				  json_pack("{s:s, s:I, s:s, s:b, s:s}", "payee", c->payee_id, "amount",
-					    (json_int_t)p->amount, "currency", "CNY",
+				  json_pack("{s:s, s:I, s:s, s:b, s:s}", "payee", c->payee_id,
+					    "amount", (json_int_t)p->amount, "currency", "CNY",
 					    "second_factor", p->second_factor, "auth",
 					    wallet_auth_name(p->auth)));
 	return r;
@@ -347,11 +357,12 @@ static int conf_load(struct anfu_db *db, const char *id, struct conf_row *ret)
 	struct anfu_param p[1] = { ANFU_PS(id) };
 
 	memset(ret, 0, sizeof(*ret));
-	return anfu_db_exec(db,
-			    "SELECT payer_id, payee_id, amount, memo, payee_name, payee_login,"
-			    " created_ms, expires_ms, second_factor, hash, transfer_id, auth, sms_code"
-			    " FROM wallet_confirmation WHERE id = $1",
-			    p, 1, conf_row_fn, ret, NULL);
+	return anfu_db_exec(
+		db,
+		"SELECT payer_id, payee_id, amount, memo, payee_name, payee_login,"
+		" created_ms, expires_ms, second_factor, hash, transfer_id, auth, sms_code"
+		" FROM wallet_confirmation WHERE id = $1",
+		p, 1, conf_row_fn, ret, NULL);
 }
 
 /* The method the payer confirms with: the PIN and, when the session
@@ -512,12 +523,13 @@ static int trf_insert(struct anfu_db *db, const struct confirm_cmd *c, const cha
 		ANFU_PI(now),
 	};
 
-	return anfu_db_exec(db,
-			    "INSERT INTO wallet_transfer (id, payer_id, payee_id, amount, currency, memo,"
-			    " payee_name, payee_login, payer_name, payer_login, confirmation_id,"
-			    " request_id, auth, ledger_id, created_ms) VALUES ($1, $2, $3, $4, 'CNY',"
-			    " $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-			    p, 14, NULL, NULL, NULL);
+	return anfu_db_exec(
+		db,
+		"INSERT INTO wallet_transfer (id, payer_id, payee_id, amount, currency, memo,"
+		" payee_name, payee_login, payer_name, payer_login, confirmation_id,"
+		" request_id, auth, ledger_id, created_ms) VALUES ($1, $2, $3, $4, 'CNY',"
+		" $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+		p, 14, NULL, NULL, NULL);
 }
 
 /* A refusal of the command: the answer's code, and a negative result
@@ -577,8 +589,8 @@ static int confirm_fn(struct anfu_tx *tx, void *ud)
 	if (r == 0 && !ok)
 		return refuse(c, ANFU_R_WALLET_CONFIRMATION_USED, "confirmation_id");
 	if (r == 0)
-		r = anfu_wallet_limits_check_in(c->w, tx, c->req->payer_id, c->auth, c->conf->amount,
-						now, &refusal, &limit);
+		r = anfu_wallet_limits_check_in(c->w, tx, c->req->payer_id, c->auth,
+						c->conf->amount, now, &refusal, &limit);
 	if (r == 0 && refusal)
 		return refuse(c, refusal, limit);
 	if (r == 0)
@@ -659,8 +671,8 @@ static int confirm_check(struct anfu_db *db, const struct anfu_wallet_confirm_re
 			      conf->memo, conf->created_ms, conf->expires_ms, (int)conf->auth,
 			      conf->sms, hash);
 	if (r == 0 && strcmp(hash, conf->hash) != 0) {
-		anfu_log_error("wallet.confirmation_altered", "confirmation %s does not match its hash",
-			       req->confirmation_id);
+		anfu_log_error("wallet.confirmation_altered",
+			       "confirmation %s does not match its hash", req->confirmation_id);
 		r = ANFU_ECORRUPT;
 	}
 	return r;

@@ -47,15 +47,15 @@ struct anfu_wallet_config {
 	int64_t otp_daily_max;
 	int64_t totp_single_max; /* PIN + TOTP (RISK-LIM-01: by the factor used) */
 	int64_t totp_daily_max;
-	int64_t confirm_ttl_s; /* a preview's confirmation stays valid (TX-CONFIRM-01) */
+	int64_t confirm_ttl_s;	  /* a preview's confirmation stays valid (TX-CONFIRM-01) */
 	int64_t sms_confirm_over; /* above it the confirm also needs an SMS code bound to
 				   * the confirmation (IAM-MFA-11, TX-CONFIRM-02) */
 };
 
 /* How a payment was authenticated, weakest first (RISK-LIM-01). */
 enum anfu_wallet_auth {
-	ANFU_WALLET_AUTH_PIN = 0,     /* the payment PIN alone */
-	ANFU_WALLET_AUTH_PIN_OTP = 1, /* the PIN and an SMS or email code
+	ANFU_WALLET_AUTH_PIN = 0,      /* the payment PIN alone */
+	ANFU_WALLET_AUTH_PIN_OTP = 1,  /* the PIN and an SMS or email code
 				       * presented after the preview */
 	ANFU_WALLET_AUTH_PIN_TOTP = 2, /* the PIN and a TOTP code presented
 					* after the preview */
@@ -77,9 +77,9 @@ struct anfu_wallet_limit {
 /* What the service is made from; borrowed, must outlive it. */
 struct anfu_wallet_deps {
 	const struct anfu_wallet_config *cfg;
-	struct anfu_ledger *ledger; /* every money movement */
-	struct anfu_tx_exec *tx;    /* the confirmation rows (not money) */
-	struct anfu_iam *iam;	    /* the parties (masked) and their notices */
+	struct anfu_ledger *ledger;   /* every money movement */
+	struct anfu_tx_exec *tx;      /* the confirmation rows (not money) */
+	struct anfu_iam *iam;	      /* the parties (masked) and their notices */
 	const struct anfu_keys *keys; /* the MAC of history cursors */
 };
 
@@ -94,7 +94,6 @@ int anfu_wallet_new(const struct anfu_wallet_deps *d, struct anfu_wallet **ret);
 void anfu_wallet_free(struct anfu_wallet *w);
 
 /* ---- limits (wallet/limits.c) ---- */
-
 
 /* The method's name in rows and answers: "pin" | "pin_otp" | "pin_totp". */
 const char *anfu_wallet_auth_name(enum anfu_wallet_auth a);
@@ -149,7 +148,8 @@ int anfu_wallet_own_limits_get(struct anfu_db *db, const char *user_id,
 
 /* Pure: lim lowered to own where own is lower (and set), the lowered
  * limit then named ANFU_WALLET_OWN_SINGLE / _DAILY. */
-void anfu_wallet_limit_lower(struct anfu_wallet_limit *lim, const struct anfu_wallet_own_limits *own);
+void anfu_wallet_limit_lower(struct anfu_wallet_limit *lim,
+			     const struct anfu_wallet_own_limits *own);
 
 /* The system's ceiling for own limits: the strongest method's limits. */
 void anfu_wallet_limit_ceiling(const struct anfu_wallet *w, struct anfu_wallet_limit *ret);
@@ -271,12 +271,14 @@ struct anfu_wallet_transfer {
  * and the store's errors.
  */
 int anfu_wallet_confirm(struct anfu_wallet *w, const struct anfu_actor *actor,
-			const struct anfu_wallet_confirm_req *req, struct anfu_wallet_transfer *ret);
+			const struct anfu_wallet_confirm_req *req,
+			struct anfu_wallet_transfer *ret);
 
 /* ---- history (wallet/history.c) ---- */
 
 /* A history page cursor (opaque to clients) and its size. */
-#define ANFU_WALLET_CURSOR_MAX 96 /* ANFU_LEDGER_STATEMENT_CURSOR_MAX: wallet/history.c asserts it */
+#define ANFU_WALLET_CURSOR_MAX \
+	96 /* ANFU_LEDGER_STATEMENT_CURSOR_MAX: wallet/history.c asserts it */
 
 /* What to list; strings borrowed. */
 struct anfu_wallet_history_req {
@@ -295,8 +297,8 @@ struct anfu_wallet_entry {
 	bool credit;				     /* money came in */
 	bool pending;				     /* a hold: not in the balance yet */
 	int64_t amount;
-	int64_t balance;			   /* posted balance after the row */
-	char counterparty[ANFU_MASK_MAX];	   /* masked */
+	int64_t balance;			     /* posted balance after the row */
+	char counterparty[ANFU_MASK_MAX];	     /* masked */
 	char memo[ANFU_LIMIT_WALLET_MEMO_BYTES + 1]; /* wallet transfers: the memo */
 };
 
@@ -341,10 +343,10 @@ int anfu_wallet_receipt_facts(void *ud, struct anfu_db *db, const char *ref,
 
 /* A transfer as one of its parties sees it, for a dispute about it. */
 struct anfu_wallet_transfer_facts {
-	char party_id[ANFU_ID_MAX];	 /* the asking party */
+	char party_id[ANFU_ID_MAX];	   /* the asking party */
 	char counterparty_id[ANFU_ID_MAX]; /* the other one */
-	bool payer;			 /* the asking party paid */
-	int64_t amount;			 /* fen */
+	bool payer;			   /* the asking party paid */
+	int64_t amount;			   /* fen */
 	char currency[4];
 	int64_t created_ms;
 	char description[128]; /* "转账给 张* / transfer to 张*" (masked) */
@@ -353,8 +355,8 @@ struct anfu_wallet_transfer_facts {
 /* The transfer transfer_id when user_id is its payer or payee: 0 and
  * *ret; ANFU_ENOTFOUND otherwise (no such transfer, or not user_id's);
  * the store's error. Reads committed rows only. */
-int anfu_wallet_transfer_facts(struct anfu_wallet *w, const char *transfer_id,
-			       const char *user_id, struct anfu_wallet_transfer_facts *ret);
+int anfu_wallet_transfer_facts(struct anfu_wallet *w, const char *transfer_id, const char *user_id,
+			       struct anfu_wallet_transfer_facts *ret);
 
 /* Its migrations (generated) and its option table. */
 extern const struct anfu_migration_set anfu_wallet_migrations;

@@ -104,7 +104,8 @@ static const struct {
 	{ "login.reserved_unset",
 	  "You have not set a reserved message. After signing in, set one on your account page "
 	  "(My account): anfu then shows it here before asking for your password.",
-	  "您尚未设置预留信息。登录后可在“我的账户”页面设置：之后 anfu 会在要求输入密码之前在此显示它。" },
+	  "您尚未设置预留信息。登录后可在“我的账户”页面设置：之后 anfu "
+	  "会在要求输入密码之前在此显示它。" },
 	{ "login.change_name", "Not you? Change the name", "不是您？更换登录名" },
 	{ "login.too_many", "Too many attempts from this network; please try again later.",
 	  "来自此网络的尝试过多，请稍后再试。" },
@@ -129,7 +130,8 @@ static const struct {
 	  "会话已结束，请重新登录。" },
 	{ "keypad.clear", "Clear", "清除" },
 	{ "keypad.ok", "OK", "确定" },
-	{ "keypad.label", "Payment password keypad (digits shuffled)", "支付密码键盘（数字随机排列）" },
+	{ "keypad.label", "Payment password keypad (digits shuffled)",
+	  "支付密码键盘（数字随机排列）" },
 	/* The cashier page (pay/api/cashier.c, issue 11). */
 	{ "cashier.title", "Checkout", "收银台" },
 	{ "cashier.merchant", "Merchant", "商户" },
@@ -242,15 +244,18 @@ int anfu_web_keypad_html(struct anfu_buf *out, const char *lang, const struct an
 		pos[0] = (char)('0' + i);
 		digit[0] = k->layout[i];
 		if (i == ANFU_WEB_KEYPAD_KEYS - 1)
-			r = anfu_web_html(out, "<button type=\"button\" class=\"keypad-clear\">{0}"
+			r = anfu_web_html(out,
+					  "<button type=\"button\" class=\"keypad-clear\">{0}"
 					  "</button>",
-					  (const char *[]){ anfu_web_text(lang, "keypad.clear") }, 1);
+					  (const char *[]){ anfu_web_text(lang, "keypad.clear") },
+					  1);
 		if (r == 0)
-			r = anfu_web_html(out, "<button type=\"button\" data-pos=\"{0}\">{1}</button>",
-					  v, 2);
+			r = anfu_web_html(
+				out, "<button type=\"button\" data-pos=\"{0}\">{1}</button>", v, 2);
 	}
 	if (r == 0)
-		r = anfu_web_html(out, "<button type=\"button\" class=\"keypad-ok\">{0}</button>"
+		r = anfu_web_html(out,
+				  "<button type=\"button\" class=\"keypad-ok\">{0}</button>"
 				  "</div></div>",
 				  (const char *[]){ anfu_web_text(lang, "keypad.ok") }, 1);
 	return r;

@@ -28,8 +28,7 @@ struct anfu_web {
 	struct anfu_tx_exec *tx;
 };
 
-int anfu_web_new(const struct anfu_web_config *cfg, struct anfu_tx_exec *tx,
-		 struct anfu_web **ret)
+int anfu_web_new(const struct anfu_web_config *cfg, struct anfu_tx_exec *tx, struct anfu_web **ret)
 {
 	struct anfu_web *w;
 
@@ -77,10 +76,11 @@ static int keypad_insert_tx(struct anfu_tx *tx, void *ud)
 					ANFU_PS(a->k->layout), ANFU_PI(a->now_ms),
 					ANFU_PI(a->k->expires_ms) };
 
-	return anfu_db_exec(anfu_tx_db(tx),
-			    "INSERT INTO web_keypad (id, user_id, layout, created_ms, expires_ms, used)"
-			    " VALUES ($1, $2, $3, $4, $5, 0)",
-			    p, 5, NULL, NULL, NULL);
+	return anfu_db_exec(
+		anfu_tx_db(tx),
+		"INSERT INTO web_keypad (id, user_id, layout, created_ms, expires_ms, used)"
+		" VALUES ($1, $2, $3, $4, $5, 0)",
+		p, 5, NULL, NULL, NULL);
 }
 
 int anfu_web_keypad_new(struct anfu_web *w, const struct anfu_actor *actor,
@@ -143,8 +143,7 @@ static bool positions_ok(const char *positions)
 	return true;
 }
 
-static int refuse(struct anfu_web_keypad_refusal *why, int err, const char *code,
-		  const char *field)
+static int refuse(struct anfu_web_keypad_refusal *why, int err, const char *code, const char *field)
 {
 	if (why)
 		*why = (struct anfu_web_keypad_refusal){ code, field };
@@ -170,9 +169,8 @@ int anfu_web_keypad_take(struct anfu_db *db, int64_t now_ms, const char *user_id
 		return ANFU_ELIMIT;
 	if (!anfu_id_valid("kpd", keypad_id, strlen(keypad_id)))
 		return refuse(why, ANFU_ENOTFOUND, ANFU_R_WEB_KEYPAD_NOT_FOUND, NULL);
-	r = anfu_db_exec(db,
-			 "SELECT user_id, layout, expires_ms FROM web_keypad WHERE id = $1",
-			 p, 1, keypad_row, &k, NULL);
+	r = anfu_db_exec(db, "SELECT user_id, layout, expires_ms FROM web_keypad WHERE id = $1", p,
+			 1, keypad_row, &k, NULL);
 	if (r < 0)
 		return r;
 	/* Another user's keypad is answered as a missing one (WEB-ERR-02). */

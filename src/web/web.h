@@ -86,8 +86,7 @@ struct anfu_web_keypad {
 struct anfu_web;
 
 /* Makes the service; cfg and tx are borrowed and must outlive it. */
-int anfu_web_new(const struct anfu_web_config *cfg, struct anfu_tx_exec *tx,
-		 struct anfu_web **ret);
+int anfu_web_new(const struct anfu_web_config *cfg, struct anfu_tx_exec *tx, struct anfu_web **ret);
 /* NULL-safe. */
 void anfu_web_free(struct anfu_web *w);
 

@@ -26,30 +26,30 @@
 /* ---- the state table ------------------------------------------------------ */
 
 static const char *const states[] = { "created", "in_transit", "unknown", "succeeded", "failed" };
-static const enum anfu_bank_event events[] = { ANFU_BANK_EV_SENT,	ANFU_BANK_EV_DECLINED,
-					       ANFU_BANK_EV_NO_ANSWER,	ANFU_BANK_EV_CONFIRMED,
-					       ANFU_BANK_EV_FAILED,	ANFU_BANK_EV_NOT_AT_BANK };
+static const enum anfu_bank_event events[] = { ANFU_BANK_EV_SENT,      ANFU_BANK_EV_DECLINED,
+					       ANFU_BANK_EV_NO_ANSWER, ANFU_BANK_EV_CONFIRMED,
+					       ANFU_BANK_EV_FAILED,    ANFU_BANK_EV_NOT_AT_BANK };
 
 /* The table as docs/bank.md draws it: [state][event] -> state or NULL. */
 static const char *expected(const char *from, enum anfu_bank_event ev)
 {
 	if (strcmp(from, "created") == 0)
-		return ev == ANFU_BANK_EV_SENT	       ? "in_transit"
-		       : ev == ANFU_BANK_EV_DECLINED  ? "failed"
-		       : ev == ANFU_BANK_EV_NO_ANSWER ? "unknown"
-		       : ev == ANFU_BANK_EV_CONFIRMED ? "succeeded"
-		       : ev == ANFU_BANK_EV_FAILED    ? "failed"
+		return ev == ANFU_BANK_EV_SENT		? "in_transit"
+		       : ev == ANFU_BANK_EV_DECLINED	? "failed"
+		       : ev == ANFU_BANK_EV_NO_ANSWER	? "unknown"
+		       : ev == ANFU_BANK_EV_CONFIRMED	? "succeeded"
+		       : ev == ANFU_BANK_EV_FAILED	? "failed"
 		       : ev == ANFU_BANK_EV_NOT_AT_BANK ? "failed"
-						      : NULL;
+							: NULL;
 	if (strcmp(from, "in_transit") == 0)
-		return ev == ANFU_BANK_EV_CONFIRMED				      ? "succeeded"
+		return ev == ANFU_BANK_EV_CONFIRMED				     ? "succeeded"
 		       : ev == ANFU_BANK_EV_FAILED || ev == ANFU_BANK_EV_NOT_AT_BANK ? "failed"
-										      : NULL;
+										     : NULL;
 	if (strcmp(from, "unknown") == 0)
-		return ev == ANFU_BANK_EV_SENT					      ? "in_transit"
-		       : ev == ANFU_BANK_EV_CONFIRMED				      ? "succeeded"
+		return ev == ANFU_BANK_EV_SENT					     ? "in_transit"
+		       : ev == ANFU_BANK_EV_CONFIRMED				     ? "succeeded"
 		       : ev == ANFU_BANK_EV_FAILED || ev == ANFU_BANK_EV_NOT_AT_BANK ? "failed"
-										      : NULL;
+										     : NULL;
 	return NULL; /* succeeded and failed are final */
 }
 
@@ -108,18 +108,17 @@ static void test_signed_bytes_cover_method_path_time_nonce_and_body(void **state
 }
 
 static int sign_and_verify(struct anfu_named_key *k, struct anfu_sigkey *pub, const char *method,
-			   const char *path, int64_t ts, const char *body,
-			   const char *v_method, const char *v_path, int64_t v_ts,
-			   const char *v_body)
+			   const char *path, int64_t ts, const char *body, const char *v_method,
+			   const char *v_path, int64_t v_ts, const char *v_body)
 {
 	uint8_t sig[ANFU_SIG_MAX];
 	size_t siglen = sizeof(sig), n = 0;
 	char *b = NULL;
 	int r;
 
-	assert_int_equal(anfu_bank_wire_signed_bytes(method, path, ts, NONCE, body, strlen(body),
-						     &b, &n),
-			 0);
+	assert_int_equal(
+		anfu_bank_wire_signed_bytes(method, path, ts, NONCE, body, strlen(body), &b, &n),
+		0);
 	assert_int_equal(anfu_keys_named_sign(k, b, n, sig, &siglen), 0);
 	free(b);
 	assert_int_equal(anfu_bank_wire_signed_bytes(v_method, v_path, v_ts, NONCE, v_body,
@@ -193,7 +192,8 @@ static void test_callback_parse_refuses_everything_else(void **state)
 		"{\"serial\":\"s\",\"status\":\"failed\",\"amount\":-5,\"currency\":\"CNY\"}",
 		"{\"serial\":\"s\",\"status\":\"failed\",\"amount\":\"5\",\"currency\":\"CNY\"}",
 		"{\"serial\":\"s\",\"status\":\"failed\",\"amount\":5,\"currency\":\"USD\"}",
-		"{\"serial\":\"s\",\"status\":\"failed\",\"amount\":5,\"currency\":\"CNY\",\"x\":1}",
+		"{\"serial\":\"s\",\"status\":\"failed\",\"amount\":5,\"currency\":\"CNY\",\"x\":"
+		"1}",
 		"{\"serial\":\"s\",\"serial\":\"t\",\"status\":\"failed\",\"amount\":5,"
 		"\"currency\":\"CNY\"}",
 		"{\"serial\":\"s s\",\"status\":\"failed\",\"amount\":5,\"currency\":\"CNY\"}",
@@ -229,8 +229,8 @@ static void test_day_cn_turns_at_16_00_utc(void **state)
 
 /* ---- withdrawals: the second state table, the fee, the rules ------------- */
 
-static const char *const wd_states[] = { "submitted", "review",	  "approved", "sent",
-					 "succeeded", "failed",	  "returned", "rejected" };
+static const char *const wd_states[] = { "submitted", "review", "approved", "sent",
+					 "succeeded", "failed", "returned", "rejected" };
 static const enum anfu_bank_wd_event wd_events[] = {
 	ANFU_BANK_WD_AUTO_APPROVE, ANFU_BANK_WD_TO_REVIEW, ANFU_BANK_WD_MAKER_APPROVE,
 	ANFU_BANK_WD_APPROVE,	   ANFU_BANK_WD_REJECT,	   ANFU_BANK_WD_SENT,
@@ -250,7 +250,7 @@ static const char *wd_expected(const char *from, enum anfu_bank_wd_event ev)
 		       : ev == ANFU_BANK_WD_REJECT	? "rejected"
 							: NULL;
 	if (strcmp(from, "approved") == 0)
-		return ev == ANFU_BANK_WD_SENT	     ? "sent"
+		return ev == ANFU_BANK_WD_SENT	      ? "sent"
 		       : ev == ANFU_BANK_WD_DECLINED  ? "failed"
 		       : ev == ANFU_BANK_WD_CONFIRMED ? "succeeded"
 		       : ev == ANFU_BANK_WD_RETURNED  ? "returned"
@@ -318,8 +318,8 @@ static void test_withdrawal_fee_arithmetic(void **state)
  * the options' bounds. */
 static void test_withdrawal_rules_consistency(void **state)
 {
-	const struct anfu_bank_wd_rules ok = { 100, 5000000, 3, 5000000, 0, 10, 100000, 1000000,
-					       "", 0 };
+	const struct anfu_bank_wd_rules ok = { 100, 5000000, 3,	      5000000, 0,
+					       10,  100000,  1000000, "",      0 };
 	struct anfu_bank_wd_rules r;
 
 	(void)state;

@@ -45,8 +45,8 @@
  * checks a production build's `anfu config describe|example` against the
  * same files. */
 static const struct anfu_config_table *const TABLES[] = {
-	&anfu_iam_config_table,	   &anfu_web_config_table,    &anfu_ledger_config_table,
-	&anfu_points_config_table, &anfu_wallet_config_table, &anfu_bank_config_table,
+	&anfu_iam_config_table,	    &anfu_web_config_table,    &anfu_ledger_config_table,
+	&anfu_points_config_table,  &anfu_wallet_config_table, &anfu_bank_config_table,
 	&anfu_dispute_config_table, &anfu_pay_config_table,
 };
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))

@@ -876,7 +876,7 @@ static void test_ordered_ids_sort_by_their_millisecond(void **state)
 	assert_memory_equal(id, "trf_00000010z", 4 + 9); /* 62^2 + 61 in base62 */
 	assert_int_equal(anfu_id_new_ordered("trf", 1765000000000, id, sizeof(id)), 0);
 	assert_int_equal(anfu_id_new_ordered("trf", 1765000000000, again, sizeof(again)), 0);
-	assert_memory_equal(id, again, 4 + 9);	    /* the same millisecond */
+	assert_memory_equal(id, again, 4 + 9);	      /* the same millisecond */
 	assert_string_not_equal(id + 13, again + 13); /* 77 random bits after it */
 	assert_int_equal(anfu_id_new_ordered("TRF", 1, id, sizeof(id)), ANFU_EINVAL);
 	assert_int_equal(anfu_id_new_ordered("trf", 1, id, 4 + 22), ANFU_EINVAL);

@@ -18,7 +18,7 @@
 #include "dispute/dispute.h"
 
 static const enum anfu_dispute_event events[ANFU_DISPUTE_NEVENTS] = {
-	ANFU_DISPUTE_EV_TAKE,	  ANFU_DISPUTE_EV_RESOLVE,  ANFU_DISPUTE_EV_CONFIRM,
+	ANFU_DISPUTE_EV_TAKE,	      ANFU_DISPUTE_EV_RESOLVE,	ANFU_DISPUTE_EV_CONFIRM,
 	ANFU_DISPUTE_EV_AUTO_CONFIRM, ANFU_DISPUTE_EV_WITHDRAW, ANFU_DISPUTE_EV_REOPEN,
 };
 
@@ -48,7 +48,8 @@ static void test_every_state_event_pair_follows_the_table(void **state)
 	assert_string_equal(anfu_dispute_event_name(ANFU_DISPUTE_EV_REOPEN), "reopen");
 	for (int s = 0; s < ANFU_DISPUTE_NSTATES; s++)
 		for (int e = 0; e < ANFU_DISPUTE_NEVENTS; e++) {
-			const char *got = anfu_dispute_transition(anfu_dispute_states[s], events[e]);
+			const char *got =
+				anfu_dispute_transition(anfu_dispute_states[s], events[e]);
 
 			(void)snprintf(what, sizeof(what), "%s --%s-->", anfu_dispute_states[s],
 				       anfu_dispute_event_name(events[e]));
@@ -82,8 +83,7 @@ static void test_only_confirmed_and_withdrawn_are_final(void **state)
 	assert_false(anfu_dispute_state_final(NULL));
 }
 
-static int lookup(void *ud, const char *ref, const char *user_id,
-		  struct anfu_dispute_subject *ret)
+static int lookup(void *ud, const char *ref, const char *user_id, struct anfu_dispute_subject *ret)
 {
 	(void)ud;
 	(void)ref;

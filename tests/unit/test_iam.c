@@ -831,13 +831,12 @@ static void test_ip_throttled_while_its_failures_are_in_the_window(void **state)
 /* req: IAM-ACCT-02 */
 /* One reserved-message lookup of name from ctx: its result, the message
  * in out, the refusal code in *ret_code and the wait in *ret_wait. */
-static int reserved_lookup(struct anfu_fixture *f, const struct anfu_iam_ctx *ctx,
-			   const char *name, char *out, const char **ret_code, int *ret_wait)
+static int reserved_lookup(struct anfu_fixture *f, const struct anfu_iam_ctx *ctx, const char *name,
+			   char *out, const char **ret_code, int *ret_wait)
 {
 	struct anfu_iam_err e = { NULL, NULL };
-	int r = anfu_iam_reserved_message_for_login(f->iam, ctx, name, out,
-						    ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1, ret_wait,
-						    &e);
+	int r = anfu_iam_reserved_message_for_login(
+		f->iam, ctx, name, out, ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1, ret_wait, &e);
 
 	*ret_code = e.code;
 	return r;
@@ -2143,8 +2142,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_ip_throttled_while_its_failures_are_in_the_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reserved_lookups_are_bounded_per_address, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_reserved_lookups_are_bounded_per_address,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_names_are_case_insensitive, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_audit_failure_changes_nothing, setup,

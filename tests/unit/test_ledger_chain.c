@@ -286,16 +286,16 @@ static void test_batch_hash_refuses_gaps_and_bad_arguments(void **state)
 
 /* Replacing row 1 of the journal and of the chain: SQLite's INSERT OR
  * REPLACE, PostgreSQL's INSERT ... ON CONFLICT DO UPDATE. */
-#define TRANSFER_ROW                                                                  \
-	"INTO ledger_transfer (seq, id, caller, "                                     \
-	"idem_key, content_hash, debit_account, credit_account, amount, "            \
-	"asset, code, ref, flags, pending_id, timeout_ms, on_timeout, "              \
-	"ts_us, batch_seq) VALUES (1, 'trf_x', 'svc', 'k1', 'ch', 'acc_a', "          \
+#define TRANSFER_ROW                                                         \
+	"INTO ledger_transfer (seq, id, caller, "                            \
+	"idem_key, content_hash, debit_account, credit_account, amount, "    \
+	"asset, code, ref, flags, pending_id, timeout_ms, on_timeout, "      \
+	"ts_us, batch_seq) VALUES (1, 'trf_x', 'svc', 'k1', 'ch', 'acc_a', " \
 	"'acc_b', 99, 'CNY', 'payment', '', 0, NULL, 0, '', 5000, 1)"
 #define SQLITE_REPLACE_TRANSFER "INSERT OR REPLACE " TRANSFER_ROW
 #define PG_UPSERT_TRANSFER "INSERT " TRANSFER_ROW " ON CONFLICT (seq) DO UPDATE SET amount = 99"
-#define BATCH_ROW                                                \
-	"INTO ledger_batch (seq, first_transfer, "               \
+#define BATCH_ROW                                                          \
+	"INTO ledger_batch (seq, first_transfer, "                         \
 	"last_transfer, ts_us, prev_hash, hash) VALUES (1, 1, 1, 1, 'p', " \
 	"'forged')"
 #define SQLITE_REPLACE_BATCH "INSERT OR REPLACE " BATCH_ROW
@@ -323,30 +323,26 @@ static void test_journal_and_batches_are_append_only(void **state)
 	assert_int_equal(
 		anfu_db_exec(f->db, "DELETE FROM ledger_transfer", NULL, 0, NULL, NULL, NULL),
 		ANFU_ECONFLICT);
-	assert_int_equal(
-		anfu_db_exec(f->db,
-			     f->pg ? PG_UPSERT_TRANSFER : SQLITE_REPLACE_TRANSFER,
-			     NULL, 0, NULL, NULL, NULL),
-		ANFU_ECONFLICT);
+	assert_int_equal(anfu_db_exec(f->db, f->pg ? PG_UPSERT_TRANSFER : SQLITE_REPLACE_TRANSFER,
+				      NULL, 0, NULL, NULL, NULL),
+			 ANFU_ECONFLICT);
 	assert_int_equal(anfu_db_exec(f->db, "UPDATE ledger_batch SET hash = 'x'", NULL, 0, NULL,
 				      NULL, NULL),
 			 ANFU_ECONFLICT);
 	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM ledger_batch", NULL, 0, NULL, NULL, NULL),
 			 ANFU_ECONFLICT);
-	assert_int_equal(
-		anfu_db_exec(f->db,
-			     f->pg ? PG_UPSERT_BATCH : SQLITE_REPLACE_BATCH,
-			     NULL, 0, NULL, NULL, NULL),
-		ANFU_ECONFLICT);
+	assert_int_equal(anfu_db_exec(f->db, f->pg ? PG_UPSERT_BATCH : SQLITE_REPLACE_BATCH, NULL,
+				      0, NULL, NULL, NULL),
+			 ANFU_ECONFLICT);
 	assert_int_equal(anfu_db_exec(f->db, "DELETE FROM ledger_head", NULL, 0, NULL, NULL, NULL),
 			 ANFU_ECONFLICT);
 	if (f->pg) {
-		assert_int_equal(anfu_db_exec(f->db, "TRUNCATE ledger_transfer", NULL, 0, NULL,
-					      NULL, NULL),
-				 ANFU_ECONFLICT);
-		assert_int_equal(anfu_db_exec(f->db, "TRUNCATE ledger_batch", NULL, 0, NULL, NULL,
-					      NULL),
-				 ANFU_ECONFLICT);
+		assert_int_equal(
+			anfu_db_exec(f->db, "TRUNCATE ledger_transfer", NULL, 0, NULL, NULL, NULL),
+			ANFU_ECONFLICT);
+		assert_int_equal(
+			anfu_db_exec(f->db, "TRUNCATE ledger_batch", NULL, 0, NULL, NULL, NULL),
+			ANFU_ECONFLICT);
 	}
 	assert_int_equal(
 		fixture_count(f->db, "SELECT amount FROM ledger_transfer WHERE seq = 1", NULL), 5);
@@ -370,8 +366,11 @@ static int setup_pg(void **state)
 	return setup(state);
 }
 
-#define T(fn) \
-	{ #fn, fn, setup_sqlite, fixture_teardown, NULL }, { "pg:" #fn, fn, setup_pg, fixture_teardown, NULL }
+#define T(fn)                                                   \
+	{ #fn, fn, setup_sqlite, fixture_teardown, NULL },      \
+	{                                                       \
+		"pg:" #fn, fn, setup_pg, fixture_teardown, NULL \
+	}
 
 int main(void)
 {

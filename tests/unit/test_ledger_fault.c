@@ -559,8 +559,8 @@ static void test_fault(void **state)
 static void test_a_restart_seals_what_a_failed_seal_left(void **state)
 {
 	static const struct fcase c = { "seal_head_then_restart",
-					 R1(FAULT_EXEC, SQL_SEAL_HEAD, 1, ANFU_EBUSY), SEAL_FAILS,
-					 0, 0 };
+					R1(FAULT_EXEC, SQL_SEAL_HEAD, 1, ANFU_EBUSY), SEAL_FAILS, 0,
+					0 };
 	struct lf *t = lf_open();
 	struct sub s[NREQ];
 	struct anfu_ledger_verify_report rep;
@@ -592,8 +592,8 @@ static void test_a_restart_seals_what_a_failed_seal_left(void **state)
 static void test_a_failed_read_back_leaves_the_rows_to_the_next_seal(void **state)
 {
 	static const struct fcase c = { "seal_head_then_read_back",
-					 R1(FAULT_EXEC, SQL_SEAL_HEAD, 1, ANFU_EBUSY), SEAL_FAILS,
-					 0, 0 };
+					R1(FAULT_EXEC, SQL_SEAL_HEAD, 1, ANFU_EBUSY), SEAL_FAILS, 0,
+					0 };
 	static const struct fault_rule read_back[] = { { FAULT_EXEC, SQL_SEAL_HASH, 1, ANFU_EIO,
 							 false } };
 	struct lf *t = lf_open();
@@ -630,8 +630,8 @@ int main(void)
 	for (size_t i = 0; i < NCASES; i++)
 		tests[i] = (struct CMUnitTest){ cases[i].name, test_fault, NULL, NULL,
 						(void *)&cases[i] };
-	tests[NCASES] = (struct CMUnitTest)cmocka_unit_test(
-		test_a_restart_seals_what_a_failed_seal_left);
+	tests[NCASES] =
+		(struct CMUnitTest)cmocka_unit_test(test_a_restart_seals_what_a_failed_seal_left);
 	tests[NCASES + 1] = (struct CMUnitTest)cmocka_unit_test(
 		test_a_failed_read_back_leaves_the_rows_to_the_next_seal);
 	return cmocka_run_group_tests_name("ledger_fault", tests, fixture_group_setup, NULL);

@@ -227,10 +227,15 @@ static void chain_verifies(struct lt *t)
 		int64_t first, last;
 
 		snprintf(arg, sizeof(arg), "%" PRId64, b);
-		first = count(t, "SELECT first_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg);
-		last = count(t, "SELECT last_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg);
+		first = count(
+			t, "SELECT first_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)",
+			arg);
+		last = count(
+			t, "SELECT last_transfer FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)",
+			arg);
 		assert_int_equal(first, next);
-		text(t, "SELECT prev_hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg, s);
+		text(t, "SELECT prev_hash FROM ledger_batch WHERE seq = CAST($1 AS BIGINT)", arg,
+		     s);
 		assert_string_equal(s, prev);
 		assert_int_equal(ledger_batch_hash(t->f->db, t->f->hash, first, last, prev, got),
 				 0);
@@ -973,23 +978,26 @@ static void test_metrics_queue_depth_counts_waiting_requests(void **state)
 /* Every case runs on SQLite and, named "pg:<test>", on PostgreSQL
  * (ANFU_TEST_PG_DSN; skipped, saying so, without it): each setup in a
  * twin per backend, which sets fixture_pg_mode first. */
-#define BOTH(su)                                   \
-	static int su##_sqlite(void **state)       \
-	{                                          \
-		fixture_pg_mode(false);            \
-		return su(state);                  \
-	}                                          \
-	static int su##_pg(void **state)           \
-	{                                          \
-		fixture_pg_mode(true);             \
-		return su(state);                  \
+#define BOTH(su)                             \
+	static int su##_sqlite(void **state) \
+	{                                    \
+		fixture_pg_mode(false);      \
+		return su(state);            \
+	}                                    \
+	static int su##_pg(void **state)     \
+	{                                    \
+		fixture_pg_mode(true);       \
+		return su(state);            \
 	}
 BOTH(setup)
 BOTH(setup_small)
 BOTH(setup_iam)
 BOTH(setup_unstarted)
-#define TS(fn, su) \
-	{ #fn, fn, su##_sqlite, teardown, NULL }, { "pg:" #fn, fn, su##_pg, teardown, NULL }
+#define TS(fn, su)                                     \
+	{ #fn, fn, su##_sqlite, teardown, NULL },      \
+	{                                              \
+		"pg:" #fn, fn, su##_pg, teardown, NULL \
+	}
 #define T(fn) TS(fn, setup)
 
 int main(void)

@@ -546,8 +546,8 @@ static void test_run_commits_or_undoes_the_change_with_its_function(void **state
 struct moves {
 	struct lt *t;
 	int64_t amount;
-	int fail;		  /* returned after the transfers */
-	int r;			  /* anfu_ledger_submit_in's */
+	int fail; /* returned after the transfers */
+	int r;	  /* anfu_ledger_submit_in's */
 	struct anfu_ledger_result res[2];
 	struct anfu_ledger_account seen; /* the wallet, as the command sees it */
 	const char *caller;		 /* NULL: "wallet" */
@@ -556,7 +556,8 @@ struct moves {
 static int moves_tx(struct anfu_tx *tx, void *ud)
 {
 	struct moves *m = ud;
-	const struct anfu_ledger_account_spec ws = { "customer_wallet", "CNY", "customer", "usr_a" };
+	const struct anfu_ledger_account_spec ws = { "customer_wallet", "CNY", "customer",
+						     "usr_a" };
 	struct anfu_ledger_transfer x[2] = {
 		tr("in.1", m->t->reserve, m->t->wallet, m->amount),
 		tr("in.2", m->t->wallet, m->t->merchant, m->amount),
@@ -677,8 +678,11 @@ static int setup_pg(void **state)
 	return setup(state);
 }
 
-#define T(fn) \
-	{ #fn, fn, setup_sqlite, teardown, NULL }, { "pg:" #fn, fn, setup_pg, teardown, NULL }
+#define T(fn)                                           \
+	{ #fn, fn, setup_sqlite, teardown, NULL },      \
+	{                                               \
+		"pg:" #fn, fn, setup_pg, teardown, NULL \
+	}
 
 int main(void)
 {

@@ -388,8 +388,9 @@ static void test_verify_names_an_overlong_journal_row(void **state)
 	struct anfu_fixture *f = *state;
 
 	drop_triggers(f);
-	exec(f->db, f->pg ? "UPDATE ledger_transfer SET ref = repeat('x', 5000) WHERE seq = 8"
-			  : "UPDATE ledger_transfer SET ref = printf('%.5000c', 'x') WHERE seq = 8");
+	exec(f->db,
+	     f->pg ? "UPDATE ledger_transfer SET ref = repeat('x', 5000) WHERE seq = 8"
+		   : "UPDATE ledger_transfer SET ref = printf('%.5000c', 'x') WHERE seq = 8");
 	expect_corrupt(f->db, ANFU_LEDGER_CHECK_CHAIN,
 		       "ledger_batch seq 3: a transfer of 6..9 is too long to be the writer's");
 }
@@ -1018,10 +1019,16 @@ static void test_verify_finds_an_edit_of_the_writers_journal(void **state)
 /* Every case runs on SQLite and, named "pg:<test>", on PostgreSQL
  * (ANFU_TEST_PG_DSN; skipped, saying so, without it). T0 cases open their
  * fixtures themselves, in the mode their setup chose. */
-#define T(fn)                                                    \
-	{ #fn, fn, setup, fixture_teardown, NULL }, { "pg:" #fn, fn, setup_pg, fixture_teardown, NULL }
-#define T0(fn)                                          \
-	{ #fn, fn, fixture_pg_off, NULL, NULL }, { "pg:" #fn, fn, fixture_pg_on, fixture_pg_off, NULL }
+#define T(fn)                                                   \
+	{ #fn, fn, setup, fixture_teardown, NULL },             \
+	{                                                       \
+		"pg:" #fn, fn, setup_pg, fixture_teardown, NULL \
+	}
+#define T0(fn)                                                     \
+	{ #fn, fn, fixture_pg_off, NULL, NULL },                   \
+	{                                                          \
+		"pg:" #fn, fn, fixture_pg_on, fixture_pg_off, NULL \
+	}
 
 int main(void)
 {

@@ -44,7 +44,8 @@ static void test_earned_applies_multiplier_then_bonus(void **state)
 
 static void test_earned_refuses_bad_input_and_leaves_output(void **state)
 {
-	const struct anfu_points_boost zero = { 0, 0 }, big = { ANFU_LIMIT_POINTS_MULTIPLIER_PCT, 0 };
+	const struct anfu_points_boost zero = { 0, 0 },
+				       big = { ANFU_LIMIT_POINTS_MULTIPLIER_PCT, 0 };
 	int64_t v = 42;
 
 	(void)state;

@@ -29,12 +29,16 @@ static const struct {
 	const char *in, *out;
 } canon_cases[] = {
 	/* Keys sorted at every level; arrays keep their order; int64 ends. */
-	{ "{\"b\":1,\"a\":{\"d\":[1,2,{\"z\":null,\"y\":true}],\"c\":false},\"A\":-9223372036854775808}",
-	  "{\"A\":-9223372036854775808,\"a\":{\"c\":false,\"d\":[1,2,{\"y\":true,\"z\":null}]},\"b\":1}" },
+	{ "{\"b\":1,\"a\":{\"d\":[1,2,{\"z\":null,\"y\":true}],\"c\":false},\"A\":-"
+	  "9223372036854775808}",
+	  "{\"A\":-9223372036854775808,\"a\":{\"c\":false,\"d\":[1,2,{\"y\":true,\"z\":null}]},"
+	  "\"b\":1}" },
 	/* Chinese, a quote, a backslash, a slash, a non-BMP character; the
 	 * controls: short forms and lower-case \u00xx; DEL as it is. */
-	{ "{\"memo\":\"\xe5\x8d\x88\xe9\xa5\xad \\\"AA\\\" \\\\ caf\xc3\xa9 / \xf0\x9f\x98\x80\",\"k\\u00e9y\":\"\\u0001\\u001f\\u007f\\b\\f\\n\\r\\t\"}",
-	  "{\"k\xc3\xa9y\":\"\\u0001\\u001f\x7f\\b\\f\\n\\r\\t\",\"memo\":\"\xe5\x8d\x88\xe9\xa5\xad \\\"AA\\\" \\\\ caf\xc3\xa9 / \xf0\x9f\x98\x80\"}" },
+	{ "{\"memo\":\"\xe5\x8d\x88\xe9\xa5\xad \\\"AA\\\" \\\\ caf\xc3\xa9 / "
+	  "\xf0\x9f\x98\x80\",\"k\\u00e9y\":\"\\u0001\\u001f\\u007f\\b\\f\\n\\r\\t\"}",
+	  "{\"k\xc3\xa9y\":\"\\u0001\\u001f\x7f\\b\\f\\n\\r\\t\",\"memo\":"
+	  "\"\xe5\x8d\x88\xe9\xa5\xad \\\"AA\\\" \\\\ caf\xc3\xa9 / \xf0\x9f\x98\x80\"}" },
 	/* Code-point order of non-ASCII keys (= UTF-8 byte order). */
 	{ "{\"\xc3\xa9\":1,\"z\":2,\"\xe4\xb8\xad\":3,\"Z\":4,\"\":5}",
 	  "{\"\":5,\"Z\":4,\"z\":2,\"\xc3\xa9\":1,\"\xe4\xb8\xad\":3}" },
@@ -96,7 +100,8 @@ static void facts(struct anfu_receipt_facts *f)
 	(void)snprintf(f->payee.shown, sizeof(f->payee.shown), "%s", "*\xe5\x9b\x9b");
 	(void)snprintf(f->memo, sizeof(f->memo), "%s", "\xe5\x8d\x88\xe9\xa5\xad \"AA\"\n");
 	f->ntransfers = 1;
-	(void)snprintf(f->transfers[0], sizeof(f->transfers[0]), "%s", "trf_BBBBBBBBBBBBBBBBBBBBBB");
+	(void)snprintf(f->transfers[0], sizeof(f->transfers[0]), "%s",
+		       "trf_BBBBBBBBBBBBBBBBBBBBBB");
 }
 
 static int sign_with(void *ud, const void *msg, size_t len, uint8_t *sig, size_t *siglen)
@@ -127,8 +132,8 @@ static void make_doc(enum anfu_sig_alg alg, struct signed_doc *d)
 					    sign_with, d->key, &body, &blen, &sig),
 			 0);
 	assert_int_equal(blen, strlen(body));
-	assert_int_equal(anfu_receipt_document(anfu_sig_name(alg), body, blen, d->kid, sig,
-					       &d->doc, &d->len),
+	assert_int_equal(anfu_receipt_document(anfu_sig_name(alg), body, blen, d->kid, sig, &d->doc,
+					       &d->len),
 			 0);
 	free(pem);
 	free(body);
@@ -245,8 +250,7 @@ static void test_document_of_another_algorithm_is_refused(void **state)
 	drop_doc(&e);
 }
 
-static int fake_facts(void *ud, struct anfu_db *db, const char *ref,
-		      struct anfu_receipt_facts *ret)
+static int fake_facts(void *ud, struct anfu_db *db, const char *ref, struct anfu_receipt_facts *ret)
 {
 	(void)ud;
 	(void)db;
@@ -269,9 +273,7 @@ static void test_register_refuses_bad_and_duplicate_kinds(void **state)
 	assert_null(d.pub);
 	assert_null(r);
 	assert_int_equal(fixture_mkdtemp("receipt", dir), 0);
-	assert_int_equal(anfu_keys_named_open(dir, "receipt",
-					      ANFU_SIG_ED25519, &d.key),
-			 0);
+	assert_int_equal(anfu_keys_named_open(dir, "receipt", ANFU_SIG_ED25519, &d.key), 0);
 	assert_int_equal(anfu_sigkey_generate(ANFU_SIG_ED25519, &d.pub), 0);
 	assert_int_equal(anfu_receipt_new(&d, &r), 0);
 	assert_null(d.key);
@@ -280,9 +282,9 @@ static void test_register_refuses_bad_and_duplicate_kinds(void **state)
 			 ANFU_EINVAL);
 	assert_int_equal(anfu_receipt_register(r, "Wallet", fake_facts, NULL), ANFU_EINVAL);
 	assert_int_equal(anfu_receipt_register(r, "", fake_facts, NULL), ANFU_EINVAL);
-	assert_int_equal(anfu_receipt_register(r, "a_kind_name_longer_than_31_bytes", fake_facts,
-					       NULL),
-			 ANFU_EINVAL);
+	assert_int_equal(
+		anfu_receipt_register(r, "a_kind_name_longer_than_31_bytes", fake_facts, NULL),
+		ANFU_EINVAL);
 	assert_int_equal(anfu_receipt_register(r, "pay", NULL, NULL), ANFU_EINVAL);
 	for (int i = 1; i < ANFU_LIMIT_RECEIPT_KINDS; i++) {
 		(void)snprintf(kind, sizeof(kind), "k%c", 'a' + i);

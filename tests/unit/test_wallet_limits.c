@@ -40,8 +40,8 @@ static void test_limits_decide_at_the_limits_and_one_fen_over(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *limit = "untouched";
-		const char *code = anfu_wallet_limits_decide(&lim, cases[i].used, cases[i].amount,
-							     &limit);
+		const char *code =
+			anfu_wallet_limits_decide(&lim, cases[i].used, cases[i].amount, &limit);
 
 		if (!cases[i].code) {
 			assert_null(code);
@@ -103,8 +103,8 @@ static void test_limit_lower_takes_the_lower_and_names_it(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct anfu_wallet_limit l = lim;
-		const struct anfu_wallet_own_limits own = { cases[i].own_single,
-							    cases[i].own_daily, 0 };
+		const struct anfu_wallet_own_limits own = { cases[i].own_single, cases[i].own_daily,
+							    0 };
 
 		anfu_wallet_limit_lower(&l, &own);
 		assert_int_equal(l.single_max, cases[i].single);

@@ -67,13 +67,20 @@ static void test_next_takes_local_paths_only(void **state)
 		const char *next;
 		bool ok;
 	} cases[] = {
-		{ "/account", true },	     { "/pay/ord_1?x=1&y=2", true },
-		{ "/", true },		     { "//evil.example/", false },
-		{ "/\\evil.example", false }, { "https://evil.example/", false },
-		{ "javascript:x", false },   { "account", false },
-		{ "", false },		     { NULL, false },
-		{ "/a b", false },	     { "/a\r\nb", false },
-		{ "/a\\b", false },	     { "/\xe4\xb8\xad", false },
+		{ "/account", true },
+		{ "/pay/ord_1?x=1&y=2", true },
+		{ "/", true },
+		{ "//evil.example/", false },
+		{ "/\\evil.example", false },
+		{ "https://evil.example/", false },
+		{ "javascript:x", false },
+		{ "account", false },
+		{ "", false },
+		{ NULL, false },
+		{ "/a b", false },
+		{ "/a\r\nb", false },
+		{ "/a\\b", false },
+		{ "/\xe4\xb8\xad", false },
 	};
 	char longest[ANFU_LIMIT_WEB_NEXT_BYTES + 2];
 
@@ -200,8 +207,11 @@ static void test_take_maps_positions_once(void **state)
 	char pos[17], pin[17];
 
 	assert_int_equal(anfu_web_keypad_new(t->w, &alice, &k), 0);
-	assert_int_equal(fixture_count(t->f->db, "SELECT count(*) FROM web_keypad WHERE id = $1 "
-						 "AND used = 0", k.id), 1);
+	assert_int_equal(fixture_count(t->f->db,
+				       "SELECT count(*) FROM web_keypad WHERE id = $1 "
+				       "AND used = 0",
+				       k.id),
+			 1);
 	positions_of(&k, "583016", pos);
 	assert_int_equal(take(t, "usr_alice", k.id, pos, pin, &why), 0);
 	assert_string_equal(pin, "583016");

@@ -243,8 +243,8 @@ static const struct anfu_jfield topup_fields[] = {
 	{ "amount", ANFU_JT_INT, offsetof(struct topup_body, amount), true, 1, INT64_MAX / 4,
 	  NULL },
 	{ "currency", ANFU_JT_STRING, offsetof(struct topup_body, currency), true, 3, 3, cny },
-	{ "client_request_id", ANFU_JT_STRING, offsetof(struct topup_body, client_request_id),
-	  true, 1, ANFU_BANK_REQ_ID_MAX - 1, request_id_ok },
+	{ "client_request_id", ANFU_JT_STRING, offsetof(struct topup_body, client_request_id), true,
+	  1, ANFU_BANK_REQ_ID_MAX - 1, request_id_ok },
 };
 
 int anfu_bank_api_topup(struct anfu_req *req, struct anfu_resp *resp)
@@ -414,8 +414,8 @@ int anfu_bank_api_test_withdraw_send(struct anfu_req *req, struct anfu_resp *res
 	r = anfu_bank_withdraw_send_due(b, &rep);
 	if (r < 0)
 		return r;
-	return body_of(resp, 200,
-		       json_pack("{s:I,s:I}", "due", (json_int_t)rep.due, "sent",
-				 (json_int_t)rep.sent));
+	return body_of(
+		resp, 200,
+		json_pack("{s:I,s:I}", "due", (json_int_t)rep.due, "sent", (json_int_t)rep.sent));
 }
 #endif

@@ -90,8 +90,8 @@ static void bank_stop(void *svc)
 static int connect_simulator(struct anfu_app *app, const struct anfu_bank_config *cfg,
 			     struct bank_module *m)
 {
-	enum anfu_sig_alg alg = app->cfg->crypto == ANFU_CRYPTO_GM ? ANFU_SIG_SM2
-								     : ANFU_SIG_ED25519;
+	enum anfu_sig_alg alg =
+		app->cfg->crypto == ANFU_CRYPTO_GM ? ANFU_SIG_SM2 : ANFU_SIG_ED25519;
 	int r;
 
 #ifndef ANFU_TEST_HOOKS
@@ -113,8 +113,10 @@ static int connect_simulator(struct anfu_app *app, const struct anfu_bank_config
 	 * job still resolves every payment. */
 	r = anfu_keys_peer_load(cfg->public_key, &m->bank_pub);
 	if (r == ANFU_ENOTFOUND)
-		anfu_log_warn("bank", "no bank public key at %s: callbacks are refused until it "
-				      "exists and anfud restarts", cfg->public_key);
+		anfu_log_warn("bank",
+			      "no bank public key at %s: callbacks are refused until it "
+			      "exists and anfud restarts",
+			      cfg->public_key);
 	else if (r < 0) {
 		anfu_log_error("bank", "the bank's public key %s: %s", cfg->public_key,
 			       anfu_strerror(r));
@@ -266,8 +268,8 @@ static const struct anfu_route routes[] = {
 	{ "GET", "/admin/v1/bank/reconciliations/{day}", ANFU_ACCESS_ADMIN, "bank.recon.read",
 	  anfu_bank_api_recon_get, 0 },
 #ifdef ANFU_TEST_HOOKS
-	{ "POST", "/test/v1/bank/query", ANFU_ACCESS_PUBLIC, "test.hooks",
-	  anfu_bank_api_test_query, 0 },
+	{ "POST", "/test/v1/bank/query", ANFU_ACCESS_PUBLIC, "test.hooks", anfu_bank_api_test_query,
+	  0 },
 	{ "POST", "/test/v1/bank/reconcile", ANFU_ACCESS_PUBLIC, "test.hooks",
 	  anfu_bank_api_test_reconcile, 0 },
 	{ "POST", "/test/v1/bank/withdraw-send", ANFU_ACCESS_PUBLIC, "test.hooks",

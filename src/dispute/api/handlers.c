@@ -45,7 +45,12 @@
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Who asks, and so how much of a dispute they see. */
-enum view { VIEW_CUSTOMER, VIEW_COUNTERPARTY, VIEW_MERCHANT, VIEW_OPERATOR };
+enum view {
+	VIEW_CUSTOMER,
+	VIEW_COUNTERPARTY,
+	VIEW_MERCHANT,
+	VIEW_OPERATOR
+};
 
 static struct anfu_actor actor_of(const struct anfu_req *req)
 {
@@ -91,8 +96,9 @@ static json_t *dispute_json(const struct anfu_dispute *x, enum view v)
 		return NULL;
 	(void)json_object_set_new(o, "reopens", json_integer((json_int_t)x->reopens));
 	if (v == VIEW_CUSTOMER || v == VIEW_COUNTERPARTY)
-		(void)json_object_set_new(o, "role", json_string(v == VIEW_CUSTOMER ? "complainant"
-										    : "counterparty"));
+		(void)json_object_set_new(
+			o, "role",
+			json_string(v == VIEW_CUSTOMER ? "complainant" : "counterparty"));
 	if (v == VIEW_OPERATOR) {
 		(void)json_object_set_new(o, "customer_id", json_string(s->customer_id));
 		(void)json_object_set_new(o, "counterparty_id", json_string(s->counterparty_id));
@@ -122,9 +128,9 @@ static int detail(struct anfu_req *req, struct anfu_resp *resp, const struct anf
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)ev[i].seq,
-				      "at_ms", (json_int_t)ev[i].at_ms, "event", ev[i].event, "from",
-				      ev[i].from_state, "to", ev[i].to_state, "note", ev[i].note,
-				      "actor_type", ev[i].actor_type);
+				      "at_ms", (json_int_t)ev[i].at_ms, "event", ev[i].event,
+				      "from", ev[i].from_state, "to", ev[i].to_state, "note",
+				      ev[i].note, "actor_type", ev[i].actor_type);
 
 		if (e && v == VIEW_OPERATOR)
 			(void)json_object_set_new(e, "actor_id", json_string(ev[i].actor_id));
@@ -181,7 +187,7 @@ static int list(struct anfu_req *req, struct anfu_resp *resp, struct anfu_disput
 
 		if (me)
 			iv = strcmp(xs[i].subject.customer_id, me) == 0 ? VIEW_CUSTOMER
-									 : VIEW_COUNTERPARTY;
+									: VIEW_COUNTERPARTY;
 		if (!items || json_array_append_new(items, dispute_json(&xs[i], iv)) != 0)
 			r = ANFU_EINTERNAL;
 	}

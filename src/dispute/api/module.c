@@ -34,8 +34,7 @@ struct dispute_module {
 	struct dispute_test_provider *tp;
 };
 
-static int notice(void *ud, struct anfu_tx *tx, const char *user_id, const char *zh,
-		  const char *en)
+static int notice(void *ud, struct anfu_tx *tx, const char *user_id, const char *zh, const char *en)
 {
 	const struct anfu_iam_notice n = { "dispute", "交易纠纷通知", zh, "Dispute notice", en };
 
@@ -118,8 +117,10 @@ static int dispute_start(struct anfu_app *app, const void *config, void **ret_sv
 		r = dispute_test_provider_new(m->d, &m->tp);
 #endif
 	if (r < 0) {
-		anfu_log_error("dispute.start", "disputes not started (%s): iam and the wallet "
-						"first", anfu_strerror(r));
+		anfu_log_error("dispute.start",
+			       "disputes not started (%s): iam and the wallet "
+			       "first",
+			       anfu_strerror(r));
 		dispute_stop(m);
 		return r;
 	}
@@ -162,8 +163,8 @@ static int deadlines_job(void *ud, struct anfu_db *db, const char **result)
 	if (result)
 		*result = r < 0 ? "failed"
 			  : rep.take_reminders || rep.handle_reminders || rep.auto_confirmed
-			  ? "acted"
-			  : "ok";
+				  ? "acted"
+				  : "ok";
 	return r;
 }
 

@@ -183,8 +183,8 @@ static const struct anfu_jfield subject_fields[] = {
 	  0, 47, NULL },
 	{ "merchant_id", ANFU_JT_STRING, offsetof(struct subject_body, merchant_id), false, 0, 47,
 	  NULL },
-	{ "amount", ANFU_JT_INT, offsetof(struct subject_body, amount), true, 1,
-	  1000000000000LL, NULL },
+	{ "amount", ANFU_JT_INT, offsetof(struct subject_body, amount), true, 1, 1000000000000LL,
+	  NULL },
 };
 
 int anfu_dispute_api_test_subject(struct anfu_req *req, struct anfu_resp *resp)
@@ -236,9 +236,8 @@ int anfu_dispute_api_test_refunds(struct anfu_req *req, struct anfu_resp *resp)
 		const struct test_refund *f = &tp->refunds[i];
 
 		(void)json_array_append_new(
-			list, json_pack("{s:s,s:s,s:s,s:I,s:i}", "key", f->key, "ref", f->ref,
-					"id", f->id, "amount", (json_int_t)f->amount, "calls",
-					f->calls));
+			list, json_pack("{s:s,s:s,s:s,s:I,s:i}", "key", f->key, "ref", f->ref, "id",
+					f->id, "amount", (json_int_t)f->amount, "calls", f->calls));
 	}
 	resp->body = json_pack("{s:o,s:i}", "refunds", list, "failed_calls", tp->calls_failed);
 	pthread_mutex_unlock(&tp->mu);

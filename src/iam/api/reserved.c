@@ -56,8 +56,8 @@ int anfu_api_me_reserved_put(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_iam_err e = { 0 };
 	struct anfu_iam_ctx ctx;
 	char msg[ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1];
-	int r = anfu_req_json(req, reserved_fields, sizeof(reserved_fields) / sizeof(reserved_fields[0]),
-			      &b);
+	int r = anfu_req_json(req, reserved_fields,
+			      sizeof(reserved_fields) / sizeof(reserved_fields[0]), &b);
 
 	/* Too long or not text: one code for the field, whichever check saw it. */
 	if (r < 0 && req->err_code && strcmp(req->err_field, "message") == 0 &&

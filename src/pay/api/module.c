@@ -54,19 +54,22 @@ static int pay_start(struct anfu_app *app, const void *config, void **ret_svc)
 	if (r == 0)
 		r = service_named(app, "receipt")
 			    ? anfu_receipt_register(service_named(app, "receipt"),
-						    ANFU_PAY_RECEIPT_KIND, anfu_pay_receipt_facts, p)
+						    ANFU_PAY_RECEIPT_KIND, anfu_pay_receipt_facts,
+						    p)
 			    : ANFU_EINVAL;
 
 	/* Refunds' receipts (pay/receipt_refund.c; receipt is earlier in the list). */
 	if (r == 0 && service_named(app, "receipt"))
-		r = anfu_receipt_register(service_named(app, "receipt"), ANFU_PAY_REFUND_RECEIPT_KIND,
+		r = anfu_receipt_register(service_named(app, "receipt"),
+					  ANFU_PAY_REFUND_RECEIPT_KIND,
 					  anfu_pay_refund_receipt_facts, NULL);
 	/* Refunds to a bound card: the bank channel (bank is earlier in the list). */
 	if (r == 0)
 		anfu_pay_set_bank(p, anfu_bank_of_service(service_named(app, "bank")));
 	/* Orders are dispute subjects (kind "order"; pay/dispute.c). */
 	if (r == 0 && service_named(app, "dispute"))
-		r = anfu_pay_dispute_register(p, anfu_dispute_api_of(service_named(app, "dispute")));
+		r = anfu_pay_dispute_register(p,
+					      anfu_dispute_api_of(service_named(app, "dispute")));
 	if (r < 0) {
 		anfu_log_error("pay.start",
 			       "pay not started (%s): the ledger, iam and the wallet first; "

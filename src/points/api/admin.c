@@ -62,10 +62,10 @@ static const struct anfu_jfield item_fields[] = {
 	  ANFU_LIMIT_POINTS_NAME, NULL },
 	{ "name_en", ANFU_JT_STRING, offsetof(struct item_body, name_en), true, 1,
 	  ANFU_LIMIT_POINTS_NAME, NULL },
-	{ "price", ANFU_JT_INT, offsetof(struct item_body, price), true, 1, ANFU_LIMIT_POINTS_AMOUNT,
-	  NULL },
-	{ "stock", ANFU_JT_INT, offsetof(struct item_body, stock), true, 0, ANFU_LIMIT_POINTS_AMOUNT,
-	  NULL },
+	{ "price", ANFU_JT_INT, offsetof(struct item_body, price), true, 1,
+	  ANFU_LIMIT_POINTS_AMOUNT, NULL },
+	{ "stock", ANFU_JT_INT, offsetof(struct item_body, stock), true, 0,
+	  ANFU_LIMIT_POINTS_AMOUNT, NULL },
 	{ "active", ANFU_JT_BOOL, offsetof(struct item_body, active), false, 0, 0, NULL },
 };
 
@@ -105,8 +105,8 @@ int anfu_points_api_admin_item_add(struct anfu_req *req, struct anfu_resp *resp)
 	r = anfu_points_item_add(p, &actor, &in, &out);
 	if (r < 0)
 		return r;
-	return anfu_points_api_json_out(resp, 201,
-					json_pack("{s:o}", "item", anfu_points_api_item_json(&out)));
+	return anfu_points_api_json_out(
+		resp, 201, json_pack("{s:o}", "item", anfu_points_api_item_json(&out)));
 }
 
 int anfu_points_api_admin_item_update(struct anfu_req *req, struct anfu_resp *resp)
@@ -137,18 +137,18 @@ int anfu_points_api_admin_item_update(struct anfu_req *req, struct anfu_resp *re
 		return anfu_req_fail(req, r, ANFU_R_POINTS_ITEM_NOT_FOUND, NULL);
 	if (r < 0)
 		return r;
-	return anfu_points_api_json_out(resp, 200,
-					json_pack("{s:o}", "item", anfu_points_api_item_json(&out)));
+	return anfu_points_api_json_out(
+		resp, 200, json_pack("{s:o}", "item", anfu_points_api_item_json(&out)));
 }
 
 static json_t *campaign_json(const struct anfu_points_campaign *c)
 {
-	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:I}", "id", c->id,
-			      "merchant_id", c->merchant_id, "multiplier_pct",
-			      (json_int_t)c->boost.multiplier_pct, "bonus",
-			      (json_int_t)c->boost.bonus, "starts_ms", (json_int_t)c->starts_ms,
-			      "ends_ms", (json_int_t)c->ends_ms, "active", c->active, "created_ms",
-			      (json_int_t)c->created_ms);
+	json_t *o =
+		json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:I}", "id", c->id, "merchant_id",
+			  c->merchant_id, "multiplier_pct", (json_int_t)c->boost.multiplier_pct,
+			  "bonus", (json_int_t)c->boost.bonus, "starts_ms",
+			  (json_int_t)c->starts_ms, "ends_ms", (json_int_t)c->ends_ms, "active",
+			  c->active, "created_ms", (json_int_t)c->created_ms);
 
 	if (!o)
 		abort();
@@ -233,7 +233,8 @@ int anfu_points_api_admin_campaign_add(struct anfu_req *req, struct anfu_resp *r
 	r = anfu_points_campaign_add(p, &actor, &in, &out);
 	if (r < 0)
 		return r;
-	return anfu_points_api_json_out(resp, 201, json_pack("{s:o}", "campaign", campaign_json(&out)));
+	return anfu_points_api_json_out(resp, 201,
+					json_pack("{s:o}", "campaign", campaign_json(&out)));
 }
 
 int anfu_points_api_admin_campaign_update(struct anfu_req *req, struct anfu_resp *resp)
@@ -258,7 +259,8 @@ int anfu_points_api_admin_campaign_update(struct anfu_req *req, struct anfu_resp
 		return anfu_req_fail(req, r, ANFU_R_POINTS_CAMPAIGN_NOT_FOUND, NULL);
 	if (r < 0)
 		return r;
-	return anfu_points_api_json_out(resp, 200, json_pack("{s:o}", "campaign", campaign_json(&out)));
+	return anfu_points_api_json_out(resp, 200,
+					json_pack("{s:o}", "campaign", campaign_json(&out)));
 }
 
 static bool customer_ok(const char *s, size_t len)
@@ -310,11 +312,11 @@ int anfu_points_api_admin_grant(struct anfu_req *req, struct anfu_resp *resp)
 		return r;
 	if (res.code)
 		return anfu_req_fail(req, ANFU_ECONFLICT, res.code, NULL);
-	return anfu_points_api_json_out(
-		resp, res.existed ? 200 : 201,
-		json_pack("{s:{s:s, s:s, s:I, s:I}}", "grant", "id", res.id, "customer_id",
-			  e.customer_id, "points", (json_int_t)res.points, "balance",
-			  (json_int_t)res.balance));
+	return anfu_points_api_json_out(resp, res.existed ? 200 : 201,
+					json_pack("{s:{s:s, s:s, s:I, s:I}}", "grant", "id", res.id,
+						  "customer_id", e.customer_id, "points",
+						  (json_int_t)res.points, "balance",
+						  (json_int_t)res.balance));
 }
 
 int anfu_points_api_admin_cancel(struct anfu_req *req, struct anfu_resp *resp)
@@ -328,6 +330,5 @@ int anfu_points_api_admin_cancel(struct anfu_req *req, struct anfu_resp *resp)
 	if (o.code)
 		return anfu_req_fail(req, ANFU_ECONFLICT, o.code, NULL);
 	return anfu_points_api_json_out(
-		resp, 200,
-		json_pack("{s:o}", "redemption", anfu_points_api_redemption_json(&d)));
+		resp, 200, json_pack("{s:o}", "redemption", anfu_points_api_redemption_json(&d)));
 }

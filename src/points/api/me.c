@@ -109,22 +109,21 @@ int anfu_points_api_history(struct anfu_req *req, struct anfu_resp *resp)
 		char date[16], tod[16];
 
 		anfu_clock_format_cn(e[i].created_ms, date, tod);
-		if (json_array_append_new(
-			    list, json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "n",
-					    (json_int_t)e[i].n, "date", date, "time", tod,
-					    "created_ms", (json_int_t)e[i].created_ms, "change",
-					    (json_int_t)e[i].change, "balance",
-					    (json_int_t)e[i].balance, "reason", e[i].reason, "ref",
-					    e[i].ref)) != 0)
+		if (json_array_append_new(list,
+					  json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "n",
+						    (json_int_t)e[i].n, "date", date, "time", tod,
+						    "created_ms", (json_int_t)e[i].created_ms,
+						    "change", (json_int_t)e[i].change, "balance",
+						    (json_int_t)e[i].balance, "reason", e[i].reason,
+						    "ref", e[i].ref)) != 0)
 			abort();
 	}
 	free(e);
 	if (!list)
 		abort();
-	return anfu_points_api_json_out(
-		resp, 200,
-		json_pack("{s:o, s:o}", "entries", list, "next_cursor",
-			  next[0] ? json_string(next) : json_null()));
+	return anfu_points_api_json_out(resp, 200,
+					json_pack("{s:o, s:o}", "entries", list, "next_cursor",
+						  next[0] ? json_string(next) : json_null()));
 }
 
 int anfu_points_api_catalogue(struct anfu_req *req, struct anfu_resp *resp)

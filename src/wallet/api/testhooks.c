@@ -130,8 +130,8 @@ int anfu_wallet_api_test_state(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return r;
 	c = (struct anfu_ledger_state_change){ acc.id, b.state.ptr, "test", NULL };
-	r = anfu_ledger_set_state(l, &hook_actor, &c, anfu_clock_mono_us() / 1000 + HOOK_DEADLINE_MS,
-				  &res);
+	r = anfu_ledger_set_state(l, &hook_actor, &c,
+				  anfu_clock_mono_us() / 1000 + HOOK_DEADLINE_MS, &res);
 	if (r < 0)
 		return r;
 	resp->body = json_pack("{s:s?}", "code", res.code);

@@ -103,9 +103,8 @@ static const struct anfu_jfield preview_fields[] = {
 
 static json_t *limits_json(const struct anfu_wallet_preview *p)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "method",
-			 anfu_wallet_auth_name(p->auth), "single_max",
-			 (json_int_t)p->limit.single_max, "daily_max",
+	return json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "method", anfu_wallet_auth_name(p->auth),
+			 "single_max", (json_int_t)p->limit.single_max, "daily_max",
 			 (json_int_t)p->limit.daily_max, "used_today", (json_int_t)p->used_today,
 			 "single_limit", p->limit.single_name, "daily_limit", p->limit.daily_name);
 }
@@ -149,9 +148,8 @@ int anfu_wallet_api_preview(struct anfu_req *req, struct anfu_resp *resp)
 		"expires_ms", (json_int_t)out->expires_ms, "payee", "name", out->payee_name,
 		"login", out->payee_login, "amount", (json_int_t)out->amount, "currency", "CNY",
 		"amount_words", out->words, "amount_text", out->figures, "available",
-		(json_int_t)out->available, "limits", limits_json(out),
-		"second_factor_required", out->second_factor, "sms_code_required", out->sms_code,
-		"time_ms",
+		(json_int_t)out->available, "limits", limits_json(out), "second_factor_required",
+		out->second_factor, "sms_code_required", out->sms_code, "time_ms",
 		(json_int_t)out->created_ms);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
@@ -179,11 +177,11 @@ static int transfer_out(struct anfu_resp *resp, const struct anfu_wallet_transfe
 {
 	resp->status = t->existed ? 200 : 201;
 	resp->body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:I, s:s, s:I, s:s, s:I, s:s, s:b}", "id",
-			       t->id, "status", "succeeded", "payee", "name", t->payee_name, "login",
-			       t->payee_login, "amount", (json_int_t)t->amount, "currency", "CNY",
-			       "created_ms", (json_int_t)t->created_ms, "auth", t->auth, "balance",
-			       (json_int_t)t->balance, "ledger_transfer", t->ledger_id, "replayed",
-			       t->existed);
+			       t->id, "status", "succeeded", "payee", "name", t->payee_name,
+			       "login", t->payee_login, "amount", (json_int_t)t->amount, "currency",
+			       "CNY", "created_ms", (json_int_t)t->created_ms, "auth", t->auth,
+			       "balance", (json_int_t)t->balance, "ledger_transfer", t->ledger_id,
+			       "replayed", t->existed);
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
@@ -218,10 +216,14 @@ int anfu_wallet_api_confirm(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return e.code ? anfu_req_fail(req, r, e.code, e.field) : r;
 	/* The right PIN is recorded with the transfer: one commit less. */
-	cr = (struct anfu_wallet_confirm_req){ p->user_id,	   cstr(b.confirmation_id),
-					       cstr(b.request_id), b.amount.v,
-					       p->mfa_ms,	   p->mfa_method,
-					       &pin,		   cstr(b.sms_code) };
+	cr = (struct anfu_wallet_confirm_req){ p->user_id,
+					       cstr(b.confirmation_id),
+					       cstr(b.request_id),
+					       b.amount.v,
+					       p->mfa_ms,
+					       p->mfa_method,
+					       &pin,
+					       cstr(b.sms_code) };
 	actor_of(req, &actor);
 	r = anfu_wallet_confirm(w, &actor, &cr, out);
 	if (r < 0)
@@ -365,11 +367,11 @@ static int limits_out(struct anfu_wallet *w, struct anfu_db *db, const char *use
 		eff = sys;
 		anfu_wallet_limit_lower(&eff, &own);
 		if (r == 0 &&
-		    json_array_append_new(methods, json_pack("{s:s, s:o, s:o}", "method",
-							     anfu_wallet_auth_name(
-								     (enum anfu_wallet_auth)a),
-							     "system", limit_json(&sys),
-							     "effective", limit_json(&eff))) < 0)
+		    json_array_append_new(methods,
+					  json_pack("{s:s, s:o, s:o}", "method",
+						    anfu_wallet_auth_name((enum anfu_wallet_auth)a),
+						    "system", limit_json(&sys), "effective",
+						    limit_json(&eff))) < 0)
 			r = ANFU_EINTERNAL;
 	}
 	if (r == 0 && own.single_max > 0)
@@ -441,8 +443,9 @@ int anfu_wallet_api_limits_put(struct anfu_req *req, struct anfu_resp *resp)
 	if (r < 0)
 		return r;
 	if (refusal)
-		return anfu_req_fail(req, strcmp(refusal, ANFU_R_STEP_UP_REQUIRED) == 0 ? ANFU_EPERM
-											 : ANFU_EINVAL,
+		return anfu_req_fail(req,
+				     strcmp(refusal, ANFU_R_STEP_UP_REQUIRED) == 0 ? ANFU_EPERM
+										   : ANFU_EINVAL,
 				     refusal, field);
 	r = anfu_store_db(app->store, &db);
 	if (r < 0)

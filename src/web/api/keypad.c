@@ -56,9 +56,11 @@ int anfu_web_api_keypad_check(struct anfu_req *req, struct anfu_resp *resp)
 	struct anfu_app *app = req->app;
 	struct anfu_web *w = anfu_api_service(app, &anfu_web_module);
 	const struct anfu_principal *p = req->principal;
-	const struct anfu_actor actor = { .id = req->actor_id, .type = req->actor_type,
+	const struct anfu_actor actor = { .id = req->actor_id,
+					  .type = req->actor_type,
 					  .role = req->actor_role ? req->actor_role : "",
-					  .ip = req->client_ip, .device = "",
+					  .ip = req->client_ip,
+					  .device = "",
 					  .request_id = req->request_id };
 	struct check_body b = { 0 };
 	struct take t = { 0 };

@@ -37,8 +37,11 @@ const char *anfu_web_api_lang(const struct anfu_req *req)
 int anfu_web_api_page_head(struct anfu_buf *out, const char *lang, const char *title,
 			   const char *script)
 {
-	const char *v[] = { strcmp(lang, "en") == 0 ? "en" : "zh-CN", title, T(lang, "site"),
-			    anfu_web_asset_url("web.css"), anfu_web_asset_url("keypad.js"),
+	const char *v[] = { strcmp(lang, "en") == 0 ? "en" : "zh-CN",
+			    title,
+			    T(lang, "site"),
+			    anfu_web_asset_url("web.css"),
+			    anfu_web_asset_url("keypad.js"),
 			    script ? anfu_web_asset_url(script) : NULL };
 	int r = anfu_web_html(out,
 			      "<!DOCTYPE html>\n<html lang=\"{0}\"><head><meta charset=\"utf-8\">"
@@ -270,9 +273,11 @@ static int account_customer(struct anfu_req *req, struct anfu_buf *out, const ch
 	char msg[ANFU_LIMIT_RESERVED_MESSAGE_BYTES + 1];
 	int r = anfu_iam_reserved_message_of(app->iam, p->user_id, msg, sizeof(msg));
 
-	const struct anfu_actor actor = { .id = req->actor_id, .type = req->actor_type,
+	const struct anfu_actor actor = { .id = req->actor_id,
+					  .type = req->actor_type,
 					  .role = req->actor_role ? req->actor_role : "",
-					  .ip = req->client_ip, .device = "",
+					  .ip = req->client_ip,
+					  .device = "",
 					  .request_id = req->request_id };
 
 	if (r == 0)
@@ -280,8 +285,10 @@ static int account_customer(struct anfu_req *req, struct anfu_buf *out, const ch
 	if (r == 0) {
 		const char *v[] = { T(lang, "account.reserved"),
 				    msg[0] ? msg : T(lang, "account.reserved_none"),
-				    T(lang, "account.reserved_help"), msg,
-				    T(lang, "account.reserved_save"), T(lang, "account.pin_check") };
+				    T(lang, "account.reserved_help"),
+				    msg,
+				    T(lang, "account.reserved_save"),
+				    T(lang, "account.pin_check") };
 
 		r = anfu_web_html(out,
 				  "<section><h2>{0}</h2><p id=\"reserved-current\" "

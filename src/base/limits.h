@@ -434,6 +434,15 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
  * request's read transaction lasts well under it. */
 #define ANFU_LIMIT_DB_CKPT_LOCK_WAIT_MS 1000
 #define ANFU_LIMIT_DB_CKPT_READER_WAIT_MS 20
+/* Bytes of WAL frames the store's VFS gathers before it writes them as
+ * one (store/sqlite_vfs.h): a commit's frames usually go as one write at
+ * its sync. SQLite's unix VFS writes at most 128 KiB - 1 bytes in one call
+ * (os_unix.c seekAndWriteFd masks the length with 0x1ffff; a longer write
+ * comes back short, as SQLITE_FULL), so the buffer stays below that:
+ * 124 KiB is 30 frames of 4 KiB pages, and a ledger batch of 1 000
+ * transfers (about 8 MiB of frames) makes some 70 writes instead of
+ * thousands. */
+#define ANFU_LIMIT_DB_WAL_WRITE_BUFFER (124 * 1024)
 
 /* Bytes of a PostgreSQL password file (database.password_file): far above
  * any generated password (PostgreSQL's own limit for a cleartext password

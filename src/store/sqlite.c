@@ -34,6 +34,7 @@
 #include "base/mem.h"
 #include "store/row.h"
 #include "store/sqlite_ckpt.h"
+#include "store/sqlite_vfs.h"
 #include "store/store.h"
 
 /* Where each $k of a statement is: idx[k - 1] is SQLite's parameter index
@@ -1040,6 +1041,13 @@ static void sq_configure(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The VFS the files open through: anfu's (sqlite_vfs.h), else SQLite's
+ * default. */
+static const char *sq_vfs(void)
+{
+	return anfu_sqlite_vfs_register() == 0 ? ANFU_SQLITE_VFS : NULL;
+}
+
 static int sq_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret)
 {
 	struct sq_db *d = NULL;
@@ -1055,7 +1063,7 @@ static int sq_open(const struct anfu_store_cfg *cfg, struct anfu_db **ret)
 	d->base.ops = &anfu_store_sqlite_ops;
 	rc = sqlite3_open_v2(cfg->path, &d->h,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     sq_vfs());
 	if (rc != SQLITE_OK) {
 		r = fail(d, rc, "open", cfg->path);
 		goto out;

@@ -255,6 +255,37 @@ def test_the_step_up_is_an_sms_code_in_the_page_then_a_new_keypad(srv, browser):
     s.clock(advance_ms=601_000)
 
 
+def test_without_a_bound_phone_the_step_up_falls_back_to_signing_in_again(srv, browser):
+    """A customer whose account has no phone (the phone taken off the row
+    behind anfud's back, as an account without one): "Send code" answers
+    method_unavailable, the SMS step closes and the page says to sign in
+    again, linking to the login page with this page as next (English);
+    no code is sent and nothing moves. req: FUNC-PAY-01"""
+    from iam import sms_mark, sms_to
+    s, d = srv, browser
+    c = customer(s, funds=200000)
+    o = create_order(s.boss, amount=150000)
+    sign_in_from_cashier(d, s, c, o["id"], "en")
+    with s.rw() as db:
+        db.execute("UPDATE iam_user SET phone_enc = NULL WHERE id = ?", c.id)
+    s.clock(advance_ms=301_000)
+    go(d, "/pay/%s?lang=en" % o["id"])
+    press(d, PIN)
+    WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "step-up")))
+    mark = sms_mark(s)
+    d.find_element(By.ID, "step-up-send").click()
+    msg = wait_text(d, "pay-msg", "no phone")
+    assert msg.startswith("This amount needs a second factor besides the payment password, "
+                          "and your account has no phone for an SMS code: sign in again"), msg
+    assert not d.find_element(By.ID, "step-up").is_displayed()
+    href = d.find_element(By.ID, "retry-link").get_attribute("href")
+    assert href.endswith("/login?lang=en&next=%2Fpay%2F" + o["id"] + "%3Flang%3Den"), href
+    scroll_to(d, "retry")
+    shoot(d, "cashier-13-step-up-no-phone-en")
+    assert sms_to(s, c.phone, since=mark, wait=0) == []
+    assert balance(c) == 200000 and order_state(s, o["id"]) == "created"
+
+
 def test_another_customer_pays_a_shared_link_in_the_cashier_page(srv, browser):
     """Customer A shares an order; customer B opens the link in the
     browser, signs in, sees the shared notice, the bill and B's own

@@ -5,8 +5,10 @@ a merchant user creates an order through the API, a funded customer opens
 the bill and the reserved message, pays on the shuffled keypad, sees the
 result and follows the link to the order's return URL; the money and the
 order's state are checked through the API. A wrong PIN shows the
-localized refusal and changes nothing; a refusal in Chinese; the step-up
-message above the PIN-only limit.
+localized refusal and changes nothing; a refusal in Chinese; above the
+PIN-only limit the second factor in the page (an SMS code read from the
+SMS simulator's outbox, a wrong one, the new keypad; cashier-10..12) and
+its fallback without a bound phone (cashier-13).
 
 Screenshots of every step worth seeing are kept under
 $ANFU_BUILD_DIR/browser-screenshots/cashier-*.png (the fixture's last page

@@ -562,6 +562,11 @@ out:
 	return r;
 }
 
+int64_t anfu_iam_code_resend_s(const struct anfu_iam *iam)
+{
+	return iam ? iam->cfg->mfa.code_resend_s : 0;
+}
+
 /* Sends a 6-digit code (IAM-MFA-07, -08): see iam.h and the file comment.
  * ret is written only on success. Refusals set err: invalid_field
  * (purpose, channel, target), unauthorized, captcha_required,

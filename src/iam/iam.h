@@ -351,6 +351,10 @@ int anfu_iam_step_up(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,
  * limits, RISK-LIM-04). */
 bool anfu_iam_stepped_up(const struct anfu_iam *iam, const struct anfu_principal *p,
 			 int64_t now_ms);
+/* The seconds between two codes of one purpose to one target
+ * (mfa.code_resend; a send sooner is code_too_soon), for a page that shows
+ * the wait before its next "Send code" (the cashier's step-up). */
+int64_t anfu_iam_code_resend_s(const struct anfu_iam *iam);
 
 /* Ends the caller's session on the server (IAM-SESS-02, -04). */
 int anfu_iam_logout(struct anfu_iam *iam, const struct anfu_iam_ctx *ctx,

@@ -157,10 +157,25 @@ static const struct {
 	{ "cashier.retry", "Try again", "重试" },
 	{ "cashier.failed", "The payment did not go through.", "支付未完成。" },
 	{ "cashier.step_up",
-	  "This amount needs a second factor besides the payment password: sign in again with "
-	  "an SMS code (use \"Try again\"), then pay within a few minutes.",
-	  "此金额除支付密码外还需要第二重验证：请使用短信验证码重新登录（点击“重试”），并在几分钟内"
-	  "完成支付。" },
+	  "This amount needs a second factor besides the payment password: confirm with the SMS "
+	  "code sent to your bound phone, then enter the payment password again.",
+	  "此金额除支付密码外还需要第二重验证：请输入发送到您绑定手机的短信验证码，然后重新输入支付"
+	  "密码。" },
+	/* The fallback when no phone is bound (no SMS code to send). */
+	{ "cashier.step_up_signin",
+	  "This amount needs a second factor besides the payment password, and your account has "
+	  "no phone for an SMS code: sign in again with your second factor (use \"Try again\"), "
+	  "then pay within a few minutes.",
+	  "此金额除支付密码外还需要第二重验证，而您的账户未绑定可接收短信验证码的手机：请使用第二重"
+	  "验证重新登录（点击“重试”），并在几分钟内完成支付。" },
+	{ "cashier.code_send", "Send code", "获取验证码" },
+	{ "cashier.code_label", "SMS verification code", "短信验证码" },
+	{ "cashier.code_verify", "Verify", "验证" },
+	/* {to}: the masked phone number; {n}: seconds (static/cashier.js). */
+	{ "cashier.code_sent", "A code was sent to {to}.", "验证码已发送至 {to}。" },
+	{ "cashier.code_wait", "Send again in {n} s", "{n} 秒后可重新获取" },
+	{ "cashier.verified", "Verified. Enter your payment password again on the new keypad.",
+	  "验证成功，请在新的键盘上重新输入支付密码。" },
 	{ "cashier.state_paid", "This order has been paid.", "该订单已支付。" },
 	{ "cashier.state_refunded", "This order has been paid and refunded (in part or in full).",
 	  "该订单已支付并已（部分或全部）退款。" },

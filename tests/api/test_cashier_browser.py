@@ -5,14 +5,17 @@ a merchant user creates an order through the API, a funded customer opens
 the bill and the reserved message, pays on the shuffled keypad, sees the
 result and follows the link to the order's return URL; the money and the
 order's state are checked through the API. A wrong PIN shows the
-localized refusal and changes nothing; a refusal in Chinese; the step-up
-message above the PIN-only limit.
+localized refusal and changes nothing; a refusal in Chinese; above the
+PIN-only limit the second factor in the page (an SMS code read from the
+SMS simulator's outbox, a wrong one, the new keypad; cashier-10..12) and
+its fallback without a bound phone (cashier-13).
 
 Screenshots of every step worth seeing are kept under
 $ANFU_BUILD_DIR/browser-screenshots/cashier-*.png (the fixture's last page
 as <test>.png). A pay-on-behalf link opened by another customer is paid
 in the page too (cashier-7..9)."""
 import os
+import re
 
 import pytest
 
@@ -21,6 +24,7 @@ from test_wallet_transfers import PIN, balance, customer
 from test_web_browser import (CONFIG, WAIT_S, browser, enter_name, go, press,  # noqa: F401
                               shoot, wait_text)
 
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -71,6 +75,12 @@ def sign_in_from_cashier(d, s, c, order_id, lang, share=None):
 
 def text(d, elem_id):
     return d.find_element(By.ID, elem_id).text
+
+
+def scroll_to(d, elem_id):
+    """Brings elem_id into the window (for the screenshot)."""
+    d.execute_script("arguments[0].scrollIntoView({block: 'end'})",
+                     d.find_element(By.ID, elem_id))
 
 
 def order_state(s, order_id):
@@ -141,8 +151,9 @@ def test_a_customer_pays_an_order_in_the_cashier_page(srv, browser):
 def test_refusals_in_chinese_and_the_step_up_message(srv, browser):
     """In Chinese: insufficient balance shows 余额不足 and moves nothing;
     above the PIN-only limit (the session's second factor no longer
-    fresh) the page says a second factor is needed and offers to sign in
-    again. req: FUNC-PAY-01, WEB-ERR-02"""
+    fresh) the page says a second factor is needed and opens its SMS step
+    in the same page (no "sign in again" link). req: FUNC-PAY-01,
+    WEB-ERR-02"""
     s, d = srv, browser
     c = customer(s, funds=100)
     o = create_order(s.boss, amount=1000)
@@ -163,11 +174,118 @@ def test_refusals_in_chinese_and_the_step_up_message(srv, browser):
     go(d, "/pay/%s?lang=zh" % big["id"])
     press(d, PIN)
     msg = wait_text(d, "pay-msg", "第二重验证")
-    assert msg.startswith("此金额除支付密码外还需要第二重验证")
-    href = d.find_element(By.ID, "retry-link").get_attribute("href")
-    assert "/login?lang=zh&next=%2Fpay%2F" + big["id"] in href
+    assert msg.startswith("此金额除支付密码外还需要第二重验证：请输入发送到您绑定手机的短信验证码")
+    assert d.find_element(By.ID, "step-up").is_displayed()
+    assert text(d, "step-up-send") == "获取验证码"
+    assert not d.find_element(By.ID, "retry").is_displayed()
+    assert not d.find_element(By.CSS_SELECTOR, ".keypad-box").is_displayed()
+    scroll_to(d, "step-up")
     shoot(d, "cashier-6-step-up-zh")
     assert balance(c) == 200100 and order_state(s, big["id"]) == "created"
+
+
+def keypad_id(d):
+    return d.find_element(By.CSS_SELECTOR, ".keypad-box").get_attribute("data-keypad")
+
+
+def test_the_step_up_is_an_sms_code_in_the_page_then_a_new_keypad(srv, browser):
+    """Above the PIN-only limit, in Chinese: the page's SMS step sends a
+    step_up code to the bound phone and shows where and the wait before
+    another (mfa.code_resend, the button disabled); a wrong code shows the
+    API's message (验证码错误), is counted (auth.step_up_failed) and moves
+    nothing; the right code verifies, the page comes back with a NEW
+    keypad and says so; the PIN on it pays, as PIN + second factor.
+    req: FUNC-PAY-01, WEB-KBD-01, RISK-LIM-01"""
+    from iam import sms_code, sms_mark
+    from test_wallet_transfers import credit
+    s, d = srv, browser
+    c = customer(s, funds=100)
+    credit(s, c, 200000)
+    o = create_order(s.boss, amount=150000)
+    sign_in_from_cashier(d, s, c, o["id"], "zh")
+    s.clock(advance_ms=301_000)
+    go(d, "/pay/%s?lang=zh" % o["id"])
+    first = keypad_id(d)
+    press(d, PIN)
+    wait_text(d, "pay-msg", "第二重验证")
+    WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "step-up")))
+    s.sms_mark = sms_mark(s)
+    d.find_element(By.ID, "step-up-send").click()
+    sent = wait_text(d, "step-up-msg", "验证码已发送至")
+    assert sent == "验证码已发送至 ****%s。" % c.phone[-4:], sent
+    send = d.find_element(By.ID, "step-up-send")
+    assert not send.is_enabled()
+    waiting = re.fullmatch(r"(\d+) 秒后可重新获取", send.text)
+    assert waiting and 50 <= int(waiting.group(1)) <= 60, send.text
+    # The wait counts down (the browser's own timer: a second of real time).
+    WebDriverWait(d, WAIT_S).until(lambda drv: re.fullmatch(
+        r"(\d+) 秒后可重新获取", send.text) and int(
+            re.fullmatch(r"(\d+) 秒后可重新获取", send.text).group(1)) < int(waiting.group(1)))
+    assert not send.is_enabled()
+    code = sms_code(s, c.phone)
+    # A wrong code: the API's message in the page's language, counted.
+    failed = len(s.audit("auth.step_up_failed"))
+    d.find_element(By.ID, "step-up-code").send_keys("%06d" % ((int(code) + 1) % 1000000))
+    d.find_element(By.ID, "step-up-verify").click()
+    assert wait_text(d, "step-up-msg", "验证码错误").startswith("验证码错误")
+    assert d.find_element(By.ID, "step-up-code").get_attribute("value") == ""
+    scroll_to(d, "step-up-msg")
+    shoot(d, "cashier-10-step-up-code-zh")
+    assert len(s.audit("auth.step_up_failed")) == failed + 1
+    assert balance(c) == 200100 and order_state(s, o["id"]) == "created"
+    # The right code: the page again, a new keypad, the PIN once more.
+    d.find_element(By.ID, "step-up-code").send_keys(code)
+    d.find_element(By.ID, "step-up-verify").click()
+    # The page is loaded again (the old one's nodes go away meanwhile).
+    WebDriverWait(d, WAIT_S, ignored_exceptions=(WebDriverException,)).until(
+        lambda drv: keypad_id(drv) != first)
+    assert wait_text(d, "pay-msg", "验证成功") == "验证成功，请在新的键盘上重新输入支付密码。"
+    assert not d.find_element(By.ID, "step-up").is_displayed()
+    scroll_to(d, "pay-msg")
+    shoot(d, "cashier-11-step-up-verified-zh")
+    assert balance(c) == 200100 and order_state(s, o["id"]) == "created"
+    press(d, PIN)
+    assert wait_text(d, "result-title", "支付成功") == "支付成功"
+    shoot(d, "cashier-12-step-up-paid-zh")
+    assert balance(c) == 200100 - 150000 and order_state(s, o["id"]) == "paid"
+    r = c.http.get("/api/v1/me/orders/%s" % o["id"])
+    assert r.status_code == 200 and r.json()["state"] == "paid", r.text
+    assert s.query("SELECT auth FROM pay_payment WHERE order_id = ?", o["id"]) == \
+        [{"auth": "pin_otp"}]
+    # The wrong code counted as a failure from this address: past
+    # [lockout] ip_window, the next test's login asks no captcha.
+    s.clock(advance_ms=601_000)
+
+
+def test_without_a_bound_phone_the_step_up_falls_back_to_signing_in_again(srv, browser):
+    """A customer whose account has no phone (the phone taken off the row
+    behind anfud's back, as an account without one): "Send code" answers
+    method_unavailable, the SMS step closes and the page says to sign in
+    again, linking to the login page with this page as next (English);
+    no code is sent and nothing moves. req: FUNC-PAY-01"""
+    from iam import sms_mark, sms_to
+    s, d = srv, browser
+    c = customer(s, funds=200000)
+    o = create_order(s.boss, amount=150000)
+    sign_in_from_cashier(d, s, c, o["id"], "en")
+    with s.rw() as db:
+        db.execute("UPDATE iam_user SET phone_enc = NULL WHERE id = ?", c.id)
+    s.clock(advance_ms=301_000)
+    go(d, "/pay/%s?lang=en" % o["id"])
+    press(d, PIN)
+    WebDriverWait(d, WAIT_S).until(EC.visibility_of_element_located((By.ID, "step-up")))
+    mark = sms_mark(s)
+    d.find_element(By.ID, "step-up-send").click()
+    msg = wait_text(d, "pay-msg", "no phone")
+    assert msg.startswith("This amount needs a second factor besides the payment password, "
+                          "and your account has no phone for an SMS code: sign in again"), msg
+    assert not d.find_element(By.ID, "step-up").is_displayed()
+    href = d.find_element(By.ID, "retry-link").get_attribute("href")
+    assert href.endswith("/login?lang=en&next=%2Fpay%2F" + o["id"] + "%3Flang%3Den"), href
+    scroll_to(d, "retry")
+    shoot(d, "cashier-13-step-up-no-phone-en")
+    assert sms_to(s, c.phone, since=mark, wait=0) == []
+    assert balance(c) == 200000 and order_state(s, o["id"]) == "created"
 
 
 def test_another_customer_pays_a_shared_link_in_the_cashier_page(srv, browser):

@@ -375,3 +375,109 @@ def test_a_payment_refused_for_money_spends_its_keypad_and_changes_nothing_else(
                      "request_id": uuid.uuid4().hex})
     assert r.status_code == 201, r.text
     assert balance(c) == 5100 - 1000
+
+
+STEP_UP_BOX = {
+    "en": ("Send code", "SMS verification code", "Verify"),
+    "zh": ("获取验证码", "短信验证码", "验证"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_carries_the_in_page_step_up_hidden_in_its_language(d, lang):
+    """The payable page holds the SMS step-up (hidden until a payment
+    answers step_up_required) in the page's language, its strings and the
+    code's resend interval (mfa.code_resend, 60 s by default) as data-
+    attributes, no inline script or style; a paid order's page has no
+    step-up. The script's behaviour is tests/api/test_cashier_browser.py."""
+    c = customer(d.s, funds=5000)
+    o = create_order(d.boss, amount=100)
+    t = page(c, o["id"], lang).text
+    box = re.search(r'<section id="step-up" class="hidden">(.*?)</section>', t, re.S)
+    assert box, t
+    send, label, verify = STEP_UP_BOX[lang]
+    assert text_of(box.group(1), "step-up-send") == send
+    assert re.search(r'<label for="step-up-code">%s</label>' % label, box.group(1))
+    assert '<input type="text" id="step-up-code" inputmode="numeric" ' \
+        'autocomplete="one-time-code" maxlength="6">' in box.group(1)
+    assert text_of(box.group(1), "step-up-verify") == verify
+    assert data_attr(t, "resend-s") == "60"
+    want = {
+        "en": {"step-up": "This amount needs a second factor besides the payment password: "
+                          "confirm with the SMS code sent to your bound phone, then enter the "
+                          "payment password again.",
+               "code-sent": "A code was sent to {to}.",
+               "code-wait": "Send again in {n} s",
+               "verified": "Verified. Enter your payment password again on the new keypad."},
+        "zh": {"step-up": "此金额除支付密码外还需要第二重验证：请输入发送到您绑定手机的短信验证码，"
+                          "然后重新输入支付密码。",
+               "code-sent": "验证码已发送至 {to}。",
+               "code-wait": "{n} 秒后可重新获取",
+               "verified": "验证成功，请在新的键盘上重新输入支付密码。"},
+    }[lang]
+    for name, value in want.items():
+        assert data_attr(t, name) == value, name
+    assert data_attr(t, "step-up-signin").startswith(
+        {"en": "This amount needs a second factor", "zh": "此金额除支付密码外还需要第二重验证"}[lang])
+    assert "<script>" not in t and "style=" not in t
+    kid, layout = keypad(t)
+    assert keypad_pay(c, o["id"], kid, positions_for(layout, PIN)).status_code == 201
+    assert 'id="step-up"' not in page(c, o["id"], lang).text
+
+
+def test_the_resend_interval_on_the_page_is_the_configured_one(tmp_path_factory):
+    """[mfa] code_resend = 15: the page's data-resend-s says 15 (the
+    script's wait before a second "Send code")."""
+    from conftest import Server
+    s = Server(tmp_path_factory.mktemp("paycash-resend"), init_args=("--admin", "opsadmin"),
+               config={"lockout": {"ip_failures": "10000"}, "mfa": {"code_resend": "15"},
+                       "pay": {"expire_interval_s": "86400"}}).start()
+    try:
+        desk = make_desk(s, "paycash2")
+        register_merchant(desk, "mch_cash2", fee_bps=0)
+        boss = merchant_user(desk, "mch_cash2")
+        c = customer(s)
+        o = create_order(boss, amount=100)
+        assert data_attr(page(c, o["id"]).text, "resend-s") == "15"
+    finally:
+        stop_server(s)
+
+
+def test_the_page_s_step_up_then_a_new_keypad_pays_above_the_pin_only_limit(d):
+    """The server side of the page's step-up: above the PIN-only limit
+    (the session's second factor older than second_factor_fresh_s) the
+    keypad entry is refused step_up_required, nothing moves and the keypad
+    is spent; a step_up SMS code (POST /api/v1/auth/codes), a wrong one
+    refused code_invalid and counted (auth.step_up_failed), the right one
+    through POST /api/v1/auth/step-up; a NEW page's keypad then pays, as
+    PIN + second factor. req: RISK-LIM-01, WEB-KBD-01"""
+    from iam import sms_code, sms_mark
+    s = d.s
+    c = customer(s, funds=200000)
+    o = create_order(d.boss, amount=150000, ttl_s=3600)
+    s.clock(advance_ms=300_001)
+    kid, layout = keypad(page(c, o["id"]).text)
+    before = snapshot(d, c)
+    r = keypad_pay(c, o["id"], kid, positions_for(layout, PIN))
+    assert r.status_code == 403 and err(r) == "step_up_required", r.text
+    assert snapshot(d, c) == before
+    assert s.query("SELECT used FROM web_keypad WHERE id = ?", kid) == [{"used": 1}]
+    s.sms_mark = sms_mark(s)
+    r = c.http.send_code("step_up", "sms")
+    assert r.status_code == 202, r.text
+    code = sms_code(s, c.phone)
+    failed = len(s.audit("auth.step_up_failed"))
+    wrong = "%06d" % ((int(code) + 1) % 1000000)
+    r = c.http.post("/api/v1/auth/step-up", {"method": "sms", "code": wrong},
+                    headers={"Accept-Language": "zh"})
+    assert r.status_code == 400 and err(r) == "code_invalid", r.text
+    assert r.json()["error"]["message"].startswith("验证码错误")
+    assert len(s.audit("auth.step_up_failed")) == failed + 1
+    assert snapshot(d, c) == before
+    r = c.http.step_up("sms", code)
+    assert r.status_code == 200, r.text
+    kid2, layout2 = keypad(page(c, o["id"]).text)
+    assert kid2 != kid
+    r = keypad_pay(c, o["id"], kid2, positions_for(layout2, PIN))
+    assert r.status_code == 201 and r.json()["auth"] == "pin_otp", r.text
+    assert balance(c) == 200000 - 150000

@@ -218,6 +218,43 @@ static int return_link(struct anfu_buf *out, const char *lang, const struct anfu
 			     v, 3);
 }
 
+/* The in-page second factor (hidden until a payment answers
+ * step_up_required): "Send code" asks POST /api/v1/auth/codes for a
+ * step_up code to the bound phone, "Verify" posts it to
+ * POST /api/v1/auth/step-up (static/cashier.js). */
+static int step_up_box(struct anfu_buf *out, const char *lang)
+{
+	const char *v[] = { T(lang, "cashier.code_send"), T(lang, "cashier.code_label"),
+			    T(lang, "cashier.code_verify") };
+
+	return anfu_web_html(
+		out,
+		"<section id=\"step-up\" class=\"hidden\">"
+		"<button type=\"button\" id=\"step-up-send\">{0}</button>"
+		"<label for=\"step-up-code\">{1}</label>"
+		"<input type=\"text\" id=\"step-up-code\" inputmode=\"numeric\" "
+		"autocomplete=\"one-time-code\" maxlength=\"6\">"
+		"<button type=\"button\" id=\"step-up-verify\">{2}</button>"
+		"<div id=\"step-up-msg\" class=\"msg\" role=\"alert\"></div></section>",
+		v, 3);
+}
+
+/* The in-page step-up's strings and the code's resend interval, as data-
+ * attributes of the page's body (no inline script). */
+static int step_up_data(struct anfu_req *req, struct anfu_buf *out, const char *lang)
+{
+	char resend[24];
+	const char *v[] = { T(lang, "cashier.step_up_signin"), T(lang, "cashier.code_sent"),
+			    T(lang, "cashier.code_wait"), resend, T(lang, "cashier.verified") };
+
+	(void)snprintf(resend, sizeof(resend), "%lld",
+		       (long long)anfu_iam_code_resend_s(((struct anfu_app *)req->app)->iam));
+	return anfu_web_html(out,
+			     " data-step-up-signin=\"{0}\" data-code-sent=\"{1}\" "
+			     "data-code-wait=\"{2}\" data-resend-s=\"{3}\" data-verified=\"{4}\"",
+			     v, 5);
+}
+
 /* A customer's page of order o (found, theirs or unpaid); shared: opened
  * with a valid pay-on-behalf link by a customer other than its requester
  * (the notice that they pay another's order). */
@@ -268,8 +305,12 @@ static int customer_page(struct anfu_req *req, struct anfu_buf *out, const char 
 	if (r == 0)
 		r = anfu_web_keypad_html(out, lang, &k, PIN_DIGITS);
 	if (r == 0)
-		r = anfu_buf_appends(out, "<div id=\"pay-msg\" class=\"msg\" role=\"alert\"></div>"
-					  "<p id=\"retry\" class=\"hidden\"><a id=\"retry-link\" "
+		r = anfu_buf_appends(out,
+				     "<div id=\"pay-msg\" class=\"msg\" role=\"alert\"></div>");
+	if (r == 0)
+		r = step_up_box(out, lang);
+	if (r == 0)
+		r = anfu_buf_appends(out, "<p id=\"retry\" class=\"hidden\"><a id=\"retry-link\" "
 					  "href=\"\">");
 	if (r == 0)
 		r = anfu_web_html(out, "{0}</a></p></section>",
@@ -397,9 +438,13 @@ int anfu_pay_api_cashier_page(struct anfu_req *req, struct anfu_resp *resp)
 
 		r = anfu_web_html(&out,
 				  " data-lang=\"{0}\" data-order=\"{1}\" data-session-lost=\"{2}\" "
-				  "data-step-up=\"{3}\" data-failed=\"{4}\" data-share=\"{5}\">",
+				  "data-step-up=\"{3}\" data-failed=\"{4}\" data-share=\"{5}\"",
 				  v, 6);
 	}
+	if (r == 0)
+		r = step_up_data(req, &out, lang);
+	if (r == 0)
+		r = anfu_buf_appends(&out, ">");
 	if (r == 0)
 		r = anfu_web_api_page_bar(req, &out, lang);
 	if (r == 0)

@@ -1478,10 +1478,11 @@ static int resend_credit_in(struct resend_cmd *c, struct anfu_tx *tx, struct anf
 		return r;
 	w = anfu_xcalloc(1, sizeof(*w));
 	r = anfu_bank_refund_credit_in(c->p->bank, tx, &k, w, fee_id, &why);
-	if (r == 0 && why)
-		r = resend_refuse(c, strcmp(why, ANFU_R_BANK_CARD_NOT_BOUND) == 0
-					     ? ANFU_R_PAY_REFUND_CARD_INVALID
-					     : why);
+	/* The card was found bound in this command (resend_card_in). */
+	if (r == 0 && why && strcmp(why, ANFU_R_BANK_CARD_NOT_BOUND) == 0)
+		r = ANFU_EINTERNAL;
+	else if (r == 0 && why)
+		r = resend_refuse(c, why);
 	if (r == 0) {
 		(void)anfu_strlcpy(x->card, w->card_masked, sizeof(x->card));
 		(void)anfu_strlcpy(x->withdrawal_id, w->id, sizeof(x->withdrawal_id));

@@ -1561,9 +1561,9 @@ int anfu_pay_refund_resend(struct anfu_pay *p, const struct anfu_actor *actor, c
 		*ret_code = c->code;
 		r = 0;
 	} else if (r == 0) {
-		card_send(p, actor, &c->x);
-		*ret_code = NULL;
+		card_send(p, actor, &c->x); /* then *ret as the bank's answer left it */
 		*ret = c->x;
+		*ret_code = NULL;
 	}
 	free(c);
 	return r;

@@ -24,10 +24,9 @@ from test_ledger_state import make_staff
 from test_pay_escrow import escrow_row
 from test_pay_general import pay
 from test_pay_refund import ledger_move
-from test_pay_refund_card import (AUTO_MAX, acct, books, card_desk, credit_row, customer, moved,
-                                  order_state, paid_order, refund, refund_row, serial,
-                                  wallet_state)
-from test_pay_refund_card_choice import approve, payer, unchanged, verify
+from test_pay_refund_card import (AUTO_MAX, acct, books, card_desk, customer, moved, order_state,
+                                  paid_order, refund, refund_row, serial, wallet_state)
+from test_pay_refund_card_choice import payer, unchanged, verify
 
 
 @pytest.fixture(scope="module")

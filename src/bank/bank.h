@@ -553,6 +553,10 @@ struct anfu_bank_refund_credit {
 	/* The card credited: card_id, a bound card of user_id (an operator's
 	 * choice), or NULL: user_id's newest bound card. */
 	const char *card_id;
+	/* The refund's attempt: 0 or 1 its first credit (request id
+	 * "refund:<refund_id>"), n >= 2 its (n - 1)-th re-send after a
+	 * failure ("refund:<refund_id>:<n>"): one credit per request id. */
+	int64_t attempt;
 };
 
 /*
@@ -576,6 +580,11 @@ int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
 			       const struct anfu_bank_refund_credit *c,
 			       struct anfu_bank_withdrawal *ret, char ret_fee_id[ANFU_ID_MAX],
 			       const char **ret_refusal);
+
+/* Refund credit id as it is inside the caller's command tx (its card_id
+ * and state, ...): 0; ANFU_ENOTFOUND for no refund credit of that id. */
+int anfu_bank_refund_credit_get_in(struct anfu_bank *b, struct anfu_tx *tx, const char *id,
+				   struct anfu_bank_withdrawal *ret);
 
 /* Sends the credit of approved withdrawal id now (not inside a writer
  * command): as the send job does, once; an error is logged and left to

@@ -1192,8 +1192,9 @@ int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
 	int r;
 
 	if (!b || !tx || !c || !c->refund_id || !c->user_id || !c->account_id || c->amount < 1 ||
-	    c->fee_back < 0 || (c->fee_back > 0 && (!c->fee_account || !c->ref)) || !ret ||
-	    !ret_fee_id || !ret_refusal)
+	    c->fee_back < 0 || c->attempt < 0 ||
+	    (c->fee_back > 0 && (!c->fee_account || !c->ref)) || !ret || !ret_fee_id ||
+	    !ret_refusal)
 		return ANFU_EINVAL;
 	*ret_refusal = NULL;
 	if (!b->ops) {
@@ -1221,9 +1222,13 @@ int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
 		goto out;
 	}
 	r = anfu_id_new("bwd", a->w.id, sizeof(a->w.id));
-	/* ':' is no customer's request id: a refund's never meets one. */
-	if (r == 0 && snprintf(a->w.request_id, sizeof(a->w.request_id), "refund:%s",
-			       c->refund_id) >= (int)sizeof(a->w.request_id))
+	/* ':' is no customer's request id: a refund's never meets one. A
+	 * re-send is a request of its own (the bank takes one per id). */
+	if (r == 0 &&
+	    (c->attempt > 1 ? snprintf(a->w.request_id, sizeof(a->w.request_id),
+				       "refund:%s:%" PRId64, c->refund_id, c->attempt)
+			    : snprintf(a->w.request_id, sizeof(a->w.request_id), "refund:%s",
+				       c->refund_id)) >= (int)sizeof(a->w.request_id))
 		r = ANFU_EINVAL;
 	if (r == 0)
 		r = anfu_strlcpy(a->w.user_id, c->user_id, sizeof(a->w.user_id));
@@ -1252,6 +1257,16 @@ int anfu_bank_refund_credit_in(struct anfu_bank *b, struct anfu_tx *tx,
 out:
 	free(a);
 	return r;
+}
+
+int anfu_bank_refund_credit_get_in(struct anfu_bank *b, struct anfu_tx *tx, const char *id,
+				   struct anfu_bank_withdrawal *ret)
+{
+	const struct anfu_param p[] = { ANFU_PS(id) };
+
+	if (!b || !tx || !id || !ret)
+		return ANFU_EINVAL;
+	return wd_one(anfu_tx_db(tx), "w.id = $1 AND w.refund_id <> ''", p, 1, ret);
 }
 
 void anfu_bank_withdraw_send(struct anfu_bank *b, const struct anfu_actor *actor, const char *id)

@@ -805,8 +805,9 @@ enum anfu_pay_refund_event {
 	ANFU_PAY_RF_EV_SEND_CARD,   /* the wallet refused it: to the bound card */
 	ANFU_PAY_RF_EV_CARD_FAIL,   /* the bank did not pay the card */
 	ANFU_PAY_RF_EV_CHOOSE_CARD, /* an operator chose the payer's card (state unchanged) */
+	ANFU_PAY_RF_EV_RESEND,	    /* an operator sends a failed refund to another card */
 };
-#define ANFU_PAY_RF_EVENT_N 9
+#define ANFU_PAY_RF_EVENT_N 10
 
 /* Pure, the refund table: 0 and *ret_next; ANFU_ECONFLICT for no row;
  * ANFU_EINVAL for values out of the enums or NULL. */
@@ -854,6 +855,9 @@ struct anfu_pay_refund {
 	 * "" for none (the payer's newest bound card). */
 	char chosen_card_id[ANFU_ID_MAX];
 	char chosen_card[32];
+	/* The number of its current card credit: 1 the first, n + 1 after n
+	 * re-sends (anfu_pay_refund_resend); 0 never sent to a card. */
+	int64_t attempt;
 };
 
 /* A refund applied for; strings borrowed. */
@@ -923,6 +927,28 @@ int anfu_pay_refund_review(struct anfu_pay *p, const struct anfu_actor *actor, c
 int anfu_pay_refund_choose_card(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
 				const char *card_id, struct anfu_pay_refund *ret,
 				const char **ret_code);
+/*
+ * An operator sends refund id, failed at the bank, again to card_id, a
+ * card of its payer in state bound that is not the card that failed
+ * (docs/payments.md "A failed refund sent again"; WeChat Pay's abnormal
+ * refund): one writer command, allowed where the refund table has a
+ * resend row (failed -> sending). The order's state and the bound are
+ * checked again (the refund counts against the amount paid again); the
+ * money moves as the first card send moved it (the fee back and a hold on
+ * the merchant's balance, or on the escrow for a held escrow order) with
+ * a NEW bank credit (request id "refund:<id>:<attempt>"); the refund
+ * sending, attempt + 1, its card and credit the new ones, audited
+ * pay.refund.resent, the payer told (pay.refund_card). After the commit
+ * the credit is sent. Refusals (*ret_code; nothing written):
+ * refund_not_found, refund_state_invalid, refund_card_invalid (another
+ * user's card, an unknown, pending or unbound one, the card that failed),
+ * the order's refusals, refund_amount_exceeded, insufficient_funds (the
+ * merchant's balance short) and the ledger's others. Returns 0 (*ret the
+ * refund when no refusal); ANFU_EINVAL for bad arguments; the writer's
+ * and the store's errors.
+ */
+int anfu_pay_refund_resend(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
+			   const char *card_id, struct anfu_pay_refund *ret, const char **ret_code);
 /*
  * A customer's refund request (FUNC-SETL-08) of its paid order order_id
  * (payer_id, the session's), one writer command: the order's refusals as

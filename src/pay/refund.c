@@ -59,7 +59,7 @@ int anfu_pay_refund_fee(int64_t fee, int64_t order_amount, int64_t refunded_befo
 #define REFUND_COLS                                                                            \
 	"id, order_id, merchant_id, out_refund_no, payer_id, state, amount, fee_back, reason," \
 	" origin, created_by, reviewed_by, approved_by, ledger_id, fee_ledger_id, created_ms," \
-	" updated_ms, destination, card, withdrawal_id, chosen_card_id, chosen_card"
+	" updated_ms, destination, card, withdrawal_id, chosen_card_id, chosen_card, attempt"
 
 struct refund_find {
 	bool found, bad_state;
@@ -98,6 +98,7 @@ static int refund_row(void *ud, const struct anfu_row *r)
 	pay_col(r, 19, x->withdrawal_id, sizeof(x->withdrawal_id));
 	pay_col(r, 20, x->chosen_card_id, sizeof(x->chosen_card_id));
 	pay_col(r, 21, x->chosen_card, sizeof(x->chosen_card));
+	x->attempt = anfu_row_int(r, 22);
 	return 0;
 }
 
@@ -191,27 +192,42 @@ static int refund_store(struct anfu_db *db, const struct anfu_pay_refund *x,
 	return r;
 }
 
-/* A move of x by the refund table, stored, with its audit record. */
-static int refund_move(struct anfu_tx *tx, struct anfu_pay_refund *x, enum anfu_pay_refund_event ev,
-		       const char *action)
+/* A move of x by the refund table, stored, with its audit record; extra
+ * (owned, taken even on failure; NULL for none): more details. */
+static int refund_move_with(struct anfu_tx *tx, struct anfu_pay_refund *x,
+			    enum anfu_pay_refund_event ev, const char *action, json_t *extra)
 {
 	enum anfu_pay_refund_state from = x->state, next;
+	json_t *det = NULL;
 	int r = anfu_pay_refund_transition(from, ev, &next);
 
 	if (r < 0)
-		return r;
+		goto out;
 	x->state = next;
 	x->updated_ms = anfu_clock_now_ms();
 	r = refund_store(anfu_tx_db(tx), x, from);
-	if (r == 0)
-		r = anfu_tx_audit(tx, action, "pay_refund", x->id, "success",
-				  json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "order",
-					    x->order_id, "merchant", x->merchant_id, "amount",
-					    (json_int_t)x->amount, "fee_back",
-					    (json_int_t)x->fee_back, "currency", "CNY", "from",
-					    anfu_pay_refund_state_name(from), "to",
-					    anfu_pay_refund_state_name(next)));
+	if (r < 0)
+		goto out;
+	det = json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "order", x->order_id, "merchant",
+			x->merchant_id, "amount", (json_int_t)x->amount, "fee_back",
+			(json_int_t)x->fee_back, "currency", "CNY", "from",
+			anfu_pay_refund_state_name(from), "to", anfu_pay_refund_state_name(next));
+	if (det && extra && json_object_update(det, extra) < 0) {
+		r = ANFU_EINTERNAL;
+		goto out;
+	}
+	r = anfu_tx_audit(tx, action, "pay_refund", x->id, "success", det);
+	det = NULL; /* the audit's */
+out:
+	json_decref(det);
+	json_decref(extra);
 	return r;
+}
+
+static int refund_move(struct anfu_tx *tx, struct anfu_pay_refund *x, enum anfu_pay_refund_event ev,
+		       const char *action)
+{
+	return refund_move_with(tx, x, ev, action, NULL);
 }
 
 /* The accounts an execution posts on, found outside the writer. */
@@ -1113,16 +1129,16 @@ int anfu_pay_refund_answer(struct anfu_pay *p, const struct anfu_actor *actor,
 /* ---- refunds to the payer's bound card (docs/payments.md, "Refunds to a
  * bound card") ---- */
 
-/* x's destination columns as x has them, in tx. */
+/* x's destination columns and attempt as x has them, in tx. */
 static int card_store(struct anfu_db *db, const struct anfu_pay_refund *x)
 {
-	struct anfu_param v[4] = { ANFU_PS(x->destination), ANFU_PS(x->card),
-				   ANFU_PS(x->withdrawal_id), ANFU_PS(x->id) };
+	struct anfu_param v[5] = { ANFU_PS(x->destination), ANFU_PS(x->card),
+				   ANFU_PS(x->withdrawal_id), ANFU_PI(x->attempt), ANFU_PS(x->id) };
 
 	return anfu_db_exec(db,
-			    "UPDATE pay_refund SET destination = $1, card = $2, withdrawal_id = $3"
-			    " WHERE id = $4",
-			    v, 4, NULL, NULL, NULL);
+			    "UPDATE pay_refund SET destination = $1, card = $2, withdrawal_id = $3,"
+			    " attempt = $4 WHERE id = $5",
+			    v, 5, NULL, NULL, NULL);
 }
 
 static bool wallet_cannot_take(const char *code)
@@ -1148,6 +1164,17 @@ static const struct card_notice card_sending = {
 	"，请留意银行到账。",
 	"Refund notice",
 	" could not go back to your anfu wallet; it is being paid to your bank card ",
+	"."
+};
+/* An operator sent x again, to another card, after the bank failed it
+ * (the command of the re-send: once per attempt). */
+static const struct card_notice card_resent = {
+	"pay.refund_card",
+	"退款通知",
+	"此前退往银行卡未成功，现已重新退往您的银行卡 ",
+	"，请留意银行到账。",
+	"Refund notice",
+	" did not go through to your bank card before; it is being paid again, to your bank card ",
 	"."
 };
 /* The bank failed x's credit (the command that ended x failed: once per
@@ -1243,6 +1270,7 @@ static int card_in(struct anfu_pay *p, struct anfu_tx *tx, const char *hold_acc,
 	(void)anfu_strlcpy(x->ledger_id, w->hold_id, sizeof(x->ledger_id));
 	(void)anfu_strlcpy(x->fee_ledger_id, fee_id, sizeof(x->fee_ledger_id));
 	x->fee_back = fee_back;
+	x->attempt = 1;
 	r = refund_move(tx, x, ANFU_PAY_RF_EV_SEND_CARD, "pay.refund.sending");
 	if (r == 0)
 		r = card_store(anfu_tx_db(tx), x);
@@ -1311,7 +1339,7 @@ static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_r
 {
 	struct accounts acc;
 	struct anfu_ledger_result res;
-	char key[ANFU_ID_MAX + 16];
+	char key[ANFU_ID_MAX + 48];
 	bool escrow;
 	int r = 0;
 
@@ -1321,7 +1349,12 @@ static int card_failed(struct anfu_pay *p, struct anfu_tx *tx, struct anfu_pay_r
 		};
 
 		r = accounts_of(p, anfu_tx_db(tx), x->order_id, &acc);
-		(void)snprintf(key, sizeof(key), "refund.%s.fee.undo", x->id);
+		/* Each attempt gave its own fee back: its own undo. */
+		if (x->attempt > 1)
+			(void)snprintf(key, sizeof(key), "refund.%s.fee.undo.%" PRId64, x->id,
+				       x->attempt);
+		else
+			(void)snprintf(key, sizeof(key), "refund.%s.fee.undo", x->id);
 		t.debit_account = acc.merchant;
 		t.credit_account = acc.fee;
 		t.amount = x->fee_back;
@@ -1359,6 +1392,10 @@ static int card_result(void *ud, struct anfu_tx *tx, const struct anfu_bank_with
 
 	if (r < 0 || x.state != ANFU_PAY_RF_SENDING)
 		return r; /* ended already: a duplicate report */
+	/* An earlier attempt's credit (the refund re-sent since) ends none of
+	 * the current one's. */
+	if (strcmp(w->id, x.withdrawal_id) != 0)
+		return 0;
 	if (!paid)
 		return card_failed(p, tx, &x, w);
 	o = anfu_xcalloc(1, sizeof(*o));
@@ -1368,6 +1405,167 @@ static int card_result(void *ud, struct anfu_tx *tx, const struct anfu_bank_with
 	if (r == 0)
 		r = executed_in(tx, o, &x, s.refunded + x.amount == o->amount);
 	free(o);
+	return r;
+}
+
+/* ---- a failed refund sent again (docs/payments.md, "A failed refund sent
+ * again") ---- */
+
+struct resend_cmd {
+	struct anfu_pay *p;
+	const char *id, *card_id;
+	struct accounts acc;
+	struct anfu_pay_order o;
+	struct anfu_pay_refund x;
+	const char *code;
+};
+
+static int resend_refuse(struct resend_cmd *c, const char *code)
+{
+	c->code = code;
+	return ANFU_ECONFLICT;
+}
+
+/* The card c names for failed refund x, inside the command: the payer's,
+ * bound now, and not the card of the credit that failed (sending there
+ * again is pointless); *masked its masked number. 0, or a refusal. */
+static int resend_card_in(struct resend_cmd *c, struct anfu_tx *tx, const struct anfu_pay_refund *x,
+			  char masked[ANFU_BANK_MASKED_MAX], struct anfu_bank_withdrawal *failed)
+{
+	int r = c->p->bank
+			? anfu_bank_card_bound_in(c->p->bank, tx, x->payer_id, c->card_id, masked)
+			: ANFU_ENOTFOUND;
+
+	if (r == ANFU_ENOTFOUND)
+		return resend_refuse(c, ANFU_R_PAY_REFUND_CARD_INVALID);
+	if (r == 0)
+		r = anfu_bank_refund_credit_get_in(c->p->bank, tx, x->withdrawal_id, failed);
+	if (r == 0 && strcmp(failed->card_id, c->card_id) == 0)
+		return resend_refuse(c, ANFU_R_PAY_REFUND_CARD_INVALID);
+	return r;
+}
+
+/* The new credit of x to c's card as the first send moved it: held on the
+ * merchant's balance with the fee back, or out of a held escrow on the
+ * escrow account without one. x the credit's (attempt + 1); a refusal
+ * (the hold short: insufficient_funds) undoes the command. */
+static int resend_credit_in(struct resend_cmd *c, struct anfu_tx *tx, struct anfu_pay_refund *x)
+{
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_bank_refund_credit k = { .refund_id = x->id,
+					     .user_id = x->payer_id,
+					     .amount = x->amount,
+					     .ref = x->order_id,
+					     .card_id = c->card_id,
+					     .attempt = (x->attempt > 1 ? x->attempt : 1) + 1 };
+	char escrow_acc[ANFU_ID_MAX], fee_id[ANFU_ID_MAX];
+	struct anfu_bank_withdrawal *w = NULL;
+	const char *why = NULL;
+	struct sums s;
+	int r = order_sums(db, c->o.id, &s);
+
+	if (r == 0 && c->o.state == ANFU_PAY_ESCROW_HELD) {
+		r = pay_escrow_card_in(c->p, tx, x->order_id, x->amount, escrow_acc, &why);
+		k.account_id = escrow_acc;
+	} else if (r == 0) {
+		r = fee_back_of(db, &c->o, &s, x->amount, &k.fee_back);
+		k.account_id = c->acc.merchant;
+		k.fee_account = c->acc.fee;
+	}
+	if (r == ANFU_ECONFLICT && why)
+		return resend_refuse(c, why);
+	if (r < 0)
+		return r;
+	w = anfu_xcalloc(1, sizeof(*w));
+	r = anfu_bank_refund_credit_in(c->p->bank, tx, &k, w, fee_id, &why);
+	/* The card was found bound in this command (resend_card_in). */
+	if (r == 0 && why && strcmp(why, ANFU_R_BANK_CARD_NOT_BOUND) == 0)
+		r = ANFU_EINTERNAL;
+	else if (r == 0 && why)
+		r = resend_refuse(c, why);
+	if (r == 0) {
+		(void)anfu_strlcpy(x->card, w->card_masked, sizeof(x->card));
+		(void)anfu_strlcpy(x->withdrawal_id, w->id, sizeof(x->withdrawal_id));
+		(void)anfu_strlcpy(x->ledger_id, w->hold_id, sizeof(x->ledger_id));
+		(void)anfu_strlcpy(x->fee_ledger_id, fee_id, sizeof(x->fee_ledger_id));
+		x->fee_back = k.fee_back;
+		x->attempt = k.attempt;
+	}
+	free(w);
+	return r;
+}
+
+static int resend_fn(struct anfu_tx *tx, void *ud)
+{
+	struct resend_cmd *c = ud;
+	struct anfu_db *db = anfu_tx_db(tx);
+	struct anfu_pay_refund *x = &c->x;
+	struct anfu_bank_withdrawal *failed = NULL;
+	enum anfu_pay_refund_state next;
+	char masked[ANFU_BANK_MASKED_MAX], before[sizeof(x->card)];
+	const char *code, *field;
+	struct sums s;
+	int r = anfu_pay_refund_get(db, c->id, x);
+
+	if (r == ANFU_ENOTFOUND)
+		return resend_refuse(c, ANFU_R_PAY_REFUND_NOT_FOUND);
+	if (r < 0)
+		return r;
+	if (anfu_pay_refund_transition(x->state, ANFU_PAY_RF_EV_RESEND, &next) < 0)
+		return resend_refuse(c, ANFU_R_PAY_REFUND_STATE);
+	failed = anfu_xcalloc(1, sizeof(*failed));
+	r = resend_card_in(c, tx, x, masked, failed);
+	free(failed);
+	if (r == 0)
+		r = anfu_pay_order_get(db, x->order_id, &c->o);
+	if (r == 0)
+		r = order_sums(db, x->order_id, &s);
+	if (r < 0)
+		return r;
+	/* It counts against the amount paid again: the merchant may have
+	 * refunded meanwhile, the order may be refunded or released. */
+	code = refundable(&c->o, &s, x->amount, &field);
+	if (code)
+		return resend_refuse(c, code);
+	(void)anfu_strlcpy(before, x->card, sizeof(before));
+	r = resend_credit_in(c, tx, x);
+	if (r == 0)
+		r = refund_move_with(tx, x, ANFU_PAY_RF_EV_RESEND, "pay.refund.resent",
+				     json_pack("{s:s, s:s, s:s, s:I, s:s}", "card_id", c->card_id,
+					       "card", x->card, "failed_card", before, "attempt",
+					       (json_int_t)x->attempt, "withdrawal",
+					       x->withdrawal_id));
+	if (r == 0)
+		r = card_store(db, x);
+	if (r == 0)
+		r = card_notice_in(c->p, tx, x, &card_resent);
+	return r;
+}
+
+int anfu_pay_refund_resend(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
+			   const char *card_id, struct anfu_pay_refund *ret, const char **ret_code)
+{
+	struct resend_cmd *c = NULL;
+	int r;
+
+	if (!p || !actor || !id || !card_id || !card_id[0] || !ret || !ret_code)
+		return ANFU_EINVAL;
+	c = anfu_xcalloc(1, sizeof(*c));
+	*c = (struct resend_cmd){ .p = p, .id = id, .card_id = card_id };
+	r = accounts_of_refund(p, id, &c->acc);
+	/* weight: as an execution that goes to a card. */
+	if (r == 0)
+		r = anfu_ledger_run_weighted(p->ledger, actor, resend_fn, c, 6 + CARD_WEIGHT,
+					     pay_deadline());
+	if (r == ANFU_ECONFLICT && c->code) {
+		*ret_code = c->code;
+		r = 0;
+	} else if (r == 0) {
+		card_send(p, actor, &c->x); /* then *ret as the bank's answer left it */
+		*ret = c->x;
+		*ret_code = NULL;
+	}
+	free(c);
 	return r;
 }
 

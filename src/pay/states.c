@@ -136,8 +136,11 @@ int anfu_pay_state_parse(const char *name, enum anfu_pay_state *ret)
  *   sending       --card_failed--> failed       (the bank did not: money back to the merchant)
  *   reviewing     --choose_card--> reviewing    (an operator chose the payer's bound card
  *   waiting_funds --choose_card--> waiting_funds  the money goes to, should it go to a card)
+ *   failed        --resend-->     sending       (an operator names another bound card of the
+ *                                                payer: a new bank credit, the money held again)
  *
- * declined, rejected, succeeded and failed are terminal. "Executing" is no stored
+ * declined, rejected and succeeded are terminal; failed is, but for an
+ * operator's re-send. "Executing" is no stored
  * state: an approved refund executes inside the writer command that
  * approved it, so no row is ever seen half executed.
  */
@@ -161,6 +164,7 @@ static const struct refund_row refund_table[] = {
 	{ ANFU_PAY_RF_SENDING, ANFU_PAY_RF_EV_CARD_FAIL, ANFU_PAY_RF_FAILED },
 	{ ANFU_PAY_RF_REVIEWING, ANFU_PAY_RF_EV_CHOOSE_CARD, ANFU_PAY_RF_REVIEWING },
 	{ ANFU_PAY_RF_WAITING_FUNDS, ANFU_PAY_RF_EV_CHOOSE_CARD, ANFU_PAY_RF_WAITING_FUNDS },
+	{ ANFU_PAY_RF_FAILED, ANFU_PAY_RF_EV_RESEND, ANFU_PAY_RF_SENDING },
 };
 
 static const char *const refund_state_names[ANFU_PAY_RF_STATE_N] = {

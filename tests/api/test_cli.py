@@ -141,7 +141,7 @@ def test_db_status_shows_each_modules_version(tmp_path):
     assert lines["bank"] == "5 (this anfu knows 5)", out
     assert lines["dispute"] == "4 (this anfu knows 4)", out
 
-    assert lines["pay"] == "9 (this anfu knows 9)", out
+    assert lines["pay"] == "10 (this anfu knows 10)", out
     with sqlite3.connect(str(data / "anfu.db")) as c:
         c.execute("DELETE FROM schema_version WHERE module = 'iam' AND version = 6")
     out = run_cli("db", "status", data=data).stdout

@@ -31,7 +31,7 @@ def test_anfud_migrates_and_serves_on_postgresql(make_server):
     assert versions["web"] == 1
     assert versions["receipt"] == 1
     assert versions["dispute"] == 4
-    assert versions["pay"] == 9
+    assert versions["pay"] == 10
     assert len(s.audit("db.migration_applied")) == sum(versions.values())
     # Nothing went to a SQLite file.
     assert not (s.data / "anfu.db").exists()

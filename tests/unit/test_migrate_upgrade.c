@@ -5,7 +5,8 @@
  * states sending and failed; on SQLite the table is REBUILT: new table,
  * copy, drop, rename, indexes), pay 0008 (pay_refund gains chosen_card_id
  * and chosen_card, '' for the rows it finds), pay 0009 (an index of
- * pay_order, built over the orders there), bank 0005 (bank_withdrawal gains
+ * pay_order, built over the orders there), pay 0010 (pay_refund gains
+ * attempt, 0 for the rows it finds: none went to a card), bank 0005 (bank_withdrawal gains
  * hold_account and refund_id), dispute 0002 (dispute_event becomes
  * append-only by triggers), dispute 0003 (dispute gains reopens and
  * refunded, 0 for the rows it finds) and dispute 0004 (dispute gains
@@ -427,7 +428,8 @@ static void upgrade(struct fix *f)
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
 
 	assert_int_equal(anfu_migrate(f->db, f->all, f->n, hook, &f->h, from, to), 0);
-	assert_string_equal(f->h.order, "bank/5 dispute/2 dispute/3 dispute/4 pay/7 pay/8 pay/9 ");
+	assert_string_equal(f->h.order,
+			    "bank/5 dispute/2 dispute/3 dispute/4 pay/7 pay/8 pay/9 pay/10 ");
 	for (size_t i = 0; i < f->n; i++) {
 		assert_int_equal(to[i], anfu_migrate_latest(&f->all[i]));
 		assert_int_equal(version(f->db, f->all[i].module), to[i]);
@@ -443,7 +445,7 @@ static void refused(struct anfu_db *db, const char *sql)
 
 /* ---- cases ------------------------------------------------------------------- */
 
-/* The upgrade runs bank 0005, dispute 0002 to 0004 and pay 0007 to 0009
+/* The upgrade runs bank 0005, dispute 0002 to 0004 and pay 0007 to 0010
  * (0009: an index of pay_order, which holds rows) once: the versions
  * read the new numbers, every watched table's old columns hold the same
  * rows, and a second migration applies nothing and changes nothing
@@ -456,7 +458,7 @@ static void test_upgrade_keeps_every_row_and_a_second_run_changes_nothing(void *
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
 
 	upgrade(f);
-	assert_int_equal(version(f->db, "pay"), 9);
+	assert_int_equal(version(f->db, "pay"), 10);
 	assert_int_equal(version(f->db, "bank"), 5);
 	assert_int_equal(version(f->db, "dispute"), 4);
 	{ /* dispute 0003: the disputes it found were never reopened */
@@ -531,6 +533,9 @@ static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void
 				       "AND chosen_card = ''",
 				       NULL),
 			 7);
+	/* pay 0010: none went to a card, so none has a card credit's attempt. */
+	assert_int_equal(
+		fixture_count(f->db, "SELECT count(*) FROM pay_refund WHERE attempt = 0", NULL), 7);
 	objs = objects(f->db, "pay_refund");
 	assert_string_equal(objs, f->objects[W_PAY_REFUND]);
 	/* Both indexes and the UNIQUE one are there, not just the same as before. */

@@ -30,17 +30,18 @@
 /* The table as docs/payments.md draws it: [state][event] -> state, or NO.
  * Events: accept, decline, approve, reject, wait_funds, succeed,
  * send_card, card_failed, choose_card (an operator's choice of the card:
- * in review and while waiting for funds only, the state unchanged). */
+ * in review and while waiting for funds only, the state unchanged), resend
+ * (an operator sends a failed refund to another card: failed only). */
 static const int expected[ANFU_PAY_RF_STATE_N][ANFU_PAY_RF_EVENT_N] = {
-	[RQ] = { RV, DC, NO, NO, NO, NO, NO, NO, NO },
-	[DC] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
-	[RV] = { NO, NO, AP, RJ, NO, NO, NO, NO, RV },
-	[AP] = { NO, NO, NO, NO, WF, OK, SD, NO, NO },
-	[RJ] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
-	[WF] = { NO, NO, NO, NO, NO, OK, SD, NO, WF },
-	[OK] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
-	[SD] = { NO, NO, NO, NO, NO, OK, NO, FL, NO },
-	[FL] = { NO, NO, NO, NO, NO, NO, NO, NO, NO },
+	[RQ] = { RV, DC, NO, NO, NO, NO, NO, NO, NO, NO },
+	[DC] = { NO, NO, NO, NO, NO, NO, NO, NO, NO, NO },
+	[RV] = { NO, NO, AP, RJ, NO, NO, NO, NO, RV, NO },
+	[AP] = { NO, NO, NO, NO, WF, OK, SD, NO, NO, NO },
+	[RJ] = { NO, NO, NO, NO, NO, NO, NO, NO, NO, NO },
+	[WF] = { NO, NO, NO, NO, NO, OK, SD, NO, WF, NO },
+	[OK] = { NO, NO, NO, NO, NO, NO, NO, NO, NO, NO },
+	[SD] = { NO, NO, NO, NO, NO, OK, NO, FL, NO, NO },
+	[FL] = { NO, NO, NO, NO, NO, NO, NO, NO, NO, SD },
 };
 
 /* Every pair: the legal ones go where the diagram says, every other one

@@ -192,6 +192,8 @@ static const struct anfu_route routes[] = {
 	  anfu_pay_api_refund_reject, 0 },
 	{ "POST", "/admin/v1/refunds/{id}/card", ADM, "pay.refund.review",
 	  anfu_pay_api_refund_choose_card, 0 },
+	{ "POST", "/admin/v1/refunds/{id}/resend", ADM, "pay.refund.review",
+	  anfu_pay_api_refund_resend, 0 },
 
 	/* Payment codes (pay/api/paycode.c). */
 	{ "POST", "/api/v1/me/paycode", SES, ANFU_PERM_SESSION, anfu_pay_api_me_paycode, 0 },

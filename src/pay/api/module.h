@@ -184,6 +184,7 @@ int anfu_pay_api_me_refund_request(struct anfu_req *req, struct anfu_resp *resp)
 int anfu_pay_api_refund_approve(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_reject(struct anfu_req *req, struct anfu_resp *resp);
 int anfu_pay_api_refund_choose_card(struct anfu_req *req, struct anfu_resp *resp);
+int anfu_pay_api_refund_resend(struct anfu_req *req, struct anfu_resp *resp);
 #ifdef ANFU_TEST_HOOKS
 /* POST /test/v1/pay/refund-retry: one run of pay.refund_retry now. */
 int anfu_pay_api_test_refund_retry(struct anfu_req *req, struct anfu_resp *resp);

@@ -17,8 +17,11 @@
  * POST /admin/v1/refunds/{id}/card {card_id} -> 200 the refund: the
  *   payer's bound card it goes to should it go to a card
  *   (anfu_pay_refund_choose_card)
+ * POST /admin/v1/refunds/{id}/resend {card_id} -> 200 the refund: a failed
+ *   refund sent again to another bound card of the payer, sending
+ *   (anfu_pay_refund_resend)
  * Operators' answers carry the operators' fields too (payer_id,
- * approved_by, chosen_card_id, chosen_card).
+ * approved_by, chosen_card_id, chosen_card, attempt).
  *
  * A merchant user works on its own merchant's orders and refunds (the
  * session's merchant_id, never the body's): another merchant's are not
@@ -70,8 +73,9 @@ static json_t *refund_json(const struct anfu_pay_refund *x)
 }
 
 /* The refund as operators see it: the refund's JSON, the payer, the first
- * approver of four eyes (the second must be another operator) and the
- * card an operator chose (null: none, the payer's newest bound card). */
+ * approver of four eyes (the second must be another operator), the
+ * card an operator chose (null: none, the payer's newest bound card) and
+ * the attempt of its card credit (0: none; 2 and up: re-sent). */
 static json_t *operator_json(const struct anfu_pay_refund *x)
 {
 	json_t *j = refund_json(x);
@@ -84,7 +88,8 @@ static json_t *operator_json(const struct anfu_pay_refund *x)
 		  json_object_set_new(j, "chosen_card_id",
 				      chosen ? json_string(x->chosen_card_id) : json_null()) < 0 ||
 		  json_object_set_new(j, "chosen_card",
-				      chosen ? json_string(x->chosen_card) : json_null()) < 0)) {
+				      chosen ? json_string(x->chosen_card) : json_null()) < 0 ||
+		  json_object_set_new(j, "attempt", json_integer((json_int_t)x->attempt)) < 0)) {
 		json_decref(j);
 		j = NULL;
 	}
@@ -500,6 +505,40 @@ int anfu_pay_api_refund_choose_card(struct anfu_req *req, struct anfu_resp *resp
 		return r;
 	anfu_pay_api_actor(req, &actor);
 	r = anfu_pay_refund_choose_card(p, &actor, id, b.card_id.ptr, x, &code);
+	if (r < 0)
+		return r;
+	if (code)
+		return refusal(req, code,
+			       strcmp(code, ANFU_R_PAY_REFUND_CARD_INVALID) == 0 ? "card_id"
+										 : NULL);
+	resp->body = operator_json(x);
+	return resp->body ? 0 : ANFU_EINTERNAL;
+}
+
+/* ---- a failed refund sent again to another card ---- */
+
+int anfu_pay_api_refund_resend(struct anfu_req *req, struct anfu_resp *resp)
+{
+	struct anfu_pay *p = anfu_pay_api_service(req);
+	struct anfu_pay_refund *x = NULL;
+	struct anfu_actor actor;
+	struct card_body b;
+	const char *code = NULL;
+	char *id = NULL;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	if (!p)
+		return ANFU_EINTERNAL;
+	r = anfu_api_path_id(req, "rfd", &id);
+	if (r == 0)
+		r = anfu_req_json(req, card_fields, NFIELDS(card_fields), &b);
+	if (r == 0)
+		r = anfu_arena_alloc(req->arena, sizeof(*x), (void **)&x);
+	if (r < 0)
+		return r;
+	anfu_pay_api_actor(req, &actor);
+	r = anfu_pay_refund_resend(p, &actor, id, b.card_id.ptr, x, &code);
 	if (r < 0)
 		return r;
 	if (code)

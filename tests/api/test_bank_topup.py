@@ -400,6 +400,26 @@ def test_without_a_bank_cards_and_topups_answer_bank_unavailable(make_server):
     assert counts(s, uid) == before
 
 
+def test_a_malformed_card_id_is_refused_before_anything_else(make_server):
+    """req: WEB-SQL-01 — a card id that is not a card id's shape answers
+    404 not_found (field card_id) before the bank is asked for anything:
+    even with no bank ([bank] connector = none), where a well-formed card
+    id answers 503 bank_unavailable; nothing written."""
+    s = make_server()
+    c, uid = customer(s)
+    card = "bcd_" + "A" * 22
+    before = counts(s, uid)
+    for bad in (card[:-1], card + "0", card[:-1] + "-", "usr" + card[3:], "bcd-" + card[4:]):
+        r = topup(c, bad, 1000, "malformed")
+        assert r.status_code == 404, (bad, r.text)
+        assert r.json()["error"]["code"] == "not_found"
+        assert r.json()["error"]["field"] == "card_id", r.text
+    r = topup(c, card, 1000, "well-formed")
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "bank_unavailable"
+    assert counts(s, uid) == before
+
+
 def test_production_build_runs_the_simulator_bank_only_when_allowed(make_server, banksim):
     """req: SDLC-04 — a production anfud takes [bank] connector = simulator
     with [server] allow_simulators = true, and says so in its log."""

@@ -508,6 +508,39 @@ def test_refusals_change_nothing(env):
     refused(e, c2, 1000, "card_not_bound")
 
 
+def malformed_card_ids(card):
+    """Card ids that cannot name a card: a character short, one over, a
+    character outside base62, another kind's prefix, no underscore."""
+    return (card[:-1], card + "0", card[:-1] + "-", "usr" + card[3:], "bcd-" + card[4:])
+
+
+def pin_state(e, c):
+    return e.s.query("SELECT pay_failures, pay_locked_until_ms FROM iam_user WHERE id = ?",
+                     c.id)
+
+
+def test_a_malformed_card_id_is_refused_before_the_pin(env):
+    """req: WEB-SQL-01, FUNC-PAY-09 — a card id that is not a card id's
+    shape answers 404 not_found (field card_id) before anything else runs:
+    with a wrong payment PIN no PIN failure is counted (nor a lock set),
+    and nothing is written (no withdrawal, no hold, no bank record); the
+    right card afterwards still withdraws with the right PIN."""
+    e = env
+    c = customer(e, funds=10000)
+    before, pins = snapshot(e, c), pin_state(e, c)
+    for card in malformed_card_ids(c.card):
+        for pin in ("000000", PIN):
+            r = withdraw(c, 1000, card=card, pin=pin)
+            assert r.status_code == 404, (card, pin, r.text)
+            assert r.json()["error"]["code"] == "not_found"
+            assert r.json()["error"]["field"] == "card_id", r.text
+    assert pin_state(e, c) == pins
+    assert snapshot(e, c) == before
+    r = withdraw(c, 1000)
+    assert r.status_code == 201, r.text
+    e.sim.settle(serial_of(e, r.json()["id"]))
+
+
 def test_a_frozen_wallet_is_refused(env):
     """req: FUNC-ACCT-09 — a wallet frozen for debits (through the ledger's
     four eyes) cannot be withdrawn from."""

@@ -20,22 +20,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
-#include "base/buf.h"
 #include "base/err.h"
 #include "store/store.h"
 
 #include "fixture.h"
+#include "upgradefix.h"
 
-static const struct held {
-	const char *module;
-	int before;
-	const char *next;
-} held[] = {
+static const struct upgradefix_held held[] = {
 	{ "core", 4, "audit_rowid" },
 	{ "ledger", 2, "ledger_rowid" },
 };
@@ -74,43 +68,13 @@ static const char *const old_rows[] = {
 static const bool on_sqlite = false, on_pg = true;
 
 struct fix {
-	bool pg;
-	char dir[FIXTURE_DIR_MAX];
-	char path[FIXTURE_DIR_MAX + 8];
-	char dsn[FIXTURE_PG_DSN_MAX];
-	struct anfu_db *db;
-	struct anfu_migration_set all[ANFU_LIMIT_MODULES];
-	struct anfu_migration_set old[ANFU_LIMIT_MODULES];
-	size_t n;
+	struct upgradefix u;
 	char *rows[NWATCHED];
 };
 
-/* Appends a row as "v1|v2|...\n"; a NULL is "\N". */
-static int append_row(void *ud, const struct anfu_row *r)
-{
-	struct anfu_buf *b = ud;
-
-	for (int i = 0; i < anfu_row_count(r); i++) {
-		int rc = anfu_buf_appendf(
-			b, "%s|", anfu_row_is_null(r, i) ? "\\N" : anfu_row_text(r, i, NULL));
-
-		if (rc < 0)
-			return rc;
-	}
-	return anfu_buf_appends(b, "\n");
-}
-
 static char *dump(struct anfu_db *db, const char *sql)
 {
-	struct anfu_buf b;
-	char *out;
-
-	anfu_buf_init(&b, 1024 * 1024);
-	assert_int_equal(anfu_db_exec(db, sql, NULL, 0, append_row, &b, NULL), 0);
-	assert_int_equal(anfu_buf_appends(&b, ""), 0);
-	out = anfu_buf_steal(&b, NULL);
-	assert_non_null(out);
-	return out;
+	return upgradefix_dump(db, sql, NULL);
 }
 
 static int64_t num(struct anfu_db *db, const char *sql)
@@ -119,14 +83,6 @@ static int64_t num(struct anfu_db *db, const char *sql)
 
 	assert_int_equal(anfu_db_query_int(db, sql, NULL, 0, &n), 0);
 	return n;
-}
-
-static int version(struct anfu_db *db, const char *module)
-{
-	int v = -1;
-
-	assert_int_equal(anfu_migrate_version(db, module, &v), 0);
-	return v;
 }
 
 /* SQLite: the key b-trees 0001 left beside the three tables. */
@@ -141,43 +97,14 @@ static int64_t key_indexes(struct anfu_db *db)
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_store_cfg cfg = { .backend = "sqlite", .busy_timeout_ms = 2000 };
-	size_t found = 0;
 
 	assert_non_null(f);
-	f->pg = *(const bool *)*state;
+	upgradefix_open(&f->u, *(const bool *)*state, "rowid", held, NHELD);
 	*state = f;
-	if (f->pg) {
-		assert_true(fixture_pg_fresh(f->dsn));
-		cfg.backend = "postgresql";
-		cfg.path = "";
-		cfg.dsn = f->dsn;
-	} else {
-		assert_int_equal(fixture_mkdtemp("rowid", f->dir), 0);
-		(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-		cfg.path = f->path;
-	}
-	assert_int_equal(anfu_db_open(&cfg, &f->db), 0);
-	f->n = anfu_app_schema(f->all);
-	memcpy(f->old, f->all, f->n * sizeof(f->all[0]));
-	for (size_t i = 0; i < f->n; i++)
-		for (size_t k = 0; k < NHELD; k++) {
-			struct anfu_migration_set *s = &f->old[i];
-
-			if (strcmp(s->module, held[k].module) != 0)
-				continue;
-			assert_true(s->n > (size_t)held[k].before);
-			assert_int_equal(s->migrations[held[k].before].version, held[k].before + 1);
-			assert_string_equal(s->migrations[held[k].before].name, held[k].next);
-			s->n = (size_t)held[k].before;
-			found++;
-		}
-	assert_int_equal(found, NHELD);
-	assert_int_equal(anfu_migrate(f->db, f->old, f->n, NULL, NULL, NULL, NULL), 0);
 	for (size_t i = 0; i < sizeof(old_rows) / sizeof(old_rows[0]); i++)
-		assert_int_equal(anfu_db_exec(f->db, old_rows[i], NULL, 0, NULL, NULL, NULL), 0);
+		assert_int_equal(anfu_db_exec(f->u.db, old_rows[i], NULL, 0, NULL, NULL, NULL), 0);
 	for (size_t t = 0; t < NWATCHED; t++) {
-		f->rows[t] = dump(f->db, watched[t]);
+		f->rows[t] = dump(f->u.db, watched[t]);
 		assert_true(f->rows[t][0] != '\0');
 	}
 	return 0;
@@ -187,11 +114,9 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	anfu_db_close(f->db);
+	upgradefix_close(&f->u);
 	for (size_t t = 0; t < NWATCHED; t++)
 		free(f->rows[t]);
-	if (!f->pg)
-		assert_int_equal(fixture_rmtree(f->dir), 0);
 	free(f);
 	return 0;
 }
@@ -214,77 +139,78 @@ static void test_the_upgrade_keeps_every_row_and_the_tables_append_only(void **s
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
 	char *after;
 
-	if (!f->pg)
-		assert_int_equal(key_indexes(f->db), 3);
-	assert_int_equal(version(f->db, "core"), 4);
-	assert_int_equal(version(f->db, "ledger"), 2);
-	assert_int_equal(anfu_migrate(f->db, f->all, f->n, NULL, NULL, from, to), 0);
-	assert_int_equal(version(f->db, "core"), 5);
-	assert_int_equal(version(f->db, "ledger"), 3);
+	if (!f->u.pg)
+		assert_int_equal(key_indexes(f->u.db), 3);
+	assert_int_equal(upgradefix_version(f->u.db, "core"), 4);
+	assert_int_equal(upgradefix_version(f->u.db, "ledger"), 2);
+	assert_int_equal(anfu_migrate(f->u.db, f->u.all, f->u.n, NULL, NULL, from, to), 0);
+	assert_int_equal(upgradefix_version(f->u.db, "core"), 5);
+	assert_int_equal(upgradefix_version(f->u.db, "ledger"), 3);
 	for (size_t t = 0; t < NWATCHED; t++) {
-		after = dump(f->db, watched[t]);
+		after = dump(f->u.db, watched[t]);
 		assert_string_equal(after, f->rows[t]);
 		free(after);
 	}
-	if (!f->pg) {
-		assert_int_equal(key_indexes(f->db), 0);
+	if (!f->u.pg) {
+		assert_int_equal(key_indexes(f->u.db), 0);
 		/* seq is the rowid of each: an INTEGER primary key. */
-		assert_int_equal(num(f->db, "SELECT count(*) FROM pragma_table_info('audit_log') "
-					    "WHERE name = 'seq' AND pk = 1 AND type = 'INTEGER'"),
+		assert_int_equal(num(f->u.db, "SELECT count(*) FROM pragma_table_info('audit_log') "
+					      "WHERE name = 'seq' AND pk = 1 AND type = 'INTEGER'"),
 				 1);
-		assert_int_equal(num(f->db, "SELECT count(*) FROM pragma_table_info("
-					    "'ledger_transfer') WHERE name = 'seq' AND pk = 1 AND "
-					    "type = 'INTEGER'"),
+		assert_int_equal(num(f->u.db,
+				     "SELECT count(*) FROM pragma_table_info("
+				     "'ledger_transfer') WHERE name = 'seq' AND pk = 1 AND "
+				     "type = 'INTEGER'"),
 				 1);
-		assert_int_equal(num(f->db, "SELECT count(*) FROM pragma_table_info("
-					    "'ledger_batch') WHERE name = 'seq' AND pk = 1 AND "
-					    "type = 'INTEGER'"),
+		assert_int_equal(num(f->u.db, "SELECT count(*) FROM pragma_table_info("
+					      "'ledger_batch') WHERE name = 'seq' AND pk = 1 AND "
+					      "type = 'INTEGER'"),
 				 1);
 		/* The other indexes, and the journal's unique keys. */
-		assert_int_equal(num(f->db, "SELECT count(*) FROM sqlite_schema WHERE type = "
-					    "'index' AND name IN ('audit_log_action', "
-					    "'audit_log_object', 'ledger_transfer_debit', "
-					    "'ledger_transfer_credit')"),
+		assert_int_equal(num(f->u.db, "SELECT count(*) FROM sqlite_schema WHERE type = "
+					      "'index' AND name IN ('audit_log_action', "
+					      "'audit_log_object', 'ledger_transfer_debit', "
+					      "'ledger_transfer_credit')"),
 				 4);
-		assert_int_equal(num(f->db, "SELECT count(*) FROM pragma_index_list("
-					    "'ledger_transfer') WHERE \"unique\" = 1"),
+		assert_int_equal(num(f->u.db, "SELECT count(*) FROM pragma_index_list("
+					      "'ledger_transfer') WHERE \"unique\" = 1"),
 				 3);
-		assert_int_equal(num(f->db, "SELECT count(*) FROM sqlite_schema WHERE type = "
-					    "'trigger' AND tbl_name IN ('audit_log', "
-					    "'ledger_transfer', 'ledger_batch')"),
+		assert_int_equal(num(f->u.db, "SELECT count(*) FROM sqlite_schema WHERE type = "
+					      "'trigger' AND tbl_name IN ('audit_log', "
+					      "'ledger_transfer', 'ledger_batch')"),
 				 9);
-		refused(f->db, "INSERT OR REPLACE INTO audit_log SELECT * FROM audit_log WHERE "
-			       "seq = 2");
-		refused(f->db, "INSERT OR REPLACE INTO ledger_transfer SELECT * FROM "
-			       "ledger_transfer WHERE seq = 2");
-		refused(f->db, "INSERT OR REPLACE INTO ledger_batch SELECT * FROM ledger_batch "
-			       "WHERE seq = 1");
+		refused(f->u.db, "INSERT OR REPLACE INTO audit_log SELECT * FROM audit_log WHERE "
+				 "seq = 2");
+		refused(f->u.db, "INSERT OR REPLACE INTO ledger_transfer SELECT * FROM "
+				 "ledger_transfer WHERE seq = 2");
+		refused(f->u.db, "INSERT OR REPLACE INTO ledger_batch SELECT * FROM ledger_batch "
+				 "WHERE seq = 1");
 	}
-	refused(f->db, "UPDATE audit_log SET outcome = 'failure' WHERE seq = 1");
-	refused(f->db, "DELETE FROM audit_log WHERE seq = 3");
-	refused(f->db, "UPDATE ledger_transfer SET amount = 6 WHERE seq = 1");
-	refused(f->db, "DELETE FROM ledger_transfer WHERE seq = 3");
-	refused(f->db, "UPDATE ledger_batch SET hash = 'x' WHERE seq = 1");
-	refused(f->db, "DELETE FROM ledger_batch WHERE seq = 2");
+	refused(f->u.db, "UPDATE audit_log SET outcome = 'failure' WHERE seq = 1");
+	refused(f->u.db, "DELETE FROM audit_log WHERE seq = 3");
+	refused(f->u.db, "UPDATE ledger_transfer SET amount = 6 WHERE seq = 1");
+	refused(f->u.db, "DELETE FROM ledger_transfer WHERE seq = 3");
+	refused(f->u.db, "UPDATE ledger_batch SET hash = 'x' WHERE seq = 1");
+	refused(f->u.db, "DELETE FROM ledger_batch WHERE seq = 2");
 	/* The journal's own keys: a second row with a key of another
 	 * (SQLite: the no_replace trigger refuses it first). */
 	assert_int_equal(
-		anfu_db_exec(f->db,
+		anfu_db_exec(f->u.db,
 			     "INSERT INTO ledger_transfer (seq, id, caller, idem_key, "
 			     "content_hash, debit_account, credit_account, amount, asset, "
 			     "code, ref, flags, timeout_ms, on_timeout, ts_us, batch_seq) "
 			     "VALUES (4, 'trf_4', 'wallet', 'k1', 'c', 'acc_a', 'acc_b', 1, "
 			     "'CNY', 'fee', '', 0, 0, '', 1000003, 2)",
 			     NULL, 0, NULL, NULL, NULL),
-		f->pg ? ANFU_EEXIST : ANFU_ECONFLICT);
+		f->u.pg ? ANFU_EEXIST : ANFU_ECONFLICT);
 	for (size_t t = 0; t < NWATCHED; t++) {
-		after = dump(f->db, watched[t]);
+		after = dump(f->u.db, watched[t]);
 		assert_string_equal(after, f->rows[t]);
 		free(after);
 	}
 	/* Again: nothing to apply. */
-	assert_int_equal(anfu_migrate(f->db, f->all, f->n, NULL, NULL, from, to), 0);
-	for (size_t i = 0; i < f->n; i++)
+	assert_int_equal(anfu_migrate(f->u.db, f->u.all, f->u.n, NULL, NULL, from, to), 0);
+	for (size_t i = 0; i < f->u.n; i++)
 		assert_int_equal(from[i], to[i]);
 }
 
@@ -295,16 +221,16 @@ static void test_the_rebuilt_journal_is_read_by_its_indexes(void **state)
 	struct fix *f = *state;
 	char *plan;
 
-	assert_int_equal(anfu_migrate(f->db, f->all, f->n, NULL, NULL, NULL, NULL), 0);
-	plan = dump(f->db, "EXPLAIN QUERY PLAN SELECT id FROM ledger_transfer WHERE caller = "
-			   "'wallet' AND idem_key IN ('k1', 'k2')");
+	assert_int_equal(anfu_migrate(f->u.db, f->u.all, f->u.n, NULL, NULL, NULL, NULL), 0);
+	plan = dump(f->u.db, "EXPLAIN QUERY PLAN SELECT id FROM ledger_transfer WHERE caller = "
+			     "'wallet' AND idem_key IN ('k1', 'k2')");
 	assert_non_null(strstr(plan, "USING INDEX sqlite_autoindex_ledger_transfer_3"));
 	free(plan);
-	plan = dump(f->db, "EXPLAIN QUERY PLAN SELECT seq FROM ledger_transfer WHERE "
-			   "debit_account = 'acc_a' ORDER BY seq DESC");
+	plan = dump(f->u.db, "EXPLAIN QUERY PLAN SELECT seq FROM ledger_transfer WHERE "
+			     "debit_account = 'acc_a' ORDER BY seq DESC");
 	assert_non_null(strstr(plan, "ledger_transfer_debit"));
 	free(plan);
-	plan = dump(f->db, "EXPLAIN QUERY PLAN SELECT hash FROM ledger_batch WHERE seq = 2");
+	plan = dump(f->u.db, "EXPLAIN QUERY PLAN SELECT hash FROM ledger_batch WHERE seq = 2");
 	assert_non_null(strstr(plan, "INTEGER PRIMARY KEY"));
 	free(plan);
 }

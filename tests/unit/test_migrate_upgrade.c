@@ -34,20 +34,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/app.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "store/store.h"
 
 #include "fixture.h"
+#include "upgradefix.h"
 
 /* The migrations under test: the version each module is held at, and the
  * name of the next one (the set must still have it there). */
-static const struct held {
-	const char *module;
-	int before;
-	const char *next;
-} held[] = {
+static const struct upgradefix_held held[] = {
 	{ "bank", 4, "withdraw_refund" },
 	{ "dispute", 1, "dispute_event_append_only" },
 	{ "pay", 6, "pay_refund_card" },
@@ -76,14 +72,7 @@ struct hook {
 };
 
 struct fix {
-	bool pg; /* the PostgreSQL variant */
-	char dir[FIXTURE_DIR_MAX];
-	char path[FIXTURE_DIR_MAX + 8];
-	char dsn[FIXTURE_PG_DSN_MAX];
-	struct anfu_db *db;
-	struct anfu_migration_set all[ANFU_LIMIT_MODULES]; /* this build's list */
-	struct anfu_migration_set old[ANFU_LIMIT_MODULES]; /* the same, held back */
-	size_t n;
+	struct upgradefix u;	 /* the database, this build's list and the held-back one */
 	char *cols[NWATCHED];	 /* each watched table's columns before, "a, b, c" */
 	char *rows[NWATCHED];	 /* its rows before (those columns) */
 	char *objects[NWATCHED]; /* its indexes and triggers before */
@@ -95,34 +84,10 @@ static const bool on_sqlite = false, on_pg = true;
 
 /* ---- reading the database as text ------------------------------------------ */
 
-/* Appends a row as "v1|v2|...\n"; a NULL is "\N", which no value here is. */
-static int append_row(void *ud, const struct anfu_row *r)
-{
-	struct anfu_buf *b = ud;
-
-	for (int i = 0; i < anfu_row_count(r); i++) {
-		const char *t = anfu_row_text(r, i, NULL);
-		int rc = anfu_buf_appendf(b, "%s|", anfu_row_is_null(r, i) ? "\\N" : t);
-
-		if (rc < 0)
-			return rc;
-	}
-	return anfu_buf_appends(b, "\n");
-}
-
 /* The rows of sql (with up to one text parameter, may be NULL) as text. */
 static char *dump(struct anfu_db *db, const char *sql, const char *param)
 {
-	const struct anfu_param p[] = { ANFU_PS(param) };
-	struct anfu_buf b;
-	char *out;
-
-	anfu_buf_init(&b, 4 * 1024 * 1024);
-	assert_int_equal(anfu_db_exec(db, sql, p, param ? 1 : 0, append_row, &b, NULL), 0);
-	assert_int_equal(anfu_buf_appends(&b, ""), 0); /* "" for no row, not NULL */
-	out = anfu_buf_steal(&b, NULL);
-	assert_non_null(out);
-	return out;
+	return upgradefix_dump(db, sql, param);
 }
 
 static int64_t changes(struct anfu_db *db, const char *sql)
@@ -131,14 +96,6 @@ static int64_t changes(struct anfu_db *db, const char *sql)
 
 	assert_int_equal(anfu_db_exec(db, sql, NULL, 0, NULL, NULL, &n), 0);
 	return n;
-}
-
-static int version(struct anfu_db *db, const char *module)
-{
-	int v = -1;
-
-	assert_int_equal(anfu_migrate_version(db, module, &v), 0);
-	return v;
 }
 
 /* table's columns in their order, as "a, b, c". */
@@ -341,53 +298,22 @@ static const char *const old_rows[] = {
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
-	struct anfu_store_cfg cfg = { .backend = "sqlite", .busy_timeout_ms = 2000 };
-	size_t found = 0;
 
 	assert_non_null(f);
-	f->pg = *(const bool *)*state;
-	*state = f;
 	f->h.fk_on = -1;
-	if (f->pg) {
-		/* fixture_pg_cases() skips the case, setup included, without a server. */
-		assert_true(fixture_pg_fresh(f->dsn));
-		cfg.backend = "postgresql";
-		cfg.path = "";
-		cfg.dsn = f->dsn;
-	} else {
-		assert_int_equal(fixture_mkdtemp("upgrade", f->dir), 0);
-		(void)snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-		cfg.path = f->path;
-	}
-	assert_int_equal(anfu_db_open(&cfg, &f->db), 0);
-	f->n = anfu_app_schema(f->all);
-	memcpy(f->old, f->all, f->n * sizeof(f->all[0]));
-	for (size_t i = 0; i < f->n; i++)
-		for (size_t k = 0; k < NHELD; k++) {
-			struct anfu_migration_set *s = &f->old[i];
-
-			if (strcmp(s->module, held[k].module) != 0)
-				continue;
-			/* The migration under test is the one after the held version. */
-			assert_true(s->n > (size_t)held[k].before);
-			assert_int_equal(s->migrations[held[k].before].version, held[k].before + 1);
-			assert_string_equal(s->migrations[held[k].before].name, held[k].next);
-			s->n = (size_t)held[k].before;
-			found++;
-		}
-	assert_int_equal(found, NHELD);
-	assert_int_equal(anfu_migrate(f->db, f->old, f->n, NULL, NULL, NULL, NULL), 0);
+	upgradefix_open(&f->u, *(const bool *)*state, "upgrade", held, NHELD);
+	*state = f;
 	for (size_t k = 0; k < NHELD; k++)
-		assert_int_equal(version(f->db, held[k].module), held[k].before);
+		assert_int_equal(upgradefix_version(f->u.db, held[k].module), held[k].before);
 	for (size_t i = 0; i < sizeof(old_rows) / sizeof(old_rows[0]); i++)
-		assert_true(changes(f->db, old_rows[i]) > 0);
+		assert_true(changes(f->u.db, old_rows[i]) > 0);
 	for (size_t t = 0; t < NWATCHED; t++) {
-		f->cols[t] = columns(f->db, watched[t]);
-		f->rows[t] = rows(f->db, watched[t], f->cols[t]);
+		f->cols[t] = columns(f->u.db, watched[t]);
+		f->rows[t] = rows(f->u.db, watched[t], f->cols[t]);
 		assert_true(f->rows[t][0] != '\0');
-		f->objects[t] = objects(f->db, watched[t]);
+		f->objects[t] = objects(f->u.db, watched[t]);
 	}
-	f->fkeys = refund_fkeys(f->db);
+	f->fkeys = refund_fkeys(f->u.db);
 	return 0;
 }
 
@@ -395,15 +321,13 @@ static int teardown(void **state)
 {
 	struct fix *f = *state;
 
-	anfu_db_close(f->db);
+	upgradefix_close(&f->u);
 	for (size_t t = 0; t < NWATCHED; t++) {
 		free(f->cols[t]);
 		free(f->rows[t]);
 		free(f->objects[t]);
 	}
 	free(f->fkeys);
-	if (!f->pg)
-		assert_int_equal(fixture_rmtree(f->dir), 0);
 	free(f);
 	return 0;
 }
@@ -427,13 +351,13 @@ static void upgrade(struct fix *f)
 {
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
 
-	assert_int_equal(anfu_migrate(f->db, f->all, f->n, hook, &f->h, from, to), 0);
+	assert_int_equal(anfu_migrate(f->u.db, f->u.all, f->u.n, hook, &f->h, from, to), 0);
 	assert_string_equal(f->h.order,
 			    "bank/5 dispute/2 dispute/3 dispute/4 pay/7 pay/8 pay/9 pay/10 ");
-	for (size_t i = 0; i < f->n; i++) {
-		assert_int_equal(to[i], anfu_migrate_latest(&f->all[i]));
-		assert_int_equal(version(f->db, f->all[i].module), to[i]);
-		assert_int_equal(from[i], anfu_migrate_latest(&f->old[i]));
+	for (size_t i = 0; i < f->u.n; i++) {
+		assert_int_equal(to[i], anfu_migrate_latest(&f->u.all[i]));
+		assert_int_equal(upgradefix_version(f->u.db, f->u.all[i].module), to[i]);
+		assert_int_equal(from[i], anfu_migrate_latest(&f->u.old[i]));
 	}
 }
 
@@ -458,41 +382,42 @@ static void test_upgrade_keeps_every_row_and_a_second_run_changes_nothing(void *
 	int from[ANFU_LIMIT_MODULES], to[ANFU_LIMIT_MODULES];
 
 	upgrade(f);
-	assert_int_equal(version(f->db, "pay"), 10);
-	assert_int_equal(version(f->db, "bank"), 5);
-	assert_int_equal(version(f->db, "dispute"), 4);
+	assert_int_equal(upgradefix_version(f->u.db, "pay"), 10);
+	assert_int_equal(upgradefix_version(f->u.db, "bank"), 5);
+	assert_int_equal(upgradefix_version(f->u.db, "dispute"), 4);
 	{ /* dispute 0003: the disputes it found were never reopened */
 		int64_t n = -1, all = -1;
 
-		assert_int_equal(anfu_db_query_int(f->db,
+		assert_int_equal(anfu_db_query_int(f->u.db,
 						   "SELECT COUNT(*) FROM dispute WHERE reopens = 0 "
 						   "AND refunded = 0",
 						   NULL, 0, &n),
 				 0);
 		assert_int_equal(
-			anfu_db_query_int(f->db, "SELECT COUNT(*) FROM dispute", NULL, 0, &all), 0);
+			anfu_db_query_int(f->u.db, "SELECT COUNT(*) FROM dispute", NULL, 0, &all),
+			0);
 		assert_true(all > 0);
 		assert_int_equal(n, all);
 	}
 	for (size_t t = 0; t < NWATCHED; t++) {
-		char *old_cols = rows(f->db, watched[t], f->cols[t]);
+		char *old_cols = rows(f->u.db, watched[t], f->cols[t]);
 
 		assert_string_equal(old_cols, f->rows[t]);
 		free(old_cols);
-		cols[t] = columns(f->db, watched[t]);
-		after[t] = rows(f->db, watched[t], cols[t]);
+		cols[t] = columns(f->u.db, watched[t]);
+		after[t] = rows(f->u.db, watched[t], cols[t]);
 	}
-	schema_after = schema(f->db);
-	assert_int_equal(anfu_migrate(f->db, f->all, f->n, hook, &again, from, to), 0);
+	schema_after = schema(f->u.db);
+	assert_int_equal(anfu_migrate(f->u.db, f->u.all, f->u.n, hook, &again, from, to), 0);
 	assert_int_equal(again.calls, 0);
-	for (size_t i = 0; i < f->n; i++) {
-		assert_int_equal(from[i], anfu_migrate_latest(&f->all[i]));
+	for (size_t i = 0; i < f->u.n; i++) {
+		assert_int_equal(from[i], anfu_migrate_latest(&f->u.all[i]));
 		assert_int_equal(to[i], from[i]);
 	}
-	again_schema = schema(f->db);
+	again_schema = schema(f->u.db);
 	assert_string_equal(again_schema, schema_after);
 	for (size_t t = 0; t < NWATCHED; t++) {
-		char *now = rows(f->db, watched[t], cols[t]);
+		char *now = rows(f->u.db, watched[t], cols[t]);
 
 		assert_string_equal(now, after[t]);
 		free(now);
@@ -515,62 +440,62 @@ static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void
 	char *now, *objs, *fk;
 
 	/* Before the upgrade the check refused the new states. */
-	assert_int_equal(anfu_db_begin(f->db), 0);
-	refused(f->db, "UPDATE pay_refund SET state = 'sending' WHERE id = 'r4'");
-	assert_int_equal(anfu_db_rollback(f->db), 0);
+	assert_int_equal(anfu_db_begin(f->u.db), 0);
+	refused(f->u.db, "UPDATE pay_refund SET state = 'sending' WHERE id = 'r4'");
+	assert_int_equal(anfu_db_rollback(f->u.db), 0);
 
 	upgrade(f);
-	now = rows(f->db, "pay_refund", f->cols[W_PAY_REFUND]);
+	now = rows(f->u.db, "pay_refund", f->cols[W_PAY_REFUND]);
 	assert_string_equal(now, f->rows[W_PAY_REFUND]);
-	assert_int_equal(fixture_count(f->db,
+	assert_int_equal(fixture_count(f->u.db,
 				       "SELECT count(*) FROM pay_refund WHERE destination = "
 				       "'wallet' AND card = '' AND withdrawal_id = ''",
 				       NULL),
 			 7);
 	/* pay 0008: no old refund has an operator's choice of card. */
-	assert_int_equal(fixture_count(f->db,
+	assert_int_equal(fixture_count(f->u.db,
 				       "SELECT count(*) FROM pay_refund WHERE chosen_card_id = '' "
 				       "AND chosen_card = ''",
 				       NULL),
 			 7);
 	/* pay 0010: none went to a card, so none has a card credit's attempt. */
 	assert_int_equal(
-		fixture_count(f->db, "SELECT count(*) FROM pay_refund WHERE attempt = 0", NULL), 7);
-	objs = objects(f->db, "pay_refund");
+		fixture_count(f->u.db, "SELECT count(*) FROM pay_refund WHERE attempt = 0", NULL), 7);
+	objs = objects(f->u.db, "pay_refund");
 	assert_string_equal(objs, f->objects[W_PAY_REFUND]);
 	/* Both indexes and the UNIQUE one are there, not just the same as before. */
-	if (f->pg)
+	if (f->u.pg)
 		assert_int_equal(
-			fixture_count(f->db,
+			fixture_count(f->u.db,
 				      "SELECT count(*) FROM pg_indexes WHERE schemaname = "
 				      "current_schema() AND tablename = 'pay_refund' AND "
 				      "indexname IN ('pay_refund_order', 'pay_refund_state')",
 				      NULL),
 			2);
 	else
-		assert_int_equal(fixture_count(f->db,
+		assert_int_equal(fixture_count(f->u.db,
 					       "SELECT count(*) FROM sqlite_master WHERE type = "
 					       "'index' AND tbl_name = 'pay_refund' AND name IN "
 					       "('pay_refund_order', 'pay_refund_state', "
 					       "'sqlite_autoindex_pay_refund_1')",
 					       NULL),
 				 3);
-	fk = refund_fkeys(f->db);
+	fk = refund_fkeys(f->u.db);
 	assert_string_equal(fk, f->fkeys);
 	assert_true(fk[0] != '\0');
 	/* No table refers to pay_refund (had one rows there, SQLite's DROP in
 	 * the rebuild would have failed with foreign keys on). */
-	assert_int_equal(fixture_count(f->db,
-				       f->pg ? "SELECT count(*) FROM pg_constraint WHERE "
-					       "confrelid = 'pay_refund'::regclass"
-					     : "SELECT count(*) FROM sqlite_master m, "
-					       "pragma_foreign_key_list(m.name) k WHERE m.type = "
-					       "'table' AND k.\"table\" = 'pay_refund'",
+	assert_int_equal(fixture_count(f->u.db,
+				       f->u.pg ? "SELECT count(*) FROM pg_constraint WHERE "
+						 "confrelid = 'pay_refund'::regclass"
+					       : "SELECT count(*) FROM sqlite_master m, "
+						 "pragma_foreign_key_list(m.name) k WHERE m.type = "
+						 "'table' AND k.\"table\" = 'pay_refund'",
 				       NULL),
 			 0);
-	if (f->pg) {
+	if (f->u.pg) {
 		assert_int_equal(
-			fixture_count(f->db,
+			fixture_count(f->u.db,
 				      "SELECT count(*) FROM pg_constraint WHERE conrelid = "
 				      "'pay_refund'::regclass AND contype = 'f' AND "
 				      "convalidated",
@@ -578,25 +503,28 @@ static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void
 			2);
 	} else {
 		assert_int_equal(f->h.fk_on, 1);
-		assert_int_equal(
-			fixture_count(f->db, "SELECT count(*) FROM pragma_foreign_key_check", NULL),
-			0);
+		assert_int_equal(fixture_count(f->u.db,
+					       "SELECT count(*) FROM pragma_foreign_key_check",
+					       NULL),
+				 0);
 	}
 	/* The foreign keys still hold: a refund of an unknown order or
 	 * merchant is refused; the unique merchant refund number too. */
-	refused(f->db, "INSERT INTO pay_refund (id, order_id, merchant_id, out_refund_no, "
-		       "payer_id, state, "
-		       "amount, fee_back, reason, origin, created_by, reviewed_by, approved_by, "
-		       "created_ms, "
-		       "updated_ms) VALUES ('r9', 'nope', 'm1', 'R9', 'c1', 'requested', 1, 0, '', "
-		       "'merchant', 'u', '', '', 1, 1)");
-	refused(f->db, "INSERT INTO pay_refund (id, order_id, merchant_id, out_refund_no, "
-		       "payer_id, state, "
-		       "amount, fee_back, reason, origin, created_by, reviewed_by, approved_by, "
-		       "created_ms, "
-		       "updated_ms) VALUES ('r9', 'o3', 'nope', 'R9', 'c1', 'requested', 1, 0, '', "
-		       "'merchant', 'u', '', '', 1, 1)");
-	assert_int_equal(anfu_db_exec(f->db,
+	refused(f->u.db,
+		"INSERT INTO pay_refund (id, order_id, merchant_id, out_refund_no, "
+		"payer_id, state, "
+		"amount, fee_back, reason, origin, created_by, reviewed_by, approved_by, "
+		"created_ms, "
+		"updated_ms) VALUES ('r9', 'nope', 'm1', 'R9', 'c1', 'requested', 1, 0, '', "
+		"'merchant', 'u', '', '', 1, 1)");
+	refused(f->u.db,
+		"INSERT INTO pay_refund (id, order_id, merchant_id, out_refund_no, "
+		"payer_id, state, "
+		"amount, fee_back, reason, origin, created_by, reviewed_by, approved_by, "
+		"created_ms, "
+		"updated_ms) VALUES ('r9', 'o3', 'nope', 'R9', 'c1', 'requested', 1, 0, '', "
+		"'merchant', 'u', '', '', 1, 1)");
+	assert_int_equal(anfu_db_exec(f->u.db,
 				      "INSERT INTO pay_refund (id, order_id, merchant_id, "
 				      "out_refund_no, payer_id, state, amount, fee_back, reason, "
 				      "origin, created_by, reviewed_by, approved_by, created_ms, "
@@ -605,23 +533,23 @@ static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void
 				      NULL, 0, NULL, NULL, NULL),
 			 ANFU_EEXIST);
 	/* The new rules on old rows. */
-	assert_int_equal(changes(f->db, "UPDATE pay_refund SET state = 'sending', destination = "
-					"'card', card = '6222****1234', withdrawal_id = 'w9' "
-					"WHERE id = 'r4'"),
+	assert_int_equal(changes(f->u.db, "UPDATE pay_refund SET state = 'sending', destination = "
+					  "'card', card = '6222****1234', withdrawal_id = 'w9' "
+					  "WHERE id = 'r4'"),
 			 1);
-	assert_int_equal(changes(f->db, "UPDATE pay_refund SET state = 'failed' WHERE id = 'r4'"),
+	assert_int_equal(changes(f->u.db, "UPDATE pay_refund SET state = 'failed' WHERE id = 'r4'"),
 			 1);
-	refused(f->db, "UPDATE pay_refund SET state = 'lost' WHERE id = 'r5'");
-	refused(f->db, "UPDATE pay_refund SET destination = 'bank' WHERE id = 'r5'");
-	refused(f->db, "UPDATE pay_refund SET amount = 0 WHERE id = 'r5'");
+	refused(f->u.db, "UPDATE pay_refund SET state = 'lost' WHERE id = 'r5'");
+	refused(f->u.db, "UPDATE pay_refund SET destination = 'bank' WHERE id = 'r5'");
+	refused(f->u.db, "UPDATE pay_refund SET amount = 0 WHERE id = 'r5'");
 	assert_int_equal(
-		fixture_count(f->db,
+		fixture_count(f->u.db,
 			      "SELECT count(*) FROM pay_refund WHERE id = 'r4' AND state = "
 			      "'failed' AND destination = 'card' AND card = '6222****1234' "
 			      "AND withdrawal_id = 'w9'",
 			      NULL),
 		1);
-	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM pay_refund", NULL), 7);
+	assert_int_equal(fixture_count(f->u.db, "SELECT count(*) FROM pay_refund", NULL), 7);
 	free(now);
 	free(objs);
 	free(fk);
@@ -637,19 +565,19 @@ static void test_bank_0005_keeps_old_withdrawals(void **state)
 	char *now, *objs;
 
 	upgrade(f);
-	now = rows(f->db, "bank_withdrawal", f->cols[W_BANK_WITHDRAWAL]);
+	now = rows(f->u.db, "bank_withdrawal", f->cols[W_BANK_WITHDRAWAL]);
 	assert_string_equal(now, f->rows[W_BANK_WITHDRAWAL]);
-	assert_int_equal(fixture_count(f->db,
+	assert_int_equal(fixture_count(f->u.db,
 				       "SELECT count(*) FROM bank_withdrawal WHERE hold_account = "
 				       "'' AND refund_id = ''",
 				       NULL),
 			 5);
-	objs = objects(f->db, "bank_withdrawal");
+	objs = objects(f->u.db, "bank_withdrawal");
 	assert_string_equal(objs, f->objects[W_BANK_WITHDRAWAL]);
-	assert_int_equal(changes(f->db, "UPDATE bank_withdrawal SET hold_account = 'acc-m1', "
-					"refund_id = 'r4' WHERE id = 'w1'"),
+	assert_int_equal(changes(f->u.db, "UPDATE bank_withdrawal SET hold_account = 'acc-m1', "
+					  "refund_id = 'r4' WHERE id = 'w1'"),
 			 1);
-	assert_int_equal(fixture_count(f->db,
+	assert_int_equal(fixture_count(f->u.db,
 				       "SELECT count(*) FROM bank_withdrawal WHERE id = 'w1' AND "
 				       "hold_account = 'acc-m1' AND refund_id = 'r4' AND amount = "
 				       "1000",
@@ -670,19 +598,19 @@ static void test_dispute_0002_makes_old_events_append_only(void **state)
 	int64_t n = 0;
 
 	/* Before the upgrade an old event could be changed (rolled back). */
-	assert_int_equal(anfu_db_begin(f->db), 0);
-	assert_int_equal(anfu_db_exec(f->db,
+	assert_int_equal(anfu_db_begin(f->u.db), 0);
+	assert_int_equal(anfu_db_exec(f->u.db,
 				      "UPDATE dispute_event SET note = 'x' WHERE "
 				      "dispute_id = 'd2' AND seq = 2",
 				      NULL, 0, NULL, NULL, &n),
 			 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(anfu_db_rollback(f->db), 0);
+	assert_int_equal(anfu_db_rollback(f->u.db), 0);
 
 	upgrade(f);
-	if (f->pg)
+	if (f->u.pg)
 		assert_int_equal(
-			fixture_count(f->db,
+			fixture_count(f->u.db,
 				      "SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = "
 				      "'dispute_event'::regclass "
 				      "AND t.tgname IN ('dispute_event_append_only', "
@@ -691,33 +619,34 @@ static void test_dispute_0002_makes_old_events_append_only(void **state)
 			2);
 	else
 		assert_int_equal(
-			fixture_count(f->db,
+			fixture_count(f->u.db,
 				      "SELECT count(*) FROM sqlite_master WHERE type = "
 				      "'trigger' AND tbl_name = 'dispute_event' AND name IN "
 				      "('dispute_event_no_update', 'dispute_event_no_delete', "
 				      "'dispute_event_no_replace')",
 				      NULL),
 			3);
-	refused(f->db, "UPDATE dispute_event SET note = 'x' WHERE dispute_id = 'd2' AND seq = 2");
-	refused(f->db, "DELETE FROM dispute_event WHERE dispute_id = 'd1'");
-	refused(f->db, "INSERT INTO dispute_event (dispute_id, seq, at_ms, actor_id, actor_type, "
-		       "event, from_state, to_state, note) VALUES ('d2', 3, 1, 'a', 'b', 'c', "
-		       "'d', 'e', 'f') ON CONFLICT (dispute_id, seq) DO UPDATE SET note = 'f'");
-	if (f->pg)
-		refused(f->db, "TRUNCATE dispute_event");
+	refused(f->u.db, "UPDATE dispute_event SET note = 'x' WHERE dispute_id = 'd2' AND seq = 2");
+	refused(f->u.db, "DELETE FROM dispute_event WHERE dispute_id = 'd1'");
+	refused(f->u.db, "INSERT INTO dispute_event (dispute_id, seq, at_ms, actor_id, actor_type, "
+			 "event, from_state, to_state, note) VALUES ('d2', 3, 1, 'a', 'b', 'c', "
+			 "'d', 'e', 'f') ON CONFLICT (dispute_id, seq) DO UPDATE SET note = 'f'");
+	if (f->u.pg)
+		refused(f->u.db, "TRUNCATE dispute_event");
 	else
-		refused(f->db,
+		refused(f->u.db,
 			"INSERT OR REPLACE INTO dispute_event (dispute_id, seq, at_ms, actor_id, "
 			"actor_type, event, from_state, to_state, note) VALUES ('d2', 3, 1, 'a', "
 			"'b', 'c', 'd', 'e', 'f')");
-	now = rows(f->db, "dispute_event", f->cols[W_DISPUTE_EVENT]);
+	now = rows(f->u.db, "dispute_event", f->cols[W_DISPUTE_EVENT]);
 	assert_string_equal(now, f->rows[W_DISPUTE_EVENT]);
-	assert_int_equal(changes(f->db, "INSERT INTO dispute_event (dispute_id, seq, at_ms, "
-					"actor_id, actor_type, event, from_state, to_state, note) "
-					"VALUES ('d1', 2, 5005, 'op1', 'operator', 'take', 'open', "
-					"'in_progress', '')"),
+	assert_int_equal(changes(f->u.db,
+				 "INSERT INTO dispute_event (dispute_id, seq, at_ms, "
+				 "actor_id, actor_type, event, from_state, to_state, note) "
+				 "VALUES ('d1', 2, 5005, 'op1', 'operator', 'take', 'open', "
+				 "'in_progress', '')"),
 			 1);
-	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM dispute_event", NULL), 9);
+	assert_int_equal(fixture_count(f->u.db, "SELECT count(*) FROM dispute_event", NULL), 9);
 	free(now);
 }
 
@@ -735,13 +664,13 @@ static void test_dispute_0004_gives_old_reminders_their_rounds(void **state)
 	char *now;
 
 	upgrade(f);
-	assert_int_equal(fixture_count(f->db,
+	assert_int_equal(fixture_count(f->u.db,
 				       "SELECT count(*) FROM dispute WHERE (id = 'd1' AND "
 				       "round_ms = 5000) OR (id = 'd2' AND round_ms = 5001) OR "
 				       "(id = 'd3' AND round_ms = 5020)",
 				       NULL),
 			 3);
-	now = dump(f->db,
+	now = dump(f->u.db,
 		   "SELECT dispute_id, kind, at_ms, round FROM dispute_reminder ORDER BY 1, 2",
 		   NULL);
 	assert_string_equal(now, "d1|handle|7000|1|\n"
@@ -749,29 +678,30 @@ static void test_dispute_0004_gives_old_reminders_their_rounds(void **state)
 				 "d3|handle|5020|2|\n"
 				 "d3|take|5011|1|\n");
 	free(now);
-	now = rows(f->db, "dispute_reminder", f->cols[W_DISPUTE_REMINDER]);
+	now = rows(f->u.db, "dispute_reminder", f->cols[W_DISPUTE_REMINDER]);
 	assert_string_equal(now, f->rows[W_DISPUTE_REMINDER]);
 	free(now);
-	assert_int_equal(fixture_count(f->db,
-				       f->pg ? "SELECT count(*) FROM pg_indexes WHERE schemaname = "
-					       "current_schema() AND indexname = 'dispute_round'"
-					     : "SELECT count(*) FROM sqlite_master WHERE type = "
-					       "'index' AND name = 'dispute_round'",
-				       NULL),
+	assert_int_equal(
+		fixture_count(f->u.db,
+			      f->u.pg ? "SELECT count(*) FROM pg_indexes WHERE schemaname = "
+					"current_schema() AND indexname = 'dispute_round'"
+				      : "SELECT count(*) FROM sqlite_master WHERE type = "
+					"'index' AND name = 'dispute_round'",
+			      NULL),
+		1);
+	assert_int_equal(changes(f->u.db, "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, "
+					  "round) VALUES ('d1', 'take', 9000, 2)"),
 			 1);
-	assert_int_equal(changes(f->db, "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, "
-					"round) VALUES ('d1', 'take', 9000, 2)"),
-			 1);
-	assert_int_equal(anfu_db_exec(f->db,
+	assert_int_equal(anfu_db_exec(f->u.db,
 				      "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, "
 				      "round) VALUES ('d1', 'take', 9001, 2)",
 				      NULL, 0, NULL, NULL, NULL),
 			 ANFU_EEXIST);
-	refused(f->db, "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, round) VALUES "
-		       "('d2', 'take', 9000, 0)");
-	refused(f->db, "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, round) VALUES "
-		       "('nope', 'take', 9000, 1)");
-	assert_int_equal(fixture_count(f->db, "SELECT count(*) FROM dispute_reminder", NULL), 5);
+	refused(f->u.db, "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, round) VALUES "
+			 "('d2', 'take', 9000, 0)");
+	refused(f->u.db, "INSERT INTO dispute_reminder (dispute_id, kind, at_ms, round) VALUES "
+			 "('nope', 'take', 9000, 1)");
+	assert_int_equal(fixture_count(f->u.db, "SELECT count(*) FROM dispute_reminder", NULL), 5);
 }
 
 int main(void)

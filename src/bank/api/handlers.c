@@ -267,7 +267,7 @@ int anfu_bank_api_topup(struct anfu_req *req, struct anfu_resp *resp)
 		r = cstr(req, in.client_request_id, &rid);
 	if (r < 0)
 		return r;
-	if (anfu_id_valid("bcd", card, strlen(card)) < 0)
+	if (!anfu_id_valid("bcd", card, strlen(card)))
 		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_NOT_FOUND, "card_id");
 	r = anfu_bank_topup(b, &actor, card, in.amount.v, rid, &p, &existed, &refusal);
 	if (r < 0)

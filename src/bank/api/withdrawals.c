@@ -164,7 +164,7 @@ int anfu_bank_api_withdraw(struct anfu_req *req, struct anfu_resp *resp)
 		r = anfu_arena_alloc(req->arena, sizeof(*w), (void **)&w);
 	if (r < 0)
 		return r;
-	if (anfu_id_valid("bcd", card, strlen(card)) < 0)
+	if (!anfu_id_valid("bcd", card, strlen(card)))
 		return anfu_req_fail(req, ANFU_ENOTFOUND, ANFU_R_NOT_FOUND, "card_id");
 	/* Know + have (IAM-MFA-04): above [bank] withdraw_stepup_over a
 	 * second factor within iam's step-up window, checked before the PIN

@@ -1,7 +1,7 @@
 /*
  * pay/api/common: what the pay module's handlers share: the service, the
  * audit actor, the principal's kind, a refusal's status, the payment PIN,
- * and (test-hooks builds) the expiry hook.
+ * the lists' page query, and (test-hooks builds) the expiry hook.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include "audit/audit.h"
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/str.h"
 #include "base/refusal.h"
 #include "http/http.h"
 #include "iam/iam.h"
@@ -131,6 +132,42 @@ int anfu_pay_api_cancel(struct anfu_req *req, bool merchant, const struct anfu_p
 		*ret_o = o;
 	}
 	return r;
+}
+
+int anfu_pay_api_page_query(struct anfu_req *req, const struct anfu_pay_api_page_rules *rules,
+			    struct anfu_pay_api_page *ret)
+{
+	const char *lim = anfu_req_query(req, "limit");
+	const char *cursor = anfu_req_query(req, "cursor");
+	const char *bad = NULL, *code = ANFU_JERR_INVALID_FIELD;
+	struct anfu_pay_api_page pg;
+	long long limit = rules->limit_default;
+	int e = 0;
+
+	memset(&pg, 0, sizeof(pg));
+	pg.status = anfu_req_query(req, "status");
+	if (lim &&
+	    (anfu_parse_i64(anfu_str_c(lim), &limit) < 0 || limit < 1 || limit > rules->limit_max))
+		bad = "limit", code = ANFU_JERR_OUT_OF_RANGE;
+	if (!bad && !anfu_pay_api_ms_param(req, "from", &pg.from_ms))
+		bad = "from";
+	if (!bad && !anfu_pay_api_ms_param(req, "to", &pg.to_ms))
+		bad = "to";
+	if (!bad && rules->filters)
+		bad = rules->filters(req, pg.status, rules->ud, &e);
+	if (e < 0)
+		return e;
+	/* A list that takes no cursor (the CSV download) refuses one. */
+	if (!bad && cursor &&
+	    (!rules->scope ||
+	     anfu_pay_api_cursor_parse(req, rules->scope, cursor, &pg.after_ms, pg.after_buf) < 0))
+		bad = "cursor";
+	if (bad)
+		return anfu_req_fail(req, ANFU_EINVAL, code, bad);
+	pg.limit = (size_t)limit;
+	*ret = pg;
+	ret->after_id = cursor ? ret->after_buf : NULL;
+	return 0;
 }
 
 #ifdef ANFU_TEST_HOOKS

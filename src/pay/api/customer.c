@@ -10,9 +10,9 @@
  * GET /api/v1/me/orders?status&from&to&cursor&limit -> 200 {orders,
  *   next_cursor}: the orders the customer paid or asked another customer
  *   to pay through a share (FUNC-PAY-17), each as the single read shows
- *   it, newest first by creation; the query's rules are the history's
- *   (pay/api/history.c), its MAC'd cursors its own (scope
- *   "orders.c:<customer>").
+ *   it, newest first by creation; the query's rules are every list's
+ *   (anfu_pay_api_page_query, pay/api/common.c), its MAC'd cursors its
+ *   own (scope "orders.c:<customer>").
  * POST /api/v1/me/orders/{id}/pay {payment_password, request_id} -> 201
  *   the payment (200 with "existed": true for the same request id)
  * POST /api/v1/me/orders/{id}/cancel -> 200 {id, state}: the customer
@@ -106,39 +106,19 @@ int anfu_pay_api_me_order(struct anfu_req *req, struct anfu_resp *resp)
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
-/* The list's query into q; a refusal already answered otherwise. The
- * rules are the history's (pay/api/history.c): limit 1..ANFU_LIMIT_PAY_PAGE
- * (20), from and to ms, status an order state, the MAC'd cursor of scope. */
-static int my_orders_query(struct anfu_req *req, const char *scope,
-			   struct anfu_pay_customer_order_query *q, char after_id[ANFU_ID_MAX],
-			   bool *ret_refused)
+/* The list's own filter: status an order state. The rest of the query is
+ * every list's (anfu_pay_api_page_query): limit 1..ANFU_LIMIT_PAY_PAGE
+ * (ANFU_PAY_API_PAGE_DEFAULT), from and to ms, the MAC'd cursor of the
+ * list's scope. */
+static const char *my_orders_filters(struct anfu_req *req, const char *status, void *ud,
+				     int *ret_err)
 {
-	const char *status = anfu_req_query(req, "status");
-	const char *lim = anfu_req_query(req, "limit");
-	const char *cursor = anfu_req_query(req, "cursor");
-	const char *bad = NULL, *code = ANFU_JERR_INVALID_FIELD;
-	long long limit = 20;
-
-	*ret_refused = true;
-	if (lim && (anfu_parse_i64(anfu_str_c(lim), &limit) < 0 || limit < 1 ||
-		    limit > ANFU_LIMIT_PAY_PAGE))
-		bad = "limit", code = ANFU_JERR_OUT_OF_RANGE;
-	if (!bad && !anfu_pay_api_ms_param(req, "from", &q->from_ms))
-		bad = "from";
-	if (!bad && !anfu_pay_api_ms_param(req, "to", &q->to_ms))
-		bad = "to";
-	if (!bad && status && anfu_pay_state_parse(status, &(enum anfu_pay_state){ 0 }) < 0)
-		bad = "status";
-	if (!bad && cursor &&
-	    anfu_pay_api_cursor_parse(req, scope, cursor, &q->after_ms, after_id) < 0)
-		bad = "cursor";
-	if (bad)
-		return anfu_req_fail(req, ANFU_EINVAL, code, bad);
-	q->status = status;
-	q->after_id = cursor ? after_id : NULL;
-	q->limit = (size_t)limit;
-	*ret_refused = false;
-	return 0;
+	(void)req;
+	(void)ud;
+	(void)ret_err;
+	if (status && anfu_pay_state_parse(status, &(enum anfu_pay_state){ 0 }) < 0)
+		return "status";
+	return NULL;
 }
 
 int anfu_pay_api_me_orders(struct anfu_req *req, struct anfu_resp *resp)
@@ -147,8 +127,9 @@ int anfu_pay_api_me_orders(struct anfu_req *req, struct anfu_resp *resp)
 	const struct anfu_principal *pr = NULL;
 	struct anfu_pay_customer_order_query q;
 	struct anfu_pay_customer_order *rows = NULL;
-	char scope[ANFU_ID_MAX + 16], after_id[ANFU_ID_MAX], next[ANFU_PAY_API_CURSOR_MAX];
-	bool refused = false, more;
+	struct anfu_pay_api_page pg;
+	char scope[ANFU_ID_MAX + 16], next[ANFU_PAY_API_CURSOR_MAX];
+	bool more;
 	size_t n = 0;
 	json_t *items;
 	int r = anfu_pay_api_who(req, false, &p, &pr);
@@ -159,9 +140,22 @@ int anfu_pay_api_me_orders(struct anfu_req *req, struct anfu_resp *resp)
 	q.customer_id = pr->user_id;
 	/* Its own cursors: not the history's, not another customer's. */
 	(void)snprintf(scope, sizeof(scope), "orders.c:%s", pr->user_id);
-	r = my_orders_query(req, scope, &q, after_id, &refused);
-	if (refused || r < 0)
+	r = anfu_pay_api_page_query(req,
+				    &(struct anfu_pay_api_page_rules){
+					    .scope = scope,
+					    .limit_default = ANFU_PAY_API_PAGE_DEFAULT,
+					    .limit_max = ANFU_LIMIT_PAY_PAGE,
+					    .filters = my_orders_filters,
+				    },
+				    &pg);
+	if (r < 0)
 		return r;
+	q.from_ms = pg.from_ms;
+	q.to_ms = pg.to_ms;
+	q.status = pg.status;
+	q.after_ms = pg.after_ms;
+	q.after_id = pg.after_id;
+	q.limit = pg.limit;
 	/* One row more than asked tells whether there is more. */
 	rows = anfu_xcalloc(q.limit + 1, sizeof(*rows));
 	q.limit++;

@@ -190,64 +190,61 @@ bool anfu_pay_api_id_param(const struct anfu_req *req, const char *name, const c
 	return true;
 }
 
-/* The query's filters into h; a refusal already answered otherwise. */
-static int parse_query(struct anfu_req *req, struct hq *h, char after_id[ANFU_ID_MAX],
-		       bool *ret_refused)
+/* The lists' own filters into h (the rest of the query is every list's,
+ * anfu_pay_api_page_query): type, status; customers counterparty,
+ * operators customer and merchant, merchants payer. */
+static const char *history_filters(struct anfu_req *req, const char *status, void *ud, int *ret_err)
 {
+	struct hq *h = ud;
 	const char *type = anfu_req_query(req, "type");
-	const char *status = anfu_req_query(req, "status");
-	const char *fmt = anfu_req_query(req, "format");
-	const char *lim = anfu_req_query(req, "limit");
-	const char *cursor = anfu_req_query(req, "cursor");
-	const char *bad = NULL, *code = ANFU_JERR_INVALID_FIELD;
-	long long limit = 20;
 
-	*ret_refused = true;
-	if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
-		bad = "format";
-	h->csv = fmt && strcmp(fmt, "csv") == 0;
-	if (h->csv)
-		limit = ANFU_LIMIT_PAY_CSV_ROWS;
-	if (!bad && lim &&
-	    (anfu_parse_i64(anfu_str_c(lim), &limit) < 0 || limit < 1 ||
-	     limit > (h->csv ? ANFU_LIMIT_PAY_CSV_ROWS : ANFU_LIMIT_PAY_PAGE)))
-		bad = "limit", code = ANFU_JERR_OUT_OF_RANGE;
-	if (!bad && !anfu_pay_api_ms_param(req, "from", &h->q.from_ms))
-		bad = "from";
-	if (!bad && !anfu_pay_api_ms_param(req, "to", &h->q.to_ms))
-		bad = "to";
-	if (!bad && type && strcmp(type, "payment") != 0 && strcmp(type, "refund") != 0)
-		bad = "type";
-	if (!bad && status && !anfu_pay_tx_status_ok(status))
-		bad = "status";
-	if (!bad && h->view == VIEW_CUSTOMER &&
+	if (type && strcmp(type, "payment") != 0 && strcmp(type, "refund") != 0)
+		return "type";
+	if (status && !anfu_pay_tx_status_ok(status))
+		return "status";
+	if (h->view == VIEW_CUSTOMER &&
 	    !anfu_pay_api_id_param(req, "counterparty", &h->q.merchant_id))
-		bad = "counterparty";
-	if (!bad && h->view == VIEW_OPERATOR &&
-	    !anfu_pay_api_id_param(req, "customer", &h->q.payer_id))
-		bad = "customer";
-	if (!bad && h->view == VIEW_OPERATOR &&
-	    !anfu_pay_api_id_param(req, "merchant", &h->q.merchant_id))
-		bad = "merchant";
-	if (!bad && h->view == VIEW_MERCHANT) {
-		int e;
-
-		if (!payer_param(req, h, &e))
-			bad = "payer";
-		else if (e < 0)
-			return e;
-	}
-	if (!bad && cursor &&
-	    (h->csv ||
-	     anfu_pay_api_cursor_parse(req, h->scope, cursor, &h->q.after_ms, after_id) < 0))
-		bad = "cursor";
-	if (bad)
-		return anfu_req_fail(req, ANFU_EINVAL, code, bad);
+		return "counterparty";
+	if (h->view == VIEW_OPERATOR && !anfu_pay_api_id_param(req, "customer", &h->q.payer_id))
+		return "customer";
+	if (h->view == VIEW_OPERATOR && !anfu_pay_api_id_param(req, "merchant", &h->q.merchant_id))
+		return "merchant";
+	if (h->view == VIEW_MERCHANT && !payer_param(req, h, ret_err))
+		return "payer";
 	h->q.type = type;
-	h->q.status = status;
-	h->q.after_id = cursor ? after_id : NULL;
-	h->q.limit = (size_t)limit;
-	*ret_refused = false;
+	return NULL;
+}
+
+/* The query into h (format, then the page query): a CSV download takes
+ * up to ANFU_LIMIT_PAY_CSV_ROWS rows (all of them by default) and no
+ * cursor. Returns 0, or the refusal answered on req, or an error. */
+static int parse_query(struct anfu_req *req, struct hq *h, struct anfu_pay_api_page *pg)
+{
+	const char *fmt = anfu_req_query(req, "format");
+	int r;
+
+	if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
+		return anfu_req_fail(req, ANFU_EINVAL, ANFU_JERR_INVALID_FIELD, "format");
+	h->csv = fmt && strcmp(fmt, "csv") == 0;
+	r = anfu_pay_api_page_query(
+		req,
+		&(struct anfu_pay_api_page_rules){
+			.scope = h->csv ? NULL : h->scope,
+			.limit_default =
+				h->csv ? ANFU_LIMIT_PAY_CSV_ROWS : ANFU_PAY_API_PAGE_DEFAULT,
+			.limit_max = h->csv ? ANFU_LIMIT_PAY_CSV_ROWS : ANFU_LIMIT_PAY_PAGE,
+			.filters = history_filters,
+			.ud = h,
+		},
+		pg);
+	if (r < 0)
+		return r;
+	h->q.from_ms = pg->from_ms;
+	h->q.to_ms = pg->to_ms;
+	h->q.status = pg->status;
+	h->q.after_ms = pg->after_ms;
+	h->q.after_id = pg->after_id;
+	h->q.limit = pg->limit;
 	return 0;
 }
 
@@ -393,16 +390,17 @@ static int list(struct anfu_req *req, struct anfu_resp *resp, struct hq *h)
 {
 	struct anfu_pay *p = anfu_pay_api_service(req);
 	struct anfu_pay_tx_row *rows = NULL;
-	char after_id[ANFU_ID_MAX], next[CURSOR_MAX];
-	bool refused = false, more;
+	struct anfu_pay_api_page pg;
+	char next[CURSOR_MAX];
+	bool more;
 	size_t n = 0;
 	json_t *items;
 	int r;
 
 	if (!p)
 		return ANFU_EINTERNAL;
-	r = parse_query(req, h, after_id, &refused);
-	if (refused || r < 0)
+	r = parse_query(req, h, &pg);
+	if (r < 0)
 		return r;
 	/* One row more than asked tells whether there is more. */
 	h->q.limit++;

@@ -205,6 +205,40 @@ bool anfu_pay_api_ms_param(const struct anfu_req *req, const char *name, int64_t
 /* ... as an id ([A-Za-z0-9_.-], 1..ANFU_ID_MAX-1 bytes; false: bad). */
 bool anfu_pay_api_id_param(const struct anfu_req *req, const char *name, const char **ret);
 
+/* common.c: the page query every list takes (the history's, the refund
+ * lists', the customer's orders'): limit, from, to, the list's filters
+ * (status among them), cursor. */
+#define ANFU_PAY_API_PAGE_DEFAULT 20 /* rows of a page when the query names no limit */
+
+struct anfu_pay_api_page {
+	int64_t from_ms, to_ms; /* 0 when absent */
+	const char *status;	/* the query's, NULL when absent */
+	int64_t after_ms;	/* the cursor's position, with after_id */
+	const char *after_id;	/* NULL: the first page; else into after_buf */
+	size_t limit;
+	char after_buf[ANFU_ID_MAX];
+};
+
+struct anfu_pay_api_page_rules {
+	const char *scope; /* what the cursors' MAC binds; NULL: no cursor taken */
+	long long limit_default, limit_max;
+	/* The list's own filters, checked after to and before the cursor, in
+	 * the list's order: status (the query's, NULL when absent) and any
+	 * other, written where ud says. Returns the first bad one's field name
+	 * or NULL; *ret_err < 0 for a failure that is not the query's. */
+	const char *(*filters)(struct anfu_req *req, const char *status, void *ud, int *ret_err);
+	void *ud;
+};
+
+/* Reads req's page query by rules into *ret (written only on success;
+ * ret->after_id points into ret itself): limit 1..limit_max (else
+ * field_out_of_range "limit"), from and to ms >= 0, the filters, a cursor
+ * MAC'd for scope (else invalid_field naming the first bad one, in that
+ * order). Returns 0, ANFU_EINVAL with the refusal answered on req, or the
+ * filters' error. */
+int anfu_pay_api_page_query(struct anfu_req *req, const struct anfu_pay_api_page_rules *rules,
+			    struct anfu_pay_api_page *ret);
+
 /* refunds.c: a refund's JSON (the refund routes' body). */
 struct anfu_pay_refund;
 json_t *anfu_pay_api_refund_json(const struct anfu_pay_refund *x);

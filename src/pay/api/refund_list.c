@@ -27,7 +27,6 @@
 #include "base/limits.h"
 #include "base/mem.h"
 #include "base/refusal.h"
-#include "base/str.h"
 #include "http/http.h"
 #include "iam/iam.h"
 #include "pay/api/module.h"
@@ -39,48 +38,32 @@ enum view {
 	VIEW_OPERATOR
 };
 
-/* The query's filters into q; a refusal already answered otherwise. */
-static int parse_query(struct anfu_req *req, enum view view, const char *scope,
-		       struct anfu_pay_refund_query *q, char after_id[ANFU_ID_MAX],
-		       bool *ret_refused)
-{
-	const char *status = anfu_req_query(req, "status");
-	const char *lim = anfu_req_query(req, "limit");
-	const char *cursor = anfu_req_query(req, "cursor");
-	const char *bad = NULL, *code = ANFU_JERR_INVALID_FIELD;
-	long long limit = 20;
+struct filters {
+	enum view view;
+	struct anfu_pay_refund_query *q;
+};
 
-	*ret_refused = true;
-	if (lim && (anfu_parse_i64(anfu_str_c(lim), &limit) < 0 || limit < 1 ||
-		    limit > ANFU_LIMIT_PAY_PAGE))
-		bad = "limit", code = ANFU_JERR_OUT_OF_RANGE;
-	if (!bad && !anfu_pay_api_ms_param(req, "from", &q->from_ms))
-		bad = "from";
-	if (!bad && !anfu_pay_api_ms_param(req, "to", &q->to_ms))
-		bad = "to";
-	if (!bad && status &&
-	    anfu_pay_refund_state_parse(status, &(enum anfu_pay_refund_state){ 0 }) < 0)
-		bad = "status";
-	if (!bad && !anfu_pay_api_id_param(req, "order", &q->order_id))
-		bad = "order";
-	if (!bad && view == VIEW_CUSTOMER &&
+/* The lists' own filters into q (the rest of the query is every list's,
+ * anfu_pay_api_page_query): status a refund state, order; customers
+ * counterparty, operators customer and merchant. */
+static const char *refund_filters(struct anfu_req *req, const char *status, void *ud, int *ret_err)
+{
+	const struct filters *f = ud;
+	struct anfu_pay_refund_query *q = f->q;
+
+	(void)ret_err;
+	if (status && anfu_pay_refund_state_parse(status, &(enum anfu_pay_refund_state){ 0 }) < 0)
+		return "status";
+	if (!anfu_pay_api_id_param(req, "order", &q->order_id))
+		return "order";
+	if (f->view == VIEW_CUSTOMER &&
 	    !anfu_pay_api_id_param(req, "counterparty", &q->merchant_id))
-		bad = "counterparty";
-	if (!bad && view == VIEW_OPERATOR && !anfu_pay_api_id_param(req, "customer", &q->payer_id))
-		bad = "customer";
-	if (!bad && view == VIEW_OPERATOR &&
-	    !anfu_pay_api_id_param(req, "merchant", &q->merchant_id))
-		bad = "merchant";
-	if (!bad && cursor &&
-	    anfu_pay_api_cursor_parse(req, scope, cursor, &q->after_ms, after_id) < 0)
-		bad = "cursor";
-	if (bad)
-		return anfu_req_fail(req, ANFU_EINVAL, code, bad);
-	q->status = status;
-	q->after_id = cursor ? after_id : NULL;
-	q->limit = (size_t)limit;
-	*ret_refused = false;
-	return 0;
+		return "counterparty";
+	if (f->view == VIEW_OPERATOR && !anfu_pay_api_id_param(req, "customer", &q->payer_id))
+		return "customer";
+	if (f->view == VIEW_OPERATOR && !anfu_pay_api_id_param(req, "merchant", &q->merchant_id))
+		return "merchant";
+	return NULL;
 }
 
 static int list(struct anfu_req *req, struct anfu_resp *resp, enum view view, const char *scope,
@@ -88,17 +71,32 @@ static int list(struct anfu_req *req, struct anfu_resp *resp, enum view view, co
 {
 	struct anfu_pay *p = anfu_pay_api_service(req);
 	struct anfu_pay_refund *rows = NULL;
-	char after_id[ANFU_ID_MAX], next[ANFU_PAY_API_CURSOR_MAX];
-	bool refused = false, more;
+	struct anfu_pay_api_page pg;
+	char next[ANFU_PAY_API_CURSOR_MAX];
+	bool more;
 	size_t n = 0;
 	json_t *items;
 	int r;
 
 	if (!p)
 		return ANFU_EINTERNAL;
-	r = parse_query(req, view, scope, q, after_id, &refused);
-	if (refused || r < 0)
+	r = anfu_pay_api_page_query(req,
+				    &(struct anfu_pay_api_page_rules){
+					    .scope = scope,
+					    .limit_default = ANFU_PAY_API_PAGE_DEFAULT,
+					    .limit_max = ANFU_LIMIT_PAY_PAGE,
+					    .filters = refund_filters,
+					    .ud = &(struct filters){ view, q },
+				    },
+				    &pg);
+	if (r < 0)
 		return r;
+	q->from_ms = pg.from_ms;
+	q->to_ms = pg.to_ms;
+	q->status = pg.status;
+	q->after_ms = pg.after_ms;
+	q->after_id = pg.after_id;
+	q->limit = pg.limit;
 	/* One row more than asked tells whether there is more. */
 	rows = anfu_xcalloc(q->limit + 1, sizeof(*rows));
 	q->limit++;

@@ -483,7 +483,13 @@ static const struct anfu_jfield card_fields[] = {
 	  card_id_ok },
 };
 
-int anfu_pay_api_refund_choose_card(struct anfu_req *req, struct anfu_resp *resp)
+/* What the card choice and the re-send share: the refund in the path, the
+ * card in the body, the operator's refund as the answer. */
+typedef int (*card_action_fn)(struct anfu_pay *p, const struct anfu_actor *actor, const char *id,
+			      const char *card_id, struct anfu_pay_refund *out,
+			      const char **ret_code);
+
+static int card_action(struct anfu_req *req, struct anfu_resp *resp, card_action_fn act)
 {
 	struct anfu_pay *p = anfu_pay_api_service(req);
 	struct anfu_pay_refund *x = NULL;
@@ -504,7 +510,7 @@ int anfu_pay_api_refund_choose_card(struct anfu_req *req, struct anfu_resp *resp
 	if (r < 0)
 		return r;
 	anfu_pay_api_actor(req, &actor);
-	r = anfu_pay_refund_choose_card(p, &actor, id, b.card_id.ptr, x, &code);
+	r = act(p, &actor, id, b.card_id.ptr, x, &code);
 	if (r < 0)
 		return r;
 	if (code)
@@ -515,38 +521,16 @@ int anfu_pay_api_refund_choose_card(struct anfu_req *req, struct anfu_resp *resp
 	return resp->body ? 0 : ANFU_EINTERNAL;
 }
 
+int anfu_pay_api_refund_choose_card(struct anfu_req *req, struct anfu_resp *resp)
+{
+	return card_action(req, resp, anfu_pay_refund_choose_card);
+}
+
 /* ---- a failed refund sent again to another card ---- */
 
 int anfu_pay_api_refund_resend(struct anfu_req *req, struct anfu_resp *resp)
 {
-	struct anfu_pay *p = anfu_pay_api_service(req);
-	struct anfu_pay_refund *x = NULL;
-	struct anfu_actor actor;
-	struct card_body b;
-	const char *code = NULL;
-	char *id = NULL;
-	int r;
-
-	memset(&b, 0, sizeof(b));
-	if (!p)
-		return ANFU_EINTERNAL;
-	r = anfu_api_path_id(req, "rfd", &id);
-	if (r == 0)
-		r = anfu_req_json(req, card_fields, NFIELDS(card_fields), &b);
-	if (r == 0)
-		r = anfu_arena_alloc(req->arena, sizeof(*x), (void **)&x);
-	if (r < 0)
-		return r;
-	anfu_pay_api_actor(req, &actor);
-	r = anfu_pay_refund_resend(p, &actor, id, b.card_id.ptr, x, &code);
-	if (r < 0)
-		return r;
-	if (code)
-		return refusal(req, code,
-			       strcmp(code, ANFU_R_PAY_REFUND_CARD_INVALID) == 0 ? "card_id"
-										 : NULL);
-	resp->body = operator_json(x);
-	return resp->body ? 0 : ANFU_EINTERNAL;
+	return card_action(req, resp, anfu_pay_refund_resend);
 }
 
 #ifdef ANFU_TEST_HOOKS

@@ -5,9 +5,12 @@ cd "$(dirname "$0")/.."
 scripts/lint-banned.sh
 files=$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c' 'fuzz/*.c' 'bench/*.c')
 if command -v clang-format >/dev/null; then
-  clang-format --dry-run -Werror $files && echo "clang-format: OK"
+  # Not "cmd && echo": set -e does not stop at a failure left of &&.
+  clang-format --dry-run -Werror $files
+  echo "clang-format: OK"
 fi
 if command -v cppcheck >/dev/null; then
   cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-    --suppress=missingIncludeSystem -I src -I build src && echo "cppcheck: OK"
+    --suppress=missingIncludeSystem -I src -I build src
+  echo "cppcheck: OK"
 fi

@@ -460,7 +460,8 @@ static void test_pay_0007_keeps_old_refunds_and_lets_them_be_sent_or_failed(void
 			 7);
 	/* pay 0010: none went to a card, so none has a card credit's attempt. */
 	assert_int_equal(
-		fixture_count(f->u.db, "SELECT count(*) FROM pay_refund WHERE attempt = 0", NULL), 7);
+		fixture_count(f->u.db, "SELECT count(*) FROM pay_refund WHERE attempt = 0", NULL),
+		7);
 	objs = objects(f->u.db, "pay_refund");
 	assert_string_equal(objs, f->objects[W_PAY_REFUND]);
 	/* Both indexes and the UNIQUE one are there, not just the same as before. */

@@ -147,9 +147,10 @@ static void usage(FILE *f)
 		   "                   $TMPDIR or /var/tmp; must be the disk you mean to measure)\n"
 		   "  --accounts N     customer wallets (default 10000)\n"
 		   "  --threads T      submitter threads (default 64)\n"
-		   "  --per-request K  independent transfers per request (default 16: with 64\n"
-		   "                   threads up to 1024 transfers in flight, enough to fill a\n"
-		   "                   batch of 1000)\n"
+		   "  --per-request K  independent transfers per request (default 32: with 64\n"
+		   "                   threads up to 2048 transfers in flight; a batch of 1000\n"
+		   "                   fills only with about twice that many waiting, since the\n"
+		   "                   callers of the batch being committed are not yet back)\n"
 		   "  --batch B        only batch_max B (1, 10, 100 or 1000; for profiling)\n"
 		   "  --wait-us W      [ledger] batch_wait_us of the writer (default 0: take\n"
 		   "                   what is queued; anfud's default is 1000)\n"
@@ -200,7 +201,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			       .parent = tmp && tmp[0] ? tmp : "/var/tmp",
 			       .accounts = 10000,
 			       .threads = 64,
-			       .per_req = 16,
+			       .per_req = 32,
 			       .nodes = 1 };
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {

@@ -61,7 +61,8 @@
 #   BUILD [build]  THREADS [4]  WRK_THREADS [2]  WRK_CONNS [64]
 #   WRK_DURATION [10s]  AUDIT_SECONDS [5]  IDLE_PCT [10]  IDLE_WAIT [60]
 #   LEDGER_SECONDS [5] (per mode)  LEDGER_ACCOUNTS [10000] (customer wallets)
-#   LEDGER_THREADS [64]  LEDGER_PER_REQUEST [16] (bench_ledger's submitters)
+#   LEDGER_THREADS [64]  LEDGER_PER_REQUEST [32] (bench_ledger's submitters; 64 x 32 in flight
+#     fill batches of 1000: 64 x 16 gave about 510 per batch, §6.10)
 #   LEDGER_ROUNDS [3]: alternating rounds of (writer, raw, raw without
 #   checkpoint); the goal's ratios are the medians of the rounds' ratios
 #   REPEAT [3]: alternating bare/anfud pairs; medians are reported
@@ -118,7 +119,7 @@ AUDIT_SECONDS=${AUDIT_SECONDS:-5}
 LEDGER_SECONDS=${LEDGER_SECONDS:-5}
 LEDGER_ACCOUNTS=${LEDGER_ACCOUNTS:-10000}
 LEDGER_THREADS=${LEDGER_THREADS:-64}
-LEDGER_PER_REQUEST=${LEDGER_PER_REQUEST:-16}
+LEDGER_PER_REQUEST=${LEDGER_PER_REQUEST:-32}
 LEDGER_ROUNDS=${LEDGER_ROUNDS:-3}
 IDLE_PCT=${IDLE_PCT:-10}
 IDLE_WAIT=${IDLE_WAIT:-60}

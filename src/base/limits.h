@@ -418,13 +418,25 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
  * little (most request threads) stays small. */
 #define ANFU_LIMIT_DB_CACHE_KIB 16384
 /* WAL checkpoints (store/sqlite_ckpt.h): a commit that leaves the WAL at
- * this many pages or more wakes the database's checkpointer thread
- * (SQLite's own automatic threshold, 4 MiB of 4 KiB pages); at the second,
- * 80 MiB, the checkpointer has fallen far behind and the committing
- * connection checkpoints itself, as SQLite would, so the WAL (and the time
- * to recover it after a crash) stays bounded. */
-#define ANFU_LIMIT_DB_WAL_CHECKPOINT_PAGES 1000
+ * this many pages or more wakes the database's checkpointer thread (32 MiB
+ * of 4 KiB pages; SQLite's own automatic threshold is 1000). A checkpoint
+ * copies the newest version of each page in the WAL once, so the pages
+ * every batch rewrites (account rows, index pages) are copied once per
+ * 32 MiB instead of after every large commit: at 1000 pages a ledger batch
+ * of 1000 transfers (1200-1300 WAL pages) woke a checkpoint (its copying
+ * and the database file's fsync, competing with the writer's for the
+ * disk) after every commit, and 8000 gave +20-31 % transfers/s at batches 100 and 1000
+ * (docs/benchmarks.md §6.10). A crash leaves at most about this much WAL
+ * to read back at the next open. At the second, 80 MiB, the checkpointer
+ * has fallen far behind and the committing connection checkpoints
+ * itself, as SQLite would, so the WAL (and the time to recover it after a
+ * crash) stays bounded; it is over twice the first, so the checkpointer's
+ * restarts, not the in-line checkpoint, keep a steady WAL short
+ * (tests/unit/test_sqlite_ckpt.c). */
+#define ANFU_LIMIT_DB_WAL_CHECKPOINT_PAGES 8000
 #define ANFU_LIMIT_DB_WAL_INLINE_PAGES 20000
+_Static_assert(ANFU_LIMIT_DB_WAL_INLINE_PAGES > 2 * ANFU_LIMIT_DB_WAL_CHECKPOINT_PAGES,
+	       "a steady WAL restarts before the in-line checkpoint");
 /* The checkpointer's second step (store/sqlite_ckpt.h): it waits at most
  * this long in the queue of the process's write lock (behind writers that
  * each hold it for one transaction) before it skips the WAL restart this

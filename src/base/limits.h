@@ -945,6 +945,15 @@ _Static_assert(ANFU_LIMIT_PAY_EXPIRE_PASS + 1 <= ANFU_LIMIT_TX_RECORDS,
  * commands; 50 items of at most ~500 bytes fit the default 64 KiB body. */
 #define ANFU_LIMIT_PAY_REFUND_BATCH 50
 
+/* Bank credits one card refund may make: the first and up to four sent
+ * again by an operator (docs/payments.md "A failed refund sent again").
+ * Each credit the bank declines or returns is a card of the payer that
+ * could not take the money; after five the payer's cards are not the way
+ * to pay it back, and the refund stays failed for the operators to settle
+ * another way (the wallet, an adjustment) instead of a sixth credit. It
+ * also bounds a refund's credits, notices and audit records. */
+#define ANFU_LIMIT_PAY_REFUND_ATTEMPTS 5
+
 /* ---- pay, payment codes (issue 11, wave 2) ---- */
 /* Orders one answer of a customer's waiting payment-code payments lists:
  * one live code at a time makes more than one rare; 8 orders with their

@@ -186,6 +186,7 @@
 #define ANFU_R_PAY_REFUND_STATE "refund_state_invalid"
 #define ANFU_R_PAY_REFUND_CHECKER_IS_MAKER "refund_checker_is_maker"
 #define ANFU_R_PAY_REFUND_CARD_INVALID "refund_card_invalid"
+#define ANFU_R_PAY_REFUND_ATTEMPTS "refund_attempts_exhausted"
 
 /* Pay, payment codes (issue 11, wave 2). */
 #define ANFU_R_PAY_PAYCODE_INVALID "paycode_invalid"

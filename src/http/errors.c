@@ -693,6 +693,11 @@ static const struct err_row table[] = {
 	  { 0 },
 	  "The card is not a bound card of the payer",
 	  "该卡不是付款人已绑定的银行卡" },
+	{ ANFU_R_PAY_REFUND_ATTEMPTS,
+	  409,
+	  { 0 },
+	  "The refund was sent to a card as many times as allowed",
+	  "该退款退往银行卡的次数已达上限" },
 
 	{ ANFU_R_PAY_PAYCODE_INVALID, 409, { 0 }, "The payment code is not valid", "付款码无效" },
 	{ ANFU_R_PAY_PAYCODE_EXPIRED,

@@ -1513,6 +1513,9 @@ static int resend_fn(struct anfu_tx *tx, void *ud)
 		return r;
 	if (anfu_pay_refund_transition(x->state, ANFU_PAY_RF_EV_RESEND, &next) < 0)
 		return resend_refuse(c, ANFU_R_PAY_REFUND_STATE);
+	/* The credits made so far (attempt 0 or 1: the first). */
+	if ((x->attempt > 1 ? x->attempt : 1) >= ANFU_LIMIT_PAY_REFUND_ATTEMPTS)
+		return resend_refuse(c, ANFU_R_PAY_REFUND_ATTEMPTS);
 	failed = anfu_xcalloc(1, sizeof(*failed));
 	r = resend_card_in(c, tx, x, masked, failed);
 	free(failed);

@@ -180,6 +180,40 @@ def test_a_resend_that_fails_again_then_a_third_attempt_is_paid(d):
     verify(d)
 
 
+def test_the_fifth_credit_is_the_last(d):
+    """A refund makes at most ANFU_LIMIT_PAY_REFUND_ATTEMPTS (5) bank
+    credits: the first and four re-sends. Here the bank declines each
+    credit at once, the re-sends alternating between the payer's two cards
+    (only the card that just failed is refused): attempts 2, 3, 4 and 5,
+    each failed again with the books as before. A fifth re-send, to either
+    card, is 409 refund_attempts_exhausted and changes nothing: the refund
+    failed at attempt 5, five credits, four pay.refund.resent records, the
+    notices, the books. req: FUNC-SETL-08, FUNC-OPS-05"""
+    c = payer(d, funds=5000)
+    o, x = failed_refund(d, c, 1000, 5000)
+    b0 = books(d)
+    for attempt in range(2, 6):
+        card = (c.older, c.newest)[attempt % 2]
+        d.sim.behaviour(c.numbers[card["id"]], "decline", once=True)
+        r = resend(d.op, x["id"], card["id"])
+        assert r.status_code == 200, r.text
+        assert (r.json()["attempt"], r.json()["card"]) == (attempt, card["masked"]), r.text
+        assert refund_row(d, x["id"])["state"] == "failed"
+        assert books(d) == b0
+    assert len(credits(d, x["id"])) == 5
+    before = (unchanged(d), refund_row(d, x["id"]), credits(d, x["id"]),
+              len(resent_records(d, x["id"])), len(card_notices(d, c)))
+    assert before[1]["attempt"] == 5 and before[3] == 4, before
+    for card in (c.older, c.newest):
+        r = resend(d.op, x["id"], card["id"])
+        assert (r.status_code, err(r)) == (409, "refund_attempts_exhausted"), r.text
+    assert (unchanged(d), refund_row(d, x["id"]), credits(d, x["id"]),
+            len(resent_records(d, x["id"])), len(card_notices(d, c))) == before
+    assert books(d) == b0
+    assert order_state(d, o["id"]) == "paid"
+    verify(d)
+
+
 def test_a_resend_only_from_failed(d):
     """The refund table has a resend row from failed only: a refund
     succeeded (to the wallet), rejected, in review, waiting for funds, a

@@ -425,8 +425,8 @@ _Static_assert(ANFU_LIMIT_KEY_ALG_BYTES < ANFU_LIMIT_KEY_HEADER_BYTES,
  * 32 MiB instead of after every large commit: at 1000 pages a ledger batch
  * of 1000 transfers (1200-1300 WAL pages) woke a checkpoint (its copying
  * and the database file's fsync, competing with the writer's for the
- * disk) after every commit, and 8000 gave +20-31 % transfers/s at batches 100 and 1000
- * (docs/benchmarks.md §6.10). A crash leaves at most about this much WAL
+ * disk) after every commit, and 8000 gave +20-47 % transfers/s at batches
+ * 100 and 1000 (docs/benchmarks.md §6.10). A crash leaves at most about this much WAL
  * to read back at the next open. At the second, 80 MiB, the checkpointer
  * has fallen far behind and the committing connection checkpoints
  * itself, as SQLite would, so the WAL (and the time to recover it after a

@@ -1420,6 +1420,13 @@ struct resend_cmd {
 	const char *code;
 };
 
+/* The bank credits failed refund x has made: its attempt, where 0 (a row
+ * from before attempts were counted) and 1 are both the first. */
+static int64_t credits_made(const struct anfu_pay_refund *x)
+{
+	return x->attempt > 1 ? x->attempt : 1;
+}
+
 static int resend_refuse(struct resend_cmd *c, const char *code)
 {
 	c->code = code;
@@ -1457,7 +1464,7 @@ static int resend_credit_in(struct resend_cmd *c, struct anfu_tx *tx, struct anf
 					     .amount = x->amount,
 					     .ref = x->order_id,
 					     .card_id = c->card_id,
-					     .attempt = (x->attempt > 1 ? x->attempt : 1) + 1 };
+					     .attempt = credits_made(x) + 1 };
 	char escrow_acc[ANFU_ID_MAX], fee_id[ANFU_ID_MAX];
 	struct anfu_bank_withdrawal *w = NULL;
 	const char *why = NULL;
@@ -1513,8 +1520,7 @@ static int resend_fn(struct anfu_tx *tx, void *ud)
 		return r;
 	if (anfu_pay_refund_transition(x->state, ANFU_PAY_RF_EV_RESEND, &next) < 0)
 		return resend_refuse(c, ANFU_R_PAY_REFUND_STATE);
-	/* The credits made so far (attempt 0 or 1: the first). */
-	if ((x->attempt > 1 ? x->attempt : 1) >= ANFU_LIMIT_PAY_REFUND_ATTEMPTS)
+	if (credits_made(x) >= ANFU_LIMIT_PAY_REFUND_ATTEMPTS)
 		return resend_refuse(c, ANFU_R_PAY_REFUND_ATTEMPTS);
 	failed = anfu_xcalloc(1, sizeof(*failed));
 	r = resend_card_in(c, tx, x, masked, failed);

@@ -253,12 +253,14 @@ static int insert_rec(struct anfu_db *db, const struct audit_rec *r)
 	p[3 + AF_COUNT] = ANFU_PSN(r->hash, strlen(r->hash));
 	/* Without waiting: the head's update after the batch reads the
 	 * outcome of every insert with its own (store.h anfu_db_send). */
-	return anfu_db_send(db,
-			    "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_type, actor_role, "
-			    "source_ip, device, request_id, action, object_type, object_id, "
-			    "outcome, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, "
-			    "$7, $8, $9, $10, $11, $12, $13, $14, $15)",
-			    p, 4 + AF_COUNT, NULL, NULL, 1);
+	return anfu_db_send(
+		db,
+		ANFU_DB_APPEND_SQL(db, "INTO audit_log (seq, ts_ms, actor_id, actor_type, "
+				       "actor_role, source_ip, device, request_id, action, "
+				       "object_type, object_id, outcome, details, prev_hash, "
+				       "hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+				       "$10, $11, $12, $13, $14, $15)"),
+		p, 4 + AF_COUNT, NULL, NULL, 1);
 }
 
 /* Advances the head by n in one statement: *ret_first is the first of

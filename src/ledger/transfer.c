@@ -510,10 +510,11 @@ static int insert_row(struct anfu_db *db, const struct ledger_batch_ctx *b, cons
 
 	int r = anfu_db_send(
 		db,
-		"INSERT INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
-		"debit_account, credit_account, amount, asset, code, ref, flags, "
-		"pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES ($1, $2, "
-		"$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+		ANFU_DB_APPEND_SQL(
+			db, "INTO ledger_transfer (seq, id, caller, idem_key, content_hash, "
+			    "debit_account, credit_account, amount, asset, code, ref, flags, "
+			    "pending_id, timeout_ms, on_timeout, ts_us, batch_seq) VALUES ($1, $2, "
+			    "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"),
 		q, 17, NULL, NULL, 1);
 
 	if (r == 0 && b->seal) {

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/hist.h"
 #include "base/limits.h"
@@ -121,6 +122,24 @@ struct anfu_db {
 
 extern const struct anfu_store_ops anfu_store_sqlite_ops;
 extern const struct anfu_store_ops anfu_store_pg_ops;
+
+/* The statement that appends one row to a journal whose no_replace
+ * trigger raises FAIL (ledger_transfer, audit_log): "INSERT OR FAIL "
+ * tail on SQLite, "INSERT " tail on PostgreSQL (ANFU_DB_APPEND_SQL(db,
+ * "INTO t (...) VALUES (...)"), tail a literal). A single-row insert
+ * checks every constraint before it writes, so FAIL and the default
+ * ABORT leave the same nothing behind; but an ABORT that may come from a
+ * trigger or a constraint makes SQLite open a statement journal for the
+ * insert and copy every page it touches into it first (about 20 page
+ * copies per ledger transfer with its audit record: docs/benchmarks.md
+ * §6.10). PostgreSQL keeps no such journal and knows no OR FAIL. */
+static inline const char *anfu_db_append_sql(const struct anfu_db *db, const char *sqlite,
+					     const char *pg)
+{
+	return strcmp(db->ops->dialect, "sqlite") == 0 ? sqlite : pg;
+}
+#define ANFU_DB_APPEND_SQL(db, tail) \
+	anfu_db_append_sql((db), "INSERT OR FAIL " tail, "INSERT " tail)
 
 /* Error mapping: unique/primary-key violations give ANFU_EEXIST, other
  * constraint violations (CHECK, foreign key, trigger RAISE) ANFU_ECONFLICT,

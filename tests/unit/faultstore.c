@@ -8,6 +8,7 @@
  * same connection.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -18,6 +19,9 @@ static struct fault_rule rules[FAULT_RULES_MAX];
 static int seen[FAULT_RULES_MAX]; /* matching calls per rule */
 static bool spent[FAULT_RULES_MAX];
 static int nrules, fired;
+static const char *watch_match;
+static char *watch_out;
+static size_t watch_cap;
 
 void faultstore_arm(const struct fault_rule *r, int n)
 {
@@ -47,6 +51,23 @@ int faultstore_fired(void)
 	n = fired;
 	pthread_mutex_unlock(&mu);
 	return n;
+}
+
+void faultstore_watch(const char *match, char *out, size_t cap)
+{
+	pthread_mutex_lock(&mu);
+	watch_match = match;
+	watch_out = out;
+	watch_cap = cap;
+	pthread_mutex_unlock(&mu);
+}
+
+static void watched(const char *sql)
+{
+	pthread_mutex_lock(&mu);
+	if (watch_out && watch_cap > 0 && strstr(sql, watch_match))
+		(void)snprintf(watch_out, watch_cap, "%s", sql);
+	pthread_mutex_unlock(&mu);
 }
 
 static bool matches(const struct fault_rule *r, enum fault_op op, const char *text)
@@ -151,6 +172,7 @@ static int f_exec(struct anfu_db *db, const char *sql, const struct anfu_param *
 {
 	struct fault_rule f;
 
+	watched(sql);
 	return hit(FAULT_EXEC, sql, &f) ? f.err : SQ.exec(db, sql, p, np, fn, ud, ret_changes);
 }
 

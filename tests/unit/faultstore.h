@@ -58,4 +58,9 @@ void faultstore_disarm(void);
 /* How many calls the armed rules failed since arming. */
 int faultstore_fired(void);
 
+/* Watching (no failure): while out is set, the SQL of the latest exec
+ * whose text contains match is copied into out (cap bytes, cut short if
+ * longer). NULL out stops watching. */
+void faultstore_watch(const char *match, char *out, size_t cap);
+
 #endif

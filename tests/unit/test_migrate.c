@@ -217,9 +217,8 @@ static void test_fresh_database_is_migrated_to_latest(void **state)
 	assert_int_equal(h.calls, f->total);
 	assert_true(h.in_tx);
 	/* Module by module, each in its own order. */
-	assert_string_equal(
-		h.order,
-		"core/1 core/2 core/3 core/4 core/5 notify/1 iam/1 iam/2 iam/3 iam/4 iam/5 iam/6 ");
+	assert_string_equal(h.order, "core/1 core/2 core/3 core/4 core/5 core/6 notify/1 iam/1 "
+				     "iam/2 iam/3 iam/4 iam/5 iam/6 ");
 	assert_int_equal(count(f->db, "SELECT count(*) FROM schema_version"), f->total);
 	/* The dialect parts ran too: the audit triggers exist (no update, no
 	 * delete, and, from core 0003, no replace; on PostgreSQL one row
@@ -563,7 +562,7 @@ static void test_legacy_numbering_reads_through_the_map(void **state)
 
 /* A database at legacy version 5 (the last before modules): the upgrade
  * rewrites the bookkeeping through the map with the times the migrations
- * were applied, runs only what came after modules (core 4, iam 4 to 6), and leaves
+ * were applied, runs only what came after modules (core 4 to 6, iam 4 to 6), and leaves
  * exactly the schema and rows a fresh database gets. */
 static void test_legacy_database_at_5_runs_only_what_came_after_it(void **state)
 {
@@ -574,7 +573,7 @@ static void test_legacy_database_at_5_runs_only_what_came_after_it(void **state)
 
 	make_legacy(f->db, LEGACY_LATEST);
 	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, from, to), 0);
-	assert_string_equal(h.order, "core/4 core/5 iam/4 iam/5 iam/6 ");
+	assert_string_equal(h.order, "core/4 core/5 core/6 iam/4 iam/5 iam/6 ");
 	assert_string_equal(f->real[0].module, "core");
 	assert_int_equal(from[0], 3);
 	for (int k = 0; k < NREAL; k++) {
@@ -602,7 +601,7 @@ static void test_legacy_database_at_5_runs_only_what_came_after_it(void **state)
 }
 
 /* A database made by an older binary (legacy version 3) gets what it
- * lacks: core 4, iam 2 and 3 (legacy 4 and 5), iam 4 to 6, then equals a fresh one. */
+ * lacks: core 4 to 6, iam 2 and 3 (legacy 4 and 5), iam 4 to 6, then equals a fresh one. */
 static void test_legacy_database_at_3_gets_the_rest(void **state)
 {
 	struct fix *f = fix_of(state);
@@ -611,7 +610,7 @@ static void test_legacy_database_at_3_gets_the_rest(void **state)
 
 	make_legacy(f->db, 3);
 	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, NULL, NULL), 0);
-	assert_string_equal(h.order, "core/4 core/5 iam/2 iam/3 iam/4 iam/5 iam/6 ");
+	assert_string_equal(h.order, "core/4 core/5 core/6 iam/2 iam/3 iam/4 iam/5 iam/6 ");
 	assert_int_equal(version(f->db, "iam"), 6);
 	upgraded = snapshot(f->db);
 	assert_string_equal(upgraded, fresh);
@@ -629,7 +628,7 @@ static void test_legacy_database_at_1_gets_the_rest(void **state)
 	assert_int_equal(anfu_migrate(f->db, f->real, NREAL, hook, &h, NULL, NULL), 0);
 	assert_string_equal(
 		h.order,
-		"core/2 core/3 core/4 core/5 notify/1 iam/1 iam/2 iam/3 iam/4 iam/5 iam/6 ");
+		"core/2 core/3 core/4 core/5 core/6 notify/1 iam/1 iam/2 iam/3 iam/4 iam/5 iam/6 ");
 	upgraded = snapshot(f->db);
 	assert_string_equal(upgraded, fresh);
 	free(fresh);

@@ -1,0 +1,10 @@
+-- core 0006 audit: no portable statements. On SQLite, audit_log's
+-- no_replace trigger of 0005 raised ABORT: an insert that a trigger may
+-- abort must be undoable on its own, so SQLite opened a statement journal
+-- for every audit record and copied each page the record touched into it
+-- before writing (docs/benchmarks.md §6.10). The SQLite part makes the
+-- trigger again with RAISE(FAIL): it fires before the row is written,
+-- so FAIL undoes as much as ABORT did (nothing) and needs no statement
+-- journal; the audit append inserts with INSERT OR FAIL for the same
+-- reason (store.h ANFU_DB_APPEND_SQL). A replacing insert still fails.
+-- PostgreSQL has no such trigger: nothing changes.

@@ -131,11 +131,11 @@ def test_db_status_shows_each_modules_version(tmp_path):
     run_cli("init", data=data)
     out = run_cli("db", "status", data=data).stdout
     lines = dict(re.findall(r"^  (\w+) +(\d+ \(this anfu knows \d+\))$", out, re.M))
-    assert lines["core"] == "5 (this anfu knows 5)", out
+    assert lines["core"] == "6 (this anfu knows 6)", out
     assert lines["notify"] == "1 (this anfu knows 1)", out
     assert lines["iam"] == "6 (this anfu knows 6)", out
     assert lines["web"] == "1 (this anfu knows 1)", out
-    assert lines["ledger"] == "3 (this anfu knows 3)", out
+    assert lines["ledger"] == "4 (this anfu knows 4)", out
     assert lines["receipt"] == "1 (this anfu knows 1)", out
     assert lines["wallet"] == "4 (this anfu knows 4)", out
     assert lines["bank"] == "5 (this anfu knows 5)", out

@@ -211,7 +211,7 @@ def test_copy_refuses_a_source_behind_this_anfu(make_server, target_db):
     s = make_server(backend="sqlite", start=False)
     c = sqlite3.connect(s.data / "anfu.db")
     with c:
-        c.execute("DELETE FROM schema_version WHERE module = 'ledger' AND version = 3")
+        c.execute("DELETE FROM schema_version WHERE module = 'ledger' AND version = 4")
     c.close()
     p = run_cli("db", "copy", "--to", "postgresql", dsn(target_db), data=s.data, check=False)
     assert p.returncode == 1

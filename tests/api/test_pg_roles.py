@@ -493,7 +493,7 @@ def test_anfud_refuses_to_start_on_a_schema_behind(roles_server):
     nothing is changed."""
     inst, s = roles_server
     s.stop()
-    sql1(inst.db, "DELETE FROM schema_version WHERE module = 'ledger' AND version = 3")
+    sql1(inst.db, "DELETE FROM schema_version WHERE module = 'ledger' AND version = 4")
     versions = inst.query_all("SELECT module, version FROM schema_version ORDER BY 1, 2")
     audit = inst.query_all("SELECT count(*), max(seq) FROM audit_log")
     rc = s.start(expect_fail=True)

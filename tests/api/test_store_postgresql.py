@@ -27,7 +27,7 @@ def test_anfud_migrates_and_serves_on_postgresql(make_server):
     # Every module's migrations ran there, each with its audit record.
     versions = {r["module"]: r["v"] for r in s.query(
         "SELECT module, max(version) AS v FROM schema_version GROUP BY module")}
-    assert versions["core"] == 5 and versions["iam"] == 6 and versions["ledger"] == 3
+    assert versions["core"] == 6 and versions["iam"] == 6 and versions["ledger"] == 4
     assert versions["web"] == 1
     assert versions["receipt"] == 1
     assert versions["dispute"] == 4

@@ -654,11 +654,11 @@ static size_t params_of(const char *sql)
 	return n;
 }
 
-/* req: DATA-INT-01 — the journal row's and the audit record's inserts,
- * as the writer sends them, and the append-only triggers they fire can
- * only fail in place, never abort: SQLite then writes them without a
- * statement journal (docs/benchmarks.md §6.10). A replacing insert is
- * still refused (test_ledger_chain, test_migrate_rowid). */
+/* The journal row's and the audit record's inserts, as the writer sends
+ * them, and the append-only triggers they fire can only fail in place,
+ * never abort: SQLite then writes them without a statement journal
+ * (docs/benchmarks.md §6.11). A replacing insert is still refused
+ * (test_ledger_chain, test_migrate_rowid: DATA-INT-01). */
 static void test_the_appends_cannot_abort(void **state)
 {
 	static const char *const what[] = { SQL_JOURNAL, SQL_AUDIT_ROW };

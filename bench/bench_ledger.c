@@ -8,9 +8,9 @@
  * database in WAL with synchronous = FULL, every module's migrations,
  * audit writer, executor), opens customer wallets, a merchant account and a
  * bank reserve through the writer, funds the wallets, then for each
- * workload (uniform: wallet to random other wallet; hot: wallet to the one
- * merchant account) and each [ledger] batch_max of 1, 10, 100 and 1000
- * runs THREADS submitter threads, each submitting requests of PER_REQ
+ * [ledger] batch_max of 1, 10, 100 and 1000 and each workload (uniform:
+ * wallet to random other wallet; then hot: wallet to the one merchant
+ * account) runs THREADS submitter threads, each submitting requests of PER_REQ
  * independent transfers (at most batch_max: the writer takes a request
  * whole) for S seconds. Then one latency run: 64 callers,
  * one transfer per request, batch_max 1000: p50 and p99 of
@@ -575,8 +575,12 @@ static int run_all(struct bench *b, const struct options *o)
 
 	printf("%-8s %9s %10s %8s %8s %8s %12s %10s %9s\n", "workload", "batch_max", "transfers",
 	       "refused", "batches", "seconds", "transfers/s", "per batch", "cpu us/t");
-	for (int hot = 0; r == 0 && hot < 2; hot++)
-		for (size_t i = 0; r == 0 && i < sizeof(batch_max) / sizeof(batch_max[0]); i++) {
+	/* Per batch size uniform, then hot (bench_ledger_raw runs the same
+	 * order): the two workloads of a size run back to back on a database
+	 * of about the same size, as do the writer's and the raw program's
+	 * runs of a mode. */
+	for (size_t i = 0; r == 0 && i < sizeof(batch_max) / sizeof(batch_max[0]); i++)
+		for (int hot = 0; r == 0 && hot < 2; hot++) {
 			/* A request is taken whole: batches of 1 and 10 transfers
 			 * need requests no larger. */
 			int per_req = o->per_req < batch_max[i] ? o->per_req : (int)batch_max[i];

@@ -508,7 +508,7 @@ bench_pin() {
 
 # bench_ledger: the writer (bench_ledger) and the raw ceiling
 # (bench_ledger_raw, once with SQLite's automatic checkpoint and once with
-# none during the run), LEDGER_ROUNDS alternating rounds of the three, each
+# none during a mode), LEDGER_ROUNDS alternating rounds of the three, each
 # after the idle gate; their outputs as code blocks, then per round a table
 # of the ratios writer / raw ceiling (the better of the round's two raw
 # runs) per batch size and workload, and hot / uniform for each; last the
